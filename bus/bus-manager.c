@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <libgen.h>
+
+#include "bus-errors.h"
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+
+int bus_get_caller_uid(sd_bus_message *m, uid_t *ret) {
+        sd_bus_creds *creds = NULL;
+        int r;
+
+        /* The uid comes from the bus driver's record of the connection, never from arguments. */
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, ret);
+        sd_bus_creds_unref(creds);
+        return r;
+}
+
+bool bus_caller_is_privileged(Bus *b, uid_t uid) {
+        /* On the session bus the daemon's own user administers it. */
+        return uid == 0 || (!b->system && uid == getuid());
+}
+
+int bus_check_job_access(sd_bus_message *m, const Job *j, sd_bus_error *error) {
+        uid_t uid;
+        int r;
+
+        r = bus_get_caller_uid(m, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %s", strerror(-r));
+        if (uid != 0 && uid != j->owner)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Job %s belongs to another user; only its owner or root may use it.", j->id);
+        return 0;
+}
+
+/* Reads an a{sv} of options, calling `apply` for each; unknown keys and wrong types are
+ * InvalidArgs with a message that names the key and the expected type. */
+typedef struct OptionSpec {
+        const char *key;
+        char type;              /* 's' or 'b' */
+} OptionSpec;
+
+typedef struct OptionValues {
+        const char *strings[8];
+        int booleans[8];
+        bool present[8];
+} OptionValues;
+
+static int read_options(sd_bus_message *m, const OptionSpec *spec, size_t n_spec, OptionValues *v,
+                        sd_bus_error *error) {
+        int r;
+
+        *v = (OptionValues) { .present = { false } };
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key;
+                size_t i;
+
+                r = sd_bus_message_enter_container(m, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                for (i = 0; i < n_spec; i++)
+                        if (streq(spec[i].key, key))
+                                break;
+                if (i == n_spec)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown option '%s'.", key);
+
+                const char sig[2] = { spec[i].type, 0 };
+                r = sd_bus_message_enter_container(m, 'v', sig);
+                if (r == -ENXIO)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' must be of type '%s'.", key, sig);
+                if (r < 0)
+                        return r;
+                if (spec[i].type == 's')
+                        r = sd_bus_message_read_basic(m, 's', &v->strings[i]);
+                else
+                        r = sd_bus_message_read_basic(m, 'b', &v->booleans[i]);
+                if (r < 0)
+                        return r;
+                v->present[i] = true;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(m);
+}
+
+static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
+        JobPriority p = job_priority_from_string(s);
+
+        if (p < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown priority '%s'; use foreground, high, normal or low.", s);
+        *ret = p;
+        return 0;
+}
+
+static int reply_job(sd_bus_message *m, const Job *j) {
+        return sd_bus_reply_method_return(m, "so", j->id, j->object_path);
+}
+
+enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION };
+
+static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        static const OptionSpec spec[] = {
+                [OPT_TYPE] = { "type", 's' },
+                [OPT_PRIORITY] = { "priority", 's' },
+                [OPT_DESCRIPTION] = { "description", 's' },
+        };
+        Bus *b = userdata;
+        JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
+        CallError e = { .kind = CALL_ERROR_NONE };
+        const char *name;
+        OptionValues v;
+        uid_t uid;
+        Job *j;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        r = read_options(m, spec, ELEMENTSOF(spec), &v, error);
+        if (r < 0)
+                return r;
+        if (v.present[OPT_TYPE]) {
+                o.type = job_type_from_string(v.strings[OPT_TYPE]);
+                if (o.type < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown job type '%s'; use 'download'.", v.strings[OPT_TYPE]);
+        }
+        if (v.present[OPT_PRIORITY]) {
+                r = parse_priority(v.strings[OPT_PRIORITY], &o.priority, error);
+                if (r < 0)
+                        return r;
+        }
+        o.description = v.strings[OPT_DESCRIPTION];
+
+        r = bus_get_caller_uid(m, &uid);
+        if (r < 0)
+                return r;
+        r = manager_create_job(b->manager, uid, name, &o, &j, &e);
+        if (r < 0)
+                return bus_error_from_call(error, r, &e);
+        return reply_job(m, j);
+}
+
+enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME };
+
+static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        static const OptionSpec spec[] = {
+                [DL_AUTO_COMPLETE] = { "auto-complete", 'b' },
+                [DL_PRIORITY] = { "priority", 's' },
+                [DL_DESCRIPTION] = { "description", 's' },
+                [DL_DISPLAY_NAME] = { "display-name", 's' },
+        };
+        Bus *b = userdata;
+        JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL, .auto_complete = true };
+        CallError e = { .kind = CALL_ERROR_NONE };
+        const char *url, *path;
+        _cleanup_free_ char *copy = NULL;
+        OptionValues v;
+        uid_t uid;
+        Job *j;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &url, &path);
+        if (r < 0)
+                return r;
+        r = read_options(m, spec, ELEMENTSOF(spec), &v, error);
+        if (r < 0)
+                return r;
+        if (v.present[DL_AUTO_COMPLETE])
+                o.auto_complete = v.booleans[DL_AUTO_COMPLETE];
+        if (v.present[DL_PRIORITY]) {
+                r = parse_priority(v.strings[DL_PRIORITY], &o.priority, error);
+                if (r < 0)
+                        return r;
+        }
+        o.description = v.strings[DL_DESCRIPTION];
+
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : basename(copy);
+
+        r = bus_get_caller_uid(m, &uid);
+        if (r < 0)
+                return r;
+        r = manager_create_job(b->manager, uid, name, &o, &j, &e);
+        if (r < 0)
+                return bus_error_from_call(error, r, &e);
+
+        char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
+        r = job_add_files(j, urls, paths, 1, &e);
+        if (r >= 0)
+                r = job_resume(j, &e);
+        if (r < 0) {
+                /* Nothing of a refused Download stays behind. */
+                CallError ignored = { .kind = CALL_ERROR_NONE };
+                (void) job_cancel(j, &ignored);
+                return bus_error_from_call(error, r, &e);
+        }
+        return reply_job(m, j);
+}
+
+static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        const char *id;
+        Job *j;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        j = manager_find_job(b->manager, id);
+        if (!j || job_state_is_final(j->state))
+                return sd_bus_error_setf(error, XFERD_ERROR_NO_SUCH_JOB,
+                                         "No job with id '%s' is queued; see ListJobs.", id);
+        r = bus_check_job_access(m, j, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "o", j->object_path);
+}
+
+static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        sd_bus_message *reply = NULL;
+        int all, r;
+        uid_t uid;
+
+        r = sd_bus_message_read(m, "b", &all);
+        if (r < 0)
+                return r;
+        r = bus_get_caller_uid(m, &uid);
+        if (r < 0)
+                return r;
+        if (all && b->system && uid != 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                        "Only root may list the jobs of all users.");
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssutto)");
+        for (Job *j = manager_first_job(b->manager); r >= 0 && j; j = j->next) {
+                if (!all && j->owner != uid)
+                        continue;
+                r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,
+                                          job_type_to_string(j->type), job_state_to_string(j->state),
+                                          (uint32_t) j->owner, job_bytes_transferred(j), job_bytes_total(j),
+                                          j->object_path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        return r;
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", XFERD_VERSION);
+}
+
+static int property_get_max_background(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        return sd_bus_message_append(reply, "u", manager_get_config(b->manager)->max_background_transfers);
+}
+
+static int property_get_background_limit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        return sd_bus_message_append(reply, "t", manager_get_config(b->manager)->background_bandwidth_limit);
+}
+
+static int check_admin(Bus *b, sd_bus_message *value, const char *property, sd_bus_error *error) {
+        uid_t uid;
+        int r;
+
+        r = bus_get_caller_uid(value, &uid);
+        if (r < 0)
+                return r;
+        if (!bus_caller_is_privileged(b, uid))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root may change %s.", property);
+        return 0;
+}
+
+static int property_set_max_background(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *value, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        uint32_t n;
+        int r;
+
+        r = check_admin(b, value, property, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(value, "u", &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "MaxBackgroundTransfers must be at least 1.");
+        r = manager_set_max_background_transfers(b->manager, n);
+        if (r < 0)
+                return r;
+        return sd_bus_emit_properties_changed(bus, path, interface, property, NULL);
+}
+
+static int property_set_background_limit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                         sd_bus_message *value, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        uint64_t n;
+        int r;
+
+        r = check_admin(b, value, property, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(value, "t", &n);
+        if (r < 0)
+                return r;
+        r = manager_set_background_bandwidth_limit(b->manager, n);
+        if (r < 0)
+                return r;
+        return sd_bus_emit_properties_changed(bus, path, interface, property, NULL);
+}
+
+const sd_bus_vtable bus_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("CreateJob",
+                                SD_BUS_ARGS("s", display_name, "a{sv}", options),
+                                SD_BUS_RESULT("s", id, "o", job),
+                                method_create_job, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Download",
+                                SD_BUS_ARGS("s", url, "s", local_path, "a{sv}", options),
+                                SD_BUS_RESULT("s", id, "o", job),
+                                method_download, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetJob",
+                                SD_BUS_ARGS("s", id),
+                                SD_BUS_RESULT("o", job),
+                                method_get_job, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListJobs",
+                                SD_BUS_ARGS("b", all_users),
+                                SD_BUS_RESULT("a(ssssutto)", jobs),
+                                method_list_jobs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("JobNew", SD_BUS_ARGS("s", id, "o", job), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("JobRemoved", SD_BUS_ARGS("s", id, "o", job, "s", final_state), 0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_WRITABLE_PROPERTY("MaxBackgroundTransfers", "u", property_get_max_background,
+                                 property_set_max_background, 0,
+                                 SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_WRITABLE_PROPERTY("BackgroundBandwidthLimit", "t", property_get_background_limit,
+                                 property_set_background_limit, 0,
+                                 SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+int bus_install(Bus *b) {
+        ManagerObserver o = bus_observer_template;
+        int r;
+
+        r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
+                                     bus_manager_vtable, b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the Manager object");
+        r = sd_bus_add_fallback_vtable(b->bus, NULL, XFERD_JOB_PREFIX, XFERD_JOB_INTERFACE,
+                                       bus_job_vtable, bus_job_find, b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the job objects");
+        r = sd_bus_add_node_enumerator(b->bus, NULL, XFERD_JOB_PREFIX, bus_job_enumerate, b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the job enumerator");
+        r = sd_bus_add_object_manager(b->bus, NULL, XFERD_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the object manager");
+
+        o.userdata = b;
+        manager_set_observer(b->manager, &o);
+        return 0;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The D-Bus face of the daemon. Translates only: arguments in, daemon calls, replies and
+ * signals out. Who may act on a job is decided here, from the bus credentials. */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+
+#define XFERD_BUS_NAME "org.xferd.Transfer1"
+#define XFERD_MANAGER_PATH "/org/xferd/Transfer1"
+#define XFERD_MANAGER_INTERFACE "org.xferd.Transfer1.Manager"
+#define XFERD_JOB_PREFIX "/org/xferd/Transfer1/job"
+#define XFERD_JOB_INTERFACE "org.xferd.Transfer1.Job"
+
+typedef struct Bus {
+        sd_bus *bus;
+        Manager *manager;
+        bool system;
+        /* Told when the daemon has nothing left to do, or something again. */
+        void (*idle_changed)(void *userdata, bool idle);
+        void *idle_userdata;
+} Bus;
+
+/* Installs the Manager object, the job objects, the object manager, and the manager observer
+ * that turns daemon changes into signals. */
+int bus_install(Bus *b);
+
+/* The caller's uid, from the bus credentials of the message being handled. */
+int bus_get_caller_uid(sd_bus_message *m, uid_t *ret);
+/* Owner or root may; with `error` set to AccessDenied otherwise. */
+int bus_check_job_access(sd_bus_message *m, const Job *j, sd_bus_error *error);
+bool bus_caller_is_privileged(Bus *b, uid_t uid);
+
+/* bus-manager.c / bus-job.c */
+extern const sd_bus_vtable bus_manager_vtable[];
+extern const sd_bus_vtable bus_job_vtable[];
+int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                 sd_bus_error *error);
+int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+extern const ManagerObserver bus_observer_template;

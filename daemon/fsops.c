@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/fsuid.h>
+#include <sys/syscall.h>
+
+#include "fsops.h"
+#include "log.h"
+#include "util.h"
+
+/* Why setfsuid/setfsgid plus the raw setgroups syscall, rather than a worker process per
+ * owner: each only changes the credentials the kernel uses for file-system checks of the
+ * calling thread, costs one system call, and needs no IPC on the hot path. The daemon's own
+ * code runs in one thread; glibc's setgroups() would broadcast to every thread (curl's
+ * resolver threads included), the raw syscall does not. */
+
+typedef struct FsSaved {
+        bool switched;
+        int n_groups;
+        gid_t groups[64];
+} FsSaved;
+
+static bool need_switch(const FsIdentity *id) {
+        return id && geteuid() == 0 && id->uid != 0;
+}
+
+static int identity_enter(const FsIdentity *id, FsSaved *saved) {
+        *saved = (FsSaved) { .switched = false };
+        if (!need_switch(id))
+                return 0;
+
+        int n = getgroups((int) ELEMENTSOF(saved->groups), saved->groups);
+        if (n < 0)
+                return -errno;
+        saved->n_groups = n;
+
+        if (syscall(SYS_setgroups, (size_t) id->n_groups, id->groups) < 0)
+                return -errno;
+        setfsgid(id->gid);
+        setfsuid(id->uid);
+        /* setfsuid() reports no errors; asking again is how to know it took. */
+        if ((uid_t) setfsuid((uid_t) -1) != id->uid || (gid_t) setfsgid((gid_t) -1) != id->gid) {
+                setfsuid(0);
+                setfsgid(0);
+                (void) syscall(SYS_setgroups, (size_t) saved->n_groups, saved->groups);
+                return -EPERM;
+        }
+        saved->switched = true;
+        return 0;
+}
+
+static void identity_leave(FsSaved *saved) {
+        if (!saved->switched)
+                return;
+        int e = errno;
+        setfsuid(0);
+        setfsgid(0);
+        if (syscall(SYS_setgroups, (size_t) saved->n_groups, saved->groups) < 0)
+                log_error_errno(errno, "Failed to restore supplementary groups");
+        saved->switched = false;
+        errno = e;
+}
+
+#define WITH_IDENTITY(id)                                                          \
+        _cleanup_(identity_leave) FsSaved _saved_ = { .switched = false };                            \
+        do {                                                                       \
+                int _r_ = identity_enter((id), &_saved_);                          \
+                if (_r_ < 0)                                                       \
+                        return log_error_errno(_r_, "Cannot act as uid %u",     \
+                                               (unsigned) (id)->uid);              \
+        } while (0)
+
+int fs_identity_load(uid_t uid, FsIdentity *ret) {
+        struct passwd pw, *result = NULL;
+        char buf[4096];
+        int n = 16;
+
+        *ret = (FsIdentity) { .uid = uid, .gid = (gid_t) uid };
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) != 0 || !result) {
+                /* A uid without a passwd entry acts with its own id as gid and no groups. */
+                return 0;
+        }
+        ret->gid = pw.pw_gid;
+
+        for (;;) {
+                gid_t *groups = calloc((size_t) n, sizeof(gid_t));
+                if (!groups)
+                        return -ENOMEM;
+                int m = n;
+                if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &m) >= 0) {
+                        ret->groups = groups;
+                        ret->n_groups = m;
+                        return 0;
+                }
+                free(groups);
+                if (m <= n)
+                        return -EIO;
+                n = m;
+        }
+}
+
+void fs_identity_done(FsIdentity *id) {
+        id->groups = mfree(id->groups);
+        id->n_groups = 0;
+}
+
+int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        WITH_IDENTITY(id);
+
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        /* Checked with the owner's file-system identity (AT_EACCESS uses fsuid/fsgid). */
+        if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
+                return -errno;
+
+        *ret_dev = st.st_dev;
+        *ret_ino = st.st_ino;
+        return 0;
+}
+
+static int open_directory_unlocked(const FsDir *dir) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        fd = open(dir->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_dev != dir->dev || st.st_ino != dir->ino)
+                return -ESTALE;
+        return TAKE_FD(fd);
+}
+
+int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
+        WITH_IDENTITY(id);
+        return open_directory_unlocked(dir);
+}
+
+int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name) {
+        _cleanup_close_ int dfd = -1;
+        int fd;
+
+        WITH_IDENTITY(id);
+
+        dfd = open_directory_unlocked(dir);
+        if (dfd < 0)
+                return dfd;
+        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        return fd;
+}
+
+int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
+        _cleanup_close_ int dfd = -1, fd = -1;
+        struct stat st;
+
+        WITH_IDENTITY(id);
+
+        dfd = open_directory_unlocked(dir);
+        if (dfd < 0)
+                return dfd;
+        /* O_NOFOLLOW fails with ELOOP on a symlink; O_NONBLOCK keeps a planted FIFO from
+         * blocking the loop before fstat() refuses it. */
+        fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ELOOP ? -EBADFD : -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || (id && st.st_uid != id->uid && geteuid() == 0))
+                return -EBADFD;
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+                return -errno;
+        if (ret_st)
+                *ret_st = st;
+        return TAKE_FD(fd);
+}
+
+int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
+        _cleanup_close_ int dfd = -1;
+
+        WITH_IDENTITY(id);
+
+        dfd = open_directory_unlocked(dir);
+        if (dfd < 0)
+                return dfd;
+        if (fstatat(dfd, name, ret_st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        return S_ISREG(ret_st->st_mode) ? 0 : -EBADFD;
+}
+
+int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
+        _cleanup_close_ int dfd = -1;
+
+        WITH_IDENTITY(id);
+
+        dfd = open_directory_unlocked(dir);
+        if (dfd == -ENOENT || dfd == -ESTALE)
+                return 0;  /* the directory is gone or replaced: our file is not in it */
+        if (dfd < 0)
+                return dfd;
+        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int fsops_commit(const FsIdentity *id, const FsDir *dir, const char *temp_name,
+                 const char *final_name, mode_t mode) {
+        _cleanup_close_ int dfd = -1, fd = -1;
+
+        WITH_IDENTITY(id);
+
+        dfd = open_directory_unlocked(dir);
+        if (dfd < 0)
+                return dfd;
+        fd = openat(dfd, temp_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ELOOP ? -EBADFD : -errno;
+        if (fchmod(fd, mode) < 0)
+                return -errno;
+        if (fdatasync(fd) < 0)
+                return -errno;
+        if (renameat(dfd, temp_name, dfd, final_name) < 0)
+                return -errno;
+        return 0;
+}
+
+int fsops_sync_directory(const FsIdentity *id, const FsDir *dir) {
+        _cleanup_close_ int dfd = -1;
+
+        WITH_IDENTITY(id);
+
+        dfd = open_directory_unlocked(dir);
+        if (dfd < 0)
+                return dfd;
+        return fsync(dfd) < 0 ? -errno : 0;
+}

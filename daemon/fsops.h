@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The only code that names paths on disk. Every operation runs with the file-system identity
+ * of the job's owner (uid, gid, supplementary groups), so xferd never reaches a path its
+ * owner could not reach directly; names inside the destination directory are resolved
+ * relative to a directory descriptor and never through a symlink. */
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+typedef struct FsIdentity {
+        uid_t uid;
+        gid_t gid;
+        int n_groups;
+        gid_t *groups;
+} FsIdentity;
+
+/* Looks up the user's primary group and supplementary groups. */
+int fs_identity_load(uid_t uid, FsIdentity *ret);
+void fs_identity_done(FsIdentity *id);
+
+/* The destination directory as it was when the file was added; operations refuse a
+ * directory that has been replaced since (another inode at the same path). */
+typedef struct FsDir {
+        const char *path;
+        dev_t dev;
+        ino_t ino;
+} FsDir;
+
+/* Checks that `dir` is an existing directory the owner may create files in, and returns its
+ * identity. -ENOTDIR, -ENOENT, -EACCES … on failure. */
+int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino);
+
+/* Opens the directory, checking it is still the one recorded. */
+int fsops_open_directory(const FsIdentity *id, const FsDir *dir);
+
+/* Creates a new temporary file (O_EXCL, mode 0600, never through a symlink). */
+int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name);
+
+/* Opens an existing temporary file for writing; -ENOENT when it has vanished, -EBADFD when
+ * something other than a regular file is there. */
+int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
+
+/* Size of a temporary file, -ENOENT when missing. */
+int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
+
+/* Unlinks one name in the directory; a missing name counts as success. */
+int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name);
+
+/* Gives a finished temporary file its final mode, makes its data durable, and renames it over
+ * the destination name. The directory itself is synced separately, once for many files. */
+int fsops_commit(const FsIdentity *id, const FsDir *dir, const char *temp_name,
+                 const char *final_name, mode_t mode);
+
+int fsops_sync_directory(const FsIdentity *id, const FsDir *dir);

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "bus-errors.h"
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+typedef struct Daemon {
+        sd_event *event;
+        sd_bus *bus;
+        Manager *manager;
+        Bus b;
+        sd_event_source *idle_timer;
+        uint64_t idle_timeout_usec;
+} Daemon;
+
+typedef struct Args {
+        int system;             /* -1: by uid */
+        uint64_t idle_timeout_usec;
+        ManagerConfig config;
+        const char *state_dir;
+} Args;
+
+static void help(void) {
+        printf("xferd " XFERD_VERSION " — background file transfers over D-Bus\n\n"
+               "Usage: xferd [OPTIONS]\n\n"
+               "  --system                 serve the system bus (default for root)\n"
+               "  --user                   serve the session bus (default for other users)\n"
+               "  --idle-timeout=SEC       exit after SEC idle seconds (default 30, 0 = never)\n"
+               "  --retention=SEC          keep final job objects on the bus this long (default 300)\n"
+               "  --retry-delay-floor=SEC  lowest MinimumRetryDelay accepted (default 5)\n"
+               "  --stall-timeout=SEC      a transfer with no byte for this long fails (default 60)\n"
+               "  --state-dir=DIR          where the job store lives\n"
+               "  --log-level=LEVEL        err, warning, notice, info (default) or debug\n"
+               "  -h --help                show this help\n"
+               "     --version             show the version\n");
+}
+
+static int parse_seconds(const char *s, uint64_t *ret) {
+        char *end;
+
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || *end || s[0] == '-' || v > UINT32_MAX)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int parse_args(int argc, char *argv[], Args *a) {
+        enum {
+                ARG_SYSTEM = 0x100, ARG_USER, ARG_IDLE, ARG_RETENTION, ARG_FLOOR, ARG_STALL, ARG_STATE,
+                ARG_LOG, ARG_VERSION,
+        };
+        static const struct option options[] = {
+                { "system", no_argument, NULL, ARG_SYSTEM },
+                { "user", no_argument, NULL, ARG_USER },
+                { "idle-timeout", required_argument, NULL, ARG_IDLE },
+                { "retention", required_argument, NULL, ARG_RETENTION },
+                { "retry-delay-floor", required_argument, NULL, ARG_FLOOR },
+                { "stall-timeout", required_argument, NULL, ARG_STALL },
+                { "state-dir", required_argument, NULL, ARG_STATE },
+                { "log-level", required_argument, NULL, ARG_LOG },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { NULL, 0, NULL, 0 }
+        };
+        uint64_t v;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_SYSTEM:
+                        a->system = 1;
+                        break;
+                case ARG_USER:
+                        a->system = 0;
+                        break;
+                case ARG_IDLE:
+                case ARG_RETENTION:
+                case ARG_FLOOR:
+                case ARG_STALL:
+                        if (parse_seconds(optarg, &v) < 0) {
+                                log_error("Invalid number of seconds: %s", optarg);
+                                return -EINVAL;
+                        }
+                        if (c == ARG_IDLE)
+                                a->idle_timeout_usec = v * USEC_PER_SEC;
+                        else if (c == ARG_RETENTION)
+                                a->config.retention_usec = v * USEC_PER_SEC;
+                        else if (c == ARG_FLOOR)
+                                a->config.retry_delay_floor = (uint32_t) v;
+                        else if (v == 0) {
+                                log_error("--stall-timeout must be at least 1 second.");
+                                return -EINVAL;
+                        } else
+                                a->config.transfer.stall_timeout_usec = v * USEC_PER_SEC;
+                        break;
+                case ARG_STATE:
+                        a->state_dir = optarg;
+                        break;
+                case ARG_LOG:
+                        r = log_level_from_string(optarg);
+                        if (r < 0) {
+                                log_error("Unknown log level: %s", optarg);
+                                return -EINVAL;
+                        }
+                        log_set_max_level(r);
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("xferd " XFERD_VERSION "\n");
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                log_error("Unexpected argument: %s", argv[optind]);
+                return -EINVAL;
+        }
+        if (a->system < 0)
+                a->system = geteuid() == 0;
+        a->config.system = a->system;
+        return 1;
+}
+
+static void idle_timer_arm(Daemon *d) {
+        uint64_t now;
+
+        if (d->idle_timeout_usec == 0 || sd_event_now(d->event, CLOCK_MONOTONIC, &now) < 0)
+                return;
+        (void) sd_event_source_set_time(d->idle_timer, now + d->idle_timeout_usec);
+        (void) sd_event_source_set_enabled(d->idle_timer, SD_EVENT_ONESHOT);
+}
+
+static void on_idle_changed(void *userdata, bool idle) {
+        Daemon *d = userdata;
+
+        if (idle)
+                idle_timer_arm(d);
+        else
+                (void) sd_event_source_set_enabled(d->idle_timer, SD_EVENT_OFF);
+}
+
+/* Any call restarts the idle countdown: a client in the middle of a conversation keeps us. */
+static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+
+        if (sd_event_source_get_enabled(d->idle_timer, NULL) > 0)
+                idle_timer_arm(d);
+        return 0;
+}
+
+static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        if (!manager_is_idle(d->manager))
+                return 0;
+
+        /* Release the name first: new calls then go to a new instance by activation. Calls that
+         * were sent to us before are already queued; serve them, then go. */
+        log_debug("Idle for %" PRIu64 " s, exiting.", d->idle_timeout_usec / USEC_PER_SEC);
+        r = sd_bus_release_name(d->bus, XFERD_BUS_NAME);
+        if (r < 0)
+                log_warning_errno(r, "Failed to release the bus name");
+        while ((r = sd_bus_process(d->bus, NULL)) > 0)
+                ;
+        if (!manager_is_idle(d->manager)) {
+                /* A queued call gave us work after all: take the name back and stay. */
+                r = sd_bus_request_name(d->bus, XFERD_BUS_NAME, 0);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to take the bus name back");
+                return 0;
+        }
+        (void) sd_bus_flush(d->bus);
+        return sd_event_exit(d->event, 0);
+}
+
+static int run(int argc, char *argv[]) {
+        Args a = { .system = -1, .idle_timeout_usec = 30 * USEC_PER_SEC };
+        Daemon d = { .event = NULL };
+        sigset_t mask;
+        int r;
+
+        manager_config_defaults(&a.config);
+        r = parse_args(argc, argv, &a);
+        if (r <= 0)
+                return r;
+
+        r = bus_errors_register();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register error names");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&d.event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop");
+        (void) sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
+        (void) sd_event_set_watchdog(d.event, true);
+
+        r = manager_new(d.event, &a.config, &d.manager);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up the transfer manager");
+                goto finish;
+        }
+
+        r = a.system ? sd_bus_open_system(&d.bus) : sd_bus_open_user(&d.bus);
+        if (r < 0) {
+                log_error_errno(r, "Failed to connect to the %s bus", a.system ? "system" : "session");
+                goto finish;
+        }
+        d.b = (Bus) {
+                .bus = d.bus,
+                .manager = d.manager,
+                .system = a.system,
+                .idle_changed = on_idle_changed,
+                .idle_userdata = &d,
+        };
+        r = bus_install(&d.b);
+        if (r < 0)
+                goto finish;
+
+        r = sd_bus_add_filter(d.bus, NULL, on_bus_message, &d);
+        if (r < 0) {
+                log_error_errno(r, "Failed to install the bus filter");
+                goto finish;
+        }
+        r = sd_bus_attach_event(d.bus, d.event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to attach the bus to the event loop");
+                goto finish;
+        }
+        (void) sd_bus_set_exit_on_disconnect(d.bus, true);
+
+        r = sd_event_add_time(d.event, &d.idle_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle_timer, &d);
+        if (r < 0) {
+                log_error_errno(r, "Failed to create the idle timer");
+                goto finish;
+        }
+        (void) sd_event_source_set_enabled(d.idle_timer, SD_EVENT_OFF);
+        d.idle_timeout_usec = a.idle_timeout_usec;
+
+        r = sd_bus_request_name(d.bus, XFERD_BUS_NAME, 0);
+        if (r < 0) {
+                log_error_errno(r, "Failed to acquire the bus name " XFERD_BUS_NAME);
+                goto finish;
+        }
+
+        if (manager_is_idle(d.manager))
+                idle_timer_arm(&d);
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving transfers.");
+        log_info("xferd " XFERD_VERSION " serving the %s bus.", a.system ? "system" : "session");
+
+        r = sd_event_loop(d.event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed");
+        (void) sd_notify(false, "STOPPING=1");
+
+finish:
+        /* Jobs first: their transfers hold easy handles of the manager's engine. */
+        d.idle_timer = sd_event_source_disable_unref(d.idle_timer);
+        d.manager = manager_free(d.manager);
+        d.bus = sd_bus_flush_close_unref(d.bus);
+        d.event = sd_event_unref(d.event);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,1364 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <strings.h>
+#include <systemd/sd-id128.h>
+
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+
+#define JOB_OBJECT_PREFIX "/org/xferd/Transfer1/job/"
+#define DISPLAY_NAME_MAX 256
+#define DESCRIPTION_MAX 1024
+#define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
+#define UNLINK_RETRY_USEC (30 * USEC_PER_SEC)
+#define MAX_RESTARTS 3
+
+/* A temporary file that could not be unlinked yet; it is never forgotten. */
+typedef struct PendingUnlink {
+        struct PendingUnlink *next;
+        FsIdentity identity;
+        char *dir;
+        dev_t dev;
+        ino_t ino;
+        char *name;
+} PendingUnlink;
+
+struct Manager {
+        sd_event *event;
+        ManagerConfig config;
+        ManagerObserver observer;
+        TransferEngine *engine;
+
+        Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
+        Job *retained_head, *retained_tail;     /* final, object still on the bus */
+        unsigned n_jobs;
+
+        sd_event_source *schedule_source;       /* deferred scheduler run */
+        sd_event_source *progress_timer;        /* rate-limits progress signals */
+        Job *dirty_head;
+
+        PendingUnlink *pending_unlinks;
+        sd_event_source *unlink_timer;
+
+        bool idle;
+};
+
+static void job_start_transfer(Job *j);
+static void manager_check_idle(Manager *m);
+
+void manager_config_defaults(ManagerConfig *c) {
+        *c = (ManagerConfig) {
+                .system = false,
+                .retention_usec = 300 * USEC_PER_SEC,
+                .retry_delay_floor = 5,
+                .max_background_transfers = 4,
+                .background_bandwidth_limit = 0,
+                .max_jobs_per_user = 60,
+                .max_jobs = 300,
+                .max_files_per_job = 200,
+                .max_url_length = 2200,
+                .transfer = {
+                        .connect_timeout_usec = 30 * USEC_PER_SEC,
+                        .stall_timeout_usec = 60 * USEC_PER_SEC,
+                },
+        };
+}
+
+/* ---- lists ---------------------------------------------------------------------------- */
+
+static void list_remove(Job **head, Job **tail, Job *j) {
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                *head = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        else
+                *tail = j->prev;
+        j->prev = j->next = NULL;
+}
+
+static void list_append(Job **head, Job **tail, Job *j) {
+        j->prev = *tail;
+        j->next = NULL;
+        if (*tail)
+                (*tail)->next = j;
+        else
+                *head = j;
+        *tail = j;
+}
+
+Job *manager_first_job(Manager *m) {
+        return m->jobs_head;
+}
+
+Job *manager_first_retained(Manager *m) {
+        return m->retained_head;
+}
+
+Job *manager_find_job(Manager *m, const char *id) {
+        /* Linear: the queue is bounded by the per-machine job limit. */
+        for (Job *j = m->jobs_head; j; j = j->next)
+                if (streq(j->id, id))
+                        return j;
+        for (Job *j = m->retained_head; j; j = j->next)
+                if (streq(j->id, id))
+                        return j;
+        return NULL;
+}
+
+unsigned manager_count_jobs(Manager *m, uid_t owner) {
+        unsigned n = 0;
+
+        for (Job *j = m->jobs_head; j; j = j->next)
+                if (j->owner == owner)
+                        n++;
+        return n;
+}
+
+const ManagerConfig *manager_get_config(Manager *m) {
+        return &m->config;
+}
+
+sd_event *manager_get_event(Manager *m) {
+        return m->event;
+}
+
+void manager_set_observer(Manager *m, const ManagerObserver *o) {
+        m->observer = *o;
+}
+
+void *manager_get_observer_userdata(Manager *m) {
+        return m->observer.userdata;
+}
+
+/* ---- counters ------------------------------------------------------------------------- */
+
+uint64_t job_bytes_total(const Job *j) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < j->n_files; i++) {
+                if (j->files[i]->bytes_total == UINT64_MAX)
+                        return UINT64_MAX;
+                sum += j->files[i]->bytes_total;
+        }
+        return sum;
+}
+
+uint64_t job_bytes_transferred(const Job *j) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < j->n_files; i++)
+                sum += j->files[i]->bytes_transferred;
+        return sum;
+}
+
+uint32_t job_files_transferred(const Job *j) {
+        uint32_t n = 0;
+
+        for (size_t i = 0; i < j->n_files; i++)
+                if (j->files[i]->completed)
+                        n++;
+        return n;
+}
+
+/* ---- observer ------------------------------------------------------------------------- */
+
+static void notify_changed(Job *j, unsigned changes) {
+        Manager *m = j->manager;
+
+        if (m->observer.job_changed)
+                m->observer.job_changed(m, j, changes);
+}
+
+static uint64_t now_realtime(Manager *m) {
+        uint64_t t;
+
+        if (sd_event_now(m->event, CLOCK_REALTIME, &t) < 0)
+                t = now_realtime_usec();
+        return t;
+}
+
+static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        Job *j;
+
+        while ((j = m->dirty_head)) {
+                m->dirty_head = j->dirty_next;
+                j->dirty_next = NULL;
+                j->in_dirty_list = false;
+                notify_changed(j, JOB_CHANGE_PROGRESS);
+        }
+        return 0;
+}
+
+static void job_mark_progress(Job *j) {
+        Manager *m = j->manager;
+        uint64_t now;
+
+        if (j->in_dirty_list)
+                return;
+        j->in_dirty_list = true;
+        j->dirty_next = m->dirty_head;
+        m->dirty_head = j;
+
+        /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
+        if (sd_event_source_get_enabled(m->progress_timer, NULL) > 0)
+                return;
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                return;
+        (void) sd_event_source_set_time(m->progress_timer, now + PROGRESS_INTERVAL_USEC);
+        (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
+}
+
+static void job_unmark_progress(Job *j) {
+        Manager *m = j->manager;
+
+        if (!j->in_dirty_list)
+                return;
+        for (Job **p = &m->dirty_head; *p; p = &(*p)->dirty_next)
+                if (*p == j) {
+                        *p = j->dirty_next;
+                        break;
+                }
+        j->dirty_next = NULL;
+        j->in_dirty_list = false;
+}
+
+/* ---- files on disk -------------------------------------------------------------------- */
+
+static FsDir file_dir(const JobFile *f) {
+        return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };
+}
+
+static void pending_unlink_free(PendingUnlink *p) {
+        fs_identity_done(&p->identity);
+        free(p->dir);
+        free(p->name);
+        free(p);
+}
+
+static int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        PendingUnlink **p = &m->pending_unlinks;
+
+        while (*p) {
+                PendingUnlink *u = *p;
+                FsDir d = { .path = u->dir, .dev = u->dev, .ino = u->ino };
+                int r = fsops_unlink(&u->identity, &d, u->name);
+                if (r < 0) {
+                        log_warning_errno(r, "Still cannot remove temporary file %s/%s, will try again", u->dir, u->name);
+                        p = &u->next;
+                        continue;
+                }
+                log_info("Removed temporary file %s/%s that could not be removed before.", u->dir, u->name);
+                *p = u->next;
+                pending_unlink_free(u);
+        }
+
+        if (m->pending_unlinks) {
+                uint64_t now;
+                if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
+                        (void) sd_event_source_set_time(s, now + UNLINK_RETRY_USEC);
+                        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                }
+        }
+        manager_check_idle(m);
+        return 0;
+}
+
+static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) {
+        PendingUnlink *u = calloc(1, sizeof *u);
+        uint64_t now;
+
+        if (!u || !(u->dir = strdup(f->dir)) || !(u->name = strdup(f->temp_name)) ||
+            fs_identity_load(j->owner, &u->identity) < 0) {
+                log_error("Out of memory: temporary file %s/%s is left behind.", f->dir, f->temp_name);
+                if (u) {
+                        free(u->dir);
+                        free(u->name);
+                        free(u);
+                }
+                return;
+        }
+        u->dev = f->dir_dev;
+        u->ino = f->dir_ino;
+        u->next = m->pending_unlinks;
+        m->pending_unlinks = u;
+
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
+                (void) sd_event_source_set_time(m->unlink_timer, now + UNLINK_RETRY_USEC);
+                (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_ONESHOT);
+        }
+}
+
+static void job_unlink_temporary(Job *j, JobFile *f) {
+        if (!f->temp_exists)
+                return;
+
+        FsDir d = file_dir(f);
+        int r = fsops_unlink(&j->identity, &d, f->temp_name);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot remove temporary file %s/%s of job %s now, will try again",
+                                  f->dir, f->temp_name, j->id);
+                manager_remember_unlink(j->manager, j, f);
+        }
+        f->temp_exists = false;
+        f->bytes_transferred = 0;
+        f->validator = mfree(f->validator);
+}
+
+/* ---- the state machine's actions ------------------------------------------------------ */
+
+static JobContext job_context(const Job *j) {
+        return (JobContext) {
+                .type = j->type,
+                .has_files = j->n_files > 0,
+                .auto_complete = j->auto_complete,
+                .no_progress_timeout_zero = j->no_progress_timeout == 0,
+        };
+}
+
+static void job_stop_transfer(Job *j) {
+        /* The easy handle leaves the multi before anything else: no byte after this. */
+        j->transfer = transfer_free(j->transfer);
+        j->fd = safe_close(j->fd);
+}
+
+static void job_clear_error(Job *j) {
+        j->error_name = mfree(j->error_name);
+        j->error_message = mfree(j->error_message);
+        j->error_summary = mfree(j->error_summary);
+}
+
+static void job_set_error(Job *j, const char *name, const char *message, const char *summary) {
+        (void) free_and_strdup(&j->error_name, name);
+        (void) free_and_strdup(&j->error_message, message);
+        (void) free_and_strdup(&j->error_summary, summary);
+}
+
+static void manager_schedule(Manager *m) {
+        (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_ONESHOT);
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
+static int job_apply(Job *j, JobEvent event, CallError *e);
+
+static void job_arm_retry(Job *j, uint64_t retry_after_usec) {
+        Manager *m = j->manager;
+        uint64_t delay = (uint64_t) j->minimum_retry_delay * USEC_PER_SEC;
+        uint64_t now = now_realtime(m);
+        int r;
+
+        if (retry_after_usec > delay)
+                delay = retry_after_usec;
+        j->retry_time = now + delay;
+
+        /* Wall-clock deadline, so it means the same after a restart or a suspend of the machine. */
+        uint64_t no_progress_at = j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC;
+        uint64_t when = j->retry_time < no_progress_at ? j->retry_time : no_progress_at;
+
+        if (j->retry_timer) {
+                r = sd_event_source_set_time(j->retry_timer, when);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(j->retry_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(m->event, &j->retry_timer, CLOCK_REALTIME, when, USEC_PER_SEC,
+                                      on_retry_timer, j);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the retry timer of job %s", j->id);
+}
+
+static void job_disarm_retry(Job *j) {
+        j->retry_timer = sd_event_source_disable_unref(j->retry_timer);
+        j->retry_time = 0;
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+        uint64_t now = now_realtime(j->manager);
+
+        if (j->state != JOB_TRANSIENT_ERROR)
+                return 0;
+
+        if (now >= j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "No progress for %" PRIu32 " seconds (NoProgressTimeout); last error: %s",
+                         j->no_progress_timeout, strempty(j->error_message));
+                job_set_error(j, "NoProgress", msg, "No progress within NoProgressTimeout");
+                (void) job_apply(j, JOB_EVENT_NO_PROGRESS, NULL);
+                return 0;
+        }
+        if (now < j->retry_time) {
+                (void) sd_event_source_set_time(s, j->retry_time);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
+        return 0;
+}
+
+static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void job_retire(Job *j) {
+        Manager *m = j->manager;
+        uint64_t now;
+        int r;
+
+        list_remove(&m->jobs_head, &m->jobs_tail, j);
+        m->n_jobs--;
+        list_append(&m->retained_head, &m->retained_tail, j);
+        job_disarm_retry(j);
+
+        if (m->observer.job_removed)
+                m->observer.job_removed(m, j);
+
+        /* The object stays readable for a while, so a late call learns InvalidState. */
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_MONOTONIC,
+                                      now + m->config.retention_usec, USEC_PER_SEC, on_retention_timer, j);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
+}
+
+static const char *event_verb(JobEvent e) {
+        switch (e) {
+        case JOB_EVENT_RESUME:
+                return "resumed";
+        case JOB_EVENT_SUSPEND:
+                return "suspended";
+        case JOB_EVENT_CANCEL:
+                return "cancelled";
+        case JOB_EVENT_COMPLETE:
+                return "completed";
+        case JOB_EVENT_ADD_FILES:
+                return "given files";
+        default:
+                return "changed";
+        }
+}
+
+/* Runs one event through the state machine and performs its actions in the fixed order:
+ * stop the transfer, act on files, change the state, tell the observer. START_TRANSFER and
+ * AUTO_COMPLETE are left to the caller, which runs them once this returns. */
+static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError *e) {
+        JobContext ctx = job_context(j);
+        JobTransition t;
+        int r;
+
+        r = job_transition(j->state, event, &ctx, &t);
+        if (r == -ESTALE)
+                return call_error_set(e, r, CALL_ERROR_INVALID_STATE,
+                                      "Job %s is %s: a finished job cannot be %s any more.",
+                                      j->id, job_state_to_string(j->state), event_verb(event));
+        if (r == -EBUSY)
+                return call_error_set(e, r, CALL_ERROR_INVALID_STATE,
+                                      "Job %s is %s: an upload can only be completed once it is transferred.",
+                                      j->id, job_state_to_string(j->state));
+        if (r == -ENODATA)
+                return call_error_set(e, r, CALL_ERROR_EMPTY,
+                                      "Job %s has no files: add one with AddFile before resuming it.", j->id);
+        if (r < 0) {
+                log_debug("Job %s: event %s ignored in state %s.", j->id, job_event_to_string(event),
+                          job_state_to_string(j->state));
+                return call_error_set(e, r, CALL_ERROR_INVALID_STATE, "Job %s is %s: nothing to do.",
+                                      j->id, job_state_to_string(j->state));
+        }
+
+        JobState old = j->state;
+
+        if (t.actions & JOB_ACTION_STOP_TRANSFER)
+                job_stop_transfer(j);
+        if (t.actions & JOB_ACTION_DISARM_RETRY)
+                job_disarm_retry(j);
+        if (t.actions & JOB_ACTION_CLEAR_ERROR)
+                job_clear_error(j);
+        if (t.actions & JOB_ACTION_RECORD_ERROR)
+                j->error_count++;
+
+        j->state = t.state;
+
+        if (t.actions & JOB_ACTION_COMMIT_FILES)
+                /* Complete renamed what was finished; the rest goes. */
+                for (size_t i = 0; i < j->n_files; i++)
+                        if (!j->files[i]->committed)
+                                job_unlink_temporary(j, j->files[i]);
+        if (t.actions & JOB_ACTION_UNLINK_TEMPORARIES)
+                for (size_t i = 0; i < j->n_files; i++)
+                        job_unlink_temporary(j, j->files[i]);
+        if (t.actions & JOB_ACTION_ARM_RETRY)
+                job_arm_retry(j, retry_after_usec);
+        if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
+                j->last_progress_time = now_realtime(j->manager);
+        if (t.state == JOB_TRANSFERRED)
+                j->completion_time = now_realtime(j->manager);
+
+        if (t.state != old || event < JOB_EVENT_START) {
+                j->modification_time = now_realtime(j->manager);
+                job_unmark_progress(j);
+                notify_changed(j, JOB_CHANGE_STATE);
+        }
+
+        if (t.state != old)
+                log_debug("Job %s: %s → %s (%s).", j->id, job_state_to_string(old),
+                          job_state_to_string(t.state), job_event_to_string(event));
+
+        if ((t.actions & JOB_ACTION_EMIT_TRANSFERRED) && j->manager->observer.job_transferred)
+                j->manager->observer.job_transferred(j->manager, j);
+        if ((t.actions & JOB_ACTION_EMIT_FAILED) && j->manager->observer.job_failed)
+                j->manager->observer.job_failed(j->manager, j);
+        if (t.actions & JOB_ACTION_RETIRE)
+                job_retire(j);
+        if (t.actions & JOB_ACTION_SCHEDULE)
+                manager_schedule(j->manager);
+
+        return (int) t.actions;
+}
+
+static int job_apply(Job *j, JobEvent event, CallError *e) {
+        int r = job_apply_full(j, event, 0, e);
+        return r < 0 ? r : 0;
+}
+
+/* ---- transfers ------------------------------------------------------------------------ */
+
+static void on_transfer_response(Transfer *t, void *userdata) {
+        Job *j = userdata;
+
+        if (j->state == JOB_CONNECTING)
+                (void) job_apply(j, JOB_EVENT_RESPONSE, NULL);
+}
+
+static void on_transfer_progress(Transfer *t, void *userdata) {
+        Job *j = userdata;
+        JobFile *f = j->files[j->current];
+
+        f->bytes_transferred = transfer_get_position(t);
+        f->bytes_total = transfer_get_total(t);
+        j->last_progress_time = now_realtime(j->manager);
+        job_mark_progress(j);
+}
+
+static void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
+                     uint64_t retry_after_usec) {
+        job_set_error(j, name, message, summary);
+        log_info("Job %s: %s", j->id, message);
+        (void) job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);
+}
+
+static void job_auto_complete(Job *j) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+
+        if (job_complete(j, NULL, &e) >= 0)
+                return;
+        log_warning("Job %s: automatic completion failed: %s", j->id, e.message);
+        if (j->state == JOB_TRANSFERRED) {
+                job_set_error(j, "CompleteFailed", e.message, "A file could not be moved into place");
+                (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
+        }
+}
+
+static void job_all_done(Job *j) {
+        int r = job_apply_full(j, JOB_EVENT_ALL_DONE, 0, NULL);
+        if (r > 0 && (r & JOB_ACTION_AUTO_COMPLETE))
+                job_auto_complete(j);
+}
+
+static void on_transfer_done(Transfer *t, const TransferResult *res, void *userdata) {
+        Job *j = userdata;
+        JobFile *f = j->files[j->current];
+
+        f->bytes_transferred = transfer_get_position(t);
+        f->bytes_total = transfer_get_total(t);
+        (void) free_and_strdup(&f->validator, transfer_get_validator(t));
+        job_stop_transfer(j);
+
+        switch (res->outcome) {
+        case TRANSFER_OK:
+                f->completed = true;
+                f->bytes_total = f->bytes_transferred;
+                j->restarts = 0;
+                j->current++;
+                j->last_progress_time = now_realtime(j->manager);
+                notify_changed(j, JOB_CHANGE_PROGRESS);
+                if (j->current < j->n_files)
+                        job_start_transfer(j);
+                else
+                        job_all_done(j);
+                return;
+
+        case TRANSFER_RESTART:
+                /* The bytes we hold belong to another version of the resource: start over. */
+                if (++j->restarts > MAX_RESTARTS) {
+                        job_fail(j, false, "Http", "The server keeps answering range requests inconsistently",
+                                 "Inconsistent range responses", 0);
+                        return;
+                }
+                log_info("Job %s: %s changed on the server or cannot be resumed; downloading it again from the start.",
+                         j->id, f->url);
+                job_unlink_temporary(j, f);
+                f->bytes_total = UINT64_MAX;
+                job_start_transfer(j);
+                return;
+
+        case TRANSFER_TRANSIENT:
+        case TRANSFER_FATAL:
+                job_fail(j, res->outcome == TRANSFER_FATAL, res->error_name, res->message, res->summary,
+                         res->retry_after_usec);
+                return;
+        }
+}
+
+static const TransferCallbacks transfer_callbacks = {
+        .on_response = on_transfer_response,
+        .on_progress = on_transfer_progress,
+        .on_done = on_transfer_done,
+};
+
+static bool errno_is_disk_full(int r) {
+        return r == -ENOSPC || r == -EDQUOT;
+}
+
+/* Opens (or creates) the current file's temporary file and starts its transfer, continuing
+ * after the bytes already on disk: the file is the truth for how far a download got. */
+static void job_start_transfer(Job *j) {
+        Manager *m = j->manager;
+        JobFile *f;
+        uint64_t offset = 0;
+        int fd = -1, r;
+        char msg[1024];
+
+        while (j->current < j->n_files && j->files[j->current]->completed)
+                j->current++;
+        if (j->current >= j->n_files) {
+                job_all_done(j);
+                return;
+        }
+        f = j->files[j->current];
+        FsDir d = file_dir(f);
+
+        if (f->temp_exists) {
+                struct stat st;
+                fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
+                if (fd >= 0)
+                        offset = (uint64_t) st.st_size;
+                else if (fd == -ENOENT)
+                        f->temp_exists = false;  /* vanished: download it again */
+                else {
+                        r = fd;
+                        snprintf(msg, sizeof msg, "Cannot open temporary file %s/%s: %s", f->dir, f->temp_name, strerror(-r));
+                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        return;
+                }
+        }
+        if (!f->temp_exists) {
+                fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
+                if (fd == -EEXIST) {
+                        /* Only xferd makes names with this job's id: a leftover of ours. */
+                        (void) fsops_unlink(&j->identity, &d, f->temp_name);
+                        fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
+                }
+                if (fd < 0) {
+                        r = fd;
+                        snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
+                                 r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
+                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        return;
+                }
+                f->temp_exists = true;
+                f->validator = mfree(f->validator);
+        }
+        if (offset == 0)
+                f->validator = mfree(f->validator);
+        f->bytes_transferred = offset;
+
+        j->fd = fd;
+        TransferRequest req = {
+                .url = f->url,
+                .fd = fd,
+                .offset = offset,
+                .validator = f->validator,
+                .headers = j->http_headers,
+                .allow_insecure_redirect = j->allow_insecure_redirect,
+                .max_speed = j->bandwidth_limit,
+        };
+        r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
+        if (r < 0) {
+                j->fd = safe_close(j->fd);
+                snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", f->url, strerror(-r));
+                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                return;
+        }
+        log_debug("Job %s: transferring %s from byte %" PRIu64 ".", j->id, f->url, offset);
+}
+
+static unsigned manager_count_active_background(Manager *m) {
+        unsigned n = 0;
+
+        for (Job *j = m->jobs_head; j; j = j->next)
+                if (job_state_is_active(j->state) && j->priority != JOB_PRIORITY_FOREGROUND)
+                        n++;
+        return n;
+}
+
+static void manager_start_job(Job *j) {
+        int r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
+        if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
+                job_start_transfer(j);
+}
+
+static int on_schedule(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        unsigned active = manager_count_active_background(m);
+        Job *next;
+
+        /* Foreground jobs start at once; background ones by priority, oldest first, while slots
+         * are free. Starting may end a job at once (nothing left to fetch), so walk with care. */
+        for (Job *j = m->jobs_head; j; j = next) {
+                next = j->next;
+                if (j->state == JOB_QUEUED && j->priority == JOB_PRIORITY_FOREGROUND)
+                        manager_start_job(j);
+        }
+        for (JobPriority p = JOB_PRIORITY_HIGH; p < _JOB_PRIORITY_MAX; p++)
+                for (Job *j = m->jobs_head; j && active < m->config.max_background_transfers; j = next) {
+                        next = j->next;
+                        if (j->state != JOB_QUEUED || j->priority != p)
+                                continue;
+                        manager_start_job(j);
+                        active = manager_count_active_background(m);
+                }
+        return 0;
+}
+
+/* ---- validation ----------------------------------------------------------------------- */
+
+static int validate_url(Manager *m, const char *url, CallError *e) {
+        CURLU *h;
+        char *scheme = NULL, *host = NULL;
+        int r = 0;
+
+        if (strlen(url) > m->config.max_url_length)
+                return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
+                                      "The URL is %zu characters long; at most %zu are allowed.",
+                                      strlen(url), m->config.max_url_length);
+        for (const char *p = url; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == 0x7f)
+                        return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                              "The URL contains a space or control character; percent-encode it.");
+
+        h = curl_url();
+        if (!h)
+                return -ENOMEM;
+        if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+            curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                   "'%s' is not a valid URL; expected http://host/path or https://host/path.", url);
+                goto finish;
+        }
+        if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+                r = call_error_set(e, -EPROTONOSUPPORT, CALL_ERROR_UNSUPPORTED_PROTOCOL,
+                                   "The URL scheme '%s' is not supported; only http and https URLs can be transferred.",
+                                   scheme);
+                goto finish;
+        }
+        if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || isempty(host))
+                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS, "The URL '%s' has no host name.", url);
+finish:
+        curl_free(scheme);
+        curl_free(host);
+        curl_url_cleanup(h);
+        return r;
+}
+
+static int file_new(Job *j, const char *url, const char *path, size_t index, JobFile **ret, CallError *e) {
+        _cleanup_free_ char *copy1 = NULL, *copy2 = NULL;
+        JobFile *f;
+        dev_t dev;
+        ino_t ino;
+        int r;
+
+        r = validate_url(j->manager, url, e);
+        if (r < 0)
+                return r;
+
+        size_t len = strlen(path);
+        if (len >= PATH_MAX)
+                return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
+                                      "The local path is %zu characters long; at most %d are allowed.", len, PATH_MAX - 1);
+        if (path[0] != '/')
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_PATH,
+                                      "The local path '%s' is not absolute; give the full path starting with '/'.", path);
+        if (path[len - 1] == '/')
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_PATH,
+                                      "The local path '%s' names a directory; give the path of the file to write.", path);
+
+        copy1 = strdup(path);
+        copy2 = strdup(path);
+        if (!copy1 || !copy2)
+                return -ENOMEM;
+        const char *dir = dirname(copy1), *name = basename(copy2);
+        if (streq(name, ".") || streq(name, ".."))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_PATH,
+                                      "The local path '%s' does not name a file.", path);
+        if (strlen(name) > 200)
+                return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_INVALID_PATH,
+                                      "The file name '%s' is too long; at most 200 bytes are allowed.", name);
+
+        r = fsops_check_directory(&j->identity, dir, &dev, &ino);
+        if (r < 0)
+                return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
+                                      r == -ENOENT ? "The directory %s does not exist; create it first." :
+                                      r == -ENOTDIR ? "%s is not a directory." :
+                                      r == -EACCES || r == -EPERM || r == -EROFS ?
+                                      "The directory %s is not writable by the job's owner." :
+                                      "The directory %s cannot be used.", dir);
+
+        struct stat st;
+        FsDir d = { .path = dir, .dev = dev, .ino = ino };
+        r = fsops_stat_temporary(&j->identity, &d, name, &st);
+        if (r == -EBADFD && S_ISDIR(st.st_mode))
+                return call_error_set(e, -EISDIR, CALL_ERROR_INVALID_PATH,
+                                      "%s is a directory; give the path of the file to write.", path);
+
+        f = calloc(1, sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        f->url = strdup(url);
+        f->path = strdup(path);
+        f->dir = strdup(dir);
+        f->name = strdup(name);
+        if (asprintf(&f->temp_name, ".%s.xferd-%s-%zu", name, j->id, index) < 0)
+                f->temp_name = NULL;
+        f->dir_dev = dev;
+        f->dir_ino = ino;
+        f->bytes_total = UINT64_MAX;
+        if (!f->url || !f->path || !f->dir || !f->name || !f->temp_name) {
+                free(f->url);
+                free(f->path);
+                free(f->dir);
+                free(f->name);
+                free(f->temp_name);
+                free(f);
+                return -ENOMEM;
+        }
+        *ret = f;
+        return 0;
+}
+
+static void file_free(JobFile *f) {
+        if (!f)
+                return;
+        free(f->url);
+        free(f->path);
+        free(f->dir);
+        free(f->name);
+        free(f->temp_name);
+        free(f->validator);
+        free(f);
+}
+
+static bool job_has_path(const Job *j, const char *path) {
+        for (size_t i = 0; i < j->n_files; i++)
+                if (streq(j->files[i]->path, path))
+                        return true;
+        return false;
+}
+
+/* ---- jobs ----------------------------------------------------------------------------- */
+
+static Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        job_unmark_progress(j);
+        job_stop_transfer(j);
+        sd_event_source_disable_unref(j->retry_timer);
+        sd_event_source_disable_unref(j->retention_timer);
+        for (size_t i = 0; i < j->n_files; i++)
+                file_free(j->files[i]);
+        free(j->files);
+        strv_free(j->http_headers);
+        fs_identity_done(&j->identity);
+        free(j->object_path);
+        free(j->display_name);
+        free(j->description);
+        free(j->error_name);
+        free(j->error_message);
+        free(j->error_summary);
+        free(j);
+        return NULL;
+}
+
+static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+        Manager *m = j->manager;
+
+        if (m->observer.job_gone)
+                m->observer.job_gone(m, j);
+        list_remove(&m->retained_head, &m->retained_tail, j);
+        job_free(j);
+        manager_check_idle(m);
+        return 0;
+}
+
+static int check_text(const char *what, const char *s, size_t max, CallError *e) {
+        size_t n = strlen(s);
+
+        if (n > max)
+                return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
+                                      "The %s is %zu bytes long; at most %zu are allowed.", what, n, max);
+        return 0;
+}
+
+int manager_create_job(Manager *m, uid_t owner, const char *display_name, const JobOptions *o,
+                       Job **ret, CallError *e) {
+        sd_id128_t id;
+        Job *j;
+        int r;
+
+        if (o->type == JOB_UPLOAD)
+                return call_error_set(e, -EOPNOTSUPP, CALL_ERROR_INVALID_ARGS,
+                                      "Uploads are not supported yet; create a job of type 'download'.");
+        r = check_text("display name", display_name, DISPLAY_NAME_MAX, e);
+        if (r < 0)
+                return r;
+        r = check_text("description", strempty(o->description), DESCRIPTION_MAX, e);
+        if (r < 0)
+                return r;
+        if (owner != 0) {
+                if (manager_count_jobs(m, owner) >= m->config.max_jobs_per_user)
+                        return call_error_set(e, -EUSERS, CALL_ERROR_TOO_MANY_JOBS,
+                                              "You have %u jobs already, the most allowed per user; complete or cancel some first.",
+                                              m->config.max_jobs_per_user);
+                if (m->n_jobs >= m->config.max_jobs)
+                        return call_error_set(e, -EUSERS, CALL_ERROR_TOO_MANY_JOBS,
+                                              "The machine has %u jobs already, the most allowed; try again later.",
+                                              m->config.max_jobs);
+        }
+
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                return call_error_set(e, r, CALL_ERROR_INTERNAL, "Cannot make a job id: %s", strerror(-r));
+
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        j->manager = m;
+        j->fd = -1;
+        sd_id128_to_string(id, j->id);
+        j->type = o->type;
+        j->owner = owner;
+        j->state = JOB_SUSPENDED;
+        j->priority = o->priority;
+        j->auto_complete = o->auto_complete;
+        j->minimum_retry_delay = 600;
+        j->no_progress_timeout = 1209600;
+        j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
+        if (asprintf(&j->object_path, JOB_OBJECT_PREFIX "%s", j->id) < 0)
+                j->object_path = NULL;
+        j->display_name = strdup(display_name);
+        j->description = strdup(strempty(o->description));
+        if (!j->object_path || !j->display_name || !j->description) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        r = fs_identity_load(owner, &j->identity);
+        if (r < 0) {
+                job_free(j);
+                return call_error_set(e, r, CALL_ERROR_INTERNAL, "Cannot look up uid %u: %s", (unsigned) owner, strerror(-r));
+        }
+
+        list_append(&m->jobs_head, &m->jobs_tail, j);
+        m->n_jobs++;
+        log_debug("Job %s created for uid %u.", j->id, (unsigned) owner);
+
+        if (m->observer.job_new)
+                m->observer.job_new(m, j);
+        manager_check_idle(m);
+
+        *ret = j;
+        return 0;
+}
+
+static int job_check_not_final(Job *j, const char *what, CallError *e) {
+        if (job_state_is_final(j->state))
+                return call_error_set(e, -ESTALE, CALL_ERROR_INVALID_STATE,
+                                      "Job %s is %s: %s cannot be changed any more.",
+                                      j->id, job_state_to_string(j->state), what);
+        return 0;
+}
+
+int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e) {
+        Manager *m = j->manager;
+        JobFile **added;
+        size_t k = 0;
+        int r;
+
+        r = job_check_not_final(j, "its file list", e);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        if (j->type == JOB_UPLOAD && j->n_files + n > 1)
+                return call_error_set(e, -E2BIG, CALL_ERROR_TOO_MANY_FILES,
+                                      "An upload job holds exactly one file.");
+        if (j->owner != 0 && j->n_files + n > m->config.max_files_per_job)
+                return call_error_set(e, -E2BIG, CALL_ERROR_TOO_MANY_FILES,
+                                      "A job may hold at most %u files; this one has %zu and %zu more were given.",
+                                      m->config.max_files_per_job, j->n_files, n);
+
+        added = calloc(n, sizeof *added);
+        if (!added)
+                return -ENOMEM;
+
+        /* All or nothing: check every file before the job changes. */
+        for (k = 0; k < n; k++) {
+                bool dup = job_has_path(j, paths[k]);
+                for (size_t i = 0; i < k && !dup; i++)
+                        dup = streq(paths[i], paths[k]);
+                if (dup) {
+                        r = call_error_set(e, -EEXIST, CALL_ERROR_INVALID_PATH,
+                                           "The job already writes to %s; every file needs its own local path.", paths[k]);
+                        goto fail;
+                }
+                r = file_new(j, urls[k], paths[k], j->n_files + k, &added[k], e);
+                if (r < 0)
+                        goto fail;
+        }
+
+        JobFile **files = realloc(j->files, (j->n_files + n) * sizeof *files);
+        if (!files) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        j->files = files;
+        memcpy(j->files + j->n_files, added, n * sizeof *added);
+        j->n_files += n;
+        free(added);
+
+        notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
+        return job_apply(j, JOB_EVENT_ADD_FILES, e);
+
+fail:
+        for (size_t i = 0; i < k; i++)
+                file_free(added[i]);
+        free(added);
+        return r;
+}
+
+int job_resume(Job *j, CallError *e) {
+        return job_apply(j, JOB_EVENT_RESUME, e);
+}
+
+int job_suspend(Job *j, CallError *e) {
+        return job_apply(j, JOB_EVENT_SUSPEND, e);
+}
+
+int job_cancel(Job *j, CallError *e) {
+        /* The transfer stops and every temporary file is unlinked inside job_apply(), so when
+         * the caller replies, nothing of the job is left on disk. */
+        int r = job_apply(j, JOB_EVENT_CANCEL, e);
+        if (r >= 0)
+                log_info("Job %s cancelled.", j->id);
+        return r;
+}
+
+typedef struct DirSeen {
+        dev_t dev;
+        ino_t ino;
+} DirSeen;
+
+int job_complete(Job *j, bool *ret_partial, CallError *e) {
+        JobContext ctx = job_context(j);
+        JobTransition t;
+        DirSeen *synced = NULL;
+        size_t n_synced = 0;
+        bool partial = false;
+        int r;
+
+        /* Ask first: the renames below happen only if the state allows Complete. */
+        r = job_transition(j->state, JOB_EVENT_COMPLETE, &ctx, &t);
+        if (r < 0)
+                return job_apply(j, JOB_EVENT_COMPLETE, e);
+
+        synced = calloc(j->n_files + 1, sizeof *synced);
+        if (!synced)
+                return -ENOMEM;
+
+        /* Finished files first, while the job still runs: if one fails, nothing else changed. */
+        for (size_t i = 0; i < j->n_files; i++) {
+                JobFile *f = j->files[i];
+                FsDir d = file_dir(f);
+
+                if (!f->completed || f->committed)
+                        continue;
+
+                r = fsops_commit(&j->identity, &d, f->temp_name, f->name, 0644);
+                if (r == -ENOENT && f->temp_exists) {
+                        /* Someone removed our finished file: fetch it again on the next Resume. */
+                        f->completed = false;
+                        f->temp_exists = false;
+                        f->bytes_transferred = 0;
+                        f->bytes_total = UINT64_MAX;
+                        f->validator = mfree(f->validator);
+                        if (j->current > i)
+                                j->current = i;
+                        free(synced);
+                        (void) job_apply(j, JOB_EVENT_SUSPEND, NULL);
+                        return call_error_set(e, r, CALL_ERROR_COMPLETE_FAILED,
+                                              "The temporary file of %s vanished; the file was reset and the job "
+                                              "suspended: Resume it to download the file again.", f->path);
+                }
+                if (r < 0) {
+                        free(synced);
+                        return call_error_set(e, r, CALL_ERROR_COMPLETE_FAILED,
+                                              "Cannot move the finished file into place at %s: %s%s. Files moved "
+                                              "so far stay; call Complete again to continue.",
+                                              f->path, strerror(-r),
+                                              r == -ESTALE ? " (its directory was replaced)" : "");
+                }
+                f->committed = true;
+                f->temp_exists = false;
+
+                bool seen = false;
+                for (size_t k = 0; k < n_synced && !seen; k++)
+                        seen = synced[k].dev == f->dir_dev && synced[k].ino == f->dir_ino;
+                if (!seen)
+                        synced[n_synced++] = (DirSeen) { f->dir_dev, f->dir_ino };
+        }
+
+        /* The renames are durable once each directory is synced: once per directory, not file. */
+        for (size_t k = 0; k < n_synced; k++)
+                for (size_t i = 0; i < j->n_files; i++)
+                        if (j->files[i]->dir_dev == synced[k].dev && j->files[i]->dir_ino == synced[k].ino) {
+                                FsDir d = file_dir(j->files[i]);
+                                r = fsops_sync_directory(&j->identity, &d);
+                                if (r < 0)
+                                        log_warning_errno(r, "Cannot sync directory %s", d.path);
+                                break;
+                        }
+        free(synced);
+
+        for (size_t i = 0; i < j->n_files; i++)
+                if (!j->files[i]->committed)
+                        partial = true;
+
+        r = job_apply(j, JOB_EVENT_COMPLETE, e);
+        if (r < 0)
+                return r;
+        log_info("Job %s completed%s.", j->id, partial ? " partially" : "");
+        if (ret_partial)
+                *ret_partial = partial;
+        return 0;
+}
+
+int job_set_http_headers(Job *j, char * const *headers, CallError *e) {
+        char **copy;
+        int r;
+
+        r = job_check_not_final(j, "its headers", e);
+        if (r < 0)
+                return r;
+        for (char * const *h = headers; h && *h; h++) {
+                const char *colon = strchr(*h, ':');
+                if (!colon || colon == *h || strpbrk(*h, "\r\n"))
+                        return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                              "Each header must look like 'Name: value' on one line.");
+                for (const char *p = *h; p < colon; p++)
+                        if (*p <= ' ' || *p >= 0x7f)
+                                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                                      "A header name may not contain spaces or control characters.");
+                if (strlen(*h) > 8192)
+                        return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
+                                              "A header may be at most 8192 bytes long.");
+        }
+        copy = strv_copy(headers);
+        if (!copy)
+                return -ENOMEM;
+        strv_free(j->http_headers);
+        j->http_headers = copy;
+        notify_changed(j, JOB_CHANGE_SETTINGS);
+        return job_apply(j, JOB_EVENT_MODIFY, e);
+}
+
+static int job_set_string(Job *j, char **field, const char *what, const char *s, size_t max, CallError *e) {
+        int r;
+
+        r = job_check_not_final(j, what, e);
+        if (r < 0)
+                return r;
+        r = check_text(what, s, max, e);
+        if (r < 0)
+                return r;
+        if (streq(*field, s))
+                return 0;
+        r = free_and_strdup(field, s);
+        if (r < 0)
+                return r;
+        notify_changed(j, JOB_CHANGE_TEXT);
+        return job_apply(j, JOB_EVENT_MODIFY, e);
+}
+
+int job_set_display_name(Job *j, const char *s, CallError *e) {
+        return job_set_string(j, &j->display_name, "display name", s, DISPLAY_NAME_MAX, e);
+}
+
+int job_set_description(Job *j, const char *s, CallError *e) {
+        return job_set_string(j, &j->description, "description", s, DESCRIPTION_MAX, e);
+}
+
+#define DEFINE_JOB_SETTER(fn, type, field, what)                                 \
+        int fn(Job *j, type v, CallError *e) {                                   \
+                int r = job_check_not_final(j, what, e);                         \
+                if (r < 0)                                                       \
+                        return r;                                                \
+                if (j->field == v)                                               \
+                        return 0;                                                \
+                j->field = v;                                                    \
+                notify_changed(j, JOB_CHANGE_SETTINGS);                          \
+                return job_apply(j, JOB_EVENT_MODIFY, e);                        \
+        }
+
+DEFINE_JOB_SETTER(job_set_auto_complete, bool, auto_complete, "AutoComplete")
+DEFINE_JOB_SETTER(job_set_allow_insecure_redirect, bool, allow_insecure_redirect, "AllowInsecureRedirect")
+DEFINE_JOB_SETTER(job_set_no_progress_timeout, uint32_t, no_progress_timeout, "NoProgressTimeout")
+
+int job_set_priority(Job *j, JobPriority p, CallError *e) {
+        int r = job_check_not_final(j, "its priority", e);
+        if (r < 0)
+                return r;
+        if (j->priority == p)
+                return 0;
+        j->priority = p;
+        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_schedule(j->manager);
+        return job_apply(j, JOB_EVENT_MODIFY, e);
+}
+
+int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
+        int r = job_check_not_final(j, "its bandwidth limit", e);
+        if (r < 0)
+                return r;
+        if (j->bandwidth_limit == bps)
+                return 0;
+        j->bandwidth_limit = bps;
+        if (j->transfer)
+                (void) transfer_set_max_speed(j->transfer, bps);
+        notify_changed(j, JOB_CHANGE_SETTINGS);
+        return job_apply(j, JOB_EVENT_MODIFY, e);
+}
+
+int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
+        uint32_t floor = j->manager->config.retry_delay_floor;
+        int r;
+
+        if (secs < floor)
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "MinimumRetryDelay must be at least %" PRIu32 " seconds.", floor);
+        r = job_check_not_final(j, "its retry delay", e);
+        if (r < 0)
+                return r;
+        if (j->minimum_retry_delay == secs)
+                return 0;
+        j->minimum_retry_delay = secs;
+        notify_changed(j, JOB_CHANGE_SETTINGS);
+        return job_apply(j, JOB_EVENT_MODIFY, e);
+}
+
+/* ---- the manager ---------------------------------------------------------------------- */
+
+int manager_set_max_background_transfers(Manager *m, uint32_t n) {
+        if (n == 0)
+                return -EINVAL;
+        m->config.max_background_transfers = n;
+        manager_schedule(m);
+        return 0;
+}
+
+int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
+        m->config.background_bandwidth_limit = bps;
+        return 0;
+}
+
+bool manager_is_idle(Manager *m) {
+        return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
+}
+
+static void manager_check_idle(Manager *m) {
+        bool idle = manager_is_idle(m);
+
+        if (idle == m->idle)
+                return;
+        m->idle = idle;
+        if (m->observer.idle_changed)
+                m->observer.idle_changed(m, idle);
+}
+
+int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
+        Manager *m;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->event = sd_event_ref(event);
+        m->config = *config;
+        m->idle = true;
+
+        r = transfer_engine_new(event, &config->transfer, &m->engine);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_defer(event, &m->schedule_source, on_schedule, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->schedule_source, "scheduler");
+        r = sd_event_add_time(event, &m->progress_timer, CLOCK_MONOTONIC, 0, 50 * USEC_PER_MSEC,
+                              on_progress_timer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
+        r = sd_event_add_time(event, &m->unlink_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_unlink_timer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_OFF);
+
+        *ret = m;
+        return 0;
+fail:
+        manager_free(m);
+        return r;
+}
+
+Manager *manager_free(Manager *m) {
+        Job *j;
+
+        if (!m)
+                return NULL;
+        while ((j = m->jobs_head)) {
+                list_remove(&m->jobs_head, &m->jobs_tail, j);
+                job_free(j);
+        }
+        while ((j = m->retained_head)) {
+                list_remove(&m->retained_head, &m->retained_tail, j);
+                job_free(j);
+        }
+        while (m->pending_unlinks) {
+                PendingUnlink *u = m->pending_unlinks;
+                m->pending_unlinks = u->next;
+                log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
+                pending_unlink_free(u);
+        }
+        sd_event_source_disable_unref(m->schedule_source);
+        sd_event_source_disable_unref(m->progress_timer);
+        sd_event_source_disable_unref(m->unlink_timer);
+        transfer_engine_free(m->engine);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}

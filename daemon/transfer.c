@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "transfer.h"
+#include "util.h"
+
+struct TransferEngine {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *timer;
+        TransferSettings settings;
+        unsigned n_transfers;
+};
+
+struct Transfer {
+        TransferEngine *engine;
+        CURL *easy;
+        struct curl_slist *headers;
+        const TransferCallbacks *cb;
+        void *userdata;
+
+        int fd;
+        uint64_t offset;        /* what the request asked to skip */
+        uint64_t position;      /* where the next byte goes */
+        uint64_t total;
+        char *url;
+
+        /* The response being parsed; reset at every status line (redirects bring several). */
+        long status;
+        char reason[64];
+        bool have_content_range;
+        uint64_t range_start, range_total;   /* range_total UINT64_MAX for "*" */
+        uint64_t content_length;             /* UINT64_MAX when absent */
+        char *etag, *last_modified;
+        uint64_t retry_after_usec;
+
+        bool responded;         /* on_response was called */
+        bool body_accepted;     /* the headers were judged: body bytes go to the file */
+        bool restart;           /* the partial file cannot be continued */
+        bool complete_by_416;   /* the file already held every byte */
+        int write_errno;
+
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+static void engine_check_done(TransferEngine *e);
+
+static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        TransferEngine *e = userdata;
+        int action = 0, running;
+
+        if (revents & (EPOLLIN | EPOLLHUP))
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & EPOLLERR)
+                action |= CURL_CSELECT_ERR;
+
+        if (curl_multi_socket_action(e->multi, fd, action, &running) != CURLM_OK)
+                log_warning("curl_multi_socket_action() failed on fd %d.", fd);
+        engine_check_done(e);
+        return 0;
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+        TransferEngine *e = userp;
+        sd_event_source *io = socketp;
+        uint32_t events = 0;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (io) {
+                        sd_event_source_disable_unref(io);
+                        curl_multi_assign(e->multi, fd, NULL);
+                }
+                return 0;
+        }
+
+        if (what & CURL_POLL_IN)
+                events |= EPOLLIN;
+        if (what & CURL_POLL_OUT)
+                events |= EPOLLOUT;
+
+        if (io) {
+                if (sd_event_source_set_io_events(io, events) < 0 ||
+                    sd_event_source_set_enabled(io, SD_EVENT_ON) < 0)
+                        return -1;
+                return 0;
+        }
+
+        if (sd_event_add_io(e->event, &io, fd, events, on_curl_io, e) < 0)
+                return -1;
+        (void) sd_event_source_set_description(io, "curl-io");
+        if (curl_multi_assign(e->multi, fd, io) != CURLM_OK) {
+                sd_event_source_disable_unref(io);
+                return -1;
+        }
+        return 0;
+}
+
+static int on_curl_timer_elapsed(sd_event_source *s, uint64_t usec, void *userdata) {
+        TransferEngine *e = userdata;
+        int running;
+
+        if (curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
+                log_warning("curl_multi_socket_action() failed on timeout.");
+        engine_check_done(e);
+        return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+        TransferEngine *e = userp;
+        uint64_t when;
+
+        if (timeout_ms < 0)
+                return e->timer ? (sd_event_source_set_enabled(e->timer, SD_EVENT_OFF) < 0 ? -1 : 0) : 0;
+
+        /* A zero timeout means "as soon as possible": the next loop iteration. */
+        if (sd_event_now(e->event, CLOCK_MONOTONIC, &when) < 0)
+                return -1;
+        when += (uint64_t) timeout_ms * USEC_PER_MSEC;
+
+        if (e->timer) {
+                if (sd_event_source_set_time(e->timer, when) < 0 ||
+                    sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT) < 0)
+                        return -1;
+                return 0;
+        }
+        if (sd_event_add_time(e->event, &e->timer, CLOCK_MONOTONIC, when, 0, on_curl_timer_elapsed, e) < 0)
+                return -1;
+        (void) sd_event_source_set_description(e->timer, "curl-timer");
+        return 0;
+}
+
+int transfer_engine_new(sd_event *event, const TransferSettings *settings, TransferEngine **ret) {
+        _cleanup_free_ TransferEngine *e = NULL;
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        e->event = sd_event_ref(event);
+        e->settings = *settings;
+
+        e->multi = curl_multi_init();
+        if (!e->multi) {
+                sd_event_unref(e->event);
+                return -ENOMEM;
+        }
+        if (curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
+            curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
+            curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
+            curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
+            /* HTTP/2 streams of many jobs to one server share one connection. */
+            curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK) {
+                curl_multi_cleanup(e->multi);
+                sd_event_unref(e->event);
+                return -EIO;
+        }
+
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+TransferEngine *transfer_engine_free(TransferEngine *e) {
+        if (!e)
+                return NULL;
+        /* Every Transfer must be gone by now: they point at the engine. */
+        curl_multi_cleanup(e->multi);
+        sd_event_source_disable_unref(e->timer);
+        sd_event_unref(e->event);
+        free(e);
+        return NULL;
+}
+
+static bool header_is(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len) {
+        size_t n = strlen(name);
+
+        if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+                return false;
+        const char *v = line + n + 1;
+        const char *end = line + len;
+        while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+        while (end > v && isspace((unsigned char) end[-1]))
+                end--;
+        *ret_value = v;
+        *ret_len = (size_t) (end - v);
+        return true;
+}
+
+static char *strndup_value(const char *v, size_t n) {
+        return strndup(v, n);
+}
+
+static bool parse_u64(const char *s, size_t n, uint64_t *ret) {
+        char buf[32];
+        char *end;
+
+        if (n == 0 || n >= sizeof buf || !isdigit((unsigned char) s[0]))
+                return false;
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        errno = 0;
+        unsigned long long v = strtoull(buf, &end, 10);
+        if (errno != 0 || *end)
+                return false;
+        *ret = v;
+        return true;
+}
+
+// Content-Range: "bytes START-END/TOTAL", "bytes START-END/*" or "bytes */TOTAL".
+static void parse_content_range(Transfer *t, const char *v, size_t n) {
+        char buf[128];
+        unsigned long long a, b, total;
+
+        if (n >= sizeof buf)
+                return;
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        if (sscanf(buf, "bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
+                t->have_content_range = true;
+                t->range_start = a;
+                t->range_total = total;
+        } else if (sscanf(buf, "bytes %llu-%llu/*", &a, &b) == 2) {
+                t->have_content_range = true;
+                t->range_start = a;
+                t->range_total = UINT64_MAX;
+        } else if (sscanf(buf, "bytes */%llu", &total) == 1) {
+                t->have_content_range = true;
+                t->range_start = UINT64_MAX;
+                t->range_total = total;
+        }
+}
+
+static void parse_retry_after(Transfer *t, const char *v, size_t n) {
+        uint64_t secs;
+        char buf[128];
+
+        if (parse_u64(v, n, &secs)) {
+                t->retry_after_usec = secs * USEC_PER_SEC;
+                return;
+        }
+        if (n >= sizeof buf)
+                return;
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        time_t when = curl_getdate(buf, NULL);
+        time_t now = time(NULL);
+        if (when > now)
+                t->retry_after_usec = (uint64_t) (when - now) * USEC_PER_SEC;
+}
+
+static void response_reset(Transfer *t, const char *line, size_t len) {
+        int code = 0, consumed = 0;
+
+        t->status = 0;
+        t->reason[0] = 0;
+        t->have_content_range = false;
+        t->content_length = UINT64_MAX;
+        t->etag = mfree(t->etag);
+        t->last_modified = mfree(t->last_modified);
+        t->retry_after_usec = 0;
+
+        /* "HTTP/1.1 404 Not Found" — HTTP/2 has no reason phrase. */
+        char buf[128];
+        size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+        memcpy(buf, line, n);
+        buf[n] = 0;
+        if (sscanf(buf, "HTTP/%*s %d %n", &code, &consumed) >= 1) {
+                t->status = code;
+                if (consumed > 0) {
+                        snprintf(t->reason, sizeof t->reason, "%s", buf + consumed);
+                        size_t r = strlen(t->reason);
+                        while (r > 0 && isspace((unsigned char) t->reason[r - 1]))
+                                t->reason[--r] = 0;
+                }
+        }
+}
+
+static bool status_is_redirect(long s) {
+        return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+}
+
+/* The headers of a response are all in: decide what its body means for the file. */
+static size_t on_headers_end(Transfer *t, size_t size) {
+        char *location = NULL;
+
+        if (status_is_redirect(t->status) &&
+            curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+                return size;  /* curl follows it; the next response decides */
+
+        if (t->status == 416 && t->offset > 0) {
+                /* We asked for bytes past what we hold: if the server's size is exactly what
+                 * we hold, the file is complete; else it changed and we start over. */
+                if (t->have_content_range && t->range_total == t->offset) {
+                        t->complete_by_416 = true;
+                        t->total = t->offset;
+                        t->position = t->offset;
+                } else
+                        t->restart = true;
+                return 0;  /* abort: nothing to receive */
+        }
+
+        if (t->status < 200 || t->status >= 300)
+                return size;  /* an error: its body is discarded, on_done judges the status */
+
+        if (t->offset > 0) {
+                if (t->status == 206) {
+                        /* Two versions of a resource are never spliced into one file. */
+                        if (!t->have_content_range || t->range_start != t->offset) {
+                                t->restart = true;
+                                return 0;
+                        }
+                        t->position = t->offset;
+                        t->total = t->range_total;
+                        if (t->total == UINT64_MAX && t->content_length != UINT64_MAX)
+                                t->total = t->offset + t->content_length;
+                } else {
+                        /* 200: the server ignored Range or If-Range said the resource changed. */
+                        if (ftruncate(t->fd, 0) < 0) {
+                                t->write_errno = errno;
+                                return 0;
+                        }
+                        t->position = 0;
+                        t->total = t->content_length;
+                }
+        } else {
+                t->position = 0;
+                t->total = t->content_length;
+        }
+
+        t->body_accepted = true;
+        return size;
+}
+
+static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *userdata) {
+        Transfer *t = userdata;
+        size_t len = size * nitems;
+        const char *v;
+        size_t n;
+
+        if (len >= 5 && strncmp(buffer, "HTTP/", 5) == 0) {
+                response_reset(t, buffer, len);
+                if (!t->responded) {
+                        t->responded = true;
+                        if (t->cb->on_response)
+                                t->cb->on_response(t, t->userdata);
+                }
+                return len;
+        }
+
+        if (len <= 2 && (buffer[0] == '\r' || buffer[0] == '\n'))
+                return on_headers_end(t, len);
+
+        if (header_is(buffer, len, "Content-Length", &v, &n))
+                (void) parse_u64(v, n, &t->content_length);
+        else if (header_is(buffer, len, "Content-Range", &v, &n))
+                parse_content_range(t, v, n);
+        else if (header_is(buffer, len, "ETag", &v, &n)) {
+                free(t->etag);
+                t->etag = strndup_value(v, n);
+        } else if (header_is(buffer, len, "Last-Modified", &v, &n)) {
+                free(t->last_modified);
+                t->last_modified = strndup_value(v, n);
+        } else if (header_is(buffer, len, "Retry-After", &v, &n))
+                parse_retry_after(t, v, n);
+
+        return len;
+}
+
+static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t len = size * nmemb, done = 0;
+
+        if (!t->body_accepted)
+                return len;  /* the body of an error response */
+
+        while (done < len) {
+                ssize_t k = pwrite(t->fd, ptr + done, len - done, (off_t) t->position);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        t->write_errno = errno;
+                        return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+                }
+                done += (size_t) k;
+                t->position += (uint64_t) k;
+        }
+
+        if (t->cb->on_progress)
+                t->cb->on_progress(t, t->userdata);
+        return len;
+}
+
+int transfer_start(TransferEngine *e, const TransferRequest *req, const TransferCallbacks *cb,
+                   void *userdata, Transfer **ret) {
+        Transfer *t;
+        char range[64];
+
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->engine = e;
+        t->cb = cb;
+        t->userdata = userdata;
+        t->fd = req->fd;
+        t->offset = req->offset;
+        t->position = req->offset;
+        t->total = UINT64_MAX;
+        t->content_length = UINT64_MAX;
+        t->url = strdup(req->url);
+        t->easy = curl_easy_init();
+        if (!t->url || !t->easy)
+                goto oom;
+
+        for (char * const *h = req->headers; h && *h; h++) {
+                struct curl_slist *l = curl_slist_append(t->headers, *h);
+                if (!l)
+                        goto oom;
+                t->headers = l;
+        }
+        if (req->offset > 0 && req->validator) {
+                _cleanup_free_ char *h = NULL;
+                if (asprintf(&h, "If-Range: %s", req->validator) < 0)
+                        goto oom;
+                struct curl_slist *l = curl_slist_append(t->headers, h);
+                if (!l)
+                        goto oom;
+                t->headers = l;
+        }
+
+        CURL *c = t->easy;
+        /* Only http and https, also after redirects; https → http only when the job allows. */
+        bool https = strncasecmp(req->url, "https:", 6) == 0;
+        if (curl_easy_setopt(c, CURLOPT_URL, req->url) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+                             https && !req->allow_insecure_redirect ? "https" : "http,https") != CURLE_OK)
+                goto fail;
+
+        (void) curl_easy_setopt(c, CURLOPT_PRIVATE, t);
+        (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+        (void) curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+        (void) curl_easy_setopt(c, CURLOPT_USERAGENT, "xferd/" XFERD_VERSION);
+        (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
+        (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_write);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+        (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+        /* Larger reads mean fewer wake-ups and write() calls per megabyte. */
+        (void) curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024L);
+        (void) curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                                (long) (e->settings.connect_timeout_usec / USEC_PER_MSEC));
+        /* A stalled server: fewer than 1 byte/s for the stall timeout ends the attempt. */
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                                (long) (e->settings.stall_timeout_usec / USEC_PER_SEC));
+        if (req->max_speed > 0)
+                (void) curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) req->max_speed);
+        if (req->offset > 0) {
+                snprintf(range, sizeof range, "%" PRIu64 "-", req->offset);
+                (void) curl_easy_setopt(c, CURLOPT_RANGE, range);
+        }
+
+        if (curl_multi_add_handle(e->multi, c) != CURLM_OK)
+                goto fail;
+        e->n_transfers++;
+
+        *ret = t;
+        return 0;
+
+oom:
+        curl_slist_free_all(t->headers);
+        if (t->easy)
+                curl_easy_cleanup(t->easy);
+        free(t->url);
+        free(t);
+        return -ENOMEM;
+fail:
+        curl_slist_free_all(t->headers);
+        curl_easy_cleanup(t->easy);
+        free(t->url);
+        free(t);
+        return -EIO;
+}
+
+Transfer *transfer_free(Transfer *t) {
+        if (!t)
+                return NULL;
+        if (t->easy) {
+                /* After this, curl calls none of our callbacks for it: no byte is written. */
+                curl_multi_remove_handle(t->engine->multi, t->easy);
+                curl_easy_cleanup(t->easy);
+                t->engine->n_transfers--;
+        }
+        curl_slist_free_all(t->headers);
+        free(t->etag);
+        free(t->last_modified);
+        free(t->url);
+        free(t);
+        return NULL;
+}
+
+uint64_t transfer_get_position(const Transfer *t) {
+        return t->position;
+}
+
+uint64_t transfer_get_total(const Transfer *t) {
+        return t->total;
+}
+
+const char *transfer_get_validator(const Transfer *t) {
+        /* A weak ETag is not good enough for If-Range (RFC 9110 13.1.5). */
+        if (t->etag && strncmp(t->etag, "W/", 2) != 0)
+                return t->etag;
+        return t->last_modified;
+}
+
+int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
+        return curl_easy_setopt(t->easy, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) bytes_per_sec) == CURLE_OK ? 0 : -EIO;
+}
+
+static bool http_status_is_transient(long s) {
+        return s >= 500 || s == 408 || s == 429;
+}
+
+static void result_http(Transfer *t, TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size) {
+        r->outcome = http_status_is_transient(t->status) ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
+        r->error_name = "Http";
+        r->retry_after_usec = t->retry_after_usec;
+        snprintf(sum, sum_size, "HTTP %ld%s%s", t->status, t->reason[0] ? " " : "", t->reason);
+        snprintf(msg, msg_size, "%s for %s", sum, t->url);
+}
+
+static void result_curl(Transfer *t, CURLcode code, TransferResult *r, char *msg, size_t msg_size) {
+        const char *what = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+
+        r->summary = curl_easy_strerror(code);
+
+        r->outcome = TRANSFER_TRANSIENT;
+        r->error_name = "Network";
+
+        switch (code) {
+        case CURLE_OPERATION_TIMEDOUT:
+                r->error_name = "Timeout";
+                break;
+        case CURLE_TOO_MANY_REDIRECTS:
+                r->outcome = TRANSFER_FATAL;
+                r->error_name = "TooManyRedirects";
+                break;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                r->outcome = TRANSFER_FATAL;
+                r->error_name = "UnsupportedProtocol";
+                what = "A redirect led to a protocol that is not allowed (only http and https; "
+                       "https to http only with AllowInsecureRedirect)";
+                r->summary = "Redirect to a protocol that is not allowed";
+                break;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+                r->outcome = TRANSFER_FATAL;
+                r->error_name = "Tls";
+                break;
+        case CURLE_SSL_CONNECT_ERROR:
+                r->error_name = "Tls";
+                break;
+        case CURLE_URL_MALFORMAT:
+                r->outcome = TRANSFER_FATAL;
+                break;
+        default:
+                break;
+        }
+        snprintf(msg, msg_size, "%s for %s", what, t->url);
+}
+
+static void transfer_finish(Transfer *t, CURLcode code) {
+        TransferResult r = { .outcome = TRANSFER_OK };
+        char msg[1024] = "", sum[128] = "";
+
+        if (t->complete_by_416)
+                r.outcome = TRANSFER_OK;
+        else if (t->restart)
+                r.outcome = TRANSFER_RESTART;
+        else if (t->write_errno != 0) {
+                int e = t->write_errno;
+                r.local_errno = e;
+                r.error_name = "LocalFile";
+                /* A full disk or quota can clear up; the partial data is kept. */
+                r.outcome = e == ENOSPC || e == EDQUOT ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
+                snprintf(msg, sizeof msg, "Writing the temporary file failed: %s", strerror(e));
+                r.summary = strerror(e);
+        } else if (t->status != 0 && (t->status < 200 || t->status >= 300) &&
+                   (code == CURLE_OK || code == CURLE_WRITE_ERROR))
+                result_http(t, &r, msg, sizeof msg, sum, sizeof sum);
+        else if (code != CURLE_OK)
+                result_curl(t, code, &r, msg, sizeof msg);
+        else if (t->total != UINT64_MAX && t->position != t->total) {
+                r.outcome = TRANSFER_TRANSIENT;
+                r.error_name = "Network";
+                snprintf(msg, sizeof msg, "The connection ended after %" PRIu64 " of %" PRIu64 " bytes for %s",
+                         t->position, t->total, t->url);
+                r.summary = "The connection ended early";
+        } else if (t->total == UINT64_MAX)
+                t->total = t->position;
+
+        r.message = msg;
+        if (!r.summary)
+                r.summary = sum;
+        t->cb->on_done(t, &r, t->userdata);
+}
+
+static void engine_check_done(TransferEngine *e) {
+        CURLMsg *m;
+        int left;
+
+        while ((m = curl_multi_info_read(e->multi, &left))) {
+                Transfer *t = NULL;
+
+                if (m->msg != CURLMSG_DONE)
+                        continue;
+                CURLcode code = m->data.result;
+                if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &t) != CURLE_OK || !t)
+                        continue;
+
+                /* Out of the multi before anyone hears of it, so on_done may free or restart. */
+                curl_multi_remove_handle(e->multi, t->easy);
+                curl_easy_cleanup(t->easy);
+                t->easy = NULL;
+                e->n_transfers--;
+
+                transfer_finish(t, code);
+        }
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One libcurl multi handle driven by sd-event: curl's sockets become IO sources, curl's timer
+ * one one-shot time source. A Transfer is one easy handle writing one HTTP(S) resource into
+ * an open temporary file. Nothing here knows jobs or the bus. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+typedef struct TransferEngine TransferEngine;
+typedef struct Transfer Transfer;
+
+typedef enum TransferOutcome {
+        TRANSFER_OK,          /* the whole resource is in the file */
+        TRANSFER_RESTART,     /* the partial data cannot be continued: truncate, start from zero */
+        TRANSFER_TRANSIENT,   /* worth retrying later */
+        TRANSFER_FATAL,
+} TransferOutcome;
+
+typedef struct TransferResult {
+        TransferOutcome outcome;
+        const char *error_name;     /* contract's short ErrorName ("Http", "Network", …) */
+        const char *message;        /* a sentence a person can act on, naming the URL; valid during the callback */
+        const char *summary;        /* the same without URL or path, for broadcast signals */
+        uint64_t retry_after_usec;  /* the server's Retry-After as a delay, 0 if none */
+        int local_errno;            /* for LocalFile errors */
+} TransferResult;
+
+typedef struct TransferCallbacks {
+        /* The first response status line arrived. */
+        void (*on_response)(Transfer *t, void *userdata);
+        /* Bytes were written to the file; cheap: called once per received chunk. */
+        void (*on_progress)(Transfer *t, void *userdata);
+        /* The transfer ended. The handle is already out of the multi; the callee frees it. */
+        void (*on_done)(Transfer *t, const TransferResult *result, void *userdata);
+} TransferCallbacks;
+
+typedef struct TransferRequest {
+        const char *url;
+        int fd;                         /* the temporary file; not closed by the transfer */
+        uint64_t offset;                /* bytes already in the file: ask only for the rest */
+        const char *validator;          /* ETag or Last-Modified of those bytes, for If-Range */
+        char * const *headers;          /* extra "Name: value" lines */
+        bool allow_insecure_redirect;   /* https → http */
+        uint64_t max_speed;             /* bytes/s, 0 = none */
+} TransferRequest;
+
+typedef struct TransferSettings {
+        uint64_t connect_timeout_usec;
+        uint64_t stall_timeout_usec;    /* no byte for this long → Timeout */
+} TransferSettings;
+
+int transfer_engine_new(sd_event *event, const TransferSettings *settings, TransferEngine **ret);
+TransferEngine *transfer_engine_free(TransferEngine *e);
+
+int transfer_start(TransferEngine *e, const TransferRequest *req, const TransferCallbacks *cb,
+                   void *userdata, Transfer **ret);
+/* Stops at once (the easy handle leaves the multi, so no further byte is written) and frees. */
+Transfer *transfer_free(Transfer *t);
+
+uint64_t transfer_get_position(const Transfer *t);  /* bytes in the file now */
+uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */
+const char *transfer_get_validator(const Transfer *t);  /* ETag, else Last-Modified, or NULL */
+int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec);

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <strings.h>
+#include <time.h>
+
+#include "util.h"
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char * const *l) {
+        size_t n = 0;
+
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+char **strv_copy(char * const *l) {
+        size_t n = strv_length(l);
+        char **r = calloc(n + 1, sizeof(char *));
+
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                r[i] = strdup(l[i]);
+                if (!r[i])
+                        return strv_free(r);
+        }
+        return r;
+}
+
+bool strv_contains_case(char * const *l, const char *s) {
+        if (l)
+                for (char * const *i = l; *i; i++)
+                        if (strcasecmp(*i, s) == 0)
+                                return true;
+        return false;
+}
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t now_realtime_usec(void) {
+        return now_usec(CLOCK_REALTIME);
+}
+
+uint64_t now_monotonic_usec(void) {
+        return now_usec(CLOCK_MONOTONIC);
+}

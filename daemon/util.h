@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _warn_unused_result_ __attribute__((warn_unused_result))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define USEC_PER_SEC ((uint64_t) 1000000ULL)
+#define USEC_PER_MSEC ((uint64_t) 1000ULL)
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Closes and marks as closed; returns -1 so it can be used as `fd = safe_close(fd)`. */
+static inline int safe_close(int fd) {
+        if (fd >= 0) {
+                int saved = errno;
+                close(fd);
+                errno = saved;
+        }
+        return -1;
+}
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+/* Hands ownership to the caller and leaves NULL (or -1) behind. */
+static inline void *take_ptr_impl(void *pp) {
+        void **q = pp;
+        void *r = *q;
+
+        *q = NULL;
+        return r;
+}
+#define TAKE_PTR(p) ((__typeof__(p)) take_ptr_impl((void *) &(p)))
+
+static inline int take_fd_impl(int *fd) {
+        int r = *fd;
+
+        *fd = -1;
+        return r;
+}
+#define TAKE_FD(fd) take_fd_impl(&(fd))
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+
+static inline const char *strempty(const char *s) {
+        return s ? s : "";
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+static inline int free_and_strdup(char **p, const char *s) {
+        char *t = NULL;
+
+        if (s) {
+                t = strdup(s);
+                if (!t)
+                        return -ENOMEM;
+        }
+        free(*p);
+        *p = t;
+        return 0;
+}
+
+/* NULL-terminated string arrays. */
+char **strv_free(char **l);
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+size_t strv_length(char * const *l);
+char **strv_copy(char * const *l);
+bool strv_contains_case(char * const *l, const char *s);
+
+uint64_t now_realtime_usec(void);
+uint64_t now_monotonic_usec(void);
