@@ -29,7 +29,7 @@ int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *use
 
         m = sd_bus_get_current_message(bus);
         if (m && sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL) {
-                r = bus_check_job_access(m, j, error);
+                r = bus_check_job_access(b, m, j, error);
                 if (r < 0)
                         return r;
         }
@@ -47,7 +47,7 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         char **l;
 
         /* Introspection and GetManagedObjects show a caller only the jobs it may use. */
-        if (m && bus_get_caller_uid(m, &uid) >= 0)
+        if (m && bus_get_caller_uid(b, m, &uid) >= 0)
                 all = uid == 0;
 
         for (Job *j = manager_first_job(b->manager); j; j = j->next)

@@ -6,17 +6,8 @@
 #include "config.h"
 #include "log.h"
 
-int bus_get_caller_uid(sd_bus_message *m, uid_t *ret) {
-        sd_bus_creds *creds = NULL;
-        int r;
-
-        /* The uid comes from the bus driver's record of the connection, never from arguments. */
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, ret);
-        sd_bus_creds_unref(creds);
-        return r;
+int bus_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret) {
+        return bus_creds_get_uid(b->creds, m, ret);
 }
 
 bool bus_caller_is_privileged(Bus *b, uid_t uid) {
@@ -24,11 +15,11 @@ bool bus_caller_is_privileged(Bus *b, uid_t uid) {
         return uid == 0 || (!b->system && uid == getuid());
 }
 
-int bus_check_job_access(sd_bus_message *m, const Job *j, sd_bus_error *error) {
+int bus_check_job_access(Bus *b, sd_bus_message *m, const Job *j, sd_bus_error *error) {
         uid_t uid;
         int r;
 
-        r = bus_get_caller_uid(m, &uid);
+        r = bus_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %s", strerror(-r));
         if (uid != 0 && uid != j->owner)
@@ -152,7 +143,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         }
         o.description = v.strings[OPT_DESCRIPTION];
 
-        r = bus_get_caller_uid(m, &uid);
+        r = bus_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return r;
         r = manager_create_job(b->manager, uid, name, &o, &j, &e);
@@ -200,7 +191,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return -ENOMEM;
         const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : basename(copy);
 
-        r = bus_get_caller_uid(m, &uid);
+        r = bus_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return r;
         r = manager_create_job(b->manager, uid, name, &o, &j, &e);
@@ -233,7 +224,7 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (!j || job_state_is_final(j->state))
                 return sd_bus_error_setf(error, XFERD_ERROR_NO_SUCH_JOB,
                                          "No job with id '%s' is queued; see ListJobs.", id);
-        r = bus_check_job_access(m, j, error);
+        r = bus_check_job_access(b, m, j, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(m, "o", j->object_path);
@@ -248,7 +239,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(m, "b", &all);
         if (r < 0)
                 return r;
-        r = bus_get_caller_uid(m, &uid);
+        r = bus_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return r;
         if (all && b->system && uid != 0)
@@ -296,7 +287,7 @@ static int check_admin(Bus *b, sd_bus_message *value, const char *property, sd_b
         uid_t uid;
         int r;
 
-        r = bus_get_caller_uid(value, &uid);
+        r = bus_get_caller_uid(b, value, &uid);
         if (r < 0)
                 return r;
         if (!bus_caller_is_privileged(b, uid))
@@ -376,6 +367,9 @@ int bus_install(Bus *b) {
         ManagerObserver o = bus_observer_template;
         int r;
 
+        r = bus_creds_new(b->bus, &b->creds);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch bus names");
         r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
                                      bus_manager_vtable, b);
         if (r < 0)
@@ -394,4 +388,8 @@ int bus_install(Bus *b) {
         o.userdata = b;
         manager_set_observer(b->manager, &o);
         return 0;
+}
+
+void bus_uninstall(Bus *b) {
+        b->creds = bus_creds_free(b->creds);
 }

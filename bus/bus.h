@@ -15,8 +15,11 @@
 #define XFERD_JOB_PREFIX "/org/xferd/Transfer1/job"
 #define XFERD_JOB_INTERFACE "org.xferd.Transfer1.Job"
 
+typedef struct BusCreds BusCreds;
+
 typedef struct Bus {
         sd_bus *bus;
+        BusCreds *creds;
         Manager *manager;
         bool system;
         /* Told when the daemon has nothing left to do, or something again. */
@@ -27,11 +30,17 @@ typedef struct Bus {
 /* Installs the Manager object, the job objects, the object manager, and the manager observer
  * that turns daemon changes into signals. */
 int bus_install(Bus *b);
+void bus_uninstall(Bus *b);
 
-/* The caller's uid, from the bus credentials of the message being handled. */
-int bus_get_caller_uid(sd_bus_message *m, uid_t *ret);
+/* bus-creds.c: the caller's uid, from the bus credentials, cached per unique name. */
+int bus_creds_new(sd_bus *bus, BusCreds **ret);
+BusCreds *bus_creds_free(BusCreds *c);
+int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
+
+/* The caller's uid of the message being handled. */
+int bus_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret);
 /* Owner or root may; with `error` set to AccessDenied otherwise. */
-int bus_check_job_access(sd_bus_message *m, const Job *j, sd_bus_error *error);
+int bus_check_job_access(Bus *b, sd_bus_message *m, const Job *j, sd_bus_error *error);
 bool bus_caller_is_privileged(Bus *b, uid_t uid);
 
 /* bus-manager.c / bus-job.c */

@@ -279,6 +279,7 @@ finish:
         /* Jobs first: their transfers hold easy handles of the manager's engine. */
         d.idle_timer = sd_event_source_disable_unref(d.idle_timer);
         d.manager = manager_free(d.manager);
+        bus_uninstall(&d.b);
         d.bus = sd_bus_flush_close_unref(d.bus);
         d.event = sd_event_unref(d.event);
         return r;

@@ -63,6 +63,7 @@ struct Job {
         uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
         uint64_t last_progress_time;    /* µs, realtime; the NoProgressTimeout clock */
         uint64_t retry_time;            /* µs, realtime; when transient-error ends */
+        uint64_t retire_time;           /* µs, realtime; when the job reached a final state */
 
         char *error_name;               /* short contract name, e.g. "Http" */
         char *error_message;

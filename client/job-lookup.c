@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "job-lookup.h"
+#include "names.h"
+#include "report.h"
+#include "text.h"
+#include "util.h"
+
+/* Enough candidates to show what is going on without flooding the terminal. */
+#define MAX_CANDIDATES_SHOWN 10
+
+bool job_id_is_valid(const char *s) {
+        size_t i;
+
+        for (i = 0; s[i]; i++)
+                if (!isdigit((unsigned char) s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+                        return false;
+        return i == XFERD_JOB_ID_LEN;
+}
+
+const char *job_id_from_path(const char *path) {
+        size_t n = strlen(XFERD_JOB_PATH_PREFIX);
+
+        if (!path || strncmp(path, XFERD_JOB_PATH_PREFIX, n) != 0 || !job_id_is_valid(path + n))
+                return NULL;
+        return path + n;
+}
+
+char *job_path_from_id(const char *id) {
+        char *p;
+
+        /* Plain concatenation, as the contract says: sd_bus_path_encode() would escape a
+         * leading digit. */
+        if (asprintf(&p, "%s%s", XFERD_JOB_PATH_PREFIX, id) < 0)
+                return NULL;
+        return p;
+}
+
+typedef struct Candidate {
+        char *id;
+        char *name;
+        char *state;
+        char *path;
+} Candidate;
+
+typedef struct Candidates {
+        Candidate *items;
+        size_t n;
+} Candidates;
+
+static void candidates_done(Candidates *c) {
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->items[i].id);
+                free(c->items[i].name);
+                free(c->items[i].state);
+                free(c->items[i].path);
+        }
+        free(c->items);
+}
+
+static int candidates_add(Candidates *c, const char *id, const char *name, const char *state, const char *path) {
+        Candidate *items, *x;
+
+        /* Both listings (own jobs, then all) may return the same job. */
+        for (size_t i = 0; i < c->n; i++)
+                if (streq(c->items[i].id, id))
+                        return 0;
+
+        items = realloc(c->items, (c->n + 1) * sizeof *items);
+        if (!items)
+                return -ENOMEM;
+        c->items = items;
+        x = &items[c->n];
+        *x = (Candidate) {
+                .id = strdup(id),
+                .name = strdup(name),
+                .state = strdup(state),
+                .path = strdup(path),
+        };
+        c->n++;
+        if (!x->id || !x->name || !x->state || !x->path)
+                return -ENOMEM;
+        return 0;
+}
+
+static bool arg_matches(const char *arg, const char *id, const char *name) {
+        size_t n = strlen(arg);
+        bool prefix = n > 0 && n <= XFERD_JOB_ID_LEN;
+
+        /* Ids are lowercase; a prefix typed in capitals still means the same id. */
+        for (size_t i = 0; prefix && i < n; i++)
+                if (tolower((unsigned char) arg[i]) != id[i])
+                        prefix = false;
+        return prefix || streq(arg, name);
+}
+
+/* Adds the jobs of one ListJobs call that match arg. */
+static int list_matching(sd_bus *bus, bool all_users, const char *arg, Candidates *c, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id, *name, *type, *state, *path;
+        uint64_t transferred, total;
+        uint32_t uid;
+        int r;
+
+        r = sd_bus_call_method(bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                               "ListJobs", error, &reply, "b", all_users);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid,
+                                        &transferred, &total, &path)) > 0)
+                if (arg_matches(arg, id, name)) {
+                        r = candidates_add(c, id, name, state, path);
+                        if (r < 0)
+                                return r;
+                }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(reply);
+}
+
+int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        Candidates c = { NULL, 0 };
+        const char *from_path;
+        int r;
+
+        from_path = job_id_from_path(arg);
+        if (job_id_is_valid(arg) || from_path) {
+                id = strdup(from_path ? from_path : arg);
+                path = job_path_from_id(id ? id : "");
+                if (!id || !path)
+                        return report_error(-ENOMEM, "out of memory");
+                goto done;
+        }
+
+        r = list_matching(bus, false, arg, &c, &error);
+        if (r < 0) {
+                candidates_done(&c);
+                return report_bus_error(&error, r, "cannot list jobs to find \"%s\"", arg);
+        }
+        /* Root may act on every job; other users' jobs only show with all_users. That call
+         * can fail (e.g. refused by policy) — the caller's own jobs are still an answer. */
+        if (geteuid() == 0) {
+                sd_bus_error_free(&error);
+                (void) list_matching(bus, true, arg, &c, &error);
+        }
+
+        if (c.n == 0) {
+                candidates_done(&c);
+                _cleanup_free_ char *safe = text_sanitize(arg);
+                return report_error(-ENOENT, "no job matches \"%s\" (give an id, a unique id prefix or a display name; see 'xferctl list')",
+                                    safe ? safe : arg);
+        }
+        if (c.n > 1) {
+                _cleanup_free_ char *safe = text_sanitize(arg);
+
+                report_note("\"%s\" is ambiguous, it matches %zu jobs:", safe ? safe : arg, c.n);
+                for (size_t i = 0; i < c.n && i < MAX_CANDIDATES_SHOWN; i++) {
+                        _cleanup_free_ char *name = text_sanitize(c.items[i].name);
+                        fprintf(stderr, "  %s  %s (%s)\n", c.items[i].id, name ? name : "", c.items[i].state);
+                }
+                if (c.n > MAX_CANDIDATES_SHOWN)
+                        fprintf(stderr, "  … and %zu more\n", c.n - MAX_CANDIDATES_SHOWN);
+                fprintf(stderr, "Give a longer id prefix or the full id.\n");
+                candidates_done(&c);
+                return -EADDRNOTAVAIL;
+        }
+
+        id = steal_ptr(&c.items[0].id);
+        path = steal_ptr(&c.items[0].path);
+        candidates_done(&c);
+
+done:
+        if (ret_id)
+                *ret_id = steal_ptr(&id);
+        if (ret_path)
+                *ret_path = steal_ptr(&path);
+        return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Turning a JOB argument into a job: a full id (or a job object path) is used as it is, so
+ * even a job that just became final — gone from ListJobs but still on the bus — can be
+ * addressed. Anything else is matched against ListJobs: an id prefix or an exact display
+ * name, which must pick exactly one job. */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+/* Whether s is a job id: 32 lowercase hex digits. */
+bool job_id_is_valid(const char *s);
+
+/* The id at the end of a job object path, or NULL when path is not one. */
+const char *job_id_from_path(const char *path);
+
+/* The object path of job id; NULL on allocation failure. */
+char *job_path_from_id(const char *id);
+
+/* Resolves arg; on failure reports why (no match, ambiguous with the candidates, the bus
+ * error) and returns a negative errno. ret_id or ret_path may be NULL. */
+int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path);

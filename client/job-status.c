@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "job-status.h"
+#include "names.h"
+#include "util.h"
+
+void job_status_done(JobStatus *s) {
+        free(s->state);
+        free(s->error_name);
+        free(s->error_message);
+        *s = (JobStatus) JOB_STATUS_INIT;
+}
+
+bool job_state_is_final(const char *state) {
+        return streq_ptr(state, "acknowledged") || streq_ptr(state, "cancelled");
+}
+
+bool job_state_is_active(const char *state) {
+        return streq_ptr(state, "queued") || streq_ptr(state, "connecting") ||
+               streq_ptr(state, "transferring") || streq_ptr(state, "transient-error");
+}
+
+typedef enum Kind { KIND_STRING, KIND_U32, KIND_U64 } Kind;
+
+typedef struct Field {
+        const char *name;
+        Kind kind;
+        size_t offset;
+        JobField field;
+} Field;
+
+static const Field fields[] = {
+        { "State",             KIND_STRING, offsetof(JobStatus, state),             JOB_FIELD_STATE },
+        { "ErrorName",         KIND_STRING, offsetof(JobStatus, error_name),        JOB_FIELD_ERROR },
+        { "ErrorMessage",      KIND_STRING, offsetof(JobStatus, error_message),     JOB_FIELD_ERROR },
+        { "ErrorCount",        KIND_U32,    offsetof(JobStatus, error_count),       JOB_FIELD_ERROR },
+        { "BytesTotal",        KIND_U64,    offsetof(JobStatus, bytes_total),       JOB_FIELD_PROGRESS },
+        { "BytesTransferred",  KIND_U64,    offsetof(JobStatus, bytes_transferred), JOB_FIELD_PROGRESS },
+        { "FilesTotal",        KIND_U32,    offsetof(JobStatus, files_total),       JOB_FIELD_PROGRESS },
+        { "FilesTransferred",  KIND_U32,    offsetof(JobStatus, files_transferred), JOB_FIELD_PROGRESS },
+};
+
+static const Field *field_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (streq(fields[i].name, name))
+                        return &fields[i];
+        return NULL;
+}
+
+/* Reads the variant of one property into its field; returns 1 when the value changed. */
+static int read_field(JobStatus *s, const Field *f, sd_bus_message *m) {
+        char *base = (char *) s + f->offset;
+        int r;
+
+        switch (f->kind) {
+        case KIND_STRING: {
+                char **p = (char **) (void *) base;
+                const char *v;
+
+                r = sd_bus_message_read(m, "v", "s", &v);
+                if (r < 0)
+                        return r;
+                if (streq_ptr(*p, v))
+                        return 0;
+                r = strdup_replace(p, v);
+                return r < 0 ? r : 1;
+        }
+        case KIND_U32: {
+                uint32_t *p = (uint32_t *) (void *) base, v;
+
+                r = sd_bus_message_read(m, "v", "u", &v);
+                if (r < 0)
+                        return r;
+                if (*p == v)
+                        return 0;
+                *p = v;
+                return 1;
+        }
+        case KIND_U64: {
+                uint64_t *p = (uint64_t *) (void *) base, v;
+
+                r = sd_bus_message_read(m, "v", "t", &v);
+                if (r < 0)
+                        return r;
+                if (*p == v)
+                        return 0;
+                *p = v;
+                return 1;
+        }
+        }
+        return -EINVAL;
+}
+
+int job_status_read_dict(JobStatus *s, sd_bus_message *m, unsigned *ret_changed) {
+        unsigned changed = 0;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const Field *f;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+
+                f = field_find(name);
+                if (f) {
+                        r = read_field(s, f, m);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                changed |= f->field;
+                } else {
+                        r = sd_bus_message_skip(m, "v");
+                        if (r < 0)
+                                return r;
+                        changed |= JOB_FIELD_OTHER;
+                }
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        if (ret_changed)
+                *ret_changed = changed;
+        return 0;
+}
+
+int job_status_read_changed(JobStatus *s, sd_bus_message *m, unsigned *ret_changed, unsigned *ret_invalidated) {
+        unsigned invalidated = 0;
+        const char *iface, *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &iface);
+        if (r < 0)
+                return r;
+        if (!streq(iface, XFERD_JOB_IFACE))
+                return 0;
+
+        r = job_status_read_dict(s, m, ret_changed);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "s", &name)) > 0) {
+                const Field *f = field_find(name);
+                invalidated |= f ? f->field : JOB_FIELD_OTHER;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        if (ret_invalidated)
+                *ret_invalidated = invalidated;
+        return 1;
+}

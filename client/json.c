@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "json.h"
+#include "text.h"
+
+#define JSON_MAX_DEPTH 64
+
+struct JsonWriter {
+        FILE *f;
+        bool pretty;
+        bool failed;
+        bool after_key;         /* a key was written, its value comes next */
+        unsigned depth;
+        struct {
+                bool object;
+                unsigned count;
+        } stack[JSON_MAX_DEPTH];
+};
+
+JsonWriter *json_writer_new(FILE *f, bool pretty) {
+        JsonWriter *w = calloc(1, sizeof *w);
+
+        if (!w)
+                return NULL;
+        w->f = f;
+        w->pretty = pretty;
+        return w;
+}
+
+JsonWriter *json_writer_free(JsonWriter *w) {
+        free(w);
+        return NULL;
+}
+
+static void newline_indent(JsonWriter *w) {
+        if (!w->pretty)
+                return;
+        fputc('\n', w->f);
+        for (unsigned i = 0; i < w->depth; i++)
+                fputs("  ", w->f);
+}
+
+/* Everything before a value: the comma and line break inside arrays; nothing after a key. */
+static void before_value(JsonWriter *w) {
+        if (w->after_key) {
+                w->after_key = false;
+                return;
+        }
+        if (w->depth == 0)
+                return;
+        if (w->stack[w->depth - 1].object) {
+                /* A value without a key inside an object is a caller bug. */
+                w->failed = true;
+                return;
+        }
+        if (w->stack[w->depth - 1].count++ > 0)
+                fputc(',', w->f);
+        newline_indent(w);
+}
+
+void json_key(JsonWriter *w, const char *key) {
+        if (w->depth == 0 || !w->stack[w->depth - 1].object || w->after_key) {
+                w->failed = true;
+                return;
+        }
+        if (w->stack[w->depth - 1].count++ > 0)
+                fputc(',', w->f);
+        newline_indent(w);
+        json_write_escaped(w->f, key);
+        fputs(w->pretty ? ": " : ":", w->f);
+        w->after_key = true;
+}
+
+static void begin(JsonWriter *w, bool object) {
+        before_value(w);
+        if (w->depth >= JSON_MAX_DEPTH) {
+                w->failed = true;
+                return;
+        }
+        fputc(object ? '{' : '[', w->f);
+        w->stack[w->depth].object = object;
+        w->stack[w->depth].count = 0;
+        w->depth++;
+}
+
+static void end(JsonWriter *w, bool object) {
+        bool empty;
+
+        if (w->depth == 0 || w->stack[w->depth - 1].object != object || w->after_key) {
+                w->failed = true;
+                return;
+        }
+        empty = w->stack[w->depth - 1].count == 0;
+        w->depth--;
+        if (!empty)
+                newline_indent(w);
+        fputc(object ? '}' : ']', w->f);
+}
+
+void json_begin_object(JsonWriter *w) {
+        begin(w, true);
+}
+
+void json_end_object(JsonWriter *w) {
+        end(w, true);
+}
+
+void json_begin_array(JsonWriter *w) {
+        begin(w, false);
+}
+
+void json_end_array(JsonWriter *w) {
+        end(w, false);
+}
+
+void json_write_escaped(FILE *f, const char *s) {
+        fputc('"', f);
+        while (*s) {
+                uint32_t cp;
+                size_t len = text_utf8_decode(s, &cp);
+
+                if (len == 0) {
+                        /* D-Bus strings are valid UTF-8, but the writer must never emit
+                         * invalid JSON whatever it is given. */
+                        fputs("\\ufffd", f);
+                        s++;
+                        continue;
+                }
+
+                switch (cp) {
+                case '"':  fputs("\\\"", f); break;
+                case '\\': fputs("\\\\", f); break;
+                case '\b': fputs("\\b", f); break;
+                case '\f': fputs("\\f", f); break;
+                case '\n': fputs("\\n", f); break;
+                case '\r': fputs("\\r", f); break;
+                case '\t': fputs("\\t", f); break;
+                default:
+                        if (cp < 0x20 || cp == 0x2028 || cp == 0x2029)
+                                fprintf(f, "\\u%04" PRIx32, cp);
+                        else
+                                fwrite(s, 1, len, f);
+                }
+                s += len;
+        }
+        fputc('"', f);
+}
+
+void json_string(JsonWriter *w, const char *s) {
+        if (!s) {
+                json_null(w);
+                return;
+        }
+        before_value(w);
+        json_write_escaped(w->f, s);
+}
+
+void json_uint(JsonWriter *w, uint64_t v) {
+        before_value(w);
+        fprintf(w->f, "%" PRIu64, v);
+}
+
+void json_int(JsonWriter *w, int64_t v) {
+        before_value(w);
+        fprintf(w->f, "%" PRId64, v);
+}
+
+void json_double(JsonWriter *w, double v) {
+        if (!isfinite(v)) {
+                json_null(w);
+                return;
+        }
+        before_value(w);
+        /* 17 significant digits round-trip every double. */
+        fprintf(w->f, "%.17g", v);
+}
+
+void json_bool(JsonWriter *w, bool v) {
+        before_value(w);
+        fputs(v ? "true" : "false", w->f);
+}
+
+void json_null(JsonWriter *w) {
+        before_value(w);
+        fputs("null", w->f);
+}
+
+int json_writer_finish(JsonWriter *w) {
+        bool failed = w->failed || w->depth != 0 || w->after_key;
+
+        fputc('\n', w->f);
+        w->failed = false;
+        w->after_key = false;
+        w->depth = 0;
+
+        if (fflush(w->f) != 0 || ferror(w->f))
+                return -EIO;
+        return failed ? -EINVAL : 0;
+}

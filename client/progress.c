@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "progress.h"
+#include "text.h"
+
+/* The rate is measured over this window: long enough to be steady, short enough to follow
+ * a change of speed. */
+#define RATE_WINDOW_USEC (5ULL * 1000000ULL)
+#define N_SAMPLES 64
+/* Plain lines: at most one per this interval unless the state changes. */
+#define PLAIN_INTERVAL_USEC (5ULL * 1000000ULL)
+
+typedef struct Sample {
+        uint64_t usec;
+        uint64_t bytes;
+} Sample;
+
+struct Progress {
+        FILE *f;
+        bool tty;
+        bool drawn;             /* a bar is on the current terminal line */
+
+        char *state;
+        char *note;
+        uint64_t done;
+        uint64_t total;
+
+        Sample samples[N_SAMPLES];
+        size_t first, n;
+
+        uint64_t last_plain_usec;
+        char *last_plain_state;
+        char *last_plain_note;
+};
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+Progress *progress_new(FILE *f, bool tty) {
+        Progress *p = calloc(1, sizeof *p);
+
+        if (!p)
+                return NULL;
+        p->f = f;
+        p->tty = tty;
+        p->total = UINT64_MAX;
+        return p;
+}
+
+Progress *progress_free(Progress *p) {
+        if (!p)
+                return NULL;
+        progress_clear(p);
+        free(p->state);
+        free(p->note);
+        free(p->last_plain_state);
+        free(p->last_plain_note);
+        free(p);
+        return NULL;
+}
+
+static void samples_add(Progress *p, uint64_t usec, uint64_t bytes) {
+        /* A restart from zero (retry without range support, 416 mismatch) makes old samples
+         * meaningless. */
+        if (p->n > 0 && bytes < p->samples[(p->first + p->n - 1) % N_SAMPLES].bytes)
+                p->n = 0;
+
+        if (p->n == N_SAMPLES) {
+                p->first = (p->first + 1) % N_SAMPLES;
+                p->n--;
+        }
+        p->samples[(p->first + p->n) % N_SAMPLES] = (Sample) { usec, bytes };
+        p->n++;
+}
+
+/* Bytes per second over the window ending now, or a negative value while unknown. */
+static double rate(Progress *p, uint64_t now) {
+        const Sample *oldest, *newest;
+
+        /* Drop samples that fell out of the window, but keep one to measure from. */
+        while (p->n > 1) {
+                const Sample *second = &p->samples[(p->first + 1) % N_SAMPLES];
+                if (now - second->usec < RATE_WINDOW_USEC)
+                        break;
+                p->first = (p->first + 1) % N_SAMPLES;
+                p->n--;
+        }
+        if (p->n < 2)
+                return -1;
+
+        oldest = &p->samples[p->first];
+        newest = &p->samples[(p->first + p->n - 1) % N_SAMPLES];
+        /* Under half a second of history the number jumps around too much to be useful. */
+        if (now - oldest->usec < 500000)
+                return -1;
+        return (double) (newest->bytes - oldest->bytes) * 1e6 / (double) (now - oldest->usec);
+}
+
+static unsigned terminal_columns(FILE *f) {
+        struct winsize ws;
+        const char *e;
+
+        if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                return ws.ws_col;
+        e = getenv("COLUMNS");
+        if (e && atoi(e) > 0)
+                return (unsigned) atoi(e);
+        return 80;
+}
+
+/* "12.3 MiB / 27.0 MiB  1.2 MiB/s  ETA 12s" or, with the total unknown, "12.3 MiB  1.2 MiB/s". */
+static void format_numbers(Progress *p, uint64_t now, char *buf, size_t size) {
+        char done[FORMAT_BYTES_MAX], total[FORMAT_BYTES_MAX], speed[FORMAT_BYTES_MAX], eta[FORMAT_DURATION_MAX];
+        double r = rate(p, now);
+        bool known = p->total != UINT64_MAX;
+        size_t n;
+
+        format_bytes(done, p->done);
+        if (known)
+                n = (size_t) snprintf(buf, size, "%s / %s", done, format_bytes(total, p->total));
+        else
+                n = (size_t) snprintf(buf, size, "%s", done);
+        if (n >= size)
+                return;
+
+        /* Rate and ETA only mean something while bytes flow. */
+        if (!streq_ptr(p->state, "transferring") || r < 0)
+                return;
+
+        n += (size_t) snprintf(buf + n, size - n, "  %s/s", format_bytes(speed, (uint64_t) r));
+        if (n >= size || !known || p->done >= p->total)
+                return;
+        if (r >= 1)
+                snprintf(buf + n, size - n, "  ETA %s",
+                         format_duration(eta, (uint64_t) ((double) (p->total - p->done) / r) + 1));
+        else
+                snprintf(buf + n, size - n, "  stalled");
+}
+
+static void draw_bar(Progress *p, uint64_t now) {
+        _cleanup_free_ char *tail = NULL, *cut = NULL;
+        char numbers[160], bar[256] = "";
+        unsigned cols = terminal_columns(p->f), width;
+        bool known = p->total != UINT64_MAX;
+
+        format_numbers(p, now, numbers, sizeof numbers);
+
+        /* The state is shown when it is not the plain "transferring"; a note (the error of a
+         * retry) after it. */
+        if (asprintf(&tail, "%s%s%s%s%s",
+                     numbers,
+                     streq_ptr(p->state, "transferring") ? "" : "  ",
+                     streq_ptr(p->state, "transferring") ? "" : strempty(p->state),
+                     p->note ? ": " : "",
+                     strempty(p->note)) < 0)
+                return;
+
+        if (known && cols >= 40) {
+                /* "[=====>    ] 45%  " — the bar takes a third of the line, at most 40. */
+                unsigned pct = format_percent(p->done, p->total);
+                unsigned inner = cols / 3 > 40 ? 40 : cols / 3, fill;
+                size_t j = 0;
+
+                fill = (unsigned) ((double) inner * pct / 100.0);
+                bar[j++] = '[';
+                for (unsigned i = 0; i < inner; i++)
+                        bar[j++] = i < fill ? '=' : (i == fill ? '>' : ' ');
+                bar[j++] = ']';
+                snprintf(bar + j, sizeof bar - j, " %3u%%  ", pct);
+        }
+
+        /* Never wrap: a wrapped line cannot be redrawn in place. */
+        width = cols - 1 > strlen(bar) ? cols - 1 - (unsigned) strlen(bar) : 0;
+        {
+                _cleanup_free_ char *safe = text_sanitize(tail);
+                if (!safe)
+                        return;
+                cut = text_truncate(safe, width);
+        }
+        if (!cut)
+                return;
+
+        /* \r and "erase to end of line" redraw without flicker. */
+        fprintf(p->f, "\r%s%s\033[K", bar, cut);
+        fflush(p->f);
+        p->drawn = true;
+}
+
+static void print_plain(Progress *p, uint64_t now) {
+        char numbers[160];
+        _cleanup_free_ char *note = NULL;
+        bool known = p->total != UINT64_MAX;
+
+        format_numbers(p, now, numbers, sizeof numbers);
+        if (p->note)
+                note = text_sanitize(p->note);
+
+        if (known)
+                fprintf(p->f, "%s: %s (%u%%)%s%s\n", strempty(p->state), numbers,
+                        format_percent(p->done, p->total), note ? ": " : "", strempty(note));
+        else
+                fprintf(p->f, "%s: %s%s%s\n", strempty(p->state), numbers,
+                        note ? ": " : "", strempty(note));
+        fflush(p->f);
+
+        p->last_plain_usec = now;
+        (void) strdup_replace(&p->last_plain_state, p->state);
+        (void) strdup_replace(&p->last_plain_note, p->note);
+}
+
+void progress_update(Progress *p, const char *state, uint64_t done, uint64_t total, const char *note) {
+        uint64_t now = now_usec();
+
+        if (isempty(note))
+                note = NULL;
+        (void) strdup_replace(&p->state, state);
+        (void) strdup_replace(&p->note, note);
+        p->done = done;
+        p->total = total;
+        samples_add(p, now, done);
+
+        if (p->tty) {
+                draw_bar(p, now);
+                return;
+        }
+
+        if (!streq_ptr(p->last_plain_state, p->state) || !streq_ptr(p->last_plain_note, p->note) ||
+            p->last_plain_usec == 0 || now - p->last_plain_usec >= PLAIN_INTERVAL_USEC)
+                print_plain(p, now);
+}
+
+void progress_tick(Progress *p) {
+        if (p->tty && p->state)
+                draw_bar(p, now_usec());
+}
+
+void progress_clear(Progress *p) {
+        if (!p->tty || !p->drawn)
+                return;
+        fputs("\r\033[K", p->f);
+        fflush(p->f);
+        p->drawn = false;
+}

@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* monitor [JOB]: print job changes as they happen, from JobNew, JobRemoved and
+ * PropertiesChanged. The matches are installed before the first listing is asked for, so
+ * nothing between the two is missed.
+ *
+ * Signals are broadcast, so other users' jobs show up too. Without --all only jobs whose
+ * properties we may read are shown: a job first seen in a signal is read once (GetAll),
+ * and shown from then on if that worked. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <time.h>
+
+#include "format.h"
+#include "job-json.h"
+#include "job-lookup.h"
+#include "job-status.h"
+#include "json.h"
+#include "names.h"
+#include "report.h"
+#include "bus-json.h"
+#include "text.h"
+#include "util.h"
+#include "xferctl.h"
+
+typedef enum Access {
+        ACCESS_UNKNOWN,         /* a read is in flight */
+        ACCESS_ALLOWED,
+        ACCESS_DENIED,
+} Access;
+
+typedef struct Monitor Monitor;
+
+typedef struct MonitorJob {
+        Monitor *monitor;
+        char *id;
+        char *path;
+        char *name;             /* NULL while unknown */
+        JobStatus status;
+        Access access;
+        bool is_new;            /* announced by JobNew, not shown yet */
+        sd_bus_slot *read;      /* GetAll in flight */
+} MonitorJob;
+
+struct Monitor {
+        Ctl *ctl;
+        const char *only_id;    /* monitor JOB; NULL for all jobs */
+        char *only_path;
+        MonitorJob **jobs;
+        size_t n_jobs;
+        JsonWriter *json;
+        sd_bus_slot *slots[5];
+        sd_bus_slot *initial;
+        bool done;
+};
+
+static MonitorJob *monitor_job_free(MonitorJob *j) {
+        if (!j)
+                return NULL;
+        sd_bus_slot_unref(j->read);
+        job_status_done(&j->status);
+        free(j->id);
+        free(j->path);
+        free(j->name);
+        free(j);
+        return NULL;
+}
+
+static void monitor_done(Monitor *m) {
+        for (size_t i = 0; i < m->n_jobs; i++)
+                monitor_job_free(m->jobs[i]);
+        free(m->jobs);
+        for (size_t i = 0; i < ELEMENTSOF(m->slots); i++)
+                sd_bus_slot_unref(m->slots[i]);
+        sd_bus_slot_unref(m->initial);
+        json_writer_free(m->json);
+        free(m->only_path);
+}
+
+static void monitor_exit(Monitor *m, int status) {
+        m->done = true;
+        sd_event_exit(m->ctl->event, status);
+}
+
+static MonitorJob *monitor_find(Monitor *m, const char *id) {
+        for (size_t i = 0; i < m->n_jobs; i++)
+                if (streq(m->jobs[i]->id, id))
+                        return m->jobs[i];
+        return NULL;
+}
+
+static MonitorJob *monitor_add(Monitor *m, const char *id) {
+        MonitorJob **jobs, *j;
+
+        j = monitor_find(m, id);
+        if (j)
+                return j;
+
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return NULL;
+        j->monitor = m;
+        j->status = (JobStatus) JOB_STATUS_INIT;
+        j->id = strdup(id);
+        j->path = job_path_from_id(id);
+        jobs = realloc(m->jobs, (m->n_jobs + 1) * sizeof *jobs);
+        if (!j->id || !j->path || !jobs) {
+                if (jobs)
+                        m->jobs = jobs;
+                return monitor_job_free(j);
+        }
+        m->jobs = jobs;
+        m->jobs[m->n_jobs++] = j;
+        return j;
+}
+
+static void monitor_remove(Monitor *m, MonitorJob *j) {
+        for (size_t i = 0; i < m->n_jobs; i++)
+                if (m->jobs[i] == j) {
+                        m->jobs[i] = m->jobs[--m->n_jobs];
+                        break;
+                }
+        monitor_job_free(j);
+}
+
+static bool monitor_shows(Monitor *m, MonitorJob *j) {
+        return j->access == ACCESS_ALLOWED || (m->ctl->all && j->access == ACCESS_DENIED);
+}
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+/* "12:34:56  1a2b3c4d  photo.jpg: <text>". Eight id digits are usually a unique prefix, and
+ * any JOB argument accepts a prefix. */
+static void print_line(MonitorJob *j, const char *fmt, ...) _printf_(2, 3);
+
+static void print_line(MonitorJob *j, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL, *safe_text = NULL, *safe_name = NULL;
+        char clock[16];
+        time_t t = time(NULL);
+        struct tm tm;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return;
+
+        if (!localtime_r(&t, &tm) || strftime(clock, sizeof clock, "%H:%M:%S", &tm) == 0)
+                clock[0] = 0;
+        safe_text = text_sanitize(text);
+        if (j && j->name)
+                safe_name = text_sanitize(j->name);
+
+        if (j)
+                printf("%s  %.8s  %s%s%s\n", clock, j->id, strempty(safe_name), safe_name ? ": " : "",
+                       safe_text ? safe_text : "");
+        else
+                printf("%s  %s\n", clock, safe_text ? safe_text : "");
+        fflush(stdout);
+}
+
+static void json_event_begin(Monitor *m, const char *event, MonitorJob *j) {
+        json_begin_object(m->json);
+        json_key(m->json, "Time");
+        json_uint(m->json, now_realtime_usec());
+        json_key(m->json, "Event");
+        json_string(m->json, event);
+        if (j) {
+                json_key(m->json, "Id");
+                json_string(m->json, j->id);
+                json_key(m->json, "Path");
+                json_string(m->json, j->path);
+        }
+}
+
+static void json_event_end(Monitor *m) {
+        json_end_object(m->json);
+        if (json_writer_finish(m->json) < 0) {
+                report_error(-EIO, "cannot write JSON");
+                monitor_exit(m, EXIT_FAILURE);
+        }
+}
+
+/* "12.3 MiB / 27.0 MiB (45%)", or "12.3 MiB" while the total is unknown. */
+static char *progress_text(const JobStatus *s) {
+        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
+        char *p;
+
+        if (s->bytes_total == UINT64_MAX)
+                return asprintf(&p, "%s", format_bytes(a, s->bytes_transferred)) < 0 ? NULL : p;
+        return asprintf(&p, "%s / %s (%u%%)", format_bytes(a, s->bytes_transferred), format_bytes(b, s->bytes_total),
+                        format_percent(s->bytes_transferred, s->bytes_total)) < 0 ? NULL : p;
+}
+
+static bool state_has_error(const char *state) {
+        return streq_ptr(state, "error") || streq_ptr(state, "transient-error");
+}
+
+/* One line for a job seen for the first time: its state and progress. */
+static void print_snapshot(MonitorJob *j, const char *event) {
+        _cleanup_free_ char *progress = progress_text(&j->status);
+        const JobStatus *s = &j->status;
+
+        print_line(j, "%s%s%s, %s%s%s", event, *event ? ", " : "", strempty(s->state),
+                   strempty(progress), state_has_error(s->state) && !isempty(s->error_message) ? ": " : "",
+                   state_has_error(s->state) ? strempty(s->error_message) : "");
+}
+
+/* Ends `monitor JOB` once the job is final. */
+static void check_final(Monitor *m, MonitorJob *j) {
+        if (m->only_id && streq(j->id, m->only_id) && job_state_is_final(j->status.state))
+                monitor_exit(m, EXIT_SUCCESS);
+}
+
+/* The DisplayName in an a{sv} of Job properties (only sent on request, never in signals). */
+static int read_display_name(sd_bus_message *reply, char **name) {
+        const char *key, *v;
+        int r;
+
+        r = sd_bus_message_rewind(reply, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "DisplayName") && sd_bus_message_verify_type(reply, 'v', "s") > 0) {
+                        r = sd_bus_message_read(reply, "v", "s", &v);
+                        if (r < 0)
+                                return r;
+                        r = strdup_replace(name, v);
+                } else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
+static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        MonitorJob *j = userdata;
+        Monitor *m = j->monitor;
+        const char *event = j->is_new ? "JobNew" : "Snapshot";
+        int r;
+
+        j->read = sd_bus_slot_unref(j->read);
+
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                if (m->only_id) {
+                        /* The one job we were asked for: not being able to read it is the end. */
+                        report_bus_error(sd_bus_message_get_error(reply), -sd_bus_message_get_errno(reply),
+                                         "cannot read job %s", j->id);
+                        monitor_exit(m, EXIT_FAILURE);
+                        return 0;
+                }
+                /* Someone else's job (AccessDenied), or already gone. With --all it is still
+                 * shown, from what the signals carry. */
+                if (j->access == ACCESS_UNKNOWN)
+                        j->access = ACCESS_DENIED;
+                if (j->is_new && m->ctl->all) {
+                        if (m->json) {
+                                json_event_begin(m, event, j);
+                                json_event_end(m);
+                        } else
+                                print_line(j, "new job");
+                }
+                j->is_new = false;
+                return 0;
+        }
+
+        r = job_status_read_dict(&j->status, reply, NULL);
+        if (r >= 0)
+                r = read_display_name(reply, &j->name);
+        if (r < 0) {
+                report_bus_error(NULL, r, "cannot read the properties of job %s", j->id);
+                monitor_exit(m, EXIT_FAILURE);
+                return 0;
+        }
+        j->access = ACCESS_ALLOWED;
+
+        if (m->json) {
+                r = sd_bus_message_rewind(reply, true);
+                if (r < 0)
+                        return 0;
+                json_event_begin(m, event, j);
+                json_key(m->json, "Properties");
+                (void) job_json_append_properties(m->json, reply);
+                json_event_end(m);
+        } else
+                print_snapshot(j, j->is_new ? "new job" : "");
+        j->is_new = false;
+
+        check_final(m, j);
+        return 0;
+}
+
+/* Reads all properties of a job: for its name, its owner (may we?) or a value sent only as
+ * an invalidation. A read in flight is replaced. */
+static void monitor_job_read(MonitorJob *j) {
+        Monitor *m = j->monitor;
+        int r;
+
+        j->read = sd_bus_slot_unref(j->read);
+        r = sd_bus_call_method_async(m->ctl->bus, &j->read, XFERD_BUS_NAME, j->path, "org.freedesktop.DBus.Properties",
+                                     "GetAll", on_job_read, j, "s", XFERD_JOB_IFACE);
+        if (r < 0) {
+                report_bus_error(NULL, r, "cannot read job %s", j->id);
+                monitor_exit(m, EXIT_FAILURE);
+        }
+}
+
+static int on_job_new(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Monitor *m = userdata;
+        const char *id, *path;
+        MonitorJob *j;
+
+        if (sd_bus_message_read(msg, "so", &id, &path) < 0 || m->done)
+                return 0;
+        if (m->only_id && !streq(id, m->only_id))
+                return 0;
+
+        j = monitor_add(m, id);
+        if (!j) {
+                report_error(-ENOMEM, "out of memory");
+                monitor_exit(m, EXIT_FAILURE);
+                return 0;
+        }
+
+        /* Shown once read: "new job, queued, 0 B / 10.0 MiB (0%)" — and only if we may read
+         * it (or with --all). */
+        j->is_new = true;
+        monitor_job_read(j);
+        return 0;
+}
+
+static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Monitor *m = userdata;
+        const char *id, *path, *final_state;
+        MonitorJob *j;
+
+        if (sd_bus_message_read(msg, "sos", &id, &path, &final_state) < 0 || m->done)
+                return 0;
+        j = monitor_find(m, id);
+        if (!j || !monitor_shows(m, j))
+                return 0;
+
+        if (m->json) {
+                json_event_begin(m, "JobRemoved", j);
+                json_key(m->json, "FinalState");
+                json_string(m->json, final_state);
+                json_event_end(m);
+        } else
+                print_line(j, "removed (%s)", final_state);
+
+        if (m->only_id) {
+                monitor_exit(m, EXIT_SUCCESS);
+                return 0;
+        }
+        monitor_remove(m, j);
+        return 0;
+}
+
+static void print_changes(MonitorJob *j, const char *old_state, unsigned changed) {
+        const JobStatus *s = &j->status;
+        _cleanup_free_ char *progress = NULL;
+
+        if (changed & JOB_FIELD_STATE) {
+                const char *msg = state_has_error(s->state) ? s->error_message : NULL;
+
+                if (old_state)
+                        print_line(j, "%s → %s%s%s", old_state, strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
+                else
+                        print_line(j, "%s%s%s", strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
+                return;
+        }
+        if (changed & JOB_FIELD_PROGRESS) {
+                progress = progress_text(s);
+                print_line(j, "%s", strempty(progress));
+        }
+        if ((changed & JOB_FIELD_ERROR) && !isempty(s->error_message))
+                print_line(j, "error: %s", s->error_message);
+}
+
+static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Monitor *m = userdata;
+        _cleanup_free_ char *old_state = NULL;
+        unsigned changed = 0, invalidated = 0;
+        const char *id;
+        MonitorJob *j;
+        int r;
+
+        if (m->done)
+                return 0;
+        id = job_id_from_path(sd_bus_message_get_path(msg));
+        if (!id || (m->only_id && !streq(id, m->only_id)))
+                return 0;
+
+        j = monitor_add(m, id);
+        if (!j) {
+                report_error(-ENOMEM, "out of memory");
+                monitor_exit(m, EXIT_FAILURE);
+                return 0;
+        }
+        if (j->status.state) {
+                old_state = strdup(j->status.state);
+                if (!old_state)
+                        return -ENOMEM;
+        }
+
+        r = job_status_read_changed(&j->status, msg, &changed, &invalidated);
+        if (r <= 0)
+                return 0;
+
+        /* A job we have not read yet: the read shows its state once it is in, and tells
+         * whether we may see it. */
+        if (j->access == ACCESS_UNKNOWN) {
+                if (!j->read)
+                        monitor_job_read(j);
+                return 0;
+        }
+        if (invalidated && j->access == ACCESS_ALLOWED)
+                /* DisplayName and Description only announce that they changed. */
+                monitor_job_read(j);
+
+        if (!monitor_shows(m, j))
+                return 0;
+
+        if (m->json) {
+                r = sd_bus_message_rewind(msg, true);
+                if (r >= 0)
+                        r = sd_bus_message_skip(msg, "s");
+                if (r < 0)
+                        return 0;
+                json_event_begin(m, "PropertiesChanged", j);
+                json_key(m->json, "Properties");
+                (void) job_json_append_properties(m->json, msg);
+                json_key(m->json, "Invalidated");
+                (void) bus_json_append(m->json, msg);
+                json_event_end(m);
+        } else
+                print_changes(j, old_state, changed);
+
+        check_final(m, j);
+        return 0;
+}
+
+static int on_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Monitor *m = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0 || m->done ||
+            !streq(name, XFERD_BUS_NAME))
+                return 0;
+
+        if (m->json) {
+                json_event_begin(m, isempty(new_owner) ? "ServiceStopped" : "ServiceStarted", NULL);
+                json_event_end(m);
+        } else
+                /* xferd exits when idle and is started again on demand: worth a line, not an
+                 * error. */
+                print_line(NULL, "xferd %s", isempty(new_owner) ? "exited" : "started");
+        return 0;
+}
+
+static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Monitor *m = userdata;
+        const char *id, *name, *type, *state, *path;
+        uint64_t done, total;
+        uint32_t uid;
+        int r;
+
+        m->initial = sd_bus_slot_unref(m->initial);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                report_bus_error(sd_bus_message_get_error(reply), -sd_bus_message_get_errno(reply), "cannot list jobs");
+                monitor_exit(m, EXIT_FAILURE);
+                return 0;
+        }
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
+        while (r >= 0 &&
+               (r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid, &done, &total, &path)) > 0) {
+                MonitorJob *j = monitor_add(m, id);
+
+                if (!j || strdup_replace(&j->name, name) < 0 || strdup_replace(&j->status.state, state) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                j->status.bytes_transferred = done;
+                j->status.bytes_total = total;
+                j->access = ACCESS_ALLOWED;
+
+                if (m->json) {
+                        json_event_begin(m, "Snapshot", j);
+                        json_key(m->json, "Properties");
+                        json_begin_object(m->json);
+                        json_key(m->json, "DisplayName");
+                        json_string(m->json, name);
+                        json_key(m->json, "Type");
+                        json_string(m->json, type);
+                        json_key(m->json, "State");
+                        json_string(m->json, state);
+                        json_key(m->json, "Owner");
+                        json_uint(m->json, uid);
+                        json_key(m->json, "BytesTransferred");
+                        json_uint(m->json, done);
+                        json_key(m->json, "BytesTotal");
+                        job_json_bytes_total(m->json, total);
+                        json_end_object(m->json);
+                        json_event_end(m);
+                } else
+                        print_snapshot(j, "");
+        }
+        if (r < 0) {
+                report_bus_error(NULL, r, "cannot read the reply of ListJobs");
+                monitor_exit(m, EXIT_FAILURE);
+        }
+        return 0;
+}
+
+static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        /* Ctrl-C is how monitoring all jobs ends: not a failure. */
+        monitor_exit(userdata, EXIT_SUCCESS);
+        return 0;
+}
+
+static int monitor_match(Monitor *m, size_t slot, const char *path, const char *iface, const char *member,
+                         sd_bus_message_handler_t handler) {
+        return sd_bus_match_signal(m->ctl->bus, &m->slots[slot], XFERD_BUS_NAME, path, iface, member, handler, m);
+}
+
+int verb_monitor(Ctl *c, int argc, char **argv) {
+        _cleanup_free_ char *only_id = NULL;
+        Monitor m = { .ctl = c };
+        int r;
+
+        if (argc > 1) {
+                r = job_lookup(c->bus, argv[1], &only_id, &m.only_path);
+                if (r < 0)
+                        return r;
+                m.only_id = only_id;
+        }
+        if (c->json) {
+                m.json = json_writer_new(stdout, false);
+                if (!m.json)
+                        return report_error(-ENOMEM, "out of memory");
+        }
+
+        r = ctl_handle_signals(c, on_signal, &m);
+        if (r < 0)
+                goto finish;
+
+        /* Matches first (synchronously), the initial listing after. */
+        r = monitor_match(&m, 0, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew", on_job_new);
+        if (r >= 0)
+                r = monitor_match(&m, 1, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved", on_job_removed);
+        if (r >= 0) {
+                if (m.only_path)
+                        r = monitor_match(&m, 2, m.only_path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                          on_properties_changed);
+                else
+                        /* Every job: path_namespace is not expressible with sd_bus_match_signal(). */
+                        r = sd_bus_add_match(c->bus, &m.slots[2],
+                                             "type='signal',sender='" XFERD_BUS_NAME "',"
+                                             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                                             "path_namespace='" XFERD_MANAGER_PATH "/job'",
+                                             on_properties_changed, &m);
+        }
+        if (r >= 0)
+                r = sd_bus_add_match(c->bus, &m.slots[3],
+                                     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                     "arg0='" XFERD_BUS_NAME "'",
+                                     on_owner_changed, &m);
+        if (r < 0) {
+                r = report_bus_error(NULL, r, "cannot subscribe to xferd's signals");
+                goto finish;
+        }
+
+        if (m.only_id) {
+                MonitorJob *j = monitor_add(&m, m.only_id);
+
+                if (!j) {
+                        r = report_error(-ENOMEM, "out of memory");
+                        goto finish;
+                }
+                monitor_job_read(j);
+        } else {
+                r = sd_bus_call_method_async(c->bus, &m.initial, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                             XFERD_MANAGER_IFACE, "ListJobs", on_list_jobs, &m, "b", c->all);
+                if (r < 0) {
+                        r = report_bus_error(NULL, r, "cannot list jobs");
+                        goto finish;
+                }
+        }
+
+        r = sd_event_loop(c->event);
+        if (r < 0)
+                r = report_bus_error(NULL, r, "event loop failed");
+
+finish:
+        monitor_done(&m);
+        return r;
+}

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Verbs that only read: info, files, list. Each prints a table, or JSON with --json. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "bus-json.h"
+#include "format.h"
+#include "job-json.h"
+#include "job-lookup.h"
+#include "job-status.h"
+#include "json.h"
+#include "names.h"
+#include "report.h"
+#include "table.h"
+#include "util.h"
+#include "xferctl.h"
+
+/* "12.3 MiB / 27.0 MiB (45%)"; "12.3 MiB / ?" while the total is unknown. */
+static int table_add_progress(Table *t, uint64_t done, uint64_t total) {
+        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
+
+        if (total == UINT64_MAX)
+                return table_addf(t, "%s / ?", format_bytes(a, done));
+        return table_addf(t, "%s / %s (%u%%)", format_bytes(a, done), format_bytes(b, total),
+                          format_percent(done, total));
+}
+
+static int print_json_end(JsonWriter *w) {
+        int r = json_writer_finish(w);
+
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot write JSON");
+        return 0;
+}
+
+static int print_table_end(Table *t) {
+        int r = table_print(t, stdout);
+
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot write the table");
+        return 0;
+}
+
+/* ---- info ---- */
+
+/* The order a person reads a job in; properties not named here follow in bus order. */
+static const char *const info_order[] = {
+        "Id", "DisplayName", "Description", "Type", "Owner", "State", "Priority",
+        "BytesTransferred", "BytesTotal", "FilesTransferred", "FilesTotal",
+        "ErrorName", "ErrorMessage", "ErrorCount",
+        "AutoComplete", "BandwidthLimit", "AllowInsecureRedirect",
+        "MinimumRetryDelay", "NoProgressTimeout", "HttpHeaderNames", "UploadUrl",
+        "CreationTime", "ModificationTime", "TransferCompletionTime",
+};
+
+typedef struct InfoEntry {
+        char *name;
+        char *value;
+        bool shown;
+} InfoEntry;
+
+typedef struct Info {
+        InfoEntry *entries;
+        size_t n;
+        JobStatus status;       /* for the percentage next to BytesTransferred */
+} Info;
+
+static void info_done(Info *info) {
+        for (size_t i = 0; i < info->n; i++) {
+                free(info->entries[i].name);
+                free(info->entries[i].value);
+        }
+        free(info->entries);
+        job_status_done(&info->status);
+}
+
+static bool name_in(const char *name, const char *const *list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(name, list[i]))
+                        return true;
+        return false;
+}
+
+static int render_seconds(uint32_t s, char **ret) {
+        char d[FORMAT_DURATION_MAX];
+
+        if (s < 60)
+                return asprintf(ret, "%u s", (unsigned) s) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%u s (%s)", (unsigned) s, format_duration(d, s)) < 0 ? -ENOMEM : 0;
+}
+
+static int render_bytes(uint64_t v, const char *suffix, char **ret) {
+        char b[FORMAT_BYTES_MAX];
+
+        if (v < 1024)
+                return asprintf(ret, "%" PRIu64 " B%s", v, suffix) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s%s (%" PRIu64 " bytes%s)", format_bytes(b, v), suffix, v, suffix) < 0 ? -ENOMEM : 0;
+}
+
+/* Reads one property value (the variant) and renders it for people. */
+static int render_property(const Info *info, const char *name, sd_bus_message *m, char **ret) {
+        static const char *const times[] = { "CreationTime", "ModificationTime", "TransferCompletionTime" };
+        static const char *const byte_counts[] = { "BytesTotal", "BytesTransferred" };
+        static const char *const durations[] = { "MinimumRetryDelay", "NoProgressTimeout" };
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+
+        if (type == 't' && name_in(name, times, ELEMENTSOF(times))) {
+                char ts[FORMAT_TIMESTAMP_MAX];
+                uint64_t v;
+
+                r = sd_bus_message_read(m, "t", &v);
+                if (r >= 0)
+                        *ret = strdup(v == 0 ? "-" : format_timestamp(ts, v));
+
+        } else if (type == 't' && name_in(name, byte_counts, ELEMENTSOF(byte_counts))) {
+                uint64_t v;
+
+                r = sd_bus_message_read(m, "t", &v);
+                if (r < 0)
+                        return r;
+                if (v == UINT64_MAX)
+                        *ret = strdup("unknown");
+                else if (streq(name, "BytesTransferred") && info->status.bytes_total != UINT64_MAX &&
+                         info->status.bytes_total > 0) {
+                        _cleanup_free_ char *s = NULL;
+                        r = render_bytes(v, "", &s);
+                        if (r < 0)
+                                return r;
+                        if (asprintf(ret, "%s, %u%%", s, format_percent(v, info->status.bytes_total)) < 0)
+                                *ret = NULL;
+                } else {
+                        r = render_bytes(v, "", ret);
+                        if (r < 0)
+                                return r;
+                }
+
+        } else if (type == 't' && streq(name, "BandwidthLimit")) {
+                uint64_t v;
+
+                r = sd_bus_message_read(m, "t", &v);
+                if (r < 0)
+                        return r;
+                if (v == 0)
+                        *ret = strdup("none");
+                else {
+                        r = render_bytes(v, "/s", ret);
+                        if (r < 0)
+                                return r;
+                }
+
+        } else if (type == 'u' && name_in(name, durations, ELEMENTSOF(durations))) {
+                uint32_t v;
+
+                r = sd_bus_message_read(m, "u", &v);
+                if (r < 0)
+                        return r;
+                r = render_seconds(v, ret);
+                if (r < 0)
+                        return r;
+
+        } else if (type == 'u' && streq(name, "Owner")) {
+                char u[FORMAT_UID_MAX];
+                uint32_t v;
+
+                r = sd_bus_message_read(m, "u", &v);
+                if (r >= 0)
+                        *ret = strdup(format_uid(u, v));
+
+        } else if (type == 'b') {
+                int v;
+
+                r = sd_bus_message_read(m, "b", &v);
+                if (r >= 0)
+                        *ret = strdup(v ? "yes" : "no");
+
+        } else if (type == 's' || type == 'o') {
+                const char *v;
+
+                r = sd_bus_message_read_basic(m, type, &v);
+                if (r >= 0)
+                        *ret = strdup(isempty(v) ? "-" : v);
+
+        } else if (type == 'a' && streq(contents, "s")) {
+                /* HttpHeaderNames: "Authorization, X-Token" */
+                _cleanup_free_ char *joined = NULL;
+                const char *v;
+                size_t len = 0;
+
+                r = sd_bus_message_enter_container(m, 'a', "s");
+                if (r < 0)
+                        return r;
+                while ((r = sd_bus_message_read(m, "s", &v)) > 0) {
+                        char *n = realloc(joined, len + strlen(v) + 3);
+                        if (!n)
+                                return -ENOMEM;
+                        joined = n;
+                        len += (size_t) sprintf(joined + len, "%s%s", len ? ", " : "", v);
+                }
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                *ret = joined ? steal_ptr(&joined) : strdup("-");
+
+        } else if (type == 'u' || type == 't' || type == 'i' || type == 'x' || type == 'q' ||
+                   type == 'n' || type == 'y' || type == 'd' || type == 'a' || type == 'r' || type == 'v') {
+                /* Something newer than this client: show it as compact JSON. */
+                r = bus_json_to_string(m, ret);
+                if (r < 0)
+                        return r;
+        } else {
+                r = sd_bus_message_skip(m, NULL);
+                if (r >= 0)
+                        *ret = strdup("?");
+        }
+        if (r < 0)
+                return r;
+        if (!*ret)
+                return -ENOMEM;
+
+        return sd_bus_message_exit_container(m);
+}
+
+static int info_read(Info *info, sd_bus_message *m) {
+        const char *name;
+        int r;
+
+        /* A first pass for the numbers that other lines refer to. */
+        r = job_status_read_dict(&info->status, m, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                InfoEntry *e;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+
+                e = realloc(info->entries, (info->n + 1) * sizeof *e);
+                if (!e)
+                        return -ENOMEM;
+                info->entries = e;
+                e = &info->entries[info->n];
+                *e = (InfoEntry) { .name = strdup(name) };
+                info->n++;
+                if (!e->name)
+                        return -ENOMEM;
+
+                r = render_property(info, name, m, &e->value);
+                if (r < 0)
+                        return r;
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int info_print(Info *info) {
+        _cleanup_(table_freep) Table *t = NULL;
+        static const char *const headers[] = { "PROPERTY", "VALUE" };
+        int r;
+
+        t = table_new(2, headers);
+        if (!t)
+                return -ENOMEM;
+        table_set_show_header(t, false);
+        table_set_align_right(t, 0, true);
+
+        /* Known properties in reading order, then whatever else the daemon has. */
+        for (size_t k = 0; k <= ELEMENTSOF(info_order); k++)
+                for (size_t i = 0; i < info->n; i++) {
+                        InfoEntry *e = &info->entries[i];
+
+                        if (e->shown)
+                                continue;
+                        if (k < ELEMENTSOF(info_order) ? !streq(e->name, info_order[k])
+                                                       : name_in(e->name, info_order, ELEMENTSOF(info_order)))
+                                continue;
+                        e->shown = true;
+                        r = table_addf(t, "%s:", e->name);
+                        if (r >= 0)
+                                r = table_add(t, e->value);
+                        if (r < 0)
+                                return r;
+                }
+
+        return print_table_end(t);
+}
+
+int verb_info(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        int r;
+
+        r = job_lookup(c->bus, argv[1], &id, &path);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", XFERD_JOB_IFACE);
+        if (r < 0)
+                return report_bus_error(&error, r, "cannot read job %s", id);
+
+        if (c->json) {
+                _cleanup_(json_writer_freep) JsonWriter *w = json_writer_new(stdout, true);
+
+                if (!w)
+                        return report_error(-ENOMEM, "out of memory");
+                r = job_json_append_properties(w, reply);
+                if (r < 0)
+                        return report_bus_error(NULL, r, "cannot read the properties of job %s", id);
+                return print_json_end(w);
+        }
+
+        Info info = { NULL, 0, JOB_STATUS_INIT };
+        r = info_read(&info, reply);
+        if (r < 0) {
+                info_done(&info);
+                return report_bus_error(NULL, r, "cannot read the properties of job %s", id);
+        }
+        r = info_print(&info);
+        info_done(&info);
+        return r;
+}
+
+/* ---- files ---- */
+
+int verb_files(Ctl *c, int argc, char **argv) {
+        static const char *const headers[] = { "URL", "PATH", "PROGRESS", "COMPLETED" };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        const char *url, *local, *temporary;
+        uint64_t total, done;
+        int completed, r;
+
+        r = job_lookup(c->bus, argv[1], &id, &path);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, "ListFiles", &error, &reply, "");
+        if (r < 0)
+                return report_bus_error(&error, r, "cannot list the files of job %s", id);
+
+        if (c->json) {
+                w = json_writer_new(stdout, true);
+                if (!w)
+                        return report_error(-ENOMEM, "out of memory");
+                json_begin_array(w);
+        } else {
+                t = table_new(ELEMENTSOF(headers), headers);
+                if (!t)
+                        return report_error(-ENOMEM, "out of memory");
+        }
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sssttb)");
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot read the reply of ListFiles");
+        while ((r = sd_bus_message_read(reply, "(sssttb)", &url, &local, &temporary, &total, &done, &completed)) > 0) {
+                if (w) {
+                        json_begin_object(w);
+                        json_key(w, "Url");
+                        json_string(w, url);
+                        json_key(w, "LocalPath");
+                        json_string(w, local);
+                        json_key(w, "TemporaryPath");
+                        json_string(w, temporary);
+                        json_key(w, "BytesTotal");
+                        job_json_bytes_total(w, total);
+                        json_key(w, "BytesTransferred");
+                        json_uint(w, done);
+                        json_key(w, "Completed");
+                        json_bool(w, completed);
+                        json_end_object(w);
+                        continue;
+                }
+                r = table_add(t, url);
+                if (r >= 0)
+                        r = table_add(t, local);
+                if (r >= 0)
+                        r = table_add_progress(t, done, total);
+                if (r >= 0)
+                        r = table_add(t, completed ? "yes" : "no");
+                if (r < 0)
+                        return report_error(r, "out of memory");
+        }
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot read the reply of ListFiles");
+
+        if (w) {
+                json_end_array(w);
+                return print_json_end(w);
+        }
+        if (table_rows(t) == 0) {
+                printf("Job %s has no files.\n", id);
+                return 0;
+        }
+        return print_table_end(t);
+}
+
+/* ---- list ---- */
+
+int verb_list(Ctl *c, int argc, char **argv) {
+        /* OWNER only with --all: otherwise every row would show the caller. */
+        static const char *const headers_all[] = { "ID", "TYPE", "STATE", "OWNER", "PROGRESS", "NAME" };
+        static const char *const headers[] = { "ID", "TYPE", "STATE", "PROGRESS", "NAME" };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        const char *id, *name, *type, *state, *path;
+        uint64_t done, total;
+        uint32_t uid;
+        int r;
+
+        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
+                               &error, &reply, "b", c->all);
+        if (r < 0)
+                return report_bus_error(&error, r, "cannot list jobs");
+
+        if (c->json) {
+                w = json_writer_new(stdout, true);
+                if (!w)
+                        return report_error(-ENOMEM, "out of memory");
+                json_begin_array(w);
+        } else {
+                t = c->all ? table_new(ELEMENTSOF(headers_all), headers_all) : table_new(ELEMENTSOF(headers), headers);
+                if (!t)
+                        return report_error(-ENOMEM, "out of memory");
+                table_set_align_right(t, c->all ? 4 : 3, true);
+        }
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot read the reply of ListJobs");
+        while ((r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid, &done, &total, &path)) > 0) {
+                char u[FORMAT_UID_MAX];
+
+                if (w) {
+                        json_begin_object(w);
+                        json_key(w, "Id");
+                        json_string(w, id);
+                        json_key(w, "DisplayName");
+                        json_string(w, name);
+                        json_key(w, "Type");
+                        json_string(w, type);
+                        json_key(w, "State");
+                        json_string(w, state);
+                        json_key(w, "Owner");
+                        json_uint(w, uid);
+                        json_key(w, "BytesTransferred");
+                        json_uint(w, done);
+                        json_key(w, "BytesTotal");
+                        job_json_bytes_total(w, total);
+                        json_key(w, "Path");
+                        json_string(w, path);
+                        json_end_object(w);
+                        continue;
+                }
+
+                r = table_add(t, id);
+                if (r >= 0)
+                        r = table_add(t, type);
+                if (r >= 0)
+                        r = table_add(t, state);
+                if (r >= 0 && c->all)
+                        r = table_add(t, format_uid(u, uid));
+                if (r >= 0)
+                        r = table_add_progress(t, done, total);
+                if (r >= 0)
+                        r = table_add(t, name);
+                if (r < 0)
+                        return report_error(r, "out of memory");
+        }
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot read the reply of ListJobs");
+
+        if (w) {
+                json_end_array(w);
+                return print_json_end(w);
+        }
+        if (table_rows(t) == 0) {
+                printf("No jobs.\n");
+                return 0;
+        }
+        return print_table_end(t);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The durable job store: SQLite in WAL mode with synchronous=NORMAL in the state directory.
+ * Every change a client is told about is committed before the reply. The file on disk is the
+ * truth for how far a download got, so byte counters are saved only as checkpoints. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "manager.h"
+
+typedef struct Store Store;
+
+/* Opens (creating the directory with mode 0700 and the database with mode 0600 if needed)
+ * "<dir>/xferd.db", migrates the schema to the current version. A database that is corrupt,
+ * not a database, or from a newer schema version is moved aside to
+ * "<dir>/xferd.db.broken-<unix time>" (with its -wal/-shm files) with one log line at
+ * warning level, and an empty one is created: the daemon never crash-loops on its store. */
+int store_open(const char *dir, Store **ret);
+Store *store_close(Store *s);
+
+/* Groups several writes into one transaction (one commit, one WAL sync point). Nested calls
+ * are counted; only the outermost end commits. */
+int store_begin(Store *s);
+int store_end(Store *s);
+
+/* Writes the whole job: its row and all of its file rows (inserting or replacing). */
+int store_save_job(Store *s, const Job *j);
+/* Writes the job row only (state, settings, error, times, counters) — cheaper, for changes
+ * that do not touch the file list. */
+int store_save_job_row(Store *s, const Job *j);
+/* Writes one file's progress (bytes, completed, committed, temp_exists, validator). */
+int store_save_file(Store *s, const Job *j, size_t index);
+int store_delete_job(Store *s, const char *id);
+
+/* Loads every stored job, oldest first (by creation time, then insertion order). For each, a
+ * Job is allocated with calloc() and filled from the store: id, type, owner, display_name,
+ * description, state, priority, auto_complete, allow_insecure_redirect, bandwidth_limit,
+ * minimum_retry_delay, no_progress_timeout, http_headers, creation/modification/completion
+ * time, last_progress_time, retry_time, error_name, error_message, error_summary,
+ * error_count, retire_time (see manager.h), and files[] (each JobFile calloc()ed: url, path,
+ * dir, name, temp_name, dir_dev, dir_ino, temp_exists, completed, committed, bytes_total,
+ * bytes_transferred, validator), n_files, current. Everything else is zero; fd is -1.
+ * `adopt` takes ownership of the Job (it must free it on failure); a negative return from
+ * `adopt` stops loading and is returned. */
+int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userdata);
+
+/* Temporary files that must still be removed (a Cancel could not unlink them, or the daemon
+ * died between committing a cancel and unlinking). Keyed by (dir, name). */
+int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name);
+int store_remove_pending_unlink(Store *s, const char *dir, const char *name);
+int store_load_pending_unlinks(Store *s,
+                               int (*cb)(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                                         void *userdata),
+                               void *userdata);

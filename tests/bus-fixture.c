@@ -1,0 +1,891 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The bus fixture: see bus-fixture.h. */
+#include "bus-fixture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <gio/gunixinputstream.h>
+
+#define CALL_TIMEOUT_MS 30000
+#define XFERD_EXIT_TIMEOUT_MS 10000
+
+/* ------------------------------------------------------------ recording */
+
+static void
+recorded_signal_free (gpointer data)
+{
+        RecordedSignal *sig = data;
+
+        g_free (sig->sender);
+        g_free (sig->path);
+        g_free (sig->iface);
+        g_free (sig->member);
+        g_variant_unref (sig->params);
+        g_free (sig);
+}
+
+static void
+on_signal (GDBusConnection *conn, const char *sender, const char *path,
+           const char *iface, const char *member, GVariant *params, gpointer data)
+{
+        BusFixture *fx = data;
+        RecordedSignal *sig = g_new0 (RecordedSignal, 1);
+
+        sig->sender = g_strdup (sender);
+        sig->path = g_strdup (path);
+        sig->iface = g_strdup (iface);
+        sig->member = g_strdup (member);
+        sig->params = g_variant_ref (params);
+        g_ptr_array_add (fx->signals, sig);
+}
+
+static gboolean
+signal_matches (const RecordedSignal *sig, const char *path, const char *iface,
+                const char *member, SignalMatch match, gpointer data)
+{
+        if (path && g_strcmp0 (sig->path, path) != 0)
+                return FALSE;
+        if (iface && g_strcmp0 (sig->iface, iface) != 0)
+                return FALSE;
+        if (member && g_strcmp0 (sig->member, member) != 0)
+                return FALSE;
+        return !match || match (sig, data);
+}
+
+/* ------------------------------------------------------------- waiting */
+
+static gboolean
+on_deadline (gpointer data)
+{
+        *(gboolean *) data = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+static GSource *
+deadline_source (BusFixture *fx, guint timeout_ms, gboolean *expired)
+{
+        GSource *source = g_timeout_source_new (timeout_ms);
+
+        *expired = FALSE;
+        g_source_set_callback (source, on_deadline, expired, NULL);
+        g_source_attach (source, fx->ctx);
+        return source;
+}
+
+static void
+deadline_source_free (GSource *source)
+{
+        g_source_destroy (source);
+        g_source_unref (source);
+}
+
+static const RecordedSignal *
+find_signal (BusFixture *fx, guint *index, const char *path, const char *iface,
+             const char *member, SignalMatch match, gpointer data)
+{
+        for (; *index < fx->signals->len; (*index)++) {
+                const RecordedSignal *sig = g_ptr_array_index (fx->signals, *index);
+                if (signal_matches (sig, path, iface, member, match, data))
+                        return sig;
+        }
+        return NULL;
+}
+
+const RecordedSignal *
+bus_wait_signal (BusFixture *fx, guint *from, const char *path, const char *iface,
+                 const char *member, SignalMatch match, gpointer data, guint timeout_ms)
+{
+        guint index = from ? *from : 0;
+        gboolean expired;
+        GSource *deadline = deadline_source (fx, timeout_ms, &expired);
+        const RecordedSignal *sig;
+
+        while (!(sig = find_signal (fx, &index, path, iface, member, match, data)) && !expired)
+                g_main_context_iteration (fx->ctx, TRUE);
+        deadline_source_free (deadline);
+        if (sig && from)
+                *from = index + 1;
+        return sig;
+}
+
+guint
+bus_count_signals (BusFixture *fx, const char *path, const char *iface,
+                   const char *member, SignalMatch match, gpointer data)
+{
+        guint n = 0;
+
+        /* Deliver what has already arrived first. */
+        while (g_main_context_iteration (fx->ctx, FALSE))
+                ;
+        for (guint i = 0; i < fx->signals->len; i++)
+                if (signal_matches (g_ptr_array_index (fx->signals, i), path, iface, member, match, data))
+                        n++;
+        return n;
+}
+
+gboolean
+bus_wait_property (BusFixture *fx, const char *path, const char *iface,
+                   const char *name, GVariant *value, guint timeout_ms)
+{
+        g_autoptr(GVariant) wanted = g_variant_ref_sink (value);
+        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+        for (;;) {
+                /* Counted before the read: a change announced while the read
+                 * is in flight is then not missed. */
+                guint seen = fx->signals->len;
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) current = bus_get_property (fx, path, iface, name, &error);
+
+                if (current && g_variant_equal (current, wanted))
+                        return TRUE;
+                if (!current)
+                        g_test_message ("reading %s.%s: %s", path, name, error->message);
+                gint64 left = deadline - g_get_monotonic_time ();
+                if (left <= 0 ||
+                    !bus_wait_signal (fx, &seen, path, "org.freedesktop.DBus.Properties",
+                                      "PropertiesChanged", NULL, NULL, (guint) (left / 1000) + 1))
+                        return FALSE;
+        }
+}
+
+static gboolean
+state_is_stuck (const char *state, const char *wanted)
+{
+        /* Nothing but a call moves a job out of these. */
+        static const char *const stuck[] = { "error", "cancelled", "acknowledged", NULL };
+
+        return g_strcmp0 (state, wanted) != 0 && g_strv_contains (stuck, state);
+}
+
+void
+job_wait_state (BusFixture *fx, const char *job, const char *state)
+{
+        gint64 deadline = g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
+        g_autofree char *current = NULL;
+
+        for (;;) {
+                guint seen = fx->signals->len;
+                g_free (current);
+                current = job_get_string (fx, job, "State");
+                if (g_strcmp0 (current, state) == 0 || state_is_stuck (current, state))
+                        break;
+                gint64 left = deadline - g_get_monotonic_time ();
+                if (left <= 0 ||
+                    !bus_wait_signal (fx, &seen, job, "org.freedesktop.DBus.Properties",
+                                      "PropertiesChanged", NULL, NULL, (guint) (left / 1000) + 1))
+                        break;
+        }
+        if (g_strcmp0 (current, state) != 0) {
+                g_autofree char *name = job_get_string (fx, job, "ErrorName");
+                g_autofree char *message = job_get_string (fx, job, "ErrorMessage");
+                g_test_message ("job %s: waited for State %s, it is %s (ErrorName '%s', ErrorMessage '%s')",
+                                job, state, current, name, message);
+        }
+        g_assert_cmpstr (current, ==, state);
+}
+
+GPtrArray *
+job_state_history (BusFixture *fx, const char *job)
+{
+        GPtrArray *states = g_ptr_array_new_with_free_func (g_free);
+
+        bus_count_signals (fx, NULL, NULL, NULL, NULL, NULL);  /* flush */
+        for (guint i = 0; i < fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (fx->signals, i);
+                const char *iface, *state;
+                g_autoptr(GVariant) changed = NULL;
+
+                if (!signal_matches (sig, job, "org.freedesktop.DBus.Properties",
+                                     "PropertiesChanged", NULL, NULL))
+                        continue;
+                g_variant_get (sig->params, "(&s@a{sv}@as)", &iface, &changed, NULL);
+                if (g_strcmp0 (iface, XFERD_JOB_IFACE) == 0 &&
+                    g_variant_lookup (changed, "State", "&s", &state))
+                        g_ptr_array_add (states, g_strdup (state));
+        }
+        return states;
+}
+
+gboolean
+wait_file_size (const char *path, goffset size, guint timeout_ms)
+{
+        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        GStatBuf st;
+
+        for (;;) {
+                if (g_stat (path, &st) == 0 && st.st_size >= size)
+                        return TRUE;
+                if (g_get_monotonic_time () > deadline)
+                        return FALSE;
+                g_usleep (10 * 1000);
+        }
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+        return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+GStrv
+list_dir (const char *dir)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GDir) d = g_dir_open (dir, 0, &error);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+        const char *name;
+
+        g_assert_no_error (error);
+        while ((name = g_dir_read_name (d)))
+                g_ptr_array_add (names, g_strdup (name));
+        g_ptr_array_sort (names, compare_strings);
+        g_ptr_array_add (names, NULL);
+        return (GStrv) g_ptr_array_steal (names, NULL);
+}
+
+void
+assert_dir_is (const char *dir, const char *const *names)
+{
+        g_auto(GStrv) found = list_dir (dir);
+        g_autofree char *found_str = g_strjoinv (", ", found);
+        g_autofree char *wanted_str = g_strjoinv (", ", (GStrv) names);
+
+        /* Compared as text so a failure shows both listings. */
+        g_assert_cmpstr (found_str, ==, wanted_str);
+}
+
+void
+assert_file_content (const char *path, GBytes *content)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *data = NULL;
+        gsize len;
+
+        g_file_get_contents (path, &data, &len, &error);
+        g_assert_no_error (error);
+        g_assert_cmpmem (data, len, g_bytes_get_data (content, NULL), g_bytes_get_size (content));
+}
+
+void
+assert_file_mode (const char *path, guint mode)
+{
+        GStatBuf st;
+
+        g_assert_no_errno (g_lstat (path, &st));
+        g_assert_true (S_ISREG (st.st_mode));
+        g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+}
+
+/* --------------------------------------------------------------- calls */
+
+GVariant *
+bus_call (BusFixture *fx, const char *path, const char *iface, const char *method,
+          GVariant *params, const GVariantType *reply_type, GError **error)
+{
+        return g_dbus_connection_call_sync (fx->conn, XFERD_BUS_NAME, path, iface, method,
+                                            params, reply_type, G_DBUS_CALL_FLAGS_NONE,
+                                            CALL_TIMEOUT_MS, NULL, error);
+}
+
+GVariant *
+bus_call_manager (BusFixture *fx, const char *method, GVariant *params,
+                  const GVariantType *reply_type, GError **error)
+{
+        return bus_call (fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params, reply_type, error);
+}
+
+GVariant *
+bus_call_job (BusFixture *fx, const char *job, const char *method, GVariant *params,
+              const GVariantType *reply_type, GError **error)
+{
+        return bus_call (fx, job, XFERD_JOB_IFACE, method, params, reply_type, error);
+}
+
+GVariant *
+bus_get_property (BusFixture *fx, const char *path, const char *iface,
+                  const char *name, GError **error)
+{
+        g_autoptr(GVariant) reply = bus_call (fx, path, "org.freedesktop.DBus.Properties", "Get",
+                                              g_variant_new ("(ss)", iface, name),
+                                              G_VARIANT_TYPE ("(v)"), error);
+        GVariant *value = NULL;
+
+        if (reply)
+                g_variant_get (reply, "(v)", &value);
+        return value;
+}
+
+gboolean
+bus_set_property (BusFixture *fx, const char *path, const char *iface,
+                  const char *name, GVariant *value, GError **error)
+{
+        g_autoptr(GVariant) reply = bus_call (fx, path, "org.freedesktop.DBus.Properties", "Set",
+                                              g_variant_new ("(ssv)", iface, name, value),
+                                              G_VARIANT_TYPE_UNIT, error);
+        return reply != NULL;
+}
+
+static GVariant *
+job_get (BusFixture *fx, const char *job, const char *name, const GVariantType *type)
+{
+        g_autoptr(GError) error = NULL;
+        GVariant *value = bus_get_property (fx, job, XFERD_JOB_IFACE, name, &error);
+
+        g_assert_no_error (error);
+        if (!g_variant_is_of_type (value, type))
+                g_test_message ("property %s has type %s", name, g_variant_get_type_string (value));
+        g_assert_true (g_variant_is_of_type (value, type));
+        return value;
+}
+
+char *
+job_get_string (BusFixture *fx, const char *job, const char *name)
+{
+        g_autoptr(GVariant) v = job_get (fx, job, name, G_VARIANT_TYPE_STRING);
+        return g_variant_dup_string (v, NULL);
+}
+
+guint64
+job_get_uint64 (BusFixture *fx, const char *job, const char *name)
+{
+        g_autoptr(GVariant) v = job_get (fx, job, name, G_VARIANT_TYPE_UINT64);
+        return g_variant_get_uint64 (v);
+}
+
+guint32
+job_get_uint32 (BusFixture *fx, const char *job, const char *name)
+{
+        g_autoptr(GVariant) v = job_get (fx, job, name, G_VARIANT_TYPE_UINT32);
+        return g_variant_get_uint32 (v);
+}
+
+gboolean
+job_get_boolean (BusFixture *fx, const char *job, const char *name)
+{
+        g_autoptr(GVariant) v = job_get (fx, job, name, G_VARIANT_TYPE_BOOLEAN);
+        return g_variant_get_boolean (v);
+}
+
+void
+job_set (BusFixture *fx, const char *job, const char *name, GVariant *value)
+{
+        g_autoptr(GError) error = NULL;
+
+        bus_set_property (fx, job, XFERD_JOB_IFACE, name, value, &error);
+        g_assert_no_error (error);
+}
+
+/* --------------------------------------------------------- job helpers */
+
+static char *
+job_from_reply (GVariant *reply, char **id)
+{
+        const char *rid, *path;
+
+        g_variant_get (reply, "(&s&o)", &rid, &path);
+        g_assert_true (g_str_has_prefix (path, XFERD_JOB_PATH_PREFIX));
+        g_assert_cmpstr (path + strlen (XFERD_JOB_PATH_PREFIX), ==, rid);
+        if (id)
+                *id = g_strdup (rid);
+        return g_strdup (path);
+}
+
+char *
+xferd_download (BusFixture *fx, const char *url, const char *local_path,
+                gboolean auto_complete, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder options;
+
+        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+        if (!auto_complete)
+                g_variant_builder_add (&options, "{sv}", "auto-complete", g_variant_new_boolean (FALSE));
+        g_autoptr(GVariant) reply = bus_call_manager (fx, "Download",
+                                                      g_variant_new ("(ssa{sv})", url, local_path, &options),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (fx);
+        return job_from_reply (reply, id);
+}
+
+char *
+xferd_create_job (BusFixture *fx, const char *name, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, "CreateJob",
+                                                      g_variant_new ("(sa{sv})", name, NULL),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (fx);
+        return job_from_reply (reply, id);
+}
+
+void
+xferd_add_file (BusFixture *fx, const char *job, const char *url, const char *local_path)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, "AddFile",
+                                                  g_variant_new ("(ss)", url, local_path),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+}
+
+void
+xferd_job_call (BusFixture *fx, const char *job, const char *method)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, method, NULL, G_VARIANT_TYPE_UNIT, &error);
+
+        g_assert_no_error (error);
+}
+
+gboolean
+xferd_complete (BusFixture *fx, const char *job)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+        gboolean partial;
+
+        g_assert_no_error (error);
+        g_variant_get (reply, "(b)", &partial);
+        return partial;
+}
+
+char *
+xferd_temp_path (BusFixture *fx, const char *job, guint index)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, "ListFiles", NULL,
+                                                  G_VARIANT_TYPE ("(a(sssttb))"), &error);
+        g_autoptr(GVariant) files = NULL;
+        const char *temp;
+
+        g_assert_no_error (error);
+        files = g_variant_get_child_value (reply, 0);
+        g_assert_cmpuint (index, <, g_variant_n_children (files));
+        g_variant_get_child (files, index, "(&s&s&sttb)", NULL, NULL, &temp, NULL, NULL, NULL);
+        return g_strdup (temp);
+}
+
+gboolean
+xferd_lists_job (BusFixture *fx, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_autoptr(GVariant) jobs = NULL;
+
+        g_assert_no_error (error);
+        jobs = g_variant_get_child_value (reply, 0);
+        for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
+                const char *jid;
+
+                g_variant_get_child (jobs, i, "(&ssssutto)", &jid, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                if (strcmp (jid, id) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+const char *
+xferd_job_id (const char *job)
+{
+        g_assert_true (g_str_has_prefix (job, XFERD_JOB_PATH_PREFIX));
+        return job + strlen (XFERD_JOB_PATH_PREFIX);
+}
+
+static gboolean
+match_job_removed (const RecordedSignal *sig, gpointer data)
+{
+        const char *id = data, *sid;
+
+        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sos)")))
+                return FALSE;
+        g_variant_get (sig->params, "(&s&o&s)", &sid, NULL, NULL);
+        return strcmp (sid, id) == 0;
+}
+
+char *
+xferd_wait_job_removed (BusFixture *fx, const char *id)
+{
+        const RecordedSignal *sig = bus_wait_signal (fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                     "JobRemoved", match_job_removed, (gpointer) id,
+                                                     WAIT_TIMEOUT_MS);
+        const char *final_state;
+
+        g_assert_nonnull (sig);
+        g_variant_get (sig->params, "(&s&o&s)", NULL, NULL, &final_state);
+        return g_strdup (final_state);
+}
+
+gboolean
+xferd_match_job_new (const RecordedSignal *sig, gpointer data)
+{
+        const char *id = data, *sid;
+
+        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(so)")))
+                return FALSE;
+        g_variant_get (sig->params, "(&s&o)", &sid, NULL);
+        return strcmp (sid, id) == 0;
+}
+
+void
+xferd_assert_no_such_job (BusFixture *fx, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, "GetJob", g_variant_new ("(s)", id),
+                                                      G_VARIANT_TYPE ("(o)"), &error);
+        bus_assert_error (error, XFERD_ERROR ("NoSuchJob"));
+}
+
+/* -------------------------------------------------------- the private bus */
+
+static void
+write_file (const char *path, const char *contents)
+{
+        g_autoptr(GError) error = NULL;
+
+        g_file_set_contents (path, contents, -1, &error);
+        g_assert_no_error (error);
+}
+
+static char *
+xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
+{
+        const char *binary = g_getenv ("XFERD_BINARY");
+        g_autoptr(GString) exec = g_string_new (NULL);
+        g_autofree char *state = g_build_filename (fx->tmpdir, "state", NULL);
+        g_autofree char *quoted_binary = NULL;
+        g_autofree char *quoted_state = NULL;
+
+        if (!binary)
+                g_error ("XFERD_BINARY is not set (run the tests with meson test)");
+        quoted_binary = g_shell_quote (binary);
+        quoted_state = g_shell_quote (state);
+        g_mkdir (state, 0700);
+        g_string_append_printf (exec, "%s --user --log-level=debug --state-dir=%s", quoted_binary, quoted_state);
+        g_string_append_printf (exec, " --idle-timeout=%u", options->idle_timeout);
+        g_string_append_printf (exec, " --retry-delay-floor=%u",
+                                options->retry_delay_floor ? options->retry_delay_floor : 1);
+        if (options->retention)
+                g_string_append_printf (exec, " --retention=%u", options->retention);
+        for (guint i = 0; options->extra_args && options->extra_args[i]; i++) {
+                g_autofree char *arg = g_shell_quote (options->extra_args[i]);
+                g_string_append_printf (exec, " %s", arg);
+        }
+        return g_string_free (g_steal_pointer (&exec), FALSE);
+}
+
+static char *
+write_bus_config (BusFixture *fx, const BusFixtureOptions *options)
+{
+        g_autofree char *services = g_build_filename (fx->tmpdir, "services", NULL);
+        g_autofree char *socket = g_build_filename (fx->tmpdir, "bus", NULL);
+        g_autofree char *exec = xferd_exec_line (fx, options);
+        g_autofree char *service_file = g_build_filename (services, XFERD_BUS_NAME ".service", NULL);
+        g_autofree char *config_file = g_build_filename (fx->tmpdir, "bus.conf", NULL);
+
+        g_mkdir (services, 0700);
+        g_autofree char *service = g_strdup_printf ("[D-BUS Service]\nName=" XFERD_BUS_NAME "\nExec=%s\n", exec);
+        write_file (service_file, service);
+
+        /* A session-type bus that lets anyone talk to and own anything: the
+         * tests check xferd, not bus policy. */
+        g_autofree char *config = g_markup_printf_escaped (
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                "<busconfig>\n"
+                "  <type>session</type>\n"
+                "  <listen>unix:path=%s</listen>\n"
+                "  <auth>EXTERNAL</auth>\n"
+                "  <servicedir>%s</servicedir>\n"
+                "  <policy context=\"default\">\n"
+                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                "    <allow eavesdrop=\"true\"/>\n"
+                "    <allow own=\"*\"/>\n"
+                "  </policy>\n"
+                "</busconfig>\n", socket, services);
+        write_file (config_file, config);
+        fx->address = g_strdup_printf ("unix:path=%s", socket);
+        return g_steal_pointer (&config_file);
+}
+
+/* The bus dies with the test process, even when an assertion aborts it:
+ * then xferd loses its bus and exits too. */
+static void
+die_with_parent (gpointer data)
+{
+        prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static void
+set_child_env (BusFixture *fx, GSubprocessLauncher *launcher)
+{
+        g_autofree char *no_system_bus = g_strdup_printf ("unix:path=%s/no-system-bus", fx->tmpdir);
+        g_autofree char *runtime = g_build_filename (fx->tmpdir, "runtime", NULL);
+        g_autofree char *xdg = g_build_filename (fx->tmpdir, "xdg", NULL);
+        g_autofree char *state_home = g_build_filename (xdg, "state", NULL);
+        g_autofree char *config_home = g_build_filename (xdg, "config", NULL);
+        g_autofree char *data_home = g_build_filename (xdg, "data", NULL);
+        g_autofree char *cache_home = g_build_filename (xdg, "cache", NULL);
+
+        g_mkdir_with_parents (runtime, 0700);
+        g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", fx->address, TRUE);
+        /* Anything that talks to "the system bus" by mistake fails instead of
+         * reaching the machine's real bus. */
+        g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", no_system_bus, TRUE);
+        g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
+        g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", state_home, TRUE);
+        g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config_home, TRUE);
+        g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", data_home, TRUE);
+        g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", cache_home, TRUE);
+}
+
+static char *
+read_line_from_fd (int fd)
+{
+        g_autoptr(GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+        g_autoptr(GDataInputStream) data = g_data_input_stream_new (in);
+        g_autoptr(GError) error = NULL;
+        char *line = g_data_input_stream_read_line (data, NULL, NULL, &error);
+
+        g_assert_no_error (error);
+        return line;
+}
+
+static void
+start_dbus_daemon (BusFixture *fx, const char *config_file)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+        g_autofree char *config_arg = g_strdup_printf ("--config-file=%s", config_file);
+        int address_pipe[2];
+
+        g_assert_no_errno (pipe2 (address_pipe, O_CLOEXEC));
+        set_child_env (fx, launcher);
+        /* The address arrives on fd 3; stdout (where activated services may
+         * write) goes to our stderr, which is the test log, so it neither
+         * fills a pipe nobody reads nor mixes with the TAP output. */
+        g_subprocess_launcher_take_fd (launcher, address_pipe[1], 3);
+        g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+        g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+        fx->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg,
+                                                       "--nofork", "--print-address=3", NULL);
+        g_assert_no_error (error);
+        g_clear_object (&launcher);  /* closes our copy of the write end */
+
+        g_autofree char *printed = read_line_from_fd (address_pipe[0]);
+        if (!printed)
+                g_error ("dbus-daemon exited without printing its address");
+        g_test_message ("private bus: %s", printed);
+}
+
+static void
+connect_to_bus (BusFixture *fx)
+{
+        g_autoptr(GError) error = NULL;
+
+        fx->conn = g_dbus_connection_new_for_address_sync (fx->address,
+                                                           G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                           G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                           NULL, NULL, &error);
+        g_assert_no_error (error);
+        /* Every signal on the bus, from anyone: only xferd and the bus send. */
+        fx->subscription = g_dbus_connection_signal_subscribe (fx->conn, NULL, NULL, NULL, NULL, NULL,
+                                                               G_DBUS_SIGNAL_FLAGS_NONE,
+                                                               on_signal, fx, NULL);
+}
+
+BusFixture *
+bus_fixture_new (const BusFixtureOptions *options)
+{
+        static const BusFixtureOptions defaults = { 0 };
+        g_autoptr(GError) error = NULL;
+        BusFixture *fx = g_new0 (BusFixture, 1);
+
+        /* Orphaned xferd processes (their dbus-daemon gone) become our
+         * children, so teardown can wait for them and see how they ended. */
+        prctl (PR_SET_CHILD_SUBREAPER, 1);
+
+        fx->tmpdir = g_dir_make_tmp ("xferd-test-XXXXXX", &error);
+        g_assert_no_error (error);
+        fx->signals = g_ptr_array_new_with_free_func (recorded_signal_free);
+        fx->xferd_pids = g_ptr_array_new ();
+        fx->ctx = g_main_context_new ();
+        g_main_context_push_thread_default (fx->ctx);
+
+        g_autofree char *config = write_bus_config (fx, options ? options : &defaults);
+        start_dbus_daemon (fx, config);
+        connect_to_bus (fx);
+        return fx;
+}
+
+char *
+bus_fixture_mkdir (BusFixture *fx, const char *name)
+{
+        char *dir = g_build_filename (fx->tmpdir, name, NULL);
+
+        g_assert_no_errno (g_mkdir (dir, 0755));
+        return dir;
+}
+
+void
+bus_fixture_note_xferd (BusFixture *fx)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
+                fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "GetConnectionUnixProcessID", g_variant_new ("(s)", XFERD_BUS_NAME),
+                G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+        guint32 pid;
+
+        if (!reply)
+                return;  /* not running right now */
+        g_variant_get (reply, "(u)", &pid);
+        if (!g_ptr_array_find (fx->xferd_pids, GUINT_TO_POINTER (pid), NULL))
+                g_ptr_array_add (fx->xferd_pids, GUINT_TO_POINTER (pid));
+}
+
+static GSubprocessLauncher *
+child_launcher (BusFixture *fx, GSubprocessFlags flags)
+{
+        GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+        set_child_env (fx, launcher);
+        return launcher;
+}
+
+GSubprocess *
+bus_fixture_spawn (BusFixture *fx, const char *const *argv)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GSubprocessLauncher) launcher =
+                child_launcher (fx, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+        GSubprocess *proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
+
+        g_assert_no_error (error);
+        return proc;
+}
+
+int
+bus_fixture_run (BusFixture *fx, const char *const *argv, char **out_stdout, char **out_stderr)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GSubprocess) proc = bus_fixture_spawn (fx, argv);
+        g_autofree char *out = NULL, *err = NULL;
+        g_autofree char *cmdline = g_strjoinv (" ", (GStrv) argv);
+
+        /* Signals that arrive meanwhile wait in our context's queue. */
+        g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
+        g_assert_no_error (error);
+        int status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc)
+                                                     : 128 + g_subprocess_get_term_sig (proc);
+        g_test_message ("$ %s → %d\nstdout: %s\nstderr: %s", cmdline, status, out, err);
+        if (out_stdout)
+                *out_stdout = g_steal_pointer (&out);
+        if (out_stderr)
+                *out_stderr = g_steal_pointer (&err);
+        return status;
+}
+
+/* ------------------------------------------------------------- teardown */
+
+/* Waits for an xferd that lost its bus; returns FALSE if it does not end. */
+static gboolean
+reap_xferd (pid_t pid)
+{
+        gint64 deadline = g_get_monotonic_time () + (gint64) XFERD_EXIT_TIMEOUT_MS * 1000;
+        int status;
+
+        for (;;) {
+                pid_t r = waitpid (pid, &status, WNOHANG);
+                if (r < 0)
+                        return TRUE;  /* already reaped by dbus-daemon */
+                if (r == pid) {
+                        if (WIFSIGNALED (status) && WTERMSIG (status) != SIGTERM) {
+                                g_test_message ("xferd %d was killed by signal %d", pid, WTERMSIG (status));
+                                g_test_fail ();
+                        } else if (WIFEXITED (status)) {
+                                g_test_message ("xferd %d exited with status %d", pid, WEXITSTATUS (status));
+                        }
+                        return TRUE;
+                }
+                if (g_get_monotonic_time () > deadline)
+                        return FALSE;
+                g_usleep (10 * 1000);
+        }
+}
+
+static void
+stop_xferd_processes (BusFixture *fx)
+{
+        for (guint i = 0; i < fx->xferd_pids->len; i++) {
+                pid_t pid = (pid_t) GPOINTER_TO_UINT (g_ptr_array_index (fx->xferd_pids, i));
+
+                if (reap_xferd (pid))
+                        continue;
+                g_test_message ("xferd %d did not exit after its bus went away; killing it", pid);
+                kill (pid, SIGKILL);
+                waitpid (pid, NULL, 0);
+                g_test_fail ();
+        }
+}
+
+static void
+remove_tree (const char *path)
+{
+        g_autoptr(GFile) file = g_file_new_for_path (path);
+        g_autoptr(GFileEnumerator) children =
+                g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME ","
+                                           G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                           G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+        GFileInfo *info;
+
+        while (children && (info = g_file_enumerator_next_file (children, NULL, NULL))) {
+                g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
+                if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+                        remove_tree (child);
+                else
+                        g_unlink (child);
+                g_object_unref (info);
+        }
+        g_rmdir (path);
+}
+
+void
+bus_fixture_free (BusFixture *fx)
+{
+        if (!fx)
+                return;
+        bus_fixture_note_xferd (fx);
+        if (fx->subscription)
+                g_dbus_connection_signal_unsubscribe (fx->conn, fx->subscription);
+        if (fx->conn)
+                g_dbus_connection_close_sync (fx->conn, NULL, NULL);
+        g_clear_object (&fx->conn);
+        if (fx->dbus_daemon) {
+                g_subprocess_send_signal (fx->dbus_daemon, SIGTERM);
+                g_subprocess_wait (fx->dbus_daemon, NULL, NULL);
+        }
+        stop_xferd_processes (fx);
+        g_clear_object (&fx->dbus_daemon);
+        while (g_main_context_iteration (fx->ctx, FALSE))
+                ;
+        g_main_context_pop_thread_default (fx->ctx);
+        g_main_context_unref (fx->ctx);
+        remove_tree (fx->tmpdir);
+        g_ptr_array_unref (fx->signals);
+        g_ptr_array_unref (fx->xferd_pids);
+        g_free (fx->address);
+        g_free (fx->tmpdir);
+        g_free (fx);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A controllable HTTP/1.1 server for the tests.
+ *
+ * It runs libsoup in a thread of its own with its own GMainContext, so a test
+ * may block (waiting for a file, a D-Bus reply, ...) while the server keeps
+ * answering. Every function here is safe to call from any thread.
+ *
+ * Each path is a "resource" with content and a behaviour: fail with a status
+ * for the next K requests, hang without answering, stall or drop the
+ * connection after N body bytes, ignore Range. Fault points are byte counts,
+ * never timings, so a test can wait for them deterministically.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct HttpServer HttpServer;
+
+/* "times" value for behaviours that apply to every request until changed. */
+#define HTTP_SERVER_FOREVER G_MAXUINT
+
+/* Listens on 127.0.0.1; port 0 picks an ephemeral port. Aborts on failure
+ * when created with http_server_new(). */
+HttpServer *http_server_new (void);
+HttpServer *http_server_new_on_port (guint16 port, GError **error);
+void http_server_free (HttpServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HttpServer, http_server_free)
+
+guint16 http_server_get_port (HttpServer *server);
+/* "http://127.0.0.1:PORT" + path (path starts with '/'). */
+char *http_server_url (HttpServer *server, const char *path);
+
+/* Paths without a resource are served from files under dir (GET/HEAD, with
+ * Range support); NULL turns that off. */
+void http_server_set_root (HttpServer *server, const char *dir);
+
+/* Content. */
+void http_server_add_bytes (HttpServer *server, const char *path, GBytes *content);
+/* Adds size bytes of the deterministic pattern (see http_pattern_fill) and
+ * returns them (transfer full) so the test can compare byte for byte. */
+GBytes *http_server_add_generated (HttpServer *server, const char *path, gsize size);
+/* Validators sent with the content; NULL for none. If-Range is honoured. */
+void http_server_set_validators (HttpServer *server, const char *path,
+                                 const char *etag, const char *last_modified);
+
+/* Behaviours. */
+/* Answer the next `times` requests with status (reason may be NULL for the
+ * standard phrase; retry_after < 0 sends no Retry-After). */
+void http_server_fail (HttpServer *server, const char *path, guint status,
+                       const char *reason, int retry_after, guint times);
+/* Answer Range requests with 200 and the whole content. */
+void http_server_set_ignore_range (HttpServer *server, const char *path, gboolean ignore);
+/* Every response on path sends its headers and `bytes` body bytes, then
+ * pauses until http_server_release() (or the server stops). */
+void http_server_stall_after (HttpServer *server, const char *path, gsize bytes);
+/* Ends the stall behaviour of path and lets stalled responses finish. */
+void http_server_release (HttpServer *server, const char *path);
+/* Read the next `times` requests but never send a status line. */
+void http_server_hang (HttpServer *server, const char *path, guint times);
+/* The next `times` responses send headers and `bytes` body bytes, then the
+ * connection is closed (the response is truncated). */
+void http_server_drop_after (HttpServer *server, const char *path, gsize bytes, guint times);
+
+/* Observations. */
+guint http_server_request_count (HttpServer *server, const char *path);
+/* A header of the last request on path, or NULL (transfer full). */
+char *http_server_last_header (HttpServer *server, const char *path, const char *name);
+/* g_get_monotonic_time() when request number `index` (0-based) arrived, or -1. */
+gint64 http_server_request_time (HttpServer *server, const char *path, guint index);
+/* Number of responses on path currently paused at their stall point. */
+guint http_server_stalled_count (HttpServer *server, const char *path);
+
+/* Waits (blocking the caller, not the server) until the condition holds;
+ * FALSE on timeout. */
+gboolean http_server_wait_requests (HttpServer *server, const char *path,
+                                    guint n, guint timeout_ms);
+gboolean http_server_wait_stalled (HttpServer *server, const char *path,
+                                   guint n, guint timeout_ms);
+
+/* The pattern: byte i of every generated resource, independent of where a
+ * range starts, so partial downloads can be checked too. */
+void http_pattern_fill (guint8 *buf, guint64 offset, gsize len);
+GBytes *http_pattern_bytes (gsize size);
+
+G_END_DECLS

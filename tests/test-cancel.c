@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Job.Cancel, the heart of xferd: from each of the seven non-final states,
+ * the reply comes only after every temporary file is gone, so listing the
+ * directory right after the reply finds nothing of the job. Then the final
+ * job refuses every mutating call, leaves ListJobs and GetJob, announces
+ * JobRemoved, and its object still answers State. Also the partial Complete,
+ * which shares the "stop, keep what is done, delete the rest" path.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "bus-fixture.h"
+#include "http-server.h"
+
+#define SIZE (1024 * 1024 + 123)
+#define STALL (256 * 1024)
+
+static const char *const nothing[] = { NULL };
+
+typedef struct {
+        BusFixture *fx;
+        HttpServer *http;
+        char *dir;
+        char *dest;
+        char *url;
+        GBytes *content;
+} Env;
+
+static Env *
+env_new (const char *path)
+{
+        Env *env = g_new0 (Env, 1);
+
+        env->fx = bus_fixture_new (NULL);
+        env->http = http_server_new ();
+        env->content = http_server_add_generated (env->http, path, SIZE);
+        env->dir = bus_fixture_mkdir (env->fx, "dl");
+        env->dest = g_build_filename (env->dir, "file.bin", NULL);
+        env->url = http_server_url (env->http, path);
+        return env;
+}
+
+static void
+env_free (Env *env)
+{
+        http_server_free (env->http);
+        bus_fixture_free (env->fx);
+        g_bytes_unref (env->content);
+        g_free (env->dir);
+        g_free (env->dest);
+        g_free (env->url);
+        g_free (env);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
+
+/* A mutating call on a final job fails with InvalidState. */
+static void
+assert_invalid_state (BusFixture *fx, const char *job, const char *method, GVariant *params,
+                      const GVariantType *reply_type)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, method, params, reply_type, &error);
+
+        g_test_message ("%s on a final job", method);
+        bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+}
+
+static void
+assert_final_job_refuses_calls (BusFixture *fx, const char *job, const char *url, const char *dest)
+{
+        g_autoptr(GError) error = NULL;
+
+        assert_invalid_state (fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT);
+        assert_invalid_state (fx, job, "Suspend", NULL, G_VARIANT_TYPE_UNIT);
+        assert_invalid_state (fx, job, "Resume", NULL, G_VARIANT_TYPE_UNIT);
+        assert_invalid_state (fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"));
+        assert_invalid_state (fx, job, "AddFile", g_variant_new ("(ss)", url, dest), G_VARIANT_TYPE_UNIT);
+        assert_invalid_state (fx, job, "AddFiles", g_variant_new_parsed ("([(%s, %s)],)", url, dest),
+                              G_VARIANT_TYPE_UNIT);
+        /* A property write is a mutation too. */
+        bus_set_property (fx, job, XFERD_JOB_IFACE, "DisplayName", g_variant_new_string ("renamed"), &error);
+        bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+}
+
+/* After Cancel returned: nothing of the job on disk, the job is final and
+ * gone from the queue, but its object still says "cancelled". */
+static void
+assert_cancelled_and_gone (Env *env, const char *job)
+{
+        const char *id = xferd_job_id (job);
+
+        assert_dir_is (env->dir, nothing);
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        g_assert_cmpstr (final_state, ==, "cancelled");
+        g_assert_false (xferd_lists_job (env->fx, id));
+        xferd_assert_no_such_job (env->fx, id);
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "cancelled");
+        assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
+        /* Still nothing: the refused calls did not bring anything back. */
+        assert_dir_is (env->dir, nothing);
+}
+
+static void
+cancel (Env *env, const char *job, const char *expected_state)
+{
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+
+        /* The point of each test is the state Cancel is called in. */
+        g_assert_cmpstr (state, ==, expected_state);
+        xferd_job_call (env->fx, job, "Cancel");
+        assert_cancelled_and_gone (env, job);
+}
+
+static void
+test_cancel_suspended_new (void)
+{
+        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autofree char *job = xferd_create_job (env->fx, "new", NULL);
+
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        cancel (env, job, "suspended");
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 0);
+}
+
+/* Suspended with partial data on disk: Cancel deletes it. */
+static void
+test_cancel_suspended_partial (void)
+{
+        g_autoptr(Env) env = env_new ("/file.bin");
+
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
+        cancel (env, job, "suspended");
+}
+
+/* queued: a second job waits while the only transfer slot is busy. */
+static void
+test_cancel_queued (void)
+{
+        g_autoptr(Env) env = env_new ("/busy.bin");
+        g_autoptr(GBytes) other = http_server_add_generated (env->http, "/queued.bin", SIZE);
+        g_autofree char *other_url = http_server_url (env->http, "/queued.bin");
+        g_autofree char *busy_dir = bus_fixture_mkdir (env->fx, "busy");
+        g_autofree char *busy_dest = g_build_filename (busy_dir, "busy.bin", NULL);
+        g_autoptr(GError) error = NULL;
+
+        if (geteuid () != 0) {
+                g_test_skip ("MaxBackgroundTransfers can only be set by root");
+                return;
+        }
+        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
+                          g_variant_new_uint32 (1), &error);
+        g_assert_no_error (error);
+
+        http_server_stall_after (env->http, "/busy.bin", STALL);
+        g_autofree char *busy = xferd_download (env->fx, env->url, busy_dest, FALSE, NULL);
+        g_autofree char *busy_temp = xferd_temp_path (env->fx, busy, 0);
+        g_assert_true (wait_file_size (busy_temp, STALL, WAIT_TIMEOUT_MS));
+
+        g_free (env->url);
+        env->url = g_strdup (other_url);
+        g_autofree char *job = xferd_download (env->fx, other_url, env->dest, FALSE, NULL);
+        cancel (env, job, "queued");
+        g_assert_cmpuint (http_server_request_count (env->http, "/queued.bin"), ==, 0);
+
+        /* The busy job was not disturbed. */
+        g_autofree char *busy_state = job_get_string (env->fx, busy, "State");
+        g_assert_cmpstr (busy_state, ==, "transferring");
+}
+
+/* connecting: the server read the request and never answers. */
+static void
+test_cancel_connecting (void)
+{
+        g_autoptr(Env) env = env_new ("/file.bin");
+
+        http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        g_assert_true (http_server_wait_requests (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
+        job_wait_state (env->fx, job, "connecting");
+        cancel (env, job, "connecting");
+}
+
+/* transferring: the server stalls mid-body; the temporary file holds the
+ * bytes sent so far when Cancel is called. */
+static void
+test_cancel_transferring (void)
+{
+        g_autoptr(Env) env = env_new ("/file.bin");
+
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        cancel (env, job, "transferring");
+}
+
+/* transient-error: 503 and a retry delay far beyond the test. */
+static void
+test_cancel_transient_error (void)
+{
+        g_autoptr(Env) env = env_new ("/file.bin");
+
+        http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
+        g_autofree char *job = xferd_create_job (env->fx, "transient", NULL);
+        job_set (env->fx, job, "MinimumRetryDelay", g_variant_new_uint32 (600));
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transient-error");
+        cancel (env, job, "transient-error");
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+}
+
+/* error: 404. */
+static void
+test_cancel_error (void)
+{
+        g_autoptr(Env) env = env_new ("/file.bin");
+
+        http_server_fail (env->http, "/file.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        job_wait_state (env->fx, job, "error");
+        cancel (env, job, "error");
+}
+
+/* transferred but not completed: the whole temporary file is deleted. */
+static void
+test_cancel_transferred (void)
+{
+        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+
+        job_wait_state (env->fx, job, "transferred");
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (g_file_test (temp, G_FILE_TEST_IS_REGULAR));
+        cancel (env, job, "transferred");
+}
+
+/* An acknowledged job refuses every mutating call too. */
+static void
+test_acknowledged_refuses_calls (void)
+{
+        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
+
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_false (xferd_complete (env->fx, job));
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
+        const char *const names[] = { "file.bin", NULL };
+        assert_dir_is (env->dir, names);
+        assert_file_content (env->dest, env->content);
+        xferd_assert_no_such_job (env->fx, id);
+        g_assert_false (xferd_lists_job (env->fx, id));
+}
+
+/* Complete with the first file done and the second still running: the first
+ * is kept, the second (partial) deleted, partial = true. */
+static void
+test_complete_partial (void)
+{
+        g_autoptr(Env) env = env_new ("/first.bin");
+        g_autoptr(GBytes) second = http_server_add_generated (env->http, "/second.bin", SIZE);
+        g_autofree char *second_url = http_server_url (env->http, "/second.bin");
+        g_autofree char *second_dest = g_build_filename (env->dir, "second.bin", NULL);
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_create_job (env->fx, "partial", &id);
+        g_autoptr(GError) error = NULL;
+
+        http_server_stall_after (env->http, "/second.bin", STALL);
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "AddFiles",
+                                                  g_variant_new_parsed ("([(%s, %s), (%s, %s)],)",
+                                                                        env->url, env->dest,
+                                                                        second_url, second_dest),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        xferd_job_call (env->fx, job, "Resume");
+        g_autofree char *second_temp = xferd_temp_path (env->fx, job, 1);
+        g_assert_true (wait_file_size (second_temp, STALL, WAIT_TIMEOUT_MS));
+        job_wait_state (env->fx, job, "transferring");
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
+
+        g_assert_true (xferd_complete (env->fx, job));
+        const char *const names[] = { "file.bin", NULL };
+        assert_dir_is (env->dir, names);
+        assert_file_content (env->dest, env->content);
+        assert_file_mode (env->dest, 0644);
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "acknowledged");
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/cancel/queued", test_cancel_queued);
+        g_test_add_func ("/cancel/connecting", test_cancel_connecting);
+        g_test_add_func ("/cancel/transferring", test_cancel_transferring);
+        g_test_add_func ("/cancel/suspended", test_cancel_suspended_new);
+        g_test_add_func ("/cancel/suspended-with-partial-data", test_cancel_suspended_partial);
+        g_test_add_func ("/cancel/transient-error", test_cancel_transient_error);
+        g_test_add_func ("/cancel/error", test_cancel_error);
+        g_test_add_func ("/cancel/transferred", test_cancel_transferred);
+        g_test_add_func ("/cancel/acknowledged-refuses-calls", test_acknowledged_refuses_calls);
+        g_test_add_func ("/cancel/complete-partial", test_complete_partial);
+        return g_test_run ();
+}

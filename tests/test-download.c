@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Downloads end to end through the real xferd: byte-exact content, the
+ * hidden temporary file before Complete, the final mode, state signals,
+ * Suspend/Resume keeping partial data, several files, request headers.
+ */
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "bus-fixture.h"
+#include "http-server.h"
+
+#define SIZE (1024 * 1024 + 123)   /* several curl writes, not a round number */
+#define STALL (256 * 1024)
+
+/* Auto-complete (the default): the file appears by itself, byte-exact,
+ * mode 0644, with nothing else left in the directory. */
+static void
+test_auto_complete (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", SIZE);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_download (fx, url, dest, TRUE, &id);
+
+        g_assert_nonnull (bus_wait_signal (fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew",
+                                           xferd_match_job_new, id, WAIT_TIMEOUT_MS));
+        g_autofree char *final_state = xferd_wait_job_removed (fx, id);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+
+        const char *const names[] = { "file.bin", NULL };
+        assert_dir_is (dir, names);
+        assert_file_content (dest, content);
+        assert_file_mode (dest, 0644);
+        g_autofree char *state = job_get_string (fx, job, "State");
+        g_assert_cmpstr (state, ==, "acknowledged");
+        g_assert_false (xferd_lists_job (fx, id));
+        xferd_assert_no_such_job (fx, id);
+}
+
+/* auto-complete false: only a hidden temporary file in the destination's
+ * directory until Complete, then the file with mode 0644. */
+static void
+test_manual_complete (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", SIZE);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_download (fx, url, dest, FALSE, &id);
+
+        job_wait_state (fx, job, "transferred");
+        g_assert_nonnull (bus_wait_signal (fx, NULL, job, XFERD_JOB_IFACE, "Transferred",
+                                           NULL, NULL, WAIT_TIMEOUT_MS));
+        g_assert_cmpuint (job_get_uint64 (fx, job, "BytesTotal"), ==, SIZE);
+        g_assert_cmpuint (job_get_uint64 (fx, job, "BytesTransferred"), ==, SIZE);
+        g_assert_cmpuint (job_get_uint32 (fx, job, "FilesTotal"), ==, 1);
+        g_assert_cmpuint (job_get_uint32 (fx, job, "FilesTransferred"), ==, 1);
+        g_assert_true (xferd_lists_job (fx, id));
+
+        /* ListFiles: (url, local path, temporary path, total, transferred, completed) */
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) files = bus_call_job (fx, job, "ListFiles", NULL,
+                                                  G_VARIANT_TYPE ("(a(sssttb))"), &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) entries = g_variant_get_child_value (files, 0);
+        g_assert_cmpuint (g_variant_n_children (entries), ==, 1);
+        const char *furl, *fpath, *ftemp;
+        guint64 total, done;
+        gboolean completed;
+        g_variant_get_child (entries, 0, "(&s&s&sttb)", &furl, &fpath, &ftemp, &total, &done, &completed);
+        g_assert_cmpstr (furl, ==, url);
+        g_assert_cmpstr (fpath, ==, dest);
+        g_assert_cmpuint (total, ==, SIZE);
+        g_assert_cmpuint (done, ==, SIZE);
+        g_assert_true (completed);
+
+        /* The temporary file: hidden, in the destination's directory. */
+        g_autofree char *temp_dir = g_path_get_dirname (ftemp);
+        g_autofree char *temp_name = g_path_get_basename (ftemp);
+        g_assert_cmpstr (temp_dir, ==, dir);
+        g_assert_true (temp_name[0] == '.');
+        const char *const before[] = { temp_name, NULL };
+        assert_dir_is (dir, before);
+        assert_file_content (ftemp, content);
+        assert_file_mode (ftemp, 0600);
+
+        g_assert_false (xferd_complete (fx, job));
+        const char *const after[] = { "file.bin", NULL };
+        assert_dir_is (dir, after);
+        assert_file_content (dest, content);
+        assert_file_mode (dest, 0644);
+        job_wait_state (fx, job, "acknowledged");
+        g_autofree char *final_state = xferd_wait_job_removed (fx, id);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        xferd_assert_no_such_job (fx, id);
+}
+
+/* Every state change is announced with PropertiesChanged. */
+static void
+test_state_signals (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", SIZE);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
+
+        job_wait_state (fx, job, "transferred");
+        xferd_complete (fx, job);
+        g_autoptr(GPtrArray) history = job_state_history (fx, job);
+        g_ptr_array_add (history, NULL);
+        g_autofree char *seen = g_strjoinv (" ", (GStrv) history->pdata);
+        g_test_message ("State values in PropertiesChanged: %s", seen);
+
+        /* In this order, possibly with others between (queued may be set
+         * before the object is announced). */
+        static const char *const expected[] = { "connecting", "transferring", "transferred", "acknowledged", NULL };
+        guint next = 0;
+        for (guint i = 0; history->pdata[i] && expected[next]; i++)
+                if (strcmp (history->pdata[i], expected[next]) == 0)
+                        next++;
+        g_assert_cmpstr (expected[next], ==, NULL);
+}
+
+/* Suspend stops the transfer and keeps the partial data; Resume goes on
+ * from where it stopped (a Range request) and the result is byte-exact. */
+static void
+test_suspend_resume (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", SIZE);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/file.bin");
+
+        http_server_stall_after (http, "/file.bin", STALL);
+        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
+        g_autofree char *temp = xferd_temp_path (fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        job_wait_state (fx, job, "transferring");
+        /* Partial data is private to the owner. */
+        assert_file_mode (temp, 0600);
+
+        xferd_job_call (fx, job, "Suspend");
+        job_wait_state (fx, job, "suspended");
+        GStatBuf st;
+        g_assert_no_errno (g_stat (temp, &st));
+        g_assert_cmpint (st.st_size, ==, STALL);
+        g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+
+        http_server_release (http, "/file.bin");
+        xferd_job_call (fx, job, "Resume");
+        job_wait_state (fx, job, "transferred");
+        g_assert_cmpuint (http_server_request_count (http, "/file.bin"), ==, 2);
+        g_autofree char *range = http_server_last_header (http, "/file.bin", "Range");
+        g_autofree char *expected_range = g_strdup_printf ("bytes=%u-", STALL);
+        g_assert_cmpstr (range, ==, expected_range);
+
+        g_assert_false (xferd_complete (fx, job));
+        assert_file_content (dest, content);
+}
+
+/* Complete replaces an existing destination. */
+static void
+test_replace_existing (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", 4096);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(GError) error = NULL;
+
+        g_file_set_contents (dest, "old content", -1, &error);
+        g_assert_no_error (error);
+        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
+        job_wait_state (fx, job, "transferred");
+        g_autoptr(GBytes) old = g_bytes_new_static ("old content", 11);
+        assert_file_content (dest, old);    /* untouched before Complete */
+
+        g_assert_false (xferd_complete (fx, job));
+        const char *const names[] = { "file.bin", NULL };
+        assert_dir_is (dir, names);
+        assert_file_content (dest, content);
+}
+
+static void
+test_empty_file (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (http, "/empty", 0);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "empty", NULL);
+        g_autofree char *url = http_server_url (http, "/empty");
+        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
+
+        job_wait_state (fx, job, "transferred");
+        g_assert_false (xferd_complete (fx, job));
+        assert_file_content (dest, content);
+        assert_file_mode (dest, 0644);
+}
+
+/* The files of a job transfer one after another, in the order added. */
+static void
+test_two_files (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) a = http_server_add_generated (http, "/a", SIZE);
+        g_autoptr(GBytes) b = http_server_add_generated (http, "/b", 1000);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest_a = g_build_filename (dir, "a", NULL);
+        g_autofree char *dest_b = g_build_filename (dir, "b", NULL);
+        g_autofree char *url_a = http_server_url (http, "/a");
+        g_autofree char *url_b = http_server_url (http, "/b");
+        g_autofree char *job = xferd_create_job (fx, "two", NULL);
+        g_autoptr(GError) error = NULL;
+
+        /* b is held back: a must finish before b is asked for. */
+        http_server_stall_after (http, "/a", SIZE / 2);
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, "AddFiles",
+                                                  g_variant_new_parsed ("([(%s, %s), (%s, %s)],)",
+                                                                        url_a, dest_a, url_b, dest_b),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (job_get_uint32 (fx, job, "FilesTotal"), ==, 2);
+        xferd_job_call (fx, job, "Resume");
+        g_assert_true (http_server_wait_stalled (http, "/a", 1, WAIT_TIMEOUT_MS));
+        g_assert_cmpuint (http_server_request_count (http, "/b"), ==, 0);
+        http_server_release (http, "/a");
+        job_wait_state (fx, job, "transferred");
+        g_assert_cmpuint (job_get_uint32 (fx, job, "FilesTransferred"), ==, 2);
+        g_assert_cmpuint (job_get_uint64 (fx, job, "BytesTotal"), ==, SIZE + 1000);
+
+        g_assert_false (xferd_complete (fx, job));
+        const char *const names[] = { "a", "b", NULL };
+        assert_dir_is (dir, names);
+        assert_file_content (dest_a, a);
+        assert_file_content (dest_b, b);
+}
+
+/* SetHttpHeaders: sent with the requests; only the names are readable. */
+static void
+test_http_headers (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", 100);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autofree char *job = xferd_create_job (fx, "headers", NULL);
+        g_autoptr(GError) error = NULL;
+        const char *headers[] = { "Authorization: Bearer s3cret", "X-Test: yes", NULL };
+
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, "SetHttpHeaders",
+                                                  g_variant_new ("(^as)", headers),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) names = bus_get_property (fx, job, XFERD_JOB_IFACE, "HttpHeaderNames", &error);
+        g_assert_no_error (error);
+        g_autofree const char **name_list = g_variant_get_strv (names, NULL);
+        g_assert_cmpuint (g_strv_length ((GStrv) name_list), ==, 2);
+        g_assert_cmpstr (name_list[0], ==, "Authorization");
+        g_assert_cmpstr (name_list[1], ==, "X-Test");
+
+        xferd_add_file (fx, job, url, dest);
+        xferd_job_call (fx, job, "Resume");
+        job_wait_state (fx, job, "transferred");
+        g_autofree char *auth = http_server_last_header (http, "/file.bin", "Authorization");
+        g_autofree char *test = http_server_last_header (http, "/file.bin", "X-Test");
+        g_assert_cmpstr (auth, ==, "Bearer s3cret");
+        g_assert_cmpstr (test, ==, "yes");
+        xferd_complete (fx, job);
+        assert_file_content (dest, content);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/download/auto-complete", test_auto_complete);
+        g_test_add_func ("/download/manual-complete", test_manual_complete);
+        g_test_add_func ("/download/state-signals", test_state_signals);
+        g_test_add_func ("/download/suspend-resume", test_suspend_resume);
+        g_test_add_func ("/download/replace-existing", test_replace_existing);
+        g_test_add_func ("/download/empty-file", test_empty_file);
+        g_test_add_func ("/download/two-files", test_two_files);
+        g_test_add_func ("/download/http-headers", test_http_headers);
+        return g_test_run ();
+}

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Failures: fatal HTTP errors, transient errors and retries (with the retry
+ * delay floor lowered to 1 s by the fixture), resuming after a dropped
+ * connection, and the argument checks of the calls.
+ */
+#include <string.h>
+
+#include "bus-fixture.h"
+#include "http-server.h"
+
+#define SIZE (512 * 1024 + 7)
+#define DROP (100 * 1000)
+
+typedef struct {
+        BusFixture *fx;
+        HttpServer *http;
+        char *dir;
+        char *dest;
+        char *url;
+        GBytes *content;
+} Env;
+
+static Env *
+env_new_with (const BusFixtureOptions *options)
+{
+        Env *env = g_new0 (Env, 1);
+
+        env->fx = bus_fixture_new (options);
+        env->http = http_server_new ();
+        env->content = http_server_add_generated (env->http, "/file.bin", SIZE);
+        env->dir = bus_fixture_mkdir (env->fx, "dl");
+        env->dest = g_build_filename (env->dir, "file.bin", NULL);
+        env->url = http_server_url (env->http, "/file.bin");
+        return env;
+}
+
+static void
+env_free (Env *env)
+{
+        http_server_free (env->http);
+        bus_fixture_free (env->fx);
+        g_bytes_unref (env->content);
+        g_free (env->dir);
+        g_free (env->dest);
+        g_free (env->url);
+        g_free (env);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
+
+static Env *
+env_new (void)
+{
+        return env_new_with (NULL);
+}
+
+/* ErrorName holds a name under org.xferd.Transfer1.Error.; the contract lists
+ * the short names, so both spellings are accepted, nothing else. */
+static void
+assert_error_name (const char *value, const char *short_name)
+{
+        g_autofree char *full = g_strconcat ("org.xferd.Transfer1.Error.", short_name, NULL);
+
+        if (g_strcmp0 (value, short_name) != 0)
+                g_assert_cmpstr (value, ==, full);
+}
+
+/* CreateJob, a short MinimumRetryDelay, AddFile, Resume. */
+static char *
+start_job (Env *env, guint retry_delay)
+{
+        g_autofree char *job = xferd_create_job (env->fx, "errors", NULL);
+
+        job_set (env->fx, job, "MinimumRetryDelay", g_variant_new_uint32 (retry_delay));
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        xferd_job_call (env->fx, job, "Resume");
+        return g_steal_pointer (&job);
+}
+
+static void
+complete_and_check (Env *env, const char *job)
+{
+        g_assert_false (xferd_complete (env->fx, job));
+        const char *const names[] = { "file.bin", NULL };
+        assert_dir_is (env->dir, names);
+        assert_file_content (env->dest, env->content);
+}
+
+static gboolean
+contains (GPtrArray *states, const char *state)
+{
+        for (guint i = 0; i < states->len; i++)
+                if (strcmp (g_ptr_array_index (states, i), state) == 0)
+                        return TRUE;
+        return FALSE;
+}
+
+/* 404: error, ErrorName Http, the status in the message, Failed emitted. */
+static void
+test_http_404 (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        http_server_fail (env->http, "/file.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        job_wait_state (env->fx, job, "error");
+
+        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
+        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
+        assert_error_name (name, "Http");
+        g_assert_nonnull (strstr (message, "404"));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "ErrorCount"), >=, 1);
+
+        const RecordedSignal *failed = bus_wait_signal (env->fx, NULL, job, XFERD_JOB_IFACE, "Failed",
+                                                        NULL, NULL, WAIT_TIMEOUT_MS);
+        g_assert_nonnull (failed);
+        const char *sig_name, *sig_message;
+        g_variant_get (failed->params, "(&s&s)", &sig_name, &sig_message);
+        g_assert_cmpstr (sig_name, ==, name);
+        g_assert_cmpstr (sig_message, ==, message);
+
+        /* Fatal: no retry. */
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+        g_assert_false (g_file_test (env->dest, G_FILE_TEST_EXISTS));
+}
+
+/* 503 once, then 200: transient-error, a retry, transferred. */
+static void
+test_503_then_200 (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        /* Retry-After keeps the job in transient-error long enough to read
+         * the error properties without a race. */
+        http_server_fail (env->http, "/file.bin", 503, "Busy", 2, 1);
+        g_autofree char *job = start_job (env, 1);
+        job_wait_state (env->fx, job, "transient-error");
+        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
+        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
+        assert_error_name (name, "Http");
+        g_assert_nonnull (strstr (message, "503"));
+
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
+        g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
+        g_assert_true (contains (history, "transient-error"));
+        /* Error properties are empty outside error states. */
+        g_autofree char *name_after = job_get_string (env->fx, job, "ErrorName");
+        g_assert_cmpstr (name_after, ==, "");
+        complete_and_check (env, job);
+}
+
+/* The later of MinimumRetryDelay and Retry-After decides when to retry. */
+static void
+test_retry_after (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        http_server_fail (env->http, "/file.bin", 429, NULL, 3, 1);
+        g_autofree char *job = start_job (env, 1);
+        job_wait_state (env->fx, job, "transient-error");
+        job_wait_state (env->fx, job, "transferred");
+        gint64 first = http_server_request_time (env->http, "/file.bin", 0);
+        gint64 second = http_server_request_time (env->http, "/file.bin", 1);
+        g_test_message ("retried after %.2f s", (double) (second - first) / G_USEC_PER_SEC);
+        /* Not "about 3 s": only "not before". */
+        g_assert_cmpint (second - first, >=, 3 * G_USEC_PER_SEC - 100 * 1000);
+        complete_and_check (env, job);
+}
+
+/* The connection drops mid-body: a transient error; the retry asks for the
+ * rest with Range and the result is byte-exact. */
+static void
+test_drop_then_resume (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        http_server_drop_after (env->http, "/file.bin", DROP, 1);
+        g_autofree char *job = start_job (env, 1);
+        job_wait_state (env->fx, job, "transferred");
+        g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
+        g_assert_true (contains (history, "transient-error"));
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
+        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
+        g_autofree char *expected = g_strdup_printf ("bytes=%u-", DROP);
+        g_assert_cmpstr (range, ==, expected);
+        complete_and_check (env, job);
+}
+
+/* A server that ignores Range answers the resumed request with 200 and the
+ * whole body: the file must still come out byte-exact. */
+static void
+test_drop_then_range_ignored (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        http_server_set_ignore_range (env->http, "/file.bin", TRUE);
+        http_server_drop_after (env->http, "/file.bin", DROP, 1);
+        g_autofree char *job = start_job (env, 1);
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, SIZE);
+        complete_and_check (env, job);
+}
+
+/* No byte for --stall-timeout seconds: a transient Timeout error. */
+static void
+test_stall_timeout (void)
+{
+        static const char *const args[] = { "--stall-timeout=1", NULL };
+        BusFixtureOptions options = { .extra_args = args };
+        g_autoptr(Env) env = env_new_with (&options);
+
+        http_server_stall_after (env->http, "/file.bin", DROP);
+
+        g_autofree char *job = start_job (env, 600);
+        job_wait_state (env->fx, job, "transient-error");
+        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
+        assert_error_name (name, "Timeout");
+}
+
+static void
+assert_call_fails (BusFixture *fx, const char *job, const char *method, GVariant *params,
+                   const char *error_name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = job ? bus_call_job (fx, job, method, params, NULL, &error)
+                                        : bus_call_manager (fx, method, params, NULL, &error);
+
+        g_test_message ("%s → %s?", method, error_name);
+        bus_assert_error (error, error_name);
+}
+
+static GVariant *
+one_option (const char *key, GVariant *value)
+{
+        GVariantBuilder b;
+
+        g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add (&b, "{sv}", key, value);
+        return g_variant_builder_end (&b);
+}
+
+static void
+test_unsupported_protocol (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *job = xferd_create_job (env->fx, "protocols", NULL);
+
+        assert_call_fails (env->fx, job, "AddFile", g_variant_new ("(ss)", "file:///etc/passwd", env->dest),
+                           XFERD_ERROR ("UnsupportedProtocol"));
+        assert_call_fails (env->fx, job, "AddFile", g_variant_new ("(ss)", "ftp://127.0.0.1/x", env->dest),
+                           XFERD_ERROR ("UnsupportedProtocol"));
+        assert_call_fails (env->fx, NULL, "Download",
+                           g_variant_new ("(ss@a{sv})", "file:///etc/passwd", env->dest, one_option ("priority", g_variant_new_string ("normal"))),
+                           XFERD_ERROR ("UnsupportedProtocol"));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 0);
+        g_assert_false (g_file_test (env->dest, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_invalid_path (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *job = xferd_create_job (env->fx, "paths", NULL);
+        g_autofree char *missing_dir = g_build_filename (env->dir, "no-such-dir", "file.bin", NULL);
+
+        assert_call_fails (env->fx, job, "AddFile", g_variant_new ("(ss)", env->url, "file.bin"),
+                           XFERD_ERROR ("InvalidPath"));
+        assert_call_fails (env->fx, job, "AddFile", g_variant_new ("(ss)", env->url, missing_dir),
+                           XFERD_ERROR ("InvalidPath"));
+        assert_call_fails (env->fx, NULL, "Download",
+                           g_variant_new ("(ss@a{sv})", env->url, "relative/file.bin",
+                                          one_option ("priority", g_variant_new_string ("normal"))),
+                           XFERD_ERROR ("InvalidPath"));
+
+        /* Two files of one job with the same local path. */
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        assert_call_fails (env->fx, job, "AddFile", g_variant_new ("(ss)", env->url, env->dest),
+                           XFERD_ERROR ("InvalidPath"));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
+}
+
+/* Unknown option keys, wrong value types, and uploads (not yet) → InvalidArgs. */
+static void
+test_invalid_args (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        assert_call_fails (env->fx, NULL, "CreateJob",
+                           g_variant_new ("(s@a{sv})", "x", one_option ("no-such-option", g_variant_new_string ("1"))),
+                           DBUS_ERROR_INVALID_ARGS);
+        assert_call_fails (env->fx, NULL, "CreateJob",
+                           g_variant_new ("(s@a{sv})", "x", one_option ("type", g_variant_new_string ("upload"))),
+                           DBUS_ERROR_INVALID_ARGS);
+        assert_call_fails (env->fx, NULL, "CreateJob",
+                           g_variant_new ("(s@a{sv})", "x", one_option ("type", g_variant_new_int32 (1))),
+                           DBUS_ERROR_INVALID_ARGS);
+        assert_call_fails (env->fx, NULL, "CreateJob",
+                           g_variant_new ("(s@a{sv})", "x", one_option ("priority", g_variant_new_uint32 (1))),
+                           DBUS_ERROR_INVALID_ARGS);
+        assert_call_fails (env->fx, NULL, "Download",
+                           g_variant_new ("(ss@a{sv})", env->url, env->dest,
+                                          one_option ("no-such-option", g_variant_new_boolean (TRUE))),
+                           DBUS_ERROR_INVALID_ARGS);
+        assert_call_fails (env->fx, NULL, "Download",
+                           g_variant_new ("(ss@a{sv})", env->url, env->dest,
+                                          one_option ("auto-complete", g_variant_new_string ("yes"))),
+                           DBUS_ERROR_INVALID_ARGS);
+
+        /* A type=download job is fine. */
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "CreateJob",
+                                                      g_variant_new ("(s@a{sv})", "x",
+                                                                     one_option ("type", g_variant_new_string ("download"))),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+}
+
+/* MinimumRetryDelay below the floor (1 s in the tests) → InvalidArgs. */
+static void
+test_retry_delay_floor (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *job = xferd_create_job (env->fx, "floor", NULL);
+        g_autoptr(GError) error = NULL;
+
+        bus_set_property (env->fx, job, XFERD_JOB_IFACE, "MinimumRetryDelay", g_variant_new_uint32 (0), &error);
+        bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MinimumRetryDelay"), ==, 600);
+        job_set (env->fx, job, "MinimumRetryDelay", g_variant_new_uint32 (1));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MinimumRetryDelay"), ==, 1);
+}
+
+/* Resume of a job without files: Empty, and it stays suspended. */
+static void
+test_resume_empty (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *job = xferd_create_job (env->fx, "empty", NULL);
+
+        assert_call_fails (env->fx, job, "Resume", NULL, XFERD_ERROR ("Empty"));
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "suspended");
+        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTotal"), ==, 0);
+}
+
+static void
+test_no_such_job (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        xferd_assert_no_such_job (env->fx, "0123456789abcdef0123456789abcdef");
+        xferd_assert_no_such_job (env->fx, "not-an-id");
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/errors/http-404", test_http_404);
+        g_test_add_func ("/errors/503-then-200", test_503_then_200);
+        g_test_add_func ("/errors/retry-after", test_retry_after);
+        g_test_add_func ("/errors/drop-then-resume", test_drop_then_resume);
+        g_test_add_func ("/errors/drop-then-range-ignored", test_drop_then_range_ignored);
+        g_test_add_func ("/errors/stall-timeout", test_stall_timeout);
+        g_test_add_func ("/errors/unsupported-protocol", test_unsupported_protocol);
+        g_test_add_func ("/errors/invalid-path", test_invalid_path);
+        g_test_add_func ("/errors/invalid-args", test_invalid_args);
+        g_test_add_func ("/errors/retry-delay-floor", test_retry_delay_floor);
+        g_test_add_func ("/errors/resume-empty", test_resume_empty);
+        g_test_add_func ("/errors/no-such-job", test_no_such_job);
+        return g_test_run ();
+}

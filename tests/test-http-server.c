@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Self-test of the test HTTP server: every fault the integration tests rely
+ * on (status, Range, stall, hang, drop) is checked here with a raw socket
+ * client, so a broken fixture shows up as itself and not as a daemon bug.
+ */
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "http-server.h"
+
+#define SIZE (300 * 1024 + 17)    /* several chunks, not a round number */
+
+typedef struct {
+        GSocketConnection *conn;
+        guint status;
+        GHashTable *headers;      /* lower-case name → value */
+        GByteArray *body;
+        gboolean eof;
+} Raw;
+
+static void
+raw_free (Raw *raw)
+{
+        g_clear_object (&raw->conn);
+        g_clear_pointer (&raw->headers, g_hash_table_unref);
+        g_clear_pointer (&raw->body, g_byte_array_unref);
+        g_free (raw);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Raw, raw_free)
+
+/* Sends one request; extra_headers are full "Name: value\r\n" lines. */
+static Raw *
+raw_request (HttpServer *server, const char *method, const char *path, const char *extra_headers)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GSocketClient) client = g_socket_client_new ();
+        Raw *raw = g_new0 (Raw, 1);
+
+        g_socket_client_set_timeout (client, 10);
+        raw->conn = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                     http_server_get_port (server), NULL, &error);
+        g_assert_no_error (error);
+        raw->headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        raw->body = g_byte_array_new ();
+
+        g_autofree char *req = g_strdup_printf ("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
+                                                "Connection: close\r\n\r\n",
+                                                method, path, extra_headers ? extra_headers : "");
+        GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (raw->conn));
+        g_output_stream_write_all (out, req, strlen (req), NULL, NULL, &error);
+        g_assert_no_error (error);
+        return raw;
+}
+
+static gssize
+raw_read_some (Raw *raw, guint8 *buf, gsize size)
+{
+        g_autoptr(GError) error = NULL;
+        GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (raw->conn));
+        gssize n = g_input_stream_read (in, buf, size, NULL, &error);
+
+        /* A reset after a drop is an end of stream too. */
+        if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) &&
+            !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+                g_assert_no_error (error);
+        if (n <= 0)
+                raw->eof = TRUE;
+        return MAX (n, 0);
+}
+
+static void
+raw_parse_head (Raw *raw, const char *head)
+{
+        g_auto(GStrv) lines = g_strsplit (head, "\r\n", -1);
+
+        g_assert_true (g_str_has_prefix (lines[0], "HTTP/1.1 "));
+        raw->status = (guint) g_ascii_strtoull (lines[0] + 9, NULL, 10);
+        for (guint i = 1; lines[i] && *lines[i]; i++) {
+                char *colon = strchr (lines[i], ':');
+                g_assert_nonnull (colon);
+                *colon = '\0';
+                g_hash_table_replace (raw->headers, g_ascii_strdown (lines[i], -1),
+                                      g_strdup (g_strstrip (colon + 1)));
+        }
+}
+
+/* Reads the status line and headers; body bytes read with them are kept. */
+static void
+raw_read_head (Raw *raw)
+{
+        g_autoptr(GByteArray) buf = g_byte_array_new ();
+        guint8 chunk[4096];
+
+        for (;;) {
+                gssize n = raw_read_some (raw, chunk, sizeof chunk);
+                g_assert_cmpint (n, >, 0);
+                g_byte_array_append (buf, chunk, (guint) n);
+                const char *end = g_strstr_len ((char *) buf->data, buf->len, "\r\n\r\n");
+                if (!end)
+                        continue;
+                gsize head_len = (gsize) (end - (char *) buf->data) + 4;
+                g_autofree char *head = g_strndup ((char *) buf->data, head_len);
+                raw_parse_head (raw, head);
+                g_byte_array_append (raw->body, buf->data + head_len, buf->len - (guint) head_len);
+                return;
+        }
+}
+
+/* Reads until the body holds n bytes or the stream ends. */
+static void
+raw_read_body (Raw *raw, gsize n)
+{
+        guint8 chunk[65536];
+
+        while (raw->body->len < n && !raw->eof) {
+                gssize got = raw_read_some (raw, chunk, MIN (sizeof chunk, n - raw->body->len));
+                g_byte_array_append (raw->body, chunk, (guint) got);
+        }
+}
+
+static void
+raw_read_to_eof (Raw *raw)
+{
+        raw_read_body (raw, G_MAXSIZE);
+}
+
+static const char *
+raw_header (Raw *raw, const char *name)
+{
+        return g_hash_table_lookup (raw->headers, name);
+}
+
+/* Nothing more arrives for a short while: a check of a stall, not a wait
+ * for one (the stall itself was confirmed by the server). */
+static void
+assert_no_data_for_a_while (Raw *raw)
+{
+        g_autoptr(GError) error = NULL;
+        GSocket *socket = g_socket_connection_get_socket (raw->conn);
+
+        g_assert_false (g_socket_condition_timed_wait (socket, G_IO_IN, 200 * 1000, NULL, &error));
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+}
+
+static void
+assert_pattern (GByteArray *body, guint64 offset, gsize len)
+{
+        g_autofree guint8 *expected = g_malloc (len ? len : 1);
+
+        http_pattern_fill (expected, offset, len);
+        g_assert_cmpmem (body->data, body->len, expected, len);
+}
+
+static void
+test_full_body (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        http_server_set_validators (server, "/f", "\"v1\"", NULL);
+
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (raw);
+        raw_read_to_eof (raw);
+        g_assert_cmpuint (raw->status, ==, 200);
+        g_assert_cmpstr (raw_header (raw, "accept-ranges"), ==, "bytes");
+        g_assert_cmpstr (raw_header (raw, "etag"), ==, "\"v1\"");
+        g_assert_cmpuint (g_ascii_strtoull (raw_header (raw, "content-length"), NULL, 10), ==, SIZE);
+        g_assert_cmpmem (raw->body->data, raw->body->len,
+                         g_bytes_get_data (content, NULL), g_bytes_get_size (content));
+        g_assert_cmpuint (http_server_request_count (server, "/f"), ==, 1);
+        g_assert_cmpuint (http_server_request_count (server, "/other"), ==, 0);
+}
+
+static void
+test_head (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+
+        g_autoptr(Raw) raw = raw_request (server, "HEAD", "/f", NULL);
+        raw_read_head (raw);
+        raw_read_to_eof (raw);
+        g_assert_cmpuint (raw->status, ==, 200);
+        g_assert_cmpuint (g_ascii_strtoull (raw_header (raw, "content-length"), NULL, 10), ==, SIZE);
+        g_assert_cmpuint (raw->body->len, ==, 0);
+}
+
+static void
+test_range (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+
+        g_autoptr(Raw) open_ended = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
+        raw_read_head (open_ended);
+        raw_read_to_eof (open_ended);
+        g_assert_cmpuint (open_ended->status, ==, 206);
+        g_autofree char *cr = g_strdup_printf ("bytes 1000-%u/%u", SIZE - 1, SIZE);
+        g_assert_cmpstr (raw_header (open_ended, "content-range"), ==, cr);
+        assert_pattern (open_ended->body, 1000, SIZE - 1000);
+        g_autofree char *seen = http_server_last_header (server, "/f", "Range");
+        g_assert_cmpstr (seen, ==, "bytes=1000-");
+
+        g_autoptr(Raw) closed = raw_request (server, "GET", "/f", "Range: bytes=10-19\r\n");
+        raw_read_head (closed);
+        raw_read_to_eof (closed);
+        g_assert_cmpuint (closed->status, ==, 206);
+        assert_pattern (closed->body, 10, 10);
+
+        g_autofree char *past = g_strdup_printf ("Range: bytes=%u-\r\n", SIZE);
+        g_autoptr(Raw) unsatisfiable = raw_request (server, "GET", "/f", past);
+        raw_read_head (unsatisfiable);
+        g_assert_cmpuint (unsatisfiable->status, ==, 416);
+        g_autofree char *star = g_strdup_printf ("bytes */%u", SIZE);
+        g_assert_cmpstr (raw_header (unsatisfiable, "content-range"), ==, star);
+        g_assert_cmpuint (http_server_request_count (server, "/f"), ==, 3);
+}
+
+static void
+test_ignore_range (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        http_server_set_ignore_range (server, "/f", TRUE);
+
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
+        raw_read_head (raw);
+        raw_read_to_eof (raw);
+        g_assert_cmpuint (raw->status, ==, 200);
+        g_assert_null (raw_header (raw, "content-range"));
+        assert_pattern (raw->body, 0, SIZE);
+}
+
+static void
+test_if_range (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        http_server_set_validators (server, "/f", "\"v2\"", NULL);
+
+        g_autoptr(Raw) stale = raw_request (server, "GET", "/f", "Range: bytes=5-\r\nIf-Range: \"v1\"\r\n");
+        raw_read_head (stale);
+        raw_read_to_eof (stale);
+        g_assert_cmpuint (stale->status, ==, 200);
+        assert_pattern (stale->body, 0, SIZE);
+
+        g_autoptr(Raw) fresh = raw_request (server, "GET", "/f", "Range: bytes=5-\r\nIf-Range: \"v2\"\r\n");
+        raw_read_head (fresh);
+        raw_read_to_eof (fresh);
+        g_assert_cmpuint (fresh->status, ==, 206);
+        assert_pattern (fresh->body, 5, SIZE - 5);
+}
+
+static void
+test_status (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", 100);
+        http_server_fail (server, "/f", 503, "Busy Now", 7, 1);
+
+        g_autoptr(Raw) first = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (first);
+        raw_read_to_eof (first);
+        g_assert_cmpuint (first->status, ==, 503);
+        g_assert_cmpstr (raw_header (first, "retry-after"), ==, "7");
+
+        g_autoptr(Raw) second = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (second);
+        raw_read_to_eof (second);
+        g_assert_cmpuint (second->status, ==, 200);
+        assert_pattern (second->body, 0, 100);
+
+        g_autoptr(Raw) missing = raw_request (server, "GET", "/missing", NULL);
+        raw_read_head (missing);
+        g_assert_cmpuint (missing->status, ==, 404);
+        g_assert_cmpuint (http_server_request_count (server, "/missing"), ==, 1);
+
+        g_assert_cmpint (http_server_request_time (server, "/f", 0), >, 0);
+        g_assert_cmpint (http_server_request_time (server, "/f", 1), >=,
+                         http_server_request_time (server, "/f", 0));
+        g_assert_cmpint (http_server_request_time (server, "/f", 2), ==, -1);
+}
+
+static void
+test_stall (void)
+{
+        const gsize stall = 100000;
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        g_autoptr(GBytes) other = http_server_add_generated (server, "/g", 10);
+        http_server_stall_after (server, "/f", stall);
+
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (raw);
+        g_assert_cmpuint (raw->status, ==, 200);
+        raw_read_body (raw, stall);
+        g_assert_cmpuint (raw->body->len, ==, stall);
+        g_assert_true (http_server_wait_stalled (server, "/f", 1, 5000));
+        assert_no_data_for_a_while (raw);
+
+        /* A stalled response does not block the server. */
+        g_autoptr(Raw) parallel = raw_request (server, "GET", "/g", NULL);
+        raw_read_head (parallel);
+        raw_read_to_eof (parallel);
+        g_assert_cmpuint (parallel->status, ==, 200);
+
+        http_server_release (server, "/f");
+        raw_read_to_eof (raw);
+        assert_pattern (raw->body, 0, SIZE);
+        g_assert_cmpuint (http_server_stalled_count (server, "/f"), ==, 0);
+}
+
+static void
+test_stall_at_zero (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        http_server_stall_after (server, "/f", 0);
+
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (raw);
+        g_assert_cmpuint (raw->status, ==, 200);
+        g_assert_cmpuint (raw->body->len, ==, 0);
+        g_assert_true (http_server_wait_stalled (server, "/f", 1, 5000));
+        http_server_release (server, "/f");
+        raw_read_to_eof (raw);
+        assert_pattern (raw->body, 0, SIZE);
+}
+
+static void
+test_hang (void)
+{
+        HttpServer *server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", 10);
+        http_server_hang (server, "/f", 1);
+
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
+        g_assert_true (http_server_wait_requests (server, "/f", 1, 5000));
+        assert_no_data_for_a_while (raw);
+
+        /* Only once: the next request is answered. */
+        g_autoptr(Raw) next = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (next);
+        g_assert_cmpuint (next->status, ==, 200);
+
+        /* Stopping the server ends the hung request without a status line. */
+        http_server_free (server);
+        guint8 buf[16];
+        g_assert_cmpint (raw_read_some (raw, buf, sizeof buf), ==, 0);
+}
+
+static void
+test_drop (void)
+{
+        const gsize drop = 70000;
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        http_server_drop_after (server, "/f", drop, 1);
+
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (raw);
+        raw_read_to_eof (raw);
+        g_assert_cmpuint (raw->status, ==, 200);
+        g_assert_cmpuint (g_ascii_strtoull (raw_header (raw, "content-length"), NULL, 10), ==, SIZE);
+        assert_pattern (raw->body, 0, drop);
+
+        g_autoptr(Raw) again = raw_request (server, "GET", "/f", "Range: bytes=70000-\r\n");
+        raw_read_head (again);
+        raw_read_to_eof (again);
+        g_assert_cmpuint (again->status, ==, 206);
+        assert_pattern (again->body, drop, SIZE - drop);
+}
+
+static void
+test_root (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_autofree char *file = g_build_filename (dir, "hello.txt", NULL);
+        g_file_set_contents (file, "hello, world\n", -1, &error);
+        g_assert_no_error (error);
+        g_autoptr(HttpServer) server = http_server_new ();
+        http_server_set_root (server, dir);
+
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/hello.txt", "Range: bytes=7-\r\n");
+        raw_read_head (raw);
+        raw_read_to_eof (raw);
+        g_assert_cmpuint (raw->status, ==, 206);
+        g_assert_cmpmem (raw->body->data, raw->body->len, "world\n", 6);
+
+        g_autoptr(Raw) escape = raw_request (server, "GET", "/../etc/passwd", NULL);
+        raw_read_head (escape);
+        g_assert_cmpuint (escape->status, !=, 200);
+
+        g_unlink (file);
+        g_rmdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/httpd/full-body", test_full_body);
+        g_test_add_func ("/httpd/head", test_head);
+        g_test_add_func ("/httpd/range", test_range);
+        g_test_add_func ("/httpd/ignore-range", test_ignore_range);
+        g_test_add_func ("/httpd/if-range", test_if_range);
+        g_test_add_func ("/httpd/status", test_status);
+        g_test_add_func ("/httpd/stall", test_stall);
+        g_test_add_func ("/httpd/stall-at-zero", test_stall_at_zero);
+        g_test_add_func ("/httpd/hang", test_hang);
+        g_test_add_func ("/httpd/drop", test_drop);
+        g_test_add_func ("/httpd/root", test_root);
+        return g_test_run ();
+}
