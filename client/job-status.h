@@ -42,5 +42,8 @@ int job_status_read_changed(JobStatus *s, sd_bus_message *m, unsigned *ret_chang
 /* acknowledged and cancelled: nothing changes the job any more. */
 bool job_state_is_final(const char *state);
 
+/* error and transient-error: the only states with ErrorName and ErrorMessage set. */
+bool job_state_has_error(const char *state);
+
 /* States in which the daemon works on the job and so must keep running. */
 bool job_state_is_active(const char *state);

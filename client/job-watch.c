@@ -16,6 +16,7 @@ struct JobWatch {
         bool ready;             /* the first read is in */
         bool daemon_gone;
         unsigned restarts;
+        unsigned pending;       /* changes held back until the read in flight is in */
 
         sd_bus_slot *match_properties;
         sd_bus_slot *match_owner;
@@ -55,9 +56,13 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         }
 
         w->ready = true;
-        /* The first read tells everything; later ones only what differs. */
+        /* The first read tells everything; later ones what differs, plus what the signals
+         * that asked for this read changed. */
+        changed |= w->pending;
+        w->pending = 0;
         if (first)
                 changed = JOB_FIELD_STATE | JOB_FIELD_PROGRESS | JOB_FIELD_ERROR;
+        changed &= ~(unsigned) JOB_FIELD_OTHER;
         if (changed)
                 w->handler(w, &w->status, changed, NULL, w->userdata);
         return 0;
@@ -85,16 +90,35 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (r == 0)
                 return 0;
 
-        /* Properties we follow are sent with their values; should one come as a bare
-         * invalidation, read it. */
+        changed &= ~(unsigned) JOB_FIELD_OTHER;
+
+        /* A followed property that comes as a bare invalidation must be read. xferd sends
+         * ErrorMessage that way (it names URLs and paths, which broadcast signals must not
+         * carry), together with the State it belongs to. In an error state hold the whole
+         * change back until the read is in, so "error" is never reported without its
+         * message; elsewhere the message is empty and the read can trail behind. */
         if (invalidated & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS | JOB_FIELD_ERROR)) {
+                bool hold = (invalidated & ~(unsigned) JOB_FIELD_ERROR & ~(unsigned) JOB_FIELD_OTHER) ||
+                            job_state_has_error(w->status.state);
+
                 r = watch_refresh(w);
-                if (r < 0)
+                if (r < 0) {
                         watch_fail(w, r, NULL);
+                        return 0;
+                }
+                if (hold) {
+                        w->pending |= changed;
+                        return 0;
+                }
+        }
+        /* A read is already on its way for an earlier change: keep the order, report both
+         * together. */
+        if (w->get_all && w->pending) {
+                w->pending |= changed;
+                return 0;
         }
 
         /* Before the first read completes, only collect: the read reports everything. */
-        changed &= ~(unsigned) JOB_FIELD_OTHER;
         if (w->ready && changed)
                 w->handler(w, &w->status, changed, NULL, w->userdata);
         return 0;

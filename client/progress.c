@@ -118,47 +118,53 @@ static unsigned terminal_columns(FILE *f) {
         return 80;
 }
 
-/* "12.3 MiB / 27.0 MiB  1.2 MiB/s  ETA 12s" or, with the total unknown, "12.3 MiB  1.2 MiB/s". */
-static void format_numbers(Progress *p, uint64_t now, char *buf, size_t size) {
+typedef struct Numbers {
+        char sizes[2 * FORMAT_BYTES_MAX + 4];   /* "12.3 MiB / 27.0 MiB", or "12.3 MiB" */
+        char rate[FORMAT_BYTES_MAX + 2];        /* "1.2 MiB/s", or "" */
+        char eta[FORMAT_DURATION_MAX + 8];      /* "ETA 12s", "stalled", or "" */
+} Numbers;
+
+static void format_numbers(Progress *p, uint64_t now, Numbers *n) {
         char done[FORMAT_BYTES_MAX], total[FORMAT_BYTES_MAX], speed[FORMAT_BYTES_MAX], eta[FORMAT_DURATION_MAX];
         double r = rate(p, now);
         bool known = p->total != UINT64_MAX;
-        size_t n;
 
         format_bytes(done, p->done);
         if (known)
-                n = (size_t) snprintf(buf, size, "%s / %s", done, format_bytes(total, p->total));
+                snprintf(n->sizes, sizeof n->sizes, "%s / %s", done, format_bytes(total, p->total));
         else
-                n = (size_t) snprintf(buf, size, "%s", done);
-        if (n >= size)
-                return;
+                snprintf(n->sizes, sizeof n->sizes, "%s", done);
+        n->rate[0] = n->eta[0] = 0;
 
         /* Rate and ETA only mean something while bytes flow. */
         if (!streq_ptr(p->state, "transferring") || r < 0)
                 return;
 
-        n += (size_t) snprintf(buf + n, size - n, "  %s/s", format_bytes(speed, (uint64_t) r));
-        if (n >= size || !known || p->done >= p->total)
+        snprintf(n->rate, sizeof n->rate, "%s/s", format_bytes(speed, (uint64_t) r));
+        if (!known || p->done >= p->total)
                 return;
         if (r >= 1)
-                snprintf(buf + n, size - n, "  ETA %s",
+                snprintf(n->eta, sizeof n->eta, "ETA %s",
                          format_duration(eta, (uint64_t) ((double) (p->total - p->done) / r) + 1));
         else
-                snprintf(buf + n, size - n, "  stalled");
+                snprintf(n->eta, sizeof n->eta, "stalled");
 }
 
 static void draw_bar(Progress *p, uint64_t now) {
         _cleanup_free_ char *tail = NULL, *cut = NULL;
-        char numbers[160], bar[256] = "";
+        char bar[256] = "";
         unsigned cols = terminal_columns(p->f), width;
         bool known = p->total != UINT64_MAX;
+        Numbers n;
 
-        format_numbers(p, now, numbers, sizeof numbers);
+        format_numbers(p, now, &n);
 
-        /* The state is shown when it is not the plain "transferring"; a note (the error of a
-         * retry) after it. */
-        if (asprintf(&tail, "%s%s%s%s%s",
-                     numbers,
+        /* "12.3 MiB / 27.0 MiB  1.2 MiB/s  ETA 12s"; the state is shown when it is not the
+         * plain "transferring", a note (the error of a retry) after it. */
+        if (asprintf(&tail, "%s%s%s%s%s%s%s%s%s",
+                     n.sizes,
+                     *n.rate ? "  " : "", n.rate,
+                     *n.eta ? "  " : "", n.eta,
                      streq_ptr(p->state, "transferring") ? "" : "  ",
                      streq_ptr(p->state, "transferring") ? "" : strempty(p->state),
                      p->note ? ": " : "",
@@ -196,21 +202,22 @@ static void draw_bar(Progress *p, uint64_t now) {
         p->drawn = true;
 }
 
+/* "transferring: 12.3 MiB / 27.0 MiB (45%), 1.2 MiB/s, ETA 12s" */
 static void print_plain(Progress *p, uint64_t now) {
-        char numbers[160];
         _cleanup_free_ char *note = NULL;
-        bool known = p->total != UINT64_MAX;
+        char pct[8] = "";
+        Numbers n;
 
-        format_numbers(p, now, numbers, sizeof numbers);
+        format_numbers(p, now, &n);
         if (p->note)
                 note = text_sanitize(p->note);
+        if (p->total != UINT64_MAX)
+                snprintf(pct, sizeof pct, " (%u%%)", format_percent(p->done, p->total));
 
-        if (known)
-                fprintf(p->f, "%s: %s (%u%%)%s%s\n", strempty(p->state), numbers,
-                        format_percent(p->done, p->total), note ? ": " : "", strempty(note));
-        else
-                fprintf(p->f, "%s: %s%s%s\n", strempty(p->state), numbers,
-                        note ? ": " : "", strempty(note));
+        fprintf(p->f, "%s: %s%s%s%s%s%s%s%s\n", strempty(p->state), n.sizes, pct,
+                *n.rate ? ", " : "", n.rate,
+                *n.eta ? ", " : "", n.eta,
+                note ? ": " : "", strempty(note));
         fflush(p->f);
 
         p->last_plain_usec = now;

@@ -41,6 +41,9 @@ typedef struct MonitorJob {
         JobStatus status;
         Access access;
         bool is_new;            /* announced by JobNew, not shown yet */
+        unsigned pending;       /* changes shown once the read in flight is in */
+        char *pending_old_state;
+        char *removed_state;    /* JobRemoved came while a change was being read */
         sd_bus_slot *read;      /* GetAll in flight */
 } MonitorJob;
 
@@ -61,6 +64,8 @@ static MonitorJob *monitor_job_free(MonitorJob *j) {
                 return NULL;
         sd_bus_slot_unref(j->read);
         job_status_done(&j->status);
+        free(j->pending_old_state);
+        free(j->removed_state);
         free(j->id);
         free(j->path);
         free(j->name);
@@ -190,19 +195,22 @@ static void json_event_end(Monitor *m) {
         }
 }
 
-/* "12.3 MiB / 27.0 MiB (45%)", or "12.3 MiB" while the total is unknown. */
+/* "12.3 MiB / 27.0 MiB (45%)", or "12.3 MiB / ?" while the total is unknown (as in list). */
 static char *progress_text(const JobStatus *s) {
         char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
         char *p;
 
-        if (s->bytes_total == UINT64_MAX)
-                return asprintf(&p, "%s", format_bytes(a, s->bytes_transferred)) < 0 ? NULL : p;
-        return asprintf(&p, "%s / %s (%u%%)", format_bytes(a, s->bytes_transferred), format_bytes(b, s->bytes_total),
-                        format_percent(s->bytes_transferred, s->bytes_total)) < 0 ? NULL : p;
-}
+        char files[48] = "";
 
-static bool state_has_error(const char *state) {
-        return streq_ptr(state, "error") || streq_ptr(state, "transient-error");
+        /* Multi-file jobs: say how far along the list it is. */
+        if (s->files_total > 1)
+                snprintf(files, sizeof files, ", %u of %u files", (unsigned) s->files_transferred,
+                         (unsigned) s->files_total);
+
+        if (s->bytes_total == UINT64_MAX)
+                return asprintf(&p, "%s / ?%s", format_bytes(a, s->bytes_transferred), files) < 0 ? NULL : p;
+        return asprintf(&p, "%s / %s (%u%%)%s", format_bytes(a, s->bytes_transferred), format_bytes(b, s->bytes_total),
+                        format_percent(s->bytes_transferred, s->bytes_total), files) < 0 ? NULL : p;
 }
 
 /* One line for a job seen for the first time: its state and progress. */
@@ -211,8 +219,8 @@ static void print_snapshot(MonitorJob *j, const char *event) {
         const JobStatus *s = &j->status;
 
         print_line(j, "%s%s%s, %s%s%s", event, *event ? ", " : "", strempty(s->state),
-                   strempty(progress), state_has_error(s->state) && !isempty(s->error_message) ? ": " : "",
-                   state_has_error(s->state) ? strempty(s->error_message) : "");
+                   strempty(progress), job_state_has_error(s->state) && !isempty(s->error_message) ? ": " : "",
+                   job_state_has_error(s->state) ? strempty(s->error_message) : "");
 }
 
 /* Ends `monitor JOB` once the job is final. */
@@ -252,10 +260,50 @@ static int read_display_name(sd_bus_message *reply, char **name) {
         return r;
 }
 
+/* After JobRemoved: its line, then the end of `monitor JOB`, or forgetting the job. j may be
+ * freed. */
+static void show_removed(Monitor *m, MonitorJob *j, const char *final_state) {
+        if (m->json) {
+                json_event_begin(m, "JobRemoved", j);
+                json_key(m->json, "FinalState");
+                json_string(m->json, final_state);
+                json_event_end(m);
+        } else
+                print_line(j, "removed (%s)", final_state);
+
+        if (m->only_id)
+                monitor_exit(m, EXIT_SUCCESS);
+        else
+                monitor_remove(m, j);
+}
+
+static void print_changes(MonitorJob *j, const char *old_state, unsigned changed) {
+        const JobStatus *s = &j->status;
+        _cleanup_free_ char *progress = NULL;
+
+        if (changed & JOB_FIELD_STATE) {
+                const char *msg = job_state_has_error(s->state) ? s->error_message : NULL;
+
+                if (old_state)
+                        print_line(j, "%s → %s%s%s", old_state, strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
+                else
+                        print_line(j, "%s%s%s", strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
+                return;
+        }
+        if (changed & JOB_FIELD_PROGRESS) {
+                progress = progress_text(s);
+                print_line(j, "%s", strempty(progress));
+        }
+        if ((changed & JOB_FIELD_ERROR) && !isempty(s->error_message))
+                print_line(j, "error: %s", s->error_message);
+}
+
 static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         MonitorJob *j = userdata;
         Monitor *m = j->monitor;
         const char *event = j->is_new ? "JobNew" : "Snapshot";
+        bool first = j->access == ACCESS_UNKNOWN || j->is_new;
+        unsigned changed = 0;
         int r;
 
         j->read = sd_bus_slot_unref(j->read);
@@ -283,7 +331,7 @@ static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
                 return 0;
         }
 
-        r = job_status_read_dict(&j->status, reply, NULL);
+        r = job_status_read_dict(&j->status, reply, &changed);
         if (r >= 0)
                 r = read_display_name(reply, &j->name);
         if (r < 0) {
@@ -301,10 +349,22 @@ static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
                 json_key(m->json, "Properties");
                 (void) job_json_append_properties(m->json, reply);
                 json_event_end(m);
-        } else
+        } else if (first)
                 print_snapshot(j, j->is_new ? "new job" : "");
+        else if (j->pending)
+                /* The change that made us read, now with the values that were only
+                 * invalidated (xferd sends ErrorMessage so). */
+                print_changes(j, j->pending_old_state, (j->pending | changed) & ~(unsigned) JOB_FIELD_OTHER);
         j->is_new = false;
+        j->pending = 0;
+        free(j->pending_old_state);
+        j->pending_old_state = NULL;
 
+        if (j->removed_state) {
+                _cleanup_free_ char *final_state = steal_ptr(&j->removed_state);
+                show_removed(m, j, final_state);
+                return 0;
+        }
         check_final(m, j);
         return 0;
 }
@@ -359,41 +419,14 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
         if (!j || !monitor_shows(m, j))
                 return 0;
 
-        if (m->json) {
-                json_event_begin(m, "JobRemoved", j);
-                json_key(m->json, "FinalState");
-                json_string(m->json, final_state);
-                json_event_end(m);
-        } else
-                print_line(j, "removed (%s)", final_state);
-
-        if (m->only_id) {
-                monitor_exit(m, EXIT_SUCCESS);
+        if (j->read && j->pending) {
+                /* The change before it is still being read: show that first. */
+                if (strdup_replace(&j->removed_state, final_state) < 0)
+                        show_removed(m, j, final_state);
                 return 0;
         }
-        monitor_remove(m, j);
+        show_removed(m, j, final_state);
         return 0;
-}
-
-static void print_changes(MonitorJob *j, const char *old_state, unsigned changed) {
-        const JobStatus *s = &j->status;
-        _cleanup_free_ char *progress = NULL;
-
-        if (changed & JOB_FIELD_STATE) {
-                const char *msg = state_has_error(s->state) ? s->error_message : NULL;
-
-                if (old_state)
-                        print_line(j, "%s → %s%s%s", old_state, strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
-                else
-                        print_line(j, "%s%s%s", strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
-                return;
-        }
-        if (changed & JOB_FIELD_PROGRESS) {
-                progress = progress_text(s);
-                print_line(j, "%s", strempty(progress));
-        }
-        if ((changed & JOB_FIELD_ERROR) && !isempty(s->error_message))
-                print_line(j, "error: %s", s->error_message);
 }
 
 static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
@@ -433,9 +466,23 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                         monitor_job_read(j);
                 return 0;
         }
-        if (invalidated && j->access == ACCESS_ALLOWED)
-                /* DisplayName and Description only announce that they changed. */
+        if (invalidated && j->access == ACCESS_ALLOWED) {
+                /* DisplayName and Description only announce that they changed, and xferd
+                 * sends ErrorMessage so too (it names URLs). A change that needs such a
+                 * value (an error state needs its message) is shown once the read is in. */
+                if ((invalidated & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS)) ||
+                    ((invalidated & JOB_FIELD_ERROR) && job_state_has_error(j->status.state))) {
+                        if (!j->pending && old_state)
+                                j->pending_old_state = steal_ptr(&old_state);
+                        j->pending |= changed;
+                        changed = 0;
+                }
                 monitor_job_read(j);
+        } else if (j->read && j->pending) {
+                /* Keep the order: this change is shown together with the earlier one. */
+                j->pending |= changed;
+                changed = 0;
+        }
 
         if (!monitor_shows(m, j))
                 return 0;
@@ -452,10 +499,12 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                 json_key(m->json, "Invalidated");
                 (void) bus_json_append(m->json, msg);
                 json_event_end(m);
-        } else
+        } else if (changed)
                 print_changes(j, old_state, changed);
 
-        check_final(m, j);
+        /* With a read in flight, its reply shows the rest and ends a finished `monitor JOB`. */
+        if (!j->pending)
+                check_final(m, j);
         return 0;
 }
 

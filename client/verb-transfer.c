@@ -228,7 +228,9 @@ static void on_job(JobWatch *w, const JobStatus *s, unsigned changed, const sd_b
                 return;
         }
 
-        if (f->progress && (changed & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS | JOB_FIELD_ERROR)))
+        /* Once we are completing or cancelling, the outcome is told by the reply. */
+        if (f->progress && !f->action && !f->signo &&
+            (changed & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS | JOB_FIELD_ERROR)))
                 progress_update(f->progress, s->state, s->bytes_transferred, s->bytes_total,
                                 streq_ptr(s->state, "transient-error") ? s->error_message : NULL);
 

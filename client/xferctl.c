@@ -177,6 +177,8 @@ int main(int argc, char **argv) {
         setlocale(LC_CTYPE, "");
         setlocale(LC_TIME, "");
 
+        /* getopt names the program by argv[0] in its messages; say xferctl, not a path. */
+        argv[0] = (char *) "xferctl";
         r = parse_options(argc, argv, &c, &bus);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;

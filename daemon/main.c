@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "settings.h"
 
 typedef struct Daemon {
         sd_event *event;
@@ -27,6 +29,9 @@ typedef struct Args {
         uint64_t idle_timeout_usec;
         ManagerConfig config;
         const char *state_dir;
+        const char *config_file;
+        /* What the command line set; it overrides the configuration file. */
+        bool set_idle, set_retention, set_stall;
 } Args;
 
 static void help(void) {
@@ -39,6 +44,8 @@ static void help(void) {
                "  --retry-delay-floor=SEC  lowest MinimumRetryDelay accepted (default 5)\n"
                "  --stall-timeout=SEC      a transfer with no byte for this long fails (default 60)\n"
                "  --state-dir=DIR          where the job store lives\n"
+               "  --config=FILE            settings file (default: /etc/xferd/xferd.conf, or\n"
+               "                           ~/.config/xferd/xferd.conf with --user)\n"
                "  --log-level=LEVEL        err, warning, notice, info (default) or debug\n"
                "  -h --help                show this help\n"
                "     --version             show the version\n");
@@ -58,7 +65,7 @@ static int parse_seconds(const char *s, uint64_t *ret) {
 static int parse_args(int argc, char *argv[], Args *a) {
         enum {
                 ARG_SYSTEM = 0x100, ARG_USER, ARG_IDLE, ARG_RETENTION, ARG_FLOOR, ARG_STALL, ARG_STATE,
-                ARG_LOG, ARG_VERSION,
+                ARG_LOG, ARG_VERSION, ARG_CONFIG,
         };
         static const struct option options[] = {
                 { "system", no_argument, NULL, ARG_SYSTEM },
@@ -68,6 +75,7 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 { "retry-delay-floor", required_argument, NULL, ARG_FLOOR },
                 { "stall-timeout", required_argument, NULL, ARG_STALL },
                 { "state-dir", required_argument, NULL, ARG_STATE },
+                { "config", required_argument, NULL, ARG_CONFIG },
                 { "log-level", required_argument, NULL, ARG_LOG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -92,20 +100,28 @@ static int parse_args(int argc, char *argv[], Args *a) {
                                 log_error("Invalid number of seconds: %s", optarg);
                                 return -EINVAL;
                         }
-                        if (c == ARG_IDLE)
+                        if (c == ARG_IDLE) {
                                 a->idle_timeout_usec = v * USEC_PER_SEC;
-                        else if (c == ARG_RETENTION)
+                                a->set_idle = true;
+                        } else if (c == ARG_RETENTION) {
                                 a->config.retention_usec = v * USEC_PER_SEC;
+                                a->set_retention = true;
+                        }
                         else if (c == ARG_FLOOR)
                                 a->config.retry_delay_floor = (uint32_t) v;
                         else if (v == 0) {
                                 log_error("--stall-timeout must be at least 1 second.");
                                 return -EINVAL;
-                        } else
+                        } else {
                                 a->config.transfer.stall_timeout_usec = v * USEC_PER_SEC;
+                                a->set_stall = true;
+                        }
                         break;
                 case ARG_STATE:
                         a->state_dir = optarg;
+                        break;
+                case ARG_CONFIG:
+                        a->config_file = optarg;
                         break;
                 case ARG_LOG:
                         r = log_level_from_string(optarg);
@@ -133,6 +149,94 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 a->system = geteuid() == 0;
         a->config.system = a->system;
         return 1;
+}
+
+/* The file's settings under the command line's: the file is read into a copy of the
+ * defaults, then what the command line set is put back on top. */
+static int settings_pick(Args *a) {
+        _cleanup_free_ char *user_file = NULL;
+        const char *path = a->config_file;
+        DaemonSettings s = { .idle_timeout_usec = 30 * USEC_PER_SEC };
+        const char *e;
+        int r;
+
+        manager_config_defaults(&s.manager);
+        if (!path && a->system)
+                path = XFERD_SYSCONFDIR "/xferd.conf";
+        else if (!path) {
+                if ((e = getenv("XDG_CONFIG_HOME")) && *e == '/')
+                        r = asprintf(&user_file, "%s/xferd/xferd.conf", e);
+                else if ((e = getenv("HOME")) && *e == '/')
+                        r = asprintf(&user_file, "%s/.config/xferd/xferd.conf", e);
+                else
+                        r = 0;
+                if (r < 0)
+                        return -ENOMEM;
+                path = user_file;
+        }
+        if (path) {
+                r = settings_load(path, &s);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!a->set_idle)
+                a->idle_timeout_usec = s.idle_timeout_usec;
+        ManagerConfig cli = a->config;
+        a->config = s.manager;
+        a->config.system = cli.system;
+        a->config.retry_delay_floor = cli.retry_delay_floor;
+        if (a->set_retention)
+                a->config.retention_usec = cli.retention_usec;
+        if (a->set_stall)
+                a->config.transfer.stall_timeout_usec = cli.transfer.stall_timeout_usec;
+        return 0;
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        return 0;
+}
+
+/* --state-dir, else systemd's StateDirectory=, else the system or XDG default. */
+static int state_dir_pick(const Args *a, char **ret) {
+        const char *e;
+        char *p;
+
+        if (a->state_dir)
+                p = strdup(a->state_dir);
+        else if ((e = getenv("STATE_DIRECTORY")) && *e)
+                p = strndup(e, strcspn(e, ":"));  /* the first of a colon-separated list */
+        else if (a->system)
+                p = strdup(XFERD_LOCALSTATEDIR);
+        else if ((e = getenv("XDG_STATE_HOME")) && *e == '/') {
+                if (asprintf(&p, "%s/xferd", e) < 0)
+                        p = NULL;
+        } else if ((e = getenv("HOME")) && *e == '/') {
+                if (asprintf(&p, "%s/.local/state/xferd", e) < 0)
+                        p = NULL;
+        } else
+                return -ENOENT;
+        if (!p)
+                return -ENOMEM;
+        /* The store makes its own directory 0700; the parents are ordinary ones. */
+        int r = mkdir_parents(p, 0755);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
 }
 
 static void idle_timer_arm(Daemon *d) {
@@ -191,6 +295,7 @@ static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static int run(int argc, char *argv[]) {
         Args a = { .system = -1, .idle_timeout_usec = 30 * USEC_PER_SEC };
         Daemon d = { .event = NULL };
+        _cleanup_free_ char *state_dir = NULL;
         sigset_t mask;
         int r;
 
@@ -198,6 +303,15 @@ static int run(int argc, char *argv[]) {
         r = parse_args(argc, argv, &a);
         if (r <= 0)
                 return r;
+
+        r = settings_pick(&a);
+        if (r < 0)
+                return r;
+
+        r = state_dir_pick(&a, &state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Cannot determine the state directory");
+        a.config.state_dir = state_dir;
 
         r = bus_errors_register();
         if (r < 0)
@@ -235,6 +349,10 @@ static int run(int argc, char *argv[]) {
                 .idle_userdata = &d,
         };
         r = bus_install(&d.b);
+        if (r < 0)
+                goto finish;
+
+        r = manager_load(d.manager);
         if (r < 0)
                 goto finish;
 

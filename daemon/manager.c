@@ -3,12 +3,14 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <strings.h>
 #include <systemd/sd-id128.h>
 
 #include "log.h"
 #include "manager.h"
+#include "store.h"
 #include "util.h"
 
 #define JOB_OBJECT_PREFIX "/org/xferd/Transfer1/job/"
@@ -33,6 +35,8 @@ struct Manager {
         ManagerConfig config;
         ManagerObserver observer;
         TransferEngine *engine;
+        Store *store;                           /* NULL when the state directory is unusable */
+        sd_event_source *inactivity_timer;
 
         Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
         Job *retained_head, *retained_tail;     /* final, object still on the bus */
@@ -50,6 +54,7 @@ struct Manager {
 
 static void job_start_transfer(Job *j);
 static void manager_check_idle(Manager *m);
+static void manager_arm_inactivity(Manager *m, uint64_t modification_time);
 
 void manager_config_defaults(ManagerConfig *c) {
         *c = (ManagerConfig) {
@@ -62,6 +67,7 @@ void manager_config_defaults(ManagerConfig *c) {
                 .max_jobs = 300,
                 .max_files_per_job = 200,
                 .max_url_length = 2200,
+                .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
                 .transfer = {
                         .connect_timeout_usec = 30 * USEC_PER_SEC,
                         .stall_timeout_usec = 60 * USEC_PER_SEC,
@@ -184,16 +190,52 @@ static uint64_t now_realtime(Manager *m) {
         return t;
 }
 
+/* ---- the store ------------------------------------------------------------------------ */
+
+/* A failed write is logged and the daemon goes on: the in-memory job stays right, and the
+ * next successful write of the job brings the store up to date. */
+static void job_save_row(Job *j) {
+        if (j->manager->store)
+                (void) store_save_job_row(j->manager->store, j);
+}
+
+static void job_save(Job *j) {
+        if (j->manager->store)
+                (void) store_save_job(j->manager->store, j);
+}
+
+static void job_save_file(Job *j, size_t i) {
+        if (j->manager->store && i < j->n_files)
+                (void) store_save_file(j->manager->store, j, i);
+}
+
+/* Tests stop the daemon hard at named points to prove that recovery finishes the work. */
+static void crash_point(const char *name) {
+        const char *want = getenv("XFERD_TEST_CRASH_POINT");
+
+        if (want && streq(want, name)) {
+                log_warning("Crash point '%s' reached: killing myself as asked.", name);
+                raise(SIGKILL);
+        }
+}
+
 static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *j;
 
+        /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
+         * counts after a crash is the temporary file's real size. */
+        if (m->store)
+                (void) store_begin(m->store);
         while ((j = m->dirty_head)) {
                 m->dirty_head = j->dirty_next;
                 j->dirty_next = NULL;
                 j->in_dirty_list = false;
+                job_save_file(j, j->current);
                 notify_changed(j, JOB_CHANGE_PROGRESS);
         }
+        if (m->store)
+                (void) store_end(m->store);
         return 0;
 }
 
@@ -257,6 +299,8 @@ static int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         continue;
                 }
                 log_info("Removed temporary file %s/%s that could not be removed before.", u->dir, u->name);
+                if (m->store)
+                        (void) store_remove_pending_unlink(m->store, u->dir, u->name);
                 *p = u->next;
                 pending_unlink_free(u);
         }
@@ -290,6 +334,8 @@ static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) 
         u->ino = f->dir_ino;
         u->next = m->pending_unlinks;
         m->pending_unlinks = u;
+        if (m->store)
+                (void) store_add_pending_unlink(m->store, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name);
 
         if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
                 (void) sd_event_source_set_time(m->unlink_timer, now + UNLINK_RETRY_USEC);
@@ -349,15 +395,20 @@ static void manager_schedule(Manager *m) {
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 static int job_apply(Job *j, JobEvent event, CallError *e);
 
+static void job_arm_retry_timer(Job *j);
+
 static void job_arm_retry(Job *j, uint64_t retry_after_usec) {
-        Manager *m = j->manager;
         uint64_t delay = (uint64_t) j->minimum_retry_delay * USEC_PER_SEC;
-        uint64_t now = now_realtime(m);
-        int r;
 
         if (retry_after_usec > delay)
                 delay = retry_after_usec;
-        j->retry_time = now + delay;
+        j->retry_time = now_realtime(j->manager) + delay;
+        job_arm_retry_timer(j);
+}
+
+static void job_arm_retry_timer(Job *j) {
+        Manager *m = j->manager;
+        int r;
 
         /* Wall-clock deadline, so it means the same after a restart or a suspend of the machine. */
         uint64_t no_progress_at = j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC;
@@ -418,11 +469,13 @@ static void job_retire(Job *j) {
         if (m->observer.job_removed)
                 m->observer.job_removed(m, j);
 
-        /* The object stays readable for a while, so a late call learns InvalidState. */
-        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        /* The object stays readable for a while, so a late call learns InvalidState; the
+         * deadline is wall-clock, so it holds across restarts. */
+        r = sd_event_now(m->event, CLOCK_REALTIME, &now);
         if (r >= 0)
-                r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_MONOTONIC,
-                                      now + m->config.retention_usec, USEC_PER_SEC, on_retention_timer, j);
+                r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
+                                      j->retire_time + m->config.retention_usec, USEC_PER_SEC,
+                                      on_retention_timer, j);
         if (r < 0)
                 log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
 }
@@ -484,23 +537,31 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
 
         j->state = t.state;
 
-        if (t.actions & JOB_ACTION_COMMIT_FILES)
-                /* Complete renamed what was finished; the rest goes. */
-                for (size_t i = 0; i < j->n_files; i++)
-                        if (!j->files[i]->committed)
-                                job_unlink_temporary(j, j->files[i]);
-        if (t.actions & JOB_ACTION_UNLINK_TEMPORARIES)
-                for (size_t i = 0; i < j->n_files; i++)
-                        job_unlink_temporary(j, j->files[i]);
         if (t.actions & JOB_ACTION_ARM_RETRY)
                 job_arm_retry(j, retry_after_usec);
         if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
                 j->last_progress_time = now_realtime(j->manager);
         if (t.state == JOB_TRANSFERRED)
                 j->completion_time = now_realtime(j->manager);
-
-        if (t.state != old || event < JOB_EVENT_START) {
+        if (job_state_is_final(t.state))
+                j->retire_time = now_realtime(j->manager);
+        bool changed = t.state != old || event < JOB_EVENT_START;
+        if (changed)
                 j->modification_time = now_realtime(j->manager);
+
+        /* Durable intent first: once "cancelled" is stored, a crash before the unlinks below
+         * is finished by the next start, which removes what the store still lists. */
+        if (changed)
+                job_save_row(j);
+        if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
+                crash_point(event == JOB_EVENT_CANCEL ? "cancel-committed" : "complete-committed");
+                for (size_t i = 0; i < j->n_files; i++)
+                        if ((t.actions & JOB_ACTION_UNLINK_TEMPORARIES) || !j->files[i]->committed)
+                                job_unlink_temporary(j, j->files[i]);
+                job_save(j);
+        }
+
+        if (changed) {
                 job_unmark_progress(j);
                 notify_changed(j, JOB_CHANGE_STATE);
         }
@@ -517,6 +578,7 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
                 job_retire(j);
         if (t.actions & JOB_ACTION_SCHEDULE)
                 manager_schedule(j->manager);
+        manager_check_idle(j->manager);
 
         return (int) t.actions;
 }
@@ -583,6 +645,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         case TRANSFER_OK:
                 f->completed = true;
                 f->bytes_total = f->bytes_transferred;
+                job_save_file(j, j->current);
                 j->restarts = 0;
                 j->current++;
                 j->last_progress_time = now_realtime(j->manager);
@@ -604,6 +667,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                          j->id, f->url);
                 job_unlink_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
+                job_save_file(j, j->current);
                 job_start_transfer(j);
                 return;
 
@@ -658,6 +722,10 @@ static void job_start_transfer(Job *j) {
                 }
         }
         if (!f->temp_exists) {
+                /* Write-ahead: the store knows of the file before it exists, so a crash right
+                 * after creating it cannot leave an orphan. */
+                f->temp_exists = true;
+                job_save_file(j, j->current);
                 fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
                 if (fd == -EEXIST) {
                         /* Only xferd makes names with this job's id: a leftover of ours. */
@@ -666,12 +734,13 @@ static void job_start_transfer(Job *j) {
                 }
                 if (fd < 0) {
                         r = fd;
+                        f->temp_exists = false;
+                        job_save_file(j, j->current);
                         snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
                                  r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
                         job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
                         return;
                 }
-                f->temp_exists = true;
                 f->validator = mfree(f->validator);
         }
         if (offset == 0)
@@ -900,6 +969,8 @@ static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
         if (m->observer.job_gone)
                 m->observer.job_gone(m, j);
+        if (m->store)
+                (void) store_delete_job(m->store, j->id);
         list_remove(&m->retained_head, &m->retained_tail, j);
         job_free(j);
         manager_check_idle(m);
@@ -972,6 +1043,16 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return call_error_set(e, r, CALL_ERROR_INTERNAL, "Cannot look up uid %u: %s", (unsigned) owner, strerror(-r));
         }
+        /* A job a client was told about survives a crash. */
+        if (m->store) {
+                r = store_save_job(m->store, j);
+                if (r < 0) {
+                        job_free(j);
+                        return call_error_set(e, r, CALL_ERROR_INTERNAL,
+                                              "Cannot store the new job: %s", strerror(-r));
+                }
+        }
+        manager_arm_inactivity(m, j->modification_time);
 
         list_append(&m->jobs_head, &m->jobs_tail, j);
         m->n_jobs++;
@@ -1040,6 +1121,7 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
         memcpy(j->files + j->n_files, added, n * sizeof *added);
         j->n_files += n;
         free(added);
+        job_save(j);
 
         notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
         return job_apply(j, JOB_EVENT_ADD_FILES, e);
@@ -1106,6 +1188,7 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
                         f->bytes_transferred = 0;
                         f->bytes_total = UINT64_MAX;
                         f->validator = mfree(f->validator);
+                        job_save_file(j, i);
                         if (j->current > i)
                                 j->current = i;
                         free(synced);
@@ -1124,6 +1207,7 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
                 }
                 f->committed = true;
                 f->temp_exists = false;
+                job_save_file(j, i);
 
                 bool seen = false;
                 for (size_t k = 0; k < n_synced && !seen; k++)
@@ -1286,7 +1370,214 @@ int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
 }
 
 bool manager_is_idle(Manager *m) {
-        return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
+        if (m->pending_unlinks)
+                return false;
+        if (!m->store)
+                return !m->jobs_head && !m->retained_head;
+        for (Job *j = m->jobs_head; j; j = j->next)
+                if (j->state == JOB_QUEUED || job_state_is_active(j->state) || j->state == JOB_TRANSIENT_ERROR)
+                        return false;
+        return true;
+}
+
+/* ---- inactivity ----------------------------------------------------------------------- */
+
+static int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = now_realtime(m), next = UINT64_MAX;
+        Job *n;
+
+        for (Job *j = m->jobs_head; j; j = n) {
+                n = j->next;
+                uint64_t deadline = j->modification_time + m->config.job_inactivity_usec;
+                if (deadline <= now) {
+                        log_info("Job %s was untouched for %" PRIu64 " days: cancelling it.", j->id,
+                                 m->config.job_inactivity_usec / (24 * 3600 * USEC_PER_SEC));
+                        (void) job_cancel(j, NULL);
+                } else if (deadline < next)
+                        next = deadline;
+        }
+        if (next != UINT64_MAX) {
+                (void) sd_event_source_set_time(s, next);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* Modification times only grow, so a timer at the oldest deadline known is never late; it
+ * looks again when it fires. */
+static void manager_arm_inactivity(Manager *m, uint64_t modification_time) {
+        uint64_t deadline = modification_time + m->config.job_inactivity_usec, current;
+
+        if (!m->inactivity_timer)
+                return;
+        if (sd_event_source_get_enabled(m->inactivity_timer, NULL) > 0 &&
+            sd_event_source_get_time(m->inactivity_timer, &current) >= 0 && current <= deadline)
+                return;
+        (void) sd_event_source_set_time(m->inactivity_timer, deadline);
+        (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_ONESHOT);
+}
+
+/* ---- recovery ------------------------------------------------------------------------- */
+
+/* The disk is the truth for how far a file got. */
+static void job_recover_files(Job *j) {
+        for (size_t i = 0; i < j->n_files; i++) {
+                JobFile *f = j->files[i];
+                FsDir d = file_dir(f);
+                struct stat st;
+
+                if (!f->temp_exists || f->committed)
+                        continue;
+                int r = fsops_stat_temporary(&j->identity, &d, f->temp_name, &st);
+                if (r >= 0) {
+                        f->bytes_transferred = (uint64_t) st.st_size;
+                        if (f->completed && f->bytes_total != UINT64_MAX && f->bytes_total != f->bytes_transferred)
+                                f->completed = false;
+                        continue;
+                }
+                if (r != -ENOENT && r != -ESTALE)
+                        log_warning_errno(r, "Cannot check temporary file %s/%s of job %s", f->dir, f->temp_name, j->id);
+                /* Gone (or its directory replaced): the file starts over. */
+                f->temp_exists = false;
+                f->completed = false;
+                f->bytes_transferred = 0;
+                f->validator = mfree(f->validator);
+        }
+        j->current = 0;
+        while (j->current < j->n_files && j->files[j->current]->completed)
+                j->current++;
+}
+
+static int manager_adopt_job(Job *j, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = now_realtime(m);
+        int r;
+
+        j->manager = m;
+        j->fd = -1;
+        if (asprintf(&j->object_path, JOB_OBJECT_PREFIX "%s", j->id) < 0) {
+                j->object_path = NULL;
+                job_free(j);
+                return -ENOMEM;
+        }
+        r = fs_identity_load(j->owner, &j->identity);
+        if (r < 0) {
+                log_error_errno(r, "Cannot look up uid %u of job %s; leaving it in the store", (unsigned) j->owner, j->id);
+                job_free(j);
+                return 0;
+        }
+
+        if (job_state_is_final(j->state)) {
+                /* A cancel or complete that was interrupted finishes now. */
+                bool dirty = false;
+                for (size_t i = 0; i < j->n_files; i++)
+                        if (j->files[i]->temp_exists && !j->files[i]->committed) {
+                                log_info("Job %s is %s: removing its leftover temporary file %s/%s.", j->id,
+                                         job_state_to_string(j->state), j->files[i]->dir, j->files[i]->temp_name);
+                                job_unlink_temporary(j, j->files[i]);
+                                dirty = true;
+                        }
+                if (dirty)
+                        job_save(j);
+                if (j->retire_time + m->config.retention_usec <= now) {
+                        if (m->store)
+                                (void) store_delete_job(m->store, j->id);
+                        job_free(j);
+                        return 0;
+                }
+                list_append(&m->retained_head, &m->retained_tail, j);
+                r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
+                                      j->retire_time + m->config.retention_usec, USEC_PER_SEC,
+                                      on_retention_timer, j);
+                if (r < 0)
+                        log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
+                return 0;
+        }
+
+        job_recover_files(j);
+
+        JobContext ctx = job_context(j);
+        JobTransition t;
+        if (job_transition(j->state, JOB_EVENT_RECOVER, &ctx, &t) >= 0) {
+                if (t.state != j->state)
+                        log_info("Job %s was %s when the daemon stopped: queued again.", j->id,
+                                 job_state_to_string(j->state));
+                j->state = t.state;
+                if (t.actions & JOB_ACTION_ARM_RETRY) {
+                        /* The stored wall-clock deadline holds; a passed one means now. */
+                        if (j->retry_time <= now)
+                                j->state = JOB_QUEUED;
+                        else
+                                job_arm_retry_timer(j);
+                }
+        }
+
+        list_append(&m->jobs_head, &m->jobs_tail, j);
+        m->n_jobs++;
+        job_save(j);
+        manager_arm_inactivity(m, j->modification_time);
+        return 0;
+}
+
+static int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                                        void *userdata) {
+        Manager *m = userdata;
+        FsIdentity id;
+        FsDir d = { .path = dir, .dev = dev, .ino = ino };
+        int r;
+
+        r = fs_identity_load(owner, &id);
+        if (r < 0)
+                return r;
+        r = fsops_unlink(&id, &d, name);
+        if (r >= 0) {
+                log_info("Removed temporary file %s/%s left from before.", dir, name);
+                fs_identity_done(&id);
+                return store_remove_pending_unlink(m->store, dir, name);
+        }
+
+        PendingUnlink *u = calloc(1, sizeof *u);
+        if (!u || !(u->dir = strdup(dir)) || !(u->name = strdup(name))) {
+                if (u)
+                        free(u->dir);
+                free(u);
+                fs_identity_done(&id);
+                return -ENOMEM;
+        }
+        u->identity = id;
+        u->dev = dev;
+        u->ino = ino;
+        u->next = m->pending_unlinks;
+        m->pending_unlinks = u;
+        uint64_t now;
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
+                (void) sd_event_source_set_time(m->unlink_timer, now + UNLINK_RETRY_USEC);
+                (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+int manager_load(Manager *m) {
+        int r;
+
+        if (!m->store)
+                return 0;
+
+        (void) store_begin(m->store);
+        r = store_load_pending_unlinks(m->store, manager_adopt_pending_unlink, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot load the list of temporary files to remove");
+        r = store_load_jobs(m->store, manager_adopt_job, m);
+        if (r < 0)
+                log_error_errno(r, "Cannot load the stored jobs");
+        (void) store_end(m->store);
+
+        log_info("Recovered %u waiting job(s) from the store.", m->n_jobs);
+        manager_schedule(m);
+        m->idle = !manager_is_idle(m);  /* force a report of the real state */
+        manager_check_idle(m);
+        return 0;
 }
 
 static void manager_check_idle(Manager *m) {
@@ -1327,6 +1618,18 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_OFF);
+        r = sd_event_add_time(event, &m->inactivity_timer, CLOCK_REALTIME, 0, 3600 * USEC_PER_SEC,
+                              on_inactivity_timer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_OFF);
+
+        if (config->state_dir) {
+                r = store_open(config->state_dir, &m->store);
+                if (r < 0)
+                        log_error_errno(r, "Cannot use the job store in %s; jobs will not survive a restart",
+                                        config->state_dir);
+        }
 
         *ret = m;
         return 0;
@@ -1357,6 +1660,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->progress_timer);
         sd_event_source_disable_unref(m->unlink_timer);
+        sd_event_source_disable_unref(m->inactivity_timer);
+        store_close(m->store);
         transfer_engine_free(m->engine);
         sd_event_unref(m->event);
         free(m);

@@ -111,6 +111,8 @@ typedef struct ManagerConfig {
         uint32_t max_jobs;
         uint32_t max_files_per_job;
         size_t max_url_length;
+        uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
+        const char *state_dir;          /* where the store lives; NULL: keep nothing */
         TransferSettings transfer;
 } ManagerConfig;
 
@@ -123,7 +125,12 @@ void *manager_get_observer_userdata(Manager *m);
 const ManagerConfig *manager_get_config(Manager *m);
 sd_event *manager_get_event(Manager *m);
 
-/* True when no job needs the daemon (no non-final job, no retained object). */
+/* Brings back the stored jobs, finishes interrupted cancels, and starts what was queued. */
+int manager_load(Manager *m);
+
+/* True when no job needs the daemon to act now. With a store: nothing queued, running or
+ * waiting to retry, and no temporary file waiting for removal; everything else waits in the
+ * store. Without one: no job and no retained object at all. */
 bool manager_is_idle(Manager *m);
 
 /* Non-final jobs, oldest first. */

@@ -118,9 +118,11 @@ if [[ ! -f "$builddir/build.ninja" ]]; then
 fi
 show meson compile -C "$builddir"
 
-xferd_bin=$srcdir/$builddir/xferd
-xferctl_bin=$srcdir/$builddir/xferctl
-httpd_bin=$srcdir/$builddir/tests/xferd-test-httpd
+if [[ $builddir == /* ]]; then bdir=$builddir; else bdir=$srcdir/$builddir; fi
+xferd_bin=$bdir/xferd
+xferctl_bin=$bdir/client/xferctl
+[[ -x "$xferctl_bin" ]] || xferctl_bin=$bdir/xferctl
+httpd_bin=$bdir/tests/xferd-test-httpd
 for f in "$xferd_bin" "$xferctl_bin" "$httpd_bin"; do
   [[ -x "$f" ]] || die "$f was not built (is -Dtests=false set? the test HTTP server needs it)"
 done
@@ -295,4 +297,4 @@ fi
 show busctl --user get-property org.xferd.Transfer1 "$job_path" org.xferd.Transfer1.Job State
 
 step "Done"
-note "More: $builddir/xferctl --user list | info JOB | monitor, and every busctl call, in README.md."
+note "More: xferctl --user list | info JOB | monitor …, and every busctl call, in README.md."

@@ -789,7 +789,7 @@ bus_fixture_run (BusFixture *fx, const char *const *argv, char **out_stdout, cha
         g_assert_no_error (error);
         int status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc)
                                                      : 128 + g_subprocess_get_term_sig (proc);
-        g_test_message ("$ %s → %d\nstdout: %s\nstderr: %s", cmdline, status, out, err);
+        g_test_message ("$ %s -> %d\nstdout: %s\nstderr: %s", cmdline, status, out, err);
         if (out_stdout)
                 *out_stdout = g_steal_pointer (&out);
         if (out_stderr)
