@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "netwatch.h"
 #include "store.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ struct Manager {
         ManagerObserver observer;
         TransferEngine *engine;
         Store *store;                           /* NULL when the state directory is unusable */
+        NetWatch *netwatch;                     /* open while a job waits for the network */
         sd_event_source *inactivity_timer;
 
         Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
@@ -43,6 +45,7 @@ struct Manager {
         unsigned n_jobs;
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
+        sd_event_source *slice_timer;           /* turns among background jobs of one priority */
         sd_event_source *progress_timer;        /* rate-limits progress signals */
         Job *dirty_head;
 
@@ -53,6 +56,8 @@ struct Manager {
 };
 
 static void job_start_transfer(Job *j);
+static unsigned manager_count_active_background(Manager *m);
+static uint64_t job_effective_rate(const Job *j, unsigned n_background);
 static void manager_check_idle(Manager *m);
 static void manager_arm_inactivity(Manager *m, uint64_t modification_time);
 
@@ -68,6 +73,7 @@ void manager_config_defaults(ManagerConfig *c) {
                 .max_files_per_job = 200,
                 .max_url_length = 2200,
                 .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
+                .time_slice_usec = 300 * USEC_PER_SEC,
                 .transfer = {
                         .connect_timeout_usec = 30 * USEC_PER_SEC,
                         .stall_timeout_usec = 60 * USEC_PER_SEC,
@@ -755,7 +761,7 @@ static void job_start_transfer(Job *j) {
                 .validator = f->validator,
                 .headers = j->http_headers,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
-                .max_speed = j->bandwidth_limit,
+                .max_speed = job_effective_rate(j, manager_count_active_background(m)),
         };
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {
@@ -767,41 +773,157 @@ static void job_start_transfer(Job *j) {
         log_debug("Job %s: transferring %s from byte %" PRIu64 ".", j->id, f->url, offset);
 }
 
+static bool job_is_background(const Job *j) {
+        return j->priority != JOB_PRIORITY_FOREGROUND;
+}
+
 static unsigned manager_count_active_background(Manager *m) {
         unsigned n = 0;
 
         for (Job *j = m->jobs_head; j; j = j->next)
-                if (job_state_is_active(j->state) && j->priority != JOB_PRIORITY_FOREGROUND)
+                if (job_state_is_active(j->state) && job_is_background(j))
                         n++;
         return n;
 }
 
+/* The rate a job's transfer may use: its own limit, and for background jobs an even share of
+ * the global background limit. Foreground jobs are never held back by the global limit. */
+static uint64_t job_effective_rate(const Job *j, unsigned n_background) {
+        uint64_t global = j->manager->config.background_bandwidth_limit, rate = j->bandwidth_limit;
+
+        if (job_is_background(j) && global > 0 && n_background > 0) {
+                uint64_t share = global / n_background;
+                if (share == 0)
+                        share = 1;
+                if (rate == 0 || share < rate)
+                        rate = share;
+        }
+        return rate;
+}
+
+static void manager_apply_rates(Manager *m) {
+        unsigned n = manager_count_active_background(m);
+
+        for (Job *j = m->jobs_head; j; j = j->next)
+                if (j->transfer)
+                        (void) transfer_set_max_speed(j->transfer, job_effective_rate(j, n));
+}
+
+static uint64_t now_monotonic(Manager *m) {
+        uint64_t t;
+
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &t) < 0)
+                t = now_monotonic_usec();
+        return t;
+}
+
 static void manager_start_job(Job *j) {
+        j->run_started = now_monotonic(j->manager);
         int r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
                 job_start_transfer(j);
 }
 
+static void manager_preempt_job(Job *j) {
+        log_debug("Job %s (%s) gives its slot to a job of higher or equal priority.", j->id,
+                  job_priority_to_string(j->priority));
+        (void) job_apply_full(j, JOB_EVENT_PREEMPT, 0, NULL);
+}
+
+/* The next background job to run: highest priority first, then the one that waited longest
+ * for a turn (never run before counts as longest), then the oldest. */
+static Job *manager_pick_queued(Manager *m) {
+        Job *best = NULL;
+
+        for (Job *j = m->jobs_head; j; j = j->next) {
+                if (j->state != JOB_QUEUED || !job_is_background(j))
+                        continue;
+                if (!best || j->priority < best->priority ||
+                    (j->priority == best->priority && j->run_started < best->run_started))
+                        best = j;
+        }
+        return best;
+}
+
+/* The running background job that yields first: lowest priority, then the longest running. */
+static Job *manager_pick_victim(Manager *m) {
+        Job *worst = NULL;
+
+        for (Job *j = m->jobs_head; j; j = j->next) {
+                if (!job_state_is_active(j->state) || !job_is_background(j))
+                        continue;
+                if (!worst || j->priority > worst->priority ||
+                    (j->priority == worst->priority && j->run_started < worst->run_started))
+                        worst = j;
+        }
+        return worst;
+}
+
+static void manager_arm_slice(Manager *m, const Job *waiting) {
+        uint64_t earliest = UINT64_MAX;
+
+        /* Only while a queued job waits for a running one of its own priority. */
+        for (Job *j = m->jobs_head; waiting && j; j = j->next)
+                if (job_state_is_active(j->state) && job_is_background(j) && j->priority == waiting->priority &&
+                    j->run_started < earliest)
+                        earliest = j->run_started;
+        if (earliest == UINT64_MAX) {
+                (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(m->slice_timer, earliest + m->config.time_slice_usec);
+        (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_ONESHOT);
+}
+
 static int on_schedule(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
-        unsigned active = manager_count_active_background(m);
-        Job *next;
+        Job *next, *waiting;
 
-        /* Foreground jobs start at once; background ones by priority, oldest first, while slots
-         * are free. Starting may end a job at once (nothing left to fetch), so walk with care. */
+        /* Foreground jobs start at once. Starting may end a job at once (nothing left to fetch),
+         * so walk with care. */
         for (Job *j = m->jobs_head; j; j = next) {
                 next = j->next;
-                if (j->state == JOB_QUEUED && j->priority == JOB_PRIORITY_FOREGROUND)
+                if (j->state == JOB_QUEUED && !job_is_background(j))
                         manager_start_job(j);
         }
-        for (JobPriority p = JOB_PRIORITY_HIGH; p < _JOB_PRIORITY_MAX; p++)
-                for (Job *j = m->jobs_head; j && active < m->config.max_background_transfers; j = next) {
-                        next = j->next;
-                        if (j->state != JOB_QUEUED || j->priority != p)
-                                continue;
-                        manager_start_job(j);
-                        active = manager_count_active_background(m);
+
+        /* Background jobs by priority while slots are free; a higher one takes the slot of a
+         * lower one, whose partial data stays and continues later with Range. */
+        while ((waiting = manager_pick_queued(m))) {
+                if (manager_count_active_background(m) < m->config.max_background_transfers) {
+                        manager_start_job(waiting);
+                        continue;
                 }
+                Job *victim = manager_pick_victim(m);
+                if (!victim || victim->priority <= waiting->priority)
+                        break;
+                manager_preempt_job(victim);
+                manager_start_job(waiting);
+        }
+
+        manager_arm_slice(m, waiting);
+        manager_apply_rates(m);
+        return 0;
+}
+
+/* Jobs of one priority take turns: the one that ran longest yields to the one that waited. */
+static int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        Job *waiting = manager_pick_queued(m), *victim = NULL;
+        uint64_t now = now_monotonic(m);
+
+        if (!waiting)
+                return 0;
+        for (Job *j = m->jobs_head; j; j = j->next)
+                if (job_state_is_active(j->state) && job_is_background(j) && j->priority == waiting->priority &&
+                    now >= j->run_started + m->config.time_slice_usec &&
+                    (!victim || j->run_started < victim->run_started))
+                        victim = j;
+        if (victim) {
+                manager_preempt_job(victim);
+                manager_start_job(waiting);
+        }
+        manager_schedule(m);
         return 0;
 }
 
@@ -1331,8 +1453,7 @@ int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
         if (j->bandwidth_limit == bps)
                 return 0;
         j->bandwidth_limit = bps;
-        if (j->transfer)
-                (void) transfer_set_max_speed(j->transfer, bps);
+        manager_apply_rates(j->manager);
         notify_changed(j, JOB_CHANGE_SETTINGS);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
@@ -1366,6 +1487,7 @@ int manager_set_max_background_transfers(Manager *m, uint32_t n) {
 
 int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
         m->config.background_bandwidth_limit = bps;
+        manager_apply_rates(m);
         return 0;
 }
 
@@ -1580,8 +1702,43 @@ int manager_load(Manager *m) {
         return 0;
 }
 
+static bool job_waits_for_network(const Job *j) {
+        return j->state == JOB_TRANSIENT_ERROR && j->error_name &&
+               (streq(j->error_name, "Network") || streq(j->error_name, "Timeout"));
+}
+
+/* Connectivity may be back: jobs that failed for the network try again now instead of
+ * waiting out their retry delay, as BITS does. */
+static void on_network_changed(void *userdata) {
+        Manager *m = userdata;
+        Job *n;
+
+        for (Job *j = m->jobs_head; j; j = n) {
+                n = j->next;
+                if (job_waits_for_network(j)) {
+                        log_info("Job %s: the network changed, retrying now.", j->id);
+                        (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
+                }
+        }
+}
+
+static void manager_update_netwatch(Manager *m) {
+        bool need = false;
+
+        for (Job *j = m->jobs_head; j && !need; j = j->next)
+                need = job_waits_for_network(j);
+        if (need && !m->netwatch) {
+                int r = netwatch_new(m->event, on_network_changed, m, &m->netwatch);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot watch the network");
+        } else if (!need)
+                m->netwatch = netwatch_free(m->netwatch);
+}
+
 static void manager_check_idle(Manager *m) {
         bool idle = manager_is_idle(m);
+
+        manager_update_netwatch(m);
 
         if (idle == m->idle)
                 return;
@@ -1609,6 +1766,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->schedule_source, "scheduler");
+        r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_slice_timer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->progress_timer, CLOCK_MONOTONIC, 0, 50 * USEC_PER_MSEC,
                               on_progress_timer, m);
         if (r < 0)
@@ -1658,9 +1819,11 @@ Manager *manager_free(Manager *m) {
                 pending_unlink_free(u);
         }
         sd_event_source_disable_unref(m->schedule_source);
+        sd_event_source_disable_unref(m->slice_timer);
         sd_event_source_disable_unref(m->progress_timer);
         sd_event_source_disable_unref(m->unlink_timer);
         sd_event_source_disable_unref(m->inactivity_timer);
+        netwatch_free(m->netwatch);
         store_close(m->store);
         transfer_engine_free(m->engine);
         sd_event_unref(m->event);

@@ -73,6 +73,7 @@ struct Job {
         Transfer *transfer;
         int fd;                         /* the temporary file being written */
         unsigned restarts;              /* in a row, for the current file */
+        uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
 
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
@@ -112,6 +113,7 @@ typedef struct ManagerConfig {
         uint32_t max_files_per_job;
         size_t max_url_length;
         uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
+        uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
         const char *state_dir;          /* where the store lives; NULL: keep nothing */
         TransferSettings transfer;
 } ManagerConfig;

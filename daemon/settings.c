@@ -45,6 +45,7 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 { "MaxFilesPerJob", UNIT_COUNT, UINT32_MAX },
                 { "JobInactivityTimeoutDays", UNIT_DAYS, 36500 },
                 { "StallTimeoutSec", UNIT_SECONDS, 86400 },
+                { "TimeSliceSec", UNIT_SECONDS, 86400 },
         };
         uint64_t v;
         size_t i;
@@ -77,6 +78,11 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 if (v == 0)
                         return -ERANGE;
                 m->transfer.stall_timeout_usec = v * USEC_PER_SEC;
+                break;
+        case 9:
+                if (v == 0)
+                        return -ERANGE;
+                m->time_slice_usec = v * USEC_PER_SEC;
                 break;
         default: return -ENOKEY;
         }

@@ -41,6 +41,15 @@ struct Transfer {
         char *etag, *last_modified;
         uint64_t retry_after_usec;
 
+        /* Bandwidth: a token bucket in bytes. When it runs dry the write callback pauses the
+         * handle (curl keeps the chunk) and a timer resumes it once the debt is paid. curl's own
+         * speed option cannot be changed reliably while a transfer runs. */
+        uint64_t rate;          /* bytes/s, 0 = unlimited */
+        double tokens;
+        uint64_t refilled_usec;
+        bool paused;
+        sd_event_source *resume_timer;
+
         bool responded;         /* on_response was called */
         bool body_accepted;     /* the headers were judged: body bytes go to the file */
         bool restart;           /* the partial file cannot be continued */
@@ -377,12 +386,66 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         return len;
 }
 
+static uint64_t engine_now(TransferEngine *e) {
+        uint64_t now;
+
+        if (sd_event_now(e->event, CLOCK_MONOTONIC, &now) < 0)
+                now = 0;
+        return now;
+}
+
+static void bucket_refill(Transfer *t, uint64_t now) {
+        if (now > t->refilled_usec) {
+                t->tokens += (double) t->rate * (double) (now - t->refilled_usec) / (double) USEC_PER_SEC;
+                /* At most a quarter second of burst, so a pause does not turn into a spike. */
+                double cap = (double) t->rate / 4.0;
+                if (t->tokens > cap)
+                        t->tokens = cap;
+        }
+        t->refilled_usec = now;
+}
+
+static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Transfer *t = userdata;
+
+        t->paused = false;
+        /* curl delivers the held chunk from inside this call. */
+        if (t->easy)
+                (void) curl_easy_pause(t->easy, CURLPAUSE_CONT);
+        return 0;
+}
+
+/* Returns true when the chunk must wait: the bucket is in debt. */
+static bool bucket_must_wait(Transfer *t) {
+        uint64_t now, wait;
+
+        if (t->rate == 0)
+                return false;
+        now = engine_now(t->engine);
+        bucket_refill(t, now);
+        if (t->tokens > 0)
+                return false;
+
+        wait = (uint64_t) (-t->tokens * (double) USEC_PER_SEC / (double) t->rate) + USEC_PER_MSEC;
+        if (!t->resume_timer) {
+                if (sd_event_add_time(t->engine->event, &t->resume_timer, CLOCK_MONOTONIC, now + wait,
+                                      USEC_PER_MSEC, on_resume_timer, t) < 0)
+                        return false;
+        } else if (sd_event_source_set_time(t->resume_timer, now + wait) < 0 ||
+                   sd_event_source_set_enabled(t->resume_timer, SD_EVENT_ONESHOT) < 0)
+                return false;
+        t->paused = true;
+        return true;
+}
+
 static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         Transfer *t = userdata;
         size_t len = size * nmemb, done = 0;
 
         if (!t->body_accepted)
                 return len;  /* the body of an error response */
+        if (bucket_must_wait(t))
+                return CURL_WRITEFUNC_PAUSE;
 
         while (done < len) {
                 ssize_t k = pwrite(t->fd, ptr + done, len - done, (off_t) t->position);
@@ -395,6 +458,8 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
                 done += (size_t) k;
                 t->position += (uint64_t) k;
         }
+        if (t->rate > 0)
+                t->tokens -= (double) len;
 
         if (t->cb->on_progress)
                 t->cb->on_progress(t, t->userdata);
@@ -467,8 +532,9 @@ int transfer_start(TransferEngine *e, const TransferRequest *req, const Transfer
         (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
         (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
                                 (long) (e->settings.stall_timeout_usec / USEC_PER_SEC));
-        if (req->max_speed > 0)
-                (void) curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) req->max_speed);
+        t->rate = req->max_speed;
+        t->refilled_usec = engine_now(e);
+        t->tokens = (double) t->rate / 4.0;
         if (req->offset > 0) {
                 snprintf(range, sizeof range, "%" PRIu64 "-", req->offset);
                 (void) curl_easy_setopt(c, CURLOPT_RANGE, range);
@@ -505,6 +571,7 @@ Transfer *transfer_free(Transfer *t) {
                 curl_easy_cleanup(t->easy);
                 t->engine->n_transfers--;
         }
+        sd_event_source_disable_unref(t->resume_timer);
         curl_slist_free_all(t->headers);
         free(t->etag);
         free(t->last_modified);
@@ -529,7 +596,22 @@ const char *transfer_get_validator(const Transfer *t) {
 }
 
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
-        return curl_easy_setopt(t->easy, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) bytes_per_sec) == CURLE_OK ? 0 : -EIO;
+        uint64_t now = engine_now(t->engine);
+
+        if (t->rate == bytes_per_sec)
+                return 0;
+        bucket_refill(t, now);
+        t->rate = bytes_per_sec;
+        if (t->rate == 0 || t->tokens > (double) t->rate / 4.0)
+                t->tokens = (double) t->rate / 4.0;
+        /* A paused transfer waits for the new rate's debt, or not at all without a limit. */
+        if (t->paused && (t->rate == 0 || !bucket_must_wait(t))) {
+                t->paused = false;
+                (void) sd_event_source_set_enabled(t->resume_timer, SD_EVENT_OFF);
+                if (t->easy)
+                        (void) curl_easy_pause(t->easy, CURLPAUSE_CONT);
+        }
+        return 0;
 }
 
 static bool http_status_is_transient(long s) {

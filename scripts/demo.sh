@@ -153,7 +153,7 @@ else
   cat >"$workdir/services/org.xferd.Transfer1.service" <<EOF
 [D-BUS Service]
 Name=org.xferd.Transfer1
-Exec=$xferd_bin --user
+Exec=$xferd_bin --user --state-dir=$workdir/state
 EOF
   cat >"$workdir/bus.conf" <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"

@@ -166,8 +166,8 @@ state_is_stuck (const char *state, const char *wanted)
         return g_strcmp0 (state, wanted) != 0 && g_strv_contains (stuck, state);
 }
 
-void
-job_wait_state (BusFixture *fx, const char *job, const char *state)
+char *
+job_wait_state_get (BusFixture *fx, const char *job, const char *state)
 {
         gint64 deadline = g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
         g_autofree char *current = NULL;
@@ -190,7 +190,7 @@ job_wait_state (BusFixture *fx, const char *job, const char *state)
                 g_test_message ("job %s: waited for State %s, it is %s (ErrorName '%s', ErrorMessage '%s')",
                                 job, state, current, name, message);
         }
-        g_assert_cmpstr (current, ==, state);
+        return g_steal_pointer (&current);
 }
 
 GPtrArray *
@@ -252,37 +252,57 @@ list_dir (const char *dir)
         return (GStrv) g_ptr_array_steal (names, NULL);
 }
 
-void
-assert_dir_is (const char *dir, const char *const *names)
+char *
+dir_listing (const char *dir)
 {
         g_auto(GStrv) found = list_dir (dir);
-        g_autofree char *found_str = g_strjoinv (", ", found);
-        g_autofree char *wanted_str = g_strjoinv (", ", (GStrv) names);
 
-        /* Compared as text so a failure shows both listings. */
-        g_assert_cmpstr (found_str, ==, wanted_str);
+        return g_strjoinv (", ", found);
 }
 
-void
-assert_file_content (const char *path, GBytes *content)
+gboolean
+file_has_content (const char *path, GBytes *content)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *data = NULL;
-        gsize len;
+        gsize len, want = g_bytes_get_size (content);
+        const char *expected = g_bytes_get_data (content, NULL);
 
-        g_file_get_contents (path, &data, &len, &error);
-        g_assert_no_error (error);
-        g_assert_cmpmem (data, len, g_bytes_get_data (content, NULL), g_bytes_get_size (content));
+        if (!g_file_get_contents (path, &data, &len, &error)) {
+                g_test_message ("%s", error->message);
+                return FALSE;
+        }
+        if (len != want) {
+                g_test_message ("%s holds %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT,
+                                path, len, want);
+                return FALSE;
+        }
+        for (gsize i = 0; i < len; i++)
+                if (data[i] != expected[i]) {
+                        g_test_message ("%s differs first at byte %" G_GSIZE_FORMAT, path, i);
+                        return FALSE;
+                }
+        return TRUE;
 }
 
-void
-assert_file_mode (const char *path, guint mode)
+gboolean
+file_mode_is (const char *path, guint mode)
 {
         GStatBuf st;
 
-        g_assert_no_errno (g_lstat (path, &st));
-        g_assert_true (S_ISREG (st.st_mode));
-        g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+        if (g_lstat (path, &st) < 0) {
+                g_test_message ("%s: %s", path, g_strerror (errno));
+                return FALSE;
+        }
+        if (!S_ISREG (st.st_mode)) {
+                g_test_message ("%s is not a regular file", path);
+                return FALSE;
+        }
+        if ((st.st_mode & 07777) != mode) {
+                g_test_message ("%s has mode %04o, expected %04o", path, (guint) (st.st_mode & 07777), mode);
+                return FALSE;
+        }
+        return TRUE;
 }
 
 /* --------------------------------------------------------------- calls */
@@ -569,6 +589,8 @@ xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
 
         if (!binary)
                 g_error ("XFERD_BINARY is not set (run the tests with meson test)");
+        if (!g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE))
+                g_error ("XFERD_BINARY=%s is not an executable", binary);
         quoted_binary = g_shell_quote (binary);
         quoted_state = g_shell_quote (state);
         g_mkdir (state, 0700);
@@ -811,11 +833,14 @@ reap_xferd (pid_t pid)
                 if (r < 0)
                         return TRUE;  /* already reaped by dbus-daemon */
                 if (r == pid) {
-                        if (WIFSIGNALED (status) && WTERMSIG (status) != SIGTERM) {
+                        /* A clean exit is 0; a sanitizer report or a crash
+                         * is a failure of the test that ran it. */
+                        if (WIFSIGNALED (status)) {
                                 g_test_message ("xferd %d was killed by signal %d", pid, WTERMSIG (status));
                                 g_test_fail ();
-                        } else if (WIFEXITED (status)) {
+                        } else if (WEXITSTATUS (status) != 0) {
                                 g_test_message ("xferd %d exited with status %d", pid, WEXITSTATUS (status));
+                                g_test_fail ();
                         }
                         return TRUE;
                 }

@@ -121,10 +121,15 @@ guint bus_count_signals (BusFixture *fx, const char *path, const char *iface,
 gboolean bus_wait_property (BusFixture *fx, const char *path, const char *iface,
                             const char *name, GVariant *value, guint timeout_ms);
 
-/* Waits until the job's State is `state`; asserts, with the last state and
- * error in the failure. Fails at once when the job reaches a state it cannot
- * leave without a call (final states, error). */
-void job_wait_state (BusFixture *fx, const char *job, const char *state);
+/* Waits until the job's State is `state` and returns the State it ended
+ * with (the caller asserts, see job_wait_state). Gives up at once when the
+ * job reaches a state it cannot leave without a call (final states, error);
+ * logs ErrorName/ErrorMessage when the state is not the one wanted. */
+char *job_wait_state_get (BusFixture *fx, const char *job, const char *state);
+#define job_wait_state(fx, job, state) G_STMT_START {                          \
+        g_autofree char *reached__ = job_wait_state_get ((fx), (job), (state)); \
+        g_assert_cmpstr (reached__, ==, (state));                               \
+} G_STMT_END
 
 /* State values carried by PropertiesChanged signals for job, in order. */
 GPtrArray *job_state_history (BusFixture *fx, const char *job);
@@ -133,12 +138,23 @@ GPtrArray *job_state_history (BusFixture *fx, const char *job);
 gboolean wait_file_size (const char *path, goffset size, guint timeout_ms);
 /* Sorted names in dir (without . and ..). */
 GStrv list_dir (const char *dir);
-/* Asserts that dir holds exactly the given names (NULL-terminated). */
-void assert_dir_is (const char *dir, const char *const *names);
+/* The sorted names in dir joined with ", ". */
+char *dir_listing (const char *dir);
+/* Whether path is a regular file (not a symlink) with this permission mode;
+ * logs the difference if not. */
+gboolean file_mode_is (const char *path, guint mode);
+/* Whether path holds exactly content; logs the difference if not. */
+gboolean file_has_content (const char *path, GBytes *content);
 
-/* Asserts that path holds exactly content / has this permission mode. */
-void assert_file_content (const char *path, GBytes *content);
-void assert_file_mode (const char *path, guint mode);
+/* These are macros so that a failure names the line of the test. */
+/* Asserts that dir holds exactly the given names (NULL-terminated, sorted). */
+#define assert_dir_is(dir, names) G_STMT_START {                               \
+        g_autofree char *found__ = dir_listing (dir);                           \
+        g_autofree char *wanted__ = g_strjoinv (", ", (GStrv) (names));         \
+        g_assert_cmpstr (found__, ==, wanted__);                                \
+} G_STMT_END
+#define assert_file_mode(path, mode) g_assert_true (file_mode_is ((path), (mode)))
+#define assert_file_content(path, content) g_assert_true (file_has_content ((path), (content)))
 
 /* --------------------------------------------------------- job helpers */
 

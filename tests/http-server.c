@@ -39,6 +39,8 @@ typedef struct {
         int fail_retry_after;
         guint fail_times;
         gboolean ignore_range;
+        guint redirect_status;
+        char *redirect_location;
         gboolean stall;
         gsize stall_after;
         guint hang_times;
@@ -89,6 +91,7 @@ typedef struct {
         guint status;
         char *reason;
         int retry_after;
+        char *location;
         gboolean hang;
         GBytes *content;
         char *etag;
@@ -142,6 +145,7 @@ resource_free (gpointer data)
         g_free (res->etag);
         g_free (res->last_modified);
         g_free (res->fail_reason);
+        g_free (res->redirect_location);
         g_array_unref (res->request_times);
         g_hash_table_unref (res->last_headers);
         g_free (res);
@@ -206,6 +210,17 @@ http_server_fail (HttpServer *self, const char *path, guint status,
         res->fail_reason = g_strdup (reason);
         res->fail_retry_after = retry_after;
         res->fail_times = times;
+        g_mutex_unlock (&self->lock);
+}
+
+void
+http_server_redirect (HttpServer *self, const char *path, guint status, const char *location)
+{
+        g_mutex_lock (&self->lock);
+        Resource *res = resource_get (self, path);
+        res->redirect_status = status;
+        g_free (res->redirect_location);
+        res->redirect_location = g_strdup (location);
         g_mutex_unlock (&self->lock);
 }
 
@@ -338,6 +353,7 @@ static void
 plan_clear (Plan *plan)
 {
         g_free (plan->reason);
+        g_free (plan->location);
         g_clear_pointer (&plan->content, g_bytes_unref);
         g_free (plan->etag);
         g_free (plan->last_modified);
@@ -394,6 +410,11 @@ plan_request (HttpServer *self, Resource *res, const char *path, Plan *plan)
                 plan->status = res->fail_status;
                 plan->reason = g_strdup (res->fail_reason);
                 plan->retry_after = res->fail_retry_after;
+                return;
+        }
+        if (res->redirect_location) {
+                plan->status = res->redirect_status;
+                plan->location = g_strdup (res->redirect_location);
                 return;
         }
         plan->content = res->content ? g_bytes_ref (res->content) : load_from_root (self->root, path);
@@ -686,6 +707,8 @@ respond_status (SoupServerMessage *msg, const Plan *plan)
                 g_autofree char *value = g_strdup_printf ("%d", plan->retry_after);
                 soup_message_headers_replace (resp, "Retry-After", value);
         }
+        if (plan->location)
+                soup_message_headers_replace (resp, "Location", plan->location);
         soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_COPY, body, strlen (body));
 }
 

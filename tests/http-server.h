@@ -64,6 +64,10 @@ void http_server_hang (HttpServer *server, const char *path, guint times);
  * connection is closed (the response is truncated). */
 void http_server_drop_after (HttpServer *server, const char *path, gsize bytes, guint times);
 
+/* Answer every request on path with a redirect (301, 302, 303, 307, 308)
+ * to location; NULL location ends it. */
+void http_server_redirect (HttpServer *server, const char *path, guint status, const char *location);
+
 /* Observations. */
 guint http_server_request_count (HttpServer *server, const char *path);
 /* A header of the last request on path, or NULL (transfer full). */

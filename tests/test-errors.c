@@ -220,6 +220,99 @@ test_stall_timeout (void)
         assert_error_name (name, "Timeout");
 }
 
+/* A redirect to another http URL is followed. */
+static void
+test_redirect_followed (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *old_url = http_server_url (env->http, "/old");
+
+        http_server_redirect (env->http, "/old", 302, env->url);
+        g_autofree char *job = xferd_download (env->fx, old_url, env->dest, FALSE, NULL);
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_cmpuint (http_server_request_count (env->http, "/old"), ==, 1);
+        complete_and_check (env, job);
+}
+
+/* A redirect to file:// is refused: error, UnsupportedProtocol, nothing read. */
+static void
+test_redirect_to_file (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *old_url = http_server_url (env->http, "/old");
+
+        http_server_redirect (env->http, "/old", 302, "file:///etc/passwd");
+        g_autofree char *job = xferd_download (env->fx, old_url, env->dest, FALSE, NULL);
+        job_wait_state (env->fx, job, "error");
+        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
+        assert_error_name (name, "UnsupportedProtocol");
+        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, 0);
+        g_assert_false (g_file_test (env->dest, G_FILE_TEST_EXISTS));
+}
+
+/* NoProgressTimeout = 0: a transient failure is an error at once. */
+static void
+test_no_progress_timeout_zero (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *job = xferd_create_job (env->fx, "impatient", NULL);
+
+        http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
+        job_set (env->fx, job, "NoProgressTimeout", g_variant_new_uint32 (0));
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "error");
+        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
+        g_assert_true (g_str_has_suffix (name, "Http") || g_str_has_suffix (name, "NoProgress"));
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+}
+
+/* The resource shrank below the partial data: the resumed request gets 416
+ * and the file restarts from zero; never an error. Resume from
+ * transient-error makes the retry happen now instead of after a delay. */
+static void
+test_416_restarts (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) small = http_pattern_bytes (DROP / 2);
+
+        http_server_drop_after (env->http, "/file.bin", DROP, 1);
+        g_autofree char *job = start_job (env, 600);
+        job_wait_state (env->fx, job, "transient-error");
+        http_server_add_bytes (env->http, "/file.bin", small);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), >=, 3);
+        g_assert_false (xferd_complete (env->fx, job));
+        assert_file_content (env->dest, small);
+}
+
+/* Strings over their limits: StringTooLong. */
+static void
+test_string_too_long (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *job = xferd_create_job (env->fx, "short", NULL);
+        g_autofree char *name = g_strnfill (257, 'n');
+        g_autofree char *description = g_strnfill (1025, 'd');
+        g_autoptr(GError) error = NULL;
+
+        bus_set_property (env->fx, job, XFERD_JOB_IFACE, "DisplayName", g_variant_new_string (name), &error);
+        bus_assert_error (error, XFERD_ERROR ("StringTooLong"));
+        g_clear_error (&error);
+        bus_set_property (env->fx, job, XFERD_JOB_IFACE, "Description", g_variant_new_string (description), &error);
+        bus_assert_error (error, XFERD_ERROR ("StringTooLong"));
+        g_clear_error (&error);
+        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "CreateJob", g_variant_new ("(sa{sv})", name, NULL),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        bus_assert_error (error, XFERD_ERROR ("StringTooLong"));
+
+        /* At the limit is fine. */
+        name[256] = '\0';
+        job_set (env->fx, job, "DisplayName", g_variant_new_string (name));
+}
+
 static void
 assert_call_fails (BusFixture *fx, const char *job, const char *method, GVariant *params,
                    const char *error_name)
@@ -365,6 +458,11 @@ main (int argc, char **argv)
         g_test_add_func ("/errors/drop-then-resume", test_drop_then_resume);
         g_test_add_func ("/errors/drop-then-range-ignored", test_drop_then_range_ignored);
         g_test_add_func ("/errors/stall-timeout", test_stall_timeout);
+        g_test_add_func ("/errors/redirect-followed", test_redirect_followed);
+        g_test_add_func ("/errors/redirect-to-file", test_redirect_to_file);
+        g_test_add_func ("/errors/no-progress-timeout-zero", test_no_progress_timeout_zero);
+        g_test_add_func ("/errors/416-restarts", test_416_restarts);
+        g_test_add_func ("/errors/string-too-long", test_string_too_long);
         g_test_add_func ("/errors/unsupported-protocol", test_unsupported_protocol);
         g_test_add_func ("/errors/invalid-path", test_invalid_path);
         g_test_add_func ("/errors/invalid-args", test_invalid_args);

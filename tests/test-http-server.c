@@ -285,6 +285,18 @@ test_status (void)
 }
 
 static void
+test_redirect (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        http_server_redirect (server, "/old", 302, "file:///etc/passwd");
+
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/old", NULL);
+        raw_read_head (raw);
+        g_assert_cmpuint (raw->status, ==, 302);
+        g_assert_cmpstr (raw_header (raw, "location"), ==, "file:///etc/passwd");
+}
+
+static void
 test_stall (void)
 {
         const gsize stall = 100000;
@@ -410,6 +422,7 @@ main (int argc, char **argv)
         g_test_add_func ("/httpd/ignore-range", test_ignore_range);
         g_test_add_func ("/httpd/if-range", test_if_range);
         g_test_add_func ("/httpd/status", test_status);
+        g_test_add_func ("/httpd/redirect", test_redirect);
         g_test_add_func ("/httpd/stall", test_stall);
         g_test_add_func ("/httpd/stall-at-zero", test_stall_at_zero);
         g_test_add_func ("/httpd/hang", test_hang);

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "netwatch.h"
+#include "util.h"
+
+struct NetWatch {
+        int fd;
+        sd_event_source *io;
+        void (*changed)(void *userdata);
+        void *userdata;
+};
+
+/* Only news that can make a host reachable again counts; a link going down does not. */
+static bool message_is_good_news(const struct nlmsghdr *h) {
+        if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_NEWROUTE)
+                return true;
+        if (h->nlmsg_type == RTM_NEWLINK && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
+                const struct ifinfomsg *ifi = NLMSG_DATA(h);
+                return (ifi->ifi_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING);
+        }
+        return false;
+}
+
+static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        NetWatch *w = userdata;
+        char buf[8192] __attribute__((aligned(__alignof__(struct nlmsghdr))));
+        bool good = false;
+
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == ENOBUFS) {
+                                good = true;  /* we lost news: assume some was good */
+                                continue;
+                        }
+                        break;
+                }
+                if (n == 0)
+                        break;
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n))
+                        if (message_is_good_news(h))
+                                good = true;
+        }
+        if (good)
+                w->changed(w->userdata);
+        return 0;
+}
+
+int netwatch_new(sd_event *event, void (*changed)(void *userdata), void *userdata, NetWatch **ret) {
+        struct sockaddr_nl sa = {
+                .nl_family = AF_NETLINK,
+                .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+                             RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+        };
+        NetWatch *w;
+        int r;
+
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        w->changed = changed;
+        w->userdata = userdata;
+        w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+        if (w->fd < 0) {
+                r = -errno;
+                free(w);
+                return r;
+        }
+        if (bind(w->fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                r = -errno;
+                netwatch_free(w);
+                return r;
+        }
+        r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_netlink, w);
+        if (r < 0) {
+                netwatch_free(w);
+                return r;
+        }
+        (void) sd_event_source_set_description(w->io, "netwatch");
+        *ret = w;
+        return 0;
+}
+
+NetWatch *netwatch_free(NetWatch *w) {
+        if (!w)
+                return NULL;
+        sd_event_source_disable_unref(w->io);
+        safe_close(w->fd);
+        free(w);
+        return NULL;
+}
