@@ -35,7 +35,7 @@ struct Manager {
         sd_event *event;
         ManagerConfig config;
         ManagerObserver observer;
-        TransferEngine *engine;
+        Engine *engine;
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
         sd_event_source *inactivity_timer;
@@ -1758,7 +1758,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->config = *config;
         m->idle = true;
 
-        r = transfer_engine_new(event, &config->transfer, &m->engine);
+        r = engine_new(event, &config->transfer, &m->engine);
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(event, &m->schedule_source, on_schedule, m);
@@ -1825,7 +1825,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->inactivity_timer);
         netwatch_free(m->netwatch);
         store_close(m->store);
-        transfer_engine_free(m->engine);
+        engine_free(m->engine);
         sd_event_unref(m->event);
         free(m);
         return NULL;

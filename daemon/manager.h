@@ -115,7 +115,7 @@ typedef struct ManagerConfig {
         uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
         uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
         const char *state_dir;          /* where the store lives; NULL: keep nothing */
-        TransferSettings transfer;
+        EngineSettings transfer;
 } ManagerConfig;
 
 void manager_config_defaults(ManagerConfig *c);

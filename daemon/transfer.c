@@ -11,16 +11,9 @@
 #include "transfer.h"
 #include "util.h"
 
-struct TransferEngine {
-        sd_event *event;
-        CURLM *multi;
-        sd_event_source *timer;
-        TransferSettings settings;
-        unsigned n_transfers;
-};
-
 struct Transfer {
-        TransferEngine *engine;
+        EngineRequest req;      /* first: the engine hands it back on completion */
+        Engine *engine;
         CURL *easy;
         struct curl_slist *headers;
         const TransferCallbacks *cb;
@@ -58,137 +51,6 @@ struct Transfer {
 
         char errbuf[CURL_ERROR_SIZE];
 };
-
-static void engine_check_done(TransferEngine *e);
-
-static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        TransferEngine *e = userdata;
-        int action = 0, running;
-
-        if (revents & (EPOLLIN | EPOLLHUP))
-                action |= CURL_CSELECT_IN;
-        if (revents & EPOLLOUT)
-                action |= CURL_CSELECT_OUT;
-        if (revents & EPOLLERR)
-                action |= CURL_CSELECT_ERR;
-
-        if (curl_multi_socket_action(e->multi, fd, action, &running) != CURLM_OK)
-                log_warning("curl_multi_socket_action() failed on fd %d.", fd);
-        engine_check_done(e);
-        return 0;
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
-        TransferEngine *e = userp;
-        sd_event_source *io = socketp;
-        uint32_t events = 0;
-
-        if (what == CURL_POLL_REMOVE) {
-                if (io) {
-                        sd_event_source_disable_unref(io);
-                        curl_multi_assign(e->multi, fd, NULL);
-                }
-                return 0;
-        }
-
-        if (what & CURL_POLL_IN)
-                events |= EPOLLIN;
-        if (what & CURL_POLL_OUT)
-                events |= EPOLLOUT;
-
-        if (io) {
-                if (sd_event_source_set_io_events(io, events) < 0 ||
-                    sd_event_source_set_enabled(io, SD_EVENT_ON) < 0)
-                        return -1;
-                return 0;
-        }
-
-        if (sd_event_add_io(e->event, &io, fd, events, on_curl_io, e) < 0)
-                return -1;
-        (void) sd_event_source_set_description(io, "curl-io");
-        if (curl_multi_assign(e->multi, fd, io) != CURLM_OK) {
-                sd_event_source_disable_unref(io);
-                return -1;
-        }
-        return 0;
-}
-
-static int on_curl_timer_elapsed(sd_event_source *s, uint64_t usec, void *userdata) {
-        TransferEngine *e = userdata;
-        int running;
-
-        if (curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
-                log_warning("curl_multi_socket_action() failed on timeout.");
-        engine_check_done(e);
-        return 0;
-}
-
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
-        TransferEngine *e = userp;
-        uint64_t when;
-
-        if (timeout_ms < 0)
-                return e->timer ? (sd_event_source_set_enabled(e->timer, SD_EVENT_OFF) < 0 ? -1 : 0) : 0;
-
-        /* A zero timeout means "as soon as possible": the next loop iteration. */
-        if (sd_event_now(e->event, CLOCK_MONOTONIC, &when) < 0)
-                return -1;
-        when += (uint64_t) timeout_ms * USEC_PER_MSEC;
-
-        if (e->timer) {
-                if (sd_event_source_set_time(e->timer, when) < 0 ||
-                    sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT) < 0)
-                        return -1;
-                return 0;
-        }
-        if (sd_event_add_time(e->event, &e->timer, CLOCK_MONOTONIC, when, 0, on_curl_timer_elapsed, e) < 0)
-                return -1;
-        (void) sd_event_source_set_description(e->timer, "curl-timer");
-        return 0;
-}
-
-int transfer_engine_new(sd_event *event, const TransferSettings *settings, TransferEngine **ret) {
-        _cleanup_free_ TransferEngine *e = NULL;
-
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -EIO;
-
-        e = calloc(1, sizeof *e);
-        if (!e)
-                return -ENOMEM;
-        e->event = sd_event_ref(event);
-        e->settings = *settings;
-
-        e->multi = curl_multi_init();
-        if (!e->multi) {
-                sd_event_unref(e->event);
-                return -ENOMEM;
-        }
-        if (curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
-            curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
-            curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-            curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
-            /* HTTP/2 streams of many jobs to one server share one connection. */
-            curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK) {
-                curl_multi_cleanup(e->multi);
-                sd_event_unref(e->event);
-                return -EIO;
-        }
-
-        *ret = TAKE_PTR(e);
-        return 0;
-}
-
-TransferEngine *transfer_engine_free(TransferEngine *e) {
-        if (!e)
-                return NULL;
-        /* Every Transfer must be gone by now: they point at the engine. */
-        curl_multi_cleanup(e->multi);
-        sd_event_source_disable_unref(e->timer);
-        sd_event_unref(e->event);
-        free(e);
-        return NULL;
-}
 
 static bool header_is(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len) {
         size_t n = strlen(name);
@@ -386,14 +248,6 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         return len;
 }
 
-static uint64_t engine_now(TransferEngine *e) {
-        uint64_t now;
-
-        if (sd_event_now(e->event, CLOCK_MONOTONIC, &now) < 0)
-                now = 0;
-        return now;
-}
-
 static void bucket_refill(Transfer *t, uint64_t now) {
         if (now > t->refilled_usec) {
                 t->tokens += (double) t->rate * (double) (now - t->refilled_usec) / (double) USEC_PER_SEC;
@@ -428,7 +282,7 @@ static bool bucket_must_wait(Transfer *t) {
 
         wait = (uint64_t) (-t->tokens * (double) USEC_PER_SEC / (double) t->rate) + USEC_PER_MSEC;
         if (!t->resume_timer) {
-                if (sd_event_add_time(t->engine->event, &t->resume_timer, CLOCK_MONOTONIC, now + wait,
+                if (sd_event_add_time(engine_get_event(t->engine), &t->resume_timer, CLOCK_MONOTONIC, now + wait,
                                       USEC_PER_MSEC, on_resume_timer, t) < 0)
                         return false;
         } else if (sd_event_source_set_time(t->resume_timer, now + wait) < 0 ||
@@ -466,10 +320,31 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
         return len;
 }
 
-int transfer_start(TransferEngine *e, const TransferRequest *req, const TransferCallbacks *cb,
+static void transfer_finish(Transfer *t, CURLcode code);
+
+static void on_request_done(EngineRequest *r, CURLcode code) {
+        Transfer *t = (Transfer *) r;
+
+        /* The handle is out of the multi; the owner hears of it and frees the Transfer. */
+        curl_easy_cleanup(t->easy);
+        t->easy = t->req.easy = NULL;
+        transfer_finish(t, code);
+}
+
+static int append_header(struct curl_slist **l, const char *h) {
+        struct curl_slist *n = curl_slist_append(*l, h);
+
+        if (!n)
+                return -ENOMEM;
+        *l = n;
+        return 0;
+}
+
+int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
                    void *userdata, Transfer **ret) {
         Transfer *t;
         char range[64];
+        int r = -ENOMEM;
 
         t = calloc(1, sizeof *t);
         if (!t)
@@ -485,39 +360,23 @@ int transfer_start(TransferEngine *e, const TransferRequest *req, const Transfer
         t->url = strdup(req->url);
         t->easy = curl_easy_init();
         if (!t->url || !t->easy)
-                goto oom;
+                goto fail;
 
-        for (char * const *h = req->headers; h && *h; h++) {
-                struct curl_slist *l = curl_slist_append(t->headers, *h);
-                if (!l)
-                        goto oom;
-                t->headers = l;
-        }
+        for (char * const *h = req->headers; h && *h; h++)
+                if (append_header(&t->headers, *h) < 0)
+                        goto fail;
         if (req->offset > 0 && req->validator) {
                 _cleanup_free_ char *h = NULL;
-                if (asprintf(&h, "If-Range: %s", req->validator) < 0)
-                        goto oom;
-                struct curl_slist *l = curl_slist_append(t->headers, h);
-                if (!l)
-                        goto oom;
-                t->headers = l;
+                if (asprintf(&h, "If-Range: %s", req->validator) < 0 || append_header(&t->headers, h) < 0)
+                        goto fail;
         }
 
         CURL *c = t->easy;
-        /* Only http and https, also after redirects; https → http only when the job allows. */
-        bool https = strncasecmp(req->url, "https:", 6) == 0;
-        if (curl_easy_setopt(c, CURLOPT_URL, req->url) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
-                             https && !req->allow_insecure_redirect ? "https" : "http,https") != CURLE_OK)
+        r = engine_setup_easy(e, c, req->url, req->allow_insecure_redirect);
+        if (r < 0)
                 goto fail;
-
-        (void) curl_easy_setopt(c, CURLOPT_PRIVATE, t);
-        (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
         (void) curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        (void) curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-        (void) curl_easy_setopt(c, CURLOPT_USERAGENT, "xferd/" XFERD_VERSION);
         (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
         (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
         (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_write);
@@ -525,13 +384,6 @@ int transfer_start(TransferEngine *e, const TransferRequest *req, const Transfer
         (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
         /* Larger reads mean fewer wake-ups and write() calls per megabyte. */
         (void) curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024L);
-        (void) curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-        (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                                (long) (e->settings.connect_timeout_usec / USEC_PER_MSEC));
-        /* A stalled server: fewer than 1 byte/s for the stall timeout ends the attempt. */
-        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                                (long) (e->settings.stall_timeout_usec / USEC_PER_SEC));
         t->rate = req->max_speed;
         t->refilled_usec = engine_now(e);
         t->tokens = (double) t->rate / 4.0;
@@ -540,26 +392,22 @@ int transfer_start(TransferEngine *e, const TransferRequest *req, const Transfer
                 (void) curl_easy_setopt(c, CURLOPT_RANGE, range);
         }
 
-        if (curl_multi_add_handle(e->multi, c) != CURLM_OK)
+        t->req.easy = c;
+        t->req.done = on_request_done;
+        r = engine_add(e, &t->req);
+        if (r < 0)
                 goto fail;
-        e->n_transfers++;
 
         *ret = t;
         return 0;
 
-oom:
+fail:
         curl_slist_free_all(t->headers);
         if (t->easy)
                 curl_easy_cleanup(t->easy);
         free(t->url);
         free(t);
-        return -ENOMEM;
-fail:
-        curl_slist_free_all(t->headers);
-        curl_easy_cleanup(t->easy);
-        free(t->url);
-        free(t);
-        return -EIO;
+        return r;
 }
 
 Transfer *transfer_free(Transfer *t) {
@@ -567,9 +415,8 @@ Transfer *transfer_free(Transfer *t) {
                 return NULL;
         if (t->easy) {
                 /* After this, curl calls none of our callbacks for it: no byte is written. */
-                curl_multi_remove_handle(t->engine->multi, t->easy);
+                engine_remove(t->engine, &t->req);
                 curl_easy_cleanup(t->easy);
-                t->engine->n_transfers--;
         }
         sd_event_source_disable_unref(t->resume_timer);
         curl_slist_free_all(t->headers);
@@ -705,27 +552,4 @@ static void transfer_finish(Transfer *t, CURLcode code) {
         if (!r.summary)
                 r.summary = sum;
         t->cb->on_done(t, &r, t->userdata);
-}
-
-static void engine_check_done(TransferEngine *e) {
-        CURLMsg *m;
-        int left;
-
-        while ((m = curl_multi_info_read(e->multi, &left))) {
-                Transfer *t = NULL;
-
-                if (m->msg != CURLMSG_DONE)
-                        continue;
-                CURLcode code = m->data.result;
-                if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &t) != CURLE_OK || !t)
-                        continue;
-
-                /* Out of the multi before anyone hears of it, so on_done may free or restart. */
-                curl_multi_remove_handle(e->multi, t->easy);
-                curl_easy_cleanup(t->easy);
-                t->easy = NULL;
-                e->n_transfers--;
-
-                transfer_finish(t, code);
-        }
 }

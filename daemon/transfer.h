@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* One libcurl multi handle driven by sd-event: curl's sockets become IO sources, curl's timer
- * one one-shot time source. A Transfer is one easy handle writing one HTTP(S) resource into
- * an open temporary file. Nothing here knows jobs or the bus. */
+/* A Transfer is one easy handle on the engine writing one HTTP(S) resource into an open
+ * temporary file, continuing after the bytes it already holds when it can. Nothing here
+ * knows jobs or the bus. */
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-event.h>
 
-typedef struct TransferEngine TransferEngine;
+#include "engine.h"
+
 typedef struct Transfer Transfer;
 
 typedef enum TransferOutcome {
@@ -47,15 +47,7 @@ typedef struct TransferRequest {
         uint64_t max_speed;             /* bytes/s, 0 = none */
 } TransferRequest;
 
-typedef struct TransferSettings {
-        uint64_t connect_timeout_usec;
-        uint64_t stall_timeout_usec;    /* no byte for this long → Timeout */
-} TransferSettings;
-
-int transfer_engine_new(sd_event *event, const TransferSettings *settings, TransferEngine **ret);
-TransferEngine *transfer_engine_free(TransferEngine *e);
-
-int transfer_start(TransferEngine *e, const TransferRequest *req, const TransferCallbacks *cb,
+int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
                    void *userdata, Transfer **ret);
 /* Stops at once (the easy handle leaves the multi, so no further byte is written) and frees. */
 Transfer *transfer_free(Transfer *t);

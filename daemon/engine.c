@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <strings.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "util.h"
+
+struct Engine {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *timer;
+        EngineSettings settings;
+};
+
+static void engine_check_done(Engine *e);
+
+sd_event *engine_get_event(Engine *e) {
+        return e->event;
+}
+
+uint64_t engine_now(Engine *e) {
+        uint64_t now;
+
+        if (sd_event_now(e->event, CLOCK_MONOTONIC, &now) < 0)
+                now = now_monotonic_usec();
+        return now;
+}
+
+static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Engine *e = userdata;
+        int action = 0, running;
+
+        if (revents & (EPOLLIN | EPOLLHUP))
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & EPOLLERR)
+                action |= CURL_CSELECT_ERR;
+
+        if (curl_multi_socket_action(e->multi, fd, action, &running) != CURLM_OK)
+                log_warning("curl_multi_socket_action() failed on fd %d.", fd);
+        engine_check_done(e);
+        return 0;
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+        Engine *e = userp;
+        sd_event_source *io = socketp;
+        uint32_t events = 0;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (io) {
+                        sd_event_source_disable_unref(io);
+                        curl_multi_assign(e->multi, fd, NULL);
+                }
+                return 0;
+        }
+
+        if (what & CURL_POLL_IN)
+                events |= EPOLLIN;
+        if (what & CURL_POLL_OUT)
+                events |= EPOLLOUT;
+
+        if (io) {
+                if (sd_event_source_set_io_events(io, events) < 0 ||
+                    sd_event_source_set_enabled(io, SD_EVENT_ON) < 0)
+                        return -1;
+                return 0;
+        }
+
+        if (sd_event_add_io(e->event, &io, fd, events, on_curl_io, e) < 0)
+                return -1;
+        (void) sd_event_source_set_description(io, "curl-io");
+        if (curl_multi_assign(e->multi, fd, io) != CURLM_OK) {
+                sd_event_source_disable_unref(io);
+                return -1;
+        }
+        return 0;
+}
+
+static int on_curl_timer_elapsed(sd_event_source *s, uint64_t usec, void *userdata) {
+        Engine *e = userdata;
+        int running;
+
+        if (curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
+                log_warning("curl_multi_socket_action() failed on timeout.");
+        engine_check_done(e);
+        return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+        Engine *e = userp;
+        uint64_t when;
+
+        if (timeout_ms < 0)
+                return e->timer ? (sd_event_source_set_enabled(e->timer, SD_EVENT_OFF) < 0 ? -1 : 0) : 0;
+
+        /* A zero timeout means "as soon as possible": the next loop iteration. */
+        when = engine_now(e) + (uint64_t) timeout_ms * USEC_PER_MSEC;
+        if (e->timer) {
+                if (sd_event_source_set_time(e->timer, when) < 0 ||
+                    sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT) < 0)
+                        return -1;
+                return 0;
+        }
+        if (sd_event_add_time(e->event, &e->timer, CLOCK_MONOTONIC, when, 0, on_curl_timer_elapsed, e) < 0)
+                return -1;
+        (void) sd_event_source_set_description(e->timer, "curl-timer");
+        return 0;
+}
+
+int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret) {
+        Engine *e;
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        e->event = sd_event_ref(event);
+        e->settings = *settings;
+        e->multi = curl_multi_init();
+        if (!e->multi ||
+            curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
+            curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
+            curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
+            curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
+            /* HTTP/2 streams of many jobs to one server share one connection. */
+            curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK) {
+                engine_free(e);
+                return -EIO;
+        }
+        *ret = e;
+        return 0;
+}
+
+Engine *engine_free(Engine *e) {
+        if (!e)
+                return NULL;
+        /* Every request must be gone by now: they point at the engine. */
+        if (e->multi)
+                curl_multi_cleanup(e->multi);
+        sd_event_source_disable_unref(e->timer);
+        sd_event_unref(e->event);
+        free(e);
+        return NULL;
+}
+
+int engine_setup_easy(Engine *e, CURL *c, const char *url, bool allow_insecure_redirect) {
+        bool https = strncasecmp(url, "https:", 6) == 0;
+
+        if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+                             https && !allow_insecure_redirect ? "https" : "http,https") != CURLE_OK)
+                return -EIO;
+
+        (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_USERAGENT, "xferd/" XFERD_VERSION);
+        (void) curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+        (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                                (long) (e->settings.connect_timeout_usec / USEC_PER_MSEC));
+        /* A stalled peer: fewer than 1 byte/s for the stall timeout ends the attempt. */
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) (e->settings.stall_timeout_usec / USEC_PER_SEC));
+        return 0;
+}
+
+int engine_add(Engine *e, EngineRequest *r) {
+        (void) curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+        if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK)
+                return -EIO;
+        r->added = true;
+        return 0;
+}
+
+void engine_remove(Engine *e, EngineRequest *r) {
+        if (!r->added)
+                return;
+        curl_multi_remove_handle(e->multi, r->easy);
+        r->added = false;
+}
+
+static void engine_check_done(Engine *e) {
+        CURLMsg *m;
+        int left;
+
+        while ((m = curl_multi_info_read(e->multi, &left))) {
+                EngineRequest *r = NULL;
+
+                if (m->msg != CURLMSG_DONE)
+                        continue;
+                CURLcode code = m->data.result;
+                if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
+                        continue;
+
+                /* Out of the multi before its owner hears of it, so it may free or restart. */
+                engine_remove(e, r);
+                r->done(r, code);
+        }
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One libcurl multi handle driven by sd-event: curl's sockets become IO sources, curl's timer
+ * one one-shot time source, and every finished request is handed back to its owner. Downloads
+ * (transfer.c) and tus uploads (tus.c) share it, and with it one connection pool. */
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+typedef struct Engine Engine;
+
+typedef struct EngineSettings {
+        uint64_t connect_timeout_usec;
+        uint64_t stall_timeout_usec;    /* no byte for this long → CURLE_OPERATION_TIMEDOUT */
+} EngineSettings;
+
+/* Embedded in whatever owns an easy handle. */
+typedef struct EngineRequest {
+        CURL *easy;
+        bool added;
+        /* Called once the handle has left the multi; the owner may free or reuse it. */
+        void (*done)(struct EngineRequest *r, CURLcode code);
+} EngineRequest;
+
+int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret);
+Engine *engine_free(Engine *e);
+sd_event *engine_get_event(Engine *e);
+uint64_t engine_now(Engine *e);  /* CLOCK_MONOTONIC, cached per loop iteration */
+
+/* Applies what every request of xferd shares: no signals, timeouts, keep-alive, the user
+ * agent, and only http/https (also after redirects; https → http only if allowed). */
+int engine_setup_easy(Engine *e, CURL *easy, const char *url, bool allow_insecure_redirect);
+
+int engine_add(Engine *e, EngineRequest *r);
+/* Takes the handle out of the multi at once (no callback of it runs after); idempotent. */
+void engine_remove(Engine *e, EngineRequest *r);
