@@ -232,12 +232,8 @@ PROPERTY_GETTER(property_get_error_message, "s", strempty(j->error_message))
 PROPERTY_GETTER(property_get_error_count, "u", j->error_count)
 PROPERTY_GETTER(property_get_minimum_retry_delay, "u", j->minimum_retry_delay)
 PROPERTY_GETTER(property_get_no_progress_timeout, "u", j->no_progress_timeout)
+PROPERTY_GETTER(property_get_upload_url, "s", strempty(j->upload_url))
 
-static int property_get_upload_url(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        /* Uploads do not exist yet: no job has an upload resource. */
-        return sd_bus_message_append(reply, "s", "");
-}
 
 static int property_get_error_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -414,6 +410,8 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("NoProgressTimeout");
                 ADD("HttpHeaderNames");
         }
+        if (changes & JOB_CHANGE_UPLOAD_URL)
+                ADD("UploadUrl");
         if (changes & JOB_CHANGE_TEXT) {
                 ADD("DisplayName");
                 ADD("Description");

@@ -134,7 +134,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                 o.type = job_type_from_string(v.strings[OPT_TYPE]);
                 if (o.type < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown job type '%s'; use 'download'.", v.strings[OPT_TYPE]);
+                                                 "Unknown job type '%s'; use 'download' or 'upload'.", v.strings[OPT_TYPE]);
         }
         if (v.present[OPT_PRIORITY]) {
                 r = parse_priority(v.strings[OPT_PRIORITY], &o.priority, error);

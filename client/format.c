@@ -56,10 +56,15 @@ const char *format_timestamp(char buf[static FORMAT_TIMESTAMP_MAX], uint64_t use
 unsigned format_percent(uint64_t done, uint64_t total) {
         if (total == 0 || done >= total)
                 return total == 0 ? 0 : 100;
-        /* Avoids overflowing done * 100 for huge sizes. */
+        uint64_t p;
+
+        /* Avoids overflowing done * 100 for huge sizes; that way rounds up, so cap it: only
+         * a finished transfer shows 100%. */
         if (done > UINT64_MAX / 100)
-                return (unsigned) (done / (total / 100));
-        return (unsigned) (done * 100 / total);
+                p = done / (total / 100);
+        else
+                p = done * 100 / total;
+        return (unsigned) (p > 99 ? 99 : p);
 }
 
 const char *format_uid(char buf[static FORMAT_UID_MAX], uint32_t uid) {

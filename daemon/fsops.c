@@ -140,6 +140,51 @@ static int open_directory_unlocked(const FsDir *dir) {
         return TAKE_FD(fd);
 }
 
+static int open_source_at(int dfd, const char *name, struct stat *ret_st) {
+        _cleanup_close_ int fd = -1;
+
+        /* O_NONBLOCK: a FIFO planted here must not block the loop before fstat() refuses it. */
+        fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ELOOP ? -EBADFD : -errno;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
+        if (!S_ISREG(ret_st->st_mode))
+                return -EBADFD;
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
+                      dev_t *ret_dev, ino_t *ret_ino, struct stat *ret_st) {
+        _cleanup_close_ int dfd = -1;
+        struct stat dst;
+
+        WITH_IDENTITY(id);
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        if (fstat(dfd, &dst) < 0)
+                return -errno;
+        *ret_dev = dst.st_dev;
+        *ret_ino = dst.st_ino;
+        return open_source_at(dfd, name, ret_st);
+}
+
+int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
+        _cleanup_close_ int dfd = -1;
+
+        WITH_IDENTITY(id);
+
+        dfd = open_directory_unlocked(dir);
+        if (dfd < 0)
+                return dfd;
+        return open_source_at(dfd, name, ret_st);
+}
+
 int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
         WITH_IDENTITY(id);
         return open_directory_unlocked(dir);

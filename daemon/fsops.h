@@ -33,6 +33,13 @@ typedef struct FsDir {
  * identity. -ENOTDIR, -ENOENT, -EACCES … on failure. */
 int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino);
 
+/* Opens a file to upload for reading: a regular file the owner may read, never through a
+ * symlink at the last component. Fills the identity of its directory and its stat. */
+int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
+                      dev_t *ret_dev, ino_t *ret_ino, struct stat *ret_st);
+/* The same, later: the directory must still be the one recorded. */
+int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
+
 /* Opens the directory, checking it is still the one recorded. */
 int fsops_open_directory(const FsIdentity *id, const FsDir *dir);
 

@@ -43,6 +43,7 @@ static void help(void) {
                "  --retention=SEC          keep final job objects on the bus this long (default 300)\n"
                "  --retry-delay-floor=SEC  lowest MinimumRetryDelay accepted (default 5)\n"
                "  --stall-timeout=SEC      a transfer with no byte for this long fails (default 60)\n"
+               "  --delete-retry-base=SEC  first retry of an undelivered upload DELETE (default 5)\n"
                "  --state-dir=DIR          where the job store lives\n"
                "  --config=FILE            settings file (default: /etc/xferd/xferd.conf, or\n"
                "                           ~/.config/xferd/xferd.conf with --user)\n"
@@ -65,7 +66,7 @@ static int parse_seconds(const char *s, uint64_t *ret) {
 static int parse_args(int argc, char *argv[], Args *a) {
         enum {
                 ARG_SYSTEM = 0x100, ARG_USER, ARG_IDLE, ARG_RETENTION, ARG_FLOOR, ARG_STALL, ARG_STATE,
-                ARG_LOG, ARG_VERSION, ARG_CONFIG,
+                ARG_LOG, ARG_VERSION, ARG_CONFIG, ARG_DELETE_RETRY,
         };
         static const struct option options[] = {
                 { "system", no_argument, NULL, ARG_SYSTEM },
@@ -74,6 +75,7 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 { "retention", required_argument, NULL, ARG_RETENTION },
                 { "retry-delay-floor", required_argument, NULL, ARG_FLOOR },
                 { "stall-timeout", required_argument, NULL, ARG_STALL },
+                { "delete-retry-base", required_argument, NULL, ARG_DELETE_RETRY },
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "log-level", required_argument, NULL, ARG_LOG },
@@ -96,6 +98,7 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 case ARG_RETENTION:
                 case ARG_FLOOR:
                 case ARG_STALL:
+                case ARG_DELETE_RETRY:
                         if (parse_seconds(optarg, &v) < 0) {
                                 log_error("Invalid number of seconds: %s", optarg);
                                 return -EINVAL;
@@ -106,9 +109,10 @@ static int parse_args(int argc, char *argv[], Args *a) {
                         } else if (c == ARG_RETENTION) {
                                 a->config.retention_usec = v * USEC_PER_SEC;
                                 a->set_retention = true;
-                        }
-                        else if (c == ARG_FLOOR)
+                        } else if (c == ARG_FLOOR)
                                 a->config.retry_delay_floor = (uint32_t) v;
+                        else if (c == ARG_DELETE_RETRY)
+                                a->config.delete_retry_base_usec = (v > 0 ? v : 1) * USEC_PER_SEC;
                         else if (v == 0) {
                                 log_error("--stall-timeout must be at least 1 second.");
                                 return -EINVAL;
@@ -186,6 +190,7 @@ static int settings_pick(Args *a) {
         a->config = s.manager;
         a->config.system = cli.system;
         a->config.retry_delay_floor = cli.retry_delay_floor;
+        a->config.delete_retry_base_usec = cli.delete_retry_base_usec;
         if (a->set_retention)
                 a->config.retention_usec = cli.retention_usec;
         if (a->set_stall)

@@ -12,6 +12,7 @@
 #include "manager.h"
 #include "netwatch.h"
 #include "store.h"
+#include "tus.h"
 #include "util.h"
 
 #define JOB_OBJECT_PREFIX "/org/xferd/Transfer1/job/"
@@ -52,10 +53,14 @@ struct Manager {
         PendingUnlink *pending_unlinks;
         sd_event_source *unlink_timer;
 
+        struct DeleteEntry *pending_deletes;    /* tus DELETEs of cancelled uploads */
+
         bool idle;
 };
 
 static void job_start_transfer(Job *j);
+static void job_start_upload(Job *j, JobFile *f);
+static void manager_delete_upload(Manager *m, Job *j);
 static unsigned manager_count_active_background(Manager *m);
 static uint64_t job_effective_rate(const Job *j, unsigned n_background);
 static void manager_check_idle(Manager *m);
@@ -74,6 +79,7 @@ void manager_config_defaults(ManagerConfig *c) {
                 .max_url_length = 2200,
                 .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
                 .time_slice_usec = 300 * USEC_PER_SEC,
+                .delete_retry_base_usec = 5 * USEC_PER_SEC,
                 .transfer = {
                         .connect_timeout_usec = 30 * USEC_PER_SEC,
                         .stall_timeout_usec = 60 * USEC_PER_SEC,
@@ -379,6 +385,7 @@ static JobContext job_context(const Job *j) {
 static void job_stop_transfer(Job *j) {
         /* The easy handle leaves the multi before anything else: no byte after this. */
         j->transfer = transfer_free(j->transfer);
+        j->upload = tus_upload_free(j->upload);
         j->fd = safe_close(j->fd);
 }
 
@@ -567,6 +574,10 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
                 job_save(j);
         }
 
+        /* The server's copy of a cancelled upload goes too; Cancel never waits on the network. */
+        if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
+                manager_delete_upload(j->manager, j);
+
         if (changed) {
                 job_unmark_progress(j);
                 notify_changed(j, JOB_CHANGE_STATE);
@@ -713,6 +724,11 @@ static void job_start_transfer(Job *j) {
         f = j->files[j->current];
         FsDir d = file_dir(f);
 
+        if (j->type == JOB_UPLOAD) {
+                job_start_upload(j, f);
+                return;
+        }
+
         if (f->temp_exists) {
                 struct stat st;
                 fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
@@ -771,6 +787,240 @@ static void job_start_transfer(Job *j) {
                 return;
         }
         log_debug("Job %s: transferring %s from byte %" PRIu64 ".", j->id, f->url, offset);
+}
+
+/* ---- uploads ------------------------------------------------------------------------- */
+
+static void on_upload_created(TusUpload *u, const char *upload_url, void *userdata) {
+        Job *j = userdata;
+
+        /* Stored before a byte is sent: after a crash the upload continues, not restarts. */
+        (void) free_and_strdup(&j->upload_url, upload_url);
+        job_save_row(j);
+        notify_changed(j, JOB_CHANGE_UPLOAD_URL);
+}
+
+static void on_upload_response(TusUpload *u, void *userdata) {
+        Job *j = userdata;
+
+        if (j->state == JOB_CONNECTING)
+                (void) job_apply(j, JOB_EVENT_RESPONSE, NULL);
+}
+
+static void on_upload_progress(TusUpload *u, void *userdata) {
+        Job *j = userdata;
+
+        j->files[j->current]->bytes_transferred = tus_upload_get_position(u);
+        j->last_progress_time = now_realtime(j->manager);
+        job_mark_progress(j);
+}
+
+static void on_upload_done(TusUpload *u, const TransferResult *res, void *userdata) {
+        Job *j = userdata;
+        JobFile *f = j->files[j->current];
+
+        f->bytes_transferred = tus_upload_get_position(u);
+        job_stop_transfer(j);
+
+        if (res->outcome == TRANSFER_OK) {
+                f->completed = true;
+                f->bytes_transferred = f->bytes_total;
+                job_save_file(j, j->current);
+                j->current++;
+                j->last_progress_time = now_realtime(j->manager);
+                notify_changed(j, JOB_CHANGE_PROGRESS);
+                job_all_done(j);
+                return;
+        }
+        job_fail(j, res->outcome == TRANSFER_FATAL, res->error_name, res->message, res->summary,
+                 res->retry_after_usec);
+}
+
+static const TusCallbacks upload_callbacks = {
+        .on_created = on_upload_created,
+        .on_response = on_upload_response,
+        .on_progress = on_upload_progress,
+        .on_done = on_upload_done,
+};
+
+static void job_start_upload(Job *j, JobFile *f) {
+        FsDir d = file_dir(f);
+        struct stat st;
+        char msg[1024];
+        int fd, r;
+
+        /* Read with the owner's identity, from the directory recorded at AddFile. */
+        fd = fsops_reopen_source(&j->identity, &d, f->name, &st);
+        if (fd < 0) {
+                snprintf(msg, sizeof msg, "Cannot open %s to upload it: %s", f->path, strerror(-fd));
+                job_fail(j, true, "LocalFile", msg, strerror(-fd), 0);
+                return;
+        }
+        if ((uint64_t) st.st_size != f->bytes_total) {
+                safe_close(fd);
+                snprintf(msg, sizeof msg, "%s changed size since it was added (%" PRIu64 " → %" PRIu64
+                         " bytes); add it to a new job", f->path, f->bytes_total, (uint64_t) st.st_size);
+                job_fail(j, true, "LocalFile", msg, "The file changed size", 0);
+                return;
+        }
+
+        j->fd = fd;
+        TusRequest req = {
+                .creation_url = f->url,
+                .upload_url = j->upload_url,
+                .fd = fd,
+                .size = f->bytes_total,
+                .filename = f->name,
+                .headers = j->http_headers,
+                .allow_insecure_redirect = j->allow_insecure_redirect,
+        };
+        r = tus_upload_start(j->manager->engine, &req, &upload_callbacks, j, &j->upload);
+        if (r < 0) {
+                j->fd = safe_close(j->fd);
+                snprintf(msg, sizeof msg, "Cannot start the upload to %s: %s", f->url, strerror(-r));
+                job_fail(j, false, "Network", msg, strerror(-r), 0);
+        }
+}
+
+/* A DELETE that must reach the server, retried with a doubling delay until its deadline. */
+typedef struct DeleteEntry {
+        struct DeleteEntry *next;
+        Manager *manager;
+        PendingDelete rec;
+        TusDelete *request;
+        sd_event_source *timer;
+} DeleteEntry;
+
+#define DELETE_RETRY_MAX_USEC (600 * USEC_PER_SEC)
+#define DELETE_GIVE_UP_USEC (24ULL * 3600 * USEC_PER_SEC)
+
+static void delete_entry_free(DeleteEntry *d) {
+        tus_delete_free(d->request);
+        sd_event_source_disable_unref(d->timer);
+        free(d->rec.url);
+        strv_free(d->rec.headers);
+        free(d);
+}
+
+static void manager_drop_delete(Manager *m, DeleteEntry *d) {
+        for (DeleteEntry **p = &m->pending_deletes; *p; p = &(*p)->next)
+                if (*p == d) {
+                        *p = d->next;
+                        break;
+                }
+        if (m->store)
+                (void) store_remove_pending_delete(m->store, d->rec.url);
+        delete_entry_free(d);
+        manager_check_idle(m);
+}
+
+static void delete_send(DeleteEntry *d);
+
+static int on_delete_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        delete_send(userdata);
+        return 0;
+}
+
+static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char *message, void *userdata) {
+        DeleteEntry *d = userdata;
+        Manager *m = d->manager;
+        uint64_t now = now_realtime(m), delay;
+
+        d->request = tus_delete_free(d->request);
+        switch (outcome) {
+        case TUS_DELETE_DONE:
+                log_info("Removed the partial upload at %s from the server.", d->rec.url);
+                manager_drop_delete(m, d);
+                return;
+        case TUS_DELETE_UNSUPPORTED:
+                log_notice("The server refused to delete the partial upload at %s (%s): it keeps the data.",
+                           d->rec.url, message);
+                manager_drop_delete(m, d);
+                return;
+        case TUS_DELETE_RETRY:
+                break;
+        }
+
+        d->rec.attempts++;
+        if (now >= d->rec.deadline) {
+                log_warning("Gave up deleting the partial upload at %s after %" PRIu32 " attempts: %s",
+                            d->rec.url, d->rec.attempts, message);
+                manager_drop_delete(m, d);
+                return;
+        }
+        delay = m->config.delete_retry_base_usec;
+        for (uint32_t i = 1; i < d->rec.attempts && delay < DELETE_RETRY_MAX_USEC; i++)
+                delay *= 2;
+        if (delay > DELETE_RETRY_MAX_USEC)
+                delay = DELETE_RETRY_MAX_USEC;
+        d->rec.next_try = now + delay;
+        if (m->store)
+                (void) store_save_pending_delete(m->store, &d->rec);
+        log_info("Cannot delete the partial upload at %s yet (%s); trying again in %" PRIu64 " s.",
+                 d->rec.url, message, delay / USEC_PER_SEC);
+
+        int r = d->timer ? sd_event_source_set_time(d->timer, d->rec.next_try) : 0;
+        if (r >= 0 && d->timer)
+                r = sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+        else if (r >= 0)
+                r = sd_event_add_time(m->event, &d->timer, CLOCK_REALTIME, d->rec.next_try, USEC_PER_SEC,
+                                      on_delete_timer, d);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the retry of the DELETE of %s", d->rec.url);
+}
+
+static void delete_send(DeleteEntry *d) {
+        int r = tus_delete_start(d->manager->engine, d->rec.url, d->rec.headers, on_delete_done, d, &d->request);
+        if (r < 0)
+                on_delete_done(NULL, TUS_DELETE_RETRY, strerror(-r), d);
+}
+
+static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
+        DeleteEntry *d = calloc(1, sizeof *d);
+
+        if (!d)
+                return -ENOMEM;
+        d->manager = m;
+        d->rec = *rec;
+        d->rec.url = strdup(rec->url);
+        d->rec.headers = rec->headers ? strv_copy(rec->headers) : NULL;
+        if (!d->rec.url || (rec->headers && !d->rec.headers)) {
+                d->rec.headers = NULL;
+                delete_entry_free(d);
+                return -ENOMEM;
+        }
+        d->next = m->pending_deletes;
+        m->pending_deletes = d;
+        if (save && m->store)
+                (void) store_save_pending_delete(m->store, &d->rec);
+
+        if (d->rec.next_try > now_realtime(m)) {
+                int r = sd_event_add_time(m->event, &d->timer, CLOCK_REALTIME, d->rec.next_try, USEC_PER_SEC,
+                                          on_delete_timer, d);
+                if (r < 0)
+                        log_error_errno(r, "Cannot arm the retry of the DELETE of %s", d->rec.url);
+        } else
+                delete_send(d);
+        manager_check_idle(m);
+        return 0;
+}
+
+static void manager_delete_upload(Manager *m, Job *j) {
+        uint64_t now = now_realtime(m);
+        PendingDelete rec = {
+                .url = j->upload_url,
+                .owner = j->owner,
+                .headers = j->http_headers,
+                .deadline = now + DELETE_GIVE_UP_USEC,
+                .next_try = 0,
+        };
+        int r = manager_add_delete(m, &rec, true);
+        if (r < 0)
+                log_error_errno(r, "Cannot schedule the DELETE of the partial upload at %s", j->upload_url);
+}
+
+static int manager_adopt_pending_delete(const PendingDelete *d, void *userdata) {
+        return manager_add_delete(userdata, d, false);
 }
 
 static bool job_is_background(const Job *j) {
@@ -1001,6 +1251,21 @@ static int file_new(Job *j, const char *url, const char *path, size_t index, Job
                 return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_INVALID_PATH,
                                       "The file name '%s' is too long; at most 200 bytes are allowed.", name);
 
+        struct stat st;
+        uint64_t size = UINT64_MAX;
+        if (j->type == JOB_UPLOAD) {
+                /* The file to send: it must be there now, and readable by the owner. */
+                _cleanup_close_ int fd = fsops_open_source(&j->identity, dir, name, &dev, &ino, &st);
+                if (fd < 0)
+                        return call_error_set(e, fd, CALL_ERROR_INVALID_PATH,
+                                              fd == -ENOENT ? "%s does not exist." :
+                                              fd == -EBADFD ? "%s is not a regular file." :
+                                              fd == -EACCES || fd == -EPERM ? "%s is not readable by the job's owner." :
+                                              "%s cannot be read.", path);
+                size = (uint64_t) st.st_size;
+                goto make;
+        }
+
         r = fsops_check_directory(&j->identity, dir, &dev, &ino);
         if (r < 0)
                 return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
@@ -1010,13 +1275,13 @@ static int file_new(Job *j, const char *url, const char *path, size_t index, Job
                                       "The directory %s is not writable by the job's owner." :
                                       "The directory %s cannot be used.", dir);
 
-        struct stat st;
         FsDir d = { .path = dir, .dev = dev, .ino = ino };
         r = fsops_stat_temporary(&j->identity, &d, name, &st);
         if (r == -EBADFD && S_ISDIR(st.st_mode))
                 return call_error_set(e, -EISDIR, CALL_ERROR_INVALID_PATH,
                                       "%s is a directory; give the path of the file to write.", path);
 
+make:
         f = calloc(1, sizeof *f);
         if (!f)
                 return -ENOMEM;
@@ -1028,7 +1293,7 @@ static int file_new(Job *j, const char *url, const char *path, size_t index, Job
                 f->temp_name = NULL;
         f->dir_dev = dev;
         f->dir_ino = ino;
-        f->bytes_total = UINT64_MAX;
+        f->bytes_total = size;
         if (!f->url || !f->path || !f->dir || !f->name || !f->temp_name) {
                 free(f->url);
                 free(f->path);
@@ -1081,6 +1346,7 @@ static Job *job_free(Job *j) {
         free(j->error_name);
         free(j->error_message);
         free(j->error_summary);
+        free(j->upload_url);
         free(j);
         return NULL;
 }
@@ -1114,9 +1380,6 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         Job *j;
         int r;
 
-        if (o->type == JOB_UPLOAD)
-                return call_error_set(e, -EOPNOTSUPP, CALL_ERROR_INVALID_ARGS,
-                                      "Uploads are not supported yet; create a job of type 'download'.");
         r = check_text("display name", display_name, DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
@@ -1209,7 +1472,7 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
                 return 0;
         if (j->type == JOB_UPLOAD && j->n_files + n > 1)
                 return call_error_set(e, -E2BIG, CALL_ERROR_TOO_MANY_FILES,
-                                      "An upload job holds exactly one file.");
+                                      "An upload job holds exactly one file; create another job for more.");
         if (j->owner != 0 && j->n_files + n > m->config.max_files_per_job)
                 return call_error_set(e, -E2BIG, CALL_ERROR_TOO_MANY_FILES,
                                       "A job may hold at most %u files; this one has %zu and %zu more were given.",
@@ -1289,6 +1552,16 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
         r = job_transition(j->state, JOB_EVENT_COMPLETE, &ctx, &t);
         if (r < 0)
                 return job_apply(j, JOB_EVENT_COMPLETE, e);
+
+        if (j->type == JOB_UPLOAD) {
+                /* The server has every byte; nothing on disk changes. */
+                for (size_t i = 0; i < j->n_files; i++)
+                        j->files[i]->committed = true;
+                r = job_apply(j, JOB_EVENT_COMPLETE, e);
+                if (r >= 0 && ret_partial)
+                        *ret_partial = false;
+                return r;
+        }
 
         synced = calloc(j->n_files + 1, sizeof *synced);
         if (!synced)
@@ -1492,7 +1765,7 @@ int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
 }
 
 bool manager_is_idle(Manager *m) {
-        if (m->pending_unlinks)
+        if (m->pending_unlinks || m->pending_deletes)
                 return false;
         if (!m->store)
                 return !m->jobs_head && !m->retained_head;
@@ -1693,6 +1966,9 @@ int manager_load(Manager *m) {
         r = store_load_jobs(m->store, manager_adopt_job, m);
         if (r < 0)
                 log_error_errno(r, "Cannot load the stored jobs");
+        r = store_load_pending_deletes(m->store, manager_adopt_pending_delete, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot load the list of uploads to delete on their servers");
         (void) store_end(m->store);
 
         log_info("Recovered %u waiting job(s) from the store.", m->n_jobs);
@@ -1817,6 +2093,11 @@ Manager *manager_free(Manager *m) {
                 m->pending_unlinks = u->next;
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
                 pending_unlink_free(u);
+        }
+        while (m->pending_deletes) {
+                DeleteEntry *d = m->pending_deletes;
+                m->pending_deletes = d->next;
+                delete_entry_free(d);  /* stays in the store for the next start */
         }
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->slice_timer);

@@ -55,6 +55,7 @@ struct Job {
         uint32_t minimum_retry_delay;   /* seconds */
         uint32_t no_progress_timeout;   /* seconds */
         char **http_headers;            /* "Name: value"; secrets, never returned */
+        char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
 
         JobFile **files;
         size_t n_files;
@@ -70,8 +71,9 @@ struct Job {
         char *error_summary;            /* without URL or path: what broadcast signals carry */
         uint32_t error_count;
 
-        Transfer *transfer;
-        int fd;                         /* the temporary file being written */
+        Transfer *transfer;             /* downloads: the running request */
+        struct TusUpload *upload;       /* uploads: the running tus exchange */
+        int fd;                         /* the temporary file being written, or the file being sent */
         unsigned restarts;              /* in a row, for the current file */
         uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
 
@@ -89,6 +91,7 @@ typedef enum JobChange {
         JOB_CHANGE_SETTINGS = 1u << 2,  /* a writable property */
         JOB_CHANGE_TEXT = 1u << 3,      /* DisplayName/Description: invalidation only */
         JOB_CHANGE_FILES = 1u << 4,     /* files were added */
+        JOB_CHANGE_UPLOAD_URL = 1u << 5,
 } JobChange;
 
 typedef struct ManagerObserver {
@@ -114,6 +117,7 @@ typedef struct ManagerConfig {
         size_t max_url_length;
         uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
         uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
+        uint64_t delete_retry_base_usec; /* first retry of an undelivered tus DELETE; doubles */
         const char *state_dir;          /* where the store lives; NULL: keep nothing */
         EngineSettings transfer;
 } ManagerConfig;

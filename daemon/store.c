@@ -12,7 +12,7 @@
 #include "store.h"
 
 #define STORE_FILE "xferd.db"
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* Only one daemon uses the file: a lock held longer than this is a second instance. */
 #define STORE_BUSY_TIMEOUT_MSEC 200
 
@@ -27,6 +27,7 @@ struct Store {
         sqlite3_stmt *begin, *commit, *rollback;
         sqlite3_stmt *save_job, *save_file, *trim_files, *delete_job;
         sqlite3_stmt *add_unlink, *remove_unlink;
+        sqlite3_stmt *save_delete, *remove_delete;
 };
 
 static void sqlite3_finalizep(sqlite3_stmt **st) {
@@ -207,8 +208,26 @@ static int migrate_to_v1(sqlite3 *db) {
         return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* Uploads (tus): the upload resource of a job, and termination requests still to deliver.
+ * Existing jobs get NULL: none of them has created an upload yet. */
+static int migrate_to_v2(sqlite3 *db) {
+        static const char sql[] =
+                "ALTER TABLE jobs ADD COLUMN upload_url TEXT;"
+                "CREATE TABLE pending_deletes ("
+                "  url TEXT PRIMARY KEY NOT NULL,"
+                "  owner INTEGER NOT NULL,"
+                "  headers TEXT,"                       /* as jobs.http_headers; secrets */
+                "  deadline INTEGER NOT NULL,"
+                "  next_try INTEGER NOT NULL,"
+                "  attempts INTEGER NOT NULL"
+                ");";
+
+        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 static int (*const migrations[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [0] = migrate_to_v1,
+        [1] = migrate_to_v2,
 };
 
 /* ---- opening ---------------------------------------------------------------------------- */
@@ -510,6 +529,7 @@ static void store_close_db(Store *s) {
         sqlite3_stmt **cached[] = {
                 &s->begin, &s->commit, &s->rollback, &s->save_job, &s->save_file,
                 &s->trim_files, &s->delete_job, &s->add_unlink, &s->remove_unlink,
+                &s->save_delete, &s->remove_delete,
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cached); i++) {
@@ -591,13 +611,13 @@ static int store_prepare_cached(Store *s) {
                     "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
                     "  no_progress_timeout, http_headers, creation_time, modification_time,"
                     "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
-                    "  error_message, error_summary, error_count) "
+                    "  error_message, error_summary, error_count, upload_url) "
                     "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
                     "  :display_name, :description, :state, :priority, :auto_complete,"
                     "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
                     "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
                     "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
-                    "  :error_message, :error_summary, :error_count) "
+                    "  :error_message, :error_summary, :error_count, :upload_url) "
                     "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
                     "  display_name = excluded.display_name, description = excluded.description,"
                     "  state = excluded.state, priority = excluded.priority,"
@@ -612,7 +632,8 @@ static int store_prepare_cached(Store *s) {
                     "  last_progress_time = excluded.last_progress_time,"
                     "  retry_time = excluded.retry_time, retire_time = excluded.retire_time,"
                     "  error_name = excluded.error_name, error_message = excluded.error_message,"
-                    "  error_summary = excluded.error_summary, error_count = excluded.error_count");
+                    "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
+                    "  upload_url = excluded.upload_url");
         if (r < 0)
                 return r;
         r = prepare(s, &s->save_file,
@@ -641,7 +662,18 @@ static int store_prepare_cached(Store *s) {
                     "  dev = excluded.dev, ino = excluded.ino");
         if (r < 0)
                 return r;
-        return prepare(s, &s->remove_unlink, "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name");
+        r = prepare(s, &s->remove_unlink, "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name");
+        if (r < 0)
+                return r;
+        r = prepare(s, &s->save_delete,
+                    "INSERT INTO pending_deletes (url, owner, headers, deadline, next_try, attempts) "
+                    "VALUES (:url, :owner, :headers, :deadline, :next_try, :attempts) "
+                    "ON CONFLICT (url) DO UPDATE SET owner = excluded.owner, headers = excluded.headers,"
+                    "  deadline = excluded.deadline, next_try = excluded.next_try,"
+                    "  attempts = excluded.attempts");
+        if (r < 0)
+                return r;
+        return prepare(s, &s->remove_delete, "DELETE FROM pending_deletes WHERE url = :url");
 }
 
 int store_open(const char *dir, Store **ret) {
@@ -839,6 +871,7 @@ int store_save_job_row(Store *s, const Job *j) {
         bind_text(st, ":error_message", j->error_message, &rc);
         bind_text(st, ":error_summary", j->error_summary, &rc);
         bind_int64(st, ":error_count", j->error_count, &rc);
+        bind_text(st, ":upload_url", j->upload_url, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
@@ -949,6 +982,7 @@ static Job *loaded_job_free(Job *j) {
         free(j->error_name);
         free(j->error_message);
         free(j->error_summary);
+        free(j->upload_url);
         free(j);
         return NULL;
 }
@@ -989,7 +1023,7 @@ enum {
         JC_AUTO_COMPLETE, JC_ALLOW_INSECURE_REDIRECT, JC_BANDWIDTH_LIMIT, JC_MINIMUM_RETRY_DELAY,
         JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
         JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
-        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT,
+        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL,
 };
 
 enum {
@@ -1097,6 +1131,7 @@ static int load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job **ret) 
             !column_dup(st, JC_ERROR_NAME, &j->error_name) ||
             !column_dup(st, JC_ERROR_MESSAGE, &j->error_message) ||
             !column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) ||
+            !column_dup(st, JC_UPLOAD_URL, &j->upload_url) ||
             !column_dup(st, JC_HTTP_HEADERS, &headers))
                 return log_oom();
         if (headers) {
@@ -1132,7 +1167,8 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                 "  auto_complete, allow_insecure_redirect, bandwidth_limit,"
                                 "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
                                 "  modification_time, completion_time, last_progress_time, retry_time,"
-                                "  retire_time, error_name, error_message, error_summary, error_count "
+                                "  retire_time, error_name, error_message, error_summary, error_count,"
+                                "  upload_url "
                                 "FROM jobs ORDER BY creation_time, seq",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
@@ -1292,6 +1328,125 @@ int store_load_pending_unlinks(Store *s,
         for (size_t i = 0; i < list.n; i++) {
                 r = cb(list.items[i].owner, list.items[i].dir, list.items[i].dev, list.items[i].ino,
                        list.items[i].name, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- pending deletes -------------------------------------------------------------------- */
+
+int store_save_pending_delete(Store *s, const PendingDelete *d) {
+        _cleanup_free_ char *headers = NULL;
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        if (!s || !d || !d->url)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        r = join_headers(d->headers, &headers);
+        if (r < 0)
+                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of pending delete of %s",
+                                                     s->path, d->url));
+
+        st = s->save_delete;
+        bind_text(st, ":url", d->url, &rc);
+        bind_int64(st, ":owner", (int64_t) d->owner, &rc);
+        bind_text(st, ":headers", headers, &rc);
+        bind_uint64(st, ":deadline", d->deadline, &rc);
+        bind_uint64(st, ":next_try", d->next_try, &rc);
+        bind_int64(st, ":attempts", d->attempts, &rc);
+        return store_run(s, st, rc, "record pending delete of", d->url);
+}
+
+int store_remove_pending_delete(Store *s, const char *url) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        if (!s || !url)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        st = s->remove_delete;
+        bind_text(st, ":url", url, &rc);
+        return store_run(s, st, rc, "forget pending delete of", url);
+}
+
+typedef struct DeleteList {
+        PendingDelete *items;
+        size_t n, allocated;
+} DeleteList;
+
+static void delete_list_done(DeleteList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].url);
+                strv_free(l->items[i].headers);
+        }
+        free(l->items);
+}
+
+int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void *userdata), void *userdata) {
+        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+        _cleanup_(delete_list_done) DeleteList list = { .items = NULL };
+        int rc, r;
+
+        if (!s || !cb)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT url, owner, headers, deadline, next_try, attempts "
+                                "FROM pending_deletes ORDER BY rowid",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_fail(s, rc, "prepare loading pending deletes");
+
+        /* Read first: the callback removes or reschedules the row it was given. */
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                _cleanup_free_ char *headers = NULL;
+                PendingDelete *d;
+
+                if (list.n == list.allocated) {
+                        size_t a = list.allocated ? list.allocated * 2 : 16;
+                        PendingDelete *items = reallocarray(list.items, a, sizeof(PendingDelete));
+
+                        if (!items)
+                                return log_oom();
+                        list.items = items;
+                        list.allocated = a;
+                }
+                d = &list.items[list.n];
+                *d = (PendingDelete) {
+                        .owner = (uid_t) sqlite3_column_int64(st, 1),
+                        .deadline = (uint64_t) sqlite3_column_int64(st, 3),
+                        .next_try = (uint64_t) sqlite3_column_int64(st, 4),
+                        .attempts = (uint32_t) sqlite3_column_int64(st, 5),
+                };
+                if (!column_dup(st, 0, &d->url) || !column_dup(st, 2, &headers) ||
+                    (headers && !(d->headers = split_headers(headers)))) {
+                        free(d->url);
+                        return log_oom();
+                }
+                /* The column is NOT NULL; only a damaged row could lack it. */
+                if (!d->url) {
+                        strv_free(d->headers);
+                        log_warning("Store %s: skipping a pending delete without URL.", s->path);
+                        continue;
+                }
+                list.n++;
+        }
+        if (rc != SQLITE_DONE)
+                return store_fail(s, rc, "load pending deletes");
+        sqlite3_finalize(st);
+        st = NULL;
+
+        for (size_t i = 0; i < list.n; i++) {
+                r = cb(&list.items[i], userdata);
                 if (r < 0)
                         return r;
         }

@@ -39,7 +39,7 @@ int store_delete_job(Store *s, const char *id);
  * Job is allocated with calloc() and filled from the store: id, type, owner, display_name,
  * description, state, priority, auto_complete, allow_insecure_redirect, bandwidth_limit,
  * minimum_retry_delay, no_progress_timeout, http_headers, creation/modification/completion
- * time, last_progress_time, retry_time, error_name, error_message, error_summary,
+ * time, last_progress_time, retry_time, error_name, error_message, error_summary, upload_url,
  * error_count, retire_time (see manager.h), and files[] (each JobFile calloc()ed: url, path,
  * dir, name, temp_name, dir_dev, dir_ino, temp_exists, completed, committed, bytes_total,
  * bytes_transferred, validator), n_files, current. Everything else is zero; fd is -1.
@@ -51,6 +51,22 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
  * died between committing a cancel and unlinking). Keyed by (dir, name). */
 int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name);
 int store_remove_pending_unlink(Store *s, const char *dir, const char *name);
+/* A tus termination DELETE that Cancel could not deliver yet: retried in the background until
+ * it succeeds or its deadline passes. Keyed by url. Times are realtime µs. */
+typedef struct PendingDelete {
+        char *url;
+        uid_t owner;
+        char **headers;         /* the job's extra request headers (secrets, like the job's) */
+        uint64_t deadline;      /* give up after this */
+        uint64_t next_try;
+        uint32_t attempts;
+} PendingDelete;
+
+int store_save_pending_delete(Store *s, const PendingDelete *d);
+int store_remove_pending_delete(Store *s, const char *url);
+/* The callback gets a record it does not own (copy what it keeps); it may write the store. */
+int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void *userdata), void *userdata);
+
 int store_load_pending_unlinks(Store *s,
                                int (*cb)(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                                          void *userdata),

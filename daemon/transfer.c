@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "http-util.h"
 #include "log.h"
 #include "transfer.h"
 #include "util.h"
@@ -52,42 +53,6 @@ struct Transfer {
         char errbuf[CURL_ERROR_SIZE];
 };
 
-static bool header_is(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len) {
-        size_t n = strlen(name);
-
-        if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-                return false;
-        const char *v = line + n + 1;
-        const char *end = line + len;
-        while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-        while (end > v && isspace((unsigned char) end[-1]))
-                end--;
-        *ret_value = v;
-        *ret_len = (size_t) (end - v);
-        return true;
-}
-
-static char *strndup_value(const char *v, size_t n) {
-        return strndup(v, n);
-}
-
-static bool parse_u64(const char *s, size_t n, uint64_t *ret) {
-        char buf[32];
-        char *end;
-
-        if (n == 0 || n >= sizeof buf || !isdigit((unsigned char) s[0]))
-                return false;
-        memcpy(buf, s, n);
-        buf[n] = 0;
-        errno = 0;
-        unsigned long long v = strtoull(buf, &end, 10);
-        if (errno != 0 || *end)
-                return false;
-        *ret = v;
-        return true;
-}
-
 // Content-Range: "bytes START-END/TOTAL", "bytes START-END/*" or "bytes */TOTAL".
 static void parse_content_range(Transfer *t, const char *v, size_t n) {
         char buf[128];
@@ -112,27 +77,7 @@ static void parse_content_range(Transfer *t, const char *v, size_t n) {
         }
 }
 
-static void parse_retry_after(Transfer *t, const char *v, size_t n) {
-        uint64_t secs;
-        char buf[128];
-
-        if (parse_u64(v, n, &secs)) {
-                t->retry_after_usec = secs * USEC_PER_SEC;
-                return;
-        }
-        if (n >= sizeof buf)
-                return;
-        memcpy(buf, v, n);
-        buf[n] = 0;
-        time_t when = curl_getdate(buf, NULL);
-        time_t now = time(NULL);
-        if (when > now)
-                t->retry_after_usec = (uint64_t) (when - now) * USEC_PER_SEC;
-}
-
 static void response_reset(Transfer *t, const char *line, size_t len) {
-        int code = 0, consumed = 0;
-
         t->status = 0;
         t->reason[0] = 0;
         t->have_content_range = false;
@@ -140,21 +85,7 @@ static void response_reset(Transfer *t, const char *line, size_t len) {
         t->etag = mfree(t->etag);
         t->last_modified = mfree(t->last_modified);
         t->retry_after_usec = 0;
-
-        /* "HTTP/1.1 404 Not Found" — HTTP/2 has no reason phrase. */
-        char buf[128];
-        size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
-        memcpy(buf, line, n);
-        buf[n] = 0;
-        if (sscanf(buf, "HTTP/%*s %d %n", &code, &consumed) >= 1) {
-                t->status = code;
-                if (consumed > 0) {
-                        snprintf(t->reason, sizeof t->reason, "%s", buf + consumed);
-                        size_t r = strlen(t->reason);
-                        while (r > 0 && isspace((unsigned char) t->reason[r - 1]))
-                                t->reason[--r] = 0;
-                }
-        }
+        (void) http_parse_status_line(line, len, &t->status, t->reason, sizeof t->reason);
 }
 
 static bool status_is_redirect(long s) {
@@ -232,18 +163,18 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         if (len <= 2 && (buffer[0] == '\r' || buffer[0] == '\n'))
                 return on_headers_end(t, len);
 
-        if (header_is(buffer, len, "Content-Length", &v, &n))
-                (void) parse_u64(v, n, &t->content_length);
-        else if (header_is(buffer, len, "Content-Range", &v, &n))
+        if (http_header_value(buffer, len, "Content-Length", &v, &n))
+                (void) http_parse_u64(v, n, &t->content_length);
+        else if (http_header_value(buffer, len, "Content-Range", &v, &n))
                 parse_content_range(t, v, n);
-        else if (header_is(buffer, len, "ETag", &v, &n)) {
+        else if (http_header_value(buffer, len, "ETag", &v, &n)) {
                 free(t->etag);
-                t->etag = strndup_value(v, n);
-        } else if (header_is(buffer, len, "Last-Modified", &v, &n)) {
+                t->etag = strndup(v, n);
+        } else if (http_header_value(buffer, len, "Last-Modified", &v, &n)) {
                 free(t->last_modified);
-                t->last_modified = strndup_value(v, n);
-        } else if (header_is(buffer, len, "Retry-After", &v, &n))
-                parse_retry_after(t, v, n);
+                t->last_modified = strndup(v, n);
+        } else if (http_header_value(buffer, len, "Retry-After", &v, &n))
+                t->retry_after_usec = http_parse_retry_after(v, n);
 
         return len;
 }
@@ -461,63 +392,6 @@ int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
         return 0;
 }
 
-static bool http_status_is_transient(long s) {
-        return s >= 500 || s == 408 || s == 429;
-}
-
-static void result_http(Transfer *t, TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size) {
-        r->outcome = http_status_is_transient(t->status) ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
-        r->error_name = "Http";
-        r->retry_after_usec = t->retry_after_usec;
-        snprintf(sum, sum_size, "HTTP %ld%s%s", t->status, t->reason[0] ? " " : "", t->reason);
-        snprintf(msg, msg_size, "%s for %s", sum, t->url);
-}
-
-static void result_curl(Transfer *t, CURLcode code, TransferResult *r, char *msg, size_t msg_size) {
-        const char *what = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
-
-        r->summary = curl_easy_strerror(code);
-
-        r->outcome = TRANSFER_TRANSIENT;
-        r->error_name = "Network";
-
-        switch (code) {
-        case CURLE_OPERATION_TIMEDOUT:
-                r->error_name = "Timeout";
-                break;
-        case CURLE_TOO_MANY_REDIRECTS:
-                r->outcome = TRANSFER_FATAL;
-                r->error_name = "TooManyRedirects";
-                break;
-        case CURLE_UNSUPPORTED_PROTOCOL:
-                r->outcome = TRANSFER_FATAL;
-                r->error_name = "UnsupportedProtocol";
-                what = "A redirect led to a protocol that is not allowed (only http and https; "
-                       "https to http only with AllowInsecureRedirect)";
-                r->summary = "Redirect to a protocol that is not allowed";
-                break;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CIPHER:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_ISSUER_ERROR:
-        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        case CURLE_SSL_INVALIDCERTSTATUS:
-                r->outcome = TRANSFER_FATAL;
-                r->error_name = "Tls";
-                break;
-        case CURLE_SSL_CONNECT_ERROR:
-                r->error_name = "Tls";
-                break;
-        case CURLE_URL_MALFORMAT:
-                r->outcome = TRANSFER_FATAL;
-                break;
-        default:
-                break;
-        }
-        snprintf(msg, msg_size, "%s for %s", what, t->url);
-}
-
 static void transfer_finish(Transfer *t, CURLcode code) {
         TransferResult r = { .outcome = TRANSFER_OK };
         char msg[1024] = "", sum[128] = "";
@@ -536,9 +410,9 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 r.summary = strerror(e);
         } else if (t->status != 0 && (t->status < 200 || t->status >= 300) &&
                    (code == CURLE_OK || code == CURLE_WRITE_ERROR))
-                result_http(t, &r, msg, sizeof msg, sum, sizeof sum);
+                http_result_from_status(t->status, t->reason, t->retry_after_usec, t->url, &r, msg, sizeof msg, sum, sizeof sum);
         else if (code != CURLE_OK)
-                result_curl(t, code, &r, msg, sizeof msg);
+                http_result_from_curl(code, t->errbuf, t->url, &r, msg, sizeof msg);
         else if (t->total != UINT64_MAX && t->position != t->total) {
                 r.outcome = TRANSFER_TRANSIENT;
                 r.error_name = "Network";

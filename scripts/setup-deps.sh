@@ -28,7 +28,7 @@ case "${1:-}" in
   --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
   --force) force=1 ;;
   "") ;;
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
   *) echo "setup-deps: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 

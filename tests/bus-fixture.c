@@ -745,7 +745,9 @@ bus_fixture_new (const BusFixtureOptions *options)
         fx->ctx = g_main_context_new ();
         g_main_context_push_thread_default (fx->ctx);
 
-        g_autofree char *config = write_bus_config (fx, options ? options : &defaults);
+        if (!options)
+                options = &defaults;
+        g_autofree char *config = write_bus_config (fx, options);
         start_dbus_daemon (fx, config);
         connect_to_bus (fx);
         return fx;
@@ -760,7 +762,7 @@ bus_fixture_mkdir (BusFixture *fx, const char *name)
         return dir;
 }
 
-void
+guint32
 bus_fixture_note_xferd (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
@@ -771,10 +773,35 @@ bus_fixture_note_xferd (BusFixture *fx)
         guint32 pid;
 
         if (!reply)
-                return;  /* not running right now */
+                return 0;  /* not running right now */
         g_variant_get (reply, "(u)", &pid);
         if (!g_ptr_array_find (fx->xferd_pids, GUINT_TO_POINTER (pid), NULL))
                 g_ptr_array_add (fx->xferd_pids, GUINT_TO_POINTER (pid));
+        return pid;
+}
+
+static gboolean
+match_xferd_name_lost (const RecordedSignal *sig, gpointer data)
+{
+        const char *name, *new_owner;
+
+        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
+                return FALSE;
+        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
+        return strcmp (name, XFERD_BUS_NAME) == 0 && *new_owner == '\0';
+}
+
+gboolean
+bus_fixture_wait_xferd_gone (BusFixture *fx, guint timeout_ms)
+{
+        /* Each call consumes one loss: a test may see xferd go several times. */
+        guint from = fx->name_lost_seen;
+
+        if (!bus_wait_signal (fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                              "NameOwnerChanged", match_xferd_name_lost, NULL, timeout_ms))
+                return FALSE;
+        fx->name_lost_seen = from;
+        return TRUE;
 }
 
 static GSubprocessLauncher *

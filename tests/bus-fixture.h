@@ -50,7 +50,8 @@ typedef struct {
         GMainContext *ctx;
         GPtrArray *signals;          /* RecordedSignal, in arrival order */
         guint subscription;
-        GPtrArray *xferd_pids;       /* GINT_TO_POINTER, every xferd seen */
+        GPtrArray *xferd_pids;       /* GUINT_TO_POINTER, every xferd seen */
+        guint name_lost_seen;        /* signals index past the last loss waited for */
 } BusFixture;
 
 BusFixture *bus_fixture_new (const BusFixtureOptions *options);
@@ -69,8 +70,12 @@ int bus_fixture_run (BusFixture *fx, const char *const *argv,
  * piped. */
 GSubprocess *bus_fixture_spawn (BusFixture *fx, const char *const *argv);
 
-/* Remembers the pid of the current xferd so teardown can check that it ends. */
-void bus_fixture_note_xferd (BusFixture *fx);
+/* Remembers the pid of the current xferd so teardown can check that it ends.
+ * Returns it, or 0 when xferd is not running. */
+guint32 bus_fixture_note_xferd (BusFixture *fx);
+/* Waits for the next time the bus name loses its owner (xferd exited);
+ * FALSE on timeout. */
+gboolean bus_fixture_wait_xferd_gone (BusFixture *fx, guint timeout_ms);
 
 /* --------------------------------------------------------------- calls */
 

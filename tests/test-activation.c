@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Lifetime: D-Bus activation starts xferd on the first call, an idle xferd
- * exits and is activated again, the ObjectManager announces jobs, and a final
- * job's object is removed (InterfacesRemoved) when its retention ends.
+ * exits and is activated again (jobs that need no work and retained final
+ * objects do not keep it: they are stored and served by the next instance),
+ * the ObjectManager announces jobs, and a final job's object is removed
+ * (InterfacesRemoved) when its retention ends.
  */
 #include <string.h>
 
@@ -51,16 +53,6 @@ assert_manager_answers (BusFixture *fx)
         g_assert_cmpstr (g_variant_get_string (version, NULL), !=, "");
 }
 
-/* NameOwnerChanged(name, old, new) with new == "" (the name was released). */
-static gboolean
-match_name_lost (const RecordedSignal *sig, gpointer data)
-{
-        const char *name, *new_owner;
-
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, XFERD_BUS_NAME) == 0 && *new_owner == '\0';
-}
-
 static void
 test_first_call_activates (void)
 {
@@ -82,8 +74,7 @@ test_idle_exit_and_reactivation (void)
 
         assert_manager_answers (fx);
         bus_fixture_note_xferd (fx);
-        g_assert_nonnull (bus_wait_signal (fx, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                           "NameOwnerChanged", match_name_lost, NULL, WAIT_TIMEOUT_MS));
+        g_assert_true (bus_fixture_wait_xferd_gone (fx, WAIT_TIMEOUT_MS));
         g_assert_false (name_has_owner (fx));
 
         assert_manager_answers (fx);
@@ -109,8 +100,7 @@ test_busy_daemon_stays (void)
         g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
         g_assert_true (http_server_wait_stalled (http, "/file.bin", 1, WAIT_TIMEOUT_MS));
         /* Several idle timeouts long; the daemon must not go away meanwhile. */
-        g_assert_null (bus_wait_signal (fx, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                        "NameOwnerChanged", match_name_lost, NULL, 3000));
+        g_assert_false (bus_fixture_wait_xferd_gone (fx, 3000));
         http_server_release (http, "/file.bin");
         job_wait_state (fx, job, "transferred");
 }
@@ -175,6 +165,54 @@ test_retention (void)
                        g_strcmp0 (remote, "org.freedesktop.DBus.Error.UnknownInterface") == 0);
 }
 
+/* GetJob through activation: the job is known to the new process. */
+static void
+assert_job_known (BusFixture *fx, const char *id, const char *job)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, "GetJob", g_variant_new ("(s)", id),
+                                                      G_VARIANT_TYPE ("(o)"), &error);
+        const char *path;
+
+        g_assert_no_error (error);
+        g_variant_get (reply, "(&o)", &path);
+        g_assert_cmpstr (path, ==, job);
+}
+
+/* Idle with only a suspended job and a retained final one, xferd exits (they
+ * are stored); the next activation serves both as they were. */
+static void
+test_idle_exit_keeps_jobs (void)
+{
+        BusFixtureOptions options = { .idle_timeout = 1 };
+        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autofree char *waiting_id = NULL, *cancelled_id = NULL;
+        g_autofree char *waiting = xferd_create_job (fx, "waiting", &waiting_id);
+        g_autofree char *cancelled = xferd_create_job (fx, "cancelled", &cancelled_id);
+
+        xferd_add_file (fx, waiting, url, dest);
+        xferd_job_call (fx, cancelled, "Cancel");
+        g_assert_true (bus_fixture_wait_xferd_gone (fx, WAIT_TIMEOUT_MS));
+
+        assert_job_known (fx, waiting_id, waiting);
+        bus_fixture_note_xferd (fx);
+        g_autofree char *state = job_get_string (fx, waiting, "State");
+        g_autofree char *name = job_get_string (fx, waiting, "DisplayName");
+        g_assert_cmpstr (state, ==, "suspended");
+        g_assert_cmpstr (name, ==, "waiting");
+        g_assert_cmpuint (job_get_uint32 (fx, waiting, "FilesTotal"), ==, 1);
+        g_assert_true (xferd_lists_job (fx, waiting_id));
+
+        /* The retained object is kept across the restart. */
+        g_autofree char *final_state = job_get_string (fx, cancelled, "State");
+        g_assert_cmpstr (final_state, ==, "cancelled");
+        xferd_assert_no_such_job (fx, cancelled_id);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -184,5 +222,6 @@ main (int argc, char **argv)
         g_test_add_func ("/activation/busy-daemon-stays", test_busy_daemon_stays);
         g_test_add_func ("/activation/object-manager", test_object_manager);
         g_test_add_func ("/activation/retention", test_retention);
+        g_test_add_func ("/activation/idle-exit-keeps-jobs", test_idle_exit_keeps_jobs);
         return g_test_run ();
 }

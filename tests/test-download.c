@@ -5,6 +5,7 @@
  * Suspend/Resume keeping partial data, several files, request headers.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -289,6 +290,119 @@ test_http_headers (void)
         assert_file_content (dest, content);
 }
 
+/* AddFile on a transferred job: new work, back to suspended; Resume again. */
+static void
+test_add_file_when_transferred (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) a = http_server_add_generated (http, "/a", 5000);
+        g_autoptr(GBytes) b = http_server_add_generated (http, "/b", 7000);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest_a = g_build_filename (dir, "a", NULL);
+        g_autofree char *dest_b = g_build_filename (dir, "b", NULL);
+        g_autofree char *url_a = http_server_url (http, "/a");
+        g_autofree char *url_b = http_server_url (http, "/b");
+        g_autofree char *job = xferd_download (fx, url_a, dest_a, FALSE, NULL);
+
+        job_wait_state (fx, job, "transferred");
+        xferd_add_file (fx, job, url_b, dest_b);
+        g_autofree char *state = job_get_string (fx, job, "State");
+        g_assert_cmpstr (state, ==, "suspended");
+        g_assert_cmpuint (job_get_uint32 (fx, job, "FilesTransferred"), ==, 1);
+        xferd_job_call (fx, job, "Resume");
+        job_wait_state (fx, job, "transferred");
+        /* The finished file is not fetched again. */
+        g_assert_cmpuint (http_server_request_count (http, "/a"), ==, 1);
+        g_assert_false (xferd_complete (fx, job));
+        assert_file_content (dest_a, a);
+        assert_file_content (dest_b, b);
+}
+
+/* A new job's properties: the contract's defaults. */
+static void
+test_new_job_properties (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_create_job (fx, "fresh", &id);
+        g_autofree char *pid = job_get_string (fx, job, "Id");
+        g_autofree char *type = job_get_string (fx, job, "Type");
+        g_autofree char *name = job_get_string (fx, job, "DisplayName");
+        g_autofree char *state = job_get_string (fx, job, "State");
+        g_autofree char *priority = job_get_string (fx, job, "Priority");
+        g_autofree char *error_name = job_get_string (fx, job, "ErrorName");
+
+        g_assert_cmpuint (strlen (id), ==, 32);
+        g_assert_cmpuint (strspn (id, "0123456789abcdef"), ==, 32);
+        g_assert_cmpstr (pid, ==, id);
+        g_assert_cmpstr (type, ==, "download");
+        g_assert_cmpstr (name, ==, "fresh");
+        g_assert_cmpstr (state, ==, "suspended");
+        g_assert_cmpstr (priority, ==, "normal");
+        g_assert_cmpstr (error_name, ==, "");
+        g_assert_cmpuint (job_get_uint32 (fx, job, "Owner"), ==, getuid ());
+        g_assert_false (job_get_boolean (fx, job, "AllowInsecureRedirect"));
+        g_assert_cmpuint (job_get_uint64 (fx, job, "BandwidthLimit"), ==, 0);
+        g_assert_cmpuint (job_get_uint64 (fx, job, "BytesTotal"), ==, 0);
+        g_assert_cmpuint (job_get_uint64 (fx, job, "BytesTransferred"), ==, 0);
+        g_assert_cmpuint (job_get_uint32 (fx, job, "FilesTotal"), ==, 0);
+        g_assert_cmpuint (job_get_uint32 (fx, job, "ErrorCount"), ==, 0);
+        g_assert_cmpuint (job_get_uint32 (fx, job, "MinimumRetryDelay"), ==, 600);
+        g_assert_cmpuint (job_get_uint32 (fx, job, "NoProgressTimeout"), ==, 1209600);
+        g_assert_cmpuint (job_get_uint64 (fx, job, "TransferCompletionTime"), ==, 0);
+        guint64 created = job_get_uint64 (fx, job, "CreationTime");
+        g_assert_cmpuint (created, >, (guint64) g_get_real_time () - 60 * G_USEC_PER_SEC);
+        g_assert_cmpuint (created, <=, (guint64) g_get_real_time ());
+
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, "GetJob", g_variant_new ("(s)", id),
+                                                      G_VARIANT_TYPE ("(o)"), &error);
+        g_assert_no_error (error);
+        const char *got;
+        g_variant_get (reply, "(&o)", &got);
+        g_assert_cmpstr (got, ==, job);
+        g_assert_true (xferd_lists_job (fx, id));
+}
+
+/* Download's options, and its default display name (the file's base name). */
+static void
+test_download_options (void)
+{
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", 100);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(GError) error = NULL;
+
+        /* Stay away from the network: the point is the properties. */
+        http_server_hang (http, "/file.bin", HTTP_SERVER_FOREVER);
+        g_autofree char *plain = xferd_download (fx, url, dest, FALSE, NULL);
+        g_autofree char *plain_name = job_get_string (fx, plain, "DisplayName");
+        g_assert_cmpstr (plain_name, ==, "file.bin");
+        g_assert_false (job_get_boolean (fx, plain, "AutoComplete"));
+
+        g_autofree char *dest2 = g_build_filename (dir, "other.bin", NULL);
+        g_autoptr(GVariant) reply = bus_call_manager (
+                fx, "Download",
+                g_variant_new_parsed ("(%s, %s, {'display-name': <'My file'>, 'priority': <'low'>,"
+                                      " 'description': <'why'>, 'auto-complete': <true>})",
+                                      url, dest2),
+                G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        const char *job;
+        g_variant_get (reply, "(&s&o)", NULL, &job);
+        g_autofree char *name = job_get_string (fx, job, "DisplayName");
+        g_autofree char *priority = job_get_string (fx, job, "Priority");
+        g_autofree char *description = job_get_string (fx, job, "Description");
+        g_assert_cmpstr (name, ==, "My file");
+        g_assert_cmpstr (priority, ==, "low");
+        g_assert_cmpstr (description, ==, "why");
+        g_assert_true (job_get_boolean (fx, job, "AutoComplete"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,5 +415,8 @@ main (int argc, char **argv)
         g_test_add_func ("/download/empty-file", test_empty_file);
         g_test_add_func ("/download/two-files", test_two_files);
         g_test_add_func ("/download/http-headers", test_http_headers);
+        g_test_add_func ("/download/add-file-when-transferred", test_add_file_when_transferred);
+        g_test_add_func ("/download/new-job-properties", test_new_job_properties);
+        g_test_add_func ("/download/options", test_download_options);
         return g_test_run ();
 }

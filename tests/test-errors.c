@@ -375,7 +375,7 @@ test_invalid_path (void)
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
 }
 
-/* Unknown option keys, wrong value types, and uploads (not yet) → InvalidArgs. */
+/* Unknown option keys, unknown job types and wrong value types → InvalidArgs. */
 static void
 test_invalid_args (void)
 {
@@ -385,7 +385,7 @@ test_invalid_args (void)
                            g_variant_new ("(s@a{sv})", "x", one_option ("no-such-option", g_variant_new_string ("1"))),
                            DBUS_ERROR_INVALID_ARGS);
         assert_call_fails (env->fx, NULL, "CreateJob",
-                           g_variant_new ("(s@a{sv})", "x", one_option ("type", g_variant_new_string ("upload"))),
+                           g_variant_new ("(s@a{sv})", "x", one_option ("type", g_variant_new_string ("mirror"))),
                            DBUS_ERROR_INVALID_ARGS);
         assert_call_fails (env->fx, NULL, "CreateJob",
                            g_variant_new ("(s@a{sv})", "x", one_option ("type", g_variant_new_int32 (1))),

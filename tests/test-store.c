@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The durable job store on its own: round trips of every field, transactions, cascades,
- * pending unlinks, and what happens to a broken or future database file. */
+ * pending unlinks and deletes, schema migration, and what happens to a broken or future
+ * database file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -87,6 +88,7 @@ static void test_job_free(Job *j) {
         free(j->error_name);
         free(j->error_message);
         free(j->error_summary);
+        free(j->upload_url);
         free(j);
 }
 
@@ -124,6 +126,9 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
         j->error_message = g_strdup_printf("HTTP 503 from https://example.com/files/%u", seed);
         j->error_summary = g_strdup("HTTP 503");
         j->error_count = seed;
+        /* Uploads have their tus resource once created; some are not created yet. */
+        if (j->type == JOB_UPLOAD && seed % 4 != 3)
+                j->upload_url = g_strdup_printf("https://tus.example.com/files/%08x%u", seed * 31u, seed);
         j->fd = -1;
         for (size_t i = 0; i < n_files; i++)
                 job_add_file(j, file_new(seed * 100 + (unsigned) i, i < n_completed));
@@ -184,6 +189,7 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpstr(loaded->error_message, ==, want->error_message);
         g_assert_cmpstr(loaded->error_summary, ==, want->error_summary);
         g_assert_cmpuint(loaded->error_count, ==, want->error_count);
+        g_assert_cmpstr(loaded->upload_url, ==, want->upload_url);
 
         g_assert_cmpuint(loaded->n_files, ==, want->n_files);
         for (size_t i = 0; i < want->n_files; i++)
@@ -677,6 +683,191 @@ static void test_pending_unlinks(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
+/* The tus upload resource: NULL until the upload is created, then set, changed, and cleared
+ * again (an upload that must start over), by both kinds of save. */
+static void test_upload_url(Fixture *f, gconstpointer data) {
+        g_autoptr(GPtrArray) got = NULL;
+        Store *s = open_store(f);
+        Job *up = job_new(101, JOB_QUEUED, 1, 0), *down = job_new(102, JOB_QUEUED, 1, 0);
+
+        g_assert_cmpint(up->type, ==, JOB_UPLOAD);
+        g_assert_null(down->upload_url);
+        g_clear_pointer(&up->upload_url, free);
+        g_assert_cmpint(store_save_job(s, up), ==, 0);
+        g_assert_cmpint(store_save_job(s, down), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 2);
+
+        /* Created: the row alone carries it. */
+        up->upload_url = strdup("https://tus.example.com/files/24e533e0?sig=a%2Fb");
+        g_assert_cmpint(store_save_job_row(s, up), ==, 0);
+        s = reopen(f, s);
+        got = load_all(s);
+        g_assert_cmpuint(got->len, ==, 2);
+        assert_job_equal(g_ptr_array_index(got, 0), up);
+        assert_job_equal(g_ptr_array_index(got, 1), down);
+        g_clear_pointer(&got, g_ptr_array_unref);
+
+        /* Replaced by a whole-job save. */
+        free(up->upload_url);
+        up->upload_url = strdup("https://tus.example.com/files/second");
+        g_assert_cmpint(store_save_job(s, up), ==, 0);
+        got = load_all(s);
+        assert_job_equal(g_ptr_array_index(got, 0), up);
+        g_clear_pointer(&got, g_ptr_array_unref);
+
+        /* Cleared: NULL again, not a stale URL. */
+        g_clear_pointer(&up->upload_url, free);
+        g_assert_cmpint(store_save_job_row(s, up), ==, 0);
+        s = reopen(f, s);
+        got = load_all(s);
+        assert_job_equal(g_ptr_array_index(got, 0), up);
+        g_assert_null(((Job *) g_ptr_array_index(got, 0))->upload_url);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 2);
+
+        store_close(s);
+        test_job_free(up);
+        test_job_free(down);
+}
+
+static PendingDelete *delete_copy(const PendingDelete *d) {
+        PendingDelete *c = g_new0(PendingDelete, 1);
+
+        *c = *d;
+        c->url = g_strdup(d->url);
+        c->headers = g_strdupv(d->headers);
+        return c;
+}
+
+static void delete_free(PendingDelete *d) {
+        g_free(d->url);
+        g_strfreev(d->headers);
+        g_free(d);
+}
+
+static void assert_delete_equal(const PendingDelete *a, const PendingDelete *b) {
+        g_assert_cmpstr(a->url, ==, b->url);
+        g_assert_cmpuint(a->owner, ==, b->owner);
+        assert_strv_equal(a->headers, b->headers);
+        g_assert_cmpuint(a->deadline, ==, b->deadline);
+        g_assert_cmpuint(a->next_try, ==, b->next_try);
+        g_assert_cmpuint(a->attempts, ==, b->attempts);
+}
+
+static int collect_delete(const PendingDelete *d, void *userdata) {
+        g_ptr_array_add(userdata, delete_copy(d));
+        return 0;
+}
+
+static int fail_delete(const PendingDelete *d, void *userdata) {
+        (*(unsigned *) userdata)++;
+        return -ENOTRECOVERABLE;
+}
+
+/* What the daemon does at start: the first one succeeds (forgotten), the others fail again and
+ * are rescheduled under the same url, all while the walk goes on. */
+static int retry_delete(const PendingDelete *d, void *userdata) {
+        RemoveCtx *c = userdata;
+        PendingDelete next = *d;
+
+        if (c->calls++ == 0)
+                return store_remove_pending_delete(c->store, d->url);
+        next.attempts++;
+        next.next_try += 1000000;
+        return store_save_pending_delete(c->store, &next);
+}
+
+static void test_pending_deletes(Fixture *f, gconstpointer data) {
+        g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func((GDestroyNotify) delete_free);
+        char *secret[] = { (char *) "Authorization: Bearer s3cr3t", (char *) "X-Trace: a:b:c", NULL };
+        char *other[] = { (char *) "Authorization: Bearer n3w", NULL };
+        char *empty[] = { (char *) "", NULL };  /* one empty string is not "no headers" */
+        char *only[] = { (char *) "X-Only:", NULL };
+        char *newline[] = { (char *) "A: 1\nB: 2", NULL };
+        PendingDelete a = {
+                .url = (char *) "https://tus.example.com/files/a",
+                .owner = 1000,
+                .headers = secret,
+                .deadline = 1700000000000000u + 86400000000u,
+                .next_try = 1700000000000000u,
+                .attempts = 0,
+        };
+        PendingDelete b = {
+                .url = (char *) "https://tus.example.com/files/b?q=a&b=%20",
+                .owner = 1001,
+                .headers = NULL,
+                .deadline = UINT64_MAX,         /* above INT64_MAX */
+                .next_try = 0,
+                .attempts = UINT32_MAX - 1,
+        };
+        PendingDelete c = { .url = (char *) "https://tus.example.com/files/c", .owner = 0, .headers = empty,
+                            .deadline = 5, .next_try = 4, .attempts = 1 };
+        PendingDelete d = { .url = (char *) "https://tus.example.com/files/d", .owner = 1002, .headers = only,
+                            .deadline = 7, .next_try = 6, .attempts = 2 };
+        PendingDelete bad = { .url = (char *) "https://tus.example.com/files/bad", .headers = newline };
+        PendingDelete no_url = { .url = NULL };
+        Store *s = open_store(f);
+        RemoveCtx ctx = { .calls = 0 };
+        unsigned calls = 0;
+
+        g_assert_cmpint(store_save_pending_delete(s, &a), ==, 0);
+        g_assert_cmpint(store_save_pending_delete(s, &b), ==, 0);
+        g_assert_cmpint(store_save_pending_delete(s, &c), ==, 0);
+        g_assert_cmpint(store_save_pending_delete(s, &d), ==, 0);
+        /* The same url again updates the row (and keeps its place). */
+        a.headers = other;
+        a.next_try += 30000000;
+        a.attempts = 3;
+        a.owner = 1003;
+        g_assert_cmpint(store_save_pending_delete(s, &a), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 4);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes WHERE headers LIKE '%s3cr3t%'"), ==, 0);
+
+        g_assert_cmpint(store_remove_pending_delete(s, c.url), ==, 0);
+        g_assert_cmpint(store_remove_pending_delete(s, "https://tus.example.com/never-added"), ==, 0);
+        g_assert_cmpint(store_save_pending_delete(s, &bad), ==, -EINVAL);
+        g_assert_cmpint(store_save_pending_delete(s, &no_url), ==, -EINVAL);
+        g_assert_cmpint(store_remove_pending_delete(s, NULL), ==, -EINVAL);
+        g_assert_cmpint(store_load_pending_deletes(s, NULL, NULL), ==, -EINVAL);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 3);
+
+        s = reopen(f, s);
+        g_assert_cmpint(store_load_pending_deletes(s, collect_delete, got), ==, 0);
+        g_assert_cmpuint(got->len, ==, 3);
+        assert_delete_equal(g_ptr_array_index(got, 0), &a);
+        assert_delete_equal(g_ptr_array_index(got, 1), &b);
+        assert_delete_equal(g_ptr_array_index(got, 2), &d);
+
+        /* A callback error stops the walk and is returned. */
+        g_assert_cmpint(store_load_pending_deletes(s, fail_delete, &calls), ==, -ENOTRECOVERABLE);
+        g_assert_cmpuint(calls, ==, 1);
+
+        /* The callback may remove or rewrite its own row while the walk goes on. */
+        ctx.store = s;
+        g_assert_cmpint(store_load_pending_deletes(s, retry_delete, &ctx), ==, 0);
+        g_assert_cmpuint(ctx.calls, ==, 3);
+        s = reopen(f, s);
+        g_ptr_array_set_size(got, 0);
+        g_assert_cmpint(store_load_pending_deletes(s, collect_delete, got), ==, 0);
+        g_assert_cmpuint(got->len, ==, 2);
+        b.attempts++;
+        b.next_try += 1000000;
+        d.attempts++;
+        d.next_try += 1000000;
+        assert_delete_equal(g_ptr_array_index(got, 0), &b);
+        assert_delete_equal(g_ptr_array_index(got, 1), &d);
+        g_assert_cmpuint(((PendingDelete *) g_ptr_array_index(got, 0))->attempts, ==, UINT32_MAX);
+
+        /* Inside a doomed transaction: refused, and nothing of it stays. */
+        g_assert_cmpint(store_begin(s), ==, 0);
+        g_assert_cmpint(store_remove_pending_delete(s, b.url), ==, 0);
+        g_assert_cmpint(store_save_pending_delete(s, &bad), ==, -EINVAL);
+        g_assert_cmpint(store_save_pending_delete(s, &c), ==, -EINVAL);
+        g_assert_cmpint(store_end(s), ==, -EINVAL);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 2);
+
+        store_close(s);
+}
+
 static int adopt_some(Job *j, void *userdata) {
         unsigned *n = userdata;
 
@@ -839,6 +1030,227 @@ static void test_foreign_database(Fixture *f, gconstpointer data) {
         assert_moved_aside(f, s, log, NULL, 0);
 }
 
+/* The schema of version 1 exactly as migrate_to_v1() created it: a copy, because files on disk
+ * keep this whatever the store's code becomes. */
+static const char v1_schema[] =
+        "CREATE TABLE jobs ("
+        "  id TEXT PRIMARY KEY NOT NULL,"
+        "  seq INTEGER NOT NULL UNIQUE,"
+        "  type TEXT NOT NULL,"
+        "  owner INTEGER NOT NULL,"
+        "  display_name TEXT,"
+        "  description TEXT,"
+        "  state TEXT NOT NULL,"
+        "  priority TEXT NOT NULL,"
+        "  auto_complete INTEGER NOT NULL,"
+        "  allow_insecure_redirect INTEGER NOT NULL,"
+        "  bandwidth_limit INTEGER NOT NULL,"
+        "  minimum_retry_delay INTEGER NOT NULL,"
+        "  no_progress_timeout INTEGER NOT NULL,"
+        "  http_headers TEXT,"
+        "  creation_time INTEGER NOT NULL,"
+        "  modification_time INTEGER NOT NULL,"
+        "  completion_time INTEGER NOT NULL,"
+        "  last_progress_time INTEGER NOT NULL,"
+        "  retry_time INTEGER NOT NULL,"
+        "  retire_time INTEGER NOT NULL,"
+        "  error_name TEXT,"
+        "  error_message TEXT,"
+        "  error_summary TEXT,"
+        "  error_count INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX jobs_by_age ON jobs (creation_time, seq);"
+        "CREATE TABLE files ("
+        "  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        "  idx INTEGER NOT NULL,"
+        "  url TEXT NOT NULL,"
+        "  path TEXT NOT NULL,"
+        "  dir TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  temp_name TEXT NOT NULL,"
+        "  dir_dev INTEGER NOT NULL,"
+        "  dir_ino INTEGER NOT NULL,"
+        "  temp_exists INTEGER NOT NULL,"
+        "  completed INTEGER NOT NULL,"
+        "  committed INTEGER NOT NULL,"
+        "  bytes_total INTEGER NOT NULL,"
+        "  bytes_transferred INTEGER NOT NULL,"
+        "  validator TEXT,"
+        "  PRIMARY KEY (job_id, idx)"
+        ");"
+        "CREATE TABLE pending_unlinks ("
+        "  owner INTEGER NOT NULL,"
+        "  dir TEXT NOT NULL,"
+        "  dev INTEGER NOT NULL,"
+        "  ino INTEGER NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  PRIMARY KEY (dir, name)"
+        ");";
+
+static void v1_text(sqlite3_stmt *st, int i, const char *v) {
+        g_assert_cmpint(v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i), ==, SQLITE_OK);
+}
+
+/* Unsigned values as their two's complement bit pattern, as the store writes them. */
+static void v1_int(sqlite3_stmt *st, int i, uint64_t v) {
+        g_assert_cmpint(sqlite3_bind_int64(st, i, (int64_t) v), ==, SQLITE_OK);
+}
+
+static void v1_step(sqlite3_stmt *st) {
+        g_assert_cmpint(sqlite3_step(st), ==, SQLITE_DONE);
+        g_assert_cmpint(sqlite3_finalize(st), ==, SQLITE_OK);
+}
+
+/* Writes a job the way a version 1 store did, with its own SQL. */
+static void v1_insert_job(sqlite3 *db, const Job *j, int64_t seq) {
+        g_autofree char *headers = j->http_headers ? g_strjoinv("\n", j->http_headers) : NULL;
+        sqlite3_stmt *st = NULL;
+        int i = 1;
+
+        g_assert_cmpint(sqlite3_prepare_v2(db,
+                                           "INSERT INTO jobs (id, seq, type, owner, display_name, description,"
+                                           "  state, priority, auto_complete, allow_insecure_redirect,"
+                                           "  bandwidth_limit, minimum_retry_delay, no_progress_timeout,"
+                                           "  http_headers, creation_time, modification_time, completion_time,"
+                                           "  last_progress_time, retry_time, retire_time, error_name,"
+                                           "  error_message, error_summary, error_count) "
+                                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                           -1, &st, NULL), ==, SQLITE_OK);
+        v1_text(st, i++, j->id);
+        v1_int(st, i++, (uint64_t) seq);
+        v1_text(st, i++, job_type_to_string(j->type));
+        v1_int(st, i++, j->owner);
+        v1_text(st, i++, j->display_name);
+        v1_text(st, i++, j->description);
+        v1_text(st, i++, job_state_to_string(j->state));
+        v1_text(st, i++, job_priority_to_string(j->priority));
+        v1_int(st, i++, j->auto_complete);
+        v1_int(st, i++, j->allow_insecure_redirect);
+        v1_int(st, i++, j->bandwidth_limit);
+        v1_int(st, i++, j->minimum_retry_delay);
+        v1_int(st, i++, j->no_progress_timeout);
+        v1_text(st, i++, headers);
+        v1_int(st, i++, j->creation_time);
+        v1_int(st, i++, j->modification_time);
+        v1_int(st, i++, j->completion_time);
+        v1_int(st, i++, j->last_progress_time);
+        v1_int(st, i++, j->retry_time);
+        v1_int(st, i++, j->retire_time);
+        v1_text(st, i++, j->error_name);
+        v1_text(st, i++, j->error_message);
+        v1_text(st, i++, j->error_summary);
+        v1_int(st, i++, j->error_count);
+        v1_step(st);
+
+        for (size_t k = 0; k < j->n_files; k++) {
+                const JobFile *jf = j->files[k];
+
+                i = 1;
+                g_assert_cmpint(sqlite3_prepare_v2(db,
+                                                   "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name,"
+                                                   "  dir_dev, dir_ino, temp_exists, completed, committed, bytes_total,"
+                                                   "  bytes_transferred, validator) "
+                                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                                   -1, &st, NULL), ==, SQLITE_OK);
+                v1_text(st, i++, j->id);
+                v1_int(st, i++, k);
+                v1_text(st, i++, jf->url);
+                v1_text(st, i++, jf->path);
+                v1_text(st, i++, jf->dir);
+                v1_text(st, i++, jf->name);
+                v1_text(st, i++, jf->temp_name);
+                v1_int(st, i++, jf->dir_dev);
+                v1_int(st, i++, jf->dir_ino);
+                v1_int(st, i++, jf->temp_exists);
+                v1_int(st, i++, jf->completed);
+                v1_int(st, i++, jf->committed);
+                v1_int(st, i++, jf->bytes_total);
+                v1_int(st, i++, jf->bytes_transferred);
+                v1_text(st, i++, jf->validator);
+                v1_step(st);
+        }
+}
+
+/* A store written by the first release is upgraded in place: nothing moved aside, every job
+ * and pending unlink kept, the new column NULL, the new table there and empty. */
+static void test_migrate_v1(Fixture *f, gconstpointer data) {
+        g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
+        g_autoptr(GPtrArray) unlinks = g_ptr_array_new_with_free_func((GDestroyNotify) unlink_free);
+        g_autoptr(GPtrArray) deletes = g_ptr_array_new_with_free_func((GDestroyNotify) delete_free);
+        g_autoptr(GPtrArray) got = NULL, broken = NULL;
+        g_autofree char *log = NULL;
+        PendingDelete pd = { .url = (char *) "https://tus.example.com/files/m", .owner = 1000,
+                             .deadline = 9, .next_try = 8, .attempts = 1 };
+        sqlite3 *db = NULL;
+        Job *j;
+        Store *s;
+
+        for (unsigned i = 0; i < 5; i++) {
+                j = job_new(110 + i, i == 0 ? JOB_TRANSFERRING : i == 4 ? JOB_TRANSFERRED : JOB_QUEUED, 3,
+                            i == 4 ? 3 : i % 3);
+                g_clear_pointer(&j->upload_url, free);  /* version 1 had none */
+                g_ptr_array_add(want, j);
+        }
+        /* Headers absent on one, as version 1 wrote them (NULL). */
+        g_clear_pointer(&((Job *) g_ptr_array_index(want, 2))->http_headers, g_strfreev);
+
+        g_assert_cmpint(g_mkdir_with_parents(f->dir, 0700), ==, 0);
+        g_assert_cmpint(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), ==, SQLITE_OK);
+        g_assert_cmpint(sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; BEGIN", NULL, NULL, NULL),
+                        ==, SQLITE_OK);
+        g_assert_cmpint(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), ==, SQLITE_OK);
+        for (guint i = 0; i < want->len; i++)
+                v1_insert_job(db, g_ptr_array_index(want, i), (int64_t) i + 1);
+        g_assert_cmpint(sqlite3_exec(db,
+                                     "INSERT INTO pending_unlinks VALUES (1000, '/home/a', 2049, 42, '.x.xferd-1-0');"
+                                     "PRAGMA user_version = 1; COMMIT",
+                                     NULL, NULL, NULL), ==, SQLITE_OK);
+        g_assert_cmpint(sqlite3_close(db), ==, SQLITE_OK);
+
+        s = open_store_capturing(f, &log);
+        g_assert_cmpstr(log, ==, "");                   /* an upgrade is not worth a word */
+        broken = list_broken(f);
+        g_assert_cmpuint(broken->len, ==, 0);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 2);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 5);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 0);
+
+        got = load_all(s);
+        g_assert_cmpuint(got->len, ==, want->len);
+        for (guint i = 0; i < want->len; i++) {
+                assert_job_equal(g_ptr_array_index(got, i), g_ptr_array_index(want, i));
+                g_assert_null(((Job *) g_ptr_array_index(got, i))->upload_url);
+        }
+        g_clear_pointer(&got, g_ptr_array_unref);
+        g_assert_cmpint(store_load_pending_unlinks(s, collect_unlink, unlinks), ==, 0);
+        g_assert_cmpuint(unlinks->len, ==, 1);
+        g_assert_cmpstr(((Unlink *) g_ptr_array_index(unlinks, 0))->name, ==, ".x.xferd-1-0");
+
+        /* The upgraded file takes what is new; the next open does not migrate again. */
+        j = g_ptr_array_index(want, 1);
+        j->upload_url = strdup("https://tus.example.com/files/after-upgrade");
+        g_assert_cmpint(store_save_job_row(s, j), ==, 0);
+        j = job_new(120, JOB_QUEUED, 2, 0);
+        g_ptr_array_add(want, j);
+        g_assert_cmpint(store_save_job(s, j), ==, 0);
+        g_assert_cmpint(store_save_pending_delete(s, &pd), ==, 0);
+        g_assert_cmpint(store_delete_job(s, ((Job *) g_ptr_array_index(want, 0))->id), ==, 0);
+        g_ptr_array_remove_index(want, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 14);    /* the cascade still holds */
+
+        s = reopen(f, s);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 2);
+        got = load_all(s);
+        g_assert_cmpuint(got->len, ==, want->len);
+        for (guint i = 0; i < want->len; i++)
+                assert_job_equal(g_ptr_array_index(got, i), g_ptr_array_index(want, i));
+        g_assert_cmpint(store_load_pending_deletes(s, collect_delete, deletes), ==, 0);
+        g_assert_cmpuint(deletes->len, ==, 1);
+        assert_delete_equal(g_ptr_array_index(deletes, 0), &pd);
+        store_close(s);
+}
+
 static void test_modes(Fixture *f, gconstpointer data) {
         g_autofree char *parent = g_path_get_dirname(f->dir);
         g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
@@ -934,6 +1346,8 @@ int main(int argc, char *argv[]) {
         ADD("/store/nested", test_nested);
         ADD("/store/delete-cascade", test_delete);
         ADD("/store/pending-unlinks", test_pending_unlinks);
+        ADD("/store/upload-url", test_upload_url);
+        ADD("/store/pending-deletes", test_pending_deletes);
         ADD("/store/adopt-error", test_adopt_error);
         ADD("/store/unreadable-row", test_unreadable_row);
         ADD("/store/garbage", test_garbage);
@@ -941,6 +1355,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/damaged", test_damaged);
         ADD("/store/future-version", test_future_version);
         ADD("/store/foreign-database", test_foreign_database);
+        ADD("/store/migrate-v1", test_migrate_v1);
         ADD("/store/modes", test_modes);
         ADD("/store/scale", test_scale);
 #undef ADD

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests of xferctl's pure helpers: JSON writing and escaping, value parsing, terminal
+ * text, paths, formatting, job ids. No bus needed. Prints TAP. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "job-lookup.h"
+#include "json.h"
+#include "parse.h"
+#include "path-util.h"
+#include "text.h"
+#include "util.h"
+
+static unsigned n_tests, n_failed;
+
+#define CHECK(cond)                                                                  \
+        do {                                                                         \
+                n_tests++;                                                           \
+                if (cond)                                                            \
+                        printf("ok %u - %s\n", n_tests, #cond);                      \
+                else {                                                               \
+                        n_failed++;                                                  \
+                        printf("not ok %u - %s (%s:%d)\n", n_tests, #cond, __FILE__, __LINE__); \
+                }                                                                    \
+        } while (0)
+
+static bool str_is(const char *got, const char *want) {
+        if (got && streq(got, want))
+                return true;
+        printf("# got  \"%s\"\n# want \"%s\"\n", got ? got : "(null)", want);
+        return false;
+}
+
+/* Runs one writer sequence into a string. */
+typedef void (*JsonBody)(JsonWriter *w);
+
+static char *json_capture(bool pretty, JsonBody body, int *ret) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        JsonWriter *w;
+
+        if (!f)
+                return NULL;
+        w = json_writer_new(f, pretty);
+        body(w);
+        *ret = json_writer_finish(w);
+        json_writer_free(w);
+        fclose(f);
+        return buf;
+}
+
+static void body_escape(JsonWriter *w) {
+        json_string(w, "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f é \xe2\x80\xa8 \xff end");
+}
+
+static void body_nested(JsonWriter *w) {
+        json_begin_object(w);
+        json_key(w, "a");
+        json_uint(w, UINT64_MAX);
+        json_key(w, "b");
+        json_begin_array(w);
+        json_int(w, -5);
+        json_bool(w, true);
+        json_null(w);
+        json_begin_object(w);
+        json_end_object(w);
+        json_begin_array(w);
+        json_end_array(w);
+        json_end_array(w);
+        json_key(w, "c\n");
+        json_string(w, NULL);
+        json_end_object(w);
+}
+
+static void body_unbalanced(JsonWriter *w) {
+        json_begin_object(w);
+        json_key(w, "x");
+}
+
+static void body_value_without_key(JsonWriter *w) {
+        json_begin_object(w);
+        json_uint(w, 1);
+        json_end_object(w);
+}
+
+static void test_json(void) {
+        _cleanup_free_ char *esc = NULL, *compact = NULL, *pretty = NULL, *bad = NULL, *bad2 = NULL;
+        int r;
+
+        esc = json_capture(false, body_escape, &r);
+        CHECK(r == 0);
+        /* The invalid byte \xff becomes U+FFFD; U+2028 is escaped; DEL and é pass. */
+        CHECK(str_is(esc, "\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\x7f é \\u2028 \\ufffd end\"\n"));
+
+        compact = json_capture(false, body_nested, &r);
+        CHECK(r == 0);
+        CHECK(str_is(compact, "{\"a\":18446744073709551615,\"b\":[-5,true,null,{},[]],\"c\\n\":null}\n"));
+
+        pretty = json_capture(true, body_nested, &r);
+        CHECK(r == 0);
+        CHECK(str_is(pretty,
+                     "{\n"
+                     "  \"a\": 18446744073709551615,\n"
+                     "  \"b\": [\n"
+                     "    -5,\n"
+                     "    true,\n"
+                     "    null,\n"
+                     "    {},\n"
+                     "    []\n"
+                     "  ],\n"
+                     "  \"c\\n\": null\n"
+                     "}\n"));
+
+        bad = json_capture(false, body_unbalanced, &r);
+        CHECK(r == -EINVAL);
+        bad2 = json_capture(false, body_value_without_key, &r);
+        CHECK(r == -EINVAL);
+}
+
+static void test_parse(void) {
+        uint64_t t = 0;
+        uint32_t u = 0;
+        bool b = false;
+
+        CHECK(parse_bool("Yes", &b) == 0 && b);
+        CHECK(parse_bool("off", &b) == 0 && !b);
+        CHECK(parse_bool("maybe", &b) == -EINVAL);
+
+        CHECK(parse_size("0", &t) == 0 && t == 0);
+        CHECK(parse_size("512", &t) == 0 && t == 512);
+        CHECK(parse_size("2M", &t) == 0 && t == 2097152);
+        CHECK(parse_size("1.5KiB", &t) == 0 && t == 1536);
+        CHECK(parse_size("18446744073709551615", &t) == 0 && t == UINT64_MAX);
+        CHECK(parse_size("18446744073709551616", &t) == -ERANGE);
+        CHECK(parse_size("16777216T", &t) == -ERANGE);
+        CHECK(parse_size("1.5", &t) == -EINVAL);
+        CHECK(parse_size("-1", &t) == -EINVAL);
+        CHECK(parse_size(" 1", &t) == -EINVAL);
+        CHECK(parse_size("1X", &t) == -EINVAL);
+        CHECK(parse_size("1.", &t) == -EINVAL);
+        CHECK(parse_size("", &t) == -EINVAL);
+
+        CHECK(parse_seconds("30", &u) == 0 && u == 30);
+        CHECK(parse_seconds("10m", &u) == 0 && u == 600);
+        CHECK(parse_seconds("1.5h", &u) == 0 && u == 5400);
+        CHECK(parse_seconds("14d", &u) == 0 && u == 1209600);
+        CHECK(parse_seconds("4294967295", &u) == 0 && u == UINT32_MAX);
+        CHECK(parse_seconds("4294967296", &u) == -ERANGE);
+        CHECK(parse_seconds("1w", &u) == -EINVAL);
+}
+
+static void test_text(void) {
+        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *t1 = NULL, *t2 = NULL, *t3 = NULL;
+        uint32_t cp;
+
+        CHECK(text_utf8_decode("\xc3\xa9", &cp) == 2 && cp == 0xe9);
+        CHECK(text_utf8_decode("\xc0\xaf", &cp) == 0);          /* overlong "/" */
+        CHECK(text_utf8_decode("\xed\xa0\x80", &cp) == 0);      /* surrogate */
+        CHECK(text_utf8_decode("\xf4\x90\x80\x80", &cp) == 0);  /* past U+10FFFF */
+        CHECK(text_utf8_decode("\xe2\x82", &cp) == 0);          /* cut short */
+
+        s1 = text_sanitize("a\033[31mb\nc\td\x7f");
+        CHECK(str_is(s1, "a\\x1b[31mb\\nc\\td\\x7f"));
+        s2 = text_sanitize("\xc2\x9b ok \xff");                 /* C1 CSI, invalid byte */
+        CHECK(str_is(s2, "\\u009b ok \\xff"));
+
+        CHECK(text_width("abc") == 3);
+        CHECK(text_width("é") == 1);
+
+        t1 = text_truncate("abcdef", 4);
+        CHECK(str_is(t1, "abc…"));
+        t2 = text_truncate("abc", 3);
+        CHECK(str_is(t2, "abc"));
+        t3 = text_truncate("éééé", 3);
+        CHECK(str_is(t3, "éé…"));
+}
+
+static void test_paths(void) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL, *g = NULL;
+        _cleanup_free_ char *cwd = getcwd(NULL, 0), *want = NULL;
+
+        CHECK(path_make_absolute("/a//b/./c/.", &a) == 0 && str_is(a, "/a/b/c/"));
+        CHECK(path_make_absolute("/a/../b", &b) == 0 && str_is(b, "/a/../b"));
+        CHECK(asprintf(&want, "%s/x/y", cwd) > 0);
+        CHECK(path_make_absolute("./x//y", &c) == 0 && str_is(c, want));
+        CHECK(path_make_absolute("", &d) == -EINVAL);
+
+        CHECK(path_download_target("http://h/dir/file.iso?x=1#f", "/tmp/", &e) == 0 && str_is(e, "/tmp/file.iso"));
+        CHECK(path_download_target("http://h/dir/file.iso", "/tmp", &f) == 0 && str_is(f, "/tmp/file.iso"));
+        CHECK(path_download_target("http://h/a", "/tmp/not-a-dir-xferctl-test", &g) == 0 &&
+              str_is(g, "/tmp/not-a-dir-xferctl-test"));
+        fprintf(stderr, "(an error message about a URL naming no file is expected next)\n");
+        {
+                _cleanup_free_ char *h = NULL;
+                CHECK(path_download_target("http://h/", "/tmp/", &h) == -EINVAL);
+        }
+
+        {
+                _cleanup_free_ char *b1 = path_basename("/x/y/file.txt"), *b2 = path_basename("/x/y/"),
+                                    *b3 = path_basename("/");
+                CHECK(str_is(b1, "file.txt"));
+                CHECK(str_is(b2, "y"));
+                CHECK(str_is(b3, ""));
+        }
+}
+
+static void test_format(void) {
+        char b[FORMAT_BYTES_MAX], d[FORMAT_DURATION_MAX], ts[FORMAT_TIMESTAMP_MAX];
+
+        CHECK(str_is(format_bytes(b, 0), "0 B"));
+        CHECK(str_is(format_bytes(b, 1023), "1023 B"));
+        CHECK(str_is(format_bytes(b, 1536), "1.5 KiB"));
+        CHECK(str_is(format_bytes(b, 200ULL << 20), "200 MiB"));
+        CHECK(str_is(format_bytes(b, UINT64_MAX), "16.0 EiB"));
+
+        CHECK(str_is(format_duration(d, 45), "45s"));
+        CHECK(str_is(format_duration(d, 725), "12m05s"));
+        CHECK(str_is(format_duration(d, 3 * 3600 + 120), "3h02m"));
+        CHECK(str_is(format_duration(d, 2 * 86400 + 4 * 3600), "2d04h"));
+
+        CHECK(str_is(format_timestamp(ts, 0), "never"));
+
+        CHECK(format_percent(0, 0) == 0);
+        CHECK(format_percent(50, 200) == 25);
+        CHECK(format_percent(199, 200) == 99);
+        CHECK(format_percent(UINT64_MAX - 1, UINT64_MAX) == 99);
+        CHECK(format_percent(5, 5) == 100);
+}
+
+static void test_job_ids(void) {
+        _cleanup_free_ char *p = job_path_from_id("0123456789abcdef0123456789abcdef");
+
+        CHECK(job_id_is_valid("0123456789abcdef0123456789abcdef"));
+        CHECK(!job_id_is_valid("0123456789ABCDEF0123456789abcdef"));
+        CHECK(!job_id_is_valid("0123456789abcdef0123456789abcde"));
+        CHECK(str_is(p, "/org/xferd/Transfer1/job/0123456789abcdef0123456789abcdef"));
+        CHECK(str_is(job_id_from_path(p), "0123456789abcdef0123456789abcdef"));
+        CHECK(job_id_from_path("/org/xferd/Transfer1/job/xyz") == NULL);
+        CHECK(job_id_from_path("/org/xferd/Transfer1") == NULL);
+}
+
+int main(void) {
+        test_json();
+        test_parse();
+        test_text();
+        test_paths();
+        test_format();
+        test_job_ids();
+
+        printf("1..%u\n", n_tests);
+        printf("# %u passed, %u failed\n", n_tests - n_failed, n_failed);
+        return n_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http-util.h"
+#include "util.h"
+
+bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len) {
+        size_t n = strlen(name);
+
+        if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+                return false;
+        const char *v = line + n + 1;
+        const char *end = line + len;
+        while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+        while (end > v && isspace((unsigned char) end[-1]))
+                end--;
+        *ret_value = v;
+        *ret_len = (size_t) (end - v);
+        return true;
+}
+
+bool http_parse_u64(const char *s, size_t n, uint64_t *ret) {
+        char buf[32];
+        char *end;
+
+        if (n == 0 || n >= sizeof buf || !isdigit((unsigned char) s[0]))
+                return false;
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        errno = 0;
+        unsigned long long v = strtoull(buf, &end, 10);
+        if (errno != 0 || *end)
+                return false;
+        *ret = v;
+        return true;
+}
+
+uint64_t http_parse_retry_after(const char *v, size_t n) {
+        uint64_t secs;
+        char buf[128];
+
+        if (http_parse_u64(v, n, &secs))
+                return secs * USEC_PER_SEC;
+        if (n >= sizeof buf)
+                return 0;
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        time_t when = curl_getdate(buf, NULL);
+        time_t now = time(NULL);
+        return when > now ? (uint64_t) (when - now) * USEC_PER_SEC : 0;
+}
+
+bool http_parse_status_line(const char *line, size_t len, long *ret_status, char *reason, size_t reason_size) {
+        int code = 0, consumed = 0;
+        char buf[128];
+        size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+
+        memcpy(buf, line, n);
+        buf[n] = 0;
+        if (sscanf(buf, "HTTP/%*s %d %n", &code, &consumed) < 1)
+                return false;
+        *ret_status = code;
+        reason[0] = 0;
+        if (consumed > 0) {
+                snprintf(reason, reason_size, "%s", buf + consumed);
+                size_t r = strlen(reason);
+                while (r > 0 && isspace((unsigned char) reason[r - 1]))
+                        reason[--r] = 0;
+        }
+        return true;
+}
+
+bool http_status_is_transient(long s) {
+        return s >= 500 || s == 408 || s == 429;
+}
+
+void http_result_from_status(long status, const char *reason, uint64_t retry_after_usec, const char *url,
+                             TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size) {
+        r->outcome = http_status_is_transient(status) ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
+        r->error_name = "Http";
+        r->retry_after_usec = retry_after_usec;
+        snprintf(sum, sum_size, "HTTP %ld%s%s", status, reason[0] ? " " : "", reason);
+        snprintf(msg, msg_size, "%s for %s", sum, url);
+        r->summary = sum;
+        r->message = msg;
+}
+
+void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
+                           TransferResult *r, char *msg, size_t msg_size) {
+        const char *what = errbuf && errbuf[0] ? errbuf : curl_easy_strerror(code);
+
+        r->summary = curl_easy_strerror(code);
+
+        r->outcome = TRANSFER_TRANSIENT;
+        r->error_name = "Network";
+
+        switch (code) {
+        case CURLE_OPERATION_TIMEDOUT:
+                r->error_name = "Timeout";
+                break;
+        case CURLE_TOO_MANY_REDIRECTS:
+                r->outcome = TRANSFER_FATAL;
+                r->error_name = "TooManyRedirects";
+                break;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                r->outcome = TRANSFER_FATAL;
+                r->error_name = "UnsupportedProtocol";
+                what = "A redirect led to a protocol that is not allowed (only http and https; "
+                       "https to http only with AllowInsecureRedirect)";
+                r->summary = "Redirect to a protocol that is not allowed";
+                break;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+                r->outcome = TRANSFER_FATAL;
+                r->error_name = "Tls";
+                break;
+        case CURLE_SSL_CONNECT_ERROR:
+                r->error_name = "Tls";
+                break;
+        case CURLE_URL_MALFORMAT:
+                r->outcome = TRANSFER_FATAL;
+                break;
+        default:
+                break;
+        }
+        snprintf(msg, msg_size, "%s for %s", what, url);
+        r->message = msg;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Small pieces of HTTP that downloads and uploads share: header lines, status lines, and how
+ * a failure is judged (transient or fatal) and told to a person. */
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transfer.h"
+
+/* True when `line` is the header `name` (case-insensitive); returns its trimmed value. */
+bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len);
+bool http_parse_u64(const char *s, size_t n, uint64_t *ret);
+/* Retry-After as a delay from now in µs (seconds or an HTTP date); 0 when absent or past. */
+uint64_t http_parse_retry_after(const char *v, size_t n);
+/* "HTTP/1.1 404 Not Found" → 404, "Not Found" (HTTP/2 has no reason phrase). */
+bool http_parse_status_line(const char *line, size_t len, long *ret_status, char *reason, size_t reason_size);
+bool http_status_is_transient(long status);
+
+/* Fills *r for a response with an error status. msg/sum are the caller's buffers. */
+void http_result_from_status(long status, const char *reason, uint64_t retry_after_usec, const char *url,
+                             TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size);
+/* Fills *r for a failure of curl itself (no usable response). */
+void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
+                           TransferResult *r, char *msg, size_t msg_size);

@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# Benchmarks xferd against curl and aria2c on this machine (issue 5) and prints a markdown
+# table on stdout (progress goes to stderr). Not part of `meson test`. Run it as root (the
+# job limits exempt root) on Debian 12 after scripts/setup-deps.sh:
+#
+#   tests/bench/run.sh [--builddir DIR | DIR] [--reps N] [--quick] [--keep]
+#
+#   --builddir DIR  the meson build directory (default build/; set up and built if needed)
+#   --reps N        repetitions of every timed case (default 3; medians are reported)
+#   --quick         a smoke run with small sizes and 1 repetition (well under a minute)
+#   --keep          keep the work directory (logs, state, nginx config) and say where
+#
+# It starts, all on 127.0.0.1 and in one temporary directory under ${TMPDIR:-/var/tmp}:
+# nginx with its own config (sendfile, keep-alive; /slow/ limited to 128 KiB/s per
+# connection), a private session dbus-daemon whose activation file runs
+#   DIR/xferd --user --idle-timeout=0 --state-dir=<tmp>/state-<case>
+# (a fresh state directory for every timed xferd case), and measures:
+#   1. one 1 GiB file of random bytes: xferctl download vs curl -o vs aria2c -x1 -s1 and
+#      aria2c with its defaults (wall time; CPU = user+sys of the client, plus xferd's own
+#      CPU from /proc/PID/stat for xferd);
+#   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
+#      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
+#      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i;
+#   3. Cancel latency (call → reply; the temporary file is checked to be gone right after
+#      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/);
+#   4. 10 000 queued jobs (CreateJob + AddFile, suspended): ListJobs time, VmRSS, and the
+#      restart time (xferd stopped; activating ListJobs call → reply);
+#   5. idle: context switches and syscalls (strace -c -f) over 10 s of the xferd of case 4,
+#      which holds only suspended jobs (no watchdog: it is not run by systemd).
+# Everything it starts is stopped and the directory removed when it exits, also on Ctrl-C.
+# It exits 0 when the measurements ran, whether or not the targets are met.
+set -euo pipefail
+
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+builddir=build
+reps=3
+quick=0
+keep=0
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --builddir) [[ $# -ge 2 ]] || { echo "run.sh: --builddir needs a value" >&2; exit 2; }
+                builddir=$2; shift 2 ;;
+    --reps) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps needs a number" >&2; exit 2; }
+            reps=$2; shift 2 ;;
+    --quick) quick=1; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    *) builddir=$1; shift ;;
+  esac
+done
+
+if [[ $quick -eq 1 ]]; then
+  big_mib=64; n_small=200; n_running=20; n_samples=20; n_queue=1000; idle_s=2; reps=1
+else
+  big_mib=1024; n_small=1000; n_running=100; n_samples=200; n_queue=10000; idle_s=10
+fi
+small_kib=16
+parallel=16
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+for tool in nginx curl aria2c strace dbus-daemon busctl meson ninja cmp; do
+  command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup-deps.sh installs it)"
+done
+
+# ---- build ------------------------------------------------------------------------------
+cd "$srcdir"
+if [[ $builddir != /* ]]; then builddir=$srcdir/$builddir; fi
+if [[ ! -f "$builddir/build.ninja" ]]; then
+  log "meson setup $builddir"
+  meson setup "$builddir" >&2
+fi
+log "building xferd, xferctl and xferd-bench in $builddir"
+meson compile -C "$builddir" xferd xferctl xferd-bench >&2 ||
+  die "the build failed (is -Dtests=false set? tests/bench needs the tests option)"
+xferd_bin=$builddir/xferd
+xferctl_bin=$builddir/client/xferctl
+bench=$builddir/tests/bench/xferd-bench
+for f in "$xferd_bin" "$xferctl_bin" "$bench"; do [[ -x $f ]] || die "$f was not built"; done
+
+# ---- work directory and cleanup -------------------------------------------------------------
+work=
+bus_pid=
+nginx_pid=
+helper_pid=
+
+pid_alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
+# stop PID: SIGTERM, up to 10 s, then SIGKILL; waits until it is gone.
+stop() {
+  local pid=$1 i
+  pid_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do pid_alive "$pid" || return 0; sleep 0.05; done
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do pid_alive "$pid" || return 0; sleep 0.05; done
+}
+xferd_running_pid() { [[ -n "$work" && -s "$work/xferd.pid" ]] && cat "$work/xferd.pid"; }
+xferd_stop() {
+  local pid
+  pid=$(xferd_running_pid) || return 0
+  stop "$pid"
+  rm -f "$work/xferd.pid"
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT
+  trap '' INT TERM
+  set +e
+  [[ -n "$helper_pid" ]] && stop "$helper_pid"
+  xferd_stop
+  stop "$bus_pid"
+  stop "$nginx_pid"
+  if [[ -n "$work" ]]; then
+    if [[ $keep -eq 1 ]]; then log "kept $work"; else rm -rf -- "$work"; fi
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-bench.XXXXXX")
+chmod 0755 "$work"     # nginx workers run as nobody
+need_kib=$(( (big_mib * 2 + 512) * 1024 ))
+avail_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+(( avail_kib > need_kib )) || die "$work has $((avail_kib / 1024)) MiB free; $((need_kib / 1024)) MiB are needed"
+work_fs=$(stat -f -c %T "$work")
+log "work directory $work ($work_fs)"
+
+# ---- test data ------------------------------------------------------------------------------
+mkdir -p "$work/www/small" "$work/dl"
+t0=$(date +%s.%N)
+head -c "$((big_mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
+(cd "$work/www/small" && head -c "$((n_small * small_kib * 1024))" /dev/urandom |
+   split -b "$((small_kib * 1024))" -d -a 4 - f)
+t1=$(date +%s.%N)
+gen_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+log "generated ${big_mib} MiB + ${n_small} × ${small_kib} KiB of random data from /dev/urandom in ${gen_s} s"
+[[ $(ls "$work/www/small" | wc -l) -eq $n_small ]] || die "split made the wrong number of files"
+
+# ---- nginx ------------------------------------------------------------------------------------
+port=$("$bench" free-port)
+mkdir -p "$work/nginx/tmp"
+cat >"$work/nginx/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65s;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $work/www;
+    location /slow/ { alias $work/www/; limit_rate 128k; }
+  }
+}
+EOF
+nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null \
+  >"$work/nginx/stdout" 2>&1 &
+nginx_pid=$!
+base=http://127.0.0.1:$port
+for ((i = 0; i < 100; i++)); do
+  curl -sf -o /dev/null "$base/small/f0000" && break
+  pid_alive "$nginx_pid" || { cat "$work/nginx/error.log" "$work/nginx/stdout" >&2; die "nginx exited"; }
+  sleep 0.05
+done
+curl -sf -o /dev/null "$base/small/f0000" || die "nginx does not answer on $base"
+log "nginx (pid $nginx_pid) serves $work/www on $base"
+
+# ---- the bus and xferd's activation -------------------------------------------------------------
+mkdir -p "$work/services"
+cat >"$work/xferd-launch" <<EOF
+#!/bin/sh
+# Run by dbus-daemon on activation; the state directory of the current case is in state-current.
+echo \$\$ >"$work/xferd.pid"
+exec "$xferd_bin" --user --idle-timeout=0 --state-dir="\$(cat "$work/state-current")" 2>>"$work/xferd.log"
+EOF
+chmod 0755 "$work/xferd-launch"
+cat >"$work/services/org.xferd.Transfer1.service" <<EOF
+[D-BUS Service]
+Name=org.xferd.Transfer1
+Exec=$work/xferd-launch
+EOF
+cat >"$work/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$work/bus.socket</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>$work/services</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+  <!-- session.conf's limits: pipelined calls need more than the 128 pending replies of the default -->
+  <limit name="max_incoming_bytes">1000000000</limit>
+  <limit name="max_outgoing_bytes">1000000000</limit>
+  <limit name="max_message_size">1000000000</limit>
+  <limit name="service_start_timeout">120000</limit>
+  <limit name="max_replies_per_connection">50000</limit>
+  <limit name="max_match_rules_per_connection">50000</limit>
+</busconfig>
+EOF
+{ read -r bus_address; read -r bus_pid; } < <(
+  dbus-daemon --config-file="$work/bus.conf" --fork --print-address=1 --print-pid=1 </dev/null)
+[[ -n "${bus_address:-}" && -n "${bus_pid:-}" ]] || die "dbus-daemon did not start"
+export DBUS_SESSION_BUS_ADDRESS=$bus_address
+unset DBUS_SYSTEM_BUS_ADDRESS
+log "private session bus $DBUS_SESSION_BUS_ADDRESS (dbus-daemon pid $bus_pid)"
+
+# xferd_fresh NAME: stops xferd, points activation at a new empty state directory, activates
+# xferd (one ListJobs call) and sets xpid.
+xpid=
+xferd_fresh() {
+  xferd_stop
+  rm -rf "$work/state-$1"
+  echo "$work/state-$1" >"$work/state-current"
+  "$bench" list >/dev/null || { tail -n 20 "$work/xferd.log" >&2; die "xferd did not start"; }
+  xpid=$(xferd_running_pid) || die "no xferd pid"
+}
+
+# ---- helpers for numbers ------------------------------------------------------------------------
+# kv KEY TEXT: the value of KEY=… in TEXT.
+kv() { sed -n "s/^$1=//p" <<<"$2" | head -n1; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan";
+  else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+fresh_dir() { rm -rf "$work/dl"; mkdir -p "$work/dl"; sync; }
+check_small() {
+  local n
+  n=$(find "$work/dl" -maxdepth 1 -type f -name 'f[0-9]*' | wc -l)
+  [[ $n -eq $n_small ]] || die "$1: $n of $n_small files arrived"
+  diff -r -x '.*' "$work/www/small" "$work/dl" >/dev/null || die "$1: the files differ from the originals"
+}
+
+# ---- 1. one big file ----------------------------------------------------------------------------
+declare -A wall cpu
+big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
+log "case 1: one $big_label file, $reps repetition(s)"
+for ((rep = 1; rep <= reps; rep++)); do
+  for tool in xferd curl aria2 aria2d; do
+    fresh_dir
+    dest=$work/dl/big
+    case $tool in
+      xferd)
+        xferd_fresh big
+        out=$("$bench" run --pid "$xpid" -- "$xferctl_bin" --user --no-progress download "$base/big" "$dest")
+        c=$(calc "$(kv user "$out") + $(kv sys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
+      curl)
+        out=$("$bench" run -- curl -sS --fail -o "$dest" "$base/big")
+        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
+      aria2|aria2d)
+        opts=(-x1 -s1); [[ $tool == aria2d ]] && opts=()
+        out=$("$bench" run -- aria2c "${opts[@]}" -q --allow-overwrite=true --auto-file-renaming=false \
+                -d "$work/dl" -o big "$base/big")
+        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
+    esac
+    [[ $(kv status "$out") == 0 ]] || die "$tool failed on the big file"
+    cmp -s "$work/www/big" "$dest" || die "$tool: the downloaded file differs"
+    wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "
+    log "  rep $rep $tool: wall $(kv wall "$out") s, cpu $c s"
+  done
+done
+xferd_stop
+
+# ---- 2. many small files ------------------------------------------------------------------------
+log "case 2: $n_small files of $small_kib KiB, $reps repetition(s)"
+urls=()
+for ((i = 0; i < n_small; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
+printf '%s\n' "${urls[@]}" >"$work/list.txt"
+for ((rep = 1; rep <= reps; rep++)); do
+  for tool in jobs onejob curl aria2; do
+    fresh_dir
+    case $tool in
+      jobs)
+        xferd_fresh jobs
+        "$bench" set-max "$parallel"
+        out=$("$bench" many-jobs --count "$n_small" --url-prefix "$base/small/f" --dir "$work/dl" --pid "$xpid")
+        c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
+      onejob)
+        xferd_fresh onejob
+        out=$("$bench" one-job --count "$n_small" --url-prefix "$base/small/f" --dir "$work/dl" --pid "$xpid")
+        c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")")
+        log "  (one job: AddFiles $(kv add "$out") s, transfer $(kv transfer "$out") s, Complete $(kv complete "$out") s)" ;;
+      curl)
+        out=$("$bench" run -- curl -Z --parallel-max "$parallel" -sS --fail --output-dir "$work/dl" \
+                --remote-name-all "${urls[@]}")
+        [[ $(kv status "$out") == 0 ]] || die "curl -Z failed"
+        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
+      aria2)
+        out=$("$bench" run -- aria2c -j "$parallel" -i "$work/list.txt" -d "$work/dl" -q \
+                --allow-overwrite=true --auto-file-renaming=false)
+        [[ $(kv status "$out") == 0 ]] || die "aria2c -j failed"
+        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
+    esac
+    check_small "$tool"
+    wall[small,$tool]+="$(kv wall "$out") "; cpu[small,$tool]+="$c "
+    log "  rep $rep $tool: wall $(kv wall "$out") s, cpu $c s"
+  done
+done
+xferd_stop
+
+# ---- 3. Cancel latency ----------------------------------------------------------------------------
+log "case 3: Cancel latency with $n_running transfers running ($n_samples cancels)"
+fresh_dir
+xferd_fresh cancel
+out=$("$bench" cancel --count "$n_running" --samples "$n_samples" --url "$base/slow/big" --dir "$work/dl") ||
+  die "the Cancel case failed: $out"
+cancel_p50=$(kv p50_ms "$out"); cancel_p99=$(kv p99_ms "$out"); cancel_max=$(kv max_ms "$out")
+cancel_left=$(kv leftovers "$out")
+log "  p50 $cancel_p50 ms, p90 $(kv p90_ms "$out") ms, p99 $cancel_p99 ms, max $cancel_max ms, leftovers $cancel_left"
+xferd_stop
+fresh_dir
+
+# ---- 4. many queued jobs ----------------------------------------------------------------------------
+log "case 4: $n_queue queued jobs"
+mkdir -p "$work/queue"
+xferd_fresh queue
+out=$("$bench" queue --count "$n_queue" --url "$base/big" --dir "$work/queue" --window 64) ||
+  die "queueing jobs failed"
+queue_create_s=$(kv wall "$out")
+log "  created $(kv jobs "$out") jobs (CreateJob + AddFile) in $queue_create_s s"
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+out=$("$bench" list --reps "$((reps * 3))")
+[[ $(kv jobs "$out") -eq $n_queue ]] || die "ListJobs returned $(kv jobs "$out") jobs, not $n_queue"
+list_ms=$(median $(sed -n 's/^ms=//p' <<<"$out"))
+rss_created=$(rss_kib "$xpid")
+restart_ms=(); list2_ms=(); rss_restarted=()
+for ((rep = 1; rep <= reps; rep++)); do
+  xferd_stop
+  out=$("$bench" list)      # activates xferd, which loads the store, then answers
+  [[ $(kv jobs "$out") -eq $n_queue ]] || die "after a restart ListJobs returned $(kv jobs "$out") jobs"
+  restart_ms+=("$(kv ms "$out")")
+  xpid=$(xferd_running_pid)
+  out=$("$bench" list --reps 3)
+  list2_ms+=($(sed -n 's/^ms=//p' <<<"$out"))
+  rss_restarted+=("$(rss_kib "$xpid")")
+  log "  restart $rep: activation + ListJobs ${restart_ms[-1]} ms, RSS ${rss_restarted[-1]} KiB"
+done
+restart_med=$(median "${restart_ms[@]}")
+list_med=$(median "$list_ms" "${list2_ms[@]}")
+rss_med=$(median "${rss_restarted[@]}")
+log "  ListJobs $list_med ms (median), RSS after creating $rss_created KiB, after restart $rss_med KiB"
+
+# ---- 5. idle --------------------------------------------------------------------------------------
+log "case 5: idle for $idle_s s (xferd pid $xpid, $n_queue suspended jobs)"
+sleep 1
+cs() { awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n }' /proc/"$1"/task/*/status; }
+cs0=$(cs "$xpid"); ticks0=$(awk '{ print $14 + $15 }' "/proc/$xpid/stat")
+sleep "$idle_s"
+cs1=$(cs "$xpid"); ticks1=$(awk '{ print $14 + $15 }' "/proc/$xpid/stat")
+idle_cs=$((cs1 - cs0)); idle_ticks=$((ticks1 - ticks0))
+timeout -s INT "$idle_s" strace -c -f -p "$xpid" -o "$work/strace.txt" 2>/dev/null &
+helper_pid=$!
+wait "$helper_pid" || true
+helper_pid=
+idle_calls=$(awk '$NF == "total" { print $4 }' "$work/strace.txt")
+idle_calls=${idle_calls:-0}
+idle_epoll=$(awk '$NF == "epoll_wait" { print $4 }' "$work/strace.txt"); idle_epoll=${idle_epoll:-0}
+log "  context switches $idle_cs, CPU ticks $idle_ticks; strace: $idle_calls syscalls, $idle_epoll epoll_wait"
+xferd_stop
+
+# ---- the table ------------------------------------------------------------------------------------
+m() { median ${1}; }
+w_x=$(m "${wall[big,xferd]}"); w_c=$(m "${wall[big,curl]}"); w_a=$(m "${wall[big,aria2]}"); w_ad=$(m "${wall[big,aria2d]}")
+c_x=$(m "${cpu[big,xferd]}"); c_c=$(m "${cpu[big,curl]}"); c_a=$(m "${cpu[big,aria2]}"); c_ad=$(m "${cpu[big,aria2d]}")
+s_j=$(m "${wall[small,jobs]}"); s_o=$(m "${wall[small,onejob]}"); s_c=$(m "${wall[small,curl]}"); s_a=$(m "${wall[small,aria2]}")
+sc_j=$(m "${cpu[small,jobs]}"); sc_o=$(m "${cpu[small,onejob]}"); sc_c=$(m "${cpu[small,curl]}"); sc_a=$(m "${cpu[small,aria2]}")
+
+yn() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
+r() { calc "$1 / $2" 2; }
+small_label="$n_small × $small_kib KiB"
+queue_label="$n_queue queued jobs"
+
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+cat <<EOF
+Machine: $(nproc) CPUs, $cpu_model, kernel $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), work directory on $work_fs; $(date -u '+%Y-%m-%d %H:%M UTC').
+Versions: xferd $(git -C "$srcdir" describe --always --dirty 2>/dev/null || echo '?'), $(curl --version | head -n1 | cut -d' ' -f1-2), aria2c $(aria2c --version | head -n1 | awk '{ print $3 }'), $(nginx -v 2>&1 | sed 's/.*: //').
+Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick -eq 0 ]] && echo " --reps $reps")\`; medians of $reps repetition(s); times in seconds unless marked.
+
+| work | measure | xferd | curl | aria2c | xferd / curl | aria2c / xferd | target | met? |
+|---|---|---|---|---|---|---|---|---|
+| $big_label, one file | wall | $w_x | $w_c | $w_a | $(r "$w_x" "$w_c") | $(r "$w_a" "$w_x") | ≤ 1.05 × curl | $(yn "$w_x <= 1.05 * $w_c") |
+| $big_label, one file | CPU (user+sys; xferd: daemon + xferctl) | $c_x | $c_c | $c_a | $(r "$c_x" "$c_c") | $(r "$c_a" "$c_x") | ≤ 1.0 × curl | $(yn "$c_x <= 1.0 * $c_c") |
+| $big_label, aria2c defaults | wall / CPU | | | $w_ad / $c_ad | | | — | |
+| $small_label, $n_small jobs | wall | $s_j | $s_c | $s_a | $(r "$s_j" "$s_c") | $(r "$s_a" "$s_j") | ≤ 1.5 × curl -Z, aria2c ≥ 3 × | $(yn "$s_j <= 1.5 * $s_c && $s_a >= 3 * $s_j") |
+| $small_label, one job | wall | $s_o | $s_c | $s_a | $(r "$s_o" "$s_c") | $(r "$s_a" "$s_o") | ≤ 1.5 × curl -Z, aria2c ≥ 3 × | $(yn "$s_o <= 1.5 * $s_c && $s_a >= 3 * $s_o") |
+| $small_label | CPU ($n_small jobs / one job; xferd: daemon + client) | $sc_j / $sc_o | $sc_c | $sc_a | $(r "$sc_j" "$sc_c") / $(r "$sc_o" "$sc_c") | | — | |
+| Cancel, $n_running running | call → reply, p50 / max (ms) | $cancel_p50 / $cancel_max | | | | | — | |
+| Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
+| $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 100 ms | $(yn "$list_med <= 100") |
+| $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 64 MiB | $(yn "$rss_med <= 64 * 1024") |
+| $queue_label | restart: activation → ListJobs reply | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
+| idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
+| idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
+
+Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes every completed file durable (fdatasync, rename, directory fsync); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS). A strace attach can count the one epoll_wait that was in progress.
+EOF

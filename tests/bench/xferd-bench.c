@@ -1,0 +1,699 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* xferd-bench: the measuring half of tests/bench/run.sh. It speaks only the public D-Bus API
+ * (session bus, DBUS_SESSION_BUS_ADDRESS), times calls with CLOCK_MONOTONIC, and prints
+ * key=value lines that run.sh parses. Calls are pipelined (up to --window outstanding), so
+ * what is timed is the daemon, not a client that waits for every reply before the next call.
+ *
+ *   xferd-bench free-port
+ *   xferd-bench pid
+ *   xferd-bench run [--pid PID] -- CMD [ARG...]      wall, user, sys of CMD (+ PID's CPU)
+ *   xferd-bench set-max N                             Manager.MaxBackgroundTransfers = N
+ *   xferd-bench many-jobs --count N --url-prefix URL --dir DIR [--pid PID] [--window W]
+ *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID]
+ *   xferd-bench cancel    --count N --samples S --url URL --dir DIR
+ *   xferd-bench queue     --count N --url URL --dir DIR [--window W]
+ *   xferd-bench list      [--reps R]                  time ListJobs (activates xferd if needed)
+ *
+ * File i of many-jobs and one-job is URL followed by i as four digits (…/f0007); its
+ * destination is DIR/ followed by the URL's last path element. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUS_NAME      "org.xferd.Transfer1"
+#define MANAGER_PATH  "/org/xferd/Transfer1"
+#define MANAGER_IFACE "org.xferd.Transfer1.Manager"
+#define JOB_IFACE     "org.xferd.Transfer1.Job"
+#define CALL_TIMEOUT  (120ULL * 1000000ULL)
+
+static double now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int r) {
+        fprintf(stderr, "xferd-bench: %s: %s\n", what, strerror(r < 0 ? -r : r));
+        exit(1);
+}
+
+static void die_bus(const char *what, const sd_bus_error *e, int r) {
+        if (e && sd_bus_error_is_set(e))
+                fprintf(stderr, "xferd-bench: %s: %s: %s\n", what, e->name, e->message ? e->message : "");
+        else
+                fprintf(stderr, "xferd-bench: %s: %s\n", what, strerror(r < 0 ? -r : r));
+        exit(1);
+}
+
+static sd_bus *bus_open(void) {
+        sd_bus *bus = NULL;
+        int r = sd_bus_open_user(&bus);
+        if (r < 0)
+                die("cannot connect to the session bus", r);
+        return bus;
+}
+
+/* CPU seconds (user, sys) of a process from /proc/PID/stat; zeros when PID is 0 or gone. */
+static void proc_cpu(pid_t pid, double *user, double *sys) {
+        char path[64], buf[2048];
+        FILE *f;
+        size_t n;
+
+        *user = *sys = 0;
+        if (pid <= 0)
+                return;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        char *p = strrchr(buf, ')');
+        if (!p)
+                return;
+        /* After ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
+        unsigned long long ut = 0, st = 0;
+        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+                return;
+        double hz = (double) sysconf(_SC_CLK_TCK);
+        *user = (double) ut / hz;
+        *sys = (double) st / hz;
+}
+
+static void self_cpu(double *user, double *sys) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        *user = (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6;
+        *sys = (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The client's own CPU since (cu0, cs0) as cuser/csys. */
+static void print_self_cpu(double cu0, double cs0) {
+        double u, s;
+        self_cpu(&u, &s);
+        printf("cuser=%.3f\ncsys=%.3f\n", u - cu0, s - cs0);
+}
+
+static void print_daemon_cpu(pid_t pid, double u0, double s0) {
+        double u1, s1;
+        if (pid <= 0)
+                return;
+        proc_cpu(pid, &u1, &s1);
+        printf("duser=%.3f\ndsys=%.3f\n", u1 - u0, s1 - s0);
+}
+
+/* ---- free-port, pid, run, set-max ---------------------------------------------------- */
+
+static int cmd_free_port(void) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof a;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof a) < 0 ||
+            getsockname(fd, (struct sockaddr *) &a, &len) < 0)
+                die("cannot find a free port", errno);
+        printf("%u\n", (unsigned) ntohs(a.sin_port));
+        close(fd);
+        return 0;
+}
+
+static int cmd_pid(void) {
+        sd_bus *bus = bus_open();
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        uint32_t pid;
+        int r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                   "GetConnectionUnixProcessID", &e, &reply, "s", BUS_NAME);
+        if (r < 0)
+                die_bus("GetConnectionUnixProcessID", &e, r);
+        r = sd_bus_message_read(reply, "u", &pid);
+        if (r < 0)
+                die("bad reply", r);
+        printf("%u\n", pid);
+        return 0;
+}
+
+static int cmd_run(pid_t dpid, char **argv) {
+        double u0, s0, t0, t1;
+        struct rusage ru;
+        int status;
+
+        proc_cpu(dpid, &u0, &s0);
+        t0 = now_s();
+        pid_t child = fork();
+        if (child < 0)
+                die("fork", errno);
+        if (child == 0) {
+                execvp(argv[0], argv);
+                fprintf(stderr, "xferd-bench: cannot run %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        if (wait4(child, &status, 0, &ru) < 0)
+                die("wait4", errno);
+        t1 = now_s();
+        printf("wall=%.4f\nuser=%.3f\nsys=%.3f\n", t1 - t0,
+               (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6,
+               (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6);
+        print_daemon_cpu(dpid, u0, s0);
+        int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        printf("status=%d\n", rc);
+        return rc;
+}
+
+static void set_max(sd_bus *bus, uint32_t n) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_set_property(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "MaxBackgroundTransfers", &e, "u", n);
+        if (r < 0)
+                die_bus("setting MaxBackgroundTransfers", &e, r);
+}
+
+/* ---- many-jobs: N Download calls, pipelined; done when N JobRemoved arrived -------------- */
+
+typedef struct Many {
+        unsigned outstanding, replies, errors, removed_ok, removed_bad;
+} Many;
+
+static int on_download_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Many *s = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        s->outstanding--;
+        s->replies++;
+        if (e) {
+                if (s->errors++ < 3)
+                        fprintf(stderr, "xferd-bench: call failed: %s: %s\n", e->name, e->message);
+        }
+        return 0;
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Many *s = userdata;
+        const char *id, *path, *state;
+
+        if (sd_bus_message_read(m, "sos", &id, &path, &state) < 0)
+                return 0;
+        if (strcmp(state, "acknowledged") == 0)
+                s->removed_ok++;
+        else {
+                if (s->removed_bad++ < 3)
+                        fprintf(stderr, "xferd-bench: job %s ended %s\n", id, state);
+        }
+        return 0;
+}
+
+static void pump(sd_bus *bus) {
+        int r;
+        for (;;) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        die("sd_bus_process", r);
+                if (r == 0)
+                        break;
+        }
+}
+
+static void wait_bus(sd_bus *bus) {
+        int r = sd_bus_wait(bus, UINT64_MAX);
+        if (r < 0 && r != -EINTR)
+                die("sd_bus_wait", r);
+}
+
+static void make_paths(const char *prefix, const char *dir, unsigned i, char *url, size_t url_size,
+                       char *path, size_t path_size) {
+        snprintf(url, url_size, "%s%04u", prefix, i);
+        const char *base = strrchr(url, '/');
+        snprintf(path, path_size, "%s/%s", dir, base ? base + 1 : url);
+}
+
+static int cmd_many_jobs(unsigned count, const char *prefix, const char *dir, pid_t dpid, unsigned window) {
+        sd_bus *bus = bus_open();
+        Many s = { 0 };
+        unsigned sent = 0;
+        double u0, s0, cu0, cs0, t0, t_replies = 0, t1;
+        int r;
+
+        r = sd_bus_match_signal(bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "JobRemoved", on_job_removed, &s);
+        if (r < 0)
+                die("cannot add a match", r);
+
+        self_cpu(&cu0, &cs0);
+        proc_cpu(dpid, &u0, &s0);
+        t0 = now_s();
+        while (s.removed_ok + s.removed_bad < count && s.errors == 0) {
+                while (sent < count && s.outstanding < window) {
+                        char url[1024], path[1200];
+                        make_paths(prefix, dir, sent, url, sizeof url, path, sizeof path);
+                        r = sd_bus_call_method_async(bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download",
+                                                     on_download_reply, &s, "ssa{sv}", url, path, 0);
+                        if (r < 0)
+                                die("cannot send Download", r);
+                        sent++;
+                        s.outstanding++;
+                }
+                pump(bus);
+                if (!t_replies && s.replies == count)
+                        t_replies = now_s();
+                if (s.removed_ok + s.removed_bad < count && s.errors == 0)
+                        wait_bus(bus);
+        }
+        t1 = now_s();
+        printf("wall=%.4f\ncalls=%.4f\nok=%u\nfailed=%u\n", t1 - t0, (t_replies ? t_replies : t1) - t0,
+               s.removed_ok, s.removed_bad + s.errors);
+        print_daemon_cpu(dpid, u0, s0);
+        print_self_cpu(cu0, cs0);
+        sd_bus_flush_close_unref(bus);
+        return s.removed_bad + s.errors ? 1 : 0;
+}
+
+/* ---- one-job: CreateJob + AddFiles(N) + Resume + wait + Complete ------------------------- */
+
+typedef struct One {
+        bool transferred, failed;
+} One;
+
+static int on_transferred(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ((One *) userdata)->transferred = true;
+        return 0;
+}
+
+static int on_failed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const char *name = "", *msg = "";
+        (void) sd_bus_message_read(m, "ss", &name, &msg);
+        fprintf(stderr, "xferd-bench: job failed: %s: %s\n", name, msg);
+        ((One *) userdata)->failed = true;
+        return 0;
+}
+
+static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_t dpid) {
+        sd_bus *bus = bus_open();
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL, *call = NULL;
+        const char *id, *jpath;
+        char *job = NULL;
+        One s = { 0 };
+        double u0, s0, cu0, cs0, t0, t_added, t_transferred, t1;
+        int partial = 0, r;
+
+        self_cpu(&cu0, &cs0);
+        proc_cpu(dpid, &u0, &s0);
+        t0 = now_s();
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
+                               "bench-one-job", 0);
+        if (r < 0)
+                die_bus("CreateJob", &e, r);
+        if ((r = sd_bus_message_read(reply, "so", &id, &jpath)) < 0)
+                die("bad CreateJob reply", r);
+        job = strdup(jpath);
+        reply = sd_bus_message_unref(reply);
+
+        r = sd_bus_match_signal(bus, NULL, BUS_NAME, job, JOB_IFACE, "Transferred", on_transferred, &s);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, job, JOB_IFACE, "Failed", on_failed, &s);
+        if (r < 0)
+                die("cannot add a match", r);
+
+        r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, job, JOB_IFACE, "AddFiles");
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "(ss)");
+        for (unsigned i = 0; r >= 0 && i < count; i++) {
+                char url[1024], path[1200];
+                make_paths(prefix, dir, i, url, sizeof url, path, sizeof path);
+                r = sd_bus_message_append(call, "(ss)", url, path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        if (r < 0)
+                die("cannot build AddFiles", r);
+        r = sd_bus_call(bus, call, CALL_TIMEOUT, &e, NULL);
+        if (r < 0)
+                die_bus("AddFiles", &e, r);
+        call = sd_bus_message_unref(call);
+        t_added = now_s();
+
+        r = sd_bus_call_method(bus, BUS_NAME, job, JOB_IFACE, "Resume", &e, NULL, "");
+        if (r < 0)
+                die_bus("Resume", &e, r);
+        while (!s.transferred && !s.failed) {
+                pump(bus);
+                if (!s.transferred && !s.failed)
+                        wait_bus(bus);
+        }
+        t_transferred = now_s();
+        if (s.failed)
+                return 1;
+
+        r = sd_bus_call_method(bus, BUS_NAME, job, JOB_IFACE, "Complete", &e, &reply, "");
+        if (r < 0)
+                die_bus("Complete", &e, r);
+        (void) sd_bus_message_read(reply, "b", &partial);
+        t1 = now_s();
+        printf("wall=%.4f\nadd=%.4f\ntransfer=%.4f\ncomplete=%.4f\npartial=%d\n", t1 - t0, t_added - t0,
+               t_transferred - t_added, t1 - t_transferred, partial);
+        print_daemon_cpu(dpid, u0, s0);
+        print_self_cpu(cu0, cs0);
+        sd_bus_message_unref(reply);
+        free(job);
+        sd_bus_flush_close_unref(bus);
+        return partial ? 1 : 0;
+}
+
+/* ---- cancel: latency of Cancel with N transfers running -------------------------------- */
+
+static char *get_state(sd_bus *bus, const char *job) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char *state = NULL;
+        int r = sd_bus_get_property_string(bus, BUS_NAME, job, JOB_IFACE, "State", &e, &state);
+        if (r < 0)
+                die_bus("reading State", &e, r);
+        return state;
+}
+
+/* The temporary path of the job's only file. */
+static char *get_temp_path(sd_bus *bus, const char *job) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *url, *local, *temp;
+        uint64_t total, done;
+        int completed, r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, job, JOB_IFACE, "ListFiles", &e, &reply, "");
+        if (r < 0)
+                die_bus("ListFiles", &e, r);
+        r = sd_bus_message_read(reply, "a(sssttb)", 1, &url, &local, &temp, &total, &done, &completed);
+        if (r <= 0)
+                die("bad ListFiles reply", r);
+        char *ret = strdup(temp);
+        sd_bus_message_unref(reply);
+        return ret;
+}
+
+static char *start_download(sd_bus *bus, const char *url, const char *path) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *id, *job;
+        int r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download", &e, &reply, "ssa{sv}",
+                                   url, path, 1, "auto-complete", "b", 0);
+        if (r < 0)
+                die_bus("Download", &e, r);
+        if ((r = sd_bus_message_read(reply, "so", &id, &job)) < 0)
+                die("bad Download reply", r);
+        char *ret = strdup(job);
+        sd_bus_message_unref(reply);
+        return ret;
+}
+
+/* Waits until the job is transferring and its temporary file holds bytes; returns that path. */
+static char *wait_transferring(sd_bus *bus, const char *job) {
+        double deadline = now_s() + 60;
+        while (now_s() < deadline) {
+                char *state = get_state(bus, job);
+                bool ok = strcmp(state, "transferring") == 0;
+                if (strcmp(state, "error") == 0 || strcmp(state, "transient-error") == 0) {
+                        fprintf(stderr, "xferd-bench: job %s is in %s\n", job, state);
+                        exit(1);
+                }
+                free(state);
+                if (ok) {
+                        char *temp = get_temp_path(bus, job);
+                        struct stat st;
+                        if (lstat(temp, &st) == 0 && st.st_size > 0)
+                                return temp;
+                        free(temp);
+                }
+                usleep(2000);
+        }
+        fprintf(stderr, "xferd-bench: job %s did not start transferring within 60 s\n", job);
+        exit(1);
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted values. */
+static double percentile(const double *v, unsigned n, double p) {
+        unsigned k = (unsigned) (p / 100.0 * n + 0.999999);
+        if (k < 1)
+                k = 1;
+        if (k > n)
+                k = n;
+        return v[k - 1];
+}
+
+static int cmd_cancel(unsigned count, unsigned samples, const char *url, const char *dir) {
+        sd_bus *bus = bus_open();
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char **jobs = calloc(count, sizeof *jobs), **temps = calloc(count, sizeof *temps);
+        double *lat = calloc(samples, sizeof *lat), sum = 0;
+        unsigned leftovers = 0, serial = 0;
+        char path[1200];
+        int r;
+
+        set_max(bus, count);
+        for (unsigned i = 0; i < count; i++) {
+                snprintf(path, sizeof path, "%s/c%05u", dir, serial++);
+                jobs[i] = start_download(bus, url, path);
+        }
+        for (unsigned i = 0; i < count; i++)
+                temps[i] = wait_transferring(bus, jobs[i]);
+
+        for (unsigned s = 0; s < samples; s++) {
+                unsigned k = s % count;
+                struct stat st;
+
+                double t0 = now_s();
+                r = sd_bus_call_method(bus, BUS_NAME, jobs[k], JOB_IFACE, "Cancel", &e, NULL, "");
+                double t1 = now_s();
+                if (r < 0)
+                        die_bus("Cancel", &e, r);
+                if (lstat(temps[k], &st) == 0) {
+                        leftovers++;
+                        fprintf(stderr, "xferd-bench: %s still exists after Cancel returned\n", temps[k]);
+                }
+                lat[s] = (t1 - t0) * 1000.0;
+                sum += lat[s];
+                free(jobs[k]);
+                free(temps[k]);
+                /* Keep N transfers running: a new one in the cancelled one's place. */
+                snprintf(path, sizeof path, "%s/c%05u", dir, serial++);
+                jobs[k] = start_download(bus, url, path);
+                temps[k] = wait_transferring(bus, jobs[k]);
+        }
+        for (unsigned i = 0; i < count; i++) {
+                (void) sd_bus_call_method(bus, BUS_NAME, jobs[i], JOB_IFACE, "Cancel", NULL, NULL, "");
+                free(jobs[i]);
+                free(temps[i]);
+        }
+
+        qsort(lat, samples, sizeof *lat, cmp_double);
+        printf("running=%u\nsamples=%u\np50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\nmean_ms=%.3f\nleftovers=%u\n",
+               count, samples, percentile(lat, samples, 50), percentile(lat, samples, 90),
+               percentile(lat, samples, 99), lat[samples - 1], sum / samples, leftovers);
+        free(lat);
+        free(jobs);
+        free(temps);
+        sd_bus_flush_close_unref(bus);
+        return leftovers ? 1 : 0;
+}
+
+/* ---- queue: N suspended jobs of one file each, pipelined ----------------------------------- */
+
+typedef struct Queue {
+        sd_bus *bus;
+        const char *url, *dir;
+        unsigned outstanding, created, added, errors;
+} Queue;
+
+static int on_add_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Queue *q = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        q->outstanding--;
+        if (e) {
+                if (q->errors++ < 3)
+                        fprintf(stderr, "xferd-bench: AddFile failed: %s: %s\n", e->name, e->message);
+        } else
+                q->added++;
+        return 0;
+}
+
+static int on_create_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Queue *q = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        const char *id, *job;
+        char path[1200];
+        int r;
+
+        if (e || sd_bus_message_read(m, "so", &id, &job) < 0) {
+                q->outstanding--;
+                if (q->errors++ < 3)
+                        fprintf(stderr, "xferd-bench: CreateJob failed: %s: %s\n", e ? e->name : "?",
+                                e ? e->message : "bad reply");
+                return 0;
+        }
+        snprintf(path, sizeof path, "%s/q%06u", q->dir, q->created++);
+        r = sd_bus_call_method_async(q->bus, NULL, BUS_NAME, job, JOB_IFACE, "AddFile", on_add_reply, q, "ss",
+                                     q->url, path);
+        if (r < 0)
+                die("cannot send AddFile", r);
+        return 0;
+}
+
+static int cmd_queue(unsigned count, const char *url, const char *dir, unsigned window) {
+        Queue q = { .bus = bus_open(), .url = url, .dir = dir };
+        unsigned sent = 0;
+        double t0, t1;
+        int r;
+
+        t0 = now_s();
+        while ((q.added + q.errors < count) && q.errors == 0) {
+                while (sent < count && q.outstanding < window) {
+                        char name[32];
+                        snprintf(name, sizeof name, "queued-%06u", sent);
+                        r = sd_bus_call_method_async(q.bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob",
+                                                     on_create_reply, &q, "sa{sv}", name, 0);
+                        if (r < 0)
+                                die("cannot send CreateJob", r);
+                        sent++;
+                        q.outstanding++;
+                }
+                pump(q.bus);
+                if (q.added + q.errors < count && q.errors == 0)
+                        wait_bus(q.bus);
+        }
+        t1 = now_s();
+        printf("wall=%.4f\njobs=%u\nfailed=%u\n", t1 - t0, q.added, q.errors);
+        sd_bus_flush_close_unref(q.bus);
+        return q.errors ? 1 : 0;
+}
+
+/* ---- list: ListJobs call → reply --------------------------------------------------------- */
+
+static int cmd_list(unsigned reps) {
+        sd_bus *bus = bus_open();
+
+        for (unsigned i = 0; i < reps; i++) {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                sd_bus_message *call = NULL, *reply = NULL;
+                unsigned n = 0;
+                int r;
+
+                r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "ListJobs");
+                if (r >= 0)
+                        r = sd_bus_message_append(call, "b", 0);
+                if (r < 0)
+                        die("cannot build ListJobs", r);
+                double t0 = now_s();
+                r = sd_bus_call(bus, call, CALL_TIMEOUT, &e, &reply);
+                double t1 = now_s();
+                if (r < 0)
+                        die_bus("ListJobs", &e, r);
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
+                while (r > 0 && (r = sd_bus_message_skip(reply, "(ssssutto)")) > 0)
+                        n++;
+                printf("ms=%.3f\njobs=%u\n", (t1 - t0) * 1000.0, n);
+                sd_bus_message_unref(call);
+                sd_bus_message_unref(reply);
+        }
+        sd_bus_flush_close_unref(bus);
+        return 0;
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static unsigned parse_uint(const char *s, const char *what) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || *end || !*s || v == 0 || v > 10000000) {
+                fprintf(stderr, "xferd-bench: bad %s '%s'\n", what, s);
+                exit(2);
+        }
+        return (unsigned) v;
+}
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "count", required_argument, NULL, 'n' },
+                { "url-prefix", required_argument, NULL, 'f' },
+                { "url", required_argument, NULL, 'u' },
+                { "dir", required_argument, NULL, 'd' },
+                { "pid", required_argument, NULL, 'p' },
+                { "window", required_argument, NULL, 'w' },
+                { "samples", required_argument, NULL, 's' },
+                { "reps", required_argument, NULL, 'r' },
+                { NULL, 0, NULL, 0 }
+        };
+        unsigned count = 0, window = 64, samples = 100, reps = 1;
+        const char *prefix = NULL, *url = NULL, *dir = NULL;
+        pid_t dpid = 0;
+        int c;
+
+        if (argc < 2) {
+                fprintf(stderr, "usage: xferd-bench COMMAND [OPTIONS] (see the top of xferd-bench.c)\n");
+                return 2;
+        }
+        const char *cmd = argv[1];
+        argv++;
+        argc--;
+        setvbuf(stdout, NULL, _IOLBF, 0);
+
+        while ((c = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'n': count = parse_uint(optarg, "count"); break;
+                case 'f': prefix = optarg; break;
+                case 'u': url = optarg; break;
+                case 'd': dir = optarg; break;
+                case 'p': dpid = (pid_t) parse_uint(optarg, "pid"); break;
+                case 'w': window = parse_uint(optarg, "window"); break;
+                case 's': samples = parse_uint(optarg, "samples"); break;
+                case 'r': reps = parse_uint(optarg, "reps"); break;
+                default: return 2;
+                }
+        }
+
+        if (strcmp(cmd, "free-port") == 0)
+                return cmd_free_port();
+        if (strcmp(cmd, "pid") == 0)
+                return cmd_pid();
+        if (strcmp(cmd, "run") == 0) {
+                if (optind >= argc) {
+                        fprintf(stderr, "xferd-bench: run needs a command\n");
+                        return 2;
+                }
+                return cmd_run(dpid, argv + optind);
+        }
+        if (strcmp(cmd, "set-max") == 0) {
+                if (optind >= argc)
+                        return 2;
+                sd_bus *bus = bus_open();
+                set_max(bus, parse_uint(argv[optind], "count"));
+                sd_bus_flush_close_unref(bus);
+                return 0;
+        }
+        if (strcmp(cmd, "list") == 0)
+                return cmd_list(reps);
+        if (strcmp(cmd, "many-jobs") == 0 && count && prefix && dir)
+                return cmd_many_jobs(count, prefix, dir, dpid, window);
+        if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
+                return cmd_one_job(count, prefix, dir, dpid);
+        if (strcmp(cmd, "cancel") == 0 && count && url && dir)
+                return cmd_cancel(count, samples, url, dir);
+        if (strcmp(cmd, "queue") == 0 && count && url && dir)
+                return cmd_queue(count, url, dir, window);
+        fprintf(stderr, "xferd-bench: unknown command or missing options: %s\n", cmd);
+        return 2;
+}

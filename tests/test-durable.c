@@ -1,0 +1,976 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The durable queue (issue 3): a job, once accepted, survives kill -9 of
+ * xferd. Each test kills the real xferd with SIGKILL at a chosen moment — the
+ * closest a test gets to pulling the power, as far as xferd can tell — brings
+ * a new instance up by D-Bus activation and checks that every job either
+ * finishes with exactly the right bytes or stays as the user left it, and
+ * that no temporary file leaks:
+ *
+ *  - a large download killed mid-transfer resumes with Range from what is on
+ *    disk and ends byte-exact (and we print how much was fetched twice);
+ *  - jobs in every resting and running state come back in the right state
+ *    with their properties;
+ *  - a resource that changed between attempts, or a server that ignores
+ *    Range, restarts the file from zero instead of splicing versions;
+ *  - a Cancel killed after its commit but before its unlinks is finished by
+ *    the next start;
+ *  - a truncated or garbage database is moved aside once and the daemon
+ *    works;
+ *  - Suspend, kill, Resume continues the partial file.
+ *
+ * Fault points are byte counts of the test HTTP server (it stalls or drops
+ * after N body bytes), never timings.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "bus-fixture.h"
+#include "http-server.h"
+#include "xferd-process.h"
+
+/* Large enough that a restart from zero would be obvious in the figure the
+ * first test prints, small enough for the sanitizer build. */
+#define BIG_SIZE (32 * 1024 * 1024)
+#define BIG_STALL (8 * 1024 * 1024 + 12345)
+/* Odd sizes: no chunk or page boundary hides an off-by-one. */
+#define SIZE (4 * 1024 * 1024 + 4321)
+#define STALL (1024 * 1024 + 777)
+#define SMALL_SIZE (200 * 1000 + 17)
+/* Waits for whole transfers after a restart, which the sanitizer build slows. */
+#define TRANSFER_TIMEOUT_MS 60000
+
+static const char *const nothing[] = { NULL };
+
+typedef struct {
+        BusFixture *fx;
+        XferdLog *log;
+        HttpServer *http;
+        char *scratch;          /* the test's own files (settings), outside the fixture */
+        char *dir;              /* where the downloads go */
+} Env;
+
+static Env *
+env_new_with (const char *settings)
+{
+        g_autoptr(GError) error = NULL;
+        Env *env = g_new0 (Env, 1);
+        g_autofree char *config_arg = NULL;
+        const char *extra_args[2] = { NULL, NULL };
+        BusFixtureOptions options = { .extra_args = extra_args };
+
+        env->scratch = g_dir_make_tmp ("xferd-durable-XXXXXX", &error);
+        g_assert_no_error (error);
+        if (settings) {
+                /* Through --config rather than a setter, so the settings hold
+                 * for every instance the test activates. */
+                g_autofree char *path = g_build_filename (env->scratch, "xferd.conf", NULL);
+                g_file_set_contents (path, settings, -1, &error);
+                g_assert_no_error (error);
+                config_arg = g_strdup_printf ("--config=%s", path);
+                extra_args[0] = config_arg;
+        }
+        env->fx = bus_fixture_new_logged (&options, &env->log);
+        env->http = http_server_new ();
+        env->dir = bus_fixture_mkdir (env->fx, "dl");
+        return env;
+}
+
+static Env *
+env_new (void)
+{
+        return env_new_with (NULL);
+}
+
+static void
+env_free (Env *env)
+{
+        http_server_free (env->http);
+        bus_fixture_free (env->fx);
+        /* After the fixture: its dbus-daemon and every xferd are gone, so
+         * the log is complete. */
+        xferd_log_free (env->log);
+        if (env->scratch) {
+                g_autoptr(GDir) d = g_dir_open (env->scratch, 0, NULL);
+                const char *name;
+                while (d && (name = g_dir_read_name (d))) {
+                        g_autofree char *path = g_build_filename (env->scratch, name, NULL);
+                        g_unlink (path);
+                }
+                g_rmdir (env->scratch);
+        }
+        g_free (env->scratch);
+        g_free (env->dir);
+        g_free (env);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
+
+/* ------------------------------------------------------------- helpers */
+
+static char *
+env_dest (Env *env, const char *name)
+{
+        return g_build_filename (env->dir, name, NULL);
+}
+
+static goffset
+file_size (const char *path)
+{
+        GStatBuf st;
+
+        g_assert_no_errno (g_stat (path, &st));
+        return st.st_size;
+}
+
+/* The resource v2 of a generated v1: every byte differs, so any byte of v1
+ * left in a file that should hold v2 shows. */
+static GBytes *
+other_version (GBytes *v1)
+{
+        gsize size;
+        const guint8 *src = g_bytes_get_data (v1, &size);
+        guint8 *buf = g_malloc (size);
+
+        for (gsize i = 0; i < size; i++)
+                buf[i] = (guint8) ~src[i];
+        return g_bytes_new_take (buf, size);
+}
+
+/* When a file that should hold v2 does not, says whether it is a splice:
+ * v1 up to some byte, v2 from there on. */
+static void
+describe_versions (const char *path, GBytes *v1, GBytes *v2)
+{
+        g_autofree char *data = NULL;
+        gsize len, size;
+        const guint8 *a = g_bytes_get_data (v1, &size);
+        const guint8 *b = g_bytes_get_data (v2, NULL);
+        gsize i = 0;
+
+        if (!g_file_get_contents (path, &data, &len, NULL) || len != size)
+                return;
+        while (i < len && (guint8) data[i] == a[i])
+                i++;
+        gsize from_v1 = i;
+        while (i < len && (guint8) data[i] == b[i])
+                i++;
+        if (from_v1 > 0 && i == len)
+                g_test_message ("%s is a splice of two versions: bytes 0..%" G_GSIZE_FORMAT
+                                " are the old one, the rest the new one", path, from_v1 - 1);
+}
+
+/* START of a "bytes=START-" header (asserts that form: xferd asks for the
+ * rest of the file, open-ended). */
+static guint64
+range_start (const char *range)
+{
+        const char *p;
+        char *end;
+        guint64 start;
+
+        g_assert_nonnull (range);
+        g_assert_true (g_str_has_prefix (range, "bytes="));
+        p = range + strlen ("bytes=");
+        start = g_ascii_strtoull (p, &end, 10);
+        g_assert_true (end != p);
+        g_assert_cmpstr (end, ==, "-");
+        return start;
+}
+
+static gboolean
+match_job_removed (const RecordedSignal *sig, gpointer data)
+{
+        const char *sid;
+
+        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sos)")))
+                return FALSE;
+        g_variant_get (sig->params, "(&s&o&s)", &sid, NULL, NULL);
+        return strcmp (sid, data) == 0;
+}
+
+/* Like xferd_wait_job_removed(), with room for a whole large transfer. */
+static char *
+wait_job_removed (Env *env, const char *id, guint timeout_ms)
+{
+        const RecordedSignal *sig = bus_wait_signal (env->fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                     "JobRemoved", match_job_removed, (gpointer) id, timeout_ms);
+        const char *final_state;
+
+        if (!sig)
+                return g_strdup ("(no JobRemoved)");
+        g_variant_get (sig->params, "(&s&o&s)", NULL, NULL, &final_state);
+        return g_strdup (final_state);
+}
+
+/* Waits until job reaches `state`, with room for a whole transfer. */
+static void
+wait_state_long (Env *env, const char *job, const char *state)
+{
+        gint64 deadline = g_get_monotonic_time () + (gint64) TRANSFER_TIMEOUT_MS * 1000;
+
+        /* job_wait_state gives up after WAIT_TIMEOUT_MS; go round while the
+         * job is still moving (not stuck in a state only a call leaves). */
+        for (;;) {
+                g_autofree char *reached = job_wait_state_get (env->fx, job, state);
+                if (g_strcmp0 (reached, state) == 0)
+                        return;
+                if (g_get_monotonic_time () > deadline ||
+                    g_strv_contains ((const char *const[]) { "error", "cancelled", "acknowledged", NULL }, reached))
+                        g_assert_cmpstr (reached, ==, state);
+        }
+}
+
+static char *
+create_job_with (Env *env, const char *name, const char *priority, const char *description, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder options;
+
+        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+        if (priority)
+                g_variant_builder_add (&options, "{sv}", "priority", g_variant_new_string (priority));
+        if (description)
+                g_variant_builder_add (&options, "{sv}", "description", g_variant_new_string (description));
+        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "CreateJob",
+                                                      g_variant_new ("(sa{sv})", name, &options),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        const char *rid, *path;
+
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (env->fx);
+        g_variant_get (reply, "(&s&o)", &rid, &path);
+        if (id)
+                *id = g_strdup (rid);
+        return g_strdup (path);
+}
+
+static void
+set_http_headers (Env *env, const char *job, const char *const *headers)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "SetHttpHeaders",
+                                                  g_variant_new ("(^as)", headers), G_VARIANT_TYPE_UNIT, &error);
+
+        g_assert_no_error (error);
+}
+
+/* Waits for the `index`-th request (0-based) on path, so that "the last
+ * request's headers" are that request's. */
+static void
+wait_request (Env *env, const char *path, guint index)
+{
+        g_assert_true (http_server_wait_requests (env->http, path, index + 1, WAIT_TIMEOUT_MS));
+}
+
+/* ------------------------------------------- 1. kill -9 during a transfer */
+
+static void
+test_kill_during_transfer (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/big.bin", BIG_SIZE);
+        g_autofree char *url = http_server_url (env->http, "/big.bin");
+        g_autofree char *dest = env_dest (env, "big.bin");
+        g_autofree char *id = NULL;
+
+        http_server_set_validators (env->http, "/big.bin", "\"big-v1\"", NULL);
+        http_server_stall_after (env->http, "/big.bin", BIG_STALL);
+        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, BIG_STALL, WAIT_TIMEOUT_MS));
+        goffset held = file_size (temp);
+        g_test_message ("the temporary file holds %" G_GOFFSET_FORMAT " bytes at the kill", held);
+
+        xferd_process_kill (env->fx);
+        /* The old response can end now; new requests are not stalled. */
+        http_server_release (env->http, "/big.bin");
+        /* The crash took nothing from the disk: the file is what resumes. */
+        g_assert_cmpint (file_size (temp), ==, held);
+
+        xferd_process_start (env->fx);
+        g_autofree char *final_state = wait_job_removed (env, id, TRANSFER_TIMEOUT_MS);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_file_content (dest, content);
+        const char *const names[] = { "big.bin", NULL };
+        assert_dir_is (env->dir, names);
+
+        /* One request before the kill, one after, which asked for the rest. */
+        g_assert_cmpuint (http_server_request_count (env->http, "/big.bin"), ==, 2);
+        g_autofree char *range = http_server_last_header (env->http, "/big.bin", "Range");
+        g_autofree char *if_range = http_server_last_header (env->http, "/big.bin", "If-Range");
+        g_test_message ("request after the restart: Range: %s, If-Range: %s", range, if_range);
+        guint64 start = range_start (range);
+        g_assert_cmpuint (start, >, 0);
+        g_assert_cmpuint (start, <=, (guint64) held);
+
+        /* The first response stopped at the stall point; the second sent
+         * everything from `start` on. */
+        guint64 served = BIG_STALL + (BIG_SIZE - start);
+        g_test_message ("RE-DOWNLOAD: %" G_GUINT64_FORMAT " bytes served for a %d-byte file, "
+                        "%" G_GUINT64_FORMAT " bytes transferred again after the crash",
+                        served, BIG_SIZE, served - BIG_SIZE);
+
+        /* The resumed request names the version its bytes came from. */
+        g_assert_cmpstr (if_range, ==, "\"big-v1\"");
+}
+
+/* ----------------------------------------------- 2. jobs in every state */
+
+/* Properties that no restart may change, whatever the state. */
+static const char *const kept_always[] = {
+        "Id", "Type", "Owner", "DisplayName", "Description", "Priority", "AutoComplete",
+        "BandwidthLimit", "AllowInsecureRedirect", "MinimumRetryDelay", "NoProgressTimeout",
+        "HttpHeaderNames", "ErrorCount", "CreationTime", "FilesTotal", NULL
+};
+/* And for a job at rest (nothing runs it), everything it shows. */
+static const char *const kept_at_rest[] = {
+        "State", "ErrorName", "ErrorMessage", "BytesTotal", "BytesTransferred", "FilesTransferred",
+        "ModificationTime", "TransferCompletionTime", NULL
+};
+
+static GVariant *
+snapshot (Env *env, const char *job, gboolean at_rest)
+{
+        GVariantBuilder b;
+
+        g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+        for (guint pass = 0; pass < 2; pass++) {
+                const char *const *names = pass == 0 ? kept_always : kept_at_rest;
+                if (pass == 1 && !at_rest)
+                        break;
+                for (guint i = 0; names[i]; i++) {
+                        g_autoptr(GError) error = NULL;
+                        g_autoptr(GVariant) v = bus_get_property (env->fx, job, XFERD_JOB_IFACE, names[i], &error);
+                        g_assert_no_error (error);
+                        g_variant_builder_add (&b, "{sv}", names[i], v);
+                }
+        }
+        return g_variant_ref_sink (g_variant_builder_end (&b));
+}
+
+static void
+assert_snapshot (Env *env, const char *job, GVariant *before, gboolean at_rest)
+{
+        g_autoptr(GVariant) after = snapshot (env, job, at_rest);
+        g_autofree char *b = g_variant_print (before, FALSE);
+        g_autofree char *a = g_variant_print (after, FALSE);
+
+        g_test_message ("job %s\n  before: %s\n  after:  %s", job, b, a);
+        g_assert_cmpstr (a, ==, b);
+}
+
+/* (id, display name, state) of every job ListJobs shows, oldest first. */
+static char *
+list_jobs (Env *env)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_autoptr(GVariant) jobs = NULL;
+        g_autoptr(GString) out = g_string_new (NULL);
+
+        g_assert_no_error (error);
+        jobs = g_variant_get_child_value (reply, 0);
+        for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
+                const char *id, *name, *state;
+
+                g_variant_get_child (jobs, i, "(&s&s&s&sutto)", &id, &name, NULL, &state,
+                                     NULL, NULL, NULL, NULL);
+                g_string_append_printf (out, "%s %s (%s)\n", id, name, state);
+        }
+        return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static void
+assert_state (Env *env, const char *job, const char *state)
+{
+        g_autofree char *current = job_get_string (env->fx, job, "State");
+
+        g_assert_cmpstr (current, ==, state);
+}
+
+static void
+assert_header (Env *env, const char *path, const char *name, const char *value)
+{
+        g_autofree char *got = http_server_last_header (env->http, path, name);
+
+        g_assert_cmpstr (got, ==, value);
+}
+
+static void
+test_jobs_in_every_state (void)
+{
+        /* One transfer slot, in every instance, so that a job waits in queued. */
+        g_autoptr(Env) env = env_new_with ("[Daemon]\nMaxBackgroundTransfers=1\n");
+        g_autoptr(GBytes) small = http_server_add_generated (env->http, "/small.bin", SMALL_SIZE);
+        g_autoptr(GBytes) busy_content = http_server_add_generated (env->http, "/busy.bin", SIZE);
+        g_autoptr(GBytes) waiting_content = http_server_add_generated (env->http, "/waiting.bin", SMALL_SIZE);
+        g_autoptr(GBytes) later_content = http_server_add_generated (env->http, "/later.bin", SMALL_SIZE);
+        g_autofree char *small_url = http_server_url (env->http, "/small.bin");
+        g_autofree char *busy_url = http_server_url (env->http, "/busy.bin");
+        g_autofree char *waiting_url = http_server_url (env->http, "/waiting.bin");
+        g_autofree char *later_url = http_server_url (env->http, "/later.bin");
+        g_autofree char *missing_url = http_server_url (env->http, "/missing.bin");
+        g_autofree char *flaky_url = http_server_url (env->http, "/flaky.bin");
+        g_autofree char *small_dest = env_dest (env, "small.bin");
+        g_autofree char *busy_dest = env_dest (env, "busy.bin");
+        g_autofree char *waiting_dest = env_dest (env, "waiting.bin");
+        g_autofree char *later_dest = env_dest (env, "later.bin");
+        g_autofree char *missing_dest = env_dest (env, "missing.bin");
+        g_autofree char *flaky_dest = env_dest (env, "flaky.bin");
+        g_autofree char *err_id = NULL, *done_id = NULL, *flaky_id = NULL;
+        g_autofree char *busy_id = NULL, *waiting_id = NULL, *paused_id = NULL;
+        const char *const headers[] = { "X-Trace: durable-42", "Authorization: Bearer s3cret", NULL };
+
+        http_server_fail (env->http, "/missing.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
+        http_server_fail (env->http, "/flaky.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
+        http_server_stall_after (env->http, "/busy.bin", STALL);
+
+        /* The only slot serves one job at a time, so the jobs that end at
+         * rest go first. error: a 404. */
+        g_autofree char *err = create_job_with (env, "broken link", "low", "answers 404", &err_id);
+        xferd_add_file (env->fx, err, missing_url, missing_dest);
+        xferd_job_call (env->fx, err, "Resume");
+        job_wait_state (env->fx, err, "error");
+        g_assert_cmpuint (job_get_uint32 (env->fx, err, "ErrorCount"), ==, 1);
+
+        /* transferred, waiting for Complete. */
+        g_autofree char *done = xferd_download (env->fx, small_url, small_dest, FALSE, &done_id);
+        job_wait_state (env->fx, done, "transferred");
+
+        /* transient-error, its next try an hour away. */
+        g_autofree char *flaky = create_job_with (env, "flaky mirror", "high", NULL, &flaky_id);
+        job_set (env->fx, flaky, "MinimumRetryDelay", g_variant_new_uint32 (3600));
+        xferd_add_file (env->fx, flaky, flaky_url, flaky_dest);
+        xferd_job_call (env->fx, flaky, "Resume");
+        job_wait_state (env->fx, flaky, "transient-error");
+        g_assert_cmpuint (job_get_uint32 (env->fx, flaky, "ErrorCount"), ==, 1);
+
+        /* transferring: holds the slot, stalled in the middle of the body. */
+        g_autofree char *busy = create_job_with (env, "busy download", NULL, NULL, &busy_id);
+        set_http_headers (env, busy, headers);
+        xferd_add_file (env->fx, busy, busy_url, busy_dest);
+        xferd_job_call (env->fx, busy, "Resume");
+        g_autofree char *busy_temp = xferd_temp_path (env->fx, busy, 0);
+        g_assert_true (wait_file_size (busy_temp, STALL, WAIT_TIMEOUT_MS));
+        job_wait_state (env->fx, busy, "transferring");
+
+        /* queued behind it. */
+        g_autofree char *waiting = create_job_with (env, "waiting turn", NULL, "behind the busy one", &waiting_id);
+        set_http_headers (env, waiting, headers);
+        xferd_add_file (env->fx, waiting, waiting_url, waiting_dest);
+        xferd_job_call (env->fx, waiting, "Resume");
+        assert_state (env, waiting, "queued");
+
+        /* suspended, with every setting moved off its default by a call. */
+        g_autofree char *paused = create_job_with (env, "paused", "foreground", "left as it is", &paused_id);
+        job_set (env->fx, paused, "DisplayName", g_variant_new_string ("paused by the user"));
+        job_set (env->fx, paused, "Description", g_variant_new_string ("renamed, and every knob turned"));
+        job_set (env->fx, paused, "BandwidthLimit", g_variant_new_uint64 (123456789));
+        job_set (env->fx, paused, "AllowInsecureRedirect", g_variant_new_boolean (TRUE));
+        job_set (env->fx, paused, "NoProgressTimeout", g_variant_new_uint32 (7777));
+        job_set (env->fx, paused, "MinimumRetryDelay", g_variant_new_uint32 (42));
+        job_set (env->fx, paused, "AutoComplete", g_variant_new_boolean (TRUE));
+        set_http_headers (env, paused, headers);
+        xferd_add_file (env->fx, paused, later_url, later_dest);
+
+        g_autoptr(GVariant) err_before = snapshot (env, err, TRUE);
+        g_autoptr(GVariant) done_before = snapshot (env, done, TRUE);
+        g_autoptr(GVariant) flaky_before = snapshot (env, flaky, TRUE);
+        g_autoptr(GVariant) busy_before = snapshot (env, busy, FALSE);
+        g_autoptr(GVariant) waiting_before = snapshot (env, waiting, FALSE);
+        g_autoptr(GVariant) paused_before = snapshot (env, paused, TRUE);
+        g_autofree char *list_before = list_jobs (env);
+        g_test_message ("ListJobs before the kill:\n%s", list_before);
+        g_assert_cmpuint (http_server_request_count (env->http, "/flaky.bin"), ==, 1);
+        g_assert_cmpuint (http_server_request_count (env->http, "/waiting.bin"), ==, 0);
+
+        xferd_process_kill (env->fx);
+        xferd_process_start (env->fx);
+
+        /* The same jobs, in the same order; the two that were running or
+         * about to run are queued again. */
+        g_autofree char *list_after = list_jobs (env);
+        g_test_message ("ListJobs after the restart:\n%s", list_after);
+        /* busy is queued, connecting or already transferring again,
+         * depending on how far the new instance got. */
+        g_auto(GStrv) lines = g_strsplit (list_after, "\n", -1);
+        g_assert_cmpuint (g_strv_length (lines), ==, 7);
+        g_autofree char *busy_prefix = g_strdup_printf ("%s busy download (", busy_id);
+        g_assert_true (g_str_has_prefix (lines[3], busy_prefix));
+        g_autofree char *busy_state = g_strndup (lines[3] + strlen (busy_prefix),
+                                                 strlen (lines[3]) - strlen (busy_prefix) - 1);
+        g_assert_true (g_strv_contains ((const char *const[]) { "queued", "connecting", "transferring", NULL },
+                                        busy_state));
+        g_autofree char *expected = g_strdup_printf ("%s broken link (error)\n"
+                                                     "%s small.bin (transferred)\n"
+                                                     "%s flaky mirror (transient-error)\n"
+                                                     "%s busy download (%s)\n"
+                                                     "%s waiting turn (queued)\n"
+                                                     "%s paused by the user (suspended)\n",
+                                                     err_id, done_id, flaky_id, busy_id, busy_state,
+                                                     waiting_id, paused_id);
+        g_assert_cmpstr (list_after, ==, expected);
+
+        /* Jobs at rest are exactly as they were. */
+        assert_snapshot (env, err, err_before, TRUE);
+        assert_snapshot (env, done, done_before, TRUE);
+        assert_snapshot (env, flaky, flaky_before, TRUE);
+        assert_snapshot (env, paused, paused_before, TRUE);
+        assert_snapshot (env, busy, busy_before, FALSE);
+        assert_snapshot (env, waiting, waiting_before, FALSE);
+
+        /* busy went on by itself, from its partial file, with its headers
+         * (the values, not only the names, were kept). */
+        wait_request (env, "/busy.bin", 1);
+        g_autofree char *range = http_server_last_header (env->http, "/busy.bin", "Range");
+        guint64 start = range_start (range);
+        g_assert_cmpuint (start, >, 0);
+        g_assert_cmpuint (start, <=, STALL);
+        assert_header (env, "/busy.bin", "X-Trace", "durable-42");
+        assert_header (env, "/busy.bin", "Authorization", "Bearer s3cret");
+        g_assert_true (wait_file_size (busy_temp, (goffset) start + STALL, WAIT_TIMEOUT_MS));
+        job_wait_state (env->fx, busy, "transferring");
+        /* waiting still waits for the only slot; flaky waits for its hour. */
+        assert_state (env, waiting, "queued");
+        g_assert_cmpuint (http_server_request_count (env->http, "/waiting.bin"), ==, 0);
+        g_assert_cmpuint (http_server_request_count (env->http, "/flaky.bin"), ==, 1);
+
+        /* Let busy finish: waiting follows by itself. */
+        http_server_release (env->http, "/busy.bin");
+        wait_state_long (env, busy, "transferred");
+        wait_state_long (env, waiting, "transferred");
+        assert_header (env, "/waiting.bin", "X-Trace", "durable-42");
+        g_assert_false (xferd_complete (env->fx, busy));
+        g_assert_false (xferd_complete (env->fx, waiting));
+        g_assert_false (xferd_complete (env->fx, done));
+        assert_file_content (busy_dest, busy_content);
+        assert_file_content (waiting_dest, waiting_content);
+        assert_file_content (small_dest, small);
+
+        /* The suspended job still knows its file and its settings: resumed,
+         * it completes by itself (AutoComplete was set) with its headers. */
+        xferd_job_call (env->fx, paused, "Resume");
+        g_autofree char *paused_final = wait_job_removed (env, paused_id, TRANSFER_TIMEOUT_MS);
+        g_assert_cmpstr (paused_final, ==, "acknowledged");
+        assert_file_content (later_dest, later_content);
+        assert_header (env, "/later.bin", "Authorization", "Bearer s3cret");
+        assert_state (env, err, "error");
+        assert_state (env, flaky, "transient-error");
+}
+
+/* ----------------------------------- 3. the resource changed, or no Range */
+
+/* The resource changed (new ETag, new bytes of the same length) while xferd
+ * was dead: the partial bytes belong to the old version. */
+static void
+test_changed_after_kill (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) v1 = http_server_add_generated (env->http, "/res.bin", SIZE);
+        g_autoptr(GBytes) v2 = other_version (v1);
+        g_autofree char *url = http_server_url (env->http, "/res.bin");
+        g_autofree char *dest = env_dest (env, "res.bin");
+        g_autofree char *id = NULL;
+
+        http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
+        http_server_stall_after (env->http, "/res.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+
+        xferd_process_kill (env->fx);
+        http_server_add_bytes (env->http, "/res.bin", v2);
+        http_server_set_validators (env->http, "/res.bin", "\"v2\"", NULL);
+        http_server_release (env->http, "/res.bin");
+        xferd_process_start (env->fx);
+
+        g_autofree char *final_state = wait_job_removed (env, id, TRANSFER_TIMEOUT_MS);
+        g_autofree char *range = http_server_last_header (env->http, "/res.bin", "Range");
+        g_autofree char *if_range = http_server_last_header (env->http, "/res.bin", "If-Range");
+        g_test_message ("%u requests; the last: Range: %s, If-Range: %s",
+                        http_server_request_count (env->http, "/res.bin"), range, if_range);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        /* Never a splice of the two versions. */
+        describe_versions (dest, v1, v2);
+        assert_file_content (dest, v2);
+        const char *const names[] = { "res.bin", NULL };
+        assert_dir_is (env->dir, names);
+}
+
+/* Between two attempts of one instance: the connection drops after STALL
+ * bytes (transient error), the resource changes, Resume tries again. The
+ * validator is an ETag or, when the server sends none, Last-Modified. */
+static void
+test_changed_between_attempts (gconstpointer data)
+{
+        gboolean use_etag = GPOINTER_TO_INT (data);
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) v1 = http_server_add_generated (env->http, "/res.bin", SIZE);
+        g_autoptr(GBytes) v2 = other_version (v1);
+        g_autofree char *url = http_server_url (env->http, "/res.bin");
+        g_autofree char *dest = env_dest (env, "res.bin");
+        g_autofree char *id = NULL;
+        const char *old_validator = use_etag ? "\"v1\"" : "Mon, 01 Jan 2024 00:00:00 GMT";
+        const char *new_validator = use_etag ? "\"v2\"" : "Tue, 02 Jan 2024 00:00:00 GMT";
+
+        if (use_etag)
+                http_server_set_validators (env->http, "/res.bin", old_validator, NULL);
+        else
+                http_server_set_validators (env->http, "/res.bin", NULL, old_validator);
+        http_server_drop_after (env->http, "/res.bin", STALL, 1);
+
+        /* No retry of its own within the test: Resume is the next attempt. */
+        g_autofree char *job = create_job_with (env, "changing", NULL, NULL, &id);
+        job_set (env->fx, job, "MinimumRetryDelay", g_variant_new_uint32 (3600));
+        job_set (env->fx, job, "AutoComplete", g_variant_new_boolean (TRUE));
+        xferd_add_file (env->fx, job, url, dest);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transient-error");
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_cmpint (file_size (temp), ==, STALL);
+
+        http_server_add_bytes (env->http, "/res.bin", v2);
+        if (use_etag)
+                http_server_set_validators (env->http, "/res.bin", new_validator, NULL);
+        else
+                http_server_set_validators (env->http, "/res.bin", NULL, new_validator);
+        xferd_job_call (env->fx, job, "Resume");
+
+        g_autofree char *final_state = wait_job_removed (env, id, TRANSFER_TIMEOUT_MS);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        describe_versions (dest, v1, v2);
+        assert_file_content (dest, v2);
+        /* It did try to resume, naming the version it held. */
+        g_autofree char *range = http_server_last_header (env->http, "/res.bin", "Range");
+        g_assert_cmpuint (range_start (range), ==, STALL);
+        assert_header (env, "/res.bin", "If-Range", old_validator);
+}
+
+/* Between two attempts of one instance, without a crash: Suspend in the
+ * middle of the body, the resource changes, Resume. */
+static void
+test_changed_while_suspended (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) v1 = http_server_add_generated (env->http, "/res.bin", SIZE);
+        g_autoptr(GBytes) v2 = other_version (v1);
+        g_autofree char *url = http_server_url (env->http, "/res.bin");
+        g_autofree char *dest = env_dest (env, "res.bin");
+        g_autofree char *id = NULL;
+
+        http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
+        http_server_stall_after (env->http, "/res.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+
+        http_server_add_bytes (env->http, "/res.bin", v2);
+        http_server_set_validators (env->http, "/res.bin", "\"v2\"", NULL);
+        http_server_release (env->http, "/res.bin");
+        xferd_job_call (env->fx, job, "Resume");
+
+        g_autofree char *final_state = wait_job_removed (env, id, TRANSFER_TIMEOUT_MS);
+        g_autofree char *range = http_server_last_header (env->http, "/res.bin", "Range");
+        g_autofree char *if_range = http_server_last_header (env->http, "/res.bin", "If-Range");
+        g_test_message ("%u requests; the last: Range: %s, If-Range: %s",
+                        http_server_request_count (env->http, "/res.bin"), range, if_range);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        describe_versions (dest, v1, v2);
+        assert_file_content (dest, v2);
+}
+
+/* A server that answers a Range request with 200 and the whole body. */
+static void
+test_server_ignores_range (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", SIZE);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autofree char *dest = env_dest (env, "file.bin");
+        g_autofree char *id = NULL;
+
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+
+        xferd_process_kill (env->fx);
+        http_server_set_ignore_range (env->http, "/file.bin", TRUE);
+        http_server_release (env->http, "/file.bin");
+        xferd_process_start (env->fx);
+
+        g_autofree char *final_state = wait_job_removed (env, id, TRANSFER_TIMEOUT_MS);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_file_content (dest, content);
+        const char *const names[] = { "file.bin", NULL };
+        assert_dir_is (env->dir, names);
+        /* It asked for the rest and took the 200 from byte 0 in the same
+         * response: no further request. */
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
+        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
+        g_assert_cmpuint (range_start (range), >, 0);
+}
+
+/* ------------------------------------------- 4. kill -9 inside a Cancel */
+
+static void
+test_kill_inside_cancel (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) first = http_server_add_generated (env->http, "/first.bin", SMALL_SIZE);
+        g_autoptr(GBytes) second = http_server_add_generated (env->http, "/second.bin", SIZE);
+        g_autofree char *first_url = http_server_url (env->http, "/first.bin");
+        g_autofree char *second_url = http_server_url (env->http, "/second.bin");
+        g_autofree char *first_dest = env_dest (env, "first.bin");
+        g_autofree char *second_dest = env_dest (env, "second.bin");
+        g_autofree char *id = NULL;
+        g_autoptr(GError) error = NULL;
+
+        /* Only the instance that runs the Cancel dies at the crash point. */
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "cancel-committed");
+        http_server_stall_after (env->http, "/second.bin", STALL);
+        g_autofree char *job = create_job_with (env, "doomed", NULL, NULL, &id);
+        g_autoptr(GVariant) added = bus_call_job (env->fx, job, "AddFiles",
+                                                  g_variant_new_parsed ("([(%s, %s), (%s, %s)],)",
+                                                                        first_url, first_dest,
+                                                                        second_url, second_dest),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        xferd_job_call (env->fx, job, "Resume");
+        /* Two temporary files: a whole one and a partial one. */
+        g_autofree char *first_temp = xferd_temp_path (env->fx, job, 0);
+        g_autofree char *second_temp = xferd_temp_path (env->fx, job, 1);
+        g_assert_true (wait_file_size (second_temp, STALL, WAIT_TIMEOUT_MS));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
+        g_autofree char *first_name = g_path_get_basename (first_temp);
+        g_autofree char *second_name = g_path_get_basename (second_temp);
+        const char *temps[] = { first_name, second_name, NULL };
+        if (strcmp (first_name, second_name) > 0) {
+                temps[0] = second_name;
+                temps[1] = first_name;
+        }
+        assert_dir_is (env->dir, temps);
+
+        pid_t pid = xferd_process_pid (env->fx);
+        guint from = env->fx->signals->len;
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
+        /* No reply: the daemon died inside the call. */
+        g_assert_null (reply);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.NoReply");
+        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_log_wait (env->log, "Crash point 'cancel-committed' reached", 1, WAIT_TIMEOUT_MS));
+        /* It died between the commit and the unlinks, as the test wants:
+         * both files are still there. */
+        assert_dir_is (env->dir, temps);
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
+        http_server_release (env->http, "/second.bin");
+        xferd_process_start (env->fx);
+
+        /* The new instance finished the Cancel before it took the name. */
+        assert_dir_is (env->dir, nothing);
+        xferd_assert_no_such_job (env->fx, id);
+        g_assert_false (xferd_lists_job (env->fx, id));
+        assert_state (env, job, "cancelled");
+        /* Cancelled means it never transfers again. */
+        g_assert_cmpuint (http_server_request_count (env->http, "/second.bin"), ==, 1);
+        g_assert_cmpuint (http_server_request_count (env->http, "/first.bin"), ==, 1);
+        g_assert_cmpuint (xferd_log_count (env->log, "Crash point"), ==, 1);
+}
+
+/* --------------------------------------------- 5. a broken database file */
+
+typedef enum {
+        BROKEN_GARBAGE,
+        BROKEN_CUT_INSIDE_PAGE,
+        BROKEN_CUT_AT_PAGE,
+} BrokenKind;
+
+static guint
+be16 (const guint8 *p)
+{
+        return (guint) p[0] << 8 | p[1];
+}
+
+/* A real store holding a job with a file, as xferd leaves it when it exits
+ * by itself (the WAL checkpointed into the file). */
+static GBytes *
+make_real_store (void)
+{
+        BusFixtureOptions options = { .idle_timeout = 1 };
+        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "x.bin", NULL);
+        g_autofree char *state = xferd_process_state_dir (fx);
+        g_autofree char *db = g_build_filename (state, "xferd.db", NULL);
+        g_autofree char *wal = g_build_filename (state, "xferd.db-wal", NULL);
+        g_autoptr(GError) error = NULL;
+        char *data;
+        gsize len;
+
+        /* A suspended job does not keep xferd from its idle exit. */
+        g_autofree char *job = xferd_create_job (fx, "stored", NULL);
+        xferd_add_file (fx, job, "http://127.0.0.1:9/x.bin", dest);
+        pid_t pid = xferd_process_pid (fx);
+        g_assert_true (xferd_process_wait_gone (fx, pid, 0, WAIT_TIMEOUT_MS));
+        g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS) && file_size (wal) > 0);
+        g_file_get_contents (db, &data, &len, &error);
+        g_assert_no_error (error);
+        return g_bytes_new_take (data, len);
+}
+
+static GBytes *
+broken_store (BrokenKind kind)
+{
+        if (kind == BROKEN_GARBAGE)
+                return http_pattern_bytes (3 * 4096);
+
+        g_autoptr(GBytes) real = make_real_store ();
+        gsize size;
+        const guint8 *p = g_bytes_get_data (real, &size);
+        g_assert_cmpuint (size, >=, 100);
+        guint page = be16 (p + 16) == 1 ? 65536 : be16 (p + 16);
+        g_test_message ("the real store: %" G_GSIZE_FORMAT " bytes in pages of %u", size, page);
+        g_assert_cmpuint (size, >, 2 * page);
+        /* Inside a page: what a crash in the middle of extending the file
+         * leaves. At a page boundary: pages missing that the header counts. */
+        gsize cut = kind == BROKEN_CUT_INSIDE_PAGE ? size / 2 + 100 : 2 * page;
+        return g_bytes_new_from_bytes (real, 0, cut);
+}
+
+static void
+test_broken_store (gconstpointer data)
+{
+        BrokenKind kind = GPOINTER_TO_INT (data);
+        g_autoptr(GBytes) broken = broken_store (kind);
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", SMALL_SIZE);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autofree char *dest = env_dest (env, "file.bin");
+        g_autofree char *state = xferd_process_state_dir (env->fx);
+        g_autofree char *db = g_build_filename (state, "xferd.db", NULL);
+        g_autoptr(GError) error = NULL;
+
+        /* Before the first activation: the first instance meets it. */
+        g_file_set_contents_full (db, g_bytes_get_data (broken, NULL), (gssize) g_bytes_get_size (broken),
+                                  G_FILE_SET_CONTENTS_NONE, 0600, &error);
+        g_assert_no_error (error);
+
+        pid_t pid = xferd_process_start (env->fx);
+        g_assert_true (xferd_log_wait (env->log, "moved it to", 1, WAIT_TIMEOUT_MS));
+        g_autofree char *said = xferd_log_grep (env->log, "moved it to");
+        g_test_message ("xferd said: %s", said);
+
+        /* Moved aside as it was, under one name. */
+        g_auto(GStrv) names = list_dir (state);
+        g_autofree char *broken_name = NULL;
+        for (guint i = 0; names[i]; i++)
+                if (g_str_has_prefix (names[i], "xferd.db.broken-")) {
+                        g_assert_null (broken_name);
+                        broken_name = g_strdup (names[i]);
+                }
+        g_assert_nonnull (broken_name);
+        g_assert_nonnull (strstr (said, broken_name));
+        g_autofree char *moved = g_build_filename (state, broken_name, NULL);
+        assert_file_content (moved, broken);
+
+        /* It works: a download goes through, in the same instance. */
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
+        g_autofree char *final_state = wait_job_removed (env, id, TRANSFER_TIMEOUT_MS);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_file_content (dest, content);
+        g_assert_cmpint (xferd_process_pid (env->fx), ==, pid);
+
+        /* The fresh store is a working one: a job in it survives the next
+         * crash, and the next start has nothing to complain about. */
+        g_autofree char *kept_id = NULL;
+        g_autofree char *kept = create_job_with (env, "kept", NULL, NULL, &kept_id);
+        xferd_process_kill (env->fx);
+        xferd_process_start (env->fx);
+        assert_state (env, kept, "suspended");
+        g_assert_true (xferd_lists_job (env->fx, kept_id));
+        g_assert_cmpuint (xferd_log_count (env->log, "moved it to"), ==, 1);
+        g_auto(GStrv) names_after = list_dir (state);
+        guint n_broken = 0;
+        for (guint i = 0; names_after[i]; i++)
+                if (g_str_has_prefix (names_after[i], "xferd.db.broken-"))
+                        n_broken++;
+        g_assert_cmpuint (n_broken, ==, 1);
+}
+
+/* ------------------------------------- 6. Suspend, kill -9, then Resume */
+
+static void
+test_suspend_kill_resume (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", SIZE);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autofree char *dest = env_dest (env, "file.bin");
+        g_autofree char *id = NULL;
+
+        http_server_set_validators (env->http, "/file.bin", "\"s1\"", NULL);
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        goffset held = file_size (temp);
+
+        xferd_process_kill (env->fx);
+        http_server_release (env->http, "/file.bin");
+        xferd_process_start (env->fx);
+
+        /* As the user left it: suspended, the partial file untouched, and
+         * nothing fetched by itself. */
+        assert_state (env, job, "suspended");
+        g_assert_cmpint (file_size (temp), ==, held);
+        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, (guint64) held);
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+
+        xferd_job_call (env->fx, job, "Resume");
+        g_autofree char *final_state = wait_job_removed (env, id, TRANSFER_TIMEOUT_MS);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_file_content (dest, content);
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
+        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
+        g_autofree char *if_range = http_server_last_header (env->http, "/file.bin", "If-Range");
+        g_test_message ("request after Resume: Range: %s, If-Range: %s", range, if_range);
+        guint64 start = range_start (range);
+        g_assert_cmpuint (start, >, 0);
+        g_assert_cmpuint (start, <=, (guint64) held);
+        g_assert_cmpstr (if_range, ==, "\"s1\"");
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/durable/kill-during-transfer", test_kill_during_transfer);
+        g_test_add_func ("/durable/jobs-in-every-state", test_jobs_in_every_state);
+        g_test_add_func ("/durable/changed-resource/after-kill", test_changed_after_kill);
+        g_test_add_func ("/durable/changed-resource/while-suspended", test_changed_while_suspended);
+        g_test_add_data_func ("/durable/changed-resource/between-attempts/etag",
+                              GINT_TO_POINTER (TRUE), test_changed_between_attempts);
+        g_test_add_data_func ("/durable/changed-resource/between-attempts/last-modified",
+                              GINT_TO_POINTER (FALSE), test_changed_between_attempts);
+        g_test_add_func ("/durable/server-ignores-range", test_server_ignores_range);
+        g_test_add_func ("/durable/kill-inside-cancel", test_kill_inside_cancel);
+        g_test_add_data_func ("/durable/broken-store/garbage",
+                              GINT_TO_POINTER (BROKEN_GARBAGE), test_broken_store);
+        g_test_add_data_func ("/durable/broken-store/truncated-inside-page",
+                              GINT_TO_POINTER (BROKEN_CUT_INSIDE_PAGE), test_broken_store);
+        g_test_add_data_func ("/durable/broken-store/truncated-at-page",
+                              GINT_TO_POINTER (BROKEN_CUT_AT_PAGE), test_broken_store);
+        g_test_add_func ("/durable/suspend-kill-resume", test_suspend_kill_resume);
+        return g_test_run ();
+}
