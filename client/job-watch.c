@@ -96,20 +96,14 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
          * ErrorMessage that way (it names URLs and paths, which broadcast signals must not
          * carry), together with the State it belongs to. In an error state hold the whole
          * change back until the read is in, so "error" is never reported without its
-         * message; elsewhere the message is empty and the read can trail behind. */
-        if (invalidated & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS | JOB_FIELD_ERROR)) {
-                bool hold = (invalidated & ~(unsigned) JOB_FIELD_ERROR & ~(unsigned) JOB_FIELD_OTHER) ||
-                            job_state_has_error(w->status.state);
-
+         * message; in other states the message is empty and not worth a read. */
+        if ((invalidated & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS)) ||
+            ((invalidated & JOB_FIELD_ERROR) && job_state_has_error(w->status.state))) {
+                w->pending |= changed;
                 r = watch_refresh(w);
-                if (r < 0) {
+                if (r < 0)
                         watch_fail(w, r, NULL);
-                        return 0;
-                }
-                if (hold) {
-                        w->pending |= changed;
-                        return 0;
-                }
+                return 0;
         }
         /* A read is already on its way for an earlier change: keep the order, report both
          * together. */

@@ -435,6 +435,7 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
         unsigned changed = 0, invalidated = 0;
         const char *id;
         MonitorJob *j;
+        bool hold;
         int r;
 
         if (m->done)
@@ -466,23 +467,22 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                         monitor_job_read(j);
                 return 0;
         }
-        if (invalidated && j->access == ACCESS_ALLOWED) {
-                /* DisplayName and Description only announce that they changed, and xferd
-                 * sends ErrorMessage so too (it names URLs). A change that needs such a
-                 * value (an error state needs its message) is shown once the read is in. */
-                if ((invalidated & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS)) ||
-                    ((invalidated & JOB_FIELD_ERROR) && job_state_has_error(j->status.state))) {
-                        if (!j->pending && old_state)
-                                j->pending_old_state = steal_ptr(&old_state);
-                        j->pending |= changed;
-                        changed = 0;
-                }
-                monitor_job_read(j);
-        } else if (j->read && j->pending) {
-                /* Keep the order: this change is shown together with the earlier one. */
+        /* xferd sends ErrorMessage only as an invalidation (it names URLs): an error state
+         * is shown once a read brings its message. A change behind such a read waits for it
+         * too, to keep the order. */
+        hold = j->access == ACCESS_ALLOWED &&
+               ((invalidated & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS)) ||
+                ((invalidated & JOB_FIELD_ERROR) && job_state_has_error(j->status.state)));
+        if (hold || (j->read && j->pending)) {
+                if (!j->pending && old_state)
+                        j->pending_old_state = steal_ptr(&old_state);
                 j->pending |= changed;
                 changed = 0;
         }
+        /* DisplayName and Description only announce that they changed: read the name for
+         * later lines. */
+        if (hold || (j->access == ACCESS_ALLOWED && (invalidated & JOB_FIELD_OTHER)))
+                monitor_job_read(j);
 
         if (!monitor_shows(m, j))
                 return 0;

@@ -126,8 +126,17 @@ static void keep_note(Follow *f, const char *state) {
 
 static void print_result(Follow *f) {
         if (f->mode == FOLLOW_UPLOAD) {
-                _cleanup_free_ char *url = text_sanitize(f->url);
-                printf("Uploaded %s to %s\n", f->local, url ? url : f->url);
+                _cleanup_free_ char *url = text_sanitize(f->url), *resource = NULL, *safe = NULL;
+
+                /* The resource the server created is worth knowing (e.g. to fetch the file
+                 * back). UploadUrl is never in signals (no URLs in broadcasts): ask once. The
+                 * job stays readable after Complete, so this is a quick call. */
+                (void) sd_bus_get_property_string(f->ctl->bus, XFERD_BUS_NAME, f->path, XFERD_JOB_IFACE,
+                                                  "UploadUrl", NULL, &resource);
+                if (!isempty(resource))
+                        safe = text_sanitize(resource);
+                printf("Uploaded %s to %s%s%s%s\n", f->local, url ? url : f->url,
+                       safe ? " (" : "", strempty(safe), safe ? ")" : "");
         } else
                 printf("Downloaded to %s\n", f->local);
 }

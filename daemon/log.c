@@ -1,11 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+/* The code location is that of the caller, passed in: not log.c's. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
+#define LOG_MESSAGE_MAX 4096
+#define LOG_URL_MAX 2300
+
 static int max_level = LOG_INFO;
+static int journal = -1;        /* -1: not decided yet */
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit", [LOG_ERR] = "err",
@@ -27,28 +38,159 @@ int log_level_from_string(const char *s) {
         return -EINVAL;
 }
 
+/* systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connects stdout/stderr to; when
+ * stderr is still that stream (not redirected by a wrapper), the journal is listening. */
+static bool stderr_is_journal(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+        int n = 0;
+
+        if (!e || sscanf(e, "%llu:%llu%n", &dev, &ino, &n) != 2 || e[n] != 0)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+bool log_to_journal(void) {
+        if (journal < 0)
+                journal = stderr_is_journal();
+        return journal > 0;
+}
+
+/* The URL without what may be a credential: "user:password@" in the authority, the query and
+ * the fragment. */
+static void url_sanitize(const char *url, char *buf, size_t size) {
+        const char *scheme_end = strstr(url, "://");
+        const char *authority = scheme_end ? scheme_end + 3 : url;
+        size_t authority_len = strcspn(authority, "/?#");
+        const char *at = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < authority_len; i++)
+                if (authority[i] == '@')
+                        at = authority + i;
+
+        if (at) {
+                n = (size_t) (authority - url);
+                if (n >= size)
+                        n = size - 1;
+                memcpy(buf, url, n);
+                authority_len -= (size_t) (at + 1 - authority);
+                authority = at + 1;
+        } else {
+                authority_len += (size_t) (authority - url);
+                authority = url;
+        }
+        /* From the host on, up to the query or fragment. */
+        size_t rest = authority_len + strcspn(authority + authority_len, "?#");
+        if (rest > size - 1 - n)
+                rest = size - 1 - n;
+        memcpy(buf + n, authority, rest);
+        buf[n + rest] = 0;
+}
+
+_printf_(9, 0)
+static void log_write(int level, int error, const char *job_id, uid_t owner_uid, const char *url,
+                      const char *file, int line, const char *func, const char *format, va_list ap) {
+        char message[LOG_MESSAGE_MAX];
+        int n;
+
+        n = vsnprintf(message, sizeof message, format, ap);
+        if (n < 0)
+                snprintf(message, sizeof message, "%s", format);
+        else if (error != 0 && (size_t) n < sizeof message)
+                /* The cause goes last, so messages read "Failed to open x: No such file or
+                 * directory". */
+                snprintf(message + n, sizeof message - (size_t) n, ": %s", strerror(error));
+
+        if (log_to_journal()) {
+                char priority[sizeof "PRIORITY=" + 12], errno_field[sizeof "ERRNO=" + 12];
+                char code_line[sizeof "CODE_LINE=" + 12], uid_field[sizeof "XFERD_OWNER_UID=" + 12];
+                char url_field[sizeof "XFERD_URL=" + LOG_URL_MAX];
+                struct iovec iov[11];
+                size_t k = 0;
+
+#define IOV_STR(s) (struct iovec) { .iov_base = (void *) (s), .iov_len = strlen(s) }
+                _cleanup_free_ char *message_field = NULL, *file_field = NULL, *func_field = NULL, *job_field = NULL;
+                if (asprintf(&message_field, "MESSAGE=%s", message) < 0)
+                        message_field = NULL;
+                if (message_field) {
+                        snprintf(priority, sizeof priority, "PRIORITY=%d", level);
+                        snprintf(code_line, sizeof code_line, "CODE_LINE=%d", line);
+                        iov[k++] = IOV_STR(message_field);
+                        iov[k++] = IOV_STR(priority);
+                        iov[k++] = IOV_STR("SYSLOG_IDENTIFIER=xferd");
+                        if (file && asprintf(&file_field, "CODE_FILE=%s", file) >= 0)
+                                iov[k++] = IOV_STR(file_field);
+                        else
+                                file_field = NULL;
+                        iov[k++] = IOV_STR(code_line);
+                        if (func && asprintf(&func_field, "CODE_FUNC=%s", func) >= 0)
+                                iov[k++] = IOV_STR(func_field);
+                        else
+                                func_field = NULL;
+                        if (error != 0) {
+                                snprintf(errno_field, sizeof errno_field, "ERRNO=%d", error);
+                                iov[k++] = IOV_STR(errno_field);
+                        }
+                        if (job_id && asprintf(&job_field, "JOB_ID=%s", job_id) >= 0)
+                                iov[k++] = IOV_STR(job_field);
+                        else
+                                job_field = NULL;
+                        if (owner_uid != (uid_t) -1) {
+                                snprintf(uid_field, sizeof uid_field, "XFERD_OWNER_UID=%" PRIu32, (uint32_t) owner_uid);
+                                iov[k++] = IOV_STR(uid_field);
+                        }
+                        if (url) {
+                                memcpy(url_field, "XFERD_URL=", sizeof "XFERD_URL=" - 1);
+                                url_sanitize(url, url_field + sizeof "XFERD_URL=" - 1, LOG_URL_MAX);
+                                iov[k++] = IOV_STR(url_field);
+                        }
+#undef IOV_STR
+                        if (sd_journal_sendv(iov, (int) k) >= 0)
+                                return;
+                }
+                /* The journal is gone (or memory is short): stderr still reaches someone. */
+        }
+
+        if (job_id)
+                fprintf(stderr, "<%d>xferd: job %s: %s", level, job_id, message);
+        else
+                fprintf(stderr, "<%d>xferd: %s", level, message);
+        if (max_level >= LOG_DEBUG)
+                fprintf(stderr, " (%s:%d %s)", strempty(file), line, strempty(func));
+        fputc('\n', stderr);
+}
+
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) {
         int saved = errno;
         va_list ap;
 
         error = error < 0 ? -error : error;
-        if (level > max_level) {
-                errno = saved;
-                return -error;
+        if (level <= max_level) {
+                va_start(ap, format);
+                log_write(level, error, NULL, (uid_t) -1, NULL, file, line, func, format, ap);
+                va_end(ap);
         }
+        errno = saved;
+        return -error;
+}
 
-        va_start(ap, format);
-        fprintf(stderr, "<%d>xferd: ", level);
-        vfprintf(stderr, format, ap);
-        va_end(ap);
-        /* The cause goes last, so messages read "Failed to open x: No such file or directory". */
-        if (error != 0)
-                fprintf(stderr, ": %s", strerror(error));
-        if (max_level >= LOG_DEBUG)
-                fprintf(stderr, " (%s:%d %s)", file, line, func);
-        fputc('\n', stderr);
+int log_job_internal(int level, int error, const char *job_id, uid_t owner_uid, const char *url,
+                     const char *file, int line, const char *func,
+                     const char *format, ...) {
+        int saved = errno;
+        va_list ap;
 
+        error = error < 0 ? -error : error;
+        if (level <= max_level) {
+                va_start(ap, format);
+                log_write(level, error, job_id, owner_uid, url, file, line, func, format, ap);
+                va_end(ap);
+        }
         errno = saved;
         return -error;
 }

@@ -621,6 +621,12 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
         j->last_progress_time = now_realtime(j->manager);
+        if (!f->validator) {
+                /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
+                const char *v = transfer_get_validator(t);
+                if (v && free_and_strdup(&f->validator, v) >= 0)
+                        job_save_file(j, j->current);
+        }
         job_mark_progress(j);
 }
 
@@ -764,6 +770,21 @@ static void job_start_transfer(Job *j) {
                         return;
                 }
                 f->validator = mfree(f->validator);
+        }
+        if (offset > 0 && !f->validator) {
+                /* Bytes of unknown version: continuing them could splice two versions of the
+                 * resource into one file, so they go. */
+                log_info("Job %s: no validator for the %" PRIu64 " bytes held of %s; starting it again.",
+                         j->id, offset, f->url);
+                if (ftruncate(fd, 0) < 0) {
+                        r = -errno;
+                        safe_close(fd);
+                        snprintf(msg, sizeof msg, "Cannot truncate temporary file %s/%s: %s", f->dir, f->temp_name,
+                                 strerror(-r));
+                        job_fail(j, true, "LocalFile", msg, strerror(-r), 0);
+                        return;
+                }
+                offset = 0;
         }
         if (offset == 0)
                 f->validator = mfree(f->validator);

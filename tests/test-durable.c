@@ -63,11 +63,11 @@ env_new_with (const char *settings)
         const char *extra_args[2] = { NULL, NULL };
         BusFixtureOptions options = { .extra_args = extra_args };
 
-        env->scratch = g_dir_make_tmp ("xferd-durable-XXXXXX", &error);
-        g_assert_no_error (error);
         if (settings) {
                 /* Through --config rather than a setter, so the settings hold
                  * for every instance the test activates. */
+                env->scratch = g_dir_make_tmp ("xferd-durable-XXXXXX", &error);
+                g_assert_no_error (error);
                 g_autofree char *path = g_build_filename (env->scratch, "xferd.conf", NULL);
                 g_file_set_contents (path, settings, -1, &error);
                 g_assert_no_error (error);
