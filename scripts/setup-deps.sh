@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what xferd needs to build, test, run the demo and run the benchmark on
-# Debian 12 (bookworm), from Debian's own packages only.
+# Debian 12 (bookworm), from Debian's own packages only; and, with npm, the tus server
+# of the upload tests (`npm ci` in tests/tus).
 #
 #   scripts/setup-deps.sh            install what is missing (apt-get update first)
 #   scripts/setup-deps.sh --force    run apt-get update and install even if all is there
@@ -23,6 +24,34 @@ packages=(
   curl aria2 nginx-light ca-certificates coreutils
 )
 
+# The tus reference server of the upload tests comes from npm, not Debian (@tus/server needs
+# node >= 20.19; bookworm has 18): `npm ci` in tests/tus installs exactly what its
+# package-lock.json pins, unless that is installed already. Without npm the upload tests
+# skip (with CI=true they fail); a failed `npm ci` only warns, like a missing package.
+install_tus_server() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/tus"
+  if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+    echo "setup-deps: node/npm not found: the tus server for the upload tests is not installed" \
+         "(install node >= 20.19 and npm, then run this again)." >&2
+    return 0
+  fi
+  if (cd "$dir" && node -e '
+      const fs = require("fs");
+      const packages = (f) => JSON.parse(fs.readFileSync(f, "utf8")).packages;
+      const locked = packages("package-lock.json");
+      delete locked[""];
+      process.exit(JSON.stringify(locked) === JSON.stringify(packages("node_modules/.package-lock.json")) ? 0 : 1);
+    ' 2>/dev/null); then
+    echo "setup-deps: the tus server for the upload tests is installed (tests/tus)."
+    return 0
+  fi
+  echo "setup-deps: npm ci in tests/tus (the tus server for the upload tests)"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null); then
+    echo "setup-deps: npm ci in $dir failed: the upload tests will skip (with CI=true: fail)." >&2
+  fi
+}
+
 force=0
 case "${1:-}" in
   --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
@@ -42,6 +71,7 @@ done
 
 if [[ ${#missing[@]} -eq 0 && $force -eq 0 ]]; then
   echo "setup-deps: all ${#packages[@]} packages are installed."
+  install_tus_server
   exit 0
 fi
 
@@ -51,6 +81,7 @@ if [[ $(id -u) -ne 0 ]]; then
     echo "setup-deps: missing: ${missing[*]}" >&2
     echo "setup-deps: as root run: apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
   fi
+  install_tus_server
   exit 0
 fi
 
@@ -61,4 +92,5 @@ fi
 echo "setup-deps: installing: ${missing[*]}"
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+install_tus_server
 echo "setup-deps: done."

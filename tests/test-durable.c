@@ -318,6 +318,35 @@ test_kill_during_transfer (void)
         g_assert_cmpstr (if_range, ==, "\"big-v1\"");
 }
 
+/* Bytes whose version nothing names (no ETag, no Last-Modified) are never
+ * continued: a restart could splice two versions of the resource. */
+static void
+test_no_validator_restarts (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/plain.bin", BIG_SIZE);
+        g_autofree char *url = http_server_url (env->http, "/plain.bin");
+        g_autofree char *dest = env_dest (env, "plain.bin");
+        g_autofree char *id = NULL;
+
+        http_server_stall_after (env->http, "/plain.bin", BIG_STALL);
+        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, BIG_STALL, WAIT_TIMEOUT_MS));
+
+        xferd_process_kill (env->fx);
+        http_server_release (env->http, "/plain.bin");
+        xferd_process_start (env->fx);
+        g_autofree char *final_state = wait_job_removed (env, id, TRANSFER_TIMEOUT_MS);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_file_content (dest, content);
+
+        /* The second request asked for the whole file. */
+        g_assert_cmpuint (http_server_request_count (env->http, "/plain.bin"), ==, 2);
+        g_autofree char *range = http_server_last_header (env->http, "/plain.bin", "Range");
+        g_assert_null (range);
+}
+
 /* ----------------------------------------------- 2. jobs in every state */
 
 /* Properties that no restart may change, whatever the state. */
@@ -414,6 +443,9 @@ test_jobs_in_every_state (void)
         g_autofree char *busy_url = http_server_url (env->http, "/busy.bin");
         g_autofree char *waiting_url = http_server_url (env->http, "/waiting.bin");
         g_autofree char *later_url = http_server_url (env->http, "/later.bin");
+
+        /* A validator, so that the partial file may be continued (see no-validator). */
+        http_server_set_validators (env->http, "/busy.bin", "\"busy-v1\"", NULL);
         g_autofree char *missing_url = http_server_url (env->http, "/missing.bin");
         g_autofree char *flaky_url = http_server_url (env->http, "/flaky.bin");
         g_autofree char *small_dest = env_dest (env, "small.bin");
@@ -696,6 +728,8 @@ test_server_ignores_range (void)
         g_autofree char *dest = env_dest (env, "file.bin");
         g_autofree char *id = NULL;
 
+        /* With a validator, so that xferd asks for the rest at all. */
+        http_server_set_validators (env->http, "/file.bin", "\"f1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
@@ -956,6 +990,7 @@ main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/durable/kill-during-transfer", test_kill_during_transfer);
+        g_test_add_func ("/durable/no-validator", test_no_validator_restarts);
         g_test_add_func ("/durable/jobs-in-every-state", test_jobs_in_every_state);
         g_test_add_func ("/durable/changed-resource/after-kill", test_changed_after_kill);
         g_test_add_func ("/durable/changed-resource/while-suspended", test_changed_while_suspended);
