@@ -259,9 +259,9 @@ int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
         return 0;
 }
 
-int fsops_commit(const FsIdentity *id, const FsDir *dir, const char *temp_name,
-                 const char *final_name, mode_t mode) {
+int fsops_open_finished(const FsIdentity *id, const FsDir *dir, const char *temp_name, mode_t mode) {
         _cleanup_close_ int dfd = -1, fd = -1;
+        struct stat st;
 
         WITH_IDENTITY(id);
 
@@ -271,10 +271,25 @@ int fsops_commit(const FsIdentity *id, const FsDir *dir, const char *temp_name,
         fd = openat(dfd, temp_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return errno == ELOOP ? -EBADFD : -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
         if (fchmod(fd, mode) < 0)
                 return -errno;
-        if (fdatasync(fd) < 0)
-                return -errno;
+        return TAKE_FD(fd);
+}
+
+int fsops_rename(const FsIdentity *id, const FsDir *dir, const char *temp_name, const char *final_name) {
+        _cleanup_close_ int dfd = -1;
+
+        WITH_IDENTITY(id);
+
+        dfd = open_directory_unlocked(dir);
+        if (dfd < 0)
+                return dfd;
+        /* renameat() replaces whatever is at the final name, a symlink included, without
+         * following it. */
         if (renameat(dfd, temp_name, dfd, final_name) < 0)
                 return -errno;
         return 0;

@@ -4,6 +4,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 #include <systemd/sd-id128.h>
@@ -46,6 +47,8 @@ struct Manager {
         unsigned n_jobs;
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
+        sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
+        Job *auto_complete_head;
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
         sd_event_source *progress_timer;        /* rate-limits progress signals */
         Job *dirty_head;
@@ -244,6 +247,7 @@ static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) 
                 j->dirty_next = NULL;
                 j->in_dirty_list = false;
                 job_save_file(j, j->current);
+                job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
                 notify_changed(j, JOB_CHANGE_PROGRESS);
         }
         if (m->store)
@@ -638,15 +642,14 @@ static void job_fail(Job *j, bool fatal, const char *name, const char *message, 
 }
 
 static void job_auto_complete(Job *j) {
-        CallError e = { .kind = CALL_ERROR_NONE };
+        Manager *m = j->manager;
 
-        if (job_complete(j, NULL, &e) >= 0)
+        if (j->auto_complete_pending)
                 return;
-        log_warning("Job %s: automatic completion failed: %s", j->id, e.message);
-        if (j->state == JOB_TRANSFERRED) {
-                job_set_error(j, "CompleteFailed", e.message, "A file could not be moved into place");
-                (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
-        }
+        j->auto_complete_pending = true;
+        j->auto_complete_next = m->auto_complete_head;
+        m->auto_complete_head = j;
+        (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_ONESHOT);
 }
 
 static void job_all_done(Job *j) {
@@ -1353,6 +1356,12 @@ static Job *job_free(Job *j) {
         if (!j)
                 return NULL;
         job_unmark_progress(j);
+        if (j->auto_complete_pending)
+                for (Job **p = &j->manager->auto_complete_head; *p; p = &(*p)->auto_complete_next)
+                        if (*p == j) {
+                                *p = j->auto_complete_next;
+                                break;
+                        }
         job_stop_transfer(j);
         sd_event_source_disable_unref(j->retry_timer);
         sd_event_source_disable_unref(j->retention_timer);
@@ -1556,104 +1565,272 @@ int job_cancel(Job *j, CallError *e) {
         return r;
 }
 
-typedef struct DirSeen {
+/* ---- Complete ------------------------------------------------------------------------ */
+
+/* One job's share of a batch of completions. */
+typedef struct CompleteWork {
+        Job *job;
+        int r;                  /* < 0: this job failed, with e */
+        CallError e;
+        bool partial;
+        int *fds;               /* per file: the opened finished file, or -1 */
+} CompleteWork;
+
+typedef struct DevIno {
         dev_t dev;
         ino_t ino;
-} DirSeen;
+} DevIno;
 
-int job_complete(Job *j, bool *ret_partial, CallError *e) {
-        JobContext ctx = job_context(j);
-        JobTransition t;
-        DirSeen *synced = NULL;
-        size_t n_synced = 0;
-        bool partial = false;
-        int r;
+/* Adds (dev, ino) to a set; returns true when it was new. */
+static bool devino_add(DevIno *set, size_t *n, dev_t dev, ino_t ino) {
+        for (size_t k = 0; k < *n; k++)
+                if (set[k].dev == dev && set[k].ino == ino)
+                        return false;
+        set[(*n)++] = (DevIno) { dev, ino };
+        return true;
+}
 
-        /* Ask first: the renames below happen only if the state allows Complete. */
-        r = job_transition(j->state, JOB_EVENT_COMPLETE, &ctx, &t);
-        if (r < 0)
-                return job_apply(j, JOB_EVENT_COMPLETE, e);
+static void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
+static void work_fail(CompleteWork *w, int r, const char *format, ...) {
+        va_list ap;
 
-        if (j->type == JOB_UPLOAD) {
-                /* The server has every byte; nothing on disk changes. */
-                for (size_t i = 0; i < j->n_files; i++)
-                        j->files[i]->committed = true;
-                r = job_apply(j, JOB_EVENT_COMPLETE, e);
-                if (r >= 0 && ret_partial)
-                        *ret_partial = false;
-                return r;
-        }
+        w->r = r < 0 ? r : -EIO;
+        w->e.kind = CALL_ERROR_COMPLETE_FAILED;
+        va_start(ap, format);
+        vsnprintf(w->e.message, sizeof w->e.message, format, ap);
+        va_end(ap);
+}
 
-        synced = calloc(j->n_files + 1, sizeof *synced);
-        if (!synced)
-                return -ENOMEM;
+/* A finished temporary file is gone: the file starts over on the next Resume. */
+static void job_reset_file(Job *j, size_t i) {
+        JobFile *f = j->files[i];
 
-        /* Finished files first, while the job still runs: if one fails, nothing else changed. */
-        for (size_t i = 0; i < j->n_files; i++) {
+        f->completed = false;
+        f->temp_exists = false;
+        f->bytes_transferred = 0;
+        f->bytes_total = UINT64_MAX;
+        f->validator = mfree(f->validator);
+        job_save_file(j, i);
+        if (j->current > i)
+                j->current = i;
+}
+
+/* Opens every finished file of the job (nothing is renamed yet), checking that each
+ * destination directory is still the one recorded. */
+static void work_open(CompleteWork *w) {
+        Job *j = w->job;
+
+        for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
                 JobFile *f = j->files[i];
                 FsDir d = file_dir(f);
 
                 if (!f->completed || f->committed)
                         continue;
-
-                r = fsops_commit(&j->identity, &d, f->temp_name, f->name, 0644);
-                if (r == -ENOENT && f->temp_exists) {
-                        /* Someone removed our finished file: fetch it again on the next Resume. */
-                        f->completed = false;
-                        f->temp_exists = false;
-                        f->bytes_transferred = 0;
-                        f->bytes_total = UINT64_MAX;
-                        f->validator = mfree(f->validator);
-                        job_save_file(j, i);
-                        if (j->current > i)
-                                j->current = i;
-                        free(synced);
+                int fd = fsops_open_finished(&j->identity, &d, f->temp_name, 0644);
+                if (fd == -ENOENT && f->temp_exists) {
+                        job_reset_file(j, i);
+                        work_fail(w, fd, "The temporary file of %s vanished; the file was reset and the job "
+                                  "suspended: Resume it to download the file again.", f->path);
                         (void) job_apply(j, JOB_EVENT_SUSPEND, NULL);
-                        return call_error_set(e, r, CALL_ERROR_COMPLETE_FAILED,
-                                              "The temporary file of %s vanished; the file was reset and the job "
-                                              "suspended: Resume it to download the file again.", f->path);
+                } else if (fd < 0)
+                        work_fail(w, fd, "Cannot move the finished file into place at %s: %s%s. Nothing was "
+                                  "moved; call Complete again once it is fixed.", f->path, strerror(-fd),
+                                  fd == -ESTALE ? " (its directory was replaced since the file was added)" : "");
+                else
+                        w->fds[i] = fd;
+        }
+}
+
+/* The data of every opened file reaches the disk before any rename. Few files: one
+ * fdatasync() each. Many: one syncfs() per file system, one journal commit for all. */
+#define SYNCFS_THRESHOLD 8
+
+static void batch_sync_data(CompleteWork *works, size_t n) {
+        size_t n_fds = 0, n_devs = 0;
+        DevIno *devs;
+
+        for (size_t w = 0; w < n; w++)
+                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
+                        if (works[w].fds[i] >= 0)
+                                n_fds++;
+        if (n_fds == 0)
+                return;
+
+        if (n_fds < SYNCFS_THRESHOLD) {
+                for (size_t w = 0; w < n; w++)
+                        for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
+                                if (works[w].fds[i] >= 0 && fdatasync(works[w].fds[i]) < 0)
+                                        work_fail(&works[w], -errno, "Cannot write %s to disk: %s",
+                                                  works[w].job->files[i]->path, strerror(errno));
+                return;
+        }
+
+        devs = calloc(n_fds, sizeof *devs);
+        for (size_t w = 0; w < n; w++)
+                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++) {
+                        struct stat st;
+                        int fd = works[w].fds[i];
+                        if (fd < 0 || fstat(fd, &st) < 0)
+                                continue;
+                        if (devs && !devino_add(devs, &n_devs, st.st_dev, 0))
+                                continue;
+                        if (syncfs(fd) < 0 && fdatasync(fd) < 0)
+                                work_fail(&works[w], -errno, "Cannot write %s to disk: %s",
+                                          works[w].job->files[i]->path, strerror(errno));
                 }
+        free(devs);
+}
+
+/* Renames in the order the files were added; stops a job at its first failure, keeping what
+ * was renamed (Complete again continues). */
+static void work_rename(CompleteWork *w, DevIno *dirs, size_t *n_dirs) {
+        Job *j = w->job;
+
+        for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
+                JobFile *f = j->files[i];
+                FsDir d = file_dir(f);
+
+                if (w->fds[i] < 0)
+                        continue;
+                int r = fsops_rename(&j->identity, &d, f->temp_name, f->name);
                 if (r < 0) {
-                        free(synced);
-                        return call_error_set(e, r, CALL_ERROR_COMPLETE_FAILED,
-                                              "Cannot move the finished file into place at %s: %s%s. Files moved "
-                                              "so far stay; call Complete again to continue.",
-                                              f->path, strerror(-r),
-                                              r == -ESTALE ? " (its directory was replaced)" : "");
+                        work_fail(w, r, "Cannot move the finished file into place at %s: %s%s. Files moved "
+                                  "so far stay; call Complete again to continue.", f->path, strerror(-r),
+                                  r == -ESTALE ? " (its directory was replaced)" : "");
+                        break;
                 }
                 f->committed = true;
                 f->temp_exists = false;
                 job_save_file(j, i);
+                if (devino_add(dirs, n_dirs, f->dir_dev, f->dir_ino)) {
+                        r = fsops_sync_directory(&j->identity, &d);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot sync directory %s", d.path);
+                }
+        }
+}
 
-                bool seen = false;
-                for (size_t k = 0; k < n_synced && !seen; k++)
-                        seen = synced[k].dev == f->dir_dev && synced[k].ino == f->dir_ino;
-                if (!seen)
-                        synced[n_synced++] = (DirSeen) { f->dir_dev, f->dir_ino };
+/* Completes several jobs at once, sharing the durability work: data first (grouped), then
+ * the renames, then each directory once. Every job gets its own result in works[]. */
+static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
+        size_t total_files = 0, n_dirs = 0;
+        DevIno *dirs;
+
+        for (size_t w = 0; w < n; w++)
+                total_files += works[w].job->n_files;
+        dirs = calloc(total_files + 1, sizeof *dirs);
+        if (!dirs) {
+                for (size_t w = 0; w < n; w++)
+                        works[w].r = call_error_set(&works[w].e, -ENOMEM, CALL_ERROR_INTERNAL, "Out of memory.");
+                return;
         }
 
-        /* The renames are durable once each directory is synced: once per directory, not file. */
-        for (size_t k = 0; k < n_synced; k++)
+        if (m->store)
+                (void) store_begin(m->store);
+        for (size_t w = 0; w < n; w++)
+                if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
+                        work_open(&works[w]);
+        batch_sync_data(works, n);
+        for (size_t w = 0; w < n; w++)
+                if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
+                        work_rename(&works[w], dirs, &n_dirs);
+
+        for (size_t w = 0; w < n; w++) {
+                Job *j = works[w].job;
+
                 for (size_t i = 0; i < j->n_files; i++)
-                        if (j->files[i]->dir_dev == synced[k].dev && j->files[i]->dir_ino == synced[k].ino) {
-                                FsDir d = file_dir(j->files[i]);
-                                r = fsops_sync_directory(&j->identity, &d);
-                                if (r < 0)
-                                        log_warning_errno(r, "Cannot sync directory %s", d.path);
-                                break;
-                        }
-        free(synced);
+                        works[w].fds[i] = safe_close(works[w].fds[i]);
+                if (works[w].r < 0)
+                        continue;
+                if (j->type == JOB_UPLOAD)
+                        /* The server has every byte; nothing on disk changes. */
+                        for (size_t i = 0; i < j->n_files; i++)
+                                j->files[i]->committed = true;
+                for (size_t i = 0; i < j->n_files; i++)
+                        if (!j->files[i]->committed)
+                                works[w].partial = true;
+                works[w].r = job_apply(j, JOB_EVENT_COMPLETE, &works[w].e);
+                if (works[w].r >= 0)
+                        log_info("Job %s completed%s.", j->id, works[w].partial ? " partially" : "");
+        }
+        if (m->store)
+                (void) store_end(m->store);
+        free(dirs);
+}
 
+static int complete_work_init(CompleteWork *w, Job *j) {
+        *w = (CompleteWork) { .job = j, .e = { .kind = CALL_ERROR_NONE } };
+        w->fds = malloc((j->n_files + 1) * sizeof(int));
+        if (!w->fds)
+                return -ENOMEM;
         for (size_t i = 0; i < j->n_files; i++)
-                if (!j->files[i]->committed)
-                        partial = true;
+                w->fds[i] = -1;
+        return 0;
+}
 
-        r = job_apply(j, JOB_EVENT_COMPLETE, e);
+int job_complete(Job *j, bool *ret_partial, CallError *e) {
+        JobContext ctx = job_context(j);
+        JobTransition t;
+        CompleteWork w;
+        int r;
+
+        /* Ask first: the renames happen only if the state allows Complete. */
+        r = job_transition(j->state, JOB_EVENT_COMPLETE, &ctx, &t);
+        if (r < 0)
+                return job_apply(j, JOB_EVENT_COMPLETE, e);
+
+        r = complete_work_init(&w, j);
         if (r < 0)
                 return r;
-        log_info("Job %s completed%s.", j->id, partial ? " partially" : "");
+        manager_complete_batch(j->manager, &w, 1);
+        free(w.fds);
+        if (w.r < 0) {
+                if (e)
+                        *e = w.e;
+                return w.r;
+        }
         if (ret_partial)
-                *ret_partial = partial;
+                *ret_partial = w.partial;
+        return 0;
+}
+
+/* Auto-complete runs batched: jobs that finish in one loop iteration share one sync. */
+static int on_auto_complete(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        CompleteWork *works;
+        size_t n = 0;
+        Job *j;
+
+        for (j = m->auto_complete_head; j; j = j->auto_complete_next)
+                n++;
+        works = calloc(n + 1, sizeof *works);
+        if (!works)
+                return log_oom();
+        n = 0;
+        while ((j = m->auto_complete_head)) {
+                m->auto_complete_head = j->auto_complete_next;
+                j->auto_complete_next = NULL;
+                j->auto_complete_pending = false;
+                if (j->state != JOB_TRANSFERRED || !j->auto_complete)
+                        continue;
+                if (complete_work_init(&works[n], j) < 0)
+                        continue;
+                n++;
+        }
+        manager_complete_batch(m, works, n);
+        for (size_t w = 0; w < n; w++) {
+                j = works[w].job;
+                if (works[w].r < 0) {
+                        log_warning("Job %s: automatic completion failed: %s", j->id, works[w].e.message);
+                        if (j->state == JOB_TRANSFERRED) {
+                                job_set_error(j, "CompleteFailed", works[w].e.message,
+                                              "A file could not be moved into place");
+                                (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
+                        }
+                }
+                free(works[w].fds);
+        }
+        free(works);
         return 0;
 }
 
@@ -2063,6 +2240,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->schedule_source, "scheduler");
+        r = sd_event_add_defer(event, &m->auto_complete_source, on_auto_complete, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_slice_timer, m);
         if (r < 0)
                 goto fail;
@@ -2121,6 +2302,7 @@ Manager *manager_free(Manager *m) {
                 delete_entry_free(d);  /* stays in the store for the next start */
         }
         sd_event_source_disable_unref(m->schedule_source);
+        sd_event_source_disable_unref(m->auto_complete_source);
         sd_event_source_disable_unref(m->slice_timer);
         sd_event_source_disable_unref(m->progress_timer);
         sd_event_source_disable_unref(m->unlink_timer);

@@ -79,9 +79,10 @@ struct Job {
 
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
-        bool progress_dirty;
         Job *dirty_next;                /* in the manager's progress list, when dirty */
         bool in_dirty_list;
+        Job *auto_complete_next;        /* in the manager's batch of completions */
+        bool auto_complete_pending;
 };
 
 /* What changed, for the observer. */

@@ -18,10 +18,12 @@ packages=(
   # test suite: GLib/GIO test framework, libsoup HTTP server, a private bus, busctl
   libglib2.0-dev libglib2.0-bin libsoup-3.0-dev
   dbus-daemon dbus-bin systemd
+  # man pages (scdoc) and the bash completion's install directory (bash-completion.pc)
+  scdoc bash-completion
   # sanitizer builds (gcc's runtimes come with gcc; these are for clang)
   clang libclang-rt-14-dev
   # demo and benchmark peers
-  curl aria2 nginx-light ca-certificates coreutils
+  curl aria2 nginx-light ca-certificates coreutils strace
 )
 
 # The tus reference server of the upload tests comes from npm, not Debian (@tus/server needs

@@ -583,7 +583,6 @@ xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
 {
         const char *binary = g_getenv ("XFERD_BINARY");
         g_autoptr(GString) exec = g_string_new (NULL);
-        g_autofree char *state = g_build_filename (fx->tmpdir, "state", NULL);
         g_autofree char *quoted_binary = NULL;
         g_autofree char *quoted_state = NULL;
 
@@ -591,15 +590,27 @@ xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
                 g_error ("XFERD_BINARY is not set (run the tests with meson test)");
         if (!g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE))
                 g_error ("XFERD_BINARY=%s is not an executable", binary);
+        fx->state_dir = g_build_filename (fx->tmpdir, "state", NULL);
         quoted_binary = g_shell_quote (binary);
-        quoted_state = g_shell_quote (state);
-        g_mkdir (state, 0700);
-        g_string_append_printf (exec, "%s --user --log-level=debug --state-dir=%s", quoted_binary, quoted_state);
+        quoted_state = g_shell_quote (fx->state_dir);
+        /* On the system bus, making the state directory (0700) is part of what
+         * the tests check. */
+        if (!fx->system_bus)
+                g_mkdir (fx->state_dir, 0700);
+        g_string_append_printf (exec, "%s %s --log-level=debug --state-dir=%s", quoted_binary,
+                                fx->system_bus ? "--system" : "--user", quoted_state);
         g_string_append_printf (exec, " --idle-timeout=%u", options->idle_timeout);
         g_string_append_printf (exec, " --retry-delay-floor=%u",
                                 options->retry_delay_floor ? options->retry_delay_floor : 1);
         if (options->retention)
                 g_string_append_printf (exec, " --retention=%u", options->retention);
+        if (options->config || fx->system_bus) {
+                g_autofree char *conf = g_build_filename (fx->tmpdir, "xferd.conf", NULL);
+                g_autofree char *quoted_conf = g_shell_quote (conf);
+
+                write_file (conf, options->config ? options->config : "");
+                g_string_append_printf (exec, " --config=%s", quoted_conf);
+        }
         for (guint i = 0; options->extra_args && options->extra_args[i]; i++) {
                 g_autofree char *arg = g_shell_quote (options->extra_args[i]);
                 g_string_append_printf (exec, " %s", arg);
@@ -607,37 +618,115 @@ xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
         return g_string_free (g_steal_pointer (&exec), FALSE);
 }
 
+/* System bus: dbus-daemon runs a script that sends xferd's stderr through tee
+ * to fx->xferd_log and, as for the session bus, to the test log, and then
+ * becomes xferd (exec: the pid stays the same). */
+static char *
+system_exec_wrapper (BusFixture *fx, const char *exec)
+{
+        g_autofree char *wrapper = g_build_filename (fx->tmpdir, "xferd-exec", NULL);
+        g_autofree char *quoted_log = NULL;
+        g_autofree char *quoted_address = NULL;
+        g_autofree char *script = NULL;
+
+        fx->xferd_log = g_build_filename (fx->tmpdir, "xferd.log", NULL);
+        quoted_log = g_shell_quote (fx->xferd_log);
+        quoted_address = g_shell_quote (fx->address);
+        script = g_strdup_printf ("#!/bin/bash\n"
+                                  "# xferd as activated by the test bus, its log kept for the test\n"
+                                  "export DBUS_SYSTEM_BUS_ADDRESS=%s\n"
+                                  "exec 2> >(exec tee -a %s >&2)\n"
+                                  "exec %s\n", quoted_address, quoted_log, exec);
+        write_file (wrapper, script);
+        g_assert_no_errno (g_chmod (wrapper, 0755));
+        return g_shell_quote (wrapper);
+}
+
+/* The default policy of a system bus (as dbus-daemon's system.conf): anyone
+ * may connect, receive, and talk to the bus driver; method calls to services
+ * and owning names only where a service's policy file allows it. */
+static const char system_bus_policy[] =
+        "  <policy context=\"default\">\n"
+        "    <allow user=\"*\"/>\n"
+        "    <deny own=\"*\"/>\n"
+        "    <deny send_type=\"method_call\"/>\n"
+        "    <allow send_type=\"signal\"/>\n"
+        "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
+        "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
+        "    <allow receive_type=\"method_call\"/>\n"
+        "    <allow receive_type=\"method_return\"/>\n"
+        "    <allow receive_type=\"error\"/>\n"
+        "    <allow receive_type=\"signal\"/>\n"
+        "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\"/>\n"
+        "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
+        "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Properties\"/>\n"
+        "    <deny send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\"\n"
+        "          send_member=\"UpdateActivationEnvironment\"/>\n"
+        "  </policy>\n";
+
 static char *
 write_bus_config (BusFixture *fx, const BusFixtureOptions *options)
 {
         g_autofree char *services = g_build_filename (fx->tmpdir, "services", NULL);
         g_autofree char *socket = g_build_filename (fx->tmpdir, "bus", NULL);
-        g_autofree char *exec = xferd_exec_line (fx, options);
         g_autofree char *service_file = g_build_filename (services, XFERD_BUS_NAME ".service", NULL);
         g_autofree char *config_file = g_build_filename (fx->tmpdir, "bus.conf", NULL);
+        g_autofree char *config = NULL;
+        g_autofree char *exec = NULL;
+        g_autofree char *service = NULL;
 
-        g_mkdir (services, 0700);
-        g_autofree char *service = g_strdup_printf ("[D-BUS Service]\nName=" XFERD_BUS_NAME "\nExec=%s\n", exec);
-        write_file (service_file, service);
-
-        /* A session-type bus that lets anyone talk to and own anything: the
-         * tests check xferd, not bus policy. */
-        g_autofree char *config = g_markup_printf_escaped (
-                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                "<busconfig>\n"
-                "  <type>session</type>\n"
-                "  <listen>unix:path=%s</listen>\n"
-                "  <auth>EXTERNAL</auth>\n"
-                "  <servicedir>%s</servicedir>\n"
-                "  <policy context=\"default\">\n"
-                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                "    <allow eavesdrop=\"true\"/>\n"
-                "    <allow own=\"*\"/>\n"
-                "  </policy>\n"
-                "</busconfig>\n", socket, services);
-        write_file (config_file, config);
         fx->address = g_strdup_printf ("unix:path=%s", socket);
+        exec = xferd_exec_line (fx, options);
+        g_mkdir (services, 0700);
+        if (fx->system_bus) {
+                const char *srcdir = g_getenv ("XFERD_SOURCE_ROOT");
+                g_autofree char *policy = NULL;
+                g_autofree char *wrapper = system_exec_wrapper (fx, exec);
+
+                if (!srcdir)
+                        g_error ("XFERD_SOURCE_ROOT is not set (run the tests with meson test)");
+                policy = g_build_filename (srcdir, "data", XFERD_BUS_NAME ".conf", NULL);
+                /* As the installed activation file says: dbus-daemon (root here)
+                 * runs it itself, there is no launch helper on a private bus. */
+                service = g_strdup_printf ("[D-BUS Service]\nName=" XFERD_BUS_NAME "\nExec=%s\nUser=root\n",
+                                           wrapper);
+                /* The system bus's policy with xferd's own policy file included
+                 * as it is installed: the tests check that file too. */
+                g_autofree char *e_socket = g_markup_escape_text (socket, -1);
+                g_autofree char *e_services = g_markup_escape_text (services, -1);
+                g_autofree char *e_policy = g_markup_escape_text (policy, -1);
+                config = g_strdup_printf (
+                        "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                        " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                        "<busconfig>\n"
+                        "  <type>system</type>\n"
+                        "  <listen>unix:path=%s</listen>\n"
+                        "  <auth>EXTERNAL</auth>\n"
+                        "  <servicedir>%s</servicedir>\n"
+                        "%s"
+                        "  <include ignore_missing=\"no\">%s</include>\n"
+                        "</busconfig>\n", e_socket, e_services, system_bus_policy, e_policy);
+        } else {
+                service = g_strdup_printf ("[D-BUS Service]\nName=" XFERD_BUS_NAME "\nExec=%s\n", exec);
+                /* A session-type bus that lets anyone talk to and own anything: the
+                 * tests check xferd, not bus policy. */
+                config = g_markup_printf_escaped (
+                        "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                        " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                        "<busconfig>\n"
+                        "  <type>session</type>\n"
+                        "  <listen>unix:path=%s</listen>\n"
+                        "  <auth>EXTERNAL</auth>\n"
+                        "  <servicedir>%s</servicedir>\n"
+                        "  <policy context=\"default\">\n"
+                        "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                        "    <allow eavesdrop=\"true\"/>\n"
+                        "    <allow own=\"*\"/>\n"
+                        "  </policy>\n"
+                        "</busconfig>\n", socket, services);
+        }
+        write_file (service_file, service);
+        write_file (config_file, config);
         return g_steal_pointer (&config_file);
 }
 
@@ -661,10 +750,17 @@ set_child_env (BusFixture *fx, GSubprocessLauncher *launcher)
         g_autofree char *cache_home = g_build_filename (xdg, "cache", NULL);
 
         g_mkdir_with_parents (runtime, 0700);
-        g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", fx->address, TRUE);
-        /* Anything that talks to "the system bus" by mistake fails instead of
-         * reaching the machine's real bus. */
-        g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", no_system_bus, TRUE);
+        if (fx->system_bus) {
+                g_autofree char *no_session_bus = g_strdup_printf ("unix:path=%s/no-session-bus", fx->tmpdir);
+
+                g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", fx->address, TRUE);
+                g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", no_session_bus, TRUE);
+        } else {
+                g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", fx->address, TRUE);
+                /* Anything that talks to "the system bus" by mistake fails instead of
+                 * reaching the machine's real bus. */
+                g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", no_system_bus, TRUE);
+        }
         g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
         g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", state_home, TRUE);
         g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config_home, TRUE);
@@ -738,15 +834,19 @@ bus_fixture_new (const BusFixtureOptions *options)
          * children, so teardown can wait for them and see how they ended. */
         prctl (PR_SET_CHILD_SUBREAPER, 1);
 
+        if (!options)
+                options = &defaults;
+        fx->system_bus = options->system_bus;
         fx->tmpdir = g_dir_make_tmp ("xferd-test-XXXXXX", &error);
         g_assert_no_error (error);
+        /* The other users must reach the bus socket in it. */
+        if (fx->system_bus)
+                g_assert_no_errno (g_chmod (fx->tmpdir, 0755));
         fx->signals = g_ptr_array_new_with_free_func (recorded_signal_free);
         fx->xferd_pids = g_ptr_array_new ();
         fx->ctx = g_main_context_new ();
         g_main_context_push_thread_default (fx->ctx);
 
-        if (!options)
-                options = &defaults;
         g_autofree char *config = write_bus_config (fx, options);
         start_dbus_daemon (fx, config);
         connect_to_bus (fx);
@@ -846,6 +946,301 @@ bus_fixture_run (BusFixture *fx, const char *const *argv, char **out_stdout, cha
         return status;
 }
 
+int
+bus_fixture_run_as (BusFixture *fx, const char *user, const char *const *argv,
+                    char **out_stdout, char **out_stderr)
+{
+        g_autoptr(GPtrArray) full = g_ptr_array_new ();
+
+        g_ptr_array_add (full, (gpointer) "runuser");
+        g_ptr_array_add (full, (gpointer) "-u");
+        g_ptr_array_add (full, (gpointer) user);
+        g_ptr_array_add (full, (gpointer) "--");
+        for (guint i = 0; argv[i]; i++)
+                g_ptr_array_add (full, (gpointer) argv[i]);
+        g_ptr_array_add (full, NULL);
+        return bus_fixture_run (fx, (const char *const *) full->pdata, out_stdout, out_stderr);
+}
+
+char *
+bus_fixture_xferd_log (BusFixture *fx)
+{
+        g_autoptr(GError) error = NULL;
+        char *log = NULL;
+
+        g_assert_nonnull (fx->xferd_log);
+        if (!g_file_get_contents (fx->xferd_log, &log, NULL, &error)) {
+                g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);  /* xferd never ran */
+                return g_strdup ("");
+        }
+        return log;
+}
+
+/* ------------------------------------------------ clients as other users */
+
+struct BusClient {
+        BusFixture *fx;
+        char *user;
+        GSubprocess *proc;
+        GOutputStream *in;
+        GDataInputStream *out;
+        guint32 uid;
+        char *unique_name;
+};
+
+/* The users may not be able to reach the build tree: they run a copy in the
+ * fixture's directory (0755 on the system bus). */
+static const char *
+client_binary (BusFixture *fx)
+{
+        const char *built = g_getenv ("XFERD_TEST_CLIENT");
+        g_autoptr(GError) error = NULL;
+        g_autofree char *contents = NULL;
+        gsize len;
+
+        if (fx->client_binary)
+                return fx->client_binary;
+        if (!built)
+                g_error ("XFERD_TEST_CLIENT is not set (run the tests with meson test)");
+        g_file_get_contents (built, &contents, &len, &error);
+        g_assert_no_error (error);
+        fx->client_binary = g_build_filename (fx->tmpdir, "xferd-test-client", NULL);
+        g_file_set_contents_full (fx->client_binary, contents, (gssize) len, G_FILE_SET_CONTENTS_NONE,
+                                  0755, &error);
+        g_assert_no_error (error);
+        return fx->client_binary;
+}
+
+static char *
+client_read_line (BusClient *client)
+{
+        g_autoptr(GError) error = NULL;
+        char *line = g_data_input_stream_read_line (client->out, NULL, NULL, &error);
+
+        g_assert_no_error (error);
+        if (!line)
+                g_error ("xferd-test-client as %s ended unexpectedly (see its stderr above)", client->user);
+        return line;
+}
+
+BusClient *
+bus_client_new (BusFixture *fx, const char *user)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GSubprocessLauncher) launcher =
+                child_launcher (fx, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autofree char *address = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s", fx->address);
+        BusClient *client = g_new0 (BusClient, 1);
+        g_autofree char *ready = NULL;
+        g_auto(GStrv) fields = NULL;
+
+        g_assert_true (fx->system_bus);
+        client->fx = fx;
+        client->user = g_strdup (user);
+        client->proc = g_subprocess_launcher_spawn (launcher, &error, "runuser", "-u", user, "--",
+                                                    "env", address, client_binary (fx), NULL);
+        g_assert_no_error (error);
+        client->in = g_object_ref (g_subprocess_get_stdin_pipe (client->proc));
+        client->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (client->proc));
+
+        ready = client_read_line (client);
+        fields = g_strsplit (ready, "\t", -1);
+        g_assert_cmpuint (g_strv_length (fields), ==, 3);
+        g_assert_cmpstr (fields[0], ==, "ready");
+        client->uid = (guint32) g_ascii_strtoull (fields[1], NULL, 10);
+        client->unique_name = g_strdup (fields[2]);
+        g_test_message ("client %s: uid %u, %s", user, client->uid, client->unique_name);
+        return client;
+}
+
+void
+bus_client_free (BusClient *client)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!client)
+                return;
+        /* End of input ends it. */
+        g_output_stream_close (client->in, NULL, NULL);
+        g_subprocess_wait (client->proc, NULL, &error);
+        g_assert_no_error (error);
+        if (!g_subprocess_get_successful (client->proc)) {
+                g_test_message ("xferd-test-client as %s did not end cleanly", client->user);
+                g_test_fail ();
+        }
+        g_object_unref (client->in);
+        g_object_unref (client->out);
+        g_object_unref (client->proc);
+        g_free (client->user);
+        g_free (client->unique_name);
+        g_free (client);
+}
+
+guint32
+bus_client_uid (BusClient *client)
+{
+        return client->uid;
+}
+
+const char *
+bus_client_unique_name (BusClient *client)
+{
+        return client->unique_name;
+}
+
+/* Sends one command line, returns the fields of the answer. */
+static GStrv
+client_command (BusClient *client, const char *command)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = g_strconcat (command, "\n", NULL);
+        g_autofree char *answer = NULL;
+
+        g_assert_null (strchr (command, '\n'));
+        g_output_stream_write_all (client->in, line, strlen (line), NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_output_stream_flush (client->in, NULL, &error);
+        g_assert_no_error (error);
+        answer = client_read_line (client);
+        return g_strsplit (answer, "\t", 3);
+}
+
+/* An "ok<TAB>VALUE" or "error<TAB>NAME<TAB>MESSAGE" answer as a value or an error. */
+static GVariant *
+client_answer (BusClient *client, GStrv answer, const GVariantType *reply_type, GError **error)
+{
+        g_autoptr(GError) parse_error = NULL;
+        GVariant *value;
+
+        if (g_strcmp0 (answer[0], "error") == 0) {
+                g_assert_cmpuint (g_strv_length (answer), ==, 3);
+                g_autofree char *message = g_strcompress (answer[2]);
+                g_propagate_error (error, g_dbus_error_new_for_dbus_error (answer[1], message));
+                return NULL;
+        }
+        g_assert_cmpstr (answer[0], ==, "ok");
+        g_assert_cmpuint (g_strv_length (answer), ==, 2);
+        value = g_variant_parse (NULL, answer[1], NULL, NULL, &parse_error);
+        g_assert_no_error (parse_error);
+        if (reply_type && !g_variant_is_of_type (value, reply_type)) {
+                g_autofree char *wanted = g_variant_type_dup_string (reply_type);
+
+                g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                             "The reply has type %s, expected %s", g_variant_get_type_string (value), wanted);
+                g_variant_unref (value);
+                return NULL;
+        }
+        return value;
+}
+
+GVariant *
+bus_client_call (BusClient *client, const char *path, const char *iface, const char *method,
+                 GVariant *params, const GVariantType *reply_type, GError **error)
+{
+        g_autofree char *text = NULL;
+        g_autofree char *command = NULL;
+        g_auto(GStrv) answer = NULL;
+
+        if (params) {
+                g_variant_ref_sink (params);
+                text = g_variant_print (params, TRUE);
+                g_variant_unref (params);
+        }
+        command = g_strdup_printf ("call\t%s\t%s\t%s\t%s", path, iface, method, text ? text : "");
+        answer = client_command (client, command);
+        return client_answer (client, answer, reply_type, error);
+}
+
+GVariant *
+bus_client_call_manager (BusClient *client, const char *method, GVariant *params,
+                         const GVariantType *reply_type, GError **error)
+{
+        return bus_client_call (client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params,
+                                reply_type, error);
+}
+
+GVariant *
+bus_client_call_job (BusClient *client, const char *job, const char *method, GVariant *params,
+                     const GVariantType *reply_type, GError **error)
+{
+        return bus_client_call (client, job, XFERD_JOB_IFACE, method, params, reply_type, error);
+}
+
+GVariant *
+bus_client_get_property (BusClient *client, const char *path, const char *iface,
+                         const char *name, GError **error)
+{
+        g_autoptr(GVariant) reply = bus_client_call (client, path, "org.freedesktop.DBus.Properties", "Get",
+                                                     g_variant_new ("(ss)", iface, name),
+                                                     G_VARIANT_TYPE ("(v)"), error);
+        GVariant *value = NULL;
+
+        if (reply)
+                g_variant_get (reply, "(v)", &value);
+        return value;
+}
+
+gboolean
+bus_client_set_property (BusClient *client, const char *path, const char *iface,
+                         const char *name, GVariant *value, GError **error)
+{
+        g_autoptr(GVariant) reply = bus_client_call (client, path, "org.freedesktop.DBus.Properties", "Set",
+                                                     g_variant_new ("(ssv)", iface, name, value),
+                                                     G_VARIANT_TYPE_UNIT, error);
+        return reply != NULL;
+}
+
+char *
+bus_client_create_job (BusClient *client, const char *name, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_manager (client, "CreateJob",
+                                                             g_variant_new ("(sa{sv})", name, NULL),
+                                                             G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (client->fx);
+        return job_from_reply (reply, id);
+}
+
+void
+bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "AddFile",
+                                                         g_variant_new ("(ss)", url, local_path),
+                                                         G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+}
+
+void
+bus_client_job_call (BusClient *client, const char *job, const char *method)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, method, NULL, G_VARIANT_TYPE_UNIT, &error);
+
+        g_assert_no_error (error);
+}
+
+void
+bus_client_subscribe (BusClient *client)
+{
+        g_auto(GStrv) answer = client_command (client, "subscribe");
+        g_autoptr(GVariant) unit = client_answer (client, answer, G_VARIANT_TYPE_UNIT, NULL);
+
+        g_assert_nonnull (unit);
+}
+
+GVariant *
+bus_client_signals (BusClient *client)
+{
+        g_autoptr(GError) error = NULL;
+        g_auto(GStrv) answer = client_command (client, "signals");
+        GVariant *signals = client_answer (client, answer, G_VARIANT_TYPE ("a(ssssv)"), &error);
+
+        g_assert_no_error (error);
+        return signals;
+}
+
 /* ------------------------------------------------------------- teardown */
 
 /* Waits for an xferd that lost its bus; returns FALSE if it does not end. */
@@ -939,5 +1334,8 @@ bus_fixture_free (BusFixture *fx)
         g_ptr_array_unref (fx->xferd_pids);
         g_free (fx->address);
         g_free (fx->tmpdir);
+        g_free (fx->state_dir);
+        g_free (fx->xferd_log);
+        g_free (fx->client_binary);
         g_free (fx);
 }

@@ -32,6 +32,18 @@ typedef struct {
         guint retention;             /* --retention; 0 = the daemon's default */
         guint retry_delay_floor;     /* --retry-delay-floor; 0 means 1 */
         const char *const *extra_args;
+        /* A bus configured like the system bus: <type>system</type>, the
+         * system bus's default policy plus data/org.xferd.Transfer1.conf (only
+         * root may own the name, everyone may call it), any user may connect
+         * (the socket's directory is 0755). xferd is activated as root with
+         * --system, its stderr kept for bus_fixture_xferd_log(), and its state
+         * directory not made beforehand (xferd creates it). Needs root; the
+         * other users act through bus_client_new(). */
+        gboolean system_bus;
+        /* Contents of an xferd.conf given to xferd with --config=; NULL for
+         * none (on the system bus an empty one, so that the machine's
+         * /etc/xferd/xferd.conf never counts). */
+        const char *config;
 } BusFixtureOptions;
 
 typedef struct {
@@ -52,6 +64,10 @@ typedef struct {
         guint subscription;
         GPtrArray *xferd_pids;       /* GUINT_TO_POINTER, every xferd seen */
         guint name_lost_seen;        /* signals index past the last loss waited for */
+        gboolean system_bus;         /* see BusFixtureOptions */
+        char *state_dir;             /* xferd's --state-dir */
+        char *xferd_log;             /* system bus: where xferd's stderr goes */
+        char *client_binary;         /* system bus: the copy of xferd-test-client users run */
 } BusFixture;
 
 BusFixture *bus_fixture_new (const BusFixtureOptions *options);
@@ -69,6 +85,12 @@ int bus_fixture_run (BusFixture *fx, const char *const *argv,
 /* Starts argv like bus_fixture_run() without waiting; stdout and stderr are
  * piped. */
 GSubprocess *bus_fixture_spawn (BusFixture *fx, const char *const *argv);
+
+/* Runs argv like bus_fixture_run(), as user (runuser -u user --). */
+int bus_fixture_run_as (BusFixture *fx, const char *user, const char *const *argv,
+                        char **out_stdout, char **out_stderr);
+/* System bus: what xferd wrote to stderr (its log) so far. */
+char *bus_fixture_xferd_log (BusFixture *fx);
 
 /* Remembers the pid of the current xferd so teardown can check that it ends.
  * Returns it, or 0 when xferd is not running. */
@@ -106,6 +128,47 @@ void job_set (BusFixture *fx, const char *job, const char *name, GVariant *value
                 g_test_message ("error message: %s", (error)->message);      \
         g_assert_cmpstr (remote__, ==, (name));                               \
 } G_STMT_END
+
+/* ------------------------------------------------ clients as other users */
+
+/* On a system-bus fixture, a connection of another user: the test program
+ * xferd-test-client ($XFERD_TEST_CLIENT) run with runuser as that user, which
+ * makes the calls it is given and hands back their replies, D-Bus error names
+ * included (see xferd-test-client.c). Calls go to org.xferd.Transfer1. */
+typedef struct BusClient BusClient;
+
+BusClient *bus_client_new (BusFixture *fx, const char *user);
+void bus_client_free (BusClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusClient, bus_client_free)
+/* The uid and unique bus name the client connected with. */
+guint32 bus_client_uid (BusClient *client);
+const char *bus_client_unique_name (BusClient *client);
+
+/* Like bus_call(): the reply, or NULL and an error from which
+ * g_dbus_error_get_remote_error() (and so bus_assert_error) gets the name. */
+GVariant *bus_client_call (BusClient *client, const char *path, const char *iface,
+                           const char *method, GVariant *params,
+                           const GVariantType *reply_type, GError **error);
+GVariant *bus_client_call_manager (BusClient *client, const char *method, GVariant *params,
+                                   const GVariantType *reply_type, GError **error);
+GVariant *bus_client_call_job (BusClient *client, const char *job, const char *method,
+                               GVariant *params, const GVariantType *reply_type, GError **error);
+GVariant *bus_client_get_property (BusClient *client, const char *path, const char *iface,
+                                   const char *name, GError **error);
+gboolean bus_client_set_property (BusClient *client, const char *path, const char *iface,
+                                  const char *name, GVariant *value, GError **error);
+/* Asserting helpers, as the xferd_* job helpers below. */
+char *bus_client_create_job (BusClient *client, const char *name, char **id);
+void bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path);
+void bus_client_job_call (BusClient *client, const char *job, const char *method);
+
+/* From now on the client records every signal its connection receives (a
+ * plain match rule, as any user may add; no eavesdropping). Returns once the
+ * bus has the rule. */
+void bus_client_subscribe (BusClient *client);
+/* The signals recorded so far, a(ssssv): sender, path, interface, member,
+ * parameters; including everything xferd sent before this call. */
+GVariant *bus_client_signals (BusClient *client);
 
 /* -------------------------------------------------------------- waiting */
 

@@ -34,6 +34,7 @@ typedef struct {
         GBytes *content;          /* NULL: not found (unless served from root) */
         char *etag;
         char *last_modified;
+        gboolean validators_set;  /* by the test: no default ETag then */
         guint fail_status;
         char *fail_reason;
         int fail_retry_after;
@@ -174,6 +175,12 @@ http_server_add_bytes (HttpServer *self, const char *path, GBytes *content)
         Resource *res = resource_get (self, path);
         g_clear_pointer (&res->content, g_bytes_unref);
         res->content = g_bytes_ref (content);
+        if (!res->validators_set) {
+                /* Like a real static file server: every version has its own ETag. */
+                g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA1, content);
+                g_free (res->etag);
+                res->etag = g_strdup_printf ("\"%.16s\"", sum);
+        }
         g_mutex_unlock (&self->lock);
 }
 
@@ -196,6 +203,7 @@ http_server_set_validators (HttpServer *self, const char *path,
         g_free (res->last_modified);
         res->etag = g_strdup (etag);
         res->last_modified = g_strdup (last_modified);
+        res->validators_set = TRUE;
         g_mutex_unlock (&self->lock);
 }
 

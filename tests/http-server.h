@@ -42,7 +42,8 @@ void http_server_add_bytes (HttpServer *server, const char *path, GBytes *conten
 /* Adds size bytes of the deterministic pattern (see http_pattern_fill) and
  * returns them (transfer full) so the test can compare byte for byte. */
 GBytes *http_server_add_generated (HttpServer *server, const char *path, gsize size);
-/* Validators sent with the content; NULL for none. If-Range is honoured. */
+/* Validators sent with the content; NULL for none. If-Range is honoured. Until a test sets
+ * them, every content gets an ETag of its own (a hash of it), as a static file server does. */
 void http_server_set_validators (HttpServer *server, const char *path,
                                  const char *etag, const char *last_modified);
 

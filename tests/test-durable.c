@@ -329,6 +329,7 @@ test_no_validator_restarts (void)
         g_autofree char *dest = env_dest (env, "plain.bin");
         g_autofree char *id = NULL;
 
+        http_server_set_validators (env->http, "/plain.bin", NULL, NULL);
         http_server_stall_after (env->http, "/plain.bin", BIG_STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);

@@ -207,7 +207,9 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpuint(loaded->restarts, ==, 0);
         g_assert_null(loaded->retry_timer);
         g_assert_null(loaded->retention_timer);
-        g_assert_false(loaded->progress_dirty);
+        g_assert_false(loaded->auto_complete_pending);
+        g_assert_null(loaded->auto_complete_next);
+        g_assert_null(loaded->upload);
         g_assert_null(loaded->dirty_next);
         g_assert_false(loaded->in_dirty_list);
 }

@@ -81,6 +81,9 @@ xferd_bin=$builddir/xferd
 xferctl_bin=$builddir/client/xferctl
 bench=$builddir/tests/bench/xferd-bench
 for f in "$xferd_bin" "$xferctl_bin" "$bench"; do [[ -x $f ]] || die "$f was not built"; done
+# The source tree the build directory was set up from (a copy can be benchmarked too).
+xferd_src=$(sed -n 's/.*"source": *"\([^"]*\)".*/\1/p' "$builddir/meson-info/meson-info.json" 2>/dev/null)
+xferd_src=${xferd_src:-$srcdir}
 
 # ---- work directory and cleanup -------------------------------------------------------------
 work=
@@ -303,7 +306,7 @@ for ((rep = 1; rep <= reps; rep++)); do
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")")
         log "  (one job: AddFiles $(kv add "$out") s, transfer $(kv transfer "$out") s, Complete $(kv complete "$out") s)" ;;
       curl)
-        out=$("$bench" run -- curl -Z --parallel-max "$parallel" -sS --fail --output-dir "$work/dl" \
+        out=$("$bench" run -- curl -Z --parallel-max "$parallel" -sS --no-progress-meter --fail --output-dir "$work/dl" \
                 --remote-name-all "${urls[@]}")
         [[ $(kv status "$out") == 0 ]] || die "curl -Z failed"
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
@@ -395,7 +398,7 @@ queue_label="$n_queue queued jobs"
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 cat <<EOF
 Machine: $(nproc) CPUs, $cpu_model, kernel $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), work directory on $work_fs; $(date -u '+%Y-%m-%d %H:%M UTC').
-Versions: xferd $(git -C "$srcdir" describe --always --dirty 2>/dev/null || echo '?'), $(curl --version | head -n1 | cut -d' ' -f1-2), aria2c $(aria2c --version | head -n1 | awk '{ print $3 }'), $(nginx -v 2>&1 | sed 's/.*: //').
+Versions: xferd $(git -C "$xferd_src" describe --always --dirty 2>/dev/null || echo '?'), $(curl --version | head -n1 | cut -d' ' -f1-2), aria2c $(aria2c --version | head -n1 | awk '{ print $3 }'), $(nginx -v 2>&1 | sed 's/.*: //').
 Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick -eq 0 ]] && echo " --reps $reps")\`; medians of $reps repetition(s); times in seconds unless marked.
 
 | work | measure | xferd | curl | aria2c | xferd / curl | aria2c / xferd | target | met? |
@@ -412,7 +415,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 64 MiB | $(yn "$rss_med <= 64 * 1024") |
 | $queue_label | restart: activation → ListJobs reply | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
 | idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
-| idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
+| idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f; 1 is strace's own detach) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
 
-Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes every completed file durable (fdatasync, rename, directory fsync); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS). A strace attach can count the one epoll_wait that was in progress.
+Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes every completed file durable (fdatasync, rename, directory fsync); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF

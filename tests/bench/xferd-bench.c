@@ -6,7 +6,8 @@
  *
  *   xferd-bench free-port
  *   xferd-bench pid
- *   xferd-bench run [--pid PID] -- CMD [ARG...]      wall, user, sys of CMD (+ PID's CPU)
+ *   xferd-bench run [--pid PID] -- CMD [ARG...]      wall, user, sys of CMD (+ PID's CPU);
+ *                                                     CMD's stdout goes to /dev/null
  *   xferd-bench set-max N                             Manager.MaxBackgroundTransfers = N
  *   xferd-bench many-jobs --count N --url-prefix URL --dir DIR [--pid PID] [--window W]
  *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID]
@@ -17,6 +18,7 @@
  * File i of many-jobs and one-job is URL followed by i as four digits (…/f0007); its
  * destination is DIR/ followed by the URL's last path element. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -156,6 +158,10 @@ static int cmd_run(pid_t dpid, char **argv) {
         if (child < 0)
                 die("fork", errno);
         if (child == 0) {
+                /* Its stdout (e.g. xferctl's "Downloaded to") would mix with our key=value lines. */
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null >= 0)
+                        dup2(null, STDOUT_FILENO);
                 execvp(argv[0], argv);
                 fprintf(stderr, "xferd-bench: cannot run %s: %s\n", argv[0], strerror(errno));
                 _exit(127);

@@ -1,0 +1,1551 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The multi-user system service (issue 4): xferd runs as root on a private
+ * bus configured like the system bus, and two unprivileged users act on it,
+ * A (xferd-test-a) and B (xferd-test-b), each through its own connection
+ * (xferd-test-client run with runuser, see bus_client_new). B attacks A and
+ * the machine; every case asserts the exact D-Bus error name and that the
+ * file system it aimed at is unchanged (names, types, modes, owners and
+ * contents, compared before and after).
+ *
+ * Needs root and the two users (.ci/run makes them); without them the tests
+ * skip, or fail when CI=true.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "bus-fixture.h"
+#include "http-server.h"
+
+#define USER_A "xferd-test-a"
+#define USER_B "xferd-test-b"
+#define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
+
+#define SIZE (256 * 1024 + 17)
+#define STALL (64 * 1024)
+
+typedef struct {
+        uid_t uid;
+        gid_t gid;
+        char *home;
+} TestUser;
+
+typedef struct {
+        BusFixture *fx;
+        HttpServer *http;
+        BusClient *a, *b;
+        TestUser ua, ub;
+        char *private_dir;      /* A's 0700 directory in A's home, holding secret.txt */
+        char *secret_path;
+        char *b_dir;            /* B's own directory (0755) */
+        char *etc_victim;       /* a file in /etc (root's, 0644) B aims at */
+        char *etc_new;          /* a name in /etc B tries to create */
+        GBytes *content;        /* /file.bin on the server */
+        char *url;
+} Env;
+
+/* ------------------------------------------------------------- set-up */
+
+static gboolean
+multiuser_available (void)
+{
+        const char *missing = NULL;
+
+        if (geteuid () != 0)
+                missing = "root";
+        else if (!getpwnam (USER_A) || !getpwnam (USER_B))
+                missing = "the users " USER_A " and " USER_B " (useradd -m NAME)";
+        if (!missing)
+                return TRUE;
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+                g_test_fail_printf ("this test needs %s; .ci/run makes the users", missing);
+        else
+                g_test_skip_printf ("this test needs %s", missing);
+        return FALSE;
+}
+
+static void
+user_load (TestUser *u, const char *name)
+{
+        struct passwd *pw = getpwnam (name);
+
+        g_assert_nonnull (pw);
+        u->uid = pw->pw_uid;
+        u->gid = pw->pw_gid;
+        u->home = g_strdup (pw->pw_dir);
+}
+
+static void
+write_owned (const char *path, const char *content, const TestUser *u, guint mode)
+{
+        g_autoptr(GError) error = NULL;
+
+        g_file_set_contents_full (path, content, -1, G_FILE_SET_CONTENTS_NONE, mode, &error);
+        g_assert_no_error (error);
+        g_assert_no_errno (chmod (path, mode));
+        if (u)
+                g_assert_no_errno (chown (path, u->uid, u->gid));
+}
+
+static void
+mkdir_owned (const char *path, const TestUser *u, guint mode)
+{
+        g_assert_no_errno (g_mkdir (path, mode));
+        g_assert_no_errno (chmod (path, mode));
+        g_assert_no_errno (chown (path, u->uid, u->gid));
+}
+
+/* Removes a tree without following symlinks (tests plant links into other
+ * users' directories). */
+static void
+remove_tree (const char *path)
+{
+        GStatBuf st;
+
+        if (g_lstat (path, &st) < 0)
+                return;
+        if (S_ISDIR (st.st_mode)) {
+                g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+                const char *name;
+
+                while (dir && (name = g_dir_read_name (dir))) {
+                        g_autofree char *child = g_build_filename (path, name, NULL);
+                        remove_tree (child);
+                }
+                g_rmdir (path);
+        } else
+                g_unlink (path);
+}
+
+static Env *
+env_new_with (const BusFixtureOptions *options)
+{
+        static const BusFixtureOptions defaults = { .system_bus = TRUE };
+        g_autoptr(GError) error = NULL;
+        Env *env;
+
+        if (!multiuser_available ())
+                return NULL;
+        if (!options)
+                options = &defaults;
+        g_assert_true (options->system_bus);
+
+        env = g_new0 (Env, 1);
+        user_load (&env->ua, USER_A);
+        user_load (&env->ub, USER_B);
+        env->fx = bus_fixture_new (options);
+        env->http = http_server_new ();
+        env->content = http_server_add_generated (env->http, "/file.bin", SIZE);
+        env->url = http_server_url (env->http, "/file.bin");
+
+        /* A's private directory: 0700, in A's home. */
+        g_autofree char *tmpl = g_build_filename (env->ua.home, "xferd-test-XXXXXX", NULL);
+        if (!g_file_test (env->ua.home, G_FILE_TEST_IS_DIR))
+                g_error ("%s has no home directory %s (useradd -m)", USER_A, env->ua.home);
+        env->private_dir = g_mkdtemp_full (g_steal_pointer (&tmpl), 0700);
+        g_assert_nonnull (env->private_dir);
+        g_assert_no_errno (chown (env->private_dir, env->ua.uid, env->ua.gid));
+        env->secret_path = g_build_filename (env->private_dir, "secret.txt", NULL);
+        write_owned (env->secret_path, "A's secret, not for B\n", &env->ua, 0600);
+
+        env->b_dir = g_build_filename (env->fx->tmpdir, "b", NULL);
+        mkdir_owned (env->b_dir, &env->ub, 0755);
+
+        env->etc_victim = g_strdup_printf ("/etc/xferd-test-victim-%d", (int) getpid ());
+        env->etc_new = g_strdup_printf ("/etc/xferd-test-new-%d", (int) getpid ());
+        write_owned (env->etc_victim, "root's file in /etc\n", NULL, 0644);
+
+        env->a = bus_client_new (env->fx, USER_A);
+        env->b = bus_client_new (env->fx, USER_B);
+        g_assert_cmpuint (bus_client_uid (env->a), ==, env->ua.uid);
+        g_assert_cmpuint (bus_client_uid (env->b), ==, env->ub.uid);
+        return env;
+}
+
+static Env *
+env_new (void)
+{
+        return env_new_with (NULL);
+}
+
+static void
+env_free (Env *env)
+{
+        if (!env)
+                return;
+        bus_client_free (env->a);
+        bus_client_free (env->b);
+        http_server_free (env->http);
+        bus_fixture_free (env->fx);
+        remove_tree (env->private_dir);
+        g_unlink (env->etc_victim);
+        g_unlink (env->etc_new);
+        g_bytes_unref (env->content);
+        g_free (env->url);
+        g_free (env->private_dir);
+        g_free (env->secret_path);
+        g_free (env->b_dir);
+        g_free (env->etc_victim);
+        g_free (env->etc_new);
+        g_free (env->ua.home);
+        g_free (env->ub.home);
+        g_free (env);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
+
+/* ----------------------------------------------- file-system snapshots */
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+        return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static void
+snapshot_into (GString *out, const char *path, const char *rel)
+{
+        GStatBuf st;
+
+        if (g_lstat (path, &st) < 0) {
+                g_string_append_printf (out, "%s: %s\n", rel, g_strerror (errno));
+                return;
+        }
+        g_string_append_printf (out, "%s: mode %06o uid %u gid %u", rel, (guint) st.st_mode,
+                                (guint) st.st_uid, (guint) st.st_gid);
+        if (S_ISLNK (st.st_mode)) {
+                g_autofree char *target = g_file_read_link (path, NULL);
+                g_string_append_printf (out, " -> %s\n", target);
+        } else if (S_ISREG (st.st_mode)) {
+                g_autofree char *data = NULL;
+                gsize len = 0;
+
+                g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+                g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+                g_string_append_printf (out, " size %" G_GSIZE_FORMAT " sha256 %s\n", len, sum);
+        } else if (S_ISDIR (st.st_mode)) {
+                g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+                g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+                const char *name;
+
+                g_string_append_c (out, '\n');
+                while (dir && (name = g_dir_read_name (dir)))
+                        g_ptr_array_add (names, g_strdup (name));
+                g_ptr_array_sort (names, compare_strings);
+                for (guint i = 0; i < names->len; i++) {
+                        const char *n = g_ptr_array_index (names, i);
+                        g_autofree char *child = g_build_filename (path, n, NULL);
+                        g_autofree char *child_rel = g_build_filename (rel, n, NULL);
+                        snapshot_into (out, child, child_rel);
+                }
+        } else
+                g_string_append_c (out, '\n');
+}
+
+/* Every entry under path (not following symlinks): type and mode, owner,
+ * size and checksum of the contents, link targets. */
+static char *
+snapshot (const char *path)
+{
+        GString *out = g_string_new (NULL);
+
+        snapshot_into (out, path, ".");
+        return g_string_free (out, FALSE);
+}
+
+/* /etc itself is too big and too busy to snapshot whole: its names, and the
+ * victim file in full. */
+static char *
+snapshot_etc (Env *env)
+{
+        g_autofree char *names = dir_listing ("/etc");
+        g_autofree char *victim = snapshot (env->etc_victim);
+
+        return g_strconcat (names, "\n", victim, NULL);
+}
+
+typedef struct {
+        char *private_dir, *b_dir, *etc;
+} Snapshots;
+
+static void
+snapshots_take (Env *env, Snapshots *s)
+{
+        s->private_dir = snapshot (env->private_dir);
+        s->b_dir = snapshot (env->b_dir);
+        s->etc = snapshot_etc (env);
+}
+
+static void
+snapshots_clear (Snapshots *s)
+{
+        g_clear_pointer (&s->private_dir, g_free);
+        g_clear_pointer (&s->b_dir, g_free);
+        g_clear_pointer (&s->etc, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Snapshots, snapshots_clear)
+
+#define assert_unchanged(before, path) G_STMT_START {                            \
+        g_autofree char *after__ = snapshot (path);                               \
+        g_assert_cmpstr (after__, ==, (before));                                  \
+} G_STMT_END
+
+#define assert_etc_unchanged(env, before) G_STMT_START {                         \
+        g_autofree char *after__ = snapshot_etc (env);                            \
+        g_assert_cmpstr (after__, ==, (before));                                  \
+        g_assert_false (g_file_test ((env)->etc_new, G_FILE_TEST_EXISTS));        \
+} G_STMT_END
+
+/* A's directory and /etc are what B aims at; B's own directory is checked
+ * by each test as it needs. */
+#define assert_targets_unchanged(env, s) G_STMT_START {                           \
+        assert_unchanged ((s)->private_dir, (env)->private_dir);                   \
+        assert_etc_unchanged ((env), (s)->etc);                                    \
+} G_STMT_END
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+run_as (Env *env, const char *user, const char *const *argv)
+{
+        g_assert_cmpint (bus_fixture_run_as (env->fx, user, argv, NULL, NULL), ==, 0);
+}
+
+/* B plants a symlink (as B, in B's directory). */
+static void
+b_symlink (Env *env, const char *target, const char *link)
+{
+        run_as (env, USER_B, (const char *const[]) { "ln", "-s", target, link, NULL });
+}
+
+static void
+b_rename (Env *env, const char *from, const char *to)
+{
+        run_as (env, USER_B, (const char *const[]) { "mv", "-T", from, to, NULL });
+}
+
+static void
+b_mkdir (Env *env, const char *path)
+{
+        run_as (env, USER_B, (const char *const[]) { "mkdir", path, NULL });
+}
+
+static void
+b_write (Env *env, const char *path, const char *content)
+{
+        run_as (env, USER_B, (const char *const[]) { "sh", "-c", "printf '%s' \"$1\" > \"$2\"", "sh",
+                                                     content, path, NULL });
+}
+
+/* Asserts that a call fails with exactly the D-Bus error `name`. */
+#define assert_call_fails(client, path, iface, method, params, name) G_STMT_START {  \
+        g_autoptr(GError) e__ = NULL;                                                   \
+        g_autoptr(GVariant) r__ = bus_client_call ((client), (path), (iface), (method),  \
+                                                   (params), NULL, &e__);                \
+        g_test_message ("%s.%s on %s", (iface), (method), (path));                      \
+        bus_assert_error (e__, (name));                                                 \
+} G_STMT_END
+
+#define assert_job_call_fails(client, job, method, params, name) \
+        assert_call_fails ((client), (job), XFERD_JOB_IFACE, (method), (params), (name))
+
+static char *
+client_temp_path (BusClient *client, const char *job, guint index)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "ListFiles", NULL,
+                                                         G_VARIANT_TYPE ("(a(sssttb))"), &error);
+        g_autoptr(GVariant) files = NULL;
+        const char *temp;
+
+        g_assert_no_error (error);
+        files = g_variant_get_child_value (reply, 0);
+        g_assert_cmpuint (index, <, g_variant_n_children (files));
+        g_variant_get_child (files, index, "(&s&s&sttb)", NULL, NULL, &temp, NULL, NULL, NULL);
+        return g_strdup (temp);
+}
+
+static gboolean
+client_complete (BusClient *client, const char *job, GError **error)
+{
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), error);
+        gboolean partial = FALSE;
+
+        if (reply)
+                g_variant_get (reply, "(b)", &partial);
+        return partial;
+}
+
+static gboolean
+ids_contain (GVariant *list_jobs_reply, const char *id)
+{
+        g_autoptr(GVariant) jobs = g_variant_get_child_value (list_jobs_reply, 0);
+
+        for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
+                const char *jid;
+
+                g_variant_get_child (jobs, i, "(&ssssutto)", &jid, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                if (strcmp (jid, id) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+static gboolean
+client_lists_job (BusClient *client, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_manager (client, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                             G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+
+        g_assert_no_error (error);
+        return ids_contain (reply, id);
+}
+
+static gboolean
+managed_objects_contain (GVariant *reply, const char *job)
+{
+        g_autoptr(GVariant) objects = g_variant_get_child_value (reply, 0);
+        g_autoptr(GVariant) entry = g_variant_lookup_value (objects, job, NULL);
+
+        return entry != NULL;
+}
+
+static gboolean
+client_manages (BusClient *client, const char *job)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call (client, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                     "GetManagedObjects", NULL,
+                                                     G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+
+        g_assert_no_error (error);
+        return managed_objects_contain (reply, job);
+}
+
+/* Whether the introspection of the job directory lists the job's node. */
+static gboolean
+introspection_lists (const char *xml, const char *id)
+{
+        g_autofree char *node = g_strdup_printf ("<node name=\"%s\"", id);
+
+        return strstr (xml, node) != NULL;
+}
+
+static gboolean
+client_introspection_lists (BusClient *client, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call (client, "/org/xferd/Transfer1/job",
+                                                     "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
+                                                     G_VARIANT_TYPE ("(s)"), &error);
+        const char *xml;
+
+        g_assert_no_error (error);
+        g_variant_get (reply, "(&s)", &xml);
+        return introspection_lists (xml, id);
+}
+
+/* The same three views as root, through the fixture's own connection. */
+static gboolean
+root_sees_job (Env *env, const char *job, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) all = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
+                                                    G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) objects = bus_call (env->fx, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                "GetManagedObjects", NULL,
+                                                G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) introspection = bus_call (env->fx, "/org/xferd/Transfer1/job",
+                                                      "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
+                                                      G_VARIANT_TYPE ("(s)"), &error);
+        g_assert_no_error (error);
+        const char *xml;
+
+        g_variant_get (introspection, "(&s)", &xml);
+        return ids_contain (all, id) && managed_objects_contain (objects, job) && introspection_lists (xml, id);
+}
+
+static char *
+client_job_string (BusClient *client, const char *job, const char *name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) v = bus_client_get_property (client, job, XFERD_JOB_IFACE, name, &error);
+
+        g_assert_no_error (error);
+        return g_variant_dup_string (v, NULL);
+}
+
+static guint32
+client_job_uint32 (BusClient *client, const char *job, const char *name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) v = bus_client_get_property (client, job, XFERD_JOB_IFACE, name, &error);
+
+        g_assert_no_error (error);
+        return g_variant_get_uint32 (v);
+}
+
+/* Waits (as root) until the job leaves the states a transfer passes
+ * through, and returns the State it settled in. */
+static char *
+job_wait_settled (BusFixture *fx, const char *job)
+{
+        g_autofree char *state = job_wait_state_get (fx, job, "transferred");
+
+        return g_steal_pointer (&state);
+}
+
+static void
+assert_owned_regular (const char *path, const TestUser *u, guint mode)
+{
+        GStatBuf st;
+
+        g_assert_no_errno (g_lstat (path, &st));
+        g_assert_true (S_ISREG (st.st_mode));
+        g_assert_cmpuint (st.st_uid, ==, u->uid);
+        g_assert_cmpuint (st.st_gid, ==, u->gid);
+        g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+}
+
+/* -------------------------------------------------- who may do what */
+
+/* B attacks a job of A through every method and property: AccessDenied each
+ * time, the job and every directory unchanged; B does not see the job in
+ * ListJobs, GetManagedObjects or the introspection. */
+static void
+test_other_user_denied (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+        g_autofree char *id = NULL, *b_id = NULL;
+        g_autofree char *a_dest = NULL, *b_dest = NULL;
+
+        if (!env)
+                return;
+        a_dest = g_build_filename (env->private_dir, "a.bin", NULL);
+        b_dest = g_build_filename (env->b_dir, "b.bin", NULL);
+        g_autofree char *job = bus_client_create_job (env->a, "a-job", &id);
+        bus_client_add_file (env->a, job, env->url, a_dest);
+        g_autofree char *b_job = bus_client_create_job (env->b, "b-job", &b_id);
+        snapshots_take (env, &before);
+
+        /* Every Job method, with arguments that would be valid for B's own job. */
+        assert_job_call_fails (env->b, job, "Cancel", NULL, ACCESS_DENIED);
+        assert_job_call_fails (env->b, job, "Complete", NULL, ACCESS_DENIED);
+        assert_job_call_fails (env->b, job, "Suspend", NULL, ACCESS_DENIED);
+        assert_job_call_fails (env->b, job, "Resume", NULL, ACCESS_DENIED);
+        assert_job_call_fails (env->b, job, "AddFile", g_variant_new ("(ss)", env->url, b_dest), ACCESS_DENIED);
+        assert_job_call_fails (env->b, job, "AddFiles", g_variant_new_parsed ("([(%s, %s)],)", env->url, b_dest),
+                               ACCESS_DENIED);
+        assert_job_call_fails (env->b, job, "ListFiles", NULL, ACCESS_DENIED);
+        assert_job_call_fails (env->b, job, "SetHttpHeaders",
+                               g_variant_new_parsed ("(['X-From-B: 1'],)"), ACCESS_DENIED);
+
+        /* Properties: read one, read all, write. */
+        static const char *const props[] = { "State", "DisplayName", "Owner", "HttpHeaderNames", "Id", NULL };
+        for (guint i = 0; props[i]; i++)
+                assert_call_fails (env->b, job, "org.freedesktop.DBus.Properties", "Get",
+                                   g_variant_new ("(ss)", XFERD_JOB_IFACE, props[i]), ACCESS_DENIED);
+        assert_call_fails (env->b, job, "org.freedesktop.DBus.Properties", "GetAll",
+                           g_variant_new ("(s)", XFERD_JOB_IFACE), ACCESS_DENIED);
+        assert_call_fails (env->b, job, "org.freedesktop.DBus.Properties", "Set",
+                           g_variant_new ("(ssv)", XFERD_JOB_IFACE, "DisplayName", g_variant_new_string ("pwned")),
+                           ACCESS_DENIED);
+        assert_call_fails (env->b, job, "org.freedesktop.DBus.Properties", "Set",
+                           g_variant_new ("(ssv)", XFERD_JOB_IFACE, "Priority", g_variant_new_string ("foreground")),
+                           ACCESS_DENIED);
+        assert_call_fails (env->b, job, "org.freedesktop.DBus.Properties", "Set",
+                           g_variant_new ("(ssv)", XFERD_JOB_IFACE, "AutoComplete", g_variant_new_boolean (TRUE)),
+                           ACCESS_DENIED);
+        /* The object itself. */
+        assert_call_fails (env->b, job, "org.freedesktop.DBus.Introspectable", "Introspect", NULL, ACCESS_DENIED);
+        assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "GetJob", g_variant_new ("(s)", id),
+                           ACCESS_DENIED);
+
+        /* Lists: B sees its own job and not A's; all users needs root. */
+        g_assert_false (client_lists_job (env->b, id));
+        g_assert_true (client_lists_job (env->b, b_id));
+        assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", TRUE),
+                           ACCESS_DENIED);
+        g_assert_false (client_manages (env->b, job));
+        g_assert_true (client_manages (env->b, b_job));
+        g_assert_false (client_introspection_lists (env->b, id));
+        g_assert_true (client_introspection_lists (env->b, b_id));
+        /* And the other way round. */
+        g_assert_false (client_lists_job (env->a, b_id));
+        g_assert_false (client_manages (env->a, b_job));
+        g_assert_false (client_introspection_lists (env->a, b_id));
+
+        /* Manager settings are root's. */
+        assert_call_fails (env->b, XFERD_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set",
+                           g_variant_new ("(ssv)", XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
+                                          g_variant_new_uint32 (64)), ACCESS_DENIED);
+        assert_call_fails (env->b, XFERD_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set",
+                           g_variant_new ("(ssv)", XFERD_MANAGER_IFACE, "BackgroundBandwidthLimit",
+                                          g_variant_new_uint64 (1)), ACCESS_DENIED);
+
+        /* Nothing changed: the job as A sees it, and the file system. */
+        g_autofree char *state = client_job_string (env->a, job, "State");
+        g_autofree char *name = client_job_string (env->a, job, "DisplayName");
+        g_autofree char *priority = client_job_string (env->a, job, "Priority");
+        g_assert_cmpstr (state, ==, "suspended");
+        g_assert_cmpstr (name, ==, "a-job");
+        g_assert_cmpstr (priority, ==, "normal");
+        g_assert_cmpuint (client_job_uint32 (env->a, job, "FilesTotal"), ==, 1);
+        g_assert_cmpuint (client_job_uint32 (env->a, job, "Owner"), ==, env->ua.uid);
+        g_autoptr(GVariant) names = bus_client_get_property (env->a, job, XFERD_JOB_IFACE, "HttpHeaderNames", NULL);
+        g_assert_cmpuint (g_variant_n_children (names), ==, 0);
+        g_assert_false (job_get_boolean (env->fx, job, "AutoComplete"));
+        g_autoptr(GVariant) max = bus_get_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                    "MaxBackgroundTransfers", NULL);
+        g_assert_cmpuint (g_variant_get_uint32 (max), !=, 64);
+        g_autoptr(GVariant) limit = bus_get_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                      "BackgroundBandwidthLimit", NULL);
+        g_assert_cmpuint (g_variant_get_uint64 (limit), ==, 0);
+        assert_targets_unchanged (env, &before);
+        assert_unchanged (before.b_dir, env->b_dir);
+        g_assert_true (client_lists_job (env->a, id));
+}
+
+/* Root may do all of it to A's job; files are still written as A. */
+static void
+test_root_allowed (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL, *id2 = NULL, *b_id = NULL;
+        g_autofree char *a_dest = NULL, *root_added = NULL;
+
+        if (!env)
+                return;
+        a_dest = g_build_filename (env->private_dir, "a.bin", NULL);
+        root_added = g_build_filename (env->private_dir, "added-by-root.bin", NULL);
+        g_autofree char *job = bus_client_create_job (env->a, "a-job", &id);
+        bus_client_add_file (env->a, job, env->url, a_dest);
+        g_autofree char *job2 = bus_client_create_job (env->a, "a-job-2", &id2);
+        g_autofree char *b_job = bus_client_create_job (env->b, "b-job", &b_id);
+
+        /* Sees every job everywhere. */
+        g_assert_true (root_sees_job (env, job, id));
+        g_assert_true (root_sees_job (env, job2, id2));
+        g_assert_true (root_sees_job (env, b_job, b_id));
+        g_autoptr(GVariant) got = bus_call_manager (env->fx, "GetJob", g_variant_new ("(s)", id),
+                                                    G_VARIANT_TYPE ("(o)"), &error);
+        g_assert_no_error (error);
+
+        /* Reads and writes properties, lists files. */
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "Owner"), ==, env->ua.uid);
+        g_autoptr(GVariant) all = bus_call (env->fx, job, "org.freedesktop.DBus.Properties", "GetAll",
+                                            g_variant_new ("(s)", XFERD_JOB_IFACE), G_VARIANT_TYPE ("(a{sv})"), &error);
+        g_assert_no_error (error);
+        job_set (env->fx, job, "DisplayName", g_variant_new_string ("renamed-by-root"));
+        g_autofree char *name = client_job_string (env->a, job, "DisplayName");
+        g_assert_cmpstr (name, ==, "renamed-by-root");
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (g_str_has_prefix (temp, env->private_dir));
+
+        /* Adds a file: it goes where A may write... */
+        xferd_add_file (env->fx, job, env->url, root_added);
+        /* ...and not where only root may: the owner's rights count, not the caller's. */
+        g_autoptr(GVariant) refused = bus_call_job (env->fx, job, "AddFile", g_variant_new ("(ss)", env->url, env->etc_new),
+                                                    G_VARIANT_TYPE_UNIT, &error);
+        bus_assert_error (error, XFERD_ERROR ("InvalidPath"));
+        g_clear_error (&error);
+        g_assert_false (g_file_test (env->etc_new, G_FILE_TEST_EXISTS));
+
+        /* Suspend, Resume, Complete. */
+        xferd_job_call (env->fx, job, "Resume");
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_false (xferd_complete (env->fx, job));
+        g_autofree char *state = client_job_string (env->a, job, "State");
+        g_assert_cmpstr (state, ==, "acknowledged");
+        /* The files are A's. */
+        assert_file_content (a_dest, env->content);
+        assert_file_content (root_added, env->content);
+        assert_owned_regular (a_dest, &env->ua, 0644);
+        assert_owned_regular (root_added, &env->ua, 0644);
+
+        /* Cancels another of A's jobs and one of B's. */
+        xferd_job_call (env->fx, job2, "Cancel");
+        xferd_job_call (env->fx, b_job, "Cancel");
+        g_autofree char *state2 = client_job_string (env->a, job2, "State");
+        g_assert_cmpstr (state2, ==, "cancelled");
+
+        /* Manager settings. */
+        g_assert_true (bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                         "MaxBackgroundTransfers", g_variant_new_uint32 (7), &error));
+        g_assert_no_error (error);
+}
+
+/* ------------------------------------------------------- file system */
+
+/* B names A's private directory, A's home and /etc as destinations:
+ * InvalidPath at once, nothing created or overwritten. */
+static void
+test_private_dir_and_etc (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+        g_autofree char *id = NULL;
+
+        if (!env)
+                return;
+        g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
+        g_autofree char *home_snapshot = NULL;
+        g_autofree char *in_private = g_build_filename (env->private_dir, "new.bin", NULL);
+        g_autofree char *in_home = g_build_filename (env->ua.home, "xferd-test-new.bin", NULL);
+        g_autofree char *in_private_sub = g_build_filename (env->private_dir, "sub", "new.bin", NULL);
+        snapshots_take (env, &before);
+        home_snapshot = dir_listing (env->ua.home);
+
+        const char *const targets[] = {
+                in_private,             /* create in A's 0700 directory */
+                env->secret_path,       /* overwrite A's file */
+                in_private_sub,
+                in_home,                /* A's home: 0755, but A's */
+                env->etc_new,           /* create in /etc */
+                env->etc_victim,        /* overwrite a file in /etc */
+                "/etc/xferd.conf",
+                NULL
+        };
+        for (guint i = 0; targets[i]; i++) {
+                g_test_message ("target %s", targets[i]);
+                assert_job_call_fails (env->b, job, "AddFile", g_variant_new ("(ss)", env->url, targets[i]),
+                                       XFERD_ERROR ("InvalidPath"));
+                assert_job_call_fails (env->b, job, "AddFiles",
+                                       g_variant_new_parsed ("([(%s, %s)],)", env->url, targets[i]),
+                                       XFERD_ERROR ("InvalidPath"));
+                assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "Download",
+                                   g_variant_new ("(ssa{sv})", env->url, targets[i], NULL),
+                                   XFERD_ERROR ("InvalidPath"));
+        }
+        /* All or nothing: a good file with a bad one adds neither. */
+        g_autofree char *good = g_build_filename (env->b_dir, "good.bin", NULL);
+        assert_job_call_fails (env->b, job, "AddFiles",
+                               g_variant_new_parsed ("([(%s, %s), (%s, %s)],)", env->url, good, env->url, in_private),
+                               XFERD_ERROR ("InvalidPath"));
+        g_assert_cmpuint (client_job_uint32 (env->b, job, "FilesTotal"), ==, 0);
+
+        /* Even once the job runs, nothing lands anywhere. */
+        assert_job_call_fails (env->b, job, "Resume", NULL, XFERD_ERROR ("Empty"));
+        assert_targets_unchanged (env, &before);
+        assert_unchanged (before.b_dir, env->b_dir);
+        g_autofree char *home_after = dir_listing (env->ua.home);
+        g_assert_cmpstr (home_after, ==, home_snapshot);
+}
+
+/* B plants a symlink at the destination name, pointing at A's file (and at
+ * a file in /etc): Complete replaces the link itself, the targets stay. */
+static void
+run_destination_symlink (gboolean plant_during_transfer)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+
+        if (!env)
+                return;
+        g_autofree char *dest1 = g_build_filename (env->b_dir, "dest1.bin", NULL);
+        g_autofree char *dest2 = g_build_filename (env->b_dir, "dest2.bin", NULL);
+        g_autofree char *slow_url = http_server_url (env->http, "/slow.bin");
+        g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
+        snapshots_take (env, &before);
+
+        if (!plant_during_transfer) {
+                b_symlink (env, env->secret_path, dest1);
+                b_symlink (env, env->etc_victim, dest2);
+        } else
+                http_server_stall_after (env->http, "/slow.bin", STALL);
+
+        g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
+        bus_client_add_file (env->b, job, slow_url, dest1);
+        bus_client_add_file (env->b, job, env->url, dest2);
+        bus_client_job_call (env->b, job, "Resume");
+        if (plant_during_transfer) {
+                g_autofree char *temp = client_temp_path (env->b, job, 0);
+
+                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+                b_symlink (env, env->secret_path, dest1);
+                b_symlink (env, env->etc_victim, dest2);
+                http_server_release (env->http, "/slow.bin");
+        }
+        job_wait_state (env->fx, job, "transferred");
+        client_complete (env->b, job, &error);
+        g_assert_no_error (error);
+
+        /* The links were replaced by B's files; what they pointed at is untouched. */
+        assert_file_content (dest1, slow);
+        assert_file_content (dest2, env->content);
+        assert_owned_regular (dest1, &env->ub, 0644);
+        assert_owned_regular (dest2, &env->ub, 0644);
+        assert_targets_unchanged (env, &before);
+}
+
+static void
+test_destination_symlink_before (void)
+{
+        run_destination_symlink (FALSE);
+}
+
+static void
+test_destination_symlink_during (void)
+{
+        run_destination_symlink (TRUE);
+}
+
+/* B plants a symlink at the temporary file's name (ListFiles tells it) before
+ * the transfer starts: xferd never follows it, not even into a file B may
+ * write itself. The job fails with LocalFile. */
+static void
+test_temporary_symlink (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+        g_autofree char *id1 = NULL, *id2 = NULL;
+
+        if (!env)
+                return;
+        g_autofree char *dest1 = g_build_filename (env->b_dir, "t1.bin", NULL);
+        g_autofree char *dest2 = g_build_filename (env->b_dir, "t2.bin", NULL);
+        g_autofree char *planted = g_build_filename (env->private_dir, "planted.bin", NULL);
+        g_autofree char *mine = g_build_filename (env->b_dir, "mine.txt", NULL);
+        b_write (env, mine, "B's own file");
+        g_autofree char *mine_before = snapshot (mine);
+        snapshots_take (env, &before);
+
+        /* Into A's directory (a name that does not exist yet), and into B's own file. */
+        g_autofree char *job1 = bus_client_create_job (env->b, "b-job-1", &id1);
+        bus_client_add_file (env->b, job1, env->url, dest1);
+        g_autofree char *temp1 = client_temp_path (env->b, job1, 0);
+        b_symlink (env, planted, temp1);
+        g_autofree char *job2 = bus_client_create_job (env->b, "b-job-2", &id2);
+        bus_client_add_file (env->b, job2, env->url, dest2);
+        g_autofree char *temp2 = client_temp_path (env->b, job2, 0);
+        b_symlink (env, mine, temp2);
+
+        const char *const jobs[] = { job1, job2, NULL };
+        for (guint i = 0; jobs[i]; i++) {
+                bus_client_job_call (env->b, jobs[i], "Resume");
+                job_wait_state (env->fx, jobs[i], "error");
+                g_autofree char *error_name = job_get_string (env->fx, jobs[i], "ErrorName");
+                g_assert_cmpstr (error_name, ==, XFERD_ERROR ("LocalFile"));
+        }
+        g_assert_false (g_file_test (dest1, G_FILE_TEST_EXISTS));
+        g_assert_false (g_file_test (dest2, G_FILE_TEST_EXISTS));
+        assert_unchanged (mine_before, mine);
+        assert_targets_unchanged (env, &before);
+
+        /* Cancelling removes at most the links, never their targets. */
+        bus_client_job_call (env->b, job1, "Cancel");
+        bus_client_job_call (env->b, job2, "Cancel");
+        assert_unchanged (mine_before, mine);
+        assert_targets_unchanged (env, &before);
+}
+
+/* A directory in the path is B's symlink to A's private directory (or to
+ * /etc): B could not write there, so AddFile refuses it. */
+static void
+test_directory_symlink_before (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+        g_autofree char *id = NULL;
+
+        if (!env)
+                return;
+        g_autofree char *to_private = g_build_filename (env->b_dir, "to-private", NULL);
+        g_autofree char *to_etc = g_build_filename (env->b_dir, "to-etc", NULL);
+        b_symlink (env, env->private_dir, to_private);
+        b_symlink (env, "/etc", to_etc);
+        g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
+        snapshots_take (env, &before);
+
+        g_autofree char *victim_name = g_path_get_basename (env->etc_victim);
+        g_autofree char *new_name = g_path_get_basename (env->etc_new);
+        const char *const targets[][2] = {
+                { to_private, "new.bin" },
+                { to_private, "secret.txt" },
+                { to_etc, new_name },
+                { to_etc, victim_name },
+        };
+        for (guint i = 0; i < G_N_ELEMENTS (targets); i++) {
+                g_autofree char *path = g_build_filename (targets[i][0], targets[i][1], NULL);
+
+                g_test_message ("target %s", path);
+                assert_job_call_fails (env->b, job, "AddFile", g_variant_new ("(ss)", env->url, path),
+                                       XFERD_ERROR ("InvalidPath"));
+                assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "Download",
+                                   g_variant_new ("(ssa{sv})", env->url, path, NULL), XFERD_ERROR ("InvalidPath"));
+        }
+        g_assert_cmpuint (client_job_uint32 (env->b, job, "FilesTotal"), ==, 0);
+        assert_targets_unchanged (env, &before);
+        assert_unchanged (before.b_dir, env->b_dir);
+}
+
+/* B's job writes into B's directory sub; while the transfer runs, B swaps sub
+ * for a symlink to `target`. Returns the job; the temporary file is then in
+ * sub.orig. */
+static char *
+start_and_swap (Env *env, const char *target, char **out_temp)
+{
+        g_autofree char *sub = g_build_filename (env->b_dir, "sub", NULL);
+        g_autofree char *orig = g_build_filename (env->b_dir, "sub.orig", NULL);
+        g_autofree char *dest = g_build_filename (sub, "file.bin", NULL);
+        g_autofree char *url = http_server_url (env->http, "/slow.bin");
+        g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
+        g_autofree char *id = NULL;
+
+        b_mkdir (env, sub);
+        http_server_stall_after (env->http, "/slow.bin", STALL);
+        char *job = bus_client_create_job (env->b, "b-job", &id);
+        bus_client_add_file (env->b, job, url, dest);
+        bus_client_job_call (env->b, job, "Resume");
+        g_autofree char *temp = client_temp_path (env->b, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+
+        b_rename (env, sub, orig);
+        b_symlink (env, target, sub);
+        if (out_temp)
+                *out_temp = g_path_get_basename (temp);
+        return job;
+}
+
+/* Ends a swapped job's transfer and asserts that it did not finish through
+ * the link: either the transfer fails with LocalFile, or it reaches
+ * transferred and Complete fails with CompleteFailed (and the job stays
+ * transferred). Returns the state the job is in. */
+static char *
+finish_swapped (Env *env, const char *job)
+{
+        g_autoptr(GError) error = NULL;
+
+        http_server_release (env->http, "/slow.bin");
+        g_autofree char *state = job_wait_settled (env->fx, job);
+        if (g_strcmp0 (state, "error") == 0) {
+                g_autofree char *error_name = job_get_string (env->fx, job, "ErrorName");
+                g_assert_cmpstr (error_name, ==, XFERD_ERROR ("LocalFile"));
+                return g_steal_pointer (&state);
+        }
+        g_assert_cmpstr (state, ==, "transferred");
+        client_complete (env->b, job, &error);
+        bus_assert_error (error, XFERD_ERROR ("CompleteFailed"));
+        g_free (state);
+        state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "transferred");
+        return g_steal_pointer (&state);
+}
+
+/* The swap points at A's private directory, where A has a file of the same
+ * name: it is neither overwritten nor joined by anything. */
+static void
+test_directory_swap_to_private (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+
+        if (!env)
+                return;
+        g_autofree char *a_file = g_build_filename (env->private_dir, "file.bin", NULL);
+        write_owned (a_file, "A's file.bin", &env->ua, 0644);
+        snapshots_take (env, &before);
+
+        g_autofree char *job = start_and_swap (env, env->private_dir, NULL);
+        g_autofree char *state = finish_swapped (env, job);
+        assert_targets_unchanged (env, &before);
+
+        bus_client_job_call (env->b, job, "Cancel");
+        assert_targets_unchanged (env, &before);
+}
+
+/* The swap points at another directory of B's, which B may write: still no
+ * rename there, since it is not the directory AddFile checked (st_dev,
+ * st_ino). Once B puts the directory back, Complete goes on. */
+static void
+test_directory_swap_to_own (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GError) error = NULL;
+
+        if (!env)
+                return;
+        g_autofree char *other = g_build_filename (env->b_dir, "other", NULL);
+        g_autofree char *sub = g_build_filename (env->b_dir, "sub", NULL);
+        g_autofree char *orig = g_build_filename (env->b_dir, "sub.orig", NULL);
+        b_mkdir (env, other);
+        g_autofree char *other_before = snapshot (other);
+
+        g_autofree char *job = start_and_swap (env, other, NULL);
+        g_autofree char *state = finish_swapped (env, job);
+        assert_unchanged (other_before, other);
+        if (g_strcmp0 (state, "transferred") != 0)
+                return;
+
+        /* Back to the directory the job holds: Complete succeeds. */
+        run_as (env, USER_B, (const char *const[]) { "rm", sub, NULL });
+        b_rename (env, orig, sub);
+        client_complete (env->b, job, &error);
+        g_assert_no_error (error);
+        g_autofree char *dest = g_build_filename (sub, "file.bin", NULL);
+        g_assert_true (wait_file_size (dest, SIZE, 0));
+        assert_owned_regular (dest, &env->ub, 0644);
+        assert_unchanged (other_before, other);
+}
+
+/* Deleting through a swapped directory: Cancel must not unlink the name of
+ * its temporary file in the directory the link points to, be it A's (A has a
+ * file of that very name) or B's own. */
+static void
+test_directory_swap_cancel (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+        g_autofree char *temp_name = NULL;
+
+        if (!env)
+                return;
+        /* The temporary name is predictable from ListFiles; learn it first. */
+        g_autofree char *job = start_and_swap (env, env->private_dir, &temp_name);
+        g_autofree char *decoy = g_build_filename (env->private_dir, temp_name, NULL);
+        write_owned (decoy, "A's file that happens to have that name", &env->ua, 0600);
+        snapshots_take (env, &before);
+
+        bus_client_job_call (env->b, job, "Cancel");
+        assert_targets_unchanged (env, &before);
+        http_server_release (env->http, "/slow.bin");
+        assert_targets_unchanged (env, &before);
+}
+
+static void
+test_directory_swap_cancel_own (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autofree char *temp_name = NULL;
+
+        if (!env)
+                return;
+        g_autofree char *other = g_build_filename (env->b_dir, "other", NULL);
+        b_mkdir (env, other);
+        g_autofree char *job = start_and_swap (env, other, &temp_name);
+        g_autofree char *decoy = g_build_filename (other, temp_name, NULL);
+        b_write (env, decoy, "B's file that happens to have that name");
+        g_autofree char *other_before = snapshot (other);
+
+        bus_client_job_call (env->b, job, "Cancel");
+        assert_unchanged (other_before, other);
+        http_server_release (env->http, "/slow.bin");
+}
+
+/* Temporary files belong to the job's owner (uid and primary group), mode
+ * 0600 while partial; the final file too, 0644. */
+static void
+run_temporary_owner (Env *env, BusClient *client, const TestUser *u, const char *dir)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dest = g_build_filename (dir, "owned.bin", NULL);
+        g_autofree char *url = http_server_url (env->http, "/slow.bin");
+        g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
+        g_autofree char *id = NULL;
+
+        http_server_stall_after (env->http, "/slow.bin", STALL);
+        g_autofree char *job = bus_client_create_job (client, "owned", &id);
+        bus_client_add_file (client, job, url, dest);
+        bus_client_job_call (client, job, "Resume");
+        g_autofree char *temp = client_temp_path (client, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        assert_owned_regular (temp, u, 0600);
+
+        http_server_release (env->http, "/slow.bin");
+        job_wait_state (env->fx, job, "transferred");
+        assert_owned_regular (temp, u, 0600);
+        client_complete (client, job, &error);
+        g_assert_no_error (error);
+        assert_owned_regular (dest, u, 0644);
+        assert_file_content (dest, slow);
+}
+
+static void
+test_temporary_owner (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        if (!env)
+                return;
+        run_temporary_owner (env, env->a, &env->ua, env->private_dir);
+        run_temporary_owner (env, env->b, &env->ub, env->b_dir);
+}
+
+/* --------------------------------------------------------- protocols */
+
+/* Only http and https: every other scheme curl knows is refused at AddFile
+ * and Download, nothing is written. */
+static void
+test_refused_schemes (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+        g_autofree char *id = NULL;
+
+        if (!env)
+                return;
+        g_autofree char *dest = g_build_filename (env->b_dir, "out.bin", NULL);
+        g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
+        snapshots_take (env, &before);
+        static const char *const urls[] = {
+                "file:///etc/passwd", "FILE:///etc/shadow", "file://localhost/etc/passwd",
+                "ftp://127.0.0.1/x", "ftps://127.0.0.1/x", "scp://127.0.0.1/etc/passwd",
+                "sftp://127.0.0.1/etc/passwd", "dict://127.0.0.1/d:x", "gopher://127.0.0.1/x",
+                "tftp://127.0.0.1/x", "telnet://127.0.0.1/", "ldap://127.0.0.1/", "smb://127.0.0.1/x/y",
+                "imap://127.0.0.1/", "smtp://127.0.0.1/", "mqtt://127.0.0.1/x", "rtsp://127.0.0.1/x",
+                NULL
+        };
+
+        for (guint i = 0; urls[i]; i++) {
+                g_test_message ("URL %s", urls[i]);
+                assert_job_call_fails (env->b, job, "AddFile", g_variant_new ("(ss)", urls[i], dest),
+                                       XFERD_ERROR ("UnsupportedProtocol"));
+                assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "Download",
+                                   g_variant_new ("(ssa{sv})", urls[i], dest, NULL),
+                                   XFERD_ERROR ("UnsupportedProtocol"));
+                /* Root is held to the same rule. */
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "AddFile", g_variant_new ("(ss)", urls[i], dest),
+                                                          G_VARIANT_TYPE_UNIT, &error);
+                bus_assert_error (error, XFERD_ERROR ("UnsupportedProtocol"));
+        }
+        g_assert_cmpuint (client_job_uint32 (env->b, job, "FilesTotal"), ==, 0);
+        assert_unchanged (before.b_dir, env->b_dir);
+        assert_targets_unchanged (env, &before);
+}
+
+/* An http URL whose server redirects to file:// (or another scheme): the job
+ * fails with UnsupportedProtocol and no byte of the target is written. */
+static void
+test_redirect_to_file (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_auto(Snapshots) before = { NULL };
+
+        if (!env)
+                return;
+        g_autofree char *secret_url = g_strconcat ("file://", env->secret_path, NULL);
+        const char *const locations[] = {
+                "file:///etc/passwd", secret_url, "ftp://127.0.0.1/x", "dict://127.0.0.1/d:x", NULL
+        };
+        snapshots_take (env, &before);
+
+        for (guint i = 0; locations[i]; i++) {
+                g_autofree char *path = g_strdup_printf ("/redirect-%u", i);
+                g_autofree char *url = http_server_url (env->http, path);
+                g_autofree char *name = g_strdup_printf ("out-%u.bin", i);
+                g_autofree char *dest = g_build_filename (env->b_dir, name, NULL);
+                g_autofree char *id = NULL;
+
+                g_test_message ("redirect to %s", locations[i]);
+                http_server_redirect (env->http, path, 302, locations[i]);
+                g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
+                bus_client_add_file (env->b, job, url, dest);
+                bus_client_job_call (env->b, job, "Resume");
+                job_wait_state (env->fx, job, "error");
+                g_autofree char *error_name = job_get_string (env->fx, job, "ErrorName");
+                g_assert_cmpstr (error_name, ==, XFERD_ERROR ("UnsupportedProtocol"));
+                g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, 0);
+                g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+                /* A temporary file, if there is one, is empty. */
+                g_autofree char *temp = client_temp_path (env->b, job, 0);
+                GStatBuf st;
+                if (g_lstat (temp, &st) == 0)
+                        g_assert_cmpint (st.st_size, ==, 0);
+                bus_client_job_call (env->b, job, "Cancel");
+        }
+        assert_unchanged (before.b_dir, env->b_dir);
+        assert_targets_unchanged (env, &before);
+}
+
+/* ------------------------------------------------------------ limits */
+
+static void
+add_files_expect (BusClient *client, BusFixture *fx, const char *job, const char *dir, guint from, guint n,
+                  const char *error_name)
+{
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder files;
+
+        g_variant_builder_init (&files, G_VARIANT_TYPE ("a(ss)"));
+        for (guint i = from; i < from + n; i++) {
+                g_autofree char *name = g_strdup_printf ("f%03u.bin", i);
+                g_autofree char *path = g_build_filename (dir, name, NULL);
+                g_autofree char *url = g_strdup_printf ("http://127.0.0.1:1/%s", name);
+
+                g_variant_builder_add (&files, "(ss)", url, path);
+        }
+        GVariant *params = g_variant_new ("(a(ss))", &files);
+        g_autoptr(GVariant) reply = client ? bus_client_call_job (client, job, "AddFiles", params, G_VARIANT_TYPE_UNIT, &error)
+                                           : bus_call_job (fx, job, "AddFiles", params, G_VARIANT_TYPE_UNIT, &error);
+        if (error_name)
+                bus_assert_error (error, error_name);
+        else
+                g_assert_no_error (error);
+}
+
+static char *
+create_job_expect (BusClient *client, BusFixture *fx, const char *error_name)
+{
+        g_autoptr(GError) error = NULL;
+        GVariant *params = g_variant_new ("(sa{sv})", "limited", NULL);
+        g_autoptr(GVariant) reply = client ? bus_client_call_manager (client, "CreateJob", params, G_VARIANT_TYPE ("(so)"), &error)
+                                           : bus_call_manager (fx, "CreateJob", params, G_VARIANT_TYPE ("(so)"), &error);
+        const char *path;
+
+        if (error_name) {
+                bus_assert_error (error, error_name);
+                return NULL;
+        }
+        g_assert_no_error (error);
+        g_variant_get (reply, "(&s&o)", NULL, &path);
+        return g_strdup (path);
+}
+
+static void
+check_limits (Env *env, guint per_user, guint machine, guint files)
+{
+        g_auto(Snapshots) before = { NULL };
+        g_autoptr(GPtrArray) a_jobs = g_ptr_array_new_with_free_func (g_free);
+        g_autofree char *root_dir = g_build_filename (env->fx->tmpdir, "root", NULL);
+
+        g_assert_no_errno (g_mkdir (root_dir, 0755));
+        snapshots_take (env, &before);
+
+        /* Jobs per user: A's (per_user + 1)th is refused, B still has its own quota. */
+        for (guint i = 0; i < per_user; i++)
+                g_ptr_array_add (a_jobs, create_job_expect (env->a, NULL, NULL));
+        g_free (create_job_expect (env->a, NULL, XFERD_ERROR ("TooManyJobs")));
+        /* A final job does not count. */
+        g_autofree char *first = g_strdup (g_ptr_array_index (a_jobs, 0));
+        bus_client_job_call (env->a, first, "Cancel");
+        g_free (g_ptr_array_steal_index (a_jobs, 0));
+        g_ptr_array_add (a_jobs, create_job_expect (env->a, NULL, NULL));
+        g_free (create_job_expect (env->a, NULL, XFERD_ERROR ("TooManyJobs")));
+
+        /* Jobs per machine (when B's own quota does not stop it first): B may
+         * fill what is left, then no more. */
+        if (machine - per_user < per_user) {
+                for (guint i = per_user; i < machine; i++)
+                        g_free (create_job_expect (env->b, NULL, NULL));
+                g_free (create_job_expect (env->b, NULL, XFERD_ERROR ("TooManyJobs")));
+        }
+
+        /* Files per job: (files + 1)th refused one by one and in a batch; all or nothing. */
+        const char *job = g_ptr_array_index (a_jobs, 0);
+        add_files_expect (env->a, NULL, job, env->private_dir, 0, files, NULL);
+        add_files_expect (env->a, NULL, job, env->private_dir, files, 1, XFERD_ERROR ("TooManyFiles"));
+        g_autofree char *extra = g_build_filename (env->private_dir, "extra.bin", NULL);
+        assert_job_call_fails (env->a, job, "AddFile", g_variant_new ("(ss)", env->url, extra), XFERD_ERROR ("TooManyFiles"));
+        g_assert_cmpuint (client_job_uint32 (env->a, job, "FilesTotal"), ==, files);
+        const char *job2 = g_ptr_array_index (a_jobs, 1);
+        add_files_expect (env->a, NULL, job2, env->private_dir, 0, files + 1, XFERD_ERROR ("TooManyFiles"));
+        g_assert_cmpuint (client_job_uint32 (env->a, job2, "FilesTotal"), ==, 0);
+
+        /* Root is exempt from all three. */
+        g_autoptr(GPtrArray) root_jobs = g_ptr_array_new_with_free_func (g_free);
+        for (guint i = 0; i < per_user + 1; i++)
+                g_ptr_array_add (root_jobs, create_job_expect (NULL, env->fx, NULL));
+        const char *root_job = g_ptr_array_index (root_jobs, 0);
+        add_files_expect (NULL, env->fx, root_job, root_dir, 0, files + 1, NULL);
+        g_assert_cmpuint (job_get_uint32 (env->fx, root_job, "FilesTotal"), ==, files + 1);
+
+        /* No file was made by any of it. */
+        assert_targets_unchanged (env, &before);
+        assert_unchanged (before.b_dir, env->b_dir);
+        g_auto(GStrv) in_root_dir = list_dir (root_dir);
+        g_assert_cmpuint (g_strv_length (in_root_dir), ==, 0);
+}
+
+static void
+test_limits_small (void)
+{
+        static const BusFixtureOptions options = {
+                .system_bus = TRUE,
+                .config = "[Daemon]\nMaxJobsPerUser=3\nMaxJobs=5\nMaxFilesPerJob=4\n",
+        };
+        g_autoptr(Env) env = env_new_with (&options);
+
+        if (!env)
+                return;
+        check_limits (env, 3, 5, 4);
+}
+
+/* The defaults of the contract: 60 jobs per user, 300 per machine (not
+ * reached here), 200 files per job. */
+static void
+test_limits_default (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        if (!env)
+                return;
+        check_limits (env, 60, 300, 200);
+}
+
+/* ----------------------------------------------------------- privacy */
+
+static void
+assert_text_free_of (const char *what, const char *text, const char *const *secrets)
+{
+        for (guint i = 0; secrets[i]; i++)
+                if (strstr (text, secrets[i])) {
+                        g_test_message ("%s contains '%s': %s", what, secrets[i], text);
+                        g_assert_null (strstr (text, secrets[i]));
+                }
+}
+
+static guint
+count_signals (GVariant *signals, const char *path, const char *member)
+{
+        guint n = 0;
+
+        for (gsize i = 0; i < g_variant_n_children (signals); i++) {
+                const char *spath, *smember;
+
+                g_variant_get_child (signals, i, "(&s&s&s&sv)", NULL, &spath, NULL, &smember, NULL);
+                if ((!path || strcmp (spath, path) == 0) && strcmp (smember, member) == 0)
+                        n++;
+        }
+        return n;
+}
+
+static gboolean
+signal_mentions_job (GVariant *signals, const char *member, const char *id)
+{
+        for (gsize i = 0; i < g_variant_n_children (signals); i++) {
+                g_autoptr(GVariant) params = NULL;
+                const char *smember;
+
+                g_variant_get_child (signals, i, "(&s&s&s&sv)", NULL, NULL, NULL, &smember, &params);
+                g_autofree char *text = g_variant_print (params, FALSE);
+                if (strcmp (smember, member) == 0 && strstr (text, id))
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* B listens to every signal it may receive (a plain match rule) while A
+ * works with secret names, URLs, paths and headers: none of them reaches B,
+ * though B sees that the jobs exist and change state. */
+static void
+test_signals_carry_no_secrets (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id1 = NULL, *id2 = NULL, *id3 = NULL;
+
+        if (!env)
+                return;
+        g_autoptr(GBytes) secret_body = http_server_add_generated (env->http, "/secret-url-path-5e6f.bin", SIZE);
+        g_autofree char *secret_url = http_server_url (env->http, "/secret-url-path-5e6f.bin");
+        g_autofree char *missing_url = http_server_url (env->http, "/secret-missing-path-7a8b.bin");
+        g_autofree char *dest1 = g_build_filename (env->private_dir, "secret-file-name-1c2d.bin", NULL);
+        g_autofree char *dest2 = g_build_filename (env->private_dir, "secret-file-name-3e4f.bin", NULL);
+        g_autofree char *dest3 = g_build_filename (env->private_dir, "secret-file-name-9a0b.bin", NULL);
+        const char *const secrets[] = {
+                "secret-display-name-ab12", "secret-description-cd34", "secret-renamed-ef56",
+                "secret-url-path-5e6f", "secret-missing-path-7a8b", "secret-file-name",
+                "secret-header-value-0f1e", "X-Secret-Header", env->private_dir, "secret-dl-name-2b3c",
+                NULL
+        };
+
+        bus_client_subscribe (env->b);
+
+        /* A job that transfers and is completed, renamed on the way. */
+        g_autoptr(GVariant) r1 = bus_client_call_manager (env->a, "CreateJob",
+                g_variant_new_parsed ("(%s, {'description': <%s>})", "secret-display-name-ab12",
+                                      "secret-description-cd34"),
+                G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        const char *job1;
+        g_variant_get (r1, "(&s&o)", NULL, &job1);
+        id1 = g_strdup (xferd_job_id (job1));
+        g_autoptr(GVariant) h = bus_client_call_job (env->a, job1, "SetHttpHeaders",
+                                                     g_variant_new_parsed ("(['X-Secret-Header: secret-header-value-0f1e'],)"),
+                                                     G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        bus_client_add_file (env->a, job1, secret_url, dest1);
+        g_assert_true (bus_client_set_property (env->a, job1, XFERD_JOB_IFACE, "DisplayName",
+                                                g_variant_new_string ("secret-renamed-ef56"), &error));
+        g_assert_no_error (error);
+        g_assert_true (bus_client_set_property (env->a, job1, XFERD_JOB_IFACE, "Description",
+                                                g_variant_new_string ("secret-description-cd34 again"), &error));
+        g_assert_no_error (error);
+        bus_client_job_call (env->a, job1, "Resume");
+        job_wait_state (env->fx, job1, "transferred");
+        client_complete (env->a, job1, &error);
+        g_assert_no_error (error);
+
+        /* A job that fails (HTTP 404: the message names the URL) and is cancelled. */
+        g_autofree char *job2 = bus_client_create_job (env->a, "secret-display-name-ab12", &id2);
+        bus_client_add_file (env->a, job2, missing_url, dest2);
+        bus_client_job_call (env->a, job2, "Resume");
+        job_wait_state (env->fx, job2, "error");
+        g_autofree char *message = job_get_string (env->fx, job2, "ErrorMessage");
+        g_test_message ("ErrorMessage (for the owner only): %s", message);
+        bus_client_job_call (env->a, job2, "Cancel");
+
+        /* A Download with a display name, completing by itself. */
+        g_autoptr(GVariant) r3 = bus_client_call_manager (env->a, "Download",
+                g_variant_new_parsed ("(%s, %s, {'display-name': <%s>})", secret_url, dest3, "secret-dl-name-2b3c"),
+                G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        const char *job3;
+        g_variant_get (r3, "(&s&o)", NULL, &job3);
+        id3 = g_strdup (xferd_job_id (job3));
+        g_autofree char *final3 = xferd_wait_job_removed (env->fx, id3);
+        g_assert_cmpstr (final3, ==, "acknowledged");
+        assert_file_content (dest3, secret_body);
+
+        /* What B received. */
+        g_autoptr(GVariant) signals = bus_client_signals (env->b);
+        g_test_message ("B received %" G_GSIZE_FORMAT " signals", g_variant_n_children (signals));
+        for (gsize i = 0; i < g_variant_n_children (signals); i++) {
+                g_autoptr(GVariant) sig = g_variant_get_child_value (signals, i);
+                g_autofree char *text = g_variant_print (sig, FALSE);
+                assert_text_free_of ("a signal B received", text, secrets);
+        }
+        /* B did listen: it saw the jobs come, change and go. */
+        g_assert_true (signal_mentions_job (signals, "JobNew", id1));
+        g_assert_true (signal_mentions_job (signals, "InterfacesAdded", id1));
+        g_assert_true (signal_mentions_job (signals, "JobRemoved", id1));
+        g_assert_true (signal_mentions_job (signals, "JobRemoved", id2));
+        g_assert_true (signal_mentions_job (signals, "JobNew", id3));
+        g_assert_cmpuint (count_signals (signals, job1, "PropertiesChanged"), >, 0);
+        g_assert_cmpuint (count_signals (signals, job2, "Failed"), ==, 1);
+
+        /* The same holds for every broadcast root's connection recorded. */
+        bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        for (guint i = 0; i < env->fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (env->fx->signals, i);
+                g_autofree char *text = g_variant_print (sig->params, FALSE);
+                assert_text_free_of (sig->member, text, secrets);
+        }
+}
+
+/* SetHttpHeaders values go to the server and nowhere else: not in any
+ * property (HttpHeaderNames has the names), not in the log; they are stored
+ * in a state directory (0700) and database (0600) only root can read. */
+static void
+test_headers_stay_secret (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+
+        if (!env)
+                return;
+        const char *const secrets[] = { "hdr-secret-value-1a2b", "hdr-secret-key-3c4d", NULL };
+        g_autofree char *dest = g_build_filename (env->private_dir, "h.bin", NULL);
+        g_autofree char *job = bus_client_create_job (env->a, "headers", &id);
+        g_autoptr(GVariant) h = bus_client_call_job (env->a, job, "SetHttpHeaders",
+                g_variant_new_parsed ("(['Authorization: Bearer hdr-secret-value-1a2b', 'X-Api-Key: hdr-secret-key-3c4d'],)"),
+                G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        bus_client_add_file (env->a, job, env->url, dest);
+
+        /* Names only. */
+        g_autoptr(GVariant) names = bus_client_get_property (env->a, job, XFERD_JOB_IFACE, "HttpHeaderNames", &error);
+        g_assert_no_error (error);
+        g_autofree char *names_text = g_variant_print (names, FALSE);
+        g_assert_cmpstr (names_text, ==, "['Authorization', 'X-Api-Key']");
+        /* Every property, as the owner and as root; the files; the introspection. */
+        g_autoptr(GVariant) all_a = bus_client_call (env->a, job, "org.freedesktop.DBus.Properties", "GetAll",
+                                                     g_variant_new ("(s)", XFERD_JOB_IFACE), NULL, &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) all_root = bus_call (env->fx, job, "org.freedesktop.DBus.Properties", "GetAll",
+                                                 g_variant_new ("(s)", XFERD_JOB_IFACE), NULL, &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) files = bus_client_call_job (env->a, job, "ListFiles", NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) xml = bus_client_call (env->a, job, "org.freedesktop.DBus.Introspectable", "Introspect",
+                                                   NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) managed = bus_client_call (env->a, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                       "GetManagedObjects", NULL, NULL, &error);
+        g_assert_no_error (error);
+        GVariant *const replies[] = { all_a, all_root, files, xml, managed };
+        for (guint i = 0; i < G_N_ELEMENTS (replies); i++) {
+                g_autofree char *text = g_variant_print (replies[i], FALSE);
+                assert_text_free_of ("a reply", text, secrets);
+        }
+
+        /* They do reach the server. */
+        bus_client_job_call (env->a, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+        g_autofree char *sent = http_server_last_header (env->http, "/file.bin", "Authorization");
+        g_assert_cmpstr (sent, ==, "Bearer hdr-secret-value-1a2b");
+        client_complete (env->a, job, &error);
+        g_assert_no_error (error);
+
+        /* Not in the log (debug level), which does tell about the job. */
+        g_autofree char *log = bus_fixture_xferd_log (env->fx);
+        g_assert_nonnull (strstr (log, id));
+        assert_text_free_of ("xferd's log", log, secrets);
+
+        /* The store: root's alone. */
+        GStatBuf st;
+        g_assert_no_errno (g_lstat (env->fx->state_dir, &st));
+        g_assert_true (S_ISDIR (st.st_mode));
+        g_assert_cmpuint (st.st_mode & 07777, ==, 0700);
+        g_assert_cmpuint (st.st_uid, ==, 0);
+        g_auto(GStrv) entries = list_dir (env->fx->state_dir);
+        gboolean has_db = FALSE;
+        for (guint i = 0; entries[i]; i++) {
+                g_autofree char *path = g_build_filename (env->fx->state_dir, entries[i], NULL);
+
+                g_assert_no_errno (g_lstat (path, &st));
+                g_test_message ("%s: %04o uid %u", path, (guint) (st.st_mode & 07777), (guint) st.st_uid);
+                g_assert_cmpuint (st.st_uid, ==, 0);
+                if (S_ISREG (st.st_mode)) {
+                        g_assert_cmpuint (st.st_mode & 07777, ==, 0600);
+                        if (g_str_has_suffix (entries[i], ".db") || strstr (entries[i], ".db"))
+                                has_db = TRUE;
+                } else
+                        g_assert_cmpuint (st.st_mode & 077, ==, 0);
+                /* Neither user can read it. */
+                g_assert_cmpint (bus_fixture_run_as (env->fx, USER_A,
+                                                     (const char *const[]) { "cat", path, NULL }, NULL, NULL), !=, 0);
+        }
+        g_assert_true (has_db);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/multiuser/access/other-user-denied", test_other_user_denied);
+        g_test_add_func ("/multiuser/access/root-allowed", test_root_allowed);
+        g_test_add_func ("/multiuser/files/private-dir-and-etc", test_private_dir_and_etc);
+        g_test_add_func ("/multiuser/files/destination-symlink-before", test_destination_symlink_before);
+        g_test_add_func ("/multiuser/files/destination-symlink-during", test_destination_symlink_during);
+        g_test_add_func ("/multiuser/files/temporary-symlink", test_temporary_symlink);
+        g_test_add_func ("/multiuser/files/directory-symlink-before", test_directory_symlink_before);
+        g_test_add_func ("/multiuser/files/directory-swap-to-private", test_directory_swap_to_private);
+        g_test_add_func ("/multiuser/files/directory-swap-to-own", test_directory_swap_to_own);
+        g_test_add_func ("/multiuser/files/directory-swap-cancel", test_directory_swap_cancel);
+        g_test_add_func ("/multiuser/files/directory-swap-cancel-own", test_directory_swap_cancel_own);
+        g_test_add_func ("/multiuser/files/temporary-owner", test_temporary_owner);
+        g_test_add_func ("/multiuser/protocols/refused-schemes", test_refused_schemes);
+        g_test_add_func ("/multiuser/protocols/redirect-to-file", test_redirect_to_file);
+        g_test_add_func ("/multiuser/limits/small", test_limits_small);
+        g_test_add_func ("/multiuser/limits/default", test_limits_default);
+        g_test_add_func ("/multiuser/privacy/signals", test_signals_carry_no_secrets);
+        g_test_add_func ("/multiuser/privacy/headers", test_headers_stay_secret);
+        return g_test_run ();
+}
