@@ -56,9 +56,10 @@ int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, const char *nam
 /* Unlinks one name in the directory; a missing name counts as success. */
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name);
 
-/* Gives a finished temporary file its final mode, makes its data durable, and renames it over
- * the destination name. The directory itself is synced separately, once for many files. */
-int fsops_commit(const FsIdentity *id, const FsDir *dir, const char *temp_name,
-                 const char *final_name, mode_t mode);
+/* Complete, in steps, so that many files share their durability work: open a finished
+ * temporary file and give it its final mode (the caller then syncs the data, one file or one
+ * file system at a time), rename it over the destination, and sync each directory once. */
+int fsops_open_finished(const FsIdentity *id, const FsDir *dir, const char *temp_name, mode_t mode);
+int fsops_rename(const FsIdentity *id, const FsDir *dir, const char *temp_name, const char *final_name);
 
 int fsops_sync_directory(const FsIdentity *id, const FsDir *dir);

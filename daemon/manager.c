@@ -2257,7 +2257,12 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->inactivity_timer, CLOCK_REALTIME, 0, 3600 * USEC_PER_SEC,
+        /* Coalescing saves wake-ups; an hour is nothing against 90 days, but the accuracy
+         * follows shorter timeouts. */
+        uint64_t accuracy = config->job_inactivity_usec / 100;
+        if (accuracy > 3600 * USEC_PER_SEC)
+                accuracy = 3600 * USEC_PER_SEC;
+        r = sd_event_add_time(event, &m->inactivity_timer, CLOCK_REALTIME, 0, accuracy ? accuracy : 1,
                               on_inactivity_timer, m);
         if (r < 0)
                 goto fail;

@@ -46,6 +46,7 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 { "JobInactivityTimeoutDays", UNIT_DAYS, 36500 },
                 { "StallTimeoutSec", UNIT_SECONDS, 86400 },
                 { "TimeSliceSec", UNIT_SECONDS, 86400 },
+                { "JobInactivityTimeoutSec", UNIT_SECONDS, UINT32_MAX },
         };
         uint64_t v;
         size_t i;
@@ -83,6 +84,11 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 if (v == 0)
                         return -ERANGE;
                 m->time_slice_usec = v * USEC_PER_SEC;
+                break;
+        case 10:
+                if (v == 0)
+                        return -ERANGE;
+                m->job_inactivity_usec = v * USEC_PER_SEC;
                 break;
         default: return -ENOKEY;
         }

@@ -348,6 +348,31 @@ test_no_validator_restarts (void)
         g_assert_null (range);
 }
 
+/* A job nobody touched for JobInactivityTimeout is cancelled with its
+ * temporary files (BITS's JobInactivityTimeout; 90 days by default). */
+static void
+test_inactive_job_cancelled (void)
+{
+        g_autoptr(Env) env = env_new_with ("[Daemon]\nJobInactivityTimeoutSec=2\n");
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/idle.bin", SIZE);
+        g_autofree char *url = http_server_url (env->http, "/idle.bin");
+        g_autofree char *dest = env_dest (env, "idle.bin");
+        g_autofree char *id = NULL;
+
+        /* Partial data on disk, then left alone. */
+        http_server_stall_after (env->http, "/idle.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        xferd_job_call (env->fx, job, "Suspend");
+        http_server_release (env->http, "/idle.bin");
+
+        g_autofree char *final_state = wait_job_removed (env, id, WAIT_TIMEOUT_MS);
+        g_assert_cmpstr (final_state, ==, "cancelled");
+        const char *const none[] = { NULL };
+        assert_dir_is (env->dir, none);
+}
+
 /* ----------------------------------------------- 2. jobs in every state */
 
 /* Properties that no restart may change, whatever the state. */
@@ -992,6 +1017,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/durable/kill-during-transfer", test_kill_during_transfer);
         g_test_add_func ("/durable/no-validator", test_no_validator_restarts);
+        g_test_add_func ("/durable/inactive-job-cancelled", test_inactive_job_cancelled);
         g_test_add_func ("/durable/jobs-in-every-state", test_jobs_in_every_state);
         g_test_add_func ("/durable/changed-resource/after-kill", test_changed_after_kill);
         g_test_add_func ("/durable/changed-resource/while-suspended", test_changed_while_suspended);

@@ -248,7 +248,9 @@ if [[ -e $state_dir ]]; then
 fi
 : >"$marker_dir/package"
 package_installed=1
-if ! apt-get install -y -q --no-install-recommends "$deb" </dev/null >"$tmp/install.log" 2>&1; then
+# --path-include: container images often tell dpkg to drop man pages (path-exclude).
+if ! apt-get install -y -q --no-install-recommends \
+       -o 'DPkg::Options::=--path-include=/usr/share/man/*' "$deb" </dev/null >"$tmp/install.log" 2>&1; then
   cat "$tmp/install.log" >&2
   fail "apt-get install $deb failed"
 fi
