@@ -535,8 +535,8 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
                 return call_error_set(e, r, CALL_ERROR_EMPTY,
                                       "Job %s has no files: add one with AddFile before resuming it.", j->id);
         if (r < 0) {
-                log_debug("Job %s: event %s ignored in state %s.", j->id, job_event_to_string(event),
-                          job_state_to_string(j->state));
+                log_job_debug(j->id, j->owner, NULL, "Event %s ignored in state %s.", job_event_to_string(event),
+                              job_state_to_string(j->state));
                 return call_error_set(e, r, CALL_ERROR_INVALID_STATE, "Job %s is %s: nothing to do.",
                                       j->id, job_state_to_string(j->state));
         }
@@ -588,8 +588,8 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
         }
 
         if (t.state != old)
-                log_debug("Job %s: %s → %s (%s).", j->id, job_state_to_string(old),
-                          job_state_to_string(t.state), job_event_to_string(event));
+                log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),
+                              job_state_to_string(t.state), job_event_to_string(event));
 
         if ((t.actions & JOB_ACTION_EMIT_TRANSFERRED) && j->manager->observer.job_transferred)
                 j->manager->observer.job_transferred(j->manager, j);
@@ -637,7 +637,7 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
 static void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
                      uint64_t retry_after_usec) {
         job_set_error(j, name, message, summary);
-        log_info("Job %s: %s", j->id, message);
+        log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s", message);
         (void) job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);
 }
 
@@ -810,7 +810,7 @@ static void job_start_transfer(Job *j) {
                 job_fail(j, false, "Network", msg, strerror(-r), 0);
                 return;
         }
-        log_debug("Job %s: transferring %s from byte %" PRIu64 ".", j->id, f->url, offset);
+        log_job_debug(j->id, j->owner, f->url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);
 }
 
 /* ---- uploads ------------------------------------------------------------------------- */
@@ -1099,8 +1099,8 @@ static void manager_start_job(Job *j) {
 }
 
 static void manager_preempt_job(Job *j) {
-        log_debug("Job %s (%s) gives its slot to a job of higher or equal priority.", j->id,
-                  job_priority_to_string(j->priority));
+        log_job_debug(j->id, j->owner, NULL, "Priority %s: gives its slot to a job of higher or equal priority.",
+                      job_priority_to_string(j->priority));
         (void) job_apply_full(j, JOB_EVENT_PREEMPT, 0, NULL);
 }
 
@@ -1471,7 +1471,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
 
         list_append(&m->jobs_head, &m->jobs_tail, j);
         m->n_jobs++;
-        log_debug("Job %s created for uid %u.", j->id, (unsigned) owner);
+        log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
         if (m->observer.job_new)
                 m->observer.job_new(m, j);
@@ -1561,7 +1561,7 @@ int job_cancel(Job *j, CallError *e) {
          * the caller replies, nothing of the job is left on disk. */
         int r = job_apply(j, JOB_EVENT_CANCEL, e);
         if (r >= 0)
-                log_info("Job %s cancelled.", j->id);
+                log_job_info(j->id, j->owner, NULL, "Cancelled.");
         return r;
 }
 
@@ -1751,7 +1751,7 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                                 works[w].partial = true;
                 works[w].r = job_apply(j, JOB_EVENT_COMPLETE, &works[w].e);
                 if (works[w].r >= 0)
-                        log_info("Job %s completed%s.", j->id, works[w].partial ? " partially" : "");
+                        log_job_info(j->id, j->owner, NULL, "Completed%s.", works[w].partial ? " partially" : "");
         }
         if (m->store)
                 (void) store_end(m->store);
@@ -1821,7 +1821,7 @@ static int on_auto_complete(sd_event_source *s, void *userdata) {
         for (size_t w = 0; w < n; w++) {
                 j = works[w].job;
                 if (works[w].r < 0) {
-                        log_warning("Job %s: automatic completion failed: %s", j->id, works[w].e.message);
+                        log_job_warning(j->id, j->owner, NULL, "Automatic completion failed: %s", works[w].e.message);
                         if (j->state == JOB_TRANSFERRED) {
                                 job_set_error(j, "CompleteFailed", works[w].e.message,
                                               "A file could not be moved into place");
@@ -1984,8 +1984,8 @@ static int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata
                 n = j->next;
                 uint64_t deadline = j->modification_time + m->config.job_inactivity_usec;
                 if (deadline <= now) {
-                        log_info("Job %s was untouched for %" PRIu64 " days: cancelling it.", j->id,
-                                 m->config.job_inactivity_usec / (24 * 3600 * USEC_PER_SEC));
+                        log_job_info(j->id, j->owner, NULL, "Untouched for %" PRIu64 " s (JobInactivityTimeout): cancelling it.",
+                                     m->config.job_inactivity_usec / USEC_PER_SEC);
                         (void) job_cancel(j, NULL);
                 } else if (deadline < next)
                         next = deadline;
@@ -2066,8 +2066,8 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 bool dirty = false;
                 for (size_t i = 0; i < j->n_files; i++)
                         if (j->files[i]->temp_exists && !j->files[i]->committed) {
-                                log_info("Job %s is %s: removing its leftover temporary file %s/%s.", j->id,
-                                         job_state_to_string(j->state), j->files[i]->dir, j->files[i]->temp_name);
+                                log_job_info(j->id, j->owner, NULL, "%s: removing its leftover temporary file %s/%s.",
+                                             job_state_to_string(j->state), j->files[i]->dir, j->files[i]->temp_name);
                                 job_unlink_temporary(j, j->files[i]);
                                 dirty = true;
                         }
@@ -2094,8 +2094,8 @@ static int manager_adopt_job(Job *j, void *userdata) {
         JobTransition t;
         if (job_transition(j->state, JOB_EVENT_RECOVER, &ctx, &t) >= 0) {
                 if (t.state != j->state)
-                        log_info("Job %s was %s when the daemon stopped: queued again.", j->id,
-                                 job_state_to_string(j->state));
+                        log_job_info(j->id, j->owner, NULL, "Was %s when the daemon stopped: queued again.",
+                                     job_state_to_string(j->state));
                 j->state = t.state;
                 if (t.actions & JOB_ACTION_ARM_RETRY) {
                         /* The stored wall-clock deadline holds; a passed one means now. */
@@ -2190,7 +2190,7 @@ static void on_network_changed(void *userdata) {
         for (Job *j = m->jobs_head; j; j = n) {
                 n = j->next;
                 if (job_waits_for_network(j)) {
-                        log_info("Job %s: the network changed, retrying now.", j->id);
+                        log_job_info(j->id, j->owner, NULL, "The network changed: retrying now.");
                         (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
                 }
         }
