@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <systemd/sd-id128.h>
 
+#include "job-record.h"
 #include "log.h"
 #include "manager.h"
 #include "netwatch.h"
@@ -1331,18 +1332,6 @@ make:
         return 0;
 }
 
-static void file_free(JobFile *f) {
-        if (!f)
-                return;
-        free(f->url);
-        free(f->path);
-        free(f->dir);
-        free(f->name);
-        free(f->temp_name);
-        free(f->validator);
-        free(f);
-}
-
 static bool job_has_path(const Job *j, const char *path) {
         for (size_t i = 0; i < j->n_files; i++)
                 if (streq(j->files[i]->path, path))
@@ -1365,20 +1354,7 @@ static Job *job_free(Job *j) {
         job_stop_transfer(j);
         sd_event_source_disable_unref(j->retry_timer);
         sd_event_source_disable_unref(j->retention_timer);
-        for (size_t i = 0; i < j->n_files; i++)
-                file_free(j->files[i]);
-        free(j->files);
-        strv_free(j->http_headers);
-        fs_identity_done(&j->identity);
-        free(j->object_path);
-        free(j->display_name);
-        free(j->description);
-        free(j->error_name);
-        free(j->error_message);
-        free(j->error_summary);
-        free(j->upload_url);
-        free(j);
-        return NULL;
+        return job_record_free(j);
 }
 
 static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -1543,7 +1519,7 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
 
 fail:
         for (size_t i = 0; i < k; i++)
-                file_free(added[i]);
+                job_file_free(added[i]);
         free(added);
         return r;
 }

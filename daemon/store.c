@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "job.h"
+#include "job-record.h"
 #include "log.h"
 #include "store.h"
 
@@ -952,43 +953,12 @@ int store_delete_job(Store *s, const char *id) {
 
 /* ---- loading ---------------------------------------------------------------------------- */
 
-static JobFile *job_file_free(JobFile *f) {
-        if (!f)
-                return NULL;
-        free(f->url);
-        free(f->path);
-        free(f->dir);
-        free(f->name);
-        free(f->temp_name);
-        free(f->validator);
-        free(f);
-        return NULL;
-}
-
 static void job_file_freep(JobFile **f) {
         job_file_free(*f);
 }
 
-/* Only what store_load_jobs() fills: a Job not yet handed to the manager. */
-static Job *loaded_job_free(Job *j) {
-        if (!j)
-                return NULL;
-        for (size_t i = 0; i < j->n_files; i++)
-                job_file_free(j->files[i]);
-        free(j->files);
-        strv_free(j->http_headers);
-        free(j->display_name);
-        free(j->description);
-        free(j->error_name);
-        free(j->error_message);
-        free(j->error_summary);
-        free(j->upload_url);
-        free(j);
-        return NULL;
-}
-
 static void loaded_job_freep(Job **j) {
-        loaded_job_free(*j);
+        job_record_free(*j);
 }
 
 typedef struct JobList {
@@ -998,7 +968,7 @@ typedef struct JobList {
 
 static void job_list_done(JobList *l) {
         for (size_t i = 0; i < l->n; i++)
-                loaded_job_free(l->jobs[i]);
+                job_record_free(l->jobs[i]);
         free(l->jobs);
 }
 
@@ -1196,7 +1166,7 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                         Job **jobs = reallocarray(list.jobs, a, sizeof(Job *));
 
                         if (!jobs) {
-                                loaded_job_free(j);
+                                job_record_free(j);
                                 return log_oom();
                         }
                         list.jobs = jobs;

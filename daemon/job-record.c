@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "job-record.h"
+#include "util.h"
+
+JobFile *job_file_free(JobFile *f) {
+        if (!f)
+                return NULL;
+        free(f->url);
+        free(f->path);
+        free(f->dir);
+        free(f->name);
+        free(f->temp_name);
+        free(f->validator);
+        free(f);
+        return NULL;
+}
+
+Job *job_record_free(Job *j) {
+        if (!j)
+                return NULL;
+        for (size_t i = 0; i < j->n_files; i++)
+                job_file_free(j->files[i]);
+        free(j->files);
+        strv_free(j->http_headers);
+        fs_identity_done(&j->identity);
+        free(j->object_path);
+        free(j->display_name);
+        free(j->description);
+        free(j->error_name);
+        free(j->error_message);
+        free(j->error_summary);
+        free(j->upload_url);
+        free(j);
+        return NULL;
+}
