@@ -134,7 +134,8 @@ void job_set (BusFixture *fx, const char *job, const char *name, GVariant *value
 /* On a system-bus fixture, a connection of another user: the test program
  * xferd-test-client ($XFERD_TEST_CLIENT) run with runuser as that user, which
  * makes the calls it is given and hands back their replies, D-Bus error names
- * included (see xferd-test-client.c). Calls go to org.xferd.Transfer1. */
+ * included (see xferd-test-client.c). Calls go to org.xferd.Transfer1 unless
+ * said otherwise. */
 typedef struct BusClient BusClient;
 
 BusClient *bus_client_new (BusFixture *fx, const char *user);
@@ -149,6 +150,10 @@ const char *bus_client_unique_name (BusClient *client);
 GVariant *bus_client_call (BusClient *client, const char *path, const char *iface,
                            const char *method, GVariant *params,
                            const GVariantType *reply_type, GError **error);
+/* The same to another destination (the bus driver, say). */
+GVariant *bus_client_call_to (BusClient *client, const char *destination, const char *path,
+                              const char *iface, const char *method, GVariant *params,
+                              const GVariantType *reply_type, GError **error);
 GVariant *bus_client_call_manager (BusClient *client, const char *method, GVariant *params,
                                    const GVariantType *reply_type, GError **error);
 GVariant *bus_client_call_job (BusClient *client, const char *job, const char *method,

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -122,6 +123,25 @@ remove_tree (const char *path)
                 g_unlink (path);
 }
 
+/* What an earlier run left when it aborted (a failed assertion skips the
+ * teardown): names with the pid of a process that is gone. */
+static void
+remove_leftovers (const char *dir, const char *prefix)
+{
+        g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+        const char *name;
+
+        while (d && (name = g_dir_read_name (d))) {
+                if (!g_str_has_prefix (name, prefix))
+                        continue;
+                gint64 pid = g_ascii_strtoll (name + strlen (prefix), NULL, 10);
+                if (pid > 0 && kill ((pid_t) pid, 0) < 0 && errno == ESRCH) {
+                        g_autofree char *path = g_build_filename (dir, name, NULL);
+                        remove_tree (path);
+                }
+        }
+}
+
 static Env *
 env_new_with (const BusFixtureOptions *options)
 {
@@ -138,13 +158,16 @@ env_new_with (const BusFixtureOptions *options)
         env = g_new0 (Env, 1);
         user_load (&env->ua, USER_A);
         user_load (&env->ub, USER_B);
+        remove_leftovers ("/etc", "xferd-test-victim-");
+        remove_leftovers ("/etc", "xferd-test-new-");
+        remove_leftovers (env->ua.home, "xferd-test-");
         env->fx = bus_fixture_new (options);
         env->http = http_server_new ();
         env->content = http_server_add_generated (env->http, "/file.bin", SIZE);
         env->url = http_server_url (env->http, "/file.bin");
 
         /* A's private directory: 0700, in A's home. */
-        g_autofree char *tmpl = g_build_filename (env->ua.home, "xferd-test-XXXXXX", NULL);
+        g_autofree char *tmpl = g_strdup_printf ("%s/xferd-test-%d-XXXXXX", env->ua.home, (int) getpid ());
         if (!g_file_test (env->ua.home, G_FILE_TEST_IS_DIR))
                 g_error ("%s has no home directory %s (useradd -m)", USER_A, env->ua.home);
         env->private_dir = g_mkdtemp_full (g_steal_pointer (&tmpl), 0700);
@@ -701,6 +724,51 @@ test_root_allowed (void)
         g_assert_true (bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                          "MaxBackgroundTransfers", g_variant_new_uint32 (7), &error));
         g_assert_no_error (error);
+}
+
+/* The bus policy (data/org.xferd.Transfer1.conf, included as installed):
+ * only root may own the name, so no user can stand in for xferd, before it
+ * starts or while it runs, and collect the other users' calls. */
+static void
+test_name_owned_by_root_only (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GError) error = NULL;
+
+        if (!env)
+                return;
+        BusClient *const clients[] = { env->a, env->b };
+        /* Before xferd runs (nobody has called it yet), then while it runs. */
+        for (guint round = 0; round < 2; round++) {
+                for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+                        for (guint32 flags = 0; flags <= 6; flags += 2) {  /* none, REPLACE_EXISTING, DO_NOT_QUEUE */
+                                g_test_message ("RequestName, flags %u, xferd %s", flags, round ? "running" : "not running");
+                                g_autoptr(GError) e = NULL;
+                                g_autoptr(GVariant) r = bus_client_call_to (clients[i], "org.freedesktop.DBus",
+                                                                            "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                                                            "RequestName",
+                                                                            g_variant_new ("(su)", XFERD_BUS_NAME, flags),
+                                                                            G_VARIANT_TYPE ("(u)"), &e);
+                                bus_assert_error (e, ACCESS_DENIED);
+                        }
+                if (round == 0) {
+                        g_autoptr(GVariant) version = bus_get_property (env->fx, XFERD_MANAGER_PATH,
+                                                                        XFERD_MANAGER_IFACE, "Version", &error);
+                        g_assert_no_error (error);
+                        bus_fixture_note_xferd (env->fx);
+                }
+        }
+        /* The name is xferd's, running as root. */
+        g_autoptr(GVariant) owner = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
+                                                                 "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                                                 "GetConnectionUnixUser",
+                                                                 g_variant_new ("(s)", XFERD_BUS_NAME),
+                                                                 G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
+                                                                 -1, NULL, &error);
+        g_assert_no_error (error);
+        guint32 uid;
+        g_variant_get (owner, "(u)", &uid);
+        g_assert_cmpuint (uid, ==, 0);
 }
 
 /* ------------------------------------------------------- file system */
@@ -1559,6 +1627,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/multiuser/access/other-user-denied", test_other_user_denied);
         g_test_add_func ("/multiuser/access/root-allowed", test_root_allowed);
+        g_test_add_func ("/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only);
         g_test_add_func ("/multiuser/files/private-dir-and-etc", test_private_dir_and_etc);
         g_test_add_func ("/multiuser/files/destination-symlink-before", test_destination_symlink_before);
         g_test_add_func ("/multiuser/files/destination-symlink-during", test_destination_symlink_during);

@@ -9,9 +9,9 @@
  *
  * and then answers each command line on stdin with one line on stdout:
  *
- *   call<TAB>PATH<TAB>INTERFACE<TAB>METHOD<TAB>PARAMS
+ *   call<TAB>DESTINATION<TAB>PATH<TAB>INTERFACE<TAB>METHOD<TAB>PARAMS
  *       PARAMS is a GVariant tuple in text form (g_variant_print with types),
- *       empty for none; the call goes to org.xferd.Transfer1.
+ *       empty for none.
  *     -> ok<TAB>REPLY                 the reply tuple, printed with types
  *     -> error<TAB>NAME<TAB>MESSAGE   the D-Bus error name and its message (g_strescape'd)
  *   subscribe
@@ -76,22 +76,22 @@ do_call (char **fields)
         g_autoptr(GVariant) params = NULL;
         g_autoptr(GVariant) reply = NULL;
 
-        if (g_strv_length (fields) != 5) {
-                g_printerr ("xferd-test-client: call needs PATH, INTERFACE, METHOD and PARAMS\n");
+        if (g_strv_length (fields) != 6) {
+                g_printerr ("xferd-test-client: call needs DESTINATION, PATH, INTERFACE, METHOD and PARAMS\n");
                 exit (2);
         }
-        if (*fields[4]) {
-                params = g_variant_parse (NULL, fields[4], NULL, NULL, &error);
+        if (*fields[5]) {
+                params = g_variant_parse (NULL, fields[5], NULL, NULL, &error);
                 if (!params) {
-                        g_printerr ("xferd-test-client: cannot parse '%s': %s\n", fields[4], error->message);
+                        g_printerr ("xferd-test-client: cannot parse '%s': %s\n", fields[5], error->message);
                         exit (2);
                 }
                 if (!g_variant_is_of_type (params, G_VARIANT_TYPE_TUPLE)) {
-                        g_printerr ("xferd-test-client: parameters '%s' are not a tuple\n", fields[4]);
+                        g_printerr ("xferd-test-client: parameters '%s' are not a tuple\n", fields[5]);
                         exit (2);
                 }
         }
-        reply = g_dbus_connection_call_sync (conn, XFERD_BUS_NAME, fields[1], fields[2], fields[3],
+        reply = g_dbus_connection_call_sync (conn, fields[1], fields[2], fields[3], fields[4],
                                              g_steal_pointer (&params), NULL, G_DBUS_CALL_FLAGS_NONE,
                                              CALL_TIMEOUT_MS, NULL, &error);
         if (reply)

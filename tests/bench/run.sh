@@ -53,7 +53,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $quick -eq 1 ]]; then
-  big_mib=64; n_small=200; n_running=20; n_samples=20; n_queue=1000; idle_s=2; reps=1
+  big_mib=64; n_small=100; n_running=20; n_samples=20; n_queue=1000; idle_s=2; reps=1
 else
   big_mib=1024; n_small=1000; n_running=100; n_samples=200; n_queue=10000; idle_s=10
 fi
@@ -416,6 +416,8 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $queue_label | restart: activation → ListJobs reply | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
 | idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
 | idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f; 1 is strace's own detach) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
+
+Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}.
 
 Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes every completed file durable (fdatasync, rename, directory fsync); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF

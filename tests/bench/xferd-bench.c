@@ -271,7 +271,9 @@ static int cmd_many_jobs(unsigned count, const char *prefix, const char *dir, pi
                 pump(bus);
                 if (!t_replies && s.replies == count)
                         t_replies = now_s();
-                if (s.removed_ok + s.removed_bad < count && s.errors == 0)
+                /* Wait only when no call can go out now: never leave the window half empty. */
+                if (s.removed_ok + s.removed_bad < count && s.errors == 0 &&
+                    !(sent < count && s.outstanding < window))
                         wait_bus(bus);
         }
         t1 = now_s();
@@ -577,7 +579,7 @@ static int cmd_queue(unsigned count, const char *url, const char *dir, unsigned 
                         q.outstanding++;
                 }
                 pump(q.bus);
-                if (q.added + q.errors < count && q.errors == 0)
+                if (q.added + q.errors < count && q.errors == 0 && !(sent < count && q.outstanding < window))
                         wait_bus(q.bus);
         }
         t1 = now_s();
