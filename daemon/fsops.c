@@ -131,8 +131,16 @@ static int open_directory_unlocked(const FsDir *dir) {
         struct stat st;
 
         fd = open(dir->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+        if (fd < 0) {
+                int e = errno;
+                /* Not ours to open any more: if the path now leads elsewhere (the directory
+                 * was moved or swapped for a link), say so, so that callers do not wait
+                 * forever for a directory that is not there. */
+                if ((e == EACCES || e == EPERM || e == ENOTDIR) && stat(dir->path, &st) >= 0 &&
+                    (st.st_dev != dir->dev || st.st_ino != dir->ino))
+                        return -ESTALE;
+                return -e;
+        }
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (st.st_dev != dir->dev || st.st_ino != dir->ino)
@@ -250,6 +258,9 @@ int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
         WITH_IDENTITY(id);
 
         dfd = open_directory_unlocked(dir);
+        if (dfd == -ESTALE)
+                log_notice("%s was moved or replaced since %s was created in it; "
+                           "that temporary file is no longer reachable by its path.", dir->path, name);
         if (dfd == -ENOENT || dfd == -ESTALE)
                 return 0;  /* the directory is gone or replaced: our file is not in it */
         if (dfd < 0)

@@ -1120,6 +1120,13 @@ test_directory_swap_cancel (void)
         assert_targets_unchanged (env, &before);
         http_server_release (env->http, "/slow.bin");
         assert_targets_unchanged (env, &before);
+
+        /* The directory the file was made in is not at its path any more: xferd says so once
+         * and does not keep retrying an unlink that can never reach it (which would also keep
+         * it from ever exiting when idle). */
+        g_autofree char *log = bus_fixture_xferd_log (env->fx);
+        g_assert_nonnull (strstr (log, "no longer reachable by its path"));
+        g_assert_null (strstr (log, "will try again"));
 }
 
 static void
