@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -46,6 +47,8 @@ struct Manager {
         Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
         Job *retained_head, *retained_tail;     /* final, object still on the bus */
         unsigned n_jobs;
+        Job **index;                            /* every job with an object, by id */
+        size_t n_index_buckets, n_indexed;
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
         sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
@@ -123,15 +126,60 @@ Job *manager_first_retained(Manager *m) {
         return m->retained_head;
 }
 
+/* Ids are random: their first 16 hex digits are a good hash already. */
+static size_t id_hash(const char *id, size_t n_buckets) {
+        uint64_t h = 0;
+
+        for (size_t i = 0; i < 16 && id[i]; i++)
+                h = h * 16 + (uint64_t) (isdigit((unsigned char) id[i]) ? id[i] - '0' : (id[i] | 0x20) - 'a' + 10);
+        return (size_t) (h % n_buckets);
+}
+
+/* Every lookup of a call, property read or signal goes through here: a hash, not a walk of
+ * thousands of jobs. */
 Job *manager_find_job(Manager *m, const char *id) {
-        /* Linear: the queue is bounded by the per-machine job limit. */
-        for (Job *j = m->jobs_head; j; j = j->next)
-                if (streq(j->id, id))
-                        return j;
-        for (Job *j = m->retained_head; j; j = j->next)
+        if (m->n_index_buckets == 0)
+                return NULL;
+        for (Job *j = m->index[id_hash(id, m->n_index_buckets)]; j; j = j->index_next)
                 if (streq(j->id, id))
                         return j;
         return NULL;
+}
+
+static int manager_index_add(Manager *m, Job *j) {
+        if (m->n_indexed + 1 > m->n_index_buckets) {
+                size_t n = m->n_index_buckets ? m->n_index_buckets * 4 : 64;
+                Job **buckets = calloc(n, sizeof *buckets);
+                if (!buckets)
+                        return -ENOMEM;
+                for (size_t b = 0; b < m->n_index_buckets; b++)
+                        for (Job *k = m->index[b], *next; k; k = next) {
+                                next = k->index_next;
+                                size_t h = id_hash(k->id, n);
+                                k->index_next = buckets[h];
+                                buckets[h] = k;
+                        }
+                free(m->index);
+                m->index = buckets;
+                m->n_index_buckets = n;
+        }
+        size_t h = id_hash(j->id, m->n_index_buckets);
+        j->index_next = m->index[h];
+        m->index[h] = j;
+        m->n_indexed++;
+        return 0;
+}
+
+static void manager_index_remove(Manager *m, Job *j) {
+        if (m->n_index_buckets == 0)
+                return;
+        for (Job **p = &m->index[id_hash(j->id, m->n_index_buckets)]; *p; p = &(*p)->index_next)
+                if (*p == j) {
+                        *p = j->index_next;
+                        j->index_next = NULL;
+                        m->n_indexed--;
+                        return;
+                }
 }
 
 unsigned manager_count_jobs(Manager *m, uid_t owner) {
@@ -1366,6 +1414,7 @@ static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata)
         if (m->store)
                 (void) store_delete_job(m->store, j->id);
         list_remove(&m->retained_head, &m->retained_tail, j);
+        manager_index_remove(m, j);
         job_free(j);
         manager_check_idle(m);
         return 0;
@@ -1442,6 +1491,13 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                         return call_error_set(e, r, CALL_ERROR_INTERNAL,
                                               "Cannot store the new job: %s", strerror(-r));
                 }
+        }
+        r = manager_index_add(m, j);
+        if (r < 0) {
+                if (m->store)
+                        (void) store_delete_job(m->store, j->id);
+                job_free(j);
+                return r;
         }
         manager_arm_inactivity(m, j->modification_time);
 
@@ -2055,6 +2111,11 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         job_free(j);
                         return 0;
                 }
+                r = manager_index_add(m, j);
+                if (r < 0) {
+                        job_free(j);
+                        return r;
+                }
                 list_append(&m->retained_head, &m->retained_tail, j);
                 r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
                                       j->retire_time + m->config.retention_usec, USEC_PER_SEC,
@@ -2082,6 +2143,11 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 }
         }
 
+        r = manager_index_add(m, j);
+        if (r < 0) {
+                job_free(j);
+                return r;
+        }
         list_append(&m->jobs_head, &m->jobs_tail, j);
         m->n_jobs++;
         job_save(j);
@@ -2282,6 +2348,7 @@ Manager *manager_free(Manager *m) {
                 m->pending_deletes = d->next;
                 delete_entry_free(d);  /* stays in the store for the next start */
         }
+        free(m->index);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);
         sd_event_source_disable_unref(m->slice_timer);

@@ -38,6 +38,7 @@ typedef struct JobFile {
 struct Job {
         Manager *manager;
         Job *prev, *next;       /* in the manager's queue (non-final) or retained list */
+        Job *index_next;        /* in the manager's id index */
 
         char id[33];
         char *object_path;
