@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The caller's uid, cached per unique bus name. Asking the bus driver costs a synchronous
  * round trip per call; a unique name is never reused while the bus runs, so its uid cannot
- * change, and the entry goes when the name does (NameOwnerChanged). */
+ * change, and the entry goes when the name does: one NameOwnerChanged match per cached name
+ * (arg0), so the daemon hears only of its own clients leaving, not of every bus client. */
+#include <stdio.h>
 #include <string.h>
 
 #include "bus.h"
@@ -9,6 +11,8 @@
 
 typedef struct CredsEntry {
         struct CredsEntry *next;
+        struct BusCreds *owner;
+        sd_bus_slot *match;
         uid_t uid;
         char name[];
 } CredsEntry;
@@ -16,8 +20,8 @@ typedef struct CredsEntry {
 #define CREDS_BUCKETS 256
 
 struct BusCreds {
+        sd_bus *bus;
         CredsEntry *buckets[CREDS_BUCKETS];
-        sd_bus_slot *match;
 };
 
 static unsigned hash_name(const char *s) {
@@ -28,19 +32,22 @@ static unsigned hash_name(const char *s) {
         return h % CREDS_BUCKETS;
 }
 
+static void entry_free(CredsEntry *e) {
+        sd_bus_slot_unref(e->match);
+        free(e);
+}
+
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        BusCreds *c = userdata;
+        CredsEntry *entry = userdata;
+        BusCreds *c = entry->owner;
         const char *name, *old_owner, *new_owner;
 
-        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !isempty(new_owner))
                 return 0;
-        if (name[0] != ':' || !isempty(new_owner))
-                return 0;
-        for (CredsEntry **p = &c->buckets[hash_name(name)]; *p; p = &(*p)->next)
-                if (streq((*p)->name, name)) {
-                        CredsEntry *e = *p;
-                        *p = e->next;
-                        free(e);
+        for (CredsEntry **p = &c->buckets[hash_name(entry->name)]; *p; p = &(*p)->next)
+                if (*p == entry) {
+                        *p = entry->next;
+                        entry_free(entry);
                         break;
                 }
         return 0;
@@ -48,17 +55,10 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
 int bus_creds_new(sd_bus *bus, BusCreds **ret) {
         BusCreds *c = calloc(1, sizeof *c);
-        int r;
 
         if (!c)
                 return -ENOMEM;
-        r = sd_bus_match_signal_async(bus, &c->match, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed,
-                                      NULL, c);
-        if (r < 0) {
-                free(c);
-                return r;
-        }
+        c->bus = bus;
         *ret = c;
         return 0;
 }
@@ -70,9 +70,8 @@ BusCreds *bus_creds_free(BusCreds *c) {
                 while (c->buckets[i]) {
                         CredsEntry *e = c->buckets[i];
                         c->buckets[i] = e->next;
-                        free(e);
+                        entry_free(e);
                 }
-        sd_bus_slot_unref(c->match);
         free(c);
         return NULL;
 }
@@ -105,14 +104,26 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret) {
 
         if (c && sender) {
                 size_t n = strlen(sender);
-                e = malloc(sizeof *e + n + 1);
-                if (e) {
-                        e->uid = uid;
-                        memcpy(e->name, sender, n + 1);
-                        e->next = c->buckets[h];
-                        c->buckets[h] = e;
+                char match[256];
+
+                e = calloc(1, sizeof *e + n + 1);
+                if (!e)
+                        goto done;
+                e->owner = c;
+                e->uid = uid;
+                memcpy(e->name, sender, n + 1);
+                snprintf(match, sizeof match,
+                         "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                         "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='%s'", sender);
+                /* Without the match the entry could outlive its name: do not cache then. */
+                if (sd_bus_add_match_async(c->bus, &e->match, match, on_name_owner_changed, NULL, e) < 0) {
+                        free(e);
+                        goto done;
                 }
+                e->next = c->buckets[h];
+                c->buckets[h] = e;
         }
+done:
         *ret = uid;
         return 0;
 }

@@ -277,10 +277,11 @@ static int property_set_string(sd_bus_message *value, Job *j, const char *proper
                 r = job_set_description(j, s, &e);
         else {
                 JobPriority p = job_priority_from_string(s);
-                if (p < 0)
+                /* A final job says so first, whatever the value. */
+                if (p < 0 && !job_state_is_final(j->state))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Unknown priority '%s'; use foreground, high, normal or low.", s);
-                r = job_set_priority(j, p, &e);
+                r = job_set_priority(j, p < 0 ? j->priority : p, &e);
         }
         return set_result(r, &e, error);
 }

@@ -40,19 +40,27 @@ bool http_parse_u64(const char *s, size_t n, uint64_t *ret) {
         return true;
 }
 
+/* A server cannot hold a job back for more than a day (and no product of overflows). */
+#define RETRY_AFTER_MAX_SEC (24ULL * 3600)
+
 uint64_t http_parse_retry_after(const char *v, size_t n) {
         uint64_t secs;
         char buf[128];
 
-        if (http_parse_u64(v, n, &secs))
-                return secs * USEC_PER_SEC;
-        if (n >= sizeof buf)
-                return 0;
-        memcpy(buf, v, n);
-        buf[n] = 0;
-        time_t when = curl_getdate(buf, NULL);
-        time_t now = time(NULL);
-        return when > now ? (uint64_t) (when - now) * USEC_PER_SEC : 0;
+        if (!http_parse_u64(v, n, &secs)) {
+                if (n >= sizeof buf)
+                        return 0;
+                memcpy(buf, v, n);
+                buf[n] = 0;
+                time_t when = curl_getdate(buf, NULL);
+                time_t now = time(NULL);
+                if (when <= now)
+                        return 0;
+                secs = (uint64_t) (when - now);
+        }
+        if (secs > RETRY_AFTER_MAX_SEC)
+                secs = RETRY_AFTER_MAX_SEC;
+        return secs * USEC_PER_SEC;
 }
 
 bool http_parse_status_line(const char *line, size_t len, long *ret_status, char *reason, size_t reason_size) {

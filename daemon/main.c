@@ -262,10 +262,14 @@ static void on_idle_changed(void *userdata, bool idle) {
                 (void) sd_event_source_set_enabled(d->idle_timer, SD_EVENT_OFF);
 }
 
-/* Any call restarts the idle countdown: a client in the middle of a conversation keeps us. */
+/* A call to us restarts the idle countdown: a client in the middle of a conversation keeps
+ * us. Signals and other traffic do not. */
 static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
+        uint8_t type;
 
+        if (sd_bus_message_get_type(m, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
+                return 0;
         if (sd_event_source_get_enabled(d->idle_timer, NULL) > 0)
                 idle_timer_arm(d);
         return 0;
@@ -286,13 +290,15 @@ static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_warning_errno(r, "Failed to release the bus name");
         while ((r = sd_bus_process(d->bus, NULL)) > 0)
                 ;
-        if (!manager_is_idle(d->manager)) {
-                /* A queued call gave us work after all: take the name back and stay. */
+        if (!manager_is_idle(d->manager) && !manager_has_store(d->manager)) {
+                /* Without a store the work would be lost: take the name back and stay. */
                 r = sd_bus_request_name(d->bus, XFERD_BUS_NAME, 0);
                 if (r < 0)
                         log_warning_errno(r, "Failed to take the bus name back");
                 return 0;
         }
+        /* Whatever those calls asked for is in the store: the next instance, which waits for
+         * the store's lock, carries on with it. */
         (void) sd_bus_flush(d->bus);
         return sd_event_exit(d->event, 0);
 }

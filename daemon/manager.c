@@ -42,6 +42,7 @@ struct Manager {
         Engine *engine;
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
+        sd_event_source *network_timer;         /* lets a burst of network news settle */
         sd_event_source *inactivity_timer;
 
         Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
@@ -59,6 +60,7 @@ struct Manager {
 
         PendingUnlink *pending_unlinks;
         sd_event_source *unlink_timer;
+        uint64_t unlink_retry_usec;             /* doubles while unlinks keep failing */
 
         struct DeleteEntry *pending_deletes;    /* tus DELETEs of cancelled uploads */
 
@@ -372,8 +374,10 @@ static int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         if (m->pending_unlinks) {
                 uint64_t now;
+                if (m->unlink_retry_usec < 3600 * USEC_PER_SEC)
+                        m->unlink_retry_usec *= 2;
                 if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
-                        (void) sd_event_source_set_time(s, now + UNLINK_RETRY_USEC);
+                        (void) sd_event_source_set_time(s, now + m->unlink_retry_usec);
                         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
                 }
         }
@@ -381,31 +385,38 @@ static int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) {
+/* Remembers a temporary file to remove later (stored unless it came from the store). */
+static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, dev_t dev, ino_t ino,
+                                      const char *name, bool save) {
         PendingUnlink *u = calloc(1, sizeof *u);
         uint64_t now;
 
-        if (!u || !(u->dir = strdup(f->dir)) || !(u->name = strdup(f->temp_name)) ||
-            fs_identity_load(j->owner, &u->identity) < 0) {
-                log_error("Out of memory: temporary file %s/%s is left behind.", f->dir, f->temp_name);
+        if (!u || !(u->dir = strdup(dir)) || !(u->name = strdup(name)) || fs_identity_load(owner, &u->identity) < 0) {
+                log_error("Out of memory: temporary file %s/%s is left behind.", dir, name);
                 if (u) {
                         free(u->dir);
                         free(u->name);
                         free(u);
                 }
-                return;
+                return -ENOMEM;
         }
-        u->dev = f->dir_dev;
-        u->ino = f->dir_ino;
+        u->dev = dev;
+        u->ino = ino;
         u->next = m->pending_unlinks;
         m->pending_unlinks = u;
-        if (m->store)
-                (void) store_add_pending_unlink(m->store, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name);
+        if (save && m->store)
+                (void) store_add_pending_unlink(m->store, owner, dir, dev, ino, name);
 
+        m->unlink_retry_usec = UNLINK_RETRY_USEC;
         if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
                 (void) sd_event_source_set_time(m->unlink_timer, now + UNLINK_RETRY_USEC);
                 (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_ONESHOT);
         }
+        return 0;
+}
+
+static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) {
+        (void) manager_add_pending_unlink(m, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name, true);
 }
 
 static void job_unlink_temporary(Job *j, JobFile *f) {
@@ -620,7 +631,8 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
         if (changed)
                 job_save_row(j);
         if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
-                crash_point(event == JOB_EVENT_CANCEL ? "cancel-committed" : "complete-committed");
+                if (event == JOB_EVENT_CANCEL)
+                        crash_point("cancel-committed");
                 for (size_t i = 0; i < j->n_files; i++)
                         if ((t.actions & JOB_ACTION_UNLINK_TEMPORARIES) || !j->files[i]->committed)
                                 job_unlink_temporary(j, j->files[i]);
@@ -632,7 +644,11 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
                 manager_delete_upload(j->manager, j);
 
         if (changed) {
-                job_unmark_progress(j);
+                if (t.state != old && j->in_dirty_list) {
+                        /* The state change carries the counters; keep the checkpoint too. */
+                        job_save_file(j, j->current);
+                        job_unmark_progress(j);
+                }
                 notify_changed(j, JOB_CHANGE_STATE);
         }
 
@@ -713,7 +729,12 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
 
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
-        (void) free_and_strdup(&f->validator, transfer_get_validator(t));
+        /* Only a response whose bytes went into the file names their version; a failure
+         * before the headers keeps the validator of the bytes held. */
+        if (transfer_get_validator(t)) {
+                (void) free_and_strdup(&f->validator, transfer_get_validator(t));
+                job_save_file(j, j->current);
+        }
         job_stop_transfer(j);
 
         switch (res->outcome) {
@@ -1757,8 +1778,8 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                 return;
         }
 
-        if (m->store)
-                (void) store_begin(m->store);
+        /* No transaction around all of it: each rename is recorded by its own commit right
+         * after it, so a crash in between loses at most that one file's record. */
         for (size_t w = 0; w < n; w++)
                 if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
                         work_open(&works[w]);
@@ -1785,8 +1806,6 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                 if (works[w].r >= 0)
                         log_job_info(j->id, j->owner, NULL, "Completed%s.", works[w].partial ? " partially" : "");
         }
-        if (m->store)
-                (void) store_end(m->store);
         free(dirs);
 }
 
@@ -1845,8 +1864,11 @@ static int on_auto_complete(sd_event_source *s, void *userdata) {
                 j->auto_complete_pending = false;
                 if (j->state != JOB_TRANSFERRED || !j->auto_complete)
                         continue;
-                if (complete_work_init(&works[n], j) < 0)
+                if (complete_work_init(&works[n], j) < 0) {
+                        /* Stays transferred; Complete, or setting AutoComplete again, finishes it. */
+                        log_oom();
                         continue;
+                }
                 n++;
         }
         manager_complete_batch(m, works, n);
@@ -1933,9 +1955,23 @@ int job_set_description(Job *j, const char *s, CallError *e) {
                 return job_apply(j, JOB_EVENT_MODIFY, e);                        \
         }
 
-DEFINE_JOB_SETTER(job_set_auto_complete, bool, auto_complete, "AutoComplete")
 DEFINE_JOB_SETTER(job_set_allow_insecure_redirect, bool, allow_insecure_redirect, "AllowInsecureRedirect")
 DEFINE_JOB_SETTER(job_set_no_progress_timeout, uint32_t, no_progress_timeout, "NoProgressTimeout")
+
+int job_set_auto_complete(Job *j, bool b, CallError *e) {
+        int r = job_check_not_final(j, "AutoComplete", e);
+        if (r < 0)
+                return r;
+        if (j->auto_complete == b)
+                return 0;
+        j->auto_complete = b;
+        notify_changed(j, JOB_CHANGE_SETTINGS);
+        r = job_apply(j, JOB_EVENT_MODIFY, e);
+        /* Switched on for a job that is already transferred: complete it now. */
+        if (r >= 0 && b && j->state == JOB_TRANSFERRED)
+                job_auto_complete(j);
+        return r;
+}
 
 int job_set_priority(Job *j, JobPriority p, CallError *e) {
         int r = job_check_not_final(j, "its priority", e);
@@ -1965,12 +2001,12 @@ int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
         uint32_t floor = j->manager->config.retry_delay_floor;
         int r;
 
-        if (secs < floor)
-                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
-                                      "MinimumRetryDelay must be at least %" PRIu32 " seconds.", floor);
         r = job_check_not_final(j, "its retry delay", e);
         if (r < 0)
                 return r;
+        if (secs < floor)
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "MinimumRetryDelay must be at least %" PRIu32 " seconds.", floor);
         if (j->minimum_retry_delay == secs)
                 return 0;
         j->minimum_retry_delay = secs;
@@ -1994,11 +2030,17 @@ int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
         return 0;
 }
 
+bool manager_has_store(Manager *m) {
+        return m->store;
+}
+
 bool manager_is_idle(Manager *m) {
-        if (m->pending_unlinks || m->pending_deletes)
+        /* A DELETE owed to a server keeps us (the contract); a stuck unlink does not when it
+         * is stored: the next start tries it again. */
+        if (m->pending_deletes)
                 return false;
         if (!m->store)
-                return !m->jobs_head && !m->retained_head;
+                return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
         for (Job *j = m->jobs_head; j; j = j->next)
                 if (j->state == JOB_QUEUED || job_state_is_active(j->state) || j->state == JOB_TRANSIENT_ERROR)
                         return false;
@@ -2135,12 +2177,23 @@ static int manager_adopt_job(Job *j, void *userdata) {
                                      job_state_to_string(j->state));
                 j->state = t.state;
                 if (t.actions & JOB_ACTION_ARM_RETRY) {
-                        /* The stored wall-clock deadline holds; a passed one means now. */
-                        if (j->retry_time <= now)
+                        /* The stored wall-clock deadlines hold: NoProgressTimeout counts the time
+                         * the daemon was down too; a passed retry deadline means now. */
+                        if (now >= j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC) {
+                                job_set_error(j, "NoProgress", "No progress within NoProgressTimeout",
+                                              "No progress within NoProgressTimeout");
+                                j->state = JOB_ERROR;
+                        } else if (j->retry_time <= now)
                                 j->state = JOB_QUEUED;
                         else
                                 job_arm_retry_timer(j);
                 }
+        }
+
+        if (j->state == JOB_TRANSFERRED && j->current < j->n_files) {
+                /* A finished file vanished while the daemon was down: fetch it again. */
+                log_job_info(j->id, j->owner, NULL, "A transferred file is gone from disk: suspended, Resume fetches it again.");
+                j->state = JOB_SUSPENDED;
         }
 
         r = manager_index_add(m, j);
@@ -2152,6 +2205,9 @@ static int manager_adopt_job(Job *j, void *userdata) {
         m->n_jobs++;
         job_save(j);
         manager_arm_inactivity(m, j->modification_time);
+        /* An automatic completion the daemon did not get to before it stopped. */
+        if (j->state == JOB_TRANSFERRED && j->auto_complete)
+                job_auto_complete(j);
         return 0;
 }
 
@@ -2166,31 +2222,12 @@ static int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev,
         if (r < 0)
                 return r;
         r = fsops_unlink(&id, &d, name);
+        fs_identity_done(&id);
         if (r >= 0) {
                 log_info("Removed temporary file %s/%s left from before.", dir, name);
-                fs_identity_done(&id);
                 return store_remove_pending_unlink(m->store, dir, name);
         }
-
-        PendingUnlink *u = calloc(1, sizeof *u);
-        if (!u || !(u->dir = strdup(dir)) || !(u->name = strdup(name))) {
-                if (u)
-                        free(u->dir);
-                free(u);
-                fs_identity_done(&id);
-                return -ENOMEM;
-        }
-        u->identity = id;
-        u->dev = dev;
-        u->ino = ino;
-        u->next = m->pending_unlinks;
-        m->pending_unlinks = u;
-        uint64_t now;
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
-                (void) sd_event_source_set_time(m->unlink_timer, now + UNLINK_RETRY_USEC);
-                (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_ONESHOT);
-        }
-        return 0;
+        return manager_add_pending_unlink(m, owner, dir, dev, ino, name, false);
 }
 
 int manager_load(Manager *m) {
@@ -2223,9 +2260,12 @@ static bool job_waits_for_network(const Job *j) {
                (streq(j->error_name, "Network") || streq(j->error_name, "Timeout"));
 }
 
+#define NETWORK_SETTLE_USEC (2 * USEC_PER_SEC)
+
 /* Connectivity may be back: jobs that failed for the network try again now instead of
- * waiting out their retry delay, as BITS does. */
-static void on_network_changed(void *userdata) {
+ * waiting out their retry delay, as BITS does. News comes in bursts (an address, then its
+ * routes): one retry once the burst has settled, not one per message. */
+static int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *n;
 
@@ -2236,6 +2276,17 @@ static void on_network_changed(void *userdata) {
                         (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
                 }
         }
+        return 0;
+}
+
+static void on_network_changed(void *userdata) {
+        Manager *m = userdata;
+        uint64_t now;
+
+        if (sd_event_source_get_enabled(m->network_timer, NULL) > 0 || sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                return;
+        (void) sd_event_source_set_time(m->network_timer, now + NETWORK_SETTLE_USEC);
+        (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_ONESHOT);
 }
 
 static void manager_update_netwatch(Manager *m) {
@@ -2282,6 +2333,11 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->schedule_source, "scheduler");
+        r = sd_event_add_time(event, &m->network_timer, CLOCK_MONOTONIC, 0, 100 * USEC_PER_MSEC,
+                              on_network_settled, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_OFF);
         r = sd_event_add_defer(event, &m->auto_complete_source, on_auto_complete, m);
         if (r < 0)
                 goto fail;
@@ -2351,6 +2407,7 @@ Manager *manager_free(Manager *m) {
         free(m->index);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);
+        sd_event_source_disable_unref(m->network_timer);
         sd_event_source_disable_unref(m->slice_timer);
         sd_event_source_disable_unref(m->progress_timer);
         sd_event_source_disable_unref(m->unlink_timer);

@@ -140,6 +140,7 @@ int manager_load(Manager *m);
  * waiting to retry, and no temporary file waiting for removal; everything else waits in the
  * store. Without one: no job and no retained object at all. */
 bool manager_is_idle(Manager *m);
+bool manager_has_store(Manager *m);
 
 /* Non-final jobs, oldest first. */
 Job *manager_first_job(Manager *m);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <net/if.h>
 #include <sys/socket.h>
 
 #include "log.h"
@@ -15,15 +14,10 @@ struct NetWatch {
         void *userdata;
 };
 
-/* Only news that can make a host reachable again counts; a link going down does not. */
+/* Only news that can make a host reachable again counts: a new address or route. A link
+ * coming up without either changes nothing, and links flap often (Wi-Fi, veth). */
 static bool message_is_good_news(const struct nlmsghdr *h) {
-        if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_NEWROUTE)
-                return true;
-        if (h->nlmsg_type == RTM_NEWLINK && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
-                const struct ifinfomsg *ifi = NLMSG_DATA(h);
-                return (ifi->ifi_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING);
-        }
-        return false;
+        return h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_NEWROUTE;
 }
 
 static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -56,8 +50,7 @@ static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
 int netwatch_new(sd_event *event, void (*changed)(void *userdata), void *userdata, NetWatch **ret) {
         struct sockaddr_nl sa = {
                 .nl_family = AF_NETLINK,
-                .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
-                             RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+                .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
         };
         NetWatch *w;
         int r;

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 struct Store {
         sqlite3 *db;
         char *path;
+        int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
 
         unsigned depth;         /* store_begin() nesting */
         int error;              /* the first failure inside the open transaction: it is doomed */
@@ -677,6 +679,27 @@ static int store_prepare_cached(Store *s) {
         return prepare(s, &s->remove_delete, "DELETE FROM pending_deletes WHERE url = :url");
 }
 
+/* An instance activated while the previous one still drains its last calls waits here until
+ * that one exits: two daemons never work on one store. */
+static int store_lock(Store *s, const char *dir) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/lock", dir) < 0)
+                return log_oom();
+        s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (s->lock_fd < 0)
+                return log_error_errno(errno, "Cannot open %s", path);
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) >= 0)
+                return 0;
+        if (errno != EWOULDBLOCK)
+                return log_error_errno(errno, "Cannot lock %s", path);
+        log_info("Another xferd still uses %s; waiting for it to exit.", dir);
+        while (flock(s->lock_fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(errno, "Cannot lock %s", path);
+        return 0;
+}
+
 int store_open(const char *dir, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
         char why[512] = "";
@@ -692,10 +715,15 @@ int store_open(const char *dir, Store **ret) {
         s = calloc(1, sizeof(Store));
         if (!s)
                 return log_oom();
+        s->lock_fd = -1;
         if (asprintf(&s->path, "%s/" STORE_FILE, dir) < 0) {
                 s->path = NULL;
                 return log_oom();
         }
+
+        r = store_lock(s, dir);
+        if (r < 0)
+                return r;
 
         r = store_open_db(s, why, sizeof why);
         if (r == -EBADMSG) {
@@ -733,6 +761,7 @@ Store *store_close(Store *s) {
                 log_warning("Store %s closed inside a transaction; its changes are rolled back.", s->path);
         if (s->db)
                 store_close_db(s);
+        safe_close(s->lock_fd);
         free(s->path);
         free(s);
         return NULL;

@@ -367,6 +367,8 @@ uint64_t transfer_get_total(const Transfer *t) {
 }
 
 const char *transfer_get_validator(const Transfer *t) {
+        if (!t->body_accepted)
+                return NULL;
         /* A weak ETag is not good enough for If-Range (RFC 9110 13.1.5). */
         if (t->etag && strncmp(t->etag, "W/", 2) != 0)
                 return t->etag;

@@ -54,5 +54,7 @@ Transfer *transfer_free(Transfer *t);
 
 uint64_t transfer_get_position(const Transfer *t);  /* bytes in the file now */
 uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */
-const char *transfer_get_validator(const Transfer *t);  /* ETag, else Last-Modified, or NULL */
+/* ETag, else Last-Modified, of the response whose body went into the file; NULL when no
+ * body was taken (a failure before the headers, an error status). */
+const char *transfer_get_validator(const Transfer *t);
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec);

@@ -14,7 +14,8 @@
 # nginx with its own config (sendfile, keep-alive; /slow/ limited to 128 KiB/s per
 # connection), a private session dbus-daemon whose activation file runs
 #   DIR/xferd --user --idle-timeout=0 --state-dir=<tmp>/state-<case>
-# (a fresh state directory for every timed xferd case), and measures:
+# (a fresh state directory for every timed xferd case), and measures (case 2 first: the memory
+# churn of case 1 makes small transfers noisier on some VMs):
 #   1. one 1 GiB file of random bytes: xferctl download vs curl -o vs aria2c -x1 -s1 and
 #      aria2c with its defaults (wall time; CPU = user+sys of the client, plus xferd's own
 #      CPU from /proc/PID/stat for xferd);
@@ -63,6 +64,7 @@ parallel=16
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
+[[ $(id -u) -eq 0 ]] || log "warning: not root, so the job limits apply: case 4 ($n_queue jobs) will fail"
 for tool in nginx curl aria2c strace dbus-daemon busctl meson ninja cmp; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup-deps.sh installs it)"
 done
@@ -256,37 +258,8 @@ check_small() {
   diff -r -x '.*' "$work/www/small" "$work/dl" >/dev/null || die "$1: the files differ from the originals"
 }
 
-# ---- 1. one big file ----------------------------------------------------------------------------
+# ---- 2. many small files (measured first: the memory churn of case 1 makes it noisier) -------------
 declare -A wall cpu
-big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
-log "case 1: one $big_label file, $reps repetition(s)"
-for ((rep = 1; rep <= reps; rep++)); do
-  for tool in xferd curl aria2 aria2d; do
-    fresh_dir
-    dest=$work/dl/big
-    case $tool in
-      xferd)
-        xferd_fresh big
-        out=$("$bench" run --pid "$xpid" -- "$xferctl_bin" --user --no-progress download "$base/big" "$dest")
-        c=$(calc "$(kv user "$out") + $(kv sys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
-      curl)
-        out=$("$bench" run -- curl -sS --fail -o "$dest" "$base/big")
-        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
-      aria2|aria2d)
-        opts=(-x1 -s1); [[ $tool == aria2d ]] && opts=()
-        out=$("$bench" run -- aria2c "${opts[@]}" -q --allow-overwrite=true --auto-file-renaming=false \
-                -d "$work/dl" -o big "$base/big")
-        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
-    esac
-    [[ $(kv status "$out") == 0 ]] || die "$tool failed on the big file"
-    cmp -s "$work/www/big" "$dest" || die "$tool: the downloaded file differs"
-    wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "
-    log "  rep $rep $tool: wall $(kv wall "$out") s, cpu $c s"
-  done
-done
-xferd_stop
-
-# ---- 2. many small files ------------------------------------------------------------------------
 log "case 2: $n_small files of $small_kib KiB, $reps repetition(s)"
 urls=()
 for ((i = 0; i < n_small; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
@@ -318,6 +291,35 @@ for ((rep = 1; rep <= reps; rep++)); do
     esac
     check_small "$tool"
     wall[small,$tool]+="$(kv wall "$out") "; cpu[small,$tool]+="$c "
+    log "  rep $rep $tool: wall $(kv wall "$out") s, cpu $c s"
+  done
+done
+xferd_stop
+
+# ---- 1. one big file ----------------------------------------------------------------------------
+big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
+log "case 1: one $big_label file, $reps repetition(s)"
+for ((rep = 1; rep <= reps; rep++)); do
+  for tool in xferd curl aria2 aria2d; do
+    fresh_dir
+    dest=$work/dl/big
+    case $tool in
+      xferd)
+        xferd_fresh big
+        out=$("$bench" run --pid "$xpid" -- "$xferctl_bin" --user --no-progress download "$base/big" "$dest")
+        c=$(calc "$(kv user "$out") + $(kv sys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
+      curl)
+        out=$("$bench" run -- curl -sS --fail -o "$dest" "$base/big")
+        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
+      aria2|aria2d)
+        opts=(-x1 -s1); [[ $tool == aria2d ]] && opts=()
+        out=$("$bench" run -- aria2c "${opts[@]}" -q --allow-overwrite=true --auto-file-renaming=false \
+                -d "$work/dl" -o big "$base/big")
+        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
+    esac
+    [[ $(kv status "$out") == 0 ]] || die "$tool failed on the big file"
+    cmp -s "$work/www/big" "$dest" || die "$tool: the downloaded file differs"
+    wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "
     log "  rep $rep $tool: wall $(kv wall "$out") s, cpu $c s"
   done
 done
