@@ -711,6 +711,7 @@ static void job_auto_complete(Job *j) {
 
         if (j->auto_complete_pending)
                 return;
+        crash_point("auto-complete-queued");
         j->auto_complete_pending = true;
         j->auto_complete_next = m->auto_complete_head;
         m->auto_complete_head = j;

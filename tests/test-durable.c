@@ -318,6 +318,14 @@ test_kill_during_transfer (void)
         g_assert_cmpstr (if_range, ==, "\"big-v1\"");
 }
 
+static void
+assert_state (Env *env, const char *job, const char *state)
+{
+        g_autofree char *current = job_get_string (env->fx, job, "State");
+
+        g_assert_cmpstr (current, ==, state);
+}
+
 /* Bytes whose version nothing names (no ETag, no Last-Modified) are never
  * continued: a restart could splice two versions of the resource. */
 static void
@@ -371,6 +379,88 @@ test_inactive_job_cancelled (void)
         g_assert_cmpstr (final_state, ==, "cancelled");
         const char *const none[] = { NULL };
         assert_dir_is (env->dir, none);
+}
+
+/* The daemon dies after a download finished, before its automatic completion ran: the
+ * next instance completes it by itself. */
+static void
+test_auto_complete_after_crash (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/auto.bin", SIZE);
+        g_autofree char *url = http_server_url (env->http, "/auto.bin");
+        g_autofree char *dest = env_dest (env, "auto.bin");
+        g_autofree char *id = NULL;
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "auto-complete-queued");
+        guint from = env->fx->signals->len;
+        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
+        pid_t pid = xferd_process_pid (env->fx);
+        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_log_wait (env->log, "Crash point 'auto-complete-queued' reached", 1, WAIT_TIMEOUT_MS));
+        /* Transferred, not completed: only the temporary file. */
+        g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
+        xferd_process_start (env->fx);
+        g_autofree char *final_state = wait_job_removed (env, id, WAIT_TIMEOUT_MS);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_file_content (dest, content);
+        const char *const names[] = { "auto.bin", NULL };
+        assert_dir_is (env->dir, names);
+}
+
+/* A finished but not completed file vanished while the daemon was down: the job does not
+ * claim to be transferred; it is suspended, and Resume fetches the file again. */
+static void
+test_transferred_file_vanished (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/gone.bin", SMALL_SIZE);
+        g_autofree char *url = http_server_url (env->http, "/gone.bin");
+        g_autofree char *dest = env_dest (env, "gone.bin");
+        g_autofree char *id = NULL;
+
+        g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, &id);
+        job_wait_state (env->fx, job, "transferred");
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        xferd_process_kill (env->fx);
+        g_assert_cmpint (g_unlink (temp), ==, 0);
+        xferd_process_start (env->fx);
+
+        assert_state (env, job, "suspended");
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_cmpuint (http_server_request_count (env->http, "/gone.bin"), ==, 2);
+        g_assert_false (xferd_complete (env->fx, job));
+        assert_file_content (dest, content);
+}
+
+/* A second daemon on the same store waits until the first is gone: two instances never
+ * work on one store (an activation during the idle hand-off). */
+static void
+test_second_daemon_waits_for_store (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *state = xferd_process_state_dir (env->fx);
+
+        xferd_process_start (env->fx);
+        const char *argv[] = { g_getenv ("XFERD_BINARY"), "--user", "--log-level=debug", NULL, NULL };
+        g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", state);
+        argv[3] = state_arg;
+        g_autoptr(GSubprocess) second = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+        g_assert_no_error (error);
+        GInputStream *err = g_subprocess_get_stderr_pipe (second);
+        g_autoptr(GDataInputStream) lines = g_data_input_stream_new (err);
+        g_autofree char *line = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (line);
+        g_assert_nonnull (strstr (line, "waiting for it to exit"));
+        /* Still waiting, not serving: it has not asked for the bus name. */
+        g_assert_nonnull (g_subprocess_get_identifier (second));
+        g_subprocess_force_exit (second);
+        g_assert_true (g_subprocess_wait (second, NULL, NULL));
 }
 
 /* ----------------------------------------------- 2. jobs in every state */
@@ -438,14 +528,6 @@ list_jobs (Env *env)
                 g_string_append_printf (out, "%s %s (%s)\n", id, name, state);
         }
         return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
-static void
-assert_state (Env *env, const char *job, const char *state)
-{
-        g_autofree char *current = job_get_string (env->fx, job, "State");
-
-        g_assert_cmpstr (current, ==, state);
 }
 
 static void
@@ -1018,6 +1100,9 @@ main (int argc, char **argv)
         g_test_add_func ("/durable/kill-during-transfer", test_kill_during_transfer);
         g_test_add_func ("/durable/no-validator", test_no_validator_restarts);
         g_test_add_func ("/durable/inactive-job-cancelled", test_inactive_job_cancelled);
+        g_test_add_func ("/durable/auto-complete-after-crash", test_auto_complete_after_crash);
+        g_test_add_func ("/durable/transferred-file-vanished", test_transferred_file_vanished);
+        g_test_add_func ("/durable/second-daemon-waits-for-store", test_second_daemon_waits_for_store);
         g_test_add_func ("/durable/jobs-in-every-state", test_jobs_in_every_state);
         g_test_add_func ("/durable/changed-resource/after-kill", test_changed_after_kill);
         g_test_add_func ("/durable/changed-resource/while-suspended", test_changed_while_suspended);

@@ -189,6 +189,30 @@ test_drop_then_resume (void)
         complete_and_check (env, job);
 }
 
+/* An attempt that fails before any body (here a 503, which names no version) must not
+ * forget the version of the bytes already held: the next attempt still continues them. */
+static void
+test_error_between_keeps_validator (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        http_server_drop_after (env->http, "/file.bin", DROP, 1);
+        g_autofree char *job = start_job (env, 600);
+        job_wait_state (env->fx, job, "transient-error");
+        http_server_fail (env->http, "/file.bin", 503, NULL, -1, 1);
+        xferd_job_call (env->fx, job, "Resume");
+        g_assert_true (http_server_wait_requests (env->http, "/file.bin", 2, WAIT_TIMEOUT_MS));
+        job_wait_state (env->fx, job, "transient-error");
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 3);
+        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
+        g_autofree char *expected = g_strdup_printf ("bytes=%u-", DROP);
+        g_assert_cmpstr (range, ==, expected);
+        complete_and_check (env, job);
+}
+
 /* A server that ignores Range answers the resumed request with 200 and the
  * whole body: the file must still come out byte-exact. */
 static void
@@ -465,6 +489,7 @@ main (int argc, char **argv)
         g_test_add_func ("/errors/redirect-to-file", test_redirect_to_file);
         g_test_add_func ("/errors/no-progress-timeout-zero", test_no_progress_timeout_zero);
         g_test_add_func ("/errors/416-restarts", test_416_restarts);
+        g_test_add_func ("/errors/error-between-keeps-validator", test_error_between_keeps_validator);
         g_test_add_func ("/errors/string-too-long", test_string_too_long);
         g_test_add_func ("/errors/unsupported-protocol", test_unsupported_protocol);
         g_test_add_func ("/errors/invalid-path", test_invalid_path);
