@@ -77,11 +77,12 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
         char buf[4096];
         int n = 16;
 
-        *ret = (FsIdentity) { .uid = uid, .gid = (gid_t) uid };
-        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) != 0 || !result) {
-                /* A uid without a passwd entry acts with its own id as gid and no groups. */
+        /* A uid without a passwd entry acts with the overflow group ("nogroup") and no
+         * supplementary groups: never with some unrelated group that happens to share its
+         * number. */
+        *ret = (FsIdentity) { .uid = uid, .gid = (gid_t) 65534 };
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) != 0 || !result)
                 return 0;
-        }
         ret->gid = pw.pw_gid;
 
         for (;;) {

@@ -532,6 +532,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
+static void manager_expire_retained(Job *j);
 
 static void job_retire(Job *j) {
         Manager *m = j->manager;
@@ -555,6 +556,22 @@ static void job_retire(Job *j) {
                                       on_retention_timer, j);
         if (r < 0)
                 log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
+
+        /* Final objects are bounded per user too: create and cancel in a loop must not pile up
+         * objects, store rows and broadcasts; the oldest of the user's goes first. */
+        if (j->owner != 0) {
+                unsigned n = 0;
+                for (Job *k = m->retained_head; k; k = k->next)
+                        if (k->owner == j->owner)
+                                n++;
+                for (Job *k = m->retained_head, *next; k && n > m->config.max_jobs_per_user; k = next) {
+                        next = k->next;
+                        if (k->owner == j->owner && k != j) {
+                                manager_expire_retained(k);
+                                n--;
+                        }
+                }
+        }
 }
 
 static const char *event_verb(JobEvent e) {
@@ -1011,6 +1028,16 @@ static void manager_drop_delete(Manager *m, DeleteEntry *d) {
 
 static void delete_send(DeleteEntry *d);
 
+/* The server's copy is gone: the retained job no longer names it, so a restart does not ask
+ * again. */
+static void manager_forget_upload_url(Manager *m, const char *url) {
+        for (Job *j = m->retained_head; j; j = j->next)
+                if (j->upload_url && streq(j->upload_url, url)) {
+                        j->upload_url = mfree(j->upload_url);
+                        job_save_row(j);
+                }
+}
+
 static int on_delete_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         delete_send(userdata);
         return 0;
@@ -1025,6 +1052,7 @@ static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char 
         switch (outcome) {
         case TUS_DELETE_DONE:
                 log_info("Removed the partial upload at %s from the server.", d->rec.url);
+                manager_forget_upload_url(m, d->rec.url);
                 manager_drop_delete(m, d);
                 return;
         case TUS_DELETE_UNSUPPORTED:
@@ -1071,8 +1099,12 @@ static void delete_send(DeleteEntry *d) {
 }
 
 static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
-        DeleteEntry *d = calloc(1, sizeof *d);
+        DeleteEntry *d;
 
+        for (d = m->pending_deletes; d; d = d->next)
+                if (streq(d->rec.url, rec->url))
+                        return 0;  /* already on its way */
+        d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
         d->manager = m;
@@ -1428,7 +1460,12 @@ static Job *job_free(Job *j) {
 }
 
 static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Job *j = userdata;
+        manager_expire_retained(userdata);
+        return 0;
+}
+
+/* The end of a final job's object: InterfacesRemoved, out of the store, freed. */
+static void manager_expire_retained(Job *j) {
         Manager *m = j->manager;
 
         if (m->observer.job_gone)
@@ -1439,7 +1476,6 @@ static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata)
         manager_index_remove(m, j);
         job_free(j);
         manager_check_idle(m);
-        return 0;
 }
 
 static int check_text(const char *what, const char *s, size_t max, CallError *e) {
@@ -2148,6 +2184,9 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         }
                 if (dirty)
                         job_save(j);
+                /* A cancelled upload whose server copy is not known to be deleted. */
+                if (j->state == JOB_CANCELLED && j->type == JOB_UPLOAD && j->upload_url)
+                        manager_delete_upload(m, j);
                 if (j->retire_time + m->config.retention_usec <= now) {
                         if (m->store)
                                 (void) store_delete_job(m->store, j->id);
@@ -2241,12 +2280,13 @@ int manager_load(Manager *m) {
         r = store_load_pending_unlinks(m->store, manager_adopt_pending_unlink, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot load the list of temporary files to remove");
-        r = store_load_jobs(m->store, manager_adopt_job, m);
-        if (r < 0)
-                log_error_errno(r, "Cannot load the stored jobs");
+        /* DELETEs first: they keep their stored deadlines, and jobs do not add them twice. */
         r = store_load_pending_deletes(m->store, manager_adopt_pending_delete, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot load the list of uploads to delete on their servers");
+        r = store_load_jobs(m->store, manager_adopt_job, m);
+        if (r < 0)
+                log_error_errno(r, "Cannot load the stored jobs");
         (void) store_end(m->store);
 
         log_info("Recovered %u waiting job(s) from the store.", m->n_jobs);

@@ -1388,6 +1388,37 @@ test_limits_small (void)
         check_limits (env, 3, 5, 4);
 }
 
+/* Final job objects are bounded per user too: creating and cancelling in a loop does not
+ * pile up retained objects; the user's oldest goes first (root is exempt). */
+static void
+test_limits_retained (void)
+{
+        static const BusFixtureOptions options = {
+                .system_bus = TRUE,
+                .config = "[Daemon]\nMaxJobsPerUser=3\n",
+        };
+        g_autoptr(Env) env = env_new_with (&options);
+        g_autofree char *jobs[5] = { NULL };
+
+        if (!env)
+                return;
+        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+                jobs[i] = bus_client_create_job (env->a, "churn", NULL);
+                bus_client_job_call (env->a, jobs[i], "Cancel");
+        }
+        /* The three newest still answer with their final state; the two oldest are gone. */
+        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) v = bus_client_get_property (env->a, jobs[i], XFERD_JOB_IFACE, "State", &error);
+                if (i < 2)
+                        bus_assert_error (error, "org.freedesktop.DBus.Error.UnknownObject");
+                else {
+                        g_assert_no_error (error);
+                        g_assert_cmpstr (g_variant_get_string (v, NULL), ==, "cancelled");
+                }
+        }
+}
+
 /* The defaults of the contract: 60 jobs per user, 300 per machine (not
  * reached here), 200 files per job. */
 static void
@@ -1649,6 +1680,7 @@ main (int argc, char **argv)
         g_test_add_func ("/multiuser/protocols/redirect-to-file", test_redirect_to_file);
         g_test_add_func ("/multiuser/limits/small", test_limits_small);
         g_test_add_func ("/multiuser/limits/default", test_limits_default);
+        g_test_add_func ("/multiuser/limits/retained", test_limits_retained);
         g_test_add_func ("/multiuser/privacy/signals", test_signals_carry_no_secrets);
         g_test_add_func ("/multiuser/privacy/headers", test_headers_stay_secret);
         return g_test_run ();
