@@ -28,6 +28,7 @@
 
 #include "bus-fixture.h"
 #include "tus-server.h"
+#include "xferd-process.h"
 
 #define SIZE (8 * 1024 * 1024)
 #define PAUSE_AT (3 * 1024 * 1024 + 17)
@@ -489,6 +490,38 @@ test_upload_cancel (void)
         g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "DELETE", path, 0), ==, 1);
 }
 
+/* xferd dies inside Cancel, after "cancelled" is stored and before the DELETE is: the next
+ * instance still deletes the server's partial upload. */
+static void
+test_upload_cancel_crash (void)
+{
+        g_autoptr(Env) env = env_new (PAUSE_AT);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+
+        if (!env)
+                return;
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "cancel-committed");
+        g_autofree char *job = start_upload (env, &id);
+        g_autofree char *upload = upload_id_of (env, job);
+        g_autofree char *path = upload_path (upload);
+        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
+
+        pid_t pid = xferd_process_pid (env->fx);
+        guint from = env->fx->signals->len;
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
+        g_assert_null (reply);
+        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "DELETE", path, 0), ==, 0);
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
+        xferd_process_start (env->fx);
+        g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", path, 204, 1, WAIT_TIMEOUT_MS));
+        g_assert_true (tus_server_wait_upload_gone (env->tus, upload, WAIT_TIMEOUT_MS));
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "cancelled");
+}
+
 /* Reads the start of one request from a connection the test accepted and
  * closes it without an answer: to xferd the server is broken. */
 static char *
@@ -695,6 +728,7 @@ main (int argc, char **argv)
         g_test_add_func ("/upload/resume-after-server-killed", test_upload_server_killed);
         g_test_add_func ("/upload/resume-after-xferd-killed", test_upload_xferd_killed);
         g_test_add_func ("/upload/cancel", test_upload_cancel);
+        g_test_add_func ("/upload/cancel-crash", test_upload_cancel_crash);
         g_test_add_func ("/upload/cancel-while-server-down", test_upload_cancel_server_down);
         g_test_add_func ("/upload/cancel-while-server-hangs", test_upload_cancel_server_hangs);
         return g_test_run ();
