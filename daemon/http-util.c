@@ -144,3 +144,30 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
         snprintf(msg, msg_size, "%s for %s", what, url);
         r->message = msg;
 }
+
+/* scheme://host:port, lower case, with the default port filled in; NULL when unparsable. */
+char *http_url_origin(const char *url) {
+        CURLU *h = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+        if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+            asprintf(&o, "%s://%s:%s", scheme, host, port) >= 0)
+                for (char *p = o; *p; p++)
+                        *p = (char) tolower((unsigned char) *p);
+        else
+                o = NULL;
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(h);
+        return o;
+}
+
+bool http_same_origin(const char *a, const char *b) {
+        _cleanup_free_ char *x = http_url_origin(a), *y = http_url_origin(b);
+
+        return x && y && streq(x, y);
+}

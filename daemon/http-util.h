@@ -20,6 +20,11 @@ uint64_t http_parse_retry_after(const char *v, size_t n);
 bool http_parse_status_line(const char *line, size_t len, long *ret_status, char *reason, size_t reason_size);
 bool http_status_is_transient(long status);
 
+/* scheme://host:port in lower case, the default port filled in; NULL when unparsable. Job
+ * headers (credentials, often) go only to the origin the job named. */
+char *http_url_origin(const char *url);
+bool http_same_origin(const char *a, const char *b);
+
 /* Fills *r for a response with an error status. msg/sum are the caller's buffers. */
 void http_result_from_status(long status, const char *reason, uint64_t retry_after_usec, const char *url,
                              TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size);

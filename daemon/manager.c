@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <systemd/sd-id128.h>
 
+#include "http-util.h"
 #include "job-record.h"
 #include "log.h"
 #include "manager.h"
@@ -1134,10 +1135,12 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
 
 static void manager_delete_upload(Manager *m, Job *j) {
         uint64_t now = now_realtime(m);
+        /* The job's headers only if the upload lives where the job's URL pointed. */
+        bool home = j->n_files > 0 && http_same_origin(j->upload_url, j->files[0]->url);
         PendingDelete rec = {
                 .url = j->upload_url,
                 .owner = j->owner,
-                .headers = j->http_headers,
+                .headers = home ? j->http_headers : NULL,
                 .deadline = now + DELETE_GIVE_UP_USEC,
                 .next_try = 0,
         };

@@ -22,6 +22,13 @@ struct Transfer {
 
         int fd;
         uint64_t offset;        /* what the request asked to skip */
+        char **job_headers;     /* sent only to the origin of the URL the job named */
+        char *validator;
+        char *origin;           /* scheme://host:port of that URL */
+        bool allow_insecure_redirect;
+        unsigned redirects;
+        char *redirect_url;     /* where the redirect that just ended points */
+        bool have_location;     /* the response being parsed has a Location */
         uint64_t position;      /* where the next byte goes */
         uint64_t total;
         char *url;
@@ -85,6 +92,7 @@ static void response_reset(Transfer *t, const char *line, size_t len) {
         t->etag = mfree(t->etag);
         t->last_modified = mfree(t->last_modified);
         t->retry_after_usec = 0;
+        t->have_location = false;
         (void) http_parse_status_line(line, len, &t->status, t->reason, sizeof t->reason);
 }
 
@@ -94,11 +102,11 @@ static bool status_is_redirect(long s) {
 
 /* The headers of a response are all in: decide what its body means for the file. */
 static size_t on_headers_end(Transfer *t, size_t size) {
-        char *location = NULL;
 
-        if (status_is_redirect(t->status) &&
-            curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
-                return size;  /* curl follows it; the next response decides */
+        if (status_is_redirect(t->status) && t->have_location)
+                /* Followed by us once it ends, not by curl: job headers must not go to another
+                 * origin. Its body is not ours. */
+                return size;
 
         if (t->status == 416 && t->offset > 0) {
                 /* We asked for bytes past what we hold: if the server's size is exactly what
@@ -163,7 +171,9 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         if (len <= 2 && (buffer[0] == '\r' || buffer[0] == '\n'))
                 return on_headers_end(t, len);
 
-        if (http_header_value(buffer, len, "Content-Length", &v, &n))
+        if (http_header_value(buffer, len, "Location", &v, &n))
+                t->have_location = n > 0;
+        else if (http_header_value(buffer, len, "Content-Length", &v, &n))
                 (void) http_parse_u64(v, n, &t->content_length);
         else if (http_header_value(buffer, len, "Content-Range", &v, &n))
                 parse_content_range(t, v, n);
@@ -253,12 +263,64 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
 
 static void transfer_finish(Transfer *t, CURLcode code);
 
+static int transfer_request(Transfer *t);
+
+static void finish_redirect_error(Transfer *t, const char *name, const char *summary, const char *why) {
+        TransferResult r = { .outcome = TRANSFER_FATAL, .error_name = name, .summary = summary };
+        char msg[1024];
+
+        snprintf(msg, sizeof msg, "%s (from %s to %s)", why, t->url, t->redirect_url);
+        r.message = msg;
+        t->cb->on_done(t, &r, t->userdata);
+}
+
+/* A redirect: check it as curl would have (count, protocols, https → http), then ask the new
+ * URL with a fresh handle. */
+static void follow_redirect(Transfer *t) {
+        bool from_https = strncasecmp(t->url, "https:", 6) == 0;
+        int r;
+
+        if (++t->redirects > 10) {
+                finish_redirect_error(t, "TooManyRedirects", "Too many redirects", "More than 10 redirects");
+                return;
+        }
+        if (strncasecmp(t->redirect_url, "https:", 6) != 0 &&
+            (strncasecmp(t->redirect_url, "http:", 5) != 0 || (from_https && !t->allow_insecure_redirect))) {
+                finish_redirect_error(t, "UnsupportedProtocol", "Redirect to a protocol that is not allowed",
+                                      "A redirect led to a protocol that is not allowed (only http and https; "
+                                      "https to http only with AllowInsecureRedirect)");
+                return;
+        }
+
+        free(t->url);
+        t->url = TAKE_PTR(t->redirect_url);
+        t->responded = true;  /* the job is past "connecting" already */
+        r = transfer_request(t);
+        if (r < 0) {
+                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = "Network",
+                                       .summary = strerror(-r), .message = strerror(-r) };
+                t->cb->on_done(t, &res, t->userdata);
+        }
+}
+
 static void on_request_done(EngineRequest *r, CURLcode code) {
         Transfer *t = (Transfer *) r;
 
+        /* curl resolves the Location against the request URL once the response ended. */
+        if (code == CURLE_OK && status_is_redirect(t->status) && t->have_location) {
+                char *location = NULL;
+                if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+                        t->redirect_url = strdup(location);
+        }
         /* The handle is out of the multi; the owner hears of it and frees the Transfer. */
         curl_easy_cleanup(t->easy);
         t->easy = t->req.easy = NULL;
+        curl_slist_free_all(t->headers);
+        t->headers = NULL;
+        if (t->redirect_url) {
+                follow_redirect(t);
+                return;
+        }
         transfer_finish(t, code);
 }
 
@@ -271,10 +333,58 @@ static int append_header(struct curl_slist **l, const char *h) {
         return 0;
 }
 
+/* One request for t->url: a new easy handle on the engine. */
+static int transfer_request(Transfer *t) {
+        _cleanup_free_ char *origin = http_url_origin(t->url);
+        char range[64];
+        int r;
+
+        t->easy = curl_easy_init();
+        if (!t->easy)
+                return -ENOMEM;
+        t->redirect_url = mfree(t->redirect_url);
+
+        /* The job's headers (credentials, often) go only where the job said. */
+        if (origin && t->origin && streq(origin, t->origin))
+                for (char **h = t->job_headers; h && *h; h++)
+                        if (append_header(&t->headers, *h) < 0)
+                                return -ENOMEM;
+        if (t->offset > 0 && t->validator) {
+                _cleanup_free_ char *h = NULL;
+                if (asprintf(&h, "If-Range: %s", t->validator) < 0 || append_header(&t->headers, h) < 0)
+                        return -ENOMEM;
+        }
+
+        CURL *c = t->easy;
+        r = engine_setup_easy(t->engine, c, t->url, t->allow_insecure_redirect);
+        if (r < 0)
+                return r;
+        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+        (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
+        (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_write);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+        (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+        /* Larger reads mean fewer wake-ups and write() calls per megabyte. */
+        (void) curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024L);
+        if (t->offset > 0) {
+                snprintf(range, sizeof range, "%" PRIu64 "-", t->offset);
+                (void) curl_easy_setopt(c, CURLOPT_RANGE, range);
+        }
+
+        t->req.easy = c;
+        t->req.done = on_request_done;
+        r = engine_add(t->engine, &t->req);
+        if (r < 0) {
+                curl_easy_cleanup(c);
+                t->easy = t->req.easy = NULL;
+        }
+        return r;
+}
+
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
                    void *userdata, Transfer **ret) {
         Transfer *t;
-        char range[64];
         int r = -ENOMEM;
 
         t = calloc(1, sizeof *t);
@@ -288,56 +398,24 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->position = req->offset;
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
-        t->url = strdup(req->url);
-        t->easy = curl_easy_init();
-        if (!t->url || !t->easy)
-                goto fail;
-
-        for (char * const *h = req->headers; h && *h; h++)
-                if (append_header(&t->headers, *h) < 0)
-                        goto fail;
-        if (req->offset > 0 && req->validator) {
-                _cleanup_free_ char *h = NULL;
-                if (asprintf(&h, "If-Range: %s", req->validator) < 0 || append_header(&t->headers, h) < 0)
-                        goto fail;
-        }
-
-        CURL *c = t->easy;
-        r = engine_setup_easy(e, c, req->url, req->allow_insecure_redirect);
-        if (r < 0)
-                goto fail;
-        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
-        (void) curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
-        (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
-        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_write);
-        (void) curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-        (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
-        /* Larger reads mean fewer wake-ups and write() calls per megabyte. */
-        (void) curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024L);
+        t->allow_insecure_redirect = req->allow_insecure_redirect;
         t->rate = req->max_speed;
         t->refilled_usec = engine_now(e);
         t->tokens = (double) t->rate / 4.0;
-        if (req->offset > 0) {
-                snprintf(range, sizeof range, "%" PRIu64 "-", req->offset);
-                (void) curl_easy_setopt(c, CURLOPT_RANGE, range);
-        }
-
-        t->req.easy = c;
-        t->req.done = on_request_done;
-        r = engine_add(e, &t->req);
-        if (r < 0)
+        t->url = strdup(req->url);
+        t->origin = http_url_origin(req->url);
+        if (!t->url || (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
+            (req->offset > 0 && req->validator && !(t->validator = strdup(req->validator))))
                 goto fail;
 
+        r = transfer_request(t);
+        if (r < 0)
+                goto fail;
         *ret = t;
         return 0;
 
 fail:
-        curl_slist_free_all(t->headers);
-        if (t->easy)
-                curl_easy_cleanup(t->easy);
-        free(t->url);
-        free(t);
+        transfer_free(t);
         return r;
 }
 
@@ -351,6 +429,10 @@ Transfer *transfer_free(Transfer *t) {
         }
         sd_event_source_disable_unref(t->resume_timer);
         curl_slist_free_all(t->headers);
+        strv_free(t->job_headers);
+        free(t->validator);
+        free(t->origin);
+        free(t->redirect_url);
         free(t->etag);
         free(t->last_modified);
         free(t->url);

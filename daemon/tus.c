@@ -186,8 +186,11 @@ static int step_begin(TusUpload *u) {
                 return r;
 
         r = slist_add(&u->slist, "%s", TUS_VERSION_HEADER);
-        for (char **h = u->headers; r >= 0 && h && *h; h++)
-                r = slist_add(&u->slist, "%s", *h);
+        /* The job's headers go only to the origin the job named, not to wherever the server's
+         * Location points. */
+        if (http_same_origin(url, u->creation_url))
+                for (char **h = u->headers; r >= 0 && h && *h; h++)
+                        r = slist_add(&u->slist, "%s", *h);
         if (r < 0)
                 return r;
 

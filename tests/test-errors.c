@@ -258,6 +258,41 @@ test_redirect_followed (void)
         complete_and_check (env, job);
 }
 
+/* The job's own headers (credentials, often) go only to the origin the job named: through a
+ * redirect on the same server they are sent, to another server they are not. */
+static void
+test_redirect_keeps_headers_home (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(HttpServer) other = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (other, "/file.bin", SIZE);
+        g_autofree char *other_url = http_server_url (other, "/file.bin");
+        g_autofree char *here_url = http_server_url (env->http, "/here");
+        g_autofree char *away_url = http_server_url (env->http, "/away");
+        g_autoptr(GError) error = NULL;
+
+        http_server_redirect (env->http, "/here", 302, env->url);
+        http_server_redirect (env->http, "/away", 307, other_url);
+
+        const char *headers[] = { "X-Api-Key: s3cret", NULL };
+        g_autofree char *job = xferd_create_job (env->fx, "headers", NULL);
+        g_autoptr(GVariant) set = bus_call_job (env->fx, job, "SetHttpHeaders",
+                                                g_variant_new ("(^as)", headers), G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        g_autofree char *away_dest = g_build_filename (env->dir, "away.bin", NULL);
+        xferd_add_file (env->fx, job, here_url, env->dest);
+        xferd_add_file (env->fx, job, away_url, away_dest);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+
+        g_autofree char *home = http_server_last_header (env->http, "/file.bin", "X-Api-Key");
+        g_assert_cmpstr (home, ==, "s3cret");
+        g_autofree char *away = http_server_last_header (other, "/file.bin", "X-Api-Key");
+        g_assert_null (away);
+        g_assert_cmpuint (http_server_request_count (other, "/file.bin"), ==, 1);
+        g_assert_false (xferd_complete (env->fx, job));
+}
+
 /* A redirect to file:// is refused: error, UnsupportedProtocol, nothing read. */
 static void
 test_redirect_to_file (void)
@@ -486,6 +521,7 @@ main (int argc, char **argv)
         g_test_add_func ("/errors/drop-then-range-ignored", test_drop_then_range_ignored);
         g_test_add_func ("/errors/stall-timeout", test_stall_timeout);
         g_test_add_func ("/errors/redirect-followed", test_redirect_followed);
+        g_test_add_func ("/errors/redirect-keeps-headers-home", test_redirect_keeps_headers_home);
         g_test_add_func ("/errors/redirect-to-file", test_redirect_to_file);
         g_test_add_func ("/errors/no-progress-timeout-zero", test_no_progress_timeout_zero);
         g_test_add_func ("/errors/416-restarts", test_416_restarts);
