@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The small HTTP helpers downloads and uploads share (daemon/http-util.c). */
+#include <glib.h>
+#include <string.h>
+
+#include "http-util.h"
+
+static void test_header_value(void) {
+        const char *line = "content-length:   1234  \r\n", *v;
+        size_t n;
+
+        g_assert_true(http_header_value(line, strlen(line), "Content-Length", &v, &n));
+        g_assert_cmpuint(n, ==, 4);
+        g_assert_true(strncmp(v, "1234", n) == 0);
+        g_assert_false(http_header_value(line, strlen(line), "Content-Type", &v, &n));
+        /* A name that is only a prefix of the header's is not it. */
+        const char *longer = "Content-Length-Extra: 1\r\n";
+        g_assert_false(http_header_value(longer, strlen(longer), "Content-Length", &v, &n));
+}
+
+static void test_parse_u64(void) {
+        uint64_t v;
+
+        g_assert_true(http_parse_u64("42", 2, &v));
+        g_assert_cmpuint(v, ==, 42);
+        g_assert_false(http_parse_u64("-1", 2, &v));
+        g_assert_false(http_parse_u64("12a", 3, &v));
+        g_assert_false(http_parse_u64("", 0, &v));
+        g_assert_false(http_parse_u64("99999999999999999999999", 23, &v));
+}
+
+static void test_retry_after(void) {
+        g_assert_cmpuint(http_parse_retry_after("120", 3), ==, 120 * G_USEC_PER_SEC);
+        /* A server cannot hold a job back for more than a day, nor overflow the delay. */
+        g_assert_cmpuint(http_parse_retry_after("999999999999", 12), ==, 24ULL * 3600 * G_USEC_PER_SEC);
+        const char *past = "Wed, 21 Oct 2015 07:28:00 GMT";
+        g_assert_cmpuint(http_parse_retry_after(past, strlen(past)), ==, 0);
+        g_assert_cmpuint(http_parse_retry_after("soon", 4), ==, 0);
+}
+
+static void test_status_line(void) {
+        char reason[64];
+        long status;
+        const char *h1 = "HTTP/1.1 404 Not Found\r\n", *h2 = "HTTP/2 200 \r\n";
+
+        g_assert_true(http_parse_status_line(h1, strlen(h1), &status, reason, sizeof reason));
+        g_assert_cmpint(status, ==, 404);
+        g_assert_cmpstr(reason, ==, "Not Found");
+        g_assert_true(http_parse_status_line(h2, strlen(h2), &status, reason, sizeof reason));
+        g_assert_cmpint(status, ==, 200);
+        g_assert_cmpstr(reason, ==, "");
+        g_assert_false(http_parse_status_line("garbage", 7, &status, reason, sizeof reason));
+}
+
+static void test_transient(void) {
+        g_assert_true(http_status_is_transient(503));
+        g_assert_true(http_status_is_transient(408));
+        g_assert_true(http_status_is_transient(429));
+        g_assert_false(http_status_is_transient(404));
+        g_assert_false(http_status_is_transient(416));
+}
+
+static void test_origin(void) {
+        g_autofree char *o = http_url_origin("HTTPS://Example.ORG/a?b");
+
+        g_assert_cmpstr(o, ==, "https://example.org:443");
+        g_assert_true(http_same_origin("http://h/a", "http://h:80/b"));
+        g_assert_false(http_same_origin("http://h/a", "https://h/a"));
+        g_assert_false(http_same_origin("http://h/a", "http://h:8080/a"));
+        g_assert_false(http_same_origin("http://h/a", "http://evil/a"));
+        g_assert_false(http_same_origin("not a url", "http://h/"));
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/http-util/header-value", test_header_value);
+        g_test_add_func("/http-util/parse-u64", test_parse_u64);
+        g_test_add_func("/http-util/retry-after", test_retry_after);
+        g_test_add_func("/http-util/status-line", test_status_line);
+        g_test_add_func("/http-util/transient", test_transient);
+        g_test_add_func("/http-util/origin", test_origin);
+        return g_test_run();
+}
