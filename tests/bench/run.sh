@@ -6,7 +6,8 @@
 #   tests/bench/run.sh [--builddir DIR | DIR] [--reps N] [--quick] [--keep]
 #
 #   --builddir DIR  the meson build directory (default build/; set up and built if needed)
-#   --reps N        repetitions of every timed case (default 3; medians are reported)
+#   --reps N        repetitions of every timed case (default 3; medians are reported; cases 1
+#                   and 2 run one more, uncounted round first to warm up)
 #   --quick         a smoke run with small sizes and 1 repetition (well under a minute)
 #   --keep          keep the work directory (logs, state, nginx config) and say where
 #
@@ -138,7 +139,7 @@ work_fs=$(stat -f -c %T "$work")
 log "work directory $work ($work_fs)"
 
 # ---- test data ------------------------------------------------------------------------------
-mkdir -p "$work/www/small" "$work/dl"
+mkdir -p "$work/www/small"
 t0=$(date +%s.%N)
 head -c "$((big_mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
 (cd "$work/www/small" && head -c "$((n_small * small_kib * 1024))" /dev/urandom |
@@ -250,12 +251,23 @@ kv() { sed -n "s/^$1=//p" <<<"$2" | head -n1; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan";
   else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
-fresh_dir() { rm -rf "$work/dl"; mkdir -p "$work/dl"; sync; }
+# fresh_dir: a new empty download directory in $dl. Small files stay until the end: deleting
+# many files right before a run slows every file creation after it (ext4 without a journal
+# skips recently freed inodes), whichever program runs next. Large files go (space).
+dl=
+dl_n=0
+fresh_dir() {
+  [[ -n "$dl" ]] && find "$dl" -maxdepth 1 -type f -size +1M -delete
+  dl_n=$((dl_n + 1))
+  dl=$work/dl.$dl_n
+  mkdir -p "$dl"
+  sync
+}
 check_small() {
   local n
-  n=$(find "$work/dl" -maxdepth 1 -type f -name 'f[0-9]*' | wc -l)
+  n=$(find "$dl" -maxdepth 1 -type f -name 'f[0-9]*' | wc -l)
   [[ $n -eq $n_small ]] || die "$1: $n of $n_small files arrived"
-  diff -r -x '.*' "$work/www/small" "$work/dl" >/dev/null || die "$1: the files differ from the originals"
+  diff -r -x '.*' "$work/www/small" "$dl" >/dev/null || die "$1: the files differ from the originals"
 }
 
 # ---- 2. many small files (measured first: the memory churn of case 1 makes it noisier) -------------
@@ -264,34 +276,34 @@ log "case 2: $n_small files of $small_kib KiB, $reps repetition(s)"
 urls=()
 for ((i = 0; i < n_small; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
 printf '%s\n' "${urls[@]}" >"$work/list.txt"
-for ((rep = 1; rep <= reps; rep++)); do
+for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
   for tool in jobs onejob curl aria2; do
     fresh_dir
     case $tool in
       jobs)
         xferd_fresh jobs
         "$bench" set-max "$parallel"
-        out=$("$bench" many-jobs --count "$n_small" --url-prefix "$base/small/f" --dir "$work/dl" --pid "$xpid")
+        out=$("$bench" many-jobs --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid")
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
       onejob)
         xferd_fresh onejob
-        out=$("$bench" one-job --count "$n_small" --url-prefix "$base/small/f" --dir "$work/dl" --pid "$xpid")
+        out=$("$bench" one-job --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid")
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")")
         log "  (one job: AddFiles $(kv add "$out") s, transfer $(kv transfer "$out") s, Complete $(kv complete "$out") s)" ;;
       curl)
-        out=$("$bench" run -- curl -Z --parallel-max "$parallel" -sS --no-progress-meter --fail --output-dir "$work/dl" \
+        out=$("$bench" run -- curl -Z --parallel-max "$parallel" -sS --no-progress-meter --fail --output-dir "$dl" \
                 --remote-name-all "${urls[@]}")
         [[ $(kv status "$out") == 0 ]] || die "curl -Z failed"
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
       aria2)
-        out=$("$bench" run -- aria2c -j "$parallel" -i "$work/list.txt" -d "$work/dl" -q \
+        out=$("$bench" run -- aria2c -j "$parallel" -i "$work/list.txt" -d "$dl" -q \
                 --allow-overwrite=true --auto-file-renaming=false)
         [[ $(kv status "$out") == 0 ]] || die "aria2c -j failed"
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
     esac
     check_small "$tool"
-    wall[small,$tool]+="$(kv wall "$out") "; cpu[small,$tool]+="$c "
-    log "  rep $rep $tool: wall $(kv wall "$out") s, cpu $c s"
+    if [[ $rep -gt 0 ]]; then wall[small,$tool]+="$(kv wall "$out") "; cpu[small,$tool]+="$c "; fi
+    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s"
   done
 done
 xferd_stop
@@ -299,10 +311,10 @@ xferd_stop
 # ---- 1. one big file ----------------------------------------------------------------------------
 big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
 log "case 1: one $big_label file, $reps repetition(s)"
-for ((rep = 1; rep <= reps; rep++)); do
+for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
   for tool in xferd curl aria2 aria2d; do
     fresh_dir
-    dest=$work/dl/big
+    dest=$dl/big
     case $tool in
       xferd)
         xferd_fresh big
@@ -314,13 +326,13 @@ for ((rep = 1; rep <= reps; rep++)); do
       aria2|aria2d)
         opts=(-x1 -s1); [[ $tool == aria2d ]] && opts=()
         out=$("$bench" run -- aria2c "${opts[@]}" -q --allow-overwrite=true --auto-file-renaming=false \
-                -d "$work/dl" -o big "$base/big")
+                -d "$dl" -o big "$base/big")
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
     esac
     [[ $(kv status "$out") == 0 ]] || die "$tool failed on the big file"
     cmp -s "$work/www/big" "$dest" || die "$tool: the downloaded file differs"
-    wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "
-    log "  rep $rep $tool: wall $(kv wall "$out") s, cpu $c s"
+    if [[ $rep -gt 0 ]]; then wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "; fi
+    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s"
   done
 done
 xferd_stop
@@ -329,7 +341,7 @@ xferd_stop
 log "case 3: Cancel latency with $n_running transfers running ($n_samples cancels)"
 fresh_dir
 xferd_fresh cancel
-out=$("$bench" cancel --count "$n_running" --samples "$n_samples" --url "$base/slow/big" --dir "$work/dl") ||
+out=$("$bench" cancel --count "$n_running" --samples "$n_samples" --url "$base/slow/big" --dir "$dl") ||
   die "the Cancel case failed: $out"
 cancel_p50=$(kv p50_ms "$out"); cancel_p99=$(kv p99_ms "$out"); cancel_max=$(kv max_ms "$out")
 cancel_left=$(kv leftovers "$out")
@@ -401,7 +413,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 cat <<EOF
 Machine: $(nproc) CPUs, $cpu_model, kernel $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), work directory on $work_fs; $(date -u '+%Y-%m-%d %H:%M UTC').
 Versions: xferd $(git -C "$xferd_src" describe --always --dirty 2>/dev/null || echo '?'), $(curl --version | head -n1 | cut -d' ' -f1-2), aria2c $(aria2c --version | head -n1 | awk '{ print $3 }'), $(nginx -v 2>&1 | sed 's/.*: //').
-Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick -eq 0 ]] && echo " --reps $reps")\`; medians of $reps repetition(s); times in seconds unless marked.
+Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick -eq 0 ]] && echo " --reps $reps")\`; medians of $reps repetition(s) after an uncounted warm-up round (cases 1 and 2); times in seconds unless marked.
 
 | work | measure | xferd | curl | aria2c | xferd / curl | aria2c / xferd | target | met? |
 |---|---|---|---|---|---|---|---|---|
