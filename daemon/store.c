@@ -33,6 +33,21 @@ struct Store {
         sqlite3_stmt *save_delete, *remove_delete;
 };
 
+/* Grows *items (of `size`-byte elements) to hold at least `need`, doubling. */
+static int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
+        if (need <= *allocated)
+                return 0;
+        size_t a = *allocated ? *allocated * 2 : 16;
+        if (a < need)
+                a = need;
+        void *p = reallocarray(*items, a, size);
+        if (!p)
+                return -ENOMEM;
+        *items = p;
+        *allocated = a;
+        return 0;
+}
+
 static void sqlite3_finalizep(sqlite3_stmt **st) {
         sqlite3_finalize(*st);
 }
@@ -1057,16 +1072,9 @@ static int load_files(Store *s, sqlite3_stmt *st, Job *j) {
                 f->bytes_total = (uint64_t) sqlite3_column_int64(st, FC_BYTES_TOTAL);
                 f->bytes_transferred = (uint64_t) sqlite3_column_int64(st, FC_BYTES_TRANSFERRED);
 
-                if (j->n_files == allocated) {
-                        size_t a = allocated ? allocated * 2 : 4;
-                        JobFile **files = reallocarray(j->files, a, sizeof(JobFile *));
-
-                        if (!files) {
-                                rc = SQLITE_NOMEM;
-                                goto fail;
-                        }
-                        j->files = files;
-                        allocated = a;
+                if (array_reserve((void **) &j->files, &allocated, j->n_files + 1, sizeof(JobFile *)) < 0) {
+                        rc = SQLITE_NOMEM;
+                        goto fail;
                 }
                 j->files[j->n_files++] = TAKE_PTR(f);
         }
@@ -1190,16 +1198,9 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                         return r;
                 if (r == 0)
                         continue;
-                if (list.n == list.allocated) {
-                        size_t a = list.allocated ? list.allocated * 2 : 64;
-                        Job **jobs = reallocarray(list.jobs, a, sizeof(Job *));
-
-                        if (!jobs) {
-                                job_record_free(j);
-                                return log_oom();
-                        }
-                        list.jobs = jobs;
-                        list.allocated = a;
+                if (array_reserve((void **) &list.jobs, &list.allocated, list.n + 1, sizeof(Job *)) < 0) {
+                        job_record_free(j);
+                        return log_oom();
                 }
                 list.jobs[list.n++] = j;
         }
@@ -1297,15 +1298,8 @@ int store_load_pending_unlinks(Store *s,
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 PendingUnlink *u;
 
-                if (list.n == list.allocated) {
-                        size_t a = list.allocated ? list.allocated * 2 : 16;
-                        PendingUnlink *items = reallocarray(list.items, a, sizeof(PendingUnlink));
-
-                        if (!items)
-                                return log_oom();
-                        list.items = items;
-                        list.allocated = a;
-                }
+                if (array_reserve((void **) &list.items, &list.allocated, list.n + 1, sizeof(PendingUnlink)) < 0)
+                        return log_oom();
                 u = &list.items[list.n];
                 *u = (PendingUnlink) {
                         .owner = (uid_t) sqlite3_column_int64(st, 0),
@@ -1410,15 +1404,8 @@ int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void 
                 _cleanup_free_ char *headers = NULL;
                 PendingDelete *d;
 
-                if (list.n == list.allocated) {
-                        size_t a = list.allocated ? list.allocated * 2 : 16;
-                        PendingDelete *items = reallocarray(list.items, a, sizeof(PendingDelete));
-
-                        if (!items)
-                                return log_oom();
-                        list.items = items;
-                        list.allocated = a;
-                }
+                if (array_reserve((void **) &list.items, &list.allocated, list.n + 1, sizeof(PendingDelete)) < 0)
+                        return log_oom();
                 d = &list.items[list.n];
                 *d = (PendingDelete) {
                         .owner = (uid_t) sqlite3_column_int64(st, 1),
