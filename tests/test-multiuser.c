@@ -1398,18 +1398,19 @@ test_limits_retained (void)
                 .config = "[Daemon]\nMaxJobsPerUser=3\n",
         };
         g_autoptr(Env) env = env_new_with (&options);
-        g_autofree char *jobs[5] = { NULL };
+        g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
 
         if (!env)
                 return;
-        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
-                jobs[i] = bus_client_create_job (env->a, "churn", NULL);
-                bus_client_job_call (env->a, jobs[i], "Cancel");
+        for (guint i = 0; i < 5; i++) {
+                g_ptr_array_add (jobs, bus_client_create_job (env->a, "churn", NULL));
+                bus_client_job_call (env->a, g_ptr_array_index (jobs, i), "Cancel");
         }
         /* The three newest still answer with their final state; the two oldest are gone. */
-        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+        for (guint i = 0; i < jobs->len; i++) {
                 g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) v = bus_client_get_property (env->a, jobs[i], XFERD_JOB_IFACE, "State", &error);
+                g_autoptr(GVariant) v = bus_client_get_property (env->a, g_ptr_array_index (jobs, i),
+                                                                 XFERD_JOB_IFACE, "State", &error);
                 if (i < 2)
                         bus_assert_error (error, "org.freedesktop.DBus.Error.UnknownObject");
                 else {
