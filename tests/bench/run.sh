@@ -22,7 +22,8 @@
 #      CPU from /proc/PID/stat for xferd);
 #   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
-#      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i;
+#      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i,
+#      and (for the one job, whose files go one after another) curl without -Z;
 #   3. Cancel latency (call → reply; the temporary file is checked to be gone right after
 #      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/);
 #   4. 10 000 queued jobs (CreateJob + AddFile, suspended): ListJobs time, VmRSS, and the
@@ -66,7 +67,7 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || log "warning: not root, so the job limits apply: case 4 ($n_queue jobs) will fail"
-for tool in nginx curl aria2c strace dbus-daemon busctl meson ninja cmp; do
+for tool in nginx curl aria2c strace dbus-daemon meson ninja cmp; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup-deps.sh installs it)"
 done
 
@@ -277,16 +278,18 @@ urls=()
 for ((i = 0; i < n_small; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
 printf '%s\n' "${urls[@]}" >"$work/list.txt"
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
-  for tool in jobs onejob curl aria2; do
+  tools=(jobs onejob curl curlseq aria2)
+  for ((k = 0; k < ${#tools[@]}; k++)); do
+    tool=${tools[(k + rep) % ${#tools[@]}]}     # the order rotates: nobody always runs first
+    # xferd starts before the directory is made, so every program runs right after fresh_dir.
+    if [[ $tool == jobs || $tool == onejob ]]; then xferd_fresh "$tool"; fi
     fresh_dir
     case $tool in
       jobs)
-        xferd_fresh jobs
         "$bench" set-max "$parallel"
         out=$("$bench" many-jobs --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid")
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
       onejob)
-        xferd_fresh onejob
         out=$("$bench" one-job --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid")
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")")
         log "  (one job: AddFiles $(kv add "$out") s, transfer $(kv transfer "$out") s, Complete $(kv complete "$out") s)" ;;
@@ -294,6 +297,10 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
         out=$("$bench" run -- curl -Z --parallel-max "$parallel" -sS --no-progress-meter --fail --output-dir "$dl" \
                 --remote-name-all "${urls[@]}")
         [[ $(kv status "$out") == 0 ]] || die "curl -Z failed"
+        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
+      curlseq)  # one after another on one connection, like the files of one job
+        out=$("$bench" run -- curl -sS --no-progress-meter --fail --output-dir "$dl" --remote-name-all "${urls[@]}")
+        [[ $(kv status "$out") == 0 ]] || die "curl failed"
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
       aria2)
         out=$("$bench" run -- aria2c -j "$parallel" -i "$work/list.txt" -d "$dl" -q \
@@ -312,12 +319,14 @@ xferd_stop
 big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
 log "case 1: one $big_label file, $reps repetition(s)"
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
-  for tool in xferd curl aria2 aria2d; do
+  tools=(xferd curl aria2 aria2d)
+  for ((k = 0; k < ${#tools[@]}; k++)); do
+    tool=${tools[(k + rep) % ${#tools[@]}]}
+    if [[ $tool == xferd ]]; then xferd_fresh big; fi
     fresh_dir
     dest=$dl/big
     case $tool in
       xferd)
-        xferd_fresh big
         out=$("$bench" run --pid "$xpid" -- "$xferctl_bin" --user --no-progress download "$base/big" "$dest")
         c=$(calc "$(kv user "$out") + $(kv sys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
       curl)
@@ -402,6 +411,7 @@ m() { median ${1}; }
 w_x=$(m "${wall[big,xferd]}"); w_c=$(m "${wall[big,curl]}"); w_a=$(m "${wall[big,aria2]}"); w_ad=$(m "${wall[big,aria2d]}")
 c_x=$(m "${cpu[big,xferd]}"); c_c=$(m "${cpu[big,curl]}"); c_a=$(m "${cpu[big,aria2]}"); c_ad=$(m "${cpu[big,aria2d]}")
 s_j=$(m "${wall[small,jobs]}"); s_o=$(m "${wall[small,onejob]}"); s_c=$(m "${wall[small,curl]}"); s_a=$(m "${wall[small,aria2]}")
+s_cs=$(m "${wall[small,curlseq]}"); sc_cs=$(m "${cpu[small,curlseq]}")
 sc_j=$(m "${cpu[small,jobs]}"); sc_o=$(m "${cpu[small,onejob]}"); sc_c=$(m "${cpu[small,curl]}"); sc_a=$(m "${cpu[small,aria2]}")
 
 yn() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
@@ -422,6 +432,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $big_label, aria2c defaults | wall / CPU | | | $w_ad / $c_ad | | | — | |
 | $small_label, $n_small jobs | wall | $s_j | $s_c | $s_a | $(r "$s_j" "$s_c") | $(r "$s_a" "$s_j") | ≤ 1.5 × curl -Z, aria2c ≥ 3 × | $(yn "$s_j <= 1.5 * $s_c && $s_a >= 3 * $s_j") |
 | $small_label, one job | wall | $s_o | $s_c | $s_a | $(r "$s_o" "$s_c") | $(r "$s_a" "$s_o") | ≤ 1.5 × curl -Z, aria2c ≥ 3 × | $(yn "$s_o <= 1.5 * $s_c && $s_a >= 3 * $s_o") |
+| $small_label, one job vs curl one file at a time | wall (CPU) | $s_o ($sc_o) | $s_cs ($sc_cs) | | $(r "$s_o" "$s_cs") | | — | |
 | $small_label | CPU ($n_small jobs / one job; xferd: daemon + client) | $sc_j / $sc_o | $sc_c | $sc_a | $(r "$sc_j" "$sc_c") / $(r "$sc_o" "$sc_c") | | — | |
 | Cancel, $n_running running | call → reply, p50 / max (ms) | $cancel_p50 / $cancel_max | | | | | — | |
 | Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
@@ -431,7 +442,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
 | idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f; 1 is strace's own detach) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
 
-Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}.
+Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}.
 
 Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes finished files durable before they appear (data, rename, directory; completions that come together share one syncfs); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF
