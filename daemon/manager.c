@@ -1425,12 +1425,7 @@ make:
         f->dir_ino = ino;
         f->bytes_total = size;
         if (!f->url || !f->path || !f->dir || !f->name || !f->temp_name) {
-                free(f->url);
-                free(f->path);
-                free(f->dir);
-                free(f->name);
-                free(f->temp_name);
-                free(f);
+                job_file_free(f);
                 return -ENOMEM;
         }
         *ret = f;

@@ -294,7 +294,6 @@ static void follow_redirect(Transfer *t) {
 
         free(t->url);
         t->url = TAKE_PTR(t->redirect_url);
-        t->responded = true;  /* the job is past "connecting" already */
         r = transfer_request(t);
         if (r < 0) {
                 TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = "Network",
