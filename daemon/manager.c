@@ -447,11 +447,16 @@ static JobContext job_context(const Job *j) {
         };
 }
 
-static void job_stop_transfer(Job *j) {
-        /* The easy handle leaves the multi before anything else: no byte after this. */
-        j->transfer = transfer_free(j->transfer);
+static void job_stop_transfer_full(Job *j, bool keep_data) {
+        /* The easy handle leaves the multi before anything else: no byte after this. Bytes
+         * received but not yet written go to a file that is kept, never to one about to go. */
+        j->transfer = keep_data ? transfer_free(j->transfer) : transfer_abandon(j->transfer);
         j->upload = tus_upload_free(j->upload);
         j->fd = safe_close(j->fd);
+}
+
+static void job_stop_transfer(Job *j) {
+        job_stop_transfer_full(j, true);
 }
 
 static void job_clear_error(Job *j) {
@@ -622,7 +627,7 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
         JobState old = j->state;
 
         if (t.actions & JOB_ACTION_STOP_TRANSFER)
-                job_stop_transfer(j);
+                job_stop_transfer_full(j, !(t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES)));
         if (t.actions & JOB_ACTION_DISARM_RETRY)
                 job_disarm_retry(j);
         if (t.actions & JOB_ACTION_CLEAR_ERROR)

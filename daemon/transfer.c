@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
@@ -29,7 +30,11 @@ struct Transfer {
         unsigned redirects;
         char *redirect_url;     /* where the redirect that just ended points */
         bool have_location;     /* the response being parsed has a Location */
-        uint64_t position;      /* where the next byte goes */
+        uint64_t position;      /* bytes in the file: where the buffered bytes go */
+        uint64_t flushed;       /* writeback of [0, flushed) has been started */
+        char *wbuf;             /* body bytes not yet written: curl hands over 16 KiB at a time */
+        size_t wlen;
+        sd_event_source *flush_source;  /* writes wbuf out on the next loop iteration */
         uint64_t total;
         char *url;
 
@@ -140,7 +145,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->write_errno = errno;
                                 return 0;
                         }
-                        t->position = 0;
+                        t->position = t->flushed = 0;
                         t->total = t->content_length;
                 }
         } else {
@@ -233,25 +238,97 @@ static bool bucket_must_wait(Transfer *t) {
         return true;
 }
 
-static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        Transfer *t = userdata;
-        size_t len = size * nmemb, done = 0;
+#define WRITE_BUFFER_SIZE (1024u * 1024u)
+#define WRITEBACK_CHUNK (8u * 1024u * 1024u)
 
-        if (!t->body_accepted)
-                return len;  /* the body of an error response */
-        if (bucket_must_wait(t))
-                return CURL_WRITEFUNC_PAUSE;
+/* Writes len bytes at position; on failure remembers errno and returns false. */
+static bool write_at_position(Transfer *t, const char *p, size_t len) {
+        size_t done = 0;
 
         while (done < len) {
-                ssize_t k = pwrite(t->fd, ptr + done, len - done, (off_t) t->position);
+                ssize_t k = pwrite(t->fd, p + done, len - done, (off_t) t->position);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         t->write_errno = errno;
-                        return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+                        return false;
                 }
                 done += (size_t) k;
                 t->position += (uint64_t) k;
+        }
+        return true;
+}
+
+/* Writes the buffered bytes out; on failure remembers errno and returns false. */
+static bool write_buffer_flush(Transfer *t) {
+        size_t len = t->wlen;
+
+        t->wlen = 0;
+        if (!write_at_position(t, t->wbuf, len))
+                return false;
+
+        /* Start the writeback of what is written, a few MiB behind: the fdatasync() of Complete
+         * then finds little left to do, and a large download does not pile up dirty pages. */
+        if (t->position < t->flushed)
+                t->flushed = 0;  /* the file was truncated */
+        if (t->position - t->flushed >= WRITEBACK_CHUNK) {
+                (void) sync_file_range(t->fd, (off_t) t->flushed, (off_t) (t->position - t->flushed),
+                                       SYNC_FILE_RANGE_WRITE);
+                t->flushed = t->position;
+        }
+        return true;
+}
+
+static int on_flush(sd_event_source *s, void *userdata) {
+        Transfer *t = userdata;
+
+        /* A failure ends the transfer through curl: the next write callback sees write_errno. */
+        if (t->wlen > 0)
+                (void) write_buffer_flush(t);
+        return 0;
+}
+
+/* Buffered bytes reach the file once this wake-up's callbacks are done (all the 16 KiB pieces
+ * of one socket read go out in one pwrite()), so a slow transfer never holds them back. */
+static void flush_soon(Transfer *t) {
+        if (!t->flush_source) {
+                if (sd_event_add_defer(engine_get_event(t->engine), &t->flush_source, on_flush, t) < 0)
+                        return;  /* flushed when the buffer is full or the transfer ends */
+                (void) sd_event_source_set_description(t->flush_source, "transfer-flush");
+        }
+        (void) sd_event_source_set_enabled(t->flush_source, SD_EVENT_ONESHOT);
+}
+
+static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t len = size * nmemb;
+
+        if (!t->body_accepted)
+                return len;  /* the body of an error response */
+        /* A deferred flush failed: the bytes after it must not land behind a hole. */
+        if (t->write_errno != 0)
+                return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+        if (bucket_must_wait(t))
+                return CURL_WRITEFUNC_PAUSE;
+
+        /* One pwrite() per socket read (up to 1 MiB) instead of one per 16 KiB callback: fewer
+         * system calls, and whole page-cache folios instead of partial ones to zero first. */
+        if (!t->wbuf) {
+                t->wbuf = malloc(WRITE_BUFFER_SIZE);
+                if (!t->wbuf) {
+                        t->write_errno = ENOMEM;
+                        return 0;
+                }
+        }
+        if (t->wlen + len > WRITE_BUFFER_SIZE && !write_buffer_flush(t))
+                return 0;
+        if (len > WRITE_BUFFER_SIZE) {
+                if (!write_at_position(t, ptr, len))
+                        return 0;
+        } else {
+                memcpy(t->wbuf + t->wlen, ptr, len);
+                t->wlen += len;
+                flush_soon(t);
         }
         if (t->rate > 0)
                 t->tokens -= (double) len;
@@ -320,6 +397,8 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
                 follow_redirect(t);
                 return;
         }
+        if (t->wlen > 0)
+                (void) write_buffer_flush(t);  /* a failure shows as write_errno */
         transfer_finish(t, code);
 }
 
@@ -418,7 +497,7 @@ fail:
         return r;
 }
 
-Transfer *transfer_free(Transfer *t) {
+Transfer *transfer_abandon(Transfer *t) {
         if (!t)
                 return NULL;
         if (t->easy) {
@@ -426,6 +505,8 @@ Transfer *transfer_free(Transfer *t) {
                 engine_remove(t->engine, &t->req);
                 curl_easy_cleanup(t->easy);
         }
+        free(t->wbuf);
+        sd_event_source_disable_unref(t->flush_source);
         sd_event_source_disable_unref(t->resume_timer);
         curl_slist_free_all(t->headers);
         strv_free(t->job_headers);
@@ -439,8 +520,22 @@ Transfer *transfer_free(Transfer *t) {
         return NULL;
 }
 
+Transfer *transfer_free(Transfer *t) {
+        if (!t)
+                return NULL;
+        if (t->easy) {
+                engine_remove(t->engine, &t->req);
+                curl_easy_cleanup(t->easy);
+                t->easy = NULL;
+        }
+        /* Suspend and preemption keep the partial data: what curl handed over reaches the file. */
+        if (t->wlen > 0)
+                (void) write_buffer_flush(t);
+        return transfer_abandon(t);
+}
+
 uint64_t transfer_get_position(const Transfer *t) {
-        return t->position;
+        return t->position + t->wlen;
 }
 
 uint64_t transfer_get_total(const Transfer *t) {

@@ -49,10 +49,14 @@ typedef struct TransferRequest {
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
                    void *userdata, Transfer **ret);
-/* Stops at once (the easy handle leaves the multi, so no further byte is written) and frees. */
+/* Stops at once (the easy handle leaves the multi, so no further byte arrives), writes out
+ * the bytes already received and frees. */
 Transfer *transfer_free(Transfer *t);
+/* The same, but drops the received bytes not yet written: for a file about to be deleted
+ * (Cancel promises no byte after it). */
+Transfer *transfer_abandon(Transfer *t);
 
-uint64_t transfer_get_position(const Transfer *t);  /* bytes in the file now */
+uint64_t transfer_get_position(const Transfer *t);  /* bytes received: in the file, or buffered for it */
 uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */
 /* ETag, else Last-Modified, of the response whose body went into the file; NULL when no
  * body was taken (a failure before the headers, an error status). */

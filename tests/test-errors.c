@@ -4,7 +4,10 @@
  * delay floor lowered to 1 s by the fixture), resuming after a dropped
  * connection, and the argument checks of the calls.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "bus-fixture.h"
 #include "http-server.h"
@@ -19,6 +22,7 @@ typedef struct {
         char *dest;
         char *url;
         GBytes *content;
+        gboolean mounted;       /* a small tmpfs sits on dir */
 } Env;
 
 static Env *
@@ -38,6 +42,8 @@ env_new_with (const BusFixtureOptions *options)
 static void
 env_free (Env *env)
 {
+        if (env->mounted)
+                (void) umount2 (env->dir, MNT_DETACH);
         http_server_free (env->http);
         bus_fixture_free (env->fx);
         g_bytes_unref (env->content);
@@ -209,6 +215,45 @@ test_error_between_keeps_validator (void)
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 3);
         g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
         g_autofree char *expected = g_strdup_printf ("bytes=%u-", DROP);
+        g_assert_cmpstr (range, ==, expected);
+        complete_and_check (env, job);
+}
+
+/* A full disk is a transient error that keeps the partial data: the temporary file holds
+ * exactly the first bytes of the resource (received bytes are buffered, so a write that fails
+ * part-way must not leave a hole or let later bytes in), and once there is room again the
+ * transfer continues from the file's size and ends byte-exact. Needs root for the tmpfs. */
+static void
+test_disk_full (void)
+{
+        g_autoptr(Env) env = env_new ();
+
+        if (getuid () != 0 || mount ("tmpfs", env->dir, "tmpfs", 0, "size=256k,mode=0755") < 0) {
+                g_test_skip_printf ("cannot mount a small tmpfs: %s", g_strerror (errno));
+                return;
+        }
+        env->mounted = TRUE;
+
+        g_autofree char *job = start_job (env, 600);
+        job_wait_state (env->fx, job, "transient-error");
+        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
+        assert_error_name (name, "LocalFile");
+        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
+        g_assert_nonnull (strstr (message, g_strerror (ENOSPC)));
+
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_autofree char *held = NULL;
+        gsize n_held = 0;
+        g_assert_true (g_file_get_contents (temp, &held, &n_held, NULL));
+        g_assert_cmpuint (n_held, >, 0);
+        g_assert_cmpuint (n_held, <, SIZE);
+        g_assert_cmpmem (held, n_held, g_bytes_get_data (env->content, NULL), n_held);
+
+        g_assert_cmpint (mount (NULL, env->dir, NULL, MS_REMOUNT, "size=4m,mode=0755"), ==, 0);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
+        g_autofree char *expected = g_strdup_printf ("bytes=%" G_GSIZE_FORMAT "-", n_held);
         g_assert_cmpstr (range, ==, expected);
         complete_and_check (env, job);
 }
@@ -520,6 +565,7 @@ main (int argc, char **argv)
         g_test_add_func ("/errors/drop-then-resume", test_drop_then_resume);
         g_test_add_func ("/errors/drop-then-range-ignored", test_drop_then_range_ignored);
         g_test_add_func ("/errors/stall-timeout", test_stall_timeout);
+        g_test_add_func ("/errors/disk-full", test_disk_full);
         g_test_add_func ("/errors/redirect-followed", test_redirect_followed);
         g_test_add_func ("/errors/redirect-keeps-headers-home", test_redirect_keeps_headers_home);
         g_test_add_func ("/errors/redirect-to-file", test_redirect_to_file);
