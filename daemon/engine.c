@@ -10,6 +10,7 @@ struct Engine {
         sd_event *event;
         CURLM *multi;
         sd_event_source *timer;
+        sd_event_source *kick;  /* curl's "call me again right away" */
         EngineSettings settings;
 };
 
@@ -89,23 +90,53 @@ static int on_curl_timer_elapsed(sd_event_source *s, uint64_t usec, void *userda
         return 0;
 }
 
+static int on_curl_kick(sd_event_source *s, void *userdata) {
+        return on_curl_timer_elapsed(s, 0, userdata);
+}
+
+/* How late a curl timeout may fire: a tenth of it, between 1 µs and 50 ms. sd-event then
+ * puts nearby deadlines on the same tick, and a deadline that curl moves by a little (it
+ * re-arms its speed check on every read) leaves the timerfd alone: reprogramming it is one
+ * of the dearest system calls in a VM. */
+static uint64_t timer_accuracy(long timeout_ms) {
+        uint64_t a = (uint64_t) timeout_ms * USEC_PER_MSEC / 10;
+
+        return a < 1 ? 1 : a > 50 * USEC_PER_MSEC ? 50 * USEC_PER_MSEC : a;
+}
+
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
         Engine *e = userp;
         uint64_t when;
 
-        if (timeout_ms < 0)
+        if (timeout_ms < 0) {
+                if (e->kick && sd_event_source_set_enabled(e->kick, SD_EVENT_OFF) < 0)
+                        return -1;
                 return e->timer ? (sd_event_source_set_enabled(e->timer, SD_EVENT_OFF) < 0 ? -1 : 0) : 0;
+        }
 
-        /* A zero timeout means "as soon as possible": the next loop iteration. */
+        if (timeout_ms == 0) {
+                /* "As soon as possible": the next loop iteration, without touching the timerfd.
+                 * A pending timer stays as it is; curl asks again for what it still needs. */
+                if (!e->kick) {
+                        if (sd_event_add_defer(e->event, &e->kick, on_curl_kick, e) < 0)
+                                return -1;
+                        (void) sd_event_source_set_description(e->kick, "curl-kick");
+                }
+                return sd_event_source_set_enabled(e->kick, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
+        }
+
+        if (e->kick && sd_event_source_set_enabled(e->kick, SD_EVENT_OFF) < 0)
+                return -1;
         when = engine_now(e) + (uint64_t) timeout_ms * USEC_PER_MSEC;
         if (e->timer) {
                 if (sd_event_source_set_time(e->timer, when) < 0 ||
+                    sd_event_source_set_time_accuracy(e->timer, timer_accuracy(timeout_ms)) < 0 ||
                     sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT) < 0)
                         return -1;
                 return 0;
         }
-        /* Accuracy 1 µs: 0 would mean sd-event's default of 250 ms, late for every curl timeout. */
-        if (sd_event_add_time(e->event, &e->timer, CLOCK_MONOTONIC, when, 1, on_curl_timer_elapsed, e) < 0)
+        if (sd_event_add_time(e->event, &e->timer, CLOCK_MONOTONIC, when, timer_accuracy(timeout_ms),
+                              on_curl_timer_elapsed, e) < 0)
                 return -1;
         (void) sd_event_source_set_description(e->timer, "curl-timer");
         return 0;
@@ -144,6 +175,7 @@ Engine *engine_free(Engine *e) {
         if (e->multi)
                 curl_multi_cleanup(e->multi);
         sd_event_source_disable_unref(e->timer);
+        sd_event_source_disable_unref(e->kick);
         sd_event_unref(e->event);
         free(e);
         return NULL;

@@ -22,8 +22,17 @@ typedef struct FsSaved {
         gid_t groups[64];
 } FsSaved;
 
+/* The daemon's own uid never changes; asked once, not before every file operation. */
+static bool daemon_is_root(void) {
+        static int cached = -1;
+
+        if (cached < 0)
+                cached = geteuid() == 0;
+        return cached;
+}
+
 static bool need_switch(const FsIdentity *id) {
-        return id && geteuid() == 0 && id->uid != 0;
+        return id && id->uid != 0 && daemon_is_root();
 }
 
 static int identity_enter(const FsIdentity *id, FsSaved *saved) {
@@ -230,7 +239,7 @@ int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *nam
                 return errno == ELOOP ? -EBADFD : -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode) || (id && st.st_uid != id->uid && geteuid() == 0))
+        if (!S_ISREG(st.st_mode) || (id && st.st_uid != id->uid && daemon_is_root()))
                 return -EBADFD;
         int flags = fcntl(fd, F_GETFL);
         if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)

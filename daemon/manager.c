@@ -755,25 +755,32 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         f->bytes_total = transfer_get_total(t);
         /* Only a response whose bytes went into the file names their version; a failure
          * before the headers keeps the validator of the bytes held. */
-        if (transfer_get_validator(t)) {
-                (void) free_and_strdup(&f->validator, transfer_get_validator(t));
-                job_save_file(j, j->current);
-        }
+        const char *v = transfer_get_validator(t);
+        bool validator_changed = v && !streq_ptr(v, f->validator);
+        if (validator_changed)
+                (void) free_and_strdup(&f->validator, v);
         job_stop_transfer(j);
+        if (validator_changed && res->outcome != TRANSFER_OK)
+                job_save_file(j, j->current);
 
         switch (res->outcome) {
         case TRANSFER_OK:
+                /* One commit for this file's end and the next file's write-ahead record. */
+                (void) store_begin(j->manager->store);
                 f->completed = true;
                 f->bytes_total = f->bytes_transferred;
                 job_save_file(j, j->current);
                 j->restarts = 0;
                 j->current++;
                 j->last_progress_time = now_realtime(j->manager);
-                notify_changed(j, JOB_CHANGE_PROGRESS);
+                /* FilesTransferred goes out with the next progress checkpoint: a job of many
+                 * small files must not send one signal per file. */
+                job_mark_progress(j);
                 if (j->current < j->n_files)
                         job_start_transfer(j);
                 else
                         job_all_done(j);
+                (void) store_end(j->manager->store);
                 return;
 
         case TRANSFER_RESTART:
@@ -851,6 +858,7 @@ static void job_start_transfer(Job *j) {
                  * after creating it cannot leave an orphan. */
                 f->temp_exists = true;
                 job_save_file(j, j->current);
+                (void) store_commit(m->store);
                 fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
                 if (fd == -EEXIST) {
                         /* Only xferd makes names with this job's id: a leftover of ours. */

@@ -475,6 +475,13 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MSEC);
 
+        /* One daemon per store already (the flock): SQLite may keep its locks instead of taking
+         * and dropping four fcntl() locks per transaction, and, set before the first WAL access,
+         * keeps the WAL index in memory instead of a shared-memory file. */
+        rc = sqlite3_exec(s->db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+
         /* The first statement that reads the file: garbage fails here with SQLITE_NOTADB. */
         {
                 _cleanup_finalize_ sqlite3_stmt *st = NULL;
@@ -819,6 +826,22 @@ int store_end(Store *s) {
         if (!sqlite3_get_autocommit(s->db))
                 (void) store_run(s, s->rollback, SQLITE_OK, "roll back", NULL);
         return r;
+}
+
+int store_commit(Store *s) {
+        unsigned depth;
+        int r, k;
+
+        if (!s)
+                return -EINVAL;
+        if (s->depth == 0)
+                return 0;  /* every statement committed itself */
+        depth = s->depth;
+        s->depth = 1;
+        r = store_end(s);
+        k = store_begin(s);
+        s->depth = depth;
+        return r < 0 ? r : k;
 }
 
 /* ---- jobs ------------------------------------------------------------------------------- */

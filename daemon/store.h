@@ -25,6 +25,9 @@ Store *store_close(Store *s);
  * are counted; only the outermost end commits. */
 int store_begin(Store *s);
 int store_end(Store *s);
+/* Inside a transaction: commits what it holds now and goes on in a new one (a write-ahead
+ * record that must be durable before a file is created). Outside one: nothing to do. */
+int store_commit(Store *s);
 
 /* Writes the whole job: its row and all of its file rows (inserting or replacing). */
 int store_save_job(Store *s, const Job *j);

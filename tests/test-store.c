@@ -239,19 +239,47 @@ static Store *reopen(const Fixture *f, Store *s) {
         return open_store(f);
 }
 
-/* ---- direct access to the file, as another process would see it ---------------------------- */
+/* ---- direct access to the files, as a crash would leave them -------------------------------- */
 
+static void copy_file_if_there(const char *from, const char *to) {
+        g_autofree char *data = NULL;
+        gsize n = 0;
+        g_autoptr(GError) error = NULL;
+
+        if (!g_file_get_contents(from, &data, &n, &error)) {
+                g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+                return;
+        }
+        g_assert_true(g_file_set_contents(to, data, (gssize) n, NULL));
+}
+
+/* The store holds its database exclusively while it is open, so another process cannot read
+ * it: the query runs on a copy of the database and its WAL taken now, which holds exactly
+ * what a crash at this moment would leave (committed transactions only). */
 static int64_t raw_int(const char *path, const char *sql) {
         sqlite3 *db = NULL;
         sqlite3_stmt *st = NULL;
         int64_t v;
+        g_autofree char *dir = g_dir_make_tmp("xferd-store-copy-XXXXXX", NULL);
+        g_assert_nonnull(dir);
+        g_autofree char *copy = g_build_filename(dir, "copy.db", NULL);
+        g_autofree char *wal = g_strconcat(path, "-wal", NULL);
+        g_autofree char *copy_wal = g_strconcat(copy, "-wal", NULL);
+        g_autofree char *copy_shm = g_strconcat(copy, "-shm", NULL);
 
-        g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+        copy_file_if_there(path, copy);
+        copy_file_if_there(wal, copy_wal);
+
+        g_assert_cmpint(sqlite3_open_v2(copy, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
         g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
         g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
         v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
         g_assert_cmpint(sqlite3_close(db), ==, SQLITE_OK);
+        (void) g_unlink(copy_wal);
+        (void) g_unlink(copy_shm);
+        (void) g_unlink(copy);
+        (void) g_rmdir(dir);
         return v;
 }
 
@@ -568,6 +596,31 @@ static void test_nested(Fixture *f, gconstpointer data) {
         test_job_free(b);
         test_job_free(bad);
         test_job_free(c);
+}
+
+/* store_commit() inside a transaction (the write-ahead record of a file about to be created):
+ * what the transaction holds so far is committed at once, and it goes on. */
+static void test_commit_inside(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+        Job *a = job_new(34, JOB_QUEUED, 1, 0), *b = job_new(35, JOB_QUEUED, 1, 0);
+
+        g_assert_cmpint(store_commit(s), ==, 0);        /* outside a transaction: nothing to do */
+        g_assert_cmpint(store_begin(s), ==, 0);
+        g_assert_cmpint(store_begin(s), ==, 0);
+        g_assert_cmpint(store_save_job(s, a), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs"), ==, 0);
+        g_assert_cmpint(store_commit(s), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs"), ==, 1);
+        g_assert_cmpint(store_save_job(s, b), ==, 0);
+        g_assert_cmpint(store_end(s), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs"), ==, 1);
+        g_assert_cmpint(store_end(s), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs"), ==, 2);
+        g_assert_cmpint(store_end(s), ==, -EINVAL);     /* the nesting is unchanged by the commit */
+
+        store_close(s);
+        test_job_free(a);
+        test_job_free(b);
 }
 
 static void test_delete(Fixture *f, gconstpointer data) {
@@ -1346,6 +1399,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/update", test_update);
         ADD("/store/order", test_order);
         ADD("/store/nested", test_nested);
+        ADD("/store/commit-inside", test_commit_inside);
         ADD("/store/delete-cascade", test_delete);
         ADD("/store/pending-unlinks", test_pending_unlinks);
         ADD("/store/upload-url", test_upload_url);
