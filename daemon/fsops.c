@@ -90,6 +90,10 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
          * supplementary groups: never with some unrelated group that happens to share its
          * number. */
         *ret = (FsIdentity) { .uid = uid, .gid = (gid_t) 65534 };
+        /* Never switched to (root's jobs, or a daemon that is not root: a per-user xferd acts
+         * as its user anyway): no need to read the user and group databases for every job. */
+        if (!need_switch(ret))
+                return 0;
         if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) != 0 || !result)
                 return 0;
         ret->gid = pw.pw_gid;

@@ -93,6 +93,19 @@ bool job_state_is_active(JobState s) {
         return s == JOB_CONNECTING || s == JOB_TRANSFERRING;
 }
 
+bool job_state_change_is_durable(JobState from, JobState to) {
+        const JobContext ctx = { .has_files = true };
+        JobTransition a, b;
+
+        if (from == to)
+                return false;
+        /* Read off the RECOVER row, so the two can never disagree. */
+        if (job_transition(from, JOB_EVENT_RECOVER, &ctx, &a) < 0 ||
+            job_transition(to, JOB_EVENT_RECOVER, &ctx, &b) < 0)
+                return true;
+        return a.state != b.state;
+}
+
 static int set(JobTransition *ret, JobState state, unsigned actions) {
         *ret = (JobTransition) { .state = state, .actions = actions };
         return 0;

@@ -98,6 +98,10 @@ int job_transition(JobState state, JobEvent event, const JobContext *ctx, JobTra
 
 bool job_state_is_final(JobState s);
 bool job_state_is_active(JobState s);   /* connecting or transferring: a transfer runs */
+/* Whether the store must learn of a change from one state to another: not when a restart
+ * would bring both back as the same state (queued, connecting and transferring all come
+ * back queued). */
+bool job_state_change_is_durable(JobState from, JobState to);
 
 const char *job_state_to_string(JobState s);
 JobState job_state_from_string(const char *s);

@@ -25,6 +25,7 @@
 #define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
 #define UNLINK_RETRY_USEC (30 * USEC_PER_SEC)
 #define MAX_RESTARTS 3
+#define AUTO_COMPLETE_WINDOW_USEC (5 * USEC_PER_MSEC)
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -650,8 +651,11 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
                 j->modification_time = now_realtime(j->manager);
 
         /* Durable intent first: once "cancelled" is stored, a crash before the unlinks below
-         * is finished by the next start, which removes what the store still lists. */
-        if (changed)
+         * is finished by the next start, which removes what the store still lists. A move
+         * between queued, connecting and transferring is not stored: a restart makes all three
+         * queued (it costs one commit per job and state otherwise; ModificationTime may come
+         * back a little older after a crash). */
+        if (changed && (event < JOB_EVENT_START || job_state_change_is_durable(old, t.state)))
                 job_save_row(j);
         if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
                 if (event == JOB_EVENT_CANCEL)
@@ -738,6 +742,13 @@ static void job_auto_complete(Job *j) {
         j->auto_complete_pending = true;
         j->auto_complete_next = m->auto_complete_head;
         m->auto_complete_head = j;
+        /* Jobs that finish within a few milliseconds of each other complete as one batch,
+         * which shares its durability work (see batch_sync_data()). */
+        if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
+                return;
+        uint64_t now;
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0)
+                (void) sd_event_source_set_time(m->auto_complete_source, now + AUTO_COMPLETE_WINDOW_USEC);
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_ONESHOT);
 }
 
@@ -1894,7 +1905,7 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
 }
 
 /* Auto-complete runs batched: jobs that finish in one loop iteration share one sync. */
-static int on_auto_complete(sd_event_source *s, void *userdata) {
+static int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         CompleteWork *works;
         size_t n = 0;
@@ -2390,7 +2401,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_OFF);
-        r = sd_event_add_defer(event, &m->auto_complete_source, on_auto_complete, m);
+        r = sd_event_add_time(event, &m->auto_complete_source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
+                              on_auto_complete, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_OFF);

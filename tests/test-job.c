@@ -238,6 +238,21 @@ static void test_recover(void) {
         g_assert_true(t.actions & JOB_ACTION_ARM_RETRY);
 }
 
+/* Only changes a restart would undo need the store. */
+static void test_durable_changes(void) {
+        g_assert_false(job_state_change_is_durable(JOB_QUEUED, JOB_CONNECTING));
+        g_assert_false(job_state_change_is_durable(JOB_CONNECTING, JOB_TRANSFERRING));
+        g_assert_false(job_state_change_is_durable(JOB_TRANSFERRING, JOB_QUEUED));
+        g_assert_false(job_state_change_is_durable(JOB_SUSPENDED, JOB_SUSPENDED));
+        g_assert_true(job_state_change_is_durable(JOB_SUSPENDED, JOB_QUEUED));
+        g_assert_true(job_state_change_is_durable(JOB_TRANSFERRING, JOB_TRANSFERRED));
+        g_assert_true(job_state_change_is_durable(JOB_TRANSFERRING, JOB_TRANSIENT_ERROR));
+        g_assert_true(job_state_change_is_durable(JOB_TRANSIENT_ERROR, JOB_QUEUED));
+        g_assert_true(job_state_change_is_durable(JOB_CONNECTING, JOB_CANCELLED));
+        g_assert_true(job_state_change_is_durable(JOB_TRANSFERRED, JOB_ACKNOWLEDGED));
+        g_assert_true(job_state_change_is_durable(JOB_QUEUED, JOB_SUSPENDED));
+}
+
 static void test_bad_input(void) {
         JobContext c = ctx_download();
         JobTransition t;
@@ -259,6 +274,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/job/scheduler-path", test_scheduler_path);
         g_test_add_func("/job/failures", test_failures);
         g_test_add_func("/job/recover", test_recover);
+        g_test_add_func("/job/durable-changes", test_durable_changes);
         g_test_add_func("/job/bad-input", test_bad_input);
         return g_test_run();
 }
