@@ -212,6 +212,29 @@ int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
         return open_directory_unlocked(dir);
 }
 
+void fs_dir_cache_done(FsDirCache *c) {
+        c->fd = safe_close(c->fd);
+}
+
+/* The directory's fd: the cached one when it is the same directory for the same owner, else
+ * newly opened and checked (kept in the cache, or handed over in *ret_owned to close). */
+static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, int *ret_owned) {
+        uid_t uid = id ? id->uid : 0;
+        int fd;
+
+        *ret_owned = -1;
+        if (cache && cache->fd >= 0 && cache->uid == uid && cache->dev == dir->dev && cache->ino == dir->ino)
+                return cache->fd;
+        fd = open_directory_unlocked(dir);
+        if (fd < 0)
+                return fd;
+        if (!cache)
+                return *ret_owned = fd;
+        safe_close(cache->fd);
+        *cache = (FsDirCache) { .uid = uid, .dev = dir->dev, .ino = dir->ino, .fd = fd };
+        return fd;
+}
+
 int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name) {
         _cleanup_close_ int dfd = -1;
         int fd;
@@ -253,12 +276,14 @@ int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *nam
         return TAKE_FD(fd);
 }
 
-int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
-        _cleanup_close_ int dfd = -1;
+int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *name,
+                         struct stat *ret_st) {
+        _cleanup_close_ int owned = -1;
+        int dfd;
 
         WITH_IDENTITY(id);
 
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
                 return dfd;
         if (fstatat(dfd, name, ret_st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -284,13 +309,15 @@ int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
         return 0;
 }
 
-int fsops_open_finished(const FsIdentity *id, const FsDir *dir, const char *temp_name, mode_t mode) {
-        _cleanup_close_ int dfd = -1, fd = -1;
+int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
+                        mode_t mode) {
+        _cleanup_close_ int owned = -1, fd = -1;
         struct stat st;
+        int dfd;
 
         WITH_IDENTITY(id);
 
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
                 return dfd;
         fd = openat(dfd, temp_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -305,12 +332,14 @@ int fsops_open_finished(const FsIdentity *id, const FsDir *dir, const char *temp
         return TAKE_FD(fd);
 }
 
-int fsops_rename(const FsIdentity *id, const FsDir *dir, const char *temp_name, const char *final_name) {
-        _cleanup_close_ int dfd = -1;
+int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
+                 const char *final_name) {
+        _cleanup_close_ int owned = -1;
+        int dfd;
 
         WITH_IDENTITY(id);
 
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
                 return dfd;
         /* renameat() replaces whatever is at the final name, a symlink included, without
@@ -320,12 +349,13 @@ int fsops_rename(const FsIdentity *id, const FsDir *dir, const char *temp_name, 
         return 0;
 }
 
-int fsops_sync_directory(const FsIdentity *id, const FsDir *dir) {
-        _cleanup_close_ int dfd = -1;
+int fsops_sync_directory(const FsIdentity *id, const FsDir *dir, FsDirCache *cache) {
+        _cleanup_close_ int owned = -1;
+        int dfd;
 
         WITH_IDENTITY(id);
 
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
                 return dfd;
         return fsync(dfd) < 0 ? -errno : 0;

@@ -50,16 +50,34 @@ int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *n
  * something other than a regular file is there. */
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
 
-/* Size of a temporary file, -ENOENT when missing. */
-int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
 
 /* Unlinks one name in the directory; a missing name counts as success. */
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name);
 
+/* One opened and checked directory, shared by the operations of one batch on files of the
+ * same directory and owner (one call of the daemon, no loop iteration in between, so it is
+ * as fresh as a check per operation). Start with FS_DIR_CACHE_INIT, end with
+ * fs_dir_cache_done(). */
+typedef struct FsDirCache {
+        uid_t uid;
+        dev_t dev;
+        ino_t ino;
+        int fd;
+} FsDirCache;
+#define FS_DIR_CACHE_INIT { .fd = -1 }
+void fs_dir_cache_done(FsDirCache *c);
+
 /* Complete, in steps, so that many files share their durability work: open a finished
  * temporary file and give it its final mode (the caller then syncs the data, one file or one
- * file system at a time), rename it over the destination, and sync each directory once. */
-int fsops_open_finished(const FsIdentity *id, const FsDir *dir, const char *temp_name, mode_t mode);
-int fsops_rename(const FsIdentity *id, const FsDir *dir, const char *temp_name, const char *final_name);
+ * file system at a time), rename it over the destination, and sync each directory once.
+ * cache may be NULL. */
+int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
+                        mode_t mode);
+int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
+                 const char *final_name);
 
-int fsops_sync_directory(const FsIdentity *id, const FsDir *dir);
+int fsops_sync_directory(const FsIdentity *id, const FsDir *dir, FsDirCache *cache);
+
+/* Size of a temporary file, -ENOENT when missing; cache may be NULL. */
+int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *name,
+                         struct stat *ret_st);

@@ -1371,7 +1371,22 @@ finish:
         return r;
 }
 
-static int file_new(Job *j, const char *url, const char *path, size_t index, JobFile **ret, CallError *e) {
+/* The destination directory checked last within one AddFiles call: the files of one
+ * directory share one check and one opened directory. */
+typedef struct DirCheck {
+        char *path;
+        dev_t dev;
+        ino_t ino;
+        FsDirCache cache;
+} DirCheck;
+
+static void dir_check_done(DirCheck *c) {
+        c->path = mfree(c->path);
+        fs_dir_cache_done(&c->cache);
+}
+
+static int file_new(Job *j, const char *url, const char *path, size_t index, DirCheck *check, JobFile **ret,
+                    CallError *e) {
         _cleanup_free_ char *copy1 = NULL, *copy2 = NULL;
         JobFile *f;
         dev_t dev;
@@ -1420,17 +1435,26 @@ static int file_new(Job *j, const char *url, const char *path, size_t index, Job
                 goto make;
         }
 
-        r = fsops_check_directory(&j->identity, dir, &dev, &ino);
-        if (r < 0)
-                return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
-                                      r == -ENOENT ? "The directory %s does not exist; create it first." :
-                                      r == -ENOTDIR ? "%s is not a directory." :
-                                      r == -EACCES || r == -EPERM || r == -EROFS ?
-                                      "The directory %s is not writable by the job's owner." :
-                                      "The directory %s cannot be used.", dir);
+        if (check && check->path && streq(check->path, dir)) {
+                dev = check->dev;
+                ino = check->ino;
+        } else {
+                r = fsops_check_directory(&j->identity, dir, &dev, &ino);
+                if (r < 0)
+                        return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
+                                              r == -ENOENT ? "The directory %s does not exist; create it first." :
+                                              r == -ENOTDIR ? "%s is not a directory." :
+                                              r == -EACCES || r == -EPERM || r == -EROFS ?
+                                              "The directory %s is not writable by the job's owner." :
+                                              "The directory %s cannot be used.", dir);
+                if (check && free_and_strdup(&check->path, dir) >= 0) {
+                        check->dev = dev;
+                        check->ino = ino;
+                }
+        }
 
         FsDir d = { .path = dir, .dev = dev, .ino = ino };
-        r = fsops_stat_temporary(&j->identity, &d, name, &st);
+        r = fsops_stat_temporary(&j->identity, &d, check ? &check->cache : NULL, name, &st);
         if (r == -EBADFD && S_ISDIR(st.st_mode))
                 return call_error_set(e, -EISDIR, CALL_ERROR_INVALID_PATH,
                                       "%s is a directory; give the path of the file to write.", path);
@@ -1604,6 +1628,7 @@ static int job_check_not_final(Job *j, const char *what, CallError *e) {
 int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e) {
         Manager *m = j->manager;
         JobFile **added;
+        DirCheck check = { .cache = FS_DIR_CACHE_INIT };
         size_t k = 0;
         int r;
 
@@ -1634,10 +1659,11 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
                                            "The job already writes to %s; every file needs its own local path.", paths[k]);
                         goto fail;
                 }
-                r = file_new(j, urls[k], paths[k], j->n_files + k, &added[k], e);
+                r = file_new(j, urls[k], paths[k], j->n_files + k, &check, &added[k], e);
                 if (r < 0)
                         goto fail;
         }
+        dir_check_done(&check);
 
         JobFile **files = realloc(j->files, (j->n_files + n) * sizeof *files);
         if (!files) {
@@ -1654,6 +1680,7 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
         return job_apply(j, JOB_EVENT_ADD_FILES, e);
 
 fail:
+        dir_check_done(&check);
         for (size_t i = 0; i < k; i++)
                 job_file_free(added[i]);
         free(added);
@@ -1729,7 +1756,7 @@ static void job_reset_file(Job *j, size_t i) {
 
 /* Opens every finished file of the job (nothing is renamed yet), checking that each
  * destination directory is still the one recorded. */
-static void work_open(CompleteWork *w) {
+static void work_open(CompleteWork *w, FsDirCache *cache) {
         Job *j = w->job;
 
         for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
@@ -1738,7 +1765,7 @@ static void work_open(CompleteWork *w) {
 
                 if (!f->completed || f->committed)
                         continue;
-                int fd = fsops_open_finished(&j->identity, &d, f->temp_name, 0644);
+                int fd = fsops_open_finished(&j->identity, &d, cache, f->temp_name, 0644);
                 if (fd == -ENOENT && f->temp_exists) {
                         job_reset_file(j, i);
                         work_fail(w, fd, "The temporary file of %s vanished; the file was reset and the job "
@@ -1795,7 +1822,7 @@ static void batch_sync_data(CompleteWork *works, size_t n) {
 
 /* Renames in the order the files were added; stops a job at its first failure, keeping what
  * was renamed (Complete again continues). */
-static void work_rename(CompleteWork *w, DevIno *dirs, size_t *n_dirs) {
+static void work_rename(CompleteWork *w, DevIno *dirs, size_t *n_dirs, FsDirCache *cache) {
         Job *j = w->job;
 
         for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
@@ -1804,7 +1831,7 @@ static void work_rename(CompleteWork *w, DevIno *dirs, size_t *n_dirs) {
 
                 if (w->fds[i] < 0)
                         continue;
-                int r = fsops_rename(&j->identity, &d, f->temp_name, f->name);
+                int r = fsops_rename(&j->identity, &d, cache, f->temp_name, f->name);
                 if (r < 0) {
                         work_fail(w, r, "Cannot move the finished file into place at %s: %s%s. Files moved "
                                   "so far stay; call Complete again to continue.", f->path, strerror(-r),
@@ -1815,7 +1842,7 @@ static void work_rename(CompleteWork *w, DevIno *dirs, size_t *n_dirs) {
                 f->temp_exists = false;
                 job_save_file(j, i);
                 if (devino_add(dirs, n_dirs, f->dir_dev, f->dir_ino)) {
-                        r = fsops_sync_directory(&j->identity, &d);
+                        r = fsops_sync_directory(&j->identity, &d, cache);
                         if (r < 0)
                                 log_warning_errno(r, "Cannot sync directory %s", d.path);
                 }
@@ -1839,13 +1866,17 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
 
         /* No transaction around all of it: each rename is recorded by its own commit right
          * after it, so a crash in between loses at most that one file's record. */
+        FsDirCache cache = FS_DIR_CACHE_INIT;
         for (size_t w = 0; w < n; w++)
                 if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
-                        work_open(&works[w]);
+                        work_open(&works[w], &cache);
+        /* The sync may take a while: the renames check the directories afresh. */
+        fs_dir_cache_done(&cache);
         batch_sync_data(works, n);
         for (size_t w = 0; w < n; w++)
                 if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
-                        work_rename(&works[w], dirs, &n_dirs);
+                        work_rename(&works[w], dirs, &n_dirs, &cache);
+        fs_dir_cache_done(&cache);
 
         for (size_t w = 0; w < n; w++) {
                 Job *j = works[w].job;
@@ -2155,7 +2186,7 @@ static void job_recover_files(Job *j) {
 
                 if (!f->temp_exists || f->committed)
                         continue;
-                int r = fsops_stat_temporary(&j->identity, &d, f->temp_name, &st);
+                int r = fsops_stat_temporary(&j->identity, &d, NULL, f->temp_name, &st);
                 if (r >= 0) {
                         f->bytes_transferred = (uint64_t) st.st_size;
                         if (f->completed && f->bytes_total != UINT64_MAX && f->bytes_total != f->bytes_transferred)

@@ -241,6 +241,16 @@ static bool bucket_must_wait(Transfer *t) {
 #define WRITE_BUFFER_SIZE (1024u * 1024u)
 #define WRITEBACK_CHUNK (8u * 1024u * 1024u)
 
+/* Starts (does not wait for) the writeback of the bytes written since the last call. */
+static void writeback_start(Transfer *t) {
+        if (t->position < t->flushed)
+                t->flushed = 0;  /* the file was truncated */
+        if (t->position > t->flushed)
+                (void) sync_file_range(t->fd, (off_t) t->flushed, (off_t) (t->position - t->flushed),
+                                       SYNC_FILE_RANGE_WRITE);
+        t->flushed = t->position;
+}
+
 /* Writes len bytes at position; on failure remembers errno and returns false. */
 static bool write_at_position(Transfer *t, const char *p, size_t len) {
         size_t done = 0;
@@ -269,13 +279,8 @@ static bool write_buffer_flush(Transfer *t) {
 
         /* Start the writeback of what is written, a few MiB behind: the fdatasync() of Complete
          * then finds little left to do, and a large download does not pile up dirty pages. */
-        if (t->position < t->flushed)
-                t->flushed = 0;  /* the file was truncated */
-        if (t->position - t->flushed >= WRITEBACK_CHUNK) {
-                (void) sync_file_range(t->fd, (off_t) t->flushed, (off_t) (t->position - t->flushed),
-                                       SYNC_FILE_RANGE_WRITE);
-                t->flushed = t->position;
-        }
+        if (t->position - t->flushed >= WRITEBACK_CHUNK)
+                writeback_start(t);
         return true;
 }
 
