@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -1780,13 +1781,42 @@ static void work_open(CompleteWork *w, FsDirCache *cache) {
         }
 }
 
-/* The data of every opened file reaches the disk before any rename. Few files: one
- * fdatasync() each. Many: one syncfs() per file system, one journal commit for all. */
+/* Dirty and under-writeback page cache of the whole system, from /proc/meminfo; UINT64_MAX
+ * when it cannot be read. */
+static uint64_t system_dirty_bytes(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/meminfo", "re");
+        char line[128];
+        uint64_t total = 0;
+        unsigned found = 0;
+
+        if (!f)
+                return UINT64_MAX;
+        while (found < 2 && fgets(line, sizeof line, f)) {
+                unsigned long long kb;
+                if (sscanf(line, "Dirty: %llu kB", &kb) == 1 || sscanf(line, "Writeback: %llu kB", &kb) == 1) {
+                        total += (uint64_t) kb * 1024;
+                        found++;
+                }
+        }
+        return found == 2 ? total : UINT64_MAX;
+}
+
+/* The data of every opened file reaches the disk before any rename.
+ *
+ * Many files whose data is nearly all the dirty data there is: one syncfs() per file
+ * system, one journal commit for all. Otherwise syncfs() would also wait for what others
+ * wrote, for as long as that takes, with the event loop stopped; then the writeback of
+ * every file starts first, so that the disk works on the whole batch at once, and each is
+ * waited for with fdatasync() (the later ones find their data written and, on a journalling
+ * file system, their metadata in the commit the first one forced). */
 #define SYNCFS_THRESHOLD 8
+#define SYNCFS_FOREIGN_MAX (16u * 1024u * 1024u)
+#define SYNCFS_OWN_MAX (64u * 1024u * 1024u)
 
 static void batch_sync_data(CompleteWork *works, size_t n) {
         size_t n_fds = 0, n_devs = 0;
-        DevIno *devs;
+        uint64_t own = 0;
+        _cleanup_free_ DevIno *devs = NULL;
 
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
@@ -1795,29 +1825,46 @@ static void batch_sync_data(CompleteWork *works, size_t n) {
         if (n_fds == 0)
                 return;
 
-        if (n_fds < SYNCFS_THRESHOLD) {
+        if (n_fds >= SYNCFS_THRESHOLD && (devs = calloc(n_fds, sizeof *devs))) {
                 for (size_t w = 0; w < n; w++)
-                        for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
-                                if (works[w].fds[i] >= 0 && fdatasync(works[w].fds[i]) < 0)
-                                        work_fail(&works[w], -errno, "Cannot write %s to disk: %s",
-                                                  works[w].job->files[i]->path, strerror(errno));
-                return;
+                        for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++) {
+                                struct stat st;
+                                int fd = works[w].fds[i];
+                                if (fd >= 0 && fstat(fd, &st) >= 0) {
+                                        own += (uint64_t) st.st_size;
+                                        (void) devino_add(devs, &n_devs, st.st_dev, 0);
+                                }
+                        }
+                uint64_t dirty = system_dirty_bytes();
+                /* Capped: the bytes of big files may be written back already (transfers start
+                 * that early), and must not make room for other programs' dirty data. */
+                if (own > SYNCFS_OWN_MAX)
+                        own = SYNCFS_OWN_MAX;
+                if (dirty != UINT64_MAX && dirty <= own + SYNCFS_FOREIGN_MAX) {
+                        n_devs = 0;
+                        for (size_t w = 0; w < n; w++)
+                                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++) {
+                                        struct stat st;
+                                        int fd = works[w].fds[i];
+                                        if (fd < 0 || fstat(fd, &st) < 0 || !devino_add(devs, &n_devs, st.st_dev, 0))
+                                                continue;
+                                        if (syncfs(fd) < 0 && fdatasync(fd) < 0)
+                                                work_fail(&works[w], -errno, "Cannot write %s to disk: %s",
+                                                          works[w].job->files[i]->path, strerror(errno));
+                                }
+                        return;
+                }
         }
 
-        devs = calloc(n_fds, sizeof *devs);
         for (size_t w = 0; w < n; w++)
-                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++) {
-                        struct stat st;
-                        int fd = works[w].fds[i];
-                        if (fd < 0 || fstat(fd, &st) < 0)
-                                continue;
-                        if (devs && !devino_add(devs, &n_devs, st.st_dev, 0))
-                                continue;
-                        if (syncfs(fd) < 0 && fdatasync(fd) < 0)
+                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
+                        if (works[w].fds[i] >= 0)
+                                (void) sync_file_range(works[w].fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+        for (size_t w = 0; w < n; w++)
+                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
+                        if (works[w].fds[i] >= 0 && fdatasync(works[w].fds[i]) < 0)
                                 work_fail(&works[w], -errno, "Cannot write %s to disk: %s",
                                           works[w].job->files[i]->path, strerror(errno));
-                }
-        free(devs);
 }
 
 /* Renames in the order the files were added; stops a job at its first failure, keeping what
