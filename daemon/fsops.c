@@ -216,14 +216,24 @@ void fs_dir_cache_done(FsDirCache *c) {
         c->fd = safe_close(c->fd);
 }
 
-/* The directory's fd: the cached one when it is the same directory for the same owner, else
- * newly opened and checked (kept in the cache, or handed over in *ret_owned to close). */
+/* Same uid, gid and groups: the same permission checks on the way to a directory. */
+static bool identity_equal(const FsIdentity *a, const FsIdentity *b) {
+        if (a == b)
+                return true;
+        if (!a || !b)
+                return false;
+        return a->uid == b->uid && a->gid == b->gid && a->n_groups == b->n_groups &&
+               (a->n_groups == 0 || memcmp(a->groups, b->groups, (size_t) a->n_groups * sizeof(gid_t)) == 0);
+}
+
+/* The directory's fd: the cached one when it is the same directory for the same identity,
+ * else newly opened and checked (kept in the cache, or handed over in *ret_owned to close). */
 static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, int *ret_owned) {
-        uid_t uid = id ? id->uid : 0;
         int fd;
 
         *ret_owned = -1;
-        if (cache && cache->fd >= 0 && cache->uid == uid && cache->dev == dir->dev && cache->ino == dir->ino)
+        if (cache && cache->fd >= 0 && identity_equal(cache->identity, id) && cache->dev == dir->dev &&
+            cache->ino == dir->ino)
                 return cache->fd;
         fd = open_directory_unlocked(dir);
         if (fd < 0)
@@ -231,7 +241,7 @@ static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
         if (!cache)
                 return *ret_owned = fd;
         safe_close(cache->fd);
-        *cache = (FsDirCache) { .uid = uid, .dev = dir->dev, .ino = dir->ino, .fd = fd };
+        *cache = (FsDirCache) { .identity = id, .dev = dir->dev, .ino = dir->ino, .fd = fd };
         return fd;
 }
 

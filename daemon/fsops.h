@@ -55,11 +55,11 @@ int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *nam
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name);
 
 /* One opened and checked directory, shared by the operations of one batch on files of the
- * same directory and owner (one call of the daemon, no loop iteration in between, so it is
- * as fresh as a check per operation). Start with FS_DIR_CACHE_INIT, end with
- * fs_dir_cache_done(). */
+ * same directory and identity (one call of the daemon, no loop iteration in between, so it
+ * is as fresh as a check per operation). The identity it was opened with must outlive the
+ * batch. Start with FS_DIR_CACHE_INIT, end with fs_dir_cache_done(). */
 typedef struct FsDirCache {
-        uid_t uid;
+        const FsIdentity *identity;
         dev_t dev;
         ino_t ino;
         int fd;

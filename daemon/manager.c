@@ -452,6 +452,15 @@ static JobContext job_context(const Job *j) {
 static void job_stop_transfer_full(Job *j, bool keep_data) {
         /* The easy handle leaves the multi before anything else: no byte after this. Bytes
          * received but not yet written go to a file that is kept, never to one about to go. */
+        if (keep_data && j->transfer) {
+                int r = transfer_stop(j->transfer);
+                if (r < 0)
+                        log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes failed: %s",
+                                        strerror(-r));
+                /* What the file really holds, should that last write have failed. */
+                if (j->current < j->n_files)
+                        j->files[j->current]->bytes_transferred = transfer_get_position(j->transfer);
+        }
         j->transfer = keep_data ? transfer_free(j->transfer) : transfer_abandon(j->transfer);
         j->upload = tus_upload_free(j->upload);
         j->fd = safe_close(j->fd);
@@ -671,14 +680,17 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
         if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
                 manager_delete_upload(j->manager, j);
 
-        if (changed) {
-                if (t.state != old && j->in_dirty_list) {
-                        /* The state change carries the counters; keep the checkpoint too. */
-                        job_save_file(j, j->current);
-                        job_unmark_progress(j);
-                }
-                notify_changed(j, JOB_CHANGE_STATE);
+        if (changed && t.state != old && j->in_dirty_list) {
+                /* The state change carries the counters; keep the checkpoint too. */
+                job_save_file(j, j->current);
+                job_unmark_progress(j);
         }
+        /* A caller's transaction may be open (a finished file and what follows): what it
+         * holds is durable before anyone hears of the change. */
+        if (j->manager->store)
+                (void) store_commit(j->manager->store);
+        if (changed)
+                notify_changed(j, JOB_CHANGE_STATE);
 
         if (t.state != old)
                 log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),
@@ -778,7 +790,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         switch (res->outcome) {
         case TRANSFER_OK:
                 /* One commit for this file's end and the next file's write-ahead record. */
-                (void) store_begin(j->manager->store);
+                bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
                 f->completed = true;
                 f->bytes_total = f->bytes_transferred;
                 job_save_file(j, j->current);
@@ -792,7 +804,8 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                         job_start_transfer(j);
                 else
                         job_all_done(j);
-                (void) store_end(j->manager->store);
+                if (in_transaction)
+                        (void) store_end(j->manager->store);
                 return;
 
         case TRANSFER_RESTART:
@@ -869,8 +882,16 @@ static void job_start_transfer(Job *j) {
                 /* Write-ahead: the store knows of the file before it exists, so a crash right
                  * after creating it cannot leave an orphan. */
                 f->temp_exists = true;
-                job_save_file(j, j->current);
-                (void) store_commit(m->store);
+                r = m->store ? store_save_file(m->store, j, j->current) : 0;
+                if (r >= 0 && m->store)
+                        r = store_commit(m->store);
+                if (r < 0) {
+                        f->temp_exists = false;
+                        snprintf(msg, sizeof msg, "Cannot record the temporary file of %s in the job store: %s",
+                                 f->path, strerror(-r));
+                        job_fail(j, false, "LocalFile", msg, strerror(-r), 0);
+                        return;
+                }
                 fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
                 if (fd == -EEXIST) {
                         /* Only xferd makes names with this job's id: a leftover of ours. */
@@ -1716,20 +1737,6 @@ typedef struct CompleteWork {
         int *fds;               /* per file: the opened finished file, or -1 */
 } CompleteWork;
 
-typedef struct DevIno {
-        dev_t dev;
-        ino_t ino;
-} DevIno;
-
-/* Adds (dev, ino) to a set; returns true when it was new. */
-static bool devino_add(DevIno *set, size_t *n, dev_t dev, ino_t ino) {
-        for (size_t k = 0; k < *n; k++)
-                if (set[k].dev == dev && set[k].ino == ino)
-                        return false;
-        set[(*n)++] = (DevIno) { dev, ino };
-        return true;
-}
-
 static void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
 static void work_fail(CompleteWork *w, int r, const char *format, ...) {
         va_list ap;
@@ -1813,10 +1820,21 @@ static uint64_t system_dirty_bytes(void) {
 #define SYNCFS_FOREIGN_MAX (16u * 1024u * 1024u)
 #define SYNCFS_OWN_MAX (64u * 1024u * 1024u)
 
+/* One file system of a batch and how its syncfs() went. */
+typedef struct FsSync {
+        dev_t dev;
+        int r;
+} FsSync;
+
+static void sync_one(CompleteWork *w, size_t i) {
+        if (fdatasync(w->fds[i]) < 0)
+                work_fail(w, -errno, "Cannot write %s to disk: %s", w->job->files[i]->path, strerror(errno));
+}
+
 static void batch_sync_data(CompleteWork *works, size_t n) {
-        size_t n_fds = 0, n_devs = 0;
+        size_t n_fds = 0, n_fs = 0;
         uint64_t own = 0;
-        _cleanup_free_ DevIno *devs = NULL;
+        _cleanup_free_ FsSync *fs = NULL;
 
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
@@ -1825,32 +1843,40 @@ static void batch_sync_data(CompleteWork *works, size_t n) {
         if (n_fds == 0)
                 return;
 
-        if (n_fds >= SYNCFS_THRESHOLD && (devs = calloc(n_fds, sizeof *devs))) {
+        if (n_fds >= SYNCFS_THRESHOLD && (fs = calloc(n_fds, sizeof *fs))) {
+                uint64_t dirty = system_dirty_bytes();
                 for (size_t w = 0; w < n; w++)
                         for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++) {
                                 struct stat st;
-                                int fd = works[w].fds[i];
-                                if (fd >= 0 && fstat(fd, &st) >= 0) {
+                                if (works[w].fds[i] >= 0 && fstat(works[w].fds[i], &st) >= 0)
                                         own += (uint64_t) st.st_size;
-                                        (void) devino_add(devs, &n_devs, st.st_dev, 0);
-                                }
                         }
-                uint64_t dirty = system_dirty_bytes();
                 /* Capped: the bytes of big files may be written back already (transfers start
                  * that early), and must not make room for other programs' dirty data. */
                 if (own > SYNCFS_OWN_MAX)
                         own = SYNCFS_OWN_MAX;
                 if (dirty != UINT64_MAX && dirty <= own + SYNCFS_FOREIGN_MAX) {
-                        n_devs = 0;
                         for (size_t w = 0; w < n; w++)
                                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++) {
                                         struct stat st;
-                                        int fd = works[w].fds[i];
-                                        if (fd < 0 || fstat(fd, &st) < 0 || !devino_add(devs, &n_devs, st.st_dev, 0))
+                                        size_t k;
+                                        if (works[w].fds[i] < 0)
                                                 continue;
-                                        if (syncfs(fd) < 0 && fdatasync(fd) < 0)
-                                                work_fail(&works[w], -errno, "Cannot write %s to disk: %s",
-                                                          works[w].job->files[i]->path, strerror(errno));
+                                        if (fstat(works[w].fds[i], &st) < 0) {
+                                                sync_one(&works[w], i);
+                                                continue;
+                                        }
+                                        for (k = 0; k < n_fs && fs[k].dev != st.st_dev; k++)
+                                                ;
+                                        if (k == n_fs) {
+                                                fs[k].dev = st.st_dev;
+                                                fs[k].r = syncfs(works[w].fds[i]) < 0 ? -errno : 0;
+                                                n_fs++;
+                                        }
+                                        /* A file system whose syncfs() failed: each of its files
+                                         * says for itself whether its data is safe. */
+                                        if (fs[k].r < 0)
+                                                sync_one(&works[w], i);
                                 }
                         return;
                 }
@@ -1862,14 +1888,24 @@ static void batch_sync_data(CompleteWork *works, size_t n) {
                                 (void) sync_file_range(works[w].fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
-                        if (works[w].fds[i] >= 0 && fdatasync(works[w].fds[i]) < 0)
-                                work_fail(&works[w], -errno, "Cannot write %s to disk: %s",
-                                          works[w].job->files[i]->path, strerror(errno));
+                        if (works[w].fds[i] >= 0)
+                                sync_one(&works[w], i);
 }
 
-/* Renames in the order the files were added; stops a job at its first failure, keeping what
- * was renamed (Complete again continues). */
-static void work_rename(CompleteWork *w, DevIno *dirs, size_t *n_dirs, FsDirCache *cache) {
+/* A directory that received renames in this batch, to be synced once after all of them. */
+typedef struct RenamedDir {
+        const JobFile *file;            /* one file renamed into it: its path, dev and ino */
+        const FsIdentity *identity;     /* its owner's, to open the directory with */
+} RenamedDir;
+
+static void renamed_dir_add(RenamedDir *set, size_t *n, const JobFile *f, const FsIdentity *id) {
+        for (size_t k = 0; k < *n; k++)
+                if (set[k].file->dir_dev == f->dir_dev && set[k].file->dir_ino == f->dir_ino)
+                        return;
+        set[(*n)++] = (RenamedDir) { .file = f, .identity = id };
+}
+
+static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDirCache *cache) {
         Job *j = w->job;
 
         for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
@@ -1888,11 +1924,7 @@ static void work_rename(CompleteWork *w, DevIno *dirs, size_t *n_dirs, FsDirCach
                 f->committed = true;
                 f->temp_exists = false;
                 job_save_file(j, i);
-                if (devino_add(dirs, n_dirs, f->dir_dev, f->dir_ino)) {
-                        r = fsops_sync_directory(&j->identity, &d, cache);
-                        if (r < 0)
-                                log_warning_errno(r, "Cannot sync directory %s", d.path);
-                }
+                renamed_dir_add(dirs, n_dirs, f, &j->identity);
         }
 }
 
@@ -1900,7 +1932,7 @@ static void work_rename(CompleteWork *w, DevIno *dirs, size_t *n_dirs, FsDirCach
  * the renames, then each directory once. Every job gets its own result in works[]. */
 static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
         size_t total_files = 0, n_dirs = 0;
-        DevIno *dirs;
+        RenamedDir *dirs;
 
         for (size_t w = 0; w < n; w++)
                 total_files += works[w].job->n_files;
@@ -1923,6 +1955,13 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
         for (size_t w = 0; w < n; w++)
                 if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
                         work_rename(&works[w], dirs, &n_dirs, &cache);
+        /* Each directory once, after every rename into it (jobs of a batch may share one). */
+        for (size_t k = 0; k < n_dirs; k++) {
+                FsDir d = file_dir(dirs[k].file);
+                int r = fsops_sync_directory(dirs[k].identity, &d, &cache);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot sync directory %s", d.path);
+        }
         fs_dir_cache_done(&cache);
 
         for (size_t w = 0; w < n; w++) {

@@ -841,6 +841,11 @@ int store_commit(Store *s) {
         r = store_end(s);
         k = store_begin(s);
         s->depth = depth;
+        /* A failed commit was rolled back, a failed begin leaves no transaction: either way the
+         * rest of the caller's transaction must not commit without its first half, so it is
+         * doomed like one whose statement failed (the outer store_end() reports it). */
+        if (r < 0 || k < 0)
+                s->error = r < 0 ? r : k;
         return r < 0 ? r : k;
 }
 

@@ -135,7 +135,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->restart = true;
                                 return 0;
                         }
-                        t->position = t->offset;
+                        t->position = t->flushed = t->offset;
                         t->total = t->range_total;
                         if (t->total == UINT64_MAX && t->content_length != UINT64_MAX)
                                 t->total = t->offset + t->content_length;
@@ -478,7 +478,7 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->userdata = userdata;
         t->fd = req->fd;
         t->offset = req->offset;
-        t->position = req->offset;
+        t->position = t->flushed = req->offset;  /* the bytes held are on their way to disk already */
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
@@ -525,17 +525,22 @@ Transfer *transfer_abandon(Transfer *t) {
         return NULL;
 }
 
-Transfer *transfer_free(Transfer *t) {
-        if (!t)
-                return NULL;
+int transfer_stop(Transfer *t) {
         if (t->easy) {
                 engine_remove(t->engine, &t->req);
                 curl_easy_cleanup(t->easy);
-                t->easy = NULL;
+                t->easy = t->req.easy = NULL;
         }
+        if (t->wlen > 0 && !write_buffer_flush(t))
+                return -t->write_errno;
+        return 0;
+}
+
+Transfer *transfer_free(Transfer *t) {
+        if (!t)
+                return NULL;
         /* Suspend and preemption keep the partial data: what curl handed over reaches the file. */
-        if (t->wlen > 0)
-                (void) write_buffer_flush(t);
+        (void) transfer_stop(t);
         return transfer_abandon(t);
 }
 

@@ -55,6 +55,9 @@ Transfer *transfer_free(Transfer *t);
 /* The same, but drops the received bytes not yet written: for a file about to be deleted
  * (Cancel promises no byte after it). */
 Transfer *transfer_abandon(Transfer *t);
+/* The first half of transfer_free(): stops at once and writes out the received bytes, so that
+ * transfer_get_position() then says what the file holds. A failed write returns its -errno. */
+int transfer_stop(Transfer *t);
 
 uint64_t transfer_get_position(const Transfer *t);  /* bytes received: in the file, or buffered for it */
 uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */

@@ -976,6 +976,22 @@ bus_fixture_xferd_log (BusFixture *fx)
         return log;
 }
 
+char *
+bus_fixture_wait_xferd_log (BusFixture *fx, const char *needle, guint timeout_ms)
+{
+        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+        for (;;) {
+                char *log = bus_fixture_xferd_log (fx);
+                if (strstr (log, needle))
+                        return log;
+                g_free (log);
+                if (g_get_monotonic_time () > deadline)
+                        return NULL;
+                g_usleep (10 * 1000);
+        }
+}
+
 /* ------------------------------------------------ clients as other users */
 
 struct BusClient {

@@ -91,6 +91,10 @@ int bus_fixture_run_as (BusFixture *fx, const char *user, const char *const *arg
                         char **out_stdout, char **out_stderr);
 /* System bus: what xferd wrote to stderr (its log) so far. */
 char *bus_fixture_xferd_log (BusFixture *fx);
+/* The log once it holds needle (it reaches the file through a pipe and tee, so a line
+ * xferd wrote before a reply may arrive after it), or NULL after timeout_ms. Every line
+ * xferd wrote before that one is in it too. */
+char *bus_fixture_wait_xferd_log (BusFixture *fx, const char *needle, guint timeout_ms);
 
 /* Remembers the pid of the current xferd so teardown can check that it ends.
  * Returns it, or 0 when xferd is not running. */

@@ -1124,7 +1124,8 @@ test_directory_swap_cancel (void)
         /* The directory the file was made in is not at its path any more: xferd says so once
          * and does not keep retrying an unlink that can never reach it (which would also keep
          * it from ever exiting when idle). */
-        g_autofree char *log = bus_fixture_xferd_log (env->fx);
+        g_autofree char *log = bus_fixture_wait_xferd_log (env->fx, "Cancelled.", WAIT_TIMEOUT_MS);
+        g_assert_nonnull (log);
         g_assert_nonnull (strstr (log, "no longer reachable by its path"));
         g_assert_null (strstr (log, "will try again"));
 }
@@ -1629,7 +1630,8 @@ test_headers_stay_secret (void)
         g_assert_no_error (error);
 
         /* Not in the log (debug level), which does tell about the job. */
-        g_autofree char *log = bus_fixture_xferd_log (env->fx);
+        g_autofree char *log = bus_fixture_wait_xferd_log (env->fx, "Completed", WAIT_TIMEOUT_MS);
+        g_assert_nonnull (log);
         g_assert_nonnull (strstr (log, id));
         assert_text_free_of ("xferd's log", log, secrets);
 

@@ -618,9 +618,26 @@ static void test_commit_inside(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs"), ==, 2);
         g_assert_cmpint(store_end(s), ==, -EINVAL);     /* the nesting is unchanged by the commit */
 
+        /* A transaction doomed before the commit stays doomed after it: its second half
+         * never commits without the first. */
+        Job *bad = job_new(36, JOB_QUEUED, 2, 0), *c = job_new(37, JOB_QUEUED, 1, 0);
+        free(bad->files[1]->url);
+        bad->files[1]->url = NULL;              /* violates NOT NULL */
+        g_assert_cmpint(store_begin(s), ==, 0);
+        g_assert_cmpint(store_save_job(s, bad), ==, -EIO);
+        g_assert_cmpint(store_commit(s), ==, -EIO);
+        g_assert_cmpint(store_save_job(s, c), ==, -EIO);
+        g_assert_cmpint(store_end(s), ==, -EIO);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs"), ==, 2);
+        /* And the store works again afterwards. */
+        g_assert_cmpint(store_save_job(s, c), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs"), ==, 3);
+
         store_close(s);
         test_job_free(a);
         test_job_free(b);
+        test_job_free(bad);
+        test_job_free(c);
 }
 
 static void test_delete(Fixture *f, gconstpointer data) {
