@@ -406,6 +406,10 @@ test_auto_complete_after_crash (void)
         g_autofree char *final_state = wait_job_removed (env, id, WAIT_TIMEOUT_MS);
         g_assert_cmpstr (final_state, ==, "acknowledged");
         assert_file_content (dest, content);
+        /* It came back as transferred, as stored before the crash point (which follows the
+         * Transferred signal): no second request. Had the signal gone out before the commit,
+         * the job would have come back queued and asked the server again. */
+        g_assert_cmpuint (http_server_request_count (env->http, "/auto.bin"), ==, 1);
         const char *const names[] = { "auto.bin", NULL };
         assert_dir_is (env->dir, names);
 }
