@@ -67,6 +67,13 @@ struct Manager {
 
         struct DeleteEntry *pending_deletes;    /* tus DELETEs of cancelled uploads */
 
+        /* Listed jobs that keep the daemon busy (queued, connecting, transferring,
+         * transient-error) and that wait for the network: kept in step with every change of a
+         * listed job's state or error (job_uncount/job_recount), so that the question asked
+         * after every change does not walk 10 000 jobs. */
+        unsigned n_busy, n_network_waiting;
+        bool check_counts;                      /* tests: recount and compare at every check */
+
         bool idle;
 };
 
@@ -470,16 +477,54 @@ static void job_stop_transfer(Job *j) {
         job_stop_transfer_full(j, true);
 }
 
+static bool job_keeps_busy(const Job *j) {
+        return j->state == JOB_QUEUED || job_state_is_active(j->state) || j->state == JOB_TRANSIENT_ERROR;
+}
+
+static bool job_waits_for_network(const Job *j) {
+        return j->state == JOB_TRANSIENT_ERROR && j->error_name &&
+               (streq(j->error_name, "Network") || streq(j->error_name, "Timeout"));
+}
+
+/* Before and after every change of a listed job's state or error. */
+static void job_uncount(Job *j) {
+        if (!j->counted)
+                return;
+        j->manager->n_busy -= job_keeps_busy(j);
+        j->manager->n_network_waiting -= job_waits_for_network(j);
+}
+
+static void job_recount(Job *j) {
+        if (!j->counted)
+                return;
+        j->manager->n_busy += job_keeps_busy(j);
+        j->manager->n_network_waiting += job_waits_for_network(j);
+}
+
+static void job_count_start(Job *j) {
+        j->counted = true;
+        job_recount(j);
+}
+
+static void job_count_stop(Job *j) {
+        job_uncount(j);
+        j->counted = false;
+}
+
 static void job_clear_error(Job *j) {
+        job_uncount(j);
         j->error_name = mfree(j->error_name);
         j->error_message = mfree(j->error_message);
         j->error_summary = mfree(j->error_summary);
+        job_recount(j);
 }
 
 static void job_set_error(Job *j, const char *name, const char *message, const char *summary) {
+        job_uncount(j);
         (void) free_and_strdup(&j->error_name, name);
         (void) free_and_strdup(&j->error_message, message);
         (void) free_and_strdup(&j->error_summary, summary);
+        job_recount(j);
 }
 
 static void manager_schedule(Manager *m) {
@@ -556,6 +601,7 @@ static void job_retire(Job *j) {
         uint64_t now;
         int r;
 
+        job_count_stop(j);
         list_remove(&m->jobs_head, &m->jobs_tail, j);
         m->n_jobs--;
         list_append(&m->retained_head, &m->retained_tail, j);
@@ -646,7 +692,9 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
         if (t.actions & JOB_ACTION_RECORD_ERROR)
                 j->error_count++;
 
+        job_uncount(j);
         j->state = t.state;
+        job_recount(j);
 
         if (t.actions & JOB_ACTION_ARM_RETRY)
                 job_arm_retry(j, retry_after_usec);
@@ -1629,6 +1677,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
 
         list_append(&m->jobs_head, &m->jobs_tail, j);
         m->n_jobs++;
+        job_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
         if (m->observer.job_new)
@@ -2217,10 +2266,7 @@ bool manager_is_idle(Manager *m) {
                 return false;
         if (!m->store)
                 return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
-        for (Job *j = m->jobs_head; j; j = j->next)
-                if (j->state == JOB_QUEUED || job_state_is_active(j->state) || j->state == JOB_TRANSIENT_ERROR)
-                        return false;
-        return true;
+        return m->n_busy == 0;
 }
 
 /* ---- inactivity ----------------------------------------------------------------------- */
@@ -2382,6 +2428,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
         }
         list_append(&m->jobs_head, &m->jobs_tail, j);
         m->n_jobs++;
+        job_count_start(j);
         job_save(j);
         manager_arm_inactivity(m, j->modification_time);
         /* An automatic completion the daemon did not get to before it stopped. */
@@ -2435,11 +2482,6 @@ int manager_load(Manager *m) {
         return 0;
 }
 
-static bool job_waits_for_network(const Job *j) {
-        return j->state == JOB_TRANSIENT_ERROR && j->error_name &&
-               (streq(j->error_name, "Network") || streq(j->error_name, "Timeout"));
-}
-
 #define NETWORK_SETTLE_USEC (2 * USEC_PER_SEC)
 
 /* Connectivity may be back: jobs that failed for the network try again now instead of
@@ -2469,11 +2511,26 @@ static void on_network_changed(void *userdata) {
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_ONESHOT);
 }
 
-static void manager_update_netwatch(Manager *m) {
-        bool need = false;
+/* Tests: the counts must agree with a walk over every job. */
+static void manager_check_counts(Manager *m) {
+        unsigned busy = 0, waiting = 0;
 
-        for (Job *j = m->jobs_head; j && !need; j = j->next)
-                need = job_waits_for_network(j);
+        for (Job *j = m->jobs_head; j; j = j->next) {
+                busy += job_keeps_busy(j);
+                waiting += job_waits_for_network(j);
+        }
+        if (busy != m->n_busy || waiting != m->n_network_waiting) {
+                log_error("Job counts out of step: busy %u (counted %u), waiting for the network %u (counted %u).",
+                          busy, m->n_busy, waiting, m->n_network_waiting);
+                abort();
+        }
+}
+
+static void manager_update_netwatch(Manager *m) {
+        bool need = m->n_network_waiting > 0;
+
+        if (m->check_counts)
+                manager_check_counts(m);
         if (need && !m->netwatch) {
                 int r = netwatch_new(m->event, on_network_changed, m, &m->netwatch);
                 if (r < 0)
@@ -2503,6 +2560,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 return -ENOMEM;
         m->event = sd_event_ref(event);
         m->config = *config;
+        m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
 
         r = engine_new(event, &config->transfer, &m->engine);

@@ -82,6 +82,7 @@ struct Job {
         sd_event_source *retention_timer;
         Job *dirty_next;                /* in the manager's progress list, when dirty */
         bool in_dirty_list;
+        bool counted;                   /* in the manager's busy/network-waiting counts */
         Job *auto_complete_next;        /* in the manager's batch of completions */
         bool auto_complete_pending;
 };
