@@ -290,6 +290,48 @@ test_http_headers (void)
         assert_file_content (dest, content);
 }
 
+/* The proxy of the environment (http_proxy, as for curl) carries the request: the origin's
+ * name is never resolved (.invalid cannot be), the proxy gets the absolute URL with the
+ * origin's Host, and the job's headers go along (they are meant for that origin). The test
+ * server plays the proxy and answers from its own content. */
+static void
+test_through_proxy (void)
+{
+        g_autoptr(HttpServer) proxy = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (proxy, "/file.bin", SIZE);
+        g_autofree char *proxy_url = http_server_url (proxy, "");
+        const char *saved_no_proxy = g_getenv ("no_proxy");
+        g_autofree char *no_proxy = g_strdup (saved_no_proxy);
+
+        /* xferd is started by the fixture's dbus-daemon, which keeps this environment. */
+        g_setenv ("http_proxy", proxy_url, TRUE);
+        g_unsetenv ("no_proxy");
+        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+        g_unsetenv ("http_proxy");
+        if (no_proxy)
+                g_setenv ("no_proxy", no_proxy, TRUE);
+
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *job = xferd_create_job (fx, "proxied", NULL);
+        const char *headers[] = { "X-Test: via-proxy", NULL };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, "SetHttpHeaders", g_variant_new ("(^as)", headers),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        xferd_add_file (fx, job, "http://origin.invalid/file.bin", dest);
+        xferd_job_call (fx, job, "Resume");
+        job_wait_state (fx, job, "transferred");
+
+        g_assert_cmpuint (http_server_request_count (proxy, "/file.bin"), ==, 1);
+        g_autofree char *host = http_server_last_header (proxy, "/file.bin", "Host");
+        g_assert_cmpstr (host, ==, "origin.invalid");
+        g_autofree char *test = http_server_last_header (proxy, "/file.bin", "X-Test");
+        g_assert_cmpstr (test, ==, "via-proxy");
+        g_assert_false (xferd_complete (fx, job));
+        assert_file_content (dest, content);
+}
+
 /* AddFile on a transferred job: new work, back to suspended; Resume again. */
 static void
 test_add_file_when_transferred (void)
@@ -415,6 +457,7 @@ main (int argc, char **argv)
         g_test_add_func ("/download/empty-file", test_empty_file);
         g_test_add_func ("/download/two-files", test_two_files);
         g_test_add_func ("/download/http-headers", test_http_headers);
+        g_test_add_func ("/download/through-proxy", test_through_proxy);
         g_test_add_func ("/download/add-file-when-transferred", test_add_file_when_transferred);
         g_test_add_func ("/download/new-job-properties", test_new_job_properties);
         g_test_add_func ("/download/options", test_download_options);
