@@ -301,18 +301,21 @@ static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) 
 
         /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
          * counts after a crash is the temporary file's real size. */
-        if (m->store)
+        if (m->store) {
                 (void) store_begin(m->store);
+                for (j = m->dirty_head; j; j = j->dirty_next) {
+                        job_save_file(j, j->current);
+                        job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
+                }
+                (void) store_end(m->store);
+        }
+        /* Told once stored. */
         while ((j = m->dirty_head)) {
                 m->dirty_head = j->dirty_next;
                 j->dirty_next = NULL;
                 j->in_dirty_list = false;
-                job_save_file(j, j->current);
-                job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
                 notify_changed(j, JOB_CHANGE_PROGRESS);
         }
-        if (m->store)
-                (void) store_end(m->store);
         return 0;
 }
 
@@ -836,7 +839,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 job_save_file(j, j->current);
 
         switch (res->outcome) {
-        case TRANSFER_OK:
+        case TRANSFER_OK: {
                 /* One commit for this file's end and the next file's write-ahead record. */
                 bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
                 f->completed = true;
@@ -855,6 +858,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 if (in_transaction)
                         (void) store_end(j->manager->store);
                 return;
+        }
 
         case TRANSFER_RESTART:
                 /* The bytes we hold belong to another version of the resource: start over. */

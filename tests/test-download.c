@@ -300,16 +300,23 @@ test_through_proxy (void)
         g_autoptr(HttpServer) proxy = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (proxy, "/file.bin", SIZE);
         g_autofree char *proxy_url = http_server_url (proxy, "");
-        const char *saved_no_proxy = g_getenv ("no_proxy");
-        g_autofree char *no_proxy = g_strdup (saved_no_proxy);
+        static const char *const names[] = { "http_proxy", "no_proxy", "NO_PROXY" };
+        char *saved[G_N_ELEMENTS (names)];
 
         /* xferd is started by the fixture's dbus-daemon, which keeps this environment. */
+        for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+                saved[i] = g_strdup (g_getenv (names[i]));
+                g_unsetenv (names[i]);
+        }
         g_setenv ("http_proxy", proxy_url, TRUE);
-        g_unsetenv ("no_proxy");
         g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_unsetenv ("http_proxy");
-        if (no_proxy)
-                g_setenv ("no_proxy", no_proxy, TRUE);
+        for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+                if (saved[i])
+                        g_setenv (names[i], saved[i], TRUE);
+                else
+                        g_unsetenv (names[i]);
+                g_free (saved[i]);
+        }
 
         g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
         g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);

@@ -142,6 +142,9 @@ test_network_back (void)
         set_loopback_address (FALSE);
         g_autofree char *job = start_job (fx, url, dest);
         job_wait_state (fx, job, "transient-error");
+        /* Also the barrier that makes the next step race-free: this reply comes after the
+         * dispatch in which xferd opened its netlink socket (with the state change), so the
+         * news below cannot reach it before it listens. */
         g_autofree char *name = job_get_string (fx, job, "ErrorName");
         assert_error_name (name, "Network");
         g_assert_cmpuint (http_server_request_count (http, "/net.bin"), ==, 0);
