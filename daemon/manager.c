@@ -1961,24 +1961,39 @@ static void renamed_dir_add(RenamedDir *set, size_t *n, const JobFile *f, const 
 static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDirCache *cache) {
         Job *j = w->job;
 
-        for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
+        for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
                 FsDir d = file_dir(f);
 
                 if (w->fds[i] < 0)
                         continue;
+                if (w->r < 0) {
+                        f->committed = false;  /* recorded ahead, but not moved after all */
+                        continue;
+                }
                 int r = fsops_rename(&j->identity, &d, cache, f->temp_name, f->name);
                 if (r < 0) {
                         work_fail(w, r, "Cannot move the finished file into place at %s: %s%s. Files moved "
                                   "so far stay; call Complete again to continue.", f->path, strerror(-r),
                                   r == -ESTALE ? " (its directory was replaced)" : "");
-                        break;
+                        f->committed = false;
+                        continue;
                 }
-                f->committed = true;
                 f->temp_exists = false;
-                job_save_file(j, i);
                 renamed_dir_add(dirs, n_dirs, f, &j->identity);
         }
+}
+
+/* Records every opened file of the batch as the renames left it, in one transaction. */
+static void batch_record(Manager *m, CompleteWork *works, size_t n) {
+        if (!m->store)
+                return;
+        (void) store_begin(m->store);
+        for (size_t w = 0; w < n; w++)
+                for (size_t i = 0; i < works[w].job->n_files; i++)
+                        if (works[w].fds[i] >= 0)
+                                job_save_file(works[w].job, i);
+        (void) store_end(m->store);
 }
 
 /* Completes several jobs at once, sharing the durability work: data first (grouped), then
@@ -1996,8 +2011,12 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                 return;
         }
 
-        /* No transaction around all of it: each rename is recorded by its own commit right
-         * after it, so a crash in between loses at most that one file's record. */
+        /* Data synced, then "committed" recorded ahead of the renames (the file's data is
+         * durable, its temporary file still named: a restart finishes the rename, see
+         * job_finish_renames()), then the renames, each directory synced once, and only then
+         * the records that the temporary files are gone. A crash or power cut anywhere leaves
+         * a state the next start completes; the store never says "moved" before the
+         * directory holding the new name is on disk. */
         FsDirCache cache = FS_DIR_CACHE_INIT;
         for (size_t w = 0; w < n; w++)
                 if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
@@ -2006,7 +2025,13 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
         fs_dir_cache_done(&cache);
         batch_sync_data(works, n);
         for (size_t w = 0; w < n; w++)
-                if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
+                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
+                        if (works[w].fds[i] >= 0)
+                                works[w].job->files[i]->committed = true;
+        batch_record(m, works, n);
+        crash_point("complete-renaming");
+        for (size_t w = 0; w < n; w++)
+                if (works[w].job->type == JOB_DOWNLOAD)
                         work_rename(&works[w], dirs, &n_dirs, &cache);
         /* Each directory once, after every rename into it (jobs of a batch may share one). */
         for (size_t k = 0; k < n_dirs; k++) {
@@ -2016,6 +2041,7 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                         log_warning_errno(r, "Cannot sync directory %s", d.path);
         }
         fs_dir_cache_done(&cache);
+        batch_record(m, works, n);
 
         for (size_t w = 0; w < n; w++) {
                 Job *j = works[w].job;
@@ -2314,6 +2340,38 @@ static void manager_arm_inactivity(Manager *m, uint64_t modification_time) {
 /* ---- recovery ------------------------------------------------------------------------- */
 
 /* The disk is the truth for how far a file got. */
+/* Complete records a file as committed before it renames it (manager_complete_batch): one
+ * still recorded with its temporary file was being moved into place when the daemon
+ * stopped. Its data was synced before that record; the move finishes now. */
+static void job_finish_renames(Job *j) {
+        bool changed = false;
+
+        for (size_t i = 0; i < j->n_files; i++) {
+                JobFile *f = j->files[i];
+                FsDir d = file_dir(f);
+
+                if (!f->committed || !f->temp_exists)
+                        continue;
+                int r = fsops_rename(&j->identity, &d, NULL, f->temp_name, f->name);
+                if (r >= 0) {
+                        log_job_info(j->id, j->owner, NULL, "Finished moving %s into place.", f->path);
+                        r = fsops_sync_directory(&j->identity, &d, NULL);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot sync directory %s", d.path);
+                        f->temp_exists = false;
+                } else if (r == -ENOENT)
+                        f->temp_exists = false;  /* moved before the daemon stopped */
+                else {
+                        log_job_warning(j->id, j->owner, NULL, "Cannot finish moving %s into place: %s; "
+                                        "Complete tries again.", f->path, strerror(-r));
+                        f->committed = false;
+                }
+                changed = true;
+        }
+        if (changed)
+                job_save(j);
+}
+
 static void job_recover_files(Job *j) {
         for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
@@ -2361,6 +2419,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 return 0;
         }
 
+        job_finish_renames(j);
         if (job_state_is_final(j->state)) {
                 /* A cancel or complete that was interrupted finishes now. */
                 bool dirty = false;

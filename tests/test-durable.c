@@ -931,6 +931,61 @@ test_kill_inside_cancel (void)
         g_assert_cmpuint (xferd_log_count (env->log, "Crash point"), ==, 1);
 }
 
+/* The daemon dies inside Complete, after the files' data is synced and recorded as
+ * committed but before any rename: the next start moves them into place by itself (nothing
+ * is downloaded again), and Complete then finishes the job without partial files. */
+static void
+test_kill_inside_complete (void)
+{
+        g_autoptr(Env) env = env_new ();
+        g_autoptr(GBytes) first = http_server_add_generated (env->http, "/c1.bin", SMALL_SIZE);
+        g_autoptr(GBytes) second = http_server_add_generated (env->http, "/c2.bin", SIZE);
+        g_autofree char *first_url = http_server_url (env->http, "/c1.bin");
+        g_autofree char *second_url = http_server_url (env->http, "/c2.bin");
+        g_autofree char *first_dest = env_dest (env, "c1.bin");
+        g_autofree char *second_dest = env_dest (env, "c2.bin");
+        g_autofree char *id = NULL;
+        g_autoptr(GError) error = NULL;
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "complete-renaming");
+        g_autofree char *job = create_job_with (env, "completing", NULL, NULL, &id);
+        g_autoptr(GVariant) added = bus_call_job (env->fx, job, "AddFiles",
+                                                  g_variant_new_parsed ("([(%s, %s), (%s, %s)],)",
+                                                                        first_url, first_dest,
+                                                                        second_url, second_dest),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+
+        pid_t pid = xferd_process_pid (env->fx);
+        guint from = env->fx->signals->len;
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+        g_assert_null (reply);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.NoReply");
+        g_clear_error (&error);
+        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_log_wait (env->log, "Crash point 'complete-renaming' reached", 1, WAIT_TIMEOUT_MS));
+        /* It died before the renames: the destinations do not exist yet. */
+        g_assert_false (g_file_test (first_dest, G_FILE_TEST_EXISTS));
+        g_assert_false (g_file_test (second_dest, G_FILE_TEST_EXISTS));
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
+        xferd_process_start (env->fx);
+
+        /* The new instance finished the renames before it took the name. */
+        const char *const names[] = { "c1.bin", "c2.bin", NULL };
+        assert_dir_is (env->dir, names);
+        assert_file_content (first_dest, first);
+        assert_file_content (second_dest, second);
+        assert_state (env, job, "transferred");
+        g_assert_false (xferd_complete (env->fx, job));         /* not partial */
+        assert_dir_is (env->dir, names);
+        assert_file_content (second_dest, second);
+        g_assert_cmpuint (http_server_request_count (env->http, "/c1.bin"), ==, 1);
+        g_assert_cmpuint (http_server_request_count (env->http, "/c2.bin"), ==, 1);
+}
+
 /* --------------------------------------------- 5. a broken database file */
 
 typedef enum {
@@ -1116,6 +1171,7 @@ main (int argc, char **argv)
                               GINT_TO_POINTER (FALSE), test_changed_between_attempts);
         g_test_add_func ("/durable/server-ignores-range", test_server_ignores_range);
         g_test_add_func ("/durable/kill-inside-cancel", test_kill_inside_cancel);
+        g_test_add_func ("/durable/kill-inside-complete", test_kill_inside_complete);
         g_test_add_data_func ("/durable/broken-store/garbage",
                               GINT_TO_POINTER (BROKEN_GARBAGE), test_broken_store);
         g_test_add_data_func ("/durable/broken-store/truncated-inside-page",
