@@ -1949,7 +1949,15 @@ static void batch_sync_data(CompleteWork *works, size_t n) {
 typedef struct RenamedDir {
         const JobFile *file;            /* one file renamed into it: its path, dev and ino */
         const FsIdentity *identity;     /* its owner's, to open the directory with */
+        bool sync_failed;
 } RenamedDir;
+
+static bool renamed_dir_sync_failed(const RenamedDir *set, size_t n, const JobFile *f) {
+        for (size_t k = 0; k < n; k++)
+                if (set[k].file->dir_dev == f->dir_dev && set[k].file->dir_ino == f->dir_ino)
+                        return set[k].sync_failed;
+        return false;
+}
 
 static void renamed_dir_add(RenamedDir *set, size_t *n, const JobFile *f, const FsIdentity *id) {
         for (size_t k = 0; k < *n; k++)
@@ -1985,15 +1993,19 @@ static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDir
 }
 
 /* Records every opened file of the batch as the renames left it, in one transaction. */
-static void batch_record(Manager *m, CompleteWork *works, size_t n) {
+static int batch_record(Manager *m, CompleteWork *works, size_t n) {
+        int r;
+
         if (!m->store)
-                return;
-        (void) store_begin(m->store);
+                return 0;
+        r = store_begin(m->store);
+        if (r < 0)
+                return r;
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; i < works[w].job->n_files; i++)
                         if (works[w].fds[i] >= 0)
                                 job_save_file(works[w].job, i);
-        (void) store_end(m->store);
+        return store_end(m->store);
 }
 
 /* Completes several jobs at once, sharing the durability work: data first (grouped), then
@@ -2028,7 +2040,15 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
                         if (works[w].fds[i] >= 0)
                                 works[w].job->files[i]->committed = true;
-        batch_record(m, works, n);
+        int r = batch_record(m, works, n);
+        if (r < 0)
+                /* Without that record a crash after a rename could not be told from a lost
+                 * file: nothing moves (work_rename puts every committed flag back). */
+                for (size_t w = 0; w < n; w++)
+                        if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
+                                work_fail(&works[w], r, "Cannot record the completion of job %s in the job "
+                                          "store: %s. Nothing was moved; call Complete again.",
+                                          works[w].job->id, strerror(-r));
         crash_point("complete-renaming");
         for (size_t w = 0; w < n; w++)
                 if (works[w].job->type == JOB_DOWNLOAD)
@@ -2036,12 +2056,23 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
         /* Each directory once, after every rename into it (jobs of a batch may share one). */
         for (size_t k = 0; k < n_dirs; k++) {
                 FsDir d = file_dir(dirs[k].file);
-                int r = fsops_sync_directory(dirs[k].identity, &d, &cache);
-                if (r < 0)
+                r = fsops_sync_directory(dirs[k].identity, &d, &cache);
+                if (r < 0) {
                         log_warning_errno(r, "Cannot sync directory %s", d.path);
+                        dirs[k].sync_failed = true;
+                }
         }
         fs_dir_cache_done(&cache);
-        batch_record(m, works, n);
+        /* A rename whose directory is not known to be on disk stays recorded with its
+         * temporary name: a restart checks which of the two names exists. */
+        for (size_t w = 0; w < n; w++)
+                for (size_t i = 0; i < works[w].job->n_files; i++) {
+                        JobFile *f = works[w].job->files[i];
+                        if (works[w].fds[i] >= 0 && f->committed && !f->temp_exists &&
+                            renamed_dir_sync_failed(dirs, n_dirs, f))
+                                f->temp_exists = true;
+                }
+        (void) batch_record(m, works, n);
 
         for (size_t w = 0; w < n; w++) {
                 Job *j = works[w].job;
@@ -2352,21 +2383,28 @@ static void job_finish_renames(Job *j) {
 
                 if (!f->committed || !f->temp_exists)
                         continue;
-                int r = fsops_rename(&j->identity, &d, NULL, f->temp_name, f->name);
+                changed = true;
+                struct stat st;
+                int r = fsops_stat_temporary(&j->identity, &d, NULL, f->temp_name, &st);
+                if (r >= 0)
+                        r = fsops_rename(&j->identity, &d, NULL, f->temp_name, f->name);
+                else if (r == -ENOENT && fsops_stat_temporary(&j->identity, &d, NULL, f->name, &st) >= 0) {
+                        f->temp_exists = false;  /* moved before the daemon stopped */
+                        continue;
+                }
                 if (r >= 0) {
                         log_job_info(j->id, j->owner, NULL, "Finished moving %s into place.", f->path);
                         r = fsops_sync_directory(&j->identity, &d, NULL);
                         if (r < 0)
                                 log_warning_errno(r, "Cannot sync directory %s", d.path);
                         f->temp_exists = false;
-                } else if (r == -ENOENT)
-                        f->temp_exists = false;  /* moved before the daemon stopped */
-                else {
-                        log_job_warning(j->id, j->owner, NULL, "Cannot finish moving %s into place: %s; "
-                                        "Complete tries again.", f->path, strerror(-r));
-                        f->committed = false;
+                        continue;
                 }
-                changed = true;
+                /* Neither name is there, or the directory is gone or replaced: not done. The
+                 * file is checked again below (job_recover_files) like any other. */
+                log_job_warning(j->id, j->owner, NULL, "Cannot finish moving %s into place: %s.", f->path,
+                                strerror(-r));
+                f->committed = false;
         }
         if (changed)
                 job_save(j);
@@ -2419,7 +2457,8 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 return 0;
         }
 
-        job_finish_renames(j);
+        if (j->state != JOB_CANCELLED)
+                job_finish_renames(j);
         if (job_state_is_final(j->state)) {
                 /* A cancel or complete that was interrupted finishes now. */
                 bool dirty = false;

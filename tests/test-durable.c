@@ -935,8 +935,9 @@ test_kill_inside_cancel (void)
  * committed but before any rename: the next start moves them into place by itself (nothing
  * is downloaded again), and Complete then finishes the job without partial files. */
 static void
-test_kill_inside_complete (void)
+test_kill_inside_complete (gconstpointer data)
 {
+        gboolean remove_dir = GPOINTER_TO_INT (data);
         g_autoptr(Env) env = env_new ();
         g_autoptr(GBytes) first = http_server_add_generated (env->http, "/c1.bin", SMALL_SIZE);
         g_autoptr(GBytes) second = http_server_add_generated (env->http, "/c2.bin", SIZE);
@@ -971,6 +972,18 @@ test_kill_inside_complete (void)
         g_assert_false (g_file_test (second_dest, G_FILE_TEST_EXISTS));
 
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
+        if (remove_dir) {
+                /* The user deletes the directory, temporary files and all, while xferd is
+                 * down: the files are lost, and the restart must not call them moved. */
+                g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", env->dir);
+                g_assert_cmpint (system (cmd), ==, 0);
+                xferd_process_start (env->fx);
+                assert_state (env, job, "suspended");
+                g_assert_cmpint (g_mkdir (env->dir, 0755), ==, 0);
+                g_assert_true (xferd_complete (env->fx, job));  /* partial: nothing was moved */
+                assert_dir_is (env->dir, nothing);
+                return;
+        }
         xferd_process_start (env->fx);
 
         /* The new instance finished the renames before it took the name. */
@@ -1171,7 +1184,10 @@ main (int argc, char **argv)
                               GINT_TO_POINTER (FALSE), test_changed_between_attempts);
         g_test_add_func ("/durable/server-ignores-range", test_server_ignores_range);
         g_test_add_func ("/durable/kill-inside-cancel", test_kill_inside_cancel);
-        g_test_add_func ("/durable/kill-inside-complete", test_kill_inside_complete);
+        g_test_add_data_func ("/durable/kill-inside-complete/renames-finished", GINT_TO_POINTER (FALSE),
+                              test_kill_inside_complete);
+        g_test_add_data_func ("/durable/kill-inside-complete/directory-gone", GINT_TO_POINTER (TRUE),
+                              test_kill_inside_complete);
         g_test_add_data_func ("/durable/broken-store/garbage",
                               GINT_TO_POINTER (BROKEN_GARBAGE), test_broken_store);
         g_test_add_data_func ("/durable/broken-store/truncated-inside-page",
