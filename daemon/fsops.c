@@ -162,21 +162,30 @@ static int open_directory_unlocked(const FsDir *dir) {
         return TAKE_FD(fd);
 }
 
-static int open_source_at(int dfd, const char *name, struct stat *ret_st) {
+/* Opens an existing regular file in dfd: never through a symlink (ELOOP), and with
+ * O_NONBLOCK so that a FIFO planted there cannot block the loop before fstat() refuses it;
+ * -EBADFD for anything but a regular file. blocking: clear O_NONBLOCK again (for reading
+ * or writing data). */
+static int open_regular_at(int dfd, const char *name, int flags, bool blocking, struct stat *ret_st) {
         _cleanup_close_ int fd = -1;
 
-        /* O_NONBLOCK: a FIFO planted here must not block the loop before fstat() refuses it. */
-        fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return errno == ELOOP ? -EBADFD : -errno;
         if (fstat(fd, ret_st) < 0)
                 return -errno;
         if (!S_ISREG(ret_st->st_mode))
                 return -EBADFD;
-        int flags = fcntl(fd, F_GETFL);
-        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
-                return -errno;
+        if (blocking) {
+                int fl = fcntl(fd, F_GETFL);
+                if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+                        return -errno;
+        }
         return TAKE_FD(fd);
+}
+
+static int open_source_at(int dfd, const char *name, struct stat *ret_st) {
+        return open_regular_at(dfd, name, O_RDONLY, true, ret_st);
 }
 
 int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
@@ -269,24 +278,17 @@ int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *nam
         dfd = open_directory_unlocked(dir);
         if (dfd < 0)
                 return dfd;
-        /* O_NOFOLLOW fails with ELOOP on a symlink; O_NONBLOCK keeps a planted FIFO from
-         * blocking the loop before fstat() refuses it. */
-        fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        fd = open_regular_at(dfd, name, O_WRONLY, true, &st);
         if (fd < 0)
-                return errno == ELOOP ? -EBADFD : -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) || (id && st.st_uid != id->uid && daemon_is_root()))
+                return fd;
+        if (id && st.st_uid != id->uid && daemon_is_root())
                 return -EBADFD;
-        int flags = fcntl(fd, F_GETFL);
-        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
-                return -errno;
         if (ret_st)
                 *ret_st = st;
         return TAKE_FD(fd);
 }
 
-int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *name,
+int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *name,
                          struct stat *ret_st) {
         _cleanup_close_ int owned = -1;
         int dfd;
@@ -330,13 +332,10 @@ int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cach
         dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
                 return dfd;
-        fd = openat(dfd, temp_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        /* Only synced and given its mode: O_NONBLOCK may stay. */
+        fd = open_regular_at(dfd, temp_name, O_RDONLY, false, &st);
         if (fd < 0)
-                return errno == ELOOP ? -EBADFD : -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+                return fd;
         if (fchmod(fd, mode) < 0)
                 return -errno;
         return TAKE_FD(fd);

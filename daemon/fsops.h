@@ -78,6 +78,8 @@ int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, cons
 
 int fsops_sync_directory(const FsIdentity *id, const FsDir *dir, FsDirCache *cache);
 
-/* Size of a temporary file, -ENOENT when missing; cache may be NULL. */
-int fsops_stat_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *name,
+/* The stat of a regular file in the directory (a temporary file, or a destination):
+ * -ENOENT when missing, -EBADFD (with *ret_st filled) when something else is there; cache
+ * may be NULL. */
+int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *name,
                          struct stat *ret_st);

@@ -471,7 +471,7 @@ static void job_stop_transfer_full(Job *j, bool keep_data) {
                 if (j->current < j->n_files)
                         j->files[j->current]->bytes_transferred = transfer_get_position(j->transfer);
         }
-        j->transfer = keep_data ? transfer_free(j->transfer) : transfer_abandon(j->transfer);
+        j->transfer = transfer_free(j->transfer);
         j->upload = tus_upload_free(j->upload);
         j->fd = safe_close(j->fd);
 }
@@ -1528,7 +1528,7 @@ static int file_new(Job *j, const char *url, const char *path, size_t index, Dir
         }
 
         FsDir d = { .path = dir, .dev = dev, .ino = ino };
-        r = fsops_stat_temporary(&j->identity, &d, check ? &check->cache : NULL, name, &st);
+        r = fsops_stat_regular(&j->identity, &d, check ? &check->cache : NULL, name, &st);
         if (r == -EBADFD && S_ISDIR(st.st_mode))
                 return call_error_set(e, -EISDIR, CALL_ERROR_INVALID_PATH,
                                       "%s is a directory; give the path of the file to write.", path);
@@ -2385,10 +2385,10 @@ static void job_finish_renames(Job *j) {
                         continue;
                 changed = true;
                 struct stat st;
-                int r = fsops_stat_temporary(&j->identity, &d, NULL, f->temp_name, &st);
+                int r = fsops_stat_regular(&j->identity, &d, NULL, f->temp_name, &st);
                 if (r >= 0)
                         r = fsops_rename(&j->identity, &d, NULL, f->temp_name, f->name);
-                else if (r == -ENOENT && fsops_stat_temporary(&j->identity, &d, NULL, f->name, &st) >= 0) {
+                else if (r == -ENOENT && fsops_stat_regular(&j->identity, &d, NULL, f->name, &st) >= 0) {
                         f->temp_exists = false;  /* moved before the daemon stopped */
                         continue;
                 }
@@ -2418,7 +2418,7 @@ static void job_recover_files(Job *j) {
 
                 if (!f->temp_exists || f->committed)
                         continue;
-                int r = fsops_stat_temporary(&j->identity, &d, NULL, f->temp_name, &st);
+                int r = fsops_stat_regular(&j->identity, &d, NULL, f->temp_name, &st);
                 if (r >= 0) {
                         f->bytes_transferred = (uint64_t) st.st_size;
                         if (f->completed && f->bytes_total != UINT64_MAX && f->bytes_total != f->bytes_transferred)

@@ -502,7 +502,7 @@ fail:
         return r;
 }
 
-Transfer *transfer_abandon(Transfer *t) {
+Transfer *transfer_free(Transfer *t) {
         if (!t)
                 return NULL;
         if (t->easy) {
@@ -534,14 +534,6 @@ int transfer_stop(Transfer *t) {
         if (t->wlen > 0 && !write_buffer_flush(t))
                 return -t->write_errno;
         return 0;
-}
-
-Transfer *transfer_free(Transfer *t) {
-        if (!t)
-                return NULL;
-        /* Suspend and preemption keep the partial data: what curl handed over reaches the file. */
-        (void) transfer_stop(t);
-        return transfer_abandon(t);
 }
 
 uint64_t transfer_get_position(const Transfer *t) {

@@ -49,15 +49,14 @@ typedef struct TransferRequest {
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
                    void *userdata, Transfer **ret);
-/* Stops at once (the easy handle leaves the multi, so no further byte arrives), writes out
- * the bytes already received and frees. */
-Transfer *transfer_free(Transfer *t);
-/* The same, but drops the received bytes not yet written: for a file about to be deleted
- * (Cancel promises no byte after it). */
-Transfer *transfer_abandon(Transfer *t);
-/* The first half of transfer_free(): stops at once and writes out the received bytes, so that
- * transfer_get_position() then says what the file holds. A failed write returns its -errno. */
+/* Stops at once (the easy handle leaves the multi, so no further byte arrives) and writes
+ * out the bytes already received, so that transfer_get_position() then says what the file
+ * holds: for Suspend and preemption, which keep the partial data. A failed write returns
+ * its -errno. */
 int transfer_stop(Transfer *t);
+/* Stops at once and frees; received bytes not yet written are dropped unless transfer_stop()
+ * came first (Cancel promises no byte after it, and its file is about to go). */
+Transfer *transfer_free(Transfer *t);
 
 uint64_t transfer_get_position(const Transfer *t);  /* bytes received: in the file, or buffered for it */
 uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */

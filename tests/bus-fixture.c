@@ -481,19 +481,25 @@ xferd_complete (BusFixture *fx, const char *job)
 }
 
 char *
+list_files_temp_path (GVariant *reply, guint index)
+{
+        g_autoptr(GVariant) files = g_variant_get_child_value (reply, 0);
+        const char *temp;
+
+        g_assert_cmpuint (index, <, g_variant_n_children (files));
+        g_variant_get_child (files, index, "(&s&s&sttb)", NULL, NULL, &temp, NULL, NULL, NULL);
+        return g_strdup (temp);
+}
+
+char *
 xferd_temp_path (BusFixture *fx, const char *job, guint index)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = bus_call_job (fx, job, "ListFiles", NULL,
                                                   G_VARIANT_TYPE ("(a(sssttb))"), &error);
-        g_autoptr(GVariant) files = NULL;
-        const char *temp;
 
         g_assert_no_error (error);
-        files = g_variant_get_child_value (reply, 0);
-        g_assert_cmpuint (index, <, g_variant_n_children (files));
-        g_variant_get_child (files, index, "(&s&s&sttb)", NULL, NULL, &temp, NULL, NULL, NULL);
-        return g_strdup (temp);
+        return list_files_temp_path (reply, index);
 }
 
 gboolean
@@ -642,6 +648,25 @@ system_exec_wrapper (BusFixture *fx, const char *exec)
         return g_shell_quote (wrapper);
 }
 
+char *
+bus_session_config (const char *socket_path, const char *services_dir)
+{
+        return g_markup_printf_escaped (
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                "<busconfig>\n"
+                "  <type>session</type>\n"
+                "  <listen>unix:path=%s</listen>\n"
+                "  <auth>EXTERNAL</auth>\n"
+                "  <servicedir>%s</servicedir>\n"
+                "  <policy context=\"default\">\n"
+                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                "    <allow eavesdrop=\"true\"/>\n"
+                "    <allow own=\"*\"/>\n"
+                "  </policy>\n"
+                "</busconfig>\n", socket_path, services_dir);
+}
+
 /* The default policy of a system bus (as dbus-daemon's system.conf): anyone
  * may connect, receive, and talk to the bus driver; method calls to services
  * and owning names only where a service's policy file allows it. */
@@ -708,22 +733,7 @@ write_bus_config (BusFixture *fx, const BusFixtureOptions *options)
                         "</busconfig>\n", e_socket, e_services, system_bus_policy, e_policy);
         } else {
                 service = g_strdup_printf ("[D-BUS Service]\nName=" XFERD_BUS_NAME "\nExec=%s\n", exec);
-                /* A session-type bus that lets anyone talk to and own anything: the
-                 * tests check xferd, not bus policy. */
-                config = g_markup_printf_escaped (
-                        "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                        " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                        "<busconfig>\n"
-                        "  <type>session</type>\n"
-                        "  <listen>unix:path=%s</listen>\n"
-                        "  <auth>EXTERNAL</auth>\n"
-                        "  <servicedir>%s</servicedir>\n"
-                        "  <policy context=\"default\">\n"
-                        "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                        "    <allow eavesdrop=\"true\"/>\n"
-                        "    <allow own=\"*\"/>\n"
-                        "  </policy>\n"
-                        "</busconfig>\n", socket, services);
+                config = bus_session_config (socket, services);
         }
         write_file (service_file, service);
         write_file (config_file, config);

@@ -71,6 +71,9 @@ typedef struct {
 } BusFixture;
 
 BusFixture *bus_fixture_new (const BusFixtureOptions *options);
+/* The configuration of a session-type bus at socket_path that activates from services_dir
+ * and lets anyone talk to and own anything: the tests check xferd, not bus policy. */
+char *bus_session_config (const char *socket_path, const char *services_dir);
 void bus_fixture_free (BusFixture *fx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusFixture, bus_fixture_free)
 
@@ -246,6 +249,8 @@ void xferd_job_call (BusFixture *fx, const char *job, const char *method);
 gboolean xferd_complete (BusFixture *fx, const char *job);
 /* ListFiles()[index] temporary path (transfer full). */
 char *xferd_temp_path (BusFixture *fx, const char *job, guint index);
+/* The temporary file of file `index` in a ListFiles reply, (a(sssttb)). */
+char *list_files_temp_path (GVariant *reply, guint index);
 /* Whether ListJobs(false) lists id. */
 gboolean xferd_lists_job (BusFixture *fx, const char *id);
 /* Waits for Manager.JobRemoved of id; returns its final_state. */

@@ -398,14 +398,9 @@ client_temp_path (BusClient *client, const char *job, guint index)
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = bus_client_call_job (client, job, "ListFiles", NULL,
                                                          G_VARIANT_TYPE ("(a(sssttb))"), &error);
-        g_autoptr(GVariant) files = NULL;
-        const char *temp;
 
         g_assert_no_error (error);
-        files = g_variant_get_child_value (reply, 0);
-        g_assert_cmpuint (index, <, g_variant_n_children (files));
-        g_variant_get_child (files, index, "(&s&s&sttb)", NULL, NULL, &temp, NULL, NULL, NULL);
-        return g_strdup (temp);
+        return list_files_temp_path (reply, index);
 }
 
 static gboolean

@@ -21,6 +21,8 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "bus-fixture.h"
+
 #define WATCHDOG_USEC "500000"
 
 typedef struct {
@@ -67,19 +69,7 @@ start_bus (NotifyFixture *f)
 
         /* An empty service directory: nothing here is started by activation. */
         g_assert_cmpint (g_mkdir (services, 0700), ==, 0);
-        text = g_strdup_printf (
-                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                "<busconfig>\n"
-                "  <type>session</type>\n"
-                "  <listen>unix:path=%s</listen>\n"
-                "  <servicedir>%s</servicedir>\n"
-                "  <policy context=\"default\">\n"
-                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                "    <allow eavesdrop=\"true\"/>\n"
-                "    <allow own=\"*\"/>\n"
-                "  </policy>\n"
-                "</busconfig>\n", socket_path, services);
+        text = bus_session_config (socket_path, services);
         g_assert_true (g_file_set_contents (config, text, -1, &error));
         g_assert_no_error (error);
 
