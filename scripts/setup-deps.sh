@@ -15,9 +15,13 @@ packages=(
   # build
   meson ninja-build pkg-config gcc libc6-dev
   libsystemd-dev libcurl4-openssl-dev libsqlite3-dev
+  # digests of downloads (OpenSSL's libcrypto, EVP) and signed checksum lists (gpgv, as apt)
+  libssl-dev gpgv
   # test suite: GLib/GIO test framework, libsoup HTTP server, a private bus, busctl
   libglib2.0-dev libglib2.0-bin libsoup-3.0-dev
   dbus-daemon dbus-bin systemd
+  # the integrity tests make a key and sign checksum lists with it
+  gnupg
   # man pages (scdoc) and the bash completion's install directory (bash-completion.pc)
   scdoc bash-completion
   # sanitizer builds (gcc's runtimes come with gcc; these are for clang)
