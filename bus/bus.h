@@ -32,10 +32,14 @@ typedef struct Bus {
 int bus_install(Bus *b);
 void bus_uninstall(Bus *b);
 
-/* bus-creds.c: the caller's uid, from the bus credentials, cached per unique name. */
+/* bus-creds.c: the caller's uid, from the bus credentials, cached per unique name; one
+ * NameOwnerChanged match for all callers tells when a unique name leaves the bus. */
+typedef void (*BusCredsNameGone)(const char *unique_name, void *userdata);
 int bus_creds_new(sd_bus *bus, BusCreds **ret);
 BusCreds *bus_creds_free(BusCreds *c);
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
+void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
+size_t bus_creds_size(const BusCreds *c);
 
 /* The caller's uid of the message being handled. */
 int bus_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret);
