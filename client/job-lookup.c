@@ -176,14 +176,14 @@ int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
                 return -EADDRNOTAVAIL;
         }
 
-        id = steal_ptr(&c.items[0].id);
-        path = steal_ptr(&c.items[0].path);
+        id = TAKE_PTR(c.items[0].id);
+        path = TAKE_PTR(c.items[0].path);
         candidates_done(&c);
 
 done:
         if (ret_id)
-                *ret_id = steal_ptr(&id);
+                *ret_id = TAKE_PTR(id);
         if (ret_path)
-                *ret_path = steal_ptr(&path);
+                *ret_path = TAKE_PTR(path);
         return 0;
 }

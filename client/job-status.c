@@ -69,7 +69,7 @@ static int read_field(JobStatus *s, const Field *f, sd_bus_message *m) {
                         return r;
                 if (streq_ptr(*p, v))
                         return 0;
-                r = strdup_replace(p, v);
+                r = free_and_strdup(p, v);
                 return r < 0 ? r : 1;
         }
         case KIND_U32: {

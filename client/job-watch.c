@@ -188,7 +188,7 @@ int job_watch_new(JobWatch **ret, sd_bus *bus, const char *path, JobWatchHandler
         if (r < 0)
                 return r;
 
-        *ret = steal_ptr(&w);
+        *ret = TAKE_PTR(w);
         return 0;
 }
 

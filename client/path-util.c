@@ -91,7 +91,7 @@ int path_download_target(const char *url, const char *path, char **ret) {
 
         n = strlen(abs);
         if (abs[n - 1] != '/' && !(stat(abs, &st) == 0 && S_ISDIR(st.st_mode))) {
-                *ret = steal_ptr(&abs);
+                *ret = TAKE_PTR(abs);
                 return 0;
         }
 

@@ -134,13 +134,6 @@ static bool monitor_shows(Monitor *m, MonitorJob *j) {
         return j->access == ACCESS_ALLOWED || (m->ctl->all && j->access == ACCESS_DENIED);
 }
 
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 /* "12:34:56  1a2b3c4d  photo.jpg: <text>". Eight id digits are usually a unique prefix, and
  * any JOB argument accepts a prefix. */
 static void print_line(MonitorJob *j, const char *fmt, ...) _printf_(2, 3);
@@ -248,7 +241,7 @@ static int read_display_name(sd_bus_message *reply, char **name) {
                         r = sd_bus_message_read(reply, "v", "s", &v);
                         if (r < 0)
                                 return r;
-                        r = strdup_replace(name, v);
+                        r = free_and_strdup(name, v);
                 } else
                         r = sd_bus_message_skip(reply, "v");
                 if (r < 0)
@@ -361,7 +354,7 @@ static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
         j->pending_old_state = NULL;
 
         if (j->removed_state) {
-                _cleanup_free_ char *final_state = steal_ptr(&j->removed_state);
+                _cleanup_free_ char *final_state = TAKE_PTR(j->removed_state);
                 show_removed(m, j, final_state);
                 return 0;
         }
@@ -421,7 +414,7 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
 
         if (j->read && j->pending) {
                 /* The change before it is still being read: show that first. */
-                if (strdup_replace(&j->removed_state, final_state) < 0)
+                if (free_and_strdup(&j->removed_state, final_state) < 0)
                         show_removed(m, j, final_state);
                 return 0;
         }
@@ -475,7 +468,7 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                 ((invalidated & JOB_FIELD_ERROR) && job_state_has_error(j->status.state)));
         if (hold || (j->read && j->pending)) {
                 if (!j->pending && old_state)
-                        j->pending_old_state = steal_ptr(&old_state);
+                        j->pending_old_state = TAKE_PTR(old_state);
                 j->pending |= changed;
                 changed = 0;
         }
@@ -545,7 +538,7 @@ static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                (r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid, &done, &total, &path)) > 0) {
                 MonitorJob *j = monitor_add(m, id);
 
-                if (!j || strdup_replace(&j->name, name) < 0 || strdup_replace(&j->status.state, state) < 0) {
+                if (!j || free_and_strdup(&j->name, name) < 0 || free_and_strdup(&j->status.state, state) < 0) {
                         r = -ENOMEM;
                         break;
                 }

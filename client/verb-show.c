@@ -212,7 +212,7 @@ static int render_property(const Info *info, const char *name, sd_bus_message *m
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
-                *ret = joined ? steal_ptr(&joined) : strdup("-");
+                *ret = joined ? TAKE_PTR(joined) : strdup("-");
 
         } else if (type == 'u' || type == 't' || type == 'i' || type == 'x' || type == 'q' ||
                    type == 'n' || type == 'y' || type == 'd' || type == 'a' || type == 'r' || type == 'v') {
