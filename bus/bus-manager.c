@@ -6,28 +6,6 @@
 #include "config.h"
 #include "log.h"
 
-int bus_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret) {
-        return bus_creds_get_uid(b->creds, m, ret);
-}
-
-bool bus_caller_is_privileged(Bus *b, uid_t uid) {
-        /* On the session bus the daemon's own user administers it. */
-        return uid == 0 || (!b->system && uid == getuid());
-}
-
-int bus_check_job_access(Bus *b, sd_bus_message *m, const Job *j, sd_bus_error *error) {
-        uid_t uid;
-        int r;
-
-        r = bus_get_caller_uid(b, m, &uid);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %s", strerror(-r));
-        if (uid != 0 && uid != j->owner)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Job %s belongs to another user; only its owner or root may use it.", j->id);
-        return 0;
-}
-
 /* Reads an a{sv} of options, calling `apply` for each; unknown keys and wrong types are
  * InvalidArgs with a message that names the key and the expected type. */
 typedef struct OptionSpec {
@@ -362,34 +340,3 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
-
-int bus_install(Bus *b) {
-        ManagerObserver o = bus_observer_template;
-        int r;
-
-        r = bus_creds_new(b->bus, &b->creds);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch bus names");
-        r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
-                                     bus_manager_vtable, b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to install the Manager object");
-        r = sd_bus_add_fallback_vtable(b->bus, NULL, XFERD_JOB_PREFIX, XFERD_JOB_INTERFACE,
-                                       bus_job_vtable, bus_job_find, b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to install the job objects");
-        r = sd_bus_add_node_enumerator(b->bus, NULL, XFERD_JOB_PREFIX, bus_job_enumerate, b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to install the job enumerator");
-        r = sd_bus_add_object_manager(b->bus, NULL, XFERD_MANAGER_PATH);
-        if (r < 0)
-                return log_error_errno(r, "Failed to install the object manager");
-
-        o.userdata = b;
-        manager_set_observer(b->manager, &o);
-        return 0;
-}
-
-void bus_uninstall(Bus *b) {
-        b->creds = bus_creds_free(b->creds);
-}
