@@ -99,7 +99,7 @@ static void observer_job_transferred(Manager *m, Job *j) {
 static void observer_job_failed(Manager *m, Job *j) {
         char buf[128];
         int r = sd_bus_emit_signal(job_bus(j)->bus, j->object_path, XFERD_JOB_INTERFACE, "Failed", "ss",
-                                   full_error_name(j, buf, sizeof buf), strempty(j->error_summary));
+                                   bus_job_error_name(j, buf, sizeof buf), strempty(j->error_summary));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Failed for job %s", j->id);
 }

@@ -6,6 +6,10 @@ int bus_install(Bus *b) {
         ManagerObserver o = bus_observer_template;
         int r;
 
+        assert(b);
+        assert(b->bus);
+        assert(b->manager);
+
         r = bus_creds_new(b->bus, &b->creds);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch bus names");
@@ -30,5 +34,7 @@ int bus_install(Bus *b) {
 }
 
 void bus_uninstall(Bus *b) {
+        assert(b);
+
         b->creds = bus_creds_free(b->creds);
 }
