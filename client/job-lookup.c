@@ -14,33 +14,6 @@
 /* Enough candidates to show what is going on without flooding the terminal. */
 #define MAX_CANDIDATES_SHOWN 10
 
-bool job_id_is_valid(const char *s) {
-        size_t i;
-
-        for (i = 0; s[i]; i++)
-                if (!isdigit((unsigned char) s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-                        return false;
-        return i == XFERD_JOB_ID_LEN;
-}
-
-const char *job_id_from_path(const char *path) {
-        size_t n = strlen(XFERD_JOB_PATH_PREFIX);
-
-        if (!path || strncmp(path, XFERD_JOB_PATH_PREFIX, n) != 0 || !job_id_is_valid(path + n))
-                return NULL;
-        return path + n;
-}
-
-char *job_path_from_id(const char *id) {
-        char *p;
-
-        /* Plain concatenation, as the contract says: sd_bus_path_encode() would escape a
-         * leading digit. */
-        if (asprintf(&p, "%s%s", XFERD_JOB_PATH_PREFIX, id) < 0)
-                return NULL;
-        return p;
-}
-
 typedef struct Candidate {
         char *id;
         char *name;

@@ -14,19 +14,6 @@ void job_status_done(JobStatus *s) {
         *s = (JobStatus) JOB_STATUS_INIT;
 }
 
-bool job_state_is_final(const char *state) {
-        return streq_ptr(state, "acknowledged") || streq_ptr(state, "cancelled");
-}
-
-bool job_state_has_error(const char *state) {
-        return streq_ptr(state, "error") || streq_ptr(state, "transient-error");
-}
-
-bool job_state_is_active(const char *state) {
-        return streq_ptr(state, "queued") || streq_ptr(state, "connecting") ||
-               streq_ptr(state, "transferring") || streq_ptr(state, "transient-error");
-}
-
 typedef enum Kind { KIND_STRING, KIND_U32, KIND_U64 } Kind;
 
 typedef struct Field {
