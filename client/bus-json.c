@@ -86,6 +86,9 @@ int bus_json_append(JsonWriter *w, sd_bus_message *m) {
         char type;
         int r;
 
+        assert(w);
+        assert(m);
+
         r = sd_bus_message_peek_type(m, &type, &contents);
         if (r < 0)
                 return r;
@@ -166,6 +169,9 @@ int bus_json_to_string(sd_bus_message *m, char **ret) {
         size_t size = 0;
         FILE *f;
         int r;
+
+        assert(m);
+        assert(ret);
 
         f = open_memstream(&buf, &size);
         if (!f)

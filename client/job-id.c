@@ -9,6 +9,8 @@
 bool job_id_is_valid(const char *s) {
         size_t i;
 
+        assert(s);
+
         for (i = 0; s[i]; i++)
                 if (!isdigit((unsigned char) s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
                         return false;
@@ -23,8 +25,10 @@ const char *job_id_from_path(const char *path) {
         return path + n;
 }
 
-char *job_path_from_id(const char *id) {
+char *job_id_to_path(const char *id) {
         char *p;
+
+        assert(id);
 
         /* Plain concatenation, as the contract says: sd_bus_path_encode() would escape a
          * leading digit. */

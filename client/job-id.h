@@ -12,4 +12,4 @@ bool job_id_is_valid(const char *s);
 const char *job_id_from_path(const char *path);
 
 /* The object path of job id; NULL on allocation failure. */
-char *job_path_from_id(const char *id);
+char *job_id_to_path(const char *id);

@@ -107,10 +107,13 @@ int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
         const char *from_path;
         int r;
 
+        assert(bus);
+        assert(arg);
+
         from_path = job_id_from_path(arg);
         if (job_id_is_valid(arg) || from_path) {
                 id = strdup(from_path ? from_path : arg);
-                path = job_path_from_id(id ? id : "");
+                path = job_id_to_path(id ? id : "");
                 if (!id || !path)
                         return report_error(-ENOMEM, "out of memory");
                 goto done;

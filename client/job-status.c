@@ -8,6 +8,8 @@
 #include "util.h"
 
 void job_status_done(JobStatus *s) {
+        assert(s);
+
         free(s->state);
         free(s->error_name);
         free(s->error_message);
@@ -90,6 +92,9 @@ int job_status_read_dict(JobStatus *s, sd_bus_message *m, unsigned *ret_changed)
         const char *name;
         int r;
 
+        assert(s);
+        assert(m);
+
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
@@ -135,6 +140,9 @@ int job_status_read_changed(JobStatus *s, sd_bus_message *m, unsigned *ret_chang
         unsigned invalidated = 0;
         const char *iface, *name;
         int r;
+
+        assert(s);
+        assert(m);
 
         r = sd_bus_message_read(m, "s", &iface);
         if (r < 0)

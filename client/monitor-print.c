@@ -14,13 +14,15 @@
 
 /* "12:34:56  1a2b3c4d  photo.jpg: <text>". Eight id digits are usually a unique prefix, and
  * any JOB argument accepts a prefix. */
-void print_line(MonitorJob *j, const char *fmt, ...) {
+void monitor_print_line(MonitorJob *j, const char *fmt, ...) {
         _cleanup_free_ char *text = NULL, *safe_text = NULL, *safe_name = NULL;
         char clock[16];
         time_t t = time(NULL);
         struct tm tm;
         va_list ap;
         int r;
+
+        assert(fmt);
 
         va_start(ap, fmt);
         r = vasprintf(&text, fmt, ap);
@@ -42,7 +44,10 @@ void print_line(MonitorJob *j, const char *fmt, ...) {
         fflush(stdout);
 }
 
-void json_event_begin(Monitor *m, const char *event, MonitorJob *j) {
+void monitor_print_json_begin(Monitor *m, const char *event, MonitorJob *j) {
+        assert(m);
+        assert(event);
+
         json_begin_object(m->json);
         json_key(m->json, "Time");
         json_uint(m->json, now_realtime_usec());
@@ -56,7 +61,9 @@ void json_event_begin(Monitor *m, const char *event, MonitorJob *j) {
         }
 }
 
-void json_event_end(Monitor *m) {
+void monitor_print_json_end(Monitor *m) {
+        assert(m);
+
         json_end_object(m->json);
         if (json_writer_finish(m->json) < 0) {
                 report_error(-EIO, "cannot write JSON");
@@ -83,32 +90,41 @@ static char *progress_text(const JobStatus *s) {
 }
 
 /* One line for a job seen for the first time: its state and progress. */
-void print_snapshot(MonitorJob *j, const char *event) {
-        _cleanup_free_ char *progress = progress_text(&j->status);
-        const JobStatus *s = &j->status;
+void monitor_print_snapshot(MonitorJob *j, const char *event) {
+        _cleanup_free_ char *progress = NULL;
+        const JobStatus *s;
 
-        print_line(j, "%s%s%s, %s%s%s", event, *event ? ", " : "", strempty(s->state),
-                   strempty(progress), job_state_has_error(s->state) && !isempty(s->error_message) ? ": " : "",
-                   job_state_has_error(s->state) ? strempty(s->error_message) : "");
+        assert(j);
+        assert(event);
+
+        s = &j->status;
+        progress = progress_text(s);
+        monitor_print_line(j, "%s%s%s, %s%s%s", event, *event ? ", " : "", strempty(s->state),
+                           strempty(progress),
+                           job_state_has_error(s->state) && !isempty(s->error_message) ? ": " : "",
+                           job_state_has_error(s->state) ? strempty(s->error_message) : "");
 }
 
-void print_changes(MonitorJob *j, const char *old_state, unsigned changed) {
+void monitor_print_changes(MonitorJob *j, const char *old_state, unsigned changed) {
         const JobStatus *s = &j->status;
         _cleanup_free_ char *progress = NULL;
+
+        assert(j);
 
         if (changed & JOB_FIELD_STATE) {
                 const char *msg = job_state_has_error(s->state) ? s->error_message : NULL;
 
                 if (old_state)
-                        print_line(j, "%s → %s%s%s", old_state, strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
+                        monitor_print_line(j, "%s → %s%s%s", old_state, strempty(s->state),
+                                           isempty(msg) ? "" : ": ", strempty(msg));
                 else
-                        print_line(j, "%s%s%s", strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
+                        monitor_print_line(j, "%s%s%s", strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
                 return;
         }
         if (changed & JOB_FIELD_PROGRESS) {
                 progress = progress_text(s);
-                print_line(j, "%s", strempty(progress));
+                monitor_print_line(j, "%s", strempty(progress));
         }
         if ((changed & JOB_FIELD_ERROR) && !isempty(s->error_message))
-                print_line(j, "error: %s", s->error_message);
+                monitor_print_line(j, "error: %s", s->error_message);
 }

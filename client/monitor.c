@@ -19,6 +19,8 @@ MonitorJob *monitor_job_free(MonitorJob *j) {
 }
 
 void monitor_done(Monitor *m) {
+        assert(m);
+
         for (size_t i = 0; i < m->n_jobs; i++)
                 monitor_job_free(m->jobs[i]);
         free(m->jobs);
@@ -30,11 +32,16 @@ void monitor_done(Monitor *m) {
 }
 
 void monitor_exit(Monitor *m, int status) {
+        assert(m);
+
         m->done = true;
         sd_event_exit(m->ctl->event, status);
 }
 
 MonitorJob *monitor_find(Monitor *m, const char *id) {
+        assert(m);
+        assert(id);
+
         for (size_t i = 0; i < m->n_jobs; i++)
                 if (streq(m->jobs[i]->id, id))
                         return m->jobs[i];
@@ -43,6 +50,9 @@ MonitorJob *monitor_find(Monitor *m, const char *id) {
 
 MonitorJob *monitor_add(Monitor *m, const char *id) {
         MonitorJob **jobs, *j;
+
+        assert(m);
+        assert(id);
 
         j = monitor_find(m, id);
         if (j)
@@ -54,7 +64,7 @@ MonitorJob *monitor_add(Monitor *m, const char *id) {
         j->monitor = m;
         j->status = (JobStatus) JOB_STATUS_INIT;
         j->id = strdup(id);
-        j->path = job_path_from_id(id);
+        j->path = job_id_to_path(id);
         jobs = realloc(m->jobs, (m->n_jobs + 1) * sizeof *jobs);
         if (!j->id || !j->path || !jobs) {
                 if (jobs)
@@ -67,6 +77,9 @@ MonitorJob *monitor_add(Monitor *m, const char *id) {
 }
 
 void monitor_remove(Monitor *m, MonitorJob *j) {
+        assert(m);
+        assert(j);
+
         for (size_t i = 0; i < m->n_jobs; i++)
                 if (m->jobs[i] == j) {
                         m->jobs[i] = m->jobs[--m->n_jobs];
@@ -76,5 +89,8 @@ void monitor_remove(Monitor *m, MonitorJob *j) {
 }
 
 bool monitor_shows(Monitor *m, MonitorJob *j) {
+        assert(m);
+        assert(j);
+
         return j->access == ACCESS_ALLOWED || (m->ctl->all && j->access == ACCESS_DENIED);
 }

@@ -54,8 +54,8 @@ void monitor_remove(Monitor *m, MonitorJob *j);
 bool monitor_shows(Monitor *m, MonitorJob *j);
 
 /* "12:34:56  1a2b3c4d  photo.jpg: <text>"; j NULL for a line about the service. */
-void print_line(MonitorJob *j, const char *fmt, ...) _printf_(2, 3);
-void json_event_begin(Monitor *m, const char *event, MonitorJob *j);
-void json_event_end(Monitor *m);
-void print_snapshot(MonitorJob *j, const char *event);
-void print_changes(MonitorJob *j, const char *old_state, unsigned changed);
+void monitor_print_line(MonitorJob *j, const char *fmt, ...) _printf_(2, 3);
+void monitor_print_json_begin(Monitor *m, const char *event, MonitorJob *j);
+void monitor_print_json_end(Monitor *m);
+void monitor_print_snapshot(MonitorJob *j, const char *event);
+void monitor_print_changes(MonitorJob *j, const char *old_state, unsigned changed);

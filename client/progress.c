@@ -42,6 +42,8 @@ struct Progress {
 Progress *progress_new(FILE *f, bool tty) {
         Progress *p = calloc(1, sizeof *p);
 
+        assert(f);
+
         if (!p)
                 return NULL;
         p->f = f;
@@ -221,6 +223,8 @@ static void print_plain(Progress *p, uint64_t now) {
 void progress_update(Progress *p, const char *state, uint64_t done, uint64_t total, const char *note) {
         uint64_t now = now_monotonic_usec();
 
+        assert(p);
+
         if (isempty(note))
                 note = NULL;
         (void) free_and_strdup(&p->state, state);
@@ -240,11 +244,15 @@ void progress_update(Progress *p, const char *state, uint64_t done, uint64_t tot
 }
 
 void progress_tick(Progress *p) {
+        assert(p);
+
         if (p->tty && p->state)
                 draw_bar(p, now_monotonic_usec());
 }
 
 void progress_clear(Progress *p) {
+        assert(p);
+
         if (!p->tty || !p->drawn)
                 return;
         fputs("\r\033[K", p->f);

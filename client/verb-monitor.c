@@ -8,12 +8,9 @@
  * and shown from then on if that worked. */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/signalfd.h>
-#include <time.h>
 
-#include "format.h"
 #include "job-json.h"
 #include "job-lookup.h"
 #include "job-status.h"
@@ -22,7 +19,6 @@
 #include "names.h"
 #include "report.h"
 #include "bus-json.h"
-#include "text.h"
 #include "util.h"
 #include "xferctl.h"
 
@@ -67,12 +63,12 @@ static int read_display_name(sd_bus_message *reply, char **name) {
  * freed. */
 static void show_removed(Monitor *m, MonitorJob *j, const char *final_state) {
         if (m->json) {
-                json_event_begin(m, "JobRemoved", j);
+                monitor_print_json_begin(m, "JobRemoved", j);
                 json_key(m->json, "FinalState");
                 json_string(m->json, final_state);
-                json_event_end(m);
+                monitor_print_json_end(m);
         } else
-                print_line(j, "removed (%s)", final_state);
+                monitor_print_line(j, "removed (%s)", final_state);
 
         if (m->only_id)
                 monitor_exit(m, EXIT_SUCCESS);
@@ -104,10 +100,10 @@ static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
                         j->access = ACCESS_DENIED;
                 if (j->is_new && m->ctl->all) {
                         if (m->json) {
-                                json_event_begin(m, event, j);
-                                json_event_end(m);
+                                monitor_print_json_begin(m, event, j);
+                                monitor_print_json_end(m);
                         } else
-                                print_line(j, "new job");
+                                monitor_print_line(j, "new job");
                 }
                 j->is_new = false;
                 return 0;
@@ -127,16 +123,16 @@ static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
                 r = sd_bus_message_rewind(reply, true);
                 if (r < 0)
                         return 0;
-                json_event_begin(m, event, j);
+                monitor_print_json_begin(m, event, j);
                 json_key(m->json, "Properties");
                 (void) job_json_append_properties(m->json, reply);
-                json_event_end(m);
+                monitor_print_json_end(m);
         } else if (first)
-                print_snapshot(j, j->is_new ? "new job" : "");
+                monitor_print_snapshot(j, j->is_new ? "new job" : "");
         else if (j->pending)
                 /* The change that made us read, now with the values that were only
                  * invalidated (xferd sends ErrorMessage so). */
-                print_changes(j, j->pending_old_state, (j->pending | changed) & ~(unsigned) JOB_FIELD_OTHER);
+                monitor_print_changes(j, j->pending_old_state, (j->pending | changed) & ~(unsigned) JOB_FIELD_OTHER);
         j->is_new = false;
         j->pending = 0;
         free(j->pending_old_state);
@@ -275,14 +271,14 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                         r = sd_bus_message_skip(msg, "s");
                 if (r < 0)
                         return 0;
-                json_event_begin(m, "PropertiesChanged", j);
+                monitor_print_json_begin(m, "PropertiesChanged", j);
                 json_key(m->json, "Properties");
                 (void) job_json_append_properties(m->json, msg);
                 json_key(m->json, "Invalidated");
                 (void) bus_json_append(m->json, msg);
-                json_event_end(m);
+                monitor_print_json_end(m);
         } else if (changed)
-                print_changes(j, old_state, changed);
+                monitor_print_changes(j, old_state, changed);
 
         /* With a read in flight, its reply shows the rest and ends a finished `monitor JOB`. */
         if (!j->pending)
@@ -299,12 +295,12 @@ static int on_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *r
                 return 0;
 
         if (m->json) {
-                json_event_begin(m, isempty(new_owner) ? "ServiceStopped" : "ServiceStarted", NULL);
-                json_event_end(m);
+                monitor_print_json_begin(m, isempty(new_owner) ? "ServiceStopped" : "ServiceStarted", NULL);
+                monitor_print_json_end(m);
         } else
                 /* xferd exits when idle and is started again on demand: worth a line, not an
                  * error. */
-                print_line(NULL, "xferd %s", isempty(new_owner) ? "exited" : "started");
+                monitor_print_line(NULL, "xferd %s", isempty(new_owner) ? "exited" : "started");
         return 0;
 }
 
@@ -336,7 +332,7 @@ static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                 j->access = ACCESS_ALLOWED;
 
                 if (m->json) {
-                        json_event_begin(m, "Snapshot", j);
+                        monitor_print_json_begin(m, "Snapshot", j);
                         json_key(m->json, "Properties");
                         json_begin_object(m->json);
                         json_key(m->json, "DisplayName");
@@ -352,9 +348,9 @@ static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                         json_key(m->json, "BytesTotal");
                         job_json_bytes_total(m->json, total);
                         json_end_object(m->json);
-                        json_event_end(m);
+                        monitor_print_json_end(m);
                 } else
-                        print_snapshot(j, "");
+                        monitor_print_snapshot(j, "");
         }
         if (r < 0) {
                 report_bus_error(NULL, r, "cannot read the reply of ListJobs");
@@ -378,6 +374,9 @@ int verb_monitor(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *only_id = NULL;
         Monitor m = { .ctl = c };
         int r;
+
+        assert(c);
+        assert(argv);
 
         if (argc > 1) {
                 r = job_lookup(c->bus, argv[1], &only_id, &m.only_path);

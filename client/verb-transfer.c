@@ -422,6 +422,9 @@ int verb_download(Ctl *c, int argc, char **argv) {
         Follow f = { .ctl = c, .mode = FOLLOW_DOWNLOAD };
         int r;
 
+        assert(c);
+        assert(argv);
+
         r = path_download_target(argv[1], argv[2], &target);
         if (r < 0)
                 return r;
@@ -502,6 +505,9 @@ int verb_upload(Ctl *c, int argc, char **argv) {
         struct stat st;
         int r;
 
+        assert(c);
+        assert(argv);
+
         r = path_make_absolute(argv[1], &f.local);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot make \"%s\" an absolute path", argv[1]);
@@ -536,6 +542,9 @@ int verb_wait(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *id = NULL, *path = NULL;
         Follow f = { .ctl = c, .mode = FOLLOW_WAIT };
         int r;
+
+        assert(c);
+        assert(argv);
 
         r = job_lookup(c->bus, argv[1], &id, &path);
         if (r < 0)
