@@ -162,6 +162,17 @@ static void monitor_job_read(MonitorJob *j) {
         }
 }
 
+/* The job with this id, tracked from now on; out of memory ends the monitor. */
+static MonitorJob *track(Monitor *m, const char *id) {
+        MonitorJob *j = monitor_add(m, id);
+
+        if (!j) {
+                report_error(-ENOMEM, "out of memory");
+                monitor_exit(m, EXIT_FAILURE);
+        }
+        return j;
+}
+
 static int on_job_new(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         Monitor *m = userdata;
         const char *id, *path;
@@ -172,12 +183,9 @@ static int on_job_new(sd_bus_message *msg, void *userdata, sd_bus_error *ret_err
         if (m->only_id && !streq(id, m->only_id))
                 return 0;
 
-        j = monitor_add(m, id);
-        if (!j) {
-                report_error(-ENOMEM, "out of memory");
-                monitor_exit(m, EXIT_FAILURE);
+        j = track(m, id);
+        if (!j)
                 return 0;
-        }
 
         /* Shown once read: "new job, queued, 0 B / 10.0 MiB (0%)" — and only if we may read
          * it (or with --all). */
@@ -222,12 +230,9 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
         if (!id || (m->only_id && !streq(id, m->only_id)))
                 return 0;
 
-        j = monitor_add(m, id);
-        if (!j) {
-                report_error(-ENOMEM, "out of memory");
-                monitor_exit(m, EXIT_FAILURE);
+        j = track(m, id);
+        if (!j)
                 return 0;
-        }
         if (j->status.state) {
                 old_state = strdup(j->status.state);
                 if (!old_state)
