@@ -337,9 +337,9 @@ static int set_result(int r, const CallError *e, sd_bus_error *error) {
         return r < 0 ? bus_error_from_call(error, r, e) : 0;
 }
 
-static int property_set_display_name(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                     sd_bus_message *value, void *userdata, sd_bus_error *error) {
-        Job *j = job_from_field(userdata, offsetof(Job, display_name));
+/* Each writable property reads one value and hands it to its job_set_*() call. */
+static int set_string(sd_bus_message *value, Job *j, int (*set)(Job *, const char *, CallError *),
+                      sd_bus_error *error) {
         CallError e = { .kind = CALL_ERROR_NONE };
         const char *s;
         int r;
@@ -347,20 +347,39 @@ static int property_set_display_name(sd_bus *bus, const char *path, const char *
         r = sd_bus_message_read(value, "s", &s);
         if (r < 0)
                 return r;
-        return set_result(job_set_display_name(j, s, &e), &e, error);
+        return set_result(set(j, s, &e), &e, error);
+}
+
+static int set_bool(sd_bus_message *value, Job *j, int (*set)(Job *, bool, CallError *), sd_bus_error *error) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+        int b, r;
+
+        r = sd_bus_message_read(value, "b", &b);
+        if (r < 0)
+                return r;
+        return set_result(set(j, b, &e), &e, error);
+}
+
+static int set_seconds(sd_bus_message *value, Job *j, int (*set)(Job *, uint32_t, CallError *),
+                       sd_bus_error *error) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+        uint32_t u;
+        int r;
+
+        r = sd_bus_message_read(value, "u", &u);
+        if (r < 0)
+                return r;
+        return set_result(set(j, u, &e), &e, error);
+}
+
+static int property_set_display_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *value, void *userdata, sd_bus_error *error) {
+        return set_string(value, job_from_field(userdata, offsetof(Job, display_name)), job_set_display_name, error);
 }
 
 static int property_set_description(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *value, void *userdata, sd_bus_error *error) {
-        Job *j = job_from_field(userdata, offsetof(Job, description));
-        CallError e = { .kind = CALL_ERROR_NONE };
-        const char *s;
-        int r;
-
-        r = sd_bus_message_read(value, "s", &s);
-        if (r < 0)
-                return r;
-        return set_result(job_set_description(j, s, &e), &e, error);
+        return set_string(value, job_from_field(userdata, offsetof(Job, description)), job_set_description, error);
 }
 
 static int property_set_priority(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -384,25 +403,13 @@ static int property_set_priority(sd_bus *bus, const char *path, const char *inte
 
 static int property_set_auto_complete(sd_bus *bus, const char *path, const char *interface, const char *property,
                                       sd_bus_message *value, void *userdata, sd_bus_error *error) {
-        CallError e = { .kind = CALL_ERROR_NONE };
-        int b, r;
-
-        r = sd_bus_message_read(value, "b", &b);
-        if (r < 0)
-                return r;
-        return set_result(job_set_auto_complete(userdata, b, &e), &e, error);
+        return set_bool(value, userdata, job_set_auto_complete, error);
 }
 
 static int property_set_allow_insecure_redirect(sd_bus *bus, const char *path, const char *interface,
                                                 const char *property, sd_bus_message *value, void *userdata,
                                                 sd_bus_error *error) {
-        CallError e = { .kind = CALL_ERROR_NONE };
-        int b, r;
-
-        r = sd_bus_message_read(value, "b", &b);
-        if (r < 0)
-                return r;
-        return set_result(job_set_allow_insecure_redirect(userdata, b, &e), &e, error);
+        return set_bool(value, userdata, job_set_allow_insecure_redirect, error);
 }
 
 static int property_set_bandwidth_limit(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -421,29 +428,15 @@ static int property_set_bandwidth_limit(sd_bus *bus, const char *path, const cha
 static int property_set_minimum_retry_delay(sd_bus *bus, const char *path, const char *interface,
                                             const char *property, sd_bus_message *value, void *userdata,
                                             sd_bus_error *error) {
-        Job *j = job_from_field(userdata, offsetof(Job, minimum_retry_delay));
-        CallError e = { .kind = CALL_ERROR_NONE };
-        uint32_t u;
-        int r;
-
-        r = sd_bus_message_read(value, "u", &u);
-        if (r < 0)
-                return r;
-        return set_result(job_set_minimum_retry_delay(j, u, &e), &e, error);
+        return set_seconds(value, job_from_field(userdata, offsetof(Job, minimum_retry_delay)),
+                           job_set_minimum_retry_delay, error);
 }
 
 static int property_set_no_progress_timeout(sd_bus *bus, const char *path, const char *interface,
                                             const char *property, sd_bus_message *value, void *userdata,
                                             sd_bus_error *error) {
-        Job *j = job_from_field(userdata, offsetof(Job, no_progress_timeout));
-        CallError e = { .kind = CALL_ERROR_NONE };
-        uint32_t u;
-        int r;
-
-        r = sd_bus_message_read(value, "u", &u);
-        if (r < 0)
-                return r;
-        return set_result(job_set_no_progress_timeout(j, u, &e), &e, error);
+        return set_seconds(value, job_from_field(userdata, offsetof(Job, no_progress_timeout)),
+                           job_set_no_progress_timeout, error);
 }
 
 /* Names, paths and messages may be private: their values never travel in broadcasts, so their
