@@ -461,14 +461,9 @@ assert_snapshot (XferdEnv *env, const char *job, GVariant *before, gboolean at_r
 static char *
 list_jobs (XferdEnv *env)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-        g_autoptr(GVariant) jobs = NULL;
+        g_autoptr(GVariant) jobs = xferd_list_jobs (env->fx);
         g_autoptr(GString) out = g_string_new (NULL);
 
-        g_assert_no_error (error);
-        jobs = g_variant_get_child_value (reply, 0);
         for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
                 const char *id, *name, *state;
 

@@ -57,13 +57,8 @@ skip_without_xferctl (void)
 static gboolean
 no_jobs_listed (BusFixture *fx)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-        g_autoptr(GVariant) jobs = NULL;
+        g_autoptr(GVariant) jobs = xferd_list_jobs (fx);
 
-        g_assert_no_error (error);
-        jobs = g_variant_get_child_value (reply, 0);
         return g_variant_n_children (jobs) == 0;
 }
 
