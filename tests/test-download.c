@@ -9,8 +9,7 @@
 
 #include <glib/gstdio.h>
 
-#include "bus-fixture.h"
-#include "http-server.h"
+#include "xferd-env.h"
 
 #define SIZE (1024 * 1024 + 123)   /* several curl writes, not a round number */
 #define STALL (256 * 1024)
@@ -20,28 +19,23 @@
 static void
 test_auto_complete (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", SIZE);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
         g_autofree char *id = NULL;
-        g_autofree char *job = xferd_download (fx, url, dest, TRUE, &id);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, TRUE, &id);
 
-        g_assert_nonnull (bus_wait_signal (fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew",
+        g_assert_nonnull (bus_wait_signal (env->fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew",
                                            xferd_match_job_new, id, WAIT_TIMEOUT_MS));
-        g_autofree char *final_state = xferd_wait_job_removed (fx, id);
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "acknowledged");
 
         const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (dir, names);
-        assert_file_content (dest, content);
-        assert_file_mode (dest, 0644);
-        g_autofree char *state = job_get_string (fx, job, "State");
+        assert_dir_is (env->dir, names);
+        assert_file_content (env->dest, env->content);
+        assert_file_mode (env->dest, 0644);
+        g_autofree char *state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "acknowledged");
-        g_assert_false (xferd_lists_job (fx, id));
-        xferd_assert_no_such_job (fx, id);
+        g_assert_false (xferd_lists_job (env->fx, id));
+        xferd_assert_no_such_job (env->fx, id);
 }
 
 /* auto-complete false: only a hidden temporary file in the destination's
@@ -49,27 +43,22 @@ test_auto_complete (void)
 static void
 test_manual_complete (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", SIZE);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
         g_autofree char *id = NULL;
-        g_autofree char *job = xferd_download (fx, url, dest, FALSE, &id);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
 
-        job_wait_state (fx, job, "transferred");
-        g_assert_nonnull (bus_wait_signal (fx, NULL, job, XFERD_JOB_IFACE, "Transferred",
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_nonnull (bus_wait_signal (env->fx, NULL, job, XFERD_JOB_IFACE, "Transferred",
                                            NULL, NULL, WAIT_TIMEOUT_MS));
-        g_assert_cmpuint (job_get_uint64 (fx, job, "BytesTotal"), ==, SIZE);
-        g_assert_cmpuint (job_get_uint64 (fx, job, "BytesTransferred"), ==, SIZE);
-        g_assert_cmpuint (job_get_uint32 (fx, job, "FilesTotal"), ==, 1);
-        g_assert_cmpuint (job_get_uint32 (fx, job, "FilesTransferred"), ==, 1);
-        g_assert_true (xferd_lists_job (fx, id));
+        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTotal"), ==, SIZE);
+        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, SIZE);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
+        g_assert_true (xferd_lists_job (env->fx, id));
 
-        /* ListFiles: (url, local path, temporary path, total, transferred, completed) */
+        /* ListFiles: (env->url, local path, temporary path, total, transferred, completed) */
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) files = bus_call_job (fx, job, "ListFiles", NULL,
+        g_autoptr(GVariant) files = bus_call_job (env->fx, job, "ListFiles", NULL,
                                                   G_VARIANT_TYPE ("(a(sssttb))"), &error);
         g_assert_no_error (error);
         g_autoptr(GVariant) entries = g_variant_get_child_value (files, 0);
@@ -78,8 +67,8 @@ test_manual_complete (void)
         guint64 total, done;
         gboolean completed;
         g_variant_get_child (entries, 0, "(&s&s&sttb)", &furl, &fpath, &ftemp, &total, &done, &completed);
-        g_assert_cmpstr (furl, ==, url);
-        g_assert_cmpstr (fpath, ==, dest);
+        g_assert_cmpstr (furl, ==, env->url);
+        g_assert_cmpstr (fpath, ==, env->dest);
         g_assert_cmpuint (total, ==, SIZE);
         g_assert_cmpuint (done, ==, SIZE);
         g_assert_true (completed);
@@ -87,39 +76,34 @@ test_manual_complete (void)
         /* The temporary file: hidden, in the destination's directory. */
         g_autofree char *temp_dir = g_path_get_dirname (ftemp);
         g_autofree char *temp_name = g_path_get_basename (ftemp);
-        g_assert_cmpstr (temp_dir, ==, dir);
+        g_assert_cmpstr (temp_dir, ==, env->dir);
         g_assert_true (temp_name[0] == '.');
         const char *const before[] = { temp_name, NULL };
-        assert_dir_is (dir, before);
-        assert_file_content (ftemp, content);
+        assert_dir_is (env->dir, before);
+        assert_file_content (ftemp, env->content);
         assert_file_mode (ftemp, 0600);
 
-        g_assert_false (xferd_complete (fx, job));
+        g_assert_false (xferd_complete (env->fx, job));
         const char *const after[] = { "file.bin", NULL };
-        assert_dir_is (dir, after);
-        assert_file_content (dest, content);
-        assert_file_mode (dest, 0644);
-        job_wait_state (fx, job, "acknowledged");
-        g_autofree char *final_state = xferd_wait_job_removed (fx, id);
+        assert_dir_is (env->dir, after);
+        assert_file_content (env->dest, env->content);
+        assert_file_mode (env->dest, 0644);
+        job_wait_state (env->fx, job, "acknowledged");
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "acknowledged");
-        xferd_assert_no_such_job (fx, id);
+        xferd_assert_no_such_job (env->fx, id);
 }
 
 /* Every state change is announced with PropertiesChanged. */
 static void
 test_state_signals (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", SIZE);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
-        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
 
-        job_wait_state (fx, job, "transferred");
-        xferd_complete (fx, job);
-        g_autoptr(GPtrArray) history = job_state_history (fx, job);
+        job_wait_state (env->fx, job, "transferred");
+        xferd_complete (env->fx, job);
+        g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
         g_ptr_array_add (history, NULL);
         g_autofree char *seen = g_strjoinv (" ", (GStrv) history->pdata);
         g_test_message ("State values in PropertiesChanged: %s", seen);
@@ -139,63 +123,53 @@ test_state_signals (void)
 static void
 test_suspend_resume (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", SIZE);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
 
-        http_server_stall_after (http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (fx, job, 0);
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
-        job_wait_state (fx, job, "transferring");
+        job_wait_state (env->fx, job, "transferring");
         /* Partial data is private to the owner. */
         assert_file_mode (temp, 0600);
 
-        xferd_job_call (fx, job, "Suspend");
-        job_wait_state (fx, job, "suspended");
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
         GStatBuf st;
         g_assert_no_errno (g_stat (temp, &st));
         g_assert_cmpint (st.st_size, ==, STALL);
-        g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+        g_assert_false (g_file_test (env->dest, G_FILE_TEST_EXISTS));
 
-        http_server_release (http, "/file.bin");
-        xferd_job_call (fx, job, "Resume");
-        job_wait_state (fx, job, "transferred");
-        g_assert_cmpuint (http_server_request_count (http, "/file.bin"), ==, 2);
-        g_autofree char *range = http_server_last_header (http, "/file.bin", "Range");
+        http_server_release (env->http, "/file.bin");
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
+        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
         g_autofree char *expected_range = g_strdup_printf ("bytes=%u-", STALL);
         g_assert_cmpstr (range, ==, expected_range);
 
-        g_assert_false (xferd_complete (fx, job));
-        assert_file_content (dest, content);
+        g_assert_false (xferd_complete (env->fx, job));
+        assert_file_content (env->dest, env->content);
 }
 
 /* Complete replaces an existing destination. */
 static void
 test_replace_existing (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", 4096);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", 4096);
         g_autoptr(GError) error = NULL;
 
-        g_file_set_contents (dest, "old content", -1, &error);
+        g_file_set_contents (env->dest, "old content", -1, &error);
         g_assert_no_error (error);
-        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
-        job_wait_state (fx, job, "transferred");
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        job_wait_state (env->fx, job, "transferred");
         g_autoptr(GBytes) old = g_bytes_new_static ("old content", 11);
-        assert_file_content (dest, old);    /* untouched before Complete */
+        assert_file_content (env->dest, old);    /* untouched before Complete */
 
-        g_assert_false (xferd_complete (fx, job));
+        g_assert_false (xferd_complete (env->fx, job));
         const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (dir, names);
-        assert_file_content (dest, content);
+        assert_dir_is (env->dir, names);
+        assert_file_content (env->dest, env->content);
 }
 
 static void
@@ -258,36 +232,31 @@ test_two_files (void)
 static void
 test_http_headers (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", 100);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
-        g_autofree char *job = xferd_create_job (fx, "headers", NULL);
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", 100);
+        g_autofree char *job = xferd_create_job (env->fx, "headers", NULL);
         g_autoptr(GError) error = NULL;
         const char *headers[] = { "Authorization: Bearer s3cret", "X-Test: yes", NULL };
 
-        g_autoptr(GVariant) reply = bus_call_job (fx, job, "SetHttpHeaders",
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "SetHttpHeaders",
                                                   g_variant_new ("(^as)", headers),
                                                   G_VARIANT_TYPE_UNIT, &error);
         g_assert_no_error (error);
-        g_autoptr(GVariant) names = bus_get_property (fx, job, XFERD_JOB_IFACE, "HttpHeaderNames", &error);
+        g_autoptr(GVariant) names = bus_get_property (env->fx, job, XFERD_JOB_IFACE, "HttpHeaderNames", &error);
         g_assert_no_error (error);
         g_autofree const char **name_list = g_variant_get_strv (names, NULL);
         g_assert_cmpuint (g_strv_length ((GStrv) name_list), ==, 2);
         g_assert_cmpstr (name_list[0], ==, "Authorization");
         g_assert_cmpstr (name_list[1], ==, "X-Test");
 
-        xferd_add_file (fx, job, url, dest);
-        xferd_job_call (fx, job, "Resume");
-        job_wait_state (fx, job, "transferred");
-        g_autofree char *auth = http_server_last_header (http, "/file.bin", "Authorization");
-        g_autofree char *test = http_server_last_header (http, "/file.bin", "X-Test");
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+        g_autofree char *auth = http_server_last_header (env->http, "/file.bin", "Authorization");
+        g_autofree char *test = http_server_last_header (env->http, "/file.bin", "X-Test");
         g_assert_cmpstr (auth, ==, "Bearer s3cret");
         g_assert_cmpstr (test, ==, "yes");
-        xferd_complete (fx, job);
-        assert_file_content (dest, content);
+        xferd_complete (env->fx, job);
+        assert_file_content (env->dest, env->content);
 }
 
 /* The proxy of the environment (http_proxy, as for curl) carries the request: the origin's
@@ -418,38 +387,33 @@ test_new_job_properties (void)
 static void
 test_download_options (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", 100);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", 100);
         g_autoptr(GError) error = NULL;
 
         /* Stay away from the network: the point is the properties. */
-        http_server_hang (http, "/file.bin", HTTP_SERVER_FOREVER);
-        g_autofree char *plain = xferd_download (fx, url, dest, FALSE, NULL);
-        g_autofree char *plain_name = job_get_string (fx, plain, "DisplayName");
+        http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
+        g_autofree char *plain = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        g_autofree char *plain_name = job_get_string (env->fx, plain, "DisplayName");
         g_assert_cmpstr (plain_name, ==, "file.bin");
-        g_assert_false (job_get_boolean (fx, plain, "AutoComplete"));
+        g_assert_false (job_get_boolean (env->fx, plain, "AutoComplete"));
 
-        g_autofree char *dest2 = g_build_filename (dir, "other.bin", NULL);
+        g_autofree char *dest2 = g_build_filename (env->dir, "other.bin", NULL);
         g_autoptr(GVariant) reply = bus_call_manager (
-                fx, "Download",
+                env->fx, "Download",
                 g_variant_new_parsed ("(%s, %s, {'display-name': <'My file'>, 'priority': <'low'>,"
                                       " 'description': <'why'>, 'auto-complete': <true>})",
-                                      url, dest2),
+                                      env->url, dest2),
                 G_VARIANT_TYPE ("(so)"), &error);
         g_assert_no_error (error);
         const char *job;
         g_variant_get (reply, "(&s&o)", NULL, &job);
-        g_autofree char *name = job_get_string (fx, job, "DisplayName");
-        g_autofree char *priority = job_get_string (fx, job, "Priority");
-        g_autofree char *description = job_get_string (fx, job, "Description");
+        g_autofree char *name = job_get_string (env->fx, job, "DisplayName");
+        g_autofree char *priority = job_get_string (env->fx, job, "Priority");
+        g_autofree char *description = job_get_string (env->fx, job, "Description");
         g_assert_cmpstr (name, ==, "My file");
         g_assert_cmpstr (priority, ==, "low");
         g_assert_cmpstr (description, ==, "why");
-        g_assert_true (job_get_boolean (fx, job, "AutoComplete"));
+        g_assert_true (job_get_boolean (env->fx, job, "AutoComplete"));
 }
 
 int
