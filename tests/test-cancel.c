@@ -261,10 +261,7 @@ test_complete_partial (void)
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
 
         g_assert_true (xferd_complete (env->fx, job));
-        const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, names);
-        assert_file_content (env->dest, env->content);
-        assert_file_mode (env->dest, 0644);
+        assert_dest_complete (env);
         g_autofree char *state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "acknowledged");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);

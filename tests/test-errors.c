@@ -60,9 +60,7 @@ static void
 complete_and_check (XferdEnv *env, const char *job)
 {
         g_assert_false (xferd_complete (env->fx, job));
-        const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, names);
-        assert_file_content (env->dest, env->content);
+        assert_dest_complete (env);
 }
 
 static gboolean
@@ -162,9 +160,7 @@ test_drop_then_resume (void)
         g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
         g_assert_true (contains (history, "transient-error"));
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
-        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
-        g_autofree char *expected = g_strdup_printf ("bytes=%u-", DROP);
-        g_assert_cmpstr (range, ==, expected);
+        assert_last_range (env->http, "/file.bin", DROP);
         complete_and_check (env, job);
 }
 
@@ -186,9 +182,7 @@ test_error_between_keeps_validator (void)
         job_wait_state (env->fx, job, "transferred");
 
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 3);
-        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
-        g_autofree char *expected = g_strdup_printf ("bytes=%u-", DROP);
-        g_assert_cmpstr (range, ==, expected);
+        assert_last_range (env->http, "/file.bin", DROP);
         complete_and_check (env, job);
 }
 
@@ -225,9 +219,7 @@ test_disk_full (void)
         g_assert_cmpint (mount (NULL, env->dir, NULL, MS_REMOUNT, "size=4m,mode=0755"), ==, 0);
         xferd_job_call (env->fx, job, "Resume");
         job_wait_state (env->fx, job, "transferred");
-        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
-        g_autofree char *expected = g_strdup_printf ("bytes=%" G_GSIZE_FORMAT "-", n_held);
-        g_assert_cmpstr (range, ==, expected);
+        assert_last_range (env->http, "/file.bin", n_held);
         complete_and_check (env, job);
 }
 

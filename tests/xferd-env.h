@@ -44,4 +44,21 @@ char *xferd_env_path (XferdEnv *env, const char *name);
  * mount on env->dir, its own records). */
 void xferd_env_defer (XferdEnv *env, GDestroyNotify func, gpointer data);
 
+/* Macros, so that a failure names the line of the test. */
+/* Asserts that env->dir holds exactly env->dest, with env->content and mode 0644: the
+ * test's file, completed. */
+#define assert_dest_complete(env) G_STMT_START {                                \
+        const char *const names__[] = { "file.bin", NULL };                     \
+        assert_dir_is ((env)->dir, names__);                                    \
+        assert_file_content ((env)->dest, (env)->content);                      \
+        assert_file_mode ((env)->dest, 0644);                                   \
+} G_STMT_END
+/* Asserts that the last request for path on the server asked for the bytes from offset on. */
+#define assert_last_range(http, path, offset) G_STMT_START {                                   \
+        g_autofree char *range__ = http_server_last_header ((http), (path), "Range");          \
+        g_autofree char *expected__ = g_strdup_printf ("bytes=%" G_GUINT64_FORMAT "-",         \
+                                                       (guint64) (offset));                    \
+        g_assert_cmpstr (range__, ==, expected__);                                             \
+} G_STMT_END
+
 G_END_DECLS
