@@ -502,16 +502,22 @@ xferd_temp_path (BusFixture *fx, const char *job, guint index)
         return list_files_temp_path (reply, index);
 }
 
-gboolean
-xferd_lists_job (BusFixture *fx, const char *id)
+GVariant *
+xferd_list_jobs (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
                                                       G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-        g_autoptr(GVariant) jobs = NULL;
 
         g_assert_no_error (error);
-        jobs = g_variant_get_child_value (reply, 0);
+        return g_variant_get_child_value (reply, 0);
+}
+
+gboolean
+xferd_lists_job (BusFixture *fx, const char *id)
+{
+        g_autoptr(GVariant) jobs = xferd_list_jobs (fx);
+
         for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
                 const char *jid;
 
