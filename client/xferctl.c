@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* xferctl: the command-line client of xferd. It speaks only the public D-Bus API (see
- * shared/design/dbus-api.md); each verb lives in a verb-*.c file. */
+ * docs/api.md); each verb lives in a verb-*.c file. */
 
 #include <errno.h>
 #include <getopt.h>
