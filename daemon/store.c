@@ -12,75 +12,15 @@
 #include "job-record.h"
 #include "log.h"
 #include "store.h"
-
-#define STORE_FILE "xferd.db"
-#define STORE_SCHEMA_VERSION 2
-/* Only one daemon uses the file: a lock held longer than this is a second instance. */
-#define STORE_BUSY_TIMEOUT_MSEC 200
-
-struct Store {
-        sqlite3 *db;
-        char *path;
-        int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
-
-        unsigned depth;         /* store_begin() nesting */
-        int error;              /* the first failure inside the open transaction: it is doomed */
-
-        /* Cached: they run for every change of every job. */
-        sqlite3_stmt *begin, *commit, *rollback;
-        sqlite3_stmt *save_job, *save_file, *trim_files, *delete_job;
-        sqlite3_stmt *add_unlink, *remove_unlink;
-        sqlite3_stmt *save_delete, *remove_delete;
-};
-
-/* Grows *items (of `size`-byte elements) to hold at least `need`, doubling. */
-static int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
-        if (need <= *allocated)
-                return 0;
-        size_t a = *allocated ? *allocated * 2 : 16;
-        if (a < need)
-                a = need;
-        void *p = reallocarray(*items, a, size);
-        if (!p)
-                return -ENOMEM;
-        *items = p;
-        *allocated = a;
-        return 0;
-}
-
-static void sqlite3_finalizep(sqlite3_stmt **st) {
-        sqlite3_finalize(*st);
-}
-#define _cleanup_finalize_ _cleanup_(sqlite3_finalizep)
+#include "store-internal.h"
 
 static void store_closep(Store **s) {
         store_close(*s);
 }
 
-static int errno_from_sqlite(int rc) {
-        switch (rc & 0xff) {
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-                return -EBADMSG;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        default:
-                return -EIO;
-        }
-}
-
-static bool sqlite_is_broken(int rc) {
-        return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
-}
-
 /* Any failed write inside a transaction dooms it: the outermost store_end() rolls back
  * instead of committing half of a change. */
-static int store_doom(Store *s, int r) {
+int store_doom(Store *s, int r) {
         if (s->depth > 0 && s->error == 0)
                 s->error = r;
         return r;
@@ -89,7 +29,7 @@ static int store_doom(Store *s, int r) {
 /* Logs a failed SQLite call with SQLite's own message and returns it as a negative errno.
  * Inside a transaction it also dooms the transaction. */
 _printf_(3, 4)
-static int store_fail(Store *s, int rc, const char *format, ...) {
+int store_fail(Store *s, int rc, const char *format, ...) {
         char what[256];
         va_list ap;
         int r = errno_from_sqlite(rc);
@@ -104,52 +44,12 @@ static int store_fail(Store *s, int rc, const char *format, ...) {
 
 /* After a failure inside a transaction SQLite may already have rolled it back by itself
  * (disk full, I/O error); running more statements would then autocommit them one by one. */
-static int store_check_usable(Store *s) {
+int store_check_usable(Store *s) {
         return s->depth > 0 ? s->error : 0;
 }
 
-/* ---- binding ----------------------------------------------------------------------------
- * Each helper does nothing once *rc holds an error, so a row is bound in a straight list
- * and checked once. Parameters are named to keep the SQL and the code readable together. */
-
-static int param_index(sqlite3_stmt *st, const char *name, int *rc) {
-        int i;
-
-        if (*rc != SQLITE_OK)
-                return 0;
-        i = sqlite3_bind_parameter_index(st, name);
-        if (i == 0)
-                *rc = SQLITE_RANGE;
-        return i;
-}
-
-static void bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
-        int i = param_index(st, name, rc);
-
-        /* Static: the statement runs and its bindings are cleared before the string can change. */
-        if (i > 0)
-                *rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-static void bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
-        int i = param_index(st, name, rc);
-
-        if (i > 0)
-                *rc = sqlite3_bind_int64(st, i, v);
-}
-
-/* SQLite integers are signed 64-bit: unsigned values (UINT64_MAX for "unknown", large inode
- * numbers) are stored as their two's complement bit pattern and cast back on load. */
-static void bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc) {
-        bind_int64(st, name, (int64_t) v, rc);
-}
-
-static void bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
-        bind_int64(st, name, v ? 1 : 0, rc);
-}
-
 /* Runs a statement that returns no rows and makes it ready for the next use. */
-static int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key) {
+int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key) {
         int r = 0;
 
         if (rc == SQLITE_OK) {
@@ -851,60 +751,6 @@ int store_commit(Store *s) {
 
 /* ---- jobs ------------------------------------------------------------------------------- */
 
-/* Headers cannot contain newlines (the manager refuses them), so one newline-joined column
- * holds them all. No headers is NULL; a list with one empty string is "". */
-static int join_headers(char * const *headers, char **ret) {
-        size_t n = strv_length(headers), len = 0;
-        char *joined, *p;
-
-        if (n == 0) {
-                *ret = NULL;
-                return 0;
-        }
-        for (size_t i = 0; i < n; i++) {
-                if (strchr(headers[i], '\n'))
-                        return -EINVAL;
-                len += strlen(headers[i]) + 1;
-        }
-        joined = malloc(len);
-        if (!joined)
-                return -ENOMEM;
-        p = joined;
-        for (size_t i = 0; i < n; i++) {
-                size_t l = strlen(headers[i]);
-
-                memcpy(p, headers[i], l);
-                p += l;
-                *p++ = i + 1 < n ? '\n' : 0;
-        }
-        *ret = joined;
-        return 0;
-}
-
-static char **split_headers(const char *joined) {
-        size_t n = 1, i = 0;
-        char **l;
-
-        for (const char *p = joined; *p; p++)
-                if (*p == '\n')
-                        n++;
-        l = calloc(n + 1, sizeof(char *));
-        if (!l)
-                return NULL;
-        for (const char *p = joined;; i++) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t) (nl - p) : strlen(p);
-
-                l[i] = strndup(p, len);
-                if (!l[i])
-                        return strv_free(l);
-                if (!nl)
-                        break;
-                p = nl + 1;
-        }
-        return l;
-}
-
 int store_save_job_row(Store *s, const Job *j) {
         _cleanup_free_ char *headers = NULL;
         sqlite3_stmt *st;
@@ -1042,21 +888,6 @@ static void job_list_done(JobList *l) {
         for (size_t i = 0; i < l->n; i++)
                 job_record_free(l->jobs[i]);
         free(l->jobs);
-}
-
-/* Copies a text column; NULL stays NULL. Returns false only when out of memory. */
-static bool column_dup(sqlite3_stmt *st, int col, char **ret) {
-        const char *t;
-
-        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-                *ret = NULL;
-                return true;
-        }
-        t = (const char *) sqlite3_column_text(st, col);
-        if (!t)
-                return false;
-        *ret = strdup(t);
-        return *ret != NULL;
 }
 
 /* Column order of the SELECTs below. */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the store's files share: the Store itself and the helpers for its statements. The
+ * public API is store.h. */
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "util.h"
+
+#define STORE_FILE "xferd.db"
+#define STORE_SCHEMA_VERSION 2
+/* Only one daemon uses the file: a lock held longer than this is a second instance. */
+#define STORE_BUSY_TIMEOUT_MSEC 200
+
+struct Store {
+        sqlite3 *db;
+        char *path;
+        int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
+
+        unsigned depth;         /* store_begin() nesting */
+        int error;              /* the first failure inside the open transaction: it is doomed */
+
+        /* Cached: they run for every change of every job. */
+        sqlite3_stmt *begin, *commit, *rollback;
+        sqlite3_stmt *save_job, *save_file, *trim_files, *delete_job;
+        sqlite3_stmt *add_unlink, *remove_unlink;
+        sqlite3_stmt *save_delete, *remove_delete;
+};
+
+/* store-sql.c: SQLite helpers that need no Store */
+int array_reserve(void **items, size_t *allocated, size_t need, size_t size);
+void sqlite3_finalizep(sqlite3_stmt **st);
+#define _cleanup_finalize_ _cleanup_(sqlite3_finalizep)
+int errno_from_sqlite(int rc);
+bool sqlite_is_broken(int rc);
+void bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc);
+void bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc);
+void bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc);
+void bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc);
+int join_headers(char * const *headers, char **ret);
+char **split_headers(const char *joined);
+bool column_dup(sqlite3_stmt *st, int col, char **ret);
+
+/* store.c: failures and running statements */
+int store_doom(Store *s, int r);
+_printf_(3, 4)
+int store_fail(Store *s, int rc, const char *format, ...);
+int store_check_usable(Store *s);
+int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key);
