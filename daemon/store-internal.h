@@ -51,3 +51,7 @@ _printf_(3, 4)
 int store_fail(Store *s, int rc, const char *format, ...);
 int store_check_usable(Store *s);
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key);
+
+/* store-schema.c: the tables, their migrations, the cached statements */
+int migrate(Store *s, int from);
+int store_prepare_cached(Store *s);
