@@ -55,3 +55,9 @@ int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *
 /* store-schema.c: the tables, their migrations, the cached statements */
 int migrate(Store *s, int from);
 int store_prepare_cached(Store *s);
+
+/* store-disk.c: the store's files on disk */
+int mkdir_state_dir(const char *dir);
+int make_private(const char *path, bool create);
+int check_header(const char *path, const char *wal, char *why, size_t why_size);
+int move_aside(const char *path, char **ret_target);
