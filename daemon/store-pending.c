@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "log.h"
+#include "store-internal.h"
+
+/* ---- pending unlinks -------------------------------------------------------------------- */
+
+int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        if (!s || !dir || !name)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        st = s->add_unlink;
+        bind_int64(st, ":owner", (int64_t) owner, &rc);
+        bind_text(st, ":dir", dir, &rc);
+        bind_uint64(st, ":dev", (uint64_t) dev, &rc);
+        bind_uint64(st, ":ino", (uint64_t) ino, &rc);
+        bind_text(st, ":name", name, &rc);
+        return store_run(s, st, rc, "record pending unlink of", name);
+}
+
+int store_remove_pending_unlink(Store *s, const char *dir, const char *name) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        if (!s || !dir || !name)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        st = s->remove_unlink;
+        bind_text(st, ":dir", dir, &rc);
+        bind_text(st, ":name", name, &rc);
+        return store_run(s, st, rc, "forget pending unlink of", name);
+}
+
+typedef struct PendingUnlink {
+        uid_t owner;
+        char *dir;
+        dev_t dev;
+        ino_t ino;
+        char *name;
+} PendingUnlink;
+
+typedef struct PendingList {
+        PendingUnlink *items;
+        size_t n, allocated;
+} PendingList;
+
+static void pending_list_done(PendingList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].dir);
+                free(l->items[i].name);
+        }
+        free(l->items);
+}
+
+int store_load_pending_unlinks(Store *s,
+                               int (*cb)(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                                         void *userdata),
+                               void *userdata) {
+        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+        _cleanup_(pending_list_done) PendingList list = { .items = NULL };
+        int rc, r;
+
+        if (!s || !cb)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT owner, dir, dev, ino, name FROM pending_unlinks ORDER BY rowid",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_fail(s, rc, "prepare loading pending unlinks");
+
+        /* Read first: the callback typically removes the row it was given. */
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                PendingUnlink *u;
+
+                if (array_reserve((void **) &list.items, &list.allocated, list.n + 1, sizeof(PendingUnlink)) < 0)
+                        return log_oom();
+                u = &list.items[list.n];
+                *u = (PendingUnlink) {
+                        .owner = (uid_t) sqlite3_column_int64(st, 0),
+                        .dev = (dev_t) sqlite3_column_int64(st, 2),
+                        .ino = (ino_t) sqlite3_column_int64(st, 3),
+                };
+                if (!column_dup(st, 1, &u->dir) || !column_dup(st, 4, &u->name)) {
+                        free(u->dir);
+                        free(u->name);
+                        return log_oom();
+                }
+                list.n++;
+        }
+        if (rc != SQLITE_DONE)
+                return store_fail(s, rc, "load pending unlinks");
+        sqlite3_finalize(st);
+        st = NULL;
+
+        for (size_t i = 0; i < list.n; i++) {
+                r = cb(list.items[i].owner, list.items[i].dir, list.items[i].dev, list.items[i].ino,
+                       list.items[i].name, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- pending deletes -------------------------------------------------------------------- */
+
+int store_save_pending_delete(Store *s, const PendingDelete *d) {
+        _cleanup_free_ char *headers = NULL;
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        if (!s || !d || !d->url)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        r = join_headers(d->headers, &headers);
+        if (r < 0)
+                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of pending delete of %s",
+                                                     s->path, d->url));
+
+        st = s->save_delete;
+        bind_text(st, ":url", d->url, &rc);
+        bind_int64(st, ":owner", (int64_t) d->owner, &rc);
+        bind_text(st, ":headers", headers, &rc);
+        bind_uint64(st, ":deadline", d->deadline, &rc);
+        bind_uint64(st, ":next_try", d->next_try, &rc);
+        bind_int64(st, ":attempts", d->attempts, &rc);
+        return store_run(s, st, rc, "record pending delete of", d->url);
+}
+
+int store_remove_pending_delete(Store *s, const char *url) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        if (!s || !url)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        st = s->remove_delete;
+        bind_text(st, ":url", url, &rc);
+        return store_run(s, st, rc, "forget pending delete of", url);
+}
+
+typedef struct DeleteList {
+        PendingDelete *items;
+        size_t n, allocated;
+} DeleteList;
+
+static void delete_list_done(DeleteList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].url);
+                strv_free(l->items[i].headers);
+        }
+        free(l->items);
+}
+
+int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void *userdata), void *userdata) {
+        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+        _cleanup_(delete_list_done) DeleteList list = { .items = NULL };
+        int rc, r;
+
+        if (!s || !cb)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT url, owner, headers, deadline, next_try, attempts "
+                                "FROM pending_deletes ORDER BY rowid",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_fail(s, rc, "prepare loading pending deletes");
+
+        /* Read first: the callback removes or reschedules the row it was given. */
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                _cleanup_free_ char *headers = NULL;
+                PendingDelete *d;
+
+                if (array_reserve((void **) &list.items, &list.allocated, list.n + 1, sizeof(PendingDelete)) < 0)
+                        return log_oom();
+                d = &list.items[list.n];
+                *d = (PendingDelete) {
+                        .owner = (uid_t) sqlite3_column_int64(st, 1),
+                        .deadline = (uint64_t) sqlite3_column_int64(st, 3),
+                        .next_try = (uint64_t) sqlite3_column_int64(st, 4),
+                        .attempts = (uint32_t) sqlite3_column_int64(st, 5),
+                };
+                if (!column_dup(st, 0, &d->url) || !column_dup(st, 2, &headers) ||
+                    (headers && !(d->headers = split_headers(headers)))) {
+                        free(d->url);
+                        return log_oom();
+                }
+                /* The column is NOT NULL; only a damaged row could lack it. */
+                if (!d->url) {
+                        strv_free(d->headers);
+                        log_warning("Store %s: skipping a pending delete without URL.", s->path);
+                        continue;
+                }
+                list.n++;
+        }
+        if (rc != SQLITE_DONE)
+                return store_fail(s, rc, "load pending deletes");
+        sqlite3_finalize(st);
+        st = NULL;
+
+        for (size_t i = 0; i < list.n; i++) {
+                r = cb(&list.items[i], userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
