@@ -3,21 +3,6 @@
 
 #include "store-internal.h"
 
-/* Grows *items (of `size`-byte elements) to hold at least `need`, doubling. */
-int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
-        if (need <= *allocated)
-                return 0;
-        size_t a = *allocated ? *allocated * 2 : 16;
-        if (a < need)
-                a = need;
-        void *p = reallocarray(*items, a, size);
-        if (!p)
-                return -ENOMEM;
-        *items = p;
-        *allocated = a;
-        return 0;
-}
-
 void sqlite3_finalizep(sqlite3_stmt **st) {
         sqlite3_finalize(*st);
 }

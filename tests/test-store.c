@@ -16,6 +16,7 @@
 #include "job.h"
 #include "job-record.h"
 #include "store.h"
+#include "store-internal.h"
 
 typedef struct Fixture {
         char *tmp;      /* removed with everything below it */
@@ -1388,6 +1389,40 @@ static void test_scale(Fixture *f, gconstpointer data) {
         test_job_free(big);
 }
 
+/* The growth of the store's lists: doubling, and sizes no allocator makes (more bytes than a
+ * size_t holds, or a count whose doubling would wrap) refused before they are asked for,
+ * without losing the list. */
+static void test_array_reserve(void) {
+        /* Not constants: the compiler would warn about the sizes it can see refused. */
+        volatile size_t too_many = SIZE_MAX / sizeof(uint64_t) + 1, past_half = SIZE_MAX / 2 + 2;
+        uint64_t *items = NULL, *kept;
+        size_t allocated = 0, huge;
+
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, 1, sizeof *items), ==, 0);
+        g_assert_nonnull(items);
+        g_assert_cmpuint(allocated, ==, 16);
+        items[15] = 15;
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, 16, sizeof *items), ==, 0);
+        g_assert_cmpuint(allocated, ==, 16);
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, 17, sizeof *items), ==, 0);
+        g_assert_cmpuint(allocated, ==, 32);
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, 100, sizeof *items), ==, 0);
+        g_assert_cmpuint(allocated, ==, 100);
+        g_assert_cmpuint(items[15], ==, 15);
+
+        kept = items;
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, too_many, sizeof *items), ==, -ENOMEM);
+        g_assert_true(items == kept);
+        g_assert_cmpuint(allocated, ==, 100);
+
+        /* A count past half of SIZE_MAX must not wrap to a small allocation when doubled. */
+        huge = past_half;
+        g_assert_cmpint(array_reserve((void **) &items, &huge, huge + 1, 1), ==, -ENOMEM);
+        g_assert_true(items == kept);
+        g_assert_cmpuint(huge, ==, past_half);
+        free(items);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -1412,6 +1447,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/modes", test_modes);
         ADD("/store/scale", test_scale);
 #undef ADD
+        g_test_add_func("/store/array-reserve", test_array_reserve);
 
         return g_test_run();
 }
