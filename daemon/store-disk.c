@@ -9,7 +9,7 @@
 
 /* Creates the state directory and missing parents with mode 0700 (as the XDG base directory
  * specification asks); an existing directory is left as its administrator made it. */
-int mkdir_state_dir(const char *dir) {
+int store_disk_mkdir(const char *dir) {
         _cleanup_free_ char *parent = NULL;
         char *slash;
         int r;
@@ -41,7 +41,7 @@ int mkdir_state_dir(const char *dir) {
         if (!slash || slash == parent)
                 return log_error_errno(ENOENT, "Failed to create state directory %s", dir);
         *slash = 0;
-        r = mkdir_state_dir(parent);
+        r = store_disk_mkdir(parent);
         if (r < 0)
                 return r;
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -54,7 +54,7 @@ int mkdir_state_dir(const char *dir) {
 /* The store holds HTTP headers, which are secrets: the file is created 0600 before SQLite
  * sees it, and an existing one (or its -wal/-shm, whose mode SQLite copies from the database
  * file) is brought to 0600 too. */
-int make_private(const char *path, bool create) {
+int store_disk_make_private(const char *path, bool create) {
         _cleanup_close_ int fd = -1;
 
         fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | (create ? O_CREAT : 0), 0600);
@@ -68,7 +68,7 @@ int make_private(const char *path, bool create) {
         return 0;
 }
 
-static uint32_t be32(const uint8_t *p) {
+static uint32_t store_disk_be32(const uint8_t *p) {
         return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
 }
 
@@ -77,7 +77,7 @@ static uint32_t be32(const uint8_t *p) {
  * zeros where the bytes were. Returns 1 when the file looks whole (or is empty), 0 with *why
  * filled when it does not. Only without a -wal: a crash during a checkpoint may leave the
  * file short while the WAL still holds the pages. */
-int check_header(const char *path, const char *wal, char *why, size_t why_size) {
+int store_disk_check_header(const char *path, const char *wal, char *why, size_t why_size) {
         static const char magic[16] = "SQLite format 3";       /* with its NUL */
         _cleanup_close_ int fd = -1;
         uint8_t h[100];
@@ -126,8 +126,8 @@ int check_header(const char *path, const char *wal, char *why, size_t why_size) 
                 return 0;
         }
         /* The page count in the header is valid when its "valid-for" equals the change counter. */
-        n_pages = be32(h + 28);
-        if (be32(h + 92) == be32(h + 24) && (uint64_t) st.st_size / page_size < n_pages) {
+        n_pages = store_disk_be32(h + 28);
+        if (store_disk_be32(h + 92) == store_disk_be32(h + 24) && (uint64_t) st.st_size / page_size < n_pages) {
                 snprintf(why, why_size, "is truncated (%ju of %u pages)",
                          (uintmax_t) ((uint64_t) st.st_size / page_size), n_pages);
                 return 0;
@@ -138,7 +138,7 @@ int check_header(const char *path, const char *wal, char *why, size_t why_size) 
 /* Renames the database and its companions to "<path>.broken-<time>[.<n>]" (the companions
  * keep their suffixes so SQLite can open the copy as it was). A stale -wal must never meet the
  * fresh database: SQLite would replay its pages into it. */
-int move_aside(const char *path, char **ret_target) {
+int store_disk_move_aside(const char *path, char **ret_target) {
         static const char *const companions[] = { "-wal", "-shm", "-journal" };
         _cleanup_free_ char *target = NULL;
         long long now = (long long) time(NULL);

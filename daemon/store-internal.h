@@ -70,17 +70,17 @@ static inline int array_reserve(void **items, size_t *allocated, size_t need, si
 }
 
 /* store-sql.c: SQLite helpers that need no Store */
-void sqlite3_finalizep(sqlite3_stmt **st);
-#define _cleanup_finalize_ _cleanup_(sqlite3_finalizep)
-int errno_from_sqlite(int rc);
-bool sqlite_is_broken(int rc);
-void bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc);
-void bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc);
-void bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc);
-void bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc);
-int join_headers(char * const *headers, char **ret);
-char **split_headers(const char *joined);
-bool column_dup(sqlite3_stmt *st, int col, char **ret);
+void sql_finalizep(sqlite3_stmt **st);
+#define _cleanup_finalize_ _cleanup_(sql_finalizep)
+int sql_to_errno(int rc);
+bool sql_is_broken(int rc);
+void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc);
+void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc);
+void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc);
+void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc);
+int sql_join_headers(char * const *headers, char **ret);
+char **sql_split_headers(const char *joined);
+bool sql_column_dup(sqlite3_stmt *st, int col, char **ret);
 
 /* store.c: failures and running statements */
 int store_doom(Store *s, int r);
@@ -90,11 +90,11 @@ int store_check_usable(Store *s);
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key);
 
 /* store-schema.c: the tables, their migrations, the cached statements */
-int migrate(Store *s, int from);
-int store_prepare_cached(Store *s);
+int store_schema_migrate(Store *s, int from);
+int store_schema_prepare(Store *s);
 
 /* store-disk.c: the store's files on disk */
-int mkdir_state_dir(const char *dir);
-int make_private(const char *path, bool create);
-int check_header(const char *path, const char *wal, char *why, size_t why_size);
-int move_aside(const char *path, char **ret_target);
+int store_disk_mkdir(const char *dir);
+int store_disk_make_private(const char *path, bool create);
+int store_disk_check_header(const char *path, const char *wal, char *why, size_t why_size);
+int store_disk_move_aside(const char *path, char **ret_target);

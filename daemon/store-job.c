@@ -16,59 +16,59 @@ int store_save_job_row(Store *s, const Job *j) {
         r = store_check_usable(s);
         if (r < 0)
                 return r;
-        r = join_headers(j->http_headers, &headers);
+        r = sql_join_headers(j->http_headers, &headers);
         if (r < 0)
                 return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of job %s",
                                                      s->path, j->id));
 
         st = s->save_job;
-        bind_text(st, ":id", j->id, &rc);
-        bind_text(st, ":type", job_type_to_string(j->type), &rc);
-        bind_int64(st, ":owner", (int64_t) j->owner, &rc);
-        bind_text(st, ":display_name", j->display_name, &rc);
-        bind_text(st, ":description", j->description, &rc);
-        bind_text(st, ":state", job_state_to_string(j->state), &rc);
-        bind_text(st, ":priority", job_priority_to_string(j->priority), &rc);
-        bind_bool(st, ":auto_complete", j->auto_complete, &rc);
-        bind_bool(st, ":allow_insecure_redirect", j->allow_insecure_redirect, &rc);
-        bind_uint64(st, ":bandwidth_limit", j->bandwidth_limit, &rc);
-        bind_int64(st, ":minimum_retry_delay", j->minimum_retry_delay, &rc);
-        bind_int64(st, ":no_progress_timeout", j->no_progress_timeout, &rc);
-        bind_text(st, ":http_headers", headers, &rc);
-        bind_uint64(st, ":creation_time", j->creation_time, &rc);
-        bind_uint64(st, ":modification_time", j->modification_time, &rc);
-        bind_uint64(st, ":completion_time", j->completion_time, &rc);
-        bind_uint64(st, ":last_progress_time", j->last_progress_time, &rc);
-        bind_uint64(st, ":retry_time", j->retry_time, &rc);
-        bind_uint64(st, ":retire_time", j->retire_time, &rc);
-        bind_text(st, ":error_name", j->error_name, &rc);
-        bind_text(st, ":error_message", j->error_message, &rc);
-        bind_text(st, ":error_summary", j->error_summary, &rc);
-        bind_int64(st, ":error_count", j->error_count, &rc);
-        bind_text(st, ":upload_url", j->upload_url, &rc);
+        sql_bind_text(st, ":id", j->id, &rc);
+        sql_bind_text(st, ":type", job_type_to_string(j->type), &rc);
+        sql_bind_int64(st, ":owner", (int64_t) j->owner, &rc);
+        sql_bind_text(st, ":display_name", j->display_name, &rc);
+        sql_bind_text(st, ":description", j->description, &rc);
+        sql_bind_text(st, ":state", job_state_to_string(j->state), &rc);
+        sql_bind_text(st, ":priority", job_priority_to_string(j->priority), &rc);
+        sql_bind_bool(st, ":auto_complete", j->auto_complete, &rc);
+        sql_bind_bool(st, ":allow_insecure_redirect", j->allow_insecure_redirect, &rc);
+        sql_bind_uint64(st, ":bandwidth_limit", j->bandwidth_limit, &rc);
+        sql_bind_int64(st, ":minimum_retry_delay", j->minimum_retry_delay, &rc);
+        sql_bind_int64(st, ":no_progress_timeout", j->no_progress_timeout, &rc);
+        sql_bind_text(st, ":http_headers", headers, &rc);
+        sql_bind_uint64(st, ":creation_time", j->creation_time, &rc);
+        sql_bind_uint64(st, ":modification_time", j->modification_time, &rc);
+        sql_bind_uint64(st, ":completion_time", j->completion_time, &rc);
+        sql_bind_uint64(st, ":last_progress_time", j->last_progress_time, &rc);
+        sql_bind_uint64(st, ":retry_time", j->retry_time, &rc);
+        sql_bind_uint64(st, ":retire_time", j->retire_time, &rc);
+        sql_bind_text(st, ":error_name", j->error_name, &rc);
+        sql_bind_text(st, ":error_message", j->error_message, &rc);
+        sql_bind_text(st, ":error_summary", j->error_summary, &rc);
+        sql_bind_int64(st, ":error_count", j->error_count, &rc);
+        sql_bind_text(st, ":upload_url", j->upload_url, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
-static int save_file_row(Store *s, const Job *j, size_t index) {
+static int store_save_file_row(Store *s, const Job *j, size_t index) {
         const JobFile *f = j->files[index];
         sqlite3_stmt *st = s->save_file;
         int rc = SQLITE_OK;
 
-        bind_text(st, ":job_id", j->id, &rc);
-        bind_int64(st, ":idx", (int64_t) index, &rc);
-        bind_text(st, ":url", f->url, &rc);
-        bind_text(st, ":path", f->path, &rc);
-        bind_text(st, ":dir", f->dir, &rc);
-        bind_text(st, ":name", f->name, &rc);
-        bind_text(st, ":temp_name", f->temp_name, &rc);
-        bind_uint64(st, ":dir_dev", (uint64_t) f->dir_dev, &rc);
-        bind_uint64(st, ":dir_ino", (uint64_t) f->dir_ino, &rc);
-        bind_bool(st, ":temp_exists", f->temp_exists, &rc);
-        bind_bool(st, ":completed", f->completed, &rc);
-        bind_bool(st, ":committed", f->committed, &rc);
-        bind_uint64(st, ":bytes_total", f->bytes_total, &rc);
-        bind_uint64(st, ":bytes_transferred", f->bytes_transferred, &rc);
-        bind_text(st, ":validator", f->validator, &rc);
+        sql_bind_text(st, ":job_id", j->id, &rc);
+        sql_bind_int64(st, ":idx", (int64_t) index, &rc);
+        sql_bind_text(st, ":url", f->url, &rc);
+        sql_bind_text(st, ":path", f->path, &rc);
+        sql_bind_text(st, ":dir", f->dir, &rc);
+        sql_bind_text(st, ":name", f->name, &rc);
+        sql_bind_text(st, ":temp_name", f->temp_name, &rc);
+        sql_bind_uint64(st, ":dir_dev", (uint64_t) f->dir_dev, &rc);
+        sql_bind_uint64(st, ":dir_ino", (uint64_t) f->dir_ino, &rc);
+        sql_bind_bool(st, ":temp_exists", f->temp_exists, &rc);
+        sql_bind_bool(st, ":completed", f->completed, &rc);
+        sql_bind_bool(st, ":committed", f->committed, &rc);
+        sql_bind_uint64(st, ":bytes_total", f->bytes_total, &rc);
+        sql_bind_uint64(st, ":bytes_transferred", f->bytes_transferred, &rc);
+        sql_bind_text(st, ":validator", f->validator, &rc);
         return store_run(s, st, rc, "save a file of job", j->id);
 }
 
@@ -80,7 +80,7 @@ int store_save_file(Store *s, const Job *j, size_t index) {
         r = store_check_usable(s);
         if (r < 0)
                 return r;
-        return save_file_row(s, j, index);
+        return store_save_file_row(s, j, index);
 }
 
 int store_save_job(Store *s, const Job *j) {
@@ -96,12 +96,12 @@ int store_save_job(Store *s, const Job *j) {
 
         r = store_save_job_row(s, j);
         for (size_t i = 0; r >= 0 && i < j->n_files; i++)
-                r = save_file_row(s, j, i);
+                r = store_save_file_row(s, j, i);
         if (r >= 0) {
                 /* Rows past the end would come back as files the job no longer has. */
                 st = s->trim_files;
-                bind_text(st, ":job_id", j->id, &rc);
-                bind_int64(st, ":n", (int64_t) j->n_files, &rc);
+                sql_bind_text(st, ":job_id", j->id, &rc);
+                sql_bind_int64(st, ":n", (int64_t) j->n_files, &rc);
                 r = store_run(s, st, rc, "trim the files of job", j->id);
         }
 
@@ -120,17 +120,17 @@ int store_delete_job(Store *s, const char *id) {
                 return r;
         /* The files go with it: ON DELETE CASCADE. */
         st = s->delete_job;
-        bind_text(st, ":id", id, &rc);
+        sql_bind_text(st, ":id", id, &rc);
         return store_run(s, st, rc, "delete job", id);
 }
 
 /* ---- loading ---------------------------------------------------------------------------- */
 
-static void job_file_freep(JobFile **f) {
+static void store_job_file_freep(JobFile **f) {
         job_file_free(*f);
 }
 
-static void loaded_job_freep(Job **j) {
+static void store_job_freep(Job **j) {
         job_record_free(*j);
 }
 
@@ -139,7 +139,7 @@ typedef struct JobList {
         size_t n, allocated;
 } JobList;
 
-static void job_list_done(JobList *l) {
+static void store_job_list_done(JobList *l) {
         for (size_t i = 0; i < l->n; i++)
                 job_record_free(l->jobs[i]);
         free(l->jobs);
@@ -159,7 +159,7 @@ enum {
         FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR,
 };
 
-static int load_files(Store *s, sqlite3_stmt *st, Job *j) {
+static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
         size_t allocated = 0;
         int rc, r;
 
@@ -167,14 +167,14 @@ static int load_files(Store *s, sqlite3_stmt *st, Job *j) {
         if (rc != SQLITE_OK)
                 goto fail;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                _cleanup_(job_file_freep) JobFile *f = NULL;
+                _cleanup_(store_job_file_freep) JobFile *f = NULL;
 
                 f = calloc(1, sizeof(JobFile));
                 if (!f ||
-                    !column_dup(st, FC_URL, &f->url) || !column_dup(st, FC_PATH, &f->path) ||
-                    !column_dup(st, FC_DIR, &f->dir) || !column_dup(st, FC_NAME, &f->name) ||
-                    !column_dup(st, FC_TEMP_NAME, &f->temp_name) ||
-                    !column_dup(st, FC_VALIDATOR, &f->validator)) {
+                    !sql_column_dup(st, FC_URL, &f->url) || !sql_column_dup(st, FC_PATH, &f->path) ||
+                    !sql_column_dup(st, FC_DIR, &f->dir) || !sql_column_dup(st, FC_NAME, &f->name) ||
+                    !sql_column_dup(st, FC_TEMP_NAME, &f->temp_name) ||
+                    !sql_column_dup(st, FC_VALIDATOR, &f->validator)) {
                         rc = SQLITE_NOMEM;
                         goto fail;
                 }
@@ -207,8 +207,8 @@ fail:
 
 /* Returns 1 and the job, 0 for a row that cannot be a job (skipped with a warning), or a
  * negative errno. */
-static int load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job **ret) {
-        _cleanup_(loaded_job_freep) Job *j = NULL;
+static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job **ret) {
+        _cleanup_(store_job_freep) Job *j = NULL;
         const char *id = (const char *) sqlite3_column_text(st, JC_ID);
         const char *type = (const char *) sqlite3_column_text(st, JC_TYPE);
         const char *state = (const char *) sqlite3_column_text(st, JC_STATE);
@@ -247,21 +247,21 @@ static int load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job **ret) 
         j->retry_time = (uint64_t) sqlite3_column_int64(st, JC_RETRY_TIME);
         j->retire_time = (uint64_t) sqlite3_column_int64(st, JC_RETIRE_TIME);
         j->error_count = (uint32_t) sqlite3_column_int64(st, JC_ERROR_COUNT);
-        if (!column_dup(st, JC_DISPLAY_NAME, &j->display_name) ||
-            !column_dup(st, JC_DESCRIPTION, &j->description) ||
-            !column_dup(st, JC_ERROR_NAME, &j->error_name) ||
-            !column_dup(st, JC_ERROR_MESSAGE, &j->error_message) ||
-            !column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) ||
-            !column_dup(st, JC_UPLOAD_URL, &j->upload_url) ||
-            !column_dup(st, JC_HTTP_HEADERS, &headers))
+        if (!sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) ||
+            !sql_column_dup(st, JC_DESCRIPTION, &j->description) ||
+            !sql_column_dup(st, JC_ERROR_NAME, &j->error_name) ||
+            !sql_column_dup(st, JC_ERROR_MESSAGE, &j->error_message) ||
+            !sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) ||
+            !sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) ||
+            !sql_column_dup(st, JC_HTTP_HEADERS, &headers))
                 return log_oom();
         if (headers) {
-                j->http_headers = split_headers(headers);
+                j->http_headers = sql_split_headers(headers);
                 if (!j->http_headers)
                         return log_oom();
         }
 
-        r = load_files(s, files, j);
+        r = store_load_files(s, files, j);
         if (r < 0)
                 return r;
         /* The first file still to transfer; all done is n_files. */
@@ -274,7 +274,7 @@ static int load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job **ret) 
 
 int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userdata) {
         _cleanup_finalize_ sqlite3_stmt *st = NULL, *files = NULL;
-        _cleanup_(job_list_done) JobList list = { .jobs = NULL };
+        _cleanup_(store_job_list_done) JobList list = { .jobs = NULL };
         int rc, r;
 
         if (!s || !adopt)
@@ -307,7 +307,7 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 Job *j = NULL;
 
-                r = load_job(s, st, files, &j);
+                r = store_load_job(s, st, files, &j);
                 if (r < 0)
                         return r;
                 if (r == 0)

@@ -14,11 +14,11 @@ int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, 
         if (r < 0)
                 return r;
         st = s->add_unlink;
-        bind_int64(st, ":owner", (int64_t) owner, &rc);
-        bind_text(st, ":dir", dir, &rc);
-        bind_uint64(st, ":dev", (uint64_t) dev, &rc);
-        bind_uint64(st, ":ino", (uint64_t) ino, &rc);
-        bind_text(st, ":name", name, &rc);
+        sql_bind_int64(st, ":owner", (int64_t) owner, &rc);
+        sql_bind_text(st, ":dir", dir, &rc);
+        sql_bind_uint64(st, ":dev", (uint64_t) dev, &rc);
+        sql_bind_uint64(st, ":ino", (uint64_t) ino, &rc);
+        sql_bind_text(st, ":name", name, &rc);
         return store_run(s, st, rc, "record pending unlink of", name);
 }
 
@@ -32,8 +32,8 @@ int store_remove_pending_unlink(Store *s, const char *dir, const char *name) {
         if (r < 0)
                 return r;
         st = s->remove_unlink;
-        bind_text(st, ":dir", dir, &rc);
-        bind_text(st, ":name", name, &rc);
+        sql_bind_text(st, ":dir", dir, &rc);
+        sql_bind_text(st, ":name", name, &rc);
         return store_run(s, st, rc, "forget pending unlink of", name);
 }
 
@@ -45,12 +45,12 @@ typedef struct PendingUnlink {
         char *name;
 } PendingUnlink;
 
-typedef struct PendingList {
+typedef struct UnlinkList {
         PendingUnlink *items;
         size_t n, allocated;
-} PendingList;
+} UnlinkList;
 
-static void pending_list_done(PendingList *l) {
+static void store_unlink_list_done(UnlinkList *l) {
         for (size_t i = 0; i < l->n; i++) {
                 free(l->items[i].dir);
                 free(l->items[i].name);
@@ -63,7 +63,7 @@ int store_load_pending_unlinks(Store *s,
                                          void *userdata),
                                void *userdata) {
         _cleanup_finalize_ sqlite3_stmt *st = NULL;
-        _cleanup_(pending_list_done) PendingList list = { .items = NULL };
+        _cleanup_(store_unlink_list_done) UnlinkList list = { .items = NULL };
         int rc, r;
 
         if (!s || !cb)
@@ -89,7 +89,7 @@ int store_load_pending_unlinks(Store *s,
                         .dev = (dev_t) sqlite3_column_int64(st, 2),
                         .ino = (ino_t) sqlite3_column_int64(st, 3),
                 };
-                if (!column_dup(st, 1, &u->dir) || !column_dup(st, 4, &u->name)) {
+                if (!sql_column_dup(st, 1, &u->dir) || !sql_column_dup(st, 4, &u->name)) {
                         free(u->dir);
                         free(u->name);
                         return log_oom();
@@ -122,18 +122,18 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
         r = store_check_usable(s);
         if (r < 0)
                 return r;
-        r = join_headers(d->headers, &headers);
+        r = sql_join_headers(d->headers, &headers);
         if (r < 0)
                 return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of pending delete of %s",
                                                      s->path, d->url));
 
         st = s->save_delete;
-        bind_text(st, ":url", d->url, &rc);
-        bind_int64(st, ":owner", (int64_t) d->owner, &rc);
-        bind_text(st, ":headers", headers, &rc);
-        bind_uint64(st, ":deadline", d->deadline, &rc);
-        bind_uint64(st, ":next_try", d->next_try, &rc);
-        bind_int64(st, ":attempts", d->attempts, &rc);
+        sql_bind_text(st, ":url", d->url, &rc);
+        sql_bind_int64(st, ":owner", (int64_t) d->owner, &rc);
+        sql_bind_text(st, ":headers", headers, &rc);
+        sql_bind_uint64(st, ":deadline", d->deadline, &rc);
+        sql_bind_uint64(st, ":next_try", d->next_try, &rc);
+        sql_bind_int64(st, ":attempts", d->attempts, &rc);
         return store_run(s, st, rc, "record pending delete of", d->url);
 }
 
@@ -147,7 +147,7 @@ int store_remove_pending_delete(Store *s, const char *url) {
         if (r < 0)
                 return r;
         st = s->remove_delete;
-        bind_text(st, ":url", url, &rc);
+        sql_bind_text(st, ":url", url, &rc);
         return store_run(s, st, rc, "forget pending delete of", url);
 }
 
@@ -156,7 +156,7 @@ typedef struct DeleteList {
         size_t n, allocated;
 } DeleteList;
 
-static void delete_list_done(DeleteList *l) {
+static void store_delete_list_done(DeleteList *l) {
         for (size_t i = 0; i < l->n; i++) {
                 free(l->items[i].url);
                 strv_free(l->items[i].headers);
@@ -166,7 +166,7 @@ static void delete_list_done(DeleteList *l) {
 
 int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void *userdata), void *userdata) {
         _cleanup_finalize_ sqlite3_stmt *st = NULL;
-        _cleanup_(delete_list_done) DeleteList list = { .items = NULL };
+        _cleanup_(store_delete_list_done) DeleteList list = { .items = NULL };
         int rc, r;
 
         if (!s || !cb)
@@ -196,8 +196,8 @@ int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void 
                         .next_try = (uint64_t) sqlite3_column_int64(st, 4),
                         .attempts = (uint32_t) sqlite3_column_int64(st, 5),
                 };
-                if (!column_dup(st, 0, &d->url) || !column_dup(st, 2, &headers) ||
-                    (headers && !(d->headers = split_headers(headers)))) {
+                if (!sql_column_dup(st, 0, &d->url) || !sql_column_dup(st, 2, &headers) ||
+                    (headers && !(d->headers = sql_split_headers(headers)))) {
                         free(d->url);
                         return log_oom();
                 }

@@ -7,7 +7,7 @@
 /* ---- schema ----------------------------------------------------------------------------- */
 
 /* One function per version step; a later schema appends steps and never edits old ones. */
-static int migrate_to_v1(sqlite3 *db) {
+static int store_schema_v1(sqlite3 *db) {
         static const char sql[] =
                 "CREATE TABLE jobs ("
                 "  id TEXT PRIMARY KEY NOT NULL,"
@@ -68,7 +68,7 @@ static int migrate_to_v1(sqlite3 *db) {
 
 /* Uploads (tus): the upload resource of a job, and termination requests still to deliver.
  * Existing jobs get NULL: none of them has created an upload yet. */
-static int migrate_to_v2(sqlite3 *db) {
+static int store_schema_v2(sqlite3 *db) {
         static const char sql[] =
                 "ALTER TABLE jobs ADD COLUMN upload_url TEXT;"
                 "CREATE TABLE pending_deletes ("
@@ -83,12 +83,12 @@ static int migrate_to_v2(sqlite3 *db) {
         return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
-static int (*const migrations[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
-        [0] = migrate_to_v1,
-        [1] = migrate_to_v2,
+static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
+        [0] = store_schema_v1,
+        [1] = store_schema_v2,
 };
 
-int migrate(Store *s, int from) {
+int store_schema_migrate(Store *s, int from) {
         char sql[64];
         int rc;
 
@@ -96,7 +96,7 @@ int migrate(Store *s, int from) {
         if (rc != SQLITE_OK)
                 return rc;
         for (int v = from; v < STORE_SCHEMA_VERSION; v++) {
-                rc = migrations[v](s->db);
+                rc = store_schema_steps[v](s->db);
                 if (rc != SQLITE_OK)
                         goto fail;
                 log_debug("Store %s: migrated schema to version %d.", s->path, v + 1);
@@ -116,7 +116,7 @@ fail:
         return rc;
 }
 
-static int prepare(Store *s, sqlite3_stmt **st, const char *sql) {
+static int store_schema_prepare_one(Store *s, sqlite3_stmt **st, const char *sql) {
         int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
 
         if (rc != SQLITE_OK)
@@ -124,21 +124,21 @@ static int prepare(Store *s, sqlite3_stmt **st, const char *sql) {
         return 0;
 }
 
-int store_prepare_cached(Store *s) {
+int store_schema_prepare(Store *s) {
         int r;
 
-        r = prepare(s, &s->begin, "BEGIN IMMEDIATE");
+        r = store_schema_prepare_one(s, &s->begin, "BEGIN IMMEDIATE");
         if (r < 0)
                 return r;
-        r = prepare(s, &s->commit, "COMMIT");
+        r = store_schema_prepare_one(s, &s->commit, "COMMIT");
         if (r < 0)
                 return r;
-        r = prepare(s, &s->rollback, "ROLLBACK");
+        r = store_schema_prepare_one(s, &s->rollback, "ROLLBACK");
         if (r < 0)
                 return r;
         /* An upsert, not INSERT OR REPLACE: replacing deletes the row, and with it (cascade)
          * every file row; it would also give the job a new place in the order. */
-        r = prepare(s, &s->save_job,
+        r = store_schema_prepare_one(s, &s->save_job,
                     "INSERT INTO jobs (id, seq, type, owner, display_name, description, state, priority,"
                     "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
                     "  no_progress_timeout, http_headers, creation_time, modification_time,"
@@ -168,7 +168,7 @@ int store_prepare_cached(Store *s) {
                     "  upload_url = excluded.upload_url");
         if (r < 0)
                 return r;
-        r = prepare(s, &s->save_file,
+        r = store_schema_prepare_one(s, &s->save_file,
                     "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
                     "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator) "
                     "VALUES (:job_id, :idx, :url, :path, :dir, :name, :temp_name, :dir_dev, :dir_ino,"
@@ -181,23 +181,23 @@ int store_prepare_cached(Store *s) {
                     "  bytes_transferred = excluded.bytes_transferred, validator = excluded.validator");
         if (r < 0)
                 return r;
-        r = prepare(s, &s->trim_files, "DELETE FROM files WHERE job_id = :job_id AND idx >= :n");
+        r = store_schema_prepare_one(s, &s->trim_files, "DELETE FROM files WHERE job_id = :job_id AND idx >= :n");
         if (r < 0)
                 return r;
-        r = prepare(s, &s->delete_job, "DELETE FROM jobs WHERE id = :id");
+        r = store_schema_prepare_one(s, &s->delete_job, "DELETE FROM jobs WHERE id = :id");
         if (r < 0)
                 return r;
-        r = prepare(s, &s->add_unlink,
+        r = store_schema_prepare_one(s, &s->add_unlink,
                     "INSERT INTO pending_unlinks (owner, dir, dev, ino, name) "
                     "VALUES (:owner, :dir, :dev, :ino, :name) "
                     "ON CONFLICT (dir, name) DO UPDATE SET owner = excluded.owner,"
                     "  dev = excluded.dev, ino = excluded.ino");
         if (r < 0)
                 return r;
-        r = prepare(s, &s->remove_unlink, "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name");
+        r = store_schema_prepare_one(s, &s->remove_unlink, "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name");
         if (r < 0)
                 return r;
-        r = prepare(s, &s->save_delete,
+        r = store_schema_prepare_one(s, &s->save_delete,
                     "INSERT INTO pending_deletes (url, owner, headers, deadline, next_try, attempts) "
                     "VALUES (:url, :owner, :headers, :deadline, :next_try, :attempts) "
                     "ON CONFLICT (url) DO UPDATE SET owner = excluded.owner, headers = excluded.headers,"
@@ -205,5 +205,5 @@ int store_prepare_cached(Store *s) {
                     "  attempts = excluded.attempts");
         if (r < 0)
                 return r;
-        return prepare(s, &s->remove_delete, "DELETE FROM pending_deletes WHERE url = :url");
+        return store_schema_prepare_one(s, &s->remove_delete, "DELETE FROM pending_deletes WHERE url = :url");
 }

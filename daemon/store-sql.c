@@ -3,11 +3,11 @@
 
 #include "store-internal.h"
 
-void sqlite3_finalizep(sqlite3_stmt **st) {
+void sql_finalizep(sqlite3_stmt **st) {
         sqlite3_finalize(*st);
 }
 
-int errno_from_sqlite(int rc) {
+int sql_to_errno(int rc) {
         switch (rc & 0xff) {
         case SQLITE_NOMEM:
                 return -ENOMEM;
@@ -24,7 +24,7 @@ int errno_from_sqlite(int rc) {
         }
 }
 
-bool sqlite_is_broken(int rc) {
+bool sql_is_broken(int rc) {
         return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
 }
 
@@ -32,7 +32,7 @@ bool sqlite_is_broken(int rc) {
  * Each helper does nothing once *rc holds an error, so a row is bound in a straight list
  * and checked once. Parameters are named to keep the SQL and the code readable together. */
 
-static int param_index(sqlite3_stmt *st, const char *name, int *rc) {
+static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
         int i;
 
         if (*rc != SQLITE_OK)
@@ -43,16 +43,16 @@ static int param_index(sqlite3_stmt *st, const char *name, int *rc) {
         return i;
 }
 
-void bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
-        int i = param_index(st, name, rc);
+void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
+        int i = sql_param_index(st, name, rc);
 
         /* Static: the statement runs and its bindings are cleared before the string can change. */
         if (i > 0)
                 *rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-void bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
-        int i = param_index(st, name, rc);
+void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
+        int i = sql_param_index(st, name, rc);
 
         if (i > 0)
                 *rc = sqlite3_bind_int64(st, i, v);
@@ -60,17 +60,17 @@ void bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
 
 /* SQLite integers are signed 64-bit: unsigned values (UINT64_MAX for "unknown", large inode
  * numbers) are stored as their two's complement bit pattern and cast back on load. */
-void bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc) {
-        bind_int64(st, name, (int64_t) v, rc);
+void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc) {
+        sql_bind_int64(st, name, (int64_t) v, rc);
 }
 
-void bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
-        bind_int64(st, name, v ? 1 : 0, rc);
+void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
+        sql_bind_int64(st, name, v ? 1 : 0, rc);
 }
 
 /* Headers cannot contain newlines (the manager refuses them), so one newline-joined column
  * holds them all. No headers is NULL; a list with one empty string is "". */
-int join_headers(char * const *headers, char **ret) {
+int sql_join_headers(char * const *headers, char **ret) {
         size_t n = strv_length(headers), len = 0;
         char *joined, *p;
 
@@ -98,7 +98,7 @@ int join_headers(char * const *headers, char **ret) {
         return 0;
 }
 
-char **split_headers(const char *joined) {
+char **sql_split_headers(const char *joined) {
         size_t n = 1, i = 0;
         char **l;
 
@@ -123,7 +123,7 @@ char **split_headers(const char *joined) {
 }
 
 /* Copies a text column; NULL stays NULL. Returns false only when out of memory. */
-bool column_dup(sqlite3_stmt *st, int col, char **ret) {
+bool sql_column_dup(sqlite3_stmt *st, int col, char **ret) {
         const char *t;
 
         if (sqlite3_column_type(st, col) == SQLITE_NULL) {

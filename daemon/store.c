@@ -32,7 +32,7 @@ _printf_(3, 4)
 int store_fail(Store *s, int rc, const char *format, ...) {
         char what[256];
         va_list ap;
-        int r = errno_from_sqlite(rc);
+        int r = sql_to_errno(rc);
 
         va_start(ap, format);
         vsnprintf(what, sizeof what, format, ap);
@@ -66,7 +66,7 @@ int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *
 
 /* ---- opening ---------------------------------------------------------------------------- */
 
-static int pragma_int(sqlite3 *db, const char *sql, int *ret) {
+static int store_pragma_int(sqlite3 *db, const char *sql, int *ret) {
         _cleanup_finalize_ sqlite3_stmt *st = NULL;
         int rc;
 
@@ -82,7 +82,7 @@ static int pragma_int(sqlite3 *db, const char *sql, int *ret) {
 
 /* Reads every page of every table and index, so a truncated file or a damaged page shows up
  * now rather than as a failure in the middle of the daemon's work. */
-static int quick_check(sqlite3 *db, bool *ret_ok) {
+static int store_quick_check(sqlite3 *db, bool *ret_ok) {
         _cleanup_finalize_ sqlite3_stmt *st = NULL;
         bool ok = true;
         int rc;
@@ -109,18 +109,18 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         int rc, r, version, n_objects;
         bool ok = false;
 
-        r = make_private(s->path, true);
+        r = store_disk_make_private(s->path, true);
         if (r < 0)
                 return r;
         if (asprintf(&wal, "%s-wal", s->path) < 0 || asprintf(&shm, "%s-shm", s->path) < 0)
                 return log_oom();
-        r = make_private(wal, false);
+        r = store_disk_make_private(wal, false);
         if (r < 0)
                 return r;
-        r = make_private(shm, false);
+        r = store_disk_make_private(shm, false);
         if (r < 0)
                 return r;
-        r = check_header(s->path, wal, why, why_size);
+        r = store_disk_check_header(s->path, wal, why, why_size);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -167,7 +167,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         if (rc != SQLITE_OK)
                 goto fail;
 
-        rc = quick_check(s->db, &ok);
+        rc = store_quick_check(s->db, &ok);
         if (rc != SQLITE_OK)
                 goto fail;
         if (!ok) {
@@ -175,7 +175,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                 return -EBADMSG;
         }
 
-        rc = pragma_int(s->db, "PRAGMA user_version", &version);
+        rc = store_pragma_int(s->db, "PRAGMA user_version", &version);
         if (rc != SQLITE_OK)
                 goto fail;
         if (version > STORE_SCHEMA_VERSION) {
@@ -185,7 +185,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         }
         if (version == 0) {
                 /* Version 0 must be an empty file, not someone else's database. */
-                rc = pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &n_objects);
+                rc = store_pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &n_objects);
                 if (rc != SQLITE_OK)
                         goto fail;
                 if (n_objects > 0) {
@@ -194,14 +194,14 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                 }
         }
         if (version < STORE_SCHEMA_VERSION) {
-                rc = migrate(s, version);
+                rc = store_schema_migrate(s, version);
                 if (rc != SQLITE_OK)
                         goto fail;
         }
         return 0;
 
 fail:
-        if (sqlite_is_broken(rc)) {
+        if (sql_is_broken(rc)) {
                 snprintf(why, why_size, "%s (%s)",
                          (rc & 0xff) == SQLITE_NOTADB ? "is not a database" : "is corrupt",
                          s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -255,7 +255,7 @@ int store_open(const char *dir, Store **ret) {
         if (isempty(dir) || !ret)
                 return -EINVAL;
 
-        r = mkdir_state_dir(dir);
+        r = store_disk_mkdir(dir);
         if (r < 0)
                 return r;
 
@@ -280,7 +280,7 @@ int store_open(const char *dir, Store **ret) {
                 if (s->db)
                         (void) sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
                 store_close_db(s);
-                r = move_aside(s->path, &target);
+                r = store_disk_move_aside(s->path, &target);
                 if (r < 0)
                         return r;
                 log_warning("Store %s %s; moved it to %s and starting with an empty store.",
@@ -293,7 +293,7 @@ int store_open(const char *dir, Store **ret) {
         if (r < 0)
                 return r;
 
-        r = store_prepare_cached(s);
+        r = store_schema_prepare(s);
         if (r < 0)
                 return r;
 
