@@ -14,6 +14,8 @@ int store_disk_mkdir(const char *dir) {
         char *slash;
         int r;
 
+        assert(dir);
+
         if (mkdir(dir, 0700) >= 0) {
                 /* The umask may have taken bits away; the owner needs all three. */
                 if (chmod(dir, 0700) < 0)
@@ -57,6 +59,8 @@ int store_disk_mkdir(const char *dir) {
 int store_disk_make_private(const char *path, bool create) {
         _cleanup_close_ int fd = -1;
 
+        assert(path);
+
         fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | (create ? O_CREAT : 0), 0600);
         if (fd < 0) {
                 if (!create && errno == ENOENT)
@@ -84,6 +88,10 @@ int store_disk_check_header(const char *path, const char *wal, char *why, size_t
         struct stat st, wst;
         uint32_t page_size, n_pages;
         size_t n = 0;
+
+        assert(path);
+        assert(wal);
+        assert(why);
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0)
@@ -142,6 +150,9 @@ int store_disk_move_aside(const char *path, char **ret_target) {
         static const char *const companions[] = { "-wal", "-shm", "-journal" };
         _cleanup_free_ char *target = NULL;
         long long now = (long long) time(NULL);
+
+        assert(path);
+        assert(ret_target);
 
         for (unsigned n = 0;; n++) {
                 free(target);

@@ -11,8 +11,9 @@ int store_save_job_row(Store *s, const Job *j) {
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
-        if (!s || !j)
-                return -EINVAL;
+        assert(s);
+        assert(j);
+
         r = store_check_usable(s);
         if (r < 0)
                 return r;
@@ -75,7 +76,10 @@ static int store_save_file_row(Store *s, const Job *j, size_t index) {
 int store_save_file(Store *s, const Job *j, size_t index) {
         int r;
 
-        if (!s || !j || index >= j->n_files)
+        assert(s);
+        assert(j);
+
+        if (index >= j->n_files)
                 return -EINVAL;
         r = store_check_usable(s);
         if (r < 0)
@@ -87,8 +91,9 @@ int store_save_job(Store *s, const Job *j) {
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r, k;
 
-        if (!s || !j)
-                return -EINVAL;
+        assert(s);
+        assert(j);
+
         /* One transaction: one sync point for hundreds of files, and all or nothing. */
         r = store_begin(s);
         if (r < 0)
@@ -113,8 +118,9 @@ int store_delete_job(Store *s, const char *id) {
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
-        if (!s || !id)
-                return -EINVAL;
+        assert(s);
+        assert(id);
+
         r = store_check_usable(s);
         if (r < 0)
                 return r;
@@ -277,8 +283,9 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
         _cleanup_(store_job_list_done) JobList list = { .jobs = NULL };
         int rc, r;
 
-        if (!s || !adopt)
-                return -EINVAL;
+        assert(s);
+        assert(adopt);
+
         r = store_check_usable(s);
         if (r < 0)
                 return r;

@@ -8,8 +8,10 @@ int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, 
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
-        if (!s || !dir || !name)
-                return -EINVAL;
+        assert(s);
+        assert(dir);
+        assert(name);
+
         r = store_check_usable(s);
         if (r < 0)
                 return r;
@@ -26,8 +28,10 @@ int store_remove_pending_unlink(Store *s, const char *dir, const char *name) {
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
-        if (!s || !dir || !name)
-                return -EINVAL;
+        assert(s);
+        assert(dir);
+        assert(name);
+
         r = store_check_usable(s);
         if (r < 0)
                 return r;
@@ -66,8 +70,9 @@ int store_load_pending_unlinks(Store *s,
         _cleanup_(store_unlink_list_done) UnlinkList list = { .items = NULL };
         int rc, r;
 
-        if (!s || !cb)
-                return -EINVAL;
+        assert(s);
+        assert(cb);
+
         r = store_check_usable(s);
         if (r < 0)
                 return r;
@@ -117,7 +122,11 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
-        if (!s || !d || !d->url)
+        assert(s);
+        assert(d);
+
+        /* A record without its key cannot be stored: refused like a bad header. */
+        if (!d->url)
                 return -EINVAL;
         r = store_check_usable(s);
         if (r < 0)
@@ -141,8 +150,9 @@ int store_remove_pending_delete(Store *s, const char *url) {
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
-        if (!s || !url)
-                return -EINVAL;
+        assert(s);
+        assert(url);
+
         r = store_check_usable(s);
         if (r < 0)
                 return r;
@@ -169,8 +179,9 @@ int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void 
         _cleanup_(store_delete_list_done) DeleteList list = { .items = NULL };
         int rc, r;
 
-        if (!s || !cb)
-                return -EINVAL;
+        assert(s);
+        assert(cb);
+
         r = store_check_usable(s);
         if (r < 0)
                 return r;

@@ -92,6 +92,9 @@ int store_schema_migrate(Store *s, int from) {
         char sql[64];
         int rc;
 
+        assert(s);
+        assert(from >= 0 && from < STORE_SCHEMA_VERSION);
+
         rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return rc;
@@ -126,6 +129,8 @@ static int store_schema_prepare_one(Store *s, sqlite3_stmt **st, const char *sql
 
 int store_schema_prepare(Store *s) {
         int r;
+
+        assert(s);
 
         r = store_schema_prepare_one(s, &s->begin, "BEGIN IMMEDIATE");
         if (r < 0)

@@ -4,6 +4,8 @@
 #include "store-internal.h"
 
 void sql_finalizep(sqlite3_stmt **st) {
+        assert(st);
+
         sqlite3_finalize(*st);
 }
 
@@ -44,7 +46,13 @@ static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
 }
 
 void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
-        int i = sql_param_index(st, name, rc);
+        int i;
+
+        assert(st);
+        assert(name);
+        assert(rc);
+
+        i = sql_param_index(st, name, rc);
 
         /* Static: the statement runs and its bindings are cleared before the string can change. */
         if (i > 0)
@@ -52,8 +60,13 @@ void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
 }
 
 void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
-        int i = sql_param_index(st, name, rc);
+        int i;
 
+        assert(st);
+        assert(name);
+        assert(rc);
+
+        i = sql_param_index(st, name, rc);
         if (i > 0)
                 *rc = sqlite3_bind_int64(st, i, v);
 }
@@ -61,10 +74,18 @@ void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
 /* SQLite integers are signed 64-bit: unsigned values (UINT64_MAX for "unknown", large inode
  * numbers) are stored as their two's complement bit pattern and cast back on load. */
 void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc) {
+        assert(st);
+        assert(name);
+        assert(rc);
+
         sql_bind_int64(st, name, (int64_t) v, rc);
 }
 
 void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
+        assert(st);
+        assert(name);
+        assert(rc);
+
         sql_bind_int64(st, name, v ? 1 : 0, rc);
 }
 
@@ -73,6 +94,8 @@ void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
 int sql_join_headers(char * const *headers, char **ret) {
         size_t n = strv_length(headers), len = 0;
         char *joined, *p;
+
+        assert(ret);
 
         if (n == 0) {
                 *ret = NULL;
@@ -102,6 +125,8 @@ char **sql_split_headers(const char *joined) {
         size_t n = 1, i = 0;
         char **l;
 
+        assert(joined);
+
         for (const char *p = joined; *p; p++)
                 if (*p == '\n')
                         n++;
@@ -125,6 +150,9 @@ char **sql_split_headers(const char *joined) {
 /* Copies a text column; NULL stays NULL. Returns false only when out of memory. */
 bool sql_column_dup(sqlite3_stmt *st, int col, char **ret) {
         const char *t;
+
+        assert(st);
+        assert(ret);
 
         if (sqlite3_column_type(st, col) == SQLITE_NULL) {
                 *ret = NULL;

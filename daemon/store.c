@@ -21,6 +21,9 @@ static void store_closep(Store **s) {
 /* Any failed write inside a transaction dooms it: the outermost store_end() rolls back
  * instead of committing half of a change. */
 int store_doom(Store *s, int r) {
+        assert(s);
+        assert(r < 0);
+
         if (s->depth > 0 && s->error == 0)
                 s->error = r;
         return r;
@@ -34,6 +37,9 @@ int store_fail(Store *s, int rc, const char *format, ...) {
         va_list ap;
         int r = sql_to_errno(rc);
 
+        assert(s);
+        assert(format);
+
         va_start(ap, format);
         vsnprintf(what, sizeof what, format, ap);
         va_end(ap);
@@ -45,12 +51,17 @@ int store_fail(Store *s, int rc, const char *format, ...) {
 /* After a failure inside a transaction SQLite may already have rolled it back by itself
  * (disk full, I/O error); running more statements would then autocommit them one by one. */
 int store_check_usable(Store *s) {
+        assert(s);
         return s->depth > 0 ? s->error : 0;
 }
 
 /* Runs a statement that returns no rows and makes it ready for the next use. */
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key) {
         int r = 0;
+
+        assert(s);
+        assert(st);
+        assert(what);
 
         if (rc == SQLITE_OK) {
                 rc = sqlite3_step(st);
@@ -252,7 +263,10 @@ int store_open(const char *dir, Store **ret) {
         char why[512] = "";
         int r;
 
-        if (isempty(dir) || !ret)
+        assert(dir);
+        assert(ret);
+
+        if (isempty(dir))
                 return -EINVAL;
 
         r = store_disk_mkdir(dir);
@@ -317,8 +331,8 @@ Store *store_close(Store *s) {
 /* ---- transactions ----------------------------------------------------------------------- */
 
 int store_begin(Store *s) {
-        if (!s)
-                return -EINVAL;
+        assert(s);
+
         if (s->depth == 0) {
                 int r = store_run(s, s->begin, SQLITE_OK, "begin a transaction", NULL);
                 if (r < 0)
@@ -332,8 +346,8 @@ int store_begin(Store *s) {
 int store_end(Store *s) {
         int r;
 
-        if (!s)
-                return -EINVAL;
+        assert(s);
+
         if (s->depth == 0)
                 return log_error_errno(EINVAL, "Store %s: store_end() without store_begin()", s->path);
         if (--s->depth > 0)
@@ -357,8 +371,8 @@ int store_commit(Store *s) {
         unsigned depth;
         int r, k;
 
-        if (!s)
-                return -EINVAL;
+        assert(s);
+
         if (s->depth == 0)
                 return 0;  /* every statement committed itself */
         depth = s->depth;
