@@ -70,8 +70,10 @@ static inline int array_reserve(void **items, size_t *allocated, size_t need, si
 }
 
 /* store-sql.c: SQLite helpers that need no Store */
+/* For _cleanup_(): a statement prepared for one use is finalized; a cached one is reset and
+ * its bindings cleared, ready for the next use. */
 void sql_finalizep(sqlite3_stmt **st);
-#define _cleanup_finalize_ _cleanup_(sql_finalizep)
+void sql_resetp(sqlite3_stmt **st);
 int sql_to_errno(int rc);
 bool sql_is_broken(int rc);
 void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc);
@@ -79,8 +81,8 @@ void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc);
 void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc);
 void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc);
 int sql_join_headers(char * const *headers, char **ret);
-char **sql_split_headers(const char *joined);
-bool sql_column_dup(sqlite3_stmt *st, int col, char **ret);
+int sql_split_headers(const char *joined, char ***ret);
+int sql_column_dup(sqlite3_stmt *st, int col, char **ret);
 
 /* store.c: failures and running statements */
 int store_doom(Store *s, int r);
@@ -88,6 +90,8 @@ _printf_(3, 4)
 int store_fail(Store *s, int rc, const char *format, ...);
 int store_check_usable(Store *s);
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key);
+int store_read_all(Store *s, const char *sql, const char *what,
+                   int (*row)(Store *s, sqlite3_stmt *st, void *userdata), void *userdata);
 
 /* store-schema.c: the tables, their migrations, the cached statements */
 int store_schema_migrate(Store *s, int from);

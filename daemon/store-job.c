@@ -166,49 +166,39 @@ enum {
 };
 
 static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
+        /* Ready for the next job however this one ends. */
+        _cleanup_(sql_resetp) sqlite3_stmt *files = st;
         size_t allocated = 0;
-        int rc, r;
+        int rc;
 
-        rc = sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
+        rc = sqlite3_bind_text(files, 1, j->id, -1, SQLITE_STATIC);
         if (rc != SQLITE_OK)
-                goto fail;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                return store_fail(s, rc, "load the files of job %s", j->id);
+        while ((rc = sqlite3_step(files)) == SQLITE_ROW) {
                 _cleanup_(store_job_file_freep) JobFile *f = NULL;
 
                 f = calloc(1, sizeof(JobFile));
                 if (!f ||
-                    !sql_column_dup(st, FC_URL, &f->url) || !sql_column_dup(st, FC_PATH, &f->path) ||
-                    !sql_column_dup(st, FC_DIR, &f->dir) || !sql_column_dup(st, FC_NAME, &f->name) ||
-                    !sql_column_dup(st, FC_TEMP_NAME, &f->temp_name) ||
-                    !sql_column_dup(st, FC_VALIDATOR, &f->validator)) {
-                        rc = SQLITE_NOMEM;
-                        goto fail;
-                }
-                f->dir_dev = (dev_t) sqlite3_column_int64(st, FC_DIR_DEV);
-                f->dir_ino = (ino_t) sqlite3_column_int64(st, FC_DIR_INO);
-                f->temp_exists = sqlite3_column_int64(st, FC_TEMP_EXISTS) != 0;
-                f->completed = sqlite3_column_int64(st, FC_COMPLETED) != 0;
-                f->committed = sqlite3_column_int64(st, FC_COMMITTED) != 0;
-                f->bytes_total = (uint64_t) sqlite3_column_int64(st, FC_BYTES_TOTAL);
-                f->bytes_transferred = (uint64_t) sqlite3_column_int64(st, FC_BYTES_TRANSFERRED);
+                    sql_column_dup(files, FC_URL, &f->url) < 0 || sql_column_dup(files, FC_PATH, &f->path) < 0 ||
+                    sql_column_dup(files, FC_DIR, &f->dir) < 0 || sql_column_dup(files, FC_NAME, &f->name) < 0 ||
+                    sql_column_dup(files, FC_TEMP_NAME, &f->temp_name) < 0 ||
+                    sql_column_dup(files, FC_VALIDATOR, &f->validator) < 0)
+                        return log_oom();
+                f->dir_dev = (dev_t) sqlite3_column_int64(files, FC_DIR_DEV);
+                f->dir_ino = (ino_t) sqlite3_column_int64(files, FC_DIR_INO);
+                f->temp_exists = sqlite3_column_int64(files, FC_TEMP_EXISTS) != 0;
+                f->completed = sqlite3_column_int64(files, FC_COMPLETED) != 0;
+                f->committed = sqlite3_column_int64(files, FC_COMMITTED) != 0;
+                f->bytes_total = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TOTAL);
+                f->bytes_transferred = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TRANSFERRED);
 
-                if (array_reserve((void **) &j->files, &allocated, j->n_files + 1, sizeof(JobFile *)) < 0) {
-                        rc = SQLITE_NOMEM;
-                        goto fail;
-                }
+                if (array_reserve((void **) &j->files, &allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
+                        return log_oom();
                 j->files[j->n_files++] = TAKE_PTR(f);
         }
         if (rc != SQLITE_DONE)
-                goto fail;
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+                return store_fail(s, rc, "load the files of job %s", j->id);
         return 0;
-
-fail:
-        r = rc == SQLITE_NOMEM ? log_oom() : store_fail(s, rc, "load the files of job %s", j->id);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return r;
 }
 
 /* Returns 1 and the job, 0 for a row that cannot be a job (skipped with a warning), or a
@@ -253,19 +243,15 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
         j->retry_time = (uint64_t) sqlite3_column_int64(st, JC_RETRY_TIME);
         j->retire_time = (uint64_t) sqlite3_column_int64(st, JC_RETIRE_TIME);
         j->error_count = (uint32_t) sqlite3_column_int64(st, JC_ERROR_COUNT);
-        if (!sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) ||
-            !sql_column_dup(st, JC_DESCRIPTION, &j->description) ||
-            !sql_column_dup(st, JC_ERROR_NAME, &j->error_name) ||
-            !sql_column_dup(st, JC_ERROR_MESSAGE, &j->error_message) ||
-            !sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) ||
-            !sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) ||
-            !sql_column_dup(st, JC_HTTP_HEADERS, &headers))
+        if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
+            sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
+            sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
+            sql_column_dup(st, JC_ERROR_MESSAGE, &j->error_message) < 0 ||
+            sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) < 0 ||
+            sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) < 0 ||
+            sql_column_dup(st, JC_HTTP_HEADERS, &headers) < 0 ||
+            (headers && sql_split_headers(headers, &j->http_headers) < 0))
                 return log_oom();
-        if (headers) {
-                j->http_headers = sql_split_headers(headers);
-                if (!j->http_headers)
-                        return log_oom();
-        }
 
         r = store_load_files(s, files, j);
         if (r < 0)
@@ -278,8 +264,29 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
         return 1;
 }
 
+typedef struct JobReader {
+        sqlite3_stmt *files;
+        JobList list;
+} JobReader;
+
+static int store_read_job(Store *s, sqlite3_stmt *st, void *userdata) {
+        JobReader *reader = userdata;
+        JobList *list = &reader->list;
+        Job *j = NULL;
+        int r;
+
+        r = store_load_job(s, st, reader->files, &j);
+        if (r <= 0)
+                return r;
+        if (array_reserve((void **) &list->jobs, &list->allocated, list->n + 1, sizeof(Job *)) < 0) {
+                job_record_free(j);
+                return log_oom();
+        }
+        list->jobs[list->n++] = j;
+        return 0;
+}
+
 int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userdata) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL, *files = NULL;
         _cleanup_(store_job_list_done) JobList list = { .jobs = NULL };
         int rc, r;
 
@@ -290,47 +297,32 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
         if (r < 0)
                 return r;
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, type, owner, display_name, description, state, priority,"
-                                "  auto_complete, allow_insecure_redirect, bandwidth_limit,"
-                                "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
-                                "  modification_time, completion_time, last_progress_time, retry_time,"
-                                "  retire_time, error_name, error_message, error_summary, error_count,"
-                                "  upload_url "
-                                "FROM jobs ORDER BY creation_time, seq",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare loading jobs");
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT url, path, dir, name, temp_name, dir_dev, dir_ino, temp_exists,"
-                                "  completed, committed, bytes_total, bytes_transferred, validator "
-                                "FROM files WHERE job_id = ? ORDER BY idx",
-                                -1, &files, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare loading files");
+        /* Everything is read before the first adopt(): the callback may write to the store. */
+        {
+                _cleanup_(sql_finalizep) sqlite3_stmt *files = NULL;
+                JobReader reader = { .list = { .jobs = NULL } };
 
-        /* Everything is read before the first adopt(): the callback may write to the store,
-         * and a write under a running SELECT of the same table has unspecified effects. */
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                Job *j = NULL;
-
-                r = store_load_job(s, st, files, &j);
+                rc = sqlite3_prepare_v2(s->db,
+                                        "SELECT url, path, dir, name, temp_name, dir_dev, dir_ino, temp_exists,"
+                                        "  completed, committed, bytes_total, bytes_transferred, validator "
+                                        "FROM files WHERE job_id = ? ORDER BY idx",
+                                        -1, &files, NULL);
+                if (rc != SQLITE_OK)
+                        return store_fail(s, rc, "prepare loading files");
+                reader.files = files;
+                r = store_read_all(s,
+                                   "SELECT id, type, owner, display_name, description, state, priority,"
+                                   "  auto_complete, allow_insecure_redirect, bandwidth_limit,"
+                                   "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
+                                   "  modification_time, completion_time, last_progress_time, retry_time,"
+                                   "  retire_time, error_name, error_message, error_summary, error_count,"
+                                   "  upload_url "
+                                   "FROM jobs ORDER BY creation_time, seq",
+                                   "jobs", store_read_job, &reader);
+                list = reader.list;
                 if (r < 0)
                         return r;
-                if (r == 0)
-                        continue;
-                if (array_reserve((void **) &list.jobs, &list.allocated, list.n + 1, sizeof(Job *)) < 0) {
-                        job_record_free(j);
-                        return log_oom();
-                }
-                list.jobs[list.n++] = j;
         }
-        if (rc != SQLITE_DONE)
-                return store_fail(s, rc, "load jobs");
-        sqlite3_finalize(st);
-        st = NULL;
-        sqlite3_finalize(files);
-        files = NULL;
 
         for (size_t i = 0; i < list.n; i++) {
                 r = adopt(TAKE_PTR(list.jobs[i]), userdata);

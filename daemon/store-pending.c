@@ -62,49 +62,42 @@ static void store_unlink_list_done(UnlinkList *l) {
         free(l->items);
 }
 
+static int store_read_unlink(Store *s, sqlite3_stmt *st, void *userdata) {
+        UnlinkList *list = userdata;
+        PendingUnlink *u;
+
+        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof(PendingUnlink)) < 0)
+                return log_oom();
+        u = &list->items[list->n];
+        *u = (PendingUnlink) {
+                .owner = (uid_t) sqlite3_column_int64(st, 0),
+                .dev = (dev_t) sqlite3_column_int64(st, 2),
+                .ino = (ino_t) sqlite3_column_int64(st, 3),
+        };
+        if (sql_column_dup(st, 1, &u->dir) < 0 || sql_column_dup(st, 4, &u->name) < 0) {
+                free(u->dir);
+                free(u->name);
+                return log_oom();
+        }
+        list->n++;
+        return 0;
+}
+
 int store_load_pending_unlinks(Store *s,
                                int (*cb)(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                                          void *userdata),
                                void *userdata) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL;
         _cleanup_(store_unlink_list_done) UnlinkList list = { .items = NULL };
-        int rc, r;
+        int r;
 
         assert(s);
         assert(cb);
 
-        r = store_check_usable(s);
+        /* Read first: the callback typically removes the row it was given. */
+        r = store_read_all(s, "SELECT owner, dir, dev, ino, name FROM pending_unlinks ORDER BY rowid",
+                           "pending unlinks", store_read_unlink, &list);
         if (r < 0)
                 return r;
-
-        rc = sqlite3_prepare_v2(s->db, "SELECT owner, dir, dev, ino, name FROM pending_unlinks ORDER BY rowid",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare loading pending unlinks");
-
-        /* Read first: the callback typically removes the row it was given. */
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                PendingUnlink *u;
-
-                if (array_reserve((void **) &list.items, &list.allocated, list.n + 1, sizeof(PendingUnlink)) < 0)
-                        return log_oom();
-                u = &list.items[list.n];
-                *u = (PendingUnlink) {
-                        .owner = (uid_t) sqlite3_column_int64(st, 0),
-                        .dev = (dev_t) sqlite3_column_int64(st, 2),
-                        .ino = (ino_t) sqlite3_column_int64(st, 3),
-                };
-                if (!sql_column_dup(st, 1, &u->dir) || !sql_column_dup(st, 4, &u->name)) {
-                        free(u->dir);
-                        free(u->name);
-                        return log_oom();
-                }
-                list.n++;
-        }
-        if (rc != SQLITE_DONE)
-                return store_fail(s, rc, "load pending unlinks");
-        sqlite3_finalize(st);
-        st = NULL;
 
         for (size_t i = 0; i < list.n; i++) {
                 r = cb(list.items[i].owner, list.items[i].dir, list.items[i].dev, list.items[i].ino,
@@ -174,56 +167,49 @@ static void store_delete_list_done(DeleteList *l) {
         free(l->items);
 }
 
+static int store_read_delete(Store *s, sqlite3_stmt *st, void *userdata) {
+        DeleteList *list = userdata;
+        _cleanup_free_ char *headers = NULL;
+        PendingDelete *d;
+
+        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof(PendingDelete)) < 0)
+                return log_oom();
+        d = &list->items[list->n];
+        *d = (PendingDelete) {
+                .owner = (uid_t) sqlite3_column_int64(st, 1),
+                .deadline = (uint64_t) sqlite3_column_int64(st, 3),
+                .next_try = (uint64_t) sqlite3_column_int64(st, 4),
+                .attempts = (uint32_t) sqlite3_column_int64(st, 5),
+        };
+        if (sql_column_dup(st, 0, &d->url) < 0 || sql_column_dup(st, 2, &headers) < 0 ||
+            (headers && sql_split_headers(headers, &d->headers) < 0)) {
+                free(d->url);
+                return log_oom();
+        }
+        /* The column is NOT NULL; only a damaged row could lack it. */
+        if (!d->url) {
+                strv_free(d->headers);
+                log_warning("Store %s: skipping a pending delete without URL.", s->path);
+                return 0;
+        }
+        list->n++;
+        return 0;
+}
+
 int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void *userdata), void *userdata) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL;
         _cleanup_(store_delete_list_done) DeleteList list = { .items = NULL };
-        int rc, r;
+        int r;
 
         assert(s);
         assert(cb);
 
-        r = store_check_usable(s);
+        /* Read first: the callback removes or reschedules the row it was given. */
+        r = store_read_all(s,
+                           "SELECT url, owner, headers, deadline, next_try, attempts "
+                           "FROM pending_deletes ORDER BY rowid",
+                           "pending deletes", store_read_delete, &list);
         if (r < 0)
                 return r;
-
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT url, owner, headers, deadline, next_try, attempts "
-                                "FROM pending_deletes ORDER BY rowid",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare loading pending deletes");
-
-        /* Read first: the callback removes or reschedules the row it was given. */
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                _cleanup_free_ char *headers = NULL;
-                PendingDelete *d;
-
-                if (array_reserve((void **) &list.items, &list.allocated, list.n + 1, sizeof(PendingDelete)) < 0)
-                        return log_oom();
-                d = &list.items[list.n];
-                *d = (PendingDelete) {
-                        .owner = (uid_t) sqlite3_column_int64(st, 1),
-                        .deadline = (uint64_t) sqlite3_column_int64(st, 3),
-                        .next_try = (uint64_t) sqlite3_column_int64(st, 4),
-                        .attempts = (uint32_t) sqlite3_column_int64(st, 5),
-                };
-                if (!sql_column_dup(st, 0, &d->url) || !sql_column_dup(st, 2, &headers) ||
-                    (headers && !(d->headers = sql_split_headers(headers)))) {
-                        free(d->url);
-                        return log_oom();
-                }
-                /* The column is NOT NULL; only a damaged row could lack it. */
-                if (!d->url) {
-                        strv_free(d->headers);
-                        log_warning("Store %s: skipping a pending delete without URL.", s->path);
-                        continue;
-                }
-                list.n++;
-        }
-        if (rc != SQLITE_DONE)
-                return store_fail(s, rc, "load pending deletes");
-        sqlite3_finalize(st);
-        st = NULL;
 
         for (size_t i = 0; i < list.n; i++) {
                 r = cb(&list.items[i], userdata);

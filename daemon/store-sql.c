@@ -9,6 +9,15 @@ void sql_finalizep(sqlite3_stmt **st) {
         sqlite3_finalize(*st);
 }
 
+void sql_resetp(sqlite3_stmt **st) {
+        assert(st);
+
+        if (!*st)
+                return;
+        sqlite3_reset(*st);
+        sqlite3_clear_bindings(*st);
+}
+
 int sql_to_errno(int rc) {
         switch (rc & 0xff) {
         case SQLITE_NOMEM:
@@ -121,34 +130,36 @@ int sql_join_headers(char * const *headers, char **ret) {
         return 0;
 }
 
-char **sql_split_headers(const char *joined) {
+int sql_split_headers(const char *joined, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
         size_t n = 1, i = 0;
-        char **l;
 
         assert(joined);
+        assert(ret);
 
         for (const char *p = joined; *p; p++)
                 if (*p == '\n')
                         n++;
         l = calloc(n + 1, sizeof(char *));
         if (!l)
-                return NULL;
+                return -ENOMEM;
         for (const char *p = joined;; i++) {
                 const char *nl = strchr(p, '\n');
                 size_t len = nl ? (size_t) (nl - p) : strlen(p);
 
                 l[i] = strndup(p, len);
                 if (!l[i])
-                        return strv_free(l);
+                        return -ENOMEM;
                 if (!nl)
                         break;
                 p = nl + 1;
         }
-        return l;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
-/* Copies a text column; NULL stays NULL. Returns false only when out of memory. */
-bool sql_column_dup(sqlite3_stmt *st, int col, char **ret) {
+/* Copies a text column; NULL stays NULL. */
+int sql_column_dup(sqlite3_stmt *st, int col, char **ret) {
         const char *t;
 
         assert(st);
@@ -156,11 +167,11 @@ bool sql_column_dup(sqlite3_stmt *st, int col, char **ret) {
 
         if (sqlite3_column_type(st, col) == SQLITE_NULL) {
                 *ret = NULL;
-                return true;
+                return 0;
         }
         t = (const char *) sqlite3_column_text(st, col);
         if (!t)
-                return false;
+                return -ENOMEM;
         *ret = strdup(t);
-        return *ret != NULL;
+        return *ret ? 0 : -ENOMEM;
 }

@@ -75,10 +75,39 @@ int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *
         return r;
 }
 
+/* Runs a SELECT to its end, handing each row to `row` (which copies what it keeps; a negative
+ * return stops), and finalizes it before returning: the caller may then hand the rows to
+ * callbacks that write the same tables, which under a running SELECT has unspecified effects. */
+int store_read_all(Store *s, const char *sql, const char *what,
+                   int (*row)(Store *s, sqlite3_stmt *st, void *userdata), void *userdata) {
+        _cleanup_(sql_finalizep) sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        assert(s);
+        assert(sql);
+        assert(what);
+        assert(row);
+
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_fail(s, rc, "prepare loading %s", what);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = row(s, st, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (rc != SQLITE_DONE)
+                return store_fail(s, rc, "load %s", what);
+        return 0;
+}
+
 /* ---- opening ---------------------------------------------------------------------------- */
 
 static int store_pragma_int(sqlite3 *db, const char *sql, int *ret) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+        _cleanup_(sql_finalizep) sqlite3_stmt *st = NULL;
         int rc;
 
         rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -94,7 +123,7 @@ static int store_pragma_int(sqlite3 *db, const char *sql, int *ret) {
 /* Reads every page of every table and index, so a truncated file or a damaged page shows up
  * now rather than as a failure in the middle of the daemon's work. */
 static int store_quick_check(sqlite3 *db, bool *ret_ok) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+        _cleanup_(sql_finalizep) sqlite3_stmt *st = NULL;
         bool ok = true;
         int rc;
 
@@ -155,7 +184,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
 
         /* The first statement that reads the file: garbage fails here with SQLITE_NOTADB. */
         {
-                _cleanup_finalize_ sqlite3_stmt *st = NULL;
+                _cleanup_(sql_finalizep) sqlite3_stmt *st = NULL;
 
                 rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
                 if (rc == SQLITE_OK)
