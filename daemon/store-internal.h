@@ -96,6 +96,7 @@ int store_read_all(Store *s, const char *sql, const char *what,
 /* store-schema.c: the tables, their migrations, the cached statements */
 int store_schema_migrate(Store *s, int from);
 int store_schema_prepare(Store *s);
+void store_schema_finalize(Store *s);
 
 /* store-disk.c: the store's files on disk */
 int store_disk_mkdir(const char *dir);

@@ -74,16 +74,11 @@ static int store_save_file_row(Store *s, const Job *j, size_t index) {
 }
 
 int store_save_file(Store *s, const Job *j, size_t index) {
-        int r;
-
         assert(s);
         assert(j);
 
         if (index >= j->n_files)
                 return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
         return store_save_file_row(s, j, index);
 }
 
@@ -116,14 +111,11 @@ int store_save_job(Store *s, const Job *j) {
 
 int store_delete_job(Store *s, const char *id) {
         sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
+        int rc = SQLITE_OK;
 
         assert(s);
         assert(id);
 
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
         /* The files go with it: ON DELETE CASCADE. */
         st = s->delete_job;
         sql_bind_text(st, ":id", id, &rc);

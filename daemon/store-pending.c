@@ -6,15 +6,12 @@
 
 int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name) {
         sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
+        int rc = SQLITE_OK;
 
         assert(s);
         assert(dir);
         assert(name);
 
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
         st = s->add_unlink;
         sql_bind_int64(st, ":owner", (int64_t) owner, &rc);
         sql_bind_text(st, ":dir", dir, &rc);
@@ -26,15 +23,12 @@ int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, 
 
 int store_remove_pending_unlink(Store *s, const char *dir, const char *name) {
         sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
+        int rc = SQLITE_OK;
 
         assert(s);
         assert(dir);
         assert(name);
 
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
         st = s->remove_unlink;
         sql_bind_text(st, ":dir", dir, &rc);
         sql_bind_text(st, ":name", name, &rc);
@@ -141,14 +135,11 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
 
 int store_remove_pending_delete(Store *s, const char *url) {
         sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
+        int rc = SQLITE_OK;
 
         assert(s);
         assert(url);
 
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
         st = s->remove_delete;
         sql_bind_text(st, ":url", url, &rc);
         return store_run(s, st, rc, "forget pending delete of", url);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -119,96 +120,104 @@ fail:
         return rc;
 }
 
-static int store_schema_prepare_one(Store *s, sqlite3_stmt **st, const char *sql) {
-        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+/* The statements that run for every change of every job, prepared once. */
+static const struct {
+        size_t offset;          /* of the sqlite3_stmt * in Store */
+        const char *sql;
+} store_schema_cached[] = {
+        { offsetof(Store, begin),
+          "BEGIN IMMEDIATE" },
+        { offsetof(Store, commit),
+          "COMMIT" },
+        { offsetof(Store, rollback),
+          "ROLLBACK" },
+        /* An upsert, not INSERT OR REPLACE: replacing deletes the row, and with it (cascade)
+         * every file row; it would also give the job a new place in the order. */
+        { offsetof(Store, save_job),
+          "INSERT INTO jobs (id, seq, type, owner, display_name, description, state, priority,"
+          "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
+          "  no_progress_timeout, http_headers, creation_time, modification_time,"
+          "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
+          "  error_message, error_summary, error_count, upload_url) "
+          "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
+          "  :display_name, :description, :state, :priority, :auto_complete,"
+          "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
+          "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
+          "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
+          "  :error_message, :error_summary, :error_count, :upload_url) "
+          "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
+          "  display_name = excluded.display_name, description = excluded.description,"
+          "  state = excluded.state, priority = excluded.priority,"
+          "  auto_complete = excluded.auto_complete,"
+          "  allow_insecure_redirect = excluded.allow_insecure_redirect,"
+          "  bandwidth_limit = excluded.bandwidth_limit,"
+          "  minimum_retry_delay = excluded.minimum_retry_delay,"
+          "  no_progress_timeout = excluded.no_progress_timeout,"
+          "  http_headers = excluded.http_headers, creation_time = excluded.creation_time,"
+          "  modification_time = excluded.modification_time,"
+          "  completion_time = excluded.completion_time,"
+          "  last_progress_time = excluded.last_progress_time,"
+          "  retry_time = excluded.retry_time, retire_time = excluded.retire_time,"
+          "  error_name = excluded.error_name, error_message = excluded.error_message,"
+          "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
+          "  upload_url = excluded.upload_url" },
+        { offsetof(Store, save_file),
+          "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
+          "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator) "
+          "VALUES (:job_id, :idx, :url, :path, :dir, :name, :temp_name, :dir_dev, :dir_ino,"
+          "  :temp_exists, :completed, :committed, :bytes_total, :bytes_transferred, :validator) "
+          "ON CONFLICT (job_id, idx) DO UPDATE SET url = excluded.url, path = excluded.path,"
+          "  dir = excluded.dir, name = excluded.name, temp_name = excluded.temp_name,"
+          "  dir_dev = excluded.dir_dev, dir_ino = excluded.dir_ino,"
+          "  temp_exists = excluded.temp_exists, completed = excluded.completed,"
+          "  committed = excluded.committed, bytes_total = excluded.bytes_total,"
+          "  bytes_transferred = excluded.bytes_transferred, validator = excluded.validator" },
+        { offsetof(Store, trim_files),
+          "DELETE FROM files WHERE job_id = :job_id AND idx >= :n" },
+        { offsetof(Store, delete_job),
+          "DELETE FROM jobs WHERE id = :id" },
+        { offsetof(Store, add_unlink),
+          "INSERT INTO pending_unlinks (owner, dir, dev, ino, name) "
+          "VALUES (:owner, :dir, :dev, :ino, :name) "
+          "ON CONFLICT (dir, name) DO UPDATE SET owner = excluded.owner,"
+          "  dev = excluded.dev, ino = excluded.ino" },
+        { offsetof(Store, remove_unlink),
+          "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name" },
+        { offsetof(Store, save_delete),
+          "INSERT INTO pending_deletes (url, owner, headers, deadline, next_try, attempts) "
+          "VALUES (:url, :owner, :headers, :deadline, :next_try, :attempts) "
+          "ON CONFLICT (url) DO UPDATE SET owner = excluded.owner, headers = excluded.headers,"
+          "  deadline = excluded.deadline, next_try = excluded.next_try,"
+          "  attempts = excluded.attempts" },
+        { offsetof(Store, remove_delete),
+          "DELETE FROM pending_deletes WHERE url = :url" },
+};
 
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare \"%.60s\"", sql);
-        return 0;
+static sqlite3_stmt **store_schema_cached_at(Store *s, size_t i) {
+        return (sqlite3_stmt **) ((char *) s + store_schema_cached[i].offset);
 }
 
 int store_schema_prepare(Store *s) {
-        int r;
-
         assert(s);
 
-        r = store_schema_prepare_one(s, &s->begin, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return r;
-        r = store_schema_prepare_one(s, &s->commit, "COMMIT");
-        if (r < 0)
-                return r;
-        r = store_schema_prepare_one(s, &s->rollback, "ROLLBACK");
-        if (r < 0)
-                return r;
-        /* An upsert, not INSERT OR REPLACE: replacing deletes the row, and with it (cascade)
-         * every file row; it would also give the job a new place in the order. */
-        r = store_schema_prepare_one(s, &s->save_job,
-                    "INSERT INTO jobs (id, seq, type, owner, display_name, description, state, priority,"
-                    "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
-                    "  no_progress_timeout, http_headers, creation_time, modification_time,"
-                    "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
-                    "  error_message, error_summary, error_count, upload_url) "
-                    "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
-                    "  :display_name, :description, :state, :priority, :auto_complete,"
-                    "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
-                    "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
-                    "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
-                    "  :error_message, :error_summary, :error_count, :upload_url) "
-                    "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
-                    "  display_name = excluded.display_name, description = excluded.description,"
-                    "  state = excluded.state, priority = excluded.priority,"
-                    "  auto_complete = excluded.auto_complete,"
-                    "  allow_insecure_redirect = excluded.allow_insecure_redirect,"
-                    "  bandwidth_limit = excluded.bandwidth_limit,"
-                    "  minimum_retry_delay = excluded.minimum_retry_delay,"
-                    "  no_progress_timeout = excluded.no_progress_timeout,"
-                    "  http_headers = excluded.http_headers, creation_time = excluded.creation_time,"
-                    "  modification_time = excluded.modification_time,"
-                    "  completion_time = excluded.completion_time,"
-                    "  last_progress_time = excluded.last_progress_time,"
-                    "  retry_time = excluded.retry_time, retire_time = excluded.retire_time,"
-                    "  error_name = excluded.error_name, error_message = excluded.error_message,"
-                    "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
-                    "  upload_url = excluded.upload_url");
-        if (r < 0)
-                return r;
-        r = store_schema_prepare_one(s, &s->save_file,
-                    "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
-                    "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator) "
-                    "VALUES (:job_id, :idx, :url, :path, :dir, :name, :temp_name, :dir_dev, :dir_ino,"
-                    "  :temp_exists, :completed, :committed, :bytes_total, :bytes_transferred, :validator) "
-                    "ON CONFLICT (job_id, idx) DO UPDATE SET url = excluded.url, path = excluded.path,"
-                    "  dir = excluded.dir, name = excluded.name, temp_name = excluded.temp_name,"
-                    "  dir_dev = excluded.dir_dev, dir_ino = excluded.dir_ino,"
-                    "  temp_exists = excluded.temp_exists, completed = excluded.completed,"
-                    "  committed = excluded.committed, bytes_total = excluded.bytes_total,"
-                    "  bytes_transferred = excluded.bytes_transferred, validator = excluded.validator");
-        if (r < 0)
-                return r;
-        r = store_schema_prepare_one(s, &s->trim_files, "DELETE FROM files WHERE job_id = :job_id AND idx >= :n");
-        if (r < 0)
-                return r;
-        r = store_schema_prepare_one(s, &s->delete_job, "DELETE FROM jobs WHERE id = :id");
-        if (r < 0)
-                return r;
-        r = store_schema_prepare_one(s, &s->add_unlink,
-                    "INSERT INTO pending_unlinks (owner, dir, dev, ino, name) "
-                    "VALUES (:owner, :dir, :dev, :ino, :name) "
-                    "ON CONFLICT (dir, name) DO UPDATE SET owner = excluded.owner,"
-                    "  dev = excluded.dev, ino = excluded.ino");
-        if (r < 0)
-                return r;
-        r = store_schema_prepare_one(s, &s->remove_unlink, "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name");
-        if (r < 0)
-                return r;
-        r = store_schema_prepare_one(s, &s->save_delete,
-                    "INSERT INTO pending_deletes (url, owner, headers, deadline, next_try, attempts) "
-                    "VALUES (:url, :owner, :headers, :deadline, :next_try, :attempts) "
-                    "ON CONFLICT (url) DO UPDATE SET owner = excluded.owner, headers = excluded.headers,"
-                    "  deadline = excluded.deadline, next_try = excluded.next_try,"
-                    "  attempts = excluded.attempts");
-        if (r < 0)
-                return r;
-        return store_schema_prepare_one(s, &s->remove_delete, "DELETE FROM pending_deletes WHERE url = :url");
+        for (size_t i = 0; i < ELEMENTSOF(store_schema_cached); i++) {
+                const char *sql = store_schema_cached[i].sql;
+                int rc;
+
+                rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, store_schema_cached_at(s, i), NULL);
+                if (rc != SQLITE_OK)
+                        return store_fail(s, rc, "prepare \"%.60s\"", sql);
+        }
+        return 0;
+}
+
+void store_schema_finalize(Store *s) {
+        assert(s);
+
+        for (size_t i = 0; i < ELEMENTSOF(store_schema_cached); i++) {
+                sqlite3_stmt **st = store_schema_cached_at(s, i);
+
+                sqlite3_finalize(*st);
+                *st = NULL;
+        }
 }

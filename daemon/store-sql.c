@@ -43,8 +43,13 @@ bool sql_is_broken(int rc) {
  * Each helper does nothing once *rc holds an error, so a row is bound in a straight list
  * and checked once. Parameters are named to keep the SQL and the code readable together. */
 
+/* The first call of every sql_bind_*(): asserts their arguments. */
 static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
         int i;
+
+        assert(st);
+        assert(name);
+        assert(rc);
 
         if (*rc != SQLITE_OK)
                 return 0;
@@ -55,13 +60,7 @@ static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
 }
 
 void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
-        int i;
-
-        assert(st);
-        assert(name);
-        assert(rc);
-
-        i = sql_param_index(st, name, rc);
+        int i = sql_param_index(st, name, rc);
 
         /* Static: the statement runs and its bindings are cleared before the string can change. */
         if (i > 0)
@@ -69,13 +68,8 @@ void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
 }
 
 void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
-        int i;
+        int i = sql_param_index(st, name, rc);
 
-        assert(st);
-        assert(name);
-        assert(rc);
-
-        i = sql_param_index(st, name, rc);
         if (i > 0)
                 *rc = sqlite3_bind_int64(st, i, v);
 }
@@ -83,18 +77,10 @@ void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
 /* SQLite integers are signed 64-bit: unsigned values (UINT64_MAX for "unknown", large inode
  * numbers) are stored as their two's complement bit pattern and cast back on load. */
 void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc) {
-        assert(st);
-        assert(name);
-        assert(rc);
-
         sql_bind_int64(st, name, (int64_t) v, rc);
 }
 
 void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
-        assert(st);
-        assert(name);
-        assert(rc);
-
         sql_bind_int64(st, name, v ? 1 : 0, rc);
 }
 

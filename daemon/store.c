@@ -55,24 +55,27 @@ int store_check_usable(Store *s) {
         return s->depth > 0 ? s->error : 0;
 }
 
-/* Runs a statement that returns no rows and makes it ready for the next use. */
+/* Runs a statement that returns no rows (rc holds the result of binding it), refuses it in a
+ * doomed transaction, and makes it ready for the next use whatever happens. */
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key) {
-        int r = 0;
+        _cleanup_(sql_resetp) sqlite3_stmt *reset = st;
+        int r;
 
         assert(s);
         assert(st);
         assert(what);
 
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
         if (rc == SQLITE_OK) {
                 rc = sqlite3_step(st);
                 if (rc == SQLITE_DONE || rc == SQLITE_ROW)
                         rc = SQLITE_OK;
         }
         if (rc != SQLITE_OK)
-                r = key ? store_fail(s, rc, "%s %s", what, key) : store_fail(s, rc, "%s", what);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return r;
+                return key ? store_fail(s, rc, "%s %s", what, key) : store_fail(s, rc, "%s", what);
+        return 0;
 }
 
 /* Runs a SELECT to its end, handing each row to `row` (which copies what it keeps; a negative
@@ -251,16 +254,7 @@ fail:
 }
 
 static void store_close_db(Store *s) {
-        sqlite3_stmt **cached[] = {
-                &s->begin, &s->commit, &s->rollback, &s->save_job, &s->save_file,
-                &s->trim_files, &s->delete_job, &s->add_unlink, &s->remove_unlink,
-                &s->save_delete, &s->remove_delete,
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(cached); i++) {
-                sqlite3_finalize(*cached[i]);
-                *cached[i] = NULL;
-        }
+        store_schema_finalize(s);
         /* Every statement is finalized, so this closes for real (and rolls back if needed). */
         sqlite3_close_v2(s->db);
         s->db = NULL;
