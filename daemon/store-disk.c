@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The store's files on disk, before and besides SQLite: the private state directory and file
+ * modes, a header check for what SQLite would take for valid, moving a broken store aside. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Job rows and their file rows: saving, deleting, loading every job at start-up. */
 #include "job.h"
 #include "job-record.h"
 #include "log.h"
 #include "store-internal.h"
-
-/* ---- jobs ------------------------------------------------------------------------------- */
 
 int store_save_job_row(Store *s, const Job *j) {
         _cleanup_free_ char *headers = NULL;

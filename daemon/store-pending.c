@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Work that outlives its job: temporary files still to remove and tus termination DELETEs
+ * still to deliver. */
 #include "log.h"
 #include "store-internal.h"
 

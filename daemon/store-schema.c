@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The tables of every schema version, the migration between them, and the statements
+ * prepared once on them. */
 #include <stddef.h>
 #include <stdio.h>
 
 #include "log.h"
 #include "store-internal.h"
-
-/* ---- schema ----------------------------------------------------------------------------- */
 
 /* One function per version step; a later schema appends steps and never edits old ones. */
 static int store_schema_v1(sqlite3 *db) {

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SQLite helpers that need no Store: cleanups for statements, result codes as errno, binding
+ * by parameter name, copying columns, the one-column form of a header list. */
 #include <string.h>
 
 #include "store-internal.h"

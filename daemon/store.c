@@ -1,17 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The store itself: opening (with the lock that keeps it to one daemon, the checks that
+ * catch a broken file, and moving one aside), closing, failures, transactions. */
 #include <fcntl.h>
-#include <stdint.h>
-#include <sqlite3.h>
-#include <sys/file.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <sys/file.h>
 
-#include "job.h"
-#include "job-record.h"
 #include "log.h"
-#include "store.h"
 #include "store-internal.h"
 
 static void store_closep(Store **s) {
