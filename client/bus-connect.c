@@ -19,7 +19,12 @@ static bool system_bus_socket_exists(void) {
         return false;
 }
 
-bool bus_choice_is_user(BusChoice choice) {
+/* The rule for BUS_CHOICE_DEFAULT (also in `xferctl --help`):
+ *  - not root: the user (session) bus;
+ *  - root: the system bus — unless DBUS_SESSION_BUS_ADDRESS is set, DBUS_SYSTEM_BUS_ADDRESS
+ *    is not and no system bus socket exists; then root is clearly inside a session of its
+ *    own (a container, a test with a private bus), and the user bus is what it means. */
+static bool choice_is_user(BusChoice choice) {
         if (choice != BUS_CHOICE_DEFAULT)
                 return choice == BUS_CHOICE_USER;
         if (geteuid() != 0)
@@ -30,8 +35,10 @@ bool bus_choice_is_user(BusChoice choice) {
 }
 
 int bus_connect(BusChoice choice, sd_bus **ret) {
-        bool user = bus_choice_is_user(choice);
+        bool user = choice_is_user(choice);
         int r;
+
+        assert(ret);
 
         r = user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
         if (r < 0) {

@@ -8,23 +8,12 @@
 #include "util.h"
 
 void job_status_done(JobStatus *s) {
+        assert(s);
+
         free(s->state);
         free(s->error_name);
         free(s->error_message);
         *s = (JobStatus) JOB_STATUS_INIT;
-}
-
-bool job_state_is_final(const char *state) {
-        return streq_ptr(state, "acknowledged") || streq_ptr(state, "cancelled");
-}
-
-bool job_state_has_error(const char *state) {
-        return streq_ptr(state, "error") || streq_ptr(state, "transient-error");
-}
-
-bool job_state_is_active(const char *state) {
-        return streq_ptr(state, "queued") || streq_ptr(state, "connecting") ||
-               streq_ptr(state, "transferring") || streq_ptr(state, "transient-error");
 }
 
 typedef enum Kind { KIND_STRING, KIND_U32, KIND_U64 } Kind;
@@ -69,7 +58,7 @@ static int read_field(JobStatus *s, const Field *f, sd_bus_message *m) {
                         return r;
                 if (streq_ptr(*p, v))
                         return 0;
-                r = strdup_replace(p, v);
+                r = free_and_strdup(p, v);
                 return r < 0 ? r : 1;
         }
         case KIND_U32: {
@@ -102,6 +91,9 @@ int job_status_read_dict(JobStatus *s, sd_bus_message *m, unsigned *ret_changed)
         unsigned changed = 0;
         const char *name;
         int r;
+
+        assert(s);
+        assert(m);
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
@@ -148,6 +140,9 @@ int job_status_read_changed(JobStatus *s, sd_bus_message *m, unsigned *ret_chang
         unsigned invalidated = 0;
         const char *iface, *name;
         int r;
+
+        assert(s);
+        assert(m);
 
         r = sd_bus_message_read(m, "s", &iface);
         if (r < 0)

@@ -39,15 +39,10 @@ struct Progress {
         char *last_plain_note;
 };
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 Progress *progress_new(FILE *f, bool tty) {
         Progress *p = calloc(1, sizeof *p);
+
+        assert(f);
 
         if (!p)
                 return NULL;
@@ -221,17 +216,19 @@ static void print_plain(Progress *p, uint64_t now) {
         fflush(p->f);
 
         p->last_plain_usec = now;
-        (void) strdup_replace(&p->last_plain_state, p->state);
-        (void) strdup_replace(&p->last_plain_note, p->note);
+        (void) free_and_strdup(&p->last_plain_state, p->state);
+        (void) free_and_strdup(&p->last_plain_note, p->note);
 }
 
 void progress_update(Progress *p, const char *state, uint64_t done, uint64_t total, const char *note) {
-        uint64_t now = now_usec();
+        uint64_t now = now_monotonic_usec();
+
+        assert(p);
 
         if (isempty(note))
                 note = NULL;
-        (void) strdup_replace(&p->state, state);
-        (void) strdup_replace(&p->note, note);
+        (void) free_and_strdup(&p->state, state);
+        (void) free_and_strdup(&p->note, note);
         p->done = done;
         p->total = total;
         samples_add(p, now, done);
@@ -247,11 +244,15 @@ void progress_update(Progress *p, const char *state, uint64_t done, uint64_t tot
 }
 
 void progress_tick(Progress *p) {
+        assert(p);
+
         if (p->tty && p->state)
-                draw_bar(p, now_usec());
+                draw_bar(p, now_monotonic_usec());
 }
 
 void progress_clear(Progress *p) {
+        assert(p);
+
         if (!p->tty || !p->drawn)
                 return;
         fputs("\r\033[K", p->f);

@@ -30,6 +30,8 @@ static void report_vprintf(const char *fmt, va_list ap, const char *why) {
 int report_error(int r, const char *fmt, ...) {
         va_list ap;
 
+        assert(fmt);
+
         va_start(ap, fmt);
         report_vprintf(fmt, ap, NULL);
         va_end(ap);
@@ -38,6 +40,8 @@ int report_error(int r, const char *fmt, ...) {
 
 int report_reason(int r, const char *why, const char *fmt, ...) {
         va_list ap;
+
+        assert(fmt);
 
         va_start(ap, fmt);
         report_vprintf(fmt, ap, isempty(why) ? "no reason given" : why);
@@ -48,12 +52,15 @@ int report_reason(int r, const char *why, const char *fmt, ...) {
 void report_note(const char *fmt, ...) {
         va_list ap;
 
+        assert(fmt);
+
         va_start(ap, fmt);
         report_vprintf(fmt, ap, NULL);
         va_end(ap);
 }
 
-const char *bus_error_text(const sd_bus_error *error, int r) {
+/* The message of a D-Bus error or of errno r, never NULL. */
+static const char *error_text(const sd_bus_error *error, int r) {
         if (error && !isempty(error->message))
                 return error->message;
         if (error && !isempty(error->name))
@@ -64,11 +71,13 @@ const char *bus_error_text(const sd_bus_error *error, int r) {
 int report_bus_error(const sd_bus_error *error, int r, const char *fmt, ...) {
         va_list ap;
 
+        assert(fmt);
+
         if (r >= 0)
                 r = -EIO;
 
         va_start(ap, fmt);
-        report_vprintf(fmt, ap, bus_error_text(error, r));
+        report_vprintf(fmt, ap, error_text(error, r));
         va_end(ap);
         return r;
 }

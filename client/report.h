@@ -21,6 +21,3 @@ int report_reason(int r, const char *why, const char *fmt, ...) _printf_(3, 4);
 
 /* "xferctl: <text>" without any error code; for notes the user should see on stderr. */
 void report_note(const char *fmt, ...) _printf_(1, 2);
-
-/* The message of a D-Bus error or of errno r, never NULL. */
-const char *bus_error_text(const sd_bus_error *error, int r);

@@ -21,6 +21,8 @@ struct Table {
 Table *table_new(size_t n_columns, const char *const *headers) {
         Table *t;
 
+        assert(headers);
+
         t = calloc(1, sizeof *t);
         if (!t)
                 return NULL;
@@ -48,16 +50,22 @@ Table *table_free(Table *t) {
 }
 
 void table_set_align_right(Table *t, size_t column, bool right) {
+        assert(t);
+
         if (column < t->n_columns)
                 t->right[column] = right;
 }
 
 void table_set_show_header(Table *t, bool show) {
+        assert(t);
+
         t->show_header = show;
 }
 
 int table_add(Table *t, const char *cell) {
         char *s;
+
+        assert(t);
 
         if (t->n_cells == t->allocated) {
                 size_t n = t->allocated ? t->allocated * 2 : t->n_columns * 8;
@@ -81,6 +89,9 @@ int table_addf(Table *t, const char *fmt, ...) {
         va_list ap;
         int r;
 
+        assert(t);
+        assert(fmt);
+
         va_start(ap, fmt);
         r = vasprintf(&s, fmt, ap);
         va_end(ap);
@@ -90,12 +101,17 @@ int table_addf(Table *t, const char *fmt, ...) {
 }
 
 size_t table_rows(const Table *t) {
+        assert(t);
+
         return t->n_cells / t->n_columns - 1;
 }
 
 int table_print(Table *t, FILE *f) {
         _cleanup_free_ size_t *widths = NULL;
         size_t first = t->show_header ? 0 : t->n_columns;
+
+        assert(t);
+        assert(f);
 
         widths = calloc(t->n_columns, sizeof *widths);
         if (!widths)

@@ -20,6 +20,9 @@ int verb_create(Ctl *c, int argc, char **argv) {
         const char *id, *path;
         int r;
 
+        assert(c);
+        assert(argv);
+
         r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                "CreateJob", &error, &reply, "sa{sv}", argv[1], 0);
         if (r < 0)
@@ -39,6 +42,9 @@ int verb_add(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *id = NULL, *path = NULL, *target = NULL;
         int r;
 
+        assert(c);
+        assert(argv);
+
         r = job_lookup(c->bus, argv[1], &id, &path);
         if (r < 0)
                 return r;
@@ -57,10 +63,14 @@ int verb_add(Ctl *c, int argc, char **argv) {
 /* resume, suspend, cancel, complete: the D-Bus method is the verb with a capital. Every JOB
  * is tried; the exit status says whether all succeeded. */
 int verb_job_method(Ctl *c, int argc, char **argv) {
-        const char *verb = argv[0];
+        const char *verb;
         char method[16];
         int ret = 0;
 
+        assert(c);
+        assert(argv);
+
+        verb = argv[0];
         snprintf(method, sizeof method, "%s", verb);
         method[0] = (char) toupper((unsigned char) method[0]);
 
@@ -167,6 +177,9 @@ static int parse_value(const WritableProperty *p, const char *s, Value *v) {
 }
 
 int verb_set(Ctl *c, int argc, char **argv) {
+        assert(c);
+        assert(argv);
+
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *id = NULL, *path = NULL;
         const WritableProperty *p;

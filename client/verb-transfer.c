@@ -417,10 +417,23 @@ static int on_download_started(sd_bus_message *m, void *userdata, sd_bus_error *
         return 0;
 }
 
+/* Runs a prepared follow unless `r` says an earlier step failed, and frees it either way. */
+static int follow_run(Follow *f, int r) {
+        if (r >= 0)
+                r = follow_start(f);
+        if (r >= 0)
+                r = follow_loop(f);
+        follow_done(f);
+        return r;
+}
+
 int verb_download(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *target = NULL;
         Follow f = { .ctl = c, .mode = FOLLOW_DOWNLOAD };
         int r;
+
+        assert(c);
+        assert(argv);
 
         r = path_download_target(argv[1], argv[2], &target);
         if (r < 0)
@@ -502,6 +515,9 @@ int verb_upload(Ctl *c, int argc, char **argv) {
         struct stat st;
         int r;
 
+        assert(c);
+        assert(argv);
+
         r = path_make_absolute(argv[1], &f.local);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot make \"%s\" an absolute path", argv[1]);
@@ -524,18 +540,16 @@ int verb_upload(Ctl *c, int argc, char **argv) {
         r = follow_prepare(&f);
         if (r >= 0)
                 r = upload_create(c, &f, f.local, argv[2]);
-        if (r >= 0)
-                r = follow_start(&f);
-        if (r >= 0)
-                r = follow_loop(&f);
-        follow_done(&f);
-        return r;
+        return follow_run(&f, r);
 }
 
 int verb_wait(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *id = NULL, *path = NULL;
         Follow f = { .ctl = c, .mode = FOLLOW_WAIT };
         int r;
+
+        assert(c);
+        assert(argv);
 
         r = job_lookup(c->bus, argv[1], &id, &path);
         if (r < 0)
@@ -547,10 +561,5 @@ int verb_wait(Ctl *c, int argc, char **argv) {
                 if (r < 0)
                         report_error(r, "out of memory");
         }
-        if (r >= 0)
-                r = follow_start(&f);
-        if (r >= 0)
-                r = follow_loop(&f);
-        follow_done(&f);
-        return r;
+        return follow_run(&f, r);
 }

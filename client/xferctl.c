@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* xferctl: the command-line client of xferd. It speaks only the public D-Bus API (see
- * shared/design/dbus-api.md); each verb lives in a verb-*.c file. */
+ * docs/api.md); each verb lives in a verb-*.c file. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -96,12 +96,18 @@ static void help(void) {
 }
 
 int ctl_usage_error(const char *verb, const char *synopsis) {
+        assert(verb);
+        assert(synopsis);
+
         fprintf(stderr, "xferctl: usage: xferctl %s%s%s (see xferctl --help)\n",
                 verb, isempty(synopsis) ? "" : " ", synopsis);
         return EXIT_USAGE;
 }
 
 int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata) {
+        assert(c);
+        assert(handler);
+
         static const int signals[] = { SIGINT, SIGTERM };
         sigset_t mask;
         int r;

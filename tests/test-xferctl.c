@@ -8,49 +8,18 @@
 #include <signal.h>
 #include <string.h>
 
-#include "bus-fixture.h"
-#include "http-server.h"
+#include "xferd-env.h"
 
 #define SIZE (700 * 1024 + 3)
 #define STALL (128 * 1024)
 
 static const char *const nothing[] = { NULL };
 
-typedef struct {
-        BusFixture *fx;
-        HttpServer *http;
-        char *dir;
-        char *dest;
-        char *url;
-        GBytes *content;
-} Env;
-
-static Env *
+static XferdEnv *
 env_new (void)
 {
-        Env *env = g_new0 (Env, 1);
-
-        env->fx = bus_fixture_new (NULL);
-        env->http = http_server_new ();
-        env->content = http_server_add_generated (env->http, "/file.bin", SIZE);
-        env->dir = bus_fixture_mkdir (env->fx, "dl");
-        env->dest = g_build_filename (env->dir, "file.bin", NULL);
-        env->url = http_server_url (env->http, "/file.bin");
-        return env;
+        return xferd_env_new_serving (NULL, "/file.bin", SIZE);
 }
-
-static void
-env_free (Env *env)
-{
-        http_server_free (env->http);
-        bus_fixture_free (env->fx);
-        g_bytes_unref (env->content);
-        g_free (env->dir);
-        g_free (env->dest);
-        g_free (env->url);
-        g_free (env);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
 
 static const char *
 xferctl_binary (void)
@@ -60,7 +29,7 @@ xferctl_binary (void)
 
 /* Runs xferctl --user ARGS...; returns its exit status. */
 static int
-xferctl (Env *env, char **out, char **err, ...)
+xferctl (XferdEnv *env, char **out, char **err, ...)
 {
         g_autoptr(GPtrArray) argv = g_ptr_array_new ();
         va_list ap;
@@ -88,13 +57,8 @@ skip_without_xferctl (void)
 static gboolean
 no_jobs_listed (BusFixture *fx)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-        g_autoptr(GVariant) jobs = NULL;
+        g_autoptr(GVariant) jobs = xferd_list_jobs (fx);
 
-        g_assert_no_error (error);
-        jobs = g_variant_get_child_value (reply, 0);
         return g_variant_n_children (jobs) == 0;
 }
 
@@ -103,7 +67,7 @@ test_download (void)
 {
         if (skip_without_xferctl ())
                 return;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         g_assert_cmpint (xferctl (env, NULL, NULL, "--no-progress", "download", env->url, env->dest, NULL), ==, 0);
         const char *const names[] = { "file.bin", NULL };
@@ -119,7 +83,7 @@ test_download_404 (void)
 {
         if (skip_without_xferctl ())
                 return;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *err = NULL;
 
         http_server_fail (env->http, "/file.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
@@ -142,7 +106,7 @@ test_download_interrupted (void)
 {
         if (skip_without_xferctl ())
                 return;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GError) error = NULL;
         g_autofree char *out = NULL, *err = NULL;
         const char *argv[] = { xferctl_binary (), "--user", "--no-progress", "download",
@@ -178,7 +142,7 @@ test_job_verbs (void)
 {
         if (skip_without_xferctl ())
                 return;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *out = NULL;
 
         g_assert_cmpint (xferctl (env, &out, NULL, "create", "verbs-job", NULL), ==, 0);
@@ -219,7 +183,7 @@ test_suspend_cancel (void)
 {
         if (skip_without_xferctl ())
                 return;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *id = NULL;
         g_autofree char *err = NULL;
 
@@ -248,7 +212,7 @@ test_list_json (void)
 {
         if (skip_without_xferctl ())
                 return;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *id = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "listed", &id);
         g_autofree char *out = NULL;
@@ -269,7 +233,7 @@ test_usage_errors (void)
 {
         if (skip_without_xferctl ())
                 return;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         g_assert_cmpint (xferctl (env, NULL, NULL, "no-such-verb", NULL), ==, 2);
         g_assert_cmpint (xferctl (env, NULL, NULL, "download", env->url, NULL), ==, 2);
