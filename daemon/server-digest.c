@@ -343,7 +343,8 @@ int server_digest_parse_legacy(const char *value, Digest found[static _DIGEST_AL
                                 /* A value of the wrong size is ignored, as in a dictionary. */
                                 Digest d = { .algorithm = a };
                                 mask &= ~DIGEST_ALGORITHM_BIT(a);
-                                if (base64_decode_exact(v, (size_t) (end - v), d.bytes, digest_algorithm_size(a)) >= 0) {
+                                size_t size = digest_algorithm_size(a);
+                                if (base64_decode_exact(v, (size_t) (end - v), d.bytes, size) >= 0) {
                                         found[a] = d;
                                         mask |= DIGEST_ALGORITHM_BIT(a);
                                 }
@@ -398,8 +399,12 @@ static int field_digest(const ServerDigests *s, ServerDigestField f, unsigned pr
 int server_digests_choose(const ServerDigests *s, long status, bool decoded, unsigned preferred,
                           ServerDigest *ret) {
         /* Whole-representation digests first; Content-Digest covers the whole only on a 200. */
-        static const ServerDigestField order_200[] = { SERVER_DIGEST_REPR, SERVER_DIGEST_CONTENT, SERVER_DIGEST_LEGACY };
-        static const ServerDigestField order_206[] = { SERVER_DIGEST_REPR, SERVER_DIGEST_LEGACY, SERVER_DIGEST_CONTENT };
+        static const ServerDigestField order_200[] = {
+                SERVER_DIGEST_REPR, SERVER_DIGEST_CONTENT, SERVER_DIGEST_LEGACY,
+        };
+        static const ServerDigestField order_206[] = {
+                SERVER_DIGEST_REPR, SERVER_DIGEST_LEGACY, SERVER_DIGEST_CONTENT,
+        };
         const ServerDigestField *order;
         Digest d;
 

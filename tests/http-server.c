@@ -801,7 +801,8 @@ add_digest_fields (SoupMessageHeaders *resp, const Plan *plan, gsize start, gsiz
                 if (mode == HTTP_DIGEST_OFF)
                         continue;
                 g_autoptr(GChecksum) sum = g_checksum_new (type);
-                g_checksum_update (sum, (const guchar *) g_bytes_get_data (plan->content, NULL) + from, (gssize) (to - from));
+                const guchar *data = g_bytes_get_data (plan->content, NULL);
+                g_checksum_update (sum, data + from, (gssize) (to - from));
                 g_checksum_get_digest (sum, digest, &len);
                 if (mode == HTTP_DIGEST_WRONG)
                         digest[0] ^= 1;
