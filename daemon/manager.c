@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ctype.h>
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,80 +8,38 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <systemd/sd-id128.h>
 
 #include "http-util.h"
 #include "job-record.h"
 #include "log.h"
-#include "manager.h"
+#include "manager-internal.h"
 #include "netwatch.h"
 #include "store.h"
 #include "tus.h"
 #include "util.h"
 
-#define JOB_OBJECT_PREFIX "/org/xferd/Transfer1/job/"
-#define DISPLAY_NAME_MAX 256
-#define DESCRIPTION_MAX 1024
 #define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
+
 #define UNLINK_RETRY_USEC (30 * USEC_PER_SEC)
+
 #define MAX_RESTARTS 3
+
 #define AUTO_COMPLETE_WINDOW_USEC (5 * USEC_PER_MSEC)
 
-/* A temporary file that could not be unlinked yet; it is never forgotten. */
-typedef struct PendingUnlink {
-        struct PendingUnlink *next;
-        FsIdentity identity;
-        char *dir;
-        dev_t dev;
-        ino_t ino;
-        char *name;
-} PendingUnlink;
-
-struct Manager {
-        sd_event *event;
-        ManagerConfig config;
-        ManagerObserver observer;
-        Engine *engine;
-        Store *store;                           /* NULL when the state directory is unusable */
-        NetWatch *netwatch;                     /* open while a job waits for the network */
-        sd_event_source *network_timer;         /* lets a burst of network news settle */
-        sd_event_source *inactivity_timer;
-
-        Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
-        Job *retained_head, *retained_tail;     /* final, object still on the bus */
-        unsigned n_jobs;
-        Job **index;                            /* every job with an object, by id */
-        size_t n_index_buckets, n_indexed;
-
-        sd_event_source *schedule_source;       /* deferred scheduler run */
-        sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
-        Job *auto_complete_head;
-        sd_event_source *slice_timer;           /* turns among background jobs of one priority */
-        sd_event_source *progress_timer;        /* rate-limits progress signals */
-        Job *dirty_head;
-
-        PendingUnlink *pending_unlinks;
-        sd_event_source *unlink_timer;
-        uint64_t unlink_retry_usec;             /* doubles while unlinks keep failing */
-
-        struct DeleteEntry *pending_deletes;    /* tus DELETEs of cancelled uploads */
-
-        /* Listed jobs that keep the daemon busy (queued, connecting, transferring,
-         * transient-error) and that wait for the network: kept in step with every change of a
-         * listed job's state or error (job_uncount/job_recount), so that the question asked
-         * after every change does not walk 10 000 jobs. */
-        unsigned n_busy, n_network_waiting;
-        bool check_counts;                      /* tests: recount and compare at every check */
-
-        bool idle;
-};
-
 static void job_start_transfer(Job *j);
+
 static void job_start_upload(Job *j, JobFile *f);
+
 static void manager_delete_upload(Manager *m, Job *j);
+
 static unsigned manager_count_active_background(Manager *m);
+
 static uint64_t job_effective_rate(const Job *j, unsigned n_background);
+
 static void manager_check_idle(Manager *m);
+
 static void manager_arm_inactivity(Manager *m, uint64_t modification_time);
 
 void manager_config_defaults(ManagerConfig *c) {
@@ -106,103 +63,6 @@ void manager_config_defaults(ManagerConfig *c) {
         };
 }
 
-/* ---- lists ---------------------------------------------------------------------------- */
-
-static void list_remove(Job **head, Job **tail, Job *j) {
-        if (j->prev)
-                j->prev->next = j->next;
-        else
-                *head = j->next;
-        if (j->next)
-                j->next->prev = j->prev;
-        else
-                *tail = j->prev;
-        j->prev = j->next = NULL;
-}
-
-static void list_append(Job **head, Job **tail, Job *j) {
-        j->prev = *tail;
-        j->next = NULL;
-        if (*tail)
-                (*tail)->next = j;
-        else
-                *head = j;
-        *tail = j;
-}
-
-Job *manager_first_job(Manager *m) {
-        return m->jobs_head;
-}
-
-Job *manager_first_retained(Manager *m) {
-        return m->retained_head;
-}
-
-/* Ids are random: their first 16 hex digits are a good hash already. */
-static size_t id_hash(const char *id, size_t n_buckets) {
-        uint64_t h = 0;
-
-        for (size_t i = 0; i < 16 && id[i]; i++)
-                h = h * 16 + (uint64_t) (isdigit((unsigned char) id[i]) ? id[i] - '0' : (id[i] | 0x20) - 'a' + 10);
-        return (size_t) (h % n_buckets);
-}
-
-/* Every lookup of a call, property read or signal goes through here: a hash, not a walk of
- * thousands of jobs. */
-Job *manager_find_job(Manager *m, const char *id) {
-        if (m->n_index_buckets == 0)
-                return NULL;
-        for (Job *j = m->index[id_hash(id, m->n_index_buckets)]; j; j = j->index_next)
-                if (streq(j->id, id))
-                        return j;
-        return NULL;
-}
-
-static int manager_index_add(Manager *m, Job *j) {
-        if (m->n_indexed + 1 > m->n_index_buckets) {
-                size_t n = m->n_index_buckets ? m->n_index_buckets * 4 : 64;
-                Job **buckets = calloc(n, sizeof *buckets);
-                if (!buckets)
-                        return -ENOMEM;
-                for (size_t b = 0; b < m->n_index_buckets; b++)
-                        for (Job *k = m->index[b], *next; k; k = next) {
-                                next = k->index_next;
-                                size_t h = id_hash(k->id, n);
-                                k->index_next = buckets[h];
-                                buckets[h] = k;
-                        }
-                free(m->index);
-                m->index = buckets;
-                m->n_index_buckets = n;
-        }
-        size_t h = id_hash(j->id, m->n_index_buckets);
-        j->index_next = m->index[h];
-        m->index[h] = j;
-        m->n_indexed++;
-        return 0;
-}
-
-static void manager_index_remove(Manager *m, Job *j) {
-        if (m->n_index_buckets == 0)
-                return;
-        for (Job **p = &m->index[id_hash(j->id, m->n_index_buckets)]; *p; p = &(*p)->index_next)
-                if (*p == j) {
-                        *p = j->index_next;
-                        j->index_next = NULL;
-                        m->n_indexed--;
-                        return;
-                }
-}
-
-unsigned manager_count_jobs(Manager *m, uid_t owner) {
-        unsigned n = 0;
-
-        for (Job *j = m->jobs_head; j; j = j->next)
-                if (j->owner == owner)
-                        n++;
-        return n;
-}
-
 const ManagerConfig *manager_get_config(Manager *m) {
         return &m->config;
 }
@@ -218,8 +78,6 @@ void manager_set_observer(Manager *m, const ManagerObserver *o) {
 void *manager_get_observer_userdata(Manager *m) {
         return m->observer.userdata;
 }
-
-/* ---- counters ------------------------------------------------------------------------- */
 
 uint64_t job_bytes_total(const Job *j) {
         uint64_t sum = 0;
@@ -249,8 +107,6 @@ uint32_t job_files_transferred(const Job *j) {
         return n;
 }
 
-/* ---- observer ------------------------------------------------------------------------- */
-
 static void notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
 
@@ -265,8 +121,6 @@ static uint64_t now_realtime(Manager *m) {
                 t = now_realtime_usec();
         return t;
 }
-
-/* ---- the store ------------------------------------------------------------------------ */
 
 /* A failed write is logged and the daemon goes on: the in-memory job stays right, and the
  * next successful write of the job brings the store up to date. */
@@ -351,8 +205,6 @@ static void job_unmark_progress(Job *j) {
         j->dirty_next = NULL;
         j->in_dirty_list = false;
 }
-
-/* ---- files on disk -------------------------------------------------------------------- */
 
 static FsDir file_dir(const JobFile *f) {
         return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };
@@ -448,8 +300,6 @@ static void job_unlink_temporary(Job *j, JobFile *f) {
         f->validator = mfree(f->validator);
 }
 
-/* ---- the state machine's actions ------------------------------------------------------ */
-
 static JobContext job_context(const Job *j) {
         return (JobContext) {
                 .type = j->type,
@@ -535,6 +385,7 @@ static void manager_schedule(Manager *m) {
 }
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
 static int job_apply(Job *j, JobEvent event, CallError *e);
 
 static void job_arm_retry_timer(Job *j);
@@ -597,6 +448,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
 static void manager_expire_retained(Job *j);
 
 static void job_retire(Job *j) {
@@ -764,8 +616,6 @@ static int job_apply(Job *j, JobEvent event, CallError *e) {
         int r = job_apply_full(j, event, 0, e);
         return r < 0 ? r : 0;
 }
-
-/* ---- transfers ------------------------------------------------------------------------ */
 
 static void on_transfer_response(Transfer *t, void *userdata) {
         Job *j = userdata;
@@ -1000,8 +850,6 @@ static void job_start_transfer(Job *j) {
         log_job_debug(j->id, j->owner, f->url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);
 }
 
-/* ---- uploads ------------------------------------------------------------------------- */
-
 static void on_upload_created(TusUpload *u, const char *upload_url, void *userdata) {
         Job *j = userdata;
 
@@ -1093,16 +941,8 @@ static void job_start_upload(Job *j, JobFile *f) {
         }
 }
 
-/* A DELETE that must reach the server, retried with a doubling delay until its deadline. */
-typedef struct DeleteEntry {
-        struct DeleteEntry *next;
-        Manager *manager;
-        PendingDelete rec;
-        TusDelete *request;
-        sd_event_source *timer;
-} DeleteEntry;
-
 #define DELETE_RETRY_MAX_USEC (600 * USEC_PER_SEC)
+
 #define DELETE_GIVE_UP_USEC (24ULL * 3600 * USEC_PER_SEC)
 
 static void delete_entry_free(DeleteEntry *d) {
@@ -1405,8 +1245,6 @@ static int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* ---- validation ----------------------------------------------------------------------- */
-
 static int validate_url(Manager *m, const char *url, CallError *e) {
         CURLU *h;
         char *scheme = NULL, *host = NULL;
@@ -1560,8 +1398,6 @@ static bool job_has_path(const Job *j, const char *path) {
                         return true;
         return false;
 }
-
-/* ---- jobs ----------------------------------------------------------------------------- */
 
 static Job *job_free(Job *j) {
         if (!j)
@@ -1779,18 +1615,8 @@ int job_cancel(Job *j, CallError *e) {
         return r;
 }
 
-/* ---- Complete ------------------------------------------------------------------------ */
-
-/* One job's share of a batch of completions. */
-typedef struct CompleteWork {
-        Job *job;
-        int r;                  /* < 0: this job failed, with e */
-        CallError e;
-        bool partial;
-        int *fds;               /* per file: the opened finished file, or -1 */
-} CompleteWork;
-
 static void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
+
 static void work_fail(CompleteWork *w, int r, const char *format, ...) {
         va_list ap;
 
@@ -1870,7 +1696,9 @@ static uint64_t system_dirty_bytes(void) {
  * waited for with fdatasync() (the later ones find their data written and, on a journalling
  * file system, their metadata in the commit the first one forced). */
 #define SYNCFS_THRESHOLD 8
+
 #define SYNCFS_FOREIGN_MAX (16u * 1024u * 1024u)
+
 #define SYNCFS_OWN_MAX (64u * 1024u * 1024u)
 
 /* One file system of a batch and how its syncfs() went. */
@@ -2300,8 +2128,6 @@ int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
 
-/* ---- the manager ---------------------------------------------------------------------- */
-
 int manager_set_max_background_transfers(Manager *m, uint32_t n) {
         if (n == 0)
                 return -EINVAL;
@@ -2329,8 +2155,6 @@ bool manager_is_idle(Manager *m) {
                 return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
         return m->n_busy == 0;
 }
-
-/* ---- inactivity ----------------------------------------------------------------------- */
 
 static int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
@@ -2367,8 +2191,6 @@ static void manager_arm_inactivity(Manager *m, uint64_t modification_time) {
         (void) sd_event_source_set_time(m->inactivity_timer, deadline);
         (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_ONESHOT);
 }
-
-/* ---- recovery ------------------------------------------------------------------------- */
 
 /* The disk is the truth for how far a file got. */
 /* Complete records a file as committed before it renames it (manager_complete_batch): one

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the parts of the manager (manager.c and the files named after one concept each, see
+ * HACKING.md) share. Not for bus/ or main.c: they use manager.h. */
+
+#include "manager.h"
+#include "netwatch.h"
+#include "store.h"
+#include "tus.h"
+#include "util.h"
+
+#define JOB_OBJECT_PREFIX "/org/xferd/Transfer1/job/"
+
+#define DISPLAY_NAME_MAX 256
+
+#define DESCRIPTION_MAX 1024
+
+/* A temporary file that could not be unlinked yet; it is never forgotten. */
+typedef struct PendingUnlink {
+        struct PendingUnlink *next;
+        FsIdentity identity;
+        char *dir;
+        dev_t dev;
+        ino_t ino;
+        char *name;
+} PendingUnlink;
+
+struct Manager {
+        sd_event *event;
+        ManagerConfig config;
+        ManagerObserver observer;
+        Engine *engine;
+        Store *store;                           /* NULL when the state directory is unusable */
+        NetWatch *netwatch;                     /* open while a job waits for the network */
+        sd_event_source *network_timer;         /* lets a burst of network news settle */
+        sd_event_source *inactivity_timer;
+
+        Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
+        Job *retained_head, *retained_tail;     /* final, object still on the bus */
+        unsigned n_jobs;
+        Job **index;                            /* every job with an object, by id */
+        size_t n_index_buckets, n_indexed;
+
+        sd_event_source *schedule_source;       /* deferred scheduler run */
+        sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
+        Job *auto_complete_head;
+        sd_event_source *slice_timer;           /* turns among background jobs of one priority */
+        sd_event_source *progress_timer;        /* rate-limits progress signals */
+        Job *dirty_head;
+
+        PendingUnlink *pending_unlinks;
+        sd_event_source *unlink_timer;
+        uint64_t unlink_retry_usec;             /* doubles while unlinks keep failing */
+
+        struct DeleteEntry *pending_deletes;    /* tus DELETEs of cancelled uploads */
+
+        /* Listed jobs that keep the daemon busy (queued, connecting, transferring,
+         * transient-error) and that wait for the network: kept in step with every change of a
+         * listed job's state or error (job_uncount/job_recount), so that the question asked
+         * after every change does not walk 10 000 jobs. */
+        unsigned n_busy, n_network_waiting;
+        bool check_counts;                      /* tests: recount and compare at every check */
+
+        bool idle;
+};
+
+/* A DELETE that must reach the server, retried with a doubling delay until its deadline. */
+typedef struct DeleteEntry {
+        struct DeleteEntry *next;
+        Manager *manager;
+        PendingDelete rec;
+        TusDelete *request;
+        sd_event_source *timer;
+} DeleteEntry;
+
+/* One job's share of a batch of completions. */
+typedef struct CompleteWork {
+        Job *job;
+        int r;                  /* < 0: this job failed, with e */
+        CallError e;
+        bool partial;
+        int *fds;               /* per file: the opened finished file, or -1 */
+} CompleteWork;
+
+/* job-index.c */
+void list_remove(Job **head, Job **tail, Job *j);
+void list_append(Job **head, Job **tail, Job *j);
+int manager_index_add(Manager *m, Job *j);
+void manager_index_remove(Manager *m, Job *j);
