@@ -83,8 +83,19 @@ typedef struct CompleteWork {
         int *fds;               /* per file: the opened finished file, or -1 */
 } CompleteWork;
 
+/* manager.c */
+void notify_changed(Job *j, unsigned changes);
+
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
 void list_append(Job **head, Job **tail, Job *j);
 int manager_index_add(Manager *m, Job *j);
 void manager_index_remove(Manager *m, Job *j);
+
+/* checkpoint.c */
+void job_save_row(Job *j);
+void job_save(Job *j);
+void job_save_file(Job *j, size_t i);
+int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void job_mark_progress(Job *j);
+void job_unmark_progress(Job *j);

@@ -20,8 +20,6 @@
 #include "tus.h"
 #include "util.h"
 
-#define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
-
 #define UNLINK_RETRY_USEC (30 * USEC_PER_SEC)
 
 #define MAX_RESTARTS 3
@@ -107,7 +105,7 @@ uint32_t job_files_transferred(const Job *j) {
         return n;
 }
 
-static void notify_changed(Job *j, unsigned changes) {
+void notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
 
         if (m->observer.job_changed)
@@ -122,23 +120,6 @@ static uint64_t now_realtime(Manager *m) {
         return t;
 }
 
-/* A failed write is logged and the daemon goes on: the in-memory job stays right, and the
- * next successful write of the job brings the store up to date. */
-static void job_save_row(Job *j) {
-        if (j->manager->store)
-                (void) store_save_job_row(j->manager->store, j);
-}
-
-static void job_save(Job *j) {
-        if (j->manager->store)
-                (void) store_save_job(j->manager->store, j);
-}
-
-static void job_save_file(Job *j, size_t i) {
-        if (j->manager->store && i < j->n_files)
-                (void) store_save_file(j->manager->store, j, i);
-}
-
 /* Tests stop the daemon hard at named points to prove that recovery finishes the work. */
 static void crash_point(const char *name) {
         const char *want = getenv("XFERD_TEST_CRASH_POINT");
@@ -147,63 +128,6 @@ static void crash_point(const char *name) {
                 log_warning("Crash point '%s' reached: killing myself as asked.", name);
                 raise(SIGKILL);
         }
-}
-
-static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        Job *j;
-
-        /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
-         * counts after a crash is the temporary file's real size. */
-        if (m->store) {
-                (void) store_begin(m->store);
-                for (j = m->dirty_head; j; j = j->dirty_next) {
-                        job_save_file(j, j->current);
-                        job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
-                }
-                (void) store_end(m->store);
-        }
-        /* Told once stored. */
-        while ((j = m->dirty_head)) {
-                m->dirty_head = j->dirty_next;
-                j->dirty_next = NULL;
-                j->in_dirty_list = false;
-                notify_changed(j, JOB_CHANGE_PROGRESS);
-        }
-        return 0;
-}
-
-static void job_mark_progress(Job *j) {
-        Manager *m = j->manager;
-        uint64_t now;
-
-        if (j->in_dirty_list)
-                return;
-        j->in_dirty_list = true;
-        j->dirty_next = m->dirty_head;
-        m->dirty_head = j;
-
-        /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
-        if (sd_event_source_get_enabled(m->progress_timer, NULL) > 0)
-                return;
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
-                return;
-        (void) sd_event_source_set_time(m->progress_timer, now + PROGRESS_INTERVAL_USEC);
-        (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
-}
-
-static void job_unmark_progress(Job *j) {
-        Manager *m = j->manager;
-
-        if (!j->in_dirty_list)
-                return;
-        for (Job **p = &m->dirty_head; *p; p = &(*p)->dirty_next)
-                if (*p == j) {
-                        *p = j->dirty_next;
-                        break;
-                }
-        j->dirty_next = NULL;
-        j->in_dirty_list = false;
 }
 
 static FsDir file_dir(const JobFile *f) {
