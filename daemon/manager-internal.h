@@ -85,6 +85,8 @@ typedef struct CompleteWork {
 
 /* manager.c */
 void notify_changed(Job *j, unsigned changes);
+FsDir file_dir(const JobFile *f);
+void manager_check_idle(Manager *m);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -99,3 +101,10 @@ void job_save_file(Job *j, size_t i);
 int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void job_mark_progress(Job *j);
 void job_unmark_progress(Job *j);
+
+/* pending-unlink.c */
+void pending_unlink_free(PendingUnlink *p);
+int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void job_unlink_temporary(Job *j, JobFile *f);
+int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                                 void *userdata);
