@@ -38,10 +38,6 @@ void job_count_stop(Job *j) {
         j->counted = false;
 }
 
-bool manager_has_store(Manager *m) {
-        return m->store;
-}
-
 bool manager_is_idle(Manager *m) {
         /* A DELETE owed to a server keeps us (the contract); a stuck unlink does not when it
          * is stored: the next start tries it again. */

@@ -86,7 +86,7 @@ typedef struct CompleteWork {
 /* manager.c */
 void notify_changed(Job *j, unsigned changes);
 FsDir file_dir(const JobFile *f);
-void manager_check_idle(Manager *m);
+void manager_update_netwatch(Manager *m);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -108,3 +108,12 @@ int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void job_unlink_temporary(Job *j, JobFile *f);
 int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                                  void *userdata);
+
+/* idle.c */
+bool job_waits_for_network(const Job *j);
+void job_uncount(Job *j);
+void job_recount(Job *j);
+void job_count_start(Job *j);
+void job_count_stop(Job *j);
+void manager_check_counts(Manager *m);
+void manager_check_idle(Manager *m);

@@ -160,40 +160,6 @@ static void job_stop_transfer(Job *j) {
         job_stop_transfer_full(j, true);
 }
 
-static bool job_keeps_busy(const Job *j) {
-        return j->state == JOB_QUEUED || job_state_is_active(j->state) || j->state == JOB_TRANSIENT_ERROR;
-}
-
-static bool job_waits_for_network(const Job *j) {
-        return j->state == JOB_TRANSIENT_ERROR && j->error_name &&
-               (streq(j->error_name, "Network") || streq(j->error_name, "Timeout"));
-}
-
-/* Before and after every change of a listed job's state or error. */
-static void job_uncount(Job *j) {
-        if (!j->counted)
-                return;
-        j->manager->n_busy -= job_keeps_busy(j);
-        j->manager->n_network_waiting -= job_waits_for_network(j);
-}
-
-static void job_recount(Job *j) {
-        if (!j->counted)
-                return;
-        j->manager->n_busy += job_keeps_busy(j);
-        j->manager->n_network_waiting += job_waits_for_network(j);
-}
-
-static void job_count_start(Job *j) {
-        j->counted = true;
-        job_recount(j);
-}
-
-static void job_count_stop(Job *j) {
-        job_uncount(j);
-        j->counted = false;
-}
-
 static void job_clear_error(Job *j) {
         job_uncount(j);
         j->error_name = mfree(j->error_name);
@@ -1976,16 +1942,6 @@ bool manager_has_store(Manager *m) {
         return m->store;
 }
 
-bool manager_is_idle(Manager *m) {
-        /* A DELETE owed to a server keeps us (the contract); a stuck unlink does not when it
-         * is stored: the next start tries it again. */
-        if (m->pending_deletes)
-                return false;
-        if (!m->store)
-                return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
-        return m->n_busy == 0;
-}
-
 static int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         uint64_t now = now_realtime(m), next = UINT64_MAX;
@@ -2246,22 +2202,7 @@ static void on_network_changed(void *userdata) {
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_ONESHOT);
 }
 
-/* Tests: the counts must agree with a walk over every job. */
-static void manager_check_counts(Manager *m) {
-        unsigned busy = 0, waiting = 0;
-
-        for (Job *j = m->jobs_head; j; j = j->next) {
-                busy += job_keeps_busy(j);
-                waiting += job_waits_for_network(j);
-        }
-        if (busy != m->n_busy || waiting != m->n_network_waiting) {
-                log_error("Job counts out of step: busy %u (counted %u), waiting for the network %u (counted %u).",
-                          busy, m->n_busy, waiting, m->n_network_waiting);
-                abort();
-        }
-}
-
-static void manager_update_netwatch(Manager *m) {
+void manager_update_netwatch(Manager *m) {
         bool need = m->n_network_waiting > 0;
 
         if (m->check_counts)
@@ -2272,18 +2213,6 @@ static void manager_update_netwatch(Manager *m) {
                         log_debug_errno(r, "Cannot watch the network");
         } else if (!need)
                 m->netwatch = netwatch_free(m->netwatch);
-}
-
-void manager_check_idle(Manager *m) {
-        bool idle = manager_is_idle(m);
-
-        manager_update_netwatch(m);
-
-        if (idle == m->idle)
-                return;
-        m->idle = idle;
-        if (m->observer.idle_changed)
-                m->observer.idle_changed(m, idle);
 }
 
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
