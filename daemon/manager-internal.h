@@ -86,7 +86,7 @@ typedef struct CompleteWork {
 /* manager.c */
 void notify_changed(Job *j, unsigned changes);
 FsDir file_dir(const JobFile *f);
-void manager_update_netwatch(Manager *m);
+int job_apply(Job *j, JobEvent event, CallError *e);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -117,3 +117,7 @@ void job_count_start(Job *j);
 void job_count_stop(Job *j);
 void manager_check_counts(Manager *m);
 void manager_check_idle(Manager *m);
+
+/* network-retry.c */
+int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata);
+void manager_update_netwatch(Manager *m);

@@ -182,8 +182,6 @@ static void manager_schedule(Manager *m) {
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-static int job_apply(Job *j, JobEvent event, CallError *e);
-
 static void job_arm_retry_timer(Job *j);
 
 static void job_arm_retry(Job *j, uint64_t retry_after_usec) {
@@ -408,7 +406,7 @@ static int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, Cal
         return (int) t.actions;
 }
 
-static int job_apply(Job *j, JobEvent event, CallError *e) {
+int job_apply(Job *j, JobEvent event, CallError *e) {
         int r = job_apply_full(j, event, 0, e);
         return r < 0 ? r : 0;
 }
@@ -2171,48 +2169,6 @@ int manager_load(Manager *m) {
         m->idle = !manager_is_idle(m);  /* force a report of the real state */
         manager_check_idle(m);
         return 0;
-}
-
-#define NETWORK_SETTLE_USEC (2 * USEC_PER_SEC)
-
-/* Connectivity may be back: jobs that failed for the network try again now instead of
- * waiting out their retry delay, as BITS does. News comes in bursts (an address, then its
- * routes): one retry once the burst has settled, not one per message. */
-static int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        Job *n;
-
-        for (Job *j = m->jobs_head; j; j = n) {
-                n = j->next;
-                if (job_waits_for_network(j)) {
-                        log_job_info(j->id, j->owner, NULL, "The network changed: retrying now.");
-                        (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
-                }
-        }
-        return 0;
-}
-
-static void on_network_changed(void *userdata) {
-        Manager *m = userdata;
-        uint64_t now;
-
-        if (sd_event_source_get_enabled(m->network_timer, NULL) > 0 || sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
-                return;
-        (void) sd_event_source_set_time(m->network_timer, now + NETWORK_SETTLE_USEC);
-        (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_ONESHOT);
-}
-
-void manager_update_netwatch(Manager *m) {
-        bool need = m->n_network_waiting > 0;
-
-        if (m->check_counts)
-                manager_check_counts(m);
-        if (need && !m->netwatch) {
-                int r = netwatch_new(m->event, on_network_changed, m, &m->netwatch);
-                if (r < 0)
-                        log_debug_errno(r, "Cannot watch the network");
-        } else if (!need)
-                m->netwatch = netwatch_free(m->netwatch);
 }
 
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
