@@ -85,6 +85,7 @@ typedef struct CompleteWork {
 
 /* manager.c */
 void notify_changed(Job *j, unsigned changes);
+uint64_t now_realtime(Manager *m);
 FsDir file_dir(const JobFile *f);
 int job_apply(Job *j, JobEvent event, CallError *e);
 
@@ -121,3 +122,7 @@ void manager_check_idle(Manager *m);
 /* network-retry.c */
 int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata);
 void manager_update_netwatch(Manager *m);
+
+/* inactivity.c */
+int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void manager_arm_inactivity(Manager *m, uint64_t modification_time);

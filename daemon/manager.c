@@ -34,8 +34,6 @@ static unsigned manager_count_active_background(Manager *m);
 
 static uint64_t job_effective_rate(const Job *j, unsigned n_background);
 
-static void manager_arm_inactivity(Manager *m, uint64_t modification_time);
-
 void manager_config_defaults(ManagerConfig *c) {
         *c = (ManagerConfig) {
                 .system = false,
@@ -108,7 +106,7 @@ void notify_changed(Job *j, unsigned changes) {
                 m->observer.job_changed(m, j, changes);
 }
 
-static uint64_t now_realtime(Manager *m) {
+uint64_t now_realtime(Manager *m) {
         uint64_t t;
 
         if (sd_event_now(m->event, CLOCK_REALTIME, &t) < 0)
@@ -1938,42 +1936,6 @@ int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
 
 bool manager_has_store(Manager *m) {
         return m->store;
-}
-
-static int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        uint64_t now = now_realtime(m), next = UINT64_MAX;
-        Job *n;
-
-        for (Job *j = m->jobs_head; j; j = n) {
-                n = j->next;
-                uint64_t deadline = j->modification_time + m->config.job_inactivity_usec;
-                if (deadline <= now) {
-                        log_job_info(j->id, j->owner, NULL, "Untouched for %" PRIu64 " s (JobInactivityTimeout): cancelling it.",
-                                     m->config.job_inactivity_usec / USEC_PER_SEC);
-                        (void) job_cancel(j, NULL);
-                } else if (deadline < next)
-                        next = deadline;
-        }
-        if (next != UINT64_MAX) {
-                (void) sd_event_source_set_time(s, next);
-                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        }
-        return 0;
-}
-
-/* Modification times only grow, so a timer at the oldest deadline known is never late; it
- * looks again when it fires. */
-static void manager_arm_inactivity(Manager *m, uint64_t modification_time) {
-        uint64_t deadline = modification_time + m->config.job_inactivity_usec, current;
-
-        if (!m->inactivity_timer)
-                return;
-        if (sd_event_source_get_enabled(m->inactivity_timer, NULL) > 0 &&
-            sd_event_source_get_time(m->inactivity_timer, &current) >= 0 && current <= deadline)
-                return;
-        (void) sd_event_source_set_time(m->inactivity_timer, deadline);
-        (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_ONESHOT);
 }
 
 /* The disk is the truth for how far a file got. */
