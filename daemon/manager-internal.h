@@ -87,6 +87,7 @@ typedef struct CompleteWork {
 void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
 FsDir file_dir(const JobFile *f);
+void job_set_error(Job *j, const char *name, const char *message, const char *summary);
 int job_apply(Job *j, JobEvent event, CallError *e);
 
 /* job-index.c */
@@ -126,3 +127,8 @@ void manager_update_netwatch(Manager *m);
 /* inactivity.c */
 int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void manager_arm_inactivity(Manager *m, uint64_t modification_time);
+
+/* retry.c */
+void job_arm_retry(Job *j, uint64_t retry_after_usec);
+void job_arm_retry_timer(Job *j);
+void job_disarm_retry(Job *j);

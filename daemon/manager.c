@@ -166,7 +166,7 @@ static void job_clear_error(Job *j) {
         job_recount(j);
 }
 
-static void job_set_error(Job *j, const char *name, const char *message, const char *summary) {
+void job_set_error(Job *j, const char *name, const char *message, const char *summary) {
         job_uncount(j);
         (void) free_and_strdup(&j->error_name, name);
         (void) free_and_strdup(&j->error_message, message);
@@ -176,67 +176,6 @@ static void job_set_error(Job *j, const char *name, const char *message, const c
 
 static void manager_schedule(Manager *m) {
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_ONESHOT);
-}
-
-static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-static void job_arm_retry_timer(Job *j);
-
-static void job_arm_retry(Job *j, uint64_t retry_after_usec) {
-        uint64_t delay = (uint64_t) j->minimum_retry_delay * USEC_PER_SEC;
-
-        if (retry_after_usec > delay)
-                delay = retry_after_usec;
-        j->retry_time = now_realtime(j->manager) + delay;
-        job_arm_retry_timer(j);
-}
-
-static void job_arm_retry_timer(Job *j) {
-        Manager *m = j->manager;
-        int r;
-
-        /* Wall-clock deadline, so it means the same after a restart or a suspend of the machine. */
-        uint64_t no_progress_at = j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC;
-        uint64_t when = j->retry_time < no_progress_at ? j->retry_time : no_progress_at;
-
-        if (j->retry_timer) {
-                r = sd_event_source_set_time(j->retry_timer, when);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(j->retry_timer, SD_EVENT_ONESHOT);
-        } else
-                r = sd_event_add_time(m->event, &j->retry_timer, CLOCK_REALTIME, when, USEC_PER_SEC,
-                                      on_retry_timer, j);
-        if (r < 0)
-                log_error_errno(r, "Cannot arm the retry timer of job %s", j->id);
-}
-
-static void job_disarm_retry(Job *j) {
-        j->retry_timer = sd_event_source_disable_unref(j->retry_timer);
-        j->retry_time = 0;
-}
-
-static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Job *j = userdata;
-        uint64_t now = now_realtime(j->manager);
-
-        if (j->state != JOB_TRANSIENT_ERROR)
-                return 0;
-
-        if (now >= j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "No progress for %" PRIu32 " seconds (NoProgressTimeout); last error: %s",
-                         j->no_progress_timeout, strempty(j->error_message));
-                job_set_error(j, "NoProgress", msg, "No progress within NoProgressTimeout");
-                (void) job_apply(j, JOB_EVENT_NO_PROGRESS, NULL);
-                return 0;
-        }
-        if (now < j->retry_time) {
-                (void) sd_event_source_set_time(s, j->retry_time);
-                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-                return 0;
-        }
-        (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
-        return 0;
 }
 
 static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
