@@ -87,6 +87,7 @@ typedef struct CompleteWork {
 void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
 FsDir file_dir(const JobFile *f);
+void job_stop_transfer(Job *j);
 void job_set_error(Job *j, const char *name, const char *message, const char *summary);
 int job_apply(Job *j, JobEvent event, CallError *e);
 
@@ -132,3 +133,8 @@ void manager_arm_inactivity(Manager *m, uint64_t modification_time);
 void job_arm_retry(Job *j, uint64_t retry_after_usec);
 void job_arm_retry_timer(Job *j);
 void job_disarm_retry(Job *j);
+
+/* retention.c */
+void job_retire(Job *j);
+Job *job_free(Job *j);
+int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
