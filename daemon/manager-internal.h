@@ -86,10 +86,11 @@ typedef struct CompleteWork {
 /* manager.c */
 void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
+void crash_point(const char *name);
 FsDir file_dir(const JobFile *f);
-void job_stop_transfer(Job *j);
-void job_set_error(Job *j, const char *name, const char *message, const char *summary);
-int job_apply(Job *j, JobEvent event, CallError *e);
+void manager_schedule(Manager *m);
+void job_auto_complete(Job *j);
+void manager_delete_upload(Manager *m, Job *j);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -138,3 +139,13 @@ void job_disarm_retry(Job *j);
 void job_retire(Job *j);
 Job *job_free(Job *j);
 int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* job-actions.c */
+JobContext job_context(const Job *j);
+void job_stop_transfer(Job *j);
+void job_set_error(Job *j, const char *name, const char *message, const char *summary);
+int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError *e);
+int job_apply(Job *j, JobEvent event, CallError *e);
+void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
+              uint64_t retry_after_usec);
+void job_all_done(Job *j);
