@@ -90,7 +90,10 @@ void crash_point(const char *name);
 FsDir file_dir(const JobFile *f);
 void manager_schedule(Manager *m);
 void job_auto_complete(Job *j);
+void job_start_upload(Job *j, JobFile *f);
 void manager_delete_upload(Manager *m, Job *j);
+unsigned manager_count_active_background(Manager *m);
+uint64_t job_effective_rate(const Job *j, unsigned n_background);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -149,3 +152,6 @@ int job_apply(Job *j, JobEvent event, CallError *e);
 void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
               uint64_t retry_after_usec);
 void job_all_done(Job *j);
+
+/* download.c */
+void job_start_transfer(Job *j);
