@@ -90,7 +90,6 @@ void crash_point(const char *name);
 FsDir file_dir(const JobFile *f);
 void manager_schedule(Manager *m);
 void job_auto_complete(Job *j);
-void manager_delete_upload(Manager *m, Job *j);
 unsigned manager_count_active_background(Manager *m);
 uint64_t job_effective_rate(const Job *j, unsigned n_background);
 
@@ -157,3 +156,8 @@ void job_start_transfer(Job *j);
 
 /* upload.c */
 void job_start_upload(Job *j, JobFile *f);
+
+/* delete-queue.c */
+void delete_entry_free(DeleteEntry *d);
+void manager_delete_upload(Manager *m, Job *j);
+int manager_adopt_pending_delete(const PendingDelete *d, void *userdata);
