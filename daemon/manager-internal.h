@@ -88,10 +88,7 @@ void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
 void crash_point(const char *name);
 FsDir file_dir(const JobFile *f);
-void manager_schedule(Manager *m);
 void job_auto_complete(Job *j);
-unsigned manager_count_active_background(Manager *m);
-uint64_t job_effective_rate(const Job *j, unsigned n_background);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -161,3 +158,11 @@ void job_start_upload(Job *j, JobFile *f);
 void delete_entry_free(DeleteEntry *d);
 void manager_delete_upload(Manager *m, Job *j);
 int manager_adopt_pending_delete(const PendingDelete *d, void *userdata);
+
+/* scheduler.c */
+void manager_schedule(Manager *m);
+unsigned manager_count_active_background(Manager *m);
+uint64_t job_effective_rate(const Job *j, unsigned n_background);
+void manager_apply_rates(Manager *m);
+int on_schedule(sd_event_source *s, void *userdata);
+int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
