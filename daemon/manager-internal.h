@@ -87,8 +87,8 @@ typedef struct CompleteWork {
 void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
 void crash_point(const char *name);
-FsDir file_dir(const JobFile *f);
 void job_auto_complete(Job *j);
+int job_check_not_final(Job *j, const char *what, CallError *e);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -166,3 +166,6 @@ uint64_t job_effective_rate(const Job *j, unsigned n_background);
 void manager_apply_rates(Manager *m);
 int on_schedule(sd_event_source *s, void *userdata);
 int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* job-files.c */
+FsDir file_dir(const JobFile *f);
