@@ -87,9 +87,7 @@ typedef struct CompleteWork {
 void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
 void crash_point(const char *name);
-void job_auto_complete(Job *j);
 int job_check_not_final(Job *j, const char *what, CallError *e);
-void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -173,3 +171,8 @@ FsDir file_dir(const JobFile *f);
 
 /* sync-policy.c */
 void batch_sync_data(CompleteWork *works, size_t n);
+
+/* complete.c */
+void job_auto_complete(Job *j);
+void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
+int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata);
