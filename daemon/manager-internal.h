@@ -87,7 +87,6 @@ typedef struct CompleteWork {
 void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
 void crash_point(const char *name);
-int job_check_not_final(Job *j, const char *what, CallError *e);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -176,3 +175,7 @@ void batch_sync_data(CompleteWork *works, size_t n);
 void job_auto_complete(Job *j);
 void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
 int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* job-setters.c */
+int check_text(const char *what, const char *s, size_t max, CallError *e);
+int job_check_not_final(Job *j, const char *what, CallError *e);
