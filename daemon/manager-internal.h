@@ -10,8 +10,6 @@
 #include "tus.h"
 #include "util.h"
 
-#define JOB_OBJECT_PREFIX "/org/xferd/Transfer1/job/"
-
 #define DISPLAY_NAME_MAX 256
 
 #define DESCRIPTION_MAX 1024

@@ -9,27 +9,6 @@
 #include "store.h"
 #include "util.h"
 
-void manager_config_defaults(ManagerConfig *c) {
-        *c = (ManagerConfig) {
-                .system = false,
-                .retention_usec = 300 * USEC_PER_SEC,
-                .retry_delay_floor = 5,
-                .max_background_transfers = 4,
-                .background_bandwidth_limit = 0,
-                .max_jobs_per_user = 60,
-                .max_jobs = 300,
-                .max_files_per_job = 200,
-                .max_url_length = 2200,
-                .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
-                .time_slice_usec = 300 * USEC_PER_SEC,
-                .delete_retry_base_usec = 5 * USEC_PER_SEC,
-                .transfer = {
-                        .connect_timeout_usec = 30 * USEC_PER_SEC,
-                        .stall_timeout_usec = 60 * USEC_PER_SEC,
-                },
-        };
-}
-
 const ManagerConfig *manager_get_config(Manager *m) {
         return &m->config;
 }
@@ -112,11 +91,9 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
         j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
-        if (asprintf(&j->object_path, JOB_OBJECT_PREFIX "%s", j->id) < 0)
-                j->object_path = NULL;
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
-        if (!j->object_path || !j->display_name || !j->description) {
+        if (!j->display_name || !j->description) {
                 job_free(j);
                 return -ENOMEM;
         }

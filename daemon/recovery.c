@@ -83,11 +83,6 @@ static int manager_adopt_job(Job *j, void *userdata) {
 
         j->manager = m;
         j->fd = -1;
-        if (asprintf(&j->object_path, JOB_OBJECT_PREFIX "%s", j->id) < 0) {
-                j->object_path = NULL;
-                job_free(j);
-                return -ENOMEM;
-        }
         r = fs_identity_load(j->owner, &j->identity);
         if (r < 0) {
                 log_error_errno(r, "Cannot look up uid %u of job %s; leaving it in the store", (unsigned) j->owner, j->id);
