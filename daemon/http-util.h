@@ -16,6 +16,8 @@ typedef enum TransferOutcome {
         TRANSFER_RESTART,     /* the partial data cannot be continued: truncate, start from zero */
         TRANSFER_TRANSIENT,   /* worth retrying later */
         TRANSFER_FATAL,
+        TRANSFER_INTEGRITY,   /* the bytes are not the expected ones (size, a partial digest):
+                               * the partial file must go; another mirror may have them */
 } TransferOutcome;
 
 typedef struct TransferResult {

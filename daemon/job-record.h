@@ -12,11 +12,15 @@
 
 #include "fsops.h"
 #include "job.h"
+#include "server-digest.h"
 
 /* Owned by higher layers; a job only points at them. */
 typedef struct Manager Manager;
 typedef struct Transfer Transfer;
 typedef struct TusUpload TusUpload;
+typedef struct Hasher Hasher;
+typedef struct PrefixHash PrefixHash;
+typedef struct SignedList SignedList;
 
 typedef struct Job Job;
 
@@ -34,6 +38,20 @@ typedef struct JobFile {
         uint64_t bytes_total;   /* UINT64_MAX while unknown */
         uint64_t bytes_transferred;
         char *validator;        /* ETag or Last-Modified of the bytes we hold */
+
+        /* Integrity, downloads only (see verify.h and docs/api.md). */
+        char **mirrors;                 /* more URLs of the same bytes, tried in order; NULL: none */
+        unsigned url_index;             /* the URL in use: 0 url, k mirrors[k - 1] */
+        bool expect_size;
+        uint64_t expected_size;
+        char *checksum;                 /* the expected digest "sha256:<hex>", or NULL */
+        unsigned checksum_source;       /* a VerifySource: the client's option or a signed list */
+        char *checksum_list;            /* the signed checksum list that gives the digest, or NULL */
+        char *checksum_list_signature;  /* and its detached signature */
+        char *checksum_list_key;        /* the fingerprint of the key that signed that list */
+        unsigned verified_by;           /* VerifySource mask: what the bytes checked out against */
+        char *verified_checksum;        /* their digest, when one was checked */
+        Hasher *hasher;                 /* runtime: the temporary file's bytes hashed so far */
 } JobFile;
 
 struct Job {
@@ -57,6 +75,8 @@ struct Job {
         uint32_t no_progress_timeout;   /* seconds */
         char **http_headers;            /* "Name: value"; secrets, never returned */
         char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
+        char *checksum_list;            /* CreateJob's default for files added without one */
+        char *checksum_list_signature;
 
         JobFile **files;
         size_t n_files;
@@ -74,6 +94,10 @@ struct Job {
 
         Transfer *transfer;             /* downloads: the running request */
         TusUpload *upload;             /* uploads: the running tus exchange */
+        PrefixHash *prefix_hash;        /* downloads: hashing the bytes a file already holds */
+        SignedList *signed_list;        /* downloads: fetching and checking a checksum list */
+        bool verify_has_server;         /* downloads: the server's digest of the file being hashed */
+        ServerDigest verify_server;     /* to check it against once the whole file is read */
         int fd;                         /* the temporary file being written, or the file being sent */
         unsigned restarts;              /* in a row, for the current file */
         uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
@@ -86,6 +110,11 @@ struct Job {
         Job *auto_complete_next;        /* in the manager's batch of completions */
         bool auto_complete_pending;
 };
+
+/* The URL the file is transferred from: its own, or the mirror in use. */
+static inline const char *job_file_current_url(const JobFile *f) {
+        return f->url_index > 0 ? f->mirrors[f->url_index - 1] : f->url;
+}
 
 JobFile *job_file_free(JobFile *f);
 /* Frees every data field and the files, then the Job itself. */

@@ -52,6 +52,7 @@ void crash_point(const char *name) {
 
 int manager_create_job(Manager *m, uid_t owner, const char *display_name, const JobOptions *o,
                        Job **ret, CallError *e) {
+        _cleanup_free_ char *list = NULL, *signature = NULL;
         sd_id128_t id;
         Job *j;
         int r;
@@ -60,6 +61,11 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         if (r < 0)
                 return r;
         r = check_text("description", strempty(o->description), DESCRIPTION_MAX, e);
+        if (r < 0)
+                return r;
+        if (o->type == JOB_UPLOAD && (o->checksum_list || o->checksum_list_signature))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS, "Checksum lists apply to downloads only.");
+        r = file_options_check_list(m, o->checksum_list, o->checksum_list_signature, &list, &signature, e);
         if (r < 0)
                 return r;
         if (owner != 0) {
@@ -93,6 +99,8 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
+        j->checksum_list = TAKE_PTR(list);
+        j->checksum_list_signature = TAKE_PTR(signature);
         if (!j->display_name || !j->description) {
                 job_free(j);
                 return -ENOMEM;

@@ -25,6 +25,7 @@ typedef struct ManagerConfig {
         uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
         uint64_t delete_retry_base_usec; /* first retry of an undelivered tus DELETE; doubles */
         const char *state_dir;          /* where the store lives; NULL: keep nothing */
+        const char *keys_dir;           /* the keyrings that check signed checksum lists */
         EngineSettings transfer;
 } ManagerConfig;
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -7,9 +8,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "body-check.h"
 #include "config.h"
 #include "http-util.h"
 #include "log.h"
+#include "token-bucket.h"
 #include "transfer.h"
 #include "util.h"
 
@@ -50,9 +53,7 @@ struct Transfer {
         /* Bandwidth: a token bucket in bytes. When it runs dry the write callback pauses the
          * handle (curl keeps the chunk) and a timer resumes it once the debt is paid. curl's own
          * speed option cannot be changed reliably while a transfer runs. */
-        uint64_t rate;          /* bytes/s, 0 = unlimited */
-        double tokens;
-        uint64_t refilled_usec;
+        TokenBucket bucket;
         bool paused;
         sd_event_source *resume_timer;
 
@@ -62,34 +63,13 @@ struct Transfer {
         bool complete_by_416;   /* the file already held every byte */
         int write_errno;
 
+        BodyCheck check;        /* size, hashing, the server's digests */
+
         char errbuf[CURL_ERROR_SIZE];
 };
 
-// Content-Range: "bytes START-END/TOTAL", "bytes START-END/*" or "bytes */TOTAL".
-static void parse_content_range(Transfer *t, const char *v, size_t n) {
-        char buf[128];
-        unsigned long long a, b, total;
-
-        if (n >= sizeof buf)
-                return;
-        memcpy(buf, v, n);
-        buf[n] = 0;
-        if (sscanf(buf, "bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
-                t->have_content_range = true;
-                t->range_start = a;
-                t->range_total = total;
-        } else if (sscanf(buf, "bytes %llu-%llu/*", &a, &b) == 2) {
-                t->have_content_range = true;
-                t->range_start = a;
-                t->range_total = UINT64_MAX;
-        } else if (sscanf(buf, "bytes */%llu", &total) == 1) {
-                t->have_content_range = true;
-                t->range_start = UINT64_MAX;
-                t->range_total = total;
-        }
-}
-
 static void response_reset(Transfer *t, const char *line, size_t len) {
+        body_check_response_reset(&t->check);
         t->status = 0;
         t->reason[0] = 0;
         t->have_content_range = false;
@@ -147,12 +127,15 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                         }
                         t->position = t->flushed = 0;
                         t->total = t->content_length;
+                        body_check_restart(&t->check);
                 }
         } else {
                 t->position = 0;
                 t->total = t->content_length;
         }
 
+        if (!body_check_accept(&t->check, t->status, t->total, t->url))
+                return 0;  /* abort: not a byte of the wrong file */
         t->body_accepted = true;
         return size;
 }
@@ -176,12 +159,17 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         if (len <= 2 && (buffer[0] == '\r' || buffer[0] == '\n'))
                 return on_headers_end(t, len);
 
+        /* Repr-Digest, Content-Digest, Digest, Content-Encoding (a failed allocation only
+         * loses a digest to check). */
+        if (body_check_header(&t->check, buffer, len))
+                return len;
+
         if (http_header_value(buffer, len, "Location", &v, &n))
                 t->have_location = n > 0;
         else if (http_header_value(buffer, len, "Content-Length", &v, &n))
                 (void) http_parse_u64(v, n, &t->content_length);
         else if (http_header_value(buffer, len, "Content-Range", &v, &n))
-                parse_content_range(t, v, n);
+                t->have_content_range = http_parse_content_range(v, n, &t->range_start, &t->range_total);
         else if (http_header_value(buffer, len, "ETag", &v, &n)) {
                 free(t->etag);
                 t->etag = strndup(v, n);
@@ -192,17 +180,6 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
                 t->retry_after_usec = http_parse_retry_after(v, n);
 
         return len;
-}
-
-static void bucket_refill(Transfer *t, uint64_t now) {
-        if (now > t->refilled_usec) {
-                t->tokens += (double) t->rate * (double) (now - t->refilled_usec) / (double) USEC_PER_SEC;
-                /* At most a quarter second of burst, so a pause does not turn into a spike. */
-                double cap = (double) t->rate / 4.0;
-                if (t->tokens > cap)
-                        t->tokens = cap;
-        }
-        t->refilled_usec = now;
 }
 
 static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -217,16 +194,11 @@ static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Returns true when the chunk must wait: the bucket is in debt. */
 static bool bucket_must_wait(Transfer *t) {
-        uint64_t now, wait;
+        uint64_t now = engine_now(t->engine);
+        uint64_t wait = token_bucket_wait(&t->bucket, now);
 
-        if (t->rate == 0)
+        if (wait == 0)
                 return false;
-        now = engine_now(t->engine);
-        bucket_refill(t, now);
-        if (t->tokens > 0)
-                return false;
-
-        wait = (uint64_t) (-t->tokens * (double) USEC_PER_SEC / (double) t->rate) + USEC_PER_MSEC;
         if (!t->resume_timer) {
                 if (sd_event_add_time(engine_get_event(t->engine), &t->resume_timer, CLOCK_MONOTONIC, now + wait,
                                       USEC_PER_MSEC, on_resume_timer, t) < 0)
@@ -263,6 +235,7 @@ static bool write_at_position(Transfer *t, const char *p, size_t len) {
                         t->write_errno = errno;
                         return false;
                 }
+                body_check_written(&t->check, t->position, p + done, (size_t) k);
                 done += (size_t) k;
                 t->position += (uint64_t) k;
         }
@@ -313,6 +286,9 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
         /* A deferred flush failed: the bytes after it must not land behind a hole. */
         if (t->write_errno != 0)
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+        /* More than expected: stop at once, before the byte lands. */
+        if (!body_check_room(&t->check, t->position + t->wlen, len, t->url))
+                return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
         if (bucket_must_wait(t))
                 return CURL_WRITEFUNC_PAUSE;
 
@@ -335,8 +311,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
                 t->wlen += len;
                 flush_soon(t);
         }
-        if (t->rate > 0)
-                t->tokens -= (double) len;
+        token_bucket_take(&t->bucket, len);
 
         if (t->cb->on_progress)
                 t->cb->on_progress(t, t->userdata);
@@ -432,6 +407,8 @@ static int transfer_request(Transfer *t) {
                 for (char **h = t->job_headers; h && *h; h++)
                         if (append_header(&t->headers, *h) < 0)
                                 return -ENOMEM;
+        if (append_header(&t->headers, SERVER_DIGEST_WANT_HEADER) < 0)
+                return -ENOMEM;
         if (t->offset > 0 && t->validator) {
                 _cleanup_free_ char *h = NULL;
                 if (asprintf(&h, "If-Range: %s", t->validator) < 0 || append_header(&t->headers, h) < 0)
@@ -482,11 +459,15 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
-        t->rate = req->max_speed;
-        t->refilled_usec = engine_now(e);
-        t->tokens = (double) t->rate / 4.0;
+        token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
+        t->check = (BodyCheck) {
+                .hasher = req->hasher,
+                .expect_size = req->expect_size,
+                .expected_size = req->expected_size,
+                .max_size = req->max_size,
+        };
         t->url = strdup(req->url);
-        t->origin = http_url_origin(req->url);
+        t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);
         if (!t->url || (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
             (req->offset > 0 && req->validator && !(t->validator = strdup(req->validator))))
                 goto fail;
@@ -521,6 +502,7 @@ Transfer *transfer_free(Transfer *t) {
         free(t->etag);
         free(t->last_modified);
         free(t->url);
+        body_check_done(&t->check);
         free(t);
         return NULL;
 }
@@ -554,16 +536,11 @@ const char *transfer_get_validator(const Transfer *t) {
 }
 
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
-        uint64_t now = engine_now(t->engine);
-
-        if (t->rate == bytes_per_sec)
+        if (t->bucket.rate == bytes_per_sec)
                 return 0;
-        bucket_refill(t, now);
-        t->rate = bytes_per_sec;
-        if (t->rate == 0 || t->tokens > (double) t->rate / 4.0)
-                t->tokens = (double) t->rate / 4.0;
+        token_bucket_set_rate(&t->bucket, bytes_per_sec, engine_now(t->engine));
         /* A paused transfer waits for the new rate's debt, or not at all without a limit. */
-        if (t->paused && (t->rate == 0 || !bucket_must_wait(t))) {
+        if (t->paused && (t->bucket.rate == 0 || !bucket_must_wait(t))) {
                 t->paused = false;
                 (void) sd_event_source_set_enabled(t->resume_timer, SD_EVENT_OFF);
                 if (t->easy)
@@ -572,11 +549,23 @@ int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
         return 0;
 }
 
+int transfer_get_server_digest(const Transfer *t, ServerDigest *ret) {
+        assert(t);
+        assert(ret);
+
+        if (!t->body_accepted || !t->check.have_server_digest)
+                return 0;
+        *ret = t->check.server_digest;
+        return 1;
+}
+
 static void transfer_finish(Transfer *t, CURLcode code) {
         TransferResult r = { .outcome = TRANSFER_OK };
         char msg[1024] = "", sum[128] = "";
 
-        if (t->complete_by_416)
+        if (body_check_failed(&t->check))
+                r.outcome = TRANSFER_INTEGRITY;
+        else if (t->complete_by_416)
                 r.outcome = TRANSFER_OK;
         else if (t->restart)
                 r.outcome = TRANSFER_RESTART;
@@ -601,6 +590,17 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 r.summary = "The connection ended early";
         } else if (t->total == UINT64_MAX)
                 t->total = t->position;
+
+        if (r.outcome == TRANSFER_OK && !t->complete_by_416) {
+                body_check_complete(&t->check, t->position, t->offset, t->url);
+                if (body_check_failed(&t->check))
+                        r.outcome = TRANSFER_INTEGRITY;
+        }
+        if (r.outcome == TRANSFER_INTEGRITY) {
+                r.error_name = "Integrity";
+                snprintf(msg, sizeof msg, "%s", t->check.message);
+                r.summary = t->check.summary;
+        }
 
         r.message = msg;
         if (!r.summary)

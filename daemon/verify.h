@@ -49,6 +49,6 @@ typedef struct VerifyVerdict {
 } VerifyVerdict;
 
 /* Judges a file of `size` bytes from url, whose bytes h has seen (all of them: the caller
- * checks hasher_get_size(h) == size). The first mismatch decides, in the order size, expected
+ * checks hasher_get_size(h) == size; h may be NULL when no algorithm is needed). The first mismatch decides, in the order size, expected
  * digest, server digest. -ENOENT when h lacks an algorithm verify_algorithms_needed() named. */
 int verify_judge(const VerifyExpect *e, const char *url, uint64_t size, Hasher *h, VerifyVerdict *ret);

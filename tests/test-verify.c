@@ -60,6 +60,14 @@ test_nothing_expected (void)
         g_assert_true (v.ok);
         g_assert_cmpuint (v.by, ==, 0);
         g_assert_false (v.has_digest);
+
+        /* Nothing to hash: no hasher is needed (a resume that expects nothing has none). */
+        g_assert_cmpint (verify_judge (&e, URL, 3, NULL, &v), ==, 0);
+        g_assert_true (v.ok);
+        e.expected_size = 3;
+        g_assert_cmpint (verify_judge (&e, URL, 3, NULL, &v), ==, 0);
+        g_assert_true (v.ok);
+        g_assert_cmpuint (v.by, ==, VERIFY_BY_SIZE);
 }
 
 static void
