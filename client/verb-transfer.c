@@ -427,7 +427,31 @@ static int follow_run(Follow *f, int r) {
         return r;
 }
 
+/* Manager.Download with auto-complete off and the file's options. */
+static int download_message(Ctl *c, const char *url, const char *target, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                           "Download");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", url, target);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}", "auto-complete", "b", 0);
+        if (r >= 0)
+                r = file_options_append(&c->file, m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 int verb_download(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_free_ char *target = NULL;
         Follow f = { .ctl = c, .mode = FOLLOW_DOWNLOAD };
         int r;
@@ -455,9 +479,9 @@ int verb_download(Ctl *c, int argc, char **argv) {
         /* auto-complete off: xferctl calls Complete itself, so it can report where the file
          * went or why it could not be moved there. Asynchronous, so a Ctrl-C during the call
          * is seen and the new job cancelled. */
-        r = sd_bus_call_method_async(c->bus, &f.start, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
-                                     XFERD_MANAGER_IFACE, "Download", on_download_started, &f,
-                                     "ssa{sv}", argv[1], target, 1, "auto-complete", "b", 0);
+        r = download_message(c, argv[1], target, &call);
+        if (r >= 0)
+                r = sd_bus_call_async(c->bus, &f.start, call, on_download_started, &f, 0);
         if (r < 0) {
                 follow_done(&f);
                 return report_bus_error(NULL, r, "cannot start the download");

@@ -82,6 +82,16 @@ static void help(void) {
                "      --keep         download, upload: keep a failed job instead of cancelling it;\n"
                "                     on Ctrl-C leave the job running, set to complete by itself\n"
                "      --no-progress  download, upload, wait: print no progress\n"
+               "\n"
+               "What a downloaded file must be (download, add; the file fails with Integrity and\n"
+               "never reaches PATH otherwise):\n"
+               "      --checksum=sha256:HEX|sha512:HEX   its checksum\n"
+               "      --size=BYTES                       its exact size\n"
+               "      --mirror=URL                       another URL of the same bytes, tried\n"
+               "                                         when one fails for good (repeatable)\n"
+               "      --checksum-list=URL                a SHA256SUMS file that lists it, signed\n"
+               "                                         by a key in keys.d (see man xferctl)\n"
+               "      --checksum-list-signature=URL      its signature (default: URL.gpg)\n"
                "  -h, --help         show this help\n"
                "      --version      show the version\n"
                "\n"
@@ -136,6 +146,11 @@ static int parse_options(int argc, char **argv, Ctl *c, BusChoice *bus) {
                 ARG_KEEP,
                 ARG_NO_PROGRESS,
                 ARG_VERSION,
+                ARG_CHECKSUM,
+                ARG_SIZE,
+                ARG_MIRROR,
+                ARG_CHECKSUM_LIST,
+                ARG_CHECKSUM_LIST_SIGNATURE,
         };
         static const struct option options[] = {
                 { "user",        no_argument, NULL, ARG_USER },
@@ -146,12 +161,42 @@ static int parse_options(int argc, char **argv, Ctl *c, BusChoice *bus) {
                 { "no-progress", no_argument, NULL, ARG_NO_PROGRESS },
                 { "help",        no_argument, NULL, 'h' },
                 { "version",     no_argument, NULL, ARG_VERSION },
+                { "checksum",                required_argument, NULL, ARG_CHECKSUM },
+                { "size",                    required_argument, NULL, ARG_SIZE },
+                { "mirror",                  required_argument, NULL, ARG_MIRROR },
+                { "checksum-list",           required_argument, NULL, ARG_CHECKSUM_LIST },
+                { "checksum-list-signature", required_argument, NULL, ARG_CHECKSUM_LIST_SIGNATURE },
                 { NULL, 0, NULL, 0 }
         };
-        int o;
+        int o, r;
 
         while ((o = getopt_long(argc, argv, "ah", options, NULL)) >= 0)
                 switch (o) {
+                case ARG_CHECKSUM:
+                        r = file_options_set_checksum(&c->file, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_SIZE:
+                        r = file_options_set_size(&c->file, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_MIRROR:
+                        r = file_options_add_mirror(&c->file, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_CHECKSUM_LIST:
+                        r = file_options_set_checksum_list(&c->file, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_CHECKSUM_LIST_SIGNATURE:
+                        r = file_options_set_checksum_list_signature(&c->file, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
                 case ARG_USER:          *bus = BUS_CHOICE_USER; break;
                 case ARG_SYSTEM:        *bus = BUS_CHOICE_SYSTEM; break;
                 case 'a':               c->all = true; break;
@@ -172,8 +217,12 @@ static int parse_options(int argc, char **argv, Ctl *c, BusChoice *bus) {
         return 1;
 }
 
+static void ctl_done(Ctl *c) {
+        file_options_done(&c->file);
+}
+
 int main(int argc, char **argv) {
-        Ctl c = { .progress = true };
+        _cleanup_(ctl_done) Ctl c = { .progress = true };
         BusChoice bus = BUS_CHOICE_DEFAULT;
         const Verb *verb = NULL;
         int r, n_args;
@@ -198,6 +247,11 @@ int main(int argc, char **argv) {
                         verb = &verbs[i];
         if (!verb) {
                 fprintf(stderr, "xferctl: unknown command \"%s\". Try 'xferctl --help'.\n", argv[optind]);
+                return EXIT_USAGE;
+        }
+        if (file_options_any(&c.file) && !streq(verb->name, "download") && !streq(verb->name, "add")) {
+                fprintf(stderr, "xferctl: --checksum, --size, --mirror and --checksum-list apply to download "
+                        "and add only.\n");
                 return EXIT_USAGE;
         }
         n_args = argc - optind - 1;

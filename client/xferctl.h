@@ -7,6 +7,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "file-options.h"
+
 /* Exit statuses: 0 success, 1 a failure (reported on stderr), 2 a usage error; a wait ended
  * by a signal gives 128 + the signal number, as shells do. */
 #define EXIT_USAGE 2
@@ -18,6 +20,7 @@ typedef struct Ctl {
         bool keep;
         bool progress;          /* false with --no-progress */
         bool all;
+        FileOptions file;       /* download, add: --checksum, --size, --mirror, --checksum-list… */
 } Ctl;
 
 /* A verb gets argv starting at the verb name; it returns an exit status (>= 0) or a negative

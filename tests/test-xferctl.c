@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "xferd-env.h"
 
 #define SIZE (700 * 1024 + 3)
@@ -177,6 +179,66 @@ test_job_verbs (void)
         g_assert_cmpstr (state, ==, "acknowledged");
 }
 
+/* download --checksum: right, the file is there; wrong, the Integrity message and nothing
+ * left; options that belong to download and add only are usage errors elsewhere. */
+static void
+test_download_checksum (void)
+{
+        if (skip_without_xferctl ())
+                return;
+        g_autoptr(XferdEnv) env = env_new ();
+        g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, env->content);
+        g_autofree char *right = g_strdup_printf ("--checksum=sha256:%s", hex);
+        g_autofree char *wrong = g_strdup_printf ("--checksum=sha256:%064x", 7);
+        g_autofree char *size = g_strdup_printf ("--size=%d", SIZE);
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint (xferctl (env, NULL, NULL, "--no-progress", right, size, "download", env->url, env->dest,
+                                  NULL), ==, 0);
+        assert_file_content (env->dest, env->content);
+        g_assert_cmpint (g_unlink (env->dest), ==, 0);
+
+        g_assert_cmpint (xferctl (env, NULL, &err, "--no-progress", "download", env->url, env->dest, wrong, NULL),
+                         ==, 1);
+        g_assert_nonnull (strstr (err, "does not match its checksum"));
+        assert_dir_is (env->dir, nothing);
+        g_assert_true (no_jobs_listed (env->fx));
+
+        g_clear_pointer (&err, g_free);
+        g_assert_cmpint (xferctl (env, NULL, &err, "list", right, NULL), ==, 2);
+        g_assert_nonnull (strstr (err, "apply to download and add only"));
+        g_clear_pointer (&err, g_free);
+        g_assert_cmpint (xferctl (env, NULL, &err, "--size=1.5G", "download", env->url, env->dest, NULL), ==, 2);
+        g_assert_nonnull (strstr (err, "exact size in bytes"));
+}
+
+/* add --checksum --mirror: the first URL fails, the mirror serves; info says what was
+ * verified and from where. */
+static void
+test_add_verified_info (void)
+{
+        if (skip_without_xferctl ())
+                return;
+        g_autoptr(XferdEnv) env = env_new ();
+        g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA512, env->content);
+        g_autofree char *checksum = g_strdup_printf ("--checksum=SHA512:%s", hex);
+        g_autofree char *mirror = g_strdup_printf ("--mirror=%s", env->url);
+        g_autofree char *missing = http_server_url (env->http, "/missing.bin");
+        g_autofree char *out = NULL, *info = NULL;
+
+        g_assert_cmpint (xferctl (env, &out, NULL, "create", "verified", NULL), ==, 0);
+        g_autofree char *id = g_strstrip (g_strdup (out));
+        g_assert_cmpint (xferctl (env, NULL, NULL, "add", checksum, mirror, id, missing, env->dest, NULL), ==, 0);
+        g_assert_cmpint (xferctl (env, NULL, NULL, "resume", id, NULL), ==, 0);
+        g_assert_cmpint (xferctl (env, NULL, NULL, "--no-progress", "wait", id, NULL), ==, 0);
+        g_assert_cmpint (xferctl (env, &info, NULL, "info", id, NULL), ==, 0);
+        g_test_message ("%s", info);
+        g_autofree char *verified = g_strdup_printf ("verified: checksum (sha512:%s)", hex);
+        g_autofree char *from = g_strdup_printf ("from mirror: %s", env->url);
+        g_assert_nonnull (strstr (info, verified));
+        g_assert_nonnull (strstr (info, from));
+}
+
 /* suspend / cancel, and a second cancel fails with exit status 1. */
 static void
 test_suspend_cancel (void)
@@ -248,6 +310,8 @@ main (int argc, char **argv)
         g_test_add_func ("/xferctl/download-404", test_download_404);
         g_test_add_func ("/xferctl/download-interrupted", test_download_interrupted);
         g_test_add_func ("/xferctl/job-verbs", test_job_verbs);
+        g_test_add_func ("/xferctl/download-checksum", test_download_checksum);
+        g_test_add_func ("/xferctl/add-verified-info", test_add_verified_info);
         g_test_add_func ("/xferctl/suspend-cancel", test_suspend_cancel);
         g_test_add_func ("/xferctl/list-json", test_list_json);
         g_test_add_func ("/xferctl/usage-errors", test_usage_errors);
