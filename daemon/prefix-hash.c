@@ -14,6 +14,16 @@
 /* Readahead is asked for this far ahead, whenever the slices pass its middle. */
 #define READAHEAD (16u * 1024u * 1024u)
 
+/* XFERD_TEST_HASH_PAUSE=1: after its first slice the hash waits until it is freed, so a test
+ * can act (Cancel) while bytes held are being hashed, whatever the speed of the machine. */
+static bool test_pause(void) {
+        static int pause = -1;
+
+        if (pause < 0)
+                pause = streq_ptr(getenv("XFERD_TEST_HASH_PAUSE"), "1");
+        return pause;
+}
+
 struct PrefixHash {
         sd_event_source *slice;   /* a one-shot timer at time 0: see prefix_hash_start() */
         Hasher *hasher;
@@ -49,6 +59,8 @@ static int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         break;
                 done += PIECE;
                 if (done >= SLICE_MAX_BYTES || now_monotonic_usec() - start >= SLICE_BUDGET_USEC) {
+                        if (test_pause())
+                                return 0;
                         /* The next slice on a later iteration. */
                         r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
                         if (r >= 0)
