@@ -681,6 +681,36 @@ test_list_good (void)
         signed_teardown (&s);
 }
 
+/* CreateJob's checksum-list is the list of every file added without one: a plain AddFile is
+ * checked against it. */
+static void
+test_list_job_default (void)
+{
+        Signed s = { NULL };
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder o;
+
+        if (!signed_setup (&s))
+                return;
+        sign_list (&s, s.key, s.list);
+        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s.list_url));
+        g_autoptr(GVariant) reply = bus_call_manager (s.env->fx, "CreateJob", g_variant_new ("(sa{sv})", "listed", &o),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        const char *job;
+        g_variant_get (reply, "(&s&o)", NULL, &job);
+        xferd_add_file (s.env->fx, job, s.env->url, s.env->dest);
+        xferd_job_call (s.env->fx, job, "Resume");
+        job_wait_state (s.env->fx, job, "transferred");
+        g_autoptr(GVariant) d = file_details (s.env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        g_autofree char *list = detail_string (d, "checksum-list");
+        g_assert_cmpstr (by, ==, "checksum-list");
+        g_assert_cmpstr (list, ==, s.list_url);
+        signed_teardown (&s);
+}
+
 static void
 check_list_refused (Signed *s, const char *url, const char *says)
 {
@@ -825,6 +855,7 @@ main (int argc, char **argv)
         g_test_add_func ("/integrity/digest-on-206-wrong-scope", test_digest_on_206_wrong_scope);
         g_test_add_func ("/integrity/content-digest-on-206-wrong", test_content_digest_on_206_wrong);
         g_test_add_func ("/integrity/list-good", test_list_good);
+        g_test_add_func ("/integrity/list-job-default", test_list_job_default);
         g_test_add_func ("/integrity/list-bad-signature", test_list_bad_signature);
         g_test_add_func ("/integrity/list-unknown-key", test_list_unknown_key);
         g_test_add_func ("/integrity/list-missing-signature", test_list_missing_signature);

@@ -66,17 +66,19 @@ static JobFile *file_new(unsigned seed, bool completed) {
         f->bytes_total = seed % 4 == 3 ? UINT64_MAX : 1000000u + seed;
         f->bytes_transferred = completed ? f->bytes_total : seed * 1000u;
         f->validator = seed % 3 == 0 ? NULL : g_strdup_printf("\"etag-%u\"", seed);
-        /* Integrity (schema 3): some files expect nothing, some a size of 0, some everything. */
-        if (seed % 5 != 4) {
-                f->mirrors = seed % 2 ? g_strsplit("https://m1.example.com/a\nhttp://m2.example.com/b", "\n", -1) : NULL;
-                f->url_index = seed % 2 ? 2 : 0;
-                f->expect_size = seed % 3 != 1;
-                f->expected_size = seed % 3 == 2 ? 0 : UINT64_MAX - seed;
+        /* Integrity (schema 3): a third of the files (as many as are likely to carry it) expect
+         * something: a size of 0, mirrors, a checksum of their own or from a list. */
+        if (seed % 3 == 0) {
+                unsigned v = seed / 3;
+                f->mirrors = v % 2 ? g_strsplit("https://m1.example.com/a\nhttp://m2.example.com/b", "\n", -1) : NULL;
+                f->url_index = v % 2 ? 2 : 0;
+                f->expect_size = v % 3 != 1;
+                f->expected_size = v % 3 == 2 ? 0 : UINT64_MAX - seed;
                 f->checksum = g_strdup_printf("sha256:%064x", seed);
-                f->checksum_source = 1u << (seed % 2);
-                f->checksum_list = seed % 2 ? NULL : g_strdup("https://example.com/SHA256SUMS");
-                f->checksum_list_signature = seed % 2 ? NULL : g_strdup("https://example.com/SHA256SUMS.gpg");
-                f->checksum_list_key = seed % 2 ? NULL : g_strdup("493525EFA3D14C334A5218DFBF1EB6816C659CB9");
+                f->checksum_source = 1u << (v % 2);
+                f->checksum_list = v % 2 ? NULL : g_strdup("https://example.com/SHA256SUMS");
+                f->checksum_list_signature = v % 2 ? NULL : g_strdup("https://example.com/SHA256SUMS.gpg");
+                f->checksum_list_key = v % 2 ? NULL : g_strdup("493525EFA3D14C334A5218DFBF1EB6816C659CB9");
                 f->verified_by = completed ? 0x21 : 0;
                 f->verified_checksum = completed ? g_strdup(f->checksum) : NULL;
         }
