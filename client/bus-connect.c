@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -38,7 +39,7 @@ int bus_connect(BusChoice choice, sd_bus **ret) {
                 report_bus_error(NULL, r, "cannot connect to the %s bus", user ? "user" : "system");
                 report_note("%s", user ? "hint: the user bus is found through DBUS_SESSION_BUS_ADDRESS or XDG_RUNTIME_DIR; --system picks the system bus"
                                  : "hint: is dbus running? --user picks the user bus");
-                return r;
+                return -EHOSTDOWN;
         }
         return 0;
 }

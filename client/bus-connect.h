@@ -19,5 +19,5 @@ typedef enum BusChoice {
  *    own (a container, a test with a private bus), and the user bus is what it means. */
 bool bus_choice_is_user(BusChoice choice);
 
-/* Connects to the chosen bus; reports a failure itself. */
+/* Connects to the chosen bus; reports a failure itself and returns -EHOSTDOWN then. */
 int bus_connect(BusChoice choice, sd_bus **ret);
