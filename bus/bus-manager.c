@@ -4,32 +4,9 @@
 #include "bus-errors.h"
 #include "bus.h"
 #include "config.h"
-#include "log.h"
 
-int bus_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret) {
-        return bus_creds_get_uid(b->creds, m, ret);
-}
-
-bool bus_caller_is_privileged(Bus *b, uid_t uid) {
-        /* On the session bus the daemon's own user administers it. */
-        return uid == 0 || (!b->system && uid == getuid());
-}
-
-int bus_check_job_access(Bus *b, sd_bus_message *m, const Job *j, sd_bus_error *error) {
-        uid_t uid;
-        int r;
-
-        r = bus_get_caller_uid(b, m, &uid);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %s", strerror(-r));
-        if (uid != 0 && uid != j->owner)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Job %s belongs to another user; only its owner or root may use it.", j->id);
-        return 0;
-}
-
-/* Reads an a{sv} of options, calling `apply` for each; unknown keys and wrong types are
- * InvalidArgs with a message that names the key and the expected type. */
+/* Reads an a{sv} of options into `v`, at the index of each key in `spec`; unknown keys and
+ * wrong types are InvalidArgs with a message that names the key and the expected type. */
 typedef struct OptionSpec {
         const char *key;
         char type;              /* 's' or 'b' */
@@ -143,7 +120,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         }
         o.description = v.strings[OPT_DESCRIPTION];
 
-        r = bus_get_caller_uid(b, m, &uid);
+        r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return r;
         r = manager_create_job(b->manager, uid, name, &o, &j, &e);
@@ -191,7 +168,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return -ENOMEM;
         const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : basename(copy);
 
-        r = bus_get_caller_uid(b, m, &uid);
+        r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return r;
         r = manager_create_job(b->manager, uid, name, &o, &j, &e);
@@ -224,22 +201,22 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (!j || job_state_is_final(j->state))
                 return sd_bus_error_setf(error, XFERD_ERROR_NO_SUCH_JOB,
                                          "No job with id '%s' is queued; see ListJobs.", id);
-        r = bus_check_job_access(b, m, j, error);
+        r = bus_access_check_job(b, m, j, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(m, "o", j->object_path);
 }
 
 static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Bus *b = userdata;
-        sd_bus_message *reply = NULL;
         int all, r;
         uid_t uid;
 
         r = sd_bus_message_read(m, "b", &all);
         if (r < 0)
                 return r;
-        r = bus_get_caller_uid(b, m, &uid);
+        r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return r;
         if (all && b->system && uid != 0)
@@ -250,20 +227,22 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "(ssssutto)");
-        for (Job *j = manager_first_job(b->manager); r >= 0 && j; j = j->next) {
+        if (r < 0)
+                return r;
+        for (Job *j = manager_first_job(b->manager); j; j = j->next) {
                 if (!all && j->owner != uid)
                         continue;
                 r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,
                                           job_type_to_string(j->type), job_state_to_string(j->state),
                                           (uint32_t) j->owner, job_bytes_transferred(j), job_bytes_total(j),
                                           j->object_path);
+                if (r < 0)
+                        return r;
         }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-        sd_bus_message_unref(reply);
-        return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -283,16 +262,18 @@ static int property_get_background_limit(sd_bus *bus, const char *path, const ch
         return sd_bus_message_append(reply, "t", manager_get_config(b->manager)->background_bandwidth_limit);
 }
 
-static int check_admin(Bus *b, sd_bus_message *value, const char *property, sd_bus_error *error) {
+/* The settings of the whole daemon are for its administrator only. */
+static int read_admin_value(Bus *b, sd_bus_message *value, const char *property, char type, void *ret,
+                            sd_bus_error *error) {
         uid_t uid;
         int r;
 
-        r = bus_get_caller_uid(b, value, &uid);
+        r = bus_access_get_caller_uid(b, value, &uid);
         if (r < 0)
                 return r;
-        if (!bus_caller_is_privileged(b, uid))
+        if (!bus_access_caller_is_privileged(b, uid))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root may change %s.", property);
-        return 0;
+        return sd_bus_message_read_basic(value, type, ret);
 }
 
 static int property_set_max_background(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -301,10 +282,7 @@ static int property_set_max_background(sd_bus *bus, const char *path, const char
         uint32_t n;
         int r;
 
-        r = check_admin(b, value, property, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(value, "u", &n);
+        r = read_admin_value(b, value, property, 'u', &n, error);
         if (r < 0)
                 return r;
         if (n == 0)
@@ -321,10 +299,7 @@ static int property_set_background_limit(sd_bus *bus, const char *path, const ch
         uint64_t n;
         int r;
 
-        r = check_admin(b, value, property, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(value, "t", &n);
+        r = read_admin_value(b, value, property, 't', &n, error);
         if (r < 0)
                 return r;
         r = manager_set_background_bandwidth_limit(b->manager, n);
@@ -362,34 +337,3 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
-
-int bus_install(Bus *b) {
-        ManagerObserver o = bus_observer_template;
-        int r;
-
-        r = bus_creds_new(b->bus, &b->creds);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch bus names");
-        r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
-                                     bus_manager_vtable, b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to install the Manager object");
-        r = sd_bus_add_fallback_vtable(b->bus, NULL, XFERD_JOB_PREFIX, XFERD_JOB_INTERFACE,
-                                       bus_job_vtable, bus_job_find, b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to install the job objects");
-        r = sd_bus_add_node_enumerator(b->bus, NULL, XFERD_JOB_PREFIX, bus_job_enumerate, b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to install the job enumerator");
-        r = sd_bus_add_object_manager(b->bus, NULL, XFERD_MANAGER_PATH);
-        if (r < 0)
-                return log_error_errno(r, "Failed to install the object manager");
-
-        o.userdata = b;
-        manager_set_observer(b->manager, &o);
-        return 0;
-}
-
-void bus_uninstall(Bus *b) {
-        b->creds = bus_creds_free(b->creds);
-}

@@ -27,26 +27,36 @@ typedef struct Bus {
         void *idle_userdata;
 } Bus;
 
-/* Installs the Manager object, the job objects, the object manager, and the manager observer
+/* bus.c: installs the Manager object, the job objects, the object manager, and the manager observer
  * that turns daemon changes into signals. */
 int bus_install(Bus *b);
 void bus_uninstall(Bus *b);
 
-/* bus-creds.c: the caller's uid, from the bus credentials, cached per unique name. */
+/* bus-creds.c: the caller's uid, from the bus credentials, cached per unique name; one
+ * NameOwnerChanged match for all callers tells when a unique name leaves the bus. */
+typedef void (*BusCredsNameGone)(const char *unique_name, void *userdata);
 int bus_creds_new(sd_bus *bus, BusCreds **ret);
 BusCreds *bus_creds_free(BusCreds *c);
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
+void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
+size_t bus_creds_size(const BusCreds *c);
 
-/* The caller's uid of the message being handled. */
-int bus_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret);
+/* bus-access.c: the caller's uid of the message being handled. */
+int bus_access_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret);
 /* Owner or root may; with `error` set to AccessDenied otherwise. */
-int bus_check_job_access(Bus *b, sd_bus_message *m, const Job *j, sd_bus_error *error);
-bool bus_caller_is_privileged(Bus *b, uid_t uid);
+int bus_access_check_job(Bus *b, sd_bus_message *m, const Job *j, sd_bus_error *error);
+bool bus_access_caller_is_privileged(Bus *b, uid_t uid);
 
-/* bus-manager.c / bus-job.c */
+/* bus-manager.c: the Manager object. */
 extern const sd_bus_vtable bus_manager_vtable[];
+
+/* bus-job.c: the job objects, found by path (the access gate) and enumerated per caller. */
 extern const sd_bus_vtable bus_job_vtable[];
 int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                  sd_bus_error *error);
 int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+/* The job's full error name, or "" without an error; `buf` holds it. */
+const char *bus_job_error_name(const Job *j, char *buf, size_t size);
+
+/* bus-observer.c: daemon changes become signals. */
 extern const ManagerObserver bus_observer_template;

@@ -34,6 +34,8 @@ int bus_connect(BusChoice choice, sd_bus **ret) {
         bool user = bus_choice_is_user(choice);
         int r;
 
+        assert(ret);
+
         r = user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
         if (r < 0) {
                 report_bus_error(NULL, r, "cannot connect to the %s bus", user ? "user" : "system");

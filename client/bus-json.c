@@ -81,10 +81,29 @@ static int append_key(JsonWriter *w, sd_bus_message *m, char type) {
         return 0;
 }
 
+/* The members of the container just entered, as a JSON array. */
+static int append_elements(JsonWriter *w, sd_bus_message *m) {
+        int r;
+
+        json_begin_array(w);
+        while ((r = sd_bus_message_at_end(m, false)) == 0) {
+                r = bus_json_append(w, m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        json_end_array(w);
+        return 0;
+}
+
 int bus_json_append(JsonWriter *w, sd_bus_message *m) {
         const char *contents;
         char type;
         int r;
+
+        assert(w);
+        assert(m);
 
         r = sd_bus_message_peek_type(m, &type, &contents);
         if (r < 0)
@@ -106,15 +125,9 @@ int bus_json_append(JsonWriter *w, sd_bus_message *m) {
                 r = sd_bus_message_enter_container(m, type, contents);
                 if (r < 0)
                         return r;
-                json_begin_array(w);
-                while ((r = sd_bus_message_at_end(m, false)) == 0) {
-                        r = bus_json_append(w, m);
-                        if (r < 0)
-                                return r;
-                }
+                r = append_elements(w, m);
                 if (r < 0)
                         return r;
-                json_end_array(w);
                 return sd_bus_message_exit_container(m);
 
         case SD_BUS_TYPE_ARRAY:
@@ -144,15 +157,9 @@ int bus_json_append(JsonWriter *w, sd_bus_message *m) {
                                 return r;
                         json_end_object(w);
                 } else {
-                        json_begin_array(w);
-                        while ((r = sd_bus_message_at_end(m, false)) == 0) {
-                                r = bus_json_append(w, m);
-                                if (r < 0)
-                                        return r;
-                        }
+                        r = append_elements(w, m);
                         if (r < 0)
                                 return r;
-                        json_end_array(w);
                 }
                 return sd_bus_message_exit_container(m);
 
@@ -166,6 +173,9 @@ int bus_json_to_string(sd_bus_message *m, char **ret) {
         size_t size = 0;
         FILE *f;
         int r;
+
+        assert(m);
+        assert(ret);
 
         f = open_memstream(&buf, &size);
         if (!f)

@@ -222,6 +222,9 @@ static void help_verb(VerbId id) {
 }
 
 int ctl_usage_error(const char *verb, const char *synopsis) {
+        assert(verb);
+        assert(synopsis);
+
         fprintf(stderr, "xferctl: usage: xferctl %s%s%.*s (see 'xferctl %s --help')\n",
                 verb, isempty(synopsis) ? "" : " ", (int) strcspn(synopsis, "\n"), synopsis, verb);
         return EXIT_USAGE;
@@ -313,6 +316,12 @@ ParseResult cli_parse(int argc, char **argv, Ctl *c, BusChoice *bus, const Verb 
         size_t k = 0;
         int o, index, n_args;
         VerbId id = _VERB_MAX;
+
+        assert(argv);
+        assert(c);
+        assert(bus);
+        assert(ret_verb);
+        assert(ret_index);
 
         for (size_t i = 0; i < ELEMENTSOF(option_specs); i++) {
                 const OptionSpec *s = &option_specs[i];

@@ -12,6 +12,8 @@
 #include "util.h"
 
 void download_plan_done(DownloadPlan *p) {
+        assert(p);
+
         for (size_t i = 0; i < p->n; i++) {
                 free(p->targets[i].url);
                 free(p->targets[i].local);
@@ -60,6 +62,8 @@ int download_list_parse(const char *text, char ***urls, size_t *n) {
 
 int download_arg_is_url(const char *s) {
         const char *p = strstr(s, "://");
+
+        assert(s);
 
         /* A scheme is letters first; "./a://b" is a path. */
         if (!p || p == s)

@@ -460,7 +460,7 @@ void follow_done(Follow *f) {
 
 int follow_set_job(Follow *f, const char *id, const char *path) {
         assert(f);
-        if (strdup_replace(&f->id, id) < 0 || strdup_replace(&f->path, path) < 0)
+        if (free_and_strdup(&f->id, id) < 0 || free_and_strdup(&f->path, path) < 0)
                 return report_error(-ENOMEM, "out of memory");
         return 0;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@ const char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes) {
         static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
         double v = (double) bytes;
         unsigned i = 0;
+
+        assert(buf);
 
         if (bytes < 1024) {
                 snprintf(buf, FORMAT_BYTES_MAX, "%u B", (unsigned) bytes);
@@ -30,6 +33,8 @@ const char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes) {
 }
 
 const char *format_duration(char buf[static FORMAT_DURATION_MAX], uint64_t s) {
+        assert(buf);
+
         if (s < 60)
                 snprintf(buf, FORMAT_DURATION_MAX, "%us", (unsigned) s);
         else if (s < 3600)
@@ -45,6 +50,8 @@ const char *format_duration(char buf[static FORMAT_DURATION_MAX], uint64_t s) {
 const char *format_timestamp(char buf[static FORMAT_TIMESTAMP_MAX], uint64_t usec) {
         time_t t = (time_t) (usec / 1000000);
         struct tm tm;
+
+        assert(buf);
 
         if (usec == 0 || !localtime_r(&t, &tm) ||
             strftime(buf, FORMAT_TIMESTAMP_MAX, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
@@ -70,6 +77,8 @@ unsigned format_percent(uint64_t done, uint64_t total) {
 const char *format_uid(char buf[static FORMAT_UID_MAX], uint32_t uid) {
         struct passwd pw, *result = NULL;
         char scratch[1024];
+
+        assert(buf);
 
         if (getpwuid_r((uid_t) uid, &pw, scratch, sizeof scratch, &result) == 0 && result)
                 snprintf(buf, FORMAT_UID_MAX, "%u (%.40s)", (unsigned) uid, result->pw_name);

@@ -4,6 +4,8 @@
 #include "util.h"
 
 void job_json_bytes_total(JsonWriter *w, uint64_t v) {
+        assert(w);
+
         if (v == UINT64_MAX)
                 json_null(w);
         else
@@ -13,6 +15,9 @@ void job_json_bytes_total(JsonWriter *w, uint64_t v) {
 int job_json_append_properties(JsonWriter *w, sd_bus_message *m) {
         const char *name;
         int r;
+
+        assert(w);
+        assert(m);
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)

@@ -14,33 +14,6 @@
 /* Enough candidates to show what is going on without flooding the terminal. */
 #define MAX_CANDIDATES_SHOWN 10
 
-bool job_id_is_valid(const char *s) {
-        size_t i;
-
-        for (i = 0; s[i]; i++)
-                if (!isdigit((unsigned char) s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-                        return false;
-        return i == XFERD_JOB_ID_LEN;
-}
-
-const char *job_id_from_path(const char *path) {
-        size_t n = strlen(XFERD_JOB_PATH_PREFIX);
-
-        if (!path || strncmp(path, XFERD_JOB_PATH_PREFIX, n) != 0 || !job_id_is_valid(path + n))
-                return NULL;
-        return path + n;
-}
-
-char *job_path_from_id(const char *id) {
-        char *p;
-
-        /* Plain concatenation, as the contract says: sd_bus_path_encode() would escape a
-         * leading digit. */
-        if (asprintf(&p, "%s%s", XFERD_JOB_PATH_PREFIX, id) < 0)
-                return NULL;
-        return p;
-}
-
 typedef struct Candidate {
         char *id;
         char *name;
@@ -213,10 +186,13 @@ int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
         const char *from_path;
         int r;
 
+        assert(bus);
+        assert(arg);
+
         from_path = job_id_from_path(arg);
         if (job_id_is_valid(arg) || from_path) {
                 id = strdup(from_path ? from_path : arg);
-                path = job_path_from_id(id ? id : "");
+                path = job_id_to_path(id ? id : "");
                 if (!id || !path)
                         return report_error(-ENOMEM, "out of memory");
                 goto done;
@@ -258,14 +234,14 @@ int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
                 return -EADDRNOTAVAIL;
         }
 
-        id = steal_ptr(&c.items[0].id);
-        path = steal_ptr(&c.items[0].path);
+        id = TAKE_PTR(c.items[0].id);
+        path = TAKE_PTR(c.items[0].path);
         candidates_done(&c);
 
 done:
         if (ret_id)
-                *ret_id = steal_ptr(&id);
+                *ret_id = TAKE_PTR(id);
         if (ret_path)
-                *ret_path = steal_ptr(&path);
+                *ret_path = TAKE_PTR(path);
         return 0;
 }

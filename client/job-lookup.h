@@ -10,14 +10,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
-/* Whether s is a job id: 32 lowercase hex digits. */
-bool job_id_is_valid(const char *s);
-
-/* The id at the end of a job object path, or NULL when path is not one. */
-const char *job_id_from_path(const char *path);
-
-/* The object path of job id; NULL on allocation failure. */
-char *job_path_from_id(const char *id);
+#include "job-id.h"
 
 /* Resolves arg; on failure reports why (no match, ambiguous with the candidates, the bus
  * error) and returns a negative errno. ret_id or ret_path may be NULL. */

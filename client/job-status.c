@@ -9,24 +9,13 @@
 #include "util.h"
 
 void job_status_done(JobStatus *s) {
+        assert(s);
+
         free(s->state);
         free(s->error_name);
         free(s->error_message);
         free(s->wait_reason);
         *s = (JobStatus) JOB_STATUS_INIT;
-}
-
-bool job_state_is_final(const char *state) {
-        return streq_ptr(state, "acknowledged") || streq_ptr(state, "cancelled");
-}
-
-bool job_state_has_error(const char *state) {
-        return streq_ptr(state, "error") || streq_ptr(state, "transient-error");
-}
-
-bool job_state_is_active(const char *state) {
-        return streq_ptr(state, "queued") || streq_ptr(state, "connecting") ||
-               streq_ptr(state, "transferring") || streq_ptr(state, "transient-error");
 }
 
 int job_status_copy(JobStatus *dst, const JobStatus *src) {
@@ -35,10 +24,10 @@ int job_status_copy(JobStatus *dst, const JobStatus *src) {
         assert(dst);
         assert(src);
         copy.state = copy.error_name = copy.error_message = copy.wait_reason = NULL;
-        if (strdup_replace(&copy.state, src->state) < 0 ||
-            strdup_replace(&copy.error_name, src->error_name) < 0 ||
-            strdup_replace(&copy.error_message, src->error_message) < 0 ||
-            strdup_replace(&copy.wait_reason, src->wait_reason) < 0) {
+        if (free_and_strdup(&copy.state, src->state) < 0 ||
+            free_and_strdup(&copy.error_name, src->error_name) < 0 ||
+            free_and_strdup(&copy.error_message, src->error_message) < 0 ||
+            free_and_strdup(&copy.wait_reason, src->wait_reason) < 0) {
                 job_status_done(&copy);
                 return -ENOMEM;
         }
@@ -48,6 +37,8 @@ int job_status_copy(JobStatus *dst, const JobStatus *src) {
 }
 
 uint32_t job_status_current_file(const JobStatus *s) {
+        assert(s);
+
         uint32_t i = (s->present & JOB_HAS_CURRENT_FILE) ? s->current_file : s->files_transferred;
 
         return s->files_total > 0 && i >= s->files_total ? s->files_total - 1 : i;
@@ -101,7 +92,7 @@ static int read_field(JobStatus *s, const Field *f, sd_bus_message *m) {
                         return r;
                 if (streq_ptr(*p, v))
                         return 0;
-                r = strdup_replace(p, v);
+                r = free_and_strdup(p, v);
                 return r < 0 ? r : 1;
         }
         case KIND_U32: {
@@ -134,6 +125,9 @@ int job_status_read_dict(JobStatus *s, sd_bus_message *m, unsigned *ret_changed)
         unsigned changed = 0;
         const char *name;
         int r;
+
+        assert(s);
+        assert(m);
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
@@ -181,6 +175,9 @@ int job_status_read_changed(JobStatus *s, sd_bus_message *m, unsigned *ret_chang
         unsigned invalidated = 0;
         const char *iface, *name;
         int r;
+
+        assert(s);
+        assert(m);
 
         r = sd_bus_message_read(m, "s", &iface);
         if (r < 0)

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "job-state.h"
+
 typedef struct JobStatus {
         char *state;
         char *error_name;
@@ -61,15 +63,6 @@ int job_status_read_dict(JobStatus *s, sd_bus_message *m, unsigned *ret_changed)
  * interface (nothing read), 1 otherwise; *ret_invalidated gets the fields named in the
  * invalidated list, whose new values must be fetched. */
 int job_status_read_changed(JobStatus *s, sd_bus_message *m, unsigned *ret_changed, unsigned *ret_invalidated);
-
-/* acknowledged and cancelled: nothing changes the job any more. */
-bool job_state_is_final(const char *state);
-
-/* error and transient-error: the only states with ErrorName and ErrorMessage set. */
-bool job_state_has_error(const char *state);
-
-/* States in which the daemon works on the job and so must keep running. */
-bool job_state_is_active(const char *state);
 
 /* The 0-based index of the file being transferred: CurrentFile, or (from a daemon without
  * it) the first file not yet transferred, since files go one after another. */

@@ -158,6 +158,11 @@ int job_watch_new(JobWatch **ret, sd_bus *bus, const char *path, JobWatchHandler
         _cleanup_(job_watch_freep) JobWatch *w = NULL;
         int r;
 
+        assert(ret);
+        assert(bus);
+        assert(path);
+        assert(handler);
+
         w = calloc(1, sizeof *w);
         if (!w)
                 return -ENOMEM;
@@ -188,7 +193,7 @@ int job_watch_new(JobWatch **ret, sd_bus *bus, const char *path, JobWatchHandler
         if (r < 0)
                 return r;
 
-        *ret = steal_ptr(&w);
+        *ret = TAKE_PTR(w);
         return 0;
 }
 
@@ -206,5 +211,7 @@ JobWatch *job_watch_free(JobWatch *w) {
 }
 
 const JobStatus *job_watch_status(const JobWatch *w) {
+        assert(w);
+
         return &w->status;
 }

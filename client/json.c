@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -23,6 +24,8 @@ struct JsonWriter {
 
 JsonWriter *json_writer_new(FILE *f, bool pretty) {
         JsonWriter *w = calloc(1, sizeof *w);
+
+        assert(f);
 
         if (!w)
                 return NULL;
@@ -63,6 +66,9 @@ static void before_value(JsonWriter *w) {
 }
 
 void json_key(JsonWriter *w, const char *key) {
+        assert(w);
+        assert(key);
+
         if (w->depth == 0 || !w->stack[w->depth - 1].object || w->after_key) {
                 w->failed = true;
                 return;
@@ -102,22 +108,33 @@ static void end(JsonWriter *w, bool object) {
 }
 
 void json_begin_object(JsonWriter *w) {
+        assert(w);
+
         begin(w, true);
 }
 
 void json_end_object(JsonWriter *w) {
+        assert(w);
+
         end(w, true);
 }
 
 void json_begin_array(JsonWriter *w) {
+        assert(w);
+
         begin(w, false);
 }
 
 void json_end_array(JsonWriter *w) {
+        assert(w);
+
         end(w, false);
 }
 
 void json_write_escaped(FILE *f, const char *s) {
+        assert(f);
+        assert(s);
+
         fputc('"', f);
         while (*s) {
                 uint32_t cp;
@@ -151,6 +168,8 @@ void json_write_escaped(FILE *f, const char *s) {
 }
 
 void json_string(JsonWriter *w, const char *s) {
+        assert(w);
+
         if (!s) {
                 json_null(w);
                 return;
@@ -160,16 +179,22 @@ void json_string(JsonWriter *w, const char *s) {
 }
 
 void json_uint(JsonWriter *w, uint64_t v) {
+        assert(w);
+
         before_value(w);
         fprintf(w->f, "%" PRIu64, v);
 }
 
 void json_int(JsonWriter *w, int64_t v) {
+        assert(w);
+
         before_value(w);
         fprintf(w->f, "%" PRId64, v);
 }
 
 void json_double(JsonWriter *w, double v) {
+        assert(w);
+
         if (!isfinite(v)) {
                 json_null(w);
                 return;
@@ -180,17 +205,23 @@ void json_double(JsonWriter *w, double v) {
 }
 
 void json_bool(JsonWriter *w, bool v) {
+        assert(w);
+
         before_value(w);
         fputs(v ? "true" : "false", w->f);
 }
 
 void json_null(JsonWriter *w) {
+        assert(w);
+
         before_value(w);
         fputs("null", w->f);
 }
 
 int json_writer_finish(JsonWriter *w) {
         bool failed = w->failed || w->depth != 0 || w->after_key;
+
+        assert(w);
 
         fputc('\n', w->f);
         w->failed = false;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The public names of the xferd D-Bus API (see shared/design/dbus-api.md). */
+/* The public names of the xferd D-Bus API (see docs/api.md). */
 
 #define XFERD_BUS_NAME        "org.xferd.Transfer1"
 #define XFERD_MANAGER_PATH    "/org/xferd/Transfer1"

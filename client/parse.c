@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -10,6 +11,9 @@
 int parse_bool(const char *s, bool *ret) {
         static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
         static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        assert(s);
+        assert(ret);
 
         for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
                 if (strcasecmp(s, yes[i]) == 0) {
@@ -83,6 +87,9 @@ int parse_size(const char *s, uint64_t *ret) {
         double frac;
         int r;
 
+        assert(s);
+        assert(ret);
+
         r = parse_number(s, &whole, &frac, &end);
         if (r < 0)
                 return r;
@@ -107,6 +114,9 @@ int parse_seconds(const char *s, uint32_t *ret) {
         uint64_t whole, v;
         double frac;
         int r;
+
+        assert(s);
+        assert(ret);
 
         r = parse_number(s, &whole, &frac, &end);
         if (r < 0)

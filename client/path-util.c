@@ -37,6 +37,9 @@ int path_make_absolute(const char *path, char **ret) {
         _cleanup_free_ char *cwd = NULL;
         char *p;
 
+        assert(path);
+        assert(ret);
+
         if (isempty(path))
                 return -EINVAL;
 
@@ -85,13 +88,17 @@ int path_download_target(const char *url, const char *path, char **ret) {
         size_t n;
         int r;
 
+        assert(url);
+        assert(path);
+        assert(ret);
+
         r = path_make_absolute(path, &abs);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot make \"%s\" an absolute path", path);
 
         n = strlen(abs);
         if (abs[n - 1] != '/' && !(stat(abs, &st) == 0 && S_ISDIR(st.st_mode))) {
-                *ret = steal_ptr(&abs);
+                *ret = TAKE_PTR(abs);
                 return 0;
         }
 
@@ -107,9 +114,12 @@ int path_download_target(const char *url, const char *path, char **ret) {
 }
 
 char *path_basename(const char *path) {
-        size_t n = strlen(path);
         const char *s;
+        size_t n;
 
+        assert(path);
+
+        n = strlen(path);
         while (n > 1 && path[n - 1] == '/')
                 n--;
         s = path + n;

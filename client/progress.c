@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "format.h"
@@ -34,16 +33,12 @@ struct Progress {
         char *last_plain_key;
 };
 
-static uint64_t now_clock(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 Progress *progress_new(FILE *f, bool tty) {
-        Progress *p = calloc(1, sizeof *p);
+        Progress *p;
 
+        assert(f);
+
+        p = calloc(1, sizeof *p);
         if (!p)
                 return NULL;
         p->f = f;
@@ -66,7 +61,7 @@ Progress *progress_free(Progress *p) {
 int progress_set_context(Progress *p, const WaitContext *ctx) {
         assert(p);
         assert(ctx);
-        if (strdup_replace(&p->id, ctx->id) < 0)
+        if (free_and_strdup(&p->id, ctx->id) < 0)
                 return -ENOMEM;
         p->ctx = *ctx;
         p->ctx.id = p->id;
@@ -107,7 +102,7 @@ typedef struct Numbers {
 static double current_rate(Progress *p) {
         if (p->status.present & JOB_HAS_RATE)
                 return (double) p->status.rate;
-        return rate_window_get(&p->window, now_clock(CLOCK_MONOTONIC));
+        return rate_window_get(&p->window, now_monotonic_usec());
 }
 
 static void format_numbers(Progress *p, Numbers *n) {
@@ -142,7 +137,7 @@ static void format_numbers(Progress *p, Numbers *n) {
         if (!known || s->bytes_transferred >= s->bytes_total)
                 return;
         if ((s->present & JOB_HAS_EXPECTED_END_TIME) && s->expected_end_time > 0) {
-                uint64_t now = now_clock(CLOCK_REALTIME);
+                uint64_t now = now_realtime_usec();
                 uint64_t left = s->expected_end_time > now ? (s->expected_end_time - now + 999999) / 1000000 : 0;
 
                 snprintf(n->eta, sizeof n->eta, "ETA %s", format_duration(eta, left));
@@ -154,7 +149,7 @@ static void format_numbers(Progress *p, Numbers *n) {
 }
 
 static char *current_wait_text(Progress *p) {
-        return wait_text(&p->status, now_clock(CLOCK_REALTIME), &p->ctx);
+        return wait_text(&p->status, now_realtime_usec(), &p->ctx);
 }
 
 /* "file 2/3: name  " (the name cut to a quarter of the line), or "". */
@@ -266,7 +261,7 @@ static char *plain_key(const JobStatus *s) {
 }
 
 void progress_update(Progress *p, const JobStatus *s) {
-        uint64_t now = now_clock(CLOCK_MONOTONIC);
+        uint64_t now = now_monotonic_usec();
         _cleanup_free_ char *key = NULL;
         bool was_transferring = transferring(p);
 
@@ -297,7 +292,7 @@ void progress_update(Progress *p, const JobStatus *s) {
             now - p->last_plain_usec >= PLAIN_INTERVAL_USEC) {
                 print_plain(p, now);
                 free(p->last_plain_key);
-                p->last_plain_key = steal_ptr(&key);
+                p->last_plain_key = TAKE_PTR(key);
         }
 }
 

@@ -31,6 +31,8 @@ static void report_vprintf(const char *fmt, va_list ap, const char *why) {
 int report_error(int r, const char *fmt, ...) {
         va_list ap;
 
+        assert(fmt);
+
         va_start(ap, fmt);
         report_vprintf(fmt, ap, NULL);
         va_end(ap);
@@ -40,6 +42,8 @@ int report_error(int r, const char *fmt, ...) {
 int report_reason(int r, const char *why, const char *fmt, ...) {
         va_list ap;
 
+        assert(fmt);
+
         va_start(ap, fmt);
         report_vprintf(fmt, ap, isempty(why) ? "no reason given" : why);
         va_end(ap);
@@ -48,6 +52,8 @@ int report_reason(int r, const char *why, const char *fmt, ...) {
 
 void report_note(const char *fmt, ...) {
         va_list ap;
+
+        assert(fmt);
 
         va_start(ap, fmt);
         report_vprintf(fmt, ap, NULL);
@@ -85,6 +91,8 @@ bool bus_error_is_unreachable(const sd_bus_error *error, int r) {
 
 int report_bus_error(const sd_bus_error *error, int r, const char *fmt, ...) {
         va_list ap;
+
+        assert(fmt);
 
         if (r >= 0)
                 r = -EIO;

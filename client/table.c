@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,6 +26,8 @@ struct Table {
 
 Table *table_new(size_t n_columns, const char *const *headers) {
         Table *t;
+
+        assert(headers);
 
         t = calloc(1, sizeof *t);
         if (!t)
@@ -59,19 +62,27 @@ Table *table_free(Table *t) {
 }
 
 void table_set_align_right(Table *t, size_t column, bool right) {
+        assert(t);
+
         if (column < t->n_columns)
                 t->right[column] = right;
 }
 
 void table_set_show_header(Table *t, bool show) {
+        assert(t);
+
         t->show_header = show;
 }
 
 void table_set_max_width(Table *t, size_t width) {
+        assert(t);
+
         t->max_width = width;
 }
 
 void table_set_shrinkable(Table *t, size_t column, size_t min_width) {
+        assert(t);
+
         if (column >= t->n_columns || t->min_width[column] != SIZE_MAX)
                 return;
         t->min_width[column] = min_width;
@@ -110,9 +121,12 @@ static size_t *column_widths(const Table *t, size_t first) {
 }
 
 size_t table_width(const Table *t) {
-        _cleanup_free_ size_t *widths = column_widths(t, t->show_header ? 0 : t->n_columns);
+        _cleanup_free_ size_t *widths = NULL;
         size_t total = 0;
 
+        assert(t);
+
+        widths = column_widths(t, t->show_header ? 0 : t->n_columns);
         if (!widths)
                 return 0;
         for (size_t c = 0; c < t->n_columns; c++)
@@ -122,6 +136,8 @@ size_t table_width(const Table *t) {
 
 int table_add(Table *t, const char *cell) {
         char *s;
+
+        assert(t);
 
         if (t->n_cells == t->allocated) {
                 size_t n = t->allocated ? t->allocated * 2 : t->n_columns * 8;
@@ -145,6 +161,9 @@ int table_addf(Table *t, const char *fmt, ...) {
         va_list ap;
         int r;
 
+        assert(t);
+        assert(fmt);
+
         va_start(ap, fmt);
         r = vasprintf(&s, fmt, ap);
         va_end(ap);
@@ -154,13 +173,19 @@ int table_addf(Table *t, const char *fmt, ...) {
 }
 
 size_t table_rows(const Table *t) {
+        assert(t);
+
         return t->n_cells / t->n_columns - 1;
 }
 
 int table_print(Table *t, FILE *f) {
         _cleanup_free_ size_t *widths = NULL;
-        size_t first = t->show_header ? 0 : t->n_columns;
+        size_t first;
 
+        assert(t);
+        assert(f);
+
+        first = t->show_header ? 0 : t->n_columns;
         widths = column_widths(t, first);
         if (!widths)
                 return -ENOMEM;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,9 @@ size_t text_utf8_decode(const char *s, uint32_t *ret_cp) {
         const unsigned char *p = (const unsigned char *) s;
         uint32_t cp, min;
         size_t len;
+
+        assert(s);
+        assert(ret_cp);
 
         if (p[0] == 0)
                 return 0;
@@ -47,9 +51,12 @@ static bool is_control(uint32_t cp) {
 }
 
 char *text_sanitize(const char *s) {
-        size_t n = strlen(s), j = 0;
+        size_t n, j = 0;
         char *out;
 
+        assert(s);
+
+        n = strlen(s);
         /* Worst case: every byte becomes "\xNN" (4 bytes); a C1 code point is 2 bytes in and
          * "\uNNNN" (6) out, i.e. 3 per byte, less than 4. */
         out = malloc(n * 4 + 1);
@@ -98,6 +105,8 @@ static size_t codepoint_width(uint32_t cp) {
 size_t text_width(const char *s) {
         size_t width = 0;
 
+        assert(s);
+
         while (*s) {
                 uint32_t cp;
                 size_t len = text_utf8_decode(s, &cp);
@@ -117,6 +126,8 @@ char *text_truncate(const char *s, size_t width) {
         static const char ellipsis[] = "…";
         size_t used = 0, i = 0, cut = 0;
         char *out;
+
+        assert(s);
 
         if (text_width(s) <= width)
                 return strdup(s);

@@ -48,6 +48,9 @@ int verb_create(Ctl *c, int argc, char **argv) {
         const char *id, *path;
         int r;
 
+        assert(c);
+        assert(argv);
+
         if (c->priority)
                 r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                        "CreateJob", &error, &reply, "sa{sv}", argv[1], 1, "priority", "s", c->priority);
@@ -77,6 +80,9 @@ int verb_add(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *id = NULL, *path = NULL, *target = NULL;
         int r;
+
+        assert(c);
+        assert(argv);
 
         r = job_lookup(c->bus, argv[1], &id, &path);
         if (r < 0)
@@ -245,10 +251,16 @@ static int job_methods(Ctl *c, int argc, char **argv, bool complete) {
 }
 
 int verb_job_method(Ctl *c, int argc, char **argv) {
+        assert(c);
+        assert(argv);
+
         return job_methods(c, argc, argv, false);
 }
 
 int verb_complete(Ctl *c, int argc, char **argv) {
+        assert(c);
+        assert(argv);
+
         return job_methods(c, argc, argv, true);
 }
 
@@ -327,6 +339,9 @@ int verb_set(Ctl *c, int argc, char **argv) {
         const WritableProperty *p;
         Value v = { false, 0, 0 };
         int r;
+
+        assert(c);
+        assert(argv);
 
         p = writable_property_find(argv[2]);
         if (!p) {

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "format.h"
@@ -75,7 +74,7 @@ static int rows_read_list(Rows *rows, sd_bus_message *reply) {
                 row->status.bytes_transferred = done;
                 row->status.bytes_total = total;
                 if (!row->id || !row->name || !row->type || !row->path ||
-                    strdup_replace(&row->status.state, state) < 0)
+                    free_and_strdup(&row->status.state, state) < 0)
                         return -ENOMEM;
         }
         return r;
@@ -129,13 +128,6 @@ static int rows_read_objects(Rows *rows, sd_bus_message *reply) {
                         return r;
         }
         return r;
-}
-
-static uint64_t now_realtime(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
 static void json_row(JsonWriter *w, const Row *row) {
@@ -199,7 +191,7 @@ static Table *build_table(const Ctl *c, const Rows *rows, size_t id_len, size_t 
         static const char *const headers_all[] = { "ID", "TYPE", "STATE", "OWNER", "PROGRESS", "RATE", "WAITING", "NAME" };
         static const char *const headers[] = { "ID", "TYPE", "STATE", "PROGRESS", "RATE", "WAITING", "NAME" };
         size_t progress_col = c->all ? 4 : 3;
-        uint64_t now = now_realtime();
+        uint64_t now = now_realtime_usec();
         _cleanup_(table_freep) Table *t = NULL;
         int r = 0;
 
@@ -241,7 +233,7 @@ static Table *build_table(const Ctl *c, const Rows *rows, size_t id_len, size_t 
                 if (r >= 0)
                         r = table_add(t, row->name);
         }
-        return r < 0 ? NULL : steal_ptr(&t);
+        return r < 0 ? NULL : TAKE_PTR(t);
 }
 
 /* The terminal's width when stdout is one; else $COLUMNS if set; else no limit, so that a
@@ -296,6 +288,8 @@ int verb_list(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *objects = NULL;
         Rows rows = { NULL, 0 };
         int r;
+
+        assert(c);
 
         r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
                                &error, &reply, "b", c->all);

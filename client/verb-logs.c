@@ -51,6 +51,9 @@ int verb_logs(Ctl *c, int argc, char **argv) {
         size_t n = 0;
         int r;
 
+        assert(c);
+        assert(argv);
+
         r = job_lookup(c->bus, argv[1], &id, NULL);
         if (r < 0)
                 return r;

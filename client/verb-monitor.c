@@ -8,220 +8,19 @@
  * and shown from then on if that worked. */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/signalfd.h>
-#include <time.h>
 
-#include "format.h"
 #include "job-json.h"
 #include "job-lookup.h"
 #include "job-status.h"
 #include "json.h"
+#include "monitor.h"
 #include "names.h"
 #include "report.h"
 #include "bus-json.h"
-#include "text.h"
 #include "util.h"
 #include "xferctl.h"
-
-typedef enum Access {
-        ACCESS_UNKNOWN,         /* a read is in flight */
-        ACCESS_ALLOWED,
-        ACCESS_DENIED,
-} Access;
-
-typedef struct Monitor Monitor;
-
-typedef struct MonitorJob {
-        Monitor *monitor;
-        char *id;
-        char *path;
-        char *name;             /* NULL while unknown */
-        JobStatus status;
-        Access access;
-        bool is_new;            /* announced by JobNew, not shown yet */
-        unsigned pending;       /* changes shown once the read in flight is in */
-        char *pending_old_state;
-        char *removed_state;    /* JobRemoved came while a change was being read */
-        sd_bus_slot *read;      /* GetAll in flight */
-} MonitorJob;
-
-struct Monitor {
-        Ctl *ctl;
-        const char *only_id;    /* monitor JOB; NULL for all jobs */
-        char *only_path;
-        MonitorJob **jobs;
-        size_t n_jobs;
-        JsonWriter *json;
-        sd_bus_slot *slots[5];
-        sd_bus_slot *initial;
-        bool done;
-};
-
-static MonitorJob *monitor_job_free(MonitorJob *j) {
-        if (!j)
-                return NULL;
-        sd_bus_slot_unref(j->read);
-        job_status_done(&j->status);
-        free(j->pending_old_state);
-        free(j->removed_state);
-        free(j->id);
-        free(j->path);
-        free(j->name);
-        free(j);
-        return NULL;
-}
-
-static void monitor_done(Monitor *m) {
-        for (size_t i = 0; i < m->n_jobs; i++)
-                monitor_job_free(m->jobs[i]);
-        free(m->jobs);
-        for (size_t i = 0; i < ELEMENTSOF(m->slots); i++)
-                sd_bus_slot_unref(m->slots[i]);
-        sd_bus_slot_unref(m->initial);
-        json_writer_free(m->json);
-        free(m->only_path);
-}
-
-static void monitor_exit(Monitor *m, int status) {
-        m->done = true;
-        sd_event_exit(m->ctl->event, status);
-}
-
-static MonitorJob *monitor_find(Monitor *m, const char *id) {
-        for (size_t i = 0; i < m->n_jobs; i++)
-                if (streq(m->jobs[i]->id, id))
-                        return m->jobs[i];
-        return NULL;
-}
-
-static MonitorJob *monitor_add(Monitor *m, const char *id) {
-        MonitorJob **jobs, *j;
-
-        j = monitor_find(m, id);
-        if (j)
-                return j;
-
-        j = calloc(1, sizeof *j);
-        if (!j)
-                return NULL;
-        j->monitor = m;
-        j->status = (JobStatus) JOB_STATUS_INIT;
-        j->id = strdup(id);
-        j->path = job_path_from_id(id);
-        jobs = realloc(m->jobs, (m->n_jobs + 1) * sizeof *jobs);
-        if (!j->id || !j->path || !jobs) {
-                if (jobs)
-                        m->jobs = jobs;
-                return monitor_job_free(j);
-        }
-        m->jobs = jobs;
-        m->jobs[m->n_jobs++] = j;
-        return j;
-}
-
-static void monitor_remove(Monitor *m, MonitorJob *j) {
-        for (size_t i = 0; i < m->n_jobs; i++)
-                if (m->jobs[i] == j) {
-                        m->jobs[i] = m->jobs[--m->n_jobs];
-                        break;
-                }
-        monitor_job_free(j);
-}
-
-static bool monitor_shows(Monitor *m, MonitorJob *j) {
-        return j->access == ACCESS_ALLOWED || (m->ctl->all && j->access == ACCESS_DENIED);
-}
-
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
-/* "12:34:56  1a2b3c4d  photo.jpg: <text>". Eight id digits are usually a unique prefix, and
- * any JOB argument accepts a prefix. */
-static void print_line(MonitorJob *j, const char *fmt, ...) _printf_(2, 3);
-
-static void print_line(MonitorJob *j, const char *fmt, ...) {
-        _cleanup_free_ char *text = NULL, *safe_text = NULL, *safe_name = NULL;
-        char clock[16];
-        time_t t = time(NULL);
-        struct tm tm;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&text, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return;
-
-        if (!localtime_r(&t, &tm) || strftime(clock, sizeof clock, "%H:%M:%S", &tm) == 0)
-                clock[0] = 0;
-        safe_text = text_sanitize(text);
-        if (j && j->name)
-                safe_name = text_sanitize(j->name);
-
-        if (j)
-                printf("%s  %.8s  %s%s%s\n", clock, j->id, strempty(safe_name), safe_name ? ": " : "",
-                       safe_text ? safe_text : "");
-        else
-                printf("%s  %s\n", clock, safe_text ? safe_text : "");
-        fflush(stdout);
-}
-
-static void json_event_begin(Monitor *m, const char *event, MonitorJob *j) {
-        json_begin_object(m->json);
-        json_key(m->json, "Time");
-        json_uint(m->json, now_realtime_usec());
-        json_key(m->json, "Event");
-        json_string(m->json, event);
-        if (j) {
-                json_key(m->json, "Id");
-                json_string(m->json, j->id);
-                json_key(m->json, "Path");
-                json_string(m->json, j->path);
-        }
-}
-
-static void json_event_end(Monitor *m) {
-        json_end_object(m->json);
-        if (json_writer_finish(m->json) < 0) {
-                report_error(-EIO, "cannot write JSON");
-                monitor_exit(m, EXIT_FAILURE);
-        }
-}
-
-/* "12.3 MiB / 27.0 MiB (45%)", or "12.3 MiB / ?" while the total is unknown (as in list). */
-static char *progress_text(const JobStatus *s) {
-        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
-        char *p;
-
-        char files[48] = "";
-
-        /* Multi-file jobs: say how far along the list it is. */
-        if (s->files_total > 1)
-                snprintf(files, sizeof files, ", %u of %u files", (unsigned) s->files_transferred,
-                         (unsigned) s->files_total);
-
-        if (s->bytes_total == UINT64_MAX)
-                return asprintf(&p, "%s / ?%s", format_bytes(a, s->bytes_transferred), files) < 0 ? NULL : p;
-        return asprintf(&p, "%s / %s (%u%%)%s", format_bytes(a, s->bytes_transferred), format_bytes(b, s->bytes_total),
-                        format_percent(s->bytes_transferred, s->bytes_total), files) < 0 ? NULL : p;
-}
-
-/* One line for a job seen for the first time: its state and progress. */
-static void print_snapshot(MonitorJob *j, const char *event) {
-        _cleanup_free_ char *progress = progress_text(&j->status);
-        const JobStatus *s = &j->status;
-
-        print_line(j, "%s%s%s, %s%s%s", event, *event ? ", " : "", strempty(s->state),
-                   strempty(progress), job_state_has_error(s->state) && !isempty(s->error_message) ? ": " : "",
-                   job_state_has_error(s->state) ? strempty(s->error_message) : "");
-}
 
 /* Ends `monitor JOB` once the job is final. */
 static void check_final(Monitor *m, MonitorJob *j) {
@@ -248,7 +47,7 @@ static int read_display_name(sd_bus_message *reply, char **name) {
                         r = sd_bus_message_read(reply, "v", "s", &v);
                         if (r < 0)
                                 return r;
-                        r = strdup_replace(name, v);
+                        r = free_and_strdup(name, v);
                 } else
                         r = sd_bus_message_skip(reply, "v");
                 if (r < 0)
@@ -264,38 +63,17 @@ static int read_display_name(sd_bus_message *reply, char **name) {
  * freed. */
 static void show_removed(Monitor *m, MonitorJob *j, const char *final_state) {
         if (m->json) {
-                json_event_begin(m, "JobRemoved", j);
+                monitor_print_json_begin(m, "JobRemoved", j);
                 json_key(m->json, "FinalState");
                 json_string(m->json, final_state);
-                json_event_end(m);
+                monitor_print_json_end(m);
         } else
-                print_line(j, "removed (%s)", final_state);
+                monitor_print_line(j, "removed (%s)", final_state);
 
         if (m->only_id)
                 monitor_exit(m, EXIT_SUCCESS);
         else
                 monitor_remove(m, j);
-}
-
-static void print_changes(MonitorJob *j, const char *old_state, unsigned changed) {
-        const JobStatus *s = &j->status;
-        _cleanup_free_ char *progress = NULL;
-
-        if (changed & JOB_FIELD_STATE) {
-                const char *msg = job_state_has_error(s->state) ? s->error_message : NULL;
-
-                if (old_state)
-                        print_line(j, "%s → %s%s%s", old_state, strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
-                else
-                        print_line(j, "%s%s%s", strempty(s->state), isempty(msg) ? "" : ": ", strempty(msg));
-                return;
-        }
-        if (changed & JOB_FIELD_PROGRESS) {
-                progress = progress_text(s);
-                print_line(j, "%s", strempty(progress));
-        }
-        if ((changed & JOB_FIELD_ERROR) && !isempty(s->error_message))
-                print_line(j, "error: %s", s->error_message);
 }
 
 static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -322,10 +100,10 @@ static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
                         j->access = ACCESS_DENIED;
                 if (j->is_new && m->ctl->all) {
                         if (m->json) {
-                                json_event_begin(m, event, j);
-                                json_event_end(m);
+                                monitor_print_json_begin(m, event, j);
+                                monitor_print_json_end(m);
                         } else
-                                print_line(j, "new job");
+                                monitor_print_line(j, "new job");
                 }
                 j->is_new = false;
                 return 0;
@@ -345,23 +123,23 @@ static int on_job_read(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
                 r = sd_bus_message_rewind(reply, true);
                 if (r < 0)
                         return 0;
-                json_event_begin(m, event, j);
+                monitor_print_json_begin(m, event, j);
                 json_key(m->json, "Properties");
                 (void) job_json_append_properties(m->json, reply);
-                json_event_end(m);
+                monitor_print_json_end(m);
         } else if (first)
-                print_snapshot(j, j->is_new ? "new job" : "");
+                monitor_print_snapshot(j, j->is_new ? "new job" : "");
         else if (j->pending)
                 /* The change that made us read, now with the values that were only
                  * invalidated (xferd sends ErrorMessage so). */
-                print_changes(j, j->pending_old_state, (j->pending | changed) & ~(unsigned) JOB_FIELD_OTHER);
+                monitor_print_changes(j, j->pending_old_state, (j->pending | changed) & ~(unsigned) JOB_FIELD_OTHER);
         j->is_new = false;
         j->pending = 0;
         free(j->pending_old_state);
         j->pending_old_state = NULL;
 
         if (j->removed_state) {
-                _cleanup_free_ char *final_state = steal_ptr(&j->removed_state);
+                _cleanup_free_ char *final_state = TAKE_PTR(j->removed_state);
                 show_removed(m, j, final_state);
                 return 0;
         }
@@ -384,6 +162,17 @@ static void monitor_job_read(MonitorJob *j) {
         }
 }
 
+/* The job with this id, tracked from now on; out of memory ends the monitor. */
+static MonitorJob *track(Monitor *m, const char *id) {
+        MonitorJob *j = monitor_add(m, id);
+
+        if (!j) {
+                report_error(-ENOMEM, "out of memory");
+                monitor_exit(m, EXIT_FAILURE);
+        }
+        return j;
+}
+
 static int on_job_new(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         Monitor *m = userdata;
         const char *id, *path;
@@ -394,12 +183,9 @@ static int on_job_new(sd_bus_message *msg, void *userdata, sd_bus_error *ret_err
         if (m->only_id && !streq(id, m->only_id))
                 return 0;
 
-        j = monitor_add(m, id);
-        if (!j) {
-                report_error(-ENOMEM, "out of memory");
-                monitor_exit(m, EXIT_FAILURE);
+        j = track(m, id);
+        if (!j)
                 return 0;
-        }
 
         /* Shown once read: "new job, queued, 0 B / 10.0 MiB (0%)" — and only if we may read
          * it (or with --all). */
@@ -421,7 +207,7 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
 
         if (j->read && j->pending) {
                 /* The change before it is still being read: show that first. */
-                if (strdup_replace(&j->removed_state, final_state) < 0)
+                if (free_and_strdup(&j->removed_state, final_state) < 0)
                         show_removed(m, j, final_state);
                 return 0;
         }
@@ -444,12 +230,9 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
         if (!id || (m->only_id && !streq(id, m->only_id)))
                 return 0;
 
-        j = monitor_add(m, id);
-        if (!j) {
-                report_error(-ENOMEM, "out of memory");
-                monitor_exit(m, EXIT_FAILURE);
+        j = track(m, id);
+        if (!j)
                 return 0;
-        }
         if (j->status.state) {
                 old_state = strdup(j->status.state);
                 if (!old_state)
@@ -475,7 +258,7 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                 ((invalidated & JOB_FIELD_ERROR) && job_state_has_error(j->status.state)));
         if (hold || (j->read && j->pending)) {
                 if (!j->pending && old_state)
-                        j->pending_old_state = steal_ptr(&old_state);
+                        j->pending_old_state = TAKE_PTR(old_state);
                 j->pending |= changed;
                 changed = 0;
         }
@@ -493,14 +276,14 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                         r = sd_bus_message_skip(msg, "s");
                 if (r < 0)
                         return 0;
-                json_event_begin(m, "PropertiesChanged", j);
+                monitor_print_json_begin(m, "PropertiesChanged", j);
                 json_key(m->json, "Properties");
                 (void) job_json_append_properties(m->json, msg);
                 json_key(m->json, "Invalidated");
                 (void) bus_json_append(m->json, msg);
-                json_event_end(m);
+                monitor_print_json_end(m);
         } else if (changed)
-                print_changes(j, old_state, changed);
+                monitor_print_changes(j, old_state, changed);
 
         /* With a read in flight, its reply shows the rest and ends a finished `monitor JOB`. */
         if (!j->pending)
@@ -517,12 +300,12 @@ static int on_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *r
                 return 0;
 
         if (m->json) {
-                json_event_begin(m, isempty(new_owner) ? "ServiceStopped" : "ServiceStarted", NULL);
-                json_event_end(m);
+                monitor_print_json_begin(m, isempty(new_owner) ? "ServiceStopped" : "ServiceStarted", NULL);
+                monitor_print_json_end(m);
         } else
                 /* xferd exits when idle and is started again on demand: worth a line, not an
                  * error. */
-                print_line(NULL, "xferd %s", isempty(new_owner) ? "exited" : "started");
+                monitor_print_line(NULL, "xferd %s", isempty(new_owner) ? "exited" : "started");
         return 0;
 }
 
@@ -545,7 +328,7 @@ static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                (r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid, &done, &total, &path)) > 0) {
                 MonitorJob *j = monitor_add(m, id);
 
-                if (!j || strdup_replace(&j->name, name) < 0 || strdup_replace(&j->status.state, state) < 0) {
+                if (!j || free_and_strdup(&j->name, name) < 0 || free_and_strdup(&j->status.state, state) < 0) {
                         r = -ENOMEM;
                         break;
                 }
@@ -554,7 +337,7 @@ static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                 j->access = ACCESS_ALLOWED;
 
                 if (m->json) {
-                        json_event_begin(m, "Snapshot", j);
+                        monitor_print_json_begin(m, "Snapshot", j);
                         json_key(m->json, "Properties");
                         json_begin_object(m->json);
                         json_key(m->json, "DisplayName");
@@ -570,9 +353,9 @@ static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                         json_key(m->json, "BytesTotal");
                         job_json_bytes_total(m->json, total);
                         json_end_object(m->json);
-                        json_event_end(m);
+                        monitor_print_json_end(m);
                 } else
-                        print_snapshot(j, "");
+                        monitor_print_snapshot(j, "");
         }
         if (r < 0) {
                 report_bus_error(NULL, r, "cannot read the reply of ListJobs");
@@ -596,6 +379,9 @@ int verb_monitor(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *only_id = NULL;
         Monitor m = { .ctl = c };
         int r;
+
+        assert(c);
+        assert(argv);
 
         if (argc > 1) {
                 r = job_lookup(c->bus, argv[1], &only_id, &m.only_path);

@@ -230,7 +230,7 @@ static int render_property(const Info *info, const char *name, sd_bus_message *m
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
-                *ret = joined ? steal_ptr(&joined) : strdup("-");
+                *ret = joined ? TAKE_PTR(joined) : strdup("-");
 
         } else if (type == 'u' || type == 't' || type == 'i' || type == 'x' || type == 'q' ||
                    type == 'n' || type == 'y' || type == 'd' || type == 'a' || type == 'r' || type == 'v') {
@@ -334,6 +334,9 @@ int verb_info(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *id = NULL, *path = NULL;
         int r;
 
+        assert(c);
+        assert(argv);
+
         r = job_lookup(c->bus, argv[1], &id, &path);
         if (r < 0)
                 return r;
@@ -377,6 +380,9 @@ int verb_files(Ctl *c, int argc, char **argv) {
         const char *url, *local, *temporary;
         uint64_t total, done;
         int completed, r;
+
+        assert(c);
+        assert(argv);
 
         r = job_lookup(c->bus, argv[1], &id, &path);
         if (r < 0)

@@ -140,7 +140,7 @@ static char *display_name(const DownloadPlan *p) {
         if (!first)
                 return NULL;
         if (p->n == 1)
-                return steal_ptr(&first);
+                return TAKE_PTR(first);
         return asprintf(&name, "%s and %zu more", first, p->n - 1) < 0 ? NULL : name;
 }
 
@@ -151,6 +151,9 @@ int verb_download(Ctl *c, int argc, char **argv) {
         DownloadPlan plan = { NULL, 0 };
         Follow f;
         int r;
+
+        assert(c);
+        assert(argv);
 
         if (c->input_file) {
                 r = read_list(c->input_file, &list, &n_list);
@@ -193,6 +196,9 @@ int verb_upload(Ctl *c, int argc, char **argv) {
         struct stat st;
         Follow f;
         int r;
+
+        assert(c);
+        assert(argv);
 
         r = path_make_absolute(argv[1], &local);
         if (r < 0)
@@ -240,6 +246,9 @@ int verb_wait(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *id = NULL, *path = NULL;
         Follow f;
         int r;
+
+        assert(c);
+        assert(argv);
 
         r = job_lookup(c->bus, argv[1], &id, &path);
         if (r < 0)

@@ -71,6 +71,8 @@ char *wait_text(const JobStatus *s, uint64_t now_usec, const WaitContext *ctx) {
         if ((s->present & JOB_HAS_WAIT_REASON) && !isempty(s->wait_reason))
                 return reason_text(s, now_usec, ctx);
 
+        assert(s);
+
         /* From the state alone. */
         if (streq(s->state, "transient-error"))
                 return retry_text(s, now_usec);
@@ -86,6 +88,8 @@ char *wait_text_short(const JobStatus *s, uint64_t now_usec) {
         char d[FORMAT_DURATION_MAX];
         bool retrying;
         char *t;
+
+        assert(s);
 
         if (!s->state || streq(s->state, "transferring"))
                 return strdup("");

@@ -19,6 +19,9 @@ int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata
         sigset_t mask;
         int r;
 
+        assert(c);
+        assert(handler);
+
         /* sd-event reads signals from a signalfd, which sees only blocked signals. */
         sigemptyset(&mask);
         for (size_t i = 0; i < ELEMENTSOF(signals); i++)

@@ -402,6 +402,13 @@ static int run(int argc, char *argv[]) {
         r = sd_event_loop(d.event);
         if (r < 0)
                 log_error_errno(r, "Event loop failed");
+        else if (r > 0) {
+                /* sd-bus ends the loop with a failure code when the bus connection is lost
+                 * (exit on disconnect). Never an exit that looks like success: the service
+                 * manager restarts a failed xferd, and the stored jobs carry on in the new one. */
+                log_error("Lost the connection to the %s bus, exiting.", a.system ? "system" : "session");
+                r = -ECONNRESET;
+        }
         (void) sd_notify(false, "STOPPING=1");
 
 finish:

@@ -1,86 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The store itself: opening (with the lock that keeps it to one daemon, the checks that
+ * catch a broken file, and moving one aside), closing, failures, transactions. */
 #include <fcntl.h>
-#include <stdint.h>
-#include <sqlite3.h>
-#include <sys/file.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <sys/file.h>
 
-#include "job.h"
-#include "job-record.h"
 #include "log.h"
-#include "store.h"
-
-#define STORE_FILE "xferd.db"
-#define STORE_SCHEMA_VERSION 2
-/* Only one daemon uses the file: a lock held longer than this is a second instance. */
-#define STORE_BUSY_TIMEOUT_MSEC 200
-
-struct Store {
-        sqlite3 *db;
-        char *path;
-        int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
-
-        unsigned depth;         /* store_begin() nesting */
-        int error;              /* the first failure inside the open transaction: it is doomed */
-
-        /* Cached: they run for every change of every job. */
-        sqlite3_stmt *begin, *commit, *rollback;
-        sqlite3_stmt *save_job, *save_file, *trim_files, *delete_job;
-        sqlite3_stmt *add_unlink, *remove_unlink;
-        sqlite3_stmt *save_delete, *remove_delete;
-};
-
-/* Grows *items (of `size`-byte elements) to hold at least `need`, doubling. */
-static int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
-        if (need <= *allocated)
-                return 0;
-        size_t a = *allocated ? *allocated * 2 : 16;
-        if (a < need)
-                a = need;
-        void *p = reallocarray(*items, a, size);
-        if (!p)
-                return -ENOMEM;
-        *items = p;
-        *allocated = a;
-        return 0;
-}
-
-static void sqlite3_finalizep(sqlite3_stmt **st) {
-        sqlite3_finalize(*st);
-}
-#define _cleanup_finalize_ _cleanup_(sqlite3_finalizep)
+#include "store-internal.h"
 
 static void store_closep(Store **s) {
         store_close(*s);
 }
 
-static int errno_from_sqlite(int rc) {
-        switch (rc & 0xff) {
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-                return -EBADMSG;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        default:
-                return -EIO;
-        }
-}
-
-static bool sqlite_is_broken(int rc) {
-        return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
-}
-
 /* Any failed write inside a transaction dooms it: the outermost store_end() rolls back
  * instead of committing half of a change. */
-static int store_doom(Store *s, int r) {
+int store_doom(Store *s, int r) {
+        assert(s);
+        assert(r < 0);
+
         if (s->depth > 0 && s->error == 0)
                 s->error = r;
         return r;
@@ -89,10 +27,13 @@ static int store_doom(Store *s, int r) {
 /* Logs a failed SQLite call with SQLite's own message and returns it as a negative errno.
  * Inside a transaction it also dooms the transaction. */
 _printf_(3, 4)
-static int store_fail(Store *s, int rc, const char *format, ...) {
+int store_fail(Store *s, int rc, const char *format, ...) {
         char what[256];
         va_list ap;
-        int r = errno_from_sqlite(rc);
+        int r = sql_to_errno(rc);
+
+        assert(s);
+        assert(format);
 
         va_start(ap, format);
         vsnprintf(what, sizeof what, format, ap);
@@ -104,282 +45,67 @@ static int store_fail(Store *s, int rc, const char *format, ...) {
 
 /* After a failure inside a transaction SQLite may already have rolled it back by itself
  * (disk full, I/O error); running more statements would then autocommit them one by one. */
-static int store_check_usable(Store *s) {
+int store_check_usable(Store *s) {
+        assert(s);
         return s->depth > 0 ? s->error : 0;
 }
 
-/* ---- binding ----------------------------------------------------------------------------
- * Each helper does nothing once *rc holds an error, so a row is bound in a straight list
- * and checked once. Parameters are named to keep the SQL and the code readable together. */
+/* Runs a statement that returns no rows (rc holds the result of binding it), refuses it in a
+ * doomed transaction, and makes it ready for the next use whatever happens. */
+int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key) {
+        _cleanup_(sql_resetp) sqlite3_stmt *reset = st;
+        int r;
 
-static int param_index(sqlite3_stmt *st, const char *name, int *rc) {
-        int i;
+        assert(s);
+        assert(st);
+        assert(what);
 
-        if (*rc != SQLITE_OK)
-                return 0;
-        i = sqlite3_bind_parameter_index(st, name);
-        if (i == 0)
-                *rc = SQLITE_RANGE;
-        return i;
-}
-
-static void bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
-        int i = param_index(st, name, rc);
-
-        /* Static: the statement runs and its bindings are cleared before the string can change. */
-        if (i > 0)
-                *rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-static void bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
-        int i = param_index(st, name, rc);
-
-        if (i > 0)
-                *rc = sqlite3_bind_int64(st, i, v);
-}
-
-/* SQLite integers are signed 64-bit: unsigned values (UINT64_MAX for "unknown", large inode
- * numbers) are stored as their two's complement bit pattern and cast back on load. */
-static void bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc) {
-        bind_int64(st, name, (int64_t) v, rc);
-}
-
-static void bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
-        bind_int64(st, name, v ? 1 : 0, rc);
-}
-
-/* Runs a statement that returns no rows and makes it ready for the next use. */
-static int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key) {
-        int r = 0;
-
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
         if (rc == SQLITE_OK) {
                 rc = sqlite3_step(st);
                 if (rc == SQLITE_DONE || rc == SQLITE_ROW)
                         rc = SQLITE_OK;
         }
         if (rc != SQLITE_OK)
-                r = key ? store_fail(s, rc, "%s %s", what, key) : store_fail(s, rc, "%s", what);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return r;
+                return key ? store_fail(s, rc, "%s %s", what, key) : store_fail(s, rc, "%s", what);
+        return 0;
 }
 
-/* ---- schema ----------------------------------------------------------------------------- */
+/* Runs a SELECT to its end, handing each row to `row` (which copies what it keeps; a negative
+ * return stops), and finalizes it before returning: the caller may then hand the rows to
+ * callbacks that write the same tables, which under a running SELECT has unspecified effects. */
+int store_read_all(Store *s, const char *sql, const char *what,
+                   int (*row)(Store *s, sqlite3_stmt *st, void *userdata), void *userdata) {
+        _cleanup_(sql_finalizep) sqlite3_stmt *st = NULL;
+        int rc, r;
 
-/* One function per version step; a later schema appends steps and never edits old ones. */
-static int migrate_to_v1(sqlite3 *db) {
-        static const char sql[] =
-                "CREATE TABLE jobs ("
-                "  id TEXT PRIMARY KEY NOT NULL,"
-                "  seq INTEGER NOT NULL UNIQUE,"        /* insertion order, never reused */
-                "  type TEXT NOT NULL,"
-                "  owner INTEGER NOT NULL,"
-                "  display_name TEXT,"
-                "  description TEXT,"
-                "  state TEXT NOT NULL,"
-                "  priority TEXT NOT NULL,"
-                "  auto_complete INTEGER NOT NULL,"
-                "  allow_insecure_redirect INTEGER NOT NULL,"
-                "  bandwidth_limit INTEGER NOT NULL,"
-                "  minimum_retry_delay INTEGER NOT NULL,"
-                "  no_progress_timeout INTEGER NOT NULL,"
-                "  http_headers TEXT,"                  /* newline-joined; secrets */
-                "  creation_time INTEGER NOT NULL,"
-                "  modification_time INTEGER NOT NULL,"
-                "  completion_time INTEGER NOT NULL,"
-                "  last_progress_time INTEGER NOT NULL,"
-                "  retry_time INTEGER NOT NULL,"
-                "  retire_time INTEGER NOT NULL,"
-                "  error_name TEXT,"
-                "  error_message TEXT,"
-                "  error_summary TEXT,"
-                "  error_count INTEGER NOT NULL"
-                ");"
-                "CREATE INDEX jobs_by_age ON jobs (creation_time, seq);"
-                "CREATE TABLE files ("
-                "  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
-                "  idx INTEGER NOT NULL,"
-                "  url TEXT NOT NULL,"
-                "  path TEXT NOT NULL,"
-                "  dir TEXT NOT NULL,"
-                "  name TEXT NOT NULL,"
-                "  temp_name TEXT NOT NULL,"
-                "  dir_dev INTEGER NOT NULL,"
-                "  dir_ino INTEGER NOT NULL,"
-                "  temp_exists INTEGER NOT NULL,"
-                "  completed INTEGER NOT NULL,"
-                "  committed INTEGER NOT NULL,"
-                "  bytes_total INTEGER NOT NULL,"
-                "  bytes_transferred INTEGER NOT NULL,"
-                "  validator TEXT,"
-                "  PRIMARY KEY (job_id, idx)"           /* also serves the cascade and the load */
-                ");"
-                "CREATE TABLE pending_unlinks ("
-                "  owner INTEGER NOT NULL,"
-                "  dir TEXT NOT NULL,"
-                "  dev INTEGER NOT NULL,"
-                "  ino INTEGER NOT NULL,"
-                "  name TEXT NOT NULL,"
-                "  PRIMARY KEY (dir, name)"
-                ");";
+        assert(s);
+        assert(sql);
+        assert(what);
+        assert(row);
 
-        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_fail(s, rc, "prepare loading %s", what);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = row(s, st, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (rc != SQLITE_DONE)
+                return store_fail(s, rc, "load %s", what);
+        return 0;
 }
-
-/* Uploads (tus): the upload resource of a job, and termination requests still to deliver.
- * Existing jobs get NULL: none of them has created an upload yet. */
-static int migrate_to_v2(sqlite3 *db) {
-        static const char sql[] =
-                "ALTER TABLE jobs ADD COLUMN upload_url TEXT;"
-                "CREATE TABLE pending_deletes ("
-                "  url TEXT PRIMARY KEY NOT NULL,"
-                "  owner INTEGER NOT NULL,"
-                "  headers TEXT,"                       /* as jobs.http_headers; secrets */
-                "  deadline INTEGER NOT NULL,"
-                "  next_try INTEGER NOT NULL,"
-                "  attempts INTEGER NOT NULL"
-                ");";
-
-        return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-static int (*const migrations[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
-        [0] = migrate_to_v1,
-        [1] = migrate_to_v2,
-};
 
 /* ---- opening ---------------------------------------------------------------------------- */
 
-/* Creates the state directory and missing parents with mode 0700 (as the XDG base directory
- * specification asks); an existing directory is left as its administrator made it. */
-static int mkdir_state_dir(const char *dir) {
-        _cleanup_free_ char *parent = NULL;
-        char *slash;
-        int r;
-
-        if (mkdir(dir, 0700) >= 0) {
-                /* The umask may have taken bits away; the owner needs all three. */
-                if (chmod(dir, 0700) < 0)
-                        return log_error_errno(errno, "Failed to set the mode of %s", dir);
-                return 0;
-        }
-        if (errno == EEXIST) {
-                struct stat st;
-
-                if (stat(dir, &st) < 0)
-                        return log_error_errno(errno, "Failed to look at %s", dir);
-                if (!S_ISDIR(st.st_mode))
-                        return log_error_errno(ENOTDIR, "State directory %s", dir);
-                return 0;
-        }
-        if (errno != ENOENT)
-                return log_error_errno(errno, "Failed to create state directory %s", dir);
-
-        parent = strdup(dir);
-        if (!parent)
-                return log_oom();
-        for (size_t n = strlen(parent); n > 1 && parent[n - 1] == '/'; n--)
-                parent[n - 1] = 0;
-        slash = strrchr(parent, '/');
-        if (!slash || slash == parent)
-                return log_error_errno(ENOENT, "Failed to create state directory %s", dir);
-        *slash = 0;
-        r = mkdir_state_dir(parent);
-        if (r < 0)
-                return r;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create state directory %s", dir);
-        if (chmod(dir, 0700) < 0)
-                return log_error_errno(errno, "Failed to set the mode of %s", dir);
-        return 0;
-}
-
-/* The store holds HTTP headers, which are secrets: the file is created 0600 before SQLite
- * sees it, and an existing one (or its -wal/-shm, whose mode SQLite copies from the database
- * file) is brought to 0600 too. */
-static int make_private(const char *path, bool create) {
-        _cleanup_close_ int fd = -1;
-
-        fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | (create ? O_CREAT : 0), 0600);
-        if (fd < 0) {
-                if (!create && errno == ENOENT)
-                        return 0;
-                return log_error_errno(errno, "Failed to open %s", path);
-        }
-        if (fchmod(fd, 0600) < 0)
-                return log_error_errno(errno, "Failed to set the mode of %s", path);
-        return 0;
-}
-
-static uint32_t be32(const uint8_t *p) {
-        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-/* Catches what SQLite itself would take for valid: a file too short to have a header is
- * silently treated as an empty database, and a file cut inside its last page reads back with
- * zeros where the bytes were. Returns 1 when the file looks whole (or is empty), 0 with *why
- * filled when it does not. Only without a -wal: a crash during a checkpoint may leave the
- * file short while the WAL still holds the pages. */
-static int check_header(const char *path, const char *wal, char *why, size_t why_size) {
-        static const char magic[16] = "SQLite format 3";       /* with its NUL */
-        _cleanup_close_ int fd = -1;
-        uint8_t h[100];
-        struct stat st, wst;
-        uint32_t page_size, n_pages;
-        size_t n = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to open %s", path);
-        if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "Failed to look at %s", path);
-        if (st.st_size == 0)
-                return 1;
-        while (n < sizeof h) {
-                ssize_t k = read(fd, h + n, sizeof h - n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(errno, "Failed to read %s", path);
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n < sizeof magic || memcmp(h, magic, sizeof magic) != 0) {
-                snprintf(why, why_size, "is not a database (no SQLite header)");
-                return 0;
-        }
-        if (n < sizeof h) {
-                snprintf(why, why_size, "is truncated (%zu bytes)", n);
-                return 0;
-        }
-
-        if (stat(wal, &wst) >= 0 && wst.st_size > 0)
-                return 1;
-        page_size = (uint32_t) h[16] << 8 | h[17];
-        if (page_size == 1)
-                page_size = 65536;
-        if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)) != 0)
-                return 1;       /* SQLite reports this one itself */
-        if ((uint64_t) st.st_size % page_size != 0) {
-                snprintf(why, why_size, "is truncated (%jd bytes, not a whole number of %u-byte pages)",
-                         (intmax_t) st.st_size, page_size);
-                return 0;
-        }
-        /* The page count in the header is valid when its "valid-for" equals the change counter. */
-        n_pages = be32(h + 28);
-        if (be32(h + 92) == be32(h + 24) && (uint64_t) st.st_size / page_size < n_pages) {
-                snprintf(why, why_size, "is truncated (%ju of %u pages)",
-                         (uintmax_t) ((uint64_t) st.st_size / page_size), n_pages);
-                return 0;
-        }
-        return 1;
-}
-
-static int pragma_int(sqlite3 *db, const char *sql, int *ret) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+static int store_pragma_int(sqlite3 *db, const char *sql, int *ret) {
+        _cleanup_(sql_finalizep) sqlite3_stmt *st = NULL;
         int rc;
 
         rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -394,8 +120,8 @@ static int pragma_int(sqlite3 *db, const char *sql, int *ret) {
 
 /* Reads every page of every table and index, so a truncated file or a damaged page shows up
  * now rather than as a failure in the middle of the daemon's work. */
-static int quick_check(sqlite3 *db, bool *ret_ok) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+static int store_quick_check(sqlite3 *db, bool *ret_ok) {
+        _cleanup_(sql_finalizep) sqlite3_stmt *st = NULL;
         bool ok = true;
         int rc;
 
@@ -413,34 +139,6 @@ static int quick_check(sqlite3 *db, bool *ret_ok) {
         return SQLITE_OK;
 }
 
-static int migrate(Store *s, int from) {
-        char sql[64];
-        int rc;
-
-        rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                return rc;
-        for (int v = from; v < STORE_SCHEMA_VERSION; v++) {
-                rc = migrations[v](s->db);
-                if (rc != SQLITE_OK)
-                        goto fail;
-                log_debug("Store %s: migrated schema to version %d.", s->path, v + 1);
-        }
-        /* In the same transaction: a crash leaves either the old schema or the new one. */
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                goto fail;
-        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                goto fail;
-        return SQLITE_OK;
-fail:
-        if (!sqlite3_get_autocommit(s->db))
-                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return rc;
-}
-
 /* Opens and checks the database. Returns -EBADMSG with *why filled when the file must be moved
  * aside (without logging: the caller says it once); other errors are logged. */
 static int store_open_db(Store *s, char *why, size_t why_size) {
@@ -449,18 +147,18 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         int rc, r, version, n_objects;
         bool ok = false;
 
-        r = make_private(s->path, true);
+        r = store_disk_make_private(s->path, true);
         if (r < 0)
                 return r;
         if (asprintf(&wal, "%s-wal", s->path) < 0 || asprintf(&shm, "%s-shm", s->path) < 0)
                 return log_oom();
-        r = make_private(wal, false);
+        r = store_disk_make_private(wal, false);
         if (r < 0)
                 return r;
-        r = make_private(shm, false);
+        r = store_disk_make_private(shm, false);
         if (r < 0)
                 return r;
-        r = check_header(s->path, wal, why, why_size);
+        r = store_disk_check_header(s->path, wal, why, why_size);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -484,7 +182,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
 
         /* The first statement that reads the file: garbage fails here with SQLITE_NOTADB. */
         {
-                _cleanup_finalize_ sqlite3_stmt *st = NULL;
+                _cleanup_(sql_finalizep) sqlite3_stmt *st = NULL;
 
                 rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
                 if (rc == SQLITE_OK)
@@ -507,7 +205,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         if (rc != SQLITE_OK)
                 goto fail;
 
-        rc = quick_check(s->db, &ok);
+        rc = store_quick_check(s->db, &ok);
         if (rc != SQLITE_OK)
                 goto fail;
         if (!ok) {
@@ -515,7 +213,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                 return -EBADMSG;
         }
 
-        rc = pragma_int(s->db, "PRAGMA user_version", &version);
+        rc = store_pragma_int(s->db, "PRAGMA user_version", &version);
         if (rc != SQLITE_OK)
                 goto fail;
         if (version > STORE_SCHEMA_VERSION) {
@@ -525,7 +223,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         }
         if (version == 0) {
                 /* Version 0 must be an empty file, not someone else's database. */
-                rc = pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &n_objects);
+                rc = store_pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &n_objects);
                 if (rc != SQLITE_OK)
                         goto fail;
                 if (n_objects > 0) {
@@ -534,14 +232,14 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                 }
         }
         if (version < STORE_SCHEMA_VERSION) {
-                rc = migrate(s, version);
+                rc = store_schema_migrate(s, version);
                 if (rc != SQLITE_OK)
                         goto fail;
         }
         return 0;
 
 fail:
-        if (sqlite_is_broken(rc)) {
+        if (sql_is_broken(rc)) {
                 snprintf(why, why_size, "%s (%s)",
                          (rc & 0xff) == SQLITE_NOTADB ? "is not a database" : "is corrupt",
                          s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -551,154 +249,10 @@ fail:
 }
 
 static void store_close_db(Store *s) {
-        sqlite3_stmt **cached[] = {
-                &s->begin, &s->commit, &s->rollback, &s->save_job, &s->save_file,
-                &s->trim_files, &s->delete_job, &s->add_unlink, &s->remove_unlink,
-                &s->save_delete, &s->remove_delete,
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(cached); i++) {
-                sqlite3_finalize(*cached[i]);
-                *cached[i] = NULL;
-        }
+        store_schema_finalize(s);
         /* Every statement is finalized, so this closes for real (and rolls back if needed). */
         sqlite3_close_v2(s->db);
         s->db = NULL;
-}
-
-/* Renames the database and its companions to "<path>.broken-<time>[.<n>]" (the companions
- * keep their suffixes so SQLite can open the copy as it was). A stale -wal must never meet the
- * fresh database: SQLite would replay its pages into it. */
-static int move_aside(const char *path, char **ret_target) {
-        static const char *const companions[] = { "-wal", "-shm", "-journal" };
-        _cleanup_free_ char *target = NULL;
-        long long now = (long long) time(NULL);
-
-        for (unsigned n = 0;; n++) {
-                free(target);
-                target = NULL;
-                if ((n == 0 ? asprintf(&target, "%s.broken-%lld", path, now) :
-                              asprintf(&target, "%s.broken-%lld.%u", path, now, n)) < 0)
-                        return log_oom();
-                if (renameat2(AT_FDCWD, path, AT_FDCWD, target, RENAME_NOREPLACE) >= 0)
-                        break;
-                /* A file system without RENAME_NOREPLACE: check, then rename (we own the
-                 * directory, nobody races us). */
-                if (errno == EINVAL && access(target, F_OK) < 0 && errno == ENOENT) {
-                        if (rename(path, target) >= 0)
-                                break;
-                } else if (errno == EINVAL)
-                        errno = EEXIST;
-                if (errno != EEXIST || n >= 100)
-                        return log_error_errno(errno, "Failed to move the broken store %s aside", path);
-        }
-
-        for (size_t i = 0; i < ELEMENTSOF(companions); i++) {
-                _cleanup_free_ char *from = NULL, *to = NULL;
-
-                if (asprintf(&from, "%s%s", path, companions[i]) < 0 ||
-                    asprintf(&to, "%s%s", target, companions[i]) < 0)
-                        return log_oom();
-                if (rename(from, to) >= 0 || errno == ENOENT)
-                        continue;
-                if (unlink(from) < 0 && errno != ENOENT)
-                        return log_error_errno(errno, "Failed to remove %s of the broken store", from);
-        }
-
-        *ret_target = TAKE_PTR(target);
-        return 0;
-}
-
-static int prepare(Store *s, sqlite3_stmt **st, const char *sql) {
-        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
-
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare \"%.60s\"", sql);
-        return 0;
-}
-
-static int store_prepare_cached(Store *s) {
-        int r;
-
-        r = prepare(s, &s->begin, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return r;
-        r = prepare(s, &s->commit, "COMMIT");
-        if (r < 0)
-                return r;
-        r = prepare(s, &s->rollback, "ROLLBACK");
-        if (r < 0)
-                return r;
-        /* An upsert, not INSERT OR REPLACE: replacing deletes the row, and with it (cascade)
-         * every file row; it would also give the job a new place in the order. */
-        r = prepare(s, &s->save_job,
-                    "INSERT INTO jobs (id, seq, type, owner, display_name, description, state, priority,"
-                    "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
-                    "  no_progress_timeout, http_headers, creation_time, modification_time,"
-                    "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
-                    "  error_message, error_summary, error_count, upload_url) "
-                    "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
-                    "  :display_name, :description, :state, :priority, :auto_complete,"
-                    "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
-                    "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
-                    "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
-                    "  :error_message, :error_summary, :error_count, :upload_url) "
-                    "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
-                    "  display_name = excluded.display_name, description = excluded.description,"
-                    "  state = excluded.state, priority = excluded.priority,"
-                    "  auto_complete = excluded.auto_complete,"
-                    "  allow_insecure_redirect = excluded.allow_insecure_redirect,"
-                    "  bandwidth_limit = excluded.bandwidth_limit,"
-                    "  minimum_retry_delay = excluded.minimum_retry_delay,"
-                    "  no_progress_timeout = excluded.no_progress_timeout,"
-                    "  http_headers = excluded.http_headers, creation_time = excluded.creation_time,"
-                    "  modification_time = excluded.modification_time,"
-                    "  completion_time = excluded.completion_time,"
-                    "  last_progress_time = excluded.last_progress_time,"
-                    "  retry_time = excluded.retry_time, retire_time = excluded.retire_time,"
-                    "  error_name = excluded.error_name, error_message = excluded.error_message,"
-                    "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
-                    "  upload_url = excluded.upload_url");
-        if (r < 0)
-                return r;
-        r = prepare(s, &s->save_file,
-                    "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
-                    "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator) "
-                    "VALUES (:job_id, :idx, :url, :path, :dir, :name, :temp_name, :dir_dev, :dir_ino,"
-                    "  :temp_exists, :completed, :committed, :bytes_total, :bytes_transferred, :validator) "
-                    "ON CONFLICT (job_id, idx) DO UPDATE SET url = excluded.url, path = excluded.path,"
-                    "  dir = excluded.dir, name = excluded.name, temp_name = excluded.temp_name,"
-                    "  dir_dev = excluded.dir_dev, dir_ino = excluded.dir_ino,"
-                    "  temp_exists = excluded.temp_exists, completed = excluded.completed,"
-                    "  committed = excluded.committed, bytes_total = excluded.bytes_total,"
-                    "  bytes_transferred = excluded.bytes_transferred, validator = excluded.validator");
-        if (r < 0)
-                return r;
-        r = prepare(s, &s->trim_files, "DELETE FROM files WHERE job_id = :job_id AND idx >= :n");
-        if (r < 0)
-                return r;
-        r = prepare(s, &s->delete_job, "DELETE FROM jobs WHERE id = :id");
-        if (r < 0)
-                return r;
-        r = prepare(s, &s->add_unlink,
-                    "INSERT INTO pending_unlinks (owner, dir, dev, ino, name) "
-                    "VALUES (:owner, :dir, :dev, :ino, :name) "
-                    "ON CONFLICT (dir, name) DO UPDATE SET owner = excluded.owner,"
-                    "  dev = excluded.dev, ino = excluded.ino");
-        if (r < 0)
-                return r;
-        r = prepare(s, &s->remove_unlink, "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name");
-        if (r < 0)
-                return r;
-        r = prepare(s, &s->save_delete,
-                    "INSERT INTO pending_deletes (url, owner, headers, deadline, next_try, attempts) "
-                    "VALUES (:url, :owner, :headers, :deadline, :next_try, :attempts) "
-                    "ON CONFLICT (url) DO UPDATE SET owner = excluded.owner, headers = excluded.headers,"
-                    "  deadline = excluded.deadline, next_try = excluded.next_try,"
-                    "  attempts = excluded.attempts");
-        if (r < 0)
-                return r;
-        return prepare(s, &s->remove_delete, "DELETE FROM pending_deletes WHERE url = :url");
 }
 
 /* An instance activated while the previous one still drains its last calls waits here until
@@ -727,10 +281,13 @@ int store_open(const char *dir, Store **ret) {
         char why[512] = "";
         int r;
 
-        if (isempty(dir) || !ret)
+        assert(dir);
+        assert(ret);
+
+        if (isempty(dir))
                 return -EINVAL;
 
-        r = mkdir_state_dir(dir);
+        r = store_disk_mkdir(dir);
         if (r < 0)
                 return r;
 
@@ -755,7 +312,7 @@ int store_open(const char *dir, Store **ret) {
                 if (s->db)
                         (void) sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
                 store_close_db(s);
-                r = move_aside(s->path, &target);
+                r = store_disk_move_aside(s->path, &target);
                 if (r < 0)
                         return r;
                 log_warning("Store %s %s; moved it to %s and starting with an empty store.",
@@ -768,7 +325,7 @@ int store_open(const char *dir, Store **ret) {
         if (r < 0)
                 return r;
 
-        r = store_prepare_cached(s);
+        r = store_schema_prepare(s);
         if (r < 0)
                 return r;
 
@@ -792,8 +349,8 @@ Store *store_close(Store *s) {
 /* ---- transactions ----------------------------------------------------------------------- */
 
 int store_begin(Store *s) {
-        if (!s)
-                return -EINVAL;
+        assert(s);
+
         if (s->depth == 0) {
                 int r = store_run(s, s->begin, SQLITE_OK, "begin a transaction", NULL);
                 if (r < 0)
@@ -807,8 +364,8 @@ int store_begin(Store *s) {
 int store_end(Store *s) {
         int r;
 
-        if (!s)
-                return -EINVAL;
+        assert(s);
+
         if (s->depth == 0)
                 return log_error_errno(EINVAL, "Store %s: store_end() without store_begin()", s->path);
         if (--s->depth > 0)
@@ -832,8 +389,8 @@ int store_commit(Store *s) {
         unsigned depth;
         int r, k;
 
-        if (!s)
-                return -EINVAL;
+        assert(s);
+
         if (s->depth == 0)
                 return 0;  /* every statement committed itself */
         depth = s->depth;
@@ -849,620 +406,3 @@ int store_commit(Store *s) {
         return r < 0 ? r : k;
 }
 
-/* ---- jobs ------------------------------------------------------------------------------- */
-
-/* Headers cannot contain newlines (the manager refuses them), so one newline-joined column
- * holds them all. No headers is NULL; a list with one empty string is "". */
-static int join_headers(char * const *headers, char **ret) {
-        size_t n = strv_length(headers), len = 0;
-        char *joined, *p;
-
-        if (n == 0) {
-                *ret = NULL;
-                return 0;
-        }
-        for (size_t i = 0; i < n; i++) {
-                if (strchr(headers[i], '\n'))
-                        return -EINVAL;
-                len += strlen(headers[i]) + 1;
-        }
-        joined = malloc(len);
-        if (!joined)
-                return -ENOMEM;
-        p = joined;
-        for (size_t i = 0; i < n; i++) {
-                size_t l = strlen(headers[i]);
-
-                memcpy(p, headers[i], l);
-                p += l;
-                *p++ = i + 1 < n ? '\n' : 0;
-        }
-        *ret = joined;
-        return 0;
-}
-
-static char **split_headers(const char *joined) {
-        size_t n = 1, i = 0;
-        char **l;
-
-        for (const char *p = joined; *p; p++)
-                if (*p == '\n')
-                        n++;
-        l = calloc(n + 1, sizeof(char *));
-        if (!l)
-                return NULL;
-        for (const char *p = joined;; i++) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t) (nl - p) : strlen(p);
-
-                l[i] = strndup(p, len);
-                if (!l[i])
-                        return strv_free(l);
-                if (!nl)
-                        break;
-                p = nl + 1;
-        }
-        return l;
-}
-
-int store_save_job_row(Store *s, const Job *j) {
-        _cleanup_free_ char *headers = NULL;
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
-
-        if (!s || !j)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-        r = join_headers(j->http_headers, &headers);
-        if (r < 0)
-                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of job %s",
-                                                     s->path, j->id));
-
-        st = s->save_job;
-        bind_text(st, ":id", j->id, &rc);
-        bind_text(st, ":type", job_type_to_string(j->type), &rc);
-        bind_int64(st, ":owner", (int64_t) j->owner, &rc);
-        bind_text(st, ":display_name", j->display_name, &rc);
-        bind_text(st, ":description", j->description, &rc);
-        bind_text(st, ":state", job_state_to_string(j->state), &rc);
-        bind_text(st, ":priority", job_priority_to_string(j->priority), &rc);
-        bind_bool(st, ":auto_complete", j->auto_complete, &rc);
-        bind_bool(st, ":allow_insecure_redirect", j->allow_insecure_redirect, &rc);
-        bind_uint64(st, ":bandwidth_limit", j->bandwidth_limit, &rc);
-        bind_int64(st, ":minimum_retry_delay", j->minimum_retry_delay, &rc);
-        bind_int64(st, ":no_progress_timeout", j->no_progress_timeout, &rc);
-        bind_text(st, ":http_headers", headers, &rc);
-        bind_uint64(st, ":creation_time", j->creation_time, &rc);
-        bind_uint64(st, ":modification_time", j->modification_time, &rc);
-        bind_uint64(st, ":completion_time", j->completion_time, &rc);
-        bind_uint64(st, ":last_progress_time", j->last_progress_time, &rc);
-        bind_uint64(st, ":retry_time", j->retry_time, &rc);
-        bind_uint64(st, ":retire_time", j->retire_time, &rc);
-        bind_text(st, ":error_name", j->error_name, &rc);
-        bind_text(st, ":error_message", j->error_message, &rc);
-        bind_text(st, ":error_summary", j->error_summary, &rc);
-        bind_int64(st, ":error_count", j->error_count, &rc);
-        bind_text(st, ":upload_url", j->upload_url, &rc);
-        return store_run(s, st, rc, "save job", j->id);
-}
-
-static int save_file_row(Store *s, const Job *j, size_t index) {
-        const JobFile *f = j->files[index];
-        sqlite3_stmt *st = s->save_file;
-        int rc = SQLITE_OK;
-
-        bind_text(st, ":job_id", j->id, &rc);
-        bind_int64(st, ":idx", (int64_t) index, &rc);
-        bind_text(st, ":url", f->url, &rc);
-        bind_text(st, ":path", f->path, &rc);
-        bind_text(st, ":dir", f->dir, &rc);
-        bind_text(st, ":name", f->name, &rc);
-        bind_text(st, ":temp_name", f->temp_name, &rc);
-        bind_uint64(st, ":dir_dev", (uint64_t) f->dir_dev, &rc);
-        bind_uint64(st, ":dir_ino", (uint64_t) f->dir_ino, &rc);
-        bind_bool(st, ":temp_exists", f->temp_exists, &rc);
-        bind_bool(st, ":completed", f->completed, &rc);
-        bind_bool(st, ":committed", f->committed, &rc);
-        bind_uint64(st, ":bytes_total", f->bytes_total, &rc);
-        bind_uint64(st, ":bytes_transferred", f->bytes_transferred, &rc);
-        bind_text(st, ":validator", f->validator, &rc);
-        return store_run(s, st, rc, "save a file of job", j->id);
-}
-
-int store_save_file(Store *s, const Job *j, size_t index) {
-        int r;
-
-        if (!s || !j || index >= j->n_files)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-        return save_file_row(s, j, index);
-}
-
-int store_save_job(Store *s, const Job *j) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK, r, k;
-
-        if (!s || !j)
-                return -EINVAL;
-        /* One transaction: one sync point for hundreds of files, and all or nothing. */
-        r = store_begin(s);
-        if (r < 0)
-                return r;
-
-        r = store_save_job_row(s, j);
-        for (size_t i = 0; r >= 0 && i < j->n_files; i++)
-                r = save_file_row(s, j, i);
-        if (r >= 0) {
-                /* Rows past the end would come back as files the job no longer has. */
-                st = s->trim_files;
-                bind_text(st, ":job_id", j->id, &rc);
-                bind_int64(st, ":n", (int64_t) j->n_files, &rc);
-                r = store_run(s, st, rc, "trim the files of job", j->id);
-        }
-
-        k = store_end(s);
-        return r < 0 ? r : k;
-}
-
-int store_delete_job(Store *s, const char *id) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
-
-        if (!s || !id)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-        /* The files go with it: ON DELETE CASCADE. */
-        st = s->delete_job;
-        bind_text(st, ":id", id, &rc);
-        return store_run(s, st, rc, "delete job", id);
-}
-
-/* ---- loading ---------------------------------------------------------------------------- */
-
-static void job_file_freep(JobFile **f) {
-        job_file_free(*f);
-}
-
-static void loaded_job_freep(Job **j) {
-        job_record_free(*j);
-}
-
-typedef struct JobList {
-        Job **jobs;
-        size_t n, allocated;
-} JobList;
-
-static void job_list_done(JobList *l) {
-        for (size_t i = 0; i < l->n; i++)
-                job_record_free(l->jobs[i]);
-        free(l->jobs);
-}
-
-/* Copies a text column; NULL stays NULL. Returns false only when out of memory. */
-static bool column_dup(sqlite3_stmt *st, int col, char **ret) {
-        const char *t;
-
-        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-                *ret = NULL;
-                return true;
-        }
-        t = (const char *) sqlite3_column_text(st, col);
-        if (!t)
-                return false;
-        *ret = strdup(t);
-        return *ret != NULL;
-}
-
-/* Column order of the SELECTs below. */
-enum {
-        JC_ID, JC_TYPE, JC_OWNER, JC_DISPLAY_NAME, JC_DESCRIPTION, JC_STATE, JC_PRIORITY,
-        JC_AUTO_COMPLETE, JC_ALLOW_INSECURE_REDIRECT, JC_BANDWIDTH_LIMIT, JC_MINIMUM_RETRY_DELAY,
-        JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
-        JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
-        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL,
-};
-
-enum {
-        FC_URL, FC_PATH, FC_DIR, FC_NAME, FC_TEMP_NAME, FC_DIR_DEV, FC_DIR_INO, FC_TEMP_EXISTS,
-        FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR,
-};
-
-static int load_files(Store *s, sqlite3_stmt *st, Job *j) {
-        size_t allocated = 0;
-        int rc, r;
-
-        rc = sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-        if (rc != SQLITE_OK)
-                goto fail;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                _cleanup_(job_file_freep) JobFile *f = NULL;
-
-                f = calloc(1, sizeof(JobFile));
-                if (!f ||
-                    !column_dup(st, FC_URL, &f->url) || !column_dup(st, FC_PATH, &f->path) ||
-                    !column_dup(st, FC_DIR, &f->dir) || !column_dup(st, FC_NAME, &f->name) ||
-                    !column_dup(st, FC_TEMP_NAME, &f->temp_name) ||
-                    !column_dup(st, FC_VALIDATOR, &f->validator)) {
-                        rc = SQLITE_NOMEM;
-                        goto fail;
-                }
-                f->dir_dev = (dev_t) sqlite3_column_int64(st, FC_DIR_DEV);
-                f->dir_ino = (ino_t) sqlite3_column_int64(st, FC_DIR_INO);
-                f->temp_exists = sqlite3_column_int64(st, FC_TEMP_EXISTS) != 0;
-                f->completed = sqlite3_column_int64(st, FC_COMPLETED) != 0;
-                f->committed = sqlite3_column_int64(st, FC_COMMITTED) != 0;
-                f->bytes_total = (uint64_t) sqlite3_column_int64(st, FC_BYTES_TOTAL);
-                f->bytes_transferred = (uint64_t) sqlite3_column_int64(st, FC_BYTES_TRANSFERRED);
-
-                if (array_reserve((void **) &j->files, &allocated, j->n_files + 1, sizeof(JobFile *)) < 0) {
-                        rc = SQLITE_NOMEM;
-                        goto fail;
-                }
-                j->files[j->n_files++] = TAKE_PTR(f);
-        }
-        if (rc != SQLITE_DONE)
-                goto fail;
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return 0;
-
-fail:
-        r = rc == SQLITE_NOMEM ? log_oom() : store_fail(s, rc, "load the files of job %s", j->id);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return r;
-}
-
-/* Returns 1 and the job, 0 for a row that cannot be a job (skipped with a warning), or a
- * negative errno. */
-static int load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job **ret) {
-        _cleanup_(loaded_job_freep) Job *j = NULL;
-        const char *id = (const char *) sqlite3_column_text(st, JC_ID);
-        const char *type = (const char *) sqlite3_column_text(st, JC_TYPE);
-        const char *state = (const char *) sqlite3_column_text(st, JC_STATE);
-        const char *priority = (const char *) sqlite3_column_text(st, JC_PRIORITY);
-        _cleanup_free_ char *headers = NULL;
-        int r;
-
-        if (!id || !type || !state || !priority)
-                return log_oom();
-        /* Only a damaged row gets here: a newer xferd would have raised the schema version. */
-        if (isempty(id) || strlen(id) >= sizeof(j->id) || job_type_from_string(type) < 0 ||
-            job_state_from_string(state) < 0 || job_priority_from_string(priority) < 0) {
-                log_warning("Store %s: skipping unreadable job \"%.40s\" (type %.20s, state %.20s, priority %.20s).",
-                            s->path, id, type, state, priority);
-                return 0;
-        }
-
-        j = calloc(1, sizeof(Job));
-        if (!j)
-                return log_oom();
-        j->fd = -1;
-        strcpy(j->id, id);
-        j->type = job_type_from_string(type);
-        j->state = job_state_from_string(state);
-        j->priority = job_priority_from_string(priority);
-        j->owner = (uid_t) sqlite3_column_int64(st, JC_OWNER);
-        j->auto_complete = sqlite3_column_int64(st, JC_AUTO_COMPLETE) != 0;
-        j->allow_insecure_redirect = sqlite3_column_int64(st, JC_ALLOW_INSECURE_REDIRECT) != 0;
-        j->bandwidth_limit = (uint64_t) sqlite3_column_int64(st, JC_BANDWIDTH_LIMIT);
-        j->minimum_retry_delay = (uint32_t) sqlite3_column_int64(st, JC_MINIMUM_RETRY_DELAY);
-        j->no_progress_timeout = (uint32_t) sqlite3_column_int64(st, JC_NO_PROGRESS_TIMEOUT);
-        j->creation_time = (uint64_t) sqlite3_column_int64(st, JC_CREATION_TIME);
-        j->modification_time = (uint64_t) sqlite3_column_int64(st, JC_MODIFICATION_TIME);
-        j->completion_time = (uint64_t) sqlite3_column_int64(st, JC_COMPLETION_TIME);
-        j->last_progress_time = (uint64_t) sqlite3_column_int64(st, JC_LAST_PROGRESS_TIME);
-        j->retry_time = (uint64_t) sqlite3_column_int64(st, JC_RETRY_TIME);
-        j->retire_time = (uint64_t) sqlite3_column_int64(st, JC_RETIRE_TIME);
-        j->error_count = (uint32_t) sqlite3_column_int64(st, JC_ERROR_COUNT);
-        if (!column_dup(st, JC_DISPLAY_NAME, &j->display_name) ||
-            !column_dup(st, JC_DESCRIPTION, &j->description) ||
-            !column_dup(st, JC_ERROR_NAME, &j->error_name) ||
-            !column_dup(st, JC_ERROR_MESSAGE, &j->error_message) ||
-            !column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) ||
-            !column_dup(st, JC_UPLOAD_URL, &j->upload_url) ||
-            !column_dup(st, JC_HTTP_HEADERS, &headers))
-                return log_oom();
-        if (headers) {
-                j->http_headers = split_headers(headers);
-                if (!j->http_headers)
-                        return log_oom();
-        }
-
-        r = load_files(s, files, j);
-        if (r < 0)
-                return r;
-        /* The first file still to transfer; all done is n_files. */
-        while (j->current < j->n_files && j->files[j->current]->completed)
-                j->current++;
-
-        *ret = TAKE_PTR(j);
-        return 1;
-}
-
-int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userdata) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL, *files = NULL;
-        _cleanup_(job_list_done) JobList list = { .jobs = NULL };
-        int rc, r;
-
-        if (!s || !adopt)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, type, owner, display_name, description, state, priority,"
-                                "  auto_complete, allow_insecure_redirect, bandwidth_limit,"
-                                "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
-                                "  modification_time, completion_time, last_progress_time, retry_time,"
-                                "  retire_time, error_name, error_message, error_summary, error_count,"
-                                "  upload_url "
-                                "FROM jobs ORDER BY creation_time, seq",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare loading jobs");
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT url, path, dir, name, temp_name, dir_dev, dir_ino, temp_exists,"
-                                "  completed, committed, bytes_total, bytes_transferred, validator "
-                                "FROM files WHERE job_id = ? ORDER BY idx",
-                                -1, &files, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare loading files");
-
-        /* Everything is read before the first adopt(): the callback may write to the store,
-         * and a write under a running SELECT of the same table has unspecified effects. */
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                Job *j = NULL;
-
-                r = load_job(s, st, files, &j);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        continue;
-                if (array_reserve((void **) &list.jobs, &list.allocated, list.n + 1, sizeof(Job *)) < 0) {
-                        job_record_free(j);
-                        return log_oom();
-                }
-                list.jobs[list.n++] = j;
-        }
-        if (rc != SQLITE_DONE)
-                return store_fail(s, rc, "load jobs");
-        sqlite3_finalize(st);
-        st = NULL;
-        sqlite3_finalize(files);
-        files = NULL;
-
-        for (size_t i = 0; i < list.n; i++) {
-                r = adopt(TAKE_PTR(list.jobs[i]), userdata);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* ---- pending unlinks -------------------------------------------------------------------- */
-
-int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
-
-        if (!s || !dir || !name)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-        st = s->add_unlink;
-        bind_int64(st, ":owner", (int64_t) owner, &rc);
-        bind_text(st, ":dir", dir, &rc);
-        bind_uint64(st, ":dev", (uint64_t) dev, &rc);
-        bind_uint64(st, ":ino", (uint64_t) ino, &rc);
-        bind_text(st, ":name", name, &rc);
-        return store_run(s, st, rc, "record pending unlink of", name);
-}
-
-int store_remove_pending_unlink(Store *s, const char *dir, const char *name) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
-
-        if (!s || !dir || !name)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-        st = s->remove_unlink;
-        bind_text(st, ":dir", dir, &rc);
-        bind_text(st, ":name", name, &rc);
-        return store_run(s, st, rc, "forget pending unlink of", name);
-}
-
-typedef struct PendingUnlink {
-        uid_t owner;
-        char *dir;
-        dev_t dev;
-        ino_t ino;
-        char *name;
-} PendingUnlink;
-
-typedef struct PendingList {
-        PendingUnlink *items;
-        size_t n, allocated;
-} PendingList;
-
-static void pending_list_done(PendingList *l) {
-        for (size_t i = 0; i < l->n; i++) {
-                free(l->items[i].dir);
-                free(l->items[i].name);
-        }
-        free(l->items);
-}
-
-int store_load_pending_unlinks(Store *s,
-                               int (*cb)(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
-                                         void *userdata),
-                               void *userdata) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL;
-        _cleanup_(pending_list_done) PendingList list = { .items = NULL };
-        int rc, r;
-
-        if (!s || !cb)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-
-        rc = sqlite3_prepare_v2(s->db, "SELECT owner, dir, dev, ino, name FROM pending_unlinks ORDER BY rowid",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare loading pending unlinks");
-
-        /* Read first: the callback typically removes the row it was given. */
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                PendingUnlink *u;
-
-                if (array_reserve((void **) &list.items, &list.allocated, list.n + 1, sizeof(PendingUnlink)) < 0)
-                        return log_oom();
-                u = &list.items[list.n];
-                *u = (PendingUnlink) {
-                        .owner = (uid_t) sqlite3_column_int64(st, 0),
-                        .dev = (dev_t) sqlite3_column_int64(st, 2),
-                        .ino = (ino_t) sqlite3_column_int64(st, 3),
-                };
-                if (!column_dup(st, 1, &u->dir) || !column_dup(st, 4, &u->name)) {
-                        free(u->dir);
-                        free(u->name);
-                        return log_oom();
-                }
-                list.n++;
-        }
-        if (rc != SQLITE_DONE)
-                return store_fail(s, rc, "load pending unlinks");
-        sqlite3_finalize(st);
-        st = NULL;
-
-        for (size_t i = 0; i < list.n; i++) {
-                r = cb(list.items[i].owner, list.items[i].dir, list.items[i].dev, list.items[i].ino,
-                       list.items[i].name, userdata);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* ---- pending deletes -------------------------------------------------------------------- */
-
-int store_save_pending_delete(Store *s, const PendingDelete *d) {
-        _cleanup_free_ char *headers = NULL;
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
-
-        if (!s || !d || !d->url)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-        r = join_headers(d->headers, &headers);
-        if (r < 0)
-                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of pending delete of %s",
-                                                     s->path, d->url));
-
-        st = s->save_delete;
-        bind_text(st, ":url", d->url, &rc);
-        bind_int64(st, ":owner", (int64_t) d->owner, &rc);
-        bind_text(st, ":headers", headers, &rc);
-        bind_uint64(st, ":deadline", d->deadline, &rc);
-        bind_uint64(st, ":next_try", d->next_try, &rc);
-        bind_int64(st, ":attempts", d->attempts, &rc);
-        return store_run(s, st, rc, "record pending delete of", d->url);
-}
-
-int store_remove_pending_delete(Store *s, const char *url) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK, r;
-
-        if (!s || !url)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-        st = s->remove_delete;
-        bind_text(st, ":url", url, &rc);
-        return store_run(s, st, rc, "forget pending delete of", url);
-}
-
-typedef struct DeleteList {
-        PendingDelete *items;
-        size_t n, allocated;
-} DeleteList;
-
-static void delete_list_done(DeleteList *l) {
-        for (size_t i = 0; i < l->n; i++) {
-                free(l->items[i].url);
-                strv_free(l->items[i].headers);
-        }
-        free(l->items);
-}
-
-int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void *userdata), void *userdata) {
-        _cleanup_finalize_ sqlite3_stmt *st = NULL;
-        _cleanup_(delete_list_done) DeleteList list = { .items = NULL };
-        int rc, r;
-
-        if (!s || !cb)
-                return -EINVAL;
-        r = store_check_usable(s);
-        if (r < 0)
-                return r;
-
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT url, owner, headers, deadline, next_try, attempts "
-                                "FROM pending_deletes ORDER BY rowid",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "prepare loading pending deletes");
-
-        /* Read first: the callback removes or reschedules the row it was given. */
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                _cleanup_free_ char *headers = NULL;
-                PendingDelete *d;
-
-                if (array_reserve((void **) &list.items, &list.allocated, list.n + 1, sizeof(PendingDelete)) < 0)
-                        return log_oom();
-                d = &list.items[list.n];
-                *d = (PendingDelete) {
-                        .owner = (uid_t) sqlite3_column_int64(st, 1),
-                        .deadline = (uint64_t) sqlite3_column_int64(st, 3),
-                        .next_try = (uint64_t) sqlite3_column_int64(st, 4),
-                        .attempts = (uint32_t) sqlite3_column_int64(st, 5),
-                };
-                if (!column_dup(st, 0, &d->url) || !column_dup(st, 2, &headers) ||
-                    (headers && !(d->headers = split_headers(headers)))) {
-                        free(d->url);
-                        return log_oom();
-                }
-                /* The column is NOT NULL; only a damaged row could lack it. */
-                if (!d->url) {
-                        strv_free(d->headers);
-                        log_warning("Store %s: skipping a pending delete without URL.", s->path);
-                        continue;
-                }
-                list.n++;
-        }
-        if (rc != SQLITE_DONE)
-                return store_fail(s, rc, "load pending deletes");
-        sqlite3_finalize(st);
-        st = NULL;
-
-        for (size_t i = 0; i < list.n; i++) {
-                r = cb(&list.items[i], userdata);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}

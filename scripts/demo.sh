@@ -297,4 +297,4 @@ fi
 show busctl --user get-property org.xferd.Transfer1 "$job_path" org.xferd.Transfer1.Job State
 
 step "Done"
-note "More: xferctl --user list | info JOB | monitor …, and every busctl call, in README.md."
+note "More: xferctl --user list | info JOB | monitor …, and every busctl call, in docs/busctl.md."

@@ -26,16 +26,21 @@ packages=(
   curl aria2 nginx-light ca-certificates coreutils strace
 )
 
-# The tus reference server of the upload tests comes from npm, not Debian (@tus/server needs
-# node >= 20.19; bookworm has 18): `npm ci` in tests/tus installs exactly what its
-# package-lock.json pins, unless that is installed already. Without npm the upload tests
-# skip (with CI=true they fail); a failed `npm ci` only warns, like a missing package.
+# The tus reference server of the upload tests comes from npm (@tus/server 1.x, which runs on
+# bookworm's node 18 and on newer ones): `npm ci` in tests/tus installs exactly what its
+# package-lock.json pins, unless that is installed already. node and npm come from Debian
+# (nodejs, npm) when the machine has none. Without them the upload tests skip (with CI=true
+# they fail); a failed `npm ci` only warns, like a missing package.
 install_tus_server() {
   local dir
   dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/tus"
+  if [[ $(id -u) -eq 0 ]] && ! { command -v npm && command -v node; } >/dev/null 2>&1; then
+    echo "setup-deps: installing Debian's nodejs and npm (for the tus server of the upload tests)"
+    { apt-get update -q && apt-get install -y -q --no-install-recommends nodejs npm; } </dev/null || true
+  fi
   if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
     echo "setup-deps: node/npm not found: the tus server for the upload tests is not installed" \
-         "(install node >= 20.19 and npm, then run this again)." >&2
+         "(as root: apt-get install nodejs npm, then run this again)." >&2
     return 0
   fi
   if (cd "$dir" && node -e '

@@ -39,6 +39,15 @@ if [[ $skip_deps -eq 0 ]]; then
   scripts/setup-deps.sh
 fi
 
+# test-multiuser and test-bus-resources act as two unprivileged users on a system-type bus.
+if [[ $(id -u) -eq 0 ]]; then
+  for user in xferd-test-a xferd-test-b; do
+    id -u "$user" >/dev/null 2>&1 || useradd -m "$user"
+  done
+else
+  echo "test.sh: not root: the multi-user tests skip (they need root and the users xferd-test-a, xferd-test-b)" >&2
+fi
+
 if [[ -f "$builddir/meson-private/coredata.dat" ]]; then
   echo "test.sh: reconfiguring $builddir"
   meson setup --reconfigure "$builddir" "${setup_args[@]}"

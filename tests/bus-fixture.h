@@ -255,6 +255,8 @@ gboolean xferd_complete (BusFixture *fx, const char *job);
 char *xferd_temp_path (BusFixture *fx, const char *job, guint index);
 /* The temporary file of file `index` in a ListFiles reply, (a(sssttb)). */
 char *list_files_temp_path (GVariant *reply, guint index);
+/* ListJobs(false): the a(ssssutto) of the caller's jobs. */
+GVariant *xferd_list_jobs (BusFixture *fx);
 /* Whether ListJobs(false) lists id. */
 gboolean xferd_lists_job (BusFixture *fx, const char *id);
 /* Waits for Manager.JobRemoved of id; returns its final_state. */

@@ -12,49 +12,18 @@
 
 #include <glib/gstdio.h>
 
-#include "bus-fixture.h"
-#include "http-server.h"
+#include "xferd-env.h"
 
 #define SIZE (1024 * 1024 + 123)
 #define STALL (256 * 1024)
 
 static const char *const nothing[] = { NULL };
 
-typedef struct {
-        BusFixture *fx;
-        HttpServer *http;
-        char *dir;
-        char *dest;
-        char *url;
-        GBytes *content;
-} Env;
-
-static Env *
+static XferdEnv *
 env_new (const char *path)
 {
-        Env *env = g_new0 (Env, 1);
-
-        env->fx = bus_fixture_new (NULL);
-        env->http = http_server_new ();
-        env->content = http_server_add_generated (env->http, path, SIZE);
-        env->dir = bus_fixture_mkdir (env->fx, "dl");
-        env->dest = g_build_filename (env->dir, "file.bin", NULL);
-        env->url = http_server_url (env->http, path);
-        return env;
+        return xferd_env_new_serving (NULL, path, SIZE);
 }
-
-static void
-env_free (Env *env)
-{
-        http_server_free (env->http);
-        bus_fixture_free (env->fx);
-        g_bytes_unref (env->content);
-        g_free (env->dir);
-        g_free (env->dest);
-        g_free (env->url);
-        g_free (env);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
 
 /* A mutating call on a final job fails with InvalidState. */
 static void
@@ -88,7 +57,7 @@ assert_final_job_refuses_calls (BusFixture *fx, const char *job, const char *url
 /* After Cancel returned: nothing of the job on disk, the job is final and
  * gone from the queue, but its object still says "cancelled". */
 static void
-assert_cancelled_and_gone (Env *env, const char *job)
+assert_cancelled_and_gone (XferdEnv *env, const char *job)
 {
         const char *id = xferd_job_id (job);
 
@@ -105,7 +74,7 @@ assert_cancelled_and_gone (Env *env, const char *job)
 }
 
 static void
-cancel (Env *env, const char *job, const char *expected_state)
+cancel (XferdEnv *env, const char *job, const char *expected_state)
 {
         g_autofree char *state = job_get_string (env->fx, job, "State");
 
@@ -118,7 +87,7 @@ cancel (Env *env, const char *job, const char *expected_state)
 static void
 test_cancel_suspended_new (void)
 {
-        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
         g_autofree char *job = xferd_create_job (env->fx, "new", NULL);
 
         xferd_add_file (env->fx, job, env->url, env->dest);
@@ -130,7 +99,7 @@ test_cancel_suspended_new (void)
 static void
 test_cancel_suspended_partial (void)
 {
-        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
@@ -146,7 +115,7 @@ test_cancel_suspended_partial (void)
 static void
 test_cancel_queued (void)
 {
-        g_autoptr(Env) env = env_new ("/busy.bin");
+        g_autoptr(XferdEnv) env = env_new ("/busy.bin");
         g_autoptr(GBytes) other = http_server_add_generated (env->http, "/queued.bin", SIZE);
         g_autofree char *other_url = http_server_url (env->http, "/queued.bin");
         g_autofree char *busy_dir = bus_fixture_mkdir (env->fx, "busy");
@@ -181,7 +150,7 @@ test_cancel_queued (void)
 static void
 test_cancel_connecting (void)
 {
-        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
@@ -195,7 +164,7 @@ test_cancel_connecting (void)
 static void
 test_cancel_transferring (void)
 {
-        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
@@ -208,7 +177,7 @@ test_cancel_transferring (void)
 static void
 test_cancel_transient_error (void)
 {
-        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
         g_autofree char *job = xferd_create_job (env->fx, "transient", NULL);
@@ -224,7 +193,7 @@ test_cancel_transient_error (void)
 static void
 test_cancel_error (void)
 {
-        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
         http_server_fail (env->http, "/file.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
@@ -236,7 +205,7 @@ test_cancel_error (void)
 static void
 test_cancel_transferred (void)
 {
-        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
 
         job_wait_state (env->fx, job, "transferred");
@@ -249,7 +218,7 @@ test_cancel_transferred (void)
 static void
 test_acknowledged_refuses_calls (void)
 {
-        g_autoptr(Env) env = env_new ("/file.bin");
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
         g_autofree char *id = NULL;
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
 
@@ -270,7 +239,7 @@ test_acknowledged_refuses_calls (void)
 static void
 test_complete_partial (void)
 {
-        g_autoptr(Env) env = env_new ("/first.bin");
+        g_autoptr(XferdEnv) env = env_new ("/first.bin");
         g_autoptr(GBytes) second = http_server_add_generated (env->http, "/second.bin", SIZE);
         g_autofree char *second_url = http_server_url (env->http, "/second.bin");
         g_autofree char *second_dest = g_build_filename (env->dir, "second.bin", NULL);
@@ -292,10 +261,7 @@ test_complete_partial (void)
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
 
         g_assert_true (xferd_complete (env->fx, job));
-        const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, names);
-        assert_file_content (env->dest, env->content);
-        assert_file_mode (env->dest, 0644);
+        assert_dest_complete (env);
         g_autofree char *state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "acknowledged");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);

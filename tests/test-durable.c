@@ -29,9 +29,7 @@
 
 #include <glib/gstdio.h>
 
-#include "bus-fixture.h"
-#include "http-server.h"
-#include "xferd-process.h"
+#include "xferd-env.h"
 
 /* Large enough that a restart from zero would be obvious in the figure the
  * first test prints, small enough for the sanitizer build. */
@@ -46,76 +44,23 @@
 
 static const char *const nothing[] = { NULL };
 
-typedef struct {
-        BusFixture *fx;
-        XferdLog *log;
-        HttpServer *http;
-        char *scratch;          /* the test's own files (settings), outside the fixture */
-        char *dir;              /* where the downloads go */
-} Env;
-
-static Env *
+/* settings: the contents of an xferd.conf, given with --config so that they
+ * hold for every instance the test activates; NULL for none. */
+static XferdEnv *
 env_new_with (const char *settings)
 {
-        g_autoptr(GError) error = NULL;
-        Env *env = g_new0 (Env, 1);
-        g_autofree char *config_arg = NULL;
-        const char *extra_args[2] = { NULL, NULL };
-        BusFixtureOptions options = { .extra_args = extra_args };
+        const BusFixtureOptions options = { .config = settings };
 
-        if (settings) {
-                /* Through --config rather than a setter, so the settings hold
-                 * for every instance the test activates. */
-                env->scratch = g_dir_make_tmp ("xferd-durable-XXXXXX", &error);
-                g_assert_no_error (error);
-                g_autofree char *path = g_build_filename (env->scratch, "xferd.conf", NULL);
-                g_file_set_contents (path, settings, -1, &error);
-                g_assert_no_error (error);
-                config_arg = g_strdup_printf ("--config=%s", path);
-                extra_args[0] = config_arg;
-        }
-        env->fx = bus_fixture_new_logged (&options, &env->log);
-        env->http = http_server_new ();
-        env->dir = bus_fixture_mkdir (env->fx, "dl");
-        return env;
+        return xferd_env_new_logged (&options);
 }
 
-static Env *
+static XferdEnv *
 env_new (void)
 {
         return env_new_with (NULL);
 }
 
-static void
-env_free (Env *env)
-{
-        http_server_free (env->http);
-        bus_fixture_free (env->fx);
-        /* After the fixture: its dbus-daemon and every xferd are gone, so
-         * the log is complete. */
-        xferd_log_free (env->log);
-        if (env->scratch) {
-                g_autoptr(GDir) d = g_dir_open (env->scratch, 0, NULL);
-                const char *name;
-                while (d && (name = g_dir_read_name (d))) {
-                        g_autofree char *path = g_build_filename (env->scratch, name, NULL);
-                        g_unlink (path);
-                }
-                g_rmdir (env->scratch);
-        }
-        g_free (env->scratch);
-        g_free (env->dir);
-        g_free (env);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
-
 /* ------------------------------------------------------------- helpers */
-
-static char *
-env_dest (Env *env, const char *name)
-{
-        return g_build_filename (env->dir, name, NULL);
-}
 
 static goffset
 file_size (const char *path)
@@ -194,7 +139,7 @@ match_job_removed (const RecordedSignal *sig, gpointer data)
 
 /* Like xferd_wait_job_removed(), with room for a whole large transfer. */
 static char *
-wait_job_removed (Env *env, const char *id, guint timeout_ms)
+wait_job_removed (XferdEnv *env, const char *id, guint timeout_ms)
 {
         const RecordedSignal *sig = bus_wait_signal (env->fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                                      "JobRemoved", match_job_removed, (gpointer) id, timeout_ms);
@@ -208,7 +153,7 @@ wait_job_removed (Env *env, const char *id, guint timeout_ms)
 
 /* Waits until job reaches `state`, with room for a whole transfer. */
 static void
-wait_state_long (Env *env, const char *job, const char *state)
+wait_state_long (XferdEnv *env, const char *job, const char *state)
 {
         gint64 deadline = g_get_monotonic_time () + (gint64) TRANSFER_TIMEOUT_MS * 1000;
 
@@ -225,7 +170,7 @@ wait_state_long (Env *env, const char *job, const char *state)
 }
 
 static char *
-create_job_with (Env *env, const char *name, const char *priority, const char *description, char **id)
+create_job_with (XferdEnv *env, const char *name, const char *priority, const char *description, char **id)
 {
         g_autoptr(GError) error = NULL;
         GVariantBuilder options;
@@ -249,7 +194,7 @@ create_job_with (Env *env, const char *name, const char *priority, const char *d
 }
 
 static void
-set_http_headers (Env *env, const char *job, const char *const *headers)
+set_http_headers (XferdEnv *env, const char *job, const char *const *headers)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "SetHttpHeaders",
@@ -261,7 +206,7 @@ set_http_headers (Env *env, const char *job, const char *const *headers)
 /* Waits for the `index`-th request (0-based) on path, so that "the last
  * request's headers" are that request's. */
 static void
-wait_request (Env *env, const char *path, guint index)
+wait_request (XferdEnv *env, const char *path, guint index)
 {
         g_assert_true (http_server_wait_requests (env->http, path, index + 1, WAIT_TIMEOUT_MS));
 }
@@ -271,10 +216,10 @@ wait_request (Env *env, const char *path, guint index)
 static void
 test_kill_during_transfer (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/big.bin", BIG_SIZE);
         g_autofree char *url = http_server_url (env->http, "/big.bin");
-        g_autofree char *dest = env_dest (env, "big.bin");
+        g_autofree char *dest = xferd_env_path (env, "big.bin");
         g_autofree char *id = NULL;
 
         http_server_set_validators (env->http, "/big.bin", "\"big-v1\"", NULL);
@@ -319,7 +264,7 @@ test_kill_during_transfer (void)
 }
 
 static void
-assert_state (Env *env, const char *job, const char *state)
+assert_state (XferdEnv *env, const char *job, const char *state)
 {
         g_autofree char *current = job_get_string (env->fx, job, "State");
 
@@ -331,10 +276,10 @@ assert_state (Env *env, const char *job, const char *state)
 static void
 test_no_validator_restarts (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/plain.bin", BIG_SIZE);
         g_autofree char *url = http_server_url (env->http, "/plain.bin");
-        g_autofree char *dest = env_dest (env, "plain.bin");
+        g_autofree char *dest = xferd_env_path (env, "plain.bin");
         g_autofree char *id = NULL;
 
         http_server_set_validators (env->http, "/plain.bin", NULL, NULL);
@@ -361,10 +306,10 @@ test_no_validator_restarts (void)
 static void
 test_inactive_job_cancelled (void)
 {
-        g_autoptr(Env) env = env_new_with ("[Daemon]\nJobInactivityTimeoutSec=2\n");
+        g_autoptr(XferdEnv) env = env_new_with ("[Daemon]\nJobInactivityTimeoutSec=2\n");
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/idle.bin", SIZE);
         g_autofree char *url = http_server_url (env->http, "/idle.bin");
-        g_autofree char *dest = env_dest (env, "idle.bin");
+        g_autofree char *dest = xferd_env_path (env, "idle.bin");
         g_autofree char *id = NULL;
 
         /* Partial data on disk, then left alone. */
@@ -386,10 +331,10 @@ test_inactive_job_cancelled (void)
 static void
 test_auto_complete_after_crash (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/auto.bin", SIZE);
         g_autofree char *url = http_server_url (env->http, "/auto.bin");
-        g_autofree char *dest = env_dest (env, "auto.bin");
+        g_autofree char *dest = xferd_env_path (env, "auto.bin");
         g_autofree char *id = NULL;
 
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "auto-complete-queued");
@@ -419,10 +364,10 @@ test_auto_complete_after_crash (void)
 static void
 test_transferred_file_vanished (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/gone.bin", SMALL_SIZE);
         g_autofree char *url = http_server_url (env->http, "/gone.bin");
-        g_autofree char *dest = env_dest (env, "gone.bin");
+        g_autofree char *dest = xferd_env_path (env, "gone.bin");
         g_autofree char *id = NULL;
 
         g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, &id);
@@ -445,7 +390,7 @@ test_transferred_file_vanished (void)
 static void
 test_second_daemon_waits_for_store (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GError) error = NULL;
         g_autofree char *state = xferd_process_state_dir (env->fx);
 
@@ -482,7 +427,7 @@ static const char *const kept_at_rest[] = {
 };
 
 static GVariant *
-snapshot (Env *env, const char *job, gboolean at_rest)
+snapshot (XferdEnv *env, const char *job, gboolean at_rest)
 {
         GVariantBuilder b;
 
@@ -502,7 +447,7 @@ snapshot (Env *env, const char *job, gboolean at_rest)
 }
 
 static void
-assert_snapshot (Env *env, const char *job, GVariant *before, gboolean at_rest)
+assert_snapshot (XferdEnv *env, const char *job, GVariant *before, gboolean at_rest)
 {
         g_autoptr(GVariant) after = snapshot (env, job, at_rest);
         g_autofree char *b = g_variant_print (before, FALSE);
@@ -514,16 +459,11 @@ assert_snapshot (Env *env, const char *job, GVariant *before, gboolean at_rest)
 
 /* (id, display name, state) of every job ListJobs shows, oldest first. */
 static char *
-list_jobs (Env *env)
+list_jobs (XferdEnv *env)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-        g_autoptr(GVariant) jobs = NULL;
+        g_autoptr(GVariant) jobs = xferd_list_jobs (env->fx);
         g_autoptr(GString) out = g_string_new (NULL);
 
-        g_assert_no_error (error);
-        jobs = g_variant_get_child_value (reply, 0);
         for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
                 const char *id, *name, *state;
 
@@ -535,7 +475,7 @@ list_jobs (Env *env)
 }
 
 static void
-assert_header (Env *env, const char *path, const char *name, const char *value)
+assert_header (XferdEnv *env, const char *path, const char *name, const char *value)
 {
         g_autofree char *got = http_server_last_header (env->http, path, name);
 
@@ -546,7 +486,7 @@ static void
 test_jobs_in_every_state (void)
 {
         /* One transfer slot, in every instance, so that a job waits in queued. */
-        g_autoptr(Env) env = env_new_with ("[Daemon]\nMaxBackgroundTransfers=1\n");
+        g_autoptr(XferdEnv) env = env_new_with ("[Daemon]\nMaxBackgroundTransfers=1\n");
         g_autoptr(GBytes) small = http_server_add_generated (env->http, "/small.bin", SMALL_SIZE);
         g_autoptr(GBytes) busy_content = http_server_add_generated (env->http, "/busy.bin", SIZE);
         g_autoptr(GBytes) waiting_content = http_server_add_generated (env->http, "/waiting.bin", SMALL_SIZE);
@@ -560,12 +500,12 @@ test_jobs_in_every_state (void)
         http_server_set_validators (env->http, "/busy.bin", "\"busy-v1\"", NULL);
         g_autofree char *missing_url = http_server_url (env->http, "/missing.bin");
         g_autofree char *flaky_url = http_server_url (env->http, "/flaky.bin");
-        g_autofree char *small_dest = env_dest (env, "small.bin");
-        g_autofree char *busy_dest = env_dest (env, "busy.bin");
-        g_autofree char *waiting_dest = env_dest (env, "waiting.bin");
-        g_autofree char *later_dest = env_dest (env, "later.bin");
-        g_autofree char *missing_dest = env_dest (env, "missing.bin");
-        g_autofree char *flaky_dest = env_dest (env, "flaky.bin");
+        g_autofree char *small_dest = xferd_env_path (env, "small.bin");
+        g_autofree char *busy_dest = xferd_env_path (env, "busy.bin");
+        g_autofree char *waiting_dest = xferd_env_path (env, "waiting.bin");
+        g_autofree char *later_dest = xferd_env_path (env, "later.bin");
+        g_autofree char *missing_dest = xferd_env_path (env, "missing.bin");
+        g_autofree char *flaky_dest = xferd_env_path (env, "flaky.bin");
         g_autofree char *err_id = NULL, *done_id = NULL, *flaky_id = NULL;
         g_autofree char *busy_id = NULL, *waiting_id = NULL, *paused_id = NULL;
         const char *const headers[] = { "X-Trace: durable-42", "Authorization: Bearer s3cret", NULL };
@@ -714,11 +654,11 @@ test_jobs_in_every_state (void)
 static void
 test_changed_after_kill (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) v1 = http_server_add_generated (env->http, "/res.bin", SIZE);
         g_autoptr(GBytes) v2 = other_version (v1);
         g_autofree char *url = http_server_url (env->http, "/res.bin");
-        g_autofree char *dest = env_dest (env, "res.bin");
+        g_autofree char *dest = xferd_env_path (env, "res.bin");
         g_autofree char *id = NULL;
 
         http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
@@ -753,11 +693,11 @@ static void
 test_changed_between_attempts (gconstpointer data)
 {
         gboolean use_etag = GPOINTER_TO_INT (data);
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) v1 = http_server_add_generated (env->http, "/res.bin", SIZE);
         g_autoptr(GBytes) v2 = other_version (v1);
         g_autofree char *url = http_server_url (env->http, "/res.bin");
-        g_autofree char *dest = env_dest (env, "res.bin");
+        g_autofree char *dest = xferd_env_path (env, "res.bin");
         g_autofree char *id = NULL;
         const char *old_validator = use_etag ? "\"v1\"" : "Mon, 01 Jan 2024 00:00:00 GMT";
         const char *new_validator = use_etag ? "\"v2\"" : "Tue, 02 Jan 2024 00:00:00 GMT";
@@ -800,11 +740,11 @@ test_changed_between_attempts (gconstpointer data)
 static void
 test_changed_while_suspended (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) v1 = http_server_add_generated (env->http, "/res.bin", SIZE);
         g_autoptr(GBytes) v2 = other_version (v1);
         g_autofree char *url = http_server_url (env->http, "/res.bin");
-        g_autofree char *dest = env_dest (env, "res.bin");
+        g_autofree char *dest = xferd_env_path (env, "res.bin");
         g_autofree char *id = NULL;
 
         http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
@@ -834,10 +774,10 @@ test_changed_while_suspended (void)
 static void
 test_server_ignores_range (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", SIZE);
         g_autofree char *url = http_server_url (env->http, "/file.bin");
-        g_autofree char *dest = env_dest (env, "file.bin");
+        g_autofree char *dest = xferd_env_path (env, "file.bin");
         g_autofree char *id = NULL;
 
         /* With a validator, so that xferd asks for the rest at all. */
@@ -869,13 +809,13 @@ test_server_ignores_range (void)
 static void
 test_kill_inside_cancel (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) first = http_server_add_generated (env->http, "/first.bin", SMALL_SIZE);
         g_autoptr(GBytes) second = http_server_add_generated (env->http, "/second.bin", SIZE);
         g_autofree char *first_url = http_server_url (env->http, "/first.bin");
         g_autofree char *second_url = http_server_url (env->http, "/second.bin");
-        g_autofree char *first_dest = env_dest (env, "first.bin");
-        g_autofree char *second_dest = env_dest (env, "second.bin");
+        g_autofree char *first_dest = xferd_env_path (env, "first.bin");
+        g_autofree char *second_dest = xferd_env_path (env, "second.bin");
         g_autofree char *id = NULL;
         g_autoptr(GError) error = NULL;
 
@@ -938,13 +878,13 @@ static void
 test_kill_inside_complete (gconstpointer data)
 {
         gboolean remove_dir = GPOINTER_TO_INT (data);
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) first = http_server_add_generated (env->http, "/c1.bin", SMALL_SIZE);
         g_autoptr(GBytes) second = http_server_add_generated (env->http, "/c2.bin", SIZE);
         g_autofree char *first_url = http_server_url (env->http, "/c1.bin");
         g_autofree char *second_url = http_server_url (env->http, "/c2.bin");
-        g_autofree char *first_dest = env_dest (env, "c1.bin");
-        g_autofree char *second_dest = env_dest (env, "c2.bin");
+        g_autofree char *first_dest = xferd_env_path (env, "c1.bin");
+        g_autofree char *second_dest = xferd_env_path (env, "c2.bin");
         g_autofree char *id = NULL;
         g_autoptr(GError) error = NULL;
 
@@ -1064,10 +1004,10 @@ test_broken_store (gconstpointer data)
 {
         BrokenKind kind = GPOINTER_TO_INT (data);
         g_autoptr(GBytes) broken = broken_store (kind);
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", SMALL_SIZE);
         g_autofree char *url = http_server_url (env->http, "/file.bin");
-        g_autofree char *dest = env_dest (env, "file.bin");
+        g_autofree char *dest = xferd_env_path (env, "file.bin");
         g_autofree char *state = xferd_process_state_dir (env->fx);
         g_autofree char *db = g_build_filename (state, "xferd.db", NULL);
         g_autoptr(GError) error = NULL;
@@ -1125,10 +1065,10 @@ test_broken_store (gconstpointer data)
 static void
 test_suspend_kill_resume (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", SIZE);
         g_autofree char *url = http_server_url (env->http, "/file.bin");
-        g_autofree char *dest = env_dest (env, "file.bin");
+        g_autofree char *dest = xferd_env_path (env, "file.bin");
         g_autofree char *id = NULL;
 
         http_server_set_validators (env->http, "/file.bin", "\"s1\"", NULL);

@@ -9,55 +9,28 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include "bus-fixture.h"
-#include "http-server.h"
+#include "xferd-env.h"
 
 #define SIZE (512 * 1024 + 7)
 #define DROP (100 * 1000)
 
-typedef struct {
-        BusFixture *fx;
-        HttpServer *http;
-        char *dir;
-        char *dest;
-        char *url;
-        GBytes *content;
-        gboolean mounted;       /* a small tmpfs sits on dir */
-} Env;
-
-static Env *
+static XferdEnv *
 env_new_with (const BusFixtureOptions *options)
 {
-        Env *env = g_new0 (Env, 1);
-
-        env->fx = bus_fixture_new (options);
-        env->http = http_server_new ();
-        env->content = http_server_add_generated (env->http, "/file.bin", SIZE);
-        env->dir = bus_fixture_mkdir (env->fx, "dl");
-        env->dest = g_build_filename (env->dir, "file.bin", NULL);
-        env->url = http_server_url (env->http, "/file.bin");
-        return env;
+        return xferd_env_new_serving (options, "/file.bin", SIZE);
 }
 
-static void
-env_free (Env *env)
-{
-        if (env->mounted)
-                (void) umount2 (env->dir, MNT_DETACH);
-        http_server_free (env->http);
-        bus_fixture_free (env->fx);
-        g_bytes_unref (env->content);
-        g_free (env->dir);
-        g_free (env->dest);
-        g_free (env->url);
-        g_free (env);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
-
-static Env *
+static XferdEnv *
 env_new (void)
 {
         return env_new_with (NULL);
+}
+
+/* Detaches the small tmpfs that test_disk_full puts on env->dir. */
+static void
+unmount_dir (gpointer dir)
+{
+        (void) umount2 (dir, MNT_DETACH);
 }
 
 /* ErrorName holds a name under org.xferd.Transfer1.Error.; the contract lists
@@ -73,7 +46,7 @@ assert_error_name (const char *value, const char *short_name)
 
 /* CreateJob, a short MinimumRetryDelay, AddFile, Resume. */
 static char *
-start_job (Env *env, guint retry_delay)
+start_job (XferdEnv *env, guint retry_delay)
 {
         g_autofree char *job = xferd_create_job (env->fx, "errors", NULL);
 
@@ -84,12 +57,10 @@ start_job (Env *env, guint retry_delay)
 }
 
 static void
-complete_and_check (Env *env, const char *job)
+complete_and_check (XferdEnv *env, const char *job)
 {
         g_assert_false (xferd_complete (env->fx, job));
-        const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, names);
-        assert_file_content (env->dest, env->content);
+        assert_dest_complete (env);
 }
 
 static gboolean
@@ -105,7 +76,7 @@ contains (GPtrArray *states, const char *state)
 static void
 test_http_404 (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         http_server_fail (env->http, "/file.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
@@ -136,7 +107,7 @@ test_http_404 (void)
 static void
 test_503_then_200 (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         /* Retry-After keeps the job in transient-error long enough to read
          * the error properties without a race. */
@@ -162,7 +133,7 @@ test_503_then_200 (void)
 static void
 test_retry_after (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         http_server_fail (env->http, "/file.bin", 429, NULL, 3, 1);
         g_autofree char *job = start_job (env, 1);
@@ -181,7 +152,7 @@ test_retry_after (void)
 static void
 test_drop_then_resume (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         http_server_drop_after (env->http, "/file.bin", DROP, 1);
         g_autofree char *job = start_job (env, 1);
@@ -189,9 +160,7 @@ test_drop_then_resume (void)
         g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
         g_assert_true (contains (history, "transient-error"));
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
-        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
-        g_autofree char *expected = g_strdup_printf ("bytes=%u-", DROP);
-        g_assert_cmpstr (range, ==, expected);
+        assert_last_range (env->http, "/file.bin", DROP);
         complete_and_check (env, job);
 }
 
@@ -200,7 +169,7 @@ test_drop_then_resume (void)
 static void
 test_error_between_keeps_validator (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         http_server_drop_after (env->http, "/file.bin", DROP, 1);
         g_autofree char *job = start_job (env, 600);
@@ -213,9 +182,7 @@ test_error_between_keeps_validator (void)
         job_wait_state (env->fx, job, "transferred");
 
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 3);
-        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
-        g_autofree char *expected = g_strdup_printf ("bytes=%u-", DROP);
-        g_assert_cmpstr (range, ==, expected);
+        assert_last_range (env->http, "/file.bin", DROP);
         complete_and_check (env, job);
 }
 
@@ -226,13 +193,13 @@ test_error_between_keeps_validator (void)
 static void
 test_disk_full (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         if (getuid () != 0 || mount ("tmpfs", env->dir, "tmpfs", 0, "size=256k,mode=0755") < 0) {
                 g_test_skip_printf ("cannot mount a small tmpfs: %s", g_strerror (errno));
                 return;
         }
-        env->mounted = TRUE;
+        xferd_env_defer (env, unmount_dir, env->dir);
 
         g_autofree char *job = start_job (env, 600);
         job_wait_state (env->fx, job, "transient-error");
@@ -252,9 +219,7 @@ test_disk_full (void)
         g_assert_cmpint (mount (NULL, env->dir, NULL, MS_REMOUNT, "size=4m,mode=0755"), ==, 0);
         xferd_job_call (env->fx, job, "Resume");
         job_wait_state (env->fx, job, "transferred");
-        g_autofree char *range = http_server_last_header (env->http, "/file.bin", "Range");
-        g_autofree char *expected = g_strdup_printf ("bytes=%" G_GSIZE_FORMAT "-", n_held);
-        g_assert_cmpstr (range, ==, expected);
+        assert_last_range (env->http, "/file.bin", n_held);
         complete_and_check (env, job);
 }
 
@@ -263,7 +228,7 @@ test_disk_full (void)
 static void
 test_drop_then_range_ignored (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         http_server_set_ignore_range (env->http, "/file.bin", TRUE);
         http_server_drop_after (env->http, "/file.bin", DROP, 1);
@@ -279,7 +244,7 @@ test_stall_timeout (void)
 {
         static const char *const args[] = { "--stall-timeout=1", NULL };
         BusFixtureOptions options = { .extra_args = args };
-        g_autoptr(Env) env = env_new_with (&options);
+        g_autoptr(XferdEnv) env = env_new_with (&options);
 
         http_server_stall_after (env->http, "/file.bin", DROP);
 
@@ -293,7 +258,7 @@ test_stall_timeout (void)
 static void
 test_redirect_followed (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *old_url = http_server_url (env->http, "/old");
 
         http_server_redirect (env->http, "/old", 302, env->url);
@@ -308,7 +273,7 @@ test_redirect_followed (void)
 static void
 test_redirect_keeps_headers_home (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(HttpServer) other = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (other, "/file.bin", SIZE);
         g_autofree char *other_url = http_server_url (other, "/file.bin");
@@ -342,7 +307,7 @@ test_redirect_keeps_headers_home (void)
 static void
 test_redirect_to_file (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *old_url = http_server_url (env->http, "/old");
 
         http_server_redirect (env->http, "/old", 302, "file:///etc/passwd");
@@ -358,7 +323,7 @@ test_redirect_to_file (void)
 static void
 test_no_progress_timeout_zero (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *job = xferd_create_job (env->fx, "impatient", NULL);
 
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
@@ -377,7 +342,7 @@ test_no_progress_timeout_zero (void)
 static void
 test_416_restarts (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(GBytes) small = http_pattern_bytes (DROP / 2);
 
         /* The same ETag for both versions (a server that gets it wrong), so that If-Range
@@ -399,7 +364,7 @@ test_416_restarts (void)
 static void
 test_string_too_long (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *job = xferd_create_job (env->fx, "short", NULL);
         g_autofree char *name = g_strnfill (257, 'n');
         g_autofree char *description = g_strnfill (1025, 'd');
@@ -445,7 +410,7 @@ one_option (const char *key, GVariant *value)
 static void
 test_unsupported_protocol (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *job = xferd_create_job (env->fx, "protocols", NULL);
 
         assert_call_fails (env->fx, job, "AddFile", g_variant_new ("(ss)", "file:///etc/passwd", env->dest),
@@ -462,7 +427,7 @@ test_unsupported_protocol (void)
 static void
 test_invalid_path (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *job = xferd_create_job (env->fx, "paths", NULL);
         g_autofree char *missing_dir = g_build_filename (env->dir, "no-such-dir", "file.bin", NULL);
 
@@ -486,7 +451,7 @@ test_invalid_path (void)
 static void
 test_invalid_args (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         assert_call_fails (env->fx, NULL, "CreateJob",
                            g_variant_new ("(s@a{sv})", "x", one_option ("no-such-option", g_variant_new_string ("1"))),
@@ -522,7 +487,7 @@ test_invalid_args (void)
 static void
 test_retry_delay_floor (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *job = xferd_create_job (env->fx, "floor", NULL);
         g_autoptr(GError) error = NULL;
 
@@ -537,7 +502,7 @@ test_retry_delay_floor (void)
 static void
 test_resume_empty (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *job = xferd_create_job (env->fx, "empty", NULL);
 
         assert_call_fails (env->fx, job, "Resume", NULL, XFERD_ERROR ("Empty"));
@@ -549,7 +514,7 @@ test_resume_empty (void)
 static void
 test_no_such_job (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         xferd_assert_no_such_job (env->fx, "0123456789abcdef0123456789abcdef");
         xferd_assert_no_such_job (env->fx, "not-an-id");

@@ -158,8 +158,10 @@ typedef enum {
         WATCHDOG_PID_OTHER,     /* the pid of another process: xferd must not ping */
 } WatchdogPid;
 
+/* Starts xferd on the fixture's bus as systemd would, with NOTIFY_SOCKET (unless notify is
+ * FALSE), WATCHDOG_USEC and, as mode says, WATCHDOG_PID. */
 static void
-start_xferd (NotifyFixture *f, WatchdogPid mode)
+start_xferd (NotifyFixture *f, WatchdogPid mode, gboolean notify)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
@@ -175,7 +177,10 @@ start_xferd (NotifyFixture *f, WatchdogPid mode)
         for (size_t i = 0; i < G_N_ELEMENTS (unset); i++)
                 g_subprocess_launcher_unsetenv (launcher, unset[i]);
         g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", f->bus_address, TRUE);
-        g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", f->notify_path, TRUE);
+        if (notify)
+                g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", f->notify_path, TRUE);
+        else
+                g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
         g_subprocess_launcher_setenv (launcher, "WATCHDOG_USEC", WATCHDOG_USEC, TRUE);
         /* No settings file of the machine's user. */
         g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", f->tmpdir, TRUE);
@@ -280,7 +285,7 @@ check_ready_watchdog_stopping (NotifyFixture *f, WatchdogPid mode)
 {
         int ready, stopping;
 
-        start_xferd (f, mode);
+        start_xferd (f, mode, TRUE);
 
         /* READY=1 comes once xferd owns its name (the private bus is fast, but an ASan build
          * at start may take seconds). */
@@ -337,21 +342,10 @@ static void
 test_no_notify_socket (NotifyFixture *f, gconstpointer data)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-
-        g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-        g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s/state", f->tmpdir);
         g_autoptr(GDBusConnection) conn = NULL;
         g_autoptr(GVariant) reply = NULL;
 
-        g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
-        g_subprocess_launcher_unsetenv (launcher, "JOURNAL_STREAM");
-        g_subprocess_launcher_setenv (launcher, "WATCHDOG_USEC", WATCHDOG_USEC, TRUE);
-        g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", f->tmpdir, TRUE);
-        g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", f->bus_address, TRUE);
-        f->xferd = g_subprocess_launcher_spawn (launcher, &error, xferd_binary (), "--user",
-                                                "--idle-timeout=0", state_arg, NULL);
-        g_assert_no_error (error);
+        start_xferd (f, WATCHDOG_PID_UNSET, FALSE);
 
         conn = g_dbus_connection_new_for_address_sync (
                 f->bus_address,

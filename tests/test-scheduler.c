@@ -24,8 +24,7 @@
 
 #include <glib/gstdio.h>
 
-#include "bus-fixture.h"
-#include "http-server.h"
+#include "xferd-env.h"
 
 #define KiB 1024
 #define MiB (1024 * 1024)
@@ -50,14 +49,6 @@ typedef struct {
         char *temp;         /* its temporary file */
 } Fetch;
 
-typedef struct {
-        BusFixture *fx;
-        HttpServer *http;
-        char *dir;
-        char *config_dir;   /* our own temporary directory for --config, or NULL */
-        GPtrArray *fetches; /* Fetch */
-} Env;
-
 static void
 fetch_free (gpointer data)
 {
@@ -72,45 +63,16 @@ fetch_free (gpointer data)
         g_free (f);
 }
 
-static Env *
-env_new_with (const BusFixtureOptions *options)
-{
-        Env *env = g_new0 (Env, 1);
-
-        env->fx = bus_fixture_new (options);
-        env->http = http_server_new ();
-        env->dir = bus_fixture_mkdir (env->fx, "dl");
-        env->fetches = g_ptr_array_new_with_free_func (fetch_free);
-        return env;
-}
-
-static Env *
+static XferdEnv *
 env_new (void)
 {
-        return env_new_with (NULL);
+        return xferd_env_new (NULL);
 }
-
-static void
-env_free (Env *env)
-{
-        http_server_free (env->http);
-        bus_fixture_free (env->fx);
-        if (env->config_dir) {
-                g_autofree char *conf = g_build_filename (env->config_dir, "xferd.conf", NULL);
-                g_unlink (conf);
-                g_rmdir (env->config_dir);
-                g_free (env->config_dir);
-        }
-        g_ptr_array_unref (env->fetches);
-        g_free (env->dir);
-        g_free (env);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
 
 /* A resource of `size` pattern bytes; stall > 0: every response pauses after
  * that many body bytes until http_server_release(). */
 static Fetch *
-env_add (Env *env, const char *name, gsize size, gsize stall)
+env_add (XferdEnv *env, const char *name, gsize size, gsize stall)
 {
         Fetch *f = g_new0 (Fetch, 1);
         g_autofree char *file = g_strdup_printf ("%s.bin", name);
@@ -121,14 +83,14 @@ env_add (Env *env, const char *name, gsize size, gsize stall)
         f->content = http_server_add_generated (env->http, f->path, size);
         if (stall > 0)
                 http_server_stall_after (env->http, f->path, stall);
-        g_ptr_array_add (env->fetches, f);
+        xferd_env_defer (env, fetch_free, f);
         return f;
 }
 
 /* Manager.Download with this priority (NULL: the default) and no
  * auto-complete, so the temporary file stays inspectable. */
 static void
-fetch_start (Env *env, Fetch *f, const char *priority)
+fetch_start (XferdEnv *env, Fetch *f, const char *priority)
 {
         g_autoptr(GError) error = NULL;
         GVariantBuilder options;
@@ -151,7 +113,7 @@ fetch_start (Env *env, Fetch *f, const char *priority)
 /* CreateJob, BandwidthLimit, AddFile, Resume: the limit holds from the first
  * byte. */
 static void
-fetch_start_limited (Env *env, Fetch *f, guint64 limit)
+fetch_start_limited (XferdEnv *env, Fetch *f, guint64 limit)
 {
         f->job = xferd_create_job (env->fx, f->path + 1, NULL);
         job_set (env->fx, f->job, "BandwidthLimit", g_variant_new_uint64 (limit));
@@ -161,7 +123,7 @@ fetch_start_limited (Env *env, Fetch *f, guint64 limit)
 }
 
 static char *
-fetch_state (Env *env, Fetch *f)
+fetch_state (XferdEnv *env, Fetch *f)
 {
         return job_get_string (env->fx, f->job, "State");
 }
@@ -193,7 +155,7 @@ file_size (const char *path)
 /* Waits for `transferred`, then Complete: the destination holds the content
  * byte for byte. */
 static void
-fetch_finish (Env *env, Fetch *f)
+fetch_finish (XferdEnv *env, Fetch *f)
 {
         job_wait_state (env->fx, f->job, "transferred");
         g_assert_cmpint (file_size (f->temp), ==, g_bytes_get_size (f->content));
@@ -203,7 +165,7 @@ fetch_finish (Env *env, Fetch *f)
 
 /* The start of the Range of the last request on f's path; -1 without one. */
 static gint64
-last_range_start (Env *env, Fetch *f)
+last_range_start (XferdEnv *env, Fetch *f)
 {
         g_autofree char *range = http_server_last_header (env->http, f->path, "Range");
         char *end;
@@ -229,7 +191,7 @@ need_root (void)
 }
 
 static void
-set_manager (Env *env, const char *name, GVariant *value)
+set_manager (XferdEnv *env, const char *name, GVariant *value)
 {
         g_autoptr(GError) error = NULL;
 
@@ -238,7 +200,7 @@ set_manager (Env *env, const char *name, GVariant *value)
 }
 
 static void
-set_max_background (Env *env, guint32 n)
+set_max_background (XferdEnv *env, guint32 n)
 {
         set_manager (env, "MaxBackgroundTransfers", g_variant_new_uint32 (n));
 }
@@ -368,7 +330,7 @@ sanitized (void)
 static void
 test_preemption_chain (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         if (!need_root ())
                 return;
@@ -457,7 +419,7 @@ test_preemption_chain (void)
 static void
 test_queued_order (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         if (!need_root ())
                 return;
@@ -500,7 +462,7 @@ test_queued_order (void)
 static void
 test_foreground_beside_background (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         if (!need_root ())
                 return;
@@ -539,7 +501,7 @@ static void
 test_background_limit (void)
 {
         const guint64 limit = 512 * KiB;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         if (!need_root ())
                 return;
@@ -586,7 +548,7 @@ test_background_limit (void)
 static void
 test_priority_change (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
 
         if (!need_root ())
                 return;
@@ -645,7 +607,7 @@ test_job_limit (void)
                 return;
         }
 
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         Fetch *f = env_add (env, "limited", 4 * MiB, 0);
 
         fetch_start_limited (env, f, limit);
@@ -675,7 +637,7 @@ test_job_limit_change (void)
 {
         const guint64 limit = 256 * KiB;
         const gsize size = 4 * MiB;
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new ();
         Fetch *f = env_add (env, "limited", size, 0);
 
         fetch_start_limited (env, f, limit);
@@ -711,18 +673,8 @@ test_job_limit_change (void)
 static void
 test_turns (void)
 {
-        g_autoptr(GError) error = NULL;
-        g_autofree char *config_dir = g_dir_make_tmp ("xferd-sched-XXXXXX", &error);
-        g_assert_no_error (error);
-        g_autofree char *config = g_build_filename (config_dir, "xferd.conf", NULL);
-        g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
-        const char *const extra[] = { config_arg, NULL };
-        const BusFixtureOptions options = { .extra_args = extra };
-
-        g_file_set_contents (config, "[Daemon]\nTimeSliceSec=1\n", -1, &error);
-        g_assert_no_error (error);
-        g_autoptr(Env) env = env_new_with (&options);
-        env->config_dir = g_steal_pointer (&config_dir);
+        const BusFixtureOptions options = { .config = "[Daemon]\nTimeSliceSec=1\n" };
+        g_autoptr(XferdEnv) env = xferd_env_new (&options);
 
         if (!need_root ())
                 return;

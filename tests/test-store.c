@@ -16,6 +16,7 @@
 #include "job.h"
 #include "job-record.h"
 #include "store.h"
+#include "store-internal.h"
 
 typedef struct Fixture {
         char *tmp;      /* removed with everything below it */
@@ -878,8 +879,6 @@ static void test_pending_deletes(Fixture *f, gconstpointer data) {
         g_assert_cmpint(store_remove_pending_delete(s, "https://tus.example.com/never-added"), ==, 0);
         g_assert_cmpint(store_save_pending_delete(s, &bad), ==, -EINVAL);
         g_assert_cmpint(store_save_pending_delete(s, &no_url), ==, -EINVAL);
-        g_assert_cmpint(store_remove_pending_delete(s, NULL), ==, -EINVAL);
-        g_assert_cmpint(store_load_pending_deletes(s, NULL, NULL), ==, -EINVAL);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 3);
 
         s = reopen(f, s);
@@ -1388,6 +1387,95 @@ static void test_scale(Fixture *f, gconstpointer data) {
         test_job_free(big);
 }
 
+/* A NULL argument is a bug in the caller: the store asserts instead of going on. Each call
+ * runs in a subprocess on a real store in a directory the parent made and removes. */
+static void null_remove_pending_delete(Store *s) {
+        (void) store_remove_pending_delete(s, NULL);
+}
+
+static void null_load_pending_deletes(Store *s) {
+        (void) store_load_pending_deletes(s, NULL, NULL);
+}
+
+static void null_delete_job(Store *s) {
+        (void) store_delete_job(s, NULL);
+}
+
+static void null_add_pending_unlink(Store *s) {
+        (void) store_add_pending_unlink(s, 1000, "/tmp", 1, 2, NULL);
+}
+
+typedef struct NullCall {
+        void (*call)(Store *s);
+} NullCall;
+
+static const NullCall null_calls[] = {
+        { null_remove_pending_delete },
+        { null_load_pending_deletes },
+        { null_delete_job },
+        { null_add_pending_unlink },
+};
+
+static void assert_aborts(gconstpointer data) {
+        const NullCall *c = data;
+        g_autofree char *tmp = NULL;
+
+#ifdef NDEBUG
+        g_test_skip("assertions are compiled out");
+        return;
+#endif
+        if (g_test_subprocess()) {
+                Store *s = NULL;
+
+                g_assert_cmpint(store_open(g_getenv("XFERD_TEST_STORE_DIR"), &s), ==, 0);
+                c->call(s);
+                store_close(s);
+                return;         /* the parent sees a clean exit: the test fails */
+        }
+        tmp = g_dir_make_tmp("xferd-test-store-XXXXXX", NULL);
+        g_assert_nonnull(tmp);
+        g_setenv("XFERD_TEST_STORE_DIR", tmp, TRUE);
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+        g_test_trap_assert_failed();
+        g_test_trap_assert_stderr("*Assertion*failed*");
+        g_unsetenv("XFERD_TEST_STORE_DIR");
+        g_assert_cmpint(nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS), ==, 0);
+}
+
+/* The growth of the store's lists: doubling, and sizes no allocator makes (more bytes than a
+ * size_t holds, or a count whose doubling would wrap) refused before they are asked for,
+ * without losing the list. */
+static void test_array_reserve(void) {
+        /* Not constants: the compiler would warn about the sizes it can see refused. */
+        volatile size_t too_many = SIZE_MAX / sizeof(uint64_t) + 1, past_half = SIZE_MAX / 2 + 2;
+        uint64_t *items = NULL, *kept;
+        size_t allocated = 0, huge;
+
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, 1, sizeof *items), ==, 0);
+        g_assert_nonnull(items);
+        g_assert_cmpuint(allocated, ==, 16);
+        items[15] = 15;
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, 16, sizeof *items), ==, 0);
+        g_assert_cmpuint(allocated, ==, 16);
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, 17, sizeof *items), ==, 0);
+        g_assert_cmpuint(allocated, ==, 32);
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, 100, sizeof *items), ==, 0);
+        g_assert_cmpuint(allocated, ==, 100);
+        g_assert_cmpuint(items[15], ==, 15);
+
+        kept = items;
+        g_assert_cmpint(array_reserve((void **) &items, &allocated, too_many, sizeof *items), ==, -ENOMEM);
+        g_assert_true(items == kept);
+        g_assert_cmpuint(allocated, ==, 100);
+
+        /* A count past half of SIZE_MAX must not wrap to a small allocation when doubled. */
+        huge = past_half;
+        g_assert_cmpint(array_reserve((void **) &items, &huge, huge + 1, 1), ==, -ENOMEM);
+        g_assert_true(items == kept);
+        g_assert_cmpuint(huge, ==, past_half);
+        free(items);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -1412,6 +1500,11 @@ int main(int argc, char *argv[]) {
         ADD("/store/modes", test_modes);
         ADD("/store/scale", test_scale);
 #undef ADD
+        g_test_add_func("/store/array-reserve", test_array_reserve);
+        g_test_add_data_func("/store/null-argument/remove-pending-delete", &null_calls[0], assert_aborts);
+        g_test_add_data_func("/store/null-argument/load-pending-deletes", &null_calls[1], assert_aborts);
+        g_test_add_data_func("/store/null-argument/delete-job", &null_calls[2], assert_aborts);
+        g_test_add_data_func("/store/null-argument/add-pending-unlink", &null_calls[3], assert_aborts);
 
         return g_test_run();
 }

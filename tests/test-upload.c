@@ -20,7 +20,6 @@
  */
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -234,56 +233,6 @@ assert_resumed (Env *env, const char *job, const char *id, guint resumed_run)
 
 /* ------------------------------------------------------- xferd killed */
 
-static guint32
-xferd_pid (BusFixture *fx)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
-                fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "GetConnectionUnixProcessID", g_variant_new ("(s)", XFERD_BUS_NAME),
-                G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-        guint32 pid;
-
-        g_assert_no_error (error);
-        g_variant_get (reply, "(u)", &pid);
-        return pid;
-}
-
-static gboolean
-match_name_lost (const RecordedSignal *sig, gpointer data)
-{
-        const char *name, *new_owner;
-
-        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
-                return FALSE;
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, XFERD_BUS_NAME) == 0 && *new_owner == '\0';
-}
-
-/* kill -9 the running xferd and wait until it is dead and its bus name
- * free, so that the next call activates a new one. An xferd that became our
- * child (the fixture is a child subreaper) is reaped here, so the fixture's
- * teardown does not count the SIGKILL as a crash. */
-static void
-kill_xferd (BusFixture *fx)
-{
-        guint32 pid = xferd_pid (fx);
-        guint from = fx->signals->len;
-        gint64 deadline = g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
-
-        g_test_message ("kill -9 xferd %u", pid);
-        g_assert_no_errno (kill ((pid_t) pid, SIGKILL));
-        for (;;) {
-                pid_t r = waitpid ((pid_t) pid, NULL, WNOHANG);
-                if (r == (pid_t) pid || (r < 0 && kill ((pid_t) pid, 0) < 0))
-                        break;
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (10 * 1000);
-        }
-        g_assert_nonnull (bus_wait_signal (fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                           "NameOwnerChanged", match_name_lost, NULL, WAIT_TIMEOUT_MS));
-}
-
 /* ------------------------------------------------------------- tests */
 
 static void
@@ -410,7 +359,7 @@ test_upload_xferd_killed (void)
         g_autofree char *path = upload_path (id);
         g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "HEAD", path, 0), ==, 0);
 
-        kill_xferd (env->fx);
+        xferd_process_kill (env->fx);
         /* This call activates the new xferd. */
         job_wait_state (env->fx, job, "transferred");
         bus_fixture_note_xferd (env->fx);

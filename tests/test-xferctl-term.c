@@ -8,7 +8,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "xferctl-env.h"
+#include "xferctl-run.h"
 
 #define BIG (6 * 1024 * 1024)
 
@@ -29,7 +29,7 @@ test_progress_line (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GBytes) big = http_server_add_generated (env->http, "/big.bin", BIG);
         g_autofree char *url = http_server_url (env->http, "/big.bin");
         gsize from = 0;
@@ -74,7 +74,7 @@ test_retry_line (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         gsize from = 0;
 
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
@@ -93,7 +93,7 @@ test_several_files_line (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GBytes) b = http_server_add_generated (env->http, "/second.bin", 300 * 1024);
         g_autofree char *url_b = http_server_url (env->http, "/second.bin");
         gsize from = 0;

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "xferctl-env.h"
+#include "xferctl-run.h"
 
 #define STALL (128 * 1024)
 
@@ -24,7 +24,7 @@ test_download (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "download", env->url, env->dest, NULL), ==, 0);
         const char *const names[] = { "file.bin", NULL };
@@ -40,7 +40,7 @@ test_download_404 (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL;
 
         http_server_fail (env->http, "/file.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
@@ -59,7 +59,7 @@ match_any_job_new (const RecordedSignal *sig, gpointer data)
 
 /* The job xferctl made: waits for its JobNew; returns its path. */
 static char *
-wait_job_new (XferctlEnv *env)
+wait_job_new (XferdEnv *env)
 {
         const RecordedSignal *job_new = bus_wait_signal (env->fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                                          "JobNew", match_any_job_new, NULL, WAIT_TIMEOUT_MS);
@@ -77,7 +77,7 @@ test_download_interrupted (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *out = NULL, *err = NULL;
         const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "--no-progress", "download",
@@ -108,7 +108,7 @@ test_download_foreground (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "--no-progress", "download",
                                env->url, env->dest, NULL };
 
@@ -138,7 +138,7 @@ test_download_no_overwrite (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL;
         g_autoptr(GBytes) old = g_bytes_new_static ("old\n", 4);
 
@@ -167,7 +167,7 @@ test_download_several (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GBytes) b = http_server_add_generated (env->http, "/b.bin", 1000);
         g_autoptr(GBytes) c = http_server_add_generated (env->http, "/c.bin", 2000);
         g_autofree char *url_b = http_server_url (env->http, "/b.bin");
@@ -206,7 +206,7 @@ test_download_timeout (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL;
 
         http_server_stall_after (env->http, "/file.bin", STALL);
@@ -224,7 +224,7 @@ test_download_retries (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL, *out = NULL;
 
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
@@ -247,7 +247,7 @@ test_job_verbs (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *out = NULL;
 
         g_assert_cmpint (xferctl_run (env, &out, NULL, "create", "verbs-job", NULL), ==, 0);
@@ -288,7 +288,7 @@ test_complete_partial (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL, *err = NULL;
 
         http_server_stall_after (env->http, "/file.bin", STALL);
@@ -319,7 +319,7 @@ test_suspend_cancel (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL;
         g_autofree char *err = NULL;
 
@@ -348,7 +348,7 @@ test_id_prefixes (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
         char *a = NULL, *b = NULL;
 
@@ -418,7 +418,7 @@ test_json_every_verb (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *create = NULL, *add = NULL, *set = NULL, *resume = NULL, *wait = NULL, *info = NULL;
         g_autofree char *files = NULL, *list = NULL, *complete = NULL, *download = NULL, *suspend = NULL;
         g_autofree char *cancel = NULL;
@@ -493,7 +493,7 @@ test_monitor_json (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL, *out = NULL, *err = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "monitored", &id);
@@ -526,7 +526,7 @@ test_list (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "a display name long enough to be cut in a narrow table", &id);
         g_autofree char *plain = NULL, *bare = NULL, *narrow = NULL;
@@ -561,7 +561,7 @@ test_logs (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL, *out = NULL, *err = NULL, *err2 = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "logged", &id);
         g_autofree char *bin = bus_fixture_mkdir (env->fx, "fake-bin");
@@ -601,7 +601,7 @@ test_usage_errors (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *help = NULL, *err = NULL;
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "no-such-verb", NULL), ==, XFERCTL_EXIT_USAGE);
@@ -636,7 +636,7 @@ test_unreachable (void)
                 return;
         static const char *const bad_args[] = { "--no-such-option", NULL };
         BusFixtureOptions options = { .extra_args = bad_args };
-        g_autoptr(XferctlEnv) env = xferctl_env_new (&options);
+        g_autoptr(XferdEnv) env = xferctl_env_new (&options);
         g_autofree char *err = NULL, *err2 = NULL;
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "list", NULL), ==, XFERCTL_EXIT_UNREACHABLE);
@@ -654,7 +654,7 @@ test_wait_timeout (void)
 {
         if (xferctl_skip ())
                 return;
-        g_autoptr(XferctlEnv) env = xferctl_env_new (NULL);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "waited", &id);
 

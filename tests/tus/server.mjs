@@ -150,7 +150,9 @@ const tus = new Server({
   datastore: new TestFileStore({ directory: args.dir }),
   // Before a HEAD, PATCH or DELETE takes the upload's lock: a stalled body of the same
   // upload is from a client that has given up on it (it reconnected or cancelled).
-  async onIncomingRequest(_req, id) {
+  // (req, id) in @tus/server 2, (req, res, id) in 1: the id comes last in both.
+  async onIncomingRequest(...hookArgs) {
+    const id = hookArgs[hookArgs.length - 1];
     for (const w of writes) {
       if (w.id === id && w.held) {
         w.how = 'dropped';

@@ -240,7 +240,7 @@ static void test_format(void) {
 }
 
 static void test_job_ids(void) {
-        _cleanup_free_ char *p = job_path_from_id("0123456789abcdef0123456789abcdef");
+        _cleanup_free_ char *p = job_id_to_path("0123456789abcdef0123456789abcdef");
 
         CHECK(job_id_is_valid("0123456789abcdef0123456789abcdef"));
         CHECK(!job_id_is_valid("0123456789ABCDEF0123456789abcdef"));

@@ -1,30 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "xferctl-env.h"
+#include "xferctl-run.h"
 
-XferctlEnv *
+XferdEnv *
 xferctl_env_new (const BusFixtureOptions *options)
 {
-        XferctlEnv *env = g_new0 (XferctlEnv, 1);
-
-        env->fx = bus_fixture_new (options);
-        env->http = http_server_new ();
-        env->content = http_server_add_generated (env->http, "/file.bin", XFERCTL_SIZE);
-        env->dir = bus_fixture_mkdir (env->fx, "dl");
-        env->dest = g_build_filename (env->dir, "file.bin", NULL);
-        env->url = http_server_url (env->http, "/file.bin");
-        return env;
-}
-
-void
-xferctl_env_free (XferctlEnv *env)
-{
-        http_server_free (env->http);
-        bus_fixture_free (env->fx);
-        g_bytes_unref (env->content);
-        g_free (env->dir);
-        g_free (env->dest);
-        g_free (env->url);
-        g_free (env);
+        return xferd_env_new_serving (options, "/file.bin", XFERCTL_SIZE);
 }
 
 gboolean
@@ -50,7 +30,7 @@ xferctl_argv (const char *const *args)
 }
 
 int
-xferctl_runv (XferctlEnv *env, const char *const *args, char **out, char **err)
+xferctl_runv (XferdEnv *env, const char *const *args, char **out, char **err)
 {
         g_autoptr(GPtrArray) argv = xferctl_argv (args);
         g_autofree char *o = NULL, *e = NULL;
@@ -78,7 +58,7 @@ collect (va_list ap)
 }
 
 int
-xferctl_run (XferctlEnv *env, char **out, char **err, ...)
+xferctl_run (XferdEnv *env, char **out, char **err, ...)
 {
         va_list ap;
 
@@ -89,7 +69,7 @@ xferctl_run (XferctlEnv *env, char **out, char **err, ...)
 }
 
 PtyProcess *
-xferctl_pty (XferctlEnv *env, guint cols, ...)
+xferctl_pty (XferdEnv *env, guint cols, ...)
 {
         va_list ap;
 
@@ -101,15 +81,10 @@ xferctl_pty (XferctlEnv *env, guint cols, ...)
 }
 
 gboolean
-xferctl_no_jobs (XferctlEnv *env)
+xferctl_no_jobs (XferdEnv *env)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-        g_autoptr(GVariant) jobs = NULL;
+        g_autoptr(GVariant) jobs = xferd_list_jobs (env->fx);
 
-        g_assert_no_error (error);
-        jobs = g_variant_get_child_value (reply, 0);
         return g_variant_n_children (jobs) == 0;
 }
 

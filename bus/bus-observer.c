@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-errors.h"
+#include "bus.h"
+#include "log.h"
+
+static Bus *job_bus(Job *j) {
+        return manager_get_observer_userdata(j->manager);
+}
+
+/* ---- signals -------------------------------------------------------------------------- */
+
+static void emit_changed(Job *j, char **names) {
+        Bus *b = job_bus(j);
+        int r = sd_bus_emit_properties_changed_strv(b->bus, j->object_path, XFERD_JOB_INTERFACE, names);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for job %s", j->id);
+}
+
+static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
+        char *names[24];
+        size_t n = 0;
+
+#define ADD(s) names[n++] = (char *) (s)
+        if (changes & JOB_CHANGE_STATE) {
+                ADD("State");
+                ADD("ModificationTime");
+                ADD("TransferCompletionTime");
+                ADD("ErrorName");
+                ADD("ErrorMessage");
+                ADD("ErrorCount");
+        }
+        if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS | JOB_CHANGE_FILES)) {
+                ADD("BytesTransferred");
+                ADD("BytesTotal");
+                ADD("FilesTransferred");
+                ADD("FilesTotal");
+        }
+        if (changes & JOB_CHANGE_SETTINGS) {
+                ADD("Priority");
+                ADD("AutoComplete");
+                ADD("BandwidthLimit");
+                ADD("AllowInsecureRedirect");
+                ADD("MinimumRetryDelay");
+                ADD("NoProgressTimeout");
+                ADD("HttpHeaderNames");
+        }
+        if (changes & JOB_CHANGE_UPLOAD_URL)
+                ADD("UploadUrl");
+        if (changes & JOB_CHANGE_TEXT) {
+                ADD("DisplayName");
+                ADD("Description");
+        }
+#undef ADD
+        names[n] = NULL;
+        if (n > 0)
+                emit_changed(j, names);
+}
+
+/* InterfacesAdded is built by hand: sd-bus would put every property's value in it, names and
+ * descriptions included, and this signal is broadcast. */
+static void observer_job_new(Manager *m, Job *j) {
+        Bus *b = job_bus(j);
+        sd_bus_message *s = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(b->bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                      "InterfacesAdded");
+        if (r >= 0)
+                r = sd_bus_message_append(s, "o", j->object_path);
+        if (r >= 0)
+                r = sd_bus_message_append(s, "a{sa{sv}}", 4,
+                                          "org.freedesktop.DBus.Peer", 0,
+                                          "org.freedesktop.DBus.Introspectable", 0,
+                                          "org.freedesktop.DBus.Properties", 0,
+                                          XFERD_JOB_INTERFACE, 5,
+                                          "Id", "s", j->id,
+                                          "Type", "s", job_type_to_string(j->type),
+                                          "Owner", "u", (uint32_t) j->owner,
+                                          "State", "s", job_state_to_string(j->state),
+                                          "CreationTime", "t", j->creation_time);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, s, NULL);
+        sd_bus_message_unref(s);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
+
+        r = sd_bus_emit_signal(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE, "JobNew", "so",
+                               j->id, j->object_path);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit JobNew for job %s", j->id);
+}
+
+static void observer_job_transferred(Manager *m, Job *j) {
+        int r = sd_bus_emit_signal(job_bus(j)->bus, j->object_path, XFERD_JOB_INTERFACE, "Transferred", NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit Transferred for job %s", j->id);
+}
+
+static void observer_job_failed(Manager *m, Job *j) {
+        char buf[128];
+        int r = sd_bus_emit_signal(job_bus(j)->bus, j->object_path, XFERD_JOB_INTERFACE, "Failed", "ss",
+                                   bus_job_error_name(j, buf, sizeof buf), strempty(j->error_summary));
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit Failed for job %s", j->id);
+}
+
+static void observer_job_removed(Manager *m, Job *j) {
+        int r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE, "JobRemoved",
+                                   "sos", j->id, j->object_path, job_state_to_string(j->state));
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit JobRemoved for job %s", j->id);
+}
+
+static void observer_job_gone(Manager *m, Job *j) {
+        int r = sd_bus_emit_object_removed(job_bus(j)->bus, j->object_path);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit InterfacesRemoved for job %s", j->id);
+}
+
+static void observer_idle_changed(Manager *m, bool idle) {
+        Bus *b = manager_get_observer_userdata(m);
+
+        if (b->idle_changed)
+                b->idle_changed(b->idle_userdata, idle);
+}
+
+const ManagerObserver bus_observer_template = {
+        .idle_changed = observer_idle_changed,
+        .job_new = observer_job_new,
+        .job_changed = observer_job_changed,
+        .job_transferred = observer_job_transferred,
+        .job_failed = observer_job_failed,
+        .job_removed = observer_job_removed,
+        .job_gone = observer_job_gone,
+};

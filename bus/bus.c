@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus.h"
+#include "log.h"
+
+int bus_install(Bus *b) {
+        ManagerObserver o = bus_observer_template;
+        int r;
+
+        assert(b);
+        assert(b->bus);
+        assert(b->manager);
+
+        r = bus_creds_new(b->bus, &b->creds);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch bus names");
+        r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
+                                     bus_manager_vtable, b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the Manager object");
+        r = sd_bus_add_fallback_vtable(b->bus, NULL, XFERD_JOB_PREFIX, XFERD_JOB_INTERFACE,
+                                       bus_job_vtable, bus_job_find, b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the job objects");
+        r = sd_bus_add_node_enumerator(b->bus, NULL, XFERD_JOB_PREFIX, bus_job_enumerate, b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the job enumerator");
+        r = sd_bus_add_object_manager(b->bus, NULL, XFERD_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the object manager");
+
+        o.userdata = b;
+        manager_set_observer(b->manager, &o);
+        return 0;
+}
+
+void bus_uninstall(Bus *b) {
+        assert(b);
+
+        b->creds = bus_creds_free(b->creds);
+}

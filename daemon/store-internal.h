@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the store's files share: the Store itself and the helpers for its statements. The
+ * public API is store.h. */
+
+#include <assert.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "util.h"
+
+#define STORE_FILE "xferd.db"
+#define STORE_SCHEMA_VERSION 2
+/* Only one daemon uses the file: a lock held longer than this is a second instance. */
+#define STORE_BUSY_TIMEOUT_MSEC 200
+
+struct Store {
+        sqlite3 *db;
+        char *path;
+        int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
+
+        unsigned depth;         /* store_begin() nesting */
+        int error;              /* the first failure inside the open transaction: it is doomed */
+
+        /* Cached: they run for every change of every job. */
+        sqlite3_stmt *begin, *commit, *rollback;
+        sqlite3_stmt *save_job, *save_file, *trim_files, *delete_job;
+        sqlite3_stmt *add_unlink, *remove_unlink;
+        sqlite3_stmt *save_delete, *remove_delete;
+};
+
+/* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
+ * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it
+ * is asked for, and doubling stops at that limit instead of wrapping. On failure *items and
+ * *allocated are left as they were. */
+static inline int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
+        size_t max, a;
+        void *p;
+
+        assert(items);
+        assert(allocated);
+        assert(size > 0);
+
+        if (need <= *allocated)
+                return 0;
+        max = (size_t) PTRDIFF_MAX / size;
+        if (need > max)
+                return -ENOMEM;
+        if (*allocated == 0)
+                a = 16;
+        else if (*allocated <= max / 2)
+                a = *allocated * 2;
+        else
+                a = max;
+        if (a < need)
+                a = need;
+        if (a > max)
+                a = max;
+        p = reallocarray(*items, a, size);
+        if (!p)
+                return -ENOMEM;
+        *items = p;
+        *allocated = a;
+        return 0;
+}
+
+/* store-sql.c: SQLite helpers that need no Store */
+/* For _cleanup_(): a statement prepared for one use is finalized; a cached one is reset and
+ * its bindings cleared, ready for the next use. */
+void sql_finalizep(sqlite3_stmt **st);
+void sql_resetp(sqlite3_stmt **st);
+int sql_to_errno(int rc);
+bool sql_is_broken(int rc);
+void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc);
+void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc);
+void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc);
+void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc);
+int sql_join_headers(char * const *headers, char **ret);
+int sql_split_headers(const char *joined, char ***ret);
+int sql_column_dup(sqlite3_stmt *st, int col, char **ret);
+
+/* store.c: failures and running statements */
+int store_doom(Store *s, int r);
+_printf_(3, 4)
+int store_fail(Store *s, int rc, const char *format, ...);
+int store_check_usable(Store *s);
+int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key);
+int store_read_all(Store *s, const char *sql, const char *what,
+                   int (*row)(Store *s, sqlite3_stmt *st, void *userdata), void *userdata);
+
+/* store-schema.c: the tables, their migrations, the cached statements */
+int store_schema_migrate(Store *s, int from);
+int store_schema_prepare(Store *s);
+void store_schema_finalize(Store *s);
+
+/* store-disk.c: the store's files on disk */
+int store_disk_mkdir(const char *dir);
+int store_disk_make_private(const char *path, bool create);
+int store_disk_check_header(const char *path, const char *wal, char *why, size_t why_size);
+int store_disk_move_aside(const char *path, char **ret_target);

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Job rows and their file rows: saving, deleting, loading every job at start-up. */
+#include "job.h"
+#include "job-record.h"
+#include "log.h"
+#include "store-internal.h"
+
+int store_save_job_row(Store *s, const Job *j) {
+        _cleanup_free_ char *headers = NULL;
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        assert(s);
+        assert(j);
+
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        r = sql_join_headers(j->http_headers, &headers);
+        if (r < 0)
+                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of job %s",
+                                                     s->path, j->id));
+
+        st = s->save_job;
+        sql_bind_text(st, ":id", j->id, &rc);
+        sql_bind_text(st, ":type", job_type_to_string(j->type), &rc);
+        sql_bind_int64(st, ":owner", (int64_t) j->owner, &rc);
+        sql_bind_text(st, ":display_name", j->display_name, &rc);
+        sql_bind_text(st, ":description", j->description, &rc);
+        sql_bind_text(st, ":state", job_state_to_string(j->state), &rc);
+        sql_bind_text(st, ":priority", job_priority_to_string(j->priority), &rc);
+        sql_bind_bool(st, ":auto_complete", j->auto_complete, &rc);
+        sql_bind_bool(st, ":allow_insecure_redirect", j->allow_insecure_redirect, &rc);
+        sql_bind_uint64(st, ":bandwidth_limit", j->bandwidth_limit, &rc);
+        sql_bind_int64(st, ":minimum_retry_delay", j->minimum_retry_delay, &rc);
+        sql_bind_int64(st, ":no_progress_timeout", j->no_progress_timeout, &rc);
+        sql_bind_text(st, ":http_headers", headers, &rc);
+        sql_bind_uint64(st, ":creation_time", j->creation_time, &rc);
+        sql_bind_uint64(st, ":modification_time", j->modification_time, &rc);
+        sql_bind_uint64(st, ":completion_time", j->completion_time, &rc);
+        sql_bind_uint64(st, ":last_progress_time", j->last_progress_time, &rc);
+        sql_bind_uint64(st, ":retry_time", j->retry_time, &rc);
+        sql_bind_uint64(st, ":retire_time", j->retire_time, &rc);
+        sql_bind_text(st, ":error_name", j->error_name, &rc);
+        sql_bind_text(st, ":error_message", j->error_message, &rc);
+        sql_bind_text(st, ":error_summary", j->error_summary, &rc);
+        sql_bind_int64(st, ":error_count", j->error_count, &rc);
+        sql_bind_text(st, ":upload_url", j->upload_url, &rc);
+        return store_run(s, st, rc, "save job", j->id);
+}
+
+static int store_save_file_row(Store *s, const Job *j, size_t index) {
+        const JobFile *f = j->files[index];
+        sqlite3_stmt *st = s->save_file;
+        int rc = SQLITE_OK;
+
+        sql_bind_text(st, ":job_id", j->id, &rc);
+        sql_bind_int64(st, ":idx", (int64_t) index, &rc);
+        sql_bind_text(st, ":url", f->url, &rc);
+        sql_bind_text(st, ":path", f->path, &rc);
+        sql_bind_text(st, ":dir", f->dir, &rc);
+        sql_bind_text(st, ":name", f->name, &rc);
+        sql_bind_text(st, ":temp_name", f->temp_name, &rc);
+        sql_bind_uint64(st, ":dir_dev", (uint64_t) f->dir_dev, &rc);
+        sql_bind_uint64(st, ":dir_ino", (uint64_t) f->dir_ino, &rc);
+        sql_bind_bool(st, ":temp_exists", f->temp_exists, &rc);
+        sql_bind_bool(st, ":completed", f->completed, &rc);
+        sql_bind_bool(st, ":committed", f->committed, &rc);
+        sql_bind_uint64(st, ":bytes_total", f->bytes_total, &rc);
+        sql_bind_uint64(st, ":bytes_transferred", f->bytes_transferred, &rc);
+        sql_bind_text(st, ":validator", f->validator, &rc);
+        return store_run(s, st, rc, "save a file of job", j->id);
+}
+
+int store_save_file(Store *s, const Job *j, size_t index) {
+        assert(s);
+        assert(j);
+
+        if (index >= j->n_files)
+                return -EINVAL;
+        return store_save_file_row(s, j, index);
+}
+
+int store_save_job(Store *s, const Job *j) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r, k;
+
+        assert(s);
+        assert(j);
+
+        /* One transaction: one sync point for hundreds of files, and all or nothing. */
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+
+        r = store_save_job_row(s, j);
+        for (size_t i = 0; r >= 0 && i < j->n_files; i++)
+                r = store_save_file_row(s, j, i);
+        if (r >= 0) {
+                /* Rows past the end would come back as files the job no longer has. */
+                st = s->trim_files;
+                sql_bind_text(st, ":job_id", j->id, &rc);
+                sql_bind_int64(st, ":n", (int64_t) j->n_files, &rc);
+                r = store_run(s, st, rc, "trim the files of job", j->id);
+        }
+
+        k = store_end(s);
+        return r < 0 ? r : k;
+}
+
+int store_delete_job(Store *s, const char *id) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK;
+
+        assert(s);
+        assert(id);
+
+        /* The files go with it: ON DELETE CASCADE. */
+        st = s->delete_job;
+        sql_bind_text(st, ":id", id, &rc);
+        return store_run(s, st, rc, "delete job", id);
+}
+
+/* ---- loading ---------------------------------------------------------------------------- */
+
+static void store_job_file_freep(JobFile **f) {
+        job_file_free(*f);
+}
+
+static void store_job_freep(Job **j) {
+        job_record_free(*j);
+}
+
+typedef struct JobList {
+        Job **jobs;
+        size_t n, allocated;
+} JobList;
+
+static void store_job_list_done(JobList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                job_record_free(l->jobs[i]);
+        free(l->jobs);
+}
+
+/* Column order of the SELECTs below. */
+enum {
+        JC_ID, JC_TYPE, JC_OWNER, JC_DISPLAY_NAME, JC_DESCRIPTION, JC_STATE, JC_PRIORITY,
+        JC_AUTO_COMPLETE, JC_ALLOW_INSECURE_REDIRECT, JC_BANDWIDTH_LIMIT, JC_MINIMUM_RETRY_DELAY,
+        JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
+        JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
+        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL,
+};
+
+enum {
+        FC_URL, FC_PATH, FC_DIR, FC_NAME, FC_TEMP_NAME, FC_DIR_DEV, FC_DIR_INO, FC_TEMP_EXISTS,
+        FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR,
+};
+
+static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
+        /* Ready for the next job however this one ends. */
+        _cleanup_(sql_resetp) sqlite3_stmt *files = st;
+        size_t allocated = 0;
+        int rc;
+
+        rc = sqlite3_bind_text(files, 1, j->id, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+                return store_fail(s, rc, "load the files of job %s", j->id);
+        while ((rc = sqlite3_step(files)) == SQLITE_ROW) {
+                _cleanup_(store_job_file_freep) JobFile *f = NULL;
+
+                f = calloc(1, sizeof(JobFile));
+                if (!f ||
+                    sql_column_dup(files, FC_URL, &f->url) < 0 || sql_column_dup(files, FC_PATH, &f->path) < 0 ||
+                    sql_column_dup(files, FC_DIR, &f->dir) < 0 || sql_column_dup(files, FC_NAME, &f->name) < 0 ||
+                    sql_column_dup(files, FC_TEMP_NAME, &f->temp_name) < 0 ||
+                    sql_column_dup(files, FC_VALIDATOR, &f->validator) < 0)
+                        return log_oom();
+                f->dir_dev = (dev_t) sqlite3_column_int64(files, FC_DIR_DEV);
+                f->dir_ino = (ino_t) sqlite3_column_int64(files, FC_DIR_INO);
+                f->temp_exists = sqlite3_column_int64(files, FC_TEMP_EXISTS) != 0;
+                f->completed = sqlite3_column_int64(files, FC_COMPLETED) != 0;
+                f->committed = sqlite3_column_int64(files, FC_COMMITTED) != 0;
+                f->bytes_total = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TOTAL);
+                f->bytes_transferred = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TRANSFERRED);
+
+                if (array_reserve((void **) &j->files, &allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
+                        return log_oom();
+                j->files[j->n_files++] = TAKE_PTR(f);
+        }
+        if (rc != SQLITE_DONE)
+                return store_fail(s, rc, "load the files of job %s", j->id);
+        return 0;
+}
+
+/* Returns 1 and the job, 0 for a row that cannot be a job (skipped with a warning), or a
+ * negative errno. */
+static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job **ret) {
+        _cleanup_(store_job_freep) Job *j = NULL;
+        const char *id = (const char *) sqlite3_column_text(st, JC_ID);
+        const char *type = (const char *) sqlite3_column_text(st, JC_TYPE);
+        const char *state = (const char *) sqlite3_column_text(st, JC_STATE);
+        const char *priority = (const char *) sqlite3_column_text(st, JC_PRIORITY);
+        _cleanup_free_ char *headers = NULL;
+        int r;
+
+        if (!id || !type || !state || !priority)
+                return log_oom();
+        /* Only a damaged row gets here: a newer xferd would have raised the schema version. */
+        if (isempty(id) || strlen(id) >= sizeof(j->id) || job_type_from_string(type) < 0 ||
+            job_state_from_string(state) < 0 || job_priority_from_string(priority) < 0) {
+                log_warning("Store %s: skipping unreadable job \"%.40s\" (type %.20s, state %.20s, priority %.20s).",
+                            s->path, id, type, state, priority);
+                return 0;
+        }
+
+        j = calloc(1, sizeof(Job));
+        if (!j)
+                return log_oom();
+        j->fd = -1;
+        strcpy(j->id, id);
+        j->type = job_type_from_string(type);
+        j->state = job_state_from_string(state);
+        j->priority = job_priority_from_string(priority);
+        j->owner = (uid_t) sqlite3_column_int64(st, JC_OWNER);
+        j->auto_complete = sqlite3_column_int64(st, JC_AUTO_COMPLETE) != 0;
+        j->allow_insecure_redirect = sqlite3_column_int64(st, JC_ALLOW_INSECURE_REDIRECT) != 0;
+        j->bandwidth_limit = (uint64_t) sqlite3_column_int64(st, JC_BANDWIDTH_LIMIT);
+        j->minimum_retry_delay = (uint32_t) sqlite3_column_int64(st, JC_MINIMUM_RETRY_DELAY);
+        j->no_progress_timeout = (uint32_t) sqlite3_column_int64(st, JC_NO_PROGRESS_TIMEOUT);
+        j->creation_time = (uint64_t) sqlite3_column_int64(st, JC_CREATION_TIME);
+        j->modification_time = (uint64_t) sqlite3_column_int64(st, JC_MODIFICATION_TIME);
+        j->completion_time = (uint64_t) sqlite3_column_int64(st, JC_COMPLETION_TIME);
+        j->last_progress_time = (uint64_t) sqlite3_column_int64(st, JC_LAST_PROGRESS_TIME);
+        j->retry_time = (uint64_t) sqlite3_column_int64(st, JC_RETRY_TIME);
+        j->retire_time = (uint64_t) sqlite3_column_int64(st, JC_RETIRE_TIME);
+        j->error_count = (uint32_t) sqlite3_column_int64(st, JC_ERROR_COUNT);
+        if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
+            sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
+            sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
+            sql_column_dup(st, JC_ERROR_MESSAGE, &j->error_message) < 0 ||
+            sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) < 0 ||
+            sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) < 0 ||
+            sql_column_dup(st, JC_HTTP_HEADERS, &headers) < 0 ||
+            (headers && sql_split_headers(headers, &j->http_headers) < 0))
+                return log_oom();
+
+        r = store_load_files(s, files, j);
+        if (r < 0)
+                return r;
+        /* The first file still to transfer; all done is n_files. */
+        while (j->current < j->n_files && j->files[j->current]->completed)
+                j->current++;
+
+        *ret = TAKE_PTR(j);
+        return 1;
+}
+
+typedef struct JobReader {
+        sqlite3_stmt *files;
+        JobList list;
+} JobReader;
+
+static int store_read_job(Store *s, sqlite3_stmt *st, void *userdata) {
+        JobReader *reader = userdata;
+        JobList *list = &reader->list;
+        Job *j = NULL;
+        int r;
+
+        r = store_load_job(s, st, reader->files, &j);
+        if (r <= 0)
+                return r;
+        if (array_reserve((void **) &list->jobs, &list->allocated, list->n + 1, sizeof(Job *)) < 0) {
+                job_record_free(j);
+                return log_oom();
+        }
+        list->jobs[list->n++] = j;
+        return 0;
+}
+
+int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userdata) {
+        _cleanup_(store_job_list_done) JobList list = { .jobs = NULL };
+        int rc, r;
+
+        assert(s);
+        assert(adopt);
+
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+
+        /* Everything is read before the first adopt(): the callback may write to the store. */
+        {
+                _cleanup_(sql_finalizep) sqlite3_stmt *files = NULL;
+                JobReader reader = { .list = { .jobs = NULL } };
+
+                rc = sqlite3_prepare_v2(s->db,
+                                        "SELECT url, path, dir, name, temp_name, dir_dev, dir_ino, temp_exists,"
+                                        "  completed, committed, bytes_total, bytes_transferred, validator "
+                                        "FROM files WHERE job_id = ? ORDER BY idx",
+                                        -1, &files, NULL);
+                if (rc != SQLITE_OK)
+                        return store_fail(s, rc, "prepare loading files");
+                reader.files = files;
+                r = store_read_all(s,
+                                   "SELECT id, type, owner, display_name, description, state, priority,"
+                                   "  auto_complete, allow_insecure_redirect, bandwidth_limit,"
+                                   "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
+                                   "  modification_time, completion_time, last_progress_time, retry_time,"
+                                   "  retire_time, error_name, error_message, error_summary, error_count,"
+                                   "  upload_url "
+                                   "FROM jobs ORDER BY creation_time, seq",
+                                   "jobs", store_read_job, &reader);
+                list = reader.list;
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < list.n; i++) {
+                r = adopt(TAKE_PTR(list.jobs[i]), userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

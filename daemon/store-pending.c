@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Work that outlives its job: temporary files still to remove and tus termination DELETEs
+ * still to deliver. */
+#include "log.h"
+#include "store-internal.h"
+
+/* ---- pending unlinks -------------------------------------------------------------------- */
+
+int store_add_pending_unlink(Store *s, uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK;
+
+        assert(s);
+        assert(dir);
+        assert(name);
+
+        st = s->add_unlink;
+        sql_bind_int64(st, ":owner", (int64_t) owner, &rc);
+        sql_bind_text(st, ":dir", dir, &rc);
+        sql_bind_uint64(st, ":dev", (uint64_t) dev, &rc);
+        sql_bind_uint64(st, ":ino", (uint64_t) ino, &rc);
+        sql_bind_text(st, ":name", name, &rc);
+        return store_run(s, st, rc, "record pending unlink of", name);
+}
+
+int store_remove_pending_unlink(Store *s, const char *dir, const char *name) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK;
+
+        assert(s);
+        assert(dir);
+        assert(name);
+
+        st = s->remove_unlink;
+        sql_bind_text(st, ":dir", dir, &rc);
+        sql_bind_text(st, ":name", name, &rc);
+        return store_run(s, st, rc, "forget pending unlink of", name);
+}
+
+typedef struct PendingUnlink {
+        uid_t owner;
+        char *dir;
+        dev_t dev;
+        ino_t ino;
+        char *name;
+} PendingUnlink;
+
+typedef struct UnlinkList {
+        PendingUnlink *items;
+        size_t n, allocated;
+} UnlinkList;
+
+static void store_unlink_list_done(UnlinkList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].dir);
+                free(l->items[i].name);
+        }
+        free(l->items);
+}
+
+static int store_read_unlink(Store *s, sqlite3_stmt *st, void *userdata) {
+        UnlinkList *list = userdata;
+        PendingUnlink *u;
+
+        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof(PendingUnlink)) < 0)
+                return log_oom();
+        u = &list->items[list->n];
+        *u = (PendingUnlink) {
+                .owner = (uid_t) sqlite3_column_int64(st, 0),
+                .dev = (dev_t) sqlite3_column_int64(st, 2),
+                .ino = (ino_t) sqlite3_column_int64(st, 3),
+        };
+        if (sql_column_dup(st, 1, &u->dir) < 0 || sql_column_dup(st, 4, &u->name) < 0) {
+                free(u->dir);
+                free(u->name);
+                return log_oom();
+        }
+        list->n++;
+        return 0;
+}
+
+int store_load_pending_unlinks(Store *s,
+                               int (*cb)(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                                         void *userdata),
+                               void *userdata) {
+        _cleanup_(store_unlink_list_done) UnlinkList list = { .items = NULL };
+        int r;
+
+        assert(s);
+        assert(cb);
+
+        /* Read first: the callback typically removes the row it was given. */
+        r = store_read_all(s, "SELECT owner, dir, dev, ino, name FROM pending_unlinks ORDER BY rowid",
+                           "pending unlinks", store_read_unlink, &list);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < list.n; i++) {
+                r = cb(list.items[i].owner, list.items[i].dir, list.items[i].dev, list.items[i].ino,
+                       list.items[i].name, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- pending deletes -------------------------------------------------------------------- */
+
+int store_save_pending_delete(Store *s, const PendingDelete *d) {
+        _cleanup_free_ char *headers = NULL;
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        assert(s);
+        assert(d);
+
+        /* A record without its key cannot be stored: refused like a bad header. */
+        if (!d->url)
+                return -EINVAL;
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        r = sql_join_headers(d->headers, &headers);
+        if (r < 0)
+                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of pending delete of %s",
+                                                     s->path, d->url));
+
+        st = s->save_delete;
+        sql_bind_text(st, ":url", d->url, &rc);
+        sql_bind_int64(st, ":owner", (int64_t) d->owner, &rc);
+        sql_bind_text(st, ":headers", headers, &rc);
+        sql_bind_uint64(st, ":deadline", d->deadline, &rc);
+        sql_bind_uint64(st, ":next_try", d->next_try, &rc);
+        sql_bind_int64(st, ":attempts", d->attempts, &rc);
+        return store_run(s, st, rc, "record pending delete of", d->url);
+}
+
+int store_remove_pending_delete(Store *s, const char *url) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK;
+
+        assert(s);
+        assert(url);
+
+        st = s->remove_delete;
+        sql_bind_text(st, ":url", url, &rc);
+        return store_run(s, st, rc, "forget pending delete of", url);
+}
+
+typedef struct DeleteList {
+        PendingDelete *items;
+        size_t n, allocated;
+} DeleteList;
+
+static void store_delete_list_done(DeleteList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].url);
+                strv_free(l->items[i].headers);
+        }
+        free(l->items);
+}
+
+static int store_read_delete(Store *s, sqlite3_stmt *st, void *userdata) {
+        DeleteList *list = userdata;
+        _cleanup_free_ char *headers = NULL;
+        PendingDelete *d;
+
+        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof(PendingDelete)) < 0)
+                return log_oom();
+        d = &list->items[list->n];
+        *d = (PendingDelete) {
+                .owner = (uid_t) sqlite3_column_int64(st, 1),
+                .deadline = (uint64_t) sqlite3_column_int64(st, 3),
+                .next_try = (uint64_t) sqlite3_column_int64(st, 4),
+                .attempts = (uint32_t) sqlite3_column_int64(st, 5),
+        };
+        if (sql_column_dup(st, 0, &d->url) < 0 || sql_column_dup(st, 2, &headers) < 0 ||
+            (headers && sql_split_headers(headers, &d->headers) < 0)) {
+                free(d->url);
+                return log_oom();
+        }
+        /* The column is NOT NULL; only a damaged row could lack it. */
+        if (!d->url) {
+                strv_free(d->headers);
+                log_warning("Store %s: skipping a pending delete without URL.", s->path);
+                return 0;
+        }
+        list->n++;
+        return 0;
+}
+
+int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void *userdata), void *userdata) {
+        _cleanup_(store_delete_list_done) DeleteList list = { .items = NULL };
+        int r;
+
+        assert(s);
+        assert(cb);
+
+        /* Read first: the callback removes or reschedules the row it was given. */
+        r = store_read_all(s,
+                           "SELECT url, owner, headers, deadline, next_try, attempts "
+                           "FROM pending_deletes ORDER BY rowid",
+                           "pending deletes", store_read_delete, &list);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < list.n; i++) {
+                r = cb(&list.items[i], userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The tables of every schema version, the migration between them, and the statements
+ * prepared once on them. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "store-internal.h"
+
+/* One function per version step; a later schema appends steps and never edits old ones. */
+static int store_schema_v1(sqlite3 *db) {
+        static const char sql[] =
+                "CREATE TABLE jobs ("
+                "  id TEXT PRIMARY KEY NOT NULL,"
+                "  seq INTEGER NOT NULL UNIQUE,"        /* insertion order, never reused */
+                "  type TEXT NOT NULL,"
+                "  owner INTEGER NOT NULL,"
+                "  display_name TEXT,"
+                "  description TEXT,"
+                "  state TEXT NOT NULL,"
+                "  priority TEXT NOT NULL,"
+                "  auto_complete INTEGER NOT NULL,"
+                "  allow_insecure_redirect INTEGER NOT NULL,"
+                "  bandwidth_limit INTEGER NOT NULL,"
+                "  minimum_retry_delay INTEGER NOT NULL,"
+                "  no_progress_timeout INTEGER NOT NULL,"
+                "  http_headers TEXT,"                  /* newline-joined; secrets */
+                "  creation_time INTEGER NOT NULL,"
+                "  modification_time INTEGER NOT NULL,"
+                "  completion_time INTEGER NOT NULL,"
+                "  last_progress_time INTEGER NOT NULL,"
+                "  retry_time INTEGER NOT NULL,"
+                "  retire_time INTEGER NOT NULL,"
+                "  error_name TEXT,"
+                "  error_message TEXT,"
+                "  error_summary TEXT,"
+                "  error_count INTEGER NOT NULL"
+                ");"
+                "CREATE INDEX jobs_by_age ON jobs (creation_time, seq);"
+                "CREATE TABLE files ("
+                "  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+                "  idx INTEGER NOT NULL,"
+                "  url TEXT NOT NULL,"
+                "  path TEXT NOT NULL,"
+                "  dir TEXT NOT NULL,"
+                "  name TEXT NOT NULL,"
+                "  temp_name TEXT NOT NULL,"
+                "  dir_dev INTEGER NOT NULL,"
+                "  dir_ino INTEGER NOT NULL,"
+                "  temp_exists INTEGER NOT NULL,"
+                "  completed INTEGER NOT NULL,"
+                "  committed INTEGER NOT NULL,"
+                "  bytes_total INTEGER NOT NULL,"
+                "  bytes_transferred INTEGER NOT NULL,"
+                "  validator TEXT,"
+                "  PRIMARY KEY (job_id, idx)"           /* also serves the cascade and the load */
+                ");"
+                "CREATE TABLE pending_unlinks ("
+                "  owner INTEGER NOT NULL,"
+                "  dir TEXT NOT NULL,"
+                "  dev INTEGER NOT NULL,"
+                "  ino INTEGER NOT NULL,"
+                "  name TEXT NOT NULL,"
+                "  PRIMARY KEY (dir, name)"
+                ");";
+
+        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* Uploads (tus): the upload resource of a job, and termination requests still to deliver.
+ * Existing jobs get NULL: none of them has created an upload yet. */
+static int store_schema_v2(sqlite3 *db) {
+        static const char sql[] =
+                "ALTER TABLE jobs ADD COLUMN upload_url TEXT;"
+                "CREATE TABLE pending_deletes ("
+                "  url TEXT PRIMARY KEY NOT NULL,"
+                "  owner INTEGER NOT NULL,"
+                "  headers TEXT,"                       /* as jobs.http_headers; secrets */
+                "  deadline INTEGER NOT NULL,"
+                "  next_try INTEGER NOT NULL,"
+                "  attempts INTEGER NOT NULL"
+                ");";
+
+        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
+        [0] = store_schema_v1,
+        [1] = store_schema_v2,
+};
+
+int store_schema_migrate(Store *s, int from) {
+        char sql[64];
+        int rc;
+
+        assert(s);
+        assert(from >= 0 && from < STORE_SCHEMA_VERSION);
+
+        rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        for (int v = from; v < STORE_SCHEMA_VERSION; v++) {
+                rc = store_schema_steps[v](s->db);
+                if (rc != SQLITE_OK)
+                        goto fail;
+                log_debug("Store %s: migrated schema to version %d.", s->path, v + 1);
+        }
+        /* In the same transaction: a crash leaves either the old schema or the new one. */
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        return SQLITE_OK;
+fail:
+        if (!sqlite3_get_autocommit(s->db))
+                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+}
+
+/* The statements that run for every change of every job, prepared once. */
+static const struct {
+        size_t offset;          /* of the sqlite3_stmt * in Store */
+        const char *sql;
+} store_schema_cached[] = {
+        { offsetof(Store, begin),
+          "BEGIN IMMEDIATE" },
+        { offsetof(Store, commit),
+          "COMMIT" },
+        { offsetof(Store, rollback),
+          "ROLLBACK" },
+        /* An upsert, not INSERT OR REPLACE: replacing deletes the row, and with it (cascade)
+         * every file row; it would also give the job a new place in the order. */
+        { offsetof(Store, save_job),
+          "INSERT INTO jobs (id, seq, type, owner, display_name, description, state, priority,"
+          "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
+          "  no_progress_timeout, http_headers, creation_time, modification_time,"
+          "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
+          "  error_message, error_summary, error_count, upload_url) "
+          "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
+          "  :display_name, :description, :state, :priority, :auto_complete,"
+          "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
+          "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
+          "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
+          "  :error_message, :error_summary, :error_count, :upload_url) "
+          "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
+          "  display_name = excluded.display_name, description = excluded.description,"
+          "  state = excluded.state, priority = excluded.priority,"
+          "  auto_complete = excluded.auto_complete,"
+          "  allow_insecure_redirect = excluded.allow_insecure_redirect,"
+          "  bandwidth_limit = excluded.bandwidth_limit,"
+          "  minimum_retry_delay = excluded.minimum_retry_delay,"
+          "  no_progress_timeout = excluded.no_progress_timeout,"
+          "  http_headers = excluded.http_headers, creation_time = excluded.creation_time,"
+          "  modification_time = excluded.modification_time,"
+          "  completion_time = excluded.completion_time,"
+          "  last_progress_time = excluded.last_progress_time,"
+          "  retry_time = excluded.retry_time, retire_time = excluded.retire_time,"
+          "  error_name = excluded.error_name, error_message = excluded.error_message,"
+          "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
+          "  upload_url = excluded.upload_url" },
+        { offsetof(Store, save_file),
+          "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
+          "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator) "
+          "VALUES (:job_id, :idx, :url, :path, :dir, :name, :temp_name, :dir_dev, :dir_ino,"
+          "  :temp_exists, :completed, :committed, :bytes_total, :bytes_transferred, :validator) "
+          "ON CONFLICT (job_id, idx) DO UPDATE SET url = excluded.url, path = excluded.path,"
+          "  dir = excluded.dir, name = excluded.name, temp_name = excluded.temp_name,"
+          "  dir_dev = excluded.dir_dev, dir_ino = excluded.dir_ino,"
+          "  temp_exists = excluded.temp_exists, completed = excluded.completed,"
+          "  committed = excluded.committed, bytes_total = excluded.bytes_total,"
+          "  bytes_transferred = excluded.bytes_transferred, validator = excluded.validator" },
+        { offsetof(Store, trim_files),
+          "DELETE FROM files WHERE job_id = :job_id AND idx >= :n" },
+        { offsetof(Store, delete_job),
+          "DELETE FROM jobs WHERE id = :id" },
+        { offsetof(Store, add_unlink),
+          "INSERT INTO pending_unlinks (owner, dir, dev, ino, name) "
+          "VALUES (:owner, :dir, :dev, :ino, :name) "
+          "ON CONFLICT (dir, name) DO UPDATE SET owner = excluded.owner,"
+          "  dev = excluded.dev, ino = excluded.ino" },
+        { offsetof(Store, remove_unlink),
+          "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name" },
+        { offsetof(Store, save_delete),
+          "INSERT INTO pending_deletes (url, owner, headers, deadline, next_try, attempts) "
+          "VALUES (:url, :owner, :headers, :deadline, :next_try, :attempts) "
+          "ON CONFLICT (url) DO UPDATE SET owner = excluded.owner, headers = excluded.headers,"
+          "  deadline = excluded.deadline, next_try = excluded.next_try,"
+          "  attempts = excluded.attempts" },
+        { offsetof(Store, remove_delete),
+          "DELETE FROM pending_deletes WHERE url = :url" },
+};
+
+static sqlite3_stmt **store_schema_cached_at(Store *s, size_t i) {
+        return (sqlite3_stmt **) ((char *) s + store_schema_cached[i].offset);
+}
+
+int store_schema_prepare(Store *s) {
+        assert(s);
+
+        for (size_t i = 0; i < ELEMENTSOF(store_schema_cached); i++) {
+                const char *sql = store_schema_cached[i].sql;
+                int rc;
+
+                rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, store_schema_cached_at(s, i), NULL);
+                if (rc != SQLITE_OK)
+                        return store_fail(s, rc, "prepare \"%.60s\"", sql);
+        }
+        return 0;
+}
+
+void store_schema_finalize(Store *s) {
+        assert(s);
+
+        for (size_t i = 0; i < ELEMENTSOF(store_schema_cached); i++) {
+                sqlite3_stmt **st = store_schema_cached_at(s, i);
+
+                sqlite3_finalize(*st);
+                *st = NULL;
+        }
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SQLite helpers that need no Store: cleanups for statements, result codes as errno, binding
+ * by parameter name, copying columns, the one-column form of a header list. */
+#include <string.h>
+
+#include "store-internal.h"
+
+void sql_finalizep(sqlite3_stmt **st) {
+        assert(st);
+
+        sqlite3_finalize(*st);
+}
+
+void sql_resetp(sqlite3_stmt **st) {
+        assert(st);
+
+        if (!*st)
+                return;
+        sqlite3_reset(*st);
+        sqlite3_clear_bindings(*st);
+}
+
+int sql_to_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        default:
+                return -EIO;
+        }
+}
+
+bool sql_is_broken(int rc) {
+        return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
+
+/* ---- binding ----------------------------------------------------------------------------
+ * Each helper does nothing once *rc holds an error, so a row is bound in a straight list
+ * and checked once. Parameters are named to keep the SQL and the code readable together. */
+
+/* The first call of every sql_bind_*(): asserts their arguments. */
+static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
+        int i;
+
+        assert(st);
+        assert(name);
+        assert(rc);
+
+        if (*rc != SQLITE_OK)
+                return 0;
+        i = sqlite3_bind_parameter_index(st, name);
+        if (i == 0)
+                *rc = SQLITE_RANGE;
+        return i;
+}
+
+void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
+        int i = sql_param_index(st, name, rc);
+
+        /* Static: the statement runs and its bindings are cleared before the string can change. */
+        if (i > 0)
+                *rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
+        int i = sql_param_index(st, name, rc);
+
+        if (i > 0)
+                *rc = sqlite3_bind_int64(st, i, v);
+}
+
+/* SQLite integers are signed 64-bit: unsigned values (UINT64_MAX for "unknown", large inode
+ * numbers) are stored as their two's complement bit pattern and cast back on load. */
+void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc) {
+        sql_bind_int64(st, name, (int64_t) v, rc);
+}
+
+void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
+        sql_bind_int64(st, name, v ? 1 : 0, rc);
+}
+
+/* Headers cannot contain newlines (the manager refuses them), so one newline-joined column
+ * holds them all. No headers is NULL; a list with one empty string is "". */
+int sql_join_headers(char * const *headers, char **ret) {
+        size_t n = strv_length(headers), len = 0;
+        char *joined, *p;
+
+        assert(ret);
+
+        if (n == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (strchr(headers[i], '\n'))
+                        return -EINVAL;
+                len += strlen(headers[i]) + 1;
+        }
+        joined = malloc(len);
+        if (!joined)
+                return -ENOMEM;
+        p = joined;
+        for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(headers[i]);
+
+                memcpy(p, headers[i], l);
+                p += l;
+                *p++ = i + 1 < n ? '\n' : 0;
+        }
+        *ret = joined;
+        return 0;
+}
+
+int sql_split_headers(const char *joined, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 1, i = 0;
+
+        assert(joined);
+        assert(ret);
+
+        for (const char *p = joined; *p; p++)
+                if (*p == '\n')
+                        n++;
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (const char *p = joined;; i++) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t) (nl - p) : strlen(p);
+
+                l[i] = strndup(p, len);
+                if (!l[i])
+                        return -ENOMEM;
+                if (!nl)
+                        break;
+                p = nl + 1;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* Copies a text column; NULL stays NULL. */
+int sql_column_dup(sqlite3_stmt *st, int col, char **ret) {
+        const char *t;
+
+        assert(st);
+        assert(ret);
+
+        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+                *ret = NULL;
+                return 0;
+        }
+        t = (const char *) sqlite3_column_text(st, col);
+        if (!t)
+                return -ENOMEM;
+        *ret = strdup(t);
+        return *ret ? 0 : -ENOMEM;
+}

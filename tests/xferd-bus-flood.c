@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * xferd-bus-flood: many short-lived or long-lived bus connections that each
+ * call xferd once, for tests/test-bus-resources.c. Runs as any user (the test
+ * starts it with runuser) against $DBUS_SYSTEM_BUS_ADDRESS.
+ *
+ *   xferd-bus-flood hold N    opens N connections, each calls Manager.ListJobs
+ *                             and waits for the reply; prints "held N", then
+ *                             keeps them all open until stdin ends.
+ *   xferd-bus-flood cycle N   N times: connect, call ListJobs, close. Every
+ *                             other connection closes right after sending,
+ *                             without waiting for the reply, so that it is
+ *                             often gone before xferd reads the call.
+ *                             Prints "cycled N replies R".
+ *
+ * sd-bus rather than GDBus: a connection costs a socket and a Hello, no thread.
+ * Exit status 2 on anything unexpected, with a message on stderr.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+static int open_bus(sd_bus **ret) {
+        int r = sd_bus_open_system(ret);
+
+        if (r < 0)
+                fprintf(stderr, "xferd-bus-flood: cannot connect: %s\n", strerror(-r));
+        return r;
+}
+
+static int call_list_jobs(sd_bus *bus, int wait) {
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.xferd.Transfer1", "/org/xferd/Transfer1",
+                                           "org.xferd.Transfer1.Manager", "ListJobs");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", 0);
+        if (r < 0)
+                goto out;
+        if (wait)
+                r = sd_bus_call(bus, m, 30 * 1000000ULL, &error, &reply);
+        else {
+                r = sd_bus_send(bus, m, NULL);
+                if (r >= 0)
+                        r = sd_bus_flush(bus);
+        }
+        if (r < 0)
+                fprintf(stderr, "xferd-bus-flood: ListJobs: %s\n", error.message ? error.message : strerror(-r));
+out:
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        sd_bus_message_unref(m);
+        return r;
+}
+
+static int hold(unsigned n) {
+        sd_bus **buses = calloc(n, sizeof *buses);
+        char buf[64];
+
+        if (!buses)
+                return 2;
+        for (unsigned i = 0; i < n; i++)
+                if (open_bus(&buses[i]) < 0 || call_list_jobs(buses[i], 1) < 0)
+                        return 2;
+        printf("held %u\n", n);
+        fflush(stdout);
+        while (fgets(buf, sizeof buf, stdin))
+                ;
+        for (unsigned i = 0; i < n; i++)
+                sd_bus_flush_close_unref(buses[i]);
+        free(buses);
+        return 0;
+}
+
+static int cycle(unsigned n) {
+        unsigned replies = 0;
+
+        for (unsigned i = 0; i < n; i++) {
+                sd_bus *bus = NULL;
+                int wait = i % 2;
+
+                if (open_bus(&bus) < 0)
+                        return 2;
+                if (call_list_jobs(bus, wait) < 0)
+                        return 2;
+                replies += wait;
+                sd_bus_close_unref(bus);
+        }
+        printf("cycled %u replies %u\n", n, replies);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        unsigned long n;
+        char *end;
+
+        if (argc != 3) {
+                fprintf(stderr, "usage: xferd-bus-flood hold|cycle N\n");
+                return 2;
+        }
+        errno = 0;
+        n = strtoul(argv[2], &end, 10);
+        if (errno || *end || n == 0 || n > 100000) {
+                fprintf(stderr, "xferd-bus-flood: bad count '%s'\n", argv[2]);
+                return 2;
+        }
+        if (strcmp(argv[1], "hold") == 0)
+                return hold((unsigned) n);
+        if (strcmp(argv[1], "cycle") == 0)
+                return cycle((unsigned) n);
+        fprintf(stderr, "xferd-bus-flood: unknown mode '%s'\n", argv[1]);
+        return 2;
+}

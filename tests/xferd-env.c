@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "xferd-env.h"
+
+typedef struct {
+        GDestroyNotify func;
+        gpointer data;
+} Deferred;
+
+static XferdEnv *
+env_new (BusFixture *fx, XferdLog *log)
+{
+        XferdEnv *env = g_new0 (XferdEnv, 1);
+
+        env->fx = fx;
+        env->log = log;
+        env->http = http_server_new ();
+        env->dir = bus_fixture_mkdir (env->fx, "dl");
+        env->dest = g_build_filename (env->dir, "file.bin", NULL);
+        env->deferred = g_ptr_array_new_with_free_func (g_free);
+        return env;
+}
+
+XferdEnv *
+xferd_env_new (const BusFixtureOptions *options)
+{
+        return env_new (bus_fixture_new (options), NULL);
+}
+
+XferdEnv *
+xferd_env_new_logged (const BusFixtureOptions *options)
+{
+        XferdLog *log = NULL;
+        BusFixture *fx = bus_fixture_new_logged (options, &log);
+
+        return env_new (fx, log);
+}
+
+XferdEnv *
+xferd_env_new_serving (const BusFixtureOptions *options, const char *path, gsize size)
+{
+        XferdEnv *env = xferd_env_new (options);
+
+        xferd_env_serve (env, path, size);
+        return env;
+}
+
+void
+xferd_env_serve (XferdEnv *env, const char *path, gsize size)
+{
+        g_assert_nonnull (env);
+        g_assert_null (env->url);
+        env->content = http_server_add_generated (env->http, path, size);
+        env->url = http_server_url (env->http, path);
+}
+
+char *
+xferd_env_path (XferdEnv *env, const char *name)
+{
+        g_assert_nonnull (env);
+        return g_build_filename (env->dir, name, NULL);
+}
+
+void
+xferd_env_defer (XferdEnv *env, GDestroyNotify func, gpointer data)
+{
+        Deferred *d = g_new (Deferred, 1);
+
+        g_assert_nonnull (env);
+        d->func = func;
+        d->data = data;
+        g_ptr_array_add (env->deferred, d);
+}
+
+void
+xferd_env_free (XferdEnv *env)
+{
+        if (!env)
+                return;
+        for (guint i = env->deferred->len; i > 0; i--) {
+                Deferred *d = g_ptr_array_index (env->deferred, i - 1);
+                d->func (d->data);
+        }
+        g_ptr_array_unref (env->deferred);
+        http_server_free (env->http);
+        bus_fixture_free (env->fx);
+        /* After the fixture: its dbus-daemon and every xferd are gone, so the
+         * log is complete. */
+        if (env->log)
+                xferd_log_free (env->log);
+        g_clear_pointer (&env->content, g_bytes_unref);
+        g_free (env->dir);
+        g_free (env->dest);
+        g_free (env->url);
+        g_free (env);
+}
