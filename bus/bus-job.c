@@ -69,7 +69,7 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
                      j; j = j->next) {
                         if (!all && j->owner != uid)
                                 continue;
-                        l[k] = strdup(j->object_path);
+                        l[k] = strdup(bus_job_path(j).s);
                         if (!l[k])
                                 return -ENOMEM;
                         k++;

@@ -81,7 +81,7 @@ static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) 
 }
 
 static int reply_job(sd_bus_message *m, const Job *j) {
-        return sd_bus_reply_method_return(m, "so", j->id, j->object_path);
+        return sd_bus_reply_method_return(m, "so", j->id, bus_job_path(j).s);
 }
 
 enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION };
@@ -204,7 +204,7 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
         r = bus_access_check_job(b, m, j, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(m, "o", j->object_path);
+        return sd_bus_reply_method_return(m, "o", bus_job_path(j).s);
 }
 
 static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -235,7 +235,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
                 r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,
                                           job_type_to_string(j->type), job_state_to_string(j->state),
                                           (uint32_t) j->owner, job_bytes_transferred(j), job_bytes_total(j),
-                                          j->object_path);
+                                          bus_job_path(j).s);
                 if (r < 0)
                         return r;
         }

@@ -11,7 +11,7 @@ static Bus *job_bus(Job *j) {
 
 static void emit_changed(Job *j, char **names) {
         Bus *b = job_bus(j);
-        int r = sd_bus_emit_properties_changed_strv(b->bus, j->object_path, XFERD_JOB_INTERFACE, names);
+        int r = sd_bus_emit_properties_changed_strv(b->bus, bus_job_path(j).s, XFERD_JOB_INTERFACE, names);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit PropertiesChanged for job %s", j->id);
 }
@@ -66,7 +66,7 @@ static void observer_job_new(Manager *m, Job *j) {
         r = sd_bus_message_new_signal(b->bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
                                       "InterfacesAdded");
         if (r >= 0)
-                r = sd_bus_message_append(s, "o", j->object_path);
+                r = sd_bus_message_append(s, "o", bus_job_path(j).s);
         if (r >= 0)
                 r = sd_bus_message_append(s, "a{sa{sv}}", 4,
                                           "org.freedesktop.DBus.Peer", 0,
@@ -85,20 +85,20 @@ static void observer_job_new(Manager *m, Job *j) {
                 log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
 
         r = sd_bus_emit_signal(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE, "JobNew", "so",
-                               j->id, j->object_path);
+                               j->id, bus_job_path(j).s);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobNew for job %s", j->id);
 }
 
 static void observer_job_transferred(Manager *m, Job *j) {
-        int r = sd_bus_emit_signal(job_bus(j)->bus, j->object_path, XFERD_JOB_INTERFACE, "Transferred", NULL);
+        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_INTERFACE, "Transferred", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Transferred for job %s", j->id);
 }
 
 static void observer_job_failed(Manager *m, Job *j) {
         char buf[128];
-        int r = sd_bus_emit_signal(job_bus(j)->bus, j->object_path, XFERD_JOB_INTERFACE, "Failed", "ss",
+        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_INTERFACE, "Failed", "ss",
                                    bus_job_error_name(j, buf, sizeof buf), strempty(j->error_summary));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Failed for job %s", j->id);
@@ -106,13 +106,13 @@ static void observer_job_failed(Manager *m, Job *j) {
 
 static void observer_job_removed(Manager *m, Job *j) {
         int r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE, "JobRemoved",
-                                   "sos", j->id, j->object_path, job_state_to_string(j->state));
+                                   "sos", j->id, bus_job_path(j).s, job_state_to_string(j->state));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobRemoved for job %s", j->id);
 }
 
 static void observer_job_gone(Manager *m, Job *j) {
-        int r = sd_bus_emit_object_removed(job_bus(j)->bus, j->object_path);
+        int r = sd_bus_emit_object_removed(job_bus(j)->bus, bus_job_path(j).s);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit InterfacesRemoved for job %s", j->id);
 }

@@ -5,6 +5,7 @@
  * signals out. Who may act on a job is decided here, from the bus credentials. */
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
@@ -14,6 +15,19 @@
 #define XFERD_MANAGER_INTERFACE "org.xferd.Transfer1.Manager"
 #define XFERD_JOB_PREFIX "/org/xferd/Transfer1/job"
 #define XFERD_JOB_INTERFACE "org.xferd.Transfer1.Job"
+
+/* A job's object path, built here: the daemon core knows nothing of D-Bus. Returned by value,
+ * so `bus_job_path(j).s` lives until the end of the full expression that uses it. */
+typedef struct BusJobPath {
+        char s[sizeof(XFERD_JOB_PREFIX "/") + 32];
+} BusJobPath;
+
+static inline BusJobPath bus_job_path(const Job *j) {
+        BusJobPath p;
+
+        snprintf(p.s, sizeof p.s, XFERD_JOB_PREFIX "/%s", j->id);
+        return p;
+}
 
 typedef struct BusCreds BusCreds;
 

@@ -9,7 +9,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "transfer.h"
+
+/* How a download or an upload ended, for its owner. */
+typedef enum TransferOutcome {
+        TRANSFER_OK,          /* the whole resource is in the file */
+        TRANSFER_RESTART,     /* the partial data cannot be continued: truncate, start from zero */
+        TRANSFER_TRANSIENT,   /* worth retrying later */
+        TRANSFER_FATAL,
+} TransferOutcome;
+
+typedef struct TransferResult {
+        TransferOutcome outcome;
+        const char *error_name;     /* contract's short ErrorName ("Http", "Network", …) */
+        const char *message;        /* a sentence a person can act on, naming the URL; valid during the callback */
+        const char *summary;        /* the same without URL or path, for broadcast signals */
+        uint64_t retry_after_usec;  /* the server's Retry-After as a delay, 0 if none */
+        int local_errno;            /* for LocalFile errors */
+} TransferResult;
 
 /* True when `line` is the header `name` (case-insensitive); returns its trimmed value. */
 bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len);

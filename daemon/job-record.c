@@ -23,7 +23,6 @@ Job *job_record_free(Job *j) {
         free(j->files);
         strv_free(j->http_headers);
         fs_identity_done(&j->identity);
-        free(j->object_path);
         free(j->display_name);
         free(j->description);
         free(j->error_name);

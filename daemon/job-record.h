@@ -1,10 +1,91 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The data of a job record (manager.h's Job and JobFile), freed the same way whether the
- * manager or the store made it. Runtime parts (transfers, timers) are the manager's. */
+/* A job's record: what the store keeps of a job (Job, JobFile) and the runtime parts the
+ * manager adds (transfers, timers, list links). The data is freed the same way whether the
+ * manager or the store made it; the runtime parts are the manager's. */
 
-#include "manager.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "fsops.h"
+#include "job.h"
+
+/* Owned by higher layers; a job only points at them. */
+typedef struct Manager Manager;
+typedef struct Transfer Transfer;
+typedef struct TusUpload TusUpload;
+
+typedef struct Job Job;
+
+typedef struct JobFile {
+        char *url;
+        char *path;             /* the destination, absolute */
+        char *dir;              /* its directory */
+        char *name;             /* its base name */
+        char *temp_name;        /* hidden temporary name inside dir */
+        dev_t dir_dev;
+        ino_t dir_ino;
+        bool temp_exists;       /* we created the temporary file and it has not been removed */
+        bool completed;         /* every byte is in the temporary file */
+        bool committed;         /* renamed to its destination by Complete */
+        uint64_t bytes_total;   /* UINT64_MAX while unknown */
+        uint64_t bytes_transferred;
+        char *validator;        /* ETag or Last-Modified of the bytes we hold */
+} JobFile;
+
+struct Job {
+        Manager *manager;
+        Job *prev, *next;       /* in the manager's queue (non-final) or retained list */
+        Job *index_next;        /* in the manager's id index */
+
+        char id[33];
+        JobType type;
+        uid_t owner;
+        FsIdentity identity;
+
+        char *display_name;
+        char *description;
+        JobState state;
+        JobPriority priority;
+        bool auto_complete;
+        bool allow_insecure_redirect;
+        uint64_t bandwidth_limit;
+        uint32_t minimum_retry_delay;   /* seconds */
+        uint32_t no_progress_timeout;   /* seconds */
+        char **http_headers;            /* "Name: value"; secrets, never returned */
+        char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
+
+        JobFile **files;
+        size_t n_files;
+        size_t current;                 /* the file being transferred */
+
+        uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
+        uint64_t last_progress_time;    /* µs, realtime; the NoProgressTimeout clock */
+        uint64_t retry_time;            /* µs, realtime; when transient-error ends */
+        uint64_t retire_time;           /* µs, realtime; when the job reached a final state */
+
+        char *error_name;               /* short contract name, e.g. "Http" */
+        char *error_message;
+        char *error_summary;            /* without URL or path: what broadcast signals carry */
+        uint32_t error_count;
+
+        Transfer *transfer;             /* downloads: the running request */
+        TusUpload *upload;             /* uploads: the running tus exchange */
+        int fd;                         /* the temporary file being written, or the file being sent */
+        unsigned restarts;              /* in a row, for the current file */
+        uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
+
+        sd_event_source *retry_timer;
+        sd_event_source *retention_timer;
+        Job *dirty_next;                /* in the manager's progress list, when dirty */
+        bool in_dirty_list;
+        bool counted;                   /* in the manager's busy/network-waiting counts */
+        Job *auto_complete_next;        /* in the manager's batch of completions */
+        bool auto_complete_pending;
+};
 
 JobFile *job_file_free(JobFile *f);
 /* Frees every data field and the files, then the Job itself. */

@@ -164,7 +164,7 @@ static int settings_pick(Args *a) {
         const char *e;
         int r;
 
-        manager_config_defaults(&s.manager);
+        settings_manager_defaults(&s.manager);
         if (!path && a->system)
                 path = XFERD_SYSCONFDIR "/xferd.conf";
         else if (!path) {
@@ -310,7 +310,7 @@ static int run(int argc, char *argv[]) {
         sigset_t mask;
         int r;
 
-        manager_config_defaults(&a.config);
+        settings_manager_defaults(&a.config);
         r = parse_args(argc, argv, &a);
         if (r <= 0)
                 return r;

@@ -12,80 +12,10 @@
 #include <systemd/sd-event.h>
 
 #include "call-error.h"
-#include "fsops.h"
-#include "job.h"
-#include "transfer.h"
+#include "job-record.h"
+#include "settings.h"
 
 typedef struct Manager Manager;
-typedef struct Job Job;
-
-typedef struct JobFile {
-        char *url;
-        char *path;             /* the destination, absolute */
-        char *dir;              /* its directory */
-        char *name;             /* its base name */
-        char *temp_name;        /* hidden temporary name inside dir */
-        dev_t dir_dev;
-        ino_t dir_ino;
-        bool temp_exists;       /* we created the temporary file and it has not been removed */
-        bool completed;         /* every byte is in the temporary file */
-        bool committed;         /* renamed to its destination by Complete */
-        uint64_t bytes_total;   /* UINT64_MAX while unknown */
-        uint64_t bytes_transferred;
-        char *validator;        /* ETag or Last-Modified of the bytes we hold */
-} JobFile;
-
-struct Job {
-        Manager *manager;
-        Job *prev, *next;       /* in the manager's queue (non-final) or retained list */
-        Job *index_next;        /* in the manager's id index */
-
-        char id[33];
-        char *object_path;
-        JobType type;
-        uid_t owner;
-        FsIdentity identity;
-
-        char *display_name;
-        char *description;
-        JobState state;
-        JobPriority priority;
-        bool auto_complete;
-        bool allow_insecure_redirect;
-        uint64_t bandwidth_limit;
-        uint32_t minimum_retry_delay;   /* seconds */
-        uint32_t no_progress_timeout;   /* seconds */
-        char **http_headers;            /* "Name: value"; secrets, never returned */
-        char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
-
-        JobFile **files;
-        size_t n_files;
-        size_t current;                 /* the file being transferred */
-
-        uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
-        uint64_t last_progress_time;    /* µs, realtime; the NoProgressTimeout clock */
-        uint64_t retry_time;            /* µs, realtime; when transient-error ends */
-        uint64_t retire_time;           /* µs, realtime; when the job reached a final state */
-
-        char *error_name;               /* short contract name, e.g. "Http" */
-        char *error_message;
-        char *error_summary;            /* without URL or path: what broadcast signals carry */
-        uint32_t error_count;
-
-        Transfer *transfer;             /* downloads: the running request */
-        struct TusUpload *upload;       /* uploads: the running tus exchange */
-        int fd;                         /* the temporary file being written, or the file being sent */
-        unsigned restarts;              /* in a row, for the current file */
-        uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
-
-        sd_event_source *retry_timer;
-        sd_event_source *retention_timer;
-        Job *dirty_next;                /* in the manager's progress list, when dirty */
-        bool in_dirty_list;
-        bool counted;                   /* in the manager's busy/network-waiting counts */
-        Job *auto_complete_next;        /* in the manager's batch of completions */
-        bool auto_complete_pending;
-};
 
 /* What changed, for the observer. */
 typedef enum JobChange {
@@ -107,25 +37,6 @@ typedef struct ManagerObserver {
         void (*idle_changed)(Manager *m, bool idle);
         void *userdata;
 } ManagerObserver;
-
-typedef struct ManagerConfig {
-        bool system;                    /* serving the system bus */
-        uint64_t retention_usec;
-        uint32_t retry_delay_floor;     /* seconds */
-        uint32_t max_background_transfers;
-        uint64_t background_bandwidth_limit;
-        uint32_t max_jobs_per_user;
-        uint32_t max_jobs;
-        uint32_t max_files_per_job;
-        size_t max_url_length;
-        uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
-        uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
-        uint64_t delete_retry_base_usec; /* first retry of an undelivered tus DELETE; doubles */
-        const char *state_dir;          /* where the store lives; NULL: keep nothing */
-        EngineSettings transfer;
-} ManagerConfig;
-
-void manager_config_defaults(ManagerConfig *c);
 
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret);
 Manager *manager_free(Manager *m);

@@ -95,6 +95,27 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
         return 0;
 }
 
+void settings_manager_defaults(ManagerConfig *c) {
+        *c = (ManagerConfig) {
+                .system = false,
+                .retention_usec = 300 * USEC_PER_SEC,
+                .retry_delay_floor = 5,
+                .max_background_transfers = 4,
+                .background_bandwidth_limit = 0,
+                .max_jobs_per_user = 60,
+                .max_jobs = 300,
+                .max_files_per_job = 200,
+                .max_url_length = 2200,
+                .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
+                .time_slice_usec = 300 * USEC_PER_SEC,
+                .delete_retry_base_usec = 5 * USEC_PER_SEC,
+                .transfer = {
+                        .connect_timeout_usec = 30 * USEC_PER_SEC,
+                        .stall_timeout_usec = 60 * USEC_PER_SEC,
+                },
+        };
+}
+
 int settings_load(const char *path, DaemonSettings *s) {
         FILE *f;
         char line[1024];

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "manager.h"
+#include "job-record.h"
 
 typedef struct Store Store;
 

@@ -9,24 +9,9 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "http-util.h"
 
 typedef struct Transfer Transfer;
-
-typedef enum TransferOutcome {
-        TRANSFER_OK,          /* the whole resource is in the file */
-        TRANSFER_RESTART,     /* the partial data cannot be continued: truncate, start from zero */
-        TRANSFER_TRANSIENT,   /* worth retrying later */
-        TRANSFER_FATAL,
-} TransferOutcome;
-
-typedef struct TransferResult {
-        TransferOutcome outcome;
-        const char *error_name;     /* contract's short ErrorName ("Http", "Network", …) */
-        const char *message;        /* a sentence a person can act on, naming the URL; valid during the callback */
-        const char *summary;        /* the same without URL or path, for broadcast signals */
-        uint64_t retry_after_usec;  /* the server's Retry-After as a delay, 0 if none */
-        int local_errno;            /* for LocalFile errors */
-} TransferResult;
 
 typedef struct TransferCallbacks {
         /* The first response status line arrived. */

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Downloads: starting a transfer into the temporary file, and its callbacks. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "http-util.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "store.h"
+#include "util.h"
+
+#define MAX_RESTARTS 3
+
+static void on_transfer_response(Transfer *t, void *userdata) {
+        Job *j = userdata;
+
+        if (j->state == JOB_CONNECTING)
+                (void) job_apply(j, JOB_EVENT_RESPONSE, NULL);
+}
+
+static void on_transfer_progress(Transfer *t, void *userdata) {
+        Job *j = userdata;
+        JobFile *f = j->files[j->current];
+
+        f->bytes_transferred = transfer_get_position(t);
+        f->bytes_total = transfer_get_total(t);
+        j->last_progress_time = now_realtime(j->manager);
+        if (!f->validator) {
+                /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
+                const char *v = transfer_get_validator(t);
+                if (v && free_and_strdup(&f->validator, v) >= 0)
+                        job_save_file(j, j->current);
+        }
+        job_mark_progress(j);
+}
+
+static void on_transfer_done(Transfer *t, const TransferResult *res, void *userdata) {
+        Job *j = userdata;
+        JobFile *f = j->files[j->current];
+
+        f->bytes_transferred = transfer_get_position(t);
+        f->bytes_total = transfer_get_total(t);
+        /* Only a response whose bytes went into the file names their version; a failure
+         * before the headers keeps the validator of the bytes held. */
+        const char *v = transfer_get_validator(t);
+        bool validator_changed = v && !streq_ptr(v, f->validator);
+        if (validator_changed)
+                (void) free_and_strdup(&f->validator, v);
+        job_stop_transfer(j);
+        if (validator_changed && res->outcome != TRANSFER_OK)
+                job_save_file(j, j->current);
+
+        switch (res->outcome) {
+        case TRANSFER_OK: {
+                /* One commit for this file's end and the next file's write-ahead record. */
+                bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
+                f->completed = true;
+                f->bytes_total = f->bytes_transferred;
+                job_save_file(j, j->current);
+                j->restarts = 0;
+                j->current++;
+                j->last_progress_time = now_realtime(j->manager);
+                /* FilesTransferred goes out with the next progress checkpoint: a job of many
+                 * small files must not send one signal per file. */
+                job_mark_progress(j);
+                if (j->current < j->n_files)
+                        job_start_transfer(j);
+                else
+                        job_all_done(j);
+                if (in_transaction)
+                        (void) store_end(j->manager->store);
+                return;
+        }
+
+        case TRANSFER_RESTART:
+                /* The bytes we hold belong to another version of the resource: start over. */
+                if (++j->restarts > MAX_RESTARTS) {
+                        job_fail(j, false, "Http", "The server keeps answering range requests inconsistently",
+                                 "Inconsistent range responses", 0);
+                        return;
+                }
+                log_info("Job %s: %s changed on the server or cannot be resumed; downloading it again from the start.",
+                         j->id, f->url);
+                job_unlink_temporary(j, f);
+                f->bytes_total = UINT64_MAX;
+                job_save_file(j, j->current);
+                job_start_transfer(j);
+                return;
+
+        case TRANSFER_TRANSIENT:
+        case TRANSFER_FATAL:
+                job_fail(j, res->outcome == TRANSFER_FATAL, res->error_name, res->message, res->summary,
+                         res->retry_after_usec);
+                return;
+        }
+}
+
+static const TransferCallbacks transfer_callbacks = {
+        .on_response = on_transfer_response,
+        .on_progress = on_transfer_progress,
+        .on_done = on_transfer_done,
+};
+
+static bool errno_is_disk_full(int r) {
+        return r == -ENOSPC || r == -EDQUOT;
+}
+
+/* Opens (or creates) the current file's temporary file and starts its transfer, continuing
+ * after the bytes already on disk: the file is the truth for how far a download got. */
+void job_start_transfer(Job *j) {
+        Manager *m = j->manager;
+        JobFile *f;
+        uint64_t offset = 0;
+        int fd = -1, r;
+        char msg[1024];
+
+        while (j->current < j->n_files && j->files[j->current]->completed)
+                j->current++;
+        if (j->current >= j->n_files) {
+                job_all_done(j);
+                return;
+        }
+        f = j->files[j->current];
+        FsDir d = file_dir(f);
+
+        if (j->type == JOB_UPLOAD) {
+                job_start_upload(j, f);
+                return;
+        }
+
+        if (f->temp_exists) {
+                struct stat st;
+                fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
+                if (fd >= 0)
+                        offset = (uint64_t) st.st_size;
+                else if (fd == -ENOENT)
+                        f->temp_exists = false;  /* vanished: download it again */
+                else {
+                        r = fd;
+                        snprintf(msg, sizeof msg, "Cannot open temporary file %s/%s: %s", f->dir, f->temp_name, strerror(-r));
+                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        return;
+                }
+        }
+        if (!f->temp_exists) {
+                /* Write-ahead: the store knows of the file before it exists, so a crash right
+                 * after creating it cannot leave an orphan. */
+                f->temp_exists = true;
+                r = m->store ? store_save_file(m->store, j, j->current) : 0;
+                if (r >= 0 && m->store)
+                        r = store_commit(m->store);
+                if (r < 0) {
+                        f->temp_exists = false;
+                        snprintf(msg, sizeof msg, "Cannot record the temporary file of %s in the job store: %s",
+                                 f->path, strerror(-r));
+                        job_fail(j, false, "LocalFile", msg, strerror(-r), 0);
+                        return;
+                }
+                fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
+                if (fd == -EEXIST) {
+                        /* Only xferd makes names with this job's id: a leftover of ours. */
+                        (void) fsops_unlink(&j->identity, &d, f->temp_name);
+                        fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
+                }
+                if (fd < 0) {
+                        r = fd;
+                        f->temp_exists = false;
+                        job_save_file(j, j->current);
+                        snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
+                                 r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
+                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        return;
+                }
+                f->validator = mfree(f->validator);
+        }
+        if (offset > 0 && !f->validator) {
+                /* Bytes of unknown version: continuing them could splice two versions of the
+                 * resource into one file, so they go. */
+                log_info("Job %s: no validator for the %" PRIu64 " bytes held of %s; starting it again.",
+                         j->id, offset, f->url);
+                if (ftruncate(fd, 0) < 0) {
+                        r = -errno;
+                        safe_close(fd);
+                        snprintf(msg, sizeof msg, "Cannot truncate temporary file %s/%s: %s", f->dir, f->temp_name,
+                                 strerror(-r));
+                        job_fail(j, true, "LocalFile", msg, strerror(-r), 0);
+                        return;
+                }
+                offset = 0;
+        }
+        if (offset == 0)
+                f->validator = mfree(f->validator);
+        f->bytes_transferred = offset;
+
+        j->fd = fd;
+        TransferRequest req = {
+                .url = f->url,
+                .fd = fd,
+                .offset = offset,
+                .validator = f->validator,
+                .headers = j->http_headers,
+                .allow_insecure_redirect = j->allow_insecure_redirect,
+                .max_speed = job_effective_rate(j, manager_count_active_background(m)),
+        };
+        r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
+        if (r < 0) {
+                j->fd = safe_close(j->fd);
+                snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", f->url, strerror(-r));
+                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                return;
+        }
+        log_job_debug(j->id, j->owner, f->url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Carrying out the state machine's actions for an event. */
+#include "log.h"
+#include "manager-internal.h"
+#include "store.h"
+#include "tus.h"
+#include "util.h"
+
+JobContext job_context(const Job *j) {
+        return (JobContext) {
+                .type = j->type,
+                .has_files = j->n_files > 0,
+                .auto_complete = j->auto_complete,
+                .no_progress_timeout_zero = j->no_progress_timeout == 0,
+        };
+}
+
+static void job_stop_transfer_full(Job *j, bool keep_data) {
+        /* The easy handle leaves the multi before anything else: no byte after this. Bytes
+         * received but not yet written go to a file that is kept, never to one about to go. */
+        if (keep_data && j->transfer) {
+                int r = transfer_stop(j->transfer);
+                if (r < 0)
+                        log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes failed: %s",
+                                        strerror(-r));
+                /* What the file really holds, should that last write have failed. */
+                if (j->current < j->n_files)
+                        j->files[j->current]->bytes_transferred = transfer_get_position(j->transfer);
+        }
+        j->transfer = transfer_free(j->transfer);
+        j->upload = tus_upload_free(j->upload);
+        j->fd = safe_close(j->fd);
+}
+
+void job_stop_transfer(Job *j) {
+        job_stop_transfer_full(j, true);
+}
+
+static void job_clear_error(Job *j) {
+        job_uncount(j);
+        j->error_name = mfree(j->error_name);
+        j->error_message = mfree(j->error_message);
+        j->error_summary = mfree(j->error_summary);
+        job_recount(j);
+}
+
+void job_set_error(Job *j, const char *name, const char *message, const char *summary) {
+        job_uncount(j);
+        (void) free_and_strdup(&j->error_name, name);
+        (void) free_and_strdup(&j->error_message, message);
+        (void) free_and_strdup(&j->error_summary, summary);
+        job_recount(j);
+}
+
+static const char *event_verb(JobEvent e) {
+        switch (e) {
+        case JOB_EVENT_RESUME:
+                return "resumed";
+        case JOB_EVENT_SUSPEND:
+                return "suspended";
+        case JOB_EVENT_CANCEL:
+                return "cancelled";
+        case JOB_EVENT_COMPLETE:
+                return "completed";
+        case JOB_EVENT_ADD_FILES:
+                return "given files";
+        default:
+                return "changed";
+        }
+}
+
+/* Runs one event through the state machine and performs its actions in the fixed order:
+ * stop the transfer, act on files, change the state, tell the observer. START_TRANSFER and
+ * AUTO_COMPLETE are left to the caller, which runs them once this returns. */
+int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError *e) {
+        JobContext ctx = job_context(j);
+        JobTransition t;
+        int r;
+
+        r = job_transition(j->state, event, &ctx, &t);
+        if (r == -ESTALE)
+                return call_error_set(e, r, CALL_ERROR_INVALID_STATE,
+                                      "Job %s is %s: a finished job cannot be %s any more.",
+                                      j->id, job_state_to_string(j->state), event_verb(event));
+        if (r == -EBUSY)
+                return call_error_set(e, r, CALL_ERROR_INVALID_STATE,
+                                      "Job %s is %s: an upload can only be completed once it is transferred.",
+                                      j->id, job_state_to_string(j->state));
+        if (r == -ENODATA)
+                return call_error_set(e, r, CALL_ERROR_EMPTY,
+                                      "Job %s has no files: add one with AddFile before resuming it.", j->id);
+        if (r < 0) {
+                log_job_debug(j->id, j->owner, NULL, "Event %s ignored in state %s.", job_event_to_string(event),
+                              job_state_to_string(j->state));
+                return call_error_set(e, r, CALL_ERROR_INVALID_STATE, "Job %s is %s: nothing to do.",
+                                      j->id, job_state_to_string(j->state));
+        }
+
+        JobState old = j->state;
+
+        if (t.actions & JOB_ACTION_STOP_TRANSFER)
+                job_stop_transfer_full(j, !(t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES)));
+        if (t.actions & JOB_ACTION_DISARM_RETRY)
+                job_disarm_retry(j);
+        if (t.actions & JOB_ACTION_CLEAR_ERROR)
+                job_clear_error(j);
+        if (t.actions & JOB_ACTION_RECORD_ERROR)
+                j->error_count++;
+
+        job_uncount(j);
+        j->state = t.state;
+        job_recount(j);
+
+        if (t.actions & JOB_ACTION_ARM_RETRY)
+                job_arm_retry(j, retry_after_usec);
+        if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
+                j->last_progress_time = now_realtime(j->manager);
+        if (t.state == JOB_TRANSFERRED)
+                j->completion_time = now_realtime(j->manager);
+        if (job_state_is_final(t.state))
+                j->retire_time = now_realtime(j->manager);
+        bool changed = t.state != old || event < JOB_EVENT_START;
+        if (changed)
+                j->modification_time = now_realtime(j->manager);
+
+        /* Durable intent first: once "cancelled" is stored, a crash before the unlinks below
+         * is finished by the next start, which removes what the store still lists. A move
+         * between queued, connecting and transferring is not stored: a restart makes all three
+         * queued (it costs one commit per job and state otherwise; ModificationTime may come
+         * back a little older after a crash). */
+        if (changed && (event < JOB_EVENT_START || job_state_change_is_durable(old, t.state)))
+                job_save_row(j);
+        if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
+                if (event == JOB_EVENT_CANCEL)
+                        crash_point("cancel-committed");
+                for (size_t i = 0; i < j->n_files; i++)
+                        if ((t.actions & JOB_ACTION_UNLINK_TEMPORARIES) || !j->files[i]->committed)
+                                job_unlink_temporary(j, j->files[i]);
+                job_save(j);
+        }
+
+        /* The server's copy of a cancelled upload goes too; Cancel never waits on the network. */
+        if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
+                manager_delete_upload(j->manager, j);
+
+        if (changed && t.state != old && j->in_dirty_list) {
+                /* The state change carries the counters; keep the checkpoint too. */
+                job_save_file(j, j->current);
+                job_unmark_progress(j);
+        }
+        /* A caller's transaction may be open (a finished file and what follows): what it
+         * holds is durable before anyone hears of the change. */
+        if (j->manager->store)
+                (void) store_commit(j->manager->store);
+        if (changed)
+                notify_changed(j, JOB_CHANGE_STATE);
+
+        if (t.state != old)
+                log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),
+                              job_state_to_string(t.state), job_event_to_string(event));
+
+        if ((t.actions & JOB_ACTION_EMIT_TRANSFERRED) && j->manager->observer.job_transferred)
+                j->manager->observer.job_transferred(j->manager, j);
+        if ((t.actions & JOB_ACTION_EMIT_FAILED) && j->manager->observer.job_failed)
+                j->manager->observer.job_failed(j->manager, j);
+        if (t.actions & JOB_ACTION_RETIRE)
+                job_retire(j);
+        if (t.actions & JOB_ACTION_SCHEDULE)
+                manager_schedule(j->manager);
+        manager_check_idle(j->manager);
+
+        return (int) t.actions;
+}
+
+int job_apply(Job *j, JobEvent event, CallError *e) {
+        int r = job_apply_full(j, event, 0, e);
+        return r < 0 ? r : 0;
+}
+
+void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
+                     uint64_t retry_after_usec) {
+        job_set_error(j, name, message, summary);
+        log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s", message);
+        (void) job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);
+}
+
+void job_all_done(Job *j) {
+        int r = job_apply_full(j, JOB_EVENT_ALL_DONE, 0, NULL);
+        if (r > 0 && (r & JOB_ACTION_AUTO_COMPLETE))
+                job_auto_complete(j);
+}
+
+int job_resume(Job *j, CallError *e) {
+        return job_apply(j, JOB_EVENT_RESUME, e);
+}
+
+int job_suspend(Job *j, CallError *e) {
+        return job_apply(j, JOB_EVENT_SUSPEND, e);
+}
+
+int job_cancel(Job *j, CallError *e) {
+        /* The transfer stops and every temporary file is unlinked inside job_apply(), so when
+         * the caller replies, nothing of the job is left on disk. */
+        int r = job_apply(j, JOB_EVENT_CANCEL, e);
+        if (r >= 0)
+                log_job_info(j->id, j->owner, NULL, "Cancelled.");
+        return r;
+}

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A job's files: checking URLs and paths, adding files, the byte counters. */
+#include <curl/curl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "job-record.h"
+#include "manager-internal.h"
+#include "util.h"
+
+uint64_t job_bytes_total(const Job *j) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < j->n_files; i++) {
+                if (j->files[i]->bytes_total == UINT64_MAX)
+                        return UINT64_MAX;
+                sum += j->files[i]->bytes_total;
+        }
+        return sum;
+}
+
+uint64_t job_bytes_transferred(const Job *j) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < j->n_files; i++)
+                sum += j->files[i]->bytes_transferred;
+        return sum;
+}
+
+uint32_t job_files_transferred(const Job *j) {
+        uint32_t n = 0;
+
+        for (size_t i = 0; i < j->n_files; i++)
+                if (j->files[i]->completed)
+                        n++;
+        return n;
+}
+
+FsDir file_dir(const JobFile *f) {
+        return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };
+}
+
+static int validate_url(Manager *m, const char *url, CallError *e) {
+        CURLU *h;
+        char *scheme = NULL, *host = NULL;
+        int r = 0;
+
+        if (strlen(url) > m->config.max_url_length)
+                return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
+                                      "The URL is %zu characters long; at most %zu are allowed.",
+                                      strlen(url), m->config.max_url_length);
+        for (const char *p = url; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == 0x7f)
+                        return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                              "The URL contains a space or control character; percent-encode it.");
+
+        h = curl_url();
+        if (!h)
+                return -ENOMEM;
+        if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+            curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                   "'%s' is not a valid URL; expected http://host/path or https://host/path.", url);
+                goto finish;
+        }
+        if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+                r = call_error_set(e, -EPROTONOSUPPORT, CALL_ERROR_UNSUPPORTED_PROTOCOL,
+                                   "The URL scheme '%s' is not supported; only http and https URLs can be transferred.",
+                                   scheme);
+                goto finish;
+        }
+        if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || isempty(host))
+                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS, "The URL '%s' has no host name.", url);
+finish:
+        curl_free(scheme);
+        curl_free(host);
+        curl_url_cleanup(h);
+        return r;
+}
+
+/* The destination directory checked last within one AddFiles call: the files of one
+ * directory share one check and one opened directory. */
+typedef struct DirCheck {
+        char *path;
+        dev_t dev;
+        ino_t ino;
+        FsDirCache cache;
+} DirCheck;
+
+static void dir_check_done(DirCheck *c) {
+        c->path = mfree(c->path);
+        fs_dir_cache_done(&c->cache);
+}
+
+static int file_new(Job *j, const char *url, const char *path, size_t index, DirCheck *check, JobFile **ret,
+                    CallError *e) {
+        _cleanup_free_ char *copy1 = NULL, *copy2 = NULL;
+        JobFile *f;
+        dev_t dev;
+        ino_t ino;
+        int r;
+
+        r = validate_url(j->manager, url, e);
+        if (r < 0)
+                return r;
+
+        size_t len = strlen(path);
+        if (len >= PATH_MAX)
+                return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
+                                      "The local path is %zu characters long; at most %d are allowed.", len, PATH_MAX - 1);
+        if (path[0] != '/')
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_PATH,
+                                      "The local path '%s' is not absolute; give the full path starting with '/'.", path);
+        if (path[len - 1] == '/')
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_PATH,
+                                      "The local path '%s' names a directory; give the path of the file to write.", path);
+
+        copy1 = strdup(path);
+        copy2 = strdup(path);
+        if (!copy1 || !copy2)
+                return -ENOMEM;
+        const char *dir = dirname(copy1), *name = basename(copy2);
+        if (streq(name, ".") || streq(name, ".."))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_PATH,
+                                      "The local path '%s' does not name a file.", path);
+        if (strlen(name) > 200)
+                return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_INVALID_PATH,
+                                      "The file name '%s' is too long; at most 200 bytes are allowed.", name);
+
+        struct stat st;
+        uint64_t size = UINT64_MAX;
+        if (j->type == JOB_UPLOAD) {
+                /* The file to send: it must be there now, and readable by the owner. */
+                _cleanup_close_ int fd = fsops_open_source(&j->identity, dir, name, &dev, &ino, &st);
+                if (fd < 0)
+                        return call_error_set(e, fd, CALL_ERROR_INVALID_PATH,
+                                              fd == -ENOENT ? "%s does not exist." :
+                                              fd == -EBADFD ? "%s is not a regular file." :
+                                              fd == -EACCES || fd == -EPERM ? "%s is not readable by the job's owner." :
+                                              "%s cannot be read.", path);
+                size = (uint64_t) st.st_size;
+                goto make;
+        }
+
+        if (check && check->path && streq(check->path, dir)) {
+                dev = check->dev;
+                ino = check->ino;
+        } else {
+                r = fsops_check_directory(&j->identity, dir, &dev, &ino);
+                if (r < 0)
+                        return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
+                                              r == -ENOENT ? "The directory %s does not exist; create it first." :
+                                              r == -ENOTDIR ? "%s is not a directory." :
+                                              r == -EACCES || r == -EPERM || r == -EROFS ?
+                                              "The directory %s is not writable by the job's owner." :
+                                              "The directory %s cannot be used.", dir);
+                if (check && free_and_strdup(&check->path, dir) >= 0) {
+                        check->dev = dev;
+                        check->ino = ino;
+                }
+        }
+
+        FsDir d = { .path = dir, .dev = dev, .ino = ino };
+        r = fsops_stat_regular(&j->identity, &d, check ? &check->cache : NULL, name, &st);
+        if (r == -EBADFD && S_ISDIR(st.st_mode))
+                return call_error_set(e, -EISDIR, CALL_ERROR_INVALID_PATH,
+                                      "%s is a directory; give the path of the file to write.", path);
+
+make:
+        f = calloc(1, sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        f->url = strdup(url);
+        f->path = strdup(path);
+        f->dir = strdup(dir);
+        f->name = strdup(name);
+        if (asprintf(&f->temp_name, ".%s.xferd-%s-%zu", name, j->id, index) < 0)
+                f->temp_name = NULL;
+        f->dir_dev = dev;
+        f->dir_ino = ino;
+        f->bytes_total = size;
+        if (!f->url || !f->path || !f->dir || !f->name || !f->temp_name) {
+                job_file_free(f);
+                return -ENOMEM;
+        }
+        *ret = f;
+        return 0;
+}
+
+static bool job_has_path(const Job *j, const char *path) {
+        for (size_t i = 0; i < j->n_files; i++)
+                if (streq(j->files[i]->path, path))
+                        return true;
+        return false;
+}
+
+int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e) {
+        Manager *m = j->manager;
+        JobFile **added;
+        DirCheck check = { .cache = FS_DIR_CACHE_INIT };
+        size_t k = 0;
+        int r;
+
+        r = job_check_not_final(j, "its file list", e);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        if (j->type == JOB_UPLOAD && j->n_files + n > 1)
+                return call_error_set(e, -E2BIG, CALL_ERROR_TOO_MANY_FILES,
+                                      "An upload job holds exactly one file; create another job for more.");
+        if (j->owner != 0 && j->n_files + n > m->config.max_files_per_job)
+                return call_error_set(e, -E2BIG, CALL_ERROR_TOO_MANY_FILES,
+                                      "A job may hold at most %u files; this one has %zu and %zu more were given.",
+                                      m->config.max_files_per_job, j->n_files, n);
+
+        added = calloc(n, sizeof *added);
+        if (!added)
+                return -ENOMEM;
+
+        /* All or nothing: check every file before the job changes. */
+        for (k = 0; k < n; k++) {
+                bool dup = job_has_path(j, paths[k]);
+                for (size_t i = 0; i < k && !dup; i++)
+                        dup = streq(paths[i], paths[k]);
+                if (dup) {
+                        r = call_error_set(e, -EEXIST, CALL_ERROR_INVALID_PATH,
+                                           "The job already writes to %s; every file needs its own local path.", paths[k]);
+                        goto fail;
+                }
+                r = file_new(j, urls[k], paths[k], j->n_files + k, &check, &added[k], e);
+                if (r < 0)
+                        goto fail;
+        }
+        dir_check_done(&check);
+
+        JobFile **files = realloc(j->files, (j->n_files + n) * sizeof *files);
+        if (!files) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        j->files = files;
+        memcpy(j->files + j->n_files, added, n * sizeof *added);
+        j->n_files += n;
+        free(added);
+        job_save(j);
+
+        notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
+        return job_apply(j, JOB_EVENT_ADD_FILES, e);
+
+fail:
+        dir_check_done(&check);
+        for (size_t i = 0; i < k; i++)
+                job_file_free(added[i]);
+        free(added);
+        return r;
+}

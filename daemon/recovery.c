@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Recovery at start-up: stored jobs, interrupted cancels and completions. */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "manager-internal.h"
+#include "store.h"
+#include "util.h"
+
+/* The disk is the truth for how far a file got. */
+/* Complete records a file as committed before it renames it (manager_complete_batch): one
+ * still recorded with its temporary file was being moved into place when the daemon
+ * stopped. Its data was synced before that record; the move finishes now. */
+static void job_finish_renames(Job *j) {
+        bool changed = false;
+
+        for (size_t i = 0; i < j->n_files; i++) {
+                JobFile *f = j->files[i];
+                FsDir d = file_dir(f);
+
+                if (!f->committed || !f->temp_exists)
+                        continue;
+                changed = true;
+                struct stat st;
+                int r = fsops_stat_regular(&j->identity, &d, NULL, f->temp_name, &st);
+                if (r >= 0)
+                        r = fsops_rename(&j->identity, &d, NULL, f->temp_name, f->name);
+                else if (r == -ENOENT && fsops_stat_regular(&j->identity, &d, NULL, f->name, &st) >= 0) {
+                        f->temp_exists = false;  /* moved before the daemon stopped */
+                        continue;
+                }
+                if (r >= 0) {
+                        log_job_info(j->id, j->owner, NULL, "Finished moving %s into place.", f->path);
+                        r = fsops_sync_directory(&j->identity, &d, NULL);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot sync directory %s", d.path);
+                        f->temp_exists = false;
+                        continue;
+                }
+                /* Neither name is there, or the directory is gone or replaced: not done. The
+                 * file is checked again below (job_recover_files) like any other. */
+                log_job_warning(j->id, j->owner, NULL, "Cannot finish moving %s into place: %s.", f->path,
+                                strerror(-r));
+                f->committed = false;
+        }
+        if (changed)
+                job_save(j);
+}
+
+static void job_recover_files(Job *j) {
+        for (size_t i = 0; i < j->n_files; i++) {
+                JobFile *f = j->files[i];
+                FsDir d = file_dir(f);
+                struct stat st;
+
+                if (!f->temp_exists || f->committed)
+                        continue;
+                int r = fsops_stat_regular(&j->identity, &d, NULL, f->temp_name, &st);
+                if (r >= 0) {
+                        f->bytes_transferred = (uint64_t) st.st_size;
+                        if (f->completed && f->bytes_total != UINT64_MAX && f->bytes_total != f->bytes_transferred)
+                                f->completed = false;
+                        continue;
+                }
+                if (r != -ENOENT && r != -ESTALE)
+                        log_warning_errno(r, "Cannot check temporary file %s/%s of job %s", f->dir, f->temp_name, j->id);
+                /* Gone (or its directory replaced): the file starts over. */
+                f->temp_exists = false;
+                f->completed = false;
+                f->bytes_transferred = 0;
+                f->validator = mfree(f->validator);
+        }
+        j->current = 0;
+        while (j->current < j->n_files && j->files[j->current]->completed)
+                j->current++;
+}
+
+static int manager_adopt_job(Job *j, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = now_realtime(m);
+        int r;
+
+        j->manager = m;
+        j->fd = -1;
+        r = fs_identity_load(j->owner, &j->identity);
+        if (r < 0) {
+                log_error_errno(r, "Cannot look up uid %u of job %s; leaving it in the store", (unsigned) j->owner, j->id);
+                job_free(j);
+                return 0;
+        }
+
+        if (j->state != JOB_CANCELLED)
+                job_finish_renames(j);
+        if (job_state_is_final(j->state)) {
+                /* A cancel or complete that was interrupted finishes now. */
+                bool dirty = false;
+                for (size_t i = 0; i < j->n_files; i++)
+                        if (j->files[i]->temp_exists && !j->files[i]->committed) {
+                                log_job_info(j->id, j->owner, NULL, "%s: removing its leftover temporary file %s/%s.",
+                                             job_state_to_string(j->state), j->files[i]->dir, j->files[i]->temp_name);
+                                job_unlink_temporary(j, j->files[i]);
+                                dirty = true;
+                        }
+                if (dirty)
+                        job_save(j);
+                /* A cancelled upload whose server copy is not known to be deleted. */
+                if (j->state == JOB_CANCELLED && j->type == JOB_UPLOAD && j->upload_url)
+                        manager_delete_upload(m, j);
+                if (j->retire_time + m->config.retention_usec <= now) {
+                        if (m->store)
+                                (void) store_delete_job(m->store, j->id);
+                        job_free(j);
+                        return 0;
+                }
+                r = manager_index_add(m, j);
+                if (r < 0) {
+                        job_free(j);
+                        return r;
+                }
+                list_append(&m->retained_head, &m->retained_tail, j);
+                r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
+                                      j->retire_time + m->config.retention_usec, USEC_PER_SEC,
+                                      on_retention_timer, j);
+                if (r < 0)
+                        log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
+                return 0;
+        }
+
+        job_recover_files(j);
+
+        JobContext ctx = job_context(j);
+        JobTransition t;
+        if (job_transition(j->state, JOB_EVENT_RECOVER, &ctx, &t) >= 0) {
+                if (t.state != j->state)
+                        log_job_info(j->id, j->owner, NULL, "Was %s when the daemon stopped: queued again.",
+                                     job_state_to_string(j->state));
+                j->state = t.state;
+                if (t.actions & JOB_ACTION_ARM_RETRY) {
+                        /* The stored wall-clock deadlines hold: NoProgressTimeout counts the time
+                         * the daemon was down too; a passed retry deadline means now. */
+                        if (now >= j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC) {
+                                job_set_error(j, "NoProgress", "No progress within NoProgressTimeout",
+                                              "No progress within NoProgressTimeout");
+                                j->state = JOB_ERROR;
+                        } else if (j->retry_time <= now)
+                                j->state = JOB_QUEUED;
+                        else
+                                job_arm_retry_timer(j);
+                }
+        }
+
+        if (j->state == JOB_TRANSFERRED && j->current < j->n_files) {
+                /* A finished file vanished while the daemon was down: fetch it again. */
+                log_job_info(j->id, j->owner, NULL, "A transferred file is gone from disk: suspended, Resume fetches it again.");
+                j->state = JOB_SUSPENDED;
+        }
+
+        r = manager_index_add(m, j);
+        if (r < 0) {
+                job_free(j);
+                return r;
+        }
+        list_append(&m->jobs_head, &m->jobs_tail, j);
+        m->n_jobs++;
+        job_count_start(j);
+        job_save(j);
+        manager_arm_inactivity(m, j->modification_time);
+        /* An automatic completion the daemon did not get to before it stopped. */
+        if (j->state == JOB_TRANSFERRED && j->auto_complete)
+                job_auto_complete(j);
+        return 0;
+}
+
+int manager_load(Manager *m) {
+        int r;
+
+        if (!m->store)
+                return 0;
+
+        (void) store_begin(m->store);
+        r = store_load_pending_unlinks(m->store, manager_adopt_pending_unlink, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot load the list of temporary files to remove");
+        /* DELETEs first: they keep their stored deadlines, and jobs do not add them twice. */
+        r = store_load_pending_deletes(m->store, manager_adopt_pending_delete, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot load the list of uploads to delete on their servers");
+        r = store_load_jobs(m->store, manager_adopt_job, m);
+        if (r < 0)
+                log_error_errno(r, "Cannot load the stored jobs");
+        (void) store_end(m->store);
+
+        log_info("Recovered %u waiting job(s) from the store.", m->n_jobs);
+        manager_schedule(m);
+        m->idle = !manager_is_idle(m);  /* force a report of the real state */
+        manager_check_idle(m);
+        return 0;
+}

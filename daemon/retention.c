@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Final jobs: retired from the queue, kept on the bus for a while, then freed. */
+#include "job-record.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "store.h"
+#include "util.h"
+
+static void manager_expire_retained(Job *j);
+
+void job_retire(Job *j) {
+        Manager *m = j->manager;
+        uint64_t now;
+        int r;
+
+        job_count_stop(j);
+        list_remove(&m->jobs_head, &m->jobs_tail, j);
+        m->n_jobs--;
+        list_append(&m->retained_head, &m->retained_tail, j);
+        job_disarm_retry(j);
+
+        if (m->observer.job_removed)
+                m->observer.job_removed(m, j);
+
+        /* The object stays readable for a while, so a late call learns InvalidState; the
+         * deadline is wall-clock, so it holds across restarts. */
+        r = sd_event_now(m->event, CLOCK_REALTIME, &now);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
+                                      j->retire_time + m->config.retention_usec, USEC_PER_SEC,
+                                      on_retention_timer, j);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
+
+        /* Final objects are bounded per user too: create and cancel in a loop must not pile up
+         * objects, store rows and broadcasts; the oldest of the user's goes first. */
+        if (j->owner != 0) {
+                unsigned n = 0;
+                for (Job *k = m->retained_head; k; k = k->next)
+                        if (k->owner == j->owner)
+                                n++;
+                for (Job *k = m->retained_head, *next; k && n > m->config.max_jobs_per_user; k = next) {
+                        next = k->next;
+                        if (k->owner == j->owner && k != j) {
+                                manager_expire_retained(k);
+                                n--;
+                        }
+                }
+        }
+}
+
+Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        job_unmark_progress(j);
+        if (j->auto_complete_pending)
+                for (Job **p = &j->manager->auto_complete_head; *p; p = &(*p)->auto_complete_next)
+                        if (*p == j) {
+                                *p = j->auto_complete_next;
+                                break;
+                        }
+        job_stop_transfer(j);
+        sd_event_source_disable_unref(j->retry_timer);
+        sd_event_source_disable_unref(j->retention_timer);
+        return job_record_free(j);
+}
+
+int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_expire_retained(userdata);
+        return 0;
+}
+
+/* The end of a final job's object: InterfacesRemoved, out of the store, freed. */
+static void manager_expire_retained(Job *j) {
+        Manager *m = j->manager;
+
+        if (m->observer.job_gone)
+                m->observer.job_gone(m, j);
+        if (m->store)
+                (void) store_delete_job(m->store, j->id);
+        list_remove(&m->retained_head, &m->retained_tail, j);
+        manager_index_remove(m, j);
+        job_free(j);
+        manager_check_idle(m);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The retry timer of a job in transient-error, and NoProgressTimeout. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "manager-internal.h"
+#include "util.h"
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+void job_arm_retry(Job *j, uint64_t retry_after_usec) {
+        uint64_t delay = (uint64_t) j->minimum_retry_delay * USEC_PER_SEC;
+
+        if (retry_after_usec > delay)
+                delay = retry_after_usec;
+        j->retry_time = now_realtime(j->manager) + delay;
+        job_arm_retry_timer(j);
+}
+
+void job_arm_retry_timer(Job *j) {
+        Manager *m = j->manager;
+        int r;
+
+        /* Wall-clock deadline, so it means the same after a restart or a suspend of the machine. */
+        uint64_t no_progress_at = j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC;
+        uint64_t when = j->retry_time < no_progress_at ? j->retry_time : no_progress_at;
+
+        if (j->retry_timer) {
+                r = sd_event_source_set_time(j->retry_timer, when);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(j->retry_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(m->event, &j->retry_timer, CLOCK_REALTIME, when, USEC_PER_SEC,
+                                      on_retry_timer, j);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the retry timer of job %s", j->id);
+}
+
+void job_disarm_retry(Job *j) {
+        j->retry_timer = sd_event_source_disable_unref(j->retry_timer);
+        j->retry_time = 0;
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+        uint64_t now = now_realtime(j->manager);
+
+        if (j->state != JOB_TRANSIENT_ERROR)
+                return 0;
+
+        if (now >= j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "No progress for %" PRIu32 " seconds (NoProgressTimeout); last error: %s",
+                         j->no_progress_timeout, strempty(j->error_message));
+                job_set_error(j, "NoProgress", msg, "No progress within NoProgressTimeout");
+                (void) job_apply(j, JOB_EVENT_NO_PROGRESS, NULL);
+                return 0;
+        }
+        if (now < j->retry_time) {
+                (void) sd_event_source_set_time(s, j->retry_time);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
+        return 0;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Uploads: starting a tus upload, and its callbacks. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "http-util.h"
+#include "manager-internal.h"
+#include "tus.h"
+#include "util.h"
+
+static void on_upload_created(TusUpload *u, const char *upload_url, void *userdata) {
+        Job *j = userdata;
+
+        /* Stored before a byte is sent: after a crash the upload continues, not restarts. */
+        (void) free_and_strdup(&j->upload_url, upload_url);
+        job_save_row(j);
+        notify_changed(j, JOB_CHANGE_UPLOAD_URL);
+}
+
+static void on_upload_response(TusUpload *u, void *userdata) {
+        Job *j = userdata;
+
+        if (j->state == JOB_CONNECTING)
+                (void) job_apply(j, JOB_EVENT_RESPONSE, NULL);
+}
+
+static void on_upload_progress(TusUpload *u, void *userdata) {
+        Job *j = userdata;
+
+        j->files[j->current]->bytes_transferred = tus_upload_get_position(u);
+        j->last_progress_time = now_realtime(j->manager);
+        job_mark_progress(j);
+}
+
+static void on_upload_done(TusUpload *u, const TransferResult *res, void *userdata) {
+        Job *j = userdata;
+        JobFile *f = j->files[j->current];
+
+        f->bytes_transferred = tus_upload_get_position(u);
+        job_stop_transfer(j);
+
+        if (res->outcome == TRANSFER_OK) {
+                f->completed = true;
+                f->bytes_transferred = f->bytes_total;
+                job_save_file(j, j->current);
+                j->current++;
+                j->last_progress_time = now_realtime(j->manager);
+                notify_changed(j, JOB_CHANGE_PROGRESS);
+                job_all_done(j);
+                return;
+        }
+        job_fail(j, res->outcome == TRANSFER_FATAL, res->error_name, res->message, res->summary,
+                 res->retry_after_usec);
+}
+
+static const TusCallbacks upload_callbacks = {
+        .on_created = on_upload_created,
+        .on_response = on_upload_response,
+        .on_progress = on_upload_progress,
+        .on_done = on_upload_done,
+};
+
+void job_start_upload(Job *j, JobFile *f) {
+        FsDir d = file_dir(f);
+        struct stat st;
+        char msg[1024];
+        int fd, r;
+
+        /* Read with the owner's identity, from the directory recorded at AddFile. */
+        fd = fsops_reopen_source(&j->identity, &d, f->name, &st);
+        if (fd < 0) {
+                snprintf(msg, sizeof msg, "Cannot open %s to upload it: %s", f->path, strerror(-fd));
+                job_fail(j, true, "LocalFile", msg, strerror(-fd), 0);
+                return;
+        }
+        if ((uint64_t) st.st_size != f->bytes_total) {
+                safe_close(fd);
+                snprintf(msg, sizeof msg, "%s changed size since it was added (%" PRIu64 " → %" PRIu64
+                         " bytes); add it to a new job", f->path, f->bytes_total, (uint64_t) st.st_size);
+                job_fail(j, true, "LocalFile", msg, "The file changed size", 0);
+                return;
+        }
+
+        j->fd = fd;
+        TusRequest req = {
+                .creation_url = f->url,
+                .upload_url = j->upload_url,
+                .fd = fd,
+                .size = f->bytes_total,
+                .filename = f->name,
+                .headers = j->http_headers,
+                .allow_insecure_redirect = j->allow_insecure_redirect,
+        };
+        r = tus_upload_start(j->manager->engine, &req, &upload_callbacks, j, &j->upload);
+        if (r < 0) {
+                j->fd = safe_close(j->fd);
+                snprintf(msg, sizeof msg, "Cannot start the upload to %s: %s", f->url, strerror(-r));
+                job_fail(j, false, "Network", msg, strerror(-r), 0);
+        }
+}
