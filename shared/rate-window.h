@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The transfer rate as seen by the client, for a daemon that does not report `Rate`: bytes
- * over the last few seconds of samples. The window holds only samples of the current run of
+/* A transfer rate: bytes over the last few seconds of samples. xferd measures a job's Rate
+ * with it; xferctl too, for a daemon that does not report Rate. The window holds only samples of the current run of
  * bytes: its owner resets it whenever the job stops transferring (queued, retrying,
  * suspended), and it restarts by itself after a gap in the samples or when the count goes
  * down, so an old sample never drags the rate down after a pause. Pure: times are given. */
@@ -27,6 +27,9 @@ void rate_window_reset(RateWindow *w);
 
 /* A reading of the byte count at usec (monotonic). */
 void rate_window_add(RateWindow *w, uint64_t usec, uint64_t bytes);
+
+/* The time of the newest sample; 0 when there is none. */
+uint64_t rate_window_newest_usec(const RateWindow *w);
 
 /* Bytes per second at now: 0 when nothing moved for a whole window (a stall), negative
  * while there is too little history to say. */

@@ -37,6 +37,12 @@ void rate_window_add(RateWindow *w, uint64_t usec, uint64_t bytes) {
         w->n++;
 }
 
+uint64_t rate_window_newest_usec(const RateWindow *w) {
+        assert(w);
+
+        return w->n > 0 ? w->samples[(w->first + w->n - 1) % RATE_WINDOW_SAMPLES].usec : 0;
+}
+
 double rate_window_get(RateWindow *w, uint64_t now) {
         const RateSample *oldest, *newest;
         uint64_t end;
