@@ -47,6 +47,7 @@ typedef struct {
         guint hang_times;
         gsize drop_after;
         guint drop_times;
+        guint64 throttle;         /* bytes per second, 0: as fast as it goes */
         /* observations */
         guint requests;
         GArray *request_times;    /* gint64 */
@@ -85,6 +86,9 @@ typedef struct {
         LimitKind kind;
         gboolean stalled;
         gboolean done;
+        guint64 throttle;         /* bytes per second, 0: none */
+        gsize first;              /* where the body started */
+        gint64 started;           /* g_get_monotonic_time () when it did */
 } Stream;
 
 /* What the handler decided under the lock, performed outside it. */
@@ -100,6 +104,7 @@ typedef struct {
         gboolean ignore_range;
         LimitKind kind;
         gsize limit;
+        guint64 throttle;
 } Plan;
 
 /* ---------------------------------------------------------------- pattern */
@@ -247,6 +252,14 @@ http_server_stall_after (HttpServer *self, const char *path, gsize bytes)
         Resource *res = resource_get (self, path);
         res->stall = TRUE;
         res->stall_after = bytes;
+        g_mutex_unlock (&self->lock);
+}
+
+void
+http_server_throttle (HttpServer *self, const char *path, guint64 bytes_per_sec)
+{
+        g_mutex_lock (&self->lock);
+        resource_get (self, path)->throttle = bytes_per_sec;
         g_mutex_unlock (&self->lock);
 }
 
@@ -434,6 +447,7 @@ plan_request (HttpServer *self, Resource *res, const char *path, Plan *plan)
         plan->etag = g_strdup (res->etag);
         plan->last_modified = g_strdup (res->last_modified);
         plan->ignore_range = res->ignore_range;
+        plan->throttle = res->throttle;
         if (res->drop_times > 0) {
                 if (res->drop_times != HTTP_SERVER_FOREVER)
                         res->drop_times--;
@@ -598,6 +612,39 @@ stream_reached_limit (Stream *stream)
         g_source_unref (idle);
 }
 
+static void stream_pump (Stream *stream);
+
+static gboolean
+throttle_resume (gpointer data)
+{
+        Stream *stream = data;
+
+        if (!stream->done) {
+                stream_pump (stream);
+                soup_server_message_unpause (stream->msg);
+        }
+        return G_SOURCE_REMOVE;
+}
+
+/* A throttled stream sends byte n no earlier than n / rate seconds after its
+ * start; TRUE when the next chunk must wait (a timer then sends it). */
+static gboolean
+stream_throttle_wait (Stream *stream)
+{
+        gint64 due, now = g_get_monotonic_time ();
+
+        if (stream->throttle == 0)
+                return FALSE;
+        due = stream->started + (gint64) ((stream->pos - stream->first) * G_USEC_PER_SEC / stream->throttle);
+        if (now >= due)
+                return FALSE;
+        GSource *timer = g_timeout_source_new ((guint) ((due - now + 999) / 1000));
+        g_source_set_callback (timer, throttle_resume, stream_ref (stream), stream_unref);
+        g_source_attach (timer, stream->server->ctx);
+        g_source_unref (timer);
+        return TRUE;
+}
+
 /* Appends the next chunk, or notices the stop point. Called from
  * "wrote-headers" and "wrote-chunk", i.e. each time libsoup has written
  * everything appended so far. */
@@ -607,7 +654,12 @@ stream_pump (Stream *stream)
         gsize stop = MIN (stream->limit, stream->end);
 
         if (stream->pos < stop) {
-                gsize len = MIN ((gsize) CHUNK_SIZE, stop - stream->pos);
+                /* Throttled: chunks of a twentieth of a second. */
+                gsize size = stream->throttle ? (gsize) CLAMP (stream->throttle / 20, 1024, CHUNK_SIZE) : CHUNK_SIZE;
+                gsize len = MIN (size, stop - stream->pos);
+
+                if (stream_throttle_wait (stream))
+                        return;
                 g_autoptr(GBytes) chunk = g_bytes_new_from_bytes (stream->content, stream->pos, len);
 
                 soup_message_body_append_bytes (soup_server_message_get_response_body (stream->msg), chunk);
@@ -638,6 +690,9 @@ stream_start (HttpServer *self, const char *path, SoupServerMessage *msg,
         stream->end = end;
         stream->kind = plan->kind;
         stream->limit = plan->kind == LIMIT_NONE ? end : MIN (end, start + plan->limit);
+        stream->throttle = plan->throttle;
+        stream->first = start;
+        stream->started = g_get_monotonic_time ();
         g_ptr_array_add (self->streams, stream);
 
         soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
