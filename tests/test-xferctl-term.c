@@ -79,8 +79,9 @@ test_retry_line (void)
 
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
         g_autoptr(PtyProcess) p = xferctl_pty (env, 120, "download", "--retry-delay", "30", env->url, env->dest, NULL);
-        g_assert_true (pty_process_wait_output (p, &from, "retry 1 ", WAIT_TIMEOUT_MS));
-        g_assert_true (pty_process_wait_output (p, &from, "503", WAIT_TIMEOUT_MS));
+        /* From NextRetryTime: a foreground job retries first after 5 s. */
+        g_assert_true (pty_process_wait_output (p, &from, "retry 1 in ", WAIT_TIMEOUT_MS));
+        g_assert_true (pty_process_wait_output (p, &from, "s: HTTP 503", WAIT_TIMEOUT_MS));
 
         pty_process_send_signal (p, SIGINT);
         g_assert_cmpint (pty_process_wait_exit (p, WAIT_TIMEOUT_MS), ==, XFERCTL_EXIT_SIGINT);
@@ -107,6 +108,24 @@ test_several_files_line (void)
         assert_file_content (second, b);
 }
 
+/* xferd on a terminal: its log lines without the "<6>" a log collector reads. */
+static void
+test_daemon_log_on_terminal (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autofree char *state = bus_fixture_mkdir (env->fx, "manual-state");
+        g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", state);
+        const char *argv[] = { g_getenv ("XFERD_BINARY"), "--user", "--log-level=debug", "--idle-timeout=1",
+                               state_arg, NULL };
+
+        g_autoptr(PtyProcess) p = pty_process_spawn (env->fx, argv, 100);
+        g_assert_true (pty_process_wait_output (p, NULL, "xferd: ", WAIT_TIMEOUT_MS));
+        g_assert_cmpint (pty_process_wait_exit (p, WAIT_TIMEOUT_MS), ==, 0);
+        g_test_message ("%s", pty_process_output (p));
+        g_assert_null (strstr (pty_process_output (p), "<7>"));
+        g_assert_null (strstr (pty_process_output (p), "<6>"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -114,5 +133,6 @@ main (int argc, char **argv)
         g_test_add_func ("/xferctl-term/progress-line", test_progress_line);
         g_test_add_func ("/xferctl-term/retry-line", test_retry_line);
         g_test_add_func ("/xferctl-term/several-files", test_several_files_line);
+        g_test_add_func ("/xferctl-term/daemon-log", test_daemon_log_on_terminal);
         return g_test_run ();
 }
