@@ -69,7 +69,8 @@ static const Verb verbs[_VERB_MAX] = {
                 "  Priority (foreground, high, normal, low)\n"
                 "  AutoComplete, AllowInsecureRedirect (yes/no)\n"
                 "  BandwidthLimit (bytes/s: 500K, 2M; 0 = none)\n"
-                "  MinimumRetryDelay, NoProgressTimeout (seconds: 30, 10m, 2h, 14d)",
+                "  MinimumRetryDelay, NoProgressTimeout (seconds: 30, 10m, 2h, 14d)\n"
+                "  MinimumNotificationInterval (milliseconds: 500)",
                 verb_set },
         [VERB_WAIT] = { "wait", 1, 1, "JOB", "wait until a job is transferred, fails or ends",
                 "Wait until a job is transferred, fails or ends, showing why it waits. Exit 0\n"

@@ -278,6 +278,7 @@ static const WritableProperty writable_properties[] = {
         { "AllowInsecureRedirect", 'b' },
         { "MinimumRetryDelay",     'u' },
         { "NoProgressTimeout",     'u' },
+        { "MinimumNotificationInterval", 'm' },  /* milliseconds */
 };
 
 /* "AutoComplete", "autocomplete", "auto-complete" and "auto_complete" all name the same
@@ -322,6 +323,12 @@ static int parse_value(const WritableProperty *p, const char *s, Value *v) {
                 if (r < 0)
                         return report_error(r, "invalid value \"%s\" for %s: expected bytes per second, e.g. 500K or 2M (0 = no limit)",
                                             s, p->name);
+                break;
+        case 'm':
+                if (isempty(s) || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s))
+                        return report_error(-EINVAL, "invalid value \"%s\" for %s: expected milliseconds, e.g. 500",
+                                            s, p->name);
+                v->u = (uint32_t) strtoul(s, NULL, 10);
                 break;
         case 'u':
                 r = parse_seconds(s, &v->u);
@@ -369,6 +376,7 @@ int verb_set(Ctl *c, int argc, char **argv) {
                 r = sd_bus_set_property(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, p->name, &error, "t", v.t);
                 break;
         case 'u':
+        case 'm':
                 r = sd_bus_set_property(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, p->name, &error, "u", v.u);
                 break;
         default:
@@ -386,7 +394,8 @@ int verb_set(Ctl *c, int argc, char **argv) {
                 switch (p->type) {
                 case 'b': json_bool(w, v.b); break;
                 case 't': json_uint(w, v.t); break;
-                case 'u': json_uint(w, v.u); break;
+                case 'u':
+                case 'm': json_uint(w, v.u); break;
                 default:  json_string(w, argv[3]);
                 }
                 return json_job_end(w);
