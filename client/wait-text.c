@@ -11,7 +11,8 @@ static uint64_t seconds_until(uint64_t then, uint64_t now) {
         return then > now ? (then - now + 999999) / 1000000 : 0;
 }
 
-static char *retry_text(const JobStatus *s, uint64_t now) {
+/* "retry 3 in 9m12s: …"; network says that a change of the network retries sooner. */
+static char *retry_text(const JobStatus *s, uint64_t now, bool network) {
         const char *msg = strempty(s->error_message);
         const char *sep = isempty(msg) ? "" : ": ";
         unsigned n = s->error_count > 0 ? (unsigned) s->error_count : 1;
@@ -23,8 +24,9 @@ static char *retry_text(const JobStatus *s, uint64_t now) {
                 /* A daemon that does not say when: only that it will. */
                 r = asprintf(&t, "retry %u pending%s%s", n, sep, msg);
         else if (s->next_retry_time > now)
-                r = asprintf(&t, "retry %u in %s%s%s", n,
-                             format_duration(d, seconds_until(s->next_retry_time, now)), sep, msg);
+                r = asprintf(&t, "retry %u in %s%s%s%s", n,
+                             format_duration(d, seconds_until(s->next_retry_time, now)),
+                             network ? " or when the network changes" : "", sep, msg);
         else
                 r = asprintf(&t, "retry %u now%s%s", n, sep, msg);
         return r < 0 ? NULL : t;
@@ -43,8 +45,8 @@ static char *reason_text(const JobStatus *s, uint64_t now, const WaitContext *ct
         char *t;
         int r;
 
-        if (streq(reason, "retry-delay"))
-                return retry_text(s, now);
+        if (streq(reason, "retry-delay") || streq(reason, "no-network"))
+                return retry_text(s, now, streq(reason, "no-network"));
         if (streq(reason, "suspended"))
                 return suspended_text(ctx);
         if (streq(reason, "max-transfers")) {
@@ -57,8 +59,6 @@ static char *reason_text(const JobStatus *s, uint64_t now, const WaitContext *ct
         }
         if (streq(reason, "higher-priority"))
                 return strdup("waiting: jobs of higher priority go first");
-        if (streq(reason, "no-network"))
-                return strdup("waiting for a network connection");
         if (streq(reason, "bandwidth-limit"))
                 return strdup("waiting: the bandwidth limit is used up");
         /* A reason newer than this client: its token still says something. */
@@ -75,7 +75,7 @@ char *wait_text(const JobStatus *s, uint64_t now_usec, const WaitContext *ctx) {
 
         /* From the state alone. */
         if (streq(s->state, "transient-error"))
-                return retry_text(s, now_usec);
+                return retry_text(s, now_usec, false);
         if (streq(s->state, "suspended"))
                 return suspended_text(ctx);
         if (streq(s->state, "queued") || streq(s->state, "connecting"))
@@ -95,7 +95,7 @@ char *wait_text_short(const JobStatus *s, uint64_t now_usec) {
                 return strdup("");
 
         retrying = (s->present & JOB_HAS_WAIT_REASON) && !isempty(s->wait_reason)
-                ? streq(s->wait_reason, "retry-delay")
+                ? streq(s->wait_reason, "retry-delay") || streq(s->wait_reason, "no-network")
                 : streq(s->state, "transient-error");
         if (retrying) {
                 if ((s->present & JOB_HAS_NEXT_RETRY_TIME) && s->next_retry_time > now_usec)

@@ -305,8 +305,9 @@ static void test_wait_text(void) {
         CHECK(str_is(t, "waiting: jobs of higher priority go first"));
         free(t);
         s.wait_reason = (char *) "no-network";
+        s.next_retry_time = now + 4 * SEC;
         t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting for a network connection"));
+        CHECK(str_is(t, "retry 3 in 4s or when the network changes: HTTP 503 Service Unavailable"));
         free(t);
         s.wait_reason = (char *) "bandwidth-limit";
         t = wait_text(&s, now, &ctx);
