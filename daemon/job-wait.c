@@ -10,6 +10,30 @@ static bool job_is_background(const Job *j) {
         return j->priority != JOB_PRIORITY_FOREGROUND;
 }
 
+/* The numbers a queued job's reason needs from all jobs, recounted when the loop moved on
+ * or something changed since the last count. */
+static void manager_wait_scan(Manager *m) {
+        uint64_t now;
+
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                now = now_monotonic_usec();
+        if (now == m->wait_scan_usec && m->change_gen == m->wait_scan_gen)
+                return;
+        m->wait_scan_usec = now;
+        m->wait_scan_gen = m->change_gen;
+        m->wait_scan_active_background = 0;
+        m->wait_scan_best_priority = _JOB_PRIORITY_MAX;
+        for (Job *o = m->jobs_head; o; o = o->next) {
+                if (!job_is_background(o))
+                        continue;
+                if (job_state_is_active(o->state))
+                        m->wait_scan_active_background++;
+                if ((o->state == JOB_QUEUED || job_state_is_active(o->state)) &&
+                    (int) o->priority < m->wait_scan_best_priority)
+                        m->wait_scan_best_priority = (int) o->priority;
+        }
+}
+
 static WaitReason job_wait_reason_value(const Job *j) {
         Manager *m = j->manager;
         WaitFacts f = {
@@ -19,12 +43,10 @@ static WaitReason job_wait_reason_value(const Job *j) {
         };
 
         if (j->state == JOB_QUEUED && job_is_background(j)) {
-                f.slots_full = manager_count_active_background(m) >= m->config.max_background_transfers;
+                manager_wait_scan(m);
+                f.slots_full = m->wait_scan_active_background >= m->config.max_background_transfers;
                 /* A better background job holds a slot or waits ahead of this one. */
-                for (Job *o = m->jobs_head; o; o = o->next)
-                        if (o != j && job_is_background(o) && o->priority < j->priority &&
-                            (o->state == JOB_QUEUED || job_state_is_active(o->state)))
-                                f.higher_priority_first = true;
+                f.higher_priority_first = m->wait_scan_best_priority < (int) j->priority;
         }
         return wait_reason_decide(&f);
 }

@@ -49,6 +49,13 @@ struct Manager {
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
+        /* What every queued job's WaitReason needs from all the others, counted once per loop
+         * iteration and change (job-wait.c), not once per job: 10 000 jobs stay linear. */
+        unsigned change_gen;                    /* bumped by every change told */
+        unsigned wait_scan_gen;
+        uint64_t wait_scan_usec;
+        unsigned wait_scan_active_background;
+        int wait_scan_best_priority;            /* of background jobs queued or running */
 
         PendingUnlink *pending_unlinks;
         sd_event_source *unlink_timer;

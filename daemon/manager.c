@@ -28,6 +28,9 @@ void *manager_get_observer_userdata(Manager *m) {
 void notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
 
+        /* Announcing a reason changes nothing the reasons are made from. */
+        if (changes & ~(unsigned) JOB_CHANGE_WAIT)
+                m->change_gen++;
         /* What the signal carries counts as told: a state change carries the counters and
          * the reason too. */
         if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS))
