@@ -51,8 +51,9 @@ static char *reason_text(const JobStatus *s, uint64_t now, const WaitContext *ct
                 return suspended_text(ctx);
         if (streq(reason, "max-transfers")) {
                 if (ctx && ctx->max_transfers > 0)
-                        r = asprintf(&t, "waiting: %u transfers running (MaxBackgroundTransfers=%u)",
-                                     (unsigned) ctx->max_transfers, (unsigned) ctx->max_transfers);
+                        r = asprintf(&t, "waiting: %u transfer%s running (MaxBackgroundTransfers=%u)",
+                                     (unsigned) ctx->max_transfers, ctx->max_transfers == 1 ? "" : "s",
+                                     (unsigned) ctx->max_transfers);
                 else
                         r = asprintf(&t, "waiting: as many transfers as allowed are running (MaxBackgroundTransfers)");
                 return r < 0 ? NULL : t;

@@ -88,6 +88,34 @@ test_retry_line (void)
         g_assert_true (xferctl_no_jobs (env));
 }
 
+/* A background download behind a full slot says so, with the limit. */
+static void
+test_waiting_line (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *first = xferd_env_path (env, "first.bin");
+        gsize from = 0;
+
+        g_assert_true (bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
+                                         g_variant_new_uint32 (1), &error));
+        g_assert_no_error (error);
+        http_server_stall_after (env->http, "/file.bin", 1024);
+        g_autofree char *running = xferd_download (env->fx, env->url, first, FALSE, NULL);
+        job_wait_state (env->fx, running, "transferring");
+
+        g_autoptr(PtyProcess) p = xferctl_pty (env, 120, "download", "--priority", "normal", env->url, env->dest, NULL);
+        g_assert_true (pty_process_wait_output (p, &from, "waiting: 1 transfer running (MaxBackgroundTransfers=1)",
+                                                WAIT_TIMEOUT_MS));
+        /* The slot frees: it runs and completes. */
+        xferd_job_call (env->fx, running, "Cancel");
+        http_server_release (env->http, "/file.bin");
+        g_assert_cmpint (pty_process_wait_exit (p, WAIT_TIMEOUT_MS), ==, 0);
+        assert_file_content (env->dest, env->content);
+}
+
 /* Several files: the line names the one being transferred. */
 static void
 test_several_files_line (void)
@@ -133,6 +161,7 @@ main (int argc, char **argv)
         g_test_add_func ("/xferctl-term/progress-line", test_progress_line);
         g_test_add_func ("/xferctl-term/retry-line", test_retry_line);
         g_test_add_func ("/xferctl-term/several-files", test_several_files_line);
+        g_test_add_func ("/xferctl-term/waiting-line", test_waiting_line);
         g_test_add_func ("/xferctl-term/daemon-log", test_daemon_log_on_terminal);
         return g_test_run ();
 }
