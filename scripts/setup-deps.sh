@@ -22,6 +22,8 @@ packages=(
   scdoc bash-completion
   # sanitizer builds (gcc's runtimes come with gcc; these are for clang)
   clang libclang-rt-14-dev
+  # test peers: polkit's and NetworkManager's mocks (run with Debian's /usr/bin/python3)
+  python3-dbusmock
   # demo and benchmark peers
   curl aria2 nginx-light ca-certificates coreutils strace
 )
