@@ -54,7 +54,7 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         /* Introspection and GetManagedObjects show a caller only the jobs it may use. */
         m = sd_bus_get_current_message(bus);
         if (m && bus_access_get_caller_uid(b, m, &uid) >= 0)
-                all = uid == 0;
+                all = uid == 0 || bus_polkit_authorized(b->polkit, m);
 
         for (Job *j = manager_first_job(b->manager); j; j = j->next)
                 n++;

@@ -22,6 +22,11 @@ packages=(
   scdoc bash-completion
   # sanitizer builds (gcc's runtimes come with gcc; these are for clang)
   clang libclang-rt-14-dev
+  # test peers: polkit's and NetworkManager's mocks (run with Debian's /usr/bin/python3)
+  python3-dbusmock
+  # the Cockpit page's browser test (tests/test-cockpit.py): a real Cockpit, headless
+  # chromium driven by selenium through chromedriver; openssl hashes the test passwords
+  cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium openssl
   # demo and benchmark peers
   curl aria2 nginx-light ca-certificates coreutils strace
 )

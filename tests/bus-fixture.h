@@ -44,6 +44,9 @@ typedef struct {
          * none (on the system bus an empty one, so that the machine's
          * /etc/xferd/xferd.conf never counts). */
         const char *config;
+        /* System bus: more <policy> elements for the bus configuration, e.g. to let a mock
+         * service own its name (polkit's, NetworkManager's) as its own policy file would. */
+        const char *extra_bus_policy;
 } BusFixtureOptions;
 
 typedef struct {

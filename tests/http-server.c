@@ -47,7 +47,7 @@ typedef struct {
         guint hang_times;
         gsize drop_after;
         guint drop_times;
-        guint64 throttle;         /* bytes per second, 0: as fast as it goes */
+        guint64 rate;             /* bytes/s of response bodies; 0 = as fast as possible */
         /* observations */
         guint requests;
         GArray *request_times;    /* gint64 */
@@ -81,14 +81,15 @@ typedef struct {
         SoupServerMessage *msg;
         GBytes *content;
         gsize pos;                /* next byte to append */
+        gsize first;              /* the first byte of the body */
+        guint64 rate;             /* bytes/s, 0 = no limit */
+        gint64 started;           /* monotonic µs when the headers were written */
+        gboolean timer_pending;   /* a paced append is scheduled */
         gsize end;                /* one past the last byte of the body */
         gsize limit;              /* where to stop early (== end: nowhere) */
         LimitKind kind;
         gboolean stalled;
         gboolean done;
-        guint64 throttle;         /* bytes per second, 0: none */
-        gsize first;              /* where the body started */
-        gint64 started;           /* g_get_monotonic_time () when it did */
 } Stream;
 
 /* What the handler decided under the lock, performed outside it. */
@@ -104,7 +105,7 @@ typedef struct {
         gboolean ignore_range;
         LimitKind kind;
         gsize limit;
-        guint64 throttle;
+        guint64 rate;
 } Plan;
 
 /* ---------------------------------------------------------------- pattern */
@@ -256,10 +257,10 @@ http_server_stall_after (HttpServer *self, const char *path, gsize bytes)
 }
 
 void
-http_server_throttle (HttpServer *self, const char *path, guint64 bytes_per_sec)
+http_server_set_rate (HttpServer *self, const char *path, guint64 bytes_per_second)
 {
         g_mutex_lock (&self->lock);
-        resource_get (self, path)->throttle = bytes_per_sec;
+        resource_get (self, path)->rate = bytes_per_second;
         g_mutex_unlock (&self->lock);
 }
 
@@ -447,7 +448,7 @@ plan_request (HttpServer *self, Resource *res, const char *path, Plan *plan)
         plan->etag = g_strdup (res->etag);
         plan->last_modified = g_strdup (res->last_modified);
         plan->ignore_range = res->ignore_range;
-        plan->throttle = res->throttle;
+        plan->rate = res->rate;
         if (res->drop_times > 0) {
                 if (res->drop_times != HTTP_SERVER_FOREVER)
                         res->drop_times--;
@@ -612,54 +613,57 @@ stream_reached_limit (Stream *stream)
         g_source_unref (idle);
 }
 
-static void stream_pump (Stream *stream);
-
+/* A paced stream's next chunk is due. */
 static gboolean
-throttle_resume (gpointer data)
+stream_paced (gpointer data)
 {
         Stream *stream = data;
 
-        if (!stream->done) {
-                stream_pump (stream);
-                soup_server_message_unpause (stream->msg);
-        }
+        stream->timer_pending = FALSE;
+        if (stream->done)
+                return G_SOURCE_REMOVE;
+        stream_pump (stream);
+        soup_server_message_unpause (stream->msg);
         return G_SOURCE_REMOVE;
 }
 
-/* A throttled stream sends byte n no earlier than n / rate seconds after its
- * start; TRUE when the next chunk must wait (a timer then sends it). */
+/* With a rate, whether the byte at stream->pos may go out now; if not, the append is
+ * scheduled for when it may (byte n of the body is due n / rate seconds after the headers). */
 static gboolean
-stream_throttle_wait (Stream *stream)
+stream_may_send (Stream *stream)
 {
-        gint64 due, now = g_get_monotonic_time ();
-
-        if (stream->throttle == 0)
-                return FALSE;
-        due = stream->started + (gint64) ((stream->pos - stream->first) * G_USEC_PER_SEC / stream->throttle);
-        if (now >= due)
-                return FALSE;
-        GSource *timer = g_timeout_source_new ((guint) ((due - now + 999) / 1000));
-        g_source_set_callback (timer, throttle_resume, stream_ref (stream), stream_unref);
-        g_source_attach (timer, stream->server->ctx);
-        g_source_unref (timer);
-        return TRUE;
+        if (stream->rate == 0)
+                return TRUE;
+        gint64 now = g_get_monotonic_time ();
+        if (stream->started == 0)
+                stream->started = now;
+        gint64 due = stream->started +
+                     (gint64) ((stream->pos - stream->first) * G_USEC_PER_SEC / stream->rate);
+        if (due <= now)
+                return TRUE;
+        if (!stream->timer_pending) {
+                GSource *timer = g_timeout_source_new ((guint) ((due - now + 999) / 1000));
+                g_source_set_callback (timer, stream_paced, stream_ref (stream), stream_unref);
+                g_source_attach (timer, stream->server->ctx);
+                g_source_unref (timer);
+                stream->timer_pending = TRUE;
+        }
+        return FALSE;
 }
 
 /* Appends the next chunk, or notices the stop point. Called from
  * "wrote-headers" and "wrote-chunk", i.e. each time libsoup has written
- * everything appended so far. */
+ * everything appended so far. A paced stream sends a tenth of its rate at a time. */
 static void
 stream_pump (Stream *stream)
 {
         gsize stop = MIN (stream->limit, stream->end);
 
         if (stream->pos < stop) {
-                /* Throttled: chunks of a twentieth of a second. */
-                gsize size = stream->throttle ? (gsize) CLAMP (stream->throttle / 20, 1024, CHUNK_SIZE) : CHUNK_SIZE;
-                gsize len = MIN (size, stop - stream->pos);
-
-                if (stream_throttle_wait (stream))
+                if (!stream_may_send (stream))
                         return;
+                gsize most = stream->rate ? (gsize) CLAMP (stream->rate / 10, 1, CHUNK_SIZE) : CHUNK_SIZE;
+                gsize len = MIN (most, stop - stream->pos);
                 g_autoptr(GBytes) chunk = g_bytes_new_from_bytes (stream->content, stream->pos, len);
 
                 soup_message_body_append_bytes (soup_server_message_get_response_body (stream->msg), chunk);
@@ -687,12 +691,11 @@ stream_start (HttpServer *self, const char *path, SoupServerMessage *msg,
         stream->msg = g_object_ref (msg);
         stream->content = g_bytes_ref (plan->content);
         stream->pos = start;
+        stream->first = start;
+        stream->rate = plan->rate;
         stream->end = end;
         stream->kind = plan->kind;
         stream->limit = plan->kind == LIMIT_NONE ? end : MIN (end, start + plan->limit);
-        stream->throttle = plan->throttle;
-        stream->first = start;
-        stream->started = g_get_monotonic_time ();
         g_ptr_array_add (self->streams, stream);
 
         soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);

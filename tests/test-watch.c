@@ -83,7 +83,7 @@ test_rate (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/big.bin", BIG);
 
-        http_server_throttle (env->http, "/big.bin", THROTTLE);
+        http_server_set_rate (env->http, "/big.bin", THROTTLE);
         g_autofree char *job = start_job (env, "foreground", env->url, env->dest, 0, 0);
         job_wait_state (env->fx, job, "transferring");
         /* Three seconds of bytes at the throttle. */
@@ -298,7 +298,7 @@ test_notification_interval (void)
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", 4 * THROTTLE);
         gint64 elapsed_slow, elapsed_often;
 
-        http_server_throttle (env->http, "/file.bin", THROTTLE);
+        http_server_set_rate (env->http, "/file.bin", THROTTLE);
         guint slow = count_progress_signals (env, 2000, &elapsed_slow);
         guint often = count_progress_signals (env, 250, &elapsed_often);
         g_test_message ("2000 ms: %u progress signals in %.1f s; 250 ms: %u in %.1f s", slow,
