@@ -86,6 +86,8 @@ test_download_interrupted (void)
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autoptr(GSubprocess) proc = bus_fixture_spawn (env->fx, argv);
         g_autofree char *job_path = wait_job_new (env);
+        /* xferctl makes the job, then adds its file: the file is there once it transfers. */
+        job_wait_state (env->fx, job_path, "transferring");
         g_autofree char *temp = xferd_temp_path (env->fx, job_path, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
 
