@@ -20,6 +20,8 @@ bool acquire_owns_job(const Acquire *a, const char *path) {
         return a->job_path && path && streq(a->job_path, path);
 }
 
+#define OWNER_OPTION "cancel-when-owner-gone"
+
 void acquire_free(Acquire *a) {
         Method *m = a->method;
 
@@ -324,6 +326,16 @@ static int on_created(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
 
         a->call = sd_bus_slot_unref(a->call);
         a->state = ACQUIRE_SETTING_UP;
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) && strstr(strempty(e->message), OWNER_OPTION) &&
+            a->outcome == OUTCOME_NONE) {
+                /* An xferd from before CancelWhenOwnerGone: the method's own Cancel on the way
+                 * out is all there is. */
+                method_debug(a->method, "xferd has no %s: a killed method leaves its jobs", OWNER_OPTION);
+                xferd_features(a->method->xferd)->owner_option_refused = true;
+                a->state = ACQUIRE_WAITING;
+                acquire_start(a);
+                return 0;
+        }
         r = e ? -EIO : sd_bus_message_read(reply, "so", &id, &path);
         if (r >= 0 && !(a->job_path = strdup(path)))
                 r = -ENOMEM;
@@ -368,8 +380,16 @@ void acquire_start(Acquire *a) {
         snprintf(name, sizeof name, "apt: %s", base && base[1] ? base + 1 : a->url);
 
         a->state = ACQUIRE_CREATING;
-        r = acquire_call(a, on_created, s->timeout_usec, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
-                         "sa{sv}", name, 2, "priority", "s", s->priority, "description", "s", a->uri);
+        /* Bound to this process's connection: should the method die without cancelling
+         * (SIGKILL), xferd cancels the job itself. */
+        if (xferd_features(a->method->xferd)->owner_option_refused)
+                r = acquire_call(a, on_created, s->timeout_usec, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                 "CreateJob", "sa{sv}", name, 2, "priority", "s", s->priority, "description", "s",
+                                 a->uri);
+        else
+                r = acquire_call(a, on_created, s->timeout_usec, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                 "CreateJob", "sa{sv}", name, 3, "priority", "s", s->priority, "description", "s",
+                                 a->uri, OWNER_OPTION, "b", true);
         if (r < 0) {
                 a->state = ACQUIRE_WAITING;
                 acquire_fail_call(a, "creating a job", NULL, r);

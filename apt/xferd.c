@@ -67,6 +67,7 @@ void xferd_features_from_xml(XferdFeatures *f, const char *xml) {
         assert(xml);
 
         *f = (XferdFeatures) {
+                .owner_option_refused = f->owner_option_refused,
                 .known = true,
                 .add_file_with_options = xml_has(xml, "method", "AddFileWithOptions"),
                 .cost_policy = xml_has(xml, "property", "CostPolicy"),

@@ -26,6 +26,7 @@ typedef enum XferdState {
 /* What the running xferd offers beyond the first API, learnt from the introspection of the
  * first job we create. */
 typedef struct XferdFeatures {
+        bool owner_option_refused;      /* CreateJob took no "cancel-when-owner-gone" */
         bool known;
         bool add_file_with_options;     /* checksum verification by xferd */
         bool cost_policy;

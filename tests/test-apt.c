@@ -516,6 +516,7 @@ typedef enum {
         STOP_SIGINT_GROUP,      /* Ctrl-C: apt-get and its method get SIGINT */
         STOP_SIGTERM_METHOD,    /* the method alone is told to stop */
         STOP_KILL_APT,          /* apt-get dies: the method's pipe closes */
+        STOP_KILL_METHOD,       /* the method dies: xferd cancels its jobs (CancelWhenOwnerGone) */
 } StopHow;
 
 static void
@@ -557,6 +558,9 @@ interrupt_big_download (StopHow how)
         case STOP_KILL_APT:
                 g_assert_no_errno (kill (apt, SIGKILL));
                 break;
+        case STOP_KILL_METHOD:
+                g_assert_no_errno (kill (method, SIGKILL));
+                break;
         }
 
         g_autofree char *final = xferd_wait_job_removed (env->fx, job_id);
@@ -574,8 +578,13 @@ interrupt_big_download (StopHow how)
         else if (how == STOP_SIGTERM_METHOD) {
                 g_assert_nonnull (strstr (err, "Terminated: cancelling our jobs"));
                 g_assert_null (strstr (err, "apt closed the pipe"));
-        } else
+        } else if (how == STOP_KILL_APT)
                 g_assert_nonnull (strstr (err, "apt closed the pipe"));
+        else {
+                /* Nobody but xferd could cancel it. */
+                g_assert_null (strstr (err, "cancelling our jobs"));
+                g_assert_nonnull (strstr (err, "Method xferd+http has died unexpectedly"));
+        }
         g_assert_true (wait_process_gone (method, WAIT_TIMEOUT_MS));
         http_server_set_rate (repo->http, big, 0);
 
@@ -595,6 +604,13 @@ test_interrupt_sigterm (void)
 {
         if (available ())
                 interrupt_big_download (STOP_SIGTERM_METHOD);
+}
+
+static void
+test_interrupt_method_killed (void)
+{
+        if (available ())
+                interrupt_big_download (STOP_KILL_METHOD);
 }
 
 static void
@@ -623,6 +639,7 @@ main (int argc, char **argv)
         g_test_add_func ("/apt/interrupt/sigint", test_interrupt_sigint);
         g_test_add_func ("/apt/interrupt/sigterm", test_interrupt_sigterm);
         g_test_add_func ("/apt/interrupt/apt-killed", test_interrupt_apt_killed);
+        g_test_add_func ("/apt/interrupt/method-killed", test_interrupt_method_killed);
         status = g_test_run ();
         apt_repo_free (repo);
         return status;
