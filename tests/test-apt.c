@@ -18,240 +18,71 @@
 
 #include <glib/gstdio.h>
 
+#include "apt-checks.h"
 #include "apt-repo.h"
 #include "bus-fixture.h"
 #include "http-server.h"
-
-#define PLAIN "deb [trusted=yes] @BASE@ plain main\n"
-#define SIGNED "deb [signed-by=@KEYRING@] @BASE@ signed main\n"
-
-static AptRepo *repo;
-
-typedef struct {
-        BusFixture *fx;
-        AptRoot *apt;
-} Env;
-
-static Env *
-env_new (const char *sources, const char *extra_conf)
-{
-        BusFixtureOptions options = { .system_bus = TRUE };
-        Env *env = g_new0 (Env, 1);
-
-        env->fx = bus_fixture_new (&options);
-        env->apt = apt_root_new (env->fx, repo, sources, extra_conf);
-        return env;
-}
-
-static void
-env_free (Env *env)
-{
-        apt_root_free (env->apt);
-        bus_fixture_free (env->fx);
-        g_free (env);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
-
-static gboolean
-available (void)
-{
-        const char *missing = apt_repo_missing ();
-
-        if (!missing && !repo)
-                missing = "the test repository (it could not be built)";
-        if (!missing)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs %s", missing);
-        else
-                g_test_skip_printf ("this test needs %s", missing);
-        return FALSE;
-}
-
-/* ---------------------------------------------------------------- checks */
-
-/* Where the signals of what comes next start: everything xferd sent so far (it sent it before
- * it answered the method, which answered apt before apt exited) is recorded first, by a round
- * trip to the bus and a drained context. */
-static guint
-signals_mark (BusFixture *fx)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) id = g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                              "org.freedesktop.DBus", "GetId", NULL, NULL,
-                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-
-        g_assert_no_error (error);
-        while (g_main_context_iteration (fx->ctx, FALSE))
-                ;
-        return fx->signals->len;
-}
-
-/* apt-get update in the root, asserted to succeed without errors or warnings. */
-static char *
-update_ok (Env *env)
-{
-        g_autofree char *out = NULL;
-
-        g_assert_cmpint (apt_root_run (env->apt, &out, "update", NULL), ==, 0);
-        g_assert_null (strstr (out, "\nE: "));
-        g_assert_null (strstr (out, "\nW: "));
-        return g_steal_pointer (&out);
-}
-
-static void
-assert_no_jobs (BusFixture *fx)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) jobs = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", TRUE),
-                                                     G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-
-        g_assert_no_error (error);
-        g_autoptr(GVariant) list = g_variant_get_child_value (jobs, 0);
-        g_assert_cmpuint (g_variant_n_children (list), ==, 0);
-}
-
-/* The job ids of the JobNew signals from index `from` on. */
-static GPtrArray *
-jobs_since (BusFixture *fx, guint from)
-{
-        GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
-        const RecordedSignal *sig;
-
-        signals_mark (fx);
-        while ((sig = bus_wait_signal (fx, &from, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew",
-                                       NULL, NULL, 0))) {
-                const char *id;
-                g_variant_get (sig->params, "(&s&o)", &id, NULL);
-                g_ptr_array_add (ids, g_strdup (id));
-        }
-        return ids;
-}
-
-static char *
-job_path (const char *id)
-{
-        return g_strconcat (XFERD_JOB_PATH_PREFIX, id, NULL);
-}
-
-/* Every job the method made is _apt's (it gave up root before it called xferd) and over. */
-static void
-assert_jobs_of_apt (BusFixture *fx, guint from, guint at_least)
-{
-        g_autoptr(GPtrArray) ids = jobs_since (fx, from);
-
-        g_assert_cmpuint (ids->len, >=, at_least);
-        for (guint i = 0; i < ids->len; i++) {
-                g_autofree char *path = job_path (ids->pdata[i]);
-                g_autofree char *state = job_get_string (fx, path, "State");
-                g_assert_cmpuint (job_get_uint32 (fx, path, "Owner"), ==, apt_user_uid ());
-                g_assert_true (strcmp (state, "acknowledged") == 0 || strcmp (state, "cancelled") == 0);
-        }
-        assert_no_jobs (fx);
-}
-
-static void
-assert_file_bytes (const char *path, GBytes *expected)
-{
-        g_autoptr(GError) error = NULL;
-        g_autofree char *data = NULL;
-        gsize len;
-
-        g_file_get_contents (path, &data, &len, &error);
-        g_assert_no_error (error);
-        g_assert_cmpmem (data, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
-}
-
-static void
-assert_deb_in (const char *dir, const char *package)
-{
-        g_autofree char *pool = apt_repo_deb_path (package);
-        g_autofree char *path = g_build_filename (dir, strrchr (pool, '/') + 1, NULL);
-        g_autoptr(GBytes) expected = apt_repo_deb (repo, package);
-
-        assert_file_bytes (path, expected);
-}
-
-/* No hidden temporary file of xferd's (nor anything else but `allowed`) in dir. */
-static void
-assert_dir_holds_only (const char *dir, const char *const *allowed)
-{
-        g_auto(GStrv) names = list_dir (dir);
-
-        for (guint i = 0; names[i]; i++)
-                if (!allowed || !g_strv_contains (allowed, names[i])) {
-                        g_autofree char *all = dir_listing (dir);
-                        g_test_message ("%s holds: %s", dir, all);
-                        g_assert_cmpstr (names[i], ==, "(nothing more)");
-                }
-}
-
-static char *
-lists_file (const char *suite, const char *name)
-{
-        return g_strdup_printf ("%s/127.0.0.1:%u_dists_%s_%s", "", http_server_get_port (repo->http), suite, name);
-}
 
 /* ---------------------------------------------------------------- update */
 
 static void
 test_update_trusted (void)
 {
-        if (!available ())
+        if (!apt_test_available ())
                 return;
-        g_autoptr(Env) env = env_new (PLAIN, NULL);
-        guint from = signals_mark (env->fx);
-        g_autofree char *out = update_ok (env);
+        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
+        guint from = apt_signals_mark (env->fx);
+        g_autofree char *out = apt_update_ok (env);
 
         /* No InRelease in this suite: its 404 is apt's "Ign". */
         g_assert_nonnull (strstr (out, "Ign:1 xferd+http://127.0.0.1"));
         g_assert_nonnull (strstr (out, "plain Release"));
-        g_autofree char *name = lists_file ("plain", "main_binary-all_Packages");
+        g_autofree char *name = apt_lists_file ("plain", "main_binary-all_Packages");
         g_autofree char *lists_packages = g_strconcat (env->apt->lists, name, NULL);
-        g_autofree char *repo_packages = g_build_filename (repo->dir, "dists", "plain", "main", "binary-all",
+        g_autofree char *repo_packages = g_build_filename (apt_test_repo->dir, "dists", "plain", "main", "binary-all",
                                                            "Packages", NULL);
         g_autofree char *expected = NULL;
         g_assert_true (g_file_get_contents (repo_packages, &expected, NULL, NULL));
         g_autoptr(GBytes) bytes = g_bytes_new (expected, strlen (expected));
-        assert_file_bytes (lists_packages, bytes);
-        assert_jobs_of_apt (env->fx, from, 3);
+        apt_assert_file_bytes (lists_packages, bytes);
+        apt_assert_jobs_of_apt (env->fx, from, 3);
 
         /* Again: apt asks with If-Modified-Since and xferd's 304 is apt's IMS hit. */
-        guint releases = http_server_request_count (repo->http, "/dists/plain/Release");
-        guint packages = http_server_request_count (repo->http, "/dists/plain/main/binary-all/Packages");
-        from = signals_mark (env->fx);
-        g_autofree char *again = update_ok (env);
+        guint releases = http_server_request_count (apt_test_repo->http, "/dists/plain/Release");
+        guint packages = http_server_request_count (apt_test_repo->http, "/dists/plain/main/binary-all/Packages");
+        from = apt_signals_mark (env->fx);
+        g_autofree char *again = apt_update_ok (env);
         g_assert_nonnull (strstr (again, "Hit:"));
-        g_assert_cmpuint (http_server_request_count (repo->http, "/dists/plain/Release"), ==, releases + 1);
-        g_autofree char *ims = http_server_last_header (repo->http, "/dists/plain/Release", "If-Modified-Since");
+        g_assert_cmpuint (http_server_request_count (apt_test_repo->http, "/dists/plain/Release"), ==, releases + 1);
+        g_autofree char *ims = http_server_last_header (apt_test_repo->http, "/dists/plain/Release", "If-Modified-Since");
         g_assert_nonnull (ims);
         /* The same Release: apt does not ask for Packages again. */
-        g_assert_cmpuint (http_server_request_count (repo->http, "/dists/plain/main/binary-all/Packages"), ==,
+        g_assert_cmpuint (http_server_request_count (apt_test_repo->http, "/dists/plain/main/binary-all/Packages"), ==,
                           packages);
         g_autofree char *partial = g_build_filename (env->apt->lists, "partial", NULL);
-        assert_dir_holds_only (partial, NULL);
-        assert_jobs_of_apt (env->fx, from, 1);
+        apt_assert_dir_holds_only (partial, NULL);
+        apt_assert_jobs_of_apt (env->fx, from, 1);
 }
 
 static void
 test_update_signed (void)
 {
-        if (!available ())
+        if (!apt_test_available ())
                 return;
-        g_autoptr(Env) env = env_new (SIGNED, NULL);
-        guint from = signals_mark (env->fx);
-        g_autofree char *out = update_ok (env);
+        g_autoptr(AptEnv) env = apt_env_new (SIGNED, NULL);
+        guint from = apt_signals_mark (env->fx);
+        g_autofree char *out = apt_update_ok (env);
 
         g_assert_nonnull (strstr (out, "signed InRelease"));
         g_assert_null (strstr (out, "NO_PUBKEY"));
-        g_autofree char *name = lists_file ("signed", "InRelease");
+        g_autofree char *name = apt_lists_file ("signed", "InRelease");
         g_autofree char *inrelease = g_strconcat (env->apt->lists, name, NULL);
         g_assert_true (g_file_test (inrelease, G_FILE_TEST_IS_REGULAR));
-        assert_jobs_of_apt (env->fx, from, 2);
+        apt_assert_jobs_of_apt (env->fx, from, 2);
 
-        g_autofree char *again = update_ok (env);
+        g_autofree char *again = apt_update_ok (env);
         g_assert_nonnull (strstr (again, "Hit:1 xferd+http://127.0.0.1"));
-        g_autofree char *ims = http_server_last_header (repo->http, "/dists/signed/InRelease", "If-Modified-Since");
+        g_autofree char *ims = http_server_last_header (apt_test_repo->http, "/dists/signed/InRelease", "If-Modified-Since");
         g_assert_nonnull (ims);
 }
 
@@ -260,28 +91,28 @@ test_update_signed (void)
 static void
 test_download (void)
 {
-        if (!available ())
+        if (!apt_test_available ())
                 return;
-        g_autoptr(Env) env = env_new (PLAIN, NULL);
-        g_autofree char *update = update_ok (env);
+        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
+        g_autofree char *update = apt_update_ok (env);
         g_autofree char *out = NULL;
         g_autofree char *big = apt_repo_deb_path ("big");
 
         /* The big one slowly: the small ones are done while it is still coming. */
-        http_server_set_rate (repo->http, big, 2 * 1024 * 1024);
-        guint from = signals_mark (env->fx);
+        http_server_set_rate (apt_test_repo->http, big, 2 * 1024 * 1024);
+        guint from = apt_signals_mark (env->fx);
         int status = apt_root_run (env->apt, &out, "download", "big", "tiny-a", "tiny-b", NULL);
-        http_server_set_rate (repo->http, big, 0);
+        http_server_set_rate (apt_test_repo->http, big, 0);
         g_assert_cmpint (status, ==, 0);
-        assert_deb_in (env->apt->dl, "big");
-        assert_deb_in (env->apt->dl, "tiny-a");
-        assert_deb_in (env->apt->dl, "tiny-b");
+        apt_assert_deb_in (env->apt->dl, "big");
+        apt_assert_deb_in (env->apt->dl, "tiny-a");
+        apt_assert_deb_in (env->apt->dl, "tiny-b");
         const char *const debs[] = { "big_1.0_all.deb", "tiny-a_1.0_all.deb", "tiny-b_2.0_all.deb", NULL };
-        assert_dir_holds_only (env->apt->dl, debs);
-        assert_jobs_of_apt (env->fx, from, 3);
+        apt_assert_dir_holds_only (env->apt->dl, debs);
+        apt_assert_jobs_of_apt (env->fx, from, 3);
 
         /* Pipelined: all three jobs existed before the first one ended. */
-        g_autoptr(GPtrArray) ids = jobs_since (env->fx, from);
+        g_autoptr(GPtrArray) ids = apt_jobs_since (env->fx, from);
         g_assert_cmpuint (ids->len, ==, 3);
         guint last_new = 0, first_removed = G_MAXUINT;
         for (guint i = from; i < env->fx->signals->len; i++) {
@@ -294,89 +125,89 @@ test_download (void)
         g_assert_cmpuint (last_new, <, first_removed);
 
         /* The same through apt-get install --download-only, into the archives. */
-        from = signals_mark (env->fx);
+        from = apt_signals_mark (env->fx);
         g_autofree char *install = NULL;
         g_assert_cmpint (apt_root_run (env->apt, &install, "install", "--download-only", "-y", "big", "tiny-a",
                                        "tiny-b", NULL), ==, 0);
-        assert_deb_in (env->apt->archives, "big");
-        assert_deb_in (env->apt->archives, "tiny-a");
-        assert_deb_in (env->apt->archives, "tiny-b");
+        apt_assert_deb_in (env->apt->archives, "big");
+        apt_assert_deb_in (env->apt->archives, "tiny-a");
+        apt_assert_deb_in (env->apt->archives, "tiny-b");
         g_autofree char *partial = g_build_filename (env->apt->archives, "partial", NULL);
-        assert_dir_holds_only (partial, NULL);
-        assert_jobs_of_apt (env->fx, from, 3);
+        apt_assert_dir_holds_only (partial, NULL);
+        apt_assert_jobs_of_apt (env->fx, from, 3);
 }
 
 static void
 test_hash_mismatch (void)
 {
-        if (!available ())
+        if (!apt_test_available ())
                 return;
-        g_autoptr(Env) env = env_new (PLAIN, NULL);
-        g_autofree char *update = update_ok (env);
+        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
+        g_autofree char *update = apt_update_ok (env);
         g_autofree char *out = NULL, *install = NULL;
-        guint from = signals_mark (env->fx);
+        guint from = apt_signals_mark (env->fx);
 
         g_assert_cmpint (apt_root_run (env->apt, &out, "download", "tiny-bad", NULL), !=, 0);
         g_assert_nonnull (strstr (out, "Hash Sum mismatch"));
-        assert_dir_holds_only (env->apt->dl, NULL);
+        apt_assert_dir_holds_only (env->apt->dl, NULL);
 
         g_assert_cmpint (apt_root_run (env->apt, &install, "install", "--download-only", "-y", "tiny-bad", NULL), !=, 0);
         g_assert_nonnull (strstr (install, "Hash Sum mismatch"));
         const char *const partial_only[] = { "partial", "lock", NULL };
-        assert_dir_holds_only (env->apt->archives, partial_only);
+        apt_assert_dir_holds_only (env->apt->archives, partial_only);
         g_autofree char *partial = g_build_filename (env->apt->archives, "partial", NULL);
-        assert_dir_holds_only (partial, NULL);
-        assert_jobs_of_apt (env->fx, from, 2);
+        apt_assert_dir_holds_only (partial, NULL);
+        apt_assert_jobs_of_apt (env->fx, from, 2);
 }
 
 static void
 test_not_found (void)
 {
-        if (!available ())
+        if (!apt_test_available ())
                 return;
-        g_autoptr(Env) env = env_new (PLAIN, NULL);
-        g_autofree char *update = update_ok (env);
+        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
+        g_autofree char *update = apt_update_ok (env);
         g_autofree char *out = NULL;
-        guint from = signals_mark (env->fx);
+        guint from = apt_signals_mark (env->fx);
 
         g_assert_cmpint (apt_root_run (env->apt, &out, "download", "tiny-gone", NULL), !=, 0);
         g_assert_nonnull (strstr (out, "404"));
-        assert_dir_holds_only (env->apt->dl, NULL);
-        assert_jobs_of_apt (env->fx, from, 1);
+        apt_assert_dir_holds_only (env->apt->dl, NULL);
+        apt_assert_jobs_of_apt (env->fx, from, 1);
 }
 
 /* Acquire::http::Timeout bounds the time without progress, not the time of a download. */
 static void
 test_timeout (void)
 {
-        if (!available ())
+        if (!apt_test_available ())
                 return;
-        g_autoptr(Env) env = env_new (PLAIN, "Acquire::http::Timeout \"2\";\n");
-        g_autofree char *update = update_ok (env);
+        g_autoptr(AptEnv) env = apt_env_new (PLAIN, "Acquire::http::Timeout \"2\";\n");
+        g_autofree char *update = apt_update_ok (env);
         g_autofree char *big = apt_repo_deb_path ("big");
         g_autofree char *tiny = apt_repo_deb_path ("tiny-b");
         g_autofree char *out = NULL, *hung = NULL;
 
         /* Four seconds of steady progress. */
-        http_server_set_rate (repo->http, big, 1024 * 1024);
+        http_server_set_rate (apt_test_repo->http, big, 1024 * 1024);
         int status = apt_root_run (env->apt, &out, "download", "big", NULL);
-        http_server_set_rate (repo->http, big, 0);
+        http_server_set_rate (apt_test_repo->http, big, 0);
         g_assert_cmpint (status, ==, 0);
-        assert_deb_in (env->apt->dl, "big");
+        apt_assert_deb_in (env->apt->dl, "big");
 
         /* A server that never answers. */
-        http_server_hang (repo->http, tiny, HTTP_SERVER_FOREVER);
+        http_server_hang (apt_test_repo->http, tiny, HTTP_SERVER_FOREVER);
         gint64 start = g_get_monotonic_time ();
         status = apt_root_run (env->apt, &hung, "download", "tiny-b", NULL);
         gint64 took = g_get_monotonic_time () - start;
-        http_server_hang (repo->http, tiny, 0);
+        http_server_hang (apt_test_repo->http, tiny, 0);
         g_assert_cmpint (status, !=, 0);
         g_assert_nonnull (strstr (hung, "No progress from xferd for 2 s"));
         g_assert_cmpint (took, >=, 2 * G_USEC_PER_SEC);
         g_assert_cmpint (took, <, 10 * G_USEC_PER_SEC);
         const char *const debs[] = { "big_1.0_all.deb", NULL };
-        assert_dir_holds_only (env->apt->dl, debs);
-        assert_no_jobs (env->fx);
+        apt_assert_dir_holds_only (env->apt->dl, debs);
+        apt_assert_no_jobs (env->fx);
 }
 
 /* ---------------------------------------------------------------- xferd missing */
@@ -400,7 +231,7 @@ replace_activation (BusFixture *fx, const char *exec)
 }
 
 static void
-assert_update_fails_fast (Env *env, const char *const *prefix, const char *why, gint64 within_usec)
+assert_update_fails_fast (AptEnv *env, const char *const *prefix, const char *why, gint64 within_usec)
 {
         const char *const args[] = { "update", NULL };
         g_auto(GStrv) apt = apt_root_argv (env->apt, FALSE, args);
@@ -424,9 +255,9 @@ assert_update_fails_fast (Env *env, const char *const *prefix, const char *why, 
 static void
 test_unavailable (void)
 {
-        if (!available ())
+        if (!apt_test_available ())
                 return;
-        g_autoptr(Env) env = env_new (PLAIN, NULL);
+        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
         g_autofree char *no_bus = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=unix:path=%s/no-such-bus", env->fx->tmpdir);
         const char *const none[] = { NULL };
         const char *const elsewhere[] = { "env", no_bus, NULL };
@@ -442,9 +273,9 @@ test_unavailable (void)
         /* Handed over to apt's own http method instead. */
         g_autofree char *conf = g_build_filename (env->apt->root, "etc", "apt.conf.d", "fallback.conf", NULL);
         g_assert_true (g_file_set_contents (conf, "Acquire::xferd::Fallback \"true\";\n", -1, NULL));
-        g_autofree char *out = update_ok (env);
+        g_autofree char *out = apt_update_ok (env);
         g_assert_nonnull (strstr (out, "http://127.0.0.1"));
-        g_autofree char *name = lists_file ("plain", "main_binary-all_Packages");
+        g_autofree char *name = apt_lists_file ("plain", "main_binary-all_Packages");
         g_autofree char *packages = g_strconcat (env->apt->lists, name, NULL);
         g_assert_true (g_file_test (packages, G_FILE_TEST_IS_REGULAR));
 }
@@ -453,9 +284,9 @@ test_unavailable (void)
 static void
 test_activation_hangs (void)
 {
-        if (!available ())
+        if (!apt_test_available ())
                 return;
-        g_autoptr(Env) env = env_new (PLAIN, "Acquire::xferd::StartTimeout \"2\";\n");
+        g_autoptr(AptEnv) env = apt_env_new (PLAIN, "Acquire::xferd::StartTimeout \"2\";\n");
         g_autofree char *fifo = g_build_filename (env->fx->tmpdir, "hold", NULL);
         g_autofree char *script = g_build_filename (env->fx->tmpdir, "hang", NULL);
         g_autofree char *text = g_strdup_printf ("#!/bin/sh\n# never takes the name; ends when the test lets it\n"
@@ -522,16 +353,16 @@ typedef enum {
 static void
 interrupt_big_download (StopHow how)
 {
-        g_autoptr(Env) env = env_new (PLAIN, NULL);
-        g_autofree char *update = update_ok (env);
+        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
+        g_autofree char *update = apt_update_ok (env);
         g_autofree char *big = apt_repo_deb_path ("big");
         const char *const args[] = { "download", "big", NULL };
         g_auto(GStrv) argv = apt_root_argv (env->apt, TRUE, args);
-        guint from = signals_mark (env->fx);
+        guint from = apt_signals_mark (env->fx);
         const RecordedSignal *sig;
         const char *id;
 
-        http_server_set_rate (repo->http, big, 256 * 1024);
+        http_server_set_rate (apt_test_repo->http, big, 256 * 1024);
         g_autoptr(GSubprocess) proc = bus_fixture_spawn (env->fx, (const char *const *) argv);
         pid_t apt = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (proc), NULL, 10);
 
@@ -539,7 +370,7 @@ interrupt_big_download (StopHow how)
                                WAIT_TIMEOUT_MS);
         g_assert_nonnull (sig);
         g_variant_get (sig->params, "(&s&o)", &id, NULL);
-        g_autofree char *job = job_path (id);
+        g_autofree char *job = apt_job_path (id);
         g_autofree char *job_id = g_strdup (id);
         job_wait_state (env->fx, job, "transferring");
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
@@ -586,37 +417,37 @@ interrupt_big_download (StopHow how)
                 g_assert_nonnull (strstr (err, "Method xferd+http has died unexpectedly"));
         }
         g_assert_true (wait_process_gone (method, WAIT_TIMEOUT_MS));
-        http_server_set_rate (repo->http, big, 0);
+        http_server_set_rate (apt_test_repo->http, big, 0);
 
-        assert_no_jobs (env->fx);
-        assert_dir_holds_only (env->apt->dl, NULL);
+        apt_assert_no_jobs (env->fx);
+        apt_assert_dir_holds_only (env->apt->dl, NULL);
 }
 
 static void
 test_interrupt_sigint (void)
 {
-        if (available ())
+        if (apt_test_available ())
                 interrupt_big_download (STOP_SIGINT_GROUP);
 }
 
 static void
 test_interrupt_sigterm (void)
 {
-        if (available ())
+        if (apt_test_available ())
                 interrupt_big_download (STOP_SIGTERM_METHOD);
 }
 
 static void
 test_interrupt_method_killed (void)
 {
-        if (available ())
+        if (apt_test_available ())
                 interrupt_big_download (STOP_KILL_METHOD);
 }
 
 static void
 test_interrupt_apt_killed (void)
 {
-        if (available ())
+        if (apt_test_available ())
                 interrupt_big_download (STOP_KILL_APT);
 }
 
@@ -627,7 +458,7 @@ main (int argc, char **argv)
 
         g_test_init (&argc, &argv, NULL);
         if (!apt_repo_missing ())
-                repo = apt_repo_new ();
+                apt_test_repo = apt_repo_new ();
         g_test_add_func ("/apt/update/trusted", test_update_trusted);
         g_test_add_func ("/apt/update/signed", test_update_signed);
         g_test_add_func ("/apt/download", test_download);
@@ -641,6 +472,6 @@ main (int argc, char **argv)
         g_test_add_func ("/apt/interrupt/apt-killed", test_interrupt_apt_killed);
         g_test_add_func ("/apt/interrupt/method-killed", test_interrupt_method_killed);
         status = g_test_run ();
-        apt_repo_free (repo);
+        apt_repo_free (apt_test_repo);
         return status;
 }
