@@ -124,6 +124,28 @@ test_killed_client (void)
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
+/* A client that leaves right after the call that bound the job: busctl. The bus hands xferd
+ * the call before the news that its caller left, so the job is created, then cancelled. */
+static void
+test_client_leaves_at_once (void)
+{
+        if (!available ())
+                return;
+        g_autoptr(XferdEnv) env = env_new ();
+        g_autofree char *address = g_strdup_printf ("--address=%s", env->fx->address);
+        const char *const argv[] = { "busctl", address, "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                     XFERD_MANAGER_IFACE, "Download", "ssa{sv}", env->url, env->dest,
+                                     "1", OPTION, "b", "true", NULL };
+        g_autofree char *out = NULL;
+
+        g_assert_cmpint (bus_fixture_run (env->fx, argv, &out, NULL), ==, 0);
+        /* so "<id>" "<path>" */
+        g_auto(GStrv) words = g_strsplit (out, "\"", -1);
+        g_assert_cmpuint (g_strv_length (words), >=, 4);
+        g_autofree char *job = g_strdup (words[3]);
+        assert_cancelled_and_gone (env, job, words[1]);
+}
+
 /* Without the option, a client that goes leaves its job to run on; CreateJob takes the option
  * too. */
 static void
@@ -246,6 +268,7 @@ main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/owner-gone/killed-client", test_killed_client);
+        g_test_add_func ("/owner-gone/client-leaves-at-once", test_client_leaves_at_once);
         g_test_add_func ("/owner-gone/unbound-job-stays", test_unbound_job_stays);
         g_test_add_func ("/owner-gone/property", test_property);
         g_test_add_func ("/owner-gone/restart", test_restart);
