@@ -15,17 +15,33 @@ static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) 
         return 0;
 }
 
+/* The option cancel-when-owner-gone: true binds the new job to the caller's connection. */
+static int owner_binding_option(Bus *b, sd_bus_message *m, bool wanted, char **ret, sd_bus_error *error) {
+        int r;
+
+        *ret = NULL;
+        if (!wanted)
+                return 0;
+        r = bus_owner_binding(b, m, ret);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "cancel-when-owner-gone needs a caller with a unique bus name.");
+        return r;
+}
+
 static int reply_job(sd_bus_message *m, const Job *j) {
         return sd_bus_reply_method_return(m, "so", j->id, bus_job_path(j).s);
 }
 
-enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CHECKSUM_LIST, OPT_CHECKSUM_LIST_SIGNATURE };
+enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE, OPT_CHECKSUM_LIST,
+       OPT_CHECKSUM_LIST_SIGNATURE };
 
 static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const BusOptionSpec spec[] = {
                 [OPT_TYPE] = { "type", "s" },
                 [OPT_PRIORITY] = { "priority", "s" },
                 [OPT_DESCRIPTION] = { "description", "s" },
+                [OPT_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
                 [OPT_CHECKSUM_LIST] = { "checksum-list", "s" },
                 [OPT_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
         };
@@ -33,6 +49,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
         CallError e = { .kind = CALL_ERROR_NONE };
         _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
+        _cleanup_free_ char *binding = NULL;
         const char *name;
         uid_t uid;
         Job *j;
@@ -58,6 +75,11 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         o.description = v.strings[OPT_DESCRIPTION];
         o.checksum_list = v.strings[OPT_CHECKSUM_LIST];
         o.checksum_list_signature = v.strings[OPT_CHECKSUM_LIST_SIGNATURE];
+        r = owner_binding_option(b, m, v.present[OPT_CANCEL_WHEN_OWNER_GONE] && v.booleans[OPT_CANCEL_WHEN_OWNER_GONE],
+                                 &binding, error);
+        if (r < 0)
+                return r;
+        o.cancel_with = binding;
 
         r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
@@ -68,7 +90,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         return reply_job(m, j);
 }
 
-enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_FILE };
+enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_FILE };
 
 static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const BusOptionSpec spec[] = {
@@ -76,12 +98,14 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 [DL_PRIORITY] = { "priority", "s" },
                 [DL_DESCRIPTION] = { "description", "s" },
                 [DL_DISPLAY_NAME] = { "display-name", "s" },
+                [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
                 [DL_FILE + BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
                 [DL_FILE + BUS_FILE_OPTION_SIZE] = { "size", "t" },
                 [DL_FILE + BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
                 [DL_FILE + BUS_FILE_OPTION_CHECKSUM_LIST] = { "checksum-list", "s" },
                 [DL_FILE + BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
         };
+        _cleanup_free_ char *binding = NULL;
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL, .auto_complete = true };
         CallError e = { .kind = CALL_ERROR_NONE };
@@ -108,6 +132,11 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                         return r;
         }
         o.description = v.strings[DL_DESCRIPTION];
+        r = owner_binding_option(b, m, v.present[DL_CANCEL_WHEN_OWNER_GONE] && v.booleans[DL_CANCEL_WHEN_OWNER_GONE],
+                                 &binding, error);
+        if (r < 0)
+                return r;
+        o.cancel_with = binding;
 
         copy = strdup(path);
         if (!copy)
@@ -165,9 +194,10 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return r;
-        if (all && b->system && uid != 0)
+        if (all && b->system && !bus_access_is_admin(b, m, uid))
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                        "Only root may list the jobs of all users.");
+                                        "Only root or an administrator polkit allows "
+                                        "(org.xferd.Transfer1.manage-all) may list the jobs of all users.");
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
@@ -217,8 +247,10 @@ static int read_admin_value(Bus *b, sd_bus_message *value, const char *property,
         r = bus_access_get_caller_uid(b, value, &uid);
         if (r < 0)
                 return r;
-        if (!bus_access_caller_is_privileged(b, uid))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root may change %s.", property);
+        if (!bus_access_is_admin(b, value, uid))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root or an administrator polkit allows "
+                                         "(org.xferd.Transfer1.configure) may change %s.", property);
         return sd_bus_message_read_basic(value, type, ret);
 }
 

@@ -25,6 +25,7 @@ typedef enum JobChange {
         JOB_CHANGE_TEXT = 1u << 3,      /* DisplayName/Description: invalidation only */
         JOB_CHANGE_FILES = 1u << 4,     /* files were added */
         JOB_CHANGE_UPLOAD_URL = 1u << 5,
+        JOB_CHANGE_WAIT = 1u << 6,      /* WaitReason, when other jobs changed it */
 } JobChange;
 
 typedef struct ManagerObserver {
@@ -67,6 +68,7 @@ typedef struct JobOptions {
         JobPriority priority;
         const char *description;
         bool auto_complete;
+        const char *cancel_with;        /* see job_set_cancel_with(); NULL for none */
         const char *checksum_list;              /* downloads: the default of every file added */
         const char *checksum_list_signature;    /* NULL: checksum_list + ".gpg" */
 } JobOptions;
@@ -106,7 +108,22 @@ int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e);
 int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e);
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e);
 int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e);
+int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e);
+
+/* owner-gone.c: CancelWhenOwnerGone. A job bound to a client (any name the caller chooses to
+ * identify the party that must stay; bus/ uses the caller's connection) is cancelled, with
+ * Cancel's guarantees, once manager_client_gone() reports that client gone. NULL unbinds. */
+int job_set_cancel_with(Job *j, const char *client, CallError *e);
+/* Cancels every non-final job bound to client; returns how many. */
+unsigned manager_client_gone(Manager *m, const char *client);
 
 uint64_t job_bytes_total(const Job *j);         /* UINT64_MAX while any size is unknown */
 uint64_t job_bytes_transferred(const Job *j);
 uint32_t job_files_transferred(const Job *j);
+
+/* For a person watching (job-rate.c, job-wait.c). */
+uint64_t job_rate(const Job *j);                /* bytes/s over the last seconds of transferring */
+uint64_t job_expected_end_time(const Job *j);   /* µs since the epoch; 0 unknown */
+uint64_t job_next_retry_time(const Job *j);     /* µs since the epoch; 0 none pending */
+uint32_t job_current_file(const Job *j);
+const char *job_wait_reason(const Job *j);      /* a WaitReason token, "" when not waiting */

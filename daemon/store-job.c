@@ -46,6 +46,8 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_text(st, ":error_summary", j->error_summary, &rc);
         sql_bind_int64(st, ":error_count", j->error_count, &rc);
         sql_bind_text(st, ":upload_url", j->upload_url, &rc);
+        sql_bind_int64(st, ":minimum_notification_interval", j->minimum_notification_interval, &rc);
+        sql_bind_text(st, ":cancel_with", j->cancel_with, &rc);
         sql_bind_text(st, ":checksum_list", j->checksum_list, &rc);
         sql_bind_text(st, ":checksum_list_signature", j->checksum_list_signature, &rc);
         return store_run(s, st, rc, "save job", j->id);
@@ -167,8 +169,8 @@ enum {
         JC_AUTO_COMPLETE, JC_ALLOW_INSECURE_REDIRECT, JC_BANDWIDTH_LIMIT, JC_MINIMUM_RETRY_DELAY,
         JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
         JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
-        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_CHECKSUM_LIST,
-        JC_CHECKSUM_LIST_SIGNATURE,
+        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
+        JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE,
 };
 
 enum {
@@ -271,12 +273,14 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
         j->retry_time = (uint64_t) sqlite3_column_int64(st, JC_RETRY_TIME);
         j->retire_time = (uint64_t) sqlite3_column_int64(st, JC_RETIRE_TIME);
         j->error_count = (uint32_t) sqlite3_column_int64(st, JC_ERROR_COUNT);
+        j->minimum_notification_interval = (uint32_t) sqlite3_column_int64(st, JC_MINIMUM_NOTIFICATION_INTERVAL);
         if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
             sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
             sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
             sql_column_dup(st, JC_ERROR_MESSAGE, &j->error_message) < 0 ||
             sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) < 0 ||
             sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) < 0 ||
+            sql_column_dup(st, JC_CANCEL_WITH, &j->cancel_with) < 0 ||
             sql_column_dup(st, JC_CHECKSUM_LIST, &j->checksum_list) < 0 ||
             sql_column_dup(st, JC_CHECKSUM_LIST_SIGNATURE, &j->checksum_list_signature) < 0 ||
             sql_column_dup(st, JC_HTTP_HEADERS, &headers) < 0 ||
@@ -349,7 +353,8 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
                                    "  modification_time, completion_time, last_progress_time, retry_time,"
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
-                                   "  upload_url, checksum_list, checksum_list_signature "
+                                   "  upload_url, minimum_notification_interval, cancel_with, checksum_list,"
+                                   "  checksum_list_signature "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

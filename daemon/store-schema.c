@@ -84,10 +84,23 @@ static int store_schema_v2(sqlite3 *db) {
         return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* MinimumNotificationInterval: stored jobs get the default, 500 ms. */
+static int store_schema_v3(sqlite3 *db) {
+        static const char sql[] =
+                "ALTER TABLE jobs ADD COLUMN minimum_notification_interval INTEGER NOT NULL DEFAULT 500;";
+
+        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* CancelWhenOwnerGone: the client a job is bound to. Existing jobs get NULL: unbound. */
+static int store_schema_v4(sqlite3 *db) {
+        return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cancel_with TEXT;", NULL, NULL, NULL);
+}
+
 /* Verified downloads: what is expected of a file's bytes (digest, size, mirrors, a signed
  * checksum list) and the stored verdict, so that a restart between the check and Complete
  * does not lose it. Existing files get NULL and 0: nothing expected, nothing verified. */
-static int store_schema_v3(sqlite3 *db) {
+static int store_schema_v5(sqlite3 *db) {
         static const char sql[] =
                 "ALTER TABLE jobs ADD COLUMN checksum_list TEXT;"
                 "ALTER TABLE jobs ADD COLUMN checksum_list_signature TEXT;"
@@ -109,6 +122,8 @@ static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [0] = store_schema_v1,
         [1] = store_schema_v2,
         [2] = store_schema_v3,
+        [3] = store_schema_v4,
+        [4] = store_schema_v5,
 };
 
 int store_schema_migrate(Store *s, int from) {
@@ -160,15 +175,15 @@ static const struct {
           "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
           "  no_progress_timeout, http_headers, creation_time, modification_time,"
           "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
-          "  error_message, error_summary, error_count, upload_url, checksum_list,"
-          "  checksum_list_signature) "
+          "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with,"
+          "  checksum_list, checksum_list_signature) "
           "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
           "  :display_name, :description, :state, :priority, :auto_complete,"
           "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
           "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
           "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
-          "  :error_message, :error_summary, :error_count, :upload_url, :checksum_list,"
-          "  :checksum_list_signature) "
+          "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with,"
+          "  :checksum_list, :checksum_list_signature) "
           "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
           "  display_name = excluded.display_name, description = excluded.description,"
           "  state = excluded.state, priority = excluded.priority,"
@@ -184,7 +199,9 @@ static const struct {
           "  retry_time = excluded.retry_time, retire_time = excluded.retire_time,"
           "  error_name = excluded.error_name, error_message = excluded.error_message,"
           "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
-          "  upload_url = excluded.upload_url, checksum_list = excluded.checksum_list,"
+          "  upload_url = excluded.upload_url,"
+          "  minimum_notification_interval = excluded.minimum_notification_interval,"
+          "  cancel_with = excluded.cancel_with, checksum_list = excluded.checksum_list,"
           "  checksum_list_signature = excluded.checksum_list_signature" },
         { offsetof(Store, save_file),
           "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"

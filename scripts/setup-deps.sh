@@ -15,17 +15,24 @@ packages=(
   # build
   meson ninja-build pkg-config gcc libc6-dev
   libsystemd-dev libcurl4-openssl-dev libsqlite3-dev
-  # digests of downloads (OpenSSL's libcrypto, EVP) and signed checksum lists (gpgv, as apt)
-  libssl-dev gpgv
-  # test suite: GLib/GIO test framework, libsoup HTTP server, a private bus, busctl
-  libglib2.0-dev libglib2.0-bin libsoup-3.0-dev
+  # OpenSSL's libcrypto: the digests of downloads (EVP), and the apt method (apt/) hashes with it
+  libssl-dev
+  # test suite: GLib/GIO test framework, libsoup HTTP server, JSON checks, a private bus, busctl
+  libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
   dbus-daemon dbus-bin systemd
-  # the integrity tests make a key and sign checksum lists with it
-  gnupg
+  # test-apt: the real apt-get against a repository made with dpkg-deb and apt-ftparchive,
+  # signed with gpg; signed checksum lists are checked with gpgv (as apt does), and the
+  # integrity tests make a key and sign lists with gpg (gnupg brings the gpg-agent it needs)
+  apt apt-utils dpkg-dev gpg gpgv gnupg
   # man pages (scdoc) and the bash completion's install directory (bash-completion.pc)
   scdoc bash-completion
   # sanitizer builds (gcc's runtimes come with gcc; these are for clang)
   clang libclang-rt-14-dev
+  # test peers: polkit's and NetworkManager's mocks (run with Debian's /usr/bin/python3)
+  python3-dbusmock
+  # the Cockpit page's browser test (tests/test-cockpit.py): a real Cockpit, headless
+  # chromium driven by selenium through chromedriver; openssl hashes the test passwords
+  cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium openssl
   # demo and benchmark peers
   curl aria2 nginx-light ca-certificates coreutils strace
 )

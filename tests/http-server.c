@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #define CHUNK_SIZE (64 * 1024)
@@ -52,6 +53,7 @@ typedef struct {
                 HttpDigestMode mode;
                 GChecksumType type;
         } digests[3];              /* by HttpDigestField */
+        guint64 rate;             /* bytes/s of response bodies; 0 = as fast as possible */
         /* observations */
         guint requests;
         GArray *request_times;    /* gint64 */
@@ -85,6 +87,10 @@ typedef struct {
         SoupServerMessage *msg;
         GBytes *content;
         gsize pos;                /* next byte to append */
+        gsize first;              /* the first byte of the body */
+        guint64 rate;             /* bytes/s, 0 = no limit */
+        gint64 started;           /* monotonic µs when the headers were written */
+        gboolean timer_pending;   /* a paced append is scheduled */
         gsize end;                /* one past the last byte of the body */
         gsize limit;              /* where to stop early (== end: nowhere) */
         LimitKind kind;
@@ -110,6 +116,7 @@ typedef struct {
                 HttpDigestMode mode;
                 GChecksumType type;
         } digests[3];
+        guint64 rate;
 } Plan;
 
 /* ---------------------------------------------------------------- pattern */
@@ -259,6 +266,14 @@ http_server_stall_after (HttpServer *self, const char *path, gsize bytes)
         Resource *res = resource_get (self, path);
         res->stall = TRUE;
         res->stall_after = bytes;
+        g_mutex_unlock (&self->lock);
+}
+
+void
+http_server_set_rate (HttpServer *self, const char *path, guint64 bytes_per_second)
+{
+        g_mutex_lock (&self->lock);
+        resource_get (self, path)->rate = bytes_per_second;
         g_mutex_unlock (&self->lock);
 }
 
@@ -441,21 +456,26 @@ record_request (Resource *res, SoupServerMessage *msg)
                 g_hash_table_replace (res->last_headers, g_ascii_strdown (name, -1), g_strdup (value));
 }
 
+/* A file under the root, with its modification time as Last-Modified, as a static file
+ * server sends it. */
 static GBytes *
-load_from_root (const char *root, const char *path)
+load_from_root (const char *root, const char *path, char **ret_last_modified)
 {
         g_autoptr(GError) error = NULL;
+        GStatBuf st;
 
         if (!root || strstr (path, "/../") || g_str_has_suffix (path, "/.."))
                 return NULL;
         g_autofree char *file = g_build_filename (root, path, NULL);
-        if (!g_file_test (file, G_FILE_TEST_IS_REGULAR))
+        if (!g_file_test (file, G_FILE_TEST_IS_REGULAR) || g_stat (file, &st) < 0)
                 return NULL;
         g_autoptr(GMappedFile) mapped = g_mapped_file_new (file, FALSE, &error);
         if (!mapped) {
                 g_warning ("test httpd: %s", error->message);
                 return NULL;
         }
+        g_autoptr(GDateTime) mtime = g_date_time_new_from_unix_utc (st.st_mtime);
+        *ret_last_modified = soup_date_time_to_string (mtime, SOUP_DATE_HTTP);
         return g_mapped_file_get_bytes (mapped);
 }
 
@@ -484,19 +504,23 @@ plan_request (HttpServer *self, Resource *res, const char *path, Plan *plan)
                 plan->location = g_strdup (res->redirect_location);
                 return;
         }
-        plan->content = res->content ? g_bytes_ref (res->content) : load_from_root (self->root, path);
+        if (res->content) {
+                plan->content = g_bytes_ref (res->content);
+                plan->last_modified = g_strdup (res->last_modified);
+        } else
+                plan->content = load_from_root (self->root, path, &plan->last_modified);
         if (!plan->content) {
                 plan->status = SOUP_STATUS_NOT_FOUND;
                 return;
         }
         plan->status = SOUP_STATUS_OK;
         plan->etag = g_strdup (res->etag);
-        plan->last_modified = g_strdup (res->last_modified);
         plan->ignore_range = res->ignore_range;
         plan->extra_headers = g_ptr_array_new_with_free_func (g_free);
         for (guint i = 0; i < res->extra_headers->len; i++)
                 g_ptr_array_add (plan->extra_headers, g_strdup (g_ptr_array_index (res->extra_headers, i)));
         memcpy (plan->digests, res->digests, sizeof plan->digests);
+        plan->rate = res->rate;
         if (res->drop_times > 0) {
                 if (res->drop_times != HTTP_SERVER_FOREVER)
                         res->drop_times--;
@@ -567,6 +591,20 @@ if_range_matches (SoupMessageHeaders *req, const Plan *plan)
         if (plan->etag && strcmp (if_range, plan->etag) == 0)
                 return TRUE;
         return plan->last_modified && strcmp (if_range, plan->last_modified) == 0;
+}
+
+/* If-Modified-Since (without If-None-Match, which no test sends): the content is not newer
+ * than the client's copy, so it gets a 304 without a body. */
+static gboolean
+not_modified_since (SoupMessageHeaders *req, const Plan *plan)
+{
+        const char *ims = soup_message_headers_get_one (req, "If-Modified-Since");
+
+        if (!ims || !plan->last_modified)
+                return FALSE;
+        g_autoptr(GDateTime) since = soup_date_time_new_from_http_string (ims);
+        g_autoptr(GDateTime) modified = soup_date_time_new_from_http_string (plan->last_modified);
+        return since && modified && g_date_time_compare (modified, since) <= 0;
 }
 
 /* ----------------------------------------------------------------- streams */
@@ -661,16 +699,57 @@ stream_reached_limit (Stream *stream)
         g_source_unref (idle);
 }
 
+/* A paced stream's next chunk is due. */
+static gboolean
+stream_paced (gpointer data)
+{
+        Stream *stream = data;
+
+        stream->timer_pending = FALSE;
+        if (stream->done)
+                return G_SOURCE_REMOVE;
+        stream_pump (stream);
+        soup_server_message_unpause (stream->msg);
+        return G_SOURCE_REMOVE;
+}
+
+/* With a rate, whether the byte at stream->pos may go out now; if not, the append is
+ * scheduled for when it may (byte n of the body is due n / rate seconds after the headers). */
+static gboolean
+stream_may_send (Stream *stream)
+{
+        if (stream->rate == 0)
+                return TRUE;
+        gint64 now = g_get_monotonic_time ();
+        if (stream->started == 0)
+                stream->started = now;
+        gint64 due = stream->started +
+                     (gint64) ((stream->pos - stream->first) * G_USEC_PER_SEC / stream->rate);
+        if (due <= now)
+                return TRUE;
+        if (!stream->timer_pending) {
+                GSource *timer = g_timeout_source_new ((guint) ((due - now + 999) / 1000));
+                g_source_set_callback (timer, stream_paced, stream_ref (stream), stream_unref);
+                g_source_attach (timer, stream->server->ctx);
+                g_source_unref (timer);
+                stream->timer_pending = TRUE;
+        }
+        return FALSE;
+}
+
 /* Appends the next chunk, or notices the stop point. Called from
  * "wrote-headers" and "wrote-chunk", i.e. each time libsoup has written
- * everything appended so far. */
+ * everything appended so far. A paced stream sends a tenth of its rate at a time. */
 static void
 stream_pump (Stream *stream)
 {
         gsize stop = MIN (stream->limit, stream->end);
 
         if (stream->pos < stop) {
-                gsize len = MIN ((gsize) CHUNK_SIZE, stop - stream->pos);
+                if (!stream_may_send (stream))
+                        return;
+                gsize most = stream->rate ? (gsize) CLAMP (stream->rate / 10, 1, CHUNK_SIZE) : CHUNK_SIZE;
+                gsize len = MIN (most, stop - stream->pos);
                 g_autoptr(GBytes) chunk = g_bytes_new_from_bytes (stream->content, stream->pos, len);
 
                 soup_message_body_append_bytes (soup_server_message_get_response_body (stream->msg), chunk);
@@ -698,6 +777,8 @@ stream_start (HttpServer *self, const char *path, SoupServerMessage *msg,
         stream->msg = g_object_ref (msg);
         stream->content = g_bytes_ref (plan->content);
         stream->pos = start;
+        stream->first = start;
+        stream->rate = plan->rate;
         stream->end = end;
         stream->kind = plan->kind;
         stream->limit = plan->kind == LIMIT_NONE ? end : MIN (end, start + plan->limit);
@@ -836,6 +917,10 @@ respond_content (HttpServer *self, const char *path, SoupServerMessage *msg, con
                 soup_message_headers_replace (resp, "ETag", plan->etag);
         if (plan->last_modified)
                 soup_message_headers_replace (resp, "Last-Modified", plan->last_modified);
+        if (not_modified_since (req, plan)) {
+                soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+                return;
+        }
         if (ranged && !satisfiable) {
                 g_autofree char *cr = g_strdup_printf ("bytes */%" G_GSIZE_FORMAT, size);
                 soup_message_headers_replace (resp, "Content-Range", cr);

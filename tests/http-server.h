@@ -34,7 +34,9 @@ guint16 http_server_get_port (HttpServer *server);
 char *http_server_url (HttpServer *server, const char *path);
 
 /* Paths without a resource are served from files under dir (GET/HEAD, with
- * Range support); NULL turns that off. */
+ * Range support, the file's modification time as Last-Modified); NULL turns that
+ * off. A request whose If-Modified-Since is not older than a content's
+ * Last-Modified gets a 304 (root files and resources with validators alike). */
 void http_server_set_root (HttpServer *server, const char *dir);
 
 /* Content. */
@@ -59,6 +61,9 @@ void http_server_set_ignore_range (HttpServer *server, const char *path, gboolea
 void http_server_stall_after (HttpServer *server, const char *path, gsize bytes);
 /* Ends the stall behaviour of path and lets stalled responses finish. */
 void http_server_release (HttpServer *server, const char *path);
+/* Send the bodies of later responses on path at bytes_per_second (0: no limit), a tenth
+ * of a second's worth at a time; combines with the stall and drop points. */
+void http_server_set_rate (HttpServer *server, const char *path, guint64 bytes_per_second);
 /* Read the next `times` requests but never send a status line. */
 void http_server_hang (HttpServer *server, const char *path, guint times);
 /* The next `times` responses send headers and `bytes` body bytes, then the

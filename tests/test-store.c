@@ -133,6 +133,7 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
         j->bandwidth_limit = seed % 2 ? UINT64_MAX : 1000u * seed;
         j->minimum_retry_delay = 600 + seed;
         j->no_progress_timeout = 1209600 - seed;
+        j->minimum_notification_interval = 250 + seed;
         j->http_headers = g_strsplit("Authorization: Bearer s3cr3t\nX-Trace: a:b:c", "\n", -1);
         j->creation_time = 1700000000000000u + seed * 1000u;
         j->modification_time = j->creation_time + 1;
@@ -151,6 +152,9 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
                 j->checksum_list = g_strdup_printf("https://example.com/%u/SHA512SUMS", seed);
                 j->checksum_list_signature = g_strdup_printf("https://example.com/%u/SHA512SUMS.asc", seed);
         }
+        /* Some are bound to their client (CancelWhenOwnerGone). */
+        if (seed % 3 == 1)
+                j->cancel_with = g_strdup_printf("0123456789abcdef0123456789abcdef/:1.%u", seed);
         j->fd = -1;
         for (size_t i = 0; i < n_files; i++)
                 job_add_file(j, file_new(seed * 100 + (unsigned) i, i < n_completed));
@@ -213,6 +217,7 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpuint(loaded->bandwidth_limit, ==, want->bandwidth_limit);
         g_assert_cmpuint(loaded->minimum_retry_delay, ==, want->minimum_retry_delay);
         g_assert_cmpuint(loaded->no_progress_timeout, ==, want->no_progress_timeout);
+        g_assert_cmpuint(loaded->minimum_notification_interval, ==, want->minimum_notification_interval);
         assert_strv_equal(loaded->http_headers, want->http_headers);
         g_assert_cmpuint(loaded->creation_time, ==, want->creation_time);
         g_assert_cmpuint(loaded->modification_time, ==, want->modification_time);
@@ -227,6 +232,7 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpstr(loaded->upload_url, ==, want->upload_url);
         g_assert_cmpstr(loaded->checksum_list, ==, want->checksum_list);
         g_assert_cmpstr(loaded->checksum_list_signature, ==, want->checksum_list_signature);
+        g_assert_cmpstr(loaded->cancel_with, ==, want->cancel_with);
 
         g_assert_cmpuint(loaded->n_files, ==, want->n_files);
         for (size_t i = 0; i < want->n_files; i++)
@@ -1296,6 +1302,8 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                             i == 4 ? 3 : i % 3);
                 g_clear_pointer(&j->upload_url, free);  /* version 1 had none */
                 clear_integrity(j);
+                j->minimum_notification_interval = 500;   /* version 3 gives the default */
+                g_clear_pointer(&j->cancel_with, free);
                 g_ptr_array_add(want, j);
         }
         /* Headers absent on one, as version 1 wrote them (NULL). */
@@ -1320,6 +1328,8 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(broken->len, ==, 0);
         g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 5);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE minimum_notification_interval = 500"), ==, 5);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE cancel_with IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files WHERE checksum IS NULL AND mirrors IS NULL"
                                        "  AND expected_size IS NULL AND url_index = 0 AND verified_by = 0"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
