@@ -1,8 +1,39 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Job.GetFileDetails: every file of a job as a dictionary, so that later fields need no new
- * signature. Keys that do not apply to a file (no checksum, no list) are left out. */
+/* A job's files with what they must be: Job.AddFileWithOptions, and Job.GetFileDetails, every
+ * file as a dictionary, so that later fields need no new signature (keys that do not apply to
+ * a file, no checksum or no list, are left out). */
+#include "bus-errors.h"
 #include "bus.h"
 #include "verify.h"
+
+int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        static const BusOptionSpec spec[] = {
+                [BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
+                [BUS_FILE_OPTION_SIZE] = { "size", "t" },
+                [BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
+                [BUS_FILE_OPTION_CHECKSUM_LIST] = { "checksum-list", "s" },
+                [BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
+        };
+        _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
+        CallError e = { .kind = CALL_ERROR_NONE };
+        JobFileOptions o;
+        const char *url, *path;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &url, &path);
+        if (r < 0)
+                return r;
+        r = bus_options_read(m, spec, ELEMENTSOF(spec), &v, error);
+        if (r < 0)
+                return r;
+        bus_options_get_file(&v, 0, &o);
+        char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
+        r = job_add_files_with_options(userdata, urls, paths, &o, 1, &e);
+        if (r < 0)
+                return bus_error_from_call(error, r, &e);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 
 static int append_entry_strv(sd_bus_message *reply, const char *key, char * const *l) {
         int r;

@@ -98,32 +98,6 @@ static int method_add_file(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return reply_call(m, r, &e, error);
 }
 
-static int method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        static const BusOptionSpec spec[] = {
-                [BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
-                [BUS_FILE_OPTION_SIZE] = { "size", "t" },
-                [BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
-                [BUS_FILE_OPTION_CHECKSUM_LIST] = { "checksum-list", "s" },
-                [BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
-        };
-        _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
-        CallError e = { .kind = CALL_ERROR_NONE };
-        JobFileOptions o;
-        const char *url, *path;
-        int r;
-
-        r = sd_bus_message_read(m, "ss", &url, &path);
-        if (r < 0)
-                return r;
-        r = bus_options_read(m, spec, ELEMENTSOF(spec), &v, error);
-        if (r < 0)
-                return r;
-        bus_options_get_file(&v, 0, &o);
-        char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
-        r = job_add_files_with_options(userdata, urls, paths, &o, 1, &e);
-        return reply_call(m, r, &e, error);
-}
-
 static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
@@ -538,7 +512,7 @@ const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("AddFiles", SD_BUS_ARGS("a(ss)", files), SD_BUS_NO_RESULT,
                                 method_add_files, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AddFileWithOptions", SD_BUS_ARGS("s", url, "s", local_path, "a{sv}", options),
-                                SD_BUS_NO_RESULT, method_add_file_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
+                                SD_BUS_NO_RESULT, bus_job_method_add_file_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Resume", NULL, NULL, method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Suspend", NULL, NULL, method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),

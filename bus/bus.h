@@ -121,7 +121,8 @@ enum {
  * { "checksum-list", "s" }, { "checksum-list-signature", "s" }. */
 void bus_options_get_file(const BusOptions *v, size_t first, JobFileOptions *ret);
 
-/* bus-file.c: GetFileDetails. */
+/* bus-file.c: AddFileWithOptions and GetFileDetails. */
+int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* bus-manager.c: the Manager object. */

@@ -36,8 +36,8 @@ int file_options_check_list(Manager *m, const char *list, const char *signature,
 
         if (!list) {
                 if (signature)
-                        return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
-                                              "checksum-list-signature needs checksum-list, the URL of the list it signs.");
+                        return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS, "checksum-list-signature "
+                                              "needs checksum-list, the URL of the list it signs.");
                 *ret_list = *ret_signature = NULL;
                 return 0;
         }
