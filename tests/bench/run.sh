@@ -379,9 +379,9 @@ for mode in plain write prefix; do
   out=$("$bench" cancel --count "$n_hash_running" --samples "$n_samples" --url "$base/slow/big" --dir "$dl" \
           --background "$base/big" --checksum "$sum" "${extra[@]}") || die "the Cancel-while-hashing case failed: $out"
   hash_p99[$mode]=$(kv p99_ms "$out"); hash_max[$mode]=$(kv max_ms "$out"); hash_n[$mode]=$(kv samples "$out")
-  hash_left[$mode]=$(kv leftovers "$out"); hash_state[$mode]=$(kv background_state "$out")
+  hash_left[$mode]=$(kv leftovers "$out"); hash_state[$mode]=$(kv background_restarts "$out")
   log "  while hashing ($mode): ${hash_n[$mode]} cancels, p50 $(kv p50_ms "$out") ms, p99 ${hash_p99[$mode]} ms," \
-      "max ${hash_max[$mode]} ms, leftovers ${hash_left[$mode]}, the download then ${hash_state[$mode]}"
+      "max ${hash_max[$mode]} ms, leftovers ${hash_left[$mode]}, the download started again ${hash_state[$mode]} time(s)"
   xferd_stop
 done
 fresh_dir

@@ -15,8 +15,8 @@
  *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
  *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
- *       so the bytes held are hashed first), and only Cancels while it runs are counted
- *       (at most S, at least one)
+ *       so the bytes held are hashed first); when it ends, its file goes and it starts again,
+ *       so that every one of the S Cancels is timed while one runs
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W]
  *   xferd-bench list      [--reps R]                  time ListJobs (activates xferd if needed)
  *
@@ -505,13 +505,14 @@ static void set_bandwidth(sd_bus *bus, const char *job, uint64_t bps) {
  * resume_at it is held to a rate that takes two seconds to get there, so the Suspend comes
  * in time however fast the machine, then resumed at full speed. */
 static char *background_start(sd_bus *bus, const Background *bg, const char *dir) {
+        static unsigned serial;
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *id, *job;
         char path[1200];
         int r;
 
-        snprintf(path, sizeof path, "%s/background", dir);
+        snprintf(path, sizeof path, "%s/background.%u", dir, serial++);
         /* Foreground: it runs beside the transfers that fill every background slot. */
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
                                "background", 1, "priority", "s", "foreground");
@@ -569,12 +570,18 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
         for (unsigned i = 0; i < count; i++)
                 temps[i] = wait_transferring(bus, jobs[i]);
         char *background = bg->url ? background_start(bus, bg, dir) : NULL;
+        unsigned restarts = 0;
 
         unsigned s;
         for (s = 0; s < samples; s++) {
-                /* Only Cancels while the background download runs count. */
-                if (background && s > 0 && !job_active(bus, background))
-                        break;
+                /* Every Cancel is timed while the background download runs: once it is over it
+                 * goes (Cancel removes its file) and a new one starts. */
+                if (background && !job_active(bus, background)) {
+                        (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
+                        free(background);
+                        background = background_start(bus, bg, dir);
+                        restarts++;
+                }
                 unsigned k = s % count;
                 struct stat st;
 
@@ -603,7 +610,7 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
         }
         if (background) {
                 char *state = get_state(bus, background);
-                printf("background_state=%s\n", state);
+                printf("background_state=%s\nbackground_restarts=%u\n", state, restarts);
                 free(state);
                 (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
                 free(background);
