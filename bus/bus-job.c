@@ -98,42 +98,46 @@ static int method_add_file(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return reply_call(m, r, &e, error);
 }
 
+/* Grows a NULL-terminated array of borrowed strings by one. */
+static int push_borrowed(const char ***items, size_t *n, size_t *allocated, const char *s) {
+        if (*n + 2 > *allocated) {
+                size_t a = *allocated ? *allocated * 2 : 16;
+                const char **p = reallocarray(*items, a, sizeof(char *));
+                if (!p)
+                        return -ENOMEM;
+                *items = p;
+                *allocated = a;
+        }
+        (*items)[(*n)++] = s;
+        (*items)[*n] = NULL;
+        return 0;
+}
+
 static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
-        _cleanup_free_ char **urls = NULL, **paths = NULL;
-        size_t n = 0, allocated = 0;
+        _cleanup_free_ const char **urls = NULL, **paths = NULL;
+        size_t n = 0, n_paths = 0, allocated = 0, allocated_paths = 0, room = job_files_room(j);
         const char *url, *path;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(ss)");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
-                if (n + 1 >= allocated) {
-                        size_t a = allocated ? allocated * 2 : 16;
-                        char **u = realloc(urls, a * sizeof(char *)), **p;
-                        if (!u)
-                                return -ENOMEM;
-                        urls = u;
-                        p = realloc(paths, a * sizeof(char *));
-                        if (!p)
-                                return -ENOMEM;
-                        paths = p;
-                        allocated = a;
-                }
-                /* The strings live in the message, which outlives this call. */
-                urls[n] = (char *) url;
-                paths[n] = (char *) path;
-                n++;
+        /* One entry past what the job may take is enough for the call to fail: a million
+         * entries are not read. The strings live in the message, which outlives this call. */
+        while (n <= room && (r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
+                r = push_borrowed(&urls, &n, &allocated, url);
+                if (r < 0)
+                        return r;
+                r = push_borrowed(&paths, &n_paths, &allocated_paths, path);
+                if (r < 0)
+                        return r;
         }
         if (r < 0)
                 return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
 
-        r = job_add_files(j, urls, paths, n, &e);
+        r = job_add_files(j, (char * const *) urls, (char * const *) paths, n, &e);
         return reply_call(m, r, &e, error);
 }
 
@@ -201,14 +205,30 @@ static int method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *er
 }
 
 static int method_set_http_headers(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
-        _cleanup_strv_free_ char **headers = NULL;
+        _cleanup_free_ const char **headers = NULL;
+        size_t n = 0, allocated = 0, max = job_max_http_headers(j);
+        uint64_t bytes = 0, max_bytes = job_max_http_header_bytes(j);
+        const char *h;
         int r;
 
-        r = sd_bus_message_read_strv(m, &headers);
+        /* Read no further than one header past either limit: the call fails then, and a huge
+         * array costs no long walk (sd_bus_message_read_strv() is quadratic, too). The strings
+         * live in the message. */
+        r = sd_bus_message_enter_container(m, 'a', "s");
         if (r < 0)
                 return r;
-        r = job_set_http_headers(userdata, headers, &e);
+        while (n <= max && bytes <= max_bytes && (r = sd_bus_message_read_basic(m, 's', &h)) > 0) {
+                r = push_borrowed(&headers, &n, &allocated, h);
+                if (r < 0)
+                        return r;
+                bytes += strlen(h);
+        }
+        if (r < 0)
+                return r;
+
+        r = job_set_http_headers(j, (char * const *) headers, &e);
         return reply_call(m, r, &e, error);
 }
 

@@ -6,21 +6,53 @@
 
 #define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
 
-/* A failed write is logged and the daemon goes on: the in-memory job stays right, and the
- * next successful write of the job brings the store up to date. */
+/* What no call waits for (progress, a transfer's own events): a failed write is logged and the
+ * daemon goes on; the in-memory job stays right, and the next successful write of the job
+ * brings the store up to date. Calls store through job_store_row(), which they check. */
 void job_save_row(Job *j) {
-        if (j->manager->store)
-                (void) store_save_job_row(j->manager->store, j);
+        (void) store_save_job_row(j->manager->store, j);
 }
 
 void job_save(Job *j) {
-        if (j->manager->store)
-                (void) store_save_job(j->manager->store, j);
+        (void) store_save_job(j->manager->store, j);
 }
 
 void job_save_file(Job *j, size_t i) {
-        if (j->manager->store && i < j->n_files)
+        if (i < j->n_files)
                 (void) store_save_file(j->manager->store, j, i);
+}
+
+int job_store_row(Job *j, const Job *row) {
+        int r;
+
+        assert(j);
+        assert(row);
+
+        r = store_save_job_row(j->manager->store, row);
+        if (r < 0)
+                return r;
+        return store_commit(j->manager->store);
+}
+
+int job_store_whole(Job *j, const Job *row) {
+        int r;
+
+        assert(j);
+        assert(row);
+
+        r = store_save_job(j->manager->store, row);
+        if (r < 0)
+                return r;
+        return store_commit(j->manager->store);
+}
+
+int job_store_error(Job *j, int r, CallError *e) {
+        assert(j);
+        assert(r < 0);
+
+        return call_error_set(e, r, CALL_ERROR_IO,
+                              "Cannot save the change to job %s in the job store in the state directory %s: %s. "
+                              "Nothing was changed.", j->id, j->manager->config.state_dir, strerror(-r));
 }
 
 int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -29,14 +61,12 @@ int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
          * counts after a crash is the temporary file's real size. */
-        if (m->store) {
-                (void) store_begin(m->store);
-                for (j = m->dirty_head; j; j = j->dirty_next) {
-                        job_save_file(j, j->current);
-                        job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
-                }
-                (void) store_end(m->store);
+        (void) store_begin(m->store);
+        for (j = m->dirty_head; j; j = j->dirty_next) {
+                job_save_file(j, j->current);
+                job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
+        (void) store_end(m->store);
         /* Told once stored. */
         while ((j = m->dirty_head)) {
                 m->dirty_head = j->dirty_next;

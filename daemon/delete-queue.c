@@ -27,8 +27,7 @@ static void manager_drop_delete(Manager *m, DeleteEntry *d) {
                         *p = d->next;
                         break;
                 }
-        if (m->store)
-                (void) store_remove_pending_delete(m->store, d->rec.url);
+        (void) store_remove_pending_delete(m->store, d->rec.url);
         delete_entry_free(d);
         manager_check_idle(m);
 }
@@ -84,8 +83,7 @@ static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char 
         if (delay > DELETE_RETRY_MAX_USEC)
                 delay = DELETE_RETRY_MAX_USEC;
         d->rec.next_try = now + delay;
-        if (m->store)
-                (void) store_save_pending_delete(m->store, &d->rec);
+        (void) store_save_pending_delete(m->store, &d->rec);
         log_info("Cannot delete the partial upload at %s yet (%s); trying again in %" PRIu64 " s.",
                  d->rec.url, message, delay / USEC_PER_SEC);
 
@@ -125,7 +123,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
         }
         d->next = m->pending_deletes;
         m->pending_deletes = d;
-        if (save && m->store)
+        if (save)
                 (void) store_save_pending_delete(m->store, &d->rec);
 
         if (d->rec.next_try > now_realtime(m)) {

@@ -43,8 +43,6 @@ bool manager_is_idle(Manager *m) {
          * is stored: the next start tries it again. */
         if (m->pending_deletes)
                 return false;
-        if (!m->store)
-                return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
         return m->n_busy == 0;
 }
 

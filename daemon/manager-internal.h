@@ -10,9 +10,9 @@
 #include "tus.h"
 #include "util.h"
 
-#define DISPLAY_NAME_MAX 256
-
-#define DESCRIPTION_MAX 1024
+/* ErrorMessage, and the summary the Failed signal carries, in bytes. */
+#define JOB_ERROR_MESSAGE_MAX 1024
+#define JOB_ERROR_SUMMARY_MAX 256
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -96,6 +96,12 @@ void manager_index_remove(Manager *m, Job *j);
 void job_save_row(Job *j);
 void job_save(Job *j);
 void job_save_file(Job *j, size_t i);
+/* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
+ * with every file. Negative errno when the store refuses it. */
+int job_store_row(Job *j, const Job *row);
+int job_store_whole(Job *j, const Job *row);
+/* The error of a call whose change the store refused: IOError naming the state directory. */
+int job_store_error(Job *j, int r, CallError *e);
 int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void job_mark_progress(Job *j);
 void job_unmark_progress(Job *j);
@@ -125,7 +131,9 @@ int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void manager_arm_inactivity(Manager *m, uint64_t modification_time);
 
 /* retry.c */
-void job_arm_retry(Job *j, uint64_t retry_after_usec);
+/* When a retry after a transient failure is due: MinimumRetryDelay, or the server's Retry-After
+ * when that is later. */
+uint64_t job_retry_time(const Job *j, uint64_t retry_after_usec, uint64_t now);
 void job_arm_retry_timer(Job *j);
 void job_disarm_retry(Job *j);
 

@@ -28,8 +28,7 @@ int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         continue;
                 }
                 log_info("Removed temporary file %s/%s that could not be removed before.", u->dir, u->name);
-                if (m->store)
-                        (void) store_remove_pending_unlink(m->store, u->dir, u->name);
+                (void) store_remove_pending_unlink(m->store, u->dir, u->name);
                 *p = u->next;
                 pending_unlink_free(u);
         }
@@ -66,7 +65,7 @@ static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, 
         u->ino = ino;
         u->next = m->pending_unlinks;
         m->pending_unlinks = u;
-        if (save && m->store)
+        if (save)
                 (void) store_add_pending_unlink(m->store, owner, dir, dev, ino, name);
 
         m->unlink_retry_usec = UNLINK_RETRY_USEC;

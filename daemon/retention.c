@@ -76,8 +76,7 @@ static void manager_expire_retained(Job *j) {
 
         if (m->observer.job_gone)
                 m->observer.job_gone(m, j);
-        if (m->store)
-                (void) store_delete_job(m->store, j->id);
+        (void) store_delete_job(m->store, j->id);
         list_remove(&m->retained_head, &m->retained_tail, j);
         manager_index_remove(m, j);
         job_free(j);

@@ -9,13 +9,12 @@
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-void job_arm_retry(Job *j, uint64_t retry_after_usec) {
+uint64_t job_retry_time(const Job *j, uint64_t retry_after_usec, uint64_t now) {
         uint64_t delay = (uint64_t) j->minimum_retry_delay * USEC_PER_SEC;
 
         if (retry_after_usec > delay)
                 delay = retry_after_usec;
-        j->retry_time = now_realtime(j->manager) + delay;
-        job_arm_retry_timer(j);
+        return now + delay;
 }
 
 void job_arm_retry_timer(Job *j) {

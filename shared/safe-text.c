@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "safe-text.h"
+#include "url-strip.h"
 
 static size_t utf8_sequence_length(unsigned char lead) {
         if (lead < 0x80)
@@ -133,6 +134,35 @@ char *safe_text_dup(const char *s, size_t max) {
         if (!buf)
                 return NULL;
         return safe_text_copy(buf, size, s);
+}
+
+char *safe_message_copy(char *buf, size_t size, const char *s) {
+        char *stripped;
+
+        assert(buf);
+        assert(size > 0);
+        assert(s);
+
+        stripped = text_strip_urls(s);
+        if (!stripped)
+                /* Out of memory: a message without its URLs is better than one with secrets. */
+                return safe_text_copy(buf, size, strstr(s, "://") ? "(message withheld: out of memory)" : s);
+        safe_text_copy(buf, size, stripped);
+        free(stripped);
+        return buf;
+}
+
+char *safe_message_dup(const char *s, size_t max) {
+        char *stripped, *r;
+
+        assert(s);
+
+        stripped = text_strip_urls(s);
+        if (!stripped)
+                return NULL;
+        r = safe_text_dup(stripped, max);
+        free(stripped);
+        return r;
 }
 
 void utf8_trim_partial(char *s) {

@@ -35,6 +35,12 @@ char *safe_text_copy(char *buf, size_t size, const char *s);
  * memory. */
 char *safe_text_dup(const char *s, size_t max);
 
+/* What a message for a person becomes before it leaves the daemon (an error reply, a job's
+ * ErrorMessage, a log line): every URL in it stripped of its credentials (url-strip.h), then
+ * made safe as above. The _dup variant returns NULL when out of memory. */
+char *safe_message_copy(char *buf, size_t size, const char *s);
+char *safe_message_dup(const char *s, size_t max);
+
 /* Cuts s in place after its last complete UTF-8 sequence (for buffers that snprintf() may have
  * cut inside a character). */
 void utf8_trim_partial(char *s);

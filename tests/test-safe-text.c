@@ -139,6 +139,17 @@ test_text_strip_urls (void)
         g_assert_cmpstr (f, ==, "ends with ://");
 }
 
+static void
+test_safe_message (void)
+{
+        char buf[64];
+
+        safe_message_copy (buf, sizeof buf, "HTTP 500 \xff for http://u:p@h/x?t=1");
+        g_assert_cmpstr (buf, ==, "HTTP 500 " FFFD " for http://h/x");
+        g_autofree char *d = safe_message_dup ("\033[2J http://u:p@h/?t", 10);
+        g_assert_cmpstr (d, ==, FFFD "[2J htt");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -149,5 +160,6 @@ main (int argc, char *argv[])
         g_test_add_func ("/safe-text/truncation", test_truncation_on_boundaries);
         g_test_add_func ("/url-strip/url", test_url_strip);
         g_test_add_func ("/url-strip/text", test_text_strip_urls);
+        g_test_add_func ("/safe-text/message", test_safe_message);
         return g_test_run ();
 }
