@@ -240,9 +240,10 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
                 return r;
-        if (all && b->system && uid != 0)
+        if (all && b->system && !bus_access_is_admin(b, m, uid))
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                        "Only root may list the jobs of all users.");
+                                        "Only root or an administrator polkit allows "
+                                        "(org.xferd.Transfer1.manage-all) may list the jobs of all users.");
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
@@ -292,8 +293,10 @@ static int read_admin_value(Bus *b, sd_bus_message *value, const char *property,
         r = bus_access_get_caller_uid(b, value, &uid);
         if (r < 0)
                 return r;
-        if (!bus_access_caller_is_privileged(b, uid))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root may change %s.", property);
+        if (!bus_access_is_admin(b, value, uid))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root or an administrator polkit allows "
+                                         "(org.xferd.Transfer1.configure) may change %s.", property);
         return sd_bus_message_read_basic(value, type, ret);
 }
 

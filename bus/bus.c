@@ -13,6 +13,11 @@ int bus_install(Bus *b) {
         r = bus_creds_new(b->bus, &b->creds);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch bus names");
+        if (b->system) {
+                r = bus_polkit_new(b, &b->polkit);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up polkit checks");
+        }
         r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
                                      bus_manager_vtable, b);
         if (r < 0)
@@ -36,5 +41,6 @@ int bus_install(Bus *b) {
 void bus_uninstall(Bus *b) {
         assert(b);
 
+        b->polkit = bus_polkit_free(b->polkit);
         b->creds = bus_creds_free(b->creds);
 }

@@ -30,10 +30,12 @@ static inline BusJobPath bus_job_path(const Job *j) {
 }
 
 typedef struct BusCreds BusCreds;
+typedef struct BusPolkit BusPolkit;
 
 typedef struct Bus {
         sd_bus *bus;
         BusCreds *creds;
+        BusPolkit *polkit;              /* system bus only */
         Manager *manager;
         bool system;
         /* Told when the daemon has nothing left to do, or something again. */
@@ -55,11 +57,28 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
 void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
 size_t bus_creds_size(const BusCreds *c);
 
+/* What an unprivileged caller needs an administrator's authorization for. */
+typedef enum BusAction {
+        BUS_ACTION_NONE,
+        BUS_ACTION_MANAGE_ALL,          /* another user's jobs, or every user's */
+        BUS_ACTION_CONFIGURE,           /* the daemon's settings */
+} BusAction;
+
 /* bus-access.c: the caller's uid of the message being handled. */
 int bus_access_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret);
-/* Owner or root may; with `error` set to AccessDenied otherwise. */
+/* Owner, root or a polkit-authorized administrator may; with `error` set to AccessDenied
+ * otherwise. */
 int bus_access_check_job(Bus *b, sd_bus_message *m, const Job *j, sd_bus_error *error);
-bool bus_access_caller_is_privileged(Bus *b, uid_t uid);
+/* Root (the daemon's own user on a session bus), or a caller polkit authorized for this call. */
+bool bus_access_is_admin(Bus *b, sd_bus_message *m, uid_t uid);
+/* The polkit action message m needs before its dispatch, BUS_ACTION_NONE for most. */
+BusAction bus_access_needed_action(Bus *b, sd_bus_message *m);
+
+/* bus-polkit.c: asks polkit, without blocking, for the calls bus_access_needed_action() names,
+ * and marks the ones it allows for their dispatch. */
+int bus_polkit_new(Bus *b, BusPolkit **ret);
+BusPolkit *bus_polkit_free(BusPolkit *p);
+bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m);
 
 /* bus-manager.c: the Manager object. */
 extern const sd_bus_vtable bus_manager_vtable[];

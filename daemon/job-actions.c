@@ -169,8 +169,13 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_DISARM_RETRY)
                 job_disarm_retry(j);
         job_take_row(j, &row);
+        /* A run of bytes ends or starts here: no sample of another run counts for Rate. */
+        if (t.state != old && (old == JOB_TRANSFERRING || t.state == JOB_TRANSFERRING))
+                job_rate_reset(j);
+        if (event == JOB_EVENT_RESUME)
+                j->failures_in_row = 0;
         if (t.actions & JOB_ACTION_ARM_RETRY)
-                job_arm_retry_timer(j);
+                job_arm_retry(j);
 
         /* The server's copy of a cancelled upload goes too (with the job's headers, which go
          * from the job now); Cancel never waits on the network. */
@@ -229,14 +234,21 @@ void job_fail(Job *j, bool fatal, const char *name, const char *message, const c
         JobEvent event = fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT;
         JobContext ctx = job_context(j);
         JobTransition t;
+        int r;
 
-        log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s", message);
         /* Only a job that can fail takes the error: outside the error states ErrorName stays
          * empty. */
-        if (job_transition(j->state, event, &ctx, &t) < 0)
+        if (job_transition(j->state, event, &ctx, &t) < 0) {
+                log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s",
+                             message);
                 return;
+        }
         job_set_error(j, name, message, summary);
-        (void) job_apply_full(j, event, retry_after_usec, NULL);
+        r = job_apply_full(j, event, retry_after_usec, NULL);
+        /* A retry logs the failure with its delay (job_arm_retry()); anything else here. */
+        if (r < 0 || !(r & JOB_ACTION_ARM_RETRY))
+                log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s",
+                             message);
 }
 
 void job_all_done(Job *j) {

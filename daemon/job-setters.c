@@ -261,3 +261,11 @@ int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
         r = job_set_field(j, &j->minimum_retry_delay, &secs, sizeof secs, "its retry delay", e);
         return r < 0 ? r : 0;
 }
+
+int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e) {
+        int r;
+
+        assert(j);
+        r = job_set_field(j, &j->minimum_notification_interval, &ms, sizeof ms, "its notification interval", e);
+        return r < 0 ? r : 0;
+}

@@ -44,8 +44,18 @@ struct Manager {
         sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
         Job *auto_complete_head;
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
-        sd_event_source *progress_timer;        /* rate-limits progress signals */
+        sd_event_source *progress_timer;        /* rate-limits progress checkpoints */
         Job *dirty_head;
+        sd_event_source *notify_source;         /* progress signals, once per loop iteration */
+        sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
+        Job *notify_head;                       /* progress not told yet */
+        /* What every queued job's WaitReason needs from all the others, counted once per loop
+         * iteration and change (job-wait.c), not once per job: 10 000 jobs stay linear. */
+        unsigned change_gen;                    /* bumped by every change told */
+        unsigned wait_scan_gen;
+        uint64_t wait_scan_usec;
+        unsigned wait_scan_active_background;
+        int wait_scan_best_priority;            /* of background jobs queued or running */
 
         PendingUnlink *pending_unlinks;
         sd_event_source *unlink_timer;
@@ -130,10 +140,27 @@ void manager_update_netwatch(Manager *m);
 int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void manager_arm_inactivity(Manager *m, uint64_t modification_time);
 
+/* progress-notify.c */
+void job_notify_progress(Job *j);
+void job_progress_told(Job *j);
+void job_notify_forget(Job *j);
+int on_notify_defer(sd_event_source *s, void *userdata);
+int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* job-rate.c */
+void job_rate_sample(Job *j);
+void job_rate_reset(Job *j);
+
+/* job-wait.c */
+void job_wait_reason_told(Job *j);
+void manager_update_wait_reasons(Manager *m);
+
 /* retry.c */
-/* When a retry after a transient failure is due: MinimumRetryDelay, or the server's Retry-After
- * when that is later. */
+/* When the retry after the transient failure being recorded is due (retry-policy.h); pure,
+ * so that the row stored first holds it. */
 uint64_t job_retry_time(const Job *j, uint64_t retry_after_usec, uint64_t now);
+/* With j->retry_time set from job_retry_time(): counts the failure, arms the timer, logs. */
+void job_arm_retry(Job *j);
 void job_arm_retry_timer(Job *j);
 void job_disarm_retry(Job *j);
 

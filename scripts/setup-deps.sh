@@ -15,13 +15,18 @@ packages=(
   # build
   meson ninja-build pkg-config gcc libc6-dev
   libsystemd-dev libcurl4-openssl-dev libsqlite3-dev
-  # test suite: GLib/GIO test framework, libsoup HTTP server, a private bus, busctl
-  libglib2.0-dev libglib2.0-bin libsoup-3.0-dev
+  # test suite: GLib/GIO test framework, libsoup HTTP server, JSON checks, a private bus, busctl
+  libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
   dbus-daemon dbus-bin systemd
   # man pages (scdoc) and the bash completion's install directory (bash-completion.pc)
   scdoc bash-completion
   # sanitizer builds (gcc's runtimes come with gcc; these are for clang)
   clang libclang-rt-14-dev
+  # test peers: polkit's and NetworkManager's mocks (run with Debian's /usr/bin/python3)
+  python3-dbusmock
+  # the Cockpit page's browser test (tests/test-cockpit.py): a real Cockpit, headless
+  # chromium driven by selenium through chromedriver; openssl hashes the test passwords
+  cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium openssl
   # demo and benchmark peers
   curl aria2 nginx-light ca-certificates coreutils strace
 )

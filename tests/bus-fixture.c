@@ -738,9 +738,10 @@ write_bus_config (BusFixture *fx, const BusFixtureOptions *options)
                         "  <listen>unix:path=%s</listen>\n"
                         "  <auth>EXTERNAL</auth>\n"
                         "  <servicedir>%s</servicedir>\n"
-                        "%s"
+                        "%s%s"
                         "  <include ignore_missing=\"no\">%s</include>\n"
-                        "</busconfig>\n", e_socket, e_services, system_bus_policy, e_policy);
+                        "</busconfig>\n", e_socket, e_services, system_bus_policy,
+                        options->extra_bus_policy ? options->extra_bus_policy : "", e_policy);
         } else {
                 service = g_strdup_printf ("[D-BUS Service]\nName=" XFERD_BUS_NAME "\nExec=%s\n", exec);
                 config = bus_session_config (socket, services);
@@ -931,6 +932,12 @@ child_launcher (BusFixture *fx, GSubprocessFlags flags)
 
         set_child_env (fx, launcher);
         return launcher;
+}
+
+GSubprocessLauncher *
+bus_fixture_launcher (BusFixture *fx, GSubprocessFlags flags)
+{
+        return child_launcher (fx, flags);
 }
 
 GSubprocess *

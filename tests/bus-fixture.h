@@ -44,6 +44,9 @@ typedef struct {
          * none (on the system bus an empty one, so that the machine's
          * /etc/xferd/xferd.conf never counts). */
         const char *config;
+        /* System bus: more <policy> elements for the bus configuration, e.g. to let a mock
+         * service own its name (polkit's, NetworkManager's) as its own policy file would. */
+        const char *extra_bus_policy;
 } BusFixtureOptions;
 
 typedef struct {
@@ -89,6 +92,10 @@ int bus_fixture_run (BusFixture *fx, const char *const *argv,
  * piped. */
 GSubprocess *bus_fixture_spawn (BusFixture *fx, const char *const *argv);
 
+/* A launcher with the environment bus_fixture_spawn() gives its children (the private
+ * bus, XDG directories of the fixture), for a child that needs more set up, e.g. a
+ * terminal (pty-process.h). */
+GSubprocessLauncher *bus_fixture_launcher (BusFixture *fx, GSubprocessFlags flags);
 /* Runs argv like bus_fixture_run(), as user (runuser -u user --). */
 int bus_fixture_run_as (BusFixture *fx, const char *user, const char *const *argv,
                         char **out_stdout, char **out_stderr);

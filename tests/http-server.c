@@ -47,6 +47,7 @@ typedef struct {
         guint hang_times;
         gsize drop_after;
         guint drop_times;
+        guint64 rate;             /* bytes/s of response bodies; 0 = as fast as possible */
         /* observations */
         guint requests;
         GArray *request_times;    /* gint64 */
@@ -80,6 +81,10 @@ typedef struct {
         SoupServerMessage *msg;
         GBytes *content;
         gsize pos;                /* next byte to append */
+        gsize first;              /* the first byte of the body */
+        guint64 rate;             /* bytes/s, 0 = no limit */
+        gint64 started;           /* monotonic µs when the headers were written */
+        gboolean timer_pending;   /* a paced append is scheduled */
         gsize end;                /* one past the last byte of the body */
         gsize limit;              /* where to stop early (== end: nowhere) */
         LimitKind kind;
@@ -100,6 +105,7 @@ typedef struct {
         gboolean ignore_range;
         LimitKind kind;
         gsize limit;
+        guint64 rate;
 } Plan;
 
 /* ---------------------------------------------------------------- pattern */
@@ -247,6 +253,14 @@ http_server_stall_after (HttpServer *self, const char *path, gsize bytes)
         Resource *res = resource_get (self, path);
         res->stall = TRUE;
         res->stall_after = bytes;
+        g_mutex_unlock (&self->lock);
+}
+
+void
+http_server_set_rate (HttpServer *self, const char *path, guint64 bytes_per_second)
+{
+        g_mutex_lock (&self->lock);
+        resource_get (self, path)->rate = bytes_per_second;
         g_mutex_unlock (&self->lock);
 }
 
@@ -434,6 +448,7 @@ plan_request (HttpServer *self, Resource *res, const char *path, Plan *plan)
         plan->etag = g_strdup (res->etag);
         plan->last_modified = g_strdup (res->last_modified);
         plan->ignore_range = res->ignore_range;
+        plan->rate = res->rate;
         if (res->drop_times > 0) {
                 if (res->drop_times != HTTP_SERVER_FOREVER)
                         res->drop_times--;
@@ -598,16 +613,57 @@ stream_reached_limit (Stream *stream)
         g_source_unref (idle);
 }
 
+/* A paced stream's next chunk is due. */
+static gboolean
+stream_paced (gpointer data)
+{
+        Stream *stream = data;
+
+        stream->timer_pending = FALSE;
+        if (stream->done)
+                return G_SOURCE_REMOVE;
+        stream_pump (stream);
+        soup_server_message_unpause (stream->msg);
+        return G_SOURCE_REMOVE;
+}
+
+/* With a rate, whether the byte at stream->pos may go out now; if not, the append is
+ * scheduled for when it may (byte n of the body is due n / rate seconds after the headers). */
+static gboolean
+stream_may_send (Stream *stream)
+{
+        if (stream->rate == 0)
+                return TRUE;
+        gint64 now = g_get_monotonic_time ();
+        if (stream->started == 0)
+                stream->started = now;
+        gint64 due = stream->started +
+                     (gint64) ((stream->pos - stream->first) * G_USEC_PER_SEC / stream->rate);
+        if (due <= now)
+                return TRUE;
+        if (!stream->timer_pending) {
+                GSource *timer = g_timeout_source_new ((guint) ((due - now + 999) / 1000));
+                g_source_set_callback (timer, stream_paced, stream_ref (stream), stream_unref);
+                g_source_attach (timer, stream->server->ctx);
+                g_source_unref (timer);
+                stream->timer_pending = TRUE;
+        }
+        return FALSE;
+}
+
 /* Appends the next chunk, or notices the stop point. Called from
  * "wrote-headers" and "wrote-chunk", i.e. each time libsoup has written
- * everything appended so far. */
+ * everything appended so far. A paced stream sends a tenth of its rate at a time. */
 static void
 stream_pump (Stream *stream)
 {
         gsize stop = MIN (stream->limit, stream->end);
 
         if (stream->pos < stop) {
-                gsize len = MIN ((gsize) CHUNK_SIZE, stop - stream->pos);
+                if (!stream_may_send (stream))
+                        return;
+                gsize most = stream->rate ? (gsize) CLAMP (stream->rate / 10, 1, CHUNK_SIZE) : CHUNK_SIZE;
+                gsize len = MIN (most, stop - stream->pos);
                 g_autoptr(GBytes) chunk = g_bytes_new_from_bytes (stream->content, stream->pos, len);
 
                 soup_message_body_append_bytes (soup_server_message_get_response_body (stream->msg), chunk);
@@ -635,6 +691,8 @@ stream_start (HttpServer *self, const char *path, SoupServerMessage *msg,
         stream->msg = g_object_ref (msg);
         stream->content = g_bytes_ref (plan->content);
         stream->pos = start;
+        stream->first = start;
+        stream->rate = plan->rate;
         stream->end = end;
         stream->kind = plan->kind;
         stream->limit = plan->kind == LIMIT_NONE ? end : MIN (end, start + plan->limit);

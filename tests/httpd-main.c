@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * xferd-test-httpd --root DIR [--port N]
+ * xferd-test-httpd --root DIR [--port N] [--throttle PATH=BYTES_PER_SECOND]...
  *
  * Serves the files under DIR on 127.0.0.1 (GET/HEAD, single Range requests)
- * for demos and manual testing. Prints "PORT=<n>" once listening so a script
- * can read the port, then runs until killed.
+ * for demos, manual testing and tests in other languages; --throttle sends the
+ * body of PATH (e.g. /slow.bin) at that rate. Prints "PORT=<n>" once listening
+ * so a script can read the port, then runs until killed.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "http-server.h"
 
@@ -16,10 +18,13 @@ main (int argc, char **argv)
 {
         g_autofree char *root = NULL;
         int port = 0;
+        g_auto(GStrv) throttles = NULL;
         g_autoptr(GError) error = NULL;
         GOptionEntry entries[] = {
                 { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "Directory to serve", "DIR" },
                 { "port", 0, 0, G_OPTION_ARG_INT, &port, "Port (default: any free port)", "N" },
+                { "throttle", 0, 0, G_OPTION_ARG_STRING_ARRAY, &throttles,
+                  "Send PATH's body at this rate (repeatable)", "PATH=BYTES_PER_SECOND" },
                 { NULL, 0, 0, 0, NULL, NULL, NULL },
         };
         g_autoptr(GOptionContext) options = g_option_context_new ("- serve a directory over HTTP for xferd tests");
@@ -44,6 +49,19 @@ main (int argc, char **argv)
                 return 1;
         }
         http_server_set_root (server, root);
+        for (guint i = 0; throttles && throttles[i]; i++) {
+                const char *eq = strrchr (throttles[i], '=');
+                guint64 rate = 0;
+
+                if (!eq || throttles[i][0] != '/' ||
+                    !g_ascii_string_to_unsigned (eq + 1, 10, 1, G_MAXUINT64, &rate, NULL)) {
+                        fprintf (stderr, "xferd-test-httpd: --throttle wants /PATH=BYTES_PER_SECOND, not '%s'\n",
+                                 throttles[i]);
+                        return 2;
+                }
+                g_autofree char *path = g_strndup (throttles[i], (gsize) (eq - throttles[i]));
+                http_server_set_rate (server, path, rate);
+        }
         printf ("PORT=%u\n", http_server_get_port (server));
         fflush (stdout);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Self-test of the test HTTP server: every fault the integration tests rely
- * on (status, Range, stall, hang, drop) is checked here with a raw socket
+ * on (status, Range, stall, hang, drop, rate) is checked here with a raw socket
  * client, so a broken fixture shows up as itself and not as a daemon bug.
  */
 #include <string.h>
@@ -412,6 +412,40 @@ test_root (void)
         g_rmdir (dir);
 }
 
+/* A paced body arrives whole and never ahead of its rate: byte n no earlier than n / rate
+ * seconds after the first (a lower bound, so no timing can make this flaky). */
+static void
+test_rate (void)
+{
+        const guint64 rate = 512 * 1024;
+        const gsize chunk = rate / 10;
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/slow", SIZE);
+        http_server_set_rate (server, "/slow", rate);
+
+        /* Taken before the request, so never later than the server's start of pacing. */
+        gint64 start = g_get_monotonic_time ();
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/slow", "Range: bytes=1000-\r\n");
+        raw_read_head (raw);
+        while (!raw->eof && raw->body->len < SIZE - 1000) {
+                raw_read_body (raw, raw->body->len + 1);
+                /* Bytes beyond the first chunk (sent at once) can only have arrived n / rate
+                 * seconds after the start. */
+                gsize paced = raw->body->len > chunk ? raw->body->len - chunk : 0;
+                g_assert_cmpint (g_get_monotonic_time () - start, >=,
+                                 (gint64) (paced * G_USEC_PER_SEC / rate));
+        }
+        g_assert_cmpuint (raw->status, ==, 206);
+        assert_pattern (raw->body, 1000, SIZE - 1000);
+
+        /* A rate of 0 is no limit again. */
+        http_server_set_rate (server, "/slow", 0);
+        g_autoptr(Raw) fast = raw_request (server, "GET", "/slow", NULL);
+        raw_read_head (fast);
+        raw_read_to_eof (fast);
+        assert_pattern (fast->body, 0, SIZE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -428,5 +462,6 @@ main (int argc, char **argv)
         g_test_add_func ("/httpd/hang", test_hang);
         g_test_add_func ("/httpd/drop", test_drop);
         g_test_add_func ("/httpd/root", test_root);
+        g_test_add_func ("/httpd/rate", test_rate);
         return g_test_run ();
 }

@@ -5,7 +5,8 @@
 #   2. builds the package from a copy of the source tree with packaging/debian/ as debian/
 #      (DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b -Pnocheck); the source tree
 #      itself is not touched
-#   3. checks its file list (dpkg-deb -c) and installs it (apt-get install ./xferd_*.deb)
+#   3. checks its file list (dpkg-deb -c) and installs it (apt-get install ./xferd_*.deb); checks
+#      the file list and dependencies of the Cockpit page's package (cockpit-xferd_*.deb)
 #   4. checks that the maintainer scripts enabled the system unit (and the user unit)
 #   5. starts a real system bus (dbus-daemon --system; there is no systemd here, so activation
 #      goes through dbus-daemon's launch helper), downloads a file served on 127.0.0.1 with
@@ -239,6 +240,19 @@ for f in "${expected[@]}"; do
 done
 pass "dpkg-deb -c lists the daemon, xferctl, units, activation and policy files, man pages, completion and config example"
 dpkg-deb -f "$deb" Depends | grep -qw dbus || fail "the package does not depend on dbus"
+
+# The Cockpit page: a package of its own (Architecture: all), beside xferd.
+cockpit_debs=("$tmp"/cockpit-xferd_*.deb)
+[[ ${#cockpit_debs[@]} -eq 1 && -f ${cockpit_debs[0]} ]] || fail "expected one cockpit-xferd_*.deb, found: ${cockpit_debs[*]}"
+dpkg-deb -c "${cockpit_debs[0]}" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/cockpit-files"
+for f in manifest.json index.html transfers.js jobs.js dialogs.js format.js transfers.css; do
+  grep -qx -- "/usr/share/cockpit/xferd/$f" "$tmp/cockpit-files" || { cat "$tmp/cockpit-files" >&2; fail "cockpit-xferd lacks /usr/share/cockpit/xferd/$f"; }
+done
+cockpit_depends=$(dpkg-deb -f "${cockpit_debs[0]}" Depends)
+for d in cockpit-bridge cockpit-system xferd; do
+  grep -qE "(^|, )$d( |,|$)" <<<"$cockpit_depends" || fail "cockpit-xferd does not depend on $d (Depends: $cockpit_depends)"
+done
+pass "cockpit-xferd ships the page in /usr/share/cockpit/xferd and depends on cockpit-bridge, cockpit-system and xferd"
 
 # -------------------------------------------------------------------------- install
 if [[ -e $state_dir ]]; then

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Administrators through polkit, on the system bus.
+ *
+ * Root may do anything; a job's owner may use the job. Everything else an unprivileged caller
+ * asks for that only root could do — acting on another user's job, listing every user's jobs,
+ * changing the daemon's settings — is asked of polkit (org.freedesktop.PolicyKit1), under the
+ * actions org.xferd.Transfer1.manage-all and org.xferd.Transfer1.configure. Without polkit on
+ * the bus the answer is no: root only.
+ *
+ * polkit may take long (it may ask the user for a password): the loop never waits for it. A
+ * call that needs an answer is held back by a bus filter before it is dispatched, polkit is
+ * asked asynchronously, and with the answer the same message is queued for reading again.
+ * Then the filter finds the verdict and marks the message as authorized for its dispatch, and
+ * the ordinary access checks (bus-access.c) read that mark. A refused call is dispatched
+ * unmarked and gets the ordinary AccessDenied. Each call asks afresh; polkit's own
+ * auth_admin_keep spares the admin a second password. */
+#include <string.h>
+
+#include "bus.h"
+#include "log.h"
+
+#define POLKIT_NAME "org.freedesktop.PolicyKit1"
+#define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
+#define POLKIT_INTERFACE "org.freedesktop.PolicyKit1.Authority"
+/* CheckAuthorization's flag that lets polkit ask the user (the caller allowed it). */
+#define POLKIT_ALLOW_USER_INTERACTION 1u
+
+typedef struct PolkitQuery {
+        struct PolkitQuery *next;
+        BusPolkit *owner;
+        sd_bus_message *request;        /* the held-back call */
+        sd_bus_slot *slot;              /* the pending CheckAuthorization, NULL once answered */
+        bool answered;
+        bool allowed;
+} PolkitQuery;
+
+struct BusPolkit {
+        Bus *bus;
+        sd_bus_slot *filter;
+        PolkitQuery *queries;
+        sd_bus_message *authorized;     /* the message being dispatched, if polkit allowed it */
+};
+
+static const char *action_id(BusAction a) {
+        switch (a) {
+        case BUS_ACTION_MANAGE_ALL:
+                return "org.xferd.Transfer1.manage-all";
+        case BUS_ACTION_CONFIGURE:
+                return "org.xferd.Transfer1.configure";
+        default:
+                return NULL;
+        }
+}
+
+static PolkitQuery *query_free(PolkitQuery *q) {
+        if (!q)
+                return NULL;
+        sd_bus_slot_unref(q->slot);
+        sd_bus_message_unref(q->request);
+        free(q);
+        return NULL;
+}
+
+static void query_unlink(BusPolkit *p, PolkitQuery *q) {
+        for (PolkitQuery **i = &p->queries; *i; i = &(*i)->next)
+                if (*i == q) {
+                        *i = q->next;
+                        return;
+                }
+}
+
+static PolkitQuery *query_find(BusPolkit *p, sd_bus_message *m) {
+        for (PolkitQuery *q = p->queries; q; q = q->next)
+                if (q->request == m)
+                        return q;
+        return NULL;
+}
+
+static int on_check_authorization(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PolkitQuery *q = userdata;
+        BusPolkit *p = q->owner;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int authorized = 0, challenge = 0, r;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        q->answered = true;
+        if (e) {
+                /* No polkit on the bus (ServiceUnknown, NameHasNoOwner) is the common case. */
+                log_debug("polkit did not answer (%s): only root is an administrator.", e->name);
+        } else {
+                r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+                if (r < 0)
+                        log_warning_errno(r, "polkit's answer cannot be read, taking it as no");
+                else
+                        q->allowed = authorized;
+        }
+
+        /* Dispatch the held-back call again, now with a verdict. */
+        r = sd_bus_enqueue_for_read(p->bus->bus, q->request);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot dispatch a call held for polkit again");
+                (void) sd_bus_reply_method_errorf(q->request, SD_BUS_ERROR_NO_MEMORY,
+                                                  "The call could not be dispatched after its authorization.");
+                query_unlink(p, q);
+                query_free(q);
+        }
+        return 0;
+}
+
+static int query_start(BusPolkit *p, sd_bus_message *m, BusAction action) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        PolkitQuery *q;
+        uint32_t flags = 0;
+        int r;
+
+        r = sd_bus_message_new_method_call(p->bus->bus, &call, POLKIT_NAME, POLKIT_PATH, POLKIT_INTERFACE,
+                                           "CheckAuthorization");
+        if (r < 0)
+                return r;
+        /* The subject is the caller's bus name: polkit asks the bus who that is. */
+        r = sd_bus_message_append(call, "(sa{sv})s", "system-bus-name", 1, "name", "s",
+                                  sd_bus_message_get_sender(m), action_id(action));
+        if (r < 0)
+                return r;
+        /* Listing every job through the object manager is a quiet extra, never a password
+         * prompt: without an answer a caller gets its own jobs. */
+        if (sd_bus_message_get_allow_interactive_authorization(m) > 0 &&
+            !sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
+                flags |= POLKIT_ALLOW_USER_INTERACTION;
+        r = sd_bus_message_append(call, "a{ss}us", 0, flags, "");
+        if (r < 0)
+                return r;
+
+        q = calloc(1, sizeof *q);
+        if (!q)
+                return -ENOMEM;
+        q->owner = p;
+        q->request = sd_bus_message_ref(m);
+        /* No timeout of our own: polkit may wait for a password as long as it must. */
+        r = sd_bus_call_async(p->bus->bus, &q->slot, call, on_check_authorization, q, UINT64_MAX);
+        if (r < 0) {
+                query_free(q);
+                return r;
+        }
+        q->next = p->queries;
+        p->queries = q;
+        return 0;
+}
+
+static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        BusPolkit *p = userdata;
+        PolkitQuery *q;
+        BusAction action;
+        uint8_t type;
+        int r;
+
+        if (sd_bus_message_get_type(m, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
+                return 0;
+        p->authorized = NULL;
+
+        q = query_find(p, m);
+        if (q) {
+                if (!q->answered)
+                        return 1;       /* still held back */
+                if (q->allowed)
+                        p->authorized = m;
+                query_unlink(p, q);
+                query_free(q);
+                return 0;
+        }
+
+        action = bus_access_needed_action(p->bus, m);
+        if (action == BUS_ACTION_NONE)
+                return 0;
+        r = query_start(p, m, action);
+        if (r < 0) {
+                /* Dispatched without authorization: the ordinary checks refuse it. */
+                log_warning_errno(r, "Cannot ask polkit");
+                return 0;
+        }
+        return 1;
+}
+
+int bus_polkit_new(Bus *b, BusPolkit **ret) {
+        BusPolkit *p;
+        int r;
+
+        assert(b);
+        assert(b->bus);
+        assert(ret);
+
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->bus = b;
+        r = sd_bus_add_filter(b->bus, &p->filter, on_filter, p);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+BusPolkit *bus_polkit_free(BusPolkit *p) {
+        if (!p)
+                return NULL;
+        while (p->queries) {
+                PolkitQuery *q = p->queries;
+                p->queries = q->next;
+                query_free(q);
+        }
+        sd_bus_slot_unref(p->filter);
+        free(p);
+        return NULL;
+}
+
+bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m) {
+        return p && m && p->authorized == m;
+}

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Administrators through polkit on the system bus: an unprivileged user whom
+ * polkit allows org.xferd.Transfer1.manage-all acts on other users' jobs and
+ * lists them; org.xferd.Transfer1.configure changes the Manager's settings.
+ * Without polkit, or when polkit says no, only root may. polkit is
+ * python3-dbusmock's polkitd template on the test's system-type bus, and a
+ * polkit that does not answer yet blocks nobody else.
+ *
+ * Needs root, the users xferd-test-a / xferd-test-b (scripts/test.sh makes
+ * them) and python3-dbusmock (scripts/setup-deps.sh); skips without them
+ * unless CI=true.
+ */
+#include <pwd.h>
+#include <unistd.h>
+
+#include "bus-fixture.h"
+#include "xferd-process.h"
+
+#define POLKIT_NAME "org.freedesktop.PolicyKit1"
+#define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
+#define ACTION_MANAGE_ALL "org.xferd.Transfer1.manage-all"
+#define ACTION_CONFIGURE "org.xferd.Transfer1.configure"
+#define DEBIAN_PYTHON "/usr/bin/python3"
+
+/* As polkit's own policy file: root owns the name, anyone may ask it. */
+static const char polkit_policy[] =
+        "  <policy user=\"root\">\n"
+        "    <allow own=\"" POLKIT_NAME "\"/>\n"
+        "    <allow send_destination=\"" POLKIT_NAME "\"/>\n"
+        "  </policy>\n"
+        "  <policy context=\"default\">\n"
+        "    <allow send_destination=\"" POLKIT_NAME "\"\n"
+        "           send_interface=\"org.freedesktop.PolicyKit1.Authority\"/>\n"
+        "  </policy>\n";
+
+typedef struct {
+        BusFixture *fx;
+        GSubprocess *polkitd;   /* NULL: no polkit on the bus */
+        BusClient *a;
+        BusClient *b;
+        char *job_b;            /* a job of xferd-test-b */
+} Env;
+
+static gboolean
+can_run (void)
+{
+        gboolean ok = geteuid () == 0 && getpwnam ("xferd-test-a") && getpwnam ("xferd-test-b") &&
+                      g_file_test (DEBIAN_PYTHON, G_FILE_TEST_IS_EXECUTABLE);
+
+        if (ok) {
+                g_autofree char *out = NULL;
+                int status = -1;
+                g_spawn_command_line_sync (DEBIAN_PYTHON " -c 'import dbusmock'", &out, NULL, &status, NULL);
+                ok = status == 0;
+        }
+        if (ok)
+                return TRUE;
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+                g_error ("needs root, the users xferd-test-a and xferd-test-b and python3-dbusmock "
+                         "(scripts/test.sh and scripts/setup-deps.sh provide them)");
+        g_test_skip ("needs root, the test users and python3-dbusmock");
+        return FALSE;
+}
+
+static GVariant *
+polkit_mock_call (Env *env, const char *method, GVariant *params)
+{
+        g_autoptr(GError) error = NULL;
+        GVariant *reply = g_dbus_connection_call_sync (env->fx->conn, POLKIT_NAME, POLKIT_PATH,
+                                                       "org.freedesktop.DBus.Mock", method, params, NULL,
+                                                       G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+        g_assert_no_error (error);
+        return reply;
+}
+
+static void
+polkit_allow (Env *env, const char *const *actions)
+{
+        g_autoptr(GVariant) r = polkit_mock_call (env, "SetAllowed",
+                                                  g_variant_new ("(^as)", (char **) actions));
+}
+
+static void
+polkit_start (Env *env)
+{
+        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+        g_autoptr(GError) error = NULL;
+        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+
+        g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", env->fx->address, TRUE);
+        env->polkitd = g_subprocess_launcher_spawn (launcher, &error, DEBIAN_PYTHON, "-m", "dbusmock",
+                                                    "--system", "--template", "polkitd", NULL);
+        g_assert_no_error (error);
+        /* Waits for the mock to own its name. */
+        for (;;) {
+                g_autoptr(GVariant) has = g_dbus_connection_call_sync (
+                        env->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                        "NameHasOwner", g_variant_new ("(s)", POLKIT_NAME), G_VARIANT_TYPE ("(b)"),
+                        G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+                gboolean owned = FALSE;
+                if (has)
+                        g_variant_get (has, "(b)", &owned);
+                if (owned)
+                        break;
+                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+                g_usleep (20 * 1000);   /* the mock announces itself only by taking its name */
+        }
+}
+
+static void
+env_free (Env *env)
+{
+        g_clear_pointer (&env->a, bus_client_free);
+        g_clear_pointer (&env->b, bus_client_free);
+        if (env->polkitd) {
+                g_subprocess_force_exit (env->polkitd);
+                g_subprocess_wait (env->polkitd, NULL, NULL);
+                g_clear_object (&env->polkitd);
+        }
+        g_clear_pointer (&env->fx, bus_fixture_free);
+        g_free (env->job_b);
+        g_free (env);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
+
+static Env *
+env_new (gboolean with_polkit)
+{
+        BusFixtureOptions options = { .system_bus = TRUE, .extra_bus_policy = polkit_policy };
+        Env *env;
+
+        if (!can_run ())
+                return NULL;
+        env = g_new0 (Env, 1);
+        env->fx = bus_fixture_new (&options);
+        if (with_polkit)
+                polkit_start (env);
+        xferd_process_start (env->fx);
+        env->a = bus_client_new (env->fx, "xferd-test-a");
+        env->b = bus_client_new (env->fx, "xferd-test-b");
+        env->job_b = bus_client_create_job (env->b, "b's job", NULL);
+        return env;
+}
+
+static void
+assert_denied (GVariant *reply, GError *error, const char *needle)
+{
+        g_assert_null (reply);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.AccessDenied");
+        g_assert_nonnull (strstr (error->message, needle));
+}
+
+/* What a's calls get when nobody authorized a: the ordinary refusals, naming the actions. */
+static void
+assert_a_is_no_admin (Env *env)
+{
+        GError *error = NULL;
+        GVariant *reply;
+
+        reply = bus_client_call_manager (env->a, "ListJobs", g_variant_new ("(b)", TRUE), NULL, &error);
+        assert_denied (reply, error, ACTION_MANAGE_ALL);
+        g_clear_error (&error);
+
+        reply = bus_client_call_job (env->a, env->job_b, "Suspend", NULL, NULL, &error);
+        assert_denied (reply, error, ACTION_MANAGE_ALL);
+        g_clear_error (&error);
+
+        reply = bus_client_get_property (env->a, env->job_b, XFERD_JOB_IFACE, "State", &error);
+        assert_denied (reply, error, ACTION_MANAGE_ALL);
+        g_clear_error (&error);
+
+        g_assert_false (bus_client_set_property (env->a, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                 "MaxBackgroundTransfers", g_variant_new ("u", 7), &error));
+        assert_denied (NULL, error, ACTION_CONFIGURE);
+        g_clear_error (&error);
+
+        /* The object manager quietly shows a only a's own jobs. */
+        reply = bus_client_call_to (env->a, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                    "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL,
+                                    G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+        g_assert_no_error (error);
+        g_autofree char *text = g_variant_print (reply, FALSE);
+        g_assert_null (strstr (text, env->job_b));
+        g_variant_unref (reply);
+
+        /* Root may, with or without polkit. */
+        g_autoptr(GVariant) all = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
+                                                    G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_assert_no_error (error);
+}
+
+static void
+test_no_polkit (void)
+{
+        g_autoptr(Env) env = env_new (FALSE);
+
+        if (!env)
+                return;
+        assert_a_is_no_admin (env);
+}
+
+static void
+test_denied (void)
+{
+        g_autoptr(Env) env = env_new (TRUE);
+
+        if (!env)
+                return;
+        assert_a_is_no_admin (env);
+}
+
+static void
+test_manage_all (void)
+{
+        g_autoptr(Env) env = env_new (TRUE);
+        const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
+        GError *error = NULL;
+        GVariant *reply;
+
+        if (!env)
+                return;
+        polkit_allow (env, allowed);
+
+        reply = bus_client_call_manager (env->a, "ListJobs", g_variant_new ("(b)", TRUE),
+                                         G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_assert_no_error (error);
+        g_autofree char *listed = g_variant_print (reply, FALSE);
+        g_assert_nonnull (strstr (listed, env->job_b));
+        g_variant_unref (reply);
+
+        reply = bus_client_get_property (env->a, env->job_b, XFERD_JOB_IFACE, "DisplayName", &error);
+        g_assert_no_error (error);
+        g_variant_unref (reply);
+
+        reply = bus_client_call_to (env->a, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                    "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL,
+                                    G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+        g_assert_no_error (error);
+        g_autofree char *objects = g_variant_print (reply, FALSE);
+        g_assert_nonnull (strstr (objects, env->job_b));
+        g_variant_unref (reply);
+
+        /* Acting on b's job, up to Cancel. */
+        reply = bus_client_call_job (env->a, env->job_b, "Cancel", NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_variant_unref (reply);
+        g_autofree char *state = job_get_string (env->fx, env->job_b, "State");
+        g_assert_cmpstr (state, ==, "cancelled");
+
+        /* manage-all is not configure. */
+        g_assert_false (bus_client_set_property (env->a, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                 "MaxBackgroundTransfers", g_variant_new ("u", 7), &error));
+        assert_denied (NULL, error, ACTION_CONFIGURE);
+        g_clear_error (&error);
+}
+
+static void
+test_configure (void)
+{
+        g_autoptr(Env) env = env_new (TRUE);
+        const char *allowed[] = { ACTION_CONFIGURE, NULL };
+        g_autoptr(GError) error = NULL;
+        GVariant *reply;
+
+        if (!env)
+                return;
+        polkit_allow (env, allowed);
+        g_assert_true (bus_client_set_property (env->a, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                "MaxBackgroundTransfers", g_variant_new ("u", 7), &error));
+        g_assert_no_error (error);
+        g_autoptr(GVariant) value = bus_get_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                      "MaxBackgroundTransfers", &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (g_variant_get_uint32 (value), ==, 7);
+
+        /* configure is not manage-all. */
+        reply = bus_client_call_job (env->a, env->job_b, "Suspend", NULL, NULL, &error);
+        assert_denied (reply, error, ACTION_MANAGE_ALL);
+}
+
+/* A polkit that takes its time (a password prompt) holds back only the call that waits for it. */
+static void
+test_slow_polkit_blocks_nobody (void)
+{
+        g_autoptr(Env) env = env_new (TRUE);
+        const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
+        g_autofree char *address = NULL;
+        g_autoptr(GSubprocess) waiting = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = NULL;
+        GVariant *reply;
+
+        if (!env)
+                return;
+        polkit_allow (env, allowed);
+        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
+
+        address = g_strdup_printf ("--address=%s", env->fx->address);
+        waiting = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "runuser", "-u", "xferd-test-a", "--",
+                                    "busctl", address, "--timeout=60", "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                    XFERD_MANAGER_IFACE, "ListJobs", "b", "true", NULL);
+        g_assert_no_error (error);
+        /* Once polkit holds a's call, others are answered at once: b, and root. */
+        for (gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;;) {
+                g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
+                gboolean any = FALSE;
+                g_variant_get (have, "(b)", &any);
+                if (any)
+                        break;
+                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+                g_usleep (20 * 1000);   /* the mock tells of a held call only when asked */
+        }
+        reply = bus_client_call_manager (env->b, "ListJobs", g_variant_new ("(b)", FALSE),
+                                         G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_assert_no_error (error);
+        g_variant_unref (reply);
+        reply = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
+                                  G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_assert_no_error (error);
+        g_variant_unref (reply);
+
+        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
+        g_subprocess_communicate_utf8 (waiting, NULL, NULL, &out, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (g_subprocess_get_successful (waiting));
+        g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
+}
+
+int
+main (int argc, char *argv[])
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/polkit/absent-root-only", test_no_polkit);
+        g_test_add_func ("/polkit/denied", test_denied);
+        g_test_add_func ("/polkit/manage-all", test_manage_all);
+        g_test_add_func ("/polkit/configure", test_configure);
+        g_test_add_func ("/polkit/slow-polkit-blocks-nobody", test_slow_polkit_blocks_nobody);
+        return g_test_run ();
+}
