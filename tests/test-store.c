@@ -1390,8 +1390,8 @@ static void test_scale(Fixture *f, gconstpointer data) {
         for (guint i = 1; i < got->len; i++)
                 g_assert_cmpuint(((Job *) g_ptr_array_index(got, i - 1))->creation_time, <,
                                  ((Job *) g_ptr_array_index(got, i))->creation_time);
-        /* Generous against slow CI and sanitizers; typically far less. */
-        g_assert_cmpint(loaded - t, <, G_USEC_PER_SEC);
+        /* How long this takes is the benchmark's to measure (tests/bench/run.sh: restart with
+         * 10 000 jobs), not a test's: a bound on a loaded machine only flakes. */
 
         store_close(s);
         test_job_free(big);
