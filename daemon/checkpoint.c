@@ -9,15 +9,15 @@
 /* What no call waits for (progress, a transfer's own events): a failed write is logged and the
  * daemon goes on; the in-memory job stays right, and the next successful write of the job
  * brings the store up to date. Calls store through job_store_row(), which they check. */
-void job_save_row(Job *j) {
+void checkpoint_save_row(Job *j) {
         (void) store_save_job_row(j->manager->store, j);
 }
 
-void job_save(Job *j) {
+void checkpoint_save(Job *j) {
         (void) store_save_job(j->manager->store, j);
 }
 
-void job_save_file(Job *j, size_t i) {
+void checkpoint_save_file(Job *j, size_t i) {
         if (i < j->n_files)
                 (void) store_save_file(j->manager->store, j, i);
 }
@@ -55,7 +55,7 @@ int job_store_error(Job *j, int r, CallError *e) {
                               "Nothing was changed.", j->id, j->manager->config.state_dir, strerror(-r));
 }
 
-int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *j;
 
@@ -63,8 +63,8 @@ int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
          * counts after a crash is the temporary file's real size. */
         (void) store_begin(m->store);
         for (j = m->dirty_head; j; j = j->dirty_next) {
-                job_save_file(j, j->current);
-                job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
+                checkpoint_save_file(j, j->current);
+                checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
         (void) store_end(m->store);
         /* Told once stored. */
@@ -77,7 +77,7 @@ int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-void job_mark_progress(Job *j) {
+void checkpoint_mark(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
 
@@ -97,7 +97,7 @@ void job_mark_progress(Job *j) {
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 
-void job_unmark_progress(Job *j) {
+void checkpoint_unmark(Job *j) {
         Manager *m = j->manager;
 
         if (!j->in_dirty_list)

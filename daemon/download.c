@@ -26,15 +26,15 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
 
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
-        j->last_progress_time = now_realtime(j->manager);
+        j->last_progress_time = manager_now_realtime(j->manager);
         j->failures_in_row = 0;
         if (!f->validator) {
                 /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);
                 if (v && free_and_strdup(&f->validator, v) >= 0)
-                        job_save_file(j, j->current);
+                        checkpoint_save_file(j, j->current);
         }
-        job_mark_progress(j);
+        checkpoint_mark(j);
 }
 
 static void on_transfer_done(Transfer *t, const TransferResult *res, void *userdata) {
@@ -51,7 +51,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 (void) free_and_strdup(&f->validator, v);
         job_stop_transfer(j);
         if (validator_changed && res->outcome != TRANSFER_OK)
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
 
         switch (res->outcome) {
         case TRANSFER_OK: {
@@ -59,15 +59,15 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 bool in_transaction = store_begin(j->manager->store) >= 0;
                 f->completed = true;
                 f->bytes_total = f->bytes_transferred;
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
                 j->restarts = 0;
                 j->current++;
-                j->last_progress_time = now_realtime(j->manager);
+                j->last_progress_time = manager_now_realtime(j->manager);
                 /* FilesTransferred goes out with the next progress checkpoint: a job of many
                  * small files must not send one signal per file. */
-                job_mark_progress(j);
+                checkpoint_mark(j);
                 if (j->current < j->n_files)
-                        job_start_transfer(j);
+                        download_start(j);
                 else
                         job_all_done(j);
                 if (in_transaction)
@@ -84,10 +84,10 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 }
                 log_info("Job %s: %s changed on the server or cannot be resumed; downloading it again from the start.",
                          j->id, f->url);
-                job_unlink_temporary(j, f);
+                pending_unlink_remove_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
-                job_save_file(j, j->current);
-                job_start_transfer(j);
+                checkpoint_save_file(j, j->current);
+                download_start(j);
                 return;
 
         case TRANSFER_TRANSIENT:
@@ -110,7 +110,7 @@ static bool errno_is_disk_full(int r) {
 
 /* Opens (or creates) the current file's temporary file and starts its transfer, continuing
  * after the bytes already on disk: the file is the truth for how far a download got. */
-void job_start_transfer(Job *j) {
+void download_start(Job *j) {
         Manager *m = j->manager;
         JobFile *f;
         uint64_t offset = 0;
@@ -124,10 +124,10 @@ void job_start_transfer(Job *j) {
                 return;
         }
         f = j->files[j->current];
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
 
         if (j->type == JOB_UPLOAD) {
-                job_start_upload(j, f);
+                upload_start(j, f);
                 return;
         }
 
@@ -168,7 +168,7 @@ void job_start_transfer(Job *j) {
                 if (fd < 0) {
                         r = fd;
                         f->temp_exists = false;
-                        job_save_file(j, j->current);
+                        checkpoint_save_file(j, j->current);
                         snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
                                  r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
                         job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
@@ -203,7 +203,7 @@ void job_start_transfer(Job *j) {
                 .validator = f->validator,
                 .headers = j->http_headers,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
-                .max_speed = job_effective_rate(j, manager_count_active_background(m)),
+                .max_speed = scheduler_job_rate(j, scheduler_count_running(m)),
         };
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {

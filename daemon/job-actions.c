@@ -45,13 +45,13 @@ void job_set_error(Job *j, const char *name, const char *message, const char *su
         assert(message);
         assert(summary);
 
-        job_uncount(j);
+        idle_uncount(j);
         (void) free_and_strdup(&j->error_name, name);
         free(j->error_message);
         j->error_message = safe_message_dup(message, JOB_ERROR_MESSAGE_MAX);
         free(j->error_summary);
         j->error_summary = safe_message_dup(summary, JOB_ERROR_SUMMARY_MAX);
-        job_recount(j);
+        idle_recount(j);
 }
 
 static const char *event_verb(JobEvent e) {
@@ -102,7 +102,7 @@ static Job job_row_after(const Job *j, const JobTransition *t, JobEvent event, u
 }
 
 static void job_take_row(Job *j, const Job *row) {
-        job_uncount(j);
+        idle_uncount(j);
         if (!row->error_name) {
                 j->error_name = mfree(j->error_name);
                 j->error_message = mfree(j->error_message);
@@ -115,7 +115,7 @@ static void job_take_row(Job *j, const Job *row) {
         j->completion_time = row->completion_time;
         j->retire_time = row->retire_time;
         j->modification_time = row->modification_time;
-        job_recount(j);
+        idle_recount(j);
 }
 
 /* Runs one event through the state machine and performs its actions in the fixed order: store
@@ -150,7 +150,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         JobState old = j->state;
         bool call = event < JOB_EVENT_START;
         bool changed = t.state != old || call;
-        Job row = job_row_after(j, &t, event, retry_after_usec, now_realtime(j->manager));
+        Job row = job_row_after(j, &t, event, retry_after_usec, manager_now_realtime(j->manager));
 
         /* Durable intent first: once "cancelled" is stored, a crash before the unlinks below
          * is finished by the next start, which removes what the store still lists. A move
@@ -167,7 +167,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_STOP_TRANSFER)
                 job_stop_transfer_full(j, !(t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES)));
         if (t.actions & JOB_ACTION_DISARM_RETRY)
-                job_disarm_retry(j);
+                retry_disarm(j);
         job_take_row(j, &row);
         /* A run of bytes ends or starts here: no sample of another run counts for Rate. */
         if (t.state != old && (old == JOB_TRANSFERRING || t.state == JOB_TRANSFERRING))
@@ -175,12 +175,12 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (event == JOB_EVENT_RESUME)
                 j->failures_in_row = 0;
         if (t.actions & JOB_ACTION_ARM_RETRY)
-                job_arm_retry(j);
+                retry_arm(j);
 
         /* The server's copy of a cancelled upload goes too (with the job's headers, which go
          * from the job now); Cancel never waits on the network. */
         if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
-                manager_delete_upload(j->manager, j);
+                delete_queue_add_upload(j->manager, j);
         unsigned also = 0;
         if (job_state_is_final(t.state) && j->http_headers) {
                 j->http_headers = strv_free(j->http_headers);
@@ -189,23 +189,23 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
 
         if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
                 if (event == JOB_EVENT_CANCEL)
-                        crash_point("cancel-committed");
+                        manager_crash_point("cancel-committed");
                 for (size_t i = 0; i < j->n_files; i++)
                         if ((t.actions & JOB_ACTION_UNLINK_TEMPORARIES) || !j->files[i]->committed)
-                                job_unlink_temporary(j, j->files[i]);
-                job_save(j);
+                                pending_unlink_remove_temporary(j, j->files[i]);
+                checkpoint_save(j);
         }
 
         if (changed && t.state != old && j->in_dirty_list) {
                 /* The state change carries the counters; keep the checkpoint too. */
-                job_save_file(j, j->current);
-                job_unmark_progress(j);
+                checkpoint_save_file(j, j->current);
+                checkpoint_unmark(j);
         }
         /* A caller's transaction may be open (a finished file and what follows): what it
          * holds is durable before anyone hears of the change. */
         (void) store_commit(j->manager->store);
         if (changed)
-                notify_changed(j, JOB_CHANGE_STATE | also);
+                manager_notify_changed(j, JOB_CHANGE_STATE | also);
 
         if (t.state != old)
                 log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),
@@ -216,10 +216,10 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if ((t.actions & JOB_ACTION_EMIT_FAILED) && j->manager->observer.job_failed)
                 j->manager->observer.job_failed(j->manager, j);
         if (t.actions & JOB_ACTION_RETIRE)
-                job_retire(j);
+                retention_retire(j);
         if (t.actions & JOB_ACTION_SCHEDULE)
-                manager_schedule(j->manager);
-        manager_check_idle(j->manager);
+                scheduler_wake(j->manager);
+        idle_check(j->manager);
 
         return (int) t.actions;
 }
@@ -245,7 +245,7 @@ void job_fail(Job *j, bool fatal, const char *name, const char *message, const c
         }
         job_set_error(j, name, message, summary);
         r = job_apply_full(j, event, retry_after_usec, NULL);
-        /* A retry logs the failure with its delay (job_arm_retry()); anything else here. */
+        /* A retry logs the failure with its delay (retry_arm()); anything else here. */
         if (r < 0 || !(r & JOB_ACTION_ARM_RETRY))
                 log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s",
                              message);
@@ -254,7 +254,7 @@ void job_fail(Job *j, bool fatal, const char *name, const char *message, const c
 void job_all_done(Job *j) {
         int r = job_apply_full(j, JOB_EVENT_ALL_DONE, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_AUTO_COMPLETE))
-                job_auto_complete(j);
+                complete_auto_queue(j);
 }
 
 int job_resume(Job *j, CallError *e) {

@@ -40,7 +40,7 @@ uint32_t job_files_transferred(const Job *j) {
         return n;
 }
 
-FsDir file_dir(const JobFile *f) {
+FsDir job_file_dir(const JobFile *f) {
         return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };
 }
 
@@ -288,7 +288,7 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
                 goto fail;
         }
         free(added);
-        notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
+        manager_notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
         return 0;
 
 fail:

@@ -55,7 +55,7 @@ Job *manager_find_job(Manager *m, const char *id) {
         return NULL;
 }
 
-int manager_index_add(Manager *m, Job *j) {
+int job_index_add(Manager *m, Job *j) {
         if (m->n_indexed + 1 > m->n_index_buckets) {
                 size_t n = m->n_index_buckets ? m->n_index_buckets * 4 : 64;
                 Job **buckets = calloc(n, sizeof *buckets);
@@ -79,7 +79,7 @@ int manager_index_add(Manager *m, Job *j) {
         return 0;
 }
 
-void manager_index_remove(Manager *m, Job *j) {
+void job_index_remove(Manager *m, Job *j) {
         if (m->n_index_buckets == 0)
                 return;
         for (Job **p = &m->index[id_hash(j->id, m->n_index_buckets)]; *p; p = &(*p)->index_next)

@@ -8,7 +8,7 @@
 #include "safe-text.h"
 #include "util.h"
 
-int check_text(const char *what, const char *s, size_t max, CallError *e) {
+int job_check_text(const char *what, const char *s, size_t max, CallError *e) {
         size_t n = strlen(s);
 
         assert(what);
@@ -129,7 +129,7 @@ int job_set_http_headers(Job *j, char * const *headers, CallError *e) {
                 return r;
         }
         strv_free(old);
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         return 0;
 }
 
@@ -140,7 +140,7 @@ static int job_set_string(Job *j, char **field, const char *what, const char *s,
         r = job_check_not_final(j, what, e);
         if (r < 0)
                 return r;
-        r = check_text(what, s, max, e);
+        r = job_check_text(what, s, max, e);
         if (r < 0)
                 return r;
         if (streq(*field, s))
@@ -157,7 +157,7 @@ static int job_set_string(Job *j, char **field, const char *what, const char *s,
                 return r;
         }
         free(old);
-        notify_changed(j, JOB_CHANGE_TEXT);
+        manager_notify_changed(j, JOB_CHANGE_TEXT);
         return 0;
 }
 
@@ -194,7 +194,7 @@ static int job_set_field(Job *j, void *field, const void *value, size_t size, co
                 memcpy(field, old, size);
                 return r;
         }
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         return 1;
 }
 
@@ -221,7 +221,7 @@ int job_set_auto_complete(Job *j, bool b, CallError *e) {
         r = job_set_field(j, &j->auto_complete, &b, sizeof b, "AutoComplete", e);
         /* Switched on for a job that is already transferred: complete it now. */
         if (r > 0 && b && j->state == JOB_TRANSFERRED)
-                job_auto_complete(j);
+                complete_auto_queue(j);
         return r < 0 ? r : 0;
 }
 
@@ -231,7 +231,7 @@ int job_set_priority(Job *j, JobPriority p, CallError *e) {
         assert(j);
         r = job_set_field(j, &j->priority, &p, sizeof p, "its priority", e);
         if (r > 0)
-                manager_schedule(j->manager);
+                scheduler_wake(j->manager);
         return r < 0 ? r : 0;
 }
 
@@ -241,7 +241,7 @@ int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
         assert(j);
         r = job_set_field(j, &j->bandwidth_limit, &bps, sizeof bps, "its bandwidth limit", e);
         if (r > 0)
-                manager_apply_rates(j->manager);
+                scheduler_apply_rates(j->manager);
         return r < 0 ? r : 0;
 }
 

@@ -38,7 +38,7 @@ static WaitReason job_wait_reason_value(const Job *j) {
         Manager *m = j->manager;
         WaitFacts f = {
                 .state = j->state,
-                .network_down = job_waits_for_network(j),
+                .network_down = idle_job_waits_for_network(j),
                 .throttled = j->transfer && transfer_is_paused(j->transfer),
         };
 
@@ -69,5 +69,5 @@ void manager_update_wait_reasons(Manager *m) {
         /* Only queued jobs wait for others; the rest change their reason with their state. */
         for (Job *j = m->jobs_head; j; j = j->next)
                 if (j->state == JOB_QUEUED && (int) job_wait_reason_value(j) != j->wait_reason_told)
-                        notify_changed(j, JOB_CHANGE_WAIT);
+                        manager_notify_changed(j, JOB_CHANGE_WAIT);
 }

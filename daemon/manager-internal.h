@@ -65,7 +65,7 @@ struct Manager {
 
         /* Listed jobs that keep the daemon busy (queued, connecting, transferring,
          * transient-error) and that wait for the network: kept in step with every change of a
-         * listed job's state or error (job_uncount/job_recount), so that the question asked
+         * listed job's state or error (idle_uncount/idle_recount), so that the question asked
          * after every change does not walk 10 000 jobs. */
         unsigned n_busy, n_network_waiting;
         bool check_counts;                      /* tests: recount and compare at every check */
@@ -92,53 +92,53 @@ typedef struct CompleteWork {
 } CompleteWork;
 
 /* manager.c */
-void notify_changed(Job *j, unsigned changes);
-uint64_t now_realtime(Manager *m);
-void crash_point(const char *name);
+void manager_notify_changed(Job *j, unsigned changes);
+uint64_t manager_now_realtime(Manager *m);
+void manager_crash_point(const char *name);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
 void list_append(Job **head, Job **tail, Job *j);
-int manager_index_add(Manager *m, Job *j);
-void manager_index_remove(Manager *m, Job *j);
+int job_index_add(Manager *m, Job *j);
+void job_index_remove(Manager *m, Job *j);
 
 /* checkpoint.c */
-void job_save_row(Job *j);
-void job_save(Job *j);
-void job_save_file(Job *j, size_t i);
+void checkpoint_save_row(Job *j);
+void checkpoint_save(Job *j);
+void checkpoint_save_file(Job *j, size_t i);
 /* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
  * with every file. Negative errno when the store refuses it. */
 int job_store_row(Job *j, const Job *row);
 int job_store_whole(Job *j, const Job *row);
 /* The error of a call whose change the store refused: IOError naming the state directory. */
 int job_store_error(Job *j, int r, CallError *e);
-int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata);
-void job_mark_progress(Job *j);
-void job_unmark_progress(Job *j);
+int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void checkpoint_mark(Job *j);
+void checkpoint_unmark(Job *j);
 
 /* pending-unlink.c */
 void pending_unlink_free(PendingUnlink *p);
-int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata);
-void job_unlink_temporary(Job *j, JobFile *f);
-int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void pending_unlink_remove_temporary(Job *j, JobFile *f);
+int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                                  void *userdata);
 
 /* idle.c */
-bool job_waits_for_network(const Job *j);
-void job_uncount(Job *j);
-void job_recount(Job *j);
-void job_count_start(Job *j);
-void job_count_stop(Job *j);
-void manager_check_counts(Manager *m);
-void manager_check_idle(Manager *m);
+bool idle_job_waits_for_network(const Job *j);
+void idle_uncount(Job *j);
+void idle_recount(Job *j);
+void idle_count_start(Job *j);
+void idle_count_stop(Job *j);
+void idle_check_counts(Manager *m);
+void idle_check(Manager *m);
 
 /* network-retry.c */
-int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata);
-void manager_update_netwatch(Manager *m);
+int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata);
+void network_retry_update_watch(Manager *m);
 
 /* inactivity.c */
-int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata);
-void manager_arm_inactivity(Manager *m, uint64_t modification_time);
+int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void inactivity_arm(Manager *m, uint64_t modification_time);
 
 /* progress-notify.c */
 void job_notify_progress(Job *j);
@@ -160,14 +160,14 @@ void manager_update_wait_reasons(Manager *m);
  * so that the row stored first holds it. */
 uint64_t job_retry_time(const Job *j, uint64_t retry_after_usec, uint64_t now);
 /* With j->retry_time set from job_retry_time(): counts the failure, arms the timer, logs. */
-void job_arm_retry(Job *j);
-void job_arm_retry_timer(Job *j);
-void job_disarm_retry(Job *j);
+void retry_arm(Job *j);
+void retry_arm_timer(Job *j);
+void retry_disarm(Job *j);
 
 /* retention.c */
-void job_retire(Job *j);
+void retention_retire(Job *j);
 Job *job_free(Job *j);
-int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
+int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-actions.c */
 JobContext job_context(const Job *j);
@@ -180,35 +180,35 @@ void job_fail(Job *j, bool fatal, const char *name, const char *message, const c
 void job_all_done(Job *j);
 
 /* download.c */
-void job_start_transfer(Job *j);
+void download_start(Job *j);
 
 /* upload.c */
-void job_start_upload(Job *j, JobFile *f);
+void upload_start(Job *j, JobFile *f);
 
 /* delete-queue.c */
-void delete_entry_free(DeleteEntry *d);
-void manager_delete_upload(Manager *m, Job *j);
-int manager_adopt_pending_delete(const PendingDelete *d, void *userdata);
+void delete_queue_entry_free(DeleteEntry *d);
+void delete_queue_add_upload(Manager *m, Job *j);
+int delete_queue_adopt(const PendingDelete *d, void *userdata);
 
 /* scheduler.c */
-void manager_schedule(Manager *m);
-unsigned manager_count_active_background(Manager *m);
-uint64_t job_effective_rate(const Job *j, unsigned n_background);
-void manager_apply_rates(Manager *m);
-int on_schedule(sd_event_source *s, void *userdata);
-int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void scheduler_wake(Manager *m);
+unsigned scheduler_count_running(Manager *m);
+uint64_t scheduler_job_rate(const Job *j, unsigned n_background);
+void scheduler_apply_rates(Manager *m);
+int scheduler_on_schedule(sd_event_source *s, void *userdata);
+int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-files.c */
-FsDir file_dir(const JobFile *f);
+FsDir job_file_dir(const JobFile *f);
 
 /* sync-policy.c */
-void batch_sync_data(CompleteWork *works, size_t n);
+void sync_policy_sync_batch(CompleteWork *works, size_t n);
 
 /* complete.c */
-void job_auto_complete(Job *j);
-void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
-int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata);
+void complete_auto_queue(Job *j);
+void complete_work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
+int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-setters.c */
-int check_text(const char *what, const char *s, size_t max, CallError *e);
+int job_check_text(const char *what, const char *s, size_t max, CallError *e);
 int job_check_not_final(Job *j, const char *what, CallError *e);

@@ -25,7 +25,7 @@ void *manager_get_observer_userdata(Manager *m) {
         return m->observer.userdata;
 }
 
-void notify_changed(Job *j, unsigned changes) {
+void manager_notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
 
         /* Announcing a reason changes nothing the reasons are made from. */
@@ -41,7 +41,7 @@ void notify_changed(Job *j, unsigned changes) {
                 m->observer.job_changed(m, j, changes);
 }
 
-uint64_t now_realtime(Manager *m) {
+uint64_t manager_now_realtime(Manager *m) {
         uint64_t t;
 
         if (sd_event_now(m->event, CLOCK_REALTIME, &t) < 0)
@@ -50,7 +50,7 @@ uint64_t now_realtime(Manager *m) {
 }
 
 /* Tests stop the daemon hard at named points to prove that recovery finishes the work. */
-void crash_point(const char *name) {
+void manager_crash_point(const char *name) {
         const char *want = getenv("XFERD_TEST_CRASH_POINT");
 
         if (want && streq(want, name)) {
@@ -70,10 +70,10 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         assert(o);
         assert(ret);
 
-        r = check_text("display name", display_name, JOB_DISPLAY_NAME_MAX, e);
+        r = job_check_text("display name", display_name, JOB_DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
-        r = check_text("description", strempty(o->description), JOB_DESCRIPTION_MAX, e);
+        r = job_check_text("description", strempty(o->description), JOB_DESCRIPTION_MAX, e);
         if (r < 0)
                 return r;
         if (owner != 0) {
@@ -105,7 +105,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
         j->minimum_notification_interval = 500;
-        j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
+        j->creation_time = j->modification_time = j->last_progress_time = manager_now_realtime(m);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
         j->cancel_with = o->cancel_with ? strdup(o->cancel_with) : NULL;
@@ -127,22 +127,22 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return r;
         }
-        r = manager_index_add(m, j);
+        r = job_index_add(m, j);
         if (r < 0) {
                 (void) store_delete_job(m->store, j->id);
                 job_free(j);
                 return r;
         }
-        manager_arm_inactivity(m, j->modification_time);
+        inactivity_arm(m, j->modification_time);
 
         list_append(&m->jobs_head, &m->jobs_tail, j);
         m->n_jobs++;
-        job_count_start(j);
+        idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
         if (m->observer.job_new)
                 m->observer.job_new(m, j);
-        manager_check_idle(m);
+        idle_check(m);
 
         *ret = j;
         return 0;
@@ -168,7 +168,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         r = engine_new(event, &config->transfer, &m->engine);
         if (r < 0)
                 goto fail;
-        r = sd_event_add_defer(event, &m->schedule_source, on_schedule, m);
+        r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
@@ -184,25 +184,25 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->network_timer, CLOCK_MONOTONIC, 0, 100 * USEC_PER_MSEC,
-                              on_network_settled, m);
+                              network_retry_on_settled, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->auto_complete_source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
-                              on_auto_complete, m);
+                              complete_on_auto_complete, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_slice_timer, m);
+        r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, scheduler_on_slice_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->progress_timer, CLOCK_MONOTONIC, 0, 50 * USEC_PER_MSEC,
-                              on_progress_timer, m);
+                              checkpoint_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->unlink_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_unlink_timer, m);
+        r = sd_event_add_time(event, &m->unlink_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, pending_unlink_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_OFF);
@@ -212,7 +212,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (accuracy > 3600 * USEC_PER_SEC)
                 accuracy = 3600 * USEC_PER_SEC;
         r = sd_event_add_time(event, &m->inactivity_timer, CLOCK_REALTIME, 0, accuracy ? accuracy : 1,
-                              on_inactivity_timer, m);
+                              inactivity_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_OFF);
@@ -254,7 +254,7 @@ Manager *manager_free(Manager *m) {
         while (m->pending_deletes) {
                 DeleteEntry *d = m->pending_deletes;
                 m->pending_deletes = d->next;
-                delete_entry_free(d);  /* stays in the store for the next start */
+                delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         free(m->index);
         sd_event_source_disable_unref(m->schedule_source);

@@ -32,7 +32,7 @@ int job_set_cancel_with(Job *j, const char *client, CallError *e) {
                 return r;
         }
         free(old);
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         return 0;
 }
 

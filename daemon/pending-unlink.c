@@ -14,7 +14,7 @@ void pending_unlink_free(PendingUnlink *p) {
         free(p);
 }
 
-int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         PendingUnlink **p = &m->pending_unlinks;
 
@@ -42,7 +42,7 @@ int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
                 }
         }
-        manager_check_idle(m);
+        idle_check(m);
         return 0;
 }
 
@@ -80,11 +80,11 @@ static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) 
         (void) manager_add_pending_unlink(m, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name, true);
 }
 
-void job_unlink_temporary(Job *j, JobFile *f) {
+void pending_unlink_remove_temporary(Job *j, JobFile *f) {
         if (!f->temp_exists)
                 return;
 
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
         int r = fsops_unlink(&j->identity, &d, f->temp_name);
         if (r < 0) {
                 log_warning_errno(r, "Cannot remove temporary file %s/%s of job %s now, will try again",
@@ -96,7 +96,7 @@ void job_unlink_temporary(Job *j, JobFile *f) {
         f->validator = mfree(f->validator);
 }
 
-int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                                         void *userdata) {
         Manager *m = userdata;
         FsIdentity id;

@@ -8,16 +8,16 @@
 
 static void manager_expire_retained(Job *j);
 
-void job_retire(Job *j) {
+void retention_retire(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
         int r;
 
-        job_count_stop(j);
+        idle_count_stop(j);
         list_remove(&m->jobs_head, &m->jobs_tail, j);
         m->n_jobs--;
         list_append(&m->retained_head, &m->retained_tail, j);
-        job_disarm_retry(j);
+        retry_disarm(j);
 
         if (m->observer.job_removed)
                 m->observer.job_removed(m, j);
@@ -28,7 +28,7 @@ void job_retire(Job *j) {
         if (r >= 0)
                 r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
                                       j->retire_time + m->config.retention_usec, USEC_PER_SEC,
-                                      on_retention_timer, j);
+                                      retention_on_timer, j);
         if (r < 0)
                 log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
 
@@ -52,7 +52,7 @@ void job_retire(Job *j) {
 Job *job_free(Job *j) {
         if (!j)
                 return NULL;
-        job_unmark_progress(j);
+        checkpoint_unmark(j);
         job_notify_forget(j);
         if (j->auto_complete_pending)
                 for (Job **p = &j->manager->auto_complete_head; *p; p = &(*p)->auto_complete_next)
@@ -66,7 +66,7 @@ Job *job_free(Job *j) {
         return job_record_free(j);
 }
 
-int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         manager_expire_retained(userdata);
         return 0;
 }
@@ -79,7 +79,7 @@ static void manager_expire_retained(Job *j) {
                 m->observer.job_gone(m, j);
         (void) store_delete_job(m->store, j->id);
         list_remove(&m->retained_head, &m->retained_tail, j);
-        manager_index_remove(m, j);
+        job_index_remove(m, j);
         job_free(j);
-        manager_check_idle(m);
+        idle_check(m);
 }

@@ -4,7 +4,7 @@
 #include "manager-internal.h"
 #include "util.h"
 
-void manager_schedule(Manager *m) {
+void scheduler_wake(Manager *m) {
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_ONESHOT);
 }
 
@@ -12,7 +12,7 @@ static bool job_is_background(const Job *j) {
         return j->priority != JOB_PRIORITY_FOREGROUND;
 }
 
-unsigned manager_count_active_background(Manager *m) {
+unsigned scheduler_count_running(Manager *m) {
         unsigned n = 0;
 
         for (Job *j = m->jobs_head; j; j = j->next)
@@ -23,7 +23,7 @@ unsigned manager_count_active_background(Manager *m) {
 
 /* The rate a job's transfer may use: its own limit, and for background jobs an even share of
  * the global background limit. Foreground jobs are never held back by the global limit. */
-uint64_t job_effective_rate(const Job *j, unsigned n_background) {
+uint64_t scheduler_job_rate(const Job *j, unsigned n_background) {
         uint64_t global = j->manager->config.background_bandwidth_limit, rate = j->bandwidth_limit;
 
         if (job_is_background(j) && global > 0 && n_background > 0) {
@@ -36,12 +36,12 @@ uint64_t job_effective_rate(const Job *j, unsigned n_background) {
         return rate;
 }
 
-void manager_apply_rates(Manager *m) {
-        unsigned n = manager_count_active_background(m);
+void scheduler_apply_rates(Manager *m) {
+        unsigned n = scheduler_count_running(m);
 
         for (Job *j = m->jobs_head; j; j = j->next)
                 if (j->transfer)
-                        (void) transfer_set_max_speed(j->transfer, job_effective_rate(j, n));
+                        (void) transfer_set_max_speed(j->transfer, scheduler_job_rate(j, n));
 }
 
 static uint64_t now_monotonic(Manager *m) {
@@ -56,7 +56,7 @@ static void manager_start_job(Job *j) {
         j->run_started = now_monotonic(j->manager);
         int r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
-                job_start_transfer(j);
+                download_start(j);
 }
 
 static void manager_preempt_job(Job *j) {
@@ -110,7 +110,7 @@ static void manager_arm_slice(Manager *m, const Job *waiting) {
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_ONESHOT);
 }
 
-int on_schedule(sd_event_source *s, void *userdata) {
+int scheduler_on_schedule(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         Job *next, *waiting;
 
@@ -125,7 +125,7 @@ int on_schedule(sd_event_source *s, void *userdata) {
         /* Background jobs by priority while slots are free; a higher one takes the slot of a
          * lower one, whose partial data stays and continues later with Range. */
         while ((waiting = manager_pick_queued(m))) {
-                if (manager_count_active_background(m) < m->config.max_background_transfers) {
+                if (scheduler_count_running(m) < m->config.max_background_transfers) {
                         manager_start_job(waiting);
                         continue;
                 }
@@ -137,13 +137,13 @@ int on_schedule(sd_event_source *s, void *userdata) {
         }
 
         manager_arm_slice(m, waiting);
-        manager_apply_rates(m);
+        scheduler_apply_rates(m);
         manager_update_wait_reasons(m);
         return 0;
 }
 
 /* Jobs of one priority take turns: the one that ran longest yields to the one that waited. */
-int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *waiting = manager_pick_queued(m), *victim = NULL;
         uint64_t now = now_monotonic(m);
@@ -159,7 +159,7 @@ int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 manager_preempt_job(victim);
                 manager_start_job(waiting);
         }
-        manager_schedule(m);
+        scheduler_wake(m);
         return 0;
 }
 
@@ -167,12 +167,12 @@ int manager_set_max_background_transfers(Manager *m, uint32_t n) {
         if (n == 0)
                 return -EINVAL;
         m->config.max_background_transfers = n;
-        manager_schedule(m);
+        scheduler_wake(m);
         return 0;
 }
 
 int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
         m->config.background_bandwidth_limit = bps;
-        manager_apply_rates(m);
+        scheduler_apply_rates(m);
         return 0;
 }
