@@ -102,7 +102,7 @@ static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *err
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
         _cleanup_free_ char **urls = NULL, **paths = NULL;
-        size_t n = 0, allocated = 0;
+        size_t n = 0, n_urls_allocated = 0, n_paths_allocated = 0;
         const char *url, *path;
         int r;
 
@@ -110,18 +110,12 @@ static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
-                if (n + 1 >= allocated) {
-                        size_t a = allocated ? allocated * 2 : 16;
-                        char **u = realloc(urls, a * sizeof(char *)), **p;
-                        if (!u)
-                                return -ENOMEM;
-                        urls = u;
-                        p = realloc(paths, a * sizeof(char *));
-                        if (!p)
-                                return -ENOMEM;
-                        paths = p;
-                        allocated = a;
-                }
+                r = array_reserve((void **) &urls, &n_urls_allocated, n + 1, sizeof(char *));
+                if (r < 0)
+                        return r;
+                r = array_reserve((void **) &paths, &n_paths_allocated, n + 1, sizeof(char *));
+                if (r < 0)
+                        return r;
                 /* The strings live in the message, which outlives this call. */
                 urls[n] = (char *) url;
                 paths[n] = (char *) path;

@@ -237,12 +237,9 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
         }
         dir_check_done(&check);
 
-        JobFile **files = realloc(j->files, (j->n_files + n) * sizeof *files);
-        if (!files) {
-                r = -ENOMEM;
+        r = array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + n, sizeof(JobFile *));
+        if (r < 0)
                 goto fail;
-        }
-        j->files = files;
         memcpy(j->files + j->n_files, added, n * sizeof *added);
         j->n_files += n;
         free(added);

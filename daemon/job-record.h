@@ -59,7 +59,7 @@ struct Job {
         char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
 
         JobFile **files;
-        size_t n_files;
+        size_t n_files, n_files_allocated;
         size_t current;                 /* the file being transferred */
 
         uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
