@@ -41,6 +41,9 @@ struct Manager {
         size_t n_index_buckets, n_indexed;
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
+        struct SchedulerEntry *schedule_entries;/* the queue as the scheduler sees it, one pass */
+        Job **schedule_jobs;                    /* the job of each entry */
+        size_t n_schedule_entries, n_schedule_entries_allocated, n_schedule_jobs_allocated;
         sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
         Job *auto_complete_head;
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
@@ -157,6 +160,7 @@ int manager_adopt_pending_delete(const PendingDelete *d, void *userdata);
 
 /* scheduler.c */
 void manager_schedule(Manager *m);
+void scheduler_done(Manager *m);
 unsigned manager_count_active_background(Manager *m);
 uint64_t job_effective_rate(const Job *j, unsigned n_background);
 void manager_apply_rates(Manager *m);

@@ -230,6 +230,7 @@ Manager *manager_free(Manager *m) {
                 delete_entry_free(d);  /* stays in the store for the next start */
         }
         free(m->index);
+        scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);
         sd_event_source_disable_unref(m->network_timer);
