@@ -239,6 +239,7 @@ const char *bus_job_error_name(const Job *j, char *buf, size_t size) {
 
         if (!j->error_name)
                 return "";
+        /* As stored: a name the table no longer has still reads as it was. */
         snprintf(buf, size, XFERD_ERROR_PREFIX "%s", j->error_name);
         return buf;
 }

@@ -297,7 +297,7 @@ int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (works[w].r < 0) {
                         log_job_warning(j->id, j->owner, NULL, "Automatic completion failed: %s", works[w].e.message);
                         if (j->state == JOB_TRANSFERRED) {
-                                job_set_error(j, "CompleteFailed", works[w].e.message,
+                                job_set_error(j, ERROR_NAME_COMPLETE_FAILED, works[w].e.message,
                                               "A file could not be moved into place");
                                 (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
                         }

@@ -76,7 +76,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         case TRANSFER_RESTART:
                 /* The bytes we hold belong to another version of the resource: start over. */
                 if (++j->restarts > MAX_RESTARTS) {
-                        job_fail(j, false, "Http", "The server keeps answering range requests inconsistently",
+                        job_fail(j, false, ERROR_NAME_HTTP, "The server keeps answering range requests inconsistently",
                                  "Inconsistent range responses", 0);
                         return;
                 }
@@ -139,7 +139,7 @@ void job_start_transfer(Job *j) {
                 else {
                         r = fd;
                         snprintf(msg, sizeof msg, "Cannot open temporary file %s/%s: %s", f->dir, f->temp_name, strerror(-r));
-                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
         }
@@ -154,7 +154,7 @@ void job_start_transfer(Job *j) {
                         f->temp_exists = false;
                         snprintf(msg, sizeof msg, "Cannot record the temporary file of %s in the job store: %s",
                                  f->path, strerror(-r));
-                        job_fail(j, false, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
@@ -169,7 +169,7 @@ void job_start_transfer(Job *j) {
                         job_save_file(j, j->current);
                         snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
                                  r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
-                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 f->validator = mfree(f->validator);
@@ -184,7 +184,7 @@ void job_start_transfer(Job *j) {
                         safe_close(fd);
                         snprintf(msg, sizeof msg, "Cannot truncate temporary file %s/%s: %s", f->dir, f->temp_name,
                                  strerror(-r));
-                        job_fail(j, true, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 offset = 0;
@@ -207,7 +207,7 @@ void job_start_transfer(Job *j) {
         if (r < 0) {
                 j->fd = safe_close(j->fd);
                 snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", f->url, strerror(-r));
-                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
                 return;
         }
         log_job_debug(j->id, j->owner, f->url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);

@@ -90,7 +90,7 @@ bool http_status_is_transient(long s) {
 void http_result_from_status(long status, const char *reason, uint64_t retry_after_usec, const char *url,
                              TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size) {
         r->outcome = http_status_is_transient(status) ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
-        r->error_name = "Http";
+        r->error_name = ERROR_NAME_HTTP;
         r->retry_after_usec = retry_after_usec;
         snprintf(sum, sum_size, "HTTP %ld%s%s", status, reason[0] ? " " : "", reason);
         snprintf(msg, msg_size, "%s for %s", sum, url);
@@ -105,19 +105,19 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
         r->summary = curl_easy_strerror(code);
 
         r->outcome = TRANSFER_TRANSIENT;
-        r->error_name = "Network";
+        r->error_name = ERROR_NAME_NETWORK;
 
         switch (code) {
         case CURLE_OPERATION_TIMEDOUT:
-                r->error_name = "Timeout";
+                r->error_name = ERROR_NAME_TIMEOUT;
                 break;
         case CURLE_TOO_MANY_REDIRECTS:
                 r->outcome = TRANSFER_FATAL;
-                r->error_name = "TooManyRedirects";
+                r->error_name = ERROR_NAME_TOO_MANY_REDIRECTS;
                 break;
         case CURLE_UNSUPPORTED_PROTOCOL:
                 r->outcome = TRANSFER_FATAL;
-                r->error_name = "UnsupportedProtocol";
+                r->error_name = ERROR_NAME_UNSUPPORTED_PROTOCOL;
                 what = "A redirect led to a protocol that is not allowed (only http and https; "
                        "https to http only with AllowInsecureRedirect)";
                 r->summary = "Redirect to a protocol that is not allowed";
@@ -130,10 +130,10 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
         case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
         case CURLE_SSL_INVALIDCERTSTATUS:
                 r->outcome = TRANSFER_FATAL;
-                r->error_name = "Tls";
+                r->error_name = ERROR_NAME_TLS;
                 break;
         case CURLE_SSL_CONNECT_ERROR:
-                r->error_name = "Tls";
+                r->error_name = ERROR_NAME_TLS;
                 break;
         case CURLE_URL_MALFORMAT:
                 r->outcome = TRANSFER_FATAL;

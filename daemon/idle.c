@@ -9,8 +9,14 @@ static bool job_keeps_busy(const Job *j) {
 }
 
 bool job_waits_for_network(const Job *j) {
-        return j->state == JOB_TRANSIENT_ERROR && j->error_name &&
-               (streq(j->error_name, "Network") || streq(j->error_name, "Timeout"));
+        ErrorName e;
+
+        assert(j);
+
+        if (j->state != JOB_TRANSIENT_ERROR)
+                return false;
+        e = error_name_from_string(j->error_name);
+        return e == ERROR_NAME_NETWORK || e == ERROR_NAME_TIMEOUT;
 }
 
 /* Before and after every change of a listed job's state or error. */

@@ -44,9 +44,12 @@ static void job_clear_error(Job *j) {
         job_recount(j);
 }
 
-void job_set_error(Job *j, const char *name, const char *message, const char *summary) {
+void job_set_error(Job *j, ErrorName name, const char *message, const char *summary) {
+        assert(j);
+
         job_uncount(j);
-        (void) free_and_strdup(&j->error_name, name);
+        /* The record keeps the contract's string: the store holds it as it is. */
+        (void) free_and_strdup(&j->error_name, error_name_to_string(name));
         (void) free_and_strdup(&j->error_message, message);
         (void) free_and_strdup(&j->error_summary, summary);
         job_recount(j);
@@ -177,8 +180,8 @@ int job_apply(Job *j, JobEvent event, CallError *e) {
         return r < 0 ? r : 0;
 }
 
-void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
-                     uint64_t retry_after_usec) {
+void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
+              uint64_t retry_after_usec) {
         job_set_error(j, name, message, summary);
         log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s", message);
         (void) job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);

@@ -4,6 +4,7 @@
 /* What the parts of the manager (manager.c and the files named after one concept each, see
  * HACKING.md) share. Not for bus/ or main.c: they use manager.h. */
 
+#include "error-name.h"
 #include "manager.h"
 #include "netwatch.h"
 #include "store.h"
@@ -140,10 +141,10 @@ int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
 /* job-actions.c */
 JobContext job_context(const Job *j);
 void job_stop_transfer(Job *j);
-void job_set_error(Job *j, const char *name, const char *message, const char *summary);
+void job_set_error(Job *j, ErrorName name, const char *message, const char *summary);
 int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError *e);
 int job_apply(Job *j, JobEvent event, CallError *e);
-void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
+void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
               uint64_t retry_after_usec);
 void job_all_done(Job *j);
 

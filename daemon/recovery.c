@@ -140,7 +140,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         /* The stored wall-clock deadlines hold: NoProgressTimeout counts the time
                          * the daemon was down too; a passed retry deadline means now. */
                         if (now >= j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC) {
-                                job_set_error(j, "NoProgress", "No progress within NoProgressTimeout",
+                                job_set_error(j, ERROR_NAME_NO_PROGRESS, "No progress within NoProgressTimeout",
                                               "No progress within NoProgressTimeout");
                                 j->state = JOB_ERROR;
                         } else if (j->retry_time <= now)

@@ -53,7 +53,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "No progress for %" PRIu32 " seconds (NoProgressTimeout); last error: %s",
                          j->no_progress_timeout, strempty(j->error_message));
-                job_set_error(j, "NoProgress", msg, "No progress within NoProgressTimeout");
+                job_set_error(j, ERROR_NAME_NO_PROGRESS, msg, "No progress within NoProgressTimeout");
                 (void) job_apply(j, JOB_EVENT_NO_PROGRESS, NULL);
                 return 0;
         }

@@ -347,7 +347,7 @@ static void transfer_finish(Transfer *t, CURLcode code);
 
 static int transfer_request(Transfer *t);
 
-static void finish_redirect_error(Transfer *t, const char *name, const char *summary, const char *why) {
+static void finish_redirect_error(Transfer *t, ErrorName name, const char *summary, const char *why) {
         TransferResult r = { .outcome = TRANSFER_FATAL, .error_name = name, .summary = summary };
         char msg[1024];
 
@@ -363,12 +363,12 @@ static void follow_redirect(Transfer *t) {
         int r;
 
         if (++t->redirects > 10) {
-                finish_redirect_error(t, "TooManyRedirects", "Too many redirects", "More than 10 redirects");
+                finish_redirect_error(t, ERROR_NAME_TOO_MANY_REDIRECTS, "Too many redirects", "More than 10 redirects");
                 return;
         }
         if (strncasecmp(t->redirect_url, "https:", 6) != 0 &&
             (strncasecmp(t->redirect_url, "http:", 5) != 0 || (from_https && !t->allow_insecure_redirect))) {
-                finish_redirect_error(t, "UnsupportedProtocol", "Redirect to a protocol that is not allowed",
+                finish_redirect_error(t, ERROR_NAME_UNSUPPORTED_PROTOCOL, "Redirect to a protocol that is not allowed",
                                       "A redirect led to a protocol that is not allowed (only http and https; "
                                       "https to http only with AllowInsecureRedirect)");
                 return;
@@ -378,7 +378,7 @@ static void follow_redirect(Transfer *t) {
         t->url = TAKE_PTR(t->redirect_url);
         r = transfer_request(t);
         if (r < 0) {
-                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = "Network",
+                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = ERROR_NAME_NETWORK,
                                        .summary = strerror(-r), .message = strerror(-r) };
                 t->cb->on_done(t, &res, t->userdata);
         }
@@ -583,7 +583,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
         else if (t->write_errno != 0) {
                 int e = t->write_errno;
                 r.local_errno = e;
-                r.error_name = "LocalFile";
+                r.error_name = ERROR_NAME_LOCAL_FILE;
                 /* A full disk or quota can clear up; the partial data is kept. */
                 r.outcome = e == ENOSPC || e == EDQUOT ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
                 snprintf(msg, sizeof msg, "Writing the temporary file failed: %s", strerror(e));
@@ -595,7 +595,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 http_result_from_curl(code, t->errbuf, t->url, &r, msg, sizeof msg);
         else if (t->total != UINT64_MAX && t->position != t->total) {
                 r.outcome = TRANSFER_TRANSIENT;
-                r.error_name = "Network";
+                r.error_name = ERROR_NAME_NETWORK;
                 snprintf(msg, sizeof msg, "The connection ended after %" PRIu64 " of %" PRIu64 " bytes for %s",
                          t->position, t->total, t->url);
                 r.summary = "The connection ended early";
