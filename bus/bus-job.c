@@ -56,9 +56,9 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         if (m && bus_access_get_caller_uid(b, m, &uid) >= 0)
                 all = uid == 0;
 
-        for (Job *j = manager_first_job(b->manager); j; j = j->next)
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j))
                 n++;
-        for (Job *j = manager_first_retained(b->manager); j; j = j->next)
+        for (Job *j = manager_first_retained(b->manager); j; j = job_next(j))
                 n++;
 
         l = calloc(n + 1, sizeof(char *));
@@ -66,7 +66,7 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
                 return -ENOMEM;
         for (int pass = 0; pass < 2; pass++)
                 for (Job *j = pass == 0 ? manager_first_job(b->manager) : manager_first_retained(b->manager);
-                     j; j = j->next) {
+                     j; j = job_next(j)) {
                         if (!all && j->owner != uid)
                                 continue;
                         l[k] = strdup(bus_job_path(j).s);

@@ -229,7 +229,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_open_container(reply, 'a', "(ssssutto)");
         if (r < 0)
                 return r;
-        for (Job *j = manager_first_job(b->manager); j; j = j->next) {
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j)) {
                 if (!all && j->owner != uid)
                         continue;
                 r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,

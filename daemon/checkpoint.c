@@ -31,17 +31,16 @@ int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
          * counts after a crash is the temporary file's real size. */
         if (m->store) {
                 (void) store_begin(m->store);
-                for (j = m->dirty_head; j; j = j->dirty_next) {
+                for (ListNode *n = m->dirty.head; n; n = n->next) {
+                        j = LIST_ENTRY(n, Job, dirty_node);
                         job_save_file(j, j->current);
                         job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
                 }
                 (void) store_end(m->store);
         }
         /* Told once stored. */
-        while ((j = m->dirty_head)) {
-                m->dirty_head = j->dirty_next;
-                j->dirty_next = NULL;
-                j->in_dirty_list = false;
+        while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
+                list_remove(&m->dirty, &j->dirty_node);
                 notify_changed(j, JOB_CHANGE_PROGRESS);
         }
         return 0;
@@ -51,11 +50,9 @@ void job_mark_progress(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
 
-        if (j->in_dirty_list)
+        if (job_is_dirty(j))
                 return;
-        j->in_dirty_list = true;
-        j->dirty_next = m->dirty_head;
-        m->dirty_head = j;
+        list_prepend(&m->dirty, &j->dirty_node);
 
         /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
         if (sd_event_source_get_enabled(m->progress_timer, NULL) > 0)
@@ -66,16 +63,11 @@ void job_mark_progress(Job *j) {
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 
-void job_unmark_progress(Job *j) {
-        Manager *m = j->manager;
+bool job_is_dirty(const Job *j) {
+        return list_node_is_linked(&j->manager->dirty, &j->dirty_node);
+}
 
-        if (!j->in_dirty_list)
-                return;
-        for (Job **p = &m->dirty_head; *p; p = &(*p)->dirty_next)
-                if (*p == j) {
-                        *p = j->dirty_next;
-                        break;
-                }
-        j->dirty_next = NULL;
-        j->in_dirty_list = false;
+void job_unmark_progress(Job *j) {
+        if (job_is_dirty(j))
+                list_remove(&j->manager->dirty, &j->dirty_node);
 }

@@ -13,12 +13,10 @@
 void job_auto_complete(Job *j) {
         Manager *m = j->manager;
 
-        if (j->auto_complete_pending)
+        if (list_node_is_linked(&m->auto_complete, &j->auto_complete_node))
                 return;
         crash_point("auto-complete-queued");
-        j->auto_complete_pending = true;
-        j->auto_complete_next = m->auto_complete_head;
-        m->auto_complete_head = j;
+        list_prepend(&m->auto_complete, &j->auto_complete_node);
         /* Jobs that finish within a few milliseconds of each other complete as one batch,
          * which shares its durability work (see batch_sync_data()). */
         if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
@@ -272,16 +270,11 @@ int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
         size_t n = 0;
         Job *j;
 
-        for (j = m->auto_complete_head; j; j = j->auto_complete_next)
-                n++;
-        works = calloc(n + 1, sizeof *works);
+        works = calloc(m->auto_complete.n + 1, sizeof *works);
         if (!works)
                 return log_oom();
-        n = 0;
-        while ((j = m->auto_complete_head)) {
-                m->auto_complete_head = j->auto_complete_next;
-                j->auto_complete_next = NULL;
-                j->auto_complete_pending = false;
+        while ((j = LIST_ENTRY(m->auto_complete.head, Job, auto_complete_node))) {
+                list_remove(&m->auto_complete, &j->auto_complete_node);
                 if (j->state != JOB_TRANSFERRED || !j->auto_complete)
                         continue;
                 if (complete_work_init(&works[n], j) < 0) {

@@ -22,11 +22,7 @@ void delete_entry_free(DeleteEntry *d) {
 }
 
 static void manager_drop_delete(Manager *m, DeleteEntry *d) {
-        for (DeleteEntry **p = &m->pending_deletes; *p; p = &(*p)->next)
-                if (*p == d) {
-                        *p = d->next;
-                        break;
-                }
+        list_remove(&m->pending_deletes, &d->node);
         if (m->store)
                 (void) store_remove_pending_delete(m->store, d->rec.url);
         delete_entry_free(d);
@@ -38,7 +34,7 @@ static void delete_send(DeleteEntry *d);
 /* The server's copy is gone: the retained job no longer names it, so a restart does not ask
  * again. */
 static void manager_forget_upload_url(Manager *m, const char *url) {
-        for (Job *j = m->retained_head; j; j = j->next)
+        for (Job *j = job_first(&m->retained); j; j = job_next(j))
                 if (j->upload_url && streq(j->upload_url, url)) {
                         j->upload_url = mfree(j->upload_url);
                         job_save_row(j);
@@ -108,7 +104,7 @@ static void delete_send(DeleteEntry *d) {
 static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
         DeleteEntry *d;
 
-        for (d = m->pending_deletes; d; d = d->next)
+        for (d = LIST_ENTRY(m->pending_deletes.head, DeleteEntry, node); d; d = LIST_ENTRY(d->node.next, DeleteEntry, node))
                 if (streq(d->rec.url, rec->url))
                         return 0;  /* already on its way */
         d = calloc(1, sizeof *d);
@@ -123,8 +119,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
                 delete_entry_free(d);
                 return -ENOMEM;
         }
-        d->next = m->pending_deletes;
-        m->pending_deletes = d;
+        list_prepend(&m->pending_deletes, &d->node);
         if (save && m->store)
                 (void) store_save_pending_delete(m->store, &d->rec);
 

@@ -47,10 +47,10 @@ void job_count_stop(Job *j) {
 bool manager_is_idle(Manager *m) {
         /* A DELETE owed to a server keeps us (the contract); a stuck unlink does not when it
          * is stored: the next start tries it again. */
-        if (m->pending_deletes)
+        if (!list_is_empty(&m->pending_deletes))
                 return false;
         if (!m->store)
-                return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
+                return list_is_empty(&m->jobs) && list_is_empty(&m->retained) && list_is_empty(&m->pending_unlinks);
         return m->n_busy == 0;
 }
 
@@ -58,7 +58,7 @@ bool manager_is_idle(Manager *m) {
 void manager_check_counts(Manager *m) {
         unsigned busy = 0, waiting = 0;
 
-        for (Job *j = m->jobs_head; j; j = j->next) {
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j)) {
                 busy += job_keeps_busy(j);
                 waiting += job_waits_for_network(j);
         }

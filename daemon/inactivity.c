@@ -11,8 +11,8 @@ int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         uint64_t now = now_realtime(m), next = UINT64_MAX;
         Job *n;
 
-        for (Job *j = m->jobs_head; j; j = n) {
-                n = j->next;
+        for (Job *j = job_first(&m->jobs); j; j = n) {
+                n = job_next(j);
                 uint64_t deadline = j->modification_time + m->config.job_inactivity_usec;
                 if (deadline <= now) {
                         log_job_info(j->id, j->owner, NULL, "Untouched for %" PRIu64 " s (JobInactivityTimeout): cancelling it.",

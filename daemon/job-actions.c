@@ -146,7 +146,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
                 manager_delete_upload(j->manager, j);
 
-        if (changed && t.state != old && j->in_dirty_list) {
+        if (changed && t.state != old && job_is_dirty(j)) {
                 /* The state change carries the counters; keep the checkpoint too. */
                 job_save_file(j, j->current);
                 job_unmark_progress(j);

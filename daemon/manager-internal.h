@@ -5,6 +5,8 @@
  * HACKING.md) share. Not for bus/ or main.c: they use manager.h. */
 
 #include "error-name.h"
+#include "hashmap.h"
+#include "list.h"
 #include "manager.h"
 #include "netwatch.h"
 #include "store.h"
@@ -17,7 +19,7 @@
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
-        struct PendingUnlink *next;
+        ListNode node;
         FsIdentity identity;
         char *dir;
         dev_t dev;
@@ -35,27 +37,25 @@ struct Manager {
         sd_event_source *network_timer;         /* lets a burst of network news settle */
         sd_event_source *inactivity_timer;
 
-        Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
-        Job *retained_head, *retained_tail;     /* final, object still on the bus */
-        unsigned n_jobs;
-        Job **index;                            /* every job with an object, by id */
-        size_t n_index_buckets, n_indexed;
+        List jobs;                              /* non-final, oldest first */
+        List retained;                          /* final, object still on the bus */
+        Hashmap *index;                         /* every job with an object, by id */
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
         struct SchedulerEntry *schedule_entries;/* the queue as the scheduler sees it, one pass */
         Job **schedule_jobs;                    /* the job of each entry */
         size_t n_schedule_entries, n_schedule_entries_allocated, n_schedule_jobs_allocated;
         sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
-        Job *auto_complete_head;
+        List auto_complete;                     /* jobs whose completion is due */
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
         sd_event_source *progress_timer;        /* rate-limits progress signals */
-        Job *dirty_head;
+        List dirty;                             /* jobs with progress to checkpoint */
 
-        PendingUnlink *pending_unlinks;
+        List pending_unlinks;                   /* PendingUnlink */
         sd_event_source *unlink_timer;
         uint64_t unlink_retry_usec;             /* doubles while unlinks keep failing */
 
-        struct DeleteEntry *pending_deletes;    /* tus DELETEs of cancelled uploads */
+        List pending_deletes;                   /* DeleteEntry: tus DELETEs of cancelled uploads */
 
         /* Listed jobs that keep the daemon busy (queued, connecting, transferring,
          * transient-error) and that wait for the network: kept in step with every change of a
@@ -69,7 +69,7 @@ struct Manager {
 
 /* A DELETE that must reach the server, retried with a doubling delay until its deadline. */
 typedef struct DeleteEntry {
-        struct DeleteEntry *next;
+        ListNode node;
         Manager *manager;
         PendingDelete rec;
         TusDelete *request;
@@ -91,8 +91,6 @@ uint64_t now_realtime(Manager *m);
 void crash_point(const char *name);
 
 /* job-index.c */
-void list_remove(Job **head, Job **tail, Job *j);
-void list_append(Job **head, Job **tail, Job *j);
 int manager_index_add(Manager *m, Job *j);
 void manager_index_remove(Manager *m, Job *j);
 
@@ -102,6 +100,7 @@ void job_save(Job *j);
 void job_save_file(Job *j, size_t i);
 int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void job_mark_progress(Job *j);
+bool job_is_dirty(const Job *j);
 void job_unmark_progress(Job *j);
 
 /* pending-unlink.c */

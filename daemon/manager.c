@@ -67,7 +67,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                         return call_error_set(e, -EUSERS, CALL_ERROR_TOO_MANY_JOBS,
                                               "You have %u jobs already, the most allowed per user; complete or cancel some first.",
                                               m->config.max_jobs_per_user);
-                if (m->n_jobs >= m->config.max_jobs)
+                if (m->jobs.n >= m->config.max_jobs)
                         return call_error_set(e, -EUSERS, CALL_ERROR_TOO_MANY_JOBS,
                                               "The machine has %u jobs already, the most allowed; try again later.",
                                               m->config.max_jobs);
@@ -120,8 +120,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         manager_arm_inactivity(m, j->modification_time);
 
-        list_append(&m->jobs_head, &m->jobs_tail, j);
-        m->n_jobs++;
+        list_append(&m->jobs, &j->queue_node);
         job_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
@@ -148,6 +147,11 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->config = *config;
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
+        m->index = hashmap_new();
+        if (!m->index) {
+                r = -ENOMEM;
+                goto fail;
+        }
 
         r = engine_new(event, &config->transfer, &m->engine);
         if (r < 0)
@@ -210,26 +214,24 @@ Manager *manager_free(Manager *m) {
 
         if (!m)
                 return NULL;
-        while ((j = m->jobs_head)) {
-                list_remove(&m->jobs_head, &m->jobs_tail, j);
+        while ((j = job_first(&m->jobs))) {
+                list_remove(&m->jobs, &j->queue_node);
                 job_free(j);
         }
-        while ((j = m->retained_head)) {
-                list_remove(&m->retained_head, &m->retained_tail, j);
+        while ((j = job_first(&m->retained))) {
+                list_remove(&m->retained, &j->queue_node);
                 job_free(j);
         }
-        while (m->pending_unlinks) {
-                PendingUnlink *u = m->pending_unlinks;
-                m->pending_unlinks = u->next;
+        for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
+                list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
                 pending_unlink_free(u);
         }
-        while (m->pending_deletes) {
-                DeleteEntry *d = m->pending_deletes;
-                m->pending_deletes = d->next;
+        for (DeleteEntry *d; (d = LIST_ENTRY(m->pending_deletes.head, DeleteEntry, node));) {
+                list_remove(&m->pending_deletes, &d->node);
                 delete_entry_free(d);  /* stays in the store for the next start */
         }
-        free(m->index);
+        hashmap_free(m->index);
         scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);

@@ -14,8 +14,8 @@ int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *n;
 
-        for (Job *j = m->jobs_head; j; j = n) {
-                n = j->next;
+        for (Job *j = job_first(&m->jobs); j; j = n) {
+                n = job_next(j);
                 if (job_waits_for_network(j)) {
                         log_job_info(j->id, j->owner, NULL, "The network changed: retrying now.");
                         (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);

@@ -16,25 +16,24 @@ void pending_unlink_free(PendingUnlink *p) {
 
 int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        PendingUnlink **p = &m->pending_unlinks;
+        PendingUnlink *next;
 
-        while (*p) {
-                PendingUnlink *u = *p;
+        for (PendingUnlink *u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node); u; u = next) {
+                next = LIST_ENTRY(u->node.next, PendingUnlink, node);
                 FsDir d = { .path = u->dir, .dev = u->dev, .ino = u->ino };
                 int r = fsops_unlink(&u->identity, &d, u->name);
                 if (r < 0) {
                         log_warning_errno(r, "Still cannot remove temporary file %s/%s, will try again", u->dir, u->name);
-                        p = &u->next;
                         continue;
                 }
                 log_info("Removed temporary file %s/%s that could not be removed before.", u->dir, u->name);
                 if (m->store)
                         (void) store_remove_pending_unlink(m->store, u->dir, u->name);
-                *p = u->next;
+                list_remove(&m->pending_unlinks, &u->node);
                 pending_unlink_free(u);
         }
 
-        if (m->pending_unlinks) {
+        if (!list_is_empty(&m->pending_unlinks)) {
                 uint64_t now;
                 if (m->unlink_retry_usec < 3600 * USEC_PER_SEC)
                         m->unlink_retry_usec *= 2;
@@ -64,8 +63,7 @@ static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, 
         }
         u->dev = dev;
         u->ino = ino;
-        u->next = m->pending_unlinks;
-        m->pending_unlinks = u;
+        list_prepend(&m->pending_unlinks, &u->node);
         if (save && m->store)
                 (void) store_add_pending_unlink(m->store, owner, dir, dev, ino, name);
 

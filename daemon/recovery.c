@@ -118,7 +118,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         job_free(j);
                         return r;
                 }
-                list_append(&m->retained_head, &m->retained_tail, j);
+                list_append(&m->retained, &j->queue_node);
                 r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
                                       j->retire_time + m->config.retention_usec, USEC_PER_SEC,
                                       on_retention_timer, j);
@@ -161,8 +161,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 job_free(j);
                 return r;
         }
-        list_append(&m->jobs_head, &m->jobs_tail, j);
-        m->n_jobs++;
+        list_append(&m->jobs, &j->queue_node);
         job_count_start(j);
         job_save(j);
         manager_arm_inactivity(m, j->modification_time);
@@ -191,7 +190,7 @@ int manager_load(Manager *m) {
                 log_error_errno(r, "Cannot load the stored jobs");
         (void) store_end(m->store);
 
-        log_info("Recovered %u waiting job(s) from the store.", m->n_jobs);
+        log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);
         manager_schedule(m);
         m->idle = !manager_is_idle(m);  /* force a report of the real state */
         manager_check_idle(m);

@@ -14,9 +14,8 @@ void job_retire(Job *j) {
         int r;
 
         job_count_stop(j);
-        list_remove(&m->jobs_head, &m->jobs_tail, j);
-        m->n_jobs--;
-        list_append(&m->retained_head, &m->retained_tail, j);
+        list_remove(&m->jobs, &j->queue_node);
+        list_append(&m->retained, &j->queue_node);
         job_disarm_retry(j);
 
         if (m->observer.job_removed)
@@ -36,11 +35,11 @@ void job_retire(Job *j) {
          * objects, store rows and broadcasts; the oldest of the user's goes first. */
         if (j->owner != 0) {
                 unsigned n = 0;
-                for (Job *k = m->retained_head; k; k = k->next)
+                for (Job *k = job_first(&m->retained); k; k = job_next(k))
                         if (k->owner == j->owner)
                                 n++;
-                for (Job *k = m->retained_head, *next; k && n > m->config.max_jobs_per_user; k = next) {
-                        next = k->next;
+                for (Job *k = job_first(&m->retained), *next; k && n > m->config.max_jobs_per_user; k = next) {
+                        next = job_next(k);
                         if (k->owner == j->owner && k != j) {
                                 manager_expire_retained(k);
                                 n--;
@@ -53,12 +52,8 @@ Job *job_free(Job *j) {
         if (!j)
                 return NULL;
         job_unmark_progress(j);
-        if (j->auto_complete_pending)
-                for (Job **p = &j->manager->auto_complete_head; *p; p = &(*p)->auto_complete_next)
-                        if (*p == j) {
-                                *p = j->auto_complete_next;
-                                break;
-                        }
+        if (list_node_is_linked(&j->manager->auto_complete, &j->auto_complete_node))
+                list_remove(&j->manager->auto_complete, &j->auto_complete_node);
         job_stop_transfer(j);
         sd_event_source_disable_unref(j->retry_timer);
         sd_event_source_disable_unref(j->retention_timer);
@@ -78,7 +73,7 @@ static void manager_expire_retained(Job *j) {
                 m->observer.job_gone(m, j);
         if (m->store)
                 (void) store_delete_job(m->store, j->id);
-        list_remove(&m->retained_head, &m->retained_tail, j);
+        list_remove(&m->retained, &j->queue_node);
         manager_index_remove(m, j);
         job_free(j);
         manager_check_idle(m);

@@ -16,7 +16,7 @@ unsigned manager_count_active_background(Manager *m) {
 
         assert(m);
 
-        for (Job *j = m->jobs_head; j; j = j->next)
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j))
                 if (job_state_is_active(j->state) && scheduler_is_background(j->priority))
                         n++;
         return n;
@@ -35,7 +35,7 @@ void manager_apply_rates(Manager *m) {
         assert(m);
 
         n = manager_count_active_background(m);
-        for (Job *j = m->jobs_head; j; j = j->next)
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j))
                 if (j->transfer)
                         (void) transfer_set_max_speed(j->transfer, job_effective_rate(j, n));
 }
@@ -63,15 +63,15 @@ static int scheduler_fill(Manager *m) {
         size_t n = 0;
         int r;
 
-        r = array_reserve((void **) &m->schedule_entries, &m->n_schedule_entries_allocated, m->n_jobs,
+        r = array_reserve((void **) &m->schedule_entries, &m->n_schedule_entries_allocated, m->jobs.n,
                           sizeof(SchedulerEntry));
         if (r < 0)
                 return r;
-        r = array_reserve((void **) &m->schedule_jobs, &m->n_schedule_jobs_allocated, m->n_jobs, sizeof(Job *));
+        r = array_reserve((void **) &m->schedule_jobs, &m->n_schedule_jobs_allocated, m->jobs.n, sizeof(Job *));
         if (r < 0)
                 return r;
-        for (Job *j = m->jobs_head; j; j = j->next, n++) {
-                assert(n < m->n_jobs);
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j), n++) {
+                assert(n < m->jobs.n);
                 m->schedule_jobs[n] = j;
                 scheduler_entry_update(&m->schedule_entries[n], j);
         }
@@ -144,8 +144,8 @@ int on_schedule(sd_event_source *s, void *userdata) {
 
         /* Foreground jobs start at once. Starting may end a job at once (nothing left to fetch),
          * so walk with care. */
-        for (Job *j = m->jobs_head; j; j = next) {
-                next = j->next;
+        for (Job *j = job_first(&m->jobs); j; j = next) {
+                next = job_next(j);
                 if (j->state == JOB_QUEUED && !scheduler_is_background(j->priority))
                         scheduler_start_job(j);
         }
