@@ -72,14 +72,13 @@ static void identity_leave(FsSaved *saved) {
         errno = e;
 }
 
-#define WITH_IDENTITY(id)                                                          \
-        _cleanup_(identity_leave) FsSaved _saved_ = { .switched = false };                            \
-        do {                                                                       \
-                int _r_ = identity_enter((id), &_saved_);                          \
-                if (_r_ < 0)                                                       \
-                        return log_error_errno(_r_, "Cannot act as uid %u",     \
-                                               (unsigned) (id)->uid);              \
-        } while (0)
+/* Acts as `id` until identity_leave(), which the caller's _cleanup_ runs on every return. */
+static int identity_enter_logged(const FsIdentity *id, FsSaved *saved) {
+        int r = identity_enter(id, saved);
+        if (r < 0)
+                return log_error_errno(r, "Cannot act as uid %u", (unsigned) id->uid);
+        return 0;
+}
 
 int fs_identity_load(uid_t uid, FsIdentity *ret) {
         struct passwd pw, *result = NULL;
@@ -123,8 +122,12 @@ void fs_identity_done(FsIdentity *id) {
 int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino) {
         _cleanup_close_ int fd = -1;
         struct stat st;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -192,8 +195,12 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
                       dev_t *ret_dev, ino_t *ret_ino, struct stat *ret_st) {
         _cleanup_close_ int dfd = -1;
         struct stat dst;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
@@ -207,8 +214,12 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
 
 int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
         _cleanup_close_ int dfd = -1;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = open_directory_unlocked(dir);
         if (dfd < 0)
@@ -217,7 +228,13 @@ int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name
 }
 
 int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
-        WITH_IDENTITY(id);
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
+
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
+
         return open_directory_unlocked(dir);
 }
 
@@ -257,8 +274,12 @@ static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
 int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name) {
         _cleanup_close_ int dfd = -1;
         int fd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = open_directory_unlocked(dir);
         if (dfd < 0)
@@ -272,8 +293,12 @@ int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *n
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
         _cleanup_close_ int dfd = -1, fd = -1;
         struct stat st;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = open_directory_unlocked(dir);
         if (dfd < 0)
@@ -292,8 +317,12 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
                          struct stat *ret_st) {
         _cleanup_close_ int owned = -1;
         int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
@@ -305,8 +334,12 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
 
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
         _cleanup_close_ int dfd = -1;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = open_directory_unlocked(dir);
         if (dfd == -ESTALE)
@@ -326,8 +359,12 @@ int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cach
         _cleanup_close_ int owned = -1, fd = -1;
         struct stat st;
         int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
@@ -345,8 +382,12 @@ int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, cons
                  const char *final_name) {
         _cleanup_close_ int owned = -1;
         int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
@@ -361,8 +402,12 @@ int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, cons
 int fsops_sync_directory(const FsIdentity *id, const FsDir *dir, FsDirCache *cache) {
         _cleanup_close_ int owned = -1;
         int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
-        WITH_IDENTITY(id);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd < 0)
