@@ -10,6 +10,7 @@
 #include "config.h"
 #include "http-util.h"
 #include "log.h"
+#include "token-bucket.h"
 #include "transfer.h"
 #include "util.h"
 
@@ -47,12 +48,10 @@ struct Transfer {
         char *etag, *last_modified;
         uint64_t retry_after_usec;
 
-        /* Bandwidth: a token bucket in bytes. When it runs dry the write callback pauses the
-         * handle (curl keeps the chunk) and a timer resumes it once the debt is paid. curl's own
-         * speed option cannot be changed reliably while a transfer runs. */
-        uint64_t rate;          /* bytes/s, 0 = unlimited */
-        double tokens;
-        uint64_t refilled_usec;
+        /* Bandwidth: when the bucket runs dry the write callback pauses the handle (curl keeps
+         * the chunk) and a timer resumes it once the debt is paid. curl's own speed option
+         * cannot be changed reliably while a transfer runs. */
+        TokenBucket bucket;
         bool paused;
         sd_event_source *resume_timer;
 
@@ -194,17 +193,6 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         return len;
 }
 
-static void bucket_refill(Transfer *t, uint64_t now) {
-        if (now > t->refilled_usec) {
-                t->tokens += (double) t->rate * (double) (now - t->refilled_usec) / (double) USEC_PER_SEC;
-                /* At most a quarter second of burst, so a pause does not turn into a spike. */
-                double cap = (double) t->rate / 4.0;
-                if (t->tokens > cap)
-                        t->tokens = cap;
-        }
-        t->refilled_usec = now;
-}
-
 static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Transfer *t = userdata;
 
@@ -217,16 +205,11 @@ static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Returns true when the chunk must wait: the bucket is in debt. */
 static bool bucket_must_wait(Transfer *t) {
-        uint64_t now, wait;
+        uint64_t now = engine_now(t->engine), wait;
 
-        if (t->rate == 0)
+        wait = token_bucket_wait_usec(&t->bucket, now);
+        if (wait == 0)
                 return false;
-        now = engine_now(t->engine);
-        bucket_refill(t, now);
-        if (t->tokens > 0)
-                return false;
-
-        wait = (uint64_t) (-t->tokens * (double) USEC_PER_SEC / (double) t->rate) + USEC_PER_MSEC;
         if (!t->resume_timer) {
                 if (sd_event_add_time(engine_get_event(t->engine), &t->resume_timer, CLOCK_MONOTONIC, now + wait,
                                       USEC_PER_MSEC, on_resume_timer, t) < 0)
@@ -335,8 +318,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
                 t->wlen += len;
                 flush_soon(t);
         }
-        if (t->rate > 0)
-                t->tokens -= (double) len;
+        token_bucket_consume(&t->bucket, len);
 
         if (t->cb->on_progress)
                 t->cb->on_progress(t, t->userdata);
@@ -482,9 +464,7 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
-        t->rate = req->max_speed;
-        t->refilled_usec = engine_now(e);
-        t->tokens = (double) t->rate / 4.0;
+        token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->url);
         if (!t->url || (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
@@ -554,16 +534,13 @@ const char *transfer_get_validator(const Transfer *t) {
 }
 
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
-        uint64_t now = engine_now(t->engine);
+        assert(t);
 
-        if (t->rate == bytes_per_sec)
+        if (t->bucket.rate == bytes_per_sec)
                 return 0;
-        bucket_refill(t, now);
-        t->rate = bytes_per_sec;
-        if (t->rate == 0 || t->tokens > (double) t->rate / 4.0)
-                t->tokens = (double) t->rate / 4.0;
+        token_bucket_set_rate(&t->bucket, bytes_per_sec, engine_now(t->engine));
         /* A paused transfer waits for the new rate's debt, or not at all without a limit. */
-        if (t->paused && (t->rate == 0 || !bucket_must_wait(t))) {
+        if (t->paused && (t->bucket.rate == 0 || !bucket_must_wait(t))) {
                 t->paused = false;
                 (void) sd_event_source_set_enabled(t->resume_timer, SD_EVENT_OFF);
                 if (t->easy)
