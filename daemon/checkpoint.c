@@ -9,16 +9,22 @@
 /* A failed write is logged and the daemon goes on: the in-memory job stays right, and the
  * next successful write of the job brings the store up to date. */
 void job_save_row(Job *j) {
+        assert(j);
+
         if (j->manager->store)
                 (void) store_save_job_row(j->manager->store, j);
 }
 
 void job_save(Job *j) {
+        assert(j);
+
         if (j->manager->store)
                 (void) store_save_job(j->manager->store, j);
 }
 
 void job_save_file(Job *j, size_t i) {
+        assert(j);
+
         if (j->manager->store && i < j->n_files)
                 (void) store_save_file(j->manager->store, j, i);
 }
@@ -26,6 +32,8 @@ void job_save_file(Job *j, size_t i) {
 int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *j;
+
+        assert(m);
 
         /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
          * counts after a crash is the temporary file's real size. */
@@ -50,6 +58,8 @@ void job_mark_progress(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
 
+        assert(j);
+
         if (job_is_dirty(j))
                 return;
         list_prepend(&m->dirty, &j->dirty_node);
@@ -64,10 +74,14 @@ void job_mark_progress(Job *j) {
 }
 
 bool job_is_dirty(const Job *j) {
+        assert(j);
+
         return list_node_is_linked(&j->manager->dirty, &j->dirty_node);
 }
 
 void job_unmark_progress(Job *j) {
+        assert(j);
+
         if (job_is_dirty(j))
                 list_remove(&j->manager->dirty, &j->dirty_node);
 }

@@ -13,6 +13,8 @@
 void job_auto_complete(Job *j) {
         Manager *m = j->manager;
 
+        assert(j);
+
         if (list_node_is_linked(&m->auto_complete, &j->auto_complete_node))
                 return;
         crash_point("auto-complete-queued");
@@ -29,6 +31,9 @@ void job_auto_complete(Job *j) {
 
 void work_fail(CompleteWork *w, int r, const char *format, ...) {
         va_list ap;
+
+        assert(w);
+        assert(format);
 
         w->r = r < 0 ? r : -EIO;
         w->e.kind = CALL_ERROR_COMPLETE_FAILED;
@@ -243,6 +248,9 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
         CompleteWork w;
         int r;
 
+        assert(j);
+        assert(ret_partial);
+
         /* Ask first: the renames happen only if the state allows Complete. */
         r = job_transition(j->state, JOB_EVENT_COMPLETE, &ctx, &t);
         if (r < 0)
@@ -269,6 +277,8 @@ int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
         CompleteWork *works;
         size_t n = 0;
         Job *j;
+
+        assert(m);
 
         works = calloc(m->auto_complete.n + 1, sizeof *works);
         if (!works)

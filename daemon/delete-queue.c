@@ -135,6 +135,9 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
 }
 
 void manager_delete_upload(Manager *m, Job *j) {
+        assert(m);
+        assert(j);
+
         uint64_t now = now_realtime(m);
         /* The job's headers only if the upload lives where the job's URL pointed. */
         bool home = j->n_files > 0 && http_same_origin(j->upload_url, j->files[0]->url);
@@ -151,5 +154,8 @@ void manager_delete_upload(Manager *m, Job *j) {
 }
 
 int manager_adopt_pending_delete(const PendingDelete *d, void *userdata) {
+        assert(d);
+        assert(userdata);
+
         return manager_add_delete(userdata, d, false);
 }

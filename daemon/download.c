@@ -115,6 +115,8 @@ void job_start_transfer(Job *j) {
         int fd = -1, r;
         char msg[1024];
 
+        assert(j);
+
         while (j->current < j->n_files && j->files[j->current]->completed)
                 j->current++;
         if (j->current >= j->n_files) {

@@ -85,6 +85,8 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
         char buf[4096];
         int n = 16;
 
+        assert(ret);
+
         /* A uid without a passwd entry acts with the overflow group ("nogroup") and no
          * supplementary groups: never with some unrelated group that happens to share its
          * number. */
@@ -115,6 +117,8 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
 }
 
 void fs_identity_done(FsIdentity *id) {
+        assert(id);
+
         id->groups = mfree(id->groups);
         id->n_groups = 0;
 }
@@ -124,6 +128,10 @@ int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev,
         struct stat st;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
+
+        assert(dir);
+        assert(ret_dev);
+        assert(ret_ino);
 
         r = identity_enter_logged(id, &saved);
         if (r < 0)
@@ -198,6 +206,12 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
 
+        assert(dir);
+        assert(name);
+        assert(ret_dev);
+        assert(ret_ino);
+        assert(ret_st);
+
         r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
@@ -217,6 +231,10 @@ int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
 
+        assert(dir);
+        assert(name);
+        assert(ret_st);
+
         r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
@@ -231,6 +249,8 @@ int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
 
+        assert(dir);
+
         r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
@@ -239,6 +259,8 @@ int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
 }
 
 void fs_dir_cache_done(FsDirCache *c) {
+        assert(c);
+
         c->fd = safe_close(c->fd);
 }
 
@@ -277,6 +299,9 @@ int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *n
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
 
+        assert(dir);
+        assert(name);
+
         r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
@@ -295,6 +320,9 @@ int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *nam
         struct stat st;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
+
+        assert(dir);
+        assert(name);
 
         r = identity_enter_logged(id, &saved);
         if (r < 0)
@@ -320,6 +348,10 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
 
+        assert(dir);
+        assert(name);
+        assert(ret_st);
+
         r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
@@ -336,6 +368,9 @@ int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
         _cleanup_close_ int dfd = -1;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
+
+        assert(dir);
+        assert(name);
 
         r = identity_enter_logged(id, &saved);
         if (r < 0)
@@ -362,6 +397,9 @@ int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cach
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
 
+        assert(dir);
+        assert(temp_name);
+
         r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
@@ -385,6 +423,10 @@ int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, cons
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
 
+        assert(dir);
+        assert(temp_name);
+        assert(final_name);
+
         r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
@@ -404,6 +446,8 @@ int fsops_sync_directory(const FsIdentity *id, const FsDir *dir, FsDirCache *cac
         int dfd;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
+
+        assert(dir);
 
         r = identity_enter_logged(id, &saved);
         if (r < 0)

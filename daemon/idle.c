@@ -21,6 +21,8 @@ bool job_waits_for_network(const Job *j) {
 
 /* Before and after every change of a listed job's state or error. */
 void job_uncount(Job *j) {
+        assert(j);
+
         if (!j->counted)
                 return;
         j->manager->n_busy -= job_keeps_busy(j);
@@ -28,6 +30,8 @@ void job_uncount(Job *j) {
 }
 
 void job_recount(Job *j) {
+        assert(j);
+
         if (!j->counted)
                 return;
         j->manager->n_busy += job_keeps_busy(j);
@@ -35,16 +39,22 @@ void job_recount(Job *j) {
 }
 
 void job_count_start(Job *j) {
+        assert(j);
+
         j->counted = true;
         job_recount(j);
 }
 
 void job_count_stop(Job *j) {
+        assert(j);
+
         job_uncount(j);
         j->counted = false;
 }
 
 bool manager_is_idle(Manager *m) {
+        assert(m);
+
         /* A DELETE owed to a server keeps us (the contract); a stuck unlink does not when it
          * is stored: the next start tries it again. */
         if (!list_is_empty(&m->pending_deletes))
@@ -57,6 +67,8 @@ bool manager_is_idle(Manager *m) {
 /* Tests: the counts must agree with a walk over every job. */
 void manager_check_counts(Manager *m) {
         unsigned busy = 0, waiting = 0;
+
+        assert(m);
 
         for (Job *j = job_first(&m->jobs); j; j = job_next(j)) {
                 busy += job_keeps_busy(j);
@@ -71,6 +83,8 @@ void manager_check_counts(Manager *m) {
 
 void manager_check_idle(Manager *m) {
         bool idle = manager_is_idle(m);
+
+        assert(m);
 
         manager_update_netwatch(m);
 

@@ -11,6 +11,8 @@ int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         uint64_t now = now_realtime(m), next = UINT64_MAX;
         Job *n;
 
+        assert(m);
+
         for (Job *j = job_first(&m->jobs); j; j = n) {
                 n = job_next(j);
                 uint64_t deadline = j->modification_time + m->config.job_inactivity_usec;
@@ -32,6 +34,8 @@ int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
  * looks again when it fires. */
 void manager_arm_inactivity(Manager *m, uint64_t modification_time) {
         uint64_t deadline = modification_time + m->config.job_inactivity_usec, current;
+
+        assert(m);
 
         if (!m->inactivity_timer)
                 return;

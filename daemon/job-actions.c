@@ -7,6 +7,8 @@
 #include "util.h"
 
 JobContext job_context(const Job *j) {
+        assert(j);
+
         return (JobContext) {
                 .type = j->type,
                 .has_files = j->n_files > 0,
@@ -33,6 +35,8 @@ static void job_stop_transfer_full(Job *j, bool keep_data) {
 }
 
 void job_stop_transfer(Job *j) {
+        assert(j);
+
         job_stop_transfer_full(j, true);
 }
 
@@ -79,6 +83,8 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         JobContext ctx = job_context(j);
         JobTransition t;
         int r;
+
+        assert(j);
 
         r = job_transition(j->state, event, &ctx, &t);
         if (r == -ESTALE)
@@ -176,32 +182,45 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
 }
 
 int job_apply(Job *j, JobEvent event, CallError *e) {
+        assert(j);
+
         int r = job_apply_full(j, event, 0, e);
         return r < 0 ? r : 0;
 }
 
 void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
               uint64_t retry_after_usec) {
+        assert(j);
+        assert(message);
+
         job_set_error(j, name, message, summary);
         log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s", message);
         (void) job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);
 }
 
 void job_all_done(Job *j) {
+        assert(j);
+
         int r = job_apply_full(j, JOB_EVENT_ALL_DONE, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_AUTO_COMPLETE))
                 job_auto_complete(j);
 }
 
 int job_resume(Job *j, CallError *e) {
+        assert(j);
+
         return job_apply(j, JOB_EVENT_RESUME, e);
 }
 
 int job_suspend(Job *j, CallError *e) {
+        assert(j);
+
         return job_apply(j, JOB_EVENT_SUSPEND, e);
 }
 
 int job_cancel(Job *j, CallError *e) {
+        assert(j);
+
         /* The transfer stops and every temporary file is unlinked inside job_apply(), so when
          * the caller replies, nothing of the job is left on disk. */
         int r = job_apply(j, JOB_EVENT_CANCEL, e);

@@ -14,6 +14,8 @@
 uint64_t job_bytes_total(const Job *j) {
         uint64_t sum = 0;
 
+        assert(j);
+
         for (size_t i = 0; i < j->n_files; i++) {
                 if (j->files[i]->bytes_total == UINT64_MAX)
                         return UINT64_MAX;
@@ -25,6 +27,8 @@ uint64_t job_bytes_total(const Job *j) {
 uint64_t job_bytes_transferred(const Job *j) {
         uint64_t sum = 0;
 
+        assert(j);
+
         for (size_t i = 0; i < j->n_files; i++)
                 sum += j->files[i]->bytes_transferred;
         return sum;
@@ -33,6 +37,8 @@ uint64_t job_bytes_transferred(const Job *j) {
 uint32_t job_files_transferred(const Job *j) {
         uint32_t n = 0;
 
+        assert(j);
+
         for (size_t i = 0; i < j->n_files; i++)
                 if (j->files[i]->completed)
                         n++;
@@ -40,6 +46,8 @@ uint32_t job_files_transferred(const Job *j) {
 }
 
 FsDir file_dir(const JobFile *f) {
+        assert(f);
+
         return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };
 }
 
@@ -203,6 +211,10 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
         DirCheck check = { .cache = FS_DIR_CACHE_INIT };
         size_t k = 0;
         int r;
+
+        assert(j);
+        assert(urls || n == 0);
+        assert(paths || n == 0);
 
         r = job_check_not_final(j, "its file list", e);
         if (r < 0)

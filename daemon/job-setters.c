@@ -9,6 +9,9 @@
 int check_text(const char *what, const char *s, size_t max, CallError *e) {
         size_t n = strlen(s);
 
+        assert(what);
+        assert(s);
+
         if (n > max)
                 return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
                                       "The %s is %zu bytes long; at most %zu are allowed.", what, n, max);
@@ -16,6 +19,9 @@ int check_text(const char *what, const char *s, size_t max, CallError *e) {
 }
 
 int job_check_not_final(Job *j, const char *what, CallError *e) {
+        assert(j);
+        assert(what);
+
         if (job_state_is_final(j->state))
                 return call_error_set(e, -ESTALE, CALL_ERROR_INVALID_STATE,
                                       "Job %s is %s: %s cannot be changed any more.",
@@ -26,6 +32,8 @@ int job_check_not_final(Job *j, const char *what, CallError *e) {
 int job_set_http_headers(Job *j, char * const *headers, CallError *e) {
         char **copy;
         int r;
+
+        assert(j);
 
         r = job_check_not_final(j, "its headers", e);
         if (r < 0)
@@ -71,10 +79,16 @@ static int job_set_string(Job *j, char **field, const char *what, const char *s,
 }
 
 int job_set_display_name(Job *j, const char *s, CallError *e) {
+        assert(j);
+        assert(s);
+
         return job_set_string(j, &j->display_name, "display name", s, DISPLAY_NAME_MAX, e);
 }
 
 int job_set_description(Job *j, const char *s, CallError *e) {
+        assert(j);
+        assert(s);
+
         return job_set_string(j, &j->description, "description", s, DESCRIPTION_MAX, e);
 }
 
@@ -94,6 +108,8 @@ DEFINE_JOB_SETTER(job_set_allow_insecure_redirect, bool, allow_insecure_redirect
 DEFINE_JOB_SETTER(job_set_no_progress_timeout, uint32_t, no_progress_timeout, "NoProgressTimeout")
 
 int job_set_auto_complete(Job *j, bool b, CallError *e) {
+        assert(j);
+
         int r = job_check_not_final(j, "AutoComplete", e);
         if (r < 0)
                 return r;
@@ -109,6 +125,8 @@ int job_set_auto_complete(Job *j, bool b, CallError *e) {
 }
 
 int job_set_priority(Job *j, JobPriority p, CallError *e) {
+        assert(j);
+
         int r = job_check_not_final(j, "its priority", e);
         if (r < 0)
                 return r;
@@ -121,6 +139,8 @@ int job_set_priority(Job *j, JobPriority p, CallError *e) {
 }
 
 int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
+        assert(j);
+
         int r = job_check_not_final(j, "its bandwidth limit", e);
         if (r < 0)
                 return r;
@@ -135,6 +155,8 @@ int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
         uint32_t floor = j->manager->config.retry_delay_floor;
         int r;
+
+        assert(j);
 
         r = job_check_not_final(j, "its retry delay", e);
         if (r < 0)

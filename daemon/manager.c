@@ -10,23 +10,34 @@
 #include "util.h"
 
 const ManagerConfig *manager_get_config(Manager *m) {
+        assert(m);
+
         return &m->config;
 }
 
 sd_event *manager_get_event(Manager *m) {
+        assert(m);
+
         return m->event;
 }
 
 void manager_set_observer(Manager *m, const ManagerObserver *o) {
+        assert(m);
+        assert(o);
+
         m->observer = *o;
 }
 
 void *manager_get_observer_userdata(Manager *m) {
+        assert(m);
+
         return m->observer.userdata;
 }
 
 void notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
+
+        assert(j);
 
         if (m->observer.job_changed)
                 m->observer.job_changed(m, j, changes);
@@ -34,6 +45,8 @@ void notify_changed(Job *j, unsigned changes) {
 
 uint64_t now_realtime(Manager *m) {
         uint64_t t;
+
+        assert(m);
 
         if (sd_event_now(m->event, CLOCK_REALTIME, &t) < 0)
                 t = now_realtime_usec();
@@ -43,6 +56,8 @@ uint64_t now_realtime(Manager *m) {
 /* Tests stop the daemon hard at named points to prove that recovery finishes the work. */
 void crash_point(const char *name) {
         const char *want = getenv("XFERD_TEST_CRASH_POINT");
+
+        assert(name);
 
         if (want && streq(want, name)) {
                 log_warning("Crash point '%s' reached: killing myself as asked.", name);
@@ -55,6 +70,11 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         sd_id128_t id;
         Job *j;
         int r;
+
+        assert(m);
+        assert(display_name);
+        assert(o);
+        assert(ret);
 
         r = check_text("display name", display_name, DISPLAY_NAME_MAX, e);
         if (r < 0)
@@ -133,12 +153,18 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
 }
 
 bool manager_has_store(Manager *m) {
+        assert(m);
+
         return m->store;
 }
 
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         Manager *m;
         int r;
+
+        assert(event);
+        assert(config);
+        assert(ret);
 
         m = calloc(1, sizeof *m);
         if (!m)

@@ -14,6 +14,8 @@ int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *n;
 
+        assert(m);
+
         for (Job *j = job_first(&m->jobs); j; j = n) {
                 n = job_next(j);
                 if (job_waits_for_network(j)) {
@@ -36,6 +38,8 @@ static void on_network_changed(void *userdata) {
 
 void manager_update_netwatch(Manager *m) {
         bool need = m->n_network_waiting > 0;
+
+        assert(m);
 
         if (m->check_counts)
                 manager_check_counts(m);

@@ -18,6 +18,8 @@ int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         PendingUnlink *next;
 
+        assert(m);
+
         for (PendingUnlink *u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node); u; u = next) {
                 next = LIST_ENTRY(u->node.next, PendingUnlink, node);
                 FsDir d = { .path = u->dir, .dev = u->dev, .ino = u->ino };
@@ -80,6 +82,9 @@ static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) 
 }
 
 void job_unlink_temporary(Job *j, JobFile *f) {
+        assert(j);
+        assert(f);
+
         if (!f->temp_exists)
                 return;
 
@@ -101,6 +106,10 @@ int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t 
         FsIdentity id;
         FsDir d = { .path = dir, .dev = dev, .ino = ino };
         int r;
+
+        assert(dir);
+        assert(name);
+        assert(m);
 
         r = fs_identity_load(owner, &id);
         if (r < 0)

@@ -174,6 +174,8 @@ static int manager_adopt_job(Job *j, void *userdata) {
 int manager_load(Manager *m) {
         int r;
 
+        assert(m);
+
         if (!m->store)
                 return 0;
 

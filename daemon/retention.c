@@ -13,6 +13,8 @@ void job_retire(Job *j) {
         uint64_t now;
         int r;
 
+        assert(j);
+
         job_count_stop(j);
         list_remove(&m->jobs, &j->queue_node);
         list_append(&m->retained, &j->queue_node);
@@ -61,6 +63,8 @@ Job *job_free(Job *j) {
 }
 
 int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        assert(userdata);
+
         manager_expire_retained(userdata);
         return 0;
 }

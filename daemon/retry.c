@@ -12,6 +12,8 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void job_arm_retry(Job *j, uint64_t retry_after_usec) {
         uint64_t delay = (uint64_t) j->minimum_retry_delay * USEC_PER_SEC;
 
+        assert(j);
+
         if (retry_after_usec > delay)
                 delay = retry_after_usec;
         j->retry_time = now_realtime(j->manager) + delay;
@@ -21,6 +23,8 @@ void job_arm_retry(Job *j, uint64_t retry_after_usec) {
 void job_arm_retry_timer(Job *j) {
         Manager *m = j->manager;
         int r;
+
+        assert(j);
 
         /* Wall-clock deadline, so it means the same after a restart or a suspend of the machine. */
         uint64_t no_progress_at = j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC;
@@ -38,6 +42,8 @@ void job_arm_retry_timer(Job *j) {
 }
 
 void job_disarm_retry(Job *j) {
+        assert(j);
+
         j->retry_timer = sd_event_source_disable_unref(j->retry_timer);
         j->retry_time = 0;
 }

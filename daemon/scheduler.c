@@ -142,6 +142,8 @@ int on_schedule(sd_event_source *s, void *userdata) {
         Job *next;
         int r;
 
+        assert(m);
+
         /* Foreground jobs start at once. Starting may end a job at once (nothing left to fetch),
          * so walk with care. */
         for (Job *j = job_first(&m->jobs); j; j = next) {
@@ -180,6 +182,8 @@ int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         size_t waiting, victim;
         int r;
+
+        assert(m);
 
         r = scheduler_fill(m);
         if (r < 0)

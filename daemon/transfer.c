@@ -452,6 +452,11 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         Transfer *t;
         int r = -ENOMEM;
 
+        assert(e);
+        assert(req);
+        assert(cb);
+        assert(ret);
+
         t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
@@ -506,6 +511,8 @@ Transfer *transfer_free(Transfer *t) {
 }
 
 int transfer_stop(Transfer *t) {
+        assert(t);
+
         if (t->easy) {
                 engine_remove(t->engine, &t->req);
                 curl_easy_cleanup(t->easy);
@@ -517,14 +524,20 @@ int transfer_stop(Transfer *t) {
 }
 
 uint64_t transfer_get_position(const Transfer *t) {
+        assert(t);
+
         return t->position + t->wlen;
 }
 
 uint64_t transfer_get_total(const Transfer *t) {
+        assert(t);
+
         return t->total;
 }
 
 const char *transfer_get_validator(const Transfer *t) {
+        assert(t);
+
         if (!t->body_accepted)
                 return NULL;
         /* A weak ETag is not good enough for If-Range (RFC 9110 13.1.5). */

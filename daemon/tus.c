@@ -427,6 +427,11 @@ int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, v
         TusUpload *u;
         int r = -ENOMEM;
 
+        assert(e);
+        assert(req);
+        assert(cb);
+        assert(ret);
+
         u = calloc(1, sizeof *u);
         if (!u)
                 return -ENOMEM;
@@ -475,6 +480,8 @@ TusUpload *tus_upload_free(TusUpload *u) {
 }
 
 uint64_t tus_upload_get_position(const TusUpload *u) {
+        assert(u);
+
         uint64_t p = u->offset + u->sent;
         return p > u->size ? u->size : p;
 }

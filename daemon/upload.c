@@ -67,6 +67,9 @@ void job_start_upload(Job *j, JobFile *f) {
         char msg[1024];
         int fd, r;
 
+        assert(j);
+        assert(f);
+
         /* Read with the owner's identity, from the directory recorded at AddFile. */
         fd = fsops_reopen_source(&j->identity, &d, f->name, &st);
         if (fd < 0) {
