@@ -8,28 +8,28 @@
 
 /* A failed write is logged and the daemon goes on: the in-memory job stays right, and the
  * next successful write of the job brings the store up to date. */
-void job_save_row(Job *j) {
+void checkpoint_save_row(Job *j) {
         assert(j);
 
         if (j->manager->store)
                 (void) store_save_job_row(j->manager->store, j);
 }
 
-void job_save(Job *j) {
+void checkpoint_save(Job *j) {
         assert(j);
 
         if (j->manager->store)
                 (void) store_save_job(j->manager->store, j);
 }
 
-void job_save_file(Job *j, size_t i) {
+void checkpoint_save_file(Job *j, size_t i) {
         assert(j);
 
         if (j->manager->store && i < j->n_files)
                 (void) store_save_file(j->manager->store, j, i);
 }
 
-int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *j;
 
@@ -41,8 +41,8 @@ int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) store_begin(m->store);
                 for (ListNode *n = m->dirty.head; n; n = n->next) {
                         j = LIST_ENTRY(n, Job, dirty_node);
-                        job_save_file(j, j->current);
-                        job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
+                        checkpoint_save_file(j, j->current);
+                        checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
                 }
                 (void) store_end(m->store);
         }
@@ -54,13 +54,13 @@ int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-void job_mark_progress(Job *j) {
+void checkpoint_mark(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
 
         assert(j);
 
-        if (job_is_dirty(j))
+        if (checkpoint_is_marked(j))
                 return;
         list_prepend(&m->dirty, &j->dirty_node);
 
@@ -73,15 +73,15 @@ void job_mark_progress(Job *j) {
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 
-bool job_is_dirty(const Job *j) {
+bool checkpoint_is_marked(const Job *j) {
         assert(j);
 
         return list_node_is_linked(&j->manager->dirty, &j->dirty_node);
 }
 
-void job_unmark_progress(Job *j) {
+void checkpoint_unmark(Job *j) {
         assert(j);
 
-        if (job_is_dirty(j))
+        if (checkpoint_is_marked(j))
                 list_remove(&j->manager->dirty, &j->dirty_node);
 }

@@ -51,7 +51,7 @@ static void job_reset_file(Job *j, size_t i) {
         f->bytes_transferred = 0;
         f->bytes_total = UINT64_MAX;
         f->validator = mfree(f->validator);
-        job_save_file(j, i);
+        checkpoint_save_file(j, i);
         if (j->current > i)
                 j->current = i;
 }
@@ -141,7 +141,7 @@ static int batch_record(Manager *m, CompleteWork *works, size_t n) {
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; i < works[w].job->n_files; i++)
                         if (works[w].fds[i] >= 0)
-                                job_save_file(works[w].job, i);
+                                checkpoint_save_file(works[w].job, i);
         return store_end(m->store);
 }
 

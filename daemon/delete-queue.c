@@ -37,7 +37,7 @@ static void manager_forget_upload_url(Manager *m, const char *url) {
         for (Job *j = job_first(&m->retained); j; j = job_next(j))
                 if (j->upload_url && streq(j->upload_url, url)) {
                         j->upload_url = mfree(j->upload_url);
-                        job_save_row(j);
+                        checkpoint_save_row(j);
                 }
 }
 

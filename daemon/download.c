@@ -30,9 +30,9 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
                 /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);
                 if (v && free_and_strdup(&f->validator, v) >= 0)
-                        job_save_file(j, j->current);
+                        checkpoint_save_file(j, j->current);
         }
-        job_mark_progress(j);
+        checkpoint_mark(j);
 }
 
 static void on_transfer_done(Transfer *t, const TransferResult *res, void *userdata) {
@@ -49,7 +49,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 (void) free_and_strdup(&f->validator, v);
         job_stop_transfer(j);
         if (validator_changed && res->outcome != TRANSFER_OK)
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
 
         switch (res->outcome) {
         case TRANSFER_OK: {
@@ -57,13 +57,13 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
                 f->completed = true;
                 f->bytes_total = f->bytes_transferred;
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
                 j->restarts = 0;
                 j->current++;
                 j->last_progress_time = now_realtime(j->manager);
                 /* FilesTransferred goes out with the next progress checkpoint: a job of many
                  * small files must not send one signal per file. */
-                job_mark_progress(j);
+                checkpoint_mark(j);
                 if (j->current < j->n_files)
                         job_start_transfer(j);
                 else
@@ -84,7 +84,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                          j->id, f->url);
                 job_unlink_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
                 job_start_transfer(j);
                 return;
 
@@ -168,7 +168,7 @@ void job_start_transfer(Job *j) {
                 if (fd < 0) {
                         r = fd;
                         f->temp_exists = false;
-                        job_save_file(j, j->current);
+                        checkpoint_save_file(j, j->current);
                         snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
                                  r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
                         job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);

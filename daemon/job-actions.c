@@ -138,24 +138,24 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
          * queued (it costs one commit per job and state otherwise; ModificationTime may come
          * back a little older after a crash). */
         if (changed && (event < JOB_EVENT_START || job_state_change_is_durable(old, t.state)))
-                job_save_row(j);
+                checkpoint_save_row(j);
         if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
                 if (event == JOB_EVENT_CANCEL)
                         crash_point("cancel-committed");
                 for (size_t i = 0; i < j->n_files; i++)
                         if ((t.actions & JOB_ACTION_UNLINK_TEMPORARIES) || !j->files[i]->committed)
                                 job_unlink_temporary(j, j->files[i]);
-                job_save(j);
+                checkpoint_save(j);
         }
 
         /* The server's copy of a cancelled upload goes too; Cancel never waits on the network. */
         if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
                 manager_delete_upload(j->manager, j);
 
-        if (changed && t.state != old && job_is_dirty(j)) {
+        if (changed && t.state != old && checkpoint_is_marked(j)) {
                 /* The state change carries the counters; keep the checkpoint too. */
-                job_save_file(j, j->current);
-                job_unmark_progress(j);
+                checkpoint_save_file(j, j->current);
+                checkpoint_unmark(j);
         }
         /* A caller's transaction may be open (a finished file and what follows): what it
          * holds is durable before anyone hears of the change. */

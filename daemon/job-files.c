@@ -255,7 +255,7 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
         memcpy(j->files + j->n_files, added, n * sizeof *added);
         j->n_files += n;
         free(added);
-        job_save(j);
+        checkpoint_save(j);
 
         notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
         return job_apply(j, JOB_EVENT_ADD_FILES, e);

@@ -95,13 +95,13 @@ int manager_index_add(Manager *m, Job *j);
 void manager_index_remove(Manager *m, Job *j);
 
 /* checkpoint.c */
-void job_save_row(Job *j);
-void job_save(Job *j);
-void job_save_file(Job *j, size_t i);
-int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata);
-void job_mark_progress(Job *j);
-bool job_is_dirty(const Job *j);
-void job_unmark_progress(Job *j);
+void checkpoint_save_row(Job *j);
+void checkpoint_save(Job *j);
+void checkpoint_save_file(Job *j, size_t i);
+int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void checkpoint_mark(Job *j);
+bool checkpoint_is_marked(const Job *j);
+void checkpoint_unmark(Job *j);
 
 /* pending-unlink.c */
 void pending_unlink_free(PendingUnlink *p);

@@ -202,7 +202,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->progress_timer, CLOCK_MONOTONIC, 0, 50 * USEC_PER_MSEC,
-                              on_progress_timer, m);
+                              checkpoint_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);

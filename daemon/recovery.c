@@ -45,7 +45,7 @@ static void job_finish_renames(Job *j) {
                 f->committed = false;
         }
         if (changed)
-                job_save(j);
+                checkpoint_save(j);
 }
 
 static void job_recover_files(Job *j) {
@@ -103,7 +103,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                                 dirty = true;
                         }
                 if (dirty)
-                        job_save(j);
+                        checkpoint_save(j);
                 /* A cancelled upload whose server copy is not known to be deleted. */
                 if (j->state == JOB_CANCELLED && j->type == JOB_UPLOAD && j->upload_url)
                         manager_delete_upload(m, j);
@@ -163,7 +163,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
         }
         list_append(&m->jobs, &j->queue_node);
         job_count_start(j);
-        job_save(j);
+        checkpoint_save(j);
         manager_arm_inactivity(m, j->modification_time);
         /* An automatic completion the daemon did not get to before it stopped. */
         if (j->state == JOB_TRANSFERRED && j->auto_complete)

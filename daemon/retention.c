@@ -53,7 +53,7 @@ void job_retire(Job *j) {
 Job *job_free(Job *j) {
         if (!j)
                 return NULL;
-        job_unmark_progress(j);
+        checkpoint_unmark(j);
         if (list_node_is_linked(&j->manager->auto_complete, &j->auto_complete_node))
                 list_remove(&j->manager->auto_complete, &j->auto_complete_node);
         job_stop_transfer(j);

@@ -14,7 +14,7 @@ static void on_upload_created(TusUpload *u, const char *upload_url, void *userda
 
         /* Stored before a byte is sent: after a crash the upload continues, not restarts. */
         (void) free_and_strdup(&j->upload_url, upload_url);
-        job_save_row(j);
+        checkpoint_save_row(j);
         notify_changed(j, JOB_CHANGE_UPLOAD_URL);
 }
 
@@ -30,7 +30,7 @@ static void on_upload_progress(TusUpload *u, void *userdata) {
 
         j->files[j->current]->bytes_transferred = tus_upload_get_position(u);
         j->last_progress_time = now_realtime(j->manager);
-        job_mark_progress(j);
+        checkpoint_mark(j);
 }
 
 static void on_upload_done(TusUpload *u, const TransferResult *res, void *userdata) {
@@ -43,7 +43,7 @@ static void on_upload_done(TusUpload *u, const TransferResult *res, void *userda
         if (res->outcome == TRANSFER_OK) {
                 f->completed = true;
                 f->bytes_transferred = f->bytes_total;
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
                 j->current++;
                 j->last_progress_time = now_realtime(j->manager);
                 notify_changed(j, JOB_CHANGE_PROGRESS);
