@@ -10,7 +10,7 @@
 
 #define AUTO_COMPLETE_WINDOW_USEC (5 * USEC_PER_MSEC)
 
-void job_auto_complete(Job *j) {
+void complete_auto_queue(Job *j) {
         Manager *m = j->manager;
 
         assert(j);
@@ -29,7 +29,7 @@ void job_auto_complete(Job *j) {
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_ONESHOT);
 }
 
-void work_fail(CompleteWork *w, int r, const char *format, ...) {
+void complete_work_fail(CompleteWork *w, int r, const char *format, ...) {
         va_list ap;
 
         assert(w);
@@ -70,11 +70,11 @@ static void work_open(CompleteWork *w, FsDirCache *cache) {
                 int fd = fsops_open_finished(&j->identity, &d, cache, f->temp_name, 0644);
                 if (fd == -ENOENT && f->temp_exists) {
                         job_reset_file(j, i);
-                        work_fail(w, fd, "The temporary file of %s vanished; the file was reset and the job "
+                        complete_work_fail(w, fd, "The temporary file of %s vanished; the file was reset and the job "
                                   "suspended: Resume it to download the file again.", f->path);
                         (void) job_apply(j, JOB_EVENT_SUSPEND, NULL);
                 } else if (fd < 0)
-                        work_fail(w, fd, "Cannot move the finished file into place at %s: %s%s. Nothing was "
+                        complete_work_fail(w, fd, "Cannot move the finished file into place at %s: %s%s. Nothing was "
                                   "moved; call Complete again once it is fixed.", f->path, strerror(-fd),
                                   fd == -ESTALE ? " (its directory was replaced since the file was added)" : "");
                 else
@@ -118,7 +118,7 @@ static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDir
                 }
                 int r = fsops_rename(&j->identity, &d, cache, f->temp_name, f->name);
                 if (r < 0) {
-                        work_fail(w, r, "Cannot move the finished file into place at %s: %s%s. Files moved "
+                        complete_work_fail(w, r, "Cannot move the finished file into place at %s: %s%s. Files moved "
                                   "so far stay; call Complete again to continue.", f->path, strerror(-r),
                                   r == -ESTALE ? " (its directory was replaced)" : "");
                         f->committed = false;
@@ -183,7 +183,7 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                  * file: nothing moves (work_rename puts every committed flag back). */
                 for (size_t w = 0; w < n; w++)
                         if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
-                                work_fail(&works[w], r, "Cannot record the completion of job %s in the job "
+                                complete_work_fail(&works[w], r, "Cannot record the completion of job %s in the job "
                                           "store: %s. Nothing was moved; call Complete again.",
                                           works[w].job->id, strerror(-r));
         crash_point("complete-renaming");
@@ -272,7 +272,7 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
 }
 
 /* Auto-complete runs batched: jobs that finish in one loop iteration share one sync. */
-int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
+int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         CompleteWork *works;
         size_t n = 0;

@@ -203,7 +203,7 @@ void job_all_done(Job *j) {
 
         int r = job_apply_full(j, JOB_EVENT_ALL_DONE, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_AUTO_COMPLETE))
-                job_auto_complete(j);
+                complete_auto_queue(j);
 }
 
 int job_resume(Job *j, CallError *e) {

@@ -120,7 +120,7 @@ int job_set_auto_complete(Job *j, bool b, CallError *e) {
         r = job_apply(j, JOB_EVENT_MODIFY, e);
         /* Switched on for a job that is already transferred: complete it now. */
         if (r >= 0 && b && j->state == JOB_TRANSFERRED)
-                job_auto_complete(j);
+                complete_auto_queue(j);
         return r;
 }
 

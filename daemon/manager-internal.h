@@ -174,9 +174,9 @@ FsDir file_dir(const JobFile *f);
 void batch_sync_data(CompleteWork *works, size_t n);
 
 /* complete.c */
-void job_auto_complete(Job *j);
-void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
-int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata);
+void complete_auto_queue(Job *j);
+void complete_work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
+int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-setters.c */
 int check_text(const char *what, const char *s, size_t max, CallError *e);

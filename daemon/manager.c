@@ -193,7 +193,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->auto_complete_source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
-                              on_auto_complete, m);
+                              complete_on_auto_complete, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_OFF);

@@ -167,7 +167,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
         manager_arm_inactivity(m, j->modification_time);
         /* An automatic completion the daemon did not get to before it stopped. */
         if (j->state == JOB_TRANSFERRED && j->auto_complete)
-                job_auto_complete(j);
+                complete_auto_queue(j);
         return 0;
 }
 

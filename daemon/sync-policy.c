@@ -49,7 +49,7 @@ typedef struct FsSync {
 
 static void sync_one(CompleteWork *w, size_t i) {
         if (fdatasync(w->fds[i]) < 0)
-                work_fail(w, -errno, "Cannot write %s to disk: %s", w->job->files[i]->path, strerror(errno));
+                complete_work_fail(w, -errno, "Cannot write %s to disk: %s", w->job->files[i]->path, strerror(errno));
 }
 
 void batch_sync_data(CompleteWork *works, size_t n) {
