@@ -13,7 +13,7 @@
 
 #define DELETE_GIVE_UP_USEC (24ULL * 3600 * USEC_PER_SEC)
 
-void delete_entry_free(DeleteEntry *d) {
+void delete_queue_entry_free(DeleteEntry *d) {
         tus_delete_free(d->request);
         sd_event_source_disable_unref(d->timer);
         free(d->rec.url);
@@ -25,7 +25,7 @@ static void manager_drop_delete(Manager *m, DeleteEntry *d) {
         list_remove(&m->pending_deletes, &d->node);
         if (m->store)
                 (void) store_remove_pending_delete(m->store, d->rec.url);
-        delete_entry_free(d);
+        delete_queue_entry_free(d);
         manager_check_idle(m);
 }
 
@@ -116,7 +116,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
         d->rec.headers = rec->headers ? strv_copy(rec->headers) : NULL;
         if (!d->rec.url || (rec->headers && !d->rec.headers)) {
                 d->rec.headers = NULL;
-                delete_entry_free(d);
+                delete_queue_entry_free(d);
                 return -ENOMEM;
         }
         list_prepend(&m->pending_deletes, &d->node);
@@ -134,7 +134,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
         return 0;
 }
 
-void manager_delete_upload(Manager *m, Job *j) {
+void delete_queue_add_upload(Manager *m, Job *j) {
         assert(m);
         assert(j);
 
@@ -153,7 +153,7 @@ void manager_delete_upload(Manager *m, Job *j) {
                 log_error_errno(r, "Cannot schedule the DELETE of the partial upload at %s", j->upload_url);
 }
 
-int manager_adopt_pending_delete(const PendingDelete *d, void *userdata) {
+int delete_queue_adopt(const PendingDelete *d, void *userdata) {
         assert(d);
         assert(userdata);
 

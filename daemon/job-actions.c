@@ -150,7 +150,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
 
         /* The server's copy of a cancelled upload goes too; Cancel never waits on the network. */
         if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
-                manager_delete_upload(j->manager, j);
+                delete_queue_add_upload(j->manager, j);
 
         if (changed && t.state != old && checkpoint_is_marked(j)) {
                 /* The state change carries the counters; keep the checkpoint too. */

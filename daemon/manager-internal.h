@@ -154,9 +154,9 @@ void job_start_transfer(Job *j);
 void job_start_upload(Job *j, JobFile *f);
 
 /* delete-queue.c */
-void delete_entry_free(DeleteEntry *d);
-void manager_delete_upload(Manager *m, Job *j);
-int manager_adopt_pending_delete(const PendingDelete *d, void *userdata);
+void delete_queue_entry_free(DeleteEntry *d);
+void delete_queue_add_upload(Manager *m, Job *j);
+int delete_queue_adopt(const PendingDelete *d, void *userdata);
 
 /* scheduler.c */
 void manager_schedule(Manager *m);

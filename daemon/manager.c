@@ -255,7 +255,7 @@ Manager *manager_free(Manager *m) {
         }
         for (DeleteEntry *d; (d = LIST_ENTRY(m->pending_deletes.head, DeleteEntry, node));) {
                 list_remove(&m->pending_deletes, &d->node);
-                delete_entry_free(d);  /* stays in the store for the next start */
+                delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         hashmap_free(m->index);
         scheduler_done(m);

@@ -106,7 +106,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         checkpoint_save(j);
                 /* A cancelled upload whose server copy is not known to be deleted. */
                 if (j->state == JOB_CANCELLED && j->type == JOB_UPLOAD && j->upload_url)
-                        manager_delete_upload(m, j);
+                        delete_queue_add_upload(m, j);
                 if (j->retire_time + m->config.retention_usec <= now) {
                         if (m->store)
                                 (void) store_delete_job(m->store, j->id);
@@ -184,7 +184,7 @@ int manager_load(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Cannot load the list of temporary files to remove");
         /* DELETEs first: they keep their stored deadlines, and jobs do not add them twice. */
-        r = store_load_pending_deletes(m->store, manager_adopt_pending_delete, m);
+        r = store_load_pending_deletes(m->store, delete_queue_adopt, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot load the list of uploads to delete on their servers");
         r = store_load_jobs(m->store, manager_adopt_job, m);
