@@ -65,7 +65,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                  * small files must not send one signal per file. */
                 checkpoint_mark(j);
                 if (j->current < j->n_files)
-                        job_start_transfer(j);
+                        download_start(j);
                 else
                         job_all_done(j);
                 if (in_transaction)
@@ -85,7 +85,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 job_unlink_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
                 checkpoint_save_file(j, j->current);
-                job_start_transfer(j);
+                download_start(j);
                 return;
 
         case TRANSFER_TRANSIENT:
@@ -108,7 +108,7 @@ static bool errno_is_disk_full(int r) {
 
 /* Opens (or creates) the current file's temporary file and starts its transfer, continuing
  * after the bytes already on disk: the file is the truth for how far a download got. */
-void job_start_transfer(Job *j) {
+void download_start(Job *j) {
         Manager *m = j->manager;
         JobFile *f;
         uint64_t offset = 0;

@@ -148,7 +148,7 @@ void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const cha
 void job_all_done(Job *j);
 
 /* download.c */
-void job_start_transfer(Job *j);
+void download_start(Job *j);
 
 /* upload.c */
 void job_start_upload(Job *j, JobFile *f);

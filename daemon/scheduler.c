@@ -101,7 +101,7 @@ static void scheduler_start_job(Job *j) {
         j->run_started = now_monotonic(j->manager);
         r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
-                job_start_transfer(j);
+                download_start(j);
 }
 
 static void scheduler_preempt_job(Job *j) {
