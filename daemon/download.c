@@ -127,7 +127,7 @@ void download_start(Job *j) {
         FsDir d = file_dir(f);
 
         if (j->type == JOB_UPLOAD) {
-                job_start_upload(j, f);
+                upload_start(j, f);
                 return;
         }
 

@@ -151,7 +151,7 @@ void job_all_done(Job *j);
 void download_start(Job *j);
 
 /* upload.c */
-void job_start_upload(Job *j, JobFile *f);
+void upload_start(Job *j, JobFile *f);
 
 /* delete-queue.c */
 void delete_queue_entry_free(DeleteEntry *d);

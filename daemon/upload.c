@@ -61,7 +61,7 @@ static const TusCallbacks upload_callbacks = {
         .on_done = on_upload_done,
 };
 
-void job_start_upload(Job *j, JobFile *f) {
+void upload_start(Job *j, JobFile *f) {
         FsDir d = file_dir(f);
         struct stat st;
         char msg[1024];
