@@ -26,7 +26,7 @@ static void manager_drop_delete(Manager *m, DeleteEntry *d) {
         if (m->store)
                 (void) store_remove_pending_delete(m->store, d->rec.url);
         delete_queue_entry_free(d);
-        manager_check_idle(m);
+        idle_check(m);
 }
 
 static void delete_send(DeleteEntry *d);
@@ -130,7 +130,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
                         log_error_errno(r, "Cannot arm the retry of the DELETE of %s", d->rec.url);
         } else
                 delete_send(d);
-        manager_check_idle(m);
+        idle_check(m);
         return 0;
 }
 

@@ -8,7 +8,7 @@ static bool job_keeps_busy(const Job *j) {
         return j->state == JOB_QUEUED || job_state_is_active(j->state) || j->state == JOB_TRANSIENT_ERROR;
 }
 
-bool job_waits_for_network(const Job *j) {
+bool idle_job_waits_for_network(const Job *j) {
         ErrorName e;
 
         assert(j);
@@ -20,35 +20,35 @@ bool job_waits_for_network(const Job *j) {
 }
 
 /* Before and after every change of a listed job's state or error. */
-void job_uncount(Job *j) {
+void idle_uncount(Job *j) {
         assert(j);
 
         if (!j->counted)
                 return;
         j->manager->n_busy -= job_keeps_busy(j);
-        j->manager->n_network_waiting -= job_waits_for_network(j);
+        j->manager->n_network_waiting -= idle_job_waits_for_network(j);
 }
 
-void job_recount(Job *j) {
+void idle_recount(Job *j) {
         assert(j);
 
         if (!j->counted)
                 return;
         j->manager->n_busy += job_keeps_busy(j);
-        j->manager->n_network_waiting += job_waits_for_network(j);
+        j->manager->n_network_waiting += idle_job_waits_for_network(j);
 }
 
-void job_count_start(Job *j) {
+void idle_count_start(Job *j) {
         assert(j);
 
         j->counted = true;
-        job_recount(j);
+        idle_recount(j);
 }
 
-void job_count_stop(Job *j) {
+void idle_count_stop(Job *j) {
         assert(j);
 
-        job_uncount(j);
+        idle_uncount(j);
         j->counted = false;
 }
 
@@ -65,14 +65,14 @@ bool manager_is_idle(Manager *m) {
 }
 
 /* Tests: the counts must agree with a walk over every job. */
-void manager_check_counts(Manager *m) {
+void idle_check_counts(Manager *m) {
         unsigned busy = 0, waiting = 0;
 
         assert(m);
 
         for (Job *j = job_first(&m->jobs); j; j = job_next(j)) {
                 busy += job_keeps_busy(j);
-                waiting += job_waits_for_network(j);
+                waiting += idle_job_waits_for_network(j);
         }
         if (busy != m->n_busy || waiting != m->n_network_waiting) {
                 log_error("Job counts out of step: busy %u (counted %u), waiting for the network %u (counted %u).",
@@ -81,7 +81,7 @@ void manager_check_counts(Manager *m) {
         }
 }
 
-void manager_check_idle(Manager *m) {
+void idle_check(Manager *m) {
         bool idle = manager_is_idle(m);
 
         assert(m);

@@ -41,22 +41,22 @@ void job_stop_transfer(Job *j) {
 }
 
 static void job_clear_error(Job *j) {
-        job_uncount(j);
+        idle_uncount(j);
         j->error_name = mfree(j->error_name);
         j->error_message = mfree(j->error_message);
         j->error_summary = mfree(j->error_summary);
-        job_recount(j);
+        idle_recount(j);
 }
 
 void job_set_error(Job *j, ErrorName name, const char *message, const char *summary) {
         assert(j);
 
-        job_uncount(j);
+        idle_uncount(j);
         /* The record keeps the contract's string: the store holds it as it is. */
         (void) free_and_strdup(&j->error_name, error_name_to_string(name));
         (void) free_and_strdup(&j->error_message, message);
         (void) free_and_strdup(&j->error_summary, summary);
-        job_recount(j);
+        idle_recount(j);
 }
 
 static const char *event_verb(JobEvent e) {
@@ -116,9 +116,9 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_RECORD_ERROR)
                 j->error_count++;
 
-        job_uncount(j);
+        idle_uncount(j);
         j->state = t.state;
-        job_recount(j);
+        idle_recount(j);
 
         if (t.actions & JOB_ACTION_ARM_RETRY)
                 job_arm_retry(j, retry_after_usec);
@@ -176,7 +176,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                 job_retire(j);
         if (t.actions & JOB_ACTION_SCHEDULE)
                 manager_schedule(j->manager);
-        manager_check_idle(j->manager);
+        idle_check(j->manager);
 
         return (int) t.actions;
 }

@@ -59,7 +59,7 @@ struct Manager {
 
         /* Listed jobs that keep the daemon busy (queued, connecting, transferring,
          * transient-error) and that wait for the network: kept in step with every change of a
-         * listed job's state or error (job_uncount/job_recount), so that the question asked
+         * listed job's state or error (idle_uncount/idle_recount), so that the question asked
          * after every change does not walk 10 000 jobs. */
         unsigned n_busy, n_network_waiting;
         bool check_counts;                      /* tests: recount and compare at every check */
@@ -111,13 +111,13 @@ int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t 
                                  void *userdata);
 
 /* idle.c */
-bool job_waits_for_network(const Job *j);
-void job_uncount(Job *j);
-void job_recount(Job *j);
-void job_count_start(Job *j);
-void job_count_stop(Job *j);
-void manager_check_counts(Manager *m);
-void manager_check_idle(Manager *m);
+bool idle_job_waits_for_network(const Job *j);
+void idle_uncount(Job *j);
+void idle_recount(Job *j);
+void idle_count_start(Job *j);
+void idle_count_stop(Job *j);
+void idle_check_counts(Manager *m);
+void idle_check(Manager *m);
 
 /* network-retry.c */
 int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata);

@@ -141,12 +141,12 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         manager_arm_inactivity(m, j->modification_time);
 
         list_append(&m->jobs, &j->queue_node);
-        job_count_start(j);
+        idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
         if (m->observer.job_new)
                 m->observer.job_new(m, j);
-        manager_check_idle(m);
+        idle_check(m);
 
         *ret = j;
         return 0;

@@ -18,7 +18,7 @@ int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata) {
 
         for (Job *j = job_first(&m->jobs); j; j = n) {
                 n = job_next(j);
-                if (job_waits_for_network(j)) {
+                if (idle_job_waits_for_network(j)) {
                         log_job_info(j->id, j->owner, NULL, "The network changed: retrying now.");
                         (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
                 }
@@ -42,7 +42,7 @@ void manager_update_netwatch(Manager *m) {
         assert(m);
 
         if (m->check_counts)
-                manager_check_counts(m);
+                idle_check_counts(m);
         if (need && !m->netwatch) {
                 int r = netwatch_new(m->event, on_network_changed, m, &m->netwatch);
                 if (r < 0)

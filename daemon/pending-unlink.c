@@ -44,7 +44,7 @@ int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
                 }
         }
-        manager_check_idle(m);
+        idle_check(m);
         return 0;
 }
 

@@ -162,7 +162,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 return r;
         }
         list_append(&m->jobs, &j->queue_node);
-        job_count_start(j);
+        idle_count_start(j);
         checkpoint_save(j);
         manager_arm_inactivity(m, j->modification_time);
         /* An automatic completion the daemon did not get to before it stopped. */
@@ -195,6 +195,6 @@ int manager_load(Manager *m) {
         log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);
         manager_schedule(m);
         m->idle = !manager_is_idle(m);  /* force a report of the real state */
-        manager_check_idle(m);
+        idle_check(m);
         return 0;
 }

@@ -15,7 +15,7 @@ void job_retire(Job *j) {
 
         assert(j);
 
-        job_count_stop(j);
+        idle_count_stop(j);
         list_remove(&m->jobs, &j->queue_node);
         list_append(&m->retained, &j->queue_node);
         job_disarm_retry(j);
@@ -80,5 +80,5 @@ static void manager_expire_retained(Job *j) {
         list_remove(&m->retained, &j->queue_node);
         manager_index_remove(m, j);
         job_free(j);
-        manager_check_idle(m);
+        idle_check(m);
 }
