@@ -6,7 +6,7 @@
 #include "manager-internal.h"
 #include "util.h"
 
-int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         uint64_t now = now_realtime(m), next = UINT64_MAX;
         Job *n;
@@ -32,7 +32,7 @@ int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Modification times only grow, so a timer at the oldest deadline known is never late; it
  * looks again when it fires. */
-void manager_arm_inactivity(Manager *m, uint64_t modification_time) {
+void inactivity_arm(Manager *m, uint64_t modification_time) {
         uint64_t deadline = modification_time + m->config.job_inactivity_usec, current;
 
         assert(m);

@@ -124,8 +124,8 @@ int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata);
 void manager_update_netwatch(Manager *m);
 
 /* inactivity.c */
-int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata);
-void manager_arm_inactivity(Manager *m, uint64_t modification_time);
+int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void inactivity_arm(Manager *m, uint64_t modification_time);
 
 /* retry.c */
 void job_arm_retry(Job *j, uint64_t retry_after_usec);

@@ -138,7 +138,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return r;
         }
-        manager_arm_inactivity(m, j->modification_time);
+        inactivity_arm(m, j->modification_time);
 
         list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
@@ -216,7 +216,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (accuracy > 3600 * USEC_PER_SEC)
                 accuracy = 3600 * USEC_PER_SEC;
         r = sd_event_add_time(event, &m->inactivity_timer, CLOCK_REALTIME, 0, accuracy ? accuracy : 1,
-                              on_inactivity_timer, m);
+                              inactivity_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_OFF);

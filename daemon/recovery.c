@@ -164,7 +164,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
         list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         checkpoint_save(j);
-        manager_arm_inactivity(m, j->modification_time);
+        inactivity_arm(m, j->modification_time);
         /* An automatic completion the daemon did not get to before it stopped. */
         if (j->state == JOB_TRANSFERRED && j->auto_complete)
                 complete_auto_queue(j);
