@@ -86,7 +86,7 @@ void idle_check(Manager *m) {
 
         assert(m);
 
-        manager_update_netwatch(m);
+        network_retry_update_watch(m);
 
         if (idle == m->idle)
                 return;

@@ -120,8 +120,8 @@ void idle_check_counts(Manager *m);
 void idle_check(Manager *m);
 
 /* network-retry.c */
-int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata);
-void manager_update_netwatch(Manager *m);
+int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata);
+void network_retry_update_watch(Manager *m);
 
 /* inactivity.c */
 int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata);

@@ -188,7 +188,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->schedule_source, "scheduler");
         r = sd_event_add_time(event, &m->network_timer, CLOCK_MONOTONIC, 0, 100 * USEC_PER_MSEC,
-                              on_network_settled, m);
+                              network_retry_on_settled, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_OFF);

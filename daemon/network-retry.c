@@ -10,7 +10,7 @@
 /* Connectivity may be back: jobs that failed for the network try again now instead of
  * waiting out their retry delay, as BITS does. News comes in bursts (an address, then its
  * routes): one retry once the burst has settled, not one per message. */
-int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata) {
+int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *n;
 
@@ -36,7 +36,7 @@ static void on_network_changed(void *userdata) {
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_ONESHOT);
 }
 
-void manager_update_netwatch(Manager *m) {
+void network_retry_update_watch(Manager *m) {
         bool need = m->n_network_waiting > 0;
 
         assert(m);
