@@ -82,7 +82,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 }
                 log_info("Job %s: %s changed on the server or cannot be resumed; downloading it again from the start.",
                          j->id, f->url);
-                job_unlink_temporary(j, f);
+                pending_unlink_remove_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
                 checkpoint_save_file(j, j->current);
                 download_start(j);

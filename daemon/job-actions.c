@@ -144,7 +144,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                         crash_point("cancel-committed");
                 for (size_t i = 0; i < j->n_files; i++)
                         if ((t.actions & JOB_ACTION_UNLINK_TEMPORARIES) || !j->files[i]->committed)
-                                job_unlink_temporary(j, j->files[i]);
+                                pending_unlink_remove_temporary(j, j->files[i]);
                 checkpoint_save(j);
         }
 

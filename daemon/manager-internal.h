@@ -105,10 +105,10 @@ void checkpoint_unmark(Job *j);
 
 /* pending-unlink.c */
 void pending_unlink_free(PendingUnlink *p);
-int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata);
-void job_unlink_temporary(Job *j, JobFile *f);
-int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
-                                 void *userdata);
+int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void pending_unlink_remove_temporary(Job *j, JobFile *f);
+int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                         void *userdata);
 
 /* idle.c */
 bool idle_job_waits_for_network(const Job *j);

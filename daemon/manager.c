@@ -206,7 +206,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->unlink_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_unlink_timer, m);
+        r = sd_event_add_time(event, &m->unlink_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, pending_unlink_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_OFF);

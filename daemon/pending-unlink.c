@@ -14,7 +14,7 @@ void pending_unlink_free(PendingUnlink *p) {
         free(p);
 }
 
-int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         PendingUnlink *next;
 
@@ -81,7 +81,7 @@ static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) 
         (void) manager_add_pending_unlink(m, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name, true);
 }
 
-void job_unlink_temporary(Job *j, JobFile *f) {
+void pending_unlink_remove_temporary(Job *j, JobFile *f) {
         assert(j);
         assert(f);
 
@@ -100,8 +100,8 @@ void job_unlink_temporary(Job *j, JobFile *f) {
         f->validator = mfree(f->validator);
 }
 
-int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
-                                        void *userdata) {
+int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                         void *userdata) {
         Manager *m = userdata;
         FsIdentity id;
         FsDir d = { .path = dir, .dev = dev, .ino = ino };

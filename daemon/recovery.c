@@ -99,7 +99,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         if (j->files[i]->temp_exists && !j->files[i]->committed) {
                                 log_job_info(j->id, j->owner, NULL, "%s: removing its leftover temporary file %s/%s.",
                                              job_state_to_string(j->state), j->files[i]->dir, j->files[i]->temp_name);
-                                job_unlink_temporary(j, j->files[i]);
+                                pending_unlink_remove_temporary(j, j->files[i]);
                                 dirty = true;
                         }
                 if (dirty)
@@ -180,7 +180,7 @@ int manager_load(Manager *m) {
                 return 0;
 
         (void) store_begin(m->store);
-        r = store_load_pending_unlinks(m->store, manager_adopt_pending_unlink, m);
+        r = store_load_pending_unlinks(m->store, pending_unlink_adopt, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot load the list of temporary files to remove");
         /* DELETEs first: they keep their stored deadlines, and jobs do not add them twice. */
