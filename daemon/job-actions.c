@@ -173,7 +173,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if ((t.actions & JOB_ACTION_EMIT_FAILED) && j->manager->observer.job_failed)
                 j->manager->observer.job_failed(j->manager, j);
         if (t.actions & JOB_ACTION_RETIRE)
-                job_retire(j);
+                retention_retire(j);
         if (t.actions & JOB_ACTION_SCHEDULE)
                 manager_schedule(j->manager);
         idle_check(j->manager);

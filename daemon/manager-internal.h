@@ -133,9 +133,9 @@ void job_arm_retry_timer(Job *j);
 void job_disarm_retry(Job *j);
 
 /* retention.c */
-void job_retire(Job *j);
+void retention_retire(Job *j);
 Job *job_free(Job *j);
-int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
+int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-actions.c */
 JobContext job_context(const Job *j);

@@ -121,7 +121,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 list_append(&m->retained, &j->queue_node);
                 r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
                                       j->retire_time + m->config.retention_usec, USEC_PER_SEC,
-                                      on_retention_timer, j);
+                                      retention_on_timer, j);
                 if (r < 0)
                         log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
                 return 0;

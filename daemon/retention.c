@@ -8,7 +8,7 @@
 
 static void manager_expire_retained(Job *j);
 
-void job_retire(Job *j) {
+void retention_retire(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
         int r;
@@ -29,7 +29,7 @@ void job_retire(Job *j) {
         if (r >= 0)
                 r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
                                       j->retire_time + m->config.retention_usec, USEC_PER_SEC,
-                                      on_retention_timer, j);
+                                      retention_on_timer, j);
         if (r < 0)
                 log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
 
@@ -62,7 +62,7 @@ Job *job_free(Job *j) {
         return job_record_free(j);
 }
 
-int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         assert(userdata);
 
         manager_expire_retained(userdata);
