@@ -110,7 +110,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_STOP_TRANSFER)
                 job_stop_transfer_full(j, !(t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES)));
         if (t.actions & JOB_ACTION_DISARM_RETRY)
-                job_disarm_retry(j);
+                retry_disarm(j);
         if (t.actions & JOB_ACTION_CLEAR_ERROR)
                 job_clear_error(j);
         if (t.actions & JOB_ACTION_RECORD_ERROR)
@@ -121,7 +121,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         idle_recount(j);
 
         if (t.actions & JOB_ACTION_ARM_RETRY)
-                job_arm_retry(j, retry_after_usec);
+                retry_arm(j, retry_after_usec);
         if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
                 j->last_progress_time = now_realtime(j->manager);
         if (t.state == JOB_TRANSFERRED)

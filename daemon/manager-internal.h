@@ -128,9 +128,9 @@ int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void inactivity_arm(Manager *m, uint64_t modification_time);
 
 /* retry.c */
-void job_arm_retry(Job *j, uint64_t retry_after_usec);
-void job_arm_retry_timer(Job *j);
-void job_disarm_retry(Job *j);
+void retry_arm(Job *j, uint64_t retry_after_usec);
+void retry_arm_timer(Job *j);
+void retry_disarm(Job *j);
 
 /* retention.c */
 void retention_retire(Job *j);

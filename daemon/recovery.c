@@ -146,7 +146,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         } else if (j->retry_time <= now)
                                 j->state = JOB_QUEUED;
                         else
-                                job_arm_retry_timer(j);
+                                retry_arm_timer(j);
                 }
         }
 

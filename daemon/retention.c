@@ -18,7 +18,7 @@ void retention_retire(Job *j) {
         idle_count_stop(j);
         list_remove(&m->jobs, &j->queue_node);
         list_append(&m->retained, &j->queue_node);
-        job_disarm_retry(j);
+        retry_disarm(j);
 
         if (m->observer.job_removed)
                 m->observer.job_removed(m, j);

@@ -9,7 +9,7 @@
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-void job_arm_retry(Job *j, uint64_t retry_after_usec) {
+void retry_arm(Job *j, uint64_t retry_after_usec) {
         uint64_t delay = (uint64_t) j->minimum_retry_delay * USEC_PER_SEC;
 
         assert(j);
@@ -17,10 +17,10 @@ void job_arm_retry(Job *j, uint64_t retry_after_usec) {
         if (retry_after_usec > delay)
                 delay = retry_after_usec;
         j->retry_time = now_realtime(j->manager) + delay;
-        job_arm_retry_timer(j);
+        retry_arm_timer(j);
 }
 
-void job_arm_retry_timer(Job *j) {
+void retry_arm_timer(Job *j) {
         Manager *m = j->manager;
         int r;
 
@@ -41,7 +41,7 @@ void job_arm_retry_timer(Job *j) {
                 log_error_errno(r, "Cannot arm the retry timer of job %s", j->id);
 }
 
-void job_disarm_retry(Job *j) {
+void retry_disarm(Job *j) {
         assert(j);
 
         j->retry_timer = sd_event_source_disable_unref(j->retry_timer);
