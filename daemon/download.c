@@ -203,7 +203,7 @@ void download_start(Job *j) {
                 .validator = f->validator,
                 .headers = j->http_headers,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
-                .max_speed = job_effective_rate(j, manager_count_active_background(m)),
+                .max_speed = scheduler_job_rate(j, scheduler_count_running(m)),
         };
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {

@@ -175,7 +175,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_RETIRE)
                 retention_retire(j);
         if (t.actions & JOB_ACTION_SCHEDULE)
-                manager_schedule(j->manager);
+                scheduler_wake(j->manager);
         idle_check(j->manager);
 
         return (int) t.actions;

@@ -134,7 +134,7 @@ int job_set_priority(Job *j, JobPriority p, CallError *e) {
                 return 0;
         j->priority = p;
         notify_changed(j, JOB_CHANGE_SETTINGS);
-        manager_schedule(j->manager);
+        scheduler_wake(j->manager);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
 
@@ -147,7 +147,7 @@ int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
         if (j->bandwidth_limit == bps)
                 return 0;
         j->bandwidth_limit = bps;
-        manager_apply_rates(j->manager);
+        scheduler_apply_rates(j->manager);
         notify_changed(j, JOB_CHANGE_SETTINGS);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }

@@ -159,13 +159,13 @@ void delete_queue_add_upload(Manager *m, Job *j);
 int delete_queue_adopt(const PendingDelete *d, void *userdata);
 
 /* scheduler.c */
-void manager_schedule(Manager *m);
+void scheduler_wake(Manager *m);
 void scheduler_done(Manager *m);
-unsigned manager_count_active_background(Manager *m);
-uint64_t job_effective_rate(const Job *j, unsigned n_background);
-void manager_apply_rates(Manager *m);
-int on_schedule(sd_event_source *s, void *userdata);
-int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
+unsigned scheduler_count_running(Manager *m);
+uint64_t scheduler_job_rate(const Job *j, unsigned n_background);
+void scheduler_apply_rates(Manager *m);
+int scheduler_on_schedule(sd_event_source *s, void *userdata);
+int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-files.c */
 FsDir file_dir(const JobFile *f);

@@ -182,7 +182,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         r = engine_new(event, &config->transfer, &m->engine);
         if (r < 0)
                 goto fail;
-        r = sd_event_add_defer(event, &m->schedule_source, on_schedule, m);
+        r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
@@ -197,7 +197,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_slice_timer, m);
+        r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, scheduler_on_slice_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);

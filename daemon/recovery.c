@@ -193,7 +193,7 @@ int manager_load(Manager *m) {
         (void) store_end(m->store);
 
         log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);
-        manager_schedule(m);
+        scheduler_wake(m);
         m->idle = !manager_is_idle(m);  /* force a report of the real state */
         idle_check(m);
         return 0;

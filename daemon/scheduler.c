@@ -5,13 +5,13 @@
 #include "scheduler-policy.h"
 #include "util.h"
 
-void manager_schedule(Manager *m) {
+void scheduler_wake(Manager *m) {
         assert(m);
 
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_ONESHOT);
 }
 
-unsigned manager_count_active_background(Manager *m) {
+unsigned scheduler_count_running(Manager *m) {
         unsigned n = 0;
 
         assert(m);
@@ -22,22 +22,22 @@ unsigned manager_count_active_background(Manager *m) {
         return n;
 }
 
-uint64_t job_effective_rate(const Job *j, unsigned n_background) {
+uint64_t scheduler_job_rate(const Job *j, unsigned n_background) {
         assert(j);
 
         return scheduler_rate(j->priority, j->bandwidth_limit, j->manager->config.background_bandwidth_limit,
                               n_background);
 }
 
-void manager_apply_rates(Manager *m) {
+void scheduler_apply_rates(Manager *m) {
         unsigned n;
 
         assert(m);
 
-        n = manager_count_active_background(m);
+        n = scheduler_count_running(m);
         for (Job *j = job_first(&m->jobs); j; j = job_next(j))
                 if (j->transfer)
-                        (void) transfer_set_max_speed(j->transfer, job_effective_rate(j, n));
+                        (void) transfer_set_max_speed(j->transfer, scheduler_job_rate(j, n));
 }
 
 void scheduler_done(Manager *m) {
@@ -136,7 +136,7 @@ static void scheduler_arm_slice(Manager *m, size_t waiting) {
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_ONESHOT);
 }
 
-int on_schedule(sd_event_source *s, void *userdata) {
+int scheduler_on_schedule(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         size_t waiting;
         Job *next;
@@ -173,12 +173,12 @@ int on_schedule(sd_event_source *s, void *userdata) {
         }
 
         scheduler_arm_slice(m, waiting);
-        manager_apply_rates(m);
+        scheduler_apply_rates(m);
         return 0;
 }
 
 /* Jobs of one priority take turns: the one that ran longest yields to the one that waited. */
-int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         size_t waiting, victim;
         int r;
@@ -199,7 +199,7 @@ int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 scheduler_preempt_entry(m, victim);
                 scheduler_start_entry(m, waiting);
         }
-        manager_schedule(m);
+        scheduler_wake(m);
         return 0;
 }
 
@@ -209,7 +209,7 @@ int manager_set_max_background_transfers(Manager *m, uint32_t n) {
         if (n == 0)
                 return -EINVAL;
         m->config.max_background_transfers = n;
-        manager_schedule(m);
+        scheduler_wake(m);
         return 0;
 }
 
@@ -217,6 +217,6 @@ int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
         assert(m);
 
         m->config.background_bandwidth_limit = bps;
-        manager_apply_rates(m);
+        scheduler_apply_rates(m);
         return 0;
 }
