@@ -25,14 +25,14 @@ Job *manager_find_job(Manager *m, const char *id) {
         return hashmap_get(m->index, id);
 }
 
-int manager_index_add(Manager *m, Job *j) {
+int job_index_add(Manager *m, Job *j) {
         assert(m);
         assert(j);
 
         return hashmap_put(m->index, j->id, j);
 }
 
-void manager_index_remove(Manager *m, Job *j) {
+void job_index_remove(Manager *m, Job *j) {
         assert(m);
         assert(j);
 

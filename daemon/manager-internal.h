@@ -91,8 +91,8 @@ uint64_t now_realtime(Manager *m);
 void crash_point(const char *name);
 
 /* job-index.c */
-int manager_index_add(Manager *m, Job *j);
-void manager_index_remove(Manager *m, Job *j);
+int job_index_add(Manager *m, Job *j);
+void job_index_remove(Manager *m, Job *j);
 
 /* checkpoint.c */
 void checkpoint_save_row(Job *j);

@@ -131,7 +131,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                                               "Cannot store the new job: %s", strerror(-r));
                 }
         }
-        r = manager_index_add(m, j);
+        r = job_index_add(m, j);
         if (r < 0) {
                 if (m->store)
                         (void) store_delete_job(m->store, j->id);

@@ -113,7 +113,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         job_free(j);
                         return 0;
                 }
-                r = manager_index_add(m, j);
+                r = job_index_add(m, j);
                 if (r < 0) {
                         job_free(j);
                         return r;
@@ -156,7 +156,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 j->state = JOB_SUSPENDED;
         }
 
-        r = manager_index_add(m, j);
+        r = job_index_add(m, j);
         if (r < 0) {
                 job_free(j);
                 return r;

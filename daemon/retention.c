@@ -78,7 +78,7 @@ static void manager_expire_retained(Job *j) {
         if (m->store)
                 (void) store_delete_job(m->store, j->id);
         list_remove(&m->retained, &j->queue_node);
-        manager_index_remove(m, j);
+        job_index_remove(m, j);
         job_free(j);
         idle_check(m);
 }
