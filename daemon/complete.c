@@ -63,7 +63,7 @@ static void work_open(CompleteWork *w, FsDirCache *cache) {
 
         for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
                 JobFile *f = j->files[i];
-                FsDir d = file_dir(f);
+                FsDir d = job_file_dir(f);
 
                 if (!f->completed || f->committed)
                         continue;
@@ -108,7 +108,7 @@ static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDir
 
         for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
-                FsDir d = file_dir(f);
+                FsDir d = job_file_dir(f);
 
                 if (w->fds[i] < 0)
                         continue;
@@ -192,7 +192,7 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                         work_rename(&works[w], dirs, &n_dirs, &cache);
         /* Each directory once, after every rename into it (jobs of a batch may share one). */
         for (size_t k = 0; k < n_dirs; k++) {
-                FsDir d = file_dir(dirs[k].file);
+                FsDir d = job_file_dir(dirs[k].file);
                 r = fsops_sync_directory(dirs[k].identity, &d, &cache);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot sync directory %s", d.path);

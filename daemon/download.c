@@ -124,7 +124,7 @@ void download_start(Job *j) {
                 return;
         }
         f = j->files[j->current];
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
 
         if (j->type == JOB_UPLOAD) {
                 upload_start(j, f);

@@ -45,7 +45,7 @@ uint32_t job_files_transferred(const Job *j) {
         return n;
 }
 
-FsDir file_dir(const JobFile *f) {
+FsDir job_file_dir(const JobFile *f) {
         assert(f);
 
         return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };

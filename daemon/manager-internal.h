@@ -168,7 +168,7 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata);
 int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-files.c */
-FsDir file_dir(const JobFile *f);
+FsDir job_file_dir(const JobFile *f);
 
 /* sync-policy.c */
 void batch_sync_data(CompleteWork *works, size_t n);

@@ -88,7 +88,7 @@ void pending_unlink_remove_temporary(Job *j, JobFile *f) {
         if (!f->temp_exists)
                 return;
 
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
         int r = fsops_unlink(&j->identity, &d, f->temp_name);
         if (r < 0) {
                 log_warning_errno(r, "Cannot remove temporary file %s/%s of job %s now, will try again",

@@ -17,7 +17,7 @@ static void job_finish_renames(Job *j) {
 
         for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
-                FsDir d = file_dir(f);
+                FsDir d = job_file_dir(f);
 
                 if (!f->committed || !f->temp_exists)
                         continue;
@@ -51,7 +51,7 @@ static void job_finish_renames(Job *j) {
 static void job_recover_files(Job *j) {
         for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
-                FsDir d = file_dir(f);
+                FsDir d = job_file_dir(f);
                 struct stat st;
 
                 if (!f->temp_exists || f->committed)

@@ -62,7 +62,7 @@ static const TusCallbacks upload_callbacks = {
 };
 
 void upload_start(Job *j, JobFile *f) {
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
         struct stat st;
         char msg[1024];
         int fd, r;
