@@ -6,7 +6,7 @@
 #include "manager-internal.h"
 #include "util.h"
 
-int check_text(const char *what, const char *s, size_t max, CallError *e) {
+int job_check_text(const char *what, const char *s, size_t max, CallError *e) {
         size_t n = strlen(s);
 
         assert(what);
@@ -66,7 +66,7 @@ static int job_set_string(Job *j, char **field, const char *what, const char *s,
         r = job_check_not_final(j, what, e);
         if (r < 0)
                 return r;
-        r = check_text(what, s, max, e);
+        r = job_check_text(what, s, max, e);
         if (r < 0)
                 return r;
         if (streq(*field, s))

@@ -179,5 +179,5 @@ void complete_work_fail(CompleteWork *w, int r, const char *format, ...) _printf
 int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-setters.c */
-int check_text(const char *what, const char *s, size_t max, CallError *e);
+int job_check_text(const char *what, const char *s, size_t max, CallError *e);
 int job_check_not_final(Job *j, const char *what, CallError *e);

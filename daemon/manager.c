@@ -76,10 +76,10 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         assert(o);
         assert(ret);
 
-        r = check_text("display name", display_name, DISPLAY_NAME_MAX, e);
+        r = job_check_text("display name", display_name, DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
-        r = check_text("description", strempty(o->description), DESCRIPTION_MAX, e);
+        r = job_check_text("description", strempty(o->description), DESCRIPTION_MAX, e);
         if (r < 0)
                 return r;
         if (owner != 0) {
