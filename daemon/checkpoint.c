@@ -49,7 +49,7 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         /* Told once stored. */
         while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
                 list_remove(&m->dirty, &j->dirty_node);
-                notify_changed(j, JOB_CHANGE_PROGRESS);
+                manager_notify_changed(j, JOB_CHANGE_PROGRESS);
         }
         return 0;
 }

@@ -17,7 +17,7 @@ void complete_auto_queue(Job *j) {
 
         if (list_node_is_linked(&m->auto_complete, &j->auto_complete_node))
                 return;
-        crash_point("auto-complete-queued");
+        manager_crash_point("auto-complete-queued");
         list_prepend(&m->auto_complete, &j->auto_complete_node);
         /* Jobs that finish within a few milliseconds of each other complete as one batch,
          * which shares its durability work (see batch_sync_data()). */
@@ -186,7 +186,7 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                                 complete_work_fail(&works[w], r, "Cannot record the completion of job %s in the job "
                                           "store: %s. Nothing was moved; call Complete again.",
                                           works[w].job->id, strerror(-r));
-        crash_point("complete-renaming");
+        manager_crash_point("complete-renaming");
         for (size_t w = 0; w < n; w++)
                 if (works[w].job->type == JOB_DOWNLOAD)
                         work_rename(&works[w], dirs, &n_dirs, &cache);

@@ -49,7 +49,7 @@ static int on_delete_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char *message, void *userdata) {
         DeleteEntry *d = userdata;
         Manager *m = d->manager;
-        uint64_t now = now_realtime(m), delay;
+        uint64_t now = manager_now_realtime(m), delay;
 
         d->request = tus_delete_free(d->request);
         switch (outcome) {
@@ -123,7 +123,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
         if (save && m->store)
                 (void) store_save_pending_delete(m->store, &d->rec);
 
-        if (d->rec.next_try > now_realtime(m)) {
+        if (d->rec.next_try > manager_now_realtime(m)) {
                 int r = sd_event_add_time(m->event, &d->timer, CLOCK_REALTIME, d->rec.next_try, USEC_PER_SEC,
                                           on_delete_timer, d);
                 if (r < 0)
@@ -138,7 +138,7 @@ void delete_queue_add_upload(Manager *m, Job *j) {
         assert(m);
         assert(j);
 
-        uint64_t now = now_realtime(m);
+        uint64_t now = manager_now_realtime(m);
         /* The job's headers only if the upload lives where the job's URL pointed. */
         bool home = j->n_files > 0 && http_same_origin(j->upload_url, j->files[0]->url);
         PendingDelete rec = {

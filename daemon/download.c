@@ -25,7 +25,7 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
 
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
-        j->last_progress_time = now_realtime(j->manager);
+        j->last_progress_time = manager_now_realtime(j->manager);
         if (!f->validator) {
                 /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);
@@ -60,7 +60,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 checkpoint_save_file(j, j->current);
                 j->restarts = 0;
                 j->current++;
-                j->last_progress_time = now_realtime(j->manager);
+                j->last_progress_time = manager_now_realtime(j->manager);
                 /* FilesTransferred goes out with the next progress checkpoint: a job of many
                  * small files must not send one signal per file. */
                 checkpoint_mark(j);

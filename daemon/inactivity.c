@@ -8,7 +8,7 @@
 
 int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        uint64_t now = now_realtime(m), next = UINT64_MAX;
+        uint64_t now = manager_now_realtime(m), next = UINT64_MAX;
         Job *n;
 
         assert(m);

@@ -123,14 +123,14 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_ARM_RETRY)
                 retry_arm(j, retry_after_usec);
         if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
-                j->last_progress_time = now_realtime(j->manager);
+                j->last_progress_time = manager_now_realtime(j->manager);
         if (t.state == JOB_TRANSFERRED)
-                j->completion_time = now_realtime(j->manager);
+                j->completion_time = manager_now_realtime(j->manager);
         if (job_state_is_final(t.state))
-                j->retire_time = now_realtime(j->manager);
+                j->retire_time = manager_now_realtime(j->manager);
         bool changed = t.state != old || event < JOB_EVENT_START;
         if (changed)
-                j->modification_time = now_realtime(j->manager);
+                j->modification_time = manager_now_realtime(j->manager);
 
         /* Durable intent first: once "cancelled" is stored, a crash before the unlinks below
          * is finished by the next start, which removes what the store still lists. A move
@@ -141,7 +141,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                 checkpoint_save_row(j);
         if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
                 if (event == JOB_EVENT_CANCEL)
-                        crash_point("cancel-committed");
+                        manager_crash_point("cancel-committed");
                 for (size_t i = 0; i < j->n_files; i++)
                         if ((t.actions & JOB_ACTION_UNLINK_TEMPORARIES) || !j->files[i]->committed)
                                 pending_unlink_remove_temporary(j, j->files[i]);
@@ -162,7 +162,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (j->manager->store)
                 (void) store_commit(j->manager->store);
         if (changed)
-                notify_changed(j, JOB_CHANGE_STATE);
+                manager_notify_changed(j, JOB_CHANGE_STATE);
 
         if (t.state != old)
                 log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),

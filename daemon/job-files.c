@@ -257,7 +257,7 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
         free(added);
         checkpoint_save(j);
 
-        notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
+        manager_notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
         return job_apply(j, JOB_EVENT_ADD_FILES, e);
 
 fail:

@@ -56,7 +56,7 @@ int job_set_http_headers(Job *j, char * const *headers, CallError *e) {
                 return -ENOMEM;
         strv_free(j->http_headers);
         j->http_headers = copy;
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
 
@@ -74,7 +74,7 @@ static int job_set_string(Job *j, char **field, const char *what, const char *s,
         r = free_and_strdup(field, s);
         if (r < 0)
                 return r;
-        notify_changed(j, JOB_CHANGE_TEXT);
+        manager_notify_changed(j, JOB_CHANGE_TEXT);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
 
@@ -100,7 +100,7 @@ int job_set_description(Job *j, const char *s, CallError *e) {
                 if (j->field == v)                                               \
                         return 0;                                                \
                 j->field = v;                                                    \
-                notify_changed(j, JOB_CHANGE_SETTINGS);                          \
+                manager_notify_changed(j, JOB_CHANGE_SETTINGS);                          \
                 return job_apply(j, JOB_EVENT_MODIFY, e);                        \
         }
 
@@ -116,7 +116,7 @@ int job_set_auto_complete(Job *j, bool b, CallError *e) {
         if (j->auto_complete == b)
                 return 0;
         j->auto_complete = b;
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         r = job_apply(j, JOB_EVENT_MODIFY, e);
         /* Switched on for a job that is already transferred: complete it now. */
         if (r >= 0 && b && j->state == JOB_TRANSFERRED)
@@ -133,7 +133,7 @@ int job_set_priority(Job *j, JobPriority p, CallError *e) {
         if (j->priority == p)
                 return 0;
         j->priority = p;
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         scheduler_wake(j->manager);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
@@ -148,7 +148,7 @@ int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
                 return 0;
         j->bandwidth_limit = bps;
         scheduler_apply_rates(j->manager);
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
 
@@ -167,6 +167,6 @@ int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
         if (j->minimum_retry_delay == secs)
                 return 0;
         j->minimum_retry_delay = secs;
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }

@@ -86,9 +86,9 @@ typedef struct CompleteWork {
 } CompleteWork;
 
 /* manager.c */
-void notify_changed(Job *j, unsigned changes);
-uint64_t now_realtime(Manager *m);
-void crash_point(const char *name);
+void manager_notify_changed(Job *j, unsigned changes);
+uint64_t manager_now_realtime(Manager *m);
+void manager_crash_point(const char *name);
 
 /* job-index.c */
 int job_index_add(Manager *m, Job *j);

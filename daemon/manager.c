@@ -34,7 +34,7 @@ void *manager_get_observer_userdata(Manager *m) {
         return m->observer.userdata;
 }
 
-void notify_changed(Job *j, unsigned changes) {
+void manager_notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
 
         assert(j);
@@ -43,7 +43,7 @@ void notify_changed(Job *j, unsigned changes) {
                 m->observer.job_changed(m, j, changes);
 }
 
-uint64_t now_realtime(Manager *m) {
+uint64_t manager_now_realtime(Manager *m) {
         uint64_t t;
 
         assert(m);
@@ -54,7 +54,7 @@ uint64_t now_realtime(Manager *m) {
 }
 
 /* Tests stop the daemon hard at named points to prove that recovery finishes the work. */
-void crash_point(const char *name) {
+void manager_crash_point(const char *name) {
         const char *want = getenv("XFERD_TEST_CRASH_POINT");
 
         assert(name);
@@ -110,7 +110,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->auto_complete = o->auto_complete;
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
-        j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
+        j->creation_time = j->modification_time = j->last_progress_time = manager_now_realtime(m);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
         if (!j->display_name || !j->description) {

@@ -78,7 +78,7 @@ static void job_recover_files(Job *j) {
 
 static int manager_adopt_job(Job *j, void *userdata) {
         Manager *m = userdata;
-        uint64_t now = now_realtime(m);
+        uint64_t now = manager_now_realtime(m);
         int r;
 
         j->manager = m;

@@ -16,7 +16,7 @@ void retry_arm(Job *j, uint64_t retry_after_usec) {
 
         if (retry_after_usec > delay)
                 delay = retry_after_usec;
-        j->retry_time = now_realtime(j->manager) + delay;
+        j->retry_time = manager_now_realtime(j->manager) + delay;
         retry_arm_timer(j);
 }
 
@@ -50,7 +50,7 @@ void retry_disarm(Job *j) {
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Job *j = userdata;
-        uint64_t now = now_realtime(j->manager);
+        uint64_t now = manager_now_realtime(j->manager);
 
         if (j->state != JOB_TRANSIENT_ERROR)
                 return 0;

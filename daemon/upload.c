@@ -15,7 +15,7 @@ static void on_upload_created(TusUpload *u, const char *upload_url, void *userda
         /* Stored before a byte is sent: after a crash the upload continues, not restarts. */
         (void) free_and_strdup(&j->upload_url, upload_url);
         checkpoint_save_row(j);
-        notify_changed(j, JOB_CHANGE_UPLOAD_URL);
+        manager_notify_changed(j, JOB_CHANGE_UPLOAD_URL);
 }
 
 static void on_upload_response(TusUpload *u, void *userdata) {
@@ -29,7 +29,7 @@ static void on_upload_progress(TusUpload *u, void *userdata) {
         Job *j = userdata;
 
         j->files[j->current]->bytes_transferred = tus_upload_get_position(u);
-        j->last_progress_time = now_realtime(j->manager);
+        j->last_progress_time = manager_now_realtime(j->manager);
         checkpoint_mark(j);
 }
 
@@ -45,8 +45,8 @@ static void on_upload_done(TusUpload *u, const TransferResult *res, void *userda
                 f->bytes_transferred = f->bytes_total;
                 checkpoint_save_file(j, j->current);
                 j->current++;
-                j->last_progress_time = now_realtime(j->manager);
-                notify_changed(j, JOB_CHANGE_PROGRESS);
+                j->last_progress_time = manager_now_realtime(j->manager);
+                manager_notify_changed(j, JOB_CHANGE_PROGRESS);
                 job_all_done(j);
                 return;
         }
