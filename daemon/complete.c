@@ -20,7 +20,7 @@ void complete_auto_queue(Job *j) {
         manager_crash_point("auto-complete-queued");
         list_prepend(&m->auto_complete, &j->auto_complete_node);
         /* Jobs that finish within a few milliseconds of each other complete as one batch,
-         * which shares its durability work (see batch_sync_data()). */
+         * which shares its durability work (see sync_policy_sync_batch()). */
         if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
                 return;
         uint64_t now;
@@ -172,7 +172,7 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                         work_open(&works[w], &cache);
         /* The sync may take a while: the renames check the directories afresh. */
         fs_dir_cache_done(&cache);
-        batch_sync_data(works, n);
+        sync_policy_sync_batch(works, n);
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
                         if (works[w].fds[i] >= 0)

@@ -171,7 +171,7 @@ int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
 FsDir job_file_dir(const JobFile *f);
 
 /* sync-policy.c */
-void batch_sync_data(CompleteWork *works, size_t n);
+void sync_policy_sync_batch(CompleteWork *works, size_t n);
 
 /* complete.c */
 void complete_auto_queue(Job *j);

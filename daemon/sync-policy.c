@@ -52,7 +52,7 @@ static void sync_one(CompleteWork *w, size_t i) {
                 complete_work_fail(w, -errno, "Cannot write %s to disk: %s", w->job->files[i]->path, strerror(errno));
 }
 
-void batch_sync_data(CompleteWork *works, size_t n) {
+void sync_policy_sync_batch(CompleteWork *works, size_t n) {
         size_t n_fds = 0, n_fs = 0;
         uint64_t own = 0;
         _cleanup_free_ FsSync *fs = NULL;
