@@ -126,8 +126,8 @@ void fs_identity_done(FsIdentity *id) {
 int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino) {
         _cleanup_close_ int fd = -1;
         struct stat st;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
         assert(dir);
         assert(ret_dev);
@@ -203,8 +203,8 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
                       dev_t *ret_dev, ino_t *ret_ino, struct stat *ret_st) {
         _cleanup_close_ int dfd = -1;
         struct stat dst;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         int r;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
         assert(dir);
         assert(name);
@@ -224,38 +224,6 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
         *ret_dev = dst.st_dev;
         *ret_ino = dst.st_ino;
         return open_source_at(dfd, name, ret_st);
-}
-
-int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
-        _cleanup_close_ int dfd = -1;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-        int r;
-
-        assert(dir);
-        assert(name);
-        assert(ret_st);
-
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = open_directory_unlocked(dir);
-        if (dfd < 0)
-                return dfd;
-        return open_source_at(dfd, name, ret_st);
-}
-
-int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-        int r;
-
-        assert(dir);
-
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        return open_directory_unlocked(dir);
 }
 
 void fs_dir_cache_done(FsDirCache *c) {
@@ -293,20 +261,55 @@ static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
         return fd;
 }
 
-int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name) {
-        _cleanup_close_ int dfd = -1;
-        int fd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+/* Every operation inside a checked directory starts here: act as `id` (until the caller's
+ * _cleanup_(identity_leave) of *saved), then the directory's fd as dir_acquire() gives it. */
+static int dir_enter(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, FsSaved *saved, int *ret_owned) {
         int r;
+
+        *ret_owned = -1;
+        r = identity_enter_logged(id, saved);
+        if (r < 0)
+                return r;
+        return dir_acquire(id, dir, cache, ret_owned);
+}
+
+int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
+        _cleanup_close_ int owned = -1;
+        int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+
+        assert(dir);
+        assert(name);
+        assert(ret_st);
+
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
+        if (dfd < 0)
+                return dfd;
+        return open_source_at(dfd, name, ret_st);
+}
+
+int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
+        _cleanup_close_ int owned = -1;
+        int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+
+        assert(dir);
+
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
+        if (dfd < 0)
+                return dfd;
+        return TAKE_FD(owned);
+}
+
+int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name) {
+        _cleanup_close_ int owned = -1;
+        int dfd, fd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
         assert(dir);
         assert(name);
 
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -316,19 +319,15 @@ int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *n
 }
 
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
-        _cleanup_close_ int dfd = -1, fd = -1;
+        _cleanup_close_ int owned = -1, fd = -1;
         struct stat st;
+        int dfd;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-        int r;
 
         assert(dir);
         assert(name);
 
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         fd = open_regular_at(dfd, name, O_WRONLY, true, &st);
@@ -346,17 +345,12 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
         _cleanup_close_ int owned = -1;
         int dfd;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-        int r;
 
         assert(dir);
         assert(name);
         assert(ret_st);
 
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = dir_acquire(id, dir, cache, &owned);
+        dfd = dir_enter(id, dir, cache, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         if (fstatat(dfd, name, ret_st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -365,18 +359,14 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
 }
 
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
-        _cleanup_close_ int dfd = -1;
+        _cleanup_close_ int owned = -1;
+        int dfd;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-        int r;
 
         assert(dir);
         assert(name);
 
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
         if (dfd == -ESTALE)
                 log_notice("%s was moved or replaced since %s was created in it; "
                            "that temporary file is no longer reachable by its path.", dir->path, name);
@@ -395,16 +385,11 @@ int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cach
         struct stat st;
         int dfd;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-        int r;
 
         assert(dir);
         assert(temp_name);
 
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = dir_acquire(id, dir, cache, &owned);
+        dfd = dir_enter(id, dir, cache, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         /* Only synced and given its mode: O_NONBLOCK may stay. */
@@ -421,17 +406,12 @@ int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, cons
         _cleanup_close_ int owned = -1;
         int dfd;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-        int r;
 
         assert(dir);
         assert(temp_name);
         assert(final_name);
 
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = dir_acquire(id, dir, cache, &owned);
+        dfd = dir_enter(id, dir, cache, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         /* renameat() replaces whatever is at the final name, a symlink included, without
@@ -445,15 +425,10 @@ int fsops_sync_directory(const FsIdentity *id, const FsDir *dir, FsDirCache *cac
         _cleanup_close_ int owned = -1;
         int dfd;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-        int r;
 
         assert(dir);
 
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = dir_acquire(id, dir, cache, &owned);
+        dfd = dir_enter(id, dir, cache, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         return fsync(dfd) < 0 ? -errno : 0;
