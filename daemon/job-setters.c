@@ -92,20 +92,40 @@ int job_set_description(Job *j, const char *s, CallError *e) {
         return job_set_string(j, &j->description, "description", s, DESCRIPTION_MAX, e);
 }
 
-#define DEFINE_JOB_SETTER(fn, type, field, what)                                 \
-        int fn(Job *j, type v, CallError *e) {                                   \
-                int r = job_check_not_final(j, what, e);                         \
-                if (r < 0)                                                       \
-                        return r;                                                \
-                if (j->field == v)                                               \
-                        return 0;                                                \
-                j->field = v;                                                    \
-                manager_notify_changed(j, JOB_CHANGE_SETTINGS);                          \
-                return job_apply(j, JOB_EVENT_MODIFY, e);                        \
-        }
+/* A setting changed on a job that may still change: told, and stored through the state
+ * machine's MODIFY event. */
+static int job_setting_changed(Job *j, CallError *e) {
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
+        return job_apply(j, JOB_EVENT_MODIFY, e);
+}
 
-DEFINE_JOB_SETTER(job_set_allow_insecure_redirect, bool, allow_insecure_redirect, "AllowInsecureRedirect")
-DEFINE_JOB_SETTER(job_set_no_progress_timeout, uint32_t, no_progress_timeout, "NoProgressTimeout")
+int job_set_allow_insecure_redirect(Job *j, bool v, CallError *e) {
+        int r;
+
+        assert(j);
+
+        r = job_check_not_final(j, "AllowInsecureRedirect", e);
+        if (r < 0)
+                return r;
+        if (j->allow_insecure_redirect == v)
+                return 0;
+        j->allow_insecure_redirect = v;
+        return job_setting_changed(j, e);
+}
+
+int job_set_no_progress_timeout(Job *j, uint32_t v, CallError *e) {
+        int r;
+
+        assert(j);
+
+        r = job_check_not_final(j, "NoProgressTimeout", e);
+        if (r < 0)
+                return r;
+        if (j->no_progress_timeout == v)
+                return 0;
+        j->no_progress_timeout = v;
+        return job_setting_changed(j, e);
+}
 
 int job_set_auto_complete(Job *j, bool b, CallError *e) {
         assert(j);
