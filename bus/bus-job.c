@@ -56,9 +56,9 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         if (m && bus_access_get_caller_uid(b, m, &uid) >= 0)
                 all = uid == 0 || bus_polkit_authorized(b->polkit, m);
 
-        for (Job *j = manager_first_job(b->manager); j; j = j->next)
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j))
                 n++;
-        for (Job *j = manager_first_retained(b->manager); j; j = j->next)
+        for (Job *j = manager_first_retained(b->manager); j; j = job_next(j))
                 n++;
 
         l = calloc(n + 1, sizeof(char *));
@@ -66,7 +66,7 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
                 return -ENOMEM;
         for (int pass = 0; pass < 2; pass++)
                 for (Job *j = pass == 0 ? manager_first_job(b->manager) : manager_first_retained(b->manager);
-                     j; j = j->next) {
+                     j; j = job_next(j)) {
                         if (!all && j->owner != uid)
                                 continue;
                         l[k] = strdup(bus_job_path(j).s);
@@ -99,25 +99,11 @@ static int method_add_file(sd_bus_message *m, void *userdata, sd_bus_error *erro
 }
 
 /* Grows a NULL-terminated array of borrowed strings by one. */
-static int push_borrowed(const char ***items, size_t *n, size_t *allocated, const char *s) {
-        if (*n + 2 > *allocated) {
-                size_t a = *allocated ? *allocated * 2 : 16;
-                const char **p = reallocarray(*items, a, sizeof(char *));
-                if (!p)
-                        return -ENOMEM;
-                *items = p;
-                *allocated = a;
-        }
-        (*items)[(*n)++] = s;
-        (*items)[*n] = NULL;
-        return 0;
-}
-
 static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
-        _cleanup_free_ const char **urls = NULL, **paths = NULL;
-        size_t n = 0, n_paths = 0, allocated = 0, allocated_paths = 0, room = job_files_room(j);
+        _cleanup_free_ char **urls = NULL, **paths = NULL;
+        size_t n = 0, n_urls_allocated = 0, n_paths_allocated = 0, room = job_files_room(j);
         const char *url, *path;
         int r;
 
@@ -125,19 +111,23 @@ static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         /* One entry past what the job may take is enough for the call to fail: a million
-         * entries are not read. The strings live in the message, which outlives this call. */
+         * entries are not read. */
         while (n <= room && (r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
-                r = push_borrowed(&urls, &n, &allocated, url);
+                r = array_reserve((void **) &urls, &n_urls_allocated, n + 1, sizeof(char *));
                 if (r < 0)
                         return r;
-                r = push_borrowed(&paths, &n_paths, &allocated_paths, path);
+                r = array_reserve((void **) &paths, &n_paths_allocated, n + 1, sizeof(char *));
                 if (r < 0)
                         return r;
+                /* The strings live in the message, which outlives this call. */
+                urls[n] = (char *) url;
+                paths[n] = (char *) path;
+                n++;
         }
         if (r < 0)
                 return r;
 
-        r = job_add_files(j, (char * const *) urls, (char * const *) paths, n, &e);
+        r = job_add_files(j, urls, paths, n, &e);
         return reply_call(m, r, &e, error);
 }
 
@@ -207,28 +197,30 @@ static int method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *er
 static int method_set_http_headers(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
-        _cleanup_free_ const char **headers = NULL;
+        _cleanup_free_ char **headers = NULL;
         size_t n = 0, allocated = 0, max = job_max_http_headers(j);
         uint64_t bytes = 0, max_bytes = job_max_http_header_bytes(j);
         const char *h;
         int r;
 
         /* Read no further than one header past either limit: the call fails then, and a huge
-         * array costs no long walk (sd_bus_message_read_strv() is quadratic, too). The strings
-         * live in the message. */
+         * array costs no long walk (sd_bus_message_read_strv() is quadratic, too). */
         r = sd_bus_message_enter_container(m, 'a', "s");
         if (r < 0)
                 return r;
         while (n <= max && bytes <= max_bytes && (r = sd_bus_message_read_basic(m, 's', &h)) > 0) {
-                r = push_borrowed(&headers, &n, &allocated, h);
+                r = array_reserve((void **) &headers, &allocated, n + 2, sizeof(char *));
                 if (r < 0)
                         return r;
+                headers[n++] = (char *) h;  /* lives in the message, which outlives this call */
                 bytes += strlen(h);
         }
         if (r < 0)
                 return r;
+        if (headers)
+                headers[n] = NULL;
 
-        r = job_set_http_headers(j, (char * const *) headers, &e);
+        r = job_set_http_headers(j, headers, &e);
         return reply_call(m, r, &e, error);
 }
 
@@ -265,6 +257,7 @@ const char *bus_job_error_name(const Job *j, char *buf, size_t size) {
 
         if (!j->error_name)
                 return "";
+        /* As stored: a name the table no longer has still reads as it was. */
         snprintf(buf, size, XFERD_ERROR_PREFIX "%s", j->error_name);
         return buf;
 }

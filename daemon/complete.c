@@ -13,12 +13,12 @@
 void complete_auto_queue(Job *j) {
         Manager *m = j->manager;
 
-        if (j->auto_complete_pending)
+        assert(j);
+
+        if (list_node_is_linked(&m->auto_complete, &j->auto_complete_node))
                 return;
         manager_crash_point("auto-complete-queued");
-        j->auto_complete_pending = true;
-        j->auto_complete_next = m->auto_complete_head;
-        m->auto_complete_head = j;
+        list_prepend(&m->auto_complete, &j->auto_complete_node);
         /* Jobs that finish within a few milliseconds of each other complete as one batch,
          * which shares its durability work (see sync_policy_sync_batch()). */
         if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
@@ -31,6 +31,9 @@ void complete_auto_queue(Job *j) {
 
 void complete_work_fail(CompleteWork *w, int r, const char *format, ...) {
         va_list ap;
+
+        assert(w);
+        assert(format);
 
         va_start(ap, format);
         w->r = call_error_setv(&w->e, r < 0 ? r : -EIO, CALL_ERROR_COMPLETE_FAILED, format, ap);
@@ -252,6 +255,9 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
         CompleteWork w;
         int r;
 
+        assert(j);
+        assert(ret_partial);
+
         /* Ask first: the renames happen only if the state allows Complete. */
         r = job_transition(j->state, JOB_EVENT_COMPLETE, &ctx, &t);
         if (r < 0)
@@ -279,16 +285,13 @@ int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata)
         size_t n = 0;
         Job *j;
 
-        for (j = m->auto_complete_head; j; j = j->auto_complete_next)
-                n++;
-        works = calloc(n + 1, sizeof *works);
+        assert(m);
+
+        works = calloc(m->auto_complete.n + 1, sizeof *works);
         if (!works)
                 return log_oom();
-        n = 0;
-        while ((j = m->auto_complete_head)) {
-                m->auto_complete_head = j->auto_complete_next;
-                j->auto_complete_next = NULL;
-                j->auto_complete_pending = false;
+        while ((j = LIST_ENTRY(m->auto_complete.head, Job, auto_complete_node))) {
+                list_remove(&m->auto_complete, &j->auto_complete_node);
                 if (j->state != JOB_TRANSFERRED || !j->auto_complete)
                         continue;
                 if (complete_work_init(&works[n], j) < 0) {
@@ -304,7 +307,7 @@ int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata)
                 if (works[w].r < 0) {
                         log_job_warning(j->id, j->owner, NULL, "Automatic completion failed: %s", works[w].e.message);
                         if (j->state == JOB_TRANSFERRED) {
-                                job_set_error(j, "CompleteFailed", works[w].e.message,
+                                job_set_error(j, ERROR_NAME_COMPLETE_FAILED, works[w].e.message,
                                               "A file could not be moved into place");
                                 (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
                         }

@@ -22,11 +22,7 @@ void delete_queue_entry_free(DeleteEntry *d) {
 }
 
 static void manager_drop_delete(Manager *m, DeleteEntry *d) {
-        for (DeleteEntry **p = &m->pending_deletes; *p; p = &(*p)->next)
-                if (*p == d) {
-                        *p = d->next;
-                        break;
-                }
+        list_remove(&m->pending_deletes, &d->node);
         (void) store_remove_pending_delete(m->store, d->rec.url);
         delete_queue_entry_free(d);
         idle_check(m);
@@ -37,7 +33,7 @@ static void delete_send(DeleteEntry *d);
 /* The server's copy is gone: the retained job no longer names it, so a restart does not ask
  * again. */
 static void manager_forget_upload_url(Manager *m, const char *url) {
-        for (Job *j = m->retained_head; j; j = j->next)
+        for (Job *j = job_first(&m->retained); j; j = job_next(j))
                 if (j->upload_url && streq(j->upload_url, url)) {
                         j->upload_url = mfree(j->upload_url);
                         checkpoint_save_row(j);
@@ -106,7 +102,7 @@ static void delete_send(DeleteEntry *d) {
 static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
         DeleteEntry *d;
 
-        for (d = m->pending_deletes; d; d = d->next)
+        for (d = LIST_ENTRY(m->pending_deletes.head, DeleteEntry, node); d; d = LIST_ENTRY(d->node.next, DeleteEntry, node))
                 if (streq(d->rec.url, rec->url))
                         return 0;  /* already on its way */
         d = calloc(1, sizeof *d);
@@ -121,8 +117,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
                 delete_queue_entry_free(d);
                 return -ENOMEM;
         }
-        d->next = m->pending_deletes;
-        m->pending_deletes = d;
+        list_prepend(&m->pending_deletes, &d->node);
         if (save)
                 (void) store_save_pending_delete(m->store, &d->rec);
 
@@ -138,6 +133,9 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
 }
 
 void delete_queue_add_upload(Manager *m, Job *j) {
+        assert(m);
+        assert(j);
+
         uint64_t now = manager_now_realtime(m);
         /* The job's headers only if the upload lives where the job's URL pointed. */
         bool home = j->n_files > 0 && http_same_origin(j->upload_url, j->files[0]->url);
@@ -154,5 +152,8 @@ void delete_queue_add_upload(Manager *m, Job *j) {
 }
 
 int delete_queue_adopt(const PendingDelete *d, void *userdata) {
+        assert(d);
+        assert(userdata);
+
         return manager_add_delete(userdata, d, false);
 }

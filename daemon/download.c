@@ -78,7 +78,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         case TRANSFER_RESTART:
                 /* The bytes we hold belong to another version of the resource: start over. */
                 if (++j->restarts > MAX_RESTARTS) {
-                        job_fail(j, false, "Http", "The server keeps answering range requests inconsistently",
+                        job_fail(j, false, ERROR_NAME_HTTP, "The server keeps answering range requests inconsistently",
                                  "Inconsistent range responses", 0);
                         return;
                 }
@@ -117,6 +117,8 @@ void download_start(Job *j) {
         int fd = -1, r;
         char msg[1024];
 
+        assert(j);
+
         while (j->current < j->n_files && j->files[j->current]->completed)
                 j->current++;
         if (j->current >= j->n_files) {
@@ -141,7 +143,7 @@ void download_start(Job *j) {
                 else {
                         r = fd;
                         snprintf(msg, sizeof msg, "Cannot open temporary file %s/%s: %s", f->dir, f->temp_name, strerror(-r));
-                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
         }
@@ -156,7 +158,7 @@ void download_start(Job *j) {
                         f->temp_exists = false;
                         snprintf(msg, sizeof msg, "Cannot record the temporary file of %s in the job store: %s",
                                  f->path, strerror(-r));
-                        job_fail(j, false, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
@@ -171,7 +173,7 @@ void download_start(Job *j) {
                         checkpoint_save_file(j, j->current);
                         snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
                                  r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
-                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 f->validator = mfree(f->validator);
@@ -186,7 +188,7 @@ void download_start(Job *j) {
                         safe_close(fd);
                         snprintf(msg, sizeof msg, "Cannot truncate temporary file %s/%s: %s", f->dir, f->temp_name,
                                  strerror(-r));
-                        job_fail(j, true, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 offset = 0;
@@ -211,7 +213,7 @@ void download_start(Job *j) {
                 char shown[HTTP_URL_SHOWN_MAX];
                 snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", url_strip(shown, sizeof shown, f->url),
                          strerror(-r));
-                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
                 return;
         }
         log_job_debug(j->id, j->owner, f->url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);

@@ -9,12 +9,20 @@ static bool job_keeps_busy(const Job *j) {
 }
 
 bool idle_job_waits_for_network(const Job *j) {
-        return j->state == JOB_TRANSIENT_ERROR && j->error_name &&
-               (streq(j->error_name, "Network") || streq(j->error_name, "Timeout"));
+        ErrorName e;
+
+        assert(j);
+
+        if (j->state != JOB_TRANSIENT_ERROR)
+                return false;
+        e = error_name_from_string(j->error_name);
+        return e == ERROR_NAME_NETWORK || e == ERROR_NAME_TIMEOUT;
 }
 
 /* Before and after every change of a listed job's state or error. */
 void idle_uncount(Job *j) {
+        assert(j);
+
         if (!j->counted)
                 return;
         j->manager->n_busy -= job_keeps_busy(j);
@@ -22,6 +30,8 @@ void idle_uncount(Job *j) {
 }
 
 void idle_recount(Job *j) {
+        assert(j);
+
         if (!j->counted)
                 return;
         j->manager->n_busy += job_keeps_busy(j);
@@ -29,19 +39,25 @@ void idle_recount(Job *j) {
 }
 
 void idle_count_start(Job *j) {
+        assert(j);
+
         j->counted = true;
         idle_recount(j);
 }
 
 void idle_count_stop(Job *j) {
+        assert(j);
+
         idle_uncount(j);
         j->counted = false;
 }
 
 bool manager_is_idle(Manager *m) {
+        assert(m);
+
         /* A DELETE owed to a server keeps us (the contract); a stuck unlink does not when it
          * is stored: the next start tries it again. */
-        if (m->pending_deletes)
+        if (!list_is_empty(&m->pending_deletes))
                 return false;
         return m->n_busy == 0;
 }
@@ -50,7 +66,9 @@ bool manager_is_idle(Manager *m) {
 void idle_check_counts(Manager *m) {
         unsigned busy = 0, waiting = 0;
 
-        for (Job *j = m->jobs_head; j; j = j->next) {
+        assert(m);
+
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j)) {
                 busy += job_keeps_busy(j);
                 waiting += idle_job_waits_for_network(j);
         }
@@ -63,6 +81,8 @@ void idle_check_counts(Manager *m) {
 
 void idle_check(Manager *m) {
         bool idle = manager_is_idle(m);
+
+        assert(m);
 
         network_retry_update_watch(m);
 

@@ -8,6 +8,8 @@
 #include "util.h"
 
 JobContext job_context(const Job *j) {
+        assert(j);
+
         return (JobContext) {
                 .type = j->type,
                 .has_files = j->n_files > 0,
@@ -34,19 +36,21 @@ static void job_stop_transfer_full(Job *j, bool keep_data) {
 }
 
 void job_stop_transfer(Job *j) {
+        assert(j);
+
         job_stop_transfer_full(j, true);
 }
 
 /* The message comes partly from a server (a reason phrase, a Location) and is read over D-Bus:
  * URLs lose their credentials, and it becomes valid UTF-8 without control characters. */
-void job_set_error(Job *j, const char *name, const char *message, const char *summary) {
+void job_set_error(Job *j, ErrorName name, const char *message, const char *summary) {
         assert(j);
-        assert(name);
         assert(message);
         assert(summary);
 
         idle_uncount(j);
-        (void) free_and_strdup(&j->error_name, name);
+        /* The record keeps the contract's string: the store holds it as it is. */
+        (void) free_and_strdup(&j->error_name, error_name_to_string(name));
         free(j->error_message);
         j->error_message = safe_message_dup(message, JOB_ERROR_MESSAGE_MAX);
         free(j->error_summary);
@@ -86,7 +90,7 @@ static Job job_row_after(const Job *j, const JobTransition *t, JobEvent event, u
                 row.error_count++;
         row.state = t->state;
         if (t->actions & JOB_ACTION_ARM_RETRY)
-                row.retry_time = job_retry_time(j, retry_after_usec, now);
+                row.retry_time = retry_due_time(j, retry_after_usec, now);
         if (t->state == JOB_QUEUED && j->state != JOB_QUEUED && event == JOB_EVENT_RESUME)
                 row.last_progress_time = now;
         if (t->state == JOB_TRANSFERRED)
@@ -128,6 +132,8 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         JobTransition t;
         int r;
 
+        assert(j);
+
         r = job_transition(j->state, event, &ctx, &t);
         if (r == -ESTALE)
                 return call_error_set(e, r, CALL_ERROR_INVALID_STATE,
@@ -159,9 +165,9 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
          * back a little older after a crash). Files are stored with the row when they are
          * what the call adds. */
         if (changed && (call || job_state_change_is_durable(old, t.state))) {
-                r = event == JOB_EVENT_ADD_FILES ? job_store_whole(j, &row) : job_store_row(j, &row);
+                r = event == JOB_EVENT_ADD_FILES ? checkpoint_store_whole(j, &row) : checkpoint_store_row(j, &row);
                 if (r < 0 && call)
-                        return job_store_error(j, r, e);
+                        return checkpoint_store_error(j, r, e);
         }
 
         if (t.actions & JOB_ACTION_STOP_TRANSFER)
@@ -196,7 +202,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                 checkpoint_save(j);
         }
 
-        if (changed && t.state != old && j->in_dirty_list) {
+        if (changed && t.state != old && checkpoint_is_marked(j)) {
                 /* The state change carries the counters; keep the checkpoint too. */
                 checkpoint_save_file(j, j->current);
                 checkpoint_unmark(j);
@@ -225,16 +231,21 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
 }
 
 int job_apply(Job *j, JobEvent event, CallError *e) {
+        assert(j);
+
         int r = job_apply_full(j, event, 0, e);
         return r < 0 ? r : 0;
 }
 
-void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
-                     uint64_t retry_after_usec) {
+void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
+              uint64_t retry_after_usec) {
         JobEvent event = fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT;
         JobContext ctx = job_context(j);
         JobTransition t;
         int r;
+
+        assert(j);
+        assert(message);
 
         /* Only a job that can fail takes the error: outside the error states ErrorName stays
          * empty. */
@@ -252,20 +263,28 @@ void job_fail(Job *j, bool fatal, const char *name, const char *message, const c
 }
 
 void job_all_done(Job *j) {
+        assert(j);
+
         int r = job_apply_full(j, JOB_EVENT_ALL_DONE, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_AUTO_COMPLETE))
                 complete_auto_queue(j);
 }
 
 int job_resume(Job *j, CallError *e) {
+        assert(j);
+
         return job_apply(j, JOB_EVENT_RESUME, e);
 }
 
 int job_suspend(Job *j, CallError *e) {
+        assert(j);
+
         return job_apply(j, JOB_EVENT_SUSPEND, e);
 }
 
 int job_cancel(Job *j, CallError *e) {
+        assert(j);
+
         /* The transfer stops and every temporary file is unlinked inside job_apply(), so when
          * the caller replies, nothing of the job is left on disk. */
         int r = job_apply(j, JOB_EVENT_CANCEL, e);

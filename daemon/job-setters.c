@@ -48,7 +48,7 @@ static uint64_t headers_bytes(char * const *headers) {
 static uint64_t owner_headers_bytes(const Job *j) {
         uint64_t n = 0;
 
-        for (const Job *k = j->manager->jobs_head; k; k = k->next)
+        for (const Job *k = job_first(&j->manager->jobs); k; k = job_next(k))
                 if (k != j && k->owner == j->owner)
                         n += headers_bytes(k->http_headers);
         return n;

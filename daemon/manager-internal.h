@@ -4,6 +4,9 @@
 /* What the parts of the manager (manager.c and the files named after one concept each, see
  * HACKING.md) share. Not for bus/ or main.c: they use manager.h. */
 
+#include "error-name.h"
+#include "hashmap.h"
+#include "list.h"
 #include "manager.h"
 #include "netwatch.h"
 #include "store.h"
@@ -16,7 +19,7 @@
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
-        struct PendingUnlink *next;
+        ListNode node;
         FsIdentity identity;
         char *dir;
         dev_t dev;
@@ -34,18 +37,19 @@ struct Manager {
         sd_event_source *network_timer;         /* lets a burst of network news settle */
         sd_event_source *inactivity_timer;
 
-        Job *jobs_head, *jobs_tail;             /* non-final, oldest first */
-        Job *retained_head, *retained_tail;     /* final, object still on the bus */
-        unsigned n_jobs;
-        Job **index;                            /* every job with an object, by id */
-        size_t n_index_buckets, n_indexed;
+        List jobs;                              /* non-final, oldest first */
+        List retained;                          /* final, object still on the bus */
+        Hashmap *index;                         /* every job with an object, by id */
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
+        struct SchedulerEntry *schedule_entries;/* the queue as the scheduler sees it, one pass */
+        Job **schedule_jobs;                    /* the job of each entry */
+        size_t n_schedule_entries, n_schedule_entries_allocated, n_schedule_jobs_allocated;
         sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
-        Job *auto_complete_head;
+        List auto_complete;                     /* jobs whose completion is due */
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
         sd_event_source *progress_timer;        /* rate-limits progress checkpoints */
-        Job *dirty_head;
+        List dirty;                             /* jobs with progress to checkpoint */
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
@@ -57,11 +61,11 @@ struct Manager {
         unsigned wait_scan_active_background;
         int wait_scan_best_priority;            /* of background jobs queued or running */
 
-        PendingUnlink *pending_unlinks;
+        List pending_unlinks;                   /* PendingUnlink */
         sd_event_source *unlink_timer;
         uint64_t unlink_retry_usec;             /* doubles while unlinks keep failing */
 
-        struct DeleteEntry *pending_deletes;    /* tus DELETEs of cancelled uploads */
+        List pending_deletes;                   /* DeleteEntry: tus DELETEs of cancelled uploads */
 
         /* Listed jobs that keep the daemon busy (queued, connecting, transferring,
          * transient-error) and that wait for the network: kept in step with every change of a
@@ -75,7 +79,7 @@ struct Manager {
 
 /* A DELETE that must reach the server, retried with a doubling delay until its deadline. */
 typedef struct DeleteEntry {
-        struct DeleteEntry *next;
+        ListNode node;
         Manager *manager;
         PendingDelete rec;
         TusDelete *request;
@@ -97,8 +101,6 @@ uint64_t manager_now_realtime(Manager *m);
 void manager_crash_point(const char *name);
 
 /* job-index.c */
-void list_remove(Job **head, Job **tail, Job *j);
-void list_append(Job **head, Job **tail, Job *j);
 int job_index_add(Manager *m, Job *j);
 void job_index_remove(Manager *m, Job *j);
 
@@ -108,12 +110,13 @@ void checkpoint_save(Job *j);
 void checkpoint_save_file(Job *j, size_t i);
 /* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
  * with every file. Negative errno when the store refuses it. */
-int job_store_row(Job *j, const Job *row);
-int job_store_whole(Job *j, const Job *row);
+int checkpoint_store_row(Job *j, const Job *row);
+int checkpoint_store_whole(Job *j, const Job *row);
 /* The error of a call whose change the store refused: IOError naming the state directory. */
-int job_store_error(Job *j, int r, CallError *e);
+int checkpoint_store_error(Job *j, int r, CallError *e);
 int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void checkpoint_mark(Job *j);
+bool checkpoint_is_marked(const Job *j);
 void checkpoint_unmark(Job *j);
 
 /* pending-unlink.c */
@@ -121,7 +124,7 @@ void pending_unlink_free(PendingUnlink *p);
 int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void pending_unlink_remove_temporary(Job *j, JobFile *f);
 int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
-                                 void *userdata);
+                         void *userdata);
 
 /* idle.c */
 bool idle_job_waits_for_network(const Job *j);
@@ -158,8 +161,8 @@ void manager_update_wait_reasons(Manager *m);
 /* retry.c */
 /* When the retry after the transient failure being recorded is due (retry-policy.h); pure,
  * so that the row stored first holds it. */
-uint64_t job_retry_time(const Job *j, uint64_t retry_after_usec, uint64_t now);
-/* With j->retry_time set from job_retry_time(): counts the failure, arms the timer, logs. */
+uint64_t retry_due_time(const Job *j, uint64_t retry_after_usec, uint64_t now);
+/* With j->retry_time set from retry_due_time(): counts the failure, arms the timer, logs. */
 void retry_arm(Job *j);
 void retry_arm_timer(Job *j);
 void retry_disarm(Job *j);
@@ -172,10 +175,10 @@ int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 /* job-actions.c */
 JobContext job_context(const Job *j);
 void job_stop_transfer(Job *j);
-void job_set_error(Job *j, const char *name, const char *message, const char *summary);
+void job_set_error(Job *j, ErrorName name, const char *message, const char *summary);
 int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError *e);
 int job_apply(Job *j, JobEvent event, CallError *e);
-void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
+void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
               uint64_t retry_after_usec);
 void job_all_done(Job *j);
 
@@ -192,6 +195,7 @@ int delete_queue_adopt(const PendingDelete *d, void *userdata);
 
 /* scheduler.c */
 void scheduler_wake(Manager *m);
+void scheduler_done(Manager *m);
 unsigned scheduler_count_running(Manager *m);
 uint64_t scheduler_job_rate(const Job *j, unsigned n_background);
 void scheduler_apply_rates(Manager *m);

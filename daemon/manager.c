@@ -10,23 +10,34 @@
 #include "util.h"
 
 const ManagerConfig *manager_get_config(Manager *m) {
+        assert(m);
+
         return &m->config;
 }
 
 sd_event *manager_get_event(Manager *m) {
+        assert(m);
+
         return m->event;
 }
 
 void manager_set_observer(Manager *m, const ManagerObserver *o) {
+        assert(m);
+        assert(o);
+
         m->observer = *o;
 }
 
 void *manager_get_observer_userdata(Manager *m) {
+        assert(m);
+
         return m->observer.userdata;
 }
 
 void manager_notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
+
+        assert(j);
 
         /* Announcing a reason changes nothing the reasons are made from. */
         if (changes & ~(unsigned) JOB_CHANGE_WAIT)
@@ -44,6 +55,8 @@ void manager_notify_changed(Job *j, unsigned changes) {
 uint64_t manager_now_realtime(Manager *m) {
         uint64_t t;
 
+        assert(m);
+
         if (sd_event_now(m->event, CLOCK_REALTIME, &t) < 0)
                 t = now_realtime_usec();
         return t;
@@ -52,6 +65,8 @@ uint64_t manager_now_realtime(Manager *m) {
 /* Tests stop the daemon hard at named points to prove that recovery finishes the work. */
 void manager_crash_point(const char *name) {
         const char *want = getenv("XFERD_TEST_CRASH_POINT");
+
+        assert(name);
 
         if (want && streq(want, name)) {
                 log_warning("Crash point '%s' reached: killing myself as asked.", name);
@@ -70,6 +85,11 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         assert(o);
         assert(ret);
 
+        assert(m);
+        assert(display_name);
+        assert(o);
+        assert(ret);
+
         r = job_check_text("display name", display_name, JOB_DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
@@ -81,7 +101,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                         return call_error_set(e, -EUSERS, CALL_ERROR_TOO_MANY_JOBS,
                                               "You have %u jobs already, the most allowed per user; complete or cancel some first.",
                                               m->config.max_jobs_per_user);
-                if (m->n_jobs >= m->config.max_jobs)
+                if (m->jobs.n >= m->config.max_jobs)
                         return call_error_set(e, -EUSERS, CALL_ERROR_TOO_MANY_JOBS,
                                               "The machine has %u jobs already, the most allowed; try again later.",
                                               m->config.max_jobs);
@@ -135,8 +155,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         inactivity_arm(m, j->modification_time);
 
-        list_append(&m->jobs_head, &m->jobs_tail, j);
-        m->n_jobs++;
+        list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
@@ -157,6 +176,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         assert(config->state_dir);
         assert(ret);
 
+        assert(event);
+        assert(config);
+        assert(ret);
+
         m = calloc(1, sizeof *m);
         if (!m)
                 return -ENOMEM;
@@ -164,6 +187,11 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->config = *config;
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
+        m->index = hashmap_new();
+        if (!m->index) {
+                r = -ENOMEM;
+                goto fail;
+        }
 
         r = engine_new(event, &config->transfer, &m->engine);
         if (r < 0)
@@ -237,26 +265,25 @@ Manager *manager_free(Manager *m) {
 
         if (!m)
                 return NULL;
-        while ((j = m->jobs_head)) {
-                list_remove(&m->jobs_head, &m->jobs_tail, j);
+        while ((j = job_first(&m->jobs))) {
+                list_remove(&m->jobs, &j->queue_node);
                 job_free(j);
         }
-        while ((j = m->retained_head)) {
-                list_remove(&m->retained_head, &m->retained_tail, j);
+        while ((j = job_first(&m->retained))) {
+                list_remove(&m->retained, &j->queue_node);
                 job_free(j);
         }
-        while (m->pending_unlinks) {
-                PendingUnlink *u = m->pending_unlinks;
-                m->pending_unlinks = u->next;
+        for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
+                list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
                 pending_unlink_free(u);
         }
-        while (m->pending_deletes) {
-                DeleteEntry *d = m->pending_deletes;
-                m->pending_deletes = d->next;
+        for (DeleteEntry *d; (d = LIST_ENTRY(m->pending_deletes.head, DeleteEntry, node));) {
+                list_remove(&m->pending_deletes, &d->node);
                 delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
-        free(m->index);
+        hashmap_free(m->index);
+        scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);
         sd_event_source_disable_unref(m->network_timer);

@@ -14,8 +14,10 @@ int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata) 
         Manager *m = userdata;
         Job *n;
 
-        for (Job *j = m->jobs_head; j; j = n) {
-                n = j->next;
+        assert(m);
+
+        for (Job *j = job_first(&m->jobs); j; j = n) {
+                n = job_next(j);
                 if (idle_job_waits_for_network(j)) {
                         log_job_info(j->id, j->owner, NULL, "The network changed: retrying now.");
                         (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
@@ -36,6 +38,8 @@ static void on_network_changed(void *userdata) {
 
 void network_retry_update_watch(Manager *m) {
         bool need = m->n_network_waiting > 0;
+
+        assert(m);
 
         if (m->check_counts)
                 idle_check_counts(m);

@@ -163,7 +163,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         job_free(j);
                         return r;
                 }
-                list_append(&m->retained_head, &m->retained_tail, j);
+                list_append(&m->retained, &j->queue_node);
                 r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
                                       j->retire_time + m->config.retention_usec, USEC_PER_SEC,
                                       retention_on_timer, j);
@@ -185,7 +185,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         /* The stored wall-clock deadlines hold: NoProgressTimeout counts the time
                          * the daemon was down too; a passed retry deadline means now. */
                         if (now >= j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC) {
-                                job_set_error(j, "NoProgress", "No progress within NoProgressTimeout",
+                                job_set_error(j, ERROR_NAME_NO_PROGRESS, "No progress within NoProgressTimeout",
                                               "No progress within NoProgressTimeout");
                                 j->state = JOB_ERROR;
                         } else if (j->retry_time <= now)
@@ -206,8 +206,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 job_free(j);
                 return r;
         }
-        list_append(&m->jobs_head, &m->jobs_tail, j);
-        m->n_jobs++;
+        list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         checkpoint_save(j);
         inactivity_arm(m, j->modification_time);
@@ -219,6 +218,8 @@ static int manager_adopt_job(Job *j, void *userdata) {
 
 int manager_load(Manager *m) {
         int r;
+
+        assert(m);
 
         (void) store_begin(m->store);
         r = store_load_pending_unlinks(m->store, pending_unlink_adopt, m);
@@ -233,7 +234,7 @@ int manager_load(Manager *m) {
                 log_error_errno(r, "Cannot load the stored jobs");
         (void) store_end(m->store);
 
-        log_info("Recovered %u waiting job(s) from the store.", m->n_jobs);
+        log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);
         scheduler_wake(m);
         m->idle = !manager_is_idle(m);  /* force a report of the real state */
         idle_check(m);

@@ -10,7 +10,7 @@
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-uint64_t job_retry_time(const Job *j, uint64_t retry_after_usec, uint64_t now) {
+uint64_t retry_due_time(const Job *j, uint64_t retry_after_usec, uint64_t now) {
         const RetryPolicy policy = { .foreground_base_usec = j->manager->config.foreground_retry_base_usec };
 
         /* The failure being recorded counts: retry_arm() adds it to failures_in_row. */
@@ -20,6 +20,8 @@ uint64_t job_retry_time(const Job *j, uint64_t retry_after_usec, uint64_t now) {
 
 void retry_arm(Job *j) {
         uint64_t now = manager_now_realtime(j->manager);
+
+        assert(j);
 
         j->failures_in_row++;
         retry_arm_timer(j);
@@ -32,6 +34,8 @@ void retry_arm(Job *j) {
 void retry_arm_timer(Job *j) {
         Manager *m = j->manager;
         int r;
+
+        assert(j);
 
         /* Wall-clock deadline, so it means the same after a restart or a suspend of the machine. */
         uint64_t no_progress_at = j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC;
@@ -60,6 +64,8 @@ void retry_arm_timer(Job *j) {
 }
 
 void retry_disarm(Job *j) {
+        assert(j);
+
         j->retry_timer = sd_event_source_disable_unref(j->retry_timer);
         j->retry_time = 0;
 }
@@ -75,7 +81,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "No progress for %" PRIu32 " seconds (NoProgressTimeout); last error: %s",
                          j->no_progress_timeout, strempty(j->error_message));
-                job_set_error(j, "NoProgress", msg, "No progress within NoProgressTimeout");
+                job_set_error(j, ERROR_NAME_NO_PROGRESS, msg, "No progress within NoProgressTimeout");
                 (void) job_apply(j, JOB_EVENT_NO_PROGRESS, NULL);
                 return 0;
         }

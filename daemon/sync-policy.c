@@ -57,6 +57,8 @@ void sync_policy_sync_batch(CompleteWork *works, size_t n) {
         uint64_t own = 0;
         _cleanup_free_ FsSync *fs = NULL;
 
+        assert(works || n == 0);
+
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
                         if (works[w].fds[i] >= 0)

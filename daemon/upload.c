@@ -69,18 +69,21 @@ void upload_start(Job *j, JobFile *f) {
         char msg[1024];
         int fd, r;
 
+        assert(j);
+        assert(f);
+
         /* Read with the owner's identity, from the directory recorded at AddFile. */
         fd = fsops_reopen_source(&j->identity, &d, f->name, &st);
         if (fd < 0) {
                 snprintf(msg, sizeof msg, "Cannot open %s to upload it: %s", f->path, strerror(-fd));
-                job_fail(j, true, "LocalFile", msg, strerror(-fd), 0);
+                job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, strerror(-fd), 0);
                 return;
         }
         if ((uint64_t) st.st_size != f->bytes_total) {
                 safe_close(fd);
                 snprintf(msg, sizeof msg, "%s changed size since it was added (%" PRIu64 " → %" PRIu64
                          " bytes); add it to a new job", f->path, f->bytes_total, (uint64_t) st.st_size);
-                job_fail(j, true, "LocalFile", msg, "The file changed size", 0);
+                job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, "The file changed size", 0);
                 return;
         }
 
@@ -100,6 +103,6 @@ void upload_start(Job *j, JobFile *f) {
                 char shown[HTTP_URL_SHOWN_MAX];
                 snprintf(msg, sizeof msg, "Cannot start the upload to %s: %s", url_strip(shown, sizeof shown, f->url),
                          strerror(-r));
-                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
         }
 }
