@@ -56,9 +56,9 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         if (m && bus_access_get_caller_uid(b, m, &uid) >= 0)
                 all = uid == 0 || bus_polkit_authorized(b->polkit, m);
 
-        for (Job *j = manager_first_job(b->manager); j; j = j->next)
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j))
                 n++;
-        for (Job *j = manager_first_retained(b->manager); j; j = j->next)
+        for (Job *j = manager_first_retained(b->manager); j; j = job_next(j))
                 n++;
 
         l = calloc(n + 1, sizeof(char *));
@@ -66,7 +66,7 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
                 return -ENOMEM;
         for (int pass = 0; pass < 2; pass++)
                 for (Job *j = pass == 0 ? manager_first_job(b->manager) : manager_first_retained(b->manager);
-                     j; j = j->next) {
+                     j; j = job_next(j)) {
                         if (!all && j->owner != uid)
                                 continue;
                         l[k] = strdup(bus_job_path(j).s);
@@ -98,38 +98,32 @@ static int method_add_file(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return reply_call(m, r, &e, error);
 }
 
+/* Grows a NULL-terminated array of borrowed strings by one. */
 static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
         _cleanup_free_ char **urls = NULL, **paths = NULL;
-        size_t n = 0, allocated = 0;
+        size_t n = 0, n_urls_allocated = 0, n_paths_allocated = 0, room = job_files_room(j);
         const char *url, *path;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(ss)");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
-                if (n + 1 >= allocated) {
-                        size_t a = allocated ? allocated * 2 : 16;
-                        char **u = realloc(urls, a * sizeof(char *)), **p;
-                        if (!u)
-                                return -ENOMEM;
-                        urls = u;
-                        p = realloc(paths, a * sizeof(char *));
-                        if (!p)
-                                return -ENOMEM;
-                        paths = p;
-                        allocated = a;
-                }
+        /* One entry past what the job may take is enough for the call to fail: a million
+         * entries are not read. */
+        while (n <= room && (r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
+                r = array_reserve((void **) &urls, &n_urls_allocated, n + 1, sizeof(char *));
+                if (r < 0)
+                        return r;
+                r = array_reserve((void **) &paths, &n_paths_allocated, n + 1, sizeof(char *));
+                if (r < 0)
+                        return r;
                 /* The strings live in the message, which outlives this call. */
                 urls[n] = (char *) url;
                 paths[n] = (char *) path;
                 n++;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
 
@@ -201,14 +195,32 @@ static int method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *er
 }
 
 static int method_set_http_headers(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
-        _cleanup_strv_free_ char **headers = NULL;
+        _cleanup_free_ char **headers = NULL;
+        size_t n = 0, allocated = 0, max = job_max_http_headers(j);
+        uint64_t bytes = 0, max_bytes = job_max_http_header_bytes(j);
+        const char *h;
         int r;
 
-        r = sd_bus_message_read_strv(m, &headers);
+        /* Read no further than one header past either limit: the call fails then, and a huge
+         * array costs no long walk (sd_bus_message_read_strv() is quadratic, too). */
+        r = sd_bus_message_enter_container(m, 'a', "s");
         if (r < 0)
                 return r;
-        r = job_set_http_headers(userdata, headers, &e);
+        while (n <= max && bytes <= max_bytes && (r = sd_bus_message_read_basic(m, 's', &h)) > 0) {
+                r = array_reserve((void **) &headers, &allocated, n + 2, sizeof(char *));
+                if (r < 0)
+                        return r;
+                headers[n++] = (char *) h;  /* lives in the message, which outlives this call */
+                bytes += strlen(h);
+        }
+        if (r < 0)
+                return r;
+        if (headers)
+                headers[n] = NULL;
+
+        r = job_set_http_headers(j, headers, &e);
         return reply_call(m, r, &e, error);
 }
 
@@ -245,6 +257,7 @@ const char *bus_job_error_name(const Job *j, char *buf, size_t size) {
 
         if (!j->error_name)
                 return "";
+        /* As stored: a name the table no longer has still reads as it was. */
         snprintf(buf, size, XFERD_ERROR_PREFIX "%s", j->error_name);
         return buf;
 }

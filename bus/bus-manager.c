@@ -4,13 +4,16 @@
 #include "bus-errors.h"
 #include "bus.h"
 #include "config.h"
+#include "safe-text.h"
 
 static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
         JobPriority p = job_priority_from_string(s);
+        char quoted[BUS_ERROR_QUOTE_SIZE];
 
         if (p < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown priority '%s'; use foreground, high, normal or low.", s);
+                                         "Unknown priority '%s'; use foreground, high, normal or low.",
+                                         bus_error_quote(quoted, s));
         *ret = p;
         return 0;
 }
@@ -63,9 +66,12 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
         if (v.present[OPT_TYPE]) {
                 o.type = job_type_from_string(v.strings[OPT_TYPE]);
-                if (o.type < 0)
+                if (o.type < 0) {
+                        char quoted[BUS_ERROR_QUOTE_SIZE];
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown job type '%s'; use 'download' or 'upload'.", v.strings[OPT_TYPE]);
+                                                 "Unknown job type '%s'; use 'download' or 'upload'.",
+                                                 bus_error_quote(quoted, v.strings[OPT_TYPE]));
+                }
         }
         if (v.present[OPT_PRIORITY]) {
                 r = parse_priority(v.strings[OPT_PRIORITY], &o.priority, error);
@@ -112,7 +118,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
         JobFileOptions fo;
         const char *url, *path;
-        _cleanup_free_ char *copy = NULL;
+        _cleanup_free_ char *copy = NULL, *safe_name = NULL;
         uid_t uid;
         Job *j;
         int r;
@@ -138,10 +144,17 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         o.cancel_with = binding;
 
+        /* A file name may hold what a display name may not (control characters): the name
+         * made from it is made safe, and cut to fit. */
         copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
-        const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : basename(copy);
+        if (!v.present[DL_DISPLAY_NAME]) {
+                safe_name = safe_text_dup(basename(copy), JOB_DISPLAY_NAME_MAX);
+                if (!safe_name)
+                        return -ENOMEM;
+        }
+        const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : safe_name;
 
         r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
@@ -173,9 +186,11 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (r < 0)
                 return r;
         j = manager_find_job(b->manager, id);
-        if (!j || job_state_is_final(j->state))
-                return sd_bus_error_setf(error, XFERD_ERROR_NO_SUCH_JOB,
-                                         "No job with id '%s' is queued; see ListJobs.", id);
+        if (!j || job_state_is_final(j->state)) {
+                char quoted[BUS_ERROR_QUOTE_SIZE];
+                return sd_bus_error_setf(error, bus_error_name(ERROR_NAME_NO_SUCH_JOB),
+                                         "No job with id '%s' is queued; see ListJobs.", bus_error_quote(quoted, id));
+        }
         r = bus_access_check_job(b, m, j, error);
         if (r < 0)
                 return r;
@@ -205,7 +220,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_open_container(reply, 'a', "(ssssutto)");
         if (r < 0)
                 return r;
-        for (Job *j = manager_first_job(b->manager); j; j = j->next) {
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j)) {
                 if (!all && j->owner != uid)
                         continue;
                 r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,

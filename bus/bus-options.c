@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The a{sv} options of Manager methods and of AddFileWithOptions: read by a table of keys and
  * types, and the file options every one of them shares. */
+#include "bus-errors.h"
 #include "bus.h"
 
 void bus_options_done(BusOptions *v) {
@@ -39,8 +40,16 @@ int bus_options_read(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec
                 for (i = 0; i < n_spec; i++)
                         if (streq(spec[i].key, key))
                                 break;
-                if (i == n_spec)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                if (i == n_spec) {
+                        char quoted[BUS_ERROR_QUOTE_SIZE];
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown option '%s'.", bus_error_quote(quoted, key));
+                }
+                /* A key given twice is refused: so a dictionary is never read past its first
+                 * n_spec + 1 entries. */
+                if (v->present[i])
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' is given more than once.", key);
 
                 r = sd_bus_message_enter_container(m, 'v', spec[i].type);
                 if (r == -ENXIO)

@@ -33,16 +33,16 @@ static bool take_digests(Job *j, const char *list_url, const ChecksumList *list,
                 if (!d) {
                         snprintf(msg, sizeof msg, "%s is not in the signed checksum list %s (looked up as '%s').",
                                  f->url, list_url, name ? name : "(no file name in the URL)");
-                        job_fail(j, true, "Integrity", msg, "The file is not in the signed checksum list", 0);
+                        job_fail(j, true, ERROR_NAME_INTEGRITY, msg, "The file is not in the signed checksum list", 0);
                         return false;
                 }
                 if (free_and_strdup(&f->checksum, digest_to_string(d, buf)) < 0 ||
                     free_and_strdup(&f->checksum_list_key, key) < 0) {
-                        job_fail(j, false, "LocalFile", "Out of memory", "Out of memory", 0);
+                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, "Out of memory", "Out of memory", 0);
                         return false;
                 }
                 f->checksum_source = VERIFY_BY_CHECKSUM_LIST;
-                job_save_file(j, i);
+                checkpoint_save_file(j, i);
         }
         return true;
 }
@@ -54,7 +54,7 @@ static void on_list_done(SignedList *s, SignedListResult *res, void *userdata) {
 
         j->signed_list = signed_list_free(j->signed_list);
         if (!url) {
-                job_fail(j, false, "LocalFile", "Out of memory", "Out of memory", 0);
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, "Out of memory", "Out of memory", 0);
                 return;
         }
         if (res->outcome == TRANSFER_TRANSIENT) {
@@ -63,12 +63,12 @@ static void on_list_done(SignedList *s, SignedListResult *res, void *userdata) {
         }
         if (res->outcome != TRANSFER_OK) {
                 /* No file that relies on this list may ever move into place. */
-                job_fail(j, true, "Integrity", res->message, res->summary, 0);
+                job_fail(j, true, ERROR_NAME_INTEGRITY, res->message, res->summary, 0);
                 return;
         }
         log_job_info(j->id, j->owner, NULL, "The checksum list %s is signed by key %s.", url, res->key);
         if (take_digests(j, url, res->list, res->key))
-                job_start_transfer(j);
+                download_start(j);
 }
 
 void download_fetch_list(Job *j, JobFile *f) {
@@ -83,7 +83,7 @@ void download_fetch_list(Job *j, JobFile *f) {
                          "No keyring to check the signature of the checksum list %s: put the signing key into %s "
                          "as a binary keyring named *.gpg (gpg --export, or gpg --dearmor for an .asc file)%s%s.",
                          f->checksum_list, strempty(m->config.keys_dir), r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
-                job_fail(j, true, "Integrity", msg, "No keyring to check the signed checksum list", 0);
+                job_fail(j, true, ERROR_NAME_INTEGRITY, msg, "No keyring to check the signed checksum list", 0);
                 return;
         }
 
@@ -101,6 +101,6 @@ void download_fetch_list(Job *j, JobFile *f) {
         r = signed_list_start(m->engine, &req, on_list_done, j, &j->signed_list);
         if (r < 0) {
                 snprintf(msg, sizeof msg, "Cannot fetch the checksum list %s: %s", f->checksum_list, strerror(-r));
-                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
         }
 }

@@ -45,14 +45,14 @@ static void on_prefix_hashed(PrefixHash *p, int error, void *userdata) {
                 log_job_warning(j->id, j->owner, NULL, "Cannot hash the bytes held of %s (%s); downloading it again.",
                                 f->path, strerror(-error));
                 j->fd = safe_close(j->fd);
-                job_unlink_temporary(j, f);
-                job_save_file(j, j->current);
+                pending_unlink_remove_temporary(j, f);
+                checkpoint_save_file(j, j->current);
                 if (error == -ENODATA) {
-                        job_start_transfer(j);
+                        download_start(j);
                         return;
                 }
                 snprintf(msg, sizeof msg, "Cannot read the temporary file of %s: %s", f->path, strerror(-error));
-                job_fail(j, false, "LocalFile", msg, strerror(-error), 0);
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
                 return;
         }
         download_begin(j, f, hasher_get_size(f->hasher));
@@ -95,7 +95,7 @@ static void judge(Job *j, JobFile *f, const ServerDigest *server) {
         if (r < 0) {
                 /* Not a wrong file, a hasher without the algorithm: xferd's own mistake. */
                 log_job_error_errno(r, j->id, j->owner, NULL, "Cannot judge %s", f->path);
-                job_fail(j, false, "LocalFile", "The downloaded file could not be checked", "Cannot check the file", 0);
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", "Cannot check the file", 0);
                 return;
         }
         if (!v.ok) {
@@ -123,16 +123,16 @@ static void on_file_hashed(PrefixHash *p, int error, void *userdata) {
         if (error < 0) {
                 snprintf(msg, sizeof msg, "Cannot read the temporary file of %s to check it: %s", f->path,
                          strerror(-error));
-                job_unlink_temporary(j, f);
-                job_save_file(j, j->current);
-                job_fail(j, false, "LocalFile", msg, strerror(-error), 0);
+                pending_unlink_remove_temporary(j, f);
+                checkpoint_save_file(j, j->current);
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
                 return;
         }
         judge(j, f, j->verify_has_server ? &j->verify_server : NULL);
 }
 
 void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, server);
         unsigned needed = verify_algorithms_needed(&e);
@@ -148,9 +148,9 @@ void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
          * server sent a digest): the whole file is hashed once, in slices. */
         fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
         if (fd < 0) {
-                job_unlink_temporary(j, f);
-                job_save_file(j, j->current);
-                job_start_transfer(j);
+                pending_unlink_remove_temporary(j, f);
+                checkpoint_save_file(j, j->current);
+                download_start(j);
                 return;
         }
         f->hasher = hasher_free(f->hasher);
@@ -163,7 +163,7 @@ void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
         if (r < 0) {
                 j->fd = safe_close(j->fd);
                 safe_close(fd);
-                job_fail(j, false, "LocalFile", "The downloaded file could not be checked", strerror(-r), 0);
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", strerror(-r), 0);
                 return;
         }
         j->verify_has_server = server != NULL;
@@ -175,12 +175,12 @@ bool download_next_url(Job *j, JobFile *f, const char *why) {
         if (f->url_index >= strv_length(f->mirrors))
                 return false;
         /* Bytes of another server are never continued from this one. */
-        job_unlink_temporary(j, f);
+        pending_unlink_remove_temporary(j, f);
         f->bytes_total = UINT64_MAX;
         f->url_index++;
-        job_save_file(j, j->current);
+        checkpoint_save_file(j, j->current);
         log_job_notice(j->id, j->owner, NULL, "%s Trying the next mirror, %s.", why, job_file_current_url(f));
-        job_start_transfer(j);
+        download_start(j);
         return true;
 }
 
@@ -190,9 +190,9 @@ void download_integrity_failed(Job *j, JobFile *f, const char *message, const ch
         if (download_next_url(j, f, message))
                 return;
         /* No URL left: the wrong bytes go, and the next Resume starts from the file's own URL. */
-        job_unlink_temporary(j, f);
+        pending_unlink_remove_temporary(j, f);
         f->bytes_total = UINT64_MAX;
         f->url_index = 0;
-        job_save_file(j, j->current);
-        job_fail(j, true, "Integrity", message, summary, 0);
+        checkpoint_save_file(j, j->current);
+        job_fail(j, true, ERROR_NAME_INTEGRITY, message, summary, 0);
 }

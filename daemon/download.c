@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager-internal.h"
 #include "store.h"
+#include "url-strip.h"
 #include "util.h"
 
 #define MAX_RESTARTS 3
@@ -26,15 +27,15 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
 
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
-        j->last_progress_time = now_realtime(j->manager);
+        j->last_progress_time = manager_now_realtime(j->manager);
         j->failures_in_row = 0;
         if (!f->validator) {
                 /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);
                 if (v && free_and_strdup(&f->validator, v) >= 0)
-                        job_save_file(j, j->current);
+                        checkpoint_save_file(j, j->current);
         }
-        job_mark_progress(j);
+        checkpoint_mark(j);
 }
 
 /* The current file is transferred and its bytes checked out: on to the next one. */
@@ -46,15 +47,15 @@ void download_file_verified(Job *j) {
         bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
         f->completed = true;
         f->bytes_total = f->bytes_transferred;
-        job_save_file(j, j->current);
+        checkpoint_save_file(j, j->current);
         j->restarts = 0;
         j->current++;
-        j->last_progress_time = now_realtime(j->manager);
+        j->last_progress_time = manager_now_realtime(j->manager);
         /* FilesTransferred goes out with the next progress checkpoint: a job of many small
          * files must not send one signal per file. */
-        job_mark_progress(j);
+        checkpoint_mark(j);
         if (j->current < j->n_files)
-                job_start_transfer(j);
+                download_start(j);
         else
                 job_all_done(j);
         if (in_transaction)
@@ -77,7 +78,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 (void) free_and_strdup(&f->validator, v);
         job_stop_transfer(j);
         if (validator_changed && res->outcome != TRANSFER_OK)
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
 
         switch (res->outcome) {
         case TRANSFER_OK:
@@ -91,21 +92,21 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         case TRANSFER_RESTART:
                 /* The bytes we hold belong to another version of the resource: start over. */
                 if (++j->restarts > MAX_RESTARTS) {
-                        job_fail(j, false, "Http", "The server keeps answering range requests inconsistently",
+                        job_fail(j, false, ERROR_NAME_HTTP, "The server keeps answering range requests inconsistently",
                                  "Inconsistent range responses", 0);
                         return;
                 }
                 log_info("Job %s: %s changed on the server or cannot be resumed; downloading it again from the start.",
                          j->id, job_file_current_url(f));
-                job_unlink_temporary(j, f);
+                pending_unlink_remove_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
-                job_save_file(j, j->current);
-                job_start_transfer(j);
+                checkpoint_save_file(j, j->current);
+                download_start(j);
                 return;
 
         case TRANSFER_FATAL:
                 /* This URL will not give the file (a 404, say): the next mirror may. */
-                if (!streq_ptr(res->error_name, "LocalFile") && download_next_url(j, f, res->message))
+                if (res->error_name != ERROR_NAME_LOCAL_FILE && download_next_url(j, f, res->message))
                         return;
                 job_fail(j, true, res->error_name, res->message, res->summary, res->retry_after_usec);
                 return;
@@ -128,12 +129,14 @@ static bool errno_is_disk_full(int r) {
 
 /* Opens (or creates) the current file's temporary file and starts its transfer, continuing
  * after the bytes already on disk: the file is the truth for how far a download got. */
-void job_start_transfer(Job *j) {
+void download_start(Job *j) {
         Manager *m = j->manager;
         JobFile *f;
         uint64_t offset = 0;
         int fd = -1, r;
         char msg[1024];
+
+        assert(j);
 
         while (j->current < j->n_files && j->files[j->current]->completed)
                 j->current++;
@@ -142,10 +145,10 @@ void job_start_transfer(Job *j) {
                 return;
         }
         f = j->files[j->current];
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
 
         if (j->type == JOB_UPLOAD) {
-                job_start_upload(j, f);
+                upload_start(j, f);
                 return;
         }
         /* The expected digest comes from a signed list not fetched yet: that comes first. */
@@ -164,7 +167,7 @@ void job_start_transfer(Job *j) {
                 else {
                         r = fd;
                         snprintf(msg, sizeof msg, "Cannot open temporary file %s/%s: %s", f->dir, f->temp_name, strerror(-r));
-                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
         }
@@ -172,14 +175,14 @@ void job_start_transfer(Job *j) {
                 /* Write-ahead: the store knows of the file before it exists, so a crash right
                  * after creating it cannot leave an orphan. */
                 f->temp_exists = true;
-                r = m->store ? store_save_file(m->store, j, j->current) : 0;
-                if (r >= 0 && m->store)
+                r = store_save_file(m->store, j, j->current);
+                if (r >= 0)
                         r = store_commit(m->store);
                 if (r < 0) {
                         f->temp_exists = false;
                         snprintf(msg, sizeof msg, "Cannot record the temporary file of %s in the job store: %s",
                                  f->path, strerror(-r));
-                        job_fail(j, false, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
@@ -191,10 +194,10 @@ void job_start_transfer(Job *j) {
                 if (fd < 0) {
                         r = fd;
                         f->temp_exists = false;
-                        job_save_file(j, j->current);
+                        checkpoint_save_file(j, j->current);
                         snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
                                  r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
-                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 f->validator = mfree(f->validator);
@@ -209,7 +212,7 @@ void job_start_transfer(Job *j) {
                         safe_close(fd);
                         snprintf(msg, sizeof msg, "Cannot truncate temporary file %s/%s: %s", f->dir, f->temp_name,
                                  strerror(-r));
-                        job_fail(j, true, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 offset = 0;
@@ -225,7 +228,7 @@ void job_start_transfer(Job *j) {
                 if (r < 0) {
                         j->fd = safe_close(j->fd);
                         snprintf(msg, sizeof msg, "Cannot check the bytes held of %s: %s", f->path, strerror(-r));
-                        job_fail(j, false, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                 }
                 return;  /* download_begin() follows once they are hashed */
         }
@@ -247,7 +250,7 @@ void download_begin(Job *j, JobFile *f, uint64_t offset) {
                 .headers = j->http_headers,
                 .origin_url = f->url,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
-                .max_speed = job_effective_rate(j, manager_count_active_background(m)),
+                .max_speed = scheduler_job_rate(j, scheduler_count_running(m)),
                 .hasher = f->hasher,
                 .expect_size = f->expect_size,
                 .expected_size = f->expected_size,
@@ -256,7 +259,7 @@ void download_begin(Job *j, JobFile *f, uint64_t offset) {
         if (r < 0) {
                 j->fd = safe_close(j->fd);
                 snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", url, strerror(-r));
-                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
                 return;
         }
         log_job_debug(j->id, j->owner, url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);

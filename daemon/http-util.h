@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error-name.h"
+
 
 /* How a download or an upload ended, for its owner. */
 typedef enum TransferOutcome {
@@ -22,12 +24,15 @@ typedef enum TransferOutcome {
 
 typedef struct TransferResult {
         TransferOutcome outcome;
-        const char *error_name;     /* contract's short ErrorName ("Http", "Network", …) */
+        ErrorName error_name;       /* the contract's ErrorName; only when not TRANSFER_OK */
         const char *message;        /* a sentence a person can act on, naming the URL; valid during the callback */
         const char *summary;        /* the same without URL or path, for broadcast signals */
         uint64_t retry_after_usec;  /* the server's Retry-After as a delay, 0 if none */
         int local_errno;            /* for LocalFile errors */
 } TransferResult;
+
+/* Room for a URL as messages show it (url-strip.h): the longest accepted URL, stripped. */
+#define HTTP_URL_SHOWN_MAX 2304
 
 /* True when `line` is the header `name` (case-insensitive); returns its trimmed value. */
 bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len);
@@ -37,7 +42,8 @@ bool http_parse_u64(const char *s, size_t n, uint64_t *ret);
 bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint64_t *ret_total);
 /* Retry-After as a delay from now in µs (seconds or an HTTP date); 0 when absent or past. */
 uint64_t http_parse_retry_after(const char *v, size_t n);
-/* "HTTP/1.1 404 Not Found" → 404, "Not Found" (HTTP/2 has no reason phrase). */
+/* "HTTP/1.1 404 Not Found" → 404, "Not Found" (HTTP/2 has no reason phrase). The reason is
+ * the server's: it comes back as safe text (safe-text.h), cut to reason_size. */
 bool http_parse_status_line(const char *line, size_t len, long *ret_status, char *reason, size_t reason_size);
 bool http_status_is_transient(long status);
 
@@ -46,7 +52,8 @@ bool http_status_is_transient(long status);
 char *http_url_origin(const char *url);
 bool http_same_origin(const char *a, const char *b);
 
-/* Fills *r for a response with an error status. msg/sum are the caller's buffers. */
+/* Fills *r for a response with an error status. msg/sum are the caller's buffers; messages
+ * name the URL without its credentials (url-strip.h). */
 void http_result_from_status(long status, const char *reason, uint64_t retry_after_usec, const char *url,
                              TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size);
 /* Fills *r for a failure of curl itself (no usable response). */

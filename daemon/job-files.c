@@ -9,10 +9,13 @@
 
 #include "job-record.h"
 #include "manager-internal.h"
+#include "url-strip.h"
 #include "util.h"
 
 uint64_t job_bytes_total(const Job *j) {
         uint64_t sum = 0;
+
+        assert(j);
 
         for (size_t i = 0; i < j->n_files; i++) {
                 if (j->files[i]->bytes_total == UINT64_MAX)
@@ -25,6 +28,8 @@ uint64_t job_bytes_total(const Job *j) {
 uint64_t job_bytes_transferred(const Job *j) {
         uint64_t sum = 0;
 
+        assert(j);
+
         for (size_t i = 0; i < j->n_files; i++)
                 sum += j->files[i]->bytes_transferred;
         return sum;
@@ -33,17 +38,39 @@ uint64_t job_bytes_transferred(const Job *j) {
 uint32_t job_files_transferred(const Job *j) {
         uint32_t n = 0;
 
+        assert(j);
+
         for (size_t i = 0; i < j->n_files; i++)
                 if (j->files[i]->completed)
                         n++;
         return n;
 }
 
-FsDir file_dir(const JobFile *f) {
+FsDir job_file_dir(const JobFile *f) {
+        assert(f);
+
         return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };
 }
 
+/* libcurl is lenient: it takes "http:///etc/passwd" for "http://etc/passwd" and "http:/x" for
+ * "http://x". The contract wants "scheme://" followed by a host, as written. */
+static bool url_names_host(const char *url, const char *scheme) {
+        const char *authority, *host;
+        size_t n;
+
+        if (strncasecmp(url, scheme, strlen(scheme)) != 0 || strncmp(url + strlen(scheme), "://", 3) != 0)
+                return false;
+        authority = url + strlen(scheme) + 3;
+        n = strcspn(authority, "/?#");
+        host = authority;
+        for (size_t i = 0; i < n; i++)
+                if (authority[i] == '@')
+                        host = authority + i + 1;
+        return host < authority + n && *host != ':';
+}
+
 int job_files_validate_url(Manager *m, const char *url, CallError *e) {
+        char shown[512];
         CURLU *h;
         char *scheme = NULL, *host = NULL;
         int r = 0;
@@ -57,13 +84,15 @@ int job_files_validate_url(Manager *m, const char *url, CallError *e) {
                         return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
                                               "The URL contains a space or control character; percent-encode it.");
 
+        /* Messages name the URL without what may be a credential. */
+        url_strip(shown, sizeof shown, url);
         h = curl_url();
         if (!h)
                 return -ENOMEM;
         if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
             curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
                 r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
-                                   "'%s' is not a valid URL; expected http://host/path or https://host/path.", url);
+                                   "'%s' is not a valid URL; expected http://host/path or https://host/path.", shown);
                 goto finish;
         }
         if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
@@ -72,8 +101,10 @@ int job_files_validate_url(Manager *m, const char *url, CallError *e) {
                                    scheme);
                 goto finish;
         }
-        if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || isempty(host))
-                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS, "The URL '%s' has no host name.", url);
+        if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || isempty(host) || !url_names_host(url, scheme))
+                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                   "The URL '%s' has no host name; expected http://host/path or https://host/path.",
+                                   shown);
 finish:
         curl_free(scheme);
         curl_free(host);
@@ -202,6 +233,16 @@ static bool job_has_path(const Job *j, const char *path) {
         return false;
 }
 
+size_t job_files_room(const Job *j) {
+        assert(j);
+
+        if (j->type == JOB_UPLOAD)
+                return j->n_files < 1 ? 1 - j->n_files : 0;
+        if (j->owner == 0)
+                return SIZE_MAX;
+        return j->n_files < j->manager->config.max_files_per_job ? j->manager->config.max_files_per_job - j->n_files : 0;
+}
+
 int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e) {
         return job_add_files_with_options(j, urls, paths, NULL, n, e);
 }
@@ -214,6 +255,10 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         size_t k = 0;
         int r;
 
+        assert(j);
+        assert(urls || n == 0);
+        assert(paths || n == 0);
+
         r = job_check_not_final(j, "its file list", e);
         if (r < 0)
                 return r;
@@ -224,8 +269,9 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
                                       "An upload job holds exactly one file; create another job for more.");
         if (j->owner != 0 && j->n_files + n > m->config.max_files_per_job)
                 return call_error_set(e, -E2BIG, CALL_ERROR_TOO_MANY_FILES,
-                                      "A job may hold at most %u files; this one has %zu and %zu more were given.",
-                                      m->config.max_files_per_job, j->n_files, n);
+                                      "A job may hold at most %u files (MaxFilesPerJob= in xferd.conf); this one has "
+                                      "%zu, so at most %zu more can be added.",
+                                      m->config.max_files_per_job, j->n_files, job_files_room(j));
 
         added = calloc(n, sizeof *added);
         if (!added)
@@ -247,19 +293,22 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         }
         dir_check_done(&check);
 
-        JobFile **files = realloc(j->files, (j->n_files + n) * sizeof *files);
-        if (!files) {
-                r = -ENOMEM;
+        r = array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + n, sizeof(JobFile *));
+        if (r < 0)
                 goto fail;
-        }
-        j->files = files;
         memcpy(j->files + j->n_files, added, n * sizeof *added);
         j->n_files += n;
-        free(added);
-        job_save(j);
 
-        notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
-        return job_apply(j, JOB_EVENT_ADD_FILES, e);
+        /* Stored with the files (job_apply stores the whole job for this event); a store that
+         * refuses them leaves the job without them. */
+        r = job_apply(j, JOB_EVENT_ADD_FILES, e);
+        if (r < 0) {
+                j->n_files -= n;
+                goto fail;
+        }
+        free(added);
+        manager_notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
+        return 0;
 
 fail:
         dir_check_done(&check);

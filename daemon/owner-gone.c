@@ -8,6 +8,7 @@
 #include "util.h"
 
 int job_set_cancel_with(Job *j, const char *client, CallError *e) {
+        char *copy, *old;
         int r;
 
         assert(j);
@@ -17,12 +18,22 @@ int job_set_cancel_with(Job *j, const char *client, CallError *e) {
                 return r;
         if (streq_ptr(j->cancel_with, client))
                 return 0;
-        r = free_and_strdup(&j->cancel_with, client);
-        if (r < 0)
+        copy = client ? strdup(client) : NULL;
+        if (client && !copy)
+                return -ENOMEM;
+        old = j->cancel_with;
+        j->cancel_with = copy;
+        /* Stored with the modification, before the caller hears of it; a store that refuses
+         * it leaves the binding as it was. */
+        r = job_apply(j, JOB_EVENT_MODIFY, e);
+        if (r < 0) {
+                j->cancel_with = old;
+                free(copy);
                 return r;
-        notify_changed(j, JOB_CHANGE_SETTINGS);
-        /* Stored with the modification, before the caller hears of it. */
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        }
+        free(old);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
+        return 0;
 }
 
 unsigned manager_client_gone(Manager *m, const char *client) {
@@ -33,10 +44,10 @@ unsigned manager_client_gone(Manager *m, const char *client) {
 
         /* Bound jobs are few (one per download of a running client), but any job may be: a
          * walk of the queue, without a store or bus call for the jobs that are not. */
-        for (Job *j = m->jobs_head, *next; j; j = next) {
+        for (Job *j = job_first(&m->jobs), *next; j; j = next) {
                 CallError e = { .kind = CALL_ERROR_NONE };
 
-                next = j->next;  /* a cancelled job leaves the queue */
+                next = job_next(j);  /* a cancelled job leaves the queue */
                 if (!streq_ptr(j->cancel_with, client))
                         continue;
                 log_job_info(j->id, j->owner, NULL, "The client it was bound to is gone (CancelWhenOwnerGone): cancelling.");

@@ -46,7 +46,7 @@ static void readahead_ahead(PrefixHash *p) {
         p->readahead_end = to;
 }
 
-static int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+static int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         PrefixHash *p = userdata;
         uint64_t start = now_monotonic_usec();
         size_t done = 0;
@@ -100,7 +100,7 @@ int prefix_hash_start(sd_event *e, Hasher *h, int fd, uint64_t end, PrefixHashDo
          * sockets of its priority. An elapsed timer is pending from the iteration that found it
          * elapsed, so whatever became ready before it runs first. Accuracy 1 µs: the default
          * would let the loop wait up to 250 ms for a slice. */
-        r = sd_event_add_time(e, &p->slice, CLOCK_MONOTONIC, 0, 1, on_slice_timer, p);
+        r = sd_event_add_time(e, &p->slice, CLOCK_MONOTONIC, 0, 1, scheduler_on_slice_timer, p);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(p->slice, "prefix-hash");

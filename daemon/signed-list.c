@@ -51,7 +51,7 @@ static void fail(SignedList *s, TransferOutcome outcome, const char *summary, co
         va_end(ap);
         SignedListResult r = {
                 .outcome = outcome,
-                .error_name = "Integrity",
+                .error_name = ERROR_NAME_INTEGRITY,
                 .message = msg,
                 .summary = summary,
         };

@@ -31,7 +31,7 @@ typedef struct SignedListResult {
         /* OK; TRANSIENT (the network, a 5xx: retry later); INTEGRITY (a bad or missing
          * signature, an unknown key, a list that is missing or does not parse). */
         TransferOutcome outcome;
-        const char *error_name;
+        ErrorName error_name;
         const char *message;            /* names the URL */
         const char *summary;            /* without it */
         uint64_t retry_after_usec;

@@ -34,41 +34,6 @@ struct Store {
         sqlite3_stmt *save_delete, *remove_delete;
 };
 
-/* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
- * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it
- * is asked for, and doubling stops at that limit instead of wrapping. On failure *items and
- * *allocated are left as they were. */
-static inline int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
-        size_t max, a;
-        void *p;
-
-        assert(items);
-        assert(allocated);
-        assert(size > 0);
-
-        if (need <= *allocated)
-                return 0;
-        max = (size_t) PTRDIFF_MAX / size;
-        if (need > max)
-                return -ENOMEM;
-        if (*allocated == 0)
-                a = 16;
-        else if (*allocated <= max / 2)
-                a = *allocated * 2;
-        else
-                a = max;
-        if (a < need)
-                a = need;
-        if (a > max)
-                a = max;
-        p = reallocarray(*items, a, size);
-        if (!p)
-                return -ENOMEM;
-        *items = p;
-        *allocated = a;
-        return 0;
-}
-
 /* store-sql.c: SQLite helpers that need no Store */
 /* For _cleanup_(): a statement prepared for one use is finalized; a cached one is reset and
  * its bindings cleared, ready for the next use. */
@@ -97,6 +62,27 @@ int store_read_all(Store *s, const char *sql, const char *what,
 int store_schema_migrate(Store *s, int from);
 int store_schema_prepare(Store *s);
 void store_schema_finalize(Store *s);
+
+/* store-salvage.c: the temporary files of the jobs in a store that is moved aside */
+typedef struct StoreSalvagedFile {
+        uid_t owner;
+        char *dir;
+        dev_t dev;
+        ino_t ino;
+        char *name;
+} StoreSalvagedFile;
+
+typedef struct StoreSalvage {
+        StoreSalvagedFile *files;
+        size_t n, allocated;
+} StoreSalvage;
+
+/* Reads what it can of the temporary files the broken database lists (its jobs' files and its
+ * pending unlinks) into *v; reads that fail end early without an error. */
+void store_salvage_read(sqlite3 *db, StoreSalvage *v);
+/* Records them as pending unlinks of the (fresh) store s. */
+int store_salvage_keep(Store *s, StoreSalvage *v);
+void store_salvage_done(StoreSalvage *v);
 
 /* store-disk.c: the store's files on disk */
 int store_disk_mkdir(const char *dir);

@@ -4,15 +4,15 @@
 #include "token-bucket.h"
 #include "util.h"
 
-static double burst(const TokenBucket *b) {
+static double token_bucket_cap(const TokenBucket *b) {
         return (double) b->rate / 4.0;
 }
 
-static void refill(TokenBucket *b, uint64_t now) {
+static void token_bucket_refill(TokenBucket *b, uint64_t now) {
         if (now > b->refilled_usec) {
                 b->tokens += (double) b->rate * (double) (now - b->refilled_usec) / (double) USEC_PER_SEC;
-                if (b->tokens > burst(b))
-                        b->tokens = burst(b);
+                if (b->tokens > token_bucket_cap(b))
+                        b->tokens = token_bucket_cap(b);
         }
         b->refilled_usec = now;
 }
@@ -21,22 +21,22 @@ void token_bucket_init(TokenBucket *b, uint64_t rate, uint64_t now) {
         assert(b);
 
         *b = (TokenBucket) { .rate = rate, .refilled_usec = now };
-        b->tokens = burst(b);
+        b->tokens = token_bucket_cap(b);
 }
 
-uint64_t token_bucket_wait(TokenBucket *b, uint64_t now) {
+uint64_t token_bucket_wait_usec(TokenBucket *b, uint64_t now) {
         assert(b);
 
         if (b->rate == 0)
                 return 0;
-        refill(b, now);
+        token_bucket_refill(b, now);
         if (b->tokens > 0)
                 return 0;
-        /* A millisecond more, so the timer never fires a hair before the debt is paid. */
+        /* A millisecond more, so that the wake-up finds the debt paid. */
         return (uint64_t) (-b->tokens * (double) USEC_PER_SEC / (double) b->rate) + USEC_PER_MSEC;
 }
 
-void token_bucket_take(TokenBucket *b, size_t n) {
+void token_bucket_consume(TokenBucket *b, size_t n) {
         assert(b);
 
         if (b->rate > 0)
@@ -46,10 +46,8 @@ void token_bucket_take(TokenBucket *b, size_t n) {
 void token_bucket_set_rate(TokenBucket *b, uint64_t rate, uint64_t now) {
         assert(b);
 
-        if (b->rate == rate)
-                return;
-        refill(b, now);
+        token_bucket_refill(b, now);
         b->rate = rate;
-        if (rate == 0 || b->tokens > burst(b))
-                b->tokens = burst(b);
+        if (b->rate == 0 || b->tokens > token_bucket_cap(b))
+                b->tokens = token_bucket_cap(b);
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "token-bucket.h"
 #include "transfer.h"
+#include "url-strip.h"
 #include "util.h"
 
 struct Transfer {
@@ -50,9 +51,9 @@ struct Transfer {
         char *etag, *last_modified;
         uint64_t retry_after_usec;
 
-        /* Bandwidth: a token bucket in bytes. When it runs dry the write callback pauses the
-         * handle (curl keeps the chunk) and a timer resumes it once the debt is paid. curl's own
-         * speed option cannot be changed reliably while a transfer runs. */
+        /* Bandwidth: when the bucket runs dry the write callback pauses the handle (curl keeps
+         * the chunk) and a timer resumes it once the debt is paid. curl's own speed option
+         * cannot be changed reliably while a transfer runs. */
         TokenBucket bucket;
         bool paused;
         sd_event_source *resume_timer;
@@ -194,9 +195,9 @@ static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Returns true when the chunk must wait: the bucket is in debt. */
 static bool bucket_must_wait(Transfer *t) {
-        uint64_t now = engine_now(t->engine);
-        uint64_t wait = token_bucket_wait(&t->bucket, now);
+        uint64_t now = engine_now(t->engine), wait;
 
+        wait = token_bucket_wait_usec(&t->bucket, now);
         if (wait == 0)
                 return false;
         if (!t->resume_timer) {
@@ -311,7 +312,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
                 t->wlen += len;
                 flush_soon(t);
         }
-        token_bucket_take(&t->bucket, len);
+        token_bucket_consume(&t->bucket, len);
 
         if (t->cb->on_progress)
                 t->cb->on_progress(t, t->userdata);
@@ -322,11 +323,12 @@ static void transfer_finish(Transfer *t, CURLcode code);
 
 static int transfer_request(Transfer *t);
 
-static void finish_redirect_error(Transfer *t, const char *name, const char *summary, const char *why) {
+static void finish_redirect_error(Transfer *t, ErrorName name, const char *summary, const char *why) {
         TransferResult r = { .outcome = TRANSFER_FATAL, .error_name = name, .summary = summary };
-        char msg[1024];
+        char msg[1024], from[HTTP_URL_SHOWN_MAX], to[HTTP_URL_SHOWN_MAX];
 
-        snprintf(msg, sizeof msg, "%s (from %s to %s)", why, t->url, t->redirect_url);
+        snprintf(msg, sizeof msg, "%s (from %s to %s)", why, url_strip(from, sizeof from, t->url),
+                 url_strip(to, sizeof to, t->redirect_url));
         r.message = msg;
         t->cb->on_done(t, &r, t->userdata);
 }
@@ -338,12 +340,12 @@ static void follow_redirect(Transfer *t) {
         int r;
 
         if (++t->redirects > 10) {
-                finish_redirect_error(t, "TooManyRedirects", "Too many redirects", "More than 10 redirects");
+                finish_redirect_error(t, ERROR_NAME_TOO_MANY_REDIRECTS, "Too many redirects", "More than 10 redirects");
                 return;
         }
         if (strncasecmp(t->redirect_url, "https:", 6) != 0 &&
             (strncasecmp(t->redirect_url, "http:", 5) != 0 || (from_https && !t->allow_insecure_redirect))) {
-                finish_redirect_error(t, "UnsupportedProtocol", "Redirect to a protocol that is not allowed",
+                finish_redirect_error(t, ERROR_NAME_UNSUPPORTED_PROTOCOL, "Redirect to a protocol that is not allowed",
                                       "A redirect led to a protocol that is not allowed (only http and https; "
                                       "https to http only with AllowInsecureRedirect)");
                 return;
@@ -353,7 +355,7 @@ static void follow_redirect(Transfer *t) {
         t->url = TAKE_PTR(t->redirect_url);
         r = transfer_request(t);
         if (r < 0) {
-                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = "Network",
+                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = ERROR_NAME_NETWORK,
                                        .summary = strerror(-r), .message = strerror(-r) };
                 t->cb->on_done(t, &res, t->userdata);
         }
@@ -447,6 +449,11 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         Transfer *t;
         int r = -ENOMEM;
 
+        assert(e);
+        assert(req);
+        assert(cb);
+        assert(ret);
+
         t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
@@ -508,6 +515,8 @@ Transfer *transfer_free(Transfer *t) {
 }
 
 int transfer_stop(Transfer *t) {
+        assert(t);
+
         if (t->easy) {
                 engine_remove(t->engine, &t->req);
                 curl_easy_cleanup(t->easy);
@@ -525,14 +534,20 @@ bool transfer_is_paused(const Transfer *t) {
 }
 
 uint64_t transfer_get_position(const Transfer *t) {
+        assert(t);
+
         return t->position + t->wlen;
 }
 
 uint64_t transfer_get_total(const Transfer *t) {
+        assert(t);
+
         return t->total;
 }
 
 const char *transfer_get_validator(const Transfer *t) {
+        assert(t);
+
         if (!t->body_accepted)
                 return NULL;
         /* A weak ETag is not good enough for If-Range (RFC 9110 13.1.5). */
@@ -542,6 +557,8 @@ const char *transfer_get_validator(const Transfer *t) {
 }
 
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
+        assert(t);
+
         if (t->bucket.rate == bytes_per_sec)
                 return 0;
         token_bucket_set_rate(&t->bucket, bytes_per_sec, engine_now(t->engine));
@@ -578,7 +595,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
         else if (t->write_errno != 0) {
                 int e = t->write_errno;
                 r.local_errno = e;
-                r.error_name = "LocalFile";
+                r.error_name = ERROR_NAME_LOCAL_FILE;
                 /* A full disk or quota can clear up; the partial data is kept. */
                 r.outcome = e == ENOSPC || e == EDQUOT ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
                 snprintf(msg, sizeof msg, "Writing the temporary file failed: %s", strerror(e));
@@ -590,7 +607,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 http_result_from_curl(code, t->errbuf, t->url, &r, msg, sizeof msg);
         else if (t->total != UINT64_MAX && t->position != t->total) {
                 r.outcome = TRANSFER_TRANSIENT;
-                r.error_name = "Network";
+                r.error_name = ERROR_NAME_NETWORK;
                 snprintf(msg, sizeof msg, "The connection ended after %" PRIu64 " of %" PRIu64 " bytes for %s",
                          t->position, t->total, t->url);
                 r.summary = "The connection ended early";
@@ -603,7 +620,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                         r.outcome = TRANSFER_INTEGRITY;
         }
         if (r.outcome == TRANSFER_INTEGRITY) {
-                r.error_name = "Integrity";
+                r.error_name = ERROR_NAME_INTEGRITY;
                 snprintf(msg, sizeof msg, "%s", t->check.message);
                 r.summary = t->check.summary;
         }
