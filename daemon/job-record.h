@@ -13,6 +13,7 @@
 #include "fsops.h"
 #include "job.h"
 #include "list.h"
+#include "network-policy.h"
 #include "rate-window.h"
 
 /* Owned by higher layers; a job only points at them. */
@@ -61,6 +62,7 @@ struct Job {
         char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
         char *cancel_with;              /* the client whose departure cancels the job (an opaque
                                          * name from bus/: CancelWhenOwnerGone); NULL for none */
+        CostPolicy cost_policy;         /* the store gives _COST_POLICY_INVALID for "the default" */
 
         JobFile **files;
         size_t n_files, n_files_allocated;
