@@ -27,8 +27,8 @@ static void cancel_unfinished(Ctl *c, const char *id, const char *path) {
                 report_bus_error(&error, -EIO, "cannot cancel the unfinished job %s", id);
 }
 
-/* CreateJob with the command line's priority, then MinimumRetryDelay and BandwidthLimit if
- * asked for. */
+/* CreateJob with the command line's priority (and cost policy, when given), then
+ * MinimumRetryDelay and BandwidthLimit if asked for. */
 static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -36,8 +36,9 @@ static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
         int r;
 
         r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
-                               &error, &reply, "sa{sv}", name, 2, "type", "s", type,
-                               "priority", "s", c->priority ? c->priority : DEFAULT_PRIORITY);
+                               &error, &reply, "sa{sv}", name, c->cost_policy ? 3 : 2, "type", "s", type,
+                               "priority", "s", c->priority ? c->priority : DEFAULT_PRIORITY,
+                               "cost-policy", "s", c->cost_policy);
         if (r < 0)
                 return report_bus_error(&error, r, "cannot create a%s %s job", streq(type, "upload") ? "n" : "", type);
         r = sd_bus_message_read(reply, "so", &id, &path);

@@ -12,7 +12,7 @@
  * Needs root (xferd runs as the system service of a system-type bus) and
  * Debian's python3-dbusmock; skips without them unless CI=true.
  */
-#include <dirent.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -528,6 +528,153 @@ test_user_instance (void)
         finish (env, waiting, a_dest, a);
 }
 
+/* ---- xferctl ----------------------------------------------------------------------------- */
+
+static gboolean
+on_window_over (gpointer data)
+{
+        *(gboolean *) data = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+/* Runs xferctl --system ARGS… (NULL-terminated) on the test bus; returns its exit status. */
+static int
+xferctl (XferdEnv *env, char **out, ...)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        const char *arg;
+        va_list ap;
+
+        g_ptr_array_add (argv, (gpointer) g_getenv ("XFERCTL_BINARY"));
+        g_ptr_array_add (argv, (gpointer) "--system");
+        va_start (ap, out);
+        while ((arg = va_arg (ap, const char *)))
+                g_ptr_array_add (argv, (gpointer) arg);
+        va_end (ap);
+        g_ptr_array_add (argv, NULL);
+        return bus_fixture_run (env->fx, (const char *const *) argv->pdata, out, NULL);
+}
+
+static void
+on_line (GObject *source, GAsyncResult *result, gpointer data)
+{
+        char **line = data;
+        g_autoptr(GError) error = NULL;
+
+        *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+        g_assert_no_error (error);
+        if (!*line)
+                *line = g_strdup ("");  /* end of the stream */
+}
+
+/* Reads lines (the loop keeps running) until one contains needle; FALSE at the end of the
+ * stream or after timeout_ms. */
+static gboolean
+wait_line (BusFixture *fx, GDataInputStream *in, const char *needle, guint timeout_ms)
+{
+        gboolean expired = FALSE;
+        g_autoptr(GSource) deadline = g_timeout_source_new (timeout_ms);
+
+        g_source_set_callback (deadline, on_window_over, &expired, NULL);
+        g_source_attach (deadline, fx->ctx);
+        for (;;) {
+                g_autofree char *line = NULL;
+
+                g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, NULL, on_line, &line);
+                while (!line && !expired)
+                        g_main_context_iteration (fx->ctx, TRUE);
+                if (!line) {
+                        /* The read is still pending: let it end with the stream. */
+                        g_source_destroy (deadline);
+                        return FALSE;
+                }
+                g_test_message ("xferctl: %s", line);
+                if (!*line || strstr (line, needle)) {
+                        g_source_destroy (deadline);
+                        return *line != '\0';
+                }
+        }
+}
+
+/* --cost-policy on create and download, the wait reason in the progress line, list and info,
+ * and `xferctl status` saying what xferd believes about the network and why. */
+static void
+test_xferctl (void)
+{
+        if (skip_unless_ready ())
+                return;
+        if (!g_getenv ("XFERCTL_BINARY")) {
+                g_test_skip ("XFERCTL_BINARY is not set");
+                return;
+        }
+        g_autoptr(XferdEnv) env = env_new (NULL, NULL);
+        g_autoptr(NmMock) nm = nm_mock_start (env->fx, NM_METERED_YES, NM_CONNECTIVITY_FULL);
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/f.bin", SIZE);
+        g_autofree char *url = http_server_url (env->http, "/f.bin");
+        g_autofree char *dest = xferd_env_path (env, "f.bin");
+        g_autofree char *out = NULL;
+
+        g_assert_cmpint (xferctl (env, &out, "status", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "Network:                not watched"));
+        g_assert_nonnull (strstr (out, "DefaultCostPolicy:      unmetered"));
+        g_clear_pointer (&out, g_free);
+
+        g_assert_cmpint (xferctl (env, NULL, "--cost-policy=sometimes", "create", "x", NULL), ==, 2);
+        g_assert_cmpint (xferctl (env, &out, "--cost-policy=always", "create", "mine", NULL), ==, 0);
+        g_strstrip (out);
+        g_autofree char *created = g_strdup_printf (XFERD_JOB_PATH_PREFIX "%s", out);
+        g_clear_pointer (&out, g_free);
+        assert_job_string (env, created, "CostPolicy", "always");
+        g_assert_cmpint (xferctl (env, NULL, "set", xferd_job_id (created), "CostPolicy", "unmetered", NULL), ==, 0);
+        assert_job_string (env, created, "CostPolicy", "unmetered");
+
+        /* A download (foreground, so `always` unless told) asked to wait for an unmetered
+         * network waits, and says why. */
+        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--system", "download", "--cost-policy=unmetered",
+                               url, dest, NULL };
+        g_autoptr(GSubprocess) download = bus_fixture_spawn (env->fx, argv);
+        g_autoptr(GDataInputStream) progress = g_data_input_stream_new (g_subprocess_get_stderr_pipe (download));
+        g_assert_true (wait_line (env->fx, progress, "waiting for an unmetered network", WAIT_TIMEOUT_MS));
+
+        g_autoptr(GVariant) jobs = xferd_list_jobs (env->fx);
+        g_autofree char *job = NULL;
+        for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
+                const char *path;
+
+                g_variant_get_child (jobs, i, "(&s&s&s&sutt&o)", NULL, NULL, NULL, NULL, NULL, NULL, NULL, &path);
+                if (g_strcmp0 (path, created) != 0)
+                        job = g_strdup (path);
+        }
+        g_assert_nonnull (job);
+        g_assert_cmpint (xferctl (env, &out, "list", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "metered-network"));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (xferctl (env, &out, "--json", "list", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "\"WaitReason\": \"metered-network\""));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (xferctl (env, &out, "info", xferd_job_id (job), NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "metered-network"));
+        g_assert_nonnull (strstr (out, "CostPolicy"));
+        g_assert_nonnull (strstr (out, "unmetered"));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (xferctl (env, &out, "status", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "Network:                metered, full connectivity"));
+        g_assert_nonnull (strstr (out, "NetworkManager says Metered=yes, Connectivity=full."));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (xferctl (env, &out, "--json", "status", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "\"NetworkSource\": \"networkmanager\""));
+        g_clear_pointer (&out, g_free);
+
+        nm_mock_set_metered (nm, NM_METERED_NO);
+        g_autoptr(GError) error = NULL;
+        g_assert_true (g_subprocess_wait (download, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_true (g_subprocess_get_if_exited (download));
+        g_assert_cmpint (g_subprocess_get_exit_status (download), ==, 0);
+        assert_file_content (dest, content);
+        xferd_job_call (env->fx, created, "Cancel");
+}
+
 /* ---- wake-ups of an idle daemon ---------------------------------------------------------- */
 
 /* Context switches a process made when it went to sleep and was woken (voluntary), summed
@@ -636,13 +783,6 @@ match_name_gone (const RecordedSignal *sig, gpointer data)
         return strcmp (name, data) == 0 && *new_owner == '\0';
 }
 
-static gboolean
-on_window_over (gpointer data)
-{
-        *(gboolean *) data = TRUE;
-        return G_SOURCE_REMOVE;
-}
-
 /* The measurement window: the test's loop runs (and NetworkManager keeps sending news) for
  * this long; what is measured is the count of wake-ups, not a time. */
 static void
@@ -738,6 +878,7 @@ main (int argc, char *argv[])
         g_test_add_func ("/metered/default-policy", test_default_policy);
         g_test_add_func ("/metered/bad-default", test_bad_default);
         g_test_add_func ("/metered/user-instance", test_user_instance);
+        g_test_add_func ("/metered/xferctl", test_xferctl);
         g_test_add_func ("/metered/idle-no-wakeups", test_idle_no_wakeups);
         return g_test_run ();
 }
