@@ -295,8 +295,10 @@ static int connect_and_ask(NetworkCost *c) {
         r = sd_bus_attach_event(c->bus, c->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
-        r = sd_bus_match_signal(c->bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
-                                "Disconnected", on_disconnected, c);
+        /* sd-bus makes this signal itself when the connection goes: a local match, nothing
+         * is sent to the bus for it. */
+        r = sd_bus_match_signal(c->bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                                "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, c);
         if (r < 0)
                 return r;
         /* Matches before the question, on one connection: the bus handles them in order, so

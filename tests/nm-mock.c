@@ -186,6 +186,17 @@ nm_mock_stop (NmMock *nm)
 }
 
 void
+nm_mock_bus_gone (NmMock *nm)
+{
+        g_autoptr(GError) error = NULL;
+
+        g_assert_nonnull (nm->proc);
+        g_subprocess_wait (nm->proc, NULL, &error);
+        g_assert_no_error (error);
+        g_clear_object (&nm->proc);
+}
+
+void
 nm_mock_free (NmMock *nm)
 {
         if (!nm)

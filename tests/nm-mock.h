@@ -60,6 +60,9 @@ void nm_mock_set_connectivity (NmMock *nm, guint32 connectivity);
 void nm_mock_set_metered_string (NmMock *nm, const char *value);
 /* Stops NetworkManager (SIGTERM) and returns once its name is gone. */
 void nm_mock_stop (NmMock *nm);
+/* The mock's bus went away (the test stopped it): waits until the mock, which exits then,
+ * is gone; nothing is left to stop. */
+void nm_mock_bus_gone (NmMock *nm);
 /* Stops it if it runs, and frees. */
 void nm_mock_free (NmMock *nm);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NmMock, nm_mock_free)

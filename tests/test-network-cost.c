@@ -7,6 +7,7 @@
  * a deadline.
  */
 #include <glib.h>
+#include <signal.h>
 #include <string.h>
 #include <systemd/sd-event.h>
 
@@ -269,6 +270,32 @@ test_untrusted (void)
         g_assert_false (network_view_is_metered (network_cost_view (w->cost)));
 }
 
+/* The system bus goes away under the watcher: the rule without NetworkManager, at once; the
+ * next start finds no bus and says so without waiting. */
+static void
+test_bus_lost (void)
+{
+        if (nm_mock_skip_if_missing ())
+                return;
+        g_autoptr(Watch) w = watch_new ();
+        g_autoptr(NmMock) nm = nm_mock_start (w->fx, NM_METERED_YES, NM_CONNECTIVITY_FULL);
+
+        network_cost_start (w->cost);
+        wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_YES, NETWORK_CONNECTIVITY_FULL);
+
+        g_subprocess_send_signal (w->fx->dbus_daemon, SIGTERM);
+        g_assert_true (g_subprocess_wait (w->fx->dbus_daemon, NULL, NULL));
+        nm_mock_bus_gone (nm);
+        wait_view (w, NETWORK_SOURCE_ABSENT, 0, 0);
+        g_assert_cmpint (w->before.source, ==, NETWORK_SOURCE_NETWORKMANAGER);
+        g_assert_false (network_view_is_metered (network_cost_view (w->cost)));
+
+        network_cost_stop (w->cost);
+        network_cost_start (w->cost);
+        g_assert_cmpint (network_cost_view (w->cost)->source, ==, NETWORK_SOURCE_ABSENT);
+        network_cost_stop (w->cost);
+}
+
 /* No system bus at all (the --user instance in a container, say): the rule without
  * NetworkManager, decided at once. */
 static void
@@ -294,6 +321,7 @@ main (int argc, char *argv[])
         g_test_add_func ("/network-cost/appear-disappear", test_appear_disappear);
         g_test_add_func ("/network-cost/stop-start", test_stop_start);
         g_test_add_func ("/network-cost/untrusted", test_untrusted);
+        g_test_add_func ("/network-cost/bus-lost", test_bus_lost);
         g_test_add_func ("/network-cost/no-bus", test_no_bus);
         return g_test_run ();
 }
