@@ -113,7 +113,8 @@ finish (XferdEnv *env, const char *job, const char *dest, GBytes *content)
         assert_file_content (dest, content);
 }
 
-/* Stalls the resource after STALL bytes and waits until the job's temporary file holds them. */
+/* Waits until the job's transfer stalls after STALL bytes (http_server_stall_after()) and its
+ * temporary file holds them; returns that file's path. */
 static char *
 wait_stalled (XferdEnv *env, const char *job, const char *path)
 {
@@ -255,7 +256,8 @@ test_portal (void)
         nm_mock_set_connectivity (nm, NM_CONNECTIVITY_LIMITED);
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "WaitReason", "no-network", WAIT_TIMEOUT_MS));
         nm_mock_set_connectivity (nm, NM_CONNECTIVITY_NONE);
-        assert_manager_string (env, "NetworkConnectivity", "none");
+        g_assert_true (wait_string (env, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "NetworkConnectivity", "none",
+                                    WAIT_TIMEOUT_MS));
         assert_job_string (env, job, "WaitReason", "no-network");
         assert_job_string (env, job, "State", "queued");
         g_assert_cmpuint (http_server_request_count (env->http, "/f.bin"), ==, 0);
@@ -330,7 +332,8 @@ test_full_again_retries (void)
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "ErrorCount"), ==, 1);
 
         nm_mock_set_connectivity (nm, NM_CONNECTIVITY_NONE);
-        assert_manager_string (env, "NetworkConnectivity", "none");
+        g_assert_true (wait_string (env, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "NetworkConnectivity", "none",
+                                    WAIT_TIMEOUT_MS));
         g_autoptr(GError) error = NULL;
         g_autoptr(HttpServer) back = http_server_new_on_port (port, &error);
         g_assert_no_error (error);
@@ -360,7 +363,7 @@ test_nm_appears (void)
 
         http_server_stall_after (env->http, "/f.bin", STALL);
         g_autofree char *job = start_job (env, "/f.bin", "unmetered", NULL, &dest);
-        wait_stalled (env, job, "/f.bin");
+        g_free (wait_stalled (env, job, "/f.bin"));
         assert_manager_string (env, "NetworkSource", "absent");
         assert_manager_string (env, "NetworkMetered", "unknown");
         g_autofree char *log = bus_fixture_xferd_log (env->fx);
@@ -396,7 +399,7 @@ test_nm_disappears (void)
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "WaitReason", "metered-network", WAIT_TIMEOUT_MS));
         nm_mock_stop (nm);
         g_assert_true (http_server_wait_requests (env->http, "/f.bin", 1, WITHIN_MS));
-        wait_stalled (env, job, "/f.bin");
+        g_free (wait_stalled (env, job, "/f.bin"));
         assert_manager_string (env, "NetworkSource", "absent");
         assert_manager_string (env, "NetworkConnectivity", "unknown");
         http_server_release (env->http, "/f.bin");
@@ -433,7 +436,7 @@ test_change_policy (void)
 
         job_set (env->fx, job, "CostPolicy", g_variant_new_string ("always"));
         g_assert_true (http_server_wait_requests (env->http, "/f.bin", 1, WITHIN_MS));
-        wait_stalled (env, job, "/f.bin");
+        g_free (wait_stalled (env, job, "/f.bin"));
 
         job_set (env->fx, job, "CostPolicy", g_variant_new_string ("unmetered"));
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "State", "queued", WITHIN_MS));
@@ -817,7 +820,7 @@ test_idle_no_wakeups (void)
 
         http_server_stall_after (env->http, "/f.bin", STALL);
         g_autofree char *job = start_job (env, "/f.bin", NULL, NULL, &dest);
-        wait_stalled (env, job, "/f.bin");
+        g_free (wait_stalled (env, job, "/f.bin"));
         pid_t pid = xferd_process_pid (env->fx);
         g_assert_cmpint (pid, >, 0);
         /* While the job runs: the daemon's own connection and the one to NetworkManager. */
