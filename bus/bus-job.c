@@ -286,6 +286,12 @@ static int property_get_priority(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_append(reply, "s", job_priority_to_string(j->priority));
 }
 
+static int property_get_cost_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Job *j = userdata;
+        return sd_bus_message_append(reply, "s", cost_policy_to_string(j->cost_policy));
+}
+
 static int property_get_auto_complete(sd_bus *bus, const char *path, const char *interface, const char *property,
                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
@@ -440,6 +446,25 @@ static int property_set_priority(sd_bus *bus, const char *path, const char *inte
         return set_result(job_set_priority(j, p < 0 ? j->priority : p, &e), &e, error);
 }
 
+static int property_set_cost_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *value, void *userdata, sd_bus_error *error) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+        Job *j = userdata;
+        CostPolicy p;
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(value, "s", &s);
+        if (r < 0)
+                return r;
+        p = cost_policy_from_string(s);
+        /* A final job says so first, whatever the value. */
+        if (p < 0 && !job_state_is_final(j->state))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown cost policy '%s'; use always or unmetered.", s);
+        return set_result(job_set_cost_policy(j, p < 0 ? j->cost_policy : p, &e), &e, error);
+}
+
 static int property_set_auto_complete(sd_bus *bus, const char *path, const char *interface, const char *property,
                                       sd_bus_message *value, void *userdata, sd_bus_error *error) {
         return set_bool(value, userdata, job_set_auto_complete, error);
@@ -550,6 +575,8 @@ const sd_bus_vtable bus_job_vtable[] = {
                                  SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_WRITABLE_PROPERTY("Priority", "s", property_get_priority, property_set_priority, 0,
+                                 SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_WRITABLE_PROPERTY("CostPolicy", "s", property_get_cost_policy, property_set_cost_policy, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_WRITABLE_PROPERTY("AutoComplete", "b", property_get_auto_complete, property_set_auto_complete, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),

@@ -32,12 +32,24 @@ static int owner_binding_option(Bus *b, sd_bus_message *m, bool wanted, char **r
         return r;
 }
 
+/* The cost-policy option: the creator chooses, else the daemon's default applies. */
+static int parse_cost_policy(const char *s, JobOptions *o, sd_bus_error *error) {
+        CostPolicy p = cost_policy_from_string(s);
+
+        if (p < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown cost policy '%s'; use always or unmetered.", s);
+        o->cost_policy = p;
+        o->cost_policy_set = true;
+        return 0;
+}
+
 static int reply_job(sd_bus_message *m, const Job *j) {
         return sd_bus_reply_method_return(m, "so", j->id, bus_job_path(j).s);
 }
 
 enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE, OPT_CHECKSUM_LIST,
-       OPT_CHECKSUM_LIST_SIGNATURE };
+       OPT_CHECKSUM_LIST_SIGNATURE, OPT_COST_POLICY };
 
 static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const BusOptionSpec spec[] = {
@@ -47,6 +59,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                 [OPT_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
                 [OPT_CHECKSUM_LIST] = { "checksum-list", "s" },
                 [OPT_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
+                [OPT_COST_POLICY] = { "cost-policy", "s" },
         };
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
@@ -81,6 +94,11 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         o.description = v.strings[OPT_DESCRIPTION];
         o.checksum_list = v.strings[OPT_CHECKSUM_LIST];
         o.checksum_list_signature = v.strings[OPT_CHECKSUM_LIST_SIGNATURE];
+        if (v.present[OPT_COST_POLICY]) {
+                r = parse_cost_policy(v.strings[OPT_COST_POLICY], &o, error);
+                if (r < 0)
+                        return r;
+        }
         r = owner_binding_option(b, m, v.present[OPT_CANCEL_WHEN_OWNER_GONE] && v.booleans[OPT_CANCEL_WHEN_OWNER_GONE],
                                  &binding, error);
         if (r < 0)
@@ -96,7 +114,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         return reply_job(m, j);
 }
 
-enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_FILE };
+enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_COST_POLICY, DL_FILE };
 
 static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const BusOptionSpec spec[] = {
@@ -105,6 +123,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 [DL_DESCRIPTION] = { "description", "s" },
                 [DL_DISPLAY_NAME] = { "display-name", "s" },
                 [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
+                [DL_COST_POLICY] = { "cost-policy", "s" },
                 [DL_FILE + BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
                 [DL_FILE + BUS_FILE_OPTION_SIZE] = { "size", "t" },
                 [DL_FILE + BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
@@ -138,6 +157,11 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                         return r;
         }
         o.description = v.strings[DL_DESCRIPTION];
+        if (v.present[DL_COST_POLICY]) {
+                r = parse_cost_policy(v.strings[DL_COST_POLICY], &o, error);
+                if (r < 0)
+                        return r;
+        }
         r = owner_binding_option(b, m, v.present[DL_CANCEL_WHEN_OWNER_GONE] && v.booleans[DL_CANCEL_WHEN_OWNER_GONE],
                                  &binding, error);
         if (r < 0)
@@ -253,6 +277,32 @@ static int property_get_background_limit(sd_bus *bus, const char *path, const ch
         return sd_bus_message_append(reply, "t", manager_get_config(b->manager)->background_bandwidth_limit);
 }
 
+static int property_get_default_cost_policy(sd_bus *bus, const char *path, const char *interface,
+                                            const char *property, sd_bus_message *reply, void *userdata,
+                                            sd_bus_error *error) {
+        Bus *b = userdata;
+        CostPolicy p = manager_get_config(b->manager)->default_cost_policy;
+
+        return sd_bus_message_append(reply, "s", cost_policy_to_string(p));
+}
+
+/* What xferd believes about the network, for `xferctl status`: the source, and NetworkManager's
+ * values while it is the source ("unknown" otherwise). */
+static int property_get_network(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        const NetworkView *v = manager_get_network(b->manager);
+        bool nm = v->source == NETWORK_SOURCE_NETWORKMANAGER;
+
+        if (streq(property, "NetworkSource"))
+                return sd_bus_message_append(reply, "s", network_source_to_string(v->source));
+        if (streq(property, "NetworkMetered"))
+                return sd_bus_message_append(reply, "s",
+                                             network_metered_to_string(nm ? v->metered : NETWORK_METERED_UNKNOWN));
+        return sd_bus_message_append(reply, "s", network_connectivity_to_string(nm ? v->connectivity
+                                                                                      : NETWORK_CONNECTIVITY_UNKNOWN));
+}
+
 /* The settings of the whole daemon are for its administrator only. */
 static int read_admin_value(Bus *b, sd_bus_message *value, const char *property, char type, void *ret,
                             sd_bus_error *error) {
@@ -328,5 +378,9 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_WRITABLE_PROPERTY("BackgroundBandwidthLimit", "t", property_get_background_limit,
                                  property_set_background_limit, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("DefaultCostPolicy", "s", property_get_default_cost_policy, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("NetworkSource", "s", property_get_network, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NetworkMetered", "s", property_get_network, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NetworkConnectivity", "s", property_get_network, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END
 };

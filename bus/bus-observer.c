@@ -43,6 +43,7 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("WaitReason");
         if (changes & JOB_CHANGE_SETTINGS) {
                 ADD("Priority");
+                ADD("CostPolicy");
                 ADD("AutoComplete");
                 ADD("BandwidthLimit");
                 ADD("AllowInsecureRedirect");
@@ -125,6 +126,14 @@ static void observer_job_gone(Manager *m, Job *j) {
                 log_debug_errno(r, "Failed to emit InterfacesRemoved for job %s", j->id);
 }
 
+static void observer_network_changed(Manager *m) {
+        Bus *b = manager_get_observer_userdata(m);
+        int r = sd_bus_emit_properties_changed(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE, "NetworkSource",
+                                               "NetworkMetered", "NetworkConnectivity", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for the network");
+}
+
 static void observer_idle_changed(Manager *m, bool idle) {
         Bus *b = manager_get_observer_userdata(m);
 
@@ -134,6 +143,7 @@ static void observer_idle_changed(Manager *m, bool idle) {
 
 const ManagerObserver bus_observer_template = {
         .idle_changed = observer_idle_changed,
+        .network_changed = observer_network_changed,
         .job_new = observer_job_new,
         .job_changed = observer_job_changed,
         .job_transferred = observer_job_transferred,

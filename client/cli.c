@@ -13,7 +13,7 @@
 typedef enum VerbId {
         VERB_DOWNLOAD, VERB_UPLOAD, VERB_CREATE, VERB_ADD, VERB_RESUME, VERB_SUSPEND, VERB_CANCEL,
         VERB_COMPLETE, VERB_INFO, VERB_FILES, VERB_LIST, VERB_MONITOR, VERB_SET, VERB_WAIT, VERB_LOGS,
-        _VERB_MAX,
+        VERB_STATUS, _VERB_MAX,
 } VerbId;
 
 static const Verb verbs[_VERB_MAX] = {
@@ -70,7 +70,8 @@ static const Verb verbs[_VERB_MAX] = {
                 "  AutoComplete, AllowInsecureRedirect (yes/no)\n"
                 "  BandwidthLimit (bytes/s: 500K, 2M; 0 = none)\n"
                 "  MinimumRetryDelay, NoProgressTimeout (seconds: 30, 10m, 2h, 14d)\n"
-                "  MinimumNotificationInterval (milliseconds: 500)",
+                "  MinimumNotificationInterval (milliseconds: 500)\n"
+                "  CostPolicy (always, unmetered)",
                 verb_set },
         [VERB_WAIT] = { "wait", 1, 1, "JOB", "wait until a job is transferred, fails or ends",
                 "Wait until a job is transferred, fails or ends, showing why it waits. Exit 0\n"
@@ -81,6 +82,12 @@ static const Verb verbs[_VERB_MAX] = {
                 "Show the log lines xferd wrote about a job, from the systemd journal\n"
                 "(journalctl JOB_ID=<id>).",
                 verb_logs },
+        [VERB_STATUS] = { "status", 0, 0, "", "what xferd believes about the network, and its settings",
+                "Show the daemon's version and settings, and what it believes about the network:\n"
+                "whether NetworkManager says it is metered and how far it connects, where that\n"
+                "comes from (NetworkManager, none on the system bus, or not asked while no job\n"
+                "needs it), and what it does to jobs (see CostPolicy).",
+                verb_status },
 };
 
 #define V(verb) (1u << (verb))
@@ -89,7 +96,7 @@ static const Verb verbs[_VERB_MAX] = {
 enum {
         OPT_USER = 0x100, OPT_SYSTEM, OPT_JSON, OPT_KEEP, OPT_NO_PROGRESS, OPT_NO_LEGEND,
         OPT_FORCE, OPT_PARTIAL, OPT_PRIORITY, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,
-        OPT_LIMIT_RATE, OPT_VERSION, OPT_CHECKSUM, OPT_SIZE, OPT_MIRROR, OPT_CHECKSUM_LIST,
+        OPT_LIMIT_RATE, OPT_COST_POLICY, OPT_VERSION, OPT_CHECKSUM, OPT_SIZE, OPT_MIRROR, OPT_CHECKSUM_LIST,
         OPT_CHECKSUM_LIST_SIGNATURE,
 };
 
@@ -119,6 +126,11 @@ static const OptionSpec option_specs[] = {
         { "priority",    OPT_PRIORITY,    "PRIO", V(VERB_DOWNLOAD) | V(VERB_UPLOAD) | V(VERB_CREATE),
           "foreground, high, normal or low (download and\n"
           "upload: foreground; create: normal)" },
+        { "cost-policy", OPT_COST_POLICY, "POLICY", V(VERB_DOWNLOAD) | V(VERB_UPLOAD) | V(VERB_CREATE),
+          "always, or unmetered: wait while NetworkManager\n"
+          "says the network is metered (default: always for\n"
+          "foreground jobs, else the daemon's\n"
+          "DefaultCostPolicy, see 'xferctl status')" },
         { "retries",     OPT_RETRIES,     "N", V(VERB_DOWNLOAD) | V(VERB_UPLOAD),
           "give up after N failed retries (exit status 7)" },
         { "retry-delay", OPT_RETRY_DELAY, "TIME", V(VERB_DOWNLOAD) | V(VERB_UPLOAD),
@@ -266,6 +278,11 @@ static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
                         return report_error(-EINVAL, "invalid priority \"%s\": expected foreground, high, normal or low",
                                             value);
                 c->priority = value;
+                return 0;
+        case OPT_COST_POLICY:
+                if (!streq(value, "always") && !streq(value, "unmetered"))
+                        return report_error(-EINVAL, "invalid cost policy \"%s\": expected always or unmetered", value);
+                c->cost_policy = value;
                 return 0;
         case OPT_RETRIES:
                 /* Digits only: strtoull() would take "-1" and " 3". */

@@ -44,19 +44,29 @@ static int json_job_end(JsonWriter *w) {
 
 int verb_create(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *id, *path;
         int r;
 
         assert(c);
         assert(argv);
 
-        if (c->priority)
-                r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                                       "CreateJob", &error, &reply, "sa{sv}", argv[1], 1, "priority", "s", c->priority);
-        else
-                r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                                       "CreateJob", &error, &reply, "sa{sv}", argv[1], 0);
+        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                           "CreateJob");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[1]);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        /* Only what the command line chose: the daemon's defaults for the rest. */
+        if (r >= 0 && c->priority)
+                r = sd_bus_message_append(m, "{sv}", "priority", "s", c->priority);
+        if (r >= 0 && c->cost_policy)
+                r = sd_bus_message_append(m, "{sv}", "cost-policy", "s", c->cost_policy);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot build the CreateJob call");
+        r = sd_bus_call(c->bus, m, 0, &error, &reply);
         if (r < 0)
                 return report_bus_error(&error, r, "cannot create job \"%s\"", argv[1]);
 
@@ -294,6 +304,7 @@ static const WritableProperty writable_properties[] = {
         { "MinimumRetryDelay",     'u' },
         { "NoProgressTimeout",     'u' },
         { "MinimumNotificationInterval", 'm' },  /* milliseconds */
+        { "CostPolicy",            's' },
 };
 
 /* "AutoComplete", "autocomplete", "auto-complete" and "auto_complete" all name the same

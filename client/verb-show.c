@@ -49,6 +49,7 @@ static int print_table_end(Table *t) {
 /* The order a person reads a job in; properties not named here follow in bus order. */
 static const char *const info_order[] = {
         "Id", "DisplayName", "Description", "Type", "Owner", "State", "WaitReason", "NextRetryTime", "Priority",
+        "CostPolicy",
         "BytesTransferred", "BytesTotal", "Rate", "ExpectedEndTime", "FilesTransferred", "FilesTotal", "CurrentFile",
         "ErrorName", "ErrorMessage", "ErrorCount",
         "AutoComplete", "BandwidthLimit", "AllowInsecureRedirect",

@@ -27,8 +27,9 @@ static void cancel_unfinished(Ctl *c, const char *id, const char *path) {
                 report_bus_error(&error, -EIO, "cannot cancel the unfinished job %s", id);
 }
 
-/* CreateJob with the command line's priority (and checksum list: every file of the job is
- * checked against it), then MinimumRetryDelay and BandwidthLimit if asked for. */
+/* CreateJob with the command line's priority (and cost policy, when given; and checksum list:
+ * every file of the job is checked against it), then MinimumRetryDelay and BandwidthLimit if
+ * asked for. */
 static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *m = NULL;
@@ -44,6 +45,8 @@ static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
         if (r >= 0)
                 r = sd_bus_message_append(m, "{sv}{sv}", "type", "s", type, "priority", "s",
                                           c->priority ? c->priority : DEFAULT_PRIORITY);
+        if (r >= 0 && c->cost_policy)
+                r = sd_bus_message_append(m, "{sv}", "cost-policy", "s", c->cost_policy);
         if (r >= 0 && c->file.checksum_list)
                 r = sd_bus_message_append(m, "{sv}", "checksum-list", "s", c->file.checksum_list);
         if (r >= 0 && c->file.checksum_list_signature)

@@ -45,6 +45,9 @@ static char *reason_text(const JobStatus *s, uint64_t now, const WaitContext *ct
         char *t;
         int r;
 
+        /* Queued for the network: NetworkManager says there is not enough of it to try. */
+        if (streq(reason, "no-network") && streq_ptr(s->state, "queued"))
+                return strdup("waiting for the network: NetworkManager reports no full connectivity");
         if (streq(reason, "retry-delay") || streq(reason, "no-network"))
                 return retry_text(s, now, streq(reason, "no-network"));
         if (streq(reason, "suspended"))
@@ -62,6 +65,10 @@ static char *reason_text(const JobStatus *s, uint64_t now, const WaitContext *ct
                 return strdup("waiting: jobs of higher priority go first");
         if (streq(reason, "bandwidth-limit"))
                 return strdup("waiting: the bandwidth limit is used up");
+        if (streq(reason, "metered-network"))
+                return strdup("waiting for an unmetered network (CostPolicy=unmetered; 'xferctl status' says why)");
+        if (streq(reason, "captive-portal"))
+                return strdup("waiting: the network has a captive portal; log in to it");
         /* A reason newer than this client: its token still says something. */
         return asprintf(&t, "waiting: %s", reason) < 0 ? NULL : t;
 }
@@ -96,7 +103,8 @@ char *wait_text_short(const JobStatus *s, uint64_t now_usec) {
                 return strdup("");
 
         retrying = (s->present & JOB_HAS_WAIT_REASON) && !isempty(s->wait_reason)
-                ? streq(s->wait_reason, "retry-delay") || streq(s->wait_reason, "no-network")
+                ? streq(s->wait_reason, "retry-delay") ||
+                  (streq(s->wait_reason, "no-network") && !streq(s->state, "queued"))
                 : streq(s->state, "transient-error");
         if (retrying) {
                 if ((s->present & JOB_HAS_NEXT_RETRY_TIME) && s->next_retry_time > now_usec)

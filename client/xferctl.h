@@ -25,6 +25,7 @@ typedef struct Ctl {
         bool partial;           /* complete: also a job not fully transferred */
         bool follow;            /* logs -f */
         const char *priority;   /* --priority; NULL: the verb's default */
+        const char *cost_policy; /* --cost-policy; NULL: the daemon's default */
         int64_t retries;        /* --retries; -1: as many as the daemon makes */
         uint64_t timeout_usec;  /* --timeout; 0: none */
         uint32_t retry_delay;   /* --retry-delay in seconds; 0: the daemon's default */
@@ -52,6 +53,7 @@ int verb_files(Ctl *c, int argc, char **argv);
 int verb_list(Ctl *c, int argc, char **argv);
 int verb_monitor(Ctl *c, int argc, char **argv);
 int verb_logs(Ctl *c, int argc, char **argv);
+int verb_status(Ctl *c, int argc, char **argv);
 
 /* Delivers SIGINT and SIGTERM to handler through the event loop (blocking their default
  * action), so an interrupted wait can clean up. */

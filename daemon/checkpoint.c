@@ -115,4 +115,7 @@ void checkpoint_unmark(Job *j) {
 
         if (checkpoint_is_marked(j))
                 list_remove(&j->manager->dirty, &j->dirty_node);
+        /* Nothing left to write: the timer would only wake an idle daemon. */
+        if (list_is_empty(&j->manager->dirty))
+                (void) sd_event_source_set_enabled(j->manager->progress_timer, SD_EVENT_OFF);
 }

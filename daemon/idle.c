@@ -85,6 +85,7 @@ void idle_check(Manager *m) {
         assert(m);
 
         network_retry_update_watch(m);
+        network_wait_update(m);
 
         if (idle == m->idle)
                 return;

@@ -252,6 +252,9 @@ void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const cha
         assert(j);
         assert(message);
 
+        /* Without usable connectivity no attempt could succeed: it does not count. */
+        if (network_wait_absorbs_failure(j, name, message))
+                return;
         /* Only a job that can fail takes the error: outside the error states ErrorName stays
          * empty. */
         if (job_transition(j->state, event, &ctx, &t) < 0) {

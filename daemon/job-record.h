@@ -13,6 +13,7 @@
 #include "fsops.h"
 #include "job.h"
 #include "list.h"
+#include "network-policy.h"
 #include "rate-window.h"
 #include "server-digest.h"
 
@@ -81,6 +82,7 @@ struct Job {
                                          * name from bus/: CancelWhenOwnerGone); NULL for none */
         char *checksum_list;            /* CreateJob's default for files added without one */
         char *checksum_list_signature;
+        CostPolicy cost_policy;         /* the store gives _COST_POLICY_INVALID for "the default" */
 
         JobFile **files;
         size_t n_files, n_files_allocated;

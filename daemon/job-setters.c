@@ -269,3 +269,24 @@ int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e) {
         r = job_set_field(j, &j->minimum_notification_interval, &ms, sizeof ms, "its notification interval", e);
         return r < 0 ? r : 0;
 }
+
+int job_set_cost_policy(Job *j, CostPolicy p, CallError *e) {
+        int r;
+
+        assert(j);
+
+        r = job_check_not_final(j, "its cost policy", e);
+        if (r < 0)
+                return r;
+        if (p < 0 || p >= _COST_POLICY_MAX)
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "Unknown cost policy; use always or unmetered.");
+        if (j->cost_policy == p)
+                return 0;
+        j->cost_policy = p;
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
+        r = job_apply(j, JOB_EVENT_MODIFY, e);
+        /* Now unmetered on a metered network: stop; now always: start, if it waited for that. */
+        network_wait_check_job(j);
+        return r;
+}

@@ -28,7 +28,9 @@ static void manager_wait_scan(Manager *m) {
                         continue;
                 if (job_state_is_active(o->state))
                         m->wait_scan_active_background++;
-                if ((o->state == JOB_QUEUED || job_state_is_active(o->state)) &&
+                /* A job the network holds back goes ahead of nobody. */
+                if ((job_state_is_active(o->state) ||
+                     (o->state == JOB_QUEUED && network_wait_verdict(o) == NETWORK_VERDICT_GO)) &&
                     (int) o->priority < m->wait_scan_best_priority)
                         m->wait_scan_best_priority = (int) o->priority;
         }
@@ -40,6 +42,7 @@ static WaitReason job_wait_reason_value(const Job *j) {
                 .state = j->state,
                 .network_down = idle_job_waits_for_network(j),
                 .throttled = j->transfer && transfer_is_paused(j->transfer),
+                .network = j->state == JOB_QUEUED ? network_wait_verdict(j) : NETWORK_VERDICT_GO,
         };
 
         if (j->state == JOB_QUEUED && job_is_background(j)) {
@@ -60,7 +63,12 @@ const char *job_wait_reason(const Job *j) {
 void job_wait_reason_told(Job *j) {
         assert(j);
 
-        j->wait_reason_told = (int) job_wait_reason_value(j);
+        WaitReason r = job_wait_reason_value(j);
+
+        /* The journal hears why a job waits for the network once, when it starts to. */
+        if ((int) r != j->wait_reason_told)
+                network_wait_log(j, r);
+        j->wait_reason_told = (int) r;
 }
 
 void manager_update_wait_reasons(Manager *m) {

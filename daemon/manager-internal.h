@@ -10,9 +10,11 @@
 #include "manager.h"
 #include "netwatch.h"
 #include "server-digest.h"
+#include "network-cost.h"
 #include "store.h"
 #include "tus.h"
 #include "util.h"
+#include "wait-reason.h"
 
 /* ErrorMessage, and the summary the Failed signal carries, in bytes. */
 #define JOB_ERROR_MESSAGE_MAX 1024
@@ -36,6 +38,7 @@ struct Manager {
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
         sd_event_source *network_timer;         /* lets a burst of network news settle */
+        NetworkCost *network_cost;              /* NetworkManager, asked while a job is busy */
         sd_event_source *inactivity_timer;
 
         List jobs;                              /* non-final, oldest first */
@@ -154,6 +157,14 @@ int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata);
 /* job-rate.c */
 void job_rate_sample(Job *j);
 void job_rate_reset(Job *j);
+
+/* network-wait.c */
+int network_wait_new(Manager *m);
+void network_wait_update(Manager *m);
+NetworkVerdict network_wait_verdict(const Job *j);
+bool network_wait_absorbs_failure(Job *j, ErrorName name, const char *message);
+void network_wait_check_job(Job *j);
+void network_wait_log(const Job *j, WaitReason r);
 
 /* job-wait.c */
 void job_wait_reason_told(Job *j);

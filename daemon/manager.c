@@ -86,11 +86,9 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         assert(o);
         assert(ret);
 
-        assert(m);
-        assert(display_name);
-        assert(o);
-        assert(ret);
-
+        if (o->cost_policy_set && (o->cost_policy < 0 || o->cost_policy >= _COST_POLICY_MAX))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "Unknown cost policy; use always or unmetered.");
         r = job_check_text("display name", display_name, JOB_DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
@@ -128,6 +126,8 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->state = JOB_SUSPENDED;
         j->priority = o->priority;
         j->auto_complete = o->auto_complete;
+        j->cost_policy = o->cost_policy_set ? o->cost_policy
+                                            : cost_policy_default(o->priority, m->config.default_cost_policy);
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
         j->minimum_notification_interval = 500;
@@ -202,6 +202,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         }
 
         r = engine_new(event, &config->transfer, &m->engine);
+        if (r < 0)
+                goto fail;
+        r = network_wait_new(m);
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
@@ -302,6 +305,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->unlink_timer);
         sd_event_source_disable_unref(m->inactivity_timer);
         netwatch_free(m->netwatch);
+        network_cost_free(m->network_cost);
         store_close(m->store);
         engine_free(m->engine);
         sd_event_unref(m->event);

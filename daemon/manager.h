@@ -36,6 +36,7 @@ typedef struct ManagerObserver {
         void (*job_removed)(Manager *m, Job *j);  /* reached a final state, left the queue */
         void (*job_gone)(Manager *m, Job *j);     /* retention over, about to be freed */
         void (*idle_changed)(Manager *m, bool idle);
+        void (*network_changed)(Manager *m);      /* what manager_get_network() says changed */
         void *userdata;
 } ManagerObserver;
 
@@ -73,6 +74,8 @@ typedef struct JobOptions {
         const char *cancel_with;        /* see job_set_cancel_with(); NULL for none */
         const char *checksum_list;              /* downloads: the default of every file added */
         const char *checksum_list_signature;    /* NULL: checksum_list + ".gpg" */
+        bool cost_policy_set;           /* the creator chose cost_policy; else the default */
+        CostPolicy cost_policy;
 } JobOptions;
 
 /* What AddFileWithOptions and Download may say of a download's file beyond its URL and path;
@@ -116,6 +119,11 @@ int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e);
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e);
 int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e);
 int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e);
+int job_set_cost_policy(Job *j, CostPolicy p, CallError *e);
+
+/* What xferd believes about the network: NetworkManager's Metered and Connectivity while a
+ * job needs them, or why it has none (network-wait.c). */
+const NetworkView *manager_get_network(Manager *m);
 
 /* owner-gone.c: CancelWhenOwnerGone. A job bound to a client (any name the caller chooses to
  * identify the party that must stay; bus/ uses the caller's connection) is cancelled, with

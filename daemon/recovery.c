@@ -122,6 +122,9 @@ static int manager_adopt_job(Job *j, void *userdata) {
 
         j->manager = m;
         j->fd = -1;
+        /* A job from before cost policies: the default for its priority, stored below. */
+        if (j->cost_policy < 0 || j->cost_policy >= _COST_POLICY_MAX)
+                j->cost_policy = cost_policy_default(j->priority, m->config.default_cost_policy);
         r = fs_identity_load(j->owner, &j->identity);
         if (r < 0) {
                 log_error_errno(r, "Cannot look up uid %u of job %s; leaving it in the store", (unsigned) j->owner, j->id);

@@ -51,7 +51,9 @@ void scheduler_done(Manager *m) {
 static void scheduler_entry_update(SchedulerEntry *e, const Job *j) {
         *e = (SchedulerEntry) {
                 .priority = j->priority,
-                .queued = j->state == JOB_QUEUED,
+                /* A job the network holds back (network-wait.c) waits for no slot: it neither
+                 * runs nor takes a slot from another. */
+                .queued = j->state == JOB_QUEUED && network_wait_verdict(j) == NETWORK_VERDICT_GO,
                 .active = job_state_is_active(j->state),
                 .run_started = j->run_started,
         };
@@ -148,7 +150,8 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
          * so walk with care. */
         for (Job *j = job_first(&m->jobs); j; j = next) {
                 next = job_next(j);
-                if (j->state == JOB_QUEUED && !scheduler_is_background(j->priority))
+                if (j->state == JOB_QUEUED && !scheduler_is_background(j->priority) &&
+                    network_wait_verdict(j) == NETWORK_VERDICT_GO)
                         scheduler_start_job(j);
         }
 

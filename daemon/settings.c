@@ -30,6 +30,18 @@ static int parse_u64(const char *v, uint64_t max, uint64_t *ret) {
 
 typedef enum Unit { UNIT_COUNT, UNIT_SECONDS, UNIT_DAYS, UNIT_BYTES_PER_SEC } Unit;
 
+/* The keys whose values are words. */
+static int apply_word(DaemonSettings *s, const char *key, const char *value) {
+        if (streq(key, "DefaultCostPolicy")) {
+                CostPolicy p = cost_policy_from_string(value);
+                if (p < 0)
+                        return -EINVAL;
+                s->manager.default_cost_policy = p;
+                return 0;
+        }
+        return -ENOKEY;
+}
+
 static int apply(DaemonSettings *s, const char *key, const char *value) {
         static const struct {
                 const char *key;
@@ -55,6 +67,9 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
         size_t i;
         int r;
 
+        r = apply_word(s, key, value);
+        if (r != -ENOKEY)
+                return r;
         for (i = 0; i < ELEMENTSOF(keys); i++)
                 if (streq(keys[i].key, key))
                         break;
@@ -120,6 +135,8 @@ void settings_manager_defaults(ManagerConfig *c) {
                 .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
                 .time_slice_usec = 300 * USEC_PER_SEC,
                 .delete_retry_base_usec = 5 * USEC_PER_SEC,
+                /* Updates wait for an unmetered network, as people expect of them. */
+                .default_cost_policy = COST_POLICY_UNMETERED,
                 .foreground_retry_base_usec = 5 * USEC_PER_SEC,
                 .transfer = {
                         .connect_timeout_usec = 30 * USEC_PER_SEC,
@@ -159,7 +176,8 @@ int settings_load(const char *path, DaemonSettings *s) {
                 if (k == -ENOKEY)
                         log_warning("%s:%u: unknown setting '%s', ignored.", path, n, key);
                 else if (k < 0) {
-                        r = log_error_errno(k, "%s:%u: invalid value '%s' for %s", path, n, value, key);
+                        r = log_error_errno(k, "%s:%u: invalid value '%s' for %s%s", path, n, value, key,
+                                            streq(key, "DefaultCostPolicy") ? " (always or unmetered)" : "");
                         break;
                 }
         }

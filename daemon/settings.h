@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "network-policy.h"
 
 /* What the manager is told: limits, timeouts, where the store lives. */
 typedef struct ManagerConfig {
@@ -27,6 +28,7 @@ typedef struct ManagerConfig {
         uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
         uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
         uint64_t delete_retry_base_usec; /* first retry of an undelivered tus DELETE; doubles */
+        CostPolicy default_cost_policy; /* of background jobs whose creator does not choose */
         uint64_t foreground_retry_base_usec; /* first retry of a foreground job; doubles */
         const char *state_dir;          /* where the store lives (required) */
         const char *keys_dir;           /* the keyrings that check signed checksum lists */

@@ -50,6 +50,7 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_text(st, ":cancel_with", j->cancel_with, &rc);
         sql_bind_text(st, ":checksum_list", j->checksum_list, &rc);
         sql_bind_text(st, ":checksum_list_signature", j->checksum_list_signature, &rc);
+        sql_bind_text(st, ":cost_policy", cost_policy_to_string(j->cost_policy), &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
@@ -170,7 +171,7 @@ enum {
         JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
         JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
         JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
-        JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE,
+        JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE, JC_COST_POLICY,
 };
 
 enum {
@@ -273,6 +274,8 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
         j->retire_time = (uint64_t) sqlite3_column_int64(st, JC_RETIRE_TIME);
         j->error_count = (uint32_t) sqlite3_column_int64(st, JC_ERROR_COUNT);
         j->minimum_notification_interval = (uint32_t) sqlite3_column_int64(st, JC_MINIMUM_NOTIFICATION_INTERVAL);
+        /* NULL (a job from before cost policies) or unreadable: the manager picks the default. */
+        j->cost_policy = cost_policy_from_string((const char *) sqlite3_column_text(st, JC_COST_POLICY));
         if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
             sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
             sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
@@ -353,7 +356,7 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  modification_time, completion_time, last_progress_time, retry_time,"
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
                                    "  upload_url, minimum_notification_interval, cancel_with, checksum_list,"
-                                   "  checksum_list_signature "
+                                   "  checksum_list_signature, cost_policy "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

@@ -118,12 +118,19 @@ static int store_schema_v5(sqlite3 *db) {
         return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* Cost policies (always, unmetered). Existing jobs get NULL: the default for their priority,
+ * decided when the daemon loads them. */
+static int store_schema_v6(sqlite3 *db) {
+        return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cost_policy TEXT;", NULL, NULL, NULL);
+}
+
 static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [0] = store_schema_v1,
         [1] = store_schema_v2,
         [2] = store_schema_v3,
         [3] = store_schema_v4,
         [4] = store_schema_v5,
+        [5] = store_schema_v6,
 };
 
 int store_schema_migrate(Store *s, int from) {
@@ -176,14 +183,14 @@ static const struct {
           "  no_progress_timeout, http_headers, creation_time, modification_time,"
           "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
           "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with,"
-          "  checksum_list, checksum_list_signature) "
+          "  checksum_list, checksum_list_signature, cost_policy) "
           "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
           "  :display_name, :description, :state, :priority, :auto_complete,"
           "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
           "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
           "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
           "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with,"
-          "  :checksum_list, :checksum_list_signature) "
+          "  :checksum_list, :checksum_list_signature, :cost_policy) "
           "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
           "  display_name = excluded.display_name, description = excluded.description,"
           "  state = excluded.state, priority = excluded.priority,"
@@ -202,7 +209,7 @@ static const struct {
           "  upload_url = excluded.upload_url,"
           "  minimum_notification_interval = excluded.minimum_notification_interval,"
           "  cancel_with = excluded.cancel_with, checksum_list = excluded.checksum_list,"
-          "  checksum_list_signature = excluded.checksum_list_signature" },
+          "  checksum_list_signature = excluded.checksum_list_signature, cost_policy = excluded.cost_policy" },
         { offsetof(Store, save_file),
           "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
           "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator,"

@@ -10,6 +10,8 @@ static const char *const wait_reason_table[_WAIT_REASON_MAX] = {
         [WAIT_MAX_TRANSFERS]   = "max-transfers",
         [WAIT_HIGHER_PRIORITY] = "higher-priority",
         [WAIT_BANDWIDTH_LIMIT] = "bandwidth-limit",
+        [WAIT_METERED_NETWORK] = "metered-network",
+        [WAIT_CAPTIVE_PORTAL]  = "captive-portal",
 };
 
 const char *wait_reason_to_string(WaitReason r) {
@@ -26,7 +28,15 @@ WaitReason wait_reason_decide(const WaitFacts *f) {
         case JOB_TRANSIENT_ERROR:
                 return f->network_down ? WAIT_NO_NETWORK : WAIT_RETRY_DELAY;
         case JOB_QUEUED:
-                /* Priority first: with a free slot it would still wait for the better job. */
+                /* The network first: it holds the job back even with a free slot and no better
+                 * job (connectivity none or limited is "no-network", as above). */
+                if (f->network == NETWORK_VERDICT_WAIT_METERED)
+                        return WAIT_METERED_NETWORK;
+                if (f->network == NETWORK_VERDICT_WAIT_PORTAL)
+                        return WAIT_CAPTIVE_PORTAL;
+                if (f->network == NETWORK_VERDICT_WAIT_OFFLINE)
+                        return WAIT_NO_NETWORK;
+                /* Priority next: with a free slot it would still wait for the better job. */
                 if (f->higher_priority_first)
                         return WAIT_HIGHER_PRIORITY;
                 if (f->slots_full)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "job.h"
+#include "network-policy.h"
 
 typedef enum WaitReason {
         WAIT_NONE,              /* "": transferring, connecting, or a state that says it all */
@@ -16,6 +17,8 @@ typedef enum WaitReason {
         WAIT_MAX_TRANSFERS,     /* "max-transfers": every background slot is taken */
         WAIT_HIGHER_PRIORITY,   /* "higher-priority": a job of higher priority goes first */
         WAIT_BANDWIDTH_LIMIT,   /* "bandwidth-limit": the transfer waits for its bandwidth budget */
+        WAIT_METERED_NETWORK,   /* "metered-network": CostPolicy unmetered, NetworkManager says metered */
+        WAIT_CAPTIVE_PORTAL,    /* "captive-portal": NetworkManager sees a captive portal */
         _WAIT_REASON_MAX,
 } WaitReason;
 
@@ -25,6 +28,7 @@ typedef struct WaitFacts {
         bool throttled;                 /* transferring, paused until its bandwidth budget refills */
         bool slots_full;                /* queued: MaxBackgroundTransfers jobs run */
         bool higher_priority_first;     /* queued: a job of higher priority runs or waits ahead */
+        NetworkVerdict network;         /* queued: what NetworkManager's view lets it do */
 } WaitFacts;
 
 WaitReason wait_reason_decide(const WaitFacts *f);

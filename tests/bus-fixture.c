@@ -780,7 +780,9 @@ set_child_env (BusFixture *fx, GSubprocessLauncher *launcher)
                 g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", fx->address, TRUE);
                 /* Anything that talks to "the system bus" by mistake fails instead of
                  * reaching the machine's real bus. */
-                g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", no_system_bus, TRUE);
+                g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS",
+                                              fx->system_bus_address ? fx->system_bus_address : no_system_bus,
+                                              TRUE);
         }
         g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
         g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", state_home, TRUE);
@@ -858,6 +860,7 @@ bus_fixture_new (const BusFixtureOptions *options)
         if (!options)
                 options = &defaults;
         fx->system_bus = options->system_bus;
+        fx->system_bus_address = g_strdup (options->system_bus_address);
         fx->tmpdir = g_dir_make_tmp ("xferd-test-XXXXXX", &error);
         g_assert_no_error (error);
         /* The other users must reach the bus socket in it. */
@@ -1430,5 +1433,6 @@ bus_fixture_free (BusFixture *fx)
         g_free (fx->state_dir);
         g_free (fx->xferd_log);
         g_free (fx->client_binary);
+        g_free (fx->system_bus_address);
         g_free (fx);
 }

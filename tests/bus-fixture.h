@@ -47,6 +47,10 @@ typedef struct {
         /* System bus: more <policy> elements for the bus configuration, e.g. to let a mock
          * service own its name (polkit's, NetworkManager's) as its own policy file would. */
         const char *extra_bus_policy;
+        /* Session bus: where xferd and the other children find "the system
+         * bus" (a second fixture's address); NULL: nowhere, so that nothing
+         * reaches the machine's real one by mistake. */
+        const char *system_bus_address;
 } BusFixtureOptions;
 
 typedef struct {
@@ -71,6 +75,7 @@ typedef struct {
         char *state_dir;             /* xferd's --state-dir */
         char *xferd_log;             /* system bus: where xferd's stderr goes */
         char *client_binary;         /* system bus: the copy of xferd-test-client users run */
+        char *system_bus_address;    /* session bus: BusFixtureOptions.system_bus_address */
 } BusFixture;
 
 BusFixture *bus_fixture_new (const BusFixtureOptions *options);

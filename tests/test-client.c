@@ -14,6 +14,7 @@
 #include "job-lookup.h"
 #include "job-status.h"
 #include "json.h"
+#include "network-text.h"
 #include "parse.h"
 #include "path-util.h"
 #include "rate-window.h"
@@ -307,8 +308,17 @@ static void test_wait_text(void) {
         free(t);
         s.wait_reason = (char *) "no-network";
         s.next_retry_time = now + 4 * SEC;
+        s.state = (char *) "transient-error";
         t = wait_text(&s, now, &ctx);
         CHECK(str_is(t, "retry 3 in 4s or when the network changes: HTTP 503 Service Unavailable"));
+        free(t);
+        /* Queued and no-network: NetworkManager's connectivity holds it, no retry is due. */
+        s.state = (char *) "queued";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "waiting for the network: NetworkManager reports no full connectivity"));
+        free(t);
+        t = wait_text_short(&s, now);
+        CHECK(str_is(t, "no-network"));
         free(t);
         s.wait_reason = (char *) "bandwidth-limit";
         t = wait_text(&s, now, &ctx);
@@ -316,8 +326,18 @@ static void test_wait_text(void) {
         free(t);
         s.wait_reason = (char *) "metered-network";
         t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting: metered-network"));
+        CHECK(str_is(t, "waiting for an unmetered network (CostPolicy=unmetered; 'xferctl status' says why)"));
         free(t);
+        s.wait_reason = (char *) "captive-portal";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "waiting: the network has a captive portal; log in to it"));
+        free(t);
+        /* A token newer than this client is shown as it is. */
+        s.wait_reason = (char *) "solar-eclipse";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "waiting: solar-eclipse"));
+        free(t);
+        s.wait_reason = (char *) "metered-network";
 
         /* The short forms of the list's WAITING column. */
         t = wait_text_short(&s, now);
@@ -337,6 +357,41 @@ static void test_wait_text(void) {
         t = wait_text_short(&s, now);
         CHECK(str_is(t, ""));
         free(t);
+}
+
+/* What xferd believes about the network, in words for `xferctl status`. */
+static void test_network_text(void) {
+        static const struct {
+                NetworkFacts facts;
+                const char *summary, *why_part;
+        } rows[] = {
+                { { "networkmanager", "yes", "full", "unmetered" }, "metered, full connectivity",
+                  "NetworkManager says Metered=yes, Connectivity=full. Jobs with CostPolicy=unmetered wait" },
+                { { "networkmanager", "guess-yes", "full", NULL }, "metered, full connectivity",
+                  "CostPolicy=always transfer." },
+                { { "networkmanager", "no", "portal", "always" }, "unmetered, behind a captive portal",
+                  "No job starts until the portal lets it through" },
+                { { "networkmanager", "guess-no", "limited", NULL }, "unmetered, limited connectivity",
+                  "until NetworkManager reports full connectivity" },
+                { { "networkmanager", "unknown", "unknown", NULL },
+                  "unmetered (its cost is unknown), connectivity unknown", "Every job may transfer." },
+                { { "absent", "unknown", "unknown", NULL }, "unmetered, connectivity unknown",
+                  "NetworkManager is not on the system bus" },
+                { { "not-watching", "unknown", "unknown", NULL }, "not watched", "it asks as soon as a job is" },
+                { { "asking", NULL, NULL, NULL }, "asking NetworkManager", "answer" },
+                { { "something-new", NULL, NULL, NULL }, "something-new", "" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                _cleanup_free_ char *summary = NULL, *why = NULL;
+
+                CHECK(network_status_text(&rows[i].facts, &summary, &why) == 0);
+                CHECK(str_is(summary, rows[i].summary));
+                CHECK(why && strstr(why, rows[i].why_part));
+        }
+        _cleanup_free_ char *summary = NULL, *why = NULL;
+        NetworkFacts with_default = { "networkmanager", "yes", "full", "always" };
+        CHECK(network_status_text(&with_default, &summary, &why) == 0);
+        CHECK(why && strstr(why, "Background jobs get CostPolicy=always unless their creator chose.") != NULL);
 }
 
 /* The client's own rate: steady, and never dragged down by a sample from before a pause. */
@@ -454,6 +509,7 @@ int main(void) {
         test_format();
         test_job_ids();
         test_wait_text();
+        test_network_text();
         test_rate_window();
         test_download_plan();
         test_table_width();

@@ -155,6 +155,8 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
         /* Some are bound to their client (CancelWhenOwnerGone). */
         if (seed % 3 == 1)
                 j->cancel_with = g_strdup_printf("0123456789abcdef0123456789abcdef/:1.%u", seed);
+        /* Both policies, and "the default" (NULL in the store) too. */
+        j->cost_policy = seed % 3 == 2 ? _COST_POLICY_INVALID : seed % 3 ? COST_POLICY_ALWAYS : COST_POLICY_UNMETERED;
         j->fd = -1;
         for (size_t i = 0; i < n_files; i++)
                 job_add_file(j, file_new(seed * 100 + (unsigned) i, i < n_completed));
@@ -233,6 +235,7 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpstr(loaded->checksum_list, ==, want->checksum_list);
         g_assert_cmpstr(loaded->checksum_list_signature, ==, want->checksum_list_signature);
         g_assert_cmpstr(loaded->cancel_with, ==, want->cancel_with);
+        g_assert_cmpint(loaded->cost_policy, ==, want->cost_policy);
 
         g_assert_cmpuint(loaded->n_files, ==, want->n_files);
         for (size_t i = 0; i < want->n_files; i++)
@@ -1304,6 +1307,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                 clear_integrity(j);
                 j->minimum_notification_interval = 500;   /* version 3 gives the default */
                 g_clear_pointer(&j->cancel_with, free);
+                j->cost_policy = _COST_POLICY_INVALID;   /* version 5 gives "the default" */
                 g_ptr_array_add(want, j);
         }
         /* Headers absent on one, as version 1 wrote them (NULL). */
@@ -1332,6 +1336,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE cancel_with IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files WHERE checksum IS NULL AND mirrors IS NULL"
                                        "  AND expected_size IS NULL AND url_index = 0 AND verified_by = 0"), ==, 15);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE cost_policy IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 0);
 
@@ -1349,6 +1354,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         /* The upgraded file takes what is new; the next open does not migrate again. */
         j = g_ptr_array_index(want, 1);
         j->upload_url = strdup("https://tus.example.com/files/after-upgrade");
+        j->cost_policy = COST_POLICY_UNMETERED;
         g_assert_cmpint(store_save_job_row(s, j), ==, 0);
         j = job_new(120, JOB_QUEUED, 2, 0);
         g_ptr_array_add(want, j);

@@ -30,6 +30,34 @@ test_each_reason (void)
         g_assert_cmpstr (decide (JOB_TRANSFERRING, FALSE, TRUE, FALSE, FALSE), ==, "bandwidth-limit");
 }
 
+static const char *
+decide_network (JobState state, NetworkVerdict network, gboolean slots_full, gboolean higher)
+{
+        WaitFacts f = { .state = state, .network = network, .slots_full = slots_full,
+                        .higher_priority_first = higher };
+
+        return wait_reason_to_string (wait_reason_decide (&f));
+}
+
+/* What NetworkManager says holds a queued job back before the scheduler's reasons; a job
+ * waiting for NetworkManager's first answer (a round trip) shows no reason. */
+static void
+test_network (void)
+{
+        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_METERED, FALSE, FALSE), ==,
+                         "metered-network");
+        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_PORTAL, FALSE, FALSE), ==, "captive-portal");
+        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_OFFLINE, FALSE, FALSE), ==, "no-network");
+        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_METERED, TRUE, TRUE), ==, "metered-network");
+        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_PORTAL, TRUE, TRUE), ==, "captive-portal");
+        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_ANSWER, FALSE, FALSE), ==, "");
+        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_ANSWER, TRUE, FALSE), ==, "max-transfers");
+        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_GO, FALSE, TRUE), ==, "higher-priority");
+        /* Only a queued job waits for the network. */
+        g_assert_cmpstr (decide_network (JOB_SUSPENDED, NETWORK_VERDICT_WAIT_METERED, FALSE, FALSE), ==, "suspended");
+        g_assert_cmpstr (decide_network (JOB_TRANSFERRING, NETWORK_VERDICT_WAIT_METERED, FALSE, FALSE), ==, "");
+}
+
 static void
 test_precedence (void)
 {
@@ -49,5 +77,6 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/wait-reason/each", test_each_reason);
         g_test_add_func ("/wait-reason/precedence", test_precedence);
+        g_test_add_func ("/wait-reason/network", test_network);
         return g_test_run ();
 }

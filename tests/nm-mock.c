@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* NetworkManager on a test bus: see nm-mock.h. */
+#include "nm-mock.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define PYTHON "/usr/bin/python3"
+#define MOCK_IFACE "org.freedesktop.DBus.Mock"
+#define NM_IFACE "org.freedesktop.NetworkManager"
+#define CALL_TIMEOUT_MS 30000
+
+const char nm_mock_bus_policy[] =
+        "  <policy user=\"root\">\n"
+        "    <allow own=\"org.freedesktop.NetworkManager\"/>\n"
+        "  </policy>\n"
+        "  <policy context=\"default\">\n"
+        "    <allow send_destination=\"org.freedesktop.NetworkManager\"/>\n"
+        "  </policy>\n";
+
+struct NmMock {
+        BusFixture *fx;
+        GSubprocess *proc;
+};
+
+gboolean
+nm_mock_skip_if_missing (void)
+{
+        static int available = -1;
+        static char why[256];
+
+        if (available < 0) {
+                const char *argv[] = { PYTHON, "-c", "import dbusmock.templates.networkmanager", NULL };
+                g_autoptr(GError) error = NULL;
+                g_autofree char *err = NULL;
+                int status = 0;
+
+                if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                   NULL, &err, &status, &error))
+                        g_snprintf (why, sizeof why, "cannot run " PYTHON ": %s", error->message);
+                else if (!g_spawn_check_wait_status (status, NULL))
+                        g_snprintf (why, sizeof why, PYTHON " has no dbusmock (Debian's python3-dbusmock; "
+                                    "scripts/setup-deps.sh installs it): %s", err);
+                available = why[0] == '\0';
+        }
+        if (available)
+                return FALSE;
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+                g_error ("NetworkManager mock: %s", why);
+        g_test_skip (why);
+        return TRUE;
+}
+
+static void
+die_with_parent (gpointer data)
+{
+        prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static gboolean
+match_nm_owner (const RecordedSignal *sig, gpointer data)
+{
+        gboolean want_owner = GPOINTER_TO_INT (data);
+        const char *name, *new_owner;
+
+        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
+                return FALSE;
+        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
+        return strcmp (name, NM_BUS_NAME) == 0 && (*new_owner != '\0') == want_owner;
+}
+
+static void
+wait_owner (BusFixture *fx, guint from, gboolean owned)
+{
+        const RecordedSignal *sig = bus_wait_signal (fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                                     "NameOwnerChanged", match_nm_owner,
+                                                     GINT_TO_POINTER (owned), WAIT_TIMEOUT_MS);
+        if (!sig)
+                g_error ("NetworkManager mock: its name was not %s in time", owned ? "taken" : "released");
+}
+
+static void
+mock_call (NmMock *nm, const char *method, GVariant *params)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (nm->fx->conn, NM_BUS_NAME, NM_PATH, MOCK_IFACE,
+                                                                 method, params, G_VARIANT_TYPE_UNIT,
+                                                                 G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
+                                                                 NULL, &error);
+        g_assert_no_error (error);
+}
+
+static void
+update (NmMock *nm, GVariant *properties)
+{
+        /* The standard PropertiesChanged (the template's own setters send NetworkManager's
+         * old private signal, which it no longer sends). */
+        mock_call (nm, "UpdateProperties", g_variant_new ("(s@a{sv})", NM_IFACE, properties));
+}
+
+NmMock *
+nm_mock_start (BusFixture *fx, guint32 metered, guint32 connectivity)
+{
+        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+        g_autoptr(GError) error = NULL;
+        NmMock *nm = g_new0 (NmMock, 1);
+        guint from;
+
+        nm->fx = fx;
+        g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", fx->address, TRUE);
+        /* The mock logs every call on stdout: into the test's log, not its TAP output. */
+        g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+        g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+
+        from = bus_count_signals (fx, NULL, NULL, NULL, NULL, NULL);
+        nm->proc = g_subprocess_launcher_spawn (launcher, &error, PYTHON, "-m", "dbusmock", "--system",
+                                                "--template", "networkmanager", NULL);
+        g_assert_no_error (error);
+        wait_owner (fx, from, TRUE);
+
+        /* The template lacks Metered. Until the update below says both, a client that
+         * asked in between has Metered unknown: as from a NetworkManager that does not
+         * know yet. */
+        mock_call (nm, "AddProperty", g_variant_new ("(ssv)", NM_IFACE, "Metered", g_variant_new_uint32 (metered)));
+        nm_mock_set (nm, metered, connectivity);
+        return nm;
+}
+
+void
+nm_mock_set (NmMock *nm, guint32 metered, guint32 connectivity)
+{
+        GVariantDict d;
+
+        g_variant_dict_init (&d, NULL);
+        g_variant_dict_insert (&d, "Metered", "u", metered);
+        g_variant_dict_insert (&d, "Connectivity", "u", connectivity);
+        update (nm, g_variant_dict_end (&d));
+}
+
+void
+nm_mock_set_metered (NmMock *nm, guint32 metered)
+{
+        GVariantDict d;
+
+        g_variant_dict_init (&d, NULL);
+        g_variant_dict_insert (&d, "Metered", "u", metered);
+        update (nm, g_variant_dict_end (&d));
+}
+
+void
+nm_mock_set_connectivity (NmMock *nm, guint32 connectivity)
+{
+        GVariantDict d;
+
+        g_variant_dict_init (&d, NULL);
+        g_variant_dict_insert (&d, "Connectivity", "u", connectivity);
+        update (nm, g_variant_dict_end (&d));
+}
+
+void
+nm_mock_set_metered_string (NmMock *nm, const char *value)
+{
+        GVariantDict d;
+
+        g_variant_dict_init (&d, NULL);
+        g_variant_dict_insert (&d, "Metered", "s", value);
+        update (nm, g_variant_dict_end (&d));
+}
+
+void
+nm_mock_stop (NmMock *nm)
+{
+        g_autoptr(GError) error = NULL;
+        guint from;
+
+        if (!nm->proc)
+                return;
+        from = bus_count_signals (nm->fx, NULL, NULL, NULL, NULL, NULL);
+        g_subprocess_send_signal (nm->proc, SIGTERM);
+        g_subprocess_wait (nm->proc, NULL, &error);
+        g_assert_no_error (error);
+        g_clear_object (&nm->proc);
+        wait_owner (nm->fx, from, FALSE);
+}
+
+void
+nm_mock_bus_gone (NmMock *nm)
+{
+        g_autoptr(GError) error = NULL;
+
+        g_assert_nonnull (nm->proc);
+        g_subprocess_wait (nm->proc, NULL, &error);
+        g_assert_no_error (error);
+        g_clear_object (&nm->proc);
+}
+
+void
+nm_mock_free (NmMock *nm)
+{
+        if (!nm)
+                return;
+        nm_mock_stop (nm);
+        g_free (nm);
+}
