@@ -9,8 +9,10 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <libsoup/soup.h>
 
 #include "http-server.h"
+#include "tls-ca.h"
 
 #define SIZE (300 * 1024 + 17)    /* several chunks, not a round number */
 
@@ -492,6 +494,107 @@ test_root_if_modified_since (void)
         g_rmdir (dir);
 }
 
+/* The counter of body bytes counts what went out, whatever the response. */
+static void
+test_body_bytes (void)
+{
+        const gsize drop = 70000;
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        g_autoptr(GBytes) other = http_server_add_generated (server, "/g", 1000);
+
+        g_autoptr(Raw) full = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (full);
+        raw_read_to_eof (full);
+        g_assert_true (http_server_wait_body_bytes (server, "/f", SIZE, 10000));
+
+        g_autoptr(Raw) head = raw_request (server, "HEAD", "/f", NULL);
+        raw_read_head (head);
+        raw_read_to_eof (head);
+
+        g_autoptr(Raw) range = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
+        raw_read_head (range);
+        raw_read_to_eof (range);
+        g_assert_cmpuint (range->status, ==, 206);
+        g_assert_true (http_server_wait_body_bytes (server, "/f", 2 * SIZE - 1000, 10000));
+
+        http_server_drop_after (server, "/f", drop, 1);
+        g_autoptr(Raw) dropped = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (dropped);
+        raw_read_to_eof (dropped);
+        g_assert_cmpuint (dropped->body->len, ==, drop);
+        g_assert_true (http_server_wait_body_bytes (server, "/f", 2 * SIZE - 1000 + drop, 10000));
+
+        g_autoptr(Raw) small = raw_request (server, "GET", "/g", NULL);
+        raw_read_head (small);
+        raw_read_to_eof (small);
+        g_assert_true (http_server_wait_body_bytes (server, "/g", 1000, 10000));
+
+        /* Exactly, not at least: nothing was counted twice. */
+        g_assert_cmpuint (http_server_body_bytes (server, "/f"), ==, 2 * SIZE - 1000 + drop);
+        g_assert_cmpuint (http_server_body_bytes (server, "/g"), ==, 1000);
+        g_assert_cmpuint (http_server_body_bytes (server, "/none"), ==, 0);
+        g_assert_cmpuint (http_server_total_body_bytes (server), ==, 2 * SIZE - 1000 + drop + 1000);
+        g_assert_false (http_server_wait_body_bytes (server, "/g", 1001, 50));
+}
+
+static GBytes *
+fetch (SoupSession *session, const char *url, GError **error)
+{
+        g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+
+        return soup_session_send_and_read (session, msg, NULL, error);
+}
+
+/* An https server with a certificate of a CA made in the test: trusted by a client that
+ * trusts the CA, refused by one that does not. */
+static void
+test_tls (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *openssl = g_find_program_in_path ("openssl");
+
+        if (!openssl) {
+                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+                        g_test_fail_printf ("openssl is missing (scripts/setup-deps.sh installs it)");
+                else
+                        g_test_skip ("openssl is missing (scripts/setup-deps.sh installs it)");
+                return;
+        }
+        g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-tls-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_autoptr(TlsCa) ca = tls_ca_new (dir, &error);
+        g_assert_no_error (error);
+        g_autoptr(HttpServer) server = http_server_new_tls (ca->cert_file, ca->key_file, &error);
+        g_assert_no_error (error);
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        g_autofree char *url = http_server_url (server, "/f");
+        g_autofree char *prefix = g_strdup_printf ("https://127.0.0.1:%u/", http_server_get_port (server));
+        g_assert_true (g_str_has_prefix (url, prefix));
+
+        g_autoptr(GTlsDatabase) db = g_tls_file_database_new (ca->ca_file, &error);
+        g_assert_no_error (error);
+        g_autoptr(SoupSession) trusting = soup_session_new_with_options ("tls-database", db, NULL);
+        g_autoptr(GBytes) body = fetch (trusting, url, &error);
+        g_assert_no_error (error);
+        g_assert_true (g_bytes_equal (body, content));
+        g_assert_true (http_server_wait_body_bytes (server, "/f", SIZE, 10000));
+
+        g_autoptr(GTlsDatabase) other_db = g_tls_file_database_new ("/dev/null", NULL);
+        g_autoptr(SoupSession) refusing = soup_session_new_with_options ("tls-database", other_db, NULL);
+        g_autoptr(GBytes) refused = fetch (refusing, url, &error);
+        g_assert_null (refused);
+        g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+
+        for (const char *const *f = (const char *const[]) { "ca.pem", "ca.key", "ca.srl", "server.pem",
+                                                            "server.key", "server.csr", "server.ext", NULL };
+             *f; f++) {
+                g_autofree char *path = g_build_filename (dir, *f, NULL);
+                g_unlink (path);
+        }
+        g_assert_no_errno (g_rmdir (dir));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -510,5 +613,7 @@ main (int argc, char **argv)
         g_test_add_func ("/httpd/root", test_root);
         g_test_add_func ("/httpd/root-if-modified-since", test_root_if_modified_since);
         g_test_add_func ("/httpd/rate", test_rate);
+        g_test_add_func ("/httpd/body-bytes", test_body_bytes);
+        g_test_add_func ("/httpd/tls", test_tls);
         return g_test_run ();
 }
