@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* xferd.conf: "[Daemon]" and Key=Value lines. Unknown keys are warned about and skipped,
- * so a newer file does not stop an older daemon. */
+/* xferd.conf: "[Daemon]" and "[Network]" sections of Key=Value lines. Unknown keys are warned
+ * about and skipped, so a newer file does not stop an older daemon. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "engine.h"
+#include "proxy.h"
 
 /* What the manager is told: limits, timeouts, where the store lives. */
 typedef struct ManagerConfig {
@@ -35,6 +36,7 @@ void settings_manager_defaults(ManagerConfig *c);
 typedef struct DaemonSettings {
         uint64_t idle_timeout_usec;
         ManagerConfig manager;
+        ProxySettings network;          /* [Network]; proxy_settings_init() before loading */
 } DaemonSettings;
 
 /* Reads `path` into *s, leaving what the file does not set untouched. A missing file is
