@@ -279,6 +279,7 @@ static const WritableProperty writable_properties[] = {
         { "MinimumRetryDelay",     'u' },
         { "NoProgressTimeout",     'u' },
         { "MinimumNotificationInterval", 'm' },  /* milliseconds */
+        { "Proxy",                       's' },
 };
 
 /* "AutoComplete", "autocomplete", "auto-complete" and "auto_complete" all name the same

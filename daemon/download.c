@@ -19,10 +19,25 @@ static void on_transfer_response(Transfer *t, void *userdata) {
                 (void) job_apply(j, JOB_EVENT_RESPONSE, NULL);
 }
 
+/* Adds the bytes the transfer received since the last call to the job's and the daemon's
+ * counters, by where they came from. */
+static void count_sources(Job *j, Transfer *t) {
+        Manager *m = j->manager;
+        uint64_t c = transfer_get_bytes_from_cache(t), o = transfer_get_bytes_from_origin(t);
+
+        j->bytes_from_cache += c - j->counted_from_cache;
+        m->bytes_from_cache += c - j->counted_from_cache;
+        j->bytes_from_origin += o - j->counted_from_origin;
+        m->bytes_from_origin += o - j->counted_from_origin;
+        j->counted_from_cache = c;
+        j->counted_from_origin = o;
+}
+
 static void on_transfer_progress(Transfer *t, void *userdata) {
         Job *j = userdata;
         JobFile *f = j->files[j->current];
 
+        count_sources(j, t);
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
         j->last_progress_time = manager_now_realtime(j->manager);
@@ -40,6 +55,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         Job *j = userdata;
         JobFile *f = j->files[j->current];
 
+        count_sources(j, t);
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
         /* Only a response whose bytes went into the file names their version; a failure
@@ -205,7 +221,9 @@ void download_start(Job *j) {
                 .headers = j->http_headers,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
                 .max_speed = scheduler_job_rate(j, scheduler_count_running(m)),
+                .proxy = j->proxy,
         };
+        j->counted_from_cache = j->counted_from_origin = 0;
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {
                 j->fd = safe_close(j->fd);

@@ -73,6 +73,31 @@ uint64_t http_parse_retry_after(const char *v, size_t n) {
         return secs * USEC_PER_SEC;
 }
 
+bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint64_t *ret_total) {
+        unsigned long long a, b, total;
+        char buf[128];
+
+        assert(v);
+        assert(ret_start);
+        assert(ret_total);
+        if (n >= sizeof buf)
+                return false;
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        if (sscanf(buf, "bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
+                *ret_start = a;
+                *ret_total = total;
+        } else if (sscanf(buf, "bytes %llu-%llu/*", &a, &b) == 2) {
+                *ret_start = a;
+                *ret_total = UINT64_MAX;
+        } else if (sscanf(buf, "bytes */%llu", &total) == 1) {
+                *ret_start = UINT64_MAX;
+                *ret_total = total;
+        } else
+                return false;
+        return true;
+}
+
 bool http_parse_status_line(const char *line, size_t len, long *ret_status, char *reason, size_t reason_size) {
         int code = 0, consumed = 0;
         char buf[128];

@@ -35,6 +35,9 @@ bool http_parse_u64(const char *s, size_t n, uint64_t *ret);
 /* Retry-After as a delay from now in µs (seconds or an HTTP date); 0 when absent or past. */
 uint64_t http_parse_retry_after(const char *v, size_t n);
 /* "HTTP/1.1 404 Not Found" → 404, "Not Found" (HTTP/2 has no reason phrase). */
+/* Content-Range "bytes START-END/TOTAL"; a TOTAL of "*" gives *ret_total UINT64_MAX, a range
+ * of "*" (416: "bytes *" then "/TOTAL") *ret_start UINT64_MAX. */
+bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint64_t *ret_total);
 bool http_parse_status_line(const char *line, size_t len, long *ret_status, char *reason, size_t reason_size);
 bool http_status_is_transient(long status);
 

@@ -423,3 +423,18 @@ int proxy_route(const ProxySettings *s, const char *job_proxy, const char *url, 
                 *ret = (ProxyRoute) { PROXY_ROUTE_PROXY, s->proxy };
         return 0;
 }
+
+bool proxy_cache_failed(CURLcode code, long status, bool truncated) {
+        switch (code) {
+        case CURLE_OK:
+                return status >= 500 || truncated;
+        case CURLE_WRITE_ERROR:         /* our file, or we stopped reading: nothing the cache did */
+        case CURLE_ABORTED_BY_CALLBACK:
+        case CURLE_OUT_OF_MEMORY:
+        case CURLE_URL_MALFORMAT:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                return false;
+        default:
+                return true;
+        }
+}

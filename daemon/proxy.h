@@ -6,6 +6,7 @@
  * it, and how a proxy URL is shown: credentials in it are secrets, so it is shown without its
  * userinfo everywhere (properties, logs, errors). Pure logic: no I/O. */
 
+#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -77,3 +78,9 @@ typedef struct ProxyRoute {
  * when url has no http(s) scheme or host. */
 int proxy_route(const ProxySettings *s, const char *job_proxy, const char *url, bool skip_cache,
                 ProxyRoute *ret);
+
+/* Whether a request through the cache failed so that the file should go on from the origin:
+ * curl's result (the cache unreachable, silent, cut off), the status (5xx from the cache,
+ * whoever caused it), or a body that ended early (truncated). A status below 500 is the
+ * origin's answer, passed on: not the cache's failure. */
+bool proxy_cache_failed(CURLcode code, long status, bool truncated);

@@ -118,12 +118,13 @@ void settings_manager_defaults(ManagerConfig *c) {
                         .stall_timeout_usec = 60 * USEC_PER_SEC,
                 },
         };
+        proxy_settings_init(&c->transfer.network);
 }
 
 /* [Network]: strings, checked by proxy.c. -ENOKEY for a key that is not one of them. An
  * invalid value is reported here, never quoted: a proxy URL may hold a password. */
 static int apply_network(DaemonSettings *s, const char *path, unsigned line, const char *key, const char *value) {
-        ProxySettings *n = &s->network;
+        ProxySettings *n = &s->manager.transfer.network;
         const char *why;
         uint64_t v;
         int r;

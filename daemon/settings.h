@@ -30,13 +30,13 @@ typedef struct ManagerConfig {
         EngineSettings transfer;
 } ManagerConfig;
 
-/* The built-in defaults, before xferd.conf and the command line. */
+/* The built-in defaults, before xferd.conf and the command line. The network settings own
+ * their strings once loaded: proxy_settings_done() them. */
 void settings_manager_defaults(ManagerConfig *c);
 
 typedef struct DaemonSettings {
         uint64_t idle_timeout_usec;
-        ManagerConfig manager;
-        ProxySettings network;          /* [Network]; proxy_settings_init() before loading */
+        ManagerConfig manager;          /* [Network] goes to manager.transfer.network */
 } DaemonSettings;
 
 /* Reads `path` into *s, leaving what the file does not set untouched. A missing file is

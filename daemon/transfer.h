@@ -2,8 +2,9 @@
 #pragma once
 
 /* A Transfer is one easy handle on the engine writing one HTTP(S) resource into an open
- * temporary file, continuing after the bytes it already holds when it can. Nothing here
- * knows jobs or the bus. */
+ * temporary file, continuing after the bytes it already holds when it can. Through the site's
+ * cache, a cache that fails (unreachable, 5xx, silent for CacheFallbackSec, cut off) is left
+ * for the origin, where the file continues by Range. Nothing here knows jobs or the bus. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ typedef struct TransferRequest {
         char * const *headers;          /* extra "Name: value" lines */
         bool allow_insecure_redirect;   /* https → http */
         uint64_t max_speed;             /* bytes/s, 0 = none */
+        const char *proxy;              /* the job's Proxy; NULL or empty: the daemon's settings */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
@@ -51,3 +53,7 @@ uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resourc
  * body was taken (a failure before the headers, an error status). */
 const char *transfer_get_validator(const Transfer *t);
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec);
+/* Body bytes received over a connection to the cache (CacheHost), and over every other; for
+ * the whole transfer, across redirects and a fallback from the cache to the origin. */
+uint64_t transfer_get_bytes_from_cache(const Transfer *t);
+uint64_t transfer_get_bytes_from_origin(const Transfer *t);

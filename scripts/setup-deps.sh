@@ -35,9 +35,9 @@ packages=(
   # demo and benchmark peers
   curl aria2 nginx-light ca-certificates coreutils strace
   # the fleet tests (tests/test-fleet.c) and benchmark: caches and proxies the test starts
-  # itself (squid with its basic_ncsa_auth helper, Varnish), a CA made with openssl, and
+  # itself (squid with its basic_ncsa_auth helper, Varnish; openssl above makes its CA), and
   # GLib's TLS backend for the test's https server
-  squid varnish openssl glib-networking
+  squid varnish glib-networking
 )
 
 # The caches are peers of the tests, which run instances of their own on free ports: the

@@ -271,6 +271,31 @@ squid_proxy_new (const SquidOptions *options)
         return s;
 }
 
+/* kill() at once: g_subprocess_send_signal() only queues the signal for GLib's worker
+ * thread, and a test that goes on (releasing its origin, say) would race with it. */
+static void
+send_signal_now (SquidProxy *s, int signo)
+{
+        const char *id = g_subprocess_get_identifier (s->proc);
+
+        g_assert_nonnull (id);
+        g_assert_no_errno (kill ((pid_t) g_ascii_strtoll (id, NULL, 10), signo));
+}
+
+/* The state letter of /proc/PID/stat ('T' stopped), or 0. */
+static char
+process_state (SquidProxy *s)
+{
+        const char *id = g_subprocess_get_identifier (s->proc);
+        g_autofree char *path = g_strdup_printf ("/proc/%s/stat", id ? id : "0");
+        g_autofree char *stat = NULL;
+        const char *paren;
+
+        if (!id || !g_file_get_contents (path, &stat, NULL, NULL) || !(paren = strrchr (stat, ')')))
+                return 0;
+        return paren[1] == ' ' ? paren[2] : 0;
+}
+
 void
 squid_proxy_stop (SquidProxy *s, int signo)
 {
@@ -280,7 +305,7 @@ squid_proxy_stop (SquidProxy *s, int signo)
         if (s->frozen && signo != SIGKILL)
                 squid_proxy_thaw (s);
         stop_reaper (s);
-        g_subprocess_send_signal (s->proc, signo);
+        send_signal_now (s, signo);
         g_subprocess_wait (s->proc, NULL, &error);
         g_assert_no_error (error);
         g_clear_object (&s->proc);
@@ -304,16 +329,23 @@ squid_proxy_restart (SquidProxy *s)
 void
 squid_proxy_freeze (SquidProxy *s)
 {
+        gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
         g_assert_nonnull (s->proc);
-        g_subprocess_send_signal (s->proc, SIGSTOP);
+        send_signal_now (s, SIGSTOP);
         s->frozen = TRUE;
+        /* Returns once it is stopped: not a byte moves after this. */
+        while (process_state (s) != 'T') {
+                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+                g_usleep (1000);
+        }
 }
 
 void
 squid_proxy_thaw (SquidProxy *s)
 {
         g_assert_nonnull (s->proc);
-        g_subprocess_send_signal (s->proc, SIGCONT);
+        send_signal_now (s, SIGCONT);
         s->frozen = FALSE;
 }
 

@@ -52,7 +52,8 @@ void squid_proxy_stop (SquidProxy *squid, int signo);
 /* Starts it again on the same port with the same cache. */
 void squid_proxy_restart (SquidProxy *squid);
 /* SIGSTOP / SIGCONT: frozen, squid keeps its connections open but moves no
- * byte (the kernel still accepts new connections for it). */
+ * byte (the kernel still accepts new connections for it). squid_proxy_freeze()
+ * returns once the process is stopped. */
 void squid_proxy_freeze (SquidProxy *squid);
 void squid_proxy_thaw (SquidProxy *squid);
 

@@ -100,9 +100,9 @@ machine_wait_acknowledged (Machine *m, const char *job)
 }
 
 /* A job that goes through proxy (its Proxy property) to fetch url into dir/name: created,
- * given its Proxy, then its file, then resumed. */
+ * given its Proxy, then its file, then resumed; AutoComplete as asked. */
 static char *
-machine_download_via (Machine *m, const char *proxy, const char *url, const char *name)
+machine_download_via (Machine *m, const char *proxy, const char *url, const char *name, gboolean auto_complete)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *dest = machine_path (m, name);
@@ -110,7 +110,7 @@ machine_download_via (Machine *m, const char *proxy, const char *url, const char
 
         bus_set_property (m->fx, job, XFERD_JOB_IFACE, "Proxy", g_variant_new_string (proxy), &error);
         g_assert_no_error (error);
-        job_set (m->fx, job, "AutoComplete", g_variant_new_boolean (TRUE));
+        job_set (m->fx, job, "AutoComplete", g_variant_new_boolean (auto_complete));
         xferd_add_file (m->fx, job, url, dest);
         xferd_job_call (m->fx, job, "Resume");
         return job;
@@ -156,6 +156,21 @@ wait_job_bytes (Machine *m, const char *job, guint64 n, guint timeout_ms)
         return TRUE;
 }
 
+/* The value of the line "NAME:  value" of xferctl info's output, or NULL. */
+static char *
+info_value (const char *out, const char *name)
+{
+        g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+        g_autofree char *key = g_strconcat (name, ":", NULL);
+
+        for (guint i = 0; lines[i]; i++) {
+                char *line = g_strstrip (lines[i]);
+                if (g_str_has_prefix (line, key))
+                        return g_strdup (g_strstrip (line + strlen (key)));
+        }
+        return NULL;
+}
+
 /* The configuration of a machine whose http downloads go through the cache. */
 static char *
 cache_config (SquidProxy *squid, guint fallback_sec)
@@ -179,12 +194,14 @@ test_two_machines (void)
         g_autoptr(Machine) a = machine_new (config, NULL);
         g_autoptr(Machine) b = machine_new (config, NULL);
 
-        g_autofree char *job_a = machine_download (a, url, "update.bin", NULL);
+        /* a completes by hand, so that xferctl can still show its job below. */
+        g_autofree char *dest_a = machine_path (a, "update.bin");
+        g_autofree char *job_a = xferd_download (a->fx, url, dest_a, FALSE, NULL);
         g_autofree char *job_b = machine_download (b, url, "update.bin", NULL);
-        machine_wait_acknowledged (a, job_a);
+        job_wait_state (a->fx, job_a, "transferred");
         machine_wait_acknowledged (b, job_b);
 
-        assert_file (a, "update.bin", content);
+        assert_file (b, "update.bin", content);
         assert_file (b, "update.bin", content);
         /* The origin served the body once: one request, FLEET_SIZE bytes. */
         g_assert_cmpuint (http_server_request_count (origin, "/update.bin"), ==, 1);
@@ -201,13 +218,18 @@ test_two_machines (void)
         /* xferctl info shows where the bytes came from. */
         const char *xferctl = g_getenv ("XFERCTL_BINARY");
         g_assert_nonnull (xferctl);
-        const char *argv[] = { xferctl, "info", xferd_job_id (job_a), NULL };
+        const char *argv[] = { xferctl, "--user", "info", xferd_job_id (job_a), NULL };
         g_autofree char *out = NULL, *err = NULL;
-        g_assert_cmpint (bus_fixture_run (a->fx, argv, &out, &err), ==, 0);
-        g_test_message ("xferctl info:\n%s", out);
-        g_autofree char *cache_line = g_strdup_printf ("BytesFromCache: 32.0 MiB (%u bytes)", FLEET_SIZE);
-        g_assert_nonnull (strstr (out, cache_line));
-        g_assert_nonnull (strstr (out, "BytesFromOrigin: 0 B"));
+        int status = bus_fixture_run (a->fx, argv, &out, &err);
+        g_test_message ("xferctl info:\n%s%s", out, err);
+        g_assert_cmpint (status, ==, 0);
+        g_autofree char *from_cache = info_value (out, "BytesFromCache");
+        g_autofree char *from_origin = info_value (out, "BytesFromOrigin");
+        g_assert_cmpstr (from_cache, ==, "32.0 MiB (33554432 bytes)");
+        g_assert_cmpstr (from_origin, ==, "0 B");
+
+        g_assert_false (xferd_complete (a->fx, job_a));
+        assert_file (a, "update.bin", content);
 }
 
 /* The origin stalls the cache's response after STALL bytes; then the cache freezes (no
@@ -229,6 +251,8 @@ test_fallback_silent_cache (void)
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
         g_assert_true (http_server_wait_stalled (origin, "/f.bin", 1, WAIT_TIMEOUT_MS));
         g_assert_true (wait_job_bytes (m, job, STALL, WAIT_TIMEOUT_MS));
+        /* The last byte came before this (progress is announced 250 ms late at most). */
+        gint64 seen = g_get_monotonic_time ();
 
         squid_proxy_freeze (squid);
         gint64 frozen = g_get_monotonic_time ();
@@ -238,6 +262,8 @@ test_fallback_silent_cache (void)
         gint64 took = g_get_monotonic_time () - frozen;
         g_test_message ("finished %.2f s after the cache froze", took / 1e6);
         g_assert_cmpint (took, <, (FALLBACK_SEC + MARGIN_SEC) * G_USEC_PER_SEC);
+        /* Not before the cache was silent for CacheFallbackSec. */
+        g_assert_cmpint (g_get_monotonic_time () - seen, >=, FALLBACK_SEC * G_USEC_PER_SEC - 300 * 1000);
 
         assert_file (m, "first.bin", content);
         g_assert_cmpuint (http_server_request_count (origin, "/f.bin"), ==, 2);
@@ -274,9 +300,10 @@ test_fallback_cache_gone (void)
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
         g_assert_true (wait_job_bytes (m, job, STALL, WAIT_TIMEOUT_MS));
-        http_server_release (origin, "/f.bin");
         gint64 killed = g_get_monotonic_time ();
         squid_proxy_stop (squid, SIGKILL);
+        /* Dead first, so that no byte after STALL came through it. */
+        http_server_release (origin, "/f.bin");
         machine_wait_acknowledged (m, job);
         g_assert_cmpint (g_get_monotonic_time () - killed, <, MARGIN_SEC * G_USEC_PER_SEC);
         assert_file (m, "first.bin", content);
@@ -394,8 +421,8 @@ assert_no_credentials_anywhere (Machine *m, const char *job)
 
         /* What xferctl shows. */
         const char *xferctl = g_getenv ("XFERCTL_BINARY");
-        const char *info[] = { xferctl, "info", xferd_job_id (job), NULL };
-        const char *list[] = { xferctl, "files", xferd_job_id (job), NULL };
+        const char *info[] = { xferctl, "--user", "info", xferd_job_id (job), NULL };
+        const char *list[] = { xferctl, "--user", "files", xferd_job_id (job), NULL };
         g_autofree char *info_out = NULL, *info_err = NULL, *list_out = NULL, *list_err = NULL;
         g_assert_cmpint (bus_fixture_run (m->fx, info, &info_out, &info_err), ==, 0);
         g_assert_cmpint (bus_fixture_run (m->fx, list, &list_out, &list_err), ==, 0);
@@ -438,39 +465,114 @@ test_proxy_auth (void)
         machine_wait_acknowledged (m, job);
         assert_file (m, "setting.bin", content);
         assert_sources (m, job, 0, SIZE);
-        g_autofree char *authenticated = g_strdup_printf (" %s HIER_DIRECT", PROXY_USER);
+        g_autofree char *authenticated = g_strdup_printf (" %s HIER_", PROXY_USER);
         g_assert_true (squid_proxy_wait_requests (squid, authenticated, 1, WAIT_TIMEOUT_MS));
         g_autofree char *shown = job_get_string (m->fx, job, "Proxy");
         g_assert_cmpstr (shown, ==, "");
 
         /* A job's own Proxy: read back without the userinfo. */
-        g_autofree char *own = machine_download_via (m, with_credentials, url, "job.bin");
-        machine_wait_acknowledged (m, own);
-        assert_file (m, "job.bin", content);
+        g_autofree char *own = machine_download_via (m, with_credentials, url, "job.bin", FALSE);
+        job_wait_state (m->fx, own, "transferred");
         g_autofree char *own_shown = job_get_string (m->fx, own, "Proxy");
         g_assert_cmpstr (own_shown, ==, squid_proxy_url (squid));
         g_assert_true (squid_proxy_wait_requests (squid, authenticated, 2, WAIT_TIMEOUT_MS));
 
         /* A wrong password: the job fails with the proxy's 407, which names no credential. */
-        g_autofree char *refused = machine_download_via (m, wrong, url, "refused.bin");
+        g_autofree char *refused = machine_download_via (m, wrong, url, "refused.bin", TRUE);
         job_wait_state (m->fx, refused, "error");
         g_autofree char *message = job_get_string (m->fx, refused, "ErrorMessage");
         g_test_message ("ErrorMessage: %s", message);
         g_assert_nonnull (strstr (message, "407"));
         g_assert_null (strstr (message, PROXY_PASSWORD));
+        assert_no_credentials_anywhere (m, refused);
+
+        /* Given the right credentials with xferctl, the failed job goes through. */
+        const char *xferctl = g_getenv ("XFERCTL_BINARY");
+        const char *set[] = { xferctl, "--user", "set", xferd_job_id (refused), "proxy", with_credentials, NULL };
+        g_autofree char *set_out = NULL, *set_err = NULL;
+        g_assert_cmpint (bus_fixture_run (m->fx, set, &set_out, &set_err), ==, 0);
+        g_assert_null (strstr (set_out, PROXY_PASSWORD));
+        g_assert_null (strstr (set_err, PROXY_PASSWORD));
+        g_autofree char *refused_shown = job_get_string (m->fx, refused, "Proxy");
+        g_assert_cmpstr (refused_shown, ==, squid_proxy_url (squid));
+        xferd_job_call (m->fx, refused, "Resume");
+        machine_wait_acknowledged (m, refused);
+        assert_file (m, "refused.bin", content);
 
         /* An invalid value is refused without being quoted back. */
         g_autoptr(GError) error = NULL;
         g_autofree char *bad = g_strdup_printf ("ftp://%s:%s@%s", PROXY_USER, PROXY_PASSWORD,
                                                 squid_proxy_host (squid));
-        bus_set_property (m->fx, refused, XFERD_JOB_IFACE, "Proxy", g_variant_new_string (bad), &error);
-        g_assert_nonnull (error);
+        bus_set_property (m->fx, own, XFERD_JOB_IFACE, "Proxy", g_variant_new_string (bad), &error);
+        bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
         g_test_message ("refused Proxy: %s", error->message);
         g_assert_null (strstr (error->message, PROXY_PASSWORD));
         g_assert_null (strstr (error->message, PROXY_USER));
 
         assert_no_credentials_anywhere (m, own);
-        assert_no_credentials_anywhere (m, refused);
+        g_assert_false (xferd_complete (m->fx, own));
+        assert_file (m, "job.bin", content);
+}
+
+/* A PropertiesChanged of the job in data->job that carries BytesFromOrigin == data->value:
+ * sent once the progress checkpoint is in the store. */
+typedef struct {
+        const char *job;
+        guint64 value;
+} CounterMatch;
+
+static gboolean
+match_stored_from_origin (const RecordedSignal *sig, gpointer data)
+{
+        const CounterMatch *want = data;
+        g_autoptr(GVariant) changed = NULL;
+        const char *iface;
+        guint64 v;
+
+        if (g_strcmp0 (sig->path, want->job) != 0)
+                return FALSE;
+        g_variant_get (sig->params, "(&s@a{sv}@as)", &iface, &changed, NULL);
+        return g_variant_lookup (changed, "BytesFromOrigin", "t", &v) && v == want->value;
+}
+
+/* A job's Proxy, credentials and all, and its counters survive a restart of xferd (a
+ * crash): the recovered job goes on through its authenticating proxy by Range. */
+static void
+test_job_proxy_survives_restart (void)
+{
+        SquidOptions options = { .user = PROXY_USER, .password = PROXY_PASSWORD };
+        g_autoptr(SquidProxy) squid = squid_proxy_new (&options);
+        if (!squid)
+                return;
+        g_autoptr(HttpServer) origin = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
+        g_autofree char *url = http_server_url (origin, "/f.bin");
+        g_autofree char *with_credentials = g_strdup_printf ("http://%s:%s@%s", PROXY_USER, PROXY_PASSWORD,
+                                                             squid_proxy_host (squid));
+        g_autoptr(Machine) m = machine_new (NULL, NULL);
+
+        http_server_stall_after (origin, "/f.bin", STALL);
+        g_autofree char *job = machine_download_via (m, with_credentials, url, "kept.bin", TRUE);
+        CounterMatch stored = { job, STALL };
+        g_assert_nonnull (bus_wait_signal (m->fx, NULL, job, "org.freedesktop.DBus.Properties",
+                                           "PropertiesChanged", match_stored_from_origin, &stored,
+                                           WAIT_TIMEOUT_MS));
+        xferd_process_kill (m->fx);
+        http_server_release (origin, "/f.bin");
+        xferd_process_start (m->fx);
+
+        machine_wait_acknowledged (m, job);
+        assert_file (m, "kept.bin", content);
+        assert_sources (m, job, 0, SIZE);
+        /* A range through the proxy: squid answered 206 (it fetches whole files from the
+         * origin itself, docs/fleet/squid.conf). */
+        g_assert_true (squid_proxy_wait_requests (squid, "/206 ", 1, WAIT_TIMEOUT_MS));
+        g_autofree char *shown = job_get_string (m->fx, job, "Proxy");
+        g_assert_cmpstr (shown, ==, squid_proxy_url (squid));
+        g_autofree char *authenticated = g_strdup_printf (" %s HIER_", PROXY_USER);
+        g_assert_true (squid_proxy_wait_requests (squid, authenticated, 2, WAIT_TIMEOUT_MS));
+        g_assert_cmpuint (xferd_log_count (m->log, PROXY_PASSWORD), ==, 0);
+        g_assert_cmpuint (xferd_log_count (m->log, PROXY_USER), ==, 0);
 }
 
 /* The environment's http_proxy counts when nothing is set; Proxy=direct (the setting, or
@@ -495,7 +597,7 @@ test_direct_overrides_environment (void)
         assert_sources (plain, via_env, 0, SIZE);
 
         /* A job's Proxy=direct. */
-        g_autofree char *own = machine_download_via (plain, "direct", url, "job.bin");
+        g_autofree char *own = machine_download_via (plain, "direct", url, "job.bin", TRUE);
         machine_wait_acknowledged (plain, own);
         assert_file (plain, "job.bin", content);
         g_autofree char *own_shown = job_get_string (plain->fx, own, "Proxy");
@@ -576,8 +678,11 @@ test_https_connect (void)
         machine_wait_acknowledged (m, job);
         assert_file (m, "tls.bin", content);
         assert_sources (m, job, 0, SIZE);
-        g_assert_true (squid_proxy_wait_requests (squid, connect, 1, WAIT_TIMEOUT_MS));
         g_assert_cmpuint (http_server_body_bytes (origin, "/f.bin"), ==, SIZE);
+        /* squid logs a tunnel when it closes: xferd keeps its connections until it ends. */
+        g_clear_pointer (&m, machine_free);
+        g_assert_true (squid_proxy_wait_requests (squid, connect, 1, WAIT_TIMEOUT_MS));
+        g_assert_cmpuint (squid_proxy_count_requests (squid, "GET https://"), ==, 0);
 
         /* Without CAFile the certificate is not trusted: the same download fails. */
         g_autofree char *untrusting = g_strdup_printf ("[Network]\nProxy=%s\n", squid_proxy_url (squid));
@@ -600,6 +705,7 @@ main (int argc, char **argv)
         g_test_add_func ("/fleet/fallback/cache-error", test_fallback_cache_error);
         g_test_add_func ("/fleet/varnish", test_varnish);
         g_test_add_func ("/fleet/proxy-auth", test_proxy_auth);
+        g_test_add_func ("/fleet/job-proxy-survives-restart", test_job_proxy_survives_restart);
         g_test_add_func ("/fleet/direct-overrides-environment", test_direct_overrides_environment);
         g_test_add_func ("/fleet/no-proxy", test_no_proxy);
         g_test_add_func ("/fleet/https-connect", test_https_connect);

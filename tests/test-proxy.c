@@ -182,6 +182,29 @@ test_route (void)
         proxy_settings_done (&s);
 }
 
+/* Which ends of a request through the cache send the file to the origin. */
+static void
+test_cache_failed (void)
+{
+        /* Unreachable, silent, cut off, broken: the cache's failure. */
+        g_assert_true (proxy_cache_failed (CURLE_COULDNT_CONNECT, 0, FALSE));
+        g_assert_true (proxy_cache_failed (CURLE_COULDNT_RESOLVE_PROXY, 0, FALSE));
+        g_assert_true (proxy_cache_failed (CURLE_OPERATION_TIMEDOUT, 200, FALSE));
+        g_assert_true (proxy_cache_failed (CURLE_PARTIAL_FILE, 200, TRUE));
+        g_assert_true (proxy_cache_failed (CURLE_RECV_ERROR, 200, FALSE));
+        g_assert_true (proxy_cache_failed (CURLE_GOT_NOTHING, 0, FALSE));
+        g_assert_true (proxy_cache_failed (CURLE_OK, 502, FALSE));
+        g_assert_true (proxy_cache_failed (CURLE_OK, 503, FALSE));
+        g_assert_true (proxy_cache_failed (CURLE_OK, 200, TRUE));
+        /* The origin's answers, passed on, and our own stops. */
+        g_assert_false (proxy_cache_failed (CURLE_OK, 200, FALSE));
+        g_assert_false (proxy_cache_failed (CURLE_OK, 206, FALSE));
+        g_assert_false (proxy_cache_failed (CURLE_OK, 404, FALSE));
+        g_assert_false (proxy_cache_failed (CURLE_OK, 416, FALSE));
+        g_assert_false (proxy_cache_failed (CURLE_WRITE_ERROR, 200, FALSE));
+        g_assert_false (proxy_cache_failed (CURLE_ABORTED_BY_CALLBACK, 200, FALSE));
+}
+
 static void
 test_settings_setters (void)
 {
@@ -252,7 +275,7 @@ test_settings_file (void)
         DaemonSettings s = { 0 };
         g_autofree char *log = NULL;
 
-        proxy_settings_init (&s.network);
+        proxy_settings_init (&s.manager.transfer.network);
         g_assert_cmpint (load_settings ("[Daemon]\n"
                                         "MaxJobs=7\n"
                                         "[Network]\n"
@@ -263,13 +286,13 @@ test_settings_file (void)
                                         "CAFile=/etc/ssl/site-ca.pem\n",
                                         &s, &log), ==, 0);
         g_assert_cmpuint (s.manager.max_jobs, ==, 7);
-        g_assert_cmpstr (s.network.proxy, ==, "http://u:" SECRET "@proxy.site:3128");
-        g_assert_cmpstr (s.network.no_proxy, ==, ".site.example, 10.0.0.0/8");
-        g_assert_cmpstr (s.network.cache_url, ==, "http://cache.site:3128");
-        g_assert_cmpuint (s.network.cache_fallback_usec, ==, 0);
-        g_assert_cmpstr (s.network.ca_file, ==, "/etc/ssl/site-ca.pem");
+        g_assert_cmpstr (s.manager.transfer.network.proxy, ==, "http://u:" SECRET "@proxy.site:3128");
+        g_assert_cmpstr (s.manager.transfer.network.no_proxy, ==, ".site.example, 10.0.0.0/8");
+        g_assert_cmpstr (s.manager.transfer.network.cache_url, ==, "http://cache.site:3128");
+        g_assert_cmpuint (s.manager.transfer.network.cache_fallback_usec, ==, 0);
+        g_assert_cmpstr (s.manager.transfer.network.ca_file, ==, "/etc/ssl/site-ca.pem");
         g_assert_null (strstr (log, "pa55"));
-        proxy_settings_done (&s.network);
+        proxy_settings_done (&s.manager.transfer.network);
 }
 
 static void
@@ -278,11 +301,11 @@ test_settings_defaults (void)
         DaemonSettings s = { 0 };
         g_autofree char *log = NULL;
 
-        proxy_settings_init (&s.network);
+        proxy_settings_init (&s.manager.transfer.network);
         g_assert_cmpint (load_settings ("[Network]\nCacheHost=c:1\n", &s, &log), ==, 0);
-        g_assert_null (s.network.proxy);
-        g_assert_cmpuint (s.network.cache_fallback_usec, ==, 30 * G_USEC_PER_SEC);
-        proxy_settings_done (&s.network);
+        g_assert_null (s.manager.transfer.network.proxy);
+        g_assert_cmpuint (s.manager.transfer.network.cache_fallback_usec, ==, 30 * G_USEC_PER_SEC);
+        proxy_settings_done (&s.manager.transfer.network);
 }
 
 /* A bad proxy URL stops the daemon with a message that names the key, not the value. */
@@ -300,12 +323,12 @@ test_settings_invalid_secret (void)
                 DaemonSettings s = { 0 };
                 g_autofree char *log = NULL;
 
-                proxy_settings_init (&s.network);
+                proxy_settings_init (&s.manager.transfer.network);
                 g_assert_cmpint (load_settings (files[i], &s, &log), ==, -EINVAL);
                 g_assert_nonnull (strstr (log, ":2: invalid value for "));
                 g_assert_null (strstr (log, "pa55"));
-                g_assert_null (s.network.proxy);
-                proxy_settings_done (&s.network);
+                g_assert_null (s.manager.transfer.network.proxy);
+                proxy_settings_done (&s.manager.transfer.network);
         }
 }
 
@@ -315,7 +338,7 @@ test_settings_bad_numbers (void)
         DaemonSettings s = { 0 };
         g_autofree char *log = NULL;
 
-        proxy_settings_init (&s.network);
+        proxy_settings_init (&s.manager.transfer.network);
         g_assert_cmpint (load_settings ("[Network]\nCacheFallbackSec=86401\n", &s, &log), ==, -EINVAL);
         g_assert_nonnull (strstr (log, "CacheFallbackSec"));
         g_clear_pointer (&log, g_free);
@@ -325,8 +348,8 @@ test_settings_bad_numbers (void)
         /* In the wrong section: read, with a warning. */
         g_assert_cmpint (load_settings ("[Daemon]\nCacheHost=c:3128\n", &s, &log), ==, 0);
         g_assert_nonnull (strstr (log, "belongs in [Network]"));
-        g_assert_cmpstr (s.network.cache_host, ==, "c:3128");
-        proxy_settings_done (&s.network);
+        g_assert_cmpstr (s.manager.transfer.network.cache_host, ==, "c:3128");
+        proxy_settings_done (&s.manager.transfer.network);
 }
 
 int
@@ -338,6 +361,7 @@ main (int argc, char **argv)
         g_test_add_func ("/proxy/cache-host", test_cache_host);
         g_test_add_func ("/proxy/no-proxy", test_no_proxy);
         g_test_add_func ("/proxy/route", test_route);
+        g_test_add_func ("/proxy/cache-failed", test_cache_failed);
         g_test_add_func ("/proxy/settings-setters", test_settings_setters);
         g_test_add_func ("/proxy/settings-file", test_settings_file);
         g_test_add_func ("/proxy/settings-defaults", test_settings_defaults);
