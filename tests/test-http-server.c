@@ -9,10 +9,8 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <libsoup/soup.h>
 
 #include "http-server.h"
-#include "tls-ca.h"
 
 #define SIZE (300 * 1024 + 17)    /* several chunks, not a round number */
 
@@ -538,63 +536,6 @@ test_body_bytes (void)
         g_assert_false (http_server_wait_body_bytes (server, "/g", 1001, 50));
 }
 
-static GBytes *
-fetch (SoupSession *session, const char *url, GError **error)
-{
-        g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
-
-        return soup_session_send_and_read (session, msg, NULL, error);
-}
-
-/* An https server with a certificate of a CA made in the test: trusted by a client that
- * trusts the CA, refused by one that does not. */
-static void
-test_tls (void)
-{
-        g_autoptr(GError) error = NULL;
-        g_autofree char *openssl = g_find_program_in_path ("openssl");
-
-        if (!openssl) {
-                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                        g_test_fail_printf ("openssl is missing (scripts/setup-deps.sh installs it)");
-                else
-                        g_test_skip ("openssl is missing (scripts/setup-deps.sh installs it)");
-                return;
-        }
-        g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-tls-XXXXXX", &error);
-        g_assert_no_error (error);
-        g_autoptr(TlsCa) ca = tls_ca_new (dir, &error);
-        g_assert_no_error (error);
-        g_autoptr(HttpServer) server = http_server_new_tls (ca->cert_file, ca->key_file, &error);
-        g_assert_no_error (error);
-        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
-        g_autofree char *url = http_server_url (server, "/f");
-        g_autofree char *prefix = g_strdup_printf ("https://127.0.0.1:%u/", http_server_get_port (server));
-        g_assert_true (g_str_has_prefix (url, prefix));
-
-        g_autoptr(GTlsDatabase) db = g_tls_file_database_new (ca->ca_file, &error);
-        g_assert_no_error (error);
-        g_autoptr(SoupSession) trusting = soup_session_new_with_options ("tls-database", db, NULL);
-        g_autoptr(GBytes) body = fetch (trusting, url, &error);
-        g_assert_no_error (error);
-        g_assert_true (g_bytes_equal (body, content));
-        g_assert_true (http_server_wait_body_bytes (server, "/f", SIZE, 10000));
-
-        g_autoptr(GTlsDatabase) other_db = g_tls_file_database_new ("/dev/null", NULL);
-        g_autoptr(SoupSession) refusing = soup_session_new_with_options ("tls-database", other_db, NULL);
-        g_autoptr(GBytes) refused = fetch (refusing, url, &error);
-        g_assert_null (refused);
-        g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
-
-        for (const char *const *f = (const char *const[]) { "ca.pem", "ca.key", "ca.srl", "server.pem",
-                                                            "server.key", "server.csr", "server.ext", NULL };
-             *f; f++) {
-                g_autofree char *path = g_build_filename (dir, *f, NULL);
-                g_unlink (path);
-        }
-        g_assert_no_errno (g_rmdir (dir));
-}
-
 int
 main (int argc, char **argv)
 {
@@ -614,6 +555,5 @@ main (int argc, char **argv)
         g_test_add_func ("/httpd/root-if-modified-since", test_root_if_modified_since);
         g_test_add_func ("/httpd/rate", test_rate);
         g_test_add_func ("/httpd/body-bytes", test_body_bytes);
-        g_test_add_func ("/httpd/tls", test_tls);
         return g_test_run ();
 }
