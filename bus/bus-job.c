@@ -246,6 +246,8 @@ assert_field_type(error_count, uint32_t);
 assert_field_type(minimum_retry_delay, uint32_t);
 assert_field_type(no_progress_timeout, uint32_t);
 assert_field_type(upload_url, char *);
+assert_field_type(bytes_from_cache, uint64_t);
+assert_field_type(bytes_from_origin, uint64_t);
 
 static Job *job_from_field(void *field, size_t offset) {
         return (Job *) ((uint8_t *) field - offset);
@@ -378,6 +380,17 @@ static int property_get_header_names(sd_bus *bus, const char *path, const char *
         return sd_bus_message_close_container(reply);
 }
 
+/* Without the userinfo: a proxy's credentials are never returned. */
+static int property_get_proxy(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Job *j = userdata;
+        _cleanup_free_ char *shown = proxy_redact(j->proxy);
+
+        if (!shown)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", shown);
+}
+
 static int set_result(int r, const CallError *e, sd_bus_error *error) {
         return r < 0 ? bus_error_from_call(error, r, e) : 0;
 }
@@ -494,6 +507,11 @@ static int property_set_minimum_notification_interval(sd_bus *bus, const char *p
                                                       sd_bus_error *error) {
         return set_seconds(value, job_from_field(userdata, offsetof(Job, minimum_notification_interval)),
                            job_set_minimum_notification_interval, error);
+}
+
+static int property_set_proxy(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *value, void *userdata, sd_bus_error *error) {
+        return set_string(value, userdata, job_set_proxy, error);
 }
 
 static int property_set_minimum_retry_delay(sd_bus *bus, const char *path, const char *interface,
@@ -622,5 +640,11 @@ const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_WRITABLE_PROPERTY("CancelWhenOwnerGone", "b", property_get_cancel_when_owner_gone,
                                  property_set_cancel_when_owner_gone, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_WRITABLE_PROPERTY("Proxy", "s", property_get_proxy, property_set_proxy, 0,
+                                 SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION | SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("BytesFromCache", "t", NULL, offsetof(Job, bytes_from_cache),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BytesFromOrigin", "t", NULL, offsetof(Job, bytes_from_origin),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END
 };

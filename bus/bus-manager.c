@@ -351,6 +351,15 @@ static int property_set_background_limit(sd_bus *bus, const char *path, const ch
         return sd_bus_emit_properties_changed(bus, path, interface, property, NULL);
 }
 
+static int property_get_bytes_from(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+
+        return sd_bus_message_append(reply, "t", streq(property, "BytesFromCache")
+                                                         ? manager_get_bytes_from_cache(b->manager)
+                                                         : manager_get_bytes_from_origin(b->manager));
+}
+
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("CreateJob",
@@ -382,5 +391,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("NetworkSource", "s", property_get_network, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NetworkMetered", "s", property_get_network, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NetworkConnectivity", "s", property_get_network, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Totals that move with every byte: read, not announced. */
+        SD_BUS_PROPERTY("BytesFromCache", "t", property_get_bytes_from, 0, 0),
+        SD_BUS_PROPERTY("BytesFromOrigin", "t", property_get_bytes_from, 0, 0),
         SD_BUS_VTABLE_END
 };

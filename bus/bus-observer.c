@@ -17,7 +17,7 @@ static void emit_changed(Job *j, char **names) {
 }
 
 static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
-        char *names[32];
+        char *names[40];
         size_t n = 0;
 
 #define ADD(s) names[n++] = (char *) (s)
@@ -38,6 +38,8 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("CurrentFile");
                 ADD("Rate");
                 ADD("ExpectedEndTime");
+                ADD("BytesFromCache");
+                ADD("BytesFromOrigin");
         }
         if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS | JOB_CHANGE_WAIT))
                 ADD("WaitReason");
@@ -52,6 +54,7 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("MinimumNotificationInterval");
                 ADD("HttpHeaderNames");
                 ADD("CancelWhenOwnerGone");
+                ADD("Proxy");
         }
         if (changes & JOB_CHANGE_UPLOAD_URL)
                 ADD("UploadUrl");

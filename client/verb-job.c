@@ -305,6 +305,7 @@ static const WritableProperty writable_properties[] = {
         { "NoProgressTimeout",     'u' },
         { "MinimumNotificationInterval", 'm' },  /* milliseconds */
         { "CostPolicy",            's' },
+        { "Proxy",                       's' },
 };
 
 /* "AutoComplete", "autocomplete", "auto-complete" and "auto_complete" all name the same

@@ -51,9 +51,10 @@ static const char *const info_order[] = {
         "Id", "DisplayName", "Description", "Type", "Owner", "State", "WaitReason", "NextRetryTime", "Priority",
         "CostPolicy",
         "BytesTransferred", "BytesTotal", "Rate", "ExpectedEndTime", "FilesTransferred", "FilesTotal", "CurrentFile",
+        "BytesFromCache", "BytesFromOrigin",
         "ErrorName", "ErrorMessage", "ErrorCount",
         "AutoComplete", "BandwidthLimit", "AllowInsecureRedirect",
-        "MinimumRetryDelay", "NoProgressTimeout", "MinimumNotificationInterval", "HttpHeaderNames", "UploadUrl",
+        "MinimumRetryDelay", "NoProgressTimeout", "MinimumNotificationInterval", "HttpHeaderNames", "Proxy", "UploadUrl",
         "CreationTime", "ModificationTime", "TransferCompletionTime",
 };
 
@@ -105,7 +106,8 @@ static int render_bytes(uint64_t v, const char *suffix, char **ret) {
 static int render_property(const Info *info, const char *name, sd_bus_message *m, char **ret) {
         static const char *const times[] = { "CreationTime", "ModificationTime", "TransferCompletionTime",
                                              "ExpectedEndTime", "NextRetryTime" };
-        static const char *const byte_counts[] = { "BytesTotal", "BytesTransferred" };
+        static const char *const byte_counts[] = { "BytesTotal", "BytesTransferred", "BytesFromCache",
+                                                   "BytesFromOrigin" };
         static const char *const durations[] = { "MinimumRetryDelay", "NoProgressTimeout" };
         const char *contents;
         char type;

@@ -21,10 +21,25 @@ static void on_transfer_response(Transfer *t, void *userdata) {
                 (void) job_apply(j, JOB_EVENT_RESPONSE, NULL);
 }
 
+/* Adds the bytes the transfer received since the last call to the job's and the daemon's
+ * counters, by where they came from. */
+static void count_sources(Job *j, Transfer *t) {
+        Manager *m = j->manager;
+        uint64_t c = transfer_get_bytes_from_cache(t), o = transfer_get_bytes_from_origin(t);
+
+        j->bytes_from_cache += c - j->counted_from_cache;
+        m->bytes_from_cache += c - j->counted_from_cache;
+        j->bytes_from_origin += o - j->counted_from_origin;
+        m->bytes_from_origin += o - j->counted_from_origin;
+        j->counted_from_cache = c;
+        j->counted_from_origin = o;
+}
+
 static void on_transfer_progress(Transfer *t, void *userdata) {
         Job *j = userdata;
         JobFile *f = j->files[j->current];
 
+        count_sources(j, t);
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
         j->last_progress_time = manager_now_realtime(j->manager);
@@ -68,6 +83,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         ServerDigest server;
         bool has_server = transfer_get_server_digest(t, &server) > 0;
 
+        count_sources(j, t);
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
         /* Only a response whose bytes went into the file names their version; a failure
@@ -254,7 +270,9 @@ void download_begin(Job *j, JobFile *f, uint64_t offset) {
                 .hasher = f->hasher,
                 .expect_size = f->expect_size,
                 .expected_size = f->expected_size,
+                .proxy = j->proxy,
         };
+        j->counted_from_cache = j->counted_from_origin = 0;
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {
                 j->fd = safe_close(j->fd);

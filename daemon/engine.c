@@ -189,6 +189,23 @@ Engine *engine_free(Engine *e) {
         return NULL;
 }
 
+/* CAFile: trusted in addition to the system's certificates, which curl then finds in their
+ * directory (Debian's libcurl has both a bundle file and the directory built in). */
+static void engine_setup_tls(Engine *e, CURL *c) {
+        const char *ca = e->settings.network.ca_file;
+        const curl_version_info_data *v;
+        const char *dir;
+
+        if (!ca)
+                return;
+        v = curl_version_info(CURLVERSION_NOW);
+        dir = v && v->capath ? v->capath : "/etc/ssl/certs";
+        (void) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+        (void) curl_easy_setopt(c, CURLOPT_CAPATH, dir);
+        (void) curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, ca);
+        (void) curl_easy_setopt(c, CURLOPT_PROXY_CAPATH, dir);
+}
+
 int engine_setup_easy(Engine *e, CURL *c, const char *url, bool allow_insecure_redirect) {
         bool https = strncasecmp(url, "https:", 6) == 0;
 
@@ -208,12 +225,60 @@ int engine_setup_easy(Engine *e, CURL *c, const char *url, bool allow_insecure_r
         (void) curl_easy_setopt(c, CURLOPT_USERAGENT, "xferd/" XFERD_VERSION);
         (void) curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
         (void) curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-        (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                                (long) (e->settings.connect_timeout_usec / USEC_PER_MSEC));
+        engine_setup_tls(e, c);
+        return engine_setup_route(e, c, url, NULL, true, NULL);
+}
+
+int engine_setup_route(Engine *e, CURL *c, const char *url, const char *job_proxy, bool skip_cache,
+                       ProxyRouteKind *ret_kind) {
+        const ProxySettings *n = &e->settings.network;
+        uint64_t connect = e->settings.connect_timeout_usec, stall = e->settings.stall_timeout_usec;
+        ProxyRoute route;
+        int r;
+
+        assert(e);
+        assert(c);
+        assert(url);
+
+        r = proxy_route(n, job_proxy, url, skip_cache, &route);
+        if (r < 0)
+                return r;
+        switch (route.kind) {
+        case PROXY_ROUTE_ENVIRONMENT:
+                /* curl's default: http_proxy, https_proxy and no_proxy from the environment. */
+                (void) curl_easy_setopt(c, CURLOPT_PROXY, NULL);
+                (void) curl_easy_setopt(c, CURLOPT_NOPROXY, NULL);
+                break;
+        case PROXY_ROUTE_DIRECT:
+                /* "" is no proxy at all, whatever the environment says. */
+                (void) curl_easy_setopt(c, CURLOPT_PROXY, "");
+                break;
+        case PROXY_ROUTE_CACHE:
+        case PROXY_ROUTE_PROXY:
+                /* curl takes user and password (Basic) from the URL; our NoProxy was applied
+                 * above, the environment's no_proxy must not undo the choice. */
+                if (curl_easy_setopt(c, CURLOPT_PROXY, route.proxy) != CURLE_OK)
+                        return -EIO;
+                (void) curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+                break;
+        }
+        /* A silent cache is skipped, not a failed attempt: it gets CacheFallbackSec. */
+        if (route.kind == PROXY_ROUTE_CACHE && n->cache_fallback_usec > 0) {
+                connect = connect < n->cache_fallback_usec ? connect : n->cache_fallback_usec;
+                stall = n->cache_fallback_usec;
+        }
+        (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) (connect / USEC_PER_MSEC));
         /* A stalled peer: fewer than 1 byte/s for the stall timeout ends the attempt. */
         (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) (e->settings.stall_timeout_usec / USEC_PER_SEC));
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) (stall / USEC_PER_SEC));
+        if (ret_kind)
+                *ret_kind = route.kind;
         return 0;
+}
+
+const ProxySettings *engine_get_network(Engine *e) {
+        assert(e);
+        return &e->settings.network;
 }
 
 int engine_add(Engine *e, EngineRequest *r) {

@@ -10,11 +10,14 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "proxy.h"
+
 typedef struct Engine Engine;
 
 typedef struct EngineSettings {
         uint64_t connect_timeout_usec;
         uint64_t stall_timeout_usec;    /* no byte for this long → CURLE_OPERATION_TIMEDOUT */
+        ProxySettings network;          /* [Network]: proxies, the cache, extra CAs; not owned */
 } EngineSettings;
 
 /* Embedded in whatever owns an easy handle. */
@@ -31,8 +34,15 @@ sd_event *engine_get_event(Engine *e);
 uint64_t engine_now(Engine *e);  /* CLOCK_MONOTONIC, cached per loop iteration */
 
 /* Applies what every request of xferd shares: no signals, timeouts, keep-alive, the user
- * agent, and only http/https (also after redirects; https → http only if allowed). */
+ * agent, only http/https (also after redirects; https → http only if allowed), the extra CAs,
+ * and the daemon's route for url (its Proxy and NoProxy; never the cache). */
 int engine_setup_easy(Engine *e, CURL *easy, const char *url, bool allow_insecure_redirect);
+/* Points the request at its route for url instead (see proxy_route()): job_proxy is the
+ * job's Proxy (NULL or empty: the daemon's), skip_cache keeps it off the cache. Through the
+ * cache, CacheFallbackSec bounds connecting and silence instead of the usual timeouts. */
+int engine_setup_route(Engine *e, CURL *easy, const char *url, const char *job_proxy, bool skip_cache,
+                       ProxyRouteKind *ret_kind);
+const ProxySettings *engine_get_network(Engine *e);
 
 int engine_add(Engine *e, EngineRequest *r);
 /* Takes the handle out of the multi at once (no callback of it runs after); idempotent. */

@@ -40,6 +40,7 @@ Job *job_record_free(Job *j) {
         free(j->cancel_with);
         free(j->checksum_list);
         free(j->checksum_list_signature);
+        free(j->proxy);
         free(j);
         return NULL;
 }

@@ -83,6 +83,9 @@ struct Job {
         char *checksum_list;            /* CreateJob's default for files added without one */
         char *checksum_list_signature;
         CostPolicy cost_policy;         /* the store gives _COST_POLICY_INVALID for "the default" */
+        char *proxy;                    /* "direct", a proxy URL (credentials: secrets), NULL: the daemon's */
+        uint64_t bytes_from_cache;      /* downloads: body bytes received from the site's cache */
+        uint64_t bytes_from_origin;     /* ... and from anywhere else */
 
         JobFile **files;
         size_t n_files, n_files_allocated;
@@ -107,6 +110,8 @@ struct Job {
         int fd;                         /* the temporary file being written, or the file being sent */
         unsigned restarts;              /* in a row, for the current file */
         uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
+        uint64_t counted_from_cache;    /* of the running transfer's bytes, already in the counters */
+        uint64_t counted_from_origin;
 
         uint32_t failures_in_row;       /* transient failures since bytes last moved: the backoff */
         RateWindow rate;                /* the current run of bytes, for Rate and ExpectedEndTime */

@@ -6,6 +6,7 @@
 #include "http-util.h"
 #include "manager-internal.h"
 #include "safe-text.h"
+#include "proxy.h"
 #include "util.h"
 
 int job_check_text(const char *what, const char *s, size_t max, CallError *e) {
@@ -243,6 +244,22 @@ int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
         if (r > 0)
                 scheduler_apply_rates(j->manager);
         return r < 0 ? r : 0;
+}
+
+int job_set_proxy(Job *j, const char *proxy, CallError *e) {
+        int r = job_check_not_final(j, "its proxy", e);
+        if (r < 0)
+                return r;
+        /* Never quoted back: the value may hold a password. */
+        if (!proxy_value_is_valid(proxy))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS, "Proxy %s.", proxy_describe_value);
+        if (streq(strempty(j->proxy), proxy))
+                return 0;
+        r = free_and_strdup(&j->proxy, isempty(proxy) ? NULL : proxy);
+        if (r < 0)
+                return r;
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
+        return job_apply(j, JOB_EVENT_MODIFY, e);
 }
 
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {

@@ -186,8 +186,10 @@ static int settings_pick(Args *a) {
         }
         if (path) {
                 r = settings_load(path, &s);
-                if (r < 0)
+                if (r < 0) {
+                        proxy_settings_done(&s.manager.transfer.network);
                         return r;
+                }
         }
 
         if (!a->set_idle)
@@ -303,8 +305,27 @@ static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_exit(d->event, 0);
 }
 
+static void args_done(Args *a) {
+        proxy_settings_done(&a->config.transfer.network);
+}
+
+/* Where requests go, as the settings say; a proxy without its credentials. */
+static void log_network(const ProxySettings *n) {
+        _cleanup_free_ char *proxy = proxy_redact(n->proxy);
+
+        if (n->cache_host)
+                log_info("http downloads go through the cache at %s (skipped after %" PRIu64 " s of failure, "
+                         "0 = never).", n->cache_host, n->cache_fallback_usec / USEC_PER_SEC);
+        if (n->proxy)
+                log_info("Proxy: %s%s.", strempty(proxy), proxy_has_credentials(n->proxy) ? " (with credentials)" : "");
+        if (n->no_proxy)
+                log_debug("Reached directly: %s.", n->no_proxy);
+        if (n->ca_file)
+                log_debug("Extra trusted CA certificates: %s.", n->ca_file);
+}
+
 static int run(int argc, char *argv[]) {
-        Args a = { .system = -1, .idle_timeout_usec = 30 * USEC_PER_SEC };
+        _cleanup_(args_done) Args a = { .system = -1, .idle_timeout_usec = 30 * USEC_PER_SEC };
         Daemon d = { .event = NULL };
         _cleanup_free_ char *state_dir = NULL, *keys_dir = NULL;
         sigset_t mask;
@@ -318,6 +339,7 @@ static int run(int argc, char *argv[]) {
         r = settings_pick(&a);
         if (r < 0)
                 return r;
+        log_network(&a.config.transfer.network);
 
         r = state_dir_pick(&a, &state_dir);
         if (r < 0)

@@ -78,6 +78,9 @@ struct Manager {
         unsigned n_busy, n_network_waiting;
         bool check_counts;                      /* tests: recount and compare at every check */
 
+        uint64_t bytes_from_cache;              /* every download's, since the daemon started */
+        uint64_t bytes_from_origin;
+
         bool idle;
 };
 

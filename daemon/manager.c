@@ -15,6 +15,16 @@ const ManagerConfig *manager_get_config(Manager *m) {
         return &m->config;
 }
 
+uint64_t manager_get_bytes_from_cache(Manager *m) {
+        assert(m);
+        return m->bytes_from_cache;
+}
+
+uint64_t manager_get_bytes_from_origin(Manager *m) {
+        assert(m);
+        return m->bytes_from_origin;
+}
+
 sd_event *manager_get_event(Manager *m) {
         assert(m);
 

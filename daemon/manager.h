@@ -45,6 +45,9 @@ Manager *manager_free(Manager *m);
 void manager_set_observer(Manager *m, const ManagerObserver *o);
 void *manager_get_observer_userdata(Manager *m);
 const ManagerConfig *manager_get_config(Manager *m);
+/* Body bytes of every download since the daemon started: from the site's cache, from elsewhere. */
+uint64_t manager_get_bytes_from_cache(Manager *m);
+uint64_t manager_get_bytes_from_origin(Manager *m);
 sd_event *manager_get_event(Manager *m);
 
 /* Brings back the stored jobs, finishes interrupted cancels, and starts what was queued. */
@@ -131,6 +134,9 @@ const NetworkView *manager_get_network(Manager *m);
 int job_set_cancel_with(Job *j, const char *client, CallError *e);
 /* Cancels every non-final job bound to client; returns how many. */
 unsigned manager_client_gone(Manager *m, const char *client);
+
+/* Empty, "direct" or a proxy URL (see proxy_value_is_valid()); from the job's next request on. */
+int job_set_proxy(Job *j, const char *proxy, CallError *e);
 
 uint64_t job_bytes_total(const Job *j);         /* UINT64_MAX while any size is unknown */
 uint64_t job_bytes_transferred(const Job *j);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "settings.h"
 #include "log.h"
@@ -143,6 +144,48 @@ void settings_manager_defaults(ManagerConfig *c) {
                         .stall_timeout_usec = 60 * USEC_PER_SEC,
                 },
         };
+        proxy_settings_init(&c->transfer.network);
+}
+
+/* [Network]: strings, checked by proxy.c. -ENOKEY for a key that is not one of them. An
+ * invalid value is reported here, never quoted: a proxy URL may hold a password. */
+static int apply_network(DaemonSettings *s, const char *path, unsigned line, const char *key, const char *value) {
+        ProxySettings *n = &s->manager.transfer.network;
+        const char *why;
+        uint64_t v;
+        int r;
+
+        if (streq(key, "Proxy")) {
+                r = proxy_settings_set_proxy(n, value);
+                why = proxy_describe_value;
+        } else if (streq(key, "NoProxy")) {
+                r = proxy_settings_set_no_proxy(n, value);
+                why = proxy_describe_no_proxy;
+        } else if (streq(key, "CacheHost")) {
+                r = proxy_settings_set_cache_host(n, value);
+                why = proxy_describe_cache_host;
+        } else if (streq(key, "CAFile")) {
+                r = proxy_settings_set_ca_file(n, value);
+                why = "must be an absolute path";
+        } else if (streq(key, "CacheFallbackSec")) {
+                r = parse_u64(value, 86400, &v);
+                if (r >= 0)
+                        n->cache_fallback_usec = v * USEC_PER_SEC;
+                why = "must be a number of seconds from 0 (never) to 86400";
+        } else
+                return -ENOKEY;
+        if (r == -EINVAL || r == -ERANGE) {
+                log_error("%s:%u: invalid value for %s: it %s.", path, line, key, why);
+                return -EINVAL;
+        }
+        if (r < 0)
+                return log_error_errno(-r, "%s:%u: cannot store %s", path, line, key);
+        return 0;
+}
+
+static bool is_network_key(const char *key) {
+        return streq(key, "Proxy") || streq(key, "NoProxy") || streq(key, "CacheHost") ||
+               streq(key, "CacheFallbackSec") || streq(key, "CAFile");
 }
 
 int settings_load(const char *path, DaemonSettings *s) {
@@ -150,6 +193,7 @@ int settings_load(const char *path, DaemonSettings *s) {
         char line[1024];
         unsigned n = 0;
         int r = 0;
+        bool network = false;   /* in [Network]; before any section header: [Daemon] */
 
         assert(path);
         assert(s);
@@ -163,8 +207,12 @@ int settings_load(const char *path, DaemonSettings *s) {
                 char *l = strip(line);
                 if (!*l || *l == '#' || *l == ';')
                         continue;
-                if (*l == '[')
-                        continue;  /* one section, [Daemon]; its name is not checked */
+                if (*l == '[') {
+                        network = strcasecmp(l, "[Network]") == 0;
+                        if (!network && strcasecmp(l, "[Daemon]") != 0)
+                                log_warning("%s:%u: unknown section %s; its keys are read as usual.", path, n, l);
+                        continue;
+                }
                 char *eq = strchr(l, '=');
                 if (!eq) {
                         r = log_error_errno(EINVAL, "%s:%u: expected Key=Value", path, n);
@@ -172,6 +220,16 @@ int settings_load(const char *path, DaemonSettings *s) {
                 }
                 *eq = 0;
                 char *key = strip(l), *value = strip(eq + 1);
+                if (is_network_key(key)) {
+                        if (!network)
+                                log_warning("%s:%u: %s belongs in [Network].", path, n, key);
+                        r = apply_network(s, path, n, key, value);
+                        if (r < 0)
+                                break;
+                        continue;
+                }
+                if (network)
+                        log_warning("%s:%u: %s belongs in [Daemon].", path, n, key);
                 int k = apply(s, key, value);
                 if (k == -ENOKEY)
                         log_warning("%s:%u: unknown setting '%s', ignored.", path, n, key);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* xferd.conf: "[Daemon]" and Key=Value lines. Unknown keys are warned about and skipped,
- * so a newer file does not stop an older daemon. */
+/* xferd.conf: "[Daemon]" and "[Network]" sections of Key=Value lines. Unknown keys are warned
+ * about and skipped, so a newer file does not stop an older daemon. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "network-policy.h"
+#include "proxy.h"
 
 /* What the manager is told: limits, timeouts, where the store lives. */
 typedef struct ManagerConfig {
@@ -35,12 +36,13 @@ typedef struct ManagerConfig {
         EngineSettings transfer;
 } ManagerConfig;
 
-/* The built-in defaults, before xferd.conf and the command line. */
+/* The built-in defaults, before xferd.conf and the command line. The network settings own
+ * their strings once loaded: proxy_settings_done() them. */
 void settings_manager_defaults(ManagerConfig *c);
 
 typedef struct DaemonSettings {
         uint64_t idle_timeout_usec;
-        ManagerConfig manager;
+        ManagerConfig manager;          /* [Network] goes to manager.transfer.network */
 } DaemonSettings;
 
 /* Reads `path` into *s, leaving what the file does not set untouched. A missing file is

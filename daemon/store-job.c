@@ -51,6 +51,9 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_text(st, ":checksum_list", j->checksum_list, &rc);
         sql_bind_text(st, ":checksum_list_signature", j->checksum_list_signature, &rc);
         sql_bind_text(st, ":cost_policy", cost_policy_to_string(j->cost_policy), &rc);
+        sql_bind_text(st, ":proxy", j->proxy, &rc);
+        sql_bind_uint64(st, ":bytes_from_cache", j->bytes_from_cache, &rc);
+        sql_bind_uint64(st, ":bytes_from_origin", j->bytes_from_origin, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
@@ -171,7 +174,8 @@ enum {
         JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
         JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
         JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
-        JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE, JC_COST_POLICY,
+        JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE, JC_COST_POLICY, JC_PROXY,
+        JC_BYTES_FROM_CACHE, JC_BYTES_FROM_ORIGIN,
 };
 
 enum {
@@ -276,6 +280,8 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
         j->minimum_notification_interval = (uint32_t) sqlite3_column_int64(st, JC_MINIMUM_NOTIFICATION_INTERVAL);
         /* NULL (a job from before cost policies) or unreadable: the manager picks the default. */
         j->cost_policy = cost_policy_from_string((const char *) sqlite3_column_text(st, JC_COST_POLICY));
+        j->bytes_from_cache = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_CACHE);
+        j->bytes_from_origin = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_ORIGIN);
         if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
             sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
             sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
@@ -285,6 +291,7 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
             sql_column_dup(st, JC_CANCEL_WITH, &j->cancel_with) < 0 ||
             sql_column_dup(st, JC_CHECKSUM_LIST, &j->checksum_list) < 0 ||
             sql_column_dup(st, JC_CHECKSUM_LIST_SIGNATURE, &j->checksum_list_signature) < 0 ||
+            sql_column_dup(st, JC_PROXY, &j->proxy) < 0 ||
             sql_column_dup(st, JC_HTTP_HEADERS, &headers) < 0 ||
             (headers && sql_split_headers(headers, &j->http_headers) < 0))
                 return log_oom();
@@ -356,7 +363,7 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  modification_time, completion_time, last_progress_time, retry_time,"
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
                                    "  upload_url, minimum_notification_interval, cancel_with, checksum_list,"
-                                   "  checksum_list_signature, cost_policy "
+                                   "  checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

@@ -124,6 +124,17 @@ static int store_schema_v6(sqlite3 *db) {
         return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cost_policy TEXT;", NULL, NULL, NULL);
 }
 
+/* Fleets: a job's own proxy (its credentials are secrets, as the headers are) and where its
+ * bytes came from. Existing jobs use the daemon's proxy and have counted nothing. */
+static int store_schema_v7(sqlite3 *db) {
+        static const char sql[] =
+                "ALTER TABLE jobs ADD COLUMN proxy TEXT;"
+                "ALTER TABLE jobs ADD COLUMN bytes_from_cache INTEGER NOT NULL DEFAULT 0;"
+                "ALTER TABLE jobs ADD COLUMN bytes_from_origin INTEGER NOT NULL DEFAULT 0;";
+
+        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [0] = store_schema_v1,
         [1] = store_schema_v2,
@@ -131,6 +142,7 @@ static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [3] = store_schema_v4,
         [4] = store_schema_v5,
         [5] = store_schema_v6,
+        [6] = store_schema_v7,
 };
 
 int store_schema_migrate(Store *s, int from) {
@@ -183,14 +195,14 @@ static const struct {
           "  no_progress_timeout, http_headers, creation_time, modification_time,"
           "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
           "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with,"
-          "  checksum_list, checksum_list_signature, cost_policy) "
+          "  checksum_list, checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin) "
           "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
           "  :display_name, :description, :state, :priority, :auto_complete,"
           "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
           "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
           "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
           "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with,"
-          "  :checksum_list, :checksum_list_signature, :cost_policy) "
+          "  :checksum_list, :checksum_list_signature, :cost_policy, :proxy, :bytes_from_cache, :bytes_from_origin) "
           "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
           "  display_name = excluded.display_name, description = excluded.description,"
           "  state = excluded.state, priority = excluded.priority,"
@@ -209,7 +221,9 @@ static const struct {
           "  upload_url = excluded.upload_url,"
           "  minimum_notification_interval = excluded.minimum_notification_interval,"
           "  cancel_with = excluded.cancel_with, checksum_list = excluded.checksum_list,"
-          "  checksum_list_signature = excluded.checksum_list_signature, cost_policy = excluded.cost_policy" },
+          "  checksum_list_signature = excluded.checksum_list_signature, cost_policy = excluded.cost_policy,"
+          "  proxy = excluded.proxy, bytes_from_cache = excluded.bytes_from_cache,"
+          "  bytes_from_origin = excluded.bytes_from_origin" },
         { offsetof(Store, save_file),
           "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
           "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator,"

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "body-check.h"
+#include "cache-route.h"
 #include "config.h"
 #include "http-util.h"
 #include "log.h"
@@ -41,6 +42,7 @@ struct Transfer {
         sd_event_source *flush_source;  /* writes wbuf out on the next loop iteration */
         uint64_t total;
         char *url;
+        CacheRoute *route;      /* through the site's cache or not; bytes counted by way */
 
         /* The response being parsed; reset at every status line (redirects bring several). */
         long status;
@@ -313,6 +315,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
                 flush_soon(t);
         }
         token_bucket_consume(&t->bucket, len);
+        cache_route_received(t->route, len);
 
         if (t->cb->on_progress)
                 t->cb->on_progress(t, t->userdata);
@@ -333,11 +336,19 @@ static void finish_redirect_error(Transfer *t, ErrorName name, const char *summa
         t->cb->on_done(t, &r, t->userdata);
 }
 
+/* A follow-up request (a redirect, a fallback from the cache) could not be made. */
+static void request_again_or_fail(Transfer *t, int r) {
+        if (r < 0) {
+                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = ERROR_NAME_NETWORK,
+                                       .summary = strerror(-r), .message = strerror(-r) };
+                t->cb->on_done(t, &res, t->userdata);
+        }
+}
+
 /* A redirect: check it as curl would have (count, protocols, https → http), then ask the new
  * URL with a fresh handle. */
 static void follow_redirect(Transfer *t) {
         bool from_https = strncasecmp(t->url, "https:", 6) == 0;
-        int r;
 
         if (++t->redirects > 10) {
                 finish_redirect_error(t, ERROR_NAME_TOO_MANY_REDIRECTS, "Too many redirects", "More than 10 redirects");
@@ -353,12 +364,27 @@ static void follow_redirect(Transfer *t) {
 
         free(t->url);
         t->url = TAKE_PTR(t->redirect_url);
-        r = transfer_request(t);
-        if (r < 0) {
-                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = ERROR_NAME_NETWORK,
-                                       .summary = strerror(-r), .message = strerror(-r) };
-                t->cb->on_done(t, &res, t->userdata);
-        }
+        request_again_or_fail(t, transfer_request(t));
+}
+
+/* The cache failed: the file goes on from the origin after the bytes it holds, asking for
+ * them only if they are still the same version (If-Range). */
+static int fall_back(Transfer *t, CURLcode code) {
+        const char *v = transfer_get_validator(t);
+        char why[CURL_ERROR_SIZE + 32];
+
+        if (code != CURLE_OK)
+                snprintf(why, sizeof why, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+        else
+                snprintf(why, sizeof why, "HTTP %ld%s", t->status, t->status < 500 ? ", cut off" : "");
+        log_info("The cache failed for %s (%s); continuing from the origin at byte %" PRIu64 ".",
+                 t->url, why, t->position);
+        if (v && !streq_ptr(v, t->validator) && free_and_strdup(&t->validator, v) < 0)
+                return -ENOMEM;
+        t->offset = t->position;
+        t->body_accepted = false;
+        t->errbuf[0] = 0;
+        return transfer_request(t);
 }
 
 static void on_request_done(EngineRequest *r, CURLcode code) {
@@ -381,7 +407,29 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
         }
         if (t->wlen > 0)
                 (void) write_buffer_flush(t);  /* a failure shows as write_errno */
+        /* Not when the file itself ended it: a restart, a full disk, all bytes held already. */
+        if (!t->restart && !t->complete_by_416 && t->write_errno == 0 &&
+            cache_route_fall_back(t->route, code, t->status,
+                                  t->body_accepted && t->total != UINT64_MAX && t->position != t->total)) {
+                request_again_or_fail(t, fall_back(t, code));
+                return;
+        }
         transfer_finish(t, code);
+}
+
+/* The cache sent nothing for CacheFallbackSec: end the request as curl would, a little late. */
+static void on_cache_silent(void *userdata) {
+        Transfer *t = userdata;
+
+        if (!t->easy)
+                return;
+        if (t->paused) {
+                cache_route_kick(t->route);  /* our own bandwidth pause, not the cache's silence */
+                return;
+        }
+        engine_remove(t->engine, &t->req);
+        snprintf(t->errbuf, sizeof t->errbuf, "no byte from the cache for CacheFallbackSec");
+        on_request_done(&t->req, CURLE_OPERATION_TIMEDOUT);
 }
 
 static int append_header(struct curl_slist **l, const char *h) {
@@ -419,8 +467,13 @@ static int transfer_request(Transfer *t) {
 
         CURL *c = t->easy;
         r = engine_setup_easy(t->engine, c, t->url, t->allow_insecure_redirect);
-        if (r < 0)
+        if (r >= 0)
+                r = cache_route_setup(t->route, c, t->url);
+        if (r < 0) {
+                curl_easy_cleanup(c);
+                t->easy = NULL;
                 return r;
+        }
         (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
         (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
         (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
@@ -475,7 +528,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         };
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);
-        if (!t->url || (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
+        if (!t->url || cache_route_new(e, req->proxy, on_cache_silent, t, &t->route) < 0 ||
+            (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
             (req->offset > 0 && req->validator && !(t->validator = strdup(req->validator))))
                 goto fail;
 
@@ -505,6 +559,7 @@ Transfer *transfer_free(Transfer *t) {
         strv_free(t->job_headers);
         free(t->validator);
         free(t->origin);
+        cache_route_free(t->route);
         free(t->redirect_url);
         free(t->etag);
         free(t->last_modified);
@@ -554,6 +609,14 @@ const char *transfer_get_validator(const Transfer *t) {
         if (t->etag && strncmp(t->etag, "W/", 2) != 0)
                 return t->etag;
         return t->last_modified;
+}
+
+uint64_t transfer_get_bytes_from_cache(const Transfer *t) {
+        return cache_route_bytes_from_cache(t->route);
+}
+
+uint64_t transfer_get_bytes_from_origin(const Transfer *t) {
+        return cache_route_bytes_from_origin(t->route);
 }
 
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {

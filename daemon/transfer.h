@@ -5,7 +5,10 @@
  * temporary file, continuing after the bytes it already holds when it can. It feeds every
  * byte it writes to a Hasher, holds the body to an expected size, and checks a Content-Digest
  * that covers only the range of a 206 itself; whole-file digests the server sends are handed
- * on (transfer_get_server_digest()). Nothing here knows jobs or the bus. */
+ * on (transfer_get_server_digest()).
+ * Through the site's cache, a cache that fails (unreachable, 5xx, silent for
+ * CacheFallbackSec, cut off) is left for the origin, where the file continues by Range.
+ * Nothing here knows jobs or the bus. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,6 +47,7 @@ typedef struct TransferRequest {
         bool expect_size;               /* the resource must have exactly expected_size bytes */
         uint64_t expected_size;
         uint64_t max_size;              /* 0: no cap; a body growing past it ends the transfer */
+        const char *proxy;              /* the job's Proxy; NULL or empty: the daemon's settings */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
@@ -68,3 +72,7 @@ int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec);
 /* The whole-file digest the server sent with the response whose body went into the file
  * (Repr-Digest, Digest, or Content-Digest of a 200): 1 and *ret, or 0 when none. */
 int transfer_get_server_digest(const Transfer *t, ServerDigest *ret);
+/* Body bytes received over a connection to the cache (CacheHost), and over every other; for
+ * the whole transfer, across redirects and a fallback from the cache to the origin. */
+uint64_t transfer_get_bytes_from_cache(const Transfer *t);
+uint64_t transfer_get_bytes_from_origin(const Transfer *t);

@@ -42,6 +42,7 @@ struct TusUpload {
         uint64_t size;
         char *metadata;         /* "filename <base64>" */
         char **headers;
+        char *proxy;            /* the job's Proxy, NULL for the daemon's */
         bool allow_insecure_redirect;
 
         TusStep step;
@@ -183,6 +184,8 @@ static int step_begin(TusUpload *u) {
                 return -ENOMEM;
         u->req.easy = c;
         r = engine_setup_easy(u->engine, c, url, u->allow_insecure_redirect);
+        if (r >= 0 && u->proxy)
+                r = engine_setup_route(u->engine, c, url, u->proxy, true, NULL);
         if (r < 0)
                 return r;
 
@@ -450,6 +453,8 @@ int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, v
                 goto fail;
         if (req->headers && !(u->headers = strv_copy(req->headers)))
                 goto fail;
+        if (!isempty(req->proxy) && !(u->proxy = strdup(req->proxy)))
+                goto fail;
         if (req->filename) {
                 _cleanup_free_ char *b64 = base64_encode(req->filename);
                 if (!b64 || asprintf(&u->metadata, "filename %s", b64) < 0)
@@ -477,6 +482,7 @@ TusUpload *tus_upload_free(TusUpload *u) {
         free(u->upload_url);
         free(u->metadata);
         strv_free(u->headers);
+        free(u->proxy);
         free(u);
         return NULL;
 }

@@ -35,6 +35,7 @@ typedef struct TusRequest {
         const char *filename;           /* for Upload-Metadata */
         char * const *headers;          /* extra "Name: value" lines */
         bool allow_insecure_redirect;
+        const char *proxy;              /* the job's Proxy; NULL or empty: the daemon's (never the cache) */
 } TusRequest;
 
 int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, void *userdata, TusUpload **ret);

@@ -35,7 +35,39 @@ packages=(
   cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium openssl
   # demo and benchmark peers
   curl aria2 nginx-light ca-certificates coreutils strace
+  # the fleet tests (tests/test-fleet.c) and benchmark: caches and proxies the test starts
+  # itself (squid with its basic_ncsa_auth helper, Varnish; openssl above makes its CA), and
+  # GLib's TLS backend for the test's https server
+  squid varnish glib-networking
 )
+
+# The caches are peers of the tests, which run instances of their own on free ports: the
+# services the packages enable must not run (nor hold 3128 and 6081). Only for what this run
+# installed, so a machine whose own squid or Varnish was there before keeps it.
+disable_peer_services() {
+  local pkg svc services=()
+  for pkg in "$@"; do
+    case "$pkg" in
+      squid) services+=(squid) ;;
+      varnish) services+=(varnish varnishncsa) ;;
+    esac
+  done
+  for svc in "${services[@]}"; do
+    echo "setup-deps: the tests run their own $svc: stopping and disabling the $svc service"
+    if [[ -d /run/systemd/system ]]; then
+      systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+    else
+      # No systemd running (a container): the init script, if the installation started it.
+      if [[ -x /etc/init.d/$svc ]] && "/etc/init.d/$svc" status >/dev/null 2>&1; then
+        "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+      fi
+      if command -v systemctl >/dev/null; then
+        systemctl disable "$svc.service" >/dev/null 2>&1 || true
+      fi
+      update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+  done
+}
 
 # The tus reference server of the upload tests comes from npm (@tus/server 1.x, which runs on
 # bookworm's node 18 and on newer ones): `npm ci` in tests/tus installs exactly what its
@@ -110,5 +142,6 @@ fi
 echo "setup-deps: installing: ${missing[*]}"
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+disable_peer_services "${missing[@]}"
 install_tus_server
 echo "setup-deps: done."

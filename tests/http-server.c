@@ -59,6 +59,7 @@ typedef struct {
         GArray *request_times;    /* gint64 */
         GHashTable *last_headers; /* lower-case name → value */
         guint stalled_now;
+        guint64 body_bytes;       /* body bytes written to the network, every response */
 } Resource;
 
 struct HttpServer {
@@ -74,6 +75,9 @@ struct HttpServer {
         GError *start_error;
         guint16 port;
         guint16 wanted_port;
+        char *tls_cert_file;      /* https: PEM certificate (chain) and key; NULL for http */
+        char *tls_key_file;
+        guint64 total_body_bytes; /* every path's body_bytes together */
 
         /* server thread only */
         SoupServer *soup;
@@ -397,6 +401,39 @@ static guint
 counter_stalled (Resource *res)
 {
         return res->stalled_now;
+}
+
+guint64
+http_server_body_bytes (HttpServer *self, const char *path)
+{
+        g_mutex_lock (&self->lock);
+        guint64 n = resource_get (self, path)->body_bytes;
+        g_mutex_unlock (&self->lock);
+        return n;
+}
+
+guint64
+http_server_total_body_bytes (HttpServer *self)
+{
+        g_mutex_lock (&self->lock);
+        guint64 n = self->total_body_bytes;
+        g_mutex_unlock (&self->lock);
+        return n;
+}
+
+gboolean
+http_server_wait_body_bytes (HttpServer *self, const char *path, guint64 n, guint timeout_ms)
+{
+        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+        g_mutex_lock (&self->lock);
+        Resource *res = resource_get (self, path);
+        while (res->body_bytes < n)
+                if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+                        break;
+        gboolean ok = res->body_bytes >= n;
+        g_mutex_unlock (&self->lock);
+        return ok;
 }
 
 static gboolean
@@ -766,6 +803,21 @@ on_wrote (SoupServerMessage *msg, gpointer data)
         stream_pump (data);
 }
 
+/* What really went out, not what was queued: a dropped or stalled response counts only the
+ * bytes written before it stopped. */
+static void
+on_wrote_body_data (SoupServerMessage *msg, guint chunk_size, gpointer data)
+{
+        Stream *stream = data;
+        HttpServer *self = stream->server;
+
+        g_mutex_lock (&self->lock);
+        resource_get (self, stream->path)->body_bytes += chunk_size;
+        self->total_body_bytes += chunk_size;
+        g_cond_broadcast (&self->cond);
+        g_mutex_unlock (&self->lock);
+}
+
 static void
 stream_start (HttpServer *self, const char *path, SoupServerMessage *msg,
               const Plan *plan, gsize start, gsize end)
@@ -787,6 +839,7 @@ stream_start (HttpServer *self, const char *path, SoupServerMessage *msg,
         soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
         g_signal_connect (msg, "wrote-headers", G_CALLBACK (on_wrote), stream);
         g_signal_connect (msg, "wrote-chunk", G_CALLBACK (on_wrote), stream);
+        g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_wrote_body_data), stream);
         g_signal_connect (msg, "finished", G_CALLBACK (on_finished), stream);
 }
 
@@ -977,10 +1030,16 @@ server_start (HttpServer *self, GError **error)
 {
         g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
         g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, self->wanted_port);
+        g_autoptr(GTlsCertificate) cert = NULL;
 
-        self->soup = soup_server_new ("server-header", "xferd-test-httpd ", NULL);
+        if (self->tls_cert_file) {
+                cert = g_tls_certificate_new_from_files (self->tls_cert_file, self->tls_key_file, error);
+                if (!cert)
+                        return FALSE;
+        }
+        self->soup = soup_server_new ("server-header", "xferd-test-httpd ", "tls-certificate", cert, NULL);
         soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
-        if (!soup_server_listen (self->soup, address, 0, error))
+        if (!soup_server_listen (self->soup, address, cert ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
                 return FALSE;
 
         GSList *uris = soup_server_get_uris (self->soup);
@@ -1022,8 +1081,8 @@ server_thread (gpointer data)
         return NULL;
 }
 
-HttpServer *
-http_server_new_on_port (guint16 port, GError **error)
+static HttpServer *
+server_new (guint16 port, const char *cert_file, const char *key_file, GError **error)
 {
         HttpServer *self = g_new0 (HttpServer, 1);
 
@@ -1034,6 +1093,8 @@ http_server_new_on_port (guint16 port, GError **error)
         self->loop = g_main_loop_new (self->ctx, FALSE);
         self->streams = g_ptr_array_new_with_free_func (stream_unref);
         self->wanted_port = port;
+        self->tls_cert_file = g_strdup (cert_file);
+        self->tls_key_file = g_strdup (key_file);
         self->thread = g_thread_new ("test-httpd", server_thread, self);
 
         g_mutex_lock (&self->lock);
@@ -1047,6 +1108,19 @@ http_server_new_on_port (guint16 port, GError **error)
                 return NULL;
         }
         return self;
+}
+
+HttpServer *
+http_server_new_on_port (guint16 port, GError **error)
+{
+        return server_new (port, NULL, NULL, error);
+}
+
+HttpServer *
+http_server_new_tls (const char *cert_file, const char *key_file, GError **error)
+{
+        g_return_val_if_fail (cert_file && key_file, NULL);
+        return server_new (0, cert_file, key_file, error);
 }
 
 HttpServer *
@@ -1081,6 +1155,8 @@ http_server_free (HttpServer *self)
         g_main_context_unref (self->ctx);
         g_hash_table_unref (self->resources);
         g_free (self->root);
+        g_free (self->tls_cert_file);
+        g_free (self->tls_key_file);
         g_clear_error (&self->start_error);
         g_mutex_clear (&self->lock);
         g_cond_clear (&self->cond);
@@ -1096,7 +1172,8 @@ http_server_get_port (HttpServer *self)
 char *
 http_server_url (HttpServer *self, const char *path)
 {
-        return g_strdup_printf ("http://127.0.0.1:%u%s", self->port, path);
+        return g_strdup_printf ("%s://127.0.0.1:%u%s", self->tls_cert_file ? "https" : "http",
+                                self->port, path);
 }
 
 void

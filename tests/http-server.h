@@ -26,11 +26,14 @@ typedef struct HttpServer HttpServer;
  * when created with http_server_new(). */
 HttpServer *http_server_new (void);
 HttpServer *http_server_new_on_port (guint16 port, GError **error);
+/* An https server on an ephemeral port with the certificate (chain) and key in
+ * these PEM files (tls-ca.h makes them); http_server_url() then says https. */
+HttpServer *http_server_new_tls (const char *cert_file, const char *key_file, GError **error);
 void http_server_free (HttpServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HttpServer, http_server_free)
 
 guint16 http_server_get_port (HttpServer *server);
-/* "http://127.0.0.1:PORT" + path (path starts with '/'). */
+/* "http://127.0.0.1:PORT" + path (path starts with '/'); https for a TLS server. */
 char *http_server_url (HttpServer *server, const char *path);
 
 /* Paths without a resource are served from files under dir (GET/HEAD, with
@@ -113,6 +116,10 @@ char *http_server_last_header (HttpServer *server, const char *path, const char 
 gint64 http_server_request_time (HttpServer *server, const char *path, guint index);
 /* Number of responses on path currently paused at their stall point. */
 guint http_server_stalled_count (HttpServer *server, const char *path);
+/* Body bytes written to the network for path, all responses together (what a
+ * cache in front of the server did not spare it); and for every path. */
+guint64 http_server_body_bytes (HttpServer *server, const char *path);
+guint64 http_server_total_body_bytes (HttpServer *server);
 
 /* Waits (blocking the caller, not the server) until the condition holds;
  * FALSE on timeout. */
@@ -120,6 +127,8 @@ gboolean http_server_wait_requests (HttpServer *server, const char *path,
                                     guint n, guint timeout_ms);
 gboolean http_server_wait_stalled (HttpServer *server, const char *path,
                                    guint n, guint timeout_ms);
+gboolean http_server_wait_body_bytes (HttpServer *server, const char *path,
+                                      guint64 n, guint timeout_ms);
 
 /* The pattern: byte i of every generated resource, independent of where a
  * range starts, so partial downloads can be checked too. */

@@ -600,6 +600,50 @@ test_root_if_modified_since (void)
         g_rmdir (dir);
 }
 
+/* The counter of body bytes counts what went out, whatever the response. */
+static void
+test_body_bytes (void)
+{
+        const gsize drop = 70000;
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        g_autoptr(GBytes) other = http_server_add_generated (server, "/g", 1000);
+
+        g_autoptr(Raw) full = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (full);
+        raw_read_to_eof (full);
+        g_assert_true (http_server_wait_body_bytes (server, "/f", SIZE, 10000));
+
+        g_autoptr(Raw) head = raw_request (server, "HEAD", "/f", NULL);
+        raw_read_head (head);
+        raw_read_to_eof (head);
+
+        g_autoptr(Raw) range = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
+        raw_read_head (range);
+        raw_read_to_eof (range);
+        g_assert_cmpuint (range->status, ==, 206);
+        g_assert_true (http_server_wait_body_bytes (server, "/f", 2 * SIZE - 1000, 10000));
+
+        http_server_drop_after (server, "/f", drop, 1);
+        g_autoptr(Raw) dropped = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (dropped);
+        raw_read_to_eof (dropped);
+        g_assert_cmpuint (dropped->body->len, ==, drop);
+        g_assert_true (http_server_wait_body_bytes (server, "/f", 2 * SIZE - 1000 + drop, 10000));
+
+        g_autoptr(Raw) small = raw_request (server, "GET", "/g", NULL);
+        raw_read_head (small);
+        raw_read_to_eof (small);
+        g_assert_true (http_server_wait_body_bytes (server, "/g", 1000, 10000));
+
+        /* Exactly, not at least: nothing was counted twice. */
+        g_assert_cmpuint (http_server_body_bytes (server, "/f"), ==, 2 * SIZE - 1000 + drop);
+        g_assert_cmpuint (http_server_body_bytes (server, "/g"), ==, 1000);
+        g_assert_cmpuint (http_server_body_bytes (server, "/none"), ==, 0);
+        g_assert_cmpuint (http_server_total_body_bytes (server), ==, 2 * SIZE - 1000 + drop + 1000);
+        g_assert_false (http_server_wait_body_bytes (server, "/g", 1001, 50));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -621,5 +665,6 @@ main (int argc, char **argv)
         g_test_add_func ("/httpd/checksum-list", test_checksum_list);
         g_test_add_func ("/httpd/root-if-modified-since", test_root_if_modified_since);
         g_test_add_func ("/httpd/rate", test_rate);
+        g_test_add_func ("/httpd/body-bytes", test_body_bytes);
         return g_test_run ();
 }

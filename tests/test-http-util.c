@@ -69,6 +69,24 @@ static void test_status_line(void) {
         g_assert_false(http_parse_status_line("garbage", 7, &status, reason, sizeof reason));
 }
 
+static void test_content_range_forms(void) {
+        uint64_t start, total;
+        const char *whole = "bytes 100-199/1000", *open = "bytes 100-199/*", *unsatisfied = "bytes */1000";
+
+        g_assert_true(http_parse_content_range(whole, strlen(whole), &start, &total));
+        g_assert_cmpuint(start, ==, 100);
+        g_assert_cmpuint(total, ==, 1000);
+        g_assert_true(http_parse_content_range(open, strlen(open), &start, &total));
+        g_assert_cmpuint(start, ==, 100);
+        g_assert_cmpuint(total, ==, UINT64_MAX);
+        g_assert_true(http_parse_content_range(unsatisfied, strlen(unsatisfied), &start, &total));
+        g_assert_cmpuint(start, ==, UINT64_MAX);
+        g_assert_cmpuint(total, ==, 1000);
+        g_assert_false(http_parse_content_range("items 1-2/3", 11, &start, &total));
+        /* Only the n bytes given count: a header value is not NUL-terminated. */
+        g_assert_false(http_parse_content_range(whole, 5, &start, &total));
+}
+
 static void test_transient(void) {
         g_assert_true(http_status_is_transient(503));
         g_assert_true(http_status_is_transient(408));
@@ -95,6 +113,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/http-util/retry-after", test_retry_after);
         g_test_add_func("/http-util/content-range", test_content_range);
         g_test_add_func("/http-util/status-line", test_status_line);
+        g_test_add_func("/http-util/content-range-forms", test_content_range_forms);
         g_test_add_func("/http-util/transient", test_transient);
         g_test_add_func("/http-util/origin", test_origin);
         return g_test_run();

@@ -157,6 +157,13 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
                 j->cancel_with = g_strdup_printf("0123456789abcdef0123456789abcdef/:1.%u", seed);
         /* Both policies, and "the default" (NULL in the store) too. */
         j->cost_policy = seed % 3 == 2 ? _COST_POLICY_INVALID : seed % 3 ? COST_POLICY_ALWAYS : COST_POLICY_UNMETERED;
+        /* A job's own proxy (with credentials, some) and where its bytes came from. */
+        if (seed % 3 == 1)
+                j->proxy = g_strdup_printf("http://fleet:s3cr3t%u@proxy.example:3128", seed);
+        else if (seed % 3 == 2)
+                j->proxy = g_strdup("direct");
+        j->bytes_from_cache = 1000000u * seed + 7;
+        j->bytes_from_origin = UINT64_C(1) << 40 | seed;
         j->fd = -1;
         for (size_t i = 0; i < n_files; i++)
                 job_add_file(j, file_new(seed * 100 + (unsigned) i, i < n_completed));
@@ -236,6 +243,9 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpstr(loaded->checksum_list_signature, ==, want->checksum_list_signature);
         g_assert_cmpstr(loaded->cancel_with, ==, want->cancel_with);
         g_assert_cmpint(loaded->cost_policy, ==, want->cost_policy);
+        g_assert_cmpstr(loaded->proxy, ==, want->proxy);
+        g_assert_cmpuint(loaded->bytes_from_cache, ==, want->bytes_from_cache);
+        g_assert_cmpuint(loaded->bytes_from_origin, ==, want->bytes_from_origin);
 
         g_assert_cmpuint(loaded->n_files, ==, want->n_files);
         for (size_t i = 0; i < want->n_files; i++)
@@ -1308,6 +1318,8 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                 j->minimum_notification_interval = 500;   /* version 3 gives the default */
                 g_clear_pointer(&j->cancel_with, free);
                 j->cost_policy = _COST_POLICY_INVALID;   /* version 5 gives "the default" */
+                g_clear_pointer(&j->proxy, free);       /* nor these of version 5 */
+                j->bytes_from_cache = j->bytes_from_origin = 0;
                 g_ptr_array_add(want, j);
         }
         /* Headers absent on one, as version 1 wrote them (NULL). */
@@ -1337,6 +1349,9 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files WHERE checksum IS NULL AND mirrors IS NULL"
                                        "  AND expected_size IS NULL AND url_index = 0 AND verified_by = 0"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE cost_policy IS NULL"), ==, 5);
+        /* Version 5: the daemon's proxy, nothing counted yet. */
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE proxy IS NULL AND bytes_from_cache = 0"
+                                       " AND bytes_from_origin = 0"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 0);
 

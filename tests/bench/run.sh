@@ -35,6 +35,8 @@
 #      which holds only suspended jobs (no watchdog: it is not run by systemd).
 # Everything it starts is stopped and the directory removed when it exits, also on Ctrl-C.
 # It exits 0 when the measurements ran, whether or not the targets are met.
+# The fleet benchmark (many machines, one file, one squid as the site's cache) is a script of
+# its own, tests/bench/fleet.sh, with rows of its own in docs/benchmarks.md.
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "peer.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <glib/gstdio.h>
+
+guint16
+peer_free_port (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                                G_SOCKET_PROTOCOL_TCP, &error);
+        g_assert_no_error (error);
+        g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+        g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+        g_socket_bind (sock, any, FALSE, &error);
+        g_assert_no_error (error);
+        g_autoptr(GSocketAddress) bound = g_socket_get_local_address (sock, &error);
+        g_assert_no_error (error);
+        return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static gboolean
+port_accepts (guint16 port)
+{
+        g_autoptr(GSocketClient) client = g_socket_client_new ();
+        g_autoptr(GSocketConnection) conn = NULL;
+
+        g_socket_client_set_timeout (client, 1);
+        conn = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
+        return conn != NULL;
+}
+
+gboolean
+peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms)
+{
+        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+        /* The peers announce nothing on a pipe: poll. The identifier is gone once the process
+         * ended and GLib reaped it. */
+        while (g_get_monotonic_time () < deadline && g_subprocess_get_identifier (proc)) {
+                if (port_accepts (port))
+                        return TRUE;
+                g_usleep (20 * 1000);
+        }
+        return FALSE;
+}
+
+void
+peer_unavailable (const char *peer, const char *why)
+{
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0) {
+                g_test_message ("CI=true: a missing %s fails the test", peer);
+                g_test_fail_printf ("%s cannot run: %s", peer, why);
+        } else {
+                g_test_skip_printf ("%s cannot run: %s", peer, why);
+        }
+}
+
+void
+peer_die_with_parent (gpointer data)
+{
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+void
+peer_remove_tree (const char *path)
+{
+        g_autoptr(GDir) dir = NULL;
+        const char *name;
+
+        if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+                dir = g_dir_open (path, 0, NULL);
+                while (dir && (name = g_dir_read_name (dir))) {
+                        g_autofree char *child = g_build_filename (path, name, NULL);
+                        peer_remove_tree (child);
+                }
+        }
+        (void) g_remove (path);
+}

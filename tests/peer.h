@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the helpers that run a peer server of the tests (squid-proxy.h,
+ * varnish-cache.h) share: a free port, waiting for a port to answer, the
+ * skip-or-fail rule for a missing peer, removing a directory tree.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* A port of 127.0.0.1 that was free a moment ago. */
+guint16 peer_free_port (void);
+/* Polls until something accepts connections on 127.0.0.1:port; FALSE when proc ended
+ * first or timeout_ms passed. */
+gboolean peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms);
+/* A peer that cannot run here skips the test, or fails it when CI=true: CI must never
+ * pass by skipping. */
+void peer_unavailable (const char *peer, const char *why);
+/* A child setup for g_subprocess_launcher_set_child_setup(): SIGKILL when the test ends. */
+void peer_die_with_parent (gpointer data);
+void peer_remove_tree (const char *path);
+
+G_END_DECLS

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "tls-ca.h"
+
+#include <gio/gio.h>
+
+/* Runs openssl with args; its output goes into the error when it fails. */
+static gboolean
+openssl (GError **error, ...)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        g_autoptr(GSubprocess) proc = NULL;
+        g_autofree char *out = NULL;
+        va_list ap;
+
+        g_ptr_array_add (argv, (char *) "openssl");
+        va_start (ap, error);
+        for (const char *a = va_arg (ap, const char *); a; a = va_arg (ap, const char *))
+                g_ptr_array_add (argv, (char *) a);
+        va_end (ap);
+        g_ptr_array_add (argv, NULL);
+
+        proc = g_subprocess_newv ((const char *const *) argv->pdata,
+                                  G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, error);
+        if (!proc)
+                return FALSE;
+        if (!g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, error))
+                return FALSE;
+        if (!g_subprocess_get_if_exited (proc) || g_subprocess_get_exit_status (proc) != 0) {
+                g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "openssl %s failed: %s",
+                             (const char *) argv->pdata[1], out ? out : "");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+TlsCa *
+tls_ca_new (const char *dir, GError **error)
+{
+        g_autoptr(TlsCa) ca = g_new0 (TlsCa, 1);
+        g_autofree char *ca_key = g_build_filename (dir, "ca.key", NULL);
+        g_autofree char *csr = g_build_filename (dir, "server.csr", NULL);
+        g_autofree char *ext = g_build_filename (dir, "server.ext", NULL);
+        g_autofree char *serial = g_build_filename (dir, "ca.srl", NULL);
+
+        ca->ca_file = g_build_filename (dir, "ca.pem", NULL);
+        ca->cert_file = g_build_filename (dir, "server.pem", NULL);
+        ca->key_file = g_build_filename (dir, "server.key", NULL);
+
+        /* P-256 keys: quick to make, and every TLS library takes them. */
+        if (!openssl (error, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                      "-nodes", "-keyout", ca_key, "-out", ca->ca_file, "-days", "2",
+                      "-subj", "/CN=xferd test CA",
+                      "-addext", "basicConstraints=critical,CA:TRUE",
+                      "-addext", "keyUsage=critical,keyCertSign,cRLSign", NULL))
+                return NULL;
+        if (!openssl (error, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                      "-nodes", "-keyout", ca->key_file, "-out", csr, "-subj", "/CN=127.0.0.1", NULL))
+                return NULL;
+        if (!g_file_set_contents (ext,
+                                  "basicConstraints=critical,CA:FALSE\n"
+                                  "keyUsage=critical,digitalSignature\n"
+                                  "extendedKeyUsage=serverAuth\n"
+                                  "subjectAltName=IP:127.0.0.1,DNS:localhost\n", -1, error))
+                return NULL;
+        if (!openssl (error, "x509", "-req", "-in", csr, "-CA", ca->ca_file, "-CAkey", ca_key,
+                      "-CAserial", serial, "-CAcreateserial", "-out", ca->cert_file, "-days", "2",
+                      "-extfile", ext, NULL))
+                return NULL;
+        return g_steal_pointer (&ca);
+}
+
+void
+tls_ca_free (TlsCa *ca)
+{
+        if (!ca)
+                return;
+        g_free (ca->ca_file);
+        g_free (ca->cert_file);
+        g_free (ca->key_file);
+        g_free (ca);
+}

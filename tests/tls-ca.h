@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A certificate authority made for one test with the openssl command line
+ * tool: a CA certificate (what xferd's CAFile= names) and a server
+ * certificate it signed for 127.0.0.1 and localhost (what the https test
+ * server presents, http-server.h). Everything lives in one directory.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+        char *ca_file;          /* the CA certificate, PEM */
+        char *cert_file;        /* the server certificate, PEM */
+        char *key_file;         /* its private key, PEM */
+} TlsCa;
+
+/* Makes the files in dir (which exists). NULL and an error when openssl is
+ * missing or fails; g_error_matches (error, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT)
+ * tells a missing openssl. */
+TlsCa *tls_ca_new (const char *dir, GError **error);
+void tls_ca_free (TlsCa *ca);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TlsCa, tls_ca_free)
+
+G_END_DECLS
