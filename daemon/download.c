@@ -202,6 +202,10 @@ void job_start_transfer(Job *j) {
                 .headers = j->http_headers,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
                 .max_speed = job_effective_rate(j, manager_count_active_background(m)),
+                .identity = &j->identity,
+                /* A limit, like the others root is exempt from; the reserve is the disk's. */
+                .max_size = j->owner != 0 ? m->config.max_file_size : 0,
+                .keep_free = m->config.keep_free,
         };
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "fsops.h"
 
 /* What the manager is told: limits, timeouts, where the store lives. */
 typedef struct ManagerConfig {
@@ -20,6 +21,8 @@ typedef struct ManagerConfig {
         uint32_t max_jobs_per_user;
         uint32_t max_jobs;
         uint32_t max_files_per_job;
+        uint64_t max_file_size;         /* bytes a non-root owner's file may reach, 0 = no limit */
+        DiskReserve keep_free;          /* free space downloads leave on a file system */
         size_t max_url_length;
         uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
         uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
@@ -35,6 +38,11 @@ typedef struct DaemonSettings {
         uint64_t idle_timeout_usec;
         ManagerConfig manager;
 } DaemonSettings;
+
+/* "1024", "512K", "10M", "2G", "1T" (powers of 1024): bytes. */
+int settings_parse_size(const char *v, uint64_t *ret);
+/* KeepFree's value: a size as above, or "N%" of the file system (0–100). */
+int settings_parse_reserve(const char *v, DiskReserve *ret);
 
 /* Reads `path` into *s, leaving what the file does not set untouched. A missing file is
  * fine (returns 0); a malformed value is an error naming the file and line. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "fsops.h"
 #include "http-util.h"
 
 typedef struct Transfer Transfer;
@@ -30,6 +31,9 @@ typedef struct TransferRequest {
         char * const *headers;          /* extra "Name: value" lines */
         bool allow_insecure_redirect;   /* https → http */
         uint64_t max_speed;             /* bytes/s, 0 = none */
+        const FsIdentity *identity;     /* writes act as this owner (NULL: as the daemon); outlives the transfer */
+        uint64_t max_size;              /* a file may not grow past this, 0 = no limit (MaxFileSize) */
+        DiskReserve keep_free;          /* free space the writes leave on the file system (KeepFree) */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,

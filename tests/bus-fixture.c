@@ -609,6 +609,14 @@ xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
          * the tests check. */
         if (!fx->system_bus)
                 g_mkdir (fx->state_dir, 0700);
+        if (options->xferd_env && options->xferd_env[0]) {
+                g_string_append (exec, "/usr/bin/env");
+                for (guint i = 0; options->xferd_env[i]; i++) {
+                        g_autofree char *var = g_shell_quote (options->xferd_env[i]);
+                        g_string_append_printf (exec, " %s", var);
+                }
+                g_string_append_c (exec, ' ');
+        }
         g_string_append_printf (exec, "%s %s --log-level=debug --state-dir=%s", quoted_binary,
                                 fx->system_bus ? "--system" : "--user", quoted_state);
         g_string_append_printf (exec, " --idle-timeout=%u", options->idle_timeout);

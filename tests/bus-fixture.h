@@ -47,6 +47,9 @@ typedef struct {
         /* System bus: more <policy> elements for the bus configuration, e.g. to let a mock
          * service own its name (polkit's, NetworkManager's) as its own policy file would. */
         const char *extra_bus_policy;
+        /* "NAME=VALUE" strings in xferd's environment (on the system bus, where
+         * UpdateActivationEnvironment is not allowed): test hooks. */
+        const char *const *xferd_env;
 } BusFixtureOptions;
 
 typedef struct {
