@@ -97,7 +97,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         CallError e = { .kind = CALL_ERROR_NONE };
         const char *name;
         OptionValues v;
-        uid_t uid;
+        BusCaller caller;
         Job *j;
         int r;
 
@@ -120,10 +120,13 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         }
         o.description = v.strings[OPT_DESCRIPTION];
 
-        r = bus_access_get_caller_uid(b, m, &uid);
+        r = bus_access_get_caller(b, m, &caller);
         if (r < 0)
                 return r;
-        r = manager_create_job(b->manager, uid, name, &o, &j, &e);
+        /* Files are reached with the groups of the connection that created the job. */
+        o.groups = caller.groups;
+        o.n_groups = caller.n_groups;
+        r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
         if (r < 0)
                 return bus_error_from_call(error, r, &e);
         return reply_job(m, j);
@@ -144,7 +147,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         const char *url, *path;
         _cleanup_free_ char *copy = NULL;
         OptionValues v;
-        uid_t uid;
+        BusCaller caller;
         Job *j;
         int r;
 
@@ -168,10 +171,13 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return -ENOMEM;
         const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : basename(copy);
 
-        r = bus_access_get_caller_uid(b, m, &uid);
+        r = bus_access_get_caller(b, m, &caller);
         if (r < 0)
                 return r;
-        r = manager_create_job(b->manager, uid, name, &o, &j, &e);
+        /* Files are reached with the groups of the connection that created the job. */
+        o.groups = caller.groups;
+        o.n_groups = caller.n_groups;
+        r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
         if (r < 0)
                 return bus_error_from_call(error, r, &e);
 

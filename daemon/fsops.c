@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
@@ -184,6 +185,32 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
                         return -EIO;
                 n = m;
         }
+}
+
+int fs_identity_from_groups(uid_t uid, const gid_t *groups, size_t n_groups, FsIdentity *ret) {
+        struct passwd pw, *result = NULL;
+        char buf[4096];
+
+        assert(groups || n_groups == 0);
+        assert(ret);
+
+        if (n_groups > INT_MAX)
+                return -E2BIG;
+        *ret = (FsIdentity) { .uid = uid, .gid = (gid_t) 65534 };
+        if (!need_switch(ret))
+                return 0;  /* never switched to, as in fs_identity_load() */
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result)
+                for (size_t i = 0; i < n_groups; i++)
+                        if (groups[i] == pw.pw_gid)
+                                ret->gid = pw.pw_gid;
+        if (n_groups > 0) {
+                ret->groups = calloc(n_groups, sizeof(gid_t));
+                if (!ret->groups)
+                        return -ENOMEM;
+                memcpy(ret->groups, groups, n_groups * sizeof(gid_t));
+        }
+        ret->n_groups = (int) n_groups;
+        return 0;
 }
 
 void fs_identity_done(FsIdentity *id) {

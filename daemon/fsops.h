@@ -30,6 +30,10 @@ typedef struct FsIdentity {
 
 /* Looks up the user's primary group and supplementary groups. */
 int fs_identity_load(uid_t uid, FsIdentity *ret);
+/* A caller's identity from every group its connection holds (the primary one among them, as
+ * the bus reports them): those groups, and as the group of new files the user's primary group
+ * if the caller holds it, else the overflow group ("nogroup"): never a group it does not hold. */
+int fs_identity_from_groups(uid_t uid, const gid_t *groups, size_t n_groups, FsIdentity *ret);
 void fs_identity_done(FsIdentity *id);
 
 /* The destination directory as it was when the file was added; operations refuse a

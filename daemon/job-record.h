@@ -45,6 +45,7 @@ struct Job {
         JobType type;
         uid_t owner;
         FsIdentity identity;
+        bool identity_from_caller;      /* the creating caller's groups (stored), not the user database's */
 
         char *display_name;
         char *description;

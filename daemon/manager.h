@@ -67,6 +67,10 @@ typedef struct JobOptions {
         JobPriority priority;
         const char *description;
         bool auto_complete;
+        /* Every group of the creating caller, as the bus reports them (n_groups < 0: it does
+         * not; the user database then): the job's files are reached with these. */
+        const gid_t *groups;
+        int n_groups;
 } JobOptions;
 
 int manager_create_job(Manager *m, uid_t owner, const char *display_name, const JobOptions *o,

@@ -83,7 +83,9 @@ static int manager_adopt_job(Job *j, void *userdata) {
 
         j->manager = m;
         j->fd = -1;
-        r = fs_identity_load(j->owner, &j->identity);
+        /* Stored with the job: the groups of the caller that created it. Jobs stored before,
+         * or created on a bus that did not tell: the user database's, now. */
+        r = j->identity_from_caller ? 0 : fs_identity_load(j->owner, &j->identity);
         if (r < 0) {
                 log_error_errno(r, "Cannot look up uid %u of job %s; leaving it in the store", (unsigned) j->owner, j->id);
                 job_free(j);

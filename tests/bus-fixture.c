@@ -1068,8 +1068,10 @@ client_read_line (BusClient *client)
         return line;
 }
 
-BusClient *
-bus_client_new (BusFixture *fx, const char *user)
+/* The client as `user`: with runuser (the user's groups from the user database), or with
+ * setpriv and exactly the groups given. */
+static BusClient *
+client_new (BusFixture *fx, const char *user, const char *gid, const char *groups)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GSubprocessLauncher) launcher =
@@ -1090,8 +1092,16 @@ bus_client_new (BusFixture *fx, const char *user)
         }
         client->fx = fx;
         client->user = g_strdup (user);
-        client->proc = g_subprocess_launcher_spawn (launcher, &error, "runuser", "-u", user, "--",
-                                                    "env", address, client_binary (fx), NULL);
+        if (groups) {
+                g_autofree char *reuid = g_strconcat ("--reuid=", user, NULL);
+                g_autofree char *regid = g_strconcat ("--regid=", gid, NULL);
+                g_autofree char *groups_arg = *groups ? g_strconcat ("--groups=", groups, NULL)
+                                                      : g_strdup ("--clear-groups");
+                client->proc = g_subprocess_launcher_spawn (launcher, &error, "setpriv", reuid, regid, groups_arg,
+                                                            "--", "env", address, client_binary (fx), NULL);
+        } else
+                client->proc = g_subprocess_launcher_spawn (launcher, &error, "runuser", "-u", user, "--",
+                                                            "env", address, client_binary (fx), NULL);
         g_assert_no_error (error);
         client->in = g_object_ref (g_subprocess_get_stdin_pipe (client->proc));
         client->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (client->proc));
@@ -1104,6 +1114,20 @@ bus_client_new (BusFixture *fx, const char *user)
         client->unique_name = g_strdup (fields[2]);
         g_test_message ("client %s: uid %u, %s", user, client->uid, client->unique_name);
         return client;
+}
+
+BusClient *
+bus_client_new (BusFixture *fx, const char *user)
+{
+        return client_new (fx, user, NULL, NULL);
+}
+
+BusClient *
+bus_client_new_with_groups (BusFixture *fx, const char *user, const char *gid, const char *groups)
+{
+        g_assert_nonnull (gid);
+        g_assert_nonnull (groups);
+        return client_new (fx, user, gid, groups);
 }
 
 void

@@ -152,6 +152,10 @@ void job_set (BusFixture *fx, const char *job, const char *name, GVariant *value
 typedef struct BusClient BusClient;
 
 BusClient *bus_client_new (BusFixture *fx, const char *user);
+/* The same with setpriv instead: the process (and so its bus connection) has exactly the
+ * primary group gid and the supplementary groups in groups ("27,4242", "" for none), not the
+ * user database's. */
+BusClient *bus_client_new_with_groups (BusFixture *fx, const char *user, const char *gid, const char *groups);
 void bus_client_free (BusClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusClient, bus_client_free)
 /* The uid and unique bus name the client connected with. */

@@ -10,10 +10,14 @@
  *  - MaxFileSize= stops an endless body (and refuses an announced larger one).
  *  - KeepFree= leaves free space on the file system: at the reserve the job is
  *    a transient LocalFile error, and it goes on once space is freed.
+ *  - A job reaches files with the groups of the connection that created it, as
+ *    the bus reports them, not the user database's; they are stored with the
+ *    job, so a restarted xferd uses them too.
  *
  * Needs root (mounts) and the test users; skips without them unless CI=true.
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
@@ -26,6 +30,7 @@
 
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "xferd-process.h"
 
 #define USER_A "xferd-test-a"
 
@@ -364,6 +369,146 @@ test_keep_free (void)
         assert_file_content (dest, content);
 }
 
+/* ------------------------------------------------------------ groups */
+
+/* A gid no group of the machine has: A cannot be in it by the user database. */
+static gid_t
+unused_gid (void)
+{
+        for (gid_t g = 4242; g < 60000; g++)
+                if (!getgrgid (g))
+                        return g;
+        g_assert_not_reached ();
+}
+
+static char *
+group_dir (Env *env, const char *name, gid_t gid)
+{
+        char *dir = bus_fixture_mkdir (env->fx, name);
+
+        g_assert_no_errno (chown (dir, 0, gid));
+        g_assert_no_errno (chmod (dir, 0770));
+        return dir;
+}
+
+/* Creates a job of client's into dir/name and resumes it; NULL and the error when AddFile
+ * fails. */
+static char *
+try_download (BusClient *client, const char *url, const char *dir, const char *name, GError **error)
+{
+        g_autofree char *dest = g_build_filename (dir, name, NULL);
+        g_autofree char *job = bus_client_create_job (client, "groups", NULL);
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "AddFile", g_variant_new ("(ss)", url, dest),
+                                                         G_VARIANT_TYPE_UNIT, error);
+        if (!reply) {
+                bus_client_job_call (client, job, "Cancel");
+                return NULL;
+        }
+        bus_client_job_call (client, job, "Resume");
+        return g_steal_pointer (&job);
+}
+
+static void
+client_complete (BusClient *client, const char *job)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+
+        g_assert_no_error (error);
+}
+
+static void
+assert_owned (const char *path, uid_t uid, gid_t gid)
+{
+        GStatBuf st;
+
+        g_assert_no_errno (g_stat (path, &st));
+        g_assert_cmpuint (st.st_uid, ==, uid);
+        g_assert_cmpuint (st.st_gid, ==, gid);
+}
+
+/* A's connection holds a group the user database does not give A (setpriv --groups): a
+ * download into a directory only that group may write to works, with the file's group A's
+ * primary one. A connection that lacks A's primary group (which the user database lists)
+ * cannot download into a directory only that group may write to, and its files get the
+ * overflow group, never one it does not hold. */
+static void
+test_caller_groups (void)
+{
+        if (!needs_met (FALSE))
+                return;
+        g_autoptr(Env) env = env_new (NULL);
+        gid_t extra = unused_gid ();
+        g_autofree char *extra_s = g_strdup_printf ("%u", (guint) extra);
+        g_autofree char *primary_s = g_strdup_printf ("%u", (guint) env->gid);
+        g_autofree char *by_extra = group_dir (env, "by-extra-group", extra);
+        g_autofree char *by_primary = group_dir (env, "by-primary-group", env->gid);
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", 100 * 1000);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autoptr(GError) error = NULL;
+
+        /* A with its own primary group and the extra one. */
+        g_autoptr(BusClient) with_extra = bus_client_new_with_groups (env->fx, USER_A, primary_s, extra_s);
+        g_autofree char *job = try_download (with_extra, url, by_extra, "file.bin", &error);
+        g_assert_no_error (error);
+        job_wait_state (env->fx, job, "transferred");
+        client_complete (with_extra, job);
+        g_autofree char *dest = g_build_filename (by_extra, "file.bin", NULL);
+        assert_file_content (dest, content);
+        assert_owned (dest, env->uid, env->gid);
+
+        /* A with only the extra group: not its primary group's directory, and no file of that
+         * group elsewhere either. */
+        g_autoptr(BusClient) only_extra = bus_client_new_with_groups (env->fx, USER_A, extra_s, "");
+        g_autofree char *refused = try_download (only_extra, url, by_primary, "file.bin", &error);
+        g_assert_null (refused);
+        bus_assert_error (error, XFERD_ERROR ("InvalidPath"));
+        g_clear_error (&error);
+        g_autofree char *job2 = try_download (only_extra, url, by_extra, "second.bin", &error);
+        g_assert_no_error (error);
+        job_wait_state (env->fx, job2, "transferred");
+        client_complete (only_extra, job2);
+        g_autofree char *dest2 = g_build_filename (by_extra, "second.bin", NULL);
+        assert_file_content (dest2, content);
+        assert_owned (dest2, env->uid, 65534);
+        g_auto(GStrv) names = list_dir (by_primary);
+        g_assert_cmpuint (g_strv_length (names), ==, 0);
+}
+
+/* The groups are stored with the job: killed in the middle of the download, xferd starts
+ * again, loads the job and goes on writing into the directory of the connection's group. */
+static void
+test_caller_groups_restart (void)
+{
+        if (!needs_met (FALSE))
+                return;
+        g_autoptr(Env) env = env_new (NULL);
+        gid_t extra = unused_gid ();
+        g_autofree char *extra_s = g_strdup_printf ("%u", (guint) extra);
+        g_autofree char *primary_s = g_strdup_printf ("%u", (guint) env->gid);
+        g_autofree char *by_extra = group_dir (env, "by-extra-group", extra);
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", 300 * 1000);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autoptr(GError) error = NULL;
+
+        http_server_stall_after (env->http, "/file.bin", 100 * 1000);
+        g_autoptr(BusClient) with_extra = bus_client_new_with_groups (env->fx, USER_A, primary_s, extra_s);
+        g_autofree char *job = try_download (with_extra, url, by_extra, "file.bin", &error);
+        g_assert_no_error (error);
+        g_assert_true (http_server_wait_stalled (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, 100 * 1000, WAIT_TIMEOUT_MS));
+
+        xferd_process_kill (env->fx);
+        http_server_release (env->http, "/file.bin");
+        /* The next call starts xferd again; it resumes the job from the store. */
+        xferd_process_start (env->fx);
+        job_wait_state (env->fx, job, "transferred");
+        client_complete (with_extra, job);
+        g_autofree char *dest = g_build_filename (by_extra, "file.bin", NULL);
+        assert_file_content (dest, content);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -372,5 +517,7 @@ main (int argc, char **argv)
         g_test_add_func ("/privileges/write-credentials", test_write_credentials);
         g_test_add_func ("/privileges/max-file-size", test_max_file_size);
         g_test_add_func ("/privileges/keep-free", test_keep_free);
+        g_test_add_func ("/privileges/caller-groups", test_caller_groups);
+        g_test_add_func ("/privileges/caller-groups-restart", test_caller_groups_restart);
         return g_test_run ();
 }

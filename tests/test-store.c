@@ -111,6 +111,14 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
         /* Uploads have their tus resource once created; some are not created yet. */
         if (j->type == JOB_UPLOAD && seed % 4 != 3)
                 j->upload_url = g_strdup_printf("https://tus.example.com/files/%08x%u", seed * 31u, seed);
+        /* Half of them with the groups of the caller that created them. */
+        if (seed % 2 == 0) {
+                static const gid_t groups[] = { 27, 4242, 60000 };
+                j->identity_from_caller = true;
+                j->identity = (FsIdentity) { .uid = j->owner, .gid = 4242, .n_groups = (int) (seed % 4 == 0 ? 3 : 0) };
+                if (j->identity.n_groups > 0)
+                        j->identity.groups = g_memdup2(groups, sizeof groups);
+        }
         j->fd = -1;
         for (size_t i = 0; i < n_files; i++)
                 job_add_file(j, file_new(seed * 100 + (unsigned) i, i < n_completed));
@@ -183,7 +191,16 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_null(loaded->manager);
         g_assert_null(loaded->prev);
         g_assert_null(loaded->next);
-        g_assert_true(memcmp(&loaded->identity, &no_identity, sizeof no_identity) == 0);
+        /* The identity only when the creating caller's groups were stored. */
+        g_assert_cmpint(loaded->identity_from_caller, ==, want->identity_from_caller);
+        if (want->identity_from_caller) {
+                g_assert_cmpuint(loaded->identity.uid, ==, want->owner);
+                g_assert_cmpuint(loaded->identity.gid, ==, want->identity.gid);
+                g_assert_cmpint(loaded->identity.n_groups, ==, want->identity.n_groups);
+                g_assert_cmpmem(loaded->identity.groups, (gsize) loaded->identity.n_groups * sizeof(gid_t),
+                                want->identity.groups, (gsize) want->identity.n_groups * sizeof(gid_t));
+        } else
+                g_assert_true(memcmp(&loaded->identity, &no_identity, sizeof no_identity) == 0);
         g_assert_null(loaded->transfer);
         g_assert_cmpuint(loaded->restarts, ==, 0);
         g_assert_null(loaded->retry_timer);
@@ -1240,6 +1257,9 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                 j = job_new(110 + i, i == 0 ? JOB_TRANSFERRING : i == 4 ? JOB_TRANSFERRED : JOB_QUEUED, 3,
                             i == 4 ? 3 : i % 3);
                 g_clear_pointer(&j->upload_url, free);  /* version 1 had none */
+                fs_identity_done(&j->identity);           /* nor the caller's groups */
+                j->identity = (FsIdentity) { .uid = 0 };
+                j->identity_from_caller = false;
                 g_ptr_array_add(want, j);
         }
         /* Headers absent on one, as version 1 wrote them (NULL). */
@@ -1262,8 +1282,10 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(log, ==, "");                   /* an upgrade is not worth a word */
         broken = list_broken(f);
         g_assert_cmpuint(broken->len, ==, 0);
-        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 2);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 3);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 5);
+        /* Jobs from before: the user database's groups when they are loaded. */
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE fs_groups IS NULL AND fs_gid IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 0);
 
@@ -1291,7 +1313,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 14);    /* the cascade still holds */
 
         s = reopen(f, s);
-        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 2);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 3);
         got = load_all(s);
         g_assert_cmpuint(got->len, ==, want->len);
         for (guint i = 0; i < want->len; i++)
