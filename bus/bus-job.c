@@ -309,6 +309,32 @@ static int property_get_files_transferred(sd_bus *bus, const char *path, const c
         return sd_bus_message_append(reply, "u", job_files_transferred(userdata));
 }
 
+static int property_get_rate(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", job_rate(userdata));
+}
+
+static int property_get_expected_end_time(sd_bus *bus, const char *path, const char *interface,
+                                          const char *property, sd_bus_message *reply, void *userdata,
+                                          sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", job_expected_end_time(userdata));
+}
+
+static int property_get_next_retry_time(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", job_next_retry_time(userdata));
+}
+
+static int property_get_wait_reason(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", job_wait_reason(userdata));
+}
+
+static int property_get_current_file(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", job_current_file(userdata));
+}
+
 static int property_get_error_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         char buf[128];
@@ -425,6 +451,13 @@ static int property_set_bandwidth_limit(sd_bus *bus, const char *path, const cha
         return set_result(job_set_bandwidth_limit(j, t, &e), &e, error);
 }
 
+static int property_set_minimum_notification_interval(sd_bus *bus, const char *path, const char *interface,
+                                                      const char *property, sd_bus_message *value, void *userdata,
+                                                      sd_bus_error *error) {
+        return set_seconds(value, job_from_field(userdata, offsetof(Job, minimum_notification_interval)),
+                           job_set_minimum_notification_interval, error);
+}
+
 static int property_set_minimum_retry_delay(sd_bus *bus, const char *path, const char *interface,
                                             const char *property, sd_bus_message *value, void *userdata,
                                             sd_bus_error *error) {
@@ -498,6 +531,15 @@ const sd_bus_vtable bus_job_vtable[] = {
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_WRITABLE_PROPERTY("NoProgressTimeout", "u", NULL, property_set_no_progress_timeout,
                                  offsetof(Job, no_progress_timeout),
+                                 SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Rate", "t", property_get_rate, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExpectedEndTime", "t", property_get_expected_end_time, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NextRetryTime", "t", property_get_next_retry_time, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WaitReason", "s", property_get_wait_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CurrentFile", "u", property_get_current_file, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_WRITABLE_PROPERTY("MinimumNotificationInterval", "u", NULL, property_set_minimum_notification_interval,
+                                 offsetof(Job, minimum_notification_interval),
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("HttpHeaderNames", "as", property_get_header_names, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),

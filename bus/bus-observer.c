@@ -17,7 +17,7 @@ static void emit_changed(Job *j, char **names) {
 }
 
 static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
-        char *names[24];
+        char *names[32];
         size_t n = 0;
 
 #define ADD(s) names[n++] = (char *) (s)
@@ -28,13 +28,19 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("ErrorName");
                 ADD("ErrorMessage");
                 ADD("ErrorCount");
+                ADD("NextRetryTime");
         }
         if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS | JOB_CHANGE_FILES)) {
                 ADD("BytesTransferred");
                 ADD("BytesTotal");
                 ADD("FilesTransferred");
                 ADD("FilesTotal");
+                ADD("CurrentFile");
+                ADD("Rate");
+                ADD("ExpectedEndTime");
         }
+        if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS | JOB_CHANGE_WAIT))
+                ADD("WaitReason");
         if (changes & JOB_CHANGE_SETTINGS) {
                 ADD("Priority");
                 ADD("AutoComplete");
@@ -42,6 +48,7 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("AllowInsecureRedirect");
                 ADD("MinimumRetryDelay");
                 ADD("NoProgressTimeout");
+                ADD("MinimumNotificationInterval");
                 ADD("HttpHeaderNames");
         }
         if (changes & JOB_CHANGE_UPLOAD_URL)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,12 +20,7 @@ static bool system_bus_socket_exists(void) {
         return false;
 }
 
-/* The rule for BUS_CHOICE_DEFAULT (also in `xferctl --help`):
- *  - not root: the user (session) bus;
- *  - root: the system bus — unless DBUS_SESSION_BUS_ADDRESS is set, DBUS_SYSTEM_BUS_ADDRESS
- *    is not and no system bus socket exists; then root is clearly inside a session of its
- *    own (a container, a test with a private bus), and the user bus is what it means. */
-static bool choice_is_user(BusChoice choice) {
+bool bus_choice_is_user(BusChoice choice) {
         if (choice != BUS_CHOICE_DEFAULT)
                 return choice == BUS_CHOICE_USER;
         if (geteuid() != 0)
@@ -35,7 +31,7 @@ static bool choice_is_user(BusChoice choice) {
 }
 
 int bus_connect(BusChoice choice, sd_bus **ret) {
-        bool user = choice_is_user(choice);
+        bool user = bus_choice_is_user(choice);
         int r;
 
         assert(ret);
@@ -45,7 +41,7 @@ int bus_connect(BusChoice choice, sd_bus **ret) {
                 report_bus_error(NULL, r, "cannot connect to the %s bus", user ? "user" : "system");
                 report_note("%s", user ? "hint: the user bus is found through DBUS_SESSION_BUS_ADDRESS or XDG_RUNTIME_DIR; --system picks the system bus"
                                  : "hint: is dbus running? --user picks the user bus");
-                return r;
+                return -EHOSTDOWN;
         }
         return 0;
 }

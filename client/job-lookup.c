@@ -100,6 +100,85 @@ static int list_matching(sd_bus *bus, bool all_users, const char *arg, Candidate
         return sd_bus_message_exit_container(reply);
 }
 
+/* DisplayName and State from the a{sv} of a job object; the message is left after it. */
+static int read_name_state(sd_bus_message *m, const char **ret_name, const char **ret_state) {
+        const char *key, *v;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if ((streq(key, "DisplayName") || streq(key, "State")) && sd_bus_message_verify_type(m, 'v', "s") > 0) {
+                        r = sd_bus_message_read(m, "v", "s", &v);
+                        *(streq(key, "State") ? ret_state : ret_name) = v;
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* Jobs that left ListJobs (acknowledged, cancelled) stay on the bus for a while: the object
+ * manager still has them. Adds those that match arg. */
+static int objects_matching(sd_bus *bus, const char *arg, Candidates *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path, *iface;
+        int r;
+
+        r = sd_bus_call_method(bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", NULL, &reply, "");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                const char *id, *name = "", *state = "";
+
+                r = sd_bus_message_read(reply, "o", &path);
+                if (r < 0)
+                        return r;
+                id = job_id_from_path(path);
+                r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
+                if (r < 0)
+                        return r;
+                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
+                        r = sd_bus_message_read(reply, "s", &iface);
+                        if (r < 0)
+                                return r;
+                        r = id && streq(iface, XFERD_JOB_IFACE) ? read_name_state(reply, &name, &state)
+                                                                 : sd_bus_message_skip(reply, "a{sv}");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                        if (r < 0)
+                                return r;
+                }
+                if (r < 0)
+                        return r;
+                if (id && arg_matches(arg, id, name)) {
+                        r = candidates_add(c, id, name, state, path);
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
 int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *id = NULL, *path = NULL;
@@ -130,6 +209,9 @@ int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
                 sd_bus_error_free(&error);
                 (void) list_matching(bus, true, arg, &c, &error);
         }
+        /* Not queued any more, maybe finished a moment ago. */
+        if (c.n == 0)
+                (void) objects_matching(bus, arg, &c);
 
         if (c.n == 0) {
                 candidates_done(&c);
@@ -140,7 +222,7 @@ int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
         if (c.n > 1) {
                 _cleanup_free_ char *safe = text_sanitize(arg);
 
-                report_note("\"%s\" is ambiguous, it matches %zu jobs:", safe ? safe : arg, c.n);
+                report_error(-EADDRNOTAVAIL, "\"%s\" is ambiguous, it matches %zu jobs:", safe ? safe : arg, c.n);
                 for (size_t i = 0; i < c.n && i < MAX_CANDIDATES_SHOWN; i++) {
                         _cleanup_free_ char *name = text_sanitize(c.items[i].name);
                         fprintf(stderr, "  %s  %s (%s)\n", c.items[i].id, name ? name : "", c.items[i].state);

@@ -3,8 +3,9 @@
 
 /* Turning a JOB argument into a job: a full id (or a job object path) is used as it is, so
  * even a job that just became final — gone from ListJobs but still on the bus — can be
- * addressed. Anything else is matched against ListJobs: an id prefix or an exact display
- * name, which must pick exactly one job. */
+ * addressed. Anything else is matched against ListJobs — or, when nothing there matches,
+ * against the finished jobs still on the bus: an id prefix (any length, like git) or an
+ * exact display name, which must pick exactly one job. */
 
 #include <stdbool.h>
 #include <systemd/sd-bus.h>

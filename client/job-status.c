@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -13,7 +14,34 @@ void job_status_done(JobStatus *s) {
         free(s->state);
         free(s->error_name);
         free(s->error_message);
+        free(s->wait_reason);
         *s = (JobStatus) JOB_STATUS_INIT;
+}
+
+int job_status_copy(JobStatus *dst, const JobStatus *src) {
+        JobStatus copy = *src;
+
+        assert(dst);
+        assert(src);
+        copy.state = copy.error_name = copy.error_message = copy.wait_reason = NULL;
+        if (free_and_strdup(&copy.state, src->state) < 0 ||
+            free_and_strdup(&copy.error_name, src->error_name) < 0 ||
+            free_and_strdup(&copy.error_message, src->error_message) < 0 ||
+            free_and_strdup(&copy.wait_reason, src->wait_reason) < 0) {
+                job_status_done(&copy);
+                return -ENOMEM;
+        }
+        job_status_done(dst);
+        *dst = copy;
+        return 0;
+}
+
+uint32_t job_status_current_file(const JobStatus *s) {
+        assert(s);
+
+        uint32_t i = (s->present & JOB_HAS_CURRENT_FILE) ? s->current_file : s->files_transferred;
+
+        return s->files_total > 0 && i >= s->files_total ? s->files_total - 1 : i;
 }
 
 typedef enum Kind { KIND_STRING, KIND_U32, KIND_U64 } Kind;
@@ -23,17 +51,23 @@ typedef struct Field {
         Kind kind;
         size_t offset;
         JobField field;
+        JobProperty property;   /* 0: every daemon has it */
 } Field;
 
 static const Field fields[] = {
-        { "State",             KIND_STRING, offsetof(JobStatus, state),             JOB_FIELD_STATE },
-        { "ErrorName",         KIND_STRING, offsetof(JobStatus, error_name),        JOB_FIELD_ERROR },
-        { "ErrorMessage",      KIND_STRING, offsetof(JobStatus, error_message),     JOB_FIELD_ERROR },
-        { "ErrorCount",        KIND_U32,    offsetof(JobStatus, error_count),       JOB_FIELD_ERROR },
-        { "BytesTotal",        KIND_U64,    offsetof(JobStatus, bytes_total),       JOB_FIELD_PROGRESS },
-        { "BytesTransferred",  KIND_U64,    offsetof(JobStatus, bytes_transferred), JOB_FIELD_PROGRESS },
-        { "FilesTotal",        KIND_U32,    offsetof(JobStatus, files_total),       JOB_FIELD_PROGRESS },
-        { "FilesTransferred",  KIND_U32,    offsetof(JobStatus, files_transferred), JOB_FIELD_PROGRESS },
+        { "State",             KIND_STRING, offsetof(JobStatus, state),             JOB_FIELD_STATE,    0 },
+        { "ErrorName",         KIND_STRING, offsetof(JobStatus, error_name),        JOB_FIELD_ERROR,    0 },
+        { "ErrorMessage",      KIND_STRING, offsetof(JobStatus, error_message),     JOB_FIELD_ERROR,    0 },
+        { "ErrorCount",        KIND_U32,    offsetof(JobStatus, error_count),       JOB_FIELD_ERROR,    0 },
+        { "BytesTotal",        KIND_U64,    offsetof(JobStatus, bytes_total),       JOB_FIELD_PROGRESS, 0 },
+        { "BytesTransferred",  KIND_U64,    offsetof(JobStatus, bytes_transferred), JOB_FIELD_PROGRESS, 0 },
+        { "FilesTotal",        KIND_U32,    offsetof(JobStatus, files_total),       JOB_FIELD_PROGRESS, 0 },
+        { "FilesTransferred",  KIND_U32,    offsetof(JobStatus, files_transferred), JOB_FIELD_PROGRESS, 0 },
+        { "Rate",              KIND_U64,    offsetof(JobStatus, rate),              JOB_FIELD_PROGRESS, JOB_HAS_RATE },
+        { "ExpectedEndTime",   KIND_U64,    offsetof(JobStatus, expected_end_time), JOB_FIELD_PROGRESS, JOB_HAS_EXPECTED_END_TIME },
+        { "CurrentFile",       KIND_U32,    offsetof(JobStatus, current_file),      JOB_FIELD_PROGRESS, JOB_HAS_CURRENT_FILE },
+        { "NextRetryTime",     KIND_U64,    offsetof(JobStatus, next_retry_time),   JOB_FIELD_WAIT,     JOB_HAS_NEXT_RETRY_TIME },
+        { "WaitReason",        KIND_STRING, offsetof(JobStatus, wait_reason),       JOB_FIELD_WAIT,     JOB_HAS_WAIT_REASON },
 };
 
 static const Field *field_find(const char *name) {
@@ -113,6 +147,7 @@ int job_status_read_dict(JobStatus *s, sd_bus_message *m, unsigned *ret_changed)
                                 return r;
                         if (r > 0)
                                 changed |= f->field;
+                        s->present |= f->property;
                 } else {
                         r = sd_bus_message_skip(m, "v");
                         if (r < 0)

@@ -61,7 +61,7 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         changed |= w->pending;
         w->pending = 0;
         if (first)
-                changed = JOB_FIELD_STATE | JOB_FIELD_PROGRESS | JOB_FIELD_ERROR;
+                changed = JOB_FIELDS_KNOWN;
         changed &= ~(unsigned) JOB_FIELD_OTHER;
         if (changed)
                 w->handler(w, &w->status, changed, NULL, w->userdata);
@@ -97,7 +97,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
          * carry), together with the State it belongs to. In an error state hold the whole
          * change back until the read is in, so "error" is never reported without its
          * message; in other states the message is empty and not worth a read. */
-        if ((invalidated & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS)) ||
+        if ((invalidated & (JOB_FIELD_STATE | JOB_FIELD_PROGRESS | JOB_FIELD_WAIT)) ||
             ((invalidated & JOB_FIELD_ERROR) && job_state_has_error(w->status.state))) {
                 w->pending |= changed;
                 r = watch_refresh(w);

@@ -1,54 +1,49 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "format.h"
+#include "path-util.h"
 #include "progress.h"
+#include "rate-window.h"
 #include "text.h"
 
-/* The rate is measured over this window: long enough to be steady, short enough to follow
- * a change of speed. */
-#define RATE_WINDOW_USEC (5ULL * 1000000ULL)
-#define N_SAMPLES 64
-/* Plain lines: at most one per this interval unless the state changes. */
+/* Plain lines: at most one per this interval unless what the job waits for changes. */
 #define PLAIN_INTERVAL_USEC (5ULL * 1000000ULL)
-
-typedef struct Sample {
-        uint64_t usec;
-        uint64_t bytes;
-} Sample;
 
 struct Progress {
         FILE *f;
         bool tty;
-        bool drawn;             /* a bar is on the current terminal line */
+        bool drawn;             /* a line is on the current terminal line */
+        bool have_status;
 
-        char *state;
-        char *note;
-        uint64_t done;
-        uint64_t total;
+        JobStatus status;
+        char *id;
+        WaitContext ctx;
+        char *const *names;
+        size_t n_names;
 
-        Sample samples[N_SAMPLES];
-        size_t first, n;
+        RateWindow window;
 
         uint64_t last_plain_usec;
-        char *last_plain_state;
-        char *last_plain_note;
+        char *last_plain_key;
 };
 
 Progress *progress_new(FILE *f, bool tty) {
-        Progress *p = calloc(1, sizeof *p);
+        Progress *p;
 
         assert(f);
 
+        p = calloc(1, sizeof *p);
         if (!p)
                 return NULL;
         p->f = f;
         p->tty = tty;
-        p->total = UINT64_MAX;
+        p->status = (JobStatus) JOB_STATUS_INIT;
         return p;
 }
 
@@ -56,49 +51,31 @@ Progress *progress_free(Progress *p) {
         if (!p)
                 return NULL;
         progress_clear(p);
-        free(p->state);
-        free(p->note);
-        free(p->last_plain_state);
-        free(p->last_plain_note);
+        job_status_done(&p->status);
+        free(p->id);
+        free(p->last_plain_key);
         free(p);
         return NULL;
 }
 
-static void samples_add(Progress *p, uint64_t usec, uint64_t bytes) {
-        /* A restart from zero (retry without range support, 416 mismatch) makes old samples
-         * meaningless. */
-        if (p->n > 0 && bytes < p->samples[(p->first + p->n - 1) % N_SAMPLES].bytes)
-                p->n = 0;
-
-        if (p->n == N_SAMPLES) {
-                p->first = (p->first + 1) % N_SAMPLES;
-                p->n--;
-        }
-        p->samples[(p->first + p->n) % N_SAMPLES] = (Sample) { usec, bytes };
-        p->n++;
+int progress_set_context(Progress *p, const WaitContext *ctx) {
+        assert(p);
+        assert(ctx);
+        if (free_and_strdup(&p->id, ctx->id) < 0)
+                return -ENOMEM;
+        p->ctx = *ctx;
+        p->ctx.id = p->id;
+        return 0;
 }
 
-/* Bytes per second over the window ending now, or a negative value while unknown. */
-static double rate(Progress *p, uint64_t now) {
-        const Sample *oldest, *newest;
+void progress_set_files(Progress *p, char *const *names, size_t n) {
+        assert(p);
+        p->names = names;
+        p->n_names = n;
+}
 
-        /* Drop samples that fell out of the window, but keep one to measure from. */
-        while (p->n > 1) {
-                const Sample *second = &p->samples[(p->first + 1) % N_SAMPLES];
-                if (now - second->usec < RATE_WINDOW_USEC)
-                        break;
-                p->first = (p->first + 1) % N_SAMPLES;
-                p->n--;
-        }
-        if (p->n < 2)
-                return -1;
-
-        oldest = &p->samples[p->first];
-        newest = &p->samples[(p->first + p->n - 1) % N_SAMPLES];
-        /* Under half a second of history the number jumps around too much to be useful. */
-        if (now - oldest->usec < 500000)
-                return -1;
-        return (double) (newest->bytes - oldest->bytes) * 1e6 / (double) (now - oldest->usec);
+static bool transferring(const Progress *p) {
+        return streq_ptr(p->status.state, "transferring");
 }
 
 static unsigned terminal_columns(FILE *f) {
@@ -117,59 +94,103 @@ typedef struct Numbers {
         char sizes[2 * FORMAT_BYTES_MAX + 4];   /* "12.3 MiB / 27.0 MiB", or "12.3 MiB" */
         char rate[FORMAT_BYTES_MAX + 2];        /* "1.2 MiB/s", or "" */
         char eta[FORMAT_DURATION_MAX + 8];      /* "ETA 12s", "stalled", or "" */
+        char file[64];                          /* "file 2/3", or "" */
+        const char *file_name;                  /* NULL when unknown or a single file */
 } Numbers;
 
-static void format_numbers(Progress *p, uint64_t now, Numbers *n) {
-        char done[FORMAT_BYTES_MAX], total[FORMAT_BYTES_MAX], speed[FORMAT_BYTES_MAX], eta[FORMAT_DURATION_MAX];
-        double r = rate(p, now);
-        bool known = p->total != UINT64_MAX;
+/* Bytes per second, negative while unknown. */
+static double current_rate(Progress *p) {
+        if (p->status.present & JOB_HAS_RATE)
+                return (double) p->status.rate;
+        return rate_window_get(&p->window, now_monotonic_usec());
+}
 
-        format_bytes(done, p->done);
+static void format_numbers(Progress *p, Numbers *n) {
+        char done[FORMAT_BYTES_MAX], total[FORMAT_BYTES_MAX], speed[FORMAT_BYTES_MAX], eta[FORMAT_DURATION_MAX];
+        const JobStatus *s = &p->status;
+        bool known = s->bytes_total != UINT64_MAX;
+        double r;
+
+        format_bytes(done, s->bytes_transferred);
         if (known)
-                snprintf(n->sizes, sizeof n->sizes, "%s / %s", done, format_bytes(total, p->total));
+                snprintf(n->sizes, sizeof n->sizes, "%s / %s", done, format_bytes(total, s->bytes_total));
         else
                 snprintf(n->sizes, sizeof n->sizes, "%s", done);
-        n->rate[0] = n->eta[0] = 0;
+        n->rate[0] = n->eta[0] = n->file[0] = 0;
+        n->file_name = NULL;
+
+        if (s->files_total > 1) {
+                uint32_t i = job_status_current_file(s);
+
+                snprintf(n->file, sizeof n->file, "file %u/%u", (unsigned) i + 1, (unsigned) s->files_total);
+                if (i < p->n_names)
+                        n->file_name = p->names[i];
+        }
 
         /* Rate and ETA only mean something while bytes flow. */
-        if (!streq_ptr(p->state, "transferring") || r < 0)
+        if (!transferring(p))
                 return;
-
+        r = current_rate(p);
+        if (r < 0)
+                return;
         snprintf(n->rate, sizeof n->rate, "%s/s", format_bytes(speed, (uint64_t) r));
-        if (!known || p->done >= p->total)
+        if (!known || s->bytes_transferred >= s->bytes_total)
                 return;
-        if (r >= 1)
+        if ((s->present & JOB_HAS_EXPECTED_END_TIME) && s->expected_end_time > 0) {
+                uint64_t now = now_realtime_usec();
+                uint64_t left = s->expected_end_time > now ? (s->expected_end_time - now + 999999) / 1000000 : 0;
+
+                snprintf(n->eta, sizeof n->eta, "ETA %s", format_duration(eta, left));
+        } else if (r >= 1)
                 snprintf(n->eta, sizeof n->eta, "ETA %s",
-                         format_duration(eta, (uint64_t) ((double) (p->total - p->done) / r) + 1));
+                         format_duration(eta, (uint64_t) ((double) (s->bytes_total - s->bytes_transferred) / r) + 1));
         else
                 snprintf(n->eta, sizeof n->eta, "stalled");
 }
 
-static void draw_bar(Progress *p, uint64_t now) {
-        _cleanup_free_ char *tail = NULL, *cut = NULL;
+static char *current_wait_text(Progress *p) {
+        return wait_text(&p->status, now_realtime_usec(), &p->ctx);
+}
+
+/* "file 2/3: name  " (the name cut to a quarter of the line), or "". */
+static char *file_prefix(const Numbers *n, unsigned cols) {
+        _cleanup_free_ char *base = NULL, *safe = NULL, *cut = NULL;
+        char *t;
+
+        if (!*n->file)
+                return strdup("");
+        if (!n->file_name)
+                return asprintf(&t, "%s  ", n->file) < 0 ? NULL : t;
+        base = path_basename(n->file_name);
+        safe = base ? text_sanitize(base) : NULL;
+        cut = safe ? text_truncate(safe, cols / 4 > 8 ? cols / 4 : 8) : NULL;
+        if (!cut)
+                return NULL;
+        return asprintf(&t, "%s: %s  ", n->file, cut) < 0 ? NULL : t;
+}
+
+static void draw_line(Progress *p) {
+        _cleanup_free_ char *tail = NULL, *line = NULL, *safe = NULL, *cut = NULL, *wait = NULL, *prefix = NULL;
+        const JobStatus *s = &p->status;
+        unsigned cols = terminal_columns(p->f);
         char bar[256] = "";
-        unsigned cols = terminal_columns(p->f), width;
-        bool known = p->total != UINT64_MAX;
         Numbers n;
 
-        format_numbers(p, now, &n);
-
-        /* "12.3 MiB / 27.0 MiB  1.2 MiB/s  ETA 12s"; the state is shown when it is not the
-         * plain "transferring", a note (the error of a retry) after it. */
-        if (asprintf(&tail, "%s%s%s%s%s%s%s%s%s",
-                     n.sizes,
-                     *n.rate ? "  " : "", n.rate,
-                     *n.eta ? "  " : "", n.eta,
-                     streq_ptr(p->state, "transferring") ? "" : "  ",
-                     streq_ptr(p->state, "transferring") ? "" : strempty(p->state),
-                     p->note ? ": " : "",
-                     strempty(p->note)) < 0)
+        format_numbers(p, &n);
+        wait = current_wait_text(p);
+        prefix = file_prefix(&n, cols);
+        if (!prefix)
                 return;
 
-        if (known && cols >= 40) {
-                /* "[=====>    ] 45%  " — the bar takes a third of the line, at most 40. */
-                unsigned pct = format_percent(p->done, p->total);
-                unsigned inner = cols / 3 > 40 ? 40 : cols / 3, fill;
+        /* "12.3 MiB / 27.0 MiB  1.2 MiB/s  ETA 12s", or "0 B / 27.0 MiB  retry 2 in 9s: …" */
+        if (asprintf(&tail, "%s%s%s%s%s%s%s", n.sizes, *n.rate ? "  " : "", n.rate, *n.eta ? "  " : "", n.eta,
+                     wait ? "  " : "", strempty(wait)) < 0)
+                return;
+
+        if (s->bytes_total != UINT64_MAX && cols >= 60) {
+                /* "[=====>    ]  45%  " — the bar takes a fifth of the line, at most 30. */
+                unsigned pct = format_percent(s->bytes_transferred, s->bytes_total);
+                unsigned inner = cols / 5 > 30 ? 30 : cols / 5, fill;
                 size_t j = 0;
 
                 fill = (unsigned) ((double) inner * pct / 100.0);
@@ -180,79 +201,109 @@ static void draw_bar(Progress *p, uint64_t now) {
                 snprintf(bar + j, sizeof bar - j, " %3u%%  ", pct);
         }
 
+        if (asprintf(&line, "%s%s%s", prefix, bar, tail) < 0)
+                return;
+        safe = text_sanitize(line);
         /* Never wrap: a wrapped line cannot be redrawn in place. */
-        width = cols - 1 > strlen(bar) ? cols - 1 - (unsigned) strlen(bar) : 0;
-        {
-                _cleanup_free_ char *safe = text_sanitize(tail);
-                if (!safe)
-                        return;
-                cut = text_truncate(safe, width);
-        }
+        cut = safe ? text_truncate(safe, cols > 1 ? cols - 1 : 1) : NULL;
         if (!cut)
                 return;
 
         /* \r and "erase to end of line" redraw without flicker. */
-        fprintf(p->f, "\r%s%s\033[K", bar, cut);
+        fprintf(p->f, "\r%s\033[K", cut);
         fflush(p->f);
         p->drawn = true;
 }
 
-/* "transferring: 12.3 MiB / 27.0 MiB (45%), 1.2 MiB/s, ETA 12s" */
+/* "transferring: 12.3 MiB / 27.0 MiB (45%), 1.2 MiB/s, ETA 12s", or
+ * "transient-error: 0 B / ?; retry 1 in 5s: HTTP 503 …", after "file 2/3: name: ". */
 static void print_plain(Progress *p, uint64_t now) {
-        _cleanup_free_ char *note = NULL;
+        _cleanup_free_ char *line = NULL, *safe = NULL, *wait = NULL, *prefix = NULL;
+        const JobStatus *s = &p->status;
         char pct[8] = "";
         Numbers n;
 
-        format_numbers(p, now, &n);
-        if (p->note)
-                note = text_sanitize(p->note);
-        if (p->total != UINT64_MAX)
-                snprintf(pct, sizeof pct, " (%u%%)", format_percent(p->done, p->total));
+        format_numbers(p, &n);
+        wait = current_wait_text(p);
+        /* The state leads the line already. */
+        if (wait && streq_ptr(wait, s->state)) {
+                free(wait);
+                wait = NULL;
+        }
+        prefix = file_prefix(&n, 160);
+        if (!prefix)
+                return;
+        if (s->bytes_total != UINT64_MAX)
+                snprintf(pct, sizeof pct, " (%u%%)", format_percent(s->bytes_transferred, s->bytes_total));
 
-        fprintf(p->f, "%s: %s%s%s%s%s%s%s%s\n", strempty(p->state), n.sizes, pct,
-                *n.rate ? ", " : "", n.rate,
-                *n.eta ? ", " : "", n.eta,
-                note ? ": " : "", strempty(note));
+        /* The prefix ends in two blanks for the bar; here it reads "file 2/3: name: ". */
+        if (*prefix)
+                prefix[strlen(prefix) - 2] = 0;
+        if (asprintf(&line, "%s%s%s: %s%s%s%s%s%s%s%s", prefix, *prefix ? ": " : "", strempty(s->state), n.sizes, pct,
+                     *n.rate ? ", " : "", n.rate, *n.eta ? ", " : "", n.eta, wait ? "; " : "", strempty(wait)) < 0)
+                return;
+        safe = text_sanitize(line);
+        fprintf(p->f, "%s\n", safe ? safe : line);
         fflush(p->f);
-
         p->last_plain_usec = now;
-        (void) free_and_strdup(&p->last_plain_state, p->state);
-        (void) free_and_strdup(&p->last_plain_note, p->note);
 }
 
-void progress_update(Progress *p, const char *state, uint64_t done, uint64_t total, const char *note) {
+/* What makes a plain line worth printing at once: a new state, reason, error, retry time or
+ * file. The countdown itself is not. */
+static char *plain_key(const JobStatus *s) {
+        char *k;
+
+        if (asprintf(&k, "%s|%s|%s|%llu|%u", strempty(s->state), strempty(s->wait_reason),
+                     strempty(s->error_message), (unsigned long long) s->next_retry_time,
+                     (unsigned) job_status_current_file(s)) < 0)
+                return NULL;
+        return k;
+}
+
+void progress_update(Progress *p, const JobStatus *s) {
         uint64_t now = now_monotonic_usec();
+        _cleanup_free_ char *key = NULL;
+        bool was_transferring = transferring(p);
 
         assert(p);
+        assert(s);
+        if (job_status_copy(&p->status, s) < 0)
+                return;
+        p->have_status = true;
 
-        if (isempty(note))
-                note = NULL;
-        (void) free_and_strdup(&p->state, state);
-        (void) free_and_strdup(&p->note, note);
-        p->done = done;
-        p->total = total;
-        samples_add(p, now, done);
+        /* Only bytes of the current run count: a queue, a retry or a pause ends the run. */
+        if (!transferring(p))
+                rate_window_reset(&p->window);
+        else {
+                if (!was_transferring)
+                        rate_window_reset(&p->window);
+                rate_window_add(&p->window, now, s->bytes_transferred);
+        }
 
         if (p->tty) {
-                draw_bar(p, now);
+                draw_line(p);
                 return;
         }
 
-        if (!streq_ptr(p->last_plain_state, p->state) || !streq_ptr(p->last_plain_note, p->note) ||
-            p->last_plain_usec == 0 || now - p->last_plain_usec >= PLAIN_INTERVAL_USEC)
+        key = plain_key(s);
+        if (!key)
+                return;
+        if (!streq_ptr(key, p->last_plain_key) || p->last_plain_usec == 0 ||
+            now - p->last_plain_usec >= PLAIN_INTERVAL_USEC) {
                 print_plain(p, now);
+                free(p->last_plain_key);
+                p->last_plain_key = TAKE_PTR(key);
+        }
 }
 
 void progress_tick(Progress *p) {
         assert(p);
-
-        if (p->tty && p->state)
-                draw_bar(p, now_monotonic_usec());
+        if (p->tty && p->have_status)
+                draw_line(p);
 }
 
 void progress_clear(Progress *p) {
         assert(p);
-
         if (!p->tty || !p->drawn)
                 return;
         fputs("\r\033[K", p->f);

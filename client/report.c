@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "exit-status.h"
 #include "report.h"
 #include "text.h"
 
@@ -59,13 +60,33 @@ void report_note(const char *fmt, ...) {
         va_end(ap);
 }
 
-/* The message of a D-Bus error or of errno r, never NULL. */
-static const char *error_text(const sd_bus_error *error, int r) {
+const char *bus_error_text(const sd_bus_error *error, int r) {
         if (error && !isempty(error->message))
                 return error->message;
         if (error && !isempty(error->name))
                 return error->name;
         return strerror(r < 0 ? -r : r);
+}
+
+bool bus_error_is_unreachable(const sd_bus_error *error, int r) {
+        static const char *const names[] = {
+                "org.freedesktop.DBus.Error.ServiceUnknown",    /* not activatable */
+                "org.freedesktop.DBus.Error.NameHasNoOwner",
+                "org.freedesktop.DBus.Error.NoServer",
+                "org.freedesktop.DBus.Error.Disconnected",
+        };
+
+        if (error && sd_bus_error_is_set(error)) {
+                /* Activation failed: the daemon did not start or died while starting. */
+                if (strncmp(error->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0)
+                        return true;
+                for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                        if (streq(error->name, names[i]))
+                                return true;
+                return false;
+        }
+        /* Without an error message the connection itself broke. */
+        return r == -ECONNRESET || r == -ENOTCONN || r == -ECONNREFUSED || r == -EHOSTDOWN;
 }
 
 int report_bus_error(const sd_bus_error *error, int r, const char *fmt, ...) {
@@ -77,7 +98,11 @@ int report_bus_error(const sd_bus_error *error, int r, const char *fmt, ...) {
                 r = -EIO;
 
         va_start(ap, fmt);
-        report_vprintf(fmt, ap, error_text(error, r));
+        report_vprintf(fmt, ap, bus_error_text(error, r));
         va_end(ap);
-        return r;
+        return bus_error_is_unreachable(error, r) ? -EHOSTDOWN : r;
+}
+
+int exit_status_from_errno(int r) {
+        return r == -EHOSTDOWN ? EXIT_UNREACHABLE : EXIT_FAILURE;
 }

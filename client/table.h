@@ -21,6 +21,16 @@ void table_set_align_right(Table *t, size_t column, bool right);
 /* Whether the header line is printed (default yes); off for "Label: value" lists. */
 void table_set_show_header(Table *t, bool show);
 
+/* The widest the printed table may be (terminal columns); 0, the default, is no limit. */
+void table_set_max_width(Table *t, size_t width);
+
+/* Lets a column be cut (with "…") down to min_width when the table is too wide; columns are
+ * cut in the order they were made shrinkable. */
+void table_set_shrinkable(Table *t, size_t column, size_t min_width);
+
+/* The width the table prints at, after any cutting. */
+size_t table_width(const Table *t);
+
 /* Appends a cell to the current row; a row is complete after n_columns cells. NULL prints as
  * "-". Returns 0 or -ENOMEM. */
 int table_add(Table *t, const char *cell);

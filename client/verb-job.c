@@ -1,18 +1,46 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Verbs that change jobs with one call each: create, add, resume, suspend, cancel,
- * complete, set. */
+ * complete, set. With --json each prints what it did. */
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 
+#include "format.h"
 #include "job-lookup.h"
+#include "job-status.h"
+#include "json.h"
 #include "names.h"
 #include "parse.h"
 #include "path-util.h"
 #include "report.h"
 #include "util.h"
 #include "xferctl.h"
+
+/* {"Id": …, "Path": …} and more members from the caller. */
+static JsonWriter *json_job_begin(const char *id, const char *path) {
+        JsonWriter *w = json_writer_new(stdout, true);
+
+        if (!w)
+                return NULL;
+        json_begin_object(w);
+        json_key(w, "Id");
+        json_string(w, id);
+        json_key(w, "Path");
+        json_string(w, path);
+        return w;
+}
+
+static int json_job_end(JsonWriter *w) {
+        int r;
+
+        json_end_object(w);
+        r = json_writer_finish(w);
+        json_writer_free(w);
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot write JSON");
+        return 0;
+}
 
 int verb_create(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -23,8 +51,12 @@ int verb_create(Ctl *c, int argc, char **argv) {
         assert(c);
         assert(argv);
 
-        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                               "CreateJob", &error, &reply, "sa{sv}", argv[1], 0);
+        if (c->priority)
+                r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                       "CreateJob", &error, &reply, "sa{sv}", argv[1], 1, "priority", "s", c->priority);
+        else
+                r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                       "CreateJob", &error, &reply, "sa{sv}", argv[1], 0);
         if (r < 0)
                 return report_bus_error(&error, r, "cannot create job \"%s\"", argv[1]);
 
@@ -32,6 +64,13 @@ int verb_create(Ctl *c, int argc, char **argv) {
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot read the reply of CreateJob");
 
+        if (c->json) {
+                JsonWriter *w = json_job_begin(id, path);
+
+                if (!w)
+                        return report_error(-ENOMEM, "out of memory");
+                return json_job_end(w);
+        }
         /* Only the id, so that scripts can write JOB=$(xferctl create NAME). */
         printf("%s\n", id);
         return 0;
@@ -57,54 +96,172 @@ int verb_add(Ctl *c, int argc, char **argv) {
                                "ss", argv[2], target);
         if (r < 0)
                 return report_bus_error(&error, r, "cannot add %s to job %s", target, id);
+
+        if (c->json) {
+                JsonWriter *w = json_job_begin(id, path);
+
+                if (!w)
+                        return report_error(-ENOMEM, "out of memory");
+                json_key(w, "Url");
+                json_string(w, argv[2]);
+                json_key(w, "LocalPath");
+                json_string(w, target);
+                return json_job_end(w);
+        }
+        return 0;
+}
+
+/* What became of one JOB argument, for --json. */
+typedef struct MethodResult {
+        const char *arg;
+        char *id;
+        char *path;
+        bool partial;
+        char *error;            /* NULL on success */
+} MethodResult;
+
+static void json_results(JsonWriter *w, const MethodResult *results, size_t n, bool complete) {
+        json_begin_array(w);
+        for (size_t i = 0; i < n; i++) {
+                json_begin_object(w);
+                json_key(w, "Job");
+                json_string(w, results[i].arg);
+                json_key(w, "Id");
+                json_string(w, results[i].id);
+                json_key(w, "Path");
+                json_string(w, results[i].path);
+                if (complete) {
+                        json_key(w, "Partial");
+                        json_bool(w, results[i].partial);
+                }
+                json_key(w, "Error");
+                json_string(w, results[i].error);
+                json_end_object(w);
+        }
+        json_end_array(w);
+}
+
+/* A job that is not fully transferred loses data on Complete: refuse it unless --partial.
+ * Returns 1 when it may be completed, 0 when refused (and said why), or a negative errno. */
+static int complete_allowed(Ctl *c, const char *id, const char *path, char **ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(job_status_done) JobStatus s = JOB_STATUS_INIT;
+        char pct[16] = "";
+        int r;
+
+        if (c->partial)
+                return 1;
+        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", XFERD_JOB_IFACE);
+        if (r < 0)
+                return report_bus_error(&error, r, "cannot read job %s", id);
+        r = job_status_read_dict(&s, reply, NULL);
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot read the properties of job %s", id);
+        if (s.files_transferred >= s.files_total)
+                return 1;
+
+        if (s.bytes_total != UINT64_MAX)
+                snprintf(pct, sizeof pct, ", %u%%", format_percent(s.bytes_transferred, s.bytes_total));
+        report_error(-EBUSY, "job %s is not fully transferred (%s, %u of %u files%s): 'xferctl wait %s' waits for it; "
+                     "--partial completes it anyway and deletes the files not transferred",
+                     id, strempty(s.state), (unsigned) s.files_transferred, (unsigned) s.files_total, pct, id);
+        if (asprintf(ret_error, "not fully transferred (%u of %u files)", (unsigned) s.files_transferred,
+                     (unsigned) s.files_total) < 0)
+                *ret_error = NULL;
         return 0;
 }
 
 /* resume, suspend, cancel, complete: the D-Bus method is the verb with a capital. Every JOB
  * is tried; the exit status says whether all succeeded. */
-int verb_job_method(Ctl *c, int argc, char **argv) {
-        const char *verb;
+static int job_methods(Ctl *c, int argc, char **argv, bool complete) {
+        _cleanup_free_ MethodResult *results = calloc((size_t) argc, sizeof *results);
+        const char *verb = argv[0];
         char method[16];
         int ret = 0;
 
-        assert(c);
-        assert(argv);
-
-        verb = argv[0];
+        if (!results)
+                return report_error(-ENOMEM, "out of memory");
         snprintf(method, sizeof method, "%s", verb);
         method[0] = (char) toupper((unsigned char) method[0]);
 
         for (int i = 1; i < argc; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                _cleanup_free_ char *id = NULL, *path = NULL;
-                int r;
+                MethodResult *res = &results[i - 1];
+                int r, partial;
 
-                r = job_lookup(c->bus, argv[i], &id, &path);
+                res->arg = argv[i];
+                r = job_lookup(c->bus, argv[i], &res->id, &res->path);
                 if (r < 0) {
                         ret = r;
+                        res->error = strdup("no single job matches");
                         continue;
                 }
 
-                r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, method,
+                if (complete) {
+                        r = complete_allowed(c, res->id, res->path, &res->error);
+                        if (r <= 0) {
+                                ret = r < 0 ? r : -EBUSY;
+                                continue;
+                        }
+                }
+
+                r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, res->path, XFERD_JOB_IFACE, method,
                                        &error, &reply, "");
                 if (r < 0) {
-                        ret = report_bus_error(&error, r, "cannot %s job %s", verb, id);
+                        ret = report_bus_error(&error, r, "cannot %s job %s", verb, res->id);
+                        res->error = strdup(bus_error_text(&error, r));
                         continue;
                 }
+                if (!complete)
+                        continue;
 
-                if (streq(method, "Complete")) {
-                        int partial;
-
-                        r = sd_bus_message_read(reply, "b", &partial);
-                        if (r < 0)
-                                ret = report_bus_error(NULL, r, "cannot read the reply of Complete");
-                        else if (partial)
-                                /* BITS' BG_S_PARTIAL_COMPLETE: success, but say what was lost. */
-                                fprintf(stderr, "Job %s completed partially: files not fully transferred were removed.\n", id);
+                r = sd_bus_message_read(reply, "b", &partial);
+                if (r < 0) {
+                        ret = report_bus_error(NULL, r, "cannot read the reply of Complete");
+                        continue;
+                }
+                res->partial = partial;
+                if (partial) {
+                        /* BITS' BG_S_PARTIAL_COMPLETE: done, but data was lost; say so and fail. */
+                        report_note("job %s completed partially: files not fully transferred were removed", res->id);
+                        ret = -EBUSY;
                 }
         }
+
+        if (c->json) {
+                _cleanup_(json_writer_freep) JsonWriter *w = json_writer_new(stdout, true);
+
+                if (!w)
+                        ret = report_error(-ENOMEM, "out of memory");
+                else {
+                        json_results(w, results, (size_t) argc - 1, complete);
+                        if (json_writer_finish(w) < 0)
+                                ret = report_error(-EIO, "cannot write JSON");
+                }
+        }
+        for (int i = 0; i < argc - 1; i++) {
+                free(results[i].id);
+                free(results[i].path);
+                free(results[i].error);
+        }
         return ret;
+}
+
+int verb_job_method(Ctl *c, int argc, char **argv) {
+        assert(c);
+        assert(argv);
+
+        return job_methods(c, argc, argv, false);
+}
+
+int verb_complete(Ctl *c, int argc, char **argv) {
+        assert(c);
+        assert(argv);
+
+        return job_methods(c, argc, argv, true);
 }
 
 typedef struct WritableProperty {
@@ -121,6 +278,7 @@ static const WritableProperty writable_properties[] = {
         { "AllowInsecureRedirect", 'b' },
         { "MinimumRetryDelay",     'u' },
         { "NoProgressTimeout",     'u' },
+        { "MinimumNotificationInterval", 'm' },  /* milliseconds */
 };
 
 /* "AutoComplete", "autocomplete", "auto-complete" and "auto_complete" all name the same
@@ -166,6 +324,12 @@ static int parse_value(const WritableProperty *p, const char *s, Value *v) {
                         return report_error(r, "invalid value \"%s\" for %s: expected bytes per second, e.g. 500K or 2M (0 = no limit)",
                                             s, p->name);
                 break;
+        case 'm':
+                if (isempty(s) || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s))
+                        return report_error(-EINVAL, "invalid value \"%s\" for %s: expected milliseconds, e.g. 500",
+                                            s, p->name);
+                v->u = (uint32_t) strtoul(s, NULL, 10);
+                break;
         case 'u':
                 r = parse_seconds(s, &v->u);
                 if (r < 0)
@@ -177,14 +341,14 @@ static int parse_value(const WritableProperty *p, const char *s, Value *v) {
 }
 
 int verb_set(Ctl *c, int argc, char **argv) {
-        assert(c);
-        assert(argv);
-
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *id = NULL, *path = NULL;
         const WritableProperty *p;
         Value v = { false, 0, 0 };
         int r;
+
+        assert(c);
+        assert(argv);
 
         p = writable_property_find(argv[2]);
         if (!p) {
@@ -212,6 +376,7 @@ int verb_set(Ctl *c, int argc, char **argv) {
                 r = sd_bus_set_property(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, p->name, &error, "t", v.t);
                 break;
         case 'u':
+        case 'm':
                 r = sd_bus_set_property(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, p->name, &error, "u", v.u);
                 break;
         default:
@@ -219,5 +384,21 @@ int verb_set(Ctl *c, int argc, char **argv) {
         }
         if (r < 0)
                 return report_bus_error(&error, r, "cannot set %s of job %s", p->name, id);
+
+        if (c->json) {
+                JsonWriter *w = json_job_begin(id, path);
+
+                if (!w)
+                        return report_error(-ENOMEM, "out of memory");
+                json_key(w, p->name);
+                switch (p->type) {
+                case 'b': json_bool(w, v.b); break;
+                case 't': json_uint(w, v.t); break;
+                case 'u':
+                case 'm': json_uint(w, v.u); break;
+                default:  json_string(w, argv[3]);
+                }
+                return json_job_end(w);
+        }
         return 0;
 }

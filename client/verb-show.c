@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Verbs that only read: info, files, list. Each prints a table, or JSON with --json. */
+/* Verbs that only read: info, files. Each prints a table, or JSON with --json. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,11 +47,11 @@ static int print_table_end(Table *t) {
 
 /* The order a person reads a job in; properties not named here follow in bus order. */
 static const char *const info_order[] = {
-        "Id", "DisplayName", "Description", "Type", "Owner", "State", "Priority",
-        "BytesTransferred", "BytesTotal", "FilesTransferred", "FilesTotal",
+        "Id", "DisplayName", "Description", "Type", "Owner", "State", "WaitReason", "NextRetryTime", "Priority",
+        "BytesTransferred", "BytesTotal", "Rate", "ExpectedEndTime", "FilesTransferred", "FilesTotal", "CurrentFile",
         "ErrorName", "ErrorMessage", "ErrorCount",
         "AutoComplete", "BandwidthLimit", "AllowInsecureRedirect",
-        "MinimumRetryDelay", "NoProgressTimeout", "HttpHeaderNames", "UploadUrl",
+        "MinimumRetryDelay", "NoProgressTimeout", "MinimumNotificationInterval", "HttpHeaderNames", "UploadUrl",
         "CreationTime", "ModificationTime", "TransferCompletionTime",
 };
 
@@ -101,7 +101,8 @@ static int render_bytes(uint64_t v, const char *suffix, char **ret) {
 
 /* Reads one property value (the variant) and renders it for people. */
 static int render_property(const Info *info, const char *name, sd_bus_message *m, char **ret) {
-        static const char *const times[] = { "CreationTime", "ModificationTime", "TransferCompletionTime" };
+        static const char *const times[] = { "CreationTime", "ModificationTime", "TransferCompletionTime",
+                                             "ExpectedEndTime", "NextRetryTime" };
         static const char *const byte_counts[] = { "BytesTotal", "BytesTransferred" };
         static const char *const durations[] = { "MinimumRetryDelay", "NoProgressTimeout" };
         const char *contents;
@@ -144,6 +145,23 @@ static int render_property(const Info *info, const char *name, sd_bus_message *m
                         if (r < 0)
                                 return r;
                 }
+
+        } else if (type == 't' && streq(name, "Rate")) {
+                uint64_t v;
+
+                r = sd_bus_message_read(m, "t", &v);
+                if (r < 0)
+                        return r;
+                r = render_bytes(v, "/s", ret);
+                if (r < 0)
+                        return r;
+
+        } else if (type == 'u' && streq(name, "MinimumNotificationInterval")) {
+                uint32_t v;
+
+                r = sd_bus_message_read(m, "u", &v);
+                if (r >= 0 && asprintf(ret, "%u ms", (unsigned) v) < 0)
+                        *ret = NULL;
 
         } else if (type == 't' && streq(name, "BandwidthLimit")) {
                 uint64_t v;
@@ -383,6 +401,7 @@ int verb_files(Ctl *c, int argc, char **argv) {
                 t = table_new(ELEMENTSOF(headers), headers);
                 if (!t)
                         return report_error(-ENOMEM, "out of memory");
+                table_set_show_header(t, c->legend);
         }
 
         r = sd_bus_message_enter_container(reply, 'a', "(sssttb)");
@@ -424,98 +443,8 @@ int verb_files(Ctl *c, int argc, char **argv) {
                 return print_json_end(w);
         }
         if (table_rows(t) == 0) {
-                printf("Job %s has no files.\n", id);
-                return 0;
-        }
-        return print_table_end(t);
-}
-
-/* ---- list ---- */
-
-int verb_list(Ctl *c, int argc, char **argv) {
-        /* OWNER only with --all: otherwise every row would show the caller. */
-        static const char *const headers_all[] = { "ID", "TYPE", "STATE", "OWNER", "PROGRESS", "NAME" };
-        static const char *const headers[] = { "ID", "TYPE", "STATE", "PROGRESS", "NAME" };
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
-        const char *id, *name, *type, *state, *path;
-        uint64_t done, total;
-        uint32_t uid;
-        int r;
-
-        assert(c);
-        assert(argv);
-
-        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
-                               &error, &reply, "b", c->all);
-        if (r < 0)
-                return report_bus_error(&error, r, "cannot list jobs");
-
-        if (c->json) {
-                w = json_writer_new(stdout, true);
-                if (!w)
-                        return report_error(-ENOMEM, "out of memory");
-                json_begin_array(w);
-        } else {
-                t = c->all ? table_new(ELEMENTSOF(headers_all), headers_all) : table_new(ELEMENTSOF(headers), headers);
-                if (!t)
-                        return report_error(-ENOMEM, "out of memory");
-                table_set_align_right(t, c->all ? 4 : 3, true);
-        }
-
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
-        if (r < 0)
-                return report_bus_error(NULL, r, "cannot read the reply of ListJobs");
-        while ((r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid, &done, &total, &path)) > 0) {
-                char u[FORMAT_UID_MAX];
-
-                if (w) {
-                        json_begin_object(w);
-                        json_key(w, "Id");
-                        json_string(w, id);
-                        json_key(w, "DisplayName");
-                        json_string(w, name);
-                        json_key(w, "Type");
-                        json_string(w, type);
-                        json_key(w, "State");
-                        json_string(w, state);
-                        json_key(w, "Owner");
-                        json_uint(w, uid);
-                        json_key(w, "BytesTransferred");
-                        json_uint(w, done);
-                        json_key(w, "BytesTotal");
-                        job_json_bytes_total(w, total);
-                        json_key(w, "Path");
-                        json_string(w, path);
-                        json_end_object(w);
-                        continue;
-                }
-
-                r = table_add(t, id);
-                if (r >= 0)
-                        r = table_add(t, type);
-                if (r >= 0)
-                        r = table_add(t, state);
-                if (r >= 0 && c->all)
-                        r = table_add(t, format_uid(u, uid));
-                if (r >= 0)
-                        r = table_add_progress(t, done, total);
-                if (r >= 0)
-                        r = table_add(t, name);
-                if (r < 0)
-                        return report_error(r, "out of memory");
-        }
-        if (r < 0)
-                return report_bus_error(NULL, r, "cannot read the reply of ListJobs");
-
-        if (w) {
-                json_end_array(w);
-                return print_json_end(w);
-        }
-        if (table_rows(t) == 0) {
-                printf("No jobs.\n");
+                if (c->legend)
+                        printf("Job %s has no files.\n", id);
                 return 0;
         }
         return print_table_end(t);

@@ -1,116 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* xferctl: the command-line client of xferd. It speaks only the public D-Bus API (see
- * docs/api.md); each verb lives in a verb-*.c file. */
+ * docs/api.md); the command line is in cli.c, each verb lives in a verb-*.c file. */
 
 #include <errno.h>
-#include <getopt.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config.h"
 #include "bus-connect.h"
+#include "cli.h"
 #include "report.h"
 #include "util.h"
 #include "xferctl.h"
 
-typedef struct Verb {
-        const char *name;
-        int min_args;           /* not counting the verb */
-        int max_args;           /* -1: no limit */
-        const char *synopsis;
-        VerbFunction run;
-} Verb;
-
-static const Verb verbs[] = {
-        { "download", 2, 2,  "URL PATH",               verb_download },
-        { "upload",   2, 2,  "FILE URL",               verb_upload },
-        { "create",   1, 1,  "NAME",                   verb_create },
-        { "add",      3, 3,  "JOB URL PATH",           verb_add },
-        { "resume",   1, -1, "JOB…",                   verb_job_method },
-        { "suspend",  1, -1, "JOB…",                   verb_job_method },
-        { "cancel",   1, -1, "JOB…",                   verb_job_method },
-        { "complete", 1, -1, "JOB…",                   verb_job_method },
-        { "info",     1, 1,  "JOB",                    verb_info },
-        { "files",    1, 1,  "JOB",                    verb_files },
-        { "list",     0, 0,  "",                       verb_list },
-        { "monitor",  0, 1,  "[JOB]",                  verb_monitor },
-        { "set",      3, 3,  "JOB PROPERTY VALUE",     verb_set },
-        { "wait",     1, 1,  "JOB",                    verb_wait },
-};
-
-static void help(void) {
-        printf("Usage: xferctl [OPTIONS] COMMAND [ARGUMENTS]\n"
-               "\n"
-               "Control xferd, the background file transfer service.\n"
-               "\n"
-               "Commands:\n"
-               "  download URL PATH       download URL to PATH, showing progress, and move it into\n"
-               "                          place; Ctrl-C cancels and removes the partial file\n"
-               "  upload FILE URL         upload FILE to URL (a tus endpoint) and wait\n"
-               "  create NAME             create an empty, suspended download job; print its id\n"
-               "  add JOB URL PATH        add a file to a job\n"
-               "  resume JOB…             start or continue jobs\n"
-               "  suspend JOB…            pause jobs (partial data is kept)\n"
-               "  cancel JOB…             cancel jobs and delete their temporary files\n"
-               "  complete JOB…           move the transferred files of jobs into place\n"
-               "  info JOB                show every property of a job\n"
-               "  files JOB               list the files of a job\n"
-               "  list                    list jobs that are not finished (acknowledged or cancelled)\n"
-               "  monitor [JOB]           print changes as they happen, until Ctrl-C or until\n"
-               "                          JOB is acknowledged or cancelled\n"
-               "  set JOB PROPERTY VALUE  change a job property:\n"
-               "                            DisplayName, Description (text)\n"
-               "                            Priority (foreground, high, normal, low)\n"
-               "                            AutoComplete, AllowInsecureRedirect (yes/no)\n"
-               "                            BandwidthLimit (bytes/s: 500K, 2M; 0 = none)\n"
-               "                            MinimumRetryDelay, NoProgressTimeout (seconds: 30, 10m, 2h, 14d)\n"
-               "  wait JOB                wait until a job is transferred, fails or ends; exit 0\n"
-               "                          when it is transferred or acknowledged\n"
-               "\n"
-               "JOB is a job id, a unique prefix of one, or a unique display name.\n"
-               "A relative PATH is taken from the current directory; when PATH is a directory\n"
-               "(existing, or ending in /) the file name is the last part of the URL.\n"
-               "\n"
-               "Options:\n"
-               "      --user         use the user's own xferd (session bus)\n"
-               "      --system       use the system-wide xferd (system bus)\n"
-               "  -a, --all          list, monitor: jobs of every user (needs root on the system bus)\n"
-               "      --json         info, files, list, monitor: JSON output (monitor: one object\n"
-               "                     per line); keys are the D-Bus names, unknown sizes are null\n"
-               "      --keep         download, upload: keep a failed job instead of cancelling it;\n"
-               "                     on Ctrl-C leave the job running, set to complete by itself\n"
-               "      --no-progress  download, upload, wait: print no progress\n"
-               "  -h, --help         show this help\n"
-               "      --version      show the version\n"
-               "\n"
-               "Which bus without --user or --system: users other than root use the user bus.\n"
-               "Root uses the system bus, except when DBUS_SESSION_BUS_ADDRESS is set,\n"
-               "DBUS_SYSTEM_BUS_ADDRESS is not, and no system bus socket exists\n"
-               "(/run/dbus/system_bus_socket): then root is in a session of its own (a container,\n"
-               "a private test bus) and uses the user bus too.\n"
-               "\n"
-               "Exit status: 0 on success, 1 on failure, 2 on a usage error, 128+N when signal N\n"
-               "ended a wait.\n");
-}
-
-int ctl_usage_error(const char *verb, const char *synopsis) {
-        assert(verb);
-        assert(synopsis);
-
-        fprintf(stderr, "xferctl: usage: xferctl %s%s%s (see xferctl --help)\n",
-                verb, isempty(synopsis) ? "" : " ", synopsis);
-        return EXIT_USAGE;
-}
-
 int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata) {
-        assert(c);
-        assert(handler);
-
         static const int signals[] = { SIGINT, SIGTERM };
         sigset_t mask;
         int r;
+
+        assert(c);
+        assert(handler);
 
         /* sd-event reads signals from a signalfd, which sees only blocked signals. */
         sigemptyset(&mask);
@@ -128,55 +38,11 @@ int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata
         return 0;
 }
 
-static int parse_options(int argc, char **argv, Ctl *c, BusChoice *bus) {
-        enum {
-                ARG_USER = 0x100,
-                ARG_SYSTEM,
-                ARG_JSON,
-                ARG_KEEP,
-                ARG_NO_PROGRESS,
-                ARG_VERSION,
-        };
-        static const struct option options[] = {
-                { "user",        no_argument, NULL, ARG_USER },
-                { "system",      no_argument, NULL, ARG_SYSTEM },
-                { "all",         no_argument, NULL, 'a' },
-                { "json",        no_argument, NULL, ARG_JSON },
-                { "keep",        no_argument, NULL, ARG_KEEP },
-                { "no-progress", no_argument, NULL, ARG_NO_PROGRESS },
-                { "help",        no_argument, NULL, 'h' },
-                { "version",     no_argument, NULL, ARG_VERSION },
-                { NULL, 0, NULL, 0 }
-        };
-        int o;
-
-        while ((o = getopt_long(argc, argv, "ah", options, NULL)) >= 0)
-                switch (o) {
-                case ARG_USER:          *bus = BUS_CHOICE_USER; break;
-                case ARG_SYSTEM:        *bus = BUS_CHOICE_SYSTEM; break;
-                case 'a':               c->all = true; break;
-                case ARG_JSON:          c->json = true; break;
-                case ARG_KEEP:          c->keep = true; break;
-                case ARG_NO_PROGRESS:   c->progress = false; break;
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("xferctl %s\n", XFERD_VERSION);
-                        return 0;
-                default:
-                        /* getopt has said what was wrong. */
-                        fprintf(stderr, "Try 'xferctl --help'.\n");
-                        return -EINVAL;
-                }
-        return 1;
-}
-
 int main(int argc, char **argv) {
-        Ctl c = { .progress = true };
+        Ctl c = { .progress = true, .legend = true, .retries = -1 };
         BusChoice bus = BUS_CHOICE_DEFAULT;
         const Verb *verb = NULL;
-        int r, n_args;
+        int r, index = 0, status;
 
         /* Character classes for display widths, local time for timestamps; numbers stay in
          * the C locale so JSON and sizes always use a decimal point. */
@@ -185,24 +51,15 @@ int main(int argc, char **argv) {
 
         /* getopt names the program by argv[0] in its messages; say xferctl, not a path. */
         argv[0] = (char *) "xferctl";
-        r = parse_options(argc, argv, &c, &bus);
-        if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
-
-        if (optind >= argc) {
-                fprintf(stderr, "xferctl: no command given. Try 'xferctl --help'.\n");
+        switch (cli_parse(argc, argv, &c, &bus, &verb, &index)) {
+        case PARSE_DONE:
+                return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
+        case PARSE_USAGE:
                 return EXIT_USAGE;
+        case PARSE_RUN:
+                break;
         }
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(verbs[i].name, argv[optind]))
-                        verb = &verbs[i];
-        if (!verb) {
-                fprintf(stderr, "xferctl: unknown command \"%s\". Try 'xferctl --help'.\n", argv[optind]);
-                return EXIT_USAGE;
-        }
-        n_args = argc - optind - 1;
-        if (n_args < verb->min_args || (verb->max_args >= 0 && n_args > verb->max_args))
-                return ctl_usage_error(verb->name, verb->synopsis);
+        c.user_bus = bus_choice_is_user(bus);
 
         r = sd_event_default(&c.event);
         if (r < 0) {
@@ -216,7 +73,11 @@ int main(int argc, char **argv) {
                         report_bus_error(NULL, r, "cannot attach the bus to the event loop");
         }
         if (r >= 0)
-                r = verb->run(&c, argc - optind, argv + optind);
+                r = verb->run(&c, argc - index, argv + index);
+        status = r < 0 ? exit_status_from_errno(r) : r;
+        /* The bus is there but xferd is not: say how to start it. */
+        if (status == EXIT_UNREACHABLE && c.bus)
+                cli_unreachable_hint(c.user_bus);
 
         sd_bus_flush_close_unref(c.bus);
         sd_event_unref(c.event);
@@ -225,7 +86,7 @@ int main(int argc, char **argv) {
          * too. */
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 report_error(-EIO, "cannot write the output");
-                return EXIT_FAILURE;
+                return status == EXIT_SUCCESS ? EXIT_FAILURE : status;
         }
-        return r < 0 ? EXIT_FAILURE : r;
+        return status;
 }

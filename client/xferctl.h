@@ -4,24 +4,37 @@
 /* What the verbs of xferctl share: the connection, the event loop and the options. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-/* Exit statuses: 0 success, 1 a failure (reported on stderr), 2 a usage error; a wait ended
- * by a signal gives 128 + the signal number, as shells do. */
-#define EXIT_USAGE 2
+#include "exit-status.h"
 
 typedef struct Ctl {
         sd_bus *bus;
         sd_event *event;        /* the bus is attached to it */
+        bool user_bus;          /* which bus, for hints */
+
         bool json;
         bool keep;
         bool progress;          /* false with --no-progress */
         bool all;
+        bool legend;            /* false with --no-legend */
+        bool force;             /* download: replace existing files */
+        bool partial;           /* complete: also a job not fully transferred */
+        bool follow;            /* logs -f */
+        const char *priority;   /* --priority; NULL: the verb's default */
+        int64_t retries;        /* --retries; -1: as many as the daemon makes */
+        uint64_t timeout_usec;  /* --timeout; 0: none */
+        uint32_t retry_delay;   /* --retry-delay in seconds; 0: the daemon's default */
+        uint64_t limit_rate;    /* --limit-rate in bytes/s; 0: none */
+        const char *output;     /* download -o */
+        const char *input_file; /* download -i */
+        const char *lines;      /* logs -n, passed on to journalctl */
 } Ctl;
 
 /* A verb gets argv starting at the verb name; it returns an exit status (>= 0) or a negative
- * errno after reporting the failure (exit status 1). */
+ * errno after reporting the failure (mapped by exit_status_from_errno()). */
 typedef int (*VerbFunction)(Ctl *c, int argc, char **argv);
 
 int verb_download(Ctl *c, int argc, char **argv);
@@ -29,16 +42,18 @@ int verb_upload(Ctl *c, int argc, char **argv);
 int verb_wait(Ctl *c, int argc, char **argv);
 int verb_create(Ctl *c, int argc, char **argv);
 int verb_add(Ctl *c, int argc, char **argv);
-int verb_job_method(Ctl *c, int argc, char **argv);     /* resume, suspend, cancel, complete */
+int verb_job_method(Ctl *c, int argc, char **argv);     /* resume, suspend, cancel */
+int verb_complete(Ctl *c, int argc, char **argv);
 int verb_set(Ctl *c, int argc, char **argv);
 int verb_info(Ctl *c, int argc, char **argv);
 int verb_files(Ctl *c, int argc, char **argv);
 int verb_list(Ctl *c, int argc, char **argv);
 int verb_monitor(Ctl *c, int argc, char **argv);
+int verb_logs(Ctl *c, int argc, char **argv);
 
 /* Delivers SIGINT and SIGTERM to handler through the event loop (blocking their default
  * action), so an interrupted wait can clean up. */
 int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata);
 
-/* Prints "xferctl VERB: expected …" and returns EXIT_USAGE. */
+/* Prints "xferctl: usage: xferctl VERB SYNOPSIS" and returns EXIT_USAGE. */
 int ctl_usage_error(const char *verb, const char *synopsis);

@@ -42,7 +42,7 @@ int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 m->dirty_head = j->dirty_next;
                 j->dirty_next = NULL;
                 j->in_dirty_list = false;
-                notify_changed(j, JOB_CHANGE_PROGRESS);
+                job_notify_progress(j);
         }
         return 0;
 }
@@ -51,6 +51,7 @@ void job_mark_progress(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
 
+        job_rate_sample(j);
         if (j->in_dirty_list)
                 return;
         j->in_dirty_list = true;

@@ -110,6 +110,11 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         job_uncount(j);
         j->state = t.state;
         job_recount(j);
+        /* A run of bytes ends or starts here: no sample of another run counts for Rate. */
+        if (t.state != old && (old == JOB_TRANSFERRING || t.state == JOB_TRANSFERRING))
+                job_rate_reset(j);
+        if (event == JOB_EVENT_RESUME)
+                j->failures_in_row = 0;
 
         if (t.actions & JOB_ACTION_ARM_RETRY)
                 job_arm_retry(j, retry_after_usec);
@@ -179,9 +184,14 @@ int job_apply(Job *j, JobEvent event, CallError *e) {
 
 void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
                      uint64_t retry_after_usec) {
+        int r;
+
         job_set_error(j, name, message, summary);
-        log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s", message);
-        (void) job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);
+        r = job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);
+        /* A retry logs the failure with its delay (job_arm_retry()); anything else here. */
+        if (r < 0 || !(r & JOB_ACTION_ARM_RETRY))
+                log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s",
+                             message);
 }
 
 void job_all_done(Job *j) {

@@ -12,6 +12,7 @@
 
 #include "fsops.h"
 #include "job.h"
+#include "rate-window.h"
 
 /* Owned by higher layers; a job only points at them. */
 typedef struct Manager Manager;
@@ -56,6 +57,7 @@ struct Job {
         uint64_t bandwidth_limit;
         uint32_t minimum_retry_delay;   /* seconds */
         uint32_t no_progress_timeout;   /* seconds */
+        uint32_t minimum_notification_interval;  /* ms: progress signals at most this often */
         char **http_headers;            /* "Name: value"; secrets, never returned */
         char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
 
@@ -78,6 +80,13 @@ struct Job {
         int fd;                         /* the temporary file being written, or the file being sent */
         unsigned restarts;              /* in a row, for the current file */
         uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
+
+        uint32_t failures_in_row;       /* transient failures since bytes last moved: the backoff */
+        RateWindow rate;                /* the current run of bytes, for Rate and ExpectedEndTime */
+        uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
+        Job *notify_next;               /* in the manager's list of progress not yet told */
+        bool notify_pending;
+        int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
 
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;

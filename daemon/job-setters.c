@@ -148,3 +148,18 @@ int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
         notify_changed(j, JOB_CHANGE_SETTINGS);
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
+
+int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e) {
+        int r;
+
+        assert(j);
+
+        r = job_check_not_final(j, "its notification interval", e);
+        if (r < 0)
+                return r;
+        if (j->minimum_notification_interval == ms)
+                return 0;
+        j->minimum_notification_interval = ms;
+        notify_changed(j, JOB_CHANGE_SETTINGS);
+        return job_apply(j, JOB_EVENT_MODIFY, e);
+}

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 /* The code location is that of the caller, passed in: not log.c's. */
 #define SD_JOURNAL_SUPPRESS_LOCATION 1
@@ -37,6 +38,8 @@ int log_level_from_string(const char *s) {
                         return (int) i;
         return -EINVAL;
 }
+
+static int stderr_tty = -1;
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connects stdout/stderr to; when
  * stderr is still that stream (not redirected by a wrapper), the journal is listening. */
@@ -155,10 +158,15 @@ static void log_write(int level, int error, const char *job_id, uid_t owner_uid,
                 /* The journal is gone (or memory is short): stderr still reaches someone. */
         }
 
+        /* "<6>" tells a log collector the level; a person at a terminal only sees noise. */
+        if (stderr_tty < 0)
+                stderr_tty = isatty(STDERR_FILENO);
+        if (!stderr_tty)
+                fprintf(stderr, "<%d>", level);
         if (job_id)
-                fprintf(stderr, "<%d>xferd: job %s: %s", level, job_id, message);
+                fprintf(stderr, "xferd: job %s: %s", job_id, message);
         else
-                fprintf(stderr, "<%d>xferd: %s", level, message);
+                fprintf(stderr, "xferd: %s", message);
         if (max_level >= LOG_DEBUG)
                 fprintf(stderr, " (%s:%d %s)", strempty(file), line, strempty(func));
         fputc('\n', stderr);

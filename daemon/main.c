@@ -44,6 +44,7 @@ static void help(void) {
                "  --retry-delay-floor=SEC  lowest MinimumRetryDelay accepted (default 5)\n"
                "  --stall-timeout=SEC      a transfer with no byte for this long fails (default 60)\n"
                "  --delete-retry-base=SEC  first retry of an undelivered upload DELETE (default 5)\n"
+               "  --foreground-retry-base=SEC  first retry of a foreground job; doubles (default 5)\n"
                "  --state-dir=DIR          where the job store lives\n"
                "  --config=FILE            settings file (default: /etc/xferd/xferd.conf, or\n"
                "                           ~/.config/xferd/xferd.conf with --user)\n"
@@ -66,7 +67,7 @@ static int parse_seconds(const char *s, uint64_t *ret) {
 static int parse_args(int argc, char *argv[], Args *a) {
         enum {
                 ARG_SYSTEM = 0x100, ARG_USER, ARG_IDLE, ARG_RETENTION, ARG_FLOOR, ARG_STALL, ARG_STATE,
-                ARG_LOG, ARG_VERSION, ARG_CONFIG, ARG_DELETE_RETRY,
+                ARG_LOG, ARG_VERSION, ARG_CONFIG, ARG_DELETE_RETRY, ARG_FOREGROUND_RETRY,
         };
         static const struct option options[] = {
                 { "system", no_argument, NULL, ARG_SYSTEM },
@@ -76,6 +77,7 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 { "retry-delay-floor", required_argument, NULL, ARG_FLOOR },
                 { "stall-timeout", required_argument, NULL, ARG_STALL },
                 { "delete-retry-base", required_argument, NULL, ARG_DELETE_RETRY },
+                { "foreground-retry-base", required_argument, NULL, ARG_FOREGROUND_RETRY },
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "log-level", required_argument, NULL, ARG_LOG },
@@ -99,6 +101,7 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 case ARG_FLOOR:
                 case ARG_STALL:
                 case ARG_DELETE_RETRY:
+                case ARG_FOREGROUND_RETRY:
                         if (parse_seconds(optarg, &v) < 0) {
                                 log_error("Invalid number of seconds: %s", optarg);
                                 return -EINVAL;
@@ -113,6 +116,8 @@ static int parse_args(int argc, char *argv[], Args *a) {
                                 a->config.retry_delay_floor = (uint32_t) v;
                         else if (c == ARG_DELETE_RETRY)
                                 a->config.delete_retry_base_usec = (v > 0 ? v : 1) * USEC_PER_SEC;
+                        else if (c == ARG_FOREGROUND_RETRY)
+                                a->config.foreground_retry_base_usec = (v > 0 ? v : 1) * USEC_PER_SEC;
                         else if (v == 0) {
                                 log_error("--stall-timeout must be at least 1 second.");
                                 return -EINVAL;
@@ -191,6 +196,7 @@ static int settings_pick(Args *a) {
         a->config.system = cli.system;
         a->config.retry_delay_floor = cli.retry_delay_floor;
         a->config.delete_retry_base_usec = cli.delete_retry_base_usec;
+        a->config.foreground_retry_base_usec = cli.foreground_retry_base_usec;
         if (a->set_retention)
                 a->config.retention_usec = cli.retention_usec;
         if (a->set_stall)

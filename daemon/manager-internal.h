@@ -44,8 +44,18 @@ struct Manager {
         sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
         Job *auto_complete_head;
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
-        sd_event_source *progress_timer;        /* rate-limits progress signals */
+        sd_event_source *progress_timer;        /* rate-limits progress checkpoints */
         Job *dirty_head;
+        sd_event_source *notify_source;         /* progress signals, once per loop iteration */
+        sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
+        Job *notify_head;                       /* progress not told yet */
+        /* What every queued job's WaitReason needs from all the others, counted once per loop
+         * iteration and change (job-wait.c), not once per job: 10 000 jobs stay linear. */
+        unsigned change_gen;                    /* bumped by every change told */
+        unsigned wait_scan_gen;
+        uint64_t wait_scan_usec;
+        unsigned wait_scan_active_background;
+        int wait_scan_best_priority;            /* of background jobs queued or running */
 
         PendingUnlink *pending_unlinks;
         sd_event_source *unlink_timer;
@@ -123,6 +133,21 @@ void manager_update_netwatch(Manager *m);
 /* inactivity.c */
 int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void manager_arm_inactivity(Manager *m, uint64_t modification_time);
+
+/* progress-notify.c */
+void job_notify_progress(Job *j);
+void job_progress_told(Job *j);
+void job_notify_forget(Job *j);
+int on_notify_defer(sd_event_source *s, void *userdata);
+int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* job-rate.c */
+void job_rate_sample(Job *j);
+void job_rate_reset(Job *j);
+
+/* job-wait.c */
+void job_wait_reason_told(Job *j);
+void manager_update_wait_reasons(Manager *m);
 
 /* retry.c */
 void job_arm_retry(Job *j, uint64_t retry_after_usec);

@@ -28,6 +28,15 @@ void *manager_get_observer_userdata(Manager *m) {
 void notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
 
+        /* Announcing a reason changes nothing the reasons are made from. */
+        if (changes & ~(unsigned) JOB_CHANGE_WAIT)
+                m->change_gen++;
+        /* What the signal carries counts as told: a state change carries the counters and
+         * the reason too. */
+        if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS))
+                job_progress_told(j);
+        if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS | JOB_CHANGE_WAIT))
+                job_wait_reason_told(j);
         if (m->observer.job_changed)
                 m->observer.job_changed(m, j, changes);
 }
@@ -90,6 +99,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->auto_complete = o->auto_complete;
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
+        j->minimum_notification_interval = 500;
         j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
@@ -161,6 +171,16 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->schedule_source, "scheduler");
+        /* Progress is told once the loop has nothing more urgent: one signal per burst. */
+        r = sd_event_add_defer(event, &m->notify_source, on_notify_defer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->notify_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_priority(m->notify_source, SD_EVENT_PRIORITY_IDLE);
+        r = sd_event_add_time(event, &m->notify_timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC, on_notify_timer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->network_timer, CLOCK_MONOTONIC, 0, 100 * USEC_PER_MSEC,
                               on_network_settled, m);
         if (r < 0)
@@ -239,6 +259,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->network_timer);
         sd_event_source_disable_unref(m->slice_timer);
         sd_event_source_disable_unref(m->progress_timer);
+        sd_event_source_disable_unref(m->notify_source);
+        sd_event_source_disable_unref(m->notify_timer);
         sd_event_source_disable_unref(m->unlink_timer);
         sd_event_source_disable_unref(m->inactivity_timer);
         netwatch_free(m->netwatch);

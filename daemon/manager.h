@@ -25,6 +25,7 @@ typedef enum JobChange {
         JOB_CHANGE_TEXT = 1u << 3,      /* DisplayName/Description: invalidation only */
         JOB_CHANGE_FILES = 1u << 4,     /* files were added */
         JOB_CHANGE_UPLOAD_URL = 1u << 5,
+        JOB_CHANGE_WAIT = 1u << 6,      /* WaitReason, when other jobs changed it */
 } JobChange;
 
 typedef struct ManagerObserver {
@@ -94,7 +95,15 @@ int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e);
 int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e);
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e);
 int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e);
+int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e);
 
 uint64_t job_bytes_total(const Job *j);         /* UINT64_MAX while any size is unknown */
 uint64_t job_bytes_transferred(const Job *j);
 uint32_t job_files_transferred(const Job *j);
+
+/* For a person watching (job-rate.c, job-wait.c). */
+uint64_t job_rate(const Job *j);                /* bytes/s over the last seconds of transferring */
+uint64_t job_expected_end_time(const Job *j);   /* µs since the epoch; 0 unknown */
+uint64_t job_next_retry_time(const Job *j);     /* µs since the epoch; 0 none pending */
+uint32_t job_current_file(const Job *j);
+const char *job_wait_reason(const Job *j);      /* a WaitReason token, "" when not waiting */

@@ -53,6 +53,7 @@ Job *job_free(Job *j) {
         if (!j)
                 return NULL;
         job_unmark_progress(j);
+        job_notify_forget(j);
         if (j->auto_complete_pending)
                 for (Job **p = &j->manager->auto_complete_head; *p; p = &(*p)->auto_complete_next)
                         if (*p == j) {

@@ -5,17 +5,24 @@
 
 #include "log.h"
 #include "manager-internal.h"
+#include "retry-policy.h"
 #include "util.h"
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 void job_arm_retry(Job *j, uint64_t retry_after_usec) {
-        uint64_t delay = (uint64_t) j->minimum_retry_delay * USEC_PER_SEC;
+        const RetryPolicy policy = { .foreground_base_usec = j->manager->config.foreground_retry_base_usec };
+        uint64_t delay;
 
-        if (retry_after_usec > delay)
-                delay = retry_after_usec;
+        j->failures_in_row++;
+        delay = retry_policy_delay_usec(&policy, j->priority == JOB_PRIORITY_FOREGROUND, j->failures_in_row,
+                                        j->minimum_retry_delay, retry_after_usec);
         j->retry_time = now_realtime(j->manager) + delay;
         job_arm_retry_timer(j);
+        /* Once per failed attempt, with when the next one comes. */
+        log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL,
+                     "%s; retrying in %" PRIu64 " s.", strempty(j->error_message),
+                     (delay + USEC_PER_SEC - 1) / USEC_PER_SEC);
 }
 
 void job_arm_retry_timer(Job *j) {
@@ -25,13 +32,24 @@ void job_arm_retry_timer(Job *j) {
         /* Wall-clock deadline, so it means the same after a restart or a suspend of the machine. */
         uint64_t no_progress_at = j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC;
         uint64_t when = j->retry_time < no_progress_at ? j->retry_time : no_progress_at;
+        uint64_t now = now_realtime(m), accuracy;
+
+        /* NextRetryTime promises the moment: the timer may be late by a twentieth of the
+         * delay, never more than a second (a 5 s retry within 250 ms, a 10 min one within 1 s). */
+        accuracy = when > now ? (when - now) / 20 : 0;
+        if (accuracy < 10 * USEC_PER_MSEC)
+                accuracy = 10 * USEC_PER_MSEC;
+        if (accuracy > USEC_PER_SEC)
+                accuracy = USEC_PER_SEC;
 
         if (j->retry_timer) {
                 r = sd_event_source_set_time(j->retry_timer, when);
                 if (r >= 0)
+                        r = sd_event_source_set_time_accuracy(j->retry_timer, accuracy);
+                if (r >= 0)
                         r = sd_event_source_set_enabled(j->retry_timer, SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time(m->event, &j->retry_timer, CLOCK_REALTIME, when, USEC_PER_SEC,
+                r = sd_event_add_time(m->event, &j->retry_timer, CLOCK_REALTIME, when, accuracy,
                                       on_retry_timer, j);
         if (r < 0)
                 log_error_errno(r, "Cannot arm the retry timer of job %s", j->id);

@@ -138,6 +138,7 @@ int on_schedule(sd_event_source *s, void *userdata) {
 
         manager_arm_slice(m, waiting);
         manager_apply_rates(m);
+        manager_update_wait_reasons(m);
         return 0;
 }
 

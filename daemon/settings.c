@@ -179,6 +179,7 @@ void settings_manager_defaults(ManagerConfig *c) {
                 .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
                 .time_slice_usec = 300 * USEC_PER_SEC,
                 .delete_retry_base_usec = 5 * USEC_PER_SEC,
+                .foreground_retry_base_usec = 5 * USEC_PER_SEC,
                 .transfer = {
                         .connect_timeout_usec = 30 * USEC_PER_SEC,
                         .stall_timeout_usec = 60 * USEC_PER_SEC,

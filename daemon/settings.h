@@ -27,6 +27,7 @@ typedef struct ManagerConfig {
         uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
         uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
         uint64_t delete_retry_base_usec; /* first retry of an undelivered tus DELETE; doubles */
+        uint64_t foreground_retry_base_usec; /* first retry of a foreground job; doubles */
         const char *state_dir;          /* where the store lives; NULL: keep nothing */
         EngineSettings transfer;
 } ManagerConfig;

@@ -50,6 +50,7 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_text(st, ":error_summary", j->error_summary, &rc);
         sql_bind_int64(st, ":error_count", j->error_count, &rc);
         sql_bind_text(st, ":upload_url", j->upload_url, &rc);
+        sql_bind_int64(st, ":minimum_notification_interval", j->minimum_notification_interval, &rc);
         /* NULL: from the user database when the job is loaded. */
         sql_bind_text(st, ":fs_gid", gid, &rc);
         sql_bind_text(st, ":fs_groups", groups, &rc);
@@ -155,7 +156,8 @@ enum {
         JC_AUTO_COMPLETE, JC_ALLOW_INSECURE_REDIRECT, JC_BANDWIDTH_LIMIT, JC_MINIMUM_RETRY_DELAY,
         JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
         JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
-        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_FS_GID, JC_FS_GROUPS,
+        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
+        JC_FS_GID, JC_FS_GROUPS,
 };
 
 enum {
@@ -241,6 +243,7 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
         j->retry_time = (uint64_t) sqlite3_column_int64(st, JC_RETRY_TIME);
         j->retire_time = (uint64_t) sqlite3_column_int64(st, JC_RETIRE_TIME);
         j->error_count = (uint32_t) sqlite3_column_int64(st, JC_ERROR_COUNT);
+        j->minimum_notification_interval = (uint32_t) sqlite3_column_int64(st, JC_MINIMUM_NOTIFICATION_INTERVAL);
         if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
             sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
             sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
@@ -330,7 +333,7 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
                                    "  modification_time, completion_time, last_progress_time, retry_time,"
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
-                                   "  upload_url, fs_gid, fs_groups "
+                                   "  upload_url, minimum_notification_interval, fs_gid, fs_groups "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

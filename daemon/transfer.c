@@ -589,6 +589,12 @@ int transfer_stop(Transfer *t) {
         return 0;
 }
 
+bool transfer_is_paused(const Transfer *t) {
+        assert(t);
+
+        return t->paused;
+}
+
 uint64_t transfer_get_position(const Transfer *t) {
         return t->position + t->wlen;
 }

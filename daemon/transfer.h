@@ -47,6 +47,8 @@ int transfer_stop(Transfer *t);
  * came first (Cancel promises no byte after it, and its file is about to go). */
 Transfer *transfer_free(Transfer *t);
 
+/* Whether the transfer waits for its bandwidth budget (the token bucket ran dry). */
+bool transfer_is_paused(const Transfer *t);
 uint64_t transfer_get_position(const Transfer *t);  /* bytes received: in the file, or buffered for it */
 uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */
 /* ETag, else Last-Modified, of the response whose body went into the file; NULL when no

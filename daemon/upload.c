@@ -30,6 +30,7 @@ static void on_upload_progress(TusUpload *u, void *userdata) {
 
         j->files[j->current]->bytes_transferred = tus_upload_get_position(u);
         j->last_progress_time = now_realtime(j->manager);
+        j->failures_in_row = 0;
         job_mark_progress(j);
 }
 

@@ -15,8 +15,8 @@ packages=(
   # build
   meson ninja-build pkg-config gcc libc6-dev
   libsystemd-dev libcurl4-openssl-dev libsqlite3-dev
-  # test suite: GLib/GIO test framework, libsoup HTTP server, a private bus, busctl
-  libglib2.0-dev libglib2.0-bin libsoup-3.0-dev
+  # test suite: GLib/GIO test framework, libsoup HTTP server, JSON checks, a private bus, busctl
+  libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
   dbus-daemon dbus-bin systemd
   # man pages (scdoc) and the bash completion's install directory (bash-completion.pc)
   scdoc bash-completion

@@ -942,6 +942,12 @@ child_launcher (BusFixture *fx, GSubprocessFlags flags)
         return launcher;
 }
 
+GSubprocessLauncher *
+bus_fixture_launcher (BusFixture *fx, GSubprocessFlags flags)
+{
+        return child_launcher (fx, flags);
+}
+
 GSubprocess *
 bus_fixture_spawn (BusFixture *fx, const char *const *argv)
 {

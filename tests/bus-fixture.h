@@ -95,6 +95,10 @@ int bus_fixture_run (BusFixture *fx, const char *const *argv,
  * piped. */
 GSubprocess *bus_fixture_spawn (BusFixture *fx, const char *const *argv);
 
+/* A launcher with the environment bus_fixture_spawn() gives its children (the private
+ * bus, XDG directories of the fixture), for a child that needs more set up, e.g. a
+ * terminal (pty-process.h). */
+GSubprocessLauncher *bus_fixture_launcher (BusFixture *fx, GSubprocessFlags flags);
 /* Runs argv like bus_fixture_run(), as user (runuser -u user --). */
 int bus_fixture_run_as (BusFixture *fx, const char *user, const char *const *argv,
                         char **out_stdout, char **out_stderr);

@@ -9,13 +9,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "download-plan.h"
 #include "format.h"
 #include "job-lookup.h"
+#include "job-status.h"
 #include "json.h"
 #include "parse.h"
 #include "path-util.h"
+#include "rate-window.h"
+#include "table.h"
 #include "text.h"
 #include "util.h"
+#include "wait-text.h"
 
 static unsigned n_tests, n_failed;
 
@@ -246,6 +251,200 @@ static void test_job_ids(void) {
         CHECK(job_id_from_path("/org/xferd/Transfer1") == NULL);
 }
 
+#define SEC 1000000ULL
+
+/* Why a job waits, from WaitReason/NextRetryTime, and from the state alone for a daemon
+ * without them. */
+static void test_wait_text(void) {
+        const uint64_t now = 1700000000ULL * SEC;
+        WaitContext ctx = { .id = "abc", .max_transfers = 4 };
+        JobStatus s = JOB_STATUS_INIT;
+        char *t;
+
+        s.state = (char *) "transferring";
+        CHECK(wait_text(&s, now, &ctx) == NULL);
+
+        /* From the state: a retry without a time, suspended, queued; no text for an end. */
+        s.state = (char *) "transient-error";
+        s.error_count = 3;
+        s.error_message = (char *) "HTTP 503 Service Unavailable";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "retry 3 pending: HTTP 503 Service Unavailable"));
+        free(t);
+        s.state = (char *) "suspended";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "suspended: 'xferctl resume abc' continues it"));
+        free(t);
+        s.state = (char *) "queued";
+        t = wait_text(&s, now, NULL);
+        CHECK(str_is(t, "queued"));
+        free(t);
+        s.state = (char *) "error";
+        CHECK(wait_text(&s, now, &ctx) == NULL);
+
+        /* From the daemon's reason: the retry counts down, rounded up. */
+        s.present = JOB_HAS_WAIT_REASON | JOB_HAS_NEXT_RETRY_TIME;
+        s.state = (char *) "transient-error";
+        s.wait_reason = (char *) "retry-delay";
+        s.next_retry_time = now + 552 * SEC - SEC / 2;
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "retry 3 in 9m12s: HTTP 503 Service Unavailable"));
+        free(t);
+        s.next_retry_time = now - 1;
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "retry 3 now: HTTP 503 Service Unavailable"));
+        free(t);
+
+        s.state = (char *) "queued";
+        s.wait_reason = (char *) "max-transfers";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "waiting: 4 transfers running (MaxBackgroundTransfers=4)"));
+        free(t);
+        s.wait_reason = (char *) "higher-priority";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "waiting: jobs of higher priority go first"));
+        free(t);
+        s.wait_reason = (char *) "no-network";
+        s.next_retry_time = now + 4 * SEC;
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "retry 3 in 4s or when the network changes: HTTP 503 Service Unavailable"));
+        free(t);
+        s.wait_reason = (char *) "bandwidth-limit";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "waiting: the bandwidth limit is used up"));
+        free(t);
+        s.wait_reason = (char *) "metered-network";
+        t = wait_text(&s, now, &ctx);
+        CHECK(str_is(t, "waiting: metered-network"));
+        free(t);
+
+        /* The short forms of the list's WAITING column. */
+        t = wait_text_short(&s, now);
+        CHECK(str_is(t, "metered-network"));
+        free(t);
+        s.wait_reason = (char *) "retry-delay";
+        s.next_retry_time = now + 250 * SEC;
+        t = wait_text_short(&s, now);
+        CHECK(str_is(t, "retry in 4m10s"));
+        free(t);
+        s.present = 0;
+        s.state = (char *) "transient-error";
+        t = wait_text_short(&s, now);
+        CHECK(str_is(t, "retry 3"));
+        free(t);
+        s.state = (char *) "transferring";
+        t = wait_text_short(&s, now);
+        CHECK(str_is(t, ""));
+        free(t);
+}
+
+/* The client's own rate: steady, and never dragged down by a sample from before a pause. */
+static void test_rate_window(void) {
+        RateWindow w;
+        double r;
+
+        rate_window_reset(&w);
+        CHECK(rate_window_get(&w, 0) < 0);
+
+        /* 1 MB/s, a sample every half second. */
+        for (uint64_t i = 0; i <= 20; i++)
+                rate_window_add(&w, 100 * SEC + i * SEC / 2, i * 500000);
+        r = rate_window_get(&w, 110 * SEC);
+        CHECK(r > 0.95e6 && r < 1.05e6);
+
+        /* Nothing for a whole window: a stall reads 0, not the last rate. */
+        CHECK(rate_window_get(&w, 116 * SEC) == 0);
+
+        /* 40 s queued (no samples), then 3 MB/s: the old samples are gone; after a second the
+         * rate is the new one, not 225 KB/s. */
+        for (uint64_t i = 0; i <= 2; i++)
+                rate_window_add(&w, 150 * SEC + i * SEC / 2, 10000000 + i * 1500000);
+        r = rate_window_get(&w, 151 * SEC);
+        CHECK(r > 2.9e6 && r < 3.1e6);
+
+        /* Too little history says nothing rather than something wild. */
+        rate_window_reset(&w);
+        rate_window_add(&w, 200 * SEC, 0);
+        rate_window_add(&w, 200 * SEC + SEC / 10, 1000000);
+        CHECK(rate_window_get(&w, 200 * SEC + SEC / 10) < 0);
+
+        /* A restart from zero drops what came before. */
+        rate_window_reset(&w);
+        rate_window_add(&w, 300 * SEC, 5000000);
+        rate_window_add(&w, 301 * SEC, 6000000);
+        rate_window_add(&w, 301 * SEC + SEC / 2, 0);
+        rate_window_add(&w, 302 * SEC + SEC / 2, 2000000);
+        r = rate_window_get(&w, 302 * SEC + SEC / 2);
+        CHECK(r > 1.9e6 && r < 2.1e6);
+}
+
+static void test_download_plan(void) {
+        char **urls = NULL;
+        size_t n = 0;
+        DownloadPlan p = { NULL, 0 };
+
+        CHECK(download_arg_is_url("https://example.org/a"));
+        CHECK(download_arg_is_url("http://h"));
+        CHECK(!download_arg_is_url("./a://b"));
+        CHECK(!download_arg_is_url("file.iso"));
+        CHECK(!download_arg_is_url("://x"));
+
+        CHECK(download_list_parse("# comment\n\n  http://h/a  \r\nhttp://h/b\n#x\nhttp://h/c", &urls, &n) == 0);
+        CHECK(n == 3);
+        CHECK(n == 3 && str_is(urls[0], "http://h/a") && str_is(urls[1], "http://h/b") && str_is(urls[2], "http://h/c"));
+
+        {
+                char *args[] = { (char *) "http://h/x/one.iso", (char *) "http://h/two.iso" };
+                CHECK(download_plan_make(args, 2, urls, 1, "/tmp", &p) == 0);
+                CHECK(p.n == 3 && str_is(p.targets[0].local, "/tmp/one.iso") && str_is(p.targets[1].local, "/tmp/two.iso") &&
+                      str_is(p.targets[2].local, "/tmp/a"));
+                download_plan_done(&p);
+        }
+        {
+                /* download URL PATH: the last argument, not a URL, is the destination. */
+                char *args[] = { (char *) "http://h/x/one.iso", (char *) "/tmp/renamed.iso" };
+                CHECK(download_plan_make(args, 2, NULL, 0, NULL, &p) == 0);
+                CHECK(p.n == 1 && str_is(p.targets[0].local, "/tmp/renamed.iso"));
+                download_plan_done(&p);
+        }
+        fprintf(stderr, "(three error messages about bad download arguments are expected next)\n");
+        {
+                char *args[] = { (char *) "http://h/a/same", (char *) "http://h/b/same" };
+                CHECK(download_plan_make(args, 2, NULL, 0, "/tmp", &p) == -EINVAL);
+        }
+        {
+                char *args[] = { (char *) "nota-url", (char *) "http://h/b", (char *) "/tmp" };
+                CHECK(download_plan_make(args, 3, NULL, 0, NULL, &p) == -EINVAL);
+        }
+        CHECK(download_plan_make(NULL, 0, NULL, 0, "/tmp", &p) == -EINVAL);
+
+        for (size_t i = 0; i < n; i++)
+                free(urls[i]);
+        free(urls);
+}
+
+/* A table cut to a width: the shrinkable columns give way, with an ellipsis. */
+static void test_table_width(void) {
+        static const char *const headers[] = { "ID", "NAME", "STATE" };
+        Table *t = table_new(3, headers);
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        table_add(t, "0123456789");
+        table_add(t, "a rather long name of a job");
+        table_add(t, "queued");
+        CHECK(table_width(t) == 10 + 2 + 27 + 2 + 6);
+        table_set_max_width(t, 30);
+        table_set_shrinkable(t, 1, 4);
+        CHECK(table_width(t) == 30);
+        CHECK(table_print(t, f) == 0);
+        fclose(f);
+        CHECK(str_is(buf, "ID          NAME        STATE\n0123456789  a rather …  queued\n"));
+        free(buf);
+        table_free(t);
+}
+
 int main(void) {
         test_json();
         test_parse();
@@ -253,6 +452,10 @@ int main(void) {
         test_paths();
         test_format();
         test_job_ids();
+        test_wait_text();
+        test_rate_window();
+        test_download_plan();
+        test_table_width();
 
         printf("1..%u\n", n_tests);
         printf("# %u passed, %u failed\n", n_tests - n_failed, n_failed);

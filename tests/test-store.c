@@ -97,6 +97,7 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
         j->bandwidth_limit = seed % 2 ? UINT64_MAX : 1000u * seed;
         j->minimum_retry_delay = 600 + seed;
         j->no_progress_timeout = 1209600 - seed;
+        j->minimum_notification_interval = 250 + seed;
         j->http_headers = g_strsplit("Authorization: Bearer s3cr3t\nX-Trace: a:b:c", "\n", -1);
         j->creation_time = 1700000000000000u + seed * 1000u;
         j->modification_time = j->creation_time + 1;
@@ -168,6 +169,7 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpuint(loaded->bandwidth_limit, ==, want->bandwidth_limit);
         g_assert_cmpuint(loaded->minimum_retry_delay, ==, want->minimum_retry_delay);
         g_assert_cmpuint(loaded->no_progress_timeout, ==, want->no_progress_timeout);
+        g_assert_cmpuint(loaded->minimum_notification_interval, ==, want->minimum_notification_interval);
         assert_strv_equal(loaded->http_headers, want->http_headers);
         g_assert_cmpuint(loaded->creation_time, ==, want->creation_time);
         g_assert_cmpuint(loaded->modification_time, ==, want->modification_time);
@@ -1257,6 +1259,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                 j = job_new(110 + i, i == 0 ? JOB_TRANSFERRING : i == 4 ? JOB_TRANSFERRED : JOB_QUEUED, 3,
                             i == 4 ? 3 : i % 3);
                 g_clear_pointer(&j->upload_url, free);  /* version 1 had none */
+                j->minimum_notification_interval = 500;   /* version 3 gives the default */
                 fs_identity_done(&j->identity);           /* nor the caller's groups */
                 j->identity = (FsIdentity) { .uid = 0 };
                 j->identity_from_caller = false;
@@ -1282,8 +1285,9 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(log, ==, "");                   /* an upgrade is not worth a word */
         broken = list_broken(f);
         g_assert_cmpuint(broken->len, ==, 0);
-        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 3);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 4);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 5);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE minimum_notification_interval = 500"), ==, 5);
         /* Jobs from before: the user database's groups when they are loaded. */
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE fs_groups IS NULL AND fs_gid IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
@@ -1313,7 +1317,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 14);    /* the cascade still holds */
 
         s = reopen(f, s);
-        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 3);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 4);
         got = load_all(s);
         g_assert_cmpuint(got->len, ==, want->len);
         for (guint i = 0; i < want->len; i++)

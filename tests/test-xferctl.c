@@ -1,96 +1,54 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * xferctl ($XFERCTL_BINARY) against the real xferd on the private bus: the
- * download verb (success, a server error, Ctrl-C), the job verbs, JOB given
- * as a display name, --json listings, exit statuses. What the verbs did is
- * checked independently through GDBus and the file system.
+ * download verb (success, a server error, Ctrl-C, several URLs, refusing to
+ * overwrite, --timeout and --retries), the job verbs, complete without
+ * --partial, JOB given as a display name or an id prefix, --json on every
+ * verb, logs, and the exit statuses. What the verbs did is checked
+ * independently through GDBus and the file system. The terminal side (the
+ * progress line) is in test-xferctl-term.c.
  */
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "xferd-env.h"
+#include "xferctl-run.h"
 
-#define SIZE (700 * 1024 + 3)
 #define STALL (128 * 1024)
 
 static const char *const nothing[] = { NULL };
 
-static XferdEnv *
-env_new (void)
-{
-        return xferd_env_new_serving (NULL, "/file.bin", SIZE);
-}
-
-static const char *
-xferctl_binary (void)
-{
-        return g_getenv ("XFERCTL_BINARY");
-}
-
-/* Runs xferctl --user ARGS...; returns its exit status. */
-static int
-xferctl (XferdEnv *env, char **out, char **err, ...)
-{
-        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-        va_list ap;
-        const char *arg;
-
-        g_ptr_array_add (argv, (gpointer) xferctl_binary ());
-        g_ptr_array_add (argv, (gpointer) "--user");
-        va_start (ap, err);
-        while ((arg = va_arg (ap, const char *)))
-                g_ptr_array_add (argv, (gpointer) arg);
-        va_end (ap);
-        g_ptr_array_add (argv, NULL);
-        return bus_fixture_run (env->fx, (const char *const *) argv->pdata, out, err);
-}
-
-static gboolean
-skip_without_xferctl (void)
-{
-        if (xferctl_binary ())
-                return FALSE;
-        g_test_skip ("XFERCTL_BINARY is not set");
-        return TRUE;
-}
-
-static gboolean
-no_jobs_listed (BusFixture *fx)
-{
-        g_autoptr(GVariant) jobs = xferd_list_jobs (fx);
-
-        return g_variant_n_children (jobs) == 0;
-}
-
 static void
 test_download (void)
 {
-        if (skip_without_xferctl ())
+        if (xferctl_skip ())
                 return;
-        g_autoptr(XferdEnv) env = env_new ();
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
 
-        g_assert_cmpint (xferctl (env, NULL, NULL, "--no-progress", "download", env->url, env->dest, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "download", env->url, env->dest, NULL), ==, 0);
         const char *const names[] = { "file.bin", NULL };
         assert_dir_is (env->dir, names);
         assert_file_content (env->dest, env->content);
-        g_assert_true (no_jobs_listed (env->fx));
+        g_assert_true (xferctl_no_jobs (env));
 }
 
 /* A failed download: the message names the status, the job is cancelled,
- * nothing is left, exit status 1. */
+ * nothing is left, exit status 4 (the transfer failed). */
 static void
 test_download_404 (void)
 {
-        if (skip_without_xferctl ())
+        if (xferctl_skip ())
                 return;
-        g_autoptr(XferdEnv) env = env_new ();
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL;
 
         http_server_fail (env->http, "/file.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
-        g_assert_cmpint (xferctl (env, NULL, &err, "--no-progress", "download", env->url, env->dest, NULL), ==, 1);
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "download", env->url, env->dest, NULL), ==,
+                         XFERCTL_EXIT_TRANSFER);
         g_assert_nonnull (strstr (err, "404"));
         assert_dir_is (env->dir, nothing);
-        g_assert_true (no_jobs_listed (env->fx));
+        g_assert_true (xferctl_no_jobs (env));
 }
 
 static gboolean
@@ -99,27 +57,37 @@ match_any_job_new (const RecordedSignal *sig, gpointer data)
         return g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(so)"));
 }
 
+/* The job xferctl made: waits for its JobNew; returns its path. */
+static char *
+wait_job_new (XferdEnv *env)
+{
+        const RecordedSignal *job_new = bus_wait_signal (env->fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                         "JobNew", match_any_job_new, NULL, WAIT_TIMEOUT_MS);
+        const char *job;
+
+        g_assert_nonnull (job_new);
+        g_variant_get (job_new->params, "(&s&o)", NULL, &job);
+        return g_strdup (job);
+}
+
 /* Ctrl-C during a download cancels the job and says the partial file was
- * removed; nothing is left. */
+ * removed; nothing is left; exit status 130. */
 static void
 test_download_interrupted (void)
 {
-        if (skip_without_xferctl ())
+        if (xferctl_skip ())
                 return;
-        g_autoptr(XferdEnv) env = env_new ();
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *out = NULL, *err = NULL;
-        const char *argv[] = { xferctl_binary (), "--user", "--no-progress", "download",
+        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "--no-progress", "download",
                                env->url, env->dest, NULL };
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autoptr(GSubprocess) proc = bus_fixture_spawn (env->fx, argv);
-        const RecordedSignal *job_new = bus_wait_signal (env->fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                                                         "JobNew", match_any_job_new, NULL, WAIT_TIMEOUT_MS);
-        g_assert_nonnull (job_new);
-        const char *job;
-        g_variant_get (job_new->params, "(&s&o)", NULL, &job);
-        g_autofree char *job_path = g_strdup (job);
+        g_autofree char *job_path = wait_job_new (env);
+        /* xferctl makes the job, then adds its file: the file is there once it transfers. */
+        job_wait_state (env->fx, job_path, "transferring");
         g_autofree char *temp = xferd_temp_path (env->fx, job_path, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
 
@@ -128,7 +96,7 @@ test_download_interrupted (void)
         g_assert_no_error (error);
         g_test_message ("stdout: %s\nstderr: %s", out, err);
         g_assert_true (g_subprocess_get_if_exited (proc));
-        g_assert_cmpint (g_subprocess_get_exit_status (proc), !=, 0);
+        g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, XFERCTL_EXIT_SIGINT);
         g_autofree char *said = g_strconcat (out, err, NULL);
         g_assert_nonnull (strstr (said, "removed"));
         assert_dir_is (env->dir, nothing);
@@ -136,54 +104,224 @@ test_download_interrupted (void)
         g_assert_cmpstr (state, ==, "cancelled");
 }
 
-/* create / add / resume / wait / complete, JOB given by id and by name. */
+/* download makes a foreground job: it does not queue behind background work. */
+static void
+test_download_foreground (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "--no-progress", "download",
+                               env->url, env->dest, NULL };
+
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autoptr(GSubprocess) proc = bus_fixture_spawn (env->fx, argv);
+        g_autofree char *job = wait_job_new (env);
+        g_autofree char *priority = job_get_string (env->fx, job, "Priority");
+        g_assert_cmpstr (priority, ==, "foreground");
+        g_subprocess_send_signal (proc, SIGINT);
+        g_assert_true (g_subprocess_wait (proc, NULL, NULL));
+
+        /* --priority changes it. */
+        g_autofree char *low = NULL;
+        http_server_release (env->http, "/file.bin");
+        g_assert_cmpint (xferctl_run (env, &low, NULL, "--json", "--no-progress", "--priority", "low", "download",
+                                      env->url, env->dest, NULL), ==, 0);
+        g_autoptr(JsonNode) root = xferctl_parse_json (low);
+        const char *path = json_object_get_string_member (json_node_get_object (root), "Path");
+        g_autofree char *p2 = job_get_string (env->fx, path, "Priority");
+        g_assert_cmpstr (p2, ==, "low");
+}
+
+/* An existing destination is refused before any job is made; --force
+ * replaces it. */
+static void
+test_download_no_overwrite (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *err = NULL;
+        g_autoptr(GBytes) old = g_bytes_new_static ("old\n", 4);
+
+        g_assert_true (g_file_set_contents (env->dest, "old\n", 4, NULL));
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "download", env->url, env->dest, NULL), ==,
+                         XFERCTL_EXIT_FAILURE);
+        g_assert_nonnull (strstr (err, "exists"));
+        g_assert_nonnull (strstr (err, "--force"));
+        assert_file_content (env->dest, old);
+        g_assert_cmpuint (bus_count_signals (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew", NULL, NULL), ==, 0);
+
+        /* The directory form names the same file. */
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "download", env->url, "-o", env->dir, NULL), ==,
+                         XFERCTL_EXIT_FAILURE);
+        assert_file_content (env->dest, old);
+
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "--force", "download", env->url, env->dest, NULL),
+                         ==, 0);
+        assert_file_content (env->dest, env->content);
+}
+
+/* Several URLs into a directory as one job (names from the URLs), and a
+ * list of URLs from a file (-i) with comments and blank lines. */
+static void
+test_download_several (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autoptr(GBytes) b = http_server_add_generated (env->http, "/b.bin", 1000);
+        g_autoptr(GBytes) c = http_server_add_generated (env->http, "/c.bin", 2000);
+        g_autofree char *url_b = http_server_url (env->http, "/b.bin");
+        g_autofree char *url_c = http_server_url (env->http, "/c.bin");
+        g_autofree char *out = NULL, *err = NULL;
+
+        /* stderr is no terminal: plain progress lines, one when the file changes. */
+        g_assert_cmpint (xferctl_run (env, &out, &err, "download", env->url, url_b, "-o", env->dir, NULL), ==, 0);
+        const char *const two[] = { "b.bin", "file.bin", NULL };
+        assert_dir_is (env->dir, two);
+        assert_file_content (env->dest, env->content);
+        /* One job: the plain progress names the second file of two. */
+        g_assert_nonnull (strstr (err, "file 2/2: b.bin"));
+        g_assert_cmpuint (bus_count_signals (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew", NULL, NULL), ==, 1);
+
+        g_autofree char *sub = bus_fixture_mkdir (env->fx, "list");
+        g_autofree char *list = g_build_filename (sub, "urls.txt", NULL);
+        g_autofree char *text = g_strdup_printf ("# two files\n\n  %s  \n%s\n", url_b, url_c);
+        g_assert_true (g_file_set_contents (list, text, -1, NULL));
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "download", "-i", list, "-o", sub, NULL), ==, 0);
+        const char *const three[] = { "b.bin", "c.bin", "urls.txt", NULL };
+        assert_dir_is (sub, three);
+        g_autofree char *cpath = g_build_filename (sub, "c.bin", NULL);
+        assert_file_content (cpath, c);
+
+        /* Two URLs onto one name, a path among URLs: usage errors, nothing made. */
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", url_b, url_b, "-o", sub, NULL), ==, XFERCTL_EXIT_USAGE);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", "not-a-url", url_b, "-o", sub, NULL), ==,
+                         XFERCTL_EXIT_USAGE);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", NULL), ==, XFERCTL_EXIT_USAGE);
+}
+
+/* --timeout gives up: the job is cancelled, nothing is left, exit 6. */
+static void
+test_download_timeout (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *err = NULL;
+
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "--timeout", "2", "download", env->url, env->dest,
+                                      NULL), ==, XFERCTL_EXIT_TIMEOUT);
+        g_assert_nonnull (strstr (err, "--timeout"));
+        assert_dir_is (env->dir, nothing);
+        g_assert_true (xferctl_no_jobs (env));
+}
+
+/* --retries N gives up when attempt N+1 fails: cancelled, nothing left,
+ * exit 7; the server saw exactly N+1 requests. */
+static void
+test_download_retries (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *err = NULL, *out = NULL;
+
+        http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
+        g_assert_cmpint (xferctl_run (env, &out, &err, "--json", "--no-progress", "--retries", "1", "--retry-delay", "1",
+                                      "download", env->url, env->dest, NULL), ==, XFERCTL_EXIT_RETRIES);
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
+        g_assert_nonnull (strstr (err, "503"));
+        g_assert_nonnull (strstr (err, "--retries 1"));
+        assert_dir_is (env->dir, nothing);
+        g_assert_true (xferctl_no_jobs (env));
+        g_autoptr(JsonNode) root = xferctl_parse_json (out);
+        JsonObject *o = json_node_get_object (root);
+        g_assert_cmpstr (json_object_get_string_member (o, "Result"), ==, "retries");
+        g_assert_cmpint (json_object_get_int_member (o, "ErrorCount"), ==, 2);
+}
+
+/* create / add / resume / wait / complete, JOB given by id, name and prefix. */
 static void
 test_job_verbs (void)
 {
-        if (skip_without_xferctl ())
+        if (xferctl_skip ())
                 return;
-        g_autoptr(XferdEnv) env = env_new ();
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *out = NULL;
 
-        g_assert_cmpint (xferctl (env, &out, NULL, "create", "verbs-job", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "create", "verbs-job", NULL), ==, 0);
         g_autofree char *id = g_strstrip (g_strdup (out));
         g_assert_cmpuint (strlen (id), ==, 32);
         g_autofree char *job = g_strconcat (XFERD_JOB_PATH_PREFIX, id, NULL);
         g_autofree char *state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "suspended");
 
-        g_assert_cmpint (xferctl (env, NULL, NULL, "add", id, env->url, env->dest, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "add", id, env->url, env->dest, NULL), ==, 0);
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
-        /* A unique id prefix is enough. */
         char prefix[9];
         g_strlcpy (prefix, id, sizeof prefix);
-        g_assert_cmpint (xferctl (env, NULL, NULL, "resume", prefix, NULL), ==, 0);
-        g_assert_cmpint (xferctl (env, NULL, NULL, "--no-progress", "wait", "verbs-job", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "resume", prefix, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "wait", "verbs-job", NULL), ==, 0);
         g_free (state);
         state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "transferred");
 
         g_autofree char *info = NULL;
-        g_assert_cmpint (xferctl (env, &info, NULL, "info", "verbs-job", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &info, NULL, "info", "verbs-job", NULL), ==, 0);
         g_assert_nonnull (strstr (info, id));
         g_autofree char *files = NULL;
-        g_assert_cmpint (xferctl (env, &files, NULL, "files", id, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &files, NULL, "files", id, NULL), ==, 0);
         g_assert_nonnull (strstr (files, env->dest));
 
-        g_assert_cmpint (xferctl (env, NULL, NULL, "complete", id, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "complete", id, NULL), ==, 0);
         assert_file_content (env->dest, env->content);
         g_free (state);
         state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "acknowledged");
 }
 
+/* complete refuses a job that is not fully transferred and changes nothing;
+ * --partial completes it, deletes the unfinished file and exits 1. */
+static void
+test_complete_partial (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *id = NULL, *err = NULL;
+
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        xferd_job_call (env->fx, job, "Suspend");
+
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "complete", id, NULL), ==, XFERCTL_EXIT_FAILURE);
+        g_assert_nonnull (strstr (err, "not fully transferred"));
+        g_assert_nonnull (strstr (err, "--partial"));
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "suspended");
+        g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
+
+        g_autofree char *err2 = NULL;
+        g_assert_cmpint (xferctl_run (env, NULL, &err2, "complete", "--partial", id, NULL), ==, XFERCTL_EXIT_FAILURE);
+        g_assert_nonnull (strstr (err2, "partially"));
+        g_free (state);
+        state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_dir_is (env->dir, nothing);
+}
+
 /* suspend / cancel, and a second cancel fails with exit status 1. */
 static void
 test_suspend_cancel (void)
 {
-        if (skip_without_xferctl ())
+        if (xferctl_skip ())
                 return;
-        g_autoptr(XferdEnv) env = env_new ();
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL;
         g_autofree char *err = NULL;
 
@@ -192,52 +330,340 @@ test_suspend_cancel (void)
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
 
-        g_assert_cmpint (xferctl (env, NULL, NULL, "suspend", id, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "suspend", id, NULL), ==, 0);
         g_autofree char *state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "suspended");
-        g_assert_cmpint (xferctl (env, NULL, NULL, "cancel", id, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "cancel", id, NULL), ==, 0);
         assert_dir_is (env->dir, nothing);
         g_free (state);
         state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "cancelled");
 
-        /* The job is final now: not found by id (it left the queue), or
-         * refused; either way a failure. */
-        g_assert_cmpint (xferctl (env, NULL, &err, "cancel", id, NULL), ==, 1);
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "cancel", id, NULL), ==, XFERCTL_EXIT_FAILURE);
         g_assert_cmpstr (err, !=, "");
 }
 
+/* Any unique prefix of an id names the job (also a finished one still on
+ * the bus); an ambiguous prefix lists the candidates; none says so. */
 static void
-test_list_json (void)
+test_id_prefixes (void)
 {
-        if (skip_without_xferctl ())
+        if (xferctl_skip ())
                 return;
-        g_autoptr(XferdEnv) env = env_new ();
-        g_autofree char *id = NULL;
-        g_autofree char *job = xferd_create_job (env->fx, "listed", &id);
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+        char *a = NULL, *b = NULL;
+
+        /* Random ids: by the 17th two share a first digit. */
+        while (!a) {
+                char *id = NULL;
+                g_autofree char *job = xferd_create_job (env->fx, "prefix", &id);
+
+                for (guint i = 0; i < ids->len && !a; i++)
+                        if (((char *) ids->pdata[i])[0] == id[0]) {
+                                a = ids->pdata[i];
+                                b = id;
+                        }
+                g_ptr_array_add (ids, id);
+        }
+
+        char one[2] = { a[0], 0 };
+        g_autofree char *err = NULL;
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "info", one, NULL), ==, XFERCTL_EXIT_FAILURE);
+        g_assert_nonnull (strstr (err, "ambiguous"));
+        g_assert_nonnull (strstr (err, a));
+        g_assert_nonnull (strstr (err, b));
+
+        /* The shortest prefix that tells a from b, and upper case works too. */
+        gsize k = 0;
+        while (a[k] == b[k])
+                k++;
+        g_autofree char *unique = g_ascii_strup (a, (gssize) k + 1);
         g_autofree char *out = NULL;
-        g_autofree char *quoted_id = g_strdup_printf ("\"%s\"", id);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "info", unique, NULL), ==, 0);
+        g_assert_nonnull (strstr (out, a));
 
-        g_assert_cmpint (xferctl (env, &out, NULL, "--json", "list", NULL), ==, 0);
-        g_strstrip (out);
-        g_assert_true (out[0] == '[' || out[0] == '{');
-        g_assert_nonnull (strstr (out, quoted_id));
+        /* Two digits no id starts with. */
+        char none[3] = "00";
+        for (guint x = 0; x < 256; x++) {
+                g_snprintf (none, sizeof none, "%02x", x);
+                gboolean used = FALSE;
+                for (guint i = 0; i < ids->len; i++)
+                        used |= g_str_has_prefix (ids->pdata[i], none);
+                if (!used)
+                        break;
+        }
+        g_autofree char *err2 = NULL;
+        g_assert_cmpint (xferctl_run (env, NULL, &err2, "info", none, NULL), ==, XFERCTL_EXIT_FAILURE);
+        g_assert_nonnull (strstr (err2, "no job matches"));
 
-        g_autofree char *plain = NULL;
-        g_assert_cmpint (xferctl (env, &plain, NULL, "list", NULL), ==, 0);
-        g_assert_nonnull (strstr (plain, "listed"));
+        /* A cancelled job has left ListJobs but is still on the bus. */
+        g_autofree char *job_a = g_strconcat (XFERD_JOB_PATH_PREFIX, a, NULL);
+        xferd_job_call (env->fx, job_a, "Cancel");
+        g_autofree char *prefix10 = g_strndup (a, 10);
+        g_autofree char *gone = NULL;
+        g_assert_cmpint (xferctl_run (env, &gone, NULL, "info", prefix10, NULL), ==, 0);
+        g_assert_nonnull (strstr (gone, "cancelled"));
 }
 
+static JsonObject *
+json_object_at (JsonNode *root, guint index)
+{
+        g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
+        return json_array_get_object_element (json_node_get_array (root), index);
+}
+
+/* --json on every verb (upload has its own test): each prints JSON with
+ * the D-Bus names. */
+static void
+test_json_every_verb (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *create = NULL, *add = NULL, *set = NULL, *resume = NULL, *wait = NULL, *info = NULL;
+        g_autofree char *files = NULL, *list = NULL, *complete = NULL, *download = NULL, *suspend = NULL;
+        g_autofree char *cancel = NULL;
+
+        g_assert_cmpint (xferctl_run (env, &create, NULL, "--json", "create", "json-job", NULL), ==, 0);
+        g_autoptr(JsonNode) c = xferctl_parse_json (create);
+        const char *id = json_object_get_string_member (json_node_get_object (c), "Id");
+        const char *path = json_object_get_string_member (json_node_get_object (c), "Path");
+        g_assert_cmpuint (strlen (id), ==, 32);
+        g_assert_true (g_str_has_suffix (path, id));
+
+        g_assert_cmpint (xferctl_run (env, &add, NULL, "--json", "add", id, env->url, env->dir, NULL), ==, 0);
+        g_autoptr(JsonNode) a = xferctl_parse_json (add);
+        g_assert_cmpstr (json_object_get_string_member (json_node_get_object (a), "LocalPath"), ==, env->dest);
+
+        g_assert_cmpint (xferctl_run (env, &set, NULL, "--json", "set", id, "BandwidthLimit", "2M", NULL), ==, 0);
+        g_autoptr(JsonNode) s = xferctl_parse_json (set);
+        g_assert_cmpint (json_object_get_int_member (json_node_get_object (s), "BandwidthLimit"), ==, 2 << 20);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "set", id, "BandwidthLimit", "0", NULL), ==, 0);
+
+        g_assert_cmpint (xferctl_run (env, &resume, NULL, "--json", "resume", id, NULL), ==, 0);
+        g_autoptr(JsonNode) r = xferctl_parse_json (resume);
+        g_assert_cmpstr (json_object_get_string_member (json_object_at (r, 0), "Id"), ==, id);
+        g_assert_true (json_object_get_null_member (json_object_at (r, 0), "Error"));
+
+        g_assert_cmpint (xferctl_run (env, &wait, NULL, "--json", "--no-progress", "wait", id, NULL), ==, 0);
+        g_autoptr(JsonNode) w = xferctl_parse_json (wait);
+        g_assert_cmpstr (json_object_get_string_member (json_node_get_object (w), "Result"), ==, "transferred");
+
+        g_assert_cmpint (xferctl_run (env, &info, NULL, "--json", "info", id, NULL), ==, 0);
+        g_autoptr(JsonNode) i = xferctl_parse_json (info);
+        g_assert_cmpstr (json_object_get_string_member (json_node_get_object (i), "State"), ==, "transferred");
+
+        g_assert_cmpint (xferctl_run (env, &files, NULL, "--json", "files", id, NULL), ==, 0);
+        g_autoptr(JsonNode) f = xferctl_parse_json (files);
+        g_assert_cmpstr (json_object_get_string_member (json_object_at (f, 0), "LocalPath"), ==, env->dest);
+
+        g_assert_cmpint (xferctl_run (env, &list, NULL, "--json", "list", NULL), ==, 0);
+        g_autoptr(JsonNode) l = xferctl_parse_json (list);
+        g_assert_cmpstr (json_object_get_string_member (json_object_at (l, 0), "Id"), ==, id);
+
+        g_assert_cmpint (xferctl_run (env, &complete, NULL, "--json", "complete", id, NULL), ==, 0);
+        g_autoptr(JsonNode) cp = xferctl_parse_json (complete);
+        g_assert_false (json_object_get_boolean_member (json_object_at (cp, 0), "Partial"));
+        assert_file_content (env->dest, env->content);
+
+        g_autofree char *other = g_build_filename (env->dir, "other.bin", NULL);
+        g_assert_cmpint (xferctl_run (env, &download, NULL, "--json", "--no-progress", "download", env->url, other, NULL),
+                         ==, 0);
+        g_autoptr(JsonNode) d = xferctl_parse_json (download);
+        JsonObject *dobj = json_node_get_object (d);
+        g_assert_cmpstr (json_object_get_string_member (dobj, "Result"), ==, "completed");
+        g_assert_cmpstr (json_object_get_string_member (dobj, "State"), ==, "acknowledged");
+        g_assert_cmpint (json_object_get_int_member (dobj, "BytesTransferred"), ==, XFERCTL_SIZE);
+        JsonObject *file0 = json_array_get_object_element (json_object_get_array_member (dobj, "Files"), 0);
+        g_assert_cmpstr (json_object_get_string_member (file0, "LocalPath"), ==, other);
+
+        g_autofree char *id2 = NULL;
+        g_autofree char *job2 = xferd_create_job (env->fx, "json-2", &id2);
+        g_assert_cmpint (xferctl_run (env, &suspend, NULL, "--json", "suspend", id2, NULL), ==, 0);
+        xferctl_parse_json (suspend);
+        g_assert_cmpint (xferctl_run (env, &cancel, NULL, "--json", "cancel", id2, "no-such-job", NULL), ==,
+                         XFERCTL_EXIT_FAILURE);
+        g_autoptr(JsonNode) cn = xferctl_parse_json (cancel);
+        g_assert_true (json_object_get_null_member (json_object_at (cn, 0), "Error"));
+        g_assert_false (json_object_get_null_member (json_object_at (cn, 1), "Error"));
+}
+
+/* monitor --json JOB: one JSON object a line until the job is final. */
+static void
+test_monitor_json (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL, *out = NULL, *err = NULL;
+        g_autofree char *job = xferd_create_job (env->fx, "monitored", &id);
+        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "--json", "monitor", id, NULL };
+        g_autoptr(GSubprocess) proc = bus_fixture_spawn (env->fx, argv);
+        g_autoptr(GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
+
+        /* Its first line is the snapshot, read once it watches. */
+        g_autofree char *first = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_autoptr(JsonNode) snap = xferctl_parse_json (first);
+        g_assert_cmpstr (json_object_get_string_member (json_node_get_object (snap), "Id"), ==, id);
+
+        xferd_job_call (env->fx, job, "Cancel");
+        g_assert_true (g_subprocess_wait (proc, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+        g_autofree char *rest = NULL;
+        while ((rest = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL))) {
+                g_autoptr(JsonNode) line = xferctl_parse_json (rest);
+                g_assert_true (JSON_NODE_HOLDS_OBJECT (line));
+                g_clear_pointer (&rest, g_free);
+        }
+}
+
+/* list --no-legend prints rows only; with COLUMNS the table fits, ids cut to
+ * a unique prefix that still names the job. */
+static void
+test_list (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_create_job (env->fx, "a display name long enough to be cut in a narrow table", &id);
+        g_autofree char *plain = NULL, *bare = NULL, *narrow = NULL;
+
+        g_assert_cmpint (xferctl_run (env, &plain, NULL, "list", NULL), ==, 0);
+        g_assert_nonnull (strstr (plain, "RATE"));
+        g_assert_nonnull (strstr (plain, "WAITING"));
+        g_assert_nonnull (strstr (plain, id));
+        g_assert_cmpint (xferctl_run (env, &bare, NULL, "list", "--no-legend", NULL), ==, 0);
+        g_assert_null (strstr (bare, "ID"));
+        g_assert_true (g_str_has_prefix (bare, id));
+
+        const char *argv[] = { "/usr/bin/env", "COLUMNS=72", g_getenv ("XFERCTL_BINARY"), "--user", "list", NULL };
+        g_assert_cmpint (bus_fixture_run (env->fx, argv, &narrow, NULL), ==, 0);
+        g_test_message ("%s", narrow);
+        g_auto(GStrv) lines = g_strsplit (narrow, "\n", -1);
+        for (guint i = 0; lines[i]; i++)
+                g_assert_cmpuint (g_utf8_strlen (lines[i], -1), <=, 72);
+        g_assert_null (strstr (narrow, id));
+        g_autofree char *short_id = g_strndup (id, 8);
+        g_assert_nonnull (strstr (narrow, short_id));
+
+        g_autofree char *none = NULL;
+        xferd_job_call (env->fx, job, "Cancel");
+        g_assert_cmpint (xferctl_run (env, &none, NULL, "list", "--no-legend", NULL), ==, 0);
+        g_assert_cmpstr (none, ==, "");
+}
+
+/* logs runs journalctl JOB_ID=<id>, or says there is no journal. */
+static void
+test_logs (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *id = NULL, *out = NULL, *err = NULL, *err2 = NULL;
+        g_autofree char *job = xferd_create_job (env->fx, "logged", &id);
+        g_autofree char *bin = bus_fixture_mkdir (env->fx, "fake-bin");
+        g_autofree char *fake = g_build_filename (bin, "journalctl", NULL);
+        g_autofree char *path_fake = g_strdup_printf ("PATH=%s", bin);
+        g_autofree char *empty = bus_fixture_mkdir (env->fx, "empty-bin");
+        g_autofree char *path_empty = g_strdup_printf ("PATH=%s", empty);
+        g_autofree char *match = g_strdup_printf ("JOB_ID=%s", id);
+
+        g_assert_true (g_file_set_contents (fake, "#!/bin/sh\necho \"journalctl $*\"\n", -1, NULL));
+        g_assert_cmpint (chmod (fake, 0755), ==, 0);
+
+        /* No journalctl: said plainly. */
+        const char *argv1[] = { "/usr/bin/env", path_empty, g_getenv ("XFERCTL_BINARY"), "--user", "logs", id, NULL };
+        g_assert_cmpint (bus_fixture_run (env->fx, argv1, NULL, &err), ==, XFERCTL_EXIT_FAILURE);
+        g_test_message ("%s", err);
+        g_assert_nonnull (strstr (err, "journalctl is not installed"));
+
+        /* With journalctl: either there is a journal to read, and journalctl gets the
+         * match, or there is none here, which is said as plainly. */
+        const char *argv2[] = { "/usr/bin/env", path_fake, g_getenv ("XFERCTL_BINARY"), "--user", "logs", "-n", "5",
+                                id, NULL };
+        int status = bus_fixture_run (env->fx, argv2, &out, &err2);
+        g_test_message ("exit %d\nstdout: %s\nstderr: %s", status, out, err2);
+        if (status == 0) {
+                g_assert_nonnull (strstr (out, match));
+                g_assert_nonnull (strstr (out, "--lines 5"));
+        } else {
+                g_assert_cmpint (status, ==, XFERCTL_EXIT_FAILURE);
+                g_assert_nonnull (strstr (err2, "no systemd journal"));
+        }
+}
+
+/* The exit statuses of the command line, and per-verb help. */
 static void
 test_usage_errors (void)
 {
-        if (skip_without_xferctl ())
+        if (xferctl_skip ())
                 return;
-        g_autoptr(XferdEnv) env = env_new ();
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *help = NULL, *err = NULL;
 
-        g_assert_cmpint (xferctl (env, NULL, NULL, "no-such-verb", NULL), ==, 2);
-        g_assert_cmpint (xferctl (env, NULL, NULL, "download", env->url, NULL), ==, 2);
-        g_assert_cmpint (xferctl (env, NULL, NULL, "cancel", "no-such-job", NULL), ==, 1);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "no-such-verb", NULL), ==, XFERCTL_EXIT_USAGE);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "add", env->url, NULL), ==, XFERCTL_EXIT_USAGE);
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "list", "--force", NULL), ==, XFERCTL_EXIT_USAGE);
+        g_assert_nonnull (strstr (err, "does not apply to list"));
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", "--retries", "-1", env->url, NULL), ==,
+                         XFERCTL_EXIT_USAGE);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", "--priority", "urgent", env->url, NULL), ==,
+                         XFERCTL_EXIT_USAGE);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "cancel", "no-such-job", NULL), ==, XFERCTL_EXIT_FAILURE);
+
+        /* VERB --help is that verb's help, with its options. */
+        g_assert_cmpint (xferctl_run (env, &help, NULL, "download", "--help", NULL), ==, 0);
+        g_assert_true (g_str_has_prefix (help, "Usage: xferctl download"));
+        g_assert_nonnull (strstr (help, "--retries"));
+        g_assert_null (strstr (help, "--partial"));
+        g_free (help);
+        g_assert_cmpint (xferctl_run (env, &help, NULL, "complete", "--help", NULL), ==, 0);
+        g_assert_nonnull (strstr (help, "--partial"));
+        g_free (help);
+        g_assert_cmpint (xferctl_run (env, &help, NULL, "--help", NULL), ==, 0);
+        g_assert_nonnull (strstr (help, "Exit status"));
+}
+
+/* A bus without xferd, or an xferd that cannot start: exit 3 and how to
+ * start it. */
+static void
+test_unreachable (void)
+{
+        if (xferctl_skip ())
+                return;
+        static const char *const bad_args[] = { "--no-such-option", NULL };
+        BusFixtureOptions options = { .extra_args = bad_args };
+        g_autoptr(XferdEnv) env = xferctl_env_new (&options);
+        g_autofree char *err = NULL, *err2 = NULL;
+
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "list", NULL), ==, XFERCTL_EXIT_UNREACHABLE);
+        g_assert_nonnull (strstr (err, "systemctl --user start xferd"));
+
+        g_autofree char *address = g_strdup_printf ("DBUS_SESSION_BUS_ADDRESS=unix:path=%s/no-bus", env->dir);
+        const char *argv[] = { "/usr/bin/env", address, g_getenv ("XFERCTL_BINARY"), "--user", "list", NULL };
+        g_assert_cmpint (bus_fixture_run (env->fx, argv, NULL, &err2), ==, XFERCTL_EXIT_UNREACHABLE);
+        g_assert_nonnull (strstr (err2, "cannot connect to the user bus"));
+}
+
+/* wait --timeout stops watching (exit 6) and leaves the job alone. */
+static void
+test_wait_timeout (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_create_job (env->fx, "waited", &id);
+
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "--timeout", "1", "wait", id, NULL), ==,
+                         XFERCTL_EXIT_TIMEOUT);
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "suspended");
 }
 
 int
@@ -247,9 +673,21 @@ main (int argc, char **argv)
         g_test_add_func ("/xferctl/download", test_download);
         g_test_add_func ("/xferctl/download-404", test_download_404);
         g_test_add_func ("/xferctl/download-interrupted", test_download_interrupted);
+        g_test_add_func ("/xferctl/download-foreground", test_download_foreground);
+        g_test_add_func ("/xferctl/download-no-overwrite", test_download_no_overwrite);
+        g_test_add_func ("/xferctl/download-several", test_download_several);
+        g_test_add_func ("/xferctl/download-timeout", test_download_timeout);
+        g_test_add_func ("/xferctl/download-retries", test_download_retries);
         g_test_add_func ("/xferctl/job-verbs", test_job_verbs);
+        g_test_add_func ("/xferctl/complete-partial", test_complete_partial);
         g_test_add_func ("/xferctl/suspend-cancel", test_suspend_cancel);
-        g_test_add_func ("/xferctl/list-json", test_list_json);
+        g_test_add_func ("/xferctl/id-prefixes", test_id_prefixes);
+        g_test_add_func ("/xferctl/json", test_json_every_verb);
+        g_test_add_func ("/xferctl/monitor-json", test_monitor_json);
+        g_test_add_func ("/xferctl/list", test_list);
+        g_test_add_func ("/xferctl/logs", test_logs);
         g_test_add_func ("/xferctl/usage-errors", test_usage_errors);
+        g_test_add_func ("/xferctl/unreachable", test_unreachable);
+        g_test_add_func ("/xferctl/wait-timeout", test_wait_timeout);
         return g_test_run ();
 }

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* list: the jobs that are not finished, as a table that fits the terminal, or JSON.
+ *
+ * ListJobs gives the jobs and their order; one GetManagedObjects adds what it does not carry
+ * (Rate, WaitReason, NextRetryTime, ErrorCount) for all of them at once. A daemon without it
+ * still gets a listing. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "job-json.h"
+#include "job-lookup.h"
+#include "job-status.h"
+#include "json.h"
+#include "names.h"
+#include "report.h"
+#include "table.h"
+#include "util.h"
+#include "wait-text.h"
+#include "xferctl.h"
+
+/* Ids are cut to a unique prefix of at least this many digits when the table is too wide,
+ * as git and docker show short ids; any JOB argument takes such a prefix. */
+#define SHORT_ID_MIN 8
+
+typedef struct Row {
+        char *id;
+        char *name;
+        char *type;
+        char *path;
+        uint32_t uid;
+        JobStatus status;       /* from ListJobs, completed from GetManagedObjects */
+} Row;
+
+typedef struct Rows {
+        Row *items;
+        size_t n;
+} Rows;
+
+static void rows_done(Rows *rows) {
+        for (size_t i = 0; i < rows->n; i++) {
+                free(rows->items[i].id);
+                free(rows->items[i].name);
+                free(rows->items[i].type);
+                free(rows->items[i].path);
+                job_status_done(&rows->items[i].status);
+        }
+        free(rows->items);
+}
+
+static int rows_read_list(Rows *rows, sd_bus_message *reply) {
+        const char *id, *name, *type, *state, *path;
+        uint64_t done, total;
+        uint32_t uid;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid, &done, &total, &path)) > 0) {
+                Row *items = realloc(rows->items, (rows->n + 1) * sizeof *items), *row;
+
+                if (!items)
+                        return -ENOMEM;
+                rows->items = items;
+                row = &items[rows->n++];
+                *row = (Row) {
+                        .id = strdup(id), .name = strdup(name), .type = strdup(type), .path = strdup(path),
+                        .uid = uid, .status = JOB_STATUS_INIT,
+                };
+                row->status.bytes_transferred = done;
+                row->status.bytes_total = total;
+                if (!row->id || !row->name || !row->type || !row->path ||
+                    free_and_strdup(&row->status.state, state) < 0)
+                        return -ENOMEM;
+        }
+        return r;
+}
+
+static Row *rows_find_path(Rows *rows, const char *path) {
+        for (size_t i = 0; i < rows->n; i++)
+                if (streq(rows->items[i].path, path))
+                        return &rows->items[i];
+        return NULL;
+}
+
+/* Reads a{oa{sa{sv}}}, the job interface of each listed job into its row. */
+static int rows_read_objects(Rows *rows, sd_bus_message *reply) {
+        const char *path, *iface;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                Row *row;
+
+                r = sd_bus_message_read(reply, "o", &path);
+                if (r < 0)
+                        return r;
+                row = rows_find_path(rows, path);
+                r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
+                if (r < 0)
+                        return r;
+                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
+                        r = sd_bus_message_read(reply, "s", &iface);
+                        if (r < 0)
+                                return r;
+                        if (row && streq(iface, XFERD_JOB_IFACE))
+                                r = job_status_read_dict(&row->status, reply, NULL);
+                        else
+                                r = sd_bus_message_skip(reply, "a{sv}");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_exit_container(reply);
+                        if (r < 0)
+                                return r;
+                }
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
+static void json_row(JsonWriter *w, const Row *row) {
+        const JobStatus *s = &row->status;
+
+        json_begin_object(w);
+        json_key(w, "Id");
+        json_string(w, row->id);
+        json_key(w, "DisplayName");
+        json_string(w, row->name);
+        json_key(w, "Type");
+        json_string(w, row->type);
+        json_key(w, "State");
+        json_string(w, s->state);
+        json_key(w, "Owner");
+        json_uint(w, row->uid);
+        json_key(w, "BytesTransferred");
+        json_uint(w, s->bytes_transferred);
+        json_key(w, "BytesTotal");
+        job_json_bytes_total(w, s->bytes_total);
+        /* The newer properties only from a daemon that has them: a missing key says
+         * "unknown", a 0 would be a claim. */
+        if (s->present & JOB_HAS_RATE) {
+                json_key(w, "Rate");
+                json_uint(w, s->rate);
+        }
+        if (s->present & JOB_HAS_EXPECTED_END_TIME) {
+                json_key(w, "ExpectedEndTime");
+                json_uint(w, s->expected_end_time);
+        }
+        if (s->present & JOB_HAS_NEXT_RETRY_TIME) {
+                json_key(w, "NextRetryTime");
+                json_uint(w, s->next_retry_time);
+        }
+        if (s->present & JOB_HAS_WAIT_REASON) {
+                json_key(w, "WaitReason");
+                json_string(w, s->wait_reason);
+        }
+        json_key(w, "Path");
+        json_string(w, row->path);
+        json_end_object(w);
+}
+
+/* The shortest prefix length, at least SHORT_ID_MIN, that tells the listed ids apart. */
+static size_t short_id_len(const Rows *rows) {
+        size_t len = SHORT_ID_MIN;
+
+        for (size_t i = 0; i < rows->n; i++)
+                for (size_t j = i + 1; j < rows->n; j++) {
+                        size_t k = 0;
+
+                        while (rows->items[i].id[k] && rows->items[i].id[k] == rows->items[j].id[k])
+                                k++;
+                        if (k + 1 > len)
+                                len = k + 1;
+                }
+        return len;
+}
+
+static Table *build_table(const Ctl *c, const Rows *rows, size_t id_len, size_t max_width) {
+        static const char *const headers_all[] = { "ID", "TYPE", "STATE", "OWNER", "PROGRESS", "RATE", "WAITING", "NAME" };
+        static const char *const headers[] = { "ID", "TYPE", "STATE", "PROGRESS", "RATE", "WAITING", "NAME" };
+        size_t progress_col = c->all ? 4 : 3;
+        uint64_t now = now_realtime_usec();
+        _cleanup_(table_freep) Table *t = NULL;
+        int r = 0;
+
+        t = c->all ? table_new(ELEMENTSOF(headers_all), headers_all) : table_new(ELEMENTSOF(headers), headers);
+        if (!t)
+                return NULL;
+        table_set_show_header(t, c->legend);
+        table_set_align_right(t, progress_col, true);
+        table_set_align_right(t, progress_col + 1, true);
+        table_set_max_width(t, max_width);
+        /* The name gives way first, then what it waits for. */
+        table_set_shrinkable(t, progress_col + 3, 8);
+        table_set_shrinkable(t, progress_col + 2, 10);
+
+        for (size_t i = 0; r >= 0 && i < rows->n; i++) {
+                const Row *row = &rows->items[i];
+                const JobStatus *s = &row->status;
+                char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], u[FORMAT_UID_MAX];
+                _cleanup_free_ char *wait = wait_text_short(s, now);
+
+                r = table_addf(t, "%.*s", (int) id_len, row->id);
+                if (r >= 0)
+                        r = table_add(t, row->type);
+                if (r >= 0)
+                        r = table_add(t, s->state);
+                if (r >= 0 && c->all)
+                        r = table_add(t, format_uid(u, row->uid));
+                if (r >= 0 && s->bytes_total == UINT64_MAX)
+                        r = table_addf(t, "%s / ?", format_bytes(a, s->bytes_transferred));
+                else if (r >= 0)
+                        r = table_addf(t, "%s / %s (%u%%)", format_bytes(a, s->bytes_transferred),
+                                       format_bytes(b, s->bytes_total), format_percent(s->bytes_transferred, s->bytes_total));
+                if (r >= 0 && (s->present & JOB_HAS_RATE) && streq_ptr(s->state, "transferring"))
+                        r = table_addf(t, "%s/s", format_bytes(a, s->rate));
+                else if (r >= 0)
+                        r = table_add(t, "-");
+                if (r >= 0)
+                        r = table_add(t, isempty(wait) ? "-" : wait);
+                if (r >= 0)
+                        r = table_add(t, row->name);
+        }
+        return r < 0 ? NULL : TAKE_PTR(t);
+}
+
+/* The terminal's width when stdout is one; else $COLUMNS if set; else no limit, so that a
+ * pipe gets whole lines. */
+static size_t output_width(void) {
+        struct winsize ws;
+        const char *e = getenv("COLUMNS");
+
+        if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                return ws.ws_col;
+        if (e && atoi(e) > 0)
+                return (size_t) atoi(e);
+        return 0;
+}
+
+static int print_rows(const Ctl *c, const Rows *rows) {
+        _cleanup_(table_freep) Table *t = NULL;
+        size_t width = output_width();
+        int r;
+
+        if (c->json) {
+                _cleanup_(json_writer_freep) JsonWriter *w = json_writer_new(stdout, true);
+
+                if (!w)
+                        return report_error(-ENOMEM, "out of memory");
+                json_begin_array(w);
+                for (size_t i = 0; i < rows->n; i++)
+                        json_row(w, &rows->items[i]);
+                json_end_array(w);
+                r = json_writer_finish(w);
+                return r < 0 ? report_bus_error(NULL, r, "cannot write JSON") : 0;
+        }
+
+        if (rows->n == 0) {
+                if (c->legend)
+                        printf("No jobs.\n");
+                return 0;
+        }
+        t = build_table(c, rows, XFERD_JOB_ID_LEN, width);
+        if (t && width > 0 && table_width(t) > width) {
+                table_free(t);
+                t = build_table(c, rows, short_id_len(rows), width);
+        }
+        if (!t)
+                return report_error(-ENOMEM, "out of memory");
+        r = table_print(t, stdout);
+        return r < 0 ? report_bus_error(NULL, r, "cannot write the table") : 0;
+}
+
+int verb_list(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *objects = NULL;
+        Rows rows = { NULL, 0 };
+        int r;
+
+        assert(c);
+
+        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
+                               &error, &reply, "b", c->all);
+        if (r < 0)
+                return report_bus_error(&error, r, "cannot list jobs");
+        r = rows_read_list(&rows, reply);
+        if (r < 0) {
+                rows_done(&rows);
+                return report_bus_error(NULL, r, "cannot read the reply of ListJobs");
+        }
+
+        /* Optional: without it the rate and wait columns stay empty. */
+        if (rows.n > 0 &&
+            sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", NULL, &objects, "") >= 0)
+                (void) rows_read_objects(&rows, objects);
+
+        r = print_rows(c, &rows);
+        rows_done(&rows);
+        return r;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What a job waits for (WaitReason): the facts from the scheduler, the network and the
+ * transfer, judged by wait-reason.c; and announcing a reason that changed without a change of
+ * the job's own state (another job started or ended). */
+#include "manager-internal.h"
+#include "util.h"
+#include "wait-reason.h"
+
+static bool job_is_background(const Job *j) {
+        return j->priority != JOB_PRIORITY_FOREGROUND;
+}
+
+/* The numbers a queued job's reason needs from all jobs, recounted when the loop moved on
+ * or something changed since the last count. */
+static void manager_wait_scan(Manager *m) {
+        uint64_t now;
+
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                now = now_monotonic_usec();
+        if (now == m->wait_scan_usec && m->change_gen == m->wait_scan_gen)
+                return;
+        m->wait_scan_usec = now;
+        m->wait_scan_gen = m->change_gen;
+        m->wait_scan_active_background = 0;
+        m->wait_scan_best_priority = _JOB_PRIORITY_MAX;
+        for (Job *o = m->jobs_head; o; o = o->next) {
+                if (!job_is_background(o))
+                        continue;
+                if (job_state_is_active(o->state))
+                        m->wait_scan_active_background++;
+                if ((o->state == JOB_QUEUED || job_state_is_active(o->state)) &&
+                    (int) o->priority < m->wait_scan_best_priority)
+                        m->wait_scan_best_priority = (int) o->priority;
+        }
+}
+
+static WaitReason job_wait_reason_value(const Job *j) {
+        Manager *m = j->manager;
+        WaitFacts f = {
+                .state = j->state,
+                .network_down = job_waits_for_network(j),
+                .throttled = j->transfer && transfer_is_paused(j->transfer),
+        };
+
+        if (j->state == JOB_QUEUED && job_is_background(j)) {
+                manager_wait_scan(m);
+                f.slots_full = m->wait_scan_active_background >= m->config.max_background_transfers;
+                /* A better background job holds a slot or waits ahead of this one. */
+                f.higher_priority_first = m->wait_scan_best_priority < (int) j->priority;
+        }
+        return wait_reason_decide(&f);
+}
+
+const char *job_wait_reason(const Job *j) {
+        assert(j);
+
+        return wait_reason_to_string(job_wait_reason_value(j));
+}
+
+void job_wait_reason_told(Job *j) {
+        assert(j);
+
+        j->wait_reason_told = (int) job_wait_reason_value(j);
+}
+
+void manager_update_wait_reasons(Manager *m) {
+        assert(m);
+
+        /* Only queued jobs wait for others; the rest change their reason with their state. */
+        for (Job *j = m->jobs_head; j; j = j->next)
+                if (j->state == JOB_QUEUED && (int) job_wait_reason_value(j) != j->wait_reason_told)
+                        notify_changed(j, JOB_CHANGE_WAIT);
+}

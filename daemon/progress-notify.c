@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Progress signals: coalesced per loop iteration (however many changes one iteration
+ * brings, one PropertiesChanged), and at most one per job per MinimumNotificationInterval,
+ * as BITS' MINIMUM_NOTIFICATION_INTERVAL_MS. State changes are told at once and carry the
+ * counters, so they restart the interval. */
+#include "manager-internal.h"
+#include "util.h"
+
+static uint64_t manager_now_monotonic(Manager *m) {
+        uint64_t t;
+
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &t) < 0)
+                t = now_monotonic_usec();
+        return t;
+}
+
+static uint64_t job_notify_due(const Job *j) {
+        return j->progress_told_usec + (uint64_t) j->minimum_notification_interval * USEC_PER_MSEC;
+}
+
+static void job_notify_remove(Job *j) {
+        Manager *m = j->manager;
+
+        for (Job **p = &m->notify_head; *p; p = &(*p)->notify_next)
+                if (*p == j) {
+                        *p = j->notify_next;
+                        break;
+                }
+        j->notify_next = NULL;
+        j->notify_pending = false;
+}
+
+void job_notify_progress(Job *j) {
+        Manager *m;
+
+        assert(j);
+
+        m = j->manager;
+        if (!j->notify_pending) {
+                j->notify_pending = true;
+                j->notify_next = m->notify_head;
+                m->notify_head = j;
+        }
+        /* Told at the end of this loop iteration, with whatever else it brings. */
+        (void) sd_event_source_set_enabled(m->notify_source, SD_EVENT_ONESHOT);
+}
+
+void job_progress_told(Job *j) {
+        assert(j);
+
+        j->progress_told_usec = manager_now_monotonic(j->manager);
+        if (j->notify_pending)
+                job_notify_remove(j);
+}
+
+void job_notify_forget(Job *j) {
+        assert(j);
+
+        if (j->notify_pending)
+                job_notify_remove(j);
+}
+
+/* Tells every pending job whose interval has passed; the timer wakes for the next one. */
+static void manager_flush_progress(Manager *m) {
+        uint64_t now = manager_now_monotonic(m), next = UINT64_MAX;
+        Job *j, *following;
+
+        for (j = m->notify_head; j; j = following) {
+                following = j->notify_next;
+                if (now >= job_notify_due(j))
+                        notify_changed(j, JOB_CHANGE_PROGRESS);  /* tells, and takes it off the list */
+                else if (job_notify_due(j) < next)
+                        next = job_notify_due(j);
+        }
+        if (next == UINT64_MAX)
+                return;
+        (void) sd_event_source_set_time(m->notify_timer, next);
+        (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_ONESHOT);
+}
+
+int on_notify_defer(sd_event_source *s, void *userdata) {
+        manager_flush_progress(userdata);
+        return 0;
+}
+
+int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_flush_progress(userdata);
+        return 0;
+}
