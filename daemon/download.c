@@ -23,10 +23,11 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         Job *j = userdata;
         JobFile *f = j->files[j->current];
 
+        uint64_t before = f->bytes_transferred;
+
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
-        j->last_progress_time = now_realtime(j->manager);
-        j->failures_in_row = 0;
+        job_note_received(j, before, f->bytes_transferred);
         if (!f->validator) {
                 /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);

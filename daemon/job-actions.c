@@ -119,7 +119,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_ARM_RETRY)
                 job_arm_retry(j, retry_after_usec);
         if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
-                j->last_progress_time = now_realtime(j->manager);
+                job_progress_restart(j);
         if (t.state == JOB_TRANSFERRED)
                 j->completion_time = now_realtime(j->manager);
         if (job_state_is_final(t.state))

@@ -12,6 +12,7 @@
 
 #include "fsops.h"
 #include "job.h"
+#include "progress-rule.h"
 #include "rate-window.h"
 
 /* Owned by higher layers; a job only points at them. */
@@ -67,6 +68,8 @@ struct Job {
 
         uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
         uint64_t last_progress_time;    /* µs, realtime; the NoProgressTimeout clock */
+        uint64_t received;              /* bytes received since the daemon started (never goes back) */
+        ProgressMeter progress;         /* whether they are progress (progress-rule.h) */
         uint64_t retry_time;            /* µs, realtime; when transient-error ends */
         uint64_t retire_time;           /* µs, realtime; when the job reached a final state */
 

@@ -150,6 +150,10 @@ void job_wait_reason_told(Job *j);
 void manager_update_wait_reasons(Manager *m);
 
 /* retry.c */
+/* The NoProgressTimeout clock starts again now (creation, Resume, start-up). */
+void job_progress_restart(Job *j);
+/* A transfer's position went from before to after: progress if it is enough (progress-rule.h). */
+void job_note_received(Job *j, uint64_t before, uint64_t after);
 void job_arm_retry(Job *j, uint64_t retry_after_usec);
 void job_arm_retry_timer(Job *j);
 void job_disarm_retry(Job *j);

@@ -101,6 +101,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->no_progress_timeout = 1209600;
         j->minimum_notification_interval = 500;
         j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
+        progress_meter_reset(&j->progress, j->last_progress_time, 0);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
         if (!j->display_name || !j->description) {

@@ -83,6 +83,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
 
         j->manager = m;
         j->fd = -1;
+        progress_meter_reset(&j->progress, now, 0);
         /* Stored with the job: the groups of the caller that created it. Jobs stored before,
          * or created on a bus that did not tell: the user database's, now. */
         r = j->identity_from_caller ? 0 : fs_identity_load(j->owner, &j->identity);

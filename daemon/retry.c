@@ -10,6 +10,24 @@
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
+void job_progress_restart(Job *j) {
+        j->last_progress_time = now_realtime(j->manager);
+        progress_meter_reset(&j->progress, j->last_progress_time, j->received);
+}
+
+void job_note_received(Job *j, uint64_t before, uint64_t after) {
+        uint64_t now = now_realtime(j->manager);
+
+        if (after > before)
+                j->received += after - before;
+        /* A few bytes a minute are no progress (progress-rule.h): they neither hold off
+         * NoProgressTimeout nor count as a success for the retry delays. */
+        if (progress_meter_update(&j->progress, now, j->received)) {
+                j->last_progress_time = now;
+                j->failures_in_row = 0;
+        }
+}
+
 void job_arm_retry(Job *j, uint64_t retry_after_usec) {
         const RetryPolicy policy = { .foreground_base_usec = j->manager->config.foreground_retry_base_usec };
         uint64_t delay;

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "http-util.h"
 #include "log.h"
+#include "progress-rule.h"
 #include "transfer.h"
 #include "util.h"
 
@@ -493,6 +494,10 @@ static int transfer_request(Transfer *t) {
         if (r < 0)
                 return r;
         (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+        /* A transfer its own limit holds below the stall rule's speed is not stalled. Set per
+         * request: curl takes no option changes while a request runs. */
+        if (t->rate > 0)
+                (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, progress_low_speed_limit(t->rate));
         (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
         (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
         (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_write);
