@@ -5,6 +5,11 @@
  * act through connections of their own, against a server that sends some
  * resources at a trickle of 2 bytes a second.
  *
+ *  - Fair shares before priorities: four `high` jobs of A fill the four
+ *    transfer slots at a trickle; B's `normal` job still starts at once (one of
+ *    A's yields its slot) and finishes.
+ *  - A cap on one user's foreground transfers: beyond
+ *    MaxForegroundTransfersPerUser, A's foreground jobs wait.
  *  - The throughput rule: a few bytes a minute are no progress. A trickling
  *    attempt ends like a stalled one (Timeout, after StallTimeoutSec), and a
  *    job that never does better fails with NoProgress after NoProgressTimeout.
@@ -111,6 +116,121 @@ start (Env *env, BusClient *client, const char *priority, const char *url, const
         return g_steal_pointer (&job);
 }
 
+static gboolean
+is_active (const char *state)
+{
+        return g_strcmp0 (state, "connecting") == 0 || g_strcmp0 (state, "transferring") == 0;
+}
+
+/* Waits until job is connecting or transferring. */
+static void
+wait_active (Env *env, const char *job)
+{
+        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+
+        for (;;) {
+                g_autofree char *state = job_get_string (env->fx, job, "State");
+                if (is_active (state))
+                        return;
+                if (g_get_monotonic_time () > deadline)
+                        g_error ("%s stayed %s", job, state);
+                /* PropertiesChanged wakes the wait; a state change always sends one. */
+                bus_wait_property (env->fx, job, XFERD_JOB_IFACE, "State", g_variant_new_string ("transferring"), 500);
+        }
+}
+
+static guint
+count_active (Env *env, char **jobs, guint n)
+{
+        guint active = 0;
+
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *state = job_get_string (env->fx, jobs[i], "State");
+                active += is_active (state);
+        }
+        return active;
+}
+
+/* ------------------------------------------------------- fair shares */
+
+/* A fills every background slot with `high` jobs at a trickle; B's `normal` job takes a
+ * slot at once from one of them (A holds more than its share), finishes, and gives the slot
+ * back. */
+static void
+test_fair_share (void)
+{
+        if (!needs_met ())
+                return;
+        g_autoptr(Env) env = env_new ("[Daemon]\nMaxBackgroundTransfers=4\n", NULL);
+        g_autofree char *slow_url = serve (env, "/slow.bin", 64 * 1024, TRICKLE);
+        g_autofree char *fast_url = serve (env, "/fast.bin", 256 * 1024, 0);
+        char *a_jobs[4];
+
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("a%u.bin", i);
+                a_jobs[i] = start (env, env->a, "high", slow_url, name);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++)
+                wait_active (env, a_jobs[i]);
+
+        g_autofree char *b_job = start (env, env->b, "normal", fast_url, "b.bin");
+        job_wait_state (env->fx, b_job, "transferred");
+        bus_client_job_call (env->b, b_job, "Cancel");
+
+        /* One of A's yielded and kept its bytes; with B gone it has its slot back. */
+        guint yielded = 0;
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                g_autoptr(GPtrArray) history = job_state_history (env->fx, a_jobs[i]);
+                for (guint k = 1; k < history->len; k++)
+                        if (g_strcmp0 (g_ptr_array_index (history, k), "queued") == 0 &&
+                            is_active (g_ptr_array_index (history, k - 1)))
+                                yielded++;
+        }
+        g_assert_cmpuint (yielded, ==, 1);
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++)
+                wait_active (env, a_jobs[i]);
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                bus_client_job_call (env->a, a_jobs[i], "Cancel");
+                g_free (a_jobs[i]);
+        }
+}
+
+/* ------------------------------------------------------- foreground cap */
+
+/* MaxForegroundTransfersPerUser=2: A's third foreground job waits while two run, also after
+ * B's foreground job (started later) has run and finished; it starts when one of A's ends. */
+static void
+test_foreground_cap (void)
+{
+        if (!needs_met ())
+                return;
+        g_autoptr(Env) env = env_new ("[Daemon]\nMaxForegroundTransfersPerUser=2\n", NULL);
+        g_autofree char *slow_url = serve (env, "/slow.bin", 64 * 1024, TRICKLE);
+        g_autofree char *fast_url = serve (env, "/fast.bin", 256 * 1024, 0);
+        char *a_jobs[3];
+
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("a%u.bin", i);
+                a_jobs[i] = start (env, env->a, "foreground", slow_url, name);
+        }
+        wait_active (env, a_jobs[0]);
+        wait_active (env, a_jobs[1]);
+        /* B's later job has been through the scheduler, so A's third has too. */
+        g_autofree char *b_job = start (env, env->b, "foreground", fast_url, "b.bin");
+        job_wait_state (env->fx, b_job, "transferred");
+        g_autofree char *third = job_get_string (env->fx, a_jobs[2], "State");
+        g_assert_cmpstr (third, ==, "queued");
+        g_assert_cmpuint (count_active (env, a_jobs, G_N_ELEMENTS (a_jobs)), ==, 2);
+
+        bus_client_job_call (env->a, a_jobs[0], "Cancel");
+        wait_active (env, a_jobs[2]);
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                if (i > 0)
+                        bus_client_job_call (env->a, a_jobs[i], "Cancel");
+                g_free (a_jobs[i]);
+        }
+}
+
 /* ------------------------------------------------------- throughput rule */
 
 /* 2 bytes a second keep a connection open but are no progress: with StallTimeoutSec=2 the
@@ -149,6 +269,8 @@ int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/fairness/fair-share", test_fair_share);
+        g_test_add_func ("/fairness/foreground-cap", test_foreground_cap);
         g_test_add_func ("/fairness/throughput-rule", test_throughput_rule);
         return g_test_run ();
 }
