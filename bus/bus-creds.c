@@ -20,20 +20,19 @@
 #include <string.h>
 
 #include "bus.h"
+#include "hashmap.h"
 #include "log.h"
 
 typedef struct CredsEntry {
-        struct CredsEntry *next;
         uid_t uid;
         int n_groups;           /* < 0: the bus did not say */
         gid_t *groups;
-        char name[];
+        char name[];            /* the key */
 } CredsEntry;
 
 /* More than the kernel allows (NGROUPS_MAX): a reply claiming more is not believed. */
 #define CREDS_MAX_GROUPS 65536
 
-#define CREDS_BUCKETS 256
 /* Live connections are bounded by the bus (dbus-daemon's default is a few thousand): this only
  * caps memory should a bus allow more. Past it the cache starts over. */
 #define CREDS_MAX_ENTRIES 16384
@@ -41,8 +40,7 @@ typedef struct CredsEntry {
 struct BusCreds {
         sd_bus *bus;
         sd_bus_slot *match;
-        size_t n_entries;
-        CredsEntry *buckets[CREDS_BUCKETS];
+        Hashmap *entries;       /* CredsEntry by unique name */
         BusCredsNameGone name_gone;
         void *name_gone_userdata;
         CredsEntry *uncached;   /* the last answer that could not be cached, until the next call */
@@ -55,33 +53,17 @@ static void creds_entry_free(CredsEntry *e) {
         free(e);
 }
 
-static unsigned hash_name(const char *s) {
-        unsigned h = 5381;
-
-        for (; *s; s++)
-                h = h * 33 + (unsigned char) *s;
-        return h % CREDS_BUCKETS;
-}
-
 static void creds_clear(BusCreds *c) {
-        for (size_t i = 0; i < CREDS_BUCKETS; i++)
-                while (c->buckets[i]) {
-                        CredsEntry *e = c->buckets[i];
-                        c->buckets[i] = e->next;
-                        creds_entry_free(e);
-                }
-        c->n_entries = 0;
+        size_t i = 0;
+        void *e;
+
+        while (hashmap_iterate(c->entries, &i, &e))
+                creds_entry_free(e);
+        hashmap_clear(c->entries);
 }
 
 static void creds_forget(BusCreds *c, const char *name) {
-        for (CredsEntry **p = &c->buckets[hash_name(name)]; *p; p = &(*p)->next)
-                if (streq((*p)->name, name)) {
-                        CredsEntry *e = *p;
-                        *p = e->next;
-                        creds_entry_free(e);
-                        c->n_entries--;
-                        return;
-                }
+        creds_entry_free(hashmap_remove(c->entries, name));
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -110,10 +92,16 @@ int bus_creds_new(sd_bus *bus, BusCreds **ret) {
         if (!c)
                 return -ENOMEM;
         c->bus = bus;
+        c->entries = hashmap_new();
+        if (!c->entries) {
+                free(c);
+                return -ENOMEM;
+        }
         /* Synchronous: the match is in place before xferd takes its name and reads a call. */
         r = sd_bus_match_signal(bus, &c->match, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                 "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, c);
         if (r < 0) {
+                hashmap_free(c->entries);
                 free(c);
                 return r;
         }
@@ -125,6 +113,7 @@ BusCreds *bus_creds_free(BusCreds *c) {
         if (!c)
                 return NULL;
         creds_clear(c);
+        hashmap_free(c->entries);
         creds_entry_free(c->uncached);
         sd_bus_slot_unref(c->match);
         free(c);
@@ -139,7 +128,7 @@ void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata) {
 
 size_t bus_creds_size(const BusCreds *c) {
         assert(c);
-        return c->n_entries;
+        return hashmap_size(c->entries);
 }
 
 /* UnixGroupIDs of a GetConnectionCredentials reply, the variant entered. */
@@ -227,7 +216,6 @@ static int query_uid(sd_bus_message *m, CredsEntry *e) {
 int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret) {
         const char *sender;
         CredsEntry *e;
-        unsigned h = 0;
         size_t n;
         int r;
 
@@ -238,13 +226,10 @@ int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret) {
         creds_entry_free(c->uncached);
         c->uncached = NULL;
         sender = sd_bus_message_get_sender(m);
-        if (sender) {
-                h = hash_name(sender);
-                for (e = c->buckets[h]; e; e = e->next)
-                        if (streq(e->name, sender)) {
-                                *ret = (BusCaller) { .uid = e->uid, .n_groups = e->n_groups, .groups = e->groups };
-                                return 0;
-                        }
+        e = sender ? hashmap_get(c->entries, sender) : NULL;
+        if (e) {
+                *ret = (BusCaller) { .uid = e->uid, .n_groups = e->n_groups, .groups = e->groups };
+                return 0;
         }
 
         n = sender ? strlen(sender) : 0;
@@ -258,8 +243,7 @@ int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret) {
         /* From the bus driver's record of the connection, never from the message's arguments. */
         r = sender ? query_credentials(c, sender, e) : -ENODATA;
         if (r < 0) {
-                free(e->groups);
-                e->groups = NULL;
+                e->groups = mfree(e->groups);
                 e->n_groups = -1;
                 r = query_uid(m, e);
         }
@@ -275,11 +259,10 @@ int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret) {
                 c->uncached = e;  /* lives while this message is handled */
                 return 0;
         }
-        if (c->n_entries >= CREDS_MAX_ENTRIES)
+        if (hashmap_size(c->entries) >= CREDS_MAX_ENTRIES)
                 creds_clear(c);
-        e->next = c->buckets[h];
-        c->buckets[h] = e;
-        c->n_entries++;
+        if (hashmap_put(c->entries, e->name, e) < 0)
+                c->uncached = e;  /* not cached either */
         return 0;
 }
 

@@ -56,9 +56,9 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         if (m && bus_access_get_caller_uid(b, m, &uid) >= 0)
                 all = uid == 0 || bus_polkit_authorized(b->polkit, m);
 
-        for (Job *j = manager_first_job(b->manager); j; j = j->next)
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j))
                 n++;
-        for (Job *j = manager_first_retained(b->manager); j; j = j->next)
+        for (Job *j = manager_first_retained(b->manager); j; j = job_next(j))
                 n++;
 
         l = calloc(n + 1, sizeof(char *));
@@ -66,7 +66,7 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
                 return -ENOMEM;
         for (int pass = 0; pass < 2; pass++)
                 for (Job *j = pass == 0 ? manager_first_job(b->manager) : manager_first_retained(b->manager);
-                     j; j = j->next) {
+                     j; j = job_next(j)) {
                         if (!all && j->owner != uid)
                                 continue;
                         l[k] = strdup(bus_job_path(j).s);
@@ -102,7 +102,7 @@ static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *err
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
         _cleanup_free_ char **urls = NULL, **paths = NULL;
-        size_t n = 0, allocated = 0;
+        size_t n = 0, n_urls_allocated = 0, n_paths_allocated = 0;
         const char *url, *path;
         int r;
 
@@ -110,18 +110,12 @@ static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
-                if (n + 1 >= allocated) {
-                        size_t a = allocated ? allocated * 2 : 16;
-                        char **u = realloc(urls, a * sizeof(char *)), **p;
-                        if (!u)
-                                return -ENOMEM;
-                        urls = u;
-                        p = realloc(paths, a * sizeof(char *));
-                        if (!p)
-                                return -ENOMEM;
-                        paths = p;
-                        allocated = a;
-                }
+                r = array_reserve((void **) &urls, &n_urls_allocated, n + 1, sizeof(char *));
+                if (r < 0)
+                        return r;
+                r = array_reserve((void **) &paths, &n_paths_allocated, n + 1, sizeof(char *));
+                if (r < 0)
+                        return r;
                 /* The strings live in the message, which outlives this call. */
                 urls[n] = (char *) url;
                 paths[n] = (char *) path;
@@ -245,6 +239,7 @@ const char *bus_job_error_name(const Job *j, char *buf, size_t size) {
 
         if (!j->error_name)
                 return "";
+        /* As stored: a name the table no longer has still reads as it was. */
         snprintf(buf, size, XFERD_ERROR_PREFIX "%s", j->error_name);
         return buf;
 }
@@ -472,6 +467,37 @@ static int property_set_no_progress_timeout(sd_bus *bus, const char *path, const
                            job_set_no_progress_timeout, error);
 }
 
+static int property_get_cancel_when_owner_gone(sd_bus *bus, const char *path, const char *interface,
+                                               const char *property, sd_bus_message *reply, void *userdata,
+                                               sd_bus_error *error) {
+        const Job *j = userdata;
+        return sd_bus_message_append(reply, "b", j->cancel_with != NULL);
+}
+
+/* true binds the job to the connection that writes it (see bus-owner.c), false unbinds it. */
+static int property_set_cancel_when_owner_gone(sd_bus *bus, const char *path, const char *interface,
+                                               const char *property, sd_bus_message *value, void *userdata,
+                                               sd_bus_error *error) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+        _cleanup_free_ char *binding = NULL;
+        Job *j = userdata;
+        int b, r;
+
+        r = sd_bus_message_read(value, "b", &b);
+        if (r < 0)
+                return r;
+        if (b) {
+                r = bus_owner_binding(manager_get_observer_userdata(j->manager), sd_bus_get_current_message(bus),
+                                      &binding);
+                if (r == -EINVAL)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "CancelWhenOwnerGone needs a caller with a unique bus name.");
+                if (r < 0)
+                        return r;
+        }
+        return set_result(job_set_cancel_with(j, binding, &e), &e, error);
+}
+
 /* Names, paths and messages may be private: their values never travel in broadcasts, so their
  * changes are announced as invalidations only. */
 const sd_bus_vtable bus_job_vtable[] = {
@@ -544,5 +570,8 @@ const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_PROPERTY("HttpHeaderNames", "as", property_get_header_names, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("UploadUrl", "s", NULL, offsetof(Job, upload_url), SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_WRITABLE_PROPERTY("CancelWhenOwnerGone", "b", property_get_cancel_when_owner_gone,
+                                 property_set_cancel_when_owner_gone, 0,
+                                 SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

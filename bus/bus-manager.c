@@ -80,21 +80,37 @@ static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) 
         return 0;
 }
 
+/* The option cancel-when-owner-gone: true binds the new job to the caller's connection. */
+static int owner_binding_option(Bus *b, sd_bus_message *m, bool wanted, char **ret, sd_bus_error *error) {
+        int r;
+
+        *ret = NULL;
+        if (!wanted)
+                return 0;
+        r = bus_owner_binding(b, m, ret);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "cancel-when-owner-gone needs a caller with a unique bus name.");
+        return r;
+}
+
 static int reply_job(sd_bus_message *m, const Job *j) {
         return sd_bus_reply_method_return(m, "so", j->id, bus_job_path(j).s);
 }
 
-enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION };
+enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE };
 
 static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const OptionSpec spec[] = {
                 [OPT_TYPE] = { "type", 's' },
                 [OPT_PRIORITY] = { "priority", 's' },
                 [OPT_DESCRIPTION] = { "description", 's' },
+                [OPT_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", 'b' },
         };
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
         CallError e = { .kind = CALL_ERROR_NONE };
+        _cleanup_free_ char *binding = NULL;
         const char *name;
         OptionValues v;
         BusCaller caller;
@@ -119,6 +135,11 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                         return r;
         }
         o.description = v.strings[OPT_DESCRIPTION];
+        r = owner_binding_option(b, m, v.present[OPT_CANCEL_WHEN_OWNER_GONE] && v.booleans[OPT_CANCEL_WHEN_OWNER_GONE],
+                                 &binding, error);
+        if (r < 0)
+                return r;
+        o.cancel_with = binding;
 
         r = bus_access_get_caller(b, m, &caller);
         if (r < 0)
@@ -132,7 +153,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         return reply_job(m, j);
 }
 
-enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME };
+enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE };
 
 static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const OptionSpec spec[] = {
@@ -140,7 +161,9 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 [DL_PRIORITY] = { "priority", 's' },
                 [DL_DESCRIPTION] = { "description", 's' },
                 [DL_DISPLAY_NAME] = { "display-name", 's' },
+                [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", 'b' },
         };
+        _cleanup_free_ char *binding = NULL;
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL, .auto_complete = true };
         CallError e = { .kind = CALL_ERROR_NONE };
@@ -165,6 +188,11 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                         return r;
         }
         o.description = v.strings[DL_DESCRIPTION];
+        r = owner_binding_option(b, m, v.present[DL_CANCEL_WHEN_OWNER_GONE] && v.booleans[DL_CANCEL_WHEN_OWNER_GONE],
+                                 &binding, error);
+        if (r < 0)
+                return r;
+        o.cancel_with = binding;
 
         copy = strdup(path);
         if (!copy)
@@ -205,7 +233,7 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
                 return r;
         j = manager_find_job(b->manager, id);
         if (!j || job_state_is_final(j->state))
-                return sd_bus_error_setf(error, XFERD_ERROR_NO_SUCH_JOB,
+                return sd_bus_error_setf(error, bus_error_name(ERROR_NAME_NO_SUCH_JOB),
                                          "No job with id '%s' is queued; see ListJobs.", id);
         r = bus_access_check_job(b, m, j, error);
         if (r < 0)
@@ -236,7 +264,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_open_container(reply, 'a', "(ssssutto)");
         if (r < 0)
                 return r;
-        for (Job *j = manager_first_job(b->manager); j; j = j->next) {
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j)) {
                 if (!all && j->owner != uid)
                         continue;
                 r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,

@@ -10,17 +10,17 @@
 
 #define AUTO_COMPLETE_WINDOW_USEC (5 * USEC_PER_MSEC)
 
-void job_auto_complete(Job *j) {
+void complete_auto_queue(Job *j) {
         Manager *m = j->manager;
 
-        if (j->auto_complete_pending)
+        assert(j);
+
+        if (list_node_is_linked(&m->auto_complete, &j->auto_complete_node))
                 return;
-        crash_point("auto-complete-queued");
-        j->auto_complete_pending = true;
-        j->auto_complete_next = m->auto_complete_head;
-        m->auto_complete_head = j;
+        manager_crash_point("auto-complete-queued");
+        list_prepend(&m->auto_complete, &j->auto_complete_node);
         /* Jobs that finish within a few milliseconds of each other complete as one batch,
-         * which shares its durability work (see batch_sync_data()). */
+         * which shares its durability work (see sync_policy_sync_batch()). */
         if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
                 return;
         uint64_t now;
@@ -29,8 +29,11 @@ void job_auto_complete(Job *j) {
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_ONESHOT);
 }
 
-void work_fail(CompleteWork *w, int r, const char *format, ...) {
+void complete_work_fail(CompleteWork *w, int r, const char *format, ...) {
         va_list ap;
+
+        assert(w);
+        assert(format);
 
         w->r = r < 0 ? r : -EIO;
         w->e.kind = CALL_ERROR_COMPLETE_FAILED;
@@ -48,7 +51,7 @@ static void job_reset_file(Job *j, size_t i) {
         f->bytes_transferred = 0;
         f->bytes_total = UINT64_MAX;
         f->validator = mfree(f->validator);
-        job_save_file(j, i);
+        checkpoint_save_file(j, i);
         if (j->current > i)
                 j->current = i;
 }
@@ -60,18 +63,18 @@ static void work_open(CompleteWork *w, FsDirCache *cache) {
 
         for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
                 JobFile *f = j->files[i];
-                FsDir d = file_dir(f);
+                FsDir d = job_file_dir(f);
 
                 if (!f->completed || f->committed)
                         continue;
                 int fd = fsops_open_finished(&j->identity, &d, cache, f->temp_name, 0644);
                 if (fd == -ENOENT && f->temp_exists) {
                         job_reset_file(j, i);
-                        work_fail(w, fd, "The temporary file of %s vanished; the file was reset and the job "
+                        complete_work_fail(w, fd, "The temporary file of %s vanished; the file was reset and the job "
                                   "suspended: Resume it to download the file again.", f->path);
                         (void) job_apply(j, JOB_EVENT_SUSPEND, NULL);
                 } else if (fd < 0)
-                        work_fail(w, fd, "Cannot move the finished file into place at %s: %s%s. Nothing was "
+                        complete_work_fail(w, fd, "Cannot move the finished file into place at %s: %s%s. Nothing was "
                                   "moved; call Complete again once it is fixed.", f->path, strerror(-fd),
                                   fd == -ESTALE ? " (its directory was replaced since the file was added)" : "");
                 else
@@ -105,7 +108,7 @@ static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDir
 
         for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
-                FsDir d = file_dir(f);
+                FsDir d = job_file_dir(f);
 
                 if (w->fds[i] < 0)
                         continue;
@@ -115,7 +118,7 @@ static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDir
                 }
                 int r = fsops_rename(&j->identity, &d, cache, f->temp_name, f->name);
                 if (r < 0) {
-                        work_fail(w, r, "Cannot move the finished file into place at %s: %s%s. Files moved "
+                        complete_work_fail(w, r, "Cannot move the finished file into place at %s: %s%s. Files moved "
                                   "so far stay; call Complete again to continue.", f->path, strerror(-r),
                                   r == -ESTALE ? " (its directory was replaced)" : "");
                         f->committed = false;
@@ -138,7 +141,7 @@ static int batch_record(Manager *m, CompleteWork *works, size_t n) {
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; i < works[w].job->n_files; i++)
                         if (works[w].fds[i] >= 0)
-                                job_save_file(works[w].job, i);
+                                checkpoint_save_file(works[w].job, i);
         return store_end(m->store);
 }
 
@@ -169,7 +172,7 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                         work_open(&works[w], &cache);
         /* The sync may take a while: the renames check the directories afresh. */
         fs_dir_cache_done(&cache);
-        batch_sync_data(works, n);
+        sync_policy_sync_batch(works, n);
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
                         if (works[w].fds[i] >= 0)
@@ -180,16 +183,16 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                  * file: nothing moves (work_rename puts every committed flag back). */
                 for (size_t w = 0; w < n; w++)
                         if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
-                                work_fail(&works[w], r, "Cannot record the completion of job %s in the job "
+                                complete_work_fail(&works[w], r, "Cannot record the completion of job %s in the job "
                                           "store: %s. Nothing was moved; call Complete again.",
                                           works[w].job->id, strerror(-r));
-        crash_point("complete-renaming");
+        manager_crash_point("complete-renaming");
         for (size_t w = 0; w < n; w++)
                 if (works[w].job->type == JOB_DOWNLOAD)
                         work_rename(&works[w], dirs, &n_dirs, &cache);
         /* Each directory once, after every rename into it (jobs of a batch may share one). */
         for (size_t k = 0; k < n_dirs; k++) {
-                FsDir d = file_dir(dirs[k].file);
+                FsDir d = job_file_dir(dirs[k].file);
                 r = fsops_sync_directory(dirs[k].identity, &d, &cache);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot sync directory %s", d.path);
@@ -245,6 +248,9 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
         CompleteWork w;
         int r;
 
+        assert(j);
+        assert(ret_partial);
+
         /* Ask first: the renames happen only if the state allows Complete. */
         r = job_transition(j->state, JOB_EVENT_COMPLETE, &ctx, &t);
         if (r < 0)
@@ -266,22 +272,19 @@ int job_complete(Job *j, bool *ret_partial, CallError *e) {
 }
 
 /* Auto-complete runs batched: jobs that finish in one loop iteration share one sync. */
-int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
+int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         CompleteWork *works;
         size_t n = 0;
         Job *j;
 
-        for (j = m->auto_complete_head; j; j = j->auto_complete_next)
-                n++;
-        works = calloc(n + 1, sizeof *works);
+        assert(m);
+
+        works = calloc(m->auto_complete.n + 1, sizeof *works);
         if (!works)
                 return log_oom();
-        n = 0;
-        while ((j = m->auto_complete_head)) {
-                m->auto_complete_head = j->auto_complete_next;
-                j->auto_complete_next = NULL;
-                j->auto_complete_pending = false;
+        while ((j = LIST_ENTRY(m->auto_complete.head, Job, auto_complete_node))) {
+                list_remove(&m->auto_complete, &j->auto_complete_node);
                 if (j->state != JOB_TRANSFERRED || !j->auto_complete)
                         continue;
                 if (complete_work_init(&works[n], j) < 0) {
@@ -297,7 +300,7 @@ int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (works[w].r < 0) {
                         log_job_warning(j->id, j->owner, NULL, "Automatic completion failed: %s", works[w].e.message);
                         if (j->state == JOB_TRANSFERRED) {
-                                job_set_error(j, "CompleteFailed", works[w].e.message,
+                                job_set_error(j, ERROR_NAME_COMPLETE_FAILED, works[w].e.message,
                                               "A file could not be moved into place");
                                 (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
                         }

@@ -14,27 +14,28 @@ void pending_unlink_free(PendingUnlink *p) {
         free(p);
 }
 
-int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        PendingUnlink **p = &m->pending_unlinks;
+        PendingUnlink *next;
 
-        while (*p) {
-                PendingUnlink *u = *p;
+        assert(m);
+
+        for (PendingUnlink *u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node); u; u = next) {
+                next = LIST_ENTRY(u->node.next, PendingUnlink, node);
                 FsDir d = { .path = u->dir, .dev = u->dev, .ino = u->ino };
                 int r = fsops_unlink(&u->identity, &d, u->name);
                 if (r < 0) {
                         log_warning_errno(r, "Still cannot remove temporary file %s/%s, will try again", u->dir, u->name);
-                        p = &u->next;
                         continue;
                 }
                 log_info("Removed temporary file %s/%s that could not be removed before.", u->dir, u->name);
                 if (m->store)
                         (void) store_remove_pending_unlink(m->store, u->dir, u->name);
-                *p = u->next;
+                list_remove(&m->pending_unlinks, &u->node);
                 pending_unlink_free(u);
         }
 
-        if (m->pending_unlinks) {
+        if (!list_is_empty(&m->pending_unlinks)) {
                 uint64_t now;
                 if (m->unlink_retry_usec < 3600 * USEC_PER_SEC)
                         m->unlink_retry_usec *= 2;
@@ -43,7 +44,7 @@ int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
                 }
         }
-        manager_check_idle(m);
+        idle_check(m);
         return 0;
 }
 
@@ -64,8 +65,7 @@ static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, 
         }
         u->dev = dev;
         u->ino = ino;
-        u->next = m->pending_unlinks;
-        m->pending_unlinks = u;
+        list_prepend(&m->pending_unlinks, &u->node);
         if (save && m->store)
                 (void) store_add_pending_unlink(m->store, owner, dir, dev, ino, name);
 
@@ -81,11 +81,14 @@ static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) 
         (void) manager_add_pending_unlink(m, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name, true);
 }
 
-void job_unlink_temporary(Job *j, JobFile *f) {
+void pending_unlink_remove_temporary(Job *j, JobFile *f) {
+        assert(j);
+        assert(f);
+
         if (!f->temp_exists)
                 return;
 
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
         int r = fsops_unlink(&j->identity, &d, f->temp_name);
         if (r < 0) {
                 log_warning_errno(r, "Cannot remove temporary file %s/%s of job %s now, will try again",
@@ -97,12 +100,16 @@ void job_unlink_temporary(Job *j, JobFile *f) {
         f->validator = mfree(f->validator);
 }
 
-int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
-                                        void *userdata) {
+int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                         void *userdata) {
         Manager *m = userdata;
         FsIdentity id;
         FsDir d = { .path = dir, .dev = dev, .ino = ino };
         int r;
+
+        assert(dir);
+        assert(name);
+        assert(m);
 
         r = fs_identity_load(owner, &id);
         if (r < 0)

@@ -51,6 +51,7 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_int64(st, ":error_count", j->error_count, &rc);
         sql_bind_text(st, ":upload_url", j->upload_url, &rc);
         sql_bind_int64(st, ":minimum_notification_interval", j->minimum_notification_interval, &rc);
+        sql_bind_text(st, ":cancel_with", j->cancel_with, &rc);
         /* NULL: from the user database when the job is loaded. */
         sql_bind_text(st, ":fs_gid", gid, &rc);
         sql_bind_text(st, ":fs_groups", groups, &rc);
@@ -157,6 +158,7 @@ enum {
         JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
         JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
         JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
+        JC_CANCEL_WITH,
         JC_FS_GID, JC_FS_GROUPS,
 };
 
@@ -168,7 +170,6 @@ enum {
 static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
         /* Ready for the next job however this one ends. */
         _cleanup_(sql_resetp) sqlite3_stmt *files = st;
-        size_t allocated = 0;
         int rc;
 
         rc = sqlite3_bind_text(files, 1, j->id, -1, SQLITE_STATIC);
@@ -192,7 +193,7 @@ static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
                 f->bytes_total = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TOTAL);
                 f->bytes_transferred = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TRANSFERRED);
 
-                if (array_reserve((void **) &j->files, &allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
+                if (array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
                         return log_oom();
                 j->files[j->n_files++] = TAKE_PTR(f);
         }
@@ -250,6 +251,7 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
             sql_column_dup(st, JC_ERROR_MESSAGE, &j->error_message) < 0 ||
             sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) < 0 ||
             sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) < 0 ||
+            sql_column_dup(st, JC_CANCEL_WITH, &j->cancel_with) < 0 ||
             sql_column_dup(st, JC_HTTP_HEADERS, &headers) < 0 ||
             (headers && sql_split_headers(headers, &j->http_headers) < 0))
                 return log_oom();
@@ -333,7 +335,7 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
                                    "  modification_time, completion_time, last_progress_time, retry_time,"
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
-                                   "  upload_url, minimum_notification_interval, fs_gid, fs_groups "
+                                   "  upload_url, minimum_notification_interval, cancel_with, fs_gid, fs_groups "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

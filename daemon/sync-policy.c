@@ -49,13 +49,15 @@ typedef struct FsSync {
 
 static void sync_one(CompleteWork *w, size_t i) {
         if (fdatasync(w->fds[i]) < 0)
-                work_fail(w, -errno, "Cannot write %s to disk: %s", w->job->files[i]->path, strerror(errno));
+                complete_work_fail(w, -errno, "Cannot write %s to disk: %s", w->job->files[i]->path, strerror(errno));
 }
 
-void batch_sync_data(CompleteWork *works, size_t n) {
+void sync_policy_sync_batch(CompleteWork *works, size_t n) {
         size_t n_fds = 0, n_fs = 0;
         uint64_t own = 0;
         _cleanup_free_ FsSync *fs = NULL;
+
+        assert(works || n == 0);
 
         for (size_t w = 0; w < n; w++)
                 for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)

@@ -160,6 +160,9 @@ BusClient *bus_client_new (BusFixture *fx, const char *user);
  * primary group gid and the supplementary groups in groups ("27,4242", "" for none), not the
  * user database's. */
 BusClient *bus_client_new_with_groups (BusFixture *fx, const char *user, const char *gid, const char *groups);
+/* SIGKILLs the client (as a crash would end it) and waits until it is gone. NULL as the user
+ * of bus_client_new() runs the client as the test's own user, without runuser. */
+void bus_client_kill (BusClient *client);
 void bus_client_free (BusClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusClient, bus_client_free)
 /* The uid and unique bus name the client connected with. */
