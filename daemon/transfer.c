@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
-#include <sys/statvfs.h>
 #include <time.h>
 
 #include "config.h"
@@ -13,6 +12,7 @@
 #include "log.h"
 #include "progress-rule.h"
 #include "token-bucket.h"
+#include "write-limits.h"
 #include "transfer.h"
 #include "util.h"
 
@@ -63,15 +63,8 @@ struct Transfer {
         bool complete_by_416;   /* the file already held every byte */
         int write_errno;
 
-        /* Limits on what reaches the disk; limit_hit says which one stopped the transfer. */
-        const FsIdentity *identity;
-        uint64_t max_size;
-        DiskReserve keep_free;
-        bool space_checked;
-        uint64_t space_allowance;       /* bytes that may still go before the reserve, as last asked */
-        uint64_t since_space_check;     /* bytes written since the file system was last asked */
-        uint64_t free_seen, reserve_seen;
-        enum { LIMIT_NONE, LIMIT_MAX_SIZE, LIMIT_KEEP_FREE } limit_hit;
+        const FsIdentity *identity;     /* the file's owner, who writes it */
+        WriteLimits limits;             /* MaxFileSize, KeepFree */
 
         char errbuf[CURL_ERROR_SIZE];
 };
@@ -164,10 +157,8 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                 t->total = t->content_length;
         }
 
-        if (t->max_size > 0 && t->total != UINT64_MAX && t->total > t->max_size) {
-                t->limit_hit = LIMIT_MAX_SIZE;
+        if (!write_limits_size_ok(&t->limits, t->total))
                 return 0;  /* never a byte of a file that may not be kept whole */
-        }
         t->body_accepted = true;
         return size;
 }
@@ -250,39 +241,10 @@ static void writeback_start(Transfer *t) {
         t->flushed = t->position;
 }
 
-/* How often the file system is asked for its free space when KeepFree is set: once per this
- * many bytes written, and again whenever a write would pass what the last answer allowed;
- * never once per write. */
-#define SPACE_CHECK_INTERVAL (1024u * 1024u)
-
-/* How many of len more bytes fit before the reserve (all of them without KeepFree). */
-static size_t disk_space_allowed(Transfer *t, size_t len) {
-        struct statvfs sv;
-
-        if (t->keep_free.bytes == 0 && t->keep_free.percent == 0)
-                return len;
-        if (!t->space_checked || t->since_space_check >= SPACE_CHECK_INTERVAL || len > t->space_allowance) {
-                /* Cannot tell: the write's own ENOSPC decides. */
-                if (fstatvfs(t->fd, &sv) < 0)
-                        return len;
-                /* f_bavail: what an unprivileged writer may use, the root reserve excluded. */
-                t->free_seen = (uint64_t) sv.f_bavail * sv.f_frsize;
-                t->reserve_seen = disk_reserve_bytes(&t->keep_free, (uint64_t) sv.f_blocks * sv.f_frsize);
-                t->space_allowance = t->free_seen > t->reserve_seen ? t->free_seen - t->reserve_seen : 0;
-                t->since_space_check = 0;
-                t->space_checked = true;
-        }
-        if (len > t->space_allowance)
-                len = (size_t) t->space_allowance;
-        t->space_allowance -= len;
-        t->since_space_check += len;
-        return len;
-}
-
 /* Writes len bytes at position, as the file's owner, up to the free-space reserve; on
  * failure remembers errno and returns false. */
 static bool write_at_position(Transfer *t, const char *p, size_t len) {
-        size_t allowed = disk_space_allowed(t, len), done = 0;
+        size_t allowed = write_limits_allowed(&t->limits, t->fd, len), done = 0;
         int r;
 
         r = fsops_write_at(t->identity, t->fd, p, allowed, t->position, &done);
@@ -292,8 +254,7 @@ static bool write_at_position(Transfer *t, const char *p, size_t len) {
                 return false;
         }
         if (allowed < len) {
-                t->limit_hit = LIMIT_KEEP_FREE;
-                t->write_errno = ENOSPC;
+                t->write_errno = ENOSPC;  /* the KeepFree reserve */
                 return false;
         }
         return true;
@@ -343,10 +304,8 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
         /* A deferred flush failed: the bytes after it must not land behind a hole. */
         if (t->write_errno != 0)
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
-        if (t->max_size > 0 && (t->position + t->wlen + len < t->position || t->position + t->wlen + len > t->max_size)) {
-                t->limit_hit = LIMIT_MAX_SIZE;
+        if (!write_limits_size_ok(&t->limits, t->position + t->wlen + len))
                 return 0;  /* an endless body ends here */
-        }
         if (bucket_must_wait(t))
                 return CURL_WRITEFUNC_PAUSE;
 
@@ -525,8 +484,7 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
         t->identity = req->identity;
-        t->max_size = req->max_size;
-        t->keep_free = req->keep_free;
+        write_limits_init(&t->limits, req->max_size, &req->keep_free);
         token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->url);
@@ -632,21 +590,8 @@ static void transfer_finish(Transfer *t, CURLcode code) {
 
         if (t->complete_by_416)
                 r.outcome = TRANSFER_OK;
-        else if (t->limit_hit == LIMIT_MAX_SIZE) {
-                /* Waiting would not make the file smaller. */
-                r.outcome = TRANSFER_FATAL;
-                r.error_name = ERROR_NAME_LOCAL_FILE;
-                snprintf(msg, sizeof msg, "The file is larger than MaxFileSize, %" PRIu64 " bytes; the transfer stopped%s",
-                         t->max_size, t->body_accepted ? " at that size" : " before its first byte");
-                r.summary = "The file is larger than MaxFileSize";
-        } else if (t->limit_hit == LIMIT_KEEP_FREE) {
-                /* Like a full disk: retried, and it goes on once space is freed. */
-                r.outcome = TRANSFER_TRANSIENT;
-                r.local_errno = ENOSPC;
-                r.error_name = ERROR_NAME_LOCAL_FILE;
-                snprintf(msg, sizeof msg, "The file system of the temporary file has %" PRIu64 " bytes free and KeepFree "
-                         "keeps %" PRIu64 " bytes free there; waiting for space", t->free_seen, t->reserve_seen);
-                r.summary = "Too little free space (KeepFree)";
+        else if (write_limits_result(&t->limits, t->body_accepted, &r, msg, sizeof msg)) {
+                /* MaxFileSize or KeepFree stopped it: r and msg say which. */
         } else if (t->restart)
                 r.outcome = TRANSFER_RESTART;
         else if (t->write_errno != 0) {
