@@ -45,6 +45,9 @@ struct Manager {
         struct SchedulerEntry *schedule_entries;/* the queue as the scheduler sees it, one pass */
         Job **schedule_jobs;                    /* the job of each entry */
         size_t n_schedule_entries, n_schedule_entries_allocated, n_schedule_jobs_allocated;
+        size_t *schedule_scratch;               /* for counting each user's slots */
+        size_t n_schedule_scratch_allocated;
+        size_t schedule_owners;                 /* users holding background slots, as last counted */
         sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
         List auto_complete;                     /* jobs whose completion is due */
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */

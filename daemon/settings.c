@@ -113,6 +113,7 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 { "StallTimeoutSec", UNIT_SECONDS, 86400 },
                 { "TimeSliceSec", UNIT_SECONDS, 86400 },
                 { "JobInactivityTimeoutSec", UNIT_SECONDS, UINT32_MAX },
+                { "MaxForegroundTransfersPerUser", UNIT_COUNT, 1024 },
         };
         uint64_t v;
         size_t i;
@@ -156,6 +157,7 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                         return -ERANGE;
                 m->job_inactivity_usec = v * USEC_PER_SEC;
                 break;
+        case 11: m->max_foreground_transfers_per_user = (uint32_t) v; break;
         default: return -ENOKEY;
         }
         return 0;
@@ -169,6 +171,7 @@ void settings_manager_defaults(ManagerConfig *c) {
                 .retention_usec = 300 * USEC_PER_SEC,
                 .retry_delay_floor = 5,
                 .max_background_transfers = 4,
+                .max_foreground_transfers_per_user = 4,
                 .background_bandwidth_limit = 0,
                 .max_jobs_per_user = 60,
                 .max_jobs = 300,

@@ -17,6 +17,7 @@ typedef struct ManagerConfig {
         uint64_t retention_usec;
         uint32_t retry_delay_floor;     /* seconds */
         uint32_t max_background_transfers;
+        uint32_t max_foreground_transfers_per_user;     /* 0 = no cap; root is exempt */
         uint64_t background_bandwidth_limit;
         uint32_t max_jobs_per_user;
         uint32_t max_jobs;

@@ -220,6 +220,8 @@ test_foreground_cap (void)
         job_wait_state (env->fx, b_job, "transferred");
         g_autofree char *third = job_get_string (env->fx, a_jobs[2], "State");
         g_assert_cmpstr (third, ==, "queued");
+        g_autofree char *reason = job_get_string (env->fx, a_jobs[2], "WaitReason");
+        g_assert_cmpstr (reason, ==, "max-transfers");
         g_assert_cmpuint (count_active (env, a_jobs, G_N_ELEMENTS (a_jobs)), ==, 2);
 
         bus_client_job_call (env->a, a_jobs[0], "Cancel");
