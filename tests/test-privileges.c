@@ -48,13 +48,14 @@ typedef struct {
 static gboolean
 needs_met (gboolean want_mke2fs)
 {
+        g_autofree char *mke2fs = want_mke2fs ? g_find_program_in_path ("mke2fs") : NULL;
         const char *missing = NULL;
 
         if (geteuid () != 0)
                 missing = "root";
         else if (!getpwnam (USER_A))
                 missing = "the user " USER_A " (scripts/test.sh makes it)";
-        else if (want_mke2fs && !g_find_program_in_path ("mke2fs"))
+        else if (want_mke2fs && !mke2fs)
                 missing = "mke2fs (e2fsprogs)";
         if (!missing)
                 return TRUE;
