@@ -35,10 +35,8 @@ void complete_work_fail(CompleteWork *w, int r, const char *format, ...) {
         assert(w);
         assert(format);
 
-        w->r = r < 0 ? r : -EIO;
-        w->e.kind = CALL_ERROR_COMPLETE_FAILED;
         va_start(ap, format);
-        vsnprintf(w->e.message, sizeof w->e.message, format, ap);
+        w->r = call_error_setv(&w->e, r < 0 ? r : -EIO, CALL_ERROR_COMPLETE_FAILED, format, ap);
         va_end(ap);
 }
 
@@ -133,8 +131,6 @@ static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDir
 static int batch_record(Manager *m, CompleteWork *works, size_t n) {
         int r;
 
-        if (!m->store)
-                return 0;
         r = store_begin(m->store);
         if (r < 0)
                 return r;
@@ -182,10 +178,12 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                 /* Without that record a crash after a rename could not be told from a lost
                  * file: nothing moves (work_rename puts every committed flag back). */
                 for (size_t w = 0; w < n; w++)
-                        if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
+                        if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD) {
                                 complete_work_fail(&works[w], r, "Cannot record the completion of job %s in the job "
-                                          "store: %s. Nothing was moved; call Complete again.",
-                                          works[w].job->id, strerror(-r));
+                                          "store in the state directory %s: %s. Nothing was moved; call "
+                                          "Complete again.", works[w].job->id, m->config.state_dir, strerror(-r));
+                                works[w].e.kind = CALL_ERROR_IO;
+                        }
         manager_crash_point("complete-renaming");
         for (size_t w = 0; w < n; w++)
                 if (works[w].job->type == JOB_DOWNLOAD)
@@ -213,9 +211,12 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
 
         for (size_t w = 0; w < n; w++) {
                 Job *j = works[w].job;
+                bool moved = false;
 
-                for (size_t i = 0; i < j->n_files; i++)
+                for (size_t i = 0; i < j->n_files; i++) {
+                        moved = moved || (works[w].fds[i] >= 0 && j->files[i]->committed);
                         works[w].fds[i] = safe_close(works[w].fds[i]);
+                }
                 if (works[w].r < 0)
                         continue;
                 if (j->type == JOB_UPLOAD)
@@ -226,6 +227,12 @@ static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
                         if (!j->files[i]->committed)
                                 works[w].partial = true;
                 works[w].r = job_apply(j, JOB_EVENT_COMPLETE, &works[w].e);
+                if (works[w].r < 0 && works[w].e.kind == CALL_ERROR_IO && moved)
+                        /* The files are in place already: say so, not "nothing changed". */
+                        (void) call_error_set(&works[w].e, works[w].r, CALL_ERROR_IO,
+                                              "The files of job %s are in place, but the job store in the state "
+                                              "directory %s cannot record that it is complete: %s. Call Complete "
+                                              "again.", j->id, m->config.state_dir, strerror(-works[w].r));
                 if (works[w].r >= 0)
                         log_job_info(j->id, j->owner, NULL, "Completed%s.", works[w].partial ? " partially" : "");
         }

@@ -59,8 +59,6 @@ bool manager_is_idle(Manager *m) {
          * is stored: the next start tries it again. */
         if (!list_is_empty(&m->pending_deletes))
                 return false;
-        if (!m->store)
-                return list_is_empty(&m->jobs) && list_is_empty(&m->retained) && list_is_empty(&m->pending_unlinks);
         return m->n_busy == 0;
 }
 

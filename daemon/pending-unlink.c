@@ -29,8 +29,7 @@ int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         continue;
                 }
                 log_info("Removed temporary file %s/%s that could not be removed before.", u->dir, u->name);
-                if (m->store)
-                        (void) store_remove_pending_unlink(m->store, u->dir, u->name);
+                (void) store_remove_pending_unlink(m->store, u->dir, u->name);
                 list_remove(&m->pending_unlinks, &u->node);
                 pending_unlink_free(u);
         }
@@ -66,7 +65,7 @@ static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, 
         u->dev = dev;
         u->ino = ino;
         list_prepend(&m->pending_unlinks, &u->node);
-        if (save && m->store)
+        if (save)
                 (void) store_add_pending_unlink(m->store, owner, dir, dev, ino, name);
 
         m->unlink_retry_usec = UNLINK_RETRY_USEC;

@@ -113,6 +113,9 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 { "StallTimeoutSec", UNIT_SECONDS, 86400 },
                 { "TimeSliceSec", UNIT_SECONDS, 86400 },
                 { "JobInactivityTimeoutSec", UNIT_SECONDS, UINT32_MAX },
+                { "MaxHttpHeaders", UNIT_COUNT, UINT32_MAX },
+                { "MaxHttpHeaderBytes", UNIT_COUNT, UINT64_MAX },
+                { "MaxHttpHeaderBytesPerUser", UNIT_COUNT, UINT64_MAX },
                 { "MaxForegroundTransfersPerUser", UNIT_COUNT, 1024 },
         };
         uint64_t v;
@@ -157,7 +160,10 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                         return -ERANGE;
                 m->job_inactivity_usec = v * USEC_PER_SEC;
                 break;
-        case 11: m->max_foreground_transfers_per_user = (uint32_t) v; break;
+        case 11: m->max_http_headers = (uint32_t) v; break;
+        case 12: m->max_http_header_bytes = v; break;
+        case 13: m->max_http_header_bytes_per_user = v; break;
+        case 14: m->max_foreground_transfers_per_user = (uint32_t) v; break;
         default: return -ENOKEY;
         }
         return 0;
@@ -180,6 +186,9 @@ void settings_manager_defaults(ManagerConfig *c) {
                 /* The smaller of 1 GiB and 5% of the file system, a little like journald's
                  * KeepFree: a download never takes a disk's last bytes. */
                 .keep_free = { .bytes = 1024ULL * 1024 * 1024, .percent = 5 },
+                .max_http_headers = 64,
+                .max_http_header_bytes = 16384,
+                .max_http_header_bytes_per_user = 262144,
                 .max_url_length = 2200,
                 .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
                 .time_slice_usec = 300 * USEC_PER_SEC,
