@@ -14,6 +14,14 @@ int bus_access_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret) {
         return bus_creds_get_uid(b->creds, m, ret);
 }
 
+int bus_access_get_caller(Bus *b, sd_bus_message *m, BusCaller *ret) {
+        assert(b);
+        assert(m);
+        assert(ret);
+
+        return bus_creds_get_caller(b->creds, m, ret);
+}
+
 static bool uid_is_privileged(Bus *b, uid_t uid) {
         /* On the session bus the daemon's own user administers it. */
         return uid == 0 || (!b->system && uid == getuid());

@@ -67,7 +67,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
         _cleanup_free_ char *binding = NULL;
         const char *name;
-        uid_t uid;
+        BusCaller caller;
         Job *j;
         int r;
 
@@ -105,10 +105,13 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
         o.cancel_with = binding;
 
-        r = bus_access_get_caller_uid(b, m, &uid);
+        r = bus_access_get_caller(b, m, &caller);
         if (r < 0)
                 return r;
-        r = manager_create_job(b->manager, uid, name, &o, &j, &e);
+        /* Files are reached with the groups of the connection that created the job. */
+        o.groups = caller.groups;
+        o.n_groups = caller.n_groups;
+        r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
         if (r < 0)
                 return bus_error_from_call(error, r, &e);
         return reply_job(m, j);
@@ -138,7 +141,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         JobFileOptions fo;
         const char *url, *path;
         _cleanup_free_ char *copy = NULL, *safe_name = NULL;
-        uid_t uid;
+        BusCaller caller;
         Job *j;
         int r;
 
@@ -180,10 +183,13 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         }
         const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : safe_name;
 
-        r = bus_access_get_caller_uid(b, m, &uid);
+        r = bus_access_get_caller(b, m, &caller);
         if (r < 0)
                 return r;
-        r = manager_create_job(b->manager, uid, name, &o, &j, &e);
+        /* Files are reached with the groups of the connection that created the job. */
+        o.groups = caller.groups;
+        o.n_groups = caller.n_groups;
+        r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
         if (r < 0)
                 return bus_error_from_call(error, r, &e);
 

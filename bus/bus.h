@@ -49,11 +49,19 @@ typedef struct Bus {
 int bus_install(Bus *b);
 void bus_uninstall(Bus *b);
 
-/* bus-creds.c: the caller's uid, from the bus credentials, cached per unique name; one
- * NameOwnerChanged match for all callers tells when a unique name leaves the bus. */
+/* bus-creds.c: the caller's uid and groups, from the bus credentials, cached per unique name;
+ * one NameOwnerChanged match for all callers tells when a unique name leaves the bus. */
 typedef void (*BusCredsNameGone)(const char *unique_name, void *userdata);
+/* A caller as the bus driver knows it: its uid and, where the bus reports them, every group of
+ * the connection (n_groups < 0: the bus does not say). Valid while the message is handled. */
+typedef struct BusCaller {
+        uid_t uid;
+        int n_groups;
+        const gid_t *groups;
+} BusCaller;
 int bus_creds_new(sd_bus *bus, BusCreds **ret);
 BusCreds *bus_creds_free(BusCreds *c);
+int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret);
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
 void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
 size_t bus_creds_size(const BusCreds *c);
@@ -75,8 +83,9 @@ int bus_owner_binding(Bus *b, sd_bus_message *m, char **ret);
  * run (another bus, or a name that has no owner now). */
 int bus_owner_check_stored(Bus *b);
 
-/* bus-access.c: the caller's uid of the message being handled. */
+/* bus-access.c: the caller's uid of the message being handled, and its groups. */
 int bus_access_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret);
+int bus_access_get_caller(Bus *b, sd_bus_message *m, BusCaller *ret);
 /* Owner, root or a polkit-authorized administrator may; with `error` set to AccessDenied
  * otherwise. */
 int bus_access_check_job(Bus *b, sd_bus_message *m, const Job *j, sd_bus_error *error);

@@ -39,11 +39,12 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         Job *j = userdata;
         JobFile *f = j->files[j->current];
 
+        uint64_t before = f->bytes_transferred;
+
         count_sources(j, t);
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
-        j->last_progress_time = manager_now_realtime(j->manager);
-        j->failures_in_row = 0;
+        retry_note_received(j, before, f->bytes_transferred);
         if (!f->validator) {
                 /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);
@@ -271,6 +272,10 @@ void download_begin(Job *j, JobFile *f, uint64_t offset) {
                 .expect_size = f->expect_size,
                 .expected_size = f->expected_size,
                 .proxy = j->proxy,
+                .identity = &j->identity,
+                /* A limit, like the others root is exempt from; the reserve is the disk's. */
+                .max_size = j->owner != 0 ? m->config.max_file_size : 0,
+                .keep_free = m->config.keep_free,
         };
         j->counted_from_cache = j->counted_from_origin = 0;
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "progress-rule.h"
 #include "util.h"
 
 struct Engine {
@@ -268,8 +269,9 @@ int engine_setup_route(Engine *e, CURL *c, const char *url, const char *job_prox
                 stall = n->cache_fallback_usec;
         }
         (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) (connect / USEC_PER_MSEC));
-        /* A stalled peer: fewer than 1 byte/s for the stall timeout ends the attempt. */
-        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        /* A stalled peer ends the attempt: less than progress's 1 KiB a minute (18 B/s on
+         * average) for the stall timeout; a trickle of bytes keeps no slot. */
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, progress_low_speed_limit(0));
         (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) (stall / USEC_PER_SEC));
         if (ret_kind)
                 *ret_kind = route.kind;

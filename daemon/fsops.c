@@ -2,7 +2,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/syscall.h>
 
@@ -18,6 +21,8 @@
 
 typedef struct FsSaved {
         bool switched;
+        bool caps_dropped;
+        struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
         int n_groups;
         gid_t groups[64];
 } FsSaved;
@@ -35,7 +40,59 @@ static bool need_switch(const FsIdentity *id) {
         return id && id->uid != 0 && daemon_is_root();
 }
 
+/* Capabilities of this thread only: the raw system calls, never libcap's process-wide
+ * helpers, so that a thread that writes files never changes what another thread may do. */
+static int caps_get(struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+
+        return syscall(SYS_capget, &h, data) < 0 ? -errno : 0;
+}
+
+static int caps_set(const struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+
+        return syscall(SYS_capset, &h, data) < 0 ? -errno : 0;
+}
+
+/* setfsuid() to a non-root uid drops only the file-system capabilities (CAP_DAC_OVERRIDE,
+ * CAP_FOWNER, …) from the effective set. Others still act on a write: CAP_SYS_RESOURCE lets
+ * it use the blocks reserved for root and pass the owner's quota, CAP_SYS_ADMIN more. Acting
+ * as the owner needs none of them, so the whole effective set goes; the permitted set stays,
+ * so they come back when the thread acts as the daemon again. */
+static int caps_drop_effective(FsSaved *saved) {
+        struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
+        int r;
+
+        r = caps_get(saved->caps);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(none); i++)
+                none[i] = (struct __user_cap_data_struct) {
+                        .effective = 0,
+                        .permitted = saved->caps[i].permitted,
+                        .inheritable = saved->caps[i].inheritable,
+                };
+        r = caps_set(none);
+        if (r < 0)
+                return r;
+        saved->caps_dropped = true;
+        return 0;
+}
+
+static void identity_restore(FsSaved *saved) {
+        /* The capabilities first: setgroups() needs CAP_SETGID in the effective set. */
+        if (saved->caps_dropped && caps_set(saved->caps) < 0)
+                log_error_errno(errno, "Failed to restore the daemon's capabilities");
+        saved->caps_dropped = false;
+        setfsuid(0);
+        setfsgid(0);
+        if (syscall(SYS_setgroups, (size_t) saved->n_groups, saved->groups) < 0)
+                log_error_errno(errno, "Failed to restore supplementary groups");
+}
+
 static int identity_enter(const FsIdentity *id, FsSaved *saved) {
+        int r;
+
         *saved = (FsSaved) { .switched = false };
         if (!need_switch(id))
                 return 0;
@@ -51,10 +108,13 @@ static int identity_enter(const FsIdentity *id, FsSaved *saved) {
         setfsuid(id->uid);
         /* setfsuid() reports no errors; asking again is how to know it took. */
         if ((uid_t) setfsuid((uid_t) -1) != id->uid || (gid_t) setfsgid((gid_t) -1) != id->gid) {
-                setfsuid(0);
-                setfsgid(0);
-                (void) syscall(SYS_setgroups, (size_t) saved->n_groups, saved->groups);
+                identity_restore(saved);
                 return -EPERM;
+        }
+        r = caps_drop_effective(saved);
+        if (r < 0) {
+                identity_restore(saved);
+                return r;
         }
         saved->switched = true;
         return 0;
@@ -64,10 +124,7 @@ static void identity_leave(FsSaved *saved) {
         if (!saved->switched)
                 return;
         int e = errno;
-        setfsuid(0);
-        setfsgid(0);
-        if (syscall(SYS_setgroups, (size_t) saved->n_groups, saved->groups) < 0)
-                log_error_errno(errno, "Failed to restore supplementary groups");
+        identity_restore(saved);
         saved->switched = false;
         errno = e;
 }
@@ -78,6 +135,21 @@ static int identity_enter_logged(const FsIdentity *id, FsSaved *saved) {
         if (r < 0)
                 return log_error_errno(r, "Cannot act as uid %u", (unsigned) id->uid);
         return 0;
+}
+
+uint64_t disk_reserve_bytes(const DiskReserve *r, uint64_t size) {
+        uint64_t by_percent = UINT64_MAX, bytes = UINT64_MAX;
+
+        assert(r);
+
+        if (r->bytes == 0 && r->percent == 0)
+                return 0;
+        if (r->bytes > 0)
+                bytes = r->bytes;
+        if (r->percent > 0)
+                /* Without overflow for any size. */
+                by_percent = size / 100 * r->percent + size % 100 * r->percent / 100;
+        return bytes < by_percent ? bytes : by_percent;
 }
 
 int fs_identity_load(uid_t uid, FsIdentity *ret) {
@@ -114,6 +186,32 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
                         return -EIO;
                 n = m;
         }
+}
+
+int fs_identity_from_groups(uid_t uid, const gid_t *groups, size_t n_groups, FsIdentity *ret) {
+        struct passwd pw, *result = NULL;
+        char buf[4096];
+
+        assert(groups || n_groups == 0);
+        assert(ret);
+
+        if (n_groups > INT_MAX)
+                return -E2BIG;
+        *ret = (FsIdentity) { .uid = uid, .gid = (gid_t) 65534 };
+        if (!need_switch(ret))
+                return 0;  /* never switched to, as in fs_identity_load() */
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result)
+                for (size_t i = 0; i < n_groups; i++)
+                        if (groups[i] == pw.pw_gid)
+                                ret->gid = pw.pw_gid;
+        if (n_groups > 0) {
+                ret->groups = calloc(n_groups, sizeof(gid_t));
+                if (!ret->groups)
+                        return -ENOMEM;
+                memcpy(ret->groups, groups, n_groups * sizeof(gid_t));
+        }
+        ret->n_groups = (int) n_groups;
+        return 0;
 }
 
 void fs_identity_done(FsIdentity *id) {
@@ -357,6 +455,54 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
         if (fstatat(dfd, name, ret_st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         return S_ISREG(ret_st->st_mode) ? 0 : -EBADFD;
+}
+
+/* XFERD_TEST_STOP_POINT=write-as-owner: the daemon stops itself (SIGSTOP, once) while it
+ * writes as an owner, so that a test can read its credentials from /proc and continue it. */
+static void test_stop_point(const char *name) {
+        static int armed = -1;
+
+        if (armed < 0) {
+                const char *want = getenv("XFERD_TEST_STOP_POINT");
+                armed = want && streq(want, name);
+        }
+        if (armed > 0) {
+                armed = 0;
+                log_warning("Stop point '%s' reached: stopping myself as asked.", name);
+                (void) raise(SIGSTOP);
+        }
+}
+
+int fsops_write_at(const FsIdentity *id, int fd, const void *buf, size_t len, uint64_t offset,
+                   size_t *ret_done) {
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        const char *p = buf;
+        size_t done = 0;
+        int r;
+
+        assert(fd >= 0);
+        assert(buf || len == 0);
+        assert(ret_done);
+
+        *ret_done = 0;
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
+        if (saved.switched)
+                test_stop_point("write-as-owner");
+
+        while (done < len) {
+                ssize_t k = pwrite(fd, p + done, len - done, (off_t) (offset + done));
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        *ret_done = done;
+                        return -errno;
+                }
+                done += (size_t) k;
+        }
+        *ret_done = done;
+        return 0;
 }
 
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {

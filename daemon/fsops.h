@@ -7,8 +7,19 @@
  * relative to a directory descriptor and never through a symlink. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+/* Free space to leave on a file system (KeepFree): the smaller of `bytes` and `percent` of
+ * its size, either 0 for unset; both 0: none. */
+typedef struct DiskReserve {
+        uint64_t bytes;
+        unsigned percent;
+} DiskReserve;
+
+/* The bytes a reserve keeps free on a file system of `size` bytes. Pure. */
+uint64_t disk_reserve_bytes(const DiskReserve *r, uint64_t size);
 
 typedef struct FsIdentity {
         uid_t uid;
@@ -19,6 +30,10 @@ typedef struct FsIdentity {
 
 /* Looks up the user's primary group and supplementary groups. */
 int fs_identity_load(uid_t uid, FsIdentity *ret);
+/* A caller's identity from every group its connection holds (the primary one among them, as
+ * the bus reports them): those groups, and as the group of new files the user's primary group
+ * if the caller holds it, else the overflow group ("nogroup"): never a group it does not hold. */
+int fs_identity_from_groups(uid_t uid, const gid_t *groups, size_t n_groups, FsIdentity *ret);
 void fs_identity_done(FsIdentity *id);
 
 /* The destination directory as it was when the file was added; operations refuse a
@@ -50,6 +65,13 @@ int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *n
  * something other than a regular file is there. */
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
 
+
+/* Writes len bytes at offset into fd (a temporary file opened by the functions above) with the
+ * owner's identity and without the daemon's capabilities, so that the blocks a file system
+ * reserves for root and the owner's quota count as they would for the owner's own write.
+ * *ret_done says how many bytes were written, also when it fails with -errno. */
+int fsops_write_at(const FsIdentity *id, int fd, const void *buf, size_t len, uint64_t offset,
+                   size_t *ret_done);
 
 /* Unlinks one name in the directory; a missing name counts as success. */
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name);

@@ -180,6 +180,9 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_DISARM_RETRY)
                 retry_disarm(j);
         job_take_row(j, &row);
+        /* Resumed: the NoProgressTimeout clock and what counts as progress start again. */
+        if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
+                progress_meter_reset(&j->progress, j->last_progress_time, j->received);
         /* A run of bytes ends or starts here: no sample of another run counts for Rate. */
         if (t.state != old && (old == JOB_TRANSFERRING || t.state == JOB_TRANSFERRING))
                 job_rate_reset(j);

@@ -14,6 +14,7 @@
 #include "job.h"
 #include "list.h"
 #include "network-policy.h"
+#include "progress-rule.h"
 #include "rate-window.h"
 #include "server-digest.h"
 
@@ -65,6 +66,7 @@ struct Job {
         JobType type;
         uid_t owner;
         FsIdentity identity;
+        bool identity_from_caller;      /* the creating caller's groups (stored), not the user database's */
 
         char *display_name;
         char *description;
@@ -93,6 +95,8 @@ struct Job {
 
         uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
         uint64_t last_progress_time;    /* µs, realtime; the NoProgressTimeout clock */
+        uint64_t received;              /* bytes received since the daemon started (never goes back) */
+        ProgressMeter progress;         /* whether they are progress (progress-rule.h) */
         uint64_t retry_time;            /* µs, realtime; when transient-error ends */
         uint64_t retire_time;           /* µs, realtime; when the job reached a final state */
 

@@ -45,7 +45,15 @@ static WaitReason job_wait_reason_value(const Job *j) {
                 .network = j->state == JOB_QUEUED ? network_wait_verdict(j) : NETWORK_VERDICT_GO,
         };
 
-        if (j->state == JOB_QUEUED && job_is_background(j)) {
+        if (j->state == JOB_QUEUED && !job_is_background(j) && j->owner != 0 &&
+            m->config.max_foreground_transfers_per_user > 0) {
+                /* A foreground job waits only for its owner's cap. Few are ever queued, so
+                 * counting its owner's running ones for each is cheap enough. */
+                unsigned running = 0;
+                for (Job *o = job_first(&m->jobs); o; o = job_next(o))
+                        running += o->owner == j->owner && !job_is_background(o) && job_state_is_active(o->state);
+                f.slots_full = running >= m->config.max_foreground_transfers_per_user;
+        } else if (j->state == JOB_QUEUED && job_is_background(j)) {
                 manager_wait_scan(m);
                 f.slots_full = m->wait_scan_active_background >= m->config.max_background_transfers;
                 /* A better background job holds a slot or waits ahead of this one. */

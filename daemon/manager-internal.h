@@ -49,6 +49,9 @@ struct Manager {
         struct SchedulerEntry *schedule_entries;/* the queue as the scheduler sees it, one pass */
         Job **schedule_jobs;                    /* the job of each entry */
         size_t n_schedule_entries, n_schedule_entries_allocated, n_schedule_jobs_allocated;
+        size_t *schedule_scratch;               /* for counting each user's slots */
+        size_t n_schedule_scratch_allocated;
+        size_t schedule_owners;                 /* users holding background slots, as last counted */
         sd_event_source *auto_complete_source;  /* deferred, batched auto-completion */
         List auto_complete;                     /* jobs whose completion is due */
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
@@ -174,6 +177,8 @@ void job_wait_reason_told(Job *j);
 void manager_update_wait_reasons(Manager *m);
 
 /* retry.c */
+/* A transfer's position went from before to after: progress if it is enough (progress-rule.h). */
+void retry_note_received(Job *j, uint64_t before, uint64_t after);
 /* When the retry after the transient failure being recorded is due (retry-policy.h); pure,
  * so that the row stored first holds it. */
 uint64_t retry_due_time(const Job *j, uint64_t retry_after_usec, uint64_t now);

@@ -142,6 +142,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->no_progress_timeout = 1209600;
         j->minimum_notification_interval = 500;
         j->creation_time = j->modification_time = j->last_progress_time = manager_now_realtime(m);
+        progress_meter_reset(&j->progress, j->last_progress_time, 0);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
         j->checksum_list = TAKE_PTR(list);
@@ -151,7 +152,11 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return -ENOMEM;
         }
-        r = fs_identity_load(owner, &j->identity);
+        if (o->n_groups >= 0) {
+                r = fs_identity_from_groups(owner, o->groups, (size_t) o->n_groups, &j->identity);
+                j->identity_from_caller = r >= 0;
+        } else
+                r = fs_identity_load(owner, &j->identity);
         if (r < 0) {
                 job_free(j);
                 return call_error_set(e, r, CALL_ERROR_INTERNAL, "Cannot look up uid %u: %s", (unsigned) owner, strerror(-r));

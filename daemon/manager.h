@@ -79,6 +79,10 @@ typedef struct JobOptions {
         const char *checksum_list_signature;    /* NULL: checksum_list + ".gpg" */
         bool cost_policy_set;           /* the creator chose cost_policy; else the default */
         CostPolicy cost_policy;
+        /* Every group of the creating caller, as the bus reports them (n_groups < 0: it does
+         * not; the user database then): the job's files are reached with these. */
+        const gid_t *groups;
+        int n_groups;
 } JobOptions;
 
 /* What AddFileWithOptions and Download may say of a download's file beyond its URL and path;

@@ -125,7 +125,10 @@ static int manager_adopt_job(Job *j, void *userdata) {
         /* A job from before cost policies: the default for its priority, stored below. */
         if (j->cost_policy < 0 || j->cost_policy >= _COST_POLICY_MAX)
                 j->cost_policy = cost_policy_default(j->priority, m->config.default_cost_policy);
-        r = fs_identity_load(j->owner, &j->identity);
+        progress_meter_reset(&j->progress, now, 0);
+        /* Stored with the job: the groups of the caller that created it. Jobs stored before,
+         * or created on a bus that did not tell: the user database's, now. */
+        r = j->identity_from_caller ? 0 : fs_identity_load(j->owner, &j->identity);
         if (r < 0) {
                 log_error_errno(r, "Cannot look up uid %u of job %s; leaving it in the store", (unsigned) j->owner, j->id);
                 job_free(j);

@@ -10,6 +10,19 @@
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
+void retry_note_received(Job *j, uint64_t before, uint64_t after) {
+        uint64_t now = manager_now_realtime(j->manager);
+
+        if (after > before)
+                j->received += after - before;
+        /* A few bytes a minute are no progress (progress-rule.h): they neither hold off
+         * NoProgressTimeout nor count as a success for the retry delays. */
+        if (progress_meter_update(&j->progress, now, j->received)) {
+                j->last_progress_time = now;
+                j->failures_in_row = 0;
+        }
+}
+
 uint64_t retry_due_time(const Job *j, uint64_t retry_after_usec, uint64_t now) {
         const RetryPolicy policy = { .foreground_base_usec = j->manager->config.foreground_retry_base_usec };
 

@@ -29,6 +29,72 @@ static int parse_u64(const char *v, uint64_t max, uint64_t *ret) {
         return 0;
 }
 
+int settings_parse_size(const char *v, uint64_t *ret) {
+        static const char suffixes[] = "KMGT";
+        char buf[32], *s;
+        uint64_t n, factor = 1;
+        size_t len;
+        int r;
+
+        assert(v);
+        assert(ret);
+
+        len = strlen(v);
+        if (len == 0 || len >= sizeof buf)
+                return -EINVAL;
+        memcpy(buf, v, len + 1);
+        s = strchr(suffixes, buf[len - 1]);
+        if (s && *s) {
+                for (const char *k = suffixes; k <= s; k++)
+                        factor *= 1024;
+                buf[len - 1] = 0;
+        }
+        r = parse_u64(buf, UINT64_MAX / factor, &n);
+        if (r < 0)
+                return r;
+        *ret = n * factor;
+        return 0;
+}
+
+int settings_parse_reserve(const char *v, DiskReserve *ret) {
+        size_t len;
+        int r;
+
+        assert(v);
+        assert(ret);
+
+        len = strlen(v);
+        if (len > 1 && v[len - 1] == '%') {
+                char buf[8];
+                uint64_t p;
+
+                if (len >= sizeof buf)
+                        return -ERANGE;
+                memcpy(buf, v, len - 1);
+                buf[len - 1] = 0;
+                r = parse_u64(buf, 100, &p);
+                if (r < 0)
+                        return r;
+                *ret = (DiskReserve) { .percent = (unsigned) p };
+                return 0;
+        }
+        uint64_t b;
+        r = settings_parse_size(v, &b);
+        if (r < 0)
+                return r;
+        *ret = (DiskReserve) { .bytes = b };
+        return 0;
+}
+
+/* Keys whose values are not plain numbers. */
+static int apply_special(DaemonSettings *s, const char *key, const char *value) {
+        if (streq(key, "MaxFileSize"))
+                return settings_parse_size(value, &s->manager.max_file_size);
+        if (streq(key, "KeepFree"))
+                return settings_parse_reserve(value, &s->manager.keep_free);
+        return -ENOKEY;
+}
+
 typedef enum Unit { UNIT_COUNT, UNIT_SECONDS, UNIT_DAYS, UNIT_BYTES_PER_SEC } Unit;
 
 /* The keys whose values are words. */
@@ -63,6 +129,7 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 { "MaxHttpHeaders", UNIT_COUNT, UINT32_MAX },
                 { "MaxHttpHeaderBytes", UNIT_COUNT, UINT64_MAX },
                 { "MaxHttpHeaderBytesPerUser", UNIT_COUNT, UINT64_MAX },
+                { "MaxForegroundTransfersPerUser", UNIT_COUNT, 1024 },
         };
         uint64_t v;
         size_t i;
@@ -75,7 +142,7 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 if (streq(keys[i].key, key))
                         break;
         if (i == ELEMENTSOF(keys))
-                return -ENOKEY;
+                return apply_special(s, key, value);
         r = parse_u64(value, keys[i].max, &v);
         if (r < 0)
                 return r;
@@ -112,6 +179,7 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
         case 11: m->max_http_headers = (uint32_t) v; break;
         case 12: m->max_http_header_bytes = v; break;
         case 13: m->max_http_header_bytes_per_user = v; break;
+        case 14: m->max_foreground_transfers_per_user = (uint32_t) v; break;
         default: return -ENOKEY;
         }
         return 0;
@@ -125,10 +193,15 @@ void settings_manager_defaults(ManagerConfig *c) {
                 .retention_usec = 300 * USEC_PER_SEC,
                 .retry_delay_floor = 5,
                 .max_background_transfers = 4,
+                .max_foreground_transfers_per_user = 4,
                 .background_bandwidth_limit = 0,
                 .max_jobs_per_user = 60,
                 .max_jobs = 300,
                 .max_files_per_job = 200,
+                .max_file_size = 0,
+                /* The smaller of 1 GiB and 5% of the file system, a little like journald's
+                 * KeepFree: a download never takes a disk's last bytes. */
+                .keep_free = { .bytes = 1024ULL * 1024 * 1024, .percent = 5 },
                 .max_http_headers = 64,
                 .max_http_header_bytes = 16384,
                 .max_http_header_bytes_per_user = 262144,

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "network-policy.h"
 #include "proxy.h"
+#include "fsops.h"
 
 /* What the manager is told: limits, timeouts, where the store lives. */
 typedef struct ManagerConfig {
@@ -18,10 +19,13 @@ typedef struct ManagerConfig {
         uint64_t retention_usec;
         uint32_t retry_delay_floor;     /* seconds */
         uint32_t max_background_transfers;
+        uint32_t max_foreground_transfers_per_user;     /* 0 = no cap; root is exempt */
         uint64_t background_bandwidth_limit;
         uint32_t max_jobs_per_user;
         uint32_t max_jobs;
         uint32_t max_files_per_job;
+        uint64_t max_file_size;         /* bytes a non-root owner's file may reach, 0 = no limit */
+        DiskReserve keep_free;          /* free space downloads leave on a file system */
         uint32_t max_http_headers;              /* per job */
         uint64_t max_http_header_bytes;         /* per job, all headers together */
         uint64_t max_http_header_bytes_per_user; /* all non-final jobs of a user but root */
@@ -44,6 +48,11 @@ typedef struct DaemonSettings {
         uint64_t idle_timeout_usec;
         ManagerConfig manager;          /* [Network] goes to manager.transfer.network */
 } DaemonSettings;
+
+/* "1024", "512K", "10M", "2G", "1T" (powers of 1024): bytes. */
+int settings_parse_size(const char *v, uint64_t *ret);
+/* KeepFree's value: a size as above, or "N%" of the file system (0–100). */
+int settings_parse_reserve(const char *v, DiskReserve *ret);
 
 /* Reads `path` into *s, leaving what the file does not set untouched. A missing file is
  * fine (returns 0); a malformed value is an error naming the file and line. */

@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define STORE_FILE "xferd.db"
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 /* Only one daemon uses the file: a lock held longer than this is a second instance. */
 #define STORE_BUSY_TIMEOUT_MSEC 200
 
@@ -45,6 +45,9 @@ void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc);
 void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc);
 void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc);
 void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc);
+/* A job's groups as "1001 27 100" (no group: ""), and back; -EINVAL for anything else. */
+int sql_join_gids(const gid_t *gids, int n, char **ret);
+int sql_split_gids(const char *s, gid_t **ret, int *ret_n);
 int sql_join_headers(char * const *headers, char **ret);
 int sql_split_headers(const char *joined, char ***ret);
 int sql_column_dup(sqlite3_stmt *st, int col, char **ret);

@@ -6,7 +6,7 @@
 #include "store-internal.h"
 
 int store_save_job_row(Store *s, const Job *j) {
-        _cleanup_free_ char *headers = NULL;
+        _cleanup_free_ char *headers = NULL, *groups = NULL, *gid = NULL;
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
@@ -20,6 +20,10 @@ int store_save_job_row(Store *s, const Job *j) {
         if (r < 0)
                 return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of job %s",
                                                      s->path, j->id));
+        if (j->identity_from_caller &&
+            (sql_join_gids(j->identity.groups, j->identity.n_groups, &groups) < 0 ||
+             asprintf(&gid, "%u", (unsigned) j->identity.gid) < 0))
+                return store_doom(s, log_oom());
 
         st = s->save_job;
         sql_bind_text(st, ":id", j->id, &rc);
@@ -54,6 +58,9 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_text(st, ":proxy", j->proxy, &rc);
         sql_bind_uint64(st, ":bytes_from_cache", j->bytes_from_cache, &rc);
         sql_bind_uint64(st, ":bytes_from_origin", j->bytes_from_origin, &rc);
+        /* NULL: from the user database when the job is loaded. */
+        sql_bind_text(st, ":fs_gid", gid, &rc);
+        sql_bind_text(st, ":fs_groups", groups, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
@@ -176,6 +183,7 @@ enum {
         JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
         JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE, JC_COST_POLICY, JC_PROXY,
         JC_BYTES_FROM_CACHE, JC_BYTES_FROM_ORIGIN,
+        JC_FS_GID, JC_FS_GROUPS,
 };
 
 enum {
@@ -296,6 +304,22 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
             (headers && sql_split_headers(headers, &j->http_headers) < 0))
                 return log_oom();
 
+        /* The creating caller's groups; the manager reads the user database for the others. */
+        const char *groups = (const char *) sqlite3_column_text(st, JC_FS_GROUPS);
+        if (groups && sqlite3_column_type(st, JC_FS_GID) == SQLITE_INTEGER) {
+                r = sql_split_gids(groups, &j->identity.groups, &j->identity.n_groups);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        log_warning("Store %s: job %s has unreadable groups \"%.40s\"; using the user database's.",
+                                    s->path, j->id, groups);
+                else {
+                        j->identity.uid = j->owner;
+                        j->identity.gid = (gid_t) sqlite3_column_int64(st, JC_FS_GID);
+                        j->identity_from_caller = true;
+                }
+        }
+
         r = store_load_files(s, files, j);
         if (r < 0)
                 return r;
@@ -363,7 +387,8 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  modification_time, completion_time, last_progress_time, retry_time,"
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
                                    "  upload_url, minimum_notification_interval, cancel_with, checksum_list,"
-                                   "  checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin "
+                                   "  checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin,"
+                                   "  fs_gid, fs_groups "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

@@ -135,6 +135,17 @@ static int store_schema_v7(sqlite3 *db) {
         return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* The file identity of a job as its creating caller's connection had it (the group of new
+ * files and every group, space-separated). NULL for the jobs stored before, and whenever the
+ * bus did not say: the user database then, as before. */
+static int store_schema_v8(sqlite3 *db) {
+        static const char sql[] =
+                "ALTER TABLE jobs ADD COLUMN fs_gid INTEGER;"
+                "ALTER TABLE jobs ADD COLUMN fs_groups TEXT;";
+
+        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [0] = store_schema_v1,
         [1] = store_schema_v2,
@@ -143,6 +154,7 @@ static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [4] = store_schema_v5,
         [5] = store_schema_v6,
         [6] = store_schema_v7,
+        [7] = store_schema_v8,
 };
 
 int store_schema_migrate(Store *s, int from) {
@@ -195,14 +207,16 @@ static const struct {
           "  no_progress_timeout, http_headers, creation_time, modification_time,"
           "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
           "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with,"
-          "  checksum_list, checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin) "
+          "  checksum_list, checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin,"
+          "  fs_gid, fs_groups) "
           "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
           "  :display_name, :description, :state, :priority, :auto_complete,"
           "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
           "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
           "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
           "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with,"
-          "  :checksum_list, :checksum_list_signature, :cost_policy, :proxy, :bytes_from_cache, :bytes_from_origin) "
+          "  :checksum_list, :checksum_list_signature, :cost_policy, :proxy, :bytes_from_cache, :bytes_from_origin,"
+          "  :fs_gid, :fs_groups) "
           "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
           "  display_name = excluded.display_name, description = excluded.description,"
           "  state = excluded.state, priority = excluded.priority,"
@@ -223,7 +237,8 @@ static const struct {
           "  cancel_with = excluded.cancel_with, checksum_list = excluded.checksum_list,"
           "  checksum_list_signature = excluded.checksum_list_signature, cost_policy = excluded.cost_policy,"
           "  proxy = excluded.proxy, bytes_from_cache = excluded.bytes_from_cache,"
-          "  bytes_from_origin = excluded.bytes_from_origin" },
+          "  bytes_from_origin = excluded.bytes_from_origin, fs_gid = excluded.fs_gid,"
+          "  fs_groups = excluded.fs_groups" },
         { offsetof(Store, save_file),
           "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
           "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator,"

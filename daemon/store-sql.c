@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SQLite helpers that need no Store: cleanups for statements, result codes as errno, binding
- * by parameter name, copying columns, the one-column form of a header list. */
+ * by parameter name, copying columns, the one-column forms of a header list and a group list. */
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "store-internal.h"
@@ -178,4 +180,57 @@ int sql_column_dup(sqlite3_stmt *st, int col, char **ret) {
                 return -ENOMEM;
         *ret = strdup(t);
         return *ret ? 0 : -ENOMEM;
+}
+
+int sql_join_gids(const gid_t *gids, int n, char **ret) {
+        char *buf, *p;
+
+        assert(gids || n == 0);
+        assert(n >= 0);
+        assert(ret);
+
+        /* At most 10 digits and a space each. */
+        if ((size_t) n > SIZE_MAX / 11 - 1)
+                return -E2BIG;
+        p = buf = malloc((size_t) n * 11 + 1);
+        if (!buf)
+                return -ENOMEM;
+        *p = 0;
+        for (int i = 0; i < n; i++)
+                p += sprintf(p, i == 0 ? "%u" : " %u", (unsigned) gids[i]);
+        *ret = buf;
+        return 0;
+}
+
+int sql_split_gids(const char *s, gid_t **ret, int *ret_n) {
+        _cleanup_free_ gid_t *gids = NULL;
+        size_t n = 0, allocated = 0;
+
+        assert(s);
+        assert(ret);
+        assert(ret_n);
+
+        while (*s) {
+                char *end;
+                unsigned long v;
+
+                if (n > 0) {
+                        if (*s != ' ')
+                                return -EINVAL;
+                        s++;
+                }
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                errno = 0;
+                v = strtoul(s, &end, 10);
+                if (errno != 0 || v >= (gid_t) -1 || n >= INT_MAX)
+                        return -EINVAL;
+                if (array_reserve((void **) &gids, &allocated, n + 1, sizeof(gid_t)) < 0)
+                        return -ENOMEM;
+                gids[n++] = (gid_t) v;
+                s = end;
+        }
+        *ret = TAKE_PTR(gids);
+        *ret_n = (int) n;
+        return 0;
 }

@@ -13,7 +13,9 @@
 #include "config.h"
 #include "http-util.h"
 #include "log.h"
+#include "progress-rule.h"
 #include "token-bucket.h"
+#include "write-limits.h"
 #include "transfer.h"
 #include "url-strip.h"
 #include "util.h"
@@ -67,6 +69,8 @@ struct Transfer {
         int write_errno;
 
         BodyCheck check;        /* size, hashing, the server's digests */
+        const FsIdentity *identity;     /* the file's owner, who writes it */
+        WriteLimits limits;             /* MaxFileSize, KeepFree */
 
         char errbuf[CURL_ERROR_SIZE];
 };
@@ -139,6 +143,8 @@ static size_t on_headers_end(Transfer *t, size_t size) {
 
         if (!body_check_accept(&t->check, t->status, t->total, t->url))
                 return 0;  /* abort: not a byte of the wrong file */
+        if (!write_limits_size_ok(&t->limits, t->total))
+                return 0;  /* never a byte of a file that may not be kept whole */
         t->body_accepted = true;
         return size;
 }
@@ -226,21 +232,24 @@ static void writeback_start(Transfer *t) {
         t->flushed = t->position;
 }
 
-/* Writes len bytes at position; on failure remembers errno and returns false. */
+/* Writes len bytes at position, as the file's owner, up to the free-space reserve; on
+ * failure remembers errno and returns false. */
 static bool write_at_position(Transfer *t, const char *p, size_t len) {
-        size_t done = 0;
+        size_t allowed = write_limits_allowed(&t->limits, t->fd, len), done = 0;
+        int r;
 
-        while (done < len) {
-                ssize_t k = pwrite(t->fd, p + done, len - done, (off_t) t->position);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        t->write_errno = errno;
-                        return false;
-                }
-                body_check_written(&t->check, t->position, p + done, (size_t) k);
-                done += (size_t) k;
-                t->position += (uint64_t) k;
+        uint64_t at = t->position;
+
+        r = fsops_write_at(t->identity, t->fd, p, allowed, t->position, &done);
+        body_check_written(&t->check, at, p, done);
+        t->position += done;
+        if (r < 0) {
+                t->write_errno = -r;
+                return false;
+        }
+        if (allowed < len) {
+                t->write_errno = ENOSPC;  /* the KeepFree reserve */
+                return false;
         }
         return true;
 }
@@ -292,6 +301,8 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
         /* More than expected: stop at once, before the byte lands. */
         if (!body_check_room(&t->check, t->position + t->wlen, len, t->url))
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+        if (!write_limits_size_ok(&t->limits, t->position + t->wlen + len))
+                return 0;  /* an endless body ends here */
         if (bucket_must_wait(t))
                 return CURL_WRITEFUNC_PAUSE;
 
@@ -475,6 +486,10 @@ static int transfer_request(Transfer *t) {
                 return r;
         }
         (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+        /* A transfer its own limit holds below the stall rule's speed is not stalled. Set per
+         * request: curl takes no option changes while a request runs. */
+        if (t->bucket.rate > 0)
+                (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, progress_low_speed_limit(t->bucket.rate));
         (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
         (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
         (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_write);
@@ -519,12 +534,15 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
+        t->identity = req->identity;
+        write_limits_init(&t->limits, req->max_size, &req->keep_free);
         token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
         t->check = (BodyCheck) {
                 .hasher = req->hasher,
                 .expect_size = req->expect_size,
                 .expected_size = req->expected_size,
-                .max_size = req->max_size,
+                /* MaxFileSize is the write limits' (a LocalFile error), not the integrity check's. */
+                .max_size = 0,
         };
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);
@@ -653,7 +671,9 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 r.outcome = TRANSFER_INTEGRITY;
         else if (t->complete_by_416)
                 r.outcome = TRANSFER_OK;
-        else if (t->restart)
+        else if (write_limits_result(&t->limits, t->body_accepted, &r, msg, sizeof msg)) {
+                /* MaxFileSize or KeepFree stopped it: r and msg say which. */
+        } else if (t->restart)
                 r.outcome = TRANSFER_RESTART;
         else if (t->write_errno != 0) {
                 int e = t->write_errno;

@@ -15,6 +15,7 @@
 
 #include "digest.h"
 #include "engine.h"
+#include "fsops.h"
 #include "http-util.h"
 #include "server-digest.h"
 
@@ -46,8 +47,10 @@ typedef struct TransferRequest {
                                          * when the body starts at byte 0 */
         bool expect_size;               /* the resource must have exactly expected_size bytes */
         uint64_t expected_size;
-        uint64_t max_size;              /* 0: no cap; a body growing past it ends the transfer */
         const char *proxy;              /* the job's Proxy; NULL or empty: the daemon's settings */
+        const FsIdentity *identity;     /* writes act as this owner (NULL: as the daemon); outlives the transfer */
+        uint64_t max_size;              /* a file may not grow past this, 0 = no limit (MaxFileSize) */
+        DiskReserve keep_free;          /* free space the writes leave on the file system (KeepFree) */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,

@@ -29,9 +29,11 @@ static void on_upload_response(TusUpload *u, void *userdata) {
 static void on_upload_progress(TusUpload *u, void *userdata) {
         Job *j = userdata;
 
-        j->files[j->current]->bytes_transferred = tus_upload_get_position(u);
-        j->last_progress_time = manager_now_realtime(j->manager);
-        j->failures_in_row = 0;
+        JobFile *f = j->files[j->current];
+        uint64_t before = f->bytes_transferred;
+
+        f->bytes_transferred = tus_upload_get_position(u);
+        retry_note_received(j, before, f->bytes_transferred);
         checkpoint_mark(j);
 }
 

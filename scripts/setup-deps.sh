@@ -28,6 +28,8 @@ packages=(
   scdoc bash-completion
   # sanitizer builds (gcc's runtimes come with gcc; these are for clang)
   clang libclang-rt-14-dev
+  # test-privileges: an ext2 image with blocks reserved for root (mke2fs), loop-mounted (mount)
+  e2fsprogs mount
   # test peers: polkit's and NetworkManager's mocks (run with Debian's /usr/bin/python3)
   python3-dbusmock
   # the Cockpit page's browser test (tests/test-cockpit.py): a real Cockpit, headless

@@ -609,6 +609,14 @@ xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
          * the tests check. */
         if (!fx->system_bus)
                 g_mkdir (fx->state_dir, 0700);
+        if (options->xferd_env && options->xferd_env[0]) {
+                g_string_append (exec, "/usr/bin/env");
+                for (guint i = 0; options->xferd_env[i]; i++) {
+                        g_autofree char *var = g_shell_quote (options->xferd_env[i]);
+                        g_string_append_printf (exec, " %s", var);
+                }
+                g_string_append_c (exec, ' ');
+        }
         g_string_append_printf (exec, "%s %s --log-level=debug --state-dir=%s", quoted_binary,
                                 fx->system_bus ? "--system" : "--user", quoted_state);
         g_string_append_printf (exec, " --idle-timeout=%u", options->idle_timeout);
@@ -1070,8 +1078,10 @@ client_read_line (BusClient *client)
         return line;
 }
 
-BusClient *
-bus_client_new (BusFixture *fx, const char *user)
+/* The client as `user`: with runuser (the user's groups from the user database), or with
+ * setpriv and exactly the groups given. */
+static BusClient *
+client_new (BusFixture *fx, const char *user, const char *gid, const char *groups)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GSubprocessLauncher) launcher =
@@ -1092,7 +1102,14 @@ bus_client_new (BusFixture *fx, const char *user)
         }
         client->fx = fx;
         client->user = g_strdup (user ? user : "the test's user");
-        if (user)
+        if (groups) {
+                g_autofree char *reuid = g_strconcat ("--reuid=", user, NULL);
+                g_autofree char *regid = g_strconcat ("--regid=", gid, NULL);
+                g_autofree char *groups_arg = *groups ? g_strconcat ("--groups=", groups, NULL)
+                                                      : g_strdup ("--clear-groups");
+                client->proc = g_subprocess_launcher_spawn (launcher, &error, "setpriv", reuid, regid, groups_arg,
+                                                            "--", "env", address, client_binary (fx), NULL);
+        } else if (user)
                 client->proc = g_subprocess_launcher_spawn (launcher, &error, "runuser", "-u", user, "--",
                                                             "env", address, client_binary (fx), NULL);
         else
@@ -1110,6 +1127,20 @@ bus_client_new (BusFixture *fx, const char *user)
         client->unique_name = g_strdup (fields[2]);
         g_test_message ("client %s: uid %u, %s", client->user, client->uid, client->unique_name);
         return client;
+}
+
+BusClient *
+bus_client_new (BusFixture *fx, const char *user)
+{
+        return client_new (fx, user, NULL, NULL);
+}
+
+BusClient *
+bus_client_new_with_groups (BusFixture *fx, const char *user, const char *gid, const char *groups)
+{
+        g_assert_nonnull (gid);
+        g_assert_nonnull (groups);
+        return client_new (fx, user, gid, groups);
 }
 
 void

@@ -51,6 +51,9 @@ typedef struct {
          * bus" (a second fixture's address); NULL: nowhere, so that nothing
          * reaches the machine's real one by mistake. */
         const char *system_bus_address;
+        /* "NAME=VALUE" strings in xferd's environment (on the system bus, where
+         * UpdateActivationEnvironment is not allowed): test hooks. */
+        const char *const *xferd_env;
 } BusFixtureOptions;
 
 typedef struct {
@@ -158,6 +161,10 @@ void job_set (BusFixture *fx, const char *job, const char *name, GVariant *value
 typedef struct BusClient BusClient;
 
 BusClient *bus_client_new (BusFixture *fx, const char *user);
+/* The same with setpriv instead: the process (and so its bus connection) has exactly the
+ * primary group gid and the supplementary groups in groups ("27,4242", "" for none), not the
+ * user database's. */
+BusClient *bus_client_new_with_groups (BusFixture *fx, const char *user, const char *gid, const char *groups);
 /* SIGKILLs the client (as a crash would end it) and waits until it is gone. NULL as the user
  * of bus_client_new() runs the client as the test's own user, without runuser. */
 void bus_client_kill (BusClient *client);

@@ -54,6 +54,7 @@ typedef struct {
                 GChecksumType type;
         } digests[3];              /* by HttpDigestField */
         guint64 rate;             /* bytes/s of response bodies; 0 = as fast as possible */
+        gboolean endless;         /* chunked bodies of the pattern that never end */
         /* observations */
         guint requests;
         GArray *request_times;    /* gint64 */
@@ -98,6 +99,7 @@ typedef struct {
         gsize end;                /* one past the last byte of the body */
         gsize limit;              /* where to stop early (== end: nowhere) */
         LimitKind kind;
+        gboolean endless;         /* the pattern, with no end */
         gboolean stalled;
         gboolean done;
 } Stream;
@@ -121,6 +123,7 @@ typedef struct {
                 GChecksumType type;
         } digests[3];
         guint64 rate;
+        gboolean endless;
 } Plan;
 
 /* ---------------------------------------------------------------- pattern */
@@ -270,6 +273,14 @@ http_server_stall_after (HttpServer *self, const char *path, gsize bytes)
         Resource *res = resource_get (self, path);
         res->stall = TRUE;
         res->stall_after = bytes;
+        g_mutex_unlock (&self->lock);
+}
+
+void
+http_server_set_endless (HttpServer *self, const char *path, gboolean endless)
+{
+        g_mutex_lock (&self->lock);
+        resource_get (self, path)->endless = endless;
         g_mutex_unlock (&self->lock);
 }
 
@@ -558,6 +569,7 @@ plan_request (HttpServer *self, Resource *res, const char *path, Plan *plan)
                 g_ptr_array_add (plan->extra_headers, g_strdup (g_ptr_array_index (res->extra_headers, i)));
         memcpy (plan->digests, res->digests, sizeof plan->digests);
         plan->rate = res->rate;
+        plan->endless = res->endless;
         if (res->drop_times > 0) {
                 if (res->drop_times != HTTP_SERVER_FOREVER)
                         res->drop_times--;
@@ -787,7 +799,14 @@ stream_pump (Stream *stream)
                         return;
                 gsize most = stream->rate ? (gsize) CLAMP (stream->rate / 10, 1, CHUNK_SIZE) : CHUNK_SIZE;
                 gsize len = MIN (most, stop - stream->pos);
-                g_autoptr(GBytes) chunk = g_bytes_new_from_bytes (stream->content, stream->pos, len);
+                g_autoptr(GBytes) chunk = NULL;
+
+                if (stream->endless) {
+                        guint8 *buf = g_malloc (len);
+                        http_pattern_fill (buf, stream->pos, len);
+                        chunk = g_bytes_new_take (buf, len);
+                } else
+                        chunk = g_bytes_new_from_bytes (stream->content, stream->pos, len);
 
                 soup_message_body_append_bytes (soup_server_message_get_response_body (stream->msg), chunk);
                 stream->pos += len;
@@ -831,6 +850,7 @@ stream_start (HttpServer *self, const char *path, SoupServerMessage *msg,
         stream->pos = start;
         stream->first = start;
         stream->rate = plan->rate;
+        stream->endless = plan->endless;
         stream->end = end;
         stream->kind = plan->kind;
         stream->limit = plan->kind == LIMIT_NONE ? end : MIN (end, start + plan->limit);
@@ -981,6 +1001,14 @@ respond_content (HttpServer *self, const char *path, SoupServerMessage *msg, con
                 return;
         }
         soup_message_headers_set_content_type (resp, "application/octet-stream", NULL);
+        if (plan->endless) {
+                /* No length, no range: chunks until the client hangs up. */
+                soup_message_headers_set_encoding (resp, SOUP_ENCODING_CHUNKED);
+                soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+                if (soup_server_message_get_method (msg) == SOUP_METHOD_GET)
+                        stream_start (self, path, msg, plan, 0, G_MAXSIZE);
+                return;
+        }
         if (ranged) {
                 soup_message_headers_set_content_range (resp, start, end - 1, size);
                 soup_server_message_set_status (msg, SOUP_STATUS_PARTIAL_CONTENT, NULL);

@@ -67,6 +67,9 @@ void http_server_release (HttpServer *server, const char *path);
 /* Send the bodies of later responses on path at bytes_per_second (0: no limit), a tenth
  * of a second's worth at a time; combines with the stall and drop points. */
 void http_server_set_rate (HttpServer *server, const char *path, guint64 bytes_per_second);
+/* Answer GET on path (it needs content, which only makes it exist) with 200, no
+ * Content-Length and a chunked body of the pattern that never ends. */
+void http_server_set_endless (HttpServer *server, const char *path, gboolean endless);
 /* Read the next `times` requests but never send a status line. */
 void http_server_hang (HttpServer *server, const char *path, guint times);
 /* The next `times` responses send headers and `bytes` body bytes, then the

@@ -152,6 +152,14 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
                 j->checksum_list = g_strdup_printf("https://example.com/%u/SHA512SUMS", seed);
                 j->checksum_list_signature = g_strdup_printf("https://example.com/%u/SHA512SUMS.asc", seed);
         }
+        /* Half of them with the groups of the caller that created them. */
+        if (seed % 2 == 0) {
+                static const gid_t groups[] = { 27, 4242, 60000 };
+                j->identity_from_caller = true;
+                j->identity = (FsIdentity) { .uid = j->owner, .gid = 4242, .n_groups = (int) (seed % 4 == 0 ? 3 : 0) };
+                if (j->identity.n_groups > 0)
+                        j->identity.groups = g_memdup2(groups, sizeof groups);
+        }
         /* Some are bound to their client (CancelWhenOwnerGone). */
         if (seed % 3 == 1)
                 j->cancel_with = g_strdup_printf("0123456789abcdef0123456789abcdef/:1.%u", seed);
@@ -257,7 +265,16 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_null(loaded->manager);
         g_assert_null(loaded->queue_node.prev);
         g_assert_null(loaded->queue_node.next);
-        g_assert_true(memcmp(&loaded->identity, &no_identity, sizeof no_identity) == 0);
+        /* The identity only when the creating caller's groups were stored. */
+        g_assert_cmpint(loaded->identity_from_caller, ==, want->identity_from_caller);
+        if (want->identity_from_caller) {
+                g_assert_cmpuint(loaded->identity.uid, ==, want->owner);
+                g_assert_cmpuint(loaded->identity.gid, ==, want->identity.gid);
+                g_assert_cmpint(loaded->identity.n_groups, ==, want->identity.n_groups);
+                g_assert_cmpmem(loaded->identity.groups, (gsize) loaded->identity.n_groups * sizeof(gid_t),
+                                want->identity.groups, (gsize) want->identity.n_groups * sizeof(gid_t));
+        } else
+                g_assert_true(memcmp(&loaded->identity, &no_identity, sizeof no_identity) == 0);
         g_assert_null(loaded->transfer);
         g_assert_cmpuint(loaded->restarts, ==, 0);
         g_assert_null(loaded->retry_timer);
@@ -1320,6 +1337,9 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                 j->cost_policy = _COST_POLICY_INVALID;   /* version 5 gives "the default" */
                 g_clear_pointer(&j->proxy, free);       /* nor these of version 5 */
                 j->bytes_from_cache = j->bytes_from_origin = 0;
+                fs_identity_done(&j->identity);           /* nor the caller's groups */
+                j->identity = (FsIdentity) { .uid = 0 };
+                j->identity_from_caller = false;
                 g_ptr_array_add(want, j);
         }
         /* Headers absent on one, as version 1 wrote them (NULL). */
@@ -1352,6 +1372,8 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         /* Version 5: the daemon's proxy, nothing counted yet. */
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE proxy IS NULL AND bytes_from_cache = 0"
                                        " AND bytes_from_origin = 0"), ==, 5);
+        /* Jobs from before: the user database's groups when they are loaded. */
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE fs_groups IS NULL AND fs_gid IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 0);
 

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * One user cannot starve another (issue 18): xferd runs as root on a bus
+ * configured like the system bus; users A (xferd-test-a) and B (xferd-test-b)
+ * act through connections of their own, against a server that sends some
+ * resources at a trickle of 2 bytes a second.
+ *
+ *  - Fair shares before priorities: four `high` jobs of A fill the four
+ *    transfer slots at a trickle; B's `normal` job still starts at once (one of
+ *    A's yields its slot) and finishes.
+ *  - A cap on one user's foreground transfers: beyond
+ *    MaxForegroundTransfersPerUser, A's foreground jobs wait.
+ *  - The throughput rule: a few bytes a minute are no progress. A trickling
+ *    attempt ends like a stalled one (Timeout, after StallTimeoutSec), and a
+ *    job that never does better fails with NoProgress after NoProgressTimeout.
+ *
+ * Needs root and the test users; skips without them unless CI=true.
+ */
+#include <pwd.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "bus-fixture.h"
+#include "http-server.h"
+
+#define USER_A "xferd-test-a"
+#define USER_B "xferd-test-b"
+#define TRICKLE 2               /* bytes a second */
+
+typedef struct {
+        BusFixture *fx;
+        HttpServer *http;
+        BusClient *a, *b;
+        char *dir;              /* 0777: both users download here */
+} Env;
+
+static gboolean
+needs_met (void)
+{
+        const char *missing = NULL;
+
+        if (geteuid () != 0)
+                missing = "root";
+        else if (!getpwnam (USER_A) || !getpwnam (USER_B))
+                missing = "the users " USER_A " and " USER_B " (scripts/test.sh makes them)";
+        if (!missing)
+                return TRUE;
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+                g_test_fail_printf ("this test needs %s", missing);
+        else
+                g_test_skip_printf ("this test needs %s", missing);
+        return FALSE;
+}
+
+static Env *
+env_new (const char *config, const char *const *args)
+{
+        BusFixtureOptions options = { .system_bus = TRUE, .config = config, .extra_args = args };
+        Env *env = g_new0 (Env, 1);
+
+        env->fx = bus_fixture_new (&options);
+        env->http = http_server_new ();
+        env->dir = bus_fixture_mkdir (env->fx, "dl");
+        g_assert_no_errno (chmod (env->dir, 01777));
+        env->a = bus_client_new (env->fx, USER_A);
+        env->b = bus_client_new (env->fx, USER_B);
+        return env;
+}
+
+static void
+env_free (Env *env)
+{
+        if (!env)
+                return;
+        bus_client_free (env->a);
+        bus_client_free (env->b);
+        http_server_free (env->http);
+        bus_fixture_free (env->fx);
+        g_free (env->dir);
+        g_free (env);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
+
+/* A resource of size bytes, sent at rate bytes a second (0: at full speed). */
+static char *
+serve (Env *env, const char *path, gsize size, guint64 rate)
+{
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, path, size);
+
+        http_server_set_rate (env->http, path, rate);
+        return http_server_url (env->http, path);
+}
+
+static void
+client_set (BusClient *client, const char *job, const char *name, GVariant *value)
+{
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true (bus_client_set_property (client, job, XFERD_JOB_IFACE, name, value, &error));
+        g_assert_no_error (error);
+}
+
+/* client's job of `priority` for url, into a file of its own; resumed. */
+static char *
+start (Env *env, BusClient *client, const char *priority, const char *url, const char *name)
+{
+        g_autofree char *dest = g_build_filename (env->dir, name, NULL);
+        g_autofree char *job = bus_client_create_job (client, name, NULL);
+
+        client_set (client, job, "Priority", g_variant_new_string (priority));
+        client_set (client, job, "MinimumRetryDelay", g_variant_new_uint32 (1));
+        bus_client_add_file (client, job, url, dest);
+        bus_client_job_call (client, job, "Resume");
+        return g_steal_pointer (&job);
+}
+
+static gboolean
+is_active (const char *state)
+{
+        return g_strcmp0 (state, "connecting") == 0 || g_strcmp0 (state, "transferring") == 0;
+}
+
+/* Waits until job is connecting or transferring. */
+static void
+wait_active (Env *env, const char *job)
+{
+        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+
+        for (;;) {
+                g_autofree char *state = job_get_string (env->fx, job, "State");
+                if (is_active (state))
+                        return;
+                if (g_get_monotonic_time () > deadline)
+                        g_error ("%s stayed %s", job, state);
+                /* PropertiesChanged wakes the wait; a state change always sends one. */
+                bus_wait_property (env->fx, job, XFERD_JOB_IFACE, "State", g_variant_new_string ("transferring"), 500);
+        }
+}
+
+static guint
+count_active (Env *env, char **jobs, guint n)
+{
+        guint active = 0;
+
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *state = job_get_string (env->fx, jobs[i], "State");
+                active += is_active (state);
+        }
+        return active;
+}
+
+/* ------------------------------------------------------- fair shares */
+
+/* A fills every background slot with `high` jobs at a trickle; B's `normal` job takes a
+ * slot at once from one of them (A holds more than its share), finishes, and gives the slot
+ * back. */
+static void
+test_fair_share (void)
+{
+        if (!needs_met ())
+                return;
+        g_autoptr(Env) env = env_new ("[Daemon]\nMaxBackgroundTransfers=4\n", NULL);
+        g_autofree char *slow_url = serve (env, "/slow.bin", 64 * 1024, TRICKLE);
+        g_autofree char *fast_url = serve (env, "/fast.bin", 256 * 1024, 0);
+        char *a_jobs[4];
+
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("a%u.bin", i);
+                a_jobs[i] = start (env, env->a, "high", slow_url, name);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++)
+                wait_active (env, a_jobs[i]);
+
+        g_autofree char *b_job = start (env, env->b, "normal", fast_url, "b.bin");
+        job_wait_state (env->fx, b_job, "transferred");
+        bus_client_job_call (env->b, b_job, "Cancel");
+
+        /* One of A's yielded and kept its bytes; with B gone it has its slot back. */
+        guint yielded = 0;
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                g_autoptr(GPtrArray) history = job_state_history (env->fx, a_jobs[i]);
+                for (guint k = 1; k < history->len; k++)
+                        if (g_strcmp0 (g_ptr_array_index (history, k), "queued") == 0 &&
+                            is_active (g_ptr_array_index (history, k - 1)))
+                                yielded++;
+        }
+        g_assert_cmpuint (yielded, ==, 1);
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++)
+                wait_active (env, a_jobs[i]);
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                bus_client_job_call (env->a, a_jobs[i], "Cancel");
+                g_free (a_jobs[i]);
+        }
+}
+
+/* ------------------------------------------------------- foreground cap */
+
+/* MaxForegroundTransfersPerUser=2: A's third foreground job waits while two run, also after
+ * B's foreground job (started later) has run and finished; it starts when one of A's ends. */
+static void
+test_foreground_cap (void)
+{
+        if (!needs_met ())
+                return;
+        g_autoptr(Env) env = env_new ("[Daemon]\nMaxForegroundTransfersPerUser=2\n", NULL);
+        g_autofree char *slow_url = serve (env, "/slow.bin", 64 * 1024, TRICKLE);
+        g_autofree char *fast_url = serve (env, "/fast.bin", 256 * 1024, 0);
+        char *a_jobs[3];
+
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("a%u.bin", i);
+                a_jobs[i] = start (env, env->a, "foreground", slow_url, name);
+        }
+        wait_active (env, a_jobs[0]);
+        wait_active (env, a_jobs[1]);
+        /* B's later job has been through the scheduler, so A's third has too. */
+        g_autofree char *b_job = start (env, env->b, "foreground", fast_url, "b.bin");
+        job_wait_state (env->fx, b_job, "transferred");
+        g_autofree char *third = job_get_string (env->fx, a_jobs[2], "State");
+        g_assert_cmpstr (third, ==, "queued");
+        g_autofree char *reason = job_get_string (env->fx, a_jobs[2], "WaitReason");
+        g_assert_cmpstr (reason, ==, "max-transfers");
+        g_assert_cmpuint (count_active (env, a_jobs, G_N_ELEMENTS (a_jobs)), ==, 2);
+
+        bus_client_job_call (env->a, a_jobs[0], "Cancel");
+        wait_active (env, a_jobs[2]);
+        for (guint i = 0; i < G_N_ELEMENTS (a_jobs); i++) {
+                if (i > 0)
+                        bus_client_job_call (env->a, a_jobs[i], "Cancel");
+                g_free (a_jobs[i]);
+        }
+}
+
+/* ------------------------------------------------------- throughput rule */
+
+/* 2 bytes a second keep a connection open but are no progress: with StallTimeoutSec=2 the
+ * attempt ends with a transient Timeout that names the speed, and with NoProgressTimeout=4
+ * the job fails with NoProgress although bytes keep arriving. A job at full speed on the
+ * same server is untouched. */
+static void
+test_throughput_rule (void)
+{
+        if (!needs_met ())
+                return;
+        static const char *const args[] = { "--stall-timeout=2", NULL };
+        g_autoptr(Env) env = env_new (NULL, args);
+        g_autofree char *slow_url = serve (env, "/slow.bin", 64 * 1024, TRICKLE);
+        g_autofree char *fast_url = serve (env, "/fast.bin", 256 * 1024, 0);
+
+        g_autofree char *slow = start (env, env->a, "high", slow_url, "slow.bin");
+        g_autofree char *state = job_wait_state_get (env->fx, slow, "transient-error");
+        g_assert_cmpstr (state, ==, "transient-error");
+        g_autofree char *name = job_get_string (env->fx, slow, "ErrorName");
+        g_autofree char *message = job_get_string (env->fx, slow, "ErrorMessage");
+        g_test_message ("%s: %s", name, message);
+        g_assert_true (g_str_has_suffix (name, "Timeout"));
+        g_assert_cmpuint (job_get_uint64 (env->fx, slow, "BytesTransferred"), >, 0);
+
+        client_set (env->a, slow, "NoProgressTimeout", g_variant_new_uint32 (4));
+        job_wait_state (env->fx, slow, "error");
+        g_autofree char *final_name = job_get_string (env->fx, slow, "ErrorName");
+        g_assert_true (g_str_has_suffix (final_name, "NoProgress"));
+
+        g_autofree char *fast = start (env, env->b, "normal", fast_url, "fast.bin");
+        job_wait_state (env->fx, fast, "transferred");
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/fairness/fair-share", test_fair_share);
+        g_test_add_func ("/fairness/foreground-cap", test_foreground_cap);
+        g_test_add_func ("/fairness/throughput-rule", test_throughput_rule);
+        return g_test_run ();
+}

@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What a user's download may do to a disk (issue 18): xferd runs as root on a
+ * bus configured like the system bus, user A (xferd-test-a) downloads through
+ * a connection of its own.
+ *
+ *  - Writing "as the owner" keeps none of root's disk privileges: on an ext2
+ *    image whose blocks are half reserved for root, A's download stops where
+ *    A's own writes would (a transient LocalFile error), not in root's reserve.
+ *  - MaxFileSize= stops an endless body (and refuses an announced larger one).
+ *  - KeepFree= leaves free space on the file system: at the reserve the job is
+ *    a transient LocalFile error, and it goes on once space is freed.
+ *  - A job reaches files with the groups of the connection that created it, as
+ *    the bus reports them, not the user database's; they are stored with the
+ *    job, so a restarted xferd uses them too.
+ *
+ * Needs root (mounts) and the test users; skips without them unless CI=true.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "bus-fixture.h"
+#include "http-server.h"
+#include "xferd-process.h"
+
+#define USER_A "xferd-test-a"
+
+typedef struct {
+        BusFixture *fx;
+        HttpServer *http;
+        BusClient *a;
+        uid_t uid;
+        gid_t gid;
+        char *dir;              /* A's download directory, a mount point */
+        char *image;            /* the ext2 image behind dir, or NULL */
+        gboolean mounted;
+} Env;
+
+static gboolean
+needs_met (gboolean want_mke2fs)
+{
+        g_autofree char *mke2fs = want_mke2fs ? g_find_program_in_path ("mke2fs") : NULL;
+        const char *missing = NULL;
+
+        if (geteuid () != 0)
+                missing = "root";
+        else if (!getpwnam (USER_A))
+                missing = "the user " USER_A " (scripts/test.sh makes it)";
+        else if (want_mke2fs && !mke2fs)
+                missing = "mke2fs (e2fsprogs)";
+        if (!missing)
+                return TRUE;
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+                g_test_fail_printf ("this test needs %s", missing);
+        else
+                g_test_skip_printf ("this test needs %s", missing);
+        return FALSE;
+}
+
+static void
+run_checked (const char *const *argv)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *err = NULL;
+        int status = 0;
+
+        g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                      NULL, &err, &status, &error);
+        g_assert_no_error (error);
+        if (!g_spawn_check_wait_status (status, NULL))
+                g_error ("%s failed: %s", argv[0], err);
+}
+
+/* The fixture, a server, A's connection, and A's directory (not mounted yet). */
+static Env *
+env_new_full (const char *config, const char *const *xferd_env)
+{
+        BusFixtureOptions options = { .system_bus = TRUE, .config = config, .xferd_env = xferd_env };
+        struct passwd *pw = getpwnam (USER_A);
+        Env *env = g_new0 (Env, 1);
+
+        env->uid = pw->pw_uid;
+        env->gid = pw->pw_gid;
+        env->fx = bus_fixture_new (&options);
+        env->http = http_server_new ();
+        env->dir = bus_fixture_mkdir (env->fx, "a");
+        env->a = bus_client_new (env->fx, USER_A);
+        return env;
+}
+
+static Env *
+env_new (const char *config)
+{
+        return env_new_full (config, NULL);
+}
+
+static void
+env_mount_tmpfs (Env *env, const char *size)
+{
+        g_autofree char *opts = g_strdup_printf ("size=%s,mode=0755", size);
+
+        g_assert_no_errno (mount ("tmpfs", env->dir, "tmpfs", MS_NOSUID | MS_NODEV, opts));
+        env->mounted = TRUE;
+        g_assert_no_errno (chown (env->dir, env->uid, env->gid));
+}
+
+/* An ext2 file system of size_kib KiB with percent of its blocks reserved for root. */
+static void
+env_mount_ext2 (Env *env, guint size_kib, guint percent)
+{
+        g_autofree char *blocks = g_strdup_printf ("%u", size_kib);
+        g_autofree char *reserved = g_strdup_printf ("%u", percent);
+
+        env->image = g_build_filename (env->fx->tmpdir, "fs.img", NULL);
+        const char *mkfs[] = { "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-m", reserved, env->image, blocks, NULL };
+        run_checked (mkfs);
+        const char *mnt[] = { "mount", "-o", "loop,nosuid,nodev", env->image, env->dir, NULL };
+        run_checked (mnt);
+        env->mounted = TRUE;
+        g_assert_no_errno (chown (env->dir, env->uid, env->gid));
+}
+
+static void
+env_free (Env *env)
+{
+        if (!env)
+                return;
+        bus_client_free (env->a);
+        http_server_free (env->http);
+        /* xferd goes first: nothing holds a file on the mount then. */
+        bus_fixture_free (env->fx);
+        /* A loop mount made by mount(8) frees its loop device when detached. */
+        if (env->mounted)
+                (void) umount2 (env->dir, MNT_DETACH);
+        g_free (env->dir);
+        g_free (env->image);
+        g_free (env);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
+
+/* A's job for url into dir/name: created, file added, MinimumRetryDelay 1 s, resumed. */
+static char *
+start_download (Env *env, const char *url, const char *name)
+{
+        g_autofree char *dest = g_build_filename (env->dir, name, NULL);
+        g_autofree char *job = bus_client_create_job (env->a, "limits", NULL);
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true (bus_client_set_property (env->a, job, XFERD_JOB_IFACE, "MinimumRetryDelay",
+                                                g_variant_new_uint32 (1), &error));
+        g_assert_no_error (error);
+        bus_client_add_file (env->a, job, url, dest);
+        bus_client_job_call (env->a, job, "Resume");
+        return g_steal_pointer (&job);
+}
+
+static void
+complete (Env *env, const char *job)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_job (env->a, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+
+        g_assert_no_error (error);
+}
+
+static goffset
+temp_size (Env *env, const char *job)
+{
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        GStatBuf st;
+
+        g_assert_no_errno (g_stat (temp, &st));
+        g_assert_cmpuint (st.st_uid, ==, env->uid);
+        return st.st_size;
+}
+
+static void
+assert_error (Env *env, const char *job, const char *name, const char *in_message)
+{
+        g_autofree char *error_name = job_get_string (env->fx, job, "ErrorName");
+        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
+
+        g_test_message ("%s: %s", error_name, message);
+        g_assert_true (g_str_has_suffix (error_name, name));
+        g_assert_nonnull (strstr (message, in_message));
+}
+
+/* ------------------------------------------------------------ root's reserve */
+
+/* 8 MiB of ext2, half of it reserved for root: A may fill about 3.6 MiB. A 6 MiB download
+ * of A's stops there with a transient LocalFile error (a full disk), although root could
+ * write on; xferd writes A's file as A would, without CAP_SYS_RESOURCE and with A's fsuid. */
+static void
+test_root_reserve (void)
+{
+        if (!needs_met (TRUE))
+                return;
+        g_autoptr(Env) env = env_new ("[Daemon]\nKeepFree=0\n");
+        env_mount_ext2 (env, 8192, 50);
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/big.bin", 6 * 1024 * 1024);
+        g_autofree char *url = http_server_url (env->http, "/big.bin");
+        g_autofree char *job = start_download (env, url, "big.bin");
+
+        g_autofree char *reached = job_wait_state_get (env->fx, job, "transient-error");
+        g_assert_cmpstr (reached, ==, "transient-error");
+        assert_error (env, job, "LocalFile", g_strerror (ENOSPC));
+        /* Bytes in root's reserve would make it larger than the 50 % A may use. */
+        g_assert_cmpint (temp_size (env, job), <, 4 * 1024 * 1024);
+        bus_client_job_call (env->a, job, "Cancel");
+}
+
+/* The same, seen from /proc: stopped in the middle of writing A's file (the stop point
+ * write-as-owner), xferd's thread has A's fsuid and fsgid and no effective capability at
+ * all (CAP_SYS_RESOURCE included, which this machine may not even grant root: then the test
+ * above cannot tell). Continued, the download finishes. */
+static gboolean
+process_stopped (pid_t pid)
+{
+        g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+        g_autofree char *stat = NULL;
+
+        if (!g_file_get_contents (path, &stat, NULL, NULL))
+                return FALSE;
+        const char *close = strrchr (stat, ')');
+        return close && close[1] == ' ' && close[2] == 'T';
+}
+
+static char *
+status_field (pid_t pid, const char *name)
+{
+        g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+        g_autofree char *status = NULL;
+        g_auto(GStrv) lines = NULL;
+
+        g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
+        lines = g_strsplit (status, "\n", -1);
+        for (guint i = 0; lines[i]; i++)
+                if (g_str_has_prefix (lines[i], name) && lines[i][strlen (name)] == ':')
+                        return g_strstrip (g_strdup (lines[i] + strlen (name) + 1));
+        g_assert_not_reached ();
+}
+
+static void
+test_write_credentials (void)
+{
+        if (!needs_met (FALSE))
+                return;
+        static const char *const stop[] = { "XFERD_TEST_STOP_POINT=write-as-owner", NULL };
+        g_autoptr(Env) env = env_new_full ("[Daemon]\nKeepFree=0\n", stop);
+        g_assert_no_errno (chown (env->dir, env->uid, env->gid));
+
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", 64 * 1024);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autofree char *job = start_download (env, url, "file.bin");
+        pid_t pid = (pid_t) bus_fixture_note_xferd (env->fx);
+        g_assert_cmpint (pid, >, 0);
+
+        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+        while (!process_stopped (pid) && g_get_monotonic_time () < deadline)
+                g_usleep (10 * 1000);
+        g_assert_true (process_stopped (pid));
+
+        g_autofree char *cap_eff = status_field (pid, "CapEff");
+        g_autofree char *cap_prm = status_field (pid, "CapPrm");
+        g_autofree char *uids = status_field (pid, "Uid");
+        g_autofree char *gids = status_field (pid, "Gid");
+        g_test_message ("while writing: CapEff %s, CapPrm %s, Uid %s, Gid %s", cap_eff, cap_prm, uids, gids);
+        g_assert_no_errno (kill (pid, SIGCONT));
+
+        g_assert_cmpstr (cap_eff, ==, "0000000000000000");
+        /* Permitted stays: the thread takes its capabilities back after the write. */
+        g_assert_cmpstr (cap_prm, !=, "0000000000000000");
+        g_auto(GStrv) u = g_regex_split_simple ("\\s+", uids, 0, 0);
+        g_auto(GStrv) g = g_regex_split_simple ("\\s+", gids, 0, 0);
+        g_assert_cmpuint (g_strv_length (u), ==, 4);
+        g_assert_cmpuint (g_strv_length (g), ==, 4);
+        g_assert_cmpstr (u[1], ==, "0");                /* the effective uid stays root's */
+        g_assert_cmpuint (g_ascii_strtoull (u[3], NULL, 10), ==, env->uid);   /* fsuid */
+        g_assert_cmpuint (g_ascii_strtoull (g[3], NULL, 10), ==, env->gid);   /* fsgid */
+
+        job_wait_state (env->fx, job, "transferred");
+        complete (env, job);
+        g_autofree char *dest = g_build_filename (env->dir, "file.bin", NULL);
+        assert_file_content (dest, content);
+}
+
+/* ------------------------------------------------------------ MaxFileSize */
+
+/* An endless body stops at MaxFileSize with a fatal LocalFile error naming the setting; a
+ * response that announces more than MaxFileSize is refused before its first byte. A tmpfs
+ * of 64 MiB keeps the machine's disk safe should the limit not hold. */
+static void
+test_max_file_size (void)
+{
+        if (!needs_met (FALSE))
+                return;
+        g_autoptr(Env) env = env_new ("[Daemon]\nMaxFileSize=1M\nKeepFree=0\n");
+        env_mount_tmpfs (env, "64m");
+
+        g_autoptr(GBytes) seed = http_server_add_generated (env->http, "/endless", 1);
+        http_server_set_endless (env->http, "/endless", TRUE);
+        g_autofree char *url = http_server_url (env->http, "/endless");
+        g_autofree char *job = start_download (env, url, "endless.bin");
+        job_wait_state (env->fx, job, "error");
+        assert_error (env, job, "LocalFile", "MaxFileSize");
+        g_assert_cmpint (temp_size (env, job), <=, 1024 * 1024);
+        g_assert_cmpint (temp_size (env, job), >, 0);
+        bus_client_job_call (env->a, job, "Cancel");
+
+        g_autoptr(GBytes) big = http_server_add_generated (env->http, "/big.bin", 1024 * 1024 + 1);
+        g_autofree char *big_url = http_server_url (env->http, "/big.bin");
+        g_autofree char *big_job = start_download (env, big_url, "big.bin");
+        job_wait_state (env->fx, big_job, "error");
+        assert_error (env, big_job, "LocalFile", "MaxFileSize");
+        g_assert_cmpint (temp_size (env, big_job), ==, 0);
+        bus_client_job_call (env->a, big_job, "Cancel");
+
+        /* A file of exactly the limit is fine. */
+        g_autoptr(GBytes) fits = http_server_add_generated (env->http, "/fits.bin", 1024 * 1024);
+        g_autofree char *fits_url = http_server_url (env->http, "/fits.bin");
+        g_autofree char *fits_job = start_download (env, fits_url, "fits.bin");
+        job_wait_state (env->fx, fits_job, "transferred");
+        complete (env, fits_job);
+        g_autofree char *fits_path = g_build_filename (env->dir, "fits.bin", NULL);
+        assert_file_content (fits_path, fits);
+}
+
+/* ------------------------------------------------------------ KeepFree */
+
+/* A tmpfs of 4 MiB and KeepFree=2M: a 3 MiB download stops with about 2 MiB free, a
+ * transient LocalFile error naming KeepFree; once the file system grows it goes on from the
+ * bytes it holds and finishes byte-exact. */
+static void
+test_keep_free (void)
+{
+        if (!needs_met (FALSE))
+                return;
+        g_autoptr(Env) env = env_new ("[Daemon]\nKeepFree=2M\n");
+        env_mount_tmpfs (env, "4m");
+
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", 3 * 1024 * 1024);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autofree char *job = start_download (env, url, "file.bin");
+        job_wait_state (env->fx, job, "transient-error");
+        assert_error (env, job, "LocalFile", "KeepFree");
+
+        goffset held = temp_size (env, job);
+        struct statvfs sv;
+        g_assert_no_errno (statvfs (env->dir, &sv));
+        g_test_message ("held %" G_GOFFSET_FORMAT " bytes, %" G_GUINT64_FORMAT " free", held,
+                        (guint64) sv.f_bavail * sv.f_frsize);
+        g_assert_cmpint (held, >, 0);
+        g_assert_cmpint (held, <=, 2 * 1024 * 1024);
+        g_assert_cmpuint ((guint64) sv.f_bavail * sv.f_frsize, >=, 2 * 1024 * 1024);
+
+        /* Space comes back: the retry (MinimumRetryDelay 1 s) finishes the file. */
+        g_assert_no_errno (mount (NULL, env->dir, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=16m,mode=0755"));
+        job_wait_state (env->fx, job, "transferred");
+        complete (env, job);
+        g_autofree char *dest = g_build_filename (env->dir, "file.bin", NULL);
+        assert_file_content (dest, content);
+}
+
+/* ------------------------------------------------------------ groups */
+
+/* A gid no group of the machine has: A cannot be in it by the user database. */
+static gid_t
+unused_gid (void)
+{
+        for (gid_t g = 4242; g < 60000; g++)
+                if (!getgrgid (g))
+                        return g;
+        g_assert_not_reached ();
+}
+
+static char *
+group_dir (Env *env, const char *name, gid_t gid)
+{
+        char *dir = bus_fixture_mkdir (env->fx, name);
+
+        g_assert_no_errno (chown (dir, 0, gid));
+        g_assert_no_errno (chmod (dir, 0770));
+        return dir;
+}
+
+/* Creates a job of client's into dir/name and resumes it; NULL and the error when AddFile
+ * fails. */
+static char *
+try_download (BusClient *client, const char *url, const char *dir, const char *name, GError **error)
+{
+        g_autofree char *dest = g_build_filename (dir, name, NULL);
+        g_autofree char *job = bus_client_create_job (client, "groups", NULL);
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "AddFile", g_variant_new ("(ss)", url, dest),
+                                                         G_VARIANT_TYPE_UNIT, error);
+        if (!reply) {
+                bus_client_job_call (client, job, "Cancel");
+                return NULL;
+        }
+        bus_client_job_call (client, job, "Resume");
+        return g_steal_pointer (&job);
+}
+
+static void
+client_complete (BusClient *client, const char *job)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+
+        g_assert_no_error (error);
+}
+
+static void
+assert_owned (const char *path, uid_t uid, gid_t gid)
+{
+        GStatBuf st;
+
+        g_assert_no_errno (g_stat (path, &st));
+        g_assert_cmpuint (st.st_uid, ==, uid);
+        g_assert_cmpuint (st.st_gid, ==, gid);
+}
+
+/* A's connection holds a group the user database does not give A (setpriv --groups): a
+ * download into a directory only that group may write to works, with the file's group A's
+ * primary one. A connection that lacks A's primary group (which the user database lists)
+ * cannot download into a directory only that group may write to, and its files get the
+ * overflow group, never one it does not hold. */
+static void
+test_caller_groups (void)
+{
+        if (!needs_met (FALSE))
+                return;
+        g_autoptr(Env) env = env_new (NULL);
+        gid_t extra = unused_gid ();
+        g_autofree char *extra_s = g_strdup_printf ("%u", (guint) extra);
+        g_autofree char *primary_s = g_strdup_printf ("%u", (guint) env->gid);
+        g_autofree char *by_extra = group_dir (env, "by-extra-group", extra);
+        g_autofree char *by_primary = group_dir (env, "by-primary-group", env->gid);
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", 100 * 1000);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autoptr(GError) error = NULL;
+
+        /* A with its own primary group and the extra one. */
+        g_autoptr(BusClient) with_extra = bus_client_new_with_groups (env->fx, USER_A, primary_s, extra_s);
+        g_autofree char *job = try_download (with_extra, url, by_extra, "file.bin", &error);
+        g_assert_no_error (error);
+        job_wait_state (env->fx, job, "transferred");
+        client_complete (with_extra, job);
+        g_autofree char *dest = g_build_filename (by_extra, "file.bin", NULL);
+        assert_file_content (dest, content);
+        assert_owned (dest, env->uid, env->gid);
+
+        /* A with only the extra group: not its primary group's directory, and no file of that
+         * group elsewhere either. */
+        g_autoptr(BusClient) only_extra = bus_client_new_with_groups (env->fx, USER_A, extra_s, "");
+        g_autofree char *refused = try_download (only_extra, url, by_primary, "file.bin", &error);
+        g_assert_null (refused);
+        bus_assert_error (error, XFERD_ERROR ("InvalidPath"));
+        g_clear_error (&error);
+        g_autofree char *job2 = try_download (only_extra, url, by_extra, "second.bin", &error);
+        g_assert_no_error (error);
+        job_wait_state (env->fx, job2, "transferred");
+        client_complete (only_extra, job2);
+        g_autofree char *dest2 = g_build_filename (by_extra, "second.bin", NULL);
+        assert_file_content (dest2, content);
+        assert_owned (dest2, env->uid, 65534);
+        g_auto(GStrv) names = list_dir (by_primary);
+        g_assert_cmpuint (g_strv_length (names), ==, 0);
+}
+
+/* The groups are stored with the job: killed in the middle of the download, xferd starts
+ * again, loads the job and goes on writing into the directory of the connection's group. */
+static void
+test_caller_groups_restart (void)
+{
+        if (!needs_met (FALSE))
+                return;
+        g_autoptr(Env) env = env_new (NULL);
+        gid_t extra = unused_gid ();
+        g_autofree char *extra_s = g_strdup_printf ("%u", (guint) extra);
+        g_autofree char *primary_s = g_strdup_printf ("%u", (guint) env->gid);
+        g_autofree char *by_extra = group_dir (env, "by-extra-group", extra);
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", 300 * 1000);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
+        g_autoptr(GError) error = NULL;
+
+        http_server_stall_after (env->http, "/file.bin", 100 * 1000);
+        g_autoptr(BusClient) with_extra = bus_client_new_with_groups (env->fx, USER_A, primary_s, extra_s);
+        g_autofree char *job = try_download (with_extra, url, by_extra, "file.bin", &error);
+        g_assert_no_error (error);
+        g_assert_true (http_server_wait_stalled (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, 100 * 1000, WAIT_TIMEOUT_MS));
+
+        xferd_process_kill (env->fx);
+        http_server_release (env->http, "/file.bin");
+        /* The next call starts xferd again; it resumes the job from the store. */
+        xferd_process_start (env->fx);
+        job_wait_state (env->fx, job, "transferred");
+        client_complete (with_extra, job);
+        g_autofree char *dest = g_build_filename (by_extra, "file.bin", NULL);
+        assert_file_content (dest, content);
+}
+
+int
+main (int argc, char **argv)
+{
+        /* Mounts in a namespace of this test's own (dbus-daemon and xferd, its children, share
+         * it): a test that aborts before its teardown leaves none behind. Before any thread. */
+        if (geteuid () == 0 && unshare (CLONE_NEWNS) == 0)
+                (void) mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/privileges/root-reserve", test_root_reserve);
+        g_test_add_func ("/privileges/write-credentials", test_write_credentials);
+        g_test_add_func ("/privileges/max-file-size", test_max_file_size);
+        g_test_add_func ("/privileges/keep-free", test_keep_free);
+        g_test_add_func ("/privileges/caller-groups", test_caller_groups);
+        g_test_add_func ("/privileges/caller-groups-restart", test_caller_groups_restart);
+        return g_test_run ();
+}
