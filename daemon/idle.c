@@ -43,6 +43,9 @@ bool manager_is_idle(Manager *m) {
          * is stored: the next start tries it again. */
         if (m->pending_deletes)
                 return false;
+        /* A file operation under way owes a reply or a record. */
+        if (io_pool_busy(m->io_pool) > 0)
+                return false;
         if (!m->store)
                 return !m->jobs_head && !m->retained_head && !m->pending_unlinks;
         return m->n_busy == 0;

@@ -94,6 +94,15 @@ struct Job {
         bool counted;                   /* in the manager's busy/network-waiting counts */
         Job *auto_complete_next;        /* in the manager's batch of completions */
         bool auto_complete_pending;
+
+        /* File operations on the worker threads. While either runs, the job is not freed. */
+        struct CompleteBatch *completing;       /* a Complete between its steps (complete.c) */
+        struct FileBatch *unlinking;            /* its temporary files being removed */
+        struct JobCall *unlink_waiters;         /* replies once they are gone */
+        struct JobCall *deferred_cancels;       /* Cancels that wait for the renames to end */
+        bool cancel_deferred;                   /* … and one nobody waits for */
+        bool signals_deferred;                  /* the final state is told once the files are gone */
+        bool expire_pending;                    /* retention ended while pinned */
 };
 
 JobFile *job_file_free(JobFile *f);

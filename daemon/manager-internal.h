@@ -4,6 +4,8 @@
 /* What the parts of the manager (manager.c and the files named after one concept each, see
  * HACKING.md) share. Not for bus/ or main.c: they use manager.h. */
 
+#include "io-pool.h"
+#include "file-batch.h"
 #include "manager.h"
 #include "netwatch.h"
 #include "store.h"
@@ -13,6 +15,9 @@
 #define DISPLAY_NAME_MAX 256
 
 #define DESCRIPTION_MAX 1024
+
+/* Threads for file operations: a hung file system holds one, the others carry on. */
+#define IO_POOL_MAX_THREADS 8
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -29,6 +34,7 @@ struct Manager {
         ManagerConfig config;
         ManagerObserver observer;
         Engine *engine;
+        IoPool *io_pool;                        /* file operations off the loop */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
         sd_event_source *network_timer;         /* lets a burst of network news settle */
@@ -88,13 +94,24 @@ typedef struct CompleteWork {
         int r;                  /* < 0: this job failed, with e */
         CallError e;
         bool partial;
-        int *fds;               /* per file: the opened finished file, or -1 */
+        bool reset;             /* a finished file vanished: the job is suspended */
+        JobCall *call;          /* the Complete call waiting, NULL for auto-complete */
 } CompleteWork;
+
+/* Completions that share their file operations, between the steps on the worker threads. */
+typedef struct CompleteBatch {
+        Manager *manager;
+        CompleteWork *works;
+        size_t n;
+        bool automatic;
+        bool renaming;          /* past the record of "committed": the renames are under way */
+} CompleteBatch;
 
 /* manager.c */
 void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
 void crash_point(const char *name);
+void job_calls_shutdown(JobCall **list);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);
@@ -114,6 +131,7 @@ void job_unmark_progress(Job *j);
 void pending_unlink_free(PendingUnlink *p);
 int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void job_unlink_temporary(Job *j, JobFile *f);
+bool job_unlink_temporaries(Job *j, bool all);
 int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                                  void *userdata);
 
@@ -156,6 +174,7 @@ void job_disarm_retry(Job *j);
 
 /* retention.c */
 void job_retire(Job *j);
+void job_io_released(Job *j);
 Job *job_free(Job *j);
 int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
@@ -191,12 +210,10 @@ int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
 /* job-files.c */
 FsDir file_dir(const JobFile *f);
 
-/* sync-policy.c */
-void batch_sync_data(CompleteWork *works, size_t n);
-
 /* complete.c */
 void job_auto_complete(Job *j);
 void work_fail(CompleteWork *w, int r, const char *format, ...) _printf_(3, 4);
+void complete_batch_drop(CompleteBatch *b);
 int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-setters.c */

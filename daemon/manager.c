@@ -41,6 +41,27 @@ void notify_changed(Job *j, unsigned changes) {
                 m->observer.job_changed(m, j, changes);
 }
 
+void job_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
+        assert(c);
+
+        c->r = r;
+        c->e = e ? *e : (CallError) { .kind = CALL_ERROR_NONE };
+        c->partial = partial;
+        c->done(c);
+}
+
+/* Calls waiting on a job that goes away with the daemon. */
+void job_calls_shutdown(JobCall **list) {
+        JobCall *c;
+
+        while ((c = *list)) {
+                CallError e = { .kind = CALL_ERROR_INTERNAL };
+                *list = c->next;
+                snprintf(e.message, sizeof e.message, "xferd is stopping; the call finishes at its next start.");
+                job_call_finish(c, -ESHUTDOWN, &e, false);
+        }
+}
+
 uint64_t now_realtime(Manager *m) {
         uint64_t t;
 
@@ -162,6 +183,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         r = engine_new(event, &config->transfer, &m->engine);
         if (r < 0)
                 goto fail;
+        /* Threads start at the first file operation, after main.c has set up the process. */
+        r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
+        if (r < 0)
+                goto fail;
         r = sd_event_add_defer(event, &m->schedule_source, on_schedule, m);
         if (r < 0)
                 goto fail;
@@ -230,6 +255,8 @@ Manager *manager_free(Manager *m) {
 
         if (!m)
                 return NULL;
+        /* The file operations under way end first (their replies fail); jobs are freed after. */
+        m->io_pool = io_pool_free(m->io_pool);
         while ((j = m->jobs_head)) {
                 list_remove(&m->jobs_head, &m->jobs_tail, j);
                 job_free(j);

@@ -81,6 +81,94 @@ static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) 
         (void) manager_add_pending_unlink(m, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name, true);
 }
 
+/* The unlinks of one job are done: failures are remembered (stored) for a later try, the
+ * store learns that the files are gone, then whoever waits is told. */
+static void on_job_unlinked(FileBatch *b) {
+        Job *j = b->userdata;
+        Manager *m = j->manager;
+        JobCall *waiters;
+
+        if (m->store)
+                (void) store_begin(m->store);
+        for (size_t k = 0; k < b->n_ops; k++) {
+                const FileOp *op = &b->ops[k];
+                JobFile *f = j->files[op->file_index];
+
+                if (op->r < 0) {
+                        log_warning_errno(op->r, "Cannot remove temporary file %s/%s of job %s now, will try again",
+                                          f->dir, f->temp_name, j->id);
+                        manager_remember_unlink(m, j, f);
+                }
+                f->temp_exists = false;
+                f->bytes_transferred = 0;
+                f->validator = mfree(f->validator);
+        }
+        job_save(j);
+        if (m->store)
+                (void) store_end(m->store);
+        file_batch_free(b);
+        j->unlinking = NULL;
+
+        /* What the state change told would have been true too early before this. */
+        if (j->signals_deferred) {
+                j->signals_deferred = false;
+                notify_changed(j, JOB_CHANGE_STATE);
+                if (job_state_is_final(j->state) && m->observer.job_removed)
+                        m->observer.job_removed(m, j);
+        }
+        waiters = TAKE_PTR(j->unlink_waiters);
+        while (waiters) {
+                JobCall *c = waiters;
+                waiters = c->next;
+                job_call_finish(c, 0, NULL, c->partial);
+        }
+        job_io_released(j);
+        manager_check_idle(m);
+}
+
+static void on_job_unlink_dropped(FileBatch *b) {
+        Job *j = b->userdata;
+
+        j->unlinking = NULL;
+        job_calls_shutdown(&j->unlink_waiters);
+}
+
+/* Removes the temporary files of the job on a worker thread: every one (all) or those not
+ * committed. The store keeps listing them until they are gone (a restart removes what it
+ * lists), and the job is told about afterwards. False when there was nothing to remove. */
+bool job_unlink_temporaries(Job *j, bool all) {
+        FileBatch *b;
+
+        assert(j);
+        assert(!j->unlinking);
+
+        b = file_batch_new(on_job_unlinked, j);
+        if (!b) {
+                log_oom();
+                return false;
+        }
+        b->dropped = on_job_unlink_dropped;
+        for (size_t i = 0; i < j->n_files; i++) {
+                JobFile *f = j->files[i];
+
+                if (!f->temp_exists || (!all && f->committed))
+                        continue;
+                if (file_batch_add(b, &j->identity, f->dir, f->dir_dev, f->dir_ino, f->temp_name, NULL, 0, i) < 0) {
+                        /* Stays listed in the store: the next start removes it. */
+                        log_oom();
+                        continue;
+                }
+        }
+        if (b->n_ops == 0) {
+                file_batch_free(b);
+                return false;
+        }
+        j->unlinking = b;
+        file_batch_submit(b, j->manager->io_pool, FILE_STEP_UNLINK);
+        return true;
+}
+
+/* At start-up, before the first call is served. */
 void job_unlink_temporary(Job *j, JobFile *f) {
         if (!f->temp_exists)
                 return;

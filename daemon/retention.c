@@ -19,7 +19,8 @@ void job_retire(Job *j) {
         list_append(&m->retained_head, &m->retained_tail, j);
         job_disarm_retry(j);
 
-        if (m->observer.job_removed)
+        /* Told with the state, once the temporary files are gone (job_unlink_temporaries()). */
+        if (m->observer.job_removed && !j->signals_deferred)
                 m->observer.job_removed(m, j);
 
         /* The object stays readable for a while, so a late call learns InvalidState; the
@@ -61,9 +62,20 @@ Job *job_free(Job *j) {
                                 break;
                         }
         job_stop_transfer(j);
+        job_calls_shutdown(&j->unlink_waiters);
+        job_calls_shutdown(&j->deferred_cancels);
         sd_event_source_disable_unref(j->retry_timer);
         sd_event_source_disable_unref(j->retention_timer);
         return job_record_free(j);
+}
+
+void job_io_released(Job *j) {
+        assert(j);
+
+        if (j->expire_pending && !j->completing && !j->unlinking) {
+                j->expire_pending = false;
+                manager_expire_retained(j);
+        }
 }
 
 int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -74,6 +86,12 @@ int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* The end of a final job's object: InterfacesRemoved, out of the store, freed. */
 static void manager_expire_retained(Job *j) {
         Manager *m = j->manager;
+
+        /* A worker thread still works on its files: the job goes when that is done. */
+        if (j->completing || j->unlinking) {
+                j->expire_pending = true;
+                return;
+        }
 
         if (m->observer.job_gone)
                 m->observer.job_gone(m, j);
