@@ -204,20 +204,33 @@ unsigned io_pool_busy(const IoPool *p) {
 }
 
 void io_test_delay(const char *what, const char *dir) {
-        char name[64];
-        const char *v, *only;
+        const char *spec = getenv("XFERD_TEST_DELAY"), *base;
 
-        snprintf(name, sizeof name, "XFERD_TEST_DELAY_%s", what);
-        v = getenv(name);
-        if (!v)
+        if (!spec || !dir || !(base = strrchr(dir, '/')))
                 return;
-        only = getenv("XFERD_TEST_DELAY_DIR");
-        if (only && (!dir || !streq(only, dir)))
-                return;
-        double secs = strtod(v, NULL);
-        if (secs <= 0)
-                return;
-        struct timespec ts = { .tv_sec = (time_t) secs, .tv_nsec = (long) ((secs - (double) (time_t) secs) * 1e9) };
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
+        base++;
+        /* OPERATION:SECONDS:DIRECTORY_NAME[,…] */
+        while (*spec) {
+                size_t len = strcspn(spec, ",");
+                char entry[256], op[32], name[200];
+                double secs;
+
+                if (len < sizeof entry) {
+                        memcpy(entry, spec, len);
+                        entry[len] = 0;
+                        if (sscanf(entry, "%31[^:]:%lf:%199s", op, &secs, name) == 3 && streq(op, what) &&
+                            streq(name, base) && secs > 0) {
+                                struct timespec ts = { .tv_sec = (time_t) secs,
+                                                       .tv_nsec = (long) ((secs - (double) (time_t) secs) * 1e9) };
+                                /* The tests wait for this line to know the operation hangs now. */
+                                log_info("Test delay: %s in %s for %g s.", what, dir, secs);
+                                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                                        ;
+                                return;
+                        }
+                }
+                spec += len;
+                if (*spec == ',')
+                        spec++;
+        }
 }

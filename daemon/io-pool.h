@@ -31,7 +31,7 @@ void io_pool_submit(IoPool *p, IoTask *t);
 /* Tasks submitted whose done() has not run yet. */
 unsigned io_pool_busy(const IoPool *p);
 
-/* Deterministic delays for the tests: XFERD_TEST_DELAY_<WHAT>=SECONDS (WHAT is FSYNC,
- * RENAME, UNLINK or CHECKPOINT), only for paths in XFERD_TEST_DELAY_DIR when that is set.
- * Called by tasks on a worker thread. */
+/* Deterministic delays for the tests: XFERD_TEST_DELAY=OPERATION:SECONDS:NAME[,…] holds
+ * OPERATION (FSYNC, RENAME or UNLINK) for SECONDS in every directory whose last component is
+ * NAME, after logging "Test delay: …". Called by tasks on a worker thread. */
 void io_test_delay(const char *what, const char *dir);
