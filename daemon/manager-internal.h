@@ -35,6 +35,7 @@ struct Manager {
         ManagerObserver observer;
         Engine *engine;
         IoPool *io_pool;                        /* file operations off the loop */
+        bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
         sd_event_source *network_timer;         /* lets a burst of network news settle */
@@ -112,6 +113,9 @@ void notify_changed(Job *j, unsigned changes);
 uint64_t now_realtime(Manager *m);
 void crash_point(const char *name);
 void job_calls_shutdown(JobCall **list);
+
+/* wal-checkpoint.c */
+void manager_want_checkpoint(void *userdata);
 
 /* job-index.c */
 void list_remove(Job **head, Job **tail, Job *j);

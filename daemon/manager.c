@@ -241,6 +241,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 if (r < 0)
                         log_error_errno(r, "Cannot use the job store in %s; jobs will not survive a restart",
                                         config->state_dir);
+                else
+                        store_set_checkpoint_callback(m->store, manager_want_checkpoint, m);
         }
 
         *ret = m;
