@@ -511,6 +511,37 @@ static int property_set_no_progress_timeout(sd_bus *bus, const char *path, const
                            job_set_no_progress_timeout, error);
 }
 
+static int property_get_cancel_when_owner_gone(sd_bus *bus, const char *path, const char *interface,
+                                               const char *property, sd_bus_message *reply, void *userdata,
+                                               sd_bus_error *error) {
+        const Job *j = userdata;
+        return sd_bus_message_append(reply, "b", j->cancel_with != NULL);
+}
+
+/* true binds the job to the connection that writes it (see bus-owner.c), false unbinds it. */
+static int property_set_cancel_when_owner_gone(sd_bus *bus, const char *path, const char *interface,
+                                               const char *property, sd_bus_message *value, void *userdata,
+                                               sd_bus_error *error) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+        _cleanup_free_ char *binding = NULL;
+        Job *j = userdata;
+        int b, r;
+
+        r = sd_bus_message_read(value, "b", &b);
+        if (r < 0)
+                return r;
+        if (b) {
+                r = bus_owner_binding(manager_get_observer_userdata(j->manager), sd_bus_get_current_message(bus),
+                                      &binding);
+                if (r == -EINVAL)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "CancelWhenOwnerGone needs a caller with a unique bus name.");
+                if (r < 0)
+                        return r;
+        }
+        return set_result(job_set_cancel_with(j, binding, &e), &e, error);
+}
+
 /* Names, paths and messages may be private: their values never travel in broadcasts, so their
  * changes are announced as invalidations only. */
 const sd_bus_vtable bus_job_vtable[] = {
@@ -583,5 +614,8 @@ const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_PROPERTY("HttpHeaderNames", "as", property_get_header_names, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("UploadUrl", "s", NULL, offsetof(Job, upload_url), SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_WRITABLE_PROPERTY("CancelWhenOwnerGone", "b", property_get_cancel_when_owner_gone,
+                                 property_set_cancel_when_owner_gone, 0,
+                                 SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

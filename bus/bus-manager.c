@@ -80,21 +80,37 @@ static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) 
         return 0;
 }
 
+/* The option cancel-when-owner-gone: true binds the new job to the caller's connection. */
+static int owner_binding_option(Bus *b, sd_bus_message *m, bool wanted, char **ret, sd_bus_error *error) {
+        int r;
+
+        *ret = NULL;
+        if (!wanted)
+                return 0;
+        r = bus_owner_binding(b, m, ret);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "cancel-when-owner-gone needs a caller with a unique bus name.");
+        return r;
+}
+
 static int reply_job(sd_bus_message *m, const Job *j) {
         return sd_bus_reply_method_return(m, "so", j->id, bus_job_path(j).s);
 }
 
-enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION };
+enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE };
 
 static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const OptionSpec spec[] = {
                 [OPT_TYPE] = { "type", 's' },
                 [OPT_PRIORITY] = { "priority", 's' },
                 [OPT_DESCRIPTION] = { "description", 's' },
+                [OPT_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", 'b' },
         };
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
         CallError e = { .kind = CALL_ERROR_NONE };
+        _cleanup_free_ char *binding = NULL;
         const char *name;
         OptionValues v;
         uid_t uid;
@@ -119,6 +135,11 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                         return r;
         }
         o.description = v.strings[OPT_DESCRIPTION];
+        r = owner_binding_option(b, m, v.present[OPT_CANCEL_WHEN_OWNER_GONE] && v.booleans[OPT_CANCEL_WHEN_OWNER_GONE],
+                                 &binding, error);
+        if (r < 0)
+                return r;
+        o.cancel_with = binding;
 
         r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
@@ -129,7 +150,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         return reply_job(m, j);
 }
 
-enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME };
+enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE };
 
 static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const OptionSpec spec[] = {
@@ -137,7 +158,9 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 [DL_PRIORITY] = { "priority", 's' },
                 [DL_DESCRIPTION] = { "description", 's' },
                 [DL_DISPLAY_NAME] = { "display-name", 's' },
+                [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", 'b' },
         };
+        _cleanup_free_ char *binding = NULL;
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL, .auto_complete = true };
         CallError e = { .kind = CALL_ERROR_NONE };
@@ -162,6 +185,11 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                         return r;
         }
         o.description = v.strings[DL_DESCRIPTION];
+        r = owner_binding_option(b, m, v.present[DL_CANCEL_WHEN_OWNER_GONE] && v.booleans[DL_CANCEL_WHEN_OWNER_GONE],
+                                 &binding, error);
+        if (r < 0)
+                return r;
+        o.cancel_with = binding;
 
         copy = strdup(path);
         if (!copy)

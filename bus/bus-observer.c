@@ -50,6 +50,7 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("NoProgressTimeout");
                 ADD("MinimumNotificationInterval");
                 ADD("HttpHeaderNames");
+                ADD("CancelWhenOwnerGone");
         }
         if (changes & JOB_CHANGE_UPLOAD_URL)
                 ADD("UploadUrl");

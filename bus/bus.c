@@ -18,6 +18,9 @@ int bus_install(Bus *b) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up polkit checks");
         }
+        r = bus_owner_install(b);
+        if (r < 0)
+                return r;
         r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
                                      bus_manager_vtable, b);
         if (r < 0)

@@ -36,6 +36,7 @@ typedef struct Bus {
         sd_bus *bus;
         BusCreds *creds;
         BusPolkit *polkit;              /* system bus only */
+        char bus_id[33];        /* this bus's id (GUID), in hex: part of a job's owner binding */
         Manager *manager;
         bool system;
         /* Told when the daemon has nothing left to do, or something again. */
@@ -63,6 +64,16 @@ typedef enum BusAction {
         BUS_ACTION_MANAGE_ALL,          /* another user's jobs, or every user's */
         BUS_ACTION_CONFIGURE,           /* the daemon's settings */
 } BusAction;
+
+/* bus-owner.c: CancelWhenOwnerGone. A job is bound to the connection that asked for it, named
+ * "<bus id>/<unique name>"; when that name leaves the bus (bus-creds.c's one NameOwnerChanged
+ * match), the manager cancels the job at once. */
+int bus_owner_install(Bus *b);
+/* The binding for the sender of m (transfer full); -EINVAL without a sender. */
+int bus_owner_binding(Bus *b, sd_bus_message *m, char **ret);
+/* After the stored jobs are loaded: cancels the jobs whose connection left while xferd did not
+ * run (another bus, or a name that has no owner now). */
+int bus_owner_check_stored(Bus *b);
 
 /* bus-access.c: the caller's uid of the message being handled. */
 int bus_access_get_caller_uid(Bus *b, sd_bus_message *m, uid_t *ret);

@@ -29,6 +29,7 @@ Job *job_record_free(Job *j) {
         free(j->error_message);
         free(j->error_summary);
         free(j->upload_url);
+        free(j->cancel_with);
         free(j);
         return NULL;
 }

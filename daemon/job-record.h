@@ -59,6 +59,8 @@ struct Job {
         uint32_t minimum_notification_interval;  /* ms: progress signals at most this often */
         char **http_headers;            /* "Name: value"; secrets, never returned */
         char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
+        char *cancel_with;              /* the client whose departure cancels the job (an opaque
+                                         * name from bus/: CancelWhenOwnerGone); NULL for none */
 
         JobFile **files;
         size_t n_files;

@@ -372,6 +372,10 @@ static int run(int argc, char *argv[]) {
         r = manager_load(d.manager);
         if (r < 0)
                 goto finish;
+        /* Jobs whose client left while xferd was not running (CancelWhenOwnerGone). */
+        r = bus_owner_check_stored(&d.b);
+        if (r < 0)
+                goto finish;
 
         r = sd_bus_add_filter(d.bus, NULL, on_bus_message, &d);
         if (r < 0) {

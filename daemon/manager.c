@@ -124,7 +124,8 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
-        if (!j->display_name || !j->description) {
+        j->cancel_with = o->cancel_with ? strdup(o->cancel_with) : NULL;
+        if (!j->display_name || !j->description || (o->cancel_with && !j->cancel_with)) {
                 job_free(j);
                 return -ENOMEM;
         }

@@ -68,6 +68,7 @@ typedef struct JobOptions {
         JobPriority priority;
         const char *description;
         bool auto_complete;
+        const char *cancel_with;        /* see job_set_cancel_with(); NULL for none */
 } JobOptions;
 
 int manager_create_job(Manager *m, uid_t owner, const char *display_name, const JobOptions *o,
@@ -109,6 +110,13 @@ int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e);
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e);
 int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e);
 int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e);
+
+/* owner-gone.c: CancelWhenOwnerGone. A job bound to a client (any name the caller chooses to
+ * identify the party that must stay; bus/ uses the caller's connection) is cancelled, with
+ * Cancel's guarantees, once manager_client_gone() reports that client gone. NULL unbinds. */
+int job_set_cancel_with(Job *j, const char *client, CallError *e);
+/* Cancels every non-final job bound to client; returns how many. */
+unsigned manager_client_gone(Manager *m, const char *client);
 
 uint64_t job_bytes_total(const Job *j);         /* UINT64_MAX while any size is unknown */
 uint64_t job_bytes_transferred(const Job *j);

@@ -47,6 +47,7 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_int64(st, ":error_count", j->error_count, &rc);
         sql_bind_text(st, ":upload_url", j->upload_url, &rc);
         sql_bind_int64(st, ":minimum_notification_interval", j->minimum_notification_interval, &rc);
+        sql_bind_text(st, ":cancel_with", j->cancel_with, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
@@ -150,6 +151,7 @@ enum {
         JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
         JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
         JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
+        JC_CANCEL_WITH,
 };
 
 enum {
@@ -242,6 +244,7 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
             sql_column_dup(st, JC_ERROR_MESSAGE, &j->error_message) < 0 ||
             sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) < 0 ||
             sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) < 0 ||
+            sql_column_dup(st, JC_CANCEL_WITH, &j->cancel_with) < 0 ||
             sql_column_dup(st, JC_HTTP_HEADERS, &headers) < 0 ||
             (headers && sql_split_headers(headers, &j->http_headers) < 0))
                 return log_oom();
@@ -309,7 +312,7 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
                                    "  modification_time, completion_time, last_progress_time, retry_time,"
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
-                                   "  upload_url, minimum_notification_interval "
+                                   "  upload_url, minimum_notification_interval, cancel_with "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

@@ -92,10 +92,16 @@ static int store_schema_v3(sqlite3 *db) {
         return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* CancelWhenOwnerGone: the client a job is bound to. Existing jobs get NULL: unbound. */
+static int store_schema_v4(sqlite3 *db) {
+        return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cancel_with TEXT;", NULL, NULL, NULL);
+}
+
 static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [0] = store_schema_v1,
         [1] = store_schema_v2,
         [2] = store_schema_v3,
+        [3] = store_schema_v4,
 };
 
 int store_schema_migrate(Store *s, int from) {
@@ -147,13 +153,13 @@ static const struct {
           "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
           "  no_progress_timeout, http_headers, creation_time, modification_time,"
           "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
-          "  error_message, error_summary, error_count, upload_url, minimum_notification_interval) "
+          "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with) "
           "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
           "  :display_name, :description, :state, :priority, :auto_complete,"
           "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
           "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
           "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
-          "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval) "
+          "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with) "
           "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
           "  display_name = excluded.display_name, description = excluded.description,"
           "  state = excluded.state, priority = excluded.priority,"
@@ -170,7 +176,8 @@ static const struct {
           "  error_name = excluded.error_name, error_message = excluded.error_message,"
           "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
           "  upload_url = excluded.upload_url,"
-          "  minimum_notification_interval = excluded.minimum_notification_interval" },
+          "  minimum_notification_interval = excluded.minimum_notification_interval,"
+          "  cancel_with = excluded.cancel_with" },
         { offsetof(Store, save_file),
           "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
           "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator) "

@@ -153,6 +153,9 @@ void job_set (BusFixture *fx, const char *job, const char *name, GVariant *value
 typedef struct BusClient BusClient;
 
 BusClient *bus_client_new (BusFixture *fx, const char *user);
+/* SIGKILLs the client (as a crash would end it) and waits until it is gone. NULL as the user
+ * of bus_client_new() runs the client as the test's own user, without runuser. */
+void bus_client_kill (BusClient *client);
 void bus_client_free (BusClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusClient, bus_client_free)
 /* The uid and unique bus name the client connected with. */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #define CHUNK_SIZE (64 * 1024)
@@ -396,21 +397,26 @@ record_request (Resource *res, SoupServerMessage *msg)
                 g_hash_table_replace (res->last_headers, g_ascii_strdown (name, -1), g_strdup (value));
 }
 
+/* A file under the root, with its modification time as Last-Modified, as a static file
+ * server sends it. */
 static GBytes *
-load_from_root (const char *root, const char *path)
+load_from_root (const char *root, const char *path, char **ret_last_modified)
 {
         g_autoptr(GError) error = NULL;
+        GStatBuf st;
 
         if (!root || strstr (path, "/../") || g_str_has_suffix (path, "/.."))
                 return NULL;
         g_autofree char *file = g_build_filename (root, path, NULL);
-        if (!g_file_test (file, G_FILE_TEST_IS_REGULAR))
+        if (!g_file_test (file, G_FILE_TEST_IS_REGULAR) || g_stat (file, &st) < 0)
                 return NULL;
         g_autoptr(GMappedFile) mapped = g_mapped_file_new (file, FALSE, &error);
         if (!mapped) {
                 g_warning ("test httpd: %s", error->message);
                 return NULL;
         }
+        g_autoptr(GDateTime) mtime = g_date_time_new_from_unix_utc (st.st_mtime);
+        *ret_last_modified = soup_date_time_to_string (mtime, SOUP_DATE_HTTP);
         return g_mapped_file_get_bytes (mapped);
 }
 
@@ -439,14 +445,17 @@ plan_request (HttpServer *self, Resource *res, const char *path, Plan *plan)
                 plan->location = g_strdup (res->redirect_location);
                 return;
         }
-        plan->content = res->content ? g_bytes_ref (res->content) : load_from_root (self->root, path);
+        if (res->content) {
+                plan->content = g_bytes_ref (res->content);
+                plan->last_modified = g_strdup (res->last_modified);
+        } else
+                plan->content = load_from_root (self->root, path, &plan->last_modified);
         if (!plan->content) {
                 plan->status = SOUP_STATUS_NOT_FOUND;
                 return;
         }
         plan->status = SOUP_STATUS_OK;
         plan->etag = g_strdup (res->etag);
-        plan->last_modified = g_strdup (res->last_modified);
         plan->ignore_range = res->ignore_range;
         plan->rate = res->rate;
         if (res->drop_times > 0) {
@@ -519,6 +528,20 @@ if_range_matches (SoupMessageHeaders *req, const Plan *plan)
         if (plan->etag && strcmp (if_range, plan->etag) == 0)
                 return TRUE;
         return plan->last_modified && strcmp (if_range, plan->last_modified) == 0;
+}
+
+/* If-Modified-Since (without If-None-Match, which no test sends): the content is not newer
+ * than the client's copy, so it gets a 304 without a body. */
+static gboolean
+not_modified_since (SoupMessageHeaders *req, const Plan *plan)
+{
+        const char *ims = soup_message_headers_get_one (req, "If-Modified-Since");
+
+        if (!ims || !plan->last_modified)
+                return FALSE;
+        g_autoptr(GDateTime) since = soup_date_time_new_from_http_string (ims);
+        g_autoptr(GDateTime) modified = soup_date_time_new_from_http_string (plan->last_modified);
+        return since && modified && g_date_time_compare (modified, since) <= 0;
 }
 
 /* ----------------------------------------------------------------- streams */
@@ -796,6 +819,10 @@ respond_content (HttpServer *self, const char *path, SoupServerMessage *msg, con
                 soup_message_headers_replace (resp, "ETag", plan->etag);
         if (plan->last_modified)
                 soup_message_headers_replace (resp, "Last-Modified", plan->last_modified);
+        if (not_modified_since (req, plan)) {
+                soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+                return;
+        }
         if (ranged && !satisfiable) {
                 g_autofree char *cr = g_strdup_printf ("bytes */%" G_GSIZE_FORMAT, size);
                 soup_message_headers_replace (resp, "Content-Range", cr);

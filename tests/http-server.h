@@ -34,7 +34,9 @@ guint16 http_server_get_port (HttpServer *server);
 char *http_server_url (HttpServer *server, const char *path);
 
 /* Paths without a resource are served from files under dir (GET/HEAD, with
- * Range support); NULL turns that off. */
+ * Range support, the file's modification time as Last-Modified); NULL turns that
+ * off. A request whose If-Modified-Since is not older than a content's
+ * Last-Modified gets a 304 (root files and resources with validators alike). */
 void http_server_set_root (HttpServer *server, const char *dir);
 
 /* Content. */

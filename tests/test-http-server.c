@@ -5,6 +5,7 @@
  * client, so a broken fixture shows up as itself and not as a daemon bug.
  */
 #include <string.h>
+#include <utime.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -446,6 +447,51 @@ test_rate (void)
         assert_pattern (fast->body, 0, SIZE);
 }
 
+/* Files under the root carry their modification time as Last-Modified, and If-Modified-Since
+ * gets a 304 unless the file is newer (the apt tests rely on both). */
+static void
+test_root_if_modified_since (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_autofree char *file = g_build_filename (dir, "Release", NULL);
+        g_file_set_contents (file, "Suite: test\n", -1, &error);
+        g_assert_no_error (error);
+        struct utimbuf times = { .actime = 1000000000, .modtime = 1000000000 };   /* 2001-09-09 01:46:40 */
+        g_assert_no_errno (g_utime (file, &times));
+        g_autoptr(HttpServer) server = http_server_new ();
+        http_server_set_root (server, dir);
+
+        g_autoptr(Raw) plain = raw_request (server, "GET", "/Release", NULL);
+        raw_read_head (plain);
+        raw_read_to_eof (plain);
+        g_assert_cmpuint (plain->status, ==, 200);
+        g_assert_cmpstr (g_hash_table_lookup (plain->headers, "last-modified"), ==, "Sun, 09 Sep 2001 01:46:40 GMT");
+
+        /* The same date, and a later one: not modified, no body. */
+        const char *not_older[] = { "Sun, 09 Sep 2001 01:46:40 GMT", "Mon, 10 Sep 2001 00:00:00 GMT" };
+        for (guint i = 0; i < G_N_ELEMENTS (not_older); i++) {
+                g_autofree char *ims = g_strdup_printf ("If-Modified-Since: %s\r\n", not_older[i]);
+                g_autoptr(Raw) raw = raw_request (server, "GET", "/Release", ims);
+                raw_read_head (raw);
+                raw_read_to_eof (raw);
+                g_assert_cmpuint (raw->status, ==, 304);
+                g_assert_cmpuint (raw->body->len, ==, 0);
+        }
+
+        /* An older copy gets the file. */
+        g_autoptr(Raw) older = raw_request (server, "GET", "/Release",
+                                            "If-Modified-Since: Sat, 08 Sep 2001 00:00:00 GMT\r\n");
+        raw_read_head (older);
+        raw_read_to_eof (older);
+        g_assert_cmpuint (older->status, ==, 200);
+        g_assert_cmpmem (older->body->data, older->body->len, "Suite: test\n", 12);
+
+        g_unlink (file);
+        g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -462,6 +508,7 @@ main (int argc, char **argv)
         g_test_add_func ("/httpd/hang", test_hang);
         g_test_add_func ("/httpd/drop", test_drop);
         g_test_add_func ("/httpd/root", test_root);
+        g_test_add_func ("/httpd/root-if-modified-since", test_root_if_modified_since);
         g_test_add_func ("/httpd/rate", test_rate);
         return g_test_run ();
 }

@@ -1,28 +1,30 @@
 #!/usr/bin/env bash
-# The Debian package, end to end, on this machine (as root; not part of `meson test`):
+# The Debian packages, end to end, on this machine (as root; not part of `meson test`):
 #
 #   1. installs the build tools and the package's Build-Depends with apt (only what is missing)
-#   2. builds the package from a copy of the source tree with packaging/debian/ as debian/
-#      (DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b -Pnocheck); the source tree
-#      itself is not touched
-#   3. checks its file list (dpkg-deb -c) and installs it (apt-get install ./xferd_*.deb); checks
-#      the file list and dependencies of the Cockpit page's package (cockpit-xferd_*.deb)
+#   2. builds the packages xferd, apt-transport-xferd and cockpit-xferd from a copy of the
+#      source tree with packaging/debian/ as debian/ (DEB_BUILD_OPTIONS=nocheck
+#      dpkg-buildpackage -us -uc -b -Pnocheck); the source tree itself is not touched
+#   3. checks their file lists (dpkg-deb -c) and installs xferd and apt-transport-xferd
+#      (apt-get install ./*.deb); checks the file list and dependencies of the Cockpit page's
+#      package (cockpit-xferd_*.deb)
 #   4. checks that the maintainer scripts enabled the system unit (and the user unit)
 #   5. starts a real system bus (dbus-daemon --system; there is no systemd here, so activation
 #      goes through dbus-daemon's launch helper), downloads a file served on 127.0.0.1 with
 #      `xferctl --system download` through the installed, activated daemon and compares the
-#      bytes
-#   6. checks `man -w` for the four man pages, and that the bash completion completes a job
+#      bytes; then runs apt-get update and apt-get download against a one-package repository
+#      on 127.0.0.1 through the installed xferd+http method (as _apt, through the same bus)
+#   6. checks `man -w` for the five man pages, and that the bash completion completes a job
 #      id and a display name of a job made with `xferctl create`
 #   7. runs `systemd-analyze verify` on the installed units and
 #      `systemd-analyze security --offline=yes` on the system unit (exposure <= 2.5)
-#   8. purges the package and checks that its state (/var/lib/xferd) and the unit
-#      enablement are gone
+#   8. purges the packages and checks that their files, the state (/var/lib/xferd) and the
+#      unit enablement are gone
 #
 # It leaves the machine as it found it: everything it starts (HTTP server, dbus-daemon,
 # the activated xferd) is stopped, the package is purged also after a failure, and a
-# /var/lib/xferd that existed before is put back. It refuses to run (exit 1) when an xferd
-# package it did not install is there, or when a system bus it did not start is running,
+# /var/lib/xferd that existed before is put back. It refuses to run (exit 1) when an xferd or
+# apt-transport-xferd package it did not install is there, or when a system bus it did not start is running,
 # unless XFERD_PACKAGING_USE_SYSTEM_BUS=1 says to use that bus.
 #
 #   tests/packaging/run.sh [--keep-tmp]
@@ -114,9 +116,13 @@ cleanup() {
   set +e
   stop_pid "$http_pid"
   stop_xferd
-  if [[ $package_installed -eq 1 ]] && dpkg-query -W -f='${db:Status-Status}' xferd 2>/dev/null | grep -qv '^not-installed$'; then
-    say "cleanup: purging the package"
-    dpkg --purge xferd >/dev/null 2>&1 || apt-get purge -y -q xferd >/dev/null 2>&1
+  if [[ $package_installed -eq 1 ]]; then
+    for p in apt-transport-xferd xferd; do
+      if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
+        say "cleanup: purging the package $p"
+        dpkg --purge "$p" >/dev/null 2>&1 || apt-get purge -y -q "$p" >/dev/null 2>&1
+      fi
+    done
   fi
   rm -f "$marker_dir/package"
   if [[ $bus_started -eq 1 ]]; then
@@ -154,15 +160,17 @@ if [[ -S $bus_socket ]] && bus_responds && ! bus_is_ours && [[ ${XFERD_PACKAGING
 fi
 
 # A package this script did not install is someone's: do not replace or purge it.
-if [[ $(dpkg-query -W -f='${db:Status-Status}' xferd 2>/dev/null || true) =~ ^(installed|half-installed|unpacked|half-configured|triggers-awaited|triggers-pending|config-files)$ ]]; then
-  if [[ -e $marker_dir/package ]]; then
-    say "purging the xferd package a previous run left behind"
-    stop_xferd
-    dpkg --purge xferd >/dev/null
-  else
-    fail "an xferd package is installed that this test did not install; purge it first (dpkg --purge xferd)"
+for p in apt-transport-xferd xferd; do
+  if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true) =~ ^(installed|half-installed|unpacked|half-configured|triggers-awaited|triggers-pending|config-files)$ ]]; then
+    if [[ -e $marker_dir/package ]]; then
+      say "purging the $p package a previous run left behind"
+      stop_xferd
+      dpkg --purge "$p" >/dev/null
+    else
+      fail "a $p package is installed that this test did not install; purge it first (dpkg --purge $p)"
+    fi
   fi
-fi
+done
 rm -f "$marker_dir/package"
 # A run that was killed left the earlier state aside: put it back.
 if [[ -e $saved_state ]]; then
@@ -172,7 +180,8 @@ if [[ -e $saved_state ]]; then
 fi
 
 # ---------------------------------------------------------------------- 1. build tools
-need=(dpkg-dev debhelper fakeroot build-essential scdoc man-db dbus dbus-daemon dbus-bin systemd python3 git)
+need=(dpkg-dev debhelper fakeroot build-essential scdoc man-db dbus dbus-daemon dbus-bin systemd python3 git
+      apt-utils)
 missing=()
 for p in "${need[@]}"; do
   [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true) == installed ]] || missing+=("$p")
@@ -213,7 +222,10 @@ fi
 debs=("$tmp"/xferd_*.deb)
 [[ ${#debs[@]} -eq 1 && -f ${debs[0]} ]] || fail "expected one xferd_*.deb, found: ${debs[*]}"
 deb=${debs[0]}
-pass "dpkg-buildpackage built $(basename "$deb")"
+debs=("$tmp"/apt-transport-xferd_*.deb)
+[[ ${#debs[@]} -eq 1 && -f ${debs[0]} ]] || fail "expected one apt-transport-xferd_*.deb, found: ${debs[*]}"
+method_deb=${debs[0]}
+pass "dpkg-buildpackage built $(basename "$deb") and $(basename "$method_deb")"
 [[ $had_debian -eq 1 || ! -e $srcdir/debian ]] || fail "the source tree has a debian/ directory now"
 
 # --------------------------------------------------------------------- 3. file list
@@ -240,6 +252,18 @@ for f in "${expected[@]}"; do
 done
 pass "dpkg-deb -c lists the daemon, xferctl, units, activation and policy files, man pages, completion and config example"
 dpkg-deb -f "$deb" Depends | grep -qw dbus || fail "the package does not depend on dbus"
+for f in /usr/lib/apt/methods/xferd+http /usr/share/man/man1/apt-transport-xferd.1.gz; do
+  ! grep -qx -- "$f" "$tmp/files" || fail "the package xferd ships $f, which belongs to apt-transport-xferd"
+done
+dpkg-deb -c "$method_deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/method-files"
+for f in /usr/lib/apt/methods/xferd+http /usr/lib/apt/methods/xferd+https \
+         /usr/share/man/man1/apt-transport-xferd.1.gz /usr/share/doc/apt-transport-xferd/copyright; do
+  grep -qx -- "$f" "$tmp/method-files" || { cat "$tmp/method-files" >&2; fail "apt-transport-xferd lacks $f"; }
+done
+dpkg-deb -c "$method_deb" | grep -q '/usr/lib/apt/methods/xferd+https -> xferd+http$' ||
+  fail "xferd+https is not a symbolic link to xferd+http"
+dpkg-deb -f "$method_deb" Depends | grep -q 'xferd (= ' || fail "apt-transport-xferd does not depend on its xferd"
+pass "apt-transport-xferd ships the methods in /usr/lib/apt/methods and apt-transport-xferd(1)"
 
 # The Cockpit page: a package of its own (Architecture: all), beside xferd.
 cockpit_debs=("$tmp"/cockpit-xferd_*.deb)
@@ -264,12 +288,14 @@ fi
 package_installed=1
 # --path-include: container images often tell dpkg to drop man pages (path-exclude).
 if ! apt-get install -y -q --no-install-recommends \
-       -o 'DPkg::Options::=--path-include=/usr/share/man/*' "$deb" </dev/null >"$tmp/install.log" 2>&1; then
+       -o 'DPkg::Options::=--path-include=/usr/share/man/*' "$deb" "$method_deb" </dev/null >"$tmp/install.log" 2>&1; then
   cat "$tmp/install.log" >&2
-  fail "apt-get install $deb failed"
+  fail "apt-get install $deb $method_deb failed"
 fi
 [[ $(dpkg-query -W -f='${db:Status-Status}' xferd) == installed ]] || fail "xferd is not installed after apt-get install"
-pass "apt-get install ./$(basename "$deb")"
+[[ $(dpkg-query -W -f='${db:Status-Status}' apt-transport-xferd) == installed ]] ||
+  fail "apt-transport-xferd is not installed after apt-get install"
+pass "apt-get install ./$(basename "$deb") ./$(basename "$method_deb")"
 
 # ------------------------------------------------------------- 4. maintainer scripts
 # dh_installsystemd enables the system unit (deb-systemd-helper works without systemd running),
@@ -381,13 +407,60 @@ pass "the bus activated /usr/libexec/xferd --system (pid $pid) through the launc
 [[ $(stat -c %a "$state_dir") == 700 ]] || fail "$state_dir is not mode 0700"
 pass "the job store is in $state_dir (mode 0700)"
 
+# ------------------------------------------------- apt through the installed method
+# A one-package repository under the same server; apt-get runs as root with a root of its
+# own (the machine's apt configuration and lists are not touched) and apt's own methods
+# directory, where the package put xferd+http. The method runs as _apt.
+repo=$tmp/www/debian
+mkdir -p "$repo/pool" "$repo/dists/plain/main/binary-all" "$tmp/pkg/DEBIAN" "$tmp/pkg/usr/share/xferd-packaging-test"
+printf 'Package: xferd-packaging-test\nVersion: 1.0\nArchitecture: all\nMaintainer: xferd <maintainers@xferd.invalid>\nDescription: test package\n' \
+  >"$tmp/pkg/DEBIAN/control"
+head -c 200000 /dev/urandom >"$tmp/pkg/usr/share/xferd-packaging-test/payload"
+dpkg-deb --root-owner-group -Zgzip -b "$tmp/pkg" "$repo/pool/xferd-packaging-test_1.0_all.deb" >/dev/null
+(cd "$repo" && apt-ftparchive packages pool >dists/plain/main/binary-all/Packages)
+(cd "$repo" && apt-ftparchive -o APT::FTPArchive::Release::Suite=plain -o APT::FTPArchive::Release::Architectures=all \
+   -o APT::FTPArchive::Release::Components=main release dists/plain >"$tmp/Release")
+mv "$tmp/Release" "$repo/dists/plain/Release"
+aptroot=$tmp/apt
+mkdir -p "$aptroot"/{etc/apt.conf.d,etc/preferences.d,etc/sources.list.d,etc/trusted.gpg.d,state/lists,cache/archives,log,dl}
+: >"$aptroot/state/status"
+chown _apt "$aptroot/dl"
+echo "deb [trusted=yes] xferd+http://127.0.0.1:$(cat "$tmp/http.port")/debian plain main" >"$aptroot/etc/sources.list"
+cat >"$aptroot/etc/apt.conf" <<APTCONF
+Dir::State "$aptroot/state";
+Dir::State::status "$aptroot/state/status";
+Dir::Cache "$aptroot/cache";
+Dir::Etc "$aptroot/etc";
+Dir::Etc::Parts "apt.conf.d";
+Dir::Etc::SourceList "sources.list";
+Dir::Etc::SourceParts "sources.list.d";
+Dir::Etc::Trusted "trusted.gpg";
+Dir::Etc::TrustedParts "trusted.gpg.d";
+Dir::Log "$aptroot/log";
+Acquire::Languages "none";
+APT::Sandbox::User "_apt";
+APTCONF
+apt_in_root() { (cd "$aptroot/dl" && APT_CONFIG=$aptroot/etc/apt.conf timeout 120 apt-get -q "$@"); }
+apt_in_root update >"$tmp/apt-update.log" 2>&1 || { cat "$tmp/apt-update.log" >&2; fail "apt-get update through xferd+http failed"; }
+grep -q '^Get:.*xferd+http://127.0.0.1.* plain/main all Packages' "$tmp/apt-update.log" ||
+  { cat "$tmp/apt-update.log" >&2; fail "apt-get update did not fetch Packages through xferd+http"; }
+apt_in_root download xferd-packaging-test >"$tmp/apt-download.log" 2>&1 ||
+  { cat "$tmp/apt-download.log" >&2; fail "apt-get download through xferd+http failed"; }
+cmp -s "$repo/pool/xferd-packaging-test_1.0_all.deb" "$aptroot/dl/xferd-packaging-test_1.0_all.deb" ||
+  fail "the package apt-get downloaded through xferd+http differs from the served one"
+[[ $(ls -A "$aptroot/dl") == xferd-packaging-test_1.0_all.deb ]] ||
+  fail "more than the package in the download directory: $(ls -A "$aptroot/dl")"
+left=$(xferctl --system list --all)
+[[ -z $left || $left == *"No jobs"* ]] || fail "xferd has jobs left after apt-get: $left"
+pass "apt-get update and apt-get download through the installed xferd+http (no temporary file, no job left)"
+
 # ------------------------------------------------------------------- 6. man pages
-for page in "1 xferctl" "8 xferd" "5 xferd.conf" "5 org.xferd.Transfer1"; do
+for page in "1 xferctl" "8 xferd" "5 xferd.conf" "5 org.xferd.Transfer1" "1 apt-transport-xferd"; do
   # shellcheck disable=SC2086
   where=$(man -w $page 2>/dev/null) || fail "man -w $page finds no page"
   [[ $where == /usr/share/man/* ]] || fail "man -w $page found $where"
 done
-pass "man -w finds xferctl(1), xferd(8), xferd.conf(5) and org.xferd.Transfer1(5)"
+pass "man -w finds xferctl(1), xferd(8), xferd.conf(5), org.xferd.Transfer1(5) and apt-transport-xferd(1)"
 man -P cat xferctl 2>/dev/null | grep -q 'xferctl - control xferd' || fail "man xferctl does not show the page"
 pass "man xferctl renders the page"
 
@@ -439,12 +512,17 @@ pass "systemd-analyze security --offline=yes: exposure $exposure (at most $max_e
 
 # ------------------------------------------------------------------------- 8. purge
 stop_xferd
-dpkg --purge xferd >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log" >&2; fail "dpkg --purge xferd failed"; }
+dpkg --purge apt-transport-xferd xferd >"$tmp/purge.log" 2>&1 ||
+  { cat "$tmp/purge.log" >&2; fail "dpkg --purge apt-transport-xferd xferd failed"; }
 rm -f "$marker_dir/package"
-[[ $(dpkg-query -W -f='${db:Status-Status}' xferd 2>/dev/null || echo not-installed) == not-installed ]] ||
-  fail "xferd is still known to dpkg after the purge"
+for p in xferd apt-transport-xferd; do
+  [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || echo not-installed) == not-installed ]] ||
+    fail "$p is still known to dpkg after the purge"
+done
+[[ ! -e /usr/lib/apt/methods/xferd+http && ! -L /usr/lib/apt/methods/xferd+https ]] ||
+  fail "the apt methods remain after the purge"
 [[ ! -e $state_dir ]] || fail "$state_dir is still there after the purge"
 [[ ! -e /usr/libexec/xferd && ! -e /etc/xferd/xferd.conf.example ]] || fail "files of the package remain after the purge"
 [[ ! -e /etc/systemd/system/multi-user.target.wants/xferd.service ]] || fail "the unit is still enabled after the purge"
 [[ ! -e /etc/systemd/user/default.target.wants/xferd.service ]] || fail "the user unit is still enabled after the purge"
-pass "dpkg --purge removed the package, $state_dir and the unit enablement"
+pass "dpkg --purge removed the packages, the apt methods, $state_dir and the unit enablement"

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* CancelWhenOwnerGone: a job bound to a client is cancelled when that client is gone, so a
+ * client that crashes (an apt method killed with SIGKILL, say) leaves no job and no
+ * temporary file behind. What names a client is up to the caller (bus/ names a connection);
+ * here it is an opaque string, stored with the job so that the binding survives a restart. */
+#include "log.h"
+#include "manager-internal.h"
+#include "util.h"
+
+int job_set_cancel_with(Job *j, const char *client, CallError *e) {
+        int r;
+
+        assert(j);
+
+        r = job_check_not_final(j, "its CancelWhenOwnerGone", e);
+        if (r < 0)
+                return r;
+        if (streq_ptr(j->cancel_with, client))
+                return 0;
+        r = free_and_strdup(&j->cancel_with, client);
+        if (r < 0)
+                return r;
+        notify_changed(j, JOB_CHANGE_SETTINGS);
+        /* Stored with the modification, before the caller hears of it. */
+        return job_apply(j, JOB_EVENT_MODIFY, e);
+}
+
+unsigned manager_client_gone(Manager *m, const char *client) {
+        unsigned n = 0;
+
+        assert(m);
+        assert(client);
+
+        /* Bound jobs are few (one per download of a running client), but any job may be: a
+         * walk of the queue, without a store or bus call for the jobs that are not. */
+        for (Job *j = m->jobs_head, *next; j; j = next) {
+                CallError e = { .kind = CALL_ERROR_NONE };
+
+                next = j->next;  /* a cancelled job leaves the queue */
+                if (!streq_ptr(j->cancel_with, client))
+                        continue;
+                log_job_info(j->id, j->owner, NULL, "The client it was bound to is gone (CancelWhenOwnerGone): cancelling.");
+                if (job_cancel(j, NULL, &e) < 0)
+                        log_job_warning(j->id, j->owner, NULL, "Cannot cancel: %s", e.message);
+                else
+                        n++;
+        }
+        return n;
+}
