@@ -15,15 +15,14 @@
 #include <string.h>
 
 #include "bus.h"
+#include "hashmap.h"
 #include "log.h"
 
 typedef struct CredsEntry {
-        struct CredsEntry *next;
         uid_t uid;
-        char name[];
+        char name[];    /* the key */
 } CredsEntry;
 
-#define CREDS_BUCKETS 256
 /* Live connections are bounded by the bus (dbus-daemon's default is a few thousand): this only
  * caps memory should a bus allow more. Past it the cache starts over. */
 #define CREDS_MAX_ENTRIES 16384
@@ -31,39 +30,22 @@ typedef struct CredsEntry {
 struct BusCreds {
         sd_bus *bus;
         sd_bus_slot *match;
-        size_t n_entries;
-        CredsEntry *buckets[CREDS_BUCKETS];
+        Hashmap *entries;       /* CredsEntry by unique name */
         BusCredsNameGone name_gone;
         void *name_gone_userdata;
 };
 
-static unsigned hash_name(const char *s) {
-        unsigned h = 5381;
-
-        for (; *s; s++)
-                h = h * 33 + (unsigned char) *s;
-        return h % CREDS_BUCKETS;
-}
-
 static void creds_clear(BusCreds *c) {
-        for (size_t i = 0; i < CREDS_BUCKETS; i++)
-                while (c->buckets[i]) {
-                        CredsEntry *e = c->buckets[i];
-                        c->buckets[i] = e->next;
-                        free(e);
-                }
-        c->n_entries = 0;
+        size_t i = 0;
+        void *e;
+
+        while (hashmap_iterate(c->entries, &i, &e))
+                free(e);
+        hashmap_clear(c->entries);
 }
 
 static void creds_forget(BusCreds *c, const char *name) {
-        for (CredsEntry **p = &c->buckets[hash_name(name)]; *p; p = &(*p)->next)
-                if (streq((*p)->name, name)) {
-                        CredsEntry *e = *p;
-                        *p = e->next;
-                        free(e);
-                        c->n_entries--;
-                        return;
-                }
+        free(hashmap_remove(c->entries, name));
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -92,10 +74,16 @@ int bus_creds_new(sd_bus *bus, BusCreds **ret) {
         if (!c)
                 return -ENOMEM;
         c->bus = bus;
+        c->entries = hashmap_new();
+        if (!c->entries) {
+                free(c);
+                return -ENOMEM;
+        }
         /* Synchronous: the match is in place before xferd takes its name and reads a call. */
         r = sd_bus_match_signal(bus, &c->match, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                 "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, c);
         if (r < 0) {
+                hashmap_free(c->entries);
                 free(c);
                 return r;
         }
@@ -107,6 +95,7 @@ BusCreds *bus_creds_free(BusCreds *c) {
         if (!c)
                 return NULL;
         creds_clear(c);
+        hashmap_free(c->entries);
         sd_bus_slot_unref(c->match);
         free(c);
         return NULL;
@@ -120,14 +109,13 @@ void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata) {
 
 size_t bus_creds_size(const BusCreds *c) {
         assert(c);
-        return c->n_entries;
+        return hashmap_size(c->entries);
 }
 
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret) {
         const char *sender;
         sd_bus_creds *creds = NULL;
         CredsEntry *e;
-        unsigned h = 0;
         size_t n;
         uid_t uid;
         int r;
@@ -137,13 +125,10 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret) {
         assert(ret);
 
         sender = sd_bus_message_get_sender(m);
-        if (sender) {
-                h = hash_name(sender);
-                for (e = c->buckets[h]; e; e = e->next)
-                        if (streq(e->name, sender)) {
-                                *ret = e->uid;
-                                return 0;
-                        }
+        e = sender ? hashmap_get(c->entries, sender) : NULL;
+        if (e) {
+                *ret = e->uid;
+                return 0;
         }
 
         /* From the bus driver's record of the connection, never from the message's arguments. */
@@ -160,7 +145,7 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret) {
          * driver answered for it, so its NameOwnerChanged, if any, is still ahead of us. */
         if (!sender || sender[0] != ':')
                 return 0;
-        if (c->n_entries >= CREDS_MAX_ENTRIES)
+        if (hashmap_size(c->entries) >= CREDS_MAX_ENTRIES)
                 creds_clear(c);
         n = strlen(sender);
         e = malloc(sizeof *e + n + 1);
@@ -168,8 +153,7 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret) {
                 return 0;       /* Not cached: the next call asks the bus again. */
         e->uid = uid;
         memcpy(e->name, sender, n + 1);
-        e->next = c->buckets[h];
-        c->buckets[h] = e;
-        c->n_entries++;
+        if (hashmap_put(c->entries, e->name, e) < 0)
+                free(e);        /* Not cached either. */
         return 0;
 }

@@ -4,41 +4,88 @@
 #include "bus-errors.h"
 #include "util.h"
 
-static const sd_bus_error_map xferd_errors[] = {
-        SD_BUS_ERROR_MAP(XFERD_ERROR_INVALID_STATE, ESTALE),
-        SD_BUS_ERROR_MAP(XFERD_ERROR_NO_SUCH_JOB, ENOENT),
-        SD_BUS_ERROR_MAP(XFERD_ERROR_EMPTY, ENODATA),
-        SD_BUS_ERROR_MAP(XFERD_ERROR_TOO_MANY_JOBS, EUSERS),
-        SD_BUS_ERROR_MAP(XFERD_ERROR_TOO_MANY_FILES, E2BIG),
-        SD_BUS_ERROR_MAP(XFERD_ERROR_UNSUPPORTED_PROTOCOL, EPROTONOSUPPORT),
-        SD_BUS_ERROR_MAP(XFERD_ERROR_INVALID_PATH, ENOTDIR),
-        SD_BUS_ERROR_MAP(XFERD_ERROR_STRING_TOO_LONG, ENAMETOOLONG),
-        SD_BUS_ERROR_MAP(XFERD_ERROR_COMPLETE_FAILED, EIO),
-        SD_BUS_ERROR_MAP_END
+/* The errno each call error converts to and from; 0 for names only jobs carry. */
+static const int error_errno[_ERROR_NAME_MAX] = {
+        [ERROR_NAME_INVALID_STATE] = ESTALE,
+        [ERROR_NAME_NO_SUCH_JOB] = ENOENT,
+        [ERROR_NAME_EMPTY] = ENODATA,
+        [ERROR_NAME_TOO_MANY_JOBS] = EUSERS,
+        [ERROR_NAME_TOO_MANY_FILES] = E2BIG,
+        [ERROR_NAME_UNSUPPORTED_PROTOCOL] = EPROTONOSUPPORT,
+        [ERROR_NAME_INVALID_PATH] = ENOTDIR,
+        [ERROR_NAME_STRING_TOO_LONG] = ENAMETOOLONG,
+        [ERROR_NAME_COMPLETE_FAILED] = EIO,
 };
 
-int bus_errors_register(void) {
-        return sd_bus_error_add_map(xferd_errors);
+/* Built once from the table of names; sd-bus keeps pointers into both. */
+static char bus_names[_ERROR_NAME_MAX][XFERD_ERROR_NAME_MAX];
+static sd_bus_error_map bus_error_map[_ERROR_NAME_MAX + 1];
+
+static void bus_errors_build(void) {
+        static bool built = false;
+        size_t k = 0;
+
+        if (built)
+                return;
+        for (ErrorName e = 0; e < _ERROR_NAME_MAX; e++) {
+                int n = snprintf(bus_names[e], sizeof bus_names[e], XFERD_ERROR_PREFIX "%s", error_name_to_string(e));
+                assert(n > 0 && (size_t) n < sizeof bus_names[e]);
+                if (error_errno[e] != 0)
+                        bus_error_map[k++] = (sd_bus_error_map) { .name = bus_names[e], .code = error_errno[e] };
+        }
+        bus_error_map[k] = (sd_bus_error_map) SD_BUS_ERROR_MAP_END;
+        built = true;
 }
 
-static const char *const kind_names[_CALL_ERROR_MAX] = {
-        [CALL_ERROR_INVALID_ARGS] = SD_BUS_ERROR_INVALID_ARGS,
-        [CALL_ERROR_ACCESS_DENIED] = SD_BUS_ERROR_ACCESS_DENIED,
-        [CALL_ERROR_INVALID_STATE] = XFERD_ERROR_INVALID_STATE,
-        [CALL_ERROR_NO_SUCH_JOB] = XFERD_ERROR_NO_SUCH_JOB,
-        [CALL_ERROR_EMPTY] = XFERD_ERROR_EMPTY,
-        [CALL_ERROR_TOO_MANY_JOBS] = XFERD_ERROR_TOO_MANY_JOBS,
-        [CALL_ERROR_TOO_MANY_FILES] = XFERD_ERROR_TOO_MANY_FILES,
-        [CALL_ERROR_UNSUPPORTED_PROTOCOL] = XFERD_ERROR_UNSUPPORTED_PROTOCOL,
-        [CALL_ERROR_INVALID_PATH] = XFERD_ERROR_INVALID_PATH,
-        [CALL_ERROR_STRING_TOO_LONG] = XFERD_ERROR_STRING_TOO_LONG,
-        [CALL_ERROR_COMPLETE_FAILED] = XFERD_ERROR_COMPLETE_FAILED,
-        [CALL_ERROR_INTERNAL] = SD_BUS_ERROR_FAILED,
+const char *bus_error_name(ErrorName e) {
+        if (e < 0 || e >= _ERROR_NAME_MAX)
+                return "";
+        bus_errors_build();
+        return bus_names[e];
+}
+
+int bus_errors_register(void) {
+        bus_errors_build();
+        return sd_bus_error_add_map(bus_error_map);
+}
+
+/* The contract's name of each kind; the others are D-Bus's own. */
+static const ErrorName kind_error_name[_CALL_ERROR_MAX] = {
+        [CALL_ERROR_NONE] = _ERROR_NAME_INVALID,
+        [CALL_ERROR_INVALID_ARGS] = _ERROR_NAME_INVALID,
+        [CALL_ERROR_ACCESS_DENIED] = _ERROR_NAME_INVALID,
+        [CALL_ERROR_INVALID_STATE] = ERROR_NAME_INVALID_STATE,
+        [CALL_ERROR_NO_SUCH_JOB] = ERROR_NAME_NO_SUCH_JOB,
+        [CALL_ERROR_EMPTY] = ERROR_NAME_EMPTY,
+        [CALL_ERROR_TOO_MANY_JOBS] = ERROR_NAME_TOO_MANY_JOBS,
+        [CALL_ERROR_TOO_MANY_FILES] = ERROR_NAME_TOO_MANY_FILES,
+        [CALL_ERROR_UNSUPPORTED_PROTOCOL] = ERROR_NAME_UNSUPPORTED_PROTOCOL,
+        [CALL_ERROR_INVALID_PATH] = ERROR_NAME_INVALID_PATH,
+        [CALL_ERROR_STRING_TOO_LONG] = ERROR_NAME_STRING_TOO_LONG,
+        [CALL_ERROR_COMPLETE_FAILED] = ERROR_NAME_COMPLETE_FAILED,
+        [CALL_ERROR_INTERNAL] = _ERROR_NAME_INVALID,
 };
 
+static const char *call_error_bus_name(CallErrorKind kind) {
+        switch (kind) {
+        case CALL_ERROR_INVALID_ARGS:
+                return SD_BUS_ERROR_INVALID_ARGS;
+        case CALL_ERROR_ACCESS_DENIED:
+                return SD_BUS_ERROR_ACCESS_DENIED;
+        case CALL_ERROR_INTERNAL:
+                return SD_BUS_ERROR_FAILED;
+        default:
+                if (kind <= CALL_ERROR_NONE || kind >= _CALL_ERROR_MAX)
+                        return NULL;
+                return bus_error_name(kind_error_name[kind]);
+        }
+}
+
 int bus_error_from_call(sd_bus_error *error, int r, const CallError *e) {
-        if (e && e->kind > CALL_ERROR_NONE && e->kind < _CALL_ERROR_MAX && kind_names[e->kind])
-                return sd_bus_error_set(error, kind_names[e->kind], e->message);
+        const char *name = e ? call_error_bus_name(e->kind) : NULL;
+
+        if (!isempty(name))
+                return sd_bus_error_set(error, name, e->message);
         if (r == -ENOMEM)
                 return sd_bus_error_set(error, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
         return sd_bus_error_set_errnof(error, r, "Internal error: %s", strerror(r < 0 ? -r : r));

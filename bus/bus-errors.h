@@ -4,17 +4,16 @@
 #include <systemd/sd-bus.h>
 
 #include "call-error.h"
+#include "error-name.h"
 
 #define XFERD_ERROR_PREFIX "org.xferd.Transfer1.Error."
-#define XFERD_ERROR_INVALID_STATE XFERD_ERROR_PREFIX "InvalidState"
-#define XFERD_ERROR_NO_SUCH_JOB XFERD_ERROR_PREFIX "NoSuchJob"
-#define XFERD_ERROR_EMPTY XFERD_ERROR_PREFIX "Empty"
-#define XFERD_ERROR_TOO_MANY_JOBS XFERD_ERROR_PREFIX "TooManyJobs"
-#define XFERD_ERROR_TOO_MANY_FILES XFERD_ERROR_PREFIX "TooManyFiles"
-#define XFERD_ERROR_UNSUPPORTED_PROTOCOL XFERD_ERROR_PREFIX "UnsupportedProtocol"
-#define XFERD_ERROR_INVALID_PATH XFERD_ERROR_PREFIX "InvalidPath"
-#define XFERD_ERROR_STRING_TOO_LONG XFERD_ERROR_PREFIX "StringTooLong"
-#define XFERD_ERROR_COMPLETE_FAILED XFERD_ERROR_PREFIX "CompleteFailed"
+
+/* Room for the prefix and the longest name of the table. */
+#define XFERD_ERROR_NAME_MAX 64
+
+/* "org.xferd.Transfer1.Error.LocalFile" for ERROR_NAME_LOCAL_FILE: built from the one table of
+ * names (error-name.c); "" for a value out of range. */
+const char *bus_error_name(ErrorName e);
 
 /* Registers the contract's error names with sd-bus, so errno and names convert both ways. */
 int bus_errors_register(void);

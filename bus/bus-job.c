@@ -57,9 +57,9 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         if (m && bus_access_get_caller_uid(b, m, &uid) >= 0)
                 all = uid == 0 || bus_polkit_authorized(b->polkit, m);
 
-        for (Job *j = manager_first_job(b->manager); j; j = j->next)
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j))
                 n++;
-        for (Job *j = manager_first_retained(b->manager); j; j = j->next)
+        for (Job *j = manager_first_retained(b->manager); j; j = job_next(j))
                 n++;
 
         l = calloc(n + 1, sizeof(char *));
@@ -67,7 +67,7 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
                 return -ENOMEM;
         for (int pass = 0; pass < 2; pass++)
                 for (Job *j = pass == 0 ? manager_first_job(b->manager) : manager_first_retained(b->manager);
-                     j; j = j->next) {
+                     j; j = job_next(j)) {
                         if (!all && j->owner != uid)
                                 continue;
                         l[k] = strdup(bus_job_path(j).s);
@@ -103,7 +103,7 @@ static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *err
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
         _cleanup_free_ char **urls = NULL, **paths = NULL;
-        size_t n = 0, allocated = 0;
+        size_t n = 0, n_urls_allocated = 0, n_paths_allocated = 0;
         const char *url, *path;
         int r;
 
@@ -111,18 +111,12 @@ static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
-                if (n + 1 >= allocated) {
-                        size_t a = allocated ? allocated * 2 : 16;
-                        char **u = realloc(urls, a * sizeof(char *)), **p;
-                        if (!u)
-                                return -ENOMEM;
-                        urls = u;
-                        p = realloc(paths, a * sizeof(char *));
-                        if (!p)
-                                return -ENOMEM;
-                        paths = p;
-                        allocated = a;
-                }
+                r = array_reserve((void **) &urls, &n_urls_allocated, n + 1, sizeof(char *));
+                if (r < 0)
+                        return r;
+                r = array_reserve((void **) &paths, &n_paths_allocated, n + 1, sizeof(char *));
+                if (r < 0)
+                        return r;
                 /* The strings live in the message, which outlives this call. */
                 urls[n] = (char *) url;
                 paths[n] = (char *) path;
@@ -284,6 +278,7 @@ const char *bus_job_error_name(const Job *j, char *buf, size_t size) {
 
         if (!j->error_name)
                 return "";
+        /* As stored: a name the table no longer has still reads as it was. */
         snprintf(buf, size, XFERD_ERROR_PREFIX "%s", j->error_name);
         return buf;
 }

@@ -227,7 +227,7 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
                 return r;
         j = manager_find_job(b->manager, id);
         if (!j || job_state_is_final(j->state))
-                return sd_bus_error_setf(error, XFERD_ERROR_NO_SUCH_JOB,
+                return sd_bus_error_setf(error, bus_error_name(ERROR_NAME_NO_SUCH_JOB),
                                          "No job with id '%s' is queued; see ListJobs.", id);
         r = bus_access_check_job(b, m, j, error);
         if (r < 0)
@@ -258,7 +258,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_open_container(reply, 'a', "(ssssutto)");
         if (r < 0)
                 return r;
-        for (Job *j = manager_first_job(b->manager); j; j = j->next) {
+        for (Job *j = manager_first_job(b->manager); j; j = job_next(j)) {
                 if (!all && j->owner != uid)
                         continue;
                 r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,

@@ -99,7 +99,7 @@ int bus_owner_check_stored(Bus *b) {
         /* Bindings of an earlier bus first: those connections are gone for sure. Cancelled jobs
          * leave the queue, so each cancellation starts the walk over. */
         do {
-                for (j = manager_first_job(b->manager); j; j = j->next)
+                for (j = manager_first_job(b->manager); j; j = job_next(j))
                         if (j->cancel_with && !binding_of_this_bus(b, j->cancel_with))
                                 break;
                 if (j) {
@@ -108,7 +108,7 @@ int bus_owner_check_stored(Bus *b) {
                 }
         } while (j);
 
-        for (j = manager_first_job(b->manager); j; j = j->next) {
+        for (j = manager_first_job(b->manager); j; j = job_next(j)) {
                 _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
                 OwnerCheck *c;
 

@@ -23,7 +23,7 @@ typedef struct Candidate {
 
 typedef struct Candidates {
         Candidate *items;
-        size_t n;
+        size_t n, allocated;
 } Candidates;
 
 static void candidates_done(Candidates *c) {
@@ -37,18 +37,18 @@ static void candidates_done(Candidates *c) {
 }
 
 static int candidates_add(Candidates *c, const char *id, const char *name, const char *state, const char *path) {
-        Candidate *items, *x;
+        Candidate *x;
+        int r;
 
         /* Both listings (own jobs, then all) may return the same job. */
         for (size_t i = 0; i < c->n; i++)
                 if (streq(c->items[i].id, id))
                         return 0;
 
-        items = realloc(c->items, (c->n + 1) * sizeof *items);
-        if (!items)
-                return -ENOMEM;
-        c->items = items;
-        x = &items[c->n];
+        r = array_reserve((void **) &c->items, &c->allocated, c->n + 1, sizeof(Candidate));
+        if (r < 0)
+                return r;
+        x = &c->items[c->n];
         *x = (Candidate) {
                 .id = strdup(id),
                 .name = strdup(name),
@@ -182,7 +182,7 @@ static int objects_matching(sd_bus *bus, const char *arg, Candidates *c) {
 int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *id = NULL, *path = NULL;
-        Candidates c = { NULL, 0 };
+        Candidates c = { .items = NULL };
         const char *from_path;
         int r;
 

@@ -49,7 +49,7 @@ MonitorJob *monitor_find(Monitor *m, const char *id) {
 }
 
 MonitorJob *monitor_add(Monitor *m, const char *id) {
-        MonitorJob **jobs, *j;
+        MonitorJob *j;
 
         assert(m);
         assert(id);
@@ -65,13 +65,9 @@ MonitorJob *monitor_add(Monitor *m, const char *id) {
         j->status = (JobStatus) JOB_STATUS_INIT;
         j->id = strdup(id);
         j->path = job_id_to_path(id);
-        jobs = realloc(m->jobs, (m->n_jobs + 1) * sizeof *jobs);
-        if (!j->id || !j->path || !jobs) {
-                if (jobs)
-                        m->jobs = jobs;
+        if (!j->id || !j->path ||
+            array_reserve((void **) &m->jobs, &m->n_jobs_allocated, m->n_jobs + 1, sizeof(MonitorJob *)) < 0)
                 return monitor_job_free(j);
-        }
-        m->jobs = jobs;
         m->jobs[m->n_jobs++] = j;
         return j;
 }

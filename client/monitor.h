@@ -38,7 +38,7 @@ struct Monitor {
         const char *only_id;    /* monitor JOB; NULL for all jobs */
         char *only_path;
         MonitorJob **jobs;
-        size_t n_jobs;
+        size_t n_jobs, n_jobs_allocated;
         JsonWriter *json;
         sd_bus_slot *slots[5];
         sd_bus_slot *initial;

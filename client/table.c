@@ -136,18 +136,13 @@ size_t table_width(const Table *t) {
 
 int table_add(Table *t, const char *cell) {
         char *s;
+        int r;
 
         assert(t);
 
-        if (t->n_cells == t->allocated) {
-                size_t n = t->allocated ? t->allocated * 2 : t->n_columns * 8;
-                char **c = realloc(t->cells, n * sizeof *c);
-
-                if (!c)
-                        return -ENOMEM;
-                t->cells = c;
-                t->allocated = n;
-        }
+        r = array_reserve((void **) &t->cells, &t->allocated, t->n_cells + 1, sizeof(char *));
+        if (r < 0)
+                return r;
 
         s = text_sanitize(cell ? cell : "-");
         if (!s)

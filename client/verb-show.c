@@ -63,7 +63,7 @@ typedef struct InfoEntry {
 
 typedef struct Info {
         InfoEntry *entries;
-        size_t n;
+        size_t n, allocated;
         JobStatus status;       /* for the percentage next to BytesTransferred */
 } Info;
 
@@ -273,10 +273,9 @@ static int info_read(Info *info, sd_bus_message *m) {
                 if (r < 0)
                         return r;
 
-                e = realloc(info->entries, (info->n + 1) * sizeof *e);
-                if (!e)
-                        return -ENOMEM;
-                info->entries = e;
+                r = array_reserve((void **) &info->entries, &info->allocated, info->n + 1, sizeof(InfoEntry));
+                if (r < 0)
+                        return r;
                 e = &info->entries[info->n];
                 *e = (InfoEntry) { .name = strdup(name) };
                 info->n++;
@@ -357,7 +356,7 @@ int verb_info(Ctl *c, int argc, char **argv) {
                 return print_json_end(w);
         }
 
-        Info info = { NULL, 0, JOB_STATUS_INIT };
+        Info info = { .status = JOB_STATUS_INIT };
         r = info_read(&info, reply);
         if (r < 0) {
                 info_done(&info);

@@ -7,6 +7,8 @@
 int call_error_set(CallError *e, int r, CallErrorKind kind, const char *format, ...) {
         va_list ap;
 
+        assert(format);
+
         if (e) {
                 e->kind = kind;
                 va_start(ap, format);

@@ -8,55 +8,62 @@
 
 /* A failed write is logged and the daemon goes on: the in-memory job stays right, and the
  * next successful write of the job brings the store up to date. */
-void job_save_row(Job *j) {
+void checkpoint_save_row(Job *j) {
+        assert(j);
+
         if (j->manager->store)
                 (void) store_save_job_row(j->manager->store, j);
 }
 
-void job_save(Job *j) {
+void checkpoint_save(Job *j) {
+        assert(j);
+
         if (j->manager->store)
                 (void) store_save_job(j->manager->store, j);
 }
 
-void job_save_file(Job *j, size_t i) {
+void checkpoint_save_file(Job *j, size_t i) {
+        assert(j);
+
         if (j->manager->store && i < j->n_files)
                 (void) store_save_file(j->manager->store, j, i);
 }
 
-int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *j;
+
+        assert(m);
 
         /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
          * counts after a crash is the temporary file's real size. */
         if (m->store) {
                 (void) store_begin(m->store);
-                for (j = m->dirty_head; j; j = j->dirty_next) {
-                        job_save_file(j, j->current);
-                        job_save_row(j);  /* the NoProgressTimeout clock survives a restart */
+                for (ListNode *n = m->dirty.head; n; n = n->next) {
+                        j = LIST_ENTRY(n, Job, dirty_node);
+                        checkpoint_save_file(j, j->current);
+                        checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
                 }
                 (void) store_end(m->store);
         }
         /* Told once stored. */
-        while ((j = m->dirty_head)) {
-                m->dirty_head = j->dirty_next;
-                j->dirty_next = NULL;
-                j->in_dirty_list = false;
+        while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
+                list_remove(&m->dirty, &j->dirty_node);
                 job_notify_progress(j);
         }
         return 0;
 }
 
-void job_mark_progress(Job *j) {
+void checkpoint_mark(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
 
+        assert(j);
+
         job_rate_sample(j);
-        if (j->in_dirty_list)
+        if (checkpoint_is_marked(j))
                 return;
-        j->in_dirty_list = true;
-        j->dirty_next = m->dirty_head;
-        m->dirty_head = j;
+        list_prepend(&m->dirty, &j->dirty_node);
 
         /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
         if (sd_event_source_get_enabled(m->progress_timer, NULL) > 0)
@@ -67,16 +74,15 @@ void job_mark_progress(Job *j) {
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 
-void job_unmark_progress(Job *j) {
-        Manager *m = j->manager;
+bool checkpoint_is_marked(const Job *j) {
+        assert(j);
 
-        if (!j->in_dirty_list)
-                return;
-        for (Job **p = &m->dirty_head; *p; p = &(*p)->dirty_next)
-                if (*p == j) {
-                        *p = j->dirty_next;
-                        break;
-                }
-        j->dirty_next = NULL;
-        j->in_dirty_list = false;
+        return list_node_is_linked(&j->manager->dirty, &j->dirty_node);
+}
+
+void checkpoint_unmark(Job *j) {
+        assert(j);
+
+        if (checkpoint_is_marked(j))
+                list_remove(&j->manager->dirty, &j->dirty_node);
 }

@@ -10,17 +10,17 @@
 
 #define AUTO_COMPLETE_WINDOW_USEC (5 * USEC_PER_MSEC)
 
-void job_auto_complete(Job *j) {
+void complete_auto_queue(Job *j) {
         Manager *m = j->manager;
 
-        if (j->auto_complete_pending)
+        assert(j);
+
+        if (list_node_is_linked(&m->auto_complete, &j->auto_complete_node))
                 return;
-        crash_point("auto-complete-queued");
-        j->auto_complete_pending = true;
-        j->auto_complete_next = m->auto_complete_head;
-        m->auto_complete_head = j;
+        manager_crash_point("auto-complete-queued");
+        list_prepend(&m->auto_complete, &j->auto_complete_node);
         /* Jobs that finish within a few milliseconds of each other complete as one batch,
-         * which shares its durability work (see batch_sync_data()). */
+         * which shares its durability work (see sync_policy_sync()). */
         if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
                 return;
         uint64_t now;
@@ -29,8 +29,11 @@ void job_auto_complete(Job *j) {
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_ONESHOT);
 }
 
-void work_fail(CompleteWork *w, int r, const char *format, ...) {
+void complete_work_fail(CompleteWork *w, int r, const char *format, ...) {
         va_list ap;
+
+        assert(w);
+        assert(format);
 
         w->r = r < 0 ? r : -EIO;
         w->e.kind = CALL_ERROR_COMPLETE_FAILED;
@@ -48,7 +51,7 @@ static void job_reset_file(Job *j, size_t i) {
         f->bytes_transferred = 0;
         f->bytes_total = UINT64_MAX;
         f->validator = mfree(f->validator);
-        job_save_file(j, i);
+        checkpoint_save_file(j, i);
         if (j->current > i)
                 j->current = i;
 }
@@ -74,12 +77,12 @@ static void complete_batch_free(CompleteBatch *b) {
 }
 
 /* The daemon stops between two steps: the store says what the next start finishes. */
-void complete_batch_drop(CompleteBatch *b) {
+static void complete_batch_drop(CompleteBatch *b) {
         for (size_t w = 0; w < b->n; w++) {
                 b->works[w].job->completing = NULL;
                 if (b->works[w].call) {
                         b->works[w].call->next = NULL;
-                        job_calls_shutdown(&b->works[w].call);
+                        manager_calls_shutdown(&b->works[w].call);
                 }
         }
         complete_batch_free(b);
@@ -105,7 +108,7 @@ static int batch_record(Manager *m, CompleteBatch *b, const FileBatch *fb) {
         for (size_t k = 0; k < fb->n_ops; k++) {
                 Job *j = b->works[fb->ops[k].owner_index].job;
                 if (!job_state_is_final(j->state))
-                        job_save_file(j, fb->ops[k].file_index);
+                        checkpoint_save_file(j, fb->ops[k].file_index);
         }
         return store_end(m->store);
 }
@@ -168,15 +171,15 @@ static void complete_step_finished(FileBatch *fb) {
                 /* The files in file order: the first failure of a job stands for it. */
                 if (op->fd < 0 && op->r == -ENOENT && f->temp_exists) {
                         job_reset_file(j, op->file_index);
-                        work_fail(w, op->r, "The temporary file of %s vanished; the file was reset and the job "
+                        complete_work_fail(w, op->r, "The temporary file of %s vanished; the file was reset and the job "
                                   "suspended: Resume it to download the file again.", f->path);
                         w->reset = true;
                 } else if (op->fd < 0)
-                        work_fail(w, op->r, "Cannot move the finished file into place at %s: %s%s. Nothing was "
+                        complete_work_fail(w, op->r, "Cannot move the finished file into place at %s: %s%s. Nothing was "
                                   "moved; call Complete again once it is fixed.", f->path, strerror(-op->r),
                                   op->r == -ESTALE ? " (its directory was replaced since the file was added)" : "");
                 else if (!op->synced)
-                        work_fail(w, op->r, "Cannot write %s to disk: %s", f->path, strerror(-op->r));
+                        complete_work_fail(w, op->r, "Cannot write %s to disk: %s", f->path, strerror(-op->r));
         }
         for (size_t w = 0; w < b->n; w++) {
                 Job *j = b->works[w].job;
@@ -212,10 +215,10 @@ static void complete_step_finished(FileBatch *fb) {
                         w->job->files[op->file_index]->committed = false;
                         op->r = -ECANCELED;
                         if (w->r >= 0)
-                                work_fail(w, r, "Cannot record the completion of job %s in the job store: %s. "
+                                complete_work_fail(w, r, "Cannot record the completion of job %s in the job store: %s. "
                                           "Nothing was moved; call Complete again.", w->job->id, strerror(-r));
                 }
-        crash_point("complete-renaming");
+        manager_crash_point("complete-renaming");
         b->renaming = true;
         fb->done = complete_step_renamed;
         file_batch_submit(fb, m->io_pool, FILE_STEP_RENAME);
@@ -235,7 +238,7 @@ static void complete_work_report(CompleteWork *w) {
                 j->unlink_waiters = c;
                 return;
         }
-        job_call_finish(c, w->r, &w->e, w->partial);
+        manager_call_finish(c, w->r, &w->e, w->partial);
 }
 
 /* A Cancel that waited for the renames: it now finds the job completed, or cancels it. */
@@ -254,7 +257,7 @@ static void job_run_deferred_cancels(Job *j) {
                 c->next = NULL;
                 int r = job_cancel(j, c, &e);
                 if (r <= 0)
-                        job_call_finish(c, r, &e, false);
+                        manager_call_finish(c, r, &e, false);
         }
 }
 
@@ -272,7 +275,7 @@ static void complete_step_renamed(FileBatch *fb) {
                         continue;
                 }
                 if (op->r < 0) {
-                        work_fail(w, op->r, "Cannot move the finished file into place at %s: %s%s. Files moved "
+                        complete_work_fail(w, op->r, "Cannot move the finished file into place at %s: %s%s. Files moved "
                                   "so far stay; call Complete again to continue.", f->path, strerror(-op->r),
                                   op->r == -ESTALE ? " (its directory was replaced)" : "");
                         f->committed = false;
@@ -310,16 +313,17 @@ static void complete_step_renamed(FileBatch *fb) {
                 if (b->automatic && cw->r < 0) {
                         log_job_warning(j->id, j->owner, NULL, "Automatic completion failed: %s", cw->e.message);
                         if (j->state == JOB_TRANSFERRED) {
-                                job_set_error(j, "CompleteFailed", cw->e.message, "A file could not be moved into place");
+                                job_set_error(j, ERROR_NAME_COMPLETE_FAILED, cw->e.message,
+                                              "A file could not be moved into place");
                                 (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
                         }
                 }
                 complete_work_report(cw);
                 job_run_deferred_cancels(j);
-                job_io_released(j);
+                retention_io_released(j);
         }
         complete_batch_free(b);
-        manager_check_idle(m);
+        idle_check(m);
 }
 
 static CompleteBatch *complete_batch_new(Manager *m, size_t n, bool automatic) {
@@ -361,21 +365,18 @@ int job_complete(Job *j, JobCall *call, CallError *e) {
 }
 
 /* Auto-complete runs batched: jobs that finish within a few milliseconds share one sync. */
-int on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
+int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         CompleteBatch *b;
-        size_t n = 0;
         Job *j;
 
-        for (j = m->auto_complete_head; j; j = j->auto_complete_next)
-                n++;
-        b = complete_batch_new(m, n, true);
+        assert(m);
+
+        b = complete_batch_new(m, m->auto_complete.n, true);
         if (!b)
                 return log_oom();
-        while ((j = m->auto_complete_head)) {
-                m->auto_complete_head = j->auto_complete_next;
-                j->auto_complete_next = NULL;
-                j->auto_complete_pending = false;
+        while ((j = LIST_ENTRY(m->auto_complete.head, Job, auto_complete_node))) {
+                list_remove(&m->auto_complete, &j->auto_complete_node);
                 /* A Complete under way does it already. */
                 if (j->state != JOB_TRANSFERRED || !j->auto_complete || j->completing)
                         continue;

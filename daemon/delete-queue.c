@@ -13,7 +13,7 @@
 
 #define DELETE_GIVE_UP_USEC (24ULL * 3600 * USEC_PER_SEC)
 
-void delete_entry_free(DeleteEntry *d) {
+void delete_queue_entry_free(DeleteEntry *d) {
         tus_delete_free(d->request);
         sd_event_source_disable_unref(d->timer);
         free(d->rec.url);
@@ -22,15 +22,11 @@ void delete_entry_free(DeleteEntry *d) {
 }
 
 static void manager_drop_delete(Manager *m, DeleteEntry *d) {
-        for (DeleteEntry **p = &m->pending_deletes; *p; p = &(*p)->next)
-                if (*p == d) {
-                        *p = d->next;
-                        break;
-                }
+        list_remove(&m->pending_deletes, &d->node);
         if (m->store)
                 (void) store_remove_pending_delete(m->store, d->rec.url);
-        delete_entry_free(d);
-        manager_check_idle(m);
+        delete_queue_entry_free(d);
+        idle_check(m);
 }
 
 static void delete_send(DeleteEntry *d);
@@ -38,10 +34,10 @@ static void delete_send(DeleteEntry *d);
 /* The server's copy is gone: the retained job no longer names it, so a restart does not ask
  * again. */
 static void manager_forget_upload_url(Manager *m, const char *url) {
-        for (Job *j = m->retained_head; j; j = j->next)
+        for (Job *j = job_first(&m->retained); j; j = job_next(j))
                 if (j->upload_url && streq(j->upload_url, url)) {
                         j->upload_url = mfree(j->upload_url);
-                        job_save_row(j);
+                        checkpoint_save_row(j);
                 }
 }
 
@@ -53,7 +49,7 @@ static int on_delete_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char *message, void *userdata) {
         DeleteEntry *d = userdata;
         Manager *m = d->manager;
-        uint64_t now = now_realtime(m), delay;
+        uint64_t now = manager_now_realtime(m), delay;
 
         d->request = tus_delete_free(d->request);
         switch (outcome) {
@@ -108,7 +104,7 @@ static void delete_send(DeleteEntry *d) {
 static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
         DeleteEntry *d;
 
-        for (d = m->pending_deletes; d; d = d->next)
+        for (d = LIST_ENTRY(m->pending_deletes.head, DeleteEntry, node); d; d = LIST_ENTRY(d->node.next, DeleteEntry, node))
                 if (streq(d->rec.url, rec->url))
                         return 0;  /* already on its way */
         d = calloc(1, sizeof *d);
@@ -120,27 +116,29 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
         d->rec.headers = rec->headers ? strv_copy(rec->headers) : NULL;
         if (!d->rec.url || (rec->headers && !d->rec.headers)) {
                 d->rec.headers = NULL;
-                delete_entry_free(d);
+                delete_queue_entry_free(d);
                 return -ENOMEM;
         }
-        d->next = m->pending_deletes;
-        m->pending_deletes = d;
+        list_prepend(&m->pending_deletes, &d->node);
         if (save && m->store)
                 (void) store_save_pending_delete(m->store, &d->rec);
 
-        if (d->rec.next_try > now_realtime(m)) {
+        if (d->rec.next_try > manager_now_realtime(m)) {
                 int r = sd_event_add_time(m->event, &d->timer, CLOCK_REALTIME, d->rec.next_try, USEC_PER_SEC,
                                           on_delete_timer, d);
                 if (r < 0)
                         log_error_errno(r, "Cannot arm the retry of the DELETE of %s", d->rec.url);
         } else
                 delete_send(d);
-        manager_check_idle(m);
+        idle_check(m);
         return 0;
 }
 
-void manager_delete_upload(Manager *m, Job *j) {
-        uint64_t now = now_realtime(m);
+void delete_queue_add_upload(Manager *m, Job *j) {
+        assert(m);
+        assert(j);
+
+        uint64_t now = manager_now_realtime(m);
         /* The job's headers only if the upload lives where the job's URL pointed. */
         bool home = j->n_files > 0 && http_same_origin(j->upload_url, j->files[0]->url);
         PendingDelete rec = {
@@ -155,6 +153,9 @@ void manager_delete_upload(Manager *m, Job *j) {
                 log_error_errno(r, "Cannot schedule the DELETE of the partial upload at %s", j->upload_url);
 }
 
-int manager_adopt_pending_delete(const PendingDelete *d, void *userdata) {
+int delete_queue_adopt(const PendingDelete *d, void *userdata) {
+        assert(d);
+        assert(userdata);
+
         return manager_add_delete(userdata, d, false);
 }

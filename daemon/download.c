@@ -25,15 +25,15 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
 
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
-        j->last_progress_time = now_realtime(j->manager);
+        j->last_progress_time = manager_now_realtime(j->manager);
         j->failures_in_row = 0;
         if (!f->validator) {
                 /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);
                 if (v && free_and_strdup(&f->validator, v) >= 0)
-                        job_save_file(j, j->current);
+                        checkpoint_save_file(j, j->current);
         }
-        job_mark_progress(j);
+        checkpoint_mark(j);
 }
 
 static void on_transfer_done(Transfer *t, const TransferResult *res, void *userdata) {
@@ -50,7 +50,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 (void) free_and_strdup(&f->validator, v);
         job_stop_transfer(j);
         if (validator_changed && res->outcome != TRANSFER_OK)
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
 
         switch (res->outcome) {
         case TRANSFER_OK: {
@@ -58,15 +58,15 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
                 f->completed = true;
                 f->bytes_total = f->bytes_transferred;
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
                 j->restarts = 0;
                 j->current++;
-                j->last_progress_time = now_realtime(j->manager);
+                j->last_progress_time = manager_now_realtime(j->manager);
                 /* FilesTransferred goes out with the next progress checkpoint: a job of many
                  * small files must not send one signal per file. */
-                job_mark_progress(j);
+                checkpoint_mark(j);
                 if (j->current < j->n_files)
-                        job_start_transfer(j);
+                        download_start(j);
                 else
                         job_all_done(j);
                 if (in_transaction)
@@ -77,16 +77,16 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         case TRANSFER_RESTART:
                 /* The bytes we hold belong to another version of the resource: start over. */
                 if (++j->restarts > MAX_RESTARTS) {
-                        job_fail(j, false, "Http", "The server keeps answering range requests inconsistently",
+                        job_fail(j, false, ERROR_NAME_HTTP, "The server keeps answering range requests inconsistently",
                                  "Inconsistent range responses", 0);
                         return;
                 }
                 log_info("Job %s: %s changed on the server or cannot be resumed; downloading it again from the start.",
                          j->id, f->url);
-                job_unlink_temporary(j, f);
+                pending_unlink_remove_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
-                job_save_file(j, j->current);
-                job_start_transfer(j);
+                checkpoint_save_file(j, j->current);
+                download_start(j);
                 return;
 
         case TRANSFER_TRANSIENT:
@@ -109,12 +109,14 @@ static bool errno_is_disk_full(int r) {
 
 /* Opens (or creates) the current file's temporary file and starts its transfer, continuing
  * after the bytes already on disk: the file is the truth for how far a download got. */
-void job_start_transfer(Job *j) {
+void download_start(Job *j) {
         Manager *m = j->manager;
         JobFile *f;
         uint64_t offset = 0;
         int fd = -1, r;
         char msg[1024];
+
+        assert(j);
 
         while (j->current < j->n_files && j->files[j->current]->completed)
                 j->current++;
@@ -123,10 +125,10 @@ void job_start_transfer(Job *j) {
                 return;
         }
         f = j->files[j->current];
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
 
         if (j->type == JOB_UPLOAD) {
-                job_start_upload(j, f);
+                upload_start(j, f);
                 return;
         }
 
@@ -140,7 +142,7 @@ void job_start_transfer(Job *j) {
                 else {
                         r = fd;
                         snprintf(msg, sizeof msg, "Cannot open temporary file %s/%s: %s", f->dir, f->temp_name, strerror(-r));
-                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
         }
@@ -155,7 +157,7 @@ void job_start_transfer(Job *j) {
                         f->temp_exists = false;
                         snprintf(msg, sizeof msg, "Cannot record the temporary file of %s in the job store: %s",
                                  f->path, strerror(-r));
-                        job_fail(j, false, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
@@ -167,10 +169,10 @@ void job_start_transfer(Job *j) {
                 if (fd < 0) {
                         r = fd;
                         f->temp_exists = false;
-                        job_save_file(j, j->current);
+                        checkpoint_save_file(j, j->current);
                         snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
                                  r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
-                        job_fail(j, !errno_is_disk_full(r), "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 f->validator = mfree(f->validator);
@@ -185,7 +187,7 @@ void job_start_transfer(Job *j) {
                         safe_close(fd);
                         snprintf(msg, sizeof msg, "Cannot truncate temporary file %s/%s: %s", f->dir, f->temp_name,
                                  strerror(-r));
-                        job_fail(j, true, "LocalFile", msg, strerror(-r), 0);
+                        job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return;
                 }
                 offset = 0;
@@ -202,13 +204,13 @@ void job_start_transfer(Job *j) {
                 .validator = f->validator,
                 .headers = j->http_headers,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
-                .max_speed = job_effective_rate(j, manager_count_active_background(m)),
+                .max_speed = scheduler_job_rate(j, scheduler_count_running(m)),
         };
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {
                 j->fd = safe_close(j->fd);
                 snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", f->url, strerror(-r));
-                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
                 return;
         }
         log_job_debug(j->id, j->owner, f->url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);

@@ -17,11 +17,15 @@ struct Engine {
 static void engine_check_done(Engine *e);
 
 sd_event *engine_get_event(Engine *e) {
+        assert(e);
+
         return e->event;
 }
 
 uint64_t engine_now(Engine *e) {
         uint64_t now;
+
+        assert(e);
 
         if (sd_event_now(e->event, CLOCK_MONOTONIC, &now) < 0)
                 now = now_monotonic_usec();
@@ -145,6 +149,10 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
 int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret) {
         Engine *e;
 
+        assert(event);
+        assert(settings);
+        assert(ret);
+
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return -EIO;
 
@@ -184,6 +192,10 @@ Engine *engine_free(Engine *e) {
 int engine_setup_easy(Engine *e, CURL *c, const char *url, bool allow_insecure_redirect) {
         bool https = strncasecmp(url, "https:", 6) == 0;
 
+        assert(e);
+        assert(c);
+        assert(url);
+
         if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
@@ -205,6 +217,9 @@ int engine_setup_easy(Engine *e, CURL *c, const char *url, bool allow_insecure_r
 }
 
 int engine_add(Engine *e, EngineRequest *r) {
+        assert(e);
+        assert(r);
+
         (void) curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
         if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK)
                 return -EIO;
@@ -213,6 +228,9 @@ int engine_add(Engine *e, EngineRequest *r) {
 }
 
 void engine_remove(Engine *e, EngineRequest *r) {
+        assert(e);
+        assert(r);
+
         if (!r->added)
                 return;
         curl_multi_remove_handle(e->multi, r->easy);

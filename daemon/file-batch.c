@@ -123,7 +123,7 @@ static void batch_finish(FileBatch *b) {
         fs_dir_cache_done(&cache);
         for (size_t i = 0; i < b->n_ops; i++)
                 if (b->ops[i].fd >= 0)
-                        io_test_delay("FSYNC", b->ops[i].dir);
+                        io_pool_test_delay("FSYNC", b->ops[i].dir);
         sync_policy_sync(b->ops, b->n_ops);
 }
 
@@ -133,6 +133,7 @@ static bool same_dir(const FileOp *a, const FileOp *b) {
 
 static void batch_rename(FileBatch *b) {
         FsDirCache cache = FS_DIR_CACHE_INIT;
+        size_t failed_owner = SIZE_MAX;
 
         for (size_t i = 0; i < b->n_ops; i++) {
                 FileOp *op = &b->ops[i];
@@ -140,10 +141,18 @@ static void batch_rename(FileBatch *b) {
 
                 if (op->r < 0)
                         continue;
-                io_test_delay("RENAME", op->dir);
+                /* After a failure the job's later files stay where they are (-ECANCELED: not
+                 * tried), as "call Complete again to continue" says. */
+                if (op->owner_index == failed_owner) {
+                        op->r = -ECANCELED;
+                        continue;
+                }
+                io_pool_test_delay("RENAME", op->dir);
                 /* The data was synced in the step before, with the loop in between: the
                  * directory is checked afresh. */
                 op->r = fsops_rename(&op->identity, &d, &cache, op->temp_name, op->final_name);
+                if (op->r < 0)
+                        failed_owner = op->owner_index;
         }
         /* Each directory once, after every rename into it (jobs of a batch may share one). */
         for (size_t i = 0; i < b->n_ops; i++) {
@@ -170,7 +179,7 @@ static void batch_unlink(FileBatch *b) {
                 FileOp *op = &b->ops[i];
                 FsDir d = op_dir(op);
 
-                io_test_delay("UNLINK", op->dir);
+                io_pool_test_delay("UNLINK", op->dir);
                 op->r = fsops_unlink(&op->identity, &d, op->temp_name);
         }
 }

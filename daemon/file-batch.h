@@ -22,7 +22,8 @@ typedef struct FileOp {
         char *temp_name;
         char *final_name;       /* FINISH, RENAME */
         int fd;                 /* FINISH: the opened file, for the loop to close */
-        int r;                  /* the step's result for this file; a failed file skips later steps */
+        int r;                  /* the step's result for this file; a failed file skips later steps,
+                                 * -ECANCELED: left out (its job failed or was cancelled) */
         bool synced;            /* FINISH: its data is on disk */
         int dir_sync_r;         /* RENAME: syncing its directory after the renames */
         size_t owner_index;     /* the loop's: which job of the batch */

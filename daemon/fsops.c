@@ -72,19 +72,20 @@ static void identity_leave(FsSaved *saved) {
         errno = e;
 }
 
-#define WITH_IDENTITY(id)                                                          \
-        _cleanup_(identity_leave) FsSaved _saved_ = { .switched = false };                            \
-        do {                                                                       \
-                int _r_ = identity_enter((id), &_saved_);                          \
-                if (_r_ < 0)                                                       \
-                        return log_error_errno(_r_, "Cannot act as uid %u",     \
-                                               (unsigned) (id)->uid);              \
-        } while (0)
+/* Acts as `id` until identity_leave(), which the caller's _cleanup_ runs on every return. */
+static int identity_enter_logged(const FsIdentity *id, FsSaved *saved) {
+        int r = identity_enter(id, saved);
+        if (r < 0)
+                return log_error_errno(r, "Cannot act as uid %u", (unsigned) id->uid);
+        return 0;
+}
 
 int fs_identity_load(uid_t uid, FsIdentity *ret) {
         struct passwd pw, *result = NULL;
         char buf[4096];
         int n = 16;
+
+        assert(ret);
 
         /* A uid without a passwd entry acts with the overflow group ("nogroup") and no
          * supplementary groups: never with some unrelated group that happens to share its
@@ -116,6 +117,8 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
 }
 
 void fs_identity_done(FsIdentity *id) {
+        assert(id);
+
         id->groups = mfree(id->groups);
         id->n_groups = 0;
 }
@@ -123,8 +126,16 @@ void fs_identity_done(FsIdentity *id) {
 int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino) {
         _cleanup_close_ int fd = -1;
         struct stat st;
+        int r;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
+        assert(ret_dev);
+        assert(ret_ino);
+
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -192,8 +203,18 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
                       dev_t *ret_dev, ino_t *ret_ino, struct stat *ret_st) {
         _cleanup_close_ int dfd = -1;
         struct stat dst;
+        int r;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
+        assert(name);
+        assert(ret_dev);
+        assert(ret_ino);
+        assert(ret_st);
+
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
 
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
@@ -205,23 +226,9 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
         return open_source_at(dfd, name, ret_st);
 }
 
-int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
-        _cleanup_close_ int dfd = -1;
-
-        WITH_IDENTITY(id);
-
-        dfd = open_directory_unlocked(dir);
-        if (dfd < 0)
-                return dfd;
-        return open_source_at(dfd, name, ret_st);
-}
-
-int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
-        WITH_IDENTITY(id);
-        return open_directory_unlocked(dir);
-}
-
 void fs_dir_cache_done(FsDirCache *c) {
+        assert(c);
+
         c->fd = safe_close(c->fd);
 }
 
@@ -254,13 +261,55 @@ static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
         return fd;
 }
 
+/* Every operation inside a checked directory starts here: act as `id` (until the caller's
+ * _cleanup_(identity_leave) of *saved), then the directory's fd as dir_acquire() gives it. */
+static int dir_enter(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, FsSaved *saved, int *ret_owned) {
+        int r;
+
+        *ret_owned = -1;
+        r = identity_enter_logged(id, saved);
+        if (r < 0)
+                return r;
+        return dir_acquire(id, dir, cache, ret_owned);
+}
+
+int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
+        _cleanup_close_ int owned = -1;
+        int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+
+        assert(dir);
+        assert(name);
+        assert(ret_st);
+
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
+        if (dfd < 0)
+                return dfd;
+        return open_source_at(dfd, name, ret_st);
+}
+
+int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
+        _cleanup_close_ int owned = -1;
+        int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+
+        assert(dir);
+
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
+        if (dfd < 0)
+                return dfd;
+        return TAKE_FD(owned);
+}
+
 int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name) {
-        _cleanup_close_ int dfd = -1;
-        int fd;
+        _cleanup_close_ int owned = -1;
+        int dfd, fd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
+        assert(name);
 
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -270,12 +319,15 @@ int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *n
 }
 
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
-        _cleanup_close_ int dfd = -1, fd = -1;
+        _cleanup_close_ int owned = -1, fd = -1;
         struct stat st;
+        int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
+        assert(name);
 
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         fd = open_regular_at(dfd, name, O_WRONLY, true, &st);
@@ -292,10 +344,13 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
                          struct stat *ret_st) {
         _cleanup_close_ int owned = -1;
         int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
+        assert(name);
+        assert(ret_st);
 
-        dfd = dir_acquire(id, dir, cache, &owned);
+        dfd = dir_enter(id, dir, cache, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         if (fstatat(dfd, name, ret_st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -304,11 +359,14 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
 }
 
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
-        _cleanup_close_ int dfd = -1;
+        _cleanup_close_ int owned = -1;
+        int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
+        assert(name);
 
-        dfd = open_directory_unlocked(dir);
+        dfd = dir_enter(id, dir, NULL, &saved, &owned);
         if (dfd == -ESTALE)
                 log_notice("%s was moved or replaced since %s was created in it; "
                            "that temporary file is no longer reachable by its path.", dir->path, name);
@@ -326,10 +384,12 @@ int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cach
         _cleanup_close_ int owned = -1, fd = -1;
         struct stat st;
         int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
+        assert(temp_name);
 
-        dfd = dir_acquire(id, dir, cache, &owned);
+        dfd = dir_enter(id, dir, cache, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         /* Only synced and given its mode: O_NONBLOCK may stay. */
@@ -345,10 +405,13 @@ int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, cons
                  const char *final_name) {
         _cleanup_close_ int owned = -1;
         int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
+        assert(temp_name);
+        assert(final_name);
 
-        dfd = dir_acquire(id, dir, cache, &owned);
+        dfd = dir_enter(id, dir, cache, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         /* renameat() replaces whatever is at the final name, a symlink included, without
@@ -361,10 +424,11 @@ int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, cons
 int fsops_sync_directory(const FsIdentity *id, const FsDir *dir, FsDirCache *cache) {
         _cleanup_close_ int owned = -1;
         int dfd;
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        WITH_IDENTITY(id);
+        assert(dir);
 
-        dfd = dir_acquire(id, dir, cache, &owned);
+        dfd = dir_enter(id, dir, cache, &saved, &owned);
         if (dfd < 0)
                 return dfd;
         return fsync(dfd) < 0 ? -errno : 0;

@@ -11,6 +11,11 @@
 bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len) {
         size_t n = strlen(name);
 
+        assert(line);
+        assert(name);
+        assert(ret_value);
+        assert(ret_len);
+
         if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
                 return false;
         const char *v = line + n + 1;
@@ -27,6 +32,9 @@ bool http_header_value(const char *line, size_t len, const char *name, const cha
 bool http_parse_u64(const char *s, size_t n, uint64_t *ret) {
         char buf[32];
         char *end;
+
+        assert(s);
+        assert(ret);
 
         if (n == 0 || n >= sizeof buf || !isdigit((unsigned char) s[0]))
                 return false;
@@ -46,6 +54,8 @@ bool http_parse_u64(const char *s, size_t n, uint64_t *ret) {
 uint64_t http_parse_retry_after(const char *v, size_t n) {
         uint64_t secs;
         char buf[128];
+
+        assert(v);
 
         if (!http_parse_u64(v, n, &secs)) {
                 if (n >= sizeof buf)
@@ -68,6 +78,9 @@ bool http_parse_status_line(const char *line, size_t len, long *ret_status, char
         char buf[128];
         size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
 
+        assert(line);
+        assert(ret_status);
+
         memcpy(buf, line, n);
         buf[n] = 0;
         if (sscanf(buf, "HTTP/%*s %d %n", &code, &consumed) < 1)
@@ -89,8 +102,14 @@ bool http_status_is_transient(long s) {
 
 void http_result_from_status(long status, const char *reason, uint64_t retry_after_usec, const char *url,
                              TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size) {
+        assert(reason);
+        assert(url);
+        assert(r);
+        assert(msg);
+        assert(sum);
+
         r->outcome = http_status_is_transient(status) ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
-        r->error_name = "Http";
+        r->error_name = ERROR_NAME_HTTP;
         r->retry_after_usec = retry_after_usec;
         snprintf(sum, sum_size, "HTTP %ld%s%s", status, reason[0] ? " " : "", reason);
         snprintf(msg, msg_size, "%s for %s", sum, url);
@@ -102,22 +121,26 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
                            TransferResult *r, char *msg, size_t msg_size) {
         const char *what = errbuf && errbuf[0] ? errbuf : curl_easy_strerror(code);
 
+        assert(url);
+        assert(r);
+        assert(msg);
+
         r->summary = curl_easy_strerror(code);
 
         r->outcome = TRANSFER_TRANSIENT;
-        r->error_name = "Network";
+        r->error_name = ERROR_NAME_NETWORK;
 
         switch (code) {
         case CURLE_OPERATION_TIMEDOUT:
-                r->error_name = "Timeout";
+                r->error_name = ERROR_NAME_TIMEOUT;
                 break;
         case CURLE_TOO_MANY_REDIRECTS:
                 r->outcome = TRANSFER_FATAL;
-                r->error_name = "TooManyRedirects";
+                r->error_name = ERROR_NAME_TOO_MANY_REDIRECTS;
                 break;
         case CURLE_UNSUPPORTED_PROTOCOL:
                 r->outcome = TRANSFER_FATAL;
-                r->error_name = "UnsupportedProtocol";
+                r->error_name = ERROR_NAME_UNSUPPORTED_PROTOCOL;
                 what = "A redirect led to a protocol that is not allowed (only http and https; "
                        "https to http only with AllowInsecureRedirect)";
                 r->summary = "Redirect to a protocol that is not allowed";
@@ -130,10 +153,10 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
         case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
         case CURLE_SSL_INVALIDCERTSTATUS:
                 r->outcome = TRANSFER_FATAL;
-                r->error_name = "Tls";
+                r->error_name = ERROR_NAME_TLS;
                 break;
         case CURLE_SSL_CONNECT_ERROR:
-                r->error_name = "Tls";
+                r->error_name = ERROR_NAME_TLS;
                 break;
         case CURLE_URL_MALFORMAT:
                 r->outcome = TRANSFER_FATAL;
@@ -149,6 +172,8 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
 char *http_url_origin(const char *url) {
         CURLU *h = curl_url();
         char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+        assert(url);
 
         if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
             curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
@@ -168,6 +193,9 @@ char *http_url_origin(const char *url) {
 
 bool http_same_origin(const char *a, const char *b) {
         _cleanup_free_ char *x = http_url_origin(a), *y = http_url_origin(b);
+
+        assert(a);
+        assert(b);
 
         return x && y && streq(x, y);
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error-name.h"
+
 
 /* How a download or an upload ended, for its owner. */
 typedef enum TransferOutcome {
@@ -20,7 +22,7 @@ typedef enum TransferOutcome {
 
 typedef struct TransferResult {
         TransferOutcome outcome;
-        const char *error_name;     /* contract's short ErrorName ("Http", "Network", …) */
+        ErrorName error_name;       /* the contract's ErrorName; only when not TRANSFER_OK */
         const char *message;        /* a sentence a person can act on, naming the URL; valid during the callback */
         const char *summary;        /* the same without URL or path, for broadcast signals */
         uint64_t retry_after_usec;  /* the server's Retry-After as a delay, 0 if none */

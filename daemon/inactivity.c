@@ -6,13 +6,15 @@
 #include "manager-internal.h"
 #include "util.h"
 
-int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        uint64_t now = now_realtime(m), next = UINT64_MAX;
+        uint64_t now = manager_now_realtime(m), next = UINT64_MAX;
         Job *n;
 
-        for (Job *j = m->jobs_head; j; j = n) {
-                n = j->next;
+        assert(m);
+
+        for (Job *j = job_first(&m->jobs); j; j = n) {
+                n = job_next(j);
                 uint64_t deadline = j->modification_time + m->config.job_inactivity_usec;
                 if (deadline <= now) {
                         log_job_info(j->id, j->owner, NULL, "Untouched for %" PRIu64 " s (JobInactivityTimeout): cancelling it.",
@@ -30,8 +32,10 @@ int on_inactivity_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Modification times only grow, so a timer at the oldest deadline known is never late; it
  * looks again when it fires. */
-void manager_arm_inactivity(Manager *m, uint64_t modification_time) {
+void inactivity_arm(Manager *m, uint64_t modification_time) {
         uint64_t deadline = modification_time + m->config.job_inactivity_usec, current;
+
+        assert(m);
 
         if (!m->inactivity_timer)
                 return;

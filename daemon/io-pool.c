@@ -203,7 +203,7 @@ unsigned io_pool_busy(const IoPool *p) {
         return p ? p->busy : 0;
 }
 
-void io_test_delay(const char *what, const char *dir) {
+void io_pool_test_delay(const char *what, const char *dir) {
         const char *spec = getenv("XFERD_TEST_DELAY"), *base;
 
         if (!spec || !dir || !(base = strrchr(dir, '/')))

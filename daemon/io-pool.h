@@ -34,4 +34,4 @@ unsigned io_pool_busy(const IoPool *p);
 /* Deterministic delays for the tests: XFERD_TEST_DELAY=OPERATION:SECONDS:NAME[,…] holds
  * OPERATION (FSYNC, RENAME or UNLINK) for SECONDS in every directory whose last component is
  * NAME, after logging "Test delay: …". Called by tasks on a worker thread. */
-void io_test_delay(const char *what, const char *dir);
+void io_pool_test_delay(const char *what, const char *dir);

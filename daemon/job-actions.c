@@ -7,6 +7,8 @@
 #include "util.h"
 
 JobContext job_context(const Job *j) {
+        assert(j);
+
         return (JobContext) {
                 .type = j->type,
                 .has_files = j->n_files > 0,
@@ -33,23 +35,28 @@ static void job_stop_transfer_full(Job *j, bool keep_data) {
 }
 
 void job_stop_transfer(Job *j) {
+        assert(j);
+
         job_stop_transfer_full(j, true);
 }
 
 static void job_clear_error(Job *j) {
-        job_uncount(j);
+        idle_uncount(j);
         j->error_name = mfree(j->error_name);
         j->error_message = mfree(j->error_message);
         j->error_summary = mfree(j->error_summary);
-        job_recount(j);
+        idle_recount(j);
 }
 
-void job_set_error(Job *j, const char *name, const char *message, const char *summary) {
-        job_uncount(j);
-        (void) free_and_strdup(&j->error_name, name);
+void job_set_error(Job *j, ErrorName name, const char *message, const char *summary) {
+        assert(j);
+
+        idle_uncount(j);
+        /* The record keeps the contract's string: the store holds it as it is. */
+        (void) free_and_strdup(&j->error_name, error_name_to_string(name));
         (void) free_and_strdup(&j->error_message, message);
         (void) free_and_strdup(&j->error_summary, summary);
-        job_recount(j);
+        idle_recount(j);
 }
 
 static const char *event_verb(JobEvent e) {
@@ -77,6 +84,8 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         JobTransition t;
         int r;
 
+        assert(j);
+
         r = job_transition(j->state, event, &ctx, &t);
         if (r == -ESTALE)
                 return call_error_set(e, r, CALL_ERROR_INVALID_STATE,
@@ -101,15 +110,15 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & JOB_ACTION_STOP_TRANSFER)
                 job_stop_transfer_full(j, !(t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES)));
         if (t.actions & JOB_ACTION_DISARM_RETRY)
-                job_disarm_retry(j);
+                retry_disarm(j);
         if (t.actions & JOB_ACTION_CLEAR_ERROR)
                 job_clear_error(j);
         if (t.actions & JOB_ACTION_RECORD_ERROR)
                 j->error_count++;
 
-        job_uncount(j);
+        idle_uncount(j);
         j->state = t.state;
-        job_recount(j);
+        idle_recount(j);
         /* A run of bytes ends or starts here: no sample of another run counts for Rate. */
         if (t.state != old && (old == JOB_TRANSFERRING || t.state == JOB_TRANSFERRING))
                 job_rate_reset(j);
@@ -117,16 +126,16 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                 j->failures_in_row = 0;
 
         if (t.actions & JOB_ACTION_ARM_RETRY)
-                job_arm_retry(j, retry_after_usec);
+                retry_arm(j, retry_after_usec);
         if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
-                j->last_progress_time = now_realtime(j->manager);
+                j->last_progress_time = manager_now_realtime(j->manager);
         if (t.state == JOB_TRANSFERRED)
-                j->completion_time = now_realtime(j->manager);
+                j->completion_time = manager_now_realtime(j->manager);
         if (job_state_is_final(t.state))
-                j->retire_time = now_realtime(j->manager);
+                j->retire_time = manager_now_realtime(j->manager);
         bool changed = t.state != old || event < JOB_EVENT_START;
         if (changed)
-                j->modification_time = now_realtime(j->manager);
+                j->modification_time = manager_now_realtime(j->manager);
 
         /* Durable intent first: once "cancelled" is stored, a crash before the unlinks below
          * is finished by the next start, which removes what the store still lists. A move
@@ -134,33 +143,33 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
          * queued (it costs one commit per job and state otherwise; ModificationTime may come
          * back a little older after a crash). */
         if (changed && (event < JOB_EVENT_START || job_state_change_is_durable(old, t.state)))
-                job_save_row(j);
+                checkpoint_save_row(j);
         if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
                 if (event == JOB_EVENT_CANCEL)
-                        crash_point("cancel-committed");
+                        manager_crash_point("cancel-committed");
                 /* On a worker thread: the state below is told once the files are gone, as it
                  * was when the unlinks ran here, and the call replies after that. */
-                if (job_unlink_temporaries(j, t.actions & JOB_ACTION_UNLINK_TEMPORARIES))
+                if (pending_unlink_start(j, t.actions & JOB_ACTION_UNLINK_TEMPORARIES))
                         j->signals_deferred = changed;
                 else
-                        job_save(j);
+                        checkpoint_save(j);
         }
 
         /* The server's copy of a cancelled upload goes too; Cancel never waits on the network. */
         if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
-                manager_delete_upload(j->manager, j);
+                delete_queue_add_upload(j->manager, j);
 
-        if (changed && t.state != old && j->in_dirty_list) {
+        if (changed && t.state != old && checkpoint_is_marked(j)) {
                 /* The state change carries the counters; keep the checkpoint too. */
-                job_save_file(j, j->current);
-                job_unmark_progress(j);
+                checkpoint_save_file(j, j->current);
+                checkpoint_unmark(j);
         }
         /* A caller's transaction may be open (a finished file and what follows): what it
          * holds is durable before anyone hears of the change. */
         if (j->manager->store)
                 (void) store_commit(j->manager->store);
         if (changed && !j->signals_deferred)
-                notify_changed(j, JOB_CHANGE_STATE);
+                manager_notify_changed(j, JOB_CHANGE_STATE);
 
         if (t.state != old)
                 log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),
@@ -171,42 +180,53 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if ((t.actions & JOB_ACTION_EMIT_FAILED) && j->manager->observer.job_failed)
                 j->manager->observer.job_failed(j->manager, j);
         if (t.actions & JOB_ACTION_RETIRE)
-                job_retire(j);
+                retention_retire(j);
         if (t.actions & JOB_ACTION_SCHEDULE)
-                manager_schedule(j->manager);
-        manager_check_idle(j->manager);
+                scheduler_wake(j->manager);
+        idle_check(j->manager);
 
         return (int) t.actions;
 }
 
 int job_apply(Job *j, JobEvent event, CallError *e) {
+        assert(j);
+
         int r = job_apply_full(j, event, 0, e);
         return r < 0 ? r : 0;
 }
 
-void job_fail(Job *j, bool fatal, const char *name, const char *message, const char *summary,
-                     uint64_t retry_after_usec) {
+void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
+              uint64_t retry_after_usec) {
         int r;
+
+        assert(j);
+        assert(message);
 
         job_set_error(j, name, message, summary);
         r = job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);
-        /* A retry logs the failure with its delay (job_arm_retry()); anything else here. */
+        /* A retry logs the failure with its delay (retry_arm()); anything else here. */
         if (r < 0 || !(r & JOB_ACTION_ARM_RETRY))
                 log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s",
                              message);
 }
 
 void job_all_done(Job *j) {
+        assert(j);
+
         int r = job_apply_full(j, JOB_EVENT_ALL_DONE, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_AUTO_COMPLETE))
-                job_auto_complete(j);
+                complete_auto_queue(j);
 }
 
 int job_resume(Job *j, CallError *e) {
+        assert(j);
+
         return job_apply(j, JOB_EVENT_RESUME, e);
 }
 
 int job_suspend(Job *j, CallError *e) {
+        assert(j);
+
         return job_apply(j, JOB_EVENT_SUSPEND, e);
 }
 

@@ -14,6 +14,8 @@
 uint64_t job_bytes_total(const Job *j) {
         uint64_t sum = 0;
 
+        assert(j);
+
         for (size_t i = 0; i < j->n_files; i++) {
                 if (j->files[i]->bytes_total == UINT64_MAX)
                         return UINT64_MAX;
@@ -25,6 +27,8 @@ uint64_t job_bytes_total(const Job *j) {
 uint64_t job_bytes_transferred(const Job *j) {
         uint64_t sum = 0;
 
+        assert(j);
+
         for (size_t i = 0; i < j->n_files; i++)
                 sum += j->files[i]->bytes_transferred;
         return sum;
@@ -33,13 +37,17 @@ uint64_t job_bytes_transferred(const Job *j) {
 uint32_t job_files_transferred(const Job *j) {
         uint32_t n = 0;
 
+        assert(j);
+
         for (size_t i = 0; i < j->n_files; i++)
                 if (j->files[i]->completed)
                         n++;
         return n;
 }
 
-FsDir file_dir(const JobFile *f) {
+FsDir job_file_dir(const JobFile *f) {
+        assert(f);
+
         return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };
 }
 
@@ -204,6 +212,10 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
         size_t k = 0;
         int r;
 
+        assert(j);
+        assert(urls || n == 0);
+        assert(paths || n == 0);
+
         r = job_check_not_final(j, "its file list", e);
         if (r < 0)
                 return r;
@@ -241,18 +253,15 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
         }
         dir_check_done(&check);
 
-        JobFile **files = realloc(j->files, (j->n_files + n) * sizeof *files);
-        if (!files) {
-                r = -ENOMEM;
+        r = array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + n, sizeof(JobFile *));
+        if (r < 0)
                 goto fail;
-        }
-        j->files = files;
         memcpy(j->files + j->n_files, added, n * sizeof *added);
         j->n_files += n;
         free(added);
-        job_save(j);
+        checkpoint_save(j);
 
-        notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
+        manager_notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
         return job_apply(j, JOB_EVENT_ADD_FILES, e);
 
 fail:

@@ -62,7 +62,7 @@ uint64_t job_expected_end_time(const Job *j) {
         done = job_bytes_transferred(j);
         if (rate == 0 || total == UINT64_MAX || done > total)
                 return 0;
-        return now_realtime(j->manager) + (uint64_t) ((double) (total - done) * (double) USEC_PER_SEC / (double) rate);
+        return manager_now_realtime(j->manager) + (uint64_t) ((double) (total - done) * (double) USEC_PER_SEC / (double) rate);
 }
 
 uint64_t job_next_retry_time(const Job *j) {

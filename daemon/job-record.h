@@ -12,6 +12,7 @@
 
 #include "fsops.h"
 #include "job.h"
+#include "list.h"
 #include "rate-window.h"
 
 /* Owned by higher layers; a job only points at them. */
@@ -39,8 +40,7 @@ typedef struct JobFile {
 
 struct Job {
         Manager *manager;
-        Job *prev, *next;       /* in the manager's queue (non-final) or retained list */
-        Job *index_next;        /* in the manager's id index */
+        ListNode queue_node;    /* in the manager's queue (non-final) or retained list */
 
         char id[33];
         JobType type;
@@ -63,7 +63,7 @@ struct Job {
                                          * name from bus/: CancelWhenOwnerGone); NULL for none */
 
         JobFile **files;
-        size_t n_files;
+        size_t n_files, n_files_allocated;
         size_t current;                 /* the file being transferred */
 
         uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
@@ -91,11 +91,9 @@ struct Job {
 
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
-        Job *dirty_next;                /* in the manager's progress list, when dirty */
-        bool in_dirty_list;
+        ListNode dirty_node;            /* in the manager's progress list, when dirty */
         bool counted;                   /* in the manager's busy/network-waiting counts */
-        Job *auto_complete_next;        /* in the manager's batch of completions */
-        bool auto_complete_pending;
+        ListNode auto_complete_node;    /* in the manager's batch of completions */
 
         /* File operations on the worker threads. While either runs, the job is not freed. */
         struct CompleteBatch *completing;       /* a Complete between its steps (complete.c) */
@@ -106,6 +104,15 @@ struct Job {
         bool signals_deferred;                  /* the final state is told once the files are gone */
         bool expire_pending;                    /* retention ended while pinned */
 };
+
+/* The first job of a queue or retained list, and the one after j in its list; NULL at the end. */
+static inline Job *job_first(const List *l) {
+        return LIST_ENTRY(l->head, Job, queue_node);
+}
+
+static inline Job *job_next(const Job *j) {
+        return LIST_ENTRY(j->queue_node.next, Job, queue_node);
+}
 
 JobFile *job_file_free(JobFile *f);
 /* Frees every data field and the files, then the Job itself. */

@@ -23,7 +23,7 @@ static void manager_wait_scan(Manager *m) {
         m->wait_scan_gen = m->change_gen;
         m->wait_scan_active_background = 0;
         m->wait_scan_best_priority = _JOB_PRIORITY_MAX;
-        for (Job *o = m->jobs_head; o; o = o->next) {
+        for (Job *o = job_first(&m->jobs); o; o = job_next(o)) {
                 if (!job_is_background(o))
                         continue;
                 if (job_state_is_active(o->state))
@@ -38,7 +38,7 @@ static WaitReason job_wait_reason_value(const Job *j) {
         Manager *m = j->manager;
         WaitFacts f = {
                 .state = j->state,
-                .network_down = job_waits_for_network(j),
+                .network_down = idle_job_waits_for_network(j),
                 .throttled = j->transfer && transfer_is_paused(j->transfer),
         };
 
@@ -67,7 +67,7 @@ void manager_update_wait_reasons(Manager *m) {
         assert(m);
 
         /* Only queued jobs wait for others; the rest change their reason with their state. */
-        for (Job *j = m->jobs_head; j; j = j->next)
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j))
                 if (j->state == JOB_QUEUED && (int) job_wait_reason_value(j) != j->wait_reason_told)
-                        notify_changed(j, JOB_CHANGE_WAIT);
+                        manager_notify_changed(j, JOB_CHANGE_WAIT);
 }

@@ -10,23 +10,34 @@
 #include "util.h"
 
 const ManagerConfig *manager_get_config(Manager *m) {
+        assert(m);
+
         return &m->config;
 }
 
 sd_event *manager_get_event(Manager *m) {
+        assert(m);
+
         return m->event;
 }
 
 void manager_set_observer(Manager *m, const ManagerObserver *o) {
+        assert(m);
+        assert(o);
+
         m->observer = *o;
 }
 
 void *manager_get_observer_userdata(Manager *m) {
+        assert(m);
+
         return m->observer.userdata;
 }
 
-void notify_changed(Job *j, unsigned changes) {
+void manager_notify_changed(Job *j, unsigned changes) {
         Manager *m = j->manager;
+
+        assert(j);
 
         /* Announcing a reason changes nothing the reasons are made from. */
         if (changes & ~(unsigned) JOB_CHANGE_WAIT)
@@ -41,7 +52,7 @@ void notify_changed(Job *j, unsigned changes) {
                 m->observer.job_changed(m, j, changes);
 }
 
-void job_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
+void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
         assert(c);
 
         c->r = r;
@@ -51,19 +62,23 @@ void job_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
 }
 
 /* Calls waiting on a job that goes away with the daemon. */
-void job_calls_shutdown(JobCall **list) {
+void manager_calls_shutdown(JobCall **list) {
         JobCall *c;
+
+        assert(list);
 
         while ((c = *list)) {
                 CallError e = { .kind = CALL_ERROR_INTERNAL };
                 *list = c->next;
                 snprintf(e.message, sizeof e.message, "xferd is stopping; the call finishes at its next start.");
-                job_call_finish(c, -ESHUTDOWN, &e, false);
+                manager_call_finish(c, -ESHUTDOWN, &e, false);
         }
 }
 
-uint64_t now_realtime(Manager *m) {
+uint64_t manager_now_realtime(Manager *m) {
         uint64_t t;
+
+        assert(m);
 
         if (sd_event_now(m->event, CLOCK_REALTIME, &t) < 0)
                 t = now_realtime_usec();
@@ -71,8 +86,10 @@ uint64_t now_realtime(Manager *m) {
 }
 
 /* Tests stop the daemon hard at named points to prove that recovery finishes the work. */
-void crash_point(const char *name) {
+void manager_crash_point(const char *name) {
         const char *want = getenv("XFERD_TEST_CRASH_POINT");
+
+        assert(name);
 
         if (want && streq(want, name)) {
                 log_warning("Crash point '%s' reached: killing myself as asked.", name);
@@ -86,10 +103,15 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         Job *j;
         int r;
 
-        r = check_text("display name", display_name, DISPLAY_NAME_MAX, e);
+        assert(m);
+        assert(display_name);
+        assert(o);
+        assert(ret);
+
+        r = job_check_text("display name", display_name, DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
-        r = check_text("description", strempty(o->description), DESCRIPTION_MAX, e);
+        r = job_check_text("description", strempty(o->description), DESCRIPTION_MAX, e);
         if (r < 0)
                 return r;
         if (owner != 0) {
@@ -97,7 +119,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                         return call_error_set(e, -EUSERS, CALL_ERROR_TOO_MANY_JOBS,
                                               "You have %u jobs already, the most allowed per user; complete or cancel some first.",
                                               m->config.max_jobs_per_user);
-                if (m->n_jobs >= m->config.max_jobs)
+                if (m->jobs.n >= m->config.max_jobs)
                         return call_error_set(e, -EUSERS, CALL_ERROR_TOO_MANY_JOBS,
                                               "The machine has %u jobs already, the most allowed; try again later.",
                                               m->config.max_jobs);
@@ -121,7 +143,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
         j->minimum_notification_interval = 500;
-        j->creation_time = j->modification_time = j->last_progress_time = now_realtime(m);
+        j->creation_time = j->modification_time = j->last_progress_time = manager_now_realtime(m);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
         j->cancel_with = o->cancel_with ? strdup(o->cancel_with) : NULL;
@@ -143,35 +165,40 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                                               "Cannot store the new job: %s", strerror(-r));
                 }
         }
-        r = manager_index_add(m, j);
+        r = job_index_add(m, j);
         if (r < 0) {
                 if (m->store)
                         (void) store_delete_job(m->store, j->id);
                 job_free(j);
                 return r;
         }
-        manager_arm_inactivity(m, j->modification_time);
+        inactivity_arm(m, j->modification_time);
 
-        list_append(&m->jobs_head, &m->jobs_tail, j);
-        m->n_jobs++;
-        job_count_start(j);
+        list_append(&m->jobs, &j->queue_node);
+        idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
         if (m->observer.job_new)
                 m->observer.job_new(m, j);
-        manager_check_idle(m);
+        idle_check(m);
 
         *ret = j;
         return 0;
 }
 
 bool manager_has_store(Manager *m) {
+        assert(m);
+
         return m->store;
 }
 
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         Manager *m;
         int r;
+
+        assert(event);
+        assert(config);
+        assert(ret);
 
         m = calloc(1, sizeof *m);
         if (!m)
@@ -180,6 +207,11 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->config = *config;
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
+        m->index = hashmap_new();
+        if (!m->index) {
+                r = -ENOMEM;
+                goto fail;
+        }
 
         r = engine_new(event, &config->transfer, &m->engine);
         if (r < 0)
@@ -188,7 +220,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
         if (r < 0)
                 goto fail;
-        r = sd_event_add_defer(event, &m->schedule_source, on_schedule, m);
+        r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
@@ -204,25 +236,25 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->network_timer, CLOCK_MONOTONIC, 0, 100 * USEC_PER_MSEC,
-                              on_network_settled, m);
+                              network_retry_on_settled, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->auto_complete_source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
-                              on_auto_complete, m);
+                              complete_on_auto_complete, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_slice_timer, m);
+        r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, scheduler_on_slice_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &m->progress_timer, CLOCK_MONOTONIC, 0, 50 * USEC_PER_MSEC,
-                              on_progress_timer, m);
+                              checkpoint_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->unlink_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_unlink_timer, m);
+        r = sd_event_add_time(event, &m->unlink_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, pending_unlink_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_OFF);
@@ -232,7 +264,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (accuracy > 3600 * USEC_PER_SEC)
                 accuracy = 3600 * USEC_PER_SEC;
         r = sd_event_add_time(event, &m->inactivity_timer, CLOCK_REALTIME, 0, accuracy ? accuracy : 1,
-                              on_inactivity_timer, m);
+                              inactivity_on_timer, m);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_OFF);
@@ -243,7 +275,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                         log_error_errno(r, "Cannot use the job store in %s; jobs will not survive a restart",
                                         config->state_dir);
                 else
-                        store_set_checkpoint_callback(m->store, manager_want_checkpoint, m);
+                        store_set_checkpoint_callback(m->store, wal_checkpoint_want, m);
         }
 
         *ret = m;
@@ -260,26 +292,25 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
-        while ((j = m->jobs_head)) {
-                list_remove(&m->jobs_head, &m->jobs_tail, j);
+        while ((j = job_first(&m->jobs))) {
+                list_remove(&m->jobs, &j->queue_node);
                 job_free(j);
         }
-        while ((j = m->retained_head)) {
-                list_remove(&m->retained_head, &m->retained_tail, j);
+        while ((j = job_first(&m->retained))) {
+                list_remove(&m->retained, &j->queue_node);
                 job_free(j);
         }
-        while (m->pending_unlinks) {
-                PendingUnlink *u = m->pending_unlinks;
-                m->pending_unlinks = u->next;
+        for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
+                list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
                 pending_unlink_free(u);
         }
-        while (m->pending_deletes) {
-                DeleteEntry *d = m->pending_deletes;
-                m->pending_deletes = d->next;
-                delete_entry_free(d);  /* stays in the store for the next start */
+        for (DeleteEntry *d; (d = LIST_ENTRY(m->pending_deletes.head, DeleteEntry, node));) {
+                list_remove(&m->pending_deletes, &d->node);
+                delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
-        free(m->index);
+        hashmap_free(m->index);
+        scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);
         sd_event_source_disable_unref(m->network_timer);

@@ -89,7 +89,6 @@ struct JobCall {
         CallError e;
         bool partial;
 };
-void job_call_finish(JobCall *c, int r, const CallError *e, bool partial);
 
 /* Job calls. Each returns 0 or a negative errno with *e filled. */
 int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e);

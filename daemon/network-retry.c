@@ -10,13 +10,15 @@
 /* Connectivity may be back: jobs that failed for the network try again now instead of
  * waiting out their retry delay, as BITS does. News comes in bursts (an address, then its
  * routes): one retry once the burst has settled, not one per message. */
-int on_network_settled(sd_event_source *s, uint64_t usec, void *userdata) {
+int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         Job *n;
 
-        for (Job *j = m->jobs_head; j; j = n) {
-                n = j->next;
-                if (job_waits_for_network(j)) {
+        assert(m);
+
+        for (Job *j = job_first(&m->jobs); j; j = n) {
+                n = job_next(j);
+                if (idle_job_waits_for_network(j)) {
                         log_job_info(j->id, j->owner, NULL, "The network changed: retrying now.");
                         (void) job_apply(j, JOB_EVENT_RETRY_DUE, NULL);
                 }
@@ -34,11 +36,13 @@ static void on_network_changed(void *userdata) {
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_ONESHOT);
 }
 
-void manager_update_netwatch(Manager *m) {
+void network_retry_update_watch(Manager *m) {
         bool need = m->n_network_waiting > 0;
 
+        assert(m);
+
         if (m->check_counts)
-                manager_check_counts(m);
+                idle_check_counts(m);
         if (need && !m->netwatch) {
                 int r = netwatch_new(m->event, on_network_changed, m, &m->netwatch);
                 if (r < 0)

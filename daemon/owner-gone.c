@@ -20,7 +20,7 @@ int job_set_cancel_with(Job *j, const char *client, CallError *e) {
         r = free_and_strdup(&j->cancel_with, client);
         if (r < 0)
                 return r;
-        notify_changed(j, JOB_CHANGE_SETTINGS);
+        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         /* Stored with the modification, before the caller hears of it. */
         return job_apply(j, JOB_EVENT_MODIFY, e);
 }
@@ -33,10 +33,10 @@ unsigned manager_client_gone(Manager *m, const char *client) {
 
         /* Bound jobs are few (one per download of a running client), but any job may be: a
          * walk of the queue, without a store or bus call for the jobs that are not. */
-        for (Job *j = m->jobs_head, *next; j; j = next) {
+        for (Job *j = job_first(&m->jobs), *next; j; j = next) {
                 CallError e = { .kind = CALL_ERROR_NONE };
 
-                next = j->next;  /* a cancelled job leaves the queue */
+                next = job_next(j);  /* a cancelled job leaves the queue */
                 if (!streq_ptr(j->cancel_with, client))
                         continue;
                 log_job_info(j->id, j->owner, NULL, "The client it was bound to is gone (CancelWhenOwnerGone): cancelling.");

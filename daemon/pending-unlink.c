@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Temporary files that could not be removed yet, retried until they are. */
+/* A job's temporary files removed on a worker thread, and those that could not be removed yet,
+ * retried until they are. */
 #include "log.h"
 #include "manager-internal.h"
 #include "store.h"
@@ -14,27 +15,28 @@ void pending_unlink_free(PendingUnlink *p) {
         free(p);
 }
 
-int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        PendingUnlink **p = &m->pending_unlinks;
+        PendingUnlink *next;
 
-        while (*p) {
-                PendingUnlink *u = *p;
+        assert(m);
+
+        for (PendingUnlink *u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node); u; u = next) {
+                next = LIST_ENTRY(u->node.next, PendingUnlink, node);
                 FsDir d = { .path = u->dir, .dev = u->dev, .ino = u->ino };
                 int r = fsops_unlink(&u->identity, &d, u->name);
                 if (r < 0) {
                         log_warning_errno(r, "Still cannot remove temporary file %s/%s, will try again", u->dir, u->name);
-                        p = &u->next;
                         continue;
                 }
                 log_info("Removed temporary file %s/%s that could not be removed before.", u->dir, u->name);
                 if (m->store)
                         (void) store_remove_pending_unlink(m->store, u->dir, u->name);
-                *p = u->next;
+                list_remove(&m->pending_unlinks, &u->node);
                 pending_unlink_free(u);
         }
 
-        if (m->pending_unlinks) {
+        if (!list_is_empty(&m->pending_unlinks)) {
                 uint64_t now;
                 if (m->unlink_retry_usec < 3600 * USEC_PER_SEC)
                         m->unlink_retry_usec *= 2;
@@ -43,7 +45,7 @@ int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
                 }
         }
-        manager_check_idle(m);
+        idle_check(m);
         return 0;
 }
 
@@ -64,8 +66,7 @@ static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, 
         }
         u->dev = dev;
         u->ino = ino;
-        u->next = m->pending_unlinks;
-        m->pending_unlinks = u;
+        list_prepend(&m->pending_unlinks, &u->node);
         if (save && m->store)
                 (void) store_add_pending_unlink(m->store, owner, dir, dev, ino, name);
 
@@ -103,7 +104,7 @@ static void on_job_unlinked(FileBatch *b) {
                 f->bytes_transferred = 0;
                 f->validator = mfree(f->validator);
         }
-        job_save(j);
+        checkpoint_save(j);
         if (m->store)
                 (void) store_end(m->store);
         file_batch_free(b);
@@ -112,7 +113,7 @@ static void on_job_unlinked(FileBatch *b) {
         /* What the state change told would have been true too early before this. */
         if (j->signals_deferred) {
                 j->signals_deferred = false;
-                notify_changed(j, JOB_CHANGE_STATE);
+                manager_notify_changed(j, JOB_CHANGE_STATE);
                 if (job_state_is_final(j->state) && m->observer.job_removed)
                         m->observer.job_removed(m, j);
         }
@@ -120,23 +121,23 @@ static void on_job_unlinked(FileBatch *b) {
         while (waiters) {
                 JobCall *c = waiters;
                 waiters = c->next;
-                job_call_finish(c, 0, NULL, c->partial);
+                manager_call_finish(c, 0, NULL, c->partial);
         }
-        job_io_released(j);
-        manager_check_idle(m);
+        retention_io_released(j);
+        idle_check(m);
 }
 
 static void on_job_unlink_dropped(FileBatch *b) {
         Job *j = b->userdata;
 
         j->unlinking = NULL;
-        job_calls_shutdown(&j->unlink_waiters);
+        manager_calls_shutdown(&j->unlink_waiters);
 }
 
 /* Removes the temporary files of the job on a worker thread: every one (all) or those not
  * committed. The store keeps listing them until they are gone (a restart removes what it
  * lists), and the job is told about afterwards. False when there was nothing to remove. */
-bool job_unlink_temporaries(Job *j, bool all) {
+bool pending_unlink_start(Job *j, bool all) {
         FileBatch *b;
 
         assert(j);
@@ -169,11 +170,14 @@ bool job_unlink_temporaries(Job *j, bool all) {
 }
 
 /* At start-up, before the first call is served. */
-void job_unlink_temporary(Job *j, JobFile *f) {
+void pending_unlink_remove_temporary(Job *j, JobFile *f) {
+        assert(j);
+        assert(f);
+
         if (!f->temp_exists)
                 return;
 
-        FsDir d = file_dir(f);
+        FsDir d = job_file_dir(f);
         int r = fsops_unlink(&j->identity, &d, f->temp_name);
         if (r < 0) {
                 log_warning_errno(r, "Cannot remove temporary file %s/%s of job %s now, will try again",
@@ -185,12 +189,16 @@ void job_unlink_temporary(Job *j, JobFile *f) {
         f->validator = mfree(f->validator);
 }
 
-int manager_adopt_pending_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
-                                        void *userdata) {
+int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
+                         void *userdata) {
         Manager *m = userdata;
         FsIdentity id;
         FsDir d = { .path = dir, .dev = dev, .ino = ino };
         int r;
+
+        assert(dir);
+        assert(name);
+        assert(m);
 
         r = fs_identity_load(owner, &id);
         if (r < 0)

@@ -68,7 +68,7 @@ static void manager_flush_progress(Manager *m) {
         for (j = m->notify_head; j; j = following) {
                 following = j->notify_next;
                 if (now >= job_notify_due(j))
-                        notify_changed(j, JOB_CHANGE_PROGRESS);  /* tells, and takes it off the list */
+                        manager_notify_changed(j, JOB_CHANGE_PROGRESS);  /* tells, and takes it off the list */
                 else if (job_notify_due(j) < next)
                         next = job_notify_due(j);
         }

@@ -17,7 +17,7 @@ static void job_finish_renames(Job *j) {
 
         for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
-                FsDir d = file_dir(f);
+                FsDir d = job_file_dir(f);
 
                 if (!f->committed || !f->temp_exists)
                         continue;
@@ -45,13 +45,13 @@ static void job_finish_renames(Job *j) {
                 f->committed = false;
         }
         if (changed)
-                job_save(j);
+                checkpoint_save(j);
 }
 
 static void job_recover_files(Job *j) {
         for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
-                FsDir d = file_dir(f);
+                FsDir d = job_file_dir(f);
                 struct stat st;
 
                 if (!f->temp_exists || f->committed)
@@ -78,7 +78,7 @@ static void job_recover_files(Job *j) {
 
 static int manager_adopt_job(Job *j, void *userdata) {
         Manager *m = userdata;
-        uint64_t now = now_realtime(m);
+        uint64_t now = manager_now_realtime(m);
         int r;
 
         j->manager = m;
@@ -99,29 +99,29 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         if (j->files[i]->temp_exists && !j->files[i]->committed) {
                                 log_job_info(j->id, j->owner, NULL, "%s: removing its leftover temporary file %s/%s.",
                                              job_state_to_string(j->state), j->files[i]->dir, j->files[i]->temp_name);
-                                job_unlink_temporary(j, j->files[i]);
+                                pending_unlink_remove_temporary(j, j->files[i]);
                                 dirty = true;
                         }
                 if (dirty)
-                        job_save(j);
+                        checkpoint_save(j);
                 /* A cancelled upload whose server copy is not known to be deleted. */
                 if (j->state == JOB_CANCELLED && j->type == JOB_UPLOAD && j->upload_url)
-                        manager_delete_upload(m, j);
+                        delete_queue_add_upload(m, j);
                 if (j->retire_time + m->config.retention_usec <= now) {
                         if (m->store)
                                 (void) store_delete_job(m->store, j->id);
                         job_free(j);
                         return 0;
                 }
-                r = manager_index_add(m, j);
+                r = job_index_add(m, j);
                 if (r < 0) {
                         job_free(j);
                         return r;
                 }
-                list_append(&m->retained_head, &m->retained_tail, j);
+                list_append(&m->retained, &j->queue_node);
                 r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
                                       j->retire_time + m->config.retention_usec, USEC_PER_SEC,
-                                      on_retention_timer, j);
+                                      retention_on_timer, j);
                 if (r < 0)
                         log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
                 return 0;
@@ -140,13 +140,13 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         /* The stored wall-clock deadlines hold: NoProgressTimeout counts the time
                          * the daemon was down too; a passed retry deadline means now. */
                         if (now >= j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC) {
-                                job_set_error(j, "NoProgress", "No progress within NoProgressTimeout",
+                                job_set_error(j, ERROR_NAME_NO_PROGRESS, "No progress within NoProgressTimeout",
                                               "No progress within NoProgressTimeout");
                                 j->state = JOB_ERROR;
                         } else if (j->retry_time <= now)
                                 j->state = JOB_QUEUED;
                         else
-                                job_arm_retry_timer(j);
+                                retry_arm_timer(j);
                 }
         }
 
@@ -156,34 +156,35 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 j->state = JOB_SUSPENDED;
         }
 
-        r = manager_index_add(m, j);
+        r = job_index_add(m, j);
         if (r < 0) {
                 job_free(j);
                 return r;
         }
-        list_append(&m->jobs_head, &m->jobs_tail, j);
-        m->n_jobs++;
-        job_count_start(j);
-        job_save(j);
-        manager_arm_inactivity(m, j->modification_time);
+        list_append(&m->jobs, &j->queue_node);
+        idle_count_start(j);
+        checkpoint_save(j);
+        inactivity_arm(m, j->modification_time);
         /* An automatic completion the daemon did not get to before it stopped. */
         if (j->state == JOB_TRANSFERRED && j->auto_complete)
-                job_auto_complete(j);
+                complete_auto_queue(j);
         return 0;
 }
 
 int manager_load(Manager *m) {
         int r;
 
+        assert(m);
+
         if (!m->store)
                 return 0;
 
         (void) store_begin(m->store);
-        r = store_load_pending_unlinks(m->store, manager_adopt_pending_unlink, m);
+        r = store_load_pending_unlinks(m->store, pending_unlink_adopt, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot load the list of temporary files to remove");
         /* DELETEs first: they keep their stored deadlines, and jobs do not add them twice. */
-        r = store_load_pending_deletes(m->store, manager_adopt_pending_delete, m);
+        r = store_load_pending_deletes(m->store, delete_queue_adopt, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot load the list of uploads to delete on their servers");
         r = store_load_jobs(m->store, manager_adopt_job, m);
@@ -191,9 +192,9 @@ int manager_load(Manager *m) {
                 log_error_errno(r, "Cannot load the stored jobs");
         (void) store_end(m->store);
 
-        log_info("Recovered %u waiting job(s) from the store.", m->n_jobs);
-        manager_schedule(m);
+        log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);
+        scheduler_wake(m);
         m->idle = !manager_is_idle(m);  /* force a report of the real state */
-        manager_check_idle(m);
+        idle_check(m);
         return 0;
 }

@@ -8,16 +8,17 @@
 
 static void manager_expire_retained(Job *j);
 
-void job_retire(Job *j) {
+void retention_retire(Job *j) {
         Manager *m = j->manager;
         uint64_t now;
         int r;
 
-        job_count_stop(j);
-        list_remove(&m->jobs_head, &m->jobs_tail, j);
-        m->n_jobs--;
-        list_append(&m->retained_head, &m->retained_tail, j);
-        job_disarm_retry(j);
+        assert(j);
+
+        idle_count_stop(j);
+        list_remove(&m->jobs, &j->queue_node);
+        list_append(&m->retained, &j->queue_node);
+        retry_disarm(j);
 
         /* Told with the state, once the temporary files are gone (job_unlink_temporaries()). */
         if (m->observer.job_removed && !j->signals_deferred)
@@ -29,7 +30,7 @@ void job_retire(Job *j) {
         if (r >= 0)
                 r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
                                       j->retire_time + m->config.retention_usec, USEC_PER_SEC,
-                                      on_retention_timer, j);
+                                      retention_on_timer, j);
         if (r < 0)
                 log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
 
@@ -37,11 +38,11 @@ void job_retire(Job *j) {
          * objects, store rows and broadcasts; the oldest of the user's goes first. */
         if (j->owner != 0) {
                 unsigned n = 0;
-                for (Job *k = m->retained_head; k; k = k->next)
+                for (Job *k = job_first(&m->retained); k; k = job_next(k))
                         if (k->owner == j->owner)
                                 n++;
-                for (Job *k = m->retained_head, *next; k && n > m->config.max_jobs_per_user; k = next) {
-                        next = k->next;
+                for (Job *k = job_first(&m->retained), *next; k && n > m->config.max_jobs_per_user; k = next) {
+                        next = job_next(k);
                         if (k->owner == j->owner && k != j) {
                                 manager_expire_retained(k);
                                 n--;
@@ -53,23 +54,19 @@ void job_retire(Job *j) {
 Job *job_free(Job *j) {
         if (!j)
                 return NULL;
-        job_unmark_progress(j);
+        checkpoint_unmark(j);
         job_notify_forget(j);
-        if (j->auto_complete_pending)
-                for (Job **p = &j->manager->auto_complete_head; *p; p = &(*p)->auto_complete_next)
-                        if (*p == j) {
-                                *p = j->auto_complete_next;
-                                break;
-                        }
+        if (list_node_is_linked(&j->manager->auto_complete, &j->auto_complete_node))
+                list_remove(&j->manager->auto_complete, &j->auto_complete_node);
         job_stop_transfer(j);
-        job_calls_shutdown(&j->unlink_waiters);
-        job_calls_shutdown(&j->deferred_cancels);
+        manager_calls_shutdown(&j->unlink_waiters);
+        manager_calls_shutdown(&j->deferred_cancels);
         sd_event_source_disable_unref(j->retry_timer);
         sd_event_source_disable_unref(j->retention_timer);
         return job_record_free(j);
 }
 
-void job_io_released(Job *j) {
+void retention_io_released(Job *j) {
         assert(j);
 
         if (j->expire_pending && !j->completing && !j->unlinking) {
@@ -78,7 +75,9 @@ void job_io_released(Job *j) {
         }
 }
 
-int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        assert(userdata);
+
         manager_expire_retained(userdata);
         return 0;
 }
@@ -97,8 +96,8 @@ static void manager_expire_retained(Job *j) {
                 m->observer.job_gone(m, j);
         if (m->store)
                 (void) store_delete_job(m->store, j->id);
-        list_remove(&m->retained_head, &m->retained_tail, j);
-        manager_index_remove(m, j);
+        list_remove(&m->retained, &j->queue_node);
+        job_index_remove(m, j);
         job_free(j);
-        manager_check_idle(m);
+        idle_check(m);
 }

@@ -10,29 +10,33 @@
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-void job_arm_retry(Job *j, uint64_t retry_after_usec) {
+void retry_arm(Job *j, uint64_t retry_after_usec) {
         const RetryPolicy policy = { .foreground_base_usec = j->manager->config.foreground_retry_base_usec };
         uint64_t delay;
+
+        assert(j);
 
         j->failures_in_row++;
         delay = retry_policy_delay_usec(&policy, j->priority == JOB_PRIORITY_FOREGROUND, j->failures_in_row,
                                         j->minimum_retry_delay, retry_after_usec);
-        j->retry_time = now_realtime(j->manager) + delay;
-        job_arm_retry_timer(j);
+        j->retry_time = manager_now_realtime(j->manager) + delay;
+        retry_arm_timer(j);
         /* Once per failed attempt, with when the next one comes. */
         log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL,
                      "%s; retrying in %" PRIu64 " s.", strempty(j->error_message),
                      (delay + USEC_PER_SEC - 1) / USEC_PER_SEC);
 }
 
-void job_arm_retry_timer(Job *j) {
+void retry_arm_timer(Job *j) {
         Manager *m = j->manager;
         int r;
+
+        assert(j);
 
         /* Wall-clock deadline, so it means the same after a restart or a suspend of the machine. */
         uint64_t no_progress_at = j->last_progress_time + (uint64_t) j->no_progress_timeout * USEC_PER_SEC;
         uint64_t when = j->retry_time < no_progress_at ? j->retry_time : no_progress_at;
-        uint64_t now = now_realtime(m), accuracy;
+        uint64_t now = manager_now_realtime(m), accuracy;
 
         /* NextRetryTime promises the moment: the timer may be late by a twentieth of the
          * delay, never more than a second (a 5 s retry within 250 ms, a 10 min one within 1 s). */
@@ -55,14 +59,16 @@ void job_arm_retry_timer(Job *j) {
                 log_error_errno(r, "Cannot arm the retry timer of job %s", j->id);
 }
 
-void job_disarm_retry(Job *j) {
+void retry_disarm(Job *j) {
+        assert(j);
+
         j->retry_timer = sd_event_source_disable_unref(j->retry_timer);
         j->retry_time = 0;
 }
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Job *j = userdata;
-        uint64_t now = now_realtime(j->manager);
+        uint64_t now = manager_now_realtime(j->manager);
 
         if (j->state != JOB_TRANSIENT_ERROR)
                 return 0;
@@ -71,7 +77,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "No progress for %" PRIu32 " seconds (NoProgressTimeout); last error: %s",
                          j->no_progress_timeout, strempty(j->error_message));
-                job_set_error(j, "NoProgress", msg, "No progress within NoProgressTimeout");
+                job_set_error(j, ERROR_NAME_NO_PROGRESS, msg, "No progress within NoProgressTimeout");
                 (void) job_apply(j, JOB_EVENT_NO_PROGRESS, NULL);
                 return 0;
         }

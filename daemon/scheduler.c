@@ -1,47 +1,82 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The scheduler: priorities, preemption, turns, bandwidth shares. */
+/* The scheduler: runs its choices (scheduler-policy.c) on the queue and carries them out. */
 #include "log.h"
 #include "manager-internal.h"
+#include "scheduler-policy.h"
 #include "util.h"
 
-void manager_schedule(Manager *m) {
+void scheduler_wake(Manager *m) {
+        assert(m);
+
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_ONESHOT);
 }
 
-static bool job_is_background(const Job *j) {
-        return j->priority != JOB_PRIORITY_FOREGROUND;
-}
-
-unsigned manager_count_active_background(Manager *m) {
+unsigned scheduler_count_running(Manager *m) {
         unsigned n = 0;
 
-        for (Job *j = m->jobs_head; j; j = j->next)
-                if (job_state_is_active(j->state) && job_is_background(j))
+        assert(m);
+
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j))
+                if (job_state_is_active(j->state) && scheduler_is_background(j->priority))
                         n++;
         return n;
 }
 
-/* The rate a job's transfer may use: its own limit, and for background jobs an even share of
- * the global background limit. Foreground jobs are never held back by the global limit. */
-uint64_t job_effective_rate(const Job *j, unsigned n_background) {
-        uint64_t global = j->manager->config.background_bandwidth_limit, rate = j->bandwidth_limit;
+uint64_t scheduler_job_rate(const Job *j, unsigned n_background) {
+        assert(j);
 
-        if (job_is_background(j) && global > 0 && n_background > 0) {
-                uint64_t share = global / n_background;
-                if (share == 0)
-                        share = 1;
-                if (rate == 0 || share < rate)
-                        rate = share;
-        }
-        return rate;
+        return scheduler_rate(j->priority, j->bandwidth_limit, j->manager->config.background_bandwidth_limit,
+                              n_background);
 }
 
-void manager_apply_rates(Manager *m) {
-        unsigned n = manager_count_active_background(m);
+void scheduler_apply_rates(Manager *m) {
+        unsigned n;
 
-        for (Job *j = m->jobs_head; j; j = j->next)
+        assert(m);
+
+        n = scheduler_count_running(m);
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j))
                 if (j->transfer)
-                        (void) transfer_set_max_speed(j->transfer, job_effective_rate(j, n));
+                        (void) transfer_set_max_speed(j->transfer, scheduler_job_rate(j, n));
+}
+
+void scheduler_done(Manager *m) {
+        assert(m);
+
+        m->schedule_entries = mfree(m->schedule_entries);
+        m->schedule_jobs = mfree(m->schedule_jobs);
+        m->n_schedule_entries = m->n_schedule_entries_allocated = m->n_schedule_jobs_allocated = 0;
+}
+
+static void scheduler_entry_update(SchedulerEntry *e, const Job *j) {
+        *e = (SchedulerEntry) {
+                .priority = j->priority,
+                .queued = j->state == JOB_QUEUED,
+                .active = job_state_is_active(j->state),
+                .run_started = j->run_started,
+        };
+}
+
+/* One entry per queued job, in queue order, in arrays kept from one pass to the next. Starting
+ * or preempting a job never frees one, so the jobs stay valid for the pass. */
+static int scheduler_fill(Manager *m) {
+        size_t n = 0;
+        int r;
+
+        r = array_reserve((void **) &m->schedule_entries, &m->n_schedule_entries_allocated, m->jobs.n,
+                          sizeof(SchedulerEntry));
+        if (r < 0)
+                return r;
+        r = array_reserve((void **) &m->schedule_jobs, &m->n_schedule_jobs_allocated, m->jobs.n, sizeof(Job *));
+        if (r < 0)
+                return r;
+        for (Job *j = job_first(&m->jobs); j; j = job_next(j), n++) {
+                assert(n < m->jobs.n);
+                m->schedule_jobs[n] = j;
+                scheduler_entry_update(&m->schedule_entries[n], j);
+        }
+        m->n_schedule_entries = n;
+        return 0;
 }
 
 static uint64_t now_monotonic(Manager *m) {
@@ -52,127 +87,137 @@ static uint64_t now_monotonic(Manager *m) {
         return t;
 }
 
-static void manager_start_job(Job *j) {
-        j->run_started = now_monotonic(j->manager);
-        int r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
-        if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
-                job_start_transfer(j);
+/* Out of memory for the entries: a second later rather than a busy loop of attempts. */
+static int scheduler_retry_later(Manager *m, int r) {
+        log_error_errno(r, "Cannot schedule background jobs, trying again in a second");
+        (void) sd_event_source_set_time(m->slice_timer, now_monotonic(m) + USEC_PER_SEC);
+        (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_ONESHOT);
+        return 0;
 }
 
-static void manager_preempt_job(Job *j) {
+static void scheduler_start_job(Job *j) {
+        int r;
+
+        j->run_started = now_monotonic(j->manager);
+        r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
+        if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
+                download_start(j);
+}
+
+static void scheduler_preempt_job(Job *j) {
         log_job_debug(j->id, j->owner, NULL, "Priority %s: gives its slot to a job of higher or equal priority.",
                       job_priority_to_string(j->priority));
         (void) job_apply_full(j, JOB_EVENT_PREEMPT, 0, NULL);
 }
 
-/* The next background job to run: highest priority first, then the one that waited longest
- * for a turn (never run before counts as longest), then the oldest. */
-static Job *manager_pick_queued(Manager *m) {
-        Job *best = NULL;
-
-        for (Job *j = m->jobs_head; j; j = j->next) {
-                if (j->state != JOB_QUEUED || !job_is_background(j))
-                        continue;
-                if (!best || j->priority < best->priority ||
-                    (j->priority == best->priority && j->run_started < best->run_started))
-                        best = j;
-        }
-        return best;
+/* Starts or preempts entry i's job and brings its entry up to date. */
+static void scheduler_start_entry(Manager *m, size_t i) {
+        scheduler_start_job(m->schedule_jobs[i]);
+        scheduler_entry_update(&m->schedule_entries[i], m->schedule_jobs[i]);
 }
 
-/* The running background job that yields first: lowest priority, then the longest running. */
-static Job *manager_pick_victim(Manager *m) {
-        Job *worst = NULL;
-
-        for (Job *j = m->jobs_head; j; j = j->next) {
-                if (!job_state_is_active(j->state) || !job_is_background(j))
-                        continue;
-                if (!worst || j->priority > worst->priority ||
-                    (j->priority == worst->priority && j->run_started < worst->run_started))
-                        worst = j;
-        }
-        return worst;
+static void scheduler_preempt_entry(Manager *m, size_t i) {
+        scheduler_preempt_job(m->schedule_jobs[i]);
+        scheduler_entry_update(&m->schedule_entries[i], m->schedule_jobs[i]);
 }
 
-static void manager_arm_slice(Manager *m, const Job *waiting) {
-        uint64_t earliest = UINT64_MAX;
+/* Only while a queued job waits for a running one of its own priority. */
+static void scheduler_arm_slice(Manager *m, size_t waiting) {
+        uint64_t deadline = UINT64_MAX;
 
-        /* Only while a queued job waits for a running one of its own priority. */
-        for (Job *j = m->jobs_head; waiting && j; j = j->next)
-                if (job_state_is_active(j->state) && job_is_background(j) && j->priority == waiting->priority &&
-                    j->run_started < earliest)
-                        earliest = j->run_started;
-        if (earliest == UINT64_MAX) {
+        if (waiting != SCHEDULER_NONE)
+                deadline = scheduler_turn_deadline(m->schedule_entries, m->n_schedule_entries,
+                                                   m->schedule_entries[waiting].priority, m->config.time_slice_usec);
+        if (deadline == UINT64_MAX) {
                 (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);
                 return;
         }
-        (void) sd_event_source_set_time(m->slice_timer, earliest + m->config.time_slice_usec);
+        (void) sd_event_source_set_time(m->slice_timer, deadline);
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_ONESHOT);
 }
 
-int on_schedule(sd_event_source *s, void *userdata) {
+int scheduler_on_schedule(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
-        Job *next, *waiting;
+        size_t waiting;
+        Job *next;
+        int r;
+
+        assert(m);
 
         /* Foreground jobs start at once. Starting may end a job at once (nothing left to fetch),
          * so walk with care. */
-        for (Job *j = m->jobs_head; j; j = next) {
-                next = j->next;
-                if (j->state == JOB_QUEUED && !job_is_background(j))
-                        manager_start_job(j);
+        for (Job *j = job_first(&m->jobs); j; j = next) {
+                next = job_next(j);
+                if (j->state == JOB_QUEUED && !scheduler_is_background(j->priority))
+                        scheduler_start_job(j);
         }
+
+        r = scheduler_fill(m);
+        if (r < 0)
+                return scheduler_retry_later(m, r);
 
         /* Background jobs by priority while slots are free; a higher one takes the slot of a
          * lower one, whose partial data stays and continues later with Range. */
-        while ((waiting = manager_pick_queued(m))) {
-                if (manager_count_active_background(m) < m->config.max_background_transfers) {
-                        manager_start_job(waiting);
+        SchedulerEntry *v = m->schedule_entries;
+        size_t n = m->n_schedule_entries;
+        while ((waiting = scheduler_pick_queued(v, n)) != SCHEDULER_NONE) {
+                if (scheduler_count_active_background(v, n) < m->config.max_background_transfers) {
+                        scheduler_start_entry(m, waiting);
                         continue;
                 }
-                Job *victim = manager_pick_victim(m);
-                if (!victim || victim->priority <= waiting->priority)
+                size_t victim = scheduler_pick_victim(v, n);
+                if (victim == SCHEDULER_NONE || !scheduler_preempts(&v[waiting], &v[victim]))
                         break;
-                manager_preempt_job(victim);
-                manager_start_job(waiting);
+                scheduler_preempt_entry(m, victim);
+                scheduler_start_entry(m, waiting);
         }
 
-        manager_arm_slice(m, waiting);
-        manager_apply_rates(m);
+        scheduler_arm_slice(m, waiting);
+        scheduler_apply_rates(m);
         manager_update_wait_reasons(m);
         return 0;
 }
 
 /* Jobs of one priority take turns: the one that ran longest yields to the one that waited. */
-int on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        Job *waiting = manager_pick_queued(m), *victim = NULL;
-        uint64_t now = now_monotonic(m);
+        size_t waiting, victim;
+        int r;
 
-        if (!waiting)
+        assert(m);
+
+        r = scheduler_fill(m);
+        if (r < 0)
+                return scheduler_retry_later(m, r);
+
+        waiting = scheduler_pick_queued(m->schedule_entries, m->n_schedule_entries);
+        if (waiting == SCHEDULER_NONE)
                 return 0;
-        for (Job *j = m->jobs_head; j; j = j->next)
-                if (job_state_is_active(j->state) && job_is_background(j) && j->priority == waiting->priority &&
-                    now >= j->run_started + m->config.time_slice_usec &&
-                    (!victim || j->run_started < victim->run_started))
-                        victim = j;
-        if (victim) {
-                manager_preempt_job(victim);
-                manager_start_job(waiting);
+        victim = scheduler_pick_turn_over(m->schedule_entries, m->n_schedule_entries,
+                                          m->schedule_entries[waiting].priority, now_monotonic(m),
+                                          m->config.time_slice_usec);
+        if (victim != SCHEDULER_NONE) {
+                scheduler_preempt_entry(m, victim);
+                scheduler_start_entry(m, waiting);
         }
-        manager_schedule(m);
+        scheduler_wake(m);
         return 0;
 }
 
 int manager_set_max_background_transfers(Manager *m, uint32_t n) {
+        assert(m);
+
         if (n == 0)
                 return -EINVAL;
         m->config.max_background_transfers = n;
-        manager_schedule(m);
+        scheduler_wake(m);
         return 0;
 }
 
 int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps) {
+        assert(m);
+
         m->config.background_bandwidth_limit = bps;
-        manager_apply_rates(m);
+        scheduler_apply_rates(m);
         return 0;
 }

@@ -96,6 +96,8 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
 }
 
 void settings_manager_defaults(ManagerConfig *c) {
+        assert(c);
+
         *c = (ManagerConfig) {
                 .system = false,
                 .retention_usec = 300 * USEC_PER_SEC,
@@ -122,6 +124,9 @@ int settings_load(const char *path, DaemonSettings *s) {
         char line[1024];
         unsigned n = 0;
         int r = 0;
+
+        assert(path);
+        assert(s);
 
         f = fopen(path, "re");
         if (!f)

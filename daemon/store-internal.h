@@ -37,41 +37,6 @@ struct Store {
         sqlite3_stmt *save_delete, *remove_delete;
 };
 
-/* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
- * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it
- * is asked for, and doubling stops at that limit instead of wrapping. On failure *items and
- * *allocated are left as they were. */
-static inline int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
-        size_t max, a;
-        void *p;
-
-        assert(items);
-        assert(allocated);
-        assert(size > 0);
-
-        if (need <= *allocated)
-                return 0;
-        max = (size_t) PTRDIFF_MAX / size;
-        if (need > max)
-                return -ENOMEM;
-        if (*allocated == 0)
-                a = 16;
-        else if (*allocated <= max / 2)
-                a = *allocated * 2;
-        else
-                a = max;
-        if (a < need)
-                a = need;
-        if (a > max)
-                a = max;
-        p = reallocarray(*items, a, size);
-        if (!p)
-                return -ENOMEM;
-        *items = p;
-        *allocated = a;
-        return 0;
-}
-
 /* store-sql.c: SQLite helpers that need no Store */
 /* For _cleanup_(): a statement prepared for one use is finalized; a cached one is reset and
  * its bindings cleared, ready for the next use. */

@@ -162,7 +162,6 @@ enum {
 static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
         /* Ready for the next job however this one ends. */
         _cleanup_(sql_resetp) sqlite3_stmt *files = st;
-        size_t allocated = 0;
         int rc;
 
         rc = sqlite3_bind_text(files, 1, j->id, -1, SQLITE_STATIC);
@@ -186,7 +185,7 @@ static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
                 f->bytes_total = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TOTAL);
                 f->bytes_transferred = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TRANSFERRED);
 
-                if (array_reserve((void **) &j->files, &allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
+                if (array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
                         return log_oom();
                 j->files[j->n_files++] = TAKE_PTR(f);
         }

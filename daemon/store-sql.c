@@ -64,6 +64,10 @@ static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
 void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
         int i = sql_param_index(st, name, rc);
 
+        assert(st);
+        assert(name);
+        assert(rc);
+
         /* Static: the statement runs and its bindings are cleared before the string can change. */
         if (i > 0)
                 *rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
@@ -72,6 +76,10 @@ void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
 void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
         int i = sql_param_index(st, name, rc);
 
+        assert(st);
+        assert(name);
+        assert(rc);
+
         if (i > 0)
                 *rc = sqlite3_bind_int64(st, i, v);
 }
@@ -79,10 +87,18 @@ void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
 /* SQLite integers are signed 64-bit: unsigned values (UINT64_MAX for "unknown", large inode
  * numbers) are stored as their two's complement bit pattern and cast back on load. */
 void sql_bind_uint64(sqlite3_stmt *st, const char *name, uint64_t v, int *rc) {
+        assert(st);
+        assert(name);
+        assert(rc);
+
         sql_bind_int64(st, name, (int64_t) v, rc);
 }
 
 void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
+        assert(st);
+        assert(name);
+        assert(rc);
+
         sql_bind_int64(st, name, v ? 1 : 0, rc);
 }
 

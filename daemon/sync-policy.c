@@ -62,6 +62,8 @@ void sync_policy_sync(FileOp *ops, size_t n) {
         uint64_t own = 0;
         _cleanup_free_ FsSync *fs = NULL;
 
+        assert(ops || n == 0);
+
         for (size_t i = 0; i < n; i++)
                 if (op_pending(&ops[i]))
                         n_fds++;

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "http-util.h"
 #include "log.h"
+#include "token-bucket.h"
 #include "transfer.h"
 #include "util.h"
 
@@ -47,12 +48,10 @@ struct Transfer {
         char *etag, *last_modified;
         uint64_t retry_after_usec;
 
-        /* Bandwidth: a token bucket in bytes. When it runs dry the write callback pauses the
-         * handle (curl keeps the chunk) and a timer resumes it once the debt is paid. curl's own
-         * speed option cannot be changed reliably while a transfer runs. */
-        uint64_t rate;          /* bytes/s, 0 = unlimited */
-        double tokens;
-        uint64_t refilled_usec;
+        /* Bandwidth: when the bucket runs dry the write callback pauses the handle (curl keeps
+         * the chunk) and a timer resumes it once the debt is paid. curl's own speed option
+         * cannot be changed reliably while a transfer runs. */
+        TokenBucket bucket;
         bool paused;
         sd_event_source *resume_timer;
 
@@ -194,17 +193,6 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         return len;
 }
 
-static void bucket_refill(Transfer *t, uint64_t now) {
-        if (now > t->refilled_usec) {
-                t->tokens += (double) t->rate * (double) (now - t->refilled_usec) / (double) USEC_PER_SEC;
-                /* At most a quarter second of burst, so a pause does not turn into a spike. */
-                double cap = (double) t->rate / 4.0;
-                if (t->tokens > cap)
-                        t->tokens = cap;
-        }
-        t->refilled_usec = now;
-}
-
 static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Transfer *t = userdata;
 
@@ -217,16 +205,11 @@ static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Returns true when the chunk must wait: the bucket is in debt. */
 static bool bucket_must_wait(Transfer *t) {
-        uint64_t now, wait;
+        uint64_t now = engine_now(t->engine), wait;
 
-        if (t->rate == 0)
+        wait = token_bucket_wait_usec(&t->bucket, now);
+        if (wait == 0)
                 return false;
-        now = engine_now(t->engine);
-        bucket_refill(t, now);
-        if (t->tokens > 0)
-                return false;
-
-        wait = (uint64_t) (-t->tokens * (double) USEC_PER_SEC / (double) t->rate) + USEC_PER_MSEC;
         if (!t->resume_timer) {
                 if (sd_event_add_time(engine_get_event(t->engine), &t->resume_timer, CLOCK_MONOTONIC, now + wait,
                                       USEC_PER_MSEC, on_resume_timer, t) < 0)
@@ -335,8 +318,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
                 t->wlen += len;
                 flush_soon(t);
         }
-        if (t->rate > 0)
-                t->tokens -= (double) len;
+        token_bucket_consume(&t->bucket, len);
 
         if (t->cb->on_progress)
                 t->cb->on_progress(t, t->userdata);
@@ -347,7 +329,7 @@ static void transfer_finish(Transfer *t, CURLcode code);
 
 static int transfer_request(Transfer *t);
 
-static void finish_redirect_error(Transfer *t, const char *name, const char *summary, const char *why) {
+static void finish_redirect_error(Transfer *t, ErrorName name, const char *summary, const char *why) {
         TransferResult r = { .outcome = TRANSFER_FATAL, .error_name = name, .summary = summary };
         char msg[1024];
 
@@ -363,12 +345,12 @@ static void follow_redirect(Transfer *t) {
         int r;
 
         if (++t->redirects > 10) {
-                finish_redirect_error(t, "TooManyRedirects", "Too many redirects", "More than 10 redirects");
+                finish_redirect_error(t, ERROR_NAME_TOO_MANY_REDIRECTS, "Too many redirects", "More than 10 redirects");
                 return;
         }
         if (strncasecmp(t->redirect_url, "https:", 6) != 0 &&
             (strncasecmp(t->redirect_url, "http:", 5) != 0 || (from_https && !t->allow_insecure_redirect))) {
-                finish_redirect_error(t, "UnsupportedProtocol", "Redirect to a protocol that is not allowed",
+                finish_redirect_error(t, ERROR_NAME_UNSUPPORTED_PROTOCOL, "Redirect to a protocol that is not allowed",
                                       "A redirect led to a protocol that is not allowed (only http and https; "
                                       "https to http only with AllowInsecureRedirect)");
                 return;
@@ -378,7 +360,7 @@ static void follow_redirect(Transfer *t) {
         t->url = TAKE_PTR(t->redirect_url);
         r = transfer_request(t);
         if (r < 0) {
-                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = "Network",
+                TransferResult res = { .outcome = TRANSFER_TRANSIENT, .error_name = ERROR_NAME_NETWORK,
                                        .summary = strerror(-r), .message = strerror(-r) };
                 t->cb->on_done(t, &res, t->userdata);
         }
@@ -470,6 +452,11 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         Transfer *t;
         int r = -ENOMEM;
 
+        assert(e);
+        assert(req);
+        assert(cb);
+        assert(ret);
+
         t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
@@ -482,9 +469,7 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
-        t->rate = req->max_speed;
-        t->refilled_usec = engine_now(e);
-        t->tokens = (double) t->rate / 4.0;
+        token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->url);
         if (!t->url || (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
@@ -526,6 +511,8 @@ Transfer *transfer_free(Transfer *t) {
 }
 
 int transfer_stop(Transfer *t) {
+        assert(t);
+
         if (t->easy) {
                 engine_remove(t->engine, &t->req);
                 curl_easy_cleanup(t->easy);
@@ -543,14 +530,20 @@ bool transfer_is_paused(const Transfer *t) {
 }
 
 uint64_t transfer_get_position(const Transfer *t) {
+        assert(t);
+
         return t->position + t->wlen;
 }
 
 uint64_t transfer_get_total(const Transfer *t) {
+        assert(t);
+
         return t->total;
 }
 
 const char *transfer_get_validator(const Transfer *t) {
+        assert(t);
+
         if (!t->body_accepted)
                 return NULL;
         /* A weak ETag is not good enough for If-Range (RFC 9110 13.1.5). */
@@ -560,16 +553,13 @@ const char *transfer_get_validator(const Transfer *t) {
 }
 
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
-        uint64_t now = engine_now(t->engine);
+        assert(t);
 
-        if (t->rate == bytes_per_sec)
+        if (t->bucket.rate == bytes_per_sec)
                 return 0;
-        bucket_refill(t, now);
-        t->rate = bytes_per_sec;
-        if (t->rate == 0 || t->tokens > (double) t->rate / 4.0)
-                t->tokens = (double) t->rate / 4.0;
+        token_bucket_set_rate(&t->bucket, bytes_per_sec, engine_now(t->engine));
         /* A paused transfer waits for the new rate's debt, or not at all without a limit. */
-        if (t->paused && (t->rate == 0 || !bucket_must_wait(t))) {
+        if (t->paused && (t->bucket.rate == 0 || !bucket_must_wait(t))) {
                 t->paused = false;
                 (void) sd_event_source_set_enabled(t->resume_timer, SD_EVENT_OFF);
                 if (t->easy)
@@ -589,7 +579,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
         else if (t->write_errno != 0) {
                 int e = t->write_errno;
                 r.local_errno = e;
-                r.error_name = "LocalFile";
+                r.error_name = ERROR_NAME_LOCAL_FILE;
                 /* A full disk or quota can clear up; the partial data is kept. */
                 r.outcome = e == ENOSPC || e == EDQUOT ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
                 snprintf(msg, sizeof msg, "Writing the temporary file failed: %s", strerror(e));
@@ -601,7 +591,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 http_result_from_curl(code, t->errbuf, t->url, &r, msg, sizeof msg);
         else if (t->total != UINT64_MAX && t->position != t->total) {
                 r.outcome = TRANSFER_TRANSIENT;
-                r.error_name = "Network";
+                r.error_name = ERROR_NAME_NETWORK;
                 snprintf(msg, sizeof msg, "The connection ended after %" PRIu64 " of %" PRIu64 " bytes for %s",
                          t->position, t->total, t->url);
                 r.summary = "The connection ended early";

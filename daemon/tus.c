@@ -244,9 +244,9 @@ static void finish_ok(TusUpload *u) {
         finish(u, &r);
 }
 
-static void finish_error(TusUpload *u, TransferOutcome outcome, const char *name, const char *summary,
+static void finish_error(TusUpload *u, TransferOutcome outcome, ErrorName name, const char *summary,
                          const char *format, ...) _printf_(5, 6);
-static void finish_error(TusUpload *u, TransferOutcome outcome, const char *name, const char *summary,
+static void finish_error(TusUpload *u, TransferOutcome outcome, ErrorName name, const char *summary,
                          const char *format, ...) {
         TransferResult r = { .outcome = outcome, .error_name = name, .summary = summary };
         char msg[1024];
@@ -265,13 +265,13 @@ static void next_step(TusUpload *u, TusStep step) {
         u->step = step;
         r = step_begin(u);
         if (r < 0)
-                finish_error(u, TRANSFER_TRANSIENT, "Network", strerror(-r), "Cannot start a tus request: %s", strerror(-r));
+                finish_error(u, TRANSFER_TRANSIENT, ERROR_NAME_NETWORK, strerror(-r), "Cannot start a tus request: %s", strerror(-r));
 }
 
 /* The server forgot the upload (expired or removed): start a new one, a bounded number of times. */
 static void recreate(TusUpload *u) {
         if (++u->recreated > MAX_RECREATE) {
-                finish_error(u, TRANSFER_FATAL, "Http", "Upload resource keeps vanishing",
+                finish_error(u, TRANSFER_FATAL, ERROR_NAME_HTTP, "Upload resource keeps vanishing",
                              "The server keeps losing the upload at %s", strempty(u->upload_url));
                 return;
         }
@@ -307,7 +307,7 @@ static void on_created(TusUpload *u) {
         int r;
 
         if (u->resp.status != 201 || !u->resp.location) {
-                finish_error(u, TRANSFER_FATAL, "Http", "Not a tus creation endpoint",
+                finish_error(u, TRANSFER_FATAL, ERROR_NAME_HTTP, "Not a tus creation endpoint",
                              "%s answered HTTP %ld without an upload location: is it a tus creation endpoint?",
                              u->creation_url, u->resp.status);
                 return;
@@ -316,7 +316,7 @@ static void on_created(TusUpload *u) {
         u->upload_url = NULL;
         r = resolve_location(u, &u->upload_url);
         if (r < 0) {
-                finish_error(u, TRANSFER_FATAL, "UnsupportedProtocol", "Upload location not allowed",
+                finish_error(u, TRANSFER_FATAL, ERROR_NAME_UNSUPPORTED_PROTOCOL, "Upload location not allowed",
                              "The server gave an upload location that is not an allowed http(s) URL: %s",
                              u->resp.location);
                 return;
@@ -335,7 +335,7 @@ static void on_offset(TusUpload *u, uint64_t offset) {
         uint64_t before = u->offset;
 
         if (offset > u->size) {
-                finish_error(u, TRANSFER_FATAL, "Http", "Server offset beyond the file",
+                finish_error(u, TRANSFER_FATAL, ERROR_NAME_HTTP, "Server offset beyond the file",
                              "The server claims %" PRIu64 " bytes of a %" PRIu64 "-byte upload at %s",
                              offset, u->size, u->upload_url);
                 return;
@@ -348,7 +348,7 @@ static void on_offset(TusUpload *u, uint64_t offset) {
         }
         u->idle_steps = offset > before ? 0 : u->idle_steps + 1;
         if (u->idle_steps > MAX_STEPS_WITHOUT_PROGRESS) {
-                finish_error(u, TRANSFER_TRANSIENT, "Network", "No progress",
+                finish_error(u, TRANSFER_TRANSIENT, ERROR_NAME_NETWORK, "No progress",
                              "The server accepts no bytes at %s", u->upload_url);
                 return;
         }
@@ -366,11 +366,11 @@ static void tus_done(EngineRequest *req, CURLcode code) {
 
         if (u->read_errno != 0) {
                 int e = u->read_errno;
-                finish_error(u, TRANSFER_FATAL, "LocalFile", strerror(e), "Reading the file to upload failed: %s", strerror(e));
+                finish_error(u, TRANSFER_FATAL, ERROR_NAME_LOCAL_FILE, strerror(e), "Reading the file to upload failed: %s", strerror(e));
                 return;
         }
         if (u->file_shrank) {
-                finish_error(u, TRANSFER_FATAL, "LocalFile", "The file got shorter",
+                finish_error(u, TRANSFER_FATAL, ERROR_NAME_LOCAL_FILE, "The file got shorter",
                              "The file to upload got shorter than %" PRIu64 " bytes while it was sent", u->size);
                 return;
         }
@@ -427,6 +427,11 @@ int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, v
         TusUpload *u;
         int r = -ENOMEM;
 
+        assert(e);
+        assert(req);
+        assert(cb);
+        assert(ret);
+
         u = calloc(1, sizeof *u);
         if (!u)
                 return -ENOMEM;
@@ -475,6 +480,8 @@ TusUpload *tus_upload_free(TusUpload *u) {
 }
 
 uint64_t tus_upload_get_position(const TusUpload *u) {
+        assert(u);
+
         uint64_t p = u->offset + u->sent;
         return p > u->size ? u->size : p;
 }

@@ -14,8 +14,8 @@ static void on_upload_created(TusUpload *u, const char *upload_url, void *userda
 
         /* Stored before a byte is sent: after a crash the upload continues, not restarts. */
         (void) free_and_strdup(&j->upload_url, upload_url);
-        job_save_row(j);
-        notify_changed(j, JOB_CHANGE_UPLOAD_URL);
+        checkpoint_save_row(j);
+        manager_notify_changed(j, JOB_CHANGE_UPLOAD_URL);
 }
 
 static void on_upload_response(TusUpload *u, void *userdata) {
@@ -29,9 +29,9 @@ static void on_upload_progress(TusUpload *u, void *userdata) {
         Job *j = userdata;
 
         j->files[j->current]->bytes_transferred = tus_upload_get_position(u);
-        j->last_progress_time = now_realtime(j->manager);
+        j->last_progress_time = manager_now_realtime(j->manager);
         j->failures_in_row = 0;
-        job_mark_progress(j);
+        checkpoint_mark(j);
 }
 
 static void on_upload_done(TusUpload *u, const TransferResult *res, void *userdata) {
@@ -44,10 +44,10 @@ static void on_upload_done(TusUpload *u, const TransferResult *res, void *userda
         if (res->outcome == TRANSFER_OK) {
                 f->completed = true;
                 f->bytes_transferred = f->bytes_total;
-                job_save_file(j, j->current);
+                checkpoint_save_file(j, j->current);
                 j->current++;
-                j->last_progress_time = now_realtime(j->manager);
-                notify_changed(j, JOB_CHANGE_PROGRESS);
+                j->last_progress_time = manager_now_realtime(j->manager);
+                manager_notify_changed(j, JOB_CHANGE_PROGRESS);
                 job_all_done(j);
                 return;
         }
@@ -62,24 +62,27 @@ static const TusCallbacks upload_callbacks = {
         .on_done = on_upload_done,
 };
 
-void job_start_upload(Job *j, JobFile *f) {
-        FsDir d = file_dir(f);
+void upload_start(Job *j, JobFile *f) {
+        FsDir d = job_file_dir(f);
         struct stat st;
         char msg[1024];
         int fd, r;
+
+        assert(j);
+        assert(f);
 
         /* Read with the owner's identity, from the directory recorded at AddFile. */
         fd = fsops_reopen_source(&j->identity, &d, f->name, &st);
         if (fd < 0) {
                 snprintf(msg, sizeof msg, "Cannot open %s to upload it: %s", f->path, strerror(-fd));
-                job_fail(j, true, "LocalFile", msg, strerror(-fd), 0);
+                job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, strerror(-fd), 0);
                 return;
         }
         if ((uint64_t) st.st_size != f->bytes_total) {
                 safe_close(fd);
                 snprintf(msg, sizeof msg, "%s changed size since it was added (%" PRIu64 " → %" PRIu64
                          " bytes); add it to a new job", f->path, f->bytes_total, (uint64_t) st.st_size);
-                job_fail(j, true, "LocalFile", msg, "The file changed size", 0);
+                job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, "The file changed size", 0);
                 return;
         }
 
@@ -97,6 +100,6 @@ void job_start_upload(Job *j, JobFile *f) {
         if (r < 0) {
                 j->fd = safe_close(j->fd);
                 snprintf(msg, sizeof msg, "Cannot start the upload to %s: %s", f->url, strerror(-r));
-                job_fail(j, false, "Network", msg, strerror(-r), 0);
+                job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
         }
 }

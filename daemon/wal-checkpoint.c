@@ -27,7 +27,7 @@ static void wal_checkpoint_done(IoTask *t) {
                 log_debug("Store checkpoint left %d pages in the log for the next one.", c->r);
         m->checkpointing = false;
         free(c);
-        manager_check_idle(m);
+        idle_check(m);
 }
 
 static void wal_checkpoint_drop(IoTask *t) {
@@ -35,7 +35,7 @@ static void wal_checkpoint_drop(IoTask *t) {
 }
 
 /* From a commit (the store's wal hook): the log is long enough to copy. */
-void manager_want_checkpoint(void *userdata) {
+void wal_checkpoint_want(void *userdata) {
         Manager *m = userdata;
         WalCheckpoint *c;
 

@@ -44,6 +44,37 @@ bool strv_contains_case(char * const *l, const char *s) {
         return false;
 }
 
+int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
+        size_t max, a;
+        void *p;
+
+        assert(items);
+        assert(allocated);
+        assert(size > 0);
+
+        if (need <= *allocated)
+                return 0;
+        max = (size_t) PTRDIFF_MAX / size;
+        if (need > max)
+                return -ENOMEM;
+        if (*allocated == 0)
+                a = 16;
+        else if (*allocated <= max / 2)
+                a = *allocated * 2;
+        else
+                a = max;
+        if (a < need)
+                a = need;
+        if (a > max)
+                a = max;
+        p = reallocarray(*items, a, size);
+        if (!p)
+                return -ENOMEM;
+        *items = p;
+        *allocated = a;
+        return 0;
+}
+
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
 

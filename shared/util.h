@@ -114,5 +114,11 @@ size_t strv_length(char * const *l);
 char **strv_copy(char * const *l);
 bool strv_contains_case(char * const *l, const char *s);
 
+/* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
+ * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it
+ * is asked for, and doubling stops at that limit instead of wrapping. On failure *items and
+ * *allocated are left as they were. */
+int array_reserve(void **items, size_t *allocated, size_t need, size_t size);
+
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);

@@ -187,18 +187,18 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         /* Everything the store does not own is zero, and no descriptor is open. */
         g_assert_cmpint(loaded->fd, ==, -1);
         g_assert_null(loaded->manager);
-        g_assert_null(loaded->prev);
-        g_assert_null(loaded->next);
+        g_assert_null(loaded->queue_node.prev);
+        g_assert_null(loaded->queue_node.next);
         g_assert_true(memcmp(&loaded->identity, &no_identity, sizeof no_identity) == 0);
         g_assert_null(loaded->transfer);
         g_assert_cmpuint(loaded->restarts, ==, 0);
         g_assert_null(loaded->retry_timer);
         g_assert_null(loaded->retention_timer);
-        g_assert_false(loaded->auto_complete_pending);
-        g_assert_null(loaded->auto_complete_next);
+        g_assert_null(loaded->auto_complete_node.prev);
+        g_assert_null(loaded->auto_complete_node.next);
         g_assert_null(loaded->upload);
-        g_assert_null(loaded->dirty_next);
-        g_assert_false(loaded->in_dirty_list);
+        g_assert_null(loaded->dirty_node.prev);
+        g_assert_null(loaded->dirty_node.next);
 }
 
 static int collect(Job *j, void *userdata) {

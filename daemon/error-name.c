@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "error-name.h"
+#include "util.h"
+
+static const char *const error_name_table[_ERROR_NAME_MAX] = {
+        [ERROR_NAME_HTTP] = "Http",
+        [ERROR_NAME_NETWORK] = "Network",
+        [ERROR_NAME_TIMEOUT] = "Timeout",
+        [ERROR_NAME_TLS] = "Tls",
+        [ERROR_NAME_TOO_MANY_REDIRECTS] = "TooManyRedirects",
+        [ERROR_NAME_UNSUPPORTED_PROTOCOL] = "UnsupportedProtocol",
+        [ERROR_NAME_LOCAL_FILE] = "LocalFile",
+        [ERROR_NAME_NO_PROGRESS] = "NoProgress",
+        [ERROR_NAME_COMPLETE_FAILED] = "CompleteFailed",
+        [ERROR_NAME_INVALID_STATE] = "InvalidState",
+        [ERROR_NAME_NO_SUCH_JOB] = "NoSuchJob",
+        [ERROR_NAME_EMPTY] = "Empty",
+        [ERROR_NAME_TOO_MANY_JOBS] = "TooManyJobs",
+        [ERROR_NAME_TOO_MANY_FILES] = "TooManyFiles",
+        [ERROR_NAME_INVALID_PATH] = "InvalidPath",
+        [ERROR_NAME_STRING_TOO_LONG] = "StringTooLong",
+};
+
+const char *error_name_to_string(ErrorName e) {
+        if (e < 0 || e >= _ERROR_NAME_MAX)
+                return NULL;
+        return error_name_table[e];
+}
+
+ErrorName error_name_from_string(const char *s) {
+        if (!s)
+                return _ERROR_NAME_INVALID;
+        for (ErrorName e = 0; e < _ERROR_NAME_MAX; e++)
+                if (streq(error_name_table[e], s))
+                        return e;
+        return _ERROR_NAME_INVALID;
+}
