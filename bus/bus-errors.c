@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "bus-errors.h"
+#include "safe-text.h"
 #include "util.h"
 
 /* The errno each call error converts to and from; 0 for names only jobs carry. */
@@ -44,6 +45,26 @@ const char *bus_error_name(ErrorName e) {
         return bus_names[e];
 }
 
+const char *bus_error_quote(char buf[static BUS_ERROR_QUOTE_SIZE], const char *s) {
+        char head[BUS_ERROR_QUOTE_INPUT + 1];
+        size_t n;
+
+        assert(buf);
+        assert(s);
+
+        /* At most BUS_ERROR_QUOTE_INPUT bytes of s, cut between characters; each byte may
+         * become the 3 bytes of U+FFFD, and "…" marks the cut. */
+        n = strnlen(s, BUS_ERROR_QUOTE_INPUT + 1);
+        if (n <= BUS_ERROR_QUOTE_INPUT)
+                return safe_text_copy(buf, BUS_ERROR_QUOTE_SIZE, s);
+        memcpy(head, s, BUS_ERROR_QUOTE_INPUT);
+        head[BUS_ERROR_QUOTE_INPUT] = 0;
+        utf8_trim_partial(head);
+        safe_text_copy(buf, BUS_ERROR_QUOTE_SIZE - strlen("…"), head);
+        strcat(buf, "…");
+        return buf;
+}
+
 int bus_errors_register(void) {
         bus_errors_build();
         return sd_bus_error_add_map(bus_error_map);
@@ -63,6 +84,8 @@ static const ErrorName kind_error_name[_CALL_ERROR_MAX] = {
         [CALL_ERROR_INVALID_PATH] = ERROR_NAME_INVALID_PATH,
         [CALL_ERROR_STRING_TOO_LONG] = ERROR_NAME_STRING_TOO_LONG,
         [CALL_ERROR_COMPLETE_FAILED] = ERROR_NAME_COMPLETE_FAILED,
+        [CALL_ERROR_LIMITS_EXCEEDED] = _ERROR_NAME_INVALID,
+        [CALL_ERROR_IO] = _ERROR_NAME_INVALID,
         [CALL_ERROR_INTERNAL] = _ERROR_NAME_INVALID,
 };
 
@@ -72,6 +95,10 @@ static const char *call_error_bus_name(CallErrorKind kind) {
                 return SD_BUS_ERROR_INVALID_ARGS;
         case CALL_ERROR_ACCESS_DENIED:
                 return SD_BUS_ERROR_ACCESS_DENIED;
+        case CALL_ERROR_LIMITS_EXCEEDED:
+                return SD_BUS_ERROR_LIMITS_EXCEEDED;
+        case CALL_ERROR_IO:
+                return SD_BUS_ERROR_IO_ERROR;
         case CALL_ERROR_INTERNAL:
                 return SD_BUS_ERROR_FAILED;
         default:
@@ -84,8 +111,13 @@ static const char *call_error_bus_name(CallErrorKind kind) {
 int bus_error_from_call(sd_bus_error *error, int r, const CallError *e) {
         const char *name = e ? call_error_bus_name(e->kind) : NULL;
 
-        if (!isempty(name))
-                return sd_bus_error_set(error, name, e->message);
+        if (!isempty(name)) {
+                /* sd-bus drops a reply whose text is not valid UTF-8: the caller would get a
+                 * bare "Invalid argument" instead. call_error_set() made it so; this holds
+                 * whatever filled *e. */
+                char message[sizeof e->message];
+                return sd_bus_error_set(error, name, safe_text_copy(message, sizeof message, e->message));
+        }
         if (r == -ENOMEM)
                 return sd_bus_error_set(error, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
         return sd_bus_error_set_errnof(error, r, "Internal error: %s", strerror(r < 0 ? -r : r));

@@ -98,18 +98,21 @@ static int method_add_file(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return reply_call(m, r, &e, error);
 }
 
+/* Grows a NULL-terminated array of borrowed strings by one. */
 static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
         _cleanup_free_ char **urls = NULL, **paths = NULL;
-        size_t n = 0, n_urls_allocated = 0, n_paths_allocated = 0;
+        size_t n = 0, n_urls_allocated = 0, n_paths_allocated = 0, room = job_files_room(j);
         const char *url, *path;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "(ss)");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
+        /* One entry past what the job may take is enough for the call to fail: a million
+         * entries are not read. */
+        while (n <= room && (r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
                 r = array_reserve((void **) &urls, &n_urls_allocated, n + 1, sizeof(char *));
                 if (r < 0)
                         return r;
@@ -121,9 +124,6 @@ static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *err
                 paths[n] = (char *) path;
                 n++;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
 
@@ -184,14 +184,32 @@ static int method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *er
 }
 
 static int method_set_http_headers(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
         CallError e = { .kind = CALL_ERROR_NONE };
-        _cleanup_strv_free_ char **headers = NULL;
+        _cleanup_free_ char **headers = NULL;
+        size_t n = 0, allocated = 0, max = job_max_http_headers(j);
+        uint64_t bytes = 0, max_bytes = job_max_http_header_bytes(j);
+        const char *h;
         int r;
 
-        r = sd_bus_message_read_strv(m, &headers);
+        /* Read no further than one header past either limit: the call fails then, and a huge
+         * array costs no long walk (sd_bus_message_read_strv() is quadratic, too). */
+        r = sd_bus_message_enter_container(m, 'a', "s");
         if (r < 0)
                 return r;
-        r = job_set_http_headers(userdata, headers, &e);
+        while (n <= max && bytes <= max_bytes && (r = sd_bus_message_read_basic(m, 's', &h)) > 0) {
+                r = array_reserve((void **) &headers, &allocated, n + 2, sizeof(char *));
+                if (r < 0)
+                        return r;
+                headers[n++] = (char *) h;  /* lives in the message, which outlives this call */
+                bytes += strlen(h);
+        }
+        if (r < 0)
+                return r;
+        if (headers)
+                headers[n] = NULL;
+
+        r = job_set_http_headers(j, headers, &e);
         return reply_call(m, r, &e, error);
 }
 

@@ -4,9 +4,11 @@
 #include "bus-errors.h"
 #include "bus.h"
 #include "config.h"
+#include "safe-text.h"
 
-/* Reads an a{sv} of options into `v`, at the index of each key in `spec`; unknown keys and
- * wrong types are InvalidArgs with a message that names the key and the expected type. */
+/* Reads an a{sv} of options into `v`, at the index of each key in `spec`; unknown keys, keys
+ * given twice and wrong types are InvalidArgs with a message that names the key and the
+ * expected type. So a dictionary is never read past its first n_spec + 1 entries. */
 typedef struct OptionSpec {
         const char *key;
         char type;              /* 's' or 'b' */
@@ -42,9 +44,14 @@ static int read_options(sd_bus_message *m, const OptionSpec *spec, size_t n_spec
                 for (i = 0; i < n_spec; i++)
                         if (streq(spec[i].key, key))
                                 break;
-                if (i == n_spec)
+                if (i == n_spec) {
+                        char quoted[BUS_ERROR_QUOTE_SIZE];
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%s'.", key);
+                                                 "Unknown option '%s'.", bus_error_quote(quoted, key));
+                }
+                if (v->present[i])
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' is given more than once.", key);
 
                 const char sig[2] = { spec[i].type, 0 };
                 r = sd_bus_message_enter_container(m, 'v', sig);
@@ -72,10 +79,12 @@ static int read_options(sd_bus_message *m, const OptionSpec *spec, size_t n_spec
 
 static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
         JobPriority p = job_priority_from_string(s);
+        char quoted[BUS_ERROR_QUOTE_SIZE];
 
         if (p < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown priority '%s'; use foreground, high, normal or low.", s);
+                                         "Unknown priority '%s'; use foreground, high, normal or low.",
+                                         bus_error_quote(quoted, s));
         *ret = p;
         return 0;
 }
@@ -125,9 +134,12 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
         if (v.present[OPT_TYPE]) {
                 o.type = job_type_from_string(v.strings[OPT_TYPE]);
-                if (o.type < 0)
+                if (o.type < 0) {
+                        char quoted[BUS_ERROR_QUOTE_SIZE];
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown job type '%s'; use 'download' or 'upload'.", v.strings[OPT_TYPE]);
+                                                 "Unknown job type '%s'; use 'download' or 'upload'.",
+                                                 bus_error_quote(quoted, v.strings[OPT_TYPE]));
+                }
         }
         if (v.present[OPT_PRIORITY]) {
                 r = parse_priority(v.strings[OPT_PRIORITY], &o.priority, error);
@@ -165,7 +177,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL, .auto_complete = true };
         CallError e = { .kind = CALL_ERROR_NONE };
         const char *url, *path;
-        _cleanup_free_ char *copy = NULL;
+        _cleanup_free_ char *copy = NULL, *safe_name = NULL;
         OptionValues v;
         uid_t uid;
         Job *j;
@@ -191,10 +203,17 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         o.cancel_with = binding;
 
+        /* A file name may hold what a display name may not (control characters): the name
+         * made from it is made safe, and cut to fit. */
         copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
-        const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : basename(copy);
+        if (!v.present[DL_DISPLAY_NAME]) {
+                safe_name = safe_text_dup(basename(copy), JOB_DISPLAY_NAME_MAX);
+                if (!safe_name)
+                        return -ENOMEM;
+        }
+        const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : safe_name;
 
         r = bus_access_get_caller_uid(b, m, &uid);
         if (r < 0)
@@ -226,9 +245,11 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (r < 0)
                 return r;
         j = manager_find_job(b->manager, id);
-        if (!j || job_state_is_final(j->state))
+        if (!j || job_state_is_final(j->state)) {
+                char quoted[BUS_ERROR_QUOTE_SIZE];
                 return sd_bus_error_setf(error, bus_error_name(ERROR_NAME_NO_SUCH_JOB),
-                                         "No job with id '%s' is queued; see ListJobs.", id);
+                                         "No job with id '%s' is queued; see ListJobs.", bus_error_quote(quoted, id));
+        }
         r = bus_access_check_job(b, m, j, error);
         if (r < 0)
                 return r;

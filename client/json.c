@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "json.h"
+#include "safe-text.h"
 #include "text.h"
 
 #define JSON_MAX_DEPTH 64
@@ -138,7 +139,7 @@ void json_write_escaped(FILE *f, const char *s) {
         fputc('"', f);
         while (*s) {
                 uint32_t cp;
-                size_t len = text_utf8_decode(s, &cp);
+                size_t len = utf8_decode(s, &cp);
 
                 if (len == 0) {
                         /* D-Bus strings are valid UTF-8, but the writer must never emit

@@ -6,49 +6,8 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "safe-text.h"
 #include "text.h"
-
-size_t text_utf8_decode(const char *s, uint32_t *ret_cp) {
-        const unsigned char *p = (const unsigned char *) s;
-        uint32_t cp, min;
-        size_t len;
-
-        assert(s);
-        assert(ret_cp);
-
-        if (p[0] == 0)
-                return 0;
-        if (p[0] < 0x80) {
-                *ret_cp = p[0];
-                return 1;
-        }
-        if ((p[0] & 0xe0) == 0xc0) {
-                len = 2, cp = p[0] & 0x1f, min = 0x80;
-        } else if ((p[0] & 0xf0) == 0xe0) {
-                len = 3, cp = p[0] & 0x0f, min = 0x800;
-        } else if ((p[0] & 0xf8) == 0xf0) {
-                len = 4, cp = p[0] & 0x07, min = 0x10000;
-        } else
-                return 0;
-
-        for (size_t i = 1; i < len; i++) {
-                /* A NUL terminator fails this test too, so we never read past the string. */
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (p[i] & 0x3f);
-        }
-
-        /* Overlong forms, surrogates and values past Unicode are not valid UTF-8. */
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-
-        *ret_cp = cp;
-        return len;
-}
-
-static bool is_control(uint32_t cp) {
-        return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
-}
 
 char *text_sanitize(const char *s) {
         size_t n, j = 0;
@@ -65,7 +24,7 @@ char *text_sanitize(const char *s) {
 
         for (size_t i = 0; i < n;) {
                 uint32_t cp;
-                size_t len = text_utf8_decode(s + i, &cp);
+                size_t len = utf8_decode(s + i, &cp);
 
                 if (len == 0) {
                         j += (size_t) sprintf(out + j, "\\x%02x", (unsigned char) s[i]);
@@ -73,7 +32,7 @@ char *text_sanitize(const char *s) {
                         continue;
                 }
 
-                if (!is_control(cp)) {
+                if (!unicode_is_control(cp)) {
                         memcpy(out + j, s + i, len);
                         j += len;
                 } else if (cp == '\n') {
@@ -109,7 +68,7 @@ size_t text_width(const char *s) {
 
         while (*s) {
                 uint32_t cp;
-                size_t len = text_utf8_decode(s, &cp);
+                size_t len = utf8_decode(s, &cp);
 
                 if (len == 0) {
                         width++;
@@ -135,7 +94,7 @@ char *text_truncate(const char *s, size_t width) {
         /* Keep room for the one-column ellipsis. */
         while (s[i]) {
                 uint32_t cp;
-                size_t len = text_utf8_decode(s + i, &cp), w;
+                size_t len = utf8_decode(s + i, &cp), w;
 
                 if (len == 0)
                         len = 1, w = 1;

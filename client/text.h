@@ -8,10 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Decodes one UTF-8 sequence at s. Returns its length in bytes (1–4) and the code point, or
- * 0 when s does not start with a valid, shortest-form sequence (or is at its end). */
-size_t text_utf8_decode(const char *s, uint32_t *ret_cp);
-
 /* A copy of s with control characters (C0, DEL, C1) and invalid UTF-8 bytes escaped as
  * \n, \t, \xNN or \uNNNN. NULL on allocation failure. */
 char *text_sanitize(const char *s);

@@ -4,6 +4,8 @@
 /* Why a call failed, in the contract's terms, with a sentence for a person. The daemon fills
  * it; bus/ turns it into a D-Bus error name. */
 
+#include <stdarg.h>
+
 #include "util.h"
 
 typedef enum CallErrorKind {
@@ -19,6 +21,8 @@ typedef enum CallErrorKind {
         CALL_ERROR_INVALID_PATH,
         CALL_ERROR_STRING_TOO_LONG,
         CALL_ERROR_COMPLETE_FAILED,
+        CALL_ERROR_LIMITS_EXCEEDED,     /* a configured limit on the size of an input */
+        CALL_ERROR_IO,                  /* the job store could not save the change */
         CALL_ERROR_INTERNAL,
         _CALL_ERROR_MAX,
 } CallErrorKind;
@@ -28,5 +32,8 @@ typedef struct CallError {
         char message[768];
 } CallError;
 
-/* Fills *e (when not NULL) and returns `r` (a negative errno), for `return call_error_set(…)`. */
+/* Fills *e (when not NULL) and returns `r` (a negative errno), for `return call_error_set(…)`.
+ * The message goes to the caller as it is, so it is made safe here: URLs in it lose their
+ * credentials, and it is valid UTF-8 without control characters, cut between characters. */
 int call_error_set(CallError *e, int r, CallErrorKind kind, const char *format, ...) _printf_(4, 5);
+int call_error_setv(CallError *e, int r, CallErrorKind kind, const char *format, va_list ap) _printf_(4, 0);

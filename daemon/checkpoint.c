@@ -6,27 +6,59 @@
 
 #define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
 
-/* A failed write is logged and the daemon goes on: the in-memory job stays right, and the
- * next successful write of the job brings the store up to date. */
+/* What no call waits for (progress, a transfer's own events): a failed write is logged and the
+ * daemon goes on; the in-memory job stays right, and the next successful write of the job
+ * brings the store up to date. Calls store through checkpoint_store_row(), which they check. */
 void checkpoint_save_row(Job *j) {
         assert(j);
 
-        if (j->manager->store)
-                (void) store_save_job_row(j->manager->store, j);
+        (void) store_save_job_row(j->manager->store, j);
 }
 
 void checkpoint_save(Job *j) {
         assert(j);
 
-        if (j->manager->store)
-                (void) store_save_job(j->manager->store, j);
+        (void) store_save_job(j->manager->store, j);
 }
 
 void checkpoint_save_file(Job *j, size_t i) {
         assert(j);
 
-        if (j->manager->store && i < j->n_files)
+        if (i < j->n_files)
                 (void) store_save_file(j->manager->store, j, i);
+}
+
+int checkpoint_store_row(Job *j, const Job *row) {
+        int r;
+
+        assert(j);
+        assert(row);
+
+        r = store_save_job_row(j->manager->store, row);
+        if (r < 0)
+                return r;
+        return store_commit(j->manager->store);
+}
+
+int checkpoint_store_whole(Job *j, const Job *row) {
+        int r;
+
+        assert(j);
+        assert(row);
+
+        r = store_save_job(j->manager->store, row);
+        if (r < 0)
+                return r;
+        return store_commit(j->manager->store);
+}
+
+int checkpoint_store_error(Job *j, int r, CallError *e) {
+        assert(j);
+        assert(r < 0);
+
+        return call_error_set(e, r, CALL_ERROR_IO,
+                              "Cannot save the change to job %s in the job store in the state directory %s: %s. "
+                              "Nothing was changed.", j->id, j->manager->config.state_dir, strerror(-r));
 }
 
 int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -37,15 +69,13 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
          * counts after a crash is the temporary file's real size. */
-        if (m->store) {
-                (void) store_begin(m->store);
-                for (ListNode *n = m->dirty.head; n; n = n->next) {
-                        j = LIST_ENTRY(n, Job, dirty_node);
-                        checkpoint_save_file(j, j->current);
-                        checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
-                }
-                (void) store_end(m->store);
+        (void) store_begin(m->store);
+        for (ListNode *n = m->dirty.head; n; n = n->next) {
+                j = LIST_ENTRY(n, Job, dirty_node);
+                checkpoint_save_file(j, j->current);
+                checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
+        (void) store_end(m->store);
         /* Told once stored. */
         while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
                 list_remove(&m->dirty, &j->dirty_node);

@@ -35,10 +35,8 @@ void complete_work_fail(CompleteWork *w, int r, const char *format, ...) {
         assert(w);
         assert(format);
 
-        w->r = r < 0 ? r : -EIO;
-        w->e.kind = CALL_ERROR_COMPLETE_FAILED;
         va_start(ap, format);
-        vsnprintf(w->e.message, sizeof w->e.message, format, ap);
+        w->r = call_error_setv(&w->e, r < 0 ? r : -EIO, CALL_ERROR_COMPLETE_FAILED, format, ap);
         va_end(ap);
 }
 
@@ -100,8 +98,6 @@ static bool work_active(const CompleteWork *w) {
 static int batch_record(Manager *m, CompleteBatch *b, const FileBatch *fb) {
         int r;
 
-        if (!m->store)
-                return 0;
         r = store_begin(m->store);
         if (r < 0)
                 return r;
@@ -214,9 +210,12 @@ static void complete_step_finished(FileBatch *fb) {
                                 continue;
                         w->job->files[op->file_index]->committed = false;
                         op->r = -ECANCELED;
-                        if (w->r >= 0)
-                                complete_work_fail(w, r, "Cannot record the completion of job %s in the job store: %s. "
-                                          "Nothing was moved; call Complete again.", w->job->id, strerror(-r));
+                        if (w->r >= 0) {
+                                complete_work_fail(w, r, "Cannot record the completion of job %s in the job store "
+                                                   "in the state directory %s: %s. Nothing was moved; call "
+                                                   "Complete again.", w->job->id, m->config.state_dir, strerror(-r));
+                                w->e.kind = CALL_ERROR_IO;
+                        }
                 }
         manager_crash_point("complete-renaming");
         b->renaming = true;
@@ -281,6 +280,7 @@ static void complete_step_renamed(FileBatch *fb) {
                         f->committed = false;
                         continue;
                 }
+                w->moved = true;
                 /* A rename whose directory is not known to be on disk stays recorded with its
                  * temporary name: a restart checks which of the two names exists. */
                 if (op->dir_sync_r < 0)
@@ -305,6 +305,13 @@ static void complete_step_renamed(FileBatch *fb) {
                                 if (!j->files[i]->committed)
                                         cw->partial = true;
                         cw->r = job_apply(j, JOB_EVENT_COMPLETE, &cw->e);
+                        if (cw->r < 0 && cw->e.kind == CALL_ERROR_IO && cw->moved)
+                                /* The files are in place already: say so, not "nothing changed". */
+                                (void) call_error_set(&cw->e, cw->r, CALL_ERROR_IO,
+                                                      "The files of job %s are in place, but the job store in the "
+                                                      "state directory %s cannot record that it is complete: %s. "
+                                                      "Call Complete again.", j->id, m->config.state_dir,
+                                                      strerror(-cw->r));
                         if (cw->r >= 0)
                                 log_job_info(j->id, j->owner, NULL, "Completed%s.", cw->partial ? " partially" : "");
                 } else if (cw->r >= 0)

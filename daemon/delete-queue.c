@@ -23,8 +23,7 @@ void delete_queue_entry_free(DeleteEntry *d) {
 
 static void manager_drop_delete(Manager *m, DeleteEntry *d) {
         list_remove(&m->pending_deletes, &d->node);
-        if (m->store)
-                (void) store_remove_pending_delete(m->store, d->rec.url);
+        (void) store_remove_pending_delete(m->store, d->rec.url);
         delete_queue_entry_free(d);
         idle_check(m);
 }
@@ -80,8 +79,7 @@ static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char 
         if (delay > DELETE_RETRY_MAX_USEC)
                 delay = DELETE_RETRY_MAX_USEC;
         d->rec.next_try = now + delay;
-        if (m->store)
-                (void) store_save_pending_delete(m->store, &d->rec);
+        (void) store_save_pending_delete(m->store, &d->rec);
         log_info("Cannot delete the partial upload at %s yet (%s); trying again in %" PRIu64 " s.",
                  d->rec.url, message, delay / USEC_PER_SEC);
 
@@ -120,7 +118,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
                 return -ENOMEM;
         }
         list_prepend(&m->pending_deletes, &d->node);
-        if (save && m->store)
+        if (save)
                 (void) store_save_pending_delete(m->store, &d->rec);
 
         if (d->rec.next_try > manager_now_realtime(m)) {

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "manager-internal.h"
 #include "store.h"
+#include "url-strip.h"
 #include "util.h"
 
 #define MAX_RESTARTS 3
@@ -55,7 +56,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         switch (res->outcome) {
         case TRANSFER_OK: {
                 /* One commit for this file's end and the next file's write-ahead record. */
-                bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
+                bool in_transaction = store_begin(j->manager->store) >= 0;
                 f->completed = true;
                 f->bytes_total = f->bytes_transferred;
                 checkpoint_save_file(j, j->current);
@@ -150,8 +151,8 @@ void download_start(Job *j) {
                 /* Write-ahead: the store knows of the file before it exists, so a crash right
                  * after creating it cannot leave an orphan. */
                 f->temp_exists = true;
-                r = m->store ? store_save_file(m->store, j, j->current) : 0;
-                if (r >= 0 && m->store)
+                r = store_save_file(m->store, j, j->current);
+                if (r >= 0)
                         r = store_commit(m->store);
                 if (r < 0) {
                         f->temp_exists = false;
@@ -209,7 +210,9 @@ void download_start(Job *j) {
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {
                 j->fd = safe_close(j->fd);
-                snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", f->url, strerror(-r));
+                char shown[HTTP_URL_SHOWN_MAX];
+                snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", url_strip(shown, sizeof shown, f->url),
+                         strerror(-r));
                 job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
                 return;
         }

@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "http-util.h"
+#include "safe-text.h"
+#include "url-strip.h"
 #include "util.h"
 
 bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len) {
@@ -88,10 +90,12 @@ bool http_parse_status_line(const char *line, size_t len, long *ret_status, char
         *ret_status = code;
         reason[0] = 0;
         if (consumed > 0) {
-                snprintf(reason, reason_size, "%s", buf + consumed);
-                size_t r = strlen(reason);
-                while (r > 0 && isspace((unsigned char) reason[r - 1]))
-                        reason[--r] = 0;
+                /* The server's own words, made safe for the job's messages (and cut between
+                 * characters, not inside one). */
+                char *e = buf + strlen(buf);
+                while (e > buf + consumed && isspace((unsigned char) e[-1]))
+                        *--e = 0;
+                safe_text_copy(reason, reason_size, buf + consumed);
         }
         return true;
 }
@@ -111,8 +115,12 @@ void http_result_from_status(long status, const char *reason, uint64_t retry_aft
         r->outcome = http_status_is_transient(status) ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
         r->error_name = ERROR_NAME_HTTP;
         r->retry_after_usec = retry_after_usec;
+        char shown[HTTP_URL_SHOWN_MAX];
+
         snprintf(sum, sum_size, "HTTP %ld%s%s", status, reason[0] ? " " : "", reason);
-        snprintf(msg, msg_size, "%s for %s", sum, url);
+        utf8_trim_partial(sum);
+        snprintf(msg, msg_size, "%s for %s", sum, url_strip(shown, sizeof shown, url));
+        utf8_trim_partial(msg);
         r->summary = sum;
         r->message = msg;
 }
@@ -164,7 +172,10 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
         default:
                 break;
         }
-        snprintf(msg, msg_size, "%s for %s", what, url);
+        char shown[HTTP_URL_SHOWN_MAX];
+
+        snprintf(msg, msg_size, "%s for %s", what, url_strip(shown, sizeof shown, url));
+        utf8_trim_partial(msg);
         r->message = msg;
 }
 

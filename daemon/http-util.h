@@ -29,12 +29,16 @@ typedef struct TransferResult {
         int local_errno;            /* for LocalFile errors */
 } TransferResult;
 
+/* Room for a URL as messages show it (url-strip.h): the longest accepted URL, stripped. */
+#define HTTP_URL_SHOWN_MAX 2304
+
 /* True when `line` is the header `name` (case-insensitive); returns its trimmed value. */
 bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len);
 bool http_parse_u64(const char *s, size_t n, uint64_t *ret);
 /* Retry-After as a delay from now in µs (seconds or an HTTP date); 0 when absent or past. */
 uint64_t http_parse_retry_after(const char *v, size_t n);
-/* "HTTP/1.1 404 Not Found" → 404, "Not Found" (HTTP/2 has no reason phrase). */
+/* "HTTP/1.1 404 Not Found" → 404, "Not Found" (HTTP/2 has no reason phrase). The reason is
+ * the server's: it comes back as safe text (safe-text.h), cut to reason_size. */
 bool http_parse_status_line(const char *line, size_t len, long *ret_status, char *reason, size_t reason_size);
 bool http_status_is_transient(long status);
 
@@ -43,7 +47,8 @@ bool http_status_is_transient(long status);
 char *http_url_origin(const char *url);
 bool http_same_origin(const char *a, const char *b);
 
-/* Fills *r for a response with an error status. msg/sum are the caller's buffers. */
+/* Fills *r for a response with an error status. msg/sum are the caller's buffers; messages
+ * name the URL without its credentials (url-strip.h). */
 void http_result_from_status(long status, const char *reason, uint64_t retry_after_usec, const char *url,
                              TransferResult *r, char *msg, size_t msg_size, char *sum, size_t sum_size);
 /* Fills *r for a failure of curl itself (no usable response). */

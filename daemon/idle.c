@@ -62,8 +62,6 @@ bool manager_is_idle(Manager *m) {
         /* A file operation under way owes a reply or a record. */
         if (io_pool_busy(m->io_pool) > 0)
                 return false;
-        if (!m->store)
-                return list_is_empty(&m->jobs) && list_is_empty(&m->retained) && list_is_empty(&m->pending_unlinks);
         return m->n_busy == 0;
 }
 

@@ -2,6 +2,7 @@
 /* Carrying out the state machine's actions for an event. */
 #include "log.h"
 #include "manager-internal.h"
+#include "safe-text.h"
 #include "store.h"
 #include "tus.h"
 #include "util.h"
@@ -40,22 +41,20 @@ void job_stop_transfer(Job *j) {
         job_stop_transfer_full(j, true);
 }
 
-static void job_clear_error(Job *j) {
-        idle_uncount(j);
-        j->error_name = mfree(j->error_name);
-        j->error_message = mfree(j->error_message);
-        j->error_summary = mfree(j->error_summary);
-        idle_recount(j);
-}
-
+/* The message comes partly from a server (a reason phrase, a Location) and is read over D-Bus:
+ * URLs lose their credentials, and it becomes valid UTF-8 without control characters. */
 void job_set_error(Job *j, ErrorName name, const char *message, const char *summary) {
         assert(j);
+        assert(message);
+        assert(summary);
 
         idle_uncount(j);
         /* The record keeps the contract's string: the store holds it as it is. */
         (void) free_and_strdup(&j->error_name, error_name_to_string(name));
-        (void) free_and_strdup(&j->error_message, message);
-        (void) free_and_strdup(&j->error_summary, summary);
+        free(j->error_message);
+        j->error_message = safe_message_dup(message, JOB_ERROR_MESSAGE_MAX);
+        free(j->error_summary);
+        j->error_summary = safe_message_dup(summary, JOB_ERROR_SUMMARY_MAX);
         idle_recount(j);
 }
 
@@ -76,9 +75,58 @@ static const char *event_verb(JobEvent e) {
         }
 }
 
-/* Runs one event through the state machine and performs its actions in the fixed order:
- * stop the transfer, act on files, change the state, tell the observer. START_TRANSFER and
- * AUTO_COMPLETE are left to the caller, which runs them once this returns. */
+/* The job's row as the event leaves it, worked out before anything changes: the store gets it
+ * first (durable intent first), then the job takes it on (job_take_row). A shallow copy that
+ * shares the job's strings and files: it frees nothing and does not outlive the call. */
+static Job job_row_after(const Job *j, const JobTransition *t, JobEvent event, uint64_t retry_after_usec,
+                         uint64_t now) {
+        Job row = *j;
+
+        if (t->actions & JOB_ACTION_DISARM_RETRY)
+                row.retry_time = 0;
+        if (t->actions & JOB_ACTION_CLEAR_ERROR)
+                row.error_name = row.error_message = row.error_summary = NULL;
+        if (t->actions & JOB_ACTION_RECORD_ERROR)
+                row.error_count++;
+        row.state = t->state;
+        if (t->actions & JOB_ACTION_ARM_RETRY)
+                row.retry_time = retry_due_time(j, retry_after_usec, now);
+        if (t->state == JOB_QUEUED && j->state != JOB_QUEUED && event == JOB_EVENT_RESUME)
+                row.last_progress_time = now;
+        if (t->state == JOB_TRANSFERRED)
+                row.completion_time = now;
+        if (job_state_is_final(t->state)) {
+                row.retire_time = now;
+                /* Headers are secrets a final job has no use for: not in the store either. */
+                row.http_headers = NULL;
+        }
+        if (t->state != j->state || event < JOB_EVENT_START)
+                row.modification_time = now;
+        return row;
+}
+
+static void job_take_row(Job *j, const Job *row) {
+        idle_uncount(j);
+        if (!row->error_name) {
+                j->error_name = mfree(j->error_name);
+                j->error_message = mfree(j->error_message);
+                j->error_summary = mfree(j->error_summary);
+        }
+        j->error_count = row->error_count;
+        j->state = row->state;
+        j->retry_time = row->retry_time;
+        j->last_progress_time = row->last_progress_time;
+        j->completion_time = row->completion_time;
+        j->retire_time = row->retire_time;
+        j->modification_time = row->modification_time;
+        idle_recount(j);
+}
+
+/* Runs one event through the state machine and performs its actions in the fixed order: store
+ * the change, stop the transfer, act on files, change the state, tell the observer.
+ * START_TRANSFER and AUTO_COMPLETE are left to the caller, which runs them once this returns.
+ * A call (an event before JOB_EVENT_START) whose change the store refuses fails and changes
+ * nothing; for other events the failure is logged by the store and the job goes on. */
 int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError *e) {
         JobContext ctx = job_context(j);
         JobTransition t;
@@ -106,58 +154,55 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         }
 
         JobState old = j->state;
-
-        if (t.actions & JOB_ACTION_STOP_TRANSFER)
-                job_stop_transfer_full(j, !(t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES)));
-        if (t.actions & JOB_ACTION_DISARM_RETRY)
-                retry_disarm(j);
-        if (t.actions & JOB_ACTION_CLEAR_ERROR)
-                job_clear_error(j);
-        if (t.actions & JOB_ACTION_RECORD_ERROR)
-                j->error_count++;
-
-        idle_uncount(j);
-        j->state = t.state;
-        idle_recount(j);
-        /* A run of bytes ends or starts here: no sample of another run counts for Rate. */
-        if (t.state != old && (old == JOB_TRANSFERRING || t.state == JOB_TRANSFERRING))
-                job_rate_reset(j);
-        if (event == JOB_EVENT_RESUME)
-                j->failures_in_row = 0;
-
-        if (t.actions & JOB_ACTION_ARM_RETRY)
-                retry_arm(j, retry_after_usec);
-        if (t.state == JOB_QUEUED && old != JOB_QUEUED && event == JOB_EVENT_RESUME)
-                j->last_progress_time = manager_now_realtime(j->manager);
-        if (t.state == JOB_TRANSFERRED)
-                j->completion_time = manager_now_realtime(j->manager);
-        if (job_state_is_final(t.state))
-                j->retire_time = manager_now_realtime(j->manager);
-        bool changed = t.state != old || event < JOB_EVENT_START;
-        if (changed)
-                j->modification_time = manager_now_realtime(j->manager);
+        bool call = event < JOB_EVENT_START;
+        bool changed = t.state != old || call;
+        Job row = job_row_after(j, &t, event, retry_after_usec, manager_now_realtime(j->manager));
 
         /* Durable intent first: once "cancelled" is stored, a crash before the unlinks below
          * is finished by the next start, which removes what the store still lists. A move
          * between queued, connecting and transferring is not stored: a restart makes all three
          * queued (it costs one commit per job and state otherwise; ModificationTime may come
-         * back a little older after a crash). */
-        if (changed && (event < JOB_EVENT_START || job_state_change_is_durable(old, t.state)))
-                checkpoint_save_row(j);
+         * back a little older after a crash). Files are stored with the row when they are
+         * what the call adds. */
+        if (changed && (call || job_state_change_is_durable(old, t.state))) {
+                r = event == JOB_EVENT_ADD_FILES ? checkpoint_store_whole(j, &row) : checkpoint_store_row(j, &row);
+                if (r < 0 && call)
+                        return checkpoint_store_error(j, r, e);
+        }
+
+        if (t.actions & JOB_ACTION_STOP_TRANSFER)
+                job_stop_transfer_full(j, !(t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES)));
+        if (t.actions & JOB_ACTION_DISARM_RETRY)
+                retry_disarm(j);
+        job_take_row(j, &row);
+        /* A run of bytes ends or starts here: no sample of another run counts for Rate. */
+        if (t.state != old && (old == JOB_TRANSFERRING || t.state == JOB_TRANSFERRING))
+                job_rate_reset(j);
+        if (event == JOB_EVENT_RESUME)
+                j->failures_in_row = 0;
+        if (t.actions & JOB_ACTION_ARM_RETRY)
+                retry_arm(j);
+
+        /* The server's copy of a cancelled upload goes too (with the job's headers, which go
+         * from the job now); Cancel never waits on the network. */
+        if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
+                delete_queue_add_upload(j->manager, j);
+        unsigned also = 0;
+        if (job_state_is_final(t.state) && j->http_headers) {
+                j->http_headers = strv_free(j->http_headers);
+                also = JOB_CHANGE_SETTINGS;  /* HttpHeaderNames */
+        }
+
         if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
                 if (event == JOB_EVENT_CANCEL)
                         manager_crash_point("cancel-committed");
                 /* On a worker thread: the state below is told once the files are gone, as it
                  * was when the unlinks ran here, and the call replies after that. */
                 if (pending_unlink_start(j, t.actions & JOB_ACTION_UNLINK_TEMPORARIES))
-                        j->signals_deferred = changed;
+                        j->signals_deferred = changed ? JOB_CHANGE_STATE : 0;
                 else
                         checkpoint_save(j);
         }
-
-        /* The server's copy of a cancelled upload goes too; Cancel never waits on the network. */
-        if (event == JOB_EVENT_CANCEL && j->type == JOB_UPLOAD && j->upload_url)
-                delete_queue_add_upload(j->manager, j);
 
         if (changed && t.state != old && checkpoint_is_marked(j)) {
                 /* The state change carries the counters; keep the checkpoint too. */
@@ -166,10 +211,11 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         }
         /* A caller's transaction may be open (a finished file and what follows): what it
          * holds is durable before anyone hears of the change. */
-        if (j->manager->store)
-                (void) store_commit(j->manager->store);
-        if (changed && !j->signals_deferred)
-                manager_notify_changed(j, JOB_CHANGE_STATE);
+        (void) store_commit(j->manager->store);
+        if (changed && j->signals_deferred)
+                j->signals_deferred |= JOB_CHANGE_STATE | also;
+        else if (changed)
+                manager_notify_changed(j, JOB_CHANGE_STATE | also);
 
         if (t.state != old)
                 log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),
@@ -197,13 +243,23 @@ int job_apply(Job *j, JobEvent event, CallError *e) {
 
 void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
               uint64_t retry_after_usec) {
+        JobEvent event = fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT;
+        JobContext ctx = job_context(j);
+        JobTransition t;
         int r;
 
         assert(j);
         assert(message);
 
+        /* Only a job that can fail takes the error: outside the error states ErrorName stays
+         * empty. */
+        if (job_transition(j->state, event, &ctx, &t) < 0) {
+                log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s",
+                             message);
+                return;
+        }
         job_set_error(j, name, message, summary);
-        r = job_apply_full(j, fatal ? JOB_EVENT_FAIL_FATAL : JOB_EVENT_FAIL_TRANSIENT, retry_after_usec, NULL);
+        r = job_apply_full(j, event, retry_after_usec, NULL);
         /* A retry logs the failure with its delay (retry_arm()); anything else here. */
         if (r < 0 || !(r & JOB_ACTION_ARM_RETRY))
                 log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL, "%s",

@@ -9,6 +9,7 @@
 
 #include "job-record.h"
 #include "manager-internal.h"
+#include "url-strip.h"
 #include "util.h"
 
 uint64_t job_bytes_total(const Job *j) {
@@ -51,7 +52,25 @@ FsDir job_file_dir(const JobFile *f) {
         return (FsDir) { .path = f->dir, .dev = f->dir_dev, .ino = f->dir_ino };
 }
 
+/* libcurl is lenient: it takes "http:///etc/passwd" for "http://etc/passwd" and "http:/x" for
+ * "http://x". The contract wants "scheme://" followed by a host, as written. */
+static bool url_names_host(const char *url, const char *scheme) {
+        const char *authority, *host;
+        size_t n;
+
+        if (strncasecmp(url, scheme, strlen(scheme)) != 0 || strncmp(url + strlen(scheme), "://", 3) != 0)
+                return false;
+        authority = url + strlen(scheme) + 3;
+        n = strcspn(authority, "/?#");
+        host = authority;
+        for (size_t i = 0; i < n; i++)
+                if (authority[i] == '@')
+                        host = authority + i + 1;
+        return host < authority + n && *host != ':';
+}
+
 static int validate_url(Manager *m, const char *url, CallError *e) {
+        char shown[512];
         CURLU *h;
         char *scheme = NULL, *host = NULL;
         int r = 0;
@@ -65,13 +84,15 @@ static int validate_url(Manager *m, const char *url, CallError *e) {
                         return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
                                               "The URL contains a space or control character; percent-encode it.");
 
+        /* Messages name the URL without what may be a credential. */
+        url_strip(shown, sizeof shown, url);
         h = curl_url();
         if (!h)
                 return -ENOMEM;
         if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
             curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
                 r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
-                                   "'%s' is not a valid URL; expected http://host/path or https://host/path.", url);
+                                   "'%s' is not a valid URL; expected http://host/path or https://host/path.", shown);
                 goto finish;
         }
         if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
@@ -80,8 +101,10 @@ static int validate_url(Manager *m, const char *url, CallError *e) {
                                    scheme);
                 goto finish;
         }
-        if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || isempty(host))
-                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS, "The URL '%s' has no host name.", url);
+        if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || isempty(host) || !url_names_host(url, scheme))
+                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                   "The URL '%s' has no host name; expected http://host/path or https://host/path.",
+                                   shown);
 finish:
         curl_free(scheme);
         curl_free(host);
@@ -205,6 +228,16 @@ static bool job_has_path(const Job *j, const char *path) {
         return false;
 }
 
+size_t job_files_room(const Job *j) {
+        assert(j);
+
+        if (j->type == JOB_UPLOAD)
+                return j->n_files < 1 ? 1 - j->n_files : 0;
+        if (j->owner == 0)
+                return SIZE_MAX;
+        return j->n_files < j->manager->config.max_files_per_job ? j->manager->config.max_files_per_job - j->n_files : 0;
+}
+
 int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e) {
         Manager *m = j->manager;
         JobFile **added;
@@ -230,8 +263,9 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
                                       "An upload job holds exactly one file; create another job for more.");
         if (j->owner != 0 && j->n_files + n > m->config.max_files_per_job)
                 return call_error_set(e, -E2BIG, CALL_ERROR_TOO_MANY_FILES,
-                                      "A job may hold at most %u files; this one has %zu and %zu more were given.",
-                                      m->config.max_files_per_job, j->n_files, n);
+                                      "A job may hold at most %u files (MaxFilesPerJob= in xferd.conf); this one has "
+                                      "%zu, so at most %zu more can be added.",
+                                      m->config.max_files_per_job, j->n_files, job_files_room(j));
 
         added = calloc(n, sizeof *added);
         if (!added)
@@ -258,11 +292,17 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
                 goto fail;
         memcpy(j->files + j->n_files, added, n * sizeof *added);
         j->n_files += n;
-        free(added);
-        checkpoint_save(j);
 
+        /* Stored with the files (job_apply stores the whole job for this event); a store that
+         * refuses them leaves the job without them. */
+        r = job_apply(j, JOB_EVENT_ADD_FILES, e);
+        if (r < 0) {
+                j->n_files -= n;
+                goto fail;
+        }
+        free(added);
         manager_notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
-        return job_apply(j, JOB_EVENT_ADD_FILES, e);
+        return 0;
 
 fail:
         dir_check_done(&check);

@@ -101,7 +101,7 @@ struct Job {
         struct JobCall *unlink_waiters;         /* replies once they are gone */
         struct JobCall *deferred_cancels;       /* Cancels that wait for the renames to end */
         bool cancel_deferred;                   /* … and one nobody waits for */
-        bool signals_deferred;                  /* the final state is told once the files are gone */
+        unsigned signals_deferred;              /* JobChange bits told once the files are gone */
         bool expire_pending;                    /* retention ended while pinned */
 };
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The writable properties of a job. */
+/* The writable properties of a job, and its headers. Each change is stored before anyone
+ * hears of it; a change the store refuses is undone and the call fails. */
 #include <inttypes.h>
 
 #include "http-util.h"
 #include "manager-internal.h"
+#include "safe-text.h"
 #include "util.h"
 
 int job_check_text(const char *what, const char *s, size_t max, CallError *e) {
@@ -15,6 +17,11 @@ int job_check_text(const char *what, const char *s, size_t max, CallError *e) {
         if (n > max)
                 return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
                                       "The %s is %zu bytes long; at most %zu are allowed.", what, n, max);
+        /* It is shown on terminals and sent to D-Bus clients as it is. */
+        if (!safe_text_is_clean(s))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "The %s contains a control character (or is not valid UTF-8); "
+                                      "use printable text only.", what);
         return 0;
 }
 
@@ -29,15 +36,34 @@ int job_check_not_final(Job *j, const char *what, CallError *e) {
         return 0;
 }
 
-int job_set_http_headers(Job *j, char * const *headers, CallError *e) {
-        char **copy;
-        int r;
+static uint64_t headers_bytes(char * const *headers) {
+        uint64_t n = 0;
 
-        assert(j);
+        for (char * const *h = headers; h && *h; h++)
+                n += strlen(*h);
+        return n;
+}
 
-        r = job_check_not_final(j, "its headers", e);
-        if (r < 0)
-                return r;
+/* The bytes of header lines the owner's other jobs hold (final jobs hold none). */
+static uint64_t owner_headers_bytes(const Job *j) {
+        uint64_t n = 0;
+
+        for (const Job *k = job_first(&j->manager->jobs); k; k = job_next(k))
+                if (k != j && k->owner == j->owner)
+                        n += headers_bytes(k->http_headers);
+        return n;
+}
+
+static int check_headers(Job *j, char * const *headers, CallError *e) {
+        const ManagerConfig *c = &j->manager->config;
+        size_t n = strv_length(headers);
+        uint64_t bytes;
+
+        /* The count first: bus/ reads no more than one header past it. */
+        if (n > c->max_http_headers)
+                return call_error_set(e, -E2BIG, CALL_ERROR_LIMITS_EXCEEDED,
+                                      "A job may have at most %" PRIu32 " extra headers (MaxHttpHeaders= in "
+                                      "xferd.conf); more were given.", c->max_http_headers);
         for (char * const *h = headers; h && *h; h++) {
                 const char *colon = strchr(*h, ':');
                 if (!colon || colon == *h || strpbrk(*h, "\r\n"))
@@ -51,16 +77,64 @@ int job_set_http_headers(Job *j, char * const *headers, CallError *e) {
                         return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
                                               "A header may be at most 8192 bytes long.");
         }
+        bytes = headers_bytes(headers);
+        if (bytes > c->max_http_header_bytes)
+                return call_error_set(e, -E2BIG, CALL_ERROR_LIMITS_EXCEEDED,
+                                      "The headers of a job may have at most %" PRIu64 " bytes together "
+                                      "(MaxHttpHeaderBytes= in xferd.conf); these have %" PRIu64 " or more.",
+                                      c->max_http_header_bytes, bytes);
+        if (j->owner != 0) {
+                uint64_t others = owner_headers_bytes(j);
+                if (others + bytes > c->max_http_header_bytes_per_user)
+                        return call_error_set(e, -E2BIG, CALL_ERROR_LIMITS_EXCEEDED,
+                                              "The headers of all jobs of a user may have at most %" PRIu64 " bytes "
+                                              "together (MaxHttpHeaderBytesPerUser= in xferd.conf); the other jobs "
+                                              "have %" PRIu64 " and these %" PRIu64 ".",
+                                              c->max_http_header_bytes_per_user, others, bytes);
+        }
+        return 0;
+}
+
+size_t job_max_http_headers(const Job *j) {
+        assert(j);
+        return j->manager->config.max_http_headers;
+}
+
+uint64_t job_max_http_header_bytes(const Job *j) {
+        assert(j);
+        return j->manager->config.max_http_header_bytes;
+}
+
+int job_set_http_headers(Job *j, char * const *headers, CallError *e) {
+        char **copy, **old;
+        int r;
+
+        assert(j);
+
+        r = job_check_not_final(j, "its headers", e);
+        if (r < 0)
+                return r;
+        r = check_headers(j, headers, e);
+        if (r < 0)
+                return r;
         copy = strv_copy(headers);
         if (!copy)
                 return -ENOMEM;
-        strv_free(j->http_headers);
+        old = j->http_headers;
         j->http_headers = copy;
+        r = job_apply(j, JOB_EVENT_MODIFY, e);
+        if (r < 0) {
+                j->http_headers = old;
+                strv_free(copy);
+                return r;
+        }
+        strv_free(old);
         manager_notify_changed(j, JOB_CHANGE_SETTINGS);
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        return 0;
 }
 
 static int job_set_string(Job *j, char **field, const char *what, const char *s, size_t max, CallError *e) {
+        char *copy, *old;
         int r;
 
         r = job_check_not_final(j, what, e);
@@ -71,137 +145,127 @@ static int job_set_string(Job *j, char **field, const char *what, const char *s,
                 return r;
         if (streq(*field, s))
                 return 0;
-        r = free_and_strdup(field, s);
-        if (r < 0)
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        old = *field;
+        *field = copy;
+        r = job_apply(j, JOB_EVENT_MODIFY, e);
+        if (r < 0) {
+                *field = old;
+                free(copy);
                 return r;
+        }
+        free(old);
         manager_notify_changed(j, JOB_CHANGE_TEXT);
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        return 0;
 }
 
 int job_set_display_name(Job *j, const char *s, CallError *e) {
         assert(j);
         assert(s);
-
-        return job_set_string(j, &j->display_name, "display name", s, DISPLAY_NAME_MAX, e);
+        return job_set_string(j, &j->display_name, "display name", s, JOB_DISPLAY_NAME_MAX, e);
 }
 
 int job_set_description(Job *j, const char *s, CallError *e) {
         assert(j);
         assert(s);
-
-        return job_set_string(j, &j->description, "description", s, DESCRIPTION_MAX, e);
+        return job_set_string(j, &j->description, "description", s, JOB_DESCRIPTION_MAX, e);
 }
 
-/* A setting changed on a job that may still change: told, and stored through the state
- * machine's MODIFY event. */
-static int job_setting_changed(Job *j, CallError *e) {
+/* Sets a plain field (size bytes at field) to value, stores the job and tells the observer.
+ * Returns 1 when the value changed, 0 when it was the same already (nothing is stored then),
+ * or a negative errno with *e filled and the field as it was. */
+static int job_set_field(Job *j, void *field, const void *value, size_t size, const char *what, CallError *e) {
+        uint8_t old[sizeof(uint64_t)];
+        int r;
+
+        assert(size <= sizeof old);
+
+        r = job_check_not_final(j, what, e);
+        if (r < 0)
+                return r;
+        if (memcmp(field, value, size) == 0)
+                return 0;
+        memcpy(old, field, size);
+        memcpy(field, value, size);
+        r = job_apply(j, JOB_EVENT_MODIFY, e);
+        if (r < 0) {
+                memcpy(field, old, size);
+                return r;
+        }
         manager_notify_changed(j, JOB_CHANGE_SETTINGS);
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        return 1;
 }
 
-int job_set_allow_insecure_redirect(Job *j, bool v, CallError *e) {
+int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e) {
         int r;
 
         assert(j);
-
-        r = job_check_not_final(j, "AllowInsecureRedirect", e);
-        if (r < 0)
-                return r;
-        if (j->allow_insecure_redirect == v)
-                return 0;
-        j->allow_insecure_redirect = v;
-        return job_setting_changed(j, e);
+        r = job_set_field(j, &j->allow_insecure_redirect, &b, sizeof b, "AllowInsecureRedirect", e);
+        return r < 0 ? r : 0;
 }
 
-int job_set_no_progress_timeout(Job *j, uint32_t v, CallError *e) {
+int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e) {
         int r;
 
         assert(j);
-
-        r = job_check_not_final(j, "NoProgressTimeout", e);
-        if (r < 0)
-                return r;
-        if (j->no_progress_timeout == v)
-                return 0;
-        j->no_progress_timeout = v;
-        return job_setting_changed(j, e);
+        r = job_set_field(j, &j->no_progress_timeout, &secs, sizeof secs, "NoProgressTimeout", e);
+        return r < 0 ? r : 0;
 }
 
 int job_set_auto_complete(Job *j, bool b, CallError *e) {
-        assert(j);
+        int r;
 
-        int r = job_check_not_final(j, "AutoComplete", e);
-        if (r < 0)
-                return r;
-        if (j->auto_complete == b)
-                return 0;
-        j->auto_complete = b;
-        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
-        r = job_apply(j, JOB_EVENT_MODIFY, e);
+        assert(j);
+        r = job_set_field(j, &j->auto_complete, &b, sizeof b, "AutoComplete", e);
         /* Switched on for a job that is already transferred: complete it now. */
-        if (r >= 0 && b && j->state == JOB_TRANSFERRED)
+        if (r > 0 && b && j->state == JOB_TRANSFERRED)
                 complete_auto_queue(j);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 int job_set_priority(Job *j, JobPriority p, CallError *e) {
-        assert(j);
+        int r;
 
-        int r = job_check_not_final(j, "its priority", e);
-        if (r < 0)
-                return r;
-        if (j->priority == p)
-                return 0;
-        j->priority = p;
-        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
-        scheduler_wake(j->manager);
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        assert(j);
+        r = job_set_field(j, &j->priority, &p, sizeof p, "its priority", e);
+        if (r > 0)
+                scheduler_wake(j->manager);
+        return r < 0 ? r : 0;
 }
 
 int job_set_bandwidth_limit(Job *j, uint64_t bps, CallError *e) {
-        assert(j);
+        int r;
 
-        int r = job_check_not_final(j, "its bandwidth limit", e);
-        if (r < 0)
-                return r;
-        if (j->bandwidth_limit == bps)
-                return 0;
-        j->bandwidth_limit = bps;
-        scheduler_apply_rates(j->manager);
-        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        assert(j);
+        r = job_set_field(j, &j->bandwidth_limit, &bps, sizeof bps, "its bandwidth limit", e);
+        if (r > 0)
+                scheduler_apply_rates(j->manager);
+        return r < 0 ? r : 0;
 }
 
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
-        uint32_t floor = j->manager->config.retry_delay_floor;
+        uint32_t floor;
         int r;
 
         assert(j);
 
+        floor = j->manager->config.retry_delay_floor;
         r = job_check_not_final(j, "its retry delay", e);
         if (r < 0)
                 return r;
         if (secs < floor)
                 return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
                                       "MinimumRetryDelay must be at least %" PRIu32 " seconds.", floor);
-        if (j->minimum_retry_delay == secs)
-                return 0;
-        j->minimum_retry_delay = secs;
-        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        r = job_set_field(j, &j->minimum_retry_delay, &secs, sizeof secs, "its retry delay", e);
+        return r < 0 ? r : 0;
 }
 
 int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e) {
         int r;
 
         assert(j);
-
-        r = job_check_not_final(j, "its notification interval", e);
-        if (r < 0)
-                return r;
-        if (j->minimum_notification_interval == ms)
-                return 0;
-        j->minimum_notification_interval = ms;
-        manager_notify_changed(j, JOB_CHANGE_SETTINGS);
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        r = job_set_field(j, &j->minimum_notification_interval, &ms, sizeof ms, "its notification interval", e);
+        return r < 0 ? r : 0;
 }

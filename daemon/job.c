@@ -135,7 +135,7 @@ static int transition_failure(JobState state, bool fatal, const JobContext *ctx,
                    JOB_ACTION_RECORD_ERROR | JOB_ACTION_ARM_RETRY | JOB_ACTION_SCHEDULE);
 }
 
-int job_transition(JobState state, JobEvent event, const JobContext *ctx, JobTransition *ret) {
+static int transition(JobState state, JobEvent event, const JobContext *ctx, JobTransition *ret) {
         if (state < 0 || state >= _JOB_STATE_MAX || !ctx || !ret)
                 return -EINVAL;
 
@@ -255,4 +255,18 @@ int job_transition(JobState state, JobEvent event, const JobContext *ctx, JobTra
         }
 
         return -EINVAL;
+}
+
+static bool state_is_error(JobState s) {
+        return s == JOB_ERROR || s == JOB_TRANSIENT_ERROR;
+}
+
+int job_transition(JobState state, JobEvent event, const JobContext *ctx, JobTransition *ret) {
+        int r = transition(state, event, ctx, ret);
+
+        /* The contract: ErrorName and ErrorMessage are empty outside error and transient-error,
+         * whichever way a job leaves them. */
+        if (r >= 0 && state_is_error(state) && !state_is_error(ret->state))
+                ret->actions |= JOB_ACTION_CLEAR_ERROR;
+        return r;
 }

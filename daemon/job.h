@@ -69,7 +69,7 @@ typedef enum JobAction {
         JOB_ACTION_SCHEDULE            = 1u << 5,  /* the scheduler should look again */
         JOB_ACTION_START_TRANSFER      = 1u << 6,
         JOB_ACTION_RECORD_ERROR        = 1u << 7,  /* keep ErrorName/ErrorMessage, count it */
-        JOB_ACTION_CLEAR_ERROR         = 1u << 8,
+        JOB_ACTION_CLEAR_ERROR         = 1u << 8,  /* on every way out of error and transient-error */
         JOB_ACTION_EMIT_FAILED         = 1u << 9,
         JOB_ACTION_EMIT_TRANSFERRED    = 1u << 10,
         JOB_ACTION_AUTO_COMPLETE       = 1u << 11,

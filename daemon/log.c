@@ -12,6 +12,8 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "safe-text.h"
+#include "url-strip.h"
 
 #define LOG_MESSAGE_MAX 4096
 #define LOG_URL_MAX 2300
@@ -62,51 +64,22 @@ bool log_to_journal(void) {
         return journal > 0;
 }
 
-/* The URL without what may be a credential: "user:password@" in the authority, the query and
- * the fragment. */
-static void url_sanitize(const char *url, char *buf, size_t size) {
-        const char *scheme_end = strstr(url, "://");
-        const char *authority = scheme_end ? scheme_end + 3 : url;
-        size_t authority_len = strcspn(authority, "/?#");
-        const char *at = NULL;
-        size_t n = 0;
-
-        for (size_t i = 0; i < authority_len; i++)
-                if (authority[i] == '@')
-                        at = authority + i;
-
-        if (at) {
-                n = (size_t) (authority - url);
-                if (n >= size)
-                        n = size - 1;
-                memcpy(buf, url, n);
-                authority_len -= (size_t) (at + 1 - authority);
-                authority = at + 1;
-        } else {
-                authority_len += (size_t) (authority - url);
-                authority = url;
-        }
-        /* From the host on, up to the query or fragment. */
-        size_t rest = authority_len + strcspn(authority + authority_len, "?#");
-        if (rest > size - 1 - n)
-                rest = size - 1 - n;
-        memcpy(buf + n, authority, rest);
-        buf[n + rest] = 0;
-}
-
 _printf_(9, 0)
 static void log_write(int level, int error, const char *job_id, uid_t owner_uid, const char *url,
                       const char *file, int line, const char *func, const char *format, va_list ap) {
-        char message[LOG_MESSAGE_MAX];
+        char raw[LOG_MESSAGE_MAX], message[LOG_MESSAGE_MAX];
         int n;
 
-        n = vsnprintf(message, sizeof message, format, ap);
+        n = vsnprintf(raw, sizeof raw, format, ap);
         if (n < 0)
-                snprintf(message, sizeof message, "%s", format);
-        else if (error != 0 && (size_t) n < sizeof message)
+                snprintf(raw, sizeof raw, "%s", format);
+        else if (error != 0 && (size_t) n < sizeof raw)
                 /* The cause goes last, so messages read "Failed to open x: No such file or
                  * directory". */
-                snprintf(message + n, sizeof message - (size_t) n, ": %s", strerror(error));
+                snprintf(raw + n, sizeof raw - (size_t) n, ": %s", strerror(error));
+        /* Messages name URLs, paths and what servers said: no credentials in a log, and nothing
+         * a terminal would act on. */
+        safe_message_copy(message, sizeof message, raw);
 
         if (log_to_journal()) {
                 char priority[sizeof "PRIORITY=" + 12], errno_field[sizeof "ERRNO=" + 12];
@@ -148,7 +121,9 @@ static void log_write(int level, int error, const char *job_id, uid_t owner_uid,
                         }
                         if (url) {
                                 memcpy(url_field, "XFERD_URL=", sizeof "XFERD_URL=" - 1);
-                                url_sanitize(url, url_field + sizeof "XFERD_URL=" - 1, LOG_URL_MAX);
+                                char stripped[LOG_URL_MAX];
+                                url_strip(stripped, sizeof stripped, url);
+                                safe_text_copy(url_field + sizeof "XFERD_URL=" - 1, LOG_URL_MAX, stripped);
                                 iov[k++] = IOV_STR(url_field);
                         }
 #undef IOV_STR

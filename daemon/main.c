@@ -296,13 +296,6 @@ static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_warning_errno(r, "Failed to release the bus name");
         while ((r = sd_bus_process(d->bus, NULL)) > 0)
                 ;
-        if (!manager_is_idle(d->manager) && !manager_has_store(d->manager)) {
-                /* Without a store the work would be lost: take the name back and stay. */
-                r = sd_bus_request_name(d->bus, XFERD_BUS_NAME, 0);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to take the bus name back");
-                return 0;
-        }
         /* Whatever those calls asked for is in the store: the next instance, which waits for
          * the store's lock, carries on with it. */
         (void) sd_bus_flush(d->bus);

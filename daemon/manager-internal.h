@@ -15,9 +15,9 @@
 #include "tus.h"
 #include "util.h"
 
-#define DISPLAY_NAME_MAX 256
-
-#define DESCRIPTION_MAX 1024
+/* ErrorMessage, and the summary the Failed signal carries, in bytes. */
+#define JOB_ERROR_MESSAGE_MAX 1024
+#define JOB_ERROR_SUMMARY_MAX 256
 
 /* Threads for file operations: a hung file system holds one, the others carry on. */
 #define IO_POOL_MAX_THREADS 8
@@ -100,6 +100,7 @@ typedef struct CompleteWork {
         CallError e;
         bool partial;
         bool reset;             /* a finished file vanished: the job is suspended */
+        bool moved;             /* a file of it was renamed into place */
         JobCall *call;          /* the Complete call waiting, NULL for auto-complete */
 } CompleteWork;
 
@@ -130,6 +131,12 @@ void job_index_remove(Manager *m, Job *j);
 void checkpoint_save_row(Job *j);
 void checkpoint_save(Job *j);
 void checkpoint_save_file(Job *j, size_t i);
+/* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
+ * with every file. Negative errno when the store refuses it. */
+int checkpoint_store_row(Job *j, const Job *row);
+int checkpoint_store_whole(Job *j, const Job *row);
+/* The error of a call whose change the store refused: IOError naming the state directory. */
+int checkpoint_store_error(Job *j, int r, CallError *e);
 int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void checkpoint_mark(Job *j);
 bool checkpoint_is_marked(const Job *j);
@@ -176,7 +183,11 @@ void job_wait_reason_told(Job *j);
 void manager_update_wait_reasons(Manager *m);
 
 /* retry.c */
-void retry_arm(Job *j, uint64_t retry_after_usec);
+/* When the retry after the transient failure being recorded is due (retry-policy.h); pure,
+ * so that the row stored first holds it. */
+uint64_t retry_due_time(const Job *j, uint64_t retry_after_usec, uint64_t now);
+/* With j->retry_time set from retry_due_time(): counts the failure, arms the timer, logs. */
+void retry_arm(Job *j);
 void retry_arm_timer(Job *j);
 void retry_disarm(Job *j);
 

@@ -108,10 +108,15 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         assert(o);
         assert(ret);
 
-        r = job_check_text("display name", display_name, DISPLAY_NAME_MAX, e);
+        assert(m);
+        assert(display_name);
+        assert(o);
+        assert(ret);
+
+        r = job_check_text("display name", display_name, JOB_DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
-        r = job_check_text("description", strempty(o->description), DESCRIPTION_MAX, e);
+        r = job_check_text("description", strempty(o->description), JOB_DESCRIPTION_MAX, e);
         if (r < 0)
                 return r;
         if (owner != 0) {
@@ -157,18 +162,17 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 return call_error_set(e, r, CALL_ERROR_INTERNAL, "Cannot look up uid %u: %s", (unsigned) owner, strerror(-r));
         }
         /* A job a client was told about survives a crash. */
-        if (m->store) {
-                r = store_save_job(m->store, j);
-                if (r < 0) {
-                        job_free(j);
-                        return call_error_set(e, r, CALL_ERROR_INTERNAL,
-                                              "Cannot store the new job: %s", strerror(-r));
-                }
+        r = store_save_job(m->store, j);
+        if (r < 0) {
+                r = call_error_set(e, r, CALL_ERROR_IO,
+                                   "Cannot save the new job in the job store in the state directory %s: %s.",
+                                   m->config.state_dir, strerror(-r));
+                job_free(j);
+                return r;
         }
         r = job_index_add(m, j);
         if (r < 0) {
-                if (m->store)
-                        (void) store_delete_job(m->store, j->id);
+                (void) store_delete_job(m->store, j->id);
                 job_free(j);
                 return r;
         }
@@ -186,15 +190,14 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         return 0;
 }
 
-bool manager_has_store(Manager *m) {
-        assert(m);
-
-        return m->store;
-}
-
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         Manager *m;
         int r;
+
+        assert(event);
+        assert(config);
+        assert(config->state_dir);
+        assert(ret);
 
         assert(event);
         assert(config);
@@ -269,14 +272,14 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_OFF);
 
-        if (config->state_dir) {
-                r = store_open(config->state_dir, &m->store);
-                if (r < 0)
-                        log_error_errno(r, "Cannot use the job store in %s; jobs will not survive a restart",
-                                        config->state_dir);
-                else
-                        store_set_checkpoint_callback(m->store, wal_checkpoint_want, m);
+        /* Without a store no reply could be kept: no memory-only mode, the daemon stops and the
+         * service manager (or the next activation) tries again. */
+        r = store_open(config->state_dir, &m->store);
+        if (r < 0) {
+                log_error_errno(r, "Cannot open the job store in %s", config->state_dir);
+                goto fail;
         }
+        store_set_checkpoint_callback(m->store, wal_checkpoint_want, m);
 
         *ret = m;
         return 0;

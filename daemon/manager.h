@@ -49,11 +49,9 @@ sd_event *manager_get_event(Manager *m);
 /* Brings back the stored jobs, finishes interrupted cancels, and starts what was queued. */
 int manager_load(Manager *m);
 
-/* True when no job needs the daemon to act now. With a store: nothing queued, running or
- * waiting to retry, and no temporary file waiting for removal; everything else waits in the
- * store. Without one: no job and no retained object at all. */
+/* True when no job needs the daemon to act now: nothing queued, running or waiting to retry,
+ * and no upload DELETE owed to a server; everything else waits in the store. */
 bool manager_is_idle(Manager *m);
-bool manager_has_store(Manager *m);
 
 /* Non-final jobs, oldest first. */
 Job *manager_first_job(Manager *m);
@@ -62,6 +60,10 @@ Job *manager_first_retained(Manager *m);
 /* Any job with an object on the bus, final or not. */
 Job *manager_find_job(Manager *m, const char *id);
 unsigned manager_count_jobs(Manager *m, uid_t owner);
+
+/* The contract's limits on the texts of a job, in bytes. */
+#define JOB_DISPLAY_NAME_MAX 256
+#define JOB_DESCRIPTION_MAX 1024
 
 typedef struct JobOptions {
         JobType type;
@@ -100,6 +102,11 @@ int job_suspend(Job *j, CallError *e);
 int job_cancel(Job *j, JobCall *call, CallError *e);
 int job_complete(Job *j, JobCall *call, CallError *e);
 int job_set_http_headers(Job *j, char * const *headers, CallError *e);
+/* The limits of SetHttpHeaders and AddFiles, for bus/ to stop reading a long array one entry
+ * past them (the call fails then whatever follows). */
+size_t job_max_http_headers(const Job *j);
+uint64_t job_max_http_header_bytes(const Job *j);
+size_t job_files_room(const Job *j);     /* SIZE_MAX: no limit */
 int job_set_display_name(Job *j, const char *s, CallError *e);
 int job_set_description(Job *j, const char *s, CallError *e);
 int job_set_priority(Job *j, JobPriority p, CallError *e);

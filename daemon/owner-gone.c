@@ -8,6 +8,7 @@
 #include "util.h"
 
 int job_set_cancel_with(Job *j, const char *client, CallError *e) {
+        char *copy, *old;
         int r;
 
         assert(j);
@@ -17,12 +18,22 @@ int job_set_cancel_with(Job *j, const char *client, CallError *e) {
                 return r;
         if (streq_ptr(j->cancel_with, client))
                 return 0;
-        r = free_and_strdup(&j->cancel_with, client);
-        if (r < 0)
+        copy = client ? strdup(client) : NULL;
+        if (client && !copy)
+                return -ENOMEM;
+        old = j->cancel_with;
+        j->cancel_with = copy;
+        /* Stored with the modification, before the caller hears of it; a store that refuses
+         * it leaves the binding as it was. */
+        r = job_apply(j, JOB_EVENT_MODIFY, e);
+        if (r < 0) {
+                j->cancel_with = old;
+                free(copy);
                 return r;
+        }
+        free(old);
         manager_notify_changed(j, JOB_CHANGE_SETTINGS);
-        /* Stored with the modification, before the caller hears of it. */
-        return job_apply(j, JOB_EVENT_MODIFY, e);
+        return 0;
 }
 
 unsigned manager_client_gone(Manager *m, const char *client) {

@@ -30,8 +30,7 @@ int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         continue;
                 }
                 log_info("Removed temporary file %s/%s that could not be removed before.", u->dir, u->name);
-                if (m->store)
-                        (void) store_remove_pending_unlink(m->store, u->dir, u->name);
+                (void) store_remove_pending_unlink(m->store, u->dir, u->name);
                 list_remove(&m->pending_unlinks, &u->node);
                 pending_unlink_free(u);
         }
@@ -67,7 +66,7 @@ static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, 
         u->dev = dev;
         u->ino = ino;
         list_prepend(&m->pending_unlinks, &u->node);
-        if (save && m->store)
+        if (save)
                 (void) store_add_pending_unlink(m->store, owner, dir, dev, ino, name);
 
         m->unlink_retry_usec = UNLINK_RETRY_USEC;
@@ -89,8 +88,7 @@ static void on_job_unlinked(FileBatch *b) {
         Manager *m = j->manager;
         JobCall *waiters;
 
-        if (m->store)
-                (void) store_begin(m->store);
+        (void) store_begin(m->store);
         for (size_t k = 0; k < b->n_ops; k++) {
                 const FileOp *op = &b->ops[k];
                 JobFile *f = j->files[op->file_index];
@@ -105,15 +103,15 @@ static void on_job_unlinked(FileBatch *b) {
                 f->validator = mfree(f->validator);
         }
         checkpoint_save(j);
-        if (m->store)
-                (void) store_end(m->store);
+        (void) store_end(m->store);
         file_batch_free(b);
         j->unlinking = NULL;
 
         /* What the state change told would have been true too early before this. */
         if (j->signals_deferred) {
-                j->signals_deferred = false;
-                manager_notify_changed(j, JOB_CHANGE_STATE);
+                unsigned changes = j->signals_deferred;
+                j->signals_deferred = 0;
+                manager_notify_changed(j, changes);
                 if (job_state_is_final(j->state) && m->observer.job_removed)
                         m->observer.job_removed(m, j);
         }

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "manager-internal.h"
+#include "safe-text.h"
 #include "store.h"
 #include "util.h"
 
@@ -76,6 +77,44 @@ static void job_recover_files(Job *j) {
                 j->current++;
 }
 
+/* Replaces *s with its safe form (safe-text.h) when it is not clean; true when it did. */
+static bool clean_text(char **s, size_t max) {
+        char *clean;
+
+        if (!*s || safe_text_is_clean(*s))
+                return false;
+        clean = safe_message_dup(*s, max);
+        if (!clean)
+                return false;
+        free(*s);
+        *s = clean;
+        return true;
+}
+
+/* A store written by an older xferd may hold what this one never sends: texts that are not
+ * valid, clean UTF-8 (a server's reason phrase, once kept as it came), an error outside the
+ * error states. Returns true when the job changed. */
+static bool job_clean_stored(Job *j) {
+        bool changed = false;
+
+        changed |= clean_text(&j->display_name, JOB_DISPLAY_NAME_MAX);
+        changed |= clean_text(&j->description, JOB_DESCRIPTION_MAX);
+        changed |= clean_text(&j->error_message, JOB_ERROR_MESSAGE_MAX);
+        changed |= clean_text(&j->error_summary, JOB_ERROR_SUMMARY_MAX);
+        if (j->upload_url && !safe_text_is_clean(j->upload_url)) {
+                /* Not a URL a request can use: the upload starts over with a new one. */
+                j->upload_url = mfree(j->upload_url);
+                changed = true;
+        }
+        if (j->state != JOB_ERROR && j->state != JOB_TRANSIENT_ERROR && (j->error_name || j->error_message)) {
+                j->error_name = mfree(j->error_name);
+                j->error_message = mfree(j->error_message);
+                j->error_summary = mfree(j->error_summary);
+                changed = true;
+        }
+        return changed;
+}
+
 static int manager_adopt_job(Job *j, void *userdata) {
         Manager *m = userdata;
         uint64_t now = manager_now_realtime(m);
@@ -90,6 +129,8 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 return 0;
         }
 
+        if (job_clean_stored(j))
+                checkpoint_save(j);
         if (j->state != JOB_CANCELLED)
                 job_finish_renames(j);
         if (job_state_is_final(j->state)) {
@@ -102,14 +143,18 @@ static int manager_adopt_job(Job *j, void *userdata) {
                                 pending_unlink_remove_temporary(j, j->files[i]);
                                 dirty = true;
                         }
-                if (dirty)
-                        checkpoint_save(j);
                 /* A cancelled upload whose server copy is not known to be deleted. */
                 if (j->state == JOB_CANCELLED && j->type == JOB_UPLOAD && j->upload_url)
                         delete_queue_add_upload(m, j);
+                /* Kept by an older xferd; a final job has no use for these secrets. */
+                if (j->http_headers) {
+                        j->http_headers = strv_free(j->http_headers);
+                        dirty = true;
+                }
+                if (dirty)
+                        checkpoint_save(j);
                 if (j->retire_time + m->config.retention_usec <= now) {
-                        if (m->store)
-                                (void) store_delete_job(m->store, j->id);
+                        (void) store_delete_job(m->store, j->id);
                         job_free(j);
                         return 0;
                 }
@@ -175,9 +220,6 @@ int manager_load(Manager *m) {
         int r;
 
         assert(m);
-
-        if (!m->store)
-                return 0;
 
         (void) store_begin(m->store);
         r = store_load_pending_unlinks(m->store, pending_unlink_adopt, m);

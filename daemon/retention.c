@@ -94,8 +94,7 @@ static void manager_expire_retained(Job *j) {
 
         if (m->observer.job_gone)
                 m->observer.job_gone(m, j);
-        if (m->store)
-                (void) store_delete_job(m->store, j->id);
+        (void) store_delete_job(m->store, j->id);
         list_remove(&m->retained, &j->queue_node);
         job_index_remove(m, j);
         job_free(j);

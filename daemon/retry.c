@@ -10,21 +10,25 @@
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-void retry_arm(Job *j, uint64_t retry_after_usec) {
+uint64_t retry_due_time(const Job *j, uint64_t retry_after_usec, uint64_t now) {
         const RetryPolicy policy = { .foreground_base_usec = j->manager->config.foreground_retry_base_usec };
-        uint64_t delay;
+
+        /* The failure being recorded counts: retry_arm() adds it to failures_in_row. */
+        return now + retry_policy_delay_usec(&policy, j->priority == JOB_PRIORITY_FOREGROUND, j->failures_in_row + 1,
+                                             j->minimum_retry_delay, retry_after_usec);
+}
+
+void retry_arm(Job *j) {
+        uint64_t now = manager_now_realtime(j->manager);
 
         assert(j);
 
         j->failures_in_row++;
-        delay = retry_policy_delay_usec(&policy, j->priority == JOB_PRIORITY_FOREGROUND, j->failures_in_row,
-                                        j->minimum_retry_delay, retry_after_usec);
-        j->retry_time = manager_now_realtime(j->manager) + delay;
         retry_arm_timer(j);
         /* Once per failed attempt, with when the next one comes. */
         log_job_info(j->id, j->owner, j->current < j->n_files ? j->files[j->current]->url : NULL,
                      "%s; retrying in %" PRIu64 " s.", strempty(j->error_message),
-                     (delay + USEC_PER_SEC - 1) / USEC_PER_SEC);
+                     j->retry_time > now ? (j->retry_time - now + USEC_PER_SEC - 1) / USEC_PER_SEC : 0);
 }
 
 void retry_arm_timer(Job *j) {

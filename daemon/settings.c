@@ -47,6 +47,9 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                 { "StallTimeoutSec", UNIT_SECONDS, 86400 },
                 { "TimeSliceSec", UNIT_SECONDS, 86400 },
                 { "JobInactivityTimeoutSec", UNIT_SECONDS, UINT32_MAX },
+                { "MaxHttpHeaders", UNIT_COUNT, UINT32_MAX },
+                { "MaxHttpHeaderBytes", UNIT_COUNT, UINT64_MAX },
+                { "MaxHttpHeaderBytesPerUser", UNIT_COUNT, UINT64_MAX },
         };
         uint64_t v;
         size_t i;
@@ -90,6 +93,9 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                         return -ERANGE;
                 m->job_inactivity_usec = v * USEC_PER_SEC;
                 break;
+        case 11: m->max_http_headers = (uint32_t) v; break;
+        case 12: m->max_http_header_bytes = v; break;
+        case 13: m->max_http_header_bytes_per_user = v; break;
         default: return -ENOKEY;
         }
         return 0;
@@ -107,6 +113,9 @@ void settings_manager_defaults(ManagerConfig *c) {
                 .max_jobs_per_user = 60,
                 .max_jobs = 300,
                 .max_files_per_job = 200,
+                .max_http_headers = 64,
+                .max_http_header_bytes = 16384,
+                .max_http_header_bytes_per_user = 262144,
                 .max_url_length = 2200,
                 .job_inactivity_usec = 90ULL * 24 * 3600 * USEC_PER_SEC,
                 .time_slice_usec = 300 * USEC_PER_SEC,

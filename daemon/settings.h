@@ -20,12 +20,15 @@ typedef struct ManagerConfig {
         uint32_t max_jobs_per_user;
         uint32_t max_jobs;
         uint32_t max_files_per_job;
+        uint32_t max_http_headers;              /* per job */
+        uint64_t max_http_header_bytes;         /* per job, all headers together */
+        uint64_t max_http_header_bytes_per_user; /* all non-final jobs of a user but root */
         size_t max_url_length;
         uint64_t job_inactivity_usec;   /* untouched this long → cancelled (BITS JobInactivityTimeout) */
         uint64_t time_slice_usec;       /* background jobs of one priority take turns this long */
         uint64_t delete_retry_base_usec; /* first retry of an undelivered tus DELETE; doubles */
         uint64_t foreground_retry_base_usec; /* first retry of a foreground job; doubles */
-        const char *state_dir;          /* where the store lives; NULL: keep nothing */
+        const char *state_dir;          /* where the store lives (required) */
         EngineSettings transfer;
 } ManagerConfig;
 

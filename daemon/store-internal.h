@@ -66,6 +66,27 @@ int store_schema_migrate(Store *s, int from);
 int store_schema_prepare(Store *s);
 void store_schema_finalize(Store *s);
 
+/* store-salvage.c: the temporary files of the jobs in a store that is moved aside */
+typedef struct StoreSalvagedFile {
+        uid_t owner;
+        char *dir;
+        dev_t dev;
+        ino_t ino;
+        char *name;
+} StoreSalvagedFile;
+
+typedef struct StoreSalvage {
+        StoreSalvagedFile *files;
+        size_t n, allocated;
+} StoreSalvage;
+
+/* Reads what it can of the temporary files the broken database lists (its jobs' files and its
+ * pending unlinks) into *v; reads that fail end early without an error. */
+void store_salvage_read(sqlite3 *db, StoreSalvage *v);
+/* Records them as pending unlinks of the (fresh) store s. */
+int store_salvage_keep(Store *s, StoreSalvage *v);
+void store_salvage_done(StoreSalvage *v);
+
 /* store-disk.c: the store's files on disk */
 int store_disk_mkdir(const char *dir);
 int store_disk_make_private(const char *path, bool create);

@@ -332,8 +332,13 @@ static int store_lock(Store *s, const char *dir) {
         return 0;
 }
 
+static void store_salvage_donep(StoreSalvage *v) {
+        store_salvage_done(v);
+}
+
 int store_open(const char *dir, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(store_salvage_donep) StoreSalvage salvage = { .n = 0 };
         char why[512] = "";
         int r;
 
@@ -365,8 +370,10 @@ int store_open(const char *dir, Store **ret) {
                 _cleanup_free_ char *target = NULL;
 
                 /* Leave the -wal as it is: no checkpoint into the broken file, no deletion. */
-                if (s->db)
+                if (s->db) {
                         (void) sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+                        store_salvage_read(s->db, &salvage);
+                }
                 store_close_db(s);
                 r = store_disk_move_aside(s->path, &target);
                 if (r < 0)
@@ -384,6 +391,10 @@ int store_open(const char *dir, Store **ret) {
         r = store_schema_prepare(s);
         if (r < 0)
                 return r;
+        r = store_salvage_keep(s, &salvage);
+        if (r < 0)
+                log_warning_errno(r, "Store %s: cannot record the temporary files of the broken store's jobs; "
+                                  "files named .*.xferd-<job id>-<n> may remain", s->path);
 
         *ret = TAKE_PTR(s);
         return 0;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "token-bucket.h"
 #include "transfer.h"
+#include "url-strip.h"
 #include "util.h"
 
 struct Transfer {
@@ -331,9 +332,10 @@ static int transfer_request(Transfer *t);
 
 static void finish_redirect_error(Transfer *t, ErrorName name, const char *summary, const char *why) {
         TransferResult r = { .outcome = TRANSFER_FATAL, .error_name = name, .summary = summary };
-        char msg[1024];
+        char msg[1024], from[HTTP_URL_SHOWN_MAX], to[HTTP_URL_SHOWN_MAX];
 
-        snprintf(msg, sizeof msg, "%s (from %s to %s)", why, t->url, t->redirect_url);
+        snprintf(msg, sizeof msg, "%s (from %s to %s)", why, url_strip(from, sizeof from, t->url),
+                 url_strip(to, sizeof to, t->redirect_url));
         r.message = msg;
         t->cb->on_done(t, &r, t->userdata);
 }

@@ -6,6 +6,7 @@
 
 #include "http-util.h"
 #include "log.h"
+#include "safe-text.h"
 #include "tus.h"
 #include "util.h"
 
@@ -293,7 +294,8 @@ static int resolve_location(TusUpload *u, char **ret) {
             curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
             (strcasecmp(scheme, "https") == 0 || (strcasecmp(scheme, "http") == 0 &&
              (u->allow_insecure_redirect || strncasecmp(u->creation_url, "http:", 5) == 0))) &&
-            curl_url_get(h, CURLUPART_URL, &url, 0) == CURLUE_OK) {
+            curl_url_get(h, CURLUPART_URL, &url, 0) == CURLUE_OK &&
+            safe_text_is_clean(url)) {  /* UploadUrl is read over D-Bus */
                 *ret = strdup(url);
                 r = *ret ? 0 : -ENOMEM;
         }

@@ -7,6 +7,7 @@
 #include "http-util.h"
 #include "manager-internal.h"
 #include "tus.h"
+#include "url-strip.h"
 #include "util.h"
 
 static void on_upload_created(TusUpload *u, const char *upload_url, void *userdata) {
@@ -99,7 +100,9 @@ void upload_start(Job *j, JobFile *f) {
         r = tus_upload_start(j->manager->engine, &req, &upload_callbacks, j, &j->upload);
         if (r < 0) {
                 j->fd = safe_close(j->fd);
-                snprintf(msg, sizeof msg, "Cannot start the upload to %s: %s", f->url, strerror(-r));
+                char shown[HTTP_URL_SHOWN_MAX];
+                snprintf(msg, sizeof msg, "Cannot start the upload to %s: %s", url_strip(shown, sizeof shown, f->url),
+                         strerror(-r));
                 job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
         }
 }

@@ -41,7 +41,7 @@ void wal_checkpoint_want(void *userdata) {
 
         assert(m);
 
-        if (m->checkpointing || !m->store)
+        if (m->checkpointing)
                 return;
         c = calloc(1, sizeof *c);
         if (!c) {

@@ -17,6 +17,7 @@
 #include "parse.h"
 #include "path-util.h"
 #include "rate-window.h"
+#include "safe-text.h"
 #include "table.h"
 #include "text.h"
 #include "util.h"
@@ -165,11 +166,11 @@ static void test_text(void) {
         _cleanup_free_ char *s1 = NULL, *s2 = NULL, *t1 = NULL, *t2 = NULL, *t3 = NULL;
         uint32_t cp;
 
-        CHECK(text_utf8_decode("\xc3\xa9", &cp) == 2 && cp == 0xe9);
-        CHECK(text_utf8_decode("\xc0\xaf", &cp) == 0);          /* overlong "/" */
-        CHECK(text_utf8_decode("\xed\xa0\x80", &cp) == 0);      /* surrogate */
-        CHECK(text_utf8_decode("\xf4\x90\x80\x80", &cp) == 0);  /* past U+10FFFF */
-        CHECK(text_utf8_decode("\xe2\x82", &cp) == 0);          /* cut short */
+        CHECK(utf8_decode("\xc3\xa9", &cp) == 2 && cp == 0xe9);
+        CHECK(utf8_decode("\xc0\xaf", &cp) == 0);          /* overlong "/" */
+        CHECK(utf8_decode("\xed\xa0\x80", &cp) == 0);      /* surrogate */
+        CHECK(utf8_decode("\xf4\x90\x80\x80", &cp) == 0);  /* past U+10FFFF */
+        CHECK(utf8_decode("\xe2\x82", &cp) == 0);          /* cut short */
 
         s1 = text_sanitize("a\033[31mb\nc\td\x7f");
         CHECK(str_is(s1, "a\\x1b[31mb\\nc\\td\\x7f"));

@@ -262,6 +262,36 @@ static void test_bad_input(void) {
         g_assert_cmpint(job_transition(JOB_QUEUED, JOB_EVENT_RESUME, NULL, &t), ==, -EINVAL);
 }
 
+/* ErrorName/ErrorMessage are empty outside error and transient-error: every transition out of
+ * them clears the error, and no other transition does. */
+static void test_error_cleared(void) {
+        JobContext c = ctx_download();
+
+        for (size_t i = 0; i < G_N_ELEMENTS(non_final); i++)
+                for (JobEvent ev = 0; ev < _JOB_EVENT_MAX; ev++) {
+                        JobState from = non_final[i];
+                        JobTransition t;
+                        bool from_error = from == JOB_ERROR || from == JOB_TRANSIENT_ERROR;
+                        bool to_error;
+
+                        if (job_transition(from, ev, &c, &t) < 0)
+                                continue;
+                        to_error = t.state == JOB_ERROR || t.state == JOB_TRANSIENT_ERROR;
+                        if (from_error && !to_error && !(t.actions & JOB_ACTION_CLEAR_ERROR))
+                                g_error("%s + %s → %s keeps the error", job_state_to_string(from),
+                                        job_event_to_string(ev), job_state_to_string(t.state));
+                        if (to_error && (t.actions & JOB_ACTION_CLEAR_ERROR))
+                                g_error("%s + %s → %s clears the error it reports", job_state_to_string(from),
+                                        job_event_to_string(ev), job_state_to_string(t.state));
+                }
+        /* The ones the contract names. */
+        g_assert_true(expect_ok(JOB_ERROR, JOB_EVENT_SUSPEND, &c, JOB_SUSPENDED).actions & JOB_ACTION_CLEAR_ERROR);
+        g_assert_true(expect_ok(JOB_ERROR, JOB_EVENT_CANCEL, &c, JOB_CANCELLED).actions & JOB_ACTION_CLEAR_ERROR);
+        g_assert_true(expect_ok(JOB_TRANSIENT_ERROR, JOB_EVENT_RETRY_DUE, &c, JOB_QUEUED).actions &
+                      JOB_ACTION_CLEAR_ERROR);
+        g_assert_false(expect_ok(JOB_SUSPENDED, JOB_EVENT_SUSPEND, &c, JOB_SUSPENDED).actions & JOB_ACTION_CLEAR_ERROR);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/job/strings", test_strings);
@@ -276,5 +306,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/job/recover", test_recover);
         g_test_add_func("/job/durable-changes", test_durable_changes);
         g_test_add_func("/job/bad-input", test_bad_input);
+        g_test_add_func("/job/error-cleared", test_error_cleared);
         return g_test_run();
 }

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * shared/safe-text.c and shared/url-strip.c: what every string that leaves the daemon goes
+ * through (D-Bus replies, properties, signals, log lines).
+ */
+#include <glib.h>
+#include <string.h>
+
+#include "safe-text.h"
+#include "url-strip.h"
+
+#define FFFD SAFE_TEXT_REPLACEMENT
+
+static char *
+copy (const char *s, gsize size)
+{
+        char *buf = g_malloc (size);
+
+        g_assert_true (safe_text_copy (buf, size, s) == buf);
+        g_assert_true (g_utf8_validate (buf, -1, NULL));
+        g_assert_cmpuint (strlen (buf), <, size);
+        return buf;
+}
+
+static void
+test_clean_text_unchanged (void)
+{
+        const char *const texts[] = { "", "plain", "é ü €", "日本語", "\xf0\x9f\x98\x80 emoji", NULL };
+
+        for (guint i = 0; texts[i]; i++) {
+                g_autofree char *c = copy (texts[i], 256);
+                g_assert_cmpstr (c, ==, texts[i]);
+                g_assert_true (safe_text_is_clean (texts[i]));
+        }
+}
+
+static void
+test_invalid_bytes_replaced (void)
+{
+        g_autofree char *a = copy ("Bad \xff reason", 64);
+        g_assert_cmpstr (a, ==, "Bad " FFFD " reason");
+        g_assert_false (safe_text_is_clean ("Bad \xff reason"));
+
+        /* Overlong "/", a surrogate, past U+10FFFF, a lone continuation byte. */
+        g_autofree char *b = copy ("\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\x80", 128);
+        g_assert_cmpstr (b, ==, FFFD FFFD "|" FFFD FFFD FFFD "|" FFFD FFFD FFFD FFFD "|" FFFD);
+
+        /* A lead byte followed by something that is not a continuation. */
+        g_autofree char *c = copy ("\xc3(x", 64);
+        g_assert_cmpstr (c, ==, FFFD "(x");
+}
+
+static void
+test_controls_replaced (void)
+{
+        g_autofree char *a = copy ("red\033[31m bell\a nl\n tab\t del\x7f c1\xc2\x9b end", 128);
+        g_assert_null (strchr (a, '\033'));
+        g_assert_null (strchr (a, '\n'));
+        g_assert_null (strchr (a, '\a'));
+        g_assert_null (strchr (a, '\t'));
+        g_assert_null (strchr (a, 0x7f));
+        g_assert_null (strstr (a, "\xc2\x9b"));
+        g_assert_cmpstr (a, ==, "red" FFFD "[31m bell" FFFD " nl" FFFD " tab" FFFD " del" FFFD " c1" FFFD " end");
+        g_assert_true (safe_text_is_clean (a));
+        g_assert_false (safe_text_is_clean ("a\nb"));
+}
+
+/* Cut to the buffer on a character boundary, never inside one. */
+static void
+test_truncation_on_boundaries (void)
+{
+        /* "é" is 2 bytes: a 6-byte buffer holds 2 of them (4 bytes), not 2.5. */
+        g_autofree char *a = copy ("ééé", 6);
+        g_assert_cmpstr (a, ==, "éé");
+
+        /* U+FFFD is 3 bytes: it is left out whole when it does not fit. */
+        g_autofree char *b = copy ("ab\xff", 5);
+        g_assert_cmpstr (b, ==, "ab");
+
+        for (gsize size = 1; size < 40; size++) {
+                g_autofree char *c = copy ("€uro \xf0\x9f\x98\x80 \xff and more text", size);
+                g_assert_true (safe_text_is_clean (c));
+        }
+
+        /* snprintf() cut "é" in half: the half is dropped, not replaced. */
+        char cut[] = "abc\xc3";
+        g_autofree char *d = copy (cut, 64);
+        g_assert_cmpstr (d, ==, "abc");
+        char cut3[] = "x\xe2\x82";
+        utf8_trim_partial (cut3);
+        g_assert_cmpstr (cut3, ==, "x");
+        char whole[] = "x\xe2\x82\xac";
+        utf8_trim_partial (whole);
+        g_assert_cmpstr (whole, ==, "x€");
+        char invalid[] = "x\xff";
+        utf8_trim_partial (invalid);
+        g_assert_cmpstr (invalid, ==, "x\xff");
+
+        g_autofree char *e = safe_text_dup ("日本語", 7);
+        g_assert_cmpstr (e, ==, "日本");
+        g_autofree char *f = safe_text_dup ("\xff\xff", SIZE_MAX);
+        g_assert_cmpstr (f, ==, FFFD FFFD);
+}
+
+static void
+test_url_strip (void)
+{
+        char buf[256];
+
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "http://alice:S3cr3t@127.0.0.1:8080/401?token=abc#frag"),
+                         ==, "http://127.0.0.1:8080/401");
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "https://host/path"), ==, "https://host/path");
+        /* A password with '@' in it: the host follows the last one. */
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "http://a:b@c@host/x"), ==, "http://host/x");
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "http://host?x=1"), ==, "http://host");
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "http://host#t"), ==, "http://host");
+        g_assert_cmpstr (url_strip (buf, 12, "http://host/long/path"), ==, "http://host");
+}
+
+static void
+test_text_strip_urls (void)
+{
+        g_autofree char *a = text_strip_urls ("HTTP 401 Unauthorized for http://alice:S3cr3t@127.0.0.1:1/401?token=T0k3n");
+        g_assert_cmpstr (a, ==, "HTTP 401 Unauthorized for http://127.0.0.1:1/401");
+
+        g_autofree char *b = text_strip_urls ("Too many redirects (from https://u:p@a/x?t=1 to http://b/y?u=2).");
+        g_assert_cmpstr (b, ==, "Too many redirects (from https://a/x to http://b/y).");
+
+        g_autofree char *c = text_strip_urls ("'ftp://bob:pw@host/f?k=v' is not a valid URL");
+        g_assert_cmpstr (c, ==, "'ftp://host/f' is not a valid URL");
+
+        g_autofree char *d = text_strip_urls ("no URL here: /home/user/file?.txt");
+        g_assert_cmpstr (d, ==, "no URL here: /home/user/file?.txt");
+
+        g_autofree char *e = text_strip_urls ("x://y@z");
+        g_assert_cmpstr (e, ==, "x://z");
+
+        g_autofree char *f = text_strip_urls ("ends with ://");
+        g_assert_cmpstr (f, ==, "ends with ://");
+}
+
+static void
+test_safe_message (void)
+{
+        char buf[64];
+
+        safe_message_copy (buf, sizeof buf, "HTTP 500 \xff for http://u:p@h/x?t=1");
+        g_assert_cmpstr (buf, ==, "HTTP 500 " FFFD " for http://h/x");
+        g_autofree char *d = safe_message_dup ("\033[2J http://u:p@h/?t", 10);
+        g_assert_cmpstr (d, ==, FFFD "[2J htt");
+}
+
+int
+main (int argc, char *argv[])
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/safe-text/clean-unchanged", test_clean_text_unchanged);
+        g_test_add_func ("/safe-text/invalid-bytes", test_invalid_bytes_replaced);
+        g_test_add_func ("/safe-text/controls", test_controls_replaced);
+        g_test_add_func ("/safe-text/truncation", test_truncation_on_boundaries);
+        g_test_add_func ("/url-strip/url", test_url_strip);
+        g_test_add_func ("/url-strip/text", test_text_strip_urls);
+        g_test_add_func ("/safe-text/message", test_safe_message);
+        return g_test_run ();
+}
