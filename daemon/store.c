@@ -9,6 +9,12 @@
 #include "log.h"
 #include "store-internal.h"
 
+/* One daemon per store already (the flock). unix-excl takes the file's lock once and keeps it,
+ * and keeps the WAL index in this process's memory, shared by its connections: no fcntl() per
+ * transaction (as exclusive locking mode), and still a second connection, on a worker
+ * thread, for checkpoints (store_checkpoint()), which exclusive locking mode would shut out. */
+#define STORE_VFS "unix-excl"
+
 static void store_closep(Store **s) {
         store_close(*s);
 }
@@ -161,7 +167,7 @@ int store_checkpoint(Store *s) {
 
         if (!s->checkpoint_db) {
                 rc = sqlite3_open_v2(s->path, &s->checkpoint_db,
-                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, STORE_VFS);
                 if (rc != SQLITE_OK) {
                         log_warning("Store %s: cannot open a connection for checkpoints: %s", s->path,
                                     s->checkpoint_db ? sqlite3_errmsg(s->checkpoint_db) : sqlite3_errstr(rc));
@@ -221,16 +227,11 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         /* One thread uses the connection; no symlink is followed into someone else's file. */
         rc = sqlite3_open_v2(s->path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                             SQLITE_OPEN_NOFOLLOW, NULL);
+                             SQLITE_OPEN_NOFOLLOW, STORE_VFS);
         if (rc != SQLITE_OK)
                 goto fail;
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MSEC);
-
-        /* Normal locking mode, although one daemon uses the store (the flock): checkpoints run
-         * on a worker thread through a second connection (store_checkpoint()), which needs the
-         * shared WAL index. That costs a few fcntl() calls per transaction, against a
-         * checkpoint's write and sync inside a caller's commit. */
 
         /* The first statement that reads the file: garbage fails here with SQLITE_NOTADB. */
         {
