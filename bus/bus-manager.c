@@ -6,77 +6,6 @@
 #include "config.h"
 #include "safe-text.h"
 
-/* Reads an a{sv} of options into `v`, at the index of each key in `spec`; unknown keys, keys
- * given twice and wrong types are InvalidArgs with a message that names the key and the
- * expected type. So a dictionary is never read past its first n_spec + 1 entries. */
-typedef struct OptionSpec {
-        const char *key;
-        char type;              /* 's' or 'b' */
-} OptionSpec;
-
-typedef struct OptionValues {
-        const char *strings[8];
-        int booleans[8];
-        bool present[8];
-} OptionValues;
-
-static int read_options(sd_bus_message *m, const OptionSpec *spec, size_t n_spec, OptionValues *v,
-                        sd_bus_error *error) {
-        int r;
-
-        *v = (OptionValues) { .present = { false } };
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *key;
-                size_t i;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                for (i = 0; i < n_spec; i++)
-                        if (streq(spec[i].key, key))
-                                break;
-                if (i == n_spec) {
-                        char quoted[BUS_ERROR_QUOTE_SIZE];
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%s'.", bus_error_quote(quoted, key));
-                }
-                if (v->present[i])
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option '%s' is given more than once.", key);
-
-                const char sig[2] = { spec[i].type, 0 };
-                r = sd_bus_message_enter_container(m, 'v', sig);
-                if (r == -ENXIO)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option '%s' must be of type '%s'.", key, sig);
-                if (r < 0)
-                        return r;
-                if (spec[i].type == 's')
-                        r = sd_bus_message_read_basic(m, 's', &v->strings[i]);
-                else
-                        r = sd_bus_message_read_basic(m, 'b', &v->booleans[i]);
-                if (r < 0)
-                        return r;
-                v->present[i] = true;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_exit_container(m);
-}
-
 static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
         JobPriority p = job_priority_from_string(s);
         char quoted[BUS_ERROR_QUOTE_SIZE];
@@ -107,21 +36,24 @@ static int reply_job(sd_bus_message *m, const Job *j) {
         return sd_bus_reply_method_return(m, "so", j->id, bus_job_path(j).s);
 }
 
-enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE };
+enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE, OPT_CHECKSUM_LIST,
+       OPT_CHECKSUM_LIST_SIGNATURE };
 
 static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        static const OptionSpec spec[] = {
-                [OPT_TYPE] = { "type", 's' },
-                [OPT_PRIORITY] = { "priority", 's' },
-                [OPT_DESCRIPTION] = { "description", 's' },
-                [OPT_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", 'b' },
+        static const BusOptionSpec spec[] = {
+                [OPT_TYPE] = { "type", "s" },
+                [OPT_PRIORITY] = { "priority", "s" },
+                [OPT_DESCRIPTION] = { "description", "s" },
+                [OPT_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
+                [OPT_CHECKSUM_LIST] = { "checksum-list", "s" },
+                [OPT_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
         };
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
         CallError e = { .kind = CALL_ERROR_NONE };
+        _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
         _cleanup_free_ char *binding = NULL;
         const char *name;
-        OptionValues v;
         uid_t uid;
         Job *j;
         int r;
@@ -129,7 +61,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
-        r = read_options(m, spec, ELEMENTSOF(spec), &v, error);
+        r = bus_options_read(m, spec, ELEMENTSOF(spec), &v, error);
         if (r < 0)
                 return r;
         if (v.present[OPT_TYPE]) {
@@ -147,6 +79,8 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                         return r;
         }
         o.description = v.strings[OPT_DESCRIPTION];
+        o.checksum_list = v.strings[OPT_CHECKSUM_LIST];
+        o.checksum_list_signature = v.strings[OPT_CHECKSUM_LIST_SIGNATURE];
         r = owner_binding_option(b, m, v.present[OPT_CANCEL_WHEN_OWNER_GONE] && v.booleans[OPT_CANCEL_WHEN_OWNER_GONE],
                                  &binding, error);
         if (r < 0)
@@ -162,23 +96,29 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         return reply_job(m, j);
 }
 
-enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE };
+enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_FILE };
 
 static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        static const OptionSpec spec[] = {
-                [DL_AUTO_COMPLETE] = { "auto-complete", 'b' },
-                [DL_PRIORITY] = { "priority", 's' },
-                [DL_DESCRIPTION] = { "description", 's' },
-                [DL_DISPLAY_NAME] = { "display-name", 's' },
-                [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", 'b' },
+        static const BusOptionSpec spec[] = {
+                [DL_AUTO_COMPLETE] = { "auto-complete", "b" },
+                [DL_PRIORITY] = { "priority", "s" },
+                [DL_DESCRIPTION] = { "description", "s" },
+                [DL_DISPLAY_NAME] = { "display-name", "s" },
+                [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
+                [DL_FILE + BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
+                [DL_FILE + BUS_FILE_OPTION_SIZE] = { "size", "t" },
+                [DL_FILE + BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
+                [DL_FILE + BUS_FILE_OPTION_CHECKSUM_LIST] = { "checksum-list", "s" },
+                [DL_FILE + BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
         };
         _cleanup_free_ char *binding = NULL;
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL, .auto_complete = true };
         CallError e = { .kind = CALL_ERROR_NONE };
+        _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
+        JobFileOptions fo;
         const char *url, *path;
         _cleanup_free_ char *copy = NULL, *safe_name = NULL;
-        OptionValues v;
         uid_t uid;
         Job *j;
         int r;
@@ -186,9 +126,10 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = sd_bus_message_read(m, "ss", &url, &path);
         if (r < 0)
                 return r;
-        r = read_options(m, spec, ELEMENTSOF(spec), &v, error);
+        r = bus_options_read(m, spec, ELEMENTSOF(spec), &v, error);
         if (r < 0)
                 return r;
+        bus_options_get_file(&v, DL_FILE, &fo);
         if (v.present[DL_AUTO_COMPLETE])
                 o.auto_complete = v.booleans[DL_AUTO_COMPLETE];
         if (v.present[DL_PRIORITY]) {
@@ -223,7 +164,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return bus_error_from_call(error, r, &e);
 
         char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
-        r = job_add_files(j, urls, paths, 1, &e);
+        r = job_add_files_with_options(j, urls, paths, &fo, 1, &e);
         if (r >= 0)
                 r = job_resume(j, &e);
         if (r < 0) {

@@ -91,6 +91,40 @@ int bus_polkit_new(Bus *b, BusPolkit **ret);
 BusPolkit *bus_polkit_free(BusPolkit *p);
 bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m);
 
+/* bus-options.c: a{sv} options read by a table of keys and D-Bus types ("s", "b", "t", "as");
+ * an unknown key or a wrong type is InvalidArgs naming the key. */
+#define BUS_OPTIONS_MAX 16
+typedef struct BusOptionSpec {
+        const char *key;
+        const char *type;
+} BusOptionSpec;
+typedef struct BusOptions {
+        const char *strings[BUS_OPTIONS_MAX];   /* in the message, which outlives the call */
+        int booleans[BUS_OPTIONS_MAX];
+        uint64_t u64s[BUS_OPTIONS_MAX];
+        char **strvs[BUS_OPTIONS_MAX];          /* owned: bus_options_done() */
+        bool present[BUS_OPTIONS_MAX];
+} BusOptions;
+int bus_options_read(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec, BusOptions *v,
+                     sd_bus_error *error);
+void bus_options_done(BusOptions *v);
+/* The options of a download's file, in this order from index `first` of a spec. */
+enum {
+        BUS_FILE_OPTION_CHECKSUM,
+        BUS_FILE_OPTION_SIZE,
+        BUS_FILE_OPTION_MIRRORS,
+        BUS_FILE_OPTION_CHECKSUM_LIST,
+        BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE,
+        _BUS_FILE_OPTION_MAX,
+};
+/* Their keys and types, for a spec: { "checksum", "s" }, { "size", "t" }, { "mirrors", "as" },
+ * { "checksum-list", "s" }, { "checksum-list-signature", "s" }. */
+void bus_options_get_file(const BusOptions *v, size_t first, JobFileOptions *ret);
+
+/* bus-file.c: AddFileWithOptions and GetFileDetails. */
+int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 /* bus-manager.c: the Manager object. */
 extern const sd_bus_vtable bus_manager_vtable[];
 

@@ -89,7 +89,8 @@ static const Verb verbs[_VERB_MAX] = {
 enum {
         OPT_USER = 0x100, OPT_SYSTEM, OPT_JSON, OPT_KEEP, OPT_NO_PROGRESS, OPT_NO_LEGEND,
         OPT_FORCE, OPT_PARTIAL, OPT_PRIORITY, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,
-        OPT_LIMIT_RATE, OPT_VERSION,
+        OPT_LIMIT_RATE, OPT_VERSION, OPT_CHECKSUM, OPT_SIZE, OPT_MIRROR, OPT_CHECKSUM_LIST,
+        OPT_CHECKSUM_LIST_SIGNATURE,
 };
 
 typedef struct OptionSpec {
@@ -131,6 +132,18 @@ static const OptionSpec option_specs[] = {
           "Ctrl-C leave it running, set to complete by itself" },
         { "no-progress", OPT_NO_PROGRESS, NULL, V(VERB_DOWNLOAD) | V(VERB_UPLOAD) | V(VERB_WAIT),
           "print no progress" },
+        { "checksum",    OPT_CHECKSUM,    "ALG:HEX", V(VERB_DOWNLOAD) | V(VERB_ADD),
+          "the file's checksum: sha256:HEX or sha512:HEX; a file\n"
+          "that does not match never reaches PATH (exit status 5)" },
+        { "size",        OPT_SIZE,        "BYTES", V(VERB_DOWNLOAD) | V(VERB_ADD), "the file's exact size in bytes" },
+        { "mirror",      OPT_MIRROR,      "URL", V(VERB_DOWNLOAD) | V(VERB_ADD),
+          "another URL of the same bytes, tried when one fails\n"
+          "for good (repeatable, tried in order)" },
+        { "checksum-list", OPT_CHECKSUM_LIST, "URL", V(VERB_DOWNLOAD) | V(VERB_ADD),
+          "a SHA256SUMS file that lists the file, signed by a\n"
+          "key in keys.d (see xferctl(1))" },
+        { "checksum-list-signature", OPT_CHECKSUM_LIST_SIGNATURE, "URL", V(VERB_DOWNLOAD) | V(VERB_ADD),
+          "its signature (default: the list's URL + .gpg)" },
         { "partial",     OPT_PARTIAL,     NULL, V(VERB_COMPLETE),
           "also complete jobs not fully transferred,\n"
           "deleting their unfinished files" },
@@ -144,7 +157,7 @@ static const OptionSpec option_specs[] = {
 
 static const char *const exit_statuses =
         "Exit status: 0 success, 1 failure, 2 usage error, 3 xferd not reachable,\n"
-        "4 the transfer failed, 5 integrity check failed (reserved), 6 --timeout ran out,\n"
+        "4 the transfer failed, 5 integrity check failed, 6 --timeout ran out,\n"
         "7 --retries used up, 128+N ended by signal N (130: Ctrl-C).\n";
 
 static bool option_is_common(const OptionSpec *o) {
@@ -290,6 +303,16 @@ static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
         case 'i':
                 c->input_file = value;
                 return 0;
+        case OPT_CHECKSUM:
+                return file_options_set_checksum(&c->file, value);
+        case OPT_SIZE:
+                return file_options_set_size(&c->file, value);
+        case OPT_MIRROR:
+                return file_options_add_mirror(&c->file, value);
+        case OPT_CHECKSUM_LIST:
+                return file_options_set_checksum_list(&c->file, value);
+        case OPT_CHECKSUM_LIST_SIGNATURE:
+                return file_options_set_checksum_list_signature(&c->file, value);
         }
         return -EINVAL;
 }

@@ -11,7 +11,7 @@
 #define EXIT_USAGE 2            /* bad command line */
 #define EXIT_UNREACHABLE 3      /* no bus, or xferd is not running and cannot be started */
 #define EXIT_TRANSFER 4         /* the transfer failed (the job went to error or was cancelled) */
-#define EXIT_INTEGRITY 5        /* reserved: the data did not match its expected checksum */
+#define EXIT_INTEGRITY 5        /* the data did not match what was expected (ErrorName Integrity) */
 #define EXIT_TIMEOUT 6          /* --timeout ran out */
 #define EXIT_RETRIES 7          /* --retries were used up */
 /* 128 + N: signal N ended the command (130 for Ctrl-C), as shells count. */

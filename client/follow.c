@@ -29,6 +29,7 @@ static const struct {
         [OUTCOME_ACKNOWLEDGED]    = { "acknowledged",    EXIT_SUCCESS },
         [OUTCOME_PARTIAL]         = { "partial",         EXIT_FAILURE },
         [OUTCOME_FAILED]          = { "failed",          EXIT_TRANSFER },
+        [OUTCOME_INTEGRITY]       = { "integrity",       EXIT_INTEGRITY },
         [OUTCOME_CANCELLED]       = { "cancelled",       EXIT_TRANSFER },
         [OUTCOME_COMPLETE_FAILED] = { "complete-failed", EXIT_FAILURE },
         [OUTCOME_REFUSED]         = { "refused",         EXIT_FAILURE },
@@ -201,7 +202,7 @@ static void give_up(Follow *f, Outcome outcome) {
                 start_cancel(f);
                 return;
         }
-        if (outcome == OUTCOME_FAILED || outcome == OUTCOME_REFUSED) {
+        if (outcome == OUTCOME_FAILED || outcome == OUTCOME_INTEGRITY || outcome == OUTCOME_REFUSED) {
                 report_note("job %s is kept: 'xferctl resume %s' retries it, 'xferctl cancel %s' removes it",
                             f->id, f->id, f->id);
                 follow_finish(f, outcome);
@@ -347,7 +348,9 @@ static void on_state(Follow *f, const JobStatus *s) {
                         report_reason(-EIO, why, "job %s failed", f->id);
                 else
                         report_reason(-EIO, why, "%s failed", follow_noun(f));
-                give_up(f, OUTCOME_FAILED);
+                /* A file that did not check out is a failure of its own (exit status 5). */
+                give_up(f, streq_ptr(s->error_name, XFERD_ERROR_PREFIX "Integrity") ? OUTCOME_INTEGRITY
+                                                                                     : OUTCOME_FAILED);
 
         } else if (streq_ptr(s->state, "transient-error") && f->ctl->retries >= 0 &&
                    f->mode != FOLLOW_WAIT && s->error_count > (uint64_t) f->ctl->retries) {

@@ -31,6 +31,7 @@ typedef enum Outcome {
         OUTCOME_ACKNOWLEDGED,   /* completed by someone else */
         OUTCOME_PARTIAL,        /* completed, but files were dropped */
         OUTCOME_FAILED,         /* the job went to error */
+        OUTCOME_INTEGRITY,      /* the job went to error with Integrity: wrong bytes */
         OUTCOME_CANCELLED,      /* cancelled by someone else */
         OUTCOME_COMPLETE_FAILED,
         OUTCOME_REFUSED,        /* the destination appeared meanwhile */

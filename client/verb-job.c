@@ -92,8 +92,23 @@ int verb_add(Ctl *c, int argc, char **argv) {
         if (r < 0)
                 return r;
 
-        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, "AddFile", &error, NULL,
-                               "ss", argv[2], target);
+        /* What the file must be, if anything: AddFileWithOptions. */
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        bool with_options = file_options_any(&c->file);
+        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, path, XFERD_JOB_IFACE,
+                                           with_options ? "AddFileWithOptions" : "AddFile");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", argv[2], target);
+        if (r >= 0 && with_options) {
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+                if (r >= 0)
+                        r = file_options_append(&c->file, m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot build the call");
+        r = sd_bus_call(c->bus, m, 0, &error, NULL);
         if (r < 0)
                 return report_bus_error(&error, r, "cannot add %s to job %s", target, id);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "bus-json.h"
+#include "file-details.h"
 #include "format.h"
 #include "job-json.h"
 #include "job-lookup.h"
@@ -364,7 +365,10 @@ int verb_info(Ctl *c, int argc, char **argv) {
         }
         r = info_print(&info);
         info_done(&info);
-        return r;
+        if (r < 0)
+                return r;
+        /* What each file is checked against, and what it checked out against. */
+        return file_details_print(c->bus, path, stdout);
 }
 
 /* ---- files ---- */

@@ -27,17 +27,32 @@ static void cancel_unfinished(Ctl *c, const char *id, const char *path) {
                 report_bus_error(&error, -EIO, "cannot cancel the unfinished job %s", id);
 }
 
-/* CreateJob with the command line's priority, then MinimumRetryDelay and BandwidthLimit if
- * asked for. */
+/* CreateJob with the command line's priority (and checksum list: every file of the job is
+ * checked against it), then MinimumRetryDelay and BandwidthLimit if asked for. */
 static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *m = NULL;
         const char *id, *path;
         int r;
 
-        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
-                               &error, &reply, "sa{sv}", name, 2, "type", "s", type,
-                               "priority", "s", c->priority ? c->priority : DEFAULT_PRIORITY);
+        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                           "CreateJob");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}{sv}", "type", "s", type, "priority", "s",
+                                          c->priority ? c->priority : DEFAULT_PRIORITY);
+        if (r >= 0 && c->file.checksum_list)
+                r = sd_bus_message_append(m, "{sv}", "checksum-list", "s", c->file.checksum_list);
+        if (r >= 0 && c->file.checksum_list_signature)
+                r = sd_bus_message_append(m, "{sv}", "checksum-list-signature", "s", c->file.checksum_list_signature);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot build the call");
+        r = sd_bus_call(c->bus, m, 0, &error, &reply);
         if (r < 0)
                 return report_bus_error(&error, r, "cannot create a%s %s job", streq(type, "upload") ? "n" : "", type);
         r = sd_bus_message_read(reply, "so", &id, &path);
@@ -61,17 +76,37 @@ static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
         return 0;
 }
 
-/* AddFiles (all or nothing) and Resume; on failure the half-made job is cancelled. */
+/* A checksum, size or mirror describes one file (a checksum list any number). */
+static bool file_options_per_file(const FileOptions *o) {
+        return o->checksum || o->has_size || o->mirrors;
+}
+
+/* AddFiles (all or nothing), or AddFileWithOptions for one file with what it must be, and
+ * Resume; on failure the half-made job is cancelled. */
 static int fill_and_start(Ctl *c, Follow *f) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        bool with_options = f->mode == FOLLOW_DOWNLOAD && file_options_per_file(&c->file);
         int r;
 
         r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, f->path, XFERD_JOB_IFACE,
-                                           f->mode == FOLLOW_UPLOAD ? "AddFile" : "AddFiles");
+                                           f->mode == FOLLOW_UPLOAD ? "AddFile" :
+                                           with_options ? "AddFileWithOptions" : "AddFiles");
         if (r >= 0 && f->mode == FOLLOW_UPLOAD)
                 r = sd_bus_message_append(m, "ss", f->files[0].url, f->files[0].local);
-        else if (r >= 0) {
+        else if (r >= 0 && with_options) {
+                FileOptions per_file = c->file;
+
+                /* The checksum list went with CreateJob, for the whole job. */
+                per_file.checksum_list = per_file.checksum_list_signature = NULL;
+                r = sd_bus_message_append(m, "ss", f->files[0].url, f->files[0].local);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "{sv}");
+                if (r >= 0)
+                        r = file_options_append(&per_file, m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        } else if (r >= 0) {
                 r = sd_bus_message_open_container(m, 'a', "(ss)");
                 for (size_t i = 0; r >= 0 && i < f->n_files; i++)
                         r = sd_bus_message_append(m, "(ss)", f->files[i].url, f->files[i].local);
@@ -166,6 +201,12 @@ int verb_download(Ctl *c, int argc, char **argv) {
         free(list);
         if (r < 0)
                 return EXIT_USAGE;
+        if (plan.n > 1 && file_options_per_file(&c->file)) {
+                download_plan_done(&plan);
+                fprintf(stderr, "xferctl: --checksum, --size and --mirror describe one file; give one URL "
+                        "(--checksum-list works for several).\n");
+                return EXIT_USAGE;
+        }
 
         r = check_destinations(c, &plan);
         if (r >= 0) {

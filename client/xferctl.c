@@ -38,8 +38,12 @@ int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata
         return 0;
 }
 
+static void ctl_done(Ctl *c) {
+        file_options_done(&c->file);
+}
+
 int main(int argc, char **argv) {
-        Ctl c = { .progress = true, .legend = true, .retries = -1 };
+        _cleanup_(ctl_done) Ctl c = { .progress = true, .legend = true, .retries = -1 };
         BusChoice bus = BUS_CHOICE_DEFAULT;
         const Verb *verb = NULL;
         int r, index = 0, status;

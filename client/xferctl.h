@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "exit-status.h"
+#include "file-options.h"
 
 typedef struct Ctl {
         sd_bus *bus;
@@ -31,6 +32,7 @@ typedef struct Ctl {
         const char *output;     /* download -o */
         const char *input_file; /* download -i */
         const char *lines;      /* logs -n, passed on to journalctl */
+        FileOptions file;       /* download, add: --checksum, --size, --mirror, --checksum-list… */
 } Ctl;
 
 /* A verb gets argv starting at the verb name; it returns an exit status (>= 0) or a negative

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Downloads: starting a transfer into the temporary file, and its callbacks. */
+/* Downloads: starting a transfer into the temporary file, and its callbacks. What the bytes
+ * are checked against is download-verify.c's; checksum lists are download-list.c's. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -37,9 +38,35 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         checkpoint_mark(j);
 }
 
+/* The current file is transferred and its bytes checked out: on to the next one. */
+void download_file_verified(Job *j) {
+        JobFile *f = j->files[j->current];
+
+        /* One commit for this file's end (and its verdict) and the next file's write-ahead
+         * record. */
+        bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
+        f->completed = true;
+        f->bytes_total = f->bytes_transferred;
+        checkpoint_save_file(j, j->current);
+        j->restarts = 0;
+        j->current++;
+        j->last_progress_time = manager_now_realtime(j->manager);
+        /* FilesTransferred goes out with the next progress checkpoint: a job of many small
+         * files must not send one signal per file. */
+        checkpoint_mark(j);
+        if (j->current < j->n_files)
+                download_start(j);
+        else
+                job_all_done(j);
+        if (in_transaction)
+                (void) store_end(j->manager->store);
+}
+
 static void on_transfer_done(Transfer *t, const TransferResult *res, void *userdata) {
         Job *j = userdata;
         JobFile *f = j->files[j->current];
+        ServerDigest server;
+        bool has_server = transfer_get_server_digest(t, &server) > 0;
 
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
@@ -54,26 +81,13 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 checkpoint_save_file(j, j->current);
 
         switch (res->outcome) {
-        case TRANSFER_OK: {
-                /* One commit for this file's end and the next file's write-ahead record. */
-                bool in_transaction = store_begin(j->manager->store) >= 0;
-                f->completed = true;
-                f->bytes_total = f->bytes_transferred;
-                checkpoint_save_file(j, j->current);
-                j->restarts = 0;
-                j->current++;
-                j->last_progress_time = manager_now_realtime(j->manager);
-                /* FilesTransferred goes out with the next progress checkpoint: a job of many
-                 * small files must not send one signal per file. */
-                checkpoint_mark(j);
-                if (j->current < j->n_files)
-                        download_start(j);
-                else
-                        job_all_done(j);
-                if (in_transaction)
-                        (void) store_end(j->manager->store);
+        case TRANSFER_OK:
+                download_verify(j, f, has_server ? &server : NULL);
                 return;
-        }
+
+        case TRANSFER_INTEGRITY:
+                download_integrity_failed(j, f, res->message, res->summary);
+                return;
 
         case TRANSFER_RESTART:
                 /* The bytes we hold belong to another version of the resource: start over. */
@@ -83,17 +97,22 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                         return;
                 }
                 log_info("Job %s: %s changed on the server or cannot be resumed; downloading it again from the start.",
-                         j->id, f->url);
+                         j->id, job_file_current_url(f));
                 pending_unlink_remove_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
                 checkpoint_save_file(j, j->current);
                 download_start(j);
                 return;
 
-        case TRANSFER_TRANSIENT:
         case TRANSFER_FATAL:
-                job_fail(j, res->outcome == TRANSFER_FATAL, res->error_name, res->message, res->summary,
-                         res->retry_after_usec);
+                /* This URL will not give the file (a 404, say): the next mirror may. */
+                if (res->error_name != ERROR_NAME_LOCAL_FILE && download_next_url(j, f, res->message))
+                        return;
+                job_fail(j, true, res->error_name, res->message, res->summary, res->retry_after_usec);
+                return;
+
+        case TRANSFER_TRANSIENT:
+                job_fail(j, false, res->error_name, res->message, res->summary, res->retry_after_usec);
                 return;
         }
 }
@@ -130,6 +149,11 @@ void download_start(Job *j) {
 
         if (j->type == JOB_UPLOAD) {
                 upload_start(j, f);
+                return;
+        }
+        /* The expected digest comes from a signed list not fetched yet: that comes first. */
+        if (download_needs_list(f)) {
+                download_fetch_list(j, f);
                 return;
         }
 
@@ -182,7 +206,7 @@ void download_start(Job *j) {
                 /* Bytes of unknown version: continuing them could splice two versions of the
                  * resource into one file, so they go. */
                 log_info("Job %s: no validator for the %" PRIu64 " bytes held of %s; starting it again.",
-                         j->id, offset, f->url);
+                         j->id, offset, job_file_current_url(f));
                 if (ftruncate(fd, 0) < 0) {
                         r = -errno;
                         safe_close(fd);
@@ -198,23 +222,45 @@ void download_start(Job *j) {
         f->bytes_transferred = offset;
 
         j->fd = fd;
+        /* The bytes held are hashed first (in slices) when something is expected of them. */
+        r = download_prepare_hasher(j, f, offset);
+        if (r != 0) {
+                if (r < 0) {
+                        j->fd = safe_close(j->fd);
+                        snprintf(msg, sizeof msg, "Cannot check the bytes held of %s: %s", f->path, strerror(-r));
+                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
+                }
+                return;  /* download_begin() follows once they are hashed */
+        }
+        download_begin(j, f, offset);
+}
+
+/* Starts the request for the current file from `offset`, into j->fd. */
+void download_begin(Job *j, JobFile *f, uint64_t offset) {
+        Manager *m = j->manager;
+        const char *url = job_file_current_url(f);
+        char msg[1024];
+        int r;
+
         TransferRequest req = {
-                .url = f->url,
-                .fd = fd,
+                .url = url,
+                .fd = j->fd,
                 .offset = offset,
                 .validator = f->validator,
                 .headers = j->http_headers,
+                .origin_url = f->url,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
                 .max_speed = scheduler_job_rate(j, scheduler_count_running(m)),
+                .hasher = f->hasher,
+                .expect_size = f->expect_size,
+                .expected_size = f->expected_size,
         };
         r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
         if (r < 0) {
                 j->fd = safe_close(j->fd);
-                char shown[HTTP_URL_SHOWN_MAX];
-                snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", url_strip(shown, sizeof shown, f->url),
-                         strerror(-r));
+                snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", url, strerror(-r));
                 job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
                 return;
         }
-        log_job_debug(j->id, j->owner, f->url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);
+        log_job_debug(j->id, j->owner, url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);
 }

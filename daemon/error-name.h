@@ -18,6 +18,7 @@ typedef enum ErrorName {
         ERROR_NAME_LOCAL_FILE,
         ERROR_NAME_NO_PROGRESS,
         ERROR_NAME_COMPLETE_FAILED,
+        ERROR_NAME_INTEGRITY,
         /* Only errors of calls. */
         ERROR_NAME_INVALID_STATE,
         ERROR_NAME_NO_SUCH_JOB,

@@ -330,7 +330,8 @@ int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *nam
         dfd = dir_enter(id, dir, NULL, &saved, &owned);
         if (dfd < 0)
                 return dfd;
-        fd = open_regular_at(dfd, name, O_WRONLY, true, &st);
+        /* Read as well: the bytes held are hashed before a download goes on with them. */
+        fd = open_regular_at(dfd, name, O_RDWR, true, &st);
         if (fd < 0)
                 return fd;
         if (id && st.st_uid != id->uid && daemon_is_root())

@@ -46,7 +46,7 @@ int fsops_open_directory(const FsIdentity *id, const FsDir *dir);
 /* Creates a new temporary file (O_EXCL, mode 0600, never through a symlink). */
 int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name);
 
-/* Opens an existing temporary file for writing; -ENOENT when it has vanished, -EBADFD when
+/* Opens an existing temporary file for reading and writing; -ENOENT when it has vanished, -EBADFD when
  * something other than a regular file is there. */
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
 

@@ -50,6 +50,25 @@ bool http_parse_u64(const char *s, size_t n, uint64_t *ret) {
         return true;
 }
 
+bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint64_t *ret_total) {
+        unsigned long long a, b, total;
+        char buf[128];
+
+        if (n >= sizeof buf)
+                return false;
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        if (sscanf(buf, "bytes %llu-%llu/%llu", &a, &b, &total) == 3)
+                *ret_start = a, *ret_total = total;
+        else if (sscanf(buf, "bytes %llu-%llu/*", &a, &b) == 2)
+                *ret_start = a, *ret_total = UINT64_MAX;
+        else if (sscanf(buf, "bytes */%llu", &total) == 1)
+                *ret_start = UINT64_MAX, *ret_total = total;
+        else
+                return false;
+        return true;
+}
+
 /* A server cannot hold a job back for more than a day (and no product of overflows). */
 #define RETRY_AFTER_MAX_SEC (24ULL * 3600)
 

@@ -18,6 +18,8 @@ typedef enum TransferOutcome {
         TRANSFER_RESTART,     /* the partial data cannot be continued: truncate, start from zero */
         TRANSFER_TRANSIENT,   /* worth retrying later */
         TRANSFER_FATAL,
+        TRANSFER_INTEGRITY,   /* the bytes are not the expected ones (size, a partial digest):
+                               * the partial file must go; another mirror may have them */
 } TransferOutcome;
 
 typedef struct TransferResult {
@@ -35,6 +37,9 @@ typedef struct TransferResult {
 /* True when `line` is the header `name` (case-insensitive); returns its trimmed value. */
 bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len);
 bool http_parse_u64(const char *s, size_t n, uint64_t *ret);
+// Content-Range: "bytes START-END/TOTAL", "bytes START-END/*" (total UINT64_MAX) or
+// "bytes */TOTAL" (start UINT64_MAX, a 416's); false for anything else.
+bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint64_t *ret_total);
 /* Retry-After as a delay from now in µs (seconds or an HTTP date); 0 when absent or past. */
 uint64_t http_parse_retry_after(const char *v, size_t n);
 /* "HTTP/1.1 404 Not Found" → 404, "Not Found" (HTTP/2 has no reason phrase). The reason is

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Carrying out the state machine's actions for an event. */
+#include "prefix-hash.h"
+#include "signed-list.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "safe-text.h"
@@ -32,6 +34,9 @@ static void job_stop_transfer_full(Job *j, bool keep_data) {
         }
         j->transfer = transfer_free(j->transfer);
         j->upload = tus_upload_free(j->upload);
+        /* Hashing stops between two slices, gpgv is killed: nothing runs on for a stopped job. */
+        j->prefix_hash = prefix_hash_free(j->prefix_hash);
+        j->signed_list = signed_list_free(j->signed_list);
         j->fd = safe_close(j->fd);
 }
 

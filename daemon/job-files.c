@@ -69,7 +69,7 @@ static bool url_names_host(const char *url, const char *scheme) {
         return host < authority + n && *host != ':';
 }
 
-static int validate_url(Manager *m, const char *url, CallError *e) {
+int job_files_validate_url(Manager *m, const char *url, CallError *e) {
         char shown[512];
         CURLU *h;
         char *scheme = NULL, *host = NULL;
@@ -126,15 +126,15 @@ static void dir_check_done(DirCheck *c) {
         fs_dir_cache_done(&c->cache);
 }
 
-static int file_new(Job *j, const char *url, const char *path, size_t index, DirCheck *check, JobFile **ret,
-                    CallError *e) {
+static int file_new(Job *j, const char *url, const char *path, const JobFileOptions *options, size_t index,
+                    DirCheck *check, JobFile **ret, CallError *e) {
         _cleanup_free_ char *copy1 = NULL, *copy2 = NULL;
         JobFile *f;
         dev_t dev;
         ino_t ino;
         int r;
 
-        r = validate_url(j->manager, url, e);
+        r = job_files_validate_url(j->manager, url, e);
         if (r < 0)
                 return r;
 
@@ -217,6 +217,11 @@ make:
                 job_file_free(f);
                 return -ENOMEM;
         }
+        r = file_options_apply(j, f, options, e);
+        if (r < 0) {
+                job_file_free(f);
+                return r;
+        }
         *ret = f;
         return 0;
 }
@@ -239,6 +244,11 @@ size_t job_files_room(const Job *j) {
 }
 
 int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e) {
+        return job_add_files_with_options(j, urls, paths, NULL, n, e);
+}
+
+int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, const JobFileOptions *options,
+                               size_t n, CallError *e) {
         Manager *m = j->manager;
         JobFile **added;
         DirCheck check = { .cache = FS_DIR_CACHE_INIT };
@@ -281,7 +291,7 @@ int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, Cal
                                            "The job already writes to %s; every file needs its own local path.", paths[k]);
                         goto fail;
                 }
-                r = file_new(j, urls[k], paths[k], j->n_files + k, &check, &added[k], e);
+                r = file_new(j, urls[k], paths[k], options ? &options[k] : NULL, j->n_files + k, &check, &added[k], e);
                 if (r < 0)
                         goto fail;
         }

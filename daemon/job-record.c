@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "digest.h"
 #include "job-record.h"
 #include "util.h"
 
@@ -11,6 +12,13 @@ JobFile *job_file_free(JobFile *f) {
         free(f->name);
         free(f->temp_name);
         free(f->validator);
+        strv_free(f->mirrors);
+        free(f->checksum);
+        free(f->checksum_list);
+        free(f->checksum_list_signature);
+        free(f->checksum_list_key);
+        free(f->verified_checksum);
+        hasher_free(f->hasher);
         free(f);
         return NULL;
 }
@@ -30,6 +38,8 @@ Job *job_record_free(Job *j) {
         free(j->error_summary);
         free(j->upload_url);
         free(j->cancel_with);
+        free(j->checksum_list);
+        free(j->checksum_list_signature);
         free(j);
         return NULL;
 }

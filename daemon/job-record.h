@@ -14,11 +14,15 @@
 #include "job.h"
 #include "list.h"
 #include "rate-window.h"
+#include "server-digest.h"
 
 /* Owned by higher layers; a job only points at them. */
 typedef struct Manager Manager;
 typedef struct Transfer Transfer;
 typedef struct TusUpload TusUpload;
+typedef struct Hasher Hasher;
+typedef struct PrefixHash PrefixHash;
+typedef struct SignedList SignedList;
 
 typedef struct Job Job;
 
@@ -36,6 +40,20 @@ typedef struct JobFile {
         uint64_t bytes_total;   /* UINT64_MAX while unknown */
         uint64_t bytes_transferred;
         char *validator;        /* ETag or Last-Modified of the bytes we hold */
+
+        /* Integrity, downloads only (see verify.h and docs/api.md). */
+        char **mirrors;                 /* more URLs of the same bytes, tried in order; NULL: none */
+        unsigned url_index;             /* the URL in use: 0 url, k mirrors[k - 1] */
+        bool expect_size;
+        uint64_t expected_size;
+        char *checksum;                 /* the expected digest "sha256:<hex>", or NULL */
+        unsigned checksum_source;       /* a VerifySource: the client's option or a signed list */
+        char *checksum_list;            /* the signed checksum list that gives the digest, or NULL */
+        char *checksum_list_signature;  /* and its detached signature */
+        char *checksum_list_key;        /* the fingerprint of the key that signed that list */
+        unsigned verified_by;           /* VerifySource mask: what the bytes checked out against */
+        char *verified_checksum;        /* their digest, when one was checked */
+        Hasher *hasher;                 /* runtime: the temporary file's bytes hashed so far */
 } JobFile;
 
 struct Job {
@@ -61,6 +79,8 @@ struct Job {
         char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
         char *cancel_with;              /* the client whose departure cancels the job (an opaque
                                          * name from bus/: CancelWhenOwnerGone); NULL for none */
+        char *checksum_list;            /* CreateJob's default for files added without one */
+        char *checksum_list_signature;
 
         JobFile **files;
         size_t n_files, n_files_allocated;
@@ -78,6 +98,10 @@ struct Job {
 
         Transfer *transfer;             /* downloads: the running request */
         TusUpload *upload;             /* uploads: the running tus exchange */
+        PrefixHash *prefix_hash;        /* downloads: hashing the bytes a file already holds */
+        SignedList *signed_list;        /* downloads: fetching and checking a checksum list */
+        bool verify_has_server;         /* downloads: the server's digest of the file being hashed */
+        ServerDigest verify_server;     /* to check it against once the whole file is read */
         int fd;                         /* the temporary file being written, or the file being sent */
         unsigned restarts;              /* in a row, for the current file */
         uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
@@ -104,6 +128,11 @@ struct Job {
         unsigned signals_deferred;              /* JobChange bits told once the files are gone */
         bool expire_pending;                    /* retention ended while pinned */
 };
+
+/* The URL the file is transferred from: its own, or the mirror in use. */
+static inline const char *job_file_current_url(const JobFile *f) {
+        return f->url_index > 0 ? f->mirrors[f->url_index - 1] : f->url;
+}
 
 /* The first job of a queue or retained list, and the one after j in its list; NULL at the end. */
 static inline Job *job_first(const List *l) {

@@ -11,6 +11,7 @@
 #include "bus-errors.h"
 #include "bus.h"
 #include "config.h"
+#include "gpgv.h"
 #include "log.h"
 #include "manager.h"
 #include "settings.h"
@@ -305,7 +306,7 @@ static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static int run(int argc, char *argv[]) {
         Args a = { .system = -1, .idle_timeout_usec = 30 * USEC_PER_SEC };
         Daemon d = { .event = NULL };
-        _cleanup_free_ char *state_dir = NULL;
+        _cleanup_free_ char *state_dir = NULL, *keys_dir = NULL;
         sigset_t mask;
         int r;
 
@@ -322,6 +323,10 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Cannot determine the state directory");
         a.config.state_dir = state_dir;
+        r = gpgv_keys_dir(!a.config.system, &keys_dir);
+        if (r < 0)
+                return log_error_errno(r, "Cannot determine the keys.d directory");
+        a.config.keys_dir = keys_dir;
 
         r = bus_errors_register();
         if (r < 0)
@@ -330,6 +335,8 @@ static int run(int argc, char *argv[]) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        /* gpgv runs as a child watched by the loop (sd_event_add_child() needs it blocked). */
+        sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 

@@ -11,6 +11,7 @@
 #include "list.h"
 #include "manager.h"
 #include "netwatch.h"
+#include "server-digest.h"
 #include "store.h"
 #include "tus.h"
 #include "util.h"
@@ -209,6 +210,18 @@ void job_all_done(Job *j);
 
 /* download.c */
 void download_start(Job *j);
+void download_begin(Job *j, JobFile *f, uint64_t offset);
+void download_file_verified(Job *j);
+
+/* download-verify.c */
+int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset);
+void download_verify(Job *j, JobFile *f, const ServerDigest *server);
+void download_integrity_failed(Job *j, JobFile *f, const char *message, const char *summary);
+bool download_next_url(Job *j, JobFile *f, const char *why);
+
+/* download-list.c */
+bool download_needs_list(const JobFile *f);
+void download_fetch_list(Job *j, JobFile *f);
 
 /* upload.c */
 void upload_start(Job *j, JobFile *f);
@@ -229,6 +242,12 @@ int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* job-files.c */
 FsDir job_file_dir(const JobFile *f);
+int job_files_validate_url(Manager *m, const char *url, CallError *e);
+
+/* job-file-options.c */
+int file_options_check_list(Manager *m, const char *list, const char *signature, char **ret_list,
+                            char **ret_signature, CallError *e);
+int file_options_apply(Job *j, JobFile *f, const JobFileOptions *o, CallError *e);
 
 /* complete.c */
 void complete_auto_queue(Job *j);

@@ -99,6 +99,7 @@ void manager_crash_point(const char *name) {
 
 int manager_create_job(Manager *m, uid_t owner, const char *display_name, const JobOptions *o,
                        Job **ret, CallError *e) {
+        _cleanup_free_ char *list = NULL, *signature = NULL;
         sd_id128_t id;
         Job *j;
         int r;
@@ -117,6 +118,11 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         if (r < 0)
                 return r;
         r = job_check_text("description", strempty(o->description), JOB_DESCRIPTION_MAX, e);
+        if (r < 0)
+                return r;
+        if (o->type == JOB_UPLOAD && (o->checksum_list || o->checksum_list_signature))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS, "Checksum lists apply to downloads only.");
+        r = file_options_check_list(m, o->checksum_list, o->checksum_list_signature, &list, &signature, e);
         if (r < 0)
                 return r;
         if (owner != 0) {
@@ -151,6 +157,8 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->creation_time = j->modification_time = j->last_progress_time = manager_now_realtime(m);
         j->display_name = strdup(display_name);
         j->description = strdup(strempty(o->description));
+        j->checksum_list = TAKE_PTR(list);
+        j->checksum_list_signature = TAKE_PTR(signature);
         j->cancel_with = o->cancel_with ? strdup(o->cancel_with) : NULL;
         if (!j->display_name || !j->description || (o->cancel_with && !j->cancel_with)) {
                 job_free(j);

@@ -71,7 +71,20 @@ typedef struct JobOptions {
         const char *description;
         bool auto_complete;
         const char *cancel_with;        /* see job_set_cancel_with(); NULL for none */
+        const char *checksum_list;              /* downloads: the default of every file added */
+        const char *checksum_list_signature;    /* NULL: checksum_list + ".gpg" */
 } JobOptions;
+
+/* What AddFileWithOptions and Download may say of a download's file beyond its URL and path;
+ * the contract (docs/api.md) says what each means. */
+typedef struct JobFileOptions {
+        const char *checksum;                   /* "sha256:<hex>" or "sha512:<hex>", or NULL */
+        bool expect_size;
+        uint64_t size;
+        char * const *mirrors;                  /* NULL, or NULL-terminated */
+        const char *checksum_list;              /* NULL: the job's */
+        const char *checksum_list_signature;    /* NULL: checksum_list + ".gpg" */
+} JobFileOptions;
 
 int manager_create_job(Manager *m, uid_t owner, const char *display_name, const JobOptions *o,
                        Job **ret, CallError *e);
@@ -94,6 +107,9 @@ struct JobCall {
 
 /* Job calls. Each returns 0 or a negative errno with *e filled. */
 int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e);
+/* The same with options per file (options[i] for file i; options NULL: none). */
+int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, const JobFileOptions *options,
+                               size_t n, CallError *e);
 int job_resume(Job *j, CallError *e);
 int job_suspend(Job *j, CallError *e);
 /* Cancel and Complete: a negative errno with *e filled when refused now; 1 when call->done()

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A job's temporary files removed on a worker thread, and those that could not be removed yet,
  * retried until they are. */
+#include "digest.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "store.h"
@@ -185,6 +186,10 @@ void pending_unlink_remove_temporary(Job *j, JobFile *f) {
         f->temp_exists = false;
         f->bytes_transferred = 0;
         f->validator = mfree(f->validator);
+        /* What was hashed or verified were those bytes. */
+        f->hasher = hasher_free(f->hasher);
+        f->verified_by = 0;
+        f->verified_checksum = mfree(f->verified_checksum);
 }
 
 int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,

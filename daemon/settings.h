@@ -29,6 +29,7 @@ typedef struct ManagerConfig {
         uint64_t delete_retry_base_usec; /* first retry of an undelivered tus DELETE; doubles */
         uint64_t foreground_retry_base_usec; /* first retry of a foreground job; doubles */
         const char *state_dir;          /* where the store lives (required) */
+        const char *keys_dir;           /* the keyrings that check signed checksum lists */
         EngineSettings transfer;
 } ManagerConfig;
 

@@ -48,13 +48,21 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_text(st, ":upload_url", j->upload_url, &rc);
         sql_bind_int64(st, ":minimum_notification_interval", j->minimum_notification_interval, &rc);
         sql_bind_text(st, ":cancel_with", j->cancel_with, &rc);
+        sql_bind_text(st, ":checksum_list", j->checksum_list, &rc);
+        sql_bind_text(st, ":checksum_list_signature", j->checksum_list_signature, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
 static int store_save_file_row(Store *s, const Job *j, size_t index) {
         const JobFile *f = j->files[index];
+        _cleanup_free_ char *mirrors = NULL;
         sqlite3_stmt *st = s->save_file;
-        int rc = SQLITE_OK;
+        int rc = SQLITE_OK, r;
+
+        r = sql_join_headers(f->mirrors, &mirrors);
+        if (r < 0)
+                return store_doom(s, log_error_errno(r, "Store %s: cannot save the mirrors of job %s",
+                                                     s->path, j->id));
 
         sql_bind_text(st, ":job_id", j->id, &rc);
         sql_bind_int64(st, ":idx", (int64_t) index, &rc);
@@ -71,6 +79,17 @@ static int store_save_file_row(Store *s, const Job *j, size_t index) {
         sql_bind_uint64(st, ":bytes_total", f->bytes_total, &rc);
         sql_bind_uint64(st, ":bytes_transferred", f->bytes_transferred, &rc);
         sql_bind_text(st, ":validator", f->validator, &rc);
+        sql_bind_text(st, ":mirrors", mirrors, &rc);
+        sql_bind_int64(st, ":url_index", f->url_index, &rc);
+        if (f->expect_size)
+                sql_bind_uint64(st, ":expected_size", f->expected_size, &rc);
+        sql_bind_text(st, ":checksum", f->checksum, &rc);
+        sql_bind_int64(st, ":checksum_source", f->checksum_source, &rc);
+        sql_bind_text(st, ":checksum_list", f->checksum_list, &rc);
+        sql_bind_text(st, ":checksum_list_signature", f->checksum_list_signature, &rc);
+        sql_bind_text(st, ":checksum_list_key", f->checksum_list_key, &rc);
+        sql_bind_int64(st, ":verified_by", f->verified_by, &rc);
+        sql_bind_text(st, ":verified_checksum", f->verified_checksum, &rc);
         return store_run(s, st, rc, "save a file of job", j->id);
 }
 
@@ -151,12 +170,14 @@ enum {
         JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
         JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
         JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
-        JC_CANCEL_WITH,
+        JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE,
 };
 
 enum {
         FC_URL, FC_PATH, FC_DIR, FC_NAME, FC_TEMP_NAME, FC_DIR_DEV, FC_DIR_INO, FC_TEMP_EXISTS,
-        FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR,
+        FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR, FC_MIRRORS,
+        FC_URL_INDEX, FC_EXPECTED_SIZE, FC_CHECKSUM, FC_CHECKSUM_SOURCE, FC_CHECKSUM_LIST,
+        FC_CHECKSUM_LIST_SIGNATURE, FC_CHECKSUM_LIST_KEY, FC_VERIFIED_BY, FC_VERIFIED_CHECKSUM,
 };
 
 static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
@@ -169,14 +190,29 @@ static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
                 return store_fail(s, rc, "load the files of job %s", j->id);
         while ((rc = sqlite3_step(files)) == SQLITE_ROW) {
                 _cleanup_(store_job_file_freep) JobFile *f = NULL;
+                _cleanup_free_ char *mirrors = NULL;
 
                 f = calloc(1, sizeof(JobFile));
                 if (!f ||
                     sql_column_dup(files, FC_URL, &f->url) < 0 || sql_column_dup(files, FC_PATH, &f->path) < 0 ||
                     sql_column_dup(files, FC_DIR, &f->dir) < 0 || sql_column_dup(files, FC_NAME, &f->name) < 0 ||
                     sql_column_dup(files, FC_TEMP_NAME, &f->temp_name) < 0 ||
-                    sql_column_dup(files, FC_VALIDATOR, &f->validator) < 0)
+                    sql_column_dup(files, FC_VALIDATOR, &f->validator) < 0 ||
+                    sql_column_dup(files, FC_MIRRORS, &mirrors) < 0 ||
+                    (mirrors && sql_split_headers(mirrors, &f->mirrors) < 0) ||
+                    sql_column_dup(files, FC_CHECKSUM, &f->checksum) < 0 ||
+                    sql_column_dup(files, FC_CHECKSUM_LIST, &f->checksum_list) < 0 ||
+                    sql_column_dup(files, FC_CHECKSUM_LIST_SIGNATURE, &f->checksum_list_signature) < 0 ||
+                    sql_column_dup(files, FC_CHECKSUM_LIST_KEY, &f->checksum_list_key) < 0 ||
+                    sql_column_dup(files, FC_VERIFIED_CHECKSUM, &f->verified_checksum) < 0)
                         return log_oom();
+                f->url_index = (unsigned) sqlite3_column_int64(files, FC_URL_INDEX);
+                if (f->url_index > strv_length(f->mirrors))
+                        f->url_index = 0;  /* a damaged row: start from the file's own URL */
+                f->expect_size = sqlite3_column_type(files, FC_EXPECTED_SIZE) != SQLITE_NULL;
+                f->expected_size = (uint64_t) sqlite3_column_int64(files, FC_EXPECTED_SIZE);
+                f->checksum_source = (unsigned) sqlite3_column_int64(files, FC_CHECKSUM_SOURCE);
+                f->verified_by = (unsigned) sqlite3_column_int64(files, FC_VERIFIED_BY);
                 f->dir_dev = (dev_t) sqlite3_column_int64(files, FC_DIR_DEV);
                 f->dir_ino = (ino_t) sqlite3_column_int64(files, FC_DIR_INO);
                 f->temp_exists = sqlite3_column_int64(files, FC_TEMP_EXISTS) != 0;
@@ -244,6 +280,8 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
             sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) < 0 ||
             sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) < 0 ||
             sql_column_dup(st, JC_CANCEL_WITH, &j->cancel_with) < 0 ||
+            sql_column_dup(st, JC_CHECKSUM_LIST, &j->checksum_list) < 0 ||
+            sql_column_dup(st, JC_CHECKSUM_LIST_SIGNATURE, &j->checksum_list_signature) < 0 ||
             sql_column_dup(st, JC_HTTP_HEADERS, &headers) < 0 ||
             (headers && sql_split_headers(headers, &j->http_headers) < 0))
                 return log_oom();
@@ -299,7 +337,10 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
 
                 rc = sqlite3_prepare_v2(s->db,
                                         "SELECT url, path, dir, name, temp_name, dir_dev, dir_ino, temp_exists,"
-                                        "  completed, committed, bytes_total, bytes_transferred, validator "
+                                        "  completed, committed, bytes_total, bytes_transferred, validator,"
+                                        "  mirrors, url_index, expected_size, checksum, checksum_source,"
+                                        "  checksum_list, checksum_list_signature, checksum_list_key,"
+                                        "  verified_by, verified_checksum "
                                         "FROM files WHERE job_id = ? ORDER BY idx",
                                         -1, &files, NULL);
                 if (rc != SQLITE_OK)
@@ -311,7 +352,8 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"
                                    "  modification_time, completion_time, last_progress_time, retry_time,"
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
-                                   "  upload_url, minimum_notification_interval, cancel_with "
+                                   "  upload_url, minimum_notification_interval, cancel_with, checksum_list,"
+                                   "  checksum_list_signature "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

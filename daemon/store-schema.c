@@ -97,11 +97,33 @@ static int store_schema_v4(sqlite3 *db) {
         return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cancel_with TEXT;", NULL, NULL, NULL);
 }
 
+/* Verified downloads: what is expected of a file's bytes (digest, size, mirrors, a signed
+ * checksum list) and the stored verdict, so that a restart between the check and Complete
+ * does not lose it. Existing files get NULL and 0: nothing expected, nothing verified. */
+static int store_schema_v5(sqlite3 *db) {
+        static const char sql[] =
+                "ALTER TABLE jobs ADD COLUMN checksum_list TEXT;"
+                "ALTER TABLE jobs ADD COLUMN checksum_list_signature TEXT;"
+                "ALTER TABLE files ADD COLUMN mirrors TEXT;"              /* newline-joined */
+                "ALTER TABLE files ADD COLUMN url_index INTEGER NOT NULL DEFAULT 0;"
+                "ALTER TABLE files ADD COLUMN expected_size INTEGER;"     /* NULL: none */
+                "ALTER TABLE files ADD COLUMN checksum TEXT;"
+                "ALTER TABLE files ADD COLUMN checksum_source INTEGER NOT NULL DEFAULT 0;"
+                "ALTER TABLE files ADD COLUMN checksum_list TEXT;"
+                "ALTER TABLE files ADD COLUMN checksum_list_signature TEXT;"
+                "ALTER TABLE files ADD COLUMN checksum_list_key TEXT;"
+                "ALTER TABLE files ADD COLUMN verified_by INTEGER NOT NULL DEFAULT 0;"
+                "ALTER TABLE files ADD COLUMN verified_checksum TEXT;";
+
+        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [0] = store_schema_v1,
         [1] = store_schema_v2,
         [2] = store_schema_v3,
         [3] = store_schema_v4,
+        [4] = store_schema_v5,
 };
 
 int store_schema_migrate(Store *s, int from) {
@@ -153,13 +175,15 @@ static const struct {
           "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
           "  no_progress_timeout, http_headers, creation_time, modification_time,"
           "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
-          "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with) "
+          "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with,"
+          "  checksum_list, checksum_list_signature) "
           "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
           "  :display_name, :description, :state, :priority, :auto_complete,"
           "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
           "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
           "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
-          "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with) "
+          "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with,"
+          "  :checksum_list, :checksum_list_signature) "
           "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
           "  display_name = excluded.display_name, description = excluded.description,"
           "  state = excluded.state, priority = excluded.priority,"
@@ -177,18 +201,29 @@ static const struct {
           "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
           "  upload_url = excluded.upload_url,"
           "  minimum_notification_interval = excluded.minimum_notification_interval,"
-          "  cancel_with = excluded.cancel_with" },
+          "  cancel_with = excluded.cancel_with, checksum_list = excluded.checksum_list,"
+          "  checksum_list_signature = excluded.checksum_list_signature" },
         { offsetof(Store, save_file),
           "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
-          "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator) "
+          "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator,"
+          "  mirrors, url_index, expected_size, checksum, checksum_source, checksum_list,"
+          "  checksum_list_signature, checksum_list_key, verified_by, verified_checksum) "
           "VALUES (:job_id, :idx, :url, :path, :dir, :name, :temp_name, :dir_dev, :dir_ino,"
-          "  :temp_exists, :completed, :committed, :bytes_total, :bytes_transferred, :validator) "
+          "  :temp_exists, :completed, :committed, :bytes_total, :bytes_transferred, :validator,"
+          "  :mirrors, :url_index, :expected_size, :checksum, :checksum_source, :checksum_list,"
+          "  :checksum_list_signature, :checksum_list_key, :verified_by, :verified_checksum) "
           "ON CONFLICT (job_id, idx) DO UPDATE SET url = excluded.url, path = excluded.path,"
           "  dir = excluded.dir, name = excluded.name, temp_name = excluded.temp_name,"
           "  dir_dev = excluded.dir_dev, dir_ino = excluded.dir_ino,"
           "  temp_exists = excluded.temp_exists, completed = excluded.completed,"
           "  committed = excluded.committed, bytes_total = excluded.bytes_total,"
-          "  bytes_transferred = excluded.bytes_transferred, validator = excluded.validator" },
+          "  bytes_transferred = excluded.bytes_transferred, validator = excluded.validator,"
+          "  mirrors = excluded.mirrors, url_index = excluded.url_index,"
+          "  expected_size = excluded.expected_size, checksum = excluded.checksum,"
+          "  checksum_source = excluded.checksum_source, checksum_list = excluded.checksum_list,"
+          "  checksum_list_signature = excluded.checksum_list_signature,"
+          "  checksum_list_key = excluded.checksum_list_key, verified_by = excluded.verified_by,"
+          "  verified_checksum = excluded.verified_checksum" },
         { offsetof(Store, trim_files),
           "DELETE FROM files WHERE job_id = :job_id AND idx >= :n" },
         { offsetof(Store, delete_job),

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "body-check.h"
 #include "config.h"
 #include "http-util.h"
 #include "log.h"
@@ -62,34 +64,13 @@ struct Transfer {
         bool complete_by_416;   /* the file already held every byte */
         int write_errno;
 
+        BodyCheck check;        /* size, hashing, the server's digests */
+
         char errbuf[CURL_ERROR_SIZE];
 };
 
-// Content-Range: "bytes START-END/TOTAL", "bytes START-END/*" or "bytes */TOTAL".
-static void parse_content_range(Transfer *t, const char *v, size_t n) {
-        char buf[128];
-        unsigned long long a, b, total;
-
-        if (n >= sizeof buf)
-                return;
-        memcpy(buf, v, n);
-        buf[n] = 0;
-        if (sscanf(buf, "bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
-                t->have_content_range = true;
-                t->range_start = a;
-                t->range_total = total;
-        } else if (sscanf(buf, "bytes %llu-%llu/*", &a, &b) == 2) {
-                t->have_content_range = true;
-                t->range_start = a;
-                t->range_total = UINT64_MAX;
-        } else if (sscanf(buf, "bytes */%llu", &total) == 1) {
-                t->have_content_range = true;
-                t->range_start = UINT64_MAX;
-                t->range_total = total;
-        }
-}
-
 static void response_reset(Transfer *t, const char *line, size_t len) {
+        body_check_response_reset(&t->check);
         t->status = 0;
         t->reason[0] = 0;
         t->have_content_range = false;
@@ -147,12 +128,15 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                         }
                         t->position = t->flushed = 0;
                         t->total = t->content_length;
+                        body_check_restart(&t->check);
                 }
         } else {
                 t->position = 0;
                 t->total = t->content_length;
         }
 
+        if (!body_check_accept(&t->check, t->status, t->total, t->url))
+                return 0;  /* abort: not a byte of the wrong file */
         t->body_accepted = true;
         return size;
 }
@@ -176,12 +160,17 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         if (len <= 2 && (buffer[0] == '\r' || buffer[0] == '\n'))
                 return on_headers_end(t, len);
 
+        /* Repr-Digest, Content-Digest, Digest, Content-Encoding (a failed allocation only
+         * loses a digest to check). */
+        if (body_check_header(&t->check, buffer, len))
+                return len;
+
         if (http_header_value(buffer, len, "Location", &v, &n))
                 t->have_location = n > 0;
         else if (http_header_value(buffer, len, "Content-Length", &v, &n))
                 (void) http_parse_u64(v, n, &t->content_length);
         else if (http_header_value(buffer, len, "Content-Range", &v, &n))
-                parse_content_range(t, v, n);
+                t->have_content_range = http_parse_content_range(v, n, &t->range_start, &t->range_total);
         else if (http_header_value(buffer, len, "ETag", &v, &n)) {
                 free(t->etag);
                 t->etag = strndup(v, n);
@@ -247,6 +236,7 @@ static bool write_at_position(Transfer *t, const char *p, size_t len) {
                         t->write_errno = errno;
                         return false;
                 }
+                body_check_written(&t->check, t->position, p + done, (size_t) k);
                 done += (size_t) k;
                 t->position += (uint64_t) k;
         }
@@ -296,6 +286,9 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata
                 return len;  /* the body of an error response */
         /* A deferred flush failed: the bytes after it must not land behind a hole. */
         if (t->write_errno != 0)
+                return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+        /* More than expected: stop at once, before the byte lands. */
+        if (!body_check_room(&t->check, t->position + t->wlen, len, t->url))
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
         if (bucket_must_wait(t))
                 return CURL_WRITEFUNC_PAUSE;
@@ -416,6 +409,8 @@ static int transfer_request(Transfer *t) {
                 for (char **h = t->job_headers; h && *h; h++)
                         if (append_header(&t->headers, *h) < 0)
                                 return -ENOMEM;
+        if (append_header(&t->headers, SERVER_DIGEST_WANT_HEADER) < 0)
+                return -ENOMEM;
         if (t->offset > 0 && t->validator) {
                 _cleanup_free_ char *h = NULL;
                 if (asprintf(&h, "If-Range: %s", t->validator) < 0 || append_header(&t->headers, h) < 0)
@@ -472,8 +467,14 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
         token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
+        t->check = (BodyCheck) {
+                .hasher = req->hasher,
+                .expect_size = req->expect_size,
+                .expected_size = req->expected_size,
+                .max_size = req->max_size,
+        };
         t->url = strdup(req->url);
-        t->origin = http_url_origin(req->url);
+        t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);
         if (!t->url || (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
             (req->offset > 0 && req->validator && !(t->validator = strdup(req->validator))))
                 goto fail;
@@ -508,6 +509,7 @@ Transfer *transfer_free(Transfer *t) {
         free(t->etag);
         free(t->last_modified);
         free(t->url);
+        body_check_done(&t->check);
         free(t);
         return NULL;
 }
@@ -570,11 +572,23 @@ int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
         return 0;
 }
 
+int transfer_get_server_digest(const Transfer *t, ServerDigest *ret) {
+        assert(t);
+        assert(ret);
+
+        if (!t->body_accepted || !t->check.have_server_digest)
+                return 0;
+        *ret = t->check.server_digest;
+        return 1;
+}
+
 static void transfer_finish(Transfer *t, CURLcode code) {
         TransferResult r = { .outcome = TRANSFER_OK };
         char msg[1024] = "", sum[128] = "";
 
-        if (t->complete_by_416)
+        if (body_check_failed(&t->check))
+                r.outcome = TRANSFER_INTEGRITY;
+        else if (t->complete_by_416)
                 r.outcome = TRANSFER_OK;
         else if (t->restart)
                 r.outcome = TRANSFER_RESTART;
@@ -599,6 +613,17 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 r.summary = "The connection ended early";
         } else if (t->total == UINT64_MAX)
                 t->total = t->position;
+
+        if (r.outcome == TRANSFER_OK && !t->complete_by_416) {
+                body_check_complete(&t->check, t->position, t->offset, t->url);
+                if (body_check_failed(&t->check))
+                        r.outcome = TRANSFER_INTEGRITY;
+        }
+        if (r.outcome == TRANSFER_INTEGRITY) {
+                r.error_name = ERROR_NAME_INTEGRITY;
+                snprintf(msg, sizeof msg, "%s", t->check.message);
+                r.summary = t->check.summary;
+        }
 
         r.message = msg;
         if (!r.summary)

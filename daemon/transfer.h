@@ -2,14 +2,18 @@
 #pragma once
 
 /* A Transfer is one easy handle on the engine writing one HTTP(S) resource into an open
- * temporary file, continuing after the bytes it already holds when it can. Nothing here
- * knows jobs or the bus. */
+ * temporary file, continuing after the bytes it already holds when it can. It feeds every
+ * byte it writes to a Hasher, holds the body to an expected size, and checks a Content-Digest
+ * that covers only the range of a 206 itself; whole-file digests the server sends are handed
+ * on (transfer_get_server_digest()). Nothing here knows jobs or the bus. */
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "digest.h"
 #include "engine.h"
 #include "http-util.h"
+#include "server-digest.h"
 
 typedef struct Transfer Transfer;
 
@@ -30,6 +34,16 @@ typedef struct TransferRequest {
         char * const *headers;          /* extra "Name: value" lines */
         bool allow_insecure_redirect;   /* https → http */
         uint64_t max_speed;             /* bytes/s, 0 = none */
+        const char *origin_url;         /* headers go to this URL's origin; NULL: url's (a mirror's
+                                         * requests carry the job's headers only to the origin the
+                                         * job named) */
+        Hasher *hasher;                 /* NULL, or fed every byte written in file order; it must
+                                         * have seen exactly the `offset` bytes held. Reset when the
+                                         * file starts over; the server's digest algorithm is added
+                                         * when the body starts at byte 0 */
+        bool expect_size;               /* the resource must have exactly expected_size bytes */
+        uint64_t expected_size;
+        uint64_t max_size;              /* 0: no cap; a body growing past it ends the transfer */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
@@ -51,3 +65,6 @@ uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resourc
  * body was taken (a failure before the headers, an error status). */
 const char *transfer_get_validator(const Transfer *t);
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec);
+/* The whole-file digest the server sent with the response whose body went into the file
+ * (Repr-Digest, Digest, or Content-Digest of a 200): 1 and *ret, or 0 when none. */
+int transfer_get_server_digest(const Transfer *t, ServerDigest *ret);

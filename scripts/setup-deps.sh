@@ -15,14 +15,15 @@ packages=(
   # build
   meson ninja-build pkg-config gcc libc6-dev
   libsystemd-dev libcurl4-openssl-dev libsqlite3-dev
-  # the apt method (apt/) hashes with OpenSSL's libcrypto
+  # OpenSSL's libcrypto: the digests of downloads (EVP), and the apt method (apt/) hashes with it
   libssl-dev
   # test suite: GLib/GIO test framework, libsoup HTTP server, JSON checks, a private bus, busctl
   libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libjson-glib-dev
   dbus-daemon dbus-bin systemd
   # test-apt: the real apt-get against a repository made with dpkg-deb and apt-ftparchive,
-  # signed with gpg
-  apt apt-utils dpkg-dev gpg gpgv
+  # signed with gpg; signed checksum lists are checked with gpgv (as apt does), and the
+  # integrity tests make a key and sign lists with gpg (gnupg brings the gpg-agent it needs)
+  apt apt-utils dpkg-dev gpg gpgv gnupg
   # man pages (scdoc) and the bash completion's install directory (bash-completion.pc)
   scdoc bash-completion
   # sanitizer builds (gcc's runtimes come with gcc; these are for clang)

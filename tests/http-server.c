@@ -48,6 +48,11 @@ typedef struct {
         guint hang_times;
         gsize drop_after;
         guint drop_times;
+        GPtrArray *extra_headers;  /* name, value, name, value, … */
+        struct {
+                HttpDigestMode mode;
+                GChecksumType type;
+        } digests[3];              /* by HttpDigestField */
         guint64 rate;             /* bytes/s of response bodies; 0 = as fast as possible */
         /* observations */
         guint requests;
@@ -106,6 +111,11 @@ typedef struct {
         gboolean ignore_range;
         LimitKind kind;
         gsize limit;
+        GPtrArray *extra_headers;
+        struct {
+                HttpDigestMode mode;
+                GChecksumType type;
+        } digests[3];
         guint64 rate;
 } Plan;
 
@@ -156,6 +166,7 @@ resource_free (gpointer data)
         g_free (res->redirect_location);
         g_array_unref (res->request_times);
         g_hash_table_unref (res->last_headers);
+        g_ptr_array_unref (res->extra_headers);
         g_free (res);
 }
 
@@ -171,6 +182,7 @@ resource_get (HttpServer *self, const char *path)
         res->fail_retry_after = -1;
         res->request_times = g_array_new (FALSE, FALSE, sizeof (gint64));
         res->last_headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        res->extra_headers = g_ptr_array_new_with_free_func (g_free);
         g_hash_table_insert (self->resources, g_strdup (path), res);
         return res;
 }
@@ -283,6 +295,52 @@ http_server_drop_after (HttpServer *self, const char *path, gsize bytes, guint t
         g_mutex_unlock (&self->lock);
 }
 
+void
+http_server_set_header (HttpServer *self, const char *path, const char *name, const char *value)
+{
+        g_mutex_lock (&self->lock);
+        GPtrArray *headers = resource_get (self, path)->extra_headers;
+        for (guint i = 0; i < headers->len; i += 2)
+                if (g_ascii_strcasecmp (g_ptr_array_index (headers, i), name) == 0) {
+                        g_ptr_array_remove_range (headers, i, 2);
+                        break;
+                }
+        if (value) {
+                g_ptr_array_add (headers, g_strdup (name));
+                g_ptr_array_add (headers, g_strdup (value));
+        }
+        g_mutex_unlock (&self->lock);
+}
+
+void
+http_server_send_digest (HttpServer *self, const char *path, HttpDigestField field,
+                         GChecksumType type, HttpDigestMode mode)
+{
+        g_assert (field <= HTTP_DIGEST_LEGACY);
+        g_assert (type == G_CHECKSUM_SHA256 || type == G_CHECKSUM_SHA512);
+        g_mutex_lock (&self->lock);
+        Resource *res = resource_get (self, path);
+        res->digests[field].mode = mode;
+        res->digests[field].type = type;
+        g_mutex_unlock (&self->lock);
+}
+
+GBytes *
+http_server_checksum_list (HttpServer *self, GChecksumType type, const char *const *paths)
+{
+        GString *list = g_string_new (NULL);
+
+        g_mutex_lock (&self->lock);
+        for (const char *const *p = paths; *p; p++) {
+                Resource *res = resource_get (self, *p);
+                g_assert (res->content);
+                g_autofree char *hex = g_compute_checksum_for_bytes (type, res->content);
+                g_string_append_printf (list, "%s  %s\n", hex, strrchr (*p, '/') ? strrchr (*p, '/') + 1 : *p);
+        }
+        g_mutex_unlock (&self->lock);
+        return g_string_free_to_bytes (list);
+}
+
 /* ----------------------------------------------------------- observations */
 
 guint
@@ -380,6 +438,7 @@ plan_clear (Plan *plan)
         g_clear_pointer (&plan->content, g_bytes_unref);
         g_free (plan->etag);
         g_free (plan->last_modified);
+        g_clear_pointer (&plan->extra_headers, g_ptr_array_unref);
 }
 
 static void
@@ -457,6 +516,10 @@ plan_request (HttpServer *self, Resource *res, const char *path, Plan *plan)
         plan->status = SOUP_STATUS_OK;
         plan->etag = g_strdup (res->etag);
         plan->ignore_range = res->ignore_range;
+        plan->extra_headers = g_ptr_array_new_with_free_func (g_free);
+        for (guint i = 0; i < res->extra_headers->len; i++)
+                g_ptr_array_add (plan->extra_headers, g_strdup (g_ptr_array_index (res->extra_headers, i)));
+        memcpy (plan->digests, res->digests, sizeof plan->digests);
         plan->rate = res->rate;
         if (res->drop_times > 0) {
                 if (res->drop_times != HTTP_SERVER_FOREVER)
@@ -801,6 +864,38 @@ respond_status (SoupServerMessage *msg, const Plan *plan)
         soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_COPY, body, strlen (body));
 }
 
+/* The digest fields the test asked for, of the whole content or of the body
+ * [start, end) sent, as HttpDigestMode says. */
+static void
+add_digest_fields (SoupMessageHeaders *resp, const Plan *plan, gsize start, gsize end)
+{
+        static const char *const names[] = { "Repr-Digest", "Content-Digest", "Digest" };
+
+        for (guint f = 0; f < G_N_ELEMENTS (names); f++) {
+                HttpDigestMode mode = plan->digests[f].mode;
+                GChecksumType type = plan->digests[f].type;
+                gboolean whole = (f != HTTP_DIGEST_CONTENT) != (mode == HTTP_DIGEST_SWAPPED);
+                gsize from = whole ? 0 : start, to = whole ? g_bytes_get_size (plan->content) : end;
+                guint8 digest[64];
+                gsize len = sizeof digest;
+
+                if (mode == HTTP_DIGEST_OFF)
+                        continue;
+                g_autoptr(GChecksum) sum = g_checksum_new (type);
+                const guchar *data = g_bytes_get_data (plan->content, NULL);
+                g_checksum_update (sum, data + from, (gssize) (to - from));
+                g_checksum_get_digest (sum, digest, &len);
+                if (mode == HTTP_DIGEST_WRONG)
+                        digest[0] ^= 1;
+                g_autofree char *b64 = g_base64_encode (digest, len);
+                const char *algorithm = type == G_CHECKSUM_SHA256 ? "sha-256" : "sha-512";
+                g_autofree char *value = f == HTTP_DIGEST_LEGACY
+                        ? g_strdup_printf ("%s=%s", type == G_CHECKSUM_SHA256 ? "SHA-256" : "SHA-512", b64)
+                        : g_strdup_printf ("%s=:%s:", algorithm, b64);
+                soup_message_headers_replace (resp, names[f], value);
+        }
+}
+
 static void
 respond_content (HttpServer *self, const char *path, SoupServerMessage *msg, const Plan *plan)
 {
@@ -814,6 +909,9 @@ respond_content (HttpServer *self, const char *path, SoupServerMessage *msg, con
                           parse_range (soup_message_headers_get_one (req, "Range"), size,
                                        &start, &end, &satisfiable);
 
+        for (guint i = 0; i + 1 < plan->extra_headers->len; i += 2)
+                soup_message_headers_replace (resp, g_ptr_array_index (plan->extra_headers, i),
+                                              g_ptr_array_index (plan->extra_headers, i + 1));
         soup_message_headers_replace (resp, "Accept-Ranges", plan->ignore_range ? "none" : "bytes");
         if (plan->etag)
                 soup_message_headers_replace (resp, "ETag", plan->etag);
@@ -837,6 +935,7 @@ respond_content (HttpServer *self, const char *path, SoupServerMessage *msg, con
                 soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
         }
         soup_message_headers_set_content_length (resp, end - start);
+        add_digest_fields (resp, plan, start, end);
         if (soup_server_message_get_method (msg) == SOUP_METHOD_GET)
                 stream_start (self, path, msg, plan, start, end);
 }

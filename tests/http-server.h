@@ -74,6 +74,37 @@ void http_server_drop_after (HttpServer *server, const char *path, gsize bytes, 
  * to location; NULL location ends it. */
 void http_server_redirect (HttpServer *server, const char *path, guint status, const char *location);
 
+/* Extra response headers. */
+/* Sends "name: value" with every response that carries the content of path
+ * (200, 206, 416); a NULL value stops it. */
+void http_server_set_header (HttpServer *server, const char *path, const char *name, const char *value);
+
+typedef enum {
+        HTTP_DIGEST_REPR,         /* Repr-Digest: sha-256=:…: of the whole content (RFC 9530) */
+        HTTP_DIGEST_CONTENT,      /* Content-Digest: of the body actually sent (the range of a 206) */
+        HTTP_DIGEST_LEGACY,       /* Digest: SHA-256=… of the whole content (RFC 3230) */
+} HttpDigestField;
+
+typedef enum {
+        HTTP_DIGEST_OFF,
+        HTTP_DIGEST_RIGHT,
+        HTTP_DIGEST_WRONG,        /* the right digest with one bit flipped */
+        HTTP_DIGEST_SWAPPED,      /* of the wrong scope: Repr-Digest and Digest of the body
+                                   * sent, Content-Digest of the whole content (the same on a
+                                   * 200, wrong on a 206: a confused server) */
+} HttpDigestMode;
+
+/* Computes the field from the content for every response on path (also on
+ * 206); type is G_CHECKSUM_SHA256 or G_CHECKSUM_SHA512. Several fields may be
+ * on at once; setting a field again replaces its type and mode. */
+void http_server_send_digest (HttpServer *server, const char *path, HttpDigestField field,
+                              GChecksumType type, HttpDigestMode mode);
+
+/* A checksum list (SHA256SUMS or SHA512SUMS format: "<hex>  <name>\n") of
+ * the contents of the given resources, each listed by the last component of
+ * its path. Serve it (and a signature) with http_server_add_bytes(). */
+GBytes *http_server_checksum_list (HttpServer *server, GChecksumType type, const char *const *paths);
+
 /* Observations. */
 guint http_server_request_count (HttpServer *server, const char *path);
 /* A header of the last request on path, or NULL (transfer full). */

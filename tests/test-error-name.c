@@ -18,6 +18,7 @@ static const struct {
         { ERROR_NAME_LOCAL_FILE, "LocalFile" },
         { ERROR_NAME_NO_PROGRESS, "NoProgress" },
         { ERROR_NAME_COMPLETE_FAILED, "CompleteFailed" },
+        { ERROR_NAME_INTEGRITY, "Integrity" },
         { ERROR_NAME_INVALID_STATE, "InvalidState" },
         { ERROR_NAME_NO_SUCH_JOB, "NoSuchJob" },
         { ERROR_NAME_EMPTY, "Empty" },

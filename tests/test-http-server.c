@@ -413,6 +413,114 @@ test_root (void)
         g_rmdir (dir);
 }
 
+/* base64 of the digest of bytes [from, to) of content. */
+static char *
+digest_b64 (GBytes *content, GChecksumType type, gsize from, gsize to)
+{
+        g_autoptr(GChecksum) sum = g_checksum_new (type);
+        guint8 digest[64];
+        gsize len = sizeof digest;
+
+        g_checksum_update (sum, (const guchar *) g_bytes_get_data (content, NULL) + from, (gssize) (to - from));
+        g_checksum_get_digest (sum, digest, &len);
+        return g_base64_encode (digest, len);
+}
+
+static void
+test_extra_headers (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+
+        http_server_set_header (server, "/f", "Content-Encoding", "gzip");
+        http_server_set_header (server, "/f", "X-One", "1");
+        http_server_set_header (server, "/f", "x-one", "2");  /* replaces, whatever the case */
+        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (raw);
+        raw_read_to_eof (raw);
+        g_assert_cmpstr (raw_header (raw, "content-encoding"), ==, "gzip");
+        g_assert_cmpstr (raw_header (raw, "x-one"), ==, "2");
+        g_assert_cmpuint (raw->body->len, ==, SIZE);
+
+        http_server_set_header (server, "/f", "X-One", NULL);
+        g_autoptr(Raw) again = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (again);
+        g_assert_null (raw_header (again, "x-one"));
+}
+
+static void
+test_digests (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
+        g_autofree char *whole256 = digest_b64 (content, G_CHECKSUM_SHA256, 0, SIZE);
+        g_autofree char *whole512 = digest_b64 (content, G_CHECKSUM_SHA512, 0, SIZE);
+        g_autofree char *range256 = digest_b64 (content, G_CHECKSUM_SHA256, 1000, SIZE);
+
+        /* None until asked for. */
+        g_autoptr(Raw) plain = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (plain);
+        g_assert_null (raw_header (plain, "repr-digest"));
+        g_assert_null (raw_header (plain, "content-digest"));
+        g_assert_null (raw_header (plain, "digest"));
+
+        http_server_send_digest (server, "/f", HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_RIGHT);
+        http_server_send_digest (server, "/f", HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, HTTP_DIGEST_RIGHT);
+        http_server_send_digest (server, "/f", HTTP_DIGEST_LEGACY, G_CHECKSUM_SHA512, HTTP_DIGEST_RIGHT);
+        g_autoptr(Raw) full = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (full);
+        g_autofree char *repr = g_strdup_printf ("sha-256=:%s:", whole256);
+        g_autofree char *legacy = g_strdup_printf ("SHA-512=%s", whole512);
+        g_assert_cmpstr (raw_header (full, "repr-digest"), ==, repr);
+        g_assert_cmpstr (raw_header (full, "content-digest"), ==, repr);
+        g_assert_cmpstr (raw_header (full, "digest"), ==, legacy);
+
+        /* On a 206: Repr-Digest and Digest still of the whole, Content-Digest of the range. */
+        g_autoptr(Raw) partial = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
+        raw_read_head (partial);
+        g_assert_cmpuint (partial->status, ==, 206);
+        g_autofree char *content_range = g_strdup_printf ("sha-256=:%s:", range256);
+        g_assert_cmpstr (raw_header (partial, "repr-digest"), ==, repr);
+        g_assert_cmpstr (raw_header (partial, "content-digest"), ==, content_range);
+        g_assert_cmpstr (raw_header (partial, "digest"), ==, legacy);
+
+        /* A confused server swaps the scopes: only a 206 shows it. */
+        http_server_send_digest (server, "/f", HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_SWAPPED);
+        http_server_send_digest (server, "/f", HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, HTTP_DIGEST_SWAPPED);
+        g_autoptr(Raw) swapped = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
+        raw_read_head (swapped);
+        g_assert_cmpstr (raw_header (swapped, "repr-digest"), ==, content_range);
+        g_assert_cmpstr (raw_header (swapped, "content-digest"), ==, repr);
+
+        /* Wrong: a digest of the right size that does not match. */
+        http_server_send_digest (server, "/f", HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_WRONG);
+        http_server_send_digest (server, "/f", HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, HTTP_DIGEST_OFF);
+        http_server_send_digest (server, "/f", HTTP_DIGEST_LEGACY, G_CHECKSUM_SHA256, HTTP_DIGEST_OFF);
+        g_autoptr(Raw) wrong = raw_request (server, "GET", "/f", NULL);
+        raw_read_head (wrong);
+        const char *w = raw_header (wrong, "repr-digest");
+        g_assert_nonnull (w);
+        g_assert_cmpuint (strlen (w), ==, strlen (repr));
+        g_assert_cmpstr (w, !=, repr);
+        g_assert_null (raw_header (wrong, "content-digest"));
+        g_assert_null (raw_header (wrong, "digest"));
+}
+
+static void
+test_checksum_list (void)
+{
+        g_autoptr(HttpServer) server = http_server_new ();
+        g_autoptr(GBytes) a = http_server_add_generated (server, "/dir/a.iso", 100);
+        g_autoptr(GBytes) b = http_server_add_generated (server, "/b.raw", 200);
+        const char *const paths[] = { "/dir/a.iso", "/b.raw", NULL };
+        g_autoptr(GBytes) list = http_server_checksum_list (server, G_CHECKSUM_SHA256, paths);
+        g_autofree char *ha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, a);
+        g_autofree char *hb = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, b);
+        g_autofree char *want = g_strdup_printf ("%s  a.iso\n%s  b.raw\n", ha, hb);
+
+        g_assert_cmpmem (g_bytes_get_data (list, NULL), g_bytes_get_size (list), want, strlen (want));
+}
+
 /* A paced body arrives whole and never ahead of its rate: byte n no earlier than n / rate
  * seconds after the first (a lower bound, so no timing can make this flaky). */
 static void
@@ -508,6 +616,9 @@ main (int argc, char **argv)
         g_test_add_func ("/httpd/hang", test_hang);
         g_test_add_func ("/httpd/drop", test_drop);
         g_test_add_func ("/httpd/root", test_root);
+        g_test_add_func ("/httpd/extra-headers", test_extra_headers);
+        g_test_add_func ("/httpd/digests", test_digests);
+        g_test_add_func ("/httpd/checksum-list", test_checksum_list);
         g_test_add_func ("/httpd/root-if-modified-since", test_root_if_modified_since);
         g_test_add_func ("/httpd/rate", test_rate);
         return g_test_run ();

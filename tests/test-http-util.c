@@ -29,6 +29,23 @@ static void test_parse_u64(void) {
         g_assert_false(http_parse_u64("99999999999999999999999", 23, &v));
 }
 
+static void test_content_range(void) {
+        const char *full = "bytes 100-199/1000", *open_total = "bytes 5-9/*", *unsatisfied = "bytes */77";
+        uint64_t start, total;
+
+        g_assert_true(http_parse_content_range(full, strlen(full), &start, &total));
+        g_assert_cmpuint(start, ==, 100);
+        g_assert_cmpuint(total, ==, 1000);
+        g_assert_true(http_parse_content_range(open_total, strlen(open_total), &start, &total));
+        g_assert_cmpuint(start, ==, 5);
+        g_assert_cmpuint(total, ==, UINT64_MAX);
+        g_assert_true(http_parse_content_range(unsatisfied, strlen(unsatisfied), &start, &total));
+        g_assert_cmpuint(start, ==, UINT64_MAX);
+        g_assert_cmpuint(total, ==, 77);
+        g_assert_false(http_parse_content_range("items 1-2/3", 11, &start, &total));
+        g_assert_false(http_parse_content_range("", 0, &start, &total));
+}
+
 static void test_retry_after(void) {
         g_assert_cmpuint(http_parse_retry_after("120", 3), ==, 120 * G_USEC_PER_SEC);
         /* A server cannot hold a job back for more than a day, nor overflow the delay. */
@@ -76,6 +93,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/http-util/header-value", test_header_value);
         g_test_add_func("/http-util/parse-u64", test_parse_u64);
         g_test_add_func("/http-util/retry-after", test_retry_after);
+        g_test_add_func("/http-util/content-range", test_content_range);
         g_test_add_func("/http-util/status-line", test_status_line);
         g_test_add_func("/http-util/transient", test_transient);
         g_test_add_func("/http-util/origin", test_origin);

@@ -66,7 +66,43 @@ static JobFile *file_new(unsigned seed, bool completed) {
         f->bytes_total = seed % 4 == 3 ? UINT64_MAX : 1000000u + seed;
         f->bytes_transferred = completed ? f->bytes_total : seed * 1000u;
         f->validator = seed % 3 == 0 ? NULL : g_strdup_printf("\"etag-%u\"", seed);
+        /* Integrity (schema 3): a third of the files (as many as are likely to carry it) expect
+         * something: a size of 0, mirrors, a checksum of their own or from a list. */
+        if (seed % 3 == 0) {
+                unsigned v = seed / 3;
+                f->mirrors = v % 2 ? g_strsplit("https://m1.example.com/a\nhttp://m2.example.com/b", "\n", -1) : NULL;
+                f->url_index = v % 2 ? 2 : 0;
+                f->expect_size = v % 3 != 1;
+                f->expected_size = v % 3 == 2 ? 0 : UINT64_MAX - seed;
+                f->checksum = g_strdup_printf("sha256:%064x", seed);
+                f->checksum_source = 1u << (v % 2);
+                f->checksum_list = v % 2 ? NULL : g_strdup("https://example.com/SHA256SUMS");
+                f->checksum_list_signature = v % 2 ? NULL : g_strdup("https://example.com/SHA256SUMS.gpg");
+                f->checksum_list_key = v % 2 ? NULL : g_strdup("493525EFA3D14C334A5218DFBF1EB6816C659CB9");
+                f->verified_by = completed ? 0x21 : 0;
+                f->verified_checksum = completed ? g_strdup(f->checksum) : NULL;
+        }
         return f;
+}
+
+/* What schema 1 and 2 did not have: a file that expects nothing and was not verified. */
+static void clear_integrity(Job *j) {
+        g_clear_pointer(&j->checksum_list, free);
+        g_clear_pointer(&j->checksum_list_signature, free);
+        for (size_t i = 0; i < j->n_files; i++) {
+                JobFile *f = j->files[i];
+                g_clear_pointer(&f->mirrors, g_strfreev);
+                f->url_index = 0;
+                f->expect_size = false;
+                f->expected_size = 0;
+                g_clear_pointer(&f->checksum, free);
+                f->checksum_source = 0;
+                g_clear_pointer(&f->checksum_list, free);
+                g_clear_pointer(&f->checksum_list_signature, free);
+                g_clear_pointer(&f->checksum_list_key, free);
+                f->verified_by = 0;
+                g_clear_pointer(&f->verified_checksum, free);
+        }
 }
 
 /* job_record_free() (the daemon's own, as the store's loader uses) in the shape of a GDestroyNotify. */
@@ -112,6 +148,10 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
         /* Uploads have their tus resource once created; some are not created yet. */
         if (j->type == JOB_UPLOAD && seed % 4 != 3)
                 j->upload_url = g_strdup_printf("https://tus.example.com/files/%08x%u", seed * 31u, seed);
+        if (j->type == JOB_DOWNLOAD && seed % 4 == 0) {
+                j->checksum_list = g_strdup_printf("https://example.com/%u/SHA512SUMS", seed);
+                j->checksum_list_signature = g_strdup_printf("https://example.com/%u/SHA512SUMS.asc", seed);
+        }
         /* Some are bound to their client (CancelWhenOwnerGone). */
         if (seed % 3 == 1)
                 j->cancel_with = g_strdup_printf("0123456789abcdef0123456789abcdef/:1.%u", seed);
@@ -146,6 +186,19 @@ static void assert_file_equal(const JobFile *a, const JobFile *b) {
         g_assert_cmpuint(a->bytes_total, ==, b->bytes_total);
         g_assert_cmpuint(a->bytes_transferred, ==, b->bytes_transferred);
         g_assert_cmpstr(a->validator, ==, b->validator);
+        assert_strv_equal(a->mirrors, b->mirrors);
+        g_assert_cmpuint(a->url_index, ==, b->url_index);
+        g_assert_cmpint(a->expect_size, ==, b->expect_size);
+        if (b->expect_size)
+                g_assert_cmpuint(a->expected_size, ==, b->expected_size);
+        g_assert_cmpstr(a->checksum, ==, b->checksum);
+        g_assert_cmpuint(a->checksum_source, ==, b->checksum_source);
+        g_assert_cmpstr(a->checksum_list, ==, b->checksum_list);
+        g_assert_cmpstr(a->checksum_list_signature, ==, b->checksum_list_signature);
+        g_assert_cmpstr(a->checksum_list_key, ==, b->checksum_list_key);
+        g_assert_cmpuint(a->verified_by, ==, b->verified_by);
+        g_assert_cmpstr(a->verified_checksum, ==, b->verified_checksum);
+        g_assert_null(a->hasher);
 }
 
 /* `loaded` came from the store, `want` is what was saved. */
@@ -177,6 +230,8 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpstr(loaded->error_summary, ==, want->error_summary);
         g_assert_cmpuint(loaded->error_count, ==, want->error_count);
         g_assert_cmpstr(loaded->upload_url, ==, want->upload_url);
+        g_assert_cmpstr(loaded->checksum_list, ==, want->checksum_list);
+        g_assert_cmpstr(loaded->checksum_list_signature, ==, want->checksum_list_signature);
         g_assert_cmpstr(loaded->cancel_with, ==, want->cancel_with);
 
         g_assert_cmpuint(loaded->n_files, ==, want->n_files);
@@ -1246,6 +1301,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                 j = job_new(110 + i, i == 0 ? JOB_TRANSFERRING : i == 4 ? JOB_TRANSFERRED : JOB_QUEUED, 3,
                             i == 4 ? 3 : i % 3);
                 g_clear_pointer(&j->upload_url, free);  /* version 1 had none */
+                clear_integrity(j);
                 j->minimum_notification_interval = 500;   /* version 3 gives the default */
                 g_clear_pointer(&j->cancel_with, free);
                 g_ptr_array_add(want, j);
@@ -1270,10 +1326,12 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(log, ==, "");                   /* an upgrade is not worth a word */
         broken = list_broken(f);
         g_assert_cmpuint(broken->len, ==, 0);
-        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 4);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE minimum_notification_interval = 500"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE cancel_with IS NULL"), ==, 5);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files WHERE checksum IS NULL AND mirrors IS NULL"
+                                       "  AND expected_size IS NULL AND url_index = 0 AND verified_by = 0"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 0);
 
@@ -1301,7 +1359,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 14);    /* the cascade still holds */
 
         s = reopen(f, s);
-        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, 4);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
         got = load_all(s);
         g_assert_cmpuint(got->len, ==, want->len);
         for (guint i = 0; i < want->len; i++)

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "xferctl-run.h"
 
 #define STALL (128 * 1024)
@@ -281,6 +283,73 @@ test_job_verbs (void)
         g_free (state);
         state = job_get_string (env->fx, job, "State");
         g_assert_cmpstr (state, ==, "acknowledged");
+}
+
+/* download --checksum: right, the file is there; wrong, the Integrity message, exit status 5
+ * and nothing left; options that belong to download and add only are usage errors elsewhere;
+ * several URLs take a checksum list, not one checksum. */
+static void
+test_download_checksum (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, env->content);
+        g_autofree char *right = g_strdup_printf ("--checksum=sha256:%s", hex);
+        g_autofree char *wrong = g_strdup_printf ("--checksum=sha256:%064x", 7);
+        g_autofree char *size = g_strdup_printf ("--size=%d", XFERCTL_SIZE);
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", right, size, "download", env->url, env->dest,
+                                  NULL), ==, 0);
+        assert_file_content (env->dest, env->content);
+        g_assert_cmpint (g_unlink (env->dest), ==, 0);
+
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "download", env->url, env->dest, wrong, NULL),
+                         ==, XFERCTL_EXIT_INTEGRITY);
+        g_assert_nonnull (strstr (err, "does not match its checksum"));
+        assert_dir_is (env->dir, nothing);
+        g_assert_true (xferctl_no_jobs (env));
+
+        g_clear_pointer (&err, g_free);
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "list", right, NULL), ==, XFERCTL_EXIT_USAGE);
+        g_assert_nonnull (strstr (err, "--checksum does not apply to list"));
+        g_clear_pointer (&err, g_free);
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "--size=1.5G", "download", env->url, env->dest, NULL), ==,
+                         XFERCTL_EXIT_USAGE);
+        g_assert_nonnull (strstr (err, "exact size in bytes"));
+        g_clear_pointer (&err, g_free);
+        g_autofree char *other = http_server_url (env->http, "/other.bin");
+        g_assert_cmpint (xferctl_run (env, NULL, &err, right, "download", env->url, other, "-o", env->dir, NULL), ==,
+                         XFERCTL_EXIT_USAGE);
+        g_assert_nonnull (strstr (err, "describe one file"));
+}
+
+/* add --checksum --mirror: the first URL fails, the mirror serves; info says what was
+ * verified and from where. */
+static void
+test_add_verified_info (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA512, env->content);
+        g_autofree char *checksum = g_strdup_printf ("--checksum=SHA512:%s", hex);
+        g_autofree char *mirror = g_strdup_printf ("--mirror=%s", env->url);
+        g_autofree char *missing = http_server_url (env->http, "/missing.bin");
+        g_autofree char *out = NULL, *info = NULL;
+
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "create", "verified", NULL), ==, 0);
+        g_autofree char *id = g_strstrip (g_strdup (out));
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "add", checksum, mirror, id, missing, env->dest, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "resume", id, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "wait", id, NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &info, NULL, "info", id, NULL), ==, 0);
+        g_test_message ("%s", info);
+        g_autofree char *verified = g_strdup_printf ("verified: checksum (sha512:%s)", hex);
+        g_autofree char *from = g_strdup_printf ("from mirror: %s", env->url);
+        g_assert_nonnull (strstr (info, verified));
+        g_assert_nonnull (strstr (info, from));
 }
 
 /* complete refuses a job that is not fully transferred and changes nothing;
@@ -679,6 +748,8 @@ main (int argc, char **argv)
         g_test_add_func ("/xferctl/download-timeout", test_download_timeout);
         g_test_add_func ("/xferctl/download-retries", test_download_retries);
         g_test_add_func ("/xferctl/job-verbs", test_job_verbs);
+        g_test_add_func ("/xferctl/download-checksum", test_download_checksum);
+        g_test_add_func ("/xferctl/add-verified-info", test_add_verified_info);
         g_test_add_func ("/xferctl/complete-partial", test_complete_partial);
         g_test_add_func ("/xferctl/suspend-cancel", test_suspend_cancel);
         g_test_add_func ("/xferctl/id-prefixes", test_id_prefixes);

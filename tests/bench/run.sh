@@ -19,15 +19,18 @@
 # churn of case 1 makes small transfers noisier on some VMs):
 #   1. one 1 GiB file of random bytes: xferctl download vs curl -o vs aria2c -x1 -s1 and
 #      aria2c with its defaults (wall time; CPU = user+sys of the client, plus xferd's own
-#      CPU from /proc/PID/stat for xferd);
+#      CPU from /proc/PID/stat for xferd), and xferctl download --checksum=sha256:… in the
+#      same rounds (the digest is computed while the bytes are written);
 #   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
 #      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i,
 #      and (for the one job, whose files go one after another) curl without -Z;
 #   3. Cancel latency (call → reply; the temporary file is checked to be gone right after
 #      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/), counting
-#      the store checkpoints meanwhile; 3b. ListJobs from a second connection while the fsync
-#      of a completion hangs 5 s (XFERD_TEST_DELAY);
+#      the store checkpoints meanwhile; then with 20 running while the big file downloads with
+#      a checksum (hashed as it is written), and while its first half, held after a Suspend,
+#      is hashed before the Resume continues; 3b. ListJobs from a second connection while the
+#      fsync of a completion hangs 5 s (XFERD_TEST_DELAY);
 #   4. 10 000 queued jobs (CreateJob + AddFile, suspended): ListJobs time, VmRSS, and the
 #      restart time (xferd stopped; activating ListJobs call → reply);
 #   5. idle: context switches and syscalls (strace -c -f) over 10 s of the xferd of case 4,
@@ -150,6 +153,7 @@ head -c "$((big_mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
 t1=$(date +%s.%N)
 gen_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 log "generated ${big_mib} MiB + ${n_small} × ${small_kib} KiB of random data from /dev/urandom in ${gen_s} s"
+big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
 [[ $(ls "$work/www/small" | wc -l) -eq $n_small ]] || die "split made the wrong number of files"
 
 # ---- nginx ------------------------------------------------------------------------------------
@@ -321,15 +325,19 @@ xferd_stop
 big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
 log "case 1: one $big_label file, $reps repetition(s)"
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
-  tools=(xferd curl aria2 aria2d)
+  tools=(xferd curl aria2 aria2d xferdsum)
   for ((k = 0; k < ${#tools[@]}; k++)); do
     tool=${tools[(k + rep) % ${#tools[@]}]}
-    if [[ $tool == xferd ]]; then xferd_fresh big; fi
+    if [[ $tool == xferd || $tool == xferdsum ]]; then xferd_fresh big; fi
     fresh_dir
     dest=$dl/big
     case $tool in
       xferd)
         out=$("$bench" run --pid "$xpid" -- "$xferctl_bin" --user --no-progress download "$base/big" "$dest")
+        c=$(calc "$(kv user "$out") + $(kv sys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
+      xferdsum)
+        out=$("$bench" run --pid "$xpid" -- "$xferctl_bin" --user --no-progress --checksum="$big_sum" \
+                download "$base/big" "$dest")
         c=$(calc "$(kv user "$out") + $(kv sys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
       curl)
         out=$("$bench" run -- curl -sS --fail -o "$dest" "$base/big")
@@ -370,6 +378,25 @@ cancel_left=$(kv leftovers "$out")
 log "  p50 $cancel_p50 ms, p90 $(kv p90_ms "$out") ms, p99 $cancel_p99 ms, max $cancel_max ms, leftovers $cancel_left, store checkpoints $cancel_ckpts"
 xferd_stop
 fresh_dir
+
+# Cancel while a download is hashed: as it is written, and (after a Suspend at half) the bytes
+# held before the Resume goes on.
+n_hash_running=$(( n_running < 20 ? n_running : 20 ))
+declare -A hash_p99 hash_max hash_n hash_left hash_state
+# plain: the same download without a checksum, to tell the hashing from the disk's share.
+for mode in plain write prefix; do
+  xferd_fresh "cancel-$mode"
+  fresh_dir
+  extra=(); [[ $mode == prefix ]] && extra=(--resume-at "$((big_mib * 1024 * 1024 / 2))")
+  sum=$big_sum; [[ $mode == plain ]] && sum=none
+  out=$("$bench" cancel --count "$n_hash_running" --samples "$n_samples" --url "$base/slow/big" --dir "$dl" \
+          --background "$base/big" --checksum "$sum" "${extra[@]}") || die "the Cancel-while-hashing case failed: $out"
+  hash_p99[$mode]=$(kv p99_ms "$out"); hash_max[$mode]=$(kv max_ms "$out"); hash_n[$mode]=$(kv samples "$out")
+  hash_left[$mode]=$(kv leftovers "$out"); hash_state[$mode]=$(kv background_restarts "$out")
+  log "  while hashing ($mode): ${hash_n[$mode]} cancels, p50 $(kv p50_ms "$out") ms, p99 ${hash_p99[$mode]} ms," \
+      "max ${hash_max[$mode]} ms, leftovers ${hash_left[$mode]}, the download started again ${hash_state[$mode]} time(s)"
+  xferd_stop
+done
 
 # ---- 3b. a destination whose fsync hangs ----------------------------------------------------------
 # XFERD_TEST_DELAY (the test hook, daemon/io-pool.h) makes the worker thread hold the fsync of
@@ -443,6 +470,7 @@ xferd_stop
 m() { median ${1}; }
 w_x=$(m "${wall[big,xferd]}"); w_c=$(m "${wall[big,curl]}"); w_a=$(m "${wall[big,aria2]}"); w_ad=$(m "${wall[big,aria2d]}")
 c_x=$(m "${cpu[big,xferd]}"); c_c=$(m "${cpu[big,curl]}"); c_a=$(m "${cpu[big,aria2]}"); c_ad=$(m "${cpu[big,aria2d]}")
+w_xs=$(m "${wall[big,xferdsum]}"); c_xs=$(m "${cpu[big,xferdsum]}")
 s_j=$(m "${wall[small,jobs]}"); s_o=$(m "${wall[small,onejob]}"); s_c=$(m "${wall[small,curl]}"); s_a=$(m "${wall[small,aria2]}")
 s_cs=$(m "${wall[small,curlseq]}"); sc_cs=$(m "${cpu[small,curlseq]}")
 sc_j=$(m "${cpu[small,jobs]}"); sc_o=$(m "${cpu[small,onejob]}"); sc_c=$(m "${cpu[small,curl]}"); sc_a=$(m "${cpu[small,aria2]}")
@@ -463,12 +491,17 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $big_label, one file | wall | $w_x | $w_c | $w_a | $(r "$w_x" "$w_c") | $(r "$w_a" "$w_x") | ≤ 1.05 × curl | $(yn "$w_x <= 1.05 * $w_c") |
 | $big_label, one file | CPU (user+sys; xferd: daemon + xferctl) | $c_x | $c_c | $c_a | $(r "$c_x" "$c_c") | $(r "$c_a" "$c_x") | ≤ 1.0 × curl | $(yn "$c_x <= 1.0 * $c_c") |
 | $big_label, aria2c defaults | wall / CPU | | | $w_ad / $c_ad | | | — | |
+| $big_label, \`--checksum=sha256:…\` | wall (÷ xferd without, same rounds: $(r "$w_xs" "$w_x")) | $w_xs | $w_c | | $(r "$w_xs" "$w_c") | | ≤ 1.10 × xferd without | $(yn "$w_xs <= 1.10 * $w_x") |
+| $big_label, \`--checksum=sha256:…\` | CPU (÷ xferd without: $(r "$c_xs" "$c_x")) | $c_xs | $c_c | | $(r "$c_xs" "$c_c") | | — | |
 | $small_label, $n_small jobs | wall | $s_j | $s_c | $s_a | $(r "$s_j" "$s_c") | $(r "$s_a" "$s_j") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_j <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_j") |
 | $small_label, one job | wall | $s_o | $s_c | $s_a | $(r "$s_o" "$s_c") | $(r "$s_a" "$s_o") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_o <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_o") |
 | $small_label, one job vs curl one file at a time | wall (CPU) | $s_o ($sc_o) | $s_cs ($sc_cs) | | $(r "$s_o" "$s_cs") | | — | |
 | $small_label | CPU ($n_small jobs / one job; xferd: daemon + client) | $sc_j / $sc_o | $sc_c | $sc_a | $(r "$sc_j" "$sc_c") / $(r "$sc_o" "$sc_c") | | — | |
 | Cancel, $n_running running | call → reply, p50 / max (ms) | $cancel_p50 / $cancel_max | | | | | — | |
 | Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left; store checkpoints meanwhile: $cancel_ckpts | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
+| Cancel, $n_hash_running running, while $big_label downloads without a checksum (${hash_n[plain]} cancels; for comparison) | p99 / max (ms); left: ${hash_left[plain]} | ${hash_p99[plain]} / ${hash_max[plain]} | | | | | — | |
+| Cancel, $n_hash_running running, while $big_label is hashed as written (${hash_n[write]} cancels) | p99 / max (ms); left: ${hash_left[write]} | ${hash_p99[write]} / ${hash_max[write]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[write]} <= 2 && ${hash_left[write]} == 0") |
+| Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed first, then the rest as written; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
 | a destination whose fsync hangs 5 s | another connection's ListJobs, max (p50) ms; completion held throughout: $hang_held | $hang_max ($hang_p50) | | | | | ≤ 50 ms | $(yn "$hang_max <= 50") |
 | $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 100 ms | $(yn "$list_med <= 100") |
 | $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 64 MiB | $(yn "$rss_med <= 64 * 1024") |
@@ -476,7 +509,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
 | idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f; 1 is strace's own detach) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
 
-Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}.
+Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}.
 
 Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF

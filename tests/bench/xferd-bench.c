@@ -12,6 +12,11 @@
  *   xferd-bench many-jobs --count N --url-prefix URL --dir DIR [--pid PID] [--window W]
  *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID]
  *   xferd-bench cancel    --count N --samples S --url URL --dir DIR
+ *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
+ *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
+ *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
+ *       so the bytes held are hashed first); when it ends, its file goes and it starts again,
+ *       so that every one of the S Cancels is timed while one runs
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W]
  *   xferd-bench list      [--reps R]                  time ListJobs (activates xferd if needed)
  *   xferd-bench hang      --url URL --dir DIR --log FILE [--samples S]
@@ -411,11 +416,14 @@ static char *get_temp_path(sd_bus *bus, const char *job) {
         return ret;
 }
 
-static char *start_download(sd_bus *bus, const char *url, const char *path) {
+static char *start_download_checked(sd_bus *bus, const char *url, const char *path, const char *checksum) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *id, *job;
-        int r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download", &e, &reply, "ssa{sv}",
+        int r = checksum ?
+                sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download", &e, &reply, "ssa{sv}",
+                                   url, path, 2, "auto-complete", "b", 0, "checksum", "s", checksum) :
+                sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download", &e, &reply, "ssa{sv}",
                                    url, path, 1, "auto-complete", "b", 0);
         if (r < 0)
                 die_bus("Download", &e, r);
@@ -424,6 +432,26 @@ static char *start_download(sd_bus *bus, const char *url, const char *path) {
         char *ret = strdup(job);
         sd_bus_message_unref(reply);
         return ret;
+}
+
+static char *start_download(sd_bus *bus, const char *url, const char *path) {
+        return start_download_checked(bus, url, path, NULL);
+}
+
+static void job_call(sd_bus *bus, const char *job, const char *method) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call_method(bus, BUS_NAME, job, JOB_IFACE, method, &e, NULL, "");
+        if (r < 0)
+                die_bus(method, &e, r);
+}
+
+/* Still connecting (hashing the bytes held) or transferring (hashing what it writes). */
+static bool job_active(sd_bus *bus, const char *job) {
+        char *state = get_state(bus, job);
+        bool active = strcmp(state, "connecting") == 0 || strcmp(state, "transferring") == 0 ||
+                      strcmp(state, "queued") == 0;
+        free(state);
+        return active;
 }
 
 /* Waits until the job is transferring and its temporary file holds bytes; returns that path. */
@@ -465,7 +493,71 @@ static double percentile(const double *v, unsigned n, double p) {
         return v[k - 1];
 }
 
-static int cmd_cancel(unsigned count, unsigned samples, const char *url, const char *dir) {
+typedef struct Background {
+        const char *url, *checksum;
+        uint64_t resume_at;
+} Background;
+
+static void set_bandwidth(sd_bus *bus, const char *job, uint64_t bps) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_set_property(bus, BUS_NAME, job, JOB_IFACE, "BandwidthLimit", &e, "t", bps);
+        if (r < 0)
+                die_bus("setting BandwidthLimit", &e, r);
+}
+
+/* The download that runs (and is hashed) while Cancels are timed; returns its job. With
+ * resume_at it is held to a rate that takes two seconds to get there, so the Suspend comes
+ * in time however fast the machine, then resumed at full speed. */
+static char *background_start(sd_bus *bus, const Background *bg, const char *dir) {
+        static unsigned serial;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *id, *job;
+        char path[1200];
+        int r;
+
+        snprintf(path, sizeof path, "%s/background.%u", dir, serial++);
+        /* Foreground: it runs beside the transfers that fill every background slot. */
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
+                               "background", 1, "priority", "s", "foreground");
+        if (r < 0)
+                die_bus("CreateJob", &e, r);
+        if ((r = sd_bus_message_read(reply, "so", &id, &job)) < 0)
+                die("bad CreateJob reply", r);
+        char *ret = strdup(job);
+        sd_bus_message_unref(reply);
+        /* --checksum none: the same download unchecked, for comparison. */
+        if (strcmp(bg->checksum, "none") == 0)
+                r = sd_bus_call_method(bus, BUS_NAME, ret, JOB_IFACE, "AddFile", &e, NULL, "ss", bg->url, path);
+        else
+                r = sd_bus_call_method(bus, BUS_NAME, ret, JOB_IFACE, "AddFileWithOptions", &e, NULL, "ssa{sv}",
+                                       bg->url, path, 1, "checksum", "s", bg->checksum);
+        if (r < 0)
+                die_bus("AddFileWithOptions", &e, r);
+        if (bg->resume_at > 0)
+                set_bandwidth(bus, ret, bg->resume_at / 2);
+        job_call(bus, ret, "Resume");
+        if (bg->resume_at > 0) {
+                char *temp = wait_transferring(bus, ret);
+                struct stat st;
+                double deadline = now_s() + 120;
+                while (lstat(temp, &st) < 0 || (uint64_t) st.st_size < bg->resume_at) {
+                        if (now_s() > deadline) {
+                                fprintf(stderr, "xferd-bench: the background download did not reach %" PRIu64 " bytes\n",
+                                        bg->resume_at);
+                                exit(1);
+                        }
+                        usleep(1000);
+                }
+                job_call(bus, ret, "Suspend");
+                set_bandwidth(bus, ret, 0);
+                job_call(bus, ret, "Resume");
+                free(temp);
+        }
+        return ret;
+}
+
+static int cmd_cancel(unsigned count, unsigned samples, const char *url, const char *dir, const Background *bg) {
         sd_bus *bus = bus_open();
         sd_bus_error e = SD_BUS_ERROR_NULL;
         char **jobs = calloc(count, sizeof *jobs), **temps = calloc(count, sizeof *temps);
@@ -481,8 +573,19 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
         }
         for (unsigned i = 0; i < count; i++)
                 temps[i] = wait_transferring(bus, jobs[i]);
+        char *background = bg->url ? background_start(bus, bg, dir) : NULL;
+        unsigned restarts = 0;
 
-        for (unsigned s = 0; s < samples; s++) {
+        unsigned s;
+        for (s = 0; s < samples; s++) {
+                /* Every Cancel is timed while the background download runs: once it is over it
+                 * goes (Cancel removes its file) and a new one starts. */
+                if (background && !job_active(bus, background)) {
+                        (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
+                        free(background);
+                        background = background_start(bus, bg, dir);
+                        restarts++;
+                }
                 unsigned k = s % count;
                 struct stat st;
 
@@ -509,6 +612,14 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
                 free(jobs[i]);
                 free(temps[i]);
         }
+        if (background) {
+                char *state = get_state(bus, background);
+                printf("background_state=%s\nbackground_restarts=%u\n", state, restarts);
+                free(state);
+                (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
+                free(background);
+        }
+        samples = s;
 
         qsort(lat, samples, sizeof *lat, cmp_double);
         printf("running=%u\nsamples=%u\np50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\nmean_ms=%.3f\nleftovers=%u\n",
@@ -738,11 +849,15 @@ int main(int argc, char **argv) {
                 { "samples", required_argument, NULL, 's' },
                 { "reps", required_argument, NULL, 'r' },
                 { "log", required_argument, NULL, 'l' },
+                { "background", required_argument, NULL, 'b' },
+                { "checksum", required_argument, NULL, 'c' },
+                { "resume-at", required_argument, NULL, 'R' },
                 { NULL, 0, NULL, 0 }
         };
         unsigned count = 0, window = 64, samples = 100, reps = 1;
         const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL;
         pid_t dpid = 0;
+        Background bg = { NULL, NULL, 0 };
         int c;
 
         if (argc < 2) {
@@ -765,6 +880,9 @@ int main(int argc, char **argv) {
                 case 's': samples = parse_uint(optarg, "samples"); break;
                 case 'r': reps = parse_uint(optarg, "reps"); break;
                 case 'l': log_path = optarg; break;
+                case 'b': bg.url = optarg; break;
+                case 'c': bg.checksum = optarg; break;
+                case 'R': bg.resume_at = strtoull(optarg, NULL, 10); break;
                 default: return 2;
                 }
         }
@@ -795,7 +913,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
                 return cmd_one_job(count, prefix, dir, dpid);
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
-                return cmd_cancel(count, samples, url, dir);
+                return cmd_cancel(count, samples, url, dir, &bg);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
                 return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)

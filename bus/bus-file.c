@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A job's files with what they must be: Job.AddFileWithOptions, and Job.GetFileDetails, every
+ * file as a dictionary, so that later fields need no new signature (keys that do not apply to
+ * a file, no checksum or no list, are left out). */
+#include "bus-errors.h"
+#include "bus.h"
+#include "verify.h"
+
+int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        static const BusOptionSpec spec[] = {
+                [BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
+                [BUS_FILE_OPTION_SIZE] = { "size", "t" },
+                [BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
+                [BUS_FILE_OPTION_CHECKSUM_LIST] = { "checksum-list", "s" },
+                [BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
+        };
+        _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
+        CallError e = { .kind = CALL_ERROR_NONE };
+        JobFileOptions o;
+        const char *url, *path;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &url, &path);
+        if (r < 0)
+                return r;
+        r = bus_options_read(m, spec, ELEMENTSOF(spec), &v, error);
+        if (r < 0)
+                return r;
+        bus_options_get_file(&v, 0, &o);
+        char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
+        r = job_add_files_with_options(userdata, urls, paths, &o, 1, &e);
+        if (r < 0)
+                return bus_error_from_call(error, r, &e);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+
+static int append_entry_strv(sd_bus_message *reply, const char *key, char * const *l) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, (char **) l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+static int append_verified_by(sd_bus_message *reply, unsigned mask) {
+        const char *names[8];
+        size_t n = 0;
+
+        for (unsigned bit = 1; bit & _VERIFY_SOURCE_ALL; bit <<= 1)
+                if (mask & bit)
+                        names[n++] = verify_source_to_string((VerifySource) bit);
+        names[n] = NULL;
+        return append_entry_strv(reply, "verified-by", (char * const *) names);
+}
+
+static int append_file(sd_bus_message *reply, const Job *j, const JobFile *f) {
+        _cleanup_free_ char *temp = NULL;
+        char * const none[] = { NULL };
+        int r;
+
+        if (asprintf(&temp, "%s%s%s", f->dir, streq(f->dir, "/") ? "" : "/", f->temp_name) < 0)
+                return -ENOMEM;
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}{sv}",
+                                  "url", "s", f->url,
+                                  "local-path", "s", f->path,
+                                  "temporary-path", "s", temp,
+                                  "bytes-total", "t", f->bytes_total,
+                                  "bytes-transferred", "t", f->bytes_transferred,
+                                  "transferred", "b", (int) f->completed);
+        if (r >= 0 && j->type == JOB_DOWNLOAD) {
+                r = sd_bus_message_append(reply, "{sv}", "url-in-use", "s", job_file_current_url(f));
+                if (r >= 0)
+                        r = append_entry_strv(reply, "mirrors", f->mirrors ? f->mirrors : none);
+                if (r >= 0 && f->expect_size)
+                        r = sd_bus_message_append(reply, "{sv}", "expected-size", "t", f->expected_size);
+                if (r >= 0 && f->checksum)
+                        r = sd_bus_message_append(reply, "{sv}{sv}", "checksum", "s", f->checksum,
+                                                  "checksum-source", "s",
+                                                  f->checksum_source == VERIFY_BY_CHECKSUM_LIST ? "checksum-list" :
+                                                  "checksum");
+                if (r >= 0 && f->checksum_list)
+                        r = sd_bus_message_append(reply, "{sv}{sv}", "checksum-list", "s", f->checksum_list,
+                                                  "checksum-list-signature", "s", f->checksum_list_signature);
+                if (r >= 0 && f->checksum_list_key)
+                        r = sd_bus_message_append(reply, "{sv}", "checksum-list-key", "s", f->checksum_list_key);
+                if (r >= 0)
+                        r = append_verified_by(reply, f->completed ? f->verified_by : 0);
+                if (r >= 0 && f->completed && f->verified_checksum)
+                        r = sd_bus_message_append(reply, "{sv}", "verified-checksum", "s", f->verified_checksum);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Job *j = userdata;
+        int r;
+
+        assert(m);
+        assert(j);
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < j->n_files; i++) {
+                r = append_file(reply, j, j->files[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}

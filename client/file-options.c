@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "file-options.h"
+#include "report.h"
+#include "util.h"
+
+void file_options_done(FileOptions *o) {
+        assert(o);
+
+        free(o->checksum);
+        strv_free(o->mirrors);
+        free(o->checksum_list);
+        free(o->checksum_list_signature);
+        *o = (FileOptions) { .checksum = NULL };
+}
+
+bool file_options_any(const FileOptions *o) {
+        assert(o);
+        return file_options_count(o) > 0;
+}
+
+static int replace(char **field, const char *value) {
+        int r = free_and_strdup(field, value);
+
+        return r < 0 ? report_error(r, "out of memory") : 0;
+}
+
+int file_options_set_checksum(FileOptions *o, const char *value) {
+        assert(o);
+        assert(value);
+        return replace(&o->checksum, value);
+}
+
+int file_options_set_size(FileOptions *o, const char *value) {
+        const char *p = value;
+        uint64_t v = 0;
+
+        assert(o);
+        assert(value);
+
+        /* Exact bytes: a size with a suffix (1.5G) is not an exact size. */
+        if (!*p)
+                goto bad;
+        for (; *p; p++) {
+                if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
+                        goto bad;
+                v = v * 10 + (uint64_t) (*p - '0');
+        }
+        o->has_size = true;
+        o->size = v;
+        return 0;
+
+bad:
+        return report_error(-EINVAL, "--size takes the exact size in bytes (digits only), not \"%s\"", value);
+}
+
+int file_options_add_mirror(FileOptions *o, const char *value) {
+        size_t n;
+        char **l;
+
+        assert(o);
+        assert(value);
+
+        n = strv_length(o->mirrors);
+        l = reallocarray(o->mirrors, n + 2, sizeof *l);
+        if (!l)
+                return report_error(-ENOMEM, "out of memory");
+        o->mirrors = l;
+        l[n] = strdup(value);
+        l[n + 1] = NULL;
+        return l[n] ? 0 : report_error(-ENOMEM, "out of memory");
+}
+
+int file_options_set_checksum_list(FileOptions *o, const char *value) {
+        assert(o);
+        assert(value);
+        return replace(&o->checksum_list, value);
+}
+
+int file_options_set_checksum_list_signature(FileOptions *o, const char *value) {
+        assert(o);
+        assert(value);
+        return replace(&o->checksum_list_signature, value);
+}
+
+unsigned file_options_count(const FileOptions *o) {
+        assert(o);
+        return !!o->checksum + o->has_size + !!o->mirrors + !!o->checksum_list + !!o->checksum_list_signature;
+}
+
+int file_options_append(const FileOptions *o, sd_bus_message *m) {
+        int r = 0;
+
+        assert(o);
+        assert(m);
+
+        if (o->checksum)
+                r = sd_bus_message_append(m, "{sv}", "checksum", "s", o->checksum);
+        if (r >= 0 && o->has_size)
+                r = sd_bus_message_append(m, "{sv}", "size", "t", o->size);
+        if (r >= 0 && o->mirrors) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "mirrors");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, o->mirrors);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0 && o->checksum_list)
+                r = sd_bus_message_append(m, "{sv}", "checksum-list", "s", o->checksum_list);
+        if (r >= 0 && o->checksum_list_signature)
+                r = sd_bus_message_append(m, "{sv}", "checksum-list-signature", "s", o->checksum_list_signature);
+        return r;
+}

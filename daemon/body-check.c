@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "body-check.h"
+#include "util.h"
+
+void body_check_done(BodyCheck *c) {
+        assert(c);
+
+        server_digests_reset(&c->digests);
+        c->range_hasher = hasher_free(c->range_hasher);
+}
+
+_printf_(3, 4)
+static void fail(BodyCheck *c, const char *summary, const char *format, ...) {
+        va_list ap;
+
+        if (c->summary)
+                return;  /* the first failure is the one to tell */
+        va_start(ap, format);
+        vsnprintf(c->message, sizeof c->message, format, ap);
+        va_end(ap);
+        c->summary = summary;
+}
+
+void body_check_response_reset(BodyCheck *c) {
+        assert(c);
+        server_digests_reset(&c->digests);
+}
+
+bool body_check_header(BodyCheck *c, const char *line, size_t len) {
+        assert(c);
+        assert(line);
+
+        /* A failed allocation only loses a digest to check. */
+        return server_digests_add_header(&c->digests, line, len) != 0;
+}
+
+bool body_check_accept(BodyCheck *c, long status, uint64_t total, const char *url) {
+        unsigned preferred;
+        ServerDigest sd;
+
+        assert(c);
+        assert(url);
+
+        if (total != UINT64_MAX && c->expect_size && total != c->expected_size) {
+                fail(c, "The file does not have the expected size",
+                     "The server says %s has %" PRIu64 " bytes, but %" PRIu64 " were expected.",
+                     url, total, c->expected_size);
+                return false;
+        }
+        if (total != UINT64_MAX && c->max_size > 0 && total > c->max_size) {
+                fail(c, "The file is larger than allowed",
+                     "The server says %s has %" PRIu64 " bytes, more than the %" PRIu64 " allowed.",
+                     url, total, c->max_size);
+                return false;
+        }
+
+        c->have_server_digest = false;
+        c->range_hasher = hasher_free(c->range_hasher);
+        preferred = c->hasher ? hasher_get_algorithms(c->hasher) : 0;
+        /* xferd asks for no content coding: the bytes stored are the bytes sent. */
+        if (server_digests_choose(&c->digests, status, false, preferred, &sd) <= 0)
+                return true;
+        if (sd.partial) {
+                if (hasher_new(DIGEST_ALGORITHM_BIT(sd.digest.algorithm), &c->range_hasher) >= 0)
+                        c->range_digest = sd;
+                return true;
+        }
+        c->server_digest = sd;
+        c->have_server_digest = true;
+        /* From byte 0 the digest comes almost for free; later the owner hashes the file. */
+        if (c->hasher && hasher_get_size(c->hasher) == 0)
+                (void) hasher_add_algorithm(c->hasher, sd.digest.algorithm);
+        return true;
+}
+
+void body_check_restart(BodyCheck *c) {
+        assert(c);
+
+        if (c->hasher && hasher_reset(c->hasher) < 0)
+                c->hasher = NULL;
+}
+
+bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url) {
+        uint64_t cap;
+
+        assert(c);
+        assert(url);
+
+        if (!c->expect_size && c->max_size == 0)
+                return true;
+        cap = c->expect_size ? c->expected_size : c->max_size;
+        if (held + len <= cap)
+                return true;
+        fail(c, "The server sent more bytes than expected", "%s sent more than the %" PRIu64 " bytes expected.",
+             url, cap);
+        return false;
+}
+
+void body_check_written(BodyCheck *c, uint64_t position, const void *p, size_t n) {
+        assert(c);
+        assert(p || n == 0);
+
+        if (c->hasher && (hasher_get_size(c->hasher) != position || hasher_update(c->hasher, p, n) < 0))
+                c->hasher = NULL;  /* out of step: the owner hashes the file itself */
+        if (c->range_hasher && hasher_update(c->range_hasher, p, n) < 0)
+                c->range_hasher = hasher_free(c->range_hasher);
+}
+
+void body_check_complete(BodyCheck *c, uint64_t size, uint64_t range_start, const char *url) {
+        char want[DIGEST_STRING_MAX], got[DIGEST_STRING_MAX];
+        Digest d;
+
+        assert(c);
+        assert(url);
+
+        if (c->expect_size && size != c->expected_size)
+                fail(c, "The file does not have the expected size",
+                     "%s ended after %" PRIu64 " bytes, but %" PRIu64 " were expected.", url, size, c->expected_size);
+        else if (c->range_hasher && hasher_get_digest(c->range_hasher, c->range_digest.digest.algorithm, &d) >= 0 &&
+                 !digest_equal(&d, &c->range_digest.digest))
+                fail(c, "The bytes do not match the digest the server sent",
+                     "The bytes %s sent from byte %" PRIu64 " do not match the Content-Digest sent with them: "
+                     "expected %s, got %s.", url, range_start, digest_to_string(&c->range_digest.digest, want),
+                     digest_to_string(&d, got));
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the body of a download must satisfy, checked as it arrives (transfer.c owns one per
+ * Transfer): the expected size or a cap, before a byte lands; every byte written fed to the
+ * owner's Hasher in file order; the digest fields of the response, of which a whole-file one
+ * is hashed along and handed on and a Content-Digest of a 206, which covers only its range,
+ * is checked here. The first failure is kept as a sentence for ErrorMessage. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "server-digest.h"
+
+typedef struct BodyCheck {
+        Hasher *hasher;                 /* the owner's; NULL when none, or once out of step */
+        bool expect_size;
+        uint64_t expected_size;
+        uint64_t max_size;              /* 0: no cap */
+
+        ServerDigests digests;          /* the digest fields of the response being parsed */
+        bool have_server_digest;
+        ServerDigest server_digest;     /* a whole-file one, for the owner to check */
+        Hasher *range_hasher;           /* ours, for a Content-Digest of a 206 */
+        ServerDigest range_digest;
+
+        const char *summary;            /* set once the bytes failed a check */
+        char message[768];
+} BodyCheck;
+
+void body_check_done(BodyCheck *c);
+
+/* A new response begins (a redirect, a retry on the same Transfer): its fields start empty. */
+void body_check_response_reset(BodyCheck *c);
+/* One raw header line; true when it was a digest field (or Content-Encoding). */
+bool body_check_header(BodyCheck *c, const char *line, size_t len);
+/* The body of a 2xx response is taken: total is the whole resource's size as the response
+ * says it (UINT64_MAX unknown). False (the failure kept) when it cannot be the expected one. */
+bool body_check_accept(BodyCheck *c, long status, uint64_t total, const char *url);
+/* The file starts over from byte 0 (a 200 to a Range request). */
+void body_check_restart(BodyCheck *c);
+/* False (the failure kept) when `len` more bytes after `held` would pass the expected size
+ * or the cap. */
+bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url);
+/* n bytes were written at file offset `position`. */
+void body_check_written(BodyCheck *c, uint64_t position, const void *p, size_t n);
+/* The body arrived whole: `size` bytes in the file, the response's body from `range_start`. */
+void body_check_complete(BodyCheck *c, uint64_t size, uint64_t range_start, const char *url);
+
+static inline bool body_check_failed(const BodyCheck *c) {
+        return c->summary != NULL;
+}

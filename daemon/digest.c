@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <openssl/evp.h>
+#include <strings.h>
+
+#include "digest.h"
+#include "util.h"
+
+static const struct {
+        const char *name;
+        size_t size;
+} algorithms[_DIGEST_ALGORITHM_MAX] = {
+        [DIGEST_SHA256] = { "sha256", 32 },
+        [DIGEST_SHA512] = { "sha512", 64 },
+};
+
+static bool algorithm_valid(DigestAlgorithm a) {
+        return a >= 0 && a < _DIGEST_ALGORITHM_MAX;
+}
+
+const char *digest_algorithm_to_string(DigestAlgorithm a) {
+        return algorithm_valid(a) ? algorithms[a].name : NULL;
+}
+
+DigestAlgorithm digest_algorithm_from_string(const char *s, size_t n) {
+        assert(s);
+
+        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
+                if (strlen(algorithms[a].name) == n && strncasecmp(s, algorithms[a].name, n) == 0)
+                        return a;
+        return _DIGEST_ALGORITHM_INVALID;
+}
+
+size_t digest_algorithm_size(DigestAlgorithm a) {
+        assert(algorithm_valid(a));
+        return algorithms[a].size;
+}
+
+DigestAlgorithm digest_algorithm_from_hex_length(size_t hex_len) {
+        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
+                if (algorithms[a].size * 2 == hex_len)
+                        return a;
+        return _DIGEST_ALGORITHM_INVALID;
+}
+
+static const EVP_MD *algorithm_md(DigestAlgorithm a) {
+        return a == DIGEST_SHA256 ? EVP_sha256() : EVP_sha512();
+}
+
+static int unhexchar(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+int digest_from_hex(DigestAlgorithm a, const char *hex, size_t n, Digest *ret) {
+        Digest d = { .algorithm = a };
+
+        assert(algorithm_valid(a));
+        assert(hex);
+        assert(ret);
+
+        if (n != 2 * algorithms[a].size)
+                return -EINVAL;
+        for (size_t i = 0; i < algorithms[a].size; i++) {
+                int hi = unhexchar(hex[2 * i]), lo = unhexchar(hex[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                d.bytes[i] = (uint8_t) (hi << 4 | lo);
+        }
+        *ret = d;
+        return 0;
+}
+
+int digest_from_bytes(DigestAlgorithm a, const void *p, size_t n, Digest *ret) {
+        assert(algorithm_valid(a));
+        assert(p || n == 0);
+        assert(ret);
+
+        if (n != algorithms[a].size)
+                return -EINVAL;
+        *ret = (Digest) { .algorithm = a };
+        memcpy(ret->bytes, p, n);
+        return 0;
+}
+
+/* A value shown back in an error message: short, and only printable ASCII. */
+static void quote_value(const char *s, char *buf, size_t size) {
+        size_t i = 0;
+
+        for (; s[i] && i + 4 < size && i < 40; i++)
+                buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+        if (s[i] && i + 4 < size)
+                memcpy(buf + i, "...", 3), i += 3;
+        buf[i] = 0;
+}
+
+int digest_from_string(const char *s, Digest *ret, char *error, size_t error_size) {
+        const char *accepted = "expected sha256:<64 hex digits> or sha512:<128 hex digits>";
+        const char *colon, *hex;
+        char shown[48];
+        DigestAlgorithm a;
+        size_t n;
+
+        assert(s);
+        assert(ret);
+        assert(error || error_size == 0);
+
+        quote_value(s, shown, sizeof shown);
+        colon = strchr(s, ':');
+        if (!colon) {
+                if (error)
+                        snprintf(error, error_size, "The checksum '%s' names no algorithm: %s.", shown, accepted);
+                return -EINVAL;
+        }
+        a = digest_algorithm_from_string(s, (size_t) (colon - s));
+        if (a < 0) {
+                if (error)
+                        snprintf(error, error_size, "The checksum algorithm of '%s' is not supported: %s.",
+                                 shown, accepted);
+                return -EINVAL;
+        }
+
+        hex = colon + 1;
+        n = strlen(hex);
+        for (size_t i = 0; i < n; i++)
+                if (unhexchar(hex[i]) < 0) {
+                        if (error)
+                                snprintf(error, error_size,
+                                         "The checksum '%s' has a character that is not a hex digit at "
+                                         "position %zu of its digest: %s.", shown, i + 1, accepted);
+                        return -EINVAL;
+                }
+        if (n != 2 * algorithms[a].size) {
+                if (error)
+                        snprintf(error, error_size, "A %s checksum has %zu hex digits, '%s' has %zu.",
+                                 algorithms[a].name, 2 * algorithms[a].size, shown, n);
+                return -EINVAL;
+        }
+        return digest_from_hex(a, hex, n, ret);
+}
+
+char *digest_to_string(const Digest *d, char buf[static DIGEST_STRING_MAX]) {
+        static const char hexdigits[] = "0123456789abcdef";
+        size_t size, k;
+
+        assert(d);
+        assert(algorithm_valid(d->algorithm));
+
+        size = algorithms[d->algorithm].size;
+        k = (size_t) snprintf(buf, DIGEST_STRING_MAX, "%s:", algorithms[d->algorithm].name);
+        for (size_t i = 0; i < size; i++) {
+                buf[k++] = hexdigits[d->bytes[i] >> 4];
+                buf[k++] = hexdigits[d->bytes[i] & 15];
+        }
+        buf[k] = 0;
+        return buf;
+}
+
+bool digest_equal(const Digest *a, const Digest *b) {
+        assert(a);
+        assert(b);
+
+        return a->algorithm == b->algorithm && algorithm_valid(a->algorithm) &&
+               memcmp(a->bytes, b->bytes, algorithms[a->algorithm].size) == 0;
+}
+
+int digest_of_empty(DigestAlgorithm a, Digest *ret) {
+        unsigned len = 0;
+
+        assert(algorithm_valid(a));
+        assert(ret);
+
+        *ret = (Digest) { .algorithm = a };
+        if (EVP_Digest("", 0, ret->bytes, &len, algorithm_md(a), NULL) != 1)
+                return -EIO;
+        return 0;
+}
+
+/* ---- Hasher -------------------------------------------------------------------------- */
+
+/* Bytes read per pread() when hashing a file. */
+#define READ_BUFFER_SIZE (128u * 1024u)
+
+struct Hasher {
+        EVP_MD_CTX *ctx[_DIGEST_ALGORITHM_MAX];   /* NULL: not computed */
+        uint64_t size;
+        uint8_t *buf;                            /* for hasher_update_from_fd() */
+};
+
+static int hasher_init_ctx(Hasher *h, DigestAlgorithm a) {
+        if (!h->ctx[a]) {
+                h->ctx[a] = EVP_MD_CTX_new();
+                if (!h->ctx[a])
+                        return -ENOMEM;
+        }
+        if (EVP_DigestInit_ex(h->ctx[a], algorithm_md(a), NULL) != 1)
+                return -EIO;
+        return 0;
+}
+
+int hasher_new(unsigned mask, Hasher **ret) {
+        _cleanup_(hasher_freep) Hasher *h = NULL;
+        int r;
+
+        assert(ret);
+        assert(mask < DIGEST_ALGORITHM_BIT(_DIGEST_ALGORITHM_MAX));
+
+        h = calloc(1, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
+                if (mask & DIGEST_ALGORITHM_BIT(a)) {
+                        r = hasher_init_ctx(h, a);
+                        if (r < 0)
+                                return r;
+                }
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+Hasher *hasher_free(Hasher *h) {
+        if (!h)
+                return NULL;
+        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
+                EVP_MD_CTX_free(h->ctx[a]);
+        free(h->buf);
+        free(h);
+        return NULL;
+}
+
+unsigned hasher_get_algorithms(const Hasher *h) {
+        unsigned mask = 0;
+
+        assert(h);
+        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
+                if (h->ctx[a])
+                        mask |= DIGEST_ALGORITHM_BIT(a);
+        return mask;
+}
+
+int hasher_add_algorithm(Hasher *h, DigestAlgorithm a) {
+        assert(h);
+        assert(algorithm_valid(a));
+
+        if (h->ctx[a])
+                return 0;
+        if (h->size > 0)
+                return -EBUSY;
+        return hasher_init_ctx(h, a);
+}
+
+int hasher_update(Hasher *h, const void *p, size_t n) {
+        assert(h);
+        assert(p || n == 0);
+
+        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
+                if (h->ctx[a] && EVP_DigestUpdate(h->ctx[a], p, n) != 1)
+                        return -EIO;
+        h->size += n;
+        return 0;
+}
+
+int hasher_reset(Hasher *h) {
+        int r;
+
+        assert(h);
+        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
+                if (h->ctx[a]) {
+                        r = hasher_init_ctx(h, a);
+                        if (r < 0)
+                                return r;
+                }
+        h->size = 0;
+        return 0;
+}
+
+uint64_t hasher_get_size(const Hasher *h) {
+        assert(h);
+        return h->size;
+}
+
+int hasher_get_digest(Hasher *h, DigestAlgorithm a, Digest *ret) {
+        EVP_MD_CTX *copy;
+        unsigned len = 0;
+        int r = 0;
+
+        assert(h);
+        assert(algorithm_valid(a));
+        assert(ret);
+
+        if (!h->ctx[a])
+                return -ENOENT;
+        /* Finalize a copy: the stream may go on (a digest is also read for progress checks). */
+        copy = EVP_MD_CTX_new();
+        if (!copy)
+                return -ENOMEM;
+        *ret = (Digest) { .algorithm = a };
+        if (EVP_MD_CTX_copy_ex(copy, h->ctx[a]) != 1 || EVP_DigestFinal_ex(copy, ret->bytes, &len) != 1 ||
+            len != algorithms[a].size)
+                r = -EIO;
+        EVP_MD_CTX_free(copy);
+        return r;
+}
+
+int hasher_update_from_fd(Hasher *h, int fd, uint64_t end, size_t max_bytes) {
+        size_t done = 0;
+        int r;
+
+        assert(h);
+        assert(fd >= 0);
+
+        if (!h->buf) {
+                h->buf = malloc(READ_BUFFER_SIZE);
+                if (!h->buf)
+                        return -ENOMEM;
+        }
+        while (h->size < end && done < max_bytes) {
+                size_t want = READ_BUFFER_SIZE;
+                if (want > max_bytes - done)
+                        want = max_bytes - done;
+                if (want > end - h->size)
+                        want = (size_t) (end - h->size);
+
+                ssize_t k = pread(fd, h->buf, want, (off_t) h->size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -ENODATA;  /* shorter than we were told: truncated under us */
+                r = hasher_update(h, h->buf, (size_t) k);
+                if (r < 0)
+                        return r;
+                done += (size_t) k;
+        }
+        return h->size >= end;
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What a download's bytes are checked against (verify.h): the hasher that follows the
+ * transfer, the bytes a file already holds hashed in slices before a resume, the verdict once
+ * the transfer ends, and what a wrong file means: the temporary file goes, and the next mirror
+ * is tried, or the job fails with Integrity. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "digest.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "prefix-hash.h"
+#include "util.h"
+#include "verify.h"
+
+/* The expectations of f, with `expected` as the storage of its digest. */
+static VerifyExpect file_expect(const JobFile *f, Digest *expected, const ServerDigest *server) {
+        VerifyExpect e = {
+                .expected_size = f->expect_size ? f->expected_size : UINT64_MAX,
+                .server = server,
+        };
+
+        /* Stored by xferd in its own spelling: it parses (a damaged row expects nothing). */
+        if (f->checksum && digest_from_string(f->checksum, expected, NULL, 0) >= 0) {
+                e.expected = expected;
+                e.expected_source = f->checksum_source == VERIFY_BY_CHECKSUM_LIST ? VERIFY_BY_CHECKSUM_LIST
+                                                                                   : VERIFY_BY_CHECKSUM;
+        }
+        return e;
+}
+
+static bool hasher_covers(const Hasher *h, uint64_t size, unsigned algorithms) {
+        return h && hasher_get_size(h) == size && (hasher_get_algorithms(h) & algorithms) == algorithms;
+}
+
+static void on_prefix_hashed(PrefixHash *p, int error, void *userdata) {
+        Job *j = userdata;
+        JobFile *f = j->files[j->current];
+        char msg[1024];
+
+        j->prefix_hash = prefix_hash_free(j->prefix_hash);
+        if (error < 0) {
+                /* Unreadable or shorter than it was: its bytes cannot be trusted to continue. */
+                log_job_warning(j->id, j->owner, NULL, "Cannot hash the bytes held of %s (%s); downloading it again.",
+                                f->path, strerror(-error));
+                j->fd = safe_close(j->fd);
+                pending_unlink_remove_temporary(j, f);
+                checkpoint_save_file(j, j->current);
+                if (error == -ENODATA) {
+                        download_start(j);
+                        return;
+                }
+                snprintf(msg, sizeof msg, "Cannot read the temporary file of %s: %s", f->path, strerror(-error));
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
+                return;
+        }
+        download_begin(j, f, hasher_get_size(f->hasher));
+}
+
+int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
+        Digest expected;
+        VerifyExpect e = file_expect(f, &expected, NULL);
+        unsigned needed = verify_algorithms_needed(&e);
+        int r;
+
+        /* Still in step from the last attempt of this run (a Suspend, a preemption). */
+        if (offset > 0 && hasher_covers(f->hasher, offset, needed))
+                return 0;
+        f->hasher = hasher_free(f->hasher);
+        /* Nothing expected of bytes held: none to hash now (a digest the server sends with
+         * the rest is checked over the whole file once it is there). */
+        if (offset > 0 && needed == 0)
+                return 0;
+        r = hasher_new(needed, &f->hasher);
+        if (r < 0)
+                return r;
+        if (offset == 0)
+                return 0;
+
+        log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s before resuming.", offset,
+                      f->path);
+        r = prefix_hash_start(j->manager->event, f->hasher, j->fd, offset, on_prefix_hashed, j, &j->prefix_hash);
+        return r < 0 ? r : 1;
+}
+
+static void judge(Job *j, JobFile *f, const ServerDigest *server) {
+        char buf[DIGEST_STRING_MAX];
+        Digest expected;
+        VerifyExpect e = file_expect(f, &expected, server);
+        VerifyVerdict v;
+        int r;
+
+        r = verify_judge(&e, job_file_current_url(f), f->bytes_transferred, f->hasher, &v);
+        if (r < 0) {
+                /* Not a wrong file, a hasher without the algorithm: xferd's own mistake. */
+                log_job_error_errno(r, j->id, j->owner, NULL, "Cannot judge %s", f->path);
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", "Cannot check the file", 0);
+                return;
+        }
+        if (!v.ok) {
+                download_integrity_failed(j, f, v.message, v.summary);
+                return;
+        }
+        f->verified_by = v.by;
+        f->verified_checksum = mfree(f->verified_checksum);
+        if (v.has_digest)
+                f->verified_checksum = strdup(digest_to_string(&v.digest, buf));
+        if (v.by != 0)
+                log_job_info(j->id, j->owner, NULL, "%s checked out (%s).", f->path,
+                             v.has_digest ? buf : "its size");
+        f->hasher = hasher_free(f->hasher);
+        download_file_verified(j);
+}
+
+static void on_file_hashed(PrefixHash *p, int error, void *userdata) {
+        Job *j = userdata;
+        JobFile *f = j->files[j->current];
+        char msg[1024];
+
+        j->prefix_hash = prefix_hash_free(j->prefix_hash);
+        j->fd = safe_close(j->fd);
+        if (error < 0) {
+                snprintf(msg, sizeof msg, "Cannot read the temporary file of %s to check it: %s", f->path,
+                         strerror(-error));
+                pending_unlink_remove_temporary(j, f);
+                checkpoint_save_file(j, j->current);
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
+                return;
+        }
+        judge(j, f, j->verify_has_server ? &j->verify_server : NULL);
+}
+
+void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
+        FsDir d = job_file_dir(f);
+        Digest expected;
+        VerifyExpect e = file_expect(f, &expected, server);
+        unsigned needed = verify_algorithms_needed(&e);
+        struct stat st;
+        int fd, r;
+
+        if (needed == 0 || hasher_covers(f->hasher, f->bytes_transferred, needed)) {
+                judge(j, f, server);
+                return;
+        }
+
+        /* The hasher did not follow every byte (a resume with nothing expected, and then the
+         * server sent a digest): the whole file is hashed once, in slices. */
+        fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
+        if (fd < 0) {
+                pending_unlink_remove_temporary(j, f);
+                checkpoint_save_file(j, j->current);
+                download_start(j);
+                return;
+        }
+        f->hasher = hasher_free(f->hasher);
+        r = hasher_new(needed, &f->hasher);
+        if (r >= 0) {
+                j->fd = fd;
+                r = prefix_hash_start(j->manager->event, f->hasher, fd, f->bytes_transferred, on_file_hashed, j,
+                                      &j->prefix_hash);
+        }
+        if (r < 0) {
+                j->fd = safe_close(j->fd);
+                safe_close(fd);
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", strerror(-r), 0);
+                return;
+        }
+        j->verify_has_server = server != NULL;
+        if (server)
+                j->verify_server = *server;
+}
+
+bool download_next_url(Job *j, JobFile *f, const char *why) {
+        if (f->url_index >= strv_length(f->mirrors))
+                return false;
+        /* Bytes of another server are never continued from this one. */
+        pending_unlink_remove_temporary(j, f);
+        f->bytes_total = UINT64_MAX;
+        f->url_index++;
+        checkpoint_save_file(j, j->current);
+        log_job_notice(j->id, j->owner, NULL, "%s Trying the next mirror, %s.", why, job_file_current_url(f));
+        download_start(j);
+        return true;
+}
+
+void download_integrity_failed(Job *j, JobFile *f, const char *message, const char *summary) {
+        log_job_warning(j->id, j->owner, NULL, "%s", message);
+        j->fd = safe_close(j->fd);
+        if (download_next_url(j, f, message))
+                return;
+        /* No URL left: the wrong bytes go, and the next Resume starts from the file's own URL. */
+        pending_unlink_remove_temporary(j, f);
+        f->bytes_total = UINT64_MAX;
+        f->url_index = 0;
+        checkpoint_save_file(j, j->current);
+        job_fail(j, true, ERROR_NAME_INTEGRITY, message, summary, 0);
+}

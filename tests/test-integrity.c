@@ -1,0 +1,866 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Verified downloads end to end through the real xferd: expected checksums
+ * (sha256, sha512, either case) and sizes, malformed options, mirrors, a
+ * resume after kill -9 that hashes the bytes held, the digests a server sends
+ * (Repr-Digest, Content-Digest, Digest, also on a 206), signed checksum lists
+ * checked with gpgv against a key this test makes, and Cancel while bytes
+ * held are being hashed. A wrong file never reaches its destination.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "openpgp-key.h"
+#include "xferd-env.h"
+
+#define SIZE (512 * 1024 + 17)
+#define STALL (128 * 1024)
+#define INTEGRITY XFERD_ERROR ("Integrity")
+
+/* ---------------------------------------------------------------- helpers */
+
+static char *
+hex_of (GBytes *content, GChecksumType type)
+{
+        return g_compute_checksum_for_bytes (type, content);
+}
+
+static char *
+checksum_of (GBytes *content, GChecksumType type)
+{
+        g_autofree char *hex = hex_of (content, type);
+
+        return g_strdup_printf ("%s:%s", type == G_CHECKSUM_SHA256 ? "sha256" : "sha512", hex);
+}
+
+/* Manager.Download with options (a floating a{sv}, consumed); NULL and *error on failure. */
+static char *
+download (XferdEnv *env, const char *url, const char *dest, gboolean auto_complete, GVariantBuilder *options,
+          char **id, GError **error)
+{
+        g_variant_builder_add (options, "{sv}", "auto-complete", g_variant_new_boolean (auto_complete));
+        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "Download",
+                                                      g_variant_new ("(ssa{sv})", url, dest, options),
+                                                      G_VARIANT_TYPE ("(so)"), error);
+        const char *rid, *path;
+
+        if (!reply)
+                return NULL;
+        bus_fixture_note_xferd (env->fx);
+        g_variant_get (reply, "(&s&o)", &rid, &path);
+        if (id)
+                *id = g_strdup (rid);
+        return g_strdup (path);
+}
+
+static GVariantBuilder *
+options_new (void)
+{
+        return g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+}
+
+static void
+option_string (GVariantBuilder *o, const char *key, const char *value)
+{
+        g_variant_builder_add (o, "{sv}", key, g_variant_new_string (value));
+}
+
+/* GetFileDetails()[index] (transfer full). */
+static GVariant *
+file_details (XferdEnv *env, const char *job, guint index)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "GetFileDetails", NULL, G_VARIANT_TYPE ("(aa{sv})"),
+                                                  &error);
+
+        g_assert_no_error (error);
+        g_autoptr(GVariant) files = g_variant_get_child_value (reply, 0);
+        g_assert_cmpuint (index, <, g_variant_n_children (files));
+        return g_variant_get_child_value (files, index);
+}
+
+static char *
+detail_string (GVariant *d, const char *key)
+{
+        const char *s = NULL;
+
+        if (!g_variant_lookup (d, key, "&s", &s))
+                return NULL;
+        return g_strdup (s);
+}
+
+/* verified-by joined with "," ("" when empty). */
+static char *
+detail_verified_by (GVariant *d)
+{
+        g_autofree const char **l = NULL;
+
+        g_assert_true (g_variant_lookup (d, "verified-by", "^a&s", &l));
+        return g_strjoinv (",", (char **) l);
+}
+
+/* Waits for the job to fail; asserts ErrorName Integrity and that the message says want. */
+static void
+assert_integrity_error (XferdEnv *env, const char *job, const char *want)
+{
+        job_wait_state (env->fx, job, "error");
+        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
+        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
+        g_test_message ("ErrorMessage: %s", message);
+        g_assert_cmpstr (name, ==, INTEGRITY);
+        g_assert_nonnull (strstr (message, want));
+}
+
+/* Nothing of the file in its directory: no destination, no temporary file. */
+static void
+assert_dir_empty (XferdEnv *env)
+{
+        const char *const none[] = { NULL };
+
+        assert_dir_is (env->dir, none);
+}
+
+/* A download of env->url with checksum (and its auto-completion). */
+static void
+check_right (XferdEnv *env, const char *checksum, const char *verified)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+        GVariantBuilder *o = options_new ();
+
+        option_string (o, "checksum", checksum);
+        g_autofree char *job = download (env, env->url, env->dest, FALSE, o, &id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        job_wait_state (env->fx, job, "transferred");
+
+        g_autoptr(GVariant) d = file_details (env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        g_autofree char *got = detail_string (d, "verified-checksum");
+        g_autofree char *expected = detail_string (d, "checksum");
+        g_autofree char *source = detail_string (d, "checksum-source");
+        g_assert_cmpstr (by, ==, "checksum");
+        g_assert_cmpstr (got, ==, verified);
+        g_assert_cmpstr (expected, ==, verified);     /* stored in lower case */
+        g_assert_cmpstr (source, ==, "checksum");
+        g_assert_false (xferd_complete (env->fx, job));
+        assert_dest_complete (env);
+}
+
+/* ---------------------------------------------------------------- checksums */
+
+static void
+test_checksum_right (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
+        g_autofree char *sha512 = checksum_of (env->content, G_CHECKSUM_SHA512);
+
+        check_right (env, sha256, sha256);
+        g_assert_cmpint (g_unlink (env->dest), ==, 0);
+        check_right (env, sha512, sha512);
+        g_assert_cmpint (g_unlink (env->dest), ==, 0);
+        /* Upper-case hex and algorithm are the same checksum. */
+        g_autofree char *upper = g_ascii_strup (sha512, -1);
+        check_right (env, upper, sha512);
+}
+
+static void
+check_wrong (GChecksumType type)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) other = http_pattern_bytes (SIZE + 1);
+        g_autofree char *wrong = checksum_of (other, type);
+        g_autofree char *right = checksum_of (env->content, type);
+        g_autofree char *id = NULL;
+        GVariantBuilder *o = options_new ();
+
+        option_string (o, "checksum", wrong);
+        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+
+        /* The URL, the expected and the computed digest; the wrong file is gone. */
+        assert_integrity_error (env, job, env->url);
+        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
+        g_assert_nonnull (strstr (message, wrong));
+        g_assert_nonnull (strstr (message, right));
+        assert_dir_empty (env);
+        g_autoptr(GVariant) d = file_details (env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        g_assert_cmpstr (by, ==, "");
+        g_assert_false (g_variant_lookup (d, "verified-checksum", "s", NULL));
+
+        /* Complete moves nothing that did not check out. */
+        g_assert_true (xferd_complete (env->fx, job));
+        assert_dir_empty (env);
+}
+
+static void
+test_checksum_wrong_sha256 (void)
+{
+        check_wrong (G_CHECKSUM_SHA256);
+}
+
+static void
+test_checksum_wrong_sha512 (void)
+{
+        check_wrong (G_CHECKSUM_SHA512);
+}
+
+/* Each malformed option is InvalidArgs and leaves the job as it was. */
+static void
+test_malformed (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *sha256 = hex_of (env->content, G_CHECKSUM_SHA256);
+        g_autofree char *job = xferd_create_job (env->fx, "malformed", NULL);
+        g_autofree char *short_hex = g_strndup (sha256, 63);
+        g_autofree char *no_algorithm = g_strdup (sha256);
+        g_autofree char *md5 = g_strdup_printf ("md5:%.32s", sha256);
+        g_autofree char *too_short = g_strdup_printf ("sha256:%s", short_hex);
+        g_autofree char *sha512_of_256 = g_strdup_printf ("sha512:%s", sha256);
+        g_autofree char *not_hex = g_strdup_printf ("sha256:%.63sg", sha256);
+        g_autofree char *nonempty = g_strdup_printf ("sha256:%s", sha256);
+        const struct {
+                const char *key;
+                GVariant *value;
+                const char *says;
+        } cases[] = {
+                { "checksum", g_variant_new_string (no_algorithm), "names no algorithm" },
+                { "checksum", g_variant_new_string (md5), "sha256:<64 hex digits> or sha512:<128 hex digits>" },
+                { "checksum", g_variant_new_string (too_short), "has 63" },
+                { "checksum", g_variant_new_string (sha512_of_256), "A sha512 checksum has 128 hex digits" },
+                { "checksum", g_variant_new_string (not_hex), "not a hex digit" },
+                { "checksum", g_variant_new_string (""), "names no algorithm" },
+                { "size", g_variant_new_string ("12"), "must be of type 't'" },
+                { "mirrors", g_variant_new_strv ((const char *const[]) { "ftp://127.0.0.1/file.bin", NULL }, -1),
+                  "mirror 1 is not usable" },
+                { "checksum-list", g_variant_new_string ("file:///etc/passwd"), "checksum list URL is not usable" },
+                { "checksum-list-signature", g_variant_new_string ("http://127.0.0.1/x.gpg"), "needs checksum-list" },
+                { "color", g_variant_new_string ("blue"), "Unknown option 'color'" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+                g_autoptr(GError) error = NULL;
+                GVariantBuilder o;
+
+                g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
+                g_variant_builder_add (&o, "{sv}", cases[i].key, cases[i].value);
+                g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "AddFileWithOptions",
+                                                          g_variant_new ("(ssa{sv})", env->url, env->dest, &o),
+                                                          G_VARIANT_TYPE_UNIT, &error);
+                g_test_message ("%s: %s", cases[i].key, error ? error->message : "(accepted)");
+                bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
+                g_assert_nonnull (strstr (error->message, cases[i].says));
+                g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 0);
+        }
+
+        /* A size of 0 is the empty file: another checksum with it is a contradiction. */
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder o;
+        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add (&o, "{sv}", "checksum", g_variant_new_string (nonempty));
+        g_variant_builder_add (&o, "{sv}", "size", g_variant_new_uint64 (0));
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "AddFileWithOptions",
+                                                  g_variant_new ("(ssa{sv})", env->url, env->dest, &o),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+        bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
+        g_assert_nonnull (strstr (error->message, "A size of 0 is the empty file"));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 0);
+
+        /* The same through Download: nothing of the job stays. */
+        g_clear_error (&error);
+        GVariantBuilder *d = options_new ();
+        option_string (d, "checksum", md5);
+        g_autofree char *none = download (env, env->url, env->dest, TRUE, d, NULL, &error);
+        g_variant_builder_unref (d);
+        bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
+        g_assert_null (none);
+
+        /* Upload jobs take none of them. */
+        g_clear_error (&error);
+        GVariantBuilder u;
+        g_variant_builder_init (&u, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add (&u, "{sv}", "type", g_variant_new_string ("upload"));
+        g_variant_builder_add (&u, "{sv}", "checksum-list", g_variant_new_string ("http://127.0.0.1/SHA256SUMS"));
+        g_autoptr(GVariant) up = bus_call_manager (env->fx, "CreateJob", g_variant_new ("(sa{sv})", "up", &u),
+                                                   G_VARIANT_TYPE ("(so)"), &error);
+        bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
+        assert_dir_empty (env);
+}
+
+/* ---------------------------------------------------------------- sizes */
+
+static void
+check_size (guint64 size)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+        GVariantBuilder *o = options_new ();
+
+        g_variant_builder_add (o, "{sv}", "size", g_variant_new_uint64 (size));
+        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        g_autofree char *want = g_strdup_printf ("has %d bytes, but %" G_GUINT64_FORMAT " were expected", SIZE, size);
+        assert_integrity_error (env, job, want);
+        assert_dir_empty (env);
+}
+
+/* The server's body is longer than the size expected: refused before a byte lands. */
+static void
+test_size_longer (void)
+{
+        check_size (SIZE - 1);
+}
+
+static void
+test_size_shorter (void)
+{
+        check_size (SIZE + 1);
+}
+
+/* The right size is recorded as what was checked. */
+static void
+test_size_right (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder *o = options_new ();
+
+        g_variant_builder_add (o, "{sv}", "size", g_variant_new_uint64 (SIZE));
+        g_autofree char *job = download (env, env->url, env->dest, FALSE, o, NULL, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        job_wait_state (env->fx, job, "transferred");
+        g_autoptr(GVariant) d = file_details (env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        guint64 expected = 0;
+        g_assert_cmpstr (by, ==, "size");
+        g_assert_true (g_variant_lookup (d, "expected-size", "t", &expected));
+        g_assert_cmpuint (expected, ==, SIZE);
+}
+
+/* ---------------------------------------------------------------- mirrors */
+
+/* The first URL 404s, the second serves other bytes, the third the right ones. */
+static void
+test_mirrors (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) other = http_pattern_bytes (SIZE / 2);
+        g_autofree char *missing = http_server_url (env->http, "/missing.bin");
+        g_autofree char *wrong = http_server_url (env->http, "/wrong/file.bin");
+        g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
+        g_autofree char *id = NULL;
+        const char *mirrors[] = { wrong, env->url, NULL };
+        GVariantBuilder *o = options_new ();
+
+        http_server_add_bytes (env->http, "/wrong/file.bin", other);
+        option_string (o, "checksum", sha256);
+        g_variant_builder_add (o, "{sv}", "mirrors", g_variant_new_strv (mirrors, -1));
+        g_autofree char *job = download (env, missing, env->dest, FALSE, o, &id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_cmpuint (http_server_request_count (env->http, "/missing.bin"), ==, 1);
+        g_assert_cmpuint (http_server_request_count (env->http, "/wrong/file.bin"), ==, 1);
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+        g_autoptr(GVariant) d = file_details (env, job, 0);
+        g_autofree char *in_use = detail_string (d, "url-in-use");
+        g_autofree char *url = detail_string (d, "url");
+        g_autofree char *by = detail_verified_by (d);
+        g_assert_cmpstr (in_use, ==, env->url);
+        g_assert_cmpstr (url, ==, missing);
+        g_assert_cmpstr (by, ==, "checksum");
+        g_assert_false (xferd_complete (env->fx, job));
+        assert_dest_complete (env);
+
+        /* Every mirror wrong: Integrity after the last, and Resume starts from the first. */
+        g_assert_cmpint (g_unlink (env->dest), ==, 0);
+        http_server_add_bytes (env->http, "/file.bin", other);
+        GVariantBuilder *o2 = options_new ();
+        option_string (o2, "checksum", sha256);
+        g_variant_builder_add (o2, "{sv}", "mirrors", g_variant_new_strv (mirrors, -1));
+        g_autofree char *job2 = download (env, missing, env->dest, TRUE, o2, NULL, &error);
+        g_variant_builder_unref (o2);
+        g_assert_no_error (error);
+        assert_integrity_error (env, job2, env->url);
+        assert_dir_empty (env);
+        g_autoptr(GVariant) d2 = file_details (env, job2, 0);
+        g_autofree char *again = detail_string (d2, "url-in-use");
+        g_assert_cmpstr (again, ==, missing);
+}
+
+/* ------------------------------------------------- kill -9 and a resume */
+
+static void
+check_kill_and_resume (gboolean corrupt)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+        GVariantBuilder *o = options_new ();
+
+        xferd_env_serve (env, "/file.bin", SIZE);
+        g_autofree char *sha512 = checksum_of (env->content, G_CHECKSUM_SHA512);
+        http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        option_string (o, "checksum", sha512);
+        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+
+        xferd_process_kill (env->fx);
+        http_server_release (env->http, "/file.bin");
+        if (corrupt) {
+                /* One byte of the prefix changes while xferd is gone: only hashing it can tell. */
+                int fd = g_open (temp, O_WRONLY, 0);
+                g_assert_cmpint (fd, >=, 0);
+                g_assert_cmpint (pwrite (fd, "\xff", 1, STALL / 2), ==, 1);
+                g_assert_no_errno (close (fd));
+        }
+
+        xferd_process_start (env->fx);
+        g_autofree char *hashing = g_strdup_printf ("Hashing the %d bytes held", STALL);
+        g_assert_true (xferd_log_wait (env->log, hashing, 1, WAIT_TIMEOUT_MS));
+        if (corrupt) {
+                assert_integrity_error (env, job, "does not match its checksum");
+                assert_dir_empty (env);
+        } else {
+                g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+                g_assert_cmpstr (final_state, ==, "acknowledged");
+                assert_dest_complete (env);
+        }
+        /* The rest came with a Range request after the bytes held were hashed. */
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
+        assert_last_range (env->http, "/file.bin", STALL);
+}
+
+static void
+test_kill_resume_right (void)
+{
+        check_kill_and_resume (FALSE);
+}
+
+static void
+test_kill_resume_wrong (void)
+{
+        check_kill_and_resume (TRUE);
+}
+
+/* ---------------------------------------------------------------- server digests */
+
+static char *
+download_plain (XferdEnv *env, gboolean auto_complete, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder *o = options_new ();
+        char *job = download (env, env->url, env->dest, auto_complete, o, id, &error);
+
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        return job;
+}
+
+static void
+check_server_digest (HttpDigestField field, GChecksumType type, const char *verified_by)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *want = checksum_of (env->content, type);
+
+        http_server_send_digest (env->http, "/file.bin", field, type, HTTP_DIGEST_RIGHT);
+        g_autofree char *job = download_plain (env, FALSE, NULL);
+        job_wait_state (env->fx, job, "transferred");
+        g_autoptr(GVariant) d = file_details (env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        g_autofree char *got = detail_string (d, "verified-checksum");
+        g_assert_cmpstr (by, ==, verified_by);
+        g_assert_cmpstr (got, ==, want);
+        g_autofree char *asked = http_server_last_header (env->http, "/file.bin", "Want-Repr-Digest");
+        g_assert_nonnull (asked);
+}
+
+static void
+test_repr_digest_right (void)
+{
+        check_server_digest (HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, "repr-digest");
+        check_server_digest (HTTP_DIGEST_REPR, G_CHECKSUM_SHA512, "repr-digest");
+        check_server_digest (HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, "content-digest");
+        check_server_digest (HTTP_DIGEST_LEGACY, G_CHECKSUM_SHA512, "digest");
+}
+
+static void
+test_repr_digest_wrong (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+
+        http_server_send_digest (env->http, "/file.bin", HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_WRONG);
+        g_autofree char *job = download_plain (env, TRUE, NULL);
+        assert_integrity_error (env, job, "the Repr-Digest the server sent");
+        assert_dir_empty (env);
+}
+
+/* A download suspended mid-way, without a digest so far; resume_with() continues it with a
+ * 206 that carries the digest fields given. */
+static char *
+download_suspended (XferdEnv *env)
+{
+        http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autofree char *job = download_plain (env, FALSE, NULL);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+
+        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        return g_steal_pointer (&job);
+}
+
+static void
+resume_with (XferdEnv *env, const char *job, HttpDigestField field, GChecksumType type, HttpDigestMode mode)
+{
+        http_server_send_digest (env->http, "/file.bin", field, type, mode);
+        http_server_release (env->http, "/file.bin");
+        xferd_job_call (env->fx, job, "Resume");
+}
+
+static void
+test_digest_on_206 (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+
+        /* The first response has no digest: nothing was hashed along, so the whole file is
+         * read once at the end to check the Repr-Digest of the 206 (and its Content-Digest, of
+         * the range, on the way). */
+        g_autofree char *job = download_suspended (env);
+        http_server_send_digest (env->http, "/file.bin", HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, HTTP_DIGEST_RIGHT);
+        resume_with (env, job, HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_RIGHT);
+        job_wait_state (env->fx, job, "transferred");
+        assert_last_range (env->http, "/file.bin", STALL);
+        g_autoptr(GVariant) d = file_details (env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        g_assert_cmpstr (by, ==, "repr-digest");
+        g_assert_false (xferd_complete (env->fx, job));
+        assert_dest_complete (env);
+}
+
+/* A server that gives its range's digest as Repr-Digest on a 206: the whole file does not
+ * match it. */
+static void
+test_digest_on_206_wrong_scope (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+
+        g_autofree char *job = download_suspended (env);
+        resume_with (env, job, HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_SWAPPED);
+        assert_integrity_error (env, job, "Repr-Digest");
+        assert_dir_empty (env);
+}
+
+/* Content-Digest of a 206 covers only its range: a wrong one fails the transfer itself. */
+static void
+test_content_digest_on_206_wrong (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+
+        g_autofree char *job = download_suspended (env);
+        resume_with (env, job, HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA512, HTTP_DIGEST_SWAPPED);
+        assert_integrity_error (env, job, "Content-Digest");
+        assert_dir_empty (env);
+}
+
+/* ---------------------------------------------------------------- signed lists */
+
+typedef struct {
+        XferdEnv *env;
+        OpenpgpKey *key, *stranger;
+        char *keys_dir;
+        char *list_url;
+        GBytes *list;
+} Signed;
+
+static gboolean
+signed_setup (Signed *s)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!openpgp_tools_available_or_skip ())
+                return FALSE;
+        s->env = xferd_env_new (NULL);
+        s->key = openpgp_key_new ("xferd test <test@example.invalid>", NULL, NULL, &error);
+        g_assert_no_error (error);
+        s->stranger = openpgp_key_new ("stranger <stranger@example.invalid>", NULL, NULL, &error);
+        g_assert_no_error (error);
+        /* The keys.d of xferd --user: $XDG_CONFIG_HOME/xferd/keys.d. */
+        s->keys_dir = g_build_filename (s->env->fx->tmpdir, "xdg", "config", "xferd", "keys.d", NULL);
+        g_assert_cmpint (g_mkdir_with_parents (s->keys_dir, 0755), ==, 0);
+        g_autofree char *keyring = g_build_filename (s->keys_dir, "test.gpg", NULL);
+        g_assert_true (openpgp_key_export (s->key, keyring, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (g_chmod (keyring, 0644), ==, 0);
+
+        xferd_env_serve (s->env, "/images/file.bin", SIZE);
+        http_server_add_generated (s->env->http, "/images/other.iso", 1000);
+        const char *const listed[] = { "/images/other.iso", "/images/file.bin", NULL };
+        s->list = http_server_checksum_list (s->env->http, G_CHECKSUM_SHA256, listed);
+        http_server_add_bytes (s->env->http, "/images/SHA256SUMS", s->list);
+        s->list_url = http_server_url (s->env->http, "/images/SHA256SUMS");
+        return TRUE;
+}
+
+static void
+signed_teardown (Signed *s)
+{
+        openpgp_key_free (s->key);
+        openpgp_key_free (s->stranger);
+        xferd_env_free (s->env);
+        g_free (s->keys_dir);
+        g_free (s->list_url);
+        g_clear_pointer (&s->list, g_bytes_unref);
+}
+
+static void
+sign_list (Signed *s, OpenpgpKey *key, GBytes *what)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) sig = openpgp_key_sign (key, what, NULL, FALSE, NULL, &error);
+
+        g_assert_no_error (error);
+        http_server_add_bytes (s->env->http, "/images/SHA256SUMS.gpg", sig);
+}
+
+static char *
+download_listed (Signed *s, const char *url, gboolean auto_complete)
+{
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder *o = options_new ();
+
+        option_string (o, "checksum-list", s->list_url);
+        char *job = download (s->env, url, s->env->dest, auto_complete, o, NULL, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        return job;
+}
+
+static void
+test_list_good (void)
+{
+        Signed s = { NULL };
+
+        if (!signed_setup (&s))
+                return;
+        sign_list (&s, s.key, s.list);
+        g_autofree char *job = download_listed (&s, s.env->url, FALSE);
+        job_wait_state (s.env->fx, job, "transferred");
+        g_autoptr(GVariant) d = file_details (s.env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        g_autofree char *source = detail_string (d, "checksum-source");
+        g_autofree char *key = detail_string (d, "checksum-list-key");
+        g_autofree char *sig = detail_string (d, "checksum-list-signature");
+        g_autofree char *want_sig = g_strconcat (s.list_url, ".gpg", NULL);
+        g_autofree char *want = checksum_of (s.env->content, G_CHECKSUM_SHA256);
+        g_autofree char *got = detail_string (d, "verified-checksum");
+        g_assert_cmpstr (by, ==, "checksum-list");
+        g_assert_cmpstr (source, ==, "checksum-list");
+        g_assert_cmpstr (key, ==, openpgp_key_fingerprint (s.key));
+        g_assert_cmpstr (sig, ==, want_sig);
+        g_assert_cmpstr (got, ==, want);
+        g_assert_false (xferd_complete (s.env->fx, job));
+        assert_dest_complete (s.env);
+        signed_teardown (&s);
+}
+
+/* CreateJob's checksum-list is the list of every file added without one: a plain AddFile is
+ * checked against it. */
+static void
+test_list_job_default (void)
+{
+        Signed s = { NULL };
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder o;
+
+        if (!signed_setup (&s))
+                return;
+        sign_list (&s, s.key, s.list);
+        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s.list_url));
+        g_autoptr(GVariant) reply = bus_call_manager (s.env->fx, "CreateJob", g_variant_new ("(sa{sv})", "listed", &o),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        const char *job;
+        g_variant_get (reply, "(&s&o)", NULL, &job);
+        xferd_add_file (s.env->fx, job, s.env->url, s.env->dest);
+        xferd_job_call (s.env->fx, job, "Resume");
+        job_wait_state (s.env->fx, job, "transferred");
+        g_autoptr(GVariant) d = file_details (s.env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        g_autofree char *list = detail_string (d, "checksum-list");
+        g_assert_cmpstr (by, ==, "checksum-list");
+        g_assert_cmpstr (list, ==, s.list_url);
+        signed_teardown (&s);
+}
+
+static void
+check_list_refused (Signed *s, const char *url, const char *says)
+{
+        g_autofree char *job = download_listed (s, url, TRUE);
+
+        assert_integrity_error (s->env, job, says);
+        /* Not one byte of the file was fetched: the list is checked first. */
+        g_assert_cmpuint (http_server_request_count (s->env->http, "/images/file.bin"), ==, 0);
+        g_assert_true (xferd_complete (s->env->fx, job));
+        assert_dir_empty (s->env);
+}
+
+static void
+test_list_bad_signature (void)
+{
+        Signed s = { NULL };
+
+        if (!signed_setup (&s))
+                return;
+        /* A signature of other bytes: the list was changed after it was signed. */
+        g_autoptr(GBytes) other = g_bytes_new_static ("changed\n", 8);
+        sign_list (&s, s.key, other);
+        check_list_refused (&s, s.env->url, "signature of the checksum list is bad");
+        signed_teardown (&s);
+}
+
+static void
+test_list_unknown_key (void)
+{
+        Signed s = { NULL };
+
+        if (!signed_setup (&s))
+                return;
+        sign_list (&s, s.stranger, s.list);
+        check_list_refused (&s, s.env->url, "in none of the keyrings");
+        signed_teardown (&s);
+}
+
+static void
+test_list_missing_signature (void)
+{
+        Signed s = { NULL };
+
+        if (!signed_setup (&s))
+                return;
+        check_list_refused (&s, s.env->url, "signature of the checksum list cannot be fetched");
+        signed_teardown (&s);
+}
+
+static void
+test_list_missing_file (void)
+{
+        Signed s = { NULL };
+
+        if (!signed_setup (&s))
+                return;
+        sign_list (&s, s.key, s.list);
+        g_autoptr(GBytes) unlisted = http_server_add_generated (s.env->http, "/images/unlisted.bin", 100);
+        g_autofree char *url = http_server_url (s.env->http, "/images/unlisted.bin");
+        g_autofree char *job = download_listed (&s, url, TRUE);
+        assert_integrity_error (s.env, job, "is not in the signed checksum list");
+        g_assert_cmpuint (http_server_request_count (s.env->http, "/images/unlisted.bin"), ==, 0);
+        assert_dir_empty (s.env);
+        signed_teardown (&s);
+}
+
+/* Without a keyring in keys.d nothing can be trusted. */
+static void
+test_list_no_keyring (void)
+{
+        Signed s = { NULL };
+
+        if (!signed_setup (&s))
+                return;
+        sign_list (&s, s.key, s.list);
+        g_autofree char *keyring = g_build_filename (s.keys_dir, "test.gpg", NULL);
+        g_assert_cmpint (g_unlink (keyring), ==, 0);
+        check_list_refused (&s, s.env->url, "No keyring");
+        signed_teardown (&s);
+}
+
+/* ---------------------------------------------------------------- Cancel while hashing */
+
+#define BIG (32 * 1024 * 1024)
+
+static void
+test_cancel_while_hashing (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+        GVariantBuilder *o = options_new ();
+
+        xferd_env_serve (env, "/file.bin", BIG + 1000);
+        g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
+        http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
+        http_server_stall_after (env->http, "/file.bin", BIG);
+        option_string (o, "checksum", sha256);
+        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (wait_file_size (temp, BIG, 4 * WAIT_TIMEOUT_MS));
+        xferd_process_kill (env->fx);
+        /* The resumed request, should the hash ever end, gets no answer. */
+        http_server_release (env->http, "/file.bin");
+        http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
+        /* The hash stops after its first slice: the Cancel surely comes while it runs. */
+        xferd_process_setenv (env->fx, "XFERD_TEST_HASH_PAUSE", "1");
+
+        xferd_process_start (env->fx);
+        g_autofree char *hashing = g_strdup_printf ("Hashing the %d bytes held", BIG);
+        g_assert_true (xferd_log_wait (env->log, hashing, 1, WAIT_TIMEOUT_MS));
+        xferd_job_call (env->fx, job, "Cancel");
+
+        /* Nothing left, no request after the restart (the hash never ended), and the job is
+         * final. */
+        assert_dir_empty (env);
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+        g_assert_cmpint (xferd_log_count (env->log, "checked out"), ==, 0);
+        g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
+        bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/integrity/checksum-right", test_checksum_right);
+        g_test_add_func ("/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256);
+        g_test_add_func ("/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512);
+        g_test_add_func ("/integrity/malformed", test_malformed);
+        g_test_add_func ("/integrity/size-longer", test_size_longer);
+        g_test_add_func ("/integrity/size-shorter", test_size_shorter);
+        g_test_add_func ("/integrity/size-right", test_size_right);
+        g_test_add_func ("/integrity/mirrors", test_mirrors);
+        g_test_add_func ("/integrity/kill-resume-right", test_kill_resume_right);
+        g_test_add_func ("/integrity/kill-resume-wrong", test_kill_resume_wrong);
+        g_test_add_func ("/integrity/repr-digest-right", test_repr_digest_right);
+        g_test_add_func ("/integrity/repr-digest-wrong", test_repr_digest_wrong);
+        g_test_add_func ("/integrity/digest-on-206", test_digest_on_206);
+        g_test_add_func ("/integrity/digest-on-206-wrong-scope", test_digest_on_206_wrong_scope);
+        g_test_add_func ("/integrity/content-digest-on-206-wrong", test_content_digest_on_206_wrong);
+        g_test_add_func ("/integrity/list-good", test_list_good);
+        g_test_add_func ("/integrity/list-job-default", test_list_job_default);
+        g_test_add_func ("/integrity/list-bad-signature", test_list_bad_signature);
+        g_test_add_func ("/integrity/list-unknown-key", test_list_unknown_key);
+        g_test_add_func ("/integrity/list-missing-signature", test_list_missing_signature);
+        g_test_add_func ("/integrity/list-missing-file", test_list_missing_file);
+        g_test_add_func ("/integrity/list-no-keyring", test_list_no_keyring);
+        g_test_add_func ("/integrity/cancel-while-hashing", test_cancel_while_hashing);
+        return g_test_run ();
+}
