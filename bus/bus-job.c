@@ -148,22 +148,11 @@ static int method_suspend(sd_bus_message *m, void *userdata, sd_bus_error *error
 }
 
 static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        CallError e = { .kind = CALL_ERROR_NONE };
-        int r;
-
-        r = job_cancel(userdata, &e);
-        return reply_call(m, r, &e, error);
+        return bus_reply_later(m, userdata, false, error);
 }
 
 static int method_complete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        CallError e = { .kind = CALL_ERROR_NONE };
-        bool partial = false;
-        int r;
-
-        r = job_complete(userdata, &partial, &e);
-        if (r < 0)
-                return bus_error_from_call(error, r, &e);
-        return sd_bus_reply_method_return(m, "b", (int) partial);
+        return bus_reply_later(m, userdata, true, error);
 }
 
 static int method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {

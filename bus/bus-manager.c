@@ -200,7 +200,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r < 0) {
                 /* Nothing of a refused Download stays behind. */
                 CallError ignored = { .kind = CALL_ERROR_NONE };
-                (void) job_cancel(j, &ignored);
+                (void) job_cancel(j, NULL, &ignored);
                 return bus_error_from_call(error, r, &e);
         }
         return reply_job(m, j);

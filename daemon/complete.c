@@ -20,7 +20,7 @@ void complete_auto_queue(Job *j) {
         manager_crash_point("auto-complete-queued");
         list_prepend(&m->auto_complete, &j->auto_complete_node);
         /* Jobs that finish within a few milliseconds of each other complete as one batch,
-         * which shares its durability work (see sync_policy_sync_batch()). */
+         * which shares its durability work (see sync_policy_sync()). */
         if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
                 return;
         uint64_t now;
@@ -54,266 +54,345 @@ static void job_reset_file(Job *j, size_t i) {
                 j->current = i;
 }
 
-/* Opens every finished file of the job (nothing is renamed yet), checking that each
- * destination directory is still the one recorded. */
-static void work_open(CompleteWork *w, FsDirCache *cache) {
-        Job *j = w->job;
+/* The steps of a batch of completions, each on a worker thread with the loop in between:
+ *
+ *   finish   open each finished temporary file, give it its mode, sync its data
+ *   (loop)   a job cancelled meanwhile drops out; "committed" is recorded for the rest (the
+ *            data is durable, the temporary file still named: a restart finishes the rename,
+ *            see job_finish_renames())
+ *   rename   each file over its destination, then each directory synced once
+ *   (loop)   the temporary files recorded as gone, the state machine, the replies
+ *
+ * A crash or power cut anywhere leaves a state the next start completes; the store never
+ * says "moved" before the directory holding the new name is on disk. */
 
-        for (size_t i = 0; i < j->n_files && w->r >= 0; i++) {
-                JobFile *f = j->files[i];
-                FsDir d = job_file_dir(f);
+static void complete_step_finished(FileBatch *fb);
+static void complete_step_renamed(FileBatch *fb);
 
-                if (!f->completed || f->committed)
-                        continue;
-                int fd = fsops_open_finished(&j->identity, &d, cache, f->temp_name, 0644);
-                if (fd == -ENOENT && f->temp_exists) {
-                        job_reset_file(j, i);
-                        complete_work_fail(w, fd, "The temporary file of %s vanished; the file was reset and the job "
-                                  "suspended: Resume it to download the file again.", f->path);
-                        (void) job_apply(j, JOB_EVENT_SUSPEND, NULL);
-                } else if (fd < 0)
-                        complete_work_fail(w, fd, "Cannot move the finished file into place at %s: %s%s. Nothing was "
-                                  "moved; call Complete again once it is fixed.", f->path, strerror(-fd),
-                                  fd == -ESTALE ? " (its directory was replaced since the file was added)" : "");
-                else
-                        w->fds[i] = fd;
-        }
+static void complete_batch_free(CompleteBatch *b) {
+        free(b->works);
+        free(b);
 }
 
-/* A directory that received renames in this batch, to be synced once after all of them. */
-typedef struct RenamedDir {
-        const JobFile *file;            /* one file renamed into it: its path, dev and ino */
-        const FsIdentity *identity;     /* its owner's, to open the directory with */
-        bool sync_failed;
-} RenamedDir;
-
-static bool renamed_dir_sync_failed(const RenamedDir *set, size_t n, const JobFile *f) {
-        for (size_t k = 0; k < n; k++)
-                if (set[k].file->dir_dev == f->dir_dev && set[k].file->dir_ino == f->dir_ino)
-                        return set[k].sync_failed;
-        return false;
-}
-
-static void renamed_dir_add(RenamedDir *set, size_t *n, const JobFile *f, const FsIdentity *id) {
-        for (size_t k = 0; k < *n; k++)
-                if (set[k].file->dir_dev == f->dir_dev && set[k].file->dir_ino == f->dir_ino)
-                        return;
-        set[(*n)++] = (RenamedDir) { .file = f, .identity = id };
-}
-
-static void work_rename(CompleteWork *w, RenamedDir *dirs, size_t *n_dirs, FsDirCache *cache) {
-        Job *j = w->job;
-
-        for (size_t i = 0; i < j->n_files; i++) {
-                JobFile *f = j->files[i];
-                FsDir d = job_file_dir(f);
-
-                if (w->fds[i] < 0)
-                        continue;
-                if (w->r < 0) {
-                        f->committed = false;  /* recorded ahead, but not moved after all */
-                        continue;
+/* The daemon stops between two steps: the store says what the next start finishes. */
+static void complete_batch_drop(CompleteBatch *b) {
+        for (size_t w = 0; w < b->n; w++) {
+                b->works[w].job->completing = NULL;
+                if (b->works[w].call) {
+                        b->works[w].call->next = NULL;
+                        manager_calls_shutdown(&b->works[w].call);
                 }
-                int r = fsops_rename(&j->identity, &d, cache, f->temp_name, f->name);
-                if (r < 0) {
-                        complete_work_fail(w, r, "Cannot move the finished file into place at %s: %s%s. Files moved "
-                                  "so far stay; call Complete again to continue.", f->path, strerror(-r),
-                                  r == -ESTALE ? " (its directory was replaced)" : "");
-                        f->committed = false;
-                        continue;
-                }
-                f->temp_exists = false;
-                renamed_dir_add(dirs, n_dirs, f, &j->identity);
         }
+        complete_batch_free(b);
 }
 
-/* Records every opened file of the batch as the renames left it, in one transaction. */
-static int batch_record(Manager *m, CompleteWork *works, size_t n) {
+static void complete_batch_dropped(FileBatch *fb) {
+        complete_batch_drop(fb->userdata);
+}
+
+static bool work_active(const CompleteWork *w) {
+        return w->r >= 0 && !job_state_is_final(w->job->state);
+}
+
+/* Records the files of the batch as they are now, in one transaction. */
+static int batch_record(Manager *m, CompleteBatch *b, const FileBatch *fb) {
         int r;
 
         r = store_begin(m->store);
         if (r < 0)
                 return r;
-        for (size_t w = 0; w < n; w++)
-                for (size_t i = 0; i < works[w].job->n_files; i++)
-                        if (works[w].fds[i] >= 0)
-                                checkpoint_save_file(works[w].job, i);
+        for (size_t k = 0; k < fb->n_ops; k++) {
+                Job *j = b->works[fb->ops[k].owner_index].job;
+                if (!job_state_is_final(j->state))
+                        checkpoint_save_file(j, fb->ops[k].file_index);
+        }
         return store_end(m->store);
 }
 
-/* Completes several jobs at once, sharing the durability work: data first (grouped), then
- * the renames, then each directory once. Every job gets its own result in works[]. */
-static void manager_complete_batch(Manager *m, CompleteWork *works, size_t n) {
-        size_t total_files = 0, n_dirs = 0;
-        RenamedDir *dirs;
+static void complete_batch_start(CompleteBatch *b) {
+        Manager *m = b->manager;
+        FileBatch *fb;
 
-        for (size_t w = 0; w < n; w++)
-                total_files += works[w].job->n_files;
-        dirs = calloc(total_files + 1, sizeof *dirs);
-        if (!dirs) {
-                for (size_t w = 0; w < n; w++)
-                        works[w].r = call_error_set(&works[w].e, -ENOMEM, CALL_ERROR_INTERNAL, "Out of memory.");
+        fb = file_batch_new(complete_step_finished, b);
+        if (!fb) {
+                for (size_t w = 0; w < b->n; w++)
+                        b->works[w].r = call_error_set(&b->works[w].e, -ENOMEM, CALL_ERROR_INTERNAL, "Out of memory.");
+                /* Nothing was opened: the last step only reports. */
+                fb = file_batch_new(complete_step_renamed, b);
+                if (!fb) {
+                        log_oom();
+                        complete_batch_drop(b);
+                        return;
+                }
+                fb->dropped = complete_batch_dropped;
+                for (size_t w = 0; w < b->n; w++)
+                        b->works[w].job->completing = b;
+                complete_step_renamed(fb);
                 return;
         }
+        fb->dropped = complete_batch_dropped;
+        for (size_t w = 0; w < b->n; w++) {
+                Job *j = b->works[w].job;
 
-        /* Data synced, then "committed" recorded ahead of the renames (the file's data is
-         * durable, its temporary file still named: a restart finishes the rename, see
-         * job_finish_renames()), then the renames, each directory synced once, and only then
-         * the records that the temporary files are gone. A crash or power cut anywhere leaves
-         * a state the next start completes; the store never says "moved" before the
-         * directory holding the new name is on disk. */
-        FsDirCache cache = FS_DIR_CACHE_INIT;
-        for (size_t w = 0; w < n; w++)
-                if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD)
-                        work_open(&works[w], &cache);
-        /* The sync may take a while: the renames check the directories afresh. */
-        fs_dir_cache_done(&cache);
-        sync_policy_sync_batch(works, n);
-        for (size_t w = 0; w < n; w++)
-                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
-                        if (works[w].fds[i] >= 0)
-                                works[w].job->files[i]->committed = true;
-        int r = batch_record(m, works, n);
+                j->completing = b;
+                if (j->type != JOB_DOWNLOAD)
+                        continue;
+                for (size_t i = 0; i < j->n_files && b->works[w].r >= 0; i++) {
+                        JobFile *f = j->files[i];
+
+                        if (!f->completed || f->committed)
+                                continue;
+                        if (file_batch_add(fb, &j->identity, f->dir, f->dir_dev, f->dir_ino, f->temp_name, f->name,
+                                           w, i) < 0)
+                                b->works[w].r = call_error_set(&b->works[w].e, -ENOMEM, CALL_ERROR_INTERNAL,
+                                                               "Out of memory.");
+                }
+        }
+        file_batch_submit(fb, m->io_pool, FILE_STEP_FINISH);
+}
+
+/* Data synced (or not): decide per job, record "committed", then rename. */
+static void complete_step_finished(FileBatch *fb) {
+        CompleteBatch *b = fb->userdata;
+        Manager *m = b->manager;
+
+        for (size_t k = 0; k < fb->n_ops; k++) {
+                FileOp *op = &fb->ops[k];
+                CompleteWork *w = &b->works[op->owner_index];
+                Job *j = w->job;
+                JobFile *f = j->files[op->file_index];
+
+                if (!work_active(w))
+                        continue;
+                /* The files in file order: the first failure of a job stands for it. */
+                if (op->fd < 0 && op->r == -ENOENT && f->temp_exists) {
+                        job_reset_file(j, op->file_index);
+                        complete_work_fail(w, op->r, "The temporary file of %s vanished; the file was reset and the job "
+                                  "suspended: Resume it to download the file again.", f->path);
+                        w->reset = true;
+                } else if (op->fd < 0)
+                        complete_work_fail(w, op->r, "Cannot move the finished file into place at %s: %s%s. Nothing was "
+                                  "moved; call Complete again once it is fixed.", f->path, strerror(-op->r),
+                                  op->r == -ESTALE ? " (its directory was replaced since the file was added)" : "");
+                else if (!op->synced)
+                        complete_work_fail(w, op->r, "Cannot write %s to disk: %s", f->path, strerror(-op->r));
+        }
+        for (size_t w = 0; w < b->n; w++) {
+                Job *j = b->works[w].job;
+
+                if (b->works[w].reset)
+                        (void) job_apply(j, JOB_EVENT_SUSPEND, NULL);
+                else if (b->works[w].r >= 0 && job_state_is_final(j->state))
+                        /* Cancel came first: its reply waits for the unlinks, not for this. */
+                        b->works[w].r = call_error_set(&b->works[w].e, -ESTALE, CALL_ERROR_INVALID_STATE,
+                                                       "Job %s was cancelled while it was being completed; "
+                                                       "nothing was moved.", j->id);
+        }
+
+        for (size_t k = 0; k < fb->n_ops; k++) {
+                FileOp *op = &fb->ops[k];
+
+                op->fd = safe_close(op->fd);
+                if (work_active(&b->works[op->owner_index]))
+                        b->works[op->owner_index].job->files[op->file_index]->committed = true;
+                else
+                        op->r = -ECANCELED;
+        }
+        int r = batch_record(m, b, fb);
         if (r < 0)
                 /* Without that record a crash after a rename could not be told from a lost
-                 * file: nothing moves (work_rename puts every committed flag back). */
-                for (size_t w = 0; w < n; w++)
-                        if (works[w].r >= 0 && works[w].job->type == JOB_DOWNLOAD) {
-                                complete_work_fail(&works[w], r, "Cannot record the completion of job %s in the job "
-                                          "store in the state directory %s: %s. Nothing was moved; call "
-                                          "Complete again.", works[w].job->id, m->config.state_dir, strerror(-r));
-                                works[w].e.kind = CALL_ERROR_IO;
+                 * file: nothing moves. */
+                for (size_t k = 0; k < fb->n_ops; k++) {
+                        FileOp *op = &fb->ops[k];
+                        CompleteWork *w = &b->works[op->owner_index];
+
+                        if (op->r == -ECANCELED)
+                                continue;
+                        w->job->files[op->file_index]->committed = false;
+                        op->r = -ECANCELED;
+                        if (w->r >= 0) {
+                                complete_work_fail(w, r, "Cannot record the completion of job %s in the job store "
+                                                   "in the state directory %s: %s. Nothing was moved; call "
+                                                   "Complete again.", w->job->id, m->config.state_dir, strerror(-r));
+                                w->e.kind = CALL_ERROR_IO;
                         }
+                }
         manager_crash_point("complete-renaming");
-        for (size_t w = 0; w < n; w++)
-                if (works[w].job->type == JOB_DOWNLOAD)
-                        work_rename(&works[w], dirs, &n_dirs, &cache);
-        /* Each directory once, after every rename into it (jobs of a batch may share one). */
-        for (size_t k = 0; k < n_dirs; k++) {
-                FsDir d = job_file_dir(dirs[k].file);
-                r = fsops_sync_directory(dirs[k].identity, &d, &cache);
-                if (r < 0) {
-                        log_warning_errno(r, "Cannot sync directory %s", d.path);
-                        dirs[k].sync_failed = true;
-                }
+        b->renaming = true;
+        fb->done = complete_step_renamed;
+        file_batch_submit(fb, m->io_pool, FILE_STEP_RENAME);
+}
+
+static void complete_work_report(CompleteWork *w) {
+        Job *j = w->job;
+        JobCall *c;
+
+        if (!w->call)
+                return;
+        c = TAKE_PTR(w->call);
+        c->partial = w->partial;
+        /* Files not committed are being unlinked: the reply comes once they are gone. */
+        if (w->r >= 0 && j->unlinking) {
+                c->next = j->unlink_waiters;
+                j->unlink_waiters = c;
+                return;
         }
-        fs_dir_cache_done(&cache);
-        /* A rename whose directory is not known to be on disk stays recorded with its
-         * temporary name: a restart checks which of the two names exists. */
-        for (size_t w = 0; w < n; w++)
-                for (size_t i = 0; i < works[w].job->n_files; i++) {
-                        JobFile *f = works[w].job->files[i];
-                        if (works[w].fds[i] >= 0 && f->committed && !f->temp_exists &&
-                            renamed_dir_sync_failed(dirs, n_dirs, f))
-                                f->temp_exists = true;
-                }
-        (void) batch_record(m, works, n);
+        manager_call_finish(c, w->r, &w->e, w->partial);
+}
 
-        for (size_t w = 0; w < n; w++) {
-                Job *j = works[w].job;
-                bool moved = false;
+/* A Cancel that waited for the renames: it now finds the job completed, or cancels it. */
+static void job_run_deferred_cancels(Job *j) {
+        JobCall *list = TAKE_PTR(j->deferred_cancels);
 
-                for (size_t i = 0; i < j->n_files; i++) {
-                        moved = moved || (works[w].fds[i] >= 0 && j->files[i]->committed);
-                        works[w].fds[i] = safe_close(works[w].fds[i]);
-                }
-                if (works[w].r < 0)
+        if (j->cancel_deferred) {
+                j->cancel_deferred = false;
+                (void) job_cancel(j, NULL, NULL);
+        }
+
+        while (list) {
+                JobCall *c = list;
+                CallError e = { .kind = CALL_ERROR_NONE };
+                list = c->next;
+                c->next = NULL;
+                int r = job_cancel(j, c, &e);
+                if (r <= 0)
+                        manager_call_finish(c, r, &e, false);
+        }
+}
+
+static void complete_step_renamed(FileBatch *fb) {
+        CompleteBatch *b = fb->userdata;
+        Manager *m = b->manager;
+
+        for (size_t k = 0; k < fb->n_ops; k++) {
+                FileOp *op = &fb->ops[k];
+                CompleteWork *w = &b->works[op->owner_index];
+                JobFile *f = w->job->files[op->file_index];
+
+                if (op->r == -ECANCELED) {
+                        f->committed = false;  /* recorded ahead, perhaps, but not moved after all */
                         continue;
-                if (j->type == JOB_UPLOAD)
-                        /* The server has every byte; nothing on disk changes. */
-                        for (size_t i = 0; i < j->n_files; i++)
-                                j->files[i]->committed = true;
-                for (size_t i = 0; i < j->n_files; i++)
-                        if (!j->files[i]->committed)
-                                works[w].partial = true;
-                works[w].r = job_apply(j, JOB_EVENT_COMPLETE, &works[w].e);
-                if (works[w].r < 0 && works[w].e.kind == CALL_ERROR_IO && moved)
-                        /* The files are in place already: say so, not "nothing changed". */
-                        (void) call_error_set(&works[w].e, works[w].r, CALL_ERROR_IO,
-                                              "The files of job %s are in place, but the job store in the state "
-                                              "directory %s cannot record that it is complete: %s. Call Complete "
-                                              "again.", j->id, m->config.state_dir, strerror(-works[w].r));
-                if (works[w].r >= 0)
-                        log_job_info(j->id, j->owner, NULL, "Completed%s.", works[w].partial ? " partially" : "");
+                }
+                if (op->r < 0) {
+                        complete_work_fail(w, op->r, "Cannot move the finished file into place at %s: %s%s. Files moved "
+                                  "so far stay; call Complete again to continue.", f->path, strerror(-op->r),
+                                  op->r == -ESTALE ? " (its directory was replaced)" : "");
+                        f->committed = false;
+                        continue;
+                }
+                w->moved = true;
+                /* A rename whose directory is not known to be on disk stays recorded with its
+                 * temporary name: a restart checks which of the two names exists. */
+                if (op->dir_sync_r < 0)
+                        log_warning_errno(op->dir_sync_r, "Cannot sync directory %s", op->dir);
+                else
+                        f->temp_exists = false;
         }
-        free(dirs);
+        (void) batch_record(m, b, fb);
+        file_batch_free(fb);
+
+        for (size_t w = 0; w < b->n; w++) {
+                CompleteWork *cw = &b->works[w];
+                Job *j = cw->job;
+
+                j->completing = NULL;
+                if (cw->r >= 0 && !job_state_is_final(j->state)) {
+                        if (j->type == JOB_UPLOAD)
+                                /* The server has every byte; nothing on disk changes. */
+                                for (size_t i = 0; i < j->n_files; i++)
+                                        j->files[i]->committed = true;
+                        for (size_t i = 0; i < j->n_files; i++)
+                                if (!j->files[i]->committed)
+                                        cw->partial = true;
+                        cw->r = job_apply(j, JOB_EVENT_COMPLETE, &cw->e);
+                        if (cw->r < 0 && cw->e.kind == CALL_ERROR_IO && cw->moved)
+                                /* The files are in place already: say so, not "nothing changed". */
+                                (void) call_error_set(&cw->e, cw->r, CALL_ERROR_IO,
+                                                      "The files of job %s are in place, but the job store in the "
+                                                      "state directory %s cannot record that it is complete: %s. "
+                                                      "Call Complete again.", j->id, m->config.state_dir,
+                                                      strerror(-cw->r));
+                        if (cw->r >= 0)
+                                log_job_info(j->id, j->owner, NULL, "Completed%s.", cw->partial ? " partially" : "");
+                } else if (cw->r >= 0)
+                        cw->r = call_error_set(&cw->e, -ESTALE, CALL_ERROR_INVALID_STATE,
+                                               "Job %s was cancelled while it was being completed.", j->id);
+                if (b->automatic && cw->r < 0) {
+                        log_job_warning(j->id, j->owner, NULL, "Automatic completion failed: %s", cw->e.message);
+                        if (j->state == JOB_TRANSFERRED) {
+                                job_set_error(j, ERROR_NAME_COMPLETE_FAILED, cw->e.message,
+                                              "A file could not be moved into place");
+                                (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
+                        }
+                }
+                complete_work_report(cw);
+                job_run_deferred_cancels(j);
+                retention_io_released(j);
+        }
+        complete_batch_free(b);
+        idle_check(m);
 }
 
-static int complete_work_init(CompleteWork *w, Job *j) {
-        *w = (CompleteWork) { .job = j, .e = { .kind = CALL_ERROR_NONE } };
-        w->fds = malloc((j->n_files + 1) * sizeof(int));
-        if (!w->fds)
-                return -ENOMEM;
-        for (size_t i = 0; i < j->n_files; i++)
-                w->fds[i] = -1;
-        return 0;
+static CompleteBatch *complete_batch_new(Manager *m, size_t n, bool automatic) {
+        CompleteBatch *b = calloc(1, sizeof *b);
+
+        if (!b)
+                return NULL;
+        b->works = calloc(n + 1, sizeof *b->works);
+        if (!b->works)
+                return mfree(b);
+        b->manager = m;
+        b->automatic = automatic;
+        return b;
 }
 
-int job_complete(Job *j, bool *ret_partial, CallError *e) {
+int job_complete(Job *j, JobCall *call, CallError *e) {
         JobContext ctx = job_context(j);
         JobTransition t;
-        CompleteWork w;
+        CompleteBatch *b;
         int r;
 
         assert(j);
-        assert(ret_partial);
 
+        if (j->completing)
+                return call_error_set(e, -EBUSY, CALL_ERROR_INVALID_STATE,
+                                      "Job %s is being completed already.", j->id);
         /* Ask first: the renames happen only if the state allows Complete. */
         r = job_transition(j->state, JOB_EVENT_COMPLETE, &ctx, &t);
         if (r < 0)
                 return job_apply(j, JOB_EVENT_COMPLETE, e);
 
-        r = complete_work_init(&w, j);
-        if (r < 0)
-                return r;
-        manager_complete_batch(j->manager, &w, 1);
-        free(w.fds);
-        if (w.r < 0) {
-                if (e)
-                        *e = w.e;
-                return w.r;
-        }
-        if (ret_partial)
-                *ret_partial = w.partial;
-        return 0;
+        b = complete_batch_new(j->manager, 1, false);
+        if (!b)
+                return call_error_set(e, -ENOMEM, CALL_ERROR_INTERNAL, "Out of memory.");
+        b->works[0] = (CompleteWork) { .job = j, .e = { .kind = CALL_ERROR_NONE }, .call = call };
+        b->n = 1;
+        complete_batch_start(b);
+        return 1;
 }
 
-/* Auto-complete runs batched: jobs that finish in one loop iteration share one sync. */
+/* Auto-complete runs batched: jobs that finish within a few milliseconds share one sync. */
 int complete_on_auto_complete(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        CompleteWork *works;
-        size_t n = 0;
+        CompleteBatch *b;
         Job *j;
 
         assert(m);
 
-        works = calloc(m->auto_complete.n + 1, sizeof *works);
-        if (!works)
+        b = complete_batch_new(m, m->auto_complete.n, true);
+        if (!b)
                 return log_oom();
         while ((j = LIST_ENTRY(m->auto_complete.head, Job, auto_complete_node))) {
                 list_remove(&m->auto_complete, &j->auto_complete_node);
-                if (j->state != JOB_TRANSFERRED || !j->auto_complete)
+                /* A Complete under way does it already. */
+                if (j->state != JOB_TRANSFERRED || !j->auto_complete || j->completing)
                         continue;
-                if (complete_work_init(&works[n], j) < 0) {
-                        /* Stays transferred; Complete, or setting AutoComplete again, finishes it. */
-                        log_oom();
-                        continue;
-                }
-                n++;
+                b->works[b->n++] = (CompleteWork) { .job = j, .e = { .kind = CALL_ERROR_NONE } };
         }
-        manager_complete_batch(m, works, n);
-        for (size_t w = 0; w < n; w++) {
-                j = works[w].job;
-                if (works[w].r < 0) {
-                        log_job_warning(j->id, j->owner, NULL, "Automatic completion failed: %s", works[w].e.message);
-                        if (j->state == JOB_TRANSFERRED) {
-                                job_set_error(j, ERROR_NAME_COMPLETE_FAILED, works[w].e.message,
-                                              "A file could not be moved into place");
-                                (void) job_apply(j, JOB_EVENT_COMPLETE_FAILED, NULL);
-                        }
-                }
-                free(works[w].fds);
+        if (b->n == 0) {
+                complete_batch_free(b);
+                return 0;
         }
-        free(works);
+        complete_batch_start(b);
         return 0;
 }

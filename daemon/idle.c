@@ -59,6 +59,9 @@ bool manager_is_idle(Manager *m) {
          * is stored: the next start tries it again. */
         if (!list_is_empty(&m->pending_deletes))
                 return false;
+        /* A file operation under way owes a reply or a record. */
+        if (io_pool_busy(m->io_pool) > 0)
+                return false;
         return m->n_busy == 0;
 }
 

@@ -19,7 +19,7 @@ int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (deadline <= now) {
                         log_job_info(j->id, j->owner, NULL, "Untouched for %" PRIu64 " s (JobInactivityTimeout): cancelling it.",
                                      m->config.job_inactivity_usec / USEC_PER_SEC);
-                        (void) job_cancel(j, NULL);
+                        (void) job_cancel(j, NULL, NULL);
                 } else if (deadline < next)
                         next = deadline;
         }

@@ -204,10 +204,12 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
                 if (event == JOB_EVENT_CANCEL)
                         manager_crash_point("cancel-committed");
-                for (size_t i = 0; i < j->n_files; i++)
-                        if ((t.actions & JOB_ACTION_UNLINK_TEMPORARIES) || !j->files[i]->committed)
-                                pending_unlink_remove_temporary(j, j->files[i]);
-                checkpoint_save(j);
+                /* On a worker thread: the state below is told once the files are gone, as it
+                 * was when the unlinks ran here, and the call replies after that. */
+                if (pending_unlink_start(j, t.actions & JOB_ACTION_UNLINK_TEMPORARIES))
+                        j->signals_deferred = changed ? JOB_CHANGE_STATE : 0;
+                else
+                        checkpoint_save(j);
         }
 
         if (changed && t.state != old && checkpoint_is_marked(j)) {
@@ -218,7 +220,9 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         /* A caller's transaction may be open (a finished file and what follows): what it
          * holds is durable before anyone hears of the change. */
         (void) store_commit(j->manager->store);
-        if (changed)
+        if (changed && j->signals_deferred)
+                j->signals_deferred |= JOB_CHANGE_STATE | also;
+        else if (changed)
                 manager_notify_changed(j, JOB_CHANGE_STATE | also);
 
         if (t.state != old)
@@ -293,13 +297,32 @@ int job_suspend(Job *j, CallError *e) {
         return job_apply(j, JOB_EVENT_SUSPEND, e);
 }
 
-int job_cancel(Job *j, CallError *e) {
+int job_cancel(Job *j, JobCall *call, CallError *e) {
+        int r;
+
         assert(j);
 
-        /* The transfer stops and every temporary file is unlinked inside job_apply(), so when
-         * the caller replies, nothing of the job is left on disk. */
-        int r = job_apply(j, JOB_EVENT_CANCEL, e);
-        if (r >= 0)
-                log_job_info(j->id, j->owner, NULL, "Cancelled.");
-        return r;
+        /* Files are being renamed over their destinations: that cannot be taken back, so the
+         * Cancel waits and then finds the job completed, or, if Complete failed, cancels it. */
+        if (j->completing && j->completing->renaming && !job_state_is_final(j->state)) {
+                if (call) {
+                        call->next = j->deferred_cancels;
+                        j->deferred_cancels = call;
+                } else
+                        j->cancel_deferred = true;
+                return 1;
+        }
+        /* The transfer stops and the temporary files go to a worker thread to be unlinked:
+         * the caller replies once they are gone, and nothing of the job is left on disk. */
+        r = job_apply(j, JOB_EVENT_CANCEL, e);
+        if (r < 0)
+                return r;
+        log_job_info(j->id, j->owner, NULL, "Cancelled.");
+        if (!j->unlinking)
+                return 0;
+        if (call) {
+                call->next = j->unlink_waiters;
+                j->unlink_waiters = call;
+        }
+        return 1;
 }

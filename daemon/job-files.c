@@ -262,6 +262,10 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         r = job_check_not_final(j, "its file list", e);
         if (r < 0)
                 return r;
+        /* A Complete under way decided which files it moves; the job is final once it ends. */
+        if (j->completing)
+                return call_error_set(e, -EBUSY, CALL_ERROR_INVALID_STATE,
+                                      "Job %s is being completed: no file can be added any more.", j->id);
         if (n == 0)
                 return 0;
         if (j->type == JOB_UPLOAD && j->n_files + n > 1)

@@ -129,6 +129,15 @@ struct Job {
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
         bool counted;                   /* in the manager's busy/network-waiting counts */
         ListNode auto_complete_node;    /* in the manager's batch of completions */
+
+        /* File operations on the worker threads. While either runs, the job is not freed. */
+        struct CompleteBatch *completing;       /* a Complete between its steps (complete.c) */
+        struct FileBatch *unlinking;            /* its temporary files being removed */
+        struct JobCall *unlink_waiters;         /* replies once they are gone */
+        struct JobCall *deferred_cancels;       /* Cancels that wait for the renames to end */
+        bool cancel_deferred;                   /* … and one nobody waits for */
+        unsigned signals_deferred;              /* JobChange bits told once the files are gone */
+        bool expire_pending;                    /* retention ended while pinned */
 };
 
 /* The URL the file is transferred from: its own, or the mirror in use. */

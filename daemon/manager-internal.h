@@ -5,6 +5,8 @@
  * HACKING.md) share. Not for bus/ or main.c: they use manager.h. */
 
 #include "error-name.h"
+#include "file-batch.h"
+#include "io-pool.h"
 #include "hashmap.h"
 #include "list.h"
 #include "manager.h"
@@ -19,6 +21,9 @@
 /* ErrorMessage, and the summary the Failed signal carries, in bytes. */
 #define JOB_ERROR_MESSAGE_MAX 1024
 #define JOB_ERROR_SUMMARY_MAX 256
+
+/* Threads for file operations: a hung file system holds one, the others carry on. */
+#define IO_POOL_MAX_THREADS 8
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -35,6 +40,8 @@ struct Manager {
         ManagerConfig config;
         ManagerObserver observer;
         Engine *engine;
+        IoPool *io_pool;                        /* file operations off the loop */
+        bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
         sd_event_source *network_timer;         /* lets a burst of network news settle */
@@ -102,13 +109,29 @@ typedef struct CompleteWork {
         int r;                  /* < 0: this job failed, with e */
         CallError e;
         bool partial;
-        int *fds;               /* per file: the opened finished file, or -1 */
+        bool reset;             /* a finished file vanished: the job is suspended */
+        bool moved;             /* a file of it was renamed into place */
+        JobCall *call;          /* the Complete call waiting, NULL for auto-complete */
 } CompleteWork;
+
+/* Completions that share their file operations, between the steps on the worker threads. */
+typedef struct CompleteBatch {
+        Manager *manager;
+        CompleteWork *works;
+        size_t n;
+        bool automatic;
+        bool renaming;          /* past the record of "committed": the renames are under way */
+} CompleteBatch;
 
 /* manager.c */
 void manager_notify_changed(Job *j, unsigned changes);
 uint64_t manager_now_realtime(Manager *m);
 void manager_crash_point(const char *name);
+void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial);
+void manager_calls_shutdown(JobCall **list);
+
+/* wal-checkpoint.c */
+void wal_checkpoint_want(void *userdata);
 
 /* job-index.c */
 int job_index_add(Manager *m, Job *j);
@@ -133,6 +156,7 @@ void checkpoint_unmark(Job *j);
 void pending_unlink_free(PendingUnlink *p);
 int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void pending_unlink_remove_temporary(Job *j, JobFile *f);
+bool pending_unlink_start(Job *j, bool all);
 int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                          void *userdata);
 
@@ -189,6 +213,7 @@ void retry_disarm(Job *j);
 
 /* retention.c */
 void retention_retire(Job *j);
+void retention_io_released(Job *j);
 Job *job_free(Job *j);
 int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
@@ -242,9 +267,6 @@ int job_files_validate_url(Manager *m, const char *url, CallError *e);
 int file_options_check_list(Manager *m, const char *list, const char *signature, char **ret_list,
                             char **ret_signature, CallError *e);
 int file_options_apply(Job *j, JobFile *f, const JobFileOptions *o, CallError *e);
-
-/* sync-policy.c */
-void sync_policy_sync_batch(CompleteWork *works, size_t n);
 
 /* complete.c */
 void complete_auto_queue(Job *j);

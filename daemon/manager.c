@@ -62,6 +62,29 @@ void manager_notify_changed(Job *j, unsigned changes) {
                 m->observer.job_changed(m, j, changes);
 }
 
+void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
+        assert(c);
+
+        c->r = r;
+        c->e = e ? *e : (CallError) { .kind = CALL_ERROR_NONE };
+        c->partial = partial;
+        c->done(c);
+}
+
+/* Calls waiting on a job that goes away with the daemon. */
+void manager_calls_shutdown(JobCall **list) {
+        JobCall *c;
+
+        assert(list);
+
+        while ((c = *list)) {
+                CallError e = { .kind = CALL_ERROR_INTERNAL };
+                *list = c->next;
+                snprintf(e.message, sizeof e.message, "xferd is stopping; the call finishes at its next start.");
+                manager_call_finish(c, -ESHUTDOWN, &e, false);
+        }
+}
+
 uint64_t manager_now_realtime(Manager *m) {
         uint64_t t;
 
@@ -222,6 +245,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         r = network_wait_new(m);
         if (r < 0)
                 goto fail;
+        /* Threads start at the first file operation, after main.c has set up the process. */
+        r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
+        if (r < 0)
+                goto fail;
         r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
         if (r < 0)
                 goto fail;
@@ -278,6 +305,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 log_error_errno(r, "Cannot open the job store in %s", config->state_dir);
                 goto fail;
         }
+        store_set_checkpoint_callback(m->store, wal_checkpoint_want, m);
 
         *ret = m;
         return 0;
@@ -291,6 +319,8 @@ Manager *manager_free(Manager *m) {
 
         if (!m)
                 return NULL;
+        /* The file operations under way end first (their replies fail); jobs are freed after. */
+        m->io_pool = io_pool_free(m->io_pool);
         while ((j = job_first(&m->jobs))) {
                 list_remove(&m->jobs, &j->queue_node);
                 job_free(j);

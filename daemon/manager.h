@@ -102,6 +102,19 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
 int manager_set_max_background_transfers(Manager *m, uint32_t n);
 int manager_set_background_bandwidth_limit(Manager *m, uint64_t bps);
 
+/* A call that finishes after file operations on a worker thread: Cancel replies once the
+ * temporary files are gone, Complete once its files are in place. The caller embeds it and
+ * sets done(), which runs on the loop thread with r (0 or a negative errno), e and partial
+ * filled; r is -ESHUTDOWN when the daemon stops first. */
+typedef struct JobCall JobCall;
+struct JobCall {
+        JobCall *next;
+        void (*done)(JobCall *c);
+        int r;
+        CallError e;
+        bool partial;
+};
+
 /* Job calls. Each returns 0 or a negative errno with *e filled. */
 int job_add_files(Job *j, char * const *urls, char * const *paths, size_t n, CallError *e);
 /* The same with options per file (options[i] for file i; options NULL: none). */
@@ -109,8 +122,11 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
                                size_t n, CallError *e);
 int job_resume(Job *j, CallError *e);
 int job_suspend(Job *j, CallError *e);
-int job_cancel(Job *j, CallError *e);
-int job_complete(Job *j, bool *ret_partial, CallError *e);
+/* Cancel and Complete: a negative errno with *e filled when refused now; 1 when call->done()
+ * tells the result later (call may be NULL: nobody waits); Cancel returns 0 when it had no
+ * file to remove and is finished. */
+int job_cancel(Job *j, JobCall *call, CallError *e);
+int job_complete(Job *j, JobCall *call, CallError *e);
 int job_set_http_headers(Job *j, char * const *headers, CallError *e);
 /* The limits of SetHttpHeaders and AddFiles, for bus/ to stop reading a long array one entry
  * past them (the call fails then whatever follows). */

@@ -51,7 +51,7 @@ unsigned manager_client_gone(Manager *m, const char *client) {
                 if (!streq_ptr(j->cancel_with, client))
                         continue;
                 log_job_info(j->id, j->owner, NULL, "The client it was bound to is gone (CancelWhenOwnerGone): cancelling.");
-                if (job_cancel(j, &e) < 0)
+                if (job_cancel(j, NULL, &e) < 0)
                         log_job_warning(j->id, j->owner, NULL, "Cannot cancel: %s", e.message);
                 else
                         n++;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Temporary files that could not be removed yet, retried until they are. */
+/* A job's temporary files removed on a worker thread, and those that could not be removed yet,
+ * retried until they are. */
 #include "digest.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -81,6 +82,93 @@ static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) 
         (void) manager_add_pending_unlink(m, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name, true);
 }
 
+/* The unlinks of one job are done: failures are remembered (stored) for a later try, the
+ * store learns that the files are gone, then whoever waits is told. */
+static void on_job_unlinked(FileBatch *b) {
+        Job *j = b->userdata;
+        Manager *m = j->manager;
+        JobCall *waiters;
+
+        (void) store_begin(m->store);
+        for (size_t k = 0; k < b->n_ops; k++) {
+                const FileOp *op = &b->ops[k];
+                JobFile *f = j->files[op->file_index];
+
+                if (op->r < 0) {
+                        log_warning_errno(op->r, "Cannot remove temporary file %s/%s of job %s now, will try again",
+                                          f->dir, f->temp_name, j->id);
+                        manager_remember_unlink(m, j, f);
+                }
+                f->temp_exists = false;
+                f->bytes_transferred = 0;
+                f->validator = mfree(f->validator);
+        }
+        checkpoint_save(j);
+        (void) store_end(m->store);
+        file_batch_free(b);
+        j->unlinking = NULL;
+
+        /* What the state change told would have been true too early before this. */
+        if (j->signals_deferred) {
+                unsigned changes = j->signals_deferred;
+                j->signals_deferred = 0;
+                manager_notify_changed(j, changes);
+                if (job_state_is_final(j->state) && m->observer.job_removed)
+                        m->observer.job_removed(m, j);
+        }
+        waiters = TAKE_PTR(j->unlink_waiters);
+        while (waiters) {
+                JobCall *c = waiters;
+                waiters = c->next;
+                manager_call_finish(c, 0, NULL, c->partial);
+        }
+        retention_io_released(j);
+        idle_check(m);
+}
+
+static void on_job_unlink_dropped(FileBatch *b) {
+        Job *j = b->userdata;
+
+        j->unlinking = NULL;
+        manager_calls_shutdown(&j->unlink_waiters);
+}
+
+/* Removes the temporary files of the job on a worker thread: every one (all) or those not
+ * committed. The store keeps listing them until they are gone (a restart removes what it
+ * lists), and the job is told about afterwards. False when there was nothing to remove. */
+bool pending_unlink_start(Job *j, bool all) {
+        FileBatch *b;
+
+        assert(j);
+        assert(!j->unlinking);
+
+        b = file_batch_new(on_job_unlinked, j);
+        if (!b) {
+                log_oom();
+                return false;
+        }
+        b->dropped = on_job_unlink_dropped;
+        for (size_t i = 0; i < j->n_files; i++) {
+                JobFile *f = j->files[i];
+
+                if (!f->temp_exists || (!all && f->committed))
+                        continue;
+                if (file_batch_add(b, &j->identity, f->dir, f->dir_dev, f->dir_ino, f->temp_name, NULL, 0, i) < 0) {
+                        /* Stays listed in the store: the next start removes it. */
+                        log_oom();
+                        continue;
+                }
+        }
+        if (b->n_ops == 0) {
+                file_batch_free(b);
+                return false;
+        }
+        j->unlinking = b;
+        file_batch_submit(b, j->manager->io_pool, FILE_STEP_UNLINK);
+        return true;
+}
+
+/* At start-up, before the first call is served. */
 void pending_unlink_remove_temporary(Job *j, JobFile *f) {
         assert(j);
         assert(f);

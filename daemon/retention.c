@@ -20,7 +20,8 @@ void retention_retire(Job *j) {
         list_append(&m->retained, &j->queue_node);
         retry_disarm(j);
 
-        if (m->observer.job_removed)
+        /* Told with the state, once the temporary files are gone (job_unlink_temporaries()). */
+        if (m->observer.job_removed && !j->signals_deferred)
                 m->observer.job_removed(m, j);
 
         /* The object stays readable for a while, so a late call learns InvalidState; the
@@ -58,9 +59,20 @@ Job *job_free(Job *j) {
         if (list_node_is_linked(&j->manager->auto_complete, &j->auto_complete_node))
                 list_remove(&j->manager->auto_complete, &j->auto_complete_node);
         job_stop_transfer(j);
+        manager_calls_shutdown(&j->unlink_waiters);
+        manager_calls_shutdown(&j->deferred_cancels);
         sd_event_source_disable_unref(j->retry_timer);
         sd_event_source_disable_unref(j->retention_timer);
         return job_record_free(j);
+}
+
+void retention_io_released(Job *j) {
+        assert(j);
+
+        if (j->expire_pending && !j->completing && !j->unlinking) {
+                j->expire_pending = false;
+                manager_expire_retained(j);
+        }
 }
 
 int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -73,6 +85,12 @@ int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* The end of a final job's object: InterfacesRemoved, out of the store, freed. */
 static void manager_expire_retained(Job *j) {
         Manager *m = j->manager;
+
+        /* A worker thread still works on its files: the job goes when that is done. */
+        if (j->completing || j->unlinking) {
+                j->expire_pending = true;
+                return;
+        }
 
         if (m->observer.job_gone)
                 m->observer.job_gone(m, j);

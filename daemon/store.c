@@ -9,6 +9,12 @@
 #include "log.h"
 #include "store-internal.h"
 
+/* One daemon per store already (the flock). unix-excl takes the file's lock once and keeps it,
+ * and keeps the WAL index in this process's memory, shared by its connections: no fcntl() per
+ * transaction (as exclusive locking mode), and still a second connection, on a worker
+ * thread, for checkpoints (store_checkpoint()), which exclusive locking mode would shut out. */
+#define STORE_VFS "unix-excl"
+
 static void store_closep(Store **s) {
         store_close(*s);
 }
@@ -139,6 +145,60 @@ static int store_quick_check(sqlite3 *db, bool *ret_ok) {
         return SQLITE_OK;
 }
 
+static int store_wal_hook(void *userdata, sqlite3 *db, const char *name, int pages) {
+        Store *s = userdata;
+
+        if (pages >= STORE_CHECKPOINT_PAGES && s->want_checkpoint)
+                s->want_checkpoint(s->want_checkpoint_userdata);
+        return SQLITE_OK;
+}
+
+void store_set_checkpoint_callback(Store *s, void (*want)(void *userdata), void *userdata) {
+        assert(s);
+
+        s->want_checkpoint = want;
+        s->want_checkpoint_userdata = userdata;
+}
+
+int store_checkpoint(Store *s) {
+        int rc, log_pages = 0, copied = 0;
+
+        assert(s);
+
+        if (!s->checkpoint_db) {
+                rc = sqlite3_open_v2(s->path, &s->checkpoint_db,
+                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, STORE_VFS);
+                if (rc != SQLITE_OK) {
+                        log_warning("Store %s: cannot open a connection for checkpoints: %s", s->path,
+                                    s->checkpoint_db ? sqlite3_errmsg(s->checkpoint_db) : sqlite3_errstr(rc));
+                        sqlite3_close_v2(s->checkpoint_db);
+                        s->checkpoint_db = NULL;
+                        return sql_to_errno(rc);
+                }
+                sqlite3_extended_result_codes(s->checkpoint_db, 1);
+                /* Its own close must not checkpoint again or delete the log under the loop. */
+                (void) sqlite3_db_config(s->checkpoint_db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+                /* A connection finds the log only once it has read the database. */
+                rc = sqlite3_exec(s->checkpoint_db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+                if (rc != SQLITE_OK) {
+                        log_warning("Store %s: cannot read it for checkpoints: %s", s->path,
+                                    sqlite3_errmsg(s->checkpoint_db));
+                        sqlite3_close_v2(s->checkpoint_db);
+                        s->checkpoint_db = NULL;
+                        return sql_to_errno(rc);
+                }
+        }
+        /* Passive: copies what no reader needs any more, never waits for the loop's writes. */
+        rc = sqlite3_wal_checkpoint_v2(s->checkpoint_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+                log_warning("Store %s: checkpoint failed: %s", s->path, sqlite3_errmsg(s->checkpoint_db));
+                return sql_to_errno(rc);
+        }
+        if (log_pages < 0)
+                return -EIO;
+        return log_pages > copied ? log_pages - copied : 0;
+}
+
 /* Opens and checks the database. Returns -EBADMSG with *why filled when the file must be moved
  * aside (without logging: the caller says it once); other errors are logged. */
 static int store_open_db(Store *s, char *why, size_t why_size) {
@@ -167,18 +227,11 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         /* One thread uses the connection; no symlink is followed into someone else's file. */
         rc = sqlite3_open_v2(s->path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                             SQLITE_OPEN_NOFOLLOW, NULL);
+                             SQLITE_OPEN_NOFOLLOW, STORE_VFS);
         if (rc != SQLITE_OK)
                 goto fail;
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MSEC);
-
-        /* One daemon per store already (the flock): SQLite may keep its locks instead of taking
-         * and dropping four fcntl() locks per transaction, and, set before the first WAL access,
-         * keeps the WAL index in memory instead of a shared-memory file. */
-        rc = sqlite3_exec(s->db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                goto fail;
 
         /* The first statement that reads the file: garbage fails here with SQLITE_NOTADB. */
         {
@@ -204,6 +257,10 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                           NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 goto fail;
+
+        /* No checkpoint inside a commit: the wal hook (store_set_checkpoint_callback) replaces
+         * SQLite's automatic one. */
+        sqlite3_wal_hook(s->db, store_wal_hook, s);
 
         rc = store_quick_check(s->db, &ok);
         if (rc != SQLITE_OK)
@@ -349,6 +406,7 @@ Store *store_close(Store *s) {
                 return NULL;
         if (s->depth > 0)
                 log_warning("Store %s closed inside a transaction; its changes are rolled back.", s->path);
+        sqlite3_close_v2(s->checkpoint_db);
         if (s->db)
                 store_close_db(s);
         safe_close(s->lock_fd);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "manager-internal.h"
+#include "file-batch.h"
 #include "util.h"
 
 /* Dirty and under-writeback page cache of the whole system, from /proc/meminfo; UINT64_MAX
@@ -27,11 +27,12 @@ static uint64_t system_dirty_bytes(void) {
         return found == 2 ? total : UINT64_MAX;
 }
 
-/* The data of every opened file reaches the disk before any rename.
+/* The data of every opened file reaches the disk before any rename. This runs on a worker
+ * thread: a slow disk holds that thread, never the event loop.
  *
  * Many files whose data is nearly all the dirty data there is: one syncfs() per file
  * system, one journal commit for all. Otherwise syncfs() would also wait for what others
- * wrote, for as long as that takes, with the event loop stopped; then the writeback of
+ * wrote, for as long as that takes; then the writeback of
  * every file starts first, so that the disk works on the whole batch at once, and each is
  * waited for with fdatasync() (the later ones find their data written and, on a journalling
  * file system, their metadata in the commit the first one forced). */
@@ -47,70 +48,71 @@ typedef struct FsSync {
         int r;
 } FsSync;
 
-static void sync_one(CompleteWork *w, size_t i) {
-        if (fdatasync(w->fds[i]) < 0)
-                complete_work_fail(w, -errno, "Cannot write %s to disk: %s", w->job->files[i]->path, strerror(errno));
+static bool op_pending(const FileOp *op) {
+        return op->fd >= 0 && op->r >= 0;
 }
 
-void sync_policy_sync_batch(CompleteWork *works, size_t n) {
+static void sync_one(FileOp *op) {
+        op->r = fdatasync(op->fd) < 0 ? -errno : 0;
+        op->synced = op->r >= 0;
+}
+
+void sync_policy_sync(FileOp *ops, size_t n) {
         size_t n_fds = 0, n_fs = 0;
         uint64_t own = 0;
         _cleanup_free_ FsSync *fs = NULL;
 
-        assert(works || n == 0);
+        assert(ops || n == 0);
 
-        for (size_t w = 0; w < n; w++)
-                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
-                        if (works[w].fds[i] >= 0)
-                                n_fds++;
+        for (size_t i = 0; i < n; i++)
+                if (op_pending(&ops[i]))
+                        n_fds++;
         if (n_fds == 0)
                 return;
 
         if (n_fds >= SYNCFS_THRESHOLD && (fs = calloc(n_fds, sizeof *fs))) {
                 uint64_t dirty = system_dirty_bytes();
-                for (size_t w = 0; w < n; w++)
-                        for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++) {
-                                struct stat st;
-                                if (works[w].fds[i] >= 0 && fstat(works[w].fds[i], &st) >= 0)
-                                        own += (uint64_t) st.st_size;
-                        }
+                for (size_t i = 0; i < n; i++) {
+                        struct stat st;
+                        if (op_pending(&ops[i]) && fstat(ops[i].fd, &st) >= 0)
+                                own += (uint64_t) st.st_size;
+                }
                 /* Capped: the bytes of big files may be written back already (transfers start
                  * that early), and must not make room for other programs' dirty data. */
                 if (own > SYNCFS_OWN_MAX)
                         own = SYNCFS_OWN_MAX;
                 if (dirty != UINT64_MAX && dirty <= own + SYNCFS_FOREIGN_MAX) {
-                        for (size_t w = 0; w < n; w++)
-                                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++) {
-                                        struct stat st;
-                                        size_t k;
-                                        if (works[w].fds[i] < 0)
-                                                continue;
-                                        if (fstat(works[w].fds[i], &st) < 0) {
-                                                sync_one(&works[w], i);
-                                                continue;
-                                        }
-                                        for (k = 0; k < n_fs && fs[k].dev != st.st_dev; k++)
-                                                ;
-                                        if (k == n_fs) {
-                                                fs[k].dev = st.st_dev;
-                                                fs[k].r = syncfs(works[w].fds[i]) < 0 ? -errno : 0;
-                                                n_fs++;
-                                        }
-                                        /* A file system whose syncfs() failed: each of its files
-                                         * says for itself whether its data is safe. */
-                                        if (fs[k].r < 0)
-                                                sync_one(&works[w], i);
+                        for (size_t i = 0; i < n; i++) {
+                                struct stat st;
+                                size_t k;
+                                if (!op_pending(&ops[i]))
+                                        continue;
+                                if (fstat(ops[i].fd, &st) < 0) {
+                                        sync_one(&ops[i]);
+                                        continue;
                                 }
+                                for (k = 0; k < n_fs && fs[k].dev != st.st_dev; k++)
+                                        ;
+                                if (k == n_fs) {
+                                        fs[k].dev = st.st_dev;
+                                        fs[k].r = syncfs(ops[i].fd) < 0 ? -errno : 0;
+                                        n_fs++;
+                                }
+                                /* A file system whose syncfs() failed: each of its files says
+                                 * for itself whether its data is safe. */
+                                if (fs[k].r < 0)
+                                        sync_one(&ops[i]);
+                                else
+                                        ops[i].synced = true;
+                        }
                         return;
                 }
         }
 
-        for (size_t w = 0; w < n; w++)
-                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
-                        if (works[w].fds[i] >= 0)
-                                (void) sync_file_range(works[w].fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
-        for (size_t w = 0; w < n; w++)
-                for (size_t i = 0; works[w].r >= 0 && i < works[w].job->n_files; i++)
-                        if (works[w].fds[i] >= 0)
-                                sync_one(&works[w], i);
+        for (size_t i = 0; i < n; i++)
+                if (op_pending(&ops[i]))
+                        (void) sync_file_range(ops[i].fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        for (size_t i = 0; i < n; i++)
+                if (op_pending(&ops[i]))
+                        sync_one(&ops[i]);
 }

@@ -1413,6 +1413,55 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
+static void count_want(void *userdata) {
+        (*(unsigned *) userdata)++;
+}
+
+static gpointer checkpoint_thread(gpointer data) {
+        return GINT_TO_POINTER(store_checkpoint(data));
+}
+
+static off_t file_size(const char *path) {
+        struct stat st;
+
+        g_assert_cmpint(stat(path, &st), ==, 0);
+        return st.st_size;
+}
+
+/* No commit copies the log into the database (that is a write and a sync a caller would wait
+ * for): the store asks, and store_checkpoint() does it on another thread, beside the commits. */
+static void test_checkpoint(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+        unsigned wanted = 0, seed = 1;
+        off_t before;
+        int left;
+
+        store_set_checkpoint_callback(s, count_want, &wanted);
+        /* Whatever opening wrote (the schema) is in the database first. */
+        g_assert_cmpint(store_checkpoint(s), ==, 0);
+        before = file_size(f->db);
+        for (; wanted == 0 && seed < 100000; seed++) {
+                Job *j = job_new(seed, JOB_QUEUED, 3, 1);
+                g_assert_cmpint(store_save_job(s, j), ==, 0);
+                test_job_free(j);
+        }
+        g_assert_cmpuint(wanted, ==, 1);
+        /* The commits crossed STORE_CHECKPOINT_PAGES and still none of them checkpointed. */
+        g_assert_cmpint(file_size(f->db), ==, before);
+
+        left = GPOINTER_TO_INT(g_thread_join(g_thread_new("checkpoint", checkpoint_thread, s)));
+        g_assert_cmpint(left, ==, 0);
+        g_assert_cmpint(file_size(f->db), >, before);
+
+        /* Everything is there, also after a reopen. */
+        s = reopen(f, s);
+        {
+                g_autoptr(GPtrArray) got = load_all(s);
+                g_assert_cmpuint(got->len, ==, seed - 1);
+        }
+        store_close(s);
+}
+
 static void test_modes(Fixture *f, gconstpointer data) {
         g_autofree char *parent = g_path_get_dirname(f->dir);
         g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
@@ -1431,6 +1480,11 @@ static void test_modes(Fixture *f, gconstpointer data) {
         g_assert_cmpint(store_save_job(s, j), ==, 0);
         g_assert_cmpint(stat(wal, &st), ==, 0);
         g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+        {
+                /* The WAL index stays in the daemon's memory: no shared-memory file. */
+                g_autofree char *shm = g_strconcat(f->db, "-shm", NULL);
+                g_assert_cmpint(stat(shm, &st), <, 0);
+        }
         store_close(s);
 
         /* An existing file that was readable by others is made private; an existing directory
@@ -1609,6 +1663,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/foreign-database", test_foreign_database);
         ADD("/store/migrate-v1", test_migrate_v1);
         ADD("/store/modes", test_modes);
+        ADD("/store/checkpoint", test_checkpoint);
         ADD("/store/scale", test_scale);
 #undef ADD
         g_test_add_func("/store/array-reserve", test_array_reserve);

@@ -26,9 +26,11 @@
 #      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i,
 #      and (for the one job, whose files go one after another) curl without -Z;
 #   3. Cancel latency (call → reply; the temporary file is checked to be gone right after
-#      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/); then with
-#      20 running while the big file downloads with a checksum (hashed as it is written), and
-#      while its first half, held after a Suspend, is hashed before the Resume continues;
+#      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/), counting
+#      the store checkpoints meanwhile; then with 20 running while the big file downloads with
+#      a checksum (hashed as it is written), and while its first half, held after a Suspend,
+#      is hashed before the Resume continues; 3b. ListJobs from a second connection while the
+#      fsync of a completion hangs 5 s (XFERD_TEST_DELAY);
 #   4. 10 000 queued jobs (CreateJob + AddFile, suspended): ListJobs time, VmRSS, and the
 #      restart time (xferd stopped; activating ListJobs call → reply);
 #   5. idle: context switches and syscalls (strace -c -f) over 10 s of the xferd of case 4,
@@ -360,11 +362,22 @@ xferd_stop
 log "case 3: Cancel latency with $n_running transfers running ($n_samples cancels)"
 fresh_dir
 xferd_fresh cancel
+# The store checkpoints meanwhile (every 1000 pages of log, on a worker thread): the database
+# file changes only then, so its modification times count them.
+db=$work/state-cancel/xferd.db
+( last=; n=0; while :; do
+    t=$(stat -c %.9Y "$db" 2>/dev/null || true)
+    if [[ -n "$t" && "$t" != "$last" ]]; then [[ -n "$last" ]] && n=$((n + 1)); last=$t; echo "$n" >"$work/checkpoints"; fi
+    sleep 0.02
+  done ) &
+ckpt_watch=$!
 out=$("$bench" cancel --count "$n_running" --samples "$n_samples" --url "$base/slow/big" --dir "$dl") ||
   die "the Cancel case failed: $out"
+kill "$ckpt_watch" 2>/dev/null; wait "$ckpt_watch" 2>/dev/null || true
+cancel_ckpts=$(cat "$work/checkpoints" 2>/dev/null || echo 0)
 cancel_p50=$(kv p50_ms "$out"); cancel_p99=$(kv p99_ms "$out"); cancel_max=$(kv max_ms "$out")
 cancel_left=$(kv leftovers "$out")
-log "  p50 $cancel_p50 ms, p90 $(kv p90_ms "$out") ms, p99 $cancel_p99 ms, max $cancel_max ms, leftovers $cancel_left"
+log "  p50 $cancel_p50 ms, p90 $(kv p90_ms "$out") ms, p99 $cancel_p99 ms, max $cancel_max ms, leftovers $cancel_left, store checkpoints $cancel_ckpts"
 xferd_stop
 fresh_dir
 
@@ -386,6 +399,25 @@ for mode in plain write prefix; do
       "max ${hash_max[$mode]} ms, leftovers ${hash_left[$mode]}, the download started again ${hash_state[$mode]} time(s)"
   xferd_stop
 done
+
+# ---- 3b. a destination whose fsync hangs ----------------------------------------------------------
+# XFERD_TEST_DELAY (the test hook, daemon/io-pool.h) makes the worker thread hold the fsync of
+# a completion in directories named slow-fsync for 5 s; meanwhile a second connection calls
+# ListJobs every 20 ms.
+log "case 3b: ListJobs while a destination's fsync hangs 5 s"
+activation_env() {
+  busctl --address="$DBUS_SESSION_BUS_ADDRESS" call org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus UpdateActivationEnvironment 'a{ss}' 1 XFERD_TEST_DELAY "$1" >/dev/null
+}
+activation_env FSYNC:5:slow-fsync
+xferd_fresh hang
+mkdir -p "$dl/slow-fsync"
+out=$("$bench" hang --url "$base/small/f0000" --dir "$dl/slow-fsync" --log "$work/xferd.log" --samples 100) ||
+  die "the hang case failed: $out"
+hang_p50=$(kv p50_ms "$out"); hang_max=$(kv max_ms "$out"); hang_held=$(kv held "$out")
+log "  ListJobs p50 $hang_p50 ms, max $hang_max ms over $(kv samples "$out") calls; completion still held: $hang_held"
+xferd_stop
+activation_env ""
 fresh_dir
 
 # ---- 4. many queued jobs ----------------------------------------------------------------------------
@@ -468,10 +500,11 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $small_label, one job vs curl one file at a time | wall (CPU) | $s_o ($sc_o) | $s_cs ($sc_cs) | | $(r "$s_o" "$s_cs") | | — | |
 | $small_label | CPU ($n_small jobs / one job; xferd: daemon + client) | $sc_j / $sc_o | $sc_c | $sc_a | $(r "$sc_j" "$sc_c") / $(r "$sc_o" "$sc_c") | | — | |
 | Cancel, $n_running running | call → reply, p50 / max (ms) | $cancel_p50 / $cancel_max | | | | | — | |
-| Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
+| Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left; store checkpoints meanwhile: $cancel_ckpts | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
 | Cancel, $n_hash_running running, while $big_label downloads without a checksum (${hash_n[plain]} cancels; for comparison) | p99 / max (ms); left: ${hash_left[plain]} | ${hash_p99[plain]} / ${hash_max[plain]} | | | | | — | |
 | Cancel, $n_hash_running running, while $big_label is hashed as written (${hash_n[write]} cancels) | p99 / max (ms); left: ${hash_left[write]} | ${hash_p99[write]} / ${hash_max[write]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[write]} <= 2 && ${hash_left[write]} == 0") |
 | Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed first, then the rest as written; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
+| a destination whose fsync hangs 5 s | another connection's ListJobs, max (p50) ms; completion held throughout: $hang_held | $hang_max ($hang_p50) | | | | | ≤ 50 ms | $(yn "$hang_max <= 50") |
 | $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 100 ms | $(yn "$list_med <= 100") |
 | $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 64 MiB | $(yn "$rss_med <= 64 * 1024") |
 | $queue_label | restart: activation → ListJobs reply | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |

@@ -19,6 +19,10 @@
  *       so that every one of the S Cancels is timed while one runs
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W]
  *   xferd-bench list      [--reps R]                  time ListJobs (activates xferd if needed)
+ *   xferd-bench hang      --url URL --dir DIR --log FILE [--samples S]
+ *                         a Download into DIR, whose fsync the daemon holds (XFERD_TEST_DELAY);
+ *                         once FILE (xferd's log) says so, S ListJobs calls from a second
+ *                         connection, timed, then checks the completion was still held
  *
  * File i of many-jobs and one-job is URL followed by i as four digits (…/f0007); its
  * destination is DIR/ followed by the URL's last path element. */
@@ -731,6 +735,96 @@ static int cmd_list(unsigned reps) {
         return 0;
 }
 
+/* ---- hang: other calls while one destination's fsync hangs ------------------------------------ */
+
+static bool file_contains(const char *path, const char *needle) {
+        FILE *f = fopen(path, "re");
+        char line[4096];
+        bool found = false;
+
+        if (!f)
+                return false;
+        while (!found && fgets(line, sizeof line, f))
+                found = strstr(line, needle) != NULL;
+        fclose(f);
+        return found;
+}
+
+static double time_list_jobs(sd_bus *bus) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+
+        double t0 = now_s();
+        int r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "ListJobs", &e, &reply, "b", 0);
+        double t1 = now_s();
+        if (r < 0)
+                die_bus("ListJobs", &e, r);
+        sd_bus_message_unref(reply);
+        return (t1 - t0) * 1000.0;
+}
+
+static int cmd_hang(unsigned samples, const char *url, const char *dir, const char *log_path) {
+        sd_bus *owner = bus_open(), *other = bus_open();
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        double *lat = calloc(samples, sizeof *lat), deadline;
+        const char *id, *job;
+        char path[1200], *state;
+        unsigned n = 0;
+        int r;
+
+        (void) time_list_jobs(other);  /* the second connection is known to the daemon */
+        snprintf(path, sizeof path, "%s/h0", dir);
+        r = sd_bus_call_method(owner, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download", &e, &reply, "ssa{sv}",
+                               url, path, 0);
+        if (r < 0)
+                die_bus("Download", &e, r);
+        if ((r = sd_bus_message_read(reply, "so", &id, &job)) < 0)
+                die("bad Download reply", r);
+        char *job_path = strdup(job);
+        sd_bus_message_unref(reply);
+
+        deadline = now_s() + 60;
+        while (!file_contains(log_path, "Test delay: FSYNC")) {
+                if (now_s() > deadline) {
+                        fprintf(stderr, "xferd-bench: the daemon never held an fsync (XFERD_TEST_DELAY unset?)\n");
+                        exit(1);
+                }
+                usleep(5000);
+        }
+        /* Within the first 3 s of the 5 s hang. */
+        deadline = now_s() + 3;
+        while (n < samples && now_s() < deadline) {
+                lat[n++] = time_list_jobs(other);
+                usleep(20000);
+        }
+        state = get_state(owner, job_path);
+        bool held = strcmp(state, "transferred") == 0;
+        free(state);
+        /* Then the completion finishes. */
+        deadline = now_s() + 60;
+        for (;;) {
+                state = get_state(owner, job_path);
+                bool done = strcmp(state, "acknowledged") == 0;
+                free(state);
+                if (done)
+                        break;
+                if (now_s() > deadline) {
+                        fprintf(stderr, "xferd-bench: the held completion did not finish\n");
+                        exit(1);
+                }
+                usleep(20000);
+        }
+        qsort(lat, n, sizeof *lat, cmp_double);
+        printf("samples=%u\np50_ms=%.3f\nmax_ms=%.3f\nheld=%s\n", n, percentile(lat, n, 50), lat[n - 1],
+               held ? "yes" : "no");
+        free(lat);
+        free(job_path);
+        sd_bus_flush_close_unref(owner);
+        sd_bus_flush_close_unref(other);
+        return 0;
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static unsigned parse_uint(const char *s, const char *what) {
@@ -754,13 +848,14 @@ int main(int argc, char **argv) {
                 { "window", required_argument, NULL, 'w' },
                 { "samples", required_argument, NULL, 's' },
                 { "reps", required_argument, NULL, 'r' },
+                { "log", required_argument, NULL, 'l' },
                 { "background", required_argument, NULL, 'b' },
                 { "checksum", required_argument, NULL, 'c' },
                 { "resume-at", required_argument, NULL, 'R' },
                 { NULL, 0, NULL, 0 }
         };
         unsigned count = 0, window = 64, samples = 100, reps = 1;
-        const char *prefix = NULL, *url = NULL, *dir = NULL;
+        const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL;
         pid_t dpid = 0;
         Background bg = { NULL, NULL, 0 };
         int c;
@@ -784,6 +879,7 @@ int main(int argc, char **argv) {
                 case 'w': window = parse_uint(optarg, "window"); break;
                 case 's': samples = parse_uint(optarg, "samples"); break;
                 case 'r': reps = parse_uint(optarg, "reps"); break;
+                case 'l': log_path = optarg; break;
                 case 'b': bg.url = optarg; break;
                 case 'c': bg.checksum = optarg; break;
                 case 'R': bg.resume_at = strtoull(optarg, NULL, 10); break;
@@ -818,6 +914,8 @@ int main(int argc, char **argv) {
                 return cmd_one_job(count, prefix, dir, dpid);
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
                 return cmd_cancel(count, samples, url, dir, &bg);
+        if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
+                return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)
                 return cmd_queue(count, url, dir, window);
         fprintf(stderr, "xferd-bench: unknown command or missing options: %s\n", cmd);

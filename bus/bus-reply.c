@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Calls whose reply comes later: Cancel and Complete. */
+#include "bus-errors.h"
+#include "bus.h"
+#include "log.h"
+
+/* Cancel and Complete reply once their file operations are done (on worker threads of the
+ * core): the message is kept until then, and other calls are served meanwhile. */
+typedef struct PendingReply {
+        JobCall call;
+        sd_bus_message *message;
+        bool complete;          /* replies (b partial) */
+} PendingReply;
+
+static void pending_reply_done(JobCall *c) {
+        PendingReply *p = (PendingReply *) c;
+        int r;
+
+        if (c->r < 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                (void) bus_error_from_call(&error, c->r, &c->e);
+                r = sd_bus_reply_method_error(p->message, &error);
+        } else if (p->complete)
+                r = sd_bus_reply_method_return(p->message, "b", (int) c->partial);
+        else
+                r = sd_bus_reply_method_return(p->message, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Cannot send the reply of %s", p->complete ? "Complete" : "Cancel");
+        sd_bus_message_unref(p->message);
+        free(p);
+}
+
+int bus_reply_later(sd_bus_message *m, Job *j, bool complete, sd_bus_error *error) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+        PendingReply *p;
+        int r;
+
+        assert(m);
+        assert(j);
+
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->call.done = pending_reply_done;
+        p->complete = complete;
+        p->message = sd_bus_message_ref(m);
+        r = complete ? job_complete(j, &p->call, &e) : job_cancel(j, &p->call, &e);
+        if (r > 0)
+                return 1;  /* pending_reply_done() replies */
+        sd_bus_message_unref(p->message);
+        free(p);
+        if (r < 0)
+                return bus_error_from_call(error, r, &e);
+        return complete ? sd_bus_reply_method_return(m, "b", 0) : sd_bus_reply_method_return(m, NULL);
+}

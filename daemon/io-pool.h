@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A few worker threads for file-system calls that may block (fdatasync, syncfs, rename,
+ * unlink, opening in a destination directory, a store checkpoint), so that the event loop
+ * never waits for a slow or hung file system. A task carries plain data only (descriptors,
+ * names, an identity): run() works on it on a worker thread, done() gets it back on the loop
+ * thread, which alone touches jobs. Knows nothing of jobs. */
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+typedef struct IoPool IoPool;
+typedef struct IoTask IoTask;
+
+struct IoTask {
+        IoTask *next;                   /* the pool's queues */
+        void (*run)(IoTask *t);         /* on a worker thread */
+        void (*done)(IoTask *t);        /* on the loop thread, after run() */
+        void (*drop)(IoTask *t);        /* instead of done() when the pool is freed first */
+};
+
+int io_pool_new(sd_event *event, unsigned max_threads, IoPool **ret);
+/* Lets the running tasks finish (their done() is not called), drops the queued ones. */
+IoPool *io_pool_free(IoPool *p);
+
+/* Queues the task; a thread is started when none is free (up to max_threads). Never fails:
+ * without a thread the task runs on the loop thread, as everything did before. */
+void io_pool_submit(IoPool *p, IoTask *t);
+
+/* Tasks submitted whose done() has not run yet. */
+unsigned io_pool_busy(const IoPool *p);
+
+/* Deterministic delays for the tests: XFERD_TEST_DELAY=OPERATION:SECONDS:NAME[,…] holds
+ * OPERATION (FSYNC, RENAME or UNLINK) for SECONDS in every directory whose last component is
+ * NAME, after logging "Test delay: …". Called by tasks on a worker thread. */
+void io_pool_test_delay(const char *what, const char *dir);

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A destination whose file system hangs does not stop the daemon: the
+ * fdatasync, renames and unlinks of Complete and Cancel run on worker
+ * threads. meson sets XFERD_TEST_DELAY (see daemon/io-pool.h), which the bus
+ * hands to the xferd it activates: a worker holds fsyncs in directories named
+ * slow-fsync for 5 s, renames in slow-rename and unlinks in slow-unlink for
+ * 2 s, and logs "Test delay: ..." when it starts to, so every case knows the
+ * operation hangs at that moment; no case sleeps.
+ *
+ * - another user's ListJobs is answered while a destination's fsync hangs;
+ * - Cancel while Complete syncs: Cancel replies once the temporary file is
+ *   gone, without waiting for the sync; Complete then fails with
+ *   InvalidState; nothing of the job is left;
+ * - Cancel while the unlink hangs replies only after the unlink;
+ * - Cancel while Complete renames waits for the renames and finds the job
+ *   completed (InvalidState).
+ */
+#include <pwd.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "xferd-env.h"
+
+#define SIZE (64 * 1024 + 3)
+#define USER_B "xferd-test-b"
+/* What the daemon owes another caller while one destination hangs; the bench row reports
+ * the real figure, this bound only has to hold on a loaded machine under sanitizers. */
+#define ANSWER_BOUND_USEC (1000 * 1000)
+
+typedef struct {
+        gboolean done;
+        GVariant *reply;
+        GError *error;
+        gint64 when;            /* monotonic µs when the reply arrived */
+} AsyncReply;
+
+static void
+async_reply_clear (AsyncReply *a)
+{
+        g_clear_pointer (&a->reply, g_variant_unref);
+        g_clear_error (&a->error);
+}
+
+static void
+on_reply (GObject *source, GAsyncResult *result, gpointer data)
+{
+        AsyncReply *a = data;
+
+        a->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &a->error);
+        a->when = g_get_monotonic_time ();
+        a->done = TRUE;
+}
+
+/* Calls a job method without waiting; the reply lands in *a while the fixture's context runs. */
+static void
+job_call_async (XferdEnv *env, const char *job, const char *method, AsyncReply *a)
+{
+        *a = (AsyncReply) { .done = FALSE };
+        g_main_context_push_thread_default (env->fx->ctx);
+        g_dbus_connection_call (env->fx->conn, XFERD_BUS_NAME, job, XFERD_JOB_IFACE, method, NULL, NULL,
+                                G_DBUS_CALL_FLAGS_NONE, 60000, NULL, on_reply, a);
+        g_main_context_pop_thread_default (env->fx->ctx);
+}
+
+static gboolean
+on_expired (gpointer data)
+{
+        *(gboolean *) data = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean
+wait_reply (XferdEnv *env, AsyncReply *a, guint timeout_ms)
+{
+        gboolean expired = FALSE;
+        GSource *deadline = g_timeout_source_new (timeout_ms);
+
+        g_source_set_callback (deadline, on_expired, &expired, NULL);
+        g_source_attach (deadline, env->fx->ctx);
+        while (!a->done && !expired)
+                g_main_context_iteration (env->fx->ctx, TRUE);
+        g_source_destroy (deadline);
+        g_source_unref (deadline);
+        return a->done;
+}
+
+static XferdEnv *
+env_new (gboolean system_bus)
+{
+        BusFixtureOptions options = { .system_bus = system_bus };
+        XferdEnv *env = system_bus ? xferd_env_new (&options) : xferd_env_new_logged (&options);
+
+        g_assert_nonnull (g_getenv ("XFERD_TEST_DELAY"));
+        xferd_env_serve (env, "/file.bin", SIZE);
+        return env;
+}
+
+/* The directory where the daemon delays one operation (slow-fsync, slow-rename, slow-unlink). */
+static char *
+slow_dir (XferdEnv *env, const char *name)
+{
+        char *dir = g_build_filename (env->dir, name, NULL);
+
+        g_assert_no_errno (g_mkdir (dir, 0755));
+        return dir;
+}
+
+static void
+wait_delay_logged (XferdEnv *env, const char *what)
+{
+        g_autofree char *needle = g_strdup_printf ("Test delay: %s", what);
+
+        if (env->log)
+                g_assert_true (xferd_log_wait (env->log, needle, 1, WAIT_TIMEOUT_MS));
+        else {
+                g_autofree char *log = bus_fixture_wait_xferd_log (env->fx, needle, WAIT_TIMEOUT_MS);
+                g_assert_nonnull (log);
+        }
+}
+
+/* A job with the test's file transferred into dir (not completed). */
+static char *
+transferred_job (XferdEnv *env, const char *dir, char **temp)
+{
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        char *job = xferd_download (env->fx, env->url, dest, FALSE, NULL);
+
+        job_wait_state (env->fx, job, "transferred");
+        if (temp)
+                *temp = xferd_temp_path (env->fx, job, 0);
+        return job;
+}
+
+static void
+assert_error_name (const GError *error, const char *name)
+{
+        g_autofree char *remote = NULL;
+
+        g_assert_nonnull (error);
+        remote = g_dbus_error_get_remote_error (error);
+        g_assert_cmpstr (remote, ==, name);
+}
+
+static void
+test_other_user_answered (void)
+{
+        if (geteuid () != 0 || !getpwnam (USER_B)) {
+                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+                        g_test_fail_printf ("this test needs root and the user " USER_B);
+                else
+                        g_test_skip ("this test needs root and the user " USER_B);
+                return;
+        }
+        g_autoptr(XferdEnv) env = env_new (TRUE);
+        g_autofree char *dir = slow_dir (env, "slow-fsync");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autoptr(BusClient) b = bus_client_new (env->fx, USER_B);
+        g_autoptr(GVariant) warm = NULL, reply = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *job = NULL, *state = NULL;
+        gint64 start, took;
+
+        /* B's connection and uid are known to the daemon before the clock starts. */
+        warm = bus_client_call_manager (b, "ListJobs", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"),
+                                        &error);
+        g_assert_no_error (error);
+
+        /* Root's download completes by itself into the directory whose fsync hangs. */
+        job = xferd_download (env->fx, env->url, dest, TRUE, NULL);
+        wait_delay_logged (env, "FSYNC");
+
+        start = g_get_monotonic_time ();
+        reply = bus_client_call_manager (b, "ListJobs", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"),
+                                         &error);
+        took = g_get_monotonic_time () - start;
+        g_assert_no_error (error);
+        g_test_message ("ListJobs of another user while a fsync hangs: %.1f ms", took / 1000.0);
+        g_assert_cmpint (took, <, ANSWER_BOUND_USEC);
+        /* Answered while the sync still hung: the completion has not moved the file yet. */
+        state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "transferred");
+        g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+
+        /* And the completion finishes once the sync does. */
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX));
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_file_content (dest, env->content);
+}
+
+static void
+test_cancel_during_complete (void)
+{
+        g_autoptr(XferdEnv) env = env_new (FALSE);
+        g_autofree char *dir = slow_dir (env, "slow-fsync");
+        g_autofree char *temp = NULL;
+        g_autofree char *job = transferred_job (env, dir, &temp);
+        AsyncReply complete, cancel;
+
+        g_assert_true (g_file_test (temp, G_FILE_TEST_IS_REGULAR));
+        job_call_async (env, job, "Complete", &complete);
+        wait_delay_logged (env, "FSYNC");
+
+        job_call_async (env, job, "Cancel", &cancel);
+        g_assert_true (wait_reply (env, &cancel, WAIT_TIMEOUT_MS));
+        g_assert_no_error (cancel.error);
+        /* Cancel did not wait for the sync Complete started, and left nothing. */
+        g_assert_false (complete.done);
+        {
+                const char *const none[] = { NULL };
+                assert_dir_is (dir, none);
+        }
+
+        g_assert_true (wait_reply (env, &complete, WAIT_TIMEOUT_MS));
+        assert_error_name (complete.error, XFERD_ERROR ("InvalidState"));
+        {
+                const char *const none[] = { NULL };
+                assert_dir_is (dir, none);
+        }
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "cancelled");
+        async_reply_clear (&complete);
+        async_reply_clear (&cancel);
+}
+
+static void
+test_cancel_waits_for_unlink (void)
+{
+        g_autoptr(XferdEnv) env = env_new (FALSE);
+        g_autofree char *dir = slow_dir (env, "slow-unlink");
+        g_autofree char *temp = NULL;
+        g_autofree char *job = transferred_job (env, dir, &temp);
+        g_autoptr(GVariant) jobs = NULL;
+        AsyncReply cancel;
+
+        job_call_async (env, job, "Cancel", &cancel);
+        wait_delay_logged (env, "UNLINK");
+        /* The unlink hangs: no reply yet, the file is still there, and other calls are served. */
+        jobs = xferd_list_jobs (env->fx);
+        g_assert_nonnull (jobs);
+        g_assert_false (cancel.done);
+        g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
+
+        g_assert_true (wait_reply (env, &cancel, WAIT_TIMEOUT_MS));
+        g_assert_no_error (cancel.error);
+        /* The reply came after the unlink. */
+        g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
+        {
+                const char *const none[] = { NULL };
+                assert_dir_is (dir, none);
+        }
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX));
+        g_assert_cmpstr (final_state, ==, "cancelled");
+        async_reply_clear (&cancel);
+}
+
+static void
+test_cancel_during_renames (void)
+{
+        g_autoptr(XferdEnv) env = env_new (FALSE);
+        g_autofree char *dir = slow_dir (env, "slow-rename");
+        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        g_autofree char *job = transferred_job (env, dir, NULL);
+        AsyncReply complete, cancel;
+
+        job_call_async (env, job, "Complete", &complete);
+        wait_delay_logged (env, "RENAME");
+        job_call_async (env, job, "Cancel", &cancel);
+
+        /* A rename cannot be taken back: Cancel waits for Complete and then finds the job final. */
+        g_assert_true (wait_reply (env, &cancel, WAIT_TIMEOUT_MS));
+        g_assert_true (complete.done);
+        g_assert_cmpint (complete.when, <=, cancel.when);
+        g_assert_no_error (complete.error);
+        assert_error_name (cancel.error, XFERD_ERROR ("InvalidState"));
+        assert_file_content (dest, env->content);
+        {
+                const char *const names[] = { "file.bin", NULL };
+                assert_dir_is (dir, names);
+        }
+        async_reply_clear (&complete);
+        async_reply_clear (&cancel);
+}
+
+int
+main (int argc, char *argv[])
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/slow-disk/other-user-answered-while-fsync-hangs", test_other_user_answered);
+        g_test_add_func ("/slow-disk/cancel-during-complete-sync", test_cancel_during_complete);
+        g_test_add_func ("/slow-disk/cancel-waits-for-unlink", test_cancel_waits_for_unlink);
+        g_test_add_func ("/slow-disk/cancel-during-renames", test_cancel_during_renames);
+        return g_test_run ();
+}
