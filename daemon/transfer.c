@@ -17,63 +17,10 @@
 #include "token-bucket.h"
 #include "write-limits.h"
 #include "transfer.h"
+#include "transfer-internal.h"
 #include "url-strip.h"
 #include "util.h"
 
-struct Transfer {
-        EngineRequest req;      /* first: the engine hands it back on completion */
-        Engine *engine;
-        CURL *easy;
-        struct curl_slist *headers;
-        const TransferCallbacks *cb;
-        void *userdata;
-
-        int fd;
-        uint64_t offset;        /* what the request asked to skip */
-        char **job_headers;     /* sent only to the origin of the URL the job named */
-        char *validator;
-        char *origin;           /* scheme://host:port of that URL */
-        bool allow_insecure_redirect;
-        unsigned redirects;
-        char *redirect_url;     /* where the redirect that just ended points */
-        bool have_location;     /* the response being parsed has a Location */
-        uint64_t position;      /* bytes in the file: where the buffered bytes go */
-        uint64_t flushed;       /* writeback of [0, flushed) has been started */
-        char *wbuf;             /* body bytes not yet written: curl hands over 16 KiB at a time */
-        size_t wlen;
-        sd_event_source *flush_source;  /* writes wbuf out on the next loop iteration */
-        uint64_t total;
-        char *url;
-        CacheRoute *route;      /* through the site's cache or not; bytes counted by way */
-
-        /* The response being parsed; reset at every status line (redirects bring several). */
-        long status;
-        char reason[64];
-        bool have_content_range;
-        uint64_t range_start, range_total;   /* range_total UINT64_MAX for "*" */
-        uint64_t content_length;             /* UINT64_MAX when absent */
-        char *etag, *last_modified;
-        uint64_t retry_after_usec;
-
-        /* Bandwidth: when the bucket runs dry the write callback pauses the handle (curl keeps
-         * the chunk) and a timer resumes it once the debt is paid. curl's own speed option
-         * cannot be changed reliably while a transfer runs. */
-        TokenBucket bucket;
-        bool paused;
-        sd_event_source *resume_timer;
-
-        bool responded;         /* on_response was called */
-        bool body_accepted;     /* the headers were judged: body bytes go to the file */
-        bool restart;           /* the partial file cannot be continued */
-        bool complete_by_416;   /* the file already held every byte */
-        int write_errno;
-
-        BodyCheck check;        /* size, hashing, the server's digests */
-        const FsIdentity *identity;     /* the file's owner, who writes it */
-        WriteLimits limits;             /* MaxFileSize, KeepFree */
-
-        char errbuf[CURL_ERROR_SIZE];
-};
 
 static void response_reset(Transfer *t, const char *line, size_t len) {
         body_check_response_reset(&t->check);
@@ -191,148 +138,6 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         return len;
 }
 
-static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Transfer *t = userdata;
-
-        t->paused = false;
-        /* curl delivers the held chunk from inside this call. */
-        if (t->easy)
-                (void) curl_easy_pause(t->easy, CURLPAUSE_CONT);
-        return 0;
-}
-
-/* Returns true when the chunk must wait: the bucket is in debt. */
-static bool bucket_must_wait(Transfer *t) {
-        uint64_t now = engine_now(t->engine), wait;
-
-        wait = token_bucket_wait_usec(&t->bucket, now);
-        if (wait == 0)
-                return false;
-        if (!t->resume_timer) {
-                if (sd_event_add_time(engine_get_event(t->engine), &t->resume_timer, CLOCK_MONOTONIC, now + wait,
-                                      USEC_PER_MSEC, on_resume_timer, t) < 0)
-                        return false;
-        } else if (sd_event_source_set_time(t->resume_timer, now + wait) < 0 ||
-                   sd_event_source_set_enabled(t->resume_timer, SD_EVENT_ONESHOT) < 0)
-                return false;
-        t->paused = true;
-        return true;
-}
-
-#define WRITE_BUFFER_SIZE (1024u * 1024u)
-#define WRITEBACK_CHUNK (8u * 1024u * 1024u)
-
-/* Starts (does not wait for) the writeback of the bytes written since the last call. */
-static void writeback_start(Transfer *t) {
-        if (t->position < t->flushed)
-                t->flushed = 0;  /* the file was truncated */
-        if (t->position > t->flushed)
-                (void) sync_file_range(t->fd, (off_t) t->flushed, (off_t) (t->position - t->flushed),
-                                       SYNC_FILE_RANGE_WRITE);
-        t->flushed = t->position;
-}
-
-/* Writes len bytes at position, as the file's owner, up to the free-space reserve; on
- * failure remembers errno and returns false. */
-static bool write_at_position(Transfer *t, const char *p, size_t len) {
-        size_t allowed = write_limits_allowed(&t->limits, t->fd, len), done = 0;
-        int r;
-
-        uint64_t at = t->position;
-
-        r = fsops_write_at(t->identity, t->fd, p, allowed, t->position, &done);
-        body_check_written(&t->check, at, p, done);
-        t->position += done;
-        if (r < 0) {
-                t->write_errno = -r;
-                return false;
-        }
-        if (allowed < len) {
-                t->write_errno = ENOSPC;  /* the KeepFree reserve */
-                return false;
-        }
-        return true;
-}
-
-/* Writes the buffered bytes out; on failure remembers errno and returns false. */
-static bool write_buffer_flush(Transfer *t) {
-        size_t len = t->wlen;
-
-        t->wlen = 0;
-        if (!write_at_position(t, t->wbuf, len))
-                return false;
-
-        /* Start the writeback of what is written, a few MiB behind: the fdatasync() of Complete
-         * then finds little left to do, and a large download does not pile up dirty pages. */
-        if (t->position - t->flushed >= WRITEBACK_CHUNK)
-                writeback_start(t);
-        return true;
-}
-
-static int on_flush(sd_event_source *s, void *userdata) {
-        Transfer *t = userdata;
-
-        /* A failure ends the transfer through curl: the next write callback sees write_errno. */
-        if (t->wlen > 0)
-                (void) write_buffer_flush(t);
-        return 0;
-}
-
-/* Buffered bytes reach the file once this wake-up's callbacks are done (all the 16 KiB pieces
- * of one socket read go out in one pwrite()), so a slow transfer never holds them back. */
-static void flush_soon(Transfer *t) {
-        if (!t->flush_source) {
-                if (sd_event_add_defer(engine_get_event(t->engine), &t->flush_source, on_flush, t) < 0)
-                        return;  /* flushed when the buffer is full or the transfer ends */
-                (void) sd_event_source_set_description(t->flush_source, "transfer-flush");
-        }
-        (void) sd_event_source_set_enabled(t->flush_source, SD_EVENT_ONESHOT);
-}
-
-static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        Transfer *t = userdata;
-        size_t len = size * nmemb;
-
-        if (!t->body_accepted)
-                return len;  /* the body of an error response */
-        /* A deferred flush failed: the bytes after it must not land behind a hole. */
-        if (t->write_errno != 0)
-                return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
-        /* More than expected: stop at once, before the byte lands. */
-        if (!body_check_room(&t->check, t->position + t->wlen, len, t->url))
-                return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
-        if (!write_limits_size_ok(&t->limits, t->position + t->wlen + len))
-                return 0;  /* an endless body ends here */
-        if (bucket_must_wait(t))
-                return CURL_WRITEFUNC_PAUSE;
-
-        /* One pwrite() per socket read (up to 1 MiB) instead of one per 16 KiB callback: fewer
-         * system calls, and whole page-cache folios instead of partial ones to zero first. */
-        if (!t->wbuf) {
-                t->wbuf = malloc(WRITE_BUFFER_SIZE);
-                if (!t->wbuf) {
-                        t->write_errno = ENOMEM;
-                        return 0;
-                }
-        }
-        if (t->wlen + len > WRITE_BUFFER_SIZE && !write_buffer_flush(t))
-                return 0;
-        if (len > WRITE_BUFFER_SIZE) {
-                if (!write_at_position(t, ptr, len))
-                        return 0;
-        } else {
-                memcpy(t->wbuf + t->wlen, ptr, len);
-                t->wlen += len;
-                flush_soon(t);
-        }
-        token_bucket_consume(&t->bucket, len);
-        cache_route_received(t->route, len);
-
-        if (t->cb->on_progress)
-                t->cb->on_progress(t, t->userdata);
-        return len;
-}
-
 static void transfer_finish(Transfer *t, CURLcode code);
 
 static int transfer_request(Transfer *t);
@@ -417,7 +222,7 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
                 return;
         }
         if (t->wlen > 0)
-                (void) write_buffer_flush(t);  /* a failure shows as write_errno */
+                (void) transfer_write_flush(t);  /* a failure shows as write_errno */
         /* Not when the file itself ended it: a restart, a full disk, all bytes held already. */
         if (!t->restart && !t->complete_by_416 && t->write_errno == 0 &&
             cache_route_fall_back(t->route, code, t->status,
@@ -492,7 +297,7 @@ static int transfer_request(Transfer *t) {
                 (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, progress_low_speed_limit(t->bucket.rate));
         (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
         (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
-        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_write);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, transfer_on_curl_write);
         (void) curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
         (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
         /* Larger reads mean fewer wake-ups and write() calls per megabyte. */
@@ -595,7 +400,7 @@ int transfer_stop(Transfer *t) {
                 curl_easy_cleanup(t->easy);
                 t->easy = t->req.easy = NULL;
         }
-        if (t->wlen > 0 && !write_buffer_flush(t))
+        if (t->wlen > 0 && !transfer_write_flush(t))
                 return -t->write_errno;
         return 0;
 }
@@ -644,7 +449,7 @@ int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
                 return 0;
         token_bucket_set_rate(&t->bucket, bytes_per_sec, engine_now(t->engine));
         /* A paused transfer waits for the new rate's debt, or not at all without a limit. */
-        if (t->paused && (t->bucket.rate == 0 || !bucket_must_wait(t))) {
+        if (t->paused && (t->bucket.rate == 0 || !transfer_bucket_must_wait(t))) {
                 t->paused = false;
                 (void) sd_event_source_set_enabled(t->resume_timer, SD_EVENT_OFF);
                 if (t->easy)

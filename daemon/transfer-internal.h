@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What transfer.c (requests, redirects, the end) and transfer-write.c (the body on its way
+ * to the file) share: the Transfer itself. Nothing outside these two files includes this. */
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "body-check.h"
+#include "cache-route.h"
+#include "engine.h"
+#include "token-bucket.h"
+#include "transfer.h"
+#include "write-limits.h"
+
+struct Transfer {
+        EngineRequest req;      /* first: the engine hands it back on completion */
+        Engine *engine;
+        CURL *easy;
+        struct curl_slist *headers;
+        const TransferCallbacks *cb;
+        void *userdata;
+
+        int fd;
+        uint64_t offset;        /* what the request asked to skip */
+        char **job_headers;     /* sent only to the origin of the URL the job named */
+        char *validator;
+        char *origin;           /* scheme://host:port of that URL */
+        bool allow_insecure_redirect;
+        unsigned redirects;
+        char *redirect_url;     /* where the redirect that just ended points */
+        bool have_location;     /* the response being parsed has a Location */
+        uint64_t position;      /* bytes in the file: where the buffered bytes go */
+        uint64_t flushed;       /* writeback of [0, flushed) has been started */
+        char *wbuf;             /* body bytes not yet written: curl hands over 16 KiB at a time */
+        size_t wlen;
+        sd_event_source *flush_source;  /* writes wbuf out on the next loop iteration */
+        uint64_t total;
+        char *url;
+        CacheRoute *route;      /* through the site's cache or not; bytes counted by way */
+
+        /* The response being parsed; reset at every status line (redirects bring several). */
+        long status;
+        char reason[64];
+        bool have_content_range;
+        uint64_t range_start, range_total;   /* range_total UINT64_MAX for "*" */
+        uint64_t content_length;             /* UINT64_MAX when absent */
+        char *etag, *last_modified;
+        uint64_t retry_after_usec;
+
+        /* Bandwidth: when the bucket runs dry the write callback pauses the handle (curl keeps
+         * the chunk) and a timer resumes it once the debt is paid. curl's own speed option
+         * cannot be changed reliably while a transfer runs. */
+        TokenBucket bucket;
+        bool paused;
+        sd_event_source *resume_timer;
+
+        bool responded;         /* on_response was called */
+        bool body_accepted;     /* the headers were judged: body bytes go to the file */
+        bool restart;           /* the partial file cannot be continued */
+        bool complete_by_416;   /* the file already held every byte */
+        int write_errno;
+
+        BodyCheck check;        /* size, hashing, the server's digests */
+        const FsIdentity *identity;     /* the file's owner, who writes it */
+        WriteLimits limits;             /* MaxFileSize, KeepFree */
+
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+/* transfer-write.c */
+/* True when the chunk must wait: the bandwidth bucket is in debt (a timer resumes it). */
+bool transfer_bucket_must_wait(Transfer *t);
+/* Writes the buffered bytes out; on failure remembers errno and returns false. */
+bool transfer_write_flush(Transfer *t);
+/* curl's write callback: the body, buffered and written as the file's owner. */
+size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata);

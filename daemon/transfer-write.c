@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The body of a download on its way to the file: curl's write callback, the bandwidth token
+ * bucket's pauses, a write buffer flushed once per loop wake-up and written as the file's
+ * owner within the write limits, and the early writeback that spares Complete's fdatasync. */
+#include <assert.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+
+#include "transfer-internal.h"
+#include "util.h"
+
+static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Transfer *t = userdata;
+
+        t->paused = false;
+        /* curl delivers the held chunk from inside this call. */
+        if (t->easy)
+                (void) curl_easy_pause(t->easy, CURLPAUSE_CONT);
+        return 0;
+}
+
+/* Returns true when the chunk must wait: the bucket is in debt. */
+bool transfer_bucket_must_wait(Transfer *t) {
+        uint64_t now = engine_now(t->engine), wait;
+
+        wait = token_bucket_wait_usec(&t->bucket, now);
+        if (wait == 0)
+                return false;
+        if (!t->resume_timer) {
+                if (sd_event_add_time(engine_get_event(t->engine), &t->resume_timer, CLOCK_MONOTONIC, now + wait,
+                                      USEC_PER_MSEC, on_resume_timer, t) < 0)
+                        return false;
+        } else if (sd_event_source_set_time(t->resume_timer, now + wait) < 0 ||
+                   sd_event_source_set_enabled(t->resume_timer, SD_EVENT_ONESHOT) < 0)
+                return false;
+        t->paused = true;
+        return true;
+}
+
+#define WRITE_BUFFER_SIZE (1024u * 1024u)
+#define WRITEBACK_CHUNK (8u * 1024u * 1024u)
+
+/* Starts (does not wait for) the writeback of the bytes written since the last call. */
+static void writeback_start(Transfer *t) {
+        if (t->position < t->flushed)
+                t->flushed = 0;  /* the file was truncated */
+        if (t->position > t->flushed)
+                (void) sync_file_range(t->fd, (off_t) t->flushed, (off_t) (t->position - t->flushed),
+                                       SYNC_FILE_RANGE_WRITE);
+        t->flushed = t->position;
+}
+
+/* Writes len bytes at position, as the file's owner, up to the free-space reserve; on
+ * failure remembers errno and returns false. */
+static bool write_at_position(Transfer *t, const char *p, size_t len) {
+        size_t allowed = write_limits_allowed(&t->limits, t->fd, len), done = 0;
+        int r;
+
+        uint64_t at = t->position;
+
+        r = fsops_write_at(t->identity, t->fd, p, allowed, t->position, &done);
+        body_check_written(&t->check, at, p, done);
+        t->position += done;
+        if (r < 0) {
+                t->write_errno = -r;
+                return false;
+        }
+        if (allowed < len) {
+                t->write_errno = ENOSPC;  /* the KeepFree reserve */
+                return false;
+        }
+        return true;
+}
+
+/* Writes the buffered bytes out; on failure remembers errno and returns false. */
+bool transfer_write_flush(Transfer *t) {
+        size_t len = t->wlen;
+
+        t->wlen = 0;
+        if (!write_at_position(t, t->wbuf, len))
+                return false;
+
+        /* Start the writeback of what is written, a few MiB behind: the fdatasync() of Complete
+         * then finds little left to do, and a large download does not pile up dirty pages. */
+        if (t->position - t->flushed >= WRITEBACK_CHUNK)
+                writeback_start(t);
+        return true;
+}
+
+static int on_flush(sd_event_source *s, void *userdata) {
+        Transfer *t = userdata;
+
+        /* A failure ends the transfer through curl: the next write callback sees write_errno. */
+        if (t->wlen > 0)
+                (void) transfer_write_flush(t);
+        return 0;
+}
+
+/* Buffered bytes reach the file once this wake-up's callbacks are done (all the 16 KiB pieces
+ * of one socket read go out in one pwrite()), so a slow transfer never holds them back. */
+static void flush_soon(Transfer *t) {
+        if (!t->flush_source) {
+                if (sd_event_add_defer(engine_get_event(t->engine), &t->flush_source, on_flush, t) < 0)
+                        return;  /* flushed when the buffer is full or the transfer ends */
+                (void) sd_event_source_set_description(t->flush_source, "transfer-flush");
+        }
+        (void) sd_event_source_set_enabled(t->flush_source, SD_EVENT_ONESHOT);
+}
+
+size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t len = size * nmemb;
+
+        if (!t->body_accepted)
+                return len;  /* the body of an error response */
+        /* A deferred flush failed: the bytes after it must not land behind a hole. */
+        if (t->write_errno != 0)
+                return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+        /* More than expected: stop at once, before the byte lands. */
+        if (!body_check_room(&t->check, t->position + t->wlen, len, t->url))
+                return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+        if (!write_limits_size_ok(&t->limits, t->position + t->wlen + len))
+                return 0;  /* an endless body ends here */
+        if (transfer_bucket_must_wait(t))
+                return CURL_WRITEFUNC_PAUSE;
+
+        /* One pwrite() per socket read (up to 1 MiB) instead of one per 16 KiB callback: fewer
+         * system calls, and whole page-cache folios instead of partial ones to zero first. */
+        if (!t->wbuf) {
+                t->wbuf = malloc(WRITE_BUFFER_SIZE);
+                if (!t->wbuf) {
+                        t->write_errno = ENOMEM;
+                        return 0;
+                }
+        }
+        if (t->wlen + len > WRITE_BUFFER_SIZE && !transfer_write_flush(t))
+                return 0;
+        if (len > WRITE_BUFFER_SIZE) {
+                if (!write_at_position(t, ptr, len))
+                        return 0;
+        } else {
+                memcpy(t->wbuf + t->wlen, ptr, len);
+                t->wlen += len;
+                flush_soon(t);
+        }
+        token_bucket_consume(&t->bucket, len);
+        cache_route_received(t->route, len);
+
+        if (t->cb->on_progress)
+                t->cb->on_progress(t, t->userdata);
+        return len;
+}
