@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -1466,4 +1467,26 @@ bus_fixture_free (BusFixture *fx)
         g_free (fx->client_binary);
         g_free (fx->system_bus_address);
         g_free (fx);
+}
+
+gboolean
+test_needs (const char *missing)
+{
+        if (!missing)
+                return TRUE;
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+                g_test_fail_printf ("this test needs %s", missing);
+        else
+                g_test_skip_printf ("this test needs %s", missing);
+        return FALSE;
+}
+
+const char *
+test_missing_root_and_users (void)
+{
+        if (geteuid () != 0)
+                return "root";
+        if (!getpwnam ("xferd-test-a") || !getpwnam ("xferd-test-b"))
+                return "the users xferd-test-a and xferd-test-b (scripts/test.sh makes them)";
+        return NULL;
 }

@@ -30,12 +30,7 @@
 static gboolean
 can_run (void)
 {
-        if (geteuid () == 0 && getpwnam ("xferd-test-a") && getpwnam ("xferd-test-b"))
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_error ("needs root and the users xferd-test-a, xferd-test-b (scripts/test.sh makes them)");
-        g_test_skip ("needs root and the users xferd-test-a, xferd-test-b");
-        return FALSE;
+        return test_needs (test_missing_root_and_users ());
 }
 
 /* The flood client, copied where the test users can run it. */

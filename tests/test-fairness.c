@@ -39,19 +39,7 @@ typedef struct {
 static gboolean
 needs_met (void)
 {
-        const char *missing = NULL;
-
-        if (geteuid () != 0)
-                missing = "root";
-        else if (!getpwnam (USER_A) || !getpwnam (USER_B))
-                missing = "the users " USER_A " and " USER_B " (scripts/test.sh makes them)";
-        if (!missing)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs %s", missing);
-        else
-                g_test_skip_printf ("this test needs %s", missing);
-        return FALSE;
+        return test_needs (test_missing_root_and_users ());
 }
 
 static Env *

@@ -53,15 +53,7 @@ need_root (void)
 static gboolean
 need_users (void)
 {
-        if (!need_root ())
-                return FALSE;
-        if (getpwnam (USER_A) && getpwnam (USER_B))
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs the users %s and %s", USER_A, USER_B);
-        else
-                g_test_skip_printf ("this test needs the users %s and %s", USER_A, USER_B);
-        return FALSE;
+        return test_needs (test_missing_root_and_users ());
 }
 
 static void

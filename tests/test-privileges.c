@@ -58,13 +58,7 @@ needs_met (gboolean want_mke2fs)
                 missing = "the user " USER_A " (scripts/test.sh makes it)";
         else if (want_mke2fs && !mke2fs)
                 missing = "mke2fs (e2fsprogs)";
-        if (!missing)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs %s", missing);
-        else
-                g_test_skip_printf ("this test needs %s", missing);
-        return FALSE;
+        return test_needs (missing);
 }
 
 static void
