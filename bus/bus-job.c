@@ -78,141 +78,6 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         return 0;
 }
 
-static int reply_call(sd_bus_message *m, int r, const CallError *e, sd_bus_error *error) {
-        if (r < 0)
-                return bus_error_from_call(error, r, e);
-        return sd_bus_reply_method_return(m, NULL);
-}
-
-static int method_add_file(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Job *j = userdata;
-        CallError e = { .kind = CALL_ERROR_NONE };
-        const char *url, *path;
-        int r;
-
-        r = sd_bus_message_read(m, "ss", &url, &path);
-        if (r < 0)
-                return r;
-        char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
-        r = job_add_files(j, urls, paths, 1, &e);
-        return reply_call(m, r, &e, error);
-}
-
-/* Grows a NULL-terminated array of borrowed strings by one. */
-static int method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Job *j = userdata;
-        CallError e = { .kind = CALL_ERROR_NONE };
-        _cleanup_free_ char **urls = NULL, **paths = NULL;
-        size_t n = 0, n_urls_allocated = 0, n_paths_allocated = 0, room = job_files_room(j);
-        const char *url, *path;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "(ss)");
-        if (r < 0)
-                return r;
-        /* One entry past what the job may take is enough for the call to fail: a million
-         * entries are not read. */
-        while (n <= room && (r = sd_bus_message_read(m, "(ss)", &url, &path)) > 0) {
-                r = array_reserve((void **) &urls, &n_urls_allocated, n + 1, sizeof(char *));
-                if (r < 0)
-                        return r;
-                r = array_reserve((void **) &paths, &n_paths_allocated, n + 1, sizeof(char *));
-                if (r < 0)
-                        return r;
-                /* The strings live in the message, which outlives this call. */
-                urls[n] = (char *) url;
-                paths[n] = (char *) path;
-                n++;
-        }
-        if (r < 0)
-                return r;
-
-        r = job_add_files(j, urls, paths, n, &e);
-        return reply_call(m, r, &e, error);
-}
-
-static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        CallError e = { .kind = CALL_ERROR_NONE };
-        int r;
-
-        r = job_resume(userdata, &e);
-        return reply_call(m, r, &e, error);
-}
-
-static int method_suspend(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        CallError e = { .kind = CALL_ERROR_NONE };
-        int r;
-
-        r = job_suspend(userdata, &e);
-        return reply_call(m, r, &e, error);
-}
-
-static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return bus_reply_later(m, userdata, false, error);
-}
-
-static int method_complete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return bus_reply_later(m, userdata, true, error);
-}
-
-static int method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Job *j = userdata;
-        int r;
-
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(sssttb)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < j->n_files; i++) {
-                const JobFile *f = j->files[i];
-                _cleanup_free_ char *temp = NULL;
-
-                if (asprintf(&temp, "%s%s%s", f->dir, streq(f->dir, "/") ? "" : "/", f->temp_name) < 0)
-                        return -ENOMEM;
-                r = sd_bus_message_append(reply, "(sssttb)", f->url, f->path, temp, f->bytes_total,
-                                          f->bytes_transferred, (int) f->completed);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
-
-static int method_set_http_headers(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Job *j = userdata;
-        CallError e = { .kind = CALL_ERROR_NONE };
-        _cleanup_free_ char **headers = NULL;
-        size_t n = 0, allocated = 0, max = job_max_http_headers(j);
-        uint64_t bytes = 0, max_bytes = job_max_http_header_bytes(j);
-        const char *h;
-        int r;
-
-        /* Read no further than one header past either limit: the call fails then, and a huge
-         * array costs no long walk (sd_bus_message_read_strv() is quadratic, too). */
-        r = sd_bus_message_enter_container(m, 'a', "s");
-        if (r < 0)
-                return r;
-        while (n <= max && bytes <= max_bytes && (r = sd_bus_message_read_basic(m, 's', &h)) > 0) {
-                r = array_reserve((void **) &headers, &allocated, n + 2, sizeof(char *));
-                if (r < 0)
-                        return r;
-                headers[n++] = (char *) h;  /* lives in the message, which outlives this call */
-                bytes += strlen(h);
-        }
-        if (r < 0)
-                return r;
-        if (headers)
-                headers[n] = NULL;
-
-        r = job_set_http_headers(j, headers, &e);
-        return reply_call(m, r, &e, error);
-}
-
 /* ---- properties ----------------------------------------------------------------------- */
 
 /* A property that is a plain field has no getter: its vtable entry carries the field's offset
@@ -553,22 +418,22 @@ static int property_set_cancel_when_owner_gone(sd_bus *bus, const char *path, co
 const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("AddFile", SD_BUS_ARGS("s", url, "s", local_path), SD_BUS_NO_RESULT,
-                                method_add_file, SD_BUS_VTABLE_UNPRIVILEGED),
+                                bus_job_method_add_file, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AddFiles", SD_BUS_ARGS("a(ss)", files), SD_BUS_NO_RESULT,
-                                method_add_files, SD_BUS_VTABLE_UNPRIVILEGED),
+                                bus_job_method_add_files, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AddFileWithOptions", SD_BUS_ARGS("s", url, "s", local_path, "a{sv}", options),
                                 SD_BUS_NO_RESULT, bus_job_method_add_file_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Resume", NULL, NULL, method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Suspend", NULL, NULL, method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Resume", NULL, NULL, bus_job_method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Suspend", NULL, NULL, bus_job_method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Cancel", NULL, NULL, bus_job_method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Complete", SD_BUS_NO_ARGS, SD_BUS_RESULT("b", partial),
-                                method_complete, SD_BUS_VTABLE_UNPRIVILEGED),
+                                bus_job_method_complete, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListFiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssttb)", files),
-                                method_list_files, SD_BUS_VTABLE_UNPRIVILEGED),
+                                bus_job_method_list_files, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetFileDetails", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", files),
                                 bus_job_method_get_file_details, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetHttpHeaders", SD_BUS_ARGS("as", headers), SD_BUS_NO_RESULT,
-                                method_set_http_headers, SD_BUS_VTABLE_UNPRIVILEGED),
+                                bus_job_method_set_http_headers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL("Transferred", NULL, 0),
         SD_BUS_SIGNAL_WITH_ARGS("Failed", SD_BUS_ARGS("s", error_name, "s", message), 0),
         SD_BUS_PROPERTY("Id", "s", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),

@@ -130,6 +130,16 @@ enum {
  * { "checksum-list", "s" }, { "checksum-list-signature", "s" }. */
 void bus_options_get_file(const BusOptions *v, size_t first, JobFileOptions *ret);
 
+/* bus-job-methods.c: the Job methods but those of bus-file.c. */
+int bus_job_method_add_file(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_job_method_add_files(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_job_method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_job_method_suspend(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_job_method_complete(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_job_method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_job_method_set_http_headers(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 /* bus-file.c: AddFileWithOptions and GetFileDetails. */
 int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_error *error);
