@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stddef.h>
-#include <string.h>
 
 #include "job.h"
+#include "util.h"
 
 static const char *const state_table[_JOB_STATE_MAX] = {
         [JOB_QUEUED] = "queued",
@@ -48,21 +48,12 @@ static const char *const event_table[_JOB_EVENT_MAX] = {
         [JOB_EVENT_COMPLETE_FAILED] = "complete-failed",
 };
 
-static int lookup(const char *const *table, int n, const char *s) {
-        if (!s)
-                return -1;
-        for (int i = 0; i < n; i++)
-                if (table[i] && strcmp(table[i], s) == 0)
-                        return i;
-        return -1;
-}
-
 const char *job_state_to_string(JobState s) {
         return s >= 0 && s < _JOB_STATE_MAX ? state_table[s] : NULL;
 }
 
 JobState job_state_from_string(const char *s) {
-        return (JobState) lookup(state_table, _JOB_STATE_MAX, s);
+        return (JobState) string_table_lookup(state_table, _JOB_STATE_MAX, s);
 }
 
 const char *job_type_to_string(JobType t) {
@@ -70,7 +61,7 @@ const char *job_type_to_string(JobType t) {
 }
 
 JobType job_type_from_string(const char *s) {
-        return (JobType) lookup(type_table, _JOB_TYPE_MAX, s);
+        return (JobType) string_table_lookup(type_table, _JOB_TYPE_MAX, s);
 }
 
 const char *job_priority_to_string(JobPriority p) {
@@ -78,7 +69,7 @@ const char *job_priority_to_string(JobPriority p) {
 }
 
 JobPriority job_priority_from_string(const char *s) {
-        return (JobPriority) lookup(priority_table, _JOB_PRIORITY_MAX, s);
+        return (JobPriority) string_table_lookup(priority_table, _JOB_PRIORITY_MAX, s);
 }
 
 const char *job_event_to_string(JobEvent e) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <stddef.h>
-#include <string.h>
 
 #include "network-policy.h"
+#include "util.h"
 
 static const char *const cost_policy_table[_COST_POLICY_MAX] = {
         [COST_POLICY_ALWAYS] = "always",
@@ -95,21 +95,12 @@ CostPolicy cost_policy_default(JobPriority priority, CostPolicy background_defau
                                                                                  : COST_POLICY_UNMETERED;
 }
 
-static int lookup(const char *const *table, int n, const char *s) {
-        if (!s)
-                return -1;
-        for (int i = 0; i < n; i++)
-                if (table[i] && strcmp(table[i], s) == 0)
-                        return i;
-        return -1;
-}
-
 const char *cost_policy_to_string(CostPolicy p) {
         return p >= 0 && p < _COST_POLICY_MAX ? cost_policy_table[p] : NULL;
 }
 
 CostPolicy cost_policy_from_string(const char *s) {
-        return (CostPolicy) lookup(cost_policy_table, _COST_POLICY_MAX, s);
+        return (CostPolicy) string_table_lookup(cost_policy_table, _COST_POLICY_MAX, s);
 }
 
 const char *network_metered_to_string(NetworkMetered m) {

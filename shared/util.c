@@ -44,6 +44,17 @@ bool strv_contains_case(char * const *l, const char *s) {
         return false;
 }
 
+int string_table_lookup(const char *const *table, size_t n, const char *s) {
+        assert(table);
+
+        if (!s)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && streq(table[i], s))
+                        return (int) i;
+        return -1;
+}
+
 int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
         size_t max, a;
         void *p;

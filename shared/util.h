@@ -114,6 +114,10 @@ size_t strv_length(char * const *l);
 char **strv_copy(char * const *l);
 bool strv_contains_case(char * const *l, const char *s);
 
+/* Enum names: the index of s in table[0..n) (NULL entries match nothing), or -1 for NULL or
+ * a name not in it. */
+int string_table_lookup(const char *const *table, size_t n, const char *s);
+
 /* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
  * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it
  * is asked for, and doubling stops at that limit instead of wrapping. On failure *items and
