@@ -221,32 +221,41 @@ void fs_identity_done(FsIdentity *id) {
         id->n_groups = 0;
 }
 
-int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino) {
+/* Opens the directory at the path `dir` as `id` (until the caller's _cleanup_ of *saved) and
+ * gives its device and inode; check_access: only if the owner may create files in it. */
+static int directory_open_as(const FsIdentity *id, const char *dir, bool check_access, FsSaved *saved,
+                             dev_t *ret_dev, ino_t *ret_ino) {
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
 
-        assert(dir);
-        assert(ret_dev);
-        assert(ret_ino);
-
-        r = identity_enter_logged(id, &saved);
+        r = identity_enter_logged(id, saved);
         if (r < 0)
                 return r;
-
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         /* Checked with the owner's file-system identity (AT_EACCESS uses fsuid/fsgid). */
-        if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
+        if (check_access && faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
                 return -errno;
 
         *ret_dev = st.st_dev;
         *ret_ino = st.st_ino;
-        return 0;
+        return TAKE_FD(fd);
+}
+
+int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino) {
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        _cleanup_close_ int fd = -1;
+
+        assert(dir);
+        assert(ret_dev);
+        assert(ret_ino);
+
+        fd = directory_open_as(id, dir, true, &saved, ret_dev, ret_ino);
+        return fd < 0 ? fd : 0;
 }
 
 static int open_directory_unlocked(const FsDir *dir) {
@@ -277,19 +286,22 @@ static int open_directory_unlocked(const FsDir *dir) {
  * or writing data). */
 static int open_regular_at(int dfd, const char *name, int flags, bool blocking, struct stat *ret_st) {
         _cleanup_close_ int fd = -1;
+        struct stat st;
 
         fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return errno == ELOOP ? -EBADFD : -errno;
-        if (fstat(fd, ret_st) < 0)
+        if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(ret_st->st_mode))
+        if (!S_ISREG(st.st_mode))
                 return -EBADFD;
         if (blocking) {
                 int fl = fcntl(fd, F_GETFL);
                 if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
                         return -errno;
         }
+        if (ret_st)
+                *ret_st = st;
         return TAKE_FD(fd);
 }
 
@@ -299,10 +311,8 @@ static int open_source_at(int dfd, const char *name, struct stat *ret_st) {
 
 int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
                       dev_t *ret_dev, ino_t *ret_ino, struct stat *ret_st) {
-        _cleanup_close_ int dfd = -1;
-        struct stat dst;
-        int r;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        _cleanup_close_ int dfd = -1;
 
         assert(dir);
         assert(name);
@@ -310,17 +320,9 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
         assert(ret_ino);
         assert(ret_st);
 
-        r = identity_enter_logged(id, &saved);
-        if (r < 0)
-                return r;
-
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dfd = directory_open_as(id, dir, false, &saved, ret_dev, ret_ino);
         if (dfd < 0)
-                return -errno;
-        if (fstat(dfd, &dst) < 0)
-                return -errno;
-        *ret_dev = dst.st_dev;
-        *ret_ino = dst.st_ino;
+                return dfd;
         return open_source_at(dfd, name, ret_st);
 }
 
@@ -359,102 +361,112 @@ static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
         return fd;
 }
 
-/* Every operation inside a checked directory starts here: act as `id` (until the caller's
- * _cleanup_(identity_leave) of *saved), then the directory's fd as dir_acquire() gives it. */
-static int dir_enter(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, FsSaved *saved, int *ret_owned) {
-        int r;
+/* What an operation in a checked directory is given, besides the directory's fd: the names
+ * and values of its call. */
+typedef struct DirOp {
+        const FsIdentity *id;
+        const char *name;
+        const char *final_name;
+        mode_t mode;
+        struct stat *ret_st;
+        bool gone_ok;  /* the directory gone or replaced is no error: nothing of ours is in it */
+} DirOp;
 
-        *ret_owned = -1;
-        r = identity_enter_logged(id, saved);
+/* Every operation inside a checked directory runs here: as `id`, with the directory's fd as
+ * dir_acquire() gives it; the identity is left and an fd opened for the call closed on return. */
+static int dir_run(const FsIdentity *id, const FsDir *dir, FsDirCache *cache,
+                   int (*op)(int dfd, const DirOp *a), const DirOp *a) {
+        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        _cleanup_close_ int owned = -1;
+        int dfd, r;
+
+        r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
-        return dir_acquire(id, dir, cache, ret_owned);
+        dfd = dir_acquire(id, dir, cache, &owned);
+        if (dfd == -ESTALE && a->gone_ok)
+                log_notice("%s was moved or replaced since %s was created in it; "
+                           "that temporary file is no longer reachable by its path.", dir->path, a->name);
+        if ((dfd == -ENOENT || dfd == -ESTALE) && a->gone_ok)
+                return 0;
+        if (dfd < 0)
+                return dfd;
+        return op(dfd, a);
+}
+
+static int reopen_source_at(int dfd, const DirOp *a) {
+        return open_source_at(dfd, a->name, a->ret_st);
 }
 
 int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
-        _cleanup_close_ int owned = -1;
-        int dfd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-
         assert(dir);
         assert(name);
         assert(ret_st);
 
-        dfd = dir_enter(id, dir, NULL, &saved, &owned);
-        if (dfd < 0)
-                return dfd;
-        return open_source_at(dfd, name, ret_st);
+        return dir_run(id, dir, NULL, reopen_source_at, &(DirOp) { .name = name, .ret_st = ret_st });
 }
 
 int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
-        _cleanup_close_ int owned = -1;
-        int dfd;
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
+        int r;
 
         assert(dir);
 
-        dfd = dir_enter(id, dir, NULL, &saved, &owned);
-        if (dfd < 0)
-                return dfd;
-        return TAKE_FD(owned);
+        r = identity_enter_logged(id, &saved);
+        if (r < 0)
+                return r;
+        /* Never the cached fd: the caller keeps this one. */
+        return open_directory_unlocked(dir);
+}
+
+static int create_temporary_at(int dfd, const DirOp *a) {
+        int fd = openat(dfd, a->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+        return fd < 0 ? -errno : fd;
 }
 
 int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name) {
-        _cleanup_close_ int owned = -1;
-        int dfd, fd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-
         assert(dir);
         assert(name);
 
-        dfd = dir_enter(id, dir, NULL, &saved, &owned);
-        if (dfd < 0)
-                return dfd;
-        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        return dir_run(id, dir, NULL, create_temporary_at, &(DirOp) { .name = name });
+}
+
+static int open_temporary_at(int dfd, const DirOp *a) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        /* Read as well: the bytes held are hashed before a download goes on with them. */
+        fd = open_regular_at(dfd, a->name, O_RDWR, true, &st);
         if (fd < 0)
-                return -errno;
-        return fd;
+                return fd;
+        if (a->id && st.st_uid != a->id->uid && daemon_is_root())
+                return -EBADFD;
+        if (a->ret_st)
+                *a->ret_st = st;
+        return TAKE_FD(fd);
 }
 
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st) {
-        _cleanup_close_ int owned = -1, fd = -1;
-        struct stat st;
-        int dfd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-
         assert(dir);
         assert(name);
 
-        dfd = dir_enter(id, dir, NULL, &saved, &owned);
-        if (dfd < 0)
-                return dfd;
-        /* Read as well: the bytes held are hashed before a download goes on with them. */
-        fd = open_regular_at(dfd, name, O_RDWR, true, &st);
-        if (fd < 0)
-                return fd;
-        if (id && st.st_uid != id->uid && daemon_is_root())
-                return -EBADFD;
-        if (ret_st)
-                *ret_st = st;
-        return TAKE_FD(fd);
+        return dir_run(id, dir, NULL, open_temporary_at, &(DirOp) { .id = id, .name = name, .ret_st = ret_st });
+}
+
+static int stat_regular_at(int dfd, const DirOp *a) {
+        if (fstatat(dfd, a->name, a->ret_st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        return S_ISREG(a->ret_st->st_mode) ? 0 : -EBADFD;
 }
 
 int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *name,
                          struct stat *ret_st) {
-        _cleanup_close_ int owned = -1;
-        int dfd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-
         assert(dir);
         assert(name);
         assert(ret_st);
 
-        dfd = dir_enter(id, dir, cache, &saved, &owned);
-        if (dfd < 0)
-                return dfd;
-        if (fstatat(dfd, name, ret_st, AT_SYMLINK_NOFOLLOW) < 0)
-                return -errno;
-        return S_ISREG(ret_st->st_mode) ? 0 : -EBADFD;
+        return dir_run(id, dir, cache, stat_regular_at, &(DirOp) { .name = name, .ret_st = ret_st });
 }
 
 /* XFERD_TEST_STOP_POINT=write-as-owner: the daemon stops itself (SIGSTOP, once) while it
@@ -505,78 +517,58 @@ int fsops_write_at(const FsIdentity *id, int fd, const void *buf, size_t len, ui
         return 0;
 }
 
-int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
-        _cleanup_close_ int owned = -1;
-        int dfd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-
-        assert(dir);
-        assert(name);
-
-        dfd = dir_enter(id, dir, NULL, &saved, &owned);
-        if (dfd == -ESTALE)
-                log_notice("%s was moved or replaced since %s was created in it; "
-                           "that temporary file is no longer reachable by its path.", dir->path, name);
-        if (dfd == -ENOENT || dfd == -ESTALE)
-                return 0;  /* the directory is gone or replaced: our file is not in it */
-        if (dfd < 0)
-                return dfd;
-        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+static int unlink_at(int dfd, const DirOp *a) {
+        if (unlinkat(dfd, a->name, 0) < 0 && errno != ENOENT)
                 return -errno;
         return 0;
 }
 
-int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
-                        mode_t mode) {
-        _cleanup_close_ int owned = -1, fd = -1;
-        struct stat st;
-        int dfd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-
+int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
         assert(dir);
-        assert(temp_name);
+        assert(name);
 
-        dfd = dir_enter(id, dir, cache, &saved, &owned);
-        if (dfd < 0)
-                return dfd;
+        return dir_run(id, dir, NULL, unlink_at, &(DirOp) { .name = name, .gone_ok = true });
+}
+
+static int open_finished_at(int dfd, const DirOp *a) {
         /* Only synced and given its mode: O_NONBLOCK may stay. */
-        fd = open_regular_at(dfd, temp_name, O_RDONLY, false, &st);
+        _cleanup_close_ int fd = open_regular_at(dfd, a->name, O_RDONLY, false, NULL);
+
         if (fd < 0)
                 return fd;
-        if (fchmod(fd, mode) < 0)
+        if (fchmod(fd, a->mode) < 0)
                 return -errno;
         return TAKE_FD(fd);
 }
 
+int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
+                        mode_t mode) {
+        assert(dir);
+        assert(temp_name);
+
+        return dir_run(id, dir, cache, open_finished_at, &(DirOp) { .name = temp_name, .mode = mode });
+}
+
+/* renameat() replaces whatever is at the final name, a symlink included, without following it. */
+static int rename_at(int dfd, const DirOp *a) {
+        return renameat(dfd, a->name, dfd, a->final_name) < 0 ? -errno : 0;
+}
+
 int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
                  const char *final_name) {
-        _cleanup_close_ int owned = -1;
-        int dfd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-
         assert(dir);
         assert(temp_name);
         assert(final_name);
 
-        dfd = dir_enter(id, dir, cache, &saved, &owned);
-        if (dfd < 0)
-                return dfd;
-        /* renameat() replaces whatever is at the final name, a symlink included, without
-         * following it. */
-        if (renameat(dfd, temp_name, dfd, final_name) < 0)
-                return -errno;
-        return 0;
+        return dir_run(id, dir, cache, rename_at, &(DirOp) { .name = temp_name, .final_name = final_name });
+}
+
+static int sync_at(int dfd, const DirOp *a) {
+        return fsync(dfd) < 0 ? -errno : 0;
 }
 
 int fsops_sync_directory(const FsIdentity *id, const FsDir *dir, FsDirCache *cache) {
-        _cleanup_close_ int owned = -1;
-        int dfd;
-        _cleanup_(identity_leave) FsSaved saved = { .switched = false };
-
         assert(dir);
 
-        dfd = dir_enter(id, dir, cache, &saved, &owned);
-        if (dfd < 0)
-                return dfd;
-        return fsync(dfd) < 0 ? -errno : 0;
+        return dir_run(id, dir, cache, sync_at, &(DirOp) { .name = NULL });
 }
