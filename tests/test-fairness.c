@@ -24,6 +24,7 @@
 
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "test-cases.h"
 
 #define USER_A "xferd-test-a"
 #define USER_B "xferd-test-b"
@@ -255,12 +256,15 @@ test_throughput_rule (void)
         job_wait_state (env->fx, fast, "transferred");
 }
 
+static const TestCase test_cases[] = {
+        { "/fairness/fair-share", test_fair_share },
+        { "/fairness/foreground-cap", test_foreground_cap },
+        { "/fairness/throughput-rule", test_throughput_rule },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/fairness/fair-share", test_fair_share);
-        g_test_add_func ("/fairness/foreground-cap", test_foreground_cap);
-        g_test_add_func ("/fairness/throughput-rule", test_throughput_rule);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

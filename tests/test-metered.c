@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "nm-mock.h"
+#include "test-cases.h"
 #include "xferd-env.h"
 #include "xferd-process.h"
 
@@ -866,24 +867,27 @@ test_idle_no_wakeups (void)
         g_assert_cmpuint (voluntary_switches (pid), >, after);
 }
 
+static const TestCase test_cases[] = {
+        { "/metered/before-start", test_before_start },
+        { "/metered/yes-to-no", test_yes_to_no },
+        { "/metered/stop-mid-transfer", test_stop_mid_transfer },
+        { "/metered/guess", test_guess },
+        { "/metered/portal", test_portal },
+        { "/metered/failure-not-full", test_failure_not_full },
+        { "/metered/full-again-retries", test_full_again_retries },
+        { "/metered/nm-appears", test_nm_appears },
+        { "/metered/nm-disappears", test_nm_disappears },
+        { "/metered/change-policy", test_change_policy },
+        { "/metered/default-policy", test_default_policy },
+        { "/metered/bad-default", test_bad_default },
+        { "/metered/user-instance", test_user_instance },
+        { "/metered/xferctl", test_xferctl },
+        { "/metered/idle-no-wakeups", test_idle_no_wakeups },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/metered/before-start", test_before_start);
-        g_test_add_func ("/metered/yes-to-no", test_yes_to_no);
-        g_test_add_func ("/metered/stop-mid-transfer", test_stop_mid_transfer);
-        g_test_add_func ("/metered/guess", test_guess);
-        g_test_add_func ("/metered/portal", test_portal);
-        g_test_add_func ("/metered/failure-not-full", test_failure_not_full);
-        g_test_add_func ("/metered/full-again-retries", test_full_again_retries);
-        g_test_add_func ("/metered/nm-appears", test_nm_appears);
-        g_test_add_func ("/metered/nm-disappears", test_nm_disappears);
-        g_test_add_func ("/metered/change-policy", test_change_policy);
-        g_test_add_func ("/metered/default-policy", test_default_policy);
-        g_test_add_func ("/metered/bad-default", test_bad_default);
-        g_test_add_func ("/metered/user-instance", test_user_instance);
-        g_test_add_func ("/metered/xferctl", test_xferctl);
-        g_test_add_func ("/metered/idle-no-wakeups", test_idle_no_wakeups);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

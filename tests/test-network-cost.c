@@ -14,6 +14,7 @@
 #include "bus-fixture.h"
 #include "network-cost.h"
 #include "nm-mock.h"
+#include "test-cases.h"
 
 typedef struct {
         BusFixture *fx;
@@ -312,16 +313,19 @@ test_no_bus (void)
         g_assert_cmpint (network_cost_view (w->cost)->source, ==, NETWORK_SOURCE_NOT_WATCHING);
 }
 
+static const TestCase test_cases[] = {
+        { "/network-cost/present", test_present },
+        { "/network-cost/live", test_live },
+        { "/network-cost/appear-disappear", test_appear_disappear },
+        { "/network-cost/stop-start", test_stop_start },
+        { "/network-cost/untrusted", test_untrusted },
+        { "/network-cost/bus-lost", test_bus_lost },
+        { "/network-cost/no-bus", test_no_bus },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/network-cost/present", test_present);
-        g_test_add_func ("/network-cost/live", test_live);
-        g_test_add_func ("/network-cost/appear-disappear", test_appear_disappear);
-        g_test_add_func ("/network-cost/stop-start", test_stop_start);
-        g_test_add_func ("/network-cost/untrusted", test_untrusted);
-        g_test_add_func ("/network-cost/bus-lost", test_bus_lost);
-        g_test_add_func ("/network-cost/no-bus", test_no_bus);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -7,6 +7,7 @@
  */
 #include <unistd.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define SIZE (512 * 1024)
@@ -263,14 +264,17 @@ test_restart (void)
         assert_cancelled_and_gone (env, alive_job, alive_id);
 }
 
+static const TestCase test_cases[] = {
+        { "/owner-gone/killed-client", test_killed_client },
+        { "/owner-gone/client-leaves-at-once", test_client_leaves_at_once },
+        { "/owner-gone/unbound-job-stays", test_unbound_job_stays },
+        { "/owner-gone/property", test_property },
+        { "/owner-gone/restart", test_restart },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/owner-gone/killed-client", test_killed_client);
-        g_test_add_func ("/owner-gone/client-leaves-at-once", test_client_leaves_at_once);
-        g_test_add_func ("/owner-gone/unbound-job-stays", test_unbound_job_stays);
-        g_test_add_func ("/owner-gone/property", test_property);
-        g_test_add_func ("/owner-gone/restart", test_restart);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }
