@@ -62,19 +62,6 @@ client_download (XferdEnv *env, BusClient *client, gboolean bound, char **id)
         return path;
 }
 
-/* Until xferd has handled the departure of `name`: the bus sends NameOwnerChanged to xferd
- * before it reads a call we make after seeing the same signal ourselves. */
-static gboolean
-match_name_left (const RecordedSignal *sig, gpointer data)
-{
-        const char *name, *new_owner;
-
-        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
-                return FALSE;
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, data) == 0 && *new_owner == '\0';
-}
-
 static void
 kill_client (XferdEnv *env, BusClient *client)
 {
@@ -82,8 +69,9 @@ kill_client (XferdEnv *env, BusClient *client)
         guint from = 0;
 
         bus_client_kill (client);
-        g_assert_nonnull (bus_wait_signal (env->fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                           "NameOwnerChanged", match_name_left, name, WAIT_TIMEOUT_MS));
+        /* Until xferd has handled the departure: the bus sends NameOwnerChanged to xferd
+         * before it reads a call we make after seeing the same signal ourselves. */
+        g_assert_true (bus_wait_name_lost (env->fx, &from, name, WAIT_TIMEOUT_MS));
         /* A call after it: answered after xferd has acted on the signal. */
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) version = bus_get_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
