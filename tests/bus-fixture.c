@@ -913,15 +913,24 @@ bus_fixture_note_xferd (BusFixture *fx)
         return pid;
 }
 
+/* NameOwnerChanged (name, old, "") for the name in data. */
 static gboolean
-match_xferd_name_lost (const RecordedSignal *sig, gpointer data)
+match_name_lost (const RecordedSignal *sig, gpointer data)
 {
         const char *name, *new_owner;
 
         if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
                 return FALSE;
         g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, XFERD_BUS_NAME) == 0 && *new_owner == '\0';
+        return strcmp (name, data) == 0 && *new_owner == '\0';
+}
+
+gboolean
+bus_wait_name_lost (BusFixture *fx, guint *from, const char *name, guint timeout_ms)
+{
+        g_assert_nonnull (name);
+        return bus_wait_signal (fx, from, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+                                match_name_lost, (gpointer) name, timeout_ms) != NULL;
 }
 
 gboolean
@@ -930,8 +939,7 @@ bus_fixture_wait_xferd_gone (BusFixture *fx, guint timeout_ms)
         /* Each call consumes one loss: a test may see xferd go several times. */
         guint from = fx->name_lost_seen;
 
-        if (!bus_wait_signal (fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                              "NameOwnerChanged", match_xferd_name_lost, NULL, timeout_ms))
+        if (!bus_wait_name_lost (fx, &from, XFERD_BUS_NAME, timeout_ms))
                 return FALSE;
         fx->name_lost_seen = from;
         return TRUE;

@@ -222,6 +222,9 @@ typedef gboolean (*SignalMatch) (const RecordedSignal *sig, gpointer data);
 const RecordedSignal *bus_wait_signal (BusFixture *fx, guint *from, const char *path,
                                        const char *iface, const char *member,
                                        SignalMatch match, gpointer data, guint timeout_ms);
+/* Waits like bus_wait_signal() for the bus's NameOwnerChanged telling that name (a
+ * well-known or a unique name) has no owner any more; FALSE on timeout. */
+gboolean bus_wait_name_lost (BusFixture *fx, guint *from, const char *name, guint timeout_ms);
 /* Number of matching signals recorded so far (no waiting). */
 guint bus_count_signals (BusFixture *fx, const char *path, const char *iface,
                          const char *member, SignalMatch match, gpointer data);

@@ -10,6 +10,7 @@
 
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "test-cases.h"
 
 static gboolean
 name_has_owner (BusFixture *fx)
@@ -213,15 +214,18 @@ test_idle_exit_keeps_jobs (void)
         xferd_assert_no_such_job (fx, cancelled_id);
 }
 
+static const TestCase test_cases[] = {
+        { "/activation/first-call-activates", test_first_call_activates },
+        { "/activation/idle-exit-and-reactivation", test_idle_exit_and_reactivation },
+        { "/activation/busy-daemon-stays", test_busy_daemon_stays },
+        { "/activation/object-manager", test_object_manager },
+        { "/activation/retention", test_retention },
+        { "/activation/idle-exit-keeps-jobs", test_idle_exit_keeps_jobs },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/activation/first-call-activates", test_first_call_activates);
-        g_test_add_func ("/activation/idle-exit-and-reactivation", test_idle_exit_and_reactivation);
-        g_test_add_func ("/activation/busy-daemon-stays", test_busy_daemon_stays);
-        g_test_add_func ("/activation/object-manager", test_object_manager);
-        g_test_add_func ("/activation/retention", test_retention);
-        g_test_add_func ("/activation/idle-exit-keeps-jobs", test_idle_exit_keeps_jobs);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -10,6 +10,7 @@
 #include "hashes.h"
 #include "message.h"
 #include "settings.h"
+#include "test-cases.h"
 
 static Message *parse(const char *text) {
         Message *m = NULL;
@@ -289,15 +290,20 @@ static void test_failures(void) {
         g_assert_false(failure_is_unavailable(NULL));
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/apt-method/message/parse", test_message_parse);
-        g_test_add_func("/apt-method/message/reader", test_message_reader);
-        g_test_add_func("/apt-method/message/out", test_message_out);
-        g_test_add_func("/apt-method/settings/defaults", test_settings_defaults);
-        g_test_add_func("/apt-method/settings/values", test_settings_values);
-        g_test_add_func("/apt-method/settings/bad-values", test_settings_bad_values);
-        g_test_add_func("/apt-method/hashes", test_hashes);
-        g_test_add_func("/apt-method/failures", test_failures);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/apt-method/message/parse", test_message_parse },
+        { "/apt-method/message/reader", test_message_reader },
+        { "/apt-method/message/out", test_message_out },
+        { "/apt-method/settings/defaults", test_settings_defaults },
+        { "/apt-method/settings/values", test_settings_values },
+        { "/apt-method/settings/bad-values", test_settings_bad_values },
+        { "/apt-method/hashes", test_hashes },
+        { "/apt-method/failures", test_failures },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

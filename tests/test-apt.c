@@ -22,6 +22,7 @@
 #include "apt-repo.h"
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "test-cases.h"
 
 /* ---------------------------------------------------------------- update */
 
@@ -451,6 +452,22 @@ test_interrupt_apt_killed (void)
                 interrupt_big_download (STOP_KILL_APT);
 }
 
+static const TestCase test_cases[] = {
+        { "/apt/update/trusted", test_update_trusted },
+        { "/apt/update/signed", test_update_signed },
+        { "/apt/download", test_download },
+        { "/apt/hash-mismatch", test_hash_mismatch },
+        { "/apt/not-found", test_not_found },
+        { "/apt/timeout", test_timeout },
+        { "/apt/unavailable", test_unavailable },
+        { "/apt/activation-hangs", test_activation_hangs },
+        { "/apt/interrupt/sigint", test_interrupt_sigint },
+        { "/apt/interrupt/sigterm", test_interrupt_sigterm },
+        { "/apt/interrupt/apt-killed", test_interrupt_apt_killed },
+        { "/apt/interrupt/method-killed", test_interrupt_method_killed },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
@@ -459,18 +476,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         if (!apt_repo_missing ())
                 apt_test_repo = apt_repo_new ();
-        g_test_add_func ("/apt/update/trusted", test_update_trusted);
-        g_test_add_func ("/apt/update/signed", test_update_signed);
-        g_test_add_func ("/apt/download", test_download);
-        g_test_add_func ("/apt/hash-mismatch", test_hash_mismatch);
-        g_test_add_func ("/apt/not-found", test_not_found);
-        g_test_add_func ("/apt/timeout", test_timeout);
-        g_test_add_func ("/apt/unavailable", test_unavailable);
-        g_test_add_func ("/apt/activation-hangs", test_activation_hangs);
-        g_test_add_func ("/apt/interrupt/sigint", test_interrupt_sigint);
-        g_test_add_func ("/apt/interrupt/sigterm", test_interrupt_sigterm);
-        g_test_add_func ("/apt/interrupt/apt-killed", test_interrupt_apt_killed);
-        g_test_add_func ("/apt/interrupt/method-killed", test_interrupt_method_killed);
+        test_add_cases (test_cases);
         status = g_test_run ();
         apt_repo_free (apt_test_repo);
         return status;

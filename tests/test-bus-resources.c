@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bus-fixture.h"
+#include "test-cases.h"
 #include "xferd-process.h"
 
 /* xferd's own rules: the NameOwnerChanged match, plus whatever sd-bus adds by
@@ -239,11 +240,14 @@ test_lost_bus_fails_loudly (void)
         g_assert_nonnull (log);
 }
 
+static const TestCase test_cases[] = {
+        { "/bus-resources/many-callers", test_many_callers },
+        { "/bus-resources/lost-bus-fails-loudly", test_lost_bus_fails_loudly },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/bus-resources/many-callers", test_many_callers);
-        g_test_add_func ("/bus-resources/lost-bus-fails-loudly", test_lost_bus_fails_loudly);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

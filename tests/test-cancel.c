@@ -12,6 +12,7 @@
 
 #include <glib/gstdio.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define SIZE (1024 * 1024 + 123)
@@ -268,19 +269,22 @@ test_complete_partial (void)
         g_assert_cmpstr (final_state, ==, "acknowledged");
 }
 
+static const TestCase test_cases[] = {
+        { "/cancel/queued", test_cancel_queued },
+        { "/cancel/connecting", test_cancel_connecting },
+        { "/cancel/transferring", test_cancel_transferring },
+        { "/cancel/suspended", test_cancel_suspended_new },
+        { "/cancel/suspended-with-partial-data", test_cancel_suspended_partial },
+        { "/cancel/transient-error", test_cancel_transient_error },
+        { "/cancel/error", test_cancel_error },
+        { "/cancel/transferred", test_cancel_transferred },
+        { "/cancel/acknowledged-refuses-calls", test_acknowledged_refuses_calls },
+        { "/cancel/complete-partial", test_complete_partial },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/cancel/queued", test_cancel_queued);
-        g_test_add_func ("/cancel/connecting", test_cancel_connecting);
-        g_test_add_func ("/cancel/transferring", test_cancel_transferring);
-        g_test_add_func ("/cancel/suspended", test_cancel_suspended_new);
-        g_test_add_func ("/cancel/suspended-with-partial-data", test_cancel_suspended_partial);
-        g_test_add_func ("/cancel/transient-error", test_cancel_transient_error);
-        g_test_add_func ("/cancel/error", test_cancel_error);
-        g_test_add_func ("/cancel/transferred", test_cancel_transferred);
-        g_test_add_func ("/cancel/acknowledged-refuses-calls", test_acknowledged_refuses_calls);
-        g_test_add_func ("/cancel/complete-partial", test_complete_partial);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

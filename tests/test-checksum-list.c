@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "checksum-list.h"
+#include "test-cases.h"
 #include "util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChecksumList, checksum_list_free)
@@ -124,12 +125,15 @@ test_url_name (void)
         g_assert_null (name);
 }
 
+static const TestCase test_cases[] = {
+        { "/checksum-list/parse", test_parse },
+        { "/checksum-list/refused", test_refused },
+        { "/checksum-list/url-name", test_url_name },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/checksum-list/parse", test_parse);
-        g_test_add_func ("/checksum-list/refused", test_refused);
-        g_test_add_func ("/checksum-list/url-name", test_url_name);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -9,6 +9,7 @@
 
 #include "digest.h"
 #include "prefix-hash.h"
+#include "test-cases.h"
 #include "util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Hasher, hasher_free)
@@ -388,17 +389,20 @@ test_prefix_hash (void)
         g_unlink (path);
 }
 
+static const TestCase test_cases[] = {
+        { "/digest/algorithms", test_algorithms },
+        { "/digest/parse", test_parse },
+        { "/digest/parse-errors", test_parse_errors },
+        { "/digest/from-hex-and-bytes", test_from_hex_and_bytes },
+        { "/digest/empty", test_empty },
+        { "/digest/hasher", test_hasher },
+        { "/digest/update-from-fd", test_update_from_fd },
+        { "/digest/prefix-hash", test_prefix_hash },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/digest/algorithms", test_algorithms);
-        g_test_add_func ("/digest/parse", test_parse);
-        g_test_add_func ("/digest/parse-errors", test_parse_errors);
-        g_test_add_func ("/digest/from-hex-and-bytes", test_from_hex_and_bytes);
-        g_test_add_func ("/digest/empty", test_empty);
-        g_test_add_func ("/digest/hasher", test_hasher);
-        g_test_add_func ("/digest/update-from-fd", test_update_from_fd);
-        g_test_add_func ("/digest/prefix-hash", test_prefix_hash);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -9,6 +9,7 @@
 
 #include <glib/gstdio.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define SIZE (1024 * 1024 + 123)   /* several curl writes, not a round number */
@@ -412,21 +413,24 @@ test_download_options (void)
         g_assert_true (job_get_boolean (env->fx, job, "AutoComplete"));
 }
 
+static const TestCase test_cases[] = {
+        { "/download/auto-complete", test_auto_complete },
+        { "/download/manual-complete", test_manual_complete },
+        { "/download/state-signals", test_state_signals },
+        { "/download/suspend-resume", test_suspend_resume },
+        { "/download/replace-existing", test_replace_existing },
+        { "/download/empty-file", test_empty_file },
+        { "/download/two-files", test_two_files },
+        { "/download/http-headers", test_http_headers },
+        { "/download/through-proxy", test_through_proxy },
+        { "/download/add-file-when-transferred", test_add_file_when_transferred },
+        { "/download/new-job-properties", test_new_job_properties },
+        { "/download/options", test_download_options },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/download/auto-complete", test_auto_complete);
-        g_test_add_func ("/download/manual-complete", test_manual_complete);
-        g_test_add_func ("/download/state-signals", test_state_signals);
-        g_test_add_func ("/download/suspend-resume", test_suspend_resume);
-        g_test_add_func ("/download/replace-existing", test_replace_existing);
-        g_test_add_func ("/download/empty-file", test_empty_file);
-        g_test_add_func ("/download/two-files", test_two_files);
-        g_test_add_func ("/download/http-headers", test_http_headers);
-        g_test_add_func ("/download/through-proxy", test_through_proxy);
-        g_test_add_func ("/download/add-file-when-transferred", test_add_file_when_transferred);
-        g_test_add_func ("/download/new-job-properties", test_new_job_properties);
-        g_test_add_func ("/download/options", test_download_options);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

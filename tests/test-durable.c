@@ -29,6 +29,7 @@
 
 #include <glib/gstdio.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 /* Large enough that a restart from zero would be obvious in the figure the
@@ -1105,25 +1106,31 @@ test_suspend_kill_resume (void)
         g_assert_cmpstr (if_range, ==, "\"s1\"");
 }
 
+static const TestCase test_cases[] = {
+        { "/durable/kill-during-transfer", test_kill_during_transfer },
+        { "/durable/no-validator", test_no_validator_restarts },
+        { "/durable/inactive-job-cancelled", test_inactive_job_cancelled },
+        { "/durable/auto-complete-after-crash", test_auto_complete_after_crash },
+        { "/durable/transferred-file-vanished", test_transferred_file_vanished },
+        { "/durable/second-daemon-waits-for-store", test_second_daemon_waits_for_store },
+        { "/durable/jobs-in-every-state", test_jobs_in_every_state },
+        { "/durable/changed-resource/after-kill", test_changed_after_kill },
+        { "/durable/changed-resource/while-suspended", test_changed_while_suspended },
+        { "/durable/server-ignores-range", test_server_ignores_range },
+        { "/durable/kill-inside-cancel", test_kill_inside_cancel },
+        { "/durable/suspend-kill-resume", test_suspend_kill_resume },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/durable/kill-during-transfer", test_kill_during_transfer);
-        g_test_add_func ("/durable/no-validator", test_no_validator_restarts);
-        g_test_add_func ("/durable/inactive-job-cancelled", test_inactive_job_cancelled);
-        g_test_add_func ("/durable/auto-complete-after-crash", test_auto_complete_after_crash);
-        g_test_add_func ("/durable/transferred-file-vanished", test_transferred_file_vanished);
-        g_test_add_func ("/durable/second-daemon-waits-for-store", test_second_daemon_waits_for_store);
-        g_test_add_func ("/durable/jobs-in-every-state", test_jobs_in_every_state);
-        g_test_add_func ("/durable/changed-resource/after-kill", test_changed_after_kill);
-        g_test_add_func ("/durable/changed-resource/while-suspended", test_changed_while_suspended);
+        test_add_cases (test_cases);
         g_test_add_data_func ("/durable/changed-resource/between-attempts/etag",
                               GINT_TO_POINTER (TRUE), test_changed_between_attempts);
         g_test_add_data_func ("/durable/changed-resource/between-attempts/last-modified",
                               GINT_TO_POINTER (FALSE), test_changed_between_attempts);
-        g_test_add_func ("/durable/server-ignores-range", test_server_ignores_range);
-        g_test_add_func ("/durable/kill-inside-cancel", test_kill_inside_cancel);
         g_test_add_data_func ("/durable/kill-inside-complete/renames-finished", GINT_TO_POINTER (FALSE),
                               test_kill_inside_complete);
         g_test_add_data_func ("/durable/kill-inside-complete/directory-gone", GINT_TO_POINTER (TRUE),
@@ -1134,6 +1141,5 @@ main (int argc, char **argv)
                               GINT_TO_POINTER (BROKEN_CUT_INSIDE_PAGE), test_broken_store);
         g_test_add_data_func ("/durable/broken-store/truncated-at-page",
                               GINT_TO_POINTER (BROKEN_CUT_AT_PAGE), test_broken_store);
-        g_test_add_func ("/durable/suspend-kill-resume", test_suspend_kill_resume);
         return g_test_run ();
 }

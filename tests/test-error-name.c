@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "error-name.h"
+#include "test-cases.h"
 
 static const struct {
         ErrorName e;
@@ -46,9 +47,14 @@ static void test_out_of_range(void) {
         g_assert_cmpint(error_name_from_string("org.xferd.Transfer1.Error.Http"), ==, _ERROR_NAME_INVALID);
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/error-name/spelling", test_spelling);
-        g_test_add_func("/error-name/out-of-range", test_out_of_range);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/error-name/spelling", test_spelling },
+        { "/error-name/out-of-range", test_out_of_range },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define SIZE (512 * 1024 + 7)
@@ -523,29 +524,32 @@ test_no_such_job (void)
         xferd_assert_no_such_job (env->fx, "not-an-id");
 }
 
+static const TestCase test_cases[] = {
+        { "/errors/http-404", test_http_404 },
+        { "/errors/503-then-200", test_503_then_200 },
+        { "/errors/retry-after", test_retry_after },
+        { "/errors/drop-then-resume", test_drop_then_resume },
+        { "/errors/drop-then-range-ignored", test_drop_then_range_ignored },
+        { "/errors/stall-timeout", test_stall_timeout },
+        { "/errors/disk-full", test_disk_full },
+        { "/errors/redirect-followed", test_redirect_followed },
+        { "/errors/redirect-keeps-headers-home", test_redirect_keeps_headers_home },
+        { "/errors/redirect-to-file", test_redirect_to_file },
+        { "/errors/no-progress-timeout-zero", test_no_progress_timeout_zero },
+        { "/errors/416-restarts", test_416_restarts },
+        { "/errors/error-between-keeps-validator", test_error_between_keeps_validator },
+        { "/errors/string-too-long", test_string_too_long },
+        { "/errors/unsupported-protocol", test_unsupported_protocol },
+        { "/errors/invalid-path", test_invalid_path },
+        { "/errors/invalid-args", test_invalid_args },
+        { "/errors/retry-delay-floor", test_retry_delay_floor },
+        { "/errors/resume-empty", test_resume_empty },
+        { "/errors/no-such-job", test_no_such_job },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/errors/http-404", test_http_404);
-        g_test_add_func ("/errors/503-then-200", test_503_then_200);
-        g_test_add_func ("/errors/retry-after", test_retry_after);
-        g_test_add_func ("/errors/drop-then-resume", test_drop_then_resume);
-        g_test_add_func ("/errors/drop-then-range-ignored", test_drop_then_range_ignored);
-        g_test_add_func ("/errors/stall-timeout", test_stall_timeout);
-        g_test_add_func ("/errors/disk-full", test_disk_full);
-        g_test_add_func ("/errors/redirect-followed", test_redirect_followed);
-        g_test_add_func ("/errors/redirect-keeps-headers-home", test_redirect_keeps_headers_home);
-        g_test_add_func ("/errors/redirect-to-file", test_redirect_to_file);
-        g_test_add_func ("/errors/no-progress-timeout-zero", test_no_progress_timeout_zero);
-        g_test_add_func ("/errors/416-restarts", test_416_restarts);
-        g_test_add_func ("/errors/error-between-keeps-validator", test_error_between_keeps_validator);
-        g_test_add_func ("/errors/string-too-long", test_string_too_long);
-        g_test_add_func ("/errors/unsupported-protocol", test_unsupported_protocol);
-        g_test_add_func ("/errors/invalid-path", test_invalid_path);
-        g_test_add_func ("/errors/invalid-args", test_invalid_args);
-        g_test_add_func ("/errors/retry-delay-floor", test_retry_delay_floor);
-        g_test_add_func ("/errors/resume-empty", test_resume_empty);
-        g_test_add_func ("/errors/no-such-job", test_no_such_job);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

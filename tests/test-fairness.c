@@ -22,19 +22,10 @@
 
 #include <glib/gstdio.h>
 
-#include "bus-fixture.h"
-#include "http-server.h"
+#include "test-cases.h"
+#include "xferd-env.h"
 
-#define USER_A "xferd-test-a"
-#define USER_B "xferd-test-b"
 #define TRICKLE 2               /* bytes a second */
-
-typedef struct {
-        BusFixture *fx;
-        HttpServer *http;
-        BusClient *a, *b;
-        char *dir;              /* 0777: both users download here */
-} Env;
 
 static gboolean
 needs_met (void)
@@ -42,38 +33,19 @@ needs_met (void)
         return test_needs (test_missing_root_and_users ());
 }
 
-static Env *
+static XferdEnv *
 env_new (const char *config, const char *const *args)
 {
         BusFixtureOptions options = { .system_bus = TRUE, .config = config, .extra_args = args };
-        Env *env = g_new0 (Env, 1);
+        XferdEnv *env = xferd_env_new (&options);
 
-        env->fx = bus_fixture_new (&options);
-        env->http = http_server_new ();
-        env->dir = bus_fixture_mkdir (env->fx, "dl");
-        g_assert_no_errno (chmod (env->dir, 01777));
-        env->a = bus_client_new (env->fx, USER_A);
-        env->b = bus_client_new (env->fx, USER_B);
+        xferd_env_add_users (env);
         return env;
 }
 
-static void
-env_free (Env *env)
-{
-        if (!env)
-                return;
-        bus_client_free (env->a);
-        bus_client_free (env->b);
-        http_server_free (env->http);
-        bus_fixture_free (env->fx);
-        g_free (env->dir);
-        g_free (env);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
-
 /* A resource of size bytes, sent at rate bytes a second (0: at full speed). */
 static char *
-serve (Env *env, const char *path, gsize size, guint64 rate)
+serve (XferdEnv *env, const char *path, gsize size, guint64 rate)
 {
         g_autoptr(GBytes) content = http_server_add_generated (env->http, path, size);
 
@@ -92,7 +64,7 @@ client_set (BusClient *client, const char *job, const char *name, GVariant *valu
 
 /* client's job of `priority` for url, into a file of its own; resumed. */
 static char *
-start (Env *env, BusClient *client, const char *priority, const char *url, const char *name)
+start (XferdEnv *env, BusClient *client, const char *priority, const char *url, const char *name)
 {
         g_autofree char *dest = g_build_filename (env->dir, name, NULL);
         g_autofree char *job = bus_client_create_job (client, name, NULL);
@@ -112,7 +84,7 @@ is_active (const char *state)
 
 /* Waits until job is connecting or transferring. */
 static void
-wait_active (Env *env, const char *job)
+wait_active (XferdEnv *env, const char *job)
 {
         gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
 
@@ -128,7 +100,7 @@ wait_active (Env *env, const char *job)
 }
 
 static guint
-count_active (Env *env, char **jobs, guint n)
+count_active (XferdEnv *env, char **jobs, guint n)
 {
         guint active = 0;
 
@@ -149,7 +121,7 @@ test_fair_share (void)
 {
         if (!needs_met ())
                 return;
-        g_autoptr(Env) env = env_new ("[Daemon]\nMaxBackgroundTransfers=4\n", NULL);
+        g_autoptr(XferdEnv) env = env_new ("[Daemon]\nMaxBackgroundTransfers=4\n", NULL);
         g_autofree char *slow_url = serve (env, "/slow.bin", 64 * 1024, TRICKLE);
         g_autofree char *fast_url = serve (env, "/fast.bin", 256 * 1024, 0);
         char *a_jobs[4];
@@ -192,7 +164,7 @@ test_foreground_cap (void)
 {
         if (!needs_met ())
                 return;
-        g_autoptr(Env) env = env_new ("[Daemon]\nMaxForegroundTransfersPerUser=2\n", NULL);
+        g_autoptr(XferdEnv) env = env_new ("[Daemon]\nMaxForegroundTransfersPerUser=2\n", NULL);
         g_autofree char *slow_url = serve (env, "/slow.bin", 64 * 1024, TRICKLE);
         g_autofree char *fast_url = serve (env, "/fast.bin", 256 * 1024, 0);
         char *a_jobs[3];
@@ -233,7 +205,7 @@ test_throughput_rule (void)
         if (!needs_met ())
                 return;
         static const char *const args[] = { "--stall-timeout=2", NULL };
-        g_autoptr(Env) env = env_new (NULL, args);
+        g_autoptr(XferdEnv) env = env_new (NULL, args);
         g_autofree char *slow_url = serve (env, "/slow.bin", 64 * 1024, TRICKLE);
         g_autofree char *fast_url = serve (env, "/fast.bin", 256 * 1024, 0);
 
@@ -255,12 +227,15 @@ test_throughput_rule (void)
         job_wait_state (env->fx, fast, "transferred");
 }
 
+static const TestCase test_cases[] = {
+        { "/fairness/fair-share", test_fair_share },
+        { "/fairness/foreground-cap", test_foreground_cap },
+        { "/fairness/throughput-rule", test_throughput_rule },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/fairness/fair-share", test_fair_share);
-        g_test_add_func ("/fairness/foreground-cap", test_foreground_cap);
-        g_test_add_func ("/fairness/throughput-rule", test_throughput_rule);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -21,6 +21,7 @@
 #include <libsoup/soup.h>
 
 #include "squid-proxy.h"
+#include "test-cases.h"
 #include "tls-ca.h"
 #include "varnish-cache.h"
 #include "xferd-env.h"
@@ -757,20 +758,23 @@ test_https_connect (void)
         g_assert_true (squid_proxy_wait_requests (squid, connect, 2, WAIT_TIMEOUT_MS));
 }
 
+static const TestCase test_cases[] = {
+        { "/fleet/tls-test-server", test_tls },
+        { "/fleet/two-machines", test_two_machines },
+        { "/fleet/fallback/silent-cache", test_fallback_silent_cache },
+        { "/fleet/fallback/cache-gone", test_fallback_cache_gone },
+        { "/fleet/fallback/cache-error", test_fallback_cache_error },
+        { "/fleet/varnish", test_varnish },
+        { "/fleet/proxy-auth", test_proxy_auth },
+        { "/fleet/job-proxy-survives-restart", test_job_proxy_survives_restart },
+        { "/fleet/direct-overrides-environment", test_direct_overrides_environment },
+        { "/fleet/no-proxy", test_no_proxy },
+        { "/fleet/https-connect", test_https_connect },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/fleet/tls-test-server", test_tls);
-        g_test_add_func ("/fleet/two-machines", test_two_machines);
-        g_test_add_func ("/fleet/fallback/silent-cache", test_fallback_silent_cache);
-        g_test_add_func ("/fleet/fallback/cache-gone", test_fallback_cache_gone);
-        g_test_add_func ("/fleet/fallback/cache-error", test_fallback_cache_error);
-        g_test_add_func ("/fleet/varnish", test_varnish);
-        g_test_add_func ("/fleet/proxy-auth", test_proxy_auth);
-        g_test_add_func ("/fleet/job-proxy-survives-restart", test_job_proxy_survives_restart);
-        g_test_add_func ("/fleet/direct-overrides-environment", test_direct_overrides_environment);
-        g_test_add_func ("/fleet/no-proxy", test_no_proxy);
-        g_test_add_func ("/fleet/https-connect", test_https_connect);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "gpgv.h"
 #include "openpgp-key.h"
+#include "test-cases.h"
 #include "util.h"
 
 #define FPR "493525EFA3D14C334A5218DFBF1EB6816C659CB9"
@@ -513,6 +514,18 @@ test_gpgv_free_running (void)
         fake_gpgv_remove (hang, dir);
 }
 
+static const TestCase test_cases[] = {
+        { "/gpgv/verdict", test_verdict },
+        { "/gpgv/keyrings", test_keyrings },
+        { "/gpgv/keys-dir", test_keys_dir },
+        { "/gpgv/real", test_gpgv_real },
+        { "/gpgv/expired", test_gpgv_expired },
+        { "/gpgv/failures", test_gpgv_failures },
+        { "/gpgv/identity", test_gpgv_identity },
+        { "/gpgv/free-running", test_gpgv_free_running },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char *argv[])
 {
@@ -524,13 +537,6 @@ main (int argc, char *argv[])
         g_assert_cmpint (sigprocmask (SIG_BLOCK, &mask, NULL), ==, 0);
 
         g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/gpgv/verdict", test_verdict);
-        g_test_add_func ("/gpgv/keyrings", test_keyrings);
-        g_test_add_func ("/gpgv/keys-dir", test_keys_dir);
-        g_test_add_func ("/gpgv/real", test_gpgv_real);
-        g_test_add_func ("/gpgv/expired", test_gpgv_expired);
-        g_test_add_func ("/gpgv/failures", test_gpgv_failures);
-        g_test_add_func ("/gpgv/identity", test_gpgv_identity);
-        g_test_add_func ("/gpgv/free-running", test_gpgv_free_running);
+        test_add_cases (test_cases);
         return g_test_run ();
 }

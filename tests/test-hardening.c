@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define USER_A "xferd-test-a"
@@ -1101,32 +1102,33 @@ test_broken_store_temporaries (gconstpointer data)
         g_assert_cmpstr (listing, ==, "");
 }
 
+static const TestCase test_cases[] = {
+        { "/hardening/limits/headers-count", test_headers_count },
+        { "/hardening/limits/headers-bytes-per-job", test_headers_bytes_per_job },
+        { "/hardening/limits/headers-setting", test_headers_setting },
+        { "/hardening/limits/headers-per-user", test_headers_per_user },
+        { "/hardening/limits/headers-dropped-when-final", test_headers_dropped_when_final },
+        { "/hardening/limits/add-files-user", test_add_files_limit_user },
+        { "/hardening/limits/option-dict", test_option_dict },
+        { "/hardening/limits/strings", test_string_limits },
+        { "/hardening/store/full", test_store_full },
+        { "/hardening/store/read-only-at-start", test_store_read_only_at_start },
+        { "/hardening/utf8/reason", test_utf8_reason },
+        { "/hardening/utf8/reason-owner-and-root", test_utf8_reason_owner_and_root },
+        { "/hardening/utf8/long-url", test_utf8_long_url },
+        { "/hardening/utf8/control-characters", test_control_characters },
+        { "/hardening/secrets", test_no_secrets },
+        { "/hardening/error-cleared", test_error_cleared },
+        { "/hardening/empty-host", test_empty_host },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char *argv[])
 {
         g_test_init (&argc, &argv, NULL);
 
-        g_test_add_func ("/hardening/limits/headers-count", test_headers_count);
-        g_test_add_func ("/hardening/limits/headers-bytes-per-job", test_headers_bytes_per_job);
-        g_test_add_func ("/hardening/limits/headers-setting", test_headers_setting);
-        g_test_add_func ("/hardening/limits/headers-per-user", test_headers_per_user);
-        g_test_add_func ("/hardening/limits/headers-dropped-when-final", test_headers_dropped_when_final);
-        g_test_add_func ("/hardening/limits/add-files-user", test_add_files_limit_user);
-        g_test_add_func ("/hardening/limits/option-dict", test_option_dict);
-        g_test_add_func ("/hardening/limits/strings", test_string_limits);
-
-        g_test_add_func ("/hardening/store/full", test_store_full);
-        g_test_add_func ("/hardening/store/read-only-at-start", test_store_read_only_at_start);
-
-        g_test_add_func ("/hardening/utf8/reason", test_utf8_reason);
-        g_test_add_func ("/hardening/utf8/reason-owner-and-root", test_utf8_reason_owner_and_root);
-        g_test_add_func ("/hardening/utf8/long-url", test_utf8_long_url);
-        g_test_add_func ("/hardening/utf8/control-characters", test_control_characters);
-
-        g_test_add_func ("/hardening/secrets", test_no_secrets);
-
-        g_test_add_func ("/hardening/error-cleared", test_error_cleared);
-        g_test_add_func ("/hardening/empty-host", test_empty_host);
+        test_add_cases (test_cases);
         g_test_add_data_func ("/hardening/broken-store-temporaries/newer-version",
                               GINT_TO_POINTER (DAMAGE_NEWER_VERSION), test_broken_store_temporaries);
         g_test_add_data_func ("/hardening/broken-store-temporaries/damaged-page",

@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "hashmap.h"
+#include "test-cases.h"
 #include "util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Hashmap, hashmap_free)
@@ -95,10 +96,15 @@ static void test_remove_orders(void) {
         }
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/hashmap/put-get", test_put_get);
-        g_test_add_func("/hashmap/many", test_many);
-        g_test_add_func("/hashmap/remove-orders", test_remove_orders);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/hashmap/put-get", test_put_get },
+        { "/hashmap/many", test_many },
+        { "/hashmap/remove-orders", test_remove_orders },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "http-server.h"
+#include "test-cases.h"
 
 #define SIZE (300 * 1024 + 17)    /* several chunks, not a round number */
 
@@ -644,27 +645,30 @@ test_body_bytes (void)
         g_assert_false (http_server_wait_body_bytes (server, "/g", 1001, 50));
 }
 
+static const TestCase test_cases[] = {
+        { "/httpd/full-body", test_full_body },
+        { "/httpd/head", test_head },
+        { "/httpd/range", test_range },
+        { "/httpd/ignore-range", test_ignore_range },
+        { "/httpd/if-range", test_if_range },
+        { "/httpd/status", test_status },
+        { "/httpd/redirect", test_redirect },
+        { "/httpd/stall", test_stall },
+        { "/httpd/stall-at-zero", test_stall_at_zero },
+        { "/httpd/hang", test_hang },
+        { "/httpd/drop", test_drop },
+        { "/httpd/root", test_root },
+        { "/httpd/extra-headers", test_extra_headers },
+        { "/httpd/digests", test_digests },
+        { "/httpd/checksum-list", test_checksum_list },
+        { "/httpd/root-if-modified-since", test_root_if_modified_since },
+        { "/httpd/rate", test_rate },
+        { "/httpd/body-bytes", test_body_bytes },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/httpd/full-body", test_full_body);
-        g_test_add_func ("/httpd/head", test_head);
-        g_test_add_func ("/httpd/range", test_range);
-        g_test_add_func ("/httpd/ignore-range", test_ignore_range);
-        g_test_add_func ("/httpd/if-range", test_if_range);
-        g_test_add_func ("/httpd/status", test_status);
-        g_test_add_func ("/httpd/redirect", test_redirect);
-        g_test_add_func ("/httpd/stall", test_stall);
-        g_test_add_func ("/httpd/stall-at-zero", test_stall_at_zero);
-        g_test_add_func ("/httpd/hang", test_hang);
-        g_test_add_func ("/httpd/drop", test_drop);
-        g_test_add_func ("/httpd/root", test_root);
-        g_test_add_func ("/httpd/extra-headers", test_extra_headers);
-        g_test_add_func ("/httpd/digests", test_digests);
-        g_test_add_func ("/httpd/checksum-list", test_checksum_list);
-        g_test_add_func ("/httpd/root-if-modified-since", test_root_if_modified_since);
-        g_test_add_func ("/httpd/rate", test_rate);
-        g_test_add_func ("/httpd/body-bytes", test_body_bytes);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http-util.h"
+#include "test-cases.h"
 
 static void test_header_value(void) {
         const char *line = "content-length:   1234  \r\n", *v;
@@ -106,15 +107,20 @@ static void test_origin(void) {
         g_assert_false(http_same_origin("not a url", "http://h/"));
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/http-util/header-value", test_header_value);
-        g_test_add_func("/http-util/parse-u64", test_parse_u64);
-        g_test_add_func("/http-util/retry-after", test_retry_after);
-        g_test_add_func("/http-util/content-range", test_content_range);
-        g_test_add_func("/http-util/status-line", test_status_line);
-        g_test_add_func("/http-util/content-range-forms", test_content_range_forms);
-        g_test_add_func("/http-util/transient", test_transient);
-        g_test_add_func("/http-util/origin", test_origin);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/http-util/header-value", test_header_value },
+        { "/http-util/parse-u64", test_parse_u64 },
+        { "/http-util/retry-after", test_retry_after },
+        { "/http-util/content-range", test_content_range },
+        { "/http-util/status-line", test_status_line },
+        { "/http-util/content-range-forms", test_content_range_forms },
+        { "/http-util/transient", test_transient },
+        { "/http-util/origin", test_origin },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "openpgp-key.h"
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define SIZE (512 * 1024 + 17)
@@ -835,32 +836,35 @@ test_cancel_while_hashing (void)
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
+static const TestCase test_cases[] = {
+        { "/integrity/checksum-right", test_checksum_right },
+        { "/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256 },
+        { "/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512 },
+        { "/integrity/malformed", test_malformed },
+        { "/integrity/size-longer", test_size_longer },
+        { "/integrity/size-shorter", test_size_shorter },
+        { "/integrity/size-right", test_size_right },
+        { "/integrity/mirrors", test_mirrors },
+        { "/integrity/kill-resume-right", test_kill_resume_right },
+        { "/integrity/kill-resume-wrong", test_kill_resume_wrong },
+        { "/integrity/repr-digest-right", test_repr_digest_right },
+        { "/integrity/repr-digest-wrong", test_repr_digest_wrong },
+        { "/integrity/digest-on-206", test_digest_on_206 },
+        { "/integrity/digest-on-206-wrong-scope", test_digest_on_206_wrong_scope },
+        { "/integrity/content-digest-on-206-wrong", test_content_digest_on_206_wrong },
+        { "/integrity/list-good", test_list_good },
+        { "/integrity/list-job-default", test_list_job_default },
+        { "/integrity/list-bad-signature", test_list_bad_signature },
+        { "/integrity/list-unknown-key", test_list_unknown_key },
+        { "/integrity/list-missing-signature", test_list_missing_signature },
+        { "/integrity/list-missing-file", test_list_missing_file },
+        { "/integrity/list-no-keyring", test_list_no_keyring },
+        { "/integrity/cancel-while-hashing", test_cancel_while_hashing },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/integrity/checksum-right", test_checksum_right);
-        g_test_add_func ("/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256);
-        g_test_add_func ("/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512);
-        g_test_add_func ("/integrity/malformed", test_malformed);
-        g_test_add_func ("/integrity/size-longer", test_size_longer);
-        g_test_add_func ("/integrity/size-shorter", test_size_shorter);
-        g_test_add_func ("/integrity/size-right", test_size_right);
-        g_test_add_func ("/integrity/mirrors", test_mirrors);
-        g_test_add_func ("/integrity/kill-resume-right", test_kill_resume_right);
-        g_test_add_func ("/integrity/kill-resume-wrong", test_kill_resume_wrong);
-        g_test_add_func ("/integrity/repr-digest-right", test_repr_digest_right);
-        g_test_add_func ("/integrity/repr-digest-wrong", test_repr_digest_wrong);
-        g_test_add_func ("/integrity/digest-on-206", test_digest_on_206);
-        g_test_add_func ("/integrity/digest-on-206-wrong-scope", test_digest_on_206_wrong_scope);
-        g_test_add_func ("/integrity/content-digest-on-206-wrong", test_content_digest_on_206_wrong);
-        g_test_add_func ("/integrity/list-good", test_list_good);
-        g_test_add_func ("/integrity/list-job-default", test_list_job_default);
-        g_test_add_func ("/integrity/list-bad-signature", test_list_bad_signature);
-        g_test_add_func ("/integrity/list-unknown-key", test_list_unknown_key);
-        g_test_add_func ("/integrity/list-missing-signature", test_list_missing_signature);
-        g_test_add_func ("/integrity/list-missing-file", test_list_missing_file);
-        g_test_add_func ("/integrity/list-no-keyring", test_list_no_keyring);
-        g_test_add_func ("/integrity/cancel-while-hashing", test_cancel_while_hashing);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus-fixture.h"
+#include "test-cases.h"
 
 static void
 append_args (GString *line, GDBusArgInfo **args)
@@ -159,11 +160,14 @@ test_job (void)
                                find_interface (exported, XFERD_JOB_IFACE));
 }
 
+static const TestCase test_cases[] = {
+        { "/introspection/manager", test_manager },
+        { "/introspection/job", test_job },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/introspection/manager", test_manager);
-        g_test_add_func ("/introspection/job", test_job);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

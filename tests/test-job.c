@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "job.h"
+#include "test-cases.h"
 
 static const JobState all_states[] = {
         JOB_QUEUED, JOB_CONNECTING, JOB_TRANSFERRING, JOB_SUSPENDED, JOB_ERROR,
@@ -292,20 +293,25 @@ static void test_error_cleared(void) {
         g_assert_false(expect_ok(JOB_SUSPENDED, JOB_EVENT_SUSPEND, &c, JOB_SUSPENDED).actions & JOB_ACTION_CLEAR_ERROR);
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/job/strings", test_strings);
-        g_test_add_func("/job/resume", test_resume);
-        g_test_add_func("/job/suspend", test_suspend);
-        g_test_add_func("/job/cancel", test_cancel);
-        g_test_add_func("/job/complete", test_complete);
-        g_test_add_func("/job/add-files", test_add_files);
-        g_test_add_func("/job/final-is-final", test_final_is_final);
-        g_test_add_func("/job/scheduler-path", test_scheduler_path);
-        g_test_add_func("/job/failures", test_failures);
-        g_test_add_func("/job/recover", test_recover);
-        g_test_add_func("/job/durable-changes", test_durable_changes);
-        g_test_add_func("/job/bad-input", test_bad_input);
-        g_test_add_func("/job/error-cleared", test_error_cleared);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/job/strings", test_strings },
+        { "/job/resume", test_resume },
+        { "/job/suspend", test_suspend },
+        { "/job/cancel", test_cancel },
+        { "/job/complete", test_complete },
+        { "/job/add-files", test_add_files },
+        { "/job/final-is-final", test_final_is_final },
+        { "/job/scheduler-path", test_scheduler_path },
+        { "/job/failures", test_failures },
+        { "/job/recover", test_recover },
+        { "/job/durable-changes", test_durable_changes },
+        { "/job/bad-input", test_bad_input },
+        { "/job/error-cleared", test_error_cleared },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

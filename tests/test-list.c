@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "list.h"
+#include "test-cases.h"
 
 typedef struct Item {
         int value;
@@ -82,10 +83,15 @@ static void test_linked(void) {
         g_assert_true(list_node_is_linked(&l, &b.node));
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/list/append-prepend", test_append_prepend);
-        g_test_add_func("/list/remove", test_remove);
-        g_test_add_func("/list/linked", test_linked);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/list/append-prepend", test_append_prepend },
+        { "/list/remove", test_remove },
+        { "/list/linked", test_linked },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "nm-mock.h"
+#include "test-cases.h"
 #include "xferd-env.h"
 #include "xferd-process.h"
 
@@ -775,17 +776,6 @@ unique_names_of (BusFixture *fx, guint32 pid)
         return (GStrv) g_ptr_array_steal (found, NULL);
 }
 
-static gboolean
-match_name_gone (const RecordedSignal *sig, gpointer data)
-{
-        const char *name, *new_owner;
-
-        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
-                return FALSE;
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, data) == 0 && *new_owner == '\0';
-}
-
 /* The measurement window: the test's loop runs (and NetworkManager keeps sending news) for
  * this long; what is measured is the count of wake-ups, not a time. */
 static void
@@ -841,8 +831,7 @@ test_idle_no_wakeups (void)
         http_server_release (env->http, "/f.bin");
         finish (env, job, dest, content);
         /* Idle: the connection to the system bus is closed. */
-        g_assert_nonnull (bus_wait_signal (env->fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                           "NameOwnerChanged", match_name_gone, (gpointer) watcher, WAIT_TIMEOUT_MS));
+        g_assert_true (bus_wait_name_lost (env->fx, &from, watcher, WAIT_TIMEOUT_MS));
         g_auto(GStrv) idle = unique_names_of (env->fx, (guint32) pid);
         g_assert_cmpuint (g_strv_length (idle), ==, 1);
         g_assert_cmpstr (idle[0], ==, own);
@@ -866,24 +855,27 @@ test_idle_no_wakeups (void)
         g_assert_cmpuint (voluntary_switches (pid), >, after);
 }
 
+static const TestCase test_cases[] = {
+        { "/metered/before-start", test_before_start },
+        { "/metered/yes-to-no", test_yes_to_no },
+        { "/metered/stop-mid-transfer", test_stop_mid_transfer },
+        { "/metered/guess", test_guess },
+        { "/metered/portal", test_portal },
+        { "/metered/failure-not-full", test_failure_not_full },
+        { "/metered/full-again-retries", test_full_again_retries },
+        { "/metered/nm-appears", test_nm_appears },
+        { "/metered/nm-disappears", test_nm_disappears },
+        { "/metered/change-policy", test_change_policy },
+        { "/metered/default-policy", test_default_policy },
+        { "/metered/bad-default", test_bad_default },
+        { "/metered/user-instance", test_user_instance },
+        { "/metered/xferctl", test_xferctl },
+        { "/metered/idle-no-wakeups", test_idle_no_wakeups },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/metered/before-start", test_before_start);
-        g_test_add_func ("/metered/yes-to-no", test_yes_to_no);
-        g_test_add_func ("/metered/stop-mid-transfer", test_stop_mid_transfer);
-        g_test_add_func ("/metered/guess", test_guess);
-        g_test_add_func ("/metered/portal", test_portal);
-        g_test_add_func ("/metered/failure-not-full", test_failure_not_full);
-        g_test_add_func ("/metered/full-again-retries", test_full_again_retries);
-        g_test_add_func ("/metered/nm-appears", test_nm_appears);
-        g_test_add_func ("/metered/nm-disappears", test_nm_disappears);
-        g_test_add_func ("/metered/change-policy", test_change_policy);
-        g_test_add_func ("/metered/default-policy", test_default_policy);
-        g_test_add_func ("/metered/bad-default", test_bad_default);
-        g_test_add_func ("/metered/user-instance", test_user_instance);
-        g_test_add_func ("/metered/xferctl", test_xferctl);
-        g_test_add_func ("/metered/idle-no-wakeups", test_idle_no_wakeups);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

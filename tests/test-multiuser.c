@@ -22,6 +22,7 @@
 
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "test-cases.h"
 
 #define USER_A "xferd-test-a"
 #define USER_B "xferd-test-b"
@@ -1645,29 +1646,32 @@ test_headers_stay_secret (void)
         g_assert_true (has_db);
 }
 
+static const TestCase test_cases[] = {
+        { "/multiuser/access/other-user-denied", test_other_user_denied },
+        { "/multiuser/access/root-allowed", test_root_allowed },
+        { "/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only },
+        { "/multiuser/files/private-dir-and-etc", test_private_dir_and_etc },
+        { "/multiuser/files/destination-symlink-before", test_destination_symlink_before },
+        { "/multiuser/files/destination-symlink-during", test_destination_symlink_during },
+        { "/multiuser/files/temporary-symlink", test_temporary_symlink },
+        { "/multiuser/files/directory-symlink-before", test_directory_symlink_before },
+        { "/multiuser/files/directory-swap-to-private", test_directory_swap_to_private },
+        { "/multiuser/files/directory-swap-to-own", test_directory_swap_to_own },
+        { "/multiuser/files/directory-swap-cancel", test_directory_swap_cancel },
+        { "/multiuser/files/directory-swap-cancel-own", test_directory_swap_cancel_own },
+        { "/multiuser/files/temporary-owner", test_temporary_owner },
+        { "/multiuser/protocols/refused-schemes", test_refused_schemes },
+        { "/multiuser/protocols/redirect-to-file", test_redirect_to_file },
+        { "/multiuser/limits/small", test_limits_small },
+        { "/multiuser/limits/default", test_limits_default },
+        { "/multiuser/limits/retained", test_limits_retained },
+        { "/multiuser/privacy/signals", test_signals_carry_no_secrets },
+        { "/multiuser/privacy/headers", test_headers_stay_secret },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/multiuser/access/other-user-denied", test_other_user_denied);
-        g_test_add_func ("/multiuser/access/root-allowed", test_root_allowed);
-        g_test_add_func ("/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only);
-        g_test_add_func ("/multiuser/files/private-dir-and-etc", test_private_dir_and_etc);
-        g_test_add_func ("/multiuser/files/destination-symlink-before", test_destination_symlink_before);
-        g_test_add_func ("/multiuser/files/destination-symlink-during", test_destination_symlink_during);
-        g_test_add_func ("/multiuser/files/temporary-symlink", test_temporary_symlink);
-        g_test_add_func ("/multiuser/files/directory-symlink-before", test_directory_symlink_before);
-        g_test_add_func ("/multiuser/files/directory-swap-to-private", test_directory_swap_to_private);
-        g_test_add_func ("/multiuser/files/directory-swap-to-own", test_directory_swap_to_own);
-        g_test_add_func ("/multiuser/files/directory-swap-cancel", test_directory_swap_cancel);
-        g_test_add_func ("/multiuser/files/directory-swap-cancel-own", test_directory_swap_cancel_own);
-        g_test_add_func ("/multiuser/files/temporary-owner", test_temporary_owner);
-        g_test_add_func ("/multiuser/protocols/refused-schemes", test_refused_schemes);
-        g_test_add_func ("/multiuser/protocols/redirect-to-file", test_redirect_to_file);
-        g_test_add_func ("/multiuser/limits/small", test_limits_small);
-        g_test_add_func ("/multiuser/limits/default", test_limits_default);
-        g_test_add_func ("/multiuser/limits/retained", test_limits_retained);
-        g_test_add_func ("/multiuser/privacy/signals", test_signals_carry_no_secrets);
-        g_test_add_func ("/multiuser/privacy/headers", test_headers_stay_secret);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -14,6 +14,7 @@
 #include "bus-fixture.h"
 #include "network-cost.h"
 #include "nm-mock.h"
+#include "test-cases.h"
 
 typedef struct {
         BusFixture *fx;
@@ -116,17 +117,6 @@ new_name (GStrv before, GStrv after)
         return found;
 }
 
-static gboolean
-match_name_gone (const RecordedSignal *sig, gpointer data)
-{
-        const char *name, *new_owner;
-
-        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
-                return FALSE;
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, data) == 0 && *new_owner == '\0';
-}
-
 /* Before the first answer nothing is known; the answer comes from the properties. */
 static void
 test_present (void)
@@ -223,8 +213,7 @@ test_stop_start (void)
         network_cost_stop (w->cost);
         g_assert_false (network_cost_is_started (w->cost));
         g_assert_cmpint (network_cost_view (w->cost)->source, ==, NETWORK_SOURCE_NOT_WATCHING);
-        g_assert_nonnull (bus_wait_signal (w->fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                           "NameOwnerChanged", match_name_gone, ours, WAIT_TIMEOUT_MS));
+        g_assert_true (bus_wait_name_lost (w->fx, &from, ours, WAIT_TIMEOUT_MS));
 
         /* What changed meanwhile is read afresh. */
         nm_mock_set_metered (nm, NM_METERED_YES);
@@ -312,16 +301,19 @@ test_no_bus (void)
         g_assert_cmpint (network_cost_view (w->cost)->source, ==, NETWORK_SOURCE_NOT_WATCHING);
 }
 
+static const TestCase test_cases[] = {
+        { "/network-cost/present", test_present },
+        { "/network-cost/live", test_live },
+        { "/network-cost/appear-disappear", test_appear_disappear },
+        { "/network-cost/stop-start", test_stop_start },
+        { "/network-cost/untrusted", test_untrusted },
+        { "/network-cost/bus-lost", test_bus_lost },
+        { "/network-cost/no-bus", test_no_bus },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/network-cost/present", test_present);
-        g_test_add_func ("/network-cost/live", test_live);
-        g_test_add_func ("/network-cost/appear-disappear", test_appear_disappear);
-        g_test_add_func ("/network-cost/stop-start", test_stop_start);
-        g_test_add_func ("/network-cost/untrusted", test_untrusted);
-        g_test_add_func ("/network-cost/bus-lost", test_bus_lost);
-        g_test_add_func ("/network-cost/no-bus", test_no_bus);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "network-policy.h"
+#include "test-cases.h"
 
 static NetworkView nm(NetworkMetered m, NetworkConnectivity c) {
         return (NetworkView) { .source = NETWORK_SOURCE_NETWORKMANAGER, .metered = m, .connectivity = c };
@@ -190,16 +191,21 @@ static void test_defaults(void) {
         g_assert_cmpint(cost_policy_default(JOB_PRIORITY_NORMAL, _COST_POLICY_INVALID), ==, COST_POLICY_UNMETERED);
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/network-policy/strings", test_strings);
-        g_test_add_func("/network-policy/numbers", test_numbers);
-        g_test_add_func("/network-policy/metered", test_metered);
-        g_test_add_func("/network-policy/connectivity", test_connectivity);
-        g_test_add_func("/network-policy/sources", test_sources);
-        g_test_add_func("/network-policy/no-loop", test_no_loop);
-        g_test_add_func("/network-policy/stop-means-wait", test_stop_means_wait);
-        g_test_add_func("/network-policy/became-usable", test_became_usable);
-        g_test_add_func("/network-policy/defaults", test_defaults);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/network-policy/strings", test_strings },
+        { "/network-policy/numbers", test_numbers },
+        { "/network-policy/metered", test_metered },
+        { "/network-policy/connectivity", test_connectivity },
+        { "/network-policy/sources", test_sources },
+        { "/network-policy/no-loop", test_no_loop },
+        { "/network-policy/stop-means-wait", test_stop_means_wait },
+        { "/network-policy/became-usable", test_became_usable },
+        { "/network-policy/defaults", test_defaults },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

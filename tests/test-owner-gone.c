@@ -7,6 +7,7 @@
  */
 #include <unistd.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define SIZE (512 * 1024)
@@ -61,19 +62,6 @@ client_download (XferdEnv *env, BusClient *client, gboolean bound, char **id)
         return path;
 }
 
-/* Until xferd has handled the departure of `name`: the bus sends NameOwnerChanged to xferd
- * before it reads a call we make after seeing the same signal ourselves. */
-static gboolean
-match_name_left (const RecordedSignal *sig, gpointer data)
-{
-        const char *name, *new_owner;
-
-        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
-                return FALSE;
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, data) == 0 && *new_owner == '\0';
-}
-
 static void
 kill_client (XferdEnv *env, BusClient *client)
 {
@@ -81,8 +69,9 @@ kill_client (XferdEnv *env, BusClient *client)
         guint from = 0;
 
         bus_client_kill (client);
-        g_assert_nonnull (bus_wait_signal (env->fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                           "NameOwnerChanged", match_name_left, name, WAIT_TIMEOUT_MS));
+        /* Until xferd has handled the departure: the bus sends NameOwnerChanged to xferd
+         * before it reads a call we make after seeing the same signal ourselves. */
+        g_assert_true (bus_wait_name_lost (env->fx, &from, name, WAIT_TIMEOUT_MS));
         /* A call after it: answered after xferd has acted on the signal. */
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) version = bus_get_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
@@ -263,14 +252,17 @@ test_restart (void)
         assert_cancelled_and_gone (env, alive_job, alive_id);
 }
 
+static const TestCase test_cases[] = {
+        { "/owner-gone/killed-client", test_killed_client },
+        { "/owner-gone/client-leaves-at-once", test_client_leaves_at_once },
+        { "/owner-gone/unbound-job-stays", test_unbound_job_stays },
+        { "/owner-gone/property", test_property },
+        { "/owner-gone/restart", test_restart },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/owner-gone/killed-client", test_killed_client);
-        g_test_add_func ("/owner-gone/client-leaves-at-once", test_client_leaves_at_once);
-        g_test_add_func ("/owner-gone/unbound-job-stays", test_unbound_job_stays);
-        g_test_add_func ("/owner-gone/property", test_property);
-        g_test_add_func ("/owner-gone/restart", test_restart);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bus-fixture.h"
+#include "test-cases.h"
 #include "xferd-process.h"
 
 #define POLKIT_NAME "org.freedesktop.PolicyKit1"
@@ -327,14 +328,17 @@ test_slow_polkit_blocks_nobody (void)
         g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
 }
 
+static const TestCase test_cases[] = {
+        { "/polkit/absent-root-only", test_no_polkit },
+        { "/polkit/denied", test_denied },
+        { "/polkit/manage-all", test_manage_all },
+        { "/polkit/configure", test_configure },
+        { "/polkit/slow-polkit-blocks-nobody", test_slow_polkit_blocks_nobody },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/polkit/absent-root-only", test_no_polkit);
-        g_test_add_func ("/polkit/denied", test_denied);
-        g_test_add_func ("/polkit/manage-all", test_manage_all);
-        g_test_add_func ("/polkit/configure", test_configure);
-        g_test_add_func ("/polkit/slow-polkit-blocks-nobody", test_slow_polkit_blocks_nobody);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -31,6 +31,7 @@
 
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "test-cases.h"
 #include "xferd-process.h"
 
 #define USER_A "xferd-test-a"
@@ -505,6 +506,16 @@ test_caller_groups_restart (void)
         assert_file_content (dest, content);
 }
 
+static const TestCase test_cases[] = {
+        { "/privileges/root-reserve", test_root_reserve },
+        { "/privileges/write-credentials", test_write_credentials },
+        { "/privileges/max-file-size", test_max_file_size },
+        { "/privileges/keep-free", test_keep_free },
+        { "/privileges/caller-groups", test_caller_groups },
+        { "/privileges/caller-groups-restart", test_caller_groups_restart },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
@@ -513,11 +524,6 @@ main (int argc, char **argv)
         if (geteuid () == 0 && unshare (CLONE_NEWNS) == 0)
                 (void) mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
         g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/privileges/root-reserve", test_root_reserve);
-        g_test_add_func ("/privileges/write-credentials", test_write_credentials);
-        g_test_add_func ("/privileges/max-file-size", test_max_file_size);
-        g_test_add_func ("/privileges/keep-free", test_keep_free);
-        g_test_add_func ("/privileges/caller-groups", test_caller_groups);
-        g_test_add_func ("/privileges/caller-groups-restart", test_caller_groups_restart);
+        test_add_cases (test_cases);
         return g_test_run ();
 }

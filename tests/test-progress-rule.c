@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "progress-rule.h"
+#include "test-cases.h"
 
 #define SEC G_USEC_PER_SEC
 
@@ -91,15 +92,18 @@ test_low_speed_limit (void)
         g_assert_cmpint (progress_low_speed_limit (1), ==, 1);
 }
 
+static const TestCase test_cases[] = {
+        { "/progress-rule/fast", test_fast },
+        { "/progress-rule/trickle", test_trickle },
+        { "/progress-rule/slow-but-moving", test_slow_but_moving },
+        { "/progress-rule/window-ends", test_window_ends },
+        { "/progress-rule/backwards", test_backwards },
+        { "/progress-rule/low-speed-limit", test_low_speed_limit },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/progress-rule/fast", test_fast);
-        g_test_add_func ("/progress-rule/trickle", test_trickle);
-        g_test_add_func ("/progress-rule/slow-but-moving", test_slow_but_moving);
-        g_test_add_func ("/progress-rule/window-ends", test_window_ends);
-        g_test_add_func ("/progress-rule/backwards", test_backwards);
-        g_test_add_func ("/progress-rule/low-speed-limit", test_low_speed_limit);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -12,6 +12,7 @@
 
 #include "proxy.h"
 #include "settings.h"
+#include "test-cases.h"
 
 /* An @ in a password is written %40, as in any URL. */
 #define SECRET "pa55:w%40rd"
@@ -352,20 +353,23 @@ test_settings_bad_numbers (void)
         proxy_settings_done (&s.manager.transfer.network);
 }
 
+static const TestCase test_cases[] = {
+        { "/proxy/redact", test_redact },
+        { "/proxy/value", test_proxy_value },
+        { "/proxy/cache-host", test_cache_host },
+        { "/proxy/no-proxy", test_no_proxy },
+        { "/proxy/route", test_route },
+        { "/proxy/cache-failed", test_cache_failed },
+        { "/proxy/settings-setters", test_settings_setters },
+        { "/proxy/settings-file", test_settings_file },
+        { "/proxy/settings-defaults", test_settings_defaults },
+        { "/proxy/settings-invalid-secret", test_settings_invalid_secret },
+        { "/proxy/settings-bad-numbers", test_settings_bad_numbers },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/proxy/redact", test_redact);
-        g_test_add_func ("/proxy/value", test_proxy_value);
-        g_test_add_func ("/proxy/cache-host", test_cache_host);
-        g_test_add_func ("/proxy/no-proxy", test_no_proxy);
-        g_test_add_func ("/proxy/route", test_route);
-        g_test_add_func ("/proxy/cache-failed", test_cache_failed);
-        g_test_add_func ("/proxy/settings-setters", test_settings_setters);
-        g_test_add_func ("/proxy/settings-file", test_settings_file);
-        g_test_add_func ("/proxy/settings-defaults", test_settings_defaults);
-        g_test_add_func ("/proxy/settings-invalid-secret", test_settings_invalid_secret);
-        g_test_add_func ("/proxy/settings-bad-numbers", test_settings_bad_numbers);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

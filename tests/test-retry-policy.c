@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "retry-policy.h"
+#include "test-cases.h"
 
 #define S (G_GUINT64_CONSTANT (1000000))
 
@@ -43,12 +44,15 @@ test_background (void)
         g_assert_cmpuint (retry_policy_delay_usec (&policy, FALSE, 1, 60, 90 * S), ==, 90 * S);
 }
 
+static const TestCase test_cases[] = {
+        { "/retry-policy/foreground-backoff", test_foreground_backoff },
+        { "/retry-policy/foreground-retry-after", test_foreground_retry_after },
+        { "/retry-policy/background", test_background },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/retry-policy/foreground-backoff", test_foreground_backoff);
-        g_test_add_func ("/retry-policy/foreground-retry-after", test_foreground_retry_after);
-        g_test_add_func ("/retry-policy/background", test_background);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

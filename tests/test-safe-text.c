@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "safe-text.h"
+#include "test-cases.h"
 #include "url-strip.h"
 
 #define FFFD SAFE_TEXT_REPLACEMENT
@@ -150,16 +151,19 @@ test_safe_message (void)
         g_assert_cmpstr (d, ==, FFFD "[2J htt");
 }
 
+static const TestCase test_cases[] = {
+        { "/safe-text/clean-unchanged", test_clean_text_unchanged },
+        { "/safe-text/invalid-bytes", test_invalid_bytes_replaced },
+        { "/safe-text/controls", test_controls_replaced },
+        { "/safe-text/truncation", test_truncation_on_boundaries },
+        { "/url-strip/url", test_url_strip },
+        { "/url-strip/text", test_text_strip_urls },
+        { "/safe-text/message", test_safe_message },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/safe-text/clean-unchanged", test_clean_text_unchanged);
-        g_test_add_func ("/safe-text/invalid-bytes", test_invalid_bytes_replaced);
-        g_test_add_func ("/safe-text/controls", test_controls_replaced);
-        g_test_add_func ("/safe-text/truncation", test_truncation_on_boundaries);
-        g_test_add_func ("/url-strip/url", test_url_strip);
-        g_test_add_func ("/url-strip/text", test_text_strip_urls);
-        g_test_add_func ("/safe-text/message", test_safe_message);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

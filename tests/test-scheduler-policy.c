@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "scheduler-policy.h"
+#include "test-cases.h"
 
 #define FG JOB_PRIORITY_FOREGROUND
 #define HIGH JOB_PRIORITY_HIGH
@@ -285,18 +286,23 @@ static void test_rate(void) {
         g_assert_cmpuint(scheduler_rate(LOW, 0, 1200, 2, 1), ==, 600);
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/scheduler-policy/background", test_background);
-        g_test_add_func("/scheduler-policy/count-owners", test_count_owners);
-        g_test_add_func("/scheduler-policy/foreground-cap", test_foreground_cap);
-        g_test_add_func("/scheduler-policy/pick-queued", test_pick_queued);
-        g_test_add_func("/scheduler-policy/pick-queued-fair", test_pick_queued_fair);
-        g_test_add_func("/scheduler-policy/pick-victim", test_pick_victim);
-        g_test_add_func("/scheduler-policy/pick-victim-fair", test_pick_victim_fair);
-        g_test_add_func("/scheduler-policy/preempts", test_preempts);
-        g_test_add_func("/scheduler-policy/turns", test_turns);
-        g_test_add_func("/scheduler-policy/turns-fair", test_turns_fair);
-        g_test_add_func("/scheduler-policy/rate", test_rate);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/scheduler-policy/background", test_background },
+        { "/scheduler-policy/count-owners", test_count_owners },
+        { "/scheduler-policy/foreground-cap", test_foreground_cap },
+        { "/scheduler-policy/pick-queued", test_pick_queued },
+        { "/scheduler-policy/pick-queued-fair", test_pick_queued_fair },
+        { "/scheduler-policy/pick-victim", test_pick_victim },
+        { "/scheduler-policy/pick-victim-fair", test_pick_victim_fair },
+        { "/scheduler-policy/preempts", test_preempts },
+        { "/scheduler-policy/turns", test_turns },
+        { "/scheduler-policy/turns-fair", test_turns_fair },
+        { "/scheduler-policy/rate", test_rate },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

@@ -24,6 +24,7 @@
 
 #include <glib/gstdio.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define KiB 1024
@@ -714,17 +715,20 @@ test_turns (void)
         g_assert_cmpint (last_range_start (env, b), >, 0);
 }
 
+static const TestCase test_cases[] = {
+        { "/scheduler/preemption-chain", test_preemption_chain },
+        { "/scheduler/queued-order", test_queued_order },
+        { "/scheduler/foreground-beside-background", test_foreground_beside_background },
+        { "/scheduler/background-limit", test_background_limit },
+        { "/scheduler/priority-change", test_priority_change },
+        { "/scheduler/job-limit", test_job_limit },
+        { "/scheduler/job-limit-change", test_job_limit_change },
+        { "/scheduler/turns", test_turns },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/scheduler/preemption-chain", test_preemption_chain);
-        g_test_add_func ("/scheduler/queued-order", test_queued_order);
-        g_test_add_func ("/scheduler/foreground-beside-background", test_foreground_beside_background);
-        g_test_add_func ("/scheduler/background-limit", test_background_limit);
-        g_test_add_func ("/scheduler/priority-change", test_priority_change);
-        g_test_add_func ("/scheduler/job-limit", test_job_limit);
-        g_test_add_func ("/scheduler/job-limit-change", test_job_limit_change);
-        g_test_add_func ("/scheduler/turns", test_turns);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

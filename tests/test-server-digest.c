@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "server-digest.h"
+#include "test-cases.h"
 #include "util.h"
 
 /* base64 of the SHA-256 / SHA-512 of s, with padding. */
@@ -225,13 +226,16 @@ test_choose (void)
         g_assert_cmpstr (server_digest_field_to_string (SERVER_DIGEST_LEGACY), ==, "Digest");
 }
 
+static const TestCase test_cases[] = {
+        { "/server-digest/dictionary", test_dictionary },
+        { "/server-digest/legacy", test_legacy },
+        { "/server-digest/collect", test_collect },
+        { "/server-digest/choose", test_choose },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/server-digest/dictionary", test_dictionary);
-        g_test_add_func ("/server-digest/legacy", test_legacy);
-        g_test_add_func ("/server-digest/collect", test_collect);
-        g_test_add_func ("/server-digest/choose", test_choose);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

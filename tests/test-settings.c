@@ -10,6 +10,7 @@
 
 #include "fsops.h"
 #include "settings.h"
+#include "test-cases.h"
 
 static void
 test_sizes (void)
@@ -112,13 +113,16 @@ test_load (void)
         g_rmdir (dir);
 }
 
+static const TestCase test_cases[] = {
+        { "/settings/sizes", test_sizes },
+        { "/settings/reserve-values", test_reserve_values },
+        { "/settings/reserve-bytes", test_reserve_bytes },
+        { "/settings/load", test_load },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/settings/sizes", test_sizes);
-        g_test_add_func ("/settings/reserve-values", test_reserve_values);
-        g_test_add_func ("/settings/reserve-bytes", test_reserve_bytes);
-        g_test_add_func ("/settings/load", test_load);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -21,6 +21,7 @@
 
 #include <glib/gstdio.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define SIZE (64 * 1024 + 3)
@@ -283,13 +284,16 @@ test_cancel_during_renames (void)
         async_reply_clear (&cancel);
 }
 
+static const TestCase test_cases[] = {
+        { "/slow-disk/other-user-answered-while-fsync-hangs", test_other_user_answered },
+        { "/slow-disk/cancel-during-complete-sync", test_cancel_during_complete },
+        { "/slow-disk/cancel-waits-for-unlink", test_cancel_waits_for_unlink },
+        { "/slow-disk/cancel-during-renames", test_cancel_during_renames },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/slow-disk/other-user-answered-while-fsync-hangs", test_other_user_answered);
-        g_test_add_func ("/slow-disk/cancel-during-complete-sync", test_cancel_during_complete);
-        g_test_add_func ("/slow-disk/cancel-waits-for-unlink", test_cancel_waits_for_unlink);
-        g_test_add_func ("/slow-disk/cancel-during-renames", test_cancel_during_renames);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

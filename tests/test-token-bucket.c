@@ -2,6 +2,7 @@
 /* The bandwidth token bucket (daemon/token-bucket.c) with a clock the test moves. */
 #include <glib.h>
 
+#include "test-cases.h"
 #include "token-bucket.h"
 
 #define MS 1000ULL
@@ -67,11 +68,16 @@ static void test_set_rate(void) {
         g_assert_cmpuint(token_bucket_wait_usec(&b, 0), ==, 1 * MS);
 }
 
-int main(int argc, char *argv[]) {
-        g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/token-bucket/unlimited", test_unlimited);
-        g_test_add_func("/token-bucket/debt", test_debt);
-        g_test_add_func("/token-bucket/burst-cap", test_burst_cap);
-        g_test_add_func("/token-bucket/set-rate", test_set_rate);
-        return g_test_run();
+static const TestCase test_cases[] = {
+        { "/token-bucket/unlimited", test_unlimited },
+        { "/token-bucket/debt", test_debt },
+        { "/token-bucket/burst-cap", test_burst_cap },
+        { "/token-bucket/set-rate", test_set_rate },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
 }

@@ -26,6 +26,7 @@
 #include <glib/gstdio.h>
 
 #include "bus-fixture.h"
+#include "test-cases.h"
 #include "tus-server.h"
 #include "xferd-process.h"
 
@@ -666,19 +667,22 @@ test_upload_complete_needs_transferred (void)
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
+static const TestCase test_cases[] = {
+        { "/upload/end-to-end", test_upload_end_to_end },
+        { "/upload/one-file-only", test_upload_one_file_only },
+        { "/upload/complete-needs-transferred", test_upload_complete_needs_transferred },
+        { "/upload/resume-after-server-restart", test_upload_server_restart },
+        { "/upload/resume-after-server-killed", test_upload_server_killed },
+        { "/upload/resume-after-xferd-killed", test_upload_xferd_killed },
+        { "/upload/cancel", test_upload_cancel },
+        { "/upload/cancel-crash", test_upload_cancel_crash },
+        { "/upload/cancel-while-server-down", test_upload_cancel_server_down },
+        { "/upload/cancel-while-server-hangs", test_upload_cancel_server_hangs },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/upload/end-to-end", test_upload_end_to_end);
-        g_test_add_func ("/upload/one-file-only", test_upload_one_file_only);
-        g_test_add_func ("/upload/complete-needs-transferred", test_upload_complete_needs_transferred);
-        g_test_add_func ("/upload/resume-after-server-restart", test_upload_server_restart);
-        g_test_add_func ("/upload/resume-after-server-killed", test_upload_server_killed);
-        g_test_add_func ("/upload/resume-after-xferd-killed", test_upload_xferd_killed);
-        g_test_add_func ("/upload/cancel", test_upload_cancel);
-        g_test_add_func ("/upload/cancel-crash", test_upload_cancel_crash);
-        g_test_add_func ("/upload/cancel-while-server-down", test_upload_cancel_server_down);
-        g_test_add_func ("/upload/cancel-while-server-hangs", test_upload_cancel_server_hangs);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

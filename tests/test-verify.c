@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "test-cases.h"
 #include "util.h"
 #include "verify.h"
 
@@ -170,14 +171,17 @@ test_server (void)
         g_assert_cmpint (verify_judge (&e, URL, 0, only256, &v), ==, -ENOENT);
 }
 
+static const TestCase test_cases[] = {
+        { "/verify/names", test_names },
+        { "/verify/nothing-expected", test_nothing_expected },
+        { "/verify/checksum", test_checksum },
+        { "/verify/size", test_size },
+        { "/verify/server", test_server },
+        { NULL, NULL }
+};
+
 int
-main (int argc, char *argv[])
+main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/verify/names", test_names);
-        g_test_add_func ("/verify/nothing-expected", test_nothing_expected);
-        g_test_add_func ("/verify/checksum", test_checksum);
-        g_test_add_func ("/verify/size", test_size);
-        g_test_add_func ("/verify/server", test_server);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

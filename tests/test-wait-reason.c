@@ -3,6 +3,7 @@
  * several facts hold. */
 #include <glib.h>
 
+#include "test-cases.h"
 #include "wait-reason.h"
 
 static const char *
@@ -71,12 +72,15 @@ test_precedence (void)
         g_assert_cmpstr (decide (JOB_SUSPENDED, TRUE, TRUE, TRUE, TRUE), ==, "suspended");
 }
 
+static const TestCase test_cases[] = {
+        { "/wait-reason/each", test_each_reason },
+        { "/wait-reason/precedence", test_precedence },
+        { "/wait-reason/network", test_network },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/wait-reason/each", test_each_reason);
-        g_test_add_func ("/wait-reason/precedence", test_precedence);
-        g_test_add_func ("/wait-reason/network", test_network);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

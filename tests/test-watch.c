@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "test-cases.h"
 #include "xferd-env.h"
 
 #define S G_USEC_PER_SEC
@@ -308,15 +309,18 @@ test_notification_interval (void)
         g_assert_cmpuint (often, >, slow);
 }
 
+static const TestCase test_cases[] = {
+        { "/watch/rate", test_rate },
+        { "/watch/next-retry-foreground", test_next_retry_foreground },
+        { "/watch/next-retry-background", test_next_retry_background },
+        { "/watch/wait-reasons", test_wait_reasons },
+        { "/watch/wait-reasons-retry", test_wait_reasons_retry },
+        { "/watch/notification-interval", test_notification_interval },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/watch/rate", test_rate);
-        g_test_add_func ("/watch/next-retry-foreground", test_next_retry_foreground);
-        g_test_add_func ("/watch/next-retry-background", test_next_retry_background);
-        g_test_add_func ("/watch/wait-reasons", test_wait_reasons);
-        g_test_add_func ("/watch/wait-reasons-retry", test_wait_reasons_retry);
-        g_test_add_func ("/watch/notification-interval", test_notification_interval);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "test-cases.h"
 #include "xferctl-run.h"
 
 #define BIG (6 * 1024 * 1024)
@@ -154,14 +155,17 @@ test_daemon_log_on_terminal (void)
         g_assert_null (strstr (pty_process_output (p), "<6>"));
 }
 
+static const TestCase test_cases[] = {
+        { "/xferctl-term/progress-line", test_progress_line },
+        { "/xferctl-term/retry-line", test_retry_line },
+        { "/xferctl-term/several-files", test_several_files_line },
+        { "/xferctl-term/waiting-line", test_waiting_line },
+        { "/xferctl-term/daemon-log", test_daemon_log_on_terminal },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/xferctl-term/progress-line", test_progress_line);
-        g_test_add_func ("/xferctl-term/retry-line", test_retry_line);
-        g_test_add_func ("/xferctl-term/several-files", test_several_files_line);
-        g_test_add_func ("/xferctl-term/waiting-line", test_waiting_line);
-        g_test_add_func ("/xferctl-term/daemon-log", test_daemon_log_on_terminal);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

@@ -15,6 +15,7 @@
 
 #include <glib/gstdio.h>
 
+#include "test-cases.h"
 #include "xferctl-run.h"
 
 #define STALL (128 * 1024)
@@ -735,30 +736,33 @@ test_wait_timeout (void)
         g_assert_cmpstr (state, ==, "suspended");
 }
 
+static const TestCase test_cases[] = {
+        { "/xferctl/download", test_download },
+        { "/xferctl/download-404", test_download_404 },
+        { "/xferctl/download-interrupted", test_download_interrupted },
+        { "/xferctl/download-foreground", test_download_foreground },
+        { "/xferctl/download-no-overwrite", test_download_no_overwrite },
+        { "/xferctl/download-several", test_download_several },
+        { "/xferctl/download-timeout", test_download_timeout },
+        { "/xferctl/download-retries", test_download_retries },
+        { "/xferctl/job-verbs", test_job_verbs },
+        { "/xferctl/download-checksum", test_download_checksum },
+        { "/xferctl/add-verified-info", test_add_verified_info },
+        { "/xferctl/complete-partial", test_complete_partial },
+        { "/xferctl/suspend-cancel", test_suspend_cancel },
+        { "/xferctl/id-prefixes", test_id_prefixes },
+        { "/xferctl/json", test_json_every_verb },
+        { "/xferctl/monitor-json", test_monitor_json },
+        { "/xferctl/list", test_list },
+        { "/xferctl/logs", test_logs },
+        { "/xferctl/usage-errors", test_usage_errors },
+        { "/xferctl/unreachable", test_unreachable },
+        { "/xferctl/wait-timeout", test_wait_timeout },
+        { NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_test_add_func ("/xferctl/download", test_download);
-        g_test_add_func ("/xferctl/download-404", test_download_404);
-        g_test_add_func ("/xferctl/download-interrupted", test_download_interrupted);
-        g_test_add_func ("/xferctl/download-foreground", test_download_foreground);
-        g_test_add_func ("/xferctl/download-no-overwrite", test_download_no_overwrite);
-        g_test_add_func ("/xferctl/download-several", test_download_several);
-        g_test_add_func ("/xferctl/download-timeout", test_download_timeout);
-        g_test_add_func ("/xferctl/download-retries", test_download_retries);
-        g_test_add_func ("/xferctl/job-verbs", test_job_verbs);
-        g_test_add_func ("/xferctl/download-checksum", test_download_checksum);
-        g_test_add_func ("/xferctl/add-verified-info", test_add_verified_info);
-        g_test_add_func ("/xferctl/complete-partial", test_complete_partial);
-        g_test_add_func ("/xferctl/suspend-cancel", test_suspend_cancel);
-        g_test_add_func ("/xferctl/id-prefixes", test_id_prefixes);
-        g_test_add_func ("/xferctl/json", test_json_every_verb);
-        g_test_add_func ("/xferctl/monitor-json", test_monitor_json);
-        g_test_add_func ("/xferctl/list", test_list);
-        g_test_add_func ("/xferctl/logs", test_logs);
-        g_test_add_func ("/xferctl/usage-errors", test_usage_errors);
-        g_test_add_func ("/xferctl/unreachable", test_unreachable);
-        g_test_add_func ("/xferctl/wait-timeout", test_wait_timeout);
-        return g_test_run ();
+        return test_main (argc, argv, test_cases);
 }

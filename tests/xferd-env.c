@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <sys/stat.h>
+
 #include "xferd-env.h"
 
 typedef struct {
@@ -53,6 +55,16 @@ xferd_env_serve (XferdEnv *env, const char *path, gsize size)
         env->url = http_server_url (env->http, path);
 }
 
+void
+xferd_env_add_users (XferdEnv *env)
+{
+        g_assert_nonnull (env);
+        g_assert_null (env->a);
+        g_assert_no_errno (chmod (env->dir, 01777));
+        env->a = bus_client_new (env->fx, "xferd-test-a");
+        env->b = bus_client_new (env->fx, "xferd-test-b");
+}
+
 char *
 xferd_env_path (XferdEnv *env, const char *name)
 {
@@ -81,6 +93,8 @@ xferd_env_free (XferdEnv *env)
                 d->func (d->data);
         }
         g_ptr_array_unref (env->deferred);
+        g_clear_pointer (&env->a, bus_client_free);
+        g_clear_pointer (&env->b, bus_client_free);
         http_server_free (env->http);
         bus_fixture_free (env->fx);
         /* After the fixture: its dbus-daemon and every xferd are gone, so the

@@ -62,18 +62,6 @@ xferd_process_start (BusFixture *fx)
         return pid;
 }
 
-/* NameOwnerChanged(name, old, new) telling that xferd's name lost its owner. */
-static gboolean
-match_name_lost (const RecordedSignal *sig, gpointer data)
-{
-        const char *name, *new_owner;
-
-        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
-                return FALSE;
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, XFERD_BUS_NAME) == 0 && *new_owner == '\0';
-}
-
 /* Polls (10 ms) until pid is dead, reaping it if it is our child. */
 static gboolean
 wait_process_dead (pid_t pid, gint64 deadline)
@@ -111,8 +99,7 @@ xferd_process_wait_gone (BusFixture *fx, pid_t pid, guint signals_from, guint ti
         /* The bus releases the name when it sees the connection close; until
          * then a call would still be routed to the dead owner. */
         gint64 left = deadline - g_get_monotonic_time ();
-        if (!bus_wait_signal (fx, &signals_from, BUS_DRIVER_PATH, BUS_DRIVER_IFACE, "NameOwnerChanged",
-                              match_name_lost, NULL, left > 0 ? (guint) (left / 1000) + 1 : 1)) {
+        if (!bus_wait_name_lost (fx, &signals_from, XFERD_BUS_NAME, left > 0 ? (guint) (left / 1000) + 1 : 1)) {
                 g_test_message ("the bus still lists an owner of " XFERD_BUS_NAME " after xferd %d died",
                                 (int) pid);
                 return FALSE;

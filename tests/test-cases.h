@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A test program's cases as a table: its main() hands the table to
+ * test_main() (or, when it has more to set up first, to test_add_cases()
+ * between g_test_init() and g_test_run()).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+        const char *path;       /* "/suite/case"; NULL ends the table */
+        GTestFunc func;
+} TestCase;
+
+/* g_test_add_func() for every case of the table. */
+static inline void
+test_add_cases (const TestCase *cases)
+{
+        for (const TestCase *c = cases; c->path; c++)
+                g_test_add_func (c->path, c->func);
+}
+
+/* g_test_init(), the cases, g_test_run(): what main() returns. */
+static inline int
+test_main (int argc, char **argv, const TestCase *cases)
+{
+        g_test_init (&argc, &argv, NULL);
+        test_add_cases (cases);
+        return g_test_run ();
+}
+
+G_END_DECLS
