@@ -8,59 +8,49 @@
 #include <string.h>
 
 #include "acquire-internal.h"
+#include "bus-dict.h"
 #include "util.h"
 
 /* ---- the job's properties ----------------------------------------------------------------- */
 
+typedef struct PropertiesRead {
+        Acquire *acquire;
+        bool changed;
+} PropertiesRead;
+
+static int property_entry(sd_bus_message *m, const char *name, void *userdata) {
+        PropertiesRead *d = userdata;
+        Acquire *a = d->acquire;
+        uint64_t *field, t;
+        int r;
+
+        if (streq(name, "State") || streq(name, "ErrorName")) {
+                r = bus_dict_read_string(m, streq(name, "State") ? &a->job_state : &a->error_name);
+                d->changed = d->changed || r > 0;
+                return r;
+        }
+        if (!streq(name, "BytesTransferred") && !streq(name, "BytesTotal"))
+                return 0;
+        field = streq(name, "BytesTotal") ? &a->bytes_total : &a->bytes_transferred;
+        r = sd_bus_message_read(m, "v", "t", &t);
+        if (r < 0)
+                return r;
+        d->changed = d->changed || *field != t;
+        *field = t;
+        return 0;
+}
+
 /* Reads the a{sv} of PropertiesChanged or GetAll: the properties the acquire follows. Returns
  * whether any of them changed. */
 static int read_properties(Acquire *a, sd_bus_message *m, bool *ret_changed) {
-        bool changed = false;
+        PropertiesRead d = { a, false };
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        r = bus_dict_read(m, property_entry, &d);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name, *s;
-                uint64_t t;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                if (streq(name, "State") || streq(name, "ErrorName")) {
-                        char **field = streq(name, "State") ? &a->job_state : &a->error_name;
-
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        if (!streq_ptr(*field, s)) {
-                                r = free_and_strdup(field, s);
-                                if (r < 0)
-                                        return r;
-                                changed = true;
-                        }
-                } else if (streq(name, "BytesTransferred") || streq(name, "BytesTotal")) {
-                        uint64_t *field = streq(name, "BytesTotal") ? &a->bytes_total : &a->bytes_transferred;
-
-                        r = sd_bus_message_read(m, "v", "t", &t);
-                        if (r < 0)
-                                return r;
-                        changed = changed || *field != t;
-                        *field = t;
-                } else {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        *ret_changed = changed;
-        return sd_bus_message_exit_container(m);
+        *ret_changed = d.changed;
+        return 0;
 }
 
 static int on_error_message(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {

@@ -5,9 +5,8 @@
 #include <string.h>
 
 #include "failure.h"
+#include "names.h"
 #include "util.h"
-
-#define XFERD_ERROR_PREFIX "org.xferd.Transfer1.Error."
 
 unsigned failure_http_status(const char *summary) {
         char *end;

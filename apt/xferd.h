@@ -11,11 +11,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#define XFERD_BUS_NAME        "org.xferd.Transfer1"
-#define XFERD_MANAGER_PATH    "/org/xferd/Transfer1"
-#define XFERD_MANAGER_IFACE   "org.xferd.Transfer1.Manager"
-#define XFERD_JOB_IFACE       "org.xferd.Transfer1.Job"
-#define XFERD_JOB_PATH_PREFIX "/org/xferd/Transfer1/job/"
+#include "names.h"        /* xferctl's copy of the API's names */
 
 typedef enum XferdState {
         XFERD_CONNECTING,       /* the first call is on its way */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 
+#include "bus-dict.h"
 #include "file-details.h"
 #include "names.h"
 #include "report.h"
@@ -22,65 +24,49 @@ static void details_done(Details *d) {
         strv_free(d->verified_by);
 }
 
-/* Reads one a{sv}; unknown keys are skipped (later daemons add some). */
-static int details_read(sd_bus_message *m, Details *d) {
+static const struct {
         const char *key;
-        int r;
+        size_t offset;
+} detail_strings[] = {
+        { "local-path",        offsetof(Details, path) },
+        { "url",               offsetof(Details, url) },
+        { "url-in-use",        offsetof(Details, url_in_use) },
+        { "checksum",          offsetof(Details, checksum) },
+        { "checksum-source",   offsetof(Details, checksum_source) },
+        { "checksum-list",     offsetof(Details, list) },
+        { "checksum-list-key", offsetof(Details, key) },
+        { "verified-checksum", offsetof(Details, verified) },
+};
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r <= 0)
+/* One entry of a file's a{sv}; unknown keys are skipped (later daemons add some). */
+static int details_entry(sd_bus_message *m, const char *key, void *userdata) {
+        Details *d = userdata;
+        int b = 0, r;
+
+        for (size_t i = 0; i < ELEMENTSOF(detail_strings); i++)
+                if (streq(key, detail_strings[i].key))
+                        return sd_bus_message_read(m, "v", "s", (const char **) (void *) ((char *) d + detail_strings[i].offset));
+
+        if (streq(key, "verified-by")) {
+                d->download = true;
+                r = sd_bus_message_enter_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(m, &d->verified_by);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char **s = NULL;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "local-path"))
-                        s = &d->path;
-                else if (streq(key, "url"))
-                        s = &d->url;
-                else if (streq(key, "url-in-use"))
-                        s = &d->url_in_use;
-                else if (streq(key, "checksum"))
-                        s = &d->checksum;
-                else if (streq(key, "checksum-source"))
-                        s = &d->checksum_source;
-                else if (streq(key, "checksum-list"))
-                        s = &d->list;
-                else if (streq(key, "checksum-list-key"))
-                        s = &d->key;
-                else if (streq(key, "verified-checksum"))
-                        s = &d->verified;
-
-                if (s)
-                        r = sd_bus_message_read(m, "v", "s", s);
-                else if (streq(key, "verified-by")) {
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0)
-                                r = sd_bus_message_read_strv(m, &d->verified_by);
-                        d->download = true;
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else if (streq(key, "transferred")) {
-                        int b = 0;
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        d->transferred = b;
-                } else if (streq(key, "expected-size")) {
-                        r = sd_bus_message_read(m, "v", "t", &d->expected_size);
-                        d->has_expected_size = r >= 0;
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
         }
-        if (r < 0)
+        if (streq(key, "transferred")) {
+                r = sd_bus_message_read(m, "v", "b", &b);
+                d->transferred = b;
                 return r;
-        r = sd_bus_message_exit_container(m);
-        return r < 0 ? r : 1;
+        }
+        if (streq(key, "expected-size")) {
+                r = sd_bus_message_read(m, "v", "t", &d->expected_size);
+                d->has_expected_size = r >= 0;
+                return r;
+        }
+        return 0;
 }
 
 /* "checksum, size" */
@@ -156,7 +142,7 @@ int file_details_print(sd_bus *bus, const char *job_path, FILE *out) {
         for (;; i++) {
                 Details d = { .path = NULL };
 
-                r = details_read(reply, &d);
+                r = bus_dict_read(reply, details_entry, &d);
                 if (r > 0 && d.download) {
                         if (i == 0)
                                 fprintf(out, "Files:\n");

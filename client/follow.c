@@ -56,37 +56,25 @@ static void print_json(Follow *f) {
         if (!w)
                 return;
         json_begin_object(w);
-        json_key(w, "Id");
-        json_string(w, f->id);
-        json_key(w, "Path");
-        json_string(w, f->path);
-        json_key(w, "Result");
-        json_string(w, outcomes[f->outcome].name);
-        json_key(w, "State");
-        json_string(w, s->state);
+        json_member_string(w, "Id", f->id);
+        json_member_string(w, "Path", f->path);
+        json_member_string(w, "Result", outcomes[f->outcome].name);
+        json_member_string(w, "State", s->state);
         if (job_state_has_error(s->state)) {
-                json_key(w, "ErrorName");
-                json_string(w, s->error_name);
-                json_key(w, "ErrorMessage");
-                json_string(w, s->error_message);
+                json_member_string(w, "ErrorName", s->error_name);
+                json_member_string(w, "ErrorMessage", s->error_message);
         }
-        json_key(w, "ErrorCount");
-        json_uint(w, s->error_count);
-        json_key(w, "BytesTransferred");
-        json_uint(w, s->bytes_transferred);
-        json_key(w, "BytesTotal");
-        job_json_bytes_total(w, s->bytes_total);
+        json_member_uint(w, "ErrorCount", s->error_count);
+        json_member_uint(w, "BytesTransferred", s->bytes_transferred);
+        job_json_member_bytes_total(w, s->bytes_total);
         if (f->mode != FOLLOW_WAIT) {
-                json_key(w, "Partial");
-                json_bool(w, f->partial);
+                json_member_bool(w, "Partial", f->partial);
                 json_key(w, "Files");
                 json_begin_array(w);
                 for (size_t i = 0; i < f->n_files; i++) {
                         json_begin_object(w);
-                        json_key(w, "Url");
-                        json_string(w, f->files[i].url);
-                        json_key(w, "LocalPath");
-                        json_string(w, f->files[i].local);
+                        json_member_string(w, "Url", f->files[i].url);
+                        json_member_string(w, "LocalPath", f->files[i].local);
                         json_end_object(w);
                 }
                 json_end_array(w);

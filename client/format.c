@@ -74,6 +74,19 @@ unsigned format_percent(uint64_t done, uint64_t total) {
         return (unsigned) (p > 99 ? 99 : p);
 }
 
+const char *format_progress(char buf[static FORMAT_PROGRESS_MAX], uint64_t done, uint64_t total) {
+        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
+
+        assert(buf);
+
+        if (total == UINT64_MAX)
+                snprintf(buf, FORMAT_PROGRESS_MAX, "%s / ?", format_bytes(a, done));
+        else
+                snprintf(buf, FORMAT_PROGRESS_MAX, "%s / %s (%u%%)", format_bytes(a, done), format_bytes(b, total),
+                         format_percent(done, total));
+        return buf;
+}
+
 const char *format_uid(char buf[static FORMAT_UID_MAX], uint32_t uid) {
         struct passwd pw, *result = NULL;
         char scratch[1024];

@@ -21,6 +21,11 @@ const char *format_timestamp(char buf[static FORMAT_TIMESTAMP_MAX], uint64_t use
 /* "45%" style percentage of done/total, rounded down so 100% means really done. */
 unsigned format_percent(uint64_t done, uint64_t total);
 
+#define FORMAT_PROGRESS_MAX (2 * FORMAT_BYTES_MAX + 16)
+
+/* "12.3 MiB / 27.0 MiB (45%)"; "12.3 MiB / ?" while the total (UINT64_MAX) is unknown. */
+const char *format_progress(char buf[static FORMAT_PROGRESS_MAX], uint64_t done, uint64_t total);
+
 #define FORMAT_UID_MAX 64
 
 /* "1000 (alice)", or just "1000" when the user has no name here. */

@@ -13,5 +13,8 @@
 /* A byte total: null while unknown. */
 void job_json_bytes_total(JsonWriter *w, uint64_t v);
 
+/* The member "BytesTotal": v, null while unknown. */
+void job_json_member_bytes_total(JsonWriter *w, uint64_t v);
+
 /* Reads an a{sv} of Job properties and writes it as an object. */
 int job_json_append_properties(JsonWriter *w, sd_bus_message *m);

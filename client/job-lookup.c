@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "bus-dict.h"
+#include "job-list.h"
 #include "job-lookup.h"
 #include "names.h"
 #include "report.h"
@@ -72,111 +74,69 @@ static bool arg_matches(const char *arg, const char *id, const char *name) {
         return prefix || streq(arg, name);
 }
 
+typedef struct Matching {
+        const char *arg;
+        Candidates *candidates;
+} Matching;
+
+static int listed_matching(const JobListEntry *e, void *userdata) {
+        Matching *m = userdata;
+
+        return arg_matches(m->arg, e->id, e->name) ? candidates_add(m->candidates, e->id, e->name, e->state, e->path) : 0;
+}
+
 /* Adds the jobs of one ListJobs call that match arg. */
 static int list_matching(sd_bus *bus, bool all_users, const char *arg, Candidates *c, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *id, *name, *type, *state, *path;
-        uint64_t transferred, total;
-        uint32_t uid;
+        Matching m = { arg, c };
         int r;
 
-        r = sd_bus_call_method(bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                               "ListJobs", error, &reply, "b", all_users);
+        r = job_list_call(bus, all_users, error, &reply);
         if (r < 0)
                 return r;
-
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid,
-                                        &transferred, &total, &path)) > 0)
-                if (arg_matches(arg, id, name)) {
-                        r = candidates_add(c, id, name, state, path);
-                        if (r < 0)
-                                return r;
-                }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(reply);
+        return job_list_read(reply, listed_matching, &m);
 }
 
-/* DisplayName and State from the a{sv} of a job object; the message is left after it. */
-static int read_name_state(sd_bus_message *m, const char **ret_name, const char **ret_state) {
-        const char *key, *v;
+typedef struct NameState {
+        const char *name;
+        const char *state;
+} NameState;
+
+/* DisplayName and State from the a{sv} of a job object; the strings point into the message. */
+static int name_state_entry(sd_bus_message *m, const char *key, void *userdata) {
+        NameState *ns = userdata;
+        const char **field = streq(key, "State") ? &ns->state : streq(key, "DisplayName") ? &ns->name : NULL;
+
+        if (!field || sd_bus_message_verify_type(m, 'v', "s") <= 0)
+                return 0;
+        return sd_bus_message_read(m, "v", "s", field);
+}
+
+static int object_matching(const char *path, sd_bus_message *reply, void *userdata) {
+        Matching *m = userdata;
+        NameState ns = { "", "" };
+        const char *id = job_id_from_path(path);
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
+        if (!id)
+                return sd_bus_message_skip(reply, "a{sv}");
+        r = bus_dict_read(reply, name_state_entry, &ns);
+        if (r < 0 || !arg_matches(m->arg, id, ns.name))
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if ((streq(key, "DisplayName") || streq(key, "State")) && sd_bus_message_verify_type(m, 'v', "s") > 0) {
-                        r = sd_bus_message_read(m, "v", "s", &v);
-                        *(streq(key, "State") ? ret_state : ret_name) = v;
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return candidates_add(m->candidates, id, ns.name, ns.state, path);
 }
 
 /* Jobs that left ListJobs (acknowledged, cancelled) stay on the bus for a while: the object
  * manager still has them. Adds those that match arg. */
 static int objects_matching(sd_bus *bus, const char *arg, Candidates *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *path, *iface;
+        Matching m = { arg, c };
         int r;
 
-        r = sd_bus_call_method(bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", NULL, &reply, "");
+        r = job_objects_call(bus, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                const char *id, *name = "", *state = "";
-
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r < 0)
-                        return r;
-                id = job_id_from_path(path);
-                r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                if (r < 0)
-                        return r;
-                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        r = sd_bus_message_read(reply, "s", &iface);
-                        if (r < 0)
-                                return r;
-                        r = id && streq(iface, XFERD_JOB_IFACE) ? read_name_state(reply, &name, &state)
-                                                                 : sd_bus_message_skip(reply, "a{sv}");
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);
-                        if (r < 0)
-                                return r;
-                }
-                if (r < 0)
-                        return r;
-                if (id && arg_matches(arg, id, name)) {
-                        r = candidates_add(c, id, name, state, path);
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        return r;
+        return job_objects_read(reply, object_matching, &m);
 }
 
 int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {

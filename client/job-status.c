@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "bus-dict.h"
 #include "job-status.h"
 #include "names.h"
 #include "util.h"
@@ -83,18 +84,8 @@ static int read_field(JobStatus *s, const Field *f, sd_bus_message *m) {
         int r;
 
         switch (f->kind) {
-        case KIND_STRING: {
-                char **p = (char **) (void *) base;
-                const char *v;
-
-                r = sd_bus_message_read(m, "v", "s", &v);
-                if (r < 0)
-                        return r;
-                if (streq_ptr(*p, v))
-                        return 0;
-                r = free_and_strdup(p, v);
-                return r < 0 ? r : 1;
-        }
+        case KIND_STRING:
+                return bus_dict_read_string(m, (char **) (void *) base);
         case KIND_U32: {
                 uint32_t *p = (uint32_t *) (void *) base, v;
 
@@ -121,53 +112,41 @@ static int read_field(JobStatus *s, const Field *f, sd_bus_message *m) {
         return -EINVAL;
 }
 
+typedef struct StatusRead {
+        JobStatus *status;
+        unsigned changed;
+} StatusRead;
+
+static int status_entry(sd_bus_message *m, const char *name, void *userdata) {
+        StatusRead *d = userdata;
+        const Field *f = field_find(name);
+        int r;
+
+        if (!f) {
+                d->changed |= JOB_FIELD_OTHER;
+                return 0;
+        }
+        r = read_field(d->status, f, m);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                d->changed |= f->field;
+        d->status->present |= f->property;
+        return 0;
+}
+
 int job_status_read_dict(JobStatus *s, sd_bus_message *m, unsigned *ret_changed) {
-        unsigned changed = 0;
-        const char *name;
+        StatusRead d = { s, 0 };
         int r;
 
         assert(s);
         assert(m);
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        r = bus_dict_read(m, status_entry, &d);
         if (r < 0)
                 return r;
-
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const Field *f;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-
-                f = field_find(name);
-                if (f) {
-                        r = read_field(s, f, m);
-                        if (r < 0)
-                                return r;
-                        if (r > 0)
-                                changed |= f->field;
-                        s->present |= f->property;
-                } else {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r < 0)
-                                return r;
-                        changed |= JOB_FIELD_OTHER;
-                }
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-
         if (ret_changed)
-                *ret_changed = changed;
+                *ret_changed = d.changed;
         return 0;
 }
 

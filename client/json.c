@@ -219,6 +219,21 @@ void json_null(JsonWriter *w) {
         fputs("null", w->f);
 }
 
+void json_member_string(JsonWriter *w, const char *key, const char *s) {
+        json_key(w, key);
+        json_string(w, s);
+}
+
+void json_member_uint(JsonWriter *w, const char *key, uint64_t v) {
+        json_key(w, key);
+        json_uint(w, v);
+}
+
+void json_member_bool(JsonWriter *w, const char *key, bool v) {
+        json_key(w, key);
+        json_bool(w, v);
+}
+
 int json_writer_finish(JsonWriter *w) {
         bool failed = w->failed || w->depth != 0 || w->after_key;
 

@@ -35,6 +35,11 @@ void json_double(JsonWriter *w, double v);      /* NaN and infinities write null
 void json_bool(JsonWriter *w, bool v);
 void json_null(JsonWriter *w);
 
+/* An object member, its key and its value in one call. */
+void json_member_string(JsonWriter *w, const char *key, const char *s);
+void json_member_uint(JsonWriter *w, const char *key, uint64_t v);
+void json_member_bool(JsonWriter *w, const char *key, bool v);
+
 /* Writes s as a quoted JSON string: ", \ and control characters escaped, invalid UTF-8
  * replaced by U+FFFD, U+2028/U+2029 escaped so the output is also valid JavaScript. */
 void json_write_escaped(FILE *f, const char *s);

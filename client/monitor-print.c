@@ -49,15 +49,11 @@ void monitor_print_json_begin(Monitor *m, const char *event, MonitorJob *j) {
         assert(event);
 
         json_begin_object(m->json);
-        json_key(m->json, "Time");
-        json_uint(m->json, now_realtime_usec());
-        json_key(m->json, "Event");
-        json_string(m->json, event);
+        json_member_uint(m->json, "Time", now_realtime_usec());
+        json_member_string(m->json, "Event", event);
         if (j) {
-                json_key(m->json, "Id");
-                json_string(m->json, j->id);
-                json_key(m->json, "Path");
-                json_string(m->json, j->path);
+                json_member_string(m->json, "Id", j->id);
+                json_member_string(m->json, "Path", j->path);
         }
 }
 
@@ -73,20 +69,14 @@ void monitor_print_json_end(Monitor *m) {
 
 /* "12.3 MiB / 27.0 MiB (45%)", or "12.3 MiB / ?" while the total is unknown (as in list). */
 static char *progress_text(const JobStatus *s) {
-        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
+        char progress[FORMAT_PROGRESS_MAX], files[48] = "";
         char *p;
-
-        char files[48] = "";
 
         /* Multi-file jobs: say how far along the list it is. */
         if (s->files_total > 1)
                 snprintf(files, sizeof files, ", %u of %u files", (unsigned) s->files_transferred,
                          (unsigned) s->files_total);
-
-        if (s->bytes_total == UINT64_MAX)
-                return asprintf(&p, "%s / ?%s", format_bytes(a, s->bytes_transferred), files) < 0 ? NULL : p;
-        return asprintf(&p, "%s / %s (%u%%)%s", format_bytes(a, s->bytes_transferred), format_bytes(b, s->bytes_total),
-                        format_percent(s->bytes_transferred, s->bytes_total), files) < 0 ? NULL : p;
+        return asprintf(&p, "%s%s", format_progress(progress, s->bytes_transferred, s->bytes_total), files) < 0 ? NULL : p;
 }
 
 /* One line for a job seen for the first time: its state and progress. */

@@ -24,10 +24,8 @@ static JsonWriter *json_job_begin(const char *id, const char *path) {
         if (!w)
                 return NULL;
         json_begin_object(w);
-        json_key(w, "Id");
-        json_string(w, id);
-        json_key(w, "Path");
-        json_string(w, path);
+        json_member_string(w, "Id", id);
+        json_member_string(w, "Path", path);
         return w;
 }
 
@@ -127,10 +125,8 @@ int verb_add(Ctl *c, int argc, char **argv) {
 
                 if (!w)
                         return report_error(-ENOMEM, "out of memory");
-                json_key(w, "Url");
-                json_string(w, argv[2]);
-                json_key(w, "LocalPath");
-                json_string(w, target);
+                json_member_string(w, "Url", argv[2]);
+                json_member_string(w, "LocalPath", target);
                 return json_job_end(w);
         }
         return 0;
@@ -149,18 +145,13 @@ static void json_results(JsonWriter *w, const MethodResult *results, size_t n, b
         json_begin_array(w);
         for (size_t i = 0; i < n; i++) {
                 json_begin_object(w);
-                json_key(w, "Job");
-                json_string(w, results[i].arg);
-                json_key(w, "Id");
-                json_string(w, results[i].id);
-                json_key(w, "Path");
-                json_string(w, results[i].path);
+                json_member_string(w, "Job", results[i].arg);
+                json_member_string(w, "Id", results[i].id);
+                json_member_string(w, "Path", results[i].path);
                 if (complete) {
-                        json_key(w, "Partial");
-                        json_bool(w, results[i].partial);
+                        json_member_bool(w, "Partial", results[i].partial);
                 }
-                json_key(w, "Error");
-                json_string(w, results[i].error);
+                json_member_string(w, "Error", results[i].error);
                 json_end_object(w);
         }
         json_end_array(w);

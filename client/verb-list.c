@@ -11,8 +11,7 @@
 #include <unistd.h>
 
 #include "format.h"
-#include "job-json.h"
-#include "job-lookup.h"
+#include "job-list.h"
 #include "job-status.h"
 #include "json.h"
 #include "names.h"
@@ -51,123 +50,60 @@ static void rows_done(Rows *rows) {
         free(rows->items);
 }
 
-static int rows_read_list(Rows *rows, sd_bus_message *reply) {
-        const char *id, *name, *type, *state, *path;
-        uint64_t done, total;
-        uint32_t uid;
-        int r;
+static int row_add(const JobListEntry *e, void *userdata) {
+        Rows *rows = userdata;
+        Row *items = realloc(rows->items, (rows->n + 1) * sizeof *items), *row;
 
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid, &done, &total, &path)) > 0) {
-                Row *items = realloc(rows->items, (rows->n + 1) * sizeof *items), *row;
-
-                if (!items)
-                        return -ENOMEM;
-                rows->items = items;
-                row = &items[rows->n++];
-                *row = (Row) {
-                        .id = strdup(id), .name = strdup(name), .type = strdup(type), .path = strdup(path),
-                        .uid = uid, .status = JOB_STATUS_INIT,
-                };
-                row->status.bytes_transferred = done;
-                row->status.bytes_total = total;
-                if (!row->id || !row->name || !row->type || !row->path ||
-                    free_and_strdup(&row->status.state, state) < 0)
-                        return -ENOMEM;
-        }
-        return r;
+        if (!items)
+                return -ENOMEM;
+        rows->items = items;
+        row = &items[rows->n++];
+        *row = (Row) {
+                .id = strdup(e->id), .name = strdup(e->name), .type = strdup(e->type), .path = strdup(e->path),
+                .uid = e->uid, .status = JOB_STATUS_INIT,
+        };
+        row->status.bytes_transferred = e->bytes_transferred;
+        row->status.bytes_total = e->bytes_total;
+        if (!row->id || !row->name || !row->type || !row->path || free_and_strdup(&row->status.state, e->state) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
-static Row *rows_find_path(Rows *rows, const char *path) {
+/* The job interface of a listed job, into its row. */
+static int row_read_object(const char *path, sd_bus_message *m, void *userdata) {
+        Rows *rows = userdata;
+
         for (size_t i = 0; i < rows->n; i++)
                 if (streq(rows->items[i].path, path))
-                        return &rows->items[i];
-        return NULL;
-}
-
-/* Reads a{oa{sa{sv}}}, the job interface of each listed job into its row. */
-static int rows_read_objects(Rows *rows, sd_bus_message *reply) {
-        const char *path, *iface;
-        int r;
-
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                Row *row;
-
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r < 0)
-                        return r;
-                row = rows_find_path(rows, path);
-                r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                if (r < 0)
-                        return r;
-                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        r = sd_bus_message_read(reply, "s", &iface);
-                        if (r < 0)
-                                return r;
-                        if (row && streq(iface, XFERD_JOB_IFACE))
-                                r = job_status_read_dict(&row->status, reply, NULL);
-                        else
-                                r = sd_bus_message_skip(reply, "a{sv}");
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(reply);
-                        if (r < 0)
-                                return r;
-                }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        return r;
+                        return job_status_read_dict(&rows->items[i].status, m, NULL);
+        return sd_bus_message_skip(m, "a{sv}");
 }
 
 static void json_row(JsonWriter *w, const Row *row) {
         const JobStatus *s = &row->status;
+        const JobListEntry e = {
+                .name = row->name, .type = row->type, .state = s->state, .uid = row->uid,
+                .bytes_transferred = s->bytes_transferred, .bytes_total = s->bytes_total,
+        };
 
         json_begin_object(w);
-        json_key(w, "Id");
-        json_string(w, row->id);
-        json_key(w, "DisplayName");
-        json_string(w, row->name);
-        json_key(w, "Type");
-        json_string(w, row->type);
-        json_key(w, "State");
-        json_string(w, s->state);
-        json_key(w, "Owner");
-        json_uint(w, row->uid);
-        json_key(w, "BytesTransferred");
-        json_uint(w, s->bytes_transferred);
-        json_key(w, "BytesTotal");
-        job_json_bytes_total(w, s->bytes_total);
+        json_member_string(w, "Id", row->id);
+        job_list_json_members(w, &e);
         /* The newer properties only from a daemon that has them: a missing key says
          * "unknown", a 0 would be a claim. */
         if (s->present & JOB_HAS_RATE) {
-                json_key(w, "Rate");
-                json_uint(w, s->rate);
+                json_member_uint(w, "Rate", s->rate);
         }
         if (s->present & JOB_HAS_EXPECTED_END_TIME) {
-                json_key(w, "ExpectedEndTime");
-                json_uint(w, s->expected_end_time);
+                json_member_uint(w, "ExpectedEndTime", s->expected_end_time);
         }
         if (s->present & JOB_HAS_NEXT_RETRY_TIME) {
-                json_key(w, "NextRetryTime");
-                json_uint(w, s->next_retry_time);
+                json_member_uint(w, "NextRetryTime", s->next_retry_time);
         }
         if (s->present & JOB_HAS_WAIT_REASON) {
-                json_key(w, "WaitReason");
-                json_string(w, s->wait_reason);
+                json_member_string(w, "WaitReason", s->wait_reason);
         }
-        json_key(w, "Path");
-        json_string(w, row->path);
+        json_member_string(w, "Path", row->path);
         json_end_object(w);
 }
 
@@ -209,7 +145,7 @@ static Table *build_table(const Ctl *c, const Rows *rows, size_t id_len, size_t 
         for (size_t i = 0; r >= 0 && i < rows->n; i++) {
                 const Row *row = &rows->items[i];
                 const JobStatus *s = &row->status;
-                char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], u[FORMAT_UID_MAX];
+                char a[FORMAT_BYTES_MAX], p[FORMAT_PROGRESS_MAX], u[FORMAT_UID_MAX];
                 _cleanup_free_ char *wait = wait_text_short(s, now);
 
                 r = table_addf(t, "%.*s", (int) id_len, row->id);
@@ -219,11 +155,8 @@ static Table *build_table(const Ctl *c, const Rows *rows, size_t id_len, size_t 
                         r = table_add(t, s->state);
                 if (r >= 0 && c->all)
                         r = table_add(t, format_uid(u, row->uid));
-                if (r >= 0 && s->bytes_total == UINT64_MAX)
-                        r = table_addf(t, "%s / ?", format_bytes(a, s->bytes_transferred));
-                else if (r >= 0)
-                        r = table_addf(t, "%s / %s (%u%%)", format_bytes(a, s->bytes_transferred),
-                                       format_bytes(b, s->bytes_total), format_percent(s->bytes_transferred, s->bytes_total));
+                if (r >= 0)
+                        r = table_add(t, format_progress(p, s->bytes_transferred, s->bytes_total));
                 if (r >= 0 && (s->present & JOB_HAS_RATE) && streq_ptr(s->state, "transferring"))
                         r = table_addf(t, "%s/s", format_bytes(a, s->rate));
                 else if (r >= 0)
@@ -291,21 +224,18 @@ int verb_list(Ctl *c, int argc, char **argv) {
 
         assert(c);
 
-        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
-                               &error, &reply, "b", c->all);
+        r = job_list_call(c->bus, c->all, &error, &reply);
         if (r < 0)
                 return report_bus_error(&error, r, "cannot list jobs");
-        r = rows_read_list(&rows, reply);
+        r = job_list_read(reply, row_add, &rows);
         if (r < 0) {
                 rows_done(&rows);
                 return report_bus_error(NULL, r, "cannot read the reply of ListJobs");
         }
 
         /* Optional: without it the rate and wait columns stay empty. */
-        if (rows.n > 0 &&
-            sd_bus_call_method(c->bus, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", NULL, &objects, "") >= 0)
-                (void) rows_read_objects(&rows, objects);
+        if (rows.n > 0 && job_objects_call(c->bus, &objects) >= 0)
+                (void) job_objects_read(objects, row_read_object, &rows);
 
         r = print_rows(c, &rows);
         rows_done(&rows);

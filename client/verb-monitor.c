@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <sys/signalfd.h>
 
+#include "bus-dict.h"
 #include "job-json.h"
+#include "job-list.h"
 #include "job-lookup.h"
 #include "job-status.h"
 #include "json.h"
@@ -28,35 +30,20 @@ static void check_final(Monitor *m, MonitorJob *j) {
                 monitor_exit(m, EXIT_SUCCESS);
 }
 
+static int display_name_entry(sd_bus_message *m, const char *key, void *userdata) {
+        if (!streq(key, "DisplayName") || sd_bus_message_verify_type(m, 'v', "s") <= 0)
+                return 0;
+        return bus_dict_read_string(m, userdata);
+}
+
 /* The DisplayName in an a{sv} of Job properties (only sent on request, never in signals). */
 static int read_display_name(sd_bus_message *reply, char **name) {
-        const char *key, *v;
         int r;
 
         r = sd_bus_message_rewind(reply, true);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(reply, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "DisplayName") && sd_bus_message_verify_type(reply, 'v', "s") > 0) {
-                        r = sd_bus_message_read(reply, "v", "s", &v);
-                        if (r < 0)
-                                return r;
-                        r = free_and_strdup(name, v);
-                } else
-                        r = sd_bus_message_skip(reply, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        return r;
+        return bus_dict_read(reply, display_name_entry, name);
 }
 
 /* After JobRemoved: its line, then the end of `monitor JOB`, or forgetting the job. j may be
@@ -64,8 +51,7 @@ static int read_display_name(sd_bus_message *reply, char **name) {
 static void show_removed(Monitor *m, MonitorJob *j, const char *final_state) {
         if (m->json) {
                 monitor_print_json_begin(m, "JobRemoved", j);
-                json_key(m->json, "FinalState");
-                json_string(m->json, final_state);
+                json_member_string(m->json, "FinalState", final_state);
                 monitor_print_json_end(m);
         } else
                 monitor_print_line(j, "removed (%s)", final_state);
@@ -309,11 +295,30 @@ static int on_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *r
         return 0;
 }
 
+static int snapshot_listed(const JobListEntry *e, void *userdata) {
+        Monitor *m = userdata;
+        MonitorJob *j = monitor_add(m, e->id);
+
+        if (!j || free_and_strdup(&j->name, e->name) < 0 || free_and_strdup(&j->status.state, e->state) < 0)
+                return -ENOMEM;
+        j->status.bytes_transferred = e->bytes_transferred;
+        j->status.bytes_total = e->bytes_total;
+        j->access = ACCESS_ALLOWED;
+
+        if (m->json) {
+                monitor_print_json_begin(m, "Snapshot", j);
+                json_key(m->json, "Properties");
+                json_begin_object(m->json);
+                job_list_json_members(m->json, e);
+                json_end_object(m->json);
+                monitor_print_json_end(m);
+        } else
+                monitor_print_snapshot(j, "");
+        return 0;
+}
+
 static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Monitor *m = userdata;
-        const char *id, *name, *type, *state, *path;
-        uint64_t done, total;
-        uint32_t uid;
         int r;
 
         m->initial = sd_bus_slot_unref(m->initial);
@@ -323,40 +328,7 @@ static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                 return 0;
         }
 
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
-        while (r >= 0 &&
-               (r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &state, &uid, &done, &total, &path)) > 0) {
-                MonitorJob *j = monitor_add(m, id);
-
-                if (!j || free_and_strdup(&j->name, name) < 0 || free_and_strdup(&j->status.state, state) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
-                j->status.bytes_transferred = done;
-                j->status.bytes_total = total;
-                j->access = ACCESS_ALLOWED;
-
-                if (m->json) {
-                        monitor_print_json_begin(m, "Snapshot", j);
-                        json_key(m->json, "Properties");
-                        json_begin_object(m->json);
-                        json_key(m->json, "DisplayName");
-                        json_string(m->json, name);
-                        json_key(m->json, "Type");
-                        json_string(m->json, type);
-                        json_key(m->json, "State");
-                        json_string(m->json, state);
-                        json_key(m->json, "Owner");
-                        json_uint(m->json, uid);
-                        json_key(m->json, "BytesTransferred");
-                        json_uint(m->json, done);
-                        json_key(m->json, "BytesTotal");
-                        job_json_bytes_total(m->json, total);
-                        json_end_object(m->json);
-                        monitor_print_json_end(m);
-                } else
-                        monitor_print_snapshot(j, "");
-        }
+        r = job_list_read(reply, snapshot_listed, m);
         if (r < 0) {
                 report_bus_error(NULL, r, "cannot read the reply of ListJobs");
                 monitor_exit(m, EXIT_FAILURE);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "bus-dict.h"
 #include "bus-json.h"
 #include "file-details.h"
 #include "format.h"
@@ -17,16 +18,6 @@
 #include "table.h"
 #include "util.h"
 #include "xferctl.h"
-
-/* "12.3 MiB / 27.0 MiB (45%)"; "12.3 MiB / ?" while the total is unknown. */
-static int table_add_progress(Table *t, uint64_t done, uint64_t total) {
-        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
-
-        if (total == UINT64_MAX)
-                return table_addf(t, "%s / ?", format_bytes(a, done));
-        return table_addf(t, "%s / %s (%u%%)", format_bytes(a, done), format_bytes(b, total),
-                          format_percent(done, total));
-}
 
 static int print_json_end(JsonWriter *w) {
         int r = json_writer_finish(w);
@@ -255,8 +246,23 @@ static int render_property(const Info *info, const char *name, sd_bus_message *m
         return sd_bus_message_exit_container(m);
 }
 
+static int info_entry(sd_bus_message *m, const char *name, void *userdata) {
+        Info *info = userdata;
+        InfoEntry *e;
+        int r;
+
+        r = array_reserve((void **) &info->entries, &info->allocated, info->n + 1, sizeof(InfoEntry));
+        if (r < 0)
+                return r;
+        e = &info->entries[info->n];
+        *e = (InfoEntry) { .name = strdup(name) };
+        info->n++;
+        if (!e->name)
+                return -ENOMEM;
+        return render_property(info, name, m, &e->value);
+}
+
 static int info_read(Info *info, sd_bus_message *m) {
-        const char *name;
         int r;
 
         /* A first pass for the numbers that other lines refer to. */
@@ -266,37 +272,7 @@ static int info_read(Info *info, sd_bus_message *m) {
         r = sd_bus_message_rewind(m, true);
         if (r < 0)
                 return r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                InfoEntry *e;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-
-                r = array_reserve((void **) &info->entries, &info->allocated, info->n + 1, sizeof(InfoEntry));
-                if (r < 0)
-                        return r;
-                e = &info->entries[info->n];
-                *e = (InfoEntry) { .name = strdup(name) };
-                info->n++;
-                if (!e->name)
-                        return -ENOMEM;
-
-                r = render_property(info, name, m, &e->value);
-                if (r < 0)
-                        return r;
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return bus_dict_read(m, info_entry, info);
 }
 
 static int info_print(Info *info) {
@@ -384,6 +360,7 @@ int verb_files(Ctl *c, int argc, char **argv) {
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_free_ char *id = NULL, *path = NULL;
         const char *url, *local, *temporary;
+        char progress[FORMAT_PROGRESS_MAX];
         uint64_t total, done;
         int completed, r;
 
@@ -416,18 +393,12 @@ int verb_files(Ctl *c, int argc, char **argv) {
         while ((r = sd_bus_message_read(reply, "(sssttb)", &url, &local, &temporary, &total, &done, &completed)) > 0) {
                 if (w) {
                         json_begin_object(w);
-                        json_key(w, "Url");
-                        json_string(w, url);
-                        json_key(w, "LocalPath");
-                        json_string(w, local);
-                        json_key(w, "TemporaryPath");
-                        json_string(w, temporary);
-                        json_key(w, "BytesTotal");
-                        job_json_bytes_total(w, total);
-                        json_key(w, "BytesTransferred");
-                        json_uint(w, done);
-                        json_key(w, "Completed");
-                        json_bool(w, completed);
+                        json_member_string(w, "Url", url);
+                        json_member_string(w, "LocalPath", local);
+                        json_member_string(w, "TemporaryPath", temporary);
+                        job_json_member_bytes_total(w, total);
+                        json_member_uint(w, "BytesTransferred", done);
+                        json_member_bool(w, "Completed", completed);
                         json_end_object(w);
                         continue;
                 }
@@ -435,7 +406,7 @@ int verb_files(Ctl *c, int argc, char **argv) {
                 if (r >= 0)
                         r = table_add(t, local);
                 if (r >= 0)
-                        r = table_add_progress(t, done, total);
+                        r = table_add(t, format_progress(progress, done, total));
                 if (r >= 0)
                         r = table_add(t, completed ? "yes" : "no");
                 if (r < 0)

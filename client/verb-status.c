@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 
+#include "bus-dict.h"
 #include "bus-json.h"
 #include "json.h"
 #include "names.h"
@@ -28,76 +30,39 @@ static void manager_facts_done(ManagerFacts *f) {
         free(f->default_cost_policy);
 }
 
-/* Reads the properties a person is shown; others are skipped (a newer daemon may have more,
- * an older one fewer: missing ones stay NULL). */
-static int manager_facts_read(ManagerFacts *f, sd_bus_message *m) {
-        static const struct {
-                const char *name;
-                size_t offset;
-        } strings[] = {
-                { "Version", offsetof(ManagerFacts, version) },
-                { "NetworkSource", offsetof(ManagerFacts, source) },
-                { "NetworkMetered", offsetof(ManagerFacts, metered) },
-                { "NetworkConnectivity", offsetof(ManagerFacts, connectivity) },
-                { "DefaultCostPolicy", offsetof(ManagerFacts, default_cost_policy) },
-        };
+static const struct {
         const char *name;
-        int r;
+        size_t offset;
+} fact_strings[] = {
+        { "Version",             offsetof(ManagerFacts, version) },
+        { "NetworkSource",       offsetof(ManagerFacts, source) },
+        { "NetworkMetered",      offsetof(ManagerFacts, metered) },
+        { "NetworkConnectivity", offsetof(ManagerFacts, connectivity) },
+        { "DefaultCostPolicy",   offsetof(ManagerFacts, default_cost_policy) },
+};
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                size_t i;
+/* The properties a person is shown; others are skipped (a newer daemon may have more, an
+ * older one fewer: missing ones stay NULL). */
+static int fact_entry(sd_bus_message *m, const char *name, void *userdata) {
+        ManagerFacts *f = userdata;
 
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                for (i = 0; i < ELEMENTSOF(strings); i++)
-                        if (streq(strings[i].name, name))
-                                break;
-                if (i < ELEMENTSOF(strings)) {
-                        const char *v;
-
-                        r = sd_bus_message_read(m, "v", "s", &v);
-                        if (r >= 0)
-                                r = free_and_strdup((char **) (void *) ((char *) f + strings[i].offset), v);
-                } else if (streq(name, "MaxBackgroundTransfers"))
-                        r = sd_bus_message_read(m, "v", "u", &f->max_background);
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        for (size_t i = 0; i < ELEMENTSOF(fact_strings); i++)
+                if (streq(fact_strings[i].name, name))
+                        return bus_dict_read_string(m, (char **) (void *) ((char *) f + fact_strings[i].offset));
+        if (streq(name, "MaxBackgroundTransfers"))
+                return sd_bus_message_read(m, "v", "u", &f->max_background);
+        return 0;
 }
 
 static int print_json(sd_bus_message *reply) {
         _cleanup_(json_writer_freep) JsonWriter *w = json_writer_new(stdout, true);
-        const char *name;
         int r;
 
         if (!w)
                 return report_error(-ENOMEM, "out of memory");
-        json_begin_object(w);
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(reply, "s", &name);
-                if (r < 0)
-                        break;
-                json_key(w, name);
-                r = bus_json_append(w, reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
+        r = bus_json_append(w, reply);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot read the daemon's properties");
-        json_end_object(w);
         r = json_writer_finish(w);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot write JSON");
@@ -121,7 +86,7 @@ int verb_status(Ctl *c, int argc, char **argv) {
         if (c->json)
                 return print_json(reply);
 
-        r = manager_facts_read(&f, reply);
+        r = bus_dict_read(reply, fact_entry, &f);
         if (r < 0) {
                 manager_facts_done(&f);
                 return report_bus_error(NULL, r, "cannot read the daemon's properties");

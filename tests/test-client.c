@@ -239,6 +239,10 @@ static void test_format(void) {
         CHECK(format_percent(199, 200) == 99);
         CHECK(format_percent(UINT64_MAX - 1, UINT64_MAX) == 99);
         CHECK(format_percent(5, 5) == 100);
+
+        char p[FORMAT_PROGRESS_MAX];
+        CHECK(str_is(format_progress(p, 512, UINT64_MAX), "512 B / ?"));
+        CHECK(str_is(format_progress(p, 1536, 3072), "1.5 KiB / 3.0 KiB (50%)"));
 }
 
 static void test_job_ids(void) {
