@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Carrying out the state machine's actions for an event. */
-#include "prefix-hash.h"
+#include "hash-stream.h"
 #include "signed-list.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -34,8 +34,16 @@ static void job_stop_transfer_full(Job *j, bool keep_data) {
         }
         j->transfer = transfer_free(j->transfer);
         j->upload = tus_upload_free(j->upload);
-        /* Hashing stops between two slices, gpgv is killed: nothing runs on for a stopped job. */
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
+        /* Hashing stops after the piece a thread holds, gpgv is killed: nothing runs on for a
+         * stopped job. What was hashed is kept when no thread holds it (a Suspend, a retry). */
+        if (j->hash_stream) {
+                Hasher *h = hash_stream_free(TAKE_PTR(j->hash_stream));
+                if (h && j->current < j->n_files && keep_data) {
+                        hasher_free(j->files[j->current]->hasher);
+                        j->files[j->current]->hasher = h;
+                } else
+                        hasher_free(h);
+        }
         j->signed_list = signed_list_free(j->signed_list);
         j->fd = safe_close(j->fd);
 }

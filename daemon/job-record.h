@@ -23,7 +23,7 @@ typedef struct Manager Manager;
 typedef struct Transfer Transfer;
 typedef struct TusUpload TusUpload;
 typedef struct Hasher Hasher;
-typedef struct PrefixHash PrefixHash;
+typedef struct HashStream HashStream;
 typedef struct SignedList SignedList;
 
 typedef struct Job Job;
@@ -107,7 +107,7 @@ struct Job {
 
         Transfer *transfer;             /* downloads: the running request */
         TusUpload *upload;             /* uploads: the running tus exchange */
-        PrefixHash *prefix_hash;        /* downloads: hashing the bytes a file already holds */
+        HashStream *hash_stream;        /* downloads: the current file hashed off the loop */
         SignedList *signed_list;        /* downloads: fetching and checking a checksum list */
         bool verify_has_server;         /* downloads: the server's digest of the file being hashed */
         ServerDigest verify_server;     /* to check it against once the whole file is read */

@@ -24,6 +24,8 @@
 
 /* Threads for file operations: a hung file system holds one, the others carry on. */
 #define IO_POOL_MAX_THREADS 8
+/* Threads hashing downloads: SHA-256 with the CPU's SHA extensions outruns a disk with one. */
+#define HASH_POOL_THREADS 2
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -41,6 +43,7 @@ struct Manager {
         ManagerObserver observer;
         Engine *engine;
         IoPool *io_pool;                        /* file operations off the loop */
+        IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */

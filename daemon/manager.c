@@ -249,6 +249,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
         if (r < 0)
                 goto fail;
+        r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
+        if (r < 0)
+                goto fail;
         r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
         if (r < 0)
                 goto fail;
@@ -329,6 +332,8 @@ Manager *manager_free(Manager *m) {
                 list_remove(&m->retained, &j->queue_node);
                 job_free(j);
         }
+        /* After the jobs: their streams are stopped, so no thread hashes on. */
+        m->hash_pool = io_pool_free(m->hash_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
