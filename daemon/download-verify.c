@@ -42,6 +42,8 @@ int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
         _cleanup_(hasher_freep) Hasher *h = NULL;
         int r;
 
+        /* A stream of an earlier attempt, should one be left, read other bytes. */
+        hasher_free(hash_stream_free(TAKE_PTR(j->hash_stream)));
         /* Nothing expected of bytes held: none to hash (a digest the server sends with the rest
          * is checked over the whole file once it is there). */
         if (offset > 0 && needed == 0) {
