@@ -32,21 +32,37 @@ static void test_strings(void) {
                 g_assert_nonnull(network_source_to_string(i));
 }
 
-/* NetworkManager's numbers, as its D-Bus API documents them. */
+/* NetworkManager's numbers, as its D-Bus API documents them; unknown ones are UNKNOWN. */
+static const struct {
+        uint32_t number;
+        NetworkMetered metered;
+} metered_numbers[] = {
+        { 0, NETWORK_METERED_UNKNOWN },
+        { 1, NETWORK_METERED_YES },
+        { 2, NETWORK_METERED_NO },
+        { 3, NETWORK_METERED_GUESS_YES },
+        { 4, NETWORK_METERED_GUESS_NO },
+        { 5, NETWORK_METERED_UNKNOWN },
+        { UINT32_MAX, NETWORK_METERED_UNKNOWN },
+};
+static const struct {
+        uint32_t number;
+        NetworkConnectivity connectivity;
+} connectivity_numbers[] = {
+        { 0, NETWORK_CONNECTIVITY_UNKNOWN },
+        { 1, NETWORK_CONNECTIVITY_NONE },
+        { 2, NETWORK_CONNECTIVITY_PORTAL },
+        { 3, NETWORK_CONNECTIVITY_LIMITED },
+        { 4, NETWORK_CONNECTIVITY_FULL },
+        { 5, NETWORK_CONNECTIVITY_UNKNOWN },
+};
+
 static void test_numbers(void) {
-        g_assert_cmpint(network_metered_from_uint(0), ==, NETWORK_METERED_UNKNOWN);
-        g_assert_cmpint(network_metered_from_uint(1), ==, NETWORK_METERED_YES);
-        g_assert_cmpint(network_metered_from_uint(2), ==, NETWORK_METERED_NO);
-        g_assert_cmpint(network_metered_from_uint(3), ==, NETWORK_METERED_GUESS_YES);
-        g_assert_cmpint(network_metered_from_uint(4), ==, NETWORK_METERED_GUESS_NO);
-        g_assert_cmpint(network_metered_from_uint(5), ==, NETWORK_METERED_UNKNOWN);
-        g_assert_cmpint(network_metered_from_uint(G_MAXUINT32), ==, NETWORK_METERED_UNKNOWN);
-        g_assert_cmpint(network_connectivity_from_uint(0), ==, NETWORK_CONNECTIVITY_UNKNOWN);
-        g_assert_cmpint(network_connectivity_from_uint(1), ==, NETWORK_CONNECTIVITY_NONE);
-        g_assert_cmpint(network_connectivity_from_uint(2), ==, NETWORK_CONNECTIVITY_PORTAL);
-        g_assert_cmpint(network_connectivity_from_uint(3), ==, NETWORK_CONNECTIVITY_LIMITED);
-        g_assert_cmpint(network_connectivity_from_uint(4), ==, NETWORK_CONNECTIVITY_FULL);
-        g_assert_cmpint(network_connectivity_from_uint(5), ==, NETWORK_CONNECTIVITY_UNKNOWN);
+        for (size_t i = 0; i < G_N_ELEMENTS(metered_numbers); i++)
+                g_assert_cmpint(network_metered_from_uint(metered_numbers[i].number), ==, metered_numbers[i].metered);
+        for (size_t i = 0; i < G_N_ELEMENTS(connectivity_numbers); i++)
+                g_assert_cmpint(network_connectivity_from_uint(connectivity_numbers[i].number), ==,
+                                connectivity_numbers[i].connectivity);
 }
 
 static void test_metered(void) {
