@@ -14,6 +14,7 @@
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$srcdir/scripts/common.sh"
 builddir=build
 skip_deps=0
 test_args=()
@@ -28,7 +29,7 @@ while [[ $# -gt 0 ]]; do
     --test-arg) [[ $# -ge 2 ]] || { echo "test.sh: --test-arg needs a value" >&2; exit 2; }
                 test_args+=("$2"); shift 2 ;;
     --test-arg=*) test_args+=("${1#--test-arg=}"); shift ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     *) setup_args+=("$1"); shift ;;
   esac
 done

@@ -24,12 +24,12 @@
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$srcdir/scripts/common.sh"
 builddir=build
 machines=50
 size_mib=64
 keep=0
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --builddir) builddir=$2; shift 2 ;;
@@ -63,14 +63,7 @@ bench=$builddir/tests/bench/xferd-bench
 # ---- cleanup ---------------------------------------------------------------------------------
 work=
 pids=()
-pid_alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
-stop() {
-  local pid=$1 i
-  pid_alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do pid_alive "$pid" || return 0; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid "$1"; }
 cleanup() {
   local status=$? pid
   trap - EXIT
@@ -81,14 +74,12 @@ cleanup() {
   fi
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup cleanup
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-fleet.XXXXXX")
 chmod 0755 "$work"
 need_kib=$(( size_mib * 1024 * (machines + 3) ))
-avail_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+avail_kib=$(free_kib "$work")
 (( avail_kib > need_kib )) || die "$work has $((avail_kib / 1024)) MiB free; $((need_kib / 1024)) MiB are needed"
 mkdir -p "$work/www"
 head -c "$((size_mib * 1024 * 1024))" /dev/urandom >"$work/www/update.bin"
@@ -169,20 +160,7 @@ start_machine() {  # start_machine I CONFIG
   local i=$1 config=$2 dir=$work/m$1
   mkdir -p "$dir/dl" "$dir/state"
   if [[ ! -f $dir/bus.conf ]]; then
-    cat >"$dir/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$dir/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
+    session_bus_config "$dir/bus" >"$dir/bus.conf"
     dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile </dev/null >/dev/null 2>&1 &
     pids+=($!)
     bus_address[i]=unix:path=$dir/bus
