@@ -66,34 +66,30 @@ static void test_numbers(void) {
 }
 
 static void test_metered(void) {
-        NetworkView yes = nm(NETWORK_METERED_YES, NETWORK_CONNECTIVITY_FULL);
-        NetworkView guess_yes = nm(NETWORK_METERED_GUESS_YES, NETWORK_CONNECTIVITY_FULL);
-        NetworkView no = nm(NETWORK_METERED_NO, NETWORK_CONNECTIVITY_FULL);
-        NetworkView guess_no = nm(NETWORK_METERED_GUESS_NO, NETWORK_CONNECTIVITY_FULL);
-        NetworkView unknown = nm(NETWORK_METERED_UNKNOWN, NETWORK_CONNECTIVITY_FULL);
-
         /* GUESS_YES is YES; everything else is unmetered. */
-        g_assert_true(network_view_is_metered(&yes));
-        g_assert_true(network_view_is_metered(&guess_yes));
-        g_assert_false(network_view_is_metered(&no));
-        g_assert_false(network_view_is_metered(&guess_no));
-        g_assert_false(network_view_is_metered(&unknown));
+        static const struct {
+                NetworkMetered m;
+                bool metered;
+        } rows[] = {
+                { NETWORK_METERED_YES, true },
+                { NETWORK_METERED_GUESS_YES, true },
+                { NETWORK_METERED_NO, false },
+                { NETWORK_METERED_GUESS_NO, false },
+                { NETWORK_METERED_UNKNOWN, false },
+        };
 
-        g_assert_cmpint(network_may_start(&yes, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_WAIT_METERED);
-        g_assert_cmpint(network_may_start(&guess_yes, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_WAIT_METERED);
-        g_assert_cmpint(network_may_start(&yes, COST_POLICY_ALWAYS), ==, NETWORK_VERDICT_GO);
-        g_assert_cmpint(network_may_start(&no, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_GO);
-        g_assert_cmpint(network_may_start(&guess_no, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_GO);
-        g_assert_cmpint(network_may_start(&unknown, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_GO);
+        for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+                NetworkView v = nm(rows[i].m, NETWORK_CONNECTIVITY_FULL);
 
-        g_assert_true(network_must_stop(&yes, COST_POLICY_UNMETERED));
-        g_assert_true(network_must_stop(&guess_yes, COST_POLICY_UNMETERED));
-        g_assert_false(network_must_stop(&yes, COST_POLICY_ALWAYS));
-        g_assert_false(network_must_stop(&no, COST_POLICY_UNMETERED));
-        g_assert_false(network_must_stop(&unknown, COST_POLICY_UNMETERED));
-
-        /* A metered network fails nothing: failures count there as anywhere. */
-        g_assert_true(network_failure_counts(&yes));
+                g_assert_cmpint(network_view_is_metered(&v), ==, rows[i].metered);
+                g_assert_cmpint(network_may_start(&v, COST_POLICY_UNMETERED), ==,
+                                rows[i].metered ? NETWORK_VERDICT_WAIT_METERED : NETWORK_VERDICT_GO);
+                g_assert_cmpint(network_may_start(&v, COST_POLICY_ALWAYS), ==, NETWORK_VERDICT_GO);
+                g_assert_cmpint(network_must_stop(&v, COST_POLICY_UNMETERED), ==, rows[i].metered);
+                g_assert_false(network_must_stop(&v, COST_POLICY_ALWAYS));
+                /* A metered network fails nothing: failures count there as anywhere. */
+                g_assert_true(network_failure_counts(&v));
+        }
 }
 
 static void test_connectivity(void) {
