@@ -64,3 +64,25 @@ start_bus() {
 
 # free_kib DIR: the KiB free on the file system of DIR.
 free_kib() { df -Pk "$1" | awk 'NR == 2 { print $4 }'; }
+
+# need_value SCRIPT OPTION [VALUE...]: in an argument loop, `need_value run.sh "$@"` before
+# taking $2: a usage error (exit 2) unless the option has a value.
+need_value() {
+  [[ $# -ge 3 ]] || { echo "$1: $2 needs a value" >&2; exit 2; }
+}
+# need_number SCRIPT OPTION [VALUE...]: the same for a whole number above 0.
+need_number() {
+  [[ $# -ge 3 && $3 =~ ^[1-9][0-9]*$ ]] || { echo "$1: $2 needs a number" >&2; exit 2; }
+}
+
+# build_bench_tools: builds xferd, xferctl and xferd-bench in $builddir (set up first when it
+# is not yet; relative to the source tree) and sets builddir (absolute), xferd_bin, xferctl_bin
+# and bench; false when the build failed. For tests/bench/*.sh.
+build_bench_tools() {
+  if [[ $builddir != /* ]]; then builddir=$srcdir/$builddir; fi
+  [[ -f "$builddir/build.ninja" ]] || meson setup "$builddir" >&2
+  meson compile -C "$builddir" xferd xferctl xferd-bench >&2 || return 1
+  xferd_bin=$builddir/xferd
+  xferctl_bin=$builddir/client/xferctl
+  bench=$builddir/tests/bench/xferd-bench
+}

@@ -24,11 +24,9 @@ size_mib=64
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --builddir) [[ $# -ge 2 ]] || { echo "demo.sh: --builddir needs a value" >&2; exit 2; }
-                builddir=$2; shift 2 ;;
+    --builddir) need_value demo.sh "$@"; builddir=$2; shift 2 ;;
     --skip-deps) skip_deps=1; shift ;;
-    --size) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "demo.sh: --size needs a number of MiB" >&2; exit 2; }
-            size_mib=$2; shift 2 ;;
+    --size) need_number demo.sh "$@"; size_mib=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "demo.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac

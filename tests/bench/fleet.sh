@@ -32,11 +32,9 @@ keep=0
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --builddir) builddir=$2; shift 2 ;;
-    --machines) [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "fleet.sh: --machines needs a number" >&2; exit 2; }
-                machines=$2; shift 2 ;;
-    --size-mib) [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "fleet.sh: --size-mib needs a number" >&2; exit 2; }
-                size_mib=$2; shift 2 ;;
+    --builddir) need_value fleet.sh "$@"; builddir=$2; shift 2 ;;
+    --machines) need_number fleet.sh "$@"; machines=$2; shift 2 ;;
+    --size-mib) need_number fleet.sh "$@"; size_mib=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fleet.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
@@ -53,12 +51,7 @@ for tool in nginx dbus-daemon meson cmp; do
 done
 
 cd "$srcdir"
-if [[ $builddir != /* ]]; then builddir=$srcdir/$builddir; fi
-[[ -f "$builddir/build.ninja" ]] || meson setup "$builddir" >&2
-meson compile -C "$builddir" xferd xferctl xferd-bench >&2 || die "the build failed"
-xferd_bin=$builddir/xferd
-xferctl_bin=$builddir/client/xferctl
-bench=$builddir/tests/bench/xferd-bench
+build_bench_tools || die "the build failed"
 
 # ---- cleanup ---------------------------------------------------------------------------------
 work=

@@ -50,10 +50,8 @@ keep=0
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --builddir) [[ $# -ge 2 ]] || { echo "run.sh: --builddir needs a value" >&2; exit 2; }
-                builddir=$2; shift 2 ;;
-    --reps) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps needs a number" >&2; exit 2; }
-            reps=$2; shift 2 ;;
+    --builddir) need_value run.sh "$@"; builddir=$2; shift 2 ;;
+    --reps) need_number run.sh "$@"; reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -80,17 +78,8 @@ done
 
 # ---- build ------------------------------------------------------------------------------
 cd "$srcdir"
-if [[ $builddir != /* ]]; then builddir=$srcdir/$builddir; fi
-if [[ ! -f "$builddir/build.ninja" ]]; then
-  log "meson setup $builddir"
-  meson setup "$builddir" >&2
-fi
 log "building xferd, xferctl and xferd-bench in $builddir"
-meson compile -C "$builddir" xferd xferctl xferd-bench >&2 ||
-  die "the build failed (is -Dtests=false set? tests/bench needs the tests option)"
-xferd_bin=$builddir/xferd
-xferctl_bin=$builddir/client/xferctl
-bench=$builddir/tests/bench/xferd-bench
+build_bench_tools || die "the build failed (is -Dtests=false set? tests/bench needs the tests option)"
 for f in "$xferd_bin" "$xferctl_bin" "$bench"; do [[ -x $f ]] || die "$f was not built"; done
 # The source tree the build directory was set up from (a copy can be benchmarked too).
 xferd_src=$(sed -n 's/.*"source": *"\([^"]*\)".*/\1/p' "$builddir/meson-info/meson-info.json" 2>/dev/null)
