@@ -308,36 +308,25 @@ file_mode_is (const char *path, guint mode)
 
 /* --------------------------------------------------------------- calls */
 
-GVariant *
-bus_call (BusFixture *fx, const char *path, const char *iface, const char *method,
-          GVariant *params, const GVariantType *reply_type, GError **error)
+/* The calls of the fixture's own connection (client NULL) and of a client as another user
+ * (bus_client_new()) go through the same helpers. */
+static GVariant *
+call_as (BusFixture *fx, BusClient *client, const char *path, const char *iface, const char *method,
+         GVariant *params, const GVariantType *reply_type, GError **error)
 {
+        if (client)
+                return bus_client_call (client, path, iface, method, params, reply_type, error);
         return g_dbus_connection_call_sync (fx->conn, XFERD_BUS_NAME, path, iface, method,
                                             params, reply_type, G_DBUS_CALL_FLAGS_NONE,
                                             CALL_TIMEOUT_MS, NULL, error);
 }
 
-GVariant *
-bus_call_manager (BusFixture *fx, const char *method, GVariant *params,
-                  const GVariantType *reply_type, GError **error)
+static GVariant *
+get_property_as (BusFixture *fx, BusClient *client, const char *path, const char *iface,
+                 const char *name, GError **error)
 {
-        return bus_call (fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params, reply_type, error);
-}
-
-GVariant *
-bus_call_job (BusFixture *fx, const char *job, const char *method, GVariant *params,
-              const GVariantType *reply_type, GError **error)
-{
-        return bus_call (fx, job, XFERD_JOB_IFACE, method, params, reply_type, error);
-}
-
-GVariant *
-bus_get_property (BusFixture *fx, const char *path, const char *iface,
-                  const char *name, GError **error)
-{
-        g_autoptr(GVariant) reply = bus_call (fx, path, "org.freedesktop.DBus.Properties", "Get",
-                                              g_variant_new ("(ss)", iface, name),
-                                              G_VARIANT_TYPE ("(v)"), error);
+        g_autoptr(GVariant) reply = call_as (fx, client, path, "org.freedesktop.DBus.Properties", "Get",
+                                             g_variant_new ("(ss)", iface, name), G_VARIANT_TYPE ("(v)"), error);
         GVariant *value = NULL;
 
         if (reply)
@@ -345,14 +334,49 @@ bus_get_property (BusFixture *fx, const char *path, const char *iface,
         return value;
 }
 
+static gboolean
+set_property_as (BusFixture *fx, BusClient *client, const char *path, const char *iface,
+                 const char *name, GVariant *value, GError **error)
+{
+        g_autoptr(GVariant) reply = call_as (fx, client, path, "org.freedesktop.DBus.Properties", "Set",
+                                             g_variant_new ("(ssv)", iface, name, value), G_VARIANT_TYPE_UNIT,
+                                             error);
+        return reply != NULL;
+}
+
+GVariant *
+bus_call (BusFixture *fx, const char *path, const char *iface, const char *method,
+          GVariant *params, const GVariantType *reply_type, GError **error)
+{
+        return call_as (fx, NULL, path, iface, method, params, reply_type, error);
+}
+
+GVariant *
+bus_call_manager (BusFixture *fx, const char *method, GVariant *params,
+                  const GVariantType *reply_type, GError **error)
+{
+        return call_as (fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params, reply_type, error);
+}
+
+GVariant *
+bus_call_job (BusFixture *fx, const char *job, const char *method, GVariant *params,
+              const GVariantType *reply_type, GError **error)
+{
+        return call_as (fx, NULL, job, XFERD_JOB_IFACE, method, params, reply_type, error);
+}
+
+GVariant *
+bus_get_property (BusFixture *fx, const char *path, const char *iface,
+                  const char *name, GError **error)
+{
+        return get_property_as (fx, NULL, path, iface, name, error);
+}
+
 gboolean
 bus_set_property (BusFixture *fx, const char *path, const char *iface,
                   const char *name, GVariant *value, GError **error)
 {
-        g_autoptr(GVariant) reply = bus_call (fx, path, "org.freedesktop.DBus.Properties", "Set",
-                                              g_variant_new ("(ssv)", iface, name, value),
-                                              G_VARIANT_TYPE_UNIT, error);
-        return reply != NULL;
+        return set_property_as (fx, NULL, path, iface, name, value, error);
 }
 
 static GVariant *
@@ -438,35 +462,52 @@ xferd_download (BusFixture *fx, const char *url, const char *local_path,
         return job_from_reply (reply, id);
 }
 
-char *
-xferd_create_job (BusFixture *fx, const char *name, char **id)
+static char *
+create_job_as (BusFixture *fx, BusClient *client, const char *name, char **id)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "CreateJob",
-                                                      g_variant_new ("(sa{sv})", name, NULL),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_autoptr(GVariant) reply = call_as (fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
+                                             g_variant_new ("(sa{sv})", name, NULL), G_VARIANT_TYPE ("(so)"),
+                                             &error);
         g_assert_no_error (error);
         bus_fixture_note_xferd (fx);
         return job_from_reply (reply, id);
 }
 
+static void
+add_file_as (BusFixture *fx, BusClient *client, const char *job, const char *url, const char *local_path)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = call_as (fx, client, job, XFERD_JOB_IFACE, "AddFile",
+                                             g_variant_new ("(ss)", url, local_path), G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+}
+
+static void
+job_call_as (BusFixture *fx, BusClient *client, const char *job, const char *method)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = call_as (fx, client, job, XFERD_JOB_IFACE, method, NULL, G_VARIANT_TYPE_UNIT,
+                                             &error);
+        g_assert_no_error (error);
+}
+
+char *
+xferd_create_job (BusFixture *fx, const char *name, char **id)
+{
+        return create_job_as (fx, NULL, name, id);
+}
+
 void
 xferd_add_file (BusFixture *fx, const char *job, const char *url, const char *local_path)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_job (fx, job, "AddFile",
-                                                  g_variant_new ("(ss)", url, local_path),
-                                                  G_VARIANT_TYPE_UNIT, &error);
-        g_assert_no_error (error);
+        add_file_as (fx, NULL, job, url, local_path);
 }
 
 void
 xferd_job_call (BusFixture *fx, const char *job, const char *method)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_job (fx, job, method, NULL, G_VARIANT_TYPE_UNIT, &error);
-
-        g_assert_no_error (error);
+        job_call_as (fx, NULL, job, method);
 }
 
 gboolean
@@ -1281,70 +1322,47 @@ GVariant *
 bus_client_call_manager (BusClient *client, const char *method, GVariant *params,
                          const GVariantType *reply_type, GError **error)
 {
-        return bus_client_call (client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params,
-                                reply_type, error);
+        return call_as (client->fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params, reply_type,
+                        error);
 }
 
 GVariant *
 bus_client_call_job (BusClient *client, const char *job, const char *method, GVariant *params,
                      const GVariantType *reply_type, GError **error)
 {
-        return bus_client_call (client, job, XFERD_JOB_IFACE, method, params, reply_type, error);
+        return call_as (client->fx, client, job, XFERD_JOB_IFACE, method, params, reply_type, error);
 }
 
 GVariant *
 bus_client_get_property (BusClient *client, const char *path, const char *iface,
                          const char *name, GError **error)
 {
-        g_autoptr(GVariant) reply = bus_client_call (client, path, "org.freedesktop.DBus.Properties", "Get",
-                                                     g_variant_new ("(ss)", iface, name),
-                                                     G_VARIANT_TYPE ("(v)"), error);
-        GVariant *value = NULL;
-
-        if (reply)
-                g_variant_get (reply, "(v)", &value);
-        return value;
+        return get_property_as (client->fx, client, path, iface, name, error);
 }
 
 gboolean
 bus_client_set_property (BusClient *client, const char *path, const char *iface,
                          const char *name, GVariant *value, GError **error)
 {
-        g_autoptr(GVariant) reply = bus_client_call (client, path, "org.freedesktop.DBus.Properties", "Set",
-                                                     g_variant_new ("(ssv)", iface, name, value),
-                                                     G_VARIANT_TYPE_UNIT, error);
-        return reply != NULL;
+        return set_property_as (client->fx, client, path, iface, name, value, error);
 }
 
 char *
 bus_client_create_job (BusClient *client, const char *name, char **id)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_manager (client, "CreateJob",
-                                                             g_variant_new ("(sa{sv})", name, NULL),
-                                                             G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (client->fx);
-        return job_from_reply (reply, id);
+        return create_job_as (client->fx, client, name, id);
 }
 
 void
 bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "AddFile",
-                                                         g_variant_new ("(ss)", url, local_path),
-                                                         G_VARIANT_TYPE_UNIT, &error);
-        g_assert_no_error (error);
+        add_file_as (client->fx, client, job, url, local_path);
 }
 
 void
 bus_client_job_call (BusClient *client, const char *job, const char *method)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_job (client, job, method, NULL, G_VARIANT_TYPE_UNIT, &error);
-
-        g_assert_no_error (error);
+        job_call_as (client->fx, client, job, method);
 }
 
 void
