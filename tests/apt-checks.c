@@ -33,13 +33,7 @@ apt_test_available (void)
 
         if (!missing && !apt_test_repo)
                 missing = "the test repository (it could not be built)";
-        if (!missing)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs %s", missing);
-        else
-                g_test_skip_printf ("this test needs %s", missing);
-        return FALSE;
+        return test_needs (missing);
 }
 
 /* ---------------------------------------------------------------- checks */

@@ -533,15 +533,21 @@ list_files_temp_path (GVariant *reply, guint index)
         return g_strdup (temp);
 }
 
-char *
-xferd_temp_path (BusFixture *fx, const char *job, guint index)
+static char *
+temp_path_as (BusFixture *fx, BusClient *client, const char *job, guint index)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_job (fx, job, "ListFiles", NULL,
-                                                  G_VARIANT_TYPE ("(a(sssttb))"), &error);
+        g_autoptr(GVariant) reply = call_as (fx, client, job, XFERD_JOB_IFACE, "ListFiles", NULL,
+                                             G_VARIANT_TYPE ("(a(sssttb))"), &error);
 
         g_assert_no_error (error);
         return list_files_temp_path (reply, index);
+}
+
+char *
+xferd_temp_path (BusFixture *fx, const char *job, guint index)
+{
+        return temp_path_as (fx, NULL, job, index);
 }
 
 GVariant *
@@ -1363,6 +1369,12 @@ void
 bus_client_job_call (BusClient *client, const char *job, const char *method)
 {
         job_call_as (client->fx, client, job, method);
+}
+
+char *
+bus_client_temp_path (BusClient *client, const char *job, guint index)
+{
+        return temp_path_as (client->fx, client, job, index);
 }
 
 void

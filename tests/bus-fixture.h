@@ -203,6 +203,7 @@ gboolean bus_client_set_property (BusClient *client, const char *path, const cha
 char *bus_client_create_job (BusClient *client, const char *name, char **id);
 void bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path);
 void bus_client_job_call (BusClient *client, const char *job, const char *method);
+char *bus_client_temp_path (BusClient *client, const char *job, guint index);
 
 /* From now on the client records every signal its connection receives (a
  * plain match rule, as any user may add; no eavesdropping). Returns once the

@@ -381,17 +381,6 @@ b_write (Env *env, const char *path, const char *content)
 #define assert_job_call_fails(client, job, method, params, name) \
         assert_call_fails ((client), (job), XFERD_JOB_IFACE, (method), (params), (name))
 
-static char *
-client_temp_path (BusClient *client, const char *job, guint index)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "ListFiles", NULL,
-                                                         G_VARIANT_TYPE ("(a(sssttb))"), &error);
-
-        g_assert_no_error (error);
-        return list_files_temp_path (reply, index);
-}
-
 static gboolean
 client_complete (BusClient *client, const char *job, GError **error)
 {
@@ -840,7 +829,7 @@ run_destination_symlink (gboolean plant_during_transfer)
         bus_client_add_file (env->b, job, env->url, dest2);
         bus_client_job_call (env->b, job, "Resume");
         if (plant_during_transfer) {
-                g_autofree char *temp = client_temp_path (env->b, job, 0);
+                g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
 
                 g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
                 b_symlink (env, env->secret_path, dest1);
@@ -896,11 +885,11 @@ test_temporary_symlink (void)
         /* Into A's directory (a name that does not exist yet), and into B's own file. */
         g_autofree char *job1 = bus_client_create_job (env->b, "b-job-1", &id1);
         bus_client_add_file (env->b, job1, env->url, dest1);
-        g_autofree char *temp1 = client_temp_path (env->b, job1, 0);
+        g_autofree char *temp1 = bus_client_temp_path (env->b, job1, 0);
         b_symlink (env, planted, temp1);
         g_autofree char *job2 = bus_client_create_job (env->b, "b-job-2", &id2);
         bus_client_add_file (env->b, job2, env->url, dest2);
-        g_autofree char *temp2 = client_temp_path (env->b, job2, 0);
+        g_autofree char *temp2 = bus_client_temp_path (env->b, job2, 0);
         b_symlink (env, mine, temp2);
 
         const char *const jobs[] = { job1, job2, NULL };
@@ -991,7 +980,7 @@ start_and_swap (Env *env, const char *target, char **out_temp)
         char *job = bus_client_create_job (env->b, "b-job", &id);
         bus_client_add_file (env->b, job, url, dest);
         bus_client_job_call (env->b, job, "Resume");
-        g_autofree char *temp = client_temp_path (env->b, job, 0);
+        g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
 
         b_rename (env, sub, orig);
@@ -1149,7 +1138,7 @@ run_temporary_owner (Env *env, BusClient *client, const TestUser *u, const char 
         g_autofree char *job = bus_client_create_job (client, "owned", &id);
         bus_client_add_file (client, job, url, dest);
         bus_client_job_call (client, job, "Resume");
-        g_autofree char *temp = client_temp_path (client, job, 0);
+        g_autofree char *temp = bus_client_temp_path (client, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
         assert_owned_regular (temp, u, 0600);
 
@@ -1250,7 +1239,7 @@ test_redirect_to_file (void)
                 g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, 0);
                 g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
                 /* A temporary file, if there is one, is empty. */
-                g_autofree char *temp = client_temp_path (env->b, job, 0);
+                g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
                 GStatBuf st;
                 if (g_lstat (temp, &st) == 0)
                         g_assert_cmpint (st.st_size, ==, 0);
