@@ -550,21 +550,30 @@ xferd_temp_path (BusFixture *fx, const char *job, guint index)
         return temp_path_as (fx, NULL, job, index);
 }
 
+/* ListJobs(false): the caller's jobs. */
+static GVariant *
+list_jobs_as (BusFixture *fx, BusClient *client)
+{
+        g_autoptr(GError) error = NULL;
+        GVariant *reply = call_as (fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
+                                   g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+
+        g_assert_no_error (error);
+        return reply;
+}
+
 GVariant *
 xferd_list_jobs (BusFixture *fx)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL);
 
-        g_assert_no_error (error);
         return g_variant_get_child_value (reply, 0);
 }
 
 gboolean
-xferd_lists_job (BusFixture *fx, const char *id)
+list_jobs_reply_has (GVariant *reply, const char *id)
 {
-        g_autoptr(GVariant) jobs = xferd_list_jobs (fx);
+        g_autoptr(GVariant) jobs = g_variant_get_child_value (reply, 0);
 
         for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
                 const char *jid;
@@ -574,6 +583,14 @@ xferd_lists_job (BusFixture *fx, const char *id)
                         return TRUE;
         }
         return FALSE;
+}
+
+gboolean
+xferd_lists_job (BusFixture *fx, const char *id)
+{
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL);
+
+        return list_jobs_reply_has (reply, id);
 }
 
 const char *
@@ -1375,6 +1392,14 @@ char *
 bus_client_temp_path (BusClient *client, const char *job, guint index)
 {
         return temp_path_as (client->fx, client, job, index);
+}
+
+gboolean
+bus_client_lists_job (BusClient *client, const char *id)
+{
+        g_autoptr(GVariant) reply = list_jobs_as (client->fx, client);
+
+        return list_jobs_reply_has (reply, id);
 }
 
 void

@@ -204,6 +204,7 @@ char *bus_client_create_job (BusClient *client, const char *name, char **id);
 void bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path);
 void bus_client_job_call (BusClient *client, const char *job, const char *method);
 char *bus_client_temp_path (BusClient *client, const char *job, guint index);
+gboolean bus_client_lists_job (BusClient *client, const char *id);
 
 /* From now on the client records every signal its connection receives (a
  * plain match rule, as any user may add; no eavesdropping). Returns once the
@@ -289,6 +290,8 @@ char *list_files_temp_path (GVariant *reply, guint index);
 GVariant *xferd_list_jobs (BusFixture *fx);
 /* Whether ListJobs(false) lists id. */
 gboolean xferd_lists_job (BusFixture *fx, const char *id);
+/* Whether a ListJobs reply, (a(ssssutto)), lists id. */
+gboolean list_jobs_reply_has (GVariant *reply, const char *id);
 /* Waits for Manager.JobRemoved of id; returns its final_state. */
 char *xferd_wait_job_removed (BusFixture *fx, const char *id);
 /* SignalMatch for Manager.JobNew of the id in data. */

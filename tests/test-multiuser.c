@@ -393,32 +393,6 @@ client_complete (BusClient *client, const char *job, GError **error)
 }
 
 static gboolean
-ids_contain (GVariant *list_jobs_reply, const char *id)
-{
-        g_autoptr(GVariant) jobs = g_variant_get_child_value (list_jobs_reply, 0);
-
-        for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
-                const char *jid;
-
-                g_variant_get_child (jobs, i, "(&ssssutto)", &jid, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-                if (strcmp (jid, id) == 0)
-                        return TRUE;
-        }
-        return FALSE;
-}
-
-static gboolean
-client_lists_job (BusClient *client, const char *id)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_manager (client, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                             G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-
-        g_assert_no_error (error);
-        return ids_contain (reply, id);
-}
-
-static gboolean
 managed_objects_contain (GVariant *reply, const char *job)
 {
         g_autoptr(GVariant) objects = g_variant_get_child_value (reply, 0);
@@ -481,7 +455,7 @@ root_sees_job (Env *env, const char *job, const char *id)
         const char *xml;
 
         g_variant_get (introspection, "(&s)", &xml);
-        return ids_contain (all, id) && managed_objects_contain (objects, job) && introspection_lists (xml, id);
+        return list_jobs_reply_has (all, id) && managed_objects_contain (objects, job) && introspection_lists (xml, id);
 }
 
 static char *
@@ -582,8 +556,8 @@ test_other_user_denied (void)
                            ACCESS_DENIED);
 
         /* Lists: B sees its own job and not A's; all users needs root. */
-        g_assert_false (client_lists_job (env->b, id));
-        g_assert_true (client_lists_job (env->b, b_id));
+        g_assert_false (bus_client_lists_job (env->b, id));
+        g_assert_true (bus_client_lists_job (env->b, b_id));
         assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", TRUE),
                            ACCESS_DENIED);
         g_assert_false (client_manages (env->b, job));
@@ -591,7 +565,7 @@ test_other_user_denied (void)
         g_assert_false (client_introspection_lists (env->b, id));
         g_assert_true (client_introspection_lists (env->b, b_id));
         /* And the other way round. */
-        g_assert_false (client_lists_job (env->a, b_id));
+        g_assert_false (bus_client_lists_job (env->a, b_id));
         g_assert_false (client_manages (env->a, b_job));
         g_assert_false (client_introspection_lists (env->a, b_id));
 
@@ -623,7 +597,7 @@ test_other_user_denied (void)
         g_assert_cmpuint (g_variant_get_uint64 (limit), ==, 0);
         assert_targets_unchanged (env, &before);
         assert_unchanged (before.b_dir, env->b_dir);
-        g_assert_true (client_lists_job (env->a, id));
+        g_assert_true (bus_client_lists_job (env->a, id));
 }
 
 /* Root may do all of it to A's job; files are still written as A. */
