@@ -45,9 +45,7 @@ guint
 apt_signals_mark (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) id = g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                              "org.freedesktop.DBus", "GetId", NULL, NULL,
-                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_autoptr(GVariant) id = bus_driver_call (fx, "GetId", NULL, NULL, &error);
 
         g_assert_no_error (error);
         while (g_main_context_iteration (fx->ctx, FALSE))

@@ -366,6 +366,15 @@ bus_call_job (BusFixture *fx, const char *job, const char *method, GVariant *par
 }
 
 GVariant *
+bus_driver_call (BusFixture *fx, const char *method, GVariant *params, const GVariantType *reply_type,
+                 GError **error)
+{
+        return g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                            "org.freedesktop.DBus", method, params, reply_type,
+                                            G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+}
+
+GVariant *
 bus_get_property (BusFixture *fx, const char *path, const char *iface,
                   const char *name, GError **error)
 {
@@ -963,10 +972,9 @@ guint32
 bus_fixture_note_xferd (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
-                fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "GetConnectionUnixProcessID", g_variant_new ("(s)", XFERD_BUS_NAME),
-                G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (fx, "GetConnectionUnixProcessID",
+                                                     g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(u)"),
+                                                     &error);
         guint32 pid;
 
         if (!reply)
@@ -1220,10 +1228,9 @@ void
 bus_client_kill (BusClient *client)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
-                client->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "GetConnectionUnixProcessID", g_variant_new ("(s)", client->unique_name),
-                G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (client->fx, "GetConnectionUnixProcessID",
+                                                     g_variant_new ("(s)", client->unique_name),
+                                                     G_VARIANT_TYPE ("(u)"), &error);
         guint32 pid;
 
         g_assert_no_error (error);

@@ -130,6 +130,9 @@ GVariant *bus_call_manager (BusFixture *fx, const char *method, GVariant *params
                             const GVariantType *reply_type, GError **error);
 GVariant *bus_call_job (BusFixture *fx, const char *job, const char *method,
                         GVariant *params, const GVariantType *reply_type, GError **error);
+/* A call of the bus driver (org.freedesktop.DBus: ListNames, GetNameOwner, …). */
+GVariant *bus_driver_call (BusFixture *fx, const char *method, GVariant *params,
+                           const GVariantType *reply_type, GError **error);
 GVariant *bus_get_property (BusFixture *fx, const char *path, const char *iface,
                             const char *name, GError **error);
 gboolean bus_set_property (BusFixture *fx, const char *path, const char *iface,

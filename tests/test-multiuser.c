@@ -706,12 +706,9 @@ test_name_owned_by_root_only (void)
                 }
         }
         /* The name is xferd's, running as root. */
-        g_autoptr(GVariant) owner = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
-                                                                 "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                                 "GetConnectionUnixUser",
-                                                                 g_variant_new ("(s)", XFERD_BUS_NAME),
-                                                                 G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
-                                                                 -1, NULL, &error);
+        g_autoptr(GVariant) owner = bus_driver_call (env->fx, "GetConnectionUnixUser",
+                                                     g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(u)"),
+                                                     &error);
         g_assert_no_error (error);
         guint32 uid;
         g_variant_get (owner, "(u)", &uid);
