@@ -194,6 +194,31 @@ job_wait_state_get (BusFixture *fx, const char *job, const char *state)
         return g_steal_pointer (&current);
 }
 
+typedef struct {
+        const char *name;
+        guint64 min, max;
+} ChangedUint64;
+
+static gboolean
+match_changed_uint64 (const RecordedSignal *sig, gpointer data)
+{
+        const ChangedUint64 *want = data;
+        g_autoptr(GVariant) changed = g_variant_get_child_value (sig->params, 1);
+        guint64 v;
+
+        return g_variant_lookup (changed, want->name, "t", &v) && v >= want->min && v <= want->max;
+}
+
+gboolean
+job_wait_changed_uint64 (BusFixture *fx, const char *job, const char *name, guint64 min, guint64 max,
+                         guint timeout_ms)
+{
+        ChangedUint64 want = { name, min, max };
+
+        return bus_wait_signal (fx, NULL, job, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                match_changed_uint64, &want, timeout_ms) != NULL;
+}
+
 GPtrArray *
 job_state_history (BusFixture *fx, const char *job)
 {

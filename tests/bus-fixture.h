@@ -249,6 +249,11 @@ char *job_wait_state_get (BusFixture *fx, const char *job, const char *state);
         g_assert_cmpstr (reached__, ==, (state));                               \
 } G_STMT_END
 
+/* Waits for a PropertiesChanged of job that carries the uint64 property name with a value
+ * from min to max (a change announced, not only made); FALSE after timeout_ms. */
+gboolean job_wait_changed_uint64 (BusFixture *fx, const char *job, const char *name, guint64 min, guint64 max,
+                                  guint timeout_ms);
+
 /* State values carried by PropertiesChanged signals for job, in order. */
 GPtrArray *job_state_history (BusFixture *fx, const char *job);
 
