@@ -186,7 +186,7 @@ int verb_download(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *name = NULL;
         char **list = NULL;
         size_t n_list = 0;
-        DownloadPlan plan = { NULL, 0 };
+        DownloadPlan plan = { 0 };
         Follow f;
         int r;
 
