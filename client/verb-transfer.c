@@ -134,6 +134,18 @@ static int fill_and_start(Ctl *c, Follow *f) {
         return r;
 }
 
+/* Creates the job of f's files, starts it and follows it to its end. */
+static int run_job(Ctl *c, Follow *f, const char *name) {
+        int r;
+
+        r = create_job(c, f, name, f->mode == FOLLOW_UPLOAD ? "upload" : "download");
+        if (r >= 0)
+                r = fill_and_start(c, f);
+        if (r >= 0)
+                r = follow_run(f);
+        return r;
+}
+
 /* The URLs of -i FILE ("-" is standard input). */
 static int read_list(const char *file, char ***urls, size_t *n) {
         _cleanup_free_ char *text = NULL;
@@ -226,11 +238,7 @@ int verb_download(Ctl *c, int argc, char **argv) {
         download_plan_done(&plan);
 
         if (r >= 0)
-                r = create_job(c, &f, name, "download");
-        if (r >= 0)
-                r = fill_and_start(c, &f);
-        if (r >= 0)
-                r = follow_run(&f);
+                r = run_job(c, &f, name);
         follow_done(&f);
         return r;
 }
@@ -261,11 +269,7 @@ int verb_upload(Ctl *c, int argc, char **argv) {
         if (r >= 0)
                 r = follow_add_file(&f, argv[2], local);
         if (r >= 0)
-                r = create_job(c, &f, name, "upload");
-        if (r >= 0)
-                r = fill_and_start(c, &f);
-        if (r >= 0)
-                r = follow_run(&f);
+                r = run_job(c, &f, name);
         follow_done(&f);
         return r;
 }
