@@ -8,7 +8,6 @@
 
 #include "download-plan.h"
 #include "follow.h"
-#include "job-lookup.h"
 #include "names.h"
 #include "path-util.h"
 #include "report.h"
@@ -291,20 +290,15 @@ static void wait_add_files(Ctl *c, Follow *f) {
 }
 
 int verb_wait(Ctl *c, int argc, char **argv) {
-        _cleanup_free_ char *id = NULL, *path = NULL;
         Follow f;
         int r;
 
         assert(c);
         assert(argv);
 
-        r = job_lookup(c->bus, argv[1], &id, &path);
-        if (r < 0)
-                return r;
-
         r = follow_init(&f, c, FOLLOW_WAIT);
         if (r >= 0)
-                r = follow_set_job(&f, id, path);
+                r = follow_set_job(&f, c->job_id, c->job_path);
         if (r >= 0) {
                 if (c->progress)
                         wait_add_files(c, &f);
