@@ -142,39 +142,19 @@ int bus_json_append(JsonWriter *w, sd_bus_message *m) {
         if (r == 0)
                 return -EBADMSG;
 
-        switch (type) {
-        case SD_BUS_TYPE_VARIANT:
-                r = sd_bus_message_enter_container(m, type, contents);
-                if (r < 0)
-                        return r;
-                r = bus_json_append(w, m);
-                if (r < 0)
-                        return r;
-                return sd_bus_message_exit_container(m);
-
-        case SD_BUS_TYPE_STRUCT:
-                r = sd_bus_message_enter_container(m, type, contents);
-                if (r < 0)
-                        return r;
-                r = append_elements(w, m);
-                if (r < 0)
-                        return r;
-                return sd_bus_message_exit_container(m);
-
-        case SD_BUS_TYPE_ARRAY:
-                if (contents[0] == SD_BUS_TYPE_DICT_ENTRY_BEGIN)
-                        return append_dict(w, m, contents);
-                r = sd_bus_message_enter_container(m, type, contents);
-                if (r < 0)
-                        return r;
-                r = append_elements(w, m);
-                if (r < 0)
-                        return r;
-                return sd_bus_message_exit_container(m);
-
-        default:
+        if (type == SD_BUS_TYPE_ARRAY && contents[0] == SD_BUS_TYPE_DICT_ENTRY_BEGIN)
+                return append_dict(w, m, contents);
+        if (type != SD_BUS_TYPE_VARIANT && type != SD_BUS_TYPE_STRUCT && type != SD_BUS_TYPE_ARRAY)
                 return append_basic(w, m, type);
-        }
+
+        /* A variant is its value; a structure or another array, a JSON array. */
+        r = sd_bus_message_enter_container(m, type, contents);
+        if (r < 0)
+                return r;
+        r = type == SD_BUS_TYPE_VARIANT ? bus_json_append(w, m) : append_elements(w, m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
 }
 
 int bus_json_to_string(sd_bus_message *m, char **ret) {
