@@ -83,7 +83,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 }
 
 int bus_creds_new(sd_bus *bus, BusCreds **ret) {
-        BusCreds *c;
+        _cleanup_(bus_creds_freep) BusCreds *c = NULL;
         int r;
 
         assert(bus);
@@ -94,19 +94,14 @@ int bus_creds_new(sd_bus *bus, BusCreds **ret) {
                 return -ENOMEM;
         c->bus = bus;
         c->entries = hashmap_new();
-        if (!c->entries) {
-                free(c);
+        if (!c->entries)
                 return -ENOMEM;
-        }
         /* Synchronous: the match is in place before xferd takes its name and reads a call. */
         r = sd_bus_match_signal(bus, &c->match, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                 "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, c);
-        if (r < 0) {
-                hashmap_free(c->entries);
-                free(c);
+        if (r < 0)
                 return r;
-        }
-        *ret = c;
+        *ret = TAKE_PTR(c);
         return 0;
 }
 
