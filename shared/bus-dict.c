@@ -80,3 +80,80 @@ int bus_dict_read_string(sd_bus_message *m, char **field) {
         r = free_and_strdup(field, s);
         return r < 0 ? r : 1;
 }
+
+int bus_dict_read_value(sd_bus_message *m, BusValueKind kind, void *p) {
+        union {
+                uint32_t u;
+                uint64_t t;
+        } v = { .t = 0 };
+        size_t size;
+        int r;
+
+        assert(m);
+        assert(p);
+
+        switch (kind) {
+        case BUS_VALUE_STRING:
+                return bus_dict_read_string(m, p);
+        case BUS_VALUE_STRING_BORROWED:
+                r = sd_bus_message_read(m, "v", "s", p);
+                return r < 0 ? r : 1;
+        case BUS_VALUE_U32:
+                size = sizeof v.u;
+                break;
+        case BUS_VALUE_U64:
+                size = sizeof v.t;
+                break;
+        default:
+                return -EINVAL;
+        }
+        r = sd_bus_message_read(m, "v", kind == BUS_VALUE_U32 ? "u" : "t", &v);
+        if (r < 0)
+                return r;
+        if (memcmp(p, &v, size) == 0)
+                return 0;
+        memcpy(p, &v, size);
+        return 1;
+}
+
+const BusDictField *bus_dict_field_find(const BusDictField *fields, size_t n, const char *key) {
+        assert(fields || n == 0);
+        assert(key);
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(fields[i].key, key))
+                        return &fields[i];
+        return NULL;
+}
+
+typedef struct FieldsRead {
+        const BusDictField *fields;
+        size_t n;
+        void *base;
+        int changed;
+} FieldsRead;
+
+static int field_entry(sd_bus_message *m, const char *key, void *userdata) {
+        FieldsRead *d = userdata;
+        const BusDictField *f = bus_dict_field_find(d->fields, d->n, key);
+        int r;
+
+        if (!f)
+                return 0;
+        r = bus_dict_read_value(m, f->kind, (char *) d->base + f->offset);
+        if (r > 0)
+                d->changed++;
+        return r;
+}
+
+int bus_dict_read_fields(sd_bus_message *m, const BusDictField *fields, size_t n, void *base) {
+        FieldsRead d = { fields, n, base, 0 };
+        int r;
+
+        assert(m);
+        assert(fields || n == 0);
+        assert(base);
+
+        r = bus_dict_read(m, field_entry, &d);
+        return r < 0 ? r : d.changed;
+}
