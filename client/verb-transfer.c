@@ -251,9 +251,9 @@ int verb_upload(Ctl *c, int argc, char **argv) {
         assert(c);
         assert(argv);
 
-        r = path_make_absolute(argv[1], &local);
+        r = path_make_absolute_or_report(argv[1], &local);
         if (r < 0)
-                return report_bus_error(NULL, r, "cannot make \"%s\" an absolute path", argv[1]);
+                return r;
 
         /* The daemon checks too, with the owner's identity; this only answers sooner. */
         if (stat(local, &st) < 0)
