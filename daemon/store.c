@@ -333,13 +333,9 @@ static int store_lock(Store *s, const char *dir) {
         return 0;
 }
 
-static void store_salvage_donep(StoreSalvage *v) {
-        store_salvage_done(v);
-}
-
 int store_open(const char *dir, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
-        _cleanup_(store_salvage_donep) StoreSalvage salvage = { .n = 0 };
+        _cleanup_(store_unlink_list_done) StoreUnlinkList salvage = { .n = 0 };
         char why[512] = "";
         int r;
 
