@@ -173,30 +173,27 @@ static void store_delete_list_done(DeleteList *l) {
 
 static int store_read_delete(Store *s, sqlite3_stmt *st, void *userdata) {
         DeleteList *list = userdata;
-        _cleanup_free_ char *headers = NULL;
-        PendingDelete *d;
+        _cleanup_free_ char *url = NULL, *joined = NULL;
+        _cleanup_strv_free_ char **headers = NULL;
 
-        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof(PendingDelete)) < 0)
+        if (sql_column_dup(st, 0, &url) < 0 || sql_column_dup(st, 2, &joined) < 0 ||
+            (joined && sql_split_headers(joined, &headers) < 0))
                 return log_oom();
-        d = &list->items[list->n];
-        *d = (PendingDelete) {
+        /* The column is NOT NULL; only a damaged row could lack it. */
+        if (!url) {
+                log_warning("Store %s: skipping a pending delete without URL.", s->path);
+                return 0;
+        }
+        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof *list->items) < 0)
+                return log_oom();
+        list->items[list->n++] = (PendingDelete) {
+                .url = TAKE_PTR(url),
                 .owner = (uid_t) sqlite3_column_int64(st, 1),
+                .headers = TAKE_PTR(headers),
                 .deadline = (uint64_t) sqlite3_column_int64(st, 3),
                 .next_try = (uint64_t) sqlite3_column_int64(st, 4),
                 .attempts = (uint32_t) sqlite3_column_int64(st, 5),
         };
-        if (sql_column_dup(st, 0, &d->url) < 0 || sql_column_dup(st, 2, &headers) < 0 ||
-            (headers && sql_split_headers(headers, &d->headers) < 0)) {
-                free(d->url);
-                return log_oom();
-        }
-        /* The column is NOT NULL; only a damaged row could lack it. */
-        if (!d->url) {
-                strv_free(d->headers);
-                log_warning("Store %s: skipping a pending delete without URL.", s->path);
-                return 0;
-        }
-        list->n++;
         return 0;
 }
 
