@@ -54,6 +54,10 @@ bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint
         unsigned long long a, b, total;
         char buf[128];
 
+        assert(v);
+        assert(ret_start);
+        assert(ret_total);
+
         if (n >= sizeof buf)
                 return false;
         memcpy(buf, v, n);
@@ -101,6 +105,8 @@ bool http_parse_status_line(const char *line, size_t len, long *ret_status, char
 
         assert(line);
         assert(ret_status);
+        assert(reason);
+        assert(reason_size > 0);
 
         memcpy(buf, line, n);
         buf[n] = 0;

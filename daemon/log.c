@@ -165,6 +165,10 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         va_list ap;
         int r;
 
+        assert(file);
+        assert(func);
+        assert(format);
+
         va_start(ap, format);
         r = log_dispatch(level, error, NULL, (uid_t) -1, NULL, file, line, func, format, ap);
         va_end(ap);
@@ -176,6 +180,10 @@ int log_job_internal(int level, int error, const char *job_id, uid_t owner_uid, 
                      const char *format, ...) {
         va_list ap;
         int r;
+
+        assert(file);
+        assert(func);
+        assert(format);
 
         va_start(ap, format);
         r = log_dispatch(level, error, job_id, owner_uid, url, file, line, func, format, ap);
