@@ -148,45 +148,22 @@ static void log_write(int level, int error, const char *job_id, uid_t owner_uid,
 }
 
 /* Leaves errno as it was, so that callers may log between a failure and reading errno. */
-_printf_(9, 0)
-static int log_dispatch(int level, int error, const char *job_id, uid_t owner_uid, const char *url,
-                        const char *file, int line, const char *func, const char *format, va_list ap) {
-        int saved = errno;
-
-        error = error < 0 ? -error : error;
-        if (level <= max_level)
-                log_write(level, error, job_id, owner_uid, url, file, line, func, format, ap);
-        errno = saved;
-        return -error;
-}
-
-int log_internal(int level, int error, const char *file, int line, const char *func,
-                 const char *format, ...) {
-        va_list ap;
-        int r;
-
-        assert(file);
-        assert(func);
-        assert(format);
-
-        va_start(ap, format);
-        r = log_dispatch(level, error, NULL, (uid_t) -1, NULL, file, line, func, format, ap);
-        va_end(ap);
-        return r;
-}
-
 int log_job_internal(int level, int error, const char *job_id, uid_t owner_uid, const char *url,
                      const char *file, int line, const char *func,
                      const char *format, ...) {
+        int saved = errno;
         va_list ap;
-        int r;
 
         assert(file);
         assert(func);
         assert(format);
 
-        va_start(ap, format);
-        r = log_dispatch(level, error, job_id, owner_uid, url, file, line, func, format, ap);
-        va_end(ap);
-        return r;
+        error = error < 0 ? -error : error;
+        if (level <= max_level) {
+                va_start(ap, format);
+                log_write(level, error, job_id, owner_uid, url, file, line, func, format, ap);
+                va_end(ap);
+        }
+        errno = saved;
+        return -error;
 }
