@@ -61,6 +61,8 @@ _printf_(3, 4)
 int store_fail(Store *s, int rc, const char *format, ...);
 int store_check_usable(Store *s);
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key);
+/* store_run() of a statement with one parameter, `name`, bound to the text `key`. */
+int store_run_keyed(Store *s, sqlite3_stmt *st, const char *name, const char *key, const char *what);
 int store_read_all(Store *s, const char *sql, const char *what,
                    int (*row)(Store *s, sqlite3_stmt *st, void *userdata), void *userdata);
 

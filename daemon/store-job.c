@@ -141,16 +141,11 @@ int store_save_job(Store *s, const Job *j) {
 }
 
 int store_delete_job(Store *s, const char *id) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK;
-
         assert(s);
         assert(id);
 
         /* The files go with it: ON DELETE CASCADE. */
-        st = s->delete_job;
-        sql_bind_text(st, ":id", id, &rc);
-        return store_run(s, st, rc, "delete job", id);
+        return store_run_keyed(s, s->delete_job, ":id", id, "delete job");
 }
 
 /* ---- loading ---------------------------------------------------------------------------- */

@@ -147,15 +147,10 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
 }
 
 int store_remove_pending_delete(Store *s, const char *url) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK;
-
         assert(s);
         assert(url);
 
-        st = s->remove_delete;
-        sql_bind_text(st, ":url", url, &rc);
-        return store_run(s, st, rc, "forget pending delete of", url);
+        return store_run_keyed(s, s->remove_delete, ":url", url, "forget pending delete of");
 }
 
 typedef struct DeleteList {

@@ -79,6 +79,19 @@ int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *
         return 0;
 }
 
+int store_run_keyed(Store *s, sqlite3_stmt *st, const char *name, const char *key, const char *what) {
+        int rc = SQLITE_OK;
+
+        assert(s);
+        assert(st);
+        assert(name);
+        assert(key);
+        assert(what);
+
+        sql_bind_text(st, name, key, &rc);
+        return store_run(s, st, rc, what, key);
+}
+
 /* Runs a SELECT to its end, handing each row to `row` (which copies what it keeps; a negative
  * return stops), and finalizes it before returning: the caller may then hand the rows to
  * callbacks that write the same tables, which under a running SELECT has unspecified effects. */
