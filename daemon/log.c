@@ -35,10 +35,12 @@ int log_get_max_level(void) {
 }
 
 int log_level_from_string(const char *s) {
-        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
-                if (streq(level_names[i], s))
-                        return (int) i;
-        return -EINVAL;
+        int i;
+
+        assert(s);
+
+        i = string_table_lookup(level_names, ELEMENTSOF(level_names), s);
+        return i < 0 ? -EINVAL : i;
 }
 
 static int stderr_tty = -1;
