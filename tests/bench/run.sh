@@ -20,7 +20,7 @@
 #   1. one 1 GiB file of random bytes: xferctl download vs curl -o vs aria2c -x1 -s1 and
 #      aria2c with its defaults (wall time; CPU = user+sys of the client, plus xferd's own
 #      CPU from /proc/PID/stat for xferd), and xferctl download --checksum=sha256:… in the
-#      same rounds (the digest is computed while the bytes are written);
+#      same rounds (the digest is computed on worker threads while the bytes are written);
 #   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
 #      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i,
@@ -28,8 +28,8 @@
 #   3. Cancel latency (call → reply; the temporary file is checked to be gone right after
 #      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/), counting
 #      the store checkpoints meanwhile; then with 20 running while the big file downloads with
-#      a checksum (hashed as it is written), and while its first half, held after a Suspend,
-#      is hashed before the Resume continues; 3b. ListJobs from a second connection while the
+#      a checksum (hashed as it is written), and from a resume of it at half on (the half
+#      held after a Suspend is hashed from byte 0 while the rest arrives); 3b. ListJobs from a second connection while the
 #      fsync of a completion hangs 5 s (XFERD_TEST_DELAY);
 #   4. 10 000 queued jobs (CreateJob + AddFile, suspended): ListJobs time, VmRSS, and the
 #      restart time (xferd stopped; activating ListJobs call → reply);
@@ -466,7 +466,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left; store checkpoints meanwhile: $cancel_ckpts | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
 | Cancel, $n_hash_running running, while $big_label downloads without a checksum (${hash_n[plain]} cancels; for comparison) | p99 / max (ms); left: ${hash_left[plain]} | ${hash_p99[plain]} / ${hash_max[plain]} | | | | | — | |
 | Cancel, $n_hash_running running, while $big_label is hashed as written (${hash_n[write]} cancels) | p99 / max (ms); left: ${hash_left[write]} | ${hash_p99[write]} / ${hash_max[write]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[write]} <= 2 && ${hash_left[write]} == 0") |
-| Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed first, then the rest as written; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
+| Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed from byte 0 while the rest arrives; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
 | a destination whose fsync hangs 5 s | another connection's ListJobs, max (p50) ms; completion held throughout: $hang_held | $hang_max ($hang_p50) | | | | | ≤ 50 ms | $(yn "$hang_max <= 50") |
 | $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 100 ms | $(yn "$list_med <= 100") |
 | $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 64 MiB | $(yn "$rss_med <= 64 * 1024") |

@@ -15,7 +15,7 @@
  *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
  *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
- *       so the bytes held are hashed first); when it ends, its file goes and it starts again,
+ *       so the bytes held are hashed from byte 0 while the rest arrives); when it ends, its file goes and it starts again,
  *       so that every one of the S Cancels is timed while one runs
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W]
  *   xferd-bench list      [--reps R]                  time ListJobs (activates xferd if needed)
@@ -445,7 +445,7 @@ static void job_call(sd_bus *bus, const char *job, const char *method) {
                 die_bus(method, &e, r);
 }
 
-/* Still connecting (hashing the bytes held) or transferring (hashing what it writes). */
+/* Still queued, connecting or transferring (the bytes written hashed meanwhile). */
 static bool job_active(sd_bus *bus, const char *job) {
         char *state = get_state(bus, job);
         bool active = strcmp(state, "connecting") == 0 || strcmp(state, "transferring") == 0 ||
