@@ -61,6 +61,12 @@ static void heap_sift_down(Heap *h, size_t i) {
         }
 }
 
+int heap_reserve(Heap *h, size_t n) {
+        assert(h);
+
+        return array_reserve((void **) &h->nodes, &h->allocated, n, sizeof *h->nodes);
+}
+
 int heap_push(Heap *h, HeapNode *node) {
         int r;
 
@@ -68,7 +74,7 @@ int heap_push(Heap *h, HeapNode *node) {
         assert(node);
         assert(!heap_node_is_in(node));
 
-        r = array_reserve((void **) &h->nodes, &h->allocated, h->n + 1, sizeof *h->nodes);
+        r = heap_reserve(h, h->n + 1);
         if (r < 0)
                 return r;
         h->nodes[h->n] = node;

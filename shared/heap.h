@@ -40,6 +40,8 @@ void heap_init(Heap *h, HeapCompare compare, void *userdata);
 /* Frees the room; the nodes still in it are left out of any heap. */
 void heap_done(Heap *h);
 
+/* Room for n nodes, so that pushes up to that many cannot fail. -ENOMEM. */
+int heap_reserve(Heap *h, size_t n);
 /* -ENOMEM when the heap cannot grow; then nothing changed. */
 int heap_push(Heap *h, HeapNode *node);
 void heap_remove(Heap *h, HeapNode *node);
