@@ -16,6 +16,7 @@
 #include "network-policy.h"
 #include "progress-rule.h"
 #include "rate-window.h"
+#include "scheduler-queue.h"
 #include "server-digest.h"
 
 /* Owned by higher layers; a job only points at them. */
@@ -128,6 +129,8 @@ struct Job {
         sd_event_source *retention_timer;
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
         bool counted;                   /* in the manager's busy/network-waiting counts */
+        SchedulerItem sched;            /* in the scheduler's queue, while listed */
+        ListNode wait_node;             /* in the manager's list of reasons to check */
         ListNode auto_complete_node;    /* in the manager's batch of completions */
 
         /* File operations on the worker threads. While either runs, the job is not freed. */

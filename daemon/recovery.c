@@ -212,6 +212,12 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 job_free(j);
                 return r;
         }
+        r = scheduler_job_added(j);
+        if (r < 0) {
+                job_index_remove(m, j);
+                job_free(j);
+                return r;
+        }
         list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         checkpoint_save(j);

@@ -31,8 +31,9 @@ struct SchedulerQueue {
         unsigned active_by_priority[_JOB_PRIORITY_MAX];                         /* background */
         unsigned waiting_by_priority[SCHEDULER_CLASSES][_JOB_PRIORITY_MAX];     /* background */
         SchedulerEntry *entries;
-        SchedulerItem **items;
-        size_t n_entries_allocated, n_items_allocated;
+        SchedulerItem **items, **foreground_items;
+        size_t n_entries_allocated, n_items_allocated, n_foreground_items_allocated;
+        size_t n_foreground_waiting;
 };
 
 static bool item_is_background(const SchedulerItem *item) {
@@ -117,6 +118,7 @@ SchedulerQueue *scheduler_queue_free(SchedulerQueue *q) {
         heap_done(&q->users_foreground);
         free(q->entries);
         free(q->items);
+        free(q->foreground_items);
         free(q);
         return NULL;
 }
@@ -181,8 +183,10 @@ static void item_unlink(SchedulerQueue *q, SchedulerItem *item) {
                 if (item_is_background(item)) {
                         heap_remove(&u->background[item->cost_class], &item->node);
                         q->waiting_by_priority[item->cost_class][item->priority]--;
-                } else
+                } else {
                         heap_remove(&u->foreground_waiting[item->cost_class], &item->node);
+                        q->n_foreground_waiting--;
+                }
         }
         if (item->active) {
                 list_remove(&q->active, &item->active_node);
@@ -219,8 +223,11 @@ static int item_link(SchedulerQueue *q, SchedulerItem *item) {
                         r = heap_push(&u->background[item->cost_class], &item->node);
                         if (r >= 0)
                                 q->waiting_by_priority[item->cost_class][item->priority]++;
-                } else
+                } else {
                         r = heap_push(&u->foreground_waiting[item->cost_class], &item->node);
+                        if (r >= 0)
+                                q->n_foreground_waiting++;
+                }
         }
         return r;
 }
@@ -410,6 +417,32 @@ int scheduler_queue_active_entries(SchedulerQueue *q, SchedulerEntry **ret_entri
                 q->entries[k] = scheduler_queue_entry(q, q->items[k]);
         *ret_entries = q->entries;
         *ret_items = q->items;
+        *ret_n = n;
+        return 0;
+}
+
+int scheduler_queue_waiting_foreground(SchedulerQueue *q, SchedulerItem ***ret_items, size_t *ret_n) {
+        size_t i = 0, n = 0;
+        void *v;
+        int r;
+
+        assert(q);
+        assert(ret_items);
+        assert(ret_n);
+
+        r = array_reserve((void **) &q->foreground_items, &q->n_foreground_items_allocated, q->n_foreground_waiting,
+                          sizeof *q->foreground_items);
+        if (r < 0)
+                return r;
+        while (hashmap_iterate(q->users, &i, &v)) {
+                SchedulerUser *u = v;
+                for (unsigned c = 0; c < SCHEDULER_CLASSES; c++)
+                        for (size_t k = 0; k < heap_size(&u->foreground_waiting[c]); k++)
+                                q->foreground_items[n++] =
+                                        HEAP_ENTRY(u->foreground_waiting[c].nodes[k], SchedulerItem, node);
+        }
+        assert(n == q->n_foreground_waiting);
+        *ret_items = q->foreground_items;
         *ret_n = n;
         return 0;
 }

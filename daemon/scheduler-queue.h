@@ -80,6 +80,10 @@ SchedulerEntry scheduler_queue_entry(const SchedulerQueue *q, const SchedulerIte
 int scheduler_queue_active_entries(SchedulerQueue *q, SchedulerEntry **ret_entries, SchedulerItem ***ret_items,
                                    size_t *ret_n);
 
+/* The queued foreground jobs of every user, whatever the network says, in an array the queue
+ * keeps until the next call. -ENOMEM. */
+int scheduler_queue_waiting_foreground(SchedulerQueue *q, SchedulerItem ***ret_items, size_t *ret_n);
+
 /* The first running job, and the one after; any order. */
 SchedulerItem *scheduler_queue_first_active(const SchedulerQueue *q);
 SchedulerItem *scheduler_queue_next_active(const SchedulerItem *item);
