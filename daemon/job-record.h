@@ -119,7 +119,8 @@ struct Job {
         uint64_t counted_from_origin;
 
         uint32_t failures_in_row;       /* transient failures since bytes last moved: the backoff */
-        RateWindow rate;                /* the current run of bytes, for Rate and ExpectedEndTime */
+        RateWindow *rate;               /* the current run of bytes, for Rate and ExpectedEndTime;
+                                         * only while transferring (1 KiB: not in 100 000 queued jobs) */
         uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
         Job *notify_next;               /* in the manager's list of progress not yet told */
         bool notify_pending;
