@@ -74,7 +74,11 @@ void job_wait_reason_told(Job *j) {
 }
 
 static void job_wait_check(Job *j) {
-        if (j->state == JOB_QUEUED && (int) job_wait_reason_value(j) != j->wait_reason_told)
+        if (j->state != JOB_QUEUED)
+                return;
+        if (j->manager->wait_silent)
+                j->wait_reason_told = (int) job_wait_reason_value(j);
+        else if ((int) job_wait_reason_value(j) != j->wait_reason_told)
                 manager_notify_changed(j, JOB_CHANGE_WAIT);
 }
 
@@ -114,7 +118,7 @@ void manager_update_wait_reasons(Manager *m) {
                         list_remove(&m->wait_dirty, m->wait_dirty.head);
                 for (Job *j = job_first(&m->jobs); j; j = job_next(j))
                         job_wait_check(j);
-                m->wait_updating = false;
+                m->wait_updating = m->wait_silent = false;
                 return;
         }
         if (m->wait_foreground_changed) {

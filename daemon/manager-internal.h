@@ -78,6 +78,7 @@ struct Manager {
         bool wait_walk_all;                     /* the network changed: check every queued job */
         bool wait_foreground_changed;           /* a foreground job started or stopped */
         bool wait_updating;
+        bool wait_silent;                       /* the first check after loading: nothing told */
         List wait_dirty;                        /* Job.wait_node */
 
         List pending_unlinks;                   /* PendingUnlink */

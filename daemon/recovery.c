@@ -263,6 +263,9 @@ int manager_load(Manager *m) {
         (void) store_end(m->store);
 
         log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);
+        /* Nobody has heard a reason from this daemon yet: the first check records them
+         * without a signal for every queued job. */
+        m->wait_silent = m->wait_walk_all = true;
         scheduler_wake(m);
         m->idle = !manager_is_idle(m);  /* force a report of the real state */
         idle_check(m);
