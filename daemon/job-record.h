@@ -132,6 +132,7 @@ struct Job {
         bool counted;                   /* in the manager's busy/network-waiting counts */
         SchedulerItem sched;            /* in the scheduler's queue, while listed */
         ListNode wait_node;             /* in the manager's list of reasons to check */
+        ListNode bound_node;            /* in its client's binding (CancelWhenOwnerGone), while listed */
         ListNode auto_complete_node;    /* in the manager's batch of completions */
 
         /* File operations on the worker threads. While either runs, the job is not freed. */

@@ -52,6 +52,7 @@ struct Manager {
         List jobs;                              /* non-final, oldest first */
         List retained;                          /* final, object still on the bus */
         Hashmap *index;                         /* every job with an object, by id */
+        Hashmap *bindings;                      /* listed jobs bound to a client, by client (owner-gone.c) */
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
         SchedulerQueue *schedule_queue;         /* every listed job, in the scheduler's order */
@@ -174,6 +175,12 @@ void idle_count_start(Job *j);
 void idle_count_stop(Job *j);
 void idle_check_counts(Manager *m);
 void idle_check(Manager *m);
+
+/* owner-gone.c: a listed job with CancelWhenOwnerGone joins its client's binding (-ENOMEM),
+ * and leaves it when it leaves the queue or its binding changes. */
+int owner_gone_bind(Job *j);
+void owner_gone_unbind(Job *j);
+void owner_gone_done(Manager *m);
 
 /* network-retry.c */
 int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata);

@@ -197,6 +197,11 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 return r;
         }
         r = scheduler_job_added(j);
+        if (r >= 0) {
+                r = owner_gone_bind(j);
+                if (r < 0)
+                        scheduler_job_removed(j);
+        }
         if (r < 0) {
                 job_index_remove(m, j);
                 (void) store_delete_job(m->store, j->id);
@@ -242,7 +247,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         m->index = hashmap_new();
-        if (!m->index) {
+        m->bindings = hashmap_new();
+        if (!m->index || !m->bindings) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -347,6 +353,7 @@ Manager *manager_free(Manager *m) {
                 delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         hashmap_free(m->index);
+        owner_gone_done(m);
         scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);

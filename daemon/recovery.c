@@ -226,6 +226,11 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 return r;
         }
         r = scheduler_job_added(j);
+        if (r >= 0) {
+                r = owner_gone_bind(j);
+                if (r < 0)
+                        scheduler_job_removed(j);
+        }
         if (r < 0) {
                 job_index_remove(m, j);
                 job_free(j);
