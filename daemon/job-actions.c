@@ -133,6 +133,7 @@ static void job_take_row(Job *j, const Job *row) {
         j->retire_time = row->retire_time;
         j->modification_time = row->modification_time;
         idle_recount(j);
+        scheduler_job_changed(j);
 }
 
 /* Runs one event through the state machine and performs its actions in the fixed order: store

@@ -49,9 +49,6 @@ void manager_notify_changed(Job *j, unsigned changes) {
 
         assert(j);
 
-        /* Announcing a reason changes nothing the reasons are made from. */
-        if (changes & ~(unsigned) JOB_CHANGE_WAIT)
-                m->change_gen++;
         /* What the signal carries counts as told: a state change carries the counters and
          * the reason too. */
         if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS))
@@ -199,6 +196,18 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return r;
         }
+        r = scheduler_job_added(j);
+        if (r >= 0) {
+                r = owner_gone_bind(j);
+                if (r < 0)
+                        scheduler_job_removed(j);
+        }
+        if (r < 0) {
+                job_index_remove(m, j);
+                (void) store_delete_job(m->store, j->id);
+                job_free(j);
+                return r;
+        }
         inactivity_arm(m, j->modification_time);
 
         list_append(&m->jobs, &j->queue_node);
@@ -233,8 +242,13 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->config = *config;
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
+        m->wait_walk_all = true;
+        r = scheduler_queue_new(config->max_foreground_transfers_per_user, &m->schedule_queue);
+        if (r < 0)
+                goto fail;
         m->index = hashmap_new();
-        if (!m->index) {
+        m->bindings = hashmap_new();
+        if (!m->index || !m->bindings) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -344,6 +358,7 @@ Manager *manager_free(Manager *m) {
                 delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         hashmap_free(m->index);
+        owner_gone_done(m);
         scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);

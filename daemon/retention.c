@@ -16,6 +16,8 @@ void retention_retire(Job *j) {
         assert(j);
 
         idle_count_stop(j);
+        scheduler_job_removed(j);
+        owner_gone_unbind(j);
         list_remove(&m->jobs, &j->queue_node);
         list_append(&m->retained, &j->queue_node);
         retry_disarm(j);
