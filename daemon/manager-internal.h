@@ -67,6 +67,8 @@ struct Manager {
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
+        List changed;                           /* jobs with changes not told yet */
+        sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What every queued job's WaitReason needs from all the others, counted once per loop
          * iteration and change (job-wait.c), not once per job: 10 000 jobs stay linear. */
         unsigned change_gen;                    /* bumped by every change told */
@@ -183,6 +185,11 @@ void job_progress_told(Job *j);
 void job_notify_forget(Job *j);
 int on_notify_defer(sd_event_source *s, void *userdata);
 int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void job_changes_gather(Job *j, unsigned changes);
+void job_changes_flush(Job *j);
+void job_changes_forget(Job *j);
+void manager_changes_flush(Manager *m);
+int on_changes_defer(sd_event_source *s, void *userdata);
 
 /* job-rate.c */
 void job_rate_sample(Job *j);

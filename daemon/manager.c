@@ -58,8 +58,7 @@ void manager_notify_changed(Job *j, unsigned changes) {
                 job_progress_told(j);
         if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS | JOB_CHANGE_WAIT))
                 job_wait_reason_told(j);
-        if (m->observer.job_changed)
-                m->observer.job_changed(m, j, changes);
+        job_changes_gather(j, changes);
 }
 
 void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
@@ -264,6 +263,12 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_OFF);
+        /* Every other change: one PropertiesChanged per job and loop iteration. */
+        r = sd_event_add_defer(event, &m->changed_source, on_changes_defer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->changed_source, "property-changes");
         r = sd_event_add_time(event, &m->network_timer, CLOCK_MONOTONIC, 0, 100 * USEC_PER_MSEC,
                               network_retry_on_settled, m);
         if (r < 0)
@@ -347,6 +352,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->progress_timer);
         sd_event_source_disable_unref(m->notify_source);
         sd_event_source_disable_unref(m->notify_timer);
+        sd_event_source_disable_unref(m->changed_source);
         sd_event_source_disable_unref(m->unlink_timer);
         sd_event_source_disable_unref(m->inactivity_timer);
         netwatch_free(m->netwatch);

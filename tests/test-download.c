@@ -127,6 +127,51 @@ test_state_signals (void)
         g_assert_cmpstr (expected[next], ==, NULL);
 }
 
+static gboolean
+match_priority_changed (const RecordedSignal *sig, gpointer data)
+{
+        g_autoptr(GVariant) changed = NULL;
+
+        g_variant_get (sig->params, "(&s@a{sv}@as)", NULL, &changed, NULL);
+        return g_variant_lookup (changed, "Priority", "&s", NULL);
+}
+
+/* A call that changes several properties (AddFile: the state's ModificationTime, the file
+ * counters, BytesTotal) announces them in one PropertiesChanged, not one per change. The
+ * write of Priority after it is a marker: its signal comes after every signal of AddFile. */
+static void
+test_one_signal_per_call (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *job = xferd_create_job (env->fx, "one signal", NULL);
+        g_autoptr(GError) error = NULL;
+        guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        guint marker = from;
+
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        g_autoptr(GVariant) set = g_dbus_connection_call_sync (
+                env->fx->conn, XFERD_BUS_NAME, job, "org.freedesktop.DBus.Properties", "Set",
+                g_variant_new ("(ssv)", XFERD_JOB_IFACE, "Priority", g_variant_new_string ("low")),
+                NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (bus_wait_signal (env->fx, &marker, job, "org.freedesktop.DBus.Properties",
+                                           "PropertiesChanged", match_priority_changed, NULL, WAIT_TIMEOUT_MS));
+
+        guint n = 0;
+        for (guint i = from; i + 1 < marker; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (env->fx->signals, i);
+                g_autoptr(GVariant) changed = NULL;
+
+                if (g_strcmp0 (sig->path, job) != 0 || g_strcmp0 (sig->member, "PropertiesChanged") != 0)
+                        continue;
+                n++;
+                g_variant_get (sig->params, "(&s@a{sv}@as)", NULL, &changed, NULL);
+                g_assert_true (g_variant_lookup (changed, "State", "&s", NULL));
+                g_assert_true (g_variant_lookup (changed, "FilesTotal", "u", NULL));
+        }
+        g_assert_cmpuint (n, ==, 1);
+}
+
 /* Suspend stops the transfer and keeps the partial data; Resume goes on
  * from where it stopped (a Range request) and the result is byte-exact. */
 static void
@@ -417,6 +462,7 @@ static const TestCase test_cases[] = {
         { "/download/auto-complete", test_auto_complete },
         { "/download/manual-complete", test_manual_complete },
         { "/download/state-signals", test_state_signals },
+        { "/download/one-signal-per-call", test_one_signal_per_call },
         { "/download/suspend-resume", test_suspend_resume },
         { "/download/replace-existing", test_replace_existing },
         { "/download/empty-file", test_empty_file },
