@@ -68,6 +68,7 @@ struct Manager {
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
         List changed;                           /* jobs with changes not told yet */
+        bool batch;                             /* manager_batch_begin(): nothing is told yet */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What every queued job's WaitReason needs from all the others, counted once per loop
          * iteration and change (job-wait.c), not once per job: 10 000 jobs stay linear. */
@@ -124,6 +125,9 @@ typedef struct CompleteBatch {
         bool automatic;
         bool renaming;          /* past the record of "committed": the renames are under way */
 } CompleteBatch;
+
+/* A job's creation, told with its first changes (JobNew before its PropertiesChanged). */
+#define JOB_UNTOLD_NEW (1u << 31)
 
 /* manager.c */
 void manager_notify_changed(Job *j, unsigned changes);

@@ -61,6 +61,55 @@ void manager_notify_changed(Job *j, unsigned changes) {
         job_changes_gather(j, changes);
 }
 
+void manager_batch_begin(Manager *m) {
+        assert(m);
+        assert(!m->batch);
+
+        m->batch = true;
+        if (m->store) {
+                (void) store_begin(m->store);
+                store_hold(m->store, true);
+        }
+}
+
+/* A job of a batch whose commit failed: the store never had it, nobody heard of it. */
+static void manager_discard_new(Job *j) {
+        Manager *m = j->manager;
+
+        idle_count_stop(j);
+        list_remove(&m->jobs, &j->queue_node);
+        job_index_remove(m, j);
+        job_free(j);
+}
+
+int manager_batch_end(Manager *m, CallError *e) {
+        int r = 0;
+
+        assert(m);
+        assert(m->batch);
+
+        if (m->store) {
+                store_hold(m->store, false);
+                r = store_end(m->store);
+        }
+        m->batch = false;
+        if (r < 0) {
+                Job *next;
+                for (Job *j = LIST_ENTRY(m->changed.head, Job, changed_node); j; j = next) {
+                        next = LIST_ENTRY(j->changed_node.next, Job, changed_node);
+                        if (j->changes_untold & JOB_UNTOLD_NEW)
+                                manager_discard_new(j);
+                }
+                r = call_error_set(e, r, CALL_ERROR_IO,
+                                   "Cannot save the new job in the job store in the state directory %s: %s.",
+                                   m->config.state_dir, strerror(-r));
+        }
+        /* Stored: told before the reply. */
+        manager_changes_flush(m);
+        idle_check(m);
+        return r;
+}
+
 void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
         assert(c);
 
@@ -204,7 +253,10 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
-        if (m->observer.job_new)
+        /* In a batch, told once the batch is committed. */
+        if (m->batch)
+                job_changes_gather(j, JOB_UNTOLD_NEW);
+        else if (m->observer.job_new)
                 m->observer.job_new(m, j);
         idle_check(m);
 

@@ -115,11 +115,15 @@ void job_changes_flush(Job *j) {
 
         m = j->manager;
         changes = j->changes_untold;
-        if (changes == 0)
+        /* A batch is told whole, once committed (manager_batch_end()). */
+        if (changes == 0 || m->batch)
                 return;
         list_remove(&m->changed, &j->changed_node);
         j->changes_untold = 0;
-        if (m->observer.job_changed)
+        if ((changes & JOB_UNTOLD_NEW) && m->observer.job_new)
+                m->observer.job_new(m, j);
+        changes &= ~JOB_UNTOLD_NEW;
+        if (changes != 0 && m->observer.job_changed)
                 m->observer.job_changed(m, j, changes);
 }
 

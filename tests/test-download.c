@@ -172,6 +172,34 @@ test_one_signal_per_call (void)
         g_assert_cmpuint (n, ==, 1);
 }
 
+/* Download is one step (create, add the file, resume: one commit), so the suspended job it
+ * passes through inside the call is never announced; JobNew comes before any
+ * PropertiesChanged of the job. */
+static void
+test_download_one_step (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *id = NULL;
+        guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, TRUE, &id);
+
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
+        for (guint i = 0; i < history->len; i++)
+                g_assert_cmpstr (g_ptr_array_index (history, i), !=, "suspended");
+
+        gboolean announced = FALSE;
+        for (guint i = from; i < env->fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (env->fx->signals, i);
+                if (xferd_match_job_new (sig, id))
+                        announced = TRUE;
+                else if (g_strcmp0 (sig->path, job) == 0 && g_strcmp0 (sig->member, "PropertiesChanged") == 0)
+                        g_assert_true (announced);
+        }
+        g_assert_true (announced);
+}
+
 /* Suspend stops the transfer and keeps the partial data; Resume goes on
  * from where it stopped (a Range request) and the result is byte-exact. */
 static void
@@ -463,6 +491,7 @@ static const TestCase test_cases[] = {
         { "/download/manual-complete", test_manual_complete },
         { "/download/state-signals", test_state_signals },
         { "/download/one-signal-per-call", test_one_signal_per_call },
+        { "/download/download-one-step", test_download_one_step },
         { "/download/suspend-resume", test_suspend_resume },
         { "/download/replace-existing", test_replace_existing },
         { "/download/empty-file", test_empty_file },
