@@ -189,14 +189,21 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         /* Files are reached with the groups of the connection that created the job. */
         o.groups = caller.groups;
         o.n_groups = caller.n_groups;
+        /* One commit for the three steps, before anything of them is announced. */
+        manager_batch_begin(b->manager);
         r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
-        if (r < 0)
+        if (r < 0) {
+                (void) manager_batch_end(b->manager, NULL);
                 return bus_error_from_call(error, r, &e);
-
+        }
         char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
         r = job_add_files_with_options(j, urls, paths, &fo, 1, &e);
         if (r >= 0)
                 r = job_resume(j, &e);
+        CallError stored = { .kind = CALL_ERROR_NONE };
+        int k = manager_batch_end(b->manager, &stored);
+        if (k < 0)  /* nothing of it was stored: the job is gone again, never announced */
+                return bus_error_from_call(error, k, &stored);
         if (r < 0) {
                 /* Nothing of a refused Download stays behind. */
                 CallError ignored = { .kind = CALL_ERROR_NONE };

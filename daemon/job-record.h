@@ -124,6 +124,8 @@ struct Job {
         uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
         Job *notify_next;               /* in the manager's list of progress not yet told */
         bool notify_pending;
+        unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
+        ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
 
         sd_event_source *retry_timer;

@@ -75,6 +75,9 @@ struct Manager {
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
+        List changed;                           /* jobs with changes not told yet */
+        bool batch;                             /* manager_batch_begin(): nothing is told yet */
+        sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
          * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
         bool wait_told_slots_full;
@@ -132,6 +135,9 @@ typedef struct CompleteBatch {
         bool automatic;
         bool renaming;          /* past the record of "committed": the renames are under way */
 } CompleteBatch;
+
+/* A job's creation, told with its first changes (JobNew before its PropertiesChanged). */
+#define JOB_UNTOLD_NEW (1u << 31)
 
 /* manager.c */
 void manager_notify_changed(Job *j, unsigned changes);
@@ -199,6 +205,11 @@ void job_progress_told(Job *j);
 void job_notify_forget(Job *j);
 int on_notify_defer(sd_event_source *s, void *userdata);
 int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void job_changes_gather(Job *j, unsigned changes);
+void job_changes_flush(Job *j);
+void job_changes_forget(Job *j);
+void manager_changes_flush(Manager *m);
+int on_changes_defer(sd_event_source *s, void *userdata);
 
 /* job-rate.c */
 void job_rate_sample(Job *j);
