@@ -286,6 +286,9 @@ char *xferd_download (BusFixture *fx, const char *url, const char *local_path,
                       gboolean auto_complete, char **id);
 /* Manager.CreateJob with no options. */
 char *xferd_create_job (BusFixture *fx, const char *name, char **id);
+/* Manager.CreateJob with string options given as key, value pairs up to a NULL key; a NULL
+ * value leaves its key out. */
+char *xferd_create_job_with (BusFixture *fx, const char *name, char **id, ...) G_GNUC_NULL_TERMINATED;
 void xferd_add_file (BusFixture *fx, const char *job, const char *url, const char *local_path);
 void xferd_job_call (BusFixture *fx, const char *job, const char *method);
 /* Complete(); returns partial. */

@@ -170,28 +170,11 @@ wait_state_long (XferdEnv *env, const char *job, const char *state)
         }
 }
 
+/* CreateJob with a priority and a description (NULL: not given). */
 static char *
 create_job_with (XferdEnv *env, const char *name, const char *priority, const char *description, char **id)
 {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder options;
-
-        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-        if (priority)
-                g_variant_builder_add (&options, "{sv}", "priority", g_variant_new_string (priority));
-        if (description)
-                g_variant_builder_add (&options, "{sv}", "description", g_variant_new_string (description));
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "CreateJob",
-                                                      g_variant_new ("(sa{sv})", name, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        const char *rid, *path;
-
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (env->fx);
-        g_variant_get (reply, "(&s&o)", &rid, &path);
-        if (id)
-                *id = g_strdup (rid);
-        return g_strdup (path);
+        return xferd_create_job_with (env->fx, name, id, "priority", priority, "description", description, NULL);
 }
 
 static void

@@ -55,23 +55,10 @@ env_new (const char *config, const char *const *extra_args)
 static char *
 start_job (XferdEnv *env, const char *path, const char *cost_policy, const char *priority, char **dest)
 {
-        g_autoptr(GError) error = NULL;
         g_autofree char *url = http_server_url (env->http, path);
-        GVariantBuilder options;
-        const char *id;
-        char *job;
+        char *job = xferd_create_job_with (env->fx, path + 1, NULL, "cost-policy", cost_policy, "priority", priority,
+                                           NULL);
 
-        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-        if (cost_policy)
-                g_variant_builder_add (&options, "{sv}", "cost-policy", g_variant_new_string (cost_policy));
-        if (priority)
-                g_variant_builder_add (&options, "{sv}", "priority", g_variant_new_string (priority));
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "CreateJob",
-                                                      g_variant_new ("(sa{sv})", path + 1, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (env->fx);
-        g_variant_get (reply, "(&so)", &id, &job);
         *dest = xferd_env_path (env, path + 1);
         xferd_add_file (env->fx, job, url, *dest);
         xferd_job_call (env->fx, job, "Resume");

@@ -104,21 +104,7 @@ env_new (guint64 pause_at)
 static char *
 create_upload_job (BusFixture *fx, const char *name, char **id)
 {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder options;
-        const char *rid, *path;
-
-        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_add (&options, "{sv}", "type", g_variant_new_string ("upload"));
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "CreateJob", g_variant_new ("(sa{sv})", name, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (fx);
-        g_variant_get (reply, "(&s&o)", &rid, &path);
-        g_assert_cmpstr (path + strlen (XFERD_JOB_PATH_PREFIX), ==, rid);
-        if (id)
-                *id = g_strdup (rid);
-        return g_strdup (path);
+        return xferd_create_job_with (fx, name, id, "type", "upload", NULL);
 }
 
 /* An upload job of env's file, resumed; MinimumRetryDelay at the fixture's
