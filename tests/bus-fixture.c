@@ -605,6 +605,18 @@ xferd_temp_path (BusFixture *fx, const char *job, guint index)
         return temp_path_as (fx, NULL, job, index);
 }
 
+char *
+xferd_wait_temp (BusFixture *fx, const char *job, guint index, goffset size)
+{
+        char *temp = temp_path_as (fx, NULL, job, index);
+        gboolean held = wait_file_size (temp, size, WAIT_TIMEOUT_MS);
+
+        if (!held)
+                g_test_message ("%s does not hold %" G_GOFFSET_FORMAT " bytes", temp, size);
+        g_assert_true (held);
+        return temp;
+}
+
 /* ListJobs(false): the caller's jobs. */
 static GVariant *
 list_jobs_as (BusFixture *fx, BusClient *client)

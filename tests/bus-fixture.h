@@ -295,6 +295,9 @@ void xferd_job_call (BusFixture *fx, const char *job, const char *method);
 gboolean xferd_complete (BusFixture *fx, const char *job);
 /* ListFiles()[index] temporary path (transfer full). */
 char *xferd_temp_path (BusFixture *fx, const char *job, guint index);
+/* The same, once that file holds at least size bytes (asserted, within WAIT_TIMEOUT_MS): a
+ * transfer stalled by the test server, a partial file to act on. */
+char *xferd_wait_temp (BusFixture *fx, const char *job, guint index, goffset size);
 /* The temporary file of file `index` in a ListFiles reply, (a(sssttb)). */
 char *list_files_temp_path (GVariant *reply, guint index);
 /* ListJobs(false): the a(ssssutto) of the caller's jobs. */

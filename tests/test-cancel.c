@@ -104,8 +104,7 @@ test_cancel_suspended_partial (void)
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
         g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
@@ -133,8 +132,7 @@ test_cancel_queued (void)
 
         http_server_stall_after (env->http, "/busy.bin", STALL);
         g_autofree char *busy = xferd_download (env->fx, env->url, busy_dest, FALSE, NULL);
-        g_autofree char *busy_temp = xferd_temp_path (env->fx, busy, 0);
-        g_assert_true (wait_file_size (busy_temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *busy_temp = xferd_wait_temp (env->fx, busy, 0, STALL);
 
         g_free (env->url);
         env->url = g_strdup (other_url);
@@ -169,8 +167,7 @@ test_cancel_transferring (void)
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         cancel (env, job, "transferring");
 }
 
@@ -256,8 +253,7 @@ test_complete_partial (void)
                                                   G_VARIANT_TYPE_UNIT, &error);
         g_assert_no_error (error);
         xferd_job_call (env->fx, job, "Resume");
-        g_autofree char *second_temp = xferd_temp_path (env->fx, job, 1);
-        g_assert_true (wait_file_size (second_temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *second_temp = xferd_wait_temp (env->fx, job, 1, STALL);
         job_wait_state (env->fx, job, "transferring");
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
 

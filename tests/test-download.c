@@ -136,8 +136,7 @@ test_suspend_resume (void)
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         job_wait_state (env->fx, job, "transferring");
         /* Partial data is private to the owner. */
         assert_file_mode (temp, 0600);

@@ -209,8 +209,7 @@ test_kill_during_transfer (void)
         http_server_set_validators (env->http, "/big.bin", "\"big-v1\"", NULL);
         http_server_stall_after (env->http, "/big.bin", BIG_STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, BIG_STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, BIG_STALL);
         goffset held = file_size (temp);
         g_test_message ("the temporary file holds %" G_GOFFSET_FORMAT " bytes at the kill", held);
 
@@ -269,8 +268,7 @@ test_no_validator_restarts (void)
         http_server_set_validators (env->http, "/plain.bin", NULL, NULL);
         http_server_stall_after (env->http, "/plain.bin", BIG_STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, BIG_STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, BIG_STALL);
 
         xferd_process_kill (env->fx);
         http_server_release (env->http, "/plain.bin");
@@ -299,8 +297,7 @@ test_inactive_job_cancelled (void)
         /* Partial data on disk, then left alone. */
         http_server_stall_after (env->http, "/idle.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         http_server_release (env->http, "/idle.bin");
 
@@ -523,8 +520,7 @@ test_jobs_in_every_state (void)
         set_http_headers (env, busy, headers);
         xferd_add_file (env->fx, busy, busy_url, busy_dest);
         xferd_job_call (env->fx, busy, "Resume");
-        g_autofree char *busy_temp = xferd_temp_path (env->fx, busy, 0);
-        g_assert_true (wait_file_size (busy_temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *busy_temp = xferd_wait_temp (env->fx, busy, 0, STALL);
         job_wait_state (env->fx, busy, "transferring");
 
         /* queued behind it. */
@@ -648,8 +644,7 @@ test_changed_after_kill (void)
         http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/res.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         xferd_process_kill (env->fx);
         http_server_add_bytes (env->http, "/res.bin", v2);
@@ -734,8 +729,7 @@ test_changed_while_suspended (void)
         http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/res.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
 
@@ -768,8 +762,7 @@ test_server_ignores_range (void)
         http_server_set_validators (env->http, "/file.bin", "\"f1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         xferd_process_kill (env->fx);
         http_server_set_ignore_range (env->http, "/file.bin", TRUE);
@@ -816,8 +809,7 @@ test_kill_inside_cancel (void)
         xferd_job_call (env->fx, job, "Resume");
         /* Two temporary files: a whole one and a partial one. */
         g_autofree char *first_temp = xferd_temp_path (env->fx, job, 0);
-        g_autofree char *second_temp = xferd_temp_path (env->fx, job, 1);
-        g_assert_true (wait_file_size (second_temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *second_temp = xferd_wait_temp (env->fx, job, 1, STALL);
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
         g_autofree char *first_name = g_path_get_basename (first_temp);
         g_autofree char *second_name = g_path_get_basename (second_temp);
@@ -1058,8 +1050,7 @@ test_suspend_kill_resume (void)
         http_server_set_validators (env->http, "/file.bin", "\"s1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
         goffset held = file_size (temp);

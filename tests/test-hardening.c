@@ -1079,8 +1079,7 @@ test_broken_store_temporaries (gconstpointer data)
 
         /* A partial file, and a finished one, both only in temporary files. */
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, 50000, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 50000);
         xferd_job_call (env->fx, job, "Suspend");
         http_server_release (env->http, "/file.bin");
         g_autofree char *job2 = xferd_download (env->fx, env->url, dest2, FALSE, NULL);

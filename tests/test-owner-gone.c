@@ -57,8 +57,7 @@ client_download (XferdEnv *env, BusClient *client, gboolean bound, char **id)
         g_assert_no_error (error);
         g_variant_get (reply, "(so)", id, &path);
         job_wait_state (env->fx, path, "transferring");
-        g_autofree char *temp = xferd_temp_path (env->fx, path, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, path, 0, STALL);
         return path;
 }
 

@@ -91,8 +91,7 @@ test_download_interrupted (void)
         g_autofree char *job_path = wait_job_new (env);
         /* xferctl makes the job, then adds its file: the file is there once it transfers. */
         job_wait_state (env->fx, job_path, "transferring");
-        g_autofree char *temp = xferd_temp_path (env->fx, job_path, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job_path, 0, STALL);
 
         g_subprocess_send_signal (proc, SIGINT);
         g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
@@ -365,8 +364,7 @@ test_complete_partial (void)
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "complete", id, NULL), ==, XFERCTL_EXIT_FAILURE);
@@ -397,8 +395,7 @@ test_suspend_cancel (void)
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "suspend", id, NULL), ==, 0);
         g_autofree char *state = job_get_string (env->fx, job, "State");
