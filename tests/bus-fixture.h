@@ -277,6 +277,11 @@ gboolean file_has_content (const char *path, GBytes *content);
         g_assert_cmpstr (found__, ==, wanted__);                                \
 } G_STMT_END
 #define assert_file_mode(path, mode) g_assert_true (file_mode_is ((path), (mode)))
+/* Asserts that the job's string property name is value. */
+#define assert_job_string(fx, job, name, value) G_STMT_START {                 \
+        g_autofree char *got__ = job_get_string ((fx), (job), (name));         \
+        g_assert_cmpstr (got__, ==, (value));                                  \
+} G_STMT_END
 #define assert_file_content(path, content) g_assert_true (file_has_content ((path), (content)))
 
 /* --------------------------------------------------------- job helpers */

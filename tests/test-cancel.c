@@ -67,8 +67,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
         g_assert_cmpstr (final_state, ==, "cancelled");
         g_assert_false (xferd_lists_job (env->fx, id));
         xferd_assert_no_such_job (env->fx, id);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
         /* Still nothing: the refused calls did not bring anything back. */
         assert_dir_is (env->dir, nothing);
@@ -141,8 +140,7 @@ test_cancel_queued (void)
         g_assert_cmpuint (http_server_request_count (env->http, "/queued.bin"), ==, 0);
 
         /* The busy job was not disturbed. */
-        g_autofree char *busy_state = job_get_string (env->fx, busy, "State");
-        g_assert_cmpstr (busy_state, ==, "transferring");
+        assert_job_string (env->fx, busy, "State", "transferring");
 }
 
 /* connecting: the server read the request and never answers. */
@@ -259,8 +257,7 @@ test_complete_partial (void)
 
         g_assert_true (xferd_complete (env->fx, job));
         assert_dest_complete (env);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_job_string (env->fx, job, "State", "acknowledged");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "acknowledged");
 }

@@ -246,14 +246,6 @@ test_kill_during_transfer (void)
         g_assert_cmpstr (if_range, ==, "\"big-v1\"");
 }
 
-static void
-assert_state (XferdEnv *env, const char *job, const char *state)
-{
-        g_autofree char *current = job_get_string (env->fx, job, "State");
-
-        g_assert_cmpstr (current, ==, state);
-}
-
 /* Bytes whose version nothing names (no ETag, no Last-Modified) are never
  * continued: a restart could splice two versions of the resource. */
 static void
@@ -358,7 +350,7 @@ test_transferred_file_vanished (void)
         g_assert_cmpint (g_unlink (temp), ==, 0);
         xferd_process_start (env->fx);
 
-        assert_state (env, job, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         xferd_job_call (env->fx, job, "Resume");
         job_wait_state (env->fx, job, "transferred");
         g_assert_cmpuint (http_server_request_count (env->http, "/gone.bin"), ==, 2);
@@ -528,7 +520,7 @@ test_jobs_in_every_state (void)
         set_http_headers (env, waiting, headers);
         xferd_add_file (env->fx, waiting, waiting_url, waiting_dest);
         xferd_job_call (env->fx, waiting, "Resume");
-        assert_state (env, waiting, "queued");
+        assert_job_string (env->fx, waiting, "State", "queued");
 
         /* suspended, with every setting moved off its default by a call. */
         g_autofree char *paused = create_job_with (env, "paused", "foreground", "left as it is", &paused_id);
@@ -600,7 +592,7 @@ test_jobs_in_every_state (void)
         g_assert_true (wait_file_size (busy_temp, (goffset) start + STALL, WAIT_TIMEOUT_MS));
         job_wait_state (env->fx, busy, "transferring");
         /* waiting still waits for the only slot; flaky waits for its hour. */
-        assert_state (env, waiting, "queued");
+        assert_job_string (env->fx, waiting, "State", "queued");
         g_assert_cmpuint (http_server_request_count (env->http, "/waiting.bin"), ==, 0);
         g_assert_cmpuint (http_server_request_count (env->http, "/flaky.bin"), ==, 1);
 
@@ -623,8 +615,8 @@ test_jobs_in_every_state (void)
         g_assert_cmpstr (paused_final, ==, "acknowledged");
         assert_file_content (later_dest, later_content);
         assert_header (env, "/later.bin", "Authorization", "Bearer s3cret");
-        assert_state (env, err, "error");
-        assert_state (env, flaky, "transient-error");
+        assert_job_string (env->fx, err, "State", "error");
+        assert_job_string (env->fx, flaky, "State", "transient-error");
 }
 
 /* ----------------------------------- 3. the resource changed, or no Range */
@@ -840,7 +832,7 @@ test_kill_inside_cancel (void)
         assert_dir_is (env->dir, nothing);
         xferd_assert_no_such_job (env->fx, id);
         g_assert_false (xferd_lists_job (env->fx, id));
-        assert_state (env, job, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         /* Cancelled means it never transfers again. */
         g_assert_cmpuint (http_server_request_count (env->http, "/second.bin"), ==, 1);
         g_assert_cmpuint (http_server_request_count (env->http, "/first.bin"), ==, 1);
@@ -894,7 +886,7 @@ test_kill_inside_complete (gconstpointer data)
                 g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", env->dir);
                 g_assert_cmpint (system (cmd), ==, 0);
                 xferd_process_start (env->fx);
-                assert_state (env, job, "suspended");
+                assert_job_string (env->fx, job, "State", "suspended");
                 g_assert_cmpint (g_mkdir (env->dir, 0755), ==, 0);
                 g_assert_true (xferd_complete (env->fx, job));  /* partial: nothing was moved */
                 assert_dir_is (env->dir, nothing);
@@ -907,7 +899,7 @@ test_kill_inside_complete (gconstpointer data)
         assert_dir_is (env->dir, names);
         assert_file_content (first_dest, first);
         assert_file_content (second_dest, second);
-        assert_state (env, job, "transferred");
+        assert_job_string (env->fx, job, "State", "transferred");
         g_assert_false (xferd_complete (env->fx, job));         /* not partial */
         assert_dir_is (env->dir, names);
         assert_file_content (second_dest, second);
@@ -1025,7 +1017,7 @@ test_broken_store (gconstpointer data)
         g_autofree char *kept = create_job_with (env, "kept", NULL, NULL, &kept_id);
         xferd_process_kill (env->fx);
         xferd_process_start (env->fx);
-        assert_state (env, kept, "suspended");
+        assert_job_string (env->fx, kept, "State", "suspended");
         g_assert_true (xferd_lists_job (env->fx, kept_id));
         g_assert_cmpuint (xferd_log_count (env->log, "moved it to"), ==, 1);
         g_auto(GStrv) names_after = list_dir (state);
@@ -1061,7 +1053,7 @@ test_suspend_kill_resume (void)
 
         /* As the user left it: suspended, the partial file untouched, and
          * nothing fetched by itself. */
-        assert_state (env, job, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         g_assert_cmpint (file_size (temp), ==, held);
         g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, (guint64) held);
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);

@@ -219,8 +219,7 @@ test_cancel_during_complete (void)
                 const char *const none[] = { NULL };
                 assert_dir_is (dir, none);
         }
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         async_reply_clear (&complete);
         async_reply_clear (&cancel);
 }

@@ -231,8 +231,7 @@ test_upload_end_to_end (void)
         if (!env)
                 return;
         g_autofree char *job = create_upload_job (env->fx, "upload", &id);
-        g_autofree char *before = job_get_string (env->fx, job, "UploadUrl");
-        g_assert_cmpstr (before, ==, "");
+        assert_job_string (env->fx, job, "UploadUrl", "");
         xferd_add_file (env->fx, job, tus_server_endpoint (env->tus), env->src);
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
         xferd_job_call (env->fx, job, "Resume");
@@ -261,8 +260,7 @@ test_upload_end_to_end (void)
 
         /* Complete acknowledges; the server keeps the upload. */
         g_assert_false (xferd_complete (env->fx, job));
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_job_string (env->fx, job, "State", "acknowledged");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "acknowledged");
         g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
@@ -411,8 +409,7 @@ test_upload_cancel (void)
         g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
 
         g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
 
         /* The termination DELETE removes the data and the info file. */
         g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", path, 204, 1, WAIT_TIMEOUT_MS));
@@ -454,8 +451,7 @@ test_upload_cancel_crash (void)
         xferd_process_start (env->fx);
         g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", path, 204, 1, WAIT_TIMEOUT_MS));
         g_assert_true (tus_server_wait_upload_gone (env->tus, upload, WAIT_TIMEOUT_MS));
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
 }
 
 /* Reads the start of one request from a connection the test accepted and
@@ -500,8 +496,7 @@ test_upload_cancel_server_down (void)
 
         tus_server_stop (env->tus, SIGTERM);
         g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "cancelled");
         /* Nobody could delete anything yet. */
@@ -558,8 +553,7 @@ test_upload_cancel_server_hangs (void)
 
         tus_server_signal (env->tus, SIGSTOP);
         g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
 
         tus_server_signal (env->tus, SIGCONT);
@@ -608,8 +602,7 @@ test_upload_one_file_only (void)
         /* Complete needs `transferred`: a new job is suspended. */
         g_autoptr(GVariant) r4 = bus_call_job (fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
-        g_autofree char *state = job_get_string (fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (fx, job, "State", "suspended");
         xferd_job_call (fx, job, "Cancel");
         xferd_job_call (fx, job2, "Cancel");
 }
@@ -637,8 +630,7 @@ test_upload_complete_needs_transferred (void)
         g_autoptr(GVariant) r1 = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
         g_clear_error (&error);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, running);
+        assert_job_string (env->fx, job, "State", running);
 
         /* Let the body go on. */
         tus_server_signal (env->tus, SIGUSR1);

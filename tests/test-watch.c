@@ -200,8 +200,7 @@ test_wait_reasons (void)
         g_assert_true (job_property_is (env->fx, same, "WaitReason", "max-transfers"));
         g_autofree char *lower = start_job (env, "low", env->url, d3, 0, 0);
         g_assert_true (job_property_is (env->fx, lower, "WaitReason", "higher-priority"));
-        g_autofree char *reason = job_get_string (env->fx, running, "WaitReason");
-        g_assert_cmpstr (reason, ==, "");
+        assert_job_string (env->fx, running, "WaitReason", "");
 
         /* bandwidth-limit: 1 byte a second leaves the transfer waiting after its first chunk. */
         http_server_release (env->http, "/file.bin");

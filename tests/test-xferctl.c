@@ -102,8 +102,7 @@ test_download_interrupted (void)
         g_autofree char *said = g_strconcat (out, err, NULL);
         g_assert_nonnull (strstr (said, "removed"));
         assert_dir_is (env->dir, nothing);
-        g_autofree char *state = job_get_string (env->fx, job_path, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job_path, "State", "cancelled");
 }
 
 /* download makes a foreground job: it does not queue behind background work. */
@@ -131,8 +130,7 @@ test_download_foreground (void)
                                       env->url, env->dest, NULL), ==, 0);
         g_autoptr(JsonNode) root = xferctl_parse_json (low);
         const char *path = json_object_get_string_member (json_node_get_object (root), "Path");
-        g_autofree char *p2 = job_get_string (env->fx, path, "Priority");
-        g_assert_cmpstr (p2, ==, "low");
+        assert_job_string (env->fx, path, "Priority", "low");
 }
 
 /* An existing destination is refused before any job is made; --force
@@ -729,8 +727,7 @@ test_wait_timeout (void)
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "--timeout", "1", "wait", id, NULL), ==,
                          XFERCTL_EXIT_TIMEOUT);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
 }
 
 static const TestCase test_cases[] = {
