@@ -89,6 +89,26 @@ deadline_source_free (GSource *source)
         g_source_unref (source);
 }
 
+gboolean
+bus_fixture_run_until (BusFixture *fx, const gboolean *done, guint timeout_ms)
+{
+        gboolean expired;
+        GSource *deadline = deadline_source (fx, timeout_ms, &expired);
+
+        while (!*done && !expired)
+                g_main_context_iteration (fx->ctx, TRUE);
+        deadline_source_free (deadline);
+        return *done;
+}
+
+void
+bus_fixture_run_for (BusFixture *fx, guint ms)
+{
+        static const gboolean never = FALSE;
+
+        bus_fixture_run_until (fx, &never, ms);
+}
+
 static const RecordedSignal *
 find_signal (BusFixture *fx, guint *index, const char *path, const char *iface,
              const char *member, SignalMatch match, gpointer data)

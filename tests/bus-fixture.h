@@ -221,6 +221,12 @@ GVariant *bus_client_signals (BusClient *client);
 
 typedef gboolean (*SignalMatch) (const RecordedSignal *sig, gpointer data);
 
+/* Runs the fixture's main context until *done is TRUE (set by a callback that runs there: an
+ * asynchronous reply, a line read) or timeout_ms pass; returns *done. */
+gboolean bus_fixture_run_until (BusFixture *fx, const gboolean *done, guint timeout_ms);
+/* Runs it for ms, whatever happens meanwhile. */
+void bus_fixture_run_for (BusFixture *fx, guint ms);
+
 /* Returns the first recorded signal at index >= *from that matches (path,
  * iface, member may be NULL for any; match may be NULL), waiting for it up to
  * timeout_ms; NULL on timeout. *from (if given) is set past the match. */

@@ -516,13 +516,6 @@ test_user_instance (void)
 
 /* ---- xferctl ----------------------------------------------------------------------------- */
 
-static gboolean
-on_window_over (gpointer data)
-{
-        *(gboolean *) data = TRUE;
-        return G_SOURCE_REMOVE;
-}
-
 /* Runs xferctl --system ARGS… (NULL-terminated) on the test bus; returns its exit status. */
 static int
 xferctl (XferdEnv *env, char **out, ...)
@@ -541,16 +534,22 @@ xferctl (XferdEnv *env, char **out, ...)
         return bus_fixture_run (env->fx, (const char *const *) argv->pdata, out, NULL);
 }
 
+typedef struct {
+        char *line;             /* "" at the end of the stream */
+        gboolean done;
+} LineRead;
+
 static void
 on_line (GObject *source, GAsyncResult *result, gpointer data)
 {
-        char **line = data;
+        LineRead *r = data;
         g_autoptr(GError) error = NULL;
 
-        *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+        r->line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, &error);
         g_assert_no_error (error);
-        if (!*line)
-                *line = g_strdup ("");  /* end of the stream */
+        if (!r->line)
+                r->line = g_strdup ("");
+        r->done = TRUE;
 }
 
 /* Reads lines (the loop keeps running) until one contains needle; FALSE at the end of the
@@ -558,27 +557,21 @@ on_line (GObject *source, GAsyncResult *result, gpointer data)
 static gboolean
 wait_line (BusFixture *fx, GDataInputStream *in, const char *needle, guint timeout_ms)
 {
-        gboolean expired = FALSE;
-        g_autoptr(GSource) deadline = g_timeout_source_new (timeout_ms);
+        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
-        g_source_set_callback (deadline, on_window_over, &expired, NULL);
-        g_source_attach (deadline, fx->ctx);
         for (;;) {
-                g_autofree char *line = NULL;
+                LineRead *r = g_new0 (LineRead, 1);
+                gint64 left = deadline - g_get_monotonic_time ();
 
-                g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, NULL, on_line, &line);
-                while (!line && !expired)
-                        g_main_context_iteration (fx->ctx, TRUE);
-                if (!line) {
-                        /* The read is still pending: let it end with the stream. */
-                        g_source_destroy (deadline);
+                g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, NULL, on_line, r);
+                /* A read still pending when the time is over keeps r: it ends with the stream. */
+                if (!bus_fixture_run_until (fx, &r->done, left > 0 ? (guint) (left / 1000) : 0))
                         return FALSE;
-                }
+                g_autofree char *line = g_steal_pointer (&r->line);
+                g_free (r);
                 g_test_message ("xferctl: %s", line);
-                if (!*line || strstr (line, needle)) {
-                        g_source_destroy (deadline);
+                if (!*line || strstr (line, needle))
                         return *line != '\0';
-                }
         }
 }
 
@@ -759,17 +752,9 @@ static void
 run_window (BusFixture *fx, NmMock *nm, guint seconds)
 {
         for (guint i = 0; i < seconds; i++) {
-                gboolean over = FALSE;
-                GSource *tick = g_timeout_source_new_seconds (1);
-
                 nm_mock_set (nm, i % 2 ? NM_METERED_YES : NM_METERED_NO,
                              i % 3 ? NM_CONNECTIVITY_FULL : NM_CONNECTIVITY_LIMITED);
-                g_source_set_callback (tick, on_window_over, &over, NULL);
-                g_source_attach (tick, fx->ctx);
-                while (!over)
-                        g_main_context_iteration (fx->ctx, TRUE);
-                g_source_destroy (tick);
-                g_source_unref (tick);
+                bus_fixture_run_for (fx, 1000);
         }
 }
 

@@ -66,25 +66,9 @@ job_call_async (XferdEnv *env, const char *job, const char *method, AsyncReply *
 }
 
 static gboolean
-on_expired (gpointer data)
-{
-        *(gboolean *) data = TRUE;
-        return G_SOURCE_REMOVE;
-}
-
-static gboolean
 wait_reply (XferdEnv *env, AsyncReply *a, guint timeout_ms)
 {
-        gboolean expired = FALSE;
-        GSource *deadline = g_timeout_source_new (timeout_ms);
-
-        g_source_set_callback (deadline, on_expired, &expired, NULL);
-        g_source_attach (deadline, env->fx->ctx);
-        while (!a->done && !expired)
-                g_main_context_iteration (env->fx->ctx, TRUE);
-        g_source_destroy (deadline);
-        g_source_unref (deadline);
-        return a->done;
+        return bus_fixture_run_until (env->fx, &a->done, timeout_ms);
 }
 
 static XferdEnv *
