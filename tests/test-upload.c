@@ -159,6 +159,16 @@ upload_id_of (Env *env, const char *job)
         return g_strdup (tus_upload_id (url));
 }
 
+/* upload_id_of(), once the server holds PAUSE_AT bytes of it and pauses (env_new (PAUSE_AT)). */
+static char *
+upload_id_paused (Env *env, const char *job)
+{
+        char *id = upload_id_of (env, job);
+
+        g_assert_true (tus_server_wait_paused (env->tus, id, PAUSE_AT, WAIT_TIMEOUT_MS));
+        return id;
+}
+
 /* "/files/<id>", the path the server logs. */
 static char *
 upload_path (const char *id)
@@ -279,8 +289,7 @@ test_upload_server_restart (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_of (env, job);
-        g_assert_true (tus_server_wait_paused (env->tus, id, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *id = upload_id_paused (env, job);
 
         tus_server_stop (env->tus, SIGTERM);
         /* With the server down the job cannot get on. */
@@ -305,8 +314,7 @@ test_upload_server_killed (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_of (env, job);
-        g_assert_true (tus_server_wait_paused (env->tus, id, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *id = upload_id_paused (env, job);
 
         tus_server_stop (env->tus, SIGKILL);
         job_wait_state (env->fx, job, "transient-error");
@@ -339,8 +347,7 @@ test_upload_xferd_killed (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_of (env, job);
-        g_assert_true (tus_server_wait_paused (env->tus, id, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *id = upload_id_paused (env, job);
         g_autofree char *path = upload_path (id);
         g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "HEAD", path, 0), ==, 0);
 
@@ -403,9 +410,8 @@ test_upload_cancel (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
+        g_autofree char *upload = upload_id_paused (env, job);
         g_autofree char *path = upload_path (upload);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
         g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
 
         g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
@@ -436,9 +442,8 @@ test_upload_cancel_crash (void)
                 return;
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "cancel-committed");
         g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
+        g_autofree char *upload = upload_id_paused (env, job);
         g_autofree char *path = upload_path (upload);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
 
         pid_t pid = xferd_process_pid (env->fx);
         guint from = env->fx->signals->len;
@@ -547,9 +552,8 @@ test_upload_cancel_server_hangs (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
+        g_autofree char *upload = upload_id_paused (env, job);
         g_autofree char *path = upload_path (upload);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
 
         tus_server_signal (env->tus, SIGSTOP);
         g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
@@ -619,8 +623,7 @@ test_upload_complete_needs_transferred (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *upload = upload_id_paused (env, job);
         /* The PATCH is under way; its response comes only at the end, so
          * whether the job says connecting or transferring is the daemon's
          * choice. Either way it is not transferred. */
