@@ -1088,24 +1088,20 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
+static const TestDataCase test_data_cases[] = {
+        { "/durable/changed-resource/between-attempts/etag", test_changed_between_attempts, GINT_TO_POINTER (TRUE) },
+        { "/durable/changed-resource/between-attempts/last-modified", test_changed_between_attempts,
+          GINT_TO_POINTER (FALSE) },
+        { "/durable/kill-inside-complete/renames-finished", test_kill_inside_complete, GINT_TO_POINTER (FALSE) },
+        { "/durable/kill-inside-complete/directory-gone", test_kill_inside_complete, GINT_TO_POINTER (TRUE) },
+        { "/durable/broken-store/garbage", test_broken_store, GINT_TO_POINTER (BROKEN_GARBAGE) },
+        { "/durable/broken-store/truncated-inside-page", test_broken_store, GINT_TO_POINTER (BROKEN_CUT_INSIDE_PAGE) },
+        { "/durable/broken-store/truncated-at-page", test_broken_store, GINT_TO_POINTER (BROKEN_CUT_AT_PAGE) },
+        { NULL, NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        test_add_cases (test_cases);
-        g_test_add_data_func ("/durable/changed-resource/between-attempts/etag",
-                              GINT_TO_POINTER (TRUE), test_changed_between_attempts);
-        g_test_add_data_func ("/durable/changed-resource/between-attempts/last-modified",
-                              GINT_TO_POINTER (FALSE), test_changed_between_attempts);
-        g_test_add_data_func ("/durable/kill-inside-complete/renames-finished", GINT_TO_POINTER (FALSE),
-                              test_kill_inside_complete);
-        g_test_add_data_func ("/durable/kill-inside-complete/directory-gone", GINT_TO_POINTER (TRUE),
-                              test_kill_inside_complete);
-        g_test_add_data_func ("/durable/broken-store/garbage",
-                              GINT_TO_POINTER (BROKEN_GARBAGE), test_broken_store);
-        g_test_add_data_func ("/durable/broken-store/truncated-inside-page",
-                              GINT_TO_POINTER (BROKEN_CUT_INSIDE_PAGE), test_broken_store);
-        g_test_add_data_func ("/durable/broken-store/truncated-at-page",
-                              GINT_TO_POINTER (BROKEN_CUT_AT_PAGE), test_broken_store);
-        return g_test_run ();
+        return test_main_data (argc, argv, test_cases, test_data_cases);
 }

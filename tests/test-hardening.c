@@ -1113,15 +1113,16 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
-int
-main (int argc, char *argv[])
-{
-        g_test_init (&argc, &argv, NULL);
+static const TestDataCase test_data_cases[] = {
+        { "/hardening/broken-store-temporaries/newer-version", test_broken_store_temporaries,
+          GINT_TO_POINTER (DAMAGE_NEWER_VERSION) },
+        { "/hardening/broken-store-temporaries/damaged-page", test_broken_store_temporaries,
+          GINT_TO_POINTER (DAMAGE_INDEX_PAGE) },
+        { NULL, NULL, NULL }
+};
 
-        test_add_cases (test_cases);
-        g_test_add_data_func ("/hardening/broken-store-temporaries/newer-version",
-                              GINT_TO_POINTER (DAMAGE_NEWER_VERSION), test_broken_store_temporaries);
-        g_test_add_data_func ("/hardening/broken-store-temporaries/damaged-page",
-                              GINT_TO_POINTER (DAMAGE_INDEX_PAGE), test_broken_store_temporaries);
-        return g_test_run ();
+int
+main (int argc, char **argv)
+{
+        return test_main_data (argc, argv, test_cases, test_data_cases);
 }
