@@ -106,6 +106,50 @@ static void test_origin(void) {
         g_assert_false(http_same_origin("not a url", "http://h/"));
 }
 
+/* How each failure of curl counts, and what its message says. */
+static void test_curl_failures(void) {
+        static const struct {
+                CURLcode code;
+                TransferOutcome outcome;
+                ErrorName error_name;
+        } cases[] = {
+                { CURLE_COULDNT_CONNECT,          TRANSFER_TRANSIENT, ERROR_NAME_NETWORK },
+                { CURLE_COULDNT_RESOLVE_HOST,     TRANSFER_TRANSIENT, ERROR_NAME_NETWORK },
+                { CURLE_OPERATION_TIMEDOUT,       TRANSFER_TRANSIENT, ERROR_NAME_TIMEOUT },
+                { CURLE_TOO_MANY_REDIRECTS,       TRANSFER_FATAL,     ERROR_NAME_TOO_MANY_REDIRECTS },
+                { CURLE_UNSUPPORTED_PROTOCOL,     TRANSFER_FATAL,     ERROR_NAME_UNSUPPORTED_PROTOCOL },
+                { CURLE_PEER_FAILED_VERIFICATION, TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_CERTPROBLEM,          TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_CIPHER,               TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_CACERT_BADFILE,       TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_ISSUER_ERROR,         TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_PINNEDPUBKEYNOTMATCH, TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_INVALIDCERTSTATUS,    TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_CONNECT_ERROR,        TRANSFER_TRANSIENT, ERROR_NAME_TLS },
+                { CURLE_URL_MALFORMAT,            TRANSFER_FATAL,     ERROR_NAME_NETWORK },
+        };
+        TransferResult r;
+        char msg[512];
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                memset(&r, 0, sizeof r);
+                http_result_from_curl(cases[i].code, NULL, "http://u:secret@h/f?q", &r, msg, sizeof msg);
+                g_assert_cmpint(r.outcome, ==, cases[i].outcome);
+                g_assert_cmpint(r.error_name, ==, cases[i].error_name);
+                g_assert_null(strstr(r.message, "secret"));
+                g_assert_nonnull(strstr(r.message, " for http://h/f"));
+        }
+
+        /* curl's own words when it gave some; for a refused protocol, ours. */
+        http_result_from_curl(CURLE_COULDNT_CONNECT, "Connection refused", "http://h/", &r, msg, sizeof msg);
+        g_assert_cmpstr(r.message, ==, "Connection refused for http://h/");
+        g_assert_cmpstr(r.summary, ==, curl_easy_strerror(CURLE_COULDNT_CONNECT));
+        http_result_from_curl(CURLE_UNSUPPORTED_PROTOCOL, "Protocol \"ftp\" not supported", "http://h/", &r,
+                              msg, sizeof msg);
+        g_assert_true(g_str_has_prefix(r.message, "A redirect led to a protocol that is not allowed"));
+        g_assert_cmpstr(r.summary, ==, "Redirect to a protocol that is not allowed");
+}
+
 static const TestCase test_cases[] = {
         { "/http-util/header-value", test_header_value },
         { "/http-util/parse-u64", test_parse_u64 },
@@ -114,6 +158,7 @@ static const TestCase test_cases[] = {
         { "/http-util/status-line", test_status_line },
         { "/http-util/transient", test_transient },
         { "/http-util/origin", test_origin },
+        { "/http-util/curl-failures", test_curl_failures },
         { NULL, NULL }
 };
 
