@@ -45,8 +45,6 @@ void *manager_get_observer_userdata(Manager *m) {
 }
 
 void manager_notify_changed(Job *j, unsigned changes) {
-        Manager *m = j->manager;
-
         assert(j);
 
         /* What the signal carries counts as told: a state change carries the counters and
