@@ -172,16 +172,15 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
         ret->gid = pw.pw_gid;
 
         for (;;) {
-                gid_t *groups = calloc((size_t) n, sizeof(gid_t));
+                _cleanup_free_ gid_t *groups = calloc((size_t) n, sizeof(gid_t));
                 if (!groups)
                         return -ENOMEM;
                 int m = n;
                 if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &m) >= 0) {
-                        ret->groups = groups;
+                        ret->groups = TAKE_PTR(groups);
                         ret->n_groups = m;
                         return 0;
                 }
-                free(groups);
                 if (m <= n)
                         return -EIO;
                 n = m;

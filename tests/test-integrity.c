@@ -419,8 +419,7 @@ check_kill_and_resume (gboolean corrupt)
         g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
         g_variant_builder_unref (o);
         g_assert_no_error (error);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         xferd_process_kill (env->fx);
         http_server_release (env->http, "/file.bin");
@@ -520,9 +519,7 @@ download_suspended (XferdEnv *env)
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = download_plain (env, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
         return g_steal_pointer (&job);
