@@ -35,30 +35,33 @@ static bool hasher_covers(const Hasher *h, uint64_t size, unsigned algorithms) {
 }
 
 static void on_prefix_hashed(PrefixHash *p, int error, void *userdata) {
-        Job *j = userdata;
-        JobFile *f = j->files[j->current];
+        DownloadLane *l = userdata;
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         char msg[1024];
 
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
+        l->prefix_hash = prefix_hash_free(l->prefix_hash);
         if (error < 0) {
                 /* Unreadable or shorter than it was: its bytes cannot be trusted to continue. */
                 log_job_warning(j->id, j->owner, NULL, "Cannot hash the bytes held of %s (%s); downloading it again.",
                                 f->path, strerror(-error));
-                j->fd = safe_close(j->fd);
+                l->fd = safe_close(l->fd);
                 pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
+                checkpoint_save_file(j, l->file);
                 if (error == -ENODATA) {
-                        download_start(j);
+                        download_restart_file(l);
                         return;
                 }
                 snprintf(msg, sizeof msg, "Cannot read the temporary file of %s: %s", f->path, strerror(-error));
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
                 return;
         }
-        download_begin(j, f, hasher_get_size(f->hasher));
+        download_begin(l, hasher_get_size(f->hasher));
 }
 
-int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
+int download_prepare_hasher(DownloadLane *l, uint64_t offset) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, NULL);
         unsigned needed = verify_algorithms_needed(&e);
@@ -80,11 +83,13 @@ int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
 
         log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s before resuming.", offset,
                       f->path);
-        r = prefix_hash_start(j->manager->event, f->hasher, j->fd, offset, on_prefix_hashed, j, &j->prefix_hash);
+        r = prefix_hash_start(j->manager->event, f->hasher, l->fd, offset, on_prefix_hashed, l, &l->prefix_hash);
         return r < 0 ? r : 1;
 }
 
-static void judge(Job *j, JobFile *f, const ServerDigest *server) {
+static void judge(DownloadLane *l, const ServerDigest *server) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         char buf[DIGEST_STRING_MAX];
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, server);
@@ -99,7 +104,7 @@ static void judge(Job *j, JobFile *f, const ServerDigest *server) {
                 return;
         }
         if (!v.ok) {
-                download_integrity_failed(j, f, v.message, v.summary);
+                download_integrity_failed(l, v.message, v.summary);
                 return;
         }
         f->verified_by = v.by;
@@ -110,28 +115,31 @@ static void judge(Job *j, JobFile *f, const ServerDigest *server) {
                 log_job_info(j->id, j->owner, NULL, "%s checked out (%s).", f->path,
                              v.has_digest ? buf : "its size");
         f->hasher = hasher_free(f->hasher);
-        download_file_verified(j);
+        download_file_verified(l);
 }
 
 static void on_file_hashed(PrefixHash *p, int error, void *userdata) {
-        Job *j = userdata;
-        JobFile *f = j->files[j->current];
+        DownloadLane *l = userdata;
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         char msg[1024];
 
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
-        j->fd = safe_close(j->fd);
+        l->prefix_hash = prefix_hash_free(l->prefix_hash);
+        l->fd = safe_close(l->fd);
         if (error < 0) {
                 snprintf(msg, sizeof msg, "Cannot read the temporary file of %s to check it: %s", f->path,
                          strerror(-error));
                 pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
+                checkpoint_save_file(j, l->file);
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
                 return;
         }
-        judge(j, f, j->verify_has_server ? &j->verify_server : NULL);
+        judge(l, l->verify_has_server ? &l->verify_server : NULL);
 }
 
-void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
+void download_verify(DownloadLane *l, const ServerDigest *server) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         FsDir d = job_file_dir(f);
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, server);
@@ -140,7 +148,7 @@ void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
         int fd, r;
 
         if (needed == 0 || hasher_covers(f->hasher, f->bytes_transferred, needed)) {
-                judge(j, f, server);
+                judge(l, server);
                 return;
         }
 
@@ -149,50 +157,55 @@ void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
         fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
         if (fd < 0) {
                 pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
-                download_start(j);
+                checkpoint_save_file(j, l->file);
+                download_restart_file(l);
                 return;
         }
         f->hasher = hasher_free(f->hasher);
         r = hasher_new(needed, &f->hasher);
         if (r >= 0) {
-                j->fd = fd;
-                r = prefix_hash_start(j->manager->event, f->hasher, fd, f->bytes_transferred, on_file_hashed, j,
-                                      &j->prefix_hash);
-        }
-        if (r < 0) {
-                j->fd = safe_close(j->fd);
+                l->fd = fd;
+                r = prefix_hash_start(j->manager->event, f->hasher, fd, f->bytes_transferred, on_file_hashed, l,
+                                      &l->prefix_hash);
+        } else
                 safe_close(fd);
+        if (r < 0) {
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", strerror(-r), 0);
                 return;
         }
-        j->verify_has_server = server != NULL;
+        l->verify_has_server = server != NULL;
         if (server)
-                j->verify_server = *server;
+                l->verify_server = *server;
 }
 
-bool download_next_url(Job *j, JobFile *f, const char *why) {
+bool download_next_url(DownloadLane *l, const char *why) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
+
         if (f->url_index >= strv_length(f->mirrors))
                 return false;
         /* Bytes of another server are never continued from this one. */
         pending_unlink_remove_temporary(j, f);
         f->bytes_total = UINT64_MAX;
         f->url_index++;
-        checkpoint_save_file(j, j->current);
+        checkpoint_save_file(j, l->file);
         log_job_notice(j->id, j->owner, NULL, "%s Trying the next mirror, %s.", why, job_file_current_url(f));
-        download_start(j);
+        download_restart_file(l);
         return true;
 }
 
-void download_integrity_failed(Job *j, JobFile *f, const char *message, const char *summary) {
+void download_integrity_failed(DownloadLane *l, const char *message, const char *summary) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
+
         log_job_warning(j->id, j->owner, NULL, "%s", message);
-        j->fd = safe_close(j->fd);
-        if (download_next_url(j, f, message))
+        l->fd = safe_close(l->fd);
+        if (download_next_url(l, message))
                 return;
         /* No URL left: the wrong bytes go, and the next Resume starts from the file's own URL. */
         pending_unlink_remove_temporary(j, f);
         f->bytes_total = UINT64_MAX;
         f->url_index = 0;
-        checkpoint_save_file(j, j->current);
+        checkpoint_save_file(j, l->file);
         job_fail(j, true, ERROR_NAME_INTEGRITY, message, summary, 0);
 }

@@ -141,6 +141,9 @@ void job_index_remove(Manager *m, Job *j);
 void checkpoint_save_row(Job *j);
 void checkpoint_save(Job *j);
 void checkpoint_save_file(Job *j, size_t i);
+/* The rows of the files in flight (their byte counts): the lanes' files, or once they
+ * stopped, the files the run started and did not finish. */
+void checkpoint_save_in_flight(Job *j);
 /* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
  * with every file. Negative errno when the store refuses it. */
 int checkpoint_store_row(Job *j, const Job *row);
@@ -227,20 +230,50 @@ void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const cha
               uint64_t retry_after_usec);
 void job_all_done(Job *j);
 
+/* download-lane.c: one file of a download in flight; a job has up to MaxConcurrentFiles. */
+struct DownloadLane {
+        Job *job;
+        DownloadLane *next;             /* in job->lanes */
+        size_t file;                    /* its index in job->files */
+        Transfer *transfer;             /* the running request */
+        PrefixHash *prefix_hash;        /* hashing the bytes the file already holds */
+        int fd;                         /* the temporary file */
+        unsigned restarts;              /* in a row, for this file */
+        uint64_t counted_from_cache;    /* of the transfer's bytes, already in the counters */
+        uint64_t counted_from_origin;
+        bool verify_has_server;         /* the server's digest of the file being hashed */
+        ServerDigest verify_server;     /* to check it against once the whole file is read */
+};
+
+int download_lane_new(Job *j, size_t file, DownloadLane **ret);
+/* Stops its work at once (no byte written after this) and frees it. */
+DownloadLane *download_lane_free(DownloadLane *l);
+/* The transfer stopped, its bytes written (keep_data) or dropped; the lane is freed. */
+void download_lane_stop(DownloadLane *l, bool keep_data);
+void download_lanes_stop(Job *j, bool keep_data);
+bool download_lanes_has_file(const Job *j, size_t file);
+/* Whether a transfer of the job waits for its bandwidth budget. */
+bool download_lanes_throttled(const Job *j);
+/* The job's rate (bytes/s, 0 = none), shared by its lanes. */
+void download_lanes_set_rate(Job *j, uint64_t job_rate);
+
 /* download.c */
+/* Starts files in order until MaxConcurrentFiles are in flight; the job is done once every
+ * file is transferred and no lane runs. */
 void download_start(Job *j);
-void download_begin(Job *j, JobFile *f, uint64_t offset);
-void download_file_verified(Job *j);
+void download_begin(DownloadLane *l, uint64_t offset);
+void download_file_verified(DownloadLane *l);
+void download_restart_file(DownloadLane *l);
 
 /* download-verify.c */
-int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset);
-void download_verify(Job *j, JobFile *f, const ServerDigest *server);
-void download_integrity_failed(Job *j, JobFile *f, const char *message, const char *summary);
-bool download_next_url(Job *j, JobFile *f, const char *why);
+int download_prepare_hasher(DownloadLane *l, uint64_t offset);
+void download_verify(DownloadLane *l, const ServerDigest *server);
+void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);
+bool download_next_url(DownloadLane *l, const char *why);
 
 /* download-list.c */
 bool download_needs_list(const JobFile *f);
-void download_fetch_list(Job *j, JobFile *f);
+void download_fetch_list(Job *j, size_t file);
 
 /* upload.c */
 void upload_start(Job *j, JobFile *f);

@@ -122,6 +122,10 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         if (o->cost_policy_set && (o->cost_policy < 0 || o->cost_policy >= _COST_POLICY_MAX))
                 return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
                                       "Unknown cost policy; use always or unmetered.");
+        if (o->max_concurrent_files_set &&
+            (o->max_concurrent_files < 1 || o->max_concurrent_files > JOB_MAX_CONCURRENT_FILES))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "max-concurrent-files must be between 1 and %d.", JOB_MAX_CONCURRENT_FILES);
         r = job_check_text("display name", display_name, JOB_DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
@@ -164,6 +168,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
         j->minimum_notification_interval = 500;
+        j->max_concurrent_files = o->max_concurrent_files_set ? o->max_concurrent_files : 1;
         j->creation_time = j->modification_time = j->last_progress_time = manager_now_realtime(m);
         progress_meter_reset(&j->progress, j->last_progress_time, 0);
         j->display_name = strdup(display_name);

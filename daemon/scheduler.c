@@ -42,12 +42,11 @@ void scheduler_apply_rates(Manager *m) {
                 return;
         for (size_t i = 0; i < m->n_schedule_entries; i++) {
                 Job *j = m->schedule_jobs[i];
-                if (j->transfer)
-                        (void) transfer_set_max_speed(j->transfer,
-                                                      scheduler_rate(j->priority, j->bandwidth_limit,
-                                                                     m->config.background_bandwidth_limit,
-                                                                     m->schedule_owners,
-                                                                     m->schedule_entries[i].owner_slots));
+                if (j->lanes)
+                        download_lanes_set_rate(j, scheduler_rate(j->priority, j->bandwidth_limit,
+                                                                  m->config.background_bandwidth_limit,
+                                                                  m->schedule_owners,
+                                                                  m->schedule_entries[i].owner_slots));
         }
 }
 

@@ -146,6 +146,12 @@ static int store_schema_v8(sqlite3 *db) {
         return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* MaxConcurrentFiles: stored jobs get the default, one file after another. */
+static int store_schema_v9(sqlite3 *db) {
+        return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN max_concurrent_files INTEGER NOT NULL DEFAULT 1;", NULL,
+                            NULL, NULL);
+}
+
 static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [0] = store_schema_v1,
         [1] = store_schema_v2,
@@ -155,6 +161,7 @@ static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
         [5] = store_schema_v6,
         [6] = store_schema_v7,
         [7] = store_schema_v8,
+        [8] = store_schema_v9,
 };
 
 int store_schema_migrate(Store *s, int from) {
@@ -208,7 +215,7 @@ static const struct {
           "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
           "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with,"
           "  checksum_list, checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin,"
-          "  fs_gid, fs_groups) "
+          "  fs_gid, fs_groups, max_concurrent_files) "
           "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
           "  :display_name, :description, :state, :priority, :auto_complete,"
           "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
@@ -216,7 +223,7 @@ static const struct {
           "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
           "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with,"
           "  :checksum_list, :checksum_list_signature, :cost_policy, :proxy, :bytes_from_cache, :bytes_from_origin,"
-          "  :fs_gid, :fs_groups) "
+          "  :fs_gid, :fs_groups, :max_concurrent_files) "
           "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
           "  display_name = excluded.display_name, description = excluded.description,"
           "  state = excluded.state, priority = excluded.priority,"
@@ -238,7 +245,7 @@ static const struct {
           "  checksum_list_signature = excluded.checksum_list_signature, cost_policy = excluded.cost_policy,"
           "  proxy = excluded.proxy, bytes_from_cache = excluded.bytes_from_cache,"
           "  bytes_from_origin = excluded.bytes_from_origin, fs_gid = excluded.fs_gid,"
-          "  fs_groups = excluded.fs_groups" },
+          "  fs_groups = excluded.fs_groups, max_concurrent_files = excluded.max_concurrent_files" },
         { offsetof(Store, save_file),
           "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
           "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator,"
