@@ -23,8 +23,9 @@
 #      same rounds (the digest is computed while the bytes are written);
 #   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
-#      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i,
-#      and (for the one job, whose files go one after another) curl without -Z;
+#      Resume + Transferred + Complete), one file after another and with MaxConcurrentFiles = 16,
+#      vs curl -Z --parallel-max 16 and aria2c -j 16 -i, and (for the one job whose files go
+#      one after another) curl without -Z;
 #   3. Cancel latency (call → reply; the temporary file is checked to be gone right after
 #      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/), counting
 #      the store checkpoints meanwhile; then with 20 running while the big file downloads with
@@ -286,19 +287,21 @@ urls=()
 for ((i = 0; i < n_small; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
 printf '%s\n' "${urls[@]}" >"$work/list.txt"
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
-  tools=(jobs onejob curl curlseq aria2)
+  tools=(jobs onejob onejob16 curl curlseq aria2)
   for ((k = 0; k < ${#tools[@]}; k++)); do
     tool=${tools[(k + rep) % ${#tools[@]}]}     # the order rotates: nobody always runs first
     # xferd starts before the directory is made, so every program runs right after fresh_dir.
-    if [[ $tool == jobs || $tool == onejob ]]; then xferd_fresh "$tool"; fi
+    if [[ $tool == jobs || $tool == onejob* ]]; then xferd_fresh "$tool"; fi
     fresh_dir
     case $tool in
       jobs)
         "$bench" set-max "$parallel"
         out=$("$bench" many-jobs --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid")
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
-      onejob)
-        out=$("$bench" one-job --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid")
+      onejob|onejob16)
+        at_once=1; [[ $tool == onejob16 ]] && at_once=$parallel
+        out=$("$bench" one-job --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid" \
+                --files-at-once "$at_once")
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")")
         log "  (one job: AddFiles $(kv add "$out") s, transfer $(kv transfer "$out") s, Complete $(kv complete "$out") s)" ;;
       curl)
@@ -475,6 +478,7 @@ c_x=$(m "${cpu[big,xferd]}"); c_c=$(m "${cpu[big,curl]}"); c_a=$(m "${cpu[big,ar
 w_xs=$(m "${wall[big,xferdsum]}"); c_xs=$(m "${cpu[big,xferdsum]}")
 s_j=$(m "${wall[small,jobs]}"); s_o=$(m "${wall[small,onejob]}"); s_c=$(m "${wall[small,curl]}"); s_a=$(m "${wall[small,aria2]}")
 s_cs=$(m "${wall[small,curlseq]}"); sc_cs=$(m "${cpu[small,curlseq]}")
+s_o16=$(m "${wall[small,onejob16]}"); sc_o16=$(m "${cpu[small,onejob16]}")
 sc_j=$(m "${cpu[small,jobs]}"); sc_o=$(m "${cpu[small,onejob]}"); sc_c=$(m "${cpu[small,curl]}"); sc_a=$(m "${cpu[small,aria2]}")
 
 yn() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
@@ -497,6 +501,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $big_label, \`--checksum=sha256:…\` | CPU (÷ xferd without: $(r "$c_xs" "$c_x")) | $c_xs | $c_c | | $(r "$c_xs" "$c_c") | | — | |
 | $small_label, $n_small jobs | wall | $s_j | $s_c | $s_a | $(r "$s_j" "$s_c") | $(r "$s_a" "$s_j") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_j <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_j") |
 | $small_label, one job | wall | $s_o | $s_c | $s_a | $(r "$s_o" "$s_c") | $(r "$s_a" "$s_o") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_o <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_o") |
+| $small_label, one job, MaxConcurrentFiles = $parallel | wall (CPU: $sc_o16) | $s_o16 | $s_c | $s_a | $(r "$s_o16" "$s_c") | $(r "$s_a" "$s_o16") | ≤ 1.5 × curl -Z | $(yn "$s_o16 <= 1.5 * $s_c") |
 | $small_label, one job vs curl one file at a time | wall (CPU) | $s_o ($sc_o) | $s_cs ($sc_cs) | | $(r "$s_o" "$s_cs") | | — | |
 | $small_label | CPU ($n_small jobs / one job; xferd: daemon + client) | $sc_j / $sc_o | $sc_c | $sc_a | $(r "$sc_j" "$sc_c") / $(r "$sc_o" "$sc_c") | | — | |
 | Cancel, $n_running running | call → reply, p50 / max (ms) | $cancel_p50 / $cancel_max | | | | | — | |
@@ -513,5 +518,5 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 
 Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}.
 
-Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
+Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by default (one connection), or $parallel at a time with MaxConcurrentFiles = $parallel (a connection each over HTTP/1.1). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF
