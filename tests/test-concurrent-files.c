@@ -4,9 +4,10 @@
  * once. The server proves the overlap by counting responses held at their
  * stall point (never by timing), and that no more than N are in flight; files
  * finish in any order with exact bytes and counters; Cancel in the middle
- * leaves nothing; kill -9 and a restart continue every partial file with
- * Range; the property and the option take 1..16 only; a change while running
- * takes effect at once; one file's permanent error stops the others.
+ * leaves nothing; kill -9 and a restart, or Suspend and Resume, continue every
+ * partial file with Range; a file added while there is room starts at once;
+ * the property and the option take 1..16 only; a change while running takes
+ * effect at once; one file's permanent error stops the others.
  */
 #include <string.h>
 
@@ -86,9 +87,18 @@ create_job (XferdEnv *env, const guint32 *max, GError **error)
                                  G_VARIANT_TYPE ("(so)"), error);
 }
 
-/* The job with every file added, resumed; max 0: without the option. */
 static void
-files_start (Files *f, guint32 max)
+files_add (Files *f, guint from, guint to)
+{
+        for (guint i = from; i < to; i++) {
+                g_autofree char *url = http_server_url (f->env->http, f->paths[i]);
+                xferd_add_file (f->env->fx, f->job, url, f->dests[i]);
+        }
+}
+
+/* The job with its first `added` files, resumed; max 0: without the option. */
+static void
+files_start_some (Files *f, guint32 max, guint added)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = create_job (f->env, max > 0 ? &max : NULL, &error);
@@ -99,11 +109,15 @@ files_start (Files *f, guint32 max)
         g_variant_get (reply, "(&s&o)", &id, &path);
         f->id = g_strdup (id);
         f->job = g_strdup (path);
-        for (guint i = 0; i < f->n; i++) {
-                g_autofree char *url = http_server_url (f->env->http, f->paths[i]);
-                xferd_add_file (f->env->fx, f->job, url, f->dests[i]);
-        }
+        files_add (f, 0, added);
         xferd_job_call (f->env->fx, f->job, "Resume");
+}
+
+/* The job with every file added, resumed. */
+static void
+files_start (Files *f, guint32 max)
+{
+        files_start_some (f, max, f->n);
 }
 
 /* Waits until files [from, to) are each held at their stall point at the same time. */
@@ -218,6 +232,50 @@ test_kill_resume (void)
                 g_assert_cmpuint (http_server_request_count (env->http, f->paths[i]), ==, 2);
                 assert_last_range (env->http, f->paths[i], STALL);
         }
+}
+
+/* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
+ * every one with Range. A file added meanwhile joins the files in flight. */
+static void
+test_suspend_resume (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 4);
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        for (guint i = 0; i < f->n; i++) {
+                g_autofree char *temp = xferd_temp_path (env->fx, f->job, i);
+                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        }
+        xferd_job_call (env->fx, f->job, "Suspend");
+        g_assert_cmpuint (job_get_uint64 (env->fx, f->job, "BytesTransferred"), ==, 4 * STALL);
+        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "FilesTransferred"), ==, 0);
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        xferd_job_call (env->fx, f->job, "Resume");
+        assert_transferred_and_complete (f);
+        for (guint i = 0; i < f->n; i++) {
+                g_assert_cmpuint (http_server_request_count (env->http, f->paths[i]), ==, 2);
+                assert_last_range (env->http, f->paths[i], STALL);
+        }
+}
+
+/* A file added while fewer than MaxConcurrentFiles are in flight starts at once. */
+static void
+test_add_while_running (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 3);
+
+        files_start_some (f, 3, 2);
+        assert_held (f, 0, 2);
+        assert_not_requested (f, 2, 3);
+        files_add (f, 2, 3);
+        assert_held (f, 0, 3);
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        assert_transferred_and_complete (f);
 }
 
 static void
@@ -343,6 +401,8 @@ static const TestCase test_cases[] = {
         { "/concurrent-files/overlap", test_overlap },
         { "/concurrent-files/cancel", test_cancel },
         { "/concurrent-files/kill-resume", test_kill_resume },
+        { "/concurrent-files/suspend-resume", test_suspend_resume },
+        { "/concurrent-files/add-while-running", test_add_while_running },
         { "/concurrent-files/property", test_property },
         { "/concurrent-files/set-while-running", test_set_while_running },
         { "/concurrent-files/one-fails", test_one_fails },
