@@ -11,7 +11,10 @@
  */
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "test-cases.h"
+#include "tls-ca.h"
 #include "xferd-env.h"
 
 #define SIZE (300 * 1024 + 17)
@@ -183,6 +186,46 @@ test_overlap (void)
         for (guint i = 0; i < f->n; i++)
                 release (f, i);
         assert_transferred_and_complete (f);
+}
+
+/* Over https (where a server may offer HTTP/2, so the files wait for the first connection
+ * to say whether it multiplexes) the files still run at once against an HTTP/1.1 server:
+ * the wait ends with the TLS handshake, not with the first file. */
+static void
+test_overlap_https (void)
+{
+        g_autofree char *openssl = g_find_program_in_path ("openssl");
+        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
+                return;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("xferd-mcf-tls-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_autoptr(TlsCa) ca = tls_ca_new (dir, &error);
+        g_assert_no_error (error);
+        g_autofree char *config = g_strdup_printf ("[Network]\nCAFile=%s\n", ca->ca_file);
+        BusFixtureOptions options = { .config = config };
+        g_autoptr(XferdEnv) env = xferd_env_new (&options);
+        /* The environment's server, now one that speaks TLS. */
+        http_server_free (env->http);
+        env->http = http_server_new_tls (ca->cert_file, ca->key_file, &error);
+        g_assert_no_error (error);
+        g_autoptr(Files) f = files_new (env, 4);
+        g_autofree char *url = http_server_url (env->http, "/f0.bin");
+        g_assert_true (g_str_has_prefix (url, "https:"));
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        assert_transferred_and_complete (f);
+
+        for (const char *const *n = (const char *const[]) { "ca.pem", "ca.key", "ca.srl", "server.pem",
+                                                            "server.key", "server.csr", "server.ext", NULL };
+             *n; n++) {
+                g_autofree char *path = g_build_filename (dir, *n, NULL);
+                g_unlink (path);
+        }
+        g_assert_no_errno (g_rmdir (dir));
 }
 
 /* Cancel with four files in flight, each partly on disk: nothing is left once it replies. */
@@ -399,6 +442,7 @@ test_one_fails (void)
 
 static const TestCase test_cases[] = {
         { "/concurrent-files/overlap", test_overlap },
+        { "/concurrent-files/overlap-https", test_overlap_https },
         { "/concurrent-files/cancel", test_cancel },
         { "/concurrent-files/kill-resume", test_kill_resume },
         { "/concurrent-files/suspend-resume", test_suspend_resume },
