@@ -99,8 +99,10 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         if (validator_changed)
                 (void) free_and_strdup(&f->validator, v);
         /* The bytes still buffered go to the file; the lane stays, for what follows. */
-        if (transfer_stop(t) < 0)
-                log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes of %s failed.", f->path);
+        int r = transfer_stop(t);
+        if (r < 0)
+                log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes of %s failed: %s", f->path,
+                                strerror(-r));
         f->bytes_transferred = transfer_get_position(t);
         l->transfer = transfer_free(l->transfer);
         l->fd = safe_close(l->fd);
