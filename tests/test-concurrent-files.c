@@ -6,6 +6,7 @@
  * finish in any order with exact bytes and counters; Cancel in the middle
  * leaves nothing; kill -9 and a restart, or Suspend and Resume, continue every
  * partial file with Range; a file added while there is room starts at once;
+ * each file is checked against its own checksum;
  * the property and the option take 1..16 only; a change while running takes
  * effect at once; one file's permanent error stops the others.
  */
@@ -383,6 +384,63 @@ test_property (void)
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "MaxConcurrentFiles"), ==, 16);
 }
 
+/* Each file in flight is checked against its own checksum: all right, the job completes;
+ * one wrong, the job fails with Integrity and nothing of it moves into place. */
+static void
+test_checksums (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+
+        for (guint wrong = 0; wrong < 2; wrong++) {
+                g_autoptr(Files) f = files_new (env, 4);
+                g_autoptr(GError) error = NULL;
+                const guint32 four = 4;
+                g_autoptr(GVariant) reply = create_job (env, &four, &error);
+                const char *path;
+
+                g_assert_no_error (error);
+                g_variant_get (reply, "(&s&o)", NULL, &path);
+                f->job = g_strdup (path);
+                for (guint i = 0; i < f->n; i++) {
+                        g_autofree char *url = http_server_url (env->http, f->paths[i]);
+                        g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, f->contents[i]);
+                        /* The second round: file 2 expects the digest of file 1. */
+                        if (wrong && i == 2) {
+                                g_free (hex);
+                                hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, f->contents[1]);
+                        }
+                        g_autofree char *sum = g_strconcat ("sha256:", hex, NULL);
+                        g_autofree char *dest = g_strdup_printf ("%s/r%u-f%u.bin", env->dir, wrong, i);
+                        g_free (f->dests[i]);
+                        f->dests[i] = g_steal_pointer (&dest);
+                        GVariantBuilder options;
+                        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+                        g_variant_builder_add (&options, "{sv}", "checksum", g_variant_new_string (sum));
+                        g_autoptr(GVariant) r = bus_call_job (env->fx, f->job, "AddFileWithOptions",
+                                                              g_variant_new ("(ssa{sv})", url, f->dests[i], &options),
+                                                              G_VARIANT_TYPE_UNIT, &error);
+                        g_assert_no_error (error);
+                }
+                xferd_job_call (env->fx, f->job, "Resume");
+                assert_held (f, 0, 4);
+                for (guint i = 0; i < f->n; i++)
+                        release (f, i);
+                if (!wrong) {
+                        assert_transferred_and_complete (f);
+                        continue;
+                }
+                job_wait_state (env->fx, f->job, "error");
+                g_autofree char *name = job_get_string (env->fx, f->job, "ErrorName");
+                g_assert_cmpstr (name, ==, XFERD_ERROR ("Integrity"));
+                xferd_job_call (env->fx, f->job, "Cancel");
+                /* Only the first round's files. */
+                g_auto(GStrv) names = list_dir (env->dir);
+                g_assert_cmpuint (g_strv_length (names), ==, 4);
+                for (guint i = 0; i < 4; i++)
+                        g_assert_true (g_str_has_prefix (names[i], "r0-"));
+        }
+}
+
 /* Raised while running: more files start at once. Lowered: no new file starts until fewer
  * than the new number are in flight. */
 static void
@@ -447,6 +505,7 @@ static const TestCase test_cases[] = {
         { "/concurrent-files/kill-resume", test_kill_resume },
         { "/concurrent-files/suspend-resume", test_suspend_resume },
         { "/concurrent-files/add-while-running", test_add_while_running },
+        { "/concurrent-files/checksums", test_checksums },
         { "/concurrent-files/property", test_property },
         { "/concurrent-files/set-while-running", test_set_while_running },
         { "/concurrent-files/one-fails", test_one_fails },
