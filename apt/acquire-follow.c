@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,43 +14,23 @@
 
 /* ---- the job's properties ----------------------------------------------------------------- */
 
-typedef struct PropertiesRead {
-        Acquire *acquire;
-        bool changed;
-} PropertiesRead;
-
-static int property_entry(sd_bus_message *m, const char *name, void *userdata) {
-        PropertiesRead *d = userdata;
-        Acquire *a = d->acquire;
-        uint64_t *field, t;
-        int r;
-
-        if (streq(name, "State") || streq(name, "ErrorName")) {
-                r = bus_dict_read_string(m, streq(name, "State") ? &a->job_state : &a->error_name);
-                d->changed = d->changed || r > 0;
-                return r;
-        }
-        if (!streq(name, "BytesTransferred") && !streq(name, "BytesTotal"))
-                return 0;
-        field = streq(name, "BytesTotal") ? &a->bytes_total : &a->bytes_transferred;
-        r = sd_bus_message_read(m, "v", "t", &t);
-        if (r < 0)
-                return r;
-        d->changed = d->changed || *field != t;
-        *field = t;
-        return 0;
-}
+/* The properties the acquire follows. */
+static const BusDictField property_fields[] = {
+        { "State",            BUS_VALUE_STRING, offsetof(Acquire, job_state) },
+        { "ErrorName",        BUS_VALUE_STRING, offsetof(Acquire, error_name) },
+        { "BytesTotal",       BUS_VALUE_U64,    offsetof(Acquire, bytes_total) },
+        { "BytesTransferred", BUS_VALUE_U64,    offsetof(Acquire, bytes_transferred) },
+};
 
 /* Reads the a{sv} of PropertiesChanged or GetAll: the properties the acquire follows. Returns
  * whether any of them changed. */
 static int read_properties(Acquire *a, sd_bus_message *m, bool *ret_changed) {
-        PropertiesRead d = { a, false };
         int r;
 
-        r = bus_dict_read(m, property_entry, &d);
+        r = bus_dict_read_fields(m, property_fields, ELEMENTSOF(property_fields), a);
         if (r < 0)
                 return r;
-        *ret_changed = d.changed;
+        *ret_changed = r > 0;
         return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "message.h"
+#include "util.h"
 
 Message *message_free(Message *m) {
         if (!m)
@@ -57,10 +58,9 @@ static int add_field(Message *m, const char *line, size_t n) {
 
         if (!colon || colon == line)
                 return -EBADMSG;
-        fields = realloc(m->fields, (m->n_fields + 1) * sizeof *fields);
-        if (!fields)
+        if (array_reserve((void **) &m->fields, &m->n_fields_allocated, m->n_fields + 1, sizeof *fields) < 0)
                 return -ENOMEM;
-        m->fields = fields;
+        fields = m->fields;
         fields[m->n_fields].name = strndup_trimmed(line, (size_t) (colon - line));
         fields[m->n_fields].value = strndup_trimmed(colon + 1, (size_t) (line + n - colon - 1));
         m->n_fields++;
@@ -137,18 +137,8 @@ int message_reader_feed(MessageReader *r, const char *data, size_t n) {
         assert(r);
         assert(data || n == 0);
 
-        if (r->len + n + 1 > r->size) {
-                size_t size = r->size ? r->size : 4096;
-                char *b;
-
-                while (size < r->len + n + 1)
-                        size *= 2;
-                b = realloc(r->buf, size);
-                if (!b)
-                        return -ENOMEM;
-                r->buf = b;
-                r->size = size;
-        }
+        if (n > SIZE_MAX - r->len - 1 || array_reserve((void **) &r->buf, &r->size, r->len + n + 1, 1) < 0)
+                return -ENOMEM;
         memcpy(r->buf + r->len, data, n);
         r->len += n;
         r->buf[r->len] = 0;
@@ -211,19 +201,9 @@ void message_reader_done(MessageReader *r) {
 static void out_append(MessageOut *o, const char *s, size_t n, bool sanitize) {
         if (o->oom)
                 return;
-        if (o->len + n + 1 > o->size) {
-                size_t size = o->size ? o->size : 512;
-                char *b;
-
-                while (size < o->len + n + 1)
-                        size *= 2;
-                b = realloc(o->buf, size);
-                if (!b) {
-                        o->oom = true;
-                        return;
-                }
-                o->buf = b;
-                o->size = size;
+        if (n > SIZE_MAX - o->len - 1 || array_reserve((void **) &o->buf, &o->size, o->len + n + 1, 1) < 0) {
+                o->oom = true;
+                return;
         }
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char) s[i];

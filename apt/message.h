@@ -17,7 +17,7 @@ typedef struct Message {
         unsigned code;          /* the leading number: 600, 601, ... */
         char *status;           /* the whole first line */
         MessageField *fields;
-        size_t n_fields;
+        size_t n_fields, n_fields_allocated;
 } Message;
 
 /* Parses one message (without its closing empty line). -EBADMSG when the first line has no

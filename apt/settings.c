@@ -44,10 +44,9 @@ int config_from_message(Config *c, const Message *m) {
                 eq = strchr(v, '=');
                 if (!eq)
                         return -EBADMSG;
-                items = realloc(c->items, (c->n_items + 1) * sizeof *items);
-                if (!items)
+                if (array_reserve((void **) &c->items, &c->n_items_allocated, c->n_items + 1, sizeof *items) < 0)
                         return -ENOMEM;
-                c->items = items;
+                items = c->items;
                 items[c->n_items].name = dequote(v, (size_t) (eq - v));
                 items[c->n_items].value = dequote(eq + 1, strlen(eq + 1));
                 c->n_items++;

@@ -19,7 +19,7 @@ typedef struct ConfigItem {
 
 typedef struct Config {
         ConfigItem *items;
-        size_t n_items;
+        size_t n_items, n_items_allocated;
 } Config;
 
 /* Reads every Config-Item of a 601 message ("name=value", both %-encoded by apt). */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bus-dict.h"
 #include "bus.h"
 #include "hashmap.h"
 #include "log.h"
@@ -82,7 +83,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 }
 
 int bus_creds_new(sd_bus *bus, BusCreds **ret) {
-        BusCreds *c;
+        _cleanup_(bus_creds_freep) BusCreds *c = NULL;
         int r;
 
         assert(bus);
@@ -93,19 +94,14 @@ int bus_creds_new(sd_bus *bus, BusCreds **ret) {
                 return -ENOMEM;
         c->bus = bus;
         c->entries = hashmap_new();
-        if (!c->entries) {
-                free(c);
+        if (!c->entries)
                 return -ENOMEM;
-        }
         /* Synchronous: the match is in place before xferd takes its name and reads a call. */
         r = sd_bus_match_signal(bus, &c->match, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                 "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, c);
-        if (r < 0) {
-                hashmap_free(c->entries);
-                free(c);
+        if (r < 0)
                 return r;
-        }
-        *ret = c;
+        *ret = TAKE_PTR(c);
         return 0;
 }
 
@@ -150,13 +146,40 @@ static int read_groups(sd_bus_message *reply, CredsEntry *e) {
         return 0;
 }
 
+typedef struct CredentialsRead {
+        CredsEntry *entry;
+        bool have_uid;
+} CredentialsRead;
+
+static int credentials_entry(sd_bus_message *m, const char *key, void *userdata) {
+        CredentialsRead *c = userdata;
+        uint32_t uid;
+        int r;
+
+        if (streq(key, "UnixUserID")) {
+                r = sd_bus_message_read(m, "v", "u", &uid);
+                if (r < 0)
+                        return r;
+                c->entry->uid = (uid_t) uid;
+                c->have_uid = true;
+        } else if (streq(key, "UnixGroupIDs")) {
+                r = sd_bus_message_enter_container(m, 'v', "au");
+                if (r < 0)
+                        return r;
+                r = read_groups(m, c->entry);
+                if (r < 0)
+                        return r;
+                return sd_bus_message_exit_container(m);
+        }
+        return 0;
+}
+
 /* The bus driver's record of the connection `sender`: its uid and, where the bus has them,
  * its groups. -ENODATA when the driver gives no uid this way. */
 static int query_credentials(BusCreds *c, const char *sender, CredsEntry *e) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        bool have_uid = false;
-        const char *key;
+        CredentialsRead read = { e, false };
         int r;
 
         r = sd_bus_call_method(c->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -164,39 +187,10 @@ static int query_credentials(BusCreds *c, const char *sender, CredsEntry *e) {
         sd_bus_error_free(&error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        r = bus_dict_read(reply, credentials_entry, &read);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(reply, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "UnixUserID")) {
-                        uint32_t uid;
-                        r = sd_bus_message_read(reply, "v", "u", &uid);
-                        if (r < 0)
-                                return r;
-                        e->uid = (uid_t) uid;
-                        have_uid = true;
-                } else if (streq(key, "UnixGroupIDs")) {
-                        r = sd_bus_message_enter_container(reply, 'v', "au");
-                        if (r < 0)
-                                return r;
-                        r = read_groups(reply, e);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(reply);
-                } else
-                        r = sd_bus_message_skip(reply, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return have_uid ? 0 : -ENODATA;
+        return read.have_uid ? 0 : -ENODATA;
 }
 
 /* Only the uid, as sd-bus learns it (a bus whose driver lacks GetConnectionCredentials, or a

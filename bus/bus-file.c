@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A job's files with what they must be: Job.AddFileWithOptions, and Job.GetFileDetails, every
- * file as a dictionary, so that later fields need no new signature (keys that do not apply to
- * a file, no checksum or no list, are left out). */
+/* A job's files with what they must be: Job.AddFileWithOptions; and the files as the Job
+ * lists them: ListFiles, and GetFileDetails, every file as a dictionary, so that later fields
+ * need no new signature (keys that do not apply to a file, no checksum or no list, are left
+ * out). */
+#include <stdio.h>
+
 #include "bus-errors.h"
 #include "bus.h"
 #include "verify.h"
@@ -35,6 +38,55 @@ int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_b
 }
 
 
+/* Where the file is while it is transferred: its directory and its hidden name. */
+static char *file_temp_path(const JobFile *f) {
+        char *temp;
+
+        if (asprintf(&temp, "%s%s%s", f->dir, streq(f->dir, "/") ? "" : "/", f->temp_name) < 0)
+                return NULL;
+        return temp;
+}
+
+typedef int (*append_file_t)(sd_bus_message *reply, const Job *j, const JobFile *f);
+
+/* The reply of one array, an element (of type `contents`) per file of the job. */
+static int reply_files(sd_bus_message *m, const Job *j, const char *contents, append_file_t append) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', contents);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < j->n_files; i++) {
+                r = append(reply, j, j->files[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int append_listed(sd_bus_message *reply, const Job *j, const JobFile *f) {
+        _cleanup_free_ char *temp = file_temp_path(f);
+
+        if (!temp)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "(sssttb)", f->url, f->path, temp, f->bytes_total, f->bytes_transferred,
+                                     (int) f->completed);
+}
+
+int bus_job_method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        assert(m);
+        assert(userdata);
+
+        return reply_files(m, userdata, "(sssttb)", append_listed);
+}
+
 static int append_entry_strv(sd_bus_message *reply, const char *key, char * const *l) {
         int r;
 
@@ -64,11 +116,11 @@ static int append_verified_by(sd_bus_message *reply, unsigned mask) {
 }
 
 static int append_file(sd_bus_message *reply, const Job *j, const JobFile *f) {
-        _cleanup_free_ char *temp = NULL;
+        _cleanup_free_ char *temp = file_temp_path(f);
         char * const none[] = { NULL };
         int r;
 
-        if (asprintf(&temp, "%s%s%s", f->dir, streq(f->dir, "/") ? "" : "/", f->temp_name) < 0)
+        if (!temp)
                 return -ENOMEM;
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r < 0)
@@ -107,26 +159,8 @@ static int append_file(sd_bus_message *reply, const Job *j, const JobFile *f) {
 }
 
 int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Job *j = userdata;
-        int r;
-
         assert(m);
-        assert(j);
+        assert(userdata);
 
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < j->n_files; i++) {
-                r = append_file(reply, j, j->files[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return reply_files(m, userdata, "a{sv}", append_file);
 }

@@ -1,6 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdio.h>
-
 #include "bus-errors.h"
 #include "bus.h"
 
@@ -79,34 +77,6 @@ int bus_job_method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error
 
 int bus_job_method_complete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return bus_reply_later(m, userdata, true, error);
-}
-
-int bus_job_method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Job *j = userdata;
-        int r;
-
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(sssttb)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < j->n_files; i++) {
-                const JobFile *f = j->files[i];
-                _cleanup_free_ char *temp = NULL;
-
-                if (asprintf(&temp, "%s%s%s", f->dir, streq(f->dir, "/") ? "" : "/", f->temp_name) < 0)
-                        return -ENOMEM;
-                r = sd_bus_message_append(reply, "(sssttb)", f->url, f->path, temp, f->bytes_total,
-                                          f->bytes_transferred, (int) f->completed);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
 }
 
 int bus_job_method_set_http_headers(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -184,7 +184,7 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 }
 
 int bus_polkit_new(Bus *b, BusPolkit **ret) {
-        BusPolkit *p;
+        _cleanup_(bus_polkit_freep) BusPolkit *p = NULL;
         int r;
 
         assert(b);
@@ -196,11 +196,9 @@ int bus_polkit_new(Bus *b, BusPolkit **ret) {
                 return -ENOMEM;
         p->bus = b;
         r = sd_bus_add_filter(b->bus, &p->filter, on_filter, p);
-        if (r < 0) {
-                free(p);
+        if (r < 0)
                 return r;
-        }
-        *ret = p;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 

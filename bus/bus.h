@@ -61,6 +61,9 @@ typedef struct BusCaller {
 } BusCaller;
 int bus_creds_new(sd_bus *bus, BusCreds **ret);
 BusCreds *bus_creds_free(BusCreds *c);
+static inline void bus_creds_freep(BusCreds **c) {
+        bus_creds_free(*c);
+}
 int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret);
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
 void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
@@ -98,6 +101,9 @@ BusAction bus_access_needed_action(Bus *b, sd_bus_message *m);
  * and marks the ones it allows for their dispatch. */
 int bus_polkit_new(Bus *b, BusPolkit **ret);
 BusPolkit *bus_polkit_free(BusPolkit *p);
+static inline void bus_polkit_freep(BusPolkit **p) {
+        bus_polkit_free(*p);
+}
 bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m);
 
 /* bus-options.c: a{sv} options read by a table of keys and D-Bus types ("s", "b", "t", "as");

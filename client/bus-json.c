@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bus-dict.h"
 #include "bus-json.h"
 #include "util.h"
 
@@ -97,6 +98,36 @@ static int append_elements(JsonWriter *w, sd_bus_message *m) {
         return 0;
 }
 
+/* One entry of a dictionary: its key, then its value. */
+static int append_entry(sd_bus_message *m, void *userdata) {
+        JsonWriter *w = userdata;
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        r = append_key(w, m, type);
+        return r < 0 ? r : bus_json_append(w, m);
+}
+
+/* A dictionary (an array of "{kv}") as a JSON object. */
+static int append_dict(JsonWriter *w, sd_bus_message *m, const char *contents) {
+        /* contents is "{kv}"; the entry's own signature is "kv". */
+        _cleanup_free_ char *entry = strndup(contents + 1, strlen(contents) - 2);
+        int r;
+
+        if (!entry)
+                return -ENOMEM;
+        json_begin_object(w);
+        r = bus_array_read(m, SD_BUS_TYPE_DICT_ENTRY, entry, append_entry, w);
+        if (r < 0)
+                return r;
+        json_end_object(w);
+        return 0;
+}
+
 int bus_json_append(JsonWriter *w, sd_bus_message *m) {
         const char *contents;
         char type;
@@ -111,61 +142,19 @@ int bus_json_append(JsonWriter *w, sd_bus_message *m) {
         if (r == 0)
                 return -EBADMSG;
 
-        switch (type) {
-        case SD_BUS_TYPE_VARIANT:
-                r = sd_bus_message_enter_container(m, type, contents);
-                if (r < 0)
-                        return r;
-                r = bus_json_append(w, m);
-                if (r < 0)
-                        return r;
-                return sd_bus_message_exit_container(m);
-
-        case SD_BUS_TYPE_STRUCT:
-                r = sd_bus_message_enter_container(m, type, contents);
-                if (r < 0)
-                        return r;
-                r = append_elements(w, m);
-                if (r < 0)
-                        return r;
-                return sd_bus_message_exit_container(m);
-
-        case SD_BUS_TYPE_ARRAY:
-                r = sd_bus_message_enter_container(m, type, contents);
-                if (r < 0)
-                        return r;
-
-                if (contents[0] == SD_BUS_TYPE_DICT_ENTRY_BEGIN) {
-                        /* contents is "{kv}"; the entry's own signature is "kv". */
-                        _cleanup_free_ char *entry = strndup(contents + 1, strlen(contents) - 2);
-                        if (!entry)
-                                return -ENOMEM;
-
-                        json_begin_object(w);
-                        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, entry)) > 0) {
-                                r = append_key(w, m, entry[0]);
-                                if (r < 0)
-                                        return r;
-                                r = bus_json_append(w, m);
-                                if (r < 0)
-                                        return r;
-                                r = sd_bus_message_exit_container(m);
-                                if (r < 0)
-                                        return r;
-                        }
-                        if (r < 0)
-                                return r;
-                        json_end_object(w);
-                } else {
-                        r = append_elements(w, m);
-                        if (r < 0)
-                                return r;
-                }
-                return sd_bus_message_exit_container(m);
-
-        default:
+        if (type == SD_BUS_TYPE_ARRAY && contents[0] == SD_BUS_TYPE_DICT_ENTRY_BEGIN)
+                return append_dict(w, m, contents);
+        if (type != SD_BUS_TYPE_VARIANT && type != SD_BUS_TYPE_STRUCT && type != SD_BUS_TYPE_ARRAY)
                 return append_basic(w, m, type);
-        }
+
+        /* A variant is its value; a structure or another array, a JSON array. */
+        r = sd_bus_message_enter_container(m, type, contents);
+        if (r < 0)
+                return r;
+        r = type == SD_BUS_TYPE_VARIANT ? bus_json_append(w, m) : append_elements(w, m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
 }
 
 int bus_json_to_string(sd_bus_message *m, char **ret) {

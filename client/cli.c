@@ -94,6 +94,11 @@ static const Verb verbs[_VERB_MAX] = {
 #define V(verb) (1u << (verb))
 #define EVERY_VERB (~0u)
 
+/* The verbs whose first argument is a JOB, looked up before they run. Not set: it checks the
+ * property and its value first; nor resume, suspend, cancel and complete: several JOBs. */
+static const unsigned job_verbs = V(VERB_ADD) | V(VERB_INFO) | V(VERB_FILES) | V(VERB_MONITOR) | V(VERB_WAIT) |
+                                  V(VERB_LOGS);
+
 enum {
         OPT_USER = 0x100, OPT_SYSTEM, OPT_JSON, OPT_KEEP, OPT_NO_PROGRESS, OPT_NO_LEGEND,
         OPT_FORCE, OPT_PARTIAL, OPT_PRIORITY, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,
@@ -453,6 +458,8 @@ ParseResult cli_parse(int argc, char **argv, Ctl *c, BusChoice *bus, const Verb 
                 ctl_usage_error(verbs[id].name, verbs[id].synopsis);
                 return PARSE_USAGE;
         }
+        if ((job_verbs & V(id)) && n_args > 0)
+                c->job_arg = argv[index + 1];
         *ret_verb = &verbs[id];
         *ret_index = index;
         return PARSE_RUN;

@@ -19,20 +19,7 @@ void download_plan_done(DownloadPlan *p) {
                 free(p->targets[i].local);
         }
         free(p->targets);
-        *p = (DownloadPlan) { NULL, 0 };
-}
-
-static int strv_push(char ***v, size_t *n, const char *s, size_t len) {
-        char **nv = realloc(*v, (*n + 2) * sizeof *nv);
-
-        if (!nv)
-                return -ENOMEM;
-        *v = nv;
-        nv[*n] = strndup(s, len);
-        if (!nv[*n])
-                return -ENOMEM;
-        nv[++*n] = NULL;
-        return 0;
+        *p = (DownloadPlan) { 0 };
 }
 
 int download_list_parse(const char *text, char ***urls, size_t *n) {
@@ -51,9 +38,10 @@ int download_list_parse(const char *text, char ***urls, size_t *n) {
                 while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
                         e--;
                 if (e > s && *s != '#') {
-                        r = strv_push(urls, n, s, (size_t) (e - s));
+                        r = strv_consume(urls, strndup(s, (size_t) (e - s)));
                         if (r < 0)
                                 return r;
+                        (*n)++;
                 }
                 line += len + (line[len] == '\n');
         }
@@ -91,12 +79,11 @@ static int plan_add(DownloadPlan *p, const char *url, const char *dest) {
                         return -EINVAL;
                 }
 
-        t = realloc(p->targets, (p->n + 1) * sizeof *t);
-        if (!t) {
+        if (array_reserve((void **) &p->targets, &p->allocated, p->n + 1, sizeof *t) < 0) {
                 free(local);
                 return report_error(-ENOMEM, "out of memory");
         }
-        p->targets = t;
+        t = p->targets;
         t[p->n] = (DownloadTarget) { strdup(url), local };
         p->n++;
         if (!t[p->n - 1].url)
@@ -107,7 +94,7 @@ static int plan_add(DownloadPlan *p, const char *url, const char *dest) {
 int download_plan_make(char *const *args, size_t n_args, char *const *list, size_t n_list, const char *output,
                        DownloadPlan *ret) {
         _cleanup_free_ char *dir = NULL;
-        DownloadPlan p = { NULL, 0 };
+        DownloadPlan p = { 0 };
         const char *dest = output;
         size_t n_urls = n_list;
         int r = 0;

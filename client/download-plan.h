@@ -14,7 +14,7 @@ typedef struct DownloadTarget {
 
 typedef struct DownloadPlan {
         DownloadTarget *targets;
-        size_t n;
+        size_t n, allocated;
 } DownloadPlan;
 
 void download_plan_done(DownloadPlan *p);

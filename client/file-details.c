@@ -24,28 +24,25 @@ static void details_done(Details *d) {
         strv_free(d->verified_by);
 }
 
-static const struct {
-        const char *key;
-        size_t offset;
-} detail_strings[] = {
-        { "local-path",        offsetof(Details, path) },
-        { "url",               offsetof(Details, url) },
-        { "url-in-use",        offsetof(Details, url_in_use) },
-        { "checksum",          offsetof(Details, checksum) },
-        { "checksum-source",   offsetof(Details, checksum_source) },
-        { "checksum-list",     offsetof(Details, list) },
-        { "checksum-list-key", offsetof(Details, key) },
-        { "verified-checksum", offsetof(Details, verified) },
+static const BusDictField detail_strings[] = {
+        { "local-path",        BUS_VALUE_STRING_BORROWED, offsetof(Details, path) },
+        { "url",               BUS_VALUE_STRING_BORROWED, offsetof(Details, url) },
+        { "url-in-use",        BUS_VALUE_STRING_BORROWED, offsetof(Details, url_in_use) },
+        { "checksum",          BUS_VALUE_STRING_BORROWED, offsetof(Details, checksum) },
+        { "checksum-source",   BUS_VALUE_STRING_BORROWED, offsetof(Details, checksum_source) },
+        { "checksum-list",     BUS_VALUE_STRING_BORROWED, offsetof(Details, list) },
+        { "checksum-list-key", BUS_VALUE_STRING_BORROWED, offsetof(Details, key) },
+        { "verified-checksum", BUS_VALUE_STRING_BORROWED, offsetof(Details, verified) },
 };
 
 /* One entry of a file's a{sv}; unknown keys are skipped (later daemons add some). */
 static int details_entry(sd_bus_message *m, const char *key, void *userdata) {
+        const BusDictField *f = bus_dict_field_find(detail_strings, ELEMENTSOF(detail_strings), key);
         Details *d = userdata;
         int b = 0, r;
 
-        for (size_t i = 0; i < ELEMENTSOF(detail_strings); i++)
-                if (streq(key, detail_strings[i].key))
-                        return sd_bus_message_read(m, "v", "s", (const char **) (void *) ((char *) d + detail_strings[i].offset));
+        if (f)
+                return bus_dict_read_value(m, f->kind, (char *) d + f->offset);
 
         if (streq(key, "verified-by")) {
                 d->download = true;

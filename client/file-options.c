@@ -58,20 +58,12 @@ bad:
 }
 
 int file_options_add_mirror(FileOptions *o, const char *value) {
-        size_t n;
-        char **l;
-
         assert(o);
         assert(value);
 
-        n = strv_length(o->mirrors);
-        l = reallocarray(o->mirrors, n + 2, sizeof *l);
-        if (!l)
+        if (strv_consume(&o->mirrors, strdup(value)) < 0)
                 return report_error(-ENOMEM, "out of memory");
-        o->mirrors = l;
-        l[n] = strdup(value);
-        l[n + 1] = NULL;
-        return l[n] ? 0 : report_error(-ENOMEM, "out of memory");
+        return 0;
 }
 
 int file_options_set_checksum_list(FileOptions *o, const char *value) {

@@ -461,14 +461,11 @@ int follow_add_file(Follow *f, const char *url, const char *local) {
         char **names;
 
         assert(f);
-        files = realloc(f->files, (f->n_files + 1) * sizeof *files);
-        if (!files)
+        if (array_reserve((void **) &f->files, &f->n_files_allocated, f->n_files + 1, sizeof *files) < 0 ||
+            array_reserve((void **) &f->names, &f->n_names_allocated, f->n_files + 1, sizeof *names) < 0)
                 return report_error(-ENOMEM, "out of memory");
-        f->files = files;
-        names = realloc(f->names, (f->n_files + 1) * sizeof *names);
-        if (!names)
-                return report_error(-ENOMEM, "out of memory");
-        f->names = names;
+        files = f->files;
+        names = f->names;
         files[f->n_files] = (FollowFile) { strdup(url), strdup(local) };
         names[f->n_files] = files[f->n_files].local;
         f->n_files++;

@@ -54,7 +54,7 @@ typedef struct Follow {
         char *path;             /* the job object; NULL until the job exists */
         FollowFile *files;
         char **names;           /* the local paths, for the progress line */
-        size_t n_files;
+        size_t n_files, n_files_allocated, n_names_allocated;
 
         JobWatch *watch;
         Progress *progress;

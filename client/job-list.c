@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-dict.h"
 #include "job-json.h"
 #include "job-list.h"
 #include "names.h"
@@ -12,25 +13,28 @@ int job_list_call(sd_bus *bus, bool all_users, sd_bus_error *error, sd_bus_messa
                                   ret_reply, "b", all_users);
 }
 
-int job_list_read(sd_bus_message *reply, job_list_entry_t fn, void *userdata) {
+typedef struct ListRead {
+        job_list_entry_t fn;
+        void *userdata;
+} ListRead;
+
+static int list_entry(sd_bus_message *m, void *userdata) {
+        ListRead *l = userdata;
         JobListEntry e;
         int r;
+
+        r = sd_bus_message_read(m, "ssssutto", &e.id, &e.name, &e.type, &e.state, &e.uid, &e.bytes_transferred,
+                                &e.bytes_total, &e.path);
+        return r < 0 ? r : l->fn(&e, l->userdata);
+}
+
+int job_list_read(sd_bus_message *reply, job_list_entry_t fn, void *userdata) {
+        ListRead l = { fn, userdata };
 
         assert(reply);
         assert(fn);
 
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_read(reply, "(ssssutto)", &e.id, &e.name, &e.type, &e.state, &e.uid,
-                                        &e.bytes_transferred, &e.bytes_total, &e.path)) > 0) {
-                r = fn(&e, userdata);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(reply);
+        return bus_array_read(reply, SD_BUS_TYPE_STRUCT, "ssssutto", list_entry, &l);
 }
 
 void job_list_json_members(JsonWriter *w, const JobListEntry *e) {
@@ -53,49 +57,39 @@ int job_objects_call(sd_bus *bus, sd_bus_message **ret_reply) {
                                   "GetManagedObjects", NULL, ret_reply, "");
 }
 
-/* The a{sa{sv}} of one object: its interfaces and their properties. */
-static int read_interfaces(sd_bus_message *reply, const char *path, job_object_t fn, void *userdata) {
+typedef struct ObjectsRead {
+        job_object_t fn;
+        void *userdata;
+        const char *path;       /* of the object being read */
+} ObjectsRead;
+
+/* One interface of an object and its properties: those of the Job interface to fn. */
+static int interface_entry(sd_bus_message *m, void *userdata) {
+        ObjectsRead *o = userdata;
         const char *iface;
         int r;
 
-        r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
+        r = sd_bus_message_read(m, "s", &iface);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                r = sd_bus_message_read(reply, "s", &iface);
-                if (r < 0)
-                        return r;
-                r = streq(iface, XFERD_JOB_IFACE) ? fn(path, reply, userdata) : sd_bus_message_skip(reply, "a{sv}");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
+        return streq(iface, XFERD_JOB_IFACE) ? o->fn(o->path, m, o->userdata) : sd_bus_message_skip(m, "a{sv}");
+}
+
+static int object_entry(sd_bus_message *m, void *userdata) {
+        ObjectsRead *o = userdata;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &o->path);
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(reply);
+        return bus_array_read(m, SD_BUS_TYPE_DICT_ENTRY, "sa{sv}", interface_entry, o);
 }
 
 int job_objects_read(sd_bus_message *reply, job_object_t fn, void *userdata) {
-        const char *path;
-        int r;
+        ObjectsRead o = { fn, userdata, NULL };
 
         assert(reply);
         assert(fn);
 
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r >= 0)
-                        r = read_interfaces(reply, path, fn, userdata);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(reply);
+        return bus_array_read(reply, SD_BUS_TYPE_DICT_ENTRY, "oa{sa{sv}}", object_entry, &o);
 }

@@ -45,30 +45,28 @@ uint32_t job_status_current_file(const JobStatus *s) {
         return s->files_total > 0 && i >= s->files_total ? s->files_total - 1 : i;
 }
 
-typedef enum Kind { KIND_STRING, KIND_U32, KIND_U64 } Kind;
-
 typedef struct Field {
         const char *name;
-        Kind kind;
+        BusValueKind kind;
         size_t offset;
         JobField field;
         JobProperty property;   /* 0: every daemon has it */
 } Field;
 
 static const Field fields[] = {
-        { "State",             KIND_STRING, offsetof(JobStatus, state),             JOB_FIELD_STATE,    0 },
-        { "ErrorName",         KIND_STRING, offsetof(JobStatus, error_name),        JOB_FIELD_ERROR,    0 },
-        { "ErrorMessage",      KIND_STRING, offsetof(JobStatus, error_message),     JOB_FIELD_ERROR,    0 },
-        { "ErrorCount",        KIND_U32,    offsetof(JobStatus, error_count),       JOB_FIELD_ERROR,    0 },
-        { "BytesTotal",        KIND_U64,    offsetof(JobStatus, bytes_total),       JOB_FIELD_PROGRESS, 0 },
-        { "BytesTransferred",  KIND_U64,    offsetof(JobStatus, bytes_transferred), JOB_FIELD_PROGRESS, 0 },
-        { "FilesTotal",        KIND_U32,    offsetof(JobStatus, files_total),       JOB_FIELD_PROGRESS, 0 },
-        { "FilesTransferred",  KIND_U32,    offsetof(JobStatus, files_transferred), JOB_FIELD_PROGRESS, 0 },
-        { "Rate",              KIND_U64,    offsetof(JobStatus, rate),              JOB_FIELD_PROGRESS, JOB_HAS_RATE },
-        { "ExpectedEndTime",   KIND_U64,    offsetof(JobStatus, expected_end_time), JOB_FIELD_PROGRESS, JOB_HAS_EXPECTED_END_TIME },
-        { "CurrentFile",       KIND_U32,    offsetof(JobStatus, current_file),      JOB_FIELD_PROGRESS, JOB_HAS_CURRENT_FILE },
-        { "NextRetryTime",     KIND_U64,    offsetof(JobStatus, next_retry_time),   JOB_FIELD_WAIT,     JOB_HAS_NEXT_RETRY_TIME },
-        { "WaitReason",        KIND_STRING, offsetof(JobStatus, wait_reason),       JOB_FIELD_WAIT,     JOB_HAS_WAIT_REASON },
+        { "State",             BUS_VALUE_STRING, offsetof(JobStatus, state),             JOB_FIELD_STATE,    0 },
+        { "ErrorName",         BUS_VALUE_STRING, offsetof(JobStatus, error_name),        JOB_FIELD_ERROR,    0 },
+        { "ErrorMessage",      BUS_VALUE_STRING, offsetof(JobStatus, error_message),     JOB_FIELD_ERROR,    0 },
+        { "ErrorCount",        BUS_VALUE_U32,    offsetof(JobStatus, error_count),       JOB_FIELD_ERROR,    0 },
+        { "BytesTotal",        BUS_VALUE_U64,    offsetof(JobStatus, bytes_total),       JOB_FIELD_PROGRESS, 0 },
+        { "BytesTransferred",  BUS_VALUE_U64,    offsetof(JobStatus, bytes_transferred), JOB_FIELD_PROGRESS, 0 },
+        { "FilesTotal",        BUS_VALUE_U32,    offsetof(JobStatus, files_total),       JOB_FIELD_PROGRESS, 0 },
+        { "FilesTransferred",  BUS_VALUE_U32,    offsetof(JobStatus, files_transferred), JOB_FIELD_PROGRESS, 0 },
+        { "Rate",              BUS_VALUE_U64,    offsetof(JobStatus, rate),              JOB_FIELD_PROGRESS, JOB_HAS_RATE },
+        { "ExpectedEndTime",   BUS_VALUE_U64,    offsetof(JobStatus, expected_end_time), JOB_FIELD_PROGRESS, JOB_HAS_EXPECTED_END_TIME },
+        { "CurrentFile",       BUS_VALUE_U32,    offsetof(JobStatus, current_file),      JOB_FIELD_PROGRESS, JOB_HAS_CURRENT_FILE },
+        { "NextRetryTime",     BUS_VALUE_U64,    offsetof(JobStatus, next_retry_time),   JOB_FIELD_WAIT,     JOB_HAS_NEXT_RETRY_TIME },
+        { "WaitReason",        BUS_VALUE_STRING, offsetof(JobStatus, wait_reason),       JOB_FIELD_WAIT,     JOB_HAS_WAIT_REASON },
 };
 
 static const Field *field_find(const char *name) {
@@ -76,40 +74,6 @@ static const Field *field_find(const char *name) {
                 if (streq(fields[i].name, name))
                         return &fields[i];
         return NULL;
-}
-
-/* Reads the variant of one property into its field; returns 1 when the value changed. */
-static int read_field(JobStatus *s, const Field *f, sd_bus_message *m) {
-        char *base = (char *) s + f->offset;
-        int r;
-
-        switch (f->kind) {
-        case KIND_STRING:
-                return bus_dict_read_string(m, (char **) (void *) base);
-        case KIND_U32: {
-                uint32_t *p = (uint32_t *) (void *) base, v;
-
-                r = sd_bus_message_read(m, "v", "u", &v);
-                if (r < 0)
-                        return r;
-                if (*p == v)
-                        return 0;
-                *p = v;
-                return 1;
-        }
-        case KIND_U64: {
-                uint64_t *p = (uint64_t *) (void *) base, v;
-
-                r = sd_bus_message_read(m, "v", "t", &v);
-                if (r < 0)
-                        return r;
-                if (*p == v)
-                        return 0;
-                *p = v;
-                return 1;
-        }
-        }
-        return -EINVAL;
 }
 
 typedef struct StatusRead {
@@ -126,7 +90,7 @@ static int status_entry(sd_bus_message *m, const char *name, void *userdata) {
                 d->changed |= JOB_FIELD_OTHER;
                 return 0;
         }
-        r = read_field(d->status, f, m);
+        r = bus_dict_read_value(m, f->kind, (char *) d->status + f->offset);
         if (r < 0)
                 return r;
         if (r > 0)

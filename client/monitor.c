@@ -28,7 +28,6 @@ void monitor_done(Monitor *m) {
                 sd_bus_slot_unref(m->slots[i]);
         sd_bus_slot_unref(m->initial);
         json_writer_free(m->json);
-        free(m->only_path);
 }
 
 void monitor_exit(Monitor *m, int status) {

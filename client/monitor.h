@@ -36,7 +36,7 @@ typedef struct MonitorJob {
 struct Monitor {
         Ctl *ctl;
         const char *only_id;    /* monitor JOB; NULL for all jobs */
-        char *only_path;
+        const char *only_path;
         MonitorJob **jobs;
         size_t n_jobs, n_jobs_allocated;
         JsonWriter *json;

@@ -71,67 +71,59 @@ static int scale(uint64_t whole, double frac, uint64_t factor, uint64_t *ret) {
         return 0;
 }
 
+typedef struct Unit {
+        const char *suffix;
+        uint64_t factor;
+} Unit;
+
+/* A number and one of the units (compared without case), as the unit's multiple. */
+static int parse_with_unit(const char *s, const Unit *units, size_t n_units, uint64_t *ret) {
+        const char *end;
+        uint64_t whole;
+        double frac;
+        int r;
+
+        r = parse_number(s, &whole, &frac, &end);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_units; i++)
+                if (strcasecmp(end, units[i].suffix) == 0)
+                        return scale(whole, frac, units[i].factor, ret);
+        return -EINVAL;
+}
+
 int parse_size(const char *s, uint64_t *ret) {
-        static const struct {
-                const char *suffix;
-                uint64_t factor;
-        } table[] = {
+        static const Unit units[] = {
                 { "", 1 }, { "B", 1 },
                 { "K", UINT64_C(1) << 10 }, { "KiB", UINT64_C(1) << 10 },
                 { "M", UINT64_C(1) << 20 }, { "MiB", UINT64_C(1) << 20 },
                 { "G", UINT64_C(1) << 30 }, { "GiB", UINT64_C(1) << 30 },
                 { "T", UINT64_C(1) << 40 }, { "TiB", UINT64_C(1) << 40 },
         };
-        const char *end;
-        uint64_t whole;
-        double frac;
-        int r;
 
         assert(s);
         assert(ret);
-
-        r = parse_number(s, &whole, &frac, &end);
-        if (r < 0)
-                return r;
-
-        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-                if (strcasecmp(end, table[i].suffix) == 0)
-                        return scale(whole, frac, table[i].factor, ret);
-        return -EINVAL;
+        return parse_with_unit(s, units, sizeof units / sizeof units[0], ret);
 }
 
 int parse_seconds(const char *s, uint32_t *ret) {
-        static const struct {
-                const char *suffix;
-                uint64_t factor;
-        } table[] = {
+        static const Unit units[] = {
                 { "", 1 }, { "s", 1 }, { "sec", 1 },
                 { "m", 60 }, { "min", 60 },
                 { "h", 3600 },
                 { "d", 86400 },
         };
-        const char *end;
-        uint64_t whole, v;
-        double frac;
+        uint64_t v;
         int r;
 
         assert(s);
         assert(ret);
 
-        r = parse_number(s, &whole, &frac, &end);
+        r = parse_with_unit(s, units, sizeof units / sizeof units[0], &v);
         if (r < 0)
                 return r;
-
-        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-                if (strcasecmp(end, table[i].suffix) != 0)
-                        continue;
-                r = scale(whole, frac, table[i].factor, &v);
-                if (r < 0)
-                        return r;
-                if (v > UINT32_MAX)
-                        return -ERANGE;
-                *ret = (uint32_t) v;
-                return 0;
-        }
-        return -EINVAL;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
 }

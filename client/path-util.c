@@ -82,6 +82,18 @@ static char *url_file_name(const char *url) {
         return strndup(slash + 1, n);
 }
 
+int path_make_absolute_or_report(const char *path, char **ret) {
+        int r;
+
+        assert(path);
+        assert(ret);
+
+        r = path_make_absolute(path, ret);
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot make \"%s\" an absolute path", path);
+        return 0;
+}
+
 int path_download_target(const char *url, const char *path, char **ret) {
         _cleanup_free_ char *abs = NULL, *name = NULL;
         struct stat st;
@@ -92,9 +104,9 @@ int path_download_target(const char *url, const char *path, char **ret) {
         assert(path);
         assert(ret);
 
-        r = path_make_absolute(path, &abs);
+        r = path_make_absolute_or_report(path, &abs);
         if (r < 0)
-                return report_bus_error(NULL, r, "cannot make \"%s\" an absolute path", path);
+                return r;
 
         n = strlen(abs);
         if (abs[n - 1] != '/' && !(stat(abs, &st) == 0 && S_ISDIR(st.st_mode))) {

@@ -88,15 +88,11 @@ int verb_create(Ctl *c, int argc, char **argv) {
 
 int verb_add(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *id = NULL, *path = NULL, *target = NULL;
+        _cleanup_free_ char *target = NULL;
         int r;
 
         assert(c);
         assert(argv);
-
-        r = job_lookup(c->bus, argv[1], &id, &path);
-        if (r < 0)
-                return r;
 
         r = path_download_target(argv[2], argv[3], &target);
         if (r < 0)
@@ -105,7 +101,7 @@ int verb_add(Ctl *c, int argc, char **argv) {
         /* What the file must be, if anything: AddFileWithOptions. */
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         bool with_options = file_options_any(&c->file);
-        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, path, XFERD_JOB_IFACE,
+        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, c->job_path, XFERD_JOB_IFACE,
                                            with_options ? "AddFileWithOptions" : "AddFile");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", argv[2], target);
@@ -120,10 +116,10 @@ int verb_add(Ctl *c, int argc, char **argv) {
                 return report_bus_error(NULL, r, "cannot build the call");
         r = sd_bus_call(c->bus, m, 0, &error, NULL);
         if (r < 0)
-                return report_bus_error(&error, r, "cannot add %s to job %s", target, id);
+                return report_bus_error(&error, r, "cannot add %s to job %s", target, c->job_id);
 
         if (c->json) {
-                JsonWriter *w = json_job_begin(id, path);
+                JsonWriter *w = json_job_begin(c->job_id, c->job_path);
 
                 if (!w)
                         return report_error(-ENOMEM, "out of memory");

@@ -36,7 +36,7 @@ typedef struct Row {
 
 typedef struct Rows {
         Row *items;
-        size_t n;
+        size_t n, allocated;
 } Rows;
 
 static void rows_done(Rows *rows) {
@@ -52,12 +52,11 @@ static void rows_done(Rows *rows) {
 
 static int row_add(const JobListEntry *e, void *userdata) {
         Rows *rows = userdata;
-        Row *items = realloc(rows->items, (rows->n + 1) * sizeof *items), *row;
+        Row *row;
 
-        if (!items)
+        if (array_reserve((void **) &rows->items, &rows->allocated, rows->n + 1, sizeof *row) < 0)
                 return -ENOMEM;
-        rows->items = items;
-        row = &items[rows->n++];
+        row = &rows->items[rows->n++];
         *row = (Row) {
                 .id = strdup(e->id), .name = strdup(e->name), .type = strdup(e->type), .path = strdup(e->path),
                 .uid = e->uid, .status = JOB_STATUS_INIT,
@@ -219,7 +218,7 @@ static int print_rows(const Ctl *c, const Rows *rows) {
 int verb_list(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *objects = NULL;
-        Rows rows = { NULL, 0 };
+        Rows rows = { 0 };
         int r;
 
         assert(c);

@@ -10,7 +10,6 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
-#include "job-lookup.h"
 #include "report.h"
 #include "util.h"
 #include "xferctl.h"
@@ -46,17 +45,12 @@ static bool journal_readable(void) {
 }
 
 int verb_logs(Ctl *c, int argc, char **argv) {
-        _cleanup_free_ char *id = NULL, *journalctl = NULL, *match = NULL;
+        _cleanup_free_ char *journalctl = NULL, *match = NULL;
         const char *args[12];
         size_t n = 0;
-        int r;
 
         assert(c);
         assert(argv);
-
-        r = job_lookup(c->bus, argv[1], &id, NULL);
-        if (r < 0)
-                return r;
 
         journalctl = find_in_path("journalctl");
         if (!journalctl)
@@ -67,7 +61,7 @@ int verb_logs(Ctl *c, int argc, char **argv) {
                                     "(is systemd-journald running? others' and the system's lines need the "
                                     "systemd-journal group): xferd writes its log to its standard error then");
 
-        if (asprintf(&match, "JOB_ID=%s", id) < 0)
+        if (asprintf(&match, "JOB_ID=%s", c->job_id) < 0)
                 return report_error(-ENOMEM, "out of memory");
         args[n++] = "journalctl";
         if (c->follow)

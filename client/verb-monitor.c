@@ -14,7 +14,7 @@
 #include "bus-dict.h"
 #include "job-json.h"
 #include "job-list.h"
-#include "job-lookup.h"
+#include "job-id.h"
 #include "job-status.h"
 #include "json.h"
 #include "monitor.h"
@@ -348,19 +348,12 @@ static int monitor_match(Monitor *m, size_t slot, const char *path, const char *
 }
 
 int verb_monitor(Ctl *c, int argc, char **argv) {
-        _cleanup_free_ char *only_id = NULL;
-        Monitor m = { .ctl = c };
+        Monitor m = { .ctl = c, .only_id = c->job_id, .only_path = c->job_path };
         int r;
 
         assert(c);
         assert(argv);
 
-        if (argc > 1) {
-                r = job_lookup(c->bus, argv[1], &only_id, &m.only_path);
-                if (r < 0)
-                        return r;
-                m.only_id = only_id;
-        }
         if (c->json) {
                 m.json = json_writer_new(stdout, false);
                 if (!m.json)

@@ -10,7 +10,6 @@
 #include "file-details.h"
 #include "format.h"
 #include "job-json.h"
-#include "job-lookup.h"
 #include "job-status.h"
 #include "json.h"
 #include "names.h"
@@ -311,20 +310,15 @@ static int info_print(Info *info) {
 int verb_info(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *id = NULL, *path = NULL;
         int r;
 
         assert(c);
         assert(argv);
 
-        r = job_lookup(c->bus, argv[1], &id, &path);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, c->job_path, "org.freedesktop.DBus.Properties", "GetAll",
                                &error, &reply, "s", XFERD_JOB_IFACE);
         if (r < 0)
-                return report_bus_error(&error, r, "cannot read job %s", id);
+                return report_bus_error(&error, r, "cannot read job %s", c->job_id);
 
         if (c->json) {
                 _cleanup_(json_writer_freep) JsonWriter *w = json_writer_new(stdout, true);
@@ -333,7 +327,7 @@ int verb_info(Ctl *c, int argc, char **argv) {
                         return report_error(-ENOMEM, "out of memory");
                 r = job_json_append_properties(w, reply);
                 if (r < 0)
-                        return report_bus_error(NULL, r, "cannot read the properties of job %s", id);
+                        return report_bus_error(NULL, r, "cannot read the properties of job %s", c->job_id);
                 return print_json_end(w);
         }
 
@@ -341,14 +335,14 @@ int verb_info(Ctl *c, int argc, char **argv) {
         r = info_read(&info, reply);
         if (r < 0) {
                 info_done(&info);
-                return report_bus_error(NULL, r, "cannot read the properties of job %s", id);
+                return report_bus_error(NULL, r, "cannot read the properties of job %s", c->job_id);
         }
         r = info_print(&info);
         info_done(&info);
         if (r < 0)
                 return r;
         /* What each file is checked against, and what it checked out against. */
-        return file_details_print(c->bus, path, stdout);
+        return file_details_print(c->bus, c->job_path, stdout);
 }
 
 /* ---- files ---- */
@@ -359,7 +353,6 @@ int verb_files(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        _cleanup_free_ char *id = NULL, *path = NULL;
         const char *url, *local, *temporary;
         char progress[FORMAT_PROGRESS_MAX];
         uint64_t total, done;
@@ -368,13 +361,9 @@ int verb_files(Ctl *c, int argc, char **argv) {
         assert(c);
         assert(argv);
 
-        r = job_lookup(c->bus, argv[1], &id, &path);
+        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, c->job_path, XFERD_JOB_IFACE, "ListFiles", &error, &reply, "");
         if (r < 0)
-                return r;
-
-        r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, "ListFiles", &error, &reply, "");
-        if (r < 0)
-                return report_bus_error(&error, r, "cannot list the files of job %s", id);
+                return report_bus_error(&error, r, "cannot list the files of job %s", c->job_id);
 
         if (c->json) {
                 w = json_writer_new(stdout, true);
@@ -422,7 +411,7 @@ int verb_files(Ctl *c, int argc, char **argv) {
         }
         if (table_rows(t) == 0) {
                 if (c->legend)
-                        printf("Job %s has no files.\n", id);
+                        printf("Job %s has no files.\n", c->job_id);
                 return 0;
         }
         return print_table_end(t);

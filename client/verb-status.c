@@ -30,29 +30,16 @@ static void manager_facts_done(ManagerFacts *f) {
         free(f->default_cost_policy);
 }
 
-static const struct {
-        const char *name;
-        size_t offset;
-} fact_strings[] = {
-        { "Version",             offsetof(ManagerFacts, version) },
-        { "NetworkSource",       offsetof(ManagerFacts, source) },
-        { "NetworkMetered",      offsetof(ManagerFacts, metered) },
-        { "NetworkConnectivity", offsetof(ManagerFacts, connectivity) },
-        { "DefaultCostPolicy",   offsetof(ManagerFacts, default_cost_policy) },
-};
-
 /* The properties a person is shown; others are skipped (a newer daemon may have more, an
  * older one fewer: missing ones stay NULL). */
-static int fact_entry(sd_bus_message *m, const char *name, void *userdata) {
-        ManagerFacts *f = userdata;
-
-        for (size_t i = 0; i < ELEMENTSOF(fact_strings); i++)
-                if (streq(fact_strings[i].name, name))
-                        return bus_dict_read_string(m, (char **) (void *) ((char *) f + fact_strings[i].offset));
-        if (streq(name, "MaxBackgroundTransfers"))
-                return sd_bus_message_read(m, "v", "u", &f->max_background);
-        return 0;
-}
+static const BusDictField fact_fields[] = {
+        { "Version",                BUS_VALUE_STRING, offsetof(ManagerFacts, version) },
+        { "NetworkSource",          BUS_VALUE_STRING, offsetof(ManagerFacts, source) },
+        { "NetworkMetered",         BUS_VALUE_STRING, offsetof(ManagerFacts, metered) },
+        { "NetworkConnectivity",    BUS_VALUE_STRING, offsetof(ManagerFacts, connectivity) },
+        { "DefaultCostPolicy",      BUS_VALUE_STRING, offsetof(ManagerFacts, default_cost_policy) },
+        { "MaxBackgroundTransfers", BUS_VALUE_U32,    offsetof(ManagerFacts, max_background) },
+};
 
 static int print_json(sd_bus_message *reply) {
         _cleanup_(json_writer_freep) JsonWriter *w = json_writer_new(stdout, true);
@@ -86,7 +73,7 @@ int verb_status(Ctl *c, int argc, char **argv) {
         if (c->json)
                 return print_json(reply);
 
-        r = bus_dict_read(reply, fact_entry, &f);
+        r = bus_dict_read_fields(reply, fact_fields, ELEMENTSOF(fact_fields), &f);
         if (r < 0) {
                 manager_facts_done(&f);
                 return report_bus_error(NULL, r, "cannot read the daemon's properties");

@@ -8,7 +8,6 @@
 
 #include "download-plan.h"
 #include "follow.h"
-#include "job-lookup.h"
 #include "names.h"
 #include "path-util.h"
 #include "report.h"
@@ -136,6 +135,18 @@ static int fill_and_start(Ctl *c, Follow *f) {
         return r;
 }
 
+/* Creates the job of f's files, starts it and follows it to its end. */
+static int run_job(Ctl *c, Follow *f, const char *name) {
+        int r;
+
+        r = create_job(c, f, name, f->mode == FOLLOW_UPLOAD ? "upload" : "download");
+        if (r >= 0)
+                r = fill_and_start(c, f);
+        if (r >= 0)
+                r = follow_run(f);
+        return r;
+}
+
 /* The URLs of -i FILE ("-" is standard input). */
 static int read_list(const char *file, char ***urls, size_t *n) {
         _cleanup_free_ char *text = NULL;
@@ -188,7 +199,7 @@ int verb_download(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *name = NULL;
         char **list = NULL;
         size_t n_list = 0;
-        DownloadPlan plan = { NULL, 0 };
+        DownloadPlan plan = { 0 };
         Follow f;
         int r;
 
@@ -228,11 +239,7 @@ int verb_download(Ctl *c, int argc, char **argv) {
         download_plan_done(&plan);
 
         if (r >= 0)
-                r = create_job(c, &f, name, "download");
-        if (r >= 0)
-                r = fill_and_start(c, &f);
-        if (r >= 0)
-                r = follow_run(&f);
+                r = run_job(c, &f, name);
         follow_done(&f);
         return r;
 }
@@ -246,9 +253,9 @@ int verb_upload(Ctl *c, int argc, char **argv) {
         assert(c);
         assert(argv);
 
-        r = path_make_absolute(argv[1], &local);
+        r = path_make_absolute_or_report(argv[1], &local);
         if (r < 0)
-                return report_bus_error(NULL, r, "cannot make \"%s\" an absolute path", argv[1]);
+                return r;
 
         /* The daemon checks too, with the owner's identity; this only answers sooner. */
         if (stat(local, &st) < 0)
@@ -263,11 +270,7 @@ int verb_upload(Ctl *c, int argc, char **argv) {
         if (r >= 0)
                 r = follow_add_file(&f, argv[2], local);
         if (r >= 0)
-                r = create_job(c, &f, name, "upload");
-        if (r >= 0)
-                r = fill_and_start(c, &f);
-        if (r >= 0)
-                r = follow_run(&f);
+                r = run_job(c, &f, name);
         follow_done(&f);
         return r;
 }
@@ -289,20 +292,15 @@ static void wait_add_files(Ctl *c, Follow *f) {
 }
 
 int verb_wait(Ctl *c, int argc, char **argv) {
-        _cleanup_free_ char *id = NULL, *path = NULL;
         Follow f;
         int r;
 
         assert(c);
         assert(argv);
 
-        r = job_lookup(c->bus, argv[1], &id, &path);
-        if (r < 0)
-                return r;
-
         r = follow_init(&f, c, FOLLOW_WAIT);
         if (r >= 0)
-                r = follow_set_job(&f, id, path);
+                r = follow_set_job(&f, c->job_id, c->job_path);
         if (r >= 0) {
                 if (c->progress)
                         wait_add_files(c, &f);

@@ -10,6 +10,7 @@
 
 #include "bus-connect.h"
 #include "cli.h"
+#include "job-lookup.h"
 #include "report.h"
 #include "util.h"
 #include "xferctl.h"
@@ -40,6 +41,8 @@ int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata
 
 static void ctl_done(Ctl *c) {
         file_options_done(&c->file);
+        free(c->job_id);
+        free(c->job_path);
 }
 
 int main(int argc, char **argv) {
@@ -76,6 +79,8 @@ int main(int argc, char **argv) {
                 if (r < 0)
                         report_bus_error(NULL, r, "cannot attach the bus to the event loop");
         }
+        if (r >= 0 && c.job_arg)
+                r = job_lookup(c.bus, c.job_arg, &c.job_id, &c.job_path);
         if (r >= 0)
                 r = verb->run(&c, argc - index, argv + index);
         status = r < 0 ? exit_status_from_errno(r) : r;

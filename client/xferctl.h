@@ -35,6 +35,11 @@ typedef struct Ctl {
         const char *input_file; /* download -i */
         const char *lines;      /* logs -n, passed on to journalctl */
         FileOptions file;       /* download, add: --checksum, --size, --mirror, --checksum-list… */
+        /* The JOB argument of the verbs that act on one job, looked up before they run (NULL
+         * for other verbs, and for monitor without JOB). */
+        const char *job_arg;
+        char *job_id;
+        char *job_path;
 } Ctl;
 
 /* A verb gets argv starting at the verb name; it returns an exit status (>= 0) or a negative

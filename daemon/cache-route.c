@@ -19,7 +19,7 @@ struct CacheRoute {
 
 int cache_route_new(Engine *e, const char *job_proxy, void (*silent)(void *userdata), void *userdata,
                     CacheRoute **ret) {
-        CacheRoute *c;
+        _cleanup_free_ CacheRoute *c = NULL;
 
         assert(e);
         assert(silent);
@@ -29,11 +29,9 @@ int cache_route_new(Engine *e, const char *job_proxy, void (*silent)(void *userd
         if (!c)
                 return -ENOMEM;
         *c = (CacheRoute) { .engine = e, .silent = silent, .userdata = userdata };
-        if (!isempty(job_proxy) && !(c->job_proxy = strdup(job_proxy))) {
-                free(c);
+        if (!isempty(job_proxy) && !(c->job_proxy = strdup(job_proxy)))
                 return -ENOMEM;
-        }
-        *ret = c;
+        *ret = TAKE_PTR(c);
         return 0;
 }
 

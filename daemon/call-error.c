@@ -21,6 +21,8 @@ int call_error_setv(CallError *e, int r, CallErrorKind kind, const char *format,
 int call_error_set(CallError *e, int r, CallErrorKind kind, const char *format, ...) {
         va_list ap;
 
+        assert(format);
+
         va_start(ap, format);
         r = call_error_setv(e, r, kind, format, ap);
         va_end(ap);

@@ -105,14 +105,9 @@ int checksum_list_parse(const char *text, size_t size, ChecksumList **ret, char 
                 const char *eol = nl ? nl : end;
 
                 line++;
-                if (l->n == allocated) {
-                        size_t want = allocated ? allocated * 2 : 16;
-                        Entry *e = reallocarray(l->entries, want, sizeof *e);
-                        if (!e)
-                                return -ENOMEM;
-                        l->entries = e;
-                        allocated = want;
-                }
+                r = array_reserve((void **) &l->entries, &allocated, l->n + 1, sizeof *l->entries);
+                if (r < 0)
+                        return r;
                 r = parse_line(p, (size_t) (eol - p), line, &l->entries[l->n], error, error_size);
                 if (r < 0)
                         return r;

@@ -100,23 +100,23 @@ static void delete_send(DeleteEntry *d) {
 }
 
 static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
+        _cleanup_free_ char *url = NULL;
+        _cleanup_strv_free_ char **headers = NULL;
         DeleteEntry *d;
 
         for (d = LIST_ENTRY(m->pending_deletes.head, DeleteEntry, node); d; d = LIST_ENTRY(d->node.next, DeleteEntry, node))
                 if (streq(d->rec.url, rec->url))
                         return 0;  /* already on its way */
+        url = strdup(rec->url);
+        if (!url || (rec->headers && !(headers = strv_copy(rec->headers))))
+                return -ENOMEM;
         d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
         d->manager = m;
         d->rec = *rec;
-        d->rec.url = strdup(rec->url);
-        d->rec.headers = rec->headers ? strv_copy(rec->headers) : NULL;
-        if (!d->rec.url || (rec->headers && !d->rec.headers)) {
-                d->rec.headers = NULL;
-                delete_queue_entry_free(d);
-                return -ENOMEM;
-        }
+        d->rec.url = TAKE_PTR(url);
+        d->rec.headers = TAKE_PTR(headers);
         list_prepend(&m->pending_deletes, &d->node);
         if (save)
                 (void) store_save_pending_delete(m->store, &d->rec);

@@ -29,10 +29,7 @@ const char *error_name_to_string(ErrorName e) {
 }
 
 ErrorName error_name_from_string(const char *s) {
-        if (!s)
-                return _ERROR_NAME_INVALID;
-        for (ErrorName e = 0; e < _ERROR_NAME_MAX; e++)
-                if (streq(error_name_table[e], s))
-                        return e;
-        return _ERROR_NAME_INVALID;
+        int i = string_table_lookup(error_name_table, _ERROR_NAME_MAX, s);
+
+        return i < 0 ? _ERROR_NAME_INVALID : (ErrorName) i;
 }

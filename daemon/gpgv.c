@@ -55,18 +55,23 @@ static int string_compare(const void *a, const void *b) {
         return strcmp(*(char * const *) a, *(char * const *) b);
 }
 
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
 int gpgv_keyrings_in(const char *dir, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
-        DIR *d;
+        _cleanup_(closedirp) DIR *d = NULL;
+        size_t n = 0, allocated = 0;
         struct dirent *de;
 
         assert(dir);
         assert(ret);
 
-        l = calloc(1, sizeof *l);
-        if (!l)
+        if (array_reserve((void **) &l, &allocated, 1, sizeof *l) < 0)
                 return -ENOMEM;
+        l[0] = NULL;
         d = opendir(dir);
         if (!d) {
                 if (errno != ENOENT)
@@ -77,7 +82,6 @@ int gpgv_keyrings_in(const char *dir, char ***ret) {
         while ((de = readdir(d))) {
                 size_t len = strlen(de->d_name);
                 struct stat st;
-                char *path, **grown;
 
                 if (de->d_name[0] == '.' || len <= 4 || !streq(de->d_name + len - 4, ".gpg"))
                         continue;
@@ -87,25 +91,17 @@ int gpgv_keyrings_in(const char *dir, char ***ret) {
                         log_warning("Ignoring keyring %s/%s: it is writable by group or others.", dir, de->d_name);
                         continue;
                 }
-                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
-                        goto oom;
-                grown = reallocarray(l, n + 2, sizeof *l);
-                if (!grown) {
-                        free(path);
-                        goto oom;
+                if (array_reserve((void **) &l, &allocated, n + 2, sizeof *l) < 0)
+                        return -ENOMEM;
+                if (asprintf(&l[n], "%s/%s", dir, de->d_name) < 0) {
+                        l[n] = NULL;    /* what a failed asprintf() left is undefined */
+                        return -ENOMEM;
                 }
-                l = grown;
-                l[n++] = path;
-                l[n] = NULL;
+                l[++n] = NULL;
         }
-        closedir(d);
         qsort(l, n, sizeof *l, string_compare);
         *ret = TAKE_PTR(l);
         return 0;
-
-oom:
-        closedir(d);
-        return -ENOMEM;
 }
 
 /* ---- running gpgv ------------------------------------------------------------------------ */

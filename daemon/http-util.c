@@ -54,6 +54,10 @@ bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint
         unsigned long long a, b, total;
         char buf[128];
 
+        assert(v);
+        assert(ret_start);
+        assert(ret_total);
+
         if (n >= sizeof buf)
                 return false;
         memcpy(buf, v, n);
@@ -101,6 +105,8 @@ bool http_parse_status_line(const char *line, size_t len, long *ret_status, char
 
         assert(line);
         assert(ret_status);
+        assert(reason);
+        assert(reason_size > 0);
 
         memcpy(buf, line, n);
         buf[n] = 0;
@@ -144,6 +150,26 @@ void http_result_from_status(long status, const char *reason, uint64_t retry_aft
         r->message = msg;
 }
 
+/* How a failure of curl counts; any code not listed is a transient failure of the network. */
+static const struct {
+        CURLcode code;
+        TransferOutcome outcome;
+        ErrorName error_name;
+} curl_failures[] = {
+        { CURLE_OPERATION_TIMEDOUT,       TRANSFER_TRANSIENT, ERROR_NAME_TIMEOUT },
+        { CURLE_TOO_MANY_REDIRECTS,       TRANSFER_FATAL,     ERROR_NAME_TOO_MANY_REDIRECTS },
+        { CURLE_UNSUPPORTED_PROTOCOL,     TRANSFER_FATAL,     ERROR_NAME_UNSUPPORTED_PROTOCOL },
+        { CURLE_PEER_FAILED_VERIFICATION, TRANSFER_FATAL,     ERROR_NAME_TLS },
+        { CURLE_SSL_CERTPROBLEM,          TRANSFER_FATAL,     ERROR_NAME_TLS },
+        { CURLE_SSL_CIPHER,               TRANSFER_FATAL,     ERROR_NAME_TLS },
+        { CURLE_SSL_CACERT_BADFILE,       TRANSFER_FATAL,     ERROR_NAME_TLS },
+        { CURLE_SSL_ISSUER_ERROR,         TRANSFER_FATAL,     ERROR_NAME_TLS },
+        { CURLE_SSL_PINNEDPUBKEYNOTMATCH, TRANSFER_FATAL,     ERROR_NAME_TLS },
+        { CURLE_SSL_INVALIDCERTSTATUS,    TRANSFER_FATAL,     ERROR_NAME_TLS },
+        { CURLE_SSL_CONNECT_ERROR,        TRANSFER_TRANSIENT, ERROR_NAME_TLS },
+        { CURLE_URL_MALFORMAT,            TRANSFER_FATAL,     ERROR_NAME_NETWORK },
+};
+
 void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
                            TransferResult *r, char *msg, size_t msg_size) {
         const char *what = errbuf && errbuf[0] ? errbuf : curl_easy_strerror(code);
@@ -153,43 +179,18 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
         assert(msg);
 
         r->summary = curl_easy_strerror(code);
-
         r->outcome = TRANSFER_TRANSIENT;
         r->error_name = ERROR_NAME_NETWORK;
-
-        switch (code) {
-        case CURLE_OPERATION_TIMEDOUT:
-                r->error_name = ERROR_NAME_TIMEOUT;
-                break;
-        case CURLE_TOO_MANY_REDIRECTS:
-                r->outcome = TRANSFER_FATAL;
-                r->error_name = ERROR_NAME_TOO_MANY_REDIRECTS;
-                break;
-        case CURLE_UNSUPPORTED_PROTOCOL:
-                r->outcome = TRANSFER_FATAL;
-                r->error_name = ERROR_NAME_UNSUPPORTED_PROTOCOL;
+        for (size_t i = 0; i < ELEMENTSOF(curl_failures); i++)
+                if (curl_failures[i].code == code) {
+                        r->outcome = curl_failures[i].outcome;
+                        r->error_name = curl_failures[i].error_name;
+                        break;
+                }
+        if (code == CURLE_UNSUPPORTED_PROTOCOL) {
                 what = "A redirect led to a protocol that is not allowed (only http and https; "
                        "https to http only with AllowInsecureRedirect)";
                 r->summary = "Redirect to a protocol that is not allowed";
-                break;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CIPHER:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_ISSUER_ERROR:
-        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        case CURLE_SSL_INVALIDCERTSTATUS:
-                r->outcome = TRANSFER_FATAL;
-                r->error_name = ERROR_NAME_TLS;
-                break;
-        case CURLE_SSL_CONNECT_ERROR:
-                r->error_name = ERROR_NAME_TLS;
-                break;
-        case CURLE_URL_MALFORMAT:
-                r->outcome = TRANSFER_FATAL;
-                break;
-        default:
-                break;
         }
         char shown[HTTP_URL_SHOWN_MAX];
 

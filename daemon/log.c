@@ -35,10 +35,12 @@ int log_get_max_level(void) {
 }
 
 int log_level_from_string(const char *s) {
-        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
-                if (streq(level_names[i], s))
-                        return (int) i;
-        return -EINVAL;
+        int i;
+
+        assert(s);
+
+        i = string_table_lookup(level_names, ELEMENTSOF(level_names), s);
+        return i < 0 ? -EINVAL : i;
 }
 
 static int stderr_tty = -1;
@@ -148,37 +150,22 @@ static void log_write(int level, int error, const char *job_id, uid_t owner_uid,
 }
 
 /* Leaves errno as it was, so that callers may log between a failure and reading errno. */
-_printf_(9, 0)
-static int log_dispatch(int level, int error, const char *job_id, uid_t owner_uid, const char *url,
-                        const char *file, int line, const char *func, const char *format, va_list ap) {
-        int saved = errno;
-
-        error = error < 0 ? -error : error;
-        if (level <= max_level)
-                log_write(level, error, job_id, owner_uid, url, file, line, func, format, ap);
-        errno = saved;
-        return -error;
-}
-
-int log_internal(int level, int error, const char *file, int line, const char *func,
-                 const char *format, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = log_dispatch(level, error, NULL, (uid_t) -1, NULL, file, line, func, format, ap);
-        va_end(ap);
-        return r;
-}
-
 int log_job_internal(int level, int error, const char *job_id, uid_t owner_uid, const char *url,
                      const char *file, int line, const char *func,
                      const char *format, ...) {
+        int saved = errno;
         va_list ap;
-        int r;
 
-        va_start(ap, format);
-        r = log_dispatch(level, error, job_id, owner_uid, url, file, line, func, format, ap);
-        va_end(ap);
-        return r;
+        assert(file);
+        assert(func);
+        assert(format);
+
+        error = error < 0 ? -error : error;
+        if (level <= max_level) {
+                va_start(ap, format);
+                log_write(level, error, job_id, owner_uid, url, file, line, func, format, ap);
+                va_end(ap);
+        }
+        errno = saved;
+        return -error;
 }

@@ -26,21 +26,17 @@ int log_level_from_string(const char *s);
 bool log_to_journal(void);
 
 /* Logs and returns -abs(error), so callers can `return log_error_errno(r, "…")`. A non-zero
- * error's text is appended after a colon. */
-int log_internal(int level, int error, const char *file, int line, const char *func,
-                 const char *format, ...) _printf_(6, 7);
-
-/* The same for a message about one job. In the journal it carries JOB_ID=<id> (when id is
- * not NULL), XFERD_OWNER_UID=<uid> (when uid is not (uid_t) -1) and XFERD_URL=<url> (when
- * url is not NULL; without user name, password, query and fragment, which may hold
- * credentials). On stderr only "job <id>: " is put before the message; the URL is not
- * printed there unless the message itself says it. */
+ * error's text is appended after a colon. A message about one job carries, in the journal,
+ * JOB_ID=<id> (when id is not NULL), XFERD_OWNER_UID=<uid> (when uid is not (uid_t) -1) and
+ * XFERD_URL=<url> (when url is not NULL; without user name, password, query and fragment,
+ * which may hold credentials). On stderr only "job <id>: " is put before the message; the URL
+ * is not printed there unless the message itself says it. */
 int log_job_internal(int level, int error, const char *job_id, uid_t owner_uid, const char *url,
                      const char *file, int line, const char *func,
                      const char *format, ...) _printf_(9, 10);
 
 #define log_full_errno(level, error, ...) \
-        log_internal((level), (error), __FILE__, __LINE__, __func__, __VA_ARGS__)
+        log_job_internal((level), (error), NULL, (uid_t) -1, NULL, __FILE__, __LINE__, __func__, __VA_ARGS__)
 
 #define log_debug(...)   log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...)    log_full_errno(LOG_INFO, 0, __VA_ARGS__)

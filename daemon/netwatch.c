@@ -47,13 +47,21 @@ static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+static void netwatch_freep(NetWatch **w) {
+        netwatch_free(*w);
+}
+
 int netwatch_new(sd_event *event, void (*changed)(void *userdata), void *userdata, NetWatch **ret) {
         struct sockaddr_nl sa = {
                 .nl_family = AF_NETLINK,
                 .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
         };
-        NetWatch *w;
+        _cleanup_(netwatch_freep) NetWatch *w = NULL;
         int r;
+
+        assert(event);
+        assert(changed);
+        assert(ret);
 
         w = calloc(1, sizeof *w);
         if (!w)
@@ -61,23 +69,15 @@ int netwatch_new(sd_event *event, void (*changed)(void *userdata), void *userdat
         w->changed = changed;
         w->userdata = userdata;
         w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-        if (w->fd < 0) {
-                r = -errno;
-                free(w);
-                return r;
-        }
-        if (bind(w->fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                r = -errno;
-                netwatch_free(w);
-                return r;
-        }
+        if (w->fd < 0)
+                return -errno;
+        if (bind(w->fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
         r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_netlink, w);
-        if (r < 0) {
-                netwatch_free(w);
+        if (r < 0)
                 return r;
-        }
         (void) sd_event_source_set_description(w->io, "netwatch");
-        *ret = w;
+        *ret = TAKE_PTR(w);
         return 0;
 }
 

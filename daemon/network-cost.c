@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <systemd/sd-bus.h>
 
+#include "bus-dict.h"
 #include "log.h"
 #include "network-cost.h"
 #include "util.h"
@@ -109,46 +110,32 @@ static void set_absent(NetworkCost *c, const char *why) {
         set_view(c, &(NetworkView) { .source = NETWORK_SOURCE_ABSENT }, why);
 }
 
-/* Reads Metered and Connectivity out of an a{sv}; other properties are skipped, and a value
- * of the wrong type counts as unknown. Returns > 0 when it held either. */
+static int read_property(sd_bus_message *m, const char *key, void *userdata) {
+        NetworkView *v = userdata;
+        uint32_t u = 0;
+        int r;
+
+        bool metered = streq(key, "Metered"), connectivity = streq(key, "Connectivity");
+        if (!metered && !connectivity)
+                return 0;
+        /* A value of the wrong type is left to be skipped, and counts as unknown (0). */
+        r = sd_bus_message_read(m, "v", "u", &u);
+        if (r < 0 && r != -ENXIO)
+                return r;
+        if (metered)
+                v->metered = network_metered_from_uint(u);
+        else
+                v->connectivity = network_connectivity_from_uint(u);
+        return 0;
+}
+
+/* Reads Metered and Connectivity out of an a{sv}; other properties are skipped. A message
+ * without the dictionary is malformed. */
 static int read_properties(sd_bus_message *m, NetworkView *v) {
-        int found = 0, r;
+        int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name;
-                uint32_t u = 0;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                bool metered = streq(name, "Metered"), connectivity = streq(name, "Connectivity");
-                if (metered || connectivity) {
-                        r = sd_bus_message_read(m, "v", "u", &u);
-                        if (r == -ENXIO)
-                                r = sd_bus_message_skip(m, "v");
-                        if (r < 0)
-                                return r;
-                        if (metered)
-                                v->metered = network_metered_from_uint(u);
-                        else
-                                v->connectivity = network_connectivity_from_uint(u);
-                        found = 1;
-                } else {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        return r < 0 ? r : found;
+        r = bus_dict_read(m, read_property, v);
+        return r < 0 ? r : r == 0 ? -EBADMSG : 0;
 }
 
 static int on_get_all(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {

@@ -367,7 +367,7 @@ int proxy_settings_set_no_proxy(ProxySettings *s, const char *value) {
 }
 
 int proxy_settings_set_cache_host(ProxySettings *s, const char *value) {
-        char *url = NULL;
+        _cleanup_free_ char *url = NULL;
 
         assert(s);
         if (isempty(value)) {
@@ -376,14 +376,14 @@ int proxy_settings_set_cache_host(ProxySettings *s, const char *value) {
         }
         if (!proxy_cache_host_is_valid(value))
                 return -EINVAL;
-        if (asprintf(&url, "http://%s", value) < 0)
-                return -ENOMEM;
-        if (set_string(&s->cache_host, value) < 0) {
-                free(url);
+        if (asprintf(&url, "http://%s", value) < 0) {
+                url = NULL;     /* what a failed asprintf() left is undefined */
                 return -ENOMEM;
         }
+        if (set_string(&s->cache_host, value) < 0)
+                return -ENOMEM;
         free(s->cache_url);
-        s->cache_url = url;
+        s->cache_url = TAKE_PTR(url);
         return 0;
 }
 

@@ -61,6 +61,8 @@ _printf_(3, 4)
 int store_fail(Store *s, int rc, const char *format, ...);
 int store_check_usable(Store *s);
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key);
+/* store_run() of a statement with one parameter, `name`, bound to the text `key`. */
+int store_run_keyed(Store *s, sqlite3_stmt *st, const char *name, const char *key, const char *what);
 int store_read_all(Store *s, const char *sql, const char *what,
                    int (*row)(Store *s, sqlite3_stmt *st, void *userdata), void *userdata);
 
@@ -69,26 +71,32 @@ int store_schema_migrate(Store *s, int from);
 int store_schema_prepare(Store *s);
 void store_schema_finalize(Store *s);
 
-/* store-salvage.c: the temporary files of the jobs in a store that is moved aside */
-typedef struct StoreSalvagedFile {
+/* store-pending.c: pending unlink records as read from a store, before they are handed on */
+typedef struct StoreUnlink {
         uid_t owner;
         char *dir;
         dev_t dev;
         ino_t ino;
         char *name;
-} StoreSalvagedFile;
+} StoreUnlink;
 
-typedef struct StoreSalvage {
-        StoreSalvagedFile *files;
+typedef struct StoreUnlinkList {
+        StoreUnlink *items;
         size_t n, allocated;
-} StoreSalvage;
+} StoreUnlinkList;
 
+/* Appends a record with copies of dir and name. */
+int store_unlink_list_add(StoreUnlinkList *l, uid_t owner, const char *dir, dev_t dev, ino_t ino,
+                          const char *name);
+/* Frees the records and leaves an empty list; for _cleanup_() too. */
+void store_unlink_list_done(StoreUnlinkList *l);
+
+/* store-salvage.c: the temporary files of the jobs in a store that is moved aside */
 /* Reads what it can of the temporary files the broken database lists (its jobs' files and its
  * pending unlinks) into *v; reads that fail end early without an error. */
-void store_salvage_read(sqlite3 *db, StoreSalvage *v);
+void store_salvage_read(sqlite3 *db, StoreUnlinkList *v);
 /* Records them as pending unlinks of the (fresh) store s. */
-int store_salvage_keep(Store *s, StoreSalvage *v);
-void store_salvage_done(StoreSalvage *v);
+int store_salvage_keep(Store *s, const StoreUnlinkList *v);
 
 /* store-disk.c: the store's files on disk */
 int store_disk_mkdir(const char *dir);

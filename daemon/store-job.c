@@ -142,16 +142,11 @@ int store_save_job(Store *s, const Job *j) {
 }
 
 int store_delete_job(Store *s, const char *id) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK;
-
         assert(s);
         assert(id);
 
         /* The files go with it: ON DELETE CASCADE. */
-        st = s->delete_job;
-        sql_bind_text(st, ":id", id, &rc);
-        return store_run(s, st, rc, "delete job", id);
+        return store_run_keyed(s, s->delete_job, ":id", id, "delete job");
 }
 
 /* ---- loading ---------------------------------------------------------------------------- */
@@ -343,17 +338,15 @@ typedef struct JobReader {
 static int store_read_job(Store *s, sqlite3_stmt *st, void *userdata) {
         JobReader *reader = userdata;
         JobList *list = &reader->list;
-        Job *j = NULL;
+        _cleanup_(store_job_freep) Job *j = NULL;
         int r;
 
         r = store_load_job(s, st, reader->files, &j);
         if (r <= 0)
                 return r;
-        if (array_reserve((void **) &list->jobs, &list->allocated, list->n + 1, sizeof(Job *)) < 0) {
-                job_record_free(j);
+        if (array_reserve((void **) &list->jobs, &list->allocated, list->n + 1, sizeof(Job *)) < 0)
                 return log_oom();
-        }
-        list->jobs[list->n++] = j;
+        list->jobs[list->n++] = TAKE_PTR(j);
         return 0;
 }
 

@@ -37,45 +37,56 @@ int store_remove_pending_unlink(Store *s, const char *dir, const char *name) {
         return store_run(s, st, rc, "forget pending unlink of", name);
 }
 
-typedef struct PendingUnlink {
-        uid_t owner;
-        char *dir;
-        dev_t dev;
-        ino_t ino;
-        char *name;
-} PendingUnlink;
+int store_unlink_list_add(StoreUnlinkList *l, uid_t owner, const char *dir, dev_t dev, ino_t ino,
+                          const char *name) {
+        _cleanup_free_ char *d = NULL, *n = NULL;
+        int r;
 
-typedef struct UnlinkList {
-        PendingUnlink *items;
-        size_t n, allocated;
-} UnlinkList;
+        assert(l);
+        assert(dir);
+        assert(name);
 
-static void store_unlink_list_done(UnlinkList *l) {
+        d = strdup(dir);
+        n = strdup(name);
+        if (!d || !n)
+                return -ENOMEM;
+        r = array_reserve((void **) &l->items, &l->allocated, l->n + 1, sizeof *l->items);
+        if (r < 0)
+                return r;
+        l->items[l->n++] = (StoreUnlink) {
+                .owner = owner,
+                .dir = TAKE_PTR(d),
+                .dev = dev,
+                .ino = ino,
+                .name = TAKE_PTR(n),
+        };
+        return 0;
+}
+
+void store_unlink_list_done(StoreUnlinkList *l) {
+        assert(l);
+
         for (size_t i = 0; i < l->n; i++) {
                 free(l->items[i].dir);
                 free(l->items[i].name);
         }
-        free(l->items);
+        l->items = mfree(l->items);
+        l->n = l->allocated = 0;
 }
 
 static int store_read_unlink(Store *s, sqlite3_stmt *st, void *userdata) {
-        UnlinkList *list = userdata;
-        PendingUnlink *u;
+        const char *dir = (const char *) sqlite3_column_text(st, 1);
+        const char *name = (const char *) sqlite3_column_text(st, 4);
 
-        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof(PendingUnlink)) < 0)
-                return log_oom();
-        u = &list->items[list->n];
-        *u = (PendingUnlink) {
-                .owner = (uid_t) sqlite3_column_int64(st, 0),
-                .dev = (dev_t) sqlite3_column_int64(st, 2),
-                .ino = (ino_t) sqlite3_column_int64(st, 3),
-        };
-        if (sql_column_dup(st, 1, &u->dir) < 0 || sql_column_dup(st, 4, &u->name) < 0) {
-                free(u->dir);
-                free(u->name);
-                return log_oom();
+        /* The columns are NOT NULL; only a damaged row could lack them. */
+        if (!dir || !name) {
+                log_warning("Store %s: skipping a pending unlink without directory or name.", s->path);
+                return 0;
         }
-        list->n++;
+        if (store_unlink_list_add(userdata, (uid_t) sqlite3_column_int64(st, 0), dir,
+                                  (dev_t) sqlite3_column_int64(st, 2), (ino_t) sqlite3_column_int64(st, 3),
+                                  name) < 0)
+                return log_oom();
         return 0;
 }
 
@@ -83,7 +94,7 @@ int store_load_pending_unlinks(Store *s,
                                int (*cb)(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                                          void *userdata),
                                void *userdata) {
-        _cleanup_(store_unlink_list_done) UnlinkList list = { .items = NULL };
+        _cleanup_(store_unlink_list_done) StoreUnlinkList list = { .items = NULL };
         int r;
 
         assert(s);
@@ -136,15 +147,10 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
 }
 
 int store_remove_pending_delete(Store *s, const char *url) {
-        sqlite3_stmt *st;
-        int rc = SQLITE_OK;
-
         assert(s);
         assert(url);
 
-        st = s->remove_delete;
-        sql_bind_text(st, ":url", url, &rc);
-        return store_run(s, st, rc, "forget pending delete of", url);
+        return store_run_keyed(s, s->remove_delete, ":url", url, "forget pending delete of");
 }
 
 typedef struct DeleteList {
@@ -162,30 +168,27 @@ static void store_delete_list_done(DeleteList *l) {
 
 static int store_read_delete(Store *s, sqlite3_stmt *st, void *userdata) {
         DeleteList *list = userdata;
-        _cleanup_free_ char *headers = NULL;
-        PendingDelete *d;
+        _cleanup_free_ char *url = NULL, *joined = NULL;
+        _cleanup_strv_free_ char **headers = NULL;
 
-        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof(PendingDelete)) < 0)
+        if (sql_column_dup(st, 0, &url) < 0 || sql_column_dup(st, 2, &joined) < 0 ||
+            (joined && sql_split_headers(joined, &headers) < 0))
                 return log_oom();
-        d = &list->items[list->n];
-        *d = (PendingDelete) {
+        /* The column is NOT NULL; only a damaged row could lack it. */
+        if (!url) {
+                log_warning("Store %s: skipping a pending delete without URL.", s->path);
+                return 0;
+        }
+        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof *list->items) < 0)
+                return log_oom();
+        list->items[list->n++] = (PendingDelete) {
+                .url = TAKE_PTR(url),
                 .owner = (uid_t) sqlite3_column_int64(st, 1),
+                .headers = TAKE_PTR(headers),
                 .deadline = (uint64_t) sqlite3_column_int64(st, 3),
                 .next_try = (uint64_t) sqlite3_column_int64(st, 4),
                 .attempts = (uint32_t) sqlite3_column_int64(st, 5),
         };
-        if (sql_column_dup(st, 0, &d->url) < 0 || sql_column_dup(st, 2, &headers) < 0 ||
-            (headers && sql_split_headers(headers, &d->headers) < 0)) {
-                free(d->url);
-                return log_oom();
-        }
-        /* The column is NOT NULL; only a damaged row could lack it. */
-        if (!d->url) {
-                strv_free(d->headers);
-                log_warning("Store %s: skipping a pending delete without URL.", s->path);
-                return 0;
-        }
-        list->n++;
         return 0;
 }
 

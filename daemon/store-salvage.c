@@ -39,26 +39,10 @@ static bool temp_name_is_ours(const char *name, const char *job_id) {
         return true;
 }
 
-static int salvage_add(StoreSalvage *v, uid_t owner, const char *dir, uint64_t dev, uint64_t ino, const char *name) {
-        StoreSalvagedFile *f;
-        int r;
-
+static int salvage_add(StoreUnlinkList *v, uid_t owner, const char *dir, uint64_t dev, uint64_t ino, const char *name) {
         if (!dir || dir[0] != '/' || !name)
                 return 0;
-        r = array_reserve((void **) &v->files, &v->allocated, v->n + 1, sizeof *v->files);
-        if (r < 0)
-                return r;
-        f = &v->files[v->n];
-        *f = (StoreSalvagedFile) { .owner = owner, .dev = (dev_t) dev, .ino = (ino_t) ino };
-        f->dir = strdup(dir);
-        f->name = strdup(name);
-        if (!f->dir || !f->name) {
-                free(f->dir);
-                free(f->name);
-                return -ENOMEM;
-        }
-        v->n++;
-        return 0;
+        return store_unlink_list_add(v, owner, dir, (dev_t) dev, (ino_t) ino, name);
 }
 
 typedef struct SalvagedJob {
@@ -116,7 +100,7 @@ static int row_job(sqlite3_stmt *st, void *userdata) {
 
 typedef struct FileRows {
         JobTable *jobs;
-        StoreSalvage *salvage;
+        StoreUnlinkList *salvage;
 } FileRows;
 
 static int row_file(sqlite3_stmt *st, void *userdata) {
@@ -144,7 +128,7 @@ static int row_pending(sqlite3_stmt *st, void *userdata) {
                            (uint64_t) sqlite3_column_int64(st, 2), (uint64_t) sqlite3_column_int64(st, 3), name);
 }
 
-void store_salvage_read(sqlite3 *db, StoreSalvage *v) {
+void store_salvage_read(sqlite3 *db, StoreUnlinkList *v) {
         JobTable jobs = { .n = 0 };
         FileRows files = { .jobs = &jobs, .salvage = v };
 
@@ -162,7 +146,7 @@ void store_salvage_read(sqlite3 *db, StoreSalvage *v) {
         free(jobs.jobs);
 }
 
-int store_salvage_keep(Store *s, StoreSalvage *v) {
+int store_salvage_keep(Store *s, const StoreUnlinkList *v) {
         int r, k = 0;
 
         assert(s);
@@ -174,22 +158,11 @@ int store_salvage_keep(Store *s, StoreSalvage *v) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < v->n && k >= 0; i++)
-                k = store_add_pending_unlink(s, v->files[i].owner, v->files[i].dir, v->files[i].dev,
-                                             v->files[i].ino, v->files[i].name);
+                k = store_add_pending_unlink(s, v->items[i].owner, v->items[i].dir, v->items[i].dev,
+                                             v->items[i].ino, v->items[i].name);
         r = store_end(s);
         if (k < 0 || r < 0)
                 return k < 0 ? k : r;
         log_info("Store %s: %zu temporary file(s) of the jobs in the broken store are removed now.", s->path, v->n);
         return 0;
-}
-
-void store_salvage_done(StoreSalvage *v) {
-        assert(v);
-
-        for (size_t i = 0; i < v->n; i++) {
-                free(v->files[i].dir);
-                free(v->files[i].name);
-        }
-        v->files = mfree(v->files);
-        v->n = v->allocated = 0;
 }

@@ -7,9 +7,11 @@
 #include "log.h"
 #include "store-internal.h"
 
-/* One function per version step; a later schema appends steps and never edits old ones. */
-static int store_schema_v1(sqlite3 *db) {
-        static const char sql[] =
+/* Each schema version as the step from the one before; a later schema appends a step and
+ * never edits an old one. */
+static const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
+        /* Jobs, their files, and temporary files still to remove. */
+        [0] =
                 "CREATE TABLE jobs ("
                 "  id TEXT PRIMARY KEY NOT NULL,"
                 "  seq INTEGER NOT NULL UNIQUE,"        /* insertion order, never reused */
@@ -62,15 +64,10 @@ static int store_schema_v1(sqlite3 *db) {
                 "  ino INTEGER NOT NULL,"
                 "  name TEXT NOT NULL,"
                 "  PRIMARY KEY (dir, name)"
-                ");";
-
-        return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-/* Uploads (tus): the upload resource of a job, and termination requests still to deliver.
- * Existing jobs get NULL: none of them has created an upload yet. */
-static int store_schema_v2(sqlite3 *db) {
-        static const char sql[] =
+                ");",
+        /* Uploads (tus): the upload resource of a job, and termination requests still to deliver.
+         * Existing jobs get NULL: none of them has created an upload yet. */
+        [1] =
                 "ALTER TABLE jobs ADD COLUMN upload_url TEXT;"
                 "CREATE TABLE pending_deletes ("
                 "  url TEXT PRIMARY KEY NOT NULL,"
@@ -79,29 +76,17 @@ static int store_schema_v2(sqlite3 *db) {
                 "  deadline INTEGER NOT NULL,"
                 "  next_try INTEGER NOT NULL,"
                 "  attempts INTEGER NOT NULL"
-                ");";
-
-        return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-/* MinimumNotificationInterval: stored jobs get the default, 500 ms. */
-static int store_schema_v3(sqlite3 *db) {
-        static const char sql[] =
-                "ALTER TABLE jobs ADD COLUMN minimum_notification_interval INTEGER NOT NULL DEFAULT 500;";
-
-        return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-/* CancelWhenOwnerGone: the client a job is bound to. Existing jobs get NULL: unbound. */
-static int store_schema_v4(sqlite3 *db) {
-        return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cancel_with TEXT;", NULL, NULL, NULL);
-}
-
-/* Verified downloads: what is expected of a file's bytes (digest, size, mirrors, a signed
- * checksum list) and the stored verdict, so that a restart between the check and Complete
- * does not lose it. Existing files get NULL and 0: nothing expected, nothing verified. */
-static int store_schema_v5(sqlite3 *db) {
-        static const char sql[] =
+                ");",
+        /* MinimumNotificationInterval: stored jobs get the default, 500 ms. */
+        [2] =
+                "ALTER TABLE jobs ADD COLUMN minimum_notification_interval INTEGER NOT NULL DEFAULT 500;",
+        /* CancelWhenOwnerGone: the client a job is bound to. Existing jobs get NULL: unbound. */
+        [3] =
+                "ALTER TABLE jobs ADD COLUMN cancel_with TEXT;",
+        /* Verified downloads: what is expected of a file's bytes (digest, size, mirrors, a signed
+         * checksum list) and the stored verdict, so that a restart between the check and Complete
+         * does not lose it. Existing files get NULL and 0: nothing expected, nothing verified. */
+        [4] =
                 "ALTER TABLE jobs ADD COLUMN checksum_list TEXT;"
                 "ALTER TABLE jobs ADD COLUMN checksum_list_signature TEXT;"
                 "ALTER TABLE files ADD COLUMN mirrors TEXT;"              /* newline-joined */
@@ -113,84 +98,56 @@ static int store_schema_v5(sqlite3 *db) {
                 "ALTER TABLE files ADD COLUMN checksum_list_signature TEXT;"
                 "ALTER TABLE files ADD COLUMN checksum_list_key TEXT;"
                 "ALTER TABLE files ADD COLUMN verified_by INTEGER NOT NULL DEFAULT 0;"
-                "ALTER TABLE files ADD COLUMN verified_checksum TEXT;";
-
-        return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-/* Cost policies (always, unmetered). Existing jobs get NULL: the default for their priority,
- * decided when the daemon loads them. */
-static int store_schema_v6(sqlite3 *db) {
-        return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cost_policy TEXT;", NULL, NULL, NULL);
-}
-
-/* Fleets: a job's own proxy (its credentials are secrets, as the headers are) and where its
- * bytes came from. Existing jobs use the daemon's proxy and have counted nothing. */
-static int store_schema_v7(sqlite3 *db) {
-        static const char sql[] =
+                "ALTER TABLE files ADD COLUMN verified_checksum TEXT;",
+        /* Cost policies (always, unmetered). Existing jobs get NULL: the default for their priority,
+         * decided when the daemon loads them. */
+        [5] =
+                "ALTER TABLE jobs ADD COLUMN cost_policy TEXT;",
+        /* Fleets: a job's own proxy (its credentials are secrets, as the headers are) and where its
+         * bytes came from. Existing jobs use the daemon's proxy and have counted nothing. */
+        [6] =
                 "ALTER TABLE jobs ADD COLUMN proxy TEXT;"
                 "ALTER TABLE jobs ADD COLUMN bytes_from_cache INTEGER NOT NULL DEFAULT 0;"
-                "ALTER TABLE jobs ADD COLUMN bytes_from_origin INTEGER NOT NULL DEFAULT 0;";
-
-        return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-/* The file identity of a job as its creating caller's connection had it (the group of new
- * files and every group, space-separated). NULL for the jobs stored before, and whenever the
- * bus did not say: the user database then, as before. */
-static int store_schema_v8(sqlite3 *db) {
-        static const char sql[] =
+                "ALTER TABLE jobs ADD COLUMN bytes_from_origin INTEGER NOT NULL DEFAULT 0;",
+        /* The file identity of a job as its creating caller's connection had it (the group of new
+         * files and every group, space-separated). NULL for the jobs stored before, and whenever the
+         * bus did not say: the user database then, as before. */
+        [7] =
                 "ALTER TABLE jobs ADD COLUMN fs_gid INTEGER;"
-                "ALTER TABLE jobs ADD COLUMN fs_groups TEXT;";
-
-        return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-/* MaxConcurrentFiles: stored jobs get the default, one file after another. */
-static int store_schema_v9(sqlite3 *db) {
-        return sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN max_concurrent_files INTEGER NOT NULL DEFAULT 1;", NULL,
-                            NULL, NULL);
-}
-
-static int (*const store_schema_steps[STORE_SCHEMA_VERSION])(sqlite3 *db) = {
-        [0] = store_schema_v1,
-        [1] = store_schema_v2,
-        [2] = store_schema_v3,
-        [3] = store_schema_v4,
-        [4] = store_schema_v5,
-        [5] = store_schema_v6,
-        [6] = store_schema_v7,
-        [7] = store_schema_v8,
-        [8] = store_schema_v9,
+                "ALTER TABLE jobs ADD COLUMN fs_groups TEXT;",
+        /* MaxConcurrentFiles: stored jobs get the default, one file after another. */
+        [8] =
+                "ALTER TABLE jobs ADD COLUMN max_concurrent_files INTEGER NOT NULL DEFAULT 1;",
 };
 
-int store_schema_migrate(Store *s, int from) {
+static int store_schema_steps_from(Store *s, int from) {
         char sql[64];
+        int rc;
+
+        for (int v = from; v < STORE_SCHEMA_VERSION; v++) {
+                rc = sqlite3_exec(s->db, store_schema_steps[v], NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        return rc;
+                log_debug("Store %s: migrated schema to version %d.", s->path, v + 1);
+        }
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+        return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+int store_schema_migrate(Store *s, int from) {
         int rc;
 
         assert(s);
         assert(from >= 0 && from < STORE_SCHEMA_VERSION);
 
+        /* One transaction: a crash leaves either the old schema or the new one. */
         rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return rc;
-        for (int v = from; v < STORE_SCHEMA_VERSION; v++) {
-                rc = store_schema_steps[v](s->db);
-                if (rc != SQLITE_OK)
-                        goto fail;
-                log_debug("Store %s: migrated schema to version %d.", s->path, v + 1);
-        }
-        /* In the same transaction: a crash leaves either the old schema or the new one. */
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                goto fail;
-        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                goto fail;
-        return SQLITE_OK;
-fail:
-        if (!sqlite3_get_autocommit(s->db))
+        rc = store_schema_steps_from(s, from);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK && !sqlite3_get_autocommit(s->db))
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
 }

@@ -79,6 +79,19 @@ int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *
         return 0;
 }
 
+int store_run_keyed(Store *s, sqlite3_stmt *st, const char *name, const char *key, const char *what) {
+        int rc = SQLITE_OK;
+
+        assert(s);
+        assert(st);
+        assert(name);
+        assert(key);
+        assert(what);
+
+        sql_bind_text(st, name, key, &rc);
+        return store_run(s, st, rc, what, key);
+}
+
 /* Runs a SELECT to its end, handing each row to `row` (which copies what it keeps; a negative
  * return stops), and finalizes it before returning: the caller may then hand the rows to
  * callbacks that write the same tables, which under a running SELECT has unspecified effects. */
@@ -199,6 +212,18 @@ int store_checkpoint(Store *s) {
         return log_pages > copied ? log_pages - copied : 0;
 }
 
+/* SQLite failed while opening: a file that is no database or is corrupt is to be moved aside
+ * (-EBADMSG, *why filled), anything else fails the open. */
+static int store_open_db_failed(Store *s, int rc, char *why, size_t why_size) {
+        if (sql_is_broken(rc)) {
+                snprintf(why, why_size, "%s (%s)",
+                         (rc & 0xff) == SQLITE_NOTADB ? "is not a database" : "is corrupt",
+                         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+                return -EBADMSG;
+        }
+        return store_fail(s, rc, "open the database");
+}
+
 /* Opens and checks the database. Returns -EBADMSG with *why filled when the file must be moved
  * aside (without logging: the caller says it once); other errors are logged. */
 static int store_open_db(Store *s, char *why, size_t why_size) {
@@ -210,8 +235,15 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         r = store_disk_make_private(s->path, true);
         if (r < 0)
                 return r;
-        if (asprintf(&wal, "%s-wal", s->path) < 0 || asprintf(&shm, "%s-shm", s->path) < 0)
+        /* What a failed asprintf() left is undefined: NULL for the cleanup. */
+        if (asprintf(&wal, "%s-wal", s->path) < 0) {
+                wal = NULL;
                 return log_oom();
+        }
+        if (asprintf(&shm, "%s-shm", s->path) < 0) {
+                shm = NULL;
+                return log_oom();
+        }
         r = store_disk_make_private(wal, false);
         if (r < 0)
                 return r;
@@ -229,7 +261,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
                              SQLITE_OPEN_NOFOLLOW, STORE_VFS);
         if (rc != SQLITE_OK)
-                goto fail;
+                return store_open_db_failed(s, rc, why, why_size);
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MSEC);
 
@@ -241,7 +273,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                 if (rc == SQLITE_OK)
                         rc = sqlite3_step(st);
                 if (rc != SQLITE_ROW)
-                        goto fail;
+                        return store_open_db_failed(s, rc, why, why_size);
                 journal = (const char *) sqlite3_column_text(st, 0);
                 if (!journal || !streq(journal, "wal"))
                         log_warning("Store %s: cannot use write-ahead logging (journal mode is %s); "
@@ -256,7 +288,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                           "PRAGMA secure_delete = FAST;",
                           NULL, NULL, NULL);
         if (rc != SQLITE_OK)
-                goto fail;
+                return store_open_db_failed(s, rc, why, why_size);
 
         /* No checkpoint inside a commit: the wal hook (store_set_checkpoint_callback) replaces
          * SQLite's automatic one. */
@@ -264,7 +296,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
 
         rc = store_quick_check(s->db, &ok);
         if (rc != SQLITE_OK)
-                goto fail;
+                return store_open_db_failed(s, rc, why, why_size);
         if (!ok) {
                 snprintf(why, why_size, "is corrupt (integrity check failed)");
                 return -EBADMSG;
@@ -272,7 +304,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
 
         rc = store_pragma_int(s->db, "PRAGMA user_version", &version);
         if (rc != SQLITE_OK)
-                goto fail;
+                return store_open_db_failed(s, rc, why, why_size);
         if (version > STORE_SCHEMA_VERSION) {
                 snprintf(why, why_size, "has schema version %d, newer than this xferd knows (%d)",
                          version, STORE_SCHEMA_VERSION);
@@ -282,7 +314,7 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
                 /* Version 0 must be an empty file, not someone else's database. */
                 rc = store_pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &n_objects);
                 if (rc != SQLITE_OK)
-                        goto fail;
+                        return store_open_db_failed(s, rc, why, why_size);
                 if (n_objects > 0) {
                         snprintf(why, why_size, "is not an xferd store (it holds other tables)");
                         return -EBADMSG;
@@ -291,18 +323,9 @@ static int store_open_db(Store *s, char *why, size_t why_size) {
         if (version < STORE_SCHEMA_VERSION) {
                 rc = store_schema_migrate(s, version);
                 if (rc != SQLITE_OK)
-                        goto fail;
+                        return store_open_db_failed(s, rc, why, why_size);
         }
         return 0;
-
-fail:
-        if (sql_is_broken(rc)) {
-                snprintf(why, why_size, "%s (%s)",
-                         (rc & 0xff) == SQLITE_NOTADB ? "is not a database" : "is corrupt",
-                         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-                return -EBADMSG;
-        }
-        return store_fail(s, rc, "open the database");
 }
 
 static void store_close_db(Store *s) {
@@ -333,13 +356,9 @@ static int store_lock(Store *s, const char *dir) {
         return 0;
 }
 
-static void store_salvage_donep(StoreSalvage *v) {
-        store_salvage_done(v);
-}
-
 int store_open(const char *dir, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
-        _cleanup_(store_salvage_donep) StoreSalvage salvage = { .n = 0 };
+        _cleanup_(store_unlink_list_done) StoreUnlinkList salvage = { .n = 0 };
         char why[512] = "";
         int r;
 

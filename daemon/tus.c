@@ -428,9 +428,13 @@ static void tus_done(EngineRequest *req, CURLcode code) {
         finish(u, &r);
 }
 
+static void tus_upload_freep(TusUpload **u) {
+        tus_upload_free(*u);
+}
+
 int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, void *userdata, TusUpload **ret) {
-        TusUpload *u;
-        int r = -ENOMEM;
+        _cleanup_(tus_upload_freep) TusUpload *u = NULL;
+        int r;
 
         assert(e);
         assert(req);
@@ -448,29 +452,28 @@ int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, v
         u->allow_insecure_redirect = req->allow_insecure_redirect;
         u->creation_url = strdup(req->creation_url);
         if (!u->creation_url)
-                goto fail;
+                return -ENOMEM;
         if (req->upload_url && !(u->upload_url = strdup(req->upload_url)))
-                goto fail;
+                return -ENOMEM;
         if (req->headers && !(u->headers = strv_copy(req->headers)))
-                goto fail;
+                return -ENOMEM;
         if (!isempty(req->proxy) && !(u->proxy = strdup(req->proxy)))
-                goto fail;
+                return -ENOMEM;
         if (req->filename) {
                 _cleanup_free_ char *b64 = base64_encode(req->filename);
-                if (!b64 || asprintf(&u->metadata, "filename %s", b64) < 0)
-                        goto fail;
+                if (!b64 || asprintf(&u->metadata, "filename %s", b64) < 0) {
+                        u->metadata = NULL;     /* what a failed asprintf() left is undefined */
+                        return -ENOMEM;
+                }
         }
 
         /* A known upload resource may hold bytes already: ask before sending. */
         u->step = u->upload_url ? TUS_STEP_HEAD : TUS_STEP_CREATE;
         r = step_begin(u);
         if (r < 0)
-                goto fail;
-        *ret = u;
+                return r;
+        *ret = TAKE_PTR(u);
         return 0;
-fail:
-        tus_upload_free(u);
-        return r;
 }
 
 TusUpload *tus_upload_free(TusUpload *u) {
@@ -542,11 +545,20 @@ static void tus_delete_done(EngineRequest *req, CURLcode code) {
         d->done(d, o, msg, d->userdata);
 }
 
+static void tus_delete_freep(TusDelete **d) {
+        tus_delete_free(*d);
+}
+
 int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
                      void (*done)(TusDelete *d, TusDeleteOutcome outcome, const char *message, void *userdata),
                      void *userdata, TusDelete **ret) {
-        TusDelete *d;
-        int r = -ENOMEM;
+        _cleanup_(tus_delete_freep) TusDelete *d = NULL;
+        int r;
+
+        assert(e);
+        assert(upload_url);
+        assert(done);
+        assert(ret);
 
         d = calloc(1, sizeof *d);
         if (!d)
@@ -557,15 +569,15 @@ int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
         d->url = strdup(upload_url);
         d->req.easy = curl_easy_init();
         if (!d->url || !d->req.easy)
-                goto fail;
+                return -ENOMEM;
         r = engine_setup_easy(e, d->req.easy, upload_url, false);
         if (r < 0)
-                goto fail;
+                return r;
         r = slist_add(&d->slist, "%s", TUS_VERSION_HEADER);
         for (char * const *h = headers; r >= 0 && h && *h; h++)
                 r = slist_add(&d->slist, "%s", *h);
         if (r < 0)
-                goto fail;
+                return r;
         (void) curl_easy_setopt(d->req.easy, CURLOPT_CUSTOMREQUEST, "DELETE");
         (void) curl_easy_setopt(d->req.easy, CURLOPT_HTTPHEADER, d->slist);
         (void) curl_easy_setopt(d->req.easy, CURLOPT_HEADERFUNCTION, on_delete_header);
@@ -575,12 +587,9 @@ int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
         d->req.done = tus_delete_done;
         r = engine_add(e, &d->req);
         if (r < 0)
-                goto fail;
-        *ret = d;
+                return r;
+        *ret = TAKE_PTR(d);
         return 0;
-fail:
-        tus_delete_free(d);
-        return r;
 }
 
 TusDelete *tus_delete_free(TusDelete *d) {

@@ -17,18 +17,17 @@
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$srcdir/scripts/common.sh"
 builddir=build
 skip_deps=0
 size_mib=64
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --builddir) [[ $# -ge 2 ]] || { echo "demo.sh: --builddir needs a value" >&2; exit 2; }
-                builddir=$2; shift 2 ;;
+    --builddir) need_value demo.sh "$@"; builddir=$2; shift 2 ;;
     --skip-deps) skip_deps=1; shift ;;
-    --size) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "demo.sh: --size needs a number of MiB" >&2; exit 2; }
-            size_mib=$2; shift 2 ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    --size) need_number demo.sh "$@"; size_mib=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
     *) echo "demo.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,21 +57,8 @@ httpd_pid=
 xferd_pid=
 private_bus=0
 
-# pid_alive PID: true while PID exists (our children and non-children alike).
-pid_alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
-
 # stop PID NAME: SIGTERM, up to 5 s grace, then SIGKILL.
-stop() {
-  local pid=$1 name=$2 i
-  pid_alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    pid_alive "$pid" || return 0
-    sleep 0.1
-  done
-  echo "demo.sh: $name (pid $pid) did not stop on SIGTERM, killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid "$1" 5 "demo.sh: $2"; }
 
 cleanup() {
   local status=$?
@@ -94,9 +80,7 @@ cleanup() {
   fi
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup cleanup
 
 # name_owner_pid: the pid of the process owning org.xferd.Transfer1, or nothing.
 name_owner_pid() {
@@ -155,27 +139,10 @@ else
 Name=org.xferd.Transfer1
 Exec=$xferd_bin --user --state-dir=$workdir/state
 EOF
-  cat >"$workdir/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$workdir/bus.socket</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>$workdir/services</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
+  session_bus_config "$workdir/bus.socket" "$workdir/services" >"$workdir/bus.conf"
   note "activation file $workdir/services/org.xferd.Transfer1.service:"
   sed 's/^/      /' "$workdir/services/org.xferd.Transfer1.service"
-  # --fork prints the address, then the pid, and returns once the bus listens.
-  { read -r bus_address; read -r bus_pid; } < <(
-    dbus-daemon --config-file="$workdir/bus.conf" --fork --print-address=1 --print-pid=1 </dev/null)
-  [[ -n "${bus_address:-}" && -n "${bus_pid:-}" ]] || die "dbus-daemon did not start"
+  start_bus "$workdir/bus.conf" || die "dbus-daemon did not start"
   private_bus=1
   export DBUS_SESSION_BUS_ADDRESS=$bus_address
   note "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS (dbus-daemon pid $bus_pid)"

@@ -14,6 +14,7 @@
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$srcdir/scripts/common.sh"
 builddir=build
 skip_deps=0
 test_args=()
@@ -21,14 +22,12 @@ setup_args=()
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --builddir) [[ $# -ge 2 ]] || { echo "test.sh: --builddir needs a value" >&2; exit 2; }
-                builddir=$2; shift 2 ;;
+    --builddir) need_value test.sh "$@"; builddir=$2; shift 2 ;;
     --builddir=*) builddir=${1#--builddir=}; shift ;;
     --skip-deps) skip_deps=1; shift ;;
-    --test-arg) [[ $# -ge 2 ]] || { echo "test.sh: --test-arg needs a value" >&2; exit 2; }
-                test_args+=("$2"); shift 2 ;;
+    --test-arg) need_value test.sh "$@"; test_args+=("$2"); shift 2 ;;
     --test-arg=*) test_args+=("${1#--test-arg=}"); shift ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     *) setup_args+=("$1"); shift ;;
   esac
 done

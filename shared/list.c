@@ -3,32 +3,35 @@
 
 #include "list.h"
 
+/* Links n, in no list, between prev and next (NULL: that end of the list). */
+static void list_link(List *l, ListNode *n, ListNode *prev, ListNode *next) {
+        assert(!n->prev && !n->next && l->head != n);
+
+        n->prev = prev;
+        n->next = next;
+        if (prev)
+                prev->next = n;
+        else
+                l->head = n;
+        if (next)
+                next->prev = n;
+        else
+                l->tail = n;
+        l->n++;
+}
+
 void list_append(List *l, ListNode *n) {
         assert(l);
         assert(n);
-        assert(!n->prev && !n->next && l->head != n);
 
-        n->prev = l->tail;
-        if (l->tail)
-                l->tail->next = n;
-        else
-                l->head = n;
-        l->tail = n;
-        l->n++;
+        list_link(l, n, l->tail, NULL);
 }
 
 void list_prepend(List *l, ListNode *n) {
         assert(l);
         assert(n);
-        assert(!n->prev && !n->next && l->head != n);
 
-        n->next = l->head;
-        if (l->head)
-                l->head->prev = n;
-        else
-                l->tail = n;
-        l->head = n;
-        l->n++;
+        list_link(l, n, NULL, l->head);
 }
 
 void list_remove(List *l, ListNode *n) {

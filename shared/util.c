@@ -44,6 +44,26 @@ bool strv_contains_case(char * const *l, const char *s) {
         return false;
 }
 
+int strv_consume(char ***l, char *s) {
+        size_t n;
+        char **t;
+
+        assert(l);
+
+        if (!s)
+                return -ENOMEM;
+        n = strv_length(*l);
+        t = reallocarray(*l, n + 2, sizeof *t);
+        if (!t) {
+                free(s);
+                return -ENOMEM;
+        }
+        t[n] = s;
+        t[n + 1] = NULL;
+        *l = t;
+        return 0;
+}
+
 int string_table_lookup(const char *const *table, size_t n, const char *s) {
         assert(table);
 

@@ -113,6 +113,8 @@ static inline void strv_freep(char ***l) {
 size_t strv_length(char * const *l);
 char **strv_copy(char * const *l);
 bool strv_contains_case(char * const *l, const char *s);
+/* Appends s to *l, taking it: freed on failure. A NULL s (a failed strdup) is -ENOMEM. */
+int strv_consume(char ***l, char *s);
 
 /* Enum names: the index of s in table[0..n) (NULL entries match nothing), or -1 for NULL or
  * a name not in it. */

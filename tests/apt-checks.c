@@ -33,13 +33,7 @@ apt_test_available (void)
 
         if (!missing && !apt_test_repo)
                 missing = "the test repository (it could not be built)";
-        if (!missing)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs %s", missing);
-        else
-                g_test_skip_printf ("this test needs %s", missing);
-        return FALSE;
+        return test_needs (missing);
 }
 
 /* ---------------------------------------------------------------- checks */
@@ -51,9 +45,7 @@ guint
 apt_signals_mark (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) id = g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                              "org.freedesktop.DBus", "GetId", NULL, NULL,
-                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_autoptr(GVariant) id = bus_driver_call (fx, "GetId", NULL, NULL, &error);
 
         g_assert_no_error (error);
         while (g_main_context_iteration (fx->ctx, FALSE))

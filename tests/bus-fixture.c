@@ -194,6 +194,31 @@ job_wait_state_get (BusFixture *fx, const char *job, const char *state)
         return g_steal_pointer (&current);
 }
 
+typedef struct {
+        const char *name;
+        guint64 min, max;
+} ChangedUint64;
+
+static gboolean
+match_changed_uint64 (const RecordedSignal *sig, gpointer data)
+{
+        const ChangedUint64 *want = data;
+        g_autoptr(GVariant) changed = g_variant_get_child_value (sig->params, 1);
+        guint64 v;
+
+        return g_variant_lookup (changed, want->name, "t", &v) && v >= want->min && v <= want->max;
+}
+
+gboolean
+job_wait_changed_uint64 (BusFixture *fx, const char *job, const char *name, guint64 min, guint64 max,
+                         guint timeout_ms)
+{
+        ChangedUint64 want = { name, min, max };
+
+        return bus_wait_signal (fx, NULL, job, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                match_changed_uint64, &want, timeout_ms) != NULL;
+}
+
 GPtrArray *
 job_state_history (BusFixture *fx, const char *job)
 {
@@ -308,36 +333,25 @@ file_mode_is (const char *path, guint mode)
 
 /* --------------------------------------------------------------- calls */
 
-GVariant *
-bus_call (BusFixture *fx, const char *path, const char *iface, const char *method,
-          GVariant *params, const GVariantType *reply_type, GError **error)
+/* The calls of the fixture's own connection (client NULL) and of a client as another user
+ * (bus_client_new()) go through the same helpers. */
+static GVariant *
+call_as (BusFixture *fx, BusClient *client, const char *path, const char *iface, const char *method,
+         GVariant *params, const GVariantType *reply_type, GError **error)
 {
+        if (client)
+                return bus_client_call (client, path, iface, method, params, reply_type, error);
         return g_dbus_connection_call_sync (fx->conn, XFERD_BUS_NAME, path, iface, method,
                                             params, reply_type, G_DBUS_CALL_FLAGS_NONE,
                                             CALL_TIMEOUT_MS, NULL, error);
 }
 
-GVariant *
-bus_call_manager (BusFixture *fx, const char *method, GVariant *params,
-                  const GVariantType *reply_type, GError **error)
+static GVariant *
+get_property_as (BusFixture *fx, BusClient *client, const char *path, const char *iface,
+                 const char *name, GError **error)
 {
-        return bus_call (fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params, reply_type, error);
-}
-
-GVariant *
-bus_call_job (BusFixture *fx, const char *job, const char *method, GVariant *params,
-              const GVariantType *reply_type, GError **error)
-{
-        return bus_call (fx, job, XFERD_JOB_IFACE, method, params, reply_type, error);
-}
-
-GVariant *
-bus_get_property (BusFixture *fx, const char *path, const char *iface,
-                  const char *name, GError **error)
-{
-        g_autoptr(GVariant) reply = bus_call (fx, path, "org.freedesktop.DBus.Properties", "Get",
-                                              g_variant_new ("(ss)", iface, name),
-                                              G_VARIANT_TYPE ("(v)"), error);
+        g_autoptr(GVariant) reply = call_as (fx, client, path, "org.freedesktop.DBus.Properties", "Get",
+                                             g_variant_new ("(ss)", iface, name), G_VARIANT_TYPE ("(v)"), error);
         GVariant *value = NULL;
 
         if (reply)
@@ -345,14 +359,58 @@ bus_get_property (BusFixture *fx, const char *path, const char *iface,
         return value;
 }
 
+static gboolean
+set_property_as (BusFixture *fx, BusClient *client, const char *path, const char *iface,
+                 const char *name, GVariant *value, GError **error)
+{
+        g_autoptr(GVariant) reply = call_as (fx, client, path, "org.freedesktop.DBus.Properties", "Set",
+                                             g_variant_new ("(ssv)", iface, name, value), G_VARIANT_TYPE_UNIT,
+                                             error);
+        return reply != NULL;
+}
+
+GVariant *
+bus_call (BusFixture *fx, const char *path, const char *iface, const char *method,
+          GVariant *params, const GVariantType *reply_type, GError **error)
+{
+        return call_as (fx, NULL, path, iface, method, params, reply_type, error);
+}
+
+GVariant *
+bus_call_manager (BusFixture *fx, const char *method, GVariant *params,
+                  const GVariantType *reply_type, GError **error)
+{
+        return call_as (fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params, reply_type, error);
+}
+
+GVariant *
+bus_call_job (BusFixture *fx, const char *job, const char *method, GVariant *params,
+              const GVariantType *reply_type, GError **error)
+{
+        return call_as (fx, NULL, job, XFERD_JOB_IFACE, method, params, reply_type, error);
+}
+
+GVariant *
+bus_driver_call (BusFixture *fx, const char *method, GVariant *params, const GVariantType *reply_type,
+                 GError **error)
+{
+        return g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                            "org.freedesktop.DBus", method, params, reply_type,
+                                            G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+}
+
+GVariant *
+bus_get_property (BusFixture *fx, const char *path, const char *iface,
+                  const char *name, GError **error)
+{
+        return get_property_as (fx, NULL, path, iface, name, error);
+}
+
 gboolean
 bus_set_property (BusFixture *fx, const char *path, const char *iface,
                   const char *name, GVariant *value, GError **error)
 {
-        g_autoptr(GVariant) reply = bus_call (fx, path, "org.freedesktop.DBus.Properties", "Set",
-                                              g_variant_new ("(ssv)", iface, name, value),
-                                              G_VARIANT_TYPE_UNIT, error);
-        return reply != NULL;
+        return set_property_as (fx, NULL, path, iface, name, value, error);
 }
 
 static GVariant *
@@ -438,35 +496,52 @@ xferd_download (BusFixture *fx, const char *url, const char *local_path,
         return job_from_reply (reply, id);
 }
 
-char *
-xferd_create_job (BusFixture *fx, const char *name, char **id)
+static char *
+create_job_as (BusFixture *fx, BusClient *client, const char *name, char **id)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "CreateJob",
-                                                      g_variant_new ("(sa{sv})", name, NULL),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_autoptr(GVariant) reply = call_as (fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
+                                             g_variant_new ("(sa{sv})", name, NULL), G_VARIANT_TYPE ("(so)"),
+                                             &error);
         g_assert_no_error (error);
         bus_fixture_note_xferd (fx);
         return job_from_reply (reply, id);
 }
 
+static void
+add_file_as (BusFixture *fx, BusClient *client, const char *job, const char *url, const char *local_path)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = call_as (fx, client, job, XFERD_JOB_IFACE, "AddFile",
+                                             g_variant_new ("(ss)", url, local_path), G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+}
+
+static void
+job_call_as (BusFixture *fx, BusClient *client, const char *job, const char *method)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = call_as (fx, client, job, XFERD_JOB_IFACE, method, NULL, G_VARIANT_TYPE_UNIT,
+                                             &error);
+        g_assert_no_error (error);
+}
+
+char *
+xferd_create_job (BusFixture *fx, const char *name, char **id)
+{
+        return create_job_as (fx, NULL, name, id);
+}
+
 void
 xferd_add_file (BusFixture *fx, const char *job, const char *url, const char *local_path)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_job (fx, job, "AddFile",
-                                                  g_variant_new ("(ss)", url, local_path),
-                                                  G_VARIANT_TYPE_UNIT, &error);
-        g_assert_no_error (error);
+        add_file_as (fx, NULL, job, url, local_path);
 }
 
 void
 xferd_job_call (BusFixture *fx, const char *job, const char *method)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_job (fx, job, method, NULL, G_VARIANT_TYPE_UNIT, &error);
-
-        g_assert_no_error (error);
+        job_call_as (fx, NULL, job, method);
 }
 
 gboolean
@@ -492,32 +567,47 @@ list_files_temp_path (GVariant *reply, guint index)
         return g_strdup (temp);
 }
 
-char *
-xferd_temp_path (BusFixture *fx, const char *job, guint index)
+static char *
+temp_path_as (BusFixture *fx, BusClient *client, const char *job, guint index)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_job (fx, job, "ListFiles", NULL,
-                                                  G_VARIANT_TYPE ("(a(sssttb))"), &error);
+        g_autoptr(GVariant) reply = call_as (fx, client, job, XFERD_JOB_IFACE, "ListFiles", NULL,
+                                             G_VARIANT_TYPE ("(a(sssttb))"), &error);
 
         g_assert_no_error (error);
         return list_files_temp_path (reply, index);
 }
 
+char *
+xferd_temp_path (BusFixture *fx, const char *job, guint index)
+{
+        return temp_path_as (fx, NULL, job, index);
+}
+
+/* ListJobs(false): the caller's jobs. */
+static GVariant *
+list_jobs_as (BusFixture *fx, BusClient *client)
+{
+        g_autoptr(GError) error = NULL;
+        GVariant *reply = call_as (fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
+                                   g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+
+        g_assert_no_error (error);
+        return reply;
+}
+
 GVariant *
 xferd_list_jobs (BusFixture *fx)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                      G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL);
 
-        g_assert_no_error (error);
         return g_variant_get_child_value (reply, 0);
 }
 
 gboolean
-xferd_lists_job (BusFixture *fx, const char *id)
+list_jobs_reply_has (GVariant *reply, const char *id)
 {
-        g_autoptr(GVariant) jobs = xferd_list_jobs (fx);
+        g_autoptr(GVariant) jobs = g_variant_get_child_value (reply, 0);
 
         for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
                 const char *jid;
@@ -527,6 +617,14 @@ xferd_lists_job (BusFixture *fx, const char *id)
                         return TRUE;
         }
         return FALSE;
+}
+
+gboolean
+xferd_lists_job (BusFixture *fx, const char *id)
+{
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL);
+
+        return list_jobs_reply_has (reply, id);
 }
 
 const char *
@@ -899,10 +997,9 @@ guint32
 bus_fixture_note_xferd (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
-                fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "GetConnectionUnixProcessID", g_variant_new ("(s)", XFERD_BUS_NAME),
-                G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (fx, "GetConnectionUnixProcessID",
+                                                     g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(u)"),
+                                                     &error);
         guint32 pid;
 
         if (!reply)
@@ -1156,10 +1253,9 @@ void
 bus_client_kill (BusClient *client)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
-                client->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "GetConnectionUnixProcessID", g_variant_new ("(s)", client->unique_name),
-                G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (client->fx, "GetConnectionUnixProcessID",
+                                                     g_variant_new ("(s)", client->unique_name),
+                                                     G_VARIANT_TYPE ("(u)"), &error);
         guint32 pid;
 
         g_assert_no_error (error);
@@ -1281,70 +1377,61 @@ GVariant *
 bus_client_call_manager (BusClient *client, const char *method, GVariant *params,
                          const GVariantType *reply_type, GError **error)
 {
-        return bus_client_call (client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params,
-                                reply_type, error);
+        return call_as (client->fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params, reply_type,
+                        error);
 }
 
 GVariant *
 bus_client_call_job (BusClient *client, const char *job, const char *method, GVariant *params,
                      const GVariantType *reply_type, GError **error)
 {
-        return bus_client_call (client, job, XFERD_JOB_IFACE, method, params, reply_type, error);
+        return call_as (client->fx, client, job, XFERD_JOB_IFACE, method, params, reply_type, error);
 }
 
 GVariant *
 bus_client_get_property (BusClient *client, const char *path, const char *iface,
                          const char *name, GError **error)
 {
-        g_autoptr(GVariant) reply = bus_client_call (client, path, "org.freedesktop.DBus.Properties", "Get",
-                                                     g_variant_new ("(ss)", iface, name),
-                                                     G_VARIANT_TYPE ("(v)"), error);
-        GVariant *value = NULL;
-
-        if (reply)
-                g_variant_get (reply, "(v)", &value);
-        return value;
+        return get_property_as (client->fx, client, path, iface, name, error);
 }
 
 gboolean
 bus_client_set_property (BusClient *client, const char *path, const char *iface,
                          const char *name, GVariant *value, GError **error)
 {
-        g_autoptr(GVariant) reply = bus_client_call (client, path, "org.freedesktop.DBus.Properties", "Set",
-                                                     g_variant_new ("(ssv)", iface, name, value),
-                                                     G_VARIANT_TYPE_UNIT, error);
-        return reply != NULL;
+        return set_property_as (client->fx, client, path, iface, name, value, error);
 }
 
 char *
 bus_client_create_job (BusClient *client, const char *name, char **id)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_manager (client, "CreateJob",
-                                                             g_variant_new ("(sa{sv})", name, NULL),
-                                                             G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (client->fx);
-        return job_from_reply (reply, id);
+        return create_job_as (client->fx, client, name, id);
 }
 
 void
 bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "AddFile",
-                                                         g_variant_new ("(ss)", url, local_path),
-                                                         G_VARIANT_TYPE_UNIT, &error);
-        g_assert_no_error (error);
+        add_file_as (client->fx, client, job, url, local_path);
 }
 
 void
 bus_client_job_call (BusClient *client, const char *job, const char *method)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_job (client, job, method, NULL, G_VARIANT_TYPE_UNIT, &error);
+        job_call_as (client->fx, client, job, method);
+}
 
-        g_assert_no_error (error);
+char *
+bus_client_temp_path (BusClient *client, const char *job, guint index)
+{
+        return temp_path_as (client->fx, client, job, index);
+}
+
+gboolean
+bus_client_lists_job (BusClient *client, const char *id)
+{
+        g_autoptr(GVariant) reply = list_jobs_as (client->fx, client);
+
+        return list_jobs_reply_has (reply, id);
 }
 
 void

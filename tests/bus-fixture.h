@@ -130,6 +130,9 @@ GVariant *bus_call_manager (BusFixture *fx, const char *method, GVariant *params
                             const GVariantType *reply_type, GError **error);
 GVariant *bus_call_job (BusFixture *fx, const char *job, const char *method,
                         GVariant *params, const GVariantType *reply_type, GError **error);
+/* A call of the bus driver (org.freedesktop.DBus: ListNames, GetNameOwner, …). */
+GVariant *bus_driver_call (BusFixture *fx, const char *method, GVariant *params,
+                           const GVariantType *reply_type, GError **error);
 GVariant *bus_get_property (BusFixture *fx, const char *path, const char *iface,
                             const char *name, GError **error);
 gboolean bus_set_property (BusFixture *fx, const char *path, const char *iface,
@@ -203,6 +206,8 @@ gboolean bus_client_set_property (BusClient *client, const char *path, const cha
 char *bus_client_create_job (BusClient *client, const char *name, char **id);
 void bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path);
 void bus_client_job_call (BusClient *client, const char *job, const char *method);
+char *bus_client_temp_path (BusClient *client, const char *job, guint index);
+gboolean bus_client_lists_job (BusClient *client, const char *id);
 
 /* From now on the client records every signal its connection receives (a
  * plain match rule, as any user may add; no eavesdropping). Returns once the
@@ -243,6 +248,11 @@ char *job_wait_state_get (BusFixture *fx, const char *job, const char *state);
         g_autofree char *reached__ = job_wait_state_get ((fx), (job), (state)); \
         g_assert_cmpstr (reached__, ==, (state));                               \
 } G_STMT_END
+
+/* Waits for a PropertiesChanged of job that carries the uint64 property name with a value
+ * from min to max (a change announced, not only made); FALSE after timeout_ms. */
+gboolean job_wait_changed_uint64 (BusFixture *fx, const char *job, const char *name, guint64 min, guint64 max,
+                                  guint timeout_ms);
 
 /* State values carried by PropertiesChanged signals for job, in order. */
 GPtrArray *job_state_history (BusFixture *fx, const char *job);
@@ -288,6 +298,8 @@ char *list_files_temp_path (GVariant *reply, guint index);
 GVariant *xferd_list_jobs (BusFixture *fx);
 /* Whether ListJobs(false) lists id. */
 gboolean xferd_lists_job (BusFixture *fx, const char *id);
+/* Whether a ListJobs reply, (a(ssssutto)), lists id. */
+gboolean list_jobs_reply_has (GVariant *reply, const char *id);
 /* Waits for Manager.JobRemoved of id; returns its final_state. */
 char *xferd_wait_job_removed (BusFixture *fx, const char *id);
 /* SignalMatch for Manager.JobNew of the id in data. */

@@ -131,42 +131,25 @@ nm_mock_start (BusFixture *fx, guint32 metered, guint32 connectivity)
 void
 nm_mock_set (NmMock *nm, guint32 metered, guint32 connectivity)
 {
-        GVariantDict d;
-
-        g_variant_dict_init (&d, NULL);
-        g_variant_dict_insert (&d, "Metered", "u", metered);
-        g_variant_dict_insert (&d, "Connectivity", "u", connectivity);
-        update (nm, g_variant_dict_end (&d));
+        update (nm, g_variant_new_parsed ("@a{sv} {'Metered': <%u>, 'Connectivity': <%u>}", metered, connectivity));
 }
 
 void
 nm_mock_set_metered (NmMock *nm, guint32 metered)
 {
-        GVariantDict d;
-
-        g_variant_dict_init (&d, NULL);
-        g_variant_dict_insert (&d, "Metered", "u", metered);
-        update (nm, g_variant_dict_end (&d));
+        update (nm, g_variant_new_parsed ("@a{sv} {'Metered': <%u>}", metered));
 }
 
 void
 nm_mock_set_connectivity (NmMock *nm, guint32 connectivity)
 {
-        GVariantDict d;
-
-        g_variant_dict_init (&d, NULL);
-        g_variant_dict_insert (&d, "Connectivity", "u", connectivity);
-        update (nm, g_variant_dict_end (&d));
+        update (nm, g_variant_new_parsed ("@a{sv} {'Connectivity': <%u>}", connectivity));
 }
 
 void
 nm_mock_set_metered_string (NmMock *nm, const char *value)
 {
-        GVariantDict d;
-
-        g_variant_dict_init (&d, NULL);
-        g_variant_dict_insert (&d, "Metered", "s", value);
-        update (nm, g_variant_dict_end (&d));
+        update (nm, g_variant_new_parsed ("@a{sv} {'Metered': <%s>}", value));
 }
 
 void

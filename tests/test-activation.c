@@ -16,10 +16,8 @@ static gboolean
 name_has_owner (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
-                fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "NameHasOwner", g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(b)"),
-                G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (fx, "NameHasOwner", g_variant_new ("(s)", XFERD_BUS_NAME),
+                                                     G_VARIANT_TYPE ("(b)"), &error);
         gboolean owned;
 
         g_assert_no_error (error);
@@ -31,10 +29,8 @@ static gboolean
 is_activatable (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
-                fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "ListActivatableNames", NULL, G_VARIANT_TYPE ("(as)"),
-                G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (fx, "ListActivatableNames", NULL, G_VARIANT_TYPE ("(as)"),
+                                                     &error);
         g_autofree const char **names = NULL;
 
         g_assert_no_error (error);

@@ -224,10 +224,7 @@ replace_activation (BusFixture *fx, const char *exec)
         g_file_set_contents (file, text, -1, &error);
         g_assert_no_error (error);
         /* ReloadConfig answers once the new service file is read. */
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus",
-                                                                 "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                                 "ReloadConfig", NULL, NULL, G_DBUS_CALL_FLAGS_NONE,
-                                                                 -1, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (fx, "ReloadConfig", NULL, NULL, &error);
         g_assert_no_error (error);
 }
 

@@ -107,10 +107,8 @@ static char *
 name_owner (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
-                fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "GetNameOwner", g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(s)"),
-                G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (fx, "GetNameOwner", g_variant_new ("(s)", XFERD_BUS_NAME),
+                                                     G_VARIANT_TYPE ("(s)"), &error);
         char *owner;
 
         g_assert_no_error (error);

@@ -441,7 +441,7 @@ static void test_rate_window(void) {
 static void test_download_plan(void) {
         char **urls = NULL;
         size_t n = 0;
-        DownloadPlan p = { NULL, 0 };
+        DownloadPlan p = { 0 };
 
         CHECK(download_arg_is_url("https://example.org/a"));
         CHECK(download_arg_is_url("http://h"));

@@ -577,27 +577,6 @@ test_tls (void)
         g_assert_no_errno (g_rmdir (dir));
 }
 
-/* A PropertiesChanged of the job in data->job that carries BytesFromOrigin == data->value:
- * sent once the progress checkpoint is in the store. */
-typedef struct {
-        const char *job;
-        guint64 value;
-} CounterMatch;
-
-static gboolean
-match_stored_from_origin (const RecordedSignal *sig, gpointer data)
-{
-        const CounterMatch *want = data;
-        g_autoptr(GVariant) changed = NULL;
-        const char *iface;
-        guint64 v;
-
-        if (g_strcmp0 (sig->path, want->job) != 0)
-                return FALSE;
-        g_variant_get (sig->params, "(&s@a{sv}@as)", &iface, &changed, NULL);
-        return g_variant_lookup (changed, "BytesFromOrigin", "t", &v) && v == want->value;
-}
-
 /* A job's Proxy, credentials and all, and its counters survive a restart of xferd (a
  * crash): the recovered job goes on through its authenticating proxy by Range. */
 static void
@@ -616,10 +595,8 @@ test_job_proxy_survives_restart (void)
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download_via (m, with_credentials, url, "kept.bin", TRUE);
-        CounterMatch stored = { job, STALL };
-        g_assert_nonnull (bus_wait_signal (m->fx, NULL, job, "org.freedesktop.DBus.Properties",
-                                           "PropertiesChanged", match_stored_from_origin, &stored,
-                                           WAIT_TIMEOUT_MS));
+        /* BytesFromOrigin is announced once the progress checkpoint is in the store. */
+        g_assert_true (job_wait_changed_uint64 (m->fx, job, "BytesFromOrigin", STALL, STALL, WAIT_TIMEOUT_MS));
         xferd_process_kill (m->fx);
         http_server_release (origin, "/f.bin");
         xferd_process_start (m->fx);

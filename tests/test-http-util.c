@@ -30,21 +30,38 @@ static void test_parse_u64(void) {
         g_assert_false(http_parse_u64("99999999999999999999999", 23, &v));
 }
 
-static void test_content_range(void) {
-        const char *full = "bytes 100-199/1000", *open_total = "bytes 5-9/*", *unsatisfied = "bytes */77";
+/* Every form of Content-Range the parser meets: a range of a known total, of an unknown one
+ * (total UINT64_MAX), an unsatisfied range (start UINT64_MAX), and what is not one. */
+static const struct {
+        const char *value;
+        int n;                  /* the bytes given; -1: all of value */
+        bool ok;
         uint64_t start, total;
+} content_ranges[] = {
+        { "bytes 100-199/1000", -1, true, 100, 1000 },
+        { "bytes 5-9/*", -1, true, 5, UINT64_MAX },
+        { "bytes 100-199/*", -1, true, 100, UINT64_MAX },
+        { "bytes */77", -1, true, UINT64_MAX, 77 },
+        { "bytes */1000", -1, true, UINT64_MAX, 1000 },
+        { "items 1-2/3", -1, false, 0, 0 },
+        { "", -1, false, 0, 0 },
+        /* Only the n bytes given count: a header value is not NUL-terminated. */
+        { "bytes 100-199/1000", 5, false, 0, 0 },
+};
 
-        g_assert_true(http_parse_content_range(full, strlen(full), &start, &total));
-        g_assert_cmpuint(start, ==, 100);
-        g_assert_cmpuint(total, ==, 1000);
-        g_assert_true(http_parse_content_range(open_total, strlen(open_total), &start, &total));
-        g_assert_cmpuint(start, ==, 5);
-        g_assert_cmpuint(total, ==, UINT64_MAX);
-        g_assert_true(http_parse_content_range(unsatisfied, strlen(unsatisfied), &start, &total));
-        g_assert_cmpuint(start, ==, UINT64_MAX);
-        g_assert_cmpuint(total, ==, 77);
-        g_assert_false(http_parse_content_range("items 1-2/3", 11, &start, &total));
-        g_assert_false(http_parse_content_range("", 0, &start, &total));
+static void test_content_range(void) {
+        for (size_t i = 0; i < G_N_ELEMENTS(content_ranges); i++) {
+                const char *value = content_ranges[i].value;
+                size_t n = content_ranges[i].n < 0 ? strlen(value) : (size_t) content_ranges[i].n;
+                uint64_t start, total;
+
+                g_test_message("Content-Range: %.*s", (int) n, value);
+                g_assert_cmpint(http_parse_content_range(value, n, &start, &total), ==, content_ranges[i].ok);
+                if (!content_ranges[i].ok)
+                        continue;
+                g_assert_cmpuint(start, ==, content_ranges[i].start);
+                g_assert_cmpuint(total, ==, content_ranges[i].total);
+        }
 }
 
 static void test_retry_after(void) {
@@ -70,24 +87,6 @@ static void test_status_line(void) {
         g_assert_false(http_parse_status_line("garbage", 7, &status, reason, sizeof reason));
 }
 
-static void test_content_range_forms(void) {
-        uint64_t start, total;
-        const char *whole = "bytes 100-199/1000", *open = "bytes 100-199/*", *unsatisfied = "bytes */1000";
-
-        g_assert_true(http_parse_content_range(whole, strlen(whole), &start, &total));
-        g_assert_cmpuint(start, ==, 100);
-        g_assert_cmpuint(total, ==, 1000);
-        g_assert_true(http_parse_content_range(open, strlen(open), &start, &total));
-        g_assert_cmpuint(start, ==, 100);
-        g_assert_cmpuint(total, ==, UINT64_MAX);
-        g_assert_true(http_parse_content_range(unsatisfied, strlen(unsatisfied), &start, &total));
-        g_assert_cmpuint(start, ==, UINT64_MAX);
-        g_assert_cmpuint(total, ==, 1000);
-        g_assert_false(http_parse_content_range("items 1-2/3", 11, &start, &total));
-        /* Only the n bytes given count: a header value is not NUL-terminated. */
-        g_assert_false(http_parse_content_range(whole, 5, &start, &total));
-}
-
 static void test_transient(void) {
         g_assert_true(http_status_is_transient(503));
         g_assert_true(http_status_is_transient(408));
@@ -107,15 +106,59 @@ static void test_origin(void) {
         g_assert_false(http_same_origin("not a url", "http://h/"));
 }
 
+/* How each failure of curl counts, and what its message says. */
+static void test_curl_failures(void) {
+        static const struct {
+                CURLcode code;
+                TransferOutcome outcome;
+                ErrorName error_name;
+        } cases[] = {
+                { CURLE_COULDNT_CONNECT,          TRANSFER_TRANSIENT, ERROR_NAME_NETWORK },
+                { CURLE_COULDNT_RESOLVE_HOST,     TRANSFER_TRANSIENT, ERROR_NAME_NETWORK },
+                { CURLE_OPERATION_TIMEDOUT,       TRANSFER_TRANSIENT, ERROR_NAME_TIMEOUT },
+                { CURLE_TOO_MANY_REDIRECTS,       TRANSFER_FATAL,     ERROR_NAME_TOO_MANY_REDIRECTS },
+                { CURLE_UNSUPPORTED_PROTOCOL,     TRANSFER_FATAL,     ERROR_NAME_UNSUPPORTED_PROTOCOL },
+                { CURLE_PEER_FAILED_VERIFICATION, TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_CERTPROBLEM,          TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_CIPHER,               TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_CACERT_BADFILE,       TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_ISSUER_ERROR,         TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_PINNEDPUBKEYNOTMATCH, TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_INVALIDCERTSTATUS,    TRANSFER_FATAL,     ERROR_NAME_TLS },
+                { CURLE_SSL_CONNECT_ERROR,        TRANSFER_TRANSIENT, ERROR_NAME_TLS },
+                { CURLE_URL_MALFORMAT,            TRANSFER_FATAL,     ERROR_NAME_NETWORK },
+        };
+        TransferResult r;
+        char msg[512];
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                memset(&r, 0, sizeof r);
+                http_result_from_curl(cases[i].code, NULL, "http://u:secret@h/f?q", &r, msg, sizeof msg);
+                g_assert_cmpint(r.outcome, ==, cases[i].outcome);
+                g_assert_cmpint(r.error_name, ==, cases[i].error_name);
+                g_assert_null(strstr(r.message, "secret"));
+                g_assert_nonnull(strstr(r.message, " for http://h/f"));
+        }
+
+        /* curl's own words when it gave some; for a refused protocol, ours. */
+        http_result_from_curl(CURLE_COULDNT_CONNECT, "Connection refused", "http://h/", &r, msg, sizeof msg);
+        g_assert_cmpstr(r.message, ==, "Connection refused for http://h/");
+        g_assert_cmpstr(r.summary, ==, curl_easy_strerror(CURLE_COULDNT_CONNECT));
+        http_result_from_curl(CURLE_UNSUPPORTED_PROTOCOL, "Protocol \"ftp\" not supported", "http://h/", &r,
+                              msg, sizeof msg);
+        g_assert_true(g_str_has_prefix(r.message, "A redirect led to a protocol that is not allowed"));
+        g_assert_cmpstr(r.summary, ==, "Redirect to a protocol that is not allowed");
+}
+
 static const TestCase test_cases[] = {
         { "/http-util/header-value", test_header_value },
         { "/http-util/parse-u64", test_parse_u64 },
         { "/http-util/retry-after", test_retry_after },
         { "/http-util/content-range", test_content_range },
         { "/http-util/status-line", test_status_line },
-        { "/http-util/content-range-forms", test_content_range_forms },
         { "/http-util/transient", test_transient },
         { "/http-util/origin", test_origin },
+        { "/http-util/curl-failures", test_curl_failures },
         { NULL, NULL }
 };
 

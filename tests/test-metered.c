@@ -746,10 +746,7 @@ static GStrv
 unique_names_of (BusFixture *fx, guint32 pid)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) names = g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus",
-                                                                 "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                                 "ListNames", NULL, G_VARIANT_TYPE ("(as)"),
-                                                                 G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_autoptr(GVariant) names = bus_driver_call (fx, "ListNames", NULL, G_VARIANT_TYPE ("(as)"), &error);
         g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
         g_autoptr(GVariantIter) iter = NULL;
         const char *name;
@@ -762,10 +759,8 @@ unique_names_of (BusFixture *fx, guint32 pid)
 
                 if (name[0] != ':')
                         continue;
-                reply = g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                     "org.freedesktop.DBus", "GetConnectionUnixProcessID",
-                                                     g_variant_new ("(s)", name), G_VARIANT_TYPE ("(u)"),
-                                                     G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+                reply = bus_driver_call (fx, "GetConnectionUnixProcessID", g_variant_new ("(s)", name),
+                                         G_VARIANT_TYPE ("(u)"), NULL);
                 if (!reply)
                         continue;
                 g_variant_get (reply, "(u)", &owner_pid);
@@ -818,10 +813,9 @@ test_idle_no_wakeups (void)
         g_assert_cmpuint (g_strv_length (busy), ==, 2);
         g_autofree char *own = NULL;
         {
-                g_autoptr(GVariant) owner = g_dbus_connection_call_sync (
-                        env->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                        "GetNameOwner", g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(s)"),
-                        G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+                g_autoptr(GVariant) owner = bus_driver_call (env->fx, "GetNameOwner",
+                                                             g_variant_new ("(s)", XFERD_BUS_NAME),
+                                                             G_VARIANT_TYPE ("(s)"), NULL);
                 g_assert_nonnull (owner);
                 g_variant_get (owner, "(s)", &own);
         }

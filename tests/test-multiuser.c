@@ -381,17 +381,6 @@ b_write (Env *env, const char *path, const char *content)
 #define assert_job_call_fails(client, job, method, params, name) \
         assert_call_fails ((client), (job), XFERD_JOB_IFACE, (method), (params), (name))
 
-static char *
-client_temp_path (BusClient *client, const char *job, guint index)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "ListFiles", NULL,
-                                                         G_VARIANT_TYPE ("(a(sssttb))"), &error);
-
-        g_assert_no_error (error);
-        return list_files_temp_path (reply, index);
-}
-
 static gboolean
 client_complete (BusClient *client, const char *job, GError **error)
 {
@@ -401,32 +390,6 @@ client_complete (BusClient *client, const char *job, GError **error)
         if (reply)
                 g_variant_get (reply, "(b)", &partial);
         return partial;
-}
-
-static gboolean
-ids_contain (GVariant *list_jobs_reply, const char *id)
-{
-        g_autoptr(GVariant) jobs = g_variant_get_child_value (list_jobs_reply, 0);
-
-        for (gsize i = 0; i < g_variant_n_children (jobs); i++) {
-                const char *jid;
-
-                g_variant_get_child (jobs, i, "(&ssssutto)", &jid, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-                if (strcmp (jid, id) == 0)
-                        return TRUE;
-        }
-        return FALSE;
-}
-
-static gboolean
-client_lists_job (BusClient *client, const char *id)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_manager (client, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                             G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-
-        g_assert_no_error (error);
-        return ids_contain (reply, id);
 }
 
 static gboolean
@@ -492,7 +455,7 @@ root_sees_job (Env *env, const char *job, const char *id)
         const char *xml;
 
         g_variant_get (introspection, "(&s)", &xml);
-        return ids_contain (all, id) && managed_objects_contain (objects, job) && introspection_lists (xml, id);
+        return list_jobs_reply_has (all, id) && managed_objects_contain (objects, job) && introspection_lists (xml, id);
 }
 
 static char *
@@ -593,8 +556,8 @@ test_other_user_denied (void)
                            ACCESS_DENIED);
 
         /* Lists: B sees its own job and not A's; all users needs root. */
-        g_assert_false (client_lists_job (env->b, id));
-        g_assert_true (client_lists_job (env->b, b_id));
+        g_assert_false (bus_client_lists_job (env->b, id));
+        g_assert_true (bus_client_lists_job (env->b, b_id));
         assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", TRUE),
                            ACCESS_DENIED);
         g_assert_false (client_manages (env->b, job));
@@ -602,7 +565,7 @@ test_other_user_denied (void)
         g_assert_false (client_introspection_lists (env->b, id));
         g_assert_true (client_introspection_lists (env->b, b_id));
         /* And the other way round. */
-        g_assert_false (client_lists_job (env->a, b_id));
+        g_assert_false (bus_client_lists_job (env->a, b_id));
         g_assert_false (client_manages (env->a, b_job));
         g_assert_false (client_introspection_lists (env->a, b_id));
 
@@ -634,7 +597,7 @@ test_other_user_denied (void)
         g_assert_cmpuint (g_variant_get_uint64 (limit), ==, 0);
         assert_targets_unchanged (env, &before);
         assert_unchanged (before.b_dir, env->b_dir);
-        g_assert_true (client_lists_job (env->a, id));
+        g_assert_true (bus_client_lists_job (env->a, id));
 }
 
 /* Root may do all of it to A's job; files are still written as A. */
@@ -743,12 +706,9 @@ test_name_owned_by_root_only (void)
                 }
         }
         /* The name is xferd's, running as root. */
-        g_autoptr(GVariant) owner = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
-                                                                 "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                                 "GetConnectionUnixUser",
-                                                                 g_variant_new ("(s)", XFERD_BUS_NAME),
-                                                                 G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
-                                                                 -1, NULL, &error);
+        g_autoptr(GVariant) owner = bus_driver_call (env->fx, "GetConnectionUnixUser",
+                                                     g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(u)"),
+                                                     &error);
         g_assert_no_error (error);
         guint32 uid;
         g_variant_get (owner, "(u)", &uid);
@@ -840,7 +800,7 @@ run_destination_symlink (gboolean plant_during_transfer)
         bus_client_add_file (env->b, job, env->url, dest2);
         bus_client_job_call (env->b, job, "Resume");
         if (plant_during_transfer) {
-                g_autofree char *temp = client_temp_path (env->b, job, 0);
+                g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
 
                 g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
                 b_symlink (env, env->secret_path, dest1);
@@ -896,11 +856,11 @@ test_temporary_symlink (void)
         /* Into A's directory (a name that does not exist yet), and into B's own file. */
         g_autofree char *job1 = bus_client_create_job (env->b, "b-job-1", &id1);
         bus_client_add_file (env->b, job1, env->url, dest1);
-        g_autofree char *temp1 = client_temp_path (env->b, job1, 0);
+        g_autofree char *temp1 = bus_client_temp_path (env->b, job1, 0);
         b_symlink (env, planted, temp1);
         g_autofree char *job2 = bus_client_create_job (env->b, "b-job-2", &id2);
         bus_client_add_file (env->b, job2, env->url, dest2);
-        g_autofree char *temp2 = client_temp_path (env->b, job2, 0);
+        g_autofree char *temp2 = bus_client_temp_path (env->b, job2, 0);
         b_symlink (env, mine, temp2);
 
         const char *const jobs[] = { job1, job2, NULL };
@@ -991,7 +951,7 @@ start_and_swap (Env *env, const char *target, char **out_temp)
         char *job = bus_client_create_job (env->b, "b-job", &id);
         bus_client_add_file (env->b, job, url, dest);
         bus_client_job_call (env->b, job, "Resume");
-        g_autofree char *temp = client_temp_path (env->b, job, 0);
+        g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
 
         b_rename (env, sub, orig);
@@ -1149,7 +1109,7 @@ run_temporary_owner (Env *env, BusClient *client, const TestUser *u, const char 
         g_autofree char *job = bus_client_create_job (client, "owned", &id);
         bus_client_add_file (client, job, url, dest);
         bus_client_job_call (client, job, "Resume");
-        g_autofree char *temp = client_temp_path (client, job, 0);
+        g_autofree char *temp = bus_client_temp_path (client, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
         assert_owned_regular (temp, u, 0600);
 
@@ -1250,7 +1210,7 @@ test_redirect_to_file (void)
                 g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, 0);
                 g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
                 /* A temporary file, if there is one, is empty. */
-                g_autofree char *temp = client_temp_path (env->b, job, 0);
+                g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
                 GStatBuf st;
                 if (g_lstat (temp, &st) == 0)
                         g_assert_cmpint (st.st_size, ==, 0);

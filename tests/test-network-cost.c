@@ -91,10 +91,7 @@ static GStrv
 bus_names (BusFixture *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (fx->conn, "org.freedesktop.DBus",
-                                                                 "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                                 "ListNames", NULL, G_VARIANT_TYPE ("(as)"),
-                                                                 G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_autoptr(GVariant) reply = bus_driver_call (fx, "ListNames", NULL, G_VARIANT_TYPE ("(as)"), &error);
         GStrv names;
 
         g_assert_no_error (error);

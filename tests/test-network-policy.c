@@ -32,52 +32,64 @@ static void test_strings(void) {
                 g_assert_nonnull(network_source_to_string(i));
 }
 
-/* NetworkManager's numbers, as its D-Bus API documents them. */
+/* NetworkManager's numbers, as its D-Bus API documents them; unknown ones are UNKNOWN. */
+static const struct {
+        uint32_t number;
+        NetworkMetered metered;
+} metered_numbers[] = {
+        { 0, NETWORK_METERED_UNKNOWN },
+        { 1, NETWORK_METERED_YES },
+        { 2, NETWORK_METERED_NO },
+        { 3, NETWORK_METERED_GUESS_YES },
+        { 4, NETWORK_METERED_GUESS_NO },
+        { 5, NETWORK_METERED_UNKNOWN },
+        { UINT32_MAX, NETWORK_METERED_UNKNOWN },
+};
+static const struct {
+        uint32_t number;
+        NetworkConnectivity connectivity;
+} connectivity_numbers[] = {
+        { 0, NETWORK_CONNECTIVITY_UNKNOWN },
+        { 1, NETWORK_CONNECTIVITY_NONE },
+        { 2, NETWORK_CONNECTIVITY_PORTAL },
+        { 3, NETWORK_CONNECTIVITY_LIMITED },
+        { 4, NETWORK_CONNECTIVITY_FULL },
+        { 5, NETWORK_CONNECTIVITY_UNKNOWN },
+};
+
 static void test_numbers(void) {
-        g_assert_cmpint(network_metered_from_uint(0), ==, NETWORK_METERED_UNKNOWN);
-        g_assert_cmpint(network_metered_from_uint(1), ==, NETWORK_METERED_YES);
-        g_assert_cmpint(network_metered_from_uint(2), ==, NETWORK_METERED_NO);
-        g_assert_cmpint(network_metered_from_uint(3), ==, NETWORK_METERED_GUESS_YES);
-        g_assert_cmpint(network_metered_from_uint(4), ==, NETWORK_METERED_GUESS_NO);
-        g_assert_cmpint(network_metered_from_uint(5), ==, NETWORK_METERED_UNKNOWN);
-        g_assert_cmpint(network_metered_from_uint(G_MAXUINT32), ==, NETWORK_METERED_UNKNOWN);
-        g_assert_cmpint(network_connectivity_from_uint(0), ==, NETWORK_CONNECTIVITY_UNKNOWN);
-        g_assert_cmpint(network_connectivity_from_uint(1), ==, NETWORK_CONNECTIVITY_NONE);
-        g_assert_cmpint(network_connectivity_from_uint(2), ==, NETWORK_CONNECTIVITY_PORTAL);
-        g_assert_cmpint(network_connectivity_from_uint(3), ==, NETWORK_CONNECTIVITY_LIMITED);
-        g_assert_cmpint(network_connectivity_from_uint(4), ==, NETWORK_CONNECTIVITY_FULL);
-        g_assert_cmpint(network_connectivity_from_uint(5), ==, NETWORK_CONNECTIVITY_UNKNOWN);
+        for (size_t i = 0; i < G_N_ELEMENTS(metered_numbers); i++)
+                g_assert_cmpint(network_metered_from_uint(metered_numbers[i].number), ==, metered_numbers[i].metered);
+        for (size_t i = 0; i < G_N_ELEMENTS(connectivity_numbers); i++)
+                g_assert_cmpint(network_connectivity_from_uint(connectivity_numbers[i].number), ==,
+                                connectivity_numbers[i].connectivity);
 }
 
 static void test_metered(void) {
-        NetworkView yes = nm(NETWORK_METERED_YES, NETWORK_CONNECTIVITY_FULL);
-        NetworkView guess_yes = nm(NETWORK_METERED_GUESS_YES, NETWORK_CONNECTIVITY_FULL);
-        NetworkView no = nm(NETWORK_METERED_NO, NETWORK_CONNECTIVITY_FULL);
-        NetworkView guess_no = nm(NETWORK_METERED_GUESS_NO, NETWORK_CONNECTIVITY_FULL);
-        NetworkView unknown = nm(NETWORK_METERED_UNKNOWN, NETWORK_CONNECTIVITY_FULL);
-
         /* GUESS_YES is YES; everything else is unmetered. */
-        g_assert_true(network_view_is_metered(&yes));
-        g_assert_true(network_view_is_metered(&guess_yes));
-        g_assert_false(network_view_is_metered(&no));
-        g_assert_false(network_view_is_metered(&guess_no));
-        g_assert_false(network_view_is_metered(&unknown));
+        static const struct {
+                NetworkMetered m;
+                bool metered;
+        } rows[] = {
+                { NETWORK_METERED_YES, true },
+                { NETWORK_METERED_GUESS_YES, true },
+                { NETWORK_METERED_NO, false },
+                { NETWORK_METERED_GUESS_NO, false },
+                { NETWORK_METERED_UNKNOWN, false },
+        };
 
-        g_assert_cmpint(network_may_start(&yes, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_WAIT_METERED);
-        g_assert_cmpint(network_may_start(&guess_yes, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_WAIT_METERED);
-        g_assert_cmpint(network_may_start(&yes, COST_POLICY_ALWAYS), ==, NETWORK_VERDICT_GO);
-        g_assert_cmpint(network_may_start(&no, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_GO);
-        g_assert_cmpint(network_may_start(&guess_no, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_GO);
-        g_assert_cmpint(network_may_start(&unknown, COST_POLICY_UNMETERED), ==, NETWORK_VERDICT_GO);
+        for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+                NetworkView v = nm(rows[i].m, NETWORK_CONNECTIVITY_FULL);
 
-        g_assert_true(network_must_stop(&yes, COST_POLICY_UNMETERED));
-        g_assert_true(network_must_stop(&guess_yes, COST_POLICY_UNMETERED));
-        g_assert_false(network_must_stop(&yes, COST_POLICY_ALWAYS));
-        g_assert_false(network_must_stop(&no, COST_POLICY_UNMETERED));
-        g_assert_false(network_must_stop(&unknown, COST_POLICY_UNMETERED));
-
-        /* A metered network fails nothing: failures count there as anywhere. */
-        g_assert_true(network_failure_counts(&yes));
+                g_assert_cmpint(network_view_is_metered(&v), ==, rows[i].metered);
+                g_assert_cmpint(network_may_start(&v, COST_POLICY_UNMETERED), ==,
+                                rows[i].metered ? NETWORK_VERDICT_WAIT_METERED : NETWORK_VERDICT_GO);
+                g_assert_cmpint(network_may_start(&v, COST_POLICY_ALWAYS), ==, NETWORK_VERDICT_GO);
+                g_assert_cmpint(network_must_stop(&v, COST_POLICY_UNMETERED), ==, rows[i].metered);
+                g_assert_false(network_must_stop(&v, COST_POLICY_ALWAYS));
+                /* A metered network fails nothing: failures count there as anywhere. */
+                g_assert_true(network_failure_counts(&v));
+        }
 }
 
 static void test_connectivity(void) {

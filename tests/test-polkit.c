@@ -95,10 +95,8 @@ polkit_start (Env *env)
         g_assert_no_error (error);
         /* Waits for the mock to own its name. */
         for (;;) {
-                g_autoptr(GVariant) has = g_dbus_connection_call_sync (
-                        env->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                        "NameHasOwner", g_variant_new ("(s)", POLKIT_NAME), G_VARIANT_TYPE ("(b)"),
-                        G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+                g_autoptr(GVariant) has = bus_driver_call (env->fx, "NameHasOwner", g_variant_new ("(s)", POLKIT_NAME),
+                                                           G_VARIANT_TYPE ("(b)"), NULL);
                 gboolean owned = FALSE;
                 if (has)
                         g_variant_get (has, "(b)", &owned);

@@ -6,70 +6,82 @@
 #include "test-cases.h"
 #include "wait-reason.h"
 
-static const char *
-decide (JobState state, gboolean network_down, gboolean throttled, gboolean slots_full, gboolean higher)
-{
-        WaitFacts f = {
-                .state = state, .network_down = network_down, .throttled = throttled,
-                .slots_full = slots_full, .higher_priority_first = higher,
-        };
+/* The facts, and the token WaitReason shows for them. */
+typedef struct {
+        WaitFacts facts;
+        const char *reason;
+} WaitRow;
 
-        return wait_reason_to_string (wait_reason_decide (&f));
+static void
+check_rows (const WaitRow *rows, gsize n)
+{
+        for (gsize i = 0; i < n; i++) {
+                g_test_message ("row %" G_GSIZE_FORMAT ": state %d, network %d", i, rows[i].facts.state,
+                                rows[i].facts.network);
+                g_assert_cmpstr (wait_reason_to_string (wait_reason_decide (&rows[i].facts)), ==, rows[i].reason);
+        }
 }
+
+static const WaitRow each_reason[] = {
+        { { .state = JOB_TRANSFERRING }, "" },
+        { { .state = JOB_CONNECTING, .slots_full = TRUE, .higher_priority_first = TRUE }, "" },
+        { { .state = JOB_SUSPENDED }, "suspended" },
+        { { .state = JOB_TRANSIENT_ERROR }, "retry-delay" },
+        { { .state = JOB_TRANSIENT_ERROR, .network_down = TRUE }, "no-network" },
+        { { .state = JOB_QUEUED, .slots_full = TRUE }, "max-transfers" },
+        { { .state = JOB_QUEUED, .higher_priority_first = TRUE }, "higher-priority" },
+        { { .state = JOB_QUEUED }, "" },
+        { { .state = JOB_TRANSFERRING, .throttled = TRUE }, "bandwidth-limit" },
+};
 
 static void
 test_each_reason (void)
 {
-        g_assert_cmpstr (decide (JOB_TRANSFERRING, FALSE, FALSE, FALSE, FALSE), ==, "");
-        g_assert_cmpstr (decide (JOB_CONNECTING, FALSE, FALSE, TRUE, TRUE), ==, "");
-        g_assert_cmpstr (decide (JOB_SUSPENDED, FALSE, FALSE, FALSE, FALSE), ==, "suspended");
-        g_assert_cmpstr (decide (JOB_TRANSIENT_ERROR, FALSE, FALSE, FALSE, FALSE), ==, "retry-delay");
-        g_assert_cmpstr (decide (JOB_TRANSIENT_ERROR, TRUE, FALSE, FALSE, FALSE), ==, "no-network");
-        g_assert_cmpstr (decide (JOB_QUEUED, FALSE, FALSE, TRUE, FALSE), ==, "max-transfers");
-        g_assert_cmpstr (decide (JOB_QUEUED, FALSE, FALSE, FALSE, TRUE), ==, "higher-priority");
-        g_assert_cmpstr (decide (JOB_QUEUED, FALSE, FALSE, FALSE, FALSE), ==, "");
-        g_assert_cmpstr (decide (JOB_TRANSFERRING, FALSE, TRUE, FALSE, FALSE), ==, "bandwidth-limit");
-}
-
-static const char *
-decide_network (JobState state, NetworkVerdict network, gboolean slots_full, gboolean higher)
-{
-        WaitFacts f = { .state = state, .network = network, .slots_full = slots_full,
-                        .higher_priority_first = higher };
-
-        return wait_reason_to_string (wait_reason_decide (&f));
+        check_rows (each_reason, G_N_ELEMENTS (each_reason));
 }
 
 /* What NetworkManager says holds a queued job back before the scheduler's reasons; a job
  * waiting for NetworkManager's first answer (a round trip) shows no reason. */
+static const WaitRow network_rows[] = {
+        { { .state = JOB_QUEUED, .network = NETWORK_VERDICT_WAIT_METERED }, "metered-network" },
+        { { .state = JOB_QUEUED, .network = NETWORK_VERDICT_WAIT_PORTAL }, "captive-portal" },
+        { { .state = JOB_QUEUED, .network = NETWORK_VERDICT_WAIT_OFFLINE }, "no-network" },
+        { { .state = JOB_QUEUED, .network = NETWORK_VERDICT_WAIT_METERED, .slots_full = TRUE,
+            .higher_priority_first = TRUE }, "metered-network" },
+        { { .state = JOB_QUEUED, .network = NETWORK_VERDICT_WAIT_PORTAL, .slots_full = TRUE,
+            .higher_priority_first = TRUE }, "captive-portal" },
+        { { .state = JOB_QUEUED, .network = NETWORK_VERDICT_WAIT_ANSWER }, "" },
+        { { .state = JOB_QUEUED, .network = NETWORK_VERDICT_WAIT_ANSWER, .slots_full = TRUE }, "max-transfers" },
+        { { .state = JOB_QUEUED, .network = NETWORK_VERDICT_GO, .higher_priority_first = TRUE }, "higher-priority" },
+        /* Only a queued job waits for the network. */
+        { { .state = JOB_SUSPENDED, .network = NETWORK_VERDICT_WAIT_METERED }, "suspended" },
+        { { .state = JOB_TRANSFERRING, .network = NETWORK_VERDICT_WAIT_METERED }, "" },
+};
+
 static void
 test_network (void)
 {
-        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_METERED, FALSE, FALSE), ==,
-                         "metered-network");
-        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_PORTAL, FALSE, FALSE), ==, "captive-portal");
-        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_OFFLINE, FALSE, FALSE), ==, "no-network");
-        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_METERED, TRUE, TRUE), ==, "metered-network");
-        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_PORTAL, TRUE, TRUE), ==, "captive-portal");
-        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_ANSWER, FALSE, FALSE), ==, "");
-        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_WAIT_ANSWER, TRUE, FALSE), ==, "max-transfers");
-        g_assert_cmpstr (decide_network (JOB_QUEUED, NETWORK_VERDICT_GO, FALSE, TRUE), ==, "higher-priority");
-        /* Only a queued job waits for the network. */
-        g_assert_cmpstr (decide_network (JOB_SUSPENDED, NETWORK_VERDICT_WAIT_METERED, FALSE, FALSE), ==, "suspended");
-        g_assert_cmpstr (decide_network (JOB_TRANSFERRING, NETWORK_VERDICT_WAIT_METERED, FALSE, FALSE), ==, "");
+        check_rows (network_rows, G_N_ELEMENTS (network_rows));
 }
+
+/* Every fact at once where the state alone decides. */
+#define ALL_FACTS .network_down = TRUE, .throttled = TRUE, .slots_full = TRUE, .higher_priority_first = TRUE
+
+static const WaitRow precedence[] = {
+        /* Slots full and a better job ahead: the better job is the reason. */
+        { { .state = JOB_QUEUED, .slots_full = TRUE, .higher_priority_first = TRUE }, "higher-priority" },
+        /* States that say it all have no reason, whatever the facts. */
+        { { .state = JOB_TRANSFERRED, ALL_FACTS }, "" },
+        { { .state = JOB_ERROR, ALL_FACTS }, "" },
+        { { .state = JOB_CANCELLED, ALL_FACTS }, "" },
+        /* Suspended wins over anything the scheduler thinks. */
+        { { .state = JOB_SUSPENDED, ALL_FACTS }, "suspended" },
+};
 
 static void
 test_precedence (void)
 {
-        /* Slots full and a better job ahead: the better job is the reason. */
-        g_assert_cmpstr (decide (JOB_QUEUED, FALSE, FALSE, TRUE, TRUE), ==, "higher-priority");
-        /* States that say it all have no reason, whatever the facts. */
-        g_assert_cmpstr (decide (JOB_TRANSFERRED, TRUE, TRUE, TRUE, TRUE), ==, "");
-        g_assert_cmpstr (decide (JOB_ERROR, TRUE, TRUE, TRUE, TRUE), ==, "");
-        g_assert_cmpstr (decide (JOB_CANCELLED, TRUE, TRUE, TRUE, TRUE), ==, "");
-        /* Suspended wins over anything the scheduler thinks. */
-        g_assert_cmpstr (decide (JOB_SUSPENDED, TRUE, TRUE, TRUE, TRUE), ==, "suspended");
+        check_rows (precedence, G_N_ELEMENTS (precedence));
 }
 
 static const TestCase test_cases[] = {

@@ -50,32 +50,12 @@ start_job (XferdEnv *env, const char *priority, const char *url, const char *des
         return job;
 }
 
-typedef struct {
-        const char *job;
-        guint64 bytes;
-} BytesAtLeast;
-
-/* A PropertiesChanged of the job with BytesTransferred >= bytes. */
-static gboolean
-match_bytes_at_least (const RecordedSignal *sig, gpointer data)
-{
-        const BytesAtLeast *want = data;
-        g_autoptr(GVariant) props = NULL;
-        guint64 v;
-
-        if (g_strcmp0 (sig->path, want->job) != 0)
-                return FALSE;
-        props = g_variant_get_child_value (sig->params, 1);
-        return g_variant_lookup (props, "BytesTransferred", "t", &v) && v >= want->bytes;
-}
-
+/* Waits for a PropertiesChanged of the job with BytesTransferred >= bytes. */
 static void
 wait_bytes (XferdEnv *env, const char *job, guint64 bytes)
 {
-        BytesAtLeast want = { job, bytes };
-
-        g_assert_nonnull (bus_wait_signal (env->fx, NULL, job, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                           match_bytes_at_least, &want, WAIT_TIMEOUT_MS));
+        g_assert_true (job_wait_changed_uint64 (env->fx, job, "BytesTransferred", bytes, G_MAXUINT64,
+                                                WAIT_TIMEOUT_MS));
 }
 
 /* Rate follows the server's pace; ExpectedEndTime is when the rest would take at it. */

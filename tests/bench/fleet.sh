@@ -24,19 +24,17 @@
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$srcdir/scripts/common.sh"
 builddir=build
 machines=50
 size_mib=64
 keep=0
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --builddir) builddir=$2; shift 2 ;;
-    --machines) [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "fleet.sh: --machines needs a number" >&2; exit 2; }
-                machines=$2; shift 2 ;;
-    --size-mib) [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "fleet.sh: --size-mib needs a number" >&2; exit 2; }
-                size_mib=$2; shift 2 ;;
+    --builddir) need_value fleet.sh "$@"; builddir=$2; shift 2 ;;
+    --machines) need_number fleet.sh "$@"; machines=$2; shift 2 ;;
+    --size-mib) need_number fleet.sh "$@"; size_mib=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fleet.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
@@ -53,24 +51,12 @@ for tool in nginx dbus-daemon meson cmp; do
 done
 
 cd "$srcdir"
-if [[ $builddir != /* ]]; then builddir=$srcdir/$builddir; fi
-[[ -f "$builddir/build.ninja" ]] || meson setup "$builddir" >&2
-meson compile -C "$builddir" xferd xferctl xferd-bench >&2 || die "the build failed"
-xferd_bin=$builddir/xferd
-xferctl_bin=$builddir/client/xferctl
-bench=$builddir/tests/bench/xferd-bench
+build_bench_tools || die "the build failed"
 
 # ---- cleanup ---------------------------------------------------------------------------------
 work=
 pids=()
-pid_alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
-stop() {
-  local pid=$1 i
-  pid_alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do pid_alive "$pid" || return 0; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid "$1"; }
 cleanup() {
   local status=$? pid
   trap - EXIT
@@ -81,14 +67,12 @@ cleanup() {
   fi
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup cleanup
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-fleet.XXXXXX")
 chmod 0755 "$work"
 need_kib=$(( size_mib * 1024 * (machines + 3) ))
-avail_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+avail_kib=$(free_kib "$work")
 (( avail_kib > need_kib )) || die "$work has $((avail_kib / 1024)) MiB free; $((need_kib / 1024)) MiB are needed"
 mkdir -p "$work/www"
 head -c "$((size_mib * 1024 * 1024))" /dev/urandom >"$work/www/update.bin"
@@ -169,20 +153,7 @@ start_machine() {  # start_machine I CONFIG
   local i=$1 config=$2 dir=$work/m$1
   mkdir -p "$dir/dl" "$dir/state"
   if [[ ! -f $dir/bus.conf ]]; then
-    cat >"$dir/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$dir/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
+    session_bus_config "$dir/bus" >"$dir/bus.conf"
     dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile </dev/null >/dev/null 2>&1 &
     pids+=($!)
     bus_address[i]=unix:path=$dir/bus

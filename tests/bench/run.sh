@@ -43,18 +43,16 @@
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$srcdir/scripts/common.sh"
 builddir=build
 reps=3
 quick=0
 keep=0
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --builddir) [[ $# -ge 2 ]] || { echo "run.sh: --builddir needs a value" >&2; exit 2; }
-                builddir=$2; shift 2 ;;
-    --reps) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps needs a number" >&2; exit 2; }
-            reps=$2; shift 2 ;;
+    --builddir) need_value run.sh "$@"; builddir=$2; shift 2 ;;
+    --reps) need_number run.sh "$@"; reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -81,17 +79,8 @@ done
 
 # ---- build ------------------------------------------------------------------------------
 cd "$srcdir"
-if [[ $builddir != /* ]]; then builddir=$srcdir/$builddir; fi
-if [[ ! -f "$builddir/build.ninja" ]]; then
-  log "meson setup $builddir"
-  meson setup "$builddir" >&2
-fi
 log "building xferd, xferctl and xferd-bench in $builddir"
-meson compile -C "$builddir" xferd xferctl xferd-bench >&2 ||
-  die "the build failed (is -Dtests=false set? tests/bench needs the tests option)"
-xferd_bin=$builddir/xferd
-xferctl_bin=$builddir/client/xferctl
-bench=$builddir/tests/bench/xferd-bench
+build_bench_tools || die "the build failed (is -Dtests=false set? tests/bench needs the tests option)"
 for f in "$xferd_bin" "$xferctl_bin" "$bench"; do [[ -x $f ]] || die "$f was not built"; done
 # The source tree the build directory was set up from (a copy can be benchmarked too).
 xferd_src=$(sed -n 's/.*"source": *"\([^"]*\)".*/\1/p' "$builddir/meson-info/meson-info.json" 2>/dev/null)
@@ -103,16 +92,8 @@ bus_pid=
 nginx_pid=
 helper_pid=
 
-pid_alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
 # stop PID: SIGTERM, up to 10 s, then SIGKILL; waits until it is gone.
-stop() {
-  local pid=$1 i
-  pid_alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 200; i++)); do pid_alive "$pid" || return 0; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do pid_alive "$pid" || return 0; sleep 0.05; done
-}
+stop() { stop_pid "$1" 10; }
 xferd_running_pid() { [[ -n "$work" && -s "$work/xferd.pid" ]] && cat "$work/xferd.pid"; }
 xferd_stop() {
   local pid
@@ -135,14 +116,12 @@ cleanup() {
   fi
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup cleanup
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-bench.XXXXXX")
 chmod 0755 "$work"     # nginx workers run as nobody
 need_kib=$(( (big_mib * 2 + 512) * 1024 ))
-avail_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+avail_kib=$(free_kib "$work")
 (( avail_kib > need_kib )) || die "$work has $((avail_kib / 1024)) MiB free; $((need_kib / 1024)) MiB are needed"
 work_fs=$(stat -f -c %T "$work")
 log "work directory $work ($work_fs)"
@@ -215,31 +194,15 @@ cat >"$work/services/org.xferd.Transfer1.service" <<EOF
 Name=org.xferd.Transfer1
 Exec=$work/xferd-launch
 EOF
-cat >"$work/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$work/bus.socket</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>$work/services</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-  <!-- session.conf's limits: pipelined calls need more than the 128 pending replies of the default -->
-  <limit name="max_incoming_bytes">1000000000</limit>
+# session.conf's limits: pipelined calls need more than the 128 pending replies of the default.
+bus_limits='  <limit name="max_incoming_bytes">1000000000</limit>
   <limit name="max_outgoing_bytes">1000000000</limit>
   <limit name="max_message_size">1000000000</limit>
   <limit name="service_start_timeout">120000</limit>
   <limit name="max_replies_per_connection">50000</limit>
-  <limit name="max_match_rules_per_connection">50000</limit>
-</busconfig>
-EOF
-{ read -r bus_address; read -r bus_pid; } < <(
-  dbus-daemon --config-file="$work/bus.conf" --fork --print-address=1 --print-pid=1 </dev/null)
-[[ -n "${bus_address:-}" && -n "${bus_pid:-}" ]] || die "dbus-daemon did not start"
+  <limit name="max_match_rules_per_connection">50000</limit>'
+session_bus_config "$work/bus.socket" "$work/services" "$bus_limits" >"$work/bus.conf"
+start_bus "$work/bus.conf" || die "dbus-daemon did not start"
 export DBUS_SESSION_BUS_ADDRESS=$bus_address
 unset DBUS_SYSTEM_BUS_ADDRESS
 log "private session bus $DBUS_SESSION_BUS_ADDRESS (dbus-daemon pid $bus_pid)"

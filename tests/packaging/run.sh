@@ -33,11 +33,12 @@
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$srcdir/scripts/common.sh"
 keep_tmp=0
 case "${1:-}" in
   --keep-tmp) keep_tmp=1 ;;
   "") ;;
-  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+  -h|--help) usage; exit 0 ;;
   *) echo "packaging: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 
@@ -69,18 +70,6 @@ state_saved=0
 xferd_pids=()
 
 # ---------------------------------------------------------------------------- cleanup
-stop_pid() {      # PID [NAME]: SIGTERM, wait up to 5 s, then SIGKILL
-  local pid=$1 i
-  [[ -n $pid ]] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
 # The pid that owns NAME on the system bus, empty if none (never activates).
 bus_name_pid() {
   busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
@@ -147,9 +136,7 @@ cleanup() {
   fi
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup cleanup
 
 mkdir -p "$marker_dir"
 

@@ -1,0 +1,88 @@
+# Shell functions the project's scripts share (scripts/demo.sh, scripts/test.sh,
+# tests/bench/run.sh, tests/bench/fleet.sh, tests/packaging/run.sh). Sourced, never run:
+#
+#   . "$srcdir/scripts/common.sh"
+
+# usage: the comment block at the top of the running script, without its '#': its --help.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+# pid_alive PID: true while PID exists (our children and non-children alike).
+pid_alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
+
+# stop_pid PID [GRACE [NAME]]: SIGTERM, up to GRACE seconds (default 5) to end, then SIGKILL
+# (said on stderr when NAME is given); returns once PID is gone, or 5 s after the SIGKILL.
+stop_pid() {
+  local pid=$1 grace=${2:-5} name=${3:-} i
+  pid_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 20; i++)); do pid_alive "$pid" || return 0; sleep 0.05; done
+  [[ -z $name ]] || echo "$name (pid $pid) did not stop on SIGTERM, killing it" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do pid_alive "$pid" || return 0; sleep 0.05; done
+}
+
+# trap_cleanup FUNCTION: FUNCTION runs when the script exits, also on Ctrl-C and SIGTERM (which
+# exit with the shell's status for them).
+trap_cleanup() {
+  trap "$1" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# session_bus_config SOCKET [SERVICEDIR [EXTRA]]: on stdout, the configuration of a private
+# session-type bus listening on SOCKET that lets anyone call and own anything, activating
+# from SERVICEDIR (none when empty), with EXTRA (e.g. <limit> elements) at its end.
+session_bus_config() {
+  cat <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$1</listen>
+  <auth>EXTERNAL</auth>
+${2:+  <servicedir>$2</servicedir>
+}  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+${3:+$3
+}</busconfig>
+EOF
+}
+
+# start_bus CONFIG: starts dbus-daemon with the configuration file CONFIG and sets bus_address
+# and bus_pid; false when it did not start. --fork prints the address, then the pid, and
+# returns once the bus listens.
+start_bus() {
+  bus_address=
+  bus_pid=
+  { read -r bus_address; read -r bus_pid; } < <(
+    dbus-daemon --config-file="$1" --fork --print-address=1 --print-pid=1 </dev/null)
+  [[ -n "${bus_address:-}" && -n "${bus_pid:-}" ]]
+}
+
+# free_kib DIR: the KiB free on the file system of DIR.
+free_kib() { df -Pk "$1" | awk 'NR == 2 { print $4 }'; }
+
+# need_value SCRIPT OPTION [VALUE...]: in an argument loop, `need_value run.sh "$@"` before
+# taking $2: a usage error (exit 2) unless the option has a value.
+need_value() {
+  [[ $# -ge 3 ]] || { echo "$1: $2 needs a value" >&2; exit 2; }
+}
+# need_number SCRIPT OPTION [VALUE...]: the same for a whole number above 0.
+need_number() {
+  [[ $# -ge 3 && $3 =~ ^[1-9][0-9]*$ ]] || { echo "$1: $2 needs a number" >&2; exit 2; }
+}
+
+# build_bench_tools: builds xferd, xferctl and xferd-bench in $builddir (set up first when it
+# is not yet; relative to the source tree) and sets builddir (absolute), xferd_bin, xferctl_bin
+# and bench; false when the build failed. For tests/bench/*.sh.
+build_bench_tools() {
+  if [[ $builddir != /* ]]; then builddir=$srcdir/$builddir; fi
+  [[ -f "$builddir/build.ninja" ]] || meson setup "$builddir" >&2
+  meson compile -C "$builddir" xferd xferctl xferd-bench >&2 || return 1
+  xferd_bin=$builddir/xferd
+  xferctl_bin=$builddir/client/xferctl
+  bench=$builddir/tests/bench/xferd-bench
+}
