@@ -4,7 +4,8 @@
  * once. The server proves the overlap by counting responses held at their
  * stall point (never by timing), and that no more than N are in flight; files
  * finish in any order with exact bytes and counters; Cancel in the middle
- * leaves nothing; kill -9 and a restart, or Suspend and Resume, continue every
+ * leaves nothing, a partial Complete only the files transferred; kill -9 and a
+ * restart, or Suspend and Resume, continue every
  * partial file with Range; a file added while there is room starts at once;
  * each file is checked against its own checksum;
  * the property and the option take 1..16 only; a change while running takes
@@ -249,6 +250,28 @@ test_cancel (void)
         for (guint i = 0; i < f->n; i++)
                 release (f, i);
         assert_dir_is (env->dir, nothing);
+}
+
+/* Complete with the last file done and three in flight: that file moves into place, the three
+ * partial ones go, partial = true. */
+static void
+test_complete_partial (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 4);
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        release (f, 3);
+        g_assert_true (bus_wait_property (env->fx, f->job, XFERD_JOB_IFACE, "FilesTransferred",
+                                          g_variant_new_uint32 (1), WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_complete (env->fx, f->job));
+        const char *const last[] = { "f3.bin", NULL };
+        assert_dir_is (env->dir, last);
+        assert_file_content (f->dests[3], f->contents[3]);
+        for (guint i = 0; i < 3; i++)
+                release (f, i);
+        assert_dir_is (env->dir, last);
 }
 
 /* kill -9 with four partial files: after the restart each continues from its bytes. */
@@ -502,6 +525,7 @@ static const TestCase test_cases[] = {
         { "/concurrent-files/overlap", test_overlap },
         { "/concurrent-files/overlap-https", test_overlap_https },
         { "/concurrent-files/cancel", test_cancel },
+        { "/concurrent-files/complete-partial", test_complete_partial },
         { "/concurrent-files/kill-resume", test_kill_resume },
         { "/concurrent-files/suspend-resume", test_suspend_resume },
         { "/concurrent-files/add-while-running", test_add_while_running },
