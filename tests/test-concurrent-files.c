@@ -2,14 +2,14 @@
 /*
  * MaxConcurrentFiles: a download transfers up to that many of its files at
  * once. The server proves the overlap by counting responses held at their
- * stall point (never by timing), and that no more than N are in flight; files
- * finish in any order with exact bytes and counters; Cancel in the middle
- * leaves nothing, a partial Complete only the files transferred; kill -9 and a
- * restart, or Suspend and Resume, continue every
+ * stall point (never by timing), and that no more than N are in flight, over
+ * http and https; files finish in any order with exact bytes and counters;
+ * Cancel in the middle leaves nothing, a partial Complete only the files
+ * transferred; kill -9 and a restart, or Suspend and Resume, continue every
  * partial file with Range; a file added while there is room starts at once;
- * each file is checked against its own checksum;
- * the property and the option take 1..16 only; a change while running takes
- * effect at once; one file's permanent error stops the others.
+ * each file is checked against its own checksum; the property and the option
+ * take 1..16 only; a change while running takes effect at once; one file's
+ * permanent error stops the others.
  */
 #include <string.h>
 
