@@ -475,6 +475,9 @@ test_set_while_running (void)
         files_start (f, 0);
         assert_held (f, 0, 1);
         assert_not_requested (f, 1, 5);
+        /* A limit far above what flows: the job's rate is split over its lanes from now on
+         * (no timing is checked here; the split is test-scheduler-policy's). */
+        job_set (env->fx, f->job, "BandwidthLimit", g_variant_new_uint64 (G_GUINT64_CONSTANT (1) << 32));
 
         job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (3));
         assert_held (f, 0, 3);
