@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The files of a download in flight at once ("lanes", up to MaxConcurrentFiles): each has its
- * own transfer, temporary file descriptor and hashing of the bytes held, and a share of the
- * job's rate. The job holds one scheduler slot whatever their number. */
+ * own transfer, temporary file descriptor and hash stream, and a share of the job's rate. The
+ * job holds one scheduler slot whatever their number. */
 #include "log.h"
 #include "manager-internal.h"
-#include "prefix-hash.h"
+#include "hash-stream.h"
 #include "scheduler-policy.h"
 #include "transfer.h"
 #include "util.h"
@@ -40,10 +40,10 @@ DownloadLane *download_lane_free(DownloadLane *l) {
                         j->n_lanes--;
                         break;
                 }
-        /* The easy handle leaves the multi first: no byte after this. Hashing stops between
-         * two slices. */
+        /* The easy handle leaves the multi first: no byte after this. Hashing stops after the
+         * piece a thread holds. */
         transfer_free(l->transfer);
-        prefix_hash_free(l->prefix_hash);
+        hasher_free(hash_stream_free(l->hash_stream));
         safe_close(l->fd);
         free(l);
         return NULL;
@@ -63,6 +63,15 @@ void download_lane_stop(DownloadLane *l, bool keep_data) {
                 /* What the file really holds, should that last write have failed. */
                 if (l->file < j->n_files)
                         j->files[l->file]->bytes_transferred = transfer_get_position(l->transfer);
+        }
+        /* What was hashed is kept for the next attempt when no thread holds it (a Suspend, a
+         * retry). */
+        if (keep_data && l->hash_stream && l->file < j->n_files) {
+                Hasher *h = hash_stream_free(TAKE_PTR(l->hash_stream));
+                if (h) {
+                        hasher_free(j->files[l->file]->hasher);
+                        j->files[l->file]->hasher = h;
+                }
         }
         download_lane_free(l);
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "hash-stream.h"
 #include "http-util.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -88,6 +89,8 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         JobFile *f = j->files[l->file];
         ServerDigest server;
         bool has_server = transfer_get_server_digest(t, &server) > 0;
+        /* The hashing goes on past the transfer's end: the verdict waits for it. */
+        _cleanup_(hash_stream_freep) HashStream *stream = TAKE_PTR(l->hash_stream);
 
         count_sources(l, t);
         f->bytes_transferred = transfer_get_position(t);
@@ -111,6 +114,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
 
         switch (res->outcome) {
         case TRANSFER_OK:
+                l->hash_stream = TAKE_PTR(stream);
                 download_verify(l, has_server ? &server : NULL);
                 return;
 
@@ -141,6 +145,9 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 return;
 
         case TRANSFER_TRANSIENT:
+                /* The file stays for the retry; so does what was hashed of it, if it can be had. */
+                hasher_free(f->hasher);
+                f->hasher = hash_stream_free(TAKE_PTR(stream));
                 job_fail(j, false, res->error_name, res->message, res->summary, res->retry_after_usec);
                 return;
         }
@@ -233,15 +240,13 @@ static int lane_start(DownloadLane *l) {
         f->bytes_transferred = offset;
 
         l->fd = fd;
-        /* The bytes held are hashed first (in slices) when something is expected of them. */
+        /* The bytes held are hashed off the loop while the rest arrives. */
         r = download_prepare_hasher(l, offset);
         if (r < 0) {
                 snprintf(msg, sizeof msg, "Cannot check the bytes held of %s: %s", f->path, strerror(-r));
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                 return r;
         }
-        if (r > 0)
-                return 0;  /* download_begin() follows once they are hashed */
         download_begin(l, offset);
         return job_state_is_active(j->state) ? 0 : -ECANCELED;
 }
@@ -321,7 +326,7 @@ void download_begin(DownloadLane *l, uint64_t offset) {
                 .origin_url = f->url,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
                 .max_speed = scheduler_lane_rate(j->lane_rate, j->n_lanes),
-                .hasher = f->hasher,
+                .hash_stream = l->hash_stream,
                 .expect_size = f->expect_size,
                 .expected_size = f->expected_size,
                 .proxy = j->proxy,

@@ -99,6 +99,10 @@ static Job job_row_after(const Job *j, const JobTransition *t, JobEvent event, u
 }
 
 static void job_take_row(Job *j, const Job *row) {
+        /* Every state a job passes through is announced, however quickly the next follows:
+         * a state not told yet goes out before it is left (with whatever else waits). */
+        if (row->state != j->state && (j->changes_untold & JOB_CHANGE_STATE))
+                job_changes_flush(j);
         idle_uncount(j);
         if (!row->error_name) {
                 j->error_name = mfree(j->error_name);
@@ -113,6 +117,7 @@ static void job_take_row(Job *j, const Job *row) {
         j->retire_time = row->retire_time;
         j->modification_time = row->modification_time;
         idle_recount(j);
+        scheduler_job_changed(j);
 }
 
 /* Runs one event through the state machine and performs its actions in the fixed order: store
@@ -217,6 +222,9 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                 log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),
                               job_state_to_string(t.state), job_event_to_string(event));
 
+        /* The job's other signals follow the PropertiesChanged of what led to them. */
+        if (t.actions & (JOB_ACTION_EMIT_TRANSFERRED | JOB_ACTION_EMIT_FAILED | JOB_ACTION_RETIRE))
+                job_changes_flush(j);
         if ((t.actions & JOB_ACTION_EMIT_TRANSFERRED) && j->manager->observer.job_transferred)
                 j->manager->observer.job_transferred(j->manager, j);
         if ((t.actions & JOB_ACTION_EMIT_FAILED) && j->manager->observer.job_failed)

@@ -16,6 +16,7 @@
 #include "network-policy.h"
 #include "progress-rule.h"
 #include "rate-window.h"
+#include "scheduler-queue.h"
 #include "server-digest.h"
 
 /* Owned by higher layers; a job only points at them. */
@@ -23,7 +24,7 @@ typedef struct Manager Manager;
 typedef struct Transfer Transfer;
 typedef struct TusUpload TusUpload;
 typedef struct Hasher Hasher;
-typedef struct PrefixHash PrefixHash;
+typedef struct HashStream HashStream;
 typedef struct SignedList SignedList;
 typedef struct DownloadLane DownloadLane;
 
@@ -121,16 +122,22 @@ struct Job {
         uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
 
         uint32_t failures_in_row;       /* transient failures since bytes last moved: the backoff */
-        RateWindow rate;                /* the current run of bytes, for Rate and ExpectedEndTime */
+        RateWindow *rate;               /* the current run of bytes, for Rate and ExpectedEndTime;
+                                         * only while transferring (1 KiB: not in 100 000 queued jobs) */
         uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
         Job *notify_next;               /* in the manager's list of progress not yet told */
         bool notify_pending;
+        unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
+        ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
 
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
         bool counted;                   /* in the manager's busy/network-waiting counts */
+        SchedulerItem sched;            /* in the scheduler's queue, while listed */
+        ListNode wait_node;             /* in the manager's list of reasons to check */
+        ListNode bound_node;            /* in its client's binding (CancelWhenOwnerGone), while listed */
         ListNode auto_complete_node;    /* in the manager's batch of completions */
 
         /* File operations on the worker threads. While either runs, the job is not freed. */
