@@ -24,7 +24,7 @@ typedef struct Manager Manager;
 typedef struct Transfer Transfer;
 typedef struct TusUpload TusUpload;
 typedef struct Hasher Hasher;
-typedef struct PrefixHash PrefixHash;
+typedef struct HashStream HashStream;
 typedef struct SignedList SignedList;
 
 typedef struct Job Job;
@@ -108,7 +108,7 @@ struct Job {
 
         Transfer *transfer;             /* downloads: the running request */
         TusUpload *upload;             /* uploads: the running tus exchange */
-        PrefixHash *prefix_hash;        /* downloads: hashing the bytes a file already holds */
+        HashStream *hash_stream;        /* downloads: the current file hashed off the loop */
         SignedList *signed_list;        /* downloads: fetching and checking a checksum list */
         bool verify_has_server;         /* downloads: the server's digest of the file being hashed */
         ServerDigest verify_server;     /* to check it against once the whole file is read */
@@ -124,6 +124,8 @@ struct Job {
         uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
         Job *notify_next;               /* in the manager's list of progress not yet told */
         bool notify_pending;
+        unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
+        ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
 
         sd_event_source *retry_timer;

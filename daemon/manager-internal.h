@@ -25,6 +25,8 @@
 
 /* Threads for file operations: a hung file system holds one, the others carry on. */
 #define IO_POOL_MAX_THREADS 8
+/* Threads hashing downloads: SHA-256 with the CPU's SHA extensions outruns a disk with one. */
+#define HASH_POOL_THREADS 2
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -42,6 +44,7 @@ struct Manager {
         ManagerObserver observer;
         Engine *engine;
         IoPool *io_pool;                        /* file operations off the loop */
+        IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -72,6 +75,9 @@ struct Manager {
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
+        List changed;                           /* jobs with changes not told yet */
+        bool batch;                             /* manager_batch_begin(): nothing is told yet */
+        sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
          * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
         bool wait_told_slots_full;
@@ -129,6 +135,9 @@ typedef struct CompleteBatch {
         bool automatic;
         bool renaming;          /* past the record of "committed": the renames are under way */
 } CompleteBatch;
+
+/* A job's creation, told with its first changes (JobNew before its PropertiesChanged). */
+#define JOB_UNTOLD_NEW (1u << 31)
 
 /* manager.c */
 void manager_notify_changed(Job *j, unsigned changes);
@@ -196,6 +205,11 @@ void job_progress_told(Job *j);
 void job_notify_forget(Job *j);
 int on_notify_defer(sd_event_source *s, void *userdata);
 int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void job_changes_gather(Job *j, unsigned changes);
+void job_changes_flush(Job *j);
+void job_changes_forget(Job *j);
+void manager_changes_flush(Manager *m);
+int on_changes_defer(sd_event_source *s, void *userdata);
 
 /* job-rate.c */
 void job_rate_sample(Job *j);

@@ -22,16 +22,19 @@
 #   1. one 1 GiB file of random bytes: xferctl download vs curl -o vs aria2c -x1 -s1 and
 #      aria2c with its defaults (wall time; CPU = user+sys of the client, plus xferd's own
 #      CPU from /proc/PID/stat for xferd), and xferctl download --checksum=sha256:… in the
-#      same rounds (the digest is computed while the bytes are written);
+#      same rounds (the digest is computed on worker threads while the bytes are written);
 #   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
 #      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i,
 #      and (for the one job, whose files go one after another) curl without -Z;
+#   2b. the creation path: N Download calls (pipelined, 64 in flight) of /slow/big into a
+#      fresh state directory, first call → last reply, as jobs/s and the daemon's CPU per
+#      job (16 of the jobs transfer meanwhile, the rest wait queued);
 #   3. Cancel latency (call → reply; the temporary file is checked to be gone right after
 #      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/), counting
 #      the store checkpoints meanwhile; then with 20 running while the big file downloads with
-#      a checksum (hashed as it is written), and while its first half, held after a Suspend,
-#      is hashed before the Resume continues; 3b. ListJobs from a second connection while the
+#      a checksum (hashed as it is written), and from a resume of it at half on (the half
+#      held after a Suspend is hashed from byte 0 while the rest arrives); 3b. ListJobs from a second connection while the
 #      fsync of a completion hangs 5 s (XFERD_TEST_DELAY);
 #   4. 100 000 queued jobs (one Download call each, pipelined, with MaxBackgroundTransfers = 1
 #      and a slow URL, so that all but one wait queued): the creation rate, ListJobs time,
@@ -71,9 +74,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $quick -eq 1 ]]; then
-  big_mib=64; n_small=100; n_running=20; n_samples=20; n_queue=${n_queue:-2000}; idle_s=2; reps=1
+  big_mib=64; n_small=100; n_running=20; n_samples=20; n_queue=${n_queue:-2000}; idle_s=2; reps=1; n_create=1000
 else
-  big_mib=1024; n_small=1000; n_running=100; n_samples=200; n_queue=${n_queue:-100000}; idle_s=10
+  big_mib=1024; n_small=1000; n_running=100; n_samples=200; n_queue=${n_queue:-100000}; idle_s=10; n_create=10000
 fi
 [[ -n $only ]] && big_mib=1 n_small=1
 small_kib=16
@@ -298,6 +301,23 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
 done
 xferd_stop
 
+# ---- 2b. the creation path ----------------------------------------------------------------------
+log "case 2b: $n_create Download calls, $reps repetition(s)"
+create_rates=(); create_cpu=()
+for ((rep = 1; rep <= reps; rep++)); do
+  xferd_fresh "create-$rep"
+  "$bench" set-max "$parallel"
+  mkdir -p "$work/create-$rep"
+  out=$("$bench" create --count "$n_create" --url "$base/slow/big" --dir "$work/create-$rep" --pid "$xpid") ||
+    die "the creation case failed: $out"
+  create_rates+=("$(kv rate "$out")")
+  create_cpu+=("$(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $n_create" 0)")
+  log "  rep $rep: $(kv jobs "$out") jobs in $(kv wall "$out") s: ${create_rates[-1]} jobs/s, daemon CPU ${create_cpu[-1]} µs a job"
+  xferd_stop
+  rm -rf "$work/create-$rep"
+done
+create_rate=$(median "${create_rates[@]}"); create_us=$(median "${create_cpu[@]}")
+
 # ---- 1. one big file ----------------------------------------------------------------------------
 big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
 log "case 1: one $big_label file, $reps repetition(s)"
@@ -517,16 +537,17 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $small_label, $n_small jobs | wall | $s_j | $s_c | $s_a | $(r "$s_j" "$s_c") | $(r "$s_a" "$s_j") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_j <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_j") |
 | $small_label, one job | wall | $s_o | $s_c | $s_a | $(r "$s_o" "$s_c") | $(r "$s_a" "$s_o") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_o <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_o") |
 | $small_label, one job vs curl one file at a time | wall (CPU) | $s_o ($sc_o) | $s_cs ($sc_cs) | | $(r "$s_o" "$s_cs") | | — | |
+| $n_create \`Download\` calls (creation path) | jobs/s, first call → last reply (daemon CPU a job: $create_us µs) | $create_rate | | | | | ≥ 20 000 jobs/s (at 100 000 jobs) | $(yn "$create_rate >= 20000") |
 | $small_label | CPU ($n_small jobs / one job; xferd: daemon + client) | $sc_j / $sc_o | $sc_c | $sc_a | $(r "$sc_j" "$sc_c") / $(r "$sc_o" "$sc_c") | | — | |
 | Cancel, $n_running running | call → reply, p50 / max (ms) | $cancel_p50 / $cancel_max | | | | | — | |
 | Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left; store checkpoints meanwhile: $cancel_ckpts | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
 | Cancel, $n_hash_running running, while $big_label downloads without a checksum (${hash_n[plain]} cancels; for comparison) | p99 / max (ms); left: ${hash_left[plain]} | ${hash_p99[plain]} / ${hash_max[plain]} | | | | | — | |
 | Cancel, $n_hash_running running, while $big_label is hashed as written (${hash_n[write]} cancels) | p99 / max (ms); left: ${hash_left[write]} | ${hash_p99[write]} / ${hash_max[write]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[write]} <= 2 && ${hash_left[write]} == 0") |
-| Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed first, then the rest as written; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
+| Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed from byte 0 while the rest arrives; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
 | a destination whose fsync hangs 5 s | another connection's ListJobs, max (p50) ms; completion held throughout: $hang_held | $hang_max ($hang_p50) | | | | | ≤ 50 ms | $(yn "$hang_max <= 50") |
 $(queue_rows)
 
-Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}.
+Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}. Creation (jobs/s): ${create_rates[*]}.
 
 Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF

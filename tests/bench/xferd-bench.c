@@ -15,7 +15,7 @@
  *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
  *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
- *       so the bytes held are hashed first); when it ends, its file goes and it starts again,
+ *       so the bytes held are hashed from byte 0 while the rest arrives); when it ends, its file goes and it starts again,
  *       so that every one of the S Cancels is timed while one runs
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
  *       N jobs of one file each: CreateJob + AddFile (suspended), or with --queued one
@@ -23,6 +23,9 @@
  *   xferd-bench cancel-queued [--samples S]   Cancel S of the caller's queued jobs (spread
  *                         over the queue) one after another, timed
  *   xferd-bench suspend-all [--window W]      Suspend every job of the caller, pipelined
+ *   xferd-bench create    --count N --url URL --dir DIR [--pid PID] [--window W]
+ *       N Download calls of URL into DIR/cNNNNNN, pipelined; wall = the first call to the
+ *       last reply (the jobs are not waited for: the creation path alone)
  *   xferd-bench list      [--reps R]                  time ListJobs (activates xferd if needed)
  *   xferd-bench hang      --url URL --dir DIR --log FILE [--samples S]
  *                         a Download into DIR, whose fsync the daemon holds (XFERD_TEST_DELAY);
@@ -299,6 +302,40 @@ static int cmd_many_jobs(unsigned count, const char *prefix, const char *dir, pi
         return s.removed_bad + s.errors ? 1 : 0;
 }
 
+/* ---- create: N Download calls, pipelined; done at the last reply ------------------------- */
+
+static int cmd_create(unsigned count, const char *url, const char *dir, pid_t dpid, unsigned window) {
+        sd_bus *bus = bus_open();
+        Many s = { 0 };
+        unsigned sent = 0;
+        double u0, s0, t0, t1;
+        int r;
+
+        proc_cpu(dpid, &u0, &s0);
+        t0 = now_s();
+        while (s.replies < count && s.errors == 0) {
+                while (sent < count && s.outstanding < window) {
+                        char path[1200];
+                        snprintf(path, sizeof path, "%s/c%06u", dir, sent);
+                        r = sd_bus_call_method_async(bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download",
+                                                     on_download_reply, &s, "ssa{sv}", url, path, 0);
+                        if (r < 0)
+                                die("cannot send Download", r);
+                        sent++;
+                        s.outstanding++;
+                }
+                pump(bus);
+                if (s.replies < count && s.errors == 0 && !(sent < count && s.outstanding < window))
+                        wait_bus(bus);
+        }
+        t1 = now_s();
+        printf("wall=%.4f\njobs=%u\nfailed=%u\nrate=%.0f\n", t1 - t0, s.replies - s.errors, s.errors,
+               (double) s.replies / (t1 - t0));
+        print_daemon_cpu(dpid, u0, s0);
+        sd_bus_flush_close_unref(bus);
+        return s.errors ? 1 : 0;
+}
+
 /* ---- one-job: CreateJob + AddFiles(N) + Resume + wait + Complete ------------------------- */
 
 typedef struct One {
@@ -450,7 +487,7 @@ static void job_call(sd_bus *bus, const char *job, const char *method) {
                 die_bus(method, &e, r);
 }
 
-/* Still connecting (hashing the bytes held) or transferring (hashing what it writes). */
+/* Still queued, connecting or transferring (the bytes written hashed meanwhile). */
 static bool job_active(sd_bus *bus, const char *job) {
         char *state = get_state(bus, job);
         bool active = strcmp(state, "connecting") == 0 || strcmp(state, "transferring") == 0 ||
@@ -1045,6 +1082,8 @@ int main(int argc, char **argv) {
                 return cmd_cancel_queued(samples);
         if (strcmp(cmd, "suspend-all") == 0)
                 return cmd_suspend_all(window);
+        if (strcmp(cmd, "create") == 0 && count && url && dir)
+                return cmd_create(count, url, dir, dpid, window);
         fprintf(stderr, "xferd-bench: unknown command or missing options: %s\n", cmd);
         return 2;
 }
