@@ -426,27 +426,33 @@ log "case 4: $n_queue queued jobs"
 mkdir -p "$work/queue"
 xferd_fresh queue
 "$bench" set-max 1
+# The daemon's CPU seconds beside the wall times: on a loaded machine they say what the daemon
+# itself costs.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+cpu0=$(cpu_s "$xpid")
 out=$("$bench" queue --queued --count "$n_queue" --url "$base/slow/big" --dir "$work/queue" --window 64) ||
   die "queueing jobs failed"
 queue_create_s=$(kv wall "$out")
 queue_rate=$(calc "$n_queue / $queue_create_s" 0)
-log "  created $(kv jobs "$out") jobs (Download) in $queue_create_s s: $queue_rate jobs/s"
+queue_create_cpu=$(calc "$(cpu_s "$xpid") - $cpu0" 2)
+log "  created $(kv jobs "$out") jobs (Download) in $queue_create_s s: $queue_rate jobs/s; xferd's CPU $queue_create_cpu s"
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 out=$("$bench" list --reps "$((reps * 3))")
 [[ $(kv jobs "$out") -eq $n_queue ]] || die "ListJobs returned $(kv jobs "$out") jobs, not $n_queue"
 list_ms=$(median $(sed -n 's/^ms=//p' <<<"$out"))
 rss_created=$(rss_kib "$xpid")
-restart_ms=(); list2_ms=(); rss_restarted=()
+restart_ms=(); restart_cpu=(); list2_ms=(); rss_restarted=()
 for ((rep = 1; rep <= reps; rep++)); do
   xferd_stop
   out=$("$bench" list)      # activates xferd, which loads the store, then answers
   [[ $(kv jobs "$out") -eq $n_queue ]] || die "after a restart ListJobs returned $(kv jobs "$out") jobs"
   restart_ms+=("$(kv ms "$out")")
   xpid=$(xferd_running_pid)
+  restart_cpu+=("$(cpu_s "$xpid")")
   out=$("$bench" list --reps 3)
   list2_ms+=($(sed -n 's/^ms=//p' <<<"$out"))
   rss_restarted+=("$(rss_kib "$xpid")")
-  log "  restart $rep: activation + ListJobs ${restart_ms[-1]} ms, RSS ${rss_restarted[-1]} KiB"
+  log "  restart $rep: activation + ListJobs ${restart_ms[-1]} ms (xferd's CPU ${restart_cpu[-1]} s), RSS ${rss_restarted[-1]} KiB"
 done
 restart_med=$(median "${restart_ms[@]}")
 list_med=$(median "$list_ms" "${list2_ms[@]}")
@@ -480,10 +486,10 @@ xferd_stop
 queue_label="$n_queue queued jobs"
 queue_rows() {
   cat <<ROWS
-| $queue_label | creation: Download calls (64 in flight) per second | $queue_rate | | | | | ≥ 20 000 /s | $(yn "$queue_rate >= 20000") |
+| $queue_label | creation: Download calls (64 in flight) per second (xferd's CPU: $queue_create_cpu s) | $queue_rate | | | | | ≥ 20 000 /s | $(yn "$queue_rate >= 20000") |
 | $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 250 ms | $(yn "$list_med <= 250") |
 | $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 128 MiB | $(yn "$rss_med <= 128 * 1024") |
-| $queue_label | restart: activation → ListJobs reply | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
+| $queue_label | restart: activation → ListJobs reply (xferd's CPU by then: $(median "${restart_cpu[@]}") s) | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
 | $queue_label | Cancel of a queued job, call → reply, p99 (ms; p50 $queue_cancel_p50, max $queue_cancel_max) | $queue_cancel_p99 | | | | | ≤ 2 ms | $(yn "$queue_cancel_p99 <= 2") |
 | idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
 | idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f; 1 is strace's own detach) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
