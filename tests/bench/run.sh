@@ -22,7 +22,8 @@
 #   1. one 1 GiB file of random bytes: xferctl download vs curl -o vs aria2c -x1 -s1 and
 #      aria2c with its defaults (wall time; CPU = user+sys of the client, plus xferd's own
 #      CPU from /proc/PID/stat for xferd), and xferctl download --checksum=sha256:… in the
-#      same rounds (the digest is computed on worker threads while the bytes are written);
+#      same rounds (the digest is computed on worker threads while the bytes are written; the
+#      CPU of xferd's event-loop thread is counted apart from its other threads');
 #   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
 #      Resume + Transferred + Complete), one file after another and with MaxConcurrentFiles = 16,
@@ -299,7 +300,7 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
     esac
     check_small "$tool"
     if [[ $rep -gt 0 ]]; then wall[small,$tool]+="$(kv wall "$out") "; cpu[small,$tool]+="$c "; fi
-    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s"
+    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s$([[ $tool == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
   done
 done
 xferd_stop
@@ -324,11 +325,16 @@ create_rate=$(median "${create_rates[@]}"); create_us=$(median "${create_cpu[@]}
 # ---- 1. one big file ----------------------------------------------------------------------------
 big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
 log "case 1: one $big_label file, $reps repetition(s)"
+# CPU ticks of xferd's main thread (the event loop) and of the whole process: the hashing of a
+# checksummed download must not land on the loop.
+clk_tck=$(getconf CLK_TCK)
+declare -A loopcpu othercpu
+xferd_ticks() { echo "$(awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat") $(awk '{ print $14 + $15 }' "/proc/$1/stat")"; }
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
   tools=(xferd curl aria2 aria2d xferdsum)
   for ((k = 0; k < ${#tools[@]}; k++)); do
     tool=${tools[(k + rep) % ${#tools[@]}]}
-    if [[ $tool == xferd || $tool == xferdsum ]]; then xferd_fresh big; fi
+    if [[ $tool == xferd || $tool == xferdsum ]]; then xferd_fresh big; read -r lt0 pt0 < <(xferd_ticks "$xpid"); fi
     fresh_dir
     dest=$dl/big
     case $tool in
@@ -349,9 +355,14 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
     esac
     [[ $(kv status "$out") == 0 ]] || die "$tool failed on the big file"
+    if [[ $tool == xferd || $tool == xferdsum ]]; then
+      read -r lt1 pt1 < <(xferd_ticks "$xpid")
+      lc=$(calc "($lt1 - $lt0) / $clk_tck" 3); oc=$(calc "($pt1 - $pt0 - ($lt1 - $lt0)) / $clk_tck" 3)
+      if [[ $rep -gt 0 ]]; then loopcpu[big,$tool]+="$lc "; othercpu[big,$tool]+="$oc "; fi
+    fi
     cmp -s "$work/www/big" "$dest" || die "$tool: the downloaded file differs"
     if [[ $rep -gt 0 ]]; then wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "; fi
-    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s"
+    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s$([[ $tool == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
   done
 done
 xferd_stop
@@ -518,6 +529,7 @@ m() { median ${1}; }
 w_x=$(m "${wall[big,xferd]}"); w_c=$(m "${wall[big,curl]}"); w_a=$(m "${wall[big,aria2]}"); w_ad=$(m "${wall[big,aria2d]}")
 c_x=$(m "${cpu[big,xferd]}"); c_c=$(m "${cpu[big,curl]}"); c_a=$(m "${cpu[big,aria2]}"); c_ad=$(m "${cpu[big,aria2d]}")
 w_xs=$(m "${wall[big,xferdsum]}"); c_xs=$(m "${cpu[big,xferdsum]}")
+l_x=$(m "${loopcpu[big,xferd]}"); l_xs=$(m "${loopcpu[big,xferdsum]}"); o_x=$(m "${othercpu[big,xferd]}"); o_xs=$(m "${othercpu[big,xferdsum]}")
 s_j=$(m "${wall[small,jobs]}"); s_o=$(m "${wall[small,onejob]}"); s_c=$(m "${wall[small,curl]}"); s_a=$(m "${wall[small,aria2]}")
 s_cs=$(m "${wall[small,curlseq]}"); sc_cs=$(m "${cpu[small,curlseq]}")
 s_o16=$(m "${wall[small,onejob16]}"); sc_o16=$(m "${cpu[small,onejob16]}")
@@ -538,6 +550,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $big_label, aria2c defaults | wall / CPU | | | $w_ad / $c_ad | | | — | |
 | $big_label, \`--checksum=sha256:…\` | wall (÷ xferd without, same rounds: $(r "$w_xs" "$w_x")) | $w_xs | $w_c | | $(r "$w_xs" "$w_c") | | ≤ 1.10 × xferd without | $(yn "$w_xs <= 1.10 * $w_x") |
 | $big_label, \`--checksum=sha256:…\` | CPU (÷ xferd without: $(r "$c_xs" "$c_x")) | $c_xs | $c_c | | $(r "$c_xs" "$c_c") | | — | |
+| $big_label, \`--checksum=sha256:…\` | the daemon's event-loop thread's CPU (without a checksum: $l_x; ÷ that: $(r "$l_xs" "$l_x")); its other threads' (without: $o_x) | $l_xs; $o_xs | | | | | loop ≤ 1.10 × without | $(yn "$l_xs <= 1.10 * $l_x") |
 | $small_label, $n_small jobs | wall | $s_j | $s_c | $s_a | $(r "$s_j" "$s_c") | $(r "$s_a" "$s_j") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_j <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_j") |
 | $small_label, one job | wall | $s_o | $s_c | $s_a | $(r "$s_o" "$s_c") | $(r "$s_a" "$s_o") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_o <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_o") |
 | $small_label, one job, MaxConcurrentFiles = $parallel | wall (CPU: $sc_o16) | $s_o16 | $s_c | $s_a | $(r "$s_o16" "$s_c") | $(r "$s_a" "$s_o16") | ≤ 1.5 × curl -Z | $(yn "$s_o16 <= 1.5 * $s_c") |
