@@ -206,9 +206,8 @@ test_suspend_resume (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, NULL);
         job_wait_state (env->fx, job, "transferring");
         /* Partial data is private to the owner. */
         assert_file_mode (temp, 0600);

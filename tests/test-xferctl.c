@@ -396,9 +396,8 @@ test_complete_partial (void)
         g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL, *err = NULL;
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, &id);
         xferd_job_call (env->fx, job, "Suspend");
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "complete", id, NULL), ==, XFERCTL_EXIT_FAILURE);
@@ -427,9 +426,8 @@ test_suspend_cancel (void)
         g_autofree char *id = NULL;
         g_autofree char *err = NULL;
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, &id);
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "suspend", id, NULL), ==, 0);
         g_autofree char *state = job_get_string (env->fx, job, "State");
