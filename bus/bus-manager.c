@@ -189,14 +189,21 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         /* Files are reached with the groups of the connection that created the job. */
         o.groups = caller.groups;
         o.n_groups = caller.n_groups;
+        /* One commit for the three steps, before anything of them is announced. */
+        manager_batch_begin(b->manager);
         r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
-        if (r < 0)
+        if (r < 0) {
+                (void) manager_batch_end(b->manager, NULL);
                 return bus_error_from_call(error, r, &e);
-
+        }
         char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
         r = job_add_files_with_options(j, urls, paths, &fo, 1, &e);
         if (r >= 0)
                 r = job_resume(j, &e);
+        CallError stored = { .kind = CALL_ERROR_NONE };
+        int k = manager_batch_end(b->manager, &stored);
+        if (k < 0)  /* nothing of it was stored: the job is gone again, never announced */
+                return bus_error_from_call(error, k, &stored);
         if (r < 0) {
                 /* Nothing of a refused Download stays behind. */
                 CallError ignored = { .kind = CALL_ERROR_NONE };
@@ -227,8 +234,30 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
         return sd_bus_reply_method_return(m, "o", bus_job_path(j).s);
 }
 
+typedef struct JobsListed {
+        Bus *bus;
+        bool all;
+        uid_t uid;
+} JobsListed;
+
+static int append_jobs(sd_bus_message *reply, void *userdata) {
+        JobsListed *l = userdata;
+        int r;
+
+        for (Job *j = manager_first_job(l->bus->manager); j; j = job_next(j)) {
+                if (!l->all && j->owner != l->uid)
+                        continue;
+                r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,
+                                          job_type_to_string(j->type), job_state_to_string(j->state),
+                                          (uint32_t) j->owner, job_bytes_transferred(j), job_bytes_total(j),
+                                          bus_job_path(j).s);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Bus *b = userdata;
         int all, r;
         uid_t uid;
@@ -244,26 +273,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
                                         "Only root or an administrator polkit allows "
                                         "(org.xferd.Transfer1.manage-all) may list the jobs of all users.");
 
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(ssssutto)");
-        if (r < 0)
-                return r;
-        for (Job *j = manager_first_job(b->manager); j; j = job_next(j)) {
-                if (!all && j->owner != uid)
-                        continue;
-                r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,
-                                          job_type_to_string(j->type), job_state_to_string(j->state),
-                                          (uint32_t) j->owner, job_bytes_transferred(j), job_bytes_total(j),
-                                          bus_job_path(j).s);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return bus_reply_array(m, "(ssssutto)", append_jobs, &(JobsListed) { b, all, uid });
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,

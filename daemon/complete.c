@@ -237,6 +237,8 @@ static void complete_work_report(CompleteWork *w) {
                 j->unlink_waiters = c;
                 return;
         }
+        /* What the call changed is announced before its reply. */
+        job_changes_flush(j);
         manager_call_finish(c, w->r, &w->e, w->partial);
 }
 
@@ -255,8 +257,10 @@ static void job_run_deferred_cancels(Job *j) {
                 list = c->next;
                 c->next = NULL;
                 int r = job_cancel(j, c, &e);
-                if (r <= 0)
+                if (r <= 0) {
+                        job_changes_flush(j);
                         manager_call_finish(c, r, &e, false);
+                }
         }
 }
 

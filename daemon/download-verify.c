@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a download's bytes are checked against (verify.h): the hasher that follows the
- * transfer, the bytes a file already holds hashed in slices before a resume, the verdict once
+ * transfer off the loop (the bytes a file already holds first, while a resume appends), the verdict once
  * the transfer ends, and what a wrong file means: the temporary file goes, and the next mirror
  * is tried, or the job fails with Integrity. */
 #include <inttypes.h>
@@ -10,7 +10,7 @@
 #include "digest.h"
 #include "log.h"
 #include "manager-internal.h"
-#include "prefix-hash.h"
+#include "hash-stream.h"
 #include "util.h"
 #include "verify.h"
 
@@ -30,58 +30,44 @@ static VerifyExpect file_expect(const JobFile *f, Digest *expected, const Server
         return e;
 }
 
-static bool hasher_covers(const Hasher *h, uint64_t size, unsigned algorithms) {
-        return h && hasher_get_size(h) == size && (hasher_get_algorithms(h) & algorithms) == algorithms;
-}
-
-static void on_prefix_hashed(PrefixHash *p, int error, void *userdata) {
-        Job *j = userdata;
-        JobFile *f = j->files[j->current];
-        char msg[1024];
-
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
-        if (error < 0) {
-                /* Unreadable or shorter than it was: its bytes cannot be trusted to continue. */
-                log_job_warning(j->id, j->owner, NULL, "Cannot hash the bytes held of %s (%s); downloading it again.",
-                                f->path, strerror(-error));
-                j->fd = safe_close(j->fd);
-                pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
-                if (error == -ENODATA) {
-                        download_start(j);
-                        return;
-                }
-                snprintf(msg, sizeof msg, "Cannot read the temporary file of %s: %s", f->path, strerror(-error));
-                job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
-                return;
-        }
-        download_begin(j, f, hasher_get_size(f->hasher));
+/* Whether h can go on: it holds a prefix of the bytes held, with every algorithm needed. */
+static bool hasher_continues(const Hasher *h, uint64_t held, unsigned algorithms) {
+        return h && hasher_get_size(h) <= held && (hasher_get_algorithms(h) & algorithms) == algorithms;
 }
 
 int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, NULL);
         unsigned needed = verify_algorithms_needed(&e);
+        _cleanup_(hasher_freep) Hasher *h = NULL;
         int r;
 
-        /* Still in step from the last attempt of this run (a Suspend, a preemption). */
-        if (offset > 0 && hasher_covers(f->hasher, offset, needed))
+        /* A stream of an earlier attempt, should one be left, read other bytes. */
+        hasher_free(hash_stream_free(TAKE_PTR(j->hash_stream)));
+        /* Nothing expected of bytes held: none to hash (a digest the server sends with the rest
+         * is checked over the whole file once it is there). */
+        if (offset > 0 && needed == 0) {
+                f->hasher = hasher_free(f->hasher);
                 return 0;
-        f->hasher = hasher_free(f->hasher);
-        /* Nothing expected of bytes held: none to hash now (a digest the server sends with
-         * the rest is checked over the whole file once it is there). */
-        if (offset > 0 && needed == 0)
-                return 0;
-        r = hasher_new(needed, &f->hasher);
+        }
+        /* Still in step from the last attempt of this run (a Suspend, a retry): it goes on. */
+        if (offset > 0 && hasher_continues(f->hasher, offset, needed))
+                h = TAKE_PTR(f->hasher);
+        else {
+                f->hasher = hasher_free(f->hasher);
+                r = hasher_new(needed, &h);
+                if (r < 0)
+                        return r;
+        }
+        if (offset > hasher_get_size(h))
+                log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s while resuming.",
+                              offset - hasher_get_size(h), f->path);
+        /* The bytes held are read back and hashed off the loop while the transfer appends. */
+        r = hash_stream_new(j->manager->hash_pool, j->fd, h, offset, &j->hash_stream);
         if (r < 0)
                 return r;
-        if (offset == 0)
-                return 0;
-
-        log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s before resuming.", offset,
-                      f->path);
-        r = prefix_hash_start(j->manager->event, f->hasher, j->fd, offset, on_prefix_hashed, j, &j->prefix_hash);
-        return r < 0 ? r : 1;
+        TAKE_PTR(h);
+        return 0;
 }
 
 static void judge(Job *j, JobFile *f, const ServerDigest *server) {
@@ -113,14 +99,16 @@ static void judge(Job *j, JobFile *f, const ServerDigest *server) {
         download_file_verified(j);
 }
 
-static void on_file_hashed(PrefixHash *p, int error, void *userdata) {
+static void on_file_hashed(HashStream *s, int error, void *userdata) {
         Job *j = userdata;
         JobFile *f = j->files[j->current];
         char msg[1024];
 
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
-        j->fd = safe_close(j->fd);
-        if (error < 0) {
+        hasher_free(f->hasher);
+        f->hasher = hash_stream_free(TAKE_PTR(j->hash_stream));
+        if (error < 0 || !f->hasher) {
+                if (error >= 0)
+                        error = -EIO;
                 snprintf(msg, sizeof msg, "Cannot read the temporary file of %s to check it: %s", f->path,
                          strerror(-error));
                 pending_unlink_remove_temporary(j, f);
@@ -131,21 +119,44 @@ static void on_file_hashed(PrefixHash *p, int error, void *userdata) {
         judge(j, f, j->verify_has_server ? &j->verify_server : NULL);
 }
 
+/* Waits for the stream to reach the end of the file, then judges. */
+static void wait_for_stream(Job *j, JobFile *f, const ServerDigest *server) {
+        int r = hash_stream_finish(j->hash_stream, f->bytes_transferred, on_file_hashed, j);
+
+        if (r > 0) {
+                on_file_hashed(j->hash_stream, 0, j);
+                return;
+        }
+        j->verify_has_server = server != NULL;
+        if (server)
+                j->verify_server = *server;
+        if (r < 0)
+                on_file_hashed(j->hash_stream, r, j);
+}
+
 void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
         FsDir d = job_file_dir(f);
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, server);
         unsigned needed = verify_algorithms_needed(&e);
+        _cleanup_(hasher_freep) Hasher *h = NULL;
         struct stat st;
         int fd, r;
 
-        if (needed == 0 || hasher_covers(f->hasher, f->bytes_transferred, needed)) {
+        if (needed == 0) {
+                hasher_free(hash_stream_free(TAKE_PTR(j->hash_stream)));
                 judge(j, f, server);
                 return;
         }
+        /* The stream followed every byte: the verdict once it has caught up. */
+        if (j->hash_stream && (hash_stream_get_algorithms(j->hash_stream) & needed) == needed) {
+                wait_for_stream(j, f, server);
+                return;
+        }
+        hasher_free(hash_stream_free(TAKE_PTR(j->hash_stream)));
 
-        /* The hasher did not follow every byte (a resume with nothing expected, and then the
-         * server sent a digest): the whole file is hashed once, in slices. */
+        /* The stream did not follow (a resume with nothing expected, and then the server sent a
+         * digest): the whole file is hashed once, off the loop. */
         fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
         if (fd < 0) {
                 pending_unlink_remove_temporary(j, f);
@@ -154,21 +165,16 @@ void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
                 return;
         }
         f->hasher = hasher_free(f->hasher);
-        r = hasher_new(needed, &f->hasher);
-        if (r >= 0) {
-                j->fd = fd;
-                r = prefix_hash_start(j->manager->event, f->hasher, fd, f->bytes_transferred, on_file_hashed, j,
-                                      &j->prefix_hash);
-        }
+        r = hasher_new(needed, &h);
+        if (r >= 0)
+                r = hash_stream_new(j->manager->hash_pool, fd, h, f->bytes_transferred, &j->hash_stream);
+        safe_close(fd);
         if (r < 0) {
-                j->fd = safe_close(j->fd);
-                safe_close(fd);
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", strerror(-r), 0);
                 return;
         }
-        j->verify_has_server = server != NULL;
-        if (server)
-                j->verify_server = *server;
+        TAKE_PTR(h);
+        wait_for_stream(j, f, server);
 }
 
 bool download_next_url(Job *j, JobFile *f, const char *why) {

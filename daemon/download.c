@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "hash-stream.h"
 #include "http-util.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -83,6 +84,8 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         JobFile *f = j->files[j->current];
         ServerDigest server;
         bool has_server = transfer_get_server_digest(t, &server) > 0;
+        /* The hashing goes on past the transfer's end: the verdict waits for it. */
+        _cleanup_(hash_stream_freep) HashStream *stream = TAKE_PTR(j->hash_stream);
 
         count_sources(j, t);
         f->bytes_transferred = transfer_get_position(t);
@@ -99,6 +102,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
 
         switch (res->outcome) {
         case TRANSFER_OK:
+                j->hash_stream = TAKE_PTR(stream);
                 download_verify(j, f, has_server ? &server : NULL);
                 return;
 
@@ -129,6 +133,9 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 return;
 
         case TRANSFER_TRANSIENT:
+                /* The file stays for the retry; so does what was hashed of it, if it can be had. */
+                hasher_free(f->hasher);
+                f->hasher = hash_stream_free(TAKE_PTR(stream));
                 job_fail(j, false, res->error_name, res->message, res->summary, res->retry_after_usec);
                 return;
         }
@@ -239,15 +246,13 @@ void download_start(Job *j) {
         f->bytes_transferred = offset;
 
         j->fd = fd;
-        /* The bytes held are hashed first (in slices) when something is expected of them. */
+        /* The bytes held are hashed off the loop while the rest arrives. */
         r = download_prepare_hasher(j, f, offset);
-        if (r != 0) {
-                if (r < 0) {
-                        j->fd = safe_close(j->fd);
-                        snprintf(msg, sizeof msg, "Cannot check the bytes held of %s: %s", f->path, strerror(-r));
-                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
-                }
-                return;  /* download_begin() follows once they are hashed */
+        if (r < 0) {
+                j->fd = safe_close(j->fd);
+                snprintf(msg, sizeof msg, "Cannot check the bytes held of %s: %s", f->path, strerror(-r));
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
+                return;
         }
         download_begin(j, f, offset);
 }
@@ -268,7 +273,7 @@ void download_begin(Job *j, JobFile *f, uint64_t offset) {
                 .origin_url = f->url,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
                 .max_speed = scheduler_job_rate(j, scheduler_count_running(m)),
-                .hasher = f->hasher,
+                .hash_stream = j->hash_stream,
                 .expect_size = f->expect_size,
                 .expected_size = f->expected_size,
                 .proxy = j->proxy,

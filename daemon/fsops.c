@@ -419,7 +419,8 @@ int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
 }
 
 static int create_temporary_at(int dfd, const DirOp *a) {
-        int fd = openat(dfd, a->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* Read as well: the bytes written are read back to be hashed (hash-stream.c). */
+        int fd = openat(dfd, a->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
         return fd < 0 ? -errno : fd;
 }
@@ -435,7 +436,7 @@ static int open_temporary_at(int dfd, const DirOp *a) {
         _cleanup_close_ int fd = -1;
         struct stat st;
 
-        /* Read as well: the bytes held are hashed before a download goes on with them. */
+        /* Read as well: the bytes held are hashed while a download goes on with them. */
         fd = open_regular_at(dfd, a->name, O_RDWR, true, &st);
         if (fd < 0)
                 return fd;

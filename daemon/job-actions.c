@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Carrying out the state machine's actions for an event. */
-#include "prefix-hash.h"
+#include "hash-stream.h"
 #include "signed-list.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -34,8 +34,16 @@ static void job_stop_transfer_full(Job *j, bool keep_data) {
         }
         j->transfer = transfer_free(j->transfer);
         j->upload = tus_upload_free(j->upload);
-        /* Hashing stops between two slices, gpgv is killed: nothing runs on for a stopped job. */
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
+        /* Hashing stops after the piece a thread holds, gpgv is killed: nothing runs on for a
+         * stopped job. What was hashed is kept when no thread holds it (a Suspend, a retry). */
+        if (j->hash_stream) {
+                Hasher *h = hash_stream_free(TAKE_PTR(j->hash_stream));
+                if (h && j->current < j->n_files && keep_data) {
+                        hasher_free(j->files[j->current]->hasher);
+                        j->files[j->current]->hasher = h;
+                } else
+                        hasher_free(h);
+        }
         j->signed_list = signed_list_free(j->signed_list);
         j->fd = safe_close(j->fd);
 }
@@ -111,6 +119,10 @@ static Job job_row_after(const Job *j, const JobTransition *t, JobEvent event, u
 }
 
 static void job_take_row(Job *j, const Job *row) {
+        /* Every state a job passes through is announced, however quickly the next follows:
+         * a state not told yet goes out before it is left (with whatever else waits). */
+        if (row->state != j->state && (j->changes_untold & JOB_CHANGE_STATE))
+                job_changes_flush(j);
         idle_uncount(j);
         if (!row->error_name) {
                 j->error_name = mfree(j->error_name);
@@ -125,6 +137,7 @@ static void job_take_row(Job *j, const Job *row) {
         j->retire_time = row->retire_time;
         j->modification_time = row->modification_time;
         idle_recount(j);
+        scheduler_job_changed(j);
 }
 
 /* Runs one event through the state machine and performs its actions in the fixed order: store
@@ -229,6 +242,9 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                 log_job_debug(j->id, j->owner, NULL, "%s → %s (%s).", job_state_to_string(old),
                               job_state_to_string(t.state), job_event_to_string(event));
 
+        /* The job's other signals follow the PropertiesChanged of what led to them. */
+        if (t.actions & (JOB_ACTION_EMIT_TRANSFERRED | JOB_ACTION_EMIT_FAILED | JOB_ACTION_RETIRE))
+                job_changes_flush(j);
         if ((t.actions & JOB_ACTION_EMIT_TRANSFERRED) && j->manager->observer.job_transferred)
                 j->manager->observer.job_transferred(j->manager, j);
         if ((t.actions & JOB_ACTION_EMIT_FAILED) && j->manager->observer.job_failed)

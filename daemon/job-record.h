@@ -16,6 +16,7 @@
 #include "network-policy.h"
 #include "progress-rule.h"
 #include "rate-window.h"
+#include "scheduler-queue.h"
 #include "server-digest.h"
 
 /* Owned by higher layers; a job only points at them. */
@@ -23,7 +24,7 @@ typedef struct Manager Manager;
 typedef struct Transfer Transfer;
 typedef struct TusUpload TusUpload;
 typedef struct Hasher Hasher;
-typedef struct PrefixHash PrefixHash;
+typedef struct HashStream HashStream;
 typedef struct SignedList SignedList;
 
 typedef struct Job Job;
@@ -107,7 +108,7 @@ struct Job {
 
         Transfer *transfer;             /* downloads: the running request */
         TusUpload *upload;             /* uploads: the running tus exchange */
-        PrefixHash *prefix_hash;        /* downloads: hashing the bytes a file already holds */
+        HashStream *hash_stream;        /* downloads: the current file hashed off the loop */
         SignedList *signed_list;        /* downloads: fetching and checking a checksum list */
         bool verify_has_server;         /* downloads: the server's digest of the file being hashed */
         ServerDigest verify_server;     /* to check it against once the whole file is read */
@@ -118,16 +119,22 @@ struct Job {
         uint64_t counted_from_origin;
 
         uint32_t failures_in_row;       /* transient failures since bytes last moved: the backoff */
-        RateWindow rate;                /* the current run of bytes, for Rate and ExpectedEndTime */
+        RateWindow *rate;               /* the current run of bytes, for Rate and ExpectedEndTime;
+                                         * only while transferring (1 KiB: not in 100 000 queued jobs) */
         uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
         Job *notify_next;               /* in the manager's list of progress not yet told */
         bool notify_pending;
+        unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
+        ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
 
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
         bool counted;                   /* in the manager's busy/network-waiting counts */
+        SchedulerItem sched;            /* in the scheduler's queue, while listed */
+        ListNode wait_node;             /* in the manager's list of reasons to check */
+        ListNode bound_node;            /* in its client's binding (CancelWhenOwnerGone), while listed */
         ListNode auto_complete_node;    /* in the manager's batch of completions */
 
         /* File operations on the worker threads. While either runs, the job is not freed. */

@@ -231,8 +231,10 @@ int job_set_priority(Job *j, JobPriority p, CallError *e) {
 
         assert(j);
         r = job_set_field(j, &j->priority, &p, sizeof p, "its priority", e);
-        if (r > 0)
+        if (r > 0) {
+                scheduler_job_changed(j);
                 scheduler_wake(j->manager);
+        }
         return r < 0 ? r : 0;
 }
 
@@ -301,6 +303,7 @@ int job_set_cost_policy(Job *j, CostPolicy p, CallError *e) {
         if (j->cost_policy == p)
                 return 0;
         j->cost_policy = p;
+        scheduler_job_changed(j);
         manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         r = job_apply(j, JOB_EVENT_MODIFY, e);
         /* Now unmetered on a metered network: stop; now always: start, if it waited for that. */

@@ -13,6 +13,7 @@
 #include "netwatch.h"
 #include "server-digest.h"
 #include "network-cost.h"
+#include "scheduler-queue.h"
 #include "store.h"
 #include "tus.h"
 #include "util.h"
@@ -24,6 +25,8 @@
 
 /* Threads for file operations: a hung file system holds one, the others carry on. */
 #define IO_POOL_MAX_THREADS 8
+/* Threads hashing downloads: SHA-256 with the CPU's SHA extensions outruns a disk with one. */
+#define HASH_POOL_THREADS 2
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -41,6 +44,7 @@ struct Manager {
         ManagerObserver observer;
         Engine *engine;
         IoPool *io_pool;                        /* file operations off the loop */
+        IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -51,9 +55,13 @@ struct Manager {
         List jobs;                              /* non-final, oldest first */
         List retained;                          /* final, object still on the bus */
         Hashmap *index;                         /* every job with an object, by id */
+        Hashmap *bindings;                      /* listed jobs bound to a client, by client (owner-gone.c) */
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
-        struct SchedulerEntry *schedule_entries;/* the queue as the scheduler sees it, one pass */
+        SchedulerQueue *schedule_queue;         /* every listed job, in the scheduler's order */
+        uint64_t schedule_seq;                  /* the next job's place in that queue */
+        /* Tests: the queue as a walk sees it (scheduler-check.c). */
+        struct SchedulerEntry *schedule_entries;
         Job **schedule_jobs;                    /* the job of each entry */
         size_t n_schedule_entries, n_schedule_entries_allocated, n_schedule_jobs_allocated;
         size_t *schedule_scratch;               /* for counting each user's slots */
@@ -67,13 +75,18 @@ struct Manager {
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
-        /* What every queued job's WaitReason needs from all the others, counted once per loop
-         * iteration and change (job-wait.c), not once per job: 10 000 jobs stay linear. */
-        unsigned change_gen;                    /* bumped by every change told */
-        unsigned wait_scan_gen;
-        uint64_t wait_scan_usec;
-        unsigned wait_scan_active_background;
-        int wait_scan_best_priority;            /* of background jobs queued or running */
+        List changed;                           /* jobs with changes not told yet */
+        bool batch;                             /* manager_batch_begin(): nothing is told yet */
+        sd_event_source *changed_source;        /* … told once per loop iteration */
+        /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
+         * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
+        bool wait_told_slots_full;
+        int wait_told_best_priority;
+        bool wait_walk_all;                     /* the network changed: check every queued job */
+        bool wait_foreground_changed;           /* a foreground job started or stopped */
+        bool wait_updating;
+        bool wait_silent;                       /* the first check after loading: nothing told */
+        List wait_dirty;                        /* Job.wait_node */
 
         List pending_unlinks;                   /* PendingUnlink */
         sd_event_source *unlink_timer;
@@ -123,6 +136,9 @@ typedef struct CompleteBatch {
         bool renaming;          /* past the record of "committed": the renames are under way */
 } CompleteBatch;
 
+/* A job's creation, told with its first changes (JobNew before its PropertiesChanged). */
+#define JOB_UNTOLD_NEW (1u << 31)
+
 /* manager.c */
 void manager_notify_changed(Job *j, unsigned changes);
 uint64_t manager_now_realtime(Manager *m);
@@ -169,6 +185,12 @@ void idle_count_stop(Job *j);
 void idle_check_counts(Manager *m);
 void idle_check(Manager *m);
 
+/* owner-gone.c: a listed job with CancelWhenOwnerGone joins its client's binding (-ENOMEM),
+ * and leaves it when it leaves the queue or its binding changes. */
+int owner_gone_bind(Job *j);
+void owner_gone_unbind(Job *j);
+void owner_gone_done(Manager *m);
+
 /* network-retry.c */
 int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata);
 void network_retry_update_watch(Manager *m);
@@ -183,6 +205,11 @@ void job_progress_told(Job *j);
 void job_notify_forget(Job *j);
 int on_notify_defer(sd_event_source *s, void *userdata);
 int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void job_changes_gather(Job *j, unsigned changes);
+void job_changes_flush(Job *j);
+void job_changes_forget(Job *j);
+void manager_changes_flush(Manager *m);
+int on_changes_defer(sd_event_source *s, void *userdata);
 
 /* job-rate.c */
 void job_rate_sample(Job *j);
@@ -199,6 +226,9 @@ void network_wait_log(const Job *j, WaitReason r);
 /* job-wait.c */
 void job_wait_reason_told(Job *j);
 void manager_update_wait_reasons(Manager *m);
+/* The job's reason may differ from the one last told: checked at the next update. */
+void job_wait_mark(Job *j);
+void job_wait_unmark(Job *j);
 
 /* retry.c */
 /* A transfer's position went from before to after: progress if it is enough (progress-rule.h). */
@@ -251,6 +281,15 @@ void delete_queue_add_upload(Manager *m, Job *j);
 int delete_queue_adopt(const PendingDelete *d, void *userdata);
 
 /* scheduler.c */
+static inline Job *scheduler_job_of(SchedulerItem *item) {
+        return (Job *) ((char *) item - offsetof(Job, sched));
+}
+/* A job enters the listed set (-ENOMEM), leaves it, or changed its state, priority or
+ * CostPolicy: the scheduler's queue follows. */
+int scheduler_job_added(Job *j);
+void scheduler_job_removed(Job *j);
+void scheduler_job_changed(Job *j);
+void scheduler_sync_network(Manager *m);
 void scheduler_wake(Manager *m);
 void scheduler_done(Manager *m);
 unsigned scheduler_count_running(Manager *m);
@@ -258,6 +297,9 @@ uint64_t scheduler_job_rate(const Job *j, unsigned n_background);
 void scheduler_apply_rates(Manager *m);
 int scheduler_on_schedule(sd_event_source *s, void *userdata);
 int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* scheduler-check.c */
+void scheduler_check_queue(Manager *m);
 
 /* job-files.c */
 FsDir job_file_dir(const JobFile *f);

@@ -45,21 +45,64 @@ void *manager_get_observer_userdata(Manager *m) {
 }
 
 void manager_notify_changed(Job *j, unsigned changes) {
-        Manager *m = j->manager;
-
         assert(j);
 
-        /* Announcing a reason changes nothing the reasons are made from. */
-        if (changes & ~(unsigned) JOB_CHANGE_WAIT)
-                m->change_gen++;
         /* What the signal carries counts as told: a state change carries the counters and
          * the reason too. */
         if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS))
                 job_progress_told(j);
         if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS | JOB_CHANGE_WAIT))
                 job_wait_reason_told(j);
-        if (m->observer.job_changed)
-                m->observer.job_changed(m, j, changes);
+        job_changes_gather(j, changes);
+}
+
+void manager_batch_begin(Manager *m) {
+        assert(m);
+        assert(!m->batch);
+
+        m->batch = true;
+        if (m->store) {
+                (void) store_begin(m->store);
+                store_hold(m->store, true);
+        }
+}
+
+/* A job of a batch whose commit failed: the store never had it, nobody heard of it. */
+static void manager_discard_new(Job *j) {
+        Manager *m = j->manager;
+
+        idle_count_stop(j);
+        list_remove(&m->jobs, &j->queue_node);
+        job_index_remove(m, j);
+        job_free(j);
+}
+
+int manager_batch_end(Manager *m, CallError *e) {
+        int r = 0;
+
+        assert(m);
+        assert(m->batch);
+
+        if (m->store) {
+                store_hold(m->store, false);
+                r = store_end(m->store);
+        }
+        m->batch = false;
+        if (r < 0) {
+                Job *next;
+                for (Job *j = LIST_ENTRY(m->changed.head, Job, changed_node); j; j = next) {
+                        next = LIST_ENTRY(j->changed_node.next, Job, changed_node);
+                        if (j->changes_untold & JOB_UNTOLD_NEW)
+                                manager_discard_new(j);
+                }
+                r = call_error_set(e, r, CALL_ERROR_IO,
+                                   "Cannot save the new job in the job store in the state directory %s: %s.",
+                                   m->config.state_dir, strerror(-r));
+        }
+        /* Stored: told before the reply. */
+        manager_changes_flush(m);
+        idle_check(m);
+        return r;
 }
 
 void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
@@ -199,13 +242,28 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return r;
         }
+        r = scheduler_job_added(j);
+        if (r >= 0) {
+                r = owner_gone_bind(j);
+                if (r < 0)
+                        scheduler_job_removed(j);
+        }
+        if (r < 0) {
+                job_index_remove(m, j);
+                (void) store_delete_job(m->store, j->id);
+                job_free(j);
+                return r;
+        }
         inactivity_arm(m, j->modification_time);
 
         list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
-        if (m->observer.job_new)
+        /* In a batch, told once the batch is committed. */
+        if (m->batch)
+                job_changes_gather(j, JOB_UNTOLD_NEW);
+        else if (m->observer.job_new)
                 m->observer.job_new(m, j);
         idle_check(m);
 
@@ -233,8 +291,13 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->config = *config;
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
+        m->wait_walk_all = true;
+        r = scheduler_queue_new(config->max_foreground_transfers_per_user, &m->schedule_queue);
+        if (r < 0)
+                goto fail;
         m->index = hashmap_new();
-        if (!m->index) {
+        m->bindings = hashmap_new();
+        if (!m->index || !m->bindings) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -247,6 +310,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         /* Threads start at the first file operation, after main.c has set up the process. */
         r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
+        if (r < 0)
+                goto fail;
+        r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
@@ -264,6 +330,12 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_OFF);
+        /* Every other change: one PropertiesChanged per job and loop iteration. */
+        r = sd_event_add_defer(event, &m->changed_source, on_changes_defer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->changed_source, "property-changes");
         r = sd_event_add_time(event, &m->network_timer, CLOCK_MONOTONIC, 0, 100 * USEC_PER_MSEC,
                               network_retry_on_settled, m);
         if (r < 0)
@@ -329,6 +401,8 @@ Manager *manager_free(Manager *m) {
                 list_remove(&m->retained, &j->queue_node);
                 job_free(j);
         }
+        /* After the jobs: their streams are stopped, so no thread hashes on. */
+        m->hash_pool = io_pool_free(m->hash_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
@@ -339,6 +413,7 @@ Manager *manager_free(Manager *m) {
                 delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         hashmap_free(m->index);
+        owner_gone_done(m);
         scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);
@@ -347,6 +422,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->progress_timer);
         sd_event_source_disable_unref(m->notify_source);
         sd_event_source_disable_unref(m->notify_timer);
+        sd_event_source_disable_unref(m->changed_source);
         sd_event_source_disable_unref(m->unlink_timer);
         sd_event_source_disable_unref(m->inactivity_timer);
         netwatch_free(m->netwatch);

@@ -40,6 +40,14 @@ typedef struct ManagerObserver {
         void *userdata;
 } ManagerObserver;
 
+/* A call made of several steps (Download: create, add the file, resume) as one store
+ * transaction: what it changes is committed once, by manager_batch_end(), and only then
+ * announced (InterfacesAdded, JobNew, one PropertiesChanged per job). When the commit fails,
+ * manager_batch_end() frees the jobs the batch created (never announced), fills *e
+ * (IOError) and returns a negative errno. */
+void manager_batch_begin(Manager *m);
+int manager_batch_end(Manager *m, CallError *e);
+
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret);
 Manager *manager_free(Manager *m);
 void manager_set_observer(Manager *m, const ManagerObserver *o);

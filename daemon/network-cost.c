@@ -22,6 +22,7 @@
 struct NetworkCost {
         sd_event *event;
         sd_bus *bus;                    /* the system bus, between start and stop */
+        bool started;                   /* between start and stop, connected or not */
         sd_bus_slot *question;          /* the one call in flight: GetNameOwner or GetAll */
         char *owner;                    /* NetworkManager's unique name while it has one */
         NetworkView view;
@@ -304,8 +305,11 @@ void network_cost_start(NetworkCost *c) {
         int r;
 
         assert(c);
-        if (c->bus)
+        if (c->started)
                 return;
+        /* Started even when the connection fails: a missing system bus is not asked again
+         * on every change of a job, only at the next start. */
+        c->started = true;
         c->view = (NetworkView) { .source = NETWORK_SOURCE_ASKING };
         r = connect_and_ask(c);
         if (r < 0) {
@@ -321,12 +325,13 @@ void network_cost_start(NetworkCost *c) {
 void network_cost_stop(NetworkCost *c) {
         assert(c);
         disconnect(c);
+        c->started = false;
         c->view = (NetworkView) { .source = NETWORK_SOURCE_NOT_WATCHING };
 }
 
 bool network_cost_is_started(const NetworkCost *c) {
         assert(c);
-        return c->bus;
+        return c->started;
 }
 
 const NetworkView *network_cost_view(const NetworkCost *c) {

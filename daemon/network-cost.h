@@ -26,7 +26,8 @@ int network_cost_new(sd_event *event, NetworkCostChanged changed, void *userdata
 NetworkCost *network_cost_free(NetworkCost *c);
 
 /* Connects and asks (the view is "asking" until the answer); nothing when already started.
- * Without a system bus the view is "absent" when this returns. */
+ * Without a system bus the view is "absent" when this returns, and it stays started (no
+ * new attempt) until network_cost_stop(). */
 void network_cost_start(NetworkCost *c);
 /* Closes the connection; the view is "not watching". */
 void network_cost_stop(NetworkCost *c);

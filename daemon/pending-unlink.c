@@ -113,9 +113,13 @@ static void on_job_unlinked(FileBatch *b) {
                 unsigned changes = j->signals_deferred;
                 j->signals_deferred = 0;
                 manager_notify_changed(j, changes);
+                job_changes_flush(j);
                 if (job_state_is_final(j->state) && m->observer.job_removed)
                         m->observer.job_removed(m, j);
         }
+        /* The state is announced before the replies (a job whose signals were not deferred
+         * may still have changes gathered). */
+        job_changes_flush(j);
         waiters = TAKE_PTR(j->unlink_waiters);
         while (waiters) {
                 JobCall *c = waiters;

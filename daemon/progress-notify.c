@@ -87,3 +87,64 @@ int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         manager_flush_progress(userdata);
         return 0;
 }
+
+/* ---- every property change ------------------------------------------------------------ */
+
+/* Changes are gathered per job and told once per loop iteration, in one PropertiesChanged
+ * with every property that changed; earlier when another signal of the job (Transferred,
+ * Failed, JobRemoved, InterfacesRemoved) or a reply that waited must come after them. */
+void job_changes_gather(Job *j, unsigned changes) {
+        Manager *m;
+
+        assert(j);
+
+        m = j->manager;
+        if (changes == 0)
+                return;
+        if (j->changes_untold == 0)
+                list_append(&m->changed, &j->changed_node);
+        j->changes_untold |= changes;
+        (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_ONESHOT);
+}
+
+void job_changes_flush(Job *j) {
+        Manager *m;
+        unsigned changes;
+
+        assert(j);
+
+        m = j->manager;
+        changes = j->changes_untold;
+        /* A batch is told whole, once committed (manager_batch_end()). */
+        if (changes == 0 || m->batch)
+                return;
+        list_remove(&m->changed, &j->changed_node);
+        j->changes_untold = 0;
+        if ((changes & JOB_UNTOLD_NEW) && m->observer.job_new)
+                m->observer.job_new(m, j);
+        changes &= ~JOB_UNTOLD_NEW;
+        if (changes != 0 && m->observer.job_changed)
+                m->observer.job_changed(m, j, changes);
+}
+
+void job_changes_forget(Job *j) {
+        assert(j);
+
+        if (j->changes_untold != 0)
+                list_remove(&j->manager->changed, &j->changed_node);
+        j->changes_untold = 0;
+}
+
+void manager_changes_flush(Manager *m) {
+        Job *j;
+
+        assert(m);
+
+        while ((j = LIST_ENTRY(m->changed.head, Job, changed_node)))
+                job_changes_flush(j);
+}
+
+int on_changes_defer(sd_event_source *s, void *userdata) {
+        manager_changes_flush(userdata);
+        return 0;
+}

@@ -17,13 +17,17 @@ void retention_retire(Job *j) {
 
         m = j->manager;
         idle_count_stop(j);
+        scheduler_job_removed(j);
+        owner_gone_unbind(j);
         list_remove(&m->jobs, &j->queue_node);
         list_append(&m->retained, &j->queue_node);
         retry_disarm(j);
 
         /* Told with the state, once the temporary files are gone (job_unlink_temporaries()). */
-        if (m->observer.job_removed && !j->signals_deferred)
+        if (m->observer.job_removed && !j->signals_deferred) {
+                job_changes_flush(j);
                 m->observer.job_removed(m, j);
+        }
 
         /* The object stays readable for a while, so a late call learns InvalidState; the
          * deadline is wall-clock, so it holds across restarts. */
@@ -57,6 +61,7 @@ Job *job_free(Job *j) {
                 return NULL;
         checkpoint_unmark(j);
         job_notify_forget(j);
+        job_changes_forget(j);
         if (list_node_is_linked(&j->manager->auto_complete, &j->auto_complete_node))
                 list_remove(&j->manager->auto_complete, &j->auto_complete_node);
         job_stop_transfer(j);
@@ -93,6 +98,7 @@ static void manager_expire_retained(Job *j) {
                 return;
         }
 
+        job_changes_flush(j);
         if (m->observer.job_gone)
                 m->observer.job_gone(m, j);
         (void) store_delete_job(m->store, j->id);

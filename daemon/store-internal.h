@@ -28,6 +28,7 @@ struct Store {
         int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
 
         unsigned depth;         /* store_begin() nesting */
+        bool held;              /* store_commit() waits for the outermost store_end() */
         int error;              /* the first failure inside the open transaction: it is doomed */
 
         /* Cached: they run for every change of every job. */

@@ -473,6 +473,12 @@ int store_end(Store *s) {
         return r;
 }
 
+void store_hold(Store *s, bool held) {
+        assert(s);
+
+        s->held = held;
+}
+
 int store_commit(Store *s) {
         unsigned depth;
         int r, k;
@@ -481,6 +487,8 @@ int store_commit(Store *s) {
 
         if (s->depth == 0)
                 return 0;  /* every statement committed itself */
+        if (s->held)
+                return s->error;
         depth = s->depth;
         s->depth = 1;
         r = store_end(s);

@@ -38,6 +38,9 @@ int store_end(Store *s);
 /* Inside a transaction: commits what it holds now and goes on in a new one (a write-ahead
  * record that must be durable before a file is created). Outside one: nothing to do. */
 int store_commit(Store *s);
+/* While held, store_commit() commits nothing: a call made of several steps (Download) is one
+ * transaction, committed by its outermost store_end() before anything of it is told. */
+void store_hold(Store *s, bool held);
 
 /* Writes the whole job: its row and all of its file rows (inserting or replacing). */
 int store_save_job(Store *s, const Job *j);

@@ -343,7 +343,7 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         write_limits_init(&t->limits, req->max_size, &req->keep_free);
         token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
         t->check = (BodyCheck) {
-                .hasher = req->hasher,
+                .stream = req->hash_stream,
                 .expect_size = req->expect_size,
                 .expected_size = req->expected_size,
                 /* MaxFileSize is the write limits' (a LocalFile error), not the integrity check's. */

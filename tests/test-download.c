@@ -41,8 +41,7 @@ test_auto_complete (void)
         g_assert_cmpstr (final_state, ==, "acknowledged");
 
         assert_dest_complete (env);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_job_string (env->fx, job, "State", "acknowledged");
         g_assert_false (xferd_lists_job (env->fx, id));
         xferd_assert_no_such_job (env->fx, id);
 }
@@ -127,6 +126,79 @@ test_state_signals (void)
         g_assert_cmpstr (expected[next], ==, NULL);
 }
 
+static gboolean
+match_priority_changed (const RecordedSignal *sig, gpointer data)
+{
+        g_autoptr(GVariant) changed = NULL;
+
+        g_variant_get (sig->params, "(&s@a{sv}@as)", NULL, &changed, NULL);
+        return g_variant_lookup (changed, "Priority", "&s", NULL);
+}
+
+/* A call that changes several properties (AddFile: the state's ModificationTime, the file
+ * counters, BytesTotal) announces them in one PropertiesChanged, not one per change. The
+ * write of Priority after it is a marker: its signal comes after every signal of AddFile. */
+static void
+test_one_signal_per_call (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *job = xferd_create_job (env->fx, "one signal", NULL);
+        g_autoptr(GError) error = NULL;
+        guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        guint marker = from;
+
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        g_autoptr(GVariant) set = g_dbus_connection_call_sync (
+                env->fx->conn, XFERD_BUS_NAME, job, "org.freedesktop.DBus.Properties", "Set",
+                g_variant_new ("(ssv)", XFERD_JOB_IFACE, "Priority", g_variant_new_string ("low")),
+                NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (bus_wait_signal (env->fx, &marker, job, "org.freedesktop.DBus.Properties",
+                                           "PropertiesChanged", match_priority_changed, NULL, WAIT_TIMEOUT_MS));
+
+        guint n = 0;
+        for (guint i = from; i + 1 < marker; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (env->fx->signals, i);
+                g_autoptr(GVariant) changed = NULL;
+
+                if (g_strcmp0 (sig->path, job) != 0 || g_strcmp0 (sig->member, "PropertiesChanged") != 0)
+                        continue;
+                n++;
+                g_variant_get (sig->params, "(&s@a{sv}@as)", NULL, &changed, NULL);
+                g_assert_true (g_variant_lookup (changed, "State", "&s", NULL));
+                g_assert_true (g_variant_lookup (changed, "FilesTotal", "u", NULL));
+        }
+        g_assert_cmpuint (n, ==, 1);
+}
+
+/* Download is one step (create, add the file, resume: one commit), so the suspended job it
+ * passes through inside the call is never announced; JobNew comes before any
+ * PropertiesChanged of the job. */
+static void
+test_download_one_step (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *id = NULL;
+        guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, TRUE, &id);
+
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        g_assert_cmpstr (final_state, ==, "acknowledged");
+        g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
+        for (guint i = 0; i < history->len; i++)
+                g_assert_cmpstr (g_ptr_array_index (history, i), !=, "suspended");
+
+        gboolean announced = FALSE;
+        for (guint i = from; i < env->fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (env->fx->signals, i);
+                if (xferd_match_job_new (sig, id))
+                        announced = TRUE;
+                else if (g_strcmp0 (sig->path, job) == 0 && g_strcmp0 (sig->member, "PropertiesChanged") == 0)
+                        g_assert_true (announced);
+        }
+        g_assert_true (announced);
+}
+
 /* Suspend stops the transfer and keeps the partial data; Resume goes on
  * from where it stopped (a Range request) and the result is byte-exact. */
 static void
@@ -136,8 +208,7 @@ test_suspend_resume (void)
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         job_wait_state (env->fx, job, "transferring");
         /* Partial data is private to the owner. */
         assert_file_mode (temp, 0600);
@@ -322,8 +393,7 @@ test_add_file_when_transferred (void)
 
         job_wait_state (env->fx, job, "transferred");
         xferd_add_file (env->fx, job, url_b, dest_b);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
         xferd_job_call (env->fx, job, "Resume");
         job_wait_state (env->fx, job, "transferred");
@@ -390,8 +460,7 @@ test_download_options (void)
         /* Stay away from the network: the point is the properties. */
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
         g_autofree char *plain = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *plain_name = job_get_string (env->fx, plain, "DisplayName");
-        g_assert_cmpstr (plain_name, ==, "file.bin");
+        assert_job_string (env->fx, plain, "DisplayName", "file.bin");
         g_assert_false (job_get_boolean (env->fx, plain, "AutoComplete"));
 
         g_autofree char *dest2 = g_build_filename (env->dir, "other.bin", NULL);
@@ -404,12 +473,9 @@ test_download_options (void)
         g_assert_no_error (error);
         const char *job;
         g_variant_get (reply, "(&s&o)", NULL, &job);
-        g_autofree char *name = job_get_string (env->fx, job, "DisplayName");
-        g_autofree char *priority = job_get_string (env->fx, job, "Priority");
-        g_autofree char *description = job_get_string (env->fx, job, "Description");
-        g_assert_cmpstr (name, ==, "My file");
-        g_assert_cmpstr (priority, ==, "low");
-        g_assert_cmpstr (description, ==, "why");
+        assert_job_string (env->fx, job, "DisplayName", "My file");
+        assert_job_string (env->fx, job, "Priority", "low");
+        assert_job_string (env->fx, job, "Description", "why");
         g_assert_true (job_get_boolean (env->fx, job, "AutoComplete"));
 }
 
@@ -417,6 +483,8 @@ static const TestCase test_cases[] = {
         { "/download/auto-complete", test_auto_complete },
         { "/download/manual-complete", test_manual_complete },
         { "/download/state-signals", test_state_signals },
+        { "/download/one-signal-per-call", test_one_signal_per_call },
+        { "/download/download-one-step", test_download_one_step },
         { "/download/suspend-resume", test_suspend_resume },
         { "/download/replace-existing", test_replace_existing },
         { "/download/empty-file", test_empty_file },

@@ -125,8 +125,7 @@ test_503_then_200 (void)
         g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
         g_assert_true (contains (history, "transient-error"));
         /* Error properties are empty outside error states. */
-        g_autofree char *name_after = job_get_string (env->fx, job, "ErrorName");
-        g_assert_cmpstr (name_after, ==, "");
+        assert_job_string (env->fx, job, "ErrorName", "");
         complete_and_check (env, job);
 }
 
@@ -510,8 +509,7 @@ test_resume_empty (void)
         g_autofree char *job = xferd_create_job (env->fx, "empty", NULL);
 
         assert_call_fails (env->fx, job, "Resume", NULL, XFERD_ERROR ("Empty"));
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTotal"), ==, 0);
 }
 

@@ -178,10 +178,8 @@ test_foreground_cap (void)
         /* B's later job has been through the scheduler, so A's third has too. */
         g_autofree char *b_job = start (env, env->b, "foreground", fast_url, "b.bin");
         job_wait_state (env->fx, b_job, "transferred");
-        g_autofree char *third = job_get_string (env->fx, a_jobs[2], "State");
-        g_assert_cmpstr (third, ==, "queued");
-        g_autofree char *reason = job_get_string (env->fx, a_jobs[2], "WaitReason");
-        g_assert_cmpstr (reason, ==, "max-transfers");
+        assert_job_string (env->fx, a_jobs[2], "State", "queued");
+        assert_job_string (env->fx, a_jobs[2], "WaitReason", "max-transfers");
         g_assert_cmpuint (count_active (env, a_jobs, G_N_ELEMENTS (a_jobs)), ==, 2);
 
         bus_client_job_call (env->a, a_jobs[0], "Cancel");

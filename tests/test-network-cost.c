@@ -283,7 +283,8 @@ test_bus_lost (void)
 }
 
 /* No system bus at all (the --user instance in a container, say): the rule without
- * NetworkManager, decided at once. */
+ * NetworkManager, decided at once. The watcher stays started until it is stopped, so the
+ * daemon does not try to connect again at every change of a job. */
 static void
 test_no_bus (void)
 {
@@ -293,8 +294,10 @@ test_no_bus (void)
         g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", nowhere, TRUE);
         network_cost_start (w->cost);
         g_assert_cmpint (network_cost_view (w->cost)->source, ==, NETWORK_SOURCE_ABSENT);
+        g_assert_true (network_cost_is_started (w->cost));
         g_assert_cmpuint (w->changes, ==, 0);
         network_cost_stop (w->cost);
+        g_assert_false (network_cost_is_started (w->cost));
         g_assert_cmpint (network_cost_view (w->cost)->source, ==, NETWORK_SOURCE_NOT_WATCHING);
 }
 

@@ -158,8 +158,7 @@ test_network_back (void)
 
         /* The same news left the busy server's job alone: it was looked at in the same pass
          * that retried the other one. */
-        g_autofree char *state = job_get_string (fx, busy, "State");
-        g_assert_cmpstr (state, ==, "transient-error");
+        assert_job_string (fx, busy, "State", "transient-error");
         g_autofree char *busy_name = job_get_string (fx, busy, "ErrorName");
         assert_error_name (busy_name, "Http");
         g_assert_cmpuint (http_server_request_count (busy_http, "/busy.bin"), ==, 1);

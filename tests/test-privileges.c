@@ -493,8 +493,7 @@ test_caller_groups_restart (void)
         g_autofree char *job = try_download (with_extra, url, by_extra, "file.bin", &error);
         g_assert_no_error (error);
         g_assert_true (http_server_wait_stalled (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, 100 * 1000, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 100 * 1000);
 
         xferd_process_kill (env->fx);
         http_server_release (env->http, "/file.bin");

@@ -66,25 +66,9 @@ job_call_async (XferdEnv *env, const char *job, const char *method, AsyncReply *
 }
 
 static gboolean
-on_expired (gpointer data)
-{
-        *(gboolean *) data = TRUE;
-        return G_SOURCE_REMOVE;
-}
-
-static gboolean
 wait_reply (XferdEnv *env, AsyncReply *a, guint timeout_ms)
 {
-        gboolean expired = FALSE;
-        GSource *deadline = g_timeout_source_new (timeout_ms);
-
-        g_source_set_callback (deadline, on_expired, &expired, NULL);
-        g_source_attach (deadline, env->fx->ctx);
-        while (!a->done && !expired)
-                g_main_context_iteration (env->fx->ctx, TRUE);
-        g_source_destroy (deadline);
-        g_source_unref (deadline);
-        return a->done;
+        return bus_fixture_run_until (env->fx, &a->done, timeout_ms);
 }
 
 static XferdEnv *
@@ -219,8 +203,7 @@ test_cancel_during_complete (void)
                 const char *const none[] = { NULL };
                 assert_dir_is (dir, none);
         }
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         async_reply_clear (&complete);
         async_reply_clear (&cancel);
 }

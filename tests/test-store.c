@@ -17,6 +17,7 @@
 #include "job-record.h"
 #include "store.h"
 #include "store-internal.h"
+#include "test-cases.h"
 #include "util.h"
 
 typedef struct Fixture {
@@ -1581,6 +1582,16 @@ static const NullCall null_calls[] = {
         { null_add_pending_unlink },
 };
 
+static void assert_aborts(gconstpointer data);
+
+static const TestDataCase null_argument_cases[] = {
+        { "/store/null-argument/remove-pending-delete", assert_aborts, &null_calls[0] },
+        { "/store/null-argument/load-pending-deletes", assert_aborts, &null_calls[1] },
+        { "/store/null-argument/delete-job", assert_aborts, &null_calls[2] },
+        { "/store/null-argument/add-pending-unlink", assert_aborts, &null_calls[3] },
+        { NULL, NULL, NULL }
+};
+
 static void assert_aborts(gconstpointer data) {
         const NullCall *c = data;
         g_autofree char *tmp = NULL;
@@ -1667,10 +1678,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/scale", test_scale);
 #undef ADD
         g_test_add_func("/store/array-reserve", test_array_reserve);
-        g_test_add_data_func("/store/null-argument/remove-pending-delete", &null_calls[0], assert_aborts);
-        g_test_add_data_func("/store/null-argument/load-pending-deletes", &null_calls[1], assert_aborts);
-        g_test_add_data_func("/store/null-argument/delete-job", &null_calls[2], assert_aborts);
-        g_test_add_data_func("/store/null-argument/add-pending-unlink", &null_calls[3], assert_aborts);
+        test_add_data_cases(null_argument_cases);
 
         return g_test_run();
 }

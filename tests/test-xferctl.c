@@ -91,8 +91,7 @@ test_download_interrupted (void)
         g_autofree char *job_path = wait_job_new (env);
         /* xferctl makes the job, then adds its file: the file is there once it transfers. */
         job_wait_state (env->fx, job_path, "transferring");
-        g_autofree char *temp = xferd_temp_path (env->fx, job_path, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job_path, 0, STALL);
 
         g_subprocess_send_signal (proc, SIGINT);
         g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
@@ -103,8 +102,7 @@ test_download_interrupted (void)
         g_autofree char *said = g_strconcat (out, err, NULL);
         g_assert_nonnull (strstr (said, "removed"));
         assert_dir_is (env->dir, nothing);
-        g_autofree char *state = job_get_string (env->fx, job_path, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job_path, "State", "cancelled");
 }
 
 /* download makes a foreground job: it does not queue behind background work. */
@@ -132,8 +130,7 @@ test_download_foreground (void)
                                       env->url, env->dest, NULL), ==, 0);
         g_autoptr(JsonNode) root = xferctl_parse_json (low);
         const char *path = json_object_get_string_member (json_node_get_object (root), "Path");
-        g_autofree char *p2 = job_get_string (env->fx, path, "Priority");
-        g_assert_cmpstr (p2, ==, "low");
+        assert_job_string (env->fx, path, "Priority", "low");
 }
 
 /* An existing destination is refused before any job is made; --force
@@ -365,8 +362,7 @@ test_complete_partial (void)
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "complete", id, NULL), ==, XFERCTL_EXIT_FAILURE);
@@ -397,8 +393,7 @@ test_suspend_cancel (void)
 
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "suspend", id, NULL), ==, 0);
         g_autofree char *state = job_get_string (env->fx, job, "State");
@@ -732,8 +727,7 @@ test_wait_timeout (void)
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "--timeout", "1", "wait", id, NULL), ==,
                          XFERCTL_EXIT_TIMEOUT);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
 }
 
 static const TestCase test_cases[] = {
