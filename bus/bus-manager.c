@@ -196,21 +196,40 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         /* Files are reached with the groups of the connection that created the job. */
         o.groups = caller.groups;
         o.n_groups = caller.n_groups;
-        /* One commit for the three steps, before anything of them is announced. */
+        /* The three steps in one batch with the Download calls that arrive together: one
+         * commit, then what they announce, then the replies. */
+        CallError stored = { .kind = CALL_ERROR_NONE };
+        int k;
         manager_batch_begin(b->manager);
         r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
         if (r < 0) {
-                (void) manager_batch_end(b->manager, NULL);
+                if (manager_batch_end(b->manager, &stored) > 0)
+                        (void) manager_batch_close(b->manager, &stored);
                 return bus_error_from_call(error, r, &e);
         }
         char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
         r = job_add_files_with_options(j, urls, paths, &fo, 1, &e);
         if (r >= 0)
                 r = job_resume(j, &e);
-        CallError stored = { .kind = CALL_ERROR_NONE };
-        int k = manager_batch_end(b->manager, &stored);
+        k = manager_batch_end(b->manager, &stored);
+        /* A failed call is answered now: what the batch holds is stored and told first. */
+        if (k > 0 && r < 0)
+                k = manager_batch_close(b->manager, &stored);
         if (k < 0)  /* nothing of it was stored: the job is gone again, never announced */
                 return bus_error_from_call(error, k, &stored);
+        if (k > 0 && r >= 0) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                r = sd_bus_message_new_method_return(m, &reply);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "so", j->id, bus_job_path(j).s);
+                if (r >= 0)
+                        r = bus_batch_keep(b, m, reply);
+                if (r >= 0)
+                        return r;
+                /* No room to keep the reply: the batch is stored and told, then this reply. */
+                (void) manager_batch_close(b->manager, &stored);
+                return reply_job(m, j);
+        }
         if (r < 0) {
                 /* Nothing of a refused Download stays behind. */
                 CallError ignored = { .kind = CALL_ERROR_NONE };

@@ -76,7 +76,10 @@ struct Manager {
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
         List changed;                           /* jobs with changes not told yet */
-        bool batch;                             /* manager_batch_begin(): nothing is told yet */
+        bool batch;                             /* in a batch's call (manager_batch_begin()) */
+        bool batch_open;                        /* a batch waits to be committed and told */
+        unsigned batch_calls;                   /* … with this many calls */
+        sd_event_source *batch_source;          /* closes it when nothing is more urgent */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
          * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
@@ -145,6 +148,8 @@ uint64_t manager_now_realtime(Manager *m);
 void manager_crash_point(const char *name);
 void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial);
 void manager_calls_shutdown(JobCall **list);
+/* Before a signal that is not part of an open batch: the batch is committed and told first. */
+void manager_batch_release(Manager *m);
 
 /* wal-checkpoint.c */
 void wal_checkpoint_want(void *userdata);

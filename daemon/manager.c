@@ -62,7 +62,8 @@ void manager_batch_begin(Manager *m) {
 
         m->batch = true;
         if (m->store) {
-                (void) store_begin(m->store);
+                if (!m->batch_open)
+                        (void) store_begin(m->store);
                 store_hold(m->store, true);
         }
 }
@@ -77,17 +78,21 @@ static void manager_discard_new(Job *j) {
         job_free(j);
 }
 
-int manager_batch_end(Manager *m, CallError *e) {
+int manager_batch_close(Manager *m, CallError *e) {
         int r = 0;
 
         assert(m);
-        assert(m->batch);
+        assert(!m->batch);
 
+        if (!m->batch_open)
+                return 0;
+        m->batch_open = false;
+        m->batch_calls = 0;
+        (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_OFF);
         if (m->store) {
-                store_hold(m->store, false);
+                store_set_batch_open(m->store, false);
                 r = store_end(m->store);
         }
-        m->batch = false;
         if (r < 0) {
                 Job *next;
                 for (Job *j = LIST_ENTRY(m->changed.head, Job, changed_node); j; j = next) {
@@ -99,10 +104,47 @@ int manager_batch_end(Manager *m, CallError *e) {
                                    "Cannot save the new job in the job store in the state directory %s: %s.",
                                    m->config.state_dir, strerror(-r));
         }
-        /* Stored: told before the reply. */
+        /* Stored: told, then answered. */
         manager_changes_flush(m);
         idle_check(m);
+        if (m->observer.batch_closed)
+                m->observer.batch_closed(m, r, e);
         return r;
+}
+
+void manager_batch_release(Manager *m) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+
+        assert(m);
+
+        if (m->batch_open && !m->batch)
+                (void) manager_batch_close(m, &e);
+}
+
+static void manager_batch_release_store(void *userdata) {
+        manager_batch_release(userdata);
+}
+
+static int on_batch_close(sd_event_source *s, void *userdata) {
+        manager_batch_release(userdata);
+        return 0;
+}
+
+int manager_batch_end(Manager *m, CallError *e) {
+        assert(m);
+        assert(m->batch);
+
+        m->batch = false;
+        m->batch_open = true;
+        if (m->store) {
+                store_hold(m->store, false);
+                store_set_batch_open(m->store, true);
+        }
+        if (++m->batch_calls >= BATCH_MAX_CALLS)
+                return manager_batch_close(m, e);
+        /* Calls that arrived together are handled before this runs. */
+        (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_ONESHOT);
+        return 1;
 }
 
 void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
@@ -335,6 +377,13 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_OFF);
+        /* A batch of calls waits for the loop to have nothing more urgent. */
+        r = sd_event_add_defer(event, &m->batch_source, on_batch_close, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_priority(m->batch_source, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_description(m->batch_source, "batch");
         /* Every other change: one PropertiesChanged per job and loop iteration. */
         r = sd_event_add_defer(event, &m->changed_source, on_changes_defer, m);
         if (r < 0)
@@ -383,6 +432,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         }
         store_set_checkpoint_callback(m->store, wal_checkpoint_want, m);
+        store_set_batch_release(m->store, manager_batch_release_store, m);
 
         *ret = m;
         return 0;
@@ -396,6 +446,8 @@ Manager *manager_free(Manager *m) {
 
         if (!m)
                 return NULL;
+        /* A batch not closed yet is stored, and its calls answered, before the bus goes. */
+        (void) manager_batch_close(m, NULL);
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
         while ((j = job_first(&m->jobs))) {
@@ -428,6 +480,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->notify_source);
         sd_event_source_disable_unref(m->notify_timer);
         sd_event_source_disable_unref(m->changed_source);
+        sd_event_source_disable_unref(m->batch_source);
         sd_event_source_disable_unref(m->unlink_timer);
         sd_event_source_disable_unref(m->inactivity_timer);
         netwatch_free(m->netwatch);
