@@ -49,7 +49,7 @@ static int reply_job(sd_bus_message *m, const Job *j) {
 }
 
 enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE, OPT_CHECKSUM_LIST,
-       OPT_CHECKSUM_LIST_SIGNATURE, OPT_COST_POLICY };
+       OPT_CHECKSUM_LIST_SIGNATURE, OPT_COST_POLICY, OPT_MAX_CONCURRENT_FILES };
 
 static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const BusOptionSpec spec[] = {
@@ -60,6 +60,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                 [OPT_CHECKSUM_LIST] = { "checksum-list", "s" },
                 [OPT_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
                 [OPT_COST_POLICY] = { "cost-policy", "s" },
+                [OPT_MAX_CONCURRENT_FILES] = { "max-concurrent-files", "u" },
         };
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
@@ -92,6 +93,8 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                         return r;
         }
         o.description = v.strings[OPT_DESCRIPTION];
+        o.max_concurrent_files_set = v.present[OPT_MAX_CONCURRENT_FILES];
+        o.max_concurrent_files = (uint32_t) v.u64s[OPT_MAX_CONCURRENT_FILES];
         o.checksum_list = v.strings[OPT_CHECKSUM_LIST];
         o.checksum_list_signature = v.strings[OPT_CHECKSUM_LIST_SIGNATURE];
         if (v.present[OPT_COST_POLICY]) {
@@ -117,7 +120,8 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         return reply_job(m, j);
 }
 
-enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_COST_POLICY, DL_FILE };
+enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_COST_POLICY,
+       DL_MAX_CONCURRENT_FILES, DL_FILE };
 
 static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const BusOptionSpec spec[] = {
@@ -127,6 +131,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 [DL_DISPLAY_NAME] = { "display-name", "s" },
                 [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
                 [DL_COST_POLICY] = { "cost-policy", "s" },
+                [DL_MAX_CONCURRENT_FILES] = { "max-concurrent-files", "u" },
                 [DL_FILE + BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
                 [DL_FILE + BUS_FILE_OPTION_SIZE] = { "size", "t" },
                 [DL_FILE + BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
@@ -160,6 +165,8 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                         return r;
         }
         o.description = v.strings[DL_DESCRIPTION];
+        o.max_concurrent_files_set = v.present[DL_MAX_CONCURRENT_FILES];
+        o.max_concurrent_files = (uint32_t) v.u64s[DL_MAX_CONCURRENT_FILES];
         if (v.present[DL_COST_POLICY]) {
                 r = parse_cost_policy(v.strings[DL_COST_POLICY], &o, error);
                 if (r < 0)
@@ -189,21 +196,40 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         /* Files are reached with the groups of the connection that created the job. */
         o.groups = caller.groups;
         o.n_groups = caller.n_groups;
-        /* One commit for the three steps, before anything of them is announced. */
+        /* The three steps in one batch with the Download calls that arrive together: one
+         * commit, then what they announce, then the replies. */
+        CallError stored = { .kind = CALL_ERROR_NONE };
+        int k;
         manager_batch_begin(b->manager);
         r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
         if (r < 0) {
-                (void) manager_batch_end(b->manager, NULL);
+                if (manager_batch_end(b->manager, &stored) > 0)
+                        (void) manager_batch_close(b->manager, &stored);
                 return bus_error_from_call(error, r, &e);
         }
         char *urls[] = { (char *) url, NULL }, *paths[] = { (char *) path, NULL };
         r = job_add_files_with_options(j, urls, paths, &fo, 1, &e);
         if (r >= 0)
                 r = job_resume(j, &e);
-        CallError stored = { .kind = CALL_ERROR_NONE };
-        int k = manager_batch_end(b->manager, &stored);
+        k = manager_batch_end(b->manager, &stored);
+        /* A failed call is answered now: what the batch holds is stored and told first. */
+        if (k > 0 && r < 0)
+                k = manager_batch_close(b->manager, &stored);
         if (k < 0)  /* nothing of it was stored: the job is gone again, never announced */
                 return bus_error_from_call(error, k, &stored);
+        if (k > 0 && r >= 0) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                r = sd_bus_message_new_method_return(m, &reply);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "so", j->id, bus_job_path(j).s);
+                if (r >= 0)
+                        r = bus_batch_keep(b, m, reply);
+                if (r >= 0)
+                        return r;
+                /* No room to keep the reply: the batch is stored and told, then this reply. */
+                (void) manager_batch_close(b->manager, &stored);
+                return reply_job(m, j);
+        }
         if (r < 0) {
                 /* Nothing of a refused Download stays behind. */
                 CallError ignored = { .kind = CALL_ERROR_NONE };

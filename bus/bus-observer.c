@@ -55,6 +55,7 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("HttpHeaderNames");
                 ADD("CancelWhenOwnerGone");
                 ADD("Proxy");
+                ADD("MaxConcurrentFiles");
         }
         if (changes & JOB_CHANGE_UPLOAD_URL)
                 ADD("UploadUrl");
@@ -137,6 +138,10 @@ static void observer_network_changed(Manager *m) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for the network");
 }
 
+static void observer_batch_closed(Manager *m, int r, const CallError *e) {
+        bus_batch_closed(manager_get_observer_userdata(m), r, e);
+}
+
 static void observer_idle_changed(Manager *m, bool idle) {
         Bus *b = manager_get_observer_userdata(m);
 
@@ -146,6 +151,7 @@ static void observer_idle_changed(Manager *m, bool idle) {
 
 const ManagerObserver bus_observer_template = {
         .idle_changed = observer_idle_changed,
+        .batch_closed = observer_batch_closed,
         .network_changed = observer_network_changed,
         .job_new = observer_job_new,
         .job_changed = observer_job_changed,

@@ -21,6 +21,9 @@ int bus_install(Bus *b) {
         r = bus_owner_install(b);
         if (r < 0)
                 return r;
+        r = bus_batch_new(b, &b->batch);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up batched replies");
         r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
                                      bus_manager_vtable, b);
         if (r < 0)
@@ -44,6 +47,8 @@ int bus_install(Bus *b) {
 void bus_uninstall(Bus *b) {
         assert(b);
 
+        /* The manager, freed first, closed its batch: no reply is kept any more. */
+        b->batch = bus_batch_free(b->batch);
         b->polkit = bus_polkit_free(b->polkit);
         b->creds = bus_creds_free(b->creds);
 }

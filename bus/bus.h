@@ -31,11 +31,13 @@ static inline BusJobPath bus_job_path(const Job *j) {
 
 typedef struct BusCreds BusCreds;
 typedef struct BusPolkit BusPolkit;
+typedef struct BusBatch BusBatch;
 
 typedef struct Bus {
         sd_bus *bus;
         BusCreds *creds;
         BusPolkit *polkit;              /* system bus only */
+        BusBatch *batch;                /* replies of Download calls kept until their commit */
         char bus_id[33];        /* this bus's id (GUID), in hex: part of a job's owner binding */
         Manager *manager;
         bool system;
@@ -48,6 +50,14 @@ typedef struct Bus {
  * that turns daemon changes into signals. */
 int bus_install(Bus *b);
 void bus_uninstall(Bus *b);
+
+/* bus-batch.c: the replies of a batch of Download calls, sent once the manager has committed
+ * and announced the batch (observer.batch_closed); a filter closes the batch before any
+ * other call. bus_batch_keep() returns 1: the reply is kept. */
+int bus_batch_new(Bus *b, BusBatch **ret);
+BusBatch *bus_batch_free(BusBatch *q);
+int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply);
+void bus_batch_closed(Bus *b, int r, const CallError *e);
 
 /* bus-creds.c: the caller's uid and groups, from the bus credentials, cached per unique name;
  * one NameOwnerChanged match for all callers tells when a unique name leaves the bus. */

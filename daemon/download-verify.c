@@ -35,7 +35,9 @@ static bool hasher_continues(const Hasher *h, uint64_t held, unsigned algorithms
         return h && hasher_get_size(h) <= held && (hasher_get_algorithms(h) & algorithms) == algorithms;
 }
 
-int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
+int download_prepare_hasher(DownloadLane *l, uint64_t offset) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, NULL);
         unsigned needed = verify_algorithms_needed(&e);
@@ -43,7 +45,7 @@ int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
         int r;
 
         /* A stream of an earlier attempt, should one be left, read other bytes. */
-        hasher_free(hash_stream_free(TAKE_PTR(j->hash_stream)));
+        hasher_free(hash_stream_free(TAKE_PTR(l->hash_stream)));
         /* Nothing expected of bytes held: none to hash (a digest the server sends with the rest
          * is checked over the whole file once it is there). */
         if (offset > 0 && needed == 0) {
@@ -63,14 +65,16 @@ int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
                 log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s while resuming.",
                               offset - hasher_get_size(h), f->path);
         /* The bytes held are read back and hashed off the loop while the transfer appends. */
-        r = hash_stream_new(j->manager->hash_pool, j->fd, h, offset, &j->hash_stream);
+        r = hash_stream_new(j->manager->hash_pool, l->fd, h, offset, &l->hash_stream);
         if (r < 0)
                 return r;
         TAKE_PTR(h);
         return 0;
 }
 
-static void judge(Job *j, JobFile *f, const ServerDigest *server) {
+static void judge(DownloadLane *l, const ServerDigest *server) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         char buf[DIGEST_STRING_MAX];
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, server);
@@ -85,7 +89,7 @@ static void judge(Job *j, JobFile *f, const ServerDigest *server) {
                 return;
         }
         if (!v.ok) {
-                download_integrity_failed(j, f, v.message, v.summary);
+                download_integrity_failed(l, v.message, v.summary);
                 return;
         }
         f->verified_by = v.by;
@@ -96,45 +100,49 @@ static void judge(Job *j, JobFile *f, const ServerDigest *server) {
                 log_job_info(j->id, j->owner, NULL, "%s checked out (%s).", f->path,
                              v.has_digest ? buf : "its size");
         f->hasher = hasher_free(f->hasher);
-        download_file_verified(j);
+        download_file_verified(l);
 }
 
 static void on_file_hashed(HashStream *s, int error, void *userdata) {
-        Job *j = userdata;
-        JobFile *f = j->files[j->current];
+        DownloadLane *l = userdata;
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         char msg[1024];
 
         hasher_free(f->hasher);
-        f->hasher = hash_stream_free(TAKE_PTR(j->hash_stream));
+        f->hasher = hash_stream_free(TAKE_PTR(l->hash_stream));
         if (error < 0 || !f->hasher) {
                 if (error >= 0)
                         error = -EIO;
                 snprintf(msg, sizeof msg, "Cannot read the temporary file of %s to check it: %s", f->path,
                          strerror(-error));
                 pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
+                checkpoint_save_file(j, l->file);
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
                 return;
         }
-        judge(j, f, j->verify_has_server ? &j->verify_server : NULL);
+        judge(l, l->verify_has_server ? &l->verify_server : NULL);
 }
 
 /* Waits for the stream to reach the end of the file, then judges. */
-static void wait_for_stream(Job *j, JobFile *f, const ServerDigest *server) {
-        int r = hash_stream_finish(j->hash_stream, f->bytes_transferred, on_file_hashed, j);
+static void wait_for_stream(DownloadLane *l, const ServerDigest *server) {
+        JobFile *f = l->job->files[l->file];
+        int r = hash_stream_finish(l->hash_stream, f->bytes_transferred, on_file_hashed, l);
 
         if (r > 0) {
-                on_file_hashed(j->hash_stream, 0, j);
+                on_file_hashed(l->hash_stream, 0, l);
                 return;
         }
-        j->verify_has_server = server != NULL;
+        l->verify_has_server = server != NULL;
         if (server)
-                j->verify_server = *server;
+                l->verify_server = *server;
         if (r < 0)
-                on_file_hashed(j->hash_stream, r, j);
+                on_file_hashed(l->hash_stream, r, l);
 }
 
-void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
+void download_verify(DownloadLane *l, const ServerDigest *server) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         FsDir d = job_file_dir(f);
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, server);
@@ -144,61 +152,67 @@ void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
         int fd, r;
 
         if (needed == 0) {
-                hasher_free(hash_stream_free(TAKE_PTR(j->hash_stream)));
-                judge(j, f, server);
+                hasher_free(hash_stream_free(TAKE_PTR(l->hash_stream)));
+                judge(l, server);
                 return;
         }
         /* The stream followed every byte: the verdict once it has caught up. */
-        if (j->hash_stream && (hash_stream_get_algorithms(j->hash_stream) & needed) == needed) {
-                wait_for_stream(j, f, server);
+        if (l->hash_stream && (hash_stream_get_algorithms(l->hash_stream) & needed) == needed) {
+                wait_for_stream(l, server);
                 return;
         }
-        hasher_free(hash_stream_free(TAKE_PTR(j->hash_stream)));
+        hasher_free(hash_stream_free(TAKE_PTR(l->hash_stream)));
 
         /* The stream did not follow (a resume with nothing expected, and then the server sent a
          * digest): the whole file is hashed once, off the loop. */
         fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
         if (fd < 0) {
                 pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
-                download_start(j);
+                checkpoint_save_file(j, l->file);
+                download_restart_file(l);
                 return;
         }
         f->hasher = hasher_free(f->hasher);
         r = hasher_new(needed, &h);
         if (r >= 0)
-                r = hash_stream_new(j->manager->hash_pool, fd, h, f->bytes_transferred, &j->hash_stream);
+                r = hash_stream_new(j->manager->hash_pool, fd, h, f->bytes_transferred, &l->hash_stream);
         safe_close(fd);
         if (r < 0) {
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", strerror(-r), 0);
                 return;
         }
         TAKE_PTR(h);
-        wait_for_stream(j, f, server);
+        wait_for_stream(l, server);
 }
 
-bool download_next_url(Job *j, JobFile *f, const char *why) {
+bool download_next_url(DownloadLane *l, const char *why) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
+
         if (f->url_index >= strv_length(f->mirrors))
                 return false;
         /* Bytes of another server are never continued from this one. */
         pending_unlink_remove_temporary(j, f);
         f->bytes_total = UINT64_MAX;
         f->url_index++;
-        checkpoint_save_file(j, j->current);
+        checkpoint_save_file(j, l->file);
         log_job_notice(j->id, j->owner, NULL, "%s Trying the next mirror, %s.", why, job_file_current_url(f));
-        download_start(j);
+        download_restart_file(l);
         return true;
 }
 
-void download_integrity_failed(Job *j, JobFile *f, const char *message, const char *summary) {
+void download_integrity_failed(DownloadLane *l, const char *message, const char *summary) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
+
         log_job_warning(j->id, j->owner, NULL, "%s", message);
-        j->fd = safe_close(j->fd);
-        if (download_next_url(j, f, message))
+        l->fd = safe_close(l->fd);
+        if (download_next_url(l, message))
                 return;
         /* No URL left: the wrong bytes go, and the next Resume starts from the file's own URL. */
         pending_unlink_remove_temporary(j, f);
         f->bytes_total = UINT64_MAX;
         f->url_index = 0;
-        checkpoint_save_file(j, j->current);
+        checkpoint_save_file(j, l->file);
         job_fail(j, true, ERROR_NAME_INTEGRITY, message, summary, 0);
 }

@@ -19,7 +19,7 @@ static WaitReason job_wait_reason_value(const Job *j) {
         WaitFacts f = {
                 .state = j->state,
                 .network_down = idle_job_waits_for_network(j),
-                .throttled = j->transfer && transfer_is_paused(j->transfer),
+                .throttled = download_lanes_throttled(j),
                 .network = j->state == JOB_QUEUED ? network_wait_verdict(j) : NETWORK_VERDICT_GO,
         };
 

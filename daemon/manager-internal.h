@@ -76,7 +76,10 @@ struct Manager {
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
         List changed;                           /* jobs with changes not told yet */
-        bool batch;                             /* manager_batch_begin(): nothing is told yet */
+        bool batch;                             /* in a batch's call (manager_batch_begin()) */
+        bool batch_open;                        /* a batch waits to be committed and told */
+        unsigned batch_calls;                   /* … with this many calls */
+        sd_event_source *batch_source;          /* closes it when nothing is more urgent */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
          * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
@@ -145,6 +148,8 @@ uint64_t manager_now_realtime(Manager *m);
 void manager_crash_point(const char *name);
 void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial);
 void manager_calls_shutdown(JobCall **list);
+/* Before a signal that is not part of an open batch: the batch is committed and told first. */
+void manager_batch_release(Manager *m);
 
 /* wal-checkpoint.c */
 void wal_checkpoint_want(void *userdata);
@@ -157,6 +162,9 @@ void job_index_remove(Manager *m, Job *j);
 void checkpoint_save_row(Job *j);
 void checkpoint_save(Job *j);
 void checkpoint_save_file(Job *j, size_t i);
+/* The rows of the files in flight (their byte counts): the lanes' files, or once they
+ * stopped, the files the run started and did not finish. */
+void checkpoint_save_in_flight(Job *j);
 /* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
  * with every file. Negative errno when the store refuses it. */
 int checkpoint_store_row(Job *j, const Job *row);
@@ -257,20 +265,50 @@ void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const cha
               uint64_t retry_after_usec);
 void job_all_done(Job *j);
 
+/* download-lane.c: one file of a download in flight; a job has up to MaxConcurrentFiles. */
+struct DownloadLane {
+        Job *job;
+        DownloadLane *next;             /* in job->lanes */
+        size_t file;                    /* its index in job->files */
+        Transfer *transfer;             /* the running request */
+        HashStream *hash_stream;        /* its bytes hashed off the loop (hash-stream.h) */
+        int fd;                         /* the temporary file */
+        unsigned restarts;              /* in a row, for this file */
+        uint64_t counted_from_cache;    /* of the transfer's bytes, already in the counters */
+        uint64_t counted_from_origin;
+        bool verify_has_server;         /* the server's digest of the file being hashed */
+        ServerDigest verify_server;     /* to check it against once the whole file is read */
+};
+
+int download_lane_new(Job *j, size_t file, DownloadLane **ret);
+/* Stops its work at once (no byte written after this) and frees it. */
+DownloadLane *download_lane_free(DownloadLane *l);
+/* The transfer stopped, its bytes written (keep_data) or dropped; the lane is freed. */
+void download_lane_stop(DownloadLane *l, bool keep_data);
+void download_lanes_stop(Job *j, bool keep_data);
+bool download_lanes_has_file(const Job *j, size_t file);
+/* Whether a transfer of the job waits for its bandwidth budget. */
+bool download_lanes_throttled(const Job *j);
+/* The job's rate (bytes/s, 0 = none), shared by its lanes. */
+void download_lanes_set_rate(Job *j, uint64_t job_rate);
+
 /* download.c */
+/* Starts files in order until MaxConcurrentFiles are in flight; the job is done once every
+ * file is transferred and no lane runs. */
 void download_start(Job *j);
-void download_begin(Job *j, JobFile *f, uint64_t offset);
-void download_file_verified(Job *j);
+void download_begin(DownloadLane *l, uint64_t offset);
+void download_file_verified(DownloadLane *l);
+void download_restart_file(DownloadLane *l);
 
 /* download-verify.c */
-int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset);
-void download_verify(Job *j, JobFile *f, const ServerDigest *server);
-void download_integrity_failed(Job *j, JobFile *f, const char *message, const char *summary);
-bool download_next_url(Job *j, JobFile *f, const char *why);
+int download_prepare_hasher(DownloadLane *l, uint64_t offset);
+void download_verify(DownloadLane *l, const ServerDigest *server);
+void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);
+bool download_next_url(DownloadLane *l, const char *why);
 
 /* download-list.c */
 bool download_needs_list(const JobFile *f);
-void download_fetch_list(Job *j, JobFile *f);
+void download_fetch_list(Job *j, size_t file);
 
 /* upload.c */
 void upload_start(Job *j, JobFile *f);

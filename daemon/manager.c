@@ -62,7 +62,8 @@ void manager_batch_begin(Manager *m) {
 
         m->batch = true;
         if (m->store) {
-                (void) store_begin(m->store);
+                if (!m->batch_open)
+                        (void) store_begin(m->store);
                 store_hold(m->store, true);
         }
 }
@@ -77,17 +78,21 @@ static void manager_discard_new(Job *j) {
         job_free(j);
 }
 
-int manager_batch_end(Manager *m, CallError *e) {
+int manager_batch_close(Manager *m, CallError *e) {
         int r = 0;
 
         assert(m);
-        assert(m->batch);
+        assert(!m->batch);
 
+        if (!m->batch_open)
+                return 0;
+        m->batch_open = false;
+        m->batch_calls = 0;
+        (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_OFF);
         if (m->store) {
-                store_hold(m->store, false);
+                store_set_batch_open(m->store, false);
                 r = store_end(m->store);
         }
-        m->batch = false;
         if (r < 0) {
                 Job *next;
                 for (Job *j = LIST_ENTRY(m->changed.head, Job, changed_node); j; j = next) {
@@ -99,10 +104,47 @@ int manager_batch_end(Manager *m, CallError *e) {
                                    "Cannot save the new job in the job store in the state directory %s: %s.",
                                    m->config.state_dir, strerror(-r));
         }
-        /* Stored: told before the reply. */
+        /* Stored: told, then answered. */
         manager_changes_flush(m);
         idle_check(m);
+        if (m->observer.batch_closed)
+                m->observer.batch_closed(m, r, e);
         return r;
+}
+
+void manager_batch_release(Manager *m) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+
+        assert(m);
+
+        if (m->batch_open && !m->batch)
+                (void) manager_batch_close(m, &e);
+}
+
+static void manager_batch_release_store(void *userdata) {
+        manager_batch_release(userdata);
+}
+
+static int on_batch_close(sd_event_source *s, void *userdata) {
+        manager_batch_release(userdata);
+        return 0;
+}
+
+int manager_batch_end(Manager *m, CallError *e) {
+        assert(m);
+        assert(m->batch);
+
+        m->batch = false;
+        m->batch_open = true;
+        if (m->store) {
+                store_hold(m->store, false);
+                store_set_batch_open(m->store, true);
+        }
+        if (++m->batch_calls >= BATCH_MAX_CALLS)
+                return manager_batch_close(m, e);
+        /* Calls that arrived together are handled before this runs. */
+        (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_ONESHOT);
+        return 1;
 }
 
 void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial) {
@@ -165,6 +207,10 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         if (o->cost_policy_set && (o->cost_policy < 0 || o->cost_policy >= _COST_POLICY_MAX))
                 return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
                                       "Unknown cost policy; use always or unmetered.");
+        if (o->max_concurrent_files_set &&
+            (o->max_concurrent_files < 1 || o->max_concurrent_files > JOB_MAX_CONCURRENT_FILES))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "max-concurrent-files must be between 1 and %d.", JOB_MAX_CONCURRENT_FILES);
         r = job_check_text("display name", display_name, JOB_DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
@@ -207,6 +253,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
         j->minimum_notification_interval = 500;
+        j->max_concurrent_files = o->max_concurrent_files_set ? o->max_concurrent_files : 1;
         j->creation_time = j->modification_time = j->last_progress_time = manager_now_realtime(m);
         progress_meter_reset(&j->progress, j->last_progress_time, 0);
         j->display_name = strdup(display_name);
@@ -330,6 +377,13 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_OFF);
+        /* A batch of calls waits for the loop to have nothing more urgent. */
+        r = sd_event_add_defer(event, &m->batch_source, on_batch_close, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_priority(m->batch_source, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_description(m->batch_source, "batch");
         /* Every other change: one PropertiesChanged per job and loop iteration. */
         r = sd_event_add_defer(event, &m->changed_source, on_changes_defer, m);
         if (r < 0)
@@ -378,6 +432,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         }
         store_set_checkpoint_callback(m->store, wal_checkpoint_want, m);
+        store_set_batch_release(m->store, manager_batch_release_store, m);
 
         *ret = m;
         return 0;
@@ -391,6 +446,8 @@ Manager *manager_free(Manager *m) {
 
         if (!m)
                 return NULL;
+        /* A batch not closed yet is stored, and its calls answered, before the bus goes. */
+        (void) manager_batch_close(m, NULL);
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
         while ((j = job_first(&m->jobs))) {
@@ -423,6 +480,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->notify_source);
         sd_event_source_disable_unref(m->notify_timer);
         sd_event_source_disable_unref(m->changed_source);
+        sd_event_source_disable_unref(m->batch_source);
         sd_event_source_disable_unref(m->unlink_timer);
         sd_event_source_disable_unref(m->inactivity_timer);
         netwatch_free(m->netwatch);

@@ -37,16 +37,25 @@ typedef struct ManagerObserver {
         void (*job_gone)(Manager *m, Job *j);     /* retention over, about to be freed */
         void (*idle_changed)(Manager *m, bool idle);
         void (*network_changed)(Manager *m);      /* what manager_get_network() says changed */
+        /* A batch was committed (r >= 0) or refused (r < 0, e): its calls may reply now. */
+        void (*batch_closed)(Manager *m, int r, const CallError *e);
         void *userdata;
 } ManagerObserver;
 
-/* A call made of several steps (Download: create, add the file, resume) as one store
- * transaction: what it changes is committed once, by manager_batch_end(), and only then
- * announced (InterfacesAdded, JobNew, one PropertiesChanged per job). When the commit fails,
- * manager_batch_end() frees the jobs the batch created (never announced), fills *e
- * (IOError) and returns a negative errno. */
+/* Calls that create jobs (Download: create, add the file, resume) as batches: one store
+ * transaction for all the calls that arrive together, committed once, then announced
+ * (InterfacesAdded, JobNew, one PropertiesChanged per job), then replied to. A call runs
+ * between manager_batch_begin() and manager_batch_end(), which returns 1 when the batch stays
+ * open for the next call: the caller keeps its reply until observer.batch_closed. The batch
+ * is closed once the loop has nothing more urgent, after BATCH_MAX_CALLS calls, before any
+ * other write to the store or signal, and by manager_batch_close() (the bus: before any other
+ * call). manager_batch_end() returns 0 when it closed the batch, and negative when that
+ * commit failed: the batch's jobs are freed (never announced) and *e says IOError; so does
+ * manager_batch_close(). */
+#define BATCH_MAX_CALLS 64
 void manager_batch_begin(Manager *m);
 int manager_batch_end(Manager *m, CallError *e);
+int manager_batch_close(Manager *m, CallError *e);
 
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret);
 Manager *manager_free(Manager *m);
@@ -87,6 +96,8 @@ typedef struct JobOptions {
         const char *checksum_list_signature;    /* NULL: checksum_list + ".gpg" */
         bool cost_policy_set;           /* the creator chose cost_policy; else the default */
         CostPolicy cost_policy;
+        bool max_concurrent_files_set;  /* else the default, 1 */
+        uint32_t max_concurrent_files;
         /* Every group of the creating caller, as the bus reports them (n_groups < 0: it does
          * not; the user database then): the job's files are reached with these. */
         const gid_t *groups;
@@ -150,6 +161,9 @@ int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e);
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e);
 int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e);
 int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e);
+/* MaxConcurrentFiles, 1..JOB_MAX_CONCURRENT_FILES: more starts further files of a running
+ * download at once; less lets the files in flight finish. */
+int job_set_max_concurrent_files(Job *j, uint32_t n, CallError *e);
 int job_set_cost_policy(Job *j, CostPolicy p, CallError *e);
 
 /* What xferd believes about the network: NetworkManager's Metered and Connectivity while a

@@ -107,6 +107,7 @@ static void network_wait_on_changed(void *userdata, const NetworkView *before) {
         /* What the network allows changes which jobs wait ahead of others (job-wait.c). */
         m->wait_walk_all = true;
         manager_update_wait_reasons(m);
+        manager_batch_release(m);
         if (m->observer.network_changed)
                 m->observer.network_changed(m);
 }
@@ -128,6 +129,7 @@ void network_wait_update(Manager *m) {
                 scheduler_wake(m);
         } else
                 network_cost_stop(m->network_cost);
+        manager_batch_release(m);
         if (m->observer.network_changed)
                 m->observer.network_changed(m);
 }

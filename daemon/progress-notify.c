@@ -114,9 +114,12 @@ void job_changes_flush(Job *j) {
         assert(j);
 
         m = j->manager;
+        /* In a batch's call nothing is told; an open batch is committed and told first. */
+        if (m->batch)
+                return;
+        manager_batch_release(m);
         changes = j->changes_untold;
-        /* A batch is told whole, once committed (manager_batch_end()). */
-        if (changes == 0 || m->batch)
+        if (changes == 0)
                 return;
         list_remove(&m->changed, &j->changed_node);
         j->changes_untold = 0;
@@ -140,11 +143,19 @@ void manager_changes_flush(Manager *m) {
 
         assert(m);
 
+        if (m->batch)
+                return;
+        manager_batch_release(m);
         while ((j = LIST_ENTRY(m->changed.head, Job, changed_node)))
                 job_changes_flush(j);
 }
 
 int on_changes_defer(sd_event_source *s, void *userdata) {
-        manager_changes_flush(userdata);
+        Manager *m = userdata;
+
+        /* An open batch tells everything when it closes. */
+        if (m->batch_open)
+                return 0;
+        manager_changes_flush(m);
         return 0;
 }

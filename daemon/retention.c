@@ -9,13 +9,12 @@
 static void manager_expire_retained(Job *j);
 
 void retention_retire(Job *j) {
-        Manager *m;
         uint64_t now;
         int r;
 
         assert(j);
 
-        m = j->manager;
+        Manager *m = j->manager;
         idle_count_stop(j);
         scheduler_job_removed(j);
         owner_gone_unbind(j);

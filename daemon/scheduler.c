@@ -123,12 +123,11 @@ void scheduler_apply_rates(Manager *m) {
         owners = scheduler_queue_owners(m->schedule_queue);
         for (SchedulerItem *i = scheduler_queue_first_active(m->schedule_queue); i; i = scheduler_queue_next_active(i)) {
                 Job *j = scheduler_job_of(i);
-                if (j->transfer) {
+                if (j->lanes) {
                         SchedulerEntry e = scheduler_queue_entry(m->schedule_queue, i);
-                        (void) transfer_set_max_speed(j->transfer,
-                                                      scheduler_rate(j->priority, j->bandwidth_limit,
-                                                                     m->config.background_bandwidth_limit, owners,
-                                                                     e.owner_slots));
+                        download_lanes_set_rate(j, scheduler_rate(j->priority, j->bandwidth_limit,
+                                                                  m->config.background_bandwidth_limit, owners,
+                                                                  e.owner_slots));
                 }
         }
 }

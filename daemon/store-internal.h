@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define STORE_FILE "xferd.db"
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 /* Only one daemon uses the file: a lock held longer than this is a second instance. */
 #define STORE_BUSY_TIMEOUT_MSEC 200
 
@@ -29,6 +29,9 @@ struct Store {
 
         unsigned depth;         /* store_begin() nesting */
         bool held;              /* store_commit() waits for the outermost store_end() */
+        bool batch_open;        /* a batch's transaction waits between its calls */
+        void (*release)(void *userdata);        /* commits it: before any other write */
+        void *release_userdata;
         int error;              /* the first failure inside the open transaction: it is doomed */
 
         /* Cached: they run for every change of every job. */

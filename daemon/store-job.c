@@ -62,6 +62,7 @@ int store_save_job_row(Store *s, const Job *j) {
         /* NULL: from the user database when the job is loaded. */
         sql_bind_text(st, ":fs_gid", gid, &rc);
         sql_bind_text(st, ":fs_groups", groups, &rc);
+        sql_bind_int64(st, ":max_concurrent_files", j->max_concurrent_files, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
@@ -179,7 +180,7 @@ enum {
         JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
         JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE, JC_COST_POLICY, JC_PROXY,
         JC_BYTES_FROM_CACHE, JC_BYTES_FROM_ORIGIN,
-        JC_FS_GID, JC_FS_GROUPS,
+        JC_FS_GID, JC_FS_GROUPS, JC_MAX_CONCURRENT_FILES,
 };
 
 enum {
@@ -320,6 +321,9 @@ static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
         j->cost_policy = cost_policy_from_string((const char *) sqlite3_column_text(st, JC_COST_POLICY));
         j->bytes_from_cache = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_CACHE);
         j->bytes_from_origin = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_ORIGIN);
+        /* A damaged value is taken as the default rather than as a limit nobody chose. */
+        int64_t mcf = sqlite3_column_int64(st, JC_MAX_CONCURRENT_FILES);
+        j->max_concurrent_files = mcf >= 1 && mcf <= JOB_MAX_CONCURRENT_FILES ? (uint32_t) mcf : 1;
         if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
             sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
             sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
@@ -396,7 +400,7 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
                                    "  upload_url, minimum_notification_interval, cancel_with, checksum_list,"
                                    "  checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin,"
-                                   "  fs_gid, fs_groups "
+                                   "  fs_gid, fs_groups, max_concurrent_files "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;

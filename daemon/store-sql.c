@@ -61,26 +61,22 @@ static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
 }
 
 void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
-        int i;
-
         assert(st);
         assert(name);
         assert(rc);
 
         /* Static: the statement runs and its bindings are cleared before the string can change. */
-        i = sql_param_index(st, name, rc);
+        int i = sql_param_index(st, name, rc);
         if (i > 0)
                 *rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
 void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
-        int i;
-
         assert(st);
         assert(name);
         assert(rc);
 
-        i = sql_param_index(st, name, rc);
+        int i = sql_param_index(st, name, rc);
         if (i > 0)
                 *rc = sqlite3_bind_int64(st, i, v);
 }

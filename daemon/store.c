@@ -56,6 +56,12 @@ int store_check_usable(Store *s) {
         return s->depth > 0 ? s->error : 0;
 }
 
+/* Another writer while a batch waits: the batch is committed (and told) first. */
+static void store_release_batch(Store *s) {
+        if (s->batch_open && !s->held && s->release)
+                s->release(s->release_userdata);
+}
+
 /* Runs a statement that returns no rows (rc holds the result of binding it), refuses it in a
  * doomed transaction, and makes it ready for the next use whatever happens. */
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key) {
@@ -66,6 +72,7 @@ int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *
         assert(st);
         assert(what);
 
+        store_release_batch(s);
         r = store_check_usable(s);
         if (r < 0)
                 return r;
@@ -439,6 +446,7 @@ Store *store_close(Store *s) {
 int store_begin(Store *s) {
         assert(s);
 
+        store_release_batch(s);
         if (s->depth == 0) {
                 int r = store_run(s, s->begin, SQLITE_OK, "begin a transaction", NULL);
                 if (r < 0)
@@ -479,12 +487,26 @@ void store_hold(Store *s, bool held) {
         s->held = held;
 }
 
+void store_set_batch_release(Store *s, void (*release)(void *userdata), void *userdata) {
+        assert(s);
+
+        s->release = release;
+        s->release_userdata = userdata;
+}
+
+void store_set_batch_open(Store *s, bool open) {
+        assert(s);
+
+        s->batch_open = open;
+}
+
 int store_commit(Store *s) {
         unsigned depth;
         int r, k;
 
         assert(s);
 
+        store_release_batch(s);
         if (s->depth == 0)
                 return 0;  /* every statement committed itself */
         if (s->held)

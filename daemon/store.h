@@ -41,6 +41,10 @@ int store_commit(Store *s);
 /* While held, store_commit() commits nothing: a call made of several steps (Download) is one
  * transaction, committed by its outermost store_end() before anything of it is told. */
 void store_hold(Store *s, bool held);
+/* Between the calls of a batch its transaction stays open: the first write of anyone else (a
+ * statement, a begin, a commit) calls release(userdata) first, which must commit it. */
+void store_set_batch_release(Store *s, void (*release)(void *userdata), void *userdata);
+void store_set_batch_open(Store *s, bool open);
 
 /* Writes the whole job: its row and all of its file rows (inserting or replacing). */
 int store_save_job(Store *s, const Job *j);

@@ -52,6 +52,8 @@ typedef struct TransferRequest {
         const FsIdentity *identity;     /* writes act as this owner (NULL: as the daemon); outlives the transfer */
         uint64_t max_size;              /* a file may not grow past this, 0 = no limit (MaxFileSize) */
         DiskReserve keep_free;          /* free space the writes leave on the file system (KeepFree) */
+        bool pipewait;                  /* one of several requests at once to a server: rather wait
+                                         * for a connection that multiplexes (HTTP/2) than open one */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,

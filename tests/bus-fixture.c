@@ -215,6 +215,19 @@ job_wait_state_get (BusFixture *fx, const char *job, const char *state)
         return g_steal_pointer (&current);
 }
 
+void
+job_assert_error (BusFixture *fx, const char *job, const char *short_name, const char *in_message)
+{
+        g_autofree char *name = job_get_string (fx, job, "ErrorName");
+        g_autofree char *message = job_get_string (fx, job, "ErrorMessage");
+        g_autofree char *full = g_strconcat (XFERD_ERROR (""), short_name, NULL);
+
+        g_test_message ("%s: %s", name, message);
+        g_assert_cmpstr (name, ==, full);
+        if (in_message)
+                g_assert_nonnull (strstr (message, in_message));
+}
+
 typedef struct {
         const char *name;
         guint64 min, max;

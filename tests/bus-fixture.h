@@ -260,6 +260,10 @@ char *job_wait_state_get (BusFixture *fx, const char *job, const char *state);
 gboolean job_wait_changed_uint64 (BusFixture *fx, const char *job, const char *name, guint64 min, guint64 max,
                                   guint timeout_ms);
 
+/* Asserts that the job's ErrorName is XFERD_ERROR (short_name) and, unless in_message is NULL,
+ * that its ErrorMessage contains in_message; logs both. */
+void job_assert_error (BusFixture *fx, const char *job, const char *short_name, const char *in_message);
+
 /* State values carried by PropertiesChanged signals for job, in order. */
 GPtrArray *job_state_history (BusFixture *fx, const char *job);
 

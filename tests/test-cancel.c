@@ -101,9 +101,8 @@ test_cancel_suspended_partial (void)
 {
         g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, NULL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
         g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
@@ -163,9 +162,8 @@ test_cancel_transferring (void)
 {
         g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, NULL);
         cancel (env, job, "transferring");
 }
 

@@ -4,6 +4,7 @@
  * hidden temporary file before Complete, the final mode, state signals,
  * Suspend/Resume keeping partial data, several files, request headers.
  */
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -199,6 +200,94 @@ test_download_one_step (void)
         g_assert_true (announced);
 }
 
+static gboolean
+on_deadline (gpointer data)
+{
+        *(gboolean *) data = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+typedef struct {
+        BusFixture *fx;
+        guint from;             /* signals recorded before the calls */
+        guint replies;
+        guint job_new_at_first_reply;
+} Pipelined;
+
+static void
+on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
+{
+        Pipelined *p = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+
+        g_assert_no_error (error);
+        if (p->replies++ > 0)
+                return;
+        /* The signals that arrived before this reply (no iteration here: arrival order). */
+        for (guint i = p->from; i < p->fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (p->fx->signals, i);
+                if (g_strcmp0 (sig->member, "JobNew") == 0)
+                        p->job_new_at_first_reply++;
+        }
+}
+
+/* Download calls that arrive together are one batch: one commit, then every JobNew (and the
+ * jobs' PropertiesChanged), then the replies. xferd is stopped while the calls are queued for
+ * it, so that it finds them all at once; its only slot is taken, so none of the new jobs
+ * starts (a start writes to the store, which would close the batch early). */
+static void
+test_download_batch (void)
+{
+        if (geteuid () != 0) {
+                g_test_skip ("only root may set MaxBackgroundTransfers");
+                return;
+        }
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(GError) error = NULL;
+        enum { N = 8 };
+
+        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
+                          g_variant_new_uint32 (1), &error);
+        g_assert_no_error (error);
+        http_server_stall_after (env->http, "/file.bin", STALL);
+        g_autofree char *first = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        /* Stalled, and its last progress checkpoint (a store write) done. */
+        g_assert_true (bus_wait_property (env->fx, first, XFERD_JOB_IFACE, "BytesTransferred",
+                                          g_variant_new_uint64 (STALL), WAIT_TIMEOUT_MS));
+
+        pid_t pid = xferd_process_pid (env->fx);
+        g_assert_cmpint (pid, >, 0);
+        g_assert_no_errno (kill (pid, SIGSTOP));
+        Pipelined p = { .fx = env->fx, .from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL) };
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *name = g_strdup_printf ("batch-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                g_dbus_connection_call (env->fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                        "Download", g_variant_new ("(ssa{sv})", env->url, path, NULL),
+                                        G_VARIANT_TYPE ("(so)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                        on_pipelined_reply, &p);
+        }
+        /* The bus has handed every call to xferd's socket once it answers a later call of ours. */
+        g_autoptr(GVariant) id = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
+                                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                                              "GetId", NULL, G_VARIANT_TYPE ("(s)"),
+                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_no_errno (kill (pid, SIGCONT));
+
+        gboolean expired = FALSE;
+        GSource *deadline = g_timeout_source_new (WAIT_TIMEOUT_MS);
+        g_source_set_callback (deadline, on_deadline, &expired, NULL);
+        g_source_attach (deadline, env->fx->ctx);
+        while (p.replies < N && !expired)
+                g_main_context_iteration (env->fx->ctx, TRUE);
+        g_source_destroy (deadline);
+        g_source_unref (deadline);
+        g_assert_cmpuint (p.replies, ==, N);
+        g_assert_cmpuint (p.job_new_at_first_reply, ==, N);
+}
+
 /* Suspend stops the transfer and keeps the partial data; Resume goes on
  * from where it stopped (a Range request) and the result is byte-exact. */
 static void
@@ -206,9 +295,8 @@ test_suspend_resume (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, NULL);
         job_wait_state (env->fx, job, "transferring");
         /* Partial data is private to the owner. */
         assert_file_mode (temp, 0600);
@@ -485,6 +573,7 @@ static const TestCase test_cases[] = {
         { "/download/state-signals", test_state_signals },
         { "/download/one-signal-per-call", test_one_signal_per_call },
         { "/download/download-one-step", test_download_one_step },
+        { "/download/download-batch", test_download_batch },
         { "/download/suspend-resume", test_suspend_resume },
         { "/download/replace-existing", test_replace_existing },
         { "/download/empty-file", test_empty_file },

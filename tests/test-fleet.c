@@ -533,13 +533,8 @@ test_tls (void)
         g_autoptr(GError) error = NULL;
         g_autofree char *openssl = g_find_program_in_path ("openssl");
 
-        if (!openssl) {
-                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                        g_test_fail_printf ("openssl is missing (scripts/setup-deps.sh installs it)");
-                else
-                        g_test_skip ("openssl is missing (scripts/setup-deps.sh installs it)");
+        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
                 return;
-        }
         g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-tls-XXXXXX", &error);
         g_assert_no_error (error);
         g_autoptr(TlsCa) ca = tls_ca_new (dir, &error);
@@ -688,13 +683,8 @@ test_https_connect (void)
         g_autoptr(SquidProxy) squid = squid_proxy_new (NULL);
         if (!squid)
                 return;
-        if (!openssl) {
-                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                        g_test_fail_printf ("openssl is missing (scripts/setup-deps.sh installs it)");
-                else
-                        g_test_skip ("openssl is missing (scripts/setup-deps.sh installs it)");
+        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
                 return;
-        }
         g_autoptr(BusFixture) scratch = bus_fixture_new (NULL);
         g_autofree char *ca_dir = bus_fixture_mkdir (scratch, "ca");
         g_autoptr(TlsCa) ca = tls_ca_new (ca_dir, &error);

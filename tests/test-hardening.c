@@ -42,13 +42,7 @@
 static gboolean
 need_root (void)
 {
-        if (geteuid () == 0)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs root");
-        else
-                g_test_skip ("this test needs root");
-        return FALSE;
+        return test_needs (geteuid () == 0 ? NULL : "root");
 }
 
 static gboolean

@@ -108,11 +108,7 @@ static void
 assert_integrity_error (XferdEnv *env, const char *job, const char *want)
 {
         job_wait_state (env->fx, job, "error");
-        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
-        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
-        g_test_message ("ErrorMessage: %s", message);
-        g_assert_cmpstr (name, ==, INTEGRITY);
-        g_assert_nonnull (strstr (message, want));
+        job_assert_error (env->fx, job, "Integrity", want);
 }
 
 /* Nothing of the file in its directory: no destination, no temporary file. */

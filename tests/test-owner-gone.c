@@ -18,13 +18,7 @@
 static gboolean
 available (void)
 {
-        if (geteuid () == 0)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs root (a bus configured like the system bus)");
-        else
-                g_test_skip_printf ("this test needs root (a bus configured like the system bus)");
-        return FALSE;
+        return test_needs (geteuid () == 0 ? NULL : "root (a bus configured like the system bus)");
 }
 
 static XferdEnv *

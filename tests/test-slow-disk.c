@@ -131,13 +131,8 @@ assert_error_name (const GError *error, const char *name)
 static void
 test_other_user_answered (void)
 {
-        if (geteuid () != 0 || !getpwnam (USER_B)) {
-                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                        g_test_fail_printf ("this test needs root and the user " USER_B);
-                else
-                        g_test_skip ("this test needs root and the user " USER_B);
+        if (!test_needs (geteuid () == 0 && getpwnam (USER_B) ? NULL : "root and the user " USER_B))
                 return;
-        }
         g_autoptr(XferdEnv) env = env_new (TRUE);
         g_autofree char *dir = slow_dir (env, "slow-fsync");
         g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);

@@ -10,7 +10,7 @@
  *                                                     CMD's stdout goes to /dev/null
  *   xferd-bench set-max N                             Manager.MaxBackgroundTransfers = N
  *   xferd-bench many-jobs --count N --url-prefix URL --dir DIR [--pid PID] [--window W]
- *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID]
+ *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID] [--files-at-once K]
  *   xferd-bench cancel    --count N --samples S --url URL --dir DIR
  *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
@@ -355,7 +355,8 @@ static int on_failed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         return 0;
 }
 
-static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_t dpid) {
+/* at_once: the job's MaxConcurrentFiles (0: the default). */
+static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_t dpid, unsigned at_once) {
         sd_bus *bus = bus_open();
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL, *call = NULL;
@@ -368,8 +369,12 @@ static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_
         self_cpu(&cu0, &cs0);
         proc_cpu(dpid, &u0, &s0);
         t0 = now_s();
-        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
-                               "bench-one-job", 0);
+        if (at_once > 0)
+                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
+                                       "bench-one-job", 1, "max-concurrent-files", "u", at_once);
+        else
+                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
+                                       "bench-one-job", 0);
         if (r < 0)
                 die_bus("CreateJob", &e, r);
         if ((r = sd_bus_message_read(reply, "so", &id, &jpath)) < 0)
@@ -1009,10 +1014,11 @@ int main(int argc, char **argv) {
                 { "background", required_argument, NULL, 'b' },
                 { "checksum", required_argument, NULL, 'c' },
                 { "resume-at", required_argument, NULL, 'R' },
+                { "files-at-once", required_argument, NULL, 'F' },
                 { "queued", no_argument, NULL, 'Q' },
                 { NULL, 0, NULL, 0 }
         };
-        unsigned count = 0, window = 64, samples = 100, reps = 1;
+        unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0;
         const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL;
         pid_t dpid = 0;
         bool queued = false;
@@ -1042,6 +1048,7 @@ int main(int argc, char **argv) {
                 case 'b': bg.url = optarg; break;
                 case 'c': bg.checksum = optarg; break;
                 case 'R': bg.resume_at = strtoull(optarg, NULL, 10); break;
+                case 'F': at_once = parse_uint(optarg, "files-at-once"); break;
                 case 'Q': queued = true; break;
                 default: return 2;
                 }
@@ -1071,7 +1078,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "many-jobs") == 0 && count && prefix && dir)
                 return cmd_many_jobs(count, prefix, dir, dpid, window);
         if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
-                return cmd_one_job(count, prefix, dir, dpid);
+                return cmd_one_job(count, prefix, dir, dpid, at_once);
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
                 return cmd_cancel(count, samples, url, dir, &bg);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
