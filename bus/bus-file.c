@@ -49,26 +49,26 @@ static char *file_temp_path(const JobFile *f) {
 
 typedef int (*append_file_t)(sd_bus_message *reply, const Job *j, const JobFile *f);
 
-/* The reply of one array, an element (of type `contents`) per file of the job. */
-static int reply_files(sd_bus_message *m, const Job *j, const char *contents, append_file_t append) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+typedef struct FilesAppend {
+        const Job *job;
+        append_file_t append;
+} FilesAppend;
+
+static int append_files(sd_bus_message *reply, void *userdata) {
+        FilesAppend *a = userdata;
         int r;
 
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', contents);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < j->n_files; i++) {
-                r = append(reply, j, j->files[i]);
+        for (size_t i = 0; i < a->job->n_files; i++) {
+                r = a->append(reply, a->job, a->job->files[i]);
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return 0;
+}
+
+/* The reply of one array, an element (of type `contents`) per file of the job. */
+static int reply_files(sd_bus_message *m, const Job *j, const char *contents, append_file_t append) {
+        return bus_reply_array(m, contents, append_files, &(FilesAppend) { j, append });
 }
 
 static int append_listed(sd_bus_message *reply, const Job *j, const JobFile *f) {

@@ -363,6 +363,13 @@ static int property_set_minimum_notification_interval(sd_bus *bus, const char *p
                            job_set_minimum_notification_interval, error);
 }
 
+static int property_set_max_concurrent_files(sd_bus *bus, const char *path, const char *interface,
+                                             const char *property, sd_bus_message *value, void *userdata,
+                                             sd_bus_error *error) {
+        return set_seconds(value, job_from_field(userdata, offsetof(Job, max_concurrent_files)),
+                           job_set_max_concurrent_files, error);
+}
+
 static int property_set_proxy(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *value, void *userdata, sd_bus_error *error) {
         return set_string(value, userdata, job_set_proxy, error);
@@ -500,5 +507,8 @@ const sd_bus_vtable bus_job_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("BytesFromOrigin", "t", NULL, offsetof(Job, bytes_from_origin),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_WRITABLE_PROPERTY("MaxConcurrentFiles", "u", NULL, property_set_max_concurrent_files,
+                                 offsetof(Job, max_concurrent_files),
+                                 SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

@@ -49,7 +49,7 @@ static int reply_job(sd_bus_message *m, const Job *j) {
 }
 
 enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE, OPT_CHECKSUM_LIST,
-       OPT_CHECKSUM_LIST_SIGNATURE, OPT_COST_POLICY };
+       OPT_CHECKSUM_LIST_SIGNATURE, OPT_COST_POLICY, OPT_MAX_CONCURRENT_FILES };
 
 static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const BusOptionSpec spec[] = {
@@ -60,6 +60,7 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                 [OPT_CHECKSUM_LIST] = { "checksum-list", "s" },
                 [OPT_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
                 [OPT_COST_POLICY] = { "cost-policy", "s" },
+                [OPT_MAX_CONCURRENT_FILES] = { "max-concurrent-files", "u" },
         };
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
@@ -92,6 +93,8 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
                         return r;
         }
         o.description = v.strings[OPT_DESCRIPTION];
+        o.max_concurrent_files_set = v.present[OPT_MAX_CONCURRENT_FILES];
+        o.max_concurrent_files = (uint32_t) v.u64s[OPT_MAX_CONCURRENT_FILES];
         o.checksum_list = v.strings[OPT_CHECKSUM_LIST];
         o.checksum_list_signature = v.strings[OPT_CHECKSUM_LIST_SIGNATURE];
         if (v.present[OPT_COST_POLICY]) {
@@ -117,7 +120,8 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         return reply_job(m, j);
 }
 
-enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_COST_POLICY, DL_FILE };
+enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_COST_POLICY,
+       DL_MAX_CONCURRENT_FILES, DL_FILE };
 
 static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const BusOptionSpec spec[] = {
@@ -127,6 +131,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 [DL_DISPLAY_NAME] = { "display-name", "s" },
                 [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
                 [DL_COST_POLICY] = { "cost-policy", "s" },
+                [DL_MAX_CONCURRENT_FILES] = { "max-concurrent-files", "u" },
                 [DL_FILE + BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
                 [DL_FILE + BUS_FILE_OPTION_SIZE] = { "size", "t" },
                 [DL_FILE + BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
@@ -160,6 +165,8 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                         return r;
         }
         o.description = v.strings[DL_DESCRIPTION];
+        o.max_concurrent_files_set = v.present[DL_MAX_CONCURRENT_FILES];
+        o.max_concurrent_files = (uint32_t) v.u64s[DL_MAX_CONCURRENT_FILES];
         if (v.present[DL_COST_POLICY]) {
                 r = parse_cost_policy(v.strings[DL_COST_POLICY], &o, error);
                 if (r < 0)
@@ -253,8 +260,30 @@ static int method_get_job(sd_bus_message *m, void *userdata, sd_bus_error *error
         return sd_bus_reply_method_return(m, "o", bus_job_path(j).s);
 }
 
+typedef struct JobsListed {
+        Bus *bus;
+        bool all;
+        uid_t uid;
+} JobsListed;
+
+static int append_jobs(sd_bus_message *reply, void *userdata) {
+        JobsListed *l = userdata;
+        int r;
+
+        for (Job *j = manager_first_job(l->bus->manager); j; j = job_next(j)) {
+                if (!l->all && j->owner != l->uid)
+                        continue;
+                r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,
+                                          job_type_to_string(j->type), job_state_to_string(j->state),
+                                          (uint32_t) j->owner, job_bytes_transferred(j), job_bytes_total(j),
+                                          bus_job_path(j).s);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Bus *b = userdata;
         int all, r;
         uid_t uid;
@@ -270,26 +299,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
                                         "Only root or an administrator polkit allows "
                                         "(org.xferd.Transfer1.manage-all) may list the jobs of all users.");
 
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(ssssutto)");
-        if (r < 0)
-                return r;
-        for (Job *j = manager_first_job(b->manager); j; j = job_next(j)) {
-                if (!all && j->owner != uid)
-                        continue;
-                r = sd_bus_message_append(reply, "(ssssutto)", j->id, j->display_name,
-                                          job_type_to_string(j->type), job_state_to_string(j->state),
-                                          (uint32_t) j->owner, job_bytes_transferred(j), job_bytes_total(j),
-                                          bus_job_path(j).s);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return bus_reply_array(m, "(ssssutto)", append_jobs, &(JobsListed) { b, all, uid });
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -55,6 +55,7 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 ADD("HttpHeaderNames");
                 ADD("CancelWhenOwnerGone");
                 ADD("Proxy");
+                ADD("MaxConcurrentFiles");
         }
         if (changes & JOB_CHANGE_UPLOAD_URL)
                 ADD("UploadUrl");

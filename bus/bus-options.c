@@ -63,6 +63,11 @@ int bus_options_read(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec
                         r = sd_bus_message_read_basic(m, 'b', &v->booleans[i]);
                 else if (streq(spec[i].type, "t"))
                         r = sd_bus_message_read_basic(m, 't', &v->u64s[i]);
+                else if (streq(spec[i].type, "u")) {
+                        uint32_t u = 0;
+                        r = sd_bus_message_read_basic(m, 'u', &u);
+                        v->u64s[i] = u;
+                }
                 else {
                         v->strvs[i] = strv_free(v->strvs[i]);
                         r = sd_bus_message_read_strv(m, &v->strvs[i]);

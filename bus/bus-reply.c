@@ -1,8 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Calls whose reply comes later: Cancel and Complete. */
+/* Replies: an array built by a callback; and those that come later: Cancel and Complete. */
 #include "bus-errors.h"
 #include "bus.h"
 #include "log.h"
+
+int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        assert(m);
+        assert(contents);
+        assert(append);
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', contents);
+        if (r < 0)
+                return r;
+        r = append(reply, userdata);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
 
 /* Cancel and Complete reply once their file operations are done (on worker threads of the
  * core): the message is kept until then, and other calls are served meanwhile. */

@@ -164,6 +164,9 @@ int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_er
 extern const sd_bus_vtable bus_manager_vtable[];
 
 /* bus-job.c: the job objects, found by path (the access gate) and enumerated per caller. */
+/* bus-reply.c: replies to m with one array of `contents`, its elements appended by append. */
+typedef int (*bus_append_t)(sd_bus_message *reply, void *userdata);
+int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata);
 /* bus-reply.c: Cancel (complete false) or Complete on j, replying to m once the core says the
  * call is done; other calls are served meanwhile. Returns as a method handler does. */
 int bus_reply_later(sd_bus_message *m, Job *j, bool complete, sd_bus_error *error);

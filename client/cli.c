@@ -71,7 +71,8 @@ static const Verb verbs[_VERB_MAX] = {
                 "  BandwidthLimit (bytes/s: 500K, 2M; 0 = none)\n"
                 "  MinimumRetryDelay, NoProgressTimeout (seconds: 30, 10m, 2h, 14d)\n"
                 "  MinimumNotificationInterval (milliseconds: 500)\n"
-                "  CostPolicy (always, unmetered)",
+                "  CostPolicy (always, unmetered)\n"
+                "  MaxConcurrentFiles, or concurrent-files (files at once: 1 to 16)",
                 verb_set },
         [VERB_WAIT] = { "wait", 1, 1, "JOB", "wait until a job is transferred, fails or ends",
                 "Wait until a job is transferred, fails or ends, showing why it waits. Exit 0\n"
@@ -102,7 +103,7 @@ enum {
         OPT_USER = 0x100, OPT_SYSTEM, OPT_JSON, OPT_KEEP, OPT_NO_PROGRESS, OPT_NO_LEGEND,
         OPT_FORCE, OPT_PARTIAL, OPT_PRIORITY, OPT_RETRIES, OPT_RETRY_DELAY, OPT_TIMEOUT,
         OPT_LIMIT_RATE, OPT_COST_POLICY, OPT_VERSION, OPT_CHECKSUM, OPT_SIZE, OPT_MIRROR, OPT_CHECKSUM_LIST,
-        OPT_CHECKSUM_LIST_SIGNATURE,
+        OPT_CHECKSUM_LIST_SIGNATURE, OPT_CONCURRENT_FILES,
 };
 
 typedef struct OptionSpec {
@@ -136,6 +137,9 @@ static const OptionSpec option_specs[] = {
           "says the network is metered (default: always for\n"
           "foreground jobs, else the daemon's\n"
           "DefaultCostPolicy, see 'xferctl status')" },
+        { "concurrent-files", OPT_CONCURRENT_FILES, "N", V(VERB_DOWNLOAD) | V(VERB_CREATE),
+          "transfer up to N (1 to 16) of the job's files at\n"
+          "once (its MaxConcurrentFiles; default 1)" },
         { "retries",     OPT_RETRIES,     "N", V(VERB_DOWNLOAD) | V(VERB_UPLOAD),
           "give up after N failed retries (exit status 7)" },
         { "retry-delay", OPT_RETRY_DELAY, "TIME", V(VERB_DOWNLOAD) | V(VERB_UPLOAD),
@@ -307,6 +311,12 @@ static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
                         return report_error(-EINVAL, "invalid --retry-delay 0: give at least one second");
                 else
                         c->retry_delay = seconds;
+                return 0;
+        case OPT_CONCURRENT_FILES:
+                if (isempty(value) || strlen(value) > 2 || strspn(value, "0123456789") != strlen(value) ||
+                    atoi(value) < 1 || atoi(value) > 16)
+                        return report_error(-EINVAL, "invalid --concurrent-files \"%s\": expected 1 to 16", value);
+                c->concurrent_files = (uint32_t) atoi(value);
                 return 0;
         case OPT_LIMIT_RATE:
                 r = parse_size(value, &c->limit_rate);

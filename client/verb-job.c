@@ -60,6 +60,8 @@ int verb_create(Ctl *c, int argc, char **argv) {
                 r = sd_bus_message_append(m, "{sv}", "priority", "s", c->priority);
         if (r >= 0 && c->cost_policy)
                 r = sd_bus_message_append(m, "{sv}", "cost-policy", "s", c->cost_policy);
+        if (r >= 0 && c->concurrent_files > 0)
+                r = sd_bus_message_append(m, "{sv}", "max-concurrent-files", "u", c->concurrent_files);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -279,20 +281,22 @@ int verb_complete(Ctl *c, int argc, char **argv) {
 typedef struct WritableProperty {
         const char *name;
         char type;
+        const char *alias;      /* a shorter name, or NULL */
 } WritableProperty;
 
 static const WritableProperty writable_properties[] = {
-        { "DisplayName",           's' },
-        { "Description",           's' },
-        { "Priority",              's' },
-        { "AutoComplete",          'b' },
-        { "BandwidthLimit",        't' },
-        { "AllowInsecureRedirect", 'b' },
-        { "MinimumRetryDelay",     'u' },
-        { "NoProgressTimeout",     'u' },
-        { "MinimumNotificationInterval", 'm' },  /* milliseconds */
-        { "CostPolicy",            's' },
-        { "Proxy",                       's' },
+        { "DisplayName",           's', NULL },
+        { "Description",           's', NULL },
+        { "Priority",              's', NULL },
+        { "AutoComplete",          'b', NULL },
+        { "BandwidthLimit",        't', NULL },
+        { "AllowInsecureRedirect", 'b', NULL },
+        { "MinimumRetryDelay",     'u', NULL },
+        { "NoProgressTimeout",     'u', NULL },
+        { "MinimumNotificationInterval", 'm', NULL },  /* milliseconds */
+        { "CostPolicy",            's', NULL },
+        { "Proxy",                       's', NULL },
+        { "MaxConcurrentFiles",          'n', "ConcurrentFiles" },  /* a count */
 };
 
 /* "AutoComplete", "autocomplete", "auto-complete" and "auto_complete" all name the same
@@ -311,7 +315,8 @@ static bool property_name_matches(const char *name, const char *typed) {
 
 static const WritableProperty *writable_property_find(const char *typed) {
         for (size_t i = 0; i < ELEMENTSOF(writable_properties); i++)
-                if (property_name_matches(writable_properties[i].name, typed))
+                if (property_name_matches(writable_properties[i].name, typed) ||
+                    (writable_properties[i].alias && property_name_matches(writable_properties[i].alias, typed)))
                         return &writable_properties[i];
         return NULL;
 }
@@ -342,6 +347,12 @@ static int parse_value(const WritableProperty *p, const char *s, Value *v) {
                 if (isempty(s) || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s))
                         return report_error(-EINVAL, "invalid value \"%s\" for %s: expected milliseconds, e.g. 500",
                                             s, p->name);
+                v->u = (uint32_t) strtoul(s, NULL, 10);
+                break;
+        case 'n':
+                /* The daemon says which counts it takes. */
+                if (isempty(s) || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s))
+                        return report_error(-EINVAL, "invalid value \"%s\" for %s: expected a count, e.g. 4", s, p->name);
                 v->u = (uint32_t) strtoul(s, NULL, 10);
                 break;
         case 'u':
@@ -391,6 +402,7 @@ int verb_set(Ctl *c, int argc, char **argv) {
                 break;
         case 'u':
         case 'm':
+        case 'n':
                 r = sd_bus_set_property(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, p->name, &error, "u", v.u);
                 break;
         default:
@@ -409,7 +421,8 @@ int verb_set(Ctl *c, int argc, char **argv) {
                 case 'b': json_bool(w, v.b); break;
                 case 't': json_uint(w, v.t); break;
                 case 'u':
-                case 'm': json_uint(w, v.u); break;
+                case 'm':
+                case 'n': json_uint(w, v.u); break;
                 default:  json_string(w, argv[3]);
                 }
                 return json_job_end(w);

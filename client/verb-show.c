@@ -41,6 +41,7 @@ static const char *const info_order[] = {
         "Id", "DisplayName", "Description", "Type", "Owner", "State", "WaitReason", "NextRetryTime", "Priority",
         "CostPolicy",
         "BytesTransferred", "BytesTotal", "Rate", "ExpectedEndTime", "FilesTransferred", "FilesTotal", "CurrentFile",
+        "MaxConcurrentFiles",
         "BytesFromCache", "BytesFromOrigin",
         "ErrorName", "ErrorMessage", "ErrorCount",
         "AutoComplete", "BandwidthLimit", "AllowInsecureRedirect",

@@ -46,6 +46,8 @@ static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
                                           c->priority ? c->priority : DEFAULT_PRIORITY);
         if (r >= 0 && c->cost_policy)
                 r = sd_bus_message_append(m, "{sv}", "cost-policy", "s", c->cost_policy);
+        if (r >= 0 && c->concurrent_files > 0)
+                r = sd_bus_message_append(m, "{sv}", "max-concurrent-files", "u", c->concurrent_files);
         if (r >= 0 && c->file.checksum_list)
                 r = sd_bus_message_append(m, "{sv}", "checksum-list", "s", c->file.checksum_list);
         if (r >= 0 && c->file.checksum_list_signature)

@@ -26,6 +26,7 @@ typedef struct Ctl {
         bool follow;            /* logs -f */
         const char *priority;   /* --priority; NULL: the verb's default */
         const char *cost_policy; /* --cost-policy; NULL: the daemon's default */
+        uint32_t concurrent_files; /* --concurrent-files; 0: the daemon's default */
         int64_t retries;        /* --retries; -1: as many as the daemon makes */
         uint64_t timeout_usec;  /* --timeout; 0: none */
         uint32_t retry_delay;   /* --retry-delay in seconds; 0: the daemon's default */

@@ -61,7 +61,7 @@ bool body_check_accept(BodyCheck *c, long status, uint64_t total, const char *ur
 
         c->have_server_digest = false;
         c->range_hasher = hasher_free(c->range_hasher);
-        preferred = c->hasher ? hasher_get_algorithms(c->hasher) : 0;
+        preferred = c->stream ? hash_stream_get_algorithms(c->stream) : 0;
         /* xferd asks for no content coding: the bytes stored are the bytes sent. */
         if (server_digests_choose(&c->digests, status, false, preferred, &sd) <= 0)
                 return true;
@@ -73,16 +73,16 @@ bool body_check_accept(BodyCheck *c, long status, uint64_t total, const char *ur
         c->server_digest = sd;
         c->have_server_digest = true;
         /* From byte 0 the digest comes almost for free; later the owner hashes the file. */
-        if (c->hasher && hasher_get_size(c->hasher) == 0)
-                (void) hasher_add_algorithm(c->hasher, sd.digest.algorithm);
+        if (c->stream)
+                (void) hash_stream_add_algorithm(c->stream, sd.digest.algorithm);
         return true;
 }
 
 void body_check_restart(BodyCheck *c) {
         assert(c);
 
-        if (c->hasher && hasher_reset(c->hasher) < 0)
-                c->hasher = NULL;
+        if (c->stream)
+                hash_stream_restart(c->stream);
 }
 
 bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url) {
@@ -105,8 +105,10 @@ void body_check_written(BodyCheck *c, uint64_t position, const void *p, size_t n
         assert(c);
         assert(p || n == 0);
 
-        if (c->hasher && (hasher_get_size(c->hasher) != position || hasher_update(c->hasher, p, n) < 0))
-                c->hasher = NULL;  /* out of step: the owner hashes the file itself */
+        /* The stream reads the bytes back from the file (off the loop); it only learns how far
+         * the file is written. */
+        if (c->stream)
+                hash_stream_written(c->stream, position + n);
         if (c->range_hasher && hasher_update(c->range_hasher, p, n) < 0)
                 c->range_hasher = hasher_free(c->range_hasher);
 }

@@ -3,7 +3,7 @@
 
 /* What the body of a download must satisfy, checked as it arrives (transfer.c owns one per
  * Transfer): the expected size or a cap, before a byte lands; every byte written fed to the
- * owner's Hasher in file order; the digest fields of the response, of which a whole-file one
+ * owner's HashStream as written, in file order; the digest fields of the response, of which a whole-file one
  * is hashed along and handed on and a Content-Digest of a 206, which covers only its range,
  * is checked here. The first failure is kept as a sentence for ErrorMessage. */
 
@@ -11,10 +11,11 @@
 #include <stdint.h>
 
 #include "digest.h"
+#include "hash-stream.h"
 #include "server-digest.h"
 
 typedef struct BodyCheck {
-        Hasher *hasher;                 /* the owner's; NULL when none, or once out of step */
+        HashStream *stream;             /* the owner's, told how far the file is written; or NULL */
         bool expect_size;
         uint64_t expected_size;
         uint64_t max_size;              /* 0: no cap */

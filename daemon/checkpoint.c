@@ -28,6 +28,22 @@ void checkpoint_save_file(Job *j, size_t i) {
                 (void) store_save_file(j->manager->store, j, i);
 }
 
+void checkpoint_save_in_flight(Job *j) {
+        assert(j);
+
+        if (j->lanes) {
+                for (DownloadLane *l = j->lanes; l; l = l->next)
+                        checkpoint_save_file(j, l->file);
+                return;
+        }
+        /* Stopped: the files this run started and did not finish (downloads), else the
+         * current one. */
+        size_t end = j->next_file > j->current ? j->next_file : j->current + 1;
+        for (size_t i = j->current; i < end && i < j->n_files; i++)
+                if (!j->files[i]->completed)
+                        checkpoint_save_file(j, i);
+}
+
 int checkpoint_store_row(Job *j, const Job *row) {
         int r;
 
@@ -72,7 +88,7 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) store_begin(m->store);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 j = LIST_ENTRY(n, Job, dirty_node);
-                checkpoint_save_file(j, j->current);
+                checkpoint_save_in_flight(j);
                 checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
         (void) store_end(m->store);

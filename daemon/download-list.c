@@ -49,7 +49,7 @@ static bool take_digests(Job *j, const char *list_url, const ChecksumList *list,
 
 static void on_list_done(SignedList *s, SignedListResult *res, void *userdata) {
         Job *j = userdata;
-        JobFile *f = j->files[j->current];
+        JobFile *f = j->files[j->list_file];
         _cleanup_free_ char *url = strdup(f->checksum_list);
 
         j->signed_list = signed_list_free(j->signed_list);
@@ -71,8 +71,9 @@ static void on_list_done(SignedList *s, SignedListResult *res, void *userdata) {
                 download_start(j);
 }
 
-void download_fetch_list(Job *j, JobFile *f) {
+void download_fetch_list(Job *j, size_t file) {
         Manager *m = j->manager;
+        JobFile *f = j->files[file];
         _cleanup_strv_free_ char **keyrings = NULL;
         char msg[1024];
         int r;
@@ -98,6 +99,7 @@ void download_fetch_list(Job *j, JobFile *f) {
                 .gid = j->identity.gid,
         };
         log_job_debug(j->id, j->owner, NULL, "Fetching the checksum list %s.", f->checksum_list);
+        j->list_file = file;
         r = signed_list_start(m->engine, &req, on_list_done, j, &j->signed_list);
         if (r < 0) {
                 snprintf(msg, sizeof msg, "Cannot fetch the checksum list %s: %s", f->checksum_list, strerror(-r));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a download's bytes are checked against (verify.h): the hasher that follows the
- * transfer, the bytes a file already holds hashed in slices before a resume, the verdict once
+ * transfer off the loop (the bytes a file already holds first, while a resume appends), the verdict once
  * the transfer ends, and what a wrong file means: the temporary file goes, and the next mirror
  * is tried, or the job fails with Integrity. */
 #include <inttypes.h>
@@ -10,7 +10,7 @@
 #include "digest.h"
 #include "log.h"
 #include "manager-internal.h"
-#include "prefix-hash.h"
+#include "hash-stream.h"
 #include "util.h"
 #include "verify.h"
 
@@ -30,61 +30,51 @@ static VerifyExpect file_expect(const JobFile *f, Digest *expected, const Server
         return e;
 }
 
-static bool hasher_covers(const Hasher *h, uint64_t size, unsigned algorithms) {
-        return h && hasher_get_size(h) == size && (hasher_get_algorithms(h) & algorithms) == algorithms;
+/* Whether h can go on: it holds a prefix of the bytes held, with every algorithm needed. */
+static bool hasher_continues(const Hasher *h, uint64_t held, unsigned algorithms) {
+        return h && hasher_get_size(h) <= held && (hasher_get_algorithms(h) & algorithms) == algorithms;
 }
 
-static void on_prefix_hashed(PrefixHash *p, int error, void *userdata) {
-        Job *j = userdata;
-        JobFile *f = j->files[j->current];
-        char msg[1024];
-
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
-        if (error < 0) {
-                /* Unreadable or shorter than it was: its bytes cannot be trusted to continue. */
-                log_job_warning(j->id, j->owner, NULL, "Cannot hash the bytes held of %s (%s); downloading it again.",
-                                f->path, strerror(-error));
-                j->fd = safe_close(j->fd);
-                pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
-                if (error == -ENODATA) {
-                        download_start(j);
-                        return;
-                }
-                snprintf(msg, sizeof msg, "Cannot read the temporary file of %s: %s", f->path, strerror(-error));
-                job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
-                return;
-        }
-        download_begin(j, f, hasher_get_size(f->hasher));
-}
-
-int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset) {
+int download_prepare_hasher(DownloadLane *l, uint64_t offset) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, NULL);
         unsigned needed = verify_algorithms_needed(&e);
+        _cleanup_(hasher_freep) Hasher *h = NULL;
         int r;
 
-        /* Still in step from the last attempt of this run (a Suspend, a preemption). */
-        if (offset > 0 && hasher_covers(f->hasher, offset, needed))
+        /* A stream of an earlier attempt, should one be left, read other bytes. */
+        hasher_free(hash_stream_free(TAKE_PTR(l->hash_stream)));
+        /* Nothing expected of bytes held: none to hash (a digest the server sends with the rest
+         * is checked over the whole file once it is there). */
+        if (offset > 0 && needed == 0) {
+                f->hasher = hasher_free(f->hasher);
                 return 0;
-        f->hasher = hasher_free(f->hasher);
-        /* Nothing expected of bytes held: none to hash now (a digest the server sends with
-         * the rest is checked over the whole file once it is there). */
-        if (offset > 0 && needed == 0)
-                return 0;
-        r = hasher_new(needed, &f->hasher);
+        }
+        /* Still in step from the last attempt of this run (a Suspend, a retry): it goes on. */
+        if (offset > 0 && hasher_continues(f->hasher, offset, needed))
+                h = TAKE_PTR(f->hasher);
+        else {
+                f->hasher = hasher_free(f->hasher);
+                r = hasher_new(needed, &h);
+                if (r < 0)
+                        return r;
+        }
+        if (offset > hasher_get_size(h))
+                log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s while resuming.",
+                              offset - hasher_get_size(h), f->path);
+        /* The bytes held are read back and hashed off the loop while the transfer appends. */
+        r = hash_stream_new(j->manager->hash_pool, l->fd, h, offset, &l->hash_stream);
         if (r < 0)
                 return r;
-        if (offset == 0)
-                return 0;
-
-        log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s before resuming.", offset,
-                      f->path);
-        r = prefix_hash_start(j->manager->event, f->hasher, j->fd, offset, on_prefix_hashed, j, &j->prefix_hash);
-        return r < 0 ? r : 1;
+        TAKE_PTR(h);
+        return 0;
 }
 
-static void judge(Job *j, JobFile *f, const ServerDigest *server) {
+static void judge(DownloadLane *l, const ServerDigest *server) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         char buf[DIGEST_STRING_MAX];
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, server);
@@ -99,7 +89,7 @@ static void judge(Job *j, JobFile *f, const ServerDigest *server) {
                 return;
         }
         if (!v.ok) {
-                download_integrity_failed(j, f, v.message, v.summary);
+                download_integrity_failed(l, v.message, v.summary);
                 return;
         }
         f->verified_by = v.by;
@@ -110,89 +100,119 @@ static void judge(Job *j, JobFile *f, const ServerDigest *server) {
                 log_job_info(j->id, j->owner, NULL, "%s checked out (%s).", f->path,
                              v.has_digest ? buf : "its size");
         f->hasher = hasher_free(f->hasher);
-        download_file_verified(j);
+        download_file_verified(l);
 }
 
-static void on_file_hashed(PrefixHash *p, int error, void *userdata) {
-        Job *j = userdata;
-        JobFile *f = j->files[j->current];
+static void on_file_hashed(HashStream *s, int error, void *userdata) {
+        DownloadLane *l = userdata;
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         char msg[1024];
 
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
-        j->fd = safe_close(j->fd);
-        if (error < 0) {
+        hasher_free(f->hasher);
+        f->hasher = hash_stream_free(TAKE_PTR(l->hash_stream));
+        if (error < 0 || !f->hasher) {
+                if (error >= 0)
+                        error = -EIO;
                 snprintf(msg, sizeof msg, "Cannot read the temporary file of %s to check it: %s", f->path,
                          strerror(-error));
                 pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
+                checkpoint_save_file(j, l->file);
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-error), 0);
                 return;
         }
-        judge(j, f, j->verify_has_server ? &j->verify_server : NULL);
+        judge(l, l->verify_has_server ? &l->verify_server : NULL);
 }
 
-void download_verify(Job *j, JobFile *f, const ServerDigest *server) {
+/* Waits for the stream to reach the end of the file, then judges. */
+static void wait_for_stream(DownloadLane *l, const ServerDigest *server) {
+        JobFile *f = l->job->files[l->file];
+        int r = hash_stream_finish(l->hash_stream, f->bytes_transferred, on_file_hashed, l);
+
+        if (r > 0) {
+                on_file_hashed(l->hash_stream, 0, l);
+                return;
+        }
+        l->verify_has_server = server != NULL;
+        if (server)
+                l->verify_server = *server;
+        if (r < 0)
+                on_file_hashed(l->hash_stream, r, l);
+}
+
+void download_verify(DownloadLane *l, const ServerDigest *server) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         FsDir d = job_file_dir(f);
         Digest expected;
         VerifyExpect e = file_expect(f, &expected, server);
         unsigned needed = verify_algorithms_needed(&e);
+        _cleanup_(hasher_freep) Hasher *h = NULL;
         struct stat st;
         int fd, r;
 
-        if (needed == 0 || hasher_covers(f->hasher, f->bytes_transferred, needed)) {
-                judge(j, f, server);
+        if (needed == 0) {
+                hasher_free(hash_stream_free(TAKE_PTR(l->hash_stream)));
+                judge(l, server);
                 return;
         }
+        /* The stream followed every byte: the verdict once it has caught up. */
+        if (l->hash_stream && (hash_stream_get_algorithms(l->hash_stream) & needed) == needed) {
+                wait_for_stream(l, server);
+                return;
+        }
+        hasher_free(hash_stream_free(TAKE_PTR(l->hash_stream)));
 
-        /* The hasher did not follow every byte (a resume with nothing expected, and then the
-         * server sent a digest): the whole file is hashed once, in slices. */
+        /* The stream did not follow (a resume with nothing expected, and then the server sent a
+         * digest): the whole file is hashed once, off the loop. */
         fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
         if (fd < 0) {
                 pending_unlink_remove_temporary(j, f);
-                checkpoint_save_file(j, j->current);
-                download_start(j);
+                checkpoint_save_file(j, l->file);
+                download_restart_file(l);
                 return;
         }
         f->hasher = hasher_free(f->hasher);
-        r = hasher_new(needed, &f->hasher);
-        if (r >= 0) {
-                j->fd = fd;
-                r = prefix_hash_start(j->manager->event, f->hasher, fd, f->bytes_transferred, on_file_hashed, j,
-                                      &j->prefix_hash);
-        }
+        r = hasher_new(needed, &h);
+        if (r >= 0)
+                r = hash_stream_new(j->manager->hash_pool, fd, h, f->bytes_transferred, &l->hash_stream);
+        safe_close(fd);
         if (r < 0) {
-                j->fd = safe_close(j->fd);
-                safe_close(fd);
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", strerror(-r), 0);
                 return;
         }
-        j->verify_has_server = server != NULL;
-        if (server)
-                j->verify_server = *server;
+        TAKE_PTR(h);
+        wait_for_stream(l, server);
 }
 
-bool download_next_url(Job *j, JobFile *f, const char *why) {
+bool download_next_url(DownloadLane *l, const char *why) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
+
         if (f->url_index >= strv_length(f->mirrors))
                 return false;
         /* Bytes of another server are never continued from this one. */
         pending_unlink_remove_temporary(j, f);
         f->bytes_total = UINT64_MAX;
         f->url_index++;
-        checkpoint_save_file(j, j->current);
+        checkpoint_save_file(j, l->file);
         log_job_notice(j->id, j->owner, NULL, "%s Trying the next mirror, %s.", why, job_file_current_url(f));
-        download_start(j);
+        download_restart_file(l);
         return true;
 }
 
-void download_integrity_failed(Job *j, JobFile *f, const char *message, const char *summary) {
+void download_integrity_failed(DownloadLane *l, const char *message, const char *summary) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
+
         log_job_warning(j->id, j->owner, NULL, "%s", message);
-        j->fd = safe_close(j->fd);
-        if (download_next_url(j, f, message))
+        l->fd = safe_close(l->fd);
+        if (download_next_url(l, message))
                 return;
         /* No URL left: the wrong bytes go, and the next Resume starts from the file's own URL. */
         pending_unlink_remove_temporary(j, f);
         f->bytes_total = UINT64_MAX;
         f->url_index = 0;
-        checkpoint_save_file(j, j->current);
+        checkpoint_save_file(j, l->file);
         job_fail(j, true, ERROR_NAME_INTEGRITY, message, summary, 0);
 }

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Downloads: starting a transfer into the temporary file, and its callbacks. What the bytes
- * are checked against is download-verify.c's; checksum lists are download-list.c's. */
+/* Downloads: starting files in order, up to MaxConcurrentFiles at a time (download-lane.c),
+ * each a transfer into its temporary file, and the transfers' callbacks. What the bytes are
+ * checked against is download-verify.c's; checksum lists are download-list.c's. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/stat.h>
 
+#include "hash-stream.h"
 #include "http-util.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "scheduler-policy.h"
 #include "store.h"
 #include "url-strip.h"
 #include "util.h"
@@ -15,7 +19,8 @@
 #define MAX_RESTARTS 3
 
 static void on_transfer_response(Transfer *t, void *userdata) {
-        Job *j = userdata;
+        DownloadLane *l = userdata;
+        Job *j = l->job;
 
         if (j->state == JOB_CONNECTING)
                 (void) job_apply(j, JOB_EVENT_RESPONSE, NULL);
@@ -23,25 +28,27 @@ static void on_transfer_response(Transfer *t, void *userdata) {
 
 /* Adds the bytes the transfer received since the last call to the job's and the daemon's
  * counters, by where they came from. */
-static void count_sources(Job *j, Transfer *t) {
+static void count_sources(DownloadLane *l, Transfer *t) {
+        Job *j = l->job;
         Manager *m = j->manager;
         uint64_t c = transfer_get_bytes_from_cache(t), o = transfer_get_bytes_from_origin(t);
 
-        j->bytes_from_cache += c - j->counted_from_cache;
-        m->bytes_from_cache += c - j->counted_from_cache;
-        j->bytes_from_origin += o - j->counted_from_origin;
-        m->bytes_from_origin += o - j->counted_from_origin;
-        j->counted_from_cache = c;
-        j->counted_from_origin = o;
+        j->bytes_from_cache += c - l->counted_from_cache;
+        m->bytes_from_cache += c - l->counted_from_cache;
+        j->bytes_from_origin += o - l->counted_from_origin;
+        m->bytes_from_origin += o - l->counted_from_origin;
+        l->counted_from_cache = c;
+        l->counted_from_origin = o;
 }
 
 static void on_transfer_progress(Transfer *t, void *userdata) {
-        Job *j = userdata;
-        JobFile *f = j->files[j->current];
+        DownloadLane *l = userdata;
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
 
         uint64_t before = f->bytes_transferred;
 
-        count_sources(j, t);
+        count_sources(l, t);
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
         retry_note_received(j, before, f->bytes_transferred);
@@ -49,42 +56,43 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
                 /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);
                 if (v && free_and_strdup(&f->validator, v) >= 0)
-                        checkpoint_save_file(j, j->current);
+                        checkpoint_save_file(j, l->file);
         }
         checkpoint_mark(j);
 }
 
-/* The current file is transferred and its bytes checked out: on to the next one. */
-void download_file_verified(Job *j) {
-        JobFile *f = j->files[j->current];
+/* A lane's file is transferred and its bytes checked out: the lane goes, and the next file
+ * takes its place. */
+void download_file_verified(DownloadLane *l) {
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
 
         /* One commit for this file's end (and its verdict) and the next file's write-ahead
          * record. */
         bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
         f->completed = true;
         f->bytes_total = f->bytes_transferred;
-        checkpoint_save_file(j, j->current);
-        j->restarts = 0;
-        j->current++;
+        checkpoint_save_file(j, l->file);
+        download_lane_free(l);
         j->last_progress_time = manager_now_realtime(j->manager);
         /* FilesTransferred goes out with the next progress checkpoint: a job of many small
          * files must not send one signal per file. */
         checkpoint_mark(j);
-        if (j->current < j->n_files)
-                download_start(j);
-        else
-                job_all_done(j);
+        download_start(j);
         if (in_transaction)
                 (void) store_end(j->manager->store);
 }
 
 static void on_transfer_done(Transfer *t, const TransferResult *res, void *userdata) {
-        Job *j = userdata;
-        JobFile *f = j->files[j->current];
+        DownloadLane *l = userdata;
+        Job *j = l->job;
+        JobFile *f = j->files[l->file];
         ServerDigest server;
         bool has_server = transfer_get_server_digest(t, &server) > 0;
+        /* The hashing goes on past the transfer's end: the verdict waits for it. */
+        _cleanup_(hash_stream_freep) HashStream *stream = TAKE_PTR(l->hash_stream);
 
-        count_sources(j, t);
+        count_sources(l, t);
         f->bytes_transferred = transfer_get_position(t);
         f->bytes_total = transfer_get_total(t);
         /* Only a response whose bytes went into the file names their version; a failure
@@ -93,22 +101,30 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         bool validator_changed = v && !streq_ptr(v, f->validator);
         if (validator_changed)
                 (void) free_and_strdup(&f->validator, v);
-        job_stop_transfer(j);
+        /* The bytes still buffered go to the file; the lane stays, for what follows. */
+        int r = transfer_stop(t);
+        if (r < 0)
+                log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes of %s failed: %s", f->path,
+                                strerror(-r));
+        f->bytes_transferred = transfer_get_position(t);
+        l->transfer = transfer_free(l->transfer);
+        l->fd = safe_close(l->fd);
         if (validator_changed && res->outcome != TRANSFER_OK)
-                checkpoint_save_file(j, j->current);
+                checkpoint_save_file(j, l->file);
 
         switch (res->outcome) {
         case TRANSFER_OK:
-                download_verify(j, f, has_server ? &server : NULL);
+                l->hash_stream = TAKE_PTR(stream);
+                download_verify(l, has_server ? &server : NULL);
                 return;
 
         case TRANSFER_INTEGRITY:
-                download_integrity_failed(j, f, res->message, res->summary);
+                download_integrity_failed(l, res->message, res->summary);
                 return;
 
         case TRANSFER_RESTART:
                 /* The bytes we hold belong to another version of the resource: start over. */
-                if (++j->restarts > MAX_RESTARTS) {
+                if (++l->restarts > MAX_RESTARTS) {
                         job_fail(j, false, ERROR_NAME_HTTP, "The server keeps answering range requests inconsistently",
                                  "Inconsistent range responses", 0);
                         return;
@@ -117,18 +133,21 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                          j->id, job_file_current_url(f));
                 pending_unlink_remove_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
-                checkpoint_save_file(j, j->current);
-                download_start(j);
+                checkpoint_save_file(j, l->file);
+                download_restart_file(l);
                 return;
 
         case TRANSFER_FATAL:
                 /* This URL will not give the file (a 404, say): the next mirror may. */
-                if (res->error_name != ERROR_NAME_LOCAL_FILE && download_next_url(j, f, res->message))
+                if (res->error_name != ERROR_NAME_LOCAL_FILE && download_next_url(l, res->message))
                         return;
                 job_fail(j, true, res->error_name, res->message, res->summary, res->retry_after_usec);
                 return;
 
         case TRANSFER_TRANSIENT:
+                /* The file stays for the retry; so does what was hashed of it, if it can be had. */
+                hasher_free(f->hasher);
+                f->hasher = hash_stream_free(TAKE_PTR(stream));
                 job_fail(j, false, res->error_name, res->message, res->summary, res->retry_after_usec);
                 return;
         }
@@ -144,35 +163,17 @@ static bool errno_is_disk_full(int r) {
         return r == -ENOSPC || r == -EDQUOT;
 }
 
-/* Opens (or creates) the current file's temporary file and starts its transfer, continuing
- * after the bytes already on disk: the file is the truth for how far a download got. */
-void download_start(Job *j) {
+/* Opens (or creates) the lane's temporary file and starts its transfer, continuing after the
+ * bytes already on disk: the file is the truth for how far a download got. Returns < 0 when
+ * the job failed (every lane is gone then). */
+static int lane_start(DownloadLane *l) {
+        Job *j = l->job;
         Manager *m = j->manager;
-        JobFile *f;
+        JobFile *f = j->files[l->file];
+        FsDir d = job_file_dir(f);
         uint64_t offset = 0;
         int fd = -1, r;
         char msg[1024];
-
-        assert(j);
-
-        while (j->current < j->n_files && j->files[j->current]->completed)
-                j->current++;
-        if (j->current >= j->n_files) {
-                job_all_done(j);
-                return;
-        }
-        f = j->files[j->current];
-        FsDir d = job_file_dir(f);
-
-        if (j->type == JOB_UPLOAD) {
-                upload_start(j, f);
-                return;
-        }
-        /* The expected digest comes from a signed list not fetched yet: that comes first. */
-        if (download_needs_list(f)) {
-                download_fetch_list(j, f);
-                return;
-        }
 
         if (f->temp_exists) {
                 struct stat st;
@@ -185,14 +186,14 @@ void download_start(Job *j) {
                         r = fd;
                         snprintf(msg, sizeof msg, "Cannot open temporary file %s/%s: %s", f->dir, f->temp_name, strerror(-r));
                         job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
-                        return;
+                        return r;
                 }
         }
         if (!f->temp_exists) {
                 /* Write-ahead: the store knows of the file before it exists, so a crash right
                  * after creating it cannot leave an orphan. */
                 f->temp_exists = true;
-                r = store_save_file(m->store, j, j->current);
+                r = store_save_file(m->store, j, l->file);
                 if (r >= 0)
                         r = store_commit(m->store);
                 if (r < 0) {
@@ -200,7 +201,7 @@ void download_start(Job *j) {
                         snprintf(msg, sizeof msg, "Cannot record the temporary file of %s in the job store: %s",
                                  f->path, strerror(-r));
                         job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
-                        return;
+                        return r;
                 }
                 fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
                 if (fd == -EEXIST) {
@@ -211,11 +212,11 @@ void download_start(Job *j) {
                 if (fd < 0) {
                         r = fd;
                         f->temp_exists = false;
-                        checkpoint_save_file(j, j->current);
+                        checkpoint_save_file(j, l->file);
                         snprintf(msg, sizeof msg, "Cannot create temporary file in %s: %s%s", f->dir, strerror(-r),
                                  r == -ESTALE ? " (the directory was replaced after the file was added)" : "");
                         job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
-                        return;
+                        return r;
                 }
                 f->validator = mfree(f->validator);
         }
@@ -230,7 +231,7 @@ void download_start(Job *j) {
                         snprintf(msg, sizeof msg, "Cannot truncate temporary file %s/%s: %s", f->dir, f->temp_name,
                                  strerror(-r));
                         job_fail(j, true, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
-                        return;
+                        return r;
                 }
                 offset = 0;
         }
@@ -238,37 +239,94 @@ void download_start(Job *j) {
                 f->validator = mfree(f->validator);
         f->bytes_transferred = offset;
 
-        j->fd = fd;
-        /* The bytes held are hashed first (in slices) when something is expected of them. */
-        r = download_prepare_hasher(j, f, offset);
-        if (r != 0) {
-                if (r < 0) {
-                        j->fd = safe_close(j->fd);
-                        snprintf(msg, sizeof msg, "Cannot check the bytes held of %s: %s", f->path, strerror(-r));
-                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
-                }
-                return;  /* download_begin() follows once they are hashed */
+        l->fd = fd;
+        /* The bytes held are hashed off the loop while the rest arrives. */
+        r = download_prepare_hasher(l, offset);
+        if (r < 0) {
+                snprintf(msg, sizeof msg, "Cannot check the bytes held of %s: %s", f->path, strerror(-r));
+                job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
+                return r;
         }
-        download_begin(j, f, offset);
+        download_begin(l, offset);
+        return job_state_is_active(j->state) ? 0 : -ECANCELED;
 }
 
-/* Starts the request for the current file from `offset`, into j->fd. */
-void download_begin(Job *j, JobFile *f, uint64_t offset) {
+void download_restart_file(DownloadLane *l) {
+        assert(l);
+
+        (void) lane_start(l);
+}
+
+void download_start(Job *j) {
+        assert(j);
+
+        while (j->current < j->n_files && j->files[j->current]->completed)
+                j->current++;
+        if (j->type == JOB_UPLOAD) {
+                if (j->current >= j->n_files)
+                        job_all_done(j);
+                else
+                        upload_start(j, j->files[j->current]);
+                return;
+        }
+        if (!j->lanes)
+                j->next_file = j->current;
+        if (j->next_file < j->current)
+                j->next_file = j->current;
+        /* A checksum list being fetched comes first: its end starts the files that wait. */
+        if (j->signed_list)
+                return;
+
+        unsigned max = j->max_concurrent_files > 0 ? j->max_concurrent_files : 1;
+        for (; j->next_file < j->n_files && j->n_lanes < max; j->next_file++) {
+                size_t i = j->next_file;
+                JobFile *f = j->files[i];
+                DownloadLane *l;
+
+                if (f->completed || download_lanes_has_file(j, i))
+                        continue;
+                /* The expected digest comes from a signed list not fetched yet: that first. */
+                if (download_needs_list(f)) {
+                        download_fetch_list(j, i);
+                        break;
+                }
+                if (download_lane_new(j, i, &l) < 0) {
+                        job_fail(j, false, ERROR_NAME_LOCAL_FILE, "Out of memory", "Out of memory", 0);
+                        return;
+                }
+                if (lane_start(l) < 0)
+                        return;  /* the job failed */
+        }
+        if (!j->lanes && !j->signed_list && j->current >= j->n_files) {
+                job_all_done(j);
+                return;
+        }
+        /* The job's rate is split again over the lanes it now has. */
+        if (j->lanes && j->lane_rate > 0)
+                download_lanes_set_rate(j, j->lane_rate);
+}
+
+/* Starts the request for the lane's file from `offset`, into its temporary file. */
+void download_begin(DownloadLane *l, uint64_t offset) {
+        Job *j = l->job;
         Manager *m = j->manager;
+        JobFile *f = j->files[l->file];
         const char *url = job_file_current_url(f);
         char msg[1024];
         int r;
 
+        if (j->n_lanes <= 1)
+                j->lane_rate = scheduler_job_rate(j, scheduler_count_running(m));
         TransferRequest req = {
                 .url = url,
-                .fd = j->fd,
+                .fd = l->fd,
                 .offset = offset,
                 .validator = f->validator,
                 .headers = j->http_headers,
                 .origin_url = f->url,
                 .allow_insecure_redirect = j->allow_insecure_redirect,
-                .max_speed = scheduler_job_rate(j, scheduler_count_running(m)),
-                .hasher = f->hasher,
+                .max_speed = scheduler_lane_rate(j->lane_rate, j->n_lanes),
+                .hash_stream = l->hash_stream,
                 .expect_size = f->expect_size,
                 .expected_size = f->expected_size,
                 .proxy = j->proxy,
@@ -276,14 +334,18 @@ void download_begin(Job *j, JobFile *f, uint64_t offset) {
                 /* A limit, like the others root is exempt from; the reserve is the disk's. */
                 .max_size = j->owner != 0 ? m->config.max_file_size : 0,
                 .keep_free = m->config.keep_free,
+                /* Files in flight together share a connection where the server multiplexes
+                 * (HTTP/2, offered over TLS); waiting on a plain HTTP/1.1 connection would
+                 * hold them back until the first response ends. */
+                .pipewait = j->max_concurrent_files > 1 && strncasecmp(url, "https:", 6) == 0,
         };
-        j->counted_from_cache = j->counted_from_origin = 0;
-        r = transfer_start(m->engine, &req, &transfer_callbacks, j, &j->transfer);
+        l->counted_from_cache = l->counted_from_origin = 0;
+        r = transfer_start(m->engine, &req, &transfer_callbacks, l, &l->transfer);
         if (r < 0) {
-                j->fd = safe_close(j->fd);
+                l->fd = safe_close(l->fd);
                 snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", url, strerror(-r));
                 job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
                 return;
         }
-        log_job_debug(j->id, j->owner, url, "Transferring file %zu from byte %" PRIu64 ".", j->current, offset);
+        log_job_debug(j->id, j->owner, url, "Transferring file %zu from byte %" PRIu64 ".", l->file, offset);
 }

@@ -172,16 +172,15 @@ int fs_identity_load(uid_t uid, FsIdentity *ret) {
         ret->gid = pw.pw_gid;
 
         for (;;) {
-                gid_t *groups = calloc((size_t) n, sizeof(gid_t));
+                _cleanup_free_ gid_t *groups = calloc((size_t) n, sizeof(gid_t));
                 if (!groups)
                         return -ENOMEM;
                 int m = n;
                 if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &m) >= 0) {
-                        ret->groups = groups;
+                        ret->groups = TAKE_PTR(groups);
                         ret->n_groups = m;
                         return 0;
                 }
-                free(groups);
                 if (m <= n)
                         return -EIO;
                 n = m;
@@ -420,7 +419,8 @@ int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
 }
 
 static int create_temporary_at(int dfd, const DirOp *a) {
-        int fd = openat(dfd, a->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* Read as well: the bytes written are read back to be hashed (hash-stream.c). */
+        int fd = openat(dfd, a->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
         return fd < 0 ? -errno : fd;
 }
@@ -436,7 +436,7 @@ static int open_temporary_at(int dfd, const DirOp *a) {
         _cleanup_close_ int fd = -1;
         struct stat st;
 
-        /* Read as well: the bytes held are hashed before a download goes on with them. */
+        /* Read as well: the bytes held are hashed while a download goes on with them. */
         fd = open_regular_at(dfd, a->name, O_RDWR, true, &st);
         if (fd < 0)
                 return fd;

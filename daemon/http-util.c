@@ -150,24 +150,22 @@ void http_result_from_status(long status, const char *reason, uint64_t retry_aft
         r->message = msg;
 }
 
-/* How a failure of curl counts; any code not listed is a transient failure of the network. */
+/* How a failure of curl counts, code by code; any code not listed is a transient failure of
+ * the network. */
 static const struct {
-        CURLcode code;
         TransferOutcome outcome;
         ErrorName error_name;
+        CURLcode codes[8];      /* up to the first CURLE_OK */
 } curl_failures[] = {
-        { CURLE_OPERATION_TIMEDOUT,       TRANSFER_TRANSIENT, ERROR_NAME_TIMEOUT },
-        { CURLE_TOO_MANY_REDIRECTS,       TRANSFER_FATAL,     ERROR_NAME_TOO_MANY_REDIRECTS },
-        { CURLE_UNSUPPORTED_PROTOCOL,     TRANSFER_FATAL,     ERROR_NAME_UNSUPPORTED_PROTOCOL },
-        { CURLE_PEER_FAILED_VERIFICATION, TRANSFER_FATAL,     ERROR_NAME_TLS },
-        { CURLE_SSL_CERTPROBLEM,          TRANSFER_FATAL,     ERROR_NAME_TLS },
-        { CURLE_SSL_CIPHER,               TRANSFER_FATAL,     ERROR_NAME_TLS },
-        { CURLE_SSL_CACERT_BADFILE,       TRANSFER_FATAL,     ERROR_NAME_TLS },
-        { CURLE_SSL_ISSUER_ERROR,         TRANSFER_FATAL,     ERROR_NAME_TLS },
-        { CURLE_SSL_PINNEDPUBKEYNOTMATCH, TRANSFER_FATAL,     ERROR_NAME_TLS },
-        { CURLE_SSL_INVALIDCERTSTATUS,    TRANSFER_FATAL,     ERROR_NAME_TLS },
-        { CURLE_SSL_CONNECT_ERROR,        TRANSFER_TRANSIENT, ERROR_NAME_TLS },
-        { CURLE_URL_MALFORMAT,            TRANSFER_FATAL,     ERROR_NAME_NETWORK },
+        { TRANSFER_TRANSIENT, ERROR_NAME_TIMEOUT, { CURLE_OPERATION_TIMEDOUT } },
+        { TRANSFER_FATAL, ERROR_NAME_TOO_MANY_REDIRECTS, { CURLE_TOO_MANY_REDIRECTS } },
+        { TRANSFER_FATAL, ERROR_NAME_UNSUPPORTED_PROTOCOL, { CURLE_UNSUPPORTED_PROTOCOL } },
+        /* A certificate does not change by itself; a failed handshake may work next time. */
+        { TRANSFER_FATAL, ERROR_NAME_TLS, { CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
+                                            CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR,
+                                            CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS } },
+        { TRANSFER_TRANSIENT, ERROR_NAME_TLS, { CURLE_SSL_CONNECT_ERROR } },
+        { TRANSFER_FATAL, ERROR_NAME_NETWORK, { CURLE_URL_MALFORMAT } },
 };
 
 void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
@@ -182,11 +180,11 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
         r->outcome = TRANSFER_TRANSIENT;
         r->error_name = ERROR_NAME_NETWORK;
         for (size_t i = 0; i < ELEMENTSOF(curl_failures); i++)
-                if (curl_failures[i].code == code) {
-                        r->outcome = curl_failures[i].outcome;
-                        r->error_name = curl_failures[i].error_name;
-                        break;
-                }
+                for (size_t k = 0; k < ELEMENTSOF(curl_failures[i].codes) && curl_failures[i].codes[k] != CURLE_OK; k++)
+                        if (curl_failures[i].codes[k] == code) {
+                                r->outcome = curl_failures[i].outcome;
+                                r->error_name = curl_failures[i].error_name;
+                        }
         if (code == CURLE_UNSUPPORTED_PROTOCOL) {
                 what = "A redirect led to a protocol that is not allowed (only http and https; "
                        "https to http only with AllowInsecureRedirect)";

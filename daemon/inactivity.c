@@ -8,11 +8,12 @@
 
 int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        uint64_t now = manager_now_realtime(m), next = UINT64_MAX;
+        uint64_t now, next = UINT64_MAX;
         Job *n;
 
         assert(m);
 
+        now = manager_now_realtime(m);
         for (Job *j = job_first(&m->jobs); j; j = n) {
                 n = job_next(j);
                 uint64_t deadline = j->modification_time + m->config.job_inactivity_usec;
@@ -33,10 +34,11 @@ int inactivity_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* Modification times only grow, so a timer at the oldest deadline known is never late; it
  * looks again when it fires. */
 void inactivity_arm(Manager *m, uint64_t modification_time) {
-        uint64_t deadline = modification_time + m->config.job_inactivity_usec, current;
+        uint64_t deadline, current;
 
         assert(m);
 
+        deadline = modification_time + m->config.job_inactivity_usec;
         if (!m->inactivity_timer)
                 return;
         if (sd_event_source_get_enabled(m->inactivity_timer, NULL) > 0 &&

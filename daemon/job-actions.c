@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Carrying out the state machine's actions for an event. */
-#include "prefix-hash.h"
 #include "signed-list.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -21,21 +20,10 @@ JobContext job_context(const Job *j) {
 }
 
 static void job_stop_transfer_full(Job *j, bool keep_data) {
-        /* The easy handle leaves the multi before anything else: no byte after this. Bytes
-         * received but not yet written go to a file that is kept, never to one about to go. */
-        if (keep_data && j->transfer) {
-                int r = transfer_stop(j->transfer);
-                if (r < 0)
-                        log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes failed: %s",
-                                        strerror(-r));
-                /* What the file really holds, should that last write have failed. */
-                if (j->current < j->n_files)
-                        j->files[j->current]->bytes_transferred = transfer_get_position(j->transfer);
-        }
-        j->transfer = transfer_free(j->transfer);
+        /* Every file in flight stops before anything else: no byte after this. */
+        download_lanes_stop(j, keep_data);
         j->upload = tus_upload_free(j->upload);
-        /* Hashing stops between two slices, gpgv is killed: nothing runs on for a stopped job. */
-        j->prefix_hash = prefix_hash_free(j->prefix_hash);
+        /* gpgv is killed: nothing runs on for a stopped job. */
         j->signed_list = signed_list_free(j->signed_list);
         j->fd = safe_close(j->fd);
 }
@@ -129,6 +117,7 @@ static void job_take_row(Job *j, const Job *row) {
         j->retire_time = row->retire_time;
         j->modification_time = row->modification_time;
         idle_recount(j);
+        scheduler_job_changed(j);
 }
 
 /* Runs one event through the state machine and performs its actions in the fixed order: store
@@ -218,7 +207,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
 
         if (changed && t.state != old && checkpoint_is_marked(j)) {
                 /* The state change carries the counters; keep the checkpoint too. */
-                checkpoint_save_file(j, j->current);
+                checkpoint_save_in_flight(j);
                 checkpoint_unmark(j);
         }
         /* A caller's transaction may be open (a finished file and what follows): what it
@@ -276,6 +265,9 @@ void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const cha
                              message);
                 return;
         }
+        /* The failed transfer has ended by itself; the other files in flight stop with it,
+         * their bytes kept for the next attempt. */
+        download_lanes_stop(j, true);
         job_set_error(j, name, message, summary);
         r = job_apply_full(j, event, retry_after_usec, NULL);
         /* A retry logs the failure with its delay (retry_arm()); anything else here. */

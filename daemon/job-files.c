@@ -312,6 +312,10 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         }
         free(added);
         manager_notify_changed(j, JOB_CHANGE_FILES | JOB_CHANGE_PROGRESS);
+        /* A running download with room for more files in flight takes the new ones now. */
+        if (j->type == JOB_DOWNLOAD && job_state_is_active(j->state) && j->lanes &&
+            j->n_lanes < j->max_concurrent_files)
+                download_start(j);
         return 0;
 
 fail:

@@ -39,13 +39,9 @@ void job_index_remove(Manager *m, Job *j) {
         (void) hashmap_remove(m->index, j->id);
 }
 
+/* Kept by the scheduler's queue, which holds every listed job. */
 unsigned manager_count_jobs(Manager *m, uid_t owner) {
-        unsigned n = 0;
-
         assert(m);
 
-        for (Job *j = job_first(&m->jobs); j; j = job_next(j))
-                if (j->owner == owner)
-                        n++;
-        return n;
+        return scheduler_queue_user_jobs(m->schedule_queue, owner);
 }

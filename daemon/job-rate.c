@@ -17,26 +17,47 @@ static uint64_t job_now_monotonic(const Job *j) {
         return t;
 }
 
+/* The window of a transferring job, made when it starts to; NULL when out of memory (Rate is
+ * then 0). */
+static RateWindow *job_rate_window(Job *j) {
+        if (!j->rate) {
+                j->rate = malloc(sizeof *j->rate);
+                if (j->rate)
+                        rate_window_reset(j->rate);
+        }
+        return j->rate;
+}
+
 void job_rate_sample(Job *j) {
+        RateWindow *w;
         uint64_t now;
 
         assert(j);
 
-        if (j->state != JOB_TRANSFERRING)
+        if (j->state != JOB_TRANSFERRING || !(w = job_rate_window(j)))
                 return;
         now = job_now_monotonic(j);
-        if (j->rate.n > 0 && now < rate_window_newest_usec(&j->rate) + RATE_SAMPLE_SPACING_USEC)
+        if (w->n > 0 && now < rate_window_newest_usec(w) + RATE_SAMPLE_SPACING_USEC)
                 return;
-        rate_window_add(&j->rate, now, job_bytes_transferred(j));
+        rate_window_add(w, now, job_bytes_transferred(j));
 }
 
 void job_rate_reset(Job *j) {
+        RateWindow *w;
+
         assert(j);
 
-        rate_window_reset(&j->rate);
+        /* A job that stops transferring forgets its window. */
+        if (j->state != JOB_TRANSFERRING) {
+                j->rate = mfree(j->rate);
+                return;
+        }
+        w = job_rate_window(j);
+        if (!w)
+                return;
+        rate_window_reset(w);
         /* The run starts here: its first sample is where the bytes stand now. */
-        if (j->state == JOB_TRANSFERRING)
-                rate_window_add(&j->rate, job_now_monotonic(j), job_bytes_transferred(j));
+        rate_window_add(w, job_now_monotonic(j), job_bytes_transferred(j));
 }
 
 uint64_t job_rate(const Job *j) {
@@ -44,11 +65,11 @@ uint64_t job_rate(const Job *j) {
 
         assert(j);
 
-        if (j->state != JOB_TRANSFERRING)
+        if (j->state != JOB_TRANSFERRING || !j->rate)
                 return 0;
         /* Reading drops samples that left the window: the window is a cache, not the job's
          * state, so a const job may still age it. */
-        r = rate_window_get((RateWindow *) &j->rate, job_now_monotonic(j));
+        r = rate_window_get(j->rate, job_now_monotonic(j));
         return r > 0 ? (uint64_t) r : 0;
 }
 

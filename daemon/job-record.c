@@ -41,6 +41,7 @@ Job *job_record_free(Job *j) {
         free(j->checksum_list);
         free(j->checksum_list_signature);
         free(j->proxy);
+        free(j->rate);
         free(j);
         return NULL;
 }

@@ -16,6 +16,7 @@
 #include "network-policy.h"
 #include "progress-rule.h"
 #include "rate-window.h"
+#include "scheduler-queue.h"
 #include "server-digest.h"
 
 /* Owned by higher layers; a job only points at them. */
@@ -23,10 +24,14 @@ typedef struct Manager Manager;
 typedef struct Transfer Transfer;
 typedef struct TusUpload TusUpload;
 typedef struct Hasher Hasher;
-typedef struct PrefixHash PrefixHash;
+typedef struct HashStream HashStream;
 typedef struct SignedList SignedList;
+typedef struct DownloadLane DownloadLane;
 
 typedef struct Job Job;
+
+/* MaxConcurrentFiles: files of a download in flight at once, at most. */
+#define JOB_MAX_CONCURRENT_FILES 16
 
 typedef struct JobFile {
         char *url;
@@ -78,6 +83,7 @@ struct Job {
         uint32_t minimum_retry_delay;   /* seconds */
         uint32_t no_progress_timeout;   /* seconds */
         uint32_t minimum_notification_interval;  /* ms: progress signals at most this often */
+        uint32_t max_concurrent_files;  /* downloads: files in flight at once, 1..JOB_MAX_CONCURRENT_FILES */
         char **http_headers;            /* "Name: value"; secrets, never returned */
         char *upload_url;               /* uploads: the tus upload resource, NULL before creation */
         char *cancel_with;              /* the client whose departure cancels the job (an opaque
@@ -91,7 +97,7 @@ struct Job {
 
         JobFile **files;
         size_t n_files, n_files_allocated;
-        size_t current;                 /* the file being transferred */
+        size_t current;                 /* the first file not transferred yet (CurrentFile) */
 
         uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
         uint64_t last_progress_time;    /* µs, realtime; the NoProgressTimeout clock */
@@ -105,20 +111,19 @@ struct Job {
         char *error_summary;            /* without URL or path: what broadcast signals carry */
         uint32_t error_count;
 
-        Transfer *transfer;             /* downloads: the running request */
+        DownloadLane *lanes;            /* downloads: the files in flight (download-lane.c) */
+        unsigned n_lanes;
+        size_t next_file;               /* downloads: no file from here on started in this run */
+        uint64_t lane_rate;             /* downloads: the job's rate (0 = none), split over the lanes */
         TusUpload *upload;             /* uploads: the running tus exchange */
-        PrefixHash *prefix_hash;        /* downloads: hashing the bytes a file already holds */
         SignedList *signed_list;        /* downloads: fetching and checking a checksum list */
-        bool verify_has_server;         /* downloads: the server's digest of the file being hashed */
-        ServerDigest verify_server;     /* to check it against once the whole file is read */
-        int fd;                         /* the temporary file being written, or the file being sent */
-        unsigned restarts;              /* in a row, for the current file */
+        size_t list_file;               /* the file whose list that is */
+        int fd;                         /* uploads: the file being sent */
         uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
-        uint64_t counted_from_cache;    /* of the running transfer's bytes, already in the counters */
-        uint64_t counted_from_origin;
 
         uint32_t failures_in_row;       /* transient failures since bytes last moved: the backoff */
-        RateWindow rate;                /* the current run of bytes, for Rate and ExpectedEndTime */
+        RateWindow *rate;               /* the current run of bytes, for Rate and ExpectedEndTime;
+                                         * only while transferring (1 KiB: not in 100 000 queued jobs) */
         uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
         Job *notify_next;               /* in the manager's list of progress not yet told */
         bool notify_pending;
@@ -130,6 +135,9 @@ struct Job {
         sd_event_source *retention_timer;
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
         bool counted;                   /* in the manager's busy/network-waiting counts */
+        SchedulerItem sched;            /* in the scheduler's queue, while listed */
+        ListNode wait_node;             /* in the manager's list of reasons to check */
+        ListNode bound_node;            /* in its client's binding (CancelWhenOwnerGone), while listed */
         ListNode auto_complete_node;    /* in the manager's batch of completions */
 
         /* File operations on the worker threads. While either runs, the job is not freed. */

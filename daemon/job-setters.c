@@ -231,8 +231,10 @@ int job_set_priority(Job *j, JobPriority p, CallError *e) {
 
         assert(j);
         r = job_set_field(j, &j->priority, &p, sizeof p, "its priority", e);
-        if (r > 0)
+        if (r > 0) {
+                scheduler_job_changed(j);
                 scheduler_wake(j->manager);
+        }
         return r < 0 ? r : 0;
 }
 
@@ -287,6 +289,24 @@ int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e) {
         return r < 0 ? r : 0;
 }
 
+int job_set_max_concurrent_files(Job *j, uint32_t n, CallError *e) {
+        int r;
+
+        assert(j);
+
+        r = job_check_not_final(j, "MaxConcurrentFiles", e);
+        if (r < 0)
+                return r;
+        if (n < 1 || n > JOB_MAX_CONCURRENT_FILES)
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "MaxConcurrentFiles must be between 1 and %d.", JOB_MAX_CONCURRENT_FILES);
+        r = job_set_field(j, &j->max_concurrent_files, &n, sizeof n, "MaxConcurrentFiles", e);
+        /* More lanes start at once; with fewer, the files in flight finish first. */
+        if (r > 0 && j->type == JOB_DOWNLOAD && job_state_is_active(j->state))
+                download_start(j);
+        return r < 0 ? r : 0;
+}
+
 int job_set_cost_policy(Job *j, CostPolicy p, CallError *e) {
         int r;
 
@@ -301,6 +321,7 @@ int job_set_cost_policy(Job *j, CostPolicy p, CallError *e) {
         if (j->cost_policy == p)
                 return 0;
         j->cost_policy = p;
+        scheduler_job_changed(j);
         manager_notify_changed(j, JOB_CHANGE_SETTINGS);
         r = job_apply(j, JOB_EVENT_MODIFY, e);
         /* Now unmetered on a metered network: stop; now always: start, if it waited for that. */

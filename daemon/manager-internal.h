@@ -13,6 +13,7 @@
 #include "netwatch.h"
 #include "server-digest.h"
 #include "network-cost.h"
+#include "scheduler-queue.h"
 #include "store.h"
 #include "tus.h"
 #include "util.h"
@@ -24,6 +25,8 @@
 
 /* Threads for file operations: a hung file system holds one, the others carry on. */
 #define IO_POOL_MAX_THREADS 8
+/* Threads hashing downloads: SHA-256 with the CPU's SHA extensions outruns a disk with one. */
+#define HASH_POOL_THREADS 2
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -41,6 +44,7 @@ struct Manager {
         ManagerObserver observer;
         Engine *engine;
         IoPool *io_pool;                        /* file operations off the loop */
+        IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -51,9 +55,13 @@ struct Manager {
         List jobs;                              /* non-final, oldest first */
         List retained;                          /* final, object still on the bus */
         Hashmap *index;                         /* every job with an object, by id */
+        Hashmap *bindings;                      /* listed jobs bound to a client, by client (owner-gone.c) */
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
-        struct SchedulerEntry *schedule_entries;/* the queue as the scheduler sees it, one pass */
+        SchedulerQueue *schedule_queue;         /* every listed job, in the scheduler's order */
+        uint64_t schedule_seq;                  /* the next job's place in that queue */
+        /* Tests: the queue as a walk sees it (scheduler-check.c). */
+        struct SchedulerEntry *schedule_entries;
         Job **schedule_jobs;                    /* the job of each entry */
         size_t n_schedule_entries, n_schedule_entries_allocated, n_schedule_jobs_allocated;
         size_t *schedule_scratch;               /* for counting each user's slots */
@@ -74,13 +82,15 @@ struct Manager {
         bool batch_schedule;                    /* … and a scheduler pass put off until then */
         sd_event_source *batch_source;          /* closes it when nothing is more urgent */
         sd_event_source *changed_source;        /* … told once per loop iteration */
-        /* What every queued job's WaitReason needs from all the others, counted once per loop
-         * iteration and change (job-wait.c), not once per job: 10 000 jobs stay linear. */
-        unsigned change_gen;                    /* bumped by every change told */
-        unsigned wait_scan_gen;
-        uint64_t wait_scan_usec;
-        unsigned wait_scan_active_background;
-        int wait_scan_best_priority;            /* of background jobs queued or running */
+        /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
+         * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
+        bool wait_told_slots_full;
+        int wait_told_best_priority;
+        bool wait_walk_all;                     /* the network changed: check every queued job */
+        bool wait_foreground_changed;           /* a foreground job started or stopped */
+        bool wait_updating;
+        bool wait_silent;                       /* the first check after loading: nothing told */
+        List wait_dirty;                        /* Job.wait_node */
 
         List pending_unlinks;                   /* PendingUnlink */
         sd_event_source *unlink_timer;
@@ -153,6 +163,9 @@ void job_index_remove(Manager *m, Job *j);
 void checkpoint_save_row(Job *j);
 void checkpoint_save(Job *j);
 void checkpoint_save_file(Job *j, size_t i);
+/* The rows of the files in flight (their byte counts): the lanes' files, or once they
+ * stopped, the files the run started and did not finish. */
+void checkpoint_save_in_flight(Job *j);
 /* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
  * with every file. Negative errno when the store refuses it. */
 int checkpoint_store_row(Job *j, const Job *row);
@@ -180,6 +193,12 @@ void idle_count_start(Job *j);
 void idle_count_stop(Job *j);
 void idle_check_counts(Manager *m);
 void idle_check(Manager *m);
+
+/* owner-gone.c: a listed job with CancelWhenOwnerGone joins its client's binding (-ENOMEM),
+ * and leaves it when it leaves the queue or its binding changes. */
+int owner_gone_bind(Job *j);
+void owner_gone_unbind(Job *j);
+void owner_gone_done(Manager *m);
 
 /* network-retry.c */
 int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata);
@@ -216,6 +235,9 @@ void network_wait_log(const Job *j, WaitReason r);
 /* job-wait.c */
 void job_wait_reason_told(Job *j);
 void manager_update_wait_reasons(Manager *m);
+/* The job's reason may differ from the one last told: checked at the next update. */
+void job_wait_mark(Job *j);
+void job_wait_unmark(Job *j);
 
 /* retry.c */
 /* A transfer's position went from before to after: progress if it is enough (progress-rule.h). */
@@ -244,20 +266,50 @@ void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const cha
               uint64_t retry_after_usec);
 void job_all_done(Job *j);
 
+/* download-lane.c: one file of a download in flight; a job has up to MaxConcurrentFiles. */
+struct DownloadLane {
+        Job *job;
+        DownloadLane *next;             /* in job->lanes */
+        size_t file;                    /* its index in job->files */
+        Transfer *transfer;             /* the running request */
+        HashStream *hash_stream;        /* its bytes hashed off the loop (hash-stream.h) */
+        int fd;                         /* the temporary file */
+        unsigned restarts;              /* in a row, for this file */
+        uint64_t counted_from_cache;    /* of the transfer's bytes, already in the counters */
+        uint64_t counted_from_origin;
+        bool verify_has_server;         /* the server's digest of the file being hashed */
+        ServerDigest verify_server;     /* to check it against once the whole file is read */
+};
+
+int download_lane_new(Job *j, size_t file, DownloadLane **ret);
+/* Stops its work at once (no byte written after this) and frees it. */
+DownloadLane *download_lane_free(DownloadLane *l);
+/* The transfer stopped, its bytes written (keep_data) or dropped; the lane is freed. */
+void download_lane_stop(DownloadLane *l, bool keep_data);
+void download_lanes_stop(Job *j, bool keep_data);
+bool download_lanes_has_file(const Job *j, size_t file);
+/* Whether a transfer of the job waits for its bandwidth budget. */
+bool download_lanes_throttled(const Job *j);
+/* The job's rate (bytes/s, 0 = none), shared by its lanes. */
+void download_lanes_set_rate(Job *j, uint64_t job_rate);
+
 /* download.c */
+/* Starts files in order until MaxConcurrentFiles are in flight; the job is done once every
+ * file is transferred and no lane runs. */
 void download_start(Job *j);
-void download_begin(Job *j, JobFile *f, uint64_t offset);
-void download_file_verified(Job *j);
+void download_begin(DownloadLane *l, uint64_t offset);
+void download_file_verified(DownloadLane *l);
+void download_restart_file(DownloadLane *l);
 
 /* download-verify.c */
-int download_prepare_hasher(Job *j, JobFile *f, uint64_t offset);
-void download_verify(Job *j, JobFile *f, const ServerDigest *server);
-void download_integrity_failed(Job *j, JobFile *f, const char *message, const char *summary);
-bool download_next_url(Job *j, JobFile *f, const char *why);
+int download_prepare_hasher(DownloadLane *l, uint64_t offset);
+void download_verify(DownloadLane *l, const ServerDigest *server);
+void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);
+bool download_next_url(DownloadLane *l, const char *why);
 
 /* download-list.c */
 bool download_needs_list(const JobFile *f);
-void download_fetch_list(Job *j, JobFile *f);
+void download_fetch_list(Job *j, size_t file);
 
 /* upload.c */
 void upload_start(Job *j, JobFile *f);
@@ -268,6 +320,15 @@ void delete_queue_add_upload(Manager *m, Job *j);
 int delete_queue_adopt(const PendingDelete *d, void *userdata);
 
 /* scheduler.c */
+static inline Job *scheduler_job_of(SchedulerItem *item) {
+        return (Job *) ((char *) item - offsetof(Job, sched));
+}
+/* A job enters the listed set (-ENOMEM), leaves it, or changed its state, priority or
+ * CostPolicy: the scheduler's queue follows. */
+int scheduler_job_added(Job *j);
+void scheduler_job_removed(Job *j);
+void scheduler_job_changed(Job *j);
+void scheduler_sync_network(Manager *m);
 void scheduler_wake(Manager *m);
 void scheduler_done(Manager *m);
 unsigned scheduler_count_running(Manager *m);
@@ -275,6 +336,9 @@ uint64_t scheduler_job_rate(const Job *j, unsigned n_background);
 void scheduler_apply_rates(Manager *m);
 int scheduler_on_schedule(sd_event_source *s, void *userdata);
 int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* scheduler-check.c */
+void scheduler_check_queue(Manager *m);
 
 /* job-files.c */
 FsDir job_file_dir(const JobFile *f);

@@ -45,13 +45,8 @@ void *manager_get_observer_userdata(Manager *m) {
 }
 
 void manager_notify_changed(Job *j, unsigned changes) {
-        Manager *m = j->manager;
-
         assert(j);
 
-        /* Announcing a reason changes nothing the reasons are made from. */
-        if (changes & ~(unsigned) JOB_CHANGE_WAIT)
-                m->change_gen++;
         /* What the signal carries counts as told: a state change carries the counters and
          * the reason too. */
         if (changes & (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS))
@@ -222,6 +217,10 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         if (o->cost_policy_set && (o->cost_policy < 0 || o->cost_policy >= _COST_POLICY_MAX))
                 return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
                                       "Unknown cost policy; use always or unmetered.");
+        if (o->max_concurrent_files_set &&
+            (o->max_concurrent_files < 1 || o->max_concurrent_files > JOB_MAX_CONCURRENT_FILES))
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "max-concurrent-files must be between 1 and %d.", JOB_MAX_CONCURRENT_FILES);
         r = job_check_text("display name", display_name, JOB_DISPLAY_NAME_MAX, e);
         if (r < 0)
                 return r;
@@ -264,6 +263,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->minimum_retry_delay = 600;
         j->no_progress_timeout = 1209600;
         j->minimum_notification_interval = 500;
+        j->max_concurrent_files = o->max_concurrent_files_set ? o->max_concurrent_files : 1;
         j->creation_time = j->modification_time = j->last_progress_time = manager_now_realtime(m);
         progress_meter_reset(&j->progress, j->last_progress_time, 0);
         j->display_name = strdup(display_name);
@@ -295,6 +295,18 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         r = job_index_add(m, j);
         if (r < 0) {
+                (void) store_delete_job(m->store, j->id);
+                job_free(j);
+                return r;
+        }
+        r = scheduler_job_added(j);
+        if (r >= 0) {
+                r = owner_gone_bind(j);
+                if (r < 0)
+                        scheduler_job_removed(j);
+        }
+        if (r < 0) {
+                job_index_remove(m, j);
                 (void) store_delete_job(m->store, j->id);
                 job_free(j);
                 return r;
@@ -336,8 +348,13 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->config = *config;
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
+        m->wait_walk_all = true;
+        r = scheduler_queue_new(config->max_foreground_transfers_per_user, &m->schedule_queue);
+        if (r < 0)
+                goto fail;
         m->index = hashmap_new();
-        if (!m->index) {
+        m->bindings = hashmap_new();
+        if (!m->index || !m->bindings) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -350,6 +367,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 goto fail;
         /* Threads start at the first file operation, after main.c has set up the process. */
         r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
+        if (r < 0)
+                goto fail;
+        r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
@@ -448,6 +468,8 @@ Manager *manager_free(Manager *m) {
                 list_remove(&m->retained, &j->queue_node);
                 job_free(j);
         }
+        /* After the jobs: their streams are stopped, so no thread hashes on. */
+        m->hash_pool = io_pool_free(m->hash_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
@@ -458,6 +480,7 @@ Manager *manager_free(Manager *m) {
                 delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         hashmap_free(m->index);
+        owner_gone_done(m);
         scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
         sd_event_source_disable_unref(m->auto_complete_source);

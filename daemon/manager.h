@@ -96,6 +96,8 @@ typedef struct JobOptions {
         const char *checksum_list_signature;    /* NULL: checksum_list + ".gpg" */
         bool cost_policy_set;           /* the creator chose cost_policy; else the default */
         CostPolicy cost_policy;
+        bool max_concurrent_files_set;  /* else the default, 1 */
+        uint32_t max_concurrent_files;
         /* Every group of the creating caller, as the bus reports them (n_groups < 0: it does
          * not; the user database then): the job's files are reached with these. */
         const gid_t *groups;
@@ -159,6 +161,9 @@ int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e);
 int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e);
 int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e);
 int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e);
+/* MaxConcurrentFiles, 1..JOB_MAX_CONCURRENT_FILES: more starts further files of a running
+ * download at once; less lets the files in flight finish. */
+int job_set_max_concurrent_files(Job *j, uint32_t n, CallError *e);
 int job_set_cost_policy(Job *j, CostPolicy p, CallError *e);
 
 /* What xferd believes about the network: NetworkManager's Metered and Connectivity while a

@@ -37,10 +37,11 @@ static void on_network_changed(void *userdata) {
 }
 
 void network_retry_update_watch(Manager *m) {
-        bool need = m->n_network_waiting > 0;
+        bool need;
 
         assert(m);
 
+        need = m->n_network_waiting > 0;
         if (m->check_counts)
                 idle_check_counts(m);
         if (need && !m->netwatch) {

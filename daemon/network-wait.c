@@ -105,7 +105,7 @@ static void network_wait_on_changed(void *userdata, const NetworkView *before) {
         }
         scheduler_wake(m);
         /* What the network allows changes which jobs wait ahead of others (job-wait.c). */
-        m->change_gen++;
+        m->wait_walk_all = true;
         manager_update_wait_reasons(m);
         manager_batch_release(m);
         if (m->observer.network_changed)

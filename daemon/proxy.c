@@ -41,17 +41,19 @@ static int copy_string(const char *from, char **to) {
 }
 
 int proxy_settings_copy(const ProxySettings *from, ProxySettings *to) {
-        ProxySettings c = { .cache_fallback_usec = from->cache_fallback_usec };
+        _cleanup_(proxy_settings_done) ProxySettings c = { .proxy = NULL };
 
         assert(from);
         assert(to);
+
+        c.cache_fallback_usec = from->cache_fallback_usec;
         if (copy_string(from->proxy, &c.proxy) < 0 || copy_string(from->no_proxy, &c.no_proxy) < 0 ||
             copy_string(from->cache_host, &c.cache_host) < 0 || copy_string(from->cache_url, &c.cache_url) < 0 ||
-            copy_string(from->ca_file, &c.ca_file) < 0) {
-                proxy_settings_done(&c);
+            copy_string(from->ca_file, &c.ca_file) < 0)
                 return -ENOMEM;
-        }
+        /* Handed over: the cleanup finds nothing left to free. */
         *to = c;
+        c = (ProxySettings) { .proxy = NULL };
         return 0;
 }
 

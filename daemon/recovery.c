@@ -49,7 +49,10 @@ static void job_finish_renames(Job *j) {
                 checkpoint_save(j);
 }
 
-static void job_recover_files(Job *j) {
+/* Returns whether a file's record changed. */
+static bool job_recover_files(Job *j) {
+        bool changed = false;
+
         for (size_t i = 0; i < j->n_files; i++) {
                 JobFile *f = j->files[i];
                 FsDir d = job_file_dir(f);
@@ -59,9 +62,12 @@ static void job_recover_files(Job *j) {
                         continue;
                 int r = fsops_stat_regular(&j->identity, &d, NULL, f->temp_name, &st);
                 if (r >= 0) {
+                        changed |= f->bytes_transferred != (uint64_t) st.st_size;
                         f->bytes_transferred = (uint64_t) st.st_size;
-                        if (f->completed && f->bytes_total != UINT64_MAX && f->bytes_total != f->bytes_transferred)
+                        if (f->completed && f->bytes_total != UINT64_MAX && f->bytes_total != f->bytes_transferred) {
                                 f->completed = false;
+                                changed = true;
+                        }
                         continue;
                 }
                 if (r != -ENOENT && r != -ESTALE)
@@ -71,10 +77,12 @@ static void job_recover_files(Job *j) {
                 f->completed = false;
                 f->bytes_transferred = 0;
                 f->validator = mfree(f->validator);
+                changed = true;
         }
         j->current = 0;
         while (j->current < j->n_files && j->files[j->current]->completed)
                 j->current++;
+        return changed;
 }
 
 /* Replaces *s with its safe form (safe-text.h) when it is not clean; true when it did. */
@@ -118,13 +126,17 @@ static bool job_clean_stored(Job *j) {
 static int manager_adopt_job(Job *j, void *userdata) {
         Manager *m = userdata;
         uint64_t now = manager_now_realtime(m);
+        bool changed = false;
+        JobState stored_state;
         int r;
 
         j->manager = m;
         j->fd = -1;
         /* A job from before cost policies: the default for its priority, stored below. */
-        if (j->cost_policy < 0 || j->cost_policy >= _COST_POLICY_MAX)
+        if (j->cost_policy < 0 || j->cost_policy >= _COST_POLICY_MAX) {
                 j->cost_policy = cost_policy_default(j->priority, m->config.default_cost_policy);
+                changed = true;
+        }
         progress_meter_reset(&j->progress, now, 0);
         /* Stored with the job: the groups of the caller that created it. Jobs stored before,
          * or created on a bus that did not tell: the user database's, now. */
@@ -178,7 +190,8 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 return 0;
         }
 
-        job_recover_files(j);
+        changed |= job_recover_files(j);
+        stored_state = j->state;
 
         JobContext ctx = job_context(j);
         JobTransition t;
@@ -212,9 +225,23 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 job_free(j);
                 return r;
         }
+        r = scheduler_job_added(j);
+        if (r >= 0) {
+                r = owner_gone_bind(j);
+                if (r < 0)
+                        scheduler_job_removed(j);
+        }
+        if (r < 0) {
+                job_index_remove(m, j);
+                job_free(j);
+                return r;
+        }
         list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
-        checkpoint_save(j);
+        /* Only what recovery changed goes back to the store: 100 000 unchanged jobs cost
+         * nothing more than their reading. */
+        if (changed || j->state != stored_state)
+                checkpoint_save(j);
         inactivity_arm(m, j->modification_time);
         /* An automatic completion the daemon did not get to before it stopped. */
         if (j->state == JOB_TRANSFERRED && j->auto_complete)
@@ -241,6 +268,9 @@ int manager_load(Manager *m) {
         (void) store_end(m->store);
 
         log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);
+        /* Nobody has heard a reason from this daemon yet: the first check records them
+         * without a signal for every queued job. */
+        m->wait_silent = m->wait_walk_all = true;
         scheduler_wake(m);
         m->idle = !manager_is_idle(m);  /* force a report of the real state */
         idle_check(m);

@@ -9,13 +9,15 @@
 static void manager_expire_retained(Job *j);
 
 void retention_retire(Job *j) {
-        Manager *m = j->manager;
         uint64_t now;
         int r;
 
         assert(j);
 
+        Manager *m = j->manager;
         idle_count_stop(j);
+        scheduler_job_removed(j);
+        owner_gone_unbind(j);
         list_remove(&m->jobs, &j->queue_node);
         list_append(&m->retained, &j->queue_node);
         retry_disarm(j);

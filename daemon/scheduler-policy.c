@@ -181,3 +181,10 @@ uint64_t scheduler_rate(JobPriority priority, uint64_t job_limit, uint64_t globa
         }
         return rate;
 }
+
+uint64_t scheduler_lane_rate(uint64_t job_rate, unsigned n_lanes) {
+        if (job_rate == 0 || n_lanes <= 1)
+                return job_rate;
+        uint64_t share = job_rate / n_lanes;
+        return share > 0 ? share : 1;
+}

@@ -83,3 +83,7 @@ uint64_t scheduler_turn_deadline(const SchedulerEntry *v, size_t n, const Schedu
  * least 1 byte/s). */
 uint64_t scheduler_rate(JobPriority priority, uint64_t job_limit, uint64_t global_limit, size_t n_owners,
                         unsigned owner_slots);
+
+/* The rate of one of a job's `n_lanes` files in flight (MaxConcurrentFiles): an even split of
+ * the job's rate (0 = unlimited stays so), at least 1 byte/s. */
+uint64_t scheduler_lane_rate(uint64_t job_rate, unsigned n_lanes);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The scheduler: runs its choices (scheduler-policy.c) on the queue and carries them out: fair
- * shares between users first, then priorities. */
+ * shares between users first, then priorities. The candidates are kept in order as jobs
+ * change (scheduler-queue.c), so a pass costs the jobs it starts or stops, not the queue. */
 #include "log.h"
 #include "manager-internal.h"
+#include "network-policy.h"
 #include "scheduler-policy.h"
+#include "scheduler-queue.h"
 #include "util.h"
 
 void scheduler_wake(Manager *m) {
@@ -12,15 +15,94 @@ void scheduler_wake(Manager *m) {
         (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_ONESHOT);
 }
 
-unsigned scheduler_count_running(Manager *m) {
-        unsigned n = 0;
+/* The network's verdict depends on a job's CostPolicy alone: one class per policy, and one for
+ * a job without a valid one. */
+static unsigned cost_class(CostPolicy p) {
+        return p >= 0 && p < _COST_POLICY_MAX ? (unsigned) p : (unsigned) _COST_POLICY_MAX;
+}
+
+static SchedulerItem item_of(const Job *j) {
+        SchedulerItem now = j->sched;
+
+        now.priority = j->priority;
+        now.cost_class = cost_class(j->cost_policy);
+        now.waiting = j->state == JOB_QUEUED;
+        now.active = job_state_is_active(j->state);
+        now.run_started = j->run_started;
+        return now;
+}
+
+int scheduler_job_added(Job *j) {
+        Manager *m;
+        int r;
+
+        assert(j);
+
+        m = j->manager;
+        scheduler_item_init(&j->sched, j->owner, m->schedule_seq++);
+        j->sched = item_of(j);
+        r = scheduler_queue_add(m->schedule_queue, &j->sched);
+        if (r < 0 && j->sched.user) {
+                /* In the queue but out of the heaps: the job's next change tries again. */
+                log_job_error(j->id, j->owner, NULL, "Cannot queue the job for the scheduler: %s", strerror(-r));
+                r = 0;
+        }
+        if (r >= 0)
+                job_wait_mark(j);
+        return r;
+}
+
+void scheduler_job_removed(Job *j) {
+        assert(j);
+
+        scheduler_queue_remove(j->manager->schedule_queue, &j->sched);
+        job_wait_unmark(j);
+}
+
+void scheduler_job_changed(Job *j) {
+        Manager *m;
+        SchedulerItem now;
+        int r;
+
+        assert(j);
+
+        m = j->manager;
+        now = item_of(j);
+        /* A running foreground job more or less changes what its owner's queued ones wait for. */
+        if (!scheduler_is_background(now.priority) != !scheduler_is_background(j->sched.priority) ||
+            (!scheduler_is_background(now.priority) && now.active != j->sched.active))
+                m->wait_foreground_changed = true;
+        r = scheduler_queue_update(m->schedule_queue, &j->sched, &now);
+        if (r < 0)
+                log_job_error(j->id, j->owner, NULL, "Cannot queue the job for the scheduler: %s", strerror(-r));
+        if (j->sched.user)
+                job_wait_mark(j);
+}
+
+/* Which classes of CostPolicy the network lets start, told to the queue. */
+void scheduler_sync_network(Manager *m) {
+        unsigned go = 0;
 
         assert(m);
 
-        for (Job *j = job_first(&m->jobs); j; j = job_next(j))
-                if (job_state_is_active(j->state) && scheduler_is_background(j->priority))
-                        n++;
-        return n;
+        for (unsigned c = 0; c < SCHEDULER_CLASSES; c++) {
+                CostPolicy p = c < _COST_POLICY_MAX ? (CostPolicy) c : _COST_POLICY_INVALID;
+                /* Without a watcher (it could not be made) xferd behaves as it did before it
+                 * asked: as network_wait_verdict(). */
+                if (!m->network_cost || network_may_start(network_cost_view(m->network_cost), p) == NETWORK_VERDICT_GO)
+                        go |= 1U << c;
+        }
+        if (!scheduler_queue_class_goes(m->schedule_queue, 0) != !(go & 1U) ||
+            !scheduler_queue_class_goes(m->schedule_queue, 1) != !(go & 2U) ||
+            !scheduler_queue_class_goes(m->schedule_queue, 2) != !(go & 4U))
+                m->wait_walk_all = true;
+        scheduler_queue_set_go(m->schedule_queue, go);
+}
+
+unsigned scheduler_count_running(Manager *m) {
+        assert(m);
+
+        return scheduler_queue_active_background(m->schedule_queue);
 }
 
 /* A transfer's first rate, as if one user ran them all: the pass that started it ends with
@@ -32,22 +114,21 @@ uint64_t scheduler_job_rate(const Job *j, unsigned n_background) {
                               n_background);
 }
 
-static int scheduler_fill(Manager *m);
-
 void scheduler_apply_rates(Manager *m) {
+        size_t owners;
+
         assert(m);
 
-        /* Out of memory: the rates stay as they are until the next pass. */
-        if (scheduler_fill(m) < 0)
-                return;
-        for (size_t i = 0; i < m->n_schedule_entries; i++) {
-                Job *j = m->schedule_jobs[i];
-                if (j->transfer)
-                        (void) transfer_set_max_speed(j->transfer,
-                                                      scheduler_rate(j->priority, j->bandwidth_limit,
-                                                                     m->config.background_bandwidth_limit,
-                                                                     m->schedule_owners,
-                                                                     m->schedule_entries[i].owner_slots));
+        /* Only running jobs have transfers. */
+        owners = scheduler_queue_owners(m->schedule_queue);
+        for (SchedulerItem *i = scheduler_queue_first_active(m->schedule_queue); i; i = scheduler_queue_next_active(i)) {
+                Job *j = scheduler_job_of(i);
+                if (j->lanes) {
+                        SchedulerEntry e = scheduler_queue_entry(m->schedule_queue, i);
+                        download_lanes_set_rate(j, scheduler_rate(j->priority, j->bandwidth_limit,
+                                                                  m->config.background_bandwidth_limit, owners,
+                                                                  e.owner_slots));
+                }
         }
 }
 
@@ -59,49 +140,7 @@ void scheduler_done(Manager *m) {
         m->schedule_scratch = mfree(m->schedule_scratch);
         m->n_schedule_entries = m->n_schedule_entries_allocated = m->n_schedule_jobs_allocated = 0;
         m->n_schedule_scratch_allocated = 0;
-}
-
-static void scheduler_entry_update(SchedulerEntry *e, const Job *j) {
-        *e = (SchedulerEntry) {
-                .priority = j->priority,
-                .owner = j->owner,
-                /* A job the network holds back (network-wait.c) waits for no slot: it neither
-                 * runs nor takes a slot from another. */
-                .queued = j->state == JOB_QUEUED && network_wait_verdict(j) == NETWORK_VERDICT_GO,
-                .active = job_state_is_active(j->state),
-                .run_started = j->run_started,
-                /* Until scheduler_recount_owner(). */
-                .owner_slots = e->owner_slots,
-                .owner_foreground = e->owner_foreground,
-        };
-}
-
-/* One entry per queued job, in queue order, in arrays kept from one pass to the next. Starting
- * or preempting a job never frees one, so the jobs stay valid for the pass. */
-static int scheduler_fill(Manager *m) {
-        size_t n = 0;
-        int r;
-
-        r = array_reserve((void **) &m->schedule_entries, &m->n_schedule_entries_allocated, m->jobs.n,
-                          sizeof(SchedulerEntry));
-        if (r < 0)
-                return r;
-        r = array_reserve((void **) &m->schedule_jobs, &m->n_schedule_jobs_allocated, m->jobs.n, sizeof(Job *));
-        if (r < 0)
-                return r;
-        r = array_reserve((void **) &m->schedule_scratch, &m->n_schedule_scratch_allocated, m->jobs.n,
-                          sizeof(size_t));
-        if (r < 0)
-                return r;
-        for (Job *j = job_first(&m->jobs); j; j = job_next(j), n++) {
-                assert(n < m->jobs.n);
-                m->schedule_jobs[n] = j;
-                m->schedule_entries[n] = (SchedulerEntry) { .queued = false };
-                scheduler_entry_update(&m->schedule_entries[n], j);
-        }
-        m->n_schedule_entries = n;
-        m->schedule_owners = scheduler_count_owners(m->schedule_entries, n, m->schedule_scratch);
-        return 0;
+        m->schedule_queue = scheduler_queue_free(m->schedule_queue);
 }
 
 static uint64_t now_monotonic(Manager *m) {
@@ -135,26 +174,37 @@ static void scheduler_preempt_job(Job *j) {
         (void) job_apply_full(j, JOB_EVENT_PREEMPT, 0, NULL);
 }
 
-/* Starts or preempts entry i's job and brings the entries of its owner up to date. */
-static void scheduler_start_entry(Manager *m, size_t i) {
-        scheduler_start_job(m->schedule_jobs[i]);
-        scheduler_entry_update(&m->schedule_entries[i], m->schedule_jobs[i]);
-        scheduler_recount_owner(m->schedule_entries, m->n_schedule_entries, m->schedule_entries[i].owner);
-}
+/* The running job that yields its slot to `waiting` (scheduler_pick_victim() on the running
+ * jobs, the only ones it considers); NULL when none would. */
+static int scheduler_find_victim(Manager *m, SchedulerItem *waiting, Job **ret) {
+        SchedulerEntry *v, w;
+        SchedulerItem **items;
+        size_t n, victim;
+        int r;
 
-static void scheduler_preempt_entry(Manager *m, size_t i) {
-        scheduler_preempt_job(m->schedule_jobs[i]);
-        scheduler_entry_update(&m->schedule_entries[i], m->schedule_jobs[i]);
-        scheduler_recount_owner(m->schedule_entries, m->n_schedule_entries, m->schedule_entries[i].owner);
+        r = scheduler_queue_active_entries(m->schedule_queue, &v, &items, &n);
+        if (r < 0)
+                return r;
+        w = scheduler_queue_entry(m->schedule_queue, waiting);
+        victim = scheduler_pick_victim(v, n, &w);
+        *ret = victim == SCHEDULER_NONE ? NULL : scheduler_job_of(items[victim]);
+        return 0;
 }
 
 /* Only while a queued job waits for a running one of its own priority. */
-static void scheduler_arm_slice(Manager *m, size_t waiting) {
+static void scheduler_arm_slice(Manager *m, SchedulerItem *waiting) {
         uint64_t deadline = UINT64_MAX;
 
-        if (waiting != SCHEDULER_NONE)
-                deadline = scheduler_turn_deadline(m->schedule_entries, m->n_schedule_entries,
-                                                   &m->schedule_entries[waiting], m->config.time_slice_usec);
+        if (waiting) {
+                SchedulerEntry *v, w;
+                SchedulerItem **items;
+                size_t n;
+
+                if (scheduler_queue_active_entries(m->schedule_queue, &v, &items, &n) >= 0) {
+                        w = scheduler_queue_entry(m->schedule_queue, waiting);
+                        deadline = scheduler_turn_deadline(v, n, &w, m->config.time_slice_usec);
+                }
+        }
         if (deadline == UINT64_MAX) {
                 (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);
                 return;
@@ -165,36 +215,43 @@ static void scheduler_arm_slice(Manager *m, size_t waiting) {
 
 int scheduler_on_schedule(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
-        size_t waiting;
+        SchedulerItem *waiting, *last = NULL;
         int r;
 
         assert(m);
 
-        r = scheduler_fill(m);
-        if (r < 0)
-                return scheduler_retry_later(m, r);
-        SchedulerEntry *v = m->schedule_entries;
-        size_t n = m->n_schedule_entries;
+        scheduler_sync_network(m);
+        if (m->check_counts)
+                scheduler_check_queue(m);
 
-        /* Foreground jobs start at once, up to MaxForegroundTransfersPerUser of one user. */
-        for (size_t i = 0; i < n; i++)
-                if (v[i].queued && !scheduler_is_background(v[i].priority) &&
-                    scheduler_foreground_may_start(&v[i], m->config.max_foreground_transfers_per_user))
-                        scheduler_start_entry(m, i);
+        /* Foreground jobs start at once, up to MaxForegroundTransfersPerUser of one user, oldest
+         * first. A job the start left queued (it cannot be) would come back: stop there. */
+        while ((waiting = scheduler_queue_next_foreground(m->schedule_queue)) && waiting != last) {
+                last = waiting;
+                scheduler_start_job(scheduler_job_of(waiting));
+        }
 
         /* Background jobs while slots are free, the user holding the fewest first; a job takes
          * the slot of one that yields to it (a user holding more slots, or a lower priority),
          * whose partial data stays and continues later with Range. */
-        while ((waiting = scheduler_pick_queued(v, n)) != SCHEDULER_NONE) {
-                if (scheduler_count_active_background(v, n) < m->config.max_background_transfers) {
-                        scheduler_start_entry(m, waiting);
+        last = NULL;
+        while ((waiting = scheduler_queue_next_background(m->schedule_queue)) && waiting != last) {
+                Job *victim;
+
+                if (m->check_counts)
+                        scheduler_check_queue(m);
+                last = waiting;
+                if (scheduler_queue_active_background(m->schedule_queue) < m->config.max_background_transfers) {
+                        scheduler_start_job(scheduler_job_of(waiting));
                         continue;
                 }
-                size_t victim = scheduler_pick_victim(v, n, &v[waiting]);
-                if (victim == SCHEDULER_NONE)
+                r = scheduler_find_victim(m, waiting, &victim);
+                if (r < 0)
+                        return scheduler_retry_later(m, r);
+                if (!victim)
                         break;
-                scheduler_preempt_entry(m, victim);
-                scheduler_start_entry(m, waiting);
+                scheduler_preempt_job(victim);
+                scheduler_start_job(scheduler_job_of(waiting));
         }
 
         scheduler_arm_slice(m, waiting);
@@ -206,23 +263,25 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
 /* Jobs of one priority take turns: the one that ran longest yields to the one that waited. */
 int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        size_t waiting, victim;
+        SchedulerItem *waiting, **items;
+        SchedulerEntry *v, w;
+        size_t n, victim;
         int r;
 
         assert(m);
 
-        r = scheduler_fill(m);
+        scheduler_sync_network(m);
+        waiting = scheduler_queue_next_background(m->schedule_queue);
+        if (!waiting)
+                return 0;
+        r = scheduler_queue_active_entries(m->schedule_queue, &v, &items, &n);
         if (r < 0)
                 return scheduler_retry_later(m, r);
-
-        waiting = scheduler_pick_queued(m->schedule_entries, m->n_schedule_entries);
-        if (waiting == SCHEDULER_NONE)
-                return 0;
-        victim = scheduler_pick_turn_over(m->schedule_entries, m->n_schedule_entries, &m->schedule_entries[waiting],
-                                          now_monotonic(m), m->config.time_slice_usec);
+        w = scheduler_queue_entry(m->schedule_queue, waiting);
+        victim = scheduler_pick_turn_over(v, n, &w, now_monotonic(m), m->config.time_slice_usec);
         if (victim != SCHEDULER_NONE) {
-                scheduler_preempt_entry(m, victim);
-                scheduler_start_entry(m, waiting);
+                scheduler_preempt_job(scheduler_job_of(items[victim]));
+                scheduler_start_job(scheduler_job_of(waiting));
         }
         scheduler_wake(m);
         return 0;

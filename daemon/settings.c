@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -97,6 +98,51 @@ static int apply_special(DaemonSettings *s, const char *key, const char *value) 
 
 typedef enum Unit { UNIT_COUNT, UNIT_SECONDS, UNIT_DAYS, UNIT_BYTES_PER_SEC } Unit;
 
+/* The keys whose values are plain numbers, each with the field of DaemonSettings it sets (a
+ * uint64_t, or a uint32_t where u32 says so); seconds and days are stored as µs. */
+static const struct {
+        const char *key;
+        Unit unit;
+        uint64_t min, max;      /* in the key's unit; a 0 that would mean nothing is refused */
+        bool u32;
+        size_t offset;
+} numeric_keys[] = {
+        { "IdleTimeoutSec", UNIT_SECONDS, 0, UINT32_MAX, false, offsetof(DaemonSettings, idle_timeout_usec) },
+        { "RetentionSec", UNIT_SECONDS, 0, UINT32_MAX, false, offsetof(DaemonSettings, manager.retention_usec) },
+        { "MaxBackgroundTransfers", UNIT_COUNT, 1, 1024, true,
+          offsetof(DaemonSettings, manager.max_background_transfers) },
+        { "BackgroundBandwidthLimit", UNIT_BYTES_PER_SEC, 0, UINT64_MAX, false,
+          offsetof(DaemonSettings, manager.background_bandwidth_limit) },
+        { "MaxJobsPerUser", UNIT_COUNT, 0, UINT32_MAX, true, offsetof(DaemonSettings, manager.max_jobs_per_user) },
+        { "MaxJobs", UNIT_COUNT, 0, UINT32_MAX, true, offsetof(DaemonSettings, manager.max_jobs) },
+        { "MaxFilesPerJob", UNIT_COUNT, 0, UINT32_MAX, true, offsetof(DaemonSettings, manager.max_files_per_job) },
+        { "JobInactivityTimeoutDays", UNIT_DAYS, 0, 36500, false,
+          offsetof(DaemonSettings, manager.job_inactivity_usec) },
+        { "StallTimeoutSec", UNIT_SECONDS, 1, 86400, false,
+          offsetof(DaemonSettings, manager.transfer.stall_timeout_usec) },
+        { "TimeSliceSec", UNIT_SECONDS, 1, 86400, false, offsetof(DaemonSettings, manager.time_slice_usec) },
+        { "JobInactivityTimeoutSec", UNIT_SECONDS, 1, UINT32_MAX, false,
+          offsetof(DaemonSettings, manager.job_inactivity_usec) },
+        { "MaxHttpHeaders", UNIT_COUNT, 0, UINT32_MAX, true, offsetof(DaemonSettings, manager.max_http_headers) },
+        { "MaxHttpHeaderBytes", UNIT_COUNT, 0, UINT64_MAX, false,
+          offsetof(DaemonSettings, manager.max_http_header_bytes) },
+        { "MaxHttpHeaderBytesPerUser", UNIT_COUNT, 0, UINT64_MAX, false,
+          offsetof(DaemonSettings, manager.max_http_header_bytes_per_user) },
+        { "MaxForegroundTransfersPerUser", UNIT_COUNT, 0, 1024, true,
+          offsetof(DaemonSettings, manager.max_foreground_transfers_per_user) },
+};
+
+static uint64_t unit_factor(Unit unit) {
+        switch (unit) {
+        case UNIT_SECONDS:
+                return USEC_PER_SEC;
+        case UNIT_DAYS:
+                return 24 * 3600 * USEC_PER_SEC;
+        default:
+                return 1;
+        }
+}
+
 /* The keys whose values are words. */
 static int apply_word(DaemonSettings *s, const char *key, const char *value) {
         if (streq(key, "DefaultCostPolicy")) {
@@ -110,27 +156,6 @@ static int apply_word(DaemonSettings *s, const char *key, const char *value) {
 }
 
 static int apply(DaemonSettings *s, const char *key, const char *value) {
-        static const struct {
-                const char *key;
-                Unit unit;
-                uint64_t max;
-        } keys[] = {
-                { "IdleTimeoutSec", UNIT_SECONDS, UINT32_MAX },
-                { "RetentionSec", UNIT_SECONDS, UINT32_MAX },
-                { "MaxBackgroundTransfers", UNIT_COUNT, 1024 },
-                { "BackgroundBandwidthLimit", UNIT_BYTES_PER_SEC, UINT64_MAX },
-                { "MaxJobsPerUser", UNIT_COUNT, UINT32_MAX },
-                { "MaxJobs", UNIT_COUNT, UINT32_MAX },
-                { "MaxFilesPerJob", UNIT_COUNT, UINT32_MAX },
-                { "JobInactivityTimeoutDays", UNIT_DAYS, 36500 },
-                { "StallTimeoutSec", UNIT_SECONDS, 86400 },
-                { "TimeSliceSec", UNIT_SECONDS, 86400 },
-                { "JobInactivityTimeoutSec", UNIT_SECONDS, UINT32_MAX },
-                { "MaxHttpHeaders", UNIT_COUNT, UINT32_MAX },
-                { "MaxHttpHeaderBytes", UNIT_COUNT, UINT64_MAX },
-                { "MaxHttpHeaderBytesPerUser", UNIT_COUNT, UINT64_MAX },
-                { "MaxForegroundTransfersPerUser", UNIT_COUNT, 1024 },
-        };
         uint64_t v;
         size_t i;
         int r;
@@ -138,50 +163,24 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
         r = apply_word(s, key, value);
         if (r != -ENOKEY)
                 return r;
-        for (i = 0; i < ELEMENTSOF(keys); i++)
-                if (streq(keys[i].key, key))
+        for (i = 0; i < ELEMENTSOF(numeric_keys); i++)
+                if (streq(numeric_keys[i].key, key))
                         break;
-        if (i == ELEMENTSOF(keys))
+        if (i == ELEMENTSOF(numeric_keys))
                 return apply_special(s, key, value);
-        r = parse_u64(value, keys[i].max, &v);
+        r = parse_u64(value, numeric_keys[i].max, &v);
         if (r < 0)
                 return r;
+        if (v < numeric_keys[i].min)
+                return -ERANGE;
 
-        ManagerConfig *m = &s->manager;
-        switch (i) {
-        case 0: s->idle_timeout_usec = v * USEC_PER_SEC; break;
-        case 1: m->retention_usec = v * USEC_PER_SEC; break;
-        case 2:
-                if (v == 0)
-                        return -ERANGE;
-                m->max_background_transfers = (uint32_t) v;
-                break;
-        case 3: m->background_bandwidth_limit = v; break;
-        case 4: m->max_jobs_per_user = (uint32_t) v; break;
-        case 5: m->max_jobs = (uint32_t) v; break;
-        case 6: m->max_files_per_job = (uint32_t) v; break;
-        case 7: m->job_inactivity_usec = v * 24 * 3600 * USEC_PER_SEC; break;
-        case 8:
-                if (v == 0)
-                        return -ERANGE;
-                m->transfer.stall_timeout_usec = v * USEC_PER_SEC;
-                break;
-        case 9:
-                if (v == 0)
-                        return -ERANGE;
-                m->time_slice_usec = v * USEC_PER_SEC;
-                break;
-        case 10:
-                if (v == 0)
-                        return -ERANGE;
-                m->job_inactivity_usec = v * USEC_PER_SEC;
-                break;
-        case 11: m->max_http_headers = (uint32_t) v; break;
-        case 12: m->max_http_header_bytes = v; break;
-        case 13: m->max_http_header_bytes_per_user = v; break;
-        case 14: m->max_foreground_transfers_per_user = (uint32_t) v; break;
-        default: return -ENOKEY;
-        }
+        /* The maxima keep every product within 64 bits. */
+        v *= unit_factor(numeric_keys[i].unit);
+        void *field = (char *) s + numeric_keys[i].offset;
+        if (numeric_keys[i].u32)
+                *(uint32_t *) field = (uint32_t) v;
+        else
+                *(uint64_t *) field = v;
         return 0;
 }
 

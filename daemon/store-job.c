@@ -3,6 +3,7 @@
 #include "job.h"
 #include "job-record.h"
 #include "log.h"
+#include "hashmap.h"
 #include "store-internal.h"
 
 int store_save_job_row(Store *s, const Job *j) {
@@ -61,6 +62,7 @@ int store_save_job_row(Store *s, const Job *j) {
         /* NULL: from the user database when the job is loaded. */
         sql_bind_text(st, ":fs_gid", gid, &rc);
         sql_bind_text(st, ":fs_groups", groups, &rc);
+        sql_bind_int64(st, ":max_concurrent_files", j->max_concurrent_files, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
@@ -178,69 +180,103 @@ enum {
         JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
         JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE, JC_COST_POLICY, JC_PROXY,
         JC_BYTES_FROM_CACHE, JC_BYTES_FROM_ORIGIN,
-        JC_FS_GID, JC_FS_GROUPS,
+        JC_FS_GID, JC_FS_GROUPS, JC_MAX_CONCURRENT_FILES,
 };
 
 enum {
         FC_URL, FC_PATH, FC_DIR, FC_NAME, FC_TEMP_NAME, FC_DIR_DEV, FC_DIR_INO, FC_TEMP_EXISTS,
         FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR, FC_MIRRORS,
         FC_URL_INDEX, FC_EXPECTED_SIZE, FC_CHECKSUM, FC_CHECKSUM_SOURCE, FC_CHECKSUM_LIST,
-        FC_CHECKSUM_LIST_SIGNATURE, FC_CHECKSUM_LIST_KEY, FC_VERIFIED_BY, FC_VERIFIED_CHECKSUM,
+        FC_CHECKSUM_LIST_SIGNATURE, FC_CHECKSUM_LIST_KEY, FC_VERIFIED_BY, FC_VERIFIED_CHECKSUM, FC_JOB_ID,
 };
 
-static int store_load_files(Store *s, sqlite3_stmt *st, Job *j) {
-        /* Ready for the next job however this one ends. */
-        _cleanup_(sql_resetp) sqlite3_stmt *files = st;
-        int rc;
+/* One row of the files of every job (read in one pass, not a query per job), to its job. */
+static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
+        _cleanup_(store_job_file_freep) JobFile *f = NULL;
+        _cleanup_free_ char *mirrors = NULL;
+        const char *id = (const char *) sqlite3_column_text(files, FC_JOB_ID);
+        Job *j = id ? hashmap_get(userdata, id) : NULL;
 
-        rc = sqlite3_bind_text(files, 1, j->id, -1, SQLITE_STATIC);
-        if (rc != SQLITE_OK)
-                return store_fail(s, rc, "load the files of job %s", j->id);
-        while ((rc = sqlite3_step(files)) == SQLITE_ROW) {
-                _cleanup_(store_job_file_freep) JobFile *f = NULL;
-                _cleanup_free_ char *mirrors = NULL;
+        /* A file of a job that was skipped as unreadable. */
+        if (!j)
+                return 0;
 
-                f = calloc(1, sizeof(JobFile));
-                if (!f ||
-                    sql_column_dup(files, FC_URL, &f->url) < 0 || sql_column_dup(files, FC_PATH, &f->path) < 0 ||
-                    sql_column_dup(files, FC_DIR, &f->dir) < 0 || sql_column_dup(files, FC_NAME, &f->name) < 0 ||
-                    sql_column_dup(files, FC_TEMP_NAME, &f->temp_name) < 0 ||
-                    sql_column_dup(files, FC_VALIDATOR, &f->validator) < 0 ||
-                    sql_column_dup(files, FC_MIRRORS, &mirrors) < 0 ||
-                    (mirrors && sql_split_headers(mirrors, &f->mirrors) < 0) ||
-                    sql_column_dup(files, FC_CHECKSUM, &f->checksum) < 0 ||
-                    sql_column_dup(files, FC_CHECKSUM_LIST, &f->checksum_list) < 0 ||
-                    sql_column_dup(files, FC_CHECKSUM_LIST_SIGNATURE, &f->checksum_list_signature) < 0 ||
-                    sql_column_dup(files, FC_CHECKSUM_LIST_KEY, &f->checksum_list_key) < 0 ||
-                    sql_column_dup(files, FC_VERIFIED_CHECKSUM, &f->verified_checksum) < 0)
+        f = calloc(1, sizeof(JobFile));
+        if (!f ||
+            sql_column_dup(files, FC_URL, &f->url) < 0 || sql_column_dup(files, FC_PATH, &f->path) < 0 ||
+            sql_column_dup(files, FC_DIR, &f->dir) < 0 || sql_column_dup(files, FC_NAME, &f->name) < 0 ||
+            sql_column_dup(files, FC_TEMP_NAME, &f->temp_name) < 0 ||
+            sql_column_dup(files, FC_VALIDATOR, &f->validator) < 0 ||
+            sql_column_dup(files, FC_MIRRORS, &mirrors) < 0 ||
+            (mirrors && sql_split_headers(mirrors, &f->mirrors) < 0) ||
+            sql_column_dup(files, FC_CHECKSUM, &f->checksum) < 0 ||
+            sql_column_dup(files, FC_CHECKSUM_LIST, &f->checksum_list) < 0 ||
+            sql_column_dup(files, FC_CHECKSUM_LIST_SIGNATURE, &f->checksum_list_signature) < 0 ||
+            sql_column_dup(files, FC_CHECKSUM_LIST_KEY, &f->checksum_list_key) < 0 ||
+            sql_column_dup(files, FC_VERIFIED_CHECKSUM, &f->verified_checksum) < 0)
+                return log_oom();
+        f->url_index = (unsigned) sqlite3_column_int64(files, FC_URL_INDEX);
+        if (f->url_index > strv_length(f->mirrors))
+                f->url_index = 0;  /* a damaged row: start from the file's own URL */
+        f->expect_size = sqlite3_column_type(files, FC_EXPECTED_SIZE) != SQLITE_NULL;
+        f->expected_size = (uint64_t) sqlite3_column_int64(files, FC_EXPECTED_SIZE);
+        f->checksum_source = (unsigned) sqlite3_column_int64(files, FC_CHECKSUM_SOURCE);
+        f->verified_by = (unsigned) sqlite3_column_int64(files, FC_VERIFIED_BY);
+        f->dir_dev = (dev_t) sqlite3_column_int64(files, FC_DIR_DEV);
+        f->dir_ino = (ino_t) sqlite3_column_int64(files, FC_DIR_INO);
+        f->temp_exists = sqlite3_column_int64(files, FC_TEMP_EXISTS) != 0;
+        f->completed = sqlite3_column_int64(files, FC_COMPLETED) != 0;
+        f->committed = sqlite3_column_int64(files, FC_COMMITTED) != 0;
+        f->bytes_total = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TOTAL);
+        f->bytes_transferred = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TRANSFERRED);
+
+        if (array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
+                return log_oom();
+        j->files[j->n_files++] = TAKE_PTR(f);
+        return 0;
+}
+
+/* Every job's files, then its first file still to transfer (all done is n_files). */
+static int store_load_files(Store *s, JobList *list) {
+        _cleanup_(hashmap_freep) Hashmap *by_id = NULL;
+        int r;
+
+        by_id = hashmap_new();
+        if (!by_id)
+                return log_oom();
+        for (size_t i = 0; i < list->n; i++)
+                if (hashmap_put(by_id, list->jobs[i]->id, list->jobs[i]) == -ENOMEM)
                         return log_oom();
-                f->url_index = (unsigned) sqlite3_column_int64(files, FC_URL_INDEX);
-                if (f->url_index > strv_length(f->mirrors))
-                        f->url_index = 0;  /* a damaged row: start from the file's own URL */
-                f->expect_size = sqlite3_column_type(files, FC_EXPECTED_SIZE) != SQLITE_NULL;
-                f->expected_size = (uint64_t) sqlite3_column_int64(files, FC_EXPECTED_SIZE);
-                f->checksum_source = (unsigned) sqlite3_column_int64(files, FC_CHECKSUM_SOURCE);
-                f->verified_by = (unsigned) sqlite3_column_int64(files, FC_VERIFIED_BY);
-                f->dir_dev = (dev_t) sqlite3_column_int64(files, FC_DIR_DEV);
-                f->dir_ino = (ino_t) sqlite3_column_int64(files, FC_DIR_INO);
-                f->temp_exists = sqlite3_column_int64(files, FC_TEMP_EXISTS) != 0;
-                f->completed = sqlite3_column_int64(files, FC_COMPLETED) != 0;
-                f->committed = sqlite3_column_int64(files, FC_COMMITTED) != 0;
-                f->bytes_total = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TOTAL);
-                f->bytes_transferred = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TRANSFERRED);
-
-                if (array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
-                        return log_oom();
-                j->files[j->n_files++] = TAKE_PTR(f);
+        r = store_read_all(s,
+                           "SELECT url, path, dir, name, temp_name, dir_dev, dir_ino, temp_exists,"
+                           "  completed, committed, bytes_total, bytes_transferred, validator,"
+                           "  mirrors, url_index, expected_size, checksum, checksum_source,"
+                           "  checksum_list, checksum_list_signature, checksum_list_key,"
+                           "  verified_by, verified_checksum, job_id "
+                           "FROM files ORDER BY job_id, idx",
+                           "files", store_read_file, by_id);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < list->n; i++) {
+                Job *j = list->jobs[i];
+                while (j->current < j->n_files && j->files[j->current]->completed)
+                        j->current++;
+                /* Room for its files only, not for the 16 of a growing array: most jobs have
+                 * one, and a restart may load 100 000 jobs. */
+                if (j->n_files > 0 && j->n_files < j->n_files_allocated) {
+                        JobFile **v = realloc(j->files, j->n_files * sizeof(JobFile *));
+                        if (v) {
+                                j->files = v;
+                                j->n_files_allocated = j->n_files;
+                        }
+                }
         }
-        if (rc != SQLITE_DONE)
-                return store_fail(s, rc, "load the files of job %s", j->id);
         return 0;
 }
 
 /* Returns 1 and the job, 0 for a row that cannot be a job (skipped with a warning), or a
  * negative errno. */
-static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job **ret) {
+static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
         _cleanup_(store_job_freep) Job *j = NULL;
         const char *id = (const char *) sqlite3_column_text(st, JC_ID);
         const char *type = (const char *) sqlite3_column_text(st, JC_TYPE);
@@ -285,6 +321,9 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
         j->cost_policy = cost_policy_from_string((const char *) sqlite3_column_text(st, JC_COST_POLICY));
         j->bytes_from_cache = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_CACHE);
         j->bytes_from_origin = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_ORIGIN);
+        /* A damaged value is taken as the default rather than as a limit nobody chose. */
+        int64_t mcf = sqlite3_column_int64(st, JC_MAX_CONCURRENT_FILES);
+        j->max_concurrent_files = mcf >= 1 && mcf <= JOB_MAX_CONCURRENT_FILES ? (uint32_t) mcf : 1;
         if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
             sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
             sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
@@ -315,19 +354,11 @@ static int store_load_job(Store *s, sqlite3_stmt *st, sqlite3_stmt *files, Job *
                 }
         }
 
-        r = store_load_files(s, files, j);
-        if (r < 0)
-                return r;
-        /* The first file still to transfer; all done is n_files. */
-        while (j->current < j->n_files && j->files[j->current]->completed)
-                j->current++;
-
         *ret = TAKE_PTR(j);
         return 1;
 }
 
 typedef struct JobReader {
-        sqlite3_stmt *files;
         JobList list;
 } JobReader;
 
@@ -337,7 +368,7 @@ static int store_read_job(Store *s, sqlite3_stmt *st, void *userdata) {
         _cleanup_(store_job_freep) Job *j = NULL;
         int r;
 
-        r = store_load_job(s, st, reader->files, &j);
+        r = store_load_job(s, st, &j);
         if (r <= 0)
                 return r;
         if (array_reserve((void **) &list->jobs, &list->allocated, list->n + 1, sizeof(Job *)) < 0)
@@ -348,7 +379,7 @@ static int store_read_job(Store *s, sqlite3_stmt *st, void *userdata) {
 
 int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userdata) {
         _cleanup_(store_job_list_done) JobList list = { .jobs = NULL };
-        int rc, r;
+        int r;
 
         assert(s);
         assert(adopt);
@@ -359,20 +390,8 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
 
         /* Everything is read before the first adopt(): the callback may write to the store. */
         {
-                _cleanup_(sql_finalizep) sqlite3_stmt *files = NULL;
                 JobReader reader = { .list = { .jobs = NULL } };
 
-                rc = sqlite3_prepare_v2(s->db,
-                                        "SELECT url, path, dir, name, temp_name, dir_dev, dir_ino, temp_exists,"
-                                        "  completed, committed, bytes_total, bytes_transferred, validator,"
-                                        "  mirrors, url_index, expected_size, checksum, checksum_source,"
-                                        "  checksum_list, checksum_list_signature, checksum_list_key,"
-                                        "  verified_by, verified_checksum "
-                                        "FROM files WHERE job_id = ? ORDER BY idx",
-                                        -1, &files, NULL);
-                if (rc != SQLITE_OK)
-                        return store_fail(s, rc, "prepare loading files");
-                reader.files = files;
                 r = store_read_all(s,
                                    "SELECT id, type, owner, display_name, description, state, priority,"
                                    "  auto_complete, allow_insecure_redirect, bandwidth_limit,"
@@ -381,13 +400,16 @@ int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userda
                                    "  retire_time, error_name, error_message, error_summary, error_count,"
                                    "  upload_url, minimum_notification_interval, cancel_with, checksum_list,"
                                    "  checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin,"
-                                   "  fs_gid, fs_groups "
+                                   "  fs_gid, fs_groups, max_concurrent_files "
                                    "FROM jobs ORDER BY creation_time, seq",
                                    "jobs", store_read_job, &reader);
                 list = reader.list;
                 if (r < 0)
                         return r;
         }
+        r = store_load_files(s, &list);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < list.n; i++) {
                 r = adopt(TAKE_PTR(list.jobs[i]), userdata);

@@ -115,6 +115,9 @@ static const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
         [7] =
                 "ALTER TABLE jobs ADD COLUMN fs_gid INTEGER;"
                 "ALTER TABLE jobs ADD COLUMN fs_groups TEXT;",
+        /* MaxConcurrentFiles: stored jobs get the default, one file after another. */
+        [8] =
+                "ALTER TABLE jobs ADD COLUMN max_concurrent_files INTEGER NOT NULL DEFAULT 1;",
 };
 
 static int store_schema_steps_from(Store *s, int from) {
@@ -169,7 +172,7 @@ static const struct {
           "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
           "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with,"
           "  checksum_list, checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin,"
-          "  fs_gid, fs_groups) "
+          "  fs_gid, fs_groups, max_concurrent_files) "
           "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
           "  :display_name, :description, :state, :priority, :auto_complete,"
           "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
@@ -177,7 +180,7 @@ static const struct {
           "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
           "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with,"
           "  :checksum_list, :checksum_list_signature, :cost_policy, :proxy, :bytes_from_cache, :bytes_from_origin,"
-          "  :fs_gid, :fs_groups) "
+          "  :fs_gid, :fs_groups, :max_concurrent_files) "
           "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
           "  display_name = excluded.display_name, description = excluded.description,"
           "  state = excluded.state, priority = excluded.priority,"
@@ -199,7 +202,7 @@ static const struct {
           "  checksum_list_signature = excluded.checksum_list_signature, cost_policy = excluded.cost_policy,"
           "  proxy = excluded.proxy, bytes_from_cache = excluded.bytes_from_cache,"
           "  bytes_from_origin = excluded.bytes_from_origin, fs_gid = excluded.fs_gid,"
-          "  fs_groups = excluded.fs_groups" },
+          "  fs_groups = excluded.fs_groups, max_concurrent_files = excluded.max_concurrent_files" },
         { offsetof(Store, save_file),
           "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
           "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator,"

@@ -47,13 +47,10 @@ bool sql_is_broken(int rc) {
  * Each helper does nothing once *rc holds an error, so a row is bound in a straight list
  * and checked once. Parameters are named to keep the SQL and the code readable together. */
 
-/* The first call of every sql_bind_*(): asserts their arguments. */
+/* The index of parameter `name`, or 0 (and *rc set) when an earlier binding failed or the
+ * statement has no such parameter. */
 static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
         int i;
-
-        assert(st);
-        assert(name);
-        assert(rc);
 
         if (*rc != SQLITE_OK)
                 return 0;
@@ -64,24 +61,22 @@ static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
 }
 
 void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {
-        int i = sql_param_index(st, name, rc);
-
         assert(st);
         assert(name);
         assert(rc);
 
         /* Static: the statement runs and its bindings are cleared before the string can change. */
+        int i = sql_param_index(st, name, rc);
         if (i > 0)
                 *rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
 void sql_bind_int64(sqlite3_stmt *st, const char *name, int64_t v, int *rc) {
-        int i = sql_param_index(st, name, rc);
-
         assert(st);
         assert(name);
         assert(rc);
 
+        int i = sql_param_index(st, name, rc);
         if (i > 0)
                 *rc = sqlite3_bind_int64(st, i, v);
 }

@@ -29,6 +29,7 @@ struct Transfer {
         char *validator;
         char *origin;           /* scheme://host:port of that URL */
         bool allow_insecure_redirect;
+        bool pipewait;                  /* wait for a connection that multiplexes (TransferRequest) */
         unsigned redirects;
         char *redirect_url;     /* where the redirect that just ended points */
         bool have_location;     /* the response being parsed has a Location */

@@ -302,6 +302,8 @@ static int transfer_request(Transfer *t) {
         (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
         /* Larger reads mean fewer wake-ups and write() calls per megabyte. */
         (void) curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024L);
+        if (t->pipewait)
+                (void) curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
         if (t->offset > 0) {
                 snprintf(range, sizeof range, "%" PRIu64 "-", t->offset);
                 (void) curl_easy_setopt(c, CURLOPT_RANGE, range);
@@ -339,11 +341,12 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
+        t->pipewait = req->pipewait;
         t->identity = req->identity;
         write_limits_init(&t->limits, req->max_size, &req->keep_free);
         token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
         t->check = (BodyCheck) {
-                .hasher = req->hasher,
+                .stream = req->hash_stream,
                 .expect_size = req->expect_size,
                 .expected_size = req->expected_size,
                 /* MaxFileSize is the write limits' (a LocalFile error), not the integrity check's. */

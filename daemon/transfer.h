@@ -2,8 +2,8 @@
 #pragma once
 
 /* A Transfer is one easy handle on the engine writing one HTTP(S) resource into an open
- * temporary file, continuing after the bytes it already holds when it can. It feeds every
- * byte it writes to a Hasher, holds the body to an expected size, and checks a Content-Digest
+ * temporary file, continuing after the bytes it already holds when it can. It tells a
+ * HashStream of every byte it writes, holds the body to an expected size, and checks a Content-Digest
  * that covers only the range of a 206 itself; whole-file digests the server sends are handed
  * on (transfer_get_server_digest()).
  * Through the site's cache, a cache that fails (unreachable, 5xx, silent for
@@ -15,6 +15,7 @@
 
 #include "digest.h"
 #include "engine.h"
+#include "hash-stream.h"
 #include "fsops.h"
 #include "http-util.h"
 #include "server-digest.h"
@@ -41,16 +42,18 @@ typedef struct TransferRequest {
         const char *origin_url;         /* headers go to this URL's origin; NULL: url's (a mirror's
                                          * requests carry the job's headers only to the origin the
                                          * job named) */
-        Hasher *hasher;                 /* NULL, or fed every byte written in file order; it must
-                                         * have seen exactly the `offset` bytes held. Reset when the
-                                         * file starts over; the server's digest algorithm is added
-                                         * when the body starts at byte 0 */
+        HashStream *hash_stream;        /* NULL, or told of every byte written (it must know of
+                                         * the `offset` bytes held); restarted when the file starts
+                                         * over; the server's digest algorithm is added when the
+                                         * body starts at byte 0. It outlives the transfer */
         bool expect_size;               /* the resource must have exactly expected_size bytes */
         uint64_t expected_size;
         const char *proxy;              /* the job's Proxy; NULL or empty: the daemon's settings */
         const FsIdentity *identity;     /* writes act as this owner (NULL: as the daemon); outlives the transfer */
         uint64_t max_size;              /* a file may not grow past this, 0 = no limit (MaxFileSize) */
         DiskReserve keep_free;          /* free space the writes leave on the file system (KeepFree) */
+        bool pipewait;                  /* one of several requests at once to a server: rather wait
+                                         * for a connection that multiplexes (HTTP/2) than open one */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,

@@ -37,8 +37,8 @@ typedef enum BusValueKind {
         BUS_VALUE_U64,                  /* "t" into a uint64_t */
 } BusValueKind;
 
-/* For an entry callback: reads a variant of kind into *p. Returns 1 when the value changed, 0
- * when it was the same, or a negative errno. */
+/* For an entry callback: reads a variant of kind into *p. Returns 1 when the value changed (a
+ * borrowed string always counts as changed), 0 when it was the same, or a negative errno. */
 int bus_dict_read_value(sd_bus_message *m, BusValueKind kind, void *p);
 
 /* A key of a dictionary and where its value goes in a structure. */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -86,6 +87,26 @@ deadline_source_free (GSource *source)
 {
         g_source_destroy (source);
         g_source_unref (source);
+}
+
+gboolean
+bus_fixture_run_until (BusFixture *fx, const gboolean *done, guint timeout_ms)
+{
+        gboolean expired;
+        GSource *deadline = deadline_source (fx, timeout_ms, &expired);
+
+        while (!*done && !expired)
+                g_main_context_iteration (fx->ctx, TRUE);
+        deadline_source_free (deadline);
+        return *done;
+}
+
+void
+bus_fixture_run_for (BusFixture *fx, guint ms)
+{
+        static const gboolean never = FALSE;
+
+        bus_fixture_run_until (fx, &never, ms);
 }
 
 static const RecordedSignal *
@@ -192,6 +213,19 @@ job_wait_state_get (BusFixture *fx, const char *job, const char *state)
                                 job, state, current, name, message);
         }
         return g_steal_pointer (&current);
+}
+
+void
+job_assert_error (BusFixture *fx, const char *job, const char *short_name, const char *in_message)
+{
+        g_autofree char *name = job_get_string (fx, job, "ErrorName");
+        g_autofree char *message = job_get_string (fx, job, "ErrorMessage");
+        g_autofree char *full = g_strconcat (XFERD_ERROR (""), short_name, NULL);
+
+        g_test_message ("%s: %s", name, message);
+        g_assert_cmpstr (name, ==, full);
+        if (in_message)
+                g_assert_nonnull (strstr (message, in_message));
 }
 
 typedef struct {
@@ -496,13 +530,14 @@ xferd_download (BusFixture *fx, const char *url, const char *local_path,
         return job_from_reply (reply, id);
 }
 
+/* options: a{sv} (a floating reference is sunk), or NULL for none. */
 static char *
-create_job_as (BusFixture *fx, BusClient *client, const char *name, char **id)
+create_job_as (BusFixture *fx, BusClient *client, const char *name, GVariant *options, char **id)
 {
         g_autoptr(GError) error = NULL;
+        GVariant *params = g_variant_new ("(s@a{sv})", name, options ? options : g_variant_new ("a{sv}", NULL));
         g_autoptr(GVariant) reply = call_as (fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
-                                             g_variant_new ("(sa{sv})", name, NULL), G_VARIANT_TYPE ("(so)"),
-                                             &error);
+                                             params, G_VARIANT_TYPE ("(so)"), &error);
         g_assert_no_error (error);
         bus_fixture_note_xferd (fx);
         return job_from_reply (reply, id);
@@ -529,7 +564,26 @@ job_call_as (BusFixture *fx, BusClient *client, const char *job, const char *met
 char *
 xferd_create_job (BusFixture *fx, const char *name, char **id)
 {
-        return create_job_as (fx, NULL, name, id);
+        return create_job_as (fx, NULL, name, NULL, id);
+}
+
+char *
+xferd_create_job_with (BusFixture *fx, const char *name, char **id, ...)
+{
+        GVariantBuilder options;
+        const char *key;
+        va_list ap;
+
+        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+        va_start (ap, id);
+        while ((key = va_arg (ap, const char *))) {
+                const char *value = va_arg (ap, const char *);
+
+                if (value)
+                        g_variant_builder_add (&options, "{sv}", key, g_variant_new_string (value));
+        }
+        va_end (ap);
+        return create_job_as (fx, NULL, name, g_variant_builder_end (&options), id);
 }
 
 void
@@ -582,6 +636,18 @@ char *
 xferd_temp_path (BusFixture *fx, const char *job, guint index)
 {
         return temp_path_as (fx, NULL, job, index);
+}
+
+char *
+xferd_wait_temp (BusFixture *fx, const char *job, guint index, goffset size)
+{
+        char *temp = temp_path_as (fx, NULL, job, index);
+        gboolean held = wait_file_size (temp, size, WAIT_TIMEOUT_MS);
+
+        if (!held)
+                g_test_message ("%s does not hold %" G_GOFFSET_FORMAT " bytes", temp, size);
+        g_assert_true (held);
+        return temp;
 }
 
 /* ListJobs(false): the caller's jobs. */
@@ -1405,7 +1471,7 @@ bus_client_set_property (BusClient *client, const char *path, const char *iface,
 char *
 bus_client_create_job (BusClient *client, const char *name, char **id)
 {
-        return create_job_as (client->fx, client, name, id);
+        return create_job_as (client->fx, client, name, NULL, id);
 }
 
 void

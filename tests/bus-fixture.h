@@ -221,6 +221,12 @@ GVariant *bus_client_signals (BusClient *client);
 
 typedef gboolean (*SignalMatch) (const RecordedSignal *sig, gpointer data);
 
+/* Runs the fixture's main context until *done is TRUE (set by a callback that runs there: an
+ * asynchronous reply, a line read) or timeout_ms pass; returns *done. */
+gboolean bus_fixture_run_until (BusFixture *fx, const gboolean *done, guint timeout_ms);
+/* Runs it for ms, whatever happens meanwhile. */
+void bus_fixture_run_for (BusFixture *fx, guint ms);
+
 /* Returns the first recorded signal at index >= *from that matches (path,
  * iface, member may be NULL for any; match may be NULL), waiting for it up to
  * timeout_ms; NULL on timeout. *from (if given) is set past the match. */
@@ -254,6 +260,10 @@ char *job_wait_state_get (BusFixture *fx, const char *job, const char *state);
 gboolean job_wait_changed_uint64 (BusFixture *fx, const char *job, const char *name, guint64 min, guint64 max,
                                   guint timeout_ms);
 
+/* Asserts that the job's ErrorName is XFERD_ERROR (short_name) and, unless in_message is NULL,
+ * that its ErrorMessage contains in_message; logs both. */
+void job_assert_error (BusFixture *fx, const char *job, const char *short_name, const char *in_message);
+
 /* State values carried by PropertiesChanged signals for job, in order. */
 GPtrArray *job_state_history (BusFixture *fx, const char *job);
 
@@ -277,6 +287,11 @@ gboolean file_has_content (const char *path, GBytes *content);
         g_assert_cmpstr (found__, ==, wanted__);                                \
 } G_STMT_END
 #define assert_file_mode(path, mode) g_assert_true (file_mode_is ((path), (mode)))
+/* Asserts that the job's string property name is value. */
+#define assert_job_string(fx, job, name, value) G_STMT_START {                 \
+        g_autofree char *got__ = job_get_string ((fx), (job), (name));         \
+        g_assert_cmpstr (got__, ==, (value));                                  \
+} G_STMT_END
 #define assert_file_content(path, content) g_assert_true (file_has_content ((path), (content)))
 
 /* --------------------------------------------------------- job helpers */
@@ -286,12 +301,18 @@ char *xferd_download (BusFixture *fx, const char *url, const char *local_path,
                       gboolean auto_complete, char **id);
 /* Manager.CreateJob with no options. */
 char *xferd_create_job (BusFixture *fx, const char *name, char **id);
+/* Manager.CreateJob with string options given as key, value pairs up to a NULL key; a NULL
+ * value leaves its key out. */
+char *xferd_create_job_with (BusFixture *fx, const char *name, char **id, ...) G_GNUC_NULL_TERMINATED;
 void xferd_add_file (BusFixture *fx, const char *job, const char *url, const char *local_path);
 void xferd_job_call (BusFixture *fx, const char *job, const char *method);
 /* Complete(); returns partial. */
 gboolean xferd_complete (BusFixture *fx, const char *job);
 /* ListFiles()[index] temporary path (transfer full). */
 char *xferd_temp_path (BusFixture *fx, const char *job, guint index);
+/* The same, once that file holds at least size bytes (asserted, within WAIT_TIMEOUT_MS): a
+ * transfer stalled by the test server, a partial file to act on. */
+char *xferd_wait_temp (BusFixture *fx, const char *job, guint index, goffset size);
 /* The temporary file of file `index` in a ListFiles reply, (a(sssttb)). */
 char *list_files_temp_path (GVariant *reply, guint index);
 /* ListJobs(false): the a(ssssutto) of the caller's jobs. */

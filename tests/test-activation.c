@@ -147,8 +147,7 @@ test_retention (void)
         g_autoptr(GError) error = NULL;
 
         xferd_job_call (fx, job, "Cancel");
-        g_autofree char *state = job_get_string (fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (fx, job, "State", "cancelled");
         g_assert_nonnull (bus_wait_signal (fx, NULL, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
                                            "InterfacesRemoved", match_object_path, job, WAIT_TIMEOUT_MS));
 
@@ -197,16 +196,13 @@ test_idle_exit_keeps_jobs (void)
 
         assert_job_known (fx, waiting_id, waiting);
         bus_fixture_note_xferd (fx);
-        g_autofree char *state = job_get_string (fx, waiting, "State");
-        g_autofree char *name = job_get_string (fx, waiting, "DisplayName");
-        g_assert_cmpstr (state, ==, "suspended");
-        g_assert_cmpstr (name, ==, "waiting");
+        assert_job_string (fx, waiting, "State", "suspended");
+        assert_job_string (fx, waiting, "DisplayName", "waiting");
         g_assert_cmpuint (job_get_uint32 (fx, waiting, "FilesTotal"), ==, 1);
         g_assert_true (xferd_lists_job (fx, waiting_id));
 
         /* The retained object is kept across the restart. */
-        g_autofree char *final_state = job_get_string (fx, cancelled, "State");
-        g_assert_cmpstr (final_state, ==, "cancelled");
+        assert_job_string (fx, cancelled, "State", "cancelled");
         xferd_assert_no_such_job (fx, cancelled_id);
 }
 

@@ -67,8 +67,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
         g_assert_cmpstr (final_state, ==, "cancelled");
         g_assert_false (xferd_lists_job (env->fx, id));
         xferd_assert_no_such_job (env->fx, id);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
         /* Still nothing: the refused calls did not bring anything back. */
         assert_dir_is (env->dir, nothing);
@@ -102,10 +101,8 @@ test_cancel_suspended_partial (void)
 {
         g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, NULL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
         g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
@@ -133,8 +130,7 @@ test_cancel_queued (void)
 
         http_server_stall_after (env->http, "/busy.bin", STALL);
         g_autofree char *busy = xferd_download (env->fx, env->url, busy_dest, FALSE, NULL);
-        g_autofree char *busy_temp = xferd_temp_path (env->fx, busy, 0);
-        g_assert_true (wait_file_size (busy_temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *busy_temp = xferd_wait_temp (env->fx, busy, 0, STALL);
 
         g_free (env->url);
         env->url = g_strdup (other_url);
@@ -143,8 +139,7 @@ test_cancel_queued (void)
         g_assert_cmpuint (http_server_request_count (env->http, "/queued.bin"), ==, 0);
 
         /* The busy job was not disturbed. */
-        g_autofree char *busy_state = job_get_string (env->fx, busy, "State");
-        g_assert_cmpstr (busy_state, ==, "transferring");
+        assert_job_string (env->fx, busy, "State", "transferring");
 }
 
 /* connecting: the server read the request and never answers. */
@@ -167,10 +162,8 @@ test_cancel_transferring (void)
 {
         g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, NULL);
         cancel (env, job, "transferring");
 }
 
@@ -256,15 +249,13 @@ test_complete_partial (void)
                                                   G_VARIANT_TYPE_UNIT, &error);
         g_assert_no_error (error);
         xferd_job_call (env->fx, job, "Resume");
-        g_autofree char *second_temp = xferd_temp_path (env->fx, job, 1);
-        g_assert_true (wait_file_size (second_temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *second_temp = xferd_wait_temp (env->fx, job, 1, STALL);
         job_wait_state (env->fx, job, "transferring");
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
 
         g_assert_true (xferd_complete (env->fx, job));
         assert_dest_complete (env);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_job_string (env->fx, job, "State", "acknowledged");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "acknowledged");
 }

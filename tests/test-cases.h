@@ -2,7 +2,8 @@
 /*
  * A test program's cases as a table: its main() hands the table to
  * test_main() (or, when it has more to set up first, to test_add_cases()
- * between g_test_init() and g_test_run()).
+ * between g_test_init() and g_test_run()). Cases that run one function with
+ * different data are a table of TestDataCase (test_main_data()).
  */
 #pragma once
 
@@ -15,6 +16,12 @@ typedef struct {
         GTestFunc func;
 } TestCase;
 
+typedef struct {
+        const char *path;       /* NULL ends the table */
+        GTestDataFunc func;
+        gconstpointer data;     /* what func gets */
+} TestDataCase;
+
 /* g_test_add_func() for every case of the table. */
 static inline void
 test_add_cases (const TestCase *cases)
@@ -23,12 +30,30 @@ test_add_cases (const TestCase *cases)
                 g_test_add_func (c->path, c->func);
 }
 
+/* g_test_add_data_func() for every case of the table. */
+static inline void
+test_add_data_cases (const TestDataCase *cases)
+{
+        for (const TestDataCase *c = cases; c->path; c++)
+                g_test_add_data_func (c->path, c->data, c->func);
+}
+
 /* g_test_init(), the cases, g_test_run(): what main() returns. */
 static inline int
 test_main (int argc, char **argv, const TestCase *cases)
 {
         g_test_init (&argc, &argv, NULL);
         test_add_cases (cases);
+        return g_test_run ();
+}
+
+/* The same with a table of data cases after the other. */
+static inline int
+test_main_data (int argc, char **argv, const TestCase *cases, const TestDataCase *data_cases)
+{
+        g_test_init (&argc, &argv, NULL);
+        test_add_cases (cases);
+        test_add_data_cases (data_cases);
         return g_test_run ();
 }
 

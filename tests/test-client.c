@@ -452,6 +452,7 @@ static void test_download_plan(void) {
         CHECK(download_list_parse("# comment\n\n  http://h/a  \r\nhttp://h/b\n#x\nhttp://h/c", &urls, &n) == 0);
         CHECK(n == 3);
         CHECK(n == 3 && str_is(urls[0], "http://h/a") && str_is(urls[1], "http://h/b") && str_is(urls[2], "http://h/c"));
+        CHECK(n == 3 && !urls[3]);      /* still a NULL-terminated list */
 
         {
                 char *args[] = { (char *) "http://h/x/one.iso", (char *) "http://h/two.iso" };

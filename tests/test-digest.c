@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Digests (daemon/digest.c) and hashing a file's prefix on the loop (daemon/prefix-hash.c).
+/* Digests and the Hasher (daemon/digest.c); tests/test-hash-stream.c hashes off the loop.
  * GLib's own SHA-256/SHA-512 is the independent oracle. */
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
 
 #include "digest.h"
-#include "prefix-hash.h"
 #include "test-cases.h"
 #include "util.h"
 
@@ -270,125 +268,6 @@ test_update_from_fd (void)
         g_unlink (path);
 }
 
-/* ---- prefix-hash on an sd-event loop --------------------------------------------------- */
-
-typedef struct PrefixTest {
-        int done_calls;
-        int error;
-        uint64_t size_when_other_ran;
-        Hasher *hasher;
-        bool other_ran;
-} PrefixTest;
-
-static void
-on_prefix_done (PrefixHash *p, int error, void *userdata)
-{
-        PrefixTest *t = userdata;
-
-        t->done_calls++;
-        t->error = error;
-}
-
-static int
-on_other (sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        PrefixTest *t = userdata;
-        uint64_t v;
-
-        g_assert_cmpint (read (fd, &v, sizeof v), ==, sizeof v);
-        t->other_ran = true;
-        t->size_when_other_ran = hasher_get_size (t->hasher);
-        return 0;
-}
-
-static void
-run_until_done (sd_event *e, PrefixTest *t)
-{
-        for (unsigned i = 0; t->done_calls == 0; i++) {
-                g_assert_cmpuint (i, <, 100000);
-                g_assert_cmpint (sd_event_run (e, 1000 * USEC_PER_MSEC), >=, 0);
-        }
-}
-
-static void
-test_prefix_hash (void)
-{
-        g_autoptr (Hasher) h = NULL;
-        g_autoptr (GBytes) data = NULL;
-        g_autofree char *path = NULL;
-        sd_event *e = NULL;
-        sd_event_source *other = NULL;
-        PrefixHash *p = NULL;
-        size_t n = 64u * 1024u * 1024u;
-        PrefixTest t = { 0 };
-        Digest d;
-        int fd, efd;
-
-        fd = pattern_file (n, &data, &path);
-        g_assert_cmpint (sd_event_new (&e), >=, 0);
-        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
-        t.hasher = h;
-
-        /* Another source is ready from the start: it must run long before the hash is done. */
-        efd = eventfd (1, EFD_CLOEXEC | EFD_NONBLOCK);
-        g_assert_cmpint (efd, >=, 0);
-        g_assert_cmpint (sd_event_add_io (e, &other, efd, EPOLLIN, on_other, &t), >=, 0);
-
-        g_assert_cmpint (prefix_hash_start (e, h, fd, n, on_prefix_done, &t, &p), ==, 0);
-        g_assert_cmpint (t.done_calls, ==, 0);  /* never from inside start */
-
-        /* One iteration is one slice of at most 4 MiB. */
-        g_assert_cmpint (sd_event_run (e, 0), >=, 0);
-        g_assert_cmpuint (hasher_get_size (h), <=, 4u * 1024u * 1024u);
-
-        run_until_done (e, &t);
-        g_assert_true (t.other_ran);
-        g_assert_cmpuint (t.size_when_other_ran, <=, 2u * 4u * 1024u * 1024u);
-        g_assert_cmpint (t.error, ==, 0);
-        g_assert_cmpint (t.done_calls, ==, 1);
-        g_assert_cmpuint (hasher_get_size (h), ==, n);
-        g_autofree char *want = oracle (G_CHECKSUM_SHA256, g_bytes_get_data (data, NULL), n);
-        g_assert_cmpint (hasher_get_digest (h, DIGEST_SHA256, &d), ==, 0);
-        assert_digest_hex (&d, "sha256", want);
-        p = prefix_hash_free (p);
-
-        /* Freed midway (Cancel): no further byte is read. */
-        g_assert_cmpint (hasher_reset (h), ==, 0);
-        t = (PrefixTest) { .hasher = h };
-        g_assert_cmpint (prefix_hash_start (e, h, fd, n, on_prefix_done, &t, &p), ==, 0);
-        g_assert_cmpint (sd_event_run (e, 0), >=, 0);
-        g_assert_cmpint (sd_event_run (e, 0), >=, 0);
-        uint64_t stopped_at = hasher_get_size (h);
-        g_assert_cmpuint (stopped_at, >, 0);
-        g_assert_cmpuint (stopped_at, <, n);
-        p = prefix_hash_free (p);
-        for (int i = 0; i < 10; i++)
-                g_assert_cmpint (sd_event_run (e, 0), >=, 0);
-        g_assert_cmpuint (hasher_get_size (h), ==, stopped_at);
-        g_assert_cmpint (t.done_calls, ==, 0);
-
-        /* Nothing to hash: done on the first iteration. */
-        g_assert_cmpint (hasher_reset (h), ==, 0);
-        t = (PrefixTest) { .hasher = h };
-        g_assert_cmpint (prefix_hash_start (e, h, fd, 0, on_prefix_done, &t, &p), ==, 0);
-        run_until_done (e, &t);
-        g_assert_cmpint (t.error, ==, 0);
-        p = prefix_hash_free (p);
-
-        /* The file is shorter than the stored size says. */
-        t = (PrefixTest) { .hasher = h };
-        g_assert_cmpint (prefix_hash_start (e, h, fd, n + 100, on_prefix_done, &t, &p), ==, 0);
-        run_until_done (e, &t);
-        g_assert_cmpint (t.error, ==, -ENODATA);
-        p = prefix_hash_free (p);
-
-        sd_event_source_disable_unref (other);
-        close (efd);
-        sd_event_unref (e);
-        close (fd);
-        g_unlink (path);
-}
-
 static const TestCase test_cases[] = {
         { "/digest/algorithms", test_algorithms },
         { "/digest/parse", test_parse },
@@ -397,7 +276,6 @@ static const TestCase test_cases[] = {
         { "/digest/empty", test_empty },
         { "/digest/hasher", test_hasher },
         { "/digest/update-from-fd", test_update_from_fd },
-        { "/digest/prefix-hash", test_prefix_hash },
         { NULL, NULL }
 };
 

@@ -42,8 +42,7 @@ test_auto_complete (void)
         g_assert_cmpstr (final_state, ==, "acknowledged");
 
         assert_dest_complete (env);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_job_string (env->fx, job, "State", "acknowledged");
         g_assert_false (xferd_lists_job (env->fx, id));
         xferd_assert_no_such_job (env->fx, id);
 }
@@ -296,10 +295,8 @@ test_suspend_resume (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, NULL);
         job_wait_state (env->fx, job, "transferring");
         /* Partial data is private to the owner. */
         assert_file_mode (temp, 0600);
@@ -484,8 +481,7 @@ test_add_file_when_transferred (void)
 
         job_wait_state (env->fx, job, "transferred");
         xferd_add_file (env->fx, job, url_b, dest_b);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
         xferd_job_call (env->fx, job, "Resume");
         job_wait_state (env->fx, job, "transferred");
@@ -552,8 +548,7 @@ test_download_options (void)
         /* Stay away from the network: the point is the properties. */
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
         g_autofree char *plain = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *plain_name = job_get_string (env->fx, plain, "DisplayName");
-        g_assert_cmpstr (plain_name, ==, "file.bin");
+        assert_job_string (env->fx, plain, "DisplayName", "file.bin");
         g_assert_false (job_get_boolean (env->fx, plain, "AutoComplete"));
 
         g_autofree char *dest2 = g_build_filename (env->dir, "other.bin", NULL);
@@ -566,12 +561,9 @@ test_download_options (void)
         g_assert_no_error (error);
         const char *job;
         g_variant_get (reply, "(&s&o)", NULL, &job);
-        g_autofree char *name = job_get_string (env->fx, job, "DisplayName");
-        g_autofree char *priority = job_get_string (env->fx, job, "Priority");
-        g_autofree char *description = job_get_string (env->fx, job, "Description");
-        g_assert_cmpstr (name, ==, "My file");
-        g_assert_cmpstr (priority, ==, "low");
-        g_assert_cmpstr (description, ==, "why");
+        assert_job_string (env->fx, job, "DisplayName", "My file");
+        assert_job_string (env->fx, job, "Priority", "low");
+        assert_job_string (env->fx, job, "Description", "why");
         g_assert_true (job_get_boolean (env->fx, job, "AutoComplete"));
 }
 

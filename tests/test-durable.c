@@ -170,28 +170,11 @@ wait_state_long (XferdEnv *env, const char *job, const char *state)
         }
 }
 
+/* CreateJob with a priority and a description (NULL: not given). */
 static char *
 create_job_with (XferdEnv *env, const char *name, const char *priority, const char *description, char **id)
 {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder options;
-
-        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-        if (priority)
-                g_variant_builder_add (&options, "{sv}", "priority", g_variant_new_string (priority));
-        if (description)
-                g_variant_builder_add (&options, "{sv}", "description", g_variant_new_string (description));
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "CreateJob",
-                                                      g_variant_new ("(sa{sv})", name, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        const char *rid, *path;
-
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (env->fx);
-        g_variant_get (reply, "(&s&o)", &rid, &path);
-        if (id)
-                *id = g_strdup (rid);
-        return g_strdup (path);
+        return xferd_create_job_with (env->fx, name, id, "priority", priority, "description", description, NULL);
 }
 
 static void
@@ -226,8 +209,7 @@ test_kill_during_transfer (void)
         http_server_set_validators (env->http, "/big.bin", "\"big-v1\"", NULL);
         http_server_stall_after (env->http, "/big.bin", BIG_STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, BIG_STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, BIG_STALL);
         goffset held = file_size (temp);
         g_test_message ("the temporary file holds %" G_GOFFSET_FORMAT " bytes at the kill", held);
 
@@ -264,14 +246,6 @@ test_kill_during_transfer (void)
         g_assert_cmpstr (if_range, ==, "\"big-v1\"");
 }
 
-static void
-assert_state (XferdEnv *env, const char *job, const char *state)
-{
-        g_autofree char *current = job_get_string (env->fx, job, "State");
-
-        g_assert_cmpstr (current, ==, state);
-}
-
 /* Bytes whose version nothing names (no ETag, no Last-Modified) are never
  * continued: a restart could splice two versions of the resource. */
 static void
@@ -286,8 +260,7 @@ test_no_validator_restarts (void)
         http_server_set_validators (env->http, "/plain.bin", NULL, NULL);
         http_server_stall_after (env->http, "/plain.bin", BIG_STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, BIG_STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, BIG_STALL);
 
         xferd_process_kill (env->fx);
         http_server_release (env->http, "/plain.bin");
@@ -316,8 +289,7 @@ test_inactive_job_cancelled (void)
         /* Partial data on disk, then left alone. */
         http_server_stall_after (env->http, "/idle.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         http_server_release (env->http, "/idle.bin");
 
@@ -378,7 +350,7 @@ test_transferred_file_vanished (void)
         g_assert_cmpint (g_unlink (temp), ==, 0);
         xferd_process_start (env->fx);
 
-        assert_state (env, job, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         xferd_job_call (env->fx, job, "Resume");
         job_wait_state (env->fx, job, "transferred");
         g_assert_cmpuint (http_server_request_count (env->http, "/gone.bin"), ==, 2);
@@ -540,8 +512,7 @@ test_jobs_in_every_state (void)
         set_http_headers (env, busy, headers);
         xferd_add_file (env->fx, busy, busy_url, busy_dest);
         xferd_job_call (env->fx, busy, "Resume");
-        g_autofree char *busy_temp = xferd_temp_path (env->fx, busy, 0);
-        g_assert_true (wait_file_size (busy_temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *busy_temp = xferd_wait_temp (env->fx, busy, 0, STALL);
         job_wait_state (env->fx, busy, "transferring");
 
         /* queued behind it. */
@@ -549,7 +520,7 @@ test_jobs_in_every_state (void)
         set_http_headers (env, waiting, headers);
         xferd_add_file (env->fx, waiting, waiting_url, waiting_dest);
         xferd_job_call (env->fx, waiting, "Resume");
-        assert_state (env, waiting, "queued");
+        assert_job_string (env->fx, waiting, "State", "queued");
 
         /* suspended, with every setting moved off its default by a call. */
         g_autofree char *paused = create_job_with (env, "paused", "foreground", "left as it is", &paused_id);
@@ -621,7 +592,7 @@ test_jobs_in_every_state (void)
         g_assert_true (wait_file_size (busy_temp, (goffset) start + STALL, WAIT_TIMEOUT_MS));
         job_wait_state (env->fx, busy, "transferring");
         /* waiting still waits for the only slot; flaky waits for its hour. */
-        assert_state (env, waiting, "queued");
+        assert_job_string (env->fx, waiting, "State", "queued");
         g_assert_cmpuint (http_server_request_count (env->http, "/waiting.bin"), ==, 0);
         g_assert_cmpuint (http_server_request_count (env->http, "/flaky.bin"), ==, 1);
 
@@ -644,8 +615,8 @@ test_jobs_in_every_state (void)
         g_assert_cmpstr (paused_final, ==, "acknowledged");
         assert_file_content (later_dest, later_content);
         assert_header (env, "/later.bin", "Authorization", "Bearer s3cret");
-        assert_state (env, err, "error");
-        assert_state (env, flaky, "transient-error");
+        assert_job_string (env->fx, err, "State", "error");
+        assert_job_string (env->fx, flaky, "State", "transient-error");
 }
 
 /* ----------------------------------- 3. the resource changed, or no Range */
@@ -665,8 +636,7 @@ test_changed_after_kill (void)
         http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/res.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         xferd_process_kill (env->fx);
         http_server_add_bytes (env->http, "/res.bin", v2);
@@ -751,8 +721,7 @@ test_changed_while_suspended (void)
         http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/res.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
 
@@ -785,8 +754,7 @@ test_server_ignores_range (void)
         http_server_set_validators (env->http, "/file.bin", "\"f1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         xferd_process_kill (env->fx);
         http_server_set_ignore_range (env->http, "/file.bin", TRUE);
@@ -833,8 +801,7 @@ test_kill_inside_cancel (void)
         xferd_job_call (env->fx, job, "Resume");
         /* Two temporary files: a whole one and a partial one. */
         g_autofree char *first_temp = xferd_temp_path (env->fx, job, 0);
-        g_autofree char *second_temp = xferd_temp_path (env->fx, job, 1);
-        g_assert_true (wait_file_size (second_temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *second_temp = xferd_wait_temp (env->fx, job, 1, STALL);
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTransferred"), ==, 1);
         g_autofree char *first_name = g_path_get_basename (first_temp);
         g_autofree char *second_name = g_path_get_basename (second_temp);
@@ -865,7 +832,7 @@ test_kill_inside_cancel (void)
         assert_dir_is (env->dir, nothing);
         xferd_assert_no_such_job (env->fx, id);
         g_assert_false (xferd_lists_job (env->fx, id));
-        assert_state (env, job, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         /* Cancelled means it never transfers again. */
         g_assert_cmpuint (http_server_request_count (env->http, "/second.bin"), ==, 1);
         g_assert_cmpuint (http_server_request_count (env->http, "/first.bin"), ==, 1);
@@ -919,7 +886,7 @@ test_kill_inside_complete (gconstpointer data)
                 g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", env->dir);
                 g_assert_cmpint (system (cmd), ==, 0);
                 xferd_process_start (env->fx);
-                assert_state (env, job, "suspended");
+                assert_job_string (env->fx, job, "State", "suspended");
                 g_assert_cmpint (g_mkdir (env->dir, 0755), ==, 0);
                 g_assert_true (xferd_complete (env->fx, job));  /* partial: nothing was moved */
                 assert_dir_is (env->dir, nothing);
@@ -932,7 +899,7 @@ test_kill_inside_complete (gconstpointer data)
         assert_dir_is (env->dir, names);
         assert_file_content (first_dest, first);
         assert_file_content (second_dest, second);
-        assert_state (env, job, "transferred");
+        assert_job_string (env->fx, job, "State", "transferred");
         g_assert_false (xferd_complete (env->fx, job));         /* not partial */
         assert_dir_is (env->dir, names);
         assert_file_content (second_dest, second);
@@ -1050,7 +1017,7 @@ test_broken_store (gconstpointer data)
         g_autofree char *kept = create_job_with (env, "kept", NULL, NULL, &kept_id);
         xferd_process_kill (env->fx);
         xferd_process_start (env->fx);
-        assert_state (env, kept, "suspended");
+        assert_job_string (env->fx, kept, "State", "suspended");
         g_assert_true (xferd_lists_job (env->fx, kept_id));
         g_assert_cmpuint (xferd_log_count (env->log, "moved it to"), ==, 1);
         g_auto(GStrv) names_after = list_dir (state);
@@ -1075,8 +1042,7 @@ test_suspend_kill_resume (void)
         http_server_set_validators (env->http, "/file.bin", "\"s1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
         goffset held = file_size (temp);
@@ -1087,7 +1053,7 @@ test_suspend_kill_resume (void)
 
         /* As the user left it: suspended, the partial file untouched, and
          * nothing fetched by itself. */
-        assert_state (env, job, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         g_assert_cmpint (file_size (temp), ==, held);
         g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, (guint64) held);
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
@@ -1122,24 +1088,20 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
+static const TestDataCase test_data_cases[] = {
+        { "/durable/changed-resource/between-attempts/etag", test_changed_between_attempts, GINT_TO_POINTER (TRUE) },
+        { "/durable/changed-resource/between-attempts/last-modified", test_changed_between_attempts,
+          GINT_TO_POINTER (FALSE) },
+        { "/durable/kill-inside-complete/renames-finished", test_kill_inside_complete, GINT_TO_POINTER (FALSE) },
+        { "/durable/kill-inside-complete/directory-gone", test_kill_inside_complete, GINT_TO_POINTER (TRUE) },
+        { "/durable/broken-store/garbage", test_broken_store, GINT_TO_POINTER (BROKEN_GARBAGE) },
+        { "/durable/broken-store/truncated-inside-page", test_broken_store, GINT_TO_POINTER (BROKEN_CUT_INSIDE_PAGE) },
+        { "/durable/broken-store/truncated-at-page", test_broken_store, GINT_TO_POINTER (BROKEN_CUT_AT_PAGE) },
+        { NULL, NULL, NULL }
+};
+
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        test_add_cases (test_cases);
-        g_test_add_data_func ("/durable/changed-resource/between-attempts/etag",
-                              GINT_TO_POINTER (TRUE), test_changed_between_attempts);
-        g_test_add_data_func ("/durable/changed-resource/between-attempts/last-modified",
-                              GINT_TO_POINTER (FALSE), test_changed_between_attempts);
-        g_test_add_data_func ("/durable/kill-inside-complete/renames-finished", GINT_TO_POINTER (FALSE),
-                              test_kill_inside_complete);
-        g_test_add_data_func ("/durable/kill-inside-complete/directory-gone", GINT_TO_POINTER (TRUE),
-                              test_kill_inside_complete);
-        g_test_add_data_func ("/durable/broken-store/garbage",
-                              GINT_TO_POINTER (BROKEN_GARBAGE), test_broken_store);
-        g_test_add_data_func ("/durable/broken-store/truncated-inside-page",
-                              GINT_TO_POINTER (BROKEN_CUT_INSIDE_PAGE), test_broken_store);
-        g_test_add_data_func ("/durable/broken-store/truncated-at-page",
-                              GINT_TO_POINTER (BROKEN_CUT_AT_PAGE), test_broken_store);
-        return g_test_run ();
+        return test_main_data (argc, argv, test_cases, test_data_cases);
 }

@@ -178,10 +178,8 @@ test_foreground_cap (void)
         /* B's later job has been through the scheduler, so A's third has too. */
         g_autofree char *b_job = start (env, env->b, "foreground", fast_url, "b.bin");
         job_wait_state (env->fx, b_job, "transferred");
-        g_autofree char *third = job_get_string (env->fx, a_jobs[2], "State");
-        g_assert_cmpstr (third, ==, "queued");
-        g_autofree char *reason = job_get_string (env->fx, a_jobs[2], "WaitReason");
-        g_assert_cmpstr (reason, ==, "max-transfers");
+        assert_job_string (env->fx, a_jobs[2], "State", "queued");
+        assert_job_string (env->fx, a_jobs[2], "WaitReason", "max-transfers");
         g_assert_cmpuint (count_active (env, a_jobs, G_N_ELEMENTS (a_jobs)), ==, 2);
 
         bus_client_job_call (env->a, a_jobs[0], "Cancel");
@@ -212,16 +210,12 @@ test_throughput_rule (void)
         g_autofree char *slow = start (env, env->a, "high", slow_url, "slow.bin");
         g_autofree char *state = job_wait_state_get (env->fx, slow, "transient-error");
         g_assert_cmpstr (state, ==, "transient-error");
-        g_autofree char *name = job_get_string (env->fx, slow, "ErrorName");
-        g_autofree char *message = job_get_string (env->fx, slow, "ErrorMessage");
-        g_test_message ("%s: %s", name, message);
-        g_assert_true (g_str_has_suffix (name, "Timeout"));
+        job_assert_error (env->fx, slow, "Timeout", NULL);
         g_assert_cmpuint (job_get_uint64 (env->fx, slow, "BytesTransferred"), >, 0);
 
         client_set (env->a, slow, "NoProgressTimeout", g_variant_new_uint32 (4));
         job_wait_state (env->fx, slow, "error");
-        g_autofree char *final_name = job_get_string (env->fx, slow, "ErrorName");
-        g_assert_true (g_str_has_suffix (final_name, "NoProgress"));
+        job_assert_error (env->fx, slow, "NoProgress", NULL);
 
         g_autofree char *fast = start (env, env->b, "normal", fast_url, "fast.bin");
         job_wait_state (env->fx, fast, "transferred");

@@ -470,14 +470,12 @@ test_proxy_auth (void)
         assert_sources (m, job, 0, SIZE);
         g_autofree char *authenticated = g_strdup_printf (" %s HIER_", PROXY_USER);
         g_assert_true (squid_proxy_wait_requests (squid, authenticated, 1, WAIT_TIMEOUT_MS));
-        g_autofree char *shown = job_get_string (m->fx, job, "Proxy");
-        g_assert_cmpstr (shown, ==, "");
+        assert_job_string (m->fx, job, "Proxy", "");
 
         /* A job's own Proxy: read back without the userinfo. */
         g_autofree char *own = machine_download_via (m, with_credentials, url, "job.bin", FALSE);
         job_wait_state (m->fx, own, "transferred");
-        g_autofree char *own_shown = job_get_string (m->fx, own, "Proxy");
-        g_assert_cmpstr (own_shown, ==, squid_proxy_url (squid));
+        assert_job_string (m->fx, own, "Proxy", squid_proxy_url (squid));
         g_assert_true (squid_proxy_wait_requests (squid, authenticated, 2, WAIT_TIMEOUT_MS));
 
         /* A wrong password: the job fails with the proxy's 407, which names no credential. */
@@ -496,8 +494,7 @@ test_proxy_auth (void)
         g_assert_cmpint (bus_fixture_run (m->fx, set, &set_out, &set_err), ==, 0);
         g_assert_null (strstr (set_out, PROXY_PASSWORD));
         g_assert_null (strstr (set_err, PROXY_PASSWORD));
-        g_autofree char *refused_shown = job_get_string (m->fx, refused, "Proxy");
-        g_assert_cmpstr (refused_shown, ==, squid_proxy_url (squid));
+        assert_job_string (m->fx, refused, "Proxy", squid_proxy_url (squid));
         xferd_job_call (m->fx, refused, "Resume");
         machine_wait_acknowledged (m, refused);
         assert_file (m, "refused.bin", content);
@@ -536,13 +533,8 @@ test_tls (void)
         g_autoptr(GError) error = NULL;
         g_autofree char *openssl = g_find_program_in_path ("openssl");
 
-        if (!openssl) {
-                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                        g_test_fail_printf ("openssl is missing (scripts/setup-deps.sh installs it)");
-                else
-                        g_test_skip ("openssl is missing (scripts/setup-deps.sh installs it)");
+        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
                 return;
-        }
         g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-tls-XXXXXX", &error);
         g_assert_no_error (error);
         g_autoptr(TlsCa) ca = tls_ca_new (dir, &error);
@@ -607,8 +599,7 @@ test_job_proxy_survives_restart (void)
         /* A range through the proxy: squid answered 206 (it fetches whole files from the
          * origin itself, docs/fleet/squid.conf). */
         g_assert_true (squid_proxy_wait_requests (squid, "/206 ", 1, WAIT_TIMEOUT_MS));
-        g_autofree char *shown = job_get_string (m->fx, job, "Proxy");
-        g_assert_cmpstr (shown, ==, squid_proxy_url (squid));
+        assert_job_string (m->fx, job, "Proxy", squid_proxy_url (squid));
         g_autofree char *authenticated = g_strdup_printf (" %s HIER_", PROXY_USER);
         g_assert_true (squid_proxy_wait_requests (squid, authenticated, 2, WAIT_TIMEOUT_MS));
         g_assert_cmpuint (xferd_log_count (m->log, PROXY_PASSWORD), ==, 0);
@@ -640,8 +631,7 @@ test_direct_overrides_environment (void)
         g_autofree char *own = machine_download_via (plain, "direct", url, "job.bin", TRUE);
         machine_wait_acknowledged (plain, own);
         assert_file (plain, "job.bin", content);
-        g_autofree char *own_shown = job_get_string (plain->fx, own, "Proxy");
-        g_assert_cmpstr (own_shown, ==, "direct");
+        assert_job_string (plain->fx, own, "Proxy", "direct");
 
         /* The setting Proxy=direct. */
         g_autoptr(Machine) direct = machine_new ("[Network]\nProxy=direct\n", squid_proxy_url (squid));
@@ -693,13 +683,8 @@ test_https_connect (void)
         g_autoptr(SquidProxy) squid = squid_proxy_new (NULL);
         if (!squid)
                 return;
-        if (!openssl) {
-                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                        g_test_fail_printf ("openssl is missing (scripts/setup-deps.sh installs it)");
-                else
-                        g_test_skip ("openssl is missing (scripts/setup-deps.sh installs it)");
+        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
                 return;
-        }
         g_autoptr(BusFixture) scratch = bus_fixture_new (NULL);
         g_autofree char *ca_dir = bus_fixture_mkdir (scratch, "ca");
         g_autoptr(TlsCa) ca = tls_ca_new (ca_dir, &error);

@@ -42,13 +42,7 @@
 static gboolean
 need_root (void)
 {
-        if (geteuid () == 0)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs root");
-        else
-                g_test_skip ("this test needs root");
-        return FALSE;
+        return test_needs (geteuid () == 0 ? NULL : "root");
 }
 
 static gboolean
@@ -601,8 +595,7 @@ test_store_full (void)
 
         /* And it works again. */
         job_set (env->fx, job, "DisplayName", g_variant_new_string ("after"));
-        g_autofree char *name = job_get_string (env->fx, job, "DisplayName");
-        g_assert_cmpstr (name, ==, "after");
+        assert_job_string (env->fx, job, "DisplayName", "after");
         job_view_clear (&before);
 }
 
@@ -965,35 +958,27 @@ test_error_cleared (void)
         g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
         g_assert_cmpstr (name, !=, "");
         xferd_job_call (env->fx, job, "Suspend");
-        g_autofree char *n1 = job_get_string (env->fx, job, "ErrorName");
-        g_autofree char *m1 = job_get_string (env->fx, job, "ErrorMessage");
-        g_assert_cmpstr (n1, ==, "");
-        g_assert_cmpstr (m1, ==, "");
+        assert_job_string (env->fx, job, "ErrorName", "");
+        assert_job_string (env->fx, job, "ErrorMessage", "");
 
         /* error → Cancel → cancelled (the object stays for the retention time) */
         g_autofree char *job2 = xferd_download (env->fx, env->url, dest2, FALSE, NULL);
         job_wait_state (env->fx, job2, "error");
         xferd_job_call (env->fx, job2, "Cancel");
-        g_autofree char *n2 = job_get_string (env->fx, job2, "ErrorName");
-        g_autofree char *m2 = job_get_string (env->fx, job2, "ErrorMessage");
-        g_assert_cmpstr (n2, ==, "");
-        g_assert_cmpstr (m2, ==, "");
+        assert_job_string (env->fx, job2, "ErrorName", "");
+        assert_job_string (env->fx, job2, "ErrorMessage", "");
 
         /* transient-error → Suspend → suspended, and after a restart still empty */
         http_server_fail (env->http, "/file.bin", 503, NULL, 3600, HTTP_SERVER_FOREVER);
         g_autofree char *job3 = xferd_download (env->fx, env->url, dest3, FALSE, NULL);
         job_wait_state (env->fx, job3, "transient-error");
         xferd_job_call (env->fx, job3, "Suspend");
-        g_autofree char *n3 = job_get_string (env->fx, job3, "ErrorName");
-        g_assert_cmpstr (n3, ==, "");
+        assert_job_string (env->fx, job3, "ErrorName", "");
         xferd_process_kill (env->fx);
         xferd_process_start (env->fx);
-        g_autofree char *n4 = job_get_string (env->fx, job3, "ErrorName");
-        g_autofree char *m4 = job_get_string (env->fx, job3, "ErrorMessage");
-        g_assert_cmpstr (n4, ==, "");
-        g_assert_cmpstr (m4, ==, "");
-        g_autofree char *n5 = job_get_string (env->fx, job, "ErrorName");
-        g_assert_cmpstr (n5, ==, "");
+        assert_job_string (env->fx, job3, "ErrorName", "");
+        assert_job_string (env->fx, job3, "ErrorMessage", "");
+        assert_job_string (env->fx, job, "ErrorName", "");
 }
 
 /* A URL without a host is refused, whatever libcurl would make of it ("http:///etc/passwd"
@@ -1079,8 +1064,7 @@ test_broken_store_temporaries (gconstpointer data)
 
         /* A partial file, and a finished one, both only in temporary files. */
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, 50000, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 50000);
         xferd_job_call (env->fx, job, "Suspend");
         http_server_release (env->http, "/file.bin");
         g_autofree char *job2 = xferd_download (env->fx, env->url, dest2, FALSE, NULL);
@@ -1123,15 +1107,16 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
-int
-main (int argc, char *argv[])
-{
-        g_test_init (&argc, &argv, NULL);
+static const TestDataCase test_data_cases[] = {
+        { "/hardening/broken-store-temporaries/newer-version", test_broken_store_temporaries,
+          GINT_TO_POINTER (DAMAGE_NEWER_VERSION) },
+        { "/hardening/broken-store-temporaries/damaged-page", test_broken_store_temporaries,
+          GINT_TO_POINTER (DAMAGE_INDEX_PAGE) },
+        { NULL, NULL, NULL }
+};
 
-        test_add_cases (test_cases);
-        g_test_add_data_func ("/hardening/broken-store-temporaries/newer-version",
-                              GINT_TO_POINTER (DAMAGE_NEWER_VERSION), test_broken_store_temporaries);
-        g_test_add_data_func ("/hardening/broken-store-temporaries/damaged-page",
-                              GINT_TO_POINTER (DAMAGE_INDEX_PAGE), test_broken_store_temporaries);
-        return g_test_run ();
+int
+main (int argc, char **argv)
+{
+        return test_main_data (argc, argv, test_cases, test_data_cases);
 }

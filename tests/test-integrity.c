@@ -108,11 +108,7 @@ static void
 assert_integrity_error (XferdEnv *env, const char *job, const char *want)
 {
         job_wait_state (env->fx, job, "error");
-        g_autofree char *name = job_get_string (env->fx, job, "ErrorName");
-        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
-        g_test_message ("ErrorMessage: %s", message);
-        g_assert_cmpstr (name, ==, INTEGRITY);
-        g_assert_nonnull (strstr (message, want));
+        job_assert_error (env->fx, job, "Integrity", want);
 }
 
 /* Nothing of the file in its directory: no destination, no temporary file. */
@@ -419,8 +415,7 @@ check_kill_and_resume (gboolean corrupt)
         g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
         g_variant_builder_unref (o);
         g_assert_no_error (error);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         xferd_process_kill (env->fx);
         http_server_release (env->http, "/file.bin");
@@ -520,9 +515,7 @@ download_suspended (XferdEnv *env)
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
         g_autofree char *job = download_plain (env, FALSE, NULL);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
         return g_steal_pointer (&job);
@@ -816,7 +809,7 @@ test_cancel_while_hashing (void)
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
         g_assert_true (wait_file_size (temp, BIG, 4 * WAIT_TIMEOUT_MS));
         xferd_process_kill (env->fx);
-        /* The resumed request, should the hash ever end, gets no answer. */
+        /* The resumed request gets no answer: the file never ends, the hash is what runs. */
         http_server_release (env->http, "/file.bin");
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
         /* The hash stops after its first slice: the Cancel surely comes while it runs. */
@@ -827,10 +820,10 @@ test_cancel_while_hashing (void)
         g_assert_true (xferd_log_wait (env->log, hashing, 1, WAIT_TIMEOUT_MS));
         xferd_job_call (env->fx, job, "Cancel");
 
-        /* Nothing left, no request after the restart (the hash never ended), and the job is
-         * final. */
+        /* Nothing left, no verdict (the hash never ended), and the job is final. The resumed
+         * request runs beside the hashing, so it may have reached the server or not. */
         assert_dir_empty (env);
-        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), <=, 2);
         g_assert_cmpint (xferd_log_count (env->log, "checked out"), ==, 0);
         g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));

@@ -55,23 +55,10 @@ env_new (const char *config, const char *const *extra_args)
 static char *
 start_job (XferdEnv *env, const char *path, const char *cost_policy, const char *priority, char **dest)
 {
-        g_autoptr(GError) error = NULL;
         g_autofree char *url = http_server_url (env->http, path);
-        GVariantBuilder options;
-        const char *id;
-        char *job;
+        char *job = xferd_create_job_with (env->fx, path + 1, NULL, "cost-policy", cost_policy, "priority", priority,
+                                           NULL);
 
-        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-        if (cost_policy)
-                g_variant_builder_add (&options, "{sv}", "cost-policy", g_variant_new_string (cost_policy));
-        if (priority)
-                g_variant_builder_add (&options, "{sv}", "priority", g_variant_new_string (priority));
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "CreateJob",
-                                                      g_variant_new ("(sa{sv})", path + 1, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (env->fx);
-        g_variant_get (reply, "(&so)", &id, &job);
         *dest = xferd_env_path (env, path + 1);
         xferd_add_file (env->fx, job, url, *dest);
         xferd_job_call (env->fx, job, "Resume");
@@ -84,11 +71,6 @@ wait_string (XferdEnv *env, const char *path, const char *iface, const char *nam
 {
         return bus_wait_property (env->fx, path, iface, name, g_variant_new_string (value), timeout_ms);
 }
-
-#define assert_job_string(env, job, name, value) G_STMT_START {                        \
-        g_autofree char *got__ = job_get_string ((env)->fx, (job), (name));              \
-        g_assert_cmpstr (got__, ==, (value));                                           \
-} G_STMT_END
 
 static char *
 manager_string (XferdEnv *env, const char *name)
@@ -145,16 +127,16 @@ test_before_start (void)
         g_autofree char *always = start_job (env, "/b.bin", "always", NULL, &b_dest);
         g_autofree char *foreground = start_job (env, "/c.bin", NULL, "foreground", &c_dest);
 
-        assert_job_string (env, waiting, "CostPolicy", "unmetered");
-        assert_job_string (env, always, "CostPolicy", "always");
-        assert_job_string (env, foreground, "CostPolicy", "always");
+        assert_job_string (env->fx, waiting, "CostPolicy", "unmetered");
+        assert_job_string (env->fx, always, "CostPolicy", "always");
+        assert_job_string (env->fx, foreground, "CostPolicy", "always");
         g_assert_true (wait_string (env, waiting, XFERD_JOB_IFACE, "WaitReason", "metered-network", WAIT_TIMEOUT_MS));
         finish (env, always, b_dest, b);
         finish (env, foreground, c_dest, c);
 
         /* Both ran through scheduler passes meanwhile; the waiting job never asked. */
-        assert_job_string (env, waiting, "State", "queued");
-        assert_job_string (env, waiting, "WaitReason", "metered-network");
+        assert_job_string (env->fx, waiting, "State", "queued");
+        assert_job_string (env->fx, waiting, "WaitReason", "metered-network");
         g_assert_cmpuint (http_server_request_count (env->http, "/a.bin"), ==, 0);
         assert_manager_string (env, "NetworkSource", "networkmanager");
         assert_manager_string (env, "NetworkMetered", "yes");
@@ -181,7 +163,7 @@ test_yes_to_no (void)
         nm_mock_set_metered (nm, NM_METERED_NO);
         g_assert_true (http_server_wait_requests (env->http, "/f.bin", 1, WITHIN_MS));
         finish (env, job, dest, content);
-        assert_job_string (env, job, "WaitReason", "");
+        assert_job_string (env->fx, job, "WaitReason", "");
 }
 
 /* NO → YES mid-transfer: stopped within a second, the partial data kept; NO again: resumed
@@ -199,11 +181,11 @@ test_stop_mid_transfer (void)
         http_server_stall_after (env->http, "/f.bin", STALL);
         g_autofree char *job = start_job (env, "/f.bin", NULL, NULL, &dest);
         g_autofree char *temp = wait_stalled (env, job, "/f.bin");
-        assert_job_string (env, job, "State", "transferring");
+        assert_job_string (env->fx, job, "State", "transferring");
 
         nm_mock_set_metered (nm, NM_METERED_YES);
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "State", "queued", WITHIN_MS));
-        assert_job_string (env, job, "WaitReason", "metered-network");
+        assert_job_string (env->fx, job, "WaitReason", "metered-network");
         g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, STALL);
         g_assert_true (g_file_test (temp, G_FILE_TEST_IS_REGULAR));
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "ErrorCount"), ==, 0);
@@ -259,8 +241,8 @@ test_portal (void)
         nm_mock_set_connectivity (nm, NM_CONNECTIVITY_NONE);
         g_assert_true (wait_string (env, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "NetworkConnectivity", "none",
                                     WAIT_TIMEOUT_MS));
-        assert_job_string (env, job, "WaitReason", "no-network");
-        assert_job_string (env, job, "State", "queued");
+        assert_job_string (env->fx, job, "WaitReason", "no-network");
+        assert_job_string (env->fx, job, "State", "queued");
         g_assert_cmpuint (http_server_request_count (env->http, "/f.bin"), ==, 0);
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "ErrorCount"), ==, 0);
 
@@ -292,9 +274,9 @@ test_failure_not_full (void)
          * after --stall-timeout. */
         nm_mock_set_connectivity (nm, NM_CONNECTIVITY_LIMITED);
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "WaitReason", "no-network", WAIT_TIMEOUT_MS));
-        assert_job_string (env, job, "State", "queued");
+        assert_job_string (env->fx, job, "State", "queued");
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "ErrorCount"), ==, 0);
-        assert_job_string (env, job, "ErrorName", "");
+        assert_job_string (env->fx, job, "ErrorName", "");
         g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, STALL);
         g_autoptr(GPtrArray) states = job_state_history (env->fx, job);
         for (guint i = 0; i < states->len; i++)
@@ -329,7 +311,7 @@ test_full_again_retries (void)
         xferd_add_file (env->fx, job, url, dest);
         xferd_job_call (env->fx, job, "Resume");
         job_wait_state (env->fx, job, "transient-error");
-        assert_job_string (env, job, "WaitReason", "no-network");
+        assert_job_string (env->fx, job, "WaitReason", "no-network");
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "ErrorCount"), ==, 1);
 
         nm_mock_set_connectivity (nm, NM_CONNECTIVITY_NONE);
@@ -375,7 +357,7 @@ test_nm_appears (void)
 
         g_autoptr(NmMock) nm = nm_mock_start (env->fx, NM_METERED_YES, NM_CONNECTIVITY_FULL);
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "State", "queued", WITHIN_MS));
-        assert_job_string (env, job, "WaitReason", "metered-network");
+        assert_job_string (env->fx, job, "WaitReason", "metered-network");
         assert_manager_string (env, "NetworkSource", "networkmanager");
 
         http_server_release (env->http, "/f.bin");
@@ -433,7 +415,7 @@ test_change_policy (void)
         bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
         g_assert_nonnull (strstr (error->message, "always or unmetered"));
         g_clear_error (&error);
-        assert_job_string (env, job, "CostPolicy", "unmetered");
+        assert_job_string (env->fx, job, "CostPolicy", "unmetered");
 
         job_set (env->fx, job, "CostPolicy", g_variant_new_string ("always"));
         g_assert_true (http_server_wait_requests (env->http, "/f.bin", 1, WITHIN_MS));
@@ -441,7 +423,7 @@ test_change_policy (void)
 
         job_set (env->fx, job, "CostPolicy", g_variant_new_string ("unmetered"));
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "State", "queued", WITHIN_MS));
-        assert_job_string (env, job, "WaitReason", "metered-network");
+        assert_job_string (env->fx, job, "WaitReason", "metered-network");
 
         g_autoptr(GVariant) created = bus_call_manager (env->fx, "CreateJob",
                                                         g_variant_new_parsed ("('x', {'cost-policy': <'cheap'>})"),
@@ -477,15 +459,15 @@ test_default_policy (void)
         g_autofree char *job = start_job (env, "/f.bin", NULL, "low", &dest);
 
         assert_manager_string (env, "DefaultCostPolicy", "always");
-        assert_job_string (env, job, "CostPolicy", "always");
+        assert_job_string (env->fx, job, "CostPolicy", "always");
         finish (env, job, dest, content);
 
         g_autofree char *kept = xferd_create_job (env->fx, "kept", NULL);
         job_set (env->fx, kept, "CostPolicy", g_variant_new_string ("unmetered"));
         xferd_process_kill (env->fx);
-        assert_job_string (env, kept, "CostPolicy", "unmetered");
+        assert_job_string (env->fx, kept, "CostPolicy", "unmetered");
         g_autofree char *other = xferd_create_job (env->fx, "other", NULL);
-        assert_job_string (env, other, "CostPolicy", "always");
+        assert_job_string (env->fx, other, "CostPolicy", "always");
 }
 
 /* A DefaultCostPolicy= xferd does not know stops it with a message that says what would do. */
@@ -534,13 +516,6 @@ test_user_instance (void)
 
 /* ---- xferctl ----------------------------------------------------------------------------- */
 
-static gboolean
-on_window_over (gpointer data)
-{
-        *(gboolean *) data = TRUE;
-        return G_SOURCE_REMOVE;
-}
-
 /* Runs xferctl --system ARGS… (NULL-terminated) on the test bus; returns its exit status. */
 static int
 xferctl (XferdEnv *env, char **out, ...)
@@ -559,16 +534,22 @@ xferctl (XferdEnv *env, char **out, ...)
         return bus_fixture_run (env->fx, (const char *const *) argv->pdata, out, NULL);
 }
 
+typedef struct {
+        char *line;             /* "" at the end of the stream */
+        gboolean done;
+} LineRead;
+
 static void
 on_line (GObject *source, GAsyncResult *result, gpointer data)
 {
-        char **line = data;
+        LineRead *r = data;
         g_autoptr(GError) error = NULL;
 
-        *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+        r->line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, &error);
         g_assert_no_error (error);
-        if (!*line)
-                *line = g_strdup ("");  /* end of the stream */
+        if (!r->line)
+                r->line = g_strdup ("");
+        r->done = TRUE;
 }
 
 /* Reads lines (the loop keeps running) until one contains needle; FALSE at the end of the
@@ -576,27 +557,21 @@ on_line (GObject *source, GAsyncResult *result, gpointer data)
 static gboolean
 wait_line (BusFixture *fx, GDataInputStream *in, const char *needle, guint timeout_ms)
 {
-        gboolean expired = FALSE;
-        g_autoptr(GSource) deadline = g_timeout_source_new (timeout_ms);
+        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
-        g_source_set_callback (deadline, on_window_over, &expired, NULL);
-        g_source_attach (deadline, fx->ctx);
         for (;;) {
-                g_autofree char *line = NULL;
+                LineRead *r = g_new0 (LineRead, 1);
+                gint64 left = deadline - g_get_monotonic_time ();
 
-                g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, NULL, on_line, &line);
-                while (!line && !expired)
-                        g_main_context_iteration (fx->ctx, TRUE);
-                if (!line) {
-                        /* The read is still pending: let it end with the stream. */
-                        g_source_destroy (deadline);
+                g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, NULL, on_line, r);
+                /* A read still pending when the time is over keeps r: it ends with the stream. */
+                if (!bus_fixture_run_until (fx, &r->done, left > 0 ? (guint) (left / 1000) : 0))
                         return FALSE;
-                }
+                g_autofree char *line = g_steal_pointer (&r->line);
+                g_free (r);
                 g_test_message ("xferctl: %s", line);
-                if (!*line || strstr (line, needle)) {
-                        g_source_destroy (deadline);
+                if (!*line || strstr (line, needle))
                         return *line != '\0';
-                }
         }
 }
 
@@ -628,9 +603,9 @@ test_xferctl (void)
         g_strstrip (out);
         g_autofree char *created = g_strdup_printf (XFERD_JOB_PATH_PREFIX "%s", out);
         g_clear_pointer (&out, g_free);
-        assert_job_string (env, created, "CostPolicy", "always");
+        assert_job_string (env->fx, created, "CostPolicy", "always");
         g_assert_cmpint (xferctl (env, NULL, "set", xferd_job_id (created), "CostPolicy", "unmetered", NULL), ==, 0);
-        assert_job_string (env, created, "CostPolicy", "unmetered");
+        assert_job_string (env->fx, created, "CostPolicy", "unmetered");
 
         /* A download (foreground, so `always` unless told) asked to wait for an unmetered
          * network waits, and says why. */
@@ -777,17 +752,9 @@ static void
 run_window (BusFixture *fx, NmMock *nm, guint seconds)
 {
         for (guint i = 0; i < seconds; i++) {
-                gboolean over = FALSE;
-                GSource *tick = g_timeout_source_new_seconds (1);
-
                 nm_mock_set (nm, i % 2 ? NM_METERED_YES : NM_METERED_NO,
                              i % 3 ? NM_CONNECTIVITY_FULL : NM_CONNECTIVITY_LIMITED);
-                g_source_set_callback (tick, on_window_over, &over, NULL);
-                g_source_attach (tick, fx->ctx);
-                while (!over)
-                        g_main_context_iteration (fx->ctx, TRUE);
-                g_source_destroy (tick);
-                g_source_unref (tick);
+                bus_fixture_run_for (fx, 1000);
         }
 }
 

@@ -874,8 +874,7 @@ test_temporary_symlink (void)
                 assert_unchanged (mine_before, mine);
                 assert_targets_unchanged (env, &before);
                 if (g_strcmp0 (state, "error") == 0) {
-                        g_autofree char *error_name = job_get_string (env->fx, jobs[i], "ErrorName");
-                        g_assert_cmpstr (error_name, ==, XFERD_ERROR ("LocalFile"));
+                        assert_job_string (env->fx, jobs[i], "ErrorName", XFERD_ERROR ("LocalFile"));
                         g_assert_false (g_file_test (dests[i], G_FILE_TEST_EXISTS));
                         bus_client_job_call (env->b, jobs[i], "Cancel");
                         continue;
@@ -973,8 +972,7 @@ finish_swapped (Env *env, const char *job)
         http_server_release (env->http, "/slow.bin");
         g_autofree char *state = job_wait_settled (env->fx, job);
         if (g_strcmp0 (state, "error") == 0) {
-                g_autofree char *error_name = job_get_string (env->fx, job, "ErrorName");
-                g_assert_cmpstr (error_name, ==, XFERD_ERROR ("LocalFile"));
+                assert_job_string (env->fx, job, "ErrorName", XFERD_ERROR ("LocalFile"));
                 return g_steal_pointer (&state);
         }
         g_assert_cmpstr (state, ==, "transferred");
@@ -1205,8 +1203,7 @@ test_redirect_to_file (void)
                 bus_client_add_file (env->b, job, url, dest);
                 bus_client_job_call (env->b, job, "Resume");
                 job_wait_state (env->fx, job, "error");
-                g_autofree char *error_name = job_get_string (env->fx, job, "ErrorName");
-                g_assert_cmpstr (error_name, ==, XFERD_ERROR ("UnsupportedProtocol"));
+                assert_job_string (env->fx, job, "ErrorName", XFERD_ERROR ("UnsupportedProtocol"));
                 g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, 0);
                 g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
                 /* A temporary file, if there is one, is empty. */

@@ -18,13 +18,7 @@
 static gboolean
 available (void)
 {
-        if (geteuid () == 0)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs root (a bus configured like the system bus)");
-        else
-                g_test_skip_printf ("this test needs root (a bus configured like the system bus)");
-        return FALSE;
+        return test_needs (geteuid () == 0 ? NULL : "root (a bus configured like the system bus)");
 }
 
 static XferdEnv *
@@ -57,8 +51,7 @@ client_download (XferdEnv *env, BusClient *client, gboolean bound, char **id)
         g_assert_no_error (error);
         g_variant_get (reply, "(so)", id, &path);
         job_wait_state (env->fx, path, "transferring");
-        g_autofree char *temp = xferd_temp_path (env->fx, path, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, path, 0, STALL);
         return path;
 }
 
@@ -85,8 +78,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job, const char *id)
         g_autofree char *final = xferd_wait_job_removed (env->fx, id);
 
         g_assert_cmpstr (final, ==, "cancelled");
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         const char *const nothing[] = { NULL };
         assert_dir_is (env->dir, nothing);
         g_assert_false (xferd_lists_job (env->fx, id));
@@ -162,8 +154,7 @@ test_unbound_job_stays (void)
         g_autofree char *final = xferd_wait_job_removed (env->fx, created_id);
         g_assert_cmpstr (final, ==, "cancelled");
         g_assert_true (xferd_lists_job (env->fx, id));
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "transferring");
+        assert_job_string (env->fx, job, "State", "transferring");
         (void) empty_job;
 
         http_server_release (env->http, "/file.bin");

@@ -244,8 +244,7 @@ test_manage_all (void)
         reply = bus_client_call_job (env->a, env->job_b, "Cancel", NULL, NULL, &error);
         g_assert_no_error (error);
         g_variant_unref (reply);
-        g_autofree char *state = job_get_string (env->fx, env->job_b, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, env->job_b, "State", "cancelled");
 
         /* manage-all is not configure. */
         g_assert_false (bus_client_set_property (env->a, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,

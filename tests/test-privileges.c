@@ -179,17 +179,6 @@ temp_size (Env *env, const char *job)
         return st.st_size;
 }
 
-static void
-assert_error (Env *env, const char *job, const char *name, const char *in_message)
-{
-        g_autofree char *error_name = job_get_string (env->fx, job, "ErrorName");
-        g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
-
-        g_test_message ("%s: %s", error_name, message);
-        g_assert_true (g_str_has_suffix (error_name, name));
-        g_assert_nonnull (strstr (message, in_message));
-}
-
 /* ------------------------------------------------------------ root's reserve */
 
 /* 8 MiB of ext2, half of it reserved for root: A may fill about 3.6 MiB. A 6 MiB download
@@ -208,7 +197,7 @@ test_root_reserve (void)
 
         g_autofree char *reached = job_wait_state_get (env->fx, job, "transient-error");
         g_assert_cmpstr (reached, ==, "transient-error");
-        assert_error (env, job, "LocalFile", g_strerror (ENOSPC));
+        job_assert_error (env->fx, job, "LocalFile", g_strerror (ENOSPC));
         /* Bytes in root's reserve would make it larger than the 50 % A may use. */
         g_assert_cmpint (temp_size (env, job), <, 4 * 1024 * 1024);
         bus_client_job_call (env->a, job, "Cancel");
@@ -307,7 +296,7 @@ test_max_file_size (void)
         g_autofree char *url = http_server_url (env->http, "/endless");
         g_autofree char *job = start_download (env, url, "endless.bin");
         job_wait_state (env->fx, job, "error");
-        assert_error (env, job, "LocalFile", "MaxFileSize");
+        job_assert_error (env->fx, job, "LocalFile", "MaxFileSize");
         g_assert_cmpint (temp_size (env, job), <=, 1024 * 1024);
         g_assert_cmpint (temp_size (env, job), >, 0);
         bus_client_job_call (env->a, job, "Cancel");
@@ -316,7 +305,7 @@ test_max_file_size (void)
         g_autofree char *big_url = http_server_url (env->http, "/big.bin");
         g_autofree char *big_job = start_download (env, big_url, "big.bin");
         job_wait_state (env->fx, big_job, "error");
-        assert_error (env, big_job, "LocalFile", "MaxFileSize");
+        job_assert_error (env->fx, big_job, "LocalFile", "MaxFileSize");
         g_assert_cmpint (temp_size (env, big_job), ==, 0);
         bus_client_job_call (env->a, big_job, "Cancel");
 
@@ -347,7 +336,7 @@ test_keep_free (void)
         g_autofree char *url = http_server_url (env->http, "/file.bin");
         g_autofree char *job = start_download (env, url, "file.bin");
         job_wait_state (env->fx, job, "transient-error");
-        assert_error (env, job, "LocalFile", "KeepFree");
+        job_assert_error (env->fx, job, "LocalFile", "KeepFree");
 
         goffset held = temp_size (env, job);
         struct statvfs sv;
@@ -493,8 +482,7 @@ test_caller_groups_restart (void)
         g_autofree char *job = try_download (with_extra, url, by_extra, "file.bin", &error);
         g_assert_no_error (error);
         g_assert_true (http_server_wait_stalled (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, 100 * 1000, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 100 * 1000);
 
         xferd_process_kill (env->fx);
         http_server_release (env->http, "/file.bin");

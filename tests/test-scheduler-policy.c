@@ -286,6 +286,17 @@ static void test_rate(void) {
         g_assert_cmpuint(scheduler_rate(LOW, 0, 1200, 2, 1), ==, 600);
 }
 
+/* A job's files in flight share its rate evenly; none stays none, and never 0 (unlimited). */
+static void test_lane_rate(void) {
+        g_assert_cmpuint(scheduler_lane_rate(0, 16), ==, 0);
+        g_assert_cmpuint(scheduler_lane_rate(1000, 0), ==, 1000);
+        g_assert_cmpuint(scheduler_lane_rate(1000, 1), ==, 1000);
+        g_assert_cmpuint(scheduler_lane_rate(1000, 4), ==, 250);
+        g_assert_cmpuint(scheduler_lane_rate(1000, 3), ==, 333);
+        g_assert_cmpuint(scheduler_lane_rate(10, 16), ==, 1);
+        g_assert_cmpuint(scheduler_lane_rate(1, 2), ==, 1);
+}
+
 static const TestCase test_cases[] = {
         { "/scheduler-policy/background", test_background },
         { "/scheduler-policy/count-owners", test_count_owners },
@@ -298,6 +309,7 @@ static const TestCase test_cases[] = {
         { "/scheduler-policy/turns", test_turns },
         { "/scheduler-policy/turns-fair", test_turns_fair },
         { "/scheduler-policy/rate", test_rate },
+        { "/scheduler-policy/lane-rate", test_lane_rate },
         { NULL, NULL }
 };
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "fsops.h"
 #include "settings.h"
@@ -113,11 +114,81 @@ test_load (void)
         g_rmdir (dir);
 }
 
+/* Where a key's value must land: the field's place and size in DaemonSettings. */
+#define FIELD(member) G_STRUCT_OFFSET (DaemonSettings, member), sizeof (((DaemonSettings *) 0)->member)
+
+/* Every numeric key of [Daemon] sets its own field and nothing else, in its unit, and refuses
+ * what it must: past its maximum, 0 where 0 means nothing, and words. */
+static void
+test_numeric_keys (void)
+{
+        const guint64 sec = G_USEC_PER_SEC;
+        const struct {
+                const char *line;
+                gsize offset, size;
+                guint64 value;
+        } cases[] = {
+                { "IdleTimeoutSec=4294967295", FIELD (idle_timeout_usec), G_MAXUINT32 * sec },
+                { "RetentionSec=12", FIELD (manager.retention_usec), 12 * sec },
+                { "MaxBackgroundTransfers=1024", FIELD (manager.max_background_transfers), 1024 },
+                { "BackgroundBandwidthLimit=18446744073709551615", FIELD (manager.background_bandwidth_limit),
+                  G_MAXUINT64 },
+                { "MaxJobsPerUser=15", FIELD (manager.max_jobs_per_user), 15 },
+                { "MaxJobs=4294967295", FIELD (manager.max_jobs), G_MAXUINT32 },
+                { "MaxFilesPerJob=17", FIELD (manager.max_files_per_job), 17 },
+                { "JobInactivityTimeoutDays=36500", FIELD (manager.job_inactivity_usec),
+                  G_GUINT64_CONSTANT (36500) * 86400 * sec },
+                { "JobInactivityTimeoutSec=7", FIELD (manager.job_inactivity_usec), 7 * sec },
+                { "StallTimeoutSec=19", FIELD (manager.transfer.stall_timeout_usec), 19 * sec },
+                { "TimeSliceSec=86400", FIELD (manager.time_slice_usec), 86400 * sec },
+                { "MaxHttpHeaders=21", FIELD (manager.max_http_headers), 21 },
+                { "MaxHttpHeaderBytes=22", FIELD (manager.max_http_header_bytes), 22 },
+                { "MaxHttpHeaderBytesPerUser=23", FIELD (manager.max_http_header_bytes_per_user), 23 },
+                { "MaxForegroundTransfersPerUser=0", FIELD (manager.max_foreground_transfers_per_user), 0 },
+        };
+        static const char *const refused[] = {
+                "MaxBackgroundTransfers=0", "MaxBackgroundTransfers=1025", "StallTimeoutSec=0",
+                "StallTimeoutSec=86401", "TimeSliceSec=0", "JobInactivityTimeoutSec=0",
+                "JobInactivityTimeoutDays=36501", "IdleTimeoutSec=4294967296", "MaxJobs=4294967296",
+                "MaxForegroundTransfersPerUser=1025", "RetentionSec=-1", "MaxJobs=many", "MaxJobs=",
+        };
+        g_autofree char *dir = g_dir_make_tmp ("xferd-settings-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "xferd.conf", NULL);
+        DaemonSettings s, want;
+
+        for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+                guint32 v32 = (guint32) cases[i].value;
+
+                g_test_message ("%s", cases[i].line);
+                memset (&s, 0xa5, sizeof s);
+                memcpy (&want, &s, sizeof s);
+                g_assert_true (cases[i].size == sizeof v32 || cases[i].size == sizeof cases[i].value);
+                memcpy ((char *) &want + cases[i].offset,
+                        cases[i].size == sizeof v32 ? (const void *) &v32 : (const void *) &cases[i].value,
+                        cases[i].size);
+                g_assert_true (g_file_set_contents (path, cases[i].line, -1, NULL));
+                g_assert_cmpint (settings_load (path, &s), ==, 0);
+                g_assert_true (memcmp (&s, &want, sizeof s) == 0);
+        }
+
+        for (gsize i = 0; i < G_N_ELEMENTS (refused); i++) {
+                g_test_message ("%s", refused[i]);
+                memset (&s, 0xa5, sizeof s);
+                memcpy (&want, &s, sizeof s);
+                g_assert_true (g_file_set_contents (path, refused[i], -1, NULL));
+                g_assert_cmpint (settings_load (path, &s), <, 0);
+                g_assert_true (memcmp (&s, &want, sizeof s) == 0);
+        }
+        g_unlink (path);
+        g_rmdir (dir);
+}
+
 static const TestCase test_cases[] = {
         { "/settings/sizes", test_sizes },
         { "/settings/reserve-values", test_reserve_values },
         { "/settings/reserve-bytes", test_reserve_bytes },
         { "/settings/load", test_load },
+        { "/settings/numeric-keys", test_numeric_keys },
         { NULL, NULL }
 };
 

@@ -66,25 +66,9 @@ job_call_async (XferdEnv *env, const char *job, const char *method, AsyncReply *
 }
 
 static gboolean
-on_expired (gpointer data)
-{
-        *(gboolean *) data = TRUE;
-        return G_SOURCE_REMOVE;
-}
-
-static gboolean
 wait_reply (XferdEnv *env, AsyncReply *a, guint timeout_ms)
 {
-        gboolean expired = FALSE;
-        GSource *deadline = g_timeout_source_new (timeout_ms);
-
-        g_source_set_callback (deadline, on_expired, &expired, NULL);
-        g_source_attach (deadline, env->fx->ctx);
-        while (!a->done && !expired)
-                g_main_context_iteration (env->fx->ctx, TRUE);
-        g_source_destroy (deadline);
-        g_source_unref (deadline);
-        return a->done;
+        return bus_fixture_run_until (env->fx, &a->done, timeout_ms);
 }
 
 static XferdEnv *
@@ -147,13 +131,8 @@ assert_error_name (const GError *error, const char *name)
 static void
 test_other_user_answered (void)
 {
-        if (geteuid () != 0 || !getpwnam (USER_B)) {
-                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                        g_test_fail_printf ("this test needs root and the user " USER_B);
-                else
-                        g_test_skip ("this test needs root and the user " USER_B);
+        if (!test_needs (geteuid () == 0 && getpwnam (USER_B) ? NULL : "root and the user " USER_B))
                 return;
-        }
         g_autoptr(XferdEnv) env = env_new (TRUE);
         g_autofree char *dir = slow_dir (env, "slow-fsync");
         g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
@@ -219,8 +198,7 @@ test_cancel_during_complete (void)
                 const char *const none[] = { NULL };
                 assert_dir_is (dir, none);
         }
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         async_reply_clear (&complete);
         async_reply_clear (&cancel);
 }

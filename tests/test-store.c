@@ -17,6 +17,7 @@
 #include "job-record.h"
 #include "store.h"
 #include "store-internal.h"
+#include "test-cases.h"
 #include "util.h"
 
 typedef struct Fixture {
@@ -134,6 +135,7 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
         j->minimum_retry_delay = 600 + seed;
         j->no_progress_timeout = 1209600 - seed;
         j->minimum_notification_interval = 250 + seed;
+        j->max_concurrent_files = 1 + seed % JOB_MAX_CONCURRENT_FILES;
         j->http_headers = g_strsplit("Authorization: Bearer s3cr3t\nX-Trace: a:b:c", "\n", -1);
         j->creation_time = 1700000000000000u + seed * 1000u;
         j->modification_time = j->creation_time + 1;
@@ -235,6 +237,7 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         g_assert_cmpuint(loaded->minimum_retry_delay, ==, want->minimum_retry_delay);
         g_assert_cmpuint(loaded->no_progress_timeout, ==, want->no_progress_timeout);
         g_assert_cmpuint(loaded->minimum_notification_interval, ==, want->minimum_notification_interval);
+        g_assert_cmpuint(loaded->max_concurrent_files, ==, want->max_concurrent_files);
         assert_strv_equal(loaded->http_headers, want->http_headers);
         g_assert_cmpuint(loaded->creation_time, ==, want->creation_time);
         g_assert_cmpuint(loaded->modification_time, ==, want->modification_time);
@@ -275,8 +278,8 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
                                 want->identity.groups, (gsize) want->identity.n_groups * sizeof(gid_t));
         } else
                 g_assert_true(memcmp(&loaded->identity, &no_identity, sizeof no_identity) == 0);
-        g_assert_null(loaded->transfer);
-        g_assert_cmpuint(loaded->restarts, ==, 0);
+        g_assert_null(loaded->lanes);
+        g_assert_cmpuint(loaded->n_lanes, ==, 0);
         g_assert_null(loaded->retry_timer);
         g_assert_null(loaded->retention_timer);
         g_assert_null(loaded->auto_complete_node.prev);
@@ -1333,6 +1336,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                 g_clear_pointer(&j->upload_url, free);  /* version 1 had none */
                 clear_integrity(j);
                 j->minimum_notification_interval = 500;   /* version 3 gives the default */
+                j->max_concurrent_files = 1;             /* version 9 gives the default */
                 g_clear_pointer(&j->cancel_with, free);
                 j->cost_policy = _COST_POLICY_INVALID;   /* version 5 gives "the default" */
                 g_clear_pointer(&j->proxy, free);       /* nor these of version 5 */
@@ -1365,6 +1369,8 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE minimum_notification_interval = 500"), ==, 5);
+        /* Version 9: one file after another, as before. */
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE max_concurrent_files = 1"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE cancel_with IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files WHERE checksum IS NULL AND mirrors IS NULL"
                                        "  AND expected_size IS NULL AND url_index = 0 AND verified_by = 0"), ==, 15);
@@ -1392,6 +1398,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         j = g_ptr_array_index(want, 1);
         j->upload_url = strdup("https://tus.example.com/files/after-upgrade");
         j->cost_policy = COST_POLICY_UNMETERED;
+        j->max_concurrent_files = 16;
         g_assert_cmpint(store_save_job_row(s, j), ==, 0);
         j = job_new(120, JOB_QUEUED, 2, 0);
         g_ptr_array_add(want, j);
@@ -1581,6 +1588,16 @@ static const NullCall null_calls[] = {
         { null_add_pending_unlink },
 };
 
+static void assert_aborts(gconstpointer data);
+
+static const TestDataCase null_argument_cases[] = {
+        { "/store/null-argument/remove-pending-delete", assert_aborts, &null_calls[0] },
+        { "/store/null-argument/load-pending-deletes", assert_aborts, &null_calls[1] },
+        { "/store/null-argument/delete-job", assert_aborts, &null_calls[2] },
+        { "/store/null-argument/add-pending-unlink", assert_aborts, &null_calls[3] },
+        { NULL, NULL, NULL }
+};
+
 static void assert_aborts(gconstpointer data) {
         const NullCall *c = data;
         g_autofree char *tmp = NULL;
@@ -1667,10 +1684,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/scale", test_scale);
 #undef ADD
         g_test_add_func("/store/array-reserve", test_array_reserve);
-        g_test_add_data_func("/store/null-argument/remove-pending-delete", &null_calls[0], assert_aborts);
-        g_test_add_data_func("/store/null-argument/load-pending-deletes", &null_calls[1], assert_aborts);
-        g_test_add_data_func("/store/null-argument/delete-job", &null_calls[2], assert_aborts);
-        g_test_add_data_func("/store/null-argument/add-pending-unlink", &null_calls[3], assert_aborts);
+        test_add_data_cases(null_argument_cases);
 
         return g_test_run();
 }

@@ -104,21 +104,7 @@ env_new (guint64 pause_at)
 static char *
 create_upload_job (BusFixture *fx, const char *name, char **id)
 {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder options;
-        const char *rid, *path;
-
-        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_add (&options, "{sv}", "type", g_variant_new_string ("upload"));
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "CreateJob", g_variant_new ("(sa{sv})", name, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (fx);
-        g_variant_get (reply, "(&s&o)", &rid, &path);
-        g_assert_cmpstr (path + strlen (XFERD_JOB_PATH_PREFIX), ==, rid);
-        if (id)
-                *id = g_strdup (rid);
-        return g_strdup (path);
+        return xferd_create_job_with (fx, name, id, "type", "upload", NULL);
 }
 
 /* An upload job of env's file, resumed; MinimumRetryDelay at the fixture's
@@ -171,6 +157,16 @@ upload_id_of (Env *env, const char *job)
         g_test_message ("UploadUrl: %s", url);
         g_assert_true (g_str_has_prefix (url, tus_server_endpoint (env->tus)));
         return g_strdup (tus_upload_id (url));
+}
+
+/* upload_id_of(), once the server holds PAUSE_AT bytes of it and pauses (env_new (PAUSE_AT)). */
+static char *
+upload_id_paused (Env *env, const char *job)
+{
+        char *id = upload_id_of (env, job);
+
+        g_assert_true (tus_server_wait_paused (env->tus, id, PAUSE_AT, WAIT_TIMEOUT_MS));
+        return id;
 }
 
 /* "/files/<id>", the path the server logs. */
@@ -245,8 +241,7 @@ test_upload_end_to_end (void)
         if (!env)
                 return;
         g_autofree char *job = create_upload_job (env->fx, "upload", &id);
-        g_autofree char *before = job_get_string (env->fx, job, "UploadUrl");
-        g_assert_cmpstr (before, ==, "");
+        assert_job_string (env->fx, job, "UploadUrl", "");
         xferd_add_file (env->fx, job, tus_server_endpoint (env->tus), env->src);
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
         xferd_job_call (env->fx, job, "Resume");
@@ -275,8 +270,7 @@ test_upload_end_to_end (void)
 
         /* Complete acknowledges; the server keeps the upload. */
         g_assert_false (xferd_complete (env->fx, job));
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_job_string (env->fx, job, "State", "acknowledged");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "acknowledged");
         g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
@@ -295,8 +289,7 @@ test_upload_server_restart (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_of (env, job);
-        g_assert_true (tus_server_wait_paused (env->tus, id, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *id = upload_id_paused (env, job);
 
         tus_server_stop (env->tus, SIGTERM);
         /* With the server down the job cannot get on. */
@@ -321,8 +314,7 @@ test_upload_server_killed (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_of (env, job);
-        g_assert_true (tus_server_wait_paused (env->tus, id, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *id = upload_id_paused (env, job);
 
         tus_server_stop (env->tus, SIGKILL);
         job_wait_state (env->fx, job, "transient-error");
@@ -355,8 +347,7 @@ test_upload_xferd_killed (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_of (env, job);
-        g_assert_true (tus_server_wait_paused (env->tus, id, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *id = upload_id_paused (env, job);
         g_autofree char *path = upload_path (id);
         g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "HEAD", path, 0), ==, 0);
 
@@ -419,14 +410,12 @@ test_upload_cancel (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
+        g_autofree char *upload = upload_id_paused (env, job);
         g_autofree char *path = upload_path (upload);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
         g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
 
         g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
 
         /* The termination DELETE removes the data and the info file. */
         g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", path, 204, 1, WAIT_TIMEOUT_MS));
@@ -453,9 +442,8 @@ test_upload_cancel_crash (void)
                 return;
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "cancel-committed");
         g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
+        g_autofree char *upload = upload_id_paused (env, job);
         g_autofree char *path = upload_path (upload);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
 
         pid_t pid = xferd_process_pid (env->fx);
         guint from = env->fx->signals->len;
@@ -468,8 +456,7 @@ test_upload_cancel_crash (void)
         xferd_process_start (env->fx);
         g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", path, 204, 1, WAIT_TIMEOUT_MS));
         g_assert_true (tus_server_wait_upload_gone (env->tus, upload, WAIT_TIMEOUT_MS));
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
 }
 
 /* Reads the start of one request from a connection the test accepted and
@@ -514,8 +501,7 @@ test_upload_cancel_server_down (void)
 
         tus_server_stop (env->tus, SIGTERM);
         g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "cancelled");
         /* Nobody could delete anything yet. */
@@ -566,14 +552,12 @@ test_upload_cancel_server_hangs (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
+        g_autofree char *upload = upload_id_paused (env, job);
         g_autofree char *path = upload_path (upload);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
 
         tus_server_signal (env->tus, SIGSTOP);
         g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
         g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
 
         tus_server_signal (env->tus, SIGCONT);
@@ -622,8 +606,7 @@ test_upload_one_file_only (void)
         /* Complete needs `transferred`: a new job is suspended. */
         g_autoptr(GVariant) r4 = bus_call_job (fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
-        g_autofree char *state = job_get_string (fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (fx, job, "State", "suspended");
         xferd_job_call (fx, job, "Cancel");
         xferd_job_call (fx, job2, "Cancel");
 }
@@ -640,8 +623,7 @@ test_upload_complete_needs_transferred (void)
         if (!env)
                 return;
         g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *upload = upload_id_paused (env, job);
         /* The PATCH is under way; its response comes only at the end, so
          * whether the job says connecting or transferring is the daemon's
          * choice. Either way it is not transferred. */
@@ -651,8 +633,7 @@ test_upload_complete_needs_transferred (void)
         g_autoptr(GVariant) r1 = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
         g_clear_error (&error);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, running);
+        assert_job_string (env->fx, job, "State", running);
 
         /* Let the body go on. */
         tus_server_signal (env->tus, SIGUSR1);

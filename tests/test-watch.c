@@ -30,17 +30,8 @@ static char *
 start_job (XferdEnv *env, const char *priority, const char *url, const char *dest, guint32 retry_delay,
            guint32 notify_ms)
 {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder options;
-        g_autoptr(GVariant) reply = NULL;
-        char *job;
+        char *job = xferd_create_job_with (env->fx, "watched", NULL, "priority", priority, NULL);
 
-        g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
-        g_variant_builder_add (&options, "{sv}", "priority", g_variant_new_string (priority));
-        reply = bus_call_manager (env->fx, "CreateJob", g_variant_new ("(sa{sv})", "watched", &options),
-                                  G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        g_variant_get (reply, "(so)", NULL, &job);
         if (retry_delay)
                 job_set (env->fx, job, "MinimumRetryDelay", g_variant_new_uint32 (retry_delay));
         if (notify_ms)
@@ -209,8 +200,7 @@ test_wait_reasons (void)
         g_assert_true (job_property_is (env->fx, same, "WaitReason", "max-transfers"));
         g_autofree char *lower = start_job (env, "low", env->url, d3, 0, 0);
         g_assert_true (job_property_is (env->fx, lower, "WaitReason", "higher-priority"));
-        g_autofree char *reason = job_get_string (env->fx, running, "WaitReason");
-        g_assert_cmpstr (reason, ==, "");
+        assert_job_string (env->fx, running, "WaitReason", "");
 
         /* bandwidth-limit: 1 byte a second leaves the transfer waiting after its first chunk. */
         http_server_release (env->http, "/file.bin");

@@ -91,8 +91,7 @@ test_download_interrupted (void)
         g_autofree char *job_path = wait_job_new (env);
         /* xferctl makes the job, then adds its file: the file is there once it transfers. */
         job_wait_state (env->fx, job_path, "transferring");
-        g_autofree char *temp = xferd_temp_path (env->fx, job_path, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = xferd_wait_temp (env->fx, job_path, 0, STALL);
 
         g_subprocess_send_signal (proc, SIGINT);
         g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
@@ -103,8 +102,7 @@ test_download_interrupted (void)
         g_autofree char *said = g_strconcat (out, err, NULL);
         g_assert_nonnull (strstr (said, "removed"));
         assert_dir_is (env->dir, nothing);
-        g_autofree char *state = job_get_string (env->fx, job_path, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job_path, "State", "cancelled");
 }
 
 /* download makes a foreground job: it does not queue behind background work. */
@@ -132,8 +130,7 @@ test_download_foreground (void)
                                       env->url, env->dest, NULL), ==, 0);
         g_autoptr(JsonNode) root = xferctl_parse_json (low);
         const char *path = json_object_get_string_member (json_node_get_object (root), "Path");
-        g_autofree char *p2 = job_get_string (env->fx, path, "Priority");
-        g_assert_cmpstr (p2, ==, "low");
+        assert_job_string (env->fx, path, "Priority", "low");
 }
 
 /* An existing destination is refused before any job is made; --force
@@ -203,6 +200,42 @@ test_download_several (void)
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", "not-a-url", url_b, "-o", sub, NULL), ==,
                          XFERCTL_EXIT_USAGE);
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", NULL), ==, XFERCTL_EXIT_USAGE);
+}
+
+/* --concurrent-files of download and create, set concurrent-files (or MaxConcurrentFiles), info;
+ * values outside 1..16 refused by xferctl or the daemon. */
+static void
+test_concurrent_files (void)
+{
+        if (xferctl_skip ())
+                return;
+        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
+        g_autoptr(GBytes) b = http_server_add_generated (env->http, "/b.bin", 1000);
+        g_autofree char *url_b = http_server_url (env->http, "/b.bin");
+        g_autofree char *out = NULL, *err = NULL, *info = NULL;
+
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "create", "--concurrent-files", "4", "cf-job", NULL), ==, 0);
+        g_autofree char *id = g_strstrip (g_strdup (out));
+        g_autofree char *job = g_strconcat (XFERD_JOB_PATH_PREFIX, id, NULL);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MaxConcurrentFiles"), ==, 4);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "set", id, "concurrent-files", "2", NULL), ==, 0);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MaxConcurrentFiles"), ==, 2);
+        g_assert_cmpint (xferctl_run (env, NULL, &err, "set", id, "MaxConcurrentFiles", "17", NULL), ==,
+                         XFERCTL_EXIT_FAILURE);
+        g_assert_nonnull (strstr (err, "between 1 and 16"));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MaxConcurrentFiles"), ==, 2);
+        g_assert_cmpint (xferctl_run (env, &info, NULL, "info", id, NULL), ==, 0);
+        g_assert_nonnull (strstr (info, "MaxConcurrentFiles"));
+
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", "--concurrent-files", "0", env->url, NULL), ==,
+                         XFERCTL_EXIT_USAGE);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "download", "--concurrent-files", "17", env->url, NULL), ==,
+                         XFERCTL_EXIT_USAGE);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "download", "--concurrent-files", "2",
+                                      env->url, url_b, "-o", env->dir, NULL), ==, 0);
+        const char *const two[] = { "b.bin", "file.bin", NULL };
+        assert_dir_is (env->dir, two);
+        assert_file_content (env->dest, env->content);
 }
 
 /* --timeout gives up: the job is cancelled, nothing is left, exit 6. */
@@ -363,10 +396,8 @@ test_complete_partial (void)
         g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL, *err = NULL;
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, &id);
         xferd_job_call (env->fx, job, "Suspend");
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "complete", id, NULL), ==, XFERCTL_EXIT_FAILURE);
@@ -395,10 +426,8 @@ test_suspend_cancel (void)
         g_autofree char *id = NULL;
         g_autofree char *err = NULL;
 
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
-        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, &id);
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "suspend", id, NULL), ==, 0);
         g_autofree char *state = job_get_string (env->fx, job, "State");
@@ -732,8 +761,7 @@ test_wait_timeout (void)
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "--timeout", "1", "wait", id, NULL), ==,
                          XFERCTL_EXIT_TIMEOUT);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
 }
 
 static const TestCase test_cases[] = {
@@ -743,6 +771,7 @@ static const TestCase test_cases[] = {
         { "/xferctl/download-foreground", test_download_foreground },
         { "/xferctl/download-no-overwrite", test_download_no_overwrite },
         { "/xferctl/download-several", test_download_several },
+        { "/xferctl/concurrent-files", test_concurrent_files },
         { "/xferctl/download-timeout", test_download_timeout },
         { "/xferctl/download-retries", test_download_retries },
         { "/xferctl/job-verbs", test_job_verbs },

@@ -52,6 +52,7 @@ xferd_env_serve (XferdEnv *env, const char *path, gsize size)
         g_assert_nonnull (env);
         g_assert_null (env->url);
         env->content = http_server_add_generated (env->http, path, size);
+        env->path = g_strdup (path);
         env->url = http_server_url (env->http, path);
 }
 
@@ -63,6 +64,20 @@ xferd_env_add_users (XferdEnv *env)
         g_assert_no_errno (chmod (env->dir, 01777));
         env->a = bus_client_new (env->fx, "xferd-test-a");
         env->b = bus_client_new (env->fx, "xferd-test-b");
+}
+
+char *
+xferd_env_download_stalled (XferdEnv *env, goffset stall, char **temp, char **id)
+{
+        g_assert_nonnull (env);
+        g_assert_nonnull (env->url);
+        http_server_stall_after (env->http, env->path, stall);
+        char *job = xferd_download (env->fx, env->url, env->dest, FALSE, id);
+        g_autofree char *held = xferd_wait_temp (env->fx, job, 0, stall);
+
+        if (temp)
+                *temp = g_steal_pointer (&held);
+        return job;
 }
 
 char *
@@ -104,6 +119,7 @@ xferd_env_free (XferdEnv *env)
         g_clear_pointer (&env->content, g_bytes_unref);
         g_free (env->dir);
         g_free (env->dest);
+        g_free (env->path);
         g_free (env->url);
         g_free (env);
 }

@@ -3,13 +3,15 @@
 # table on stdout (progress goes to stderr). Not part of `meson test`. Run it as root (the
 # job limits exempt root) on Debian 12 after scripts/setup-deps.sh:
 #
-#   tests/bench/run.sh [--builddir DIR | DIR] [--reps N] [--quick] [--keep]
+#   tests/bench/run.sh [--builddir DIR | DIR] [--reps N] [--quick] [--keep] [--queue N] [--only queue]
 #
 #   --builddir DIR  the meson build directory (default build/; set up and built if needed)
 #   --reps N        repetitions of every timed case (default 3; medians are reported; cases 1
 #                   and 2 run one more, uncounted round first to warm up)
 #   --quick         a smoke run with small sizes and 1 repetition (well under a minute)
 #   --keep          keep the work directory (logs, state, nginx config) and say where
+#   --queue N       the number of queued jobs of case 4 (default 100000; 2000 with --quick)
+#   --only queue    run cases 4 and 5 only, and print their rows
 #
 # It starts, all on 127.0.0.1 and in one temporary directory under ${TMPDIR:-/var/tmp}:
 # nginx with its own config (sendfile, keep-alive; /slow/ limited to 128 KiB/s per
@@ -20,24 +22,28 @@
 #   1. one 1 GiB file of random bytes: xferctl download vs curl -o vs aria2c -x1 -s1 and
 #      aria2c with its defaults (wall time; CPU = user+sys of the client, plus xferd's own
 #      CPU from /proc/PID/stat for xferd), and xferctl download --checksum=sha256:… in the
-#      same rounds (the digest is computed while the bytes are written);
+#      same rounds (the digest is computed on worker threads while the bytes are written; the
+#      CPU of xferd's event-loop thread is counted apart from its other threads');
 #   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
-#      Resume + Transferred + Complete), vs curl -Z --parallel-max 16 and aria2c -j 16 -i,
-#      and (for the one job, whose files go one after another) curl without -Z;
+#      Resume + Transferred + Complete), one file after another and with MaxConcurrentFiles = 16,
+#      vs curl -Z --parallel-max 16 and aria2c -j 16 -i, and (for the one job whose files go
+#      one after another) curl without -Z;
 #   2b. the creation path: N Download calls (pipelined, 64 in flight) of /slow/big into a
 #      fresh state directory, first call → last reply, as jobs/s and the daemon's CPU per
 #      job (16 of the jobs transfer meanwhile, the rest wait queued);
 #   3. Cancel latency (call → reply; the temporary file is checked to be gone right after
 #      the reply) with 100 transfers running (MaxBackgroundTransfers = 100, /slow/), counting
 #      the store checkpoints meanwhile; then with 20 running while the big file downloads with
-#      a checksum (hashed as it is written), and while its first half, held after a Suspend,
-#      is hashed before the Resume continues; 3b. ListJobs from a second connection while the
+#      a checksum (hashed as it is written), and from a resume of it at half on (the half
+#      held after a Suspend is hashed from byte 0 while the rest arrives); 3b. ListJobs from a second connection while the
 #      fsync of a completion hangs 5 s (XFERD_TEST_DELAY);
-#   4. 10 000 queued jobs (CreateJob + AddFile, suspended): ListJobs time, VmRSS, and the
-#      restart time (xferd stopped; activating ListJobs call → reply);
+#   4. 100 000 queued jobs (one Download call each, pipelined, with MaxBackgroundTransfers = 1
+#      and a slow URL, so that all but one wait queued): the creation rate, ListJobs time,
+#      VmRSS, the restart time (xferd stopped; activating ListJobs call → reply), and the
+#      Cancel latency of queued jobs spread over the queue;
 #   5. idle: context switches and syscalls (strace -c -f) over 10 s of the xferd of case 4,
-#      which holds only suspended jobs (no watchdog: it is not run by systemd).
+#      once every job is suspended (no watchdog: it is not run by systemd).
 # Everything it starts is stopped and the directory removed when it exits, also on Ctrl-C.
 # It exits 0 when the measurements ran, whether or not the targets are met.
 # The fleet benchmark (many machines, one file, one squid as the site's cache) is a script of
@@ -50,6 +56,8 @@ builddir=build
 reps=3
 quick=0
 keep=0
+n_queue=
+only=
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -57,6 +65,10 @@ while [[ $# -gt 0 ]]; do
     --reps) need_number run.sh "$@"; reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --keep) keep=1; shift ;;
+    --queue) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --queue needs a number" >&2; exit 2; }
+             n_queue=$2; shift 2 ;;
+    --only) [[ $# -ge 2 && $2 == queue ]] || { echo "run.sh: --only takes 'queue'" >&2; exit 2; }
+            only=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     *) builddir=$1; shift ;;
@@ -64,10 +76,11 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $quick -eq 1 ]]; then
-  big_mib=64; n_small=100; n_running=20; n_samples=20; n_queue=1000; idle_s=2; reps=1; n_create=1000
+  big_mib=64; n_small=100; n_running=20; n_samples=20; n_queue=${n_queue:-2000}; idle_s=2; reps=1; n_create=1000
 else
-  big_mib=1024; n_small=1000; n_running=100; n_samples=200; n_queue=10000; idle_s=10; n_create=10000
+  big_mib=1024; n_small=1000; n_running=100; n_samples=200; n_queue=${n_queue:-100000}; idle_s=10; n_create=10000
 fi
+[[ -n $only ]] && big_mib=1 n_small=1
 small_kib=16
 parallel=16
 
@@ -245,26 +258,29 @@ check_small() {
   diff -r -x '.*' "$work/www/small" "$dl" >/dev/null || die "$1: the files differ from the originals"
 }
 
-# ---- 2. many small files (measured first: the memory churn of case 1 makes it noisier) -------------
 declare -A wall cpu
+# ---- 2. many small files (measured first: the memory churn of case 1 makes it noisier) -------------
+if [[ -z $only ]]; then
 log "case 2: $n_small files of $small_kib KiB, $reps repetition(s)"
 urls=()
 for ((i = 0; i < n_small; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
 printf '%s\n' "${urls[@]}" >"$work/list.txt"
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
-  tools=(jobs onejob curl curlseq aria2)
+  tools=(jobs onejob onejob16 curl curlseq aria2)
   for ((k = 0; k < ${#tools[@]}; k++)); do
     tool=${tools[(k + rep) % ${#tools[@]}]}     # the order rotates: nobody always runs first
     # xferd starts before the directory is made, so every program runs right after fresh_dir.
-    if [[ $tool == jobs || $tool == onejob ]]; then xferd_fresh "$tool"; fi
+    if [[ $tool == jobs || $tool == onejob* ]]; then xferd_fresh "$tool"; fi
     fresh_dir
     case $tool in
       jobs)
         "$bench" set-max "$parallel"
         out=$("$bench" many-jobs --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid")
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")") ;;
-      onejob)
-        out=$("$bench" one-job --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid")
+      onejob|onejob16)
+        at_once=1; [[ $tool == onejob16 ]] && at_once=$parallel
+        out=$("$bench" one-job --count "$n_small" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid" \
+                --files-at-once "$at_once")
         c=$(calc "$(kv cuser "$out") + $(kv csys "$out") + $(kv duser "$out") + $(kv dsys "$out")")
         log "  (one job: AddFiles $(kv add "$out") s, transfer $(kv transfer "$out") s, Complete $(kv complete "$out") s)" ;;
       curl)
@@ -284,7 +300,7 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
     esac
     check_small "$tool"
     if [[ $rep -gt 0 ]]; then wall[small,$tool]+="$(kv wall "$out") "; cpu[small,$tool]+="$c "; fi
-    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s"
+    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s$([[ $tool == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
   done
 done
 xferd_stop
@@ -309,11 +325,16 @@ create_rate=$(median "${create_rates[@]}"); create_us=$(median "${create_cpu[@]}
 # ---- 1. one big file ----------------------------------------------------------------------------
 big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
 log "case 1: one $big_label file, $reps repetition(s)"
+# CPU ticks of xferd's main thread (the event loop) and of the whole process: the hashing of a
+# checksummed download must not land on the loop.
+clk_tck=$(getconf CLK_TCK)
+declare -A loopcpu othercpu
+xferd_ticks() { echo "$(awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat") $(awk '{ print $14 + $15 }' "/proc/$1/stat")"; }
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
   tools=(xferd curl aria2 aria2d xferdsum)
   for ((k = 0; k < ${#tools[@]}; k++)); do
     tool=${tools[(k + rep) % ${#tools[@]}]}
-    if [[ $tool == xferd || $tool == xferdsum ]]; then xferd_fresh big; fi
+    if [[ $tool == xferd || $tool == xferdsum ]]; then xferd_fresh big; read -r lt0 pt0 < <(xferd_ticks "$xpid"); fi
     fresh_dir
     dest=$dl/big
     case $tool in
@@ -334,9 +355,14 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
     esac
     [[ $(kv status "$out") == 0 ]] || die "$tool failed on the big file"
+    if [[ $tool == xferd || $tool == xferdsum ]]; then
+      read -r lt1 pt1 < <(xferd_ticks "$xpid")
+      lc=$(calc "($lt1 - $lt0) / $clk_tck" 3); oc=$(calc "($pt1 - $pt0 - ($lt1 - $lt0)) / $clk_tck" 3)
+      if [[ $rep -gt 0 ]]; then loopcpu[big,$tool]+="$lc "; othercpu[big,$tool]+="$oc "; fi
+    fi
     cmp -s "$work/www/big" "$dest" || die "$tool: the downloaded file differs"
     if [[ $rep -gt 0 ]]; then wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "; fi
-    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s"
+    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s$([[ $tool == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
   done
 done
 xferd_stop
@@ -402,39 +428,55 @@ log "  ListJobs p50 $hang_p50 ms, max $hang_max ms over $(kv samples "$out") cal
 xferd_stop
 activation_env ""
 fresh_dir
+fi  # not --only queue
 
 # ---- 4. many queued jobs ----------------------------------------------------------------------------
+# One job runs (a slow URL, MaxBackgroundTransfers = 1), every other one waits queued, so every
+# call and every pass of the scheduler meets all of them.
 log "case 4: $n_queue queued jobs"
 mkdir -p "$work/queue"
 xferd_fresh queue
-out=$("$bench" queue --count "$n_queue" --url "$base/big" --dir "$work/queue" --window 64) ||
+"$bench" set-max 1
+# The daemon's CPU seconds beside the wall times: on a loaded machine they say what the daemon
+# itself costs.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+cpu0=$(cpu_s "$xpid")
+out=$("$bench" queue --queued --count "$n_queue" --url "$base/slow/big" --dir "$work/queue" --window 64) ||
   die "queueing jobs failed"
 queue_create_s=$(kv wall "$out")
-log "  created $(kv jobs "$out") jobs (CreateJob + AddFile) in $queue_create_s s"
+queue_rate=$(calc "$n_queue / $queue_create_s" 0)
+queue_create_cpu=$(calc "$(cpu_s "$xpid") - $cpu0" 2)
+log "  created $(kv jobs "$out") jobs (Download) in $queue_create_s s: $queue_rate jobs/s; xferd's CPU $queue_create_cpu s"
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 out=$("$bench" list --reps "$((reps * 3))")
 [[ $(kv jobs "$out") -eq $n_queue ]] || die "ListJobs returned $(kv jobs "$out") jobs, not $n_queue"
 list_ms=$(median $(sed -n 's/^ms=//p' <<<"$out"))
 rss_created=$(rss_kib "$xpid")
-restart_ms=(); list2_ms=(); rss_restarted=()
+restart_ms=(); restart_cpu=(); list2_ms=(); rss_restarted=()
 for ((rep = 1; rep <= reps; rep++)); do
   xferd_stop
   out=$("$bench" list)      # activates xferd, which loads the store, then answers
   [[ $(kv jobs "$out") -eq $n_queue ]] || die "after a restart ListJobs returned $(kv jobs "$out") jobs"
   restart_ms+=("$(kv ms "$out")")
   xpid=$(xferd_running_pid)
+  restart_cpu+=("$(cpu_s "$xpid")")
   out=$("$bench" list --reps 3)
   list2_ms+=($(sed -n 's/^ms=//p' <<<"$out"))
   rss_restarted+=("$(rss_kib "$xpid")")
-  log "  restart $rep: activation + ListJobs ${restart_ms[-1]} ms, RSS ${rss_restarted[-1]} KiB"
+  log "  restart $rep: activation + ListJobs ${restart_ms[-1]} ms (xferd's CPU ${restart_cpu[-1]} s), RSS ${rss_restarted[-1]} KiB"
 done
 restart_med=$(median "${restart_ms[@]}")
 list_med=$(median "$list_ms" "${list2_ms[@]}")
 rss_med=$(median "${rss_restarted[@]}")
 log "  ListJobs $list_med ms (median), RSS after creating $rss_created KiB, after restart $rss_med KiB"
+out=$("$bench" cancel-queued --samples "$n_samples") || die "cancelling queued jobs failed"
+queue_cancel_p50=$(kv p50_ms "$out"); queue_cancel_p99=$(kv p99_ms "$out"); queue_cancel_max=$(kv max_ms "$out")
+log "  Cancel of a queued job ($n_samples of $(kv queued "$out")): p50 $queue_cancel_p50 ms, p99 $queue_cancel_p99 ms, max $queue_cancel_max ms"
+out=$("$bench" suspend-all) || die "suspending the jobs failed"
+log "  suspended $(kv jobs "$out") jobs in $(kv wall "$out") s"
 
 # ---- 5. idle --------------------------------------------------------------------------------------
-log "case 5: idle for $idle_s s (xferd pid $xpid, $n_queue suspended jobs)"
+log "case 5: idle for $idle_s s (xferd pid $xpid, $((n_queue - n_samples)) suspended jobs)"
 sleep 1
 cs() { awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n }' /proc/"$1"/task/*/status; }
 cs0=$(cs "$xpid"); ticks0=$(awk '{ print $14 + $15 }' "/proc/$xpid/stat")
@@ -452,24 +494,54 @@ log "  context switches $idle_cs, CPU ticks $idle_ticks; strace: $idle_calls sys
 xferd_stop
 
 # ---- the table ------------------------------------------------------------------------------------
+queue_label="$n_queue queued jobs"
+queue_rows() {
+  cat <<ROWS
+| $queue_label | creation: Download calls (64 in flight) per second (xferd's CPU: $queue_create_cpu s) | $queue_rate | | | | | ≥ 20 000 /s | $(yn "$queue_rate >= 20000") |
+| $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 250 ms | $(yn "$list_med <= 250") |
+| $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 128 MiB | $(yn "$rss_med <= 128 * 1024") |
+| $queue_label | restart: activation → ListJobs reply (xferd's CPU by then: $(median "${restart_cpu[@]}") s) | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
+| $queue_label | Cancel of a queued job, call → reply, p99 (ms; p50 $queue_cancel_p50, max $queue_cancel_max) | $queue_cancel_p99 | | | | | ≤ 2 ms | $(yn "$queue_cancel_p99 <= 2") |
+| idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
+| idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f; 1 is strace's own detach) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
+ROWS
+}
+yn() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+machine_line() {
+  echo "Machine: $(nproc) CPUs, $cpu_model, kernel $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), work directory on $work_fs; $(date -u '+%Y-%m-%d %H:%M UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)."
+}
+if [[ -n $only ]]; then
+  machine_line
+  cat <<EOF2
+Versions: xferd $(git -C "$xferd_src" describe --always --dirty 2>/dev/null || echo '?').
+Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick') --reps $reps --queue $n_queue --only queue\`; medians of $reps repetition(s).
+
+| work | measure | xferd | curl | aria2c | xferd / curl | aria2c / xferd | target | met? |
+|---|---|---|---|---|---|---|---|---|
+$(queue_rows)
+
+Restarts (ms): ${restart_ms[*]}. RSS after each restart (KiB): ${rss_restarted[*]}.
+EOF2
+  exit 0
+fi
 m() { median ${1}; }
 w_x=$(m "${wall[big,xferd]}"); w_c=$(m "${wall[big,curl]}"); w_a=$(m "${wall[big,aria2]}"); w_ad=$(m "${wall[big,aria2d]}")
 c_x=$(m "${cpu[big,xferd]}"); c_c=$(m "${cpu[big,curl]}"); c_a=$(m "${cpu[big,aria2]}"); c_ad=$(m "${cpu[big,aria2d]}")
 w_xs=$(m "${wall[big,xferdsum]}"); c_xs=$(m "${cpu[big,xferdsum]}")
+l_x=$(m "${loopcpu[big,xferd]}"); l_xs=$(m "${loopcpu[big,xferdsum]}"); o_x=$(m "${othercpu[big,xferd]}"); o_xs=$(m "${othercpu[big,xferdsum]}")
 s_j=$(m "${wall[small,jobs]}"); s_o=$(m "${wall[small,onejob]}"); s_c=$(m "${wall[small,curl]}"); s_a=$(m "${wall[small,aria2]}")
 s_cs=$(m "${wall[small,curlseq]}"); sc_cs=$(m "${cpu[small,curlseq]}")
+s_o16=$(m "${wall[small,onejob16]}"); sc_o16=$(m "${cpu[small,onejob16]}")
 sc_j=$(m "${cpu[small,jobs]}"); sc_o=$(m "${cpu[small,onejob]}"); sc_c=$(m "${cpu[small,curl]}"); sc_a=$(m "${cpu[small,aria2]}")
 
-yn() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
 r() { calc "$1 / $2" 2; }
 small_label="$n_small × $small_kib KiB"
-queue_label="$n_queue queued jobs"
 
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+machine_line
 cat <<EOF
-Machine: $(nproc) CPUs, $cpu_model, kernel $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), work directory on $work_fs; $(date -u '+%Y-%m-%d %H:%M UTC').
 Versions: xferd $(git -C "$xferd_src" describe --always --dirty 2>/dev/null || echo '?'), $(curl --version | head -n1 | cut -d' ' -f1-2), aria2c $(aria2c --version | head -n1 | awk '{ print $3 }'), $(nginx -v 2>&1 | sed 's/.*: //').
-Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick -eq 0 ]] && echo " --reps $reps")\`; medians of $reps repetition(s) after an uncounted warm-up round (cases 1 and 2); times in seconds unless marked.
+Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick -eq 0 ]] && echo " --reps $reps") --queue $n_queue\`; medians of $reps repetition(s) after an uncounted warm-up round (cases 1 and 2); times in seconds unless marked.
 
 | work | measure | xferd | curl | aria2c | xferd / curl | aria2c / xferd | target | met? |
 |---|---|---|---|---|---|---|---|---|
@@ -478,8 +550,10 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $big_label, aria2c defaults | wall / CPU | | | $w_ad / $c_ad | | | — | |
 | $big_label, \`--checksum=sha256:…\` | wall (÷ xferd without, same rounds: $(r "$w_xs" "$w_x")) | $w_xs | $w_c | | $(r "$w_xs" "$w_c") | | ≤ 1.10 × xferd without | $(yn "$w_xs <= 1.10 * $w_x") |
 | $big_label, \`--checksum=sha256:…\` | CPU (÷ xferd without: $(r "$c_xs" "$c_x")) | $c_xs | $c_c | | $(r "$c_xs" "$c_c") | | — | |
+| $big_label, \`--checksum=sha256:…\` | the daemon's event-loop thread's CPU (without a checksum: $l_x; ÷ that: $(r "$l_xs" "$l_x")); its other threads' (without: $o_x) | $l_xs; $o_xs | | | | | loop ≤ 1.10 × without | $(yn "$l_xs <= 1.10 * $l_x") |
 | $small_label, $n_small jobs | wall | $s_j | $s_c | $s_a | $(r "$s_j" "$s_c") | $(r "$s_a" "$s_j") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_j <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_j") |
 | $small_label, one job | wall | $s_o | $s_c | $s_a | $(r "$s_o" "$s_c") | $(r "$s_a" "$s_o") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_o <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_o") |
+| $small_label, one job, MaxConcurrentFiles = $parallel | wall (CPU: $sc_o16) | $s_o16 | $s_c | $s_a | $(r "$s_o16" "$s_c") | $(r "$s_a" "$s_o16") | ≤ 1.5 × curl -Z | $(yn "$s_o16 <= 1.5 * $s_c") |
 | $small_label, one job vs curl one file at a time | wall (CPU) | $s_o ($sc_o) | $s_cs ($sc_cs) | | $(r "$s_o" "$s_cs") | | — | |
 | $n_create \`Download\` calls (creation path) | jobs/s, first call → last reply (daemon CPU a job: $create_us µs) | $create_rate | | | | | ≥ 20 000 jobs/s (at 100 000 jobs) | $(yn "$create_rate >= 20000") |
 | $small_label | CPU ($n_small jobs / one job; xferd: daemon + client) | $sc_j / $sc_o | $sc_c | $sc_a | $(r "$sc_j" "$sc_c") / $(r "$sc_o" "$sc_c") | | — | |
@@ -487,15 +561,11 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left; store checkpoints meanwhile: $cancel_ckpts | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
 | Cancel, $n_hash_running running, while $big_label downloads without a checksum (${hash_n[plain]} cancels; for comparison) | p99 / max (ms); left: ${hash_left[plain]} | ${hash_p99[plain]} / ${hash_max[plain]} | | | | | — | |
 | Cancel, $n_hash_running running, while $big_label is hashed as written (${hash_n[write]} cancels) | p99 / max (ms); left: ${hash_left[write]} | ${hash_p99[write]} / ${hash_max[write]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[write]} <= 2 && ${hash_left[write]} == 0") |
-| Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed first, then the rest as written; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
+| Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed from byte 0 while the rest arrives; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
 | a destination whose fsync hangs 5 s | another connection's ListJobs, max (p50) ms; completion held throughout: $hang_held | $hang_max ($hang_p50) | | | | | ≤ 50 ms | $(yn "$hang_max <= 50") |
-| $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 100 ms | $(yn "$list_med <= 100") |
-| $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 64 MiB | $(yn "$rss_med <= 64 * 1024") |
-| $queue_label | restart: activation → ListJobs reply | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
-| idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
-| idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f; 1 is strace's own detach) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
+$(queue_rows)
 
-Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}. Creation (jobs/s): ${create_rates[*]}.
+Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; one job, $parallel files at once ${wall[small,onejob16]}/ ${cpu[small,onejob16]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}. Creation (jobs/s): ${create_rates[*]}.
 
-Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by design (one connection). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
+Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by default (one connection), or $parallel at a time with MaxConcurrentFiles = $parallel (a connection each over HTTP/1.1). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF

@@ -10,14 +10,19 @@
  *                                                     CMD's stdout goes to /dev/null
  *   xferd-bench set-max N                             Manager.MaxBackgroundTransfers = N
  *   xferd-bench many-jobs --count N --url-prefix URL --dir DIR [--pid PID] [--window W]
- *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID]
+ *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID] [--files-at-once K]
  *   xferd-bench cancel    --count N --samples S --url URL --dir DIR
  *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
  *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
- *       so the bytes held are hashed first); when it ends, its file goes and it starts again,
+ *       so the bytes held are hashed from byte 0 while the rest arrives); when it ends, its file goes and it starts again,
  *       so that every one of the S Cancels is timed while one runs
- *   xferd-bench queue     --count N --url URL --dir DIR [--window W]
+ *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
+ *       N jobs of one file each: CreateJob + AddFile (suspended), or with --queued one
+ *       Download call each (queued: the caller keeps MaxBackgroundTransfers low)
+ *   xferd-bench cancel-queued [--samples S]   Cancel S of the caller's queued jobs (spread
+ *                         over the queue) one after another, timed
+ *   xferd-bench suspend-all [--window W]      Suspend every job of the caller, pipelined
  *   xferd-bench create    --count N --url URL --dir DIR [--pid PID] [--window W]
  *       N Download calls of URL into DIR/cNNNNNN, pipelined; wall = the first call to the
  *       last reply (the jobs are not waited for: the creation path alone)
@@ -350,7 +355,8 @@ static int on_failed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         return 0;
 }
 
-static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_t dpid) {
+/* at_once: the job's MaxConcurrentFiles (0: the default). */
+static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_t dpid, unsigned at_once) {
         sd_bus *bus = bus_open();
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL, *call = NULL;
@@ -363,8 +369,12 @@ static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_
         self_cpu(&cu0, &cs0);
         proc_cpu(dpid, &u0, &s0);
         t0 = now_s();
-        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
-                               "bench-one-job", 0);
+        if (at_once > 0)
+                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
+                                       "bench-one-job", 1, "max-concurrent-files", "u", at_once);
+        else
+                r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
+                                       "bench-one-job", 0);
         if (r < 0)
                 die_bus("CreateJob", &e, r);
         if ((r = sd_bus_message_read(reply, "so", &id, &jpath)) < 0)
@@ -482,7 +492,7 @@ static void job_call(sd_bus *bus, const char *job, const char *method) {
                 die_bus(method, &e, r);
 }
 
-/* Still connecting (hashing the bytes held) or transferring (hashing what it writes). */
+/* Still queued, connecting or transferring (the bytes written hashed meanwhile). */
 static bool job_active(sd_bus *bus, const char *job) {
         char *state = get_state(bus, job);
         bool active = strcmp(state, "connecting") == 0 || strcmp(state, "transferring") == 0 ||
@@ -712,7 +722,7 @@ static int on_create_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         return 0;
 }
 
-static int cmd_queue(unsigned count, const char *url, const char *dir, unsigned window) {
+static int cmd_queue(unsigned count, const char *url, const char *dir, unsigned window, bool queued) {
         Queue q = { .bus = bus_open(), .url = url, .dir = dir };
         unsigned sent = 0;
         double t0, t1;
@@ -721,10 +731,16 @@ static int cmd_queue(unsigned count, const char *url, const char *dir, unsigned 
         t0 = now_s();
         while ((q.added + q.errors < count) && q.errors == 0) {
                 while (sent < count && q.outstanding < window) {
-                        char name[32];
+                        char name[32], path[1200];
                         snprintf(name, sizeof name, "queued-%06u", sent);
-                        r = sd_bus_call_method_async(q.bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob",
-                                                     on_create_reply, &q, "sa{sv}", name, 0);
+                        snprintf(path, sizeof path, "%s/q%06u", dir, sent);
+                        if (queued)
+                                r = sd_bus_call_method_async(q.bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE,
+                                                             "Download", on_add_reply, &q, "ssa{sv}", url, path, 1,
+                                                             "auto-complete", "b", 0);
+                        else
+                                r = sd_bus_call_method_async(q.bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE,
+                                                             "CreateJob", on_create_reply, &q, "sa{sv}", name, 0);
                         if (r < 0)
                                 die("cannot send CreateJob", r);
                         sent++;
@@ -736,6 +752,115 @@ static int cmd_queue(unsigned count, const char *url, const char *dir, unsigned 
         }
         t1 = now_s();
         printf("wall=%.4f\njobs=%u\nfailed=%u\n", t1 - t0, q.added, q.errors);
+        sd_bus_flush_close_unref(q.bus);
+        return q.errors ? 1 : 0;
+}
+
+/* ---- cancel-queued, suspend-all: calls on the jobs ListJobs gives ---------------------------- */
+
+/* The object paths of the caller's jobs, in queue order; with `state`, only those in it. */
+static char **list_job_paths(sd_bus *bus, const char *state, unsigned *ret_n) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *id, *name, *type, *st, *path;
+        uint32_t owner;
+        uint64_t done, total;
+        char **v = NULL;
+        unsigned n = 0, allocated = 0;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "ListJobs", &e, &reply, "b", 0);
+        if (r < 0)
+                die_bus("ListJobs", &e, r);
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
+        while (r > 0 && (r = sd_bus_message_read(reply, "(ssssutto)", &id, &name, &type, &st, &owner, &done, &total,
+                                                 &path)) > 0) {
+                if (state && strcmp(st, state) != 0)
+                        continue;
+                if (n == allocated) {
+                        allocated = allocated ? allocated * 2 : 1024;
+                        v = realloc(v, allocated * sizeof *v);
+                        if (!v)
+                                die("out of memory", ENOMEM);
+                }
+                v[n++] = strdup(path);
+        }
+        if (r < 0)
+                die("bad ListJobs reply", r);
+        sd_bus_message_unref(reply);
+        *ret_n = n;
+        return v;
+}
+
+static int cmd_cancel_queued(unsigned samples) {
+        sd_bus *bus = bus_open();
+        unsigned n;
+        char **jobs = list_job_paths(bus, "queued", &n);
+        double *lat = calloc(samples, sizeof *lat), sum = 0;
+
+        if (n < samples) {
+                fprintf(stderr, "xferd-bench: %u queued jobs, fewer than %u samples\n", n, samples);
+                return 1;
+        }
+        for (unsigned s = 0; s < samples; s++) {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                /* Spread over the queue: the first, the middle and the last jobs alike. */
+                const char *job = jobs[(size_t) s * n / samples];
+                double t0 = now_s();
+                int r = sd_bus_call_method(bus, BUS_NAME, job, JOB_IFACE, "Cancel", &e, NULL, "");
+                double t1 = now_s();
+                if (r < 0)
+                        die_bus("Cancel", &e, r);
+                lat[s] = (t1 - t0) * 1000.0;
+                sum += lat[s];
+        }
+        qsort(lat, samples, sizeof *lat, cmp_double);
+        printf("queued=%u\nsamples=%u\np50_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\nmean_ms=%.3f\n", n, samples,
+               percentile(lat, samples, 50), percentile(lat, samples, 99), lat[samples - 1], sum / samples);
+        for (unsigned i = 0; i < n; i++)
+                free(jobs[i]);
+        free(jobs);
+        free(lat);
+        sd_bus_flush_close_unref(bus);
+        return 0;
+}
+
+static int on_suspend_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Queue *q = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        q->outstanding--;
+        if (e) {
+                if (q->errors++ < 3)
+                        fprintf(stderr, "xferd-bench: Suspend failed: %s: %s\n", e->name, e->message);
+        } else
+                q->added++;
+        return 0;
+}
+
+static int cmd_suspend_all(unsigned window) {
+        Queue q = { .bus = bus_open() };
+        unsigned n, sent = 0;
+        char **jobs = list_job_paths(q.bus, NULL, &n);
+        double t0 = now_s();
+
+        while (q.added + q.errors < n && q.errors == 0) {
+                while (sent < n && q.outstanding < window) {
+                        int r = sd_bus_call_method_async(q.bus, NULL, BUS_NAME, jobs[sent], JOB_IFACE, "Suspend",
+                                                         on_suspend_reply, &q, "");
+                        if (r < 0)
+                                die("cannot send Suspend", r);
+                        sent++;
+                        q.outstanding++;
+                }
+                pump(q.bus);
+                if (q.added + q.errors < n && q.errors == 0 && !(sent < n && q.outstanding < window))
+                        wait_bus(q.bus);
+        }
+        printf("wall=%.4f\njobs=%u\nfailed=%u\n", now_s() - t0, q.added, q.errors);
+        for (unsigned i = 0; i < n; i++)
+                free(jobs[i]);
+        free(jobs);
         sd_bus_flush_close_unref(q.bus);
         return q.errors ? 1 : 0;
 }
@@ -889,11 +1014,14 @@ int main(int argc, char **argv) {
                 { "background", required_argument, NULL, 'b' },
                 { "checksum", required_argument, NULL, 'c' },
                 { "resume-at", required_argument, NULL, 'R' },
+                { "files-at-once", required_argument, NULL, 'F' },
+                { "queued", no_argument, NULL, 'Q' },
                 { NULL, 0, NULL, 0 }
         };
-        unsigned count = 0, window = 64, samples = 100, reps = 1;
+        unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0;
         const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL;
         pid_t dpid = 0;
+        bool queued = false;
         Background bg = { NULL, NULL, 0 };
         int c;
 
@@ -920,6 +1048,8 @@ int main(int argc, char **argv) {
                 case 'b': bg.url = optarg; break;
                 case 'c': bg.checksum = optarg; break;
                 case 'R': bg.resume_at = strtoull(optarg, NULL, 10); break;
+                case 'F': at_once = parse_uint(optarg, "files-at-once"); break;
+                case 'Q': queued = true; break;
                 default: return 2;
                 }
         }
@@ -948,13 +1078,17 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "many-jobs") == 0 && count && prefix && dir)
                 return cmd_many_jobs(count, prefix, dir, dpid, window);
         if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
-                return cmd_one_job(count, prefix, dir, dpid);
+                return cmd_one_job(count, prefix, dir, dpid, at_once);
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
                 return cmd_cancel(count, samples, url, dir, &bg);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
                 return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)
-                return cmd_queue(count, url, dir, window);
+                return cmd_queue(count, url, dir, window, queued);
+        if (strcmp(cmd, "cancel-queued") == 0)
+                return cmd_cancel_queued(samples);
+        if (strcmp(cmd, "suspend-all") == 0)
+                return cmd_suspend_all(window);
         if (strcmp(cmd, "create") == 0 && count && url && dir)
                 return cmd_create(count, url, dir, dpid, window);
         fprintf(stderr, "xferd-bench: unknown command or missing options: %s\n", cmd);

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One task of the pool at a time per stream: the loop hands a thread the range that is
+ * written, the thread hashes it piece by piece, the loop gets the stream back and hands it the
+ * next range. While a task runs the thread alone touches the hasher; what the loop asks
+ * meanwhile (start over, one more algorithm) waits for the task's return. */
+#include <assert.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "hash-stream.h"
+#include "util.h"
+
+/* Between two pieces a thread looks whether the stream was freed: SHA-256 with the CPU's SHA
+ * extensions hashes 1 MiB in under a millisecond. */
+#define PIECE (1024u * 1024u)
+/* A task hands the stream back after this much, so that several streams share the threads. */
+#define TASK_MAX (32u * 1024u * 1024u)
+
+struct HashStream {
+        IoTask task;                    /* the pool's; run() and done() find the stream from it */
+        IoPool *pool;
+        int fd;                         /* a duplicate: the owner closes its own at will */
+        Hasher *hasher;                 /* a running task's alone */
+        unsigned algorithms;
+
+        /* The loop thread's. */
+        uint64_t written;               /* the file holds [0, written) */
+        bool running;                   /* a task is queued or runs */
+        bool freed;                     /* the owner let go while a task ran: done() frees */
+        bool restart_pending;           /* the file started over while a task ran */
+        unsigned add_pending;           /* algorithms to add once the task is back */
+        int error;                      /* a failed read; the stream stops */
+        bool finishing;
+        uint64_t end;
+        HashStreamDone done;
+        void *userdata;
+
+        /* Set before a task is submitted, read by its thread (the pool's lock orders them). */
+        uint64_t task_end;
+        bool pause;                     /* XFERD_TEST_HASH_PAUSE */
+        /* Set by the thread, read in done(). */
+        int task_error;
+
+        atomic_bool cancelled;
+        pthread_mutex_t pause_lock;     /* the test pause waits for the cancel on this */
+        pthread_cond_t pause_cond;
+};
+
+/* XFERD_TEST_HASH_PAUSE=1: the hashing of the bytes a file holds when its stream starts stops
+ * after its first piece until the stream is freed, so a test can Cancel meanwhile, however
+ * fast the machine is. */
+static bool test_pause(void) {
+        static int pause = -1;
+
+        if (pause < 0)
+                pause = streq_ptr(getenv("XFERD_TEST_HASH_PAUSE"), "1");
+        return pause;
+}
+
+static void stream_destroy(HashStream *s) {
+        hasher_free(s->hasher);
+        safe_close(s->fd);
+        pthread_cond_destroy(&s->pause_cond);
+        pthread_mutex_destroy(&s->pause_lock);
+        free(s);
+}
+
+static void wait_for_cancel(HashStream *s) {
+        pthread_mutex_lock(&s->pause_lock);
+        while (!atomic_load(&s->cancelled))
+                pthread_cond_wait(&s->pause_cond, &s->pause_lock);
+        pthread_mutex_unlock(&s->pause_lock);
+}
+
+/* On a thread of the pool. */
+static void stream_run(IoTask *t) {
+        HashStream *s = (HashStream *) t;
+        int r = 0;
+
+        while (hasher_get_size(s->hasher) < s->task_end && !atomic_load(&s->cancelled)) {
+                r = hasher_update_from_fd(s->hasher, s->fd, s->task_end, PIECE);
+                if (r < 0)
+                        break;
+                if (s->pause) {
+                        wait_for_cancel(s);
+                        break;
+                }
+        }
+        s->task_error = r < 0 ? r : 0;
+}
+
+static void stream_kick(HashStream *s);
+
+static void stream_task_back(IoTask *t) {
+        HashStream *s = (HashStream *) t;
+
+        s->running = false;
+        s->pause = false;
+        if (s->freed) {
+                stream_destroy(s);
+                return;
+        }
+        if (s->restart_pending) {
+                /* What the task read may be of the bytes before the truncation. */
+                s->restart_pending = false;
+                s->error = hasher_reset(s->hasher);
+        } else if (s->task_error < 0 && s->error == 0)
+                s->error = s->task_error;
+        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
+                if ((s->add_pending & DIGEST_ALGORITHM_BIT(a)) && s->error == 0)
+                        s->error = hasher_add_algorithm(s->hasher, a);
+        s->add_pending = 0;
+        stream_kick(s);
+}
+
+/* Only when the pool is freed before the stream's owner let go, which the manager avoids. */
+static void stream_task_dropped(IoTask *t) {
+        HashStream *s = (HashStream *) t;
+
+        s->running = false;
+        if (s->freed)
+                stream_destroy(s);
+        else if (s->error == 0)
+                s->error = -ECANCELED;
+}
+
+/* Hands the written range to a thread, or tells the owner the verdict may be read. */
+static void stream_kick(HashStream *s) {
+        uint64_t size;
+
+        if (s->running)
+                return;
+        size = hasher_get_size(s->hasher);
+        /* With no algorithm (yet) there is nothing to read the bytes for. */
+        if (s->error == 0 && size < s->written && s->algorithms != 0) {
+                s->task_end = s->written - size > TASK_MAX ? size + TASK_MAX : s->written;
+                s->running = true;
+                io_pool_submit(s->pool, &s->task);
+                return;
+        }
+        if (s->finishing && (s->error < 0 || size >= s->end)) {
+                s->finishing = false;
+                /* May free s. More than the file's bytes hashed: it shrank, then grew. */
+                s->done(s, s->error < 0 ? s->error : size == s->end ? 0 : -ENODATA, s->userdata);
+        }
+}
+
+int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStream **ret) {
+        HashStream *s;
+        int dfd;
+
+        assert(pool);
+        assert(fd >= 0);
+        assert(h);
+        assert(ret);
+
+        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return -errno;
+        s = calloc(1, sizeof *s);
+        if (!s) {
+                safe_close(dfd);
+                return -ENOMEM;
+        }
+        s->task = (IoTask) { .run = stream_run, .done = stream_task_back, .drop = stream_task_dropped };
+        s->pool = pool;
+        s->fd = dfd;
+        s->hasher = h;
+        s->algorithms = hasher_get_algorithms(h);
+        s->pause = test_pause() && written > hasher_get_size(h);
+        atomic_init(&s->cancelled, false);
+        pthread_mutex_init(&s->pause_lock, NULL);
+        pthread_cond_init(&s->pause_cond, NULL);
+        /* Bytes held are read in order from the disk; bytes just written from the page cache. */
+        (void) posix_fadvise(dfd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        s->written = written;
+        stream_kick(s);
+        *ret = s;
+        return 0;
+}
+
+void hash_stream_written(HashStream *s, uint64_t written) {
+        assert(s);
+
+        if (written <= s->written)
+                return;
+        s->written = written;
+        stream_kick(s);
+}
+
+void hash_stream_restart(HashStream *s) {
+        assert(s);
+
+        s->written = 0;
+        s->error = 0;
+        if (s->running)
+                s->restart_pending = true;
+        else
+                s->error = hasher_reset(s->hasher);
+}
+
+unsigned hash_stream_get_algorithms(const HashStream *s) {
+        assert(s);
+        return s->algorithms;
+}
+
+int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a) {
+        int r;
+
+        assert(s);
+        assert(a >= 0 && a < _DIGEST_ALGORITHM_MAX);
+
+        if (s->algorithms & DIGEST_ALGORITHM_BIT(a))
+                return 0;
+        if (s->written > 0)
+                return -EBUSY;
+        if (s->running) {
+                /* Only a task from before a restart runs with nothing written. */
+                assert(s->restart_pending);
+                s->add_pending |= DIGEST_ALGORITHM_BIT(a);
+        } else {
+                r = hasher_add_algorithm(s->hasher, a);
+                if (r < 0)
+                        return r;
+        }
+        s->algorithms |= DIGEST_ALGORITHM_BIT(a);
+        return 0;
+}
+
+int hash_stream_finish(HashStream *s, uint64_t end, HashStreamDone done, void *userdata) {
+        assert(s);
+        assert(done);
+
+        if (s->error < 0)
+                return s->error;
+        if (s->algorithms == 0)
+                return -ENOENT;
+        /* The file holds them: a shorter file shows as -ENODATA from the read. */
+        if (end > s->written)
+                s->written = end;
+        if (!s->running && hasher_get_size(s->hasher) >= end) {
+                if (hasher_get_size(s->hasher) > end)
+                        return -ENODATA;  /* more was hashed than the file has: it shrank */
+                return 1;
+        }
+        s->finishing = true;
+        s->end = end;
+        s->done = done;
+        s->userdata = userdata;
+        stream_kick(s);
+        return 0;
+}
+
+Hasher *hash_stream_free(HashStream *s) {
+        Hasher *h = NULL;
+
+        if (!s)
+                return NULL;
+        if (s->running) {
+                /* The thread stops after its piece (or its test pause) and done() frees. */
+                s->freed = true;
+                pthread_mutex_lock(&s->pause_lock);
+                atomic_store(&s->cancelled, true);
+                pthread_cond_broadcast(&s->pause_cond);
+                pthread_mutex_unlock(&s->pause_lock);
+                return NULL;
+        }
+        if (s->error == 0)
+                h = TAKE_PTR(s->hasher);
+        stream_destroy(s);
+        return h;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A file's digest computed off the event loop: the bytes a temporary file holds, and those a
+ * transfer writes after them, are read back with pread() (from the page cache: they were just
+ * written) and hashed on the threads of an IoPool, so the loop never spends time in SHA. The
+ * loop only says how far the file is written; a resumed file is the same stream, starting at
+ * byte 0 while the transfer appends. When the transfer ends the owner asks for the verdict and
+ * is called back once the hasher has caught up. Freeing the stream stops it at once: a thread
+ * that holds it stops after its current piece and frees it itself. Knows nothing of jobs. */
+
+#include <stdint.h>
+
+#include "digest.h"
+#include "io-pool.h"
+
+typedef struct HashStream HashStream;
+
+/* error: 0 once the hasher holds bytes [0, end); -ENODATA when the file ended before end, or
+ * the -errno of a failed read. Called on the loop thread; the callee may free s. */
+typedef void (*HashStreamDone)(HashStream *s, int error, void *userdata);
+
+/* The stream hashes fd's bytes [hasher_get_size(h), written) and whatever is written later. On
+ * success it owns h and a duplicate of fd (fd stays the caller's). */
+int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStream **ret);
+
+/* The file holds bytes [0, written) now: they may be read. */
+void hash_stream_written(HashStream *s, uint64_t written);
+/* The file was truncated and starts over from byte 0. */
+void hash_stream_restart(HashStream *s);
+unsigned hash_stream_get_algorithms(const HashStream *s);
+/* Only while nothing of the file is hashed or written (-EBUSY after): a digest covers the
+ * whole file. */
+int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a);
+
+/* The file is whole with `end` bytes. Returns 1 when the hasher holds [0, end) already (done is
+ * not called), 0 when done will be called once it does (or a read failed), -ENOENT when the
+ * stream has no algorithm, or the -errno of a read that failed before. */
+int hash_stream_finish(HashStream *s, uint64_t end, HashStreamDone done, void *userdata);
+
+/* Stops the stream without waiting. Returns its hasher (holding some prefix of the file) when
+ * no thread holds it and no read failed, else NULL. */
+Hasher *hash_stream_free(HashStream *s);
+static inline void hash_stream_freep(HashStream **s) {
+        hasher_free(hash_stream_free(*s));
+}

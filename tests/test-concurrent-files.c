@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * MaxConcurrentFiles: a download transfers up to that many of its files at
+ * once. The server proves the overlap by counting responses held at their
+ * stall point (never by timing), and that no more than N are in flight, over
+ * http and https; files finish in any order with exact bytes and counters;
+ * Cancel in the middle leaves nothing, a partial Complete only the files
+ * transferred; kill -9 and a restart, or Suspend and Resume, continue every
+ * partial file with Range; a file added while there is room starts at once;
+ * each file is checked against its own checksum; the property and the option
+ * take 1..16 only; a change while running takes effect at once; one file's
+ * permanent error stops the others.
+ */
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "test-cases.h"
+#include "tls-ca.h"
+#include "xferd-env.h"
+
+#define SIZE (300 * 1024 + 17)
+#define STALL (64 * 1024)
+
+static const char *const nothing[] = { NULL };
+
+typedef struct {
+        XferdEnv *env;
+        guint n;
+        char **paths;           /* server paths "/f0.bin", … */
+        char **dests;           /* destinations */
+        GBytes **contents;
+        char *job, *id;
+} Files;
+
+/* n files of different sizes on the server, each held after STALL bytes. */
+static Files *
+files_new (XferdEnv *env, guint n)
+{
+        Files *f = g_new0 (Files, 1);
+
+        f->env = env;
+        f->n = n;
+        f->paths = g_new0 (char *, n + 1);
+        f->dests = g_new0 (char *, n + 1);
+        f->contents = g_new0 (GBytes *, n);
+        for (guint i = 0; i < n; i++) {
+                f->paths[i] = g_strdup_printf ("/f%u.bin", i);
+                f->dests[i] = g_strdup_printf ("%s/f%u.bin", env->dir, i);
+                f->contents[i] = http_server_add_generated (env->http, f->paths[i], SIZE + i * 1000);
+                http_server_stall_after (env->http, f->paths[i], STALL);
+        }
+        return f;
+}
+
+static void
+files_free (Files *f)
+{
+        for (guint i = 0; i < f->n; i++)
+                g_bytes_unref (f->contents[i]);
+        g_free (f->contents);
+        g_strfreev (f->paths);
+        g_strfreev (f->dests);
+        g_free (f->job);
+        g_free (f->id);
+        g_free (f);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Files, files_free)
+
+static guint64
+files_total (const Files *f)
+{
+        guint64 sum = 0;
+
+        for (guint i = 0; i < f->n; i++)
+                sum += g_bytes_get_size (f->contents[i]);
+        return sum;
+}
+
+/* CreateJob with "max-concurrent-files" (max NULL: without the option): the reply, or NULL and
+ * error. */
+static GVariant *
+create_job (XferdEnv *env, const guint32 *max, GError **error)
+{
+        GVariantBuilder options;
+
+        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+        if (max)
+                g_variant_builder_add (&options, "{sv}", "max-concurrent-files", g_variant_new_uint32 (*max));
+        return bus_call_manager (env->fx, "CreateJob", g_variant_new ("(sa{sv})", "concurrent", &options),
+                                 G_VARIANT_TYPE ("(so)"), error);
+}
+
+static void
+files_add (Files *f, guint from, guint to)
+{
+        for (guint i = from; i < to; i++) {
+                g_autofree char *url = http_server_url (f->env->http, f->paths[i]);
+                xferd_add_file (f->env->fx, f->job, url, f->dests[i]);
+        }
+}
+
+/* The job with its first `added` files, resumed; max 0: without the option. */
+static void
+files_start_some (Files *f, guint32 max, guint added)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = create_job (f->env, max > 0 ? &max : NULL, &error);
+        const char *id, *path;
+
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (f->env->fx);
+        g_variant_get (reply, "(&s&o)", &id, &path);
+        f->id = g_strdup (id);
+        f->job = g_strdup (path);
+        files_add (f, 0, added);
+        xferd_job_call (f->env->fx, f->job, "Resume");
+}
+
+/* The job with every file added, resumed. */
+static void
+files_start (Files *f, guint32 max)
+{
+        files_start_some (f, max, f->n);
+}
+
+/* Waits until files [from, to) are each held at their stall point at the same time. */
+static void
+assert_held (Files *f, guint from, guint to)
+{
+        for (guint i = from; i < to; i++)
+                g_assert_true (http_server_wait_stalled (f->env->http, f->paths[i], 1, WAIT_TIMEOUT_MS));
+        for (guint i = from; i < to; i++)
+                g_assert_cmpuint (http_server_stalled_count (f->env->http, f->paths[i]), ==, 1);
+}
+
+static void
+assert_not_requested (Files *f, guint from, guint to)
+{
+        for (guint i = from; i < to; i++)
+                g_assert_cmpuint (http_server_request_count (f->env->http, f->paths[i]), ==, 0);
+}
+
+static void
+release (Files *f, guint i)
+{
+        http_server_release (f->env->http, f->paths[i]);
+}
+
+/* Transferred: every counter exact; then Complete and every file in place. */
+static void
+assert_transferred_and_complete (Files *f)
+{
+        job_wait_state (f->env->fx, f->job, "transferred");
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "FilesTransferred"), ==, f->n);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "FilesTotal"), ==, f->n);
+        g_assert_cmpuint (job_get_uint64 (f->env->fx, f->job, "BytesTransferred"), ==, files_total (f));
+        g_assert_cmpuint (job_get_uint64 (f->env->fx, f->job, "BytesTotal"), ==, files_total (f));
+        g_assert_false (xferd_complete (f->env->fx, f->job));
+        for (guint i = 0; i < f->n; i++)
+                assert_file_content (f->dests[i], f->contents[i]);
+        g_auto(GStrv) names = list_dir (f->env->dir);
+        g_assert_cmpuint (g_strv_length (names), ==, f->n);
+}
+
+/* Four of six files in flight at once, never a fifth; they finish in any order. */
+static void
+test_overlap (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 6);
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        assert_not_requested (f, 4, 6);
+        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "MaxConcurrentFiles"), ==, 4);
+        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "CurrentFile"), ==, 0);
+
+        /* The last one first: it finishes while the others are held, and its lane takes the
+         * next file. CurrentFile stays at the first file not transferred. */
+        release (f, 3);
+        g_assert_true (bus_wait_property (env->fx, f->job, XFERD_JOB_IFACE, "FilesTransferred",
+                                          g_variant_new_uint32 (1), WAIT_TIMEOUT_MS));
+        assert_held (f, 4, 5);
+        assert_not_requested (f, 5, 6);
+        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "CurrentFile"), ==, 0);
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        assert_transferred_and_complete (f);
+}
+
+/* Over https (where a server may offer HTTP/2, so the files wait for the first connection
+ * to say whether it multiplexes) the files still run at once against an HTTP/1.1 server:
+ * the wait ends with the TLS handshake, not with the first file. */
+static void
+test_overlap_https (void)
+{
+        g_autofree char *openssl = g_find_program_in_path ("openssl");
+        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
+                return;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("xferd-mcf-tls-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_autoptr(TlsCa) ca = tls_ca_new (dir, &error);
+        g_assert_no_error (error);
+        g_autofree char *config = g_strdup_printf ("[Network]\nCAFile=%s\n", ca->ca_file);
+        BusFixtureOptions options = { .config = config };
+        g_autoptr(XferdEnv) env = xferd_env_new (&options);
+        /* The environment's server, now one that speaks TLS. */
+        http_server_free (env->http);
+        env->http = http_server_new_tls (ca->cert_file, ca->key_file, &error);
+        g_assert_no_error (error);
+        g_autoptr(Files) f = files_new (env, 4);
+        g_autofree char *url = http_server_url (env->http, "/f0.bin");
+        g_assert_true (g_str_has_prefix (url, "https:"));
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        assert_transferred_and_complete (f);
+
+        for (const char *const *n = (const char *const[]) { "ca.pem", "ca.key", "ca.srl", "server.pem",
+                                                            "server.key", "server.csr", "server.ext", NULL };
+             *n; n++) {
+                g_autofree char *path = g_build_filename (dir, *n, NULL);
+                g_unlink (path);
+        }
+        g_assert_no_errno (g_rmdir (dir));
+}
+
+/* Cancel with four files in flight, each partly on disk: nothing is left once it replies. */
+static void
+test_cancel (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 5);
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        for (guint i = 0; i < 4; i++) {
+                g_autofree char *temp = xferd_temp_path (env->fx, f->job, i);
+                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        }
+        xferd_job_call (env->fx, f->job, "Cancel");
+        assert_dir_is (env->dir, nothing);
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, f->id);
+        g_assert_cmpstr (final_state, ==, "cancelled");
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        assert_dir_is (env->dir, nothing);
+}
+
+/* Complete with the last file done and three in flight: that file moves into place, the three
+ * partial ones go, partial = true. */
+static void
+test_complete_partial (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 4);
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        release (f, 3);
+        g_assert_true (bus_wait_property (env->fx, f->job, XFERD_JOB_IFACE, "FilesTransferred",
+                                          g_variant_new_uint32 (1), WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_complete (env->fx, f->job));
+        const char *const last[] = { "f3.bin", NULL };
+        assert_dir_is (env->dir, last);
+        assert_file_content (f->dests[3], f->contents[3]);
+        for (guint i = 0; i < 3; i++)
+                release (f, i);
+        assert_dir_is (env->dir, last);
+}
+
+/* kill -9 with four partial files: after the restart each continues from its bytes. */
+static void
+test_kill_resume (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 4);
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        for (guint i = 0; i < f->n; i++) {
+                g_autofree char *temp = xferd_temp_path (env->fx, f->job, i);
+                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        }
+        xferd_process_kill (env->fx);
+        for (guint i = 0; i < f->n; i++) {
+                release (f, i);
+                g_assert_cmpuint (http_server_request_count (env->http, f->paths[i]), ==, 1);
+        }
+        xferd_process_start (env->fx);
+
+        assert_transferred_and_complete (f);
+        for (guint i = 0; i < f->n; i++) {
+                g_assert_cmpuint (http_server_request_count (env->http, f->paths[i]), ==, 2);
+                assert_last_range (env->http, f->paths[i], STALL);
+        }
+}
+
+/* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
+ * every one with Range. A file added meanwhile joins the files in flight. */
+static void
+test_suspend_resume (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 4);
+
+        files_start (f, 4);
+        assert_held (f, 0, 4);
+        for (guint i = 0; i < f->n; i++) {
+                g_autofree char *temp = xferd_temp_path (env->fx, f->job, i);
+                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        }
+        xferd_job_call (env->fx, f->job, "Suspend");
+        g_assert_cmpuint (job_get_uint64 (env->fx, f->job, "BytesTransferred"), ==, 4 * STALL);
+        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "FilesTransferred"), ==, 0);
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        xferd_job_call (env->fx, f->job, "Resume");
+        assert_transferred_and_complete (f);
+        for (guint i = 0; i < f->n; i++) {
+                g_assert_cmpuint (http_server_request_count (env->http, f->paths[i]), ==, 2);
+                assert_last_range (env->http, f->paths[i], STALL);
+        }
+}
+
+/* A file added while fewer than MaxConcurrentFiles are in flight starts at once. */
+static void
+test_add_while_running (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 3);
+
+        files_start_some (f, 3, 2);
+        assert_held (f, 0, 2);
+        assert_not_requested (f, 2, 3);
+        files_add (f, 2, 3);
+        assert_held (f, 0, 3);
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        assert_transferred_and_complete (f);
+}
+
+static void
+assert_invalid (BusFixture *fx, const char *job, guint32 value)
+{
+        g_autoptr(GError) error = NULL;
+
+        bus_set_property (fx, job, XFERD_JOB_IFACE, "MaxConcurrentFiles", g_variant_new_uint32 (value), &error);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.InvalidArgs");
+        g_assert_nonnull (strstr (error->message, "between 1 and 16"));
+}
+
+/* 1..16 for the property and the options; the default 1; stored across a restart. */
+static void
+test_property (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autofree char *job = xferd_create_job (env->fx, "plain", NULL);
+
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MaxConcurrentFiles"), ==, 1);
+        assert_invalid (env->fx, job, 0);
+        assert_invalid (env->fx, job, 17);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MaxConcurrentFiles"), ==, 1);
+        job_set (env->fx, job, "MaxConcurrentFiles", g_variant_new_uint32 (16));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MaxConcurrentFiles"), ==, 16);
+
+        const guint32 bad[] = { 0, 17, 1000 };
+        for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) reply = create_job (env, &bad[i], &error);
+                g_assert_null (reply);
+                bus_assert_error (error, "org.freedesktop.DBus.Error.InvalidArgs");
+                g_assert_nonnull (strstr (error->message, "between 1 and 16"));
+        }
+        {
+                g_autoptr(GError) error = NULL;
+                const guint32 seven = 7;
+                g_autoptr(GVariant) reply = create_job (env, &seven, &error);
+                const char *path;
+                g_assert_no_error (error);
+                g_variant_get (reply, "(&s&o)", NULL, &path);
+                g_assert_cmpuint (job_get_uint32 (env->fx, path, "MaxConcurrentFiles"), ==, 7);
+        }
+        {
+                /* Download takes it too; the wrong type is refused. */
+                GVariantBuilder options;
+                g_autoptr(GError) error = NULL;
+                g_autofree char *url = http_server_url (env->http, "/none.bin");
+                g_autofree char *dest = xferd_env_path (env, "none.bin");
+                g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+                g_variant_builder_add (&options, "{sv}", "max-concurrent-files", g_variant_new_uint64 (2));
+                g_autoptr(GVariant) reply = bus_call_manager (env->fx, "Download",
+                                                              g_variant_new ("(ssa{sv})", url, dest, &options),
+                                                              G_VARIANT_TYPE ("(so)"), &error);
+                g_assert_null (reply);
+                bus_assert_error (error, "org.freedesktop.DBus.Error.InvalidArgs");
+        }
+
+        /* Stored. */
+        xferd_process_kill (env->fx);
+        xferd_process_start (env->fx);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "MaxConcurrentFiles"), ==, 16);
+}
+
+/* Each file in flight is checked against its own checksum: all right, the job completes;
+ * one wrong, the job fails with Integrity and nothing of it moves into place. */
+static void
+test_checksums (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+
+        for (guint wrong = 0; wrong < 2; wrong++) {
+                g_autoptr(Files) f = files_new (env, 4);
+                g_autoptr(GError) error = NULL;
+                const guint32 four = 4;
+                g_autoptr(GVariant) reply = create_job (env, &four, &error);
+                const char *path;
+
+                g_assert_no_error (error);
+                g_variant_get (reply, "(&s&o)", NULL, &path);
+                f->job = g_strdup (path);
+                for (guint i = 0; i < f->n; i++) {
+                        g_autofree char *url = http_server_url (env->http, f->paths[i]);
+                        g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, f->contents[i]);
+                        /* The second round: file 2 expects the digest of file 1. */
+                        if (wrong && i == 2) {
+                                g_free (hex);
+                                hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, f->contents[1]);
+                        }
+                        g_autofree char *sum = g_strconcat ("sha256:", hex, NULL);
+                        g_autofree char *dest = g_strdup_printf ("%s/r%u-f%u.bin", env->dir, wrong, i);
+                        g_free (f->dests[i]);
+                        f->dests[i] = g_steal_pointer (&dest);
+                        GVariantBuilder options;
+                        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+                        g_variant_builder_add (&options, "{sv}", "checksum", g_variant_new_string (sum));
+                        g_autoptr(GVariant) r = bus_call_job (env->fx, f->job, "AddFileWithOptions",
+                                                              g_variant_new ("(ssa{sv})", url, f->dests[i], &options),
+                                                              G_VARIANT_TYPE_UNIT, &error);
+                        g_assert_no_error (error);
+                }
+                xferd_job_call (env->fx, f->job, "Resume");
+                assert_held (f, 0, 4);
+                for (guint i = 0; i < f->n; i++)
+                        release (f, i);
+                if (!wrong) {
+                        assert_transferred_and_complete (f);
+                        continue;
+                }
+                job_wait_state (env->fx, f->job, "error");
+                g_autofree char *name = job_get_string (env->fx, f->job, "ErrorName");
+                g_assert_cmpstr (name, ==, XFERD_ERROR ("Integrity"));
+                xferd_job_call (env->fx, f->job, "Cancel");
+                /* Only the first round's files. */
+                g_auto(GStrv) names = list_dir (env->dir);
+                g_assert_cmpuint (g_strv_length (names), ==, 4);
+                for (guint i = 0; i < 4; i++)
+                        g_assert_true (g_str_has_prefix (names[i], "r0-"));
+        }
+}
+
+/* Raised while running: more files start at once. Lowered: no new file starts until fewer
+ * than the new number are in flight. */
+static void
+test_set_while_running (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 5);
+
+        files_start (f, 0);
+        assert_held (f, 0, 1);
+        assert_not_requested (f, 1, 5);
+        /* A limit far above what flows: the job's rate is split over its lanes from now on
+         * (no timing is checked here; the split is test-scheduler-policy's). */
+        job_set (env->fx, f->job, "BandwidthLimit", g_variant_new_uint64 (G_GUINT64_CONSTANT (1) << 32));
+
+        job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (3));
+        assert_held (f, 0, 3);
+        assert_not_requested (f, 3, 5);
+
+        job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (2));
+        release (f, 0);
+        g_assert_true (bus_wait_property (env->fx, f->job, XFERD_JOB_IFACE, "FilesTransferred",
+                                          g_variant_new_uint32 (1), WAIT_TIMEOUT_MS));
+        /* Two still in flight: the lowered limit starts nothing new. */
+        assert_not_requested (f, 3, 5);
+        release (f, 1);
+        assert_held (f, 3, 4);
+        assert_not_requested (f, 4, 5);
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+        assert_transferred_and_complete (f);
+}
+
+/* One file answers 404: the job is in error and the other files in flight stop (their
+ * bytes kept); Cancel then removes everything. */
+static void
+test_one_fails (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autoptr(Files) f = files_new (env, 3);
+
+        http_server_fail (env->http, f->paths[2], 404, NULL, -1, HTTP_SERVER_FOREVER);
+        files_start (f, 0);
+        job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (3));
+        job_wait_state (env->fx, f->job, "error");
+        g_autofree char *name = job_get_string (env->fx, f->job, "ErrorName");
+        g_assert_cmpstr (name, ==, XFERD_ERROR ("Http"));
+        /* Nothing runs on: what was held stays held, and no more bytes are asked for. */
+        guint before = http_server_request_count (env->http, f->paths[0]);
+        for (guint i = 0; i < 2; i++)
+                release (f, i);
+        g_assert_cmpuint (http_server_request_count (env->http, f->paths[0]), ==, before);
+        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "FilesTransferred"), ==, 0);
+        /* The partial files stay for a Resume. */
+        g_auto(GStrv) names = list_dir (env->dir);
+        g_assert_cmpuint (g_strv_length (names), >=, 2);
+        xferd_job_call (env->fx, f->job, "Cancel");
+        assert_dir_is (env->dir, nothing);
+}
+
+static const TestCase test_cases[] = {
+        { "/concurrent-files/overlap", test_overlap },
+        { "/concurrent-files/overlap-https", test_overlap_https },
+        { "/concurrent-files/cancel", test_cancel },
+        { "/concurrent-files/complete-partial", test_complete_partial },
+        { "/concurrent-files/kill-resume", test_kill_resume },
+        { "/concurrent-files/suspend-resume", test_suspend_resume },
+        { "/concurrent-files/add-while-running", test_add_while_running },
+        { "/concurrent-files/checksums", test_checksums },
+        { "/concurrent-files/property", test_property },
+        { "/concurrent-files/set-while-running", test_set_while_running },
+        { "/concurrent-files/one-fails", test_one_fails },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
+}

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Hashing a file off the loop (daemon/hash-stream.c) on a real IoPool and sd-event loop: the
+ * digest over a file written piece by piece after a prefix it already held, a restart, a
+ * stream freed while its thread reads (also held in the test pause), and failed reads. GLib's
+ * SHA-256/SHA-512 is the oracle. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "hash-stream.h"
+#include "io-pool.h"
+#include "test-cases.h"
+#include "util.h"
+
+#define TIMEOUT_USEC (60 * USEC_PER_SEC)
+
+typedef struct Loop {
+        sd_event *event;
+        IoPool *pool;
+        int done_calls;
+        int error;
+} Loop;
+
+static void
+loop_init (Loop *l)
+{
+        *l = (Loop) { 0 };
+        g_assert_cmpint (sd_event_new (&l->event), >=, 0);
+        g_assert_cmpint (io_pool_new (l->event, 2, &l->pool), ==, 0);
+}
+
+static void
+loop_done (Loop *l)
+{
+        l->pool = io_pool_free (l->pool);
+        l->event = sd_event_unref (l->event);
+}
+
+static void
+on_done (HashStream *s, int error, void *userdata)
+{
+        Loop *l = userdata;
+
+        l->done_calls++;
+        l->error = error;
+}
+
+/* Runs the loop until the callback came, or (done_calls < 0) until no task is left. */
+static void
+loop_run_until (Loop *l, bool until_idle)
+{
+        uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
+
+        while (until_idle ? io_pool_busy (l->pool) > 0 : l->done_calls == 0) {
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+                g_assert_cmpint (sd_event_run (l->event, 100 * USEC_PER_MSEC), >=, 0);
+        }
+}
+
+static uint8_t *
+pattern (size_t n)
+{
+        uint8_t *buf = g_malloc (n ? n : 1);
+
+        for (size_t i = 0; i < n; i++)
+                buf[i] = (uint8_t) (i ^ (i >> 8) ^ (i >> 16) ^ (i >> 24));
+        return buf;
+}
+
+static int
+temp_file (char **ret_path)
+{
+        g_autoptr (GError) error = NULL;
+        int fd = g_file_open_tmp ("xferd-test-hash-stream-XXXXXX", ret_path, &error);
+
+        g_assert_no_error (error);
+        return fd;
+}
+
+static void
+write_at (int fd, const uint8_t *p, size_t n, size_t at)
+{
+        for (size_t done = 0; done < n;) {
+                ssize_t k = pwrite (fd, p + done, n - done, (off_t) (at + done));
+                g_assert_cmpint (k, >, 0);
+                done += (size_t) k;
+        }
+}
+
+static void
+assert_digest (Hasher *h, DigestAlgorithm a, GChecksumType type, const uint8_t *p, size_t n)
+{
+        char buf[DIGEST_STRING_MAX];
+        Digest d;
+        g_autofree char *hex = g_compute_checksum_for_data (type, p, n);
+        g_autofree char *want = g_strdup_printf ("%s:%s", digest_algorithm_to_string (a), hex);
+
+        g_assert_cmpint (hasher_get_digest (h, a, &d), ==, 0);
+        g_assert_cmpstr (digest_to_string (&d, buf), ==, want);
+}
+
+/* A file held 5 MiB (a resume), then grows in uneven pieces while the loop runs: the digests
+ * over every byte, with both algorithms. */
+static void
+test_pieces (void)
+{
+        size_t n = 48u * 1024u * 1024u + 4321, held = 5u * 1024u * 1024u + 7;
+        g_autofree uint8_t *data = pattern (n);
+        g_autofree char *path = NULL;
+        HashStream *s = NULL;
+        Hasher *h = NULL;
+        Loop l;
+        int fd = temp_file (&path);
+
+        loop_init (&l);
+        write_at (fd, data, held, 0);
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512), &h),
+                         ==, 0);
+        g_assert_cmpint (hash_stream_new (l.pool, fd, h, held, &s), ==, 0);
+
+        for (size_t at = held, piece = 1; at < n; piece = piece * 7 % 3000001 + 65536) {
+                size_t k = piece < n - at ? piece : n - at;
+                write_at (fd, data + at, k, at);
+                at += k;
+                hash_stream_written (s, at);
+                g_assert_cmpint (sd_event_run (l.event, 0), >=, 0);
+        }
+        /* Our descriptor may go: the stream has its own. */
+        close (fd);
+        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 0);
+        loop_run_until (&l, false);
+        g_assert_cmpint (l.done_calls, ==, 1);
+        g_assert_cmpint (l.error, ==, 0);
+        /* Caught up: at once, without a callback. */
+        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 1);
+        g_assert_cmpint (l.done_calls, ==, 1);
+
+        h = hash_stream_free (s);
+        g_assert_nonnull (h);
+        g_assert_cmpuint (hasher_get_size (h), ==, n);
+        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, data, n);
+        assert_digest (h, DIGEST_SHA512, G_CHECKSUM_SHA512, data, n);
+        hasher_free (h);
+        loop_done (&l);
+        g_unlink (path);
+}
+
+/* The file starts over (a 200 to a Range request) while a thread reads the old bytes, and the
+ * server's algorithm comes with the new body: the digest is of the new bytes only. */
+static void
+test_restart (void)
+{
+        size_t n = 32u * 1024u * 1024u;
+        g_autofree uint8_t *old = pattern (n);
+        g_autofree uint8_t *data = g_malloc (n);
+        g_autofree char *path = NULL;
+        HashStream *s = NULL;
+        Hasher *h = NULL;
+        Loop l;
+        int fd = temp_file (&path);
+
+        for (size_t i = 0; i < n; i++)
+                data[i] = (uint8_t) (old[i] + 1);
+        loop_init (&l);
+        write_at (fd, old, n, 0);
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
+        g_assert_cmpint (hash_stream_add_algorithm (s, DIGEST_SHA512), ==, -EBUSY);
+
+        g_assert_cmpint (ftruncate (fd, 0), ==, 0);
+        hash_stream_restart (s);
+        g_assert_cmpint (hash_stream_add_algorithm (s, DIGEST_SHA512), ==, 0);
+        g_assert_cmpuint (hash_stream_get_algorithms (s), ==,
+                          DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
+        write_at (fd, data, n, 0);
+        hash_stream_written (s, n);
+        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 0);
+        loop_run_until (&l, false);
+        g_assert_cmpint (l.error, ==, 0);
+        h = hash_stream_free (s);
+        g_assert_nonnull (h);
+        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, data, n);
+        assert_digest (h, DIGEST_SHA512, G_CHECKSUM_SHA512, data, n);
+        hasher_free (h);
+        close (fd);
+        loop_done (&l);
+        g_unlink (path);
+}
+
+/* Freed while a thread reads 256 MiB: nothing is called, the thread hands the stream back and
+ * it is gone (the pool's tasks end, the sanitizers see no leak). */
+static void
+test_free_while_running (void)
+{
+        size_t n = 256u * 1024u * 1024u;
+        g_autofree uint8_t *data = pattern (n);
+        g_autofree char *path = NULL;
+        HashStream *s = NULL;
+        Hasher *h = NULL;
+        Loop l;
+        int fd = temp_file (&path);
+
+        loop_init (&l);
+        write_at (fd, data, n, 0);
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
+        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 0);
+        g_assert_cmpuint (io_pool_busy (l.pool), ==, 1);
+        /* A thread holds the hasher: nothing to hand back. */
+        g_assert_null (hash_stream_free (s));
+        loop_run_until (&l, true);
+        g_assert_cmpint (l.done_calls, ==, 0);
+        close (fd);
+        loop_done (&l);
+        g_unlink (path);
+}
+
+/* In the test pause a thread holds the stream after its first piece until the stream is
+ * freed: only the free's wake-up ends the task (without it this case times out). */
+static void
+test_free_in_pause (void)
+{
+        if (g_test_subprocess ()) {
+                size_t n = 8u * 1024u * 1024u;
+                g_autofree uint8_t *data = pattern (n);
+                g_autofree char *path = NULL;
+                HashStream *s = NULL;
+                Hasher *h = NULL;
+                Loop l;
+                int fd = temp_file (&path);
+
+                g_assert_cmpint (setenv ("XFERD_TEST_HASH_PAUSE", "1", 1), ==, 0);
+                loop_init (&l);
+                write_at (fd, data, n, 0);
+                g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+                g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
+                g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 0);
+                /* Held: no callback however long the loop runs. */
+                for (int i = 0; i < 5; i++)
+                        g_assert_cmpint (sd_event_run (l.event, 20 * USEC_PER_MSEC), >=, 0);
+                g_assert_cmpint (l.done_calls, ==, 0);
+                g_assert_cmpuint (io_pool_busy (l.pool), ==, 1);
+                g_assert_null (hash_stream_free (s));
+                loop_run_until (&l, true);
+                g_assert_cmpint (l.done_calls, ==, 0);
+                close (fd);
+                loop_done (&l);
+                g_unlink (path);
+                return;
+        }
+        g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed ();
+}
+
+/* The file is shorter than the transfer said, and a descriptor that cannot be read. */
+static void
+test_read_errors (void)
+{
+        size_t n = 3u * 1024u * 1024u;
+        g_autofree uint8_t *data = pattern (n);
+        g_autofree char *path = NULL;
+        HashStream *s = NULL;
+        Hasher *h = NULL;
+        Loop l;
+        int fd = temp_file (&path), dfd;
+
+        loop_init (&l);
+        write_at (fd, data, n, 0);
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
+        g_assert_cmpint (hash_stream_finish (s, n + 100, on_done, &l), ==, 0);
+        loop_run_until (&l, false);
+        g_assert_cmpint (l.error, ==, -ENODATA);
+        /* The failure stays: the bytes cannot be trusted, and no hasher comes back. */
+        g_assert_cmpint (hash_stream_finish (s, n + 100, on_done, &l), ==, -ENODATA);
+        g_assert_null (hash_stream_free (s));
+
+        /* A directory: every read fails with EISDIR. */
+        dfd = open (g_get_tmp_dir (), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint (dfd, >=, 0);
+        l.done_calls = 0;
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA512), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (l.pool, dfd, h, 10, &s), ==, 0);
+        g_assert_cmpint (hash_stream_finish (s, 10, on_done, &l), ==, 0);
+        loop_run_until (&l, false);
+        g_assert_cmpint (l.error, ==, -EISDIR);
+        g_assert_null (hash_stream_free (s));
+
+        /* No algorithm: nothing is read, and there is no verdict to wait for. */
+        g_assert_cmpint (hasher_new (0, &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
+        g_assert_cmpuint (io_pool_busy (l.pool), ==, 0);
+        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, -ENOENT);
+        h = hash_stream_free (s);
+        g_assert_nonnull (h);
+        g_assert_cmpuint (hasher_get_size (h), ==, 0);
+        hasher_free (h);
+
+        close (dfd);
+        close (fd);
+        loop_done (&l);
+        g_unlink (path);
+}
+
+static const TestCase test_cases[] = {
+        { "/hash-stream/pieces", test_pieces },
+        { "/hash-stream/restart", test_restart },
+        { "/hash-stream/free-while-running", test_free_while_running },
+        { "/hash-stream/free-in-pause", test_free_in_pause },
+        { "/hash-stream/read-errors", test_read_errors },
+        { NULL, NULL }
+};
+
+int
+main (int argc, char **argv)
+{
+        return test_main (argc, argv, test_cases);
+}
