@@ -79,6 +79,7 @@ struct Manager {
         bool batch;                             /* in a batch's call (manager_batch_begin()) */
         bool batch_open;                        /* a batch waits to be committed and told */
         unsigned batch_calls;                   /* … with this many calls */
+        bool batch_schedule;                    /* … and a scheduler pass put off until then */
         sd_event_source *batch_source;          /* closes it when nothing is more urgent */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it

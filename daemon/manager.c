@@ -109,6 +109,10 @@ int manager_batch_close(Manager *m, CallError *e) {
         idle_check(m);
         if (m->observer.batch_closed)
                 m->observer.batch_closed(m, r, e);
+        if (m->batch_schedule) {
+                m->batch_schedule = false;
+                scheduler_wake(m);
+        }
         return r;
 }
 
@@ -139,6 +143,12 @@ int manager_batch_end(Manager *m, CallError *e) {
         if (m->store) {
                 store_hold(m->store, false);
                 store_set_batch_open(m->store, true);
+        }
+        /* One scheduler pass for the batch, after it: a pass per call would look at every
+         * queued job again for each new one. */
+        if (sd_event_source_get_enabled(m->schedule_source, NULL) > 0) {
+                (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
+                m->batch_schedule = true;
         }
         if (++m->batch_calls >= BATCH_MAX_CALLS)
                 return manager_batch_close(m, e);
