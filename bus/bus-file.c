@@ -10,19 +10,14 @@
 #include "verify.h"
 
 int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        static const BusOptionSpec spec[] = {
-                [BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
-                [BUS_FILE_OPTION_SIZE] = { "size", "t" },
-                [BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
-                [BUS_FILE_OPTION_CHECKSUM_LIST] = { "checksum-list", "s" },
-                [BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
-        };
+        BusOptionSpec spec[_BUS_FILE_OPTION_MAX];
         _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
         CallError e = { .kind = CALL_ERROR_NONE };
         JobFileOptions o;
         const char *url, *path;
         int r;
 
+        bus_options_spec_file(spec);
         r = sd_bus_message_read(m, "ss", &url, &path);
         if (r < 0)
                 return r;

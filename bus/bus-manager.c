@@ -6,71 +6,43 @@
 #include "config.h"
 #include "safe-text.h"
 
-static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
-        JobPriority p = job_priority_from_string(s);
-        char quoted[BUS_ERROR_QUOTE_SIZE];
-
-        if (p < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown priority '%s'; use foreground, high, normal or low.",
-                                         bus_error_quote(quoted, s));
-        *ret = p;
-        return 0;
-}
-
-/* The option cancel-when-owner-gone: true binds the new job to the caller's connection. */
-static int owner_binding_option(Bus *b, sd_bus_message *m, bool wanted, char **ret, sd_bus_error *error) {
-        int r;
-
-        *ret = NULL;
-        if (!wanted)
-                return 0;
-        r = bus_owner_binding(b, m, ret);
-        if (r == -EINVAL)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "cancel-when-owner-gone needs a caller with a unique bus name.");
-        return r;
-}
-
-/* The cost-policy option: the creator chooses, else the daemon's default applies. */
-static int parse_cost_policy(const char *s, JobOptions *o, sd_bus_error *error) {
-        CostPolicy p = cost_policy_from_string(s);
-
-        if (p < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown cost policy '%s'; use always or unmetered.", s);
-        o->cost_policy = p;
-        o->cost_policy_set = true;
-        return 0;
-}
-
 static int reply_job(sd_bus_message *m, const Job *j) {
         return sd_bus_reply_method_return(m, "so", j->id, bus_job_path(j).s);
 }
 
-enum { OPT_TYPE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_CANCEL_WHEN_OWNER_GONE, OPT_CHECKSUM_LIST,
-       OPT_CHECKSUM_LIST_SIGNATURE, OPT_COST_POLICY, OPT_MAX_CONCURRENT_FILES };
+/* The caller's uid, and its groups into o: the files of a new job are reached with the groups
+ * of the connection that creates it. */
+static int caller_job_options(Bus *b, sd_bus_message *m, JobOptions *o, uid_t *ret_uid) {
+        BusCaller caller;
+        int r;
+
+        r = bus_access_get_caller(b, m, &caller);
+        if (r < 0)
+                return r;
+        o->groups = caller.groups;
+        o->n_groups = caller.n_groups;
+        *ret_uid = caller.uid;
+        return 0;
+}
+
+enum { CREATE_TYPE = _BUS_JOB_OPTION_MAX, CREATE_CHECKSUM_LIST, CREATE_CHECKSUM_LIST_SIGNATURE, _CREATE_MAX };
 
 static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        static const BusOptionSpec spec[] = {
-                [OPT_TYPE] = { "type", "s" },
-                [OPT_PRIORITY] = { "priority", "s" },
-                [OPT_DESCRIPTION] = { "description", "s" },
-                [OPT_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
-                [OPT_CHECKSUM_LIST] = { "checksum-list", "s" },
-                [OPT_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
-                [OPT_COST_POLICY] = { "cost-policy", "s" },
-                [OPT_MAX_CONCURRENT_FILES] = { "max-concurrent-files", "u" },
-        };
+        BusOptionSpec spec[_CREATE_MAX];
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL };
         CallError e = { .kind = CALL_ERROR_NONE };
         _cleanup_(bus_options_done) BusOptions v = { .present = { false } };
         _cleanup_free_ char *binding = NULL;
         const char *name;
-        BusCaller caller;
+        uid_t uid;
         Job *j;
         int r;
+
+        bus_options_spec_job(spec);
+        spec[CREATE_TYPE] = (BusOptionSpec) { "type", "s" };
+        spec[CREATE_CHECKSUM_LIST] = (BusOptionSpec) { "checksum-list", "s" };
+        spec[CREATE_CHECKSUM_LIST_SIGNATURE] = (BusOptionSpec) { "checksum-list-signature", "s" };
 
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
@@ -78,66 +50,33 @@ static int method_create_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = bus_options_read(m, spec, ELEMENTSOF(spec), &v, error);
         if (r < 0)
                 return r;
-        if (v.present[OPT_TYPE]) {
-                o.type = job_type_from_string(v.strings[OPT_TYPE]);
+        if (v.present[CREATE_TYPE]) {
+                o.type = job_type_from_string(v.strings[CREATE_TYPE]);
                 if (o.type < 0) {
                         char quoted[BUS_ERROR_QUOTE_SIZE];
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Unknown job type '%s'; use 'download' or 'upload'.",
-                                                 bus_error_quote(quoted, v.strings[OPT_TYPE]));
+                                                 bus_error_quote(quoted, v.strings[CREATE_TYPE]));
                 }
         }
-        if (v.present[OPT_PRIORITY]) {
-                r = parse_priority(v.strings[OPT_PRIORITY], &o.priority, error);
-                if (r < 0)
-                        return r;
-        }
-        o.description = v.strings[OPT_DESCRIPTION];
-        o.max_concurrent_files_set = v.present[OPT_MAX_CONCURRENT_FILES];
-        o.max_concurrent_files = (uint32_t) v.u64s[OPT_MAX_CONCURRENT_FILES];
-        o.checksum_list = v.strings[OPT_CHECKSUM_LIST];
-        o.checksum_list_signature = v.strings[OPT_CHECKSUM_LIST_SIGNATURE];
-        if (v.present[OPT_COST_POLICY]) {
-                r = parse_cost_policy(v.strings[OPT_COST_POLICY], &o, error);
-                if (r < 0)
-                        return r;
-        }
-        r = owner_binding_option(b, m, v.present[OPT_CANCEL_WHEN_OWNER_GONE] && v.booleans[OPT_CANCEL_WHEN_OWNER_GONE],
-                                 &binding, error);
+        o.checksum_list = v.strings[CREATE_CHECKSUM_LIST];
+        o.checksum_list_signature = v.strings[CREATE_CHECKSUM_LIST_SIGNATURE];
+        r = bus_options_get_job(b, m, &v, &o, &binding, error);
         if (r < 0)
                 return r;
-        o.cancel_with = binding;
-
-        r = bus_access_get_caller(b, m, &caller);
+        r = caller_job_options(b, m, &o, &uid);
         if (r < 0)
                 return r;
-        /* Files are reached with the groups of the connection that created the job. */
-        o.groups = caller.groups;
-        o.n_groups = caller.n_groups;
-        r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
+        r = manager_create_job(b->manager, uid, name, &o, &j, &e);
         if (r < 0)
                 return bus_error_from_call(error, r, &e);
         return reply_job(m, j);
 }
 
-enum { DL_AUTO_COMPLETE, DL_PRIORITY, DL_DESCRIPTION, DL_DISPLAY_NAME, DL_CANCEL_WHEN_OWNER_GONE, DL_COST_POLICY,
-       DL_MAX_CONCURRENT_FILES, DL_FILE };
+enum { DL_AUTO_COMPLETE = _BUS_JOB_OPTION_MAX, DL_DISPLAY_NAME, DL_FILE, _DL_MAX = DL_FILE + _BUS_FILE_OPTION_MAX };
 
 static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        static const BusOptionSpec spec[] = {
-                [DL_AUTO_COMPLETE] = { "auto-complete", "b" },
-                [DL_PRIORITY] = { "priority", "s" },
-                [DL_DESCRIPTION] = { "description", "s" },
-                [DL_DISPLAY_NAME] = { "display-name", "s" },
-                [DL_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
-                [DL_COST_POLICY] = { "cost-policy", "s" },
-                [DL_MAX_CONCURRENT_FILES] = { "max-concurrent-files", "u" },
-                [DL_FILE + BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
-                [DL_FILE + BUS_FILE_OPTION_SIZE] = { "size", "t" },
-                [DL_FILE + BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
-                [DL_FILE + BUS_FILE_OPTION_CHECKSUM_LIST] = { "checksum-list", "s" },
-                [DL_FILE + BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
-        };
+        BusOptionSpec spec[_DL_MAX];
         _cleanup_free_ char *binding = NULL;
         Bus *b = userdata;
         JobOptions o = { .type = JOB_DOWNLOAD, .priority = JOB_PRIORITY_NORMAL, .auto_complete = true };
@@ -146,9 +85,14 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         JobFileOptions fo;
         const char *url, *path;
         _cleanup_free_ char *copy = NULL, *safe_name = NULL;
-        BusCaller caller;
+        uid_t uid;
         Job *j;
         int r;
+
+        bus_options_spec_job(spec);
+        spec[DL_AUTO_COMPLETE] = (BusOptionSpec) { "auto-complete", "b" };
+        spec[DL_DISPLAY_NAME] = (BusOptionSpec) { "display-name", "s" };
+        bus_options_spec_file(spec + DL_FILE);
 
         r = sd_bus_message_read(m, "ss", &url, &path);
         if (r < 0)
@@ -159,24 +103,9 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         bus_options_get_file(&v, DL_FILE, &fo);
         if (v.present[DL_AUTO_COMPLETE])
                 o.auto_complete = v.booleans[DL_AUTO_COMPLETE];
-        if (v.present[DL_PRIORITY]) {
-                r = parse_priority(v.strings[DL_PRIORITY], &o.priority, error);
-                if (r < 0)
-                        return r;
-        }
-        o.description = v.strings[DL_DESCRIPTION];
-        o.max_concurrent_files_set = v.present[DL_MAX_CONCURRENT_FILES];
-        o.max_concurrent_files = (uint32_t) v.u64s[DL_MAX_CONCURRENT_FILES];
-        if (v.present[DL_COST_POLICY]) {
-                r = parse_cost_policy(v.strings[DL_COST_POLICY], &o, error);
-                if (r < 0)
-                        return r;
-        }
-        r = owner_binding_option(b, m, v.present[DL_CANCEL_WHEN_OWNER_GONE] && v.booleans[DL_CANCEL_WHEN_OWNER_GONE],
-                                 &binding, error);
+        r = bus_options_get_job(b, m, &v, &o, &binding, error);
         if (r < 0)
                 return r;
-        o.cancel_with = binding;
 
         /* A file name may hold what a display name may not (control characters): the name
          * made from it is made safe, and cut to fit. */
@@ -190,18 +119,15 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         }
         const char *name = v.present[DL_DISPLAY_NAME] ? v.strings[DL_DISPLAY_NAME] : safe_name;
 
-        r = bus_access_get_caller(b, m, &caller);
+        r = caller_job_options(b, m, &o, &uid);
         if (r < 0)
                 return r;
-        /* Files are reached with the groups of the connection that created the job. */
-        o.groups = caller.groups;
-        o.n_groups = caller.n_groups;
         /* The three steps in one batch with the Download calls that arrive together: one
          * commit, then what they announce, then the replies. */
         CallError stored = { .kind = CALL_ERROR_NONE };
         int k;
         manager_batch_begin(b->manager);
-        r = manager_create_job(b->manager, caller.uid, name, &o, &j, &e);
+        r = manager_create_job(b->manager, uid, name, &o, &j, &e);
         if (r < 0) {
                 if (manager_batch_end(b->manager, &stored) > 0)
                         (void) manager_batch_close(b->manager, &stored);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The a{sv} options of Manager methods and of AddFileWithOptions: read by a table of keys and
- * types, and the file options every one of them shares. */
+ * types; the options CreateJob and Download share, and the file options of Download and
+ * AddFileWithOptions, each listed and read in one place. */
 #include "bus-errors.h"
 #include "bus.h"
 
@@ -83,6 +84,104 @@ int bus_options_read(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec
                         return r;
         }
         return sd_bus_message_exit_container(m);
+}
+
+static const BusOptionSpec job_spec[_BUS_JOB_OPTION_MAX] = {
+        [BUS_JOB_OPTION_PRIORITY] = { "priority", "s" },
+        [BUS_JOB_OPTION_DESCRIPTION] = { "description", "s" },
+        [BUS_JOB_OPTION_CANCEL_WHEN_OWNER_GONE] = { "cancel-when-owner-gone", "b" },
+        [BUS_JOB_OPTION_COST_POLICY] = { "cost-policy", "s" },
+        [BUS_JOB_OPTION_MAX_CONCURRENT_FILES] = { "max-concurrent-files", "u" },
+};
+
+void bus_options_spec_job(BusOptionSpec *spec) {
+        assert(spec);
+        memcpy(spec, job_spec, sizeof job_spec);
+}
+
+static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
+        JobPriority p = job_priority_from_string(s);
+        char quoted[BUS_ERROR_QUOTE_SIZE];
+
+        if (p < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown priority '%s'; use foreground, high, normal or low.",
+                                         bus_error_quote(quoted, s));
+        *ret = p;
+        return 0;
+}
+
+/* The cost-policy option: the creator chooses, else the daemon's default applies. */
+static int parse_cost_policy(const char *s, JobOptions *o, sd_bus_error *error) {
+        CostPolicy p = cost_policy_from_string(s);
+
+        if (p < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown cost policy '%s'; use always or unmetered.", s);
+        o->cost_policy = p;
+        o->cost_policy_set = true;
+        return 0;
+}
+
+/* The option cancel-when-owner-gone: true binds the new job to the caller's connection. */
+static int owner_binding_option(Bus *b, sd_bus_message *m, bool wanted, char **ret, sd_bus_error *error) {
+        int r;
+
+        *ret = NULL;
+        if (!wanted)
+                return 0;
+        r = bus_owner_binding(b, m, ret);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "cancel-when-owner-gone needs a caller with a unique bus name.");
+        return r;
+}
+
+int bus_options_get_job(Bus *b, sd_bus_message *m, const BusOptions *v, JobOptions *o, char **ret_binding,
+                        sd_bus_error *error) {
+        int r;
+
+        assert(b);
+        assert(m);
+        assert(v);
+        assert(o);
+        assert(ret_binding);
+
+        *ret_binding = NULL;
+        if (v->present[BUS_JOB_OPTION_PRIORITY]) {
+                r = parse_priority(v->strings[BUS_JOB_OPTION_PRIORITY], &o->priority, error);
+                if (r < 0)
+                        return r;
+        }
+        o->description = v->strings[BUS_JOB_OPTION_DESCRIPTION];
+        o->max_concurrent_files_set = v->present[BUS_JOB_OPTION_MAX_CONCURRENT_FILES];
+        o->max_concurrent_files = (uint32_t) v->u64s[BUS_JOB_OPTION_MAX_CONCURRENT_FILES];
+        if (v->present[BUS_JOB_OPTION_COST_POLICY]) {
+                r = parse_cost_policy(v->strings[BUS_JOB_OPTION_COST_POLICY], o, error);
+                if (r < 0)
+                        return r;
+        }
+        r = owner_binding_option(b, m,
+                                 v->present[BUS_JOB_OPTION_CANCEL_WHEN_OWNER_GONE] &&
+                                 v->booleans[BUS_JOB_OPTION_CANCEL_WHEN_OWNER_GONE],
+                                 ret_binding, error);
+        if (r < 0)
+                return r;
+        o->cancel_with = *ret_binding;
+        return 0;
+}
+
+static const BusOptionSpec file_spec[_BUS_FILE_OPTION_MAX] = {
+        [BUS_FILE_OPTION_CHECKSUM] = { "checksum", "s" },
+        [BUS_FILE_OPTION_SIZE] = { "size", "t" },
+        [BUS_FILE_OPTION_MIRRORS] = { "mirrors", "as" },
+        [BUS_FILE_OPTION_CHECKSUM_LIST] = { "checksum-list", "s" },
+        [BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE] = { "checksum-list-signature", "s" },
+};
+
+void bus_options_spec_file(BusOptionSpec *spec) {
+        assert(spec);
+        memcpy(spec, file_spec, sizeof file_spec);
 }
 
 void bus_options_get_file(const BusOptions *v, size_t first, JobFileOptions *ret) {

@@ -133,6 +133,21 @@ typedef struct BusOptions {
 int bus_options_read(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec, BusOptions *v,
                      sd_bus_error *error);
 void bus_options_done(BusOptions *v);
+/* The options CreateJob and Download share, first in both specs. */
+enum {
+        BUS_JOB_OPTION_PRIORITY,
+        BUS_JOB_OPTION_DESCRIPTION,
+        BUS_JOB_OPTION_CANCEL_WHEN_OWNER_GONE,
+        BUS_JOB_OPTION_COST_POLICY,
+        BUS_JOB_OPTION_MAX_CONCURRENT_FILES,
+        _BUS_JOB_OPTION_MAX,
+};
+/* Their keys and types, into spec[0.._BUS_JOB_OPTION_MAX). */
+void bus_options_spec_job(BusOptionSpec *spec);
+/* Their values from v into o; cancel-when-owner-gone binds the job to the caller's connection,
+ * whose name goes to *ret_binding (NULL without it). */
+int bus_options_get_job(Bus *b, sd_bus_message *m, const BusOptions *v, JobOptions *o, char **ret_binding,
+                        sd_bus_error *error);
 /* The options of a download's file, in this order from index `first` of a spec. */
 enum {
         BUS_FILE_OPTION_CHECKSUM,
@@ -142,8 +157,8 @@ enum {
         BUS_FILE_OPTION_CHECKSUM_LIST_SIGNATURE,
         _BUS_FILE_OPTION_MAX,
 };
-/* Their keys and types, for a spec: { "checksum", "s" }, { "size", "t" }, { "mirrors", "as" },
- * { "checksum-list", "s" }, { "checksum-list-signature", "s" }. */
+/* Their keys and types, into spec[0.._BUS_FILE_OPTION_MAX). */
+void bus_options_spec_file(BusOptionSpec *spec);
 void bus_options_get_file(const BusOptions *v, size_t first, JobFileOptions *ret);
 
 /* bus-job-methods.c: the Job methods but those of bus-file.c. */

@@ -40,35 +40,56 @@ static int json_job_end(JsonWriter *w) {
         return 0;
 }
 
-int verb_create(Ctl *c, int argc, char **argv) {
+int ctl_create_job(Ctl *c, const char *name, const char *type, const char *priority, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        assert(c);
+        assert(name);
+        assert(ret_reply);
+
+        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                           "CreateJob");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        /* Only what was chosen: the daemon's defaults for the rest. */
+        if (r >= 0 && type)
+                r = sd_bus_message_append(m, "{sv}", "type", "s", type);
+        if (r >= 0 && priority)
+                r = sd_bus_message_append(m, "{sv}", "priority", "s", priority);
+        if (r >= 0 && c->cost_policy)
+                r = sd_bus_message_append(m, "{sv}", "cost-policy", "s", c->cost_policy);
+        if (r >= 0 && c->concurrent_files > 0)
+                r = sd_bus_message_append(m, "{sv}", "max-concurrent-files", "u", c->concurrent_files);
+        if (r >= 0 && c->file.checksum_list)
+                r = sd_bus_message_append(m, "{sv}", "checksum-list", "s", c->file.checksum_list);
+        if (r >= 0 && c->file.checksum_list_signature)
+                r = sd_bus_message_append(m, "{sv}", "checksum-list-signature", "s", c->file.checksum_list_signature);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot build the CreateJob call");
+        r = sd_bus_call(c->bus, m, 0, &error, ret_reply);
+        if (r < 0)
+                return type ? report_bus_error(&error, r, "cannot create the %s job \"%s\"", type, name)
+                            : report_bus_error(&error, r, "cannot create job \"%s\"", name);
+        return 0;
+}
+
+int verb_create(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *id, *path;
         int r;
 
         assert(c);
         assert(argv);
 
-        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                                           "CreateJob");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", argv[1]);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        /* Only what the command line chose: the daemon's defaults for the rest. */
-        if (r >= 0 && c->priority)
-                r = sd_bus_message_append(m, "{sv}", "priority", "s", c->priority);
-        if (r >= 0 && c->cost_policy)
-                r = sd_bus_message_append(m, "{sv}", "cost-policy", "s", c->cost_policy);
-        if (r >= 0 && c->concurrent_files > 0)
-                r = sd_bus_message_append(m, "{sv}", "max-concurrent-files", "u", c->concurrent_files);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+        r = ctl_create_job(c, argv[1], NULL, c->priority, &reply);
         if (r < 0)
-                return report_bus_error(NULL, r, "cannot build the CreateJob call");
-        r = sd_bus_call(c->bus, m, 0, &error, &reply);
-        if (r < 0)
-                return report_bus_error(&error, r, "cannot create job \"%s\"", argv[1]);
+                return r;
 
         r = sd_bus_message_read(reply, "so", &id, &path);
         if (r < 0)

@@ -31,34 +31,13 @@ static void cancel_unfinished(Ctl *c, const char *id, const char *path) {
  * asked for. */
 static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *id, *path;
         int r;
 
-        r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                                           "CreateJob");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}{sv}", "type", "s", type, "priority", "s",
-                                          c->priority ? c->priority : DEFAULT_PRIORITY);
-        if (r >= 0 && c->cost_policy)
-                r = sd_bus_message_append(m, "{sv}", "cost-policy", "s", c->cost_policy);
-        if (r >= 0 && c->concurrent_files > 0)
-                r = sd_bus_message_append(m, "{sv}", "max-concurrent-files", "u", c->concurrent_files);
-        if (r >= 0 && c->file.checksum_list)
-                r = sd_bus_message_append(m, "{sv}", "checksum-list", "s", c->file.checksum_list);
-        if (r >= 0 && c->file.checksum_list_signature)
-                r = sd_bus_message_append(m, "{sv}", "checksum-list-signature", "s", c->file.checksum_list_signature);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+        r = ctl_create_job(c, name, type, c->priority ? c->priority : DEFAULT_PRIORITY, &reply);
         if (r < 0)
-                return report_bus_error(NULL, r, "cannot build the call");
-        r = sd_bus_call(c->bus, m, 0, &error, &reply);
-        if (r < 0)
-                return report_bus_error(&error, r, "cannot create a%s %s job", streq(type, "upload") ? "n" : "", type);
+                return r;
         r = sd_bus_message_read(reply, "so", &id, &path);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot read the reply of CreateJob");

@@ -65,5 +65,10 @@ int verb_status(Ctl *c, int argc, char **argv);
  * action), so an interrupted wait can clean up. */
 int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata);
 
+/* CreateJob NAME with type and priority (NULL: the daemon's default) and the command line's
+ * cost policy, files at once and checksum list; *ret_reply holds the job's id and path.
+ * Reports failures. */
+int ctl_create_job(Ctl *c, const char *name, const char *type, const char *priority, sd_bus_message **ret_reply);
+
 /* Prints "xferctl: usage: xferctl VERB SYNOPSIS" and returns EXIT_USAGE. */
 int ctl_usage_error(const char *verb, const char *synopsis);
