@@ -58,6 +58,10 @@ void retention_retire(Job *j) {
 Job *job_free(Job *j) {
         if (!j)
                 return NULL;
+        /* A job freed while still queued (the daemon stopping with work left) leaves the
+         * scheduler's heaps first: they would otherwise point into freed memory. */
+        if (j->manager->schedule_queue)
+                scheduler_job_removed(j);
         checkpoint_unmark(j);
         job_notify_forget(j);
         job_changes_forget(j);
