@@ -32,6 +32,29 @@ int job_index_add(Manager *m, Job *j) {
         return hashmap_put(m->index, j->id, j);
 }
 
+/* A job that joins the queue (a new one, or one loaded at start-up) is known to the index by
+ * id, the scheduler and, when bound, its owner's connection: all of it or, on failure, none
+ * of it (the caller still owns the job). */
+int job_index_enter(Manager *m, Job *j) {
+        int r;
+
+        assert(m);
+        assert(j);
+
+        r = job_index_add(m, j);
+        if (r < 0)
+                return r;
+        r = scheduler_job_added(j);
+        if (r >= 0) {
+                r = owner_gone_bind(j);
+                if (r < 0)
+                        scheduler_job_removed(j);
+        }
+        if (r < 0)
+                job_index_remove(m, j);
+        return r;
+}
+
 void job_index_remove(Manager *m, Job *j) {
         assert(m);
         assert(j);

@@ -158,6 +158,7 @@ void wal_checkpoint_want(void *userdata);
 /* job-index.c */
 int job_index_add(Manager *m, Job *j);
 void job_index_remove(Manager *m, Job *j);
+int job_index_enter(Manager *m, Job *j);
 
 /* checkpoint.c */
 void checkpoint_save_row(Job *j);

@@ -293,20 +293,8 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return r;
         }
-        r = job_index_add(m, j);
+        r = job_index_enter(m, j);
         if (r < 0) {
-                (void) store_delete_job(m->store, j->id);
-                job_free(j);
-                return r;
-        }
-        r = scheduler_job_added(j);
-        if (r >= 0) {
-                r = owner_gone_bind(j);
-                if (r < 0)
-                        scheduler_job_removed(j);
-        }
-        if (r < 0) {
-                job_index_remove(m, j);
                 (void) store_delete_job(m->store, j->id);
                 job_free(j);
                 return r;

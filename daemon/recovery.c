@@ -220,19 +220,8 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 j->state = JOB_SUSPENDED;
         }
 
-        r = job_index_add(m, j);
+        r = job_index_enter(m, j);
         if (r < 0) {
-                job_free(j);
-                return r;
-        }
-        r = scheduler_job_added(j);
-        if (r >= 0) {
-                r = owner_gone_bind(j);
-                if (r < 0)
-                        scheduler_job_removed(j);
-        }
-        if (r < 0) {
-                job_index_remove(m, j);
                 job_free(j);
                 return r;
         }
