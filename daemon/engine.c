@@ -304,6 +304,17 @@ void engine_remove(Engine *e, EngineRequest *r) {
         r->added = false;
 }
 
+void engine_release(Engine *e, EngineRequest *r) {
+        assert(e);
+        assert(r);
+
+        if (!r->easy)
+                return;
+        engine_remove(e, r);
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
+}
+
 static void engine_check_done(Engine *e) {
         CURLMsg *m;
         int left;

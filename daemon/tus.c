@@ -112,10 +112,6 @@ static size_t on_header(char *buffer, size_t size, size_t nitems, void *userdata
         return len;
 }
 
-static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        return size * nmemb;
-}
-
 static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata) {
         TusUpload *u = userdata;
         size_t want = size * nitems;
@@ -151,19 +147,11 @@ static int slist_add(struct curl_slist **l, const char *format, ...) {
         va_end(ap);
         if (k < 0)
                 return -ENOMEM;
-        struct curl_slist *n = curl_slist_append(*l, h);
-        if (!n)
-                return -ENOMEM;
-        *l = n;
-        return 0;
+        return http_header_list_append(l, h);
 }
 
 static void step_cleanup(TusUpload *u) {
-        if (u->req.easy) {
-                engine_remove(u->engine, &u->req);
-                curl_easy_cleanup(u->req.easy);
-                u->req.easy = NULL;
-        }
+        engine_release(u->engine, &u->req);
         curl_slist_free_all(u->slist);
         u->slist = NULL;
 }
@@ -232,7 +220,7 @@ static int step_begin(TusUpload *u) {
         (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, u->slist);
         (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, u);
-        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_discard);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_discard_body);
         (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, u->errbuf);
         u->req.done = tus_done;
         return engine_add(u->engine, &u->req);
@@ -366,8 +354,7 @@ static void tus_done(EngineRequest *req, CURLcode code) {
         TransferResult r = { .outcome = TRANSFER_TRANSIENT };
         char msg[1024], sum[128];
 
-        curl_easy_cleanup(u->req.easy);
-        u->req.easy = NULL;
+        engine_release(u->engine, &u->req);
 
         if (u->read_errno != 0) {
                 int e = u->read_errno;
@@ -525,8 +512,7 @@ static void tus_delete_done(EngineRequest *req, CURLcode code) {
         char msg[1024];
         TusDeleteOutcome o;
 
-        curl_easy_cleanup(d->req.easy);
-        d->req.easy = NULL;
+        engine_release(d->engine, &d->req);
 
         if (d->status == 0) {
                 o = TUS_DELETE_RETRY;
@@ -573,16 +559,16 @@ int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
         r = engine_setup_easy(e, d->req.easy, upload_url, false);
         if (r < 0)
                 return r;
-        r = slist_add(&d->slist, "%s", TUS_VERSION_HEADER);
+        r = http_header_list_append(&d->slist, TUS_VERSION_HEADER);
         for (char * const *h = headers; r >= 0 && h && *h; h++)
-                r = slist_add(&d->slist, "%s", *h);
+                r = http_header_list_append(&d->slist, *h);
         if (r < 0)
                 return r;
         (void) curl_easy_setopt(d->req.easy, CURLOPT_CUSTOMREQUEST, "DELETE");
         (void) curl_easy_setopt(d->req.easy, CURLOPT_HTTPHEADER, d->slist);
         (void) curl_easy_setopt(d->req.easy, CURLOPT_HEADERFUNCTION, on_delete_header);
         (void) curl_easy_setopt(d->req.easy, CURLOPT_HEADERDATA, d);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_WRITEFUNCTION, on_discard);
+        (void) curl_easy_setopt(d->req.easy, CURLOPT_WRITEFUNCTION, http_discard_body);
         (void) curl_easy_setopt(d->req.easy, CURLOPT_ERRORBUFFER, d->errbuf);
         d->req.done = tus_delete_done;
         r = engine_add(e, &d->req);
@@ -595,10 +581,7 @@ int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
 TusDelete *tus_delete_free(TusDelete *d) {
         if (!d)
                 return NULL;
-        if (d->req.easy) {
-                engine_remove(d->engine, &d->req);
-                curl_easy_cleanup(d->req.easy);
-        }
+        engine_release(d->engine, &d->req);
         curl_slist_free_all(d->slist);
         free(d->url);
         free(d);
