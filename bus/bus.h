@@ -132,6 +132,10 @@ typedef struct BusOptions {
 } BusOptions;
 int bus_options_read(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec, BusOptions *v,
                      sd_bus_error *error);
+/* The arguments (s url, s path, a{sv} options) of AddFileWithOptions and Download; the strings
+ * stay in m. */
+int bus_options_read_url_path(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec, const char **ret_url,
+                              const char **ret_path, BusOptions *v, sd_bus_error *error);
 void bus_options_done(BusOptions *v);
 /* The options CreateJob and Download share, first in both specs. */
 enum {
@@ -142,6 +146,9 @@ enum {
         BUS_JOB_OPTION_MAX_CONCURRENT_FILES,
         _BUS_JOB_OPTION_MAX,
 };
+/* A priority or cost policy by name (an option or a property); InvalidArgs naming the choices. */
+int bus_options_parse_priority(const char *s, JobPriority *ret, sd_bus_error *error);
+int bus_options_parse_cost_policy(const char *s, CostPolicy *ret, sd_bus_error *error);
 /* Their keys and types, into spec[0.._BUS_JOB_OPTION_MAX). */
 void bus_options_spec_job(BusOptionSpec *spec);
 /* Their values from v into o; cancel-when-owner-gone binds the job to the caller's connection,
