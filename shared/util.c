@@ -75,6 +75,12 @@ int string_table_lookup(const char *const *table, size_t n, const char *s) {
         return -1;
 }
 
+const char *string_table_get(const char *const *table, size_t n, long i) {
+        assert(table);
+
+        return i >= 0 && (unsigned long) i < n ? table[i] : NULL;
+}
+
 int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
         size_t max, a;
         void *p;

@@ -119,6 +119,8 @@ int strv_consume(char ***l, char *s);
 /* Enum names: the index of s in table[0..n) (NULL entries match nothing), or -1 for NULL or
  * a name not in it. */
 int string_table_lookup(const char *const *table, size_t n, const char *s);
+/* The name of value i: table[i], or NULL when i is outside [0, n). */
+const char *string_table_get(const char *const *table, size_t n, long i);
 
 /* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
  * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it
