@@ -19,7 +19,7 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
         /* What any other call reads or changes must be stored (and told) before it runs. */
         if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL &&
-            !sd_bus_message_is_method_call(m, XFERD_MANAGER_INTERFACE, "Download"))
+            !sd_bus_message_is_method_call(m, XFERD_MANAGER_IFACE, "Download"))
                 (void) manager_batch_close(b->manager, &e);
         return 0;
 }

@@ -21,9 +21,9 @@ int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *use
         assert(b);
         assert(found);
 
-        if (strncmp(path, XFERD_JOB_PREFIX "/", strlen(XFERD_JOB_PREFIX "/")) != 0)
+        if (strncmp(path, XFERD_JOB_PATH_PREFIX, strlen(XFERD_JOB_PATH_PREFIX)) != 0)
                 return 0;
-        id = path + strlen(XFERD_JOB_PREFIX "/");
+        id = path + strlen(XFERD_JOB_PATH_PREFIX);
         j = manager_find_job(b->manager, id);
         if (!j)
                 return 0;

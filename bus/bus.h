@@ -9,23 +9,18 @@
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
-
-#define XFERD_BUS_NAME "org.xferd.Transfer1"
-#define XFERD_MANAGER_PATH "/org/xferd/Transfer1"
-#define XFERD_MANAGER_INTERFACE "org.xferd.Transfer1.Manager"
-#define XFERD_JOB_PREFIX "/org/xferd/Transfer1/job"
-#define XFERD_JOB_INTERFACE "org.xferd.Transfer1.Job"
+#include "names.h"
 
 /* A job's object path, built here: the daemon core knows nothing of D-Bus. Returned by value,
  * so `bus_job_path(j).s` lives until the end of the full expression that uses it. */
 typedef struct BusJobPath {
-        char s[sizeof(XFERD_JOB_PREFIX "/") + 32];
+        char s[sizeof(XFERD_JOB_PATH_PREFIX) + XFERD_JOB_ID_LEN];
 } BusJobPath;
 
 static inline BusJobPath bus_job_path(const Job *j) {
         BusJobPath p;
 
-        snprintf(p.s, sizeof p.s, XFERD_JOB_PREFIX "/%s", j->id);
+        snprintf(p.s, sizeof p.s, XFERD_JOB_PATH_PREFIX "%s", j->id);
         return p;
 }
 
