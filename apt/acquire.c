@@ -60,11 +60,9 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void acquire_touch(Acquire *a) {
-        uint64_t now;
-
-        if (!a->timer || sd_event_now(a->method->event, CLOCK_MONOTONIC, &now) < 0)
+        if (!a->timer)
                 return;
-        (void) sd_event_source_set_time(a->timer, now + a->method->settings.timeout_usec);
+        (void) sd_event_source_set_time_relative(a->timer, a->method->settings.timeout_usec);
         (void) sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
 }
 

@@ -181,13 +181,8 @@ void manager_calls_shutdown(JobCall **list) {
 }
 
 uint64_t manager_now_realtime(Manager *m) {
-        uint64_t t;
-
         assert(m);
-
-        if (sd_event_now(m->event, CLOCK_REALTIME, &t) < 0)
-                t = now_realtime_usec();
-        return t;
+        return event_now(m->event, CLOCK_REALTIME);
 }
 
 /* Tests stop the daemon hard at named points to prove that recovery finishes the work. */

@@ -126,3 +126,13 @@ uint64_t now_realtime_usec(void) {
 uint64_t now_monotonic_usec(void) {
         return now_usec(CLOCK_MONOTONIC);
 }
+
+uint64_t event_now(sd_event *e, clockid_t clock) {
+        uint64_t t;
+
+        assert(e);
+
+        if (sd_event_now(e, clock, &t) >= 0)
+                return t;
+        return clock == CLOCK_REALTIME ? now_realtime_usec() : now_monotonic_usec();
+}

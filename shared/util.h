@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -130,3 +131,6 @@ int array_reserve(void **items, size_t *allocated, size_t need, size_t size);
 
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
+/* The loop's time of `clock`, the same for every source of one iteration; the clock's own
+ * time where the loop has none. */
+uint64_t event_now(sd_event *e, clockid_t clock);
