@@ -305,10 +305,14 @@ static int transfer_request(Transfer *t) {
         return r;
 }
 
+static void transfer_freep(Transfer **t) {
+        transfer_free(*t);
+}
+
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
                    void *userdata, Transfer **ret) {
-        Transfer *t;
-        int r = -ENOMEM;
+        _cleanup_(transfer_freep) Transfer *t = NULL;
+        int r;
 
         assert(e);
         assert(req);
@@ -343,17 +347,13 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         if (!t->url || cache_route_new(e, req->proxy, on_cache_silent, t, &t->route) < 0 ||
             (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
             (req->offset > 0 && req->validator && !(t->validator = strdup(req->validator))))
-                goto fail;
+                return -ENOMEM;
 
         r = transfer_request(t);
         if (r < 0)
-                goto fail;
-        *ret = t;
+                return r;
+        *ret = TAKE_PTR(t);
         return 0;
-
-fail:
-        transfer_free(t);
-        return r;
 }
 
 Transfer *transfer_free(Transfer *t) {
