@@ -154,14 +154,14 @@ int store_schema_migrate(Store *s, int from) {
 
 /* The rows that are written whole: an upsert, not INSERT OR REPLACE (replacing deletes the
  * row, and with it (cascade) every file row; it would also give the job a new place in the
- * order). The columns are listed once: each is bound by its name (":name"), and every one
- * that is not part of the key is updated on conflict. */
+ * order). The columns are listed once: each is bound by its name (":name"); those of
+ * `columns` are updated on conflict, the others are written by the first insert only. */
 typedef struct Upsert {
         const char *table;
         const char *const *key;         /* the conflict target */
         const char *const *columns;     /* the others */
-        const char *first_only;         /* a column written by the first insert only, or NULL */
-        const char *first_only_value;
+        const char *const *insert_only; /* never change: left out of the update, or NULL */
+        const char *seq;                /* numbered by the first insert (one past the largest), or NULL */
 } Upsert;
 
 #define STRV_MAKE(...) ((const char *const[]) { __VA_ARGS__, NULL })
@@ -171,15 +171,17 @@ static const Upsert job_upsert = {
         .key = STRV_MAKE("id"),
         .columns = STRV_MAKE("type", "owner", "display_name", "description", "state", "priority",
                              "auto_complete", "allow_insecure_redirect", "bandwidth_limit", "minimum_retry_delay",
-                             "no_progress_timeout", "http_headers", "creation_time", "modification_time",
+                             "no_progress_timeout", "http_headers", "modification_time",
                              "completion_time", "last_progress_time", "retry_time", "retire_time", "error_name",
                              "error_message", "error_summary", "error_count", "upload_url",
                              "minimum_notification_interval", "cancel_with", "checksum_list",
                              "checksum_list_signature", "cost_policy", "proxy", "bytes_from_cache",
                              "bytes_from_origin", "fs_gid", "fs_groups", "max_concurrent_files"),
+        /* Indexed and never changed: an update that leaves them out rewrites only the row's
+         * own page, not a page of each index as well. */
+        .insert_only = STRV_MAKE("creation_time"),
         /* The place in the order: given once, never reused. */
-        .first_only = "seq",
-        .first_only_value = "(SELECT ifnull(max(seq), 0) + 1 FROM jobs)",
+        .seq = "seq",
 };
 
 static const Upsert file_upsert = {
@@ -211,8 +213,9 @@ typedef enum NameForm {
         NAME_FROM_EXCLUDED,
 } NameForm;
 
+/* Writes the names of l (NULL: none), separated by ", " and after one if !first. */
 static void put_names(FILE *f, const char *const *l, NameForm form, bool first) {
-        for (; *l; l++, first = false) {
+        for (; l && *l; l++, first = false) {
                 if (!first)
                         fputs(", ", f);
                 switch (form) {
@@ -240,13 +243,15 @@ static char *upsert_sql(const Upsert *u) {
         fprintf(f, "INSERT INTO %s (", u->table);
         put_names(f, u->key, NAME_PLAIN, true);
         put_names(f, u->columns, NAME_PLAIN, false);
-        if (u->first_only)
-                fprintf(f, ", %s", u->first_only);
+        put_names(f, u->insert_only, NAME_PLAIN, false);
+        if (u->seq)
+                fprintf(f, ", %s", u->seq);
         fputs(") VALUES (", f);
         put_names(f, u->key, NAME_PARAMETER, true);
         put_names(f, u->columns, NAME_PARAMETER, false);
-        if (u->first_only)
-                fprintf(f, ", %s", u->first_only_value);
+        put_names(f, u->insert_only, NAME_PARAMETER, false);
+        if (u->seq)
+                fprintf(f, ", (SELECT ifnull(max(%s), 0) + 1 FROM %s)", u->seq, u->table);
         fputs(") ON CONFLICT (", f);
         put_names(f, u->key, NAME_PLAIN, true);
         fputs(") DO UPDATE SET ", f);
