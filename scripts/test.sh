@@ -13,8 +13,7 @@
 # status of `meson test`.
 set -euo pipefail
 
-srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-. "$srcdir/scripts/common.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 builddir=build
 skip_deps=0
 test_args=()

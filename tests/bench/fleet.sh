@@ -23,23 +23,9 @@
 # against the origin's (cmp). Everything it starts is stopped when it exits.
 set -euo pipefail
 
-srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$srcdir/scripts/common.sh"
-builddir=build
-machines=50
-size_mib=64
-keep=0
-
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --builddir) need_value fleet.sh "$@"; builddir=$2; shift 2 ;;
-    --machines) need_number fleet.sh "$@"; machines=$2; shift 2 ;;
-    --size-mib) need_number fleet.sh "$@"; size_mib=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "fleet.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
+parse_options fleet.sh --builddir:builddir:value:build --machines:machines:number:50 \
+  --size-mib:size_mib:number:64 --keep:keep:flag -- "$@"
 
 log() { printf '[fleet %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'fleet.sh: %s\n' "$*" >&2; exit 1; }
@@ -81,29 +67,9 @@ log "work directory $work; the file: $size_mib MiB"
 
 # ---- the origin: nginx, logging the body bytes of every response -----------------------------
 port=$("$bench" free-port)
-mkdir -p "$work/nginx/tmp"
-cat >"$work/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  log_format bytes '\$request \$status \$body_bytes_sent';
-  access_log $work/nginx/access.log bytes;
-  default_type application/octet-stream;
-  sendfile on;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  server { listen 127.0.0.1:$port; root $work/www; }
-}
-EOF
-nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null >/dev/null 2>&1 &
-pids+=($!)
+start_nginx "$work/nginx" "$port" "$work/www" "  log_format bytes '\$request \$status \$body_bytes_sent';
+  access_log $work/nginx/access.log bytes;"
+pids+=("$nginx_pid")
 url=http://127.0.0.1:$port/update.bin
 
 wait_port() {

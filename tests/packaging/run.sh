@@ -32,8 +32,7 @@
 # Exit status 0 when every check passed.
 set -euo pipefail
 
-srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$srcdir/scripts/common.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 keep_tmp=0
 case "${1:-}" in
   --keep-tmp) keep_tmp=1 ;;
