@@ -298,7 +298,7 @@ static void test_failures(void) {
         g_assert_false(failure_is_unavailable(NULL));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/apt-method/message/parse", test_message_parse },
         { "/apt-method/message/reader", test_message_reader },
         { "/apt-method/message/out", test_message_out },
@@ -309,9 +309,3 @@ static const TestCase test_cases[] = {
         { "/apt-method/failures", test_failures },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -524,7 +524,7 @@ test_one_fails (void)
         assert_dir_is (env->dir, nothing);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/concurrent-files/overlap", test_overlap },
         { "/concurrent-files/overlap-https", test_overlap_https },
         { "/concurrent-files/cancel", test_cancel },
@@ -538,9 +538,3 @@ static const TestCase test_cases[] = {
         { "/concurrent-files/one-fails", test_one_fails },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

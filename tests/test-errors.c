@@ -500,7 +500,7 @@ test_no_such_job (void)
         xferd_assert_no_such_job (env->fx, "not-an-id");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/errors/http-404", test_http_404 },
         { "/errors/503-then-200", test_503_then_200 },
         { "/errors/retry-after", test_retry_after },
@@ -523,9 +523,3 @@ static const TestCase test_cases[] = {
         { "/errors/no-such-job", test_no_such_job },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -221,15 +221,9 @@ test_throughput_rule (void)
         job_wait_state (env->fx, fast, "transferred");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/fairness/fair-share", test_fair_share },
         { "/fairness/foreground-cap", test_foreground_cap },
         { "/fairness/throughput-rule", test_throughput_rule },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

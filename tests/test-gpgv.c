@@ -514,7 +514,7 @@ test_gpgv_free_running (void)
         fake_gpgv_remove (hang, dir);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/gpgv/verdict", test_verdict },
         { "/gpgv/keyrings", test_keyrings },
         { "/gpgv/keys-dir", test_keys_dir },

@@ -298,7 +298,7 @@ test_read_errors (void)
         fixture_done (&f);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/hash-stream/pieces", test_pieces },
         { "/hash-stream/restart", test_restart },
         { "/hash-stream/free-while-running", test_free_while_running },
@@ -306,9 +306,3 @@ static const TestCase test_cases[] = {
         { "/hash-stream/read-errors", test_read_errors },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -645,7 +645,7 @@ test_body_bytes (void)
         g_assert_false (http_server_wait_body_bytes (server, "/g", 1001, 50));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/httpd/full-body", test_full_body },
         { "/httpd/head", test_head },
         { "/httpd/range", test_range },
@@ -666,9 +666,3 @@ static const TestCase test_cases[] = {
         { "/httpd/body-bytes", test_body_bytes },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

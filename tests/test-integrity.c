@@ -829,7 +829,7 @@ test_cancel_while_hashing (void)
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/integrity/checksum-right", test_checksum_right },
         { "/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256 },
         { "/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512 },
@@ -855,9 +855,3 @@ static const TestCase test_cases[] = {
         { "/integrity/cancel-while-hashing", test_cancel_while_hashing },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -325,7 +325,7 @@ test_slow_polkit_blocks_nobody (void)
         g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/polkit/absent-root-only", test_no_polkit },
         { "/polkit/denied", test_denied },
         { "/polkit/manage-all", test_manage_all },
@@ -333,9 +333,3 @@ static const TestCase test_cases[] = {
         { "/polkit/slow-polkit-blocks-nobody", test_slow_polkit_blocks_nobody },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -494,7 +494,7 @@ test_caller_groups_restart (void)
         assert_file_content (dest, content);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/privileges/root-reserve", test_root_reserve },
         { "/privileges/write-credentials", test_write_credentials },
         { "/privileges/max-file-size", test_max_file_size },

@@ -353,7 +353,7 @@ test_settings_bad_numbers (void)
         proxy_settings_done (&s.manager.transfer.network);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/proxy/redact", test_redact },
         { "/proxy/value", test_proxy_value },
         { "/proxy/cache-host", test_cache_host },
@@ -367,9 +367,3 @@ static const TestCase test_cases[] = {
         { "/proxy/settings-bad-numbers", test_settings_bad_numbers },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -715,7 +715,7 @@ test_turns (void)
         g_assert_cmpint (last_range_start (env, b), >, 0);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/scheduler/preemption-chain", test_preemption_chain },
         { "/scheduler/queued-order", test_queued_order },
         { "/scheduler/foreground-beside-background", test_foreground_beside_background },
@@ -726,9 +726,3 @@ static const TestCase test_cases[] = {
         { "/scheduler/turns", test_turns },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -262,16 +262,10 @@ test_cancel_during_renames (void)
         async_reply_clear (&cancel);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/slow-disk/other-user-answered-while-fsync-hangs", test_other_user_answered },
         { "/slow-disk/cancel-during-complete-sync", test_cancel_during_complete },
         { "/slow-disk/cancel-waits-for-unlink", test_cancel_waits_for_unlink },
         { "/slow-disk/cancel-during-renames", test_cancel_during_renames },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

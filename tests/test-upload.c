@@ -634,7 +634,7 @@ test_upload_complete_needs_transferred (void)
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/upload/end-to-end", test_upload_end_to_end },
         { "/upload/one-file-only", test_upload_one_file_only },
         { "/upload/complete-needs-transferred", test_upload_complete_needs_transferred },
@@ -646,14 +646,8 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
-static const TestDataCase data_cases[] = {
+const TestDataCase test_data_cases[] = {
         { "/upload/resume-after-server-restart", test_upload_server_stopped, GINT_TO_POINTER (SIGTERM) },
         { "/upload/resume-after-server-killed", test_upload_server_stopped, GINT_TO_POINTER (SIGKILL) },
         { NULL, NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main_data (argc, argv, test_cases, data_cases);
-}

@@ -299,7 +299,7 @@ test_notification_interval (void)
         g_assert_cmpuint (often, >, slow);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/watch/rate", test_rate },
         { "/watch/wait-reasons", test_wait_reasons },
         { "/watch/wait-reasons-retry", test_wait_reasons_retry },
@@ -307,14 +307,8 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
-static const TestDataCase data_cases[] = {
+const TestDataCase test_data_cases[] = {
         { "/watch/next-retry-foreground", test_next_retry, &next_retry_foreground },
         { "/watch/next-retry-background", test_next_retry, &next_retry_background },
         { NULL, NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main_data (argc, argv, test_cases, data_cases);
-}
