@@ -474,8 +474,6 @@ test_gpgv_identity (void)
 static void
 test_gpgv_free_running (void)
 {
-        g_autoptr (GBytes) list = g_bytes_new_static (list_text, sizeof list_text - 1);
-        g_autoptr (GBytes) sig = g_bytes_new_static ("sig", 3);
         char *dir;
         char *keyrings[] = { (char *) "/nonexistent.gpg", NULL };
         sd_event *e = NULL;
