@@ -1,11 +1,7 @@
 # Shell functions the project's scripts share (scripts/demo.sh, scripts/test.sh,
-# tests/bench/run.sh, tests/bench/fleet.sh, tests/packaging/run.sh). Sourced, never run,
-# by its path relative to the script:
+# tests/bench/run.sh, tests/bench/fleet.sh, tests/packaging/run.sh). Sourced, never run:
 #
-#   . "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
-#
-# It sets srcdir, the top of the source tree (absolute), from where it lies itself.
-srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+#   . "$srcdir/scripts/common.sh"
 
 # usage: the comment block at the top of the running script, without its '#': its --help.
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -114,45 +110,6 @@ parse_options() {
       *) echo "$script: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
   done
-}
-
-# nginx_config DIR PORT ROOT [HTTP [SERVER]]: on stdout, the configuration of an nginx that
-# keeps its pid, error log and temporary files in DIR and serves ROOT on 127.0.0.1:PORT
-# (sendfile, keep-alive), with the directives HTTP added to its http block and SERVER to its
-# server block. For tests/bench/*.sh.
-nginx_config() {
-  cat <<EOF
-daemon off;
-worker_processes 1;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 4096; }
-http {
-  default_type application/octet-stream;
-  sendfile on;
-  keepalive_requests 1000000;
-  client_body_temp_path $1/tmp/body;
-  proxy_temp_path $1/tmp/proxy;
-  fastcgi_temp_path $1/tmp/fastcgi;
-  uwsgi_temp_path $1/tmp/uwsgi;
-  scgi_temp_path $1/tmp/scgi;
-${4:+$4
-}  server {
-    listen 127.0.0.1:$2;
-    root $3;
-${5:+$5
-}  }
-}
-EOF
-}
-
-# start_nginx DIR PORT ROOT [HTTP [SERVER]]: writes DIR/nginx.conf (nginx_config) and starts
-# nginx with it in the background, its output in DIR/stdout; sets nginx_pid.
-start_nginx() {
-  mkdir -p "$1/tmp"
-  nginx_config "$@" >"$1/nginx.conf"
-  nginx -p "$1/" -c "$1/nginx.conf" -e "$1/error.log" </dev/null >"$1/stdout" 2>&1 &
-  nginx_pid=$!
 }
 
 # build_bench_tools: builds xferd, xferctl and xferd-bench in $builddir (set up first when it

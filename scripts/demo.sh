@@ -16,7 +16,8 @@
 # removed when it exits, also on Ctrl-C.
 set -euo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$srcdir/scripts/common.sh"
 parse_options demo.sh --builddir:builddir:value:build --skip-deps:skip_deps:flag --size:size_mib:number:64 -- "$@"
 
 if [[ -t 1 ]]; then

@@ -13,7 +13,8 @@
 # status of `meson test`.
 set -euo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$srcdir/scripts/common.sh"
 builddir=build
 skip_deps=0
 test_args=()

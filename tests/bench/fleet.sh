@@ -23,7 +23,8 @@
 # against the origin's (cmp). Everything it starts is stopped when it exits.
 set -euo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$srcdir/scripts/common.sh"
 parse_options fleet.sh --builddir:builddir:value:build --machines:machines:number:50 \
   --size-mib:size_mib:number:64 --keep:keep:flag -- "$@"
 
@@ -67,9 +68,29 @@ log "work directory $work; the file: $size_mib MiB"
 
 # ---- the origin: nginx, logging the body bytes of every response -----------------------------
 port=$("$bench" free-port)
-start_nginx "$work/nginx" "$port" "$work/www" "  log_format bytes '\$request \$status \$body_bytes_sent';
-  access_log $work/nginx/access.log bytes;"
-pids+=("$nginx_pid")
+mkdir -p "$work/nginx/tmp"
+cat >"$work/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  log_format bytes '\$request \$status \$body_bytes_sent';
+  access_log $work/nginx/access.log bytes;
+  default_type application/octet-stream;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  server { listen 127.0.0.1:$port; root $work/www; }
+}
+EOF
+nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null >/dev/null 2>&1 &
+pids+=($!)
 url=http://127.0.0.1:$port/update.bin
 
 wait_port() {

@@ -50,7 +50,8 @@
 # its own, tests/bench/fleet.sh, with rows of its own in docs/benchmarks.md.
 set -euo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$srcdir/scripts/common.sh"
 parse_options run.sh --builddir:builddir:value:build @:builddir:arg --reps:reps:number:3 --quick:quick:flag \
   --keep:keep:flag --queue:n_queue:number --only:only:value -- "$@"
 [[ -z $only || $only == queue ]] || { echo "run.sh: --only takes 'queue'" >&2; exit 2; }
@@ -135,10 +136,37 @@ big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
 
 # ---- nginx ------------------------------------------------------------------------------------
 port=$("$bench" free-port)
-start_nginx "$work/nginx" "$port" "$work/www" "  access_log off;
+mkdir -p "$work/nginx/tmp"
+cat >"$work/nginx/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  sendfile on;
   tcp_nopush on;
   tcp_nodelay on;
-  keepalive_timeout 65s;" "    location /slow/ { alias $work/www/; limit_rate 128k; }"
+  keepalive_timeout 65s;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $work/www;
+    location /slow/ { alias $work/www/; limit_rate 128k; }
+  }
+}
+EOF
+nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null \
+  >"$work/nginx/stdout" 2>&1 &
+nginx_pid=$!
 base=http://127.0.0.1:$port
 for ((i = 0; i < 100; i++)); do
   curl -sf -o /dev/null "$base/small/f0000" && break

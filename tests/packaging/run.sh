@@ -32,7 +32,8 @@
 # Exit status 0 when every check passed.
 set -euo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$srcdir/scripts/common.sh"
 keep_tmp=0
 case "${1:-}" in
   --keep-tmp) keep_tmp=1 ;;
