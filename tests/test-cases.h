@@ -2,9 +2,9 @@
 /*
  * A test program's cases as a table, test_cases, and those that run one
  * function with different data as a second one, test_data_cases, when it has
- * any. The main() of test-main.c runs them; a program with more to set up
+ * any. The main() of test-main.c runs them. A program with more to set up
  * first has a main() of its own, which calls test_add_cases() between
- * g_test_init() and g_test_run().
+ * g_test_init() and g_test_run(), or test_main() or test_main_data().
  */
 #pragma once
 
@@ -39,9 +39,23 @@ test_add_data_cases (const TestDataCase *cases)
                 g_test_add_data_func (c->path, c->data, c->func);
 }
 
-/* The tables a program run by test-main.c defines (test_data_cases only when it has such
- * cases). */
-extern const TestCase test_cases[];
-extern const TestDataCase test_data_cases[];
+/* g_test_init(), the cases, g_test_run(): what main() returns. */
+static inline int
+test_main (int argc, char **argv, const TestCase *cases)
+{
+        g_test_init (&argc, &argv, NULL);
+        test_add_cases (cases);
+        return g_test_run ();
+}
+
+/* The same with a table of data cases after the other. */
+static inline int
+test_main_data (int argc, char **argv, const TestCase *cases, const TestDataCase *data_cases)
+{
+        g_test_init (&argc, &argv, NULL);
+        test_add_cases (cases);
+        test_add_data_cases (data_cases);
+        return g_test_run ();
+}
 
 G_END_DECLS

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The main() of every test program that is only its tables of cases
- * (test-cases.h). Built into those programs by meson.build; a program with a
- * main() of its own is built without it.
+ * (test-cases.h). meson.build links every test program with it as a static
+ * library: the linker takes it only into a program without a main() of its own.
  */
 #include "test-cases.h"
 
-/* Weak: a program without cases that take data need not define the table. */
+/* The program's cases; test_data_cases is weak: a program without cases that take data
+ * need not define it. */
+extern const TestCase test_cases[];
 extern const TestDataCase test_data_cases[] __attribute__ ((weak));
 
 int
