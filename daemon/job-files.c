@@ -297,7 +297,17 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         }
         dir_check_done(&check);
 
-        r = array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + n, sizeof(JobFile *));
+        if (j->n_files_allocated == 0 && n > 0) {
+                /* A job's first files get a block of their size: most jobs have one file, and
+                 * 100 000 queued jobs would each keep room for 16. */
+                JobFile **v = reallocarray(j->files, n, sizeof *v);
+                r = v ? 0 : -ENOMEM;
+                if (v) {
+                        j->files = v;
+                        j->n_files_allocated = n;
+                }
+        } else
+                r = array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + n, sizeof(JobFile *));
         if (r < 0)
                 goto fail;
         memcpy(j->files + j->n_files, added, n * sizeof *added);

@@ -106,6 +106,26 @@ static JobSlot *file_reader_job(FileReader *fr, const char *id) {
         return fr->last = slot;
 }
 
+/* Room for one more file: exactly one for the first (most jobs have one file), then doubling.
+ * A larger block shrunk afterwards would leave a hole too small for anything else behind each
+ * of 100 000 jobs. */
+static int job_files_grow(Job *j) {
+        JobFile **v;
+        size_t a;
+
+        if (j->n_files < j->n_files_allocated)
+                return 0;
+        if (j->n_files_allocated > SIZE_MAX / 2 / sizeof(JobFile *))
+                return -ENOMEM;
+        a = j->n_files_allocated > 0 ? j->n_files_allocated * 2 : 1;
+        v = reallocarray(j->files, a, sizeof(JobFile *));
+        if (!v)
+                return -ENOMEM;
+        j->files = v;
+        j->n_files_allocated = a;
+        return 0;
+}
+
 static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
         FileReader *fr = userdata;
         _cleanup_(store_job_file_freep) JobFile *f = NULL;
@@ -153,7 +173,7 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
         f->bytes_total = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TOTAL);
         f->bytes_transferred = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TRANSFERRED);
 
-        if (array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + 1, sizeof(JobFile *)) < 0)
+        if (job_files_grow(j) < 0)
                 return log_oom();
         j->files[j->n_files++] = TAKE_PTR(f);
         return 0;
@@ -191,8 +211,7 @@ static int store_load_files(Store *s, JobList *list) {
                 Job *j = list->slots[i].job;
                 while (j->current < j->n_files && j->files[j->current]->completed)
                         j->current++;
-                /* Room for its files only, not for the 16 of a growing array: most jobs have
-                 * one, and a restart may load 100 000 jobs. */
+                /* Room for its files only. */
                 if (j->n_files > 0 && j->n_files < j->n_files_allocated) {
                         JobFile **v = realloc(j->files, j->n_files * sizeof(JobFile *));
                         if (v) {
