@@ -128,7 +128,7 @@ static void dir_check_done(DirCheck *c) {
 
 static int file_new(Job *j, const char *url, const char *path, const JobFileOptions *options, size_t index,
                     DirCheck *check, JobFile **ret, CallError *e) {
-        _cleanup_free_ char *copy1 = NULL, *copy2 = NULL;
+        _cleanup_free_ char *copy1 = NULL, *copy2 = NULL, *temp_name = NULL;
         JobFile *f;
         dev_t dev;
         ino_t ino;
@@ -201,22 +201,14 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                                       "%s is a directory; give the path of the file to write.", path);
 
 make:
-        f = calloc(1, sizeof *f);
+        if (asprintf(&temp_name, ".%s.xferd-%s-%zu", name, j->id, index) < 0)
+                return -ENOMEM;
+        f = job_file_new(url, path, dir, name, temp_name);
         if (!f)
                 return -ENOMEM;
-        f->url = strdup(url);
-        f->path = strdup(path);
-        f->dir = strdup(dir);
-        f->name = strdup(name);
-        if (asprintf(&f->temp_name, ".%s.xferd-%s-%zu", name, j->id, index) < 0)
-                f->temp_name = NULL;
         f->dir_dev = dev;
         f->dir_ino = ino;
         f->bytes_total = size;
-        if (!f->url || !f->path || !f->dir || !f->name || !f->temp_name) {
-                job_file_free(f);
-                return -ENOMEM;
-        }
         r = file_options_apply(j, f, options, e);
         if (r < 0) {
                 job_file_free(f);

@@ -144,11 +144,15 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
         if (sqlite3_column_int64(files, FC_IDX) != (int64_t) j->n_files)
                 fr->ordered = false;
 
-        f = calloc(1, sizeof(JobFile));
+        const char *names[5];
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                /* The columns in the order of job_file_new()'s arguments; none is NULL. */
+                names[i] = (const char *) sqlite3_column_text(files, FC_URL + (int) i);
+                if (!names[i])
+                        return log_oom();
+        }
+        f = job_file_new(names[0], names[1], names[2], names[3], names[4]);
         if (!f ||
-            sql_column_dup(files, FC_URL, &f->url) < 0 || sql_column_dup(files, FC_PATH, &f->path) < 0 ||
-            sql_column_dup(files, FC_DIR, &f->dir) < 0 || sql_column_dup(files, FC_NAME, &f->name) < 0 ||
-            sql_column_dup(files, FC_TEMP_NAME, &f->temp_name) < 0 ||
             sql_column_dup(files, FC_VALIDATOR, &f->validator) < 0 ||
             sql_column_dup(files, FC_MIRRORS, &mirrors) < 0 ||
             (mirrors && sql_split_headers(mirrors, &f->mirrors) < 0) ||

@@ -50,14 +50,14 @@ static void fixture_teardown(Fixture *f, gconstpointer data) {
 /* ---- building and comparing jobs ---------------------------------------------------------- */
 
 static JobFile *file_new(unsigned seed, bool completed) {
-        JobFile *f = calloc(1, sizeof(JobFile));
+        g_autofree char *url = g_strdup_printf("https://example.com/files/%u?q=a&b=%%20", seed);
+        g_autofree char *dir = g_strdup_printf("/home/user/Downloads/%u", seed % 3);
+        g_autofree char *name = g_strdup_printf("file-%u.iso", seed);
+        g_autofree char *path = g_strdup_printf("%s/%s", dir, name);
+        g_autofree char *temp_name = g_strdup_printf(".%s.xferd-0123456789abcdef-%u", name, seed);
+        JobFile *f = job_file_new(url, path, dir, name, temp_name);
 
         g_assert_nonnull(f);
-        f->url = g_strdup_printf("https://example.com/files/%u?q=a&b=%%20", seed);
-        f->dir = g_strdup_printf("/home/user/Downloads/%u", seed % 3);
-        f->name = g_strdup_printf("file-%u.iso", seed);
-        f->path = g_strdup_printf("%s/%s", f->dir, f->name);
-        f->temp_name = g_strdup_printf(".%s.xferd-0123456789abcdef-%u", f->name, seed);
         f->dir_dev = makedev(259, seed % 7);
         /* Above INT64_MAX: must survive SQLite's signed integers. */
         f->dir_ino = UINT64_MAX - seed;
@@ -627,8 +627,7 @@ static void test_nested(Fixture *f, gconstpointer data) {
 
         /* A failure dooms the whole transaction: later writes are refused, the end rolls back
          * and reports it, and nothing of it is stored. */
-        free(bad->files[1]->url);
-        bad->files[1]->url = NULL;              /* violates NOT NULL */
+        bad->files[1]->url = NULL;              /* violates NOT NULL (the name stays in the file's block) */
         a->state = JOB_SUSPENDED;
         g_assert_cmpint(store_begin(s), ==, 0);
         g_assert_cmpint(store_save_job_row(s, a), ==, 0);
@@ -696,8 +695,7 @@ static void test_commit_inside(Fixture *f, gconstpointer data) {
         /* A transaction doomed before the commit stays doomed after it: its second half
          * never commits without the first. */
         Job *bad = job_new(36, JOB_QUEUED, 2, 0), *c = job_new(37, JOB_QUEUED, 1, 0);
-        free(bad->files[1]->url);
-        bad->files[1]->url = NULL;              /* violates NOT NULL */
+        bad->files[1]->url = NULL;              /* violates NOT NULL (the name stays in the file's block) */
         g_assert_cmpint(store_begin(s), ==, 0);
         g_assert_cmpint(store_save_job(s, bad), ==, -EIO);
         g_assert_cmpint(store_commit(s), ==, -EIO);
