@@ -265,6 +265,7 @@ int manager_load(Manager *m) {
         (void) store_end(m->store);
         /* Reading the store leaves freed blocks between the jobs (SQLite's pages, the lists
          * and maps of the load): their pages go back to the system now. */
+        (void) store_release_memory(m->store);
         (void) malloc_trim(0);
 
         log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);

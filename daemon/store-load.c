@@ -377,3 +377,10 @@ int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*ad
         }
         return 0;
 }
+
+void store_release_memory(Store *s) {
+        assert(s);
+
+        if (s->db)
+                (void) sqlite3_db_release_memory(s->db);
+}

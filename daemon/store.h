@@ -66,6 +66,8 @@ int store_delete_job(Store *s, const char *id);
  * bytes_transferred, validator), n_files, current. Everything else is zero; fd is -1.
  * `adopt` takes ownership of the Job (it must free it on failure); a negative return from
  * `adopt` stops loading and is returned. */
+/* Gives back the memory of SQLite's page cache that holds nothing modified (after the load). */
+void store_release_memory(Store *s);
 int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*adopt)(Job *j, void *userdata),
                     void *userdata);
 
