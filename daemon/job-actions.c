@@ -161,11 +161,15 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
          * between queued, connecting and transferring is not stored: a restart makes all three
          * queued (it costs one commit per job and state otherwise; ModificationTime may come
          * back a little older after a crash). Files are stored with the row when they are
-         * what the call adds. */
-        if (changed && (call || job_state_change_is_durable(old, t.state))) {
-                r = event == JOB_EVENT_ADD_FILES ? checkpoint_store_whole(j, &row) : checkpoint_store_row(j, &row);
+         * what the call adds, or what Complete made of them (committed), which is then the
+         * one commit of the completion. */
+        bool whole = event == JOB_EVENT_ADD_FILES || (t.actions & JOB_ACTION_COMMIT_FILES);
+        bool stored_whole = false;
+        if (changed && (call || job_state_change_is_durable(old, t.state)) && !manager_batch_stores(j)) {
+                r = whole ? checkpoint_store_whole(j, &row) : checkpoint_store_row(j, &row);
                 if (r < 0 && call)
                         return checkpoint_store_error(j, r, e);
+                stored_whole = whole && r >= 0;
         }
 
         if (t.actions & JOB_ACTION_STOP_TRANSFER)
@@ -201,7 +205,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                  * was when the unlinks ran here, and the call replies after that. */
                 if (pending_unlink_start(j, t.actions & JOB_ACTION_UNLINK_TEMPORARIES))
                         j->signals_deferred = changed ? JOB_CHANGE_STATE : 0;
-                else
+                else if (!stored_whole)
                         checkpoint_save(j);
         }
 

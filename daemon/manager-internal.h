@@ -81,6 +81,7 @@ struct Manager {
         unsigned batch_calls;                   /* … with this many calls */
         bool batch_schedule;                    /* … and a scheduler pass put off until then */
         sd_event_source *batch_source;          /* closes it when nothing is more urgent */
+        Job *batch_job;                         /* made by the batch's call: stored whole at its end */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
          * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
@@ -151,6 +152,9 @@ void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial);
 void manager_calls_shutdown(JobCall **list);
 /* Before a signal that is not part of an open batch: the batch is committed and told first. */
 void manager_batch_release(Manager *m);
+/* The job was made by the batch's call under way: its steps leave the store to
+ * manager_batch_end(), which writes it once. */
+bool manager_batch_stores(const Job *j);
 
 /* wal-checkpoint.c */
 void wal_checkpoint_want(void *userdata);
