@@ -164,7 +164,9 @@ static const struct {
         { offsetof(Store, rollback),
           "ROLLBACK" },
         /* An upsert, not INSERT OR REPLACE: replacing deletes the row, and with it (cascade)
-         * every file row; it would also give the job a new place in the order. */
+         * every file row; it would also give the job a new place in the order. The update
+         * leaves out what never changes and is indexed (id, seq, creation_time): SQLite then
+         * rewrites only the row's own page, not a page of each index as well. */
         { offsetof(Store, save_job),
           "INSERT INTO jobs (id, seq, type, owner, display_name, description, state, priority,"
           "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
@@ -189,7 +191,7 @@ static const struct {
           "  bandwidth_limit = excluded.bandwidth_limit,"
           "  minimum_retry_delay = excluded.minimum_retry_delay,"
           "  no_progress_timeout = excluded.no_progress_timeout,"
-          "  http_headers = excluded.http_headers, creation_time = excluded.creation_time,"
+          "  http_headers = excluded.http_headers,"
           "  modification_time = excluded.modification_time,"
           "  completion_time = excluded.completion_time,"
           "  last_progress_time = excluded.last_progress_time,"
