@@ -82,6 +82,7 @@ struct Manager {
         bool batch_schedule;                    /* … and a scheduler pass put off until then */
         sd_event_source *batch_source;          /* closes it when nothing is more urgent */
         Job *batch_job;                         /* made by the batch's call: stored whole at its end */
+        Job *stored_ahead;                      /* its event's row is committed already */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
          * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
@@ -129,6 +130,7 @@ typedef struct CompleteWork {
         bool partial;
         bool reset;             /* a finished file vanished: the job is suspended */
         bool moved;             /* a file of it was renamed into place */
+        bool stored;            /* its completion is committed with the batch's (job_store_event()) */
         JobCall *call;          /* the Complete call waiting, NULL for auto-complete */
 } CompleteWork;
 
@@ -267,6 +269,11 @@ void job_stop_transfer(Job *j);
 void job_set_error(Job *j, ErrorName name, const char *message, const char *summary);
 int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError *e);
 int job_apply(Job *j, JobEvent event, CallError *e);
+/* Writes the row (and files) `event` will leave the job with, without committing or changing
+ * the job: several jobs' events in one transaction, one commit. Each is then applied with
+ * job_apply_stored(), in the same loop iteration, which does not store it again. */
+int job_store_event(Job *j, JobEvent event);
+int job_apply_stored(Job *j, JobEvent event, CallError *e);
 void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
               uint64_t retry_after_usec);
 void job_all_done(Job *j);
