@@ -199,6 +199,12 @@ void io_pool_submit(IoPool *p, IoTask *t) {
         }
 }
 
+void io_pool_set_priority(IoPool *p, int64_t priority) {
+        assert(p);
+
+        (void) sd_event_source_set_priority(p->source, priority);
+}
+
 unsigned io_pool_busy(const IoPool *p) {
         return p ? p->busy : 0;
 }

@@ -357,7 +357,12 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
         if (r < 0)
                 goto fail;
+        /* Cancel and Complete reply once their unlink or rename is back. */
+        io_pool_set_priority(m->io_pool, MANAGER_CALL_PRIORITY);
         r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
+        if (r < 0)
+                goto fail;
+        r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
@@ -458,6 +463,7 @@ Manager *manager_free(Manager *m) {
         }
         /* After the jobs: their streams are stopped, so no thread hashes on. */
         m->hash_pool = io_pool_free(m->hash_pool);
+        m->writeback_pool = io_pool_free(m->writeback_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
