@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "io-pool.h"
@@ -21,6 +22,7 @@ struct IoPool {
         sd_event_source *source;        /* the eventfd: finished tasks are waiting */
         int efd;
         unsigned max_threads, n_threads, n_idle, busy;
+        int nice;                       /* of the threads: 0 is the loop's */
         pthread_t *threads;
         pthread_mutex_t lock;
         pthread_cond_t wake;
@@ -53,6 +55,9 @@ static IoTask *queue_pop(IoTask **head, IoTask **tail) {
 static void *worker(void *userdata) {
         IoPool *p = userdata;
 
+        /* Per thread on Linux: the loop and the other pools keep theirs. */
+        if (p->nice != 0 && setpriority(PRIO_PROCESS, (id_t) gettid(), p->nice) < 0)
+                log_debug_errno(-errno, "Cannot lower the CPU priority of a worker thread");
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 IoTask *t;
@@ -197,6 +202,12 @@ void io_pool_submit(IoPool *p, IoTask *t) {
                 pthread_mutex_unlock(&p->lock);
                 (void) eventfd_write(p->efd, 1);
         }
+}
+
+void io_pool_set_nice(IoPool *p, int nice) {
+        assert(p);
+
+        p->nice = nice;
 }
 
 void io_pool_set_priority(IoPool *p, int64_t priority) {

@@ -362,6 +362,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
         if (r < 0)
                 goto fail;
+        /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
+         * through: on two cores it would otherwise hold one while the loop waits its turn. */
+        io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
         r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
         if (r < 0)
                 goto fail;
