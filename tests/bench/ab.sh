@@ -24,12 +24,7 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big
-rounds=3
-mib=1024
-checksum=0
-background=
-builds=()
+case=big rounds=3 mib=1024 checksum=0 background= builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --case) [[ $# -ge 2 && $2 =~ ^(big|cancel)$ ]] || { echo "ab.sh: --case takes big or cancel" >&2; exit 2; }
@@ -73,47 +68,13 @@ cleanup() {
 trap_cleanup cleanup
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-ab.XXXXXX")
 chmod 0755 "$work"     # nginx workers run as nobody
-mkdir -p "$work/www" "$work/nginx/tmp" "$work/services"
+mkdir -p "$work/www" "$work/services"
 head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
 big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
 
 port=$("$bench" free-port)
-cat >"$work/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65s;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    root $work/www;
-    location /slow/ { alias $work/www/; limit_rate 128k; }
-  }
-}
-EOF
-nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null \
-  >"$work/nginx/stdout" 2>&1 &
-nginx_pid=$!
-base=http://127.0.0.1:$port
-for ((i = 0; i < 100; i++)); do
-  curl -sf -o /dev/null -r 0-0 "$base/big" && break
-  pid_alive "$nginx_pid" || die "nginx exited"
-  sleep 0.05
-done
+echo ok >"$work/www/ok"
+bench_nginx "$work" "$port" ok || die "nginx does not answer on 127.0.0.1:$port"
 
 # Activation runs the build named in bin-current with the state directory in state-current.
 cat >"$work/xferd-launch" <<EOF

@@ -157,44 +157,7 @@ big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
 
 # ---- nginx ------------------------------------------------------------------------------------
 port=$("$bench" free-port)
-mkdir -p "$work/nginx/tmp"
-cat >"$work/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65s;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    root $work/www;
-    location /slow/ { alias $work/www/; limit_rate 128k; }
-  }
-}
-EOF
-nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null \
-  >"$work/nginx/stdout" 2>&1 &
-nginx_pid=$!
-base=http://127.0.0.1:$port
-for ((i = 0; i < 100; i++)); do
-  curl -sf -o /dev/null "$base/small/f0000" && break
-  pid_alive "$nginx_pid" || { cat "$work/nginx/error.log" "$work/nginx/stdout" >&2; die "nginx exited"; }
-  sleep 0.05
-done
-curl -sf -o /dev/null "$base/small/f0000" || die "nginx does not answer on $base"
+bench_nginx "$work" "$port" small/f0000 || die "nginx does not answer on 127.0.0.1:$port"
 log "nginx (pid $nginx_pid) serves $work/www on $base"
 
 # ---- the bus and xferd's activation -------------------------------------------------------------
