@@ -55,9 +55,17 @@ static IoTask *queue_pop(IoTask **head, IoTask **tail) {
 static void *worker(void *userdata) {
         IoPool *p = userdata;
 
-        /* Per thread on Linux: the loop and the other pools keep theirs. */
-        if (p->nice != 0 && setpriority(PRIO_PROCESS, (id_t) gettid(), p->nice) < 0)
-                log_debug_errno(-errno, "Cannot lower the CPU priority of a worker thread");
+        /* Per thread on Linux: the loop and the other pools keep theirs. Relative to the
+         * loop's (a daemon started at nice 15 keeps its hashing below itself, never above). */
+        if (p->nice > 0) {
+                int base, prio;
+
+                errno = 0;
+                base = getpriority(PRIO_PROCESS, (id_t) gettid());
+                prio = errno != 0 ? p->nice : base + p->nice;
+                if (setpriority(PRIO_PROCESS, (id_t) gettid(), prio > 19 ? 19 : prio) < 0)
+                        log_debug_errno(-errno, "Cannot lower the CPU priority of a worker thread");
+        }
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 IoTask *t;

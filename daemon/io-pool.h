@@ -31,7 +31,7 @@ void io_pool_submit(IoPool *p, IoTask *t);
 /* The loop's priority for handing finished tasks back (default SD_EVENT_PRIORITY_NORMAL). */
 void io_pool_set_priority(IoPool *p, int64_t priority);
 
-/* The nice value of the threads the pool starts from now on (default: the loop's). */
+/* How much nicer than the loop the threads the pool starts from now on are (default 0). */
 void io_pool_set_nice(IoPool *p, int nice);
 
 /* Tasks submitted whose done() has not run yet. */

@@ -27,7 +27,7 @@
 #define IO_POOL_MAX_THREADS 8
 /* Threads hashing downloads: SHA-256 with the CPU's SHA extensions outruns a disk with one. */
 #define HASH_POOL_THREADS 2
-#define HASH_POOL_NICE 10
+#define HASH_POOL_NICE 10        /* added to the loop's nice value */
 /* The thread that starts the early writeback of downloads (sync_file_range() may wait). */
 #define WRITEBACK_POOL_THREADS 1
 

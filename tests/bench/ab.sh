@@ -97,6 +97,8 @@ calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 clk_tck=$(getconf CLK_TCK)
 # ticks PID: the CPU ticks of the event-loop thread and of the whole process.
 ticks() { echo "$(awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat") $(awk '{ print $14 + $15 }' "/proc/$1/stat")"; }
+# waited PID: nanoseconds the event-loop thread has spent runnable but waiting for a CPU.
+waited() { awk '{ print $2 }' "/proc/$1/task/$1/schedstat"; }
 
 xpid=
 xferd_fresh() {  # BUILD: a new xferd of BUILD on an empty state directory
@@ -111,19 +113,22 @@ fresh_dl() { rm -rf "$work/dl"; mkdir "$work/dl"; sync; }
 
 declare -A res
 run_big() {  # BUILD → one line; res[BUILD] += wall
-  local b=$1 out extra=() lt0 pt0 lt1 pt1
+  local b=$1 out extra=() lt0 pt0 lt1 pt1 w0 w1
   xferd_fresh "$b"
   fresh_dl
   [[ $checksum -eq 1 ]] && extra=(--checksum="$big_sum")
   read -r lt0 pt0 < <(ticks "$xpid")
+  w0=$(waited "$xpid")
   out=$("$bench" run --pid "$xpid" -- "$b/client/xferctl" --user --no-progress "${extra[@]}" \
           download "$base/big" "$work/dl/big")
   read -r lt1 pt1 < <(ticks "$xpid")
+  w1=$(waited "$xpid")
   [[ $(kv status "$out") == 0 ]] || die "$b: the download failed"
   cmp -s "$work/www/big" "$work/dl/big" || die "$b: the downloaded file differs"
   res[$b]+="$(kv wall "$out") "
   echo "$b: wall $(kv wall "$out") s, daemon CPU $(calc "$(kv duser "$out") + $(kv dsys "$out")") s" \
-       "(loop $(calc "($lt1 - $lt0) / $clk_tck") s, other threads $(calc "($pt1 - $pt0 - $lt1 + $lt0) / $clk_tck") s)"
+       "(loop $(calc "($lt1 - $lt0) / $clk_tck") s, other threads $(calc "($pt1 - $pt0 - $lt1 + $lt0) / $clk_tck") s);" \
+       "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 run_floor() {  # the disk's floor: the same bytes from the page cache, synced
   local out
@@ -133,17 +138,20 @@ run_floor() {  # the disk's floor: the same bytes from the page cache, synced
   echo "dd conv=fdatasync: wall $(kv wall "$out") s"
 }
 run_cancel() {  # BUILD → one line; res[BUILD] += p99
-  local b=$1 out args=(--count 100)
+  local b=$1 out args=(--count 100) w0 w1
   xferd_fresh "$b"
   fresh_dl
   if [[ -n $background ]]; then
     args=(--count 20 --background "$base/big" --checksum "$([[ $background == sum ]] && echo "$big_sum" || echo none)")
   fi
+  w0=$(waited "$xpid")
   out=$("$bench" cancel "${args[@]}" --samples 200 --url "$base/slow/big" --dir "$work/dl") ||
     die "$b: the Cancel case failed: $out"
+  w1=$(waited "$xpid")
   res[$b]+="$(kv p99_ms "$out") "
   echo "$b: Cancel p50 $(kv p50_ms "$out") ms, p90 $(kv p90_ms "$out") ms, p99 $(kv p99_ms "$out") ms," \
-       "max $(kv max_ms "$out") ms, left $(kv leftovers "$out")$([[ -n $background ]] && echo ", background restarts $(kv background_restarts "$out")")"
+       "max $(kv max_ms "$out") ms, left $(kv leftovers "$out")$([[ -n $background ]] && echo ", background restarts $(kv background_restarts "$out")");" \
+       "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 
 log "case $case, ${#builds[@]} build(s), $rounds round(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
