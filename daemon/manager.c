@@ -385,6 +385,14 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
         if (r < 0)
                 return r;
+        /* Cancel and Complete reply once their unlink or rename is back. */
+        io_pool_set_priority(m->io_pool, MANAGER_CALL_PRIORITY);
+        /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
+         * through: on two cores it would otherwise hold one while the loop waits its turn. */
+        io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
+        r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
+        if (r < 0)
+                return r;
 
         r = add_defer_off(m, &m->schedule_source, scheduler_on_schedule, SD_EVENT_PRIORITY_NORMAL, "scheduler");
         /* Progress is told once the loop has nothing more urgent: one signal per burst. */
@@ -453,6 +461,7 @@ Manager *manager_free(Manager *m) {
         }
         /* After the jobs: their streams are stopped, so no thread hashes on. */
         m->hash_pool = io_pool_free(m->hash_pool);
+        m->writeback_pool = io_pool_free(m->writeback_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);
