@@ -172,6 +172,14 @@ static void test_parse(void) {
         CHECK(parse_count("", 16, &u) == -EINVAL);
 }
 
+static void test_strv_join(void) {
+        _cleanup_free_ char *two = strv_join((char *[]) { (char *) "a", (char *) "bc", NULL }, ", ");
+        _cleanup_free_ char *none = strv_join(NULL, ", ");
+
+        CHECK(two && streq(two, "a, bc"));
+        CHECK(none && streq(none, ""));
+}
+
 static void test_text(void) {
         _cleanup_free_ char *s1 = NULL, *s2 = NULL, *t1 = NULL, *t2 = NULL, *t3 = NULL;
         uint32_t cp;
@@ -518,6 +526,7 @@ static void test_table_width(void) {
 int main(void) {
         test_json();
         test_parse();
+        test_strv_join();
         test_text();
         test_paths();
         test_format();
