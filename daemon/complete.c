@@ -107,6 +107,29 @@ static int batch_record(Manager *m, CompleteBatch *b, const FileBatch *fb) {
         return store_end(m->store);
 }
 
+/* After the renames: the files as they are now and the completion of every job still to be
+ * completed, in one commit for the whole batch; each job's Complete then stores nothing more
+ * (job_apply_stored()). If that commit fails, each job stores its own. */
+static void batch_record_completions(Manager *m, CompleteBatch *b, const FileBatch *fb) {
+        (void) store_begin(m->store);
+        (void) batch_record(m, b, fb);
+        for (size_t w = 0; w < b->n; w++) {
+                CompleteWork *cw = &b->works[w];
+                Job *j = cw->job;
+
+                if (cw->r < 0 || job_state_is_final(j->state))
+                        continue;
+                if (j->type == JOB_UPLOAD)
+                        /* The server has every byte; nothing on disk changes. */
+                        for (size_t i = 0; i < j->n_files; i++)
+                                j->files[i]->committed = true;
+                cw->stored = job_store_event(j, JOB_EVENT_COMPLETE) >= 0;
+        }
+        if (store_end(m->store) < 0)
+                for (size_t w = 0; w < b->n; w++)
+                        b->works[w].stored = false;
+}
+
 static void complete_batch_start(CompleteBatch *b) {
         Manager *m = b->manager;
         FileBatch *fb;
@@ -290,7 +313,7 @@ static void complete_step_renamed(FileBatch *fb) {
                 else
                         f->temp_exists = false;
         }
-        (void) batch_record(m, b, fb);
+        batch_record_completions(m, b, fb);
         file_batch_free(fb);
 
         for (size_t w = 0; w < b->n; w++) {
@@ -299,14 +322,11 @@ static void complete_step_renamed(FileBatch *fb) {
 
                 j->completing = NULL;
                 if (cw->r >= 0 && !job_state_is_final(j->state)) {
-                        if (j->type == JOB_UPLOAD)
-                                /* The server has every byte; nothing on disk changes. */
-                                for (size_t i = 0; i < j->n_files; i++)
-                                        j->files[i]->committed = true;
                         for (size_t i = 0; i < j->n_files; i++)
                                 if (!j->files[i]->committed)
                                         cw->partial = true;
-                        cw->r = job_apply(j, JOB_EVENT_COMPLETE, &cw->e);
+                        cw->r = cw->stored ? job_apply_stored(j, JOB_EVENT_COMPLETE, &cw->e)
+                                           : job_apply(j, JOB_EVENT_COMPLETE, &cw->e);
                         if (cw->r < 0 && cw->e.kind == CALL_ERROR_IO && cw->moved)
                                 /* The files are in place already: say so, not "nothing changed". */
                                 (void) call_error_set(&cw->e, cw->r, CALL_ERROR_IO,

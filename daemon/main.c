@@ -402,7 +402,7 @@ static int run(int argc, char *argv[]) {
                 log_error_errno(r, "Failed to install the bus filter");
                 goto finish;
         }
-        r = sd_bus_attach_event(d.bus, d.event, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_bus_attach_event(d.bus, d.event, MANAGER_CALL_PRIORITY);
         if (r < 0) {
                 log_error_errno(r, "Failed to attach the bus to the event loop");
                 goto finish;

@@ -134,10 +134,21 @@ static int on_batch_close(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+bool manager_batch_stores(const Job *j) {
+        assert(j);
+
+        return j->manager->batch && j->manager->batch_job == j;
+}
+
 int manager_batch_end(Manager *m, CallError *e) {
         assert(m);
         assert(m->batch);
 
+        /* The job the call made, as its steps left it, in the batch's transaction: a failed
+         * write dooms it, and the batch's calls fail as when its commit fails. */
+        if (m->batch_job && m->store)
+                (void) store_save_job(m->store, TAKE_PTR(m->batch_job));
+        m->batch_job = NULL;
         m->batch = false;
         m->batch_open = true;
         if (m->store) {
@@ -279,8 +290,9 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return call_error_set(e, r, CALL_ERROR_INTERNAL, "Cannot look up uid %u: %s", (unsigned) owner, strerror(-r));
         }
-        /* A job a client was told about survives a crash. */
-        r = store_save_job(m->store, j);
+        /* A job a client was told about survives a crash. A batch's call writes it once, when
+         * its steps are done. */
+        r = m->batch ? 0 : store_save_job(m->store, j);
         if (r < 0) {
                 r = call_error_set(e, r, CALL_ERROR_IO,
                                    "Cannot save the new job in the job store in the state directory %s: %s.",
@@ -300,9 +312,11 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
-        /* In a batch, told once the batch is committed. */
-        if (m->batch)
+        /* In a batch, stored at the end of the call and told once the batch is committed. */
+        if (m->batch) {
+                m->batch_job = j;
                 job_changes_gather(j, JOB_UNTOLD_NEW);
+        }
         else if (m->observer.job_new)
                 m->observer.job_new(m, j);
         idle_check(m);
@@ -369,6 +383,14 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
         if (r >= 0)
                 r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
+        if (r < 0)
+                return r;
+        /* Cancel and Complete reply once their unlink or rename is back. */
+        io_pool_set_priority(m->io_pool, MANAGER_CALL_PRIORITY);
+        /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
+         * through: on two cores it would otherwise hold one while the loop waits its turn. */
+        io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
+        r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
         if (r < 0)
                 return r;
 
@@ -439,6 +461,7 @@ Manager *manager_free(Manager *m) {
         }
         /* After the jobs: their streams are stopped, so no thread hashes on. */
         m->hash_pool = io_pool_free(m->hash_pool);
+        m->writeback_pool = io_pool_free(m->writeback_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);

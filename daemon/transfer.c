@@ -332,6 +332,7 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
         t->pipewait = req->pipewait;
+        t->writeback_pool = req->writeback_pool;
         t->identity = req->identity;
         write_limits_init(&t->limits, req->max_size, &req->keep_free);
         token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
@@ -362,6 +363,7 @@ Transfer *transfer_free(Transfer *t) {
         /* After this, curl calls none of our callbacks for it: no byte is written. */
         engine_release(t->engine, &t->req);
         free(t->wbuf);
+        transfer_writeback_detach(t);
         sd_event_source_disable_unref(t->flush_source);
         sd_event_source_disable_unref(t->resume_timer);
         curl_slist_free_all(t->headers);
