@@ -401,9 +401,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         /* A batch of calls waits for the loop to have nothing more urgent. */
         if (r >= 0)
                 r = add_defer_off(m, &m->batch_source, on_batch_close, SD_EVENT_PRIORITY_IDLE, "batch");
-        /* Every other change: one PropertiesChanged per job and loop iteration. */
+        /* Every other change: one PropertiesChanged per job and loop iteration, sent before
+         * the next call is read, so that a call's signals come before those of the next. */
         if (r >= 0)
-                r = add_defer_off(m, &m->changed_source, on_changes_defer, SD_EVENT_PRIORITY_NORMAL,
+                r = add_defer_off(m, &m->changed_source, on_changes_defer, MANAGER_CALL_PRIORITY - 1,
                                   "property-changes");
         if (r >= 0)
                 r = add_timer_off(m, &m->notify_timer, CLOCK_MONOTONIC, 10 * USEC_PER_MSEC, on_notify_timer);
