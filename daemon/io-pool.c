@@ -95,8 +95,12 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
+static void io_pool_freep(IoPool **p) {
+        io_pool_free(*p);
+}
+
 int io_pool_new(sd_event *event, unsigned max_threads, IoPool **ret) {
-        IoPool *p;
+        _cleanup_(io_pool_freep) IoPool *p = NULL;
         int r;
 
         assert(event);
@@ -106,26 +110,22 @@ int io_pool_new(sd_event *event, unsigned max_threads, IoPool **ret) {
         p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
-        p->max_threads = max_threads;
-        p->threads = calloc(max_threads, sizeof(pthread_t));
-        p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (!p->threads || p->efd < 0) {
-                r = p->threads ? -errno : -ENOMEM;
-                safe_close(p->efd);
-                free(p->threads);
-                free(p);
-                return r;
-        }
+        /* What io_pool_free() undoes first, so that it can free a pool made in part. */
+        p->efd = -1;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->wake, NULL);
+        p->max_threads = max_threads;
+        p->threads = calloc(max_threads, sizeof(pthread_t));
+        if (!p->threads)
+                return -ENOMEM;
+        p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (p->efd < 0)
+                return -errno;
         r = sd_event_add_io(event, &p->source, p->efd, EPOLLIN, on_done, p);
-        if (r < 0) {
-                p->efd = safe_close(p->efd);
-                io_pool_free(p);
+        if (r < 0)
                 return r;
-        }
         (void) sd_event_source_set_description(p->source, "io-pool");
-        *ret = p;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 
