@@ -277,7 +277,8 @@ void cli_unreachable_hint(bool user_bus) {
 }
 
 static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
-        uint32_t seconds, count;
+        uint32_t seconds;
+        uint64_t count;
         int r;
 
         switch (o->val) {
@@ -317,7 +318,7 @@ static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
                 if (r < 0 || count < 1)
                         return report_error(r < 0 ? r : -ERANGE, "invalid --concurrent-files \"%s\": expected 1 to 16",
                                             value);
-                c->concurrent_files = count;
+                c->concurrent_files = (uint32_t) count;
                 return 0;
         case OPT_LIMIT_RATE:
                 r = parse_size(value, &c->limit_rate);

@@ -67,24 +67,6 @@ static int details_entry(sd_bus_message *m, const char *key, void *userdata) {
 }
 
 /* "checksum, size" */
-static char *join(char * const *l) {
-        size_t len = 1;
-        char *s;
-
-        for (char * const *p = l; *p; p++)
-                len += strlen(*p) + 2;
-        s = malloc(len);
-        if (!s)
-                return NULL;
-        s[0] = 0;
-        for (char * const *p = l; *p; p++) {
-                if (p != l)
-                        strcat(s, ", ");
-                strcat(s, *p);
-        }
-        return s;
-}
-
 static void print_safe(FILE *out, const char *label, const char *value) {
         _cleanup_free_ char *safe = text_sanitize(value);
 
@@ -93,7 +75,7 @@ static void print_safe(FILE *out, const char *label, const char *value) {
 
 static void details_print(FILE *out, size_t index, const Details *d) {
         _cleanup_free_ char *path = text_sanitize(strempty(d->path));
-        _cleanup_free_ char *by = d->verified_by && d->verified_by[0] ? join(d->verified_by) : NULL;
+        _cleanup_free_ char *by = d->verified_by && d->verified_by[0] ? strv_join(d->verified_by, ", ") : NULL;
 
         fprintf(out, "  %zu: %s\n", index + 1, path ? path : "?");
         if (d->url_in_use && !streq_ptr(d->url_in_use, d->url))

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "file-options.h"
+#include "parse.h"
 #include "report.h"
 #include "util.h"
 
@@ -35,26 +36,14 @@ int file_options_set_checksum(FileOptions *o, const char *value) {
 }
 
 int file_options_set_size(FileOptions *o, const char *value) {
-        const char *p = value;
-        uint64_t v = 0;
-
         assert(o);
         assert(value);
 
         /* Exact bytes: a size with a suffix (1.5G) is not an exact size. */
-        if (!*p)
-                goto bad;
-        for (; *p; p++) {
-                if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
-                        goto bad;
-                v = v * 10 + (uint64_t) (*p - '0');
-        }
+        if (parse_count(value, UINT64_MAX, &o->size) < 0)
+                return report_error(-EINVAL, "--size takes the exact size in bytes (digits only), not \"%s\"", value);
         o->has_size = true;
-        o->size = v;
         return 0;
-
-bad:
-        return report_error(-EINVAL, "--size takes the exact size in bytes (digits only), not \"%s\"", value);
 }
 
 int file_options_add_mirror(FileOptions *o, const char *value) {

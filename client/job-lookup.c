@@ -139,30 +139,16 @@ static int objects_matching(sd_bus *bus, const char *arg, Candidates *c) {
         return job_objects_read(reply, object_matching, &m);
 }
 
-int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
+/* The one job whose id starts with arg or whose display name is arg, among the caller's (all
+ * for root) and those finished a moment ago; reported when none or several match. */
+static int job_lookup_by_name(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *id = NULL, *path = NULL;
-        Candidates c = { .items = NULL };
-        const char *from_path;
+        _cleanup_(candidates_done) Candidates c = { .items = NULL };
         int r;
 
-        assert(bus);
-        assert(arg);
-
-        from_path = job_id_from_path(arg);
-        if (job_id_is_valid(arg) || from_path) {
-                id = strdup(from_path ? from_path : arg);
-                path = job_id_to_path(id ? id : "");
-                if (!id || !path)
-                        return report_error(-ENOMEM, "out of memory");
-                goto done;
-        }
-
         r = list_matching(bus, false, arg, &c, &error);
-        if (r < 0) {
-                candidates_done(&c);
+        if (r < 0)
                 return report_bus_error(&error, r, "cannot list jobs to find \"%s\"", arg);
-        }
         /* Root may act on every job; other users' jobs only show with all_users. That call
          * can fail (e.g. refused by policy) — the caller's own jobs are still an answer. */
         if (geteuid() == 0) {
@@ -174,7 +160,6 @@ int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
                 (void) objects_matching(bus, arg, &c);
 
         if (c.n == 0) {
-                candidates_done(&c);
                 _cleanup_free_ char *safe = text_sanitize(arg);
                 return report_error(-ENOENT, "no job matches \"%s\" (give an id, a unique id prefix or a display name; see 'xferctl list')",
                                     safe ? safe : arg);
@@ -190,15 +175,34 @@ int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
                 if (c.n > MAX_CANDIDATES_SHOWN)
                         fprintf(stderr, "  … and %zu more\n", c.n - MAX_CANDIDATES_SHOWN);
                 fprintf(stderr, "Give a longer id prefix or the full id.\n");
-                candidates_done(&c);
                 return -EADDRNOTAVAIL;
         }
 
-        id = TAKE_PTR(c.items[0].id);
-        path = TAKE_PTR(c.items[0].path);
-        candidates_done(&c);
+        *ret_id = TAKE_PTR(c.items[0].id);
+        *ret_path = TAKE_PTR(c.items[0].path);
+        return 0;
+}
 
-done:
+int job_lookup(sd_bus *bus, const char *arg, char **ret_id, char **ret_path) {
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        const char *from_path;
+        int r;
+
+        assert(bus);
+        assert(arg);
+
+        from_path = job_id_from_path(arg);
+        if (job_id_is_valid(arg) || from_path) {
+                id = strdup(from_path ? from_path : arg);
+                path = job_id_to_path(id ? id : "");
+                if (!id || !path)
+                        return report_error(-ENOMEM, "out of memory");
+        } else {
+                r = job_lookup_by_name(bus, arg, &id, &path);
+                if (r < 0)
+                        return r;
+        }
+
         if (ret_id)
                 *ret_id = TAKE_PTR(id);
         if (ret_path)

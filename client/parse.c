@@ -129,9 +129,9 @@ int parse_seconds(const char *s, uint32_t *ret) {
         return 0;
 }
 
-int parse_count(const char *s, uint32_t max, uint32_t *ret) {
+int parse_count(const char *s, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
         size_t n;
-        uint64_t v;
 
         assert(s);
         assert(ret);
@@ -139,14 +139,13 @@ int parse_count(const char *s, uint32_t max, uint32_t *ret) {
         n = strlen(s);
         if (n == 0 || strspn(s, "0123456789") != n)
                 return -EINVAL;
-        /* Leading zeros aside, more than 10 digits is above any uint32_t. */
-        while (s[0] == '0' && s[1])
-                s++;
-        if (strlen(s) > 10)
-                return -ERANGE;
-        v = strtoull(s, NULL, 10);
-        if (v > max)
-                return -ERANGE;
-        *ret = (uint32_t) v;
+        for (; *s; s++) {
+                unsigned d = (unsigned) (*s - '0');
+
+                if (d > max || v > (max - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
         return 0;
 }

@@ -17,4 +17,4 @@ int parse_seconds(const char *s, uint32_t *ret);
 
 /* A plain count: decimal digits only (strtoul() would take "-1" and " 3"), no unit, at most
  * max (-ERANGE above). */
-int parse_count(const char *s, uint32_t max, uint32_t *ret);
+int parse_count(const char *s, uint64_t max, uint64_t *ret);

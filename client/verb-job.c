@@ -361,6 +361,7 @@ typedef struct Value {
 
 /* Parses before asking the bus, so a typo costs no round trip and gets a precise message. */
 static int parse_value(const WritableProperty *p, const char *s, Value *v) {
+        uint64_t n;
         int r = 0;
 
         switch (p->type) {
@@ -374,7 +375,8 @@ static int parse_value(const WritableProperty *p, const char *s, Value *v) {
                 r = parse_seconds(s, &v->u);
                 break;
         case VALUE_COUNT:
-                r = parse_count(s, UINT32_MAX, &v->u);
+                r = parse_count(s, UINT32_MAX, &n);
+                v->u = (uint32_t) n;
                 break;
         }
         if (r < 0)

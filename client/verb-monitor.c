@@ -348,7 +348,7 @@ static int monitor_match(Monitor *m, size_t slot, const char *path, const char *
 }
 
 int verb_monitor(Ctl *c, int argc, char **argv) {
-        Monitor m = { .ctl = c, .only_id = c->job_id, .only_path = c->job_path };
+        _cleanup_(monitor_done) Monitor m = { .ctl = c, .only_id = c->job_id, .only_path = c->job_path };
         int r;
 
         assert(c);
@@ -362,7 +362,7 @@ int verb_monitor(Ctl *c, int argc, char **argv) {
 
         r = ctl_handle_signals(c, on_signal, &m);
         if (r < 0)
-                goto finish;
+                return r;
 
         /* Matches first (synchronously), the initial listing after. */
         r = monitor_match(&m, 0, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew", on_job_new);
@@ -379,33 +379,24 @@ int verb_monitor(Ctl *c, int argc, char **argv) {
         }
         if (r >= 0)
                 r = sd_bus_add_match(c->bus, &m.slots[3], XFERD_MATCH_OWNER_CHANGED, on_owner_changed, &m);
-        if (r < 0) {
-                r = report_bus_error(NULL, r, "cannot subscribe to xferd's signals");
-                goto finish;
-        }
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot subscribe to xferd's signals");
 
         if (m.only_id) {
                 MonitorJob *j = monitor_add(&m, m.only_id);
 
-                if (!j) {
-                        r = report_error(-ENOMEM, "out of memory");
-                        goto finish;
-                }
+                if (!j)
+                        return report_error(-ENOMEM, "out of memory");
                 monitor_job_read(j);
         } else {
                 r = sd_bus_call_method_async(c->bus, &m.initial, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
                                              XFERD_MANAGER_IFACE, "ListJobs", on_list_jobs, &m, "b", c->all);
-                if (r < 0) {
-                        r = report_bus_error(NULL, r, "cannot list jobs");
-                        goto finish;
-                }
+                if (r < 0)
+                        return report_bus_error(NULL, r, "cannot list jobs");
         }
 
         r = sd_event_loop(c->event);
         if (r < 0)
-                r = report_bus_error(NULL, r, "event loop failed");
-
-finish:
-        monitor_done(&m);
+                return report_bus_error(NULL, r, "event loop failed");
         return r;
 }

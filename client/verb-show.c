@@ -206,26 +206,21 @@ static int render_property(const Info *info, const char *name, sd_bus_message *m
 
         } else if (type == 'a' && streq(contents, "s")) {
                 /* HttpHeaderNames: "Authorization, X-Token" */
-                _cleanup_free_ char *joined = NULL;
+                _cleanup_strv_free_ char **names = NULL;
                 const char *v;
-                size_t len = 0;
 
                 r = sd_bus_message_enter_container(m, 'a', "s");
                 if (r < 0)
                         return r;
-                while ((r = sd_bus_message_read(m, "s", &v)) > 0) {
-                        char *n = realloc(joined, len + strlen(v) + 3);
-                        if (!n)
+                while ((r = sd_bus_message_read(m, "s", &v)) > 0)
+                        if (strv_consume(&names, strdup(v)) < 0)
                                 return -ENOMEM;
-                        joined = n;
-                        len += (size_t) sprintf(joined + len, "%s%s", len ? ", " : "", v);
-                }
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
-                *ret = joined ? TAKE_PTR(joined) : strdup("-");
+                *ret = names ? strv_join(names, ", ") : strdup("-");
 
         } else if (type == 'u' || type == 't' || type == 'i' || type == 'x' || type == 'q' ||
                    type == 'n' || type == 'y' || type == 'd' || type == 'a' || type == 'r' || type == 'v') {

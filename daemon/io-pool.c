@@ -27,28 +27,15 @@ struct IoPool {
         pthread_mutex_t lock;
         pthread_cond_t wake;
         bool stop;
-        IoTask *queue_head, *queue_tail;        /* waiting for a thread */
-        IoTask *done_head, *done_tail;          /* run, waiting for the loop */
+        List queue;                     /* waiting for a thread */
+        List done;                      /* run, waiting for the loop */
 };
 
-static void queue_push(IoTask **head, IoTask **tail, IoTask *t) {
-        t->next = NULL;
-        if (*tail)
-                (*tail)->next = t;
-        else
-                *head = t;
-        *tail = t;
-}
+static IoTask *queue_pop(List *l) {
+        IoTask *t = LIST_ENTRY(l->head, IoTask, node);
 
-static IoTask *queue_pop(IoTask **head, IoTask **tail) {
-        IoTask *t = *head;
-
-        if (t) {
-                *head = t->next;
-                if (!*head)
-                        *tail = NULL;
-                t->next = NULL;
-        }
+        if (t)
+                list_remove(l, &t->node);
         return t;
 }
 
@@ -70,18 +57,18 @@ static void *worker(void *userdata) {
         for (;;) {
                 IoTask *t;
 
-                while (!p->stop && !p->queue_head) {
+                while (!p->stop && list_is_empty(&p->queue)) {
                         p->n_idle++;
                         pthread_cond_wait(&p->wake, &p->lock);
                         p->n_idle--;
                 }
                 if (p->stop)
                         break;
-                t = queue_pop(&p->queue_head, &p->queue_tail);
+                t = queue_pop(&p->queue);
                 pthread_mutex_unlock(&p->lock);
                 t->run(t);
                 pthread_mutex_lock(&p->lock);
-                queue_push(&p->done_head, &p->done_tail, t);
+                list_append(&p->done, &t->node);
                 /* The loop reads the counter and then takes every finished task. */
                 (void) eventfd_write(p->efd, 1);
         }
@@ -92,24 +79,28 @@ static void *worker(void *userdata) {
 static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         IoPool *p = userdata;
         eventfd_t v;
-        IoTask *head, *t;
+        List done;
+        IoTask *t;
 
         (void) eventfd_read(p->efd, &v);
+        /* Every finished task at once: the nodes link each other, not the list head. */
         pthread_mutex_lock(&p->lock);
-        head = p->done_head;
-        p->done_head = p->done_tail = NULL;
+        done = p->done;
+        p->done = (List) { .head = NULL };
         pthread_mutex_unlock(&p->lock);
-        while ((t = head)) {
-                head = t->next;
-                t->next = NULL;
+        while ((t = queue_pop(&done))) {
                 p->busy--;
                 t->done(t);
         }
         return 0;
 }
 
+static void io_pool_freep(IoPool **p) {
+        io_pool_free(*p);
+}
+
 int io_pool_new(sd_event *event, unsigned max_threads, IoPool **ret) {
-        IoPool *p;
+        _cleanup_(io_pool_freep) IoPool *p = NULL;
         int r;
 
         assert(event);
@@ -119,26 +110,22 @@ int io_pool_new(sd_event *event, unsigned max_threads, IoPool **ret) {
         p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
-        p->max_threads = max_threads;
-        p->threads = calloc(max_threads, sizeof(pthread_t));
-        p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (!p->threads || p->efd < 0) {
-                r = p->threads ? -errno : -ENOMEM;
-                safe_close(p->efd);
-                free(p->threads);
-                free(p);
-                return r;
-        }
+        /* What io_pool_free() undoes first, so that it can free a pool made in part. */
+        p->efd = -1;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->wake, NULL);
+        p->max_threads = max_threads;
+        p->threads = calloc(max_threads, sizeof(pthread_t));
+        if (!p->threads)
+                return -ENOMEM;
+        p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (p->efd < 0)
+                return -errno;
         r = sd_event_add_io(event, &p->source, p->efd, EPOLLIN, on_done, p);
-        if (r < 0) {
-                p->efd = safe_close(p->efd);
-                io_pool_free(p);
+        if (r < 0)
                 return r;
-        }
         (void) sd_event_source_set_description(p->source, "io-pool");
-        *ret = p;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 
@@ -153,9 +140,9 @@ IoPool *io_pool_free(IoPool *p) {
         pthread_mutex_unlock(&p->lock);
         for (unsigned i = 0; i < p->n_threads; i++)
                 pthread_join(p->threads[i], NULL);
-        while ((t = queue_pop(&p->queue_head, &p->queue_tail)))
+        while ((t = queue_pop(&p->queue)))
                 t->drop(t);
-        while ((t = queue_pop(&p->done_head, &p->done_tail)))
+        while ((t = queue_pop(&p->done)))
                 t->drop(t);
         sd_event_source_disable_unref(p->source);
         safe_close(p->efd);
@@ -191,12 +178,12 @@ void io_pool_submit(IoPool *p, IoTask *t) {
 
         p->busy++;
         pthread_mutex_lock(&p->lock);
-        queue_push(&p->queue_head, &p->queue_tail, t);
+        list_append(&p->queue, &t->node);
         if (p->n_idle == 0 && p->n_threads < p->max_threads) {
                 int r = start_thread(p);
                 if (r < 0 && p->n_threads == 0) {
                         log_warning_errno(r, "Cannot start a worker thread; working on the event loop");
-                        (void) queue_pop(&p->queue_head, &p->queue_tail);
+                        list_remove(&p->queue, &t->node);
                         inline_run = true;
                 }
         }
@@ -206,7 +193,7 @@ void io_pool_submit(IoPool *p, IoTask *t) {
         if (inline_run) {
                 t->run(t);
                 pthread_mutex_lock(&p->lock);
-                queue_push(&p->done_head, &p->done_tail, t);
+                list_append(&p->done, &t->node);
                 pthread_mutex_unlock(&p->lock);
                 (void) eventfd_write(p->efd, 1);
         }

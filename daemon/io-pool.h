@@ -10,11 +10,13 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "list.h"
+
 typedef struct IoPool IoPool;
 typedef struct IoTask IoTask;
 
 struct IoTask {
-        IoTask *next;                   /* the pool's queues */
+        ListNode node;                  /* in the pool's queues */
         void (*run)(IoTask *t);         /* on a worker thread */
         void (*done)(IoTask *t);        /* on the loop thread, after run() */
         void (*drop)(IoTask *t);        /* instead of done() when the pool is freed first */

@@ -135,31 +135,20 @@ void sql_bind_bool(sqlite3_stmt *st, const char *name, bool v, int *rc) {
 /* Headers cannot contain newlines (the manager refuses them), so one newline-joined column
  * holds them all. No headers is NULL; a list with one empty string is "". */
 int sql_join_headers(char * const *headers, char **ret) {
-        size_t n = strv_length(headers), len = 0;
-        char *joined, *p;
+        char *joined;
 
         assert(ret);
 
-        if (n == 0) {
+        if (strv_length(headers) == 0) {
                 *ret = NULL;
                 return 0;
         }
-        for (size_t i = 0; i < n; i++) {
-                if (strchr(headers[i], '\n'))
+        for (char * const *h = headers; *h; h++)
+                if (strchr(*h, '\n'))
                         return -EINVAL;
-                len += strlen(headers[i]) + 1;
-        }
-        joined = malloc(len);
+        joined = strv_join(headers, "\n");
         if (!joined)
                 return -ENOMEM;
-        p = joined;
-        for (size_t i = 0; i < n; i++) {
-                size_t l = strlen(headers[i]);
-
-                memcpy(p, headers[i], l);
-                p += l;
-                *p++ = i + 1 < n ? '\n' : 0;
-        }
         *ret = joined;
         return 0;
 }

@@ -36,6 +36,27 @@ char **strv_copy(char * const *l) {
         return r;
 }
 
+char *strv_join(char * const *l, const char *separator) {
+        size_t n = 1, k;
+        char *s, *p;
+
+        assert(separator);
+
+        k = strlen(separator);
+        for (char * const *i = l; i && *i; i++)
+                n += strlen(*i) + k;
+        s = p = malloc(n);
+        if (!s)
+                return NULL;
+        for (char * const *i = l; i && *i; i++) {
+                if (i != l)
+                        p = stpcpy(p, separator);
+                p = stpcpy(p, *i);
+        }
+        *p = 0;
+        return s;
+}
+
 bool strv_contains_case(char * const *l, const char *s) {
         if (l)
                 for (char * const *i = l; *i; i++)

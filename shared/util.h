@@ -114,6 +114,8 @@ static inline void strv_freep(char ***l) {
 size_t strv_length(char * const *l);
 char **strv_copy(char * const *l);
 bool strv_contains_case(char * const *l, const char *s);
+/* The strings of l with separator between them ("" for none); NULL when out of memory. */
+char *strv_join(char * const *l, const char *separator);
 /* Appends s to *l, taking it: freed on failure. A NULL s (a failed strdup) is -ENOMEM. */
 int strv_consume(char ***l, char *s);
 

@@ -162,14 +162,24 @@ static void test_parse(void) {
         CHECK(parse_seconds("4294967296", &u) == -ERANGE);
         CHECK(parse_seconds("1w", &u) == -EINVAL);
 
-        CHECK(parse_count("16", 16, &u) == 0 && u == 16);
-        CHECK(parse_count("0004294967295", UINT32_MAX, &u) == 0 && u == UINT32_MAX);
-        CHECK(parse_count("17", 16, &u) == -ERANGE);
-        CHECK(parse_count("99999999999", UINT32_MAX, &u) == -ERANGE);
-        CHECK(parse_count("-1", 16, &u) == -EINVAL);
-        CHECK(parse_count(" 3", 16, &u) == -EINVAL);
-        CHECK(parse_count("2m", 16, &u) == -EINVAL);
-        CHECK(parse_count("", 16, &u) == -EINVAL);
+        CHECK(parse_count("16", 16, &t) == 0 && t == 16);
+        CHECK(parse_count("0004294967295", UINT32_MAX, &t) == 0 && t == UINT32_MAX);
+        CHECK(parse_count("18446744073709551615", UINT64_MAX, &t) == 0 && t == UINT64_MAX);
+        CHECK(parse_count("17", 16, &t) == -ERANGE);
+        CHECK(parse_count("4294967296", UINT32_MAX, &t) == -ERANGE);
+        CHECK(parse_count("18446744073709551616", UINT64_MAX, &t) == -ERANGE);
+        CHECK(parse_count("-1", 16, &t) == -EINVAL);
+        CHECK(parse_count(" 3", 16, &t) == -EINVAL);
+        CHECK(parse_count("2m", 16, &t) == -EINVAL);
+        CHECK(parse_count("", 16, &t) == -EINVAL);
+}
+
+static void test_strv_join(void) {
+        _cleanup_free_ char *two = strv_join((char *[]) { (char *) "a", (char *) "bc", NULL }, ", ");
+        _cleanup_free_ char *none = strv_join(NULL, ", ");
+
+        CHECK(two && streq(two, "a, bc"));
+        CHECK(none && streq(none, ""));
 }
 
 static void test_text(void) {
@@ -499,6 +509,7 @@ static void test_table_width(void) {
 int main(void) {
         test_json();
         test_parse();
+        test_strv_join();
         test_text();
         test_paths();
         test_format();
