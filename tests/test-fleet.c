@@ -530,15 +530,11 @@ fetch (SoupSession *session, const char *url, GError **error)
 static void
 test_tls (void)
 {
+        g_autoptr(TlsCa) ca = tls_ca_new_or_skip ();
         g_autoptr(GError) error = NULL;
-        g_autofree char *openssl = g_find_program_in_path ("openssl");
 
-        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
+        if (!ca)
                 return;
-        g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-tls-XXXXXX", &error);
-        g_assert_no_error (error);
-        g_autoptr(TlsCa) ca = tls_ca_new (dir, &error);
-        g_assert_no_error (error);
         g_autoptr(HttpServer) server = http_server_new_tls (ca->cert_file, ca->key_file, &error);
         g_assert_no_error (error);
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SMALL);
@@ -559,14 +555,6 @@ test_tls (void)
         g_autoptr(GBytes) refused = fetch (refusing, url, &error);
         g_assert_null (refused);
         g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
-
-        for (const char *const *f = (const char *const[]) { "ca.pem", "ca.key", "ca.srl", "server.pem",
-                                                            "server.key", "server.csr", "server.ext", NULL };
-             *f; f++) {
-                g_autofree char *path = g_build_filename (dir, *f, NULL);
-                g_unlink (path);
-        }
-        g_assert_no_errno (g_rmdir (dir));
 }
 
 /* A job's Proxy, credentials and all, and its counters survive a restart of xferd (a
@@ -679,16 +667,12 @@ static void
 test_https_connect (void)
 {
         g_autoptr(GError) error = NULL;
-        g_autofree char *openssl = g_find_program_in_path ("openssl");
         g_autoptr(SquidProxy) squid = squid_proxy_new (NULL);
         if (!squid)
                 return;
-        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
+        g_autoptr(TlsCa) ca = tls_ca_new_or_skip ();
+        if (!ca)
                 return;
-        g_autoptr(BusFixture) scratch = bus_fixture_new (NULL);
-        g_autofree char *ca_dir = bus_fixture_mkdir (scratch, "ca");
-        g_autoptr(TlsCa) ca = tls_ca_new (ca_dir, &error);
-        g_assert_no_error (error);
         g_autoptr(HttpServer) origin = http_server_new_tls (ca->cert_file, ca->key_file, &error);
         g_assert_no_error (error);
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
