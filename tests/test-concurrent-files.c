@@ -256,8 +256,7 @@ test_cancel (void)
         assert_held_on_disk (f, 4);
         xferd_job_call (env->fx, f->job, "Cancel");
         assert_dir_is (env->dir, nothing);
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, f->id);
-        g_assert_cmpstr (final_state, ==, "cancelled");
+        assert_job_removed (env->fx, f->id, "cancelled");
         release_all (f);
         assert_dir_is (env->dir, nothing);
 }

@@ -1464,8 +1464,7 @@ test_signals_carry_no_secrets (void)
         const char *job3;
         g_variant_get (r3, "(&s&o)", NULL, &job3);
         id3 = g_strdup (xferd_job_id (job3));
-        g_autofree char *final3 = xferd_wait_job_removed (env->fx, id3);
-        g_assert_cmpstr (final3, ==, "acknowledged");
+        assert_job_removed (env->fx, id3, "acknowledged");
         assert_file_content (dest3, secret_body);
 
         /* What B received. */
