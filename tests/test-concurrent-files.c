@@ -445,8 +445,7 @@ test_checksums (void)
                         continue;
                 }
                 job_wait_state (env->fx, f->job, "error");
-                g_autofree char *name = job_get_string (env->fx, f->job, "ErrorName");
-                g_assert_cmpstr (name, ==, XFERD_ERROR ("Integrity"));
+                job_assert_error (env->fx, f->job, "Integrity", NULL);
                 xferd_job_call (env->fx, f->job, "Cancel");
                 /* Only the first round's files. */
                 g_auto(GStrv) names = list_dir (env->dir);
@@ -500,8 +499,7 @@ test_one_fails (void)
         files_start (f, 0);
         job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (3));
         job_wait_state (env->fx, f->job, "error");
-        g_autofree char *name = job_get_string (env->fx, f->job, "ErrorName");
-        g_assert_cmpstr (name, ==, XFERD_ERROR ("Http"));
+        job_assert_error (env->fx, f->job, "Http", NULL);
         /* Nothing runs on: what was held stays held, and no more bytes are asked for. */
         guint before = http_server_request_count (env->http, f->paths[0]);
         for (guint i = 0; i < 2; i++)
