@@ -161,6 +161,15 @@ static void test_parse(void) {
         CHECK(parse_seconds("4294967295", &u) == 0 && u == UINT32_MAX);
         CHECK(parse_seconds("4294967296", &u) == -ERANGE);
         CHECK(parse_seconds("1w", &u) == -EINVAL);
+
+        CHECK(parse_count("16", 16, &u) == 0 && u == 16);
+        CHECK(parse_count("0004294967295", UINT32_MAX, &u) == 0 && u == UINT32_MAX);
+        CHECK(parse_count("17", 16, &u) == -ERANGE);
+        CHECK(parse_count("99999999999", UINT32_MAX, &u) == -ERANGE);
+        CHECK(parse_count("-1", 16, &u) == -EINVAL);
+        CHECK(parse_count(" 3", 16, &u) == -EINVAL);
+        CHECK(parse_count("2m", 16, &u) == -EINVAL);
+        CHECK(parse_count("", 16, &u) == -EINVAL);
 }
 
 static void test_text(void) {

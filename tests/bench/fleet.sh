@@ -81,11 +81,7 @@ http {
   default_type application/octet-stream;
   sendfile on;
   keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
+$(nginx_temp_paths "$work/nginx/tmp")
   server { listen 127.0.0.1:$port; root $work/www; }
 }
 EOF
