@@ -181,8 +181,10 @@ test_download_several (void)
         const char *const two[] = { "b.bin", "file.bin", NULL };
         assert_dir_is (env->dir, two);
         assert_file_content (env->dest, env->content);
-        /* One job: the plain progress names the second file of two. */
+        /* One job: the plain progress names the second file of two. Its JobNew may reach the
+         * test's connection only after xferctl ended: waited for before counting. */
         g_assert_nonnull (strstr (err, "file 2/2: b.bin"));
+        g_free (wait_job_new (env));
         g_assert_cmpuint (bus_count_signals (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew", NULL, NULL), ==, 1);
 
         g_autofree char *sub = bus_fixture_mkdir (env->fx, "list");
