@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The bus fixture: see bus-fixture.h. */
 #include "bus-fixture.h"
+#include "peer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1567,27 +1568,6 @@ stop_xferd_processes (BusFixture *fx)
         }
 }
 
-static void
-remove_tree (const char *path)
-{
-        g_autoptr(GFile) file = g_file_new_for_path (path);
-        g_autoptr(GFileEnumerator) children =
-                g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME ","
-                                           G_FILE_ATTRIBUTE_STANDARD_TYPE,
-                                           G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-        GFileInfo *info;
-
-        while (children && (info = g_file_enumerator_next_file (children, NULL, NULL))) {
-                g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-                if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-                        remove_tree (child);
-                else
-                        g_unlink (child);
-                g_object_unref (info);
-        }
-        g_rmdir (path);
-}
-
 void
 bus_fixture_free (BusFixture *fx)
 {
@@ -1618,7 +1598,7 @@ bus_fixture_free (BusFixture *fx)
                 ;
         g_main_context_pop_thread_default (fx->ctx);
         g_main_context_unref (fx->ctx);
-        remove_tree (fx->tmpdir);
+        peer_remove_tree (fx->tmpdir);
         g_ptr_array_unref (fx->signals);
         g_ptr_array_unref (fx->xferd_pids);
         g_free (fx->address);

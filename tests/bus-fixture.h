@@ -323,6 +323,11 @@ gboolean xferd_lists_job (BusFixture *fx, const char *id);
 gboolean list_jobs_reply_has (GVariant *reply, const char *id);
 /* Waits for Manager.JobRemoved of id; returns its final_state. */
 char *xferd_wait_job_removed (BusFixture *fx, const char *id);
+/* Asserts that the job of id goes, and in final_state (xferd_wait_job_removed()). */
+#define assert_job_removed(fx, id, final_state) G_STMT_START {                  \
+        g_autofree char *removed__ = xferd_wait_job_removed ((fx), (id));       \
+        g_assert_cmpstr (removed__, ==, (final_state));                         \
+} G_STMT_END
 /* SignalMatch for Manager.JobNew of the id in data. */
 gboolean xferd_match_job_new (const RecordedSignal *sig, gpointer data);
 /* Asserts GetJob(id) fails with NoSuchJob. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test OpenPGP keys: see openpgp-key.h. */
 #include "openpgp-key.h"
+#include "peer.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -94,22 +95,6 @@ openpgp_key_new (const char *uid, const char *faked_time, const char *expire, GE
         return g_steal_pointer (&key);
 }
 
-static void
-remove_tree (const char *path)
-{
-        g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-        const char *name;
-
-        while (dir && (name = g_dir_read_name (dir))) {
-                g_autofree char *child = g_build_filename (path, name, NULL);
-                if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-                        remove_tree (child);
-                else
-                        g_unlink (child);
-        }
-        g_rmdir (path);
-}
-
 void
 openpgp_key_free (OpenpgpKey *key)
 {
@@ -119,7 +104,7 @@ openpgp_key_free (OpenpgpKey *key)
                 /* gpg started an agent for this home: it must not outlive the test. */
                 const char *kill_agent[] = { "gpgconf", "--kill", "gpg-agent", NULL };
                 (void) run_gpg (key, kill_agent, NULL, NULL);
-                remove_tree (key->home);
+                peer_remove_tree (key->home);
         }
         g_free (key->home);
         g_free (key->fingerprint);

@@ -20,6 +20,8 @@ gboolean peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms);
 void peer_unavailable (const char *peer, const char *why);
 /* A child setup for g_subprocess_launcher_set_child_setup(): SIGKILL when the test ends. */
 void peer_die_with_parent (gpointer data);
+/* Removes path and, for a directory, everything in it, without following symbolic links
+ * (tests plant links into other users' directories). */
 void peer_remove_tree (const char *path);
 
 G_END_DECLS

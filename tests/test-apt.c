@@ -392,8 +392,7 @@ interrupt_big_download (StopHow how)
                 break;
         }
 
-        g_autofree char *final = xferd_wait_job_removed (env->fx, job_id);
-        g_assert_cmpstr (final, ==, "cancelled");
+        assert_job_removed (env->fx, job_id, "cancelled");
         /* Until apt-get and the method (which shares its stderr) are gone. */
         g_autofree char *out = NULL, *err = NULL;
         g_autoptr(GError) error = NULL;

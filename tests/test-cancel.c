@@ -63,8 +63,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
         const char *id = xferd_job_id (job);
 
         assert_dir_is (env->dir, nothing);
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "cancelled");
+        assert_job_removed (env->fx, id, "cancelled");
         g_assert_false (xferd_lists_job (env->fx, id));
         xferd_assert_no_such_job (env->fx, id);
         assert_job_string (env->fx, job, "State", "cancelled");
@@ -218,8 +217,7 @@ test_acknowledged_refuses_calls (void)
 
         job_wait_state (env->fx, job, "transferred");
         g_assert_false (xferd_complete (env->fx, job));
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
         assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
         const char *const names[] = { "file.bin", NULL };
         assert_dir_is (env->dir, names);
@@ -256,8 +254,7 @@ test_complete_partial (void)
         g_assert_true (xferd_complete (env->fx, job));
         assert_dest_complete (env);
         assert_job_string (env->fx, job, "State", "acknowledged");
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
 }
 
 const TestCase test_cases[] = {

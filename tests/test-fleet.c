@@ -40,26 +40,18 @@
 #define PROXY_USER "fleetuser7"
 #define PROXY_PASSWORD "Zq9-fleet-secret"
 
-typedef struct {
-        BusFixture *fx;
-        XferdLog *log;
-        char *dir;
-} Machine;
-
 static const char *const proxy_variables[] = {
         "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
 };
 
-/* An xferd of its own with config as its xferd.conf; with the proxy variables blanked, or
- * http_proxy set to env_http_proxy. */
-static Machine *
+/* A machine: an xferd of its own (xferd_env_new_logged()) with config as its xferd.conf;
+ * with the proxy variables blanked, or http_proxy set to env_http_proxy. */
+static XferdEnv *
 machine_new (const char *config, const char *env_http_proxy)
 {
         BusFixtureOptions options = { .config = config };
-        Machine *m = g_new0 (Machine, 1);
+        XferdEnv *m = xferd_env_new_logged (&options);
 
-        m->fx = bus_fixture_new_logged (&options, &m->log);
-        m->dir = bus_fixture_mkdir (m->fx, "dl");
         /* The bus cannot unset a variable; curl takes an empty one for none. */
         for (gsize i = 0; i < G_N_ELEMENTS (proxy_variables); i++)
                 xferd_process_setenv (m->fx, proxy_variables[i], "");
@@ -68,36 +60,18 @@ machine_new (const char *config, const char *env_http_proxy)
         return m;
 }
 
-static void
-machine_free (Machine *m)
-{
-        if (!m)
-                return;
-        bus_fixture_free (m->fx);
-        xferd_log_free (m->log);
-        g_free (m->dir);
-        g_free (m);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Machine, machine_free)
-
-static char *
-machine_path (Machine *m, const char *name)
-{
-        return g_build_filename (m->dir, name, NULL);
-}
-
 /* Download(url → dir/name) with AutoComplete; the job path. */
 static char *
-machine_download (Machine *m, const char *url, const char *name, char **id)
+machine_download (XferdEnv *m, const char *url, const char *name, char **id)
 {
-        g_autofree char *dest = machine_path (m, name);
+        g_autofree char *dest = xferd_env_path (m, name);
 
         return xferd_download (m->fx, url, dest, TRUE, id);
 }
 
 /* Waits for an auto-completing job to end as acknowledged. */
 static void
-machine_wait_acknowledged (Machine *m, const char *job)
+machine_wait_acknowledged (XferdEnv *m, const char *job)
 {
         job_wait_state (m->fx, job, "acknowledged");
 }
@@ -105,10 +79,10 @@ machine_wait_acknowledged (Machine *m, const char *job)
 /* A job that goes through proxy (its Proxy property) to fetch url into dir/name: created,
  * given its Proxy, then its file, then resumed; AutoComplete as asked. */
 static char *
-machine_download_via (Machine *m, const char *proxy, const char *url, const char *name, gboolean auto_complete)
+machine_download_via (XferdEnv *m, const char *proxy, const char *url, const char *name, gboolean auto_complete)
 {
         g_autoptr(GError) error = NULL;
-        g_autofree char *dest = machine_path (m, name);
+        g_autofree char *dest = xferd_env_path (m, name);
         char *job = xferd_create_job (m->fx, name, NULL);
 
         bus_set_property (m->fx, job, XFERD_JOB_IFACE, "Proxy", g_variant_new_string (proxy), &error);
@@ -120,7 +94,7 @@ machine_download_via (Machine *m, const char *proxy, const char *url, const char
 }
 
 static guint64
-manager_get_uint64 (Machine *m, const char *name)
+manager_get_uint64 (XferdEnv *m, const char *name)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) v = bus_get_property (m->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, name, &error);
@@ -131,23 +105,23 @@ manager_get_uint64 (Machine *m, const char *name)
 }
 
 static void
-assert_sources (Machine *m, const char *job, guint64 from_cache, guint64 from_origin)
+assert_sources (XferdEnv *m, const char *job, guint64 from_cache, guint64 from_origin)
 {
         g_assert_cmpuint (job_get_uint64 (m->fx, job, "BytesFromCache"), ==, from_cache);
         g_assert_cmpuint (job_get_uint64 (m->fx, job, "BytesFromOrigin"), ==, from_origin);
 }
 
 static void
-assert_file (Machine *m, const char *name, GBytes *content)
+assert_file (XferdEnv *m, const char *name, GBytes *content)
 {
-        g_autofree char *path = machine_path (m, name);
+        g_autofree char *path = xferd_env_path (m, name);
 
         assert_file_content (path, content);
 }
 
 /* Polls BytesTransferred (progress is announced every 250 ms at most) until it is n. */
 static gboolean
-wait_job_bytes (Machine *m, const char *job, guint64 n, guint timeout_ms)
+wait_job_bytes (XferdEnv *m, const char *job, guint64 n, guint timeout_ms)
 {
         gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
@@ -194,11 +168,11 @@ test_two_machines (void)
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/update.bin", FLEET_SIZE);
         g_autofree char *url = http_server_url (origin, "/update.bin");
         g_autofree char *config = cache_config (squid, 30);
-        g_autoptr(Machine) a = machine_new (config, NULL);
-        g_autoptr(Machine) b = machine_new (config, NULL);
+        g_autoptr(XferdEnv) a = machine_new (config, NULL);
+        g_autoptr(XferdEnv) b = machine_new (config, NULL);
 
         /* a completes by hand, so that xferctl can still show its job below. */
-        g_autofree char *dest_a = machine_path (a, "update.bin");
+        g_autofree char *dest_a = xferd_env_path (a, "update.bin");
         g_autofree char *job_a = xferd_download (a->fx, url, dest_a, FALSE, NULL);
         g_autofree char *job_b = machine_download (b, url, "update.bin", NULL);
         job_wait_state (a->fx, job_a, "transferred");
@@ -248,7 +222,7 @@ test_fallback_silent_cache (void)
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
         g_autofree char *config = cache_config (squid, FALLBACK_SEC);
-        g_autoptr(Machine) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_new (config, NULL);
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
@@ -298,7 +272,7 @@ test_fallback_cache_gone (void)
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
         g_autofree char *config = cache_config (squid, 60);
-        g_autoptr(Machine) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_new (config, NULL);
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
@@ -343,7 +317,7 @@ test_fallback_cache_error (void)
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
         g_autofree char *config = cache_config (squid, 60);
-        g_autoptr(Machine) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_new (config, NULL);
 
         http_server_fail (origin, "/f.bin", 503, NULL, -1, 1);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
@@ -373,8 +347,8 @@ test_varnish (void)
         g_autofree char *other_host = g_strdup_printf ("http://localhost:%u/update.bin",
                                                        http_server_get_port (origin));
         g_autofree char *config = g_strdup_printf ("[Network]\nCacheHost=%s\n", varnish_cache_host (varnish));
-        g_autoptr(Machine) a = machine_new (config, NULL);
-        g_autoptr(Machine) b = machine_new (config, NULL);
+        g_autoptr(XferdEnv) a = machine_new (config, NULL);
+        g_autoptr(XferdEnv) b = machine_new (config, NULL);
 
         g_autofree char *job_a = machine_download (a, url, "update.bin", NULL);
         g_autofree char *job_b = machine_download (b, url, "update.bin", NULL);
@@ -395,7 +369,7 @@ test_varnish (void)
 
 /* Nothing the bus or the log carries may hold the proxy's credentials. */
 static void
-assert_no_credentials_anywhere (Machine *m, const char *job)
+assert_no_credentials_anywhere (XferdEnv *m, const char *job)
 {
         const char *secrets[] = { PROXY_PASSWORD, PROXY_USER };
         g_autoptr(GError) error = NULL;
@@ -461,7 +435,7 @@ test_proxy_auth (void)
         g_autofree char *wrong = g_strdup_printf ("http://%s:%s-wrong@%s", PROXY_USER, PROXY_PASSWORD,
                                                   squid_proxy_host (squid));
         g_autofree char *config = g_strdup_printf ("[Network]\nProxy=%s\n", with_credentials);
-        g_autoptr(Machine) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_new (config, NULL);
 
         /* The daemon's setting. */
         g_autofree char *job = machine_download (m, url, "setting.bin", NULL);
@@ -530,15 +504,11 @@ fetch (SoupSession *session, const char *url, GError **error)
 static void
 test_tls (void)
 {
+        g_autoptr(TlsCa) ca = tls_ca_new_or_skip ();
         g_autoptr(GError) error = NULL;
-        g_autofree char *openssl = g_find_program_in_path ("openssl");
 
-        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
+        if (!ca)
                 return;
-        g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-tls-XXXXXX", &error);
-        g_assert_no_error (error);
-        g_autoptr(TlsCa) ca = tls_ca_new (dir, &error);
-        g_assert_no_error (error);
         g_autoptr(HttpServer) server = http_server_new_tls (ca->cert_file, ca->key_file, &error);
         g_assert_no_error (error);
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SMALL);
@@ -559,14 +529,6 @@ test_tls (void)
         g_autoptr(GBytes) refused = fetch (refusing, url, &error);
         g_assert_null (refused);
         g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
-
-        for (const char *const *f = (const char *const[]) { "ca.pem", "ca.key", "ca.srl", "server.pem",
-                                                            "server.key", "server.csr", "server.ext", NULL };
-             *f; f++) {
-                g_autofree char *path = g_build_filename (dir, *f, NULL);
-                g_unlink (path);
-        }
-        g_assert_no_errno (g_rmdir (dir));
 }
 
 /* A job's Proxy, credentials and all, and its counters survive a restart of xferd (a
@@ -583,7 +545,7 @@ test_job_proxy_survives_restart (void)
         g_autofree char *url = http_server_url (origin, "/f.bin");
         g_autofree char *with_credentials = g_strdup_printf ("http://%s:%s@%s", PROXY_USER, PROXY_PASSWORD,
                                                              squid_proxy_host (squid));
-        g_autoptr(Machine) m = machine_new (NULL, NULL);
+        g_autoptr(XferdEnv) m = machine_new (NULL, NULL);
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download_via (m, with_credentials, url, "kept.bin", TRUE);
@@ -619,7 +581,7 @@ test_direct_overrides_environment (void)
         g_autofree char *url = http_server_url (origin, "/f.bin");
 
         /* Nothing set: the environment's proxy. */
-        g_autoptr(Machine) plain = machine_new (NULL, squid_proxy_url (squid));
+        g_autoptr(XferdEnv) plain = machine_new (NULL, squid_proxy_url (squid));
         g_autofree char *via_env = machine_download (plain, url, "env.bin", NULL);
         machine_wait_acknowledged (plain, via_env);
         assert_file (plain, "env.bin", content);
@@ -634,7 +596,7 @@ test_direct_overrides_environment (void)
         assert_job_string (plain->fx, own, "Proxy", "direct");
 
         /* The setting Proxy=direct. */
-        g_autoptr(Machine) direct = machine_new ("[Network]\nProxy=direct\n", squid_proxy_url (squid));
+        g_autoptr(XferdEnv) direct = machine_new ("[Network]\nProxy=direct\n", squid_proxy_url (squid));
         g_autofree char *job = machine_download (direct, url, "direct.bin", NULL);
         machine_wait_acknowledged (direct, job);
         assert_file (direct, "direct.bin", content);
@@ -657,7 +619,7 @@ test_no_proxy (void)
         g_autofree char *by_name = g_strdup_printf ("http://localhost:%u/f.bin", http_server_get_port (origin));
         g_autofree char *config = g_strdup_printf ("[Network]\nProxy=%s\nCacheHost=%s\nNoProxy=localhost\n",
                                                    squid_proxy_url (squid), squid_proxy_host (squid));
-        g_autoptr(Machine) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_new (config, NULL);
 
         g_autofree char *named = machine_download (m, by_name, "named.bin", NULL);
         machine_wait_acknowledged (m, named);
@@ -679,16 +641,12 @@ static void
 test_https_connect (void)
 {
         g_autoptr(GError) error = NULL;
-        g_autofree char *openssl = g_find_program_in_path ("openssl");
         g_autoptr(SquidProxy) squid = squid_proxy_new (NULL);
         if (!squid)
                 return;
-        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
+        g_autoptr(TlsCa) ca = tls_ca_new_or_skip ();
+        if (!ca)
                 return;
-        g_autoptr(BusFixture) scratch = bus_fixture_new (NULL);
-        g_autofree char *ca_dir = bus_fixture_mkdir (scratch, "ca");
-        g_autoptr(TlsCa) ca = tls_ca_new (ca_dir, &error);
-        g_assert_no_error (error);
         g_autoptr(HttpServer) origin = http_server_new_tls (ca->cert_file, ca->key_file, &error);
         g_assert_no_error (error);
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
@@ -698,20 +656,20 @@ test_https_connect (void)
         g_autofree char *config = g_strdup_printf ("[Network]\nProxy=%s\nCacheHost=%s\nCAFile=%s\n",
                                                    squid_proxy_url (squid), squid_proxy_host (squid),
                                                    ca->ca_file);
-        g_autoptr(Machine) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_new (config, NULL);
         g_autofree char *job = machine_download (m, url, "tls.bin", NULL);
         machine_wait_acknowledged (m, job);
         assert_file (m, "tls.bin", content);
         assert_sources (m, job, 0, SIZE);
         g_assert_cmpuint (http_server_body_bytes (origin, "/f.bin"), ==, SIZE);
         /* squid logs a tunnel when it closes: xferd keeps its connections until it ends. */
-        g_clear_pointer (&m, machine_free);
+        g_clear_pointer (&m, xferd_env_free);
         g_assert_true (squid_proxy_wait_requests (squid, connect, 1, WAIT_TIMEOUT_MS));
         g_assert_cmpuint (squid_proxy_count_requests (squid, "GET https://"), ==, 0);
 
         /* Without CAFile the certificate is not trusted: the same download fails. */
         g_autofree char *untrusting = g_strdup_printf ("[Network]\nProxy=%s\n", squid_proxy_url (squid));
-        g_autoptr(Machine) other = machine_new (untrusting, NULL);
+        g_autoptr(XferdEnv) other = machine_new (untrusting, NULL);
         g_autofree char *refused = machine_download (other, url, "tls.bin", NULL);
         job_wait_state (other->fx, refused, "error");
         g_autofree char *name = job_get_string (other->fx, refused, "ErrorName");

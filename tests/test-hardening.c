@@ -109,25 +109,20 @@ get_managed_objects (BusFixture *fx, GError **error)
                          NULL, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), error);
 }
 
-static GVariant *
-set_headers (BusFixture *fx, const char *job, GPtrArray *headers, GError **error)
+/* SetHttpHeaders with n headers "X-Header-<i>: <value of value_len bytes>"; the call's error
+ * in *error. */
+static void
+set_headers (BusFixture *fx, const char *job, guint n, gsize value_len, GError **error)
 {
-        return bus_call_job (fx, job, "SetHttpHeaders",
-                             g_variant_new ("(^as)", (char **) headers->pdata),
-                             G_VARIANT_TYPE_UNIT, error);
-}
-
-/* n headers "X-Header-<i>: <value of value_len bytes>", NULL-terminated for ^as. */
-static GPtrArray *
-make_headers (guint n, gsize value_len)
-{
-        GPtrArray *h = g_ptr_array_new_full (n + 1, g_free);
+        g_autoptr(GPtrArray) headers = g_ptr_array_new_full (n + 1, g_free);
         g_autofree char *value = g_strnfill (value_len, 'v');
 
         for (guint i = 0; i < n; i++)
-                g_ptr_array_add (h, g_strdup_printf ("X-Header-%u: %s", i, value));
-        g_ptr_array_add (h, NULL);
-        return h;
+                g_ptr_array_add (headers, g_strdup_printf ("X-Header-%u: %s", i, value));
+        g_ptr_array_add (headers, NULL);
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, "SetHttpHeaders",
+                                                  g_variant_new ("(^as)", (char **) headers->pdata),
+                                                  G_VARIANT_TYPE_UNIT, error);
 }
 
 static guint
@@ -169,8 +164,7 @@ test_headers_count (void)
         g_autoptr(GError) error = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "headers", NULL);
 
-        g_autoptr(GPtrArray) many = make_headers (300000, 1);
-        g_autoptr(GVariant) r1 = set_headers (env->fx, job, many, &error);
+        set_headers (env->fx, job, 300000, 1, &error);
         bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
         assert_error_mentions (error, "MaxHttpHeaders");
         assert_error_mentions (error, "64");
@@ -180,12 +174,10 @@ test_headers_count (void)
         g_assert_cmpuint (g_variant_n_children (jobs), ==, 1);
 
         /* The default limit, exactly. */
-        g_autoptr(GPtrArray) at_limit = make_headers (64, 8);
-        g_autoptr(GVariant) r2 = set_headers (env->fx, job, at_limit, &error);
+        set_headers (env->fx, job, 64, 8, &error);
         g_assert_no_error (error);
         g_assert_cmpuint (header_name_count (env->fx, job), ==, 64);
-        g_autoptr(GPtrArray) over = make_headers (65, 8);
-        g_autoptr(GVariant) r3 = set_headers (env->fx, job, over, &error);
+        set_headers (env->fx, job, 65, 8, &error);
         bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
         g_clear_error (&error);
         g_assert_cmpuint (header_name_count (env->fx, job), ==, 64);
@@ -200,11 +192,9 @@ test_headers_bytes_per_job (void)
         g_autoptr(GError) error = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "headers", NULL);
 
-        g_autoptr(GPtrArray) two = make_headers (2, 8000);
-        g_autoptr(GVariant) r1 = set_headers (env->fx, job, two, &error);
+        set_headers (env->fx, job, 2, 8000, &error);
         g_assert_no_error (error);
-        g_autoptr(GPtrArray) three = make_headers (3, 8000);
-        g_autoptr(GVariant) r2 = set_headers (env->fx, job, three, &error);
+        set_headers (env->fx, job, 3, 8000, &error);
         bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
         assert_error_mentions (error, "MaxHttpHeaderBytes");
         assert_error_mentions (error, "16384");
@@ -212,8 +202,7 @@ test_headers_bytes_per_job (void)
         g_assert_cmpuint (header_name_count (env->fx, job), ==, 2);
 
         /* A single header of 10 MB stops at the first check, as before. */
-        g_autoptr(GPtrArray) huge = make_headers (1, 10 * 1024 * 1024);
-        g_autoptr(GVariant) r3 = set_headers (env->fx, job, huge, &error);
+        set_headers (env->fx, job, 1, 10 * 1024 * 1024, &error);
         g_assert_nonnull (error);
         g_clear_error (&error);
         g_assert_cmpuint (header_name_count (env->fx, job), ==, 2);
@@ -228,19 +217,16 @@ test_headers_setting (void)
         g_autoptr(GError) error = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "headers", NULL);
 
-        g_autoptr(GPtrArray) four = make_headers (4, 1);
-        g_autoptr(GVariant) r1 = set_headers (env->fx, job, four, &error);
+        set_headers (env->fx, job, 4, 1, &error);
         bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
         assert_error_mentions (error, "MaxHttpHeaders");
         assert_error_mentions (error, "3");
         g_clear_error (&error);
-        g_autoptr(GPtrArray) big = make_headers (2, 60);
-        g_autoptr(GVariant) r2 = set_headers (env->fx, job, big, &error);
+        set_headers (env->fx, job, 2, 60, &error);
         bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
         assert_error_mentions (error, "MaxHttpHeaderBytes");
         g_clear_error (&error);
-        g_autoptr(GPtrArray) fine = make_headers (3, 10);
-        g_autoptr(GVariant) r3 = set_headers (env->fx, job, fine, &error);
+        set_headers (env->fx, job, 3, 10, &error);
         g_assert_no_error (error);
 }
 

@@ -434,8 +434,7 @@ check_kill_and_resume (gboolean corrupt)
                 assert_integrity_error (env, job, "does not match its checksum");
                 assert_dir_empty (env);
         } else {
-                g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-                g_assert_cmpstr (final_state, ==, "acknowledged");
+                assert_job_removed (env->fx, id, "acknowledged");
                 assert_dest_complete (env);
         }
         /* The rest came with a Range request after the bytes held were hashed. */

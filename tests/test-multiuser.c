@@ -22,6 +22,7 @@
 
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "peer.h"
 #include "test-cases.h"
 
 #define USER_A "xferd-test-a"
@@ -90,28 +91,6 @@ mkdir_owned (const char *path, const TestUser *u, guint mode)
         g_assert_no_errno (chown (path, u->uid, u->gid));
 }
 
-/* Removes a tree without following symlinks (tests plant links into other
- * users' directories). */
-static void
-remove_tree (const char *path)
-{
-        GStatBuf st;
-
-        if (g_lstat (path, &st) < 0)
-                return;
-        if (S_ISDIR (st.st_mode)) {
-                g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-                const char *name;
-
-                while (dir && (name = g_dir_read_name (dir))) {
-                        g_autofree char *child = g_build_filename (path, name, NULL);
-                        remove_tree (child);
-                }
-                g_rmdir (path);
-        } else
-                g_unlink (path);
-}
-
 /* What an earlier run left when it aborted (a failed assertion skips the
  * teardown): names with the pid of a process that is gone. */
 static void
@@ -126,7 +105,7 @@ remove_leftovers (const char *dir, const char *prefix)
                 gint64 pid = g_ascii_strtoll (name + strlen (prefix), NULL, 10);
                 if (pid > 0 && kill ((pid_t) pid, 0) < 0 && errno == ESRCH) {
                         g_autofree char *path = g_build_filename (dir, name, NULL);
-                        remove_tree (path);
+                        peer_remove_tree (path);
                 }
         }
 }
@@ -194,7 +173,7 @@ env_free (Env *env)
         bus_client_free (env->b);
         http_server_free (env->http);
         bus_fixture_free (env->fx);
-        remove_tree (env->private_dir);
+        peer_remove_tree (env->private_dir);
         g_unlink (env->etc_victim);
         g_unlink (env->etc_new);
         g_bytes_unref (env->content);
@@ -1485,8 +1464,7 @@ test_signals_carry_no_secrets (void)
         const char *job3;
         g_variant_get (r3, "(&s&o)", NULL, &job3);
         id3 = g_strdup (xferd_job_id (job3));
-        g_autofree char *final3 = xferd_wait_job_removed (env->fx, id3);
-        g_assert_cmpstr (final3, ==, "acknowledged");
+        assert_job_removed (env->fx, id3, "acknowledged");
         assert_file_content (dest3, secret_body);
 
         /* What B received. */

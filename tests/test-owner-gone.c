@@ -151,8 +151,7 @@ test_unbound_job_stays (void)
 
         kill_client (env, client);
         /* The bound empty job is gone, the unbound download goes on. */
-        g_autofree char *final = xferd_wait_job_removed (env->fx, created_id);
-        g_assert_cmpstr (final, ==, "cancelled");
+        assert_job_removed (env->fx, created_id, "cancelled");
         g_assert_true (xferd_lists_job (env->fx, id));
         assert_job_string (env->fx, job, "State", "transferring");
         (void) empty_job;
@@ -232,8 +231,7 @@ test_restart (void)
         bus_client_kill (dying);
         xferd_process_start (env->fx);
 
-        g_autofree char *final = xferd_wait_job_removed (env->fx, dying_id);
-        g_assert_cmpstr (final, ==, "cancelled");
+        assert_job_removed (env->fx, dying_id, "cancelled");
         g_assert_false (g_file_test (dest2, G_FILE_TEST_EXISTS));
         g_assert_true (xferd_lists_job (env->fx, alive_id));
         g_assert_true (job_get_boolean (env->fx, alive_job, PROPERTY));

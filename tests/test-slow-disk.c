@@ -166,8 +166,7 @@ test_other_user_answered (void)
         g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
 
         /* And the completion finishes once the sync does. */
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX));
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX), "acknowledged");
         assert_file_content (dest, env->content);
 }
 
@@ -229,8 +228,7 @@ test_cancel_waits_for_unlink (void)
                 const char *const none[] = { NULL };
                 assert_dir_is (dir, none);
         }
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX));
-        g_assert_cmpstr (final_state, ==, "cancelled");
+        assert_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX), "cancelled");
         async_reply_clear (&cancel);
 }
 

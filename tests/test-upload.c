@@ -292,8 +292,7 @@ test_upload_end_to_end (void)
         /* Complete acknowledges; the server keeps the upload. */
         g_assert_false (xferd_complete (env->fx, job));
         assert_job_string (env->fx, job, "State", "acknowledged");
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
         g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
         assert_server_has_whole_file (env, upload);
         /* The source is untouched. */
@@ -425,8 +424,7 @@ test_upload_cancel (void)
         g_assert_cmpuint (g_strv_length (left), ==, 0);
 
         assert_second_cancel_refused (env->fx, env->job);
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, xferd_job_id (env->job));
-        g_assert_cmpstr (final_state, ==, "cancelled");
+        assert_job_removed (env->fx, xferd_job_id (env->job), "cancelled");
         g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "DELETE", env->path, 0), ==, 1);
 }
 
@@ -496,8 +494,7 @@ test_upload_cancel_server_down (void)
         tus_server_stop (env->tus, SIGTERM);
         g_assert_cmpint (timed_cancel (env->fx, env->job), <, CANCEL_REPLY_MAX_USEC);
         assert_job_string (env->fx, env->job, "State", "cancelled");
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, xferd_job_id (env->job));
-        g_assert_cmpstr (final_state, ==, "cancelled");
+        assert_job_removed (env->fx, xferd_job_id (env->job), "cancelled");
         /* Nobody could delete anything yet. */
         g_assert_cmpuint (tus_server_count_files_of (env->tus, env->upload), ==, 2);
 
@@ -552,8 +549,7 @@ test_upload_cancel_server_hangs (void)
         tus_server_signal (env->tus, SIGCONT);
         g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", env->path, 204, 1, 3 * WAIT_TIMEOUT_MS));
         g_assert_true (tus_server_wait_upload_gone (env->tus, env->upload, WAIT_TIMEOUT_MS));
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, xferd_job_id (env->job));
-        g_assert_cmpstr (final_state, ==, "cancelled");
+        assert_job_removed (env->fx, xferd_job_id (env->job), "cancelled");
 }
 
 /* An upload job holds exactly one file (BITS rule). No server needed: nothing
@@ -627,8 +623,7 @@ test_upload_complete_needs_transferred (void)
         assert_server_has_whole_file (env, env->upload);
         g_assert_cmpuint (tus_server_bytes_received (env->tus, env->upload), ==, SIZE);
         g_assert_false (xferd_complete (env->fx, env->job));
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, xferd_job_id (env->job));
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, xferd_job_id (env->job), "acknowledged");
         /* Nothing to Complete twice. */
         g_autoptr(GVariant) r2 = bus_call_job (env->fx, env->job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));

@@ -181,8 +181,10 @@ test_download_several (void)
         const char *const two[] = { "b.bin", "file.bin", NULL };
         assert_dir_is (env->dir, two);
         assert_file_content (env->dest, env->content);
-        /* One job: the plain progress names the second file of two. */
+        /* One job: the plain progress names the second file of two. Its JobNew may reach the
+         * test's connection only after xferctl ended: waited for before counting. */
         g_assert_nonnull (strstr (err, "file 2/2: b.bin"));
+        g_free (wait_job_new (env));
         g_assert_cmpuint (bus_count_signals (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew", NULL, NULL), ==, 1);
 
         g_autofree char *sub = bus_fixture_mkdir (env->fx, "list");
@@ -292,8 +294,7 @@ test_job_verbs (void)
         g_autofree char *id = g_strstrip (g_strdup (out));
         g_assert_cmpuint (strlen (id), ==, 32);
         g_autofree char *job = g_strconcat (XFERD_JOB_PATH_PREFIX, id, NULL);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "add", id, env->url, env->dest, NULL), ==, 0);
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
@@ -301,9 +302,7 @@ test_job_verbs (void)
         g_strlcpy (prefix, id, sizeof prefix);
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "resume", prefix, NULL), ==, 0);
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "wait", "verbs-job", NULL), ==, 0);
-        g_free (state);
-        state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "transferred");
+        assert_job_string (env->fx, job, "State", "transferred");
 
         g_autofree char *info = NULL;
         g_assert_cmpint (xferctl_run (env, &info, NULL, "info", "verbs-job", NULL), ==, 0);
@@ -314,9 +313,7 @@ test_job_verbs (void)
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "complete", id, NULL), ==, 0);
         assert_file_content (env->dest, env->content);
-        g_free (state);
-        state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_job_string (env->fx, job, "State", "acknowledged");
 }
 
 /* download --checksum: right, the file is there; wrong, the Integrity message, exit status 5
@@ -403,16 +400,13 @@ test_complete_partial (void)
         g_assert_cmpint (xferctl_run (env, NULL, &err, "complete", id, NULL), ==, XFERCTL_EXIT_FAILURE);
         g_assert_nonnull (strstr (err, "not fully transferred"));
         g_assert_nonnull (strstr (err, "--partial"));
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
 
         g_autofree char *err2 = NULL;
         g_assert_cmpint (xferctl_run (env, NULL, &err2, "complete", "--partial", id, NULL), ==, XFERCTL_EXIT_FAILURE);
         g_assert_nonnull (strstr (err2, "partially"));
-        g_free (state);
-        state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "acknowledged");
+        assert_job_string (env->fx, job, "State", "acknowledged");
         assert_dir_is (env->dir, nothing);
 }
 
@@ -430,13 +424,10 @@ test_suspend_cancel (void)
         g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, &id);
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "suspend", id, NULL), ==, 0);
-        g_autofree char *state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "suspended");
+        assert_job_string (env->fx, job, "State", "suspended");
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "cancel", id, NULL), ==, 0);
         assert_dir_is (env->dir, nothing);
-        g_free (state);
-        state = job_get_string (env->fx, job, "State");
-        g_assert_cmpstr (state, ==, "cancelled");
+        assert_job_string (env->fx, job, "State", "cancelled");
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "cancel", id, NULL), ==, XFERCTL_EXIT_FAILURE);
         g_assert_cmpstr (err, !=, "");

@@ -3,6 +3,9 @@
 
 #include <gio/gio.h>
 
+#include "bus-fixture.h"
+#include "peer.h"
+
 /* Runs openssl with args; its output goes into the error when it fails. */
 static gboolean
 openssl (GError **error, ...)
@@ -34,9 +37,14 @@ openssl (GError **error, ...)
 }
 
 TlsCa *
-tls_ca_new (const char *dir, GError **error)
+tls_ca_new (GError **error)
 {
         g_autoptr(TlsCa) ca = g_new0 (TlsCa, 1);
+
+        ca->dir = g_dir_make_tmp ("xferd-test-ca-XXXXXX", error);
+        if (!ca->dir)
+                return NULL;
+        const char *dir = ca->dir;
         g_autofree char *ca_key = g_build_filename (dir, "ca.key", NULL);
         g_autofree char *csr = g_build_filename (dir, "server.csr", NULL);
         g_autofree char *ext = g_build_filename (dir, "server.ext", NULL);
@@ -69,11 +77,28 @@ tls_ca_new (const char *dir, GError **error)
         return g_steal_pointer (&ca);
 }
 
+TlsCa *
+tls_ca_new_or_skip (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *openssl = g_find_program_in_path ("openssl");
+        TlsCa *ca;
+
+        if (!test_needs (openssl ? NULL : "openssl (scripts/setup-deps.sh installs it)"))
+                return NULL;
+        ca = tls_ca_new (&error);
+        g_assert_no_error (error);
+        return ca;
+}
+
 void
 tls_ca_free (TlsCa *ca)
 {
         if (!ca)
                 return;
+        if (ca->dir)
+                peer_remove_tree (ca->dir);
+        g_free (ca->dir);
         g_free (ca->ca_file);
         g_free (ca->cert_file);
         g_free (ca->key_file);

@@ -681,23 +681,47 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
 
 /* ---- queue: N suspended jobs of one file each, pipelined ----------------------------------- */
 
+/* Calls sent pipelined, and their replies counted. */
 typedef struct Queue {
         sd_bus *bus;
+        const char *call;       /* the method whose replies are counted, for messages */
         const char *url, *dir;
+        bool queued;
+        char **jobs;
         unsigned outstanding, created, added, errors;
 } Queue;
 
-static int on_add_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+/* A reply to one of the counted calls: done, or failed. */
+static int on_counted_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Queue *q = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
 
         q->outstanding--;
         if (e) {
                 if (q->errors++ < 3)
-                        fprintf(stderr, "xferd-bench: AddFile failed: %s: %s\n", e->name, e->message);
+                        fprintf(stderr, "xferd-bench: %s failed: %s: %s\n", q->call, e->name, e->message);
         } else
                 q->added++;
         return 0;
+}
+
+/* Sends n calls (send(q, i) sends the i-th), at most `window` of them unanswered at once,
+ * until every one is answered or one failed. */
+static void pipeline(Queue *q, unsigned n, unsigned window, int (*send)(Queue *q, unsigned i)) {
+        unsigned sent = 0;
+
+        while (q->added + q->errors < n && q->errors == 0) {
+                while (sent < n && q->outstanding < window) {
+                        int r = send(q, sent);
+                        if (r < 0)
+                                die("cannot send a call", r);
+                        sent++;
+                        q->outstanding++;
+                }
+                pump(q->bus);
+                if (q->added + q->errors < n && q->errors == 0 && !(sent < n && q->outstanding < window))
+                        wait_bus(q->bus);
+        }
 }
 
 static int on_create_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -715,41 +739,34 @@ static int on_create_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_
                 return 0;
         }
         snprintf(path, sizeof path, "%s/q%06u", q->dir, q->created++);
-        r = sd_bus_call_method_async(q->bus, NULL, BUS_NAME, job, JOB_IFACE, "AddFile", on_add_reply, q, "ss",
+        r = sd_bus_call_method_async(q->bus, NULL, BUS_NAME, job, JOB_IFACE, "AddFile", on_counted_reply, q, "ss",
                                      q->url, path);
         if (r < 0)
                 die("cannot send AddFile", r);
         return 0;
 }
 
+/* The i-th job of cmd_queue(): a Download (queued) or a CreateJob whose reply adds the file. */
+static int send_queued(Queue *q, unsigned i) {
+        char name[32], path[1200];
+
+        snprintf(name, sizeof name, "queued-%06u", i);
+        snprintf(path, sizeof path, "%s/q%06u", q->dir, i);
+        if (q->queued)
+                return sd_bus_call_method_async(q->bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download",
+                                                on_counted_reply, q, "ssa{sv}", q->url, path, 1, "auto-complete", "b",
+                                                0);
+        return sd_bus_call_method_async(q->bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob",
+                                        on_create_reply, q, "sa{sv}", name, 0);
+}
+
 static int cmd_queue(unsigned count, const char *url, const char *dir, unsigned window, bool queued) {
-        Queue q = { .bus = bus_open(), .url = url, .dir = dir };
-        unsigned sent = 0;
+        Queue q = { .bus = bus_open(), .call = queued ? "Download" : "AddFile", .url = url, .dir = dir,
+                    .queued = queued };
         double t0, t1;
-        int r;
 
         t0 = now_s();
-        while ((q.added + q.errors < count) && q.errors == 0) {
-                while (sent < count && q.outstanding < window) {
-                        char name[32], path[1200];
-                        snprintf(name, sizeof name, "queued-%06u", sent);
-                        snprintf(path, sizeof path, "%s/q%06u", dir, sent);
-                        if (queued)
-                                r = sd_bus_call_method_async(q.bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE,
-                                                             "Download", on_add_reply, &q, "ssa{sv}", url, path, 1,
-                                                             "auto-complete", "b", 0);
-                        else
-                                r = sd_bus_call_method_async(q.bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE,
-                                                             "CreateJob", on_create_reply, &q, "sa{sv}", name, 0);
-                        if (r < 0)
-                                die("cannot send CreateJob", r);
-                        sent++;
-                        q.outstanding++;
-                }
-                pump(q.bus);
-                if (q.added + q.errors < count && q.errors == 0 && !(sent < count && q.outstanding < window))
-                        wait_bus(q.bus);
-        }
+        pipeline(&q, count, window, send_queued);
         t1 = now_s();
         printf("wall=%.4f\njobs=%u\nfailed=%u\n", t1 - t0, q.added, q.errors);
         sd_bus_flush_close_unref(q.bus);
@@ -825,42 +842,23 @@ static int cmd_cancel_queued(unsigned samples) {
         return 0;
 }
 
-static int on_suspend_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        Queue *q = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
-
-        q->outstanding--;
-        if (e) {
-                if (q->errors++ < 3)
-                        fprintf(stderr, "xferd-bench: Suspend failed: %s: %s\n", e->name, e->message);
-        } else
-                q->added++;
-        return 0;
+static int send_suspend(Queue *q, unsigned i) {
+        return sd_bus_call_method_async(q->bus, NULL, BUS_NAME, q->jobs[i], JOB_IFACE, "Suspend", on_counted_reply,
+                                        q, "");
 }
 
 static int cmd_suspend_all(unsigned window) {
-        Queue q = { .bus = bus_open() };
-        unsigned n, sent = 0;
-        char **jobs = list_job_paths(q.bus, NULL, &n);
-        double t0 = now_s();
+        Queue q = { .bus = bus_open(), .call = "Suspend" };
+        unsigned n;
+        double t0;
 
-        while (q.added + q.errors < n && q.errors == 0) {
-                while (sent < n && q.outstanding < window) {
-                        int r = sd_bus_call_method_async(q.bus, NULL, BUS_NAME, jobs[sent], JOB_IFACE, "Suspend",
-                                                         on_suspend_reply, &q, "");
-                        if (r < 0)
-                                die("cannot send Suspend", r);
-                        sent++;
-                        q.outstanding++;
-                }
-                pump(q.bus);
-                if (q.added + q.errors < n && q.errors == 0 && !(sent < n && q.outstanding < window))
-                        wait_bus(q.bus);
-        }
+        q.jobs = list_job_paths(q.bus, NULL, &n);
+        t0 = now_s();
+        pipeline(&q, n, window, send_suspend);
         printf("wall=%.4f\njobs=%u\nfailed=%u\n", now_s() - t0, q.added, q.errors);
         for (unsigned i = 0; i < n; i++)
-                free(jobs[i]);
-        free(jobs);
+                free(q.jobs[i]);
+        free(q.jobs);
         sd_bus_flush_close_unref(q.bus);
         return q.errors ? 1 : 0;
 }
