@@ -32,7 +32,8 @@ void store_set_checkpoint_callback(Store *s, void (*want)(void *userdata), void 
 int store_checkpoint(Store *s);
 
 /* Groups several writes into one transaction (one commit, one WAL sync point). Nested calls
- * are counted; only the outermost end commits. */
+ * are counted; only the outermost end commits. The transaction begins with its first write:
+ * one that wrote nothing commits nothing. */
 int store_begin(Store *s);
 int store_end(Store *s);
 /* Inside a transaction: commits what it holds now and goes on in a new one (a write-ahead

@@ -120,16 +120,10 @@ static void test_remove_orders(void) {
         }
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/hashmap/put-get", test_put_get },
         { "/hashmap/many", test_many },
         { "/hashmap/remove-orders", test_remove_orders },
         { "/hashmap/reserve", test_reserve },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -607,6 +607,41 @@ static void test_order(Fixture *f, gconstpointer data) {
         test_job_free(z);
 }
 
+static goffset wal_size(const Fixture *f) {
+        g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
+        struct stat st;
+
+        g_assert_cmpint(stat(wal, &st), ==, 0);
+        return st.st_size;
+}
+
+/* What a commit costs is the pages it adds to the write-ahead log (each a pwrite() of its
+ * header and one of the page): updating a job's row rewrites the row's page only, not a page
+ * of the indexes on the columns that never change; a transaction that wrote nothing adds
+ * nothing. */
+static void test_log_pages(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+        Job *a = job_new(40, JOB_QUEUED, 1, 0);
+        goffset before;
+
+        g_assert_cmpint(store_save_job(s, a), ==, 0);
+        before = wal_size(f);
+        a->state = JOB_TRANSFERRING;
+        a->modification_time++;
+        g_assert_cmpint(store_save_job_row(s, a), ==, 0);
+        /* One frame: its header and the page. */
+        g_assert_cmpint(wal_size(f) - before, ==, raw_int(f->db, "PRAGMA page_size") + 24);
+
+        before = wal_size(f);
+        g_assert_cmpint(store_begin(s), ==, 0);
+        g_assert_cmpint(store_commit(s), ==, 0);
+        g_assert_cmpint(store_end(s), ==, 0);
+        g_assert_cmpint(wal_size(f), ==, before);
+
+        store_close(s);
+        test_job_free(a);
+}
+
 static void test_nested(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
@@ -1703,6 +1738,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/update", test_update);
         ADD("/store/order", test_order);
         ADD("/store/file-rows-order", test_file_rows_order);
+        ADD("/store/log-pages", test_log_pages);
         ADD("/store/nested", test_nested);
         ADD("/store/commit-inside", test_commit_inside);
         ADD("/store/delete-cascade", test_delete);
