@@ -93,8 +93,10 @@ static JobSlot *file_reader_job(FileReader *fr, const char *id) {
         else {
                 if (!fr->by_id) {
                         fr->by_id = hashmap_new();
-                        if (!fr->by_id || hashmap_reserve(fr->by_id, l->n) < 0)
-                                return NULL;
+                        if (fr->by_id && hashmap_reserve(fr->by_id, l->n) < 0)
+                                fr->by_id = hashmap_free(fr->by_id);
+                        if (!fr->by_id)
+                                return NULL;    /* out of memory: the caller tells */
                         for (size_t i = 0; i < l->n; i++)
                                 (void) hashmap_put(fr->by_id, l->slots[i].job->id, &l->slots[i]);
                 }
