@@ -23,9 +23,7 @@ void complete_auto_queue(Job *j) {
          * which shares its durability work (see sync_policy_sync()). */
         if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
                 return;
-        uint64_t now;
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0)
-                (void) sd_event_source_set_time(m->auto_complete_source, now + AUTO_COMPLETE_WINDOW_USEC);
+        (void) sd_event_source_set_time_relative(m->auto_complete_source, AUTO_COMPLETE_WINDOW_USEC);
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_ONESHOT);
 }
 

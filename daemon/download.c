@@ -338,6 +338,7 @@ void download_begin(DownloadLane *l, uint64_t offset) {
                  * (HTTP/2, offered over TLS); waiting on a plain HTTP/1.1 connection would
                  * hold them back until the first response ends. */
                 .pipewait = j->max_concurrent_files > 1 && strncasecmp(url, "https:", 6) == 0,
+                .writeback_pool = m->writeback_pool,
         };
         l->counted_from_cache = l->counted_from_origin = 0;
         r = transfer_start(m->engine, &req, &transfer_callbacks, l, &l->transfer);

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "io-pool.h"
@@ -21,6 +22,7 @@ struct IoPool {
         sd_event_source *source;        /* the eventfd: finished tasks are waiting */
         int efd;
         unsigned max_threads, n_threads, n_idle, busy;
+        int nice;                       /* of the threads: 0 is the loop's */
         pthread_t *threads;
         pthread_mutex_t lock;
         pthread_cond_t wake;
@@ -53,6 +55,17 @@ static IoTask *queue_pop(IoTask **head, IoTask **tail) {
 static void *worker(void *userdata) {
         IoPool *p = userdata;
 
+        /* Per thread on Linux: the loop and the other pools keep theirs. Relative to the
+         * loop's (a daemon started at nice 15 keeps its hashing below itself, never above). */
+        if (p->nice > 0) {
+                int base, prio;
+
+                errno = 0;
+                base = getpriority(PRIO_PROCESS, (id_t) gettid());
+                prio = errno != 0 ? p->nice : base + p->nice;
+                if (setpriority(PRIO_PROCESS, (id_t) gettid(), prio > 19 ? 19 : prio) < 0)
+                        log_debug_errno(-errno, "Cannot lower the CPU priority of a worker thread");
+        }
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 IoTask *t;
@@ -197,6 +210,18 @@ void io_pool_submit(IoPool *p, IoTask *t) {
                 pthread_mutex_unlock(&p->lock);
                 (void) eventfd_write(p->efd, 1);
         }
+}
+
+void io_pool_set_nice(IoPool *p, int nice) {
+        assert(p);
+
+        p->nice = nice;
+}
+
+void io_pool_set_priority(IoPool *p, int64_t priority) {
+        assert(p);
+
+        (void) sd_event_source_set_priority(p->source, priority);
 }
 
 unsigned io_pool_busy(const IoPool *p) {

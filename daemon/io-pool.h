@@ -28,6 +28,12 @@ IoPool *io_pool_free(IoPool *p);
  * without a thread the task runs on the loop thread, as everything did before. */
 void io_pool_submit(IoPool *p, IoTask *t);
 
+/* The loop's priority for handing finished tasks back (default SD_EVENT_PRIORITY_NORMAL). */
+void io_pool_set_priority(IoPool *p, int64_t priority);
+
+/* How much nicer than the loop the threads the pool starts from now on are (default 0). */
+void io_pool_set_nice(IoPool *p, int nice);
+
 /* Tasks submitted whose done() has not run yet. */
 unsigned io_pool_busy(const IoPool *p);
 

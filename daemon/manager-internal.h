@@ -27,6 +27,9 @@
 #define IO_POOL_MAX_THREADS 8
 /* Threads hashing downloads: SHA-256 with the CPU's SHA extensions outruns a disk with one. */
 #define HASH_POOL_THREADS 2
+#define HASH_POOL_NICE 10        /* added to the loop's nice value */
+/* The thread that starts the early writeback of downloads (sync_file_range() may wait). */
+#define WRITEBACK_POOL_THREADS 1
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -45,6 +48,7 @@ struct Manager {
         Engine *engine;
         IoPool *io_pool;                        /* file operations off the loop */
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
+        IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */

@@ -57,6 +57,11 @@ void manager_batch_begin(Manager *m);
 int manager_batch_end(Manager *m, CallError *e);
 int manager_batch_close(Manager *m, CallError *e);
 
+/* The loop's priority for calls and for the file operations that replies wait for: before
+ * curl's socket work, so that a call never queues behind a burst of transfers' reads and
+ * writes. main.c attaches the bus with it. */
+#define MANAGER_CALL_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 10)
+
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret);
 Manager *manager_free(Manager *m);
 void manager_set_observer(Manager *m, const ManagerObserver *o);

@@ -16,9 +16,8 @@
 #include "write-limits.h"
 
 struct Transfer {
-        EngineRequest req;      /* first: the engine hands it back on completion */
+        EngineRequest req;      /* first: the engine hands it back on completion; req.easy is the handle */
         Engine *engine;
-        CURL *easy;
         struct curl_slist *headers;
         const TransferCallbacks *cb;
         void *userdata;
@@ -38,6 +37,8 @@ struct Transfer {
         char *wbuf;             /* body bytes not yet written: curl hands over 16 KiB at a time */
         size_t wlen;
         sd_event_source *flush_source;  /* writes wbuf out on the next loop iteration */
+        IoPool *writeback_pool;
+        struct Writeback *writeback;    /* the early writeback in flight on that pool */
         uint64_t total;
         char *url;
         CacheRoute *route;      /* through the site's cache or not; bytes counted by way */
@@ -72,6 +73,8 @@ struct Transfer {
 };
 
 /* transfer-write.c */
+/* The transfer is going: a writeback in flight no longer tells it when it is done. */
+void transfer_writeback_detach(Transfer *t);
 /* True when the chunk must wait: the bandwidth bucket is in debt (a timer resumes it). */
 bool transfer_bucket_must_wait(Transfer *t);
 /* Writes the buffered bytes out; on failure remembers errno and returns false. */

@@ -14,8 +14,8 @@ static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         t->paused = false;
         /* curl delivers the held chunk from inside this call. */
-        if (t->easy)
-                (void) curl_easy_pause(t->easy, CURLPAUSE_CONT);
+        if (t->req.easy)
+                (void) curl_easy_pause(t->req.easy, CURLPAUSE_CONT);
         return 0;
 }
 
@@ -40,11 +40,68 @@ bool transfer_bucket_must_wait(Transfer *t) {
 #define WRITE_BUFFER_SIZE (1024u * 1024u)
 #define WRITEBACK_CHUNK (8u * 1024u * 1024u)
 
+/* One early writeback on a thread of the writeback pool: sync_file_range() "starts" the
+ * writeback, but waits for the disk meanwhile (ext4 allocates the blocks and reads their
+ * bitmaps, a full request queue throttles), milliseconds the loop would not answer calls. */
+typedef struct Writeback {
+        IoTask task;            /* first: the pool hands it back */
+        Transfer *transfer;     /* NULL once the transfer is gone */
+        int fd;                 /* a duplicate: the transfer's owner may close its own first */
+        uint64_t offset, length;
+} Writeback;
+
+static void writeback_run(IoTask *task) {
+        Writeback *w = (Writeback *) task;
+
+        (void) sync_file_range(w->fd, (off_t) w->offset, (off_t) w->length, SYNC_FILE_RANGE_WRITE);
+}
+
+static void writeback_free(IoTask *task) {
+        Writeback *w = (Writeback *) task;
+
+        if (w->transfer)
+                w->transfer->writeback = NULL;
+        safe_close(w->fd);
+        free(w);
+}
+
+void transfer_writeback_detach(Transfer *t) {
+        assert(t);
+
+        if (t->writeback)
+                t->writeback->transfer = NULL;
+        t->writeback = NULL;
+}
+
+/* Hands the range to the writeback pool; false when it cannot (then the caller starts it). */
+static bool writeback_submit(Transfer *t, uint64_t offset, uint64_t length) {
+        Writeback *w = calloc(1, sizeof *w);
+
+        if (!w)
+                return false;
+        w->fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
+        if (w->fd < 0) {
+                free(w);
+                return false;
+        }
+        w->task = (IoTask) { .run = writeback_run, .done = writeback_free, .drop = writeback_free };
+        w->transfer = t;
+        w->offset = offset;
+        w->length = length;
+        t->writeback = w;
+        io_pool_submit(t->writeback_pool, &w->task);
+        return true;
+}
+
 /* Starts (does not wait for) the writeback of the bytes written since the last call. */
 static void writeback_start(Transfer *t) {
         if (t->position < t->flushed)
                 t->flushed = 0;  /* the file was truncated */
-        if (t->position > t->flushed)
+        if (t->position <= t->flushed)
+                return;
+        if (t->writeback)
+                return;  /* one at a time: the next call takes this range too */
+        if (!t->writeback_pool || !writeback_submit(t, t->flushed, t->position - t->flushed))
                 (void) sync_file_range(t->fd, (off_t) t->flushed, (off_t) (t->position - t->flushed),
                                        SYNC_FILE_RANGE_WRITE);
         t->flushed = t->position;

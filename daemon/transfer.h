@@ -54,6 +54,8 @@ typedef struct TransferRequest {
         DiskReserve keep_free;          /* free space the writes leave on the file system (KeepFree) */
         bool pipewait;                  /* one of several requests at once to a server: rather wait
                                          * for a connection that multiplexes (HTTP/2) than open one */
+        IoPool *writeback_pool;         /* starts the early writeback of the file off the loop
+                                         * (NULL: on the loop); outlives the transfer */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,

@@ -1,5 +1,5 @@
 # Shell functions the project's scripts share (scripts/demo.sh, scripts/test.sh,
-# tests/bench/run.sh, tests/bench/fleet.sh, tests/packaging/run.sh). Sourced, never run:
+# tests/bench/run.sh, tests/bench/ab.sh, tests/bench/fleet.sh, tests/packaging/run.sh). Sourced, never run:
 #
 #   . "$srcdir/scripts/common.sh"
 
@@ -75,6 +75,43 @@ need_number() {
   [[ $# -ge 3 && $3 =~ ^[1-9][0-9]*$ ]] || { echo "$1: $2 needs a number" >&2; exit 2; }
 }
 
+# parse_options SCRIPT SPEC... -- ARG...: the arguments of SCRIPT by a table of its options.
+# A SPEC is OPTION:VARIABLE:KIND[:DEFAULT], KIND one of flag (VARIABLE is 1 when OPTION is
+# given, else 0), value (VARIABLE takes the argument after OPTION, else DEFAULT or empty) or
+# number (the same for a whole number above 0); @:VARIABLE:arg takes an argument that is no
+# option. -h and --help print the usage and exit 0; any other argument is a usage error (exit 2).
+parse_options() {
+  local script=$1 spec opt var kind default
+  local -a specs=()
+  shift
+  while [[ $1 != -- ]]; do
+    specs+=("$1")
+    IFS=: read -r opt var kind default <<<"$1"
+    case $kind in
+      flag) printf -v "$var" 0 ;;
+      value|number) printf -v "$var" %s "$default" ;;
+    esac
+    shift
+  done
+  shift
+  while [[ $# -gt 0 ]]; do
+    [[ $1 != -h && $1 != --help ]] || { usage; exit 0; }
+    kind=unknown
+    for spec in "${specs[@]}"; do
+      IFS=: read -r opt var kind default <<<"$spec"
+      [[ $opt == "$1" || ($opt == @ && $1 != -*) ]] && break
+      kind=unknown
+    done
+    case $kind in
+      flag) printf -v "$var" 1; shift ;;
+      value) need_value "$script" "$@"; printf -v "$var" %s "$2"; shift 2 ;;
+      number) need_number "$script" "$@"; printf -v "$var" %s "$2"; shift 2 ;;
+      arg) printf -v "$var" %s "$1"; shift ;;
+      *) echo "$script: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+  done
+}
+
 # build_bench_tools: builds xferd, xferctl and xferd-bench in $builddir (set up first when it
 # is not yet; relative to the source tree) and sets builddir (absolute), xferd_bin, xferctl_bin
 # and bench; false when the build failed. For tests/bench/*.sh.
@@ -85,4 +122,47 @@ build_bench_tools() {
   xferd_bin=$builddir/xferd
   xferctl_bin=$builddir/client/xferctl
   bench=$builddir/tests/bench/xferd-bench
+}
+
+# nginx_temp_paths DIR: the lines of an nginx http block that keep its temporary files in DIR.
+nginx_temp_paths() {
+  local k
+  for k in client_body proxy fastcgi uwsgi scgi; do printf '  %s_temp_path %s/%s;\n' "$k" "$1" "$k"; done
+}
+
+# bench_nginx WORK PORT PROBE: nginx for the benchmarks (tests/bench/run.sh, ab.sh) on
+# 127.0.0.1:PORT serving WORK/www (sendfile, keep-alive; /slow/ the same files at 128 KiB/s
+# per connection), its files under WORK/nginx; sets nginx_pid and base, and returns once
+# PROBE (a path under www) answers, false (with nginx's log on stderr) when it does not.
+bench_nginx() {
+  local work=$1 port=$2 probe=$3 i
+  mkdir -p "$work/nginx/tmp"
+  cat >"$work/nginx/nginx.conf" <<EOF
+daemon off; master_process on; worker_processes 1;
+pid $work/nginx/nginx.pid; error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off; default_type application/octet-stream;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_timeout 65s; keepalive_requests 1000000;
+$(nginx_temp_paths "$work/nginx/tmp")
+  server {
+    listen 127.0.0.1:$port;
+    root $work/www;
+    location /slow/ { alias $work/www/; limit_rate 128k; }
+  }
+}
+EOF
+  nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null \
+    >"$work/nginx/stdout" 2>&1 &
+  nginx_pid=$!
+  base=http://127.0.0.1:$port
+  for ((i = 0; i < 100; i++)); do
+    curl -sf -o /dev/null "$base/$probe" && return 0
+    pid_alive "$nginx_pid" || break
+    sleep 0.05
+  done
+  curl -sf -o /dev/null "$base/$probe" && return 0
+  cat "$work/nginx/error.log" "$work/nginx/stdout" >&2
+  return 1
 }

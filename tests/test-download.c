@@ -658,7 +658,7 @@ test_download_options (void)
         g_assert_true (job_get_boolean (env->fx, job, "AutoComplete"));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/download/auto-complete", test_auto_complete },
         { "/download/manual-complete", test_manual_complete },
         { "/download/state-signals", test_state_signals },
@@ -677,9 +677,3 @@ static const TestCase test_cases[] = {
         { "/download/options", test_download_options },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -1119,7 +1119,7 @@ test_suspend_kill_resume (void)
         g_assert_cmpstr (if_range, ==, "\"s1\"");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/durable/kill-during-transfer", test_kill_during_transfer },
         { "/durable/no-validator", test_no_validator_restarts },
         { "/durable/inactive-job-cancelled", test_inactive_job_cancelled },
@@ -1136,7 +1136,7 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
-static const TestDataCase test_data_cases[] = {
+const TestDataCase test_data_cases[] = {
         { "/durable/changed-resource/between-attempts/etag", test_changed_between_attempts, GINT_TO_POINTER (TRUE) },
         { "/durable/changed-resource/between-attempts/last-modified", test_changed_between_attempts,
           GINT_TO_POINTER (FALSE) },
@@ -1147,9 +1147,3 @@ static const TestDataCase test_data_cases[] = {
         { "/durable/broken-store/truncated-at-page", test_broken_store, GINT_TO_POINTER (BROKEN_CUT_AT_PAGE) },
         { NULL, NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main_data (argc, argv, test_cases, test_data_cases);
-}

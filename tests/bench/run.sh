@@ -23,7 +23,9 @@
 #      aria2c with its defaults (wall time; CPU = user+sys of the client, plus xferd's own
 #      CPU from /proc/PID/stat for xferd), and xferctl download --checksum=sha256:… in the
 #      same rounds (the digest is computed on worker threads while the bytes are written; the
-#      CPU of xferd's event-loop thread is counted apart from its other threads');
+#      CPU of xferd's event-loop thread is counted apart from its other threads'), and the
+#      disk's floor: dd conv=fdatasync of the same bytes from the page cache (xferd syncs a
+#      file before it appears; curl and aria2c do not);
 #   2. 1000 files of 16 KiB: as 1000 Download calls (pipelined by tests/bench/xferd-bench,
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
 #      Resume + Transferred + Complete), one file after another and with MaxConcurrentFiles = 16,
@@ -52,28 +54,9 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-builddir=build
-reps=3
-quick=0
-keep=0
-n_queue=
-only=
-
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --builddir) need_value run.sh "$@"; builddir=$2; shift 2 ;;
-    --reps) need_number run.sh "$@"; reps=$2; shift 2 ;;
-    --quick) quick=1; shift ;;
-    --keep) keep=1; shift ;;
-    --queue) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --queue needs a number" >&2; exit 2; }
-             n_queue=$2; shift 2 ;;
-    --only) [[ $# -ge 2 && $2 == queue ]] || { echo "run.sh: --only takes 'queue'" >&2; exit 2; }
-            only=$2; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    -*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-    *) builddir=$1; shift ;;
-  esac
-done
+parse_options run.sh --builddir:builddir:value:build @:builddir:arg --reps:reps:number:3 --quick:quick:flag \
+  --keep:keep:flag --queue:n_queue:number --only:only:value -- "$@"
+[[ -z $only || $only == queue ]] || { echo "run.sh: --only takes 'queue'" >&2; exit 2; }
 
 if [[ $quick -eq 1 ]]; then
   big_mib=64; n_small=100; n_running=20; n_samples=20; n_queue=${n_queue:-2000}; idle_s=2; reps=1; n_create=1000
@@ -155,44 +138,7 @@ big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
 
 # ---- nginx ------------------------------------------------------------------------------------
 port=$("$bench" free-port)
-mkdir -p "$work/nginx/tmp"
-cat >"$work/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65s;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    root $work/www;
-    location /slow/ { alias $work/www/; limit_rate 128k; }
-  }
-}
-EOF
-nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null \
-  >"$work/nginx/stdout" 2>&1 &
-nginx_pid=$!
-base=http://127.0.0.1:$port
-for ((i = 0; i < 100; i++)); do
-  curl -sf -o /dev/null "$base/small/f0000" && break
-  pid_alive "$nginx_pid" || { cat "$work/nginx/error.log" "$work/nginx/stdout" >&2; die "nginx exited"; }
-  sleep 0.05
-done
-curl -sf -o /dev/null "$base/small/f0000" || die "nginx does not answer on $base"
+bench_nginx "$work" "$port" small/f0000 || die "nginx does not answer on 127.0.0.1:$port"
 log "nginx (pid $nginx_pid) serves $work/www on $base"
 
 # ---- the bus and xferd's activation -------------------------------------------------------------
@@ -259,6 +205,13 @@ check_small() {
 }
 
 declare -A wall cpu
+# record_round CASE TOOL: the wall time and CPU of a round ($out, $c) go to wall[CASE,TOOL] and
+# cpu[CASE,TOOL], unless it is the warm-up (rep 0), and into the log, with the CPU of xferd's
+# event loop and of its other threads ($lc, $oc) for xferd.
+record_round() {
+  if [[ $rep -gt 0 ]]; then wall[$1,$2]+="$(kv wall "$out") "; cpu[$1,$2]+="$c "; fi
+  log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $2: wall $(kv wall "$out") s, cpu $c s$([[ $2 == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
+}
 # ---- 2. many small files (measured first: the memory churn of case 1 makes it noisier) -------------
 if [[ -z $only ]]; then
 log "case 2: $n_small files of $small_kib KiB, $reps repetition(s)"
@@ -299,8 +252,7 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
     esac
     check_small "$tool"
-    if [[ $rep -gt 0 ]]; then wall[small,$tool]+="$(kv wall "$out") "; cpu[small,$tool]+="$c "; fi
-    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s$([[ $tool == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
+    record_round small "$tool"
   done
 done
 xferd_stop
@@ -331,7 +283,7 @@ clk_tck=$(getconf CLK_TCK)
 declare -A loopcpu othercpu
 xferd_ticks() { echo "$(awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat") $(awk '{ print $14 + $15 }' "/proc/$1/stat")"; }
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
-  tools=(xferd curl aria2 aria2d xferdsum)
+  tools=(xferd curl aria2 aria2d xferdsum ddsync)
   for ((k = 0; k < ${#tools[@]}; k++)); do
     tool=${tools[(k + rep) % ${#tools[@]}]}
     if [[ $tool == xferd || $tool == xferdsum ]]; then xferd_fresh big; read -r lt0 pt0 < <(xferd_ticks "$xpid"); fi
@@ -348,6 +300,9 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
       curl)
         out=$("$bench" run -- curl -sS --fail -o "$dest" "$base/big")
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
+      ddsync)  # the disk's floor for a download that is synced before it appears, as xferd's are
+        out=$("$bench" run -- dd if="$work/www/big" of="$dest" bs=1M conv=fdatasync status=none)
+        c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
       aria2|aria2d)
         opts=(-x1 -s1); [[ $tool == aria2d ]] && opts=()
         out=$("$bench" run -- aria2c "${opts[@]}" -q --allow-overwrite=true --auto-file-renaming=false \
@@ -361,8 +316,7 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
       if [[ $rep -gt 0 ]]; then loopcpu[big,$tool]+="$lc "; othercpu[big,$tool]+="$oc "; fi
     fi
     cmp -s "$work/www/big" "$dest" || die "$tool: the downloaded file differs"
-    if [[ $rep -gt 0 ]]; then wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "; fi
-    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s$([[ $tool == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
+    record_round big "$tool"
   done
 done
 xferd_stop
@@ -528,7 +482,7 @@ fi
 m() { median ${1}; }
 w_x=$(m "${wall[big,xferd]}"); w_c=$(m "${wall[big,curl]}"); w_a=$(m "${wall[big,aria2]}"); w_ad=$(m "${wall[big,aria2d]}")
 c_x=$(m "${cpu[big,xferd]}"); c_c=$(m "${cpu[big,curl]}"); c_a=$(m "${cpu[big,aria2]}"); c_ad=$(m "${cpu[big,aria2d]}")
-w_xs=$(m "${wall[big,xferdsum]}"); c_xs=$(m "${cpu[big,xferdsum]}")
+w_xs=$(m "${wall[big,xferdsum]}"); c_xs=$(m "${cpu[big,xferdsum]}"); w_dd=$(m "${wall[big,ddsync]}")
 l_x=$(m "${loopcpu[big,xferd]}"); l_xs=$(m "${loopcpu[big,xferdsum]}"); o_x=$(m "${othercpu[big,xferd]}"); o_xs=$(m "${othercpu[big,xferdsum]}")
 s_j=$(m "${wall[small,jobs]}"); s_o=$(m "${wall[small,onejob]}"); s_c=$(m "${wall[small,curl]}"); s_a=$(m "${wall[small,aria2]}")
 s_cs=$(m "${wall[small,curlseq]}"); sc_cs=$(m "${cpu[small,curlseq]}")
@@ -548,6 +502,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $big_label, one file | wall | $w_x | $w_c | $w_a | $(r "$w_x" "$w_c") | $(r "$w_a" "$w_x") | ≤ 1.05 × curl | $(yn "$w_x <= 1.05 * $w_c") |
 | $big_label, one file | CPU (user+sys; xferd: daemon + xferctl) | $c_x | $c_c | $c_a | $(r "$c_x" "$c_c") | $(r "$c_a" "$c_x") | ≤ 1.0 × curl | $(yn "$c_x <= 1.0 * $c_c") |
 | $big_label, aria2c defaults | wall / CPU | | | $w_ad / $c_ad | | | — | |
+| $big_label, the disk's floor: \`dd conv=fdatasync\` of the same bytes from the page cache | wall (xferd ÷ it: $(r "$w_x" "$w_dd")) | $w_dd | | | | | — | |
 | $big_label, \`--checksum=sha256:…\` | wall (÷ xferd without, same rounds: $(r "$w_xs" "$w_x")) | $w_xs | $w_c | | $(r "$w_xs" "$w_c") | | ≤ 1.10 × xferd without | $(yn "$w_xs <= 1.10 * $w_x") |
 | $big_label, \`--checksum=sha256:…\` | CPU (÷ xferd without: $(r "$c_xs" "$c_x")) | $c_xs | $c_c | | $(r "$c_xs" "$c_c") | | — | |
 | $big_label, \`--checksum=sha256:…\` | the daemon's event-loop thread's CPU (without a checksum: $l_x; ÷ that: $(r "$l_xs" "$l_x")); its other threads' (without: $o_x) | $l_xs; $o_xs | | | | | loop ≤ 1.10 × without | $(yn "$l_xs <= 1.10 * $l_x") |
@@ -565,7 +520,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | a destination whose fsync hangs 5 s | another connection's ListJobs, max (p50) ms; completion held throughout: $hang_held | $hang_max ($hang_p50) | | | | | ≤ 50 ms | $(yn "$hang_max <= 50") |
 $(queue_rows)
 
-Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; one job, $parallel files at once ${wall[small,onejob16]}/ ${cpu[small,onejob16]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}. Creation (jobs/s): ${create_rates[*]}.
+Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}; dd conv=fdatasync ${wall[big,ddsync]}/ ${cpu[big,ddsync]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; one job, $parallel files at once ${wall[small,onejob16]}/ ${cpu[small,onejob16]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}. Creation (jobs/s): ${create_rates[*]}.
 
 Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by default (one connection), or $parallel at a time with MaxConcurrentFiles = $parallel (a connection each over HTTP/1.1). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Compares builds of xferd on one case of tests/bench/run.sh, interleaved in the same run
+# (A B, then B A, ...), so that the load of a shared machine falls on every build alike; for
+# bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
+# (the job limits exempt root), after scripts/setup-deps.sh:
+#
+#   tests/bench/ab.sh [--case big|cancel] [--rounds N] [--mib N] [--checksum] [--background plain|sum]
+#                     BUILDDIR...
+#
+#   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
+#                   --checksum=sha256:… when --checksum is given), and beside it the disk's floor:
+#                   `dd conv=fdatasync` of the same bytes from the page cache to the same
+#                   directory; wall and the daemon's CPU, its event-loop thread's apart
+#   --case cancel   Cancel call → reply with 100 transfers running (/slow/, 128 KiB/s each),
+#                   200 cancels; with --background, 20 running while the --mib file downloads
+#                   over and over without (plain) or with (sum) a checksum
+#   --rounds N      rounds (default 3); every round runs every build once, the order rotating
+#
+# A BUILDDIR is a meson build directory holding xferd and client/xferctl (an old commit:
+# `git worktree add /tmp/old COMMIT`, then `meson setup -Dtests=false /tmp/old/build` and
+# `meson compile -C /tmp/old/build xferd xferctl`). The calls are made by this tree's
+# build/tests/bench/xferd-bench. One line per build and round on stdout, the medians last.
+set -euo pipefail
+
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$srcdir/scripts/common.sh"
+case=big rounds=3 mib=1024 checksum=0 background= builds=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel)$ ]] || { echo "ab.sh: --case takes big or cancel" >&2; exit 2; }
+            case=$2; shift 2 ;;
+    --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
+    --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
+    --checksum) checksum=1; shift ;;
+    --background) [[ $# -ge 2 && $2 =~ ^(plain|sum)$ ]] || { echo "ab.sh: --background takes plain or sum" >&2; exit 2; }
+                  background=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "ab.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    *) [[ -x $1/xferd && -x $1/client/xferctl ]] || { echo "ab.sh: $1 holds no xferd and client/xferctl" >&2; exit 2; }
+       builds+=("$(cd "$1" && pwd)"); shift ;;
+  esac
+done
+[[ ${#builds[@]} -ge 1 ]] || { echo "ab.sh: no build directory given (try --help)" >&2; exit 2; }
+
+log() { printf '[ab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'ab.sh: %s\n' "$*" >&2; exit 1; }
+builddir=build
+build_bench_tools || die "the build of $srcdir/build failed"
+
+work=
+bus_pid=
+nginx_pid=
+xferd_stop() {
+  [[ -n "$work" && -s "$work/xferd.pid" ]] || return 0
+  stop_pid "$(cat "$work/xferd.pid")" 10
+  rm -f "$work/xferd.pid"
+}
+cleanup() {
+  local status=$?
+  trap - EXIT
+  set +e
+  xferd_stop
+  stop_pid "$bus_pid" 5
+  stop_pid "$nginx_pid" 5
+  [[ -n "$work" ]] && rm -rf -- "$work"
+  exit "$status"
+}
+trap_cleanup cleanup
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-ab.XXXXXX")
+chmod 0755 "$work"     # nginx workers run as nobody
+mkdir -p "$work/www" "$work/services"
+head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
+big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
+
+port=$("$bench" free-port)
+echo ok >"$work/www/ok"
+bench_nginx "$work" "$port" ok || die "nginx does not answer on 127.0.0.1:$port"
+
+# Activation runs the build named in bin-current with the state directory in state-current.
+cat >"$work/xferd-launch" <<EOF
+#!/bin/sh
+echo \$\$ >"$work/xferd.pid"
+exec "\$(cat "$work/bin-current")" --user --idle-timeout=0 --state-dir="\$(cat "$work/state-current")" 2>>"$work/xferd.log"
+EOF
+chmod 0755 "$work/xferd-launch"
+printf '[D-BUS Service]\nName=org.xferd.Transfer1\nExec=%s\n' "$work/xferd-launch" \
+  >"$work/services/org.xferd.Transfer1.service"
+session_bus_config "$work/bus.socket" "$work/services" >"$work/bus.conf"
+start_bus "$work/bus.conf" || die "dbus-daemon did not start"
+export DBUS_SESSION_BUS_ADDRESS=$bus_address
+unset DBUS_SYSTEM_BUS_ADDRESS
+
+kv() { sed -n "s/^$1=//p" <<<"$2" | head -n1; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan";
+  else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+clk_tck=$(getconf CLK_TCK)
+# ticks PID: the CPU ticks of the event-loop thread and of the whole process.
+ticks() { echo "$(awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat") $(awk '{ print $14 + $15 }' "/proc/$1/stat")"; }
+# waited PID: nanoseconds the event-loop thread has spent runnable but waiting for a CPU.
+waited() { awk '{ print $2 }' "/proc/$1/task/$1/schedstat"; }
+
+xpid=
+xferd_fresh() {  # BUILD: a new xferd of BUILD on an empty state directory
+  xferd_stop
+  rm -rf "$work/state"
+  echo "$work/state" >"$work/state-current"
+  echo "$1/xferd" >"$work/bin-current"
+  "$bench" list >/dev/null || { tail -n 20 "$work/xferd.log" >&2; die "xferd of $1 did not start"; }
+  xpid=$(cat "$work/xferd.pid")
+}
+fresh_dl() { rm -rf "$work/dl"; mkdir "$work/dl"; sync; }
+
+declare -A res
+run_big() {  # BUILD → one line; res[BUILD] += wall
+  local b=$1 out extra=() lt0 pt0 lt1 pt1 w0 w1
+  xferd_fresh "$b"
+  fresh_dl
+  [[ $checksum -eq 1 ]] && extra=(--checksum="$big_sum")
+  read -r lt0 pt0 < <(ticks "$xpid")
+  w0=$(waited "$xpid")
+  out=$("$bench" run --pid "$xpid" -- "$b/client/xferctl" --user --no-progress "${extra[@]}" \
+          download "$base/big" "$work/dl/big")
+  read -r lt1 pt1 < <(ticks "$xpid")
+  w1=$(waited "$xpid")
+  [[ $(kv status "$out") == 0 ]] || die "$b: the download failed"
+  cmp -s "$work/www/big" "$work/dl/big" || die "$b: the downloaded file differs"
+  res[$b]+="$(kv wall "$out") "
+  echo "$b: wall $(kv wall "$out") s, daemon CPU $(calc "$(kv duser "$out") + $(kv dsys "$out")") s" \
+       "(loop $(calc "($lt1 - $lt0) / $clk_tck") s, other threads $(calc "($pt1 - $pt0 - $lt1 + $lt0) / $clk_tck") s);" \
+       "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
+}
+run_floor() {  # the disk's floor: the same bytes from the page cache, synced
+  local out
+  fresh_dl
+  out=$("$bench" run -- dd if="$work/www/big" of="$work/dl/big" bs=1M conv=fdatasync status=none)
+  res[dd]+="$(kv wall "$out") "
+  echo "dd conv=fdatasync: wall $(kv wall "$out") s"
+}
+run_cancel() {  # BUILD → one line; res[BUILD] += p99
+  local b=$1 out args=(--count 100) w0 w1
+  xferd_fresh "$b"
+  fresh_dl
+  if [[ -n $background ]]; then
+    args=(--count 20 --background "$base/big" --checksum "$([[ $background == sum ]] && echo "$big_sum" || echo none)")
+  fi
+  w0=$(waited "$xpid")
+  out=$("$bench" cancel "${args[@]}" --samples 200 --url "$base/slow/big" --dir "$work/dl") ||
+    die "$b: the Cancel case failed: $out"
+  w1=$(waited "$xpid")
+  res[$b]+="$(kv p99_ms "$out") "
+  echo "$b: Cancel p50 $(kv p50_ms "$out") ms, p90 $(kv p90_ms "$out") ms, p99 $(kv p99_ms "$out") ms," \
+       "max $(kv max_ms "$out") ms, left $(kv leftovers "$out")$([[ -n $background ]] && echo ", background restarts $(kv background_restarts "$out")");" \
+       "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
+}
+
+log "case $case, ${#builds[@]} build(s), $rounds round(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+n=${#builds[@]}
+for ((r = 0; r < rounds; r++)); do
+  for ((k = 0; k < n; k++)); do
+    b=${builds[(k + r) % n]}
+    printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
+    if [[ $case == big ]]; then run_big "$b"; else run_cancel "$b"; fi
+  done
+  if [[ $case == big ]]; then printf 'round %d: ' "$((r + 1))"; run_floor; fi
+done
+xferd_stop
+what=$([[ $case == big ]] && echo "wall (s)" || echo "Cancel p99 (ms)")
+for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
+[[ $case == big ]] && echo "median dd conv=fdatasync wall (s): $(median ${res[dd]}) (${res[dd]% })"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
