@@ -9,9 +9,106 @@ static Bus *job_bus(Job *j) {
 
 /* ---- signals -------------------------------------------------------------------------- */
 
+/* PropertiesChanged of a job is built here from the job vtable's own entries:
+ * sd_bus_emit_properties_changed_strv() looks every name up in sd-bus's hash tables (hashing
+ * the path, interface and name, for the path and each of its prefixes), which took 40 % of the
+ * daemon's instructions for 300 small downloads, more than the values themselves. The entry
+ * of each name the observer uses (a literal) is found once and remembered by its address. */
+typedef struct JobPropertyEntry {
+        const char *name;
+        const sd_bus_vtable *v;
+} JobPropertyEntry;
+
+static const sd_bus_vtable *job_property(const char *name) {
+        static JobPropertyEntry known[64];
+        static size_t n_known = 0;
+
+        for (size_t i = 0; i < n_known; i++)
+                if (known[i].name == name)
+                        return known[i].v;
+        for (const sd_bus_vtable *v = bus_job_vtable; v->type != _SD_BUS_VTABLE_END; v++)
+                if ((v->type == _SD_BUS_VTABLE_PROPERTY || v->type == _SD_BUS_VTABLE_WRITABLE_PROPERTY) &&
+                    streq(v->x.property.member, name)) {
+                        if (n_known < ELEMENTSOF(known))
+                                known[n_known++] = (JobPropertyEntry) { .name = name, .v = v };
+                        return v;
+                }
+        return NULL;
+}
+
+/* What sd-bus would append for the property: its getter's value, or for a property read from
+ * the Job at an offset, the fixed-size value there (the only such ones that announce a value). */
+static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path, const sd_bus_vtable *v, Job *j,
+                               sd_bus_error *error) {
+        const char *sig = v->x.property.signature;
+        int r;
+
+        if (!v->x.property.get && !(streq(sig, "t") || streq(sig, "u")))
+                return -EOPNOTSUPP;
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", v->x.property.member);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', sig);
+        if (r >= 0)
+                r = v->x.property.get ? v->x.property.get(bus, path, XFERD_JOB_IFACE, v->x.property.member, m, j,
+                                                          error)
+                                      : sd_bus_message_append_basic(m, sig[0], (uint8_t *) j + v->x.property.offset);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd_bus_message **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        char *invalidated[40];
+        size_t n_invalidated = 0;
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", XFERD_JOB_IFACE);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        for (char **name = names; r >= 0 && *name; name++) {
+                const sd_bus_vtable *v = job_property(*name);
+
+                if (!v)
+                        return -ENOENT;
+                if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION) {
+                        if (n_invalidated + 1 >= ELEMENTSOF(invalidated))
+                                return -E2BIG;
+                        invalidated[n_invalidated++] = *name;
+                } else if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+                        r = append_job_property(bus, m, path, v, j, &error);
+                else
+                        return -EOPNOTSUPP;
+        }
+        invalidated[n_invalidated] = NULL;
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, invalidated);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 static void emit_changed(Job *j, char **names) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Bus *b = job_bus(j);
-        int r = sd_bus_emit_properties_changed_strv(b->bus, bus_job_path(j).s, XFERD_JOB_IFACE, names);
+        BusJobPath path = bus_job_path(j);
+        int r;
+
+        r = build_changed(b->bus, path.s, j, names, &m);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, m, NULL);
+        else  /* a property this does not know how to announce: sd-bus's own way */
+                r = sd_bus_emit_properties_changed_strv(b->bus, path.s, XFERD_JOB_IFACE, names);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit PropertiesChanged for job %s", j->id);
 }

@@ -53,7 +53,7 @@ bool sql_is_broken(int rc) {
  * the index of a (statement, name) pair is remembered, and checked before use against the
  * name the statement gives that index (no string search): a statement finalized and another
  * made at its address cannot be given a wrong index. */
-#define PARAM_CACHE_SIZE 512
+#define PARAM_CACHE_SIZE 2048
 
 typedef struct ParamCacheEntry {
         const sqlite3_stmt *st;

@@ -313,6 +313,72 @@ test_download_batch (void)
         }
 }
 
+/* The last value a job's PropertiesChanged gave for each property is what Get answers once the
+ * job has stopped changing, and of that type; what is only invalidated comes as a name without
+ * a value. The signals of a state change (Suspend) and of a setting (Priority) are checked. */
+static void
+test_properties_changed_values (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, NULL, NULL);
+        g_autoptr(GHashTable) last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                            (GDestroyNotify) g_variant_unref);
+        gboolean suspended = FALSE, header_names_invalidated = FALSE;
+
+        job_wait_state (env->fx, job, "transferring");
+        guint from = env->fx->signals->len;
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        job_set (env->fx, job, "Priority", g_variant_new_string ("low"));
+        g_assert_nonnull (bus_wait_signal (env->fx, NULL, job, "org.freedesktop.DBus.Properties",
+                                           "PropertiesChanged", match_priority_changed, NULL, WAIT_TIMEOUT_MS));
+
+        for (guint i = from; i < env->fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (env->fx->signals, i);
+                if (g_strcmp0 (sig->path, job) != 0 || g_strcmp0 (sig->member, "PropertiesChanged") != 0)
+                        continue;
+                const char *iface, *name;
+                g_autoptr(GVariant) changed = NULL;
+                g_autofree const char **invalidated = NULL;
+                g_variant_get (sig->params, "(&s@a{sv}^a&s)", &iface, &changed, &invalidated);
+                g_assert_cmpstr (iface, ==, XFERD_JOB_IFACE);
+                const char *state = NULL;
+                if (g_variant_lookup (changed, "State", "&s", &state))
+                        suspended = g_str_equal (state, "suspended");
+                /* Before the job stopped, the counters were still moving. */
+                if (!suspended)
+                        continue;
+                GVariantIter iter;
+                GVariant *value;
+                g_variant_iter_init (&iter, changed);
+                while (g_variant_iter_next (&iter, "{&sv}", &name, &value))
+                        g_hash_table_replace (last, g_strdup (name), value);
+                for (guint k = 0; invalidated[k]; k++) {
+                        g_autoptr(GVariant) also = g_variant_lookup_value (changed, invalidated[k], NULL);
+                        g_assert_null (also);
+                        if (g_str_equal (invalidated[k], "HttpHeaderNames"))
+                                header_names_invalidated = TRUE;
+                }
+        }
+
+        GHashTableIter iter;
+        gpointer name, value;
+        g_hash_table_iter_init (&iter, last);
+        while (g_hash_table_iter_next (&iter, &name, &value)) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) now = bus_get_property (env->fx, job, XFERD_JOB_IFACE, name, &error);
+                g_assert_no_error (error);
+                if (!g_variant_equal (value, now)) {
+                        g_autofree char *a = g_variant_print (value, TRUE), *b = g_variant_print (now, TRUE);
+                        g_error ("%s: PropertiesChanged said %s, Get says %s", (char *) name, a, b);
+                }
+        }
+        /* The state's values (16; ErrorMessage is a name) and the settings' (10; HttpHeaderNames and
+         * CancelWhenOwnerGone are names). */
+        g_assert_cmpuint (g_hash_table_size (last), ==, 26);
+        g_assert_true (header_names_invalidated);
+}
+
 /* Suspend stops the transfer and keeps the partial data; Resume goes on
  * from where it stopped (a Range request) and the result is byte-exact. */
 static void
@@ -599,6 +665,7 @@ const TestCase test_cases[] = {
         { "/download/one-signal-per-call", test_one_signal_per_call },
         { "/download/download-one-step", test_download_one_step },
         { "/download/download-batch", test_download_batch },
+        { "/download/properties-changed-values", test_properties_changed_values },
         { "/download/suspend-resume", test_suspend_resume },
         { "/download/replace-existing", test_replace_existing },
         { "/download/empty-file", test_empty_file },
