@@ -48,7 +48,7 @@ typedef enum Outcome {
 
 struct Acquire {
         Method *method;
-        Acquire *prev, *next;
+        ListNode node;          /* in method->acquires */
 
         char *uri;              /* as apt named it: xferd+http://… */
         char *url;              /* what xferd fetches: http://… */

@@ -10,9 +10,14 @@
 #include "acquire-internal.h"
 #include "util.h"
 
+Acquire *acquire_first(const Method *m) {
+        assert(m);
+        return LIST_ENTRY(m->acquires.head, Acquire, node);
+}
+
 Acquire *acquire_next(const Acquire *a) {
         assert(a);
-        return a->next;
+        return LIST_ENTRY(a->node.next, Acquire, node);
 }
 
 bool acquire_owns_job(const Acquire *a, const char *path) {
@@ -25,12 +30,7 @@ bool acquire_owns_job(const Acquire *a, const char *path) {
 void acquire_free(Acquire *a) {
         Method *m = a->method;
 
-        if (a->prev)
-                a->prev->next = a->next;
-        else
-                m->acquires = a->next;
-        if (a->next)
-                a->next->prev = a->prev;
+        list_remove(&m->acquires, &a->node);
         sd_bus_slot_unref(a->call);
         sd_event_source_disable_unref(a->timer);
         file_hash_free(a->hash);
@@ -60,11 +60,9 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void acquire_touch(Acquire *a) {
-        uint64_t now;
-
-        if (!a->timer || sd_event_now(a->method->event, CLOCK_MONOTONIC, &now) < 0)
+        if (!a->timer)
                 return;
-        (void) sd_event_source_set_time(a->timer, now + a->method->settings.timeout_usec);
+        (void) sd_event_source_set_time_relative(a->timer, a->method->settings.timeout_usec);
         (void) sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
 }
 
@@ -140,15 +138,7 @@ int acquire_new(Method *m, const Message *msg, Acquire **ret) {
         if (v && is_http_date(v))
                 a->last_modified = strdup(v);
         /* At the end of the list: answers keep apt's order where they can. */
-        if (!m->acquires)
-                m->acquires = a;
-        else {
-                Acquire *last = m->acquires;
-                while (last->next)
-                        last = last->next;
-                last->next = a;
-                a->prev = last;
-        }
+        list_append(&m->acquires, &a->node);
         if (!a->uri || !a->url || !a->filename || (v && is_http_date(v) && !a->last_modified)) {
                 acquire_free(a);
                 return -ENOMEM;

@@ -33,4 +33,6 @@ void acquire_refresh(Acquire *a);
  * telling apt anything; the acquire frees itself once Cancel has answered. */
 void acquire_abandon(Acquire *a);
 
+/* The acquires in flight, in the order apt sent them. */
+Acquire *acquire_first(const Method *m);
 Acquire *acquire_next(const Acquire *a);

@@ -91,10 +91,5 @@ bool failure_is_unavailable(const char *dbus_error_name) {
                 "org.freedesktop.systemd1.UnitMasked",
         };
 
-        if (!dbus_error_name)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (streq(dbus_error_name, names[i]))
-                        return true;
-        return false;
+        return string_table_lookup(names, ELEMENTSOF(names), dbus_error_name) >= 0;
 }

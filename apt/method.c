@@ -63,7 +63,7 @@ void method_send(Method *m, MessageOut *o) {
 }
 
 void method_acquire_gone(Method *m) {
-        if (m->shutting_down && !m->acquires)
+        if (m->shutting_down && list_is_empty(&m->acquires))
                 (void) sd_event_exit(m->event, m->exit_status);
 }
 
@@ -82,7 +82,7 @@ static void method_shutdown(Method *m, int status) {
         m->input = sd_event_source_disable_unref(m->input);
         (void) sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC, SHUTDOWN_TIMEOUT_USEC, 0,
                                           on_shutdown_timeout, m);
-        for (Acquire *a = m->acquires, *next; a; a = next) {
+        for (Acquire *a = acquire_first(m), *next; a; a = next) {
                 next = acquire_next(a);
                 acquire_abandon(a);
         }
@@ -94,7 +94,7 @@ static void method_shutdown(Method *m, int status) {
 static void on_xferd_ready(void *userdata) {
         Method *m = userdata;
 
-        for (Acquire *a = m->acquires, *next; a; a = next) {
+        for (Acquire *a = acquire_first(m), *next; a; a = next) {
                 next = acquire_next(a);
                 acquire_start(a);
         }
@@ -104,7 +104,7 @@ static void on_xferd_unavailable(const char *why, void *userdata) {
         Method *m = userdata;
 
         method_debug(m, "%s", why);
-        for (Acquire *a = m->acquires, *next; a; a = next) {
+        for (Acquire *a = acquire_first(m), *next; a; a = next) {
                 next = acquire_next(a);
                 acquire_unavailable(a, why);
         }
@@ -113,7 +113,7 @@ static void on_xferd_unavailable(const char *why, void *userdata) {
 static void on_job_changed(const char *path, sd_bus_message *msg, void *userdata) {
         Method *m = userdata;
 
-        for (Acquire *a = m->acquires; a; a = acquire_next(a))
+        for (Acquire *a = acquire_first(m); a; a = acquire_next(a))
                 if (acquire_owns_job(a, path)) {
                         acquire_job_changed(a, msg);
                         return;
@@ -124,7 +124,7 @@ static void on_xferd_gone(void *userdata) {
         Method *m = userdata;
 
         method_debug(m, "xferd left the bus; reading our jobs again");
-        for (Acquire *a = m->acquires, *next; a; a = next) {
+        for (Acquire *a = acquire_first(m), *next; a; a = next) {
                 next = acquire_next(a);
                 acquire_refresh(a);
         }

@@ -8,6 +8,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "list.h"
 #include "message.h"
 #include "settings.h"
 #include "xferd.h"
@@ -23,7 +24,7 @@ typedef struct Method {
         sd_event_source *input;
         sd_event_source *exit_timer;
         Xferd *xferd;
-        Acquire *acquires;      /* in the order apt sent them */
+        List acquires;          /* in the order apt sent them */
         bool shutting_down;
         bool apt_gone;          /* stdout is closed: nothing more to tell */
         int exit_status;

@@ -166,16 +166,10 @@ int xferd_new(Xferd **ret, sd_event *e, uint64_t start_timeout_usec, const Xferd
 
         /* Before any job exists, so that no change of ours can be missed. The bus handles the
          * AddMatch calls before the calls that follow on this connection. */
-        r = sd_bus_add_match_async(x->bus, &x->match_properties,
-                                   "type='signal',sender='" XFERD_BUS_NAME "',"
-                                   "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                                   "path_namespace='/org/xferd/Transfer1/job'",
+        r = sd_bus_add_match_async(x->bus, &x->match_properties, XFERD_MATCH_JOB_PROPERTIES,
                                    on_properties_changed, NULL, x);
         if (r >= 0)
-                r = sd_bus_add_match_async(x->bus, &x->match_owner,
-                                           "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                                           "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                           "arg0='" XFERD_BUS_NAME "'",
+                r = sd_bus_add_match_async(x->bus, &x->match_owner, XFERD_MATCH_OWNER_CHANGED,
                                            on_owner_changed, NULL, x);
         if (r < 0)
                 return r;

@@ -81,19 +81,19 @@ BusAction bus_access_needed_action(Bus *b, sd_bus_message *m) {
         if (!path)
                 return BUS_ACTION_NONE;
 
-        if (strncmp(path, XFERD_JOB_PREFIX "/", strlen(XFERD_JOB_PREFIX "/")) == 0)
-                return job_action(b, path + strlen(XFERD_JOB_PREFIX "/"), uid);
+        if (strncmp(path, XFERD_JOB_PATH_PREFIX, strlen(XFERD_JOB_PATH_PREFIX)) == 0)
+                return job_action(b, path + strlen(XFERD_JOB_PATH_PREFIX), uid);
         if (!streq(path, XFERD_MANAGER_PATH))
                 return BUS_ACTION_NONE;
 
-        if (sd_bus_message_is_method_call(m, XFERD_MANAGER_INTERFACE, "ListJobs"))
+        if (sd_bus_message_is_method_call(m, XFERD_MANAGER_IFACE, "ListJobs"))
                 return peek_first(m, 'b', &all) && all ? BUS_ACTION_MANAGE_ALL : BUS_ACTION_NONE;
-        if (sd_bus_message_is_method_call(m, XFERD_MANAGER_INTERFACE, "GetJob"))
+        if (sd_bus_message_is_method_call(m, XFERD_MANAGER_IFACE, "GetJob"))
                 return peek_first(m, 's', &s) ? job_action(b, s, uid) : BUS_ACTION_NONE;
         if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
                 return BUS_ACTION_MANAGE_ALL;
         if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "Set"))
-                return peek_first(m, 's', &s) && streq(s, XFERD_MANAGER_INTERFACE) ? BUS_ACTION_CONFIGURE
+                return peek_first(m, 's', &s) && streq(s, XFERD_MANAGER_IFACE) ? BUS_ACTION_CONFIGURE
                                                                                  : BUS_ACTION_NONE;
         return BUS_ACTION_NONE;
 }

@@ -5,12 +5,21 @@
 #include "bus.h"
 #include "log.h"
 
+typedef struct BatchedCall {
+        sd_bus_message *call;
+        sd_bus_message *reply;          /* made when the call ran */
+} BatchedCall;
+
 struct BusBatch {
-        sd_bus_message **calls;         /* the calls waiting, in order */
-        sd_bus_message **replies;       /* … and their replies, made when the call ran */
+        BatchedCall *calls;             /* waiting, in order */
         size_t n, allocated;
         sd_bus_slot *filter;
 };
+
+static void batched_call_done(BatchedCall *c) {
+        sd_bus_message_unref(c->call);
+        sd_bus_message_unref(c->reply);
+}
 
 static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Bus *b = userdata;
@@ -19,13 +28,17 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
         /* What any other call reads or changes must be stored (and told) before it runs. */
         if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL &&
-            !sd_bus_message_is_method_call(m, XFERD_MANAGER_INTERFACE, "Download"))
+            !sd_bus_message_is_method_call(m, XFERD_MANAGER_IFACE, "Download"))
                 (void) manager_batch_close(b->manager, &e);
         return 0;
 }
 
+static void bus_batch_freep(BusBatch **q) {
+        bus_batch_free(*q);
+}
+
 int bus_batch_new(Bus *b, BusBatch **ret) {
-        BusBatch *q;
+        _cleanup_(bus_batch_freep) BusBatch *q = NULL;
         int r;
 
         assert(b);
@@ -35,23 +48,18 @@ int bus_batch_new(Bus *b, BusBatch **ret) {
         if (!q)
                 return -ENOMEM;
         r = sd_bus_add_filter(b->bus, &q->filter, on_filter, b);
-        if (r < 0) {
-                free(q);
+        if (r < 0)
                 return r;
-        }
-        *ret = q;
+        *ret = TAKE_PTR(q);
         return 0;
 }
 
 BusBatch *bus_batch_free(BusBatch *q) {
         if (!q)
                 return NULL;
-        for (size_t i = 0; i < q->n; i++) {
-                sd_bus_message_unref(q->calls[i]);
-                sd_bus_message_unref(q->replies[i]);
-        }
+        for (size_t i = 0; i < q->n; i++)
+                batched_call_done(&q->calls[i]);
         free(q->calls);
-        free(q->replies);
         sd_bus_slot_unref(q->filter);
         free(q);
         return NULL;
@@ -59,26 +67,16 @@ BusBatch *bus_batch_free(BusBatch *q) {
 
 int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply) {
         BusBatch *q = b->batch;
+        int r;
 
         assert(q);
         assert(call);
         assert(reply);
 
-        if (q->n == q->allocated) {
-                size_t k = q->allocated ? q->allocated * 2 : BATCH_MAX_CALLS;
-                sd_bus_message **c = reallocarray(q->calls, k, sizeof *c);
-                if (!c)
-                        return -ENOMEM;
-                q->calls = c;
-                sd_bus_message **p = reallocarray(q->replies, k, sizeof *p);
-                if (!p)
-                        return -ENOMEM;
-                q->replies = p;
-                q->allocated = k;
-        }
-        q->calls[q->n] = sd_bus_message_ref(call);
-        q->replies[q->n] = sd_bus_message_ref(reply);
-        q->n++;
+        r = array_reserve((void **) &q->calls, &q->allocated, q->n + 1, sizeof *q->calls);
+        if (r < 0)
+                return r;
+        q->calls[q->n++] = (BatchedCall) { sd_bus_message_ref(call), sd_bus_message_ref(reply) };
         return 1;
 }
 
@@ -93,15 +91,14 @@ void bus_batch_closed(Bus *b, int r, const CallError *e) {
         for (size_t i = 0; i < n; i++) {
                 int k;
                 if (r >= 0)
-                        k = sd_bus_send(b->bus, q->replies[i], NULL);
+                        k = sd_bus_send(b->bus, q->calls[i].reply, NULL);
                 else {
                         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                         (void) bus_error_from_call(&error, r, e);
-                        k = sd_bus_reply_method_error(q->calls[i], &error);
+                        k = sd_bus_reply_method_error(q->calls[i].call, &error);
                 }
                 if (k < 0)
                         log_debug_errno(k, "Cannot send the reply of Download");
-                sd_bus_message_unref(q->calls[i]);
-                sd_bus_message_unref(q->replies[i]);
+                batched_call_done(&q->calls[i]);
         }
 }

@@ -5,8 +5,7 @@
 
 #include "call-error.h"
 #include "error-name.h"
-
-#define XFERD_ERROR_PREFIX "org.xferd.Transfer1.Error."
+#include "names.h"
 
 /* Room for the prefix and the longest name of the table. */
 #define XFERD_ERROR_NAME_MAX 64

@@ -18,10 +18,7 @@ int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_b
         int r;
 
         bus_options_spec_file(spec);
-        r = sd_bus_message_read(m, "ss", &url, &path);
-        if (r < 0)
-                return r;
-        r = bus_options_read(m, spec, ELEMENTSOF(spec), &v, error);
+        r = bus_options_read_url_path(m, spec, ELEMENTSOF(spec), &url, &path, &v, error);
         if (r < 0)
                 return r;
         bus_options_get_file(&v, 0, &o);

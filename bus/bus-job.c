@@ -21,9 +21,9 @@ int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *use
         assert(b);
         assert(found);
 
-        if (strncmp(path, XFERD_JOB_PREFIX "/", strlen(XFERD_JOB_PREFIX "/")) != 0)
+        if (strncmp(path, XFERD_JOB_PATH_PREFIX, strlen(XFERD_JOB_PATH_PREFIX)) != 0)
                 return 0;
-        id = path + strlen(XFERD_JOB_PREFIX "/");
+        id = path + strlen(XFERD_JOB_PATH_PREFIX);
         j = manager_find_job(b->manager, id);
         if (!j)
                 return 0;
@@ -298,38 +298,34 @@ static int property_set_priority(sd_bus *bus, const char *path, const char *inte
                                  sd_bus_message *value, void *userdata, sd_bus_error *error) {
         CallError e = { .kind = CALL_ERROR_NONE };
         Job *j = userdata;
-        JobPriority p;
+        JobPriority p = j->priority;
         const char *s;
         int r;
 
         r = sd_bus_message_read(value, "s", &s);
+        /* A final job says so first, whatever the value: the setter refuses it. */
+        if (r >= 0 && !job_state_is_final(j->state))
+                r = bus_options_parse_priority(s, &p, error);
         if (r < 0)
                 return r;
-        p = job_priority_from_string(s);
-        /* A final job says so first, whatever the value. */
-        if (p < 0 && !job_state_is_final(j->state))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown priority '%s'; use foreground, high, normal or low.", s);
-        return set_result(job_set_priority(j, p < 0 ? j->priority : p, &e), &e, error);
+        return set_result(job_set_priority(j, p, &e), &e, error);
 }
 
 static int property_set_cost_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *value, void *userdata, sd_bus_error *error) {
         CallError e = { .kind = CALL_ERROR_NONE };
         Job *j = userdata;
-        CostPolicy p;
+        CostPolicy p = j->cost_policy;
         const char *s;
         int r;
 
         r = sd_bus_message_read(value, "s", &s);
+        /* A final job says so first, whatever the value: the setter refuses it. */
+        if (r >= 0 && !job_state_is_final(j->state))
+                r = bus_options_parse_cost_policy(s, &p, error);
         if (r < 0)
                 return r;
-        p = cost_policy_from_string(s);
-        /* A final job says so first, whatever the value. */
-        if (p < 0 && !job_state_is_final(j->state))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown cost policy '%s'; use always or unmetered.", s);
-        return set_result(job_set_cost_policy(j, p < 0 ? j->cost_policy : p, &e), &e, error);
+        return set_result(job_set_cost_policy(j, p, &e), &e, error);
 }
 
 static int property_set_auto_complete(sd_bus *bus, const char *path, const char *interface, const char *property,

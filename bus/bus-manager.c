@@ -94,10 +94,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         spec[DL_DISPLAY_NAME] = (BusOptionSpec) { "display-name", "s" };
         bus_options_spec_file(spec + DL_FILE);
 
-        r = sd_bus_message_read(m, "ss", &url, &path);
-        if (r < 0)
-                return r;
-        r = bus_options_read(m, spec, ELEMENTSOF(spec), &v, error);
+        r = bus_options_read_url_path(m, spec, ELEMENTSOF(spec), &url, &path, &v, error);
         if (r < 0)
                 return r;
         bus_options_get_file(&v, DL_FILE, &fo);

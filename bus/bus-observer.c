@@ -11,7 +11,7 @@ static Bus *job_bus(Job *j) {
 
 static void emit_changed(Job *j, char **names) {
         Bus *b = job_bus(j);
-        int r = sd_bus_emit_properties_changed_strv(b->bus, bus_job_path(j).s, XFERD_JOB_INTERFACE, names);
+        int r = sd_bus_emit_properties_changed_strv(b->bus, bus_job_path(j).s, XFERD_JOB_IFACE, names);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit PropertiesChanged for job %s", j->id);
 }
@@ -85,7 +85,7 @@ static void observer_job_new(Manager *m, Job *j) {
                                           "org.freedesktop.DBus.Peer", 0,
                                           "org.freedesktop.DBus.Introspectable", 0,
                                           "org.freedesktop.DBus.Properties", 0,
-                                          XFERD_JOB_INTERFACE, 5,
+                                          XFERD_JOB_IFACE, 5,
                                           "Id", "s", j->id,
                                           "Type", "s", job_type_to_string(j->type),
                                           "Owner", "u", (uint32_t) j->owner,
@@ -97,28 +97,28 @@ static void observer_job_new(Manager *m, Job *j) {
         if (r < 0)
                 log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
 
-        r = sd_bus_emit_signal(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE, "JobNew", "so",
+        r = sd_bus_emit_signal(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew", "so",
                                j->id, bus_job_path(j).s);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobNew for job %s", j->id);
 }
 
 static void observer_job_transferred(Manager *m, Job *j) {
-        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_INTERFACE, "Transferred", NULL);
+        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Transferred", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Transferred for job %s", j->id);
 }
 
 static void observer_job_failed(Manager *m, Job *j) {
         char buf[128];
-        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_INTERFACE, "Failed", "ss",
+        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Failed", "ss",
                                    bus_job_error_name(j, buf, sizeof buf), strempty(j->error_summary));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Failed for job %s", j->id);
 }
 
 static void observer_job_removed(Manager *m, Job *j) {
-        int r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE, "JobRemoved",
+        int r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved",
                                    "sos", j->id, bus_job_path(j).s, job_state_to_string(j->state));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobRemoved for job %s", j->id);
@@ -132,7 +132,7 @@ static void observer_job_gone(Manager *m, Job *j) {
 
 static void observer_network_changed(Manager *m) {
         Bus *b = manager_get_observer_userdata(m);
-        int r = sd_bus_emit_properties_changed(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE, "NetworkSource",
+        int r = sd_bus_emit_properties_changed(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "NetworkSource",
                                                "NetworkMetered", "NetworkConnectivity", NULL);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit PropertiesChanged for the network");

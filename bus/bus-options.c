@@ -86,6 +86,20 @@ int bus_options_read(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec
         return sd_bus_message_exit_container(m);
 }
 
+int bus_options_read_url_path(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec, const char **ret_url,
+                              const char **ret_path, BusOptions *v, sd_bus_error *error) {
+        int r;
+
+        assert(m);
+        assert(ret_url);
+        assert(ret_path);
+
+        r = sd_bus_message_read(m, "ss", ret_url, ret_path);
+        if (r < 0)
+                return r;
+        return bus_options_read(m, spec, n_spec, v, error);
+}
+
 static const BusOptionSpec job_spec[_BUS_JOB_OPTION_MAX] = {
         [BUS_JOB_OPTION_PRIORITY] = { "priority", "s" },
         [BUS_JOB_OPTION_DESCRIPTION] = { "description", "s" },
@@ -99,9 +113,12 @@ void bus_options_spec_job(BusOptionSpec *spec) {
         memcpy(spec, job_spec, sizeof job_spec);
 }
 
-static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
+int bus_options_parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
         JobPriority p = job_priority_from_string(s);
         char quoted[BUS_ERROR_QUOTE_SIZE];
+
+        assert(s);
+        assert(ret);
 
         if (p < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -111,15 +128,18 @@ static int parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) 
         return 0;
 }
 
-/* The cost-policy option: the creator chooses, else the daemon's default applies. */
-static int parse_cost_policy(const char *s, JobOptions *o, sd_bus_error *error) {
+int bus_options_parse_cost_policy(const char *s, CostPolicy *ret, sd_bus_error *error) {
         CostPolicy p = cost_policy_from_string(s);
+        char quoted[BUS_ERROR_QUOTE_SIZE];
+
+        assert(s);
+        assert(ret);
 
         if (p < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown cost policy '%s'; use always or unmetered.", s);
-        o->cost_policy = p;
-        o->cost_policy_set = true;
+                                         "Unknown cost policy '%s'; use always or unmetered.",
+                                         bus_error_quote(quoted, s));
+        *ret = p;
         return 0;
 }
 
@@ -149,17 +169,19 @@ int bus_options_get_job(Bus *b, sd_bus_message *m, const BusOptions *v, JobOptio
 
         *ret_binding = NULL;
         if (v->present[BUS_JOB_OPTION_PRIORITY]) {
-                r = parse_priority(v->strings[BUS_JOB_OPTION_PRIORITY], &o->priority, error);
+                r = bus_options_parse_priority(v->strings[BUS_JOB_OPTION_PRIORITY], &o->priority, error);
                 if (r < 0)
                         return r;
         }
         o->description = v->strings[BUS_JOB_OPTION_DESCRIPTION];
         o->max_concurrent_files_set = v->present[BUS_JOB_OPTION_MAX_CONCURRENT_FILES];
         o->max_concurrent_files = (uint32_t) v->u64s[BUS_JOB_OPTION_MAX_CONCURRENT_FILES];
+        /* The creator chooses the cost policy, else the daemon's default applies. */
         if (v->present[BUS_JOB_OPTION_COST_POLICY]) {
-                r = parse_cost_policy(v->strings[BUS_JOB_OPTION_COST_POLICY], o, error);
+                r = bus_options_parse_cost_policy(v->strings[BUS_JOB_OPTION_COST_POLICY], &o->cost_policy, error);
                 if (r < 0)
                         return r;
+                o->cost_policy_set = true;
         }
         r = owner_binding_option(b, m,
                                  v->present[BUS_JOB_OPTION_CANCEL_WHEN_OWNER_GONE] &&

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "list.h"
 #include "log.h"
 
 #define POLKIT_NAME "org.freedesktop.PolicyKit1"
@@ -26,7 +27,7 @@
 #define POLKIT_ALLOW_USER_INTERACTION 1u
 
 typedef struct PolkitQuery {
-        struct PolkitQuery *next;
+        ListNode node;                  /* in its owner's queries from start to free */
         BusPolkit *owner;
         sd_bus_message *request;        /* the held-back call */
         sd_bus_slot *slot;              /* the pending CheckAuthorization, NULL once answered */
@@ -37,7 +38,7 @@ typedef struct PolkitQuery {
 struct BusPolkit {
         Bus *bus;
         sd_bus_slot *filter;
-        PolkitQuery *queries;
+        List queries;
         sd_bus_message *authorized;     /* the message being dispatched, if polkit allowed it */
 };
 
@@ -55,22 +56,16 @@ static const char *action_id(BusAction a) {
 static PolkitQuery *query_free(PolkitQuery *q) {
         if (!q)
                 return NULL;
+        list_remove(&q->owner->queries, &q->node);
         sd_bus_slot_unref(q->slot);
         sd_bus_message_unref(q->request);
         free(q);
         return NULL;
 }
 
-static void query_unlink(BusPolkit *p, PolkitQuery *q) {
-        for (PolkitQuery **i = &p->queries; *i; i = &(*i)->next)
-                if (*i == q) {
-                        *i = q->next;
-                        return;
-                }
-}
-
 static PolkitQuery *query_find(BusPolkit *p, sd_bus_message *m) {
-        for (PolkitQuery *q = p->queries; q; q = q->next)
+        for (PolkitQuery *q = LIST_ENTRY(p->queries.head, PolkitQuery, node); q;
+             q = LIST_ENTRY(q->node.next, PolkitQuery, node))
                 if (q->request == m)
                         return q;
         return NULL;
@@ -103,7 +98,6 @@ static int on_check_authorization(sd_bus_message *reply, void *userdata, sd_bus_
                 log_warning_errno(r, "Cannot dispatch a call held for polkit again");
                 (void) sd_bus_reply_method_errorf(q->request, SD_BUS_ERROR_NO_MEMORY,
                                                   "The call could not be dispatched after its authorization.");
-                query_unlink(p, q);
                 query_free(q);
         }
         return 0;
@@ -138,14 +132,13 @@ static int query_start(BusPolkit *p, sd_bus_message *m, BusAction action) {
                 return -ENOMEM;
         q->owner = p;
         q->request = sd_bus_message_ref(m);
+        list_append(&p->queries, &q->node);
         /* No timeout of our own: polkit may wait for a password as long as it must. */
         r = sd_bus_call_async(p->bus->bus, &q->slot, call, on_check_authorization, q, UINT64_MAX);
         if (r < 0) {
                 query_free(q);
                 return r;
         }
-        q->next = p->queries;
-        p->queries = q;
         return 0;
 }
 
@@ -166,7 +159,6 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                         return 1;       /* still held back */
                 if (q->allowed)
                         p->authorized = m;
-                query_unlink(p, q);
                 query_free(q);
                 return 0;
         }
@@ -205,11 +197,8 @@ int bus_polkit_new(Bus *b, BusPolkit **ret) {
 BusPolkit *bus_polkit_free(BusPolkit *p) {
         if (!p)
                 return NULL;
-        while (p->queries) {
-                PolkitQuery *q = p->queries;
-                p->queries = q->next;
-                query_free(q);
-        }
+        while (!list_is_empty(&p->queries))
+                query_free(LIST_ENTRY(p->queries.head, PolkitQuery, node));
         sd_bus_slot_unref(p->filter);
         free(p);
         return NULL;

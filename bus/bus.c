@@ -24,15 +24,15 @@ int bus_install(Bus *b) {
         r = bus_batch_new(b, &b->batch);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up batched replies");
-        r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_INTERFACE,
+        r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                      bus_manager_vtable, b);
         if (r < 0)
                 return log_error_errno(r, "Failed to install the Manager object");
-        r = sd_bus_add_fallback_vtable(b->bus, NULL, XFERD_JOB_PREFIX, XFERD_JOB_INTERFACE,
+        r = sd_bus_add_fallback_vtable(b->bus, NULL, XFERD_JOB_PATH_ROOT, XFERD_JOB_IFACE,
                                        bus_job_vtable, bus_job_find, b);
         if (r < 0)
                 return log_error_errno(r, "Failed to install the job objects");
-        r = sd_bus_add_node_enumerator(b->bus, NULL, XFERD_JOB_PREFIX, bus_job_enumerate, b);
+        r = sd_bus_add_node_enumerator(b->bus, NULL, XFERD_JOB_PATH_ROOT, bus_job_enumerate, b);
         if (r < 0)
                 return log_error_errno(r, "Failed to install the job enumerator");
         r = sd_bus_add_object_manager(b->bus, NULL, XFERD_MANAGER_PATH);

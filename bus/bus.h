@@ -6,26 +6,27 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
-
-#define XFERD_BUS_NAME "org.xferd.Transfer1"
-#define XFERD_MANAGER_PATH "/org/xferd/Transfer1"
-#define XFERD_MANAGER_INTERFACE "org.xferd.Transfer1.Manager"
-#define XFERD_JOB_PREFIX "/org/xferd/Transfer1/job"
-#define XFERD_JOB_INTERFACE "org.xferd.Transfer1.Job"
+#include "names.h"
 
 /* A job's object path, built here: the daemon core knows nothing of D-Bus. Returned by value,
  * so `bus_job_path(j).s` lives until the end of the full expression that uses it. */
 typedef struct BusJobPath {
-        char s[sizeof(XFERD_JOB_PREFIX "/") + 32];
+        char s[sizeof(XFERD_JOB_PATH_PREFIX) + XFERD_JOB_ID_LEN];
 } BusJobPath;
 
 static inline BusJobPath bus_job_path(const Job *j) {
+        static const char prefix[] = XFERD_JOB_PATH_PREFIX;
+        size_t n = strnlen(j->id, sizeof j->id - 1);
         BusJobPath p;
 
-        snprintf(p.s, sizeof p.s, XFERD_JOB_PREFIX "/%s", j->id);
+        /* Not snprintf(): ListJobs builds 100 000 of these in one call. */
+        memcpy(p.s, prefix, sizeof prefix - 1);
+        memcpy(p.s + sizeof prefix - 1, j->id, n);
+        p.s[sizeof prefix - 1 + n] = 0;
         return p;
 }
 
@@ -132,6 +133,10 @@ typedef struct BusOptions {
 } BusOptions;
 int bus_options_read(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec, BusOptions *v,
                      sd_bus_error *error);
+/* The arguments (s url, s path, a{sv} options) of AddFileWithOptions and Download; the strings
+ * stay in m. */
+int bus_options_read_url_path(sd_bus_message *m, const BusOptionSpec *spec, size_t n_spec, const char **ret_url,
+                              const char **ret_path, BusOptions *v, sd_bus_error *error);
 void bus_options_done(BusOptions *v);
 /* The options CreateJob and Download share, first in both specs. */
 enum {
@@ -142,6 +147,9 @@ enum {
         BUS_JOB_OPTION_MAX_CONCURRENT_FILES,
         _BUS_JOB_OPTION_MAX,
 };
+/* A priority or cost policy by name (an option or a property); InvalidArgs naming the choices. */
+int bus_options_parse_priority(const char *s, JobPriority *ret, sd_bus_error *error);
+int bus_options_parse_cost_policy(const char *s, CostPolicy *ret, sd_bus_error *error);
 /* Their keys and types, into spec[0.._BUS_JOB_OPTION_MAX). */
 void bus_options_spec_job(BusOptionSpec *spec);
 /* Their values from v into o; cancel-when-owner-gone binds the job to the caller's connection,

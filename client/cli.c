@@ -277,7 +277,7 @@ void cli_unreachable_hint(bool user_bus) {
 }
 
 static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
-        uint32_t seconds;
+        uint32_t seconds, count;
         int r;
 
         switch (o->val) {
@@ -294,10 +294,10 @@ static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
                 c->cost_policy = value;
                 return 0;
         case OPT_RETRIES:
-                /* Digits only: strtoull() would take "-1" and " 3". */
-                if (isempty(value) || strlen(value) > 6 || strspn(value, "0123456789") != strlen(value))
-                        return report_error(-EINVAL, "invalid --retries \"%s\": expected a count, e.g. 3", value);
-                c->retries = strtoll(value, NULL, 10);
+                r = parse_count(value, 999999, &count);
+                if (r < 0)
+                        return report_error(r, "invalid --retries \"%s\": expected a count, e.g. 3", value);
+                c->retries = count;
                 return 0;
         case OPT_RETRY_DELAY:
         case OPT_TIMEOUT:
@@ -313,10 +313,11 @@ static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
                         c->retry_delay = seconds;
                 return 0;
         case OPT_CONCURRENT_FILES:
-                if (isempty(value) || strlen(value) > 2 || strspn(value, "0123456789") != strlen(value) ||
-                    atoi(value) < 1 || atoi(value) > 16)
-                        return report_error(-EINVAL, "invalid --concurrent-files \"%s\": expected 1 to 16", value);
-                c->concurrent_files = (uint32_t) atoi(value);
+                r = parse_count(value, 16, &count);
+                if (r < 0 || count < 1)
+                        return report_error(r < 0 ? r : -ERANGE, "invalid --concurrent-files \"%s\": expected 1 to 16",
+                                            value);
+                c->concurrent_files = count;
                 return 0;
         case OPT_LIMIT_RATE:
                 r = parse_size(value, &c->limit_rate);

@@ -181,11 +181,7 @@ int job_watch_new(JobWatch **ret, sd_bus *bus, const char *path, JobWatchHandler
         if (r < 0)
                 return r;
 
-        r = sd_bus_add_match(bus, &w->match_owner,
-                             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                             "arg0='" XFERD_BUS_NAME "'",
-                             on_owner_changed, w);
+        r = sd_bus_add_match(bus, &w->match_owner, XFERD_MATCH_OWNER_CHANGED, on_owner_changed, w);
         if (r < 0)
                 return r;
 

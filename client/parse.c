@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "parse.h"
@@ -123,6 +124,28 @@ int parse_seconds(const char *s, uint32_t *ret) {
         if (r < 0)
                 return r;
         if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int parse_count(const char *s, uint32_t max, uint32_t *ret) {
+        size_t n;
+        uint64_t v;
+
+        assert(s);
+        assert(ret);
+
+        n = strlen(s);
+        if (n == 0 || strspn(s, "0123456789") != n)
+                return -EINVAL;
+        /* Leading zeros aside, more than 10 digits is above any uint32_t. */
+        while (s[0] == '0' && s[1])
+                s++;
+        if (strlen(s) > 10)
+                return -ERANGE;
+        v = strtoull(s, NULL, 10);
+        if (v > max)
                 return -ERANGE;
         *ret = (uint32_t) v;
         return 0;

@@ -14,3 +14,7 @@ int parse_size(const char *s, uint64_t *ret);
 
 /* Seconds, optionally with a unit: 30, 30s, 10m, 2h, 14d. */
 int parse_seconds(const char *s, uint32_t *ret);
+
+/* A plain count: decimal digits only (strtoul() would take "-1" and " 3"), no unit, at most
+ * max (-ERANGE above). */
+int parse_count(const char *s, uint32_t max, uint32_t *ret);

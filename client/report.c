@@ -80,10 +80,7 @@ bool bus_error_is_unreachable(const sd_bus_error *error, int r) {
                 /* Activation failed: the daemon did not start or died while starting. */
                 if (strncmp(error->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0)
                         return true;
-                for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                        if (streq(error->name, names[i]))
-                                return true;
-                return false;
+                return string_table_lookup(names, ELEMENTSOF(names), error->name) >= 0;
         }
         /* Without an error message the connection itself broke. */
         return r == -ECONNRESET || r == -ENOTCONN || r == -ECONNREFUSED || r == -EHOSTDOWN;

@@ -299,25 +299,36 @@ int verb_complete(Ctl *c, int argc, char **argv) {
         return job_methods(c, argc, argv, true);
 }
 
+/* The kinds of values `set` parses: strings go to the daemon as typed, which checks them. */
+enum {
+        VALUE_STRING = 's',
+        VALUE_BOOL = 'b',
+        VALUE_RATE = 't',       /* bytes per second, with a unit */
+        VALUE_SECONDS = 'u',    /* seconds, with a unit */
+        VALUE_COUNT = 'n',      /* a plain number (milliseconds, files) */
+};
+
 typedef struct WritableProperty {
         const char *name;
         char type;
         const char *alias;      /* a shorter name, or NULL */
+        const char *expected;   /* what a valid value looks like, for the message */
 } WritableProperty;
 
 static const WritableProperty writable_properties[] = {
-        { "DisplayName",           's', NULL },
-        { "Description",           's', NULL },
-        { "Priority",              's', NULL },
-        { "AutoComplete",          'b', NULL },
-        { "BandwidthLimit",        't', NULL },
-        { "AllowInsecureRedirect", 'b', NULL },
-        { "MinimumRetryDelay",     'u', NULL },
-        { "NoProgressTimeout",     'u', NULL },
-        { "MinimumNotificationInterval", 'm', NULL },  /* milliseconds */
-        { "CostPolicy",            's', NULL },
-        { "Proxy",                       's', NULL },
-        { "MaxConcurrentFiles",          'n', "ConcurrentFiles" },  /* a count */
+        { "DisplayName",                 VALUE_STRING,  NULL, NULL },
+        { "Description",                 VALUE_STRING,  NULL, NULL },
+        { "Priority",                    VALUE_STRING,  NULL, NULL },
+        { "AutoComplete",                VALUE_BOOL,    NULL, "yes or no" },
+        { "BandwidthLimit",              VALUE_RATE,    NULL, "bytes per second, e.g. 500K or 2M (0 = no limit)" },
+        { "AllowInsecureRedirect",       VALUE_BOOL,    NULL, "yes or no" },
+        { "MinimumRetryDelay",           VALUE_SECONDS, NULL, "seconds, e.g. 30, 10m, 2h or 14d" },
+        { "NoProgressTimeout",           VALUE_SECONDS, NULL, "seconds, e.g. 30, 10m, 2h or 14d" },
+        { "MinimumNotificationInterval", VALUE_COUNT,   NULL, "milliseconds, e.g. 500" },
+        { "CostPolicy",                  VALUE_STRING,  NULL, NULL },
+        { "Proxy",                       VALUE_STRING,  NULL, NULL },
+        /* The daemon says which counts it takes. */
+        { "MaxConcurrentFiles",          VALUE_COUNT,   "ConcurrentFiles", "a count, e.g. 4" },
 };
 
 /* "AutoComplete", "autocomplete", "auto-complete" and "auto_complete" all name the same
@@ -353,37 +364,22 @@ static int parse_value(const WritableProperty *p, const char *s, Value *v) {
         int r = 0;
 
         switch (p->type) {
-        case 'b':
+        case VALUE_BOOL:
                 r = parse_bool(s, &v->b);
-                if (r < 0)
-                        return report_error(r, "invalid value \"%s\" for %s: expected yes or no", s, p->name);
                 break;
-        case 't':
+        case VALUE_RATE:
                 r = parse_size(s, &v->t);
-                if (r < 0)
-                        return report_error(r, "invalid value \"%s\" for %s: expected bytes per second, e.g. 500K or 2M (0 = no limit)",
-                                            s, p->name);
                 break;
-        case 'm':
-                if (isempty(s) || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s))
-                        return report_error(-EINVAL, "invalid value \"%s\" for %s: expected milliseconds, e.g. 500",
-                                            s, p->name);
-                v->u = (uint32_t) strtoul(s, NULL, 10);
-                break;
-        case 'n':
-                /* The daemon says which counts it takes. */
-                if (isempty(s) || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s))
-                        return report_error(-EINVAL, "invalid value \"%s\" for %s: expected a count, e.g. 4", s, p->name);
-                v->u = (uint32_t) strtoul(s, NULL, 10);
-                break;
-        case 'u':
+        case VALUE_SECONDS:
                 r = parse_seconds(s, &v->u);
-                if (r < 0)
-                        return report_error(r, "invalid value \"%s\" for %s: expected seconds, e.g. 30, 10m, 2h or 14d",
-                                            s, p->name);
+                break;
+        case VALUE_COUNT:
+                r = parse_count(s, UINT32_MAX, &v->u);
                 break;
         }
-        return r;
+        if (r < 0)
+                return report_error(r, "invalid value \"%s\" for %s: expected %s", s, p->name, p->expected);
+        return 0;
 }
 
 int verb_set(Ctl *c, int argc, char **argv) {
@@ -415,15 +411,14 @@ int verb_set(Ctl *c, int argc, char **argv) {
                 return r;
 
         switch (p->type) {
-        case 'b':
+        case VALUE_BOOL:
                 r = sd_bus_set_property(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, p->name, &error, "b", (int) v.b);
                 break;
-        case 't':
+        case VALUE_RATE:
                 r = sd_bus_set_property(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, p->name, &error, "t", v.t);
                 break;
-        case 'u':
-        case 'm':
-        case 'n':
+        case VALUE_SECONDS:
+        case VALUE_COUNT:
                 r = sd_bus_set_property(c->bus, XFERD_BUS_NAME, path, XFERD_JOB_IFACE, p->name, &error, "u", v.u);
                 break;
         default:
@@ -439,12 +434,11 @@ int verb_set(Ctl *c, int argc, char **argv) {
                         return report_error(-ENOMEM, "out of memory");
                 json_key(w, p->name);
                 switch (p->type) {
-                case 'b': json_bool(w, v.b); break;
-                case 't': json_uint(w, v.t); break;
-                case 'u':
-                case 'm':
-                case 'n': json_uint(w, v.u); break;
-                default:  json_string(w, argv[3]);
+                case VALUE_BOOL:    json_bool(w, v.b); break;
+                case VALUE_RATE:    json_uint(w, v.t); break;
+                case VALUE_SECONDS:
+                case VALUE_COUNT:   json_uint(w, v.u); break;
+                default:            json_string(w, argv[3]);
                 }
                 return json_job_end(w);
         }

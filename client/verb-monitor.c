@@ -374,18 +374,11 @@ int verb_monitor(Ctl *c, int argc, char **argv) {
                                           on_properties_changed);
                 else
                         /* Every job: path_namespace is not expressible with sd_bus_match_signal(). */
-                        r = sd_bus_add_match(c->bus, &m.slots[2],
-                                             "type='signal',sender='" XFERD_BUS_NAME "',"
-                                             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                                             "path_namespace='" XFERD_MANAGER_PATH "/job'",
+                        r = sd_bus_add_match(c->bus, &m.slots[2], XFERD_MATCH_JOB_PROPERTIES,
                                              on_properties_changed, &m);
         }
         if (r >= 0)
-                r = sd_bus_add_match(c->bus, &m.slots[3],
-                                     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                     "arg0='" XFERD_BUS_NAME "'",
-                                     on_owner_changed, &m);
+                r = sd_bus_add_match(c->bus, &m.slots[3], XFERD_MATCH_OWNER_CHANGED, on_owner_changed, &m);
         if (r < 0) {
                 r = report_bus_error(NULL, r, "cannot subscribe to xferd's signals");
                 goto finish;

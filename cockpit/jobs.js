@@ -73,6 +73,10 @@ export class Transfers extends EventTarget {
         this.status = "connecting";     // "connecting", "ready", "unavailable"
         this.problem = null;            // why unavailable
         this.pending = new Map();       // path → promise of a GetAll in flight
+        // What arrived while a GetAll was in flight: its reply's handler runs after the
+        // signals that came with it, so it must not bring back a removed job nor older values.
+        this.goneWhilePending = new Set();
+        this.changedWhilePending = new Set();
         this.client = null;
         this.subscriptions = [];
     }
@@ -168,6 +172,8 @@ export class Transfers extends EventTarget {
         this.client = null;
         this.jobs.clear();
         this.pending.clear();
+        this.goneWhilePending.clear();
+        this.changedWhilePending.clear();
     }
 
     fail(message) {
@@ -197,12 +203,23 @@ export class Transfers extends EventTarget {
         if (!this.allUsers && announced && announced.Owner !== undefined && this.uid !== undefined &&
             announced.Owner !== this.uid)
             return;
+        this.readJob(path);
+    }
+
+    // GetAll of one job, for a new one or again for a shown one whose signals raced a read.
+    readJob(path) {
         const client = this.client;
         const p = this.call(client, path, PROPS_IFACE, "GetAll", [JOB_IFACE])
                 .then(([props]) => {
-                    if (this.client !== client)
+                    if (this.client !== client || this.goneWhilePending.has(path))
                         return;
                     const unwrapped = unwrap(props);
+                    const shown = this.jobs.get(path);
+                    if (shown) {
+                        Object.assign(shown.props, unwrapped);
+                        this.changed({ path });
+                        return;
+                    }
                     // A job that is already final (removed before we read it) is not shown.
                     if (unwrapped.State === "cancelled" || unwrapped.State === "acknowledged")
                         return;
@@ -214,11 +231,19 @@ export class Transfers extends EventTarget {
                     if (ex.name !== ACCESS_DENIED && !/UnknownObject|UnknownMethod/.test(ex.name || ""))
                         console.warn("xferd: reading", path, "failed:", ex.message);
                 })
-                .finally(() => this.pending.delete(path));
+                .finally(() => {
+                    this.pending.delete(path);
+                    this.goneWhilePending.delete(path);
+                    // Signals handled before this reply's handler may be newer than the reply.
+                    if (this.changedWhilePending.delete(path) && this.jobs.has(path) && this.client === client)
+                        this.readJob(path);
+                });
         this.pending.set(path, p);
     }
 
     removeJob(path, finalState) {
+        if (this.pending.has(path))
+            this.goneWhilePending.add(path);
         const job = this.jobs.get(path);
         if (!job)
             return;
@@ -236,6 +261,8 @@ export class Transfers extends EventTarget {
             }
             return;
         }
+        if (this.pending.has(path))
+            this.changedWhilePending.add(path);
         const job = this.jobs.get(path);
         if (!job || iface !== JOB_IFACE)
             return;

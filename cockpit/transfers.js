@@ -257,6 +257,9 @@ function describe(job) {
         [_("Created"), format.time(p.CreationTime)],
         [_("Files"), cockpit.format(_("$0 of $1 transferred"), p.FilesTransferred || 0, p.FilesTotal || 0)],
         [_("Auto-complete"), p.AutoComplete ? _("yes") : _("no")],
+        [_("Files at once"), p.MaxConcurrentFiles > 1 ? String(p.MaxConcurrentFiles) : ""],
+        // Background jobs wait out metered networks by default: say so, it explains a wait.
+        [_("Networks"), { unmetered: _("unmetered only"), always: _("any, metered too") }[p.CostPolicy] || ""],
         [_("Description"), p.Description],
         [_("Error"), p.ErrorName ? p.ErrorName.replace(/^org\.xferd\.Transfer1\.Error\./, "") + ": " + (p.ErrorMessage || "") : ""],
         [_("Errors so far"), p.ErrorCount ? String(p.ErrorCount) : ""],

@@ -102,7 +102,6 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 void checkpoint_mark(Job *j) {
         Manager *m = j->manager;
-        uint64_t now;
 
         assert(j);
 
@@ -114,9 +113,7 @@ void checkpoint_mark(Job *j) {
         /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
         if (sd_event_source_get_enabled(m->progress_timer, NULL) > 0)
                 return;
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
-                return;
-        (void) sd_event_source_set_time(m->progress_timer, now + PROGRESS_INTERVAL_USEC);
+        (void) sd_event_source_set_time_relative(m->progress_timer, PROGRESS_INTERVAL_USEC);
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 

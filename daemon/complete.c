@@ -23,9 +23,7 @@ void complete_auto_queue(Job *j) {
          * which shares its durability work (see sync_policy_sync()). */
         if (sd_event_source_get_enabled(m->auto_complete_source, NULL) > 0)
                 return;
-        uint64_t now;
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0)
-                (void) sd_event_source_set_time(m->auto_complete_source, now + AUTO_COMPLETE_WINDOW_USEC);
+        (void) sd_event_source_set_time_relative(m->auto_complete_source, AUTO_COMPLETE_WINDOW_USEC);
         (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_ONESHOT);
 }
 
@@ -107,6 +105,29 @@ static int batch_record(Manager *m, CompleteBatch *b, const FileBatch *fb) {
                         checkpoint_save_file(j, fb->ops[k].file_index);
         }
         return store_end(m->store);
+}
+
+/* After the renames: the files as they are now and the completion of every job still to be
+ * completed, in one commit for the whole batch; each job's Complete then stores nothing more
+ * (job_apply_stored()). If that commit fails, each job stores its own. */
+static void batch_record_completions(Manager *m, CompleteBatch *b, const FileBatch *fb) {
+        (void) store_begin(m->store);
+        (void) batch_record(m, b, fb);
+        for (size_t w = 0; w < b->n; w++) {
+                CompleteWork *cw = &b->works[w];
+                Job *j = cw->job;
+
+                if (cw->r < 0 || job_state_is_final(j->state))
+                        continue;
+                if (j->type == JOB_UPLOAD)
+                        /* The server has every byte; nothing on disk changes. */
+                        for (size_t i = 0; i < j->n_files; i++)
+                                j->files[i]->committed = true;
+                cw->stored = job_store_event(j, JOB_EVENT_COMPLETE) >= 0;
+        }
+        if (store_end(m->store) < 0)
+                for (size_t w = 0; w < b->n; w++)
+                        b->works[w].stored = false;
 }
 
 static void complete_batch_start(CompleteBatch *b) {
@@ -292,7 +313,7 @@ static void complete_step_renamed(FileBatch *fb) {
                 else
                         f->temp_exists = false;
         }
-        (void) batch_record(m, b, fb);
+        batch_record_completions(m, b, fb);
         file_batch_free(fb);
 
         for (size_t w = 0; w < b->n; w++) {
@@ -301,14 +322,11 @@ static void complete_step_renamed(FileBatch *fb) {
 
                 j->completing = NULL;
                 if (cw->r >= 0 && !job_state_is_final(j->state)) {
-                        if (j->type == JOB_UPLOAD)
-                                /* The server has every byte; nothing on disk changes. */
-                                for (size_t i = 0; i < j->n_files; i++)
-                                        j->files[i]->committed = true;
                         for (size_t i = 0; i < j->n_files; i++)
                                 if (!j->files[i]->committed)
                                         cw->partial = true;
-                        cw->r = job_apply(j, JOB_EVENT_COMPLETE, &cw->e);
+                        cw->r = cw->stored ? job_apply_stored(j, JOB_EVENT_COMPLETE, &cw->e)
+                                           : job_apply(j, JOB_EVENT_COMPLETE, &cw->e);
                         if (cw->r < 0 && cw->e.kind == CALL_ERROR_IO && cw->moved)
                                 /* The files are in place already: say so, not "nothing changed". */
                                 (void) call_error_set(&cw->e, cw->r, CALL_ERROR_IO,

@@ -24,13 +24,8 @@ sd_event *engine_get_event(Engine *e) {
 }
 
 uint64_t engine_now(Engine *e) {
-        uint64_t now;
-
         assert(e);
-
-        if (sd_event_now(e->event, CLOCK_MONOTONIC, &now) < 0)
-                now = now_monotonic_usec();
-        return now;
+        return event_now(e->event, CLOCK_MONOTONIC);
 }
 
 static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -302,6 +297,17 @@ void engine_remove(Engine *e, EngineRequest *r) {
                 return;
         curl_multi_remove_handle(e->multi, r->easy);
         r->added = false;
+}
+
+void engine_release(Engine *e, EngineRequest *r) {
+        assert(e);
+        assert(r);
+
+        if (!r->easy)
+                return;
+        engine_remove(e, r);
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
 }
 
 static void engine_check_done(Engine *e) {

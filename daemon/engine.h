@@ -47,3 +47,5 @@ const ProxySettings *engine_get_network(Engine *e);
 int engine_add(Engine *e, EngineRequest *r);
 /* Takes the handle out of the multi at once (no callback of it runs after); idempotent. */
 void engine_remove(Engine *e, EngineRequest *r);
+/* Removes the request and frees its handle (r->easy becomes NULL); nothing when it has none. */
+void engine_release(Engine *e, EngineRequest *r);

@@ -23,9 +23,7 @@ static const char *const error_name_table[_ERROR_NAME_MAX] = {
 };
 
 const char *error_name_to_string(ErrorName e) {
-        if (e < 0 || e >= _ERROR_NAME_MAX)
-                return NULL;
-        return error_name_table[e];
+        return string_table_get(error_name_table, _ERROR_NAME_MAX, e);
 }
 
 ErrorName error_name_from_string(const char *s) {

@@ -70,20 +70,16 @@ static int identity_copy(const FsIdentity *from, FsIdentity *to) {
 int file_batch_add(FileBatch *b, const FsIdentity *id, const char *dir, dev_t dev, ino_t ino,
                    const char *temp_name, const char *final_name, size_t owner_index, size_t file_index) {
         FileOp *op;
+        int r;
 
         assert(b);
         assert(id);
         assert(dir);
         assert(temp_name);
 
-        if (b->n_ops == b->n_allocated) {
-                size_t a = b->n_allocated ? b->n_allocated * 2 : 4;
-                FileOp *ops = reallocarray(b->ops, a, sizeof *ops);
-                if (!ops)
-                        return -ENOMEM;
-                b->ops = ops;
-                b->n_allocated = a;
-        }
+        r = array_reserve((void **) &b->ops, &b->n_allocated, b->n_ops + 1, sizeof *b->ops);
+        if (r < 0)
+                return r;
         op = &b->ops[b->n_ops];
         *op = (FileOp) { .fd = -1, .dev = dev, .ino = ino, .owner_index = owner_index, .file_index = file_index };
         if (identity_copy(id, &op->identity) < 0 || !(op->dir = strdup(dir)) ||

@@ -17,7 +17,7 @@ static const char *const verdict_names[_GPGV_VERDICT_MAX] = {
 };
 
 const char *gpgv_verdict_to_string(GpgvVerdict v) {
-        return v >= 0 && v < _GPGV_VERDICT_MAX ? verdict_names[v] : NULL;
+        return string_table_get(verdict_names, _GPGV_VERDICT_MAX, v);
 }
 
 /* What gpgv said about one signature (from one NEWSIG to the next). */

@@ -10,6 +10,23 @@
 #include "url-strip.h"
 #include "util.h"
 
+int http_header_list_append(struct curl_slist **l, const char *line) {
+        struct curl_slist *n;
+
+        assert(l);
+        assert(line);
+
+        n = curl_slist_append(*l, line);
+        if (!n)
+                return -ENOMEM;
+        *l = n;
+        return 0;
+}
+
+size_t http_discard_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        return size * nmemb;
+}
+
 bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len) {
         size_t n = strlen(name);
 

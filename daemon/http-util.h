@@ -34,6 +34,11 @@ typedef struct TransferResult {
 /* Room for a URL as messages show it (url-strip.h): the longest accepted URL, stripped. */
 #define HTTP_URL_SHOWN_MAX 2304
 
+/* Appends one "Name: value" line to a curl header list; -ENOMEM, the list unchanged. */
+int http_header_list_append(struct curl_slist **l, const char *line);
+/* A curl write callback for bodies nobody reads (tus answers, DELETE replies). */
+size_t http_discard_body(char *ptr, size_t size, size_t nmemb, void *userdata);
+
 /* True when `line` is the header `name` (case-insensitive); returns its trimmed value. */
 bool http_header_value(const char *line, size_t len, const char *name, const char **ret_value, size_t *ret_len);
 bool http_parse_u64(const char *s, size_t n, uint64_t *ret);

@@ -120,6 +120,40 @@ static void job_take_row(Job *j, const Job *row) {
         scheduler_job_changed(j);
 }
 
+/* Files are stored with the row when they are what the call adds, or what Complete made of
+ * them (committed), which is then the one commit of the completion. */
+static bool job_event_stores_whole(JobEvent event, const JobTransition *t) {
+        return event == JOB_EVENT_ADD_FILES || (t->actions & JOB_ACTION_COMMIT_FILES);
+}
+
+int job_store_event(Job *j, JobEvent event) {
+        JobContext ctx = job_context(j);
+        JobTransition t;
+        int r;
+
+        assert(j);
+
+        r = job_transition(j->state, event, &ctx, &t);
+        if (r < 0)
+                return r;
+        Job row = job_row_after(j, &t, event, 0, manager_now_realtime(j->manager));
+        return job_event_stores_whole(event, &t) ? store_save_job(j->manager->store, &row)
+                                                 : store_save_job_row(j->manager->store, &row);
+}
+
+int job_apply_stored(Job *j, JobEvent event, CallError *e) {
+        Manager *m;
+        int r;
+
+        assert(j);
+
+        m = j->manager;
+        m->stored_ahead = j;
+        r = job_apply(j, event, e);
+        m->stored_ahead = NULL;
+        return r;
+}
+
 /* Runs one event through the state machine and performs its actions in the fixed order: store
  * the change, stop the transfer, act on files, change the state, tell the observer.
  * START_TRANSFER and AUTO_COMPLETE are left to the caller, which runs them once this returns.
@@ -160,12 +194,16 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
          * is finished by the next start, which removes what the store still lists. A move
          * between queued, connecting and transferring is not stored: a restart makes all three
          * queued (it costs one commit per job and state otherwise; ModificationTime may come
-         * back a little older after a crash). Files are stored with the row when they are
-         * what the call adds. */
-        if (changed && (call || job_state_change_is_durable(old, t.state))) {
-                r = event == JOB_EVENT_ADD_FILES ? checkpoint_store_whole(j, &row) : checkpoint_store_row(j, &row);
+         * back a little older after a crash). A row stored ahead (job_store_event(), or by
+         * the batch a Download is part of) is not stored again. */
+        bool whole = job_event_stores_whole(event, &t);
+        bool ahead = manager_batch_stores(j) || j->manager->stored_ahead == j;
+        bool stored_whole = ahead && whole;
+        if (changed && (call || job_state_change_is_durable(old, t.state)) && !ahead) {
+                r = whole ? checkpoint_store_whole(j, &row) : checkpoint_store_row(j, &row);
                 if (r < 0 && call)
                         return checkpoint_store_error(j, r, e);
+                stored_whole = whole && r >= 0;
         }
 
         if (t.actions & JOB_ACTION_STOP_TRANSFER)
@@ -201,7 +239,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                  * was when the unlinks ran here, and the call replies after that. */
                 if (pending_unlink_start(j, t.actions & JOB_ACTION_UNLINK_TEMPORARIES))
                         j->signals_deferred = changed ? JOB_CHANGE_STATE : 0;
-                else
+                else if (!stored_whole)
                         checkpoint_save(j);
         }
 

@@ -128,7 +128,7 @@ static void dir_check_done(DirCheck *c) {
 
 static int file_new(Job *j, const char *url, const char *path, const JobFileOptions *options, size_t index,
                     DirCheck *check, JobFile **ret, CallError *e) {
-        _cleanup_free_ char *copy1 = NULL, *copy2 = NULL;
+        _cleanup_free_ char *copy1 = NULL, *copy2 = NULL, *temp_name = NULL;
         JobFile *f;
         dev_t dev;
         ino_t ino;
@@ -201,22 +201,14 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                                       "%s is a directory; give the path of the file to write.", path);
 
 make:
-        f = calloc(1, sizeof *f);
+        if (asprintf(&temp_name, ".%s.xferd-%s-%zu", name, j->id, index) < 0)
+                return -ENOMEM;
+        f = job_file_new(url, path, dir, name, temp_name);
         if (!f)
                 return -ENOMEM;
-        f->url = strdup(url);
-        f->path = strdup(path);
-        f->dir = strdup(dir);
-        f->name = strdup(name);
-        if (asprintf(&f->temp_name, ".%s.xferd-%s-%zu", name, j->id, index) < 0)
-                f->temp_name = NULL;
         f->dir_dev = dev;
         f->dir_ino = ino;
         f->bytes_total = size;
-        if (!f->url || !f->path || !f->dir || !f->name || !f->temp_name) {
-                job_file_free(f);
-                return -ENOMEM;
-        }
         r = file_options_apply(j, f, options, e);
         if (r < 0) {
                 job_file_free(f);
@@ -297,7 +289,17 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         }
         dir_check_done(&check);
 
-        r = array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + n, sizeof(JobFile *));
+        if (j->n_files_allocated == 0 && n > 0) {
+                /* A job's first files get a block of their size: most jobs have one file, and
+                 * 100 000 queued jobs would each keep room for 16. */
+                JobFile **v = reallocarray(j->files, n, sizeof *v);
+                r = v ? 0 : -ENOMEM;
+                if (v) {
+                        j->files = v;
+                        j->n_files_allocated = n;
+                }
+        } else
+                r = array_reserve((void **) &j->files, &j->n_files_allocated, j->n_files + n, sizeof(JobFile *));
         if (r < 0)
                 goto fail;
         memcpy(j->files + j->n_files, added, n * sizeof *added);

@@ -10,11 +10,7 @@
 #define RATE_SAMPLE_SPACING_USEC (250 * USEC_PER_MSEC)
 
 static uint64_t job_now_monotonic(const Job *j) {
-        uint64_t t;
-
-        if (sd_event_now(manager_get_event(j->manager), CLOCK_MONOTONIC, &t) < 0)
-                t = now_monotonic_usec();
-        return t;
+        return event_now(j->manager->event, CLOCK_MONOTONIC);
 }
 
 /* The window of a transferring job, made when it starts to; NULL when out of memory (Rate is

@@ -3,14 +3,39 @@
 #include "job-record.h"
 #include "util.h"
 
+JobFile *job_file_new(const char *url, const char *path, const char *dir, const char *name, const char *temp_name) {
+        const char *src[] = { url, path, dir, name, temp_name };
+        const char **dst[ELEMENTSOF(src)];
+        size_t len[ELEMENTSOF(src)], size = sizeof(JobFile);
+        JobFile *f;
+        char *p;
+
+        for (size_t i = 0; i < ELEMENTSOF(src); i++) {
+                assert(src[i]);
+                len[i] = strlen(src[i]) + 1;
+                if (len[i] > SIZE_MAX - size)
+                        return NULL;
+                size += len[i];
+        }
+        f = calloc(1, size);
+        if (!f)
+                return NULL;
+        dst[0] = &f->url;
+        dst[1] = &f->path;
+        dst[2] = &f->dir;
+        dst[3] = &f->name;
+        dst[4] = &f->temp_name;
+        p = f->names;
+        for (size_t i = 0; i < ELEMENTSOF(src); i++) {
+                *dst[i] = memcpy(p, src[i], len[i]);
+                p += len[i];
+        }
+        return f;
+}
+
 JobFile *job_file_free(JobFile *f) {
         if (!f)
                 return NULL;
-        free(f->url);
-        free(f->path);
-        free(f->dir);
-        free(f->name);
-        free(f->temp_name);
         free(f->validator);
         strv_free(f->mirrors);
         free(f->checksum);

@@ -34,51 +34,58 @@ typedef struct Job Job;
 #define JOB_MAX_CONCURRENT_FILES 16
 
 typedef struct JobFile {
-        char *url;
-        char *path;             /* the destination, absolute */
-        char *dir;              /* its directory */
-        char *name;             /* its base name */
-        char *temp_name;        /* hidden temporary name inside dir */
+        /* The five names live in the JobFile's own block (job_file_new()): one allocation, not
+         * six, for a file of each of 100 000 jobs. */
+        const char *url;
+        const char *path;       /* the destination, absolute */
+        const char *dir;        /* its directory */
+        const char *name;       /* its base name */
+        const char *temp_name;  /* hidden temporary name inside dir */
         dev_t dir_dev;
         ino_t dir_ino;
-        bool temp_exists;       /* we created the temporary file and it has not been removed */
-        bool completed;         /* every byte is in the temporary file */
-        bool committed;         /* renamed to its destination by Complete */
         uint64_t bytes_total;   /* UINT64_MAX while unknown */
         uint64_t bytes_transferred;
         char *validator;        /* ETag or Last-Modified of the bytes we hold */
+        bool temp_exists;       /* we created the temporary file and it has not been removed */
+        bool completed;         /* every byte is in the temporary file */
+        bool committed;         /* renamed to its destination by Complete */
 
-        /* Integrity, downloads only (see verify.h and docs/api.md). */
-        char **mirrors;                 /* more URLs of the same bytes, tried in order; NULL: none */
-        unsigned url_index;             /* the URL in use: 0 url, k mirrors[k - 1] */
+        /* Integrity, downloads only (see verify.h and docs/api.md). Placed, like the fields
+         * above, so that there is no padding between them (a file of each of 100 000 jobs). */
         bool expect_size;
+        unsigned url_index;             /* the URL in use: 0 url, k mirrors[k - 1] */
+        char **mirrors;                 /* more URLs of the same bytes, tried in order; NULL: none */
         uint64_t expected_size;
         char *checksum;                 /* the expected digest "sha256:<hex>", or NULL */
-        unsigned checksum_source;       /* a VerifySource: the client's option or a signed list */
         char *checksum_list;            /* the signed checksum list that gives the digest, or NULL */
         char *checksum_list_signature;  /* and its detached signature */
         char *checksum_list_key;        /* the fingerprint of the key that signed that list */
+        unsigned checksum_source;       /* a VerifySource: the client's option or a signed list */
         unsigned verified_by;           /* VerifySource mask: what the bytes checked out against */
         char *verified_checksum;        /* their digest, when one was checked */
         Hasher *hasher;                 /* runtime: the temporary file's bytes hashed so far */
+        char names[];                   /* url, path, dir, name, temp_name, each NUL-terminated */
 } JobFile;
 
+/* The fields are placed so that the compiler adds no padding between them: a restart may load
+ * 100 000 jobs, and each byte here is 100 kB. */
 struct Job {
         Manager *manager;
         ListNode queue_node;    /* in the manager's queue (non-final) or retained list */
 
         char id[33];
+        bool identity_from_caller;      /* the creating caller's groups (stored), not the user database's */
+        bool auto_complete;
+        bool allow_insecure_redirect;
         JobType type;
         uid_t owner;
+        JobState state;
         FsIdentity identity;
-        bool identity_from_caller;      /* the creating caller's groups (stored), not the user database's */
 
         char *display_name;
         char *description;
-        JobState state;
         JobPriority priority;
-        bool auto_complete;
-        bool allow_insecure_redirect;
+        CostPolicy cost_policy;         /* the store gives _COST_POLICY_INVALID for "the default" */
         uint64_t bandwidth_limit;
         uint32_t minimum_retry_delay;   /* seconds */
         uint32_t no_progress_timeout;   /* seconds */
@@ -90,7 +97,6 @@ struct Job {
                                          * name from bus/: CancelWhenOwnerGone); NULL for none */
         char *checksum_list;            /* CreateJob's default for files added without one */
         char *checksum_list_signature;
-        CostPolicy cost_policy;         /* the store gives _COST_POLICY_INVALID for "the default" */
         char *proxy;                    /* "direct", a proxy URL (credentials: secrets), NULL: the daemon's */
         uint64_t bytes_from_cache;      /* downloads: body bytes received from the site's cache */
         uint64_t bytes_from_origin;     /* ... and from anywhere else */
@@ -111,30 +117,33 @@ struct Job {
         char *error_summary;            /* without URL or path: what broadcast signals carry */
         uint32_t error_count;
 
+        uint32_t failures_in_row;       /* transient failures since bytes last moved: the backoff */
         DownloadLane *lanes;            /* downloads: the files in flight (download-lane.c) */
         unsigned n_lanes;
+        int fd;                         /* uploads: the file being sent */
         size_t next_file;               /* downloads: no file from here on started in this run */
         uint64_t lane_rate;             /* downloads: the job's rate (0 = none), split over the lanes */
-        TusUpload *upload;             /* uploads: the running tus exchange */
+        TusUpload *upload;              /* uploads: the running tus exchange */
         SignedList *signed_list;        /* downloads: fetching and checking a checksum list */
         size_t list_file;               /* the file whose list that is */
-        int fd;                         /* uploads: the file being sent */
         uint64_t run_started;           /* µs, monotonic: when the job last got a transfer slot */
 
-        uint32_t failures_in_row;       /* transient failures since bytes last moved: the backoff */
         RateWindow *rate;               /* the current run of bytes, for Rate and ExpectedEndTime;
                                          * only while transferring (1 KiB: not in 100 000 queued jobs) */
         uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
         Job *notify_next;               /* in the manager's list of progress not yet told */
         bool notify_pending;
+        bool counted;                   /* in the manager's busy/network-waiting counts */
+        bool cancel_deferred;           /* a Cancel nobody waits for waits for the renames (below) */
+        bool expire_pending;            /* retention ended while file operations pinned the job */
         unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
         ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
 
+        unsigned signals_deferred;      /* JobChange bits told once its temporary files are gone */
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
-        bool counted;                   /* in the manager's busy/network-waiting counts */
         SchedulerItem sched;            /* in the scheduler's queue, while listed */
         ListNode wait_node;             /* in the manager's list of reasons to check */
         ListNode bound_node;            /* in its client's binding (CancelWhenOwnerGone), while listed */
@@ -145,9 +154,6 @@ struct Job {
         struct FileBatch *unlinking;            /* its temporary files being removed */
         struct JobCall *unlink_waiters;         /* replies once they are gone */
         struct JobCall *deferred_cancels;       /* Cancels that wait for the renames to end */
-        bool cancel_deferred;                   /* … and one nobody waits for */
-        unsigned signals_deferred;              /* JobChange bits told once the files are gone */
-        bool expire_pending;                    /* retention ended while pinned */
 };
 
 /* The URL the file is transferred from: its own, or the mirror in use. */
@@ -164,6 +170,9 @@ static inline Job *job_next(const Job *j) {
         return LIST_ENTRY(j->queue_node.next, Job, queue_node);
 }
 
+/* A file with these names (copied into its block) and every other field zero; NULL when out of
+ * memory. */
+JobFile *job_file_new(const char *url, const char *path, const char *dir, const char *name, const char *temp_name);
 JobFile *job_file_free(JobFile *f);
 /* Frees every data field and the files, then the Job itself. */
 Job *job_record_free(Job *j);

@@ -199,20 +199,20 @@ static int job_set_field(Job *j, void *field, const void *value, size_t size, co
         return 1;
 }
 
-int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e) {
-        int r;
-
-        assert(j);
-        r = job_set_field(j, &j->allow_insecure_redirect, &b, sizeof b, "AllowInsecureRedirect", e);
+/* A field whose change needs nothing more than to be stored and told. */
+static int job_set_plain_field(Job *j, void *field, const void *value, size_t size, const char *what, CallError *e) {
+        int r = job_set_field(j, field, value, size, what, e);
         return r < 0 ? r : 0;
 }
 
-int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e) {
-        int r;
-
+int job_set_allow_insecure_redirect(Job *j, bool b, CallError *e) {
         assert(j);
-        r = job_set_field(j, &j->no_progress_timeout, &secs, sizeof secs, "NoProgressTimeout", e);
-        return r < 0 ? r : 0;
+        return job_set_plain_field(j, &j->allow_insecure_redirect, &b, sizeof b, "AllowInsecureRedirect", e);
+}
+
+int job_set_no_progress_timeout(Job *j, uint32_t secs, CallError *e) {
+        assert(j);
+        return job_set_plain_field(j, &j->no_progress_timeout, &secs, sizeof secs, "NoProgressTimeout", e);
 }
 
 int job_set_auto_complete(Job *j, bool b, CallError *e) {
@@ -277,16 +277,12 @@ int job_set_minimum_retry_delay(Job *j, uint32_t secs, CallError *e) {
         if (secs < floor)
                 return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
                                       "MinimumRetryDelay must be at least %" PRIu32 " seconds.", floor);
-        r = job_set_field(j, &j->minimum_retry_delay, &secs, sizeof secs, "its retry delay", e);
-        return r < 0 ? r : 0;
+        return job_set_plain_field(j, &j->minimum_retry_delay, &secs, sizeof secs, "its retry delay", e);
 }
 
 int job_set_minimum_notification_interval(Job *j, uint32_t ms, CallError *e) {
-        int r;
-
         assert(j);
-        r = job_set_field(j, &j->minimum_notification_interval, &ms, sizeof ms, "its notification interval", e);
-        return r < 0 ? r : 0;
+        return job_set_plain_field(j, &j->minimum_notification_interval, &ms, sizeof ms, "its notification interval", e);
 }
 
 int job_set_max_concurrent_files(Job *j, uint32_t n, CallError *e) {

@@ -49,7 +49,7 @@ static const char *const event_table[_JOB_EVENT_MAX] = {
 };
 
 const char *job_state_to_string(JobState s) {
-        return s >= 0 && s < _JOB_STATE_MAX ? state_table[s] : NULL;
+        return string_table_get(state_table, _JOB_STATE_MAX, s);
 }
 
 JobState job_state_from_string(const char *s) {
@@ -57,7 +57,7 @@ JobState job_state_from_string(const char *s) {
 }
 
 const char *job_type_to_string(JobType t) {
-        return t >= 0 && t < _JOB_TYPE_MAX ? type_table[t] : NULL;
+        return string_table_get(type_table, _JOB_TYPE_MAX, t);
 }
 
 JobType job_type_from_string(const char *s) {
@@ -65,7 +65,7 @@ JobType job_type_from_string(const char *s) {
 }
 
 const char *job_priority_to_string(JobPriority p) {
-        return p >= 0 && p < _JOB_PRIORITY_MAX ? priority_table[p] : NULL;
+        return string_table_get(priority_table, _JOB_PRIORITY_MAX, p);
 }
 
 JobPriority job_priority_from_string(const char *s) {
@@ -73,7 +73,7 @@ JobPriority job_priority_from_string(const char *s) {
 }
 
 const char *job_event_to_string(JobEvent e) {
-        return e < _JOB_EVENT_MAX ? event_table[e] : NULL;
+        return string_table_get(event_table, _JOB_EVENT_MAX, e);
 }
 
 bool job_state_is_final(JobState s) {

@@ -255,11 +255,9 @@ static int state_dir_pick(const Args *a, char **ret) {
 }
 
 static void idle_timer_arm(Daemon *d) {
-        uint64_t now;
-
-        if (d->idle_timeout_usec == 0 || sd_event_now(d->event, CLOCK_MONOTONIC, &now) < 0)
+        if (d->idle_timeout_usec == 0)
                 return;
-        (void) sd_event_source_set_time(d->idle_timer, now + d->idle_timeout_usec);
+        (void) sd_event_source_set_time_relative(d->idle_timer, d->idle_timeout_usec);
         (void) sd_event_source_set_enabled(d->idle_timer, SD_EVENT_ONESHOT);
 }
 

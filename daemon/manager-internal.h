@@ -85,6 +85,8 @@ struct Manager {
         unsigned batch_calls;                   /* … with this many calls */
         bool batch_schedule;                    /* … and a scheduler pass put off until then */
         sd_event_source *batch_source;          /* closes it when nothing is more urgent */
+        Job *batch_job;                         /* made by the batch's call: stored whole at its end */
+        Job *stored_ahead;                      /* its event's row is committed already */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
          * stays, only the jobs told or changed since (wait_dirty) can need a new one. */
@@ -132,6 +134,7 @@ typedef struct CompleteWork {
         bool partial;
         bool reset;             /* a finished file vanished: the job is suspended */
         bool moved;             /* a file of it was renamed into place */
+        bool stored;            /* its completion is committed with the batch's (job_store_event()) */
         JobCall *call;          /* the Complete call waiting, NULL for auto-complete */
 } CompleteWork;
 
@@ -155,6 +158,9 @@ void manager_call_finish(JobCall *c, int r, const CallError *e, bool partial);
 void manager_calls_shutdown(JobCall **list);
 /* Before a signal that is not part of an open batch: the batch is committed and told first. */
 void manager_batch_release(Manager *m);
+/* The job was made by the batch's call under way: its steps leave the store to
+ * manager_batch_end(), which writes it once. */
+bool manager_batch_stores(const Job *j);
 
 /* wal-checkpoint.c */
 void wal_checkpoint_want(void *userdata);
@@ -267,6 +273,11 @@ void job_stop_transfer(Job *j);
 void job_set_error(Job *j, ErrorName name, const char *message, const char *summary);
 int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError *e);
 int job_apply(Job *j, JobEvent event, CallError *e);
+/* Writes the row (and files) `event` will leave the job with, without committing or changing
+ * the job: several jobs' events in one transaction, one commit. Each is then applied with
+ * job_apply_stored(), in the same loop iteration, which does not store it again. */
+int job_store_event(Job *j, JobEvent event);
+int job_apply_stored(Job *j, JobEvent event, CallError *e);
 void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
               uint64_t retry_after_usec);
 void job_all_done(Job *j);

@@ -134,10 +134,21 @@ static int on_batch_close(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+bool manager_batch_stores(const Job *j) {
+        assert(j);
+
+        return j->manager->batch && j->manager->batch_job == j;
+}
+
 int manager_batch_end(Manager *m, CallError *e) {
         assert(m);
         assert(m->batch);
 
+        /* The job the call made, as its steps left it, in the batch's transaction: a failed
+         * write dooms it, and the batch's calls fail as when its commit fails. */
+        if (m->batch_job && m->store)
+                (void) store_save_job(m->store, TAKE_PTR(m->batch_job));
+        m->batch_job = NULL;
         m->batch = false;
         m->batch_open = true;
         if (m->store) {
@@ -181,13 +192,8 @@ void manager_calls_shutdown(JobCall **list) {
 }
 
 uint64_t manager_now_realtime(Manager *m) {
-        uint64_t t;
-
         assert(m);
-
-        if (sd_event_now(m->event, CLOCK_REALTIME, &t) < 0)
-                t = now_realtime_usec();
-        return t;
+        return event_now(m->event, CLOCK_REALTIME);
 }
 
 /* Tests stop the daemon hard at named points to prove that recovery finishes the work. */
@@ -284,8 +290,9 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 job_free(j);
                 return call_error_set(e, r, CALL_ERROR_INTERNAL, "Cannot look up uid %u: %s", (unsigned) owner, strerror(-r));
         }
-        /* A job a client was told about survives a crash. */
-        r = store_save_job(m->store, j);
+        /* A job a client was told about survives a crash. A batch's call writes it once, when
+         * its steps are done. */
+        r = m->batch ? 0 : store_save_job(m->store, j);
         if (r < 0) {
                 r = call_error_set(e, r, CALL_ERROR_IO,
                                    "Cannot save the new job in the job store in the state directory %s: %s.",
@@ -305,9 +312,11 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
-        /* In a batch, told once the batch is committed. */
-        if (m->batch)
+        /* In a batch, stored at the end of the call and told once the batch is committed. */
+        if (m->batch) {
+                m->batch_job = j;
                 job_changes_gather(j, JOB_UNTOLD_NEW);
+        }
         else if (m->observer.job_new)
                 m->observer.job_new(m, j);
         idle_check(m);
@@ -316,17 +325,38 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         return 0;
 }
 
+static void manager_freep(Manager **m) {
+        manager_free(*m);
+}
+
+/* The manager's own event sources are off until it arms them. */
+static int add_defer_off(Manager *m, sd_event_source **ret, sd_event_handler_t handler, int64_t priority,
+                         const char *description) {
+        int r = sd_event_add_defer(m->event, ret, handler, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(*ret, SD_EVENT_OFF);
+        (void) sd_event_source_set_priority(*ret, priority);
+        (void) sd_event_source_set_description(*ret, description);
+        return 0;
+}
+
+static int add_timer_off(Manager *m, sd_event_source **ret, clockid_t clock, uint64_t accuracy,
+                         sd_event_time_handler_t handler) {
+        int r = sd_event_add_time(m->event, ret, clock, 0, accuracy, handler, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(*ret, SD_EVENT_OFF);
+        return 0;
+}
+
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
-        Manager *m;
+        _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
         assert(event);
         assert(config);
         assert(config->state_dir);
-        assert(ret);
-
-        assert(event);
-        assert(config);
         assert(ret);
 
         m = calloc(1, sizeof *m);
@@ -339,112 +369,78 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->wait_walk_all = true;
         r = scheduler_queue_new(config->max_foreground_transfers_per_user, &m->schedule_queue);
         if (r < 0)
-                goto fail;
+                return r;
         m->index = hashmap_new();
         m->bindings = hashmap_new();
-        if (!m->index || !m->bindings) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!m->index || !m->bindings)
+                return -ENOMEM;
 
         r = engine_new(event, &config->transfer, &m->engine);
-        if (r < 0)
-                goto fail;
-        r = network_wait_new(m);
-        if (r < 0)
-                goto fail;
+        if (r >= 0)
+                r = network_wait_new(m);
         /* Threads start at the first file operation, after main.c has set up the process. */
-        r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
+        if (r >= 0)
+                r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
+        if (r >= 0)
+                r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
         if (r < 0)
-                goto fail;
+                return r;
         /* Cancel and Complete reply once their unlink or rename is back. */
         io_pool_set_priority(m->io_pool, MANAGER_CALL_PRIORITY);
-        r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
-        if (r < 0)
-                goto fail;
         /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
         r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
         if (r < 0)
-                goto fail;
-        r = sd_event_add_defer(event, &m->schedule_source, scheduler_on_schedule, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->schedule_source, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(m->schedule_source, "scheduler");
+                return r;
+
+        r = add_defer_off(m, &m->schedule_source, scheduler_on_schedule, SD_EVENT_PRIORITY_NORMAL, "scheduler");
         /* Progress is told once the loop has nothing more urgent: one signal per burst. */
-        r = sd_event_add_defer(event, &m->notify_source, on_notify_defer, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->notify_source, SD_EVENT_OFF);
-        (void) sd_event_source_set_priority(m->notify_source, SD_EVENT_PRIORITY_IDLE);
-        r = sd_event_add_time(event, &m->notify_timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC, on_notify_timer, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->notify_timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = add_defer_off(m, &m->notify_source, on_notify_defer, SD_EVENT_PRIORITY_IDLE, "notify");
         /* A batch of calls waits for the loop to have nothing more urgent. */
-        r = sd_event_add_defer(event, &m->batch_source, on_batch_close, m);
+        if (r >= 0)
+                r = add_defer_off(m, &m->batch_source, on_batch_close, SD_EVENT_PRIORITY_IDLE, "batch");
+        /* Every other change: one PropertiesChanged per job and loop iteration, sent before
+         * the next call is read, so that a call's signals come before those of the next. */
+        if (r >= 0)
+                r = add_defer_off(m, &m->changed_source, on_changes_defer, MANAGER_CALL_PRIORITY - 1,
+                                  "property-changes");
+        if (r >= 0)
+                r = add_timer_off(m, &m->notify_timer, CLOCK_MONOTONIC, 10 * USEC_PER_MSEC, on_notify_timer);
+        if (r >= 0)
+                r = add_timer_off(m, &m->network_timer, CLOCK_MONOTONIC, 100 * USEC_PER_MSEC,
+                                  network_retry_on_settled);
+        if (r >= 0)
+                r = add_timer_off(m, &m->auto_complete_source, CLOCK_MONOTONIC, USEC_PER_MSEC,
+                                  complete_on_auto_complete);
+        if (r >= 0)
+                r = add_timer_off(m, &m->slice_timer, CLOCK_MONOTONIC, USEC_PER_SEC, scheduler_on_slice_timer);
+        if (r >= 0)
+                r = add_timer_off(m, &m->progress_timer, CLOCK_MONOTONIC, 50 * USEC_PER_MSEC, checkpoint_on_timer);
+        if (r >= 0)
+                r = add_timer_off(m, &m->unlink_timer, CLOCK_MONOTONIC, USEC_PER_SEC, pending_unlink_on_timer);
         if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_OFF);
-        (void) sd_event_source_set_priority(m->batch_source, SD_EVENT_PRIORITY_IDLE);
-        (void) sd_event_source_set_description(m->batch_source, "batch");
-        /* Every other change: one PropertiesChanged per job and loop iteration. */
-        r = sd_event_add_defer(event, &m->changed_source, on_changes_defer, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(m->changed_source, "property-changes");
-        r = sd_event_add_time(event, &m->network_timer, CLOCK_MONOTONIC, 0, 100 * USEC_PER_MSEC,
-                              network_retry_on_settled, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->auto_complete_source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
-                              complete_on_auto_complete, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->auto_complete_source, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->slice_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, scheduler_on_slice_timer, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->progress_timer, CLOCK_MONOTONIC, 0, 50 * USEC_PER_MSEC,
-                              checkpoint_on_timer, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &m->unlink_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, pending_unlink_on_timer, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_OFF);
+                return r;
         /* Coalescing saves wake-ups; an hour is nothing against 90 days, but the accuracy
          * follows shorter timeouts. */
         uint64_t accuracy = config->job_inactivity_usec / 100;
         if (accuracy > 3600 * USEC_PER_SEC)
                 accuracy = 3600 * USEC_PER_SEC;
-        r = sd_event_add_time(event, &m->inactivity_timer, CLOCK_REALTIME, 0, accuracy ? accuracy : 1,
-                              inactivity_on_timer, m);
+        r = add_timer_off(m, &m->inactivity_timer, CLOCK_REALTIME, accuracy ? accuracy : 1, inactivity_on_timer);
         if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->inactivity_timer, SD_EVENT_OFF);
+                return r;
 
         /* Without a store no reply could be kept: no memory-only mode, the daemon stops and the
          * service manager (or the next activation) tries again. */
         r = store_open(config->state_dir, &m->store);
-        if (r < 0) {
-                log_error_errno(r, "Cannot open the job store in %s", config->state_dir);
-                goto fail;
-        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the job store in %s", config->state_dir);
         store_set_checkpoint_callback(m->store, wal_checkpoint_want, m);
         store_set_batch_release(m->store, manager_batch_release_store, m);
 
-        *ret = m;
+        *ret = TAKE_PTR(m);
         return 0;
-fail:
-        manager_free(m);
-        return r;
 }
 
 Manager *manager_free(Manager *m) {

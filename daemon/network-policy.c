@@ -96,7 +96,7 @@ CostPolicy cost_policy_default(JobPriority priority, CostPolicy background_defau
 }
 
 const char *cost_policy_to_string(CostPolicy p) {
-        return p >= 0 && p < _COST_POLICY_MAX ? cost_policy_table[p] : NULL;
+        return string_table_get(cost_policy_table, _COST_POLICY_MAX, p);
 }
 
 CostPolicy cost_policy_from_string(const char *s) {
@@ -104,13 +104,13 @@ CostPolicy cost_policy_from_string(const char *s) {
 }
 
 const char *network_metered_to_string(NetworkMetered m) {
-        return m < _NETWORK_METERED_MAX ? metered_table[m] : NULL;
+        return string_table_get(metered_table, _NETWORK_METERED_MAX, m);
 }
 
 const char *network_connectivity_to_string(NetworkConnectivity c) {
-        return c < _NETWORK_CONNECTIVITY_MAX ? connectivity_table[c] : NULL;
+        return string_table_get(connectivity_table, _NETWORK_CONNECTIVITY_MAX, c);
 }
 
 const char *network_source_to_string(NetworkSource s) {
-        return s < _NETWORK_SOURCE_MAX ? source_table[s] : NULL;
+        return string_table_get(source_table, _NETWORK_SOURCE_MAX, s);
 }

@@ -28,11 +28,10 @@ int network_retry_on_settled(sd_event_source *s, uint64_t usec, void *userdata) 
 
 static void on_network_changed(void *userdata) {
         Manager *m = userdata;
-        uint64_t now;
 
-        if (sd_event_source_get_enabled(m->network_timer, NULL) > 0 || sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+        if (sd_event_source_get_enabled(m->network_timer, NULL) > 0)
                 return;
-        (void) sd_event_source_set_time(m->network_timer, now + NETWORK_SETTLE_USEC);
+        (void) sd_event_source_set_time_relative(m->network_timer, NETWORK_SETTLE_USEC);
         (void) sd_event_source_set_enabled(m->network_timer, SD_EVENT_ONESHOT);
 }
 

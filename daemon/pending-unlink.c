@@ -37,13 +37,10 @@ int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
 
         if (!list_is_empty(&m->pending_unlinks)) {
-                uint64_t now;
                 if (m->unlink_retry_usec < 3600 * USEC_PER_SEC)
                         m->unlink_retry_usec *= 2;
-                if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
-                        (void) sd_event_source_set_time(s, now + m->unlink_retry_usec);
-                        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-                }
+                (void) sd_event_source_set_time_relative(s, m->unlink_retry_usec);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         }
         idle_check(m);
         return 0;
@@ -53,7 +50,6 @@ int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, dev_t dev, ino_t ino,
                                       const char *name, bool save) {
         PendingUnlink *u = calloc(1, sizeof *u);
-        uint64_t now;
 
         if (!u || !(u->dir = strdup(dir)) || !(u->name = strdup(name)) || fs_identity_load(owner, &u->identity) < 0) {
                 log_error("Out of memory: temporary file %s/%s is left behind.", dir, name);
@@ -71,10 +67,8 @@ static int manager_add_pending_unlink(Manager *m, uid_t owner, const char *dir, 
                 (void) store_add_pending_unlink(m->store, owner, dir, dev, ino, name);
 
         m->unlink_retry_usec = UNLINK_RETRY_USEC;
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
-                (void) sd_event_source_set_time(m->unlink_timer, now + UNLINK_RETRY_USEC);
-                (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_ONESHOT);
-        }
+        (void) sd_event_source_set_time_relative(m->unlink_timer, UNLINK_RETRY_USEC);
+        (void) sd_event_source_set_enabled(m->unlink_timer, SD_EVENT_ONESHOT);
         return 0;
 }
 

@@ -6,14 +6,6 @@
 #include "manager-internal.h"
 #include "util.h"
 
-static uint64_t manager_now_monotonic(Manager *m) {
-        uint64_t t;
-
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &t) < 0)
-                t = now_monotonic_usec();
-        return t;
-}
-
 static uint64_t job_notify_due(const Job *j) {
         return j->progress_told_usec + (uint64_t) j->minimum_notification_interval * USEC_PER_MSEC;
 }
@@ -48,7 +40,7 @@ void job_notify_progress(Job *j) {
 void job_progress_told(Job *j) {
         assert(j);
 
-        j->progress_told_usec = manager_now_monotonic(j->manager);
+        j->progress_told_usec = event_now(j->manager->event, CLOCK_MONOTONIC);
         if (j->notify_pending)
                 job_notify_remove(j);
 }
@@ -62,7 +54,7 @@ void job_notify_forget(Job *j) {
 
 /* Tells every pending job whose interval has passed; the timer wakes for the next one. */
 static void manager_flush_progress(Manager *m) {
-        uint64_t now = manager_now_monotonic(m), next = UINT64_MAX;
+        uint64_t now = event_now(m->event, CLOCK_MONOTONIC), next = UINT64_MAX;
         Job *j, *following;
 
         for (j = m->notify_head; j; j = following) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Recovery at start-up: stored jobs, interrupted cancels and completions. */
+#include <malloc.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -238,6 +239,13 @@ static int manager_adopt_job(Job *j, void *userdata) {
         return 0;
 }
 
+/* One table of the right size for the index, not one doubling after another. */
+static int manager_reserve_jobs(size_t n, void *userdata) {
+        Manager *m = userdata;
+
+        return hashmap_reserve(m->index, hashmap_size(m->index) + n) < 0 ? log_oom() : 0;
+}
+
 int manager_load(Manager *m) {
         int r;
 
@@ -251,10 +259,14 @@ int manager_load(Manager *m) {
         r = store_load_pending_deletes(m->store, delete_queue_adopt, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot load the list of uploads to delete on their servers");
-        r = store_load_jobs(m->store, manager_adopt_job, m);
+        r = store_load_jobs(m->store, manager_reserve_jobs, manager_adopt_job, m);
         if (r < 0)
                 log_error_errno(r, "Cannot load the stored jobs");
         (void) store_end(m->store);
+        /* Reading the store leaves freed blocks between the jobs (SQLite's pages, the lists
+         * and maps of the load): their pages go back to the system now. */
+        (void) store_release_memory(m->store);
+        (void) malloc_trim(0);
 
         log_info("Recovered %zu waiting job(s) from the store.", m->jobs.n);
         /* Nobody has heard a reason from this daemon yet: the first check records them

@@ -143,18 +143,10 @@ void scheduler_done(Manager *m) {
         m->schedule_queue = scheduler_queue_free(m->schedule_queue);
 }
 
-static uint64_t now_monotonic(Manager *m) {
-        uint64_t t;
-
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &t) < 0)
-                t = now_monotonic_usec();
-        return t;
-}
-
 /* Out of memory for the entries: a second later rather than a busy loop of attempts. */
 static int scheduler_retry_later(Manager *m, int r) {
         log_error_errno(r, "Cannot schedule background jobs, trying again in a second");
-        (void) sd_event_source_set_time(m->slice_timer, now_monotonic(m) + USEC_PER_SEC);
+        (void) sd_event_source_set_time_relative(m->slice_timer, USEC_PER_SEC);
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_ONESHOT);
         return 0;
 }
@@ -162,7 +154,7 @@ static int scheduler_retry_later(Manager *m, int r) {
 static void scheduler_start_job(Job *j) {
         int r;
 
-        j->run_started = now_monotonic(j->manager);
+        j->run_started = event_now(j->manager->event, CLOCK_MONOTONIC);
         r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
                 download_start(j);
@@ -278,7 +270,7 @@ int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) 
         if (r < 0)
                 return scheduler_retry_later(m, r);
         w = scheduler_queue_entry(m->schedule_queue, waiting);
-        victim = scheduler_pick_turn_over(v, n, &w, now_monotonic(m), m->config.time_slice_usec);
+        victim = scheduler_pick_turn_over(v, n, &w, event_now(m->event, CLOCK_MONOTONIC), m->config.time_slice_usec);
         if (victim != SCHEDULER_NONE) {
                 scheduler_preempt_job(scheduler_job_of(items[victim]));
                 scheduler_start_job(scheduler_job_of(waiting));

@@ -21,7 +21,7 @@ static const char *const dictionary_keys[_DIGEST_ALGORITHM_MAX] = {
 };
 
 const char *server_digest_field_to_string(ServerDigestField f) {
-        return f >= 0 && f < _SERVER_DIGEST_FIELD_MAX ? field_names[f] : NULL;
+        return string_table_get(field_names, _SERVER_DIGEST_FIELD_MAX, f);
 }
 
 void server_digests_reset(ServerDigests *s) {

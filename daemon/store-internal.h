@@ -28,6 +28,7 @@ struct Store {
         int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
 
         unsigned depth;         /* store_begin() nesting */
+        bool begun;             /* BEGIN ran: the first write of a transaction runs it */
         bool held;              /* store_commit() waits for the outermost store_end() */
         bool batch_open;        /* a batch's transaction waits between its calls */
         void (*release)(void *userdata);        /* commits it: before any other write */

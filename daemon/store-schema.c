@@ -152,97 +152,133 @@ int store_schema_migrate(Store *s, int from) {
         return rc;
 }
 
+/* The rows that are written whole: an upsert, not INSERT OR REPLACE (replacing deletes the
+ * row, and with it (cascade) every file row; it would also give the job a new place in the
+ * order). The columns are listed once: each is bound by its name (":name"); those of
+ * `columns` are updated on conflict, the others are written by the first insert only. */
+typedef struct Upsert {
+        const char *table;
+        const char *const *key;         /* the conflict target */
+        const char *const *columns;     /* the others */
+        const char *const *insert_only; /* never change: left out of the update, or NULL */
+        const char *seq;                /* numbered by the first insert (one past the largest), or NULL */
+} Upsert;
+
+#define STRV_MAKE(...) ((const char *const[]) { __VA_ARGS__, NULL })
+
+static const Upsert job_upsert = {
+        .table = "jobs",
+        .key = STRV_MAKE("id"),
+        .columns = STRV_MAKE("type", "owner", "display_name", "description", "state", "priority",
+                             "auto_complete", "allow_insecure_redirect", "bandwidth_limit", "minimum_retry_delay",
+                             "no_progress_timeout", "http_headers", "modification_time",
+                             "completion_time", "last_progress_time", "retry_time", "retire_time", "error_name",
+                             "error_message", "error_summary", "error_count", "upload_url",
+                             "minimum_notification_interval", "cancel_with", "checksum_list",
+                             "checksum_list_signature", "cost_policy", "proxy", "bytes_from_cache",
+                             "bytes_from_origin", "fs_gid", "fs_groups", "max_concurrent_files"),
+        /* Indexed and never changed: an update that leaves them out rewrites only the row's
+         * own page, not a page of each index as well. */
+        .insert_only = STRV_MAKE("creation_time"),
+        /* The place in the order: given once, never reused. */
+        .seq = "seq",
+};
+
+static const Upsert file_upsert = {
+        .table = "files",
+        .key = STRV_MAKE("job_id", "idx"),
+        .columns = STRV_MAKE("url", "path", "dir", "name", "temp_name", "dir_dev", "dir_ino", "temp_exists",
+                             "completed", "committed", "bytes_total", "bytes_transferred", "validator", "mirrors",
+                             "url_index", "expected_size", "checksum", "checksum_source", "checksum_list",
+                             "checksum_list_signature", "checksum_list_key", "verified_by", "verified_checksum"),
+};
+
+static const Upsert unlink_upsert = {
+        .table = "pending_unlinks",
+        .key = STRV_MAKE("dir", "name"),
+        .columns = STRV_MAKE("owner", "dev", "ino"),
+};
+
+static const Upsert delete_upsert = {
+        .table = "pending_deletes",
+        .key = STRV_MAKE("url"),
+        .columns = STRV_MAKE("owner", "headers", "deadline", "next_try", "attempts"),
+};
+
+/* How put_names() writes each name: as it is, as its parameter, or set from the row that was
+ * not inserted. */
+typedef enum NameForm {
+        NAME_PLAIN,
+        NAME_PARAMETER,
+        NAME_FROM_EXCLUDED,
+} NameForm;
+
+/* Writes the names of l (NULL: none), separated by ", " and after one if !first. */
+static void put_names(FILE *f, const char *const *l, NameForm form, bool first) {
+        for (; l && *l; l++, first = false) {
+                if (!first)
+                        fputs(", ", f);
+                switch (form) {
+                case NAME_PLAIN:
+                        fputs(*l, f);
+                        break;
+                case NAME_PARAMETER:
+                        fprintf(f, ":%s", *l);
+                        break;
+                case NAME_FROM_EXCLUDED:
+                        fprintf(f, "%s = excluded.%s", *l, *l);
+                        break;
+                }
+        }
+}
+
+static char *upsert_sql(const Upsert *u) {
+        _cleanup_free_ char *sql = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&sql, &size);
+        if (!f)
+                return NULL;
+        fprintf(f, "INSERT INTO %s (", u->table);
+        put_names(f, u->key, NAME_PLAIN, true);
+        put_names(f, u->columns, NAME_PLAIN, false);
+        put_names(f, u->insert_only, NAME_PLAIN, false);
+        if (u->seq)
+                fprintf(f, ", %s", u->seq);
+        fputs(") VALUES (", f);
+        put_names(f, u->key, NAME_PARAMETER, true);
+        put_names(f, u->columns, NAME_PARAMETER, false);
+        put_names(f, u->insert_only, NAME_PARAMETER, false);
+        if (u->seq)
+                fprintf(f, ", (SELECT ifnull(max(%s), 0) + 1 FROM %s)", u->seq, u->table);
+        fputs(") ON CONFLICT (", f);
+        put_names(f, u->key, NAME_PLAIN, true);
+        fputs(") DO UPDATE SET ", f);
+        put_names(f, u->columns, NAME_FROM_EXCLUDED, true);
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(sql);
+}
+
 /* The statements that run for every change of every job, prepared once. */
 static const struct {
         size_t offset;          /* of the sqlite3_stmt * in Store */
-        const char *sql;
+        const char *sql;        /* or: */
+        const Upsert *upsert;
 } store_schema_cached[] = {
-        { offsetof(Store, begin),
-          "BEGIN IMMEDIATE" },
-        { offsetof(Store, commit),
-          "COMMIT" },
-        { offsetof(Store, rollback),
-          "ROLLBACK" },
-        /* An upsert, not INSERT OR REPLACE: replacing deletes the row, and with it (cascade)
-         * every file row; it would also give the job a new place in the order. */
-        { offsetof(Store, save_job),
-          "INSERT INTO jobs (id, seq, type, owner, display_name, description, state, priority,"
-          "  auto_complete, allow_insecure_redirect, bandwidth_limit, minimum_retry_delay,"
-          "  no_progress_timeout, http_headers, creation_time, modification_time,"
-          "  completion_time, last_progress_time, retry_time, retire_time, error_name,"
-          "  error_message, error_summary, error_count, upload_url, minimum_notification_interval, cancel_with,"
-          "  checksum_list, checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin,"
-          "  fs_gid, fs_groups, max_concurrent_files) "
-          "VALUES (:id, (SELECT ifnull(max(seq), 0) + 1 FROM jobs), :type, :owner,"
-          "  :display_name, :description, :state, :priority, :auto_complete,"
-          "  :allow_insecure_redirect, :bandwidth_limit, :minimum_retry_delay,"
-          "  :no_progress_timeout, :http_headers, :creation_time, :modification_time,"
-          "  :completion_time, :last_progress_time, :retry_time, :retire_time, :error_name,"
-          "  :error_message, :error_summary, :error_count, :upload_url, :minimum_notification_interval, :cancel_with,"
-          "  :checksum_list, :checksum_list_signature, :cost_policy, :proxy, :bytes_from_cache, :bytes_from_origin,"
-          "  :fs_gid, :fs_groups, :max_concurrent_files) "
-          "ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,"
-          "  display_name = excluded.display_name, description = excluded.description,"
-          "  state = excluded.state, priority = excluded.priority,"
-          "  auto_complete = excluded.auto_complete,"
-          "  allow_insecure_redirect = excluded.allow_insecure_redirect,"
-          "  bandwidth_limit = excluded.bandwidth_limit,"
-          "  minimum_retry_delay = excluded.minimum_retry_delay,"
-          "  no_progress_timeout = excluded.no_progress_timeout,"
-          "  http_headers = excluded.http_headers, creation_time = excluded.creation_time,"
-          "  modification_time = excluded.modification_time,"
-          "  completion_time = excluded.completion_time,"
-          "  last_progress_time = excluded.last_progress_time,"
-          "  retry_time = excluded.retry_time, retire_time = excluded.retire_time,"
-          "  error_name = excluded.error_name, error_message = excluded.error_message,"
-          "  error_summary = excluded.error_summary, error_count = excluded.error_count,"
-          "  upload_url = excluded.upload_url,"
-          "  minimum_notification_interval = excluded.minimum_notification_interval,"
-          "  cancel_with = excluded.cancel_with, checksum_list = excluded.checksum_list,"
-          "  checksum_list_signature = excluded.checksum_list_signature, cost_policy = excluded.cost_policy,"
-          "  proxy = excluded.proxy, bytes_from_cache = excluded.bytes_from_cache,"
-          "  bytes_from_origin = excluded.bytes_from_origin, fs_gid = excluded.fs_gid,"
-          "  fs_groups = excluded.fs_groups, max_concurrent_files = excluded.max_concurrent_files" },
-        { offsetof(Store, save_file),
-          "INSERT INTO files (job_id, idx, url, path, dir, name, temp_name, dir_dev, dir_ino,"
-          "  temp_exists, completed, committed, bytes_total, bytes_transferred, validator,"
-          "  mirrors, url_index, expected_size, checksum, checksum_source, checksum_list,"
-          "  checksum_list_signature, checksum_list_key, verified_by, verified_checksum) "
-          "VALUES (:job_id, :idx, :url, :path, :dir, :name, :temp_name, :dir_dev, :dir_ino,"
-          "  :temp_exists, :completed, :committed, :bytes_total, :bytes_transferred, :validator,"
-          "  :mirrors, :url_index, :expected_size, :checksum, :checksum_source, :checksum_list,"
-          "  :checksum_list_signature, :checksum_list_key, :verified_by, :verified_checksum) "
-          "ON CONFLICT (job_id, idx) DO UPDATE SET url = excluded.url, path = excluded.path,"
-          "  dir = excluded.dir, name = excluded.name, temp_name = excluded.temp_name,"
-          "  dir_dev = excluded.dir_dev, dir_ino = excluded.dir_ino,"
-          "  temp_exists = excluded.temp_exists, completed = excluded.completed,"
-          "  committed = excluded.committed, bytes_total = excluded.bytes_total,"
-          "  bytes_transferred = excluded.bytes_transferred, validator = excluded.validator,"
-          "  mirrors = excluded.mirrors, url_index = excluded.url_index,"
-          "  expected_size = excluded.expected_size, checksum = excluded.checksum,"
-          "  checksum_source = excluded.checksum_source, checksum_list = excluded.checksum_list,"
-          "  checksum_list_signature = excluded.checksum_list_signature,"
-          "  checksum_list_key = excluded.checksum_list_key, verified_by = excluded.verified_by,"
-          "  verified_checksum = excluded.verified_checksum" },
-        { offsetof(Store, trim_files),
-          "DELETE FROM files WHERE job_id = :job_id AND idx >= :n" },
-        { offsetof(Store, delete_job),
-          "DELETE FROM jobs WHERE id = :id" },
-        { offsetof(Store, add_unlink),
-          "INSERT INTO pending_unlinks (owner, dir, dev, ino, name) "
-          "VALUES (:owner, :dir, :dev, :ino, :name) "
-          "ON CONFLICT (dir, name) DO UPDATE SET owner = excluded.owner,"
-          "  dev = excluded.dev, ino = excluded.ino" },
-        { offsetof(Store, remove_unlink),
-          "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name" },
-        { offsetof(Store, save_delete),
-          "INSERT INTO pending_deletes (url, owner, headers, deadline, next_try, attempts) "
-          "VALUES (:url, :owner, :headers, :deadline, :next_try, :attempts) "
-          "ON CONFLICT (url) DO UPDATE SET owner = excluded.owner, headers = excluded.headers,"
-          "  deadline = excluded.deadline, next_try = excluded.next_try,"
-          "  attempts = excluded.attempts" },
-        { offsetof(Store, remove_delete),
-          "DELETE FROM pending_deletes WHERE url = :url" },
+        { .offset = offsetof(Store, begin), .sql = "BEGIN IMMEDIATE" },
+        { .offset = offsetof(Store, commit), .sql = "COMMIT" },
+        { .offset = offsetof(Store, rollback), .sql = "ROLLBACK" },
+        { .offset = offsetof(Store, save_job), .upsert = &job_upsert },
+        { .offset = offsetof(Store, save_file), .upsert = &file_upsert },
+        { .offset = offsetof(Store, trim_files), .sql = "DELETE FROM files WHERE job_id = :job_id AND idx >= :n" },
+        { .offset = offsetof(Store, delete_job), .sql = "DELETE FROM jobs WHERE id = :id" },
+        { .offset = offsetof(Store, add_unlink), .upsert = &unlink_upsert },
+        { .offset = offsetof(Store, remove_unlink),
+          .sql = "DELETE FROM pending_unlinks WHERE dir = :dir AND name = :name" },
+        { .offset = offsetof(Store, save_delete), .upsert = &delete_upsert },
+        { .offset = offsetof(Store, remove_delete), .sql = "DELETE FROM pending_deletes WHERE url = :url" },
 };
 
 static sqlite3_stmt **store_schema_cached_at(Store *s, size_t i) {
@@ -253,9 +289,15 @@ int store_schema_prepare(Store *s) {
         assert(s);
 
         for (size_t i = 0; i < ELEMENTSOF(store_schema_cached); i++) {
+                _cleanup_free_ char *built = NULL;
                 const char *sql = store_schema_cached[i].sql;
                 int rc;
 
+                if (store_schema_cached[i].upsert) {
+                        sql = built = upsert_sql(store_schema_cached[i].upsert);
+                        if (!sql)
+                                return -ENOMEM;
+                }
                 rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, store_schema_cached_at(s, i), NULL);
                 if (rc != SQLITE_OK)
                         return store_fail(s, rc, "prepare \"%.60s\"", sql);

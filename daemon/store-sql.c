@@ -47,16 +47,49 @@ bool sql_is_broken(int rc) {
  * Each helper does nothing once *rc holds an error, so a row is bound in a straight list
  * and checked once. Parameters are named to keep the SQL and the code readable together. */
 
+/* sqlite3_bind_parameter_index() compares the name with each of the statement's parameters
+ * in turn: a job's row (36 of them) cost over a thousand string comparisons, a fifth of the
+ * CPU of writing it. The cached statements are bound with the same literals every time, so
+ * the index of a (statement, name) pair is remembered, and checked before use against the
+ * name the statement gives that index (no string search): a statement finalized and another
+ * made at its address cannot be given a wrong index. */
+#define PARAM_CACHE_SIZE 512
+
+typedef struct ParamCacheEntry {
+        const sqlite3_stmt *st;
+        const char *name;
+        int index;
+} ParamCacheEntry;
+
+static _Thread_local ParamCacheEntry param_cache[PARAM_CACHE_SIZE];
+
+static ParamCacheEntry *param_cache_slot(const sqlite3_stmt *st, const char *name) {
+        uint64_t h = ((uint64_t) (uintptr_t) st ^ ((uint64_t) (uintptr_t) name << 7)) * UINT64_C(0x9e3779b97f4a7c15);
+
+        return &param_cache[(h >> 32) % PARAM_CACHE_SIZE];
+}
+
 /* The index of parameter `name`, or 0 (and *rc set) when an earlier binding failed or the
  * statement has no such parameter. */
 static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
+        ParamCacheEntry *e;
+        const char *known;
         int i;
 
         if (*rc != SQLITE_OK)
                 return 0;
+        e = param_cache_slot(st, name);
+        if (e->st == st && e->name == name) {
+                known = sqlite3_bind_parameter_name(st, e->index);
+                if (known && streq(known, name))
+                        return e->index;
+        }
         i = sqlite3_bind_parameter_index(st, name);
-        if (i == 0)
+        if (i == 0) {
                 *rc = SQLITE_RANGE;
+                return 0;
+        }
+        *e = (ParamCacheEntry) { .st = st, .name = name, .index = i };
         return i;
 }
 

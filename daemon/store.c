@@ -62,6 +62,30 @@ static void store_release_batch(Store *s) {
                 s->release(s->release_userdata);
 }
 
+/* BEGIN, COMMIT and ROLLBACK: the same as a statement, without the lazy BEGIN below. */
+static int store_run_control(Store *s, sqlite3_stmt *st, const char *what) {
+        _cleanup_(sql_resetp) sqlite3_stmt *reset = st;
+        int rc = sqlite3_step(st);
+
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                return store_fail(s, rc, "%s", what);
+        return 0;
+}
+
+/* A transaction's BEGIN runs with its first write: one that writes nothing (a job's steps
+ * that found nothing to change) costs no BEGIN and COMMIT. */
+static int store_begin_now(Store *s) {
+        int r;
+
+        if (s->depth == 0 || s->begun)
+                return 0;
+        r = store_run_control(s, s->begin, "begin a transaction");
+        if (r < 0)
+                return r;
+        s->begun = true;
+        return 0;
+}
+
 /* Runs a statement that returns no rows (rc holds the result of binding it), refuses it in a
  * doomed transaction, and makes it ready for the next use whatever happens. */
 int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *key) {
@@ -74,6 +98,9 @@ int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *
 
         store_release_batch(s);
         r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        r = store_begin_now(s);
         if (r < 0)
                 return r;
         if (rc == SQLITE_OK) {
@@ -448,9 +475,7 @@ int store_begin(Store *s) {
 
         store_release_batch(s);
         if (s->depth == 0) {
-                int r = store_run(s, s->begin, SQLITE_OK, "begin a transaction", NULL);
-                if (r < 0)
-                        return r;
+                s->begun = false;
                 s->error = 0;
         }
         s->depth++;
@@ -469,15 +494,18 @@ int store_end(Store *s) {
 
         r = s->error;
         s->error = 0;
+        if (!s->begun)
+                return r;  /* nothing was written */
+        s->begun = false;
         if (r == 0) {
-                r = store_run(s, s->commit, SQLITE_OK, "commit", NULL);
+                r = store_run_control(s, s->commit, "commit");
                 if (r >= 0)
                         return 0;
         }
         /* A failed statement or commit: nothing of the transaction may remain. SQLite may have
          * rolled back by itself already. */
         if (!sqlite3_get_autocommit(s->db))
-                (void) store_run(s, s->rollback, SQLITE_OK, "roll back", NULL);
+                (void) store_run_control(s, s->rollback, "roll back");
         return r;
 }
 

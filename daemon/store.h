@@ -32,7 +32,8 @@ void store_set_checkpoint_callback(Store *s, void (*want)(void *userdata), void 
 int store_checkpoint(Store *s);
 
 /* Groups several writes into one transaction (one commit, one WAL sync point). Nested calls
- * are counted; only the outermost end commits. */
+ * are counted; only the outermost end commits. The transaction begins with its first write:
+ * one that wrote nothing commits nothing. */
 int store_begin(Store *s);
 int store_end(Store *s);
 /* Inside a transaction: commits what it holds now and goes on in a new one (a write-ahead
@@ -55,7 +56,8 @@ int store_save_job_row(Store *s, const Job *j);
 int store_save_file(Store *s, const Job *j, size_t index);
 int store_delete_job(Store *s, const char *id);
 
-/* Loads every stored job, oldest first (by creation time, then insertion order). For each, a
+/* Loads every stored job, oldest first (by creation time, then insertion order). `reserve`
+ * (optional) is told how many jobs follow before the first adopt(). For each, a
  * Job is allocated with calloc() and filled from the store: id, type, owner, display_name,
  * description, state, priority, auto_complete, allow_insecure_redirect, bandwidth_limit,
  * minimum_retry_delay, no_progress_timeout, http_headers, creation/modification/completion
@@ -65,7 +67,10 @@ int store_delete_job(Store *s, const char *id);
  * bytes_transferred, validator), n_files, current. Everything else is zero; fd is -1.
  * `adopt` takes ownership of the Job (it must free it on failure); a negative return from
  * `adopt` stops loading and is returned. */
-int store_load_jobs(Store *s, int (*adopt)(Job *j, void *userdata), void *userdata);
+/* Gives back the memory of SQLite's page cache that holds nothing modified (after the load). */
+void store_release_memory(Store *s);
+int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*adopt)(Job *j, void *userdata),
+                    void *userdata);
 
 /* Temporary files that must still be removed (a Cancel could not unlink them, or the daemon
  * died between committing a cancel and unlinking). Keyed by (dir, name). */

@@ -16,9 +16,8 @@
 #include "write-limits.h"
 
 struct Transfer {
-        EngineRequest req;      /* first: the engine hands it back on completion */
+        EngineRequest req;      /* first: the engine hands it back on completion; req.easy is the handle */
         Engine *engine;
-        CURL *easy;
         struct curl_slist *headers;
         const TransferCallbacks *cb;
         void *userdata;

@@ -14,8 +14,8 @@ static int on_resume_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         t->paused = false;
         /* curl delivers the held chunk from inside this call. */
-        if (t->easy)
-                (void) curl_easy_pause(t->easy, CURLPAUSE_CONT);
+        if (t->req.easy)
+                (void) curl_easy_pause(t->req.easy, CURLPAUSE_CONT);
         return 0;
 }
 

@@ -209,12 +209,11 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
         /* curl resolves the Location against the request URL once the response ended. */
         if (code == CURLE_OK && status_is_redirect(t->status) && t->have_location) {
                 char *location = NULL;
-                if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+                if (curl_easy_getinfo(t->req.easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
                         t->redirect_url = strdup(location);
         }
         /* The handle is out of the multi; the owner hears of it and frees the Transfer. */
-        curl_easy_cleanup(t->easy);
-        t->easy = t->req.easy = NULL;
+        engine_release(t->engine, &t->req);
         curl_slist_free_all(t->headers);
         t->headers = NULL;
         if (t->redirect_url) {
@@ -237,7 +236,7 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
 static void on_cache_silent(void *userdata) {
         Transfer *t = userdata;
 
-        if (!t->easy)
+        if (!t->req.easy)
                 return;
         if (t->paused) {
                 cache_route_kick(t->route);  /* our own bandwidth pause, not the cache's silence */
@@ -248,46 +247,36 @@ static void on_cache_silent(void *userdata) {
         on_request_done(&t->req, CURLE_OPERATION_TIMEDOUT);
 }
 
-static int append_header(struct curl_slist **l, const char *h) {
-        struct curl_slist *n = curl_slist_append(*l, h);
-
-        if (!n)
-                return -ENOMEM;
-        *l = n;
-        return 0;
-}
-
 /* One request for t->url: a new easy handle on the engine. */
 static int transfer_request(Transfer *t) {
         _cleanup_free_ char *origin = http_url_origin(t->url);
         char range[64];
         int r;
 
-        t->easy = curl_easy_init();
-        if (!t->easy)
+        t->req.easy = curl_easy_init();
+        if (!t->req.easy)
                 return -ENOMEM;
         t->redirect_url = mfree(t->redirect_url);
 
         /* The job's headers (credentials, often) go only where the job said. */
         if (origin && t->origin && streq(origin, t->origin))
                 for (char **h = t->job_headers; h && *h; h++)
-                        if (append_header(&t->headers, *h) < 0)
+                        if (http_header_list_append(&t->headers, *h) < 0)
                                 return -ENOMEM;
-        if (append_header(&t->headers, SERVER_DIGEST_WANT_HEADER) < 0)
+        if (http_header_list_append(&t->headers, SERVER_DIGEST_WANT_HEADER) < 0)
                 return -ENOMEM;
         if (t->offset > 0 && t->validator) {
                 _cleanup_free_ char *h = NULL;
-                if (asprintf(&h, "If-Range: %s", t->validator) < 0 || append_header(&t->headers, h) < 0)
+                if (asprintf(&h, "If-Range: %s", t->validator) < 0 || http_header_list_append(&t->headers, h) < 0)
                         return -ENOMEM;
         }
 
-        CURL *c = t->easy;
+        CURL *c = t->req.easy;
         r = engine_setup_easy(t->engine, c, t->url, t->allow_insecure_redirect);
         if (r >= 0)
                 r = cache_route_setup(t->route, c, t->url);
         if (r < 0) {
-                curl_easy_cleanup(c);
-                t->easy = NULL;
+                engine_release(t->engine, &t->req);
                 return r;
         }
         (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
@@ -309,20 +298,21 @@ static int transfer_request(Transfer *t) {
                 (void) curl_easy_setopt(c, CURLOPT_RANGE, range);
         }
 
-        t->req.easy = c;
         t->req.done = on_request_done;
         r = engine_add(t->engine, &t->req);
-        if (r < 0) {
-                curl_easy_cleanup(c);
-                t->easy = t->req.easy = NULL;
-        }
+        if (r < 0)
+                engine_release(t->engine, &t->req);
         return r;
+}
+
+static void transfer_freep(Transfer **t) {
+        transfer_free(*t);
 }
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
                    void *userdata, Transfer **ret) {
-        Transfer *t;
-        int r = -ENOMEM;
+        _cleanup_(transfer_freep) Transfer *t = NULL;
+        int r;
 
         assert(e);
         assert(req);
@@ -358,27 +348,20 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         if (!t->url || cache_route_new(e, req->proxy, on_cache_silent, t, &t->route) < 0 ||
             (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
             (req->offset > 0 && req->validator && !(t->validator = strdup(req->validator))))
-                goto fail;
+                return -ENOMEM;
 
         r = transfer_request(t);
         if (r < 0)
-                goto fail;
-        *ret = t;
+                return r;
+        *ret = TAKE_PTR(t);
         return 0;
-
-fail:
-        transfer_free(t);
-        return r;
 }
 
 Transfer *transfer_free(Transfer *t) {
         if (!t)
                 return NULL;
-        if (t->easy) {
-                /* After this, curl calls none of our callbacks for it: no byte is written. */
-                engine_remove(t->engine, &t->req);
-                curl_easy_cleanup(t->easy);
-        }
+        /* After this, curl calls none of our callbacks for it: no byte is written. */
+        engine_release(t->engine, &t->req);
         free(t->wbuf);
         transfer_writeback_detach(t);
         sd_event_source_disable_unref(t->flush_source);
@@ -400,11 +383,7 @@ Transfer *transfer_free(Transfer *t) {
 int transfer_stop(Transfer *t) {
         assert(t);
 
-        if (t->easy) {
-                engine_remove(t->engine, &t->req);
-                curl_easy_cleanup(t->easy);
-                t->easy = t->req.easy = NULL;
-        }
+        engine_release(t->engine, &t->req);
         if (t->wlen > 0 && !transfer_write_flush(t))
                 return -t->write_errno;
         return 0;
@@ -457,8 +436,8 @@ int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec) {
         if (t->paused && (t->bucket.rate == 0 || !transfer_bucket_must_wait(t))) {
                 t->paused = false;
                 (void) sd_event_source_set_enabled(t->resume_timer, SD_EVENT_OFF);
-                if (t->easy)
-                        (void) curl_easy_pause(t->easy, CURLPAUSE_CONT);
+                if (t->req.easy)
+                        (void) curl_easy_pause(t->req.easy, CURLPAUSE_CONT);
         }
         return 0;
 }

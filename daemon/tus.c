@@ -10,7 +10,6 @@
 #include "tus.h"
 #include "util.h"
 
-#define TUS_VERSION_HEADER "Tus-Resumable: 1.0.0"
 #define MAX_RECREATE 2
 #define MAX_STEPS_WITHOUT_PROGRESS 4
 
@@ -112,10 +111,6 @@ static size_t on_header(char *buffer, size_t size, size_t nitems, void *userdata
         return len;
 }
 
-static size_t on_discard(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        return size * nmemb;
-}
-
 static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata) {
         TusUpload *u = userdata;
         size_t want = size * nitems;
@@ -151,19 +146,11 @@ static int slist_add(struct curl_slist **l, const char *format, ...) {
         va_end(ap);
         if (k < 0)
                 return -ENOMEM;
-        struct curl_slist *n = curl_slist_append(*l, h);
-        if (!n)
-                return -ENOMEM;
-        *l = n;
-        return 0;
+        return http_header_list_append(l, h);
 }
 
 static void step_cleanup(TusUpload *u) {
-        if (u->req.easy) {
-                engine_remove(u->engine, &u->req);
-                curl_easy_cleanup(u->req.easy);
-                u->req.easy = NULL;
-        }
+        engine_release(u->engine, &u->req);
         curl_slist_free_all(u->slist);
         u->slist = NULL;
 }
@@ -232,7 +219,7 @@ static int step_begin(TusUpload *u) {
         (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, u->slist);
         (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, u);
-        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_discard);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_discard_body);
         (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, u->errbuf);
         u->req.done = tus_done;
         return engine_add(u->engine, &u->req);
@@ -366,8 +353,7 @@ static void tus_done(EngineRequest *req, CURLcode code) {
         TransferResult r = { .outcome = TRANSFER_TRANSIENT };
         char msg[1024], sum[128];
 
-        curl_easy_cleanup(u->req.easy);
-        u->req.easy = NULL;
+        engine_release(u->engine, &u->req);
 
         if (u->read_errno != 0) {
                 int e = u->read_errno;
@@ -495,112 +481,4 @@ uint64_t tus_upload_get_position(const TusUpload *u) {
 
         uint64_t p = u->offset + u->sent;
         return p > u->size ? u->size : p;
-}
-
-/* ---- termination ---------------------------------------------------------------------- */
-
-struct TusDelete {
-        EngineRequest req;
-        Engine *engine;
-        struct curl_slist *slist;
-        char *url;
-        long status;
-        char reason[64];
-        void (*done)(TusDelete *d, TusDeleteOutcome outcome, const char *message, void *userdata);
-        void *userdata;
-        char errbuf[CURL_ERROR_SIZE];
-};
-
-static size_t on_delete_header(char *buffer, size_t size, size_t nitems, void *userdata) {
-        TusDelete *d = userdata;
-        size_t len = size * nitems;
-
-        if (len >= 5 && strncmp(buffer, "HTTP/", 5) == 0)
-                (void) http_parse_status_line(buffer, len, &d->status, d->reason, sizeof d->reason);
-        return len;
-}
-
-static void tus_delete_done(EngineRequest *req, CURLcode code) {
-        TusDelete *d = (TusDelete *) req;
-        char msg[1024];
-        TusDeleteOutcome o;
-
-        curl_easy_cleanup(d->req.easy);
-        d->req.easy = NULL;
-
-        if (d->status == 0) {
-                o = TUS_DELETE_RETRY;
-                snprintf(msg, sizeof msg, "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(code));
-        } else if (d->status == 204 || d->status == 200 || d->status == 404 || d->status == 410) {
-                o = TUS_DELETE_DONE;
-                snprintf(msg, sizeof msg, "HTTP %ld", d->status);
-        } else if (d->status == 405 || d->status == 501 || d->status == 400 || d->status == 403) {
-                /* No termination extension (or not for us): the server keeps the data. */
-                o = TUS_DELETE_UNSUPPORTED;
-                snprintf(msg, sizeof msg, "HTTP %ld %s", d->status, d->reason);
-        } else {
-                o = TUS_DELETE_RETRY;
-                snprintf(msg, sizeof msg, "HTTP %ld %s", d->status, d->reason);
-        }
-        d->done(d, o, msg, d->userdata);
-}
-
-static void tus_delete_freep(TusDelete **d) {
-        tus_delete_free(*d);
-}
-
-int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
-                     void (*done)(TusDelete *d, TusDeleteOutcome outcome, const char *message, void *userdata),
-                     void *userdata, TusDelete **ret) {
-        _cleanup_(tus_delete_freep) TusDelete *d = NULL;
-        int r;
-
-        assert(e);
-        assert(upload_url);
-        assert(done);
-        assert(ret);
-
-        d = calloc(1, sizeof *d);
-        if (!d)
-                return -ENOMEM;
-        d->engine = e;
-        d->done = done;
-        d->userdata = userdata;
-        d->url = strdup(upload_url);
-        d->req.easy = curl_easy_init();
-        if (!d->url || !d->req.easy)
-                return -ENOMEM;
-        r = engine_setup_easy(e, d->req.easy, upload_url, false);
-        if (r < 0)
-                return r;
-        r = slist_add(&d->slist, "%s", TUS_VERSION_HEADER);
-        for (char * const *h = headers; r >= 0 && h && *h; h++)
-                r = slist_add(&d->slist, "%s", *h);
-        if (r < 0)
-                return r;
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_CUSTOMREQUEST, "DELETE");
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_HTTPHEADER, d->slist);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_HEADERFUNCTION, on_delete_header);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_HEADERDATA, d);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_WRITEFUNCTION, on_discard);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_ERRORBUFFER, d->errbuf);
-        d->req.done = tus_delete_done;
-        r = engine_add(e, &d->req);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(d);
-        return 0;
-}
-
-TusDelete *tus_delete_free(TusDelete *d) {
-        if (!d)
-                return NULL;
-        if (d->req.easy) {
-                engine_remove(d->engine, &d->req);
-                curl_easy_cleanup(d->req.easy);
-        }
-        curl_slist_free_all(d->slist);
-        free(d->url);
-        free(d);
-        return NULL;
 }

@@ -12,6 +12,9 @@
 #include "engine.h"
 #include "transfer.h"
 
+/* Sent with every request of the protocol. */
+#define TUS_VERSION_HEADER "Tus-Resumable: 1.0.0"
+
 typedef struct TusUpload TusUpload;
 
 typedef struct TusCallbacks {

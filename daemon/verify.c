@@ -20,10 +20,8 @@ const char *verify_source_to_string(VerifySource s) {
 VerifySource verify_source_from_string(const char *s) {
         assert(s);
 
-        for (size_t i = 0; i < ELEMENTSOF(source_names); i++)
-                if (streq(s, source_names[i]))
-                        return (VerifySource) (1u << i);
-        return 0;
+        int i = string_table_lookup(source_names, ELEMENTSOF(source_names), s);
+        return i < 0 ? 0 : (VerifySource) (1u << i);
 }
 
 VerifySource verify_source_of_field(ServerDigestField f) {

@@ -75,6 +75,43 @@ need_number() {
   [[ $# -ge 3 && $3 =~ ^[1-9][0-9]*$ ]] || { echo "$1: $2 needs a number" >&2; exit 2; }
 }
 
+# parse_options SCRIPT SPEC... -- ARG...: the arguments of SCRIPT by a table of its options.
+# A SPEC is OPTION:VARIABLE:KIND[:DEFAULT], KIND one of flag (VARIABLE is 1 when OPTION is
+# given, else 0), value (VARIABLE takes the argument after OPTION, else DEFAULT or empty) or
+# number (the same for a whole number above 0); @:VARIABLE:arg takes an argument that is no
+# option. -h and --help print the usage and exit 0; any other argument is a usage error (exit 2).
+parse_options() {
+  local script=$1 spec opt var kind default
+  local -a specs=()
+  shift
+  while [[ $1 != -- ]]; do
+    specs+=("$1")
+    IFS=: read -r opt var kind default <<<"$1"
+    case $kind in
+      flag) printf -v "$var" 0 ;;
+      value|number) printf -v "$var" %s "$default" ;;
+    esac
+    shift
+  done
+  shift
+  while [[ $# -gt 0 ]]; do
+    [[ $1 != -h && $1 != --help ]] || { usage; exit 0; }
+    kind=unknown
+    for spec in "${specs[@]}"; do
+      IFS=: read -r opt var kind default <<<"$spec"
+      [[ $opt == "$1" || ($opt == @ && $1 != -*) ]] && break
+      kind=unknown
+    done
+    case $kind in
+      flag) printf -v "$var" 1; shift ;;
+      value) need_value "$script" "$@"; printf -v "$var" %s "$2"; shift 2 ;;
+      number) need_number "$script" "$@"; printf -v "$var" %s "$2"; shift 2 ;;
+      arg) printf -v "$var" %s "$1"; shift ;;
+      *) echo "$script: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+  done
+}
+
 # build_bench_tools: builds xferd, xferctl and xferd-bench in $builddir (set up first when it
 # is not yet; relative to the source tree) and sets builddir (absolute), xferd_bin, xferctl_bin
 # and bench; false when the build failed. For tests/bench/*.sh.

@@ -18,19 +18,7 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$srcdir/scripts/common.sh"
-builddir=build
-skip_deps=0
-size_mib=64
-
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --builddir) need_value demo.sh "$@"; builddir=$2; shift 2 ;;
-    --skip-deps) skip_deps=1; shift ;;
-    --size) need_number demo.sh "$@"; size_mib=$2; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "demo.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-  esac
-done
+parse_options demo.sh --builddir:builddir:value:build --skip-deps:skip_deps:flag --size:size_mib:number:64 -- "$@"
 
 if [[ -t 1 ]]; then
   bold=$'\e[1m'; dim=$'\e[2m'; red=$'\e[31m'; green=$'\e[32m'; reset=$'\e[0m'

@@ -80,6 +80,18 @@ static int hashmap_resize(Hashmap *h, size_t n_slots) {
         return 0;
 }
 
+int hashmap_reserve(Hashmap *h, size_t n) {
+        size_t n_slots;
+
+        assert(h);
+
+        if (n > SIZE_MAX / 4)
+                return -ENOMEM;
+        for (n_slots = h->n_slots ? h->n_slots : HASHMAP_MIN_SLOTS; n * 2 > n_slots; n_slots *= 2)
+                ;
+        return n_slots > h->n_slots ? hashmap_resize(h, n_slots) : 0;
+}
+
 int hashmap_put(Hashmap *h, const char *key, void *value) {
         size_t i;
         int r;

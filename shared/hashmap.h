@@ -19,6 +19,8 @@ void *hashmap_get(const Hashmap *h, const char *key);
 /* Returns the value that was removed, NULL when the key was not there. */
 void *hashmap_remove(Hashmap *h, const char *key);
 size_t hashmap_size(const Hashmap *h);
+/* Room for n entries in all, so that adding them does not grow the map again (-ENOMEM). */
+int hashmap_reserve(Hashmap *h, size_t n);
 
 /* Walks the values, in no order: `size_t i = 0; void *v; while (hashmap_iterate(h, &i, &v))`.
  * The map must not change during the walk. */

@@ -75,6 +75,12 @@ int string_table_lookup(const char *const *table, size_t n, const char *s) {
         return -1;
 }
 
+const char *string_table_get(const char *const *table, size_t n, long i) {
+        assert(table);
+
+        return i >= 0 && (unsigned long) i < n ? table[i] : NULL;
+}
+
 int array_reserve(void **items, size_t *allocated, size_t need, size_t size) {
         size_t max, a;
         void *p;
@@ -119,4 +125,14 @@ uint64_t now_realtime_usec(void) {
 
 uint64_t now_monotonic_usec(void) {
         return now_usec(CLOCK_MONOTONIC);
+}
+
+uint64_t event_now(sd_event *e, clockid_t clock) {
+        uint64_t t;
+
+        assert(e);
+
+        if (sd_event_now(e, clock, &t) >= 0)
+                return t;
+        return clock == CLOCK_REALTIME ? now_realtime_usec() : now_monotonic_usec();
 }

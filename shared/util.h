@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -119,6 +120,8 @@ int strv_consume(char ***l, char *s);
 /* Enum names: the index of s in table[0..n) (NULL entries match nothing), or -1 for NULL or
  * a name not in it. */
 int string_table_lookup(const char *const *table, size_t n, const char *s);
+/* The name of value i: table[i], or NULL when i is outside [0, n). */
+const char *string_table_get(const char *const *table, size_t n, long i);
 
 /* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
  * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it
@@ -128,3 +131,6 @@ int array_reserve(void **items, size_t *allocated, size_t need, size_t size);
 
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
+/* The loop's time of `clock`, the same for every source of one iteration; the clock's own
+ * time where the loop has none. */
+uint64_t event_now(sd_event *e, clockid_t clock);

@@ -178,3 +178,19 @@ openpgp_key_sign (OpenpgpKey *key, GBytes *data, const char *digest_algo, gboole
                 return NULL;
         return g_bytes_new_take (contents, size);
 }
+
+char *
+openpgp_test_keys_new (const char *dir, OpenpgpKey **key, OpenpgpKey **stranger)
+{
+        g_autoptr(GError) error = NULL;
+        char *keyring = g_build_filename (dir, "test.gpg", NULL);
+
+        *key = openpgp_key_new ("xferd test <test@example.invalid>", NULL, NULL, &error);
+        g_assert_no_error (error);
+        *stranger = openpgp_key_new ("stranger <stranger@example.invalid>", NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (openpgp_key_export (*key, keyring, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (g_chmod (keyring, 0644), ==, 0);
+        return keyring;
+}

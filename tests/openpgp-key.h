@@ -33,4 +33,8 @@ gboolean openpgp_key_export (OpenpgpKey *key, const char *path, GError **error);
 GBytes *openpgp_key_sign (OpenpgpKey *key, GBytes *data, const char *digest_algo, gboolean armor,
                           const char *faked_time, GError **error);
 
+/* The keys of a signature test: the test's own ("xferd test"), also written to dir/test.gpg
+ * (mode 0644: a keyring gpgv reads), and a stranger's. Returns the keyring's path. */
+char *openpgp_test_keys_new (const char *dir, OpenpgpKey **key, OpenpgpKey **stranger);
+
 G_END_DECLS

@@ -206,7 +206,7 @@ test_idle_exit_keeps_jobs (void)
         xferd_assert_no_such_job (fx, cancelled_id);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/activation/first-call-activates", test_first_call_activates },
         { "/activation/idle-exit-and-reactivation", test_idle_exit_and_reactivation },
         { "/activation/busy-daemon-stays", test_busy_daemon_stays },
@@ -215,9 +215,3 @@ static const TestCase test_cases[] = {
         { "/activation/idle-exit-keeps-jobs", test_idle_exit_keeps_jobs },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -449,7 +449,7 @@ test_interrupt_apt_killed (void)
                 interrupt_big_download (STOP_KILL_APT);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/apt/update/trusted", test_update_trusted },
         { "/apt/update/signed", test_update_signed },
         { "/apt/download", test_download },

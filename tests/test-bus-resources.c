@@ -238,14 +238,8 @@ test_lost_bus_fails_loudly (void)
         g_assert_nonnull (log);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/bus-resources/many-callers", test_many_callers },
         { "/bus-resources/lost-bus-fails-loudly", test_lost_bus_fails_loudly },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -260,7 +260,7 @@ test_complete_partial (void)
         g_assert_cmpstr (final_state, ==, "acknowledged");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/cancel/queued", test_cancel_queued },
         { "/cancel/connecting", test_cancel_connecting },
         { "/cancel/transferring", test_cancel_transferring },
@@ -273,9 +273,3 @@ static const TestCase test_cases[] = {
         { "/cancel/complete-partial", test_complete_partial },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

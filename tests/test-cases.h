@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A test program's cases as a table: its main() hands the table to
- * test_main() (or, when it has more to set up first, to test_add_cases()
- * between g_test_init() and g_test_run()). Cases that run one function with
- * different data are a table of TestDataCase (test_main_data()).
+ * A test program's cases as a table, test_cases, and those that run one
+ * function with different data as a second one, test_data_cases, when it has
+ * any. The main() of test-main.c runs them. A program with more to set up
+ * first has a main() of its own, which calls test_add_cases() between
+ * g_test_init() and g_test_run(), or test_main() or test_main_data().
  */
 #pragma once
 

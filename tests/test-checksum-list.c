@@ -125,15 +125,9 @@ test_url_name (void)
         g_assert_null (name);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/checksum-list/parse", test_parse },
         { "/checksum-list/refused", test_refused },
         { "/checksum-list/url-name", test_url_name },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -161,6 +161,15 @@ static void test_parse(void) {
         CHECK(parse_seconds("4294967295", &u) == 0 && u == UINT32_MAX);
         CHECK(parse_seconds("4294967296", &u) == -ERANGE);
         CHECK(parse_seconds("1w", &u) == -EINVAL);
+
+        CHECK(parse_count("16", 16, &u) == 0 && u == 16);
+        CHECK(parse_count("0004294967295", UINT32_MAX, &u) == 0 && u == UINT32_MAX);
+        CHECK(parse_count("17", 16, &u) == -ERANGE);
+        CHECK(parse_count("99999999999", UINT32_MAX, &u) == -ERANGE);
+        CHECK(parse_count("-1", 16, &u) == -EINVAL);
+        CHECK(parse_count(" 3", 16, &u) == -EINVAL);
+        CHECK(parse_count("2m", 16, &u) == -EINVAL);
+        CHECK(parse_count("", 16, &u) == -EINVAL);
 }
 
 static void test_text(void) {
@@ -261,11 +270,28 @@ static void test_job_ids(void) {
 
 /* Why a job waits, from WaitReason/NextRetryTime, and from the state alone for a daemon
  * without them. */
+/* Whether wait_text() (and wait_text_short()) of s at now is want; said on the TAP stream
+ * when not. */
+static bool wait_text_is(const JobStatus *s, uint64_t now, const WaitContext *ctx, const char *want) {
+        char *t = wait_text(s, now, ctx);
+        bool ok = str_is(t, want);
+
+        free(t);
+        return ok;
+}
+
+static bool wait_text_short_is(const JobStatus *s, uint64_t now, const char *want) {
+        char *t = wait_text_short(s, now);
+        bool ok = str_is(t, want);
+
+        free(t);
+        return ok;
+}
+
 static void test_wait_text(void) {
         const uint64_t now = 1700000000ULL * SEC;
         WaitContext ctx = { .id = "abc", .max_transfers = 4 };
         JobStatus s = JOB_STATUS_INIT;
-        char *t;
 
         s.state = (char *) "transferring";
         CHECK(wait_text(&s, now, &ctx) == NULL);
@@ -274,17 +300,11 @@ static void test_wait_text(void) {
         s.state = (char *) "transient-error";
         s.error_count = 3;
         s.error_message = (char *) "HTTP 503 Service Unavailable";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "retry 3 pending: HTTP 503 Service Unavailable"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "retry 3 pending: HTTP 503 Service Unavailable"));
         s.state = (char *) "suspended";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "suspended: 'xferctl resume abc' continues it"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "suspended: 'xferctl resume abc' continues it"));
         s.state = (char *) "queued";
-        t = wait_text(&s, now, NULL);
-        CHECK(str_is(t, "queued"));
-        free(t);
+        CHECK(wait_text_is(&s, now, NULL, "queued"));
         s.state = (char *) "error";
         CHECK(wait_text(&s, now, &ctx) == NULL);
 
@@ -293,74 +313,44 @@ static void test_wait_text(void) {
         s.state = (char *) "transient-error";
         s.wait_reason = (char *) "retry-delay";
         s.next_retry_time = now + 552 * SEC - SEC / 2;
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "retry 3 in 9m12s: HTTP 503 Service Unavailable"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "retry 3 in 9m12s: HTTP 503 Service Unavailable"));
         s.next_retry_time = now - 1;
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "retry 3 now: HTTP 503 Service Unavailable"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "retry 3 now: HTTP 503 Service Unavailable"));
 
         s.state = (char *) "queued";
         s.wait_reason = (char *) "max-transfers";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting: 4 transfers running (MaxBackgroundTransfers=4)"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "waiting: 4 transfers running (MaxBackgroundTransfers=4)"));
         s.wait_reason = (char *) "higher-priority";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting: jobs of higher priority go first"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "waiting: jobs of higher priority go first"));
         s.wait_reason = (char *) "no-network";
         s.next_retry_time = now + 4 * SEC;
         s.state = (char *) "transient-error";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "retry 3 in 4s or when the network changes: HTTP 503 Service Unavailable"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "retry 3 in 4s or when the network changes: HTTP 503 Service Unavailable"));
         /* Queued and no-network: NetworkManager's connectivity holds it, no retry is due. */
         s.state = (char *) "queued";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting for the network: NetworkManager reports no full connectivity"));
-        free(t);
-        t = wait_text_short(&s, now);
-        CHECK(str_is(t, "no-network"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "waiting for the network: NetworkManager reports no full connectivity"));
+        CHECK(wait_text_short_is(&s, now, "no-network"));
         s.wait_reason = (char *) "bandwidth-limit";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting: the bandwidth limit is used up"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "waiting: the bandwidth limit is used up"));
         s.wait_reason = (char *) "metered-network";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting for an unmetered network (CostPolicy=unmetered; 'xferctl status' says why)"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "waiting for an unmetered network (CostPolicy=unmetered; 'xferctl status' says why)"));
         s.wait_reason = (char *) "captive-portal";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting: the network has a captive portal; log in to it"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "waiting: the network has a captive portal; log in to it"));
         /* A token newer than this client is shown as it is. */
         s.wait_reason = (char *) "solar-eclipse";
-        t = wait_text(&s, now, &ctx);
-        CHECK(str_is(t, "waiting: solar-eclipse"));
-        free(t);
+        CHECK(wait_text_is(&s, now, &ctx, "waiting: solar-eclipse"));
         s.wait_reason = (char *) "metered-network";
 
         /* The short forms of the list's WAITING column. */
-        t = wait_text_short(&s, now);
-        CHECK(str_is(t, "metered-network"));
-        free(t);
+        CHECK(wait_text_short_is(&s, now, "metered-network"));
         s.wait_reason = (char *) "retry-delay";
         s.next_retry_time = now + 250 * SEC;
-        t = wait_text_short(&s, now);
-        CHECK(str_is(t, "retry in 4m10s"));
-        free(t);
+        CHECK(wait_text_short_is(&s, now, "retry in 4m10s"));
         s.present = 0;
         s.state = (char *) "transient-error";
-        t = wait_text_short(&s, now);
-        CHECK(str_is(t, "retry 3"));
-        free(t);
+        CHECK(wait_text_short_is(&s, now, "retry 3"));
         s.state = (char *) "transferring";
-        t = wait_text_short(&s, now);
-        CHECK(str_is(t, ""));
-        free(t);
+        CHECK(wait_text_short_is(&s, now, ""));
 }
 
 /* What xferd believes about the network, in words for `xferctl status`. */

@@ -416,7 +416,7 @@ def main():
     tap = Tap()
     browser = None
     try:
-        print("1..13", flush=True)
+        print("1..14", flush=True)
 
         def setup():
             env.start_bus()
@@ -437,7 +437,8 @@ def main():
             jobs["to-cancel"] = env.download(USER_A, env.http + "/slow2.bin", dl_a + "/slow2.bin",
                                              "display-name", "s", "To be cancelled", "auto-complete", "b", "false")
             jobs["failed"] = env.download(USER_A, env.http + "/missing.bin", dl_a + "/missing.bin",
-                                          "display-name", "s", "Missing file")
+                                          "display-name", "s", "Missing file",
+                                          "max-concurrent-files", "u", "4", "cost-policy", "s", "always")
             jobs["transferred"] = env.download(USER_A, env.http + "/small.bin", dl_a + "/notes.bin",
                                                "display-name", "s", "Release notes", "auto-complete", "b", "false")
             jobs["b"] = env.download(USER_B, env.http + "/slow.bin", dl_b + "/b.bin",
@@ -641,6 +642,22 @@ def main():
             for button in browser.css("table#jobs button"):
                 assert button.get_attribute("aria-label") or button.text, "a button without a name"
         tap.step("keyboard: details open with Enter; every control has a name", keyboard)
+
+        def details():
+            def shown(name):
+                wait_for(f"the details of {name}", lambda: browser.row(name).find_elements(
+                    "css selector", ".xferd-description"))
+                terms = browser.row(name).find_elements("css selector", ".xferd-description dt")
+                values = browser.row(name).find_elements("css selector", ".xferd-description dd")
+                return {t.text: v.text for t, v in zip(terms, values)}
+            missing = shown("Missing file")
+            assert missing.get("Files at once") == "4", "MaxConcurrentFiles not shown: " + repr(missing)
+            assert missing.get("Networks") == "any, metered too", "CostPolicy not shown: " + repr(missing)
+            browser.row("Running download").find_element("css selector", "button[data-action=details]").click()
+            running = shown("Running download")
+            assert "Files at once" not in running, "the default MaxConcurrentFiles shown: " + repr(running)
+            assert running.get("Networks") == "unmetered only", "the default CostPolicy not shown: " + repr(running)
+        tap.step("the details show MaxConcurrentFiles (unless 1) and CostPolicy", details)
     finally:
         if browser:
             try:

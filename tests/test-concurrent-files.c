@@ -148,6 +148,34 @@ release (Files *f, guint i)
         http_server_release (f->env->http, f->paths[i]);
 }
 
+static void
+release_all (Files *f)
+{
+        for (guint i = 0; i < f->n; i++)
+                release (f, i);
+}
+
+/* assert_held() of files [0, n), and each one's temporary file holds its STALL bytes. */
+static void
+assert_held_on_disk (Files *f, guint n)
+{
+        assert_held (f, 0, n);
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *temp = xferd_temp_path (f->env->fx, f->job, i);
+                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
+        }
+}
+
+/* Every file came in two requests, the second from its STALL bytes on. */
+static void
+assert_each_resumed (Files *f)
+{
+        for (guint i = 0; i < f->n; i++) {
+                g_assert_cmpuint (http_server_request_count (f->env->http, f->paths[i]), ==, 2);
+                assert_last_range (f->env->http, f->paths[i], STALL);
+        }
+}
+
 /* Transferred: every counter exact; then Complete and every file in place. */
 static void
 assert_transferred_and_complete (Files *f)
@@ -185,8 +213,7 @@ test_overlap (void)
         assert_held (f, 4, 5);
         assert_not_requested (f, 5, 6);
         g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "CurrentFile"), ==, 0);
-        for (guint i = 0; i < f->n; i++)
-                release (f, i);
+        release_all (f);
         assert_transferred_and_complete (f);
 }
 
@@ -217,8 +244,7 @@ test_overlap_https (void)
 
         files_start (f, 4);
         assert_held (f, 0, 4);
-        for (guint i = 0; i < f->n; i++)
-                release (f, i);
+        release_all (f);
         assert_transferred_and_complete (f);
 
         for (const char *const *n = (const char *const[]) { "ca.pem", "ca.key", "ca.srl", "server.pem",
@@ -238,17 +264,12 @@ test_cancel (void)
         g_autoptr(Files) f = files_new (env, 5);
 
         files_start (f, 4);
-        assert_held (f, 0, 4);
-        for (guint i = 0; i < 4; i++) {
-                g_autofree char *temp = xferd_temp_path (env->fx, f->job, i);
-                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
-        }
+        assert_held_on_disk (f, 4);
         xferd_job_call (env->fx, f->job, "Cancel");
         assert_dir_is (env->dir, nothing);
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, f->id);
         g_assert_cmpstr (final_state, ==, "cancelled");
-        for (guint i = 0; i < f->n; i++)
-                release (f, i);
+        release_all (f);
         assert_dir_is (env->dir, nothing);
 }
 
@@ -282,11 +303,7 @@ test_kill_resume (void)
         g_autoptr(Files) f = files_new (env, 4);
 
         files_start (f, 4);
-        assert_held (f, 0, 4);
-        for (guint i = 0; i < f->n; i++) {
-                g_autofree char *temp = xferd_temp_path (env->fx, f->job, i);
-                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
-        }
+        assert_held_on_disk (f, 4);
         xferd_process_kill (env->fx);
         for (guint i = 0; i < f->n; i++) {
                 release (f, i);
@@ -295,10 +312,7 @@ test_kill_resume (void)
         xferd_process_start (env->fx);
 
         assert_transferred_and_complete (f);
-        for (guint i = 0; i < f->n; i++) {
-                g_assert_cmpuint (http_server_request_count (env->http, f->paths[i]), ==, 2);
-                assert_last_range (env->http, f->paths[i], STALL);
-        }
+        assert_each_resumed (f);
 }
 
 /* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
@@ -310,22 +324,14 @@ test_suspend_resume (void)
         g_autoptr(Files) f = files_new (env, 4);
 
         files_start (f, 4);
-        assert_held (f, 0, 4);
-        for (guint i = 0; i < f->n; i++) {
-                g_autofree char *temp = xferd_temp_path (env->fx, f->job, i);
-                g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
-        }
+        assert_held_on_disk (f, 4);
         xferd_job_call (env->fx, f->job, "Suspend");
         g_assert_cmpuint (job_get_uint64 (env->fx, f->job, "BytesTransferred"), ==, 4 * STALL);
         g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "FilesTransferred"), ==, 0);
-        for (guint i = 0; i < f->n; i++)
-                release (f, i);
+        release_all (f);
         xferd_job_call (env->fx, f->job, "Resume");
         assert_transferred_and_complete (f);
-        for (guint i = 0; i < f->n; i++) {
-                g_assert_cmpuint (http_server_request_count (env->http, f->paths[i]), ==, 2);
-                assert_last_range (env->http, f->paths[i], STALL);
-        }
+        assert_each_resumed (f);
 }
 
 /* A file added while fewer than MaxConcurrentFiles are in flight starts at once. */
@@ -340,8 +346,7 @@ test_add_while_running (void)
         assert_not_requested (f, 2, 3);
         files_add (f, 2, 3);
         assert_held (f, 0, 3);
-        for (guint i = 0; i < f->n; i++)
-                release (f, i);
+        release_all (f);
         assert_transferred_and_complete (f);
 }
 
@@ -446,8 +451,7 @@ test_checksums (void)
                 }
                 xferd_job_call (env->fx, f->job, "Resume");
                 assert_held (f, 0, 4);
-                for (guint i = 0; i < f->n; i++)
-                        release (f, i);
+                release_all (f);
                 if (!wrong) {
                         assert_transferred_and_complete (f);
                         continue;
@@ -492,8 +496,7 @@ test_set_while_running (void)
         release (f, 1);
         assert_held (f, 3, 4);
         assert_not_requested (f, 4, 5);
-        for (guint i = 0; i < f->n; i++)
-                release (f, i);
+        release_all (f);
         assert_transferred_and_complete (f);
 }
 
@@ -524,7 +527,7 @@ test_one_fails (void)
         assert_dir_is (env->dir, nothing);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/concurrent-files/overlap", test_overlap },
         { "/concurrent-files/overlap-https", test_overlap_https },
         { "/concurrent-files/cancel", test_cancel },
@@ -538,9 +541,3 @@ static const TestCase test_cases[] = {
         { "/concurrent-files/one-fails", test_one_fails },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

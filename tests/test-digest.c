@@ -268,7 +268,7 @@ test_update_from_fd (void)
         g_unlink (path);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/digest/algorithms", test_algorithms },
         { "/digest/parse", test_parse },
         { "/digest/parse-errors", test_parse_errors },
@@ -278,9 +278,3 @@ static const TestCase test_cases[] = {
         { "/digest/update-from-fd", test_update_from_fd },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -12,6 +12,7 @@
 
 #include "test-cases.h"
 #include "xferd-env.h"
+#include "xferd-process.h"
 
 #define SIZE (1024 * 1024 + 123)   /* several curl writes, not a round number */
 #define STALL (256 * 1024)
@@ -212,6 +213,7 @@ typedef struct {
         guint from;             /* signals recorded before the calls */
         guint replies;
         guint job_new_at_first_reply;
+        char *jobs[8];          /* the replies' job paths, in the calls' order */
 } Pipelined;
 
 static void
@@ -222,6 +224,8 @@ on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
         g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
 
         g_assert_no_error (error);
+        g_assert_cmpuint (p->replies, <, G_N_ELEMENTS (p->jobs));
+        g_variant_get (reply, "(&so)", NULL, &p->jobs[p->replies]);
         if (p->replies++ > 0)
                 return;
         /* The signals that arrived before this reply (no iteration here: arrival order). */
@@ -235,7 +239,8 @@ on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
 /* Download calls that arrive together are one batch: one commit, then every JobNew (and the
  * jobs' PropertiesChanged), then the replies. xferd is stopped while the calls are queued for
  * it, so that it finds them all at once; its only slot is taken, so none of the new jobs
- * starts (a start writes to the store, which would close the batch early). */
+ * starts (a start writes to the store, which would close the batch early). Once answered,
+ * every job of the batch, with its file, survives kill -9. */
 static void
 test_download_batch (void)
 {
@@ -286,6 +291,26 @@ test_download_batch (void)
         g_source_unref (deadline);
         g_assert_cmpuint (p.replies, ==, N);
         g_assert_cmpuint (p.job_new_at_first_reply, ==, N);
+
+        xferd_process_kill (env->fx);
+        xferd_process_start (env->fx);
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *name = g_strdup_printf ("batch-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                g_autofree char *state = job_get_string (env->fx, p.jobs[i], "State");
+                g_autoptr(GVariant) files = bus_call_job (env->fx, p.jobs[i], "ListFiles", NULL,
+                                                         G_VARIANT_TYPE ("(a(sssttb))"), &error);
+                g_assert_no_error (error);
+                g_autoptr(GVariant) list = g_variant_get_child_value (files, 0);
+                g_assert_cmpuint (g_variant_n_children (list), ==, 1);
+                const char *url, *local;
+                g_variant_get_child (list, 0, "(&s&s&sttb)", &url, &local, NULL, NULL, NULL, NULL);
+                g_assert_cmpstr (url, ==, env->url);
+                g_assert_cmpstr (local, ==, path);
+                g_assert_true (g_str_equal (state, "queued") || g_str_equal (state, "connecting") ||
+                               g_str_equal (state, "transferring"));
+                g_free (p.jobs[i]);
+        }
 }
 
 /* Suspend stops the transfer and keeps the partial data; Resume goes on
@@ -567,7 +592,7 @@ test_download_options (void)
         g_assert_true (job_get_boolean (env->fx, job, "AutoComplete"));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/download/auto-complete", test_auto_complete },
         { "/download/manual-complete", test_manual_complete },
         { "/download/state-signals", test_state_signals },
@@ -585,9 +610,3 @@ static const TestCase test_cases[] = {
         { "/download/options", test_download_options },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

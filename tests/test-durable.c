@@ -332,6 +332,53 @@ test_auto_complete_after_crash (void)
         assert_dir_is (env->dir, names);
 }
 
+/* Automatic completions that end together share one commit: once every job of them has
+ * announced its end (JobRemoved, acknowledged), kill -9 loses none of them. Four downloads
+ * (the default MaxBackgroundTransfers) stall, then all are let go at once. */
+static void
+test_auto_complete_batch_after_kill (void)
+{
+        g_autoptr(XferdEnv) env = env_new ();
+        enum { N = 4 };
+        GBytes *content[N];
+        char *paths[N], *dests[N], *jobs[N], *ids[N];
+
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *name = g_strdup_printf ("together-%u.bin", i);
+                paths[i] = g_strdup_printf ("/%s", name);
+                content[i] = http_server_add_generated (env->http, paths[i], SMALL_SIZE);
+                http_server_stall_after (env->http, paths[i], SMALL_SIZE / 2);
+                g_autofree char *url = http_server_url (env->http, paths[i]);
+                dests[i] = xferd_env_path (env, name);
+                jobs[i] = xferd_download (env->fx, url, dests[i], TRUE, &ids[i]);
+        }
+        for (guint i = 0; i < N; i++)
+                g_assert_true (bus_wait_property (env->fx, jobs[i], XFERD_JOB_IFACE, "BytesTransferred",
+                                                  g_variant_new_uint64 (SMALL_SIZE / 2), TRANSFER_TIMEOUT_MS));
+        for (guint i = 0; i < N; i++)
+                http_server_release (env->http, paths[i]);
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *final_state = wait_job_removed (env, ids[i], TRANSFER_TIMEOUT_MS);
+                g_assert_cmpstr (final_state, ==, "acknowledged");
+        }
+
+        xferd_process_kill (env->fx);
+        xferd_process_start (env->fx);
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *state = job_get_string (env->fx, jobs[i], "State");
+                g_assert_cmpstr (state, ==, "acknowledged");
+                assert_file_content (dests[i], content[i]);
+                g_assert_cmpuint (http_server_request_count (env->http, paths[i]), ==, 1);
+        }
+        for (guint i = 0; i < N; i++) {
+                g_bytes_unref (content[i]);
+                g_free (paths[i]);
+                g_free (dests[i]);
+                g_free (jobs[i]);
+                g_free (ids[i]);
+        }
+}
+
 /* A finished but not completed file vanished while the daemon was down: the job does not
  * claim to be transferred; it is suspended, and Resume fetches the file again. */
 static void
@@ -1072,11 +1119,12 @@ test_suspend_kill_resume (void)
         g_assert_cmpstr (if_range, ==, "\"s1\"");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/durable/kill-during-transfer", test_kill_during_transfer },
         { "/durable/no-validator", test_no_validator_restarts },
         { "/durable/inactive-job-cancelled", test_inactive_job_cancelled },
         { "/durable/auto-complete-after-crash", test_auto_complete_after_crash },
+        { "/durable/auto-complete-batch-after-kill", test_auto_complete_batch_after_kill },
         { "/durable/transferred-file-vanished", test_transferred_file_vanished },
         { "/durable/second-daemon-waits-for-store", test_second_daemon_waits_for_store },
         { "/durable/jobs-in-every-state", test_jobs_in_every_state },
@@ -1088,7 +1136,7 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
-static const TestDataCase test_data_cases[] = {
+const TestDataCase test_data_cases[] = {
         { "/durable/changed-resource/between-attempts/etag", test_changed_between_attempts, GINT_TO_POINTER (TRUE) },
         { "/durable/changed-resource/between-attempts/last-modified", test_changed_between_attempts,
           GINT_TO_POINTER (FALSE) },
@@ -1099,9 +1147,3 @@ static const TestDataCase test_data_cases[] = {
         { "/durable/broken-store/truncated-at-page", test_broken_store, GINT_TO_POINTER (BROKEN_CUT_AT_PAGE) },
         { NULL, NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main_data (argc, argv, test_cases, test_data_cases);
-}

@@ -47,14 +47,8 @@ static void test_out_of_range(void) {
         g_assert_cmpint(error_name_from_string("org.xferd.Transfer1.Error.Http"), ==, _ERROR_NAME_INVALID);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/error-name/spelling", test_spelling },
         { "/error-name/out-of-range", test_out_of_range },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -53,6 +53,24 @@ complete_and_check (XferdEnv *env, const char *job)
         assert_dest_complete (env);
 }
 
+/* start_job() with the first response cut after DROP bytes. */
+static char *
+start_job_dropped (XferdEnv *env, guint retry_delay)
+{
+        http_server_drop_after (env->http, "/file.bin", DROP, 1);
+        return start_job (env, retry_delay);
+}
+
+/* The job took `requests` requests, the last one for the bytes from DROP on; then Complete and
+ * the file byte-exact. */
+static void
+assert_resumed_after_drop (XferdEnv *env, const char *job, guint requests)
+{
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, requests);
+        assert_last_range (env->http, "/file.bin", DROP);
+        complete_and_check (env, job);
+}
+
 static gboolean
 contains (GPtrArray *states, const char *state)
 {
@@ -137,14 +155,11 @@ test_drop_then_resume (void)
 {
         g_autoptr(XferdEnv) env = env_new ();
 
-        http_server_drop_after (env->http, "/file.bin", DROP, 1);
-        g_autofree char *job = start_job (env, 1);
+        g_autofree char *job = start_job_dropped (env, 1);
         job_wait_state (env->fx, job, "transferred");
         g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
         g_assert_true (contains (history, "transient-error"));
-        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
-        assert_last_range (env->http, "/file.bin", DROP);
-        complete_and_check (env, job);
+        assert_resumed_after_drop (env, job, 2);
 }
 
 /* An attempt that fails before any body (here a 503, which names no version) must not
@@ -154,8 +169,7 @@ test_error_between_keeps_validator (void)
 {
         g_autoptr(XferdEnv) env = env_new ();
 
-        http_server_drop_after (env->http, "/file.bin", DROP, 1);
-        g_autofree char *job = start_job (env, 600);
+        g_autofree char *job = start_job_dropped (env, 600);
         job_wait_state (env->fx, job, "transient-error");
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, 1);
         xferd_job_call (env->fx, job, "Resume");
@@ -164,9 +178,7 @@ test_error_between_keeps_validator (void)
         xferd_job_call (env->fx, job, "Resume");
         job_wait_state (env->fx, job, "transferred");
 
-        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 3);
-        assert_last_range (env->http, "/file.bin", DROP);
-        complete_and_check (env, job);
+        assert_resumed_after_drop (env, job, 3);
 }
 
 /* A full disk is a transient error that keeps the partial data: the temporary file holds
@@ -214,8 +226,7 @@ test_drop_then_range_ignored (void)
         g_autoptr(XferdEnv) env = env_new ();
 
         http_server_set_ignore_range (env->http, "/file.bin", TRUE);
-        http_server_drop_after (env->http, "/file.bin", DROP, 1);
-        g_autofree char *job = start_job (env, 1);
+        g_autofree char *job = start_job_dropped (env, 1);
         job_wait_state (env->fx, job, "transferred");
         g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, SIZE);
         complete_and_check (env, job);
@@ -329,8 +340,7 @@ test_416_restarts (void)
         /* The same ETag for both versions (a server that gets it wrong), so that If-Range
          * matches and the range request reaches the shorter resource: 416. */
         http_server_set_validators (env->http, "/file.bin", "\"same\"", NULL);
-        http_server_drop_after (env->http, "/file.bin", DROP, 1);
-        g_autofree char *job = start_job (env, 600);
+        g_autofree char *job = start_job_dropped (env, 600);
         job_wait_state (env->fx, job, "transient-error");
         http_server_add_bytes (env->http, "/file.bin", small);
         xferd_job_call (env->fx, job, "Resume");
@@ -500,7 +510,7 @@ test_no_such_job (void)
         xferd_assert_no_such_job (env->fx, "not-an-id");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/errors/http-404", test_http_404 },
         { "/errors/503-then-200", test_503_then_200 },
         { "/errors/retry-after", test_retry_after },
@@ -523,9 +533,3 @@ static const TestCase test_cases[] = {
         { "/errors/no-such-job", test_no_such_job },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -720,7 +720,7 @@ test_https_connect (void)
         g_assert_true (squid_proxy_wait_requests (squid, connect, 2, WAIT_TIMEOUT_MS));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/fleet/tls-test-server", test_tls },
         { "/fleet/two-machines", test_two_machines },
         { "/fleet/fallback/silent-cache", test_fallback_silent_cache },
@@ -734,9 +734,3 @@ static const TestCase test_cases[] = {
         { "/fleet/https-connect", test_https_connect },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

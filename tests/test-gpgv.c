@@ -233,20 +233,11 @@ typedef struct Keys {
 static bool
 keys_make (Keys *k)
 {
-        g_autoptr (GError) error = NULL;
-
         if (!openpgp_tools_available_or_skip ())
                 return false;
-        k->key = openpgp_key_new ("xferd test <test@example.invalid>", NULL, NULL, &error);
-        g_assert_no_error (error);
-        k->stranger = openpgp_key_new ("stranger <stranger@example.invalid>", NULL, NULL, &error);
-        g_assert_no_error (error);
         k->dir = g_dir_make_tmp ("xferd-test-keysd-XXXXXX", NULL);
         g_assert_cmpint (g_chmod (k->dir, 0755), ==, 0);
-        k->keyring = g_build_filename (k->dir, "test.gpg", NULL);
-        g_assert_true (openpgp_key_export (k->key, k->keyring, &error));
-        g_assert_no_error (error);
-        g_assert_cmpint (g_chmod (k->keyring, 0644), ==, 0);
+        k->keyring = openpgp_test_keys_new (k->dir, &k->key, &k->stranger);
         return true;
 }
 
@@ -474,8 +465,6 @@ test_gpgv_identity (void)
 static void
 test_gpgv_free_running (void)
 {
-        g_autoptr (GBytes) list = g_bytes_new_static (list_text, sizeof list_text - 1);
-        g_autoptr (GBytes) sig = g_bytes_new_static ("sig", 3);
         char *dir;
         char *keyrings[] = { (char *) "/nonexistent.gpg", NULL };
         sd_event *e = NULL;
@@ -514,7 +503,7 @@ test_gpgv_free_running (void)
         fake_gpgv_remove (hang, dir);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/gpgv/verdict", test_verdict },
         { "/gpgv/keyrings", test_keyrings },
         { "/gpgv/keys-dir", test_keys_dir },

@@ -1086,7 +1086,7 @@ test_broken_store_temporaries (gconstpointer data)
         g_assert_cmpstr (listing, ==, "");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/hardening/limits/headers-count", test_headers_count },
         { "/hardening/limits/headers-bytes-per-job", test_headers_bytes_per_job },
         { "/hardening/limits/headers-setting", test_headers_setting },
@@ -1107,16 +1107,10 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
-static const TestDataCase test_data_cases[] = {
+const TestDataCase test_data_cases[] = {
         { "/hardening/broken-store-temporaries/newer-version", test_broken_store_temporaries,
           GINT_TO_POINTER (DAMAGE_NEWER_VERSION) },
         { "/hardening/broken-store-temporaries/damaged-page", test_broken_store_temporaries,
           GINT_TO_POINTER (DAMAGE_INDEX_PAGE) },
         { NULL, NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main_data (argc, argv, test_cases, test_data_cases);
-}

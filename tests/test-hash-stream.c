@@ -102,50 +102,88 @@ assert_digest (Hasher *h, DigestAlgorithm a, GChecksumType type, const uint8_t *
         g_assert_cmpstr (digest_to_string (&d, buf), ==, want);
 }
 
+/* What every case starts from: a temporary file holding the first `held` of n pattern bytes,
+ * a loop with its pool, and a stream hashing that file with a new hasher of `algorithms`. */
+typedef struct Fixture {
+        Loop l;
+        uint8_t *data;
+        size_t n;
+        char *path;
+        int fd;
+        HashStream *s;
+} Fixture;
+
+static void
+fixture_init (Fixture *f, size_t n, size_t held, unsigned algorithms)
+{
+        Hasher *h = NULL;
+
+        *f = (Fixture) { .data = pattern (n), .n = n };
+        f->fd = temp_file (&f->path);
+        loop_init (&f->l);
+        write_at (f->fd, f->data, held, 0);
+        g_assert_cmpint (hasher_new (algorithms, &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (f->l.pool, f->fd, h, held, &f->s), ==, 0);
+}
+
+static void
+fixture_done (Fixture *f)
+{
+        f->fd = safe_close (f->fd);
+        loop_done (&f->l);
+        g_unlink (f->path);
+        g_free (f->path);
+        g_free (f->data);
+}
+
+/* hash_stream_finish() at size, which starts a read, and the loop until it is done. */
+static void
+finish_and_run (Fixture *f, size_t size)
+{
+        g_assert_cmpint (hash_stream_finish (f->s, size, on_done, &f->l), ==, 0);
+        loop_run_until (&f->l, false);
+}
+
+/* The stream, done, hands back its hasher holding both digests of n bytes of data. */
+static void
+assert_both_digests (HashStream *s, const uint8_t *data, size_t n)
+{
+        Hasher *h = hash_stream_free (s);
+
+        g_assert_nonnull (h);
+        g_assert_cmpuint (hasher_get_size (h), ==, n);
+        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, data, n);
+        assert_digest (h, DIGEST_SHA512, G_CHECKSUM_SHA512, data, n);
+        hasher_free (h);
+}
+
 /* A file held 5 MiB (a resume), then grows in uneven pieces while the loop runs: the digests
  * over every byte, with both algorithms. */
 static void
 test_pieces (void)
 {
         size_t n = 48u * 1024u * 1024u + 4321, held = 5u * 1024u * 1024u + 7;
-        g_autofree uint8_t *data = pattern (n);
-        g_autofree char *path = NULL;
-        HashStream *s = NULL;
-        Hasher *h = NULL;
-        Loop l;
-        int fd = temp_file (&path);
+        Fixture f;
 
-        loop_init (&l);
-        write_at (fd, data, held, 0);
-        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512), &h),
-                         ==, 0);
-        g_assert_cmpint (hash_stream_new (l.pool, fd, h, held, &s), ==, 0);
-
+        fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
         for (size_t at = held, piece = 1; at < n; piece = piece * 7 % 3000001 + 65536) {
                 size_t k = piece < n - at ? piece : n - at;
-                write_at (fd, data + at, k, at);
+                write_at (f.fd, f.data + at, k, at);
                 at += k;
-                hash_stream_written (s, at);
-                g_assert_cmpint (sd_event_run (l.event, 0), >=, 0);
+                hash_stream_written (f.s, at);
+                g_assert_cmpint (sd_event_run (f.l.event, 0), >=, 0);
         }
         /* Our descriptor may go: the stream has its own. */
-        close (fd);
-        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 0);
-        loop_run_until (&l, false);
-        g_assert_cmpint (l.done_calls, ==, 1);
-        g_assert_cmpint (l.error, ==, 0);
+        f.fd = safe_close (f.fd);
+        finish_and_run (&f, n);
+        g_assert_cmpint (f.l.done_calls, ==, 1);
+        g_assert_cmpint (f.l.error, ==, 0);
         /* Caught up: at once, without a callback. */
-        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 1);
-        g_assert_cmpint (l.done_calls, ==, 1);
+        g_assert_cmpint (hash_stream_finish (f.s, n, on_done, &f.l), ==, 1);
+        g_assert_cmpint (f.l.done_calls, ==, 1);
 
-        h = hash_stream_free (s);
-        g_assert_nonnull (h);
-        g_assert_cmpuint (hasher_get_size (h), ==, n);
-        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, data, n);
-        assert_digest (h, DIGEST_SHA512, G_CHECKSUM_SHA512, data, n);
-        hasher_free (h);
-        loop_done (&l);
-        g_unlink (path);
+        assert_both_digests (f.s, f.data, n);
+        fixture_done (&f);
 }
 
 /* The file starts over (a 200 to a Range request) while a thread reads the old bytes, and the
@@ -154,40 +192,25 @@ static void
 test_restart (void)
 {
         size_t n = 32u * 1024u * 1024u;
-        g_autofree uint8_t *old = pattern (n);
         g_autofree uint8_t *data = g_malloc (n);
-        g_autofree char *path = NULL;
-        HashStream *s = NULL;
-        Hasher *h = NULL;
-        Loop l;
-        int fd = temp_file (&path);
+        Fixture f;
 
+        fixture_init (&f, n, n, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
         for (size_t i = 0; i < n; i++)
-                data[i] = (uint8_t) (old[i] + 1);
-        loop_init (&l);
-        write_at (fd, old, n, 0);
-        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
-        g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
-        g_assert_cmpint (hash_stream_add_algorithm (s, DIGEST_SHA512), ==, -EBUSY);
+                data[i] = (uint8_t) (f.data[i] + 1);
+        g_assert_cmpint (hash_stream_add_algorithm (f.s, DIGEST_SHA512), ==, -EBUSY);
 
-        g_assert_cmpint (ftruncate (fd, 0), ==, 0);
-        hash_stream_restart (s);
-        g_assert_cmpint (hash_stream_add_algorithm (s, DIGEST_SHA512), ==, 0);
-        g_assert_cmpuint (hash_stream_get_algorithms (s), ==,
+        g_assert_cmpint (ftruncate (f.fd, 0), ==, 0);
+        hash_stream_restart (f.s);
+        g_assert_cmpint (hash_stream_add_algorithm (f.s, DIGEST_SHA512), ==, 0);
+        g_assert_cmpuint (hash_stream_get_algorithms (f.s), ==,
                           DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
-        write_at (fd, data, n, 0);
-        hash_stream_written (s, n);
-        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 0);
-        loop_run_until (&l, false);
-        g_assert_cmpint (l.error, ==, 0);
-        h = hash_stream_free (s);
-        g_assert_nonnull (h);
-        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, data, n);
-        assert_digest (h, DIGEST_SHA512, G_CHECKSUM_SHA512, data, n);
-        hasher_free (h);
-        close (fd);
-        loop_done (&l);
-        g_unlink (path);
+        write_at (f.fd, data, n, 0);
+        hash_stream_written (f.s, n);
+        finish_and_run (&f, n);
+        g_assert_cmpint (f.l.error, ==, 0);
+        assert_both_digests (f.s, data, n);
+        fixture_done (&f);
 }
 
 /* Freed while a thread reads 256 MiB: nothing is called, the thread hands the stream back and
@@ -195,27 +218,16 @@ test_restart (void)
 static void
 test_free_while_running (void)
 {
-        size_t n = 256u * 1024u * 1024u;
-        g_autofree uint8_t *data = pattern (n);
-        g_autofree char *path = NULL;
-        HashStream *s = NULL;
-        Hasher *h = NULL;
-        Loop l;
-        int fd = temp_file (&path);
+        Fixture f;
 
-        loop_init (&l);
-        write_at (fd, data, n, 0);
-        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
-        g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
-        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 0);
-        g_assert_cmpuint (io_pool_busy (l.pool), ==, 1);
+        fixture_init (&f, 256u * 1024u * 1024u, 256u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+        g_assert_cmpint (hash_stream_finish (f.s, f.n, on_done, &f.l), ==, 0);
+        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
         /* A thread holds the hasher: nothing to hand back. */
-        g_assert_null (hash_stream_free (s));
-        loop_run_until (&l, true);
-        g_assert_cmpint (l.done_calls, ==, 0);
-        close (fd);
-        loop_done (&l);
-        g_unlink (path);
+        g_assert_null (hash_stream_free (f.s));
+        loop_run_until (&f.l, true);
+        g_assert_cmpint (f.l.done_calls, ==, 0);
+        fixture_done (&f);
 }
 
 /* In the test pause a thread holds the stream after its first piece until the stream is
@@ -224,31 +236,20 @@ static void
 test_free_in_pause (void)
 {
         if (g_test_subprocess ()) {
-                size_t n = 8u * 1024u * 1024u;
-                g_autofree uint8_t *data = pattern (n);
-                g_autofree char *path = NULL;
-                HashStream *s = NULL;
-                Hasher *h = NULL;
-                Loop l;
-                int fd = temp_file (&path);
+                Fixture f;
 
                 g_assert_cmpint (setenv ("XFERD_TEST_HASH_PAUSE", "1", 1), ==, 0);
-                loop_init (&l);
-                write_at (fd, data, n, 0);
-                g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
-                g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
-                g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, 0);
+                fixture_init (&f, 8u * 1024u * 1024u, 8u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+                g_assert_cmpint (hash_stream_finish (f.s, f.n, on_done, &f.l), ==, 0);
                 /* Held: no callback however long the loop runs. */
                 for (int i = 0; i < 5; i++)
-                        g_assert_cmpint (sd_event_run (l.event, 20 * USEC_PER_MSEC), >=, 0);
-                g_assert_cmpint (l.done_calls, ==, 0);
-                g_assert_cmpuint (io_pool_busy (l.pool), ==, 1);
-                g_assert_null (hash_stream_free (s));
-                loop_run_until (&l, true);
-                g_assert_cmpint (l.done_calls, ==, 0);
-                close (fd);
-                loop_done (&l);
-                g_unlink (path);
+                        g_assert_cmpint (sd_event_run (f.l.event, 20 * USEC_PER_MSEC), >=, 0);
+                g_assert_cmpint (f.l.done_calls, ==, 0);
+                g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
+                g_assert_null (hash_stream_free (f.s));
+                loop_run_until (&f.l, true);
+                g_assert_cmpint (f.l.done_calls, ==, 0);
+                fixture_done (&f);
                 return;
         }
         g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
@@ -260,52 +261,44 @@ static void
 test_read_errors (void)
 {
         size_t n = 3u * 1024u * 1024u;
-        g_autofree uint8_t *data = pattern (n);
-        g_autofree char *path = NULL;
         HashStream *s = NULL;
         Hasher *h = NULL;
-        Loop l;
-        int fd = temp_file (&path), dfd;
+        Fixture f;
+        int dfd;
 
-        loop_init (&l);
-        write_at (fd, data, n, 0);
-        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
-        g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
-        g_assert_cmpint (hash_stream_finish (s, n + 100, on_done, &l), ==, 0);
-        loop_run_until (&l, false);
-        g_assert_cmpint (l.error, ==, -ENODATA);
+        fixture_init (&f, n, n, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+        finish_and_run (&f, n + 100);
+        g_assert_cmpint (f.l.error, ==, -ENODATA);
         /* The failure stays: the bytes cannot be trusted, and no hasher comes back. */
-        g_assert_cmpint (hash_stream_finish (s, n + 100, on_done, &l), ==, -ENODATA);
-        g_assert_null (hash_stream_free (s));
+        g_assert_cmpint (hash_stream_finish (f.s, n + 100, on_done, &f.l), ==, -ENODATA);
+        g_assert_null (hash_stream_free (f.s));
 
         /* A directory: every read fails with EISDIR. */
         dfd = open (g_get_tmp_dir (), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         g_assert_cmpint (dfd, >=, 0);
-        l.done_calls = 0;
+        f.l.done_calls = 0;
         g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA512), &h), ==, 0);
-        g_assert_cmpint (hash_stream_new (l.pool, dfd, h, 10, &s), ==, 0);
-        g_assert_cmpint (hash_stream_finish (s, 10, on_done, &l), ==, 0);
-        loop_run_until (&l, false);
-        g_assert_cmpint (l.error, ==, -EISDIR);
+        g_assert_cmpint (hash_stream_new (f.l.pool, dfd, h, 10, &s), ==, 0);
+        g_assert_cmpint (hash_stream_finish (s, 10, on_done, &f.l), ==, 0);
+        loop_run_until (&f.l, false);
+        g_assert_cmpint (f.l.error, ==, -EISDIR);
         g_assert_null (hash_stream_free (s));
 
         /* No algorithm: nothing is read, and there is no verdict to wait for. */
         g_assert_cmpint (hasher_new (0, &h), ==, 0);
-        g_assert_cmpint (hash_stream_new (l.pool, fd, h, n, &s), ==, 0);
-        g_assert_cmpuint (io_pool_busy (l.pool), ==, 0);
-        g_assert_cmpint (hash_stream_finish (s, n, on_done, &l), ==, -ENOENT);
+        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, n, &s), ==, 0);
+        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 0);
+        g_assert_cmpint (hash_stream_finish (s, n, on_done, &f.l), ==, -ENOENT);
         h = hash_stream_free (s);
         g_assert_nonnull (h);
         g_assert_cmpuint (hasher_get_size (h), ==, 0);
         hasher_free (h);
 
         close (dfd);
-        close (fd);
-        loop_done (&l);
-        g_unlink (path);
+        fixture_done (&f);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/hash-stream/pieces", test_pieces },
         { "/hash-stream/restart", test_restart },
         { "/hash-stream/free-while-running", test_free_while_running },
@@ -313,9 +306,3 @@ static const TestCase test_cases[] = {
         { "/hash-stream/read-errors", test_read_errors },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

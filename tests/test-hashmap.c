@@ -73,6 +73,30 @@ static void test_many(void) {
         g_free(keys);
 }
 
+/* Room made ahead (the start-up load): entries already in stay found, those added after too. */
+static void test_reserve(void) {
+        g_autoptr(Hashmap) h = hashmap_new();
+        char (*keys)[16] = g_malloc0(N * sizeof *keys);
+
+        g_assert_cmpint(hashmap_reserve(h, 0), ==, 0);
+        for (size_t i = 0; i < N; i++)
+                g_snprintf(keys[i], sizeof keys[i], "r%zu", i);
+        for (size_t i = 0; i < 10; i++)
+                g_assert_cmpint(hashmap_put(h, keys[i], keys[i]), ==, 0);
+        g_assert_cmpint(hashmap_reserve(h, N), ==, 0);
+        g_assert_cmpint(hashmap_reserve(h, 5), ==, 0);      /* never smaller */
+        for (size_t i = 0; i < 10; i++)
+                g_assert_true(hashmap_get(h, keys[i]) == keys[i]);
+        for (size_t i = 10; i < N; i++)
+                g_assert_cmpint(hashmap_put(h, keys[i], keys[i]), ==, 0);
+        g_assert_cmpuint(hashmap_size(h), ==, N);
+        for (size_t i = 0; i < N; i++)
+                g_assert_true(hashmap_get(h, keys[i]) == keys[i]);
+        g_assert_cmpint(hashmap_reserve(h, SIZE_MAX / 2), ==, -ENOMEM);
+        g_assert_true(hashmap_get(h, keys[N - 1]) == keys[N - 1]);
+        g_free(keys);
+}
+
 /* Remove in every order within small maps, where collisions and wrap-around are frequent. */
 static void test_remove_orders(void) {
         char keys[40][8];
@@ -96,15 +120,10 @@ static void test_remove_orders(void) {
         }
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/hashmap/put-get", test_put_get },
         { "/hashmap/many", test_many },
         { "/hashmap/remove-orders", test_remove_orders },
+        { "/hashmap/reserve", test_reserve },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -131,14 +131,8 @@ static void test_random(void) {
         g_free(v);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/heap/basic", test_basic },
         { "/heap/random", test_random },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

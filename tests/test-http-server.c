@@ -129,6 +129,18 @@ raw_read_to_eof (Raw *raw)
         raw_read_body (raw, G_MAXSIZE);
 }
 
+/* raw_request(), and the whole response: its head, and its body up to the end of the
+ * connection. */
+static Raw *
+raw_response (HttpServer *server, const char *method, const char *path, const char *extra_headers)
+{
+        Raw *raw = raw_request (server, method, path, extra_headers);
+
+        raw_read_head (raw);
+        raw_read_to_eof (raw);
+        return raw;
+}
+
 static const char *
 raw_header (Raw *raw, const char *name)
 {
@@ -163,9 +175,7 @@ test_full_body (void)
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
         http_server_set_validators (server, "/f", "\"v1\"", NULL);
 
-        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
-        raw_read_head (raw);
-        raw_read_to_eof (raw);
+        g_autoptr(Raw) raw = raw_response (server, "GET", "/f", NULL);
         g_assert_cmpuint (raw->status, ==, 200);
         g_assert_cmpstr (raw_header (raw, "accept-ranges"), ==, "bytes");
         g_assert_cmpstr (raw_header (raw, "etag"), ==, "\"v1\"");
@@ -182,9 +192,7 @@ test_head (void)
         g_autoptr(HttpServer) server = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
 
-        g_autoptr(Raw) raw = raw_request (server, "HEAD", "/f", NULL);
-        raw_read_head (raw);
-        raw_read_to_eof (raw);
+        g_autoptr(Raw) raw = raw_response (server, "HEAD", "/f", NULL);
         g_assert_cmpuint (raw->status, ==, 200);
         g_assert_cmpuint (g_ascii_strtoull (raw_header (raw, "content-length"), NULL, 10), ==, SIZE);
         g_assert_cmpuint (raw->body->len, ==, 0);
@@ -196,9 +204,7 @@ test_range (void)
         g_autoptr(HttpServer) server = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
 
-        g_autoptr(Raw) open_ended = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
-        raw_read_head (open_ended);
-        raw_read_to_eof (open_ended);
+        g_autoptr(Raw) open_ended = raw_response (server, "GET", "/f", "Range: bytes=1000-\r\n");
         g_assert_cmpuint (open_ended->status, ==, 206);
         g_autofree char *cr = g_strdup_printf ("bytes 1000-%u/%u", SIZE - 1, SIZE);
         g_assert_cmpstr (raw_header (open_ended, "content-range"), ==, cr);
@@ -206,9 +212,7 @@ test_range (void)
         g_autofree char *seen = http_server_last_header (server, "/f", "Range");
         g_assert_cmpstr (seen, ==, "bytes=1000-");
 
-        g_autoptr(Raw) closed = raw_request (server, "GET", "/f", "Range: bytes=10-19\r\n");
-        raw_read_head (closed);
-        raw_read_to_eof (closed);
+        g_autoptr(Raw) closed = raw_response (server, "GET", "/f", "Range: bytes=10-19\r\n");
         g_assert_cmpuint (closed->status, ==, 206);
         assert_pattern (closed->body, 10, 10);
 
@@ -228,9 +232,7 @@ test_ignore_range (void)
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
         http_server_set_ignore_range (server, "/f", TRUE);
 
-        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
-        raw_read_head (raw);
-        raw_read_to_eof (raw);
+        g_autoptr(Raw) raw = raw_response (server, "GET", "/f", "Range: bytes=1000-\r\n");
         g_assert_cmpuint (raw->status, ==, 200);
         g_assert_null (raw_header (raw, "content-range"));
         assert_pattern (raw->body, 0, SIZE);
@@ -243,15 +245,11 @@ test_if_range (void)
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
         http_server_set_validators (server, "/f", "\"v2\"", NULL);
 
-        g_autoptr(Raw) stale = raw_request (server, "GET", "/f", "Range: bytes=5-\r\nIf-Range: \"v1\"\r\n");
-        raw_read_head (stale);
-        raw_read_to_eof (stale);
+        g_autoptr(Raw) stale = raw_response (server, "GET", "/f", "Range: bytes=5-\r\nIf-Range: \"v1\"\r\n");
         g_assert_cmpuint (stale->status, ==, 200);
         assert_pattern (stale->body, 0, SIZE);
 
-        g_autoptr(Raw) fresh = raw_request (server, "GET", "/f", "Range: bytes=5-\r\nIf-Range: \"v2\"\r\n");
-        raw_read_head (fresh);
-        raw_read_to_eof (fresh);
+        g_autoptr(Raw) fresh = raw_response (server, "GET", "/f", "Range: bytes=5-\r\nIf-Range: \"v2\"\r\n");
         g_assert_cmpuint (fresh->status, ==, 206);
         assert_pattern (fresh->body, 5, SIZE - 5);
 }
@@ -263,15 +261,11 @@ test_status (void)
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", 100);
         http_server_fail (server, "/f", 503, "Busy Now", 7, 1);
 
-        g_autoptr(Raw) first = raw_request (server, "GET", "/f", NULL);
-        raw_read_head (first);
-        raw_read_to_eof (first);
+        g_autoptr(Raw) first = raw_response (server, "GET", "/f", NULL);
         g_assert_cmpuint (first->status, ==, 503);
         g_assert_cmpstr (raw_header (first, "retry-after"), ==, "7");
 
-        g_autoptr(Raw) second = raw_request (server, "GET", "/f", NULL);
-        raw_read_head (second);
-        raw_read_to_eof (second);
+        g_autoptr(Raw) second = raw_response (server, "GET", "/f", NULL);
         g_assert_cmpuint (second->status, ==, 200);
         assert_pattern (second->body, 0, 100);
 
@@ -316,9 +310,7 @@ test_stall (void)
         assert_no_data_for_a_while (raw);
 
         /* A stalled response does not block the server. */
-        g_autoptr(Raw) parallel = raw_request (server, "GET", "/g", NULL);
-        raw_read_head (parallel);
-        raw_read_to_eof (parallel);
+        g_autoptr(Raw) parallel = raw_response (server, "GET", "/g", NULL);
         g_assert_cmpuint (parallel->status, ==, 200);
 
         http_server_release (server, "/f");
@@ -374,35 +366,40 @@ test_drop (void)
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
         http_server_drop_after (server, "/f", drop, 1);
 
-        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
-        raw_read_head (raw);
-        raw_read_to_eof (raw);
+        g_autoptr(Raw) raw = raw_response (server, "GET", "/f", NULL);
         g_assert_cmpuint (raw->status, ==, 200);
         g_assert_cmpuint (g_ascii_strtoull (raw_header (raw, "content-length"), NULL, 10), ==, SIZE);
         assert_pattern (raw->body, 0, drop);
 
-        g_autoptr(Raw) again = raw_request (server, "GET", "/f", "Range: bytes=70000-\r\n");
-        raw_read_head (again);
-        raw_read_to_eof (again);
+        g_autoptr(Raw) again = raw_response (server, "GET", "/f", "Range: bytes=70000-\r\n");
         g_assert_cmpuint (again->status, ==, 206);
         assert_pattern (again->body, drop, SIZE - drop);
+}
+
+/* A new temporary directory for http_server_set_root() holding one file, name, with contents:
+ * the directory; *file, the file's path. */
+static char *
+root_with_file (const char *name, const char *contents, char **file)
+{
+        g_autoptr(GError) error = NULL;
+        char *dir = g_dir_make_tmp ("xferd-httpd-XXXXXX", &error);
+
+        g_assert_no_error (error);
+        *file = g_build_filename (dir, name, NULL);
+        g_file_set_contents (*file, contents, -1, &error);
+        g_assert_no_error (error);
+        return dir;
 }
 
 static void
 test_root (void)
 {
-        g_autoptr(GError) error = NULL;
-        g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-XXXXXX", &error);
-        g_assert_no_error (error);
-        g_autofree char *file = g_build_filename (dir, "hello.txt", NULL);
-        g_file_set_contents (file, "hello, world\n", -1, &error);
-        g_assert_no_error (error);
+        g_autofree char *file = NULL;
+        g_autofree char *dir = root_with_file ("hello.txt", "hello, world\n", &file);
         g_autoptr(HttpServer) server = http_server_new ();
         http_server_set_root (server, dir);
 
-        g_autoptr(Raw) raw = raw_request (server, "GET", "/hello.txt", "Range: bytes=7-\r\n");
-        raw_read_head (raw);
-        raw_read_to_eof (raw);
+        g_autoptr(Raw) raw = raw_response (server, "GET", "/hello.txt", "Range: bytes=7-\r\n");
         g_assert_cmpuint (raw->status, ==, 206);
         g_assert_cmpmem (raw->body->data, raw->body->len, "world\n", 6);
 
@@ -436,9 +433,7 @@ test_extra_headers (void)
         http_server_set_header (server, "/f", "Content-Encoding", "gzip");
         http_server_set_header (server, "/f", "X-One", "1");
         http_server_set_header (server, "/f", "x-one", "2");  /* replaces, whatever the case */
-        g_autoptr(Raw) raw = raw_request (server, "GET", "/f", NULL);
-        raw_read_head (raw);
-        raw_read_to_eof (raw);
+        g_autoptr(Raw) raw = raw_response (server, "GET", "/f", NULL);
         g_assert_cmpstr (raw_header (raw, "content-encoding"), ==, "gzip");
         g_assert_cmpstr (raw_header (raw, "x-one"), ==, "2");
         g_assert_cmpuint (raw->body->len, ==, SIZE);
@@ -550,9 +545,7 @@ test_rate (void)
 
         /* A rate of 0 is no limit again. */
         http_server_set_rate (server, "/slow", 0);
-        g_autoptr(Raw) fast = raw_request (server, "GET", "/slow", NULL);
-        raw_read_head (fast);
-        raw_read_to_eof (fast);
+        g_autoptr(Raw) fast = raw_response (server, "GET", "/slow", NULL);
         assert_pattern (fast->body, 0, SIZE);
 }
 
@@ -561,20 +554,14 @@ test_rate (void)
 static void
 test_root_if_modified_since (void)
 {
-        g_autoptr(GError) error = NULL;
-        g_autofree char *dir = g_dir_make_tmp ("xferd-httpd-XXXXXX", &error);
-        g_assert_no_error (error);
-        g_autofree char *file = g_build_filename (dir, "Release", NULL);
-        g_file_set_contents (file, "Suite: test\n", -1, &error);
-        g_assert_no_error (error);
+        g_autofree char *file = NULL;
+        g_autofree char *dir = root_with_file ("Release", "Suite: test\n", &file);
         struct utimbuf times = { .actime = 1000000000, .modtime = 1000000000 };   /* 2001-09-09 01:46:40 */
         g_assert_no_errno (g_utime (file, &times));
         g_autoptr(HttpServer) server = http_server_new ();
         http_server_set_root (server, dir);
 
-        g_autoptr(Raw) plain = raw_request (server, "GET", "/Release", NULL);
-        raw_read_head (plain);
-        raw_read_to_eof (plain);
+        g_autoptr(Raw) plain = raw_response (server, "GET", "/Release", NULL);
         g_assert_cmpuint (plain->status, ==, 200);
         g_assert_cmpstr (g_hash_table_lookup (plain->headers, "last-modified"), ==, "Sun, 09 Sep 2001 01:46:40 GMT");
 
@@ -582,18 +569,14 @@ test_root_if_modified_since (void)
         const char *not_older[] = { "Sun, 09 Sep 2001 01:46:40 GMT", "Mon, 10 Sep 2001 00:00:00 GMT" };
         for (guint i = 0; i < G_N_ELEMENTS (not_older); i++) {
                 g_autofree char *ims = g_strdup_printf ("If-Modified-Since: %s\r\n", not_older[i]);
-                g_autoptr(Raw) raw = raw_request (server, "GET", "/Release", ims);
-                raw_read_head (raw);
-                raw_read_to_eof (raw);
+                g_autoptr(Raw) raw = raw_response (server, "GET", "/Release", ims);
                 g_assert_cmpuint (raw->status, ==, 304);
                 g_assert_cmpuint (raw->body->len, ==, 0);
         }
 
         /* An older copy gets the file. */
-        g_autoptr(Raw) older = raw_request (server, "GET", "/Release",
-                                            "If-Modified-Since: Sat, 08 Sep 2001 00:00:00 GMT\r\n");
-        raw_read_head (older);
-        raw_read_to_eof (older);
+        g_autoptr(Raw) older = raw_response (server, "GET", "/Release",
+                                             "If-Modified-Since: Sat, 08 Sep 2001 00:00:00 GMT\r\n");
         g_assert_cmpuint (older->status, ==, 200);
         g_assert_cmpmem (older->body->data, older->body->len, "Suite: test\n", 12);
 
@@ -610,31 +593,21 @@ test_body_bytes (void)
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SIZE);
         g_autoptr(GBytes) other = http_server_add_generated (server, "/g", 1000);
 
-        g_autoptr(Raw) full = raw_request (server, "GET", "/f", NULL);
-        raw_read_head (full);
-        raw_read_to_eof (full);
+        g_autoptr(Raw) full = raw_response (server, "GET", "/f", NULL);
         g_assert_true (http_server_wait_body_bytes (server, "/f", SIZE, 10000));
 
-        g_autoptr(Raw) head = raw_request (server, "HEAD", "/f", NULL);
-        raw_read_head (head);
-        raw_read_to_eof (head);
+        g_autoptr(Raw) head = raw_response (server, "HEAD", "/f", NULL);
 
-        g_autoptr(Raw) range = raw_request (server, "GET", "/f", "Range: bytes=1000-\r\n");
-        raw_read_head (range);
-        raw_read_to_eof (range);
+        g_autoptr(Raw) range = raw_response (server, "GET", "/f", "Range: bytes=1000-\r\n");
         g_assert_cmpuint (range->status, ==, 206);
         g_assert_true (http_server_wait_body_bytes (server, "/f", 2 * SIZE - 1000, 10000));
 
         http_server_drop_after (server, "/f", drop, 1);
-        g_autoptr(Raw) dropped = raw_request (server, "GET", "/f", NULL);
-        raw_read_head (dropped);
-        raw_read_to_eof (dropped);
+        g_autoptr(Raw) dropped = raw_response (server, "GET", "/f", NULL);
         g_assert_cmpuint (dropped->body->len, ==, drop);
         g_assert_true (http_server_wait_body_bytes (server, "/f", 2 * SIZE - 1000 + drop, 10000));
 
-        g_autoptr(Raw) small = raw_request (server, "GET", "/g", NULL);
-        raw_read_head (small);
-        raw_read_to_eof (small);
+        g_autoptr(Raw) small = raw_response (server, "GET", "/g", NULL);
         g_assert_true (http_server_wait_body_bytes (server, "/g", 1000, 10000));
 
         /* Exactly, not at least: nothing was counted twice. */
@@ -645,7 +618,7 @@ test_body_bytes (void)
         g_assert_false (http_server_wait_body_bytes (server, "/g", 1001, 50));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/httpd/full-body", test_full_body },
         { "/httpd/head", test_head },
         { "/httpd/range", test_range },
@@ -666,9 +639,3 @@ static const TestCase test_cases[] = {
         { "/httpd/body-bytes", test_body_bytes },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

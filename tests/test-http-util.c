@@ -150,7 +150,7 @@ static void test_curl_failures(void) {
         g_assert_cmpstr(r.summary, ==, "Redirect to a protocol that is not allowed");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/http-util/header-value", test_header_value },
         { "/http-util/parse-u64", test_parse_u64 },
         { "/http-util/retry-after", test_retry_after },
@@ -161,9 +161,3 @@ static const TestCase test_cases[] = {
         { "/http-util/curl-failures", test_curl_failures },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -587,22 +587,13 @@ typedef struct {
 static gboolean
 signed_setup (Signed *s)
 {
-        g_autoptr(GError) error = NULL;
-
         if (!openpgp_tools_available_or_skip ())
                 return FALSE;
         s->env = xferd_env_new (NULL);
-        s->key = openpgp_key_new ("xferd test <test@example.invalid>", NULL, NULL, &error);
-        g_assert_no_error (error);
-        s->stranger = openpgp_key_new ("stranger <stranger@example.invalid>", NULL, NULL, &error);
-        g_assert_no_error (error);
         /* The keys.d of xferd --user: $XDG_CONFIG_HOME/xferd/keys.d. */
         s->keys_dir = g_build_filename (s->env->fx->tmpdir, "xdg", "config", "xferd", "keys.d", NULL);
         g_assert_cmpint (g_mkdir_with_parents (s->keys_dir, 0755), ==, 0);
-        g_autofree char *keyring = g_build_filename (s->keys_dir, "test.gpg", NULL);
-        g_assert_true (openpgp_key_export (s->key, keyring, &error));
-        g_assert_no_error (error);
-        g_assert_cmpint (g_chmod (keyring, 0644), ==, 0);
+        g_autofree char *keyring = openpgp_test_keys_new (s->keys_dir, &s->key, &s->stranger);
 
         xferd_env_serve (s->env, "/images/file.bin", SIZE);
         http_server_add_generated (s->env->http, "/images/other.iso", 1000);
@@ -829,7 +820,7 @@ test_cancel_while_hashing (void)
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/integrity/checksum-right", test_checksum_right },
         { "/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256 },
         { "/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512 },
@@ -855,9 +846,3 @@ static const TestCase test_cases[] = {
         { "/integrity/cancel-while-hashing", test_cancel_while_hashing },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

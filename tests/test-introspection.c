@@ -160,14 +160,8 @@ test_job (void)
                                find_interface (exported, XFERD_JOB_IFACE));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/introspection/manager", test_manager },
         { "/introspection/job", test_job },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

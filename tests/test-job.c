@@ -293,7 +293,7 @@ static void test_error_cleared(void) {
         g_assert_false(expect_ok(JOB_SUSPENDED, JOB_EVENT_SUSPEND, &c, JOB_SUSPENDED).actions & JOB_ACTION_CLEAR_ERROR);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/job/strings", test_strings },
         { "/job/resume", test_resume },
         { "/job/suspend", test_suspend },
@@ -309,9 +309,3 @@ static const TestCase test_cases[] = {
         { "/job/error-cleared", test_error_cleared },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

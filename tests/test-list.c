@@ -83,15 +83,9 @@ static void test_linked(void) {
         g_assert_true(list_node_is_linked(&l, &b.node));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/list/append-prepend", test_append_prepend },
         { "/list/remove", test_remove },
         { "/list/linked", test_linked },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -816,7 +816,7 @@ test_idle_no_wakeups (void)
         g_assert_cmpuint (voluntary_switches (pid), >, after);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/metered/before-start", test_before_start },
         { "/metered/yes-to-no", test_yes_to_no },
         { "/metered/stop-mid-transfer", test_stop_mid_transfer },
@@ -834,9 +834,3 @@ static const TestCase test_cases[] = {
         { "/metered/idle-no-wakeups", test_idle_no_wakeups },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -1603,7 +1603,7 @@ test_headers_stay_secret (void)
         g_assert_true (has_db);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/multiuser/access/other-user-denied", test_other_user_denied },
         { "/multiuser/access/root-allowed", test_root_allowed },
         { "/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only },
@@ -1626,9 +1626,3 @@ static const TestCase test_cases[] = {
         { "/multiuser/privacy/headers", test_headers_stay_secret },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

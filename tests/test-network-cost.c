@@ -301,7 +301,7 @@ test_no_bus (void)
         g_assert_cmpint (network_cost_view (w->cost)->source, ==, NETWORK_SOURCE_NOT_WATCHING);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/network-cost/present", test_present },
         { "/network-cost/live", test_live },
         { "/network-cost/appear-disappear", test_appear_disappear },
@@ -311,9 +311,3 @@ static const TestCase test_cases[] = {
         { "/network-cost/no-bus", test_no_bus },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

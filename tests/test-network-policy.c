@@ -203,7 +203,7 @@ static void test_defaults(void) {
         g_assert_cmpint(cost_policy_default(JOB_PRIORITY_NORMAL, _COST_POLICY_INVALID), ==, COST_POLICY_UNMETERED);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/network-policy/strings", test_strings },
         { "/network-policy/numbers", test_numbers },
         { "/network-policy/metered", test_metered },
@@ -215,9 +215,3 @@ static const TestCase test_cases[] = {
         { "/network-policy/defaults", test_defaults },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

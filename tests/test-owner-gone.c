@@ -243,7 +243,7 @@ test_restart (void)
         assert_cancelled_and_gone (env, alive_job, alive_id);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/owner-gone/killed-client", test_killed_client },
         { "/owner-gone/client-leaves-at-once", test_client_leaves_at_once },
         { "/owner-gone/unbound-job-stays", test_unbound_job_stays },
@@ -251,9 +251,3 @@ static const TestCase test_cases[] = {
         { "/owner-gone/restart", test_restart },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

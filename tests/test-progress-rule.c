@@ -92,7 +92,7 @@ test_low_speed_limit (void)
         g_assert_cmpint (progress_low_speed_limit (1), ==, 1);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/progress-rule/fast", test_fast },
         { "/progress-rule/trickle", test_trickle },
         { "/progress-rule/slow-but-moving", test_slow_but_moving },
@@ -101,9 +101,3 @@ static const TestCase test_cases[] = {
         { "/progress-rule/low-speed-limit", test_low_speed_limit },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -309,51 +309,53 @@ test_settings_defaults (void)
         proxy_settings_done (&s.manager.transfer.network);
 }
 
-/* A bad proxy URL stops the daemon with a message that names the key, not the value. */
-static void
-test_settings_invalid_secret (void)
-{
-        const char *files[] = {
-                "[Network]\nProxy=ftp://u:" SECRET "@proxy.site:21\n",
-                "[Network]\nProxy=http://u:" SECRET "@proxy.site:3128/path\n",
-                "[Network]\nCacheHost=u:" SECRET "@cache:3128\n",
-                "[Network]\nNoProxy=u:" SECRET "@host\n",
-        };
+/* An xferd.conf, what loading it returns, and what the log then says. */
+typedef struct {
+        const char *text;       /* NULL ends a table */
+        int result;
+        const char *said;
+} SettingsCase;
 
-        for (gsize i = 0; i < G_N_ELEMENTS (files); i++) {
+/* A bad proxy URL stops the daemon with a message that names the key, not the value. */
+static const SettingsCase invalid_secret_cases[] = {
+        { "[Network]\nProxy=ftp://u:" SECRET "@proxy.site:21\n", -EINVAL, ":2: invalid value for " },
+        { "[Network]\nProxy=http://u:" SECRET "@proxy.site:3128/path\n", -EINVAL, ":2: invalid value for " },
+        { "[Network]\nCacheHost=u:" SECRET "@cache:3128\n", -EINVAL, ":2: invalid value for " },
+        { "[Network]\nNoProxy=u:" SECRET "@host\n", -EINVAL, ":2: invalid value for " },
+        { NULL, 0, NULL }
+};
+
+/* Numbers out of range and relative paths name their key; a key in the wrong section is read,
+ * with a warning. */
+static const SettingsCase bad_number_cases[] = {
+        { "[Network]\nCacheFallbackSec=86401\n", -EINVAL, "CacheFallbackSec" },
+        { "[Network]\nCAFile=site.pem\n", -EINVAL, "CAFile" },
+        { "[Daemon]\nCacheHost=c:3128\n", 0, "belongs in [Network]" },
+        { NULL, 0, NULL }
+};
+
+/* Every case of the table on fresh settings; a case that loads gives the cache host c:3128, a
+ * case that fails sets no proxy. The secret is never in the log. */
+static void
+test_settings_cases (gconstpointer data)
+{
+        for (const SettingsCase *c = data; c->text; c++) {
                 DaemonSettings s = { 0 };
                 g_autofree char *log = NULL;
 
                 proxy_settings_init (&s.manager.transfer.network);
-                g_assert_cmpint (load_settings (files[i], &s, &log), ==, -EINVAL);
-                g_assert_nonnull (strstr (log, ":2: invalid value for "));
+                g_assert_cmpint (load_settings (c->text, &s, &log), ==, c->result);
+                g_assert_nonnull (strstr (log, c->said));
                 g_assert_null (strstr (log, "pa55"));
-                g_assert_null (s.manager.transfer.network.proxy);
+                if (c->result == 0)
+                        g_assert_cmpstr (s.manager.transfer.network.cache_host, ==, "c:3128");
+                else
+                        g_assert_null (s.manager.transfer.network.proxy);
                 proxy_settings_done (&s.manager.transfer.network);
         }
 }
 
-static void
-test_settings_bad_numbers (void)
-{
-        DaemonSettings s = { 0 };
-        g_autofree char *log = NULL;
-
-        proxy_settings_init (&s.manager.transfer.network);
-        g_assert_cmpint (load_settings ("[Network]\nCacheFallbackSec=86401\n", &s, &log), ==, -EINVAL);
-        g_assert_nonnull (strstr (log, "CacheFallbackSec"));
-        g_clear_pointer (&log, g_free);
-        g_assert_cmpint (load_settings ("[Network]\nCAFile=site.pem\n", &s, &log), ==, -EINVAL);
-        g_assert_nonnull (strstr (log, "CAFile"));
-        g_clear_pointer (&log, g_free);
-        /* In the wrong section: read, with a warning. */
-        g_assert_cmpint (load_settings ("[Daemon]\nCacheHost=c:3128\n", &s, &log), ==, 0);
-        g_assert_nonnull (strstr (log, "belongs in [Network]"));
-        g_assert_cmpstr (s.manager.transfer.network.cache_host, ==, "c:3128");
-        proxy_settings_done (&s.manager.transfer.network);
-}
-
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/proxy/redact", test_redact },
         { "/proxy/value", test_proxy_value },
         { "/proxy/cache-host", test_cache_host },
@@ -363,13 +365,11 @@ static const TestCase test_cases[] = {
         { "/proxy/settings-setters", test_settings_setters },
         { "/proxy/settings-file", test_settings_file },
         { "/proxy/settings-defaults", test_settings_defaults },
-        { "/proxy/settings-invalid-secret", test_settings_invalid_secret },
-        { "/proxy/settings-bad-numbers", test_settings_bad_numbers },
         { NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}
+const TestDataCase test_data_cases[] = {
+        { "/proxy/settings-invalid-secret", test_settings_cases, invalid_secret_cases },
+        { "/proxy/settings-bad-numbers", test_settings_cases, bad_number_cases },
+        { NULL, NULL, NULL }
+};

@@ -44,15 +44,9 @@ test_background (void)
         g_assert_cmpuint (retry_policy_delay_usec (&policy, FALSE, 1, 60, 90 * S), ==, 90 * S);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/retry-policy/foreground-backoff", test_foreground_backoff },
         { "/retry-policy/foreground-retry-after", test_foreground_retry_after },
         { "/retry-policy/background", test_background },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -154,7 +154,7 @@ test_safe_message (void)
         g_assert_cmpstr (d, ==, FFFD "[2J htt");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/safe-text/clean-unchanged", test_clean_text_unchanged },
         { "/safe-text/invalid-bytes", test_invalid_bytes_replaced },
         { "/safe-text/controls", test_controls_replaced },
@@ -164,9 +164,3 @@ static const TestCase test_cases[] = {
         { "/safe-text/message", test_safe_message },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -297,7 +297,7 @@ static void test_lane_rate(void) {
         g_assert_cmpuint(scheduler_lane_rate(1, 2), ==, 1);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/scheduler-policy/background", test_background },
         { "/scheduler-policy/count-owners", test_count_owners },
         { "/scheduler-policy/foreground-cap", test_foreground_cap },
@@ -312,9 +312,3 @@ static const TestCase test_cases[] = {
         { "/scheduler-policy/lane-rate", test_lane_rate },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -212,15 +212,9 @@ static void test_root_foreground(void) {
         scheduler_queue_free(q);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/scheduler-queue/random-capped", test_random_capped },
         { "/scheduler-queue/random-uncapped", test_random_uncapped },
         { "/scheduler-queue/root-foreground", test_root_foreground },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -316,6 +316,22 @@ sanitized (void)
         return g_getenv ("XFERD_TEST_SANITIZED") != NULL;
 }
 
+/* After an action at t0 (a start, a Priority change), winner took the only slot from loser
+ * at once: loser waits queued with the STALL bytes it held, winner transfers and holds
+ * `bytes`. */
+static void
+assert_preempted (XferdEnv *env, gint64 t0, Fetch *winner, Fetch *loser, goffset bytes)
+{
+        job_wait_state (env->fx, loser->job, "queued");
+        assert_fetch_reaches (env, winner, bytes);
+        g_test_message ("%s took %s's slot after %" G_GINT64_FORMAT " ms", winner->path, loser->path,
+                        elapsed_ms (t0));
+        g_assert_cmpint (elapsed_ms (t0), <, AT_ONCE_MS);
+        assert_fetch_state (env, winner, "transferring");
+        assert_fetch_state (env, loser, "queued");
+        g_assert_cmpint (file_size (loser->temp), ==, STALL);
+}
+
 /* ---------------------------------------------------------------- tests */
 
 /*
@@ -348,24 +364,14 @@ test_preemption_chain (void)
          * with its partial data. */
         gint64 t0 = g_get_monotonic_time ();
         fetch_start (env, normal, "normal");
-        job_wait_state (env->fx, low->job, "queued");
-        assert_fetch_reaches (env, normal, STALL);
-        g_assert_cmpint (elapsed_ms (t0), <, AT_ONCE_MS);
-        assert_fetch_state (env, normal, "transferring");
-        assert_fetch_state (env, low, "queued");
-        g_assert_cmpint (file_size (low->temp), ==, STALL);
+        assert_preempted (env, t0, normal, low, STALL);
         g_assert_true (history_has (env->fx, low->job, (const char *const[]) { "transferring", "queued", NULL }));
 
         /* high > normal: the same again, one level up. */
         t0 = g_get_monotonic_time ();
         fetch_start (env, high, "high");
-        job_wait_state (env->fx, normal->job, "queued");
-        assert_fetch_reaches (env, high, STALL);
-        g_assert_cmpint (elapsed_ms (t0), <, AT_ONCE_MS);
-        assert_fetch_state (env, high, "transferring");
-        assert_fetch_state (env, normal, "queued");
+        assert_preempted (env, t0, high, normal, STALL);
         assert_fetch_state (env, low, "queued");
-        g_assert_cmpint (file_size (normal->temp), ==, STALL);
         g_assert_cmpint (file_size (low->temp), ==, STALL);
         g_assert_cmpuint (http_server_request_count (env->http, low->path), ==, 1);
         g_assert_cmpuint (http_server_request_count (env->http, normal->path), ==, 1);
@@ -564,23 +570,13 @@ test_priority_change (void)
 
         gint64 t0 = g_get_monotonic_time ();
         job_set (env->fx, waiting->job, "Priority", g_variant_new_string ("high"));
-        job_wait_state (env->fx, running->job, "queued");
-        assert_fetch_reaches (env, waiting, STALL);
-        g_test_message ("raised: preempted after %" G_GINT64_FORMAT " ms", elapsed_ms (t0));
-        g_assert_cmpint (elapsed_ms (t0), <, AT_ONCE_MS);
-        assert_fetch_state (env, waiting, "transferring");
-        g_assert_cmpint (file_size (running->temp), ==, STALL);
+        assert_preempted (env, t0, waiting, running, STALL);
 
         /* Lowered while it runs: the queued normal job takes the slot back. */
         t0 = g_get_monotonic_time ();
         job_set (env->fx, waiting->job, "Priority", g_variant_new_string ("low"));
-        job_wait_state (env->fx, waiting->job, "queued");
         g_assert_true (http_server_wait_requests (env->http, running->path, 2, WAIT_TIMEOUT_MS));
-        assert_fetch_reaches (env, running, 2 * STALL);
-        g_test_message ("lowered: preempted after %" G_GINT64_FORMAT " ms", elapsed_ms (t0));
-        g_assert_cmpint (elapsed_ms (t0), <, AT_ONCE_MS);
-        assert_fetch_state (env, running, "transferring");
-        g_assert_cmpint (file_size (waiting->temp), ==, STALL);
+        assert_preempted (env, t0, running, waiting, 2 * STALL);
         g_assert_cmpint (last_range_start (env, running), ==, STALL);
 
         http_server_release (env->http, running->path);
@@ -715,7 +711,7 @@ test_turns (void)
         g_assert_cmpint (last_range_start (env, b), >, 0);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/scheduler/preemption-chain", test_preemption_chain },
         { "/scheduler/queued-order", test_queued_order },
         { "/scheduler/foreground-beside-background", test_foreground_beside_background },
@@ -726,9 +722,3 @@ static const TestCase test_cases[] = {
         { "/scheduler/turns", test_turns },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -226,16 +226,10 @@ test_choose (void)
         g_assert_cmpstr (server_digest_field_to_string (SERVER_DIGEST_LEGACY), ==, "Digest");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/server-digest/dictionary", test_dictionary },
         { "/server-digest/legacy", test_legacy },
         { "/server-digest/collect", test_collect },
         { "/server-digest/choose", test_choose },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

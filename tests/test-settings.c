@@ -183,7 +183,7 @@ test_numeric_keys (void)
         g_rmdir (dir);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/settings/sizes", test_sizes },
         { "/settings/reserve-values", test_reserve_values },
         { "/settings/reserve-bytes", test_reserve_bytes },
@@ -191,9 +191,3 @@ static const TestCase test_cases[] = {
         { "/settings/numeric-keys", test_numeric_keys },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

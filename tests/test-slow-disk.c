@@ -105,11 +105,13 @@ wait_delay_logged (XferdEnv *env, const char *what)
         }
 }
 
-/* A job with the test's file transferred into dir (not completed). */
+/* A job with the test's file transferred (not completed) into a new directory where the daemon
+ * delays one operation (slow_dir()): *dir; *temp, its temporary file, if asked. */
 static char *
-transferred_job (XferdEnv *env, const char *dir, char **temp)
+transferred_job (XferdEnv *env, const char *slow, char **dir, char **temp)
 {
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
+        *dir = slow_dir (env, slow);
+        g_autofree char *dest = g_build_filename (*dir, "file.bin", NULL);
         char *job = xferd_download (env->fx, env->url, dest, FALSE, NULL);
 
         job_wait_state (env->fx, job, "transferred");
@@ -173,9 +175,8 @@ static void
 test_cancel_during_complete (void)
 {
         g_autoptr(XferdEnv) env = env_new (FALSE);
-        g_autofree char *dir = slow_dir (env, "slow-fsync");
-        g_autofree char *temp = NULL;
-        g_autofree char *job = transferred_job (env, dir, &temp);
+        g_autofree char *dir = NULL, *temp = NULL;
+        g_autofree char *job = transferred_job (env, "slow-fsync", &dir, &temp);
         AsyncReply complete, cancel;
 
         g_assert_true (g_file_test (temp, G_FILE_TEST_IS_REGULAR));
@@ -207,9 +208,8 @@ static void
 test_cancel_waits_for_unlink (void)
 {
         g_autoptr(XferdEnv) env = env_new (FALSE);
-        g_autofree char *dir = slow_dir (env, "slow-unlink");
-        g_autofree char *temp = NULL;
-        g_autofree char *job = transferred_job (env, dir, &temp);
+        g_autofree char *dir = NULL, *temp = NULL;
+        g_autofree char *job = transferred_job (env, "slow-unlink", &dir, &temp);
         g_autoptr(GVariant) jobs = NULL;
         AsyncReply cancel;
 
@@ -238,9 +238,9 @@ static void
 test_cancel_during_renames (void)
 {
         g_autoptr(XferdEnv) env = env_new (FALSE);
-        g_autofree char *dir = slow_dir (env, "slow-rename");
+        g_autofree char *dir = NULL;
+        g_autofree char *job = transferred_job (env, "slow-rename", &dir, NULL);
         g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *job = transferred_job (env, dir, NULL);
         AsyncReply complete, cancel;
 
         job_call_async (env, job, "Complete", &complete);
@@ -262,16 +262,10 @@ test_cancel_during_renames (void)
         async_reply_clear (&cancel);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/slow-disk/other-user-answered-while-fsync-hangs", test_other_user_answered },
         { "/slow-disk/cancel-during-complete-sync", test_cancel_during_complete },
         { "/slow-disk/cancel-waits-for-unlink", test_cancel_waits_for_unlink },
         { "/slow-disk/cancel-during-renames", test_cancel_during_renames },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

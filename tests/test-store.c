@@ -50,14 +50,14 @@ static void fixture_teardown(Fixture *f, gconstpointer data) {
 /* ---- building and comparing jobs ---------------------------------------------------------- */
 
 static JobFile *file_new(unsigned seed, bool completed) {
-        JobFile *f = calloc(1, sizeof(JobFile));
+        g_autofree char *url = g_strdup_printf("https://example.com/files/%u?q=a&b=%%20", seed);
+        g_autofree char *dir = g_strdup_printf("/home/user/Downloads/%u", seed % 3);
+        g_autofree char *name = g_strdup_printf("file-%u.iso", seed);
+        g_autofree char *path = g_strdup_printf("%s/%s", dir, name);
+        g_autofree char *temp_name = g_strdup_printf(".%s.xferd-0123456789abcdef-%u", name, seed);
+        JobFile *f = job_file_new(url, path, dir, name, temp_name);
 
         g_assert_nonnull(f);
-        f->url = g_strdup_printf("https://example.com/files/%u?q=a&b=%%20", seed);
-        f->dir = g_strdup_printf("/home/user/Downloads/%u", seed % 3);
-        f->name = g_strdup_printf("file-%u.iso", seed);
-        f->path = g_strdup_printf("%s/%s", f->dir, f->name);
-        f->temp_name = g_strdup_printf(".%s.xferd-0123456789abcdef-%u", f->name, seed);
         f->dir_dev = makedev(259, seed % 7);
         /* Above INT64_MAX: must survive SQLite's signed integers. */
         f->dir_ino = UINT64_MAX - seed;
@@ -297,7 +297,7 @@ static int collect(Job *j, void *userdata) {
 static GPtrArray *load_all(Store *s) {
         GPtrArray *a = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
 
-        g_assert_cmpint(store_load_jobs(s, collect, a), ==, 0);
+        g_assert_cmpint(store_load_jobs(s, NULL, collect, a), ==, 0);
         return a;
 }
 
@@ -607,6 +607,41 @@ static void test_order(Fixture *f, gconstpointer data) {
         test_job_free(z);
 }
 
+static goffset wal_size(const Fixture *f) {
+        g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
+        struct stat st;
+
+        g_assert_cmpint(stat(wal, &st), ==, 0);
+        return st.st_size;
+}
+
+/* What a commit costs is the pages it adds to the write-ahead log (each a pwrite() of its
+ * header and one of the page): updating a job's row rewrites the row's page only, not a page
+ * of the indexes on the columns that never change; a transaction that wrote nothing adds
+ * nothing. */
+static void test_log_pages(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+        Job *a = job_new(40, JOB_QUEUED, 1, 0);
+        goffset before;
+
+        g_assert_cmpint(store_save_job(s, a), ==, 0);
+        before = wal_size(f);
+        a->state = JOB_TRANSFERRING;
+        a->modification_time++;
+        g_assert_cmpint(store_save_job_row(s, a), ==, 0);
+        /* One frame: its header and the page. */
+        g_assert_cmpint(wal_size(f) - before, ==, raw_int(f->db, "PRAGMA page_size") + 24);
+
+        before = wal_size(f);
+        g_assert_cmpint(store_begin(s), ==, 0);
+        g_assert_cmpint(store_commit(s), ==, 0);
+        g_assert_cmpint(store_end(s), ==, 0);
+        g_assert_cmpint(wal_size(f), ==, before);
+
+        store_close(s);
+        test_job_free(a);
+}
+
 static void test_nested(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
@@ -627,8 +662,7 @@ static void test_nested(Fixture *f, gconstpointer data) {
 
         /* A failure dooms the whole transaction: later writes are refused, the end rolls back
          * and reports it, and nothing of it is stored. */
-        free(bad->files[1]->url);
-        bad->files[1]->url = NULL;              /* violates NOT NULL */
+        bad->files[1]->url = NULL;              /* violates NOT NULL (the name stays in the file's block) */
         a->state = JOB_SUSPENDED;
         g_assert_cmpint(store_begin(s), ==, 0);
         g_assert_cmpint(store_save_job_row(s, a), ==, 0);
@@ -696,8 +730,7 @@ static void test_commit_inside(Fixture *f, gconstpointer data) {
         /* A transaction doomed before the commit stays doomed after it: its second half
          * never commits without the first. */
         Job *bad = job_new(36, JOB_QUEUED, 2, 0), *c = job_new(37, JOB_QUEUED, 1, 0);
-        free(bad->files[1]->url);
-        bad->files[1]->url = NULL;              /* violates NOT NULL */
+        bad->files[1]->url = NULL;              /* violates NOT NULL (the name stays in the file's block) */
         g_assert_cmpint(store_begin(s), ==, 0);
         g_assert_cmpint(store_save_job(s, bad), ==, -EIO);
         g_assert_cmpint(store_commit(s), ==, -EIO);
@@ -1031,9 +1064,48 @@ static void test_adopt_error(Fixture *f, gconstpointer data) {
                 test_job_free(j);
         }
         /* The jobs not handed over yet are freed by the store (the leak checker watches). */
-        g_assert_cmpint(store_load_jobs(s, adopt_some, &n), ==, -ENOTRECOVERABLE);
+        g_assert_cmpint(store_load_jobs(s, NULL, adopt_some, &n), ==, -ENOTRECOVERABLE);
         g_assert_cmpuint(n, ==, 2);
         store_close(s);
+}
+
+/* The files are read in the table's order and matched to their jobs: rows in any order, of
+ * jobs interleaved, with a gap, still give every job its files by idx. */
+static void test_file_rows_order(Fixture *f, gconstpointer data) {
+        static const char *const orders[] = { "job_id DESC, idx DESC", "idx, job_id", "idx DESC, job_id" };
+        Job *want[] = { job_new(70, JOB_QUEUED, 3, 1), job_new(71, JOB_QUEUED, 2, 0), job_new(72, JOB_QUEUED, 1, 0) };
+        Store *s = open_store(f);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
+                g_assert_cmpint(store_save_job(s, want[i]), ==, 0);
+        store_close(s);
+
+        for (size_t k = 0; k <= G_N_ELEMENTS(orders); k++) {
+                bool gap = k == G_N_ELEMENTS(orders);
+                g_autoptr(GPtrArray) got = NULL;
+                g_autofree char *sql = NULL;
+
+                if (!gap)
+                        sql = g_strdup_printf("CREATE TEMP TABLE t AS SELECT * FROM files; DELETE FROM files;"
+                                              "INSERT INTO files SELECT * FROM t ORDER BY %s;", orders[k]);
+                else    /* the rows left keep their order */
+                        sql = g_strdup_printf("DELETE FROM files WHERE job_id = '%s' AND idx = 1;", want[0]->id);
+                raw_exec(f->db, sql);
+                s = open_store(f);
+                got = load_all(s);
+                g_assert_cmpuint(got->len, ==, G_N_ELEMENTS(want));
+                for (size_t i = gap ? 1 : 0; i < G_N_ELEMENTS(want); i++)
+                        assert_job_equal(g_ptr_array_index(got, i), want[i]);
+                if (gap) {
+                        Job *j = g_ptr_array_index(got, 0);
+                        g_assert_cmpuint(j->n_files, ==, 2);
+                        g_assert_cmpstr(j->files[0]->path, ==, want[0]->files[0]->path);
+                        g_assert_cmpstr(j->files[1]->path, ==, want[0]->files[2]->path);
+                }
+                store_close(s);
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
+                test_job_free(want[i]);
 }
 
 static void test_unreadable_row(Fixture *f, gconstpointer data) {
@@ -1665,6 +1737,8 @@ int main(int argc, char *argv[]) {
         ADD("/store/roundtrip", test_roundtrip);
         ADD("/store/update", test_update);
         ADD("/store/order", test_order);
+        ADD("/store/file-rows-order", test_file_rows_order);
+        ADD("/store/log-pages", test_log_pages);
         ADD("/store/nested", test_nested);
         ADD("/store/commit-inside", test_commit_inside);
         ADD("/store/delete-cascade", test_delete);

@@ -68,16 +68,10 @@ static void test_set_rate(void) {
         g_assert_cmpuint(token_bucket_wait_usec(&b, 0), ==, 1 * MS);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/token-bucket/unlimited", test_unlimited },
         { "/token-bucket/debt", test_debt },
         { "/token-bucket/burst-cap", test_burst_cap },
         { "/token-bucket/set-rate", test_set_rate },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

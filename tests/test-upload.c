@@ -42,6 +42,9 @@ typedef struct {
         TusServer *tus;
         char *src;             /* the file to upload */
         GBytes *content;
+        /* The upload of env_new_paused(): the job, and the upload's id and path on the
+         * server. */
+        char *job, *upload, *path;
 } Env;
 
 static void
@@ -54,6 +57,9 @@ env_free (Env *env)
         bus_fixture_free (env->fx);
         g_free (env->src);
         g_clear_pointer (&env->content, g_bytes_unref);
+        g_free (env->job);
+        g_free (env->upload);
+        g_free (env->path);
         g_free (env);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
@@ -176,6 +182,21 @@ upload_path (const char *id)
         return g_strconcat ("/files/", id, NULL);
 }
 
+/* env_new_with (PAUSE_AT, extra_args) and an upload of its file (start_upload()) that the
+ * server holds at the pause point: env->job, env->upload and env->path. */
+static Env *
+env_new_paused (const char *const *extra_args)
+{
+        g_autoptr(Env) env = env_new_with (PAUSE_AT, extra_args);
+
+        if (!env)
+                return NULL;
+        env->job = start_upload (env, NULL);
+        env->upload = upload_id_paused (env, env->job);
+        env->path = upload_path (env->upload);
+        return g_steal_pointer (&env);
+}
+
 static void
 assert_server_has_whole_file (Env *env, const char *id)
 {
@@ -279,60 +300,44 @@ test_upload_end_to_end (void)
         assert_file_content (env->src, env->content);
 }
 
-/* The server goes away mid-upload (SIGTERM) and comes back on the same port
- * with the same directory: xferd asks for the offset and sends the rest. */
+/* The server goes away mid-upload and comes back on the same port with the same directory:
+ * xferd asks for the offset and sends the rest. SIGTERM, or SIGKILL: the server has no chance
+ * to say anything. */
 static void
-test_upload_server_restart (void)
+test_upload_server_stopped (gconstpointer data)
 {
-        g_autoptr(Env) env = env_new (PAUSE_AT);
+        int signo = GPOINTER_TO_INT (data);
+        g_autoptr(Env) env = env_new_paused (NULL);
 
         if (!env)
                 return;
-        g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_paused (env, job);
-
-        tus_server_stop (env->tus, SIGTERM);
+        tus_server_stop (env->tus, signo);
         /* With the server down the job cannot get on. */
-        job_wait_state (env->fx, job, "transient-error");
-        g_autofree char *data = tus_server_data_path (env->tus, id);
-        g_assert_true (g_file_test (data, G_FILE_TEST_IS_REGULAR));
+        job_wait_state (env->fx, env->job, "transient-error");
+        g_autofree char *data_file = tus_server_data_path (env->tus, env->upload);
+        g_assert_true (g_file_test (data_file, G_FILE_TEST_IS_REGULAR));
 
         tus_server_restart (env->tus, TUS_NO_PAUSE);
-        job_wait_state (env->fx, job, "transferred");
-        assert_resumed (env, job, id, 2);
-        g_autofree char *url = job_get_string (env->fx, job, "UploadUrl");
-        g_assert_cmpstr (tus_upload_id (url), ==, id);
-        g_assert_false (xferd_complete (env->fx, job));
-}
-
-/* The same with SIGKILL: the server has no chance to say anything. */
-static void
-test_upload_server_killed (void)
-{
-        g_autoptr(Env) env = env_new (PAUSE_AT);
-
-        if (!env)
+        job_wait_state (env->fx, env->job, "transferred");
+        if (signo == SIGTERM) {
+                assert_resumed (env, env->job, env->upload, 2);
+                g_autofree char *url = job_get_string (env->fx, env->job, "UploadUrl");
+                g_assert_cmpstr (tus_upload_id (url), ==, env->upload);
+                g_assert_false (xferd_complete (env->fx, env->job));
                 return;
-        g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_paused (env, job);
-
-        tus_server_stop (env->tus, SIGKILL);
-        job_wait_state (env->fx, job, "transient-error");
-        tus_server_restart (env->tus, TUS_NO_PAUSE);
-        job_wait_state (env->fx, job, "transferred");
+        }
 
         /* The killed run logged no WRITE line for the body it was reading:
          * what it received is what its data file held, the pause point. */
-        g_autoptr(GPtrArray) writes = tus_server_writes (env->tus, id);
-        g_autofree char *path = upload_path (id);
+        g_autoptr(GPtrArray) writes = tus_server_writes (env->tus, env->upload);
         g_assert_cmpuint (writes->len, >=, 1);
         const TusWrite *first = g_ptr_array_index (writes, 0);
         g_assert_cmpuint (first->run, ==, 2);
         g_assert_cmpuint (first->offset, ==, PAUSE_AT);
-        g_assert_cmpuint (tus_server_bytes_received (env->tus, id), ==, SIZE - PAUSE_AT);
-        g_assert_cmpuint (tus_server_count_requests (env->tus, 2, "HEAD", path, 200), >=, 1);
+        g_assert_cmpuint (tus_server_bytes_received (env->tus, env->upload), ==, SIZE - PAUSE_AT);
+        g_assert_cmpuint (tus_server_count_requests (env->tus, 2, "HEAD", env->path, 200), >=, 1);
         g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "POST", "/files/", 0), ==, 1);
-        assert_server_has_whole_file (env, id);
+        assert_server_has_whole_file (env, env->upload);
 }
 
 /* kill -9 xferd mid-upload; the next call activates a new xferd, which
@@ -342,27 +347,24 @@ test_upload_server_killed (void)
 static void
 test_upload_xferd_killed (void)
 {
-        g_autoptr(Env) env = env_new (PAUSE_AT);
+        g_autoptr(Env) env = env_new_paused (NULL);
 
         if (!env)
                 return;
-        g_autofree char *job = start_upload (env, NULL);
-        g_autofree char *id = upload_id_paused (env, job);
-        g_autofree char *path = upload_path (id);
-        g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "HEAD", path, 0), ==, 0);
+        g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "HEAD", env->path, 0), ==, 0);
 
         xferd_process_kill (env->fx);
         /* This call activates the new xferd. */
-        job_wait_state (env->fx, job, "transferred");
+        job_wait_state (env->fx, env->job, "transferred");
         bus_fixture_note_xferd (env->fx);
 
-        g_autoptr(GPtrArray) writes = tus_server_writes (env->tus, id);
+        g_autoptr(GPtrArray) writes = tus_server_writes (env->tus, env->upload);
         g_autofree char *log = tus_server_log (env->tus);
-        guint64 total = tus_server_bytes_received (env->tus, id);
+        guint64 total = tus_server_bytes_received (env->tus, env->upload);
         g_test_message ("server log:\n%s", log);
-        assert_server_has_whole_file (env, id);
+        assert_server_has_whole_file (env, env->upload);
         g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "POST", "/files/", 0), ==, 1);
-        g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "HEAD", path, 200), >=, 1);
+        g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "HEAD", env->path, 200), >=, 1);
         /* The dead xferd's body: exactly up to the pause point, dropped.
          * Then the new xferd from the server's offset. */
         g_assert_cmpuint (writes->len, >=, 2);
@@ -374,11 +376,14 @@ test_upload_xferd_killed (void)
         g_assert_cmpuint (next->offset, ==, PAUSE_AT);
         g_assert_cmpuint (total, ==, SIZE);
         g_assert_cmpuint (total * 10, <, (guint64) SIZE * 12);
-        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, SIZE);
-        g_autofree char *url = job_get_string (env->fx, job, "UploadUrl");
-        g_assert_cmpstr (tus_upload_id (url), ==, id);
-        g_assert_false (xferd_complete (env->fx, job));
+        g_assert_cmpuint (job_get_uint64 (env->fx, env->job, "BytesTransferred"), ==, SIZE);
+        g_autofree char *url = job_get_string (env->fx, env->job, "UploadUrl");
+        g_assert_cmpstr (tus_upload_id (url), ==, env->upload);
+        g_assert_false (xferd_complete (env->fx, env->job));
 }
+
+/* The DELETE of a cancelled upload retried after 1 s instead of 5 s: 1, 2, 4, ... */
+static const char *const fast_delete_retries[] = { "--delete-retry-base=1", NULL };
 
 /* Cancel, timed: returns how long the call took. */
 static gint64
@@ -404,29 +409,25 @@ assert_second_cancel_refused (BusFixture *fx, const char *job)
 static void
 test_upload_cancel (void)
 {
-        g_autoptr(Env) env = env_new (PAUSE_AT);
-        g_autofree char *id = NULL;
+        g_autoptr(Env) env = env_new_paused (NULL);
 
         if (!env)
                 return;
-        g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_paused (env, job);
-        g_autofree char *path = upload_path (upload);
-        g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
+        g_assert_cmpuint (tus_server_count_files_of (env->tus, env->upload), ==, 2);
 
-        g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        assert_job_string (env->fx, job, "State", "cancelled");
+        g_assert_cmpint (timed_cancel (env->fx, env->job), <, CANCEL_REPLY_MAX_USEC);
+        assert_job_string (env->fx, env->job, "State", "cancelled");
 
         /* The termination DELETE removes the data and the info file. */
-        g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", path, 204, 1, WAIT_TIMEOUT_MS));
-        g_assert_true (tus_server_wait_upload_gone (env->tus, upload, WAIT_TIMEOUT_MS));
+        g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", env->path, 204, 1, WAIT_TIMEOUT_MS));
+        g_assert_true (tus_server_wait_upload_gone (env->tus, env->upload, WAIT_TIMEOUT_MS));
         g_auto(GStrv) left = list_dir (tus_server_upload_dir (env->tus));
         g_assert_cmpuint (g_strv_length (left), ==, 0);
 
-        assert_second_cancel_refused (env->fx, job);
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        assert_second_cancel_refused (env->fx, env->job);
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, xferd_job_id (env->job));
         g_assert_cmpstr (final_state, ==, "cancelled");
-        g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "DELETE", path, 0), ==, 1);
+        g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "DELETE", env->path, 0), ==, 1);
 }
 
 /* xferd dies inside Cancel, after "cancelled" is stored and before the DELETE is: the next
@@ -486,26 +487,19 @@ accept_and_drop (GSocket *listener)
 static void
 test_upload_cancel_server_down (void)
 {
-        /* First retry after 1 s instead of 5 s: 1, 2, 4, ... */
-        static const char *const args[] = { "--delete-retry-base=1", NULL };
-        g_autoptr(Env) env = env_new_with (PAUSE_AT, args);
-        g_autofree char *id = NULL;
+        g_autoptr(Env) env = env_new_paused (fast_delete_retries);
 
         if (!env)
                 return;
-        g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_of (env, job);
-        g_autofree char *path = upload_path (upload);
-        g_autofree char *delete_line = g_strdup_printf ("DELETE %s HTTP/1.1", path);
-        g_assert_true (tus_server_wait_paused (env->tus, upload, PAUSE_AT, WAIT_TIMEOUT_MS));
+        g_autofree char *delete_line = g_strdup_printf ("DELETE %s HTTP/1.1", env->path);
 
         tus_server_stop (env->tus, SIGTERM);
-        g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        assert_job_string (env->fx, job, "State", "cancelled");
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        g_assert_cmpint (timed_cancel (env->fx, env->job), <, CANCEL_REPLY_MAX_USEC);
+        assert_job_string (env->fx, env->job, "State", "cancelled");
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, xferd_job_id (env->job));
         g_assert_cmpstr (final_state, ==, "cancelled");
         /* Nobody could delete anything yet. */
-        g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
+        g_assert_cmpuint (tus_server_count_files_of (env->tus, env->upload), ==, 2);
 
         /* A DELETE that fails. The one sent right at Cancel may have met a
          * closed port already; one is enough. */
@@ -528,15 +522,15 @@ test_upload_cancel_server_down (void)
                 g_assert_cmpstr (request, ==, delete_line);
                 g_socket_close (listener, NULL);
         }
-        g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
+        g_assert_cmpuint (tus_server_count_files_of (env->tus, env->upload), ==, 2);
 
         /* The server is back: a retried DELETE removes the partial upload. */
         tus_server_restart (env->tus, TUS_NO_PAUSE);
-        g_assert_true (tus_server_wait_requests (env->tus, 2, "DELETE", path, 204, 1, 3 * WAIT_TIMEOUT_MS));
-        g_assert_true (tus_server_wait_upload_gone (env->tus, upload, WAIT_TIMEOUT_MS));
+        g_assert_true (tus_server_wait_requests (env->tus, 2, "DELETE", env->path, 204, 1, 3 * WAIT_TIMEOUT_MS));
+        g_assert_true (tus_server_wait_upload_gone (env->tus, env->upload, WAIT_TIMEOUT_MS));
         g_auto(GStrv) left = list_dir (tus_server_upload_dir (env->tus));
         g_assert_cmpuint (g_strv_length (left), ==, 0);
-        assert_second_cancel_refused (env->fx, job);
+        assert_second_cancel_refused (env->fx, env->job);
 }
 
 /* The server hangs (SIGSTOP: connections are accepted by the kernel, nothing
@@ -545,25 +539,20 @@ test_upload_cancel_server_down (void)
 static void
 test_upload_cancel_server_hangs (void)
 {
-        static const char *const args[] = { "--delete-retry-base=1", NULL };
-        g_autoptr(Env) env = env_new_with (PAUSE_AT, args);
-        g_autofree char *id = NULL;
+        g_autoptr(Env) env = env_new_paused (fast_delete_retries);
 
         if (!env)
                 return;
-        g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_paused (env, job);
-        g_autofree char *path = upload_path (upload);
 
         tus_server_signal (env->tus, SIGSTOP);
-        g_assert_cmpint (timed_cancel (env->fx, job), <, CANCEL_REPLY_MAX_USEC);
-        assert_job_string (env->fx, job, "State", "cancelled");
-        g_assert_cmpuint (tus_server_count_files_of (env->tus, upload), ==, 2);
+        g_assert_cmpint (timed_cancel (env->fx, env->job), <, CANCEL_REPLY_MAX_USEC);
+        assert_job_string (env->fx, env->job, "State", "cancelled");
+        g_assert_cmpuint (tus_server_count_files_of (env->tus, env->upload), ==, 2);
 
         tus_server_signal (env->tus, SIGCONT);
-        g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", path, 204, 1, 3 * WAIT_TIMEOUT_MS));
-        g_assert_true (tus_server_wait_upload_gone (env->tus, upload, WAIT_TIMEOUT_MS));
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        g_assert_true (tus_server_wait_requests (env->tus, 0, "DELETE", env->path, 204, 1, 3 * WAIT_TIMEOUT_MS));
+        g_assert_true (tus_server_wait_upload_gone (env->tus, env->upload, WAIT_TIMEOUT_MS));
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, xferd_job_id (env->job));
         g_assert_cmpstr (final_state, ==, "cancelled");
 }
 
@@ -616,44 +605,39 @@ test_upload_one_file_only (void)
 static void
 test_upload_complete_needs_transferred (void)
 {
-        g_autoptr(Env) env = env_new (PAUSE_AT);
+        g_autoptr(Env) env = env_new_paused (NULL);
         g_autoptr(GError) error = NULL;
-        g_autofree char *id = NULL;
 
         if (!env)
                 return;
-        g_autofree char *job = start_upload (env, &id);
-        g_autofree char *upload = upload_id_paused (env, job);
         /* The PATCH is under way; its response comes only at the end, so
          * whether the job says connecting or transferring is the daemon's
          * choice. Either way it is not transferred. */
-        g_autofree char *running = job_get_string (env->fx, job, "State");
+        g_autofree char *running = job_get_string (env->fx, env->job, "State");
         g_assert_true (g_strcmp0 (running, "transferring") == 0 || g_strcmp0 (running, "connecting") == 0);
 
-        g_autoptr(GVariant) r1 = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+        g_autoptr(GVariant) r1 = bus_call_job (env->fx, env->job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
         g_clear_error (&error);
-        assert_job_string (env->fx, job, "State", running);
+        assert_job_string (env->fx, env->job, "State", running);
 
         /* Let the body go on. */
         tus_server_signal (env->tus, SIGUSR1);
-        job_wait_state (env->fx, job, "transferred");
-        assert_server_has_whole_file (env, upload);
-        g_assert_cmpuint (tus_server_bytes_received (env->tus, upload), ==, SIZE);
-        g_assert_false (xferd_complete (env->fx, job));
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
+        job_wait_state (env->fx, env->job, "transferred");
+        assert_server_has_whole_file (env, env->upload);
+        g_assert_cmpuint (tus_server_bytes_received (env->tus, env->upload), ==, SIZE);
+        g_assert_false (xferd_complete (env->fx, env->job));
+        g_autofree char *final_state = xferd_wait_job_removed (env->fx, xferd_job_id (env->job));
         g_assert_cmpstr (final_state, ==, "acknowledged");
         /* Nothing to Complete twice. */
-        g_autoptr(GVariant) r2 = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+        g_autoptr(GVariant) r2 = bus_call_job (env->fx, env->job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/upload/end-to-end", test_upload_end_to_end },
         { "/upload/one-file-only", test_upload_one_file_only },
         { "/upload/complete-needs-transferred", test_upload_complete_needs_transferred },
-        { "/upload/resume-after-server-restart", test_upload_server_restart },
-        { "/upload/resume-after-server-killed", test_upload_server_killed },
         { "/upload/resume-after-xferd-killed", test_upload_xferd_killed },
         { "/upload/cancel", test_upload_cancel },
         { "/upload/cancel-crash", test_upload_cancel_crash },
@@ -662,8 +646,8 @@ static const TestCase test_cases[] = {
         { NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}
+const TestDataCase test_data_cases[] = {
+        { "/upload/resume-after-server-restart", test_upload_server_stopped, GINT_TO_POINTER (SIGTERM) },
+        { "/upload/resume-after-server-killed", test_upload_server_stopped, GINT_TO_POINTER (SIGKILL) },
+        { NULL, NULL, NULL }
+};

@@ -171,7 +171,7 @@ test_server (void)
         g_assert_cmpint (verify_judge (&e, URL, 0, only256, &v), ==, -ENOENT);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/verify/names", test_names },
         { "/verify/nothing-expected", test_nothing_expected },
         { "/verify/checksum", test_checksum },
@@ -179,9 +179,3 @@ static const TestCase test_cases[] = {
         { "/verify/server", test_server },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -84,15 +84,9 @@ test_precedence (void)
         check_rows (precedence, G_N_ELEMENTS (precedence));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/wait-reason/each", test_each_reason },
         { "/wait-reason/precedence", test_precedence },
         { "/wait-reason/network", test_network },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

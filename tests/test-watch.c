@@ -126,52 +126,72 @@ check_next_retry (XferdEnv *env, const char *job, guint index, gboolean then_fai
         return expected - failed_at;
 }
 
+/* One failed attempt of a next-retry case: how the server answers the attempt that
+ * follows (then_fail, then_retry_after as for check_next_retry()) and the bounds of the
+ * delay NextRetryTime announced, in half seconds (0: no bound). */
+typedef struct {
+        gboolean then_fail;
+        int then_retry_after;
+        int min_half_s, below_half_s;
+} RetryStep;
+
+typedef struct {
+        const char *priority;
+        guint32 retry_delay;            /* MinimumRetryDelay */
+        RetryStep steps[3];
+        gboolean check_log;             /* the foreground backoff: "retrying in 1 s" twice, "2 s" once */
+} NextRetryCase;
+
 /* Foreground: backoff from --foreground-retry-base (1 s here), doubling; a
  * Retry-After shorter than the backoff is honoured. */
+static const NextRetryCase next_retry_foreground = {
+        "foreground", 600,
+        {
+                { TRUE, -1, 0, 3 },     /* 1 s, not MinimumRetryDelay */
+                { TRUE, 1, 3, 0 },      /* doubled: 2 s; the next failure says Retry-After: 1 */
+                { FALSE, -1, 0, 3 },    /* shorter than the 4 s backoff: honoured */
+        },
+        TRUE,
+};
+
+/* Background: MinimumRetryDelay or Retry-After, whichever is later. */
+static const NextRetryCase next_retry_background = {
+        "normal", 2,
+        {
+                { TRUE, 1, 3, 0 },      /* 2 s: no foreground backoff */
+                { TRUE, 3, 3, 0 },      /* Retry-After: 1, shorter than MinimumRetryDelay: the delay wins */
+                { FALSE, -1, 5, 0 },    /* Retry-After: 3, longer: it wins */
+        },
+        FALSE,
+};
+
 static void
-test_next_retry_foreground (void)
+test_next_retry (gconstpointer data)
 {
+        const NextRetryCase *c = data;
         BusFixtureOptions options = { .extra_args = fast_retries };
         g_autoptr(XferdEnv) env = xferd_env_new_logged (&options);
 
         xferd_env_serve (env, "/file.bin", 4096);
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, 1);
-        g_autofree char *job = start_job (env, "foreground", env->url, env->dest, 600, 0);
-        gint64 first = check_next_retry (env, job, 0, TRUE, -1);
-        g_assert_cmpint (first, <, 3 * S / 2);                  /* 1 s, not MinimumRetryDelay */
-        gint64 second = check_next_retry (env, job, 1, TRUE, 1);
-        g_assert_cmpint (second, >=, 3 * S / 2);                /* doubled: 2 s */
-        /* The third failure came with Retry-After: 1, shorter than the 4 s backoff. */
-        gint64 third = check_next_retry (env, job, 2, FALSE, -1);
-        g_assert_cmpint (third, <, 3 * S / 2);
+        g_autofree char *job = start_job (env, c->priority, env->url, env->dest, c->retry_delay, 0);
+        for (guint i = 0; i < G_N_ELEMENTS (c->steps); i++) {
+                const RetryStep *step = &c->steps[i];
+                gint64 delay = check_next_retry (env, job, i, step->then_fail, step->then_retry_after);
+                if (step->min_half_s)
+                        g_assert_cmpint (delay, >=, step->min_half_s * S / 2);
+                if (step->below_half_s)
+                        g_assert_cmpint (delay, <, step->below_half_s * S / 2);
+        }
         job_wait_state (env->fx, job, "transferred");
+        if (!c->check_log)
+                return;
 
         /* Every failed attempt logged once, with its delay. */
         g_assert_true (xferd_log_wait (env->log, "retrying in", 3, WAIT_TIMEOUT_MS));
         g_assert_cmpuint (xferd_log_count (env->log, "retrying in"), ==, 3);
         g_assert_cmpuint (xferd_log_count (env->log, "retrying in 1 s"), ==, 2);
         g_assert_cmpuint (xferd_log_count (env->log, "retrying in 2 s"), ==, 1);
-}
-
-/* Background: MinimumRetryDelay or Retry-After, whichever is later. */
-static void
-test_next_retry_background (void)
-{
-        BusFixtureOptions options = { .extra_args = fast_retries };
-        g_autoptr(XferdEnv) env = xferd_env_new (&options);
-
-        xferd_env_serve (env, "/file.bin", 4096);
-        http_server_fail (env->http, "/file.bin", 503, NULL, -1, 1);
-        g_autofree char *job = start_job (env, "normal", env->url, env->dest, 2, 0);
-        gint64 first = check_next_retry (env, job, 0, TRUE, 1);
-        g_assert_cmpint (first, >=, 3 * S / 2);                 /* 2 s: no foreground backoff */
-        /* Retry-After: 1, shorter than MinimumRetryDelay: the delay wins. */
-        gint64 shorter = check_next_retry (env, job, 1, TRUE, 3);
-        g_assert_cmpint (shorter, >=, 3 * S / 2);
-        /* Retry-After: 3, longer: it wins. */
-        gint64 longer = check_next_retry (env, job, 2, FALSE, -1);
-        g_assert_cmpint (longer, >=, 5 * S / 2);
-        job_wait_state (env->fx, job, "transferred");
 }
 
 /* Every WaitReason token, each from the situation it names. */
@@ -279,18 +299,16 @@ test_notification_interval (void)
         g_assert_cmpuint (often, >, slow);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/watch/rate", test_rate },
-        { "/watch/next-retry-foreground", test_next_retry_foreground },
-        { "/watch/next-retry-background", test_next_retry_background },
         { "/watch/wait-reasons", test_wait_reasons },
         { "/watch/wait-reasons-retry", test_wait_reasons_retry },
         { "/watch/notification-interval", test_notification_interval },
         { NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}
+const TestDataCase test_data_cases[] = {
+        { "/watch/next-retry-foreground", test_next_retry, &next_retry_foreground },
+        { "/watch/next-retry-background", test_next_retry, &next_retry_background },
+        { NULL, NULL, NULL }
+};

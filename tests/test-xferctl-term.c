@@ -155,7 +155,7 @@ test_daemon_log_on_terminal (void)
         g_assert_null (strstr (pty_process_output (p), "<6>"));
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/xferctl-term/progress-line", test_progress_line },
         { "/xferctl-term/retry-line", test_retry_line },
         { "/xferctl-term/several-files", test_several_files_line },
@@ -163,9 +163,3 @@ static const TestCase test_cases[] = {
         { "/xferctl-term/daemon-log", test_daemon_log_on_terminal },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

@@ -764,7 +764,7 @@ test_wait_timeout (void)
         assert_job_string (env->fx, job, "State", "suspended");
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/xferctl/download", test_download },
         { "/xferctl/download-404", test_download_404 },
         { "/xferctl/download-interrupted", test_download_interrupted },
@@ -789,9 +789,3 @@ static const TestCase test_cases[] = {
         { "/xferctl/wait-timeout", test_wait_timeout },
         { NULL, NULL }
 };
-
-int
-main (int argc, char **argv)
-{
-        return test_main (argc, argv, test_cases);
-}

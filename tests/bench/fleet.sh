@@ -25,21 +25,8 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-builddir=build
-machines=50
-size_mib=64
-keep=0
-
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --builddir) need_value fleet.sh "$@"; builddir=$2; shift 2 ;;
-    --machines) need_number fleet.sh "$@"; machines=$2; shift 2 ;;
-    --size-mib) need_number fleet.sh "$@"; size_mib=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "fleet.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-  esac
-done
+parse_options fleet.sh --builddir:builddir:value:build --machines:machines:number:50 \
+  --size-mib:size_mib:number:64 --keep:keep:flag -- "$@"
 
 log() { printf '[fleet %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'fleet.sh: %s\n' "$*" >&2; exit 1; }

@@ -54,28 +54,9 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-builddir=build
-reps=3
-quick=0
-keep=0
-n_queue=
-only=
-
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --builddir) need_value run.sh "$@"; builddir=$2; shift 2 ;;
-    --reps) need_number run.sh "$@"; reps=$2; shift 2 ;;
-    --quick) quick=1; shift ;;
-    --keep) keep=1; shift ;;
-    --queue) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --queue needs a number" >&2; exit 2; }
-             n_queue=$2; shift 2 ;;
-    --only) [[ $# -ge 2 && $2 == queue ]] || { echo "run.sh: --only takes 'queue'" >&2; exit 2; }
-            only=$2; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    -*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-    *) builddir=$1; shift ;;
-  esac
-done
+parse_options run.sh --builddir:builddir:value:build @:builddir:arg --reps:reps:number:3 --quick:quick:flag \
+  --keep:keep:flag --queue:n_queue:number --only:only:value -- "$@"
+[[ -z $only || $only == queue ]] || { echo "run.sh: --only takes 'queue'" >&2; exit 2; }
 
 if [[ $quick -eq 1 ]]; then
   big_mib=64; n_small=100; n_running=20; n_samples=20; n_queue=${n_queue:-2000}; idle_s=2; reps=1; n_create=1000
@@ -224,6 +205,13 @@ check_small() {
 }
 
 declare -A wall cpu
+# record_round CASE TOOL: the wall time and CPU of a round ($out, $c) go to wall[CASE,TOOL] and
+# cpu[CASE,TOOL], unless it is the warm-up (rep 0), and into the log, with the CPU of xferd's
+# event loop and of its other threads ($lc, $oc) for xferd.
+record_round() {
+  if [[ $rep -gt 0 ]]; then wall[$1,$2]+="$(kv wall "$out") "; cpu[$1,$2]+="$c "; fi
+  log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $2: wall $(kv wall "$out") s, cpu $c s$([[ $2 == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
+}
 # ---- 2. many small files (measured first: the memory churn of case 1 makes it noisier) -------------
 if [[ -z $only ]]; then
 log "case 2: $n_small files of $small_kib KiB, $reps repetition(s)"
@@ -264,8 +252,7 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
         c=$(calc "$(kv user "$out") + $(kv sys "$out")") ;;
     esac
     check_small "$tool"
-    if [[ $rep -gt 0 ]]; then wall[small,$tool]+="$(kv wall "$out") "; cpu[small,$tool]+="$c "; fi
-    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s$([[ $tool == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
+    record_round small "$tool"
   done
 done
 xferd_stop
@@ -329,8 +316,7 @@ for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator
       if [[ $rep -gt 0 ]]; then loopcpu[big,$tool]+="$lc "; othercpu[big,$tool]+="$oc "; fi
     fi
     cmp -s "$work/www/big" "$dest" || die "$tool: the downloaded file differs"
-    if [[ $rep -gt 0 ]]; then wall[big,$tool]+="$(kv wall "$out") "; cpu[big,$tool]+="$c "; fi
-    log "  $([[ $rep -gt 0 ]] && echo "rep $rep" || echo warm-up) $tool: wall $(kv wall "$out") s, cpu $c s$([[ $tool == xferd* ]] && echo ", daemon loop $lc s, other threads $oc s")"
+    record_round big "$tool"
   done
 done
 xferd_stop

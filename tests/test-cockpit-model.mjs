@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The Cockpit page's model of xferd (cockpit/jobs.js) against a scripted cockpit.dbus: the
+// orders of signals and call replies that a browser test meets only by chance. A reply's
+// handler runs after the signals that arrived with it, so a job may be removed, or change,
+// while the GetAll that reads it is still on its way.
+//
+//   node tests/test-cockpit-model.mjs     (TAP on stdout)
+
+const JOB = "/org/xferd/Transfer1/job/0123456789abcdef0123456789abcdef";
+const JOB_IFACE = "org.xferd.Transfer1.Job";
+
+// A bus connection whose calls wait until the test answers them, and whose signals the test
+// sends when it wants.
+class ScriptedClient {
+    constructor() {
+        this.calls = [];
+        this.handlers = [];
+    }
+
+    addEventListener() {}
+    close() {}
+
+    subscribe(match, handler) {
+        const entry = { match, handler };
+        this.handlers.push(entry);
+        return { remove: () => { this.handlers = this.handlers.filter(e => e !== entry) } };
+    }
+
+    call(path, iface, method, args) {
+        return new Promise((resolve, reject) => this.calls.push({ path, iface, method, args, resolve, reject }));
+    }
+
+    signal(path, iface, member, args) {
+        for (const { match, handler } of this.handlers) {
+            const pathOk = match.path ? match.path === path : path.startsWith(match.path_namespace);
+            if (pathOk && match.interface === iface && (!match.member || match.member === member))
+                handler(path, iface, member, args);
+        }
+    }
+
+    // The oldest call not answered yet, which must be `method`.
+    take(method) {
+        const call = this.calls.shift();
+        if (!call)
+            throw new Error(`no call made, expected ${method}`);
+        if (call.method !== method)
+            throw new Error(`call ${call.method} made, expected ${method}`);
+        return call;
+    }
+}
+
+let client;
+globalThis.cockpit = {
+    dbus: () => client,
+    gettext: s => s,
+    format: (fmt, ...args) => fmt.replace(/\$(\d)/g, (m, i) => String(args[i])),
+    message: ex => String(ex),
+    variant: (type, value) => ({ t: type, v: value }),
+};
+
+const { Transfers, MANAGER_PATH, MANAGER_IFACE } = await import("../cockpit/jobs.js");
+
+// Lets every pending promise handler run.
+const settle = () => new Promise(resolve => setTimeout(resolve, 0));
+
+const jobProps = state => ({ State: { t: "s", v: state }, BytesTransferred: { t: "t", v: 0 } });
+
+async function started() {
+    client = new ScriptedClient();
+    const model = new Transfers();
+    const done = model.start();
+    client.take("GetAll").resolve([{}]);
+    await settle();
+    client.take("ListJobs").resolve([[]]);
+    await settle();
+    client.take("GetManagedObjects").resolve([{}]);
+    await done;
+    if (model.status !== "ready")
+        throw new Error(`status ${model.status} after start`);
+    return model;
+}
+
+const jobNew = () => client.signal(MANAGER_PATH, MANAGER_IFACE, "JobNew", ["0123", JOB]);
+const jobRemoved = state => client.signal(MANAGER_PATH, MANAGER_IFACE, "JobRemoved", ["0123", JOB, state]);
+const stateChanged = state =>
+    client.signal(JOB, "org.freedesktop.DBus.Properties", "PropertiesChanged", [JOB_IFACE, { State: { t: "s", v: state } }, []]);
+
+function expect(cond, what) {
+    if (!cond)
+        throw new Error(what);
+}
+
+const cases = [
+    ["a new job is read and shown, and its removal takes it away", async () => {
+        const model = await started();
+        jobNew();
+        client.take("GetAll").resolve([jobProps("queued")]);
+        await settle();
+        expect(model.jobs.get(JOB)?.props.State === "queued", "the new job is not shown");
+        jobRemoved("cancelled");
+        expect(!model.jobs.has(JOB), "the removed job is still shown");
+    }],
+    ["a job removed while it is read is not shown when the read's reply comes", async () => {
+        const model = await started();
+        jobNew();
+        const read = client.take("GetAll");
+        // The daemon answered while the job was transferred, then completed and removed it;
+        // the page handles the removal before the reply.
+        jobRemoved("acknowledged");
+        read.resolve([jobProps("transferred")]);
+        await settle();
+        expect(!model.jobs.has(JOB), "a removed job came back from an older reply");
+        expect(client.calls.length === 0, "a removed job was read again");
+    }],
+    ["a change seen while a job is read is read again, not lost", async () => {
+        const model = await started();
+        jobNew();
+        const read = client.take("GetAll");
+        stateChanged("transferring");
+        read.resolve([jobProps("queued")]);
+        await settle();
+        const again = client.take("GetAll");
+        expect(again.path === JOB, "the job was not read again");
+        again.resolve([jobProps("transferring")]);
+        await settle();
+        expect(model.jobs.get(JOB)?.props.State === "transferring",
+               `the job shows ${model.jobs.get(JOB)?.props.State}, not the newer state`);
+        stateChanged("transferred");
+        expect(model.jobs.get(JOB).props.State === "transferred", "a later change is not applied");
+        expect(client.calls.length === 0, "a shown job is read again on every change");
+    }],
+    ["a job removed while it is read again leaves the table", async () => {
+        const model = await started();
+        jobNew();
+        const read = client.take("GetAll");
+        stateChanged("transferring");
+        read.resolve([jobProps("queued")]);
+        await settle();
+        const again = client.take("GetAll");
+        jobRemoved("cancelled");
+        again.resolve([jobProps("transferring")]);
+        await settle();
+        expect(!model.jobs.has(JOB), "the job came back from the second read");
+    }],
+];
+
+console.log(`1..${cases.length}`);
+let failed = 0;
+for (const [i, [name, run]] of cases.entries()) {
+    try {
+        await run();
+        console.log(`ok ${i + 1} - ${name}`);
+    } catch (ex) {
+        failed++;
+        console.log(`not ok ${i + 1} - ${name}`);
+        console.log(`# ${ex.stack.split("\n").join("\n# ")}`);
+    }
+}
+process.exit(failed ? 1 : 0);
