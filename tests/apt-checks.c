@@ -153,8 +153,9 @@ apt_assert_dir_holds_only (const char *dir, const char *const *allowed)
 }
 
 char *
-apt_lists_file (const char *suite, const char *name)
+apt_lists_file (const char *lists, const char *suite, const char *name)
 {
-        return g_strdup_printf ("%s/127.0.0.1:%u_dists_%s_%s", "", http_server_get_port (apt_test_repo->http), suite, name);
+        return g_strdup_printf ("%s/127.0.0.1:%u_dists_%s_%s", lists, http_server_get_port (apt_test_repo->http), suite,
+                                name);
 }
 

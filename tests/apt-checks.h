@@ -47,7 +47,7 @@ void apt_assert_file_bytes (const char *path, GBytes *expected);
 void apt_assert_deb_in (const char *dir, const char *package);
 /* dir holds nothing but `allowed` (NULL-terminated, may be NULL): no temporary file either. */
 void apt_assert_dir_holds_only (const char *dir, const char *const *allowed);
-/* The name apt gives a file of a suite in its lists directory ("/127.0.0.1:PORT_dists_..."). */
-char *apt_lists_file (const char *suite, const char *name);
+/* The path apt gives a file of a suite in its lists directory ("LISTS/127.0.0.1:PORT_dists_..."). */
+char *apt_lists_file (const char *lists, const char *suite, const char *name);
 
 G_END_DECLS

@@ -38,8 +38,7 @@ test_update_trusted (void)
         /* No InRelease in this suite: its 404 is apt's "Ign". */
         g_assert_nonnull (strstr (out, "Ign:1 xferd+http://127.0.0.1"));
         g_assert_nonnull (strstr (out, "plain Release"));
-        g_autofree char *name = apt_lists_file ("plain", "main_binary-all_Packages");
-        g_autofree char *lists_packages = g_strconcat (env->apt->lists, name, NULL);
+        g_autofree char *lists_packages = apt_lists_file (env->apt->lists, "plain", "main_binary-all_Packages");
         g_autofree char *repo_packages = g_build_filename (apt_test_repo->dir, "dists", "plain", "main", "binary-all",
                                                            "Packages", NULL);
         g_autofree char *expected = NULL;
@@ -76,8 +75,7 @@ test_update_signed (void)
 
         g_assert_nonnull (strstr (out, "signed InRelease"));
         g_assert_null (strstr (out, "NO_PUBKEY"));
-        g_autofree char *name = apt_lists_file ("signed", "InRelease");
-        g_autofree char *inrelease = g_strconcat (env->apt->lists, name, NULL);
+        g_autofree char *inrelease = apt_lists_file (env->apt->lists, "signed", "InRelease");
         g_assert_true (g_file_test (inrelease, G_FILE_TEST_IS_REGULAR));
         apt_assert_jobs_of_apt (env->fx, from, 2);
 
@@ -273,8 +271,7 @@ test_unavailable (void)
         g_assert_true (g_file_set_contents (conf, "Acquire::xferd::Fallback \"true\";\n", -1, NULL));
         g_autofree char *out = apt_update_ok (env);
         g_assert_nonnull (strstr (out, "http://127.0.0.1"));
-        g_autofree char *name = apt_lists_file ("plain", "main_binary-all_Packages");
-        g_autofree char *packages = g_strconcat (env->apt->lists, name, NULL);
+        g_autofree char *packages = apt_lists_file (env->apt->lists, "plain", "main_binary-all_Packages");
         g_assert_true (g_file_test (packages, G_FILE_TEST_IS_REGULAR));
 }
 
