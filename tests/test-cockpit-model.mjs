@@ -90,20 +90,36 @@ function expect(cond, what) {
         throw new Error(what);
 }
 
+// A new job announced, and its first read, not answered yet.
+async function newJobBeingRead() {
+    const model = await started();
+    jobNew();
+    return [model, client.take("GetAll")];
+}
+
+// A new job whose first read is answered with a state older than a change seen meanwhile:
+// the model, and the second read it must make.
+async function readRacedByChange() {
+    const [model, read] = await newJobBeingRead();
+    stateChanged("transferring");
+    read.resolve([jobProps("queued")]);
+    await settle();
+    const again = client.take("GetAll");
+    expect(again.path === JOB, "the job was not read again");
+    return [model, again];
+}
+
 const cases = [
     ["a new job is read and shown, and its removal takes it away", async () => {
-        const model = await started();
-        jobNew();
-        client.take("GetAll").resolve([jobProps("queued")]);
+        const [model, read] = await newJobBeingRead();
+        read.resolve([jobProps("queued")]);
         await settle();
         expect(model.jobs.get(JOB)?.props.State === "queued", "the new job is not shown");
         jobRemoved("cancelled");
         expect(!model.jobs.has(JOB), "the removed job is still shown");
     }],
     ["a job removed while it is read is not shown when the read's reply comes", async () => {
-        const model = await started();
-        jobNew();
-        const read = client.take("GetAll");
+        const [model, read] = await newJobBeingRead();
         // The daemon answered while the job was transferred, then completed and removed it;
         // the page handles the removal before the reply.
         jobRemoved("acknowledged");
@@ -113,14 +129,7 @@ const cases = [
         expect(client.calls.length === 0, "a removed job was read again");
     }],
     ["a change seen while a job is read is read again, not lost", async () => {
-        const model = await started();
-        jobNew();
-        const read = client.take("GetAll");
-        stateChanged("transferring");
-        read.resolve([jobProps("queued")]);
-        await settle();
-        const again = client.take("GetAll");
-        expect(again.path === JOB, "the job was not read again");
+        const [model, again] = await readRacedByChange();
         again.resolve([jobProps("transferring")]);
         await settle();
         expect(model.jobs.get(JOB)?.props.State === "transferring",
@@ -130,13 +139,7 @@ const cases = [
         expect(client.calls.length === 0, "a shown job is read again on every change");
     }],
     ["a job removed while it is read again leaves the table", async () => {
-        const model = await started();
-        jobNew();
-        const read = client.take("GetAll");
-        stateChanged("transferring");
-        read.resolve([jobProps("queued")]);
-        await settle();
-        const again = client.take("GetAll");
+        const [model, again] = await readRacedByChange();
         jobRemoved("cancelled");
         again.resolve([jobProps("transferring")]);
         await settle();
