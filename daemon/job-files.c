@@ -69,11 +69,21 @@ static bool url_names_host(const char *url, const char *scheme) {
         return host < authority + n && *host != ':';
 }
 
+static void curl_url_cleanupp(CURLU **h) {
+        curl_url_cleanup(*h);
+}
+
+static void curl_freep(char **s) {
+        curl_free(*s);
+}
+
 int job_files_validate_url(Manager *m, const char *url, CallError *e) {
+        _cleanup_(curl_url_cleanupp) CURLU *h = NULL;
+        _cleanup_(curl_freep) char *scheme = NULL, *host = NULL;
         char shown[512];
-        CURLU *h;
-        char *scheme = NULL, *host = NULL;
-        int r = 0;
+
+        assert(m);
+        assert(url);
 
         if (strlen(url) > m->config.max_url_length)
                 return call_error_set(e, -ENAMETOOLONG, CALL_ERROR_STRING_TOO_LONG,
@@ -90,26 +100,19 @@ int job_files_validate_url(Manager *m, const char *url, CallError *e) {
         if (!h)
                 return -ENOMEM;
         if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-            curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
-                                   "'%s' is not a valid URL; expected http://host/path or https://host/path.", shown);
-                goto finish;
-        }
-        if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
-                r = call_error_set(e, -EPROTONOSUPPORT, CALL_ERROR_UNSUPPORTED_PROTOCOL,
-                                   "The URL scheme '%s' is not supported; only http and https URLs can be transferred.",
-                                   scheme);
-                goto finish;
-        }
+            curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "'%s' is not a valid URL; expected http://host/path or https://host/path.",
+                                      shown);
+        if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
+                return call_error_set(e, -EPROTONOSUPPORT, CALL_ERROR_UNSUPPORTED_PROTOCOL,
+                                      "The URL scheme '%s' is not supported; only http and https URLs can be "
+                                      "transferred.", scheme);
         if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || isempty(host) || !url_names_host(url, scheme))
-                r = call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
-                                   "The URL '%s' has no host name; expected http://host/path or https://host/path.",
-                                   shown);
-finish:
-        curl_free(scheme);
-        curl_free(host);
-        curl_url_cleanup(h);
-        return r;
+                return call_error_set(e, -EINVAL, CALL_ERROR_INVALID_ARGS,
+                                      "The URL '%s' has no host name; expected http://host/path or https://host/path.",
+                                      shown);
+        return 0;
 }
 
 /* The destination directory checked last within one AddFiles call: the files of one
