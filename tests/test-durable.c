@@ -815,12 +815,9 @@ static void
 test_kill_inside_cancel (void)
 {
         g_autoptr(XferdEnv) env = env_new ();
-        g_autoptr(GBytes) first = http_server_add_generated (env->http, "/first.bin", SMALL_SIZE);
-        g_autoptr(GBytes) second = http_server_add_generated (env->http, "/second.bin", SIZE);
-        g_autofree char *first_url = http_server_url (env->http, "/first.bin");
-        g_autofree char *second_url = http_server_url (env->http, "/second.bin");
-        g_autofree char *first_dest = xferd_env_path (env, "first.bin");
-        g_autofree char *second_dest = xferd_env_path (env, "second.bin");
+        g_autofree char *first_url = NULL, *first_dest = NULL, *second_url = NULL, *second_dest = NULL;
+        g_autoptr(GBytes) first = serve (env, "first.bin", SMALL_SIZE, &first_url, &first_dest);
+        g_autoptr(GBytes) second = serve (env, "second.bin", SIZE, &second_url, &second_dest);
         g_autofree char *id = NULL;
         g_autoptr(GError) error = NULL;
 
@@ -883,12 +880,9 @@ test_kill_inside_complete (gconstpointer data)
 {
         gboolean remove_dir = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = env_new ();
-        g_autoptr(GBytes) first = http_server_add_generated (env->http, "/c1.bin", SMALL_SIZE);
-        g_autoptr(GBytes) second = http_server_add_generated (env->http, "/c2.bin", SIZE);
-        g_autofree char *first_url = http_server_url (env->http, "/c1.bin");
-        g_autofree char *second_url = http_server_url (env->http, "/c2.bin");
-        g_autofree char *first_dest = xferd_env_path (env, "c1.bin");
-        g_autofree char *second_dest = xferd_env_path (env, "c2.bin");
+        g_autofree char *first_url = NULL, *first_dest = NULL, *second_url = NULL, *second_dest = NULL;
+        g_autoptr(GBytes) first = serve (env, "c1.bin", SMALL_SIZE, &first_url, &first_dest);
+        g_autoptr(GBytes) second = serve (env, "c2.bin", SIZE, &second_url, &second_dest);
         g_autofree char *id = NULL;
         g_autoptr(GError) error = NULL;
 
