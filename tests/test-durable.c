@@ -164,6 +164,19 @@ serve (XferdEnv *env, const char *name, gsize size, char **url, char **dest)
         return http_server_add_generated (env->http, path, size);
 }
 
+/* A download of url into dest that the server holds after STALL bytes of path; returns the
+ * job once its temporary file holds them, and its id in *ret_id. */
+static char *
+start_held (XferdEnv *env, const char *path, const char *url, const char *dest, gboolean auto_complete,
+            char **ret_id)
+{
+        http_server_stall_after (env->http, path, STALL);
+        g_autofree char *job = xferd_download (env->fx, url, dest, auto_complete, ret_id);
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+
+        return g_steal_pointer (&job);
+}
+
 /* The job of id completed by itself within timeout_ms, and dest holds content. */
 static void
 assert_acknowledged (XferdEnv *env, const char *id, guint timeout_ms, const char *dest, GBytes *content)
@@ -302,9 +315,7 @@ test_inactive_job_cancelled (void)
         g_autofree char *id = NULL;
 
         /* Partial data on disk, then left alone. */
-        http_server_stall_after (env->http, "/idle.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, &id);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *job = start_held (env, "/idle.bin", url, dest, FALSE, &id);
         xferd_job_call (env->fx, job, "Suspend");
         http_server_release (env->http, "/idle.bin");
 
@@ -693,9 +704,7 @@ test_changed_at_rest (gconstpointer data)
         g_autofree char *id = NULL;
 
         http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
-        http_server_stall_after (env->http, "/res.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *job = start_held (env, "/res.bin", url, dest, TRUE, &id);
         if (killed) {
                 xferd_process_kill (env->fx);
         } else {
@@ -783,9 +792,7 @@ test_server_ignores_range (void)
 
         /* With a validator, so that xferd asks for the rest at all. */
         http_server_set_validators (env->http, "/file.bin", "\"f1\"", NULL);
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *job = start_held (env, "/file.bin", url, dest, TRUE, &id);
 
         xferd_process_kill (env->fx);
         http_server_set_ignore_range (env->http, "/file.bin", TRUE);
@@ -808,12 +815,9 @@ static void
 test_kill_inside_cancel (void)
 {
         g_autoptr(XferdEnv) env = env_new ();
-        g_autoptr(GBytes) first = http_server_add_generated (env->http, "/first.bin", SMALL_SIZE);
-        g_autoptr(GBytes) second = http_server_add_generated (env->http, "/second.bin", SIZE);
-        g_autofree char *first_url = http_server_url (env->http, "/first.bin");
-        g_autofree char *second_url = http_server_url (env->http, "/second.bin");
-        g_autofree char *first_dest = xferd_env_path (env, "first.bin");
-        g_autofree char *second_dest = xferd_env_path (env, "second.bin");
+        g_autofree char *first_url = NULL, *first_dest = NULL, *second_url = NULL, *second_dest = NULL;
+        g_autoptr(GBytes) first = serve (env, "first.bin", SMALL_SIZE, &first_url, &first_dest);
+        g_autoptr(GBytes) second = serve (env, "second.bin", SIZE, &second_url, &second_dest);
         g_autofree char *id = NULL;
         g_autoptr(GError) error = NULL;
 
@@ -876,12 +880,9 @@ test_kill_inside_complete (gconstpointer data)
 {
         gboolean remove_dir = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = env_new ();
-        g_autoptr(GBytes) first = http_server_add_generated (env->http, "/c1.bin", SMALL_SIZE);
-        g_autoptr(GBytes) second = http_server_add_generated (env->http, "/c2.bin", SIZE);
-        g_autofree char *first_url = http_server_url (env->http, "/c1.bin");
-        g_autofree char *second_url = http_server_url (env->http, "/c2.bin");
-        g_autofree char *first_dest = xferd_env_path (env, "c1.bin");
-        g_autofree char *second_dest = xferd_env_path (env, "c2.bin");
+        g_autofree char *first_url = NULL, *first_dest = NULL, *second_url = NULL, *second_dest = NULL;
+        g_autoptr(GBytes) first = serve (env, "c1.bin", SMALL_SIZE, &first_url, &first_dest);
+        g_autoptr(GBytes) second = serve (env, "c2.bin", SIZE, &second_url, &second_dest);
         g_autofree char *id = NULL;
         g_autoptr(GError) error = NULL;
 
@@ -1065,9 +1066,8 @@ test_suspend_kill_resume (void)
         g_autofree char *id = NULL;
 
         http_server_set_validators (env->http, "/file.bin", "\"s1\"", NULL);
-        http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
+        g_autofree char *job = start_held (env, "/file.bin", url, dest, TRUE, &id);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
         goffset held = file_size (temp);

@@ -146,10 +146,11 @@ finish_resumed (XferdEnv *env, const char *job, const char *dest)
 static void
 test_before_start (void)
 {
-        if (skip_unless_ready ())
+        NmMock *nm = NULL;
+        g_autoptr(XferdEnv) env = metered_env_new (NULL, NULL, NM_METERED_YES, NM_CONNECTIVITY_FULL, &nm);
+
+        if (!env)
                 return;
-        g_autoptr(XferdEnv) env = env_new (NULL, NULL);
-        g_autoptr(NmMock) nm = nm_mock_start (env->fx, NM_METERED_YES, NM_CONNECTIVITY_FULL);
         g_autoptr(GBytes) a = http_server_add_generated (env->http, "/a.bin", SIZE);
         g_autoptr(GBytes) b = http_server_add_generated (env->http, "/b.bin", SIZE);
         g_autoptr(GBytes) c = http_server_add_generated (env->http, "/c.bin", SIZE);
@@ -231,10 +232,11 @@ test_stop_mid_transfer (void)
 static void
 test_guess (void)
 {
-        if (skip_unless_ready ())
+        NmMock *nm = NULL;
+        g_autoptr(XferdEnv) env = metered_env_new (NULL, NULL, NM_METERED_GUESS_YES, NM_CONNECTIVITY_FULL, &nm);
+
+        if (!env)
                 return;
-        g_autoptr(XferdEnv) env = env_new (NULL, NULL);
-        g_autoptr(NmMock) nm = nm_mock_start (env->fx, NM_METERED_GUESS_YES, NM_CONNECTIVITY_FULL);
         g_autoptr(GBytes) a = http_server_add_generated (env->http, "/a.bin", SIZE);
         g_autoptr(GBytes) b = http_server_add_generated (env->http, "/b.bin", SIZE);
         g_autofree char *a_dest = NULL, *b_dest = NULL;
@@ -601,16 +603,15 @@ wait_line (BusFixture *fx, GDataInputStream *in, const char *needle, guint timeo
 static void
 test_xferctl (void)
 {
-        if (skip_unless_ready ())
-                return;
         if (!g_getenv ("XFERCTL_BINARY")) {
                 g_test_skip ("XFERCTL_BINARY is not set");
                 return;
         }
-        g_autoptr(XferdEnv) env = env_new (NULL, NULL);
-        g_autoptr(NmMock) nm = nm_mock_start (env->fx, NM_METERED_YES, NM_CONNECTIVITY_FULL);
-        g_autoptr(GBytes) content = http_server_add_generated (env->http, "/f.bin", SIZE);
-        g_autofree char *url = http_server_url (env->http, "/f.bin");
+        NmMock *nm = NULL;
+        g_autoptr(XferdEnv) env = metered_env_new (NULL, NULL, NM_METERED_YES, NM_CONNECTIVITY_FULL, &nm);
+
+        if (!env)
+                return;
         g_autofree char *dest = xferd_env_path (env, "f.bin");
         g_autofree char *out = NULL;
 
@@ -631,7 +632,7 @@ test_xferctl (void)
         /* A download (foreground, so `always` unless told) asked to wait for an unmetered
          * network waits, and says why. */
         const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--system", "download", "--cost-policy=unmetered",
-                               url, dest, NULL };
+                               env->url, dest, NULL };
         g_autoptr(GSubprocess) download = bus_fixture_spawn (env->fx, argv);
         g_autoptr(GDataInputStream) progress = g_data_input_stream_new (g_subprocess_get_stderr_pipe (download));
         g_assert_true (wait_line (env->fx, progress, "waiting for an unmetered network", WAIT_TIMEOUT_MS));
@@ -671,7 +672,7 @@ test_xferctl (void)
         g_assert_no_error (error);
         g_assert_true (g_subprocess_get_if_exited (download));
         g_assert_cmpint (g_subprocess_get_exit_status (download), ==, 0);
-        assert_file_content (dest, content);
+        assert_file_content (dest, env->content);
         xferd_job_call (env->fx, created, "Cancel");
 }
 

@@ -195,6 +195,17 @@ temp_size (Env *env, const char *job)
         return st.st_size;
 }
 
+/* start_download(), then wait for state and a LocalFile error that names setting. */
+static char *
+start_until_local_error (Env *env, const char *name, const char *state, const char *setting)
+{
+        g_autofree char *job = start_download (env, name);
+
+        job_wait_state (env->fx, job, state);
+        job_assert_error (env->fx, job, "LocalFile", setting);
+        return g_steal_pointer (&job);
+}
+
 /* ------------------------------------------------------------ root's reserve */
 
 /* 8 MiB of ext2, half of it reserved for root: A may fill about 3.6 MiB. A 6 MiB download
@@ -304,17 +315,13 @@ test_max_file_size (void)
 
         g_autoptr(GBytes) seed = serve (env, "endless.bin", 1);
         http_server_set_endless (env->http, "/endless.bin", TRUE);
-        g_autofree char *job = start_download (env, "endless.bin");
-        job_wait_state (env->fx, job, "error");
-        job_assert_error (env->fx, job, "LocalFile", "MaxFileSize");
+        g_autofree char *job = start_until_local_error (env, "endless.bin", "error", "MaxFileSize");
         g_assert_cmpint (temp_size (env, job), <=, 1024 * 1024);
         g_assert_cmpint (temp_size (env, job), >, 0);
         bus_client_job_call (env->a, job, "Cancel");
 
         g_autoptr(GBytes) big = serve (env, "big.bin", 1024 * 1024 + 1);
-        g_autofree char *big_job = start_download (env, "big.bin");
-        job_wait_state (env->fx, big_job, "error");
-        job_assert_error (env->fx, big_job, "LocalFile", "MaxFileSize");
+        g_autofree char *big_job = start_until_local_error (env, "big.bin", "error", "MaxFileSize");
         g_assert_cmpint (temp_size (env, big_job), ==, 0);
         bus_client_job_call (env->a, big_job, "Cancel");
 
@@ -338,9 +345,7 @@ test_keep_free (void)
         env_mount_tmpfs (env, "4m");
 
         g_autoptr(GBytes) content = serve (env, "file.bin", 3 * 1024 * 1024);
-        g_autofree char *job = start_download (env, "file.bin");
-        job_wait_state (env->fx, job, "transient-error");
-        job_assert_error (env->fx, job, "LocalFile", "KeepFree");
+        g_autofree char *job = start_until_local_error (env, "file.bin", "transient-error", "KeepFree");
 
         goffset held = temp_size (env, job);
         struct statvfs sv;

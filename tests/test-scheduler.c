@@ -206,6 +206,15 @@ set_max_background (XferdEnv *env, guint32 n)
         set_manager (env, "MaxBackgroundTransfers", g_variant_new_uint32 (n));
 }
 
+/* With MaxBackgroundTransfers = 1, f takes the only slot and holds it at STALL bytes. */
+static void
+fetch_take_the_slot (XferdEnv *env, Fetch *f, const char *priority)
+{
+        set_max_background (env, 1);
+        fetch_start (env, f, priority);
+        assert_fetch_reaches (env, f, STALL);
+}
+
 /* --------------------------------------------------- order of state changes */
 
 /* Index in fx->signals of the first PropertiesChanged of job, at or after
@@ -354,10 +363,8 @@ test_preemption_chain (void)
         Fetch *low = env_add (env, "low", SIZE, STALL);
         Fetch *normal = env_add (env, "normal", SIZE, STALL);
         Fetch *high = env_add (env, "high", SIZE, STALL);
-        set_max_background (env, 1);
 
-        fetch_start (env, low, "low");
-        assert_fetch_reaches (env, low, STALL);
+        fetch_take_the_slot (env, low, "low");
         assert_fetch_state (env, low, "transferring");
 
         /* normal > low: normal takes the only slot, low goes back to queued
@@ -433,10 +440,8 @@ test_queued_order (void)
         Fetch *blocker = env_add (env, "blocker", SIZE, STALL);
         Fetch *normal = env_add (env, "normal", SIZE, STALL);
         Fetch *high = env_add (env, "high", SIZE, STALL);
-        set_max_background (env, 1);
 
-        fetch_start (env, blocker, "high");
-        assert_fetch_reaches (env, blocker, STALL);
+        fetch_take_the_slot (env, blocker, "high");
         fetch_start (env, normal, "normal");
         fetch_start (env, high, "high");
         /* Neither may take the slot of a running high job. */
@@ -475,10 +480,8 @@ test_foreground_beside_background (void)
                 return;
         Fetch *bg = env_add (env, "background", SIZE, STALL);
         Fetch *fg = env_add (env, "foreground", SIZE, 0);
-        set_max_background (env, 1);
 
-        fetch_start (env, bg, "low");
-        assert_fetch_reaches (env, bg, STALL);
+        fetch_take_the_slot (env, bg, "low");
 
         gint64 t0 = g_get_monotonic_time ();
         fetch_start (env, fg, "foreground");
@@ -561,10 +564,8 @@ test_priority_change (void)
                 return;
         Fetch *running = env_add (env, "running", SIZE, STALL);
         Fetch *waiting = env_add (env, "waiting", SIZE, STALL);
-        set_max_background (env, 1);
 
-        fetch_start (env, running, "normal");
-        assert_fetch_reaches (env, running, STALL);
+        fetch_take_the_slot (env, running, "normal");
         fetch_start (env, waiting, "low");
         assert_fetch_state (env, waiting, "queued");
 
@@ -677,10 +678,8 @@ test_turns (void)
                 return;
         Fetch *a = env_add (env, "a", SIZE, STALL);
         Fetch *b = env_add (env, "b", SIZE, STALL);
-        set_max_background (env, 1);
 
-        fetch_start (env, a, "normal");
-        assert_fetch_reaches (env, a, STALL);
+        fetch_take_the_slot (env, a, "normal");
         fetch_start (env, b, "normal");
 
         /* b's turn comes while a is unfinished (a cannot finish: stalled). */

@@ -1159,20 +1159,26 @@ static void test_garbage(Fixture *f, gconstpointer data) {
         assert_moved_aside(f, s, log, garbage, sizeof garbage);
 }
 
-/* A store big enough to span many pages, then cut at various points. */
-static void test_truncated(Fixture *f, gconstpointer data) {
-        g_autofree char *full = NULL;
-        size_t size = 0;
+/* 300 jobs from first_id on in a new store, closed; returns the file's bytes (over 20 pages). */
+static char *write_many_pages(const Fixture *f, unsigned first_id, JobState state, size_t *ret_size) {
+        g_autofree char *content = NULL;
         Store *s = open_store(f);
 
         for (unsigned i = 0; i < 300; i++) {
-                Job *j = job_new(1000 + i, JOB_QUEUED, 3, 1);
+                Job *j = job_new(first_id + i, state, 3, 1);
                 g_assert_cmpint(store_save_job(s, j), ==, 0);
                 test_job_free(j);
         }
         store_close(s);
-        g_assert_true(g_file_get_contents(f->db, &full, &size, NULL));
-        g_assert_cmpuint(size, >, 20 * 4096);
+        g_assert_true(g_file_get_contents(f->db, &content, ret_size, NULL));
+        g_assert_cmpuint(*ret_size, >, 20 * 4096);
+        return g_steal_pointer(&content);
+}
+
+/* A store big enough to span many pages, then cut at various points. */
+static void test_truncated(Fixture *f, gconstpointer data) {
+        size_t size = 0;
+        g_autofree char *full = write_many_pages(f, 1000, JOB_QUEUED, &size);
 
         const size_t cuts[] = { 1, 50, 100, 4096, 4096 + 17, 3 * 4096, size / 2, size - 4096, size - 1 };
         for (size_t i = 0; i < G_N_ELEMENTS(cuts); i++) {
@@ -1184,7 +1190,7 @@ static void test_truncated(Fixture *f, gconstpointer data) {
                 g_assert_cmpint(g_mkdir_with_parents(f->dir, 0700), ==, 0);
                 g_assert_true(g_file_set_contents(f->db, full, (gssize) cuts[i], NULL));
 
-                s = open_store_capturing(f, &log);
+                Store *s = open_store_capturing(f, &log);
                 broken = list_broken(f);
                 g_assert_cmpuint(broken->len, ==, 1);
                 assert_moved_aside(f, s, log, full, cuts[i]);
@@ -1193,23 +1199,14 @@ static void test_truncated(Fixture *f, gconstpointer data) {
 
 /* A whole file with damaged pages in the middle: SQLite's own integrity check finds it. */
 static void test_damaged(Fixture *f, gconstpointer data) {
-        g_autofree char *content = NULL, *log = NULL;
+        g_autofree char *log = NULL;
         size_t size = 0;
-        Store *s = open_store(f);
-
-        for (unsigned i = 0; i < 300; i++) {
-                Job *j = job_new(2000 + i, JOB_TRANSFERRING, 3, 1);
-                g_assert_cmpint(store_save_job(s, j), ==, 0);
-                test_job_free(j);
-        }
-        store_close(s);
-        g_assert_true(g_file_get_contents(f->db, &content, &size, NULL));
-        g_assert_cmpuint(size, >, 20 * 4096);
+        g_autofree char *content = write_many_pages(f, 2000, JOB_TRANSFERRING, &size);
         for (size_t i = 10 * 4096; i < 12 * 4096; i++)
                 content[i] = (char) g_random_int();
         g_assert_true(g_file_set_contents(f->db, content, (gssize) size, NULL));
 
-        s = open_store_capturing(f, &log);
+        Store *s = open_store_capturing(f, &log);
         g_assert_nonnull(strstr(log, "is corrupt"));
         assert_moved_aside(f, s, log, content, size);
 }

@@ -260,6 +260,15 @@ static void make_paths(const char *prefix, const char *dir, unsigned i, char *ur
         snprintf(path, path_size, "%s/%s", dir, base ? base + 1 : url);
 }
 
+/* One Download call whose reply on_download_reply() counts into s. */
+static void send_download(sd_bus *bus, Many *s, const char *url, const char *path) {
+        int r = sd_bus_call_method_async(bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download",
+                                         on_download_reply, s, "ssa{sv}", url, path, 0);
+        if (r < 0)
+                die("cannot send Download", r);
+        s->outstanding++;
+}
+
 static int cmd_many_jobs(unsigned count, const char *prefix, const char *dir, pid_t dpid, unsigned window) {
         sd_bus *bus = bus_open();
         Many s = { 0 };
@@ -278,12 +287,8 @@ static int cmd_many_jobs(unsigned count, const char *prefix, const char *dir, pi
                 while (sent < count && s.outstanding < window) {
                         char url[1024], path[1200];
                         make_paths(prefix, dir, sent, url, sizeof url, path, sizeof path);
-                        r = sd_bus_call_method_async(bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download",
-                                                     on_download_reply, &s, "ssa{sv}", url, path, 0);
-                        if (r < 0)
-                                die("cannot send Download", r);
+                        send_download(bus, &s, url, path);
                         sent++;
-                        s.outstanding++;
                 }
                 pump(bus);
                 if (!t_replies && s.replies == count)
@@ -309,7 +314,6 @@ static int cmd_create(unsigned count, const char *url, const char *dir, pid_t dp
         Many s = { 0 };
         unsigned sent = 0;
         double u0, s0, t0, t1;
-        int r;
 
         proc_cpu(dpid, &u0, &s0);
         t0 = now_s();
@@ -317,12 +321,8 @@ static int cmd_create(unsigned count, const char *url, const char *dir, pid_t dp
                 while (sent < count && s.outstanding < window) {
                         char path[1200];
                         snprintf(path, sizeof path, "%s/c%06u", dir, sent);
-                        r = sd_bus_call_method_async(bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download",
-                                                     on_download_reply, &s, "ssa{sv}", url, path, 0);
-                        if (r < 0)
-                                die("cannot send Download", r);
+                        send_download(bus, &s, url, path);
                         sent++;
-                        s.outstanding++;
                 }
                 pump(bus);
                 if (s.replies < count && s.errors == 0 && !(sent < count && s.outstanding < window))
