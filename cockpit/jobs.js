@@ -216,7 +216,10 @@ export class Transfers extends EventTarget {
                     const unwrapped = unwrap(props);
                     const shown = this.jobs.get(path);
                     if (shown) {
+                        if (unwrapped.State !== shown.props.State)
+                            shown.rate.reset();
                         Object.assign(shown.props, unwrapped);
+                        shown.rate.add(shown.props.BytesTransferred || 0);
                         this.changed({ path });
                         return;
                     }

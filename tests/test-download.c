@@ -629,6 +629,74 @@ test_new_job_properties (void)
         g_assert_true (xferd_lists_job (fx, id));
 }
 
+/* A caller that keeps the bus busy must not stop other callers' transfers: calls run at a
+ * priority above curl's work, so a bus that always had a message waiting would starve every
+ * transfer. 1024 GetAll calls stay in flight on a connection of their own for the whole
+ * download (each reply sends the next); the download still ends. */
+typedef struct Flood {
+        GDBusConnection *conn;
+        guint in_flight;
+        guint answered;
+        gboolean stop;
+} Flood;
+
+static void flood_send (Flood *flood);
+
+static void
+flood_on_reply (GObject *source, GAsyncResult *res, gpointer data)
+{
+        Flood *flood = data;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, NULL);
+
+        flood->in_flight--;
+        flood->answered++;
+        if (!flood->stop)
+                flood_send (flood);
+}
+
+static void
+flood_send (Flood *flood)
+{
+        flood->in_flight++;
+        g_dbus_connection_call (flood->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.Properties",
+                                "GetAll", g_variant_new ("(s)", XFERD_MANAGER_IFACE), NULL,
+                                G_DBUS_CALL_FLAGS_NONE, -1, NULL, flood_on_reply, flood);
+}
+
+static void
+test_busy_bus (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", 2 * 1024 * 1024);
+        g_autoptr(GError) error = NULL;
+        Flood flood = { 0 };
+
+        /* Half a second of transfer, so that the flood's replies come while the test waits. */
+        http_server_set_rate (env->http, "/file.bin", 4 * 1024 * 1024);
+
+        flood.conn = g_dbus_connection_new_for_address_sync (
+                env->fx->address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_autofree char *job = xferd_create_job (env->fx, "beside a busy bus", NULL);
+        for (guint i = 0; i < 1024; i++)
+                flood_send (&flood);
+        /* The flood is under way before the transfer starts. */
+        while (flood.answered < 256)
+                g_main_context_iteration (env->fx->ctx, TRUE);
+
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        xferd_job_call (env->fx, job, "Resume");
+        guint before = flood.answered;
+        job_wait_state (env->fx, job, "transferred");
+        /* The flood went on meanwhile: its replies came while the test waited. */
+        g_assert_cmpuint (flood.answered, >, before);
+
+        flood.stop = TRUE;
+        while (flood.in_flight > 0)
+                g_main_context_iteration (env->fx->ctx, TRUE);
+        g_object_unref (flood.conn);
+}
+
 /* Download's options, and its default display name (the file's base name). */
 static void
 test_download_options (void)
@@ -675,5 +743,6 @@ const TestCase test_cases[] = {
         { "/download/add-file-when-transferred", test_add_file_when_transferred },
         { "/download/new-job-properties", test_new_job_properties },
         { "/download/options", test_download_options },
+        { "/download/busy-bus", test_busy_bus },
         { NULL, NULL }
 };
