@@ -51,8 +51,9 @@ static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path,
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'v', sig);
         if (r >= 0)
-                r = v->x.property.get ? v->x.property.get(bus, path, XFERD_JOB_IFACE, v->x.property.member, m, j,
-                                                          error)
+                /* As sd-bus does: a getter gets the object's data plus the entry's offset. */
+                r = v->x.property.get ? v->x.property.get(bus, path, XFERD_JOB_IFACE, v->x.property.member, m,
+                                                          (uint8_t *) j + v->x.property.offset, error)
                                       : sd_bus_message_append_basic(m, sig[0], (uint8_t *) j + v->x.property.offset);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);

@@ -109,7 +109,9 @@ static int batch_record(Manager *m, CompleteBatch *b, const FileBatch *fb) {
 
 /* After the renames: the files as they are now and the completion of every job still to be
  * completed, in one commit for the whole batch; each job's Complete then stores nothing more
- * (job_apply_stored()). If that commit fails, each job stores its own. */
+ * (job_apply_stored()). If that commit fails, each job that completed stores its own; the
+ * file records of a job whose rename failed are then left to recovery, which looks for the
+ * file under both of its names. */
 static void batch_record_completions(Manager *m, CompleteBatch *b, const FileBatch *fb) {
         (void) store_begin(m->store);
         (void) batch_record(m, b, fb);

@@ -3,9 +3,10 @@
 
 /* A few worker threads for file-system calls that may block (fdatasync, syncfs, rename,
  * unlink, opening in a destination directory, a store checkpoint), so that the event loop
- * never waits for a slow or hung file system. A task carries plain data only (descriptors,
- * names, an identity): run() works on it on a worker thread, done() gets it back on the loop
- * thread, which alone touches jobs. Knows nothing of jobs. */
+ * never waits for a slow or hung file system. run() works on a worker thread with a task's
+ * plain data only (descriptors, names, an identity); done() gets the task back on the loop
+ * thread, which alone touches jobs and transfers: a task may point back to its owner for
+ * done() (a transfer's writeback does), never for run(). Knows nothing of jobs. */
 
 #include <stdbool.h>
 #include <systemd/sd-event.h>
