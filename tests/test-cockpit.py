@@ -170,6 +170,13 @@ def unmount_all():
         subprocess.run(["umount", "--lazy", MOUNTS.pop()], check=False)
 
 
+def autolaunched_buses():
+    """The pids of the session buses that dbus-launch started for GLib's autolaunch."""
+    out = subprocess.run(["pgrep", "-x", "-f", "dbus-daemon --print-address --session"],
+                         capture_output=True, text=True, check=False).stdout
+    return {int(pid) for pid in out.split()}
+
+
 def mounts_below(directory):
     """Mount points at or below directory (from /proc/self/mountinfo)."""
     found = []
@@ -183,6 +190,7 @@ def mounts_below(directory):
 
 class Env:
     def __init__(self):
+        self.buses_before = autolaunched_buses()
         self.procs = []
         self.tmp = tempfile.mkdtemp(prefix="xferd-cockpit-")
         os.chmod(self.tmp, 0o755)
@@ -332,6 +340,13 @@ class Env:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        # cockpit-bridge, with no session bus for the logged-in user, has GLib autolaunch one
+        # (dbus-launch), which outlives the session: stop those the test made, and only those.
+        for pid in autolaunched_buses() - self.buses_before:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         unmount_all()
         # cockpit-orig was a bind mount of the real /usr/share/cockpit: never delete through one.
         left = mounts_below(self.tmp)
