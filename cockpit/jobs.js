@@ -235,10 +235,13 @@ export class Transfers extends EventTarget {
                         console.warn("xferd: reading", path, "failed:", ex.message);
                 })
                 .finally(() => {
+                    // A read of an earlier connection: the markers are the new one's now.
+                    if (this.client !== client)
+                        return;
                     this.pending.delete(path);
                     this.goneWhilePending.delete(path);
                     // Signals handled before this reply's handler may be newer than the reply.
-                    if (this.changedWhilePending.delete(path) && this.jobs.has(path) && this.client === client)
+                    if (this.changedWhilePending.delete(path) && this.jobs.has(path))
                         this.readJob(path);
                 });
         this.pending.set(path, p);

@@ -65,9 +65,9 @@ const settle = () => new Promise(resolve => setTimeout(resolve, 0));
 
 const jobProps = state => ({ State: { t: "s", v: state }, BytesTransferred: { t: "t", v: 0 } });
 
-async function started() {
+// The model connected to a new scripted client (again, for a model given).
+async function started(model = new Transfers()) {
     client = new ScriptedClient();
-    const model = new Transfers();
     const done = model.start();
     client.take("GetAll").resolve([{}]);
     await settle();
@@ -144,6 +144,20 @@ const cases = [
         again.resolve([jobProps("transferring")]);
         await settle();
         expect(!model.jobs.has(JOB), "the job came back from the second read");
+    }],
+    ["a read from before a reconnection leaves the new connection's reads alone", async () => {
+        const [model, oldRead] = await newJobBeingRead();
+        await started(model);           // xferd went away and came back
+        jobNew();
+        const read = client.take("GetAll");
+        // The old connection's reply ends late; then the job is removed while the new read
+        // is on its way.
+        oldRead.resolve([jobProps("queued")]);
+        await settle();
+        jobRemoved("cancelled");
+        read.resolve([jobProps("queued")]);
+        await settle();
+        expect(!model.jobs.has(JOB), "a removed job came back: the old read took the new one's marker");
     }],
 ];
 
