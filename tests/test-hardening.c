@@ -51,12 +51,6 @@ need_users (void)
         return test_needs (test_missing_root_and_users ());
 }
 
-static void
-unmount_dir (gpointer dir)
-{
-        (void) umount2 (dir, MNT_DETACH);
-}
-
 static gboolean
 is_control (gunichar c)
 {
@@ -518,8 +512,7 @@ test_store_full (void)
         const char *new_headers[] = { "X-New: 1", "X-Other: 2", NULL };
         JobView before = { 0 };
 
-        g_assert_no_errno (mount ("tmpfs", state, "tmpfs", 0, "size=1m,mode=0700"));
-        xferd_env_defer (env, unmount_dir, state);
+        g_assert_cmpint (xferd_env_mount_tmpfs (env, state, 0, "size=1m,mode=0700"), ==, 0);
 
         g_autofree char *job = xferd_create_job (env->fx, "before", NULL);
         job_set (env->fx, job, "Description", g_variant_new_string ("kept"));
@@ -595,8 +588,7 @@ test_store_read_only_at_start (void)
         g_autofree char *state = xferd_process_state_dir (env->fx);
 
         if (geteuid () == 0) {
-                g_assert_no_errno (mount ("tmpfs", state, "tmpfs", MS_RDONLY, "size=64k,mode=0700"));
-                xferd_env_defer (env, unmount_dir, state);
+                g_assert_cmpint (xferd_env_mount_tmpfs (env, state, MS_RDONLY, "size=64k,mode=0700"), ==, 0);
         } else {
                 g_assert_no_errno (chmod (state, 0500));
         }
