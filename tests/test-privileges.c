@@ -157,17 +157,26 @@ start_download (XferdEnv *env, const char *name)
         return g_steal_pointer (&job);
 }
 
-/* The job transfers, A completes it, and dir/name holds content. */
+/* client's job transfers, client completes it, and dir/name holds content; returns that
+ * path. */
+static char *
+finish_in (XferdEnv *env, BusClient *client, const char *job, const char *dir, const char *name, GBytes *content)
+{
+        g_autoptr(GError) error = NULL;
+        char *dest = g_build_filename (dir, name, NULL);
+
+        job_wait_state (env->fx, job, "transferred");
+        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+        g_assert_no_error (error);
+        assert_file_content (dest, content);
+        return dest;
+}
+
+/* finish_in() for A's job into env->dir. */
 static void
 finish (XferdEnv *env, const char *job, const char *name, GBytes *content)
 {
-        g_autoptr(GError) error = NULL;
-        g_autofree char *dest = g_build_filename (env->dir, name, NULL);
-
-        job_wait_state (env->fx, job, "transferred");
-        g_autoptr(GVariant) reply = bus_client_call_job (env->a, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
-        g_assert_no_error (error);
-        assert_file_content (dest, content);
+        g_free (finish_in (env, env->a, job, env->dir, name, content));
 }
 
 static goffset
@@ -370,6 +379,21 @@ group_dir (XferdEnv *env, const char *name, gid_t gid)
         return dir;
 }
 
+/* What both group cases start from: a gid no group has (*extra: A is not in it by the user
+ * database), a directory only that group may write to (*dir), and A's connection holding its
+ * primary group and that one (setpriv). */
+static BusClient *
+a_with_extra_group (XferdEnv *env, gid_t *extra, char **dir)
+{
+        g_autofree char *primary_s = g_strdup_printf ("%u", (guint) user_a_ids ().gid);
+        g_autofree char *extra_s = NULL;
+
+        *extra = unused_gid ();
+        extra_s = g_strdup_printf ("%u", (guint) *extra);
+        *dir = group_dir (env, "by-extra-group", *extra);
+        return bus_client_new_with_groups (env->fx, USER_A, primary_s, extra_s);
+}
+
 /* Creates a job of client's into dir/name and resumes it; NULL and the error when AddFile
  * fails. */
 static char *
@@ -385,15 +409,6 @@ try_download (BusClient *client, const char *url, const char *dir, const char *n
         }
         bus_client_job_call (client, job, "Resume");
         return g_steal_pointer (&job);
-}
-
-static void
-client_complete (BusClient *client, const char *job)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_job (client, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
-
-        g_assert_no_error (error);
 }
 
 static void
@@ -418,23 +433,19 @@ test_caller_groups (void)
                 return;
         g_autoptr(XferdEnv) env = env_new (NULL);
         UserIds ids = user_a_ids ();
-        gid_t extra = unused_gid ();
+        gid_t extra;
+        g_autofree char *by_extra = NULL;
+        /* A with its own primary group and the extra one. */
+        g_autoptr(BusClient) with_extra = a_with_extra_group (env, &extra, &by_extra);
         g_autofree char *extra_s = g_strdup_printf ("%u", (guint) extra);
-        g_autofree char *primary_s = g_strdup_printf ("%u", (guint) ids.gid);
-        g_autofree char *by_extra = group_dir (env, "by-extra-group", extra);
         g_autofree char *by_primary = group_dir (env, "by-primary-group", ids.gid);
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", 100 * 1000);
         g_autofree char *url = http_server_url (env->http, "/file.bin");
         g_autoptr(GError) error = NULL;
 
-        /* A with its own primary group and the extra one. */
-        g_autoptr(BusClient) with_extra = bus_client_new_with_groups (env->fx, USER_A, primary_s, extra_s);
         g_autofree char *job = try_download (with_extra, url, by_extra, "file.bin", &error);
         g_assert_no_error (error);
-        job_wait_state (env->fx, job, "transferred");
-        client_complete (with_extra, job);
-        g_autofree char *dest = g_build_filename (by_extra, "file.bin", NULL);
-        assert_file_content (dest, content);
+        g_autofree char *dest = finish_in (env, with_extra, job, by_extra, "file.bin", content);
         assert_owned (dest, ids.uid, ids.gid);
 
         /* A with only the extra group: not its primary group's directory, and no file of that
@@ -446,10 +457,7 @@ test_caller_groups (void)
         g_clear_error (&error);
         g_autofree char *job2 = try_download (only_extra, url, by_extra, "second.bin", &error);
         g_assert_no_error (error);
-        job_wait_state (env->fx, job2, "transferred");
-        client_complete (only_extra, job2);
-        g_autofree char *dest2 = g_build_filename (by_extra, "second.bin", NULL);
-        assert_file_content (dest2, content);
+        g_autofree char *dest2 = finish_in (env, only_extra, job2, by_extra, "second.bin", content);
         assert_owned (dest2, ids.uid, 65534);
         g_auto(GStrv) names = list_dir (by_primary);
         g_assert_cmpuint (g_strv_length (names), ==, 0);
@@ -463,17 +471,14 @@ test_caller_groups_restart (void)
         if (!needs_met (FALSE))
                 return;
         g_autoptr(XferdEnv) env = env_new (NULL);
-        UserIds ids = user_a_ids ();
-        gid_t extra = unused_gid ();
-        g_autofree char *extra_s = g_strdup_printf ("%u", (guint) extra);
-        g_autofree char *primary_s = g_strdup_printf ("%u", (guint) ids.gid);
-        g_autofree char *by_extra = group_dir (env, "by-extra-group", extra);
+        gid_t extra;
+        g_autofree char *by_extra = NULL;
+        g_autoptr(BusClient) with_extra = a_with_extra_group (env, &extra, &by_extra);
         g_autoptr(GBytes) content = http_server_add_generated (env->http, "/file.bin", 300 * 1000);
         g_autofree char *url = http_server_url (env->http, "/file.bin");
         g_autoptr(GError) error = NULL;
 
         http_server_stall_after (env->http, "/file.bin", 100 * 1000);
-        g_autoptr(BusClient) with_extra = bus_client_new_with_groups (env->fx, USER_A, primary_s, extra_s);
         g_autofree char *job = try_download (with_extra, url, by_extra, "file.bin", &error);
         g_assert_no_error (error);
         g_assert_true (http_server_wait_stalled (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
@@ -483,10 +488,7 @@ test_caller_groups_restart (void)
         http_server_release (env->http, "/file.bin");
         /* The next call starts xferd again; it resumes the job from the store. */
         xferd_process_start (env->fx);
-        job_wait_state (env->fx, job, "transferred");
-        client_complete (with_extra, job);
-        g_autofree char *dest = g_build_filename (by_extra, "file.bin", NULL);
-        assert_file_content (dest, content);
+        g_free (finish_in (env, with_extra, job, by_extra, "file.bin", content));
 }
 
 const TestCase test_cases[] = {
