@@ -179,7 +179,6 @@ test_two_machines (void)
         machine_wait_acknowledged (b, job_b);
 
         assert_file (b, "update.bin", content);
-        assert_file (b, "update.bin", content);
         /* The origin served the body once: one request, FLEET_SIZE bytes. */
         g_assert_cmpuint (http_server_request_count (origin, "/update.bin"), ==, 1);
         g_assert_cmpuint (http_server_body_bytes (origin, "/update.bin"), ==, FLEET_SIZE);
