@@ -176,12 +176,14 @@ squid_wait_authenticated (SquidProxy *squid, guint n)
         return squid_proxy_wait_requests (squid, authenticated, n, WAIT_TIMEOUT_MS);
 }
 
-/* The configuration of a machine whose http downloads go through the cache. */
-static char *
-cache_config (SquidProxy *squid, guint fallback_sec)
+/* A machine whose http downloads go through squid as the site's cache. */
+static XferdEnv *
+machine_behind_cache_new (SquidProxy *squid, guint fallback_sec)
 {
-        return g_strdup_printf ("[Network]\nCacheHost=%s\nCacheFallbackSec=%u\n",
-                                squid_proxy_host (squid), fallback_sec);
+        g_autofree char *config = g_strdup_printf ("[Network]\nCacheHost=%s\nCacheFallbackSec=%u\n",
+                                                   squid_proxy_host (squid), fallback_sec);
+
+        return machine_new (config, NULL);
 }
 
 /* Two machines fetch the same file through the cache at the same time: the origin sends it
@@ -195,9 +197,8 @@ test_two_machines (void)
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/update.bin", FLEET_SIZE);
         g_autofree char *url = http_server_url (origin, "/update.bin");
-        g_autofree char *config = cache_config (squid, 30);
-        g_autoptr(XferdEnv) a = machine_new (config, NULL);
-        g_autoptr(XferdEnv) b = machine_new (config, NULL);
+        g_autoptr(XferdEnv) a = machine_behind_cache_new (squid, 30);
+        g_autoptr(XferdEnv) b = machine_behind_cache_new (squid, 30);
 
         /* a completes by hand, so that xferctl can still show its job below. */
         g_autofree char *dest_a = xferd_env_path (a, "update.bin");
@@ -248,8 +249,7 @@ test_fallback_silent_cache (void)
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
-        g_autofree char *config = cache_config (squid, FALLBACK_SEC);
-        g_autoptr(XferdEnv) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_behind_cache_new (squid, FALLBACK_SEC);
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
@@ -298,8 +298,7 @@ test_fallback_cache_gone (void)
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
-        g_autofree char *config = cache_config (squid, 60);
-        g_autoptr(XferdEnv) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_behind_cache_new (squid, 60);
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
@@ -343,8 +342,7 @@ test_fallback_cache_error (void)
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
-        g_autofree char *config = cache_config (squid, 60);
-        g_autoptr(XferdEnv) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_behind_cache_new (squid, 60);
 
         http_server_fail (origin, "/f.bin", 503, NULL, -1, 1);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
