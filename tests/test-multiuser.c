@@ -613,7 +613,8 @@ test_root_allowed (void)
         /* Adds a file: it goes where A may write... */
         xferd_add_file (env->fx, job, env->url, root_added);
         /* ...and not where only root may: the owner's rights count, not the caller's. */
-        g_autoptr(GVariant) refused = bus_call_job (env->fx, job, "AddFile", g_variant_new ("(ss)", env->url, t->etc_new),
+        g_autoptr(GVariant) refused = bus_call_job (env->fx, job, "AddFile",
+                                                    g_variant_new ("(ss)", env->url, t->etc_new),
                                                     G_VARIANT_TYPE_UNIT, &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidPath"));
         g_clear_error (&error);
