@@ -1432,14 +1432,10 @@ test_signals_carry_no_secrets (void)
         bus_client_subscribe (env->b);
 
         /* A job that transfers and is completed, renamed on the way. */
-        g_autoptr(GVariant) r1 = bus_client_call_manager (env->a, "CreateJob",
+        g_autofree char *job1 = bus_client_make_job (env->a, "CreateJob",
                 g_variant_new_parsed ("(%s, {'description': <%s>})", "secret-display-name-ab12",
                                       "secret-description-cd34"),
-                G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        const char *job1;
-        g_variant_get (r1, "(&s&o)", NULL, &job1);
-        id1 = g_strdup (xferd_job_id (job1));
+                &id1);
         g_autoptr(GVariant) h = bus_client_call_job (env->a, job1, "SetHttpHeaders",
                                                      g_variant_new_parsed ("(['X-Secret-Header: secret-header-value-0f1e'],)"),
                                                      G_VARIANT_TYPE_UNIT, &error);
@@ -1466,13 +1462,9 @@ test_signals_carry_no_secrets (void)
         bus_client_job_call (env->a, job2, "Cancel");
 
         /* A Download with a display name, completing by itself. */
-        g_autoptr(GVariant) r3 = bus_client_call_manager (env->a, "Download",
+        g_free (bus_client_make_job (env->a, "Download",
                 g_variant_new_parsed ("(%s, %s, {'display-name': <%s>})", secret_url, dest3, "secret-dl-name-2b3c"),
-                G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        const char *job3;
-        g_variant_get (r3, "(&s&o)", NULL, &job3);
-        id3 = g_strdup (xferd_job_id (job3));
+                &id3));
         assert_job_removed (env->fx, id3, "acknowledged");
         assert_file_content (dest3, secret_body);
 

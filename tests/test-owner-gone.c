@@ -32,20 +32,6 @@ env_new (void)
         return env;
 }
 
-/* A Manager call of client's that makes a job (Download, CreateJob): the job's path, its id
- * in *id. */
-static char *
-client_make_job (BusClient *client, const char *method, GVariant *params, char **id)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = bus_client_call_manager (client, method, params, G_VARIANT_TYPE ("(so)"), &error);
-        char *path;
-
-        g_assert_no_error (error);
-        g_variant_get (reply, "(so)", id, &path);
-        return path;
-}
-
 /* A Download by the client, with the option when `bound`; waits until its temporary file
  * holds the first bytes. Returns the job's path. */
 static char *
@@ -57,7 +43,7 @@ client_download (XferdEnv *env, BusClient *client, gboolean bound, char **id)
         g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
         if (bound)
                 g_variant_builder_add (&options, "{sv}", OPTION, g_variant_new_boolean (TRUE));
-        path = client_make_job (client, "Download", g_variant_new ("(ssa{sv})", env->url, env->dest, &options), id);
+        path = bus_client_make_job (client, "Download", g_variant_new ("(ssa{sv})", env->url, env->dest, &options), id);
         job_wait_state (env->fx, path, "transferring");
         g_autofree char *temp = xferd_wait_temp (env->fx, path, 0, STALL);
         return path;
@@ -148,9 +134,9 @@ test_unbound_job_stays (void)
         g_autofree char *job = client_download (env, client, FALSE, &id);
 
         g_assert_false (job_get_boolean (env->fx, job, PROPERTY));
-        g_autofree char *empty_job = client_make_job (
-                client, "CreateJob", g_variant_new_parsed ("('later', {'cancel-when-owner-gone': <true>})"),
-                &created_id);
+        g_free (bus_client_make_job (client, "CreateJob",
+                                     g_variant_new_parsed ("('later', {'cancel-when-owner-gone': <true>})"),
+                                     &created_id));
 
         kill_client (env, client);
         /* The bound empty job is gone, the unbound download goes on. */
@@ -219,7 +205,7 @@ test_restart (void)
 
         /* The older job first: xferd checks the stored bindings in queue order. */
         g_autofree char *alive_job = client_download (env, alive, TRUE, &alive_id);
-        g_autofree char *dying_job = client_make_job (
+        g_autofree char *dying_job = bus_client_make_job (
                 dying, "Download", g_variant_new_parsed ("(%s, %s, {'cancel-when-owner-gone': <true>})", env->url, dest2),
                 &dying_id);
         job_wait_state (env->fx, dying_job, "transferring");
