@@ -71,6 +71,7 @@ static void *worker(void *userdata) {
                         break;
                 t = queue_pop(&p->queue);
                 pthread_mutex_unlock(&p->lock);
+                atomic_store_explicit(&t->cpu, sched_getcpu() + 1, memory_order_relaxed);
                 t->run(t);
                 pthread_mutex_lock(&p->lock);
                 list_append(&p->done, &t->node);
@@ -104,18 +105,32 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-/* Before the loop polls. sched_yield(): the worker may have been woken onto this CPU, and
- * would otherwise wait for the spin to end. When the result comes, the eventfd is readable
- * and the poll returns at once. */
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+}
+
+/* Before the loop polls. The worker is often woken onto the loop's CPU: until it starts, the
+ * loop yields that CPU to it; once it runs there (the loop preempted it), the loop sleeps and
+ * leaves it the CPU; on another CPU, the loop spins without giving its own away. When the
+ * result comes, the eventfd is readable and the poll returns at once. */
 static int on_prepare(sd_event_source *s, void *userdata) {
         IoPool *p = userdata;
+        IoTask *t = p->awaited;
 
-        if (p->awaited) {
-                while (!atomic_load_explicit(&p->awaited->finished, memory_order_acquire) &&
-                       now_monotonic_usec() < p->await_until)
+        while (t && !atomic_load_explicit(&t->finished, memory_order_acquire) &&
+               now_monotonic_usec() < p->await_until) {
+                int cpu = atomic_load_explicit(&t->cpu, memory_order_relaxed);
+
+                if (cpu == sched_getcpu() + 1)
+                        break;
+                if (cpu == 0)
                         (void) sched_yield();
-                p->awaited = NULL;
+                else
+                        cpu_relax();
         }
+        p->awaited = NULL;
         (void) sd_event_source_set_prepare(s, NULL);
         return 0;
 }
@@ -202,6 +217,7 @@ void io_pool_submit(IoPool *p, IoTask *t) {
         assert(t && t->run && t->done && t->drop);
 
         atomic_store_explicit(&t->finished, false, memory_order_relaxed);
+        atomic_store_explicit(&t->cpu, 0, memory_order_relaxed);
         p->busy++;
         pthread_mutex_lock(&p->lock);
         list_append(&p->queue, &t->node);
