@@ -88,6 +88,7 @@ int manager_batch_close(Manager *m, CallError *e) {
                 return 0;
         m->batch_open = false;
         m->batch_calls = 0;
+        fs_dir_check_done(&m->dir_check);
         (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_OFF);
         if (m->store) {
                 store_set_batch_open(m->store, false);
@@ -367,6 +368,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
         m->wait_walk_all = true;
+        m->dir_check = (FsDirCheck) FS_DIR_CHECK_INIT;
         r = scheduler_queue_new(config->max_foreground_transfers_per_user, &m->schedule_queue);
         if (r < 0)
                 return r;
@@ -450,6 +452,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         /* A batch not closed yet is stored, and its calls answered, before the bus goes. */
         (void) manager_batch_close(m, NULL);
+        fs_dir_check_done(&m->dir_check);
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
         while ((j = job_first(&m->jobs))) {
