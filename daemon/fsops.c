@@ -297,8 +297,15 @@ static bool dir_check_still(const FsDirCheck *c, const char *dir) {
         return faccessat(c->fd, ".", R_OK | W_OK | X_OK, AT_EACCESS) >= 0;
 }
 
-int fsops_check_directory_kept(FsDirCheck *c, const FsIdentity *id, const char *dir, dev_t *ret_dev,
-                               ino_t *ret_ino) {
+/* The regular file `name` in dfd, as stat_regular_at() looks it up. */
+static void name_lookup_at(int dfd, FsNameLookup *lookup) {
+        if (lookup)
+                lookup->r = fstatat(dfd, lookup->name, &lookup->st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno :
+                            S_ISREG(lookup->st.st_mode) ? 0 : -EBADFD;
+}
+
+int fsops_check_directory_kept(FsDirCheck *c, const FsIdentity *id, const char *dir, FsNameLookup *lookup,
+                               dev_t *ret_dev, ino_t *ret_ino) {
         _cleanup_(identity_leave) FsSaved saved = { .switched = false };
         _cleanup_close_ int fd = -1;
         struct statx stx;
@@ -307,15 +314,18 @@ int fsops_check_directory_kept(FsDirCheck *c, const FsIdentity *id, const char *
         assert(c);
         assert(id);
         assert(dir);
+        assert(!lookup || lookup->name);
         assert(ret_dev);
         assert(ret_ino);
 
+        /* One switch to the owner for the check and the name's look-up. */
         r = identity_enter_logged(id, &saved);
         if (r < 0)
                 return r;
         if (c->fd >= 0 && streq(c->path, dir) && identity_equal(&c->id, id) && dir_check_still(c, dir)) {
                 *ret_dev = c->dev;
                 *ret_ino = c->ino;
+                name_lookup_at(c->fd, lookup);
                 return 0;
         }
         fs_dir_check_done(c);
@@ -331,6 +341,7 @@ int fsops_check_directory_kept(FsDirCheck *c, const FsIdentity *id, const char *
 
         *ret_dev = statx_dev(&stx);
         *ret_ino = stx.stx_ino;
+        name_lookup_at(fd, lookup);
         /* Kept only where the mount is known: else every check is a fresh one. */
         if (!(stx.stx_mask & STATX_MNT_ID))
                 return 0;

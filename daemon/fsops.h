@@ -65,9 +65,17 @@ typedef struct FsDirCheck {
 } FsDirCheck;
 #define FS_DIR_CHECK_INIT { .fd = -1 }
 void fs_dir_check_done(FsDirCheck *c);
-/* fsops_check_directory() through the kept directory of c. */
-int fsops_check_directory_kept(FsDirCheck *c, const FsIdentity *id, const char *dir, dev_t *ret_dev,
-                               ino_t *ret_ino);
+/* A name looked up in the directory by the same check (one switch to the owner for both):
+ * r as fsops_stat_regular() returns it, st filled as it fills it. */
+typedef struct FsNameLookup {
+        const char *name;
+        struct stat st;
+        int r;
+} FsNameLookup;
+/* fsops_check_directory() through the kept directory of c; lookup (or NULL) is set when the
+ * directory checks out. */
+int fsops_check_directory_kept(FsDirCheck *c, const FsIdentity *id, const char *dir, FsNameLookup *lookup,
+                               dev_t *ret_dev, ino_t *ret_ino);
 /* fsops_stat_regular() of a name in the directory c just checked (dir as it gave it). */
 int fsops_dir_check_stat(const FsDirCheck *c, const FsIdentity *id, const FsDir *dir, const char *name,
                          struct stat *ret_st);

@@ -180,11 +180,14 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                 goto make;
         }
 
+        FsNameLookup lookup = { .name = name };
         if (check->path && streq(check->path, dir)) {
                 dev = check->dev;
                 ino = check->ino;
+                FsDir d = { .path = dir, .dev = dev, .ino = ino };
+                lookup.r = fsops_dir_check_stat(check->kept, &j->identity, &d, name, &lookup.st);
         } else {
-                r = fsops_check_directory_kept(check->kept, &j->identity, dir, &dev, &ino);
+                r = fsops_check_directory_kept(check->kept, &j->identity, dir, &lookup, &dev, &ino);
                 if (r < 0)
                         return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
                                               r == -ENOENT ? "The directory %s does not exist; create it first." :
@@ -197,10 +200,7 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                         check->ino = ino;
                 }
         }
-
-        FsDir d = { .path = dir, .dev = dev, .ino = ino };
-        r = fsops_dir_check_stat(check->kept, &j->identity, &d, name, &st);
-        if (r == -EBADFD && S_ISDIR(st.st_mode))
+        if (lookup.r == -EBADFD && S_ISDIR(lookup.st.st_mode))
                 return call_error_set(e, -EISDIR, CALL_ERROR_INVALID_PATH,
                                       "%s is a directory; give the path of the file to write.", path);
 

@@ -49,20 +49,27 @@ fixture_init (Fixture *f, gconstpointer data)
         g_assert_cmpint (chmod (f->base, 0755), ==, 0);
         f->dir = g_build_filename (f->base, "d", NULL);
         make_dir (f, f->dir, 0755);
-        g_assert_cmpint (fsops_check_directory_kept (&f->c, &f->id, f->dir, &f->dev, &f->ino), ==, 0);
+        g_assert_cmpint (fsops_check_directory_kept (&f->c, &f->id, f->dir, NULL, &f->dev, &f->ino), ==, 0);
 }
 
-/* Checks the fixture's directory again: 0 or -errno; what it found in *ret when given. */
+/* Checks the fixture's directory again: 0 or -errno; what it found in *ret when given, and
+ * the name of lookup (when given) looked up in it. */
 static int
-check_as (Fixture *f, const FsIdentity *id, FsDir *ret)
+check_lookup (Fixture *f, const FsIdentity *id, FsNameLookup *lookup, FsDir *ret)
 {
         dev_t dev;
         ino_t ino;
-        int r = fsops_check_directory_kept (&f->c, id, f->dir, &dev, &ino);
+        int r = fsops_check_directory_kept (&f->c, id, f->dir, lookup, &dev, &ino);
 
         if (ret)
                 *ret = (FsDir) { .path = f->dir, .dev = dev, .ino = ino };
         return r;
+}
+
+static int
+check_as (Fixture *f, const FsIdentity *id, FsDir *ret)
+{
+        return check_lookup (f, id, NULL, ret);
 }
 
 static int
@@ -143,10 +150,22 @@ test_kept (Fixture *f, gconstpointer data)
         g_assert_true (g_file_set_contents (file, "x", 1, NULL));
         g_assert_cmpint (fsops_dir_check_stat (&f->c, &f->id, &d, "file", &st), ==, 0);
         g_assert_cmpint (st.st_size, ==, 1);
+        FsNameLookup lookup = { .name = "file" };
+        g_assert_cmpint (check_lookup (f, &f->id, &lookup, NULL), ==, 0);
+        g_assert_cmpint (lookup.r, ==, 0);
+        g_assert_cmpint (lookup.st.st_size, ==, 1);
+        g_assert_cmpint (f->c.fd, ==, fd);
+        lookup = (FsNameLookup) { .name = "missing" };
+        g_assert_cmpint (check_lookup (f, &f->id, &lookup, NULL), ==, 0);
+        g_assert_cmpint (lookup.r, ==, -ENOENT);
         g_autofree char *sub = g_build_filename (f->dir, "sub", NULL);
         g_assert_cmpint (mkdir (sub, 0755), ==, 0);
         g_assert_cmpint (fsops_dir_check_stat (&f->c, &f->id, &d, "sub", &st), ==, -EBADFD);
         g_assert_true (S_ISDIR (st.st_mode));
+        lookup = (FsNameLookup) { .name = "sub" };
+        g_assert_cmpint (check_lookup (f, &f->id, &lookup, NULL), ==, 0);
+        g_assert_cmpint (lookup.r, ==, -EBADFD);
+        g_assert_true (S_ISDIR (lookup.st.st_mode));
 
         fs_dir_check_done (&f->c);
         g_assert_cmpint (f->c.fd, ==, -1);
@@ -168,9 +187,12 @@ test_swapped (Fixture *f, gconstpointer data)
         g_autofree char *file = g_build_filename (f->dir, "only-in-new", NULL);
         g_assert_true (g_file_set_contents (file, "xy", 2, NULL));
 
-        g_assert_cmpint (check_as (f, &f->id, &d), ==, 0);
+        FsNameLookup lookup = { .name = "only-in-new" };
+        g_assert_cmpint (check_lookup (f, &f->id, &lookup, &d), ==, 0);
         g_assert_cmpuint (d.ino, !=, f->ino);
         assert_is (f->dir, d.dev, d.ino);
+        g_assert_cmpint (lookup.r, ==, 0);   /* looked up in the new directory */
+        g_assert_cmpint (lookup.st.st_size, ==, 2);
         g_assert_cmpint (fsops_dir_check_stat (&f->c, &f->id, &d, "only-in-new", &st), ==, 0);
         g_assert_cmpint (st.st_size, ==, 2);
         /* A name checked against the old directory's identity is refused, not looked up in the
