@@ -86,6 +86,7 @@ struct Manager {
         bool batch_schedule;                    /* … and a scheduler pass put off until then */
         sd_event_source *batch_source;          /* closes it when nothing is more urgent */
         Job *batch_job;                         /* made by the batch's call: stored whole at its end */
+        FsDirCheck dir_check;                   /* the batch's destination directory, checked and kept open */
         Job *stored_ahead;                      /* its event's row is committed already */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
