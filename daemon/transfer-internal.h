@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "body-buffer.h"
 #include "body-check.h"
 #include "cache-route.h"
 #include "engine.h"
@@ -34,9 +35,11 @@ struct Transfer {
         bool have_location;     /* the response being parsed has a Location */
         uint64_t position;      /* bytes in the file: where the buffered bytes go */
         uint64_t flushed;       /* writeback of [0, flushed) has been started */
-        char *wbuf;             /* body bytes not yet written: curl hands over 16 KiB at a time */
-        size_t wlen;
-        sd_event_source *flush_source;  /* writes wbuf out on the next loop iteration */
+        BodySet *buffers;       /* the body's buffers: back once written and hashed */
+        BodyBuffer *cur;        /* body bytes not yet written: curl hands over 16 KiB at a time */
+        bool buffer_wait;       /* paused until a buffer comes back */
+        sd_event_source *unpause_source;
+        sd_event_source *flush_source;  /* writes cur out on the next loop iteration */
         IoPool *writeback_pool;
         struct Writeback *writeback;    /* the early writeback in flight on that pool */
         uint64_t total;
@@ -79,5 +82,7 @@ void transfer_writeback_detach(Transfer *t);
 bool transfer_bucket_must_wait(Transfer *t);
 /* Writes the buffered bytes out; on failure remembers errno and returns false. */
 bool transfer_write_flush(Transfer *t);
+/* The body's buffer set has one free again (its `available` callback). */
+void transfer_on_buffer_available(void *userdata);
 /* curl's write callback: the body, buffered and written as the file's owner. */
 size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata);

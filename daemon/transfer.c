@@ -21,6 +21,9 @@
 #include "url-strip.h"
 #include "util.h"
 
+/* Buffers per transfer: the hasher works on one or two while the loop fills the next. */
+#define BODY_BUFFERS 4
+
 
 static void response_reset(Transfer *t, const char *line, size_t len) {
         body_check_response_reset(&t->check);
@@ -220,8 +223,7 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
                 follow_redirect(t);
                 return;
         }
-        if (t->wlen > 0)
-                (void) transfer_write_flush(t);  /* a failure shows as write_errno */
+        (void) transfer_write_flush(t);  /* a failure shows as write_errno */
         /* Not when the file itself ended it: a restart, a full disk, all bytes held already. */
         if (!t->restart && !t->complete_by_416 && t->write_errno == 0 &&
             cache_route_fall_back(t->route, code, t->status,
@@ -238,8 +240,8 @@ static void on_cache_silent(void *userdata) {
 
         if (!t->req.easy)
                 return;
-        if (t->paused) {
-                cache_route_kick(t->route);  /* our own bandwidth pause, not the cache's silence */
+        if (t->paused || t->buffer_wait) {
+                cache_route_kick(t->route);  /* our own pause, not the cache's silence */
                 return;
         }
         engine_remove(t->engine, &t->req);
@@ -343,6 +345,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
                 /* MaxFileSize is the write limits' (a LocalFile error), not the integrity check's. */
                 .max_size = 0,
         };
+        if (body_set_new(BODY_BUFFERS, transfer_on_buffer_available, t, &t->buffers) < 0)
+                return -ENOMEM;
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);
         if (!t->url || cache_route_new(e, req->proxy, on_cache_silent, t, &t->route) < 0 ||
@@ -362,7 +366,10 @@ Transfer *transfer_free(Transfer *t) {
                 return NULL;
         /* After this, curl calls none of our callbacks for it: no byte is written. */
         engine_release(t->engine, &t->req);
-        free(t->wbuf);
+        /* Buffers out (with the hasher) are freed as they come back. */
+        body_buffer_release(TAKE_PTR(t->cur));
+        body_set_orphan(t->buffers);
+        sd_event_source_disable_unref(t->unpause_source);
         transfer_writeback_detach(t);
         sd_event_source_disable_unref(t->flush_source);
         sd_event_source_disable_unref(t->resume_timer);
@@ -384,7 +391,7 @@ int transfer_stop(Transfer *t) {
         assert(t);
 
         engine_release(t->engine, &t->req);
-        if (t->wlen > 0 && !transfer_write_flush(t))
+        if (!transfer_write_flush(t))
                 return -t->write_errno;
         return 0;
 }
@@ -398,7 +405,7 @@ bool transfer_is_paused(const Transfer *t) {
 uint64_t transfer_get_position(const Transfer *t) {
         assert(t);
 
-        return t->position + t->wlen;
+        return t->cur ? t->cur->offset + t->cur->len : t->position;
 }
 
 uint64_t transfer_get_total(const Transfer *t) {
