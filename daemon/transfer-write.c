@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The body of a download on its way to the file: curl's write callback, the bandwidth token
- * bucket's pauses, a write buffer flushed once per loop wake-up and written as the file's
- * owner within the write limits, and the early writeback that spares Complete's fdatasync. */
+ * bucket's pauses, the buffers filled and handed to the writer (transfer-writer.c) once per
+ * loop wake-up, the bytes written counted and passed on to the hashers, and the early
+ * writeback that spares Complete's fdatasync. */
 #include <assert.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -106,47 +107,38 @@ static void writeback_start(Transfer *t) {
         t->flushed = t->position;
 }
 
-/* Writes b out at its offset, as the file's owner, up to the free-space reserve, and passes it
- * on to the hashers (which give it back to the set once hashed); on failure remembers errno
- * and returns false. */
-static bool write_buffer(Transfer *t, BodyBuffer *b) {
-        size_t len = b->len, allowed = write_limits_allowed(&t->limits, t->fd, len), done = 0;
-        int r;
+void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error) {
+        assert(t);
+        assert(b);
 
-        r = fsops_write_at(t->identity, t->fd, b->data, allowed, b->offset, &done);
-        b->len = done;
-        t->position = b->offset + done;
+        t->position = b->offset + b->len;
+        if (error < 0 && t->write_errno == 0)
+                t->write_errno = -error;
         body_check_written(&t->check, b);
-        if (r < 0) {
-                t->write_errno = -r;
-                return false;
-        }
-        if (allowed < len) {
-                t->write_errno = ENOSPC;  /* the KeepFree reserve */
-                return false;
-        }
-        return true;
-}
-
-/* Writes the buffered bytes out; on failure remembers errno and returns false. */
-bool transfer_write_flush(Transfer *t) {
-        if (!t->cur)
-                return true;
-        if (!write_buffer(t, TAKE_PTR(t->cur)))
-                return false;
 
         /* Start the writeback of what is written, a few MiB behind: the fdatasync() of Complete
          * then finds little left to do, and a large download does not pile up dirty pages. */
-        if (t->position - t->flushed >= WRITEBACK_CHUNK)
+        if (t->position < t->flushed || t->position - t->flushed >= WRITEBACK_CHUNK)
                 writeback_start(t);
-        return true;
+        if (t->cb->on_progress)
+                t->cb->on_progress(t, t->userdata);
+}
+
+/* Hands the buffered bytes to the writer; on failure remembers errno and returns false. */
+bool transfer_write_flush(Transfer *t) {
+        if (!t->cur)
+                return true;
+        return transfer_writer_queue(t, TAKE_PTR(t->cur));
 }
 
 static int on_flush(sd_event_source *s, void *userdata) {
         Transfer *t = userdata;
 
-        /* A failure ends the transfer through curl: the next write callback sees write_errno. */
-        (void) transfer_write_flush(t);
+        /* A failure ends the transfer through curl: the next write callback sees write_errno.
+         * While the writer is busy the buffer fills on: it goes when it is full or the writer
+         * is free, so a fast transfer writes whole buffers and a slow one at once. */
+        if (transfer_writer_idle(t))
+                (void) transfer_write_flush(t);
         return 0;
 }
 
@@ -200,7 +192,7 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         /* A deferred flush failed: the bytes after it must not land behind a hole. */
         if (t->write_errno != 0)
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
-        held = transfer_get_position(t);
+        held = t->cur ? t->cur->offset + t->cur->len : t->queued_end;
         /* More than expected: stop at once, before the byte lands. */
         if (!body_check_room(&t->check, held, len, t->url))
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
@@ -234,8 +226,5 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         flush_soon(t);
         token_bucket_consume(&t->bucket, len);
         cache_route_received(t->route, len);
-
-        if (t->cb->on_progress)
-                t->cb->on_progress(t, t->userdata);
         return len;
 }

@@ -56,7 +56,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                 if (t->have_content_range && t->range_total == t->offset) {
                         t->complete_by_416 = true;
                         t->total = t->offset;
-                        t->position = t->offset;
+                        t->position = t->queued_end = t->offset;
                 } else
                         t->restart = true;
                 return 0;  /* abort: nothing to receive */
@@ -72,7 +72,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->restart = true;
                                 return 0;
                         }
-                        t->position = t->flushed = t->offset;
+                        t->position = t->flushed = t->queued_end = t->offset;
                         t->total = t->range_total;
                         if (t->total == UINT64_MAX && t->content_length != UINT64_MAX)
                                 t->total = t->offset + t->content_length;
@@ -82,12 +82,12 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->write_errno = errno;
                                 return 0;
                         }
-                        t->position = t->flushed = 0;
+                        t->position = t->flushed = t->queued_end = 0;
                         t->total = t->content_length;
                         body_check_restart(&t->check);
                 }
         } else {
-                t->position = 0;
+                t->position = t->queued_end = 0;
                 t->total = t->content_length;
         }
 
@@ -206,6 +206,18 @@ static int fall_back(Transfer *t, CURLcode code) {
         return transfer_request(t);
 }
 
+/* The request ended and every byte it brought is written. */
+static void request_ended(Transfer *t, CURLcode code) {
+        /* Not when the file itself ended it: a restart, a full disk, all bytes held already. */
+        if (!t->restart && !t->complete_by_416 && t->write_errno == 0 &&
+            cache_route_fall_back(t->route, code, t->status,
+                                  t->body_accepted && t->total != UINT64_MAX && t->position != t->total)) {
+                request_again_or_fail(t, fall_back(t, code));
+                return;
+        }
+        transfer_finish(t, code);
+}
+
 static void on_request_done(EngineRequest *r, CURLcode code) {
         Transfer *t = (Transfer *) r;
 
@@ -224,14 +236,20 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
                 return;
         }
         (void) transfer_write_flush(t);  /* a failure shows as write_errno */
-        /* Not when the file itself ended it: a restart, a full disk, all bytes held already. */
-        if (!t->restart && !t->complete_by_416 && t->write_errno == 0 &&
-            cache_route_fall_back(t->route, code, t->status,
-                                  t->body_accepted && t->total != UINT64_MAX && t->position != t->total)) {
-                request_again_or_fail(t, fall_back(t, code));
+        if (!transfer_writer_idle(t)) {
+                /* Judged once the bytes received are in the file (or failed to get there). */
+                t->end_pending = true;
+                t->end_code = code;
                 return;
         }
-        transfer_finish(t, code);
+        request_ended(t, code);
+}
+
+void transfer_on_writes_done(Transfer *t) {
+        assert(t);
+
+        t->end_pending = false;
+        request_ended(t, t->end_code);
 }
 
 /* The cache sent nothing for CacheFallbackSec: end the request as curl would, a little late. */
@@ -329,7 +347,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->userdata = userdata;
         t->fd = req->fd;
         t->offset = req->offset;
-        t->position = t->flushed = req->offset;  /* the bytes held are on their way to disk already */
+        t->position = t->flushed = t->queued_end = req->offset;  /* the bytes held are on their way to disk already */
+        t->write_pool = req->write_pool;
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
@@ -366,7 +385,9 @@ Transfer *transfer_free(Transfer *t) {
                 return NULL;
         /* After this, curl calls none of our callbacks for it: no byte is written. */
         engine_release(t->engine, &t->req);
-        /* Buffers out (with the hasher) are freed as they come back. */
+        /* A write in flight stops before its next pwrite(); buffers out (with the writer or
+         * the hasher) are freed as they come back. */
+        transfer_writer_detach(t);
         body_buffer_release(TAKE_PTR(t->cur));
         body_set_orphan(t->buffers);
         sd_event_source_disable_unref(t->unpause_source);
@@ -390,8 +411,15 @@ Transfer *transfer_free(Transfer *t) {
 int transfer_stop(Transfer *t) {
         assert(t);
 
+        int before = t->write_errno;
+
         engine_release(t->engine, &t->req);
-        if (!transfer_write_flush(t))
+        /* The bytes received reach the file before this returns: the writer's in flight
+         * waited for, the rest written here. */
+        (void) transfer_write_flush(t);
+        transfer_writer_drain(t);
+        t->end_pending = false;
+        if (t->write_errno != 0 && before == 0)
                 return -t->write_errno;
         return 0;
 }
@@ -405,7 +433,7 @@ bool transfer_is_paused(const Transfer *t) {
 uint64_t transfer_get_position(const Transfer *t) {
         assert(t);
 
-        return t->cur ? t->cur->offset + t->cur->len : t->position;
+        return t->position;
 }
 
 uint64_t transfer_get_total(const Transfer *t) {
