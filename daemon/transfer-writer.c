@@ -6,9 +6,11 @@
  * written on the loop, as before. */
 #include <assert.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "log.h"
 #include "transfer-internal.h"
 #include "util.h"
 
@@ -56,6 +58,10 @@ static void writer_run(IoTask *task) {
         Writer *w = (Writer *) task;
 
         if (w->pause) {
+                BodyBuffer *first = LIST_ENTRY(w->buffers.head, BodyBuffer, node);
+                /* The tests wait for this line to know that writes are held now. */
+                log_info("Test pause: the writer holds bytes from %" PRIu64 " until the transfer stops.",
+                         first ? first->offset : 0);
                 pthread_mutex_lock(&w->lock);
                 while (!atomic_load(&w->cancelled) && !atomic_load(&w->stopping))
                         pthread_cond_wait(&w->cond, &w->lock);
@@ -247,6 +253,9 @@ void transfer_writer_drain(Transfer *t) {
 
         assert(t);
 
+        if (!transfer_writer_idle(t))
+                log_debug("Stopping with bytes [%" PRIu64 ", %" PRIu64 ") received and not written yet: writing them first.",
+                          t->position, t->queued_end);
         if (w && w->running && !w->collected) {
                 /* A few MiB at most: Suspend replies once the bytes received are on disk. */
                 atomic_store(&w->stopping, true);
