@@ -414,6 +414,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
         r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
+        if (r >= 0)
+                r = io_pool_new(event, WRITE_POOL_THREADS, &m->write_pool);
         if (r < 0)
                 return r;
 
@@ -487,6 +489,7 @@ Manager *manager_free(Manager *m) {
         /* After the jobs: their streams are stopped, so no thread hashes on. */
         m->hash_pool = io_pool_free(m->hash_pool);
         m->writeback_pool = io_pool_free(m->writeback_pool);
+        m->write_pool = io_pool_free(m->write_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);

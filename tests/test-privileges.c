@@ -225,7 +225,7 @@ test_root_reserve (void)
 }
 
 /* The same, seen from /proc: stopped in the middle of writing A's file (the stop point
- * write-as-owner), xferd's thread has A's fsuid and fsgid and no effective capability at
+ * write-as-owner), xferd's thread that writes it (a thread of the write pool) has A's fsuid and fsgid and no effective capability at
  * all (CAP_SYS_RESOURCE included, which this machine may not even grant root: then the test
  * above cannot tell). Continued, the download finishes. */
 static gboolean
@@ -241,9 +241,9 @@ process_stopped (pid_t pid)
 }
 
 static char *
-status_field (pid_t pid, const char *name)
+status_field (pid_t pid, pid_t tid, const char *name)
 {
-        g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+        g_autofree char *path = g_strdup_printf ("/proc/%d/task/%d/status", (int) pid, (int) tid);
         g_autofree char *status = NULL;
         g_auto(GStrv) lines = NULL;
 
@@ -252,6 +252,26 @@ status_field (pid_t pid, const char *name)
         for (guint i = 0; lines[i]; i++)
                 if (g_str_has_prefix (lines[i], name) && lines[i][strlen (name)] == ':')
                         return g_strstrip (g_strdup (lines[i] + strlen (name) + 1));
+        g_assert_not_reached ();
+}
+
+/* The thread whose fsuid is uid's: the one that writes the file. */
+static pid_t
+writing_thread (pid_t pid, uid_t uid)
+{
+        g_autofree char *path = g_strdup_printf ("/proc/%d/task", (int) pid);
+        g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+        const char *name;
+
+        g_assert_nonnull (dir);
+        while ((name = g_dir_read_name (dir))) {
+                pid_t tid = (pid_t) g_ascii_strtoll (name, NULL, 10);
+                g_autofree char *uids = status_field (pid, tid, "Uid");
+                g_auto(GStrv) u = g_regex_split_simple ("\\s+", uids, 0, 0);
+
+                if (g_strv_length (u) == 4 && g_ascii_strtoull (u[3], NULL, 10) == uid)
+                        return tid;
+        }
         g_assert_not_reached ();
 }
 
@@ -275,10 +295,11 @@ test_write_credentials (void)
                 g_usleep (10 * 1000);
         g_assert_true (process_stopped (pid));
 
-        g_autofree char *cap_eff = status_field (pid, "CapEff");
-        g_autofree char *cap_prm = status_field (pid, "CapPrm");
-        g_autofree char *uids = status_field (pid, "Uid");
-        g_autofree char *gids = status_field (pid, "Gid");
+        pid_t tid = writing_thread (pid, env->uid);
+        g_autofree char *cap_eff = status_field (pid, tid, "CapEff");
+        g_autofree char *cap_prm = status_field (pid, tid, "CapPrm");
+        g_autofree char *uids = status_field (pid, tid, "Uid");
+        g_autofree char *gids = status_field (pid, tid, "Gid");
         g_test_message ("while writing: CapEff %s, CapPrm %s, Uid %s, Gid %s", cap_eff, cap_prm, uids, gids);
         g_assert_no_errno (kill (pid, SIGCONT));
 
