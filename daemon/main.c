@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "config.h"
 #include "gpgv.h"
+#include "heap-huge.h"
 #include "log.h"
 #include "manager.h"
 #include "settings.h"
@@ -458,8 +459,8 @@ int main(int argc, char *argv[]) {
          * process with worker threads interrupts the other CPUs to flush their TLBs, 0.15 to
          * 8 ms on the loop of this VM while a Cancel stops a transfer. Larger blocks are still
          * mapped, and more than 4 MiB free at the heap's top still goes back. */
-        (void) mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
-        (void) mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+        (void) mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
+        (void) mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
         int r = run(argc, argv);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

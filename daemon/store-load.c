@@ -4,6 +4,7 @@
  * job by a cursor that follows the jobs' order. */
 #include <stdlib.h>
 
+#include "heap-huge.h"
 #include "job.h"
 #include "job-record.h"
 #include "log.h"
@@ -345,9 +346,14 @@ static void store_sort_jobs(JobList *list) {
                 }
 }
 
+/* The most bytes of a store that a load prepares huge pages for. */
+#define STORE_HUGE_MAX ((uint64_t) 1 << 30)
+
 int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*adopt)(Job *j, void *userdata),
                     void *userdata) {
         _cleanup_(store_job_list_done) JobList list = { .slots = NULL };
+        HeapHuge huge;
+        uint64_t bytes;
         int r;
 
         assert(s);
@@ -357,12 +363,16 @@ int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*ad
         if (r < 0)
                 return r;
 
+        /* The jobs as read take about 2.2 times their rows' bytes (100 000 jobs: a 48 MB store,
+         * 105 MB of heap): room for 2.5 times them, in huge pages. */
+        bytes = store_get_size(s);
+        heap_huge_begin(&huge, (size_t) (bytes < STORE_HUGE_MAX ? bytes : STORE_HUGE_MAX) / 2 * 5);
         /* Everything is read before the first adopt(): the callback may write to the store. */
         r = store_read_all(s, JOB_COLUMNS "FROM jobs", "jobs", store_read_job, &list);
-        if (r < 0)
-                return r;
         /* The files follow the jobs in the tables' order: matched before the jobs are sorted. */
-        r = store_load_files(s, &list);
+        if (r >= 0)
+                r = store_load_files(s, &list);
+        heap_huge_end(&huge);
         if (r < 0)
                 return r;
         store_sort_jobs(&list);

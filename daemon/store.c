@@ -246,6 +246,17 @@ int store_checkpoint(Store *s) {
         return log_pages > copied ? log_pages - copied : 0;
 }
 
+uint64_t store_get_size(Store *s) {
+        int pages = 0, page_size = 0;
+
+        assert(s);
+
+        if (!s->db || store_pragma_int(s->db, "PRAGMA page_count", &pages) != SQLITE_OK ||
+            store_pragma_int(s->db, "PRAGMA page_size", &page_size) != SQLITE_OK || pages < 0 || page_size < 0)
+                return 0;
+        return (uint64_t) pages * (uint64_t) page_size;
+}
+
 /* SQLite failed while opening: a file that is no database or is corrupt is to be moved aside
  * (-EBADMSG, *why filled), anything else fails the open. */
 static int store_open_db_failed(Store *s, int rc, char *why, size_t why_size) {

@@ -295,7 +295,7 @@ test_write_credentials (void)
                 g_usleep (10 * 1000);
         g_assert_true (process_stopped (pid));
 
-        pid_t tid = writing_thread (pid, env->uid);
+        pid_t tid = writing_thread (pid, ids.uid);
         g_autofree char *cap_eff = status_field (pid, tid, "CapEff");
         g_autofree char *cap_prm = status_field (pid, tid, "CapPrm");
         g_autofree char *uids = status_field (pid, tid, "Uid");

@@ -4,8 +4,8 @@
 # bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
-#   tests/bench/ab.sh [--case big|cancel] [--rounds N] [--mib N] [--checksum] [--background plain|sum]
-#                     BUILDDIR...
+#   tests/bench/ab.sh [--case big|cancel|restart] [--rounds N] [--mib N] [--checksum]
+#                     [--background plain|sum] [--jobs N] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given), and beside it the disk's floor:
@@ -14,6 +14,10 @@
 #   --case cancel   Cancel call → reply with 100 transfers running (/slow/, 128 KiB/s each),
 #                   200 cancels; with --background, 20 running while the --mib file downloads
 #                   over and over without (plain) or with (sum) a checksum
+#   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
+#                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
+#                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
+#                   faults by then), then 5 ListJobs (wall, and the daemon's CPU per call), and VmRSS
 #   --rounds N      rounds (default 3); every round runs every build once, the order rotating
 #
 # A BUILDDIR is a meson build directory holding xferd and client/xferctl (an old commit:
@@ -24,14 +28,15 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 background= builds=()
+case=big rounds=3 mib=1024 checksum=0 background= jobs=100000 builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel)$ ]] || { echo "ab.sh: --case takes big or cancel" >&2; exit 2; }
+    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart)$ ]] || { echo "ab.sh: --case takes big, cancel or restart" >&2; exit 2; }
             case=$2; shift 2 ;;
     --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
     --checksum) checksum=1; shift ;;
+    --jobs) need_number ab.sh "$@"; jobs=$2; shift 2 ;;
     --background) [[ $# -ge 2 && $2 =~ ^(plain|sum)$ ]] || { echo "ab.sh: --background takes plain or sum" >&2; exit 2; }
                   background=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -69,6 +74,7 @@ trap_cleanup cleanup
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-ab.XXXXXX")
 chmod 0755 "$work"     # nginx workers run as nobody
 mkdir -p "$work/www" "$work/services"
+[[ $case == restart ]] && mib=1
 head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
 big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
 
@@ -85,7 +91,12 @@ EOF
 chmod 0755 "$work/xferd-launch"
 printf '[D-BUS Service]\nName=org.xferd.Transfer1\nExec=%s\n' "$work/xferd-launch" \
   >"$work/services/org.xferd.Transfer1.service"
-session_bus_config "$work/bus.socket" "$work/services" >"$work/bus.conf"
+# A ListJobs reply of 100 000 jobs is about 17 MB, and the restart case pipelines its calls.
+session_bus_config "$work/bus.socket" "$work/services" '  <limit name="max_incoming_bytes">1000000000</limit>
+  <limit name="max_outgoing_bytes">1000000000</limit>
+  <limit name="max_message_size">1000000000</limit>
+  <limit name="service_start_timeout">120000</limit>
+  <limit name="max_replies_per_connection">50000</limit>' >"$work/bus.conf"
 start_bus "$work/bus.conf" || die "dbus-daemon did not start"
 export DBUS_SESSION_BUS_ADDRESS=$bus_address
 unset DBUS_SYSTEM_BUS_ADDRESS
@@ -154,18 +165,73 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 
+# The store of the restart case, made once by the first build; every start works on a copy.
+make_store() {
+  local out
+  xferd_fresh "${builds[0]}"
+  mkdir -p "$work/dl"
+  "$bench" set-max 1
+  out=$("$bench" queue --queued --count "$jobs" --url "$base/slow/big" --dir "$work/dl" --window 64) ||
+    die "queueing $jobs jobs failed"
+  xferd_stop
+  mv "$work/state" "$work/store"
+  log "stored $(kv jobs "$out") queued jobs in $(kv wall "$out") s"
+}
+declare -A res_cpu res_list res_list_cpu res_rss
+run_restart() {  # BUILD → one line; res[BUILD] += restart wall
+  local b=$1 out ms t0 t1 faults walls=() rss
+  xferd_stop
+  rm -rf "$work/state"
+  cp -a "$work/store" "$work/state"
+  echo "$work/state" >"$work/state-current"
+  echo "$b/xferd" >"$work/bin-current"
+  out=$("$bench" list)      # activates xferd, which loads the store, then answers
+  [[ $(kv jobs "$out") -eq $jobs ]] || die "$b: after a restart ListJobs returned $(kv jobs "$out") jobs"
+  ms=$(kv ms "$out")
+  xpid=$(cat "$work/xferd.pid")
+  read -r _ t0 < <(ticks "$xpid")
+  faults=$(awk '{ print $10 }' "/proc/$xpid/stat")
+  res[$b]+="$ms "
+  res_cpu[$b]+="$(calc "$t0 / $clk_tck" 2) "
+  out=$("$bench" list --reps 5)
+  read -r _ t1 < <(ticks "$xpid")
+  walls=($(sed -n 's/^ms=//p' <<<"$out"))
+  rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xpid/status")
+  res_list[$b]+="$(median "${walls[@]}") "
+  res_list_cpu[$b]+="$(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0) "
+  res_rss[$b]+="$(calc "$rss / 1024" 1) "
+  echo "$b: restart $ms ms" \
+       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, $faults page faults); ListJobs median $(median "${walls[@]}") ms" \
+       "(daemon CPU $(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0) ms a call); RSS $(calc "$rss / 1024" 1) MiB"
+}
+
 log "case $case, ${#builds[@]} build(s), $rounds round(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[[ $case == restart ]] && make_store
 n=${#builds[@]}
 for ((r = 0; r < rounds; r++)); do
   for ((k = 0; k < n; k++)); do
     b=${builds[(k + r) % n]}
     printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
-    if [[ $case == big ]]; then run_big "$b"; else run_cancel "$b"; fi
+    case $case in
+      big) run_big "$b" ;;
+      cancel) run_cancel "$b" ;;
+      restart) run_restart "$b" ;;
+    esac
   done
   if [[ $case == big ]]; then printf 'round %d: ' "$((r + 1))"; run_floor; fi
 done
 xferd_stop
-what=$([[ $case == big ]] && echo "wall (s)" || echo "Cancel p99 (ms)")
+case $case in
+  big) what="wall (s)" ;;
+  cancel) what="Cancel p99 (ms)" ;;
+  restart) what="restart wall (ms)" ;;
+esac
 for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
+if [[ $case == restart ]]; then
+  for b in "${builds[@]}"; do
+    echo "median restart CPU (s) $(median ${res_cpu[$b]}), ListJobs wall (ms) $(median ${res_list[$b]})," \
+         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
+  done
+fi
 [[ $case == big ]] && echo "median dd conv=fdatasync wall (s): $(median ${res[dd]}) (${res[dd]% })"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The heap's stretch for a large load (daemon/heap-huge.c): the load's small blocks are cut
+ * from it, it is advised as huge pages while the load runs and no longer after, and its
+ * memory goes back to the system once the blocks are freed. */
+#include <glib.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "heap-huge.h"
+#include "test-cases.h"
+
+#define MIB (1024 * 1024)
+#define BLOCK 640       /* a Job */
+#define N_BLOCKS (48 * MIB / BLOCK)
+
+/* The VmFlags line of the mapping that holds p ("" when none does). */
+static char *vm_flags_of(const void *p) {
+        g_autofree char *smaps = NULL;
+        g_auto(GStrv) lines = NULL;
+        bool in = false;
+
+        g_assert_true(g_file_get_contents("/proc/self/smaps", &smaps, NULL, NULL));
+        lines = g_strsplit(smaps, "\n", -1);
+        for (size_t i = 0; lines[i]; i++) {
+                unsigned long a, b;
+                /* A mapping's line: "start-end perms ..."; the field lines do not parse. */
+                if (sscanf(lines[i], "%lx-%lx ", &a, &b) == 2)
+                        in = (uintptr_t) p >= a && (uintptr_t) p < b;
+                else if (in && g_str_has_prefix(lines[i], "VmFlags:"))
+                        return g_strdup(lines[i]);
+        }
+        return g_strdup("");
+}
+
+static bool has_flag(const char *flags, const char *flag) {
+        g_auto(GStrv) words = g_strsplit(flags, " ", -1);
+
+        return g_strv_contains((const char * const *) words, flag);
+}
+
+static long rss_kib(void) {
+        g_autofree char *status = NULL;
+        const char *p;
+
+        g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
+        p = strstr(status, "VmRSS:");
+        g_assert_nonnull(p);
+        return strtol(p + strlen("VmRSS:"), NULL, 10);
+}
+
+static bool thp_available(void) {
+        g_autofree char *mode = NULL;
+
+        return g_file_get_contents("/sys/kernel/mm/transparent_hugepage/enabled", &mode, NULL, NULL) &&
+               !strstr(mode, "[never]");
+}
+
+static void test_small(void) {
+        HeapHuge h;
+
+        /* A few MiB: not worth huge pages, nothing advised. */
+        heap_huge_begin(&h, 4 * MIB);
+        g_assert_cmpuint(h.size, ==, 0);
+        heap_huge_end(&h);
+        g_assert_cmpuint(h.size, ==, 0);
+}
+
+static void test_load(void) {
+        g_autofree void **blocks = g_new0(void *, N_BLOCKS);
+        g_autofree char *during = NULL, *after = NULL;
+        size_t inside = 0;
+        long rss0, rss1, rss2;
+        HeapHuge h;
+
+#if defined(__SANITIZE_ADDRESS__)
+        g_test_skip("AddressSanitizer's allocator is not glibc's heap");
+        return;
+#endif
+        if (!thp_available()) {
+                g_test_skip("no transparent huge pages on this kernel");
+                return;
+        }
+        /* meson's MALLOC_PERTURB_ makes free() write over the whole stretch; the daemon runs
+         * without it. */
+        (void) mallopt(M_PERTURB, 0);
+        (void) malloc_trim(0);
+        rss0 = rss_kib();
+        heap_huge_begin(&h, 64 * MIB);
+        g_assert_cmpuint(h.size, >=, 60 * MIB);
+        g_assert_cmpuint((uintptr_t) h.start % (2 * MIB), ==, 0);
+        during = vm_flags_of(h.start);
+        g_assert_true(has_flag(during, "hg"));
+
+        /* The load's blocks come from the stretch, one after another. */
+        for (size_t i = 0; i < N_BLOCKS; i++) {
+                blocks[i] = calloc(1, BLOCK);
+                g_assert_nonnull(blocks[i]);
+                if ((uintptr_t) blocks[i] >= (uintptr_t) h.start &&
+                    (uintptr_t) blocks[i] < (uintptr_t) h.start + h.size)
+                        inside++;
+        }
+        g_assert_cmpuint(inside, >=, N_BLOCKS * 95 / 100);
+        rss1 = rss_kib();
+        g_assert_cmpint(rss1 - rss0, >=, 48 * 1024);
+        /* The stretch reserved more than the blocks took: only what they use is resident. */
+        g_assert_cmpint(rss1 - rss0, <, 56 * 1024);
+
+        void *start = h.start;
+        heap_huge_end(&h);
+        g_assert_cmpuint(h.size, ==, 0);
+        after = vm_flags_of(start);
+        g_assert_false(has_flag(after, "hg"));
+        g_assert_true(has_flag(after, "nh"));
+
+        /* Freed, the stretch goes back: malloc's trim threshold is the daemon's again. */
+        for (size_t i = 0; i < N_BLOCKS; i++)
+                free(blocks[i]);
+        (void) malloc_trim(0);
+        rss2 = rss_kib();
+        g_assert_cmpint(rss2 - rss0, <, 4 * 1024);
+}
+
+const TestCase test_cases[] = {
+        { "/heap-huge/small", test_small },
+        { "/heap-huge/load", test_load },
+        { NULL, NULL }
+};
