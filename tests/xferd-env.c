@@ -64,8 +64,10 @@ xferd_env_serve_file (XferdEnv *env, const char *name, gsize size, char **url, c
         g_autofree char *path = g_strconcat ("/", name, NULL);
 
         g_assert_nonnull (env);
-        *url = http_server_url (env->http, path);
-        *dest = xferd_env_path (env, name);
+        if (url)
+                *url = http_server_url (env->http, path);
+        if (dest)
+                *dest = xferd_env_path (env, name);
         return http_server_add_generated (env->http, path, size);
 }
 
