@@ -190,17 +190,12 @@ test_download_one_step (void)
         g_assert_true (announced);
 }
 
-static gboolean
-on_deadline (gpointer data)
-{
-        *(gboolean *) data = TRUE;
-        return G_SOURCE_REMOVE;
-}
-
 typedef struct {
         BusFixture *fx;
         guint from;             /* signals recorded before the calls */
+        guint expected;         /* replies */
         guint replies;
+        gboolean all_in;        /* every expected reply came */
         guint job_new_at_first_reply;
         char *jobs[8];          /* the replies' job paths, in the calls' order */
 } Pipelined;
@@ -215,6 +210,7 @@ on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
         g_assert_no_error (error);
         g_assert_cmpuint (p->replies, <, G_N_ELEMENTS (p->jobs));
         g_variant_get (reply, "(&so)", NULL, &p->jobs[p->replies]);
+        p->all_in = p->replies + 1 == p->expected;
         if (p->replies++ > 0)
                 return;
         /* The signals that arrived before this reply (no iteration here: arrival order). */
@@ -253,7 +249,11 @@ test_download_batch (void)
         pid_t pid = xferd_process_pid (env->fx);
         g_assert_cmpint (pid, >, 0);
         g_assert_no_errno (kill (pid, SIGSTOP));
-        Pipelined p = { .fx = env->fx, .from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL) };
+        Pipelined p = {
+                .fx = env->fx,
+                .from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL),
+                .expected = N,
+        };
         for (guint i = 0; i < N; i++) {
                 g_autofree char *name = g_strdup_printf ("batch-%u.bin", i);
                 g_autofree char *path = g_build_filename (env->dir, name, NULL);
@@ -270,14 +270,7 @@ test_download_batch (void)
         g_assert_no_error (error);
         g_assert_no_errno (kill (pid, SIGCONT));
 
-        gboolean expired = FALSE;
-        GSource *deadline = g_timeout_source_new (WAIT_TIMEOUT_MS);
-        g_source_set_callback (deadline, on_deadline, &expired, NULL);
-        g_source_attach (deadline, env->fx->ctx);
-        while (p.replies < N && !expired)
-                g_main_context_iteration (env->fx->ctx, TRUE);
-        g_source_destroy (deadline);
-        g_source_unref (deadline);
+        bus_fixture_run_until (env->fx, &p.all_in, WAIT_TIMEOUT_MS);
         g_assert_cmpuint (p.replies, ==, N);
         g_assert_cmpuint (p.job_new_at_first_reply, ==, N);
 
