@@ -272,6 +272,8 @@ GPtrArray *job_state_history (BusFixture *fx, const char *job);
 
 /* Polls (10 ms) until the file has at least size bytes. */
 gboolean wait_file_size (const char *path, goffset size, guint timeout_ms);
+/* Sorts an array of strings byte by byte (strcmp). */
+void sort_strings (GPtrArray *strings);
 /* Sorted names in dir (without . and ..). */
 GStrv list_dir (const char *dir);
 /* The sorted names in dir joined with ", ". */
