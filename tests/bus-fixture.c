@@ -1640,12 +1640,12 @@ test_needs (const char *missing)
         return FALSE;
 }
 
-const char *
-test_missing_root_and_users (void)
+gboolean
+test_needs_root_and_users (void)
 {
         if (geteuid () != 0)
-                return "root";
+                return test_needs ("root");
         if (!getpwnam ("xferd-test-a") || !getpwnam ("xferd-test-b"))
-                return "the users xferd-test-a and xferd-test-b (scripts/test.sh makes them)";
-        return NULL;
+                return test_needs ("the users xferd-test-a and xferd-test-b (scripts/test.sh makes them)");
+        return TRUE;
 }

@@ -50,12 +50,6 @@ typedef struct {
 
 /* ------------------------------------------------------------- set-up */
 
-static gboolean
-multiuser_available (void)
-{
-        return test_needs (test_missing_root_and_users ());
-}
-
 static void
 user_load (TestUser *u, const char *name)
 {
@@ -134,7 +128,7 @@ env_new_with (const BusFixtureOptions *options, Targets **targets)
         XferdEnv *env;
         Targets *t;
 
-        if (!multiuser_available ())
+        if (!test_needs_root_and_users ())
                 return NULL;
         if (!options)
                 options = &defaults;
