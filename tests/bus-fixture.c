@@ -297,6 +297,13 @@ compare_strings (gconstpointer a, gconstpointer b)
         return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+void
+sort_strings (GPtrArray *strings)
+{
+        g_assert_nonnull (strings);
+        g_ptr_array_sort (strings, compare_strings);
+}
+
 GStrv
 list_dir (const char *dir)
 {
@@ -308,7 +315,7 @@ list_dir (const char *dir)
         g_assert_no_error (error);
         while ((name = g_dir_read_name (d)))
                 g_ptr_array_add (names, g_strdup (name));
-        g_ptr_array_sort (names, compare_strings);
+        sort_strings (names);
         g_ptr_array_add (names, NULL);
         return (GStrv) g_ptr_array_steal (names, NULL);
 }
@@ -1633,12 +1640,12 @@ test_needs (const char *missing)
         return FALSE;
 }
 
-const char *
-test_missing_root_and_users (void)
+gboolean
+test_needs_root_and_users (void)
 {
         if (geteuid () != 0)
-                return "root";
+                return test_needs ("root");
         if (!getpwnam ("xferd-test-a") || !getpwnam ("xferd-test-b"))
-                return "the users xferd-test-a and xferd-test-b (scripts/test.sh makes them)";
-        return NULL;
+                return test_needs ("the users xferd-test-a and xferd-test-b (scripts/test.sh makes them)");
+        return TRUE;
 }

@@ -149,9 +149,8 @@ void job_set (BusFixture *fx, const char *job, const char *name, GVariant *value
  * through scripts/setup-deps.sh and scripts/test.sh), elsewhere it skips. Returns TRUE when
  * missing is NULL, that is when nothing lacks. */
 gboolean test_needs (const char *missing);
-/* NULL when the test runs as root and the users xferd-test-a and xferd-test-b exist (the
- * multi-user tests), else what lacks, for test_needs(). */
-const char *test_missing_root_and_users (void);
+/* test_needs() of the multi-user tests: root, and the users xferd-test-a and xferd-test-b. */
+gboolean test_needs_root_and_users (void);
 
 /* Asserts that error is the D-Bus error `name`. */
 #define bus_assert_error(error, name) G_STMT_START {                          \
@@ -272,6 +271,8 @@ GPtrArray *job_state_history (BusFixture *fx, const char *job);
 
 /* Polls (10 ms) until the file has at least size bytes. */
 gboolean wait_file_size (const char *path, goffset size, guint timeout_ms);
+/* Sorts an array of strings byte by byte (strcmp). */
+void sort_strings (GPtrArray *strings);
 /* Sorted names in dir (without . and ..). */
 GStrv list_dir (const char *dir);
 /* The sorted names in dir joined with ", ". */

@@ -28,12 +28,6 @@
  * itself. Anything per caller would be hundreds. */
 #define MAX_MATCH_RULES 8
 
-static gboolean
-can_run (void)
-{
-        return test_needs (test_missing_root_and_users ());
-}
-
 /* The flood client, copied where the test users can run it. */
 static char *
 flood_binary (BusFixture *fx)
@@ -160,7 +154,7 @@ test_many_callers (void)
         GSubprocess *procs[G_N_ELEMENTS (holders)];
         guint32 rules;
 
-        if (!can_run ())
+        if (!test_needs_root_and_users ())
                 return;
         fx = bus_fixture_new (&options);
         binary = flood_binary (fx);
@@ -218,7 +212,7 @@ test_lost_bus_fails_loudly (void)
         gint64 deadline;
         pid_t pid;
 
-        if (!can_run ())
+        if (!test_needs_root_and_users ())
                 return;
         fx = bus_fixture_new (&options);
         pid = xferd_process_start (fx);

@@ -47,7 +47,7 @@ env_new (const char *config, const char *const *args)
 {
         BusFixtureOptions options = { .system_bus = TRUE, .config = config, .extra_args = args };
 
-        if (!test_needs (test_missing_root_and_users ()))
+        if (!test_needs_root_and_users ())
                 return NULL;
         XferdEnv *env = xferd_env_new (&options);
         xferd_env_add_users (env);

@@ -46,12 +46,6 @@ need_root (void)
 }
 
 static gboolean
-need_users (void)
-{
-        return test_needs (test_missing_root_and_users ());
-}
-
-static gboolean
 is_control (gunichar c)
 {
         return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0);
@@ -229,7 +223,7 @@ test_headers_setting (void)
 static void
 test_headers_per_user (void)
 {
-        if (!need_users ())
+        if (!test_needs_root_and_users ())
                 return;
         BusFixtureOptions options = {
                 .system_bus = TRUE,
@@ -329,7 +323,7 @@ test_headers_dropped_when_final (void)
 static void
 test_add_files_limit_user (void)
 {
-        if (!need_users ())
+        if (!test_needs_root_and_users ())
                 return;
         BusFixtureOptions options = { .system_bus = TRUE, .config = "[Daemon]\nMaxFilesPerJob=5\n" };
         g_autoptr(XferdEnv) env = xferd_env_new (&options);
@@ -675,7 +669,7 @@ test_utf8_reason (void)
 static void
 test_utf8_reason_owner_and_root (void)
 {
-        if (!need_users ())
+        if (!test_needs_root_and_users ())
                 return;
         BusFixtureOptions options = { .system_bus = TRUE };
         g_autoptr(XferdEnv) env = xferd_env_new_serving (&options, "/file.bin", 1000);

@@ -6,8 +6,6 @@
  * sets compared; annotations and argument names are ignored, because sd-bus
  * adds or drops them depending on the bus.
  */
-#include <string.h>
-
 #include "bus-fixture.h"
 #include "test-cases.h"
 
@@ -27,12 +25,6 @@ access_name (GDBusPropertyInfoFlags flags)
         gboolean writable = flags & G_DBUS_PROPERTY_INFO_FLAGS_WRITABLE;
 
         return readable && writable ? "readwrite" : writable ? "write" : "read";
-}
-
-static gint
-compare_lines (gconstpointer a, gconstpointer b)
-{
-        return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
 /* One line per member, sorted: "method Name in(...) out(...)",
@@ -61,7 +53,7 @@ describe (GDBusInterfaceInfo *iface)
                 g_ptr_array_add (lines, g_strdup_printf ("property %s %s %s", p->name, p->signature,
                                                          access_name (p->flags)));
         }
-        g_ptr_array_sort (lines, compare_lines);
+        sort_strings (lines);
         return lines;
 }
 

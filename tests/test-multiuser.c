@@ -50,12 +50,6 @@ typedef struct {
 
 /* ------------------------------------------------------------- set-up */
 
-static gboolean
-multiuser_available (void)
-{
-        return test_needs (test_missing_root_and_users ());
-}
-
 static void
 user_load (TestUser *u, const char *name)
 {
@@ -134,7 +128,7 @@ env_new_with (const BusFixtureOptions *options, Targets **targets)
         XferdEnv *env;
         Targets *t;
 
-        if (!multiuser_available ())
+        if (!test_needs_root_and_users ())
                 return NULL;
         if (!options)
                 options = &defaults;
@@ -183,12 +177,6 @@ env_new (Targets **targets)
 
 /* ----------------------------------------------- file-system snapshots */
 
-static gint
-compare_strings (gconstpointer a, gconstpointer b)
-{
-        return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
 static void
 snapshot_into (GString *out, const char *path, const char *rel)
 {
@@ -211,16 +199,11 @@ snapshot_into (GString *out, const char *path, const char *rel)
                 g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
                 g_string_append_printf (out, " size %" G_GSIZE_FORMAT " sha256 %s\n", len, sum);
         } else if (S_ISDIR (st.st_mode)) {
-                g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-                g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-                const char *name;
+                g_auto(GStrv) names = list_dir (path);
 
                 g_string_append_c (out, '\n');
-                while (dir && (name = g_dir_read_name (dir)))
-                        g_ptr_array_add (names, g_strdup (name));
-                g_ptr_array_sort (names, compare_strings);
-                for (guint i = 0; i < names->len; i++) {
-                        const char *n = g_ptr_array_index (names, i);
+                for (guint i = 0; names[i]; i++) {
+                        const char *n = names[i];
                         g_autofree char *child = g_build_filename (path, n, NULL);
                         g_autofree char *child_rel = g_build_filename (rel, n, NULL);
                         snapshot_into (out, child, child_rel);

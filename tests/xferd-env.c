@@ -58,6 +58,19 @@ xferd_env_serve (XferdEnv *env, const char *path, gsize size)
         env->url = http_server_url (env->http, path);
 }
 
+GBytes *
+xferd_env_serve_file (XferdEnv *env, const char *name, gsize size, char **url, char **dest)
+{
+        g_autofree char *path = g_strconcat ("/", name, NULL);
+
+        g_assert_nonnull (env);
+        if (url)
+                *url = http_server_url (env->http, path);
+        if (dest)
+                *dest = xferd_env_path (env, name);
+        return http_server_add_generated (env->http, path, size);
+}
+
 void
 xferd_env_add_users (XferdEnv *env)
 {
