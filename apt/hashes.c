@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "digest-set.h"
 #include "hashes.h"
 #include "util.h"
 
@@ -142,22 +143,24 @@ void hash_list_to_message(const HashList *l, MessageOut *o) {
 
 /* ---- hashing ------------------------------------------------------------------------------ */
 
+/* A slot of the set for each hash type: HashType numbers them. */
+static_assert(_HASH_MAX <= DIGEST_SET_SLOTS, "a digest set slot for each hash type");
+
 struct Hasher {
-        EVP_MD_CTX *ctx[_HASH_MAX];
-        uint64_t size;
+        DigestSet set;
 };
 
 Hasher *hasher_free(Hasher *h) {
         if (!h)
                 return NULL;
-        for (HashType t = 0; t < _HASH_MAX; t++)
-                EVP_MD_CTX_free(h->ctx[t]);
+        digest_set_done(&h->set);
         free(h);
         return NULL;
 }
 
 int hasher_new(Hasher **ret, unsigned types) {
         Hasher *h;
+        int r;
 
         assert(ret);
 
@@ -169,10 +172,10 @@ int hasher_new(Hasher **ret, unsigned types) {
                         continue;
                 /* The default provider has MD5 and SHA-1 too; a FIPS-only system does not. */
                 const EVP_MD *md = EVP_get_digestbyname(hash_info[t].evp);
-                h->ctx[t] = EVP_MD_CTX_new();
-                if (!md || !h->ctx[t] || EVP_DigestInit_ex(h->ctx[t], md, NULL) != 1) {
+                r = md ? digest_set_start(&h->set, t, md) : -EOPNOTSUPP;
+                if (r < 0) {
                         hasher_free(h);
-                        return md ? -ENOMEM : -EOPNOTSUPP;
+                        return r;
                 }
         }
         *ret = h;
@@ -181,17 +184,11 @@ int hasher_new(Hasher **ret, unsigned types) {
 
 int hasher_update(Hasher *h, const void *data, size_t n) {
         assert(h);
-        assert(data || n == 0);
-
-        for (HashType t = 0; t < _HASH_MAX; t++)
-                if (h->ctx[t] && EVP_DigestUpdate(h->ctx[t], data, n) != 1)
-                        return -EIO;
-        h->size += n;
-        return 0;
+        return digest_set_update(&h->set, data, n);
 }
 
 int hasher_finish(Hasher *h, HashList *ret) {
-        HashList l = { .have_size = true, .size = h->size };
+        HashList l = { .have_size = true, .size = h->set.size };
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned len;
 
@@ -199,9 +196,9 @@ int hasher_finish(Hasher *h, HashList *ret) {
         assert(ret);
 
         for (HashType t = 0; t < _HASH_MAX; t++) {
-                if (!h->ctx[t])
+                if (!h->set.ctx[t])
                         continue;
-                if (EVP_DigestFinal_ex(h->ctx[t], md, &len) != 1)
+                if (digest_set_peek(&h->set, t, md, &len) < 0)
                         return -EIO;
                 for (unsigned i = 0; i < len && 2 * i + 2 < HASH_HEX_MAX; i++)
                         snprintf(l.hex[t] + 2 * i, 3, "%02x", md[i]);

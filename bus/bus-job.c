@@ -118,102 +118,121 @@ const char *bus_job_error_name(const Job *j, char *buf, size_t size) {
         return buf;
 }
 
+/* Values appended with sd_bus_message_append_basic(): sd_bus_message_append() parses its format
+ * for every value, which cost more than the value itself in each job's PropertiesChanged. */
+static int append_string(sd_bus_message *m, const char *s) {
+        return sd_bus_message_append_basic(m, 's', s);
+}
+
+static int append_u64(sd_bus_message *m, uint64_t v) {
+        return sd_bus_message_append_basic(m, 't', &v);
+}
+
+static int append_u32(sd_bus_message *m, uint32_t v) {
+        return sd_bus_message_append_basic(m, 'u', &v);
+}
+
+static int append_bool(sd_bus_message *m, bool b) {
+        int v = b;
+        return sd_bus_message_append_basic(m, 'b', &v);
+}
+
 static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "s", j->id);
+        return append_string(reply, j->id);
 }
 
 static int property_get_type(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "s", job_type_to_string(j->type));
+        return append_string(reply, job_type_to_string(j->type));
 }
 
 static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "s", job_state_to_string(j->state));
+        return append_string(reply, job_state_to_string(j->state));
 }
 
 static int property_get_priority(sd_bus *bus, const char *path, const char *interface, const char *property,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "s", job_priority_to_string(j->priority));
+        return append_string(reply, job_priority_to_string(j->priority));
 }
 
 static int property_get_cost_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "s", cost_policy_to_string(j->cost_policy));
+        return append_string(reply, cost_policy_to_string(j->cost_policy));
 }
 
 static int property_get_auto_complete(sd_bus *bus, const char *path, const char *interface, const char *property,
                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "b", (int) j->auto_complete);
+        return append_bool(reply, j->auto_complete);
 }
 
 static int property_get_allow_insecure_redirect(sd_bus *bus, const char *path, const char *interface,
                                                 const char *property, sd_bus_message *reply, void *userdata,
                                                 sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "b", (int) j->allow_insecure_redirect);
+        return append_bool(reply, j->allow_insecure_redirect);
 }
 
 static int property_get_bytes_total(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "t", job_bytes_total(userdata));
+        return append_u64(reply, job_bytes_total(userdata));
 }
 
 static int property_get_bytes_transferred(sd_bus *bus, const char *path, const char *interface,
                                           const char *property, sd_bus_message *reply, void *userdata,
                                           sd_bus_error *error) {
-        return sd_bus_message_append(reply, "t", job_bytes_transferred(userdata));
+        return append_u64(reply, job_bytes_transferred(userdata));
 }
 
 static int property_get_files_total(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) j->n_files);
+        return append_u32(reply, (uint32_t) j->n_files);
 }
 
 static int property_get_files_transferred(sd_bus *bus, const char *path, const char *interface,
                                           const char *property, sd_bus_message *reply, void *userdata,
                                           sd_bus_error *error) {
-        return sd_bus_message_append(reply, "u", job_files_transferred(userdata));
+        return append_u32(reply, job_files_transferred(userdata));
 }
 
 static int property_get_rate(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "t", job_rate(userdata));
+        return append_u64(reply, job_rate(userdata));
 }
 
 static int property_get_expected_end_time(sd_bus *bus, const char *path, const char *interface,
                                           const char *property, sd_bus_message *reply, void *userdata,
                                           sd_bus_error *error) {
-        return sd_bus_message_append(reply, "t", job_expected_end_time(userdata));
+        return append_u64(reply, job_expected_end_time(userdata));
 }
 
 static int property_get_next_retry_time(sd_bus *bus, const char *path, const char *interface, const char *property,
                                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "t", job_next_retry_time(userdata));
+        return append_u64(reply, job_next_retry_time(userdata));
 }
 
 static int property_get_wait_reason(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", job_wait_reason(userdata));
+        return append_string(reply, job_wait_reason(userdata));
 }
 
 static int property_get_current_file(sd_bus *bus, const char *path, const char *interface, const char *property,
                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "u", job_current_file(userdata));
+        return append_u32(reply, job_current_file(userdata));
 }
 
 static int property_get_error_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         char buf[128];
-        return sd_bus_message_append(reply, "s", bus_job_error_name(userdata, buf, sizeof buf));
+        return append_string(reply, bus_job_error_name(userdata, buf, sizeof buf));
 }
 
 static int property_get_header_names(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -227,7 +246,7 @@ static int property_get_header_names(sd_bus *bus, const char *path, const char *
                 _cleanup_free_ char *name = strndup(*h, colon ? (size_t) (colon - *h) : strlen(*h));
                 if (!name)
                         return -ENOMEM;
-                r = sd_bus_message_append(reply, "s", name);
+                r = append_string(reply, name);
         }
         if (r < 0)
                 return r;
@@ -242,7 +261,7 @@ static int property_get_proxy(sd_bus *bus, const char *path, const char *interfa
 
         if (!shown)
                 return -ENOMEM;
-        return sd_bus_message_append(reply, "s", shown);
+        return append_string(reply, shown);
 }
 
 static int set_result(int r, const CallError *e, sd_bus_error *error) {
@@ -389,7 +408,7 @@ static int property_get_cancel_when_owner_gone(sd_bus *bus, const char *path, co
                                                const char *property, sd_bus_message *reply, void *userdata,
                                                sd_bus_error *error) {
         const Job *j = userdata;
-        return sd_bus_message_append(reply, "b", j->cancel_with != NULL);
+        return append_bool(reply, j->cancel_with != NULL);
 }
 
 /* true binds the job to the connection that writes it (see bus-owner.c), false unbinds it. */

@@ -36,6 +36,24 @@ static const sd_bus_vtable *job_property(const char *name) {
         return NULL;
 }
 
+/* A dictionary entry (signature `entry`) opened for the key `name`, and its value's container
+ * (`type`, holding `contents`): the caller appends what it holds, then entry_close(). */
+static int entry_open(sd_bus_message *m, const char *entry, const char *name, char type, const char *contents) {
+        int r = sd_bus_message_open_container(m, 'e', entry);
+
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 's', name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, type, contents);
+        return r;
+}
+
+static int entry_close(sd_bus_message *m) {
+        int r = sd_bus_message_close_container(m);
+
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
 /* What sd-bus would append for the property: its getter's value, or for a property read from
  * the Job at an offset, the fixed-size value there (the only such ones that announce a value). */
 static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path, const sd_bus_vtable *v, Job *j,
@@ -45,21 +63,13 @@ static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path,
 
         if (!v->x.property.get && !(streq(sig, "t") || streq(sig, "u")))
                 return -EOPNOTSUPP;
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", v->x.property.member);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', sig);
+        r = entry_open(m, "sv", v->x.property.member, 'v', sig);
         if (r >= 0)
                 /* As sd-bus does: a getter gets the object's data plus the entry's offset. */
                 r = v->x.property.get ? v->x.property.get(bus, path, XFERD_JOB_IFACE, v->x.property.member, m,
                                                           (uint8_t *) j + v->x.property.offset, error)
                                       : sd_bus_message_append_basic(m, sig[0], (uint8_t *) j + v->x.property.offset);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+        return r < 0 ? r : entry_close(m);
 }
 
 static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd_bus_message **ret) {
@@ -71,7 +81,7 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
 
         r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", XFERD_JOB_IFACE);
+                r = sd_bus_message_append_basic(m, 's', XFERD_JOB_IFACE);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         for (char **name = names; r >= 0 && *name; name++) {
@@ -167,36 +177,82 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 emit_changed(j, names);
 }
 
+/* One entry of a{sv}: the name and a basic value of type `type`. */
+static int append_entry(sd_bus_message *m, const char *name, char type, const void *value) {
+        const char sig[2] = { type, 0 };
+        int r = entry_open(m, "sv", name, 'v', sig);
+
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, type, value);
+        return r < 0 ? r : entry_close(m);
+}
+
+/* An interface of InterfacesAdded; the Job interface with its constant properties and state. */
+static int append_interface(sd_bus_message *m, const char *iface, const Job *j) {
+        uint32_t owner = j ? (uint32_t) j->owner : 0;
+        int r;
+
+        r = entry_open(m, "sa{sv}", iface, 'a', "{sv}");
+        if (r >= 0 && j) {
+                r = append_entry(m, "Id", 's', j->id);
+                if (r >= 0)
+                        r = append_entry(m, "Type", 's', job_type_to_string(j->type));
+                if (r >= 0)
+                        r = append_entry(m, "Owner", 'u', &owner);
+                if (r >= 0)
+                        r = append_entry(m, "State", 's', job_state_to_string(j->state));
+                if (r >= 0)
+                        r = append_entry(m, "CreationTime", 't', &j->creation_time);
+        }
+        return r < 0 ? r : entry_close(m);
+}
+
+static int emit_job_new(sd_bus *bus, const Job *j) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        BusJobPath path = bus_job_path(j);
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(s, 's', j->id);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(s, 'o', path.s);
+        if (r >= 0)
+                r = sd_bus_send(bus, s, NULL);
+        return r;
+}
+
 /* InterfacesAdded is built by hand: sd-bus would put every property's value in it, names and
- * descriptions included, and this signal is broadcast. */
+ * descriptions included, and this signal is broadcast. Both signals with append_basic (see
+ * bus-job.c). */
 static void observer_job_new(Manager *m, Job *j) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         Bus *b = job_bus(j);
-        sd_bus_message *s = NULL;
+        BusJobPath path = bus_job_path(j);
         int r;
 
         r = sd_bus_message_new_signal(b->bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
                                       "InterfacesAdded");
         if (r >= 0)
-                r = sd_bus_message_append(s, "o", bus_job_path(j).s);
+                r = sd_bus_message_append_basic(s, 'o', path.s);
         if (r >= 0)
-                r = sd_bus_message_append(s, "a{sa{sv}}", 4,
-                                          "org.freedesktop.DBus.Peer", 0,
-                                          "org.freedesktop.DBus.Introspectable", 0,
-                                          "org.freedesktop.DBus.Properties", 0,
-                                          XFERD_JOB_IFACE, 5,
-                                          "Id", "s", j->id,
-                                          "Type", "s", job_type_to_string(j->type),
-                                          "Owner", "u", (uint32_t) j->owner,
-                                          "State", "s", job_state_to_string(j->state),
-                                          "CreationTime", "t", j->creation_time);
+                r = sd_bus_message_open_container(s, 'a', "{sa{sv}}");
+        if (r >= 0)
+                r = append_interface(s, "org.freedesktop.DBus.Peer", NULL);
+        if (r >= 0)
+                r = append_interface(s, "org.freedesktop.DBus.Introspectable", NULL);
+        if (r >= 0)
+                r = append_interface(s, "org.freedesktop.DBus.Properties", NULL);
+        if (r >= 0)
+                r = append_interface(s, XFERD_JOB_IFACE, j);
+        if (r >= 0)
+                r = sd_bus_message_close_container(s);
         if (r >= 0)
                 r = sd_bus_send(b->bus, s, NULL);
-        sd_bus_message_unref(s);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
 
-        r = sd_bus_emit_signal(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew", "so",
-                               j->id, bus_job_path(j).s);
+        r = emit_job_new(b->bus, j);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobNew for job %s", j->id);
 }

@@ -338,15 +338,15 @@ static int option_value(const OptionSpec *o, const char *value, Ctl *c) {
                 c->input_file = value;
                 return 0;
         case OPT_CHECKSUM:
-                return file_options_set_checksum(&c->file, value);
+                return file_options_set_text(&c->file.checksum, value);
         case OPT_SIZE:
                 return file_options_set_size(&c->file, value);
         case OPT_MIRROR:
                 return file_options_add_mirror(&c->file, value);
         case OPT_CHECKSUM_LIST:
-                return file_options_set_checksum_list(&c->file, value);
+                return file_options_set_text(&c->file.checksum_list, value);
         case OPT_CHECKSUM_LIST_SIGNATURE:
-                return file_options_set_checksum_list_signature(&c->file, value);
+                return file_options_set_text(&c->file.checksum_list_signature, value);
         }
         return -EINVAL;
 }

@@ -23,16 +23,14 @@ bool file_options_any(const FileOptions *o) {
         return file_options_count(o) > 0;
 }
 
-static int replace(char **field, const char *value) {
-        int r = free_and_strdup(field, value);
+int file_options_set_text(char **field, const char *value) {
+        int r;
 
-        return r < 0 ? report_error(r, "out of memory") : 0;
-}
-
-int file_options_set_checksum(FileOptions *o, const char *value) {
-        assert(o);
+        assert(field);
         assert(value);
-        return replace(&o->checksum, value);
+
+        r = free_and_strdup(field, value);
+        return r < 0 ? report_error(r, "out of memory") : 0;
 }
 
 int file_options_set_size(FileOptions *o, const char *value) {
@@ -53,18 +51,6 @@ int file_options_add_mirror(FileOptions *o, const char *value) {
         if (strv_consume(&o->mirrors, strdup(value)) < 0)
                 return report_error(-ENOMEM, "out of memory");
         return 0;
-}
-
-int file_options_set_checksum_list(FileOptions *o, const char *value) {
-        assert(o);
-        assert(value);
-        return replace(&o->checksum_list, value);
-}
-
-int file_options_set_checksum_list_signature(FileOptions *o, const char *value) {
-        assert(o);
-        assert(value);
-        return replace(&o->checksum_list_signature, value);
 }
 
 unsigned file_options_count(const FileOptions *o) {

@@ -22,12 +22,12 @@ typedef struct FileOptions {
 void file_options_done(FileOptions *o);
 bool file_options_any(const FileOptions *o);
 
-/* The option values as typed; -EINVAL (reported) for a bad --size. */
-int file_options_set_checksum(FileOptions *o, const char *value);
+/* The option values as typed: a text option (checksum, checksum_list,
+ * checksum_list_signature) into its field, replacing an earlier value; -EINVAL (reported) for
+ * a bad --size. */
+int file_options_set_text(char **field, const char *value);
 int file_options_set_size(FileOptions *o, const char *value);
 int file_options_add_mirror(FileOptions *o, const char *value);
-int file_options_set_checksum_list(FileOptions *o, const char *value);
-int file_options_set_checksum_list_signature(FileOptions *o, const char *value);
 
 /* How many dict entries file_options_append() adds. */
 unsigned file_options_count(const FileOptions *o);

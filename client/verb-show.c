@@ -93,13 +93,96 @@ static int render_bytes(uint64_t v, const char *suffix, char **ret) {
         return asprintf(ret, "%s%s (%" PRIu64 " bytes%s)", format_bytes(b, v), suffix, v, suffix) < 0 ? -ENOMEM : 0;
 }
 
+/* How a number property of a known name and type is shown; any other number is shown as
+ * JSON (a newer daemon's). */
+typedef enum NumberStyle {
+        NUMBER_TIME,            /* a timestamp, 0 "-" */
+        NUMBER_BYTES,           /* a byte count, UINT64_MAX "unknown" */
+        NUMBER_RATE,            /* bytes per second */
+        NUMBER_LIMIT,           /* bytes per second, 0 "none" */
+        NUMBER_MILLISECONDS,
+        NUMBER_SECONDS,
+        NUMBER_UID,
+        _NUMBER_STYLE_MAX,
+} NumberStyle;
+
+static const struct {
+        const char *name;
+        char type;
+        NumberStyle style;
+} number_styles[] = {
+        { "CreationTime",                't', NUMBER_TIME },
+        { "ModificationTime",            't', NUMBER_TIME },
+        { "TransferCompletionTime",      't', NUMBER_TIME },
+        { "ExpectedEndTime",             't', NUMBER_TIME },
+        { "NextRetryTime",               't', NUMBER_TIME },
+        { "BytesTotal",                  't', NUMBER_BYTES },
+        { "BytesTransferred",            't', NUMBER_BYTES },
+        { "BytesFromCache",              't', NUMBER_BYTES },
+        { "BytesFromOrigin",             't', NUMBER_BYTES },
+        { "Rate",                        't', NUMBER_RATE },
+        { "BandwidthLimit",              't', NUMBER_LIMIT },
+        { "MinimumNotificationInterval", 'u', NUMBER_MILLISECONDS },
+        { "MinimumRetryDelay",           'u', NUMBER_SECONDS },
+        { "NoProgressTimeout",           'u', NUMBER_SECONDS },
+        { "Owner",                       'u', NUMBER_UID },
+};
+
+static NumberStyle number_style(const char *name, char type) {
+        for (size_t i = 0; i < ELEMENTSOF(number_styles); i++)
+                if (number_styles[i].type == type && streq(number_styles[i].name, name))
+                        return number_styles[i].style;
+        return _NUMBER_STYLE_MAX;
+}
+
+static int render_number(const Info *info, const char *name, NumberStyle style, uint64_t v, char **ret) {
+        char ts[FORMAT_TIMESTAMP_MAX], u[FORMAT_UID_MAX];
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        switch (style) {
+        case NUMBER_TIME:
+                *ret = strdup(v == 0 ? "-" : format_timestamp(ts, v));
+                return 0;
+        case NUMBER_BYTES:
+                if (v == UINT64_MAX) {
+                        *ret = strdup("unknown");
+                        return 0;
+                }
+                if (!streq(name, "BytesTransferred") || info->status.bytes_total == UINT64_MAX ||
+                    info->status.bytes_total == 0)
+                        return render_bytes(v, "", ret);
+                r = render_bytes(v, "", &s);
+                if (r < 0)
+                        return r;
+                if (asprintf(ret, "%s, %u%%", s, format_percent(v, info->status.bytes_total)) < 0)
+                        *ret = NULL;
+                return 0;
+        case NUMBER_LIMIT:
+                if (v == 0) {
+                        *ret = strdup("none");
+                        return 0;
+                }
+                return render_bytes(v, "/s", ret);
+        case NUMBER_RATE:
+                return render_bytes(v, "/s", ret);
+        case NUMBER_MILLISECONDS:
+                if (asprintf(ret, "%u ms", (unsigned) v) < 0)
+                        *ret = NULL;
+                return 0;
+        case NUMBER_SECONDS:
+                return render_seconds((uint32_t) v, ret);
+        case NUMBER_UID:
+                *ret = strdup(format_uid(u, (uint32_t) v));
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
 /* Reads one property value (the variant) and renders it for people. */
 static int render_property(const Info *info, const char *name, sd_bus_message *m, char **ret) {
-        static const char *const times[] = { "CreationTime", "ModificationTime", "TransferCompletionTime",
-                                             "ExpectedEndTime", "NextRetryTime" };
-        static const char *const byte_counts[] = { "BytesTotal", "BytesTransferred", "BytesFromCache",
-                                                   "BytesFromOrigin" };
-        static const char *const durations[] = { "MinimumRetryDelay", "NoProgressTimeout" };
+        NumberStyle style;
         const char *contents;
         char type;
         int r;
@@ -111,84 +194,22 @@ static int render_property(const Info *info, const char *name, sd_bus_message *m
         if (r <= 0)
                 return r < 0 ? r : -EBADMSG;
 
-        if (type == 't' && name_in(name, times, ELEMENTSOF(times))) {
-                char ts[FORMAT_TIMESTAMP_MAX];
+        style = number_style(name, type);
+        if (style != _NUMBER_STYLE_MAX) {
                 uint64_t v;
 
-                r = sd_bus_message_read(m, "t", &v);
-                if (r >= 0)
-                        *ret = strdup(v == 0 ? "-" : format_timestamp(ts, v));
+                if (type == 'u') {
+                        uint32_t v32 = 0;
 
-        } else if (type == 't' && name_in(name, byte_counts, ELEMENTSOF(byte_counts))) {
-                uint64_t v;
-
-                r = sd_bus_message_read(m, "t", &v);
+                        r = sd_bus_message_read(m, "u", &v32);
+                        v = v32;
+                } else
+                        r = sd_bus_message_read(m, "t", &v);
                 if (r < 0)
                         return r;
-                if (v == UINT64_MAX)
-                        *ret = strdup("unknown");
-                else if (streq(name, "BytesTransferred") && info->status.bytes_total != UINT64_MAX &&
-                         info->status.bytes_total > 0) {
-                        _cleanup_free_ char *s = NULL;
-                        r = render_bytes(v, "", &s);
-                        if (r < 0)
-                                return r;
-                        if (asprintf(ret, "%s, %u%%", s, format_percent(v, info->status.bytes_total)) < 0)
-                                *ret = NULL;
-                } else {
-                        r = render_bytes(v, "", ret);
-                        if (r < 0)
-                                return r;
-                }
-
-        } else if (type == 't' && streq(name, "Rate")) {
-                uint64_t v;
-
-                r = sd_bus_message_read(m, "t", &v);
+                r = render_number(info, name, style, v, ret);
                 if (r < 0)
                         return r;
-                r = render_bytes(v, "/s", ret);
-                if (r < 0)
-                        return r;
-
-        } else if (type == 'u' && streq(name, "MinimumNotificationInterval")) {
-                uint32_t v;
-
-                r = sd_bus_message_read(m, "u", &v);
-                if (r >= 0 && asprintf(ret, "%u ms", (unsigned) v) < 0)
-                        *ret = NULL;
-
-        } else if (type == 't' && streq(name, "BandwidthLimit")) {
-                uint64_t v;
-
-                r = sd_bus_message_read(m, "t", &v);
-                if (r < 0)
-                        return r;
-                if (v == 0)
-                        *ret = strdup("none");
-                else {
-                        r = render_bytes(v, "/s", ret);
-                        if (r < 0)
-                                return r;
-                }
-
-        } else if (type == 'u' && name_in(name, durations, ELEMENTSOF(durations))) {
-                uint32_t v;
-
-                r = sd_bus_message_read(m, "u", &v);
-                if (r < 0)
-                        return r;
-                r = render_seconds(v, ret);
-                if (r < 0)
-                        return r;
-
-        } else if (type == 'u' && streq(name, "Owner")) {
-                char u[FORMAT_UID_MAX];
-                uint32_t v;
-
-                r = sd_bus_message_read(m, "u", &v);
-                if (r >= 0)
-                        *ret = strdup(format_uid(u, v));
 
         } else if (type == 'b') {
                 int v;

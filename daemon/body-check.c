@@ -101,16 +101,17 @@ bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url) {
         return false;
 }
 
-void body_check_written(BodyCheck *c, uint64_t position, const void *p, size_t n) {
+void body_check_written(BodyCheck *c, BodyBuffer *b) {
         assert(c);
-        assert(p || n == 0);
+        assert(b);
 
-        /* The stream reads the bytes back from the file (off the loop); it only learns how far
-         * the file is written. */
-        if (c->stream)
-                hash_stream_written(c->stream, position + n);
-        if (c->range_hasher && hasher_update(c->range_hasher, p, n) < 0)
+        if (c->range_hasher && hasher_update(c->range_hasher, b->data, b->len) < 0)
                 c->range_hasher = hasher_free(c->range_hasher);
+        /* The stream hashes the bytes from the buffer (off the loop) and gives it back. */
+        if (c->stream)
+                hash_stream_feed(c->stream, b);
+        else
+                body_buffer_release(b);
 }
 
 void body_check_complete(BodyCheck *c, uint64_t size, uint64_t range_start, const char *url) {

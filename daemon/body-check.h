@@ -3,13 +3,14 @@
 
 /* What the body of a download must satisfy, checked as it arrives (transfer.c owns one per
  * Transfer): the expected size or a cap, before a byte lands; every byte written fed to the
- * owner's HashStream as written, in file order; the digest fields of the response, of which a whole-file one
+ * owner's HashStream in the buffers they were written from, in file order; the digest fields of the response, of which a whole-file one
  * is hashed along and handed on and a Content-Digest of a 206, which covers only its range,
  * is checked here. The first failure is kept as a sentence for ErrorMessage. */
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "body-buffer.h"
 #include "digest.h"
 #include "hash-stream.h"
 #include "server-digest.h"
@@ -44,8 +45,9 @@ void body_check_restart(BodyCheck *c);
 /* False (the failure kept) when `len` more bytes after `held` would pass the expected size
  * or the cap. */
 bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url);
-/* n bytes were written at file offset `position`. */
-void body_check_written(BodyCheck *c, uint64_t position, const void *p, size_t n);
+/* b's bytes were written at its offset: they go to the hashers; b is passed on to the stream
+ * (which releases it once hashed) or released. */
+void body_check_written(BodyCheck *c, BodyBuffer *b);
 /* The body arrived whole: `size` bytes in the file, the response's body from `range_start`. */
 void body_check_complete(BodyCheck *c, uint64_t size, uint64_t range_start, const char *url);
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <strings.h>
 
+#include "digest-set.h"
 #include "digest.h"
 #include "util.h"
 
@@ -186,22 +187,13 @@ int digest_of_empty(DigestAlgorithm a, Digest *ret) {
 /* Bytes read per pread() when hashing a file. */
 #define READ_BUFFER_SIZE (128u * 1024u)
 
+/* A slot of the set for each algorithm: DigestAlgorithm numbers them. */
+static_assert(_DIGEST_ALGORITHM_MAX <= DIGEST_SET_SLOTS, "a digest set slot for each algorithm");
+
 struct Hasher {
-        EVP_MD_CTX *ctx[_DIGEST_ALGORITHM_MAX];   /* NULL: not computed */
-        uint64_t size;
+        DigestSet set;
         uint8_t *buf;                            /* for hasher_update_from_fd() */
 };
-
-static int hasher_init_ctx(Hasher *h, DigestAlgorithm a) {
-        if (!h->ctx[a]) {
-                h->ctx[a] = EVP_MD_CTX_new();
-                if (!h->ctx[a])
-                        return -ENOMEM;
-        }
-        if (EVP_DigestInit_ex(h->ctx[a], algorithm_md(a), NULL) != 1)
-                return -EIO;
-        return 0;
-}
 
 int hasher_new(unsigned mask, Hasher **ret) {
         _cleanup_(hasher_freep) Hasher *h = NULL;
@@ -215,7 +207,7 @@ int hasher_new(unsigned mask, Hasher **ret) {
                 return -ENOMEM;
         for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
                 if (mask & DIGEST_ALGORITHM_BIT(a)) {
-                        r = hasher_init_ctx(h, a);
+                        r = digest_set_start(&h->set, a, algorithm_md(a));
                         if (r < 0)
                                 return r;
                 }
@@ -226,8 +218,7 @@ int hasher_new(unsigned mask, Hasher **ret) {
 Hasher *hasher_free(Hasher *h) {
         if (!h)
                 return NULL;
-        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
-                EVP_MD_CTX_free(h->ctx[a]);
+        digest_set_done(&h->set);
         free(h->buf);
         free(h);
         return NULL;
@@ -238,7 +229,7 @@ unsigned hasher_get_algorithms(const Hasher *h) {
 
         assert(h);
         for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
-                if (h->ctx[a])
+                if (h->set.ctx[a])
                         mask |= DIGEST_ALGORITHM_BIT(a);
         return mask;
 }
@@ -247,64 +238,45 @@ int hasher_add_algorithm(Hasher *h, DigestAlgorithm a) {
         assert(h);
         assert(algorithm_valid(a));
 
-        if (h->ctx[a])
+        if (h->set.ctx[a])
                 return 0;
-        if (h->size > 0)
+        if (h->set.size > 0)
                 return -EBUSY;
-        return hasher_init_ctx(h, a);
+        return digest_set_start(&h->set, a, algorithm_md(a));
 }
 
 int hasher_update(Hasher *h, const void *p, size_t n) {
         assert(h);
-        assert(p || n == 0);
-
-        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
-                if (h->ctx[a] && EVP_DigestUpdate(h->ctx[a], p, n) != 1)
-                        return -EIO;
-        h->size += n;
-        return 0;
+        return digest_set_update(&h->set, p, n);
 }
 
 int hasher_reset(Hasher *h) {
-        int r;
-
         assert(h);
-        for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
-                if (h->ctx[a]) {
-                        r = hasher_init_ctx(h, a);
-                        if (r < 0)
-                                return r;
-                }
-        h->size = 0;
-        return 0;
+        return digest_set_restart(&h->set);
 }
 
 uint64_t hasher_get_size(const Hasher *h) {
         assert(h);
-        return h->size;
+        return h->set.size;
 }
 
 int hasher_get_digest(Hasher *h, DigestAlgorithm a, Digest *ret) {
-        EVP_MD_CTX *copy;
+        unsigned char md[EVP_MAX_MD_SIZE];
         unsigned len = 0;
-        int r = 0;
+        int r;
 
         assert(h);
         assert(algorithm_valid(a));
         assert(ret);
 
-        if (!h->ctx[a])
-                return -ENOENT;
-        /* Finalize a copy: the stream may go on (a digest is also read for progress checks). */
-        copy = EVP_MD_CTX_new();
-        if (!copy)
-                return -ENOMEM;
+        r = digest_set_peek(&h->set, a, md, &len);
+        if (r < 0)
+                return r;
+        if (len != algorithms[a].size || len > sizeof ret->bytes)
+                return -EIO;
         *ret = (Digest) { .algorithm = a };
-        if (EVP_MD_CTX_copy_ex(copy, h->ctx[a]) != 1 || EVP_DigestFinal_ex(copy, ret->bytes, &len) != 1 ||
-            len != algorithms[a].size)
-                r = -EIO;
-        EVP_MD_CTX_free(copy);
-        return r;
+        memcpy(ret->bytes, md, len);
+        return 0;
 }
 
 int hasher_update_from_fd(Hasher *h, int fd, uint64_t end, size_t max_bytes) {
@@ -319,14 +291,14 @@ int hasher_update_from_fd(Hasher *h, int fd, uint64_t end, size_t max_bytes) {
                 if (!h->buf)
                         return -ENOMEM;
         }
-        while (h->size < end && done < max_bytes) {
+        while (h->set.size < end && done < max_bytes) {
                 size_t want = READ_BUFFER_SIZE;
                 if (want > max_bytes - done)
                         want = max_bytes - done;
-                if (want > end - h->size)
-                        want = (size_t) (end - h->size);
+                if (want > end - h->set.size)
+                        want = (size_t) (end - h->set.size);
 
-                ssize_t k = pread(fd, h->buf, want, (off_t) h->size);
+                ssize_t k = pread(fd, h->buf, want, (off_t) h->set.size);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -339,5 +311,5 @@ int hasher_update_from_fd(Hasher *h, int fd, uint64_t end, size_t max_bytes) {
                         return r;
                 done += (size_t) k;
         }
-        return h->size >= end;
+        return h->set.size >= end;
 }

@@ -339,6 +339,7 @@ void download_begin(DownloadLane *l, uint64_t offset) {
                  * hold them back until the first response ends. */
                 .pipewait = j->max_concurrent_files > 1 && strncasecmp(url, "https:", 6) == 0,
                 .writeback_pool = m->writeback_pool,
+                .write_pool = m->write_pool,
         };
         l->counted_from_cache = l->counted_from_origin = 0;
         r = transfer_start(m->engine, &req, &transfer_callbacks, l, &l->transfer);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One task of the pool at a time per stream: the loop hands a thread the range that is
- * written, the thread hashes it piece by piece, the loop gets the stream back and hands it the
- * next range. While a task runs the thread alone touches the hasher; what the loop asks
- * meanwhile (start over, one more algorithm) waits for the task's return. */
+ * written (read back from the file, piece by piece) and the buffers fed since (hashed from
+ * memory), the loop gets the stream back and hands it the next. While a task runs the thread
+ * alone touches the hasher and the task's buffers; what the loop asks meanwhile (start over,
+ * one more algorithm) waits for the task's return. */
 #include <assert.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "body-buffer.h"
 #include "hash-stream.h"
 #include "util.h"
 
@@ -26,6 +28,7 @@ struct HashStream {
 
         /* The loop thread's. */
         uint64_t written;               /* the file holds [0, written) */
+        List fed;                       /* buffers of written bytes waiting for a task, in file order */
         bool running;                   /* a task is queued or runs */
         bool freed;                     /* the owner let go while a task ran: done() frees */
         bool restart_pending;           /* the file started over while a task ran */
@@ -37,7 +40,8 @@ struct HashStream {
         void *userdata;
 
         /* Set before a task is submitted, read by its thread (the pool's lock orders them). */
-        uint64_t task_end;
+        uint64_t task_end;              /* read the file up to here first */
+        List task_buffers;              /* then hash these; back to their sets in done() */
         bool pause;                     /* XFERD_TEST_HASH_PAUSE */
         /* Set by the thread, read in done(). */
         int task_error;
@@ -59,6 +63,8 @@ static bool test_pause(void) {
 }
 
 static void stream_destroy(HashStream *s) {
+        body_buffer_release_all(&s->fed);
+        body_buffer_release_all(&s->task_buffers);
         hasher_free(s->hasher);
         safe_close(s->fd);
         pthread_cond_destroy(&s->pause_cond);
@@ -73,19 +79,41 @@ static void wait_for_cancel(HashStream *s) {
         pthread_mutex_unlock(&s->pause_lock);
 }
 
+/* On a thread of the pool: the file's bytes up to end, read back. */
+static int hash_from_file(HashStream *s, uint64_t end) {
+        int r;
+
+        while (hasher_get_size(s->hasher) < end && !atomic_load(&s->cancelled)) {
+                r = hasher_update_from_fd(s->hasher, s->fd, end, PIECE);
+                if (r < 0)
+                        return r;
+                if (s->pause) {
+                        wait_for_cancel(s);
+                        return 0;
+                }
+        }
+        return 0;
+}
+
 /* On a thread of the pool. */
 static void stream_run(IoTask *t) {
         HashStream *s = (HashStream *) t;
-        int r = 0;
+        int r;
 
-        while (hasher_get_size(s->hasher) < s->task_end && !atomic_load(&s->cancelled)) {
-                r = hasher_update_from_fd(s->hasher, s->fd, s->task_end, PIECE);
-                if (r < 0)
-                        break;
-                if (s->pause) {
-                        wait_for_cancel(s);
-                        break;
+        r = hash_from_file(s, s->task_end);
+        for (ListNode *n = s->task_buffers.head; n && r >= 0 && !atomic_load(&s->cancelled); n = n->next) {
+                BodyBuffer *b = LIST_ENTRY(n, BodyBuffer, node);
+                uint64_t size = hasher_get_size(s->hasher);
+
+                /* Bytes before the buffer that the hasher lacks are in the file already. */
+                if (size < b->offset) {
+                        r = hash_from_file(s, b->offset);
+                        size = hasher_get_size(s->hasher);
+                        if (r < 0 || size < b->offset)
+                                break;
                 }
+                if (b->offset + b->len > size)
+                        r = hasher_update(s->hasher, b->data + (size - b->offset), (size_t) (b->offset + b->len - size));
         }
         s->task_error = r < 0 ? r : 0;
 }
@@ -97,6 +125,7 @@ static void stream_task_back(IoTask *t) {
 
         s->running = false;
         s->pause = false;
+        body_buffer_release_all(&s->task_buffers);
         if (s->freed) {
                 stream_destroy(s);
                 return;
@@ -119,6 +148,7 @@ static void stream_task_dropped(IoTask *t) {
         HashStream *s = (HashStream *) t;
 
         s->running = false;
+        body_buffer_release_all(&s->task_buffers);
         if (s->freed)
                 stream_destroy(s);
         else if (s->error == 0)
@@ -134,11 +164,24 @@ static void stream_kick(HashStream *s) {
         size = hasher_get_size(s->hasher);
         /* With no algorithm (yet) there is nothing to read the bytes for. */
         if (s->error == 0 && size < s->written && s->algorithms != 0) {
-                s->task_end = s->written - size > TASK_MAX ? size + TASK_MAX : s->written;
+                BodyBuffer *first = LIST_ENTRY(s->fed.head, BodyBuffer, node);
+                uint64_t end = first && first->offset < s->written ? first->offset : s->written;
+
+                /* The file's bytes before the first buffer, then the buffers, unless those
+                 * bytes are many: then they alone, and the buffers wait. */
+                if (end > size && end - size > TASK_MAX)
+                        s->task_end = size + TASK_MAX;
+                else {
+                        s->task_end = end;
+                        s->task_buffers = s->fed;
+                        s->fed = (List) { NULL, NULL, 0 };
+                }
                 s->running = true;
                 io_pool_submit(s->pool, &s->task);
                 return;
         }
+        /* Nothing left to hash from them (or nothing will be). */
+        body_buffer_release_all(&s->fed);
         if (s->finishing && (s->error < 0 || size >= s->end)) {
                 s->finishing = false;
                 /* May free s. More than the file's bytes hashed: it shrank, then grew. */
@@ -189,9 +232,20 @@ void hash_stream_written(HashStream *s, uint64_t written) {
         stream_kick(s);
 }
 
+void hash_stream_feed(HashStream *s, BodyBuffer *b) {
+        assert(s);
+        assert(b);
+
+        list_append(&s->fed, &b->node);
+        if (b->offset + b->len > s->written)
+                s->written = b->offset + b->len;
+        stream_kick(s);
+}
+
 void hash_stream_restart(HashStream *s) {
         assert(s);
 
+        body_buffer_release_all(&s->fed);
         s->written = 0;
         s->error = 0;
         if (s->running)
@@ -259,6 +313,7 @@ Hasher *hash_stream_free(HashStream *s) {
                 return NULL;
         if (s->running) {
                 /* The thread stops after its piece (or its test pause) and done() frees. */
+                body_buffer_release_all(&s->fed);
                 s->freed = true;
                 pthread_mutex_lock(&s->pause_lock);
                 atomic_store(&s->cancelled, true);

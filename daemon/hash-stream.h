@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* A file's digest computed off the event loop: the bytes a temporary file holds, and those a
- * transfer writes after them, are read back with pread() (from the page cache: they were just
- * written) and hashed on the threads of an IoPool, so the loop never spends time in SHA. The
- * loop only says how far the file is written; a resumed file is the same stream, starting at
- * byte 0 while the transfer appends. When the transfer ends the owner asks for the verdict and
+/* A file's digest computed off the event loop: the bytes a temporary file holds are read back
+ * with pread(), those a transfer writes after them are handed over in the buffers they were
+ * written from (body-buffer.h), and all are hashed in file order on the threads of an IoPool,
+ * so the loop never spends time in SHA. A resumed file is the same stream, starting at byte 0
+ * while the transfer appends. When the transfer ends the owner asks for the verdict and
  * is called back once the hasher has caught up. Freeing the stream stops it at once: a thread
  * that holds it stops after its current piece and frees it itself. Knows nothing of jobs. */
 
 #include <stdint.h>
 
+#include "body-buffer.h"
 #include "digest.h"
 #include "io-pool.h"
 
@@ -26,6 +27,9 @@ int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStrea
 
 /* The file holds bytes [0, written) now: they may be read. */
 void hash_stream_written(HashStream *s, uint64_t written);
+/* The file holds b's bytes now (and those before them): the stream hashes them from b, then
+ * releases b (at once when it has no algorithm, has failed, or holds them already). */
+void hash_stream_feed(HashStream *s, BodyBuffer *b);
 /* The file was truncated and starts over from byte 0. */
 void hash_stream_restart(HashStream *s);
 unsigned hash_stream_get_algorithms(const HashStream *s);

@@ -6,8 +6,11 @@
  * operation credentials (setfsuid/setfsgid/setgroups per thread, against registered
  * personalities per identity), and SQLite's checkpoint have no io_uring form, and io_uring
  * would run blocking file-system calls on its own kernel workers anyway. A hung file system
- * holds one thread; the pool grows while tasks wait and no thread is free. */
+ * holds one thread; the pool grows while tasks wait and no thread is free. The loop's look
+ * for an awaited result (io_pool_await()) is bounded and follows a submission: an idle pool
+ * costs no CPU. */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -29,6 +32,8 @@ struct IoPool {
         bool stop;
         List queue;                     /* waiting for a thread */
         List done;                      /* run, waiting for the loop */
+        IoTask *awaited;                /* the loop looks for its result before it next sleeps */
+        uint64_t await_until;           /* CLOCK_MONOTONIC µs */
 };
 
 static IoTask *queue_pop(List *l) {
@@ -66,11 +71,14 @@ static void *worker(void *userdata) {
                         break;
                 t = queue_pop(&p->queue);
                 pthread_mutex_unlock(&p->lock);
+                atomic_store_explicit(&t->cpu, sched_getcpu() + 1, memory_order_relaxed);
                 t->run(t);
                 pthread_mutex_lock(&p->lock);
                 list_append(&p->done, &t->node);
                 /* The loop reads the counter and then takes every finished task. */
                 (void) eventfd_write(p->efd, 1);
+                /* After the write: a loop that sees the task finished finds the eventfd readable. */
+                atomic_store_explicit(&t->finished, true, memory_order_release);
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
@@ -89,9 +97,41 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         p->done = (List) { .head = NULL };
         pthread_mutex_unlock(&p->lock);
         while ((t = queue_pop(&done))) {
+                if (t == p->awaited)
+                        p->awaited = NULL;
                 p->busy--;
                 t->done(t);
         }
+        return 0;
+}
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+}
+
+/* Before the loop polls. The worker is often woken onto the loop's CPU: until it starts, the
+ * loop yields that CPU to it; once it runs there (the loop preempted it), the loop sleeps and
+ * leaves it the CPU; on another CPU, the loop spins without giving its own away. When the
+ * result comes, the eventfd is readable and the poll returns at once. */
+static int on_prepare(sd_event_source *s, void *userdata) {
+        IoPool *p = userdata;
+        IoTask *t = p->awaited;
+
+        while (t && !atomic_load_explicit(&t->finished, memory_order_acquire) &&
+               now_monotonic_usec() < p->await_until) {
+                int cpu = atomic_load_explicit(&t->cpu, memory_order_relaxed);
+
+                if (cpu == sched_getcpu() + 1)
+                        break;
+                if (cpu == 0)
+                        (void) sched_yield();
+                else
+                        cpu_relax();
+        }
+        p->awaited = NULL;
+        (void) sd_event_source_set_prepare(s, NULL);
         return 0;
 }
 
@@ -176,6 +216,8 @@ void io_pool_submit(IoPool *p, IoTask *t) {
         assert(p);
         assert(t && t->run && t->done && t->drop);
 
+        atomic_store_explicit(&t->finished, false, memory_order_relaxed);
+        atomic_store_explicit(&t->cpu, 0, memory_order_relaxed);
         p->busy++;
         pthread_mutex_lock(&p->lock);
         list_append(&p->queue, &t->node);
@@ -196,7 +238,19 @@ void io_pool_submit(IoPool *p, IoTask *t) {
                 list_append(&p->done, &t->node);
                 pthread_mutex_unlock(&p->lock);
                 (void) eventfd_write(p->efd, 1);
+                atomic_store_explicit(&t->finished, true, memory_order_release);
         }
+}
+
+void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec) {
+        assert(p);
+        assert(t);
+
+        if (max_usec == 0)
+                return;
+        p->awaited = t;
+        p->await_until = now_monotonic_usec() + max_usec;
+        (void) sd_event_source_set_prepare(p->source, on_prepare);
 }
 
 void io_pool_set_nice(IoPool *p, int nice) {

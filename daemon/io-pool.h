@@ -8,6 +8,7 @@
  * thread, which alone touches jobs and transfers: a task may point back to its owner for
  * done() (a transfer's writeback does), never for run(). Knows nothing of jobs. */
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
@@ -21,6 +22,8 @@ struct IoTask {
         void (*run)(IoTask *t);         /* on a worker thread */
         void (*done)(IoTask *t);        /* on the loop thread, after run() */
         void (*drop)(IoTask *t);        /* instead of done() when the pool is freed first */
+        atomic_bool finished;           /* run() has returned (for io_pool_await()) */
+        atomic_int cpu;                 /* the CPU run() started on, plus one; 0 before */
 };
 
 int io_pool_new(sd_event *event, unsigned max_threads, IoPool **ret);
@@ -36,6 +39,14 @@ void io_pool_set_priority(IoPool *p, int64_t priority);
 
 /* How much nicer than the loop the threads the pool starts from now on are (default 0). */
 void io_pool_set_nice(IoPool *p, int nice);
+
+/* A reply waits for this task, submitted just now and short (Cancel's unlinks): before the
+ * loop next sleeps, it looks for the task's result for at most max_usec, so that it does not
+ * sleep for a result that is about to come (on an idle CPU each wake-up costs up to
+ * milliseconds). It yields its CPU until the task has started, and stops looking at once
+ * when the task runs on the loop's own CPU. Once: a later iteration sleeps as usual. done()
+ * still runs from the loop's dispatch, as for every task. */
+void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec);
 
 /* Tasks submitted whose done() has not run yet. */
 unsigned io_pool_busy(const IoPool *p);

@@ -116,17 +116,18 @@ int job_files_validate_url(Manager *m, const char *url, CallError *e) {
 }
 
 /* The destination directory checked last within one AddFiles call: the files of one
- * directory share one check and one opened directory. */
+ * directory share one check. Its fd is kept in `kept`: the call's own, or the batch's, so
+ * that the Download calls of one batch share an open directory, each call checking it again
+ * (fsops_check_directory_kept()). */
 typedef struct DirCheck {
         char *path;
         dev_t dev;
         ino_t ino;
-        FsDirCache cache;
+        FsDirCheck *kept;
 } DirCheck;
 
 static void dir_check_done(DirCheck *c) {
         c->path = mfree(c->path);
-        fs_dir_cache_done(&c->cache);
 }
 
 static int file_new(Job *j, const char *url, const char *path, const JobFileOptions *options, size_t index,
@@ -179,11 +180,14 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                 goto make;
         }
 
-        if (check && check->path && streq(check->path, dir)) {
+        FsNameLookup lookup = { .name = name };
+        if (check->path && streq(check->path, dir)) {
                 dev = check->dev;
                 ino = check->ino;
+                FsDir d = { .path = dir, .dev = dev, .ino = ino };
+                lookup.r = fsops_dir_check_stat(check->kept, &j->identity, &d, name, &lookup.st);
         } else {
-                r = fsops_check_directory(&j->identity, dir, &dev, &ino);
+                r = fsops_check_directory_kept(check->kept, &j->identity, dir, &lookup, &dev, &ino);
                 if (r < 0)
                         return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
                                               r == -ENOENT ? "The directory %s does not exist; create it first." :
@@ -191,15 +195,12 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                                               r == -EACCES || r == -EPERM || r == -EROFS ?
                                               "The directory %s is not writable by the job's owner." :
                                               "The directory %s cannot be used.", dir);
-                if (check && free_and_strdup(&check->path, dir) >= 0) {
+                if (free_and_strdup(&check->path, dir) >= 0) {
                         check->dev = dev;
                         check->ino = ino;
                 }
         }
-
-        FsDir d = { .path = dir, .dev = dev, .ino = ino };
-        r = fsops_stat_regular(&j->identity, &d, check ? &check->cache : NULL, name, &st);
-        if (r == -EBADFD && S_ISDIR(st.st_mode))
+        if (lookup.r == -EBADFD && S_ISDIR(lookup.st.st_mode))
                 return call_error_set(e, -EISDIR, CALL_ERROR_INVALID_PATH,
                                       "%s is a directory; give the path of the file to write.", path);
 
@@ -246,7 +247,8 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
                                size_t n, CallError *e) {
         Manager *m = j->manager;
         JobFile **added;
-        DirCheck check = { .cache = FS_DIR_CACHE_INIT };
+        _cleanup_(fs_dir_check_done) FsDirCheck own = FS_DIR_CHECK_INIT;
+        DirCheck check = { .kept = m->batch ? &m->dir_check : &own };
         size_t k = 0;
         int r;
 

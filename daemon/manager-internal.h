@@ -30,6 +30,8 @@
 #define HASH_POOL_NICE 10        /* added to the loop's nice value */
 /* The thread that starts the early writeback of downloads (sync_file_range() may wait). */
 #define WRITEBACK_POOL_THREADS 1
+/* Threads writing downloads' bodies, one task at a time per transfer. */
+#define WRITE_POOL_THREADS 4
 
 /* A temporary file that could not be unlinked yet; it is never forgotten. */
 typedef struct PendingUnlink {
@@ -49,6 +51,7 @@ struct Manager {
         IoPool *io_pool;                        /* file operations off the loop */
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
+        IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -86,6 +89,7 @@ struct Manager {
         bool batch_schedule;                    /* … and a scheduler pass put off until then */
         sd_event_source *batch_source;          /* closes it when nothing is more urgent */
         Job *batch_job;                         /* made by the batch's call: stored whole at its end */
+        FsDirCheck dir_check;                   /* the batch's destination directory, checked and kept open */
         Job *stored_ahead;                      /* its event's row is committed already */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <systemd/sd-id128.h>
 
 #include "log.h"
@@ -88,6 +89,7 @@ int manager_batch_close(Manager *m, CallError *e) {
                 return 0;
         m->batch_open = false;
         m->batch_calls = 0;
+        fs_dir_check_done(&m->dir_check);
         (void) sd_event_source_set_enabled(m->batch_source, SD_EVENT_OFF);
         if (m->store) {
                 store_set_batch_open(m->store, false);
@@ -208,6 +210,26 @@ void manager_crash_point(const char *name) {
         }
 }
 
+/* A random (v4 UUID) job id, as sd_id128_randomize() makes it, from random bytes read 64 ids
+ * at a time: one getrandom() per job was a tenth of the system calls of a Download. Only the
+ * loop thread makes ids. */
+static int job_id_random(sd_id128_t *ret) {
+        static sd_id128_t pool[64];
+        static size_t left = 0;
+
+        if (left == 0) {
+                if (getrandom(pool, sizeof pool, GRND_INSECURE) != (ssize_t) sizeof pool)
+                        return sd_id128_randomize(ret);   /* a kernel without GRND_INSECURE */
+                left = ELEMENTSOF(pool);
+        }
+        sd_id128_t id = pool[--left];
+        pool[left] = SD_ID128_NULL;
+        id.bytes[6] = (id.bytes[6] & 0x0F) | 0x40;
+        id.bytes[8] = (id.bytes[8] & 0x3F) | 0x80;
+        *ret = id;
+        return 0;
+}
+
 int manager_create_job(Manager *m, uid_t owner, const char *display_name, const JobOptions *o,
                        Job **ret, CallError *e) {
         _cleanup_free_ char *list = NULL, *signature = NULL;
@@ -249,7 +271,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                                               m->config.max_jobs);
         }
 
-        r = sd_id128_randomize(&id);
+        r = job_id_random(&id);
         if (r < 0)
                 return call_error_set(e, r, CALL_ERROR_INTERNAL, "Cannot make a job id: %s", strerror(-r));
 
@@ -367,6 +389,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
         m->idle = true;
         m->wait_walk_all = true;
+        m->dir_check = (FsDirCheck) FS_DIR_CHECK_INIT;
         r = scheduler_queue_new(config->max_foreground_transfers_per_user, &m->schedule_queue);
         if (r < 0)
                 return r;
@@ -391,6 +414,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
         r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
+        if (r >= 0)
+                r = io_pool_new(event, WRITE_POOL_THREADS, &m->write_pool);
         if (r < 0)
                 return r;
 
@@ -450,6 +475,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         /* A batch not closed yet is stored, and its calls answered, before the bus goes. */
         (void) manager_batch_close(m, NULL);
+        fs_dir_check_done(&m->dir_check);
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
         while ((j = job_first(&m->jobs))) {
@@ -463,6 +489,7 @@ Manager *manager_free(Manager *m) {
         /* After the jobs: their streams are stopped, so no thread hashes on. */
         m->hash_pool = io_pool_free(m->hash_pool);
         m->writeback_pool = io_pool_free(m->writeback_pool);
+        m->write_pool = io_pool_free(m->write_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);
                 log_warning("Temporary file %s/%s could not be removed.", u->dir, u->name);

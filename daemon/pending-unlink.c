@@ -8,6 +8,9 @@
 #include "util.h"
 
 #define UNLINK_RETRY_USEC (30 * USEC_PER_SEC)
+/* How long the loop looks for the result of the unlinks a reply waits for before it sleeps:
+ * the worker's wake-up and an unlink take 0.1-0.2 ms. */
+#define UNLINK_AWAIT_USEC 200
 
 void pending_unlink_free(PendingUnlink *p) {
         fs_identity_done(&p->identity);
@@ -163,6 +166,9 @@ bool pending_unlink_start(Job *j, bool all) {
         }
         j->unlinking = b;
         file_batch_submit(b, j->manager->io_pool, FILE_STEP_UNLINK);
+        /* A reply waits for it, and an unlink is short: the loop looks for the result before
+         * it sleeps. */
+        io_pool_await(j->manager->io_pool, &b->task, UNLINK_AWAIT_USEC);
         return true;
 }
 

@@ -96,7 +96,10 @@ void job_changes_gather(Job *j, unsigned changes) {
         if (j->changes_untold == 0)
                 list_append(&m->changed, &j->changed_node);
         j->changes_untold |= changes;
-        (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_ONESHOT);
+        /* A batch tells its changes when it closes (manager_batch_close()): a loop iteration
+         * for each of its calls only to find it open would cost more than the call's reply. */
+        if (!m->batch && !m->batch_open)
+                (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_ONESHOT);
 }
 
 void job_changes_flush(Job *j) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "body-buffer.h"
 #include "body-check.h"
 #include "cache-route.h"
 #include "engine.h"
@@ -32,11 +33,19 @@ struct Transfer {
         unsigned redirects;
         char *redirect_url;     /* where the redirect that just ended points */
         bool have_location;     /* the response being parsed has a Location */
-        uint64_t position;      /* bytes in the file: where the buffered bytes go */
+        uint64_t position;      /* bytes in the file: [0, position) is written */
         uint64_t flushed;       /* writeback of [0, flushed) has been started */
-        char *wbuf;             /* body bytes not yet written: curl hands over 16 KiB at a time */
-        size_t wlen;
-        sd_event_source *flush_source;  /* writes wbuf out on the next loop iteration */
+        BodySet *buffers;       /* the body's buffers: back once written and hashed */
+        BodyBuffer *cur;        /* body bytes not yet written: curl hands over 16 KiB at a time */
+        IoPool *write_pool;     /* the writer's threads; NULL: written on the loop */
+        struct Writer *writer;  /* the writer's task (transfer-writer.c), made at the first write */
+        List write_queue;       /* buffers waiting for the writer, in file order */
+        uint64_t queued_end;    /* the end of the bytes handed to the writer */
+        bool end_pending;       /* curl is done: the end is judged once the writer is */
+        CURLcode end_code;
+        bool buffer_wait;       /* paused until a buffer comes back */
+        sd_event_source *unpause_source;
+        sd_event_source *flush_source;  /* writes cur out on the next loop iteration */
         IoPool *writeback_pool;
         struct Writeback *writeback;    /* the early writeback in flight on that pool */
         uint64_t total;
@@ -72,12 +81,33 @@ struct Transfer {
         char errbuf[CURL_ERROR_SIZE];
 };
 
+/* transfer.c */
+/* The writer is done with every byte handed to it after curl ended the request. */
+void transfer_on_writes_done(Transfer *t);
+
 /* transfer-write.c */
+/* b was written (error: the write's -errno, or 0), its len now what landed: counted, passed
+ * to the hashers. On the loop. */
+void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error);
 /* The transfer is going: a writeback in flight no longer tells it when it is done. */
 void transfer_writeback_detach(Transfer *t);
 /* True when the chunk must wait: the bandwidth bucket is in debt (a timer resumes it). */
 bool transfer_bucket_must_wait(Transfer *t);
 /* Writes the buffered bytes out; on failure remembers errno and returns false. */
 bool transfer_write_flush(Transfer *t);
+/* The body's buffer set has one free again (its `available` callback). */
+void transfer_on_buffer_available(void *userdata);
 /* curl's write callback: the body, buffered and written as the file's owner. */
 size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+/* transfer-writer.c */
+/* Hands b to the writer, in file order, within the write limits (bytes past them dropped, and
+ * write_errno set); false once a failure is known. */
+bool transfer_writer_queue(Transfer *t, BodyBuffer *b);
+/* No write queued or running. */
+bool transfer_writer_idle(const Transfer *t);
+/* Waits for the write in flight and writes the queued buffers on the loop (a few MiB at most):
+ * for a transfer that stops and keeps its bytes. */
+void transfer_writer_drain(Transfer *t);
+/* The transfer goes: queued buffers dropped, the write in flight stops before its next pwrite. */
+void transfer_writer_detach(Transfer *t);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The body of a download on its way to the file: curl's write callback, the bandwidth token
- * bucket's pauses, a write buffer flushed once per loop wake-up and written as the file's
- * owner within the write limits, and the early writeback that spares Complete's fdatasync. */
+ * bucket's pauses, the buffers filled and handed to the writer (transfer-writer.c) once per
+ * loop wake-up, the bytes written counted and passed on to the hashers, and the early
+ * writeback that spares Complete's fdatasync. */
 #include <assert.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -37,7 +38,6 @@ bool transfer_bucket_must_wait(Transfer *t) {
         return true;
 }
 
-#define WRITE_BUFFER_SIZE (1024u * 1024u)
 #define WRITEBACK_CHUNK (8u * 1024u * 1024u)
 
 /* One early writeback on a thread of the writeback pool: sync_file_range() "starts" the
@@ -107,48 +107,37 @@ static void writeback_start(Transfer *t) {
         t->flushed = t->position;
 }
 
-/* Writes len bytes at position, as the file's owner, up to the free-space reserve; on
- * failure remembers errno and returns false. */
-static bool write_at_position(Transfer *t, const char *p, size_t len) {
-        size_t allowed = write_limits_allowed(&t->limits, t->fd, len), done = 0;
-        int r;
+void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error) {
+        assert(t);
+        assert(b);
 
-        uint64_t at = t->position;
-
-        r = fsops_write_at(t->identity, t->fd, p, allowed, t->position, &done);
-        body_check_written(&t->check, at, p, done);
-        t->position += done;
-        if (r < 0) {
-                t->write_errno = -r;
-                return false;
-        }
-        if (allowed < len) {
-                t->write_errno = ENOSPC;  /* the KeepFree reserve */
-                return false;
-        }
-        return true;
-}
-
-/* Writes the buffered bytes out; on failure remembers errno and returns false. */
-bool transfer_write_flush(Transfer *t) {
-        size_t len = t->wlen;
-
-        t->wlen = 0;
-        if (!write_at_position(t, t->wbuf, len))
-                return false;
+        t->position = b->offset + b->len;
+        if (error < 0 && t->write_errno == 0)
+                t->write_errno = -error;
+        body_check_written(&t->check, b);
 
         /* Start the writeback of what is written, a few MiB behind: the fdatasync() of Complete
          * then finds little left to do, and a large download does not pile up dirty pages. */
-        if (t->position - t->flushed >= WRITEBACK_CHUNK)
+        if (t->position < t->flushed || t->position - t->flushed >= WRITEBACK_CHUNK)
                 writeback_start(t);
-        return true;
+        if (t->cb->on_progress)
+                t->cb->on_progress(t, t->userdata);
+}
+
+/* Hands the buffered bytes to the writer; on failure remembers errno and returns false. */
+bool transfer_write_flush(Transfer *t) {
+        if (!t->cur)
+                return true;
+        return transfer_writer_queue(t, TAKE_PTR(t->cur));
 }
 
 static int on_flush(sd_event_source *s, void *userdata) {
         Transfer *t = userdata;
 
-        /* A failure ends the transfer through curl: the next write callback sees write_errno. */
-        if (t->wlen > 0)
+        /* A failure ends the transfer through curl: the next write callback sees write_errno.
+         * While the writer is busy the buffer fills on: it goes when it is full or the writer
+         * is free, so a fast transfer writes whole buffers and a slow one at once. */
+        if (transfer_writer_idle(t))
                 (void) transfer_write_flush(t);
         return 0;
 }
@@ -164,46 +153,78 @@ static void flush_soon(Transfer *t) {
         (void) sd_event_source_set_enabled(t->flush_source, SD_EVENT_ONESHOT);
 }
 
+static int on_unpause(sd_event_source *s, void *userdata) {
+        Transfer *t = userdata;
+
+        /* curl delivers the held chunk from inside this call. */
+        if (t->buffer_wait && t->req.easy) {
+                t->buffer_wait = false;
+                (void) curl_easy_pause(t->req.easy, CURLPAUSE_CONT);
+        }
+        return 0;
+}
+
+/* A buffer came back (from the hasher, on the loop): the transfer continues, but not from
+ * inside the hasher's callback. */
+void transfer_on_buffer_available(void *userdata) {
+        Transfer *t = userdata;
+
+        if (!t->buffer_wait)
+                return;
+        if (!t->unpause_source) {
+                if (sd_event_add_defer(engine_get_event(t->engine), &t->unpause_source, on_unpause, t) < 0) {
+                        on_unpause(NULL, t);  /* not inside a write callback: the hasher's done() */
+                        return;
+                }
+                (void) sd_event_source_set_description(t->unpause_source, "transfer-unpause");
+        }
+        (void) sd_event_source_set_enabled(t->unpause_source, SD_EVENT_ONESHOT);
+}
+
 size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         Transfer *t = userdata;
         size_t len = size * nmemb;
+        uint64_t held;
+        int r;
 
         if (!t->body_accepted)
                 return len;  /* the body of an error response */
         /* A deferred flush failed: the bytes after it must not land behind a hole. */
         if (t->write_errno != 0)
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
+        held = t->cur ? t->cur->offset + t->cur->len : t->queued_end;
         /* More than expected: stop at once, before the byte lands. */
-        if (!body_check_room(&t->check, t->position + t->wlen, len, t->url))
+        if (!body_check_room(&t->check, held, len, t->url))
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
-        if (!write_limits_size_ok(&t->limits, t->position + t->wlen + len))
+        if (!write_limits_size_ok(&t->limits, held + len))
                 return 0;  /* an endless body ends here */
+        if (len > BODY_BUFFER_SIZE) {
+                t->write_errno = EINVAL;  /* never: curl hands over 16 KiB at a time */
+                return 0;
+        }
         if (transfer_bucket_must_wait(t))
                 return CURL_WRITEFUNC_PAUSE;
 
         /* One pwrite() per socket read (up to 1 MiB) instead of one per 16 KiB callback: fewer
          * system calls, and whole page-cache folios instead of partial ones to zero first. */
-        if (!t->wbuf) {
-                t->wbuf = malloc(WRITE_BUFFER_SIZE);
-                if (!t->wbuf) {
-                        t->write_errno = ENOMEM;
+        if (t->cur && t->cur->len + len > BODY_BUFFER_SIZE && !transfer_write_flush(t))
+                return 0;
+        if (!t->cur) {
+                r = body_set_get(t->buffers, held, &t->cur);
+                if (r == -EAGAIN) {
+                        /* Every buffer waits for the hasher: curl keeps the chunk meanwhile. */
+                        t->buffer_wait = true;
+                        return CURL_WRITEFUNC_PAUSE;
+                }
+                if (r < 0) {
+                        t->write_errno = -r;
                         return 0;
                 }
         }
-        if (t->wlen + len > WRITE_BUFFER_SIZE && !transfer_write_flush(t))
-                return 0;
-        if (len > WRITE_BUFFER_SIZE) {
-                if (!write_at_position(t, ptr, len))
-                        return 0;
-        } else {
-                memcpy(t->wbuf + t->wlen, ptr, len);
-                t->wlen += len;
-                flush_soon(t);
-        }
+        memcpy(t->cur->data + t->cur->len, ptr, len);
+        t->cur->len += len;
+        flush_soon(t);
         token_bucket_consume(&t->bucket, len);
         cache_route_received(t->route, len);
-
-        if (t->cb->on_progress)
-                t->cb->on_progress(t, t->userdata);
         return len;
 }

@@ -21,6 +21,9 @@
 #include "url-strip.h"
 #include "util.h"
 
+/* Buffers per transfer: the hasher works on one or two while the loop fills the next. */
+#define BODY_BUFFERS 4
+
 
 static void response_reset(Transfer *t, const char *line, size_t len) {
         body_check_response_reset(&t->check);
@@ -53,7 +56,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                 if (t->have_content_range && t->range_total == t->offset) {
                         t->complete_by_416 = true;
                         t->total = t->offset;
-                        t->position = t->offset;
+                        t->position = t->queued_end = t->offset;
                 } else
                         t->restart = true;
                 return 0;  /* abort: nothing to receive */
@@ -69,7 +72,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->restart = true;
                                 return 0;
                         }
-                        t->position = t->flushed = t->offset;
+                        t->position = t->flushed = t->queued_end = t->offset;
                         t->total = t->range_total;
                         if (t->total == UINT64_MAX && t->content_length != UINT64_MAX)
                                 t->total = t->offset + t->content_length;
@@ -79,12 +82,12 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->write_errno = errno;
                                 return 0;
                         }
-                        t->position = t->flushed = 0;
+                        t->position = t->flushed = t->queued_end = 0;
                         t->total = t->content_length;
                         body_check_restart(&t->check);
                 }
         } else {
-                t->position = 0;
+                t->position = t->queued_end = 0;
                 t->total = t->content_length;
         }
 
@@ -203,6 +206,18 @@ static int fall_back(Transfer *t, CURLcode code) {
         return transfer_request(t);
 }
 
+/* The request ended and every byte it brought is written. */
+static void request_ended(Transfer *t, CURLcode code) {
+        /* Not when the file itself ended it: a restart, a full disk, all bytes held already. */
+        if (!t->restart && !t->complete_by_416 && t->write_errno == 0 &&
+            cache_route_fall_back(t->route, code, t->status,
+                                  t->body_accepted && t->total != UINT64_MAX && t->position != t->total)) {
+                request_again_or_fail(t, fall_back(t, code));
+                return;
+        }
+        transfer_finish(t, code);
+}
+
 static void on_request_done(EngineRequest *r, CURLcode code) {
         Transfer *t = (Transfer *) r;
 
@@ -220,16 +235,21 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
                 follow_redirect(t);
                 return;
         }
-        if (t->wlen > 0)
-                (void) transfer_write_flush(t);  /* a failure shows as write_errno */
-        /* Not when the file itself ended it: a restart, a full disk, all bytes held already. */
-        if (!t->restart && !t->complete_by_416 && t->write_errno == 0 &&
-            cache_route_fall_back(t->route, code, t->status,
-                                  t->body_accepted && t->total != UINT64_MAX && t->position != t->total)) {
-                request_again_or_fail(t, fall_back(t, code));
+        (void) transfer_write_flush(t);  /* a failure shows as write_errno */
+        if (!transfer_writer_idle(t)) {
+                /* Judged once the bytes received are in the file (or failed to get there). */
+                t->end_pending = true;
+                t->end_code = code;
                 return;
         }
-        transfer_finish(t, code);
+        request_ended(t, code);
+}
+
+void transfer_on_writes_done(Transfer *t) {
+        assert(t);
+
+        t->end_pending = false;
+        request_ended(t, t->end_code);
 }
 
 /* The cache sent nothing for CacheFallbackSec: end the request as curl would, a little late. */
@@ -238,8 +258,8 @@ static void on_cache_silent(void *userdata) {
 
         if (!t->req.easy)
                 return;
-        if (t->paused) {
-                cache_route_kick(t->route);  /* our own bandwidth pause, not the cache's silence */
+        if (t->paused || t->buffer_wait) {
+                cache_route_kick(t->route);  /* our own pause, not the cache's silence */
                 return;
         }
         engine_remove(t->engine, &t->req);
@@ -327,7 +347,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->userdata = userdata;
         t->fd = req->fd;
         t->offset = req->offset;
-        t->position = t->flushed = req->offset;  /* the bytes held are on their way to disk already */
+        t->position = t->flushed = t->queued_end = req->offset;  /* the bytes held are on their way to disk already */
+        t->write_pool = req->write_pool;
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->allow_insecure_redirect = req->allow_insecure_redirect;
@@ -343,6 +364,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
                 /* MaxFileSize is the write limits' (a LocalFile error), not the integrity check's. */
                 .max_size = 0,
         };
+        if (body_set_new(BODY_BUFFERS, transfer_on_buffer_available, t, &t->buffers) < 0)
+                return -ENOMEM;
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);
         if (!t->url || cache_route_new(e, req->proxy, on_cache_silent, t, &t->route) < 0 ||
@@ -362,7 +385,12 @@ Transfer *transfer_free(Transfer *t) {
                 return NULL;
         /* After this, curl calls none of our callbacks for it: no byte is written. */
         engine_release(t->engine, &t->req);
-        free(t->wbuf);
+        /* A write in flight stops before its next pwrite(); buffers out (with the writer or
+         * the hasher) are freed as they come back. */
+        transfer_writer_detach(t);
+        body_buffer_release(TAKE_PTR(t->cur));
+        body_set_orphan(t->buffers);
+        sd_event_source_disable_unref(t->unpause_source);
         transfer_writeback_detach(t);
         sd_event_source_disable_unref(t->flush_source);
         sd_event_source_disable_unref(t->resume_timer);
@@ -383,8 +411,15 @@ Transfer *transfer_free(Transfer *t) {
 int transfer_stop(Transfer *t) {
         assert(t);
 
+        int before = t->write_errno;
+
         engine_release(t->engine, &t->req);
-        if (t->wlen > 0 && !transfer_write_flush(t))
+        /* The bytes received reach the file before this returns: the writer's in flight
+         * waited for, the rest written here. */
+        (void) transfer_write_flush(t);
+        transfer_writer_drain(t);
+        t->end_pending = false;
+        if (t->write_errno != 0 && before == 0)
                 return -t->write_errno;
         return 0;
 }
@@ -398,7 +433,7 @@ bool transfer_is_paused(const Transfer *t) {
 uint64_t transfer_get_position(const Transfer *t) {
         assert(t);
 
-        return t->position + t->wlen;
+        return t->position;
 }
 
 uint64_t transfer_get_total(const Transfer *t) {

@@ -56,6 +56,8 @@ typedef struct TransferRequest {
                                          * for a connection that multiplexes (HTTP/2) than open one */
         IoPool *writeback_pool;         /* starts the early writeback of the file off the loop
                                          * (NULL: on the loop); outlives the transfer */
+        IoPool *write_pool;             /* writes the body off the loop, one task at a time per
+                                         * transfer (NULL: on the loop); outlives the transfer */
 } TransferRequest;
 
 int transfer_start(Engine *e, const TransferRequest *req, const TransferCallbacks *cb,
@@ -71,7 +73,7 @@ Transfer *transfer_free(Transfer *t);
 
 /* Whether the transfer waits for its bandwidth budget (the token bucket ran dry). */
 bool transfer_is_paused(const Transfer *t);
-uint64_t transfer_get_position(const Transfer *t);  /* bytes received: in the file, or buffered for it */
+uint64_t transfer_get_position(const Transfer *t);  /* bytes written to the file (all received once stopped) */
 uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */
 /* ETag, else Last-Modified, of the response whose body went into the file; NULL when no
  * body was taken (a failure before the headers, an error status). */

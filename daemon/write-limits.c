@@ -26,7 +26,7 @@ bool write_limits_size_ok(WriteLimits *w, uint64_t size) {
         return false;
 }
 
-size_t write_limits_allowed(WriteLimits *w, int fd, size_t len) {
+size_t write_limits_allowed(WriteLimits *w, int fd, uint64_t pending, size_t len) {
         struct statvfs sv;
 
         assert(w);
@@ -40,7 +40,8 @@ size_t write_limits_allowed(WriteLimits *w, int fd, size_t len) {
                 /* f_bavail: what an unprivileged writer may use, the root reserve excluded. */
                 w->free_seen = (uint64_t) sv.f_bavail * sv.f_frsize;
                 w->reserve_seen = disk_reserve_bytes(&w->keep_free, (uint64_t) sv.f_blocks * sv.f_frsize);
-                w->space_allowance = w->free_seen > w->reserve_seen ? w->free_seen - w->reserve_seen : 0;
+                /* Bytes allowed before but not written yet take their space later. */
+                w->space_allowance = w->free_seen > w->reserve_seen + pending ? w->free_seen - w->reserve_seen - pending : 0;
                 w->since_space_check = 0;
                 w->space_checked = true;
         }

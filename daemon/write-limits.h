@@ -35,8 +35,9 @@ void write_limits_init(WriteLimits *w, uint64_t max_size, const DiskReserve *kee
 bool write_limits_size_ok(WriteLimits *w, uint64_t size);
 
 /* How many of len more bytes of the file on fd fit before the reserve (all of them without
- * KeepFree, or when the file system cannot say); fewer records the hit. */
-size_t write_limits_allowed(WriteLimits *w, int fd, size_t len);
+ * KeepFree, or when the file system cannot say), when `pending` bytes allowed before are not
+ * written yet; fewer records the hit. */
+size_t write_limits_allowed(WriteLimits *w, int fd, uint64_t pending, size_t len);
 
 /* The failure for the hit limit, msg filled; false when none was hit. */
 bool write_limits_result(const WriteLimits *w, bool any_written, TransferResult *r, char *msg, size_t size);

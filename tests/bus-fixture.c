@@ -1475,6 +1475,17 @@ bus_client_create_job (BusClient *client, const char *name, char **id)
         return create_job_as (client->fx, client, name, NULL, id);
 }
 
+char *
+bus_client_make_job (BusClient *client, const char *method, GVariant *params, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_client_call_manager (client, method, params, G_VARIANT_TYPE ("(so)"), &error);
+
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (client->fx);
+        return job_from_reply (reply, id);
+}
+
 void
 bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path)
 {

@@ -204,6 +204,9 @@ gboolean bus_client_set_property (BusClient *client, const char *path, const cha
                                   const char *name, GVariant *value, GError **error);
 /* Asserting helpers, as the xferd_* job helpers below. */
 char *bus_client_create_job (BusClient *client, const char *name, char **id);
+/* A Manager call of client's that makes a job (Download, CreateJob with options): the job's
+ * path, its id in *id if asked. */
+char *bus_client_make_job (BusClient *client, const char *method, GVariant *params, char **id);
 void bus_client_add_file (BusClient *client, const char *job, const char *url, const char *local_path);
 void bus_client_job_call (BusClient *client, const char *job, const char *method);
 char *bus_client_temp_path (BusClient *client, const char *job, guint index);

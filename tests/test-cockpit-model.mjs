@@ -109,6 +109,15 @@ async function readRacedByChange() {
     return [model, again];
 }
 
+// The job is removed (as state) before the pending read answers with it (in replyState): the
+// answer must not bring it back.
+async function expectRemovedBeforeReply(model, read, state, replyState, what) {
+    jobRemoved(state);
+    read.resolve([jobProps(replyState)]);
+    await settle();
+    expect(!model.jobs.has(JOB), what);
+}
+
 const cases = [
     ["a new job is read and shown, and its removal takes it away", async () => {
         const [model, read] = await newJobBeingRead();
@@ -122,10 +131,8 @@ const cases = [
         const [model, read] = await newJobBeingRead();
         // The daemon answered while the job was transferred, then completed and removed it;
         // the page handles the removal before the reply.
-        jobRemoved("acknowledged");
-        read.resolve([jobProps("transferred")]);
-        await settle();
-        expect(!model.jobs.has(JOB), "a removed job came back from an older reply");
+        await expectRemovedBeforeReply(model, read, "acknowledged", "transferred",
+                                       "a removed job came back from an older reply");
         expect(client.calls.length === 0, "a removed job was read again");
     }],
     ["a change seen while a job is read is read again, not lost", async () => {
@@ -140,10 +147,8 @@ const cases = [
     }],
     ["a job removed while it is read again leaves the table", async () => {
         const [model, again] = await readRacedByChange();
-        jobRemoved("cancelled");
-        again.resolve([jobProps("transferring")]);
-        await settle();
-        expect(!model.jobs.has(JOB), "the job came back from the second read");
+        await expectRemovedBeforeReply(model, again, "cancelled", "transferring",
+                                       "the job came back from the second read");
     }],
     ["a read from before a reconnection leaves the new connection's reads alone", async () => {
         const [model, oldRead] = await newJobBeingRead();
@@ -154,10 +159,8 @@ const cases = [
         // is on its way.
         oldRead.resolve([jobProps("queued")]);
         await settle();
-        jobRemoved("cancelled");
-        read.resolve([jobProps("queued")]);
-        await settle();
-        expect(!model.jobs.has(JOB), "a removed job came back: the old read took the new one's marker");
+        await expectRemovedBeforeReply(model, read, "cancelled", "queued",
+                                       "a removed job came back: the old read took the new one's marker");
     }],
 ];
 

@@ -155,6 +155,15 @@ release_all (Files *f)
                 release (f, i);
 }
 
+/* File i is let go and finishes first: the job's one transferred file. */
+static void
+release_first (Files *f, guint i)
+{
+        release (f, i);
+        g_assert_true (bus_wait_property (f->env->fx, f->job, XFERD_JOB_IFACE, "FilesTransferred",
+                                          g_variant_new_uint32 (1), WAIT_TIMEOUT_MS));
+}
+
 /* assert_held() of files [0, n), and each one's temporary file holds its STALL bytes. */
 static void
 assert_held_on_disk (Files *f, guint n)
@@ -207,9 +216,7 @@ test_overlap (void)
 
         /* The last one first: it finishes while the others are held, and its lane takes the
          * next file. CurrentFile stays at the first file not transferred. */
-        release (f, 3);
-        g_assert_true (bus_wait_property (env->fx, f->job, XFERD_JOB_IFACE, "FilesTransferred",
-                                          g_variant_new_uint32 (1), WAIT_TIMEOUT_MS));
+        release_first (f, 3);
         assert_held (f, 4, 5);
         assert_not_requested (f, 5, 6);
         g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "CurrentFile"), ==, 0);
@@ -271,9 +278,7 @@ test_complete_partial (void)
 
         files_start (f, 4);
         assert_held (f, 0, 4);
-        release (f, 3);
-        g_assert_true (bus_wait_property (env->fx, f->job, XFERD_JOB_IFACE, "FilesTransferred",
-                                          g_variant_new_uint32 (1), WAIT_TIMEOUT_MS));
+        release_first (f, 3);
         g_assert_true (xferd_complete (env->fx, f->job));
         const char *const last[] = { "f3.bin", NULL };
         assert_dir_is (env->dir, last);
@@ -475,9 +480,7 @@ test_set_while_running (void)
         assert_not_requested (f, 3, 5);
 
         job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (2));
-        release (f, 0);
-        g_assert_true (bus_wait_property (env->fx, f->job, XFERD_JOB_IFACE, "FilesTransferred",
-                                          g_variant_new_uint32 (1), WAIT_TIMEOUT_MS));
+        release_first (f, 0);
         /* Two still in flight: the lowered limit starts nothing new. */
         assert_not_requested (f, 3, 5);
         release (f, 1);

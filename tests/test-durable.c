@@ -212,6 +212,51 @@ create_job_with (XferdEnv *env, const char *name, const char *priority, const ch
         return xferd_create_job_with (env->fx, name, id, "priority", priority, "description", description, NULL);
 }
 
+/* A job named name of two files, added in one AddFiles call, resumed. */
+static char *
+start_two_files (XferdEnv *env, const char *name, const char *first_url, const char *first_dest,
+                 const char *second_url, const char *second_dest, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *job = create_job_with (env, name, NULL, NULL, id);
+        g_autoptr(GVariant) added = bus_call_job (env->fx, job, "AddFiles",
+                                                  g_variant_new_parsed ("([(%s, %s), (%s, %s)],)",
+                                                                        first_url, first_dest,
+                                                                        second_url, second_dest),
+                                                  G_VARIANT_TYPE_UNIT, &error);
+
+        g_assert_no_error (error);
+        xferd_job_call (env->fx, job, "Resume");
+        return g_steal_pointer (&job);
+}
+
+/* The xferd of pid died at crash_point (XFERD_TEST_CRASH_POINT): gone (see
+ * xferd_process_wait_gone() for from), and the point named in its log. */
+static void
+assert_died_at (XferdEnv *env, pid_t pid, guint from, const char *crash_point)
+{
+        g_autofree char *reached = g_strdup_printf ("Crash point '%s' reached", crash_point);
+
+        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_log_wait (env->log, reached, 1, WAIT_TIMEOUT_MS));
+}
+
+/* Calls method on job, and the xferd that runs it dies at crash_point inside the call: no
+ * reply. */
+static void
+call_dying_at (XferdEnv *env, const char *job, const char *method, const GVariantType *reply_type,
+               const char *crash_point)
+{
+        g_autoptr(GError) error = NULL;
+        pid_t pid = xferd_process_pid (env->fx);
+        guint from = env->fx->signals->len;
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, method, NULL, reply_type, &error);
+
+        g_assert_null (reply);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.NoReply");
+        assert_died_at (env, pid, from, crash_point);
+}
+
 static void
 set_http_headers (XferdEnv *env, const char *job, const char *const *headers)
 {
@@ -338,9 +383,7 @@ test_auto_complete_after_crash (void)
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "auto-complete-queued");
         guint from = env->fx->signals->len;
         g_autofree char *job = xferd_download (env->fx, url, dest, TRUE, &id);
-        pid_t pid = xferd_process_pid (env->fx);
-        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
-        g_assert_true (xferd_log_wait (env->log, "Crash point 'auto-complete-queued' reached", 1, WAIT_TIMEOUT_MS));
+        assert_died_at (env, xferd_process_pid (env->fx), from, "auto-complete-queued");
         /* Transferred, not completed: only the temporary file. */
         g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
 
@@ -819,19 +862,11 @@ test_kill_inside_cancel (void)
         g_autoptr(GBytes) first = serve (env, "first.bin", SMALL_SIZE, &first_url, &first_dest);
         g_autoptr(GBytes) second = serve (env, "second.bin", SIZE, &second_url, &second_dest);
         g_autofree char *id = NULL;
-        g_autoptr(GError) error = NULL;
 
         /* Only the instance that runs the Cancel dies at the crash point. */
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "cancel-committed");
         http_server_stall_after (env->http, "/second.bin", STALL);
-        g_autofree char *job = create_job_with (env, "doomed", NULL, NULL, &id);
-        g_autoptr(GVariant) added = bus_call_job (env->fx, job, "AddFiles",
-                                                  g_variant_new_parsed ("([(%s, %s), (%s, %s)],)",
-                                                                        first_url, first_dest,
-                                                                        second_url, second_dest),
-                                                  G_VARIANT_TYPE_UNIT, &error);
-        g_assert_no_error (error);
-        xferd_job_call (env->fx, job, "Resume");
+        g_autofree char *job = start_two_files (env, "doomed", first_url, first_dest, second_url, second_dest, &id);
         /* Two temporary files: a whole one and a partial one. */
         g_autofree char *first_temp = xferd_temp_path (env->fx, job, 0);
         g_autofree char *second_temp = xferd_wait_temp (env->fx, job, 1, STALL);
@@ -845,14 +880,7 @@ test_kill_inside_cancel (void)
         }
         assert_dir_is (env->dir, temps);
 
-        pid_t pid = xferd_process_pid (env->fx);
-        guint from = env->fx->signals->len;
-        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
-        /* No reply: the daemon died inside the call. */
-        g_assert_null (reply);
-        bus_assert_error (error, "org.freedesktop.DBus.Error.NoReply");
-        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
-        g_assert_true (xferd_log_wait (env->log, "Crash point 'cancel-committed' reached", 1, WAIT_TIMEOUT_MS));
+        call_dying_at (env, job, "Cancel", G_VARIANT_TYPE_UNIT, "cancel-committed");
         /* It died between the commit and the unlinks, as the test wants:
          * both files are still there. */
         assert_dir_is (env->dir, temps);
@@ -884,27 +912,13 @@ test_kill_inside_complete (gconstpointer data)
         g_autoptr(GBytes) first = serve (env, "c1.bin", SMALL_SIZE, &first_url, &first_dest);
         g_autoptr(GBytes) second = serve (env, "c2.bin", SIZE, &second_url, &second_dest);
         g_autofree char *id = NULL;
-        g_autoptr(GError) error = NULL;
 
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "complete-renaming");
-        g_autofree char *job = create_job_with (env, "completing", NULL, NULL, &id);
-        g_autoptr(GVariant) added = bus_call_job (env->fx, job, "AddFiles",
-                                                  g_variant_new_parsed ("([(%s, %s), (%s, %s)],)",
-                                                                        first_url, first_dest,
-                                                                        second_url, second_dest),
-                                                  G_VARIANT_TYPE_UNIT, &error);
-        g_assert_no_error (error);
-        xferd_job_call (env->fx, job, "Resume");
+        g_autofree char *job = start_two_files (env, "completing", first_url, first_dest, second_url, second_dest,
+                                                &id);
         job_wait_state (env->fx, job, "transferred");
 
-        pid_t pid = xferd_process_pid (env->fx);
-        guint from = env->fx->signals->len;
-        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
-        g_assert_null (reply);
-        bus_assert_error (error, "org.freedesktop.DBus.Error.NoReply");
-        g_clear_error (&error);
-        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
-        g_assert_true (xferd_log_wait (env->log, "Crash point 'complete-renaming' reached", 1, WAIT_TIMEOUT_MS));
+        call_dying_at (env, job, "Complete", G_VARIANT_TYPE ("(b)"), "complete-renaming");
         /* It died before the renames: the destinations do not exist yet. */
         g_assert_false (g_file_test (first_dest, G_FILE_TEST_EXISTS));
         g_assert_false (g_file_test (second_dest, G_FILE_TEST_EXISTS));

@@ -28,12 +28,6 @@ env_new (void)
 }
 
 /* Detaches the small tmpfs that test_disk_full puts on env->dir. */
-static void
-unmount_dir (gpointer dir)
-{
-        (void) umount2 (dir, MNT_DETACH);
-}
-
 /* CreateJob, a short MinimumRetryDelay, AddFile, Resume. */
 static char *
 start_job (XferdEnv *env, guint retry_delay)
@@ -193,11 +187,12 @@ test_disk_full (void)
         static const BusFixtureOptions options = { .config = "[Daemon]\nKeepFree=0\n" };
         g_autoptr(XferdEnv) env = env_new_with (&options);
 
-        if (getuid () != 0 || mount ("tmpfs", env->dir, "tmpfs", 0, "size=256k,mode=0755") < 0) {
-                g_test_skip_printf ("cannot mount a small tmpfs: %s", g_strerror (errno));
+        int r = getuid () != 0 ? -EPERM : xferd_env_mount_tmpfs (env, env->dir, 0, "size=256k,mode=0755");
+
+        if (r < 0) {
+                g_test_skip_printf ("cannot mount a small tmpfs: %s", g_strerror (-r));
                 return;
         }
-        xferd_env_defer (env, unmount_dir, env->dir);
 
         g_autofree char *job = start_job (env, 600);
         job_wait_state (env->fx, job, "transient-error");

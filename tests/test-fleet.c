@@ -148,12 +148,42 @@ info_value (const char *out, const char *name)
         return NULL;
 }
 
-/* The configuration of a machine whose http downloads go through the cache. */
-static char *
-cache_config (SquidProxy *squid, guint fallback_sec)
+/* A squid that wants PROXY_USER's Basic authentication; NULL (the test skipped) when it
+ * cannot run. */
+static SquidProxy *
+squid_with_auth_new (void)
 {
-        return g_strdup_printf ("[Network]\nCacheHost=%s\nCacheFallbackSec=%u\n",
-                                squid_proxy_host (squid), fallback_sec);
+        SquidOptions options = { .user = PROXY_USER, .password = PROXY_PASSWORD };
+
+        return squid_proxy_new (&options);
+}
+
+/* scheme://PROXY_USER:PROXY_PASSWORD<suffix>@squid: a proxy with the credentials (a wrong
+ * password with a suffix). */
+static char *
+proxy_with_credentials (SquidProxy *squid, const char *scheme, const char *suffix)
+{
+        return g_strdup_printf ("%s://%s:%s%s@%s", scheme, PROXY_USER, PROXY_PASSWORD, suffix,
+                                squid_proxy_host (squid));
+}
+
+/* Waits until squid logged n requests that PROXY_USER authenticated. */
+static gboolean
+squid_wait_authenticated (SquidProxy *squid, guint n)
+{
+        g_autofree char *authenticated = g_strdup_printf (" %s HIER_", PROXY_USER);
+
+        return squid_proxy_wait_requests (squid, authenticated, n, WAIT_TIMEOUT_MS);
+}
+
+/* A machine whose http downloads go through squid as the site's cache. */
+static XferdEnv *
+machine_behind_cache_new (SquidProxy *squid, guint fallback_sec)
+{
+        g_autofree char *config = g_strdup_printf ("[Network]\nCacheHost=%s\nCacheFallbackSec=%u\n",
+                                                   squid_proxy_host (squid), fallback_sec);
+
+        return machine_new (config, NULL);
 }
 
 /* Two machines fetch the same file through the cache at the same time: the origin sends it
@@ -167,9 +197,8 @@ test_two_machines (void)
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/update.bin", FLEET_SIZE);
         g_autofree char *url = http_server_url (origin, "/update.bin");
-        g_autofree char *config = cache_config (squid, 30);
-        g_autoptr(XferdEnv) a = machine_new (config, NULL);
-        g_autoptr(XferdEnv) b = machine_new (config, NULL);
+        g_autoptr(XferdEnv) a = machine_behind_cache_new (squid, 30);
+        g_autoptr(XferdEnv) b = machine_behind_cache_new (squid, 30);
 
         /* a completes by hand, so that xferctl can still show its job below. */
         g_autofree char *dest_a = xferd_env_path (a, "update.bin");
@@ -178,7 +207,6 @@ test_two_machines (void)
         job_wait_state (a->fx, job_a, "transferred");
         machine_wait_acknowledged (b, job_b);
 
-        assert_file (b, "update.bin", content);
         assert_file (b, "update.bin", content);
         /* The origin served the body once: one request, FLEET_SIZE bytes. */
         g_assert_cmpuint (http_server_request_count (origin, "/update.bin"), ==, 1);
@@ -221,8 +249,7 @@ test_fallback_silent_cache (void)
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
-        g_autofree char *config = cache_config (squid, FALLBACK_SEC);
-        g_autoptr(XferdEnv) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_behind_cache_new (squid, FALLBACK_SEC);
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
@@ -271,8 +298,7 @@ test_fallback_cache_gone (void)
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
-        g_autofree char *config = cache_config (squid, 60);
-        g_autoptr(XferdEnv) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_behind_cache_new (squid, 60);
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
@@ -316,8 +342,7 @@ test_fallback_cache_error (void)
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
-        g_autofree char *config = cache_config (squid, 60);
-        g_autoptr(XferdEnv) m = machine_new (config, NULL);
+        g_autoptr(XferdEnv) m = machine_behind_cache_new (squid, 60);
 
         http_server_fail (origin, "/f.bin", 503, NULL, -1, 1);
         g_autofree char *job = machine_download (m, url, "first.bin", NULL);
@@ -423,17 +448,14 @@ assert_no_credentials_anywhere (XferdEnv *m, const char *job)
 static void
 test_proxy_auth (void)
 {
-        SquidOptions options = { .user = PROXY_USER, .password = PROXY_PASSWORD };
-        g_autoptr(SquidProxy) squid = squid_proxy_new (&options);
+        g_autoptr(SquidProxy) squid = squid_with_auth_new ();
         if (!squid)
                 return;
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
-        g_autofree char *with_credentials = g_strdup_printf ("http://%s:%s@%s", PROXY_USER, PROXY_PASSWORD,
-                                                             squid_proxy_host (squid));
-        g_autofree char *wrong = g_strdup_printf ("http://%s:%s-wrong@%s", PROXY_USER, PROXY_PASSWORD,
-                                                  squid_proxy_host (squid));
+        g_autofree char *with_credentials = proxy_with_credentials (squid, "http", "");
+        g_autofree char *wrong = proxy_with_credentials (squid, "http", "-wrong");
         g_autofree char *config = g_strdup_printf ("[Network]\nProxy=%s\n", with_credentials);
         g_autoptr(XferdEnv) m = machine_new (config, NULL);
 
@@ -442,15 +464,14 @@ test_proxy_auth (void)
         machine_wait_acknowledged (m, job);
         assert_file (m, "setting.bin", content);
         assert_sources (m, job, 0, SIZE);
-        g_autofree char *authenticated = g_strdup_printf (" %s HIER_", PROXY_USER);
-        g_assert_true (squid_proxy_wait_requests (squid, authenticated, 1, WAIT_TIMEOUT_MS));
+        g_assert_true (squid_wait_authenticated (squid, 1));
         assert_job_string (m->fx, job, "Proxy", "");
 
         /* A job's own Proxy: read back without the userinfo. */
         g_autofree char *own = machine_download_via (m, with_credentials, url, "job.bin", FALSE);
         job_wait_state (m->fx, own, "transferred");
         assert_job_string (m->fx, own, "Proxy", squid_proxy_url (squid));
-        g_assert_true (squid_proxy_wait_requests (squid, authenticated, 2, WAIT_TIMEOUT_MS));
+        g_assert_true (squid_wait_authenticated (squid, 2));
 
         /* A wrong password: the job fails with the proxy's 407, which names no credential. */
         g_autofree char *refused = machine_download_via (m, wrong, url, "refused.bin", TRUE);
@@ -475,8 +496,7 @@ test_proxy_auth (void)
 
         /* An invalid value is refused without being quoted back. */
         g_autoptr(GError) error = NULL;
-        g_autofree char *bad = g_strdup_printf ("ftp://%s:%s@%s", PROXY_USER, PROXY_PASSWORD,
-                                                squid_proxy_host (squid));
+        g_autofree char *bad = proxy_with_credentials (squid, "ftp", "");
         bus_set_property (m->fx, own, XFERD_JOB_IFACE, "Proxy", g_variant_new_string (bad), &error);
         bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
         g_test_message ("refused Proxy: %s", error->message);
@@ -536,15 +556,13 @@ test_tls (void)
 static void
 test_job_proxy_survives_restart (void)
 {
-        SquidOptions options = { .user = PROXY_USER, .password = PROXY_PASSWORD };
-        g_autoptr(SquidProxy) squid = squid_proxy_new (&options);
+        g_autoptr(SquidProxy) squid = squid_with_auth_new ();
         if (!squid)
                 return;
         g_autoptr(HttpServer) origin = http_server_new ();
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
-        g_autofree char *with_credentials = g_strdup_printf ("http://%s:%s@%s", PROXY_USER, PROXY_PASSWORD,
-                                                             squid_proxy_host (squid));
+        g_autofree char *with_credentials = proxy_with_credentials (squid, "http", "");
         g_autoptr(XferdEnv) m = machine_new (NULL, NULL);
 
         http_server_stall_after (origin, "/f.bin", STALL);
@@ -562,8 +580,7 @@ test_job_proxy_survives_restart (void)
          * origin itself, docs/fleet/squid.conf). */
         g_assert_true (squid_proxy_wait_requests (squid, "/206 ", 1, WAIT_TIMEOUT_MS));
         assert_job_string (m->fx, job, "Proxy", squid_proxy_url (squid));
-        g_autofree char *authenticated = g_strdup_printf (" %s HIER_", PROXY_USER);
-        g_assert_true (squid_proxy_wait_requests (squid, authenticated, 2, WAIT_TIMEOUT_MS));
+        g_assert_true (squid_wait_authenticated (squid, 2));
         g_assert_cmpuint (xferd_log_count (m->log, PROXY_PASSWORD), ==, 0);
         g_assert_cmpuint (xferd_log_count (m->log, PROXY_USER), ==, 0);
 }

@@ -51,12 +51,6 @@ need_users (void)
         return test_needs (test_missing_root_and_users ());
 }
 
-static void
-unmount_dir (gpointer dir)
-{
-        (void) umount2 (dir, MNT_DETACH);
-}
-
 static gboolean
 is_control (gunichar c)
 {
@@ -152,6 +146,28 @@ error_text (const GError *error)
         g_assert_nonnull (strstr (text__, (needle)));                          \
 } G_STMT_END
 
+static void
+assert_headers_accepted (BusFixture *fx, const char *job, guint n, gsize value_len)
+{
+        g_autoptr(GError) error = NULL;
+
+        set_headers (fx, job, n, value_len, &error);
+        g_assert_no_error (error);
+}
+
+/* set_headers() is refused with LimitsExceeded, the message naming setting and limit. */
+static void
+assert_headers_refused (BusFixture *fx, const char *job, guint n, gsize value_len, const char *setting,
+                        const char *limit)
+{
+        g_autoptr(GError) error = NULL;
+
+        set_headers (fx, job, n, value_len, &error);
+        bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
+        assert_error_mentions (error, setting);
+        assert_error_mentions (error, limit);
+}
+
 /* ================================================== 2. input limits */
 
 /* 300 000 headers: refused at once with the limit and its setting named, the job unchanged,
@@ -161,25 +177,17 @@ static void
 test_headers_count (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(GError) error = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "headers", NULL);
 
-        set_headers (env->fx, job, 300000, 1, &error);
-        bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
-        assert_error_mentions (error, "MaxHttpHeaders");
-        assert_error_mentions (error, "64");
-        g_clear_error (&error);
+        assert_headers_refused (env->fx, job, 300000, 1, "MaxHttpHeaders", "64");
         g_assert_cmpuint (header_name_count (env->fx, job), ==, 0);
         g_autoptr(GVariant) jobs = xferd_list_jobs (env->fx);
         g_assert_cmpuint (g_variant_n_children (jobs), ==, 1);
 
         /* The default limit, exactly. */
-        set_headers (env->fx, job, 64, 8, &error);
-        g_assert_no_error (error);
+        assert_headers_accepted (env->fx, job, 64, 8);
         g_assert_cmpuint (header_name_count (env->fx, job), ==, 64);
-        set_headers (env->fx, job, 65, 8, &error);
-        bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
-        g_clear_error (&error);
+        assert_headers_refused (env->fx, job, 65, 8, "MaxHttpHeaders", "64");
         g_assert_cmpuint (header_name_count (env->fx, job), ==, 64);
 }
 
@@ -192,13 +200,8 @@ test_headers_bytes_per_job (void)
         g_autoptr(GError) error = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "headers", NULL);
 
-        set_headers (env->fx, job, 2, 8000, &error);
-        g_assert_no_error (error);
-        set_headers (env->fx, job, 3, 8000, &error);
-        bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
-        assert_error_mentions (error, "MaxHttpHeaderBytes");
-        assert_error_mentions (error, "16384");
-        g_clear_error (&error);
+        assert_headers_accepted (env->fx, job, 2, 8000);
+        assert_headers_refused (env->fx, job, 3, 8000, "MaxHttpHeaderBytes", "16384");
         g_assert_cmpuint (header_name_count (env->fx, job), ==, 2);
 
         /* A single header of 10 MB stops at the first check, as before. */
@@ -214,20 +217,11 @@ test_headers_setting (void)
 {
         BusFixtureOptions options = { .config = "[Daemon]\nMaxHttpHeaders=3\nMaxHttpHeaderBytes=100\n" };
         g_autoptr(XferdEnv) env = xferd_env_new (&options);
-        g_autoptr(GError) error = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "headers", NULL);
 
-        set_headers (env->fx, job, 4, 1, &error);
-        bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
-        assert_error_mentions (error, "MaxHttpHeaders");
-        assert_error_mentions (error, "3");
-        g_clear_error (&error);
-        set_headers (env->fx, job, 2, 60, &error);
-        bus_assert_error (error, DBUS_ERROR_LIMITS_EXCEEDED);
-        assert_error_mentions (error, "MaxHttpHeaderBytes");
-        g_clear_error (&error);
-        set_headers (env->fx, job, 3, 10, &error);
-        g_assert_no_error (error);
+        assert_headers_refused (env->fx, job, 4, 1, "MaxHttpHeaders", "3");
+        assert_headers_refused (env->fx, job, 2, 60, "MaxHttpHeaderBytes", "100");
+        assert_headers_accepted (env->fx, job, 3, 10);
 }
 
 /* Per user: the headers of all of a user's jobs together (MaxHttpHeaderBytesPerUser); a
@@ -518,8 +512,7 @@ test_store_full (void)
         const char *new_headers[] = { "X-New: 1", "X-Other: 2", NULL };
         JobView before = { 0 };
 
-        g_assert_no_errno (mount ("tmpfs", state, "tmpfs", 0, "size=1m,mode=0700"));
-        xferd_env_defer (env, unmount_dir, state);
+        g_assert_cmpint (xferd_env_mount_tmpfs (env, state, 0, "size=1m,mode=0700"), ==, 0);
 
         g_autofree char *job = xferd_create_job (env->fx, "before", NULL);
         job_set (env->fx, job, "Description", g_variant_new_string ("kept"));
@@ -595,8 +588,7 @@ test_store_read_only_at_start (void)
         g_autofree char *state = xferd_process_state_dir (env->fx);
 
         if (geteuid () == 0) {
-                g_assert_no_errno (mount ("tmpfs", state, "tmpfs", MS_RDONLY, "size=64k,mode=0700"));
-                xferd_env_defer (env, unmount_dir, state);
+                g_assert_cmpint (xferd_env_mount_tmpfs (env, state, MS_RDONLY, "size=64k,mode=0700"), ==, 0);
         } else {
                 g_assert_no_errno (chmod (state, 0500));
         }

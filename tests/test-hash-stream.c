@@ -186,6 +186,70 @@ test_pieces (void)
         fixture_done (&f);
 }
 
+static void
+on_available (void *userdata)
+{
+        (*(int *) userdata)++;
+}
+
+/* A file held 5 MiB (a resume), then the transfer hands over the bytes written after them in
+ * its buffers: they are hashed from the buffers (the file holds other bytes there, so a read
+ * back would show), in file order, and every buffer comes back to its set; a set that ran dry
+ * says when one is back; an orphaned set goes with its last buffer. */
+static void
+test_buffers (void)
+{
+        size_t n = 24u * 1024u * 1024u + 999, held = 5u * 1024u * 1024u + 7;
+        g_autofree uint8_t *zeros = g_malloc0 (n);
+        int available = 0;
+        BodySet *set = NULL;
+        Hasher *h = NULL;
+        BodyBuffer *b;
+        Fixture f;
+
+        fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
+        g_assert_cmpint (body_set_new (3, on_available, &available, &set), ==, 0);
+        for (size_t at = held, piece = 1; at < n; piece = piece * 7 % BODY_BUFFER_SIZE + 4096) {
+                size_t k = piece < n - at ? piece : n - at;
+                int r;
+
+                while ((r = body_set_get (set, at, &b)) == -EAGAIN) {
+                        int before = available;
+                        g_assert_cmpuint (body_set_out (set), ==, 3);
+                        while (available == before)
+                                g_assert_cmpint (sd_event_run (f.l.event, 100 * USEC_PER_MSEC), >=, 0);
+                }
+                g_assert_cmpint (r, ==, 0);
+                memcpy (b->data, f.data + at, k);
+                b->len = k;
+                write_at (f.fd, zeros, k, at);
+                at += k;
+                hash_stream_feed (f.s, b);
+                g_assert_cmpint (sd_event_run (f.l.event, 0), >=, 0);
+        }
+        finish_and_run (&f, n);
+        g_assert_cmpint (f.l.error, ==, 0);
+        g_assert_cmpint (available, >, 0);
+        g_assert_cmpuint (body_set_out (set), ==, 0);
+
+        /* Buffers fed to a stream that is freed while its thread works come back too, after
+         * their owner let go of the set. */
+        assert_both_digests (f.s, f.data, n);
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &f.s), ==, 0);
+        for (size_t i = 0; i < 3; i++) {
+                g_assert_cmpint (body_set_get (set, i * BODY_BUFFER_SIZE, &b), ==, 0);
+                memcpy (b->data, f.data + i * BODY_BUFFER_SIZE, BODY_BUFFER_SIZE);
+                b->len = BODY_BUFFER_SIZE;
+                hash_stream_feed (f.s, b);
+        }
+        g_assert_cmpint (body_set_get (set, 0, &b), ==, -EAGAIN);
+        body_set_orphan (set);
+        hasher_free (hash_stream_free (f.s));
+        loop_run_until (&f.l, true);
+        fixture_done (&f);
+}
+
 /* The file starts over (a 200 to a Range request) while a thread reads the old bytes, and the
  * server's algorithm comes with the new body: the digest is of the new bytes only. */
 static void
@@ -300,6 +364,7 @@ test_read_errors (void)
 
 const TestCase test_cases[] = {
         { "/hash-stream/pieces", test_pieces },
+        { "/hash-stream/buffers", test_buffers },
         { "/hash-stream/restart", test_restart },
         { "/hash-stream/free-while-running", test_free_while_running },
         { "/hash-stream/free-in-pause", test_free_in_pause },

@@ -399,8 +399,11 @@ test_mirrors (void)
 
 /* ------------------------------------------------- kill -9 and a resume */
 
+/* corrupt: a byte of the prefix changes while xferd is gone; restart: the server answers the
+ * Range request with the whole file (200), so the file and its hash start over and the new
+ * body is hashed from the buffers it is written from. */
 static void
-check_kill_and_resume (gboolean corrupt)
+check_kill_and_resume (gboolean corrupt, gboolean restart)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
@@ -419,6 +422,7 @@ check_kill_and_resume (gboolean corrupt)
 
         xferd_process_kill (env->fx);
         http_server_release (env->http, "/file.bin");
+        http_server_set_ignore_range (env->http, "/file.bin", restart);
         if (corrupt) {
                 /* One byte of the prefix changes while xferd is gone: only hashing it can tell. */
                 int fd = g_open (temp, O_WRONLY, 0);
@@ -430,7 +434,7 @@ check_kill_and_resume (gboolean corrupt)
         xferd_process_start (env->fx);
         g_autofree char *hashing = g_strdup_printf ("Hashing the %d bytes held", STALL);
         g_assert_true (xferd_log_wait (env->log, hashing, 1, WAIT_TIMEOUT_MS));
-        if (corrupt) {
+        if (corrupt && !restart) {
                 assert_integrity_error (env, job, "does not match its checksum");
                 assert_dir_empty (env);
         } else {
@@ -445,13 +449,20 @@ check_kill_and_resume (gboolean corrupt)
 static void
 test_kill_resume_right (void)
 {
-        check_kill_and_resume (FALSE);
+        check_kill_and_resume (FALSE, FALSE);
 }
 
 static void
 test_kill_resume_wrong (void)
 {
-        check_kill_and_resume (TRUE);
+        check_kill_and_resume (TRUE, FALSE);
+}
+
+/* The corrupted prefix is gone with the restart: the file checks out. */
+static void
+test_kill_resume_restart (void)
+{
+        check_kill_and_resume (TRUE, TRUE);
 }
 
 /* ---------------------------------------------------------------- server digests */
@@ -830,6 +841,7 @@ const TestCase test_cases[] = {
         { "/integrity/mirrors", test_mirrors },
         { "/integrity/kill-resume-right", test_kill_resume_right },
         { "/integrity/kill-resume-wrong", test_kill_resume_wrong },
+        { "/integrity/kill-resume-restart", test_kill_resume_restart },
         { "/integrity/repr-digest-right", test_repr_digest_right },
         { "/integrity/repr-digest-wrong", test_repr_digest_wrong },
         { "/integrity/digest-on-206", test_digest_on_206 },

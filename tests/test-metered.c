@@ -112,14 +112,14 @@ finish (XferdEnv *env, const char *job, const char *dest, GBytes *content)
         assert_file_content (dest, content);
 }
 
-/* Waits until the job's transfer stalls after STALL bytes (http_server_stall_after()) and its
- * temporary file holds them; returns that file's path. */
+/* Waits until the job's transfer of /f.bin stalls after STALL bytes (start_stalled_job()) and
+ * its temporary file holds them; returns that file's path. */
 static char *
-wait_stalled (XferdEnv *env, const char *job, const char *path)
+wait_stalled (XferdEnv *env, const char *job)
 {
         g_autofree char *temp = NULL;
 
-        g_assert_true (http_server_wait_stalled (env->http, path, 1, WAIT_TIMEOUT_MS));
+        g_assert_true (http_server_wait_stalled (env->http, "/f.bin", 1, WAIT_TIMEOUT_MS));
         temp = xferd_temp_path (env->fx, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
         return g_steal_pointer (&temp);
@@ -131,6 +131,19 @@ start_stalled_job (XferdEnv *env, const char *cost_policy, char **dest)
 {
         http_server_stall_after (env->http, "/f.bin", STALL);
         return start_job (env, "/f.bin", cost_policy, NULL, dest);
+}
+
+/* start_stalled_job() and wait_stalled(): a job held in the middle of its transfer; its
+ * temporary file in *temp if asked. */
+static char *
+start_held_job (XferdEnv *env, const char *cost_policy, char **dest, char **temp)
+{
+        char *job = start_stalled_job (env, cost_policy, dest);
+        g_autofree char *held = wait_stalled (env, job);
+
+        if (temp)
+                *temp = g_steal_pointer (&held);
+        return job;
 }
 
 /* finish() of a job of /f.bin that went on from its STALL bytes (a Range request). */
@@ -209,9 +222,8 @@ test_stop_mid_transfer (void)
 
         if (!env)
                 return;
-        g_autofree char *dest = NULL;
-        g_autofree char *job = start_stalled_job (env, NULL, &dest);
-        g_autofree char *temp = wait_stalled (env, job, "/f.bin");
+        g_autofree char *dest = NULL, *temp = NULL;
+        g_autofree char *job = start_held_job (env, NULL, &dest, &temp);
         assert_job_string (env->fx, job, "State", "transferring");
 
         nm_mock_set_metered (nm, NM_METERED_YES);
@@ -295,9 +307,8 @@ test_failure_not_full (void)
 
         if (!env)
                 return;
-        g_autofree char *dest = NULL;
-        g_autofree char *job = start_stalled_job (env, NULL, &dest);
-        g_autofree char *temp = wait_stalled (env, job, "/f.bin");
+        g_autofree char *dest = NULL, *temp = NULL;
+        g_autofree char *job = start_held_job (env, NULL, &dest, &temp);
 
         /* Connectivity goes; the running transfer is left to end by itself: stalled, it fails
          * after --stall-timeout. */
@@ -372,8 +383,7 @@ test_nm_appears (void)
         g_autofree char *before = start_job (env, "/first.bin", "unmetered", NULL, &first_dest);
         finish (env, before, first_dest, first);
 
-        g_autofree char *job = start_stalled_job (env, "unmetered", &dest);
-        g_free (wait_stalled (env, job, "/f.bin"));
+        g_autofree char *job = start_held_job (env, "unmetered", &dest, NULL);
         assert_manager_string (env, "NetworkSource", "absent");
         assert_manager_string (env, "NetworkMetered", "unknown");
         g_autofree char *log = bus_fixture_xferd_log (env->fx);
@@ -407,7 +417,7 @@ test_nm_disappears (void)
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "WaitReason", "metered-network", WAIT_TIMEOUT_MS));
         nm_mock_stop (nm);
         g_assert_true (http_server_wait_requests (env->http, "/f.bin", 1, WITHIN_MS));
-        g_free (wait_stalled (env, job, "/f.bin"));
+        g_free (wait_stalled (env, job));
         assert_manager_string (env, "NetworkSource", "absent");
         assert_manager_string (env, "NetworkConnectivity", "unknown");
         http_server_release (env->http, "/f.bin");
@@ -442,7 +452,7 @@ test_change_policy (void)
 
         job_set (env->fx, job, "CostPolicy", g_variant_new_string ("always"));
         g_assert_true (http_server_wait_requests (env->http, "/f.bin", 1, WITHIN_MS));
-        g_free (wait_stalled (env, job, "/f.bin"));
+        g_free (wait_stalled (env, job));
 
         job_set (env->fx, job, "CostPolicy", g_variant_new_string ("unmetered"));
         g_assert_true (wait_string (env, job, XFERD_JOB_IFACE, "State", "queued", WITHIN_MS));
@@ -791,8 +801,7 @@ test_idle_no_wakeups (void)
         if (!env)
                 return;
         g_autofree char *dest = NULL;
-        g_autofree char *job = start_stalled_job (env, NULL, &dest);
-        g_free (wait_stalled (env, job, "/f.bin"));
+        g_autofree char *job = start_held_job (env, NULL, &dest, NULL);
         pid_t pid = xferd_process_pid (env->fx);
         g_assert_cmpint (pid, >, 0);
         /* While the job runs: the daemon's own connection and the one to NetworkManager. */

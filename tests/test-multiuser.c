@@ -20,10 +20,9 @@
 
 #include <glib/gstdio.h>
 
-#include "bus-fixture.h"
-#include "http-server.h"
 #include "peer.h"
 #include "test-cases.h"
+#include "xferd-env.h"
 
 #define USER_A "xferd-test-a"
 #define USER_B "xferd-test-b"
@@ -38,19 +37,16 @@ typedef struct {
         char *home;
 } TestUser;
 
+/* What B aims at, beside the fixture (an XferdEnv on the system bus with /file.bin on its
+ * server and A's and B's connections): removed with it. */
 typedef struct {
-        BusFixture *fx;
-        HttpServer *http;
-        BusClient *a, *b;
         TestUser ua, ub;
         char *private_dir;      /* A's 0700 directory in A's home, holding secret.txt */
         char *secret_path;
         char *b_dir;            /* B's own directory (0755) */
         char *etc_victim;       /* a file in /etc (root's, 0644) B aims at */
         char *etc_new;          /* a name in /etc B tries to create */
-        GBytes *content;        /* /file.bin on the server */
-        char *url;
-} Env;
+} Targets;
 
 /* ------------------------------------------------------------- set-up */
 
@@ -110,12 +106,33 @@ remove_leftovers (const char *dir, const char *prefix)
         }
 }
 
-static Env *
-env_new_with (const BusFixtureOptions *options)
+static void
+targets_free (gpointer data)
+{
+        Targets *t = data;
+
+        peer_remove_tree (t->private_dir);
+        g_unlink (t->etc_victim);
+        g_unlink (t->etc_new);
+        g_free (t->private_dir);
+        g_free (t->secret_path);
+        g_free (t->b_dir);
+        g_free (t->etc_victim);
+        g_free (t->etc_new);
+        g_free (t->ua.home);
+        g_free (t->ub.home);
+        g_free (t);
+}
+
+/* The fixture (options: on the system bus), /file.bin on its server, A's and B's
+ * connections, and what B aims at (*targets, if asked: ended with the env); NULL when the
+ * test cannot run (skipped, or failed under CI). */
+static XferdEnv *
+env_new_with (const BusFixtureOptions *options, Targets **targets)
 {
         static const BusFixtureOptions defaults = { .system_bus = TRUE };
-        g_autoptr(GError) error = NULL;
-        Env *env;
+        XferdEnv *env;
+        Targets *t;
 
         if (!multiuser_available ())
                 return NULL;
@@ -123,71 +140,46 @@ env_new_with (const BusFixtureOptions *options)
                 options = &defaults;
         g_assert_true (options->system_bus);
 
-        env = g_new0 (Env, 1);
-        user_load (&env->ua, USER_A);
-        user_load (&env->ub, USER_B);
+        t = g_new0 (Targets, 1);
+        user_load (&t->ua, USER_A);
+        user_load (&t->ub, USER_B);
         remove_leftovers ("/etc", "xferd-test-victim-");
         remove_leftovers ("/etc", "xferd-test-new-");
-        remove_leftovers (env->ua.home, "xferd-test-");
-        env->fx = bus_fixture_new (options);
-        env->http = http_server_new ();
-        env->content = http_server_add_generated (env->http, "/file.bin", SIZE);
-        env->url = http_server_url (env->http, "/file.bin");
+        remove_leftovers (t->ua.home, "xferd-test-");
+        env = xferd_env_new (options);
+        xferd_env_defer (env, targets_free, t);
+        xferd_env_serve (env, "/file.bin", SIZE);
 
         /* A's private directory: 0700, in A's home. */
-        g_autofree char *tmpl = g_strdup_printf ("%s/xferd-test-%d-XXXXXX", env->ua.home, (int) getpid ());
-        if (!g_file_test (env->ua.home, G_FILE_TEST_IS_DIR))
-                g_error ("%s has no home directory %s (useradd -m)", USER_A, env->ua.home);
-        env->private_dir = g_mkdtemp_full (g_steal_pointer (&tmpl), 0700);
-        g_assert_nonnull (env->private_dir);
-        g_assert_no_errno (chown (env->private_dir, env->ua.uid, env->ua.gid));
-        env->secret_path = g_build_filename (env->private_dir, "secret.txt", NULL);
-        write_owned (env->secret_path, "A's secret, not for B\n", &env->ua, 0600);
+        g_autofree char *tmpl = g_strdup_printf ("%s/xferd-test-%d-XXXXXX", t->ua.home, (int) getpid ());
+        if (!g_file_test (t->ua.home, G_FILE_TEST_IS_DIR))
+                g_error ("%s has no home directory %s (useradd -m)", USER_A, t->ua.home);
+        t->private_dir = g_mkdtemp_full (g_steal_pointer (&tmpl), 0700);
+        g_assert_nonnull (t->private_dir);
+        g_assert_no_errno (chown (t->private_dir, t->ua.uid, t->ua.gid));
+        t->secret_path = g_build_filename (t->private_dir, "secret.txt", NULL);
+        write_owned (t->secret_path, "A's secret, not for B\n", &t->ua, 0600);
 
-        env->b_dir = g_build_filename (env->fx->tmpdir, "b", NULL);
-        mkdir_owned (env->b_dir, &env->ub, 0755);
+        t->b_dir = g_build_filename (env->fx->tmpdir, "b", NULL);
+        mkdir_owned (t->b_dir, &t->ub, 0755);
 
-        env->etc_victim = g_strdup_printf ("/etc/xferd-test-victim-%d", (int) getpid ());
-        env->etc_new = g_strdup_printf ("/etc/xferd-test-new-%d", (int) getpid ());
-        write_owned (env->etc_victim, "root's file in /etc\n", NULL, 0644);
+        t->etc_victim = g_strdup_printf ("/etc/xferd-test-victim-%d", (int) getpid ());
+        t->etc_new = g_strdup_printf ("/etc/xferd-test-new-%d", (int) getpid ());
+        write_owned (t->etc_victim, "root's file in /etc\n", NULL, 0644);
 
-        env->a = bus_client_new (env->fx, USER_A);
-        env->b = bus_client_new (env->fx, USER_B);
-        g_assert_cmpuint (bus_client_uid (env->a), ==, env->ua.uid);
-        g_assert_cmpuint (bus_client_uid (env->b), ==, env->ub.uid);
+        xferd_env_add_users (env);
+        g_assert_cmpuint (bus_client_uid (env->a), ==, t->ua.uid);
+        g_assert_cmpuint (bus_client_uid (env->b), ==, t->ub.uid);
+        if (targets)
+                *targets = t;
         return env;
 }
 
-static Env *
-env_new (void)
+static XferdEnv *
+env_new (Targets **targets)
 {
-        return env_new_with (NULL);
+        return env_new_with (NULL, targets);
 }
-
-static void
-env_free (Env *env)
-{
-        if (!env)
-                return;
-        bus_client_free (env->a);
-        bus_client_free (env->b);
-        http_server_free (env->http);
-        bus_fixture_free (env->fx);
-        peer_remove_tree (env->private_dir);
-        g_unlink (env->etc_victim);
-        g_unlink (env->etc_new);
-        g_bytes_unref (env->content);
-        g_free (env->url);
-        g_free (env->private_dir);
-        g_free (env->secret_path);
-        g_free (env->b_dir);
-        g_free (env->etc_victim);
-        g_free (env->etc_new);
-        g_free (env->ua.home);
-        g_free (env->ub.home);
-        g_free (env);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
 
 /* ----------------------------------------------- file-system snapshots */
 
@@ -266,10 +258,10 @@ xferd_names_in (const char *dir, const char *dest)
 /* /etc is too big and too busy (packages, other tests) to compare whole: the
  * victim file in full, and nothing in /etc that xferd would have made. */
 static char *
-snapshot_etc (Env *env)
+snapshot_etc (Targets *t)
 {
-        g_autofree char *victim = snapshot (env->etc_victim);
-        g_autofree char *made = xferd_names_in ("/etc", env->etc_new);
+        g_autofree char *victim = snapshot (t->etc_victim);
+        g_autofree char *made = xferd_names_in ("/etc", t->etc_new);
 
         return g_strconcat (victim, "made by xferd: [", made, "]\n", NULL);
 }
@@ -279,11 +271,11 @@ typedef struct {
 } Snapshots;
 
 static void
-snapshots_take (Env *env, Snapshots *s)
+snapshots_take (Targets *t, Snapshots *s)
 {
-        s->private_dir = snapshot (env->private_dir);
-        s->b_dir = snapshot (env->b_dir);
-        s->etc = snapshot_etc (env);
+        s->private_dir = snapshot (t->private_dir);
+        s->b_dir = snapshot (t->b_dir);
+        s->etc = snapshot_etc (t);
 }
 
 static void
@@ -300,49 +292,49 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Snapshots, snapshots_clear)
         g_assert_cmpstr (after__, ==, (before));                                  \
 } G_STMT_END
 
-#define assert_etc_unchanged(env, before) G_STMT_START {                         \
-        g_autofree char *after__ = snapshot_etc (env);                            \
+#define assert_etc_unchanged(t, before) G_STMT_START {                           \
+        g_autofree char *after__ = snapshot_etc (t);                              \
         g_assert_cmpstr (after__, ==, (before));                                  \
-        g_assert_false (g_file_test ((env)->etc_new, G_FILE_TEST_EXISTS));        \
+        g_assert_false (g_file_test ((t)->etc_new, G_FILE_TEST_EXISTS));        \
         g_assert_nonnull (strstr (after__, "made by xferd: []"));                 \
 } G_STMT_END
 
 /* A's directory and /etc are what B aims at; B's own directory is checked
  * by each test as it needs. */
-#define assert_targets_unchanged(env, s) G_STMT_START {                           \
-        assert_unchanged ((s)->private_dir, (env)->private_dir);                   \
-        assert_etc_unchanged ((env), (s)->etc);                                    \
+#define assert_targets_unchanged(t, s) G_STMT_START {                             \
+        assert_unchanged ((s)->private_dir, (t)->private_dir);                     \
+        assert_etc_unchanged ((t), (s)->etc);                                      \
 } G_STMT_END
 
 /* ------------------------------------------------------------ helpers */
 
 static void
-run_as (Env *env, const char *user, const char *const *argv)
+run_as (XferdEnv *env, const char *user, const char *const *argv)
 {
         g_assert_cmpint (bus_fixture_run_as (env->fx, user, argv, NULL, NULL), ==, 0);
 }
 
 /* B plants a symlink (as B, in B's directory). */
 static void
-b_symlink (Env *env, const char *target, const char *link)
+b_symlink (XferdEnv *env, const char *target, const char *link)
 {
         run_as (env, USER_B, (const char *const[]) { "ln", "-s", target, link, NULL });
 }
 
 static void
-b_rename (Env *env, const char *from, const char *to)
+b_rename (XferdEnv *env, const char *from, const char *to)
 {
         run_as (env, USER_B, (const char *const[]) { "mv", "-T", from, to, NULL });
 }
 
 static void
-b_mkdir (Env *env, const char *path)
+b_mkdir (XferdEnv *env, const char *path)
 {
         run_as (env, USER_B, (const char *const[]) { "mkdir", path, NULL });
 }
 
 static void
-b_write (Env *env, const char *path, const char *content)
+b_write (XferdEnv *env, const char *path, const char *content)
 {
         run_as (env, USER_B, (const char *const[]) { "sh", "-c", "printf '%s' \"$1\" > \"$2\"", "sh",
                                                      content, path, NULL });
@@ -417,7 +409,7 @@ client_introspection_lists (BusClient *client, const char *id)
 
 /* The same three views as root, through the fixture's own connection. */
 static gboolean
-root_sees_job (Env *env, const char *job, const char *id)
+root_sees_job (XferdEnv *env, const char *job, const char *id)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) all = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
@@ -487,19 +479,20 @@ assert_owned_regular (const char *path, const TestUser *u, guint mode)
 static void
 test_other_user_denied (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
         g_autofree char *id = NULL, *b_id = NULL;
         g_autofree char *a_dest = NULL, *b_dest = NULL;
 
         if (!env)
                 return;
-        a_dest = g_build_filename (env->private_dir, "a.bin", NULL);
-        b_dest = g_build_filename (env->b_dir, "b.bin", NULL);
+        a_dest = g_build_filename (t->private_dir, "a.bin", NULL);
+        b_dest = g_build_filename (t->b_dir, "b.bin", NULL);
         g_autofree char *job = bus_client_create_job (env->a, "a-job", &id);
         bus_client_add_file (env->a, job, env->url, a_dest);
         g_autofree char *b_job = bus_client_create_job (env->b, "b-job", &b_id);
-        snapshots_take (env, &before);
+        snapshots_take (t, &before);
 
         /* Every Job method, with arguments that would be valid for B's own job. */
         assert_job_call_fails (env->b, job, "Cancel", NULL, ACCESS_DENIED);
@@ -564,7 +557,7 @@ test_other_user_denied (void)
         g_assert_cmpstr (name, ==, "a-job");
         g_assert_cmpstr (priority, ==, "normal");
         g_assert_cmpuint (client_job_uint32 (env->a, job, "FilesTotal"), ==, 1);
-        g_assert_cmpuint (client_job_uint32 (env->a, job, "Owner"), ==, env->ua.uid);
+        g_assert_cmpuint (client_job_uint32 (env->a, job, "Owner"), ==, t->ua.uid);
         g_autoptr(GVariant) names = bus_client_get_property (env->a, job, XFERD_JOB_IFACE, "HttpHeaderNames", NULL);
         g_assert_cmpuint (g_variant_n_children (names), ==, 0);
         g_assert_false (job_get_boolean (env->fx, job, "AutoComplete"));
@@ -574,8 +567,8 @@ test_other_user_denied (void)
         g_autoptr(GVariant) limit = bus_get_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                                       "BackgroundBandwidthLimit", NULL);
         g_assert_cmpuint (g_variant_get_uint64 (limit), ==, 0);
-        assert_targets_unchanged (env, &before);
-        assert_unchanged (before.b_dir, env->b_dir);
+        assert_targets_unchanged (t, &before);
+        assert_unchanged (before.b_dir, t->b_dir);
         g_assert_true (bus_client_lists_job (env->a, id));
 }
 
@@ -583,15 +576,16 @@ test_other_user_denied (void)
 static void
 test_root_allowed (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL, *id2 = NULL, *b_id = NULL;
         g_autofree char *a_dest = NULL, *root_added = NULL;
 
         if (!env)
                 return;
-        a_dest = g_build_filename (env->private_dir, "a.bin", NULL);
-        root_added = g_build_filename (env->private_dir, "added-by-root.bin", NULL);
+        a_dest = g_build_filename (t->private_dir, "a.bin", NULL);
+        root_added = g_build_filename (t->private_dir, "added-by-root.bin", NULL);
         g_autofree char *job = bus_client_create_job (env->a, "a-job", &id);
         bus_client_add_file (env->a, job, env->url, a_dest);
         g_autofree char *job2 = bus_client_create_job (env->a, "a-job-2", &id2);
@@ -606,7 +600,7 @@ test_root_allowed (void)
         g_assert_no_error (error);
 
         /* Reads and writes properties, lists files. */
-        g_assert_cmpuint (job_get_uint32 (env->fx, job, "Owner"), ==, env->ua.uid);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "Owner"), ==, t->ua.uid);
         g_autoptr(GVariant) all = bus_call (env->fx, job, "org.freedesktop.DBus.Properties", "GetAll",
                                             g_variant_new ("(s)", XFERD_JOB_IFACE), G_VARIANT_TYPE ("(a{sv})"), &error);
         g_assert_no_error (error);
@@ -614,16 +608,17 @@ test_root_allowed (void)
         g_autofree char *name = client_job_string (env->a, job, "DisplayName");
         g_assert_cmpstr (name, ==, "renamed-by-root");
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
-        g_assert_true (g_str_has_prefix (temp, env->private_dir));
+        g_assert_true (g_str_has_prefix (temp, t->private_dir));
 
         /* Adds a file: it goes where A may write... */
         xferd_add_file (env->fx, job, env->url, root_added);
         /* ...and not where only root may: the owner's rights count, not the caller's. */
-        g_autoptr(GVariant) refused = bus_call_job (env->fx, job, "AddFile", g_variant_new ("(ss)", env->url, env->etc_new),
+        g_autoptr(GVariant) refused = bus_call_job (env->fx, job, "AddFile",
+                                                    g_variant_new ("(ss)", env->url, t->etc_new),
                                                     G_VARIANT_TYPE_UNIT, &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidPath"));
         g_clear_error (&error);
-        g_assert_false (g_file_test (env->etc_new, G_FILE_TEST_EXISTS));
+        g_assert_false (g_file_test (t->etc_new, G_FILE_TEST_EXISTS));
 
         /* Suspend, Resume, Complete. */
         xferd_job_call (env->fx, job, "Resume");
@@ -637,8 +632,8 @@ test_root_allowed (void)
         /* The files are A's. */
         assert_file_content (a_dest, env->content);
         assert_file_content (root_added, env->content);
-        assert_owned_regular (a_dest, &env->ua, 0644);
-        assert_owned_regular (root_added, &env->ua, 0644);
+        assert_owned_regular (a_dest, &t->ua, 0644);
+        assert_owned_regular (root_added, &t->ua, 0644);
 
         /* Cancels another of A's jobs and one of B's. */
         xferd_job_call (env->fx, job2, "Cancel");
@@ -658,7 +653,7 @@ test_root_allowed (void)
 static void
 test_name_owned_by_root_only (void)
 {
-        g_autoptr(Env) env = env_new ();
+        g_autoptr(XferdEnv) env = env_new (NULL);
         g_autoptr(GError) error = NULL;
 
         if (!env)
@@ -701,25 +696,26 @@ test_name_owned_by_root_only (void)
 static void
 test_private_dir_and_etc (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
         g_autofree char *id = NULL;
 
         if (!env)
                 return;
         g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
-        g_autofree char *in_private = g_build_filename (env->private_dir, "new.bin", NULL);
-        g_autofree char *in_home = g_build_filename (env->ua.home, "xferd-test-new.bin", NULL);
-        g_autofree char *in_private_sub = g_build_filename (env->private_dir, "sub", "new.bin", NULL);
-        snapshots_take (env, &before);
+        g_autofree char *in_private = g_build_filename (t->private_dir, "new.bin", NULL);
+        g_autofree char *in_home = g_build_filename (t->ua.home, "xferd-test-new.bin", NULL);
+        g_autofree char *in_private_sub = g_build_filename (t->private_dir, "sub", "new.bin", NULL);
+        snapshots_take (t, &before);
 
         const char *const targets[] = {
                 in_private,             /* create in A's 0700 directory */
-                env->secret_path,       /* overwrite A's file */
+                t->secret_path,       /* overwrite A's file */
                 in_private_sub,
                 in_home,                /* A's home: 0755, but A's */
-                env->etc_new,           /* create in /etc */
-                env->etc_victim,        /* overwrite a file in /etc */
+                t->etc_new,           /* create in /etc */
+                t->etc_victim,        /* overwrite a file in /etc */
                 "/etc/xferd.conf",
                 NULL
         };
@@ -735,7 +731,7 @@ test_private_dir_and_etc (void)
                                    XFERD_ERROR ("InvalidPath"));
         }
         /* All or nothing: a good file with a bad one adds neither. */
-        g_autofree char *good = g_build_filename (env->b_dir, "good.bin", NULL);
+        g_autofree char *good = g_build_filename (t->b_dir, "good.bin", NULL);
         assert_job_call_fails (env->b, job, "AddFiles",
                                g_variant_new_parsed ("([(%s, %s), (%s, %s)],)", env->url, good, env->url, in_private),
                                XFERD_ERROR ("InvalidPath"));
@@ -743,10 +739,10 @@ test_private_dir_and_etc (void)
 
         /* Even once the job runs, nothing lands anywhere. */
         assert_job_call_fails (env->b, job, "Resume", NULL, XFERD_ERROR ("Empty"));
-        assert_targets_unchanged (env, &before);
-        assert_unchanged (before.b_dir, env->b_dir);
+        assert_targets_unchanged (t, &before);
+        assert_unchanged (before.b_dir, t->b_dir);
         /* A's home is shared with other tests: nothing of xferd's there. */
-        g_autofree char *made_in_home = xferd_names_in (env->ua.home, in_home);
+        g_autofree char *made_in_home = xferd_names_in (t->ua.home, in_home);
         g_assert_cmpstr (made_in_home, ==, "");
 }
 
@@ -755,22 +751,23 @@ test_private_dir_and_etc (void)
 static void
 run_destination_symlink (gboolean plant_during_transfer)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
 
         if (!env)
                 return;
-        g_autofree char *dest1 = g_build_filename (env->b_dir, "dest1.bin", NULL);
-        g_autofree char *dest2 = g_build_filename (env->b_dir, "dest2.bin", NULL);
+        g_autofree char *dest1 = g_build_filename (t->b_dir, "dest1.bin", NULL);
+        g_autofree char *dest2 = g_build_filename (t->b_dir, "dest2.bin", NULL);
         g_autofree char *slow_url = http_server_url (env->http, "/slow.bin");
         g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
-        snapshots_take (env, &before);
+        snapshots_take (t, &before);
 
         if (!plant_during_transfer) {
-                b_symlink (env, env->secret_path, dest1);
-                b_symlink (env, env->etc_victim, dest2);
+                b_symlink (env, t->secret_path, dest1);
+                b_symlink (env, t->etc_victim, dest2);
         } else
                 http_server_stall_after (env->http, "/slow.bin", STALL);
 
@@ -782,8 +779,8 @@ run_destination_symlink (gboolean plant_during_transfer)
                 g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
 
                 g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
-                b_symlink (env, env->secret_path, dest1);
-                b_symlink (env, env->etc_victim, dest2);
+                b_symlink (env, t->secret_path, dest1);
+                b_symlink (env, t->etc_victim, dest2);
                 http_server_release (env->http, "/slow.bin");
         }
         job_wait_state (env->fx, job, "transferred");
@@ -793,9 +790,9 @@ run_destination_symlink (gboolean plant_during_transfer)
         /* The links were replaced by B's files; what they pointed at is untouched. */
         assert_file_content (dest1, slow);
         assert_file_content (dest2, env->content);
-        assert_owned_regular (dest1, &env->ub, 0644);
-        assert_owned_regular (dest2, &env->ub, 0644);
-        assert_targets_unchanged (env, &before);
+        assert_owned_regular (dest1, &t->ub, 0644);
+        assert_owned_regular (dest2, &t->ub, 0644);
+        assert_targets_unchanged (t, &before);
 }
 
 static void
@@ -818,19 +815,20 @@ test_destination_symlink_during (void)
 static void
 test_temporary_symlink (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
         g_autofree char *id1 = NULL, *id2 = NULL;
 
         if (!env)
                 return;
-        g_autofree char *dest1 = g_build_filename (env->b_dir, "t1.bin", NULL);
-        g_autofree char *dest2 = g_build_filename (env->b_dir, "t2.bin", NULL);
-        g_autofree char *planted = g_build_filename (env->private_dir, "planted.bin", NULL);
-        g_autofree char *mine = g_build_filename (env->b_dir, "mine.txt", NULL);
+        g_autofree char *dest1 = g_build_filename (t->b_dir, "t1.bin", NULL);
+        g_autofree char *dest2 = g_build_filename (t->b_dir, "t2.bin", NULL);
+        g_autofree char *planted = g_build_filename (t->private_dir, "planted.bin", NULL);
+        g_autofree char *mine = g_build_filename (t->b_dir, "mine.txt", NULL);
         b_write (env, mine, "B's own file");
         g_autofree char *mine_before = snapshot (mine);
-        snapshots_take (env, &before);
+        snapshots_take (t, &before);
 
         /* Into A's directory (a name that does not exist yet), and into B's own file. */
         g_autofree char *job1 = bus_client_create_job (env->b, "b-job-1", &id1);
@@ -851,7 +849,7 @@ test_temporary_symlink (void)
                 bus_client_job_call (env->b, jobs[i], "Resume");
                 g_autofree char *state = job_wait_settled (env->fx, jobs[i]);
                 assert_unchanged (mine_before, mine);
-                assert_targets_unchanged (env, &before);
+                assert_targets_unchanged (t, &before);
                 if (g_strcmp0 (state, "error") == 0) {
                         assert_job_string (env->fx, jobs[i], "ErrorName", XFERD_ERROR ("LocalFile"));
                         g_assert_false (g_file_test (dests[i], G_FILE_TEST_EXISTS));
@@ -860,15 +858,15 @@ test_temporary_symlink (void)
                 }
                 g_assert_cmpstr (state, ==, "transferred");
                 /* The link is gone; in its place, B's own partial file. */
-                assert_owned_regular (temps[i], &env->ub, 0600);
+                assert_owned_regular (temps[i], &t->ub, 0600);
                 client_complete (env->b, jobs[i], &error);
                 g_assert_no_error (error);
                 assert_file_content (dests[i], env->content);
-                assert_owned_regular (dests[i], &env->ub, 0644);
+                assert_owned_regular (dests[i], &t->ub, 0644);
         }
         g_assert_false (g_file_test (planted, G_FILE_TEST_EXISTS));
         assert_unchanged (mine_before, mine);
-        assert_targets_unchanged (env, &before);
+        assert_targets_unchanged (t, &before);
 }
 
 /* A directory in the path is B's symlink to A's private directory (or to
@@ -876,21 +874,22 @@ test_temporary_symlink (void)
 static void
 test_directory_symlink_before (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
         g_autofree char *id = NULL;
 
         if (!env)
                 return;
-        g_autofree char *to_private = g_build_filename (env->b_dir, "to-private", NULL);
-        g_autofree char *to_etc = g_build_filename (env->b_dir, "to-etc", NULL);
-        b_symlink (env, env->private_dir, to_private);
+        g_autofree char *to_private = g_build_filename (t->b_dir, "to-private", NULL);
+        g_autofree char *to_etc = g_build_filename (t->b_dir, "to-etc", NULL);
+        b_symlink (env, t->private_dir, to_private);
         b_symlink (env, "/etc", to_etc);
         g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
-        snapshots_take (env, &before);
+        snapshots_take (t, &before);
 
-        g_autofree char *victim_name = g_path_get_basename (env->etc_victim);
-        g_autofree char *new_name = g_path_get_basename (env->etc_new);
+        g_autofree char *victim_name = g_path_get_basename (t->etc_victim);
+        g_autofree char *new_name = g_path_get_basename (t->etc_new);
         const char *const targets[][2] = {
                 { to_private, "new.bin" },
                 { to_private, "secret.txt" },
@@ -907,18 +906,18 @@ test_directory_symlink_before (void)
                                    g_variant_new ("(ssa{sv})", env->url, path, NULL), XFERD_ERROR ("InvalidPath"));
         }
         g_assert_cmpuint (client_job_uint32 (env->b, job, "FilesTotal"), ==, 0);
-        assert_targets_unchanged (env, &before);
-        assert_unchanged (before.b_dir, env->b_dir);
+        assert_targets_unchanged (t, &before);
+        assert_unchanged (before.b_dir, t->b_dir);
 }
 
 /* B's job writes into B's directory sub; while the transfer runs, B swaps sub
  * for a symlink to `target`. Returns the job; the temporary file is then in
  * sub.orig. */
 static char *
-start_and_swap (Env *env, const char *target, char **out_temp)
+start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
 {
-        g_autofree char *sub = g_build_filename (env->b_dir, "sub", NULL);
-        g_autofree char *orig = g_build_filename (env->b_dir, "sub.orig", NULL);
+        g_autofree char *sub = g_build_filename (t->b_dir, "sub", NULL);
+        g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
         g_autofree char *dest = g_build_filename (sub, "file.bin", NULL);
         g_autofree char *url = http_server_url (env->http, "/slow.bin");
         g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
@@ -944,7 +943,7 @@ start_and_swap (Env *env, const char *target, char **out_temp)
  * transferred and Complete fails with CompleteFailed (and the job stays
  * transferred). Returns the state the job is in. */
 static char *
-finish_swapped (Env *env, const char *job)
+finish_swapped (XferdEnv *env, const char *job)
 {
         g_autoptr(GError) error = NULL;
 
@@ -968,21 +967,22 @@ finish_swapped (Env *env, const char *job)
 static void
 test_directory_swap_to_private (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
 
         if (!env)
                 return;
-        g_autofree char *a_file = g_build_filename (env->private_dir, "file.bin", NULL);
-        write_owned (a_file, "A's file.bin", &env->ua, 0644);
-        snapshots_take (env, &before);
+        g_autofree char *a_file = g_build_filename (t->private_dir, "file.bin", NULL);
+        write_owned (a_file, "A's file.bin", &t->ua, 0644);
+        snapshots_take (t, &before);
 
-        g_autofree char *job = start_and_swap (env, env->private_dir, NULL);
+        g_autofree char *job = start_and_swap (env, t, t->private_dir, NULL);
         g_autofree char *state = finish_swapped (env, job);
-        assert_targets_unchanged (env, &before);
+        assert_targets_unchanged (t, &before);
 
         bus_client_job_call (env->b, job, "Cancel");
-        assert_targets_unchanged (env, &before);
+        assert_targets_unchanged (t, &before);
 }
 
 /* The swap points at another directory of B's, which B may write: still no
@@ -991,18 +991,19 @@ test_directory_swap_to_private (void)
 static void
 test_directory_swap_to_own (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_autoptr(GError) error = NULL;
 
         if (!env)
                 return;
-        g_autofree char *other = g_build_filename (env->b_dir, "other", NULL);
-        g_autofree char *sub = g_build_filename (env->b_dir, "sub", NULL);
-        g_autofree char *orig = g_build_filename (env->b_dir, "sub.orig", NULL);
+        g_autofree char *other = g_build_filename (t->b_dir, "other", NULL);
+        g_autofree char *sub = g_build_filename (t->b_dir, "sub", NULL);
+        g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
         b_mkdir (env, other);
         g_autofree char *other_before = snapshot (other);
 
-        g_autofree char *job = start_and_swap (env, other, NULL);
+        g_autofree char *job = start_and_swap (env, t, other, NULL);
         g_autofree char *state = finish_swapped (env, job);
         assert_unchanged (other_before, other);
         if (g_strcmp0 (state, "transferred") != 0)
@@ -1015,7 +1016,7 @@ test_directory_swap_to_own (void)
         g_assert_no_error (error);
         g_autofree char *dest = g_build_filename (sub, "file.bin", NULL);
         g_assert_true (wait_file_size (dest, SIZE, 0));
-        assert_owned_regular (dest, &env->ub, 0644);
+        assert_owned_regular (dest, &t->ub, 0644);
         assert_unchanged (other_before, other);
 }
 
@@ -1025,22 +1026,23 @@ test_directory_swap_to_own (void)
 static void
 test_directory_swap_cancel (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
         g_autofree char *temp_name = NULL;
 
         if (!env)
                 return;
         /* The temporary name is predictable from ListFiles; learn it first. */
-        g_autofree char *job = start_and_swap (env, env->private_dir, &temp_name);
-        g_autofree char *decoy = g_build_filename (env->private_dir, temp_name, NULL);
-        write_owned (decoy, "A's file that happens to have that name", &env->ua, 0600);
-        snapshots_take (env, &before);
+        g_autofree char *job = start_and_swap (env, t, t->private_dir, &temp_name);
+        g_autofree char *decoy = g_build_filename (t->private_dir, temp_name, NULL);
+        write_owned (decoy, "A's file that happens to have that name", &t->ua, 0600);
+        snapshots_take (t, &before);
 
         bus_client_job_call (env->b, job, "Cancel");
-        assert_targets_unchanged (env, &before);
+        assert_targets_unchanged (t, &before);
         http_server_release (env->http, "/slow.bin");
-        assert_targets_unchanged (env, &before);
+        assert_targets_unchanged (t, &before);
 
         /* The directory the file was made in is not at its path any more: xferd says so once
          * and does not keep retrying an unlink that can never reach it (which would also keep
@@ -1054,14 +1056,15 @@ test_directory_swap_cancel (void)
 static void
 test_directory_swap_cancel_own (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_autofree char *temp_name = NULL;
 
         if (!env)
                 return;
-        g_autofree char *other = g_build_filename (env->b_dir, "other", NULL);
+        g_autofree char *other = g_build_filename (t->b_dir, "other", NULL);
         b_mkdir (env, other);
-        g_autofree char *job = start_and_swap (env, other, &temp_name);
+        g_autofree char *job = start_and_swap (env, t, other, &temp_name);
         g_autofree char *decoy = g_build_filename (other, temp_name, NULL);
         b_write (env, decoy, "B's file that happens to have that name");
         g_autofree char *other_before = snapshot (other);
@@ -1074,7 +1077,7 @@ test_directory_swap_cancel_own (void)
 /* Temporary files belong to the job's owner (uid and primary group), mode
  * 0600 while partial; the final file too, 0644. */
 static void
-run_temporary_owner (Env *env, BusClient *client, const TestUser *u, const char *dir)
+run_temporary_owner (XferdEnv *env, BusClient *client, const TestUser *u, const char *dir)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *dest = g_build_filename (dir, "owned.bin", NULL);
@@ -1102,12 +1105,13 @@ run_temporary_owner (Env *env, BusClient *client, const TestUser *u, const char 
 static void
 test_temporary_owner (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
 
         if (!env)
                 return;
-        run_temporary_owner (env, env->a, &env->ua, env->private_dir);
-        run_temporary_owner (env, env->b, &env->ub, env->b_dir);
+        run_temporary_owner (env, env->a, &t->ua, t->private_dir);
+        run_temporary_owner (env, env->b, &t->ub, t->b_dir);
 }
 
 /* --------------------------------------------------------- protocols */
@@ -1117,15 +1121,16 @@ test_temporary_owner (void)
 static void
 test_refused_schemes (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
         g_autofree char *id = NULL;
 
         if (!env)
                 return;
-        g_autofree char *dest = g_build_filename (env->b_dir, "out.bin", NULL);
+        g_autofree char *dest = g_build_filename (t->b_dir, "out.bin", NULL);
         g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
-        snapshots_take (env, &before);
+        snapshots_take (t, &before);
         static const char *const urls[] = {
                 "file:///etc/passwd", "FILE:///etc/shadow", "file://localhost/etc/passwd",
                 "ftp://127.0.0.1/x", "ftps://127.0.0.1/x", "scp://127.0.0.1/etc/passwd",
@@ -1149,8 +1154,8 @@ test_refused_schemes (void)
                 bus_assert_error (error, XFERD_ERROR ("UnsupportedProtocol"));
         }
         g_assert_cmpuint (client_job_uint32 (env->b, job, "FilesTotal"), ==, 0);
-        assert_unchanged (before.b_dir, env->b_dir);
-        assert_targets_unchanged (env, &before);
+        assert_unchanged (before.b_dir, t->b_dir);
+        assert_targets_unchanged (t, &before);
 }
 
 /* An http URL whose server redirects to file:// (or another scheme): the job
@@ -1158,22 +1163,23 @@ test_refused_schemes (void)
 static void
 test_redirect_to_file (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_auto(Snapshots) before = { NULL };
 
         if (!env)
                 return;
-        g_autofree char *secret_url = g_strconcat ("file://", env->secret_path, NULL);
+        g_autofree char *secret_url = g_strconcat ("file://", t->secret_path, NULL);
         const char *const locations[] = {
                 "file:///etc/passwd", secret_url, "ftp://127.0.0.1/x", "dict://127.0.0.1/d:x", NULL
         };
-        snapshots_take (env, &before);
+        snapshots_take (t, &before);
 
         for (guint i = 0; locations[i]; i++) {
                 g_autofree char *path = g_strdup_printf ("/redirect-%u", i);
                 g_autofree char *url = http_server_url (env->http, path);
                 g_autofree char *name = g_strdup_printf ("out-%u.bin", i);
-                g_autofree char *dest = g_build_filename (env->b_dir, name, NULL);
+                g_autofree char *dest = g_build_filename (t->b_dir, name, NULL);
                 g_autofree char *id = NULL;
 
                 g_test_message ("redirect to %s", locations[i]);
@@ -1192,8 +1198,8 @@ test_redirect_to_file (void)
                         g_assert_cmpint (st.st_size, ==, 0);
                 bus_client_job_call (env->b, job, "Cancel");
         }
-        assert_unchanged (before.b_dir, env->b_dir);
-        assert_targets_unchanged (env, &before);
+        assert_unchanged (before.b_dir, t->b_dir);
+        assert_targets_unchanged (t, &before);
 }
 
 /* ------------------------------------------------------------ limits */
@@ -1241,14 +1247,14 @@ create_job_expect (BusClient *client, BusFixture *fx, const char *error_name)
 }
 
 static void
-check_limits (Env *env, guint per_user, guint machine, guint files)
+check_limits (XferdEnv *env, Targets *t, guint per_user, guint machine, guint files)
 {
         g_auto(Snapshots) before = { NULL };
         g_autoptr(GPtrArray) a_jobs = g_ptr_array_new_with_free_func (g_free);
         g_autofree char *root_dir = g_build_filename (env->fx->tmpdir, "root", NULL);
 
         g_assert_no_errno (g_mkdir (root_dir, 0755));
-        snapshots_take (env, &before);
+        snapshots_take (t, &before);
 
         /* Jobs per user: A's (per_user + 1)th is refused, B still has its own quota. */
         for (guint i = 0; i < per_user; i++)
@@ -1271,13 +1277,13 @@ check_limits (Env *env, guint per_user, guint machine, guint files)
 
         /* Files per job: (files + 1)th refused one by one and in a batch; all or nothing. */
         const char *job = g_ptr_array_index (a_jobs, 0);
-        add_files_expect (env->a, NULL, job, env->private_dir, 0, files, NULL);
-        add_files_expect (env->a, NULL, job, env->private_dir, files, 1, XFERD_ERROR ("TooManyFiles"));
-        g_autofree char *extra = g_build_filename (env->private_dir, "extra.bin", NULL);
+        add_files_expect (env->a, NULL, job, t->private_dir, 0, files, NULL);
+        add_files_expect (env->a, NULL, job, t->private_dir, files, 1, XFERD_ERROR ("TooManyFiles"));
+        g_autofree char *extra = g_build_filename (t->private_dir, "extra.bin", NULL);
         assert_job_call_fails (env->a, job, "AddFile", g_variant_new ("(ss)", env->url, extra), XFERD_ERROR ("TooManyFiles"));
         g_assert_cmpuint (client_job_uint32 (env->a, job, "FilesTotal"), ==, files);
         const char *job2 = g_ptr_array_index (a_jobs, 1);
-        add_files_expect (env->a, NULL, job2, env->private_dir, 0, files + 1, XFERD_ERROR ("TooManyFiles"));
+        add_files_expect (env->a, NULL, job2, t->private_dir, 0, files + 1, XFERD_ERROR ("TooManyFiles"));
         g_assert_cmpuint (client_job_uint32 (env->a, job2, "FilesTotal"), ==, 0);
 
         /* Root is exempt from all three. */
@@ -1289,8 +1295,8 @@ check_limits (Env *env, guint per_user, guint machine, guint files)
         g_assert_cmpuint (job_get_uint32 (env->fx, root_job, "FilesTotal"), ==, files + 1);
 
         /* No file was made by any of it. */
-        assert_targets_unchanged (env, &before);
-        assert_unchanged (before.b_dir, env->b_dir);
+        assert_targets_unchanged (t, &before);
+        assert_unchanged (before.b_dir, t->b_dir);
         g_auto(GStrv) in_root_dir = list_dir (root_dir);
         g_assert_cmpuint (g_strv_length (in_root_dir), ==, 0);
 }
@@ -1302,11 +1308,12 @@ test_limits_small (void)
                 .system_bus = TRUE,
                 .config = "[Daemon]\nMaxJobsPerUser=3\nMaxJobs=5\nMaxFilesPerJob=4\n",
         };
-        g_autoptr(Env) env = env_new_with (&options);
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new_with (&options, &t);
 
         if (!env)
                 return;
-        check_limits (env, 3, 5, 4);
+        check_limits (env, t, 3, 5, 4);
 }
 
 /* Final job objects are bounded per user too: creating and cancelling in a loop does not
@@ -1318,7 +1325,7 @@ test_limits_retained (void)
                 .system_bus = TRUE,
                 .config = "[Daemon]\nMaxJobsPerUser=3\n",
         };
-        g_autoptr(Env) env = env_new_with (&options);
+        g_autoptr(XferdEnv) env = env_new_with (&options, NULL);
         g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
 
         if (!env)
@@ -1346,11 +1353,12 @@ test_limits_retained (void)
 static void
 test_limits_default (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
 
         if (!env)
                 return;
-        check_limits (env, 60, 300, 200);
+        check_limits (env, t, 60, 300, 200);
 }
 
 /* ----------------------------------------------------------- privacy */
@@ -1401,7 +1409,8 @@ signal_mentions_job (GVariant *signals, const char *member, const char *id)
 static void
 test_signals_carry_no_secrets (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_autoptr(GError) error = NULL;
         g_autofree char *id1 = NULL, *id2 = NULL, *id3 = NULL;
 
@@ -1410,27 +1419,23 @@ test_signals_carry_no_secrets (void)
         g_autoptr(GBytes) secret_body = http_server_add_generated (env->http, "/secret-url-path-5e6f.bin", SIZE);
         g_autofree char *secret_url = http_server_url (env->http, "/secret-url-path-5e6f.bin");
         g_autofree char *missing_url = http_server_url (env->http, "/secret-missing-path-7a8b.bin");
-        g_autofree char *dest1 = g_build_filename (env->private_dir, "secret-file-name-1c2d.bin", NULL);
-        g_autofree char *dest2 = g_build_filename (env->private_dir, "secret-file-name-3e4f.bin", NULL);
-        g_autofree char *dest3 = g_build_filename (env->private_dir, "secret-file-name-9a0b.bin", NULL);
+        g_autofree char *dest1 = g_build_filename (t->private_dir, "secret-file-name-1c2d.bin", NULL);
+        g_autofree char *dest2 = g_build_filename (t->private_dir, "secret-file-name-3e4f.bin", NULL);
+        g_autofree char *dest3 = g_build_filename (t->private_dir, "secret-file-name-9a0b.bin", NULL);
         const char *const secrets[] = {
                 "secret-display-name-ab12", "secret-description-cd34", "secret-renamed-ef56",
                 "secret-url-path-5e6f", "secret-missing-path-7a8b", "secret-file-name",
-                "secret-header-value-0f1e", "X-Secret-Header", env->private_dir, "secret-dl-name-2b3c",
+                "secret-header-value-0f1e", "X-Secret-Header", t->private_dir, "secret-dl-name-2b3c",
                 NULL
         };
 
         bus_client_subscribe (env->b);
 
         /* A job that transfers and is completed, renamed on the way. */
-        g_autoptr(GVariant) r1 = bus_client_call_manager (env->a, "CreateJob",
+        g_autofree char *job1 = bus_client_make_job (env->a, "CreateJob",
                 g_variant_new_parsed ("(%s, {'description': <%s>})", "secret-display-name-ab12",
                                       "secret-description-cd34"),
-                G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        const char *job1;
-        g_variant_get (r1, "(&s&o)", NULL, &job1);
-        id1 = g_strdup (xferd_job_id (job1));
+                &id1);
         g_autoptr(GVariant) h = bus_client_call_job (env->a, job1, "SetHttpHeaders",
                                                      g_variant_new_parsed ("(['X-Secret-Header: secret-header-value-0f1e'],)"),
                                                      G_VARIANT_TYPE_UNIT, &error);
@@ -1457,13 +1462,9 @@ test_signals_carry_no_secrets (void)
         bus_client_job_call (env->a, job2, "Cancel");
 
         /* A Download with a display name, completing by itself. */
-        g_autoptr(GVariant) r3 = bus_client_call_manager (env->a, "Download",
+        g_free (bus_client_make_job (env->a, "Download",
                 g_variant_new_parsed ("(%s, %s, {'display-name': <%s>})", secret_url, dest3, "secret-dl-name-2b3c"),
-                G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        const char *job3;
-        g_variant_get (r3, "(&s&o)", NULL, &job3);
-        id3 = g_strdup (xferd_job_id (job3));
+                &id3));
         assert_job_removed (env->fx, id3, "acknowledged");
         assert_file_content (dest3, secret_body);
 
@@ -1499,14 +1500,15 @@ test_signals_carry_no_secrets (void)
 static void
 test_headers_stay_secret (void)
 {
-        g_autoptr(Env) env = env_new ();
+        Targets *t = NULL;
+        g_autoptr(XferdEnv) env = env_new (&t);
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
 
         if (!env)
                 return;
         const char *const secrets[] = { "hdr-secret-value-1a2b", "hdr-secret-key-3c4d", NULL };
-        g_autofree char *dest = g_build_filename (env->private_dir, "h.bin", NULL);
+        g_autofree char *dest = g_build_filename (t->private_dir, "h.bin", NULL);
         g_autofree char *job = bus_client_create_job (env->a, "headers", &id);
         g_autoptr(GVariant) h = bus_client_call_job (env->a, job, "SetHttpHeaders",
                 g_variant_new_parsed ("(['Authorization: Bearer hdr-secret-value-1a2b', 'X-Api-Key: hdr-secret-key-3c4d'],)"),

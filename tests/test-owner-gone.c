@@ -37,19 +37,13 @@ env_new (void)
 static char *
 client_download (XferdEnv *env, BusClient *client, gboolean bound, char **id)
 {
-        g_autoptr(GError) error = NULL;
         GVariantBuilder options;
-        g_autoptr(GVariant) reply = NULL;
         char *path;
 
         g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
         if (bound)
                 g_variant_builder_add (&options, "{sv}", OPTION, g_variant_new_boolean (TRUE));
-        reply = bus_client_call_manager (client, "Download",
-                                         g_variant_new ("(ssa{sv})", env->url, env->dest, &options),
-                                         G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        g_variant_get (reply, "(so)", id, &path);
+        path = bus_client_make_job (client, "Download", g_variant_new ("(ssa{sv})", env->url, env->dest, &options), id);
         job_wait_state (env->fx, path, "transferring");
         g_autofree char *temp = xferd_wait_temp (env->fx, path, 0, STALL);
         return path;
@@ -136,25 +130,19 @@ test_unbound_job_stays (void)
                 return;
         g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(BusClient) client = bus_client_new (env->fx, NULL);
-        g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL, *created_id = NULL;
         g_autofree char *job = client_download (env, client, FALSE, &id);
 
         g_assert_false (job_get_boolean (env->fx, job, PROPERTY));
-        g_autoptr(GVariant) created = bus_client_call_manager (
-                client, "CreateJob", g_variant_new_parsed ("('later', {'cancel-when-owner-gone': <true>})"),
-                G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        const char *created_path;
-        g_variant_get (created, "(s&o)", &created_id, &created_path);
-        g_autofree char *empty_job = g_strdup (created_path);
+        g_free (bus_client_make_job (client, "CreateJob",
+                                     g_variant_new_parsed ("('later', {'cancel-when-owner-gone': <true>})"),
+                                     &created_id));
 
         kill_client (env, client);
         /* The bound empty job is gone, the unbound download goes on. */
         assert_job_removed (env->fx, created_id, "cancelled");
         g_assert_true (xferd_lists_job (env->fx, id));
         assert_job_string (env->fx, job, "State", "transferring");
-        (void) empty_job;
 
         http_server_release (env->http, "/file.bin");
         job_wait_state (env->fx, job, "acknowledged");
@@ -212,19 +200,14 @@ test_restart (void)
         g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(BusClient) alive = bus_client_new (env->fx, NULL);
         g_autoptr(BusClient) dying = bus_client_new (env->fx, NULL);
-        g_autoptr(GError) error = NULL;
         g_autofree char *alive_id = NULL, *dying_id = NULL;
         g_autofree char *dest2 = xferd_env_path (env, "second.bin");
 
         /* The older job first: xferd checks the stored bindings in queue order. */
         g_autofree char *alive_job = client_download (env, alive, TRUE, &alive_id);
-        g_autoptr(GVariant) reply = bus_client_call_manager (
+        g_autofree char *dying_job = bus_client_make_job (
                 dying, "Download", g_variant_new_parsed ("(%s, %s, {'cancel-when-owner-gone': <true>})", env->url, dest2),
-                G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        const char *dying_path;
-        g_variant_get (reply, "(s&o)", &dying_id, &dying_path);
-        g_autofree char *dying_job = g_strdup (dying_path);
+                &dying_id);
         job_wait_state (env->fx, dying_job, "transferring");
 
         xferd_process_kill (env->fx);

@@ -13,10 +13,14 @@
  *   gone, without waiting for the sync; Complete then fails with
  *   InvalidState; nothing of the job is left;
  * - Cancel while the unlink hangs replies only after the unlink;
+ * - Cancel of a running transfer whose unlink hangs: the transfer stops when
+ *   the call is handled, not once the unlink is done;
  * - Cancel while Complete renames waits for the renames and finds the job
  *   completed (InvalidState).
  */
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -233,6 +237,51 @@ test_cancel_waits_for_unlink (void)
 }
 
 static void
+test_cancel_stops_transfer_before_unlink (void)
+{
+        g_autoptr(XferdEnv) env = env_new (FALSE);
+        g_autofree char *dir = slow_dir (env, "slow-unlink");
+        g_autofree char *dest = g_build_filename (dir, "slow.bin", NULL);
+        g_autofree char *url = http_server_url (env->http, "/slow.bin");
+        g_autoptr(GBytes) body = g_bytes_new_take (g_malloc0 (8 * 1024 * 1024), 8 * 1024 * 1024);
+        g_autoptr(GVariant) jobs = NULL;
+        g_autofree char *job = NULL, *temp = NULL;
+        struct stat before, after;
+        AsyncReply cancel;
+        int fd;
+
+        /* 2 s of the unlink's delay would bring another 512 KiB. */
+        http_server_add_bytes (env->http, "/slow.bin", body);
+        http_server_set_rate (env->http, "/slow.bin", 256 * 1024);
+        job = xferd_download (env->fx, url, dest, FALSE, NULL);
+        temp = xferd_wait_temp (env->fx, job, 0, 64 * 1024);
+        /* The file as the transfer writes it, also once its name is gone. */
+        fd = open (temp, O_RDONLY | O_CLOEXEC);
+        g_assert_cmpint (fd, >=, 0);
+
+        job_call_async (env, job, "Cancel", &cancel);
+        wait_delay_logged (env, "UNLINK");
+        /* Answered after the Cancel was handled: its transfer has stopped by now. */
+        jobs = xferd_list_jobs (env->fx);
+        g_assert_nonnull (jobs);
+        g_assert_no_errno (fstat (fd, &before));
+        g_assert_false (cancel.done);
+
+        g_assert_true (wait_reply (env, &cancel, WAIT_TIMEOUT_MS));
+        g_assert_no_error (cancel.error);
+        /* Not a byte while the unlink hung, and the name went before the reply. */
+        g_assert_no_errno (fstat (fd, &after));
+        g_assert_cmpint (after.st_size, ==, before.st_size);
+        g_assert_cmpuint (after.st_nlink, ==, 0);
+        {
+                const char *const none[] = { NULL };
+                assert_dir_is (dir, none);
+        }
+        g_assert_no_errno (close (fd));
+        async_reply_clear (&cancel);
+}
+
+static void
 test_cancel_during_renames (void)
 {
         g_autoptr(XferdEnv) env = env_new (FALSE);
@@ -264,6 +313,7 @@ const TestCase test_cases[] = {
         { "/slow-disk/other-user-answered-while-fsync-hangs", test_other_user_answered },
         { "/slow-disk/cancel-during-complete-sync", test_cancel_during_complete },
         { "/slow-disk/cancel-waits-for-unlink", test_cancel_waits_for_unlink },
+        { "/slow-disk/cancel-stops-transfer-before-unlink", test_cancel_stops_transfer_before_unlink },
         { "/slow-disk/cancel-during-renames", test_cancel_during_renames },
         { NULL, NULL }
 };

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "xferd-env.h"
@@ -96,6 +98,31 @@ xferd_env_defer (XferdEnv *env, GDestroyNotify func, gpointer data)
         d->func = func;
         d->data = data;
         g_ptr_array_add (env->deferred, d);
+}
+
+static void
+unmount_path (gpointer path)
+{
+        (void) umount2 (path, MNT_DETACH);
+        g_free (path);
+}
+
+void
+xferd_env_defer_unmount (XferdEnv *env, const char *path)
+{
+        g_assert_nonnull (path);
+        xferd_env_defer (env, unmount_path, g_strdup (path));
+}
+
+int
+xferd_env_mount_tmpfs (XferdEnv *env, const char *path, unsigned long flags, const char *data)
+{
+        g_assert_nonnull (env);
+        g_assert_nonnull (path);
+        if (mount ("tmpfs", path, "tmpfs", flags, data) < 0)
+                return -errno;
+        xferd_env_defer_unmount (env, path);
+        return 0;
 }
 
 void

@@ -22,7 +22,7 @@ typedef struct {
         char *path;             /* the path of the resource xferd_env_serve() added, or NULL */
         char *url;              /* its URL, or NULL */
         GBytes *content;        /* its bytes, or NULL */
-        BusClient *a, *b;       /* the test users' connections (xferd_env_add_users), or NULL */
+        BusClient *a, *b;       /* the test users' connections (xferd_env_add_users, or a test's own), or NULL */
         GPtrArray *deferred;    /* run by xferd_env_free() before the fixture ends */
 } XferdEnv;
 
@@ -54,6 +54,12 @@ char *xferd_env_path (XferdEnv *env, const char *name);
  * fixture, the last deferred first: for what a test set up on top of them (a
  * mount on env->dir, its own records). */
 void xferd_env_defer (XferdEnv *env, GDestroyNotify func, gpointer data);
+/* Has xferd_env_free() detach the mount on path (copied) before the fixture
+ * ends (xferd may still hold files on it; they stay usable). */
+void xferd_env_defer_unmount (XferdEnv *env, const char *path);
+/* Mounts a tmpfs on path (mount(2)'s flags and data) and xferd_env_defer_unmount()s
+ * it. Returns 0, or -errno when it cannot be mounted. */
+int xferd_env_mount_tmpfs (XferdEnv *env, const char *path, unsigned long flags, const char *data);
 
 /* Macros, so that a failure names the line of the test. */
 /* Asserts that env->dir holds exactly env->dest, with env->content and mode 0644: the

@@ -76,6 +76,25 @@ static void die_bus(const char *what, const sd_bus_error *e, int r) {
         exit(1);
 }
 
+/* The job path of a CreateJob or Download reply, which it unreferences; r and e are the call's.
+ * Exits when the call failed or the reply is not one. */
+static char *reply_job_path(const char *method, int r, const sd_bus_error *e, sd_bus_message *reply) {
+        const char *id, *job;
+        char what[64];
+        char *ret;
+
+        if (r < 0)
+                die_bus(method, e, r);
+        r = sd_bus_message_read(reply, "so", &id, &job);
+        if (r < 0) {
+                snprintf(what, sizeof what, "bad %s reply", method);
+                die(what, r);
+        }
+        ret = strdup(job);
+        sd_bus_message_unref(reply);
+        return ret;
+}
+
 static sd_bus *bus_open(void) {
         sd_bus *bus = NULL;
         int r = sd_bus_open_user(&bus);
@@ -360,7 +379,6 @@ static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_
         sd_bus *bus = bus_open();
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL, *call = NULL;
-        const char *id, *jpath;
         char *job = NULL;
         One s = { 0 };
         double u0, s0, cu0, cs0, t0, t_added, t_transferred, t1;
@@ -375,12 +393,8 @@ static int cmd_one_job(unsigned count, const char *prefix, const char *dir, pid_
         else
                 r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
                                        "bench-one-job", 0);
-        if (r < 0)
-                die_bus("CreateJob", &e, r);
-        if ((r = sd_bus_message_read(reply, "so", &id, &jpath)) < 0)
-                die("bad CreateJob reply", r);
-        job = strdup(jpath);
-        reply = sd_bus_message_unref(reply);
+        job = reply_job_path("CreateJob", r, &e, reply);
+        reply = NULL;
 
         r = sd_bus_match_signal(bus, NULL, BUS_NAME, job, JOB_IFACE, "Transferred", on_transferred, &s);
         if (r >= 0)
@@ -466,19 +480,12 @@ static char *get_temp_path(sd_bus *bus, const char *job) {
 static char *start_download_checked(sd_bus *bus, const char *url, const char *path, const char *checksum) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
-        const char *id, *job;
         int r = checksum ?
                 sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download", &e, &reply, "ssa{sv}",
                                    url, path, 2, "auto-complete", "b", 0, "checksum", "s", checksum) :
                 sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download", &e, &reply, "ssa{sv}",
                                    url, path, 1, "auto-complete", "b", 0);
-        if (r < 0)
-                die_bus("Download", &e, r);
-        if ((r = sd_bus_message_read(reply, "so", &id, &job)) < 0)
-                die("bad Download reply", r);
-        char *ret = strdup(job);
-        sd_bus_message_unref(reply);
-        return ret;
+        return reply_job_path("Download", r, &e, reply);
 }
 
 static char *start_download(sd_bus *bus, const char *url, const char *path) {
@@ -559,7 +566,6 @@ static char *background_start(sd_bus *bus, const Background *bg, const char *dir
         static unsigned serial;
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
-        const char *id, *job;
         char path[1200];
         int r;
 
@@ -567,12 +573,7 @@ static char *background_start(sd_bus *bus, const Background *bg, const char *dir
         /* Foreground: it runs beside the transfers that fill every background slot. */
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateJob", &e, &reply, "sa{sv}",
                                "background", 1, "priority", "s", "foreground");
-        if (r < 0)
-                die_bus("CreateJob", &e, r);
-        if ((r = sd_bus_message_read(reply, "so", &id, &job)) < 0)
-                die("bad CreateJob reply", r);
-        char *ret = strdup(job);
-        sd_bus_message_unref(reply);
+        char *ret = reply_job_path("CreateJob", r, &e, reply);
         /* --checksum none: the same download unchecked, for comparison. */
         if (strcmp(bg->checksum, "none") == 0)
                 r = sd_bus_call_method(bus, BUS_NAME, ret, JOB_IFACE, "AddFile", &e, NULL, "ss", bg->url, path);
@@ -928,7 +929,6 @@ static int cmd_hang(unsigned samples, const char *url, const char *dir, const ch
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         double *lat = calloc(samples, sizeof *lat), deadline;
-        const char *id, *job;
         char path[1200], *state;
         unsigned n = 0;
         int r;
@@ -937,12 +937,7 @@ static int cmd_hang(unsigned samples, const char *url, const char *dir, const ch
         snprintf(path, sizeof path, "%s/h0", dir);
         r = sd_bus_call_method(owner, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download", &e, &reply, "ssa{sv}",
                                url, path, 0);
-        if (r < 0)
-                die_bus("Download", &e, r);
-        if ((r = sd_bus_message_read(reply, "so", &id, &job)) < 0)
-                die("bad Download reply", r);
-        char *job_path = strdup(job);
-        sd_bus_message_unref(reply);
+        char *job_path = reply_job_path("Download", r, &e, reply);
 
         deadline = now_s() + 60;
         while (!file_contains(log_path, "Test delay: FSYNC")) {

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "body-buffer.h"
+
+struct BodySet {
+        List free;
+        unsigned max;
+        unsigned n;             /* allocated: out, or in the free list */
+        bool starved;           /* a get found none: tell the owner when one is back */
+        bool orphaned;
+        BodySetAvailable available;
+        void *userdata;
+};
+
+int body_set_new(unsigned max, BodySetAvailable available, void *userdata, BodySet **ret) {
+        assert(max > 0);
+        assert(ret);
+
+        *ret = malloc(sizeof **ret);
+        if (!*ret)
+                return -ENOMEM;
+        **ret = (BodySet) { .max = max, .available = available, .userdata = userdata };
+        return 0;
+}
+
+static void set_free_buffers(BodySet *s) {
+        BodyBuffer *b;
+
+        while ((b = LIST_ENTRY(s->free.head, BodyBuffer, node))) {
+                list_remove(&s->free, &b->node);
+                s->n--;
+                free(b);
+        }
+}
+
+void body_set_orphan(BodySet *s) {
+        if (!s)
+                return;
+        set_free_buffers(s);
+        if (s->n == 0) {
+                free(s);
+                return;
+        }
+        s->orphaned = true;
+        s->available = NULL;
+}
+
+int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
+        BodyBuffer *b;
+
+        assert(s);
+        assert(!s->orphaned);
+        assert(ret);
+
+        b = LIST_ENTRY(s->free.head, BodyBuffer, node);
+        if (b)
+                list_remove(&s->free, &b->node);
+        else if (s->n >= s->max) {
+                s->starved = true;
+                return -EAGAIN;
+        } else {
+                /* Not zeroed: only the bytes written into it are ever read. */
+                b = malloc(sizeof *b + BODY_BUFFER_SIZE);
+                if (!b)
+                        return -ENOMEM;
+                b->set = s;
+                s->n++;
+        }
+        b->node = (ListNode) { NULL, NULL };
+        b->offset = offset;
+        b->len = 0;
+        *ret = b;
+        return 0;
+}
+
+unsigned body_set_out(const BodySet *s) {
+        assert(s);
+        return s->n - (unsigned) s->free.n;
+}
+
+void body_buffer_release(BodyBuffer *b) {
+        BodySet *s;
+
+        if (!b)
+                return;
+        s = b->set;
+        if (s->orphaned) {
+                free(b);
+                if (--s->n == 0)
+                        free(s);
+                return;
+        }
+        list_append(&s->free, &b->node);
+        if (s->starved) {
+                s->starved = false;
+                /* May call back into the set (a get), never frees it. */
+                if (s->available)
+                        s->available(s->userdata);
+        }
+}
+
+void body_buffer_release_all(List *l) {
+        BodyBuffer *b;
+
+        assert(l);
+
+        while ((b = LIST_ENTRY(l->head, BodyBuffer, node))) {
+                list_remove(l, &b->node);
+                body_buffer_release(b);
+        }
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The buffers a download's body passes through on its way to the file and to the hasher: the
+ * loop copies the bytes curl hands over into one, the file gets them from it, and the hasher
+ * hashes them from it too instead of reading them back. A set belongs to one transfer and
+ * holds at most a few; a buffer goes back to its set once it is written and hashed, and the
+ * set says so (the transfer, paused for want of one, continues). When the transfer goes
+ * first, its set is orphaned: each buffer still out is freed when it comes back, the set with
+ * the last one. Loop thread only (a thread may read or write a buffer's bytes while a task of
+ * it holds the buffer, never the set). Knows nothing of transfers or files. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "list.h"
+
+#define BODY_BUFFER_SIZE (1024u * 1024u)
+
+typedef struct BodySet BodySet;
+
+typedef struct BodyBuffer {
+        ListNode node;          /* in the set's free list, or in the list of whoever holds it */
+        BodySet *set;
+        uint64_t offset;        /* where in the file data[0] goes */
+        size_t len;             /* bytes held; BODY_BUFFER_SIZE at most */
+        char data[];
+} BodyBuffer;
+
+/* A buffer came back while none was free before. */
+typedef void (*BodySetAvailable)(void *userdata);
+
+int body_set_new(unsigned max, BodySetAvailable available, void *userdata, BodySet **ret);
+/* The owner lets go: buffers still out are freed as they come back. */
+void body_set_orphan(BodySet *s);
+
+/* An empty buffer for bytes from `offset`: 0 and *ret, -EAGAIN when all max are out (the set
+ * calls `available` once one comes back), -ENOMEM. */
+int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret);
+/* Buffers given out and not back yet. */
+unsigned body_set_out(const BodySet *s);
+
+/* The buffer goes back to its set; NULL is fine. */
+void body_buffer_release(BodyBuffer *b);
+/* Releases every buffer of l. */
+void body_buffer_release_all(List *l);

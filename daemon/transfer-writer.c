@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The writer of a transfer: the buffers the loop filled, written to the file in order on a
+ * thread of the write pool (one task at a time per transfer), as the file's owner, so that the
+ * loop only reads sockets and copies. The loop takes each buffer back once its task is done,
+ * counts its bytes as written, and passes it on to the hashers. Without a pool the buffers are
+ * written on the loop, as before. */
+#include <assert.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "log.h"
+#include "transfer-internal.h"
+#include "util.h"
+
+typedef struct Writer {
+        IoTask task;                    /* first: the pool hands it back */
+        Transfer *transfer;             /* NULL once the transfer is gone: done() frees */
+        int fd;                         /* a duplicate: the transfer's owner may close its own */
+        FsIdentity identity;            /* a copy: the job may go before a task of a cancelled transfer */
+
+        /* The loop thread's. */
+        bool running;                   /* a task is queued or runs */
+        bool collected;                 /* transfer_writer_drain() took its results already */
+
+        /* Set before the task is submitted, read by its thread (the pool's lock orders them);
+         * then the thread's until it is finished. */
+        List buffers;
+        size_t attempted;               /* buffers the thread wrote, the failed one included */
+        int error;
+        bool pause;                     /* XFERD_TEST_WRITE_PAUSE (writer_new()) */
+
+        atomic_bool cancelled;          /* the transfer is gone: no pwrite() after this */
+        atomic_bool stopping;           /* the transfer stops: the test pause ends */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool finished;                  /* under lock: the thread is done with the buffers */
+} Writer;
+
+static void writer_destroy(Writer *w) {
+        body_buffer_release_all(&w->buffers);
+        safe_close(w->fd);
+        fs_identity_done(&w->identity);
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+}
+
+static void writer_wake(Writer *w) {
+        pthread_mutex_lock(&w->lock);
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+/* On a thread of the pool. */
+static void writer_run(IoTask *task) {
+        Writer *w = (Writer *) task;
+
+        if (w->pause) {
+                BodyBuffer *first = LIST_ENTRY(w->buffers.head, BodyBuffer, node);
+                /* The tests wait for this line to know that writes are held now. */
+                log_info("Test pause: the writer holds bytes from %" PRIu64 " until the transfer stops.",
+                         first ? first->offset : 0);
+                pthread_mutex_lock(&w->lock);
+                while (!atomic_load(&w->cancelled) && !atomic_load(&w->stopping))
+                        pthread_cond_wait(&w->cond, &w->lock);
+                pthread_mutex_unlock(&w->lock);
+        }
+        for (ListNode *n = w->buffers.head; n && !atomic_load(&w->cancelled); n = n->next) {
+                BodyBuffer *b = LIST_ENTRY(n, BodyBuffer, node);
+                size_t done = 0;
+
+                w->attempted++;
+                w->error = fsops_write_at(&w->identity, w->fd, b->data, b->len, b->offset, &done);
+                b->len = done;
+                if (w->error < 0)
+                        break;  /* no byte behind a hole */
+        }
+        pthread_mutex_lock(&w->lock);
+        w->finished = true;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+/* On the loop: the task's buffers written (in order), the rest after a failure dropped. */
+static void writer_collect(Transfer *t, Writer *w) {
+        BodyBuffer *b;
+
+        for (size_t i = 0; (b = LIST_ENTRY(w->buffers.head, BodyBuffer, node)); i++) {
+                list_remove(&w->buffers, &b->node);
+                if (i < w->attempted)
+                        transfer_buffer_written(t, b, i + 1 == w->attempted ? w->error : 0);
+                else
+                        body_buffer_release(b);
+        }
+}
+
+static void writer_kick(Transfer *t);
+
+static void writer_done(IoTask *task) {
+        Writer *w = (Writer *) task;
+        Transfer *t = w->transfer;
+
+        w->running = false;
+        if (!t) {
+                writer_destroy(w);
+                return;
+        }
+        if (w->collected)
+                w->collected = false;
+        else
+                writer_collect(t, w);
+        /* Bytes that waited for the writer to be free go now, in one task. */
+        if (t->cur && list_is_empty(&t->write_queue))
+                (void) transfer_write_flush(t);
+        writer_kick(t);
+        /* Last: the end of the transfer, whose owner may free it. */
+        if (!w->running && t->end_pending)
+                transfer_on_writes_done(t);
+}
+
+static void writer_dropped(IoTask *task) {
+        Writer *w = (Writer *) task;
+
+        w->running = false;
+        if (!w->transfer)
+                writer_destroy(w);
+        else
+                w->error = -ECANCELED;  /* only when the pool is freed before the transfer */
+}
+
+/* A copy of the owner's identity, or the daemon's own without one. */
+static int identity_copy(const FsIdentity *from, FsIdentity *to) {
+        size_t size;
+
+        if (!from) {
+                *to = (FsIdentity) { .uid = getuid(), .gid = getgid() };
+                return 0;
+        }
+        *to = *from;
+        to->groups = NULL;
+        if (from->n_groups <= 0)
+                return 0;
+        size = sizeof(gid_t) * (size_t) from->n_groups;
+        to->groups = malloc(size);
+        if (!to->groups)
+                return -ENOMEM;
+        memcpy(to->groups, from->groups, size);
+        return 0;
+}
+
+static Writer *writer_new(Transfer *t) {
+        _cleanup_free_ Writer *w = calloc(1, sizeof *w);
+
+        if (!w || identity_copy(t->identity, &w->identity) < 0)
+                return NULL;
+        w->fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
+        if (w->fd < 0) {
+                fs_identity_done(&w->identity);
+                return NULL;
+        }
+        w->task = (IoTask) { .run = writer_run, .done = writer_done, .drop = writer_dropped };
+        w->transfer = t;
+        /* XFERD_TEST_WRITE_PAUSE=1: every task waits before its first write until the transfer
+         * stops (Suspend, Cancel), so that a test acts while writes are queued, however fast
+         * the machine is. */
+        w->pause = streq_ptr(getenv("XFERD_TEST_WRITE_PAUSE"), "1");
+        atomic_init(&w->cancelled, false);
+        atomic_init(&w->stopping, false);
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_cond_init(&w->cond, NULL);
+        return TAKE_PTR(w);
+}
+
+/* Writes b on the loop. */
+static void write_here(Transfer *t, BodyBuffer *b) {
+        size_t done = 0;
+        int r = fsops_write_at(t->identity, t->fd, b->data, b->len, b->offset, &done);
+
+        b->len = done;
+        transfer_buffer_written(t, b, r);
+}
+
+/* Hands the queued buffers to a thread when none of this transfer's runs. */
+static void writer_kick(Transfer *t) {
+        BodyBuffer *first = LIST_ENTRY(t->write_queue.head, BodyBuffer, node);
+        Writer *w;
+
+        if (!first || (t->writer && t->writer->running))
+                return;
+        /* A write failed before them: no byte lands behind the hole it left. */
+        if (first->offset != t->position) {
+                body_buffer_release_all(&t->write_queue);
+                return;
+        }
+        if (!t->writer)
+                t->writer = writer_new(t);
+        w = t->writer;
+        if (!w) {
+                BodyBuffer *b;
+                /* No thread of its own: written here, as without a pool. */
+                while ((b = LIST_ENTRY(t->write_queue.head, BodyBuffer, node))) {
+                        list_remove(&t->write_queue, &b->node);
+                        write_here(t, b);
+                }
+                return;
+        }
+        w->buffers = t->write_queue;
+        t->write_queue = (List) { NULL, NULL, 0 };
+        w->attempted = 0;
+        w->error = 0;
+        w->finished = false;
+        w->running = true;
+        io_pool_submit(t->write_pool, &w->task);
+}
+
+bool transfer_writer_queue(Transfer *t, BodyBuffer *b) {
+        size_t allowed;
+
+        assert(t);
+        assert(b);
+
+        /* After a failure no byte may land behind the hole it left. */
+        if (t->write_errno != 0) {
+                body_buffer_release(b);
+                return false;
+        }
+        allowed = write_limits_allowed(&t->limits, t->fd, t->queued_end - t->position, b->len);
+        if (allowed < b->len) {
+                b->len = allowed;
+                t->write_errno = ENOSPC;  /* the KeepFree reserve: what fits is still written */
+        }
+        t->queued_end = b->offset + b->len;
+        if (!t->write_pool)
+                write_here(t, b);
+        else {
+                list_append(&t->write_queue, &b->node);
+                writer_kick(t);
+        }
+        return t->write_errno == 0;
+}
+
+bool transfer_writer_idle(const Transfer *t) {
+        assert(t);
+
+        return list_is_empty(&t->write_queue) && !(t->writer && t->writer->running);
+}
+
+void transfer_writer_drain(Transfer *t) {
+        Writer *w = t->writer;
+        BodyBuffer *b;
+
+        assert(t);
+
+        if (!transfer_writer_idle(t))
+                log_debug("Stopping with bytes [%" PRIu64 ", %" PRIu64 ") received and not written yet: writing them first.",
+                          t->position, t->queued_end);
+        if (w && w->running && !w->collected) {
+                /* A few MiB at most: Suspend replies once the bytes received are on disk. */
+                atomic_store(&w->stopping, true);
+                pthread_mutex_lock(&w->lock);
+                pthread_cond_broadcast(&w->cond);
+                while (!w->finished)
+                        pthread_cond_wait(&w->cond, &w->lock);
+                pthread_mutex_unlock(&w->lock);
+                writer_collect(t, w);
+                w->collected = true;  /* done() comes later and finds nothing to do */
+        }
+        while ((b = LIST_ENTRY(t->write_queue.head, BodyBuffer, node))) {
+                list_remove(&t->write_queue, &b->node);
+                if (b->offset != t->position)
+                        body_buffer_release(b);  /* behind the hole of a failed write */
+                else
+                        write_here(t, b);
+        }
+}
+
+void transfer_writer_detach(Transfer *t) {
+        Writer *w;
+
+        assert(t);
+
+        body_buffer_release_all(&t->write_queue);
+        w = TAKE_PTR(t->writer);
+        if (!w)
+                return;
+        if (!w->running) {
+                writer_destroy(w);
+                return;
+        }
+        /* The thread stops before its next pwrite() (on its own descriptor: the file, unlinked
+         * by now or soon, is never created again) and done() frees. */
+        w->transfer = NULL;
+        atomic_store(&w->cancelled, true);
+        writer_wake(w);
+}

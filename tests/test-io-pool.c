@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The worker pool (daemon/io-pool.c) on a real sd-event loop: every task runs once on a thread
+ * and comes back once on the loop, also in bursts, awaited or not; an awaited result is back
+ * within the loop's next iteration, a task that hangs holds that iteration no longer than the
+ * bound, and the threads sleep once the tasks are done (no CPU when idle). */
+#include <dirent.h>
+#include <glib.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "io-pool.h"
+#include "test-cases.h"
+#include "util.h"
+
+#define TIMEOUT_USEC (60 * USEC_PER_SEC)
+
+typedef struct Task {
+        IoTask task;
+        pid_t run_tid;          /* the thread that ran it */
+        unsigned runs, dones;
+        unsigned *done_calls;   /* the loop's count */
+        pthread_mutex_t *hold;  /* run() waits for it when set */
+} Task;
+
+static void
+task_run (IoTask *t)
+{
+        Task *k = (Task *) t;
+
+        if (k->hold) {
+                pthread_mutex_lock (k->hold);
+                pthread_mutex_unlock (k->hold);
+        }
+        k->run_tid = gettid ();
+        k->runs++;
+}
+
+static void
+task_done (IoTask *t)
+{
+        Task *k = (Task *) t;
+
+        k->dones++;
+        (*k->done_calls)++;
+}
+
+static void
+task_drop (IoTask *t)
+{
+        (void) t;
+        g_assert_not_reached ();
+}
+
+static void
+task_init (Task *k, unsigned *done_calls)
+{
+        *k = (Task) { .task = { .run = task_run, .done = task_done, .drop = task_drop }, .done_calls = done_calls };
+}
+
+typedef struct Fixture {
+        sd_event *event;
+        IoPool *pool;
+        unsigned done_calls;
+} Fixture;
+
+static Fixture *
+fixture_new (void)
+{
+        Fixture *f = g_new0 (Fixture, 1);
+
+        g_assert_cmpint (sd_event_new (&f->event), >=, 0);
+        g_assert_cmpint (io_pool_new (f->event, 4, &f->pool), ==, 0);
+        return f;
+}
+
+static void
+fixture_free (Fixture *f)
+{
+        io_pool_free (f->pool);
+        sd_event_unref (f->event);
+        g_free (f);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Fixture, fixture_free)
+
+/* Runs the loop until no task is left, within TIMEOUT_USEC. */
+static void
+fixture_drain (Fixture *f)
+{
+        for (uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC; io_pool_busy (f->pool) > 0;) {
+                g_assert_cmpint (sd_event_run (f->event, 100 * USEC_PER_MSEC), >=, 0);
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+        }
+}
+
+/* Whether every thread of this process but the calling one sleeps (state S in /proc). */
+static gboolean
+other_threads_sleep (void)
+{
+        g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+        const char *name;
+
+        g_assert_nonnull (dir);
+        while ((name = g_dir_read_name (dir))) {
+                g_autofree char *path = NULL, *stat = NULL;
+                const char *end;
+
+                if (atoi (name) == gettid ())
+                        continue;
+                path = g_strdup_printf ("/proc/self/task/%s/stat", name);
+                if (!g_file_get_contents (path, &stat, NULL, NULL))
+                        continue;  /* gone meanwhile */
+                /* "TID (comm) STATE ...": comm may hold spaces and parentheses. */
+                end = strrchr (stat, ')');
+                g_assert_nonnull (end);
+                if (end[1] != ' ' || end[2] != 'S')
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+static void
+wait_threads_sleep (void)
+{
+        uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
+
+        while (!other_threads_sleep ()) {
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+                g_usleep (1000);
+        }
+}
+
+/* Bursts of 1 to 5 tasks, the last of each awaited (a bound of 0: not at all) or not: each
+ * runs on a thread and comes back on the loop once, and then the threads sleep. */
+static void
+test_bursts (gconstpointer data)
+{
+        uint64_t await_usec = GPOINTER_TO_UINT (data);
+        g_autoptr (Fixture) f = fixture_new ();
+        Task tasks[5];
+
+        for (unsigned round = 0; round < 300; round++) {
+                unsigned n = 1 + round % 5;
+
+                f->done_calls = 0;
+                for (unsigned i = 0; i < n; i++) {
+                        task_init (&tasks[i], &f->done_calls);
+                        io_pool_submit (f->pool, &tasks[i].task);
+                }
+                if (round % 2 == 0)
+                        io_pool_await (f->pool, &tasks[n - 1].task, await_usec);
+                fixture_drain (f);
+                g_assert_cmpuint (f->done_calls, ==, n);
+                for (unsigned i = 0; i < n; i++) {
+                        g_assert_cmpuint (tasks[i].runs, ==, 1);
+                        g_assert_cmpuint (tasks[i].dones, ==, 1);
+                        g_assert_cmpint (tasks[i].run_tid, !=, gettid ());
+                }
+        }
+        wait_threads_sleep ();
+}
+
+/* An awaited result is back in the loop's next iteration, even one that would not wait at
+ * all: the loop looked for it before its poll. */
+static void
+test_await (void)
+{
+        g_autoptr (Fixture) f = fixture_new ();
+        Task k;
+
+        for (unsigned i = 0; i < 50; i++) {
+                f->done_calls = 0;
+                task_init (&k, &f->done_calls);
+                io_pool_submit (f->pool, &k.task);
+                /* A bound far above the task's time: the spin ends when the result is there. */
+                io_pool_await (f->pool, &k.task, 10 * USEC_PER_SEC);
+                g_assert_cmpint (sd_event_run (f->event, 0), >, 0);
+                g_assert_cmpuint (k.dones, ==, 1);
+                g_assert_cmpuint (io_pool_busy (f->pool), ==, 0);
+        }
+}
+
+/* A task that hangs: the loop looks for its result for the bound at most (less when the task
+ * sleeps on the loop's own CPU), then goes on. */
+static void
+test_await_bounded (void)
+{
+        pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+        g_autoptr (Fixture) f = fixture_new ();
+        Task k;
+        uint64_t t0, spent;
+
+        task_init (&k, &f->done_calls);
+        k.hold = &hold;
+        pthread_mutex_lock (&hold);
+        io_pool_submit (f->pool, &k.task);
+        t0 = now_monotonic_usec ();
+        io_pool_await (f->pool, &k.task, 300 * USEC_PER_MSEC);
+        g_assert_cmpint (sd_event_run (f->event, 0), ==, 0);
+        spent = now_monotonic_usec () - t0;
+        g_assert_cmpuint (k.dones, ==, 0);
+        g_assert_cmpuint (spent, <, 10 * USEC_PER_SEC);
+        /* Only once: the next iteration does not look again. */
+        t0 = now_monotonic_usec ();
+        g_assert_cmpint (sd_event_run (f->event, 0), ==, 0);
+        g_assert_cmpuint (now_monotonic_usec () - t0, <, 300 * USEC_PER_MSEC);
+
+        pthread_mutex_unlock (&hold);
+        fixture_drain (f);
+        g_assert_cmpuint (k.dones, ==, 1);
+}
+
+const TestCase test_cases[] = {
+        { "/io-pool/await", test_await },
+        { "/io-pool/await-bounded", test_await_bounded },
+        { NULL, NULL },
+};
+
+const TestDataCase test_data_cases[] = {
+        { "/io-pool/bursts", test_bursts, GUINT_TO_POINTER (0) },
+        { "/io-pool/bursts-awaited", test_bursts, GUINT_TO_POINTER (200) },
+        { NULL, NULL, NULL },
+};

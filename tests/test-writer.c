@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A download's body written off the loop (daemon/transfer-writer.c), through
+ * the real xferd, with the writer held by XFERD_TEST_WRITE_PAUSE=1 so that
+ * every case acts while writes are queued, however fast the machine is:
+ * Suspend replies with every byte received in the file (then a Resume goes on
+ * with a Range from there), Cancel leaves nothing and the thread does not
+ * bring the file back, and a kill -9 with writes held resumes to a verified
+ * file, or to Integrity when the server's bytes changed meanwhile.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "test-cases.h"
+#include "xferd-env.h"
+
+#define SIZE (4 * 1024 * 1024 + 4321)
+/* Fits the transfer's four buffers: all of it is received while the writer is held. */
+#define HELD (2 * 1024 * 1024 + 17)
+#define PAUSED "Test pause: the writer holds bytes"
+
+/* A download of SIZE bytes (with its sha256 checksum and auto-complete, or neither), the
+ * server stalling after HELD, with the writer held: returns once the writer holds its first
+ * bytes and the server has sent HELD. */
+static char *
+start_held (XferdEnv *env, gboolean checksum, char **id)
+{
+        g_autoptr(GVariantBuilder) o = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+        g_autoptr(GError) error = NULL;
+        const char *rid, *path;
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_WRITE_PAUSE", "1");
+        xferd_env_serve (env, "/file.bin", SIZE);
+        http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
+        http_server_stall_after (env->http, "/file.bin", HELD);
+        g_variant_builder_add (o, "{sv}", "auto-complete", g_variant_new_boolean (checksum));
+        if (checksum) {
+                g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, env->content);
+                g_autofree char *sum = g_strconcat ("sha256:", hex, NULL);
+                g_variant_builder_add (o, "{sv}", "checksum", g_variant_new_string (sum));
+        }
+        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "Download",
+                                                      g_variant_new ("(ssa{sv})", env->url, env->dest, o),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (env->fx);
+        g_variant_get (reply, "(&s&o)", &rid, &path);
+        if (id)
+                *id = g_strdup (rid);
+        g_assert_true (xferd_log_wait (env->log, PAUSED, 1, WAIT_TIMEOUT_MS));
+        g_assert_true (http_server_wait_stalled (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
+        return g_strdup (path);
+}
+
+/* The next xferd writes freely; the server sends the rest. */
+static void
+release_writer_and_server (XferdEnv *env)
+{
+        xferd_process_kill (env->fx);
+        xferd_process_setenv (env->fx, "XFERD_TEST_WRITE_PAUSE", "");
+        http_server_release (env->http, "/file.bin");
+}
+
+static goffset
+file_size (const char *path)
+{
+        GStatBuf st;
+
+        g_assert_no_errno (g_stat (path, &st));
+        return st.st_size;
+}
+
+/* Suspend while the writer holds the bytes: at the reply the temporary file holds every byte
+ * xferd had received (its log says how many), and BytesTransferred says so; the next
+ * instance's Resume asks for the rest from there and the file completes byte-exact. */
+static void
+test_suspend_while_queued (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autofree char *job = start_held (env, FALSE, NULL);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        guint64 from = G_MAXUINT64, received = 0;
+
+        xferd_job_call (env->fx, job, "Suspend");
+        g_assert_true (xferd_log_wait (env->log, "Stopping with bytes [", 1, WAIT_TIMEOUT_MS));
+        g_autofree char *line = xferd_log_grep (env->log, "Stopping with bytes [");
+        g_assert_nonnull (line);
+        g_assert_cmpint (sscanf (strstr (line, "["), "[%" SCNu64 ", %" SCNu64 ")", &from, &received), ==, 2);
+        g_assert_cmpuint (from, ==, 0);
+        g_assert_cmpuint (received, >, 0);
+        g_assert_cmpuint (received, <=, HELD);
+        g_assert_cmpint (file_size (temp), ==, (goffset) received);
+        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, received);
+
+        release_writer_and_server (env);
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+        assert_last_range (env->http, "/file.bin", received);
+        g_assert_false (xferd_complete (env->fx, job));
+        assert_dest_complete (env);
+}
+
+/* Cancel while the writer holds the bytes: nothing is left at the reply, none of them is
+ * written, and a second Cancel is refused. */
+static void
+test_cancel_while_queued (void)
+{
+        static const char *const nothing[] = { NULL };
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *job = start_held (env, FALSE, NULL);
+
+        xferd_job_call (env->fx, job, "Cancel");
+        assert_dir_is (env->dir, nothing);
+        g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
+        bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+        assert_dir_is (env->dir, nothing);
+        g_assert_cmpuint (xferd_log_count (env->log, "Stopping with bytes ["), ==, 0);
+}
+
+/* kill -9 while the writer holds the bytes; the next xferd resumes the job and checks the
+ * whole file against the checksum: right, or wrong when the server's bytes changed. */
+static void
+check_kill_while_queued (gboolean changed)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autofree char *id = NULL;
+        g_autofree char *job = start_held (env, TRUE, &id);
+
+        release_writer_and_server (env);
+        if (changed) {
+                g_autofree guint8 *other = g_bytes_unref_to_data (g_bytes_ref (env->content), &(gsize) { 0 });
+                other[SIZE / 2] ^= 0xff;
+                http_server_add_bytes (env->http, "/file.bin", g_bytes_new_take (g_steal_pointer (&other), SIZE));
+        }
+        xferd_process_start (env->fx);
+        if (changed) {
+                job_wait_state (env->fx, job, "error");
+                job_assert_error (env->fx, job, "Integrity", "does not match its checksum");
+                static const char *const nothing[] = { NULL };
+                assert_dir_is (env->dir, nothing);
+        } else {
+                assert_job_removed (env->fx, id, "acknowledged");
+                assert_dest_complete (env);
+        }
+}
+
+static void
+test_kill_while_queued_right (void)
+{
+        check_kill_while_queued (FALSE);
+}
+
+static void
+test_kill_while_queued_wrong (void)
+{
+        check_kill_while_queued (TRUE);
+}
+
+const TestCase test_cases[] = {
+        { "/writer/suspend-while-queued", test_suspend_while_queued },
+        { "/writer/cancel-while-queued", test_cancel_while_queued },
+        { "/writer/kill-while-queued-right", test_kill_while_queued_right },
+        { "/writer/kill-while-queued-wrong", test_kill_while_queued_wrong },
+        { NULL, NULL }
+};
