@@ -191,6 +191,21 @@ typedef struct JobsListed {
         uid_t uid;
 } JobsListed;
 
+/* A string this daemon made of ASCII letters and digits (a job id, a type or state name):
+ * copied in without sd-bus's check of every character as UTF-8, which a text a client gave
+ * (the display name) still gets. */
+static int append_ascii(sd_bus_message *reply, const char *s) {
+        size_t n = strlen(s);
+        char *p;
+        int r;
+
+        r = sd_bus_message_append_string_space(reply, n, &p);
+        if (r < 0)
+                return r;
+        memcpy(p, s, n);
+        return 0;
+}
+
 /* One row of ListJobs, a field at a time: sd_bus_message_append() would parse "(ssssutto)"
  * again for each of 100 000 rows. */
 static int append_job_row(sd_bus_message *reply, Job *j) {
@@ -200,13 +215,13 @@ static int append_job_row(sd_bus_message *reply, Job *j) {
 
         r = sd_bus_message_open_container(reply, 'r', "ssssutto");
         if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 's', j->id);
+                r = append_ascii(reply, j->id);
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 's', j->display_name);
         if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 's', job_type_to_string(j->type));
+                r = append_ascii(reply, job_type_to_string(j->type));
         if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 's', job_state_to_string(j->state));
+                r = append_ascii(reply, job_state_to_string(j->state));
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 'u', &owner);
         if (r >= 0)
