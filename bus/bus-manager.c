@@ -195,10 +195,12 @@ typedef struct JobsListed {
  * copied in without sd-bus's check of every character as UTF-8, which a text a client gave
  * (the display name) still gets. */
 static int append_ascii(sd_bus_message *reply, const char *s) {
-        size_t n = strlen(s);
+        size_t n;
         char *p;
         int r;
 
+        s = strempty(s);        /* a name table's NULL for a value it lacks, as sd-bus takes it */
+        n = strlen(s);
         r = sd_bus_message_append_string_space(reply, n, &p);
         if (r < 0)
                 return r;

@@ -5,7 +5,11 @@
  * heap's top is used before a mapping of its own) in 9 faults instead of 4 100. On this
  * project's VMs a fault of fresh memory costs about 13 µs. The advice is taken back at the
  * end, so that khugepaged never fills the holes that later frees leave and memory allocated
- * later is faulted in 4 KiB pages as before. */
+ * later is faulted in 4 KiB pages as before. It relies on glibc's malloc (a free block at the
+ * top stays there untouched; requests are cut from the top before any mapping); with another
+ * allocator the advice lands on memory it does not use: no gain, no harm. With THP's defrag
+ * "madvise" a fault in the stretch may compact memory first: on a host whose memory is badly
+ * fragmented that can cost what it saves. */
 #include <limits.h>
 #include <malloc.h>
 #include <stdint.h>

@@ -18,4 +18,6 @@ typedef struct HeapHuge {
 } HeapHuge;
 
 void heap_huge_begin(HeapHuge *h, size_t bytes);
+/* The stretch is then advised MADV_NOHUGEPAGE, not left without advice: with THP "always" it
+ * stays out of huge pages for good (khugepaged must not fill the holes of later frees). */
 void heap_huge_end(HeapHuge *h);

@@ -16,8 +16,9 @@
 #define BLOCK 640       /* a Job */
 #define N_BLOCKS (48 * MIB / BLOCK)
 
-/* The VmFlags line of the mapping that holds p ("" when none does). */
-static char *vm_flags_of(const void *p) {
+/* The line of /proc/self/smaps starting with `field` for the mapping that holds p ("" when
+ * none does). */
+static char *smaps_line_of(const void *p, const char *field) {
         g_autofree char *smaps = NULL;
         g_auto(GStrv) lines = NULL;
         bool in = false;
@@ -29,10 +30,29 @@ static char *vm_flags_of(const void *p) {
                 /* A mapping's line: "start-end perms ..."; the field lines do not parse. */
                 if (sscanf(lines[i], "%lx-%lx ", &a, &b) == 2)
                         in = (uintptr_t) p >= a && (uintptr_t) p < b;
-                else if (in && g_str_has_prefix(lines[i], "VmFlags:"))
+                else if (in && g_str_has_prefix(lines[i], field))
                         return g_strdup(lines[i]);
         }
         return g_strdup("");
+}
+
+static char *vm_flags_of(const void *p) {
+        return smaps_line_of(p, "VmFlags:");
+}
+
+static long number_after(const char *line, const char *prefix) {
+        g_assert_true(g_str_has_prefix(line, prefix));
+        return strtol(line + strlen(prefix), NULL, 10);
+}
+
+/* Huge pages were used where p is, or the kernel tried and fell back (no free huge page). */
+static long thp_fallbacks(void) {
+        g_autofree char *vmstat = NULL;
+        const char *p;
+
+        g_assert_true(g_file_get_contents("/proc/vmstat", &vmstat, NULL, NULL));
+        p = strstr(vmstat, "\nthp_fault_fallback ");
+        return p ? strtol(p + strlen("\nthp_fault_fallback "), NULL, 10) : 0;
 }
 
 static bool has_flag(const char *flags, const char *flag) {
@@ -103,6 +123,7 @@ static void test_load(void) {
         during = vm_flags_of(h.start);
         g_assert_true(has_flag(during, "hg"));
 
+        long fallbacks = thp_fallbacks();
         /* The load's blocks come from the stretch, one after another. */
         for (size_t i = 0; i < N_BLOCKS; i++) {
                 blocks[i] = calloc(1, BLOCK);
@@ -116,6 +137,10 @@ static void test_load(void) {
         g_assert_cmpint(rss1 - rss0, >=, 48 * 1024);
         /* The stretch reserved more than the blocks took: only what they use is resident. */
         g_assert_cmpint(rss1 - rss0, <, 56 * 1024);
+
+        /* In huge pages, unless the kernel had none to give (then it says so). */
+        g_autofree char *huge = smaps_line_of(h.start, "AnonHugePages:");
+        g_assert_true(number_after(huge, "AnonHugePages:") >= 2048 || thp_fallbacks() > fallbacks);
 
         void *start = h.start;
         heap_huge_end(&h);
