@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* malloc's thresholds of the whole daemon (main.c sets them; a stretch below restores them). */
@@ -8,11 +9,15 @@
 #define HEAP_TRIM_THRESHOLD (4 * 1024 * 1024)
 
 /* A stretch of the heap's top made ready, before a large load, to be backed by transparent
- * huge pages as it is filled. */
+ * huge pages as it is filled. While it is free, malloc takes blocks of any size from it, also
+ * those over the mapping threshold (a block growing there stays there). */
 typedef struct HeapHuge {
         void *start;
         size_t size;    /* 0: nothing was advised (too small, or no heap to grow) */
+        bool active;    /* malloc's trim threshold is raised until heap_huge_end() */
 } HeapHuge;
 
 void heap_huge_begin(HeapHuge *h, size_t bytes);
+/* The stretch is then advised MADV_NOHUGEPAGE, not left without advice: with THP "always" it
+ * stays out of huge pages for good (khugepaged must not fill the holes of later frees). */
 void heap_huge_end(HeapHuge *h);

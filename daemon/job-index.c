@@ -10,6 +10,12 @@ Job *manager_first_job(Manager *m) {
         return job_first(&m->jobs);
 }
 
+size_t manager_n_jobs(Manager *m) {
+        assert(m);
+
+        return m->jobs.n;
+}
+
 Job *manager_first_retained(Manager *m) {
         assert(m);
 

@@ -79,8 +79,9 @@ int manager_load(Manager *m);
  * and no upload DELETE owed to a server; everything else waits in the store. */
 bool manager_is_idle(Manager *m);
 
-/* Non-final jobs, oldest first. */
+/* Non-final jobs, oldest first, and how many. */
 Job *manager_first_job(Manager *m);
+size_t manager_n_jobs(Manager *m);
 /* Final jobs whose objects are still on the bus. */
 Job *manager_first_retained(Manager *m);
 /* Any job with an object on the bus, final or not. */

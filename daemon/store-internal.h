@@ -45,6 +45,8 @@ struct Store {
 /* store-sql.c: SQLite helpers that need no Store */
 /* For _cleanup_(): a statement prepared for one use is finalized; a cached one is reset and
  * its bindings cleared, ready for the next use. */
+/* Every statement is finalized here: the parameter indexes remembered for it go with it. */
+void sql_finalize(sqlite3_stmt *st);
 void sql_finalizep(sqlite3_stmt **st);
 void sql_resetp(sqlite3_stmt **st);
 int sql_to_errno(int rc);

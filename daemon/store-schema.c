@@ -311,7 +311,7 @@ void store_schema_finalize(Store *s) {
         for (size_t i = 0; i < ELEMENTSOF(store_schema_cached); i++) {
                 sqlite3_stmt **st = store_schema_cached_at(s, i);
 
-                sqlite3_finalize(*st);
+                sql_finalize(*st);
                 *st = NULL;
         }
 }

@@ -10,7 +10,7 @@
 void sql_finalizep(sqlite3_stmt **st) {
         assert(st);
 
-        sqlite3_finalize(*st);
+        sql_finalize(*st);
 }
 
 void sql_resetp(sqlite3_stmt **st) {
@@ -50,9 +50,9 @@ bool sql_is_broken(int rc) {
 /* sqlite3_bind_parameter_index() compares the name with each of the statement's parameters
  * in turn: a job's row (36 of them) cost over a thousand string comparisons, a fifth of the
  * CPU of writing it. The cached statements are bound with the same literals every time, so
- * the index of a (statement, name) pair is remembered, and checked before use against the
- * name the statement gives that index (no string search): a statement finalized and another
- * made at its address cannot be given a wrong index. */
+ * the index of a (statement, name) pair is remembered until the statement is finalized
+ * (sql_finalize() forgets it, so that another statement made at its address starts afresh).
+ * Only the thread that uses the store binds and finalizes. */
 #define PARAM_CACHE_SIZE 2048
 
 typedef struct ParamCacheEntry {
@@ -73,17 +73,13 @@ static ParamCacheEntry *param_cache_slot(const sqlite3_stmt *st, const char *nam
  * statement has no such parameter. */
 static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
         ParamCacheEntry *e;
-        const char *known;
         int i;
 
         if (*rc != SQLITE_OK)
                 return 0;
         e = param_cache_slot(st, name);
-        if (e->st == st && e->name == name) {
-                known = sqlite3_bind_parameter_name(st, e->index);
-                if (known && streq(known, name))
-                        return e->index;
-        }
+        if (e->st == st && e->name == name)
+                return e->index;
         i = sqlite3_bind_parameter_index(st, name);
         if (i == 0) {
                 *rc = SQLITE_RANGE;
@@ -91,6 +87,16 @@ static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
         }
         *e = (ParamCacheEntry) { .st = st, .name = name, .index = i };
         return i;
+}
+
+void sql_finalize(sqlite3_stmt *st) {
+        if (!st)
+                return;
+        /* A few microseconds, at a finalize: the cached statements live as long as the store. */
+        for (size_t i = 0; i < PARAM_CACHE_SIZE; i++)
+                if (param_cache[i].st == st)
+                        param_cache[i] = (ParamCacheEntry) { .st = NULL };
+        sqlite3_finalize(st);
 }
 
 void sql_bind_text(sqlite3_stmt *st, const char *name, const char *v, int *rc) {

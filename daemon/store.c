@@ -247,14 +247,17 @@ int store_checkpoint(Store *s) {
 }
 
 uint64_t store_get_size(Store *s) {
-        int pages = 0, page_size = 0;
+        int pages = 0, free_pages = 0, page_size = 0;
 
         assert(s);
 
+        /* The pages in use: a store that once held many more jobs keeps its free pages. */
         if (!s->db || store_pragma_int(s->db, "PRAGMA page_count", &pages) != SQLITE_OK ||
-            store_pragma_int(s->db, "PRAGMA page_size", &page_size) != SQLITE_OK || pages < 0 || page_size < 0)
+            store_pragma_int(s->db, "PRAGMA freelist_count", &free_pages) != SQLITE_OK ||
+            store_pragma_int(s->db, "PRAGMA page_size", &page_size) != SQLITE_OK || free_pages < 0 ||
+            pages < free_pages || page_size < 0)
                 return 0;
-        return (uint64_t) pages * (uint64_t) page_size;
+        return (uint64_t) (pages - free_pages) * (uint64_t) page_size;
 }
 
 /* SQLite failed while opening: a file that is no database or is corrupt is to be moved aside

@@ -69,7 +69,7 @@ int store_delete_job(Store *s, const char *id);
  * `adopt` stops loading and is returned. */
 /* Gives back the memory of SQLite's page cache that holds nothing modified (after the load). */
 void store_release_memory(Store *s);
-/* The bytes of the database file (its pages), a measure of what a load will allocate. */
+/* The bytes of the database's pages in use, a measure of what a load will allocate. */
 uint64_t store_get_size(Store *s);
 int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*adopt)(Job *j, void *userdata),
                     void *userdata);

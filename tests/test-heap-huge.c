@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The heap's stretch for a large load (daemon/heap-huge.c): the load's small blocks are cut
- * from it, it is advised as huge pages while the load runs and no longer after, and its
- * memory goes back to the system once the blocks are freed. */
+ * from it, or a large block grows in it; it is advised as huge pages while the load runs and
+ * no longer after, and its memory goes back to the system once the blocks are freed. */
 #include <glib.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -16,8 +16,9 @@
 #define BLOCK 640       /* a Job */
 #define N_BLOCKS (48 * MIB / BLOCK)
 
-/* The VmFlags line of the mapping that holds p ("" when none does). */
-static char *vm_flags_of(const void *p) {
+/* The line of /proc/self/smaps starting with `field` for the mapping that holds p ("" when
+ * none does). */
+static char *smaps_line_of(const void *p, const char *field) {
         g_autofree char *smaps = NULL;
         g_auto(GStrv) lines = NULL;
         bool in = false;
@@ -29,10 +30,29 @@ static char *vm_flags_of(const void *p) {
                 /* A mapping's line: "start-end perms ..."; the field lines do not parse. */
                 if (sscanf(lines[i], "%lx-%lx ", &a, &b) == 2)
                         in = (uintptr_t) p >= a && (uintptr_t) p < b;
-                else if (in && g_str_has_prefix(lines[i], "VmFlags:"))
+                else if (in && g_str_has_prefix(lines[i], field))
                         return g_strdup(lines[i]);
         }
         return g_strdup("");
+}
+
+static char *vm_flags_of(const void *p) {
+        return smaps_line_of(p, "VmFlags:");
+}
+
+static long number_after(const char *line, const char *prefix) {
+        g_assert_true(g_str_has_prefix(line, prefix));
+        return strtol(line + strlen(prefix), NULL, 10);
+}
+
+/* Huge pages were used where p is, or the kernel tried and fell back (no free huge page). */
+static long thp_fallbacks(void) {
+        g_autofree char *vmstat = NULL;
+        const char *p;
+
+        g_assert_true(g_file_get_contents("/proc/vmstat", &vmstat, NULL, NULL));
+        p = strstr(vmstat, "\nthp_fault_fallback ");
+        return p ? strtol(p + strlen("\nthp_fault_fallback "), NULL, 10) : 0;
 }
 
 static bool has_flag(const char *flags, const char *flag) {
@@ -58,6 +78,26 @@ static bool thp_available(void) {
                !strstr(mode, "[never]");
 }
 
+/* false (the case skipped) where the stretch cannot be seen; else malloc as in the daemon, and
+ * the resident memory before the case. */
+static bool prepare(long *ret_rss) {
+#if defined(__SANITIZE_ADDRESS__)
+        g_test_skip("AddressSanitizer's allocator is not glibc's heap");
+        return false;
+#endif
+        if (!thp_available()) {
+                g_test_skip("no transparent huge pages on this kernel");
+                return false;
+        }
+        /* meson's MALLOC_PERTURB_ makes free() write over the whole stretch; the daemon runs
+         * without it. */
+        (void) mallopt(M_PERTURB, 0);
+        (void) mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
+        (void) malloc_trim(0);
+        *ret_rss = rss_kib();
+        return true;
+}
+
 static void test_small(void) {
         HeapHuge h;
 
@@ -75,25 +115,15 @@ static void test_load(void) {
         long rss0, rss1, rss2;
         HeapHuge h;
 
-#if defined(__SANITIZE_ADDRESS__)
-        g_test_skip("AddressSanitizer's allocator is not glibc's heap");
-        return;
-#endif
-        if (!thp_available()) {
-                g_test_skip("no transparent huge pages on this kernel");
+        if (!prepare(&rss0))
                 return;
-        }
-        /* meson's MALLOC_PERTURB_ makes free() write over the whole stretch; the daemon runs
-         * without it. */
-        (void) mallopt(M_PERTURB, 0);
-        (void) malloc_trim(0);
-        rss0 = rss_kib();
         heap_huge_begin(&h, 64 * MIB);
         g_assert_cmpuint(h.size, >=, 60 * MIB);
         g_assert_cmpuint((uintptr_t) h.start % (2 * MIB), ==, 0);
         during = vm_flags_of(h.start);
         g_assert_true(has_flag(during, "hg"));
 
+        long fallbacks = thp_fallbacks();
         /* The load's blocks come from the stretch, one after another. */
         for (size_t i = 0; i < N_BLOCKS; i++) {
                 blocks[i] = calloc(1, BLOCK);
@@ -107,6 +137,10 @@ static void test_load(void) {
         g_assert_cmpint(rss1 - rss0, >=, 48 * 1024);
         /* The stretch reserved more than the blocks took: only what they use is resident. */
         g_assert_cmpint(rss1 - rss0, <, 56 * 1024);
+
+        /* In huge pages, unless the kernel had none to give (then it says so). */
+        g_autofree char *huge = smaps_line_of(h.start, "AnonHugePages:");
+        g_assert_true(number_after(huge, "AnonHugePages:") >= 2048 || thp_fallbacks() > fallbacks);
 
         void *start = h.start;
         heap_huge_end(&h);
@@ -123,8 +157,43 @@ static void test_load(void) {
         g_assert_cmpint(rss2 - rss0, <, 4 * 1024);
 }
 
+/* A block that grows by doubling, as a large D-Bus reply's body does: it grows in the stretch
+ * (not into a mapping of its own once over malloc's 2 MiB threshold), and goes back once
+ * freed. */
+static void test_grow(void) {
+        g_autofree char *flags = NULL;
+        char *body = NULL, *end;
+        size_t size;
+        long rss0, rss1;
+        HeapHuge h;
+
+        if (!prepare(&rss0))
+                return;
+        heap_huge_begin(&h, 64 * MIB);
+        g_assert_cmpuint(h.size, >, 0);
+        for (size = 64; size <= 16 * MIB; size *= 2) {
+                char *p = realloc(body, size);
+                g_assert_nonnull(p);
+                body = p;
+                memset(body, 0x5a, size);
+        }
+        end = body + 16 * MIB;
+        /* Its end is in the stretch: it grew there rather than into a mapping. */
+        g_assert_cmpuint((uintptr_t) end, >, (uintptr_t) h.start);
+        g_assert_cmpuint((uintptr_t) end, <=, (uintptr_t) h.start + h.size);
+        heap_huge_end(&h);
+        flags = vm_flags_of(end - 1);
+        g_assert_true(has_flag(flags, "nh"));
+
+        free(body);
+        (void) malloc_trim(0);
+        rss1 = rss_kib();
+        g_assert_cmpint(rss1 - rss0, <, 4 * 1024);
+}
+
 const TestCase test_cases[] = {
         { "/heap-huge/small", test_small },
         { "/heap-huge/load", test_load },
+        { "/heap-huge/grow", test_grow },
         { NULL, NULL }
 };

@@ -1727,6 +1727,43 @@ static void test_array_reserve(void) {
         free(items);
 }
 
+/* A parameter's index is remembered per statement until it is finalized: a statement made
+ * afterwards at the same address, with its parameters in another order, is bound by its own. */
+static void test_param_cache(void) {
+        static const char *const x = "$x", *const y = "$y";
+        sqlite3_stmt *a = NULL, *b = NULL;
+        sqlite3 *db = NULL;
+        int rc = SQLITE_OK, tries = 0;
+
+        g_assert_cmpint(sqlite3_open(":memory:", &db), ==, SQLITE_OK);
+        do {
+                g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT $x, $y", -1, &a, NULL), ==, SQLITE_OK);
+                sql_bind_int64(a, y, 1, &rc);
+                sql_bind_int64(a, x, 2, &rc);
+                g_assert_cmpint(rc, ==, SQLITE_OK);
+                g_assert_cmpint(sqlite3_step(a), ==, SQLITE_ROW);
+                g_assert_cmpint(sqlite3_column_int64(a, 0), ==, 2);
+                sql_finalize(a);
+                g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT $y, $x", -1, &b, NULL), ==, SQLITE_OK);
+                if (b != a) {
+                        sql_finalize(b);
+                        continue;
+                }
+                /* The same address: the indexes of the first statement must not be used. */
+                sql_bind_int64(b, y, 7, &rc);
+                sql_bind_int64(b, x, 8, &rc);
+                g_assert_cmpint(rc, ==, SQLITE_OK);
+                g_assert_cmpint(sqlite3_step(b), ==, SQLITE_ROW);
+                g_assert_cmpint(sqlite3_column_int64(b, 0), ==, 7);
+                g_assert_cmpint(sqlite3_column_int64(b, 1), ==, 8);
+                sql_finalize(b);
+                break;
+        } while (++tries < 100);
+        /* malloc gives the freed block back to the next statement of its size. */
+        g_assert_cmpint(tries, <, 100);
+        sqlite3_close(db);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -1755,6 +1792,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/scale", test_scale);
 #undef ADD
         g_test_add_func("/store/array-reserve", test_array_reserve);
+        g_test_add_func("/store/param-cache", test_param_cache);
         test_add_data_cases(null_argument_cases);
 
         return g_test_run();
