@@ -660,11 +660,14 @@ def main():
 
         def details():
             def shown(name):
-                wait_for(f"the details of {name}", lambda: browser.row(name).find_elements(
-                    "css selector", ".xferd-description"))
-                terms = browser.row(name).find_elements("css selector", ".xferd-description dt")
-                values = browser.row(name).find_elements("css selector", ".xferd-description dd")
-                return {t.text: v.text for t, v in zip(terms, values)}
+                # Read at once, again if the row was drawn anew meanwhile (the running job's
+                # progress redraws it): a stale element is a retry, not a failure.
+                def read():
+                    row = browser.row(name)
+                    terms = row.find_elements("css selector", ".xferd-description dt")
+                    values = row.find_elements("css selector", ".xferd-description dd")
+                    return {t.text: v.text for t, v in zip(terms, values)}
+                return wait_for(f"the details of {name}", read)
             missing = shown("Missing file")
             assert missing.get("Files at once") == "4", "MaxConcurrentFiles not shown: " + repr(missing)
             assert missing.get("Networks") == "any, metered too", "CostPolicy not shown: " + repr(missing)
