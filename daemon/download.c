@@ -53,12 +53,9 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         f->bytes_total = transfer_get_total(t);
         retry_note_received(j, before, f->bytes_transferred);
         if (!f->validator) {
-                /* Stored with the first bytes: a resume after a crash needs it for If-Range.
-                 * Unless the whole response is in already (a small file): then it is stored
-                 * with the finished file's record, in one commit with it. A crash before
-                 * that restarts the file instead of resuming it, as without a validator. */
+                /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
                 const char *v = transfer_get_validator(t);
-                if (v && free_and_strdup(&f->validator, v) >= 0 && !transfer_request_ended(t))
+                if (v && free_and_strdup(&f->validator, v) >= 0)
                         checkpoint_save_file(j, l->file);
         }
         checkpoint_mark(j);

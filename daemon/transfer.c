@@ -442,12 +442,6 @@ uint64_t transfer_get_total(const Transfer *t) {
         return t->total;
 }
 
-bool transfer_request_ended(const Transfer *t) {
-        assert(t);
-
-        return t->end_pending;
-}
-
 const char *transfer_get_validator(const Transfer *t) {
         assert(t);
 

@@ -77,9 +77,6 @@ uint64_t transfer_get_position(const Transfer *t);  /* bytes written to the file
 uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */
 /* ETag, else Last-Modified, of the response whose body went into the file; NULL when no
  * body was taken (a failure before the headers, an error status). */
-/* Whether every byte of the response has arrived and only their writing is left: the
- * transfer's end follows as soon as the writer is done. */
-bool transfer_request_ended(const Transfer *t);
 const char *transfer_get_validator(const Transfer *t);
 int transfer_set_max_speed(Transfer *t, uint64_t bytes_per_sec);
 /* The whole-file digest the server sent with the response whose body went into the file

@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 
 #include "test-cases.h"
 #include "xferd-env.h"
@@ -348,55 +347,6 @@ test_no_validator_restarts (void)
         g_assert_cmpuint (http_server_request_count (env->http, "/plain.bin"), ==, 2);
         g_autofree char *range = http_server_last_header (env->http, "/plain.bin", "Range");
         g_assert_null (range);
-}
-
-/* The file row of a job's first file in the store of a stopped xferd: its validator (or
- * NULL) and whether it is recorded completed. */
-static char *
-stored_validator (XferdEnv *env, const char *id, gboolean *completed)
-{
-        g_autofree char *state = xferd_process_state_dir (env->fx);
-        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        char *validator = NULL;
-
-        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT validator, completed FROM files WHERE job_id = ?1 AND idx = 0",
-                                             -1, &st, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
-        validator = g_strdup ((const char *) sqlite3_column_text (st, 0));
-        *completed = sqlite3_column_int (st, 1) != 0;
-        sqlite3_finalize (st);
-        sqlite3_close (db);
-        return validator;
-}
-
-/* A small file's whole response is in before its bytes are written: its validator is stored
- * with the finished file's record (not in a commit of its own), and is there after a crash. */
-static void
-test_small_file_validator (void)
-{
-        g_autoptr(XferdEnv) env = env_new ();
-        g_autofree char *url = NULL, *dest = NULL;
-        g_autoptr(GBytes) content = serve (env, "small.bin", 16 * 1024, &url, &dest);
-        g_autofree char *id = NULL;
-        gboolean completed = FALSE;
-
-        http_server_set_validators (env->http, "/small.bin", "\"small-v1\"", NULL);
-        g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, &id);
-        job_wait_state (env->fx, job, "transferred");
-        xferd_process_kill (env->fx);
-
-        g_autofree char *validator = stored_validator (env, id, &completed);
-        g_assert_cmpstr (validator, ==, "\"small-v1\"");
-        g_assert_true (completed);
-
-        xferd_process_start (env->fx);
-        g_assert_false (xferd_complete (env->fx, job));
-        assert_file_content (dest, content);
-        g_assert_cmpuint (http_server_request_count (env->http, "/small.bin"), ==, 1);
 }
 
 /* A job nobody touched for JobInactivityTimeout is cancelled with its
@@ -1162,7 +1112,6 @@ test_suspend_kill_resume (void)
 const TestCase test_cases[] = {
         { "/durable/kill-during-transfer", test_kill_during_transfer },
         { "/durable/no-validator", test_no_validator_restarts },
-        { "/durable/small-file-validator", test_small_file_validator },
         { "/durable/inactive-job-cancelled", test_inactive_job_cancelled },
         { "/durable/auto-complete-after-crash", test_auto_complete_after_crash },
         { "/durable/auto-complete-batch-after-kill", test_auto_complete_batch_after_kill },
