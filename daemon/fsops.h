@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "fs-identity.h"
+
 /* Free space to leave on a file system (KeepFree): the smaller of `bytes` and `percent` of
  * its size, either 0 for unset; both 0: none. */
 typedef struct DiskReserve {
@@ -20,21 +22,6 @@ typedef struct DiskReserve {
 
 /* The bytes a reserve keeps free on a file system of `size` bytes. Pure. */
 uint64_t disk_reserve_bytes(const DiskReserve *r, uint64_t size);
-
-typedef struct FsIdentity {
-        uid_t uid;
-        gid_t gid;
-        int n_groups;
-        gid_t *groups;
-} FsIdentity;
-
-/* Looks up the user's primary group and supplementary groups. */
-int fs_identity_load(uid_t uid, FsIdentity *ret);
-/* A caller's identity from every group its connection holds (the primary one among them, as
- * the bus reports them): those groups, and as the group of new files the user's primary group
- * if the caller holds it, else the overflow group ("nogroup"): never a group it does not hold. */
-int fs_identity_from_groups(uid_t uid, const gid_t *groups, size_t n_groups, FsIdentity *ret);
-void fs_identity_done(FsIdentity *id);
 
 /* The destination directory as it was when the file was added; operations refuse a
  * directory that has been replaced since (another inode at the same path). */
@@ -47,38 +34,6 @@ typedef struct FsDir {
 /* Checks that `dir` is an existing directory the owner may create files in, and returns its
  * identity. -ENOTDIR, -ENOENT, -EACCES … on failure. */
 int fsops_check_directory(const FsIdentity *id, const char *dir, dev_t *ret_dev, ino_t *ret_ino);
-
-/* A destination directory checked for the Download calls of one batch (they follow each other
- * within milliseconds), its fd kept until fs_dir_check_done(). A later check of the same path
- * for the same identity is as strict as a fresh one, only cheaper: the path, looked up as the
- * owner, must still lead to the kept directory on the same mount (device, inode, mount id),
- * and the kernel is asked again, on the kept fd, whether the owner may list, create in and
- * enter it; else the directory is checked afresh (and its error is that check's). Start with
- * FS_DIR_CHECK_INIT. */
-typedef struct FsDirCheck {
-        char *path;
-        FsIdentity id;          /* a copy of the identity it was checked for */
-        dev_t dev;
-        ino_t ino;
-        uint64_t mnt_id;
-        int fd;
-} FsDirCheck;
-#define FS_DIR_CHECK_INIT { .fd = -1 }
-void fs_dir_check_done(FsDirCheck *c);
-/* A name looked up in the directory by the same check (one switch to the owner for both):
- * r as fsops_stat_regular() returns it, st filled as it fills it. */
-typedef struct FsNameLookup {
-        const char *name;
-        struct stat st;
-        int r;
-} FsNameLookup;
-/* fsops_check_directory() through the kept directory of c; lookup (or NULL) is set when the
- * directory checks out. */
-int fsops_check_directory_kept(FsDirCheck *c, const FsIdentity *id, const char *dir, FsNameLookup *lookup,
-                               dev_t *ret_dev, ino_t *ret_ino);
-/* fsops_stat_regular() of a name in the directory c just checked (dir as it gave it). */
-int fsops_dir_check_stat(const FsDirCheck *c, const FsIdentity *id, const FsDir *dir, const char *name,
-                         struct stat *ret_st);
 
 /* Opens a file to upload for reading: a regular file the owner may read, never through a
  * symlink at the last component. Fills the identity of its directory and its stat. */

@@ -118,7 +118,7 @@ int job_files_validate_url(Manager *m, const char *url, CallError *e) {
 /* The destination directory checked last within one AddFiles call: the files of one
  * directory share one check. Its fd is kept in `kept`: the call's own, or the batch's, so
  * that the Download calls of one batch share an open directory, each call checking it again
- * (fsops_check_directory_kept()). */
+ * (fs_dir_check_directory()). */
 typedef struct DirCheck {
         char *path;
         dev_t dev;
@@ -185,9 +185,9 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                 dev = check->dev;
                 ino = check->ino;
                 FsDir d = { .path = dir, .dev = dev, .ino = ino };
-                lookup.r = fsops_dir_check_stat(check->kept, &j->identity, &d, name, &lookup.st);
+                lookup.r = fs_dir_check_stat(check->kept, &j->identity, &d, name, &lookup.st);
         } else {
-                r = fsops_check_directory_kept(check->kept, &j->identity, dir, &lookup, &dev, &ino);
+                r = fs_dir_check_directory(check->kept, &j->identity, dir, &lookup, &dev, &ino);
                 if (r < 0)
                         return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
                                               r == -ENOENT ? "The directory %s does not exist; create it first." :

@@ -4,6 +4,7 @@
 /* What the parts of the manager (manager.c and the files named after one concept each, see
  * HACKING.md) share. Not for bus/ or main.c: they use manager.h. */
 
+#include "dir-check.h"
 #include "error-name.h"
 #include "file-batch.h"
 #include "io-pool.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The destination directory kept open for a batch of Download calls (fsops_check_directory_kept()
+/* The destination directory kept open for a batch of Download calls (fs_dir_check_directory()
  * in daemon/fsops.c): a second check of the same path must answer what a fresh check would,
  * whatever the owner did to the directory in between: swapped it for another directory or for
  * a symlink to one it may not write, changed its permissions, replaced it with a file, removed
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsops.h"
+#include "dir-check.h"
 
 typedef struct Fixture {
         char *base;             /* a directory the identity can reach */
@@ -51,7 +51,7 @@ fixture_init (Fixture *f, gconstpointer data)
         g_assert_cmpint (chmod (f->base, 0755), ==, 0);
         f->dir = g_build_filename (f->base, "d", NULL);
         make_dir (f, f->dir, 0755);
-        g_assert_cmpint (fsops_check_directory_kept (&f->c, &f->id, f->dir, NULL, &f->dev, &f->ino), ==, 0);
+        g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, NULL, &f->dev, &f->ino), ==, 0);
 }
 
 /* Checks the fixture's directory again: 0 or -errno; what it found in *ret when given, and
@@ -61,7 +61,7 @@ check_lookup (Fixture *f, const FsIdentity *id, FsNameLookup *lookup, FsDir *ret
 {
         dev_t dev;
         ino_t ino;
-        int r = fsops_check_directory_kept (&f->c, id, f->dir, lookup, &dev, &ino);
+        int r = fs_dir_check_directory (&f->c, id, f->dir, lookup, &dev, &ino);
 
         if (ret)
                 *ret = (FsDir) { .path = f->dir, .dev = dev, .ino = ino };
@@ -147,10 +147,10 @@ test_kept (Fixture *f, gconstpointer data)
         g_assert_cmpuint (d.ino, ==, f->ino);
         g_assert_cmpint (f->c.fd, ==, fd);   /* the same open directory: checked again, not reopened */
 
-        g_assert_cmpint (fsops_dir_check_stat (&f->c, &f->id, &d, "missing", &st), ==, -ENOENT);
+        g_assert_cmpint (fs_dir_check_stat (&f->c, &f->id, &d, "missing", &st), ==, -ENOENT);
         g_autofree char *file = g_build_filename (f->dir, "file", NULL);
         g_assert_true (g_file_set_contents (file, "x", 1, NULL));
-        g_assert_cmpint (fsops_dir_check_stat (&f->c, &f->id, &d, "file", &st), ==, 0);
+        g_assert_cmpint (fs_dir_check_stat (&f->c, &f->id, &d, "file", &st), ==, 0);
         g_assert_cmpint (st.st_size, ==, 1);
         FsNameLookup lookup = { .name = "file" };
         g_assert_cmpint (check_lookup (f, &f->id, &lookup, NULL), ==, 0);
@@ -162,7 +162,7 @@ test_kept (Fixture *f, gconstpointer data)
         g_assert_cmpint (lookup.r, ==, -ENOENT);
         g_autofree char *sub = g_build_filename (f->dir, "sub", NULL);
         g_assert_cmpint (mkdir (sub, 0755), ==, 0);
-        g_assert_cmpint (fsops_dir_check_stat (&f->c, &f->id, &d, "sub", &st), ==, -EBADFD);
+        g_assert_cmpint (fs_dir_check_stat (&f->c, &f->id, &d, "sub", &st), ==, -EBADFD);
         g_assert_true (S_ISDIR (st.st_mode));
         lookup = (FsNameLookup) { .name = "sub" };
         g_assert_cmpint (check_lookup (f, &f->id, &lookup, NULL), ==, 0);
@@ -195,12 +195,12 @@ test_swapped (Fixture *f, gconstpointer data)
         assert_is (f->dir, d.dev, d.ino);
         g_assert_cmpint (lookup.r, ==, 0);   /* looked up in the new directory */
         g_assert_cmpint (lookup.st.st_size, ==, 2);
-        g_assert_cmpint (fsops_dir_check_stat (&f->c, &f->id, &d, "only-in-new", &st), ==, 0);
+        g_assert_cmpint (fs_dir_check_stat (&f->c, &f->id, &d, "only-in-new", &st), ==, 0);
         g_assert_cmpint (st.st_size, ==, 2);
         /* A name checked against the old directory's identity is refused, not looked up in the
          * kept fd of the new one. */
         FsDir old = { .path = f->dir, .dev = f->dev, .ino = f->ino };
-        g_assert_cmpint (fsops_dir_check_stat (&f->c, &f->id, &old, "only-in-new", &st), ==, -ESTALE);
+        g_assert_cmpint (fs_dir_check_stat (&f->c, &f->id, &old, "only-in-new", &st), ==, -ESTALE);
 }
 
 /* Swapped for a symlink to a directory the owner may not write: refused as a fresh check
@@ -300,7 +300,7 @@ test_other_identity (Fixture *f, gconstpointer data)
         g_assert_cmpint (check (f), ==, 0);
         FsDir d = { .path = f->dir, .dev = f->dev, .ino = f->ino };
         /* A name looked up for the other identity goes the fresh way (the kept fd is not its). */
-        g_assert_cmpint (fsops_dir_check_stat (&f->c, &other, &d, "missing", &st), ==, -ENOENT);
+        g_assert_cmpint (fs_dir_check_stat (&f->c, &other, &d, "missing", &st), ==, -ENOENT);
         fs_identity_done (&other);
 }
 
