@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "fsops.h"
@@ -265,14 +266,16 @@ int fsops_stat_regular(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
 /* XFERD_TEST_STOP_POINT=write-as-owner: the daemon stops itself (SIGSTOP, once) while it
  * writes as an owner, so that a test can read its credentials from /proc and continue it. */
 static void test_stop_point(const char *name) {
-        static int armed = -1;
+        /* Atomic: the writer threads pass here at once, and only one of them stops. */
+        static atomic_int armed = -1;
+        int expected = 1;
 
-        if (armed < 0) {
+        if (atomic_load(&armed) < 0) {
                 const char *want = getenv("XFERD_TEST_STOP_POINT");
-                armed = want && streq(want, name);
+                int v = want && streq(want, name), unset = -1;
+                (void) atomic_compare_exchange_strong(&armed, &unset, v);
         }
-        if (armed > 0) {
-                armed = 0;
+        if (atomic_compare_exchange_strong(&armed, &expected, 0)) {
                 log_warning("Stop point '%s' reached: stopping myself as asked.", name);
                 (void) raise(SIGSTOP);
         }

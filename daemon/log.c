@@ -138,6 +138,8 @@ static void log_write(int level, int error, const char *job_id, uid_t owner_uid,
         /* "<6>" tells a log collector the level; a person at a terminal only sees noise. */
         if (stderr_tty < 0)
                 stderr_tty = isatty(STDERR_FILENO);
+        /* One line at a time: the pools' threads log too, and a line is several calls. */
+        flockfile(stderr);
         if (!stderr_tty)
                 fprintf(stderr, "<%d>", level);
         if (job_id)
@@ -147,6 +149,7 @@ static void log_write(int level, int error, const char *job_id, uid_t owner_uid,
         if (max_level >= LOG_DEBUG)
                 fprintf(stderr, " (%s:%d %s)", strempty(file), line, strempty(func));
         fputc('\n', stderr);
+        funlockfile(stderr);
 }
 
 /* Leaves errno as it was, so that callers may log between a failure and reading errno. */
