@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Replies: an array built by a callback; and those that come later: Cancel and Complete. */
-#include <malloc.h>
-
 #include "bus-errors.h"
 #include "heap-huge.h"
 #include "bus.h"
@@ -19,19 +17,37 @@ static int on_large_reply_sent(sd_event_source *s, void *userdata) {
 
         if (sd_bus_get_n_queued_write(b->bus, &n) >= 0 && n > 0)
                 return 0;
-        (void) malloc_trim(0);
+        heap_huge_give_back();
         b->large_reply_sent = sd_event_source_disable_unref(b->large_reply_sent);
         return 0;
 }
 
+typedef struct ArrayBuild {
+        sd_bus_message *reply;
+        const char *contents;
+        bus_append_t append;
+        void *userdata;
+} ArrayBuild;
+
+static int build_array(void *userdata) {
+        ArrayBuild *a = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(a->reply, 'a', a->contents);
+        if (r >= 0)
+                r = a->append(a->reply, a->userdata);
+        if (r >= 0)
+                r = sd_bus_message_close_container(a->reply);
+        return r;
+}
+
 /* A reply of many megabytes (ListJobs of 100 000 jobs: 17 MB) would be a mapping of its own,
  * faulted in 4 KiB at a time on every call (4 100 faults, about half the call's CPU) and
- * unmapped after. Its body grows instead at the heap's top, in a stretch of huge pages, and is
- * given back once sent. */
+ * unmapped after. Its body grows instead in a stretch of huge pages the core's heap-huge.c
+ * prepares, and the memory goes back once the bus has sent it. */
 int bus_reply_array_large(Bus *b, sd_bus_message *m, const char *contents, size_t bytes, bus_append_t append,
                           void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        HeapHuge huge;
         bool stretched;
         int r;
 
@@ -43,14 +59,7 @@ int bus_reply_array_large(Bus *b, sd_bus_message *m, const char *contents, size_
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
-        heap_huge_begin(&huge, bytes);
-        stretched = huge.size > 0;
-        r = sd_bus_message_open_container(reply, 'a', contents);
-        if (r >= 0)
-                r = append(reply, userdata);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        heap_huge_end(&huge);
+        r = heap_huge_run(bytes, build_array, &(ArrayBuild) { reply, contents, append, userdata }, &stretched);
         if (r < 0)
                 return r;
         r = sd_bus_send(NULL, reply, NULL);

@@ -67,3 +67,21 @@ void heap_huge_end(HeapHuge *h) {
         (void) mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
         *h = (HeapHuge) { .size = 0 };
 }
+
+int heap_huge_run(size_t bytes, int (*fn)(void *userdata), void *userdata, bool *ret_stretched) {
+        HeapHuge h;
+        int r;
+
+        assert(fn);
+        assert(ret_stretched);
+
+        heap_huge_begin(&h, bytes);
+        *ret_stretched = h.size > 0;
+        r = fn(userdata);
+        heap_huge_end(&h);
+        return r;
+}
+
+void heap_huge_give_back(void) {
+        (void) malloc_trim(0);
+}

@@ -21,3 +21,10 @@ void heap_huge_begin(HeapHuge *h, size_t bytes);
 /* The stretch is then advised MADV_NOHUGEPAGE, not left without advice: with THP "always" it
  * stays out of huge pages for good (khugepaged must not fill the holes of later frees). */
 void heap_huge_end(HeapHuge *h);
+
+/* fn(userdata) with a stretch of `bytes` prepared around it (nothing when too small); returns
+ * fn's result, and whether a stretch was there in *ret_stretched. For a large reply built by
+ * the bus: its caller gives the memory back with heap_huge_give_back() once it is sent. */
+int heap_huge_run(size_t bytes, int (*fn)(void *userdata), void *userdata, bool *ret_stretched);
+/* The heap's free pages back to the system, wherever they are (malloc_trim). */
+void heap_huge_give_back(void);
