@@ -112,8 +112,12 @@ void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error) {
         assert(b);
 
         t->position = b->offset + b->len;
-        if (error < 0 && t->write_errno == 0)
-                t->write_errno = -error;
+        if (error < 0) {
+                if (t->write_errno == 0)
+                        t->write_errno = -error;
+                /* The bytes after the failure never land: the count is what the file holds. */
+                t->queued_end = t->position;
+        }
         body_check_written(&t->check, b);
 
         /* Start the writeback of what is written, a few MiB behind: the fdatasync() of Complete
