@@ -86,8 +86,8 @@ struct Transfer {
 void transfer_on_writes_done(Transfer *t);
 
 /* transfer-write.c */
-/* b was written (error: the write's -errno, or 0), its len now what landed: counted, passed
- * to the hashers. On the loop. */
+/* b was written (error: the write's -errno, or 0), its len now what landed: the position
+ * moves, b goes to the hashers. On the loop. */
 void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error);
 /* The transfer is going: a writeback in flight no longer tells it when it is done. */
 void transfer_writeback_detach(Transfer *t);

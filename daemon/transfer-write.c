@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The body of a download on its way to the file: curl's write callback, the bandwidth token
  * bucket's pauses, the buffers filled and handed to the writer (transfer-writer.c) once per
- * loop wake-up, the bytes written counted and passed on to the hashers, and the early
- * writeback that spares Complete's fdatasync. */
+ * loop wake-up, the bytes written passed on to the hashers, and the early writeback that
+ * spares Complete's fdatasync. */
 #include <assert.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -112,16 +112,18 @@ void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error) {
         assert(b);
 
         t->position = b->offset + b->len;
-        if (error < 0 && t->write_errno == 0)
-                t->write_errno = -error;
+        if (error < 0) {
+                if (t->write_errno == 0)
+                        t->write_errno = -error;
+                /* The bytes after the failure never land: the count is what the file holds. */
+                t->queued_end = t->position;
+        }
         body_check_written(&t->check, b);
 
         /* Start the writeback of what is written, a few MiB behind: the fdatasync() of Complete
          * then finds little left to do, and a large download does not pile up dirty pages. */
         if (t->position < t->flushed || t->position - t->flushed >= WRITEBACK_CHUNK)
                 writeback_start(t);
-        if (t->cb->on_progress)
-                t->cb->on_progress(t, t->userdata);
 }
 
 /* Hands the buffered bytes to the writer; on failure remembers errno and returns false. */
@@ -192,7 +194,7 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         /* A deferred flush failed: the bytes after it must not land behind a hole. */
         if (t->write_errno != 0)
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
-        held = t->cur ? t->cur->offset + t->cur->len : t->queued_end;
+        held = transfer_get_position(t);
         /* More than expected: stop at once, before the byte lands. */
         if (!body_check_room(&t->check, held, len, t->url))
                 return 0;  /* curl ends the transfer with CURLE_WRITE_ERROR */
@@ -226,5 +228,8 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         flush_soon(t);
         token_bucket_consume(&t->bucket, len);
         cache_route_received(t->route, len);
+
+        if (t->cb->on_progress)
+                t->cb->on_progress(t, t->userdata);
         return len;
 }

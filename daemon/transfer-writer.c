@@ -35,6 +35,8 @@ typedef struct Writer {
         atomic_bool stopping;           /* the transfer stops: the test pause ends */
         pthread_mutex_t lock;
         pthread_cond_t cond;
+        bool started;                   /* under lock: the thread took the task */
+        bool stolen;                    /* under lock: a stop took it back before that */
         bool finished;                  /* under lock: the thread is done with the buffers */
 } Writer;
 
@@ -56,7 +58,14 @@ static void writer_wake(Writer *w) {
 /* On a thread of the pool. */
 static void writer_run(IoTask *task) {
         Writer *w = (Writer *) task;
+        bool stolen;
 
+        pthread_mutex_lock(&w->lock);
+        stolen = w->stolen;
+        w->started = !stolen;
+        pthread_mutex_unlock(&w->lock);
+        if (stolen)
+                goto finish;  /* the loop wrote the buffers itself */
         if (w->pause) {
                 BodyBuffer *first = LIST_ENTRY(w->buffers.head, BodyBuffer, node);
                 /* The tests wait for this line to know that writes are held now. */
@@ -77,6 +86,7 @@ static void writer_run(IoTask *task) {
                 if (w->error < 0)
                         break;  /* no byte behind a hole */
         }
+finish:
         pthread_mutex_lock(&w->lock);
         w->finished = true;
         pthread_cond_broadcast(&w->cond);
@@ -192,6 +202,7 @@ static void writer_kick(Transfer *t) {
         /* A write failed before them: no byte lands behind the hole it left. */
         if (first->offset != t->position) {
                 body_buffer_release_all(&t->write_queue);
+                t->queued_end = t->position;
                 return;
         }
         if (!t->writer)
@@ -210,8 +221,10 @@ static void writer_kick(Transfer *t) {
         t->write_queue = (List) { NULL, NULL, 0 };
         w->attempted = 0;
         w->error = 0;
-        w->finished = false;
+        w->finished = w->started = w->stolen = false;
         w->running = true;
+        if (w->pause)
+                log_info("Test pause: a writer task is queued from byte %" PRIu64 ".", t->position);
         io_pool_submit(t->write_pool, &w->task);
 }
 
@@ -261,16 +274,32 @@ void transfer_writer_drain(Transfer *t) {
                 atomic_store(&w->stopping, true);
                 pthread_mutex_lock(&w->lock);
                 pthread_cond_broadcast(&w->cond);
-                while (!w->finished)
+                /* A task still queued (behind other transfers' in the pool) is taken back:
+                 * the loop waits only for this transfer's write in flight. */
+                if (!w->started)
+                        w->stolen = true;
+                while (!w->stolen && !w->finished)
                         pthread_cond_wait(&w->cond, &w->lock);
                 pthread_mutex_unlock(&w->lock);
-                writer_collect(t, w);
+                if (w->stolen) {
+                        List q = w->buffers;
+                        /* Before the queue: they came first. */
+                        w->buffers = (List) { NULL, NULL, 0 };
+                        while ((b = LIST_ENTRY(t->write_queue.head, BodyBuffer, node))) {
+                                list_remove(&t->write_queue, &b->node);
+                                list_append(&q, &b->node);
+                        }
+                        t->write_queue = q;
+                } else
+                        writer_collect(t, w);
                 w->collected = true;  /* done() comes later and finds nothing to do */
         }
         while ((b = LIST_ENTRY(t->write_queue.head, BodyBuffer, node))) {
                 list_remove(&t->write_queue, &b->node);
-                if (b->offset != t->position)
+                if (b->offset != t->position) {
                         body_buffer_release(b);  /* behind the hole of a failed write */
+                        t->queued_end = t->position;
+                }
                 else
                         write_here(t, b);
         }

@@ -433,7 +433,7 @@ bool transfer_is_paused(const Transfer *t) {
 uint64_t transfer_get_position(const Transfer *t) {
         assert(t);
 
-        return t->position;
+        return t->cur ? t->cur->offset + t->cur->len : t->queued_end;
 }
 
 uint64_t transfer_get_total(const Transfer *t) {

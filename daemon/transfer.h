@@ -73,7 +73,9 @@ Transfer *transfer_free(Transfer *t);
 
 /* Whether the transfer waits for its bandwidth budget (the token bucket ran dry). */
 bool transfer_is_paused(const Transfer *t);
-uint64_t transfer_get_position(const Transfer *t);  /* bytes written to the file (all received once stopped) */
+/* Bytes received: in the file, or on their way to it (written before transfer_stop() returns
+ * and before the transfer ends). */
+uint64_t transfer_get_position(const Transfer *t);
 uint64_t transfer_get_total(const Transfer *t);     /* size of the whole resource, UINT64_MAX unknown */
 /* ETag, else Last-Modified, of the response whose body went into the file; NULL when no
  * body was taken (a failure before the headers, an error status). */

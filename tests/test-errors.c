@@ -205,6 +205,8 @@ test_disk_full (void)
         g_assert_cmpuint (n_held, >, 0);
         g_assert_cmpuint (n_held, <, SIZE);
         g_assert_cmpmem (held, n_held, g_bytes_get_data (env->content, NULL), n_held);
+        /* What the job says it holds is what the file holds. */
+        g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, n_held);
 
         g_assert_cmpint (mount (NULL, env->dir, NULL, MS_REMOUNT, "size=4m,mode=0755"), ==, 0);
         xferd_job_call (env->fx, job, "Resume");

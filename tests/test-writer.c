@@ -160,10 +160,56 @@ test_kill_while_queued_wrong (void)
         check_kill_while_queued (TRUE);
 }
 
+/* One more file of the job on the server (SIZE bytes, stalling after HELD) and in the job. */
+static void
+add_held_file (XferdEnv *env, const char *job, guint i)
+{
+        g_autofree char *name = g_strdup_printf ("/f%u.bin", i);
+        g_autofree char *dest = g_strdup_printf ("%s/f%u.bin", env->dir, i);
+        g_autoptr(GBytes) content = http_server_add_generated (env->http, name, SIZE);
+        g_autofree char *url = http_server_url (env->http, name);
+
+        http_server_stall_after (env->http, name, HELD);
+        xferd_add_file (env->fx, job, url, dest);
+}
+
+/* More files in flight than the write pool has threads (4), each file's writer held: the
+ * first four files' writes hold the four threads, the two added later wait in the pool's
+ * queue. A Suspend must still reply: a stop waits for its own write in flight only, and takes
+ * back a task still queued behind other files'. */
+static void
+test_suspend_more_than_threads (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder options;
+        const char *id, *path;
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_WRITE_PAUSE", "1");
+        g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add (&options, "{sv}", "max-concurrent-files", g_variant_new_uint32 (6));
+        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "CreateJob", g_variant_new ("(sa{sv})", "many", &options),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (env->fx);
+        g_variant_get (reply, "(&s&o)", &id, &path);
+        for (guint i = 0; i < 4; i++)
+                add_held_file (env, path, i);
+        xferd_job_call (env->fx, path, "Resume");
+        g_assert_true (xferd_log_wait (env->log, PAUSED, 4, WAIT_TIMEOUT_MS));
+        for (guint i = 4; i < 6; i++)
+                add_held_file (env, path, i);
+        g_assert_true (xferd_log_wait (env->log, "Test pause: a writer task is queued", 6, WAIT_TIMEOUT_MS));
+        g_autoptr(GVariant) r = bus_call_job (env->fx, path, "Suspend", NULL, G_VARIANT_TYPE_UNIT, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (xferd_log_count (env->log, PAUSED), ==, 4);
+}
+
 const TestCase test_cases[] = {
         { "/writer/suspend-while-queued", test_suspend_while_queued },
         { "/writer/cancel-while-queued", test_cancel_while_queued },
         { "/writer/kill-while-queued-right", test_kill_while_queued_right },
         { "/writer/kill-while-queued-wrong", test_kill_while_queued_wrong },
+        { "/writer/suspend-more-than-threads", test_suspend_more_than_threads },
         { NULL, NULL }
 };
