@@ -55,18 +55,6 @@ FileBatch *file_batch_new(void (*done)(FileBatch *b), void *userdata) {
         return b;
 }
 
-static int identity_copy(const FsIdentity *from, FsIdentity *to) {
-        *to = *from;
-        to->groups = NULL;
-        if (from->n_groups > 0) {
-                to->groups = malloc((size_t) from->n_groups * sizeof(gid_t));
-                if (!to->groups)
-                        return -ENOMEM;
-                memcpy(to->groups, from->groups, (size_t) from->n_groups * sizeof(gid_t));
-        }
-        return 0;
-}
-
 int file_batch_add(FileBatch *b, const FsIdentity *id, const char *dir, dev_t dev, ino_t ino,
                    const char *temp_name, const char *final_name, size_t owner_index, size_t file_index) {
         FileOp *op;
@@ -82,7 +70,7 @@ int file_batch_add(FileBatch *b, const FsIdentity *id, const char *dir, dev_t de
                 return r;
         op = &b->ops[b->n_ops];
         *op = (FileOp) { .fd = -1, .dev = dev, .ino = ino, .owner_index = owner_index, .file_index = file_index };
-        if (identity_copy(id, &op->identity) < 0 || !(op->dir = strdup(dir)) ||
+        if (fs_identity_copy(id, &op->identity) < 0 || !(op->dir = strdup(dir)) ||
             !(op->temp_name = strdup(temp_name)) || (final_name && !(op->final_name = strdup(final_name)))) {
                 file_op_done(op);
                 return -ENOMEM;

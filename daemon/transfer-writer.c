@@ -142,22 +142,11 @@ static void writer_dropped(IoTask *task) {
 
 /* A copy of the owner's identity, or the daemon's own without one. */
 static int identity_copy(const FsIdentity *from, FsIdentity *to) {
-        size_t size;
-
         if (!from) {
                 *to = (FsIdentity) { .uid = getuid(), .gid = getgid() };
                 return 0;
         }
-        *to = *from;
-        to->groups = NULL;
-        if (from->n_groups <= 0)
-                return 0;
-        size = sizeof(gid_t) * (size_t) from->n_groups;
-        to->groups = malloc(size);
-        if (!to->groups)
-                return -ENOMEM;
-        memcpy(to->groups, from->groups, size);
-        return 0;
+        return fs_identity_copy(from, to);
 }
 
 static Writer *writer_new(Transfer *t) {
