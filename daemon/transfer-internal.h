@@ -93,8 +93,11 @@ void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error);
 void transfer_writeback_detach(Transfer *t);
 /* True when the chunk must wait: the bandwidth bucket is in debt (a timer resumes it). */
 bool transfer_bucket_must_wait(Transfer *t);
-/* Writes the buffered bytes out; on failure remembers errno and returns false. */
+/* Hands the buffered bytes to the writer; on failure remembers errno and returns false. */
 bool transfer_write_flush(Transfer *t);
+/* The same for the request's last bytes, which are written here when they are few and the
+ * writer has nothing of this transfer. */
+bool transfer_write_flush_last(Transfer *t);
 /* The body's buffer set has one free again (its `available` callback). */
 void transfer_on_buffer_available(void *userdata);
 /* curl's write callback: the body, buffered and written as the file's owner. */
@@ -102,8 +105,9 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
 
 /* transfer-writer.c */
 /* Hands b to the writer, in file order, within the write limits (bytes past them dropped, and
- * write_errno set); false once a failure is known. */
-bool transfer_writer_queue(Transfer *t, BodyBuffer *b);
+ * write_errno set); false once a failure is known. last: the request's last bytes, written on
+ * the loop when they are few and the writer is idle. */
+bool transfer_writer_queue(Transfer *t, BodyBuffer *b, bool last);
 /* No write queued or running. */
 bool transfer_writer_idle(const Transfer *t);
 /* Waits for the write in flight and writes the queued buffers on the loop (a few MiB at most):

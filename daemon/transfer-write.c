@@ -130,7 +130,13 @@ void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error) {
 bool transfer_write_flush(Transfer *t) {
         if (!t->cur)
                 return true;
-        return transfer_writer_queue(t, TAKE_PTR(t->cur));
+        return transfer_writer_queue(t, TAKE_PTR(t->cur), false);
+}
+
+bool transfer_write_flush_last(Transfer *t) {
+        if (!t->cur)
+                return true;
+        return transfer_writer_queue(t, TAKE_PTR(t->cur), true);
 }
 
 static int on_flush(sd_event_source *s, void *userdata) {

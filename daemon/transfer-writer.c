@@ -217,7 +217,10 @@ static void writer_kick(Transfer *t) {
         io_pool_submit(t->write_pool, &w->task);
 }
 
-bool transfer_writer_queue(Transfer *t, BodyBuffer *b) {
+/* The most of a request's last bytes written on the loop rather than by the writer. */
+#define WRITE_HERE_MAX (256u * 1024u)
+
+bool transfer_writer_queue(Transfer *t, BodyBuffer *b, bool last) {
         size_t allowed;
 
         assert(t);
@@ -234,7 +237,10 @@ bool transfer_writer_queue(Transfer *t, BodyBuffer *b) {
                 t->write_errno = ENOSPC;  /* the KeepFree reserve: what fits is still written */
         }
         t->queued_end = b->offset + b->len;
-        if (!t->write_pool)
+        /* A small file's whole body is such a last piece: its pwrite() into the page cache
+         * costs less than the two thread wake-ups there and back, which made 1000 files of
+         * 16 KiB take half as long again. */
+        if (!t->write_pool || (last && b->len <= WRITE_HERE_MAX && transfer_writer_idle(t)))
                 write_here(t, b);
         else {
                 list_append(&t->write_queue, &b->node);

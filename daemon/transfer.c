@@ -235,7 +235,7 @@ static void on_request_done(EngineRequest *r, CURLcode code) {
                 follow_redirect(t);
                 return;
         }
-        (void) transfer_write_flush(t);  /* a failure shows as write_errno */
+        (void) transfer_write_flush_last(t);  /* a failure shows as write_errno */
         if (!transfer_writer_idle(t)) {
                 /* Judged once the bytes received are in the file (or failed to get there). */
                 t->end_pending = true;
