@@ -256,11 +256,12 @@ bool transfer_writer_idle(const Transfer *t) {
 }
 
 void transfer_writer_drain(Transfer *t) {
-        Writer *w = t->writer;
+        Writer *w;
         BodyBuffer *b;
 
         assert(t);
 
+        w = t->writer;
         if (!transfer_writer_idle(t))
                 log_debug("Stopping with bytes [%" PRIu64 ", %" PRIu64 ") received and not written yet: writing them first.",
                           t->position, t->queued_end);
