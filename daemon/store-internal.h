@@ -47,6 +47,8 @@ struct Store {
  * its bindings cleared, ready for the next use. */
 /* Every statement is finalized here: the parameter indexes remembered for it go with it. */
 void sql_finalize(sqlite3_stmt *st);
+/* Whether a parameter index of st is remembered (tests: sql_finalize() forgets them). */
+bool sql_param_cache_knows(const sqlite3_stmt *st);
 void sql_finalizep(sqlite3_stmt **st);
 void sql_resetp(sqlite3_stmt **st);
 int sql_to_errno(int rc);

@@ -89,6 +89,13 @@ static int sql_param_index(sqlite3_stmt *st, const char *name, int *rc) {
         return i;
 }
 
+bool sql_param_cache_knows(const sqlite3_stmt *st) {
+        for (size_t i = 0; i < PARAM_CACHE_SIZE; i++)
+                if (st && param_cache[i].st == st)
+                        return true;
+        return false;
+}
+
 void sql_finalize(sqlite3_stmt *st) {
         if (!st)
                 return;

@@ -1743,7 +1743,10 @@ static void test_param_cache(void) {
                 g_assert_cmpint(rc, ==, SQLITE_OK);
                 g_assert_cmpint(sqlite3_step(a), ==, SQLITE_ROW);
                 g_assert_cmpint(sqlite3_column_int64(a, 0), ==, 2);
+                g_assert_true(sql_param_cache_knows(a));
                 sql_finalize(a);
+                /* Forgotten: whatever is made at this address next starts afresh. */
+                g_assert_false(sql_param_cache_knows(a));
                 g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT $y, $x", -1, &b, NULL), ==, SQLITE_OK);
                 if (b != a) {
                         sql_finalize(b);
@@ -1759,8 +1762,10 @@ static void test_param_cache(void) {
                 sql_finalize(b);
                 break;
         } while (++tries < 100);
-        /* malloc gives the freed block back to the next statement of its size. */
-        g_assert_cmpint(tries, <, 100);
+        /* glibc's malloc gives the freed block back to the next statement of its size, and the
+         * case above runs; AddressSanitizer's allocator holds freed blocks back, and only the
+         * forgetting is checked. */
+        g_test_message("a statement made at a finalized one's address after %d tries", tries);
         sqlite3_close(db);
 }
 
