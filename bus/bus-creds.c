@@ -122,11 +122,6 @@ void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata) {
         c->name_gone_userdata = userdata;
 }
 
-size_t bus_creds_size(const BusCreds *c) {
-        assert(c);
-        return hashmap_size(c->entries);
-}
-
 /* UnixGroupIDs of a GetConnectionCredentials reply, the variant entered. */
 static int read_groups(sd_bus_message *reply, CredsEntry *e) {
         const void *p;

@@ -79,7 +79,6 @@ static inline void bus_creds_freep(BusCreds **c) {
 int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret);
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
 void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
-size_t bus_creds_size(const BusCreds *c);
 
 /* What an unprivileged caller needs an administrator's authorization for. */
 typedef enum BusAction {

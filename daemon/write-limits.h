@@ -4,7 +4,9 @@
 /* What a download may write: a file no larger than MaxFileSize, and never into the free space
  * KeepFree leaves on the file system. The file system is asked for its free space once per
  * MiB written and again whenever a write would pass what the last answer allowed: never once
- * per write. Knows nothing of jobs or transfers. */
+ * per write. The reserve is soft by what other downloads have on their way to the same file
+ * system: each writer thread holds up to a few MiB not written yet, which only its own
+ * transfer counts as pending. Knows nothing of jobs or transfers. */
 
 #include <stdbool.h>
 #include <stddef.h>
