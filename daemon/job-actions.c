@@ -244,8 +244,10 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         }
 
         if (changed && t.state != old && checkpoint_is_marked(j)) {
-                /* The state change carries the counters; keep the checkpoint too. */
+                /* The state change carries the counters; keep the checkpoint too, in the
+                 * commit below. */
                 checkpoint_save_in_flight(j);
+                (void) checkpoint_before_telling(j);
                 checkpoint_unmark(j);
         }
         /* A caller's transaction may be open (a finished file and what follows): what it

@@ -639,6 +639,69 @@ test_announced_counters_survive_kill (void)
         g_assert_cmpuint (job_get_uint64 (m->fx, job, "BytesFromOrigin"), >=, SIZE);
 }
 
+static gboolean
+announces_state_queued (const RecordedSignal *sig, gpointer data)
+{
+        g_autoptr(GVariant) changed = g_variant_get_child_value (sig->params, 1);
+        const char *state;
+
+        return g_variant_lookup (changed, "State", "&s", &state) && g_str_equal (state, "queued") &&
+               g_variant_lookup (changed, "BytesFromOrigin", "t", NULL);
+}
+
+/* A preemption (transferring → queued, not stored) announces the counters with the state; a
+ * kill -9 right after that signal does not lose them. */
+static void
+test_preempted_counters_survive_kill (void)
+{
+        g_autoptr(HttpServer) origin = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
+        g_autoptr(GBytes) other = http_server_add_generated (origin, "/g.bin", SIZE);
+        g_autofree char *url = http_server_url (origin, "/f.bin");
+        g_autofree char *url2 = http_server_url (origin, "/g.bin");
+        g_autoptr(XferdEnv) m = machine_new ("[Daemon]\nMaxBackgroundTransfers=1\n", NULL);
+        g_autofree char *dest = xferd_env_path (m, "low.bin");
+        g_autofree char *dest2 = xferd_env_path (m, "high.bin");
+        g_autofree char *low = xferd_create_job (m->fx, "low", NULL);
+        guint64 announced = 0, some = 128 * 1024;
+
+        http_server_set_rate (origin, "/f.bin", 256 * 1024);
+        http_server_stall_after (origin, "/g.bin", 0);
+        job_set (m->fx, low, "Priority", g_variant_new_string ("low"));
+        xferd_add_file (m->fx, low, url, dest);
+        xferd_job_call (m->fx, low, "Resume");
+        g_autofree char *high = xferd_create_job (m->fx, "high", NULL);
+        job_set (m->fx, high, "Priority", g_variant_new_string ("high"));
+        xferd_add_file (m->fx, high, url2, dest2);
+        /* Bytes flowed past a checkpoint or two, and more since the last one (Get reads the
+         * count in memory): then the high job takes the only slot. */
+        const RecordedSignal *progress = bus_wait_signal (m->fx, NULL, low, "org.freedesktop.DBus.Properties",
+                                                          "PropertiesChanged", announces_more_from_origin,
+                                                          &some, WAIT_TIMEOUT_MS);
+        g_assert_nonnull (progress);
+        g_autoptr(GVariant) checkpoint = g_variant_get_child_value (progress->params, 1);
+        g_assert_true (g_variant_lookup (checkpoint, "BytesFromOrigin", "t", &some));
+        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+        while (job_get_uint64 (m->fx, low, "BytesFromOrigin") <= some) {
+                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+                g_usleep (5000);
+        }
+        guint from = m->fx->signals->len;
+        xferd_job_call (m->fx, high, "Resume");
+        const RecordedSignal *sig = bus_wait_signal (m->fx, &from, low, "org.freedesktop.DBus.Properties",
+                                                     "PropertiesChanged", announces_state_queued, NULL,
+                                                     WAIT_TIMEOUT_MS);
+        g_assert_nonnull (sig);
+        g_autoptr(GVariant) changed = g_variant_get_child_value (sig->params, 1);
+        g_assert_true (g_variant_lookup (changed, "BytesFromOrigin", "t", &announced));
+        xferd_process_kill (m->fx);
+        http_server_stall_after (origin, "/f.bin", 0);
+        xferd_process_start (m->fx);
+        guint64 stored = job_get_uint64 (m->fx, low, "BytesFromOrigin");
+        g_test_message ("announced %" G_GUINT64_FORMAT " stored %" G_GUINT64_FORMAT, announced, stored);
+        g_assert_cmpuint (stored, >=, announced);
+}
+
 /* The environment's http_proxy counts when nothing is set; Proxy=direct (the setting, or
  * a job's property) overrides it. */
 static void
@@ -759,6 +822,7 @@ const TestCase test_cases[] = {
         { "/fleet/proxy-auth", test_proxy_auth },
         { "/fleet/job-proxy-survives-restart", test_job_proxy_survives_restart },
         { "/fleet/announced-counters-survive-kill", test_announced_counters_survive_kill },
+        { "/fleet/preempted-counters-survive-kill", test_preempted_counters_survive_kill },
         { "/fleet/direct-overrides-environment", test_direct_overrides_environment },
         { "/fleet/no-proxy", test_no_proxy },
         { "/fleet/https-connect", test_https_connect },
