@@ -597,6 +597,21 @@ announces_more_from_origin (const RecordedSignal *sig, gpointer data)
         return g_variant_lookup (changed, "BytesFromOrigin", "t", &v) && v > *above;
 }
 
+/* Waits for a PropertiesChanged of job announcing BytesFromOrigin above `above`; the value. */
+static guint64
+wait_announced_from_origin (XferdEnv *m, const char *job, guint64 above)
+{
+        guint64 announced = 0;
+        const RecordedSignal *sig = bus_wait_signal (m->fx, NULL, job, "org.freedesktop.DBus.Properties",
+                                                     "PropertiesChanged", announces_more_from_origin,
+                                                     &above, WAIT_TIMEOUT_MS);
+
+        g_assert_nonnull (sig);
+        g_autoptr(GVariant) changed = g_variant_get_child_value (sig->params, 1);
+        g_assert_true (g_variant_lookup (changed, "BytesFromOrigin", "t", &announced));
+        return announced;
+}
+
 /* Every counter a signal announced is in the store: a job killed right after a signal comes
  * back with at least the BytesFromOrigin it announced, also when the signal was a state
  * change that is itself not stored (connecting → transferring) and bytes came with it. */
@@ -609,7 +624,6 @@ test_announced_counters_survive_kill (void)
         g_autoptr(XferdEnv) m = machine_new (NULL, NULL);
         g_autofree char *dest = xferd_env_path (m, "counted.bin");
         g_autofree char *job = xferd_create_job (m->fx, "counted", NULL);
-        guint64 announced = 0;
 
         http_server_set_rate (origin, "/f.bin", 256 * 1024);
         /* Progress signals later than the checkpoints: the first one with bytes is the state's. */
@@ -619,12 +633,7 @@ test_announced_counters_survive_kill (void)
         xferd_job_call (m->fx, job, "Resume");
         /* The first signal with bytes: the state transferring, told with the bytes of the
          * loop iteration that brought the response. */
-        const RecordedSignal *sig = bus_wait_signal (m->fx, NULL, job, "org.freedesktop.DBus.Properties",
-                                                     "PropertiesChanged", announces_more_from_origin,
-                                                     &announced, WAIT_TIMEOUT_MS);
-        g_assert_nonnull (sig);
-        g_autoptr(GVariant) changed = g_variant_get_child_value (sig->params, 1);
-        g_assert_true (g_variant_lookup (changed, "BytesFromOrigin", "t", &announced));
+        guint64 announced = wait_announced_from_origin (m, job, 0);
         xferd_process_kill (m->fx);
         g_assert_cmpuint (announced, <, SIZE);
         /* No byte more until the count is read back. */
@@ -663,7 +672,7 @@ test_preempted_counters_survive_kill (void)
         g_autofree char *dest = xferd_env_path (m, "low.bin");
         g_autofree char *dest2 = xferd_env_path (m, "high.bin");
         g_autofree char *low = xferd_create_job (m->fx, "low", NULL);
-        guint64 announced = 0, some = 128 * 1024;
+        guint64 announced = 0;
 
         http_server_set_rate (origin, "/f.bin", 256 * 1024);
         http_server_stall_after (origin, "/g.bin", 0);
@@ -675,14 +684,9 @@ test_preempted_counters_survive_kill (void)
         xferd_add_file (m->fx, high, url2, dest2);
         /* Bytes flowed past a checkpoint or two, and more since the last one (Get reads the
          * count in memory): then the high job takes the only slot. */
-        const RecordedSignal *progress = bus_wait_signal (m->fx, NULL, low, "org.freedesktop.DBus.Properties",
-                                                          "PropertiesChanged", announces_more_from_origin,
-                                                          &some, WAIT_TIMEOUT_MS);
-        g_assert_nonnull (progress);
-        g_autoptr(GVariant) checkpoint = g_variant_get_child_value (progress->params, 1);
-        g_assert_true (g_variant_lookup (checkpoint, "BytesFromOrigin", "t", &some));
+        guint64 checkpoint = wait_announced_from_origin (m, low, 128 * 1024);
         gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
-        while (job_get_uint64 (m->fx, low, "BytesFromOrigin") <= some) {
+        while (job_get_uint64 (m->fx, low, "BytesFromOrigin") <= checkpoint) {
                 g_assert_cmpint (g_get_monotonic_time (), <, deadline);
                 g_usleep (5000);
         }
