@@ -148,12 +148,12 @@ test_daemon_log_on_terminal (void)
         g_assert_null (strstr (pty_process_output (p), "<6>"));
 }
 
-static const XferctlCase xferctl_cases[] = {
-        { "/xferctl-term/progress-line", test_progress_line },
-        { "/xferctl-term/retry-line", test_retry_line },
-        { "/xferctl-term/several-files", test_several_files_line },
-        { "/xferctl-term/waiting-line", test_waiting_line },
-        { NULL, NULL }
+static const XferdEnvCase env_cases[] = {
+        { "/xferctl-term/progress-line", test_progress_line, NULL },
+        { "/xferctl-term/retry-line", test_retry_line, NULL },
+        { "/xferctl-term/several-files", test_several_files_line, NULL },
+        { "/xferctl-term/waiting-line", test_waiting_line, NULL },
+        { NULL, NULL, NULL }
 };
 
 static const TestCase test_cases[] = {
@@ -164,5 +164,5 @@ static const TestCase test_cases[] = {
 int
 main (int argc, char **argv)
 {
-        return xferctl_test_main (argc, argv, test_cases, xferctl_cases);
+        return xferd_env_test_main (argc, argv, test_cases, xferctl_env_make, env_cases);
 }

@@ -658,16 +658,15 @@ test_usage_errors (XferdEnv *env)
         g_assert_nonnull (strstr (help, "Exit status"));
 }
 
+/* An xferd that cannot start (an option it does not know). */
+static const char *const bad_args[] = { "--no-such-option", NULL };
+static const BusFixtureOptions unreachable = { .extra_args = bad_args };
+
 /* A bus without xferd, or an xferd that cannot start: exit 3 and how to
  * start it. */
 static void
-test_unreachable (void)
+test_unreachable (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        static const char *const bad_args[] = { "--no-such-option", NULL };
-        BusFixtureOptions options = { .extra_args = bad_args };
-        g_autoptr(XferdEnv) env = xferctl_env_new (&options);
         g_autofree char *err = NULL, *err2 = NULL;
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "list", NULL), ==, XFERCTL_EXIT_UNREACHABLE);
@@ -691,38 +690,34 @@ test_wait_timeout (XferdEnv *env)
         assert_job_string (env->fx, job, "State", "suspended");
 }
 
-static const TestCase test_cases[] = {
-        { "/xferctl/unreachable", test_unreachable },
-        { NULL, NULL }
-};
-
-static const XferctlCase xferctl_cases[] = {
-        { "/xferctl/download", test_download },
-        { "/xferctl/download-404", test_download_404 },
-        { "/xferctl/download-interrupted", test_download_interrupted },
-        { "/xferctl/download-foreground", test_download_foreground },
-        { "/xferctl/download-no-overwrite", test_download_no_overwrite },
-        { "/xferctl/download-several", test_download_several },
-        { "/xferctl/concurrent-files", test_concurrent_files },
-        { "/xferctl/download-timeout", test_download_timeout },
-        { "/xferctl/download-retries", test_download_retries },
-        { "/xferctl/job-verbs", test_job_verbs },
-        { "/xferctl/download-checksum", test_download_checksum },
-        { "/xferctl/add-verified-info", test_add_verified_info },
-        { "/xferctl/complete-partial", test_complete_partial },
-        { "/xferctl/suspend-cancel", test_suspend_cancel },
-        { "/xferctl/id-prefixes", test_id_prefixes },
-        { "/xferctl/json", test_json_every_verb },
-        { "/xferctl/monitor-json", test_monitor_json },
-        { "/xferctl/list", test_list },
-        { "/xferctl/logs", test_logs },
-        { "/xferctl/usage-errors", test_usage_errors },
-        { "/xferctl/wait-timeout", test_wait_timeout },
-        { NULL, NULL }
+static const XferdEnvCase env_cases[] = {
+        { "/xferctl/download", test_download, NULL },
+        { "/xferctl/download-404", test_download_404, NULL },
+        { "/xferctl/download-interrupted", test_download_interrupted, NULL },
+        { "/xferctl/download-foreground", test_download_foreground, NULL },
+        { "/xferctl/download-no-overwrite", test_download_no_overwrite, NULL },
+        { "/xferctl/download-several", test_download_several, NULL },
+        { "/xferctl/concurrent-files", test_concurrent_files, NULL },
+        { "/xferctl/download-timeout", test_download_timeout, NULL },
+        { "/xferctl/download-retries", test_download_retries, NULL },
+        { "/xferctl/job-verbs", test_job_verbs, NULL },
+        { "/xferctl/download-checksum", test_download_checksum, NULL },
+        { "/xferctl/add-verified-info", test_add_verified_info, NULL },
+        { "/xferctl/complete-partial", test_complete_partial, NULL },
+        { "/xferctl/suspend-cancel", test_suspend_cancel, NULL },
+        { "/xferctl/id-prefixes", test_id_prefixes, NULL },
+        { "/xferctl/json", test_json_every_verb, NULL },
+        { "/xferctl/monitor-json", test_monitor_json, NULL },
+        { "/xferctl/list", test_list, NULL },
+        { "/xferctl/logs", test_logs, NULL },
+        { "/xferctl/usage-errors", test_usage_errors, NULL },
+        { "/xferctl/unreachable", test_unreachable, &unreachable },
+        { "/xferctl/wait-timeout", test_wait_timeout, NULL },
+        { NULL, NULL, NULL }
 };
 
 int
 main (int argc, char **argv)
 {
-        return xferctl_test_main (argc, argv, test_cases, xferctl_cases);
+        return xferd_env_test_main (argc, argv, NULL, xferctl_env_make, env_cases);
 }

@@ -16,25 +16,10 @@ xferctl_skip (void)
         return TRUE;
 }
 
-static void
-run_case (gconstpointer data)
+XferdEnv *
+xferctl_env_make (gconstpointer options)
 {
-        const XferctlCase *c = data;
-
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
-        c->func (env);
-}
-
-int
-xferctl_test_main (int argc, char **argv, const TestCase *cases, const XferctlCase *xferctl_cases)
-{
-        g_test_init (&argc, &argv, NULL);
-        test_add_cases (cases);
-        for (const XferctlCase *c = xferctl_cases; c->path; c++)
-                g_test_add_data_func (c->path, c, run_case);
-        return g_test_run ();
+        return xferctl_skip () ? NULL : xferctl_env_new (options);
 }
 
 static GPtrArray *

@@ -9,7 +9,6 @@
 #include <json-glib/json-glib.h>
 
 #include "pty-process.h"
-#include "test-cases.h"
 #include "xferd-env.h"
 
 G_BEGIN_DECLS
@@ -33,16 +32,9 @@ XferdEnv *xferctl_env_new (const BusFixtureOptions *options);
 
 /* TRUE (and the test skipped) when XFERCTL_BINARY is not set. */
 gboolean xferctl_skip (void);
-
-/* A case that runs on an environment of its own, xferctl_env_new (NULL); skipped without
- * xferctl. */
-typedef struct {
-        const char *path;       /* NULL ends a table */
-        void (*func) (XferdEnv *env);
-} XferctlCase;
-
-/* What main() returns: g_test_init(), the plain cases, the xferctl cases, g_test_run(). */
-int xferctl_test_main (int argc, char **argv, const TestCase *cases, const XferctlCase *xferctl_cases);
+/* The XferdEnvMake of the xferctl cases: xferctl_env_new (options, the setup), NULL when
+ * xferctl_skip(). */
+XferdEnv *xferctl_env_make (gconstpointer options);
 
 /* Runs xferctl --user ARGS... (NULL-terminated); returns its exit status. */
 int xferctl_run (XferdEnv *env, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
