@@ -324,22 +324,6 @@ test_complete_partial (void)
         assert_dir_is (f->env->dir, last);
 }
 
-/* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
- * every one with Range. A file added meanwhile joins the files in flight. */
-static void
-test_suspend_resume (void)
-{
-        g_autoptr(Files) f = files_started (4, 4, TRUE);
-
-        xferd_job_call (f->env->fx, f->job, "Suspend");
-        g_assert_cmpuint (job_get_uint64 (f->env->fx, f->job, "BytesTransferred"), ==, 4 * STALL);
-        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "FilesTransferred"), ==, 0);
-        release_all (f);
-        xferd_job_call (f->env->fx, f->job, "Resume");
-        assert_transferred_and_complete (f);
-        assert_each_resumed (f);
-}
-
 /* kill -9 with four partial files: after the restart each continues from its bytes. */
 static void
 test_kill_resume (void)
@@ -353,6 +337,22 @@ test_kill_resume (void)
         }
         xferd_process_start (f->env->fx);
 
+        assert_transferred_and_complete (f);
+        assert_each_resumed (f);
+}
+
+/* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
+ * every one with Range. A file added meanwhile joins the files in flight. */
+static void
+test_suspend_resume (void)
+{
+        g_autoptr(Files) f = files_started (4, 4, TRUE);
+
+        xferd_job_call (f->env->fx, f->job, "Suspend");
+        g_assert_cmpuint (job_get_uint64 (f->env->fx, f->job, "BytesTransferred"), ==, 4 * STALL);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "FilesTransferred"), ==, 0);
+        release_all (f);
+        xferd_job_call (f->env->fx, f->job, "Resume");
         assert_transferred_and_complete (f);
         assert_each_resumed (f);
 }
