@@ -181,6 +181,7 @@ int
 xferd_env_test_main (int argc, char **argv, const TestCase *cases, XferdEnvMake make, const XferdEnvCase *env_cases)
 {
         g_assert_nonnull (make);
+        g_assert_nonnull (env_cases);
         env_case_make = make;
         g_test_init (&argc, &argv, NULL);
         if (cases)
