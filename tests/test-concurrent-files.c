@@ -274,7 +274,6 @@ static void
 test_overlap_https (void)
 {
         g_autoptr(TlsCa) ca = tls_ca_new_or_skip ();
-        g_autoptr(GError) error = NULL;
 
         if (!ca)
                 return;
@@ -283,8 +282,7 @@ test_overlap_https (void)
         g_autoptr(XferdEnv) env = xferd_env_new (&options);
         /* The environment's server, now one that speaks TLS. */
         http_server_free (env->http);
-        env->http = http_server_new_tls (ca->cert_file, ca->key_file, &error);
-        g_assert_no_error (error);
+        env->http = tls_ca_server_new (ca);
         g_autoptr(Files) f = files_new (env, 4);
         g_autofree char *url = http_server_url (env->http, "/f0.bin");
         g_assert_true (g_str_has_prefix (url, "https:"));

@@ -538,8 +538,7 @@ test_tls (void)
 
         if (!ca)
                 return;
-        g_autoptr(HttpServer) server = http_server_new_tls (ca->cert_file, ca->key_file, &error);
-        g_assert_no_error (error);
+        g_autoptr(HttpServer) server = tls_ca_server_new (ca);
         g_autoptr(GBytes) content = http_server_add_generated (server, "/f", SMALL);
         g_autofree char *url = http_server_url (server, "/f");
         g_autofree char *prefix = g_strdup_printf ("https://127.0.0.1:%u/", http_server_get_port (server));
@@ -699,15 +698,13 @@ test_no_proxy (void)
 static void
 test_https_connect (void)
 {
-        g_autoptr(GError) error = NULL;
         g_autoptr(SquidProxy) squid = squid_proxy_new (NULL);
         if (!squid)
                 return;
         g_autoptr(TlsCa) ca = tls_ca_new_or_skip ();
         if (!ca)
                 return;
-        g_autoptr(HttpServer) origin = http_server_new_tls (ca->cert_file, ca->key_file, &error);
-        g_assert_no_error (error);
+        g_autoptr(HttpServer) origin = tls_ca_server_new (ca);
         g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
         g_autofree char *url = http_server_url (origin, "/f.bin");
         g_autofree char *connect = g_strdup_printf ("CONNECT 127.0.0.1:%u", http_server_get_port (origin));
