@@ -44,28 +44,18 @@ void checkpoint_save_in_flight(Job *j) {
                         checkpoint_save_file(j, i);
 }
 
-int checkpoint_store_row(Job *j, const Job *row) {
+int checkpoint_store(Job *j, const Job *row, bool whole) {
+        Store *s;
         int r;
 
         assert(j);
         assert(row);
 
-        r = store_save_job_row(j->manager->store, row);
+        s = j->manager->store;
+        r = whole ? store_save_job(s, row) : store_save_job_row(s, row);
         if (r < 0)
                 return r;
-        return store_commit(j->manager->store);
-}
-
-int checkpoint_store_whole(Job *j, const Job *row) {
-        int r;
-
-        assert(j);
-        assert(row);
-
-        r = store_save_job(j->manager->store, row);
-        if (r < 0)
-                return r;
-        return store_commit(j->manager->store);
+        return store_commit(s);
 }
 
 int checkpoint_store_error(Job *j, int r, CallError *e) {
