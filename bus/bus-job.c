@@ -313,38 +313,39 @@ static int property_set_description(sd_bus *bus, const char *path, const char *i
         return set_string(value, job_from_field(userdata, offsetof(Job, description)), job_set_description, error);
 }
 
-static int property_set_priority(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *value, void *userdata, sd_bus_error *error) {
-        CallError e = { .kind = CALL_ERROR_NONE };
-        Job *j = userdata;
-        JobPriority p = j->priority;
+/* The value a priority or cost policy is set to: the name parsed, or, for a final job, the
+ * current value, so that the setter says the job is final first, whatever the name. */
+static int read_choice(sd_bus_message *value, const Job *j, int (*parse)(const char *s, sd_bus_error *error),
+                       int current, sd_bus_error *error) {
         const char *s;
         int r;
 
         r = sd_bus_message_read(value, "s", &s);
-        /* A final job says so first, whatever the value: the setter refuses it. */
-        if (r >= 0 && !job_state_is_final(j->state))
-                r = bus_options_parse_priority(s, &p, error);
         if (r < 0)
                 return r;
-        return set_result(job_set_priority(j, p, &e), &e, error);
+        return job_state_is_final(j->state) ? current : parse(s, error);
+}
+
+static int property_set_priority(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *value, void *userdata, sd_bus_error *error) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+        Job *j = userdata;
+        int r = read_choice(value, j, bus_options_parse_priority, j->priority, error);
+
+        if (r < 0)
+                return r;
+        return set_result(job_set_priority(j, r, &e), &e, error);
 }
 
 static int property_set_cost_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *value, void *userdata, sd_bus_error *error) {
         CallError e = { .kind = CALL_ERROR_NONE };
         Job *j = userdata;
-        CostPolicy p = j->cost_policy;
-        const char *s;
-        int r;
+        int r = read_choice(value, j, bus_options_parse_cost_policy, j->cost_policy, error);
 
-        r = sd_bus_message_read(value, "s", &s);
-        /* A final job says so first, whatever the value: the setter refuses it. */
-        if (r >= 0 && !job_state_is_final(j->state))
-                r = bus_options_parse_cost_policy(s, &p, error);
         if (r < 0)
                 return r;
-        return set_result(job_set_cost_policy(j, p, &e), &e, error);
+        return set_result(job_set_cost_policy(j, r, &e), &e, error);
 }
 
 static int property_set_auto_complete(sd_bus *bus, const char *path, const char *interface, const char *property,
