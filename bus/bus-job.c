@@ -182,13 +182,13 @@ static int property_get_allow_insecure_redirect(sd_bus *bus, const char *path, c
 
 static int property_get_bytes_total(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return append_u64(reply, job_bytes_total(userdata));
+        return append_u64(reply, job_counts(userdata).bytes_total);
 }
 
 static int property_get_bytes_transferred(sd_bus *bus, const char *path, const char *interface,
                                           const char *property, sd_bus_message *reply, void *userdata,
                                           sd_bus_error *error) {
-        return append_u64(reply, job_bytes_transferred(userdata));
+        return append_u64(reply, job_counts(userdata).bytes_transferred);
 }
 
 static int property_get_files_total(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -200,7 +200,7 @@ static int property_get_files_total(sd_bus *bus, const char *path, const char *i
 static int property_get_files_transferred(sd_bus *bus, const char *path, const char *interface,
                                           const char *property, sd_bus_message *reply, void *userdata,
                                           sd_bus_error *error) {
-        return append_u32(reply, job_files_transferred(userdata));
+        return append_u32(reply, job_counts(userdata).files_transferred);
 }
 
 static int property_get_rate(sd_bus *bus, const char *path, const char *interface, const char *property,
