@@ -8,7 +8,7 @@
 
 /* What no call waits for (progress, a transfer's own events): a failed write is logged and the
  * daemon goes on; the in-memory job stays right, and the next successful write of the job
- * brings the store up to date. Calls store through checkpoint_store_row(), which they check. */
+ * brings the store up to date. Calls store through checkpoint_store(), which they check. */
 void checkpoint_save_row(Job *j) {
         assert(j);
 
@@ -42,6 +42,20 @@ void checkpoint_save_in_flight(Job *j) {
         for (size_t i = j->current; i < end && i < j->n_files; i++)
                 if (!j->files[i]->completed)
                         checkpoint_save_file(j, i);
+}
+
+/* Counters that moved since the last checkpoint, stored before a signal carries them:
+ * everything a signal reports is in the store (a state change that is not stored, such as
+ * connecting → transferring, comes with the bytes of the same loop iteration). The caller
+ * holds the transaction. */
+void checkpoint_before_telling(Job *j) {
+        assert(j);
+
+        if (!checkpoint_is_marked(j) || !j->manager->store)
+                return;
+        checkpoint_save_in_flight(j);
+        checkpoint_save_row(j);
+        checkpoint_unmark(j);
 }
 
 int checkpoint_store(Job *j, const Job *row, bool whole) {
