@@ -8,7 +8,7 @@
 
 /* What no call waits for (progress, a transfer's own events): a failed write is logged and the
  * daemon goes on; the in-memory job stays right, and the next successful write of the job
- * brings the store up to date. Calls store through checkpoint_store_row(), which they check. */
+ * brings the store up to date. Calls store through checkpoint_store(), which they check. */
 /* The counters as the store now holds them (from row, a copy of j as stored). */
 static void note_stored(Job *j, const Job *row) {
         j->stored_from_cache = row->bytes_from_cache;
@@ -71,30 +71,19 @@ bool checkpoint_before_telling(Job *j) {
         return true;
 }
 
-int checkpoint_store_row(Job *j, const Job *row) {
+int checkpoint_store(Job *j, const Job *row, bool whole) {
+        Store *s;
         int r;
 
         assert(j);
         assert(row);
 
-        r = store_save_job_row(j->manager->store, row);
+        s = j->manager->store;
+        r = whole ? store_save_job(s, row) : store_save_job_row(s, row);
         if (r < 0)
                 return r;
         note_stored(j, row);
-        return store_commit(j->manager->store);
-}
-
-int checkpoint_store_whole(Job *j, const Job *row) {
-        int r;
-
-        assert(j);
-        assert(row);
-
-        r = store_save_job(j->manager->store, row);
-        if (r < 0)
-                return r;
-        note_stored(j, row);
-        return store_commit(j->manager->store);
+        return store_commit(s);
 }
 
 int checkpoint_store_error(Job *j, int r, CallError *e) {

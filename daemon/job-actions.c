@@ -200,7 +200,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         bool ahead = manager_batch_stores(j) || j->manager->stored_ahead == j;
         bool stored_whole = ahead && whole;
         if (changed && (call || job_state_change_is_durable(old, t.state)) && !ahead) {
-                r = whole ? checkpoint_store_whole(j, &row) : checkpoint_store_row(j, &row);
+                r = checkpoint_store(j, &row, whole);
                 if (r < 0 && call)
                         return checkpoint_store_error(j, r, e);
                 stored_whole = whole && r >= 0;
