@@ -97,7 +97,11 @@ static void writer_run(IoTask *task) {
                 w->attempted++;
                 w->error = fsops_write_at(&w->identity, w->fd, b->data, b->len, b->offset, &done);
                 b->len = done;
-                /* Hashed as written, so the hasher holds exactly a prefix of the file. */
+                /* Hashed as written, so the hasher holds exactly a prefix of the file; not
+                 * while the loop waits for this task (the stream hashes the rest from the
+                 * buffers then). */
+                if (w->hasher && atomic_load(&w->stopping))
+                        w->hasher = NULL;
                 if (w->hasher && done > 0 && w->hash_error == 0)
                         w->hash_error = hasher_update(w->hasher, b->data, done);
                 if (w->error < 0)
