@@ -44,6 +44,20 @@ void checkpoint_save_in_flight(Job *j) {
                         checkpoint_save_file(j, i);
 }
 
+/* Counters that moved since the last checkpoint, stored before a signal carries them:
+ * everything a signal reports is in the store (a state change that is not stored, such as
+ * connecting → transferring, comes with the bytes of the same loop iteration). The caller
+ * holds the transaction. */
+void checkpoint_before_telling(Job *j) {
+        assert(j);
+
+        if (!checkpoint_is_marked(j) || !j->manager->store)
+                return;
+        checkpoint_save_in_flight(j);
+        checkpoint_save_row(j);
+        checkpoint_unmark(j);
+}
+
 int checkpoint_store_row(Job *j, const Job *row) {
         int r;
 
