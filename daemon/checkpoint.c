@@ -88,6 +88,10 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) store_begin(m->store);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 j = LIST_ENTRY(n, Job, dirty_node);
+                if (j->checkpoint_whole) {
+                        checkpoint_save(j);
+                        continue;
+                }
                 checkpoint_save_in_flight(j);
                 checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
@@ -95,17 +99,17 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         /* Told once stored. */
         while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
                 list_remove(&m->dirty, &j->dirty_node);
-                job_notify_progress(j);
+                if (j->checkpoint_whole)
+                        j->checkpoint_whole = false;
+                else
+                        job_notify_progress(j);
         }
         return 0;
 }
 
-void checkpoint_mark(Job *j) {
+static void checkpoint_mark_dirty(Job *j) {
         Manager *m = j->manager;
 
-        assert(j);
-
-        job_rate_sample(j);
         if (checkpoint_is_marked(j))
                 return;
         list_prepend(&m->dirty, &j->dirty_node);
@@ -117,6 +121,39 @@ void checkpoint_mark(Job *j) {
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 
+void checkpoint_mark(Job *j) {
+        assert(j);
+
+        job_rate_sample(j);
+        checkpoint_mark_dirty(j);
+}
+
+/* A final job whose last change no call waits for (its temporary files gone after the reply):
+ * written whole in the next checkpoint's transaction instead of a commit of its own. Lost in
+ * a crash before that, it costs the next start an unlink that finds nothing. */
+void checkpoint_mark_whole(Job *j) {
+        assert(j);
+        assert(job_state_is_final(j->state));
+
+        j->checkpoint_whole = true;
+        checkpoint_mark_dirty(j);
+}
+
+/* At a stop: the final jobs whose write waits for the next checkpoint are written now
+ * (progress is not: the next start measures the files). */
+void checkpoint_flush_whole(Manager *m) {
+        assert(m);
+
+        (void) store_begin(m->store);
+        for (ListNode *n = m->dirty.head; n; n = n->next) {
+                Job *j = LIST_ENTRY(n, Job, dirty_node);
+
+                if (j->checkpoint_whole)
+                        checkpoint_save(j);
+        }
+        (void) store_end(m->store);
+}
+
 bool checkpoint_is_marked(const Job *j) {
         assert(j);
 
@@ -126,6 +163,7 @@ bool checkpoint_is_marked(const Job *j) {
 void checkpoint_unmark(Job *j) {
         assert(j);
 
+        j->checkpoint_whole = false;
         if (checkpoint_is_marked(j))
                 list_remove(&j->manager->dirty, &j->dirty_node);
         /* Nothing left to write: the timer would only wake an idle daemon. */

@@ -190,6 +190,8 @@ int checkpoint_store_whole(Job *j, const Job *row);
 int checkpoint_store_error(Job *j, int r, CallError *e);
 int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void checkpoint_mark(Job *j);
+void checkpoint_mark_whole(Job *j);
+void checkpoint_flush_whole(Manager *m);
 bool checkpoint_is_marked(const Job *j);
 void checkpoint_unmark(Job *j);
 
