@@ -88,33 +88,24 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) store_begin(m->store);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 j = LIST_ENTRY(n, Job, dirty_node);
-                if (j->checkpoint_whole) {
-                        checkpoint_save(j);
-                        continue;
-                }
                 checkpoint_save_in_flight(j);
                 checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
+        for (ListNode *n = m->whole.head; n; n = n->next)
+                checkpoint_save(LIST_ENTRY(n, Job, whole_node));
         (void) store_end(m->store);
+        while ((j = LIST_ENTRY(m->whole.head, Job, whole_node)))
+                list_remove(&m->whole, &j->whole_node);
         /* Told once stored. */
         while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
                 list_remove(&m->dirty, &j->dirty_node);
-                if (j->checkpoint_whole)
-                        j->checkpoint_whole = false;
-                else
-                        job_notify_progress(j);
+                job_notify_progress(j);
         }
         return 0;
 }
 
-static void checkpoint_mark_dirty(Job *j) {
-        Manager *m = j->manager;
-
-        if (checkpoint_is_marked(j))
-                return;
-        list_prepend(&m->dirty, &j->dirty_node);
-
-        /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
+/* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
+static void checkpoint_arm(Manager *m) {
         if (sd_event_source_get_enabled(m->progress_timer, NULL) > 0)
                 return;
         (void) sd_event_source_set_time_relative(m->progress_timer, PROGRESS_INTERVAL_USEC);
@@ -125,7 +116,10 @@ void checkpoint_mark(Job *j) {
         assert(j);
 
         job_rate_sample(j);
-        checkpoint_mark_dirty(j);
+        if (checkpoint_is_marked(j))
+                return;
+        list_prepend(&j->manager->dirty, &j->dirty_node);
+        checkpoint_arm(j->manager);
 }
 
 /* A final job whose last change no call waits for (its temporary files gone after the reply):
@@ -135,8 +129,10 @@ void checkpoint_mark_whole(Job *j) {
         assert(j);
         assert(job_state_is_final(j->state));
 
-        j->checkpoint_whole = true;
-        checkpoint_mark_dirty(j);
+        if (list_node_is_linked(&j->manager->whole, &j->whole_node))
+                return;
+        list_prepend(&j->manager->whole, &j->whole_node);
+        checkpoint_arm(j->manager);
 }
 
 /* At a stop: the final jobs whose write waits for the next checkpoint are written now
@@ -145,28 +141,30 @@ void checkpoint_flush_whole(Manager *m) {
         assert(m);
 
         (void) store_begin(m->store);
-        for (ListNode *n = m->dirty.head; n; n = n->next) {
-                Job *j = LIST_ENTRY(n, Job, dirty_node);
-
-                if (j->checkpoint_whole)
-                        checkpoint_save(j);
-        }
+        for (ListNode *n = m->whole.head; n; n = n->next)
+                checkpoint_save(LIST_ENTRY(n, Job, whole_node));
         (void) store_end(m->store);
 }
 
+/* Has progress to checkpoint. */
 bool checkpoint_is_marked(const Job *j) {
         assert(j);
 
         return list_node_is_linked(&j->manager->dirty, &j->dirty_node);
 }
 
+/* Nothing of the job left to write: its progress is stored (or gone with it). */
 void checkpoint_unmark(Job *j) {
+        Manager *m;
+
         assert(j);
 
-        j->checkpoint_whole = false;
+        m = j->manager;
         if (checkpoint_is_marked(j))
-                list_remove(&j->manager->dirty, &j->dirty_node);
+                list_remove(&m->dirty, &j->dirty_node);
+        if (list_node_is_linked(&m->whole, &j->whole_node))
+                list_remove(&m->whole, &j->whole_node);
         /* Nothing left to write: the timer would only wake an idle daemon. */
-        if (list_is_empty(&j->manager->dirty))
-                (void) sd_event_source_set_enabled(j->manager->progress_timer, SD_EVENT_OFF);
+        if (list_is_empty(&m->dirty) && list_is_empty(&m->whole))
+                (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
 }
