@@ -44,6 +44,12 @@ void checkpoint_save_in_flight(Job *j) {
                         checkpoint_save_file(j, i);
 }
 
+/* A final job's files, its row stored already (the intent of the event that made it final). */
+static void checkpoint_save_files(Job *j) {
+        for (size_t i = 0; i < j->n_files; i++)
+                checkpoint_save_file(j, i);
+}
+
 int checkpoint_store_row(Job *j, const Job *row) {
         int r;
 
@@ -91,11 +97,11 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 checkpoint_save_in_flight(j);
                 checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
-        for (ListNode *n = m->whole.head; n; n = n->next)
-                checkpoint_save(LIST_ENTRY(n, Job, whole_node));
+        for (ListNode *n = m->files_due.head; n; n = n->next)
+                checkpoint_save_files(LIST_ENTRY(n, Job, files_due_node));
         (void) store_end(m->store);
-        while ((j = LIST_ENTRY(m->whole.head, Job, whole_node)))
-                list_remove(&m->whole, &j->whole_node);
+        while ((j = LIST_ENTRY(m->files_due.head, Job, files_due_node)))
+                list_remove(&m->files_due, &j->files_due_node);
         /* Told once stored. */
         while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
                 list_remove(&m->dirty, &j->dirty_node);
@@ -123,26 +129,27 @@ void checkpoint_mark(Job *j) {
 }
 
 /* A final job whose last change no call waits for (its temporary files gone after the reply):
- * written whole in the next checkpoint's transaction instead of a commit of its own. Lost in
- * a crash before that, it costs the next start an unlink that finds nothing. */
-void checkpoint_mark_whole(Job *j) {
+ * its files are written in the next checkpoint's transaction instead of a commit of their own
+ * (its row was stored with the intent, before the unlinks). Lost in a crash before that, it
+ * costs the next start an unlink that finds nothing. */
+void checkpoint_mark_files(Job *j) {
         assert(j);
         assert(job_state_is_final(j->state));
 
-        if (list_node_is_linked(&j->manager->whole, &j->whole_node))
+        if (list_node_is_linked(&j->manager->files_due, &j->files_due_node))
                 return;
-        list_prepend(&j->manager->whole, &j->whole_node);
+        list_prepend(&j->manager->files_due, &j->files_due_node);
         checkpoint_arm(j->manager);
 }
 
 /* At a stop: the final jobs whose write waits for the next checkpoint are written now
  * (progress is not: the next start measures the files). */
-void checkpoint_flush_whole(Manager *m) {
+void checkpoint_flush_files(Manager *m) {
         assert(m);
 
         (void) store_begin(m->store);
-        for (ListNode *n = m->whole.head; n; n = n->next)
-                checkpoint_save(LIST_ENTRY(n, Job, whole_node));
+        for (ListNode *n = m->files_due.head; n; n = n->next)
+                checkpoint_save_files(LIST_ENTRY(n, Job, files_due_node));
         (void) store_end(m->store);
 }
 
@@ -162,9 +169,9 @@ void checkpoint_unmark(Job *j) {
         m = j->manager;
         if (checkpoint_is_marked(j))
                 list_remove(&m->dirty, &j->dirty_node);
-        if (list_node_is_linked(&m->whole, &j->whole_node))
-                list_remove(&m->whole, &j->whole_node);
+        if (list_node_is_linked(&m->files_due, &j->files_due_node))
+                list_remove(&m->files_due, &j->files_due_node);
         /* Nothing left to write: the timer would only wake an idle daemon. */
-        if (list_is_empty(&m->dirty) && list_is_empty(&m->whole))
+        if (list_is_empty(&m->dirty) && list_is_empty(&m->files_due))
                 (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
 }

@@ -137,7 +137,7 @@ static void on_job_unlinked(FileBatch *b) {
                 (void) store_end(m->store);
         } else
                 /* With the next progress checkpoint, in its transaction. */
-                checkpoint_mark_whole(j);
+                checkpoint_mark_files(j);
         file_batch_free(b);
         retention_io_released(j);
         idle_check(m);
