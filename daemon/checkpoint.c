@@ -147,6 +147,9 @@ void checkpoint_mark_files(Job *j) {
 void checkpoint_flush_files(Manager *m) {
         assert(m);
 
+        /* A manager whose store never opened has nothing to write. */
+        if (list_is_empty(&m->files_due) || !m->store)
+                return;
         (void) store_begin(m->store);
         for (ListNode *n = m->files_due.head; n; n = n->next)
                 checkpoint_save_files(LIST_ENTRY(n, Job, files_due_node));
