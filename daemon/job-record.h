@@ -146,6 +146,7 @@ struct Job {
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
+        ListNode files_due_node;        /* final, its files to write with the next checkpoint */
         SchedulerItem sched;            /* in the scheduler's queue, while listed */
         ListNode wait_node;             /* in the manager's list of reasons to check */
         ListNode bound_node;            /* in its client's binding (CancelWhenOwnerGone), while listed */

@@ -80,6 +80,7 @@ struct Manager {
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
         sd_event_source *progress_timer;        /* rate-limits progress checkpoints */
         List dirty;                             /* jobs with progress to checkpoint */
+        List files_due;                         /* final jobs whose files to write with it */
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
@@ -190,6 +191,8 @@ int checkpoint_store(Job *j, const Job *row, bool whole);
 int checkpoint_store_error(Job *j, int r, CallError *e);
 int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void checkpoint_mark(Job *j);
+void checkpoint_mark_files(Job *j);
+void checkpoint_flush_files(Manager *m);
 bool checkpoint_is_marked(const Job *j);
 void checkpoint_unmark(Job *j);
 

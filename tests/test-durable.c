@@ -822,9 +822,24 @@ test_server_ignores_range (void)
 
 /* ------------------------------------------- 4. kill -9 inside a Cancel */
 
+typedef enum {
+        CANCEL_KILLED_BEFORE_UNLINKS,
+        CANCEL_KILLED_AFTER_REPLY,
+        CANCEL_STOPPED_AFTER_REPLY,
+} CancelEnd;
+
+/* The daemon dies inside a Cancel: between the commit of the intent and the unlinks (no
+ * reply; both files still there), or right after the reply, before the store learns that the
+ * files are gone (the reply came, the files were gone when it came). Either way the next
+ * start finishes the Cancel before it takes the name: nothing left, the job cancelled for good,
+ * and files already gone are no failure. Stopped (SIGTERM) right after the reply, it stores
+ * what it had left for its next checkpoint: the next start finds nothing to remove. */
 static void
-test_kill_inside_cancel (void)
+test_kill_inside_cancel (gconstpointer data)
 {
+        CancelEnd end = GPOINTER_TO_INT (data);
+        gboolean after_reply = end != CANCEL_KILLED_BEFORE_UNLINKS;
+        const char *crash_point = end == CANCEL_KILLED_AFTER_REPLY ? "cancel-replied" : "cancel-committed";
         g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *first_url = NULL, *first_dest = NULL, *second_url = NULL, *second_dest = NULL;
         g_autoptr(GBytes) first = xferd_env_serve_file (env, "first.bin", SMALL_SIZE, &first_url, &first_dest);
@@ -832,7 +847,8 @@ test_kill_inside_cancel (void)
         g_autofree char *id = NULL;
 
         /* Only the instance that runs the Cancel dies at the crash point. */
-        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "cancel-committed");
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT",
+                              end == CANCEL_STOPPED_AFTER_REPLY ? "" : crash_point);
         http_server_stall_after (env->http, "/second.bin", STALL);
         g_autofree char *job = start_two_files (env, "doomed", first_url, first_dest, second_url, second_dest, &id);
         /* Two temporary files: a whole one and a partial one. */
@@ -848,10 +864,25 @@ test_kill_inside_cancel (void)
         }
         assert_dir_is (env->dir, temps);
 
-        call_dying_at (env, job, "Cancel", G_VARIANT_TYPE_UNIT, "cancel-committed");
-        /* It died between the commit and the unlinks, as the test wants:
-         * both files are still there. */
-        assert_dir_is (env->dir, temps);
+        if (after_reply) {
+                g_autoptr(GError) error = NULL;
+                pid_t pid = xferd_process_pid (env->fx);
+                guint from = env->fx->signals->len;
+                g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
+
+                g_assert_no_error (error);
+                assert_dir_is (env->dir, nothing);
+                if (end == CANCEL_STOPPED_AFTER_REPLY) {
+                        g_assert_no_errno (kill (pid, SIGTERM));
+                        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
+                } else
+                        assert_died_at (env, pid, from, crash_point);
+        } else {
+                call_dying_at (env, job, "Cancel", G_VARIANT_TYPE_UNIT, crash_point);
+                /* It died between the commit and the unlinks, as the test wants:
+                 * both files are still there. */
+                assert_dir_is (env->dir, temps);
+        }
 
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
         http_server_release (env->http, "/second.bin");
@@ -865,7 +896,10 @@ test_kill_inside_cancel (void)
         /* Cancelled means it never transfers again. */
         g_assert_cmpuint (http_server_request_count (env->http, "/second.bin"), ==, 1);
         g_assert_cmpuint (http_server_request_count (env->http, "/first.bin"), ==, 1);
-        g_assert_cmpuint (xferd_log_count (env->log, "Crash point"), ==, 1);
+        g_assert_cmpuint (xferd_log_count (env->log, "Crash point"), ==, end == CANCEL_STOPPED_AFTER_REPLY ? 0 : 1);
+        g_assert_cmpuint (xferd_log_count (env->log, "annot remove"), ==, 0);
+        if (end == CANCEL_STOPPED_AFTER_REPLY)
+                g_assert_cmpuint (xferd_log_count (env->log, "leftover temporary file"), ==, 0);
 }
 
 /* The daemon dies inside Complete, after the files' data is synced and recorded as
@@ -1074,7 +1108,6 @@ const TestCase test_cases[] = {
         { "/durable/second-daemon-waits-for-store", test_second_daemon_waits_for_store },
         { "/durable/jobs-in-every-state", test_jobs_in_every_state },
         { "/durable/server-ignores-range", test_server_ignores_range },
-        { "/durable/kill-inside-cancel", test_kill_inside_cancel },
         { "/durable/suspend-kill-resume", test_suspend_kill_resume },
         { NULL, NULL }
 };
@@ -1085,6 +1118,11 @@ const TestDataCase test_data_cases[] = {
         { "/durable/changed-resource/between-attempts/etag", test_changed_between_attempts, GINT_TO_POINTER (TRUE) },
         { "/durable/changed-resource/between-attempts/last-modified", test_changed_between_attempts,
           GINT_TO_POINTER (FALSE) },
+        { "/durable/kill-inside-cancel/before-unlinks", test_kill_inside_cancel,
+          GINT_TO_POINTER (CANCEL_KILLED_BEFORE_UNLINKS) },
+        { "/durable/kill-inside-cancel/after-reply", test_kill_inside_cancel, GINT_TO_POINTER (CANCEL_KILLED_AFTER_REPLY) },
+        { "/durable/kill-inside-cancel/stopped-after-reply", test_kill_inside_cancel,
+          GINT_TO_POINTER (CANCEL_STOPPED_AFTER_REPLY) },
         { "/durable/kill-inside-complete/renames-finished", test_kill_inside_complete, GINT_TO_POINTER (FALSE) },
         { "/durable/kill-inside-complete/directory-gone", test_kill_inside_complete, GINT_TO_POINTER (TRUE) },
         { "/durable/broken-store/garbage", test_broken_store, GINT_TO_POINTER (BROKEN_GARBAGE) },
