@@ -44,6 +44,20 @@ void checkpoint_save_in_flight(Job *j) {
                         checkpoint_save_file(j, i);
 }
 
+/* Counters that moved since the last checkpoint, stored before a signal carries them:
+ * everything a signal reports is in the store (a state change that is not stored, such as
+ * connecting → transferring, comes with the bytes of the same loop iteration). Only the
+ * counters: the row in memory may be older than the stored one (job_apply_full() stores a
+ * new state before it takes it, and tells the old one in between). BytesTransferred needs
+ * no more: after a crash the temporary file is the truth. The caller holds the transaction;
+ * the timer's checkpoint still follows. */
+void checkpoint_before_telling(Job *j) {
+        assert(j);
+
+        if (checkpoint_is_marked(j) && j->manager->store)
+                (void) store_save_job_counters(j->manager->store, j);
+}
+
 int checkpoint_store_row(Job *j, const Job *row) {
         int r;
 

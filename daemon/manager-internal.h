@@ -182,6 +182,7 @@ void checkpoint_save_file(Job *j, size_t i);
 /* The rows of the files in flight (their byte counts): the lanes' files, or once they
  * stopped, the files the run started and did not finish. */
 void checkpoint_save_in_flight(Job *j);
+void checkpoint_before_telling(Job *j);
 /* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
  * with every file. Negative errno when the store refuses it. */
 int checkpoint_store_row(Job *j, const Job *row);

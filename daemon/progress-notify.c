@@ -4,6 +4,7 @@
  * as BITS' MINIMUM_NOTIFICATION_INTERVAL_MS. State changes are told at once and carry the
  * counters, so they restart the interval. */
 #include "manager-internal.h"
+#include "store.h"
 #include "util.h"
 
 static uint64_t job_notify_due(const Job *j) {
@@ -102,6 +103,9 @@ void job_changes_gather(Job *j, unsigned changes) {
                 (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_ONESHOT);
 }
 
+/* The changes whose signal carries the byte counters (bus/bus-observer.c). */
+#define JOB_CHANGES_WITH_COUNTERS (JOB_CHANGE_STATE | JOB_CHANGE_PROGRESS | JOB_CHANGE_FILES)
+
 void job_changes_flush(Job *j) {
         Manager *m;
         unsigned changes;
@@ -116,6 +120,11 @@ void job_changes_flush(Job *j) {
         changes = j->changes_untold;
         if (changes == 0)
                 return;
+        if ((changes & JOB_CHANGES_WITH_COUNTERS) && checkpoint_is_marked(j) && m->store) {
+                (void) store_begin(m->store);
+                checkpoint_before_telling(j);
+                (void) store_end(m->store);
+        }
         list_remove(&m->changed, &j->changed_node);
         j->changes_untold = 0;
         if ((changes & JOB_UNTOLD_NEW) && m->observer.job_new)
@@ -141,6 +150,16 @@ void manager_changes_flush(Manager *m) {
         if (m->batch)
                 return;
         manager_batch_release(m);
+        /* The counters of every job told here in one transaction, not one each. */
+        if (m->store) {
+                (void) store_begin(m->store);
+                for (ListNode *n = m->changed.head; n; n = n->next) {
+                        j = LIST_ENTRY(n, Job, changed_node);
+                        if (j->changes_untold & JOB_CHANGES_WITH_COUNTERS)
+                                checkpoint_before_telling(j);
+                }
+                (void) store_end(m->store);
+        }
         while ((j = LIST_ENTRY(m->changed.head, Job, changed_node)))
                 job_changes_flush(j);
 }

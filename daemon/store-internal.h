@@ -37,7 +37,7 @@ struct Store {
 
         /* Cached: they run for every change of every job. */
         sqlite3_stmt *begin, *commit, *rollback;
-        sqlite3_stmt *save_job, *save_file, *trim_files, *delete_job;
+        sqlite3_stmt *save_job, *save_counters, *save_file, *trim_files, *delete_job;
         sqlite3_stmt *add_unlink, *remove_unlink;
         sqlite3_stmt *save_delete, *remove_delete;
 };

@@ -65,6 +65,23 @@ int store_save_job_row(Store *s, const Job *j) {
         return store_run(s, st, rc, "save job", j->id);
 }
 
+int store_save_job_counters(Store *s, const Job *j) {
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK, r;
+
+        assert(s);
+        assert(j);
+
+        r = store_check_usable(s);
+        if (r < 0)
+                return r;
+        st = s->save_counters;
+        sql_bind_text(st, ":id", j->id, &rc);
+        sql_bind_uint64(st, ":bytes_from_cache", j->bytes_from_cache, &rc);
+        sql_bind_uint64(st, ":bytes_from_origin", j->bytes_from_origin, &rc);
+        return store_run(s, st, rc, "save the counters of job", j->id);
+}
+
 static int store_save_file_row(Store *s, const Job *j, size_t index) {
         const JobFile *f = j->files[index];
         _cleanup_free_ char *mirrors = NULL;

@@ -271,6 +271,9 @@ static const struct {
         { .offset = offsetof(Store, commit), .sql = "COMMIT" },
         { .offset = offsetof(Store, rollback), .sql = "ROLLBACK" },
         { .offset = offsetof(Store, save_job), .upsert = &job_upsert },
+        { .offset = offsetof(Store, save_counters),
+          .sql = "UPDATE jobs SET bytes_from_cache = :bytes_from_cache, bytes_from_origin = :bytes_from_origin "
+                 "WHERE id = :id" },
         { .offset = offsetof(Store, save_file), .upsert = &file_upsert },
         { .offset = offsetof(Store, trim_files), .sql = "DELETE FROM files WHERE job_id = :job_id AND idx >= :n" },
         { .offset = offsetof(Store, delete_job), .sql = "DELETE FROM jobs WHERE id = :id" },

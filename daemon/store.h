@@ -52,6 +52,9 @@ int store_save_job(Store *s, const Job *j);
 /* Writes the job row only (state, settings, error, times, counters) — cheaper, for changes
  * that do not touch the file list. */
 int store_save_job_row(Store *s, const Job *j);
+/* Writes the job's byte counters only (BytesFromCache, BytesFromOrigin) into its stored row;
+ * nothing else of the row, and no row for a job the store does not hold. */
+int store_save_job_counters(Store *s, const Job *j);
 /* Writes one file's progress (bytes, completed, committed, temp_exists, validator). */
 int store_save_file(Store *s, const Job *j, size_t index);
 int store_delete_job(Store *s, const char *id);

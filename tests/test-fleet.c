@@ -567,8 +567,10 @@ test_job_proxy_survives_restart (void)
 
         http_server_stall_after (origin, "/f.bin", STALL);
         g_autofree char *job = machine_download_via (m, with_credentials, url, "kept.bin", TRUE);
-        /* BytesFromOrigin is announced once the progress checkpoint is in the store. */
+        /* BytesFromOrigin is announced once it is in the store; the temporary file, which
+         * the resume starts from, holds the bytes once the writer has written them. */
         g_assert_true (job_wait_changed_uint64 (m->fx, job, "BytesFromOrigin", STALL, STALL, WAIT_TIMEOUT_MS));
+        g_free (xferd_wait_temp (m->fx, job, 0, STALL));
         xferd_process_kill (m->fx);
         http_server_release (origin, "/f.bin");
         xferd_process_start (m->fx);
@@ -583,6 +585,58 @@ test_job_proxy_survives_restart (void)
         g_assert_true (squid_wait_authenticated (squid, 2));
         g_assert_cmpuint (xferd_log_count (m->log, PROXY_PASSWORD), ==, 0);
         g_assert_cmpuint (xferd_log_count (m->log, PROXY_USER), ==, 0);
+}
+
+static gboolean
+announces_more_from_origin (const RecordedSignal *sig, gpointer data)
+{
+        const guint64 *above = data;
+        g_autoptr(GVariant) changed = g_variant_get_child_value (sig->params, 1);
+        guint64 v;
+
+        return g_variant_lookup (changed, "BytesFromOrigin", "t", &v) && v > *above;
+}
+
+/* Every counter a signal announced is in the store: a job killed right after a signal comes
+ * back with at least the BytesFromOrigin it announced, also when the signal was a state
+ * change that is itself not stored (connecting → transferring) and bytes came with it. */
+static void
+test_announced_counters_survive_kill (void)
+{
+        g_autoptr(HttpServer) origin = http_server_new ();
+        g_autoptr(GBytes) content = http_server_add_generated (origin, "/f.bin", SIZE);
+        g_autofree char *url = http_server_url (origin, "/f.bin");
+        g_autoptr(XferdEnv) m = machine_new (NULL, NULL);
+        g_autofree char *dest = xferd_env_path (m, "counted.bin");
+        g_autofree char *job = xferd_create_job (m->fx, "counted", NULL);
+        guint64 announced = 0;
+
+        http_server_set_rate (origin, "/f.bin", 256 * 1024);
+        /* Progress signals later than the checkpoints: the first one with bytes is the state's. */
+        job_set (m->fx, job, "MinimumNotificationInterval", g_variant_new_uint32 (1100));
+        job_set (m->fx, job, "AutoComplete", g_variant_new_boolean (TRUE));
+        xferd_add_file (m->fx, job, url, dest);
+        xferd_job_call (m->fx, job, "Resume");
+        /* The first signal with bytes: the state transferring, told with the bytes of the
+         * loop iteration that brought the response. */
+        const RecordedSignal *sig = bus_wait_signal (m->fx, NULL, job, "org.freedesktop.DBus.Properties",
+                                                     "PropertiesChanged", announces_more_from_origin,
+                                                     &announced, WAIT_TIMEOUT_MS);
+        g_assert_nonnull (sig);
+        g_autoptr(GVariant) changed = g_variant_get_child_value (sig->params, 1);
+        g_assert_true (g_variant_lookup (changed, "BytesFromOrigin", "t", &announced));
+        xferd_process_kill (m->fx);
+        g_assert_cmpuint (announced, <, SIZE);
+        /* No byte more until the count is read back. */
+        http_server_stall_after (origin, "/f.bin", 0);
+        http_server_set_rate (origin, "/f.bin", 0);
+        xferd_process_start (m->fx);
+        g_assert_cmpuint (job_get_uint64 (m->fx, job, "BytesFromOrigin"), >=, announced);
+
+        http_server_release (origin, "/f.bin");
+        machine_wait_acknowledged (m, job);
+        assert_file (m, "counted.bin", content);
+        g_assert_cmpuint (job_get_uint64 (m->fx, job, "BytesFromOrigin"), >=, SIZE);
 }
 
 /* The environment's http_proxy counts when nothing is set; Proxy=direct (the setting, or
@@ -704,6 +758,7 @@ const TestCase test_cases[] = {
         { "/fleet/varnish", test_varnish },
         { "/fleet/proxy-auth", test_proxy_auth },
         { "/fleet/job-proxy-survives-restart", test_job_proxy_survives_restart },
+        { "/fleet/announced-counters-survive-kill", test_announced_counters_survive_kill },
         { "/fleet/direct-overrides-environment", test_direct_overrides_environment },
         { "/fleet/no-proxy", test_no_proxy },
         { "/fleet/https-connect", test_https_connect },
