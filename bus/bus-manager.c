@@ -254,6 +254,7 @@ static int append_jobs(sd_bus_message *reply, void *userdata) {
         int r;
 
         for (Job *j = manager_first_job(l->bus->manager); j; j = job_next(j)) {
+                job_prefetch_ahead(j);
                 if (!l->all && j->owner != l->uid)
                         continue;
                 r = append_job_row(reply, j, l);
@@ -289,9 +290,7 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
                 .n = all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid),
                 .body = HEAP_FOLLOW_INIT,
         };
-        r = bus_reply_array(m, "(ssssutto)", append_jobs, &l);
-        heap_follow_end(&l.body);
-        return r;
+        return bus_reply_array(m, "(ssssutto)", append_jobs, &l);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -119,19 +119,11 @@ void heap_follow_lookup(HeapFollow *f, const void *p, size_t rest) {
         /* The whole mapping, not a part: a part would split it, and malloc could no longer move it
          * with mremap() as it grows (it would copy it instead). The advice moves with it. */
         (void) madvise((void *) start, end - start, MADV_HUGEPAGE);
-        f->prepared = true;
+        f->prepared++;
         from = (uintptr_t) p & ~(page - 1);
         to = rest < end - from ? (from + rest + page - 1) & ~(page - 1) : end;
         /* One call instead of a fault for every page (or 2 MiB) still to be written; a kernel
          * before 5.14 says EINVAL and the writing faults them in as before. */
         if (to > from)
                 (void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
-}
-
-void heap_follow_end(HeapFollow *f) {
-        assert(f);
-
-        if (f->prepared)
-                (void) malloc_trim(0);
-        *f = HEAP_FOLLOW_INIT;
 }

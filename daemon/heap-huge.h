@@ -32,7 +32,7 @@ void heap_huge_end(HeapHuge *h);
 typedef struct HeapFollow {
         uintptr_t start, end;   /* the mapping last found; nothing is looked up while p is in it */
         unsigned lookups;
-        bool prepared;          /* a mapping of its own was advised */
+        unsigned prepared;      /* mappings advised and faulted in */
 } HeapFollow;
 
 #define HEAP_FOLLOW_INIT ((HeapFollow) { .start = 0, .end = 0 })
@@ -44,8 +44,3 @@ static inline void heap_follow(HeapFollow *f, const void *p, size_t rest) {
         if ((uintptr_t) p < f->start || (uintptr_t) p >= f->end)
                 heap_follow_lookup(f, p, rest);
 }
-
-/* Once the buffer is written (it may still wait to be sent): when it moved into mappings, the
- * heap's blocks it grew through before (up to 1 MiB each) are free now, and go back to the
- * system (malloc_trim) instead of staying resident. */
-void heap_follow_end(HeapFollow *f);

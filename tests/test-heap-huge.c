@@ -184,7 +184,8 @@ static void test_follow(void) {
                 heap_follow(&f, body + size, 17 * MIB - size);
                 size += 170;
         }
-        g_assert_true(f.prepared);
+        /* From 2 MiB on: 2, 4, 8 and 16 MiB. */
+        g_assert_cmpuint(f.prepared, >=, 3);
         /* A lookup each time it moved, not one a row. */
         g_assert_cmpuint(f.lookups, <, 16);
         flags = vm_flags_of(body + size - 1);
@@ -196,8 +197,7 @@ static void test_follow(void) {
         g_assert_false(has_flag(heap_flags, "hg"));
 
         free(body);
-        heap_follow_end(&f);
-        g_assert_false(f.prepared);
+        (void) malloc_trim(0);
         rss1 = rss_kib();
         g_assert_cmpint(rss1 - rss0, <, 4 * 1024);
 }
