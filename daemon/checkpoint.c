@@ -8,17 +8,25 @@
 
 /* What no call waits for (progress, a transfer's own events): a failed write is logged and the
  * daemon goes on; the in-memory job stays right, and the next successful write of the job
- * brings the store up to date. Calls store through checkpoint_store_row(), which they check. */
+ * brings the store up to date. Calls store through checkpoint_store(), which they check. */
+/* The counters as the store now holds them (from row, a copy of j as stored). */
+static void note_stored(Job *j, const Job *row) {
+        j->stored_from_cache = row->bytes_from_cache;
+        j->stored_from_origin = row->bytes_from_origin;
+}
+
 void checkpoint_save_row(Job *j) {
         assert(j);
 
-        (void) store_save_job_row(j->manager->store, j);
+        if (store_save_job_row(j->manager->store, j) >= 0)
+                note_stored(j, j);
 }
 
 void checkpoint_save(Job *j) {
         assert(j);
 
-        (void) store_save_job(j->manager->store, j);
+        if (store_save_job(j->manager->store, j) >= 0)
+                note_stored(j, j);
 }
 
 void checkpoint_save_file(Job *j, size_t i) {
@@ -50,42 +58,38 @@ static void checkpoint_save_files(Job *j) {
                 checkpoint_save_file(j, i);
 }
 
-/* Counters that moved since the last checkpoint, stored before a signal carries them:
+/* Counters that moved since they were last stored, stored before a signal carries them:
  * everything a signal reports is in the store (a state change that is not stored, such as
- * connecting → transferring, comes with the bytes of the same loop iteration). Only the
- * counters: the row in memory may be older than the stored one (job_apply_full() stores a
- * new state before it takes it, and tells the old one in between). BytesTransferred needs
- * no more: after a crash the temporary file is the truth. The caller holds the transaction;
- * the timer's checkpoint still follows. */
-void checkpoint_before_telling(Job *j) {
+ * connecting → transferring or a preemption, comes with the bytes received since the last
+ * checkpoint). Only the counters: the row in memory may be older than the stored one
+ * (job_apply_full() stores a new state before it takes it, and tells the old one in
+ * between). BytesTransferred needs no more: after a crash the temporary file is the truth.
+ * The caller commits; true when there is something to commit. */
+bool checkpoint_before_telling(Job *j) {
         assert(j);
 
-        if (checkpoint_is_marked(j) && j->manager->store)
-                (void) store_save_job_counters(j->manager->store, j);
+        if (!j->manager->store ||
+            (j->stored_from_cache == j->bytes_from_cache && j->stored_from_origin == j->bytes_from_origin))
+                return false;
+        if (store_save_job_counters(j->manager->store, j) < 0)
+                return false;
+        note_stored(j, j);
+        return true;
 }
 
-int checkpoint_store_row(Job *j, const Job *row) {
+int checkpoint_store(Job *j, const Job *row, bool whole) {
+        Store *s;
         int r;
 
         assert(j);
         assert(row);
 
-        r = store_save_job_row(j->manager->store, row);
+        s = j->manager->store;
+        r = whole ? store_save_job(s, row) : store_save_job_row(s, row);
         if (r < 0)
                 return r;
-        return store_commit(j->manager->store);
-}
-
-int checkpoint_store_whole(Job *j, const Job *row) {
-        int r;
-
-        assert(j);
-        assert(row);
-
-        r = store_save_job(j->manager->store, row);
-        if (r < 0)
-                return r;
-        return store_commit(j->manager->store);
+        note_stored(j, row);
+        return store_commit(s);
 }
 
 int checkpoint_store_error(Job *j, int r, CallError *e) {

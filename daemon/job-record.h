@@ -100,6 +100,8 @@ struct Job {
         char *proxy;                    /* "direct", a proxy URL (credentials: secrets), NULL: the daemon's */
         uint64_t bytes_from_cache;      /* downloads: body bytes received from the site's cache */
         uint64_t bytes_from_origin;     /* ... and from anywhere else */
+        uint64_t stored_from_cache;     /* what the store holds of the two: a signal tells */
+        uint64_t stored_from_origin;    /* only those (checkpoint_before_telling()) */
 
         JobFile **files;
         size_t n_files, n_files_allocated;

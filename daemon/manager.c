@@ -418,6 +418,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 r = io_pool_new(event, WRITE_POOL_THREADS, &m->write_pool);
         if (r < 0)
                 return r;
+        /* The writers hash what they write (transfer-writer.c): they yield to the loop too. */
+        io_pool_set_nice(m->write_pool, HASH_POOL_NICE);
 
         r = add_defer_off(m, &m->schedule_source, scheduler_on_schedule, SD_EVENT_PRIORITY_NORMAL, "scheduler");
         /* Progress is told once the loop has nothing more urgent: one signal per burst. */
