@@ -6,18 +6,17 @@
 
 #define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
 
-/* The counters as the store now holds them (from row, a copy of j as stored), once the
+/* The counters as the store now holds them (row: a copy of j as stored, made now), once the
  * transaction commits; checkpoint_stored_unknown() takes that back when it does not. */
 static void note_stored(Job *j, const Job *row) {
-        j->stored_from_cache = row->bytes_from_cache;
-        j->stored_from_origin = row->bytes_from_origin;
+        if (row->bytes_from_cache == j->bytes_from_cache && row->bytes_from_origin == j->bytes_from_origin)
+                j->counters_unstored = false;
 }
 
 void checkpoint_stored_unknown(Job *j) {
         assert(j);
 
-        /* No count reaches this: the next signal writes them again. */
-        j->stored_from_cache = j->stored_from_origin = UINT64_MAX;
+        j->counters_unstored = true;
 }
 
 /* What no call waits for (progress, a transfer's own events): a failed write is logged and the
@@ -76,8 +75,7 @@ static void checkpoint_save_files(Job *j) {
 bool checkpoint_before_telling(Job *j) {
         assert(j);
 
-        if (!j->manager->store ||
-            (j->stored_from_cache == j->bytes_from_cache && j->stored_from_origin == j->bytes_from_origin))
+        if (!j->manager->store || !j->counters_unstored)
                 return false;
         if (store_save_job_counters(j->manager->store, j) < 0)
                 return false;

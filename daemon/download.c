@@ -37,6 +37,8 @@ static void count_sources(DownloadLane *l, Transfer *t) {
         m->bytes_from_cache += c - l->counted_from_cache;
         j->bytes_from_origin += o - l->counted_from_origin;
         m->bytes_from_origin += o - l->counted_from_origin;
+        if (c != l->counted_from_cache || o != l->counted_from_origin)
+                j->counters_unstored = true;
         l->counted_from_cache = c;
         l->counted_from_origin = o;
 }

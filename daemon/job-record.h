@@ -100,8 +100,6 @@ struct Job {
         char *proxy;                    /* "direct", a proxy URL (credentials: secrets), NULL: the daemon's */
         uint64_t bytes_from_cache;      /* downloads: body bytes received from the site's cache */
         uint64_t bytes_from_origin;     /* ... and from anywhere else */
-        uint64_t stored_from_cache;     /* what the store holds of the two: a signal tells */
-        uint64_t stored_from_origin;    /* only those (checkpoint_before_telling()) */
 
         JobFile **files;
         size_t n_files, n_files_allocated;
@@ -134,10 +132,13 @@ struct Job {
                                          * only while transferring (1 KiB: not in 100 000 queued jobs) */
         uint64_t progress_told_usec;    /* µs, monotonic: the last progress signal */
         Job *notify_next;               /* in the manager's list of progress not yet told */
-        bool notify_pending;
-        bool counted;                   /* in the manager's busy/network-waiting counts */
-        bool cancel_deferred;           /* a Cancel nobody waits for waits for the renames (below) */
-        bool expire_pending;            /* retention ended while file operations pinned the job */
+        /* One bit each: 100 000 queued jobs are in memory. */
+        bool notify_pending:1;
+        bool counted:1;                 /* in the manager's busy/network-waiting counts */
+        bool cancel_deferred:1;         /* a Cancel nobody waits for waits for the renames (below) */
+        bool expire_pending:1;          /* retention ended while file operations pinned the job */
+        bool counters_unstored:1;       /* bytes_from_* moved since the store last had them: a
+                                         * signal tells them once stored (checkpoint_before_telling()) */
         unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
         ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
