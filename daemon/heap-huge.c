@@ -127,3 +127,11 @@ void heap_follow_lookup(HeapFollow *f, const void *p, size_t rest) {
         if (to > from)
                 (void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
 }
+
+void heap_follow_end(HeapFollow *f) {
+        assert(f);
+
+        if (f->prepared > 0)
+                (void) malloc_trim(0);
+        *f = HEAP_FOLLOW_INIT;
+}

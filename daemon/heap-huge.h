@@ -44,3 +44,8 @@ static inline void heap_follow(HeapFollow *f, const void *p, size_t rest) {
         if ((uintptr_t) p < f->start || (uintptr_t) p >= f->end)
                 heap_follow_lookup(f, p, rest);
 }
+
+/* Once the buffer is written (it may still wait to be sent): when it moved into mappings, the
+ * heap's blocks it grew through before (up to 2 MiB) are free now, and go back to the system
+ * (malloc_trim) instead of staying resident. */
+void heap_follow_end(HeapFollow *f);
