@@ -221,7 +221,7 @@ static int append_ascii(sd_bus_message *reply, const char *s, char **ret) {
  * again for each of 100 000 rows. */
 static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
         uint32_t owner = (uint32_t) j->owner;
-        uint64_t transferred = job_bytes_transferred(j), total = job_bytes_total(j);
+        JobCounts c = job_counts(j);
         char *at = NULL;
         int r;
 
@@ -239,9 +239,9 @@ static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 'u', &owner);
         if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 't', &transferred);
+                r = sd_bus_message_append_basic(reply, 't', &c.bytes_transferred);
         if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 't', &total);
+                r = sd_bus_message_append_basic(reply, 't', &c.bytes_total);
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 'o', bus_job_path(j).s);
         if (r >= 0)

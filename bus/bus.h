@@ -146,9 +146,10 @@ enum {
         BUS_JOB_OPTION_MAX_CONCURRENT_FILES,
         _BUS_JOB_OPTION_MAX,
 };
-/* A priority or cost policy by name (an option or a property); InvalidArgs naming the choices. */
-int bus_options_parse_priority(const char *s, JobPriority *ret, sd_bus_error *error);
-int bus_options_parse_cost_policy(const char *s, CostPolicy *ret, sd_bus_error *error);
+/* A priority or cost policy by name (an option or a property): its value (JobPriority,
+ * CostPolicy), or InvalidArgs naming the choices. */
+int bus_options_parse_priority(const char *s, sd_bus_error *error);
+int bus_options_parse_cost_policy(const char *s, sd_bus_error *error);
 /* Their keys and types, into spec[0.._BUS_JOB_OPTION_MAX). */
 void bus_options_spec_job(BusOptionSpec *spec);
 /* Their values from v into o; cancel-when-owner-gone binds the job to the caller's connection,

@@ -127,15 +127,17 @@ static void on_file_hashed(HashStream *s, int error, void *userdata) {
 /* Waits for the stream to reach the end of the file, then judges. */
 static void wait_for_stream(DownloadLane *l, const ServerDigest *server) {
         JobFile *f = l->job->files[l->file];
-        int r = hash_stream_finish(l->hash_stream, f->bytes_transferred, on_file_hashed, l);
+        int r;
 
+        /* Before the verdict, which may come at once: it judges against the server's digest too. */
+        l->verify_has_server = server != NULL;
+        if (server)
+                l->verify_server = *server;
+        r = hash_stream_finish(l->hash_stream, f->bytes_transferred, on_file_hashed, l);
         if (r > 0) {
                 on_file_hashed(l->hash_stream, 0, l);
                 return;
         }
-        l->verify_has_server = server != NULL;
-        if (server)
-                l->verify_server = *server;
         if (r < 0)
                 on_file_hashed(l->hash_stream, r, l);
 }

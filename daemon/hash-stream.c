@@ -29,7 +29,8 @@ struct HashStream {
         /* The loop thread's. */
         uint64_t written;               /* the file holds [0, written) */
         List fed;                       /* buffers of written bytes waiting for a task, in file order */
-        bool running;                   /* a task is queued or runs */
+        bool running;                   /* a task is queued or runs, or the hasher is lent */
+        bool lent;                      /* the writer holds the hasher (hash_stream_lend()) */
         bool freed;                     /* the owner let go while a task ran: done() frees */
         bool restart_pending;           /* the file started over while a task ran */
         unsigned add_pending;           /* algorithms to add once the task is back */
@@ -124,6 +125,7 @@ static void stream_task_back(IoTask *t) {
         HashStream *s = (HashStream *) t;
 
         s->running = false;
+        s->lent = false;
         s->pause = false;
         body_buffer_release_all(&s->task_buffers);
         if (s->freed) {
@@ -267,7 +269,8 @@ int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a) {
 
         if (s->algorithms & DIGEST_ALGORITHM_BIT(a))
                 return 0;
-        if (s->written > 0)
+        /* The writer may be hashing the first bytes of this body right now. */
+        if (s->written > 0 || (s->lent && !s->restart_pending))
                 return -EBUSY;
         if (s->running) {
                 /* Only a task from before a restart runs with nothing written. */
@@ -280,6 +283,25 @@ int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a) {
         }
         s->algorithms |= DIGEST_ALGORITHM_BIT(a);
         return 0;
+}
+
+Hasher *hash_stream_lend(HashStream *s, uint64_t offset) {
+        assert(s);
+
+        /* In step only: nothing of its own to hash, every byte before offset hashed. */
+        if (s->running || s->finishing || s->error < 0 || s->algorithms == 0 || s->fed.n > 0 ||
+            s->written > offset || hasher_get_size(s->hasher) != offset)
+                return NULL;
+        s->running = s->lent = true;
+        return s->hasher;
+}
+
+void hash_stream_give_back(HashStream *s, int error) {
+        assert(s);
+        assert(s->lent);
+
+        s->task_error = error < 0 ? error : 0;
+        stream_task_back(&s->task);
 }
 
 int hash_stream_finish(HashStream *s, uint64_t end, HashStreamDone done, void *userdata) {

@@ -37,6 +37,18 @@ unsigned hash_stream_get_algorithms(const HashStream *s);
  * whole file. */
 int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a);
 
+/* The writer of the bytes from `offset` on may hash them itself, right after each write, while
+ * they are in its cache: returns the hasher when the stream is in step (no task, nothing fed,
+ * every byte before offset hashed, an algorithm to compute), else NULL (the buffers are then
+ * fed as before). Until it is given back the stream counts as busy: a restart or a new
+ * algorithm waits for it, a free leaves it to hash_stream_give_back(). The borrower feeds the
+ * hasher only the bytes it wrote, in file order, on one thread at a time. */
+Hasher *hash_stream_lend(HashStream *s, uint64_t offset);
+/* The hasher is back (error: a failed update's -errno, which stops the stream, or 0). On the
+ * loop, before the buffers it hashed are fed (they are then released at once). Frees s when
+ * its owner let go meanwhile. */
+void hash_stream_give_back(HashStream *s, int error);
+
 /* The file is whole with `end` bytes. Returns 1 when the hasher holds [0, end) already (done is
  * not called), 0 when done will be called once it does (or a read failed), -ENOENT when the
  * stream has no algorithm, or the -errno of a read that failed before. */

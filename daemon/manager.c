@@ -418,6 +418,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 r = io_pool_new(event, WRITE_POOL_THREADS, &m->write_pool);
         if (r < 0)
                 return r;
+        /* The writers hash what they write (transfer-writer.c): they yield to the loop too. */
+        io_pool_set_nice(m->write_pool, HASH_POOL_NICE);
 
         r = add_defer_off(m, &m->schedule_source, scheduler_on_schedule, SD_EVENT_PRIORITY_NORMAL, "scheduler");
         /* Progress is told once the loop has nothing more urgent: one signal per burst. */
@@ -478,6 +480,7 @@ Manager *manager_free(Manager *m) {
         fs_dir_check_done(&m->dir_check);
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
+        checkpoint_flush_files(m);
         while ((j = job_first(&m->jobs))) {
                 list_remove(&m->jobs, &j->queue_node);
                 job_free(j);

@@ -190,9 +190,13 @@ unsigned manager_client_gone(Manager *m, const char *client);
 /* Empty, "direct" or a proxy URL (see proxy_value_is_valid()); from the job's next request on. */
 int job_set_proxy(Job *j, const char *proxy, CallError *e);
 
-uint64_t job_bytes_total(const Job *j);         /* UINT64_MAX while any size is unknown */
-uint64_t job_bytes_transferred(const Job *j);
-uint32_t job_files_transferred(const Job *j);
+/* A job's sums over its files, taken in one walk. */
+typedef struct JobCounts {
+        uint64_t bytes_total;           /* UINT64_MAX while any size is unknown */
+        uint64_t bytes_transferred;
+        uint32_t files_transferred;
+} JobCounts;
+JobCounts job_counts(const Job *j);
 
 /* For a person watching (job-rate.c, job-wait.c). */
 uint64_t job_rate(const Job *j);                /* bytes/s over the last seconds of transferring */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The writer of a transfer: the buffers the loop filled, written to the file in order on a
  * thread of the write pool (one task at a time per transfer), as the file's owner, so that the
- * loop only reads sockets and copies. The loop takes each buffer back once its task is done,
- * counts its bytes as written, and passes it on to the hashers. Without a pool the buffers are
- * written on the loop, as before. */
+ * loop only reads sockets and copies. When the file's hash stream is in step, the task borrows
+ * its hasher and hashes each buffer right after its pwrite(), while the bytes are in this CPU's
+ * cache: one pass, no hand-over to a hashing thread and back. The loop takes each buffer back
+ * once its task is done, counts its bytes as written, and passes it on to the hashers (which
+ * have them already, or hash them then). Without a pool the buffers are written on the loop,
+ * as before. */
 #include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,6 +32,9 @@ typedef struct Writer {
         List buffers;
         size_t attempted;               /* buffers the thread wrote, the failed one included */
         int error;
+        HashStream *lender;             /* the stream whose hasher the task borrowed, or NULL */
+        Hasher *hasher;                 /* that hasher: the bytes written go into it */
+        int hash_error;
         bool pause;                     /* XFERD_TEST_WRITE_PAUSE (writer_new()) */
 
         atomic_bool cancelled;          /* the transfer is gone: no pwrite() after this */
@@ -40,7 +46,15 @@ typedef struct Writer {
         bool finished;                  /* under lock: the thread is done with the buffers */
 } Writer;
 
+/* On the loop: the borrowed hasher goes back to its stream, holding what the task wrote. */
+static void writer_give_back(Writer *w) {
+        w->hasher = NULL;
+        if (w->lender)
+                hash_stream_give_back(TAKE_PTR(w->lender), w->hash_error);
+}
+
 static void writer_destroy(Writer *w) {
+        writer_give_back(w);
         body_buffer_release_all(&w->buffers);
         safe_close(w->fd);
         fs_identity_done(&w->identity);
@@ -83,6 +97,13 @@ static void writer_run(IoTask *task) {
                 w->attempted++;
                 w->error = fsops_write_at(&w->identity, w->fd, b->data, b->len, b->offset, &done);
                 b->len = done;
+                /* Hashed as written, so the hasher holds exactly a prefix of the file; not
+                 * while the loop waits for this task (the stream hashes the rest from the
+                 * buffers then). */
+                if (w->hasher && atomic_load(&w->stopping))
+                        w->hasher = NULL;
+                if (w->hasher && done > 0 && w->hash_error == 0)
+                        w->hash_error = hasher_update(w->hasher, b->data, done);
                 if (w->error < 0)
                         break;  /* no byte behind a hole */
         }
@@ -97,6 +118,8 @@ finish:
 static void writer_collect(Transfer *t, Writer *w) {
         BodyBuffer *b;
 
+        /* First: the stream then knows the buffers' bytes are hashed and releases them. */
+        writer_give_back(w);
         for (size_t i = 0; (b = LIST_ENTRY(w->buffers.head, BodyBuffer, node)); i++) {
                 list_remove(&w->buffers, &b->node);
                 if (i < w->attempted)
@@ -136,8 +159,10 @@ static void writer_dropped(IoTask *task) {
         w->running = false;
         if (!w->transfer)
                 writer_destroy(w);
-        else
+        else {
                 w->error = -ECANCELED;  /* only when the pool is freed before the transfer */
+                writer_give_back(w);
+        }
 }
 
 /* A copy of the owner's identity, or the daemon's own without one. */
@@ -210,6 +235,9 @@ static void writer_kick(Transfer *t) {
         t->write_queue = (List) { NULL, NULL, 0 };
         w->attempted = 0;
         w->error = 0;
+        w->hash_error = 0;
+        w->hasher = t->check.stream ? hash_stream_lend(t->check.stream, first->offset) : NULL;
+        w->lender = w->hasher ? t->check.stream : NULL;
         w->finished = w->started = w->stolen = false;
         w->running = true;
         if (w->pause)
@@ -279,6 +307,7 @@ void transfer_writer_drain(Transfer *t) {
                 pthread_mutex_unlock(&w->lock);
                 if (w->stolen) {
                         List q = w->buffers;
+                        writer_give_back(w);  /* untouched: the buffers are fed as written here */
                         /* Before the queue: they came first. */
                         w->buffers = (List) { NULL, NULL, 0 };
                         while ((b = LIST_ENTRY(t->write_queue.head, BodyBuffer, node))) {

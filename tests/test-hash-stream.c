@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Hashing a file off the loop (daemon/hash-stream.c) on a real IoPool and sd-event loop: the
  * digest over a file written piece by piece after a prefix it already held, a restart, a
- * stream freed while its thread reads (also held in the test pause), and failed reads. GLib's
- * SHA-256/SHA-512 is the oracle. */
+ * stream freed while its thread reads (also held in the test pause), failed reads, and the
+ * hasher lent to the writer. GLib's SHA-256/SHA-512 is the oracle. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -362,6 +362,90 @@ test_read_errors (void)
         fixture_done (&f);
 }
 
+/* The writer borrows the hasher once the stream is in step and hashes what it writes itself:
+ * refused while the held prefix is read or at another offset; while lent a new algorithm is
+ * refused and a restart waits for the return; the buffers fed after the return come back at
+ * once, with no task; a stream freed while lent goes when the hasher comes back; a failed
+ * update stops the stream. */
+static void
+test_lend (void)
+{
+        size_t n = 12u * 1024u * 1024u + 5, held = 5u * 1024u * 1024u + 7;
+        BodySet *set = NULL;
+        BodyBuffer *b;
+        Hasher *h, *lent;
+        HashStream *s;
+        Fixture f;
+
+        fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
+        g_assert_cmpint (body_set_new (2, NULL, NULL, &set), ==, 0);
+        /* The prefix is being read: not in step. */
+        g_assert_null (hash_stream_lend (f.s, held));
+        loop_run_until (&f.l, true);
+        g_assert_null (hash_stream_lend (f.s, held + 1));
+        lent = hash_stream_lend (f.s, held);
+        g_assert_nonnull (lent);
+        g_assert_null (hash_stream_lend (f.s, held));
+        g_assert_cmpint (hash_stream_add_algorithm (f.s, DIGEST_SHA512), ==, 0);  /* has it */
+        for (size_t at = held; at < n; at += BODY_BUFFER_SIZE) {
+                size_t k = MIN (BODY_BUFFER_SIZE, n - at);
+                write_at (f.fd, f.data + at, k, at);
+                g_assert_cmpint (hasher_update (lent, f.data + at, k), ==, 0);
+        }
+        hash_stream_give_back (f.s, 0);
+        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 0);
+        for (size_t at = held; at < n; at += BODY_BUFFER_SIZE) {
+                g_assert_cmpint (body_set_get (set, at, &b), ==, 0);
+                b->len = MIN (BODY_BUFFER_SIZE, n - at);
+                memset (b->data, 0, b->len);  /* hashed already: never read again */
+                hash_stream_feed (f.s, b);
+                g_assert_cmpuint (body_set_out (set), ==, 0);
+        }
+        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 0);
+        g_assert_cmpint (hash_stream_finish (f.s, n, on_done, &f.l), ==, 1);
+        assert_both_digests (f.s, f.data, n);
+
+        /* A restart while lent: what the borrower hashed is dropped on the return. */
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &s), ==, 0);
+        lent = hash_stream_lend (s, 0);
+        g_assert_nonnull (lent);
+        g_assert_cmpint (hash_stream_add_algorithm (s, DIGEST_SHA512), ==, -EBUSY);
+        g_assert_cmpint (hasher_update (lent, "old bytes", 9), ==, 0);
+        hash_stream_restart (s);
+        hash_stream_give_back (s, 0);
+        lent = hash_stream_lend (s, 0);
+        g_assert_nonnull (lent);
+        g_assert_cmpuint (hasher_get_size (lent), ==, 0);
+        g_assert_cmpint (hasher_update (lent, f.data, 4096), ==, 0);
+        hash_stream_give_back (s, 0);
+        g_assert_cmpint (hash_stream_finish (s, 4096, on_done, &f.l), ==, 1);
+        h = hash_stream_free (s);
+        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, 4096);
+        hasher_free (h);
+
+        /* A failed update: the stream stops, no hasher comes back. */
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &s), ==, 0);
+        g_assert_nonnull (hash_stream_lend (s, 0));
+        hash_stream_give_back (s, -EIO);
+        g_assert_null (hash_stream_lend (s, 0));
+        g_assert_cmpint (hash_stream_finish (s, 10, on_done, &f.l), ==, -EIO);
+        g_assert_null (hash_stream_free (s));
+
+        /* Freed while lent: the borrower goes on, the return frees (the sanitizers see). */
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &s), ==, 0);
+        lent = hash_stream_lend (s, 0);
+        g_assert_nonnull (lent);
+        g_assert_null (hash_stream_free (s));
+        g_assert_cmpint (hasher_update (lent, f.data, 4096), ==, 0);
+        hash_stream_give_back (s, 0);
+
+        body_set_orphan (set);
+        fixture_done (&f);
+}
+
 const TestCase test_cases[] = {
         { "/hash-stream/pieces", test_pieces },
         { "/hash-stream/buffers", test_buffers },
@@ -369,5 +453,6 @@ const TestCase test_cases[] = {
         { "/hash-stream/free-while-running", test_free_while_running },
         { "/hash-stream/free-in-pause", test_free_in_pause },
         { "/hash-stream/read-errors", test_read_errors },
+        { "/hash-stream/lend", test_lend },
         { NULL, NULL }
 };

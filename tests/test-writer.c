@@ -6,7 +6,8 @@
  * Suspend replies with every byte received in the file (then a Resume goes on
  * with a Range from there), Cancel leaves nothing and the thread does not
  * bring the file back, and a kill -9 with writes held resumes to a verified
- * file, or to Integrity when the server's bytes changed meanwhile.
+ * file, or to Integrity when the server's bytes changed meanwhile; Suspend and
+ * Cancel also while the held task has borrowed the file's hasher.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,12 +76,15 @@ file_size (const char *path)
 
 /* Suspend while the writer holds the bytes: at the reply the temporary file holds every byte
  * xferd had received (its log says how many), and BytesTransferred says so; the next
- * instance's Resume asks for the rest from there and the file completes byte-exact. */
+ * instance's Resume asks for the rest from there and the file completes byte-exact. With a
+ * checksum the held task has borrowed the file's hasher: it writes without hashing once the
+ * loop waits for it, and the file still checks out (auto-complete moves it). */
 static void
-test_suspend_while_queued (void)
+check_suspend_while_queued (gboolean checksum)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
-        g_autofree char *job = start_held (env, FALSE, NULL);
+        g_autofree char *id = NULL;
+        g_autofree char *job = start_held (env, checksum, &id);
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
         guint64 from = G_MAXUINT64, received = 0;
 
@@ -97,21 +101,38 @@ test_suspend_while_queued (void)
 
         release_writer_and_server (env);
         xferd_job_call (env->fx, job, "Resume");
-        job_wait_state (env->fx, job, "transferred");
+        if (checksum)
+                assert_job_removed (env->fx, id, "acknowledged");
+        else {
+                job_wait_state (env->fx, job, "transferred");
+                g_assert_false (xferd_complete (env->fx, job));
+        }
         assert_last_range (env->http, "/file.bin", received);
-        g_assert_false (xferd_complete (env->fx, job));
         assert_dest_complete (env);
 }
 
-/* Cancel while the writer holds the bytes: nothing is left at the reply, none of them is
- * written, and a second Cancel is refused. */
 static void
-test_cancel_while_queued (void)
+test_suspend_while_queued (void)
+{
+        check_suspend_while_queued (FALSE);
+}
+
+static void
+test_suspend_while_queued_checksum (void)
+{
+        check_suspend_while_queued (TRUE);
+}
+
+/* Cancel while the writer holds the bytes: nothing is left at the reply, none of them is
+ * written, and a second Cancel is refused. With a checksum the held task holds the file's
+ * hasher too: the stream, freed meanwhile, goes when the task gives it back. */
+static void
+check_cancel_while_queued (gboolean checksum)
 {
         static const char *const nothing[] = { NULL };
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
-        g_autofree char *job = start_held (env, FALSE, NULL);
+        g_autofree char *job = start_held (env, checksum, NULL);
 
         xferd_job_call (env->fx, job, "Cancel");
         assert_dir_is (env->dir, nothing);
@@ -119,6 +140,18 @@ test_cancel_while_queued (void)
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
         assert_dir_is (env->dir, nothing);
         g_assert_cmpuint (xferd_log_count (env->log, "Stopping with bytes ["), ==, 0);
+}
+
+static void
+test_cancel_while_queued (void)
+{
+        check_cancel_while_queued (FALSE);
+}
+
+static void
+test_cancel_while_queued_checksum (void)
+{
+        check_cancel_while_queued (TRUE);
 }
 
 /* kill -9 while the writer holds the bytes; the next xferd resumes the job and checks the
@@ -208,6 +241,8 @@ test_suspend_more_than_threads (void)
 const TestCase test_cases[] = {
         { "/writer/suspend-while-queued", test_suspend_while_queued },
         { "/writer/cancel-while-queued", test_cancel_while_queued },
+        { "/writer/suspend-while-queued-checksum", test_suspend_while_queued_checksum },
+        { "/writer/cancel-while-queued-checksum", test_cancel_while_queued_checksum },
         { "/writer/kill-while-queued-right", test_kill_while_queued_right },
         { "/writer/kill-while-queued-wrong", test_kill_while_queued_wrong },
         { "/writer/suspend-more-than-threads", test_suspend_more_than_threads },
