@@ -290,7 +290,9 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
                 .n = all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid),
                 .body = HEAP_FOLLOW_INIT,
         };
-        return bus_reply_array(m, "(ssssutto)", append_jobs, &l);
+        r = bus_reply_array(m, "(ssssutto)", append_jobs, &l);
+        heap_follow_end(&l.body);
+        return r;
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,

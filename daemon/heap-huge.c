@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The heap grown at once before a large load, its new pages advised as transparent huge
  * pages: 100 000 stored jobs (about 105 MB of small blocks) then take a few hundred page faults
- * instead of 25 000. On this
- * project's VMs a fault of fresh memory costs about 13 µs. The advice is taken back at the
- * end, so that khugepaged never fills the holes that later frees leave and memory allocated
+ * instead of 25 000. On this project's VMs a fault of fresh memory costs about 13 µs. The
+ * advice is taken back at the end, so that khugepaged never fills the holes that later frees leave and memory allocated
  * later is faulted in 4 KiB pages as before. It relies on glibc's malloc (a free block at the
  * top stays there untouched; requests are cut from the top before any mapping); with another
  * allocator the advice lands on memory it does not use: no gain, no harm. With THP's defrag
@@ -14,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -80,6 +80,7 @@ void heap_huge_end(HeapHuge *h) {
  * unnamed (not the heap, a stack or a file). */
 static bool mapping_of(uintptr_t p, uintptr_t *ret_start, uintptr_t *ret_end, bool *ret_anonymous) {
         _cleanup_fclose_ FILE *f = NULL;
+        bool continued = false;
         char line[512];
 
         f = fopen("/proc/self/maps", "re");
@@ -87,8 +88,13 @@ static bool mapping_of(uintptr_t p, uintptr_t *ret_start, uintptr_t *ret_end, bo
                 return false;
         while (fgets(line, sizeof line, f)) {
                 unsigned long start, end;
+                bool rest_of_line = continued;
                 int name = 0;
 
+                /* A long file name comes in pieces: only a line's first piece is parsed. */
+                continued = !strchr(line, '\n');
+                if (rest_of_line)
+                        continue;
                 if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &start, &end, &name) < 2 || name == 0)
                         continue;
                 if (p < start || p >= end)
@@ -109,7 +115,8 @@ void heap_follow_lookup(HeapFollow *f, const void *p, size_t rest) {
         assert(p);
 
         if (++f->lookups > FOLLOW_MAX_LOOKUPS || !mapping_of((uintptr_t) p, &start, &end, &anonymous)) {
-                *f = (HeapFollow) { .start = 0, .end = UINTPTR_MAX, .lookups = f->lookups };
+                f->start = 0;
+                f->end = UINTPTR_MAX;   /* left alone from here on */
                 return;
         }
         f->start = start;
@@ -126,4 +133,12 @@ void heap_follow_lookup(HeapFollow *f, const void *p, size_t rest) {
          * before 5.14 says EINVAL and the writing faults them in as before. */
         if (to > from)
                 (void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
+}
+
+void heap_follow_end(HeapFollow *f) {
+        assert(f);
+
+        if (f->prepared > 0)
+                (void) malloc_trim(0);
+        *f = HEAP_FOLLOW_INIT;
 }

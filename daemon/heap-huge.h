@@ -28,7 +28,8 @@ void heap_huge_end(HeapHuge *h);
  * it into a mapping of its own, which would be faulted in 4 KiB at a time. Told where the
  * writing is, this finds that mapping, advises it as huge pages and faults in at once what the
  * writing will still need of it (at most `rest` bytes). Nothing process-wide changes: the advice
- * stays with the mapping and goes with it when the buffer is freed. */
+ * stays with the mapping and goes with it when the buffer is freed. As for the stretch, with
+ * THP's defrag "madvise" filling it may compact memory first on a badly fragmented host. */
 typedef struct HeapFollow {
         uintptr_t start, end;   /* the mapping last found; nothing is looked up while p is in it */
         unsigned lookups;
@@ -44,3 +45,8 @@ static inline void heap_follow(HeapFollow *f, const void *p, size_t rest) {
         if ((uintptr_t) p < f->start || (uintptr_t) p >= f->end)
                 heap_follow_lookup(f, p, rest);
 }
+
+/* Once the buffer is written (it may still wait to be sent): when it moved into mappings, the
+ * heap's blocks it grew through before (up to 2 MiB) are free now, and go back to the system
+ * (malloc_trim) instead of staying resident. */
+void heap_follow_end(HeapFollow *f);

@@ -33,6 +33,7 @@ void job_prefetch_ahead(const Job *j) {
         if (n1->n_files > 0) {
                 __builtin_prefetch(&n1->files[0]->bytes_total);
                 __builtin_prefetch(&n1->files[0]->bytes_transferred);
+                __builtin_prefetch(&n1->files[0]->completed);
         }
         n2 = job_next(n1);
         if (!n2)
