@@ -8,6 +8,7 @@
  * held are being hashed. A wrong file never reaches its destination.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -446,6 +447,40 @@ check_kill_and_resume (gboolean corrupt, gboolean restart)
         assert_last_range (env->http, "/file.bin", STALL);
 }
 
+/* A Suspend while the bytes flow fast keeps what was hashed: the Resume reads back at most the
+ * last buffers (four of 1 MiB), not the 24 MiB and more the file holds, and the file checks
+ * out. */
+static void
+test_suspend_keeps_hash (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+        GVariantBuilder *o = options_new ();
+        enum { N = 96 * 1024 * 1024 };
+        guint64 reread = 0;
+
+        xferd_env_serve (env, "/file.bin", N);
+        g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
+        http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
+        http_server_set_rate (env->http, "/file.bin", 400 * 1024 * 1024);
+        option_string (o, "checksum", sha256);
+        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        g_free (xferd_wait_temp (env->fx, job, 0, 24 * 1024 * 1024));
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        http_server_set_rate (env->http, "/file.bin", 0);
+        xferd_job_call (env->fx, job, "Resume");
+        assert_job_removed (env->fx, id, "acknowledged");
+        assert_dest_complete (env);
+        g_autofree char *line = xferd_log_grep (env->log, "bytes held of");
+        if (line)
+                g_assert_cmpint (sscanf (strstr (line, "Hashing the "), "Hashing the %" G_GUINT64_FORMAT, &reread), ==, 1);
+        g_assert_cmpuint (reread, <=, 4 * 1024 * 1024);
+}
+
 static void
 test_kill_resume_right (void)
 {
@@ -832,6 +867,7 @@ test_cancel_while_hashing (void)
 
 const TestCase test_cases[] = {
         { "/integrity/checksum-right", test_checksum_right },
+        { "/integrity/suspend-keeps-hash", test_suspend_keeps_hash },
         { "/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256 },
         { "/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512 },
         { "/integrity/malformed", test_malformed },
