@@ -5,22 +5,35 @@
 #include "safe-text.h"
 #include "util.h"
 
-/* The errno each call error converts to and from; 0 for names only jobs carry. */
-static const int error_errno[_ERROR_NAME_MAX] = {
-        [ERROR_NAME_INVALID_STATE] = ESTALE,
-        [ERROR_NAME_NO_SUCH_JOB] = ENOENT,
-        [ERROR_NAME_EMPTY] = ENODATA,
-        [ERROR_NAME_TOO_MANY_JOBS] = EUSERS,
-        [ERROR_NAME_TOO_MANY_FILES] = E2BIG,
-        [ERROR_NAME_UNSUPPORTED_PROTOCOL] = EPROTONOSUPPORT,
-        [ERROR_NAME_INVALID_PATH] = ENOTDIR,
-        [ERROR_NAME_STRING_TOO_LONG] = ENAMETOOLONG,
-        [ERROR_NAME_COMPLETE_FAILED] = EIO,
+/* What each kind of call error is on the bus: one of the contract's names with the errno it
+ * converts to and from (a name only jobs carry has none), or a name of D-Bus's own. */
+typedef struct KindName {
+        ErrorName name;
+        int code;
+        const char *standard;
+} KindName;
+
+static const KindName kind_names[_CALL_ERROR_MAX] = {
+        [CALL_ERROR_NONE] = { _ERROR_NAME_INVALID, 0, NULL },
+        [CALL_ERROR_INVALID_ARGS] = { _ERROR_NAME_INVALID, 0, SD_BUS_ERROR_INVALID_ARGS },
+        [CALL_ERROR_ACCESS_DENIED] = { _ERROR_NAME_INVALID, 0, SD_BUS_ERROR_ACCESS_DENIED },
+        [CALL_ERROR_INVALID_STATE] = { ERROR_NAME_INVALID_STATE, ESTALE, NULL },
+        [CALL_ERROR_NO_SUCH_JOB] = { ERROR_NAME_NO_SUCH_JOB, ENOENT, NULL },
+        [CALL_ERROR_EMPTY] = { ERROR_NAME_EMPTY, ENODATA, NULL },
+        [CALL_ERROR_TOO_MANY_JOBS] = { ERROR_NAME_TOO_MANY_JOBS, EUSERS, NULL },
+        [CALL_ERROR_TOO_MANY_FILES] = { ERROR_NAME_TOO_MANY_FILES, E2BIG, NULL },
+        [CALL_ERROR_UNSUPPORTED_PROTOCOL] = { ERROR_NAME_UNSUPPORTED_PROTOCOL, EPROTONOSUPPORT, NULL },
+        [CALL_ERROR_INVALID_PATH] = { ERROR_NAME_INVALID_PATH, ENOTDIR, NULL },
+        [CALL_ERROR_STRING_TOO_LONG] = { ERROR_NAME_STRING_TOO_LONG, ENAMETOOLONG, NULL },
+        [CALL_ERROR_COMPLETE_FAILED] = { ERROR_NAME_COMPLETE_FAILED, EIO, NULL },
+        [CALL_ERROR_LIMITS_EXCEEDED] = { _ERROR_NAME_INVALID, 0, SD_BUS_ERROR_LIMITS_EXCEEDED },
+        [CALL_ERROR_IO] = { _ERROR_NAME_INVALID, 0, SD_BUS_ERROR_IO_ERROR },
+        [CALL_ERROR_INTERNAL] = { _ERROR_NAME_INVALID, 0, SD_BUS_ERROR_FAILED },
 };
 
 /* Built once from the table of names; sd-bus keeps pointers into both. */
 static char bus_names[_ERROR_NAME_MAX][XFERD_ERROR_NAME_MAX];
-static sd_bus_error_map bus_error_map[_ERROR_NAME_MAX + 1];
+static sd_bus_error_map bus_error_map[_CALL_ERROR_MAX + 1];
 
 static void bus_errors_build(void) {
         static bool built = false;
@@ -31,9 +44,11 @@ static void bus_errors_build(void) {
         for (ErrorName e = 0; e < _ERROR_NAME_MAX; e++) {
                 int n = snprintf(bus_names[e], sizeof bus_names[e], XFERD_ERROR_PREFIX "%s", error_name_to_string(e));
                 assert(n > 0 && (size_t) n < sizeof bus_names[e]);
-                if (error_errno[e] != 0)
-                        bus_error_map[k++] = (sd_bus_error_map) { .name = bus_names[e], .code = error_errno[e] };
         }
+        for (CallErrorKind kind = 0; kind < _CALL_ERROR_MAX; kind++)
+                if (kind_names[kind].code != 0)
+                        bus_error_map[k++] = (sd_bus_error_map) { .name = bus_names[kind_names[kind].name],
+                                                                  .code = kind_names[kind].code };
         bus_error_map[k] = (sd_bus_error_map) SD_BUS_ERROR_MAP_END;
         built = true;
 }
@@ -70,42 +85,12 @@ int bus_errors_register(void) {
         return sd_bus_error_add_map(bus_error_map);
 }
 
-/* The contract's name of each kind; the others are D-Bus's own. */
-static const ErrorName kind_error_name[_CALL_ERROR_MAX] = {
-        [CALL_ERROR_NONE] = _ERROR_NAME_INVALID,
-        [CALL_ERROR_INVALID_ARGS] = _ERROR_NAME_INVALID,
-        [CALL_ERROR_ACCESS_DENIED] = _ERROR_NAME_INVALID,
-        [CALL_ERROR_INVALID_STATE] = ERROR_NAME_INVALID_STATE,
-        [CALL_ERROR_NO_SUCH_JOB] = ERROR_NAME_NO_SUCH_JOB,
-        [CALL_ERROR_EMPTY] = ERROR_NAME_EMPTY,
-        [CALL_ERROR_TOO_MANY_JOBS] = ERROR_NAME_TOO_MANY_JOBS,
-        [CALL_ERROR_TOO_MANY_FILES] = ERROR_NAME_TOO_MANY_FILES,
-        [CALL_ERROR_UNSUPPORTED_PROTOCOL] = ERROR_NAME_UNSUPPORTED_PROTOCOL,
-        [CALL_ERROR_INVALID_PATH] = ERROR_NAME_INVALID_PATH,
-        [CALL_ERROR_STRING_TOO_LONG] = ERROR_NAME_STRING_TOO_LONG,
-        [CALL_ERROR_COMPLETE_FAILED] = ERROR_NAME_COMPLETE_FAILED,
-        [CALL_ERROR_LIMITS_EXCEEDED] = _ERROR_NAME_INVALID,
-        [CALL_ERROR_IO] = _ERROR_NAME_INVALID,
-        [CALL_ERROR_INTERNAL] = _ERROR_NAME_INVALID,
-};
-
 static const char *call_error_bus_name(CallErrorKind kind) {
-        switch (kind) {
-        case CALL_ERROR_INVALID_ARGS:
-                return SD_BUS_ERROR_INVALID_ARGS;
-        case CALL_ERROR_ACCESS_DENIED:
-                return SD_BUS_ERROR_ACCESS_DENIED;
-        case CALL_ERROR_LIMITS_EXCEEDED:
-                return SD_BUS_ERROR_LIMITS_EXCEEDED;
-        case CALL_ERROR_IO:
-                return SD_BUS_ERROR_IO_ERROR;
-        case CALL_ERROR_INTERNAL:
-                return SD_BUS_ERROR_FAILED;
-        default:
-                if (kind <= CALL_ERROR_NONE || kind >= _CALL_ERROR_MAX)
-                        return NULL;
-                return bus_error_name(kind_error_name[kind]);
-        }
+        if (kind < 0 || kind >= _CALL_ERROR_MAX)
+                return NULL;
+        if (kind_names[kind].standard)
+                return kind_names[kind].standard;
+        return kind_names[kind].name == _ERROR_NAME_INVALID ? NULL : bus_error_name(kind_names[kind].name);
 }
 
 int bus_error_from_call(sd_bus_error *error, int r, const CallError *e) {

@@ -102,6 +102,8 @@ assert_field_type(no_progress_timeout, uint32_t);
 assert_field_type(upload_url, char *);
 assert_field_type(bytes_from_cache, uint64_t);
 assert_field_type(bytes_from_origin, uint64_t);
+assert_field_type(auto_complete, bool);
+assert_field_type(allow_insecure_redirect, bool);
 
 static Job *job_from_field(void *field, size_t offset) {
         return (Job *) ((uint8_t *) field - offset);
@@ -167,28 +169,22 @@ static int property_get_cost_policy(sd_bus *bus, const char *path, const char *i
         return append_string(reply, cost_policy_to_string(j->cost_policy));
 }
 
-static int property_get_auto_complete(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Job *j = userdata;
-        return append_bool(reply, j->auto_complete);
-}
-
-static int property_get_allow_insecure_redirect(sd_bus *bus, const char *path, const char *interface,
-                                                const char *property, sd_bus_message *reply, void *userdata,
-                                                sd_bus_error *error) {
-        const Job *j = userdata;
-        return append_bool(reply, j->allow_insecure_redirect);
+/* A bool field at the entry's offset: sd-bus itself would read an int there. */
+static int property_get_bool_field(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const bool *b = userdata;
+        return append_bool(reply, *b);
 }
 
 static int property_get_bytes_total(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return append_u64(reply, job_bytes_total(userdata));
+        return append_u64(reply, job_counts(userdata).bytes_total);
 }
 
 static int property_get_bytes_transferred(sd_bus *bus, const char *path, const char *interface,
                                           const char *property, sd_bus_message *reply, void *userdata,
                                           sd_bus_error *error) {
-        return append_u64(reply, job_bytes_transferred(userdata));
+        return append_u64(reply, job_counts(userdata).bytes_transferred);
 }
 
 static int property_get_files_total(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -200,7 +196,7 @@ static int property_get_files_total(sd_bus *bus, const char *path, const char *i
 static int property_get_files_transferred(sd_bus *bus, const char *path, const char *interface,
                                           const char *property, sd_bus_message *reply, void *userdata,
                                           sd_bus_error *error) {
-        return append_u32(reply, job_files_transferred(userdata));
+        return append_u32(reply, job_counts(userdata).files_transferred);
 }
 
 static int property_get_rate(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -313,49 +309,51 @@ static int property_set_description(sd_bus *bus, const char *path, const char *i
         return set_string(value, job_from_field(userdata, offsetof(Job, description)), job_set_description, error);
 }
 
-static int property_set_priority(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *value, void *userdata, sd_bus_error *error) {
-        CallError e = { .kind = CALL_ERROR_NONE };
-        Job *j = userdata;
-        JobPriority p = j->priority;
+/* The value a priority or cost policy is set to: the name parsed, or, for a final job, the
+ * current value, so that the setter says the job is final first, whatever the name. */
+static int read_choice(sd_bus_message *value, const Job *j, int (*parse)(const char *s, sd_bus_error *error),
+                       int current, sd_bus_error *error) {
         const char *s;
         int r;
 
         r = sd_bus_message_read(value, "s", &s);
-        /* A final job says so first, whatever the value: the setter refuses it. */
-        if (r >= 0 && !job_state_is_final(j->state))
-                r = bus_options_parse_priority(s, &p, error);
         if (r < 0)
                 return r;
-        return set_result(job_set_priority(j, p, &e), &e, error);
+        return job_state_is_final(j->state) ? current : parse(s, error);
+}
+
+static int property_set_priority(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *value, void *userdata, sd_bus_error *error) {
+        CallError e = { .kind = CALL_ERROR_NONE };
+        Job *j = userdata;
+        int r = read_choice(value, j, bus_options_parse_priority, j->priority, error);
+
+        if (r < 0)
+                return r;
+        return set_result(job_set_priority(j, r, &e), &e, error);
 }
 
 static int property_set_cost_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *value, void *userdata, sd_bus_error *error) {
         CallError e = { .kind = CALL_ERROR_NONE };
         Job *j = userdata;
-        CostPolicy p = j->cost_policy;
-        const char *s;
-        int r;
+        int r = read_choice(value, j, bus_options_parse_cost_policy, j->cost_policy, error);
 
-        r = sd_bus_message_read(value, "s", &s);
-        /* A final job says so first, whatever the value: the setter refuses it. */
-        if (r >= 0 && !job_state_is_final(j->state))
-                r = bus_options_parse_cost_policy(s, &p, error);
         if (r < 0)
                 return r;
-        return set_result(job_set_cost_policy(j, p, &e), &e, error);
+        return set_result(job_set_cost_policy(j, r, &e), &e, error);
 }
 
 static int property_set_auto_complete(sd_bus *bus, const char *path, const char *interface, const char *property,
                                       sd_bus_message *value, void *userdata, sd_bus_error *error) {
-        return set_bool(value, userdata, job_set_auto_complete, error);
+        return set_bool(value, job_from_field(userdata, offsetof(Job, auto_complete)), job_set_auto_complete, error);
 }
 
 static int property_set_allow_insecure_redirect(sd_bus *bus, const char *path, const char *interface,
                                                 const char *property, sd_bus_message *value, void *userdata,
                                                 sd_bus_error *error) {
-        return set_bool(value, userdata, job_set_allow_insecure_redirect, error);
+        return set_bool(value, job_from_field(userdata, offsetof(Job, allow_insecure_redirect)),
+                        job_set_allow_insecure_redirect, error);
 }
 
 static int property_set_bandwidth_limit(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -472,13 +470,14 @@ const sd_bus_vtable bus_job_vtable[] = {
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_WRITABLE_PROPERTY("CostPolicy", "s", property_get_cost_policy, property_set_cost_policy, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_WRITABLE_PROPERTY("AutoComplete", "b", property_get_auto_complete, property_set_auto_complete, 0,
+        SD_BUS_WRITABLE_PROPERTY("AutoComplete", "b", property_get_bool_field, property_set_auto_complete,
+                                 offsetof(Job, auto_complete),
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_WRITABLE_PROPERTY("BandwidthLimit", "t", NULL, property_set_bandwidth_limit,
                                  offsetof(Job, bandwidth_limit),
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_WRITABLE_PROPERTY("AllowInsecureRedirect", "b", property_get_allow_insecure_redirect,
-                                 property_set_allow_insecure_redirect, 0,
+        SD_BUS_WRITABLE_PROPERTY("AllowInsecureRedirect", "b", property_get_bool_field,
+                                 property_set_allow_insecure_redirect, offsetof(Job, allow_insecure_redirect),
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("BytesTotal", "t", property_get_bytes_total, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("BytesTransferred", "t", property_get_bytes_transferred, 0,

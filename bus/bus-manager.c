@@ -4,6 +4,7 @@
 #include "bus-errors.h"
 #include "bus.h"
 #include "config.h"
+#include "heap-huge.h"
 #include "safe-text.h"
 
 static int reply_job(sd_bus_message *m, const Job *j) {
@@ -189,12 +190,14 @@ typedef struct JobsListed {
         Bus *bus;
         bool all;
         uid_t uid;
+        size_t n;               /* rows to come */
+        HeapFollow body;        /* where the reply's body is (see heap-huge.h) */
 } JobsListed;
 
 /* A string this daemon made of ASCII letters and digits (a job id, a type or state name):
  * copied in without sd-bus's check of every character as UTF-8, which a text a client gave
  * (the display name) still gets. */
-static int append_ascii(sd_bus_message *reply, const char *s) {
+static int append_ascii(sd_bus_message *reply, const char *s, char **ret) {
         size_t n;
         char *p;
         int r;
@@ -205,31 +208,40 @@ static int append_ascii(sd_bus_message *reply, const char *s) {
         if (r < 0)
                 return r;
         memcpy(p, s, n);
+        if (ret)
+                *ret = p;
         return 0;
 }
 
+/* A row takes about 170 bytes (a long display name more): what the rows still to come are
+ * taken to need of the body, prepared in advance. */
+#define ROW_BYTES 256
+
 /* One row of ListJobs, a field at a time: sd_bus_message_append() would parse "(ssssutto)"
  * again for each of 100 000 rows. */
-static int append_job_row(sd_bus_message *reply, Job *j) {
+static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
         uint32_t owner = (uint32_t) j->owner;
-        uint64_t transferred = job_bytes_transferred(j), total = job_bytes_total(j);
+        JobCounts c = job_counts(j);
+        char *at = NULL;
         int r;
 
         r = sd_bus_message_open_container(reply, 'r', "ssssutto");
         if (r >= 0)
-                r = append_ascii(reply, j->id);
+                r = append_ascii(reply, j->id, &at);
+        if (r >= 0)
+                heap_follow(&l->body, at, (l->n > 0 ? l->n : 1) * ROW_BYTES);
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 's', j->display_name);
         if (r >= 0)
-                r = append_ascii(reply, job_type_to_string(j->type));
+                r = append_ascii(reply, job_type_to_string(j->type), NULL);
         if (r >= 0)
-                r = append_ascii(reply, job_state_to_string(j->state));
+                r = append_ascii(reply, job_state_to_string(j->state), NULL);
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 'u', &owner);
         if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 't', &transferred);
+                r = sd_bus_message_append_basic(reply, 't', &c.bytes_transferred);
         if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 't', &total);
+                r = sd_bus_message_append_basic(reply, 't', &c.bytes_total);
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 'o', bus_job_path(j).s);
         if (r >= 0)
@@ -242,19 +254,22 @@ static int append_jobs(sd_bus_message *reply, void *userdata) {
         int r;
 
         for (Job *j = manager_first_job(l->bus->manager); j; j = job_next(j)) {
+                job_prefetch_ahead(j);
                 if (!l->all && j->owner != l->uid)
                         continue;
-                r = append_job_row(reply, j);
+                r = append_job_row(reply, j, l);
                 if (r < 0)
                         return r;
+                if (l->n > 0)
+                        l->n--;
         }
         return 0;
 }
 
 static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
+        JobsListed l;
         int all, r;
-        size_t n;
         uid_t uid;
 
         r = sd_bus_message_read(m, "b", &all);
@@ -268,9 +283,14 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
                                         "Only root or an administrator polkit allows "
                                         "(org.xferd.Transfer1.manage-all) may list the jobs of all users.");
 
-        /* A row takes about 170 bytes, its body grows by doubling: room for 512 a job. */
-        n = all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid);
-        return bus_reply_array_large(b, m, "(ssssutto)", n * 512, append_jobs, &(JobsListed) { b, all, uid });
+        l = (JobsListed) {
+                .bus = b,
+                .all = all,
+                .uid = uid,
+                .n = all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid),
+                .body = HEAP_FOLLOW_INIT,
+        };
+        return bus_reply_array(m, "(ssssutto)", append_jobs, &l);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,

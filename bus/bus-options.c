@@ -113,34 +113,27 @@ void bus_options_spec_job(BusOptionSpec *spec) {
         memcpy(spec, job_spec, sizeof job_spec);
 }
 
-int bus_options_parse_priority(const char *s, JobPriority *ret, sd_bus_error *error) {
-        JobPriority p = job_priority_from_string(s);
+/* v: what the core's table made of the name s; a name it does not know is refused with the
+ * names it knows. */
+static int choice_or_error(int v, const char *s, const char *what, const char *names, sd_bus_error *error) {
         char quoted[BUS_ERROR_QUOTE_SIZE];
 
         assert(s);
-        assert(ret);
 
-        if (p < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown priority '%s'; use foreground, high, normal or low.",
-                                         bus_error_quote(quoted, s));
-        *ret = p;
-        return 0;
+        if (v >= 0)
+                return v;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown %s '%s'; use %s.", what,
+                                 bus_error_quote(quoted, s), names);
 }
 
-int bus_options_parse_cost_policy(const char *s, CostPolicy *ret, sd_bus_error *error) {
-        CostPolicy p = cost_policy_from_string(s);
-        char quoted[BUS_ERROR_QUOTE_SIZE];
-
+int bus_options_parse_priority(const char *s, sd_bus_error *error) {
         assert(s);
-        assert(ret);
+        return choice_or_error(job_priority_from_string(s), s, "priority", "foreground, high, normal or low", error);
+}
 
-        if (p < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown cost policy '%s'; use always or unmetered.",
-                                         bus_error_quote(quoted, s));
-        *ret = p;
-        return 0;
+int bus_options_parse_cost_policy(const char *s, sd_bus_error *error) {
+        assert(s);
+        return choice_or_error(cost_policy_from_string(s), s, "cost policy", "always or unmetered", error);
 }
 
 /* The option cancel-when-owner-gone: true binds the new job to the caller's connection. */
@@ -169,18 +162,20 @@ int bus_options_get_job(Bus *b, sd_bus_message *m, const BusOptions *v, JobOptio
 
         *ret_binding = NULL;
         if (v->present[BUS_JOB_OPTION_PRIORITY]) {
-                r = bus_options_parse_priority(v->strings[BUS_JOB_OPTION_PRIORITY], &o->priority, error);
+                r = bus_options_parse_priority(v->strings[BUS_JOB_OPTION_PRIORITY], error);
                 if (r < 0)
                         return r;
+                o->priority = r;
         }
         o->description = v->strings[BUS_JOB_OPTION_DESCRIPTION];
         o->max_concurrent_files_set = v->present[BUS_JOB_OPTION_MAX_CONCURRENT_FILES];
         o->max_concurrent_files = (uint32_t) v->u64s[BUS_JOB_OPTION_MAX_CONCURRENT_FILES];
         /* The creator chooses the cost policy, else the daemon's default applies. */
         if (v->present[BUS_JOB_OPTION_COST_POLICY]) {
-                r = bus_options_parse_cost_policy(v->strings[BUS_JOB_OPTION_COST_POLICY], &o->cost_policy, error);
+                r = bus_options_parse_cost_policy(v->strings[BUS_JOB_OPTION_COST_POLICY], error);
                 if (r < 0)
                         return r;
+                o->cost_policy = r;
                 o->cost_policy_set = true;
         }
         r = owner_binding_option(b, m,

@@ -42,15 +42,14 @@ struct BusPolkit {
         sd_bus_message *authorized;     /* the message being dispatched, if polkit allowed it */
 };
 
+/* The polkit action of each BusAction (none for BUS_ACTION_NONE). */
+static const char *const action_ids[] = {
+        [BUS_ACTION_MANAGE_ALL] = "org.xferd.Transfer1.manage-all",
+        [BUS_ACTION_CONFIGURE] = "org.xferd.Transfer1.configure",
+};
+
 static const char *action_id(BusAction a) {
-        switch (a) {
-        case BUS_ACTION_MANAGE_ALL:
-                return "org.xferd.Transfer1.manage-all";
-        case BUS_ACTION_CONFIGURE:
-                return "org.xferd.Transfer1.configure";
-        default:
-                return NULL;
-        }
+        return string_table_get(action_ids, ELEMENTSOF(action_ids), a);
 }
 
 static PolkitQuery *query_free(PolkitQuery *q) {

@@ -1,57 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Replies: an array built by a callback; and those that come later: Cancel and Complete. */
 #include "bus-errors.h"
-#include "heap-huge.h"
 #include "bus.h"
 #include "log.h"
 
+/* A large array (ListJobs of 100 000 jobs: 17 MB) is appended as any other: its append
+ * callback tells heap-huge.c where the body is, which prepares the body's mappings as it grows. */
 int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata) {
-        return bus_reply_array_large(NULL, m, contents, 0, append, userdata);
-}
-
-/* Once every queued message has gone out, the large reply's body is freed: its memory goes
- * back to the system, wherever in the heap it ended. */
-static int on_large_reply_sent(sd_event_source *s, void *userdata) {
-        Bus *b = userdata;
-        uint64_t n = 0;
-
-        if (sd_bus_get_n_queued_write(b->bus, &n) >= 0 && n > 0)
-                return 0;
-        heap_huge_give_back();
-        b->large_reply_sent = sd_event_source_disable_unref(b->large_reply_sent);
-        return 0;
-}
-
-typedef struct ArrayBuild {
-        sd_bus_message *reply;
-        const char *contents;
-        bus_append_t append;
-        void *userdata;
-} ArrayBuild;
-
-static int build_array(void *userdata) {
-        ArrayBuild *a = userdata;
-        int r;
-
-        r = sd_bus_message_open_container(a->reply, 'a', a->contents);
-        if (r >= 0)
-                r = a->append(a->reply, a->userdata);
-        if (r >= 0)
-                r = sd_bus_message_close_container(a->reply);
-        return r;
-}
-
-/* A reply of many megabytes (ListJobs of 100 000 jobs: 17 MB) would be a mapping of its own,
- * faulted in 4 KiB at a time on every call (4 100 faults, about half the call's CPU) and
- * unmapped after. Its body grows instead in a stretch of huge pages the core's heap-huge.c
- * prepares, and the memory goes back once the bus has sent it. */
-int bus_reply_array_large(Bus *b, sd_bus_message *m, const char *contents, size_t bytes, bus_append_t append,
-                          void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        bool stretched;
         int r;
 
-        assert(b || bytes == 0);
         assert(m);
         assert(contents);
         assert(append);
@@ -59,14 +17,14 @@ int bus_reply_array_large(Bus *b, sd_bus_message *m, const char *contents, size_
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
-        r = heap_huge_run(bytes, build_array, &(ArrayBuild) { reply, contents, append, userdata }, &stretched);
+        r = sd_bus_message_open_container(reply, 'a', contents);
+        if (r >= 0)
+                r = append(reply, userdata);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
-        r = sd_bus_send(NULL, reply, NULL);
-        if (r >= 0 && stretched && !b->large_reply_sent &&
-            sd_event_add_post(sd_bus_get_event(b->bus), &b->large_reply_sent, on_large_reply_sent, b) < 0)
-                b->large_reply_sent = NULL;
-        return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 /* Cancel and Complete reply once their file operations are done (on worker threads of the

@@ -51,5 +51,4 @@ void bus_uninstall(Bus *b) {
         b->batch = bus_batch_free(b->batch);
         b->polkit = bus_polkit_free(b->polkit);
         b->creds = bus_creds_free(b->creds);
-        b->large_reply_sent = sd_event_source_disable_unref(b->large_reply_sent);
 }

@@ -45,7 +45,6 @@ typedef struct Bus {
         /* Told when the daemon has nothing left to do, or something again. */
         void (*idle_changed)(void *userdata, bool idle);
         void *idle_userdata;
-        sd_event_source *large_reply_sent;      /* gives a large reply's memory back once sent */
 } Bus;
 
 /* bus.c: installs the Manager object, the job objects, the object manager, and the manager observer
@@ -147,9 +146,10 @@ enum {
         BUS_JOB_OPTION_MAX_CONCURRENT_FILES,
         _BUS_JOB_OPTION_MAX,
 };
-/* A priority or cost policy by name (an option or a property); InvalidArgs naming the choices. */
-int bus_options_parse_priority(const char *s, JobPriority *ret, sd_bus_error *error);
-int bus_options_parse_cost_policy(const char *s, CostPolicy *ret, sd_bus_error *error);
+/* A priority or cost policy by name (an option or a property): its value (JobPriority,
+ * CostPolicy), or InvalidArgs naming the choices. */
+int bus_options_parse_priority(const char *s, sd_bus_error *error);
+int bus_options_parse_cost_policy(const char *s, sd_bus_error *error);
 /* Their keys and types, into spec[0.._BUS_JOB_OPTION_MAX). */
 void bus_options_spec_job(BusOptionSpec *spec);
 /* Their values from v into o; cancel-when-owner-gone binds the job to the caller's connection,
@@ -190,10 +190,6 @@ extern const sd_bus_vtable bus_manager_vtable[];
 /* bus-reply.c: replies to m with one array of `contents`, its elements appended by append. */
 typedef int (*bus_append_t)(sd_bus_message *reply, void *userdata);
 int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata);
-/* The same for a reply of about `bytes` or more (grown in huge pages at the heap's top and
- * given back once sent, see bus-reply.c); b may be NULL when bytes is 0. */
-int bus_reply_array_large(Bus *b, sd_bus_message *m, const char *contents, size_t bytes, bus_append_t append,
-                          void *userdata);
 /* bus-reply.c: Cancel (complete false) or Complete on j, replying to m once the core says the
  * call is done; other calls are served meanwhile. Returns as a method handler does. */
 int bus_reply_later(sd_bus_message *m, Job *j, bool complete, sd_bus_error *error);

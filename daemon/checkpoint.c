@@ -8,17 +8,25 @@
 
 /* What no call waits for (progress, a transfer's own events): a failed write is logged and the
  * daemon goes on; the in-memory job stays right, and the next successful write of the job
- * brings the store up to date. Calls store through checkpoint_store_row(), which they check. */
+ * brings the store up to date. Calls store through checkpoint_store(), which they check. */
+/* The counters as the store now holds them (from row, a copy of j as stored). */
+static void note_stored(Job *j, const Job *row) {
+        j->stored_from_cache = row->bytes_from_cache;
+        j->stored_from_origin = row->bytes_from_origin;
+}
+
 void checkpoint_save_row(Job *j) {
         assert(j);
 
-        (void) store_save_job_row(j->manager->store, j);
+        if (store_save_job_row(j->manager->store, j) >= 0)
+                note_stored(j, j);
 }
 
 void checkpoint_save(Job *j) {
         assert(j);
 
-        (void) store_save_job(j->manager->store, j);
+        if (store_save_job(j->manager->store, j) >= 0)
+                note_stored(j, j);
 }
 
 void checkpoint_save_file(Job *j, size_t i) {
@@ -44,42 +52,44 @@ void checkpoint_save_in_flight(Job *j) {
                         checkpoint_save_file(j, i);
 }
 
-/* Counters that moved since the last checkpoint, stored before a signal carries them:
+/* A final job's files, its row stored already (the intent of the event that made it final). */
+static void checkpoint_save_files(Job *j) {
+        for (size_t i = 0; i < j->n_files; i++)
+                checkpoint_save_file(j, i);
+}
+
+/* Counters that moved since they were last stored, stored before a signal carries them:
  * everything a signal reports is in the store (a state change that is not stored, such as
- * connecting → transferring, comes with the bytes of the same loop iteration). Only the
- * counters: the row in memory may be older than the stored one (job_apply_full() stores a
- * new state before it takes it, and tells the old one in between). BytesTransferred needs
- * no more: after a crash the temporary file is the truth. The caller holds the transaction;
- * the timer's checkpoint still follows. */
-void checkpoint_before_telling(Job *j) {
+ * connecting → transferring or a preemption, comes with the bytes received since the last
+ * checkpoint). Only the counters: the row in memory may be older than the stored one
+ * (job_apply_full() stores a new state before it takes it, and tells the old one in
+ * between). BytesTransferred needs no more: after a crash the temporary file is the truth.
+ * The caller commits; true when there is something to commit. */
+bool checkpoint_before_telling(Job *j) {
         assert(j);
 
-        if (checkpoint_is_marked(j) && j->manager->store)
-                (void) store_save_job_counters(j->manager->store, j);
+        if (!j->manager->store ||
+            (j->stored_from_cache == j->bytes_from_cache && j->stored_from_origin == j->bytes_from_origin))
+                return false;
+        if (store_save_job_counters(j->manager->store, j) < 0)
+                return false;
+        note_stored(j, j);
+        return true;
 }
 
-int checkpoint_store_row(Job *j, const Job *row) {
+int checkpoint_store(Job *j, const Job *row, bool whole) {
+        Store *s;
         int r;
 
         assert(j);
         assert(row);
 
-        r = store_save_job_row(j->manager->store, row);
+        s = j->manager->store;
+        r = whole ? store_save_job(s, row) : store_save_job_row(s, row);
         if (r < 0)
                 return r;
-        return store_commit(j->manager->store);
-}
-
-int checkpoint_store_whole(Job *j, const Job *row) {
-        int r;
-
-        assert(j);
-        assert(row);
-
-        r = store_save_job(j->manager->store, row);
-        if (r < 0)
-                return r;
-        return store_commit(j->manager->store);
+        note_stored(j, row);
+        return store_commit(s);
 }
 
 int checkpoint_store_error(Job *j, int r, CallError *e) {
@@ -105,7 +115,11 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 checkpoint_save_in_flight(j);
                 checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
+        for (ListNode *n = m->files_due.head; n; n = n->next)
+                checkpoint_save_files(LIST_ENTRY(n, Job, files_due_node));
         (void) store_end(m->store);
+        while ((j = LIST_ENTRY(m->files_due.head, Job, files_due_node)))
+                list_remove(&m->files_due, &j->files_due_node);
         /* Told once stored. */
         while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
                 list_remove(&m->dirty, &j->dirty_node);
@@ -114,35 +128,71 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-void checkpoint_mark(Job *j) {
-        Manager *m = j->manager;
-
-        assert(j);
-
-        job_rate_sample(j);
-        if (checkpoint_is_marked(j))
-                return;
-        list_prepend(&m->dirty, &j->dirty_node);
-
-        /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
+/* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
+static void checkpoint_arm(Manager *m) {
         if (sd_event_source_get_enabled(m->progress_timer, NULL) > 0)
                 return;
         (void) sd_event_source_set_time_relative(m->progress_timer, PROGRESS_INTERVAL_USEC);
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 
+void checkpoint_mark(Job *j) {
+        assert(j);
+
+        job_rate_sample(j);
+        if (checkpoint_is_marked(j))
+                return;
+        list_prepend(&j->manager->dirty, &j->dirty_node);
+        checkpoint_arm(j->manager);
+}
+
+/* A final job whose last change no call waits for (its temporary files gone after the reply):
+ * its files are written in the next checkpoint's transaction instead of a commit of their own
+ * (its row was stored with the intent, before the unlinks). Lost in a crash before that, it
+ * costs the next start an unlink that finds nothing. */
+void checkpoint_mark_files(Job *j) {
+        assert(j);
+        assert(job_state_is_final(j->state));
+
+        if (list_node_is_linked(&j->manager->files_due, &j->files_due_node))
+                return;
+        list_prepend(&j->manager->files_due, &j->files_due_node);
+        checkpoint_arm(j->manager);
+}
+
+/* At a stop: the final jobs whose write waits for the next checkpoint are written now
+ * (progress is not: the next start measures the files). */
+void checkpoint_flush_files(Manager *m) {
+        assert(m);
+
+        /* A manager whose store never opened has nothing to write. */
+        if (list_is_empty(&m->files_due) || !m->store)
+                return;
+        (void) store_begin(m->store);
+        for (ListNode *n = m->files_due.head; n; n = n->next)
+                checkpoint_save_files(LIST_ENTRY(n, Job, files_due_node));
+        (void) store_end(m->store);
+}
+
+/* Has progress to checkpoint. */
 bool checkpoint_is_marked(const Job *j) {
         assert(j);
 
         return list_node_is_linked(&j->manager->dirty, &j->dirty_node);
 }
 
+/* Nothing of the job left to write: its progress is stored (or gone with it). */
 void checkpoint_unmark(Job *j) {
+        Manager *m;
+
         assert(j);
 
+        m = j->manager;
         if (checkpoint_is_marked(j))
-                list_remove(&j->manager->dirty, &j->dirty_node);
+                list_remove(&m->dirty, &j->dirty_node);
+        if (list_node_is_linked(&m->files_due, &j->files_due_node))
+                list_remove(&m->files_due, &j->files_due_node);
         /* Nothing left to write: the timer would only wake an idle daemon. */
-        if (list_is_empty(&j->manager->dirty))
-                (void) sd_event_source_set_enabled(j->manager->progress_timer, SD_EVENT_OFF);
+        if (list_is_empty(&m->dirty) && list_is_empty(&m->files_due))
+                (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
 }

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* malloc's thresholds of the whole daemon (main.c sets them; a stretch below restores them). */
 #define HEAP_MMAP_THRESHOLD (2 * 1024 * 1024)
@@ -22,9 +23,24 @@ void heap_huge_begin(HeapHuge *h, size_t bytes);
  * stays out of huge pages for good (khugepaged must not fill the holes of later frees). */
 void heap_huge_end(HeapHuge *h);
 
-/* fn(userdata) with a stretch of `bytes` prepared around it (nothing when too small); returns
- * fn's result, and whether a stretch was there in *ret_stretched. For a large reply built by
- * the bus: its caller gives the memory back with heap_huge_give_back() once it is sent. */
-int heap_huge_run(size_t bytes, int (*fn)(void *userdata), void *userdata, bool *ret_stretched);
-/* The heap's free pages back to the system, wherever they are (malloc_trim). */
-void heap_huge_give_back(void);
+/* A buffer that grows by doubling while it is written, one whose growth the caller does not
+ * control (sd-bus's body of a large reply): past malloc's mapping threshold each doubling moves
+ * it into a mapping of its own, which would be faulted in 4 KiB at a time. Told where the
+ * writing is, this finds that mapping, advises it as huge pages and faults in at once what the
+ * writing will still need of it (at most `rest` bytes). Nothing process-wide changes: the advice
+ * stays with the mapping and goes with it when the buffer is freed. */
+typedef struct HeapFollow {
+        uintptr_t start, end;   /* the mapping last found; nothing is looked up while p is in it */
+        unsigned lookups;
+        unsigned prepared;      /* mappings advised and faulted in */
+} HeapFollow;
+
+#define HEAP_FOLLOW_INIT ((HeapFollow) { .start = 0, .end = 0 })
+
+void heap_follow_lookup(HeapFollow *f, const void *p, size_t rest);
+
+/* p: where the buffer is being written now; rest: how many bytes at most are still to come. */
+static inline void heap_follow(HeapFollow *f, const void *p, size_t rest) {
+        if ((uintptr_t) p < f->start || (uintptr_t) p >= f->end)
+                heap_follow_lookup(f, p, rest);
+}

@@ -200,7 +200,7 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         bool ahead = manager_batch_stores(j) || j->manager->stored_ahead == j;
         bool stored_whole = ahead && whole;
         if (changed && (call || job_state_change_is_durable(old, t.state)) && !ahead) {
-                r = whole ? checkpoint_store_whole(j, &row) : checkpoint_store_row(j, &row);
+                r = checkpoint_store(j, &row, whole);
                 if (r < 0 && call)
                         return checkpoint_store_error(j, r, e);
                 stored_whole = whole && r >= 0;
@@ -244,8 +244,10 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
         }
 
         if (changed && t.state != old && checkpoint_is_marked(j)) {
-                /* The state change carries the counters; keep the checkpoint too. */
+                /* The state change carries the counters; keep the checkpoint too, in the
+                 * commit below. */
                 checkpoint_save_in_flight(j);
+                (void) checkpoint_before_telling(j);
                 checkpoint_unmark(j);
         }
         /* A caller's transaction may be open (a finished file and what follows): what it

@@ -12,38 +12,22 @@
 #include "url-strip.h"
 #include "util.h"
 
-uint64_t job_bytes_total(const Job *j) {
-        uint64_t sum = 0;
+JobCounts job_counts(const Job *j) {
+        JobCounts c = { .bytes_total = 0 };
 
         assert(j);
 
         for (size_t i = 0; i < j->n_files; i++) {
-                if (j->files[i]->bytes_total == UINT64_MAX)
-                        return UINT64_MAX;
-                sum += j->files[i]->bytes_total;
+                const JobFile *f = j->files[i];
+
+                if (f->bytes_total == UINT64_MAX)
+                        c.bytes_total = UINT64_MAX;
+                else if (c.bytes_total != UINT64_MAX)
+                        c.bytes_total += f->bytes_total;
+                c.bytes_transferred += f->bytes_transferred;
+                c.files_transferred += f->completed;
         }
-        return sum;
-}
-
-uint64_t job_bytes_transferred(const Job *j) {
-        uint64_t sum = 0;
-
-        assert(j);
-
-        for (size_t i = 0; i < j->n_files; i++)
-                sum += j->files[i]->bytes_transferred;
-        return sum;
-}
-
-uint32_t job_files_transferred(const Job *j) {
-        uint32_t n = 0;
-
-        assert(j);
-
-        for (size_t i = 0; i < j->n_files; i++)
-                if (j->files[i]->completed)
-                        n++;
-        return n;
+        return c;
 }
 
 FsDir job_file_dir(const JobFile *f) {

@@ -16,6 +16,40 @@ size_t manager_n_jobs(Manager *m) {
         return m->jobs.n;
 }
 
+/* A row of ListJobs reads a job (its link, id, owner, state, display name and files: three or
+ * four cache lines), its display name, its files' array and the file's counters. 100 000 jobs
+ * are 64 MB of these, in no cache: read one after the other, a row waited for about seven
+ * misses, most of them in a chain (job, files, file). Here each line is asked for as soon as
+ * its address is known: three jobs ahead the job, two ahead what it points to, one ahead the
+ * file. */
+void job_prefetch_ahead(const Job *j) {
+        const Job *n1, *n2, *n3;
+
+        assert(j);
+
+        n1 = job_next(j);
+        if (!n1)
+                return;
+        if (n1->n_files > 0) {
+                __builtin_prefetch(&n1->files[0]->bytes_total);
+                __builtin_prefetch(&n1->files[0]->bytes_transferred);
+        }
+        n2 = job_next(n1);
+        if (!n2)
+                return;
+        __builtin_prefetch(n2->display_name);
+        __builtin_prefetch(n2->files);
+        n3 = job_next(n2);
+        if (!n3)
+                return;
+        __builtin_prefetch(&n3->queue_node);
+        __builtin_prefetch(&n3->id[sizeof n3->id - 1]);
+        __builtin_prefetch(&n3->owner);
+        __builtin_prefetch(&n3->display_name);
+        __builtin_prefetch(&n3->files);
+        __builtin_prefetch(&n3->n_files);
+}
+
 Job *manager_first_retained(Manager *m) {
         assert(m);
 

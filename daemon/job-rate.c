@@ -35,7 +35,7 @@ void job_rate_sample(Job *j) {
         now = job_now_monotonic(j);
         if (w->n > 0 && now < rate_window_newest_usec(w) + RATE_SAMPLE_SPACING_USEC)
                 return;
-        rate_window_add(w, now, job_bytes_transferred(j));
+        rate_window_add(w, now, job_counts(j).bytes_transferred);
 }
 
 void job_rate_reset(Job *j) {
@@ -53,7 +53,7 @@ void job_rate_reset(Job *j) {
                 return;
         rate_window_reset(w);
         /* The run starts here: its first sample is where the bytes stand now. */
-        rate_window_add(w, job_now_monotonic(j), job_bytes_transferred(j));
+        rate_window_add(w, job_now_monotonic(j), job_counts(j).bytes_transferred);
 }
 
 uint64_t job_rate(const Job *j) {
@@ -70,16 +70,16 @@ uint64_t job_rate(const Job *j) {
 }
 
 uint64_t job_expected_end_time(const Job *j) {
-        uint64_t rate, total, done;
+        JobCounts c;
+        uint64_t rate;
 
         assert(j);
 
         rate = job_rate(j);
-        total = job_bytes_total(j);
-        done = job_bytes_transferred(j);
-        if (rate == 0 || total == UINT64_MAX || done > total)
+        c = job_counts(j);
+        if (rate == 0 || c.bytes_total == UINT64_MAX || c.bytes_transferred > c.bytes_total)
                 return 0;
-        return manager_now_realtime(j->manager) + (uint64_t) ((double) (total - done) * (double) USEC_PER_SEC / (double) rate);
+        return manager_now_realtime(j->manager) + (uint64_t) ((double) (c.bytes_total - c.bytes_transferred) * (double) USEC_PER_SEC / (double) rate);
 }
 
 uint64_t job_next_retry_time(const Job *j) {

@@ -100,6 +100,8 @@ struct Job {
         char *proxy;                    /* "direct", a proxy URL (credentials: secrets), NULL: the daemon's */
         uint64_t bytes_from_cache;      /* downloads: body bytes received from the site's cache */
         uint64_t bytes_from_origin;     /* ... and from anywhere else */
+        uint64_t stored_from_cache;     /* what the store holds of the two: a signal tells */
+        uint64_t stored_from_origin;    /* only those (checkpoint_before_telling()) */
 
         JobFile **files;
         size_t n_files, n_files_allocated;
@@ -144,6 +146,7 @@ struct Job {
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
+        ListNode files_due_node;        /* final, its files to write with the next checkpoint */
         SchedulerItem sched;            /* in the scheduler's queue, while listed */
         ListNode wait_node;             /* in the manager's list of reasons to check */
         ListNode bound_node;            /* in its client's binding (CancelWhenOwnerGone), while listed */

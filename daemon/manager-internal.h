@@ -80,6 +80,7 @@ struct Manager {
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
         sd_event_source *progress_timer;        /* rate-limits progress checkpoints */
         List dirty;                             /* jobs with progress to checkpoint */
+        List files_due;                         /* final jobs whose files to write with it */
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
@@ -182,15 +183,16 @@ void checkpoint_save_file(Job *j, size_t i);
 /* The rows of the files in flight (their byte counts): the lanes' files, or once they
  * stopped, the files the run started and did not finish. */
 void checkpoint_save_in_flight(Job *j);
-void checkpoint_before_telling(Job *j);
-/* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or
- * with every file. Negative errno when the store refuses it. */
-int checkpoint_store_row(Job *j, const Job *row);
-int checkpoint_store_whole(Job *j, const Job *row);
+bool checkpoint_before_telling(Job *j);
+/* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or,
+ * when whole, with every file. Negative errno when the store refuses it. */
+int checkpoint_store(Job *j, const Job *row, bool whole);
 /* The error of a call whose change the store refused: IOError naming the state directory. */
 int checkpoint_store_error(Job *j, int r, CallError *e);
 int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void checkpoint_mark(Job *j);
+void checkpoint_mark_files(Job *j);
+void checkpoint_flush_files(Manager *m);
 bool checkpoint_is_marked(const Job *j);
 void checkpoint_unmark(Job *j);
 

@@ -480,6 +480,7 @@ Manager *manager_free(Manager *m) {
         fs_dir_check_done(&m->dir_check);
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
+        checkpoint_flush_files(m);
         while ((j = job_first(&m->jobs))) {
                 list_remove(&m->jobs, &j->queue_node);
                 job_free(j);

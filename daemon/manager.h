@@ -82,6 +82,10 @@ bool manager_is_idle(Manager *m);
 /* Non-final jobs, oldest first, and how many. */
 Job *manager_first_job(Manager *m);
 size_t manager_n_jobs(Manager *m);
+/* For a walk of the queue that reads every job (ListJobs): the jobs a few places after j, their
+ * display names and files asked for ahead, so that they are in the cache when the walk gets
+ * there. Reads nothing it does not need, changes nothing. */
+void job_prefetch_ahead(const Job *j);
 /* Final jobs whose objects are still on the bus. */
 Job *manager_first_retained(Manager *m);
 /* Any job with an object on the bus, final or not. */
@@ -186,9 +190,13 @@ unsigned manager_client_gone(Manager *m, const char *client);
 /* Empty, "direct" or a proxy URL (see proxy_value_is_valid()); from the job's next request on. */
 int job_set_proxy(Job *j, const char *proxy, CallError *e);
 
-uint64_t job_bytes_total(const Job *j);         /* UINT64_MAX while any size is unknown */
-uint64_t job_bytes_transferred(const Job *j);
-uint32_t job_files_transferred(const Job *j);
+/* A job's sums over its files, taken in one walk. */
+typedef struct JobCounts {
+        uint64_t bytes_total;           /* UINT64_MAX while any size is unknown */
+        uint64_t bytes_transferred;
+        uint32_t files_transferred;
+} JobCounts;
+JobCounts job_counts(const Job *j);
 
 /* For a person watching (job-rate.c, job-wait.c). */
 uint64_t job_rate(const Job *j);                /* bytes/s over the last seconds of transferring */

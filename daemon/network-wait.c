@@ -29,7 +29,7 @@ static void network_wait_stop_for_cost(Job *j, const NetworkView *v) {
         log_job_info(j->id, j->owner, NULL,
                      "The network is metered (NetworkManager: Metered=%s) and CostPolicy is unmetered: "
                      "stopping; the %" PRIu64 " bytes so far are kept and the rest follows on an unmetered network.",
-                     network_metered_to_string(v->metered), job_bytes_transferred(j));
+                     network_metered_to_string(v->metered), job_counts(j).bytes_transferred);
         /* Preemption is exactly this: back to queued, the data kept for a Range request. */
         (void) job_apply_full(j, JOB_EVENT_PREEMPT, 0, NULL);
 }

@@ -79,30 +79,25 @@ static void manager_remember_unlink(Manager *m, const Job *j, const JobFile *f) 
         (void) manager_add_pending_unlink(m, j->owner, f->dir, f->dir_dev, f->dir_ino, f->temp_name, true);
 }
 
-/* The unlinks of one job are done: failures are remembered (stored) for a later try, the
- * store learns that the files are gone, then whoever waits is told. */
+/* The unlinks of one job are done: the state is told and whoever waits gets the reply; the
+ * store learns that the files are gone after that, off the reply's path. The intent
+ * (cancelled or acknowledged, these files) was committed before the unlinks, so until then
+ * a crash only makes the next start unlink them again, which finds them gone. A failure is
+ * remembered (stored at once) for a later try. */
 static void on_job_unlinked(FileBatch *b) {
         Job *j = b->userdata;
         Manager *m = j->manager;
         JobCall *waiters;
+        bool failed = false;
 
-        (void) store_begin(m->store);
         for (size_t k = 0; k < b->n_ops; k++) {
-                const FileOp *op = &b->ops[k];
-                JobFile *f = j->files[op->file_index];
+                JobFile *f = j->files[b->ops[k].file_index];
 
-                if (op->r < 0) {
-                        log_warning_errno(op->r, "Cannot remove temporary file %s/%s of job %s now, will try again",
-                                          f->dir, f->temp_name, j->id);
-                        manager_remember_unlink(m, j, f);
-                }
+                failed = failed || b->ops[k].r < 0;
                 f->temp_exists = false;
                 f->bytes_transferred = 0;
                 f->validator = mfree(f->validator);
         }
-        checkpoint_save(j);
-        (void) store_end(m->store);
-        file_batch_free(b);
         j->unlinking = NULL;
 
         /* What the state change told would have been true too early before this. */
@@ -123,6 +118,27 @@ static void on_job_unlinked(FileBatch *b) {
                 waiters = c->next;
                 manager_call_finish(c, 0, NULL, c->partial);
         }
+        manager_crash_point("cancel-replied");
+
+        if (failed || !job_state_is_final(j->state)) {
+                (void) store_begin(m->store);
+                for (size_t k = 0; k < b->n_ops; k++) {
+                        const FileOp *op = &b->ops[k];
+                        JobFile *f = j->files[op->file_index];
+
+                        if (op->r < 0) {
+                                log_warning_errno(op->r,
+                                                  "Cannot remove temporary file %s/%s of job %s now, will try again",
+                                                  f->dir, f->temp_name, j->id);
+                                manager_remember_unlink(m, j, f);
+                        }
+                }
+                checkpoint_save(j);
+                (void) store_end(m->store);
+        } else
+                /* With the next progress checkpoint, in its transaction. */
+                checkpoint_mark_files(j);
+        file_batch_free(b);
         retention_io_released(j);
         idle_check(m);
 }

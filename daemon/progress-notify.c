@@ -120,11 +120,10 @@ void job_changes_flush(Job *j) {
         changes = j->changes_untold;
         if (changes == 0)
                 return;
-        if ((changes & JOB_CHANGES_WITH_COUNTERS) && checkpoint_is_marked(j) && m->store) {
-                (void) store_begin(m->store);
-                checkpoint_before_telling(j);
-                (void) store_end(m->store);
-        }
+        /* Committed before it is told, also inside a caller's open transaction, as
+         * job_apply_full() does. */
+        if ((changes & JOB_CHANGES_WITH_COUNTERS) && checkpoint_before_telling(j))
+                (void) store_commit(m->store);
         list_remove(&m->changed, &j->changed_node);
         j->changes_untold = 0;
         if ((changes & JOB_UNTOLD_NEW) && m->observer.job_new)
@@ -156,7 +155,7 @@ void manager_changes_flush(Manager *m) {
                 for (ListNode *n = m->changed.head; n; n = n->next) {
                         j = LIST_ENTRY(n, Job, changed_node);
                         if (j->changes_untold & JOB_CHANGES_WITH_COUNTERS)
-                                checkpoint_before_telling(j);
+                                (void) checkpoint_before_telling(j);
                 }
                 (void) store_end(m->store);
         }

@@ -277,6 +277,8 @@ static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
         j->cost_policy = cost_policy_from_string((const char *) sqlite3_column_text(st, JC_COST_POLICY));
         j->bytes_from_cache = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_CACHE);
         j->bytes_from_origin = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_ORIGIN);
+        j->stored_from_cache = j->bytes_from_cache;
+        j->stored_from_origin = j->bytes_from_origin;
         /* A damaged value is taken as the default rather than as a limit nobody chose. */
         int64_t mcf = sqlite3_column_int64(st, JC_MAX_CONCURRENT_FILES);
         j->max_concurrent_files = mcf >= 1 && mcf <= JOB_MAX_CONCURRENT_FILES ? (uint32_t) mcf : 1;

@@ -7,6 +7,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "peer.h"
+
 #define PYTHON "/usr/bin/python3"
 #define MOCK_IFACE "org.freedesktop.DBus.Mock"
 #define NM_IFACE "org.freedesktop.NetworkManager"
@@ -155,16 +157,12 @@ nm_mock_set_metered_string (NmMock *nm, const char *value)
 void
 nm_mock_stop (NmMock *nm)
 {
-        g_autoptr(GError) error = NULL;
         guint from;
 
         if (!nm->proc)
                 return;
         from = bus_count_signals (nm->fx, NULL, NULL, NULL, NULL, NULL);
-        g_subprocess_send_signal (nm->proc, SIGTERM);
-        g_subprocess_wait (nm->proc, NULL, &error);
-        g_assert_no_error (error);
-        g_clear_object (&nm->proc);
+        peer_stop (&nm->proc, SIGTERM);
         wait_owner (nm->fx, from, FALSE);
 }
 

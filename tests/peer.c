@@ -66,6 +66,19 @@ peer_die_with_parent (gpointer data)
 }
 
 void
+peer_stop (GSubprocess **proc, int signo)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!*proc)
+                return;
+        g_subprocess_send_signal (*proc, signo);
+        g_subprocess_wait (*proc, NULL, &error);
+        g_assert_no_error (error);
+        g_clear_object (proc);
+}
+
+void
 peer_remove_tree (const char *path)
 {
         g_autoptr(GDir) dir = NULL;

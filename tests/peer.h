@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * What the helpers that run a peer server of the tests (squid-proxy.h,
- * varnish-cache.h) share: a free port, waiting for a port to answer, the
- * skip-or-fail rule for a missing peer, removing a directory tree.
+ * varnish-cache.h, tus-server.h, nm-mock.h) share: a free port, waiting for a
+ * port to answer, stopping the child, the skip-or-fail rule for a missing peer,
+ * removing a directory tree.
  */
 #pragma once
 
@@ -20,6 +21,8 @@ gboolean peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms);
 void peer_unavailable (const char *peer, const char *why);
 /* A child setup for g_subprocess_launcher_set_child_setup(): SIGKILL when the test ends. */
 void peer_die_with_parent (gpointer data);
+/* Sends *proc signo and waits for it to end; *proc is NULL after. Nothing when it is NULL. */
+void peer_stop (GSubprocess **proc, int signo);
 /* Removes path and, for a directory, everything in it, without following symbolic links
  * (tests plant links into other users' directories). */
 void peer_remove_tree (const char *path);

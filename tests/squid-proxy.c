@@ -173,9 +173,7 @@ stop_reaper (SquidProxy *s)
         if (!s->reaper)
                 return;
         /* Before squid ends: a pid the reaper would kill later may belong to another process. */
-        g_subprocess_force_exit (s->reaper);
-        g_subprocess_wait (s->reaper, NULL, NULL);
-        g_clear_object (&s->reaper);
+        peer_stop (&s->reaper, SIGKILL);
 }
 
 static GSubprocess *
@@ -214,9 +212,7 @@ run_squid (SquidProxy *s)
         if (peer_wait_port (s->proc, s->port, START_TIMEOUT_MS))
                 return TRUE;
         stop_reaper (s);
-        g_subprocess_force_exit (s->proc);
-        g_subprocess_wait (s->proc, NULL, NULL);
-        g_clear_object (&s->proc);
+        peer_stop (&s->proc, SIGKILL);
         return FALSE;
 }
 
@@ -354,12 +350,8 @@ squid_proxy_free (SquidProxy *s)
 {
         if (!s)
                 return;
-        if (s->proc) {
-                stop_reaper (s);
-                g_subprocess_force_exit (s->proc);
-                g_subprocess_wait (s->proc, NULL, NULL);
-                g_clear_object (&s->proc);
-        }
+        stop_reaper (s);
+        peer_stop (&s->proc, SIGKILL);
         /* Its authentication helpers end when squid's pipes to them close. */
         if (g_getenv ("XFERD_KEEP_SQUID"))
                 g_test_message ("squid's directory kept: %s", s->dir);

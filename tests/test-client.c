@@ -131,47 +131,112 @@ static void test_json(void) {
         CHECK(r == -EINVAL);
 }
 
+/* A text for one of the parsers (parse_count() with one of three limits), and what it
+ * gives: the value, or the name of the errno it fails with. */
+typedef enum {
+        PARSE_SIZE,
+        PARSE_SECONDS,
+        PARSE_COUNT_16,
+        PARSE_COUNT_UINT32,
+        PARSE_COUNT_UINT64,
+} Parser;
+
+typedef struct {
+        Parser parser;
+        const char *text;
+        const char *expected;
+} ParseCase;
+
+static const ParseCase parse_cases[] = {
+        { PARSE_SIZE, "0", "0" },
+        { PARSE_SIZE, "512", "512" },
+        { PARSE_SIZE, "2M", "2097152" },
+        { PARSE_SIZE, "1.5KiB", "1536" },
+        { PARSE_SIZE, "18446744073709551615", "18446744073709551615" },
+        { PARSE_SIZE, "18446744073709551616", "ERANGE" },
+        { PARSE_SIZE, "16777216T", "ERANGE" },
+        { PARSE_SIZE, "1.5", "EINVAL" },
+        { PARSE_SIZE, "-1", "EINVAL" },
+        { PARSE_SIZE, " 1", "EINVAL" },
+        { PARSE_SIZE, "1X", "EINVAL" },
+        { PARSE_SIZE, "1.", "EINVAL" },
+        { PARSE_SIZE, "", "EINVAL" },
+        { PARSE_SECONDS, "30", "30" },
+        { PARSE_SECONDS, "10m", "600" },
+        { PARSE_SECONDS, "1.5h", "5400" },
+        { PARSE_SECONDS, "14d", "1209600" },
+        { PARSE_SECONDS, "4294967295", "4294967295" },
+        { PARSE_SECONDS, "4294967296", "ERANGE" },
+        { PARSE_SECONDS, "1w", "EINVAL" },
+        { PARSE_COUNT_16, "16", "16" },
+        { PARSE_COUNT_UINT32, "0004294967295", "4294967295" },
+        { PARSE_COUNT_UINT64, "18446744073709551615", "18446744073709551615" },
+        { PARSE_COUNT_16, "17", "ERANGE" },
+        { PARSE_COUNT_UINT32, "4294967296", "ERANGE" },
+        { PARSE_COUNT_UINT64, "18446744073709551616", "ERANGE" },
+        { PARSE_COUNT_16, "-1", "EINVAL" },
+        { PARSE_COUNT_16, " 3", "EINVAL" },
+        { PARSE_COUNT_16, "2m", "EINVAL" },
+        { PARSE_COUNT_16, "", "EINVAL" },
+};
+
+/* What the case's parser makes of its text, as ParseCase.expected says it. */
+static char *parse_case(const ParseCase *c) {
+        static const uint64_t count_max[] = {
+                [PARSE_COUNT_16] = 16, [PARSE_COUNT_UINT32] = UINT32_MAX, [PARSE_COUNT_UINT64] = UINT64_MAX,
+        };
+        uint64_t value = 0;
+        uint32_t seconds = 0;
+        char *got = NULL;
+        int r;
+
+        switch (c->parser) {
+        case PARSE_SIZE:
+                r = parse_size(c->text, &value);
+                break;
+        case PARSE_SECONDS:
+                r = parse_seconds(c->text, &seconds);
+                value = seconds;
+                break;
+        default:
+                r = parse_count(c->text, count_max[c->parser], &value);
+                break;
+        }
+        if (r == -ERANGE)
+                return strdup("ERANGE");
+        if (r == -EINVAL)
+                return strdup("EINVAL");
+        if (r < 0 ? asprintf(&got, "error %d", r) < 0 : asprintf(&got, "%" PRIu64, value) < 0)
+                return NULL;
+        return got;
+}
+
 static void test_parse(void) {
-        uint64_t t = 0;
-        uint32_t u = 0;
+        static const char *const names[] = {
+                [PARSE_SIZE] = "parse_size", [PARSE_SECONDS] = "parse_seconds",
+                [PARSE_COUNT_16] = "parse_count (max 16)", [PARSE_COUNT_UINT32] = "parse_count (max UINT32_MAX)",
+                [PARSE_COUNT_UINT64] = "parse_count (max UINT64_MAX)",
+        };
         bool b = false;
 
         CHECK(parse_bool("Yes", &b) == 0 && b);
         CHECK(parse_bool("off", &b) == 0 && !b);
         CHECK(parse_bool("maybe", &b) == -EINVAL);
 
-        CHECK(parse_size("0", &t) == 0 && t == 0);
-        CHECK(parse_size("512", &t) == 0 && t == 512);
-        CHECK(parse_size("2M", &t) == 0 && t == 2097152);
-        CHECK(parse_size("1.5KiB", &t) == 0 && t == 1536);
-        CHECK(parse_size("18446744073709551615", &t) == 0 && t == UINT64_MAX);
-        CHECK(parse_size("18446744073709551616", &t) == -ERANGE);
-        CHECK(parse_size("16777216T", &t) == -ERANGE);
-        CHECK(parse_size("1.5", &t) == -EINVAL);
-        CHECK(parse_size("-1", &t) == -EINVAL);
-        CHECK(parse_size(" 1", &t) == -EINVAL);
-        CHECK(parse_size("1X", &t) == -EINVAL);
-        CHECK(parse_size("1.", &t) == -EINVAL);
-        CHECK(parse_size("", &t) == -EINVAL);
+        /* One check a case, named by the parser and the text. */
+        for (size_t i = 0; i < ELEMENTSOF(parse_cases); i++) {
+                const ParseCase *c = &parse_cases[i];
+                _cleanup_free_ char *got = parse_case(c);
 
-        CHECK(parse_seconds("30", &u) == 0 && u == 30);
-        CHECK(parse_seconds("10m", &u) == 0 && u == 600);
-        CHECK(parse_seconds("1.5h", &u) == 0 && u == 5400);
-        CHECK(parse_seconds("14d", &u) == 0 && u == 1209600);
-        CHECK(parse_seconds("4294967295", &u) == 0 && u == UINT32_MAX);
-        CHECK(parse_seconds("4294967296", &u) == -ERANGE);
-        CHECK(parse_seconds("1w", &u) == -EINVAL);
-
-        CHECK(parse_count("16", 16, &t) == 0 && t == 16);
-        CHECK(parse_count("0004294967295", UINT32_MAX, &t) == 0 && t == UINT32_MAX);
-        CHECK(parse_count("18446744073709551615", UINT64_MAX, &t) == 0 && t == UINT64_MAX);
-        CHECK(parse_count("17", 16, &t) == -ERANGE);
-        CHECK(parse_count("4294967296", UINT32_MAX, &t) == -ERANGE);
-        CHECK(parse_count("18446744073709551616", UINT64_MAX, &t) == -ERANGE);
-        CHECK(parse_count("-1", 16, &t) == -EINVAL);
-        CHECK(parse_count(" 3", 16, &t) == -EINVAL);
-        CHECK(parse_count("2m", 16, &t) == -EINVAL);
-        CHECK(parse_count("", 16, &t) == -EINVAL);
+                n_tests++;
+                if (got && streq(got, c->expected)) {
+                        printf("ok %u - %s: \"%s\" gives %s\n", n_tests, names[c->parser], c->text, got);
+                        continue;
+                }
+                n_failed++;
+                printf("not ok %u - %s: \"%s\" gives %s instead of %s\n", n_tests, names[c->parser], c->text,
+                       got ? got : "(out of memory)", c->expected);
+        }
 }
 
 static void test_strv_join(void) {

@@ -26,6 +26,7 @@ static const char *const nothing[] = { NULL };
 
 typedef struct {
         XferdEnv *env;
+        gboolean own_env;       /* env is freed with the files */
         guint n;
         char **paths;           /* server paths "/f0.bin", … */
         char **dests;           /* destinations */
@@ -53,6 +54,16 @@ files_new (XferdEnv *env, guint n)
         return f;
 }
 
+/* files_new() in an environment of their own (xferd_env_new (NULL)), freed with them. */
+static Files *
+files_new_with_env (guint n)
+{
+        Files *f = files_new (xferd_env_new (NULL), n);
+
+        f->own_env = TRUE;
+        return f;
+}
+
 static void
 files_free (Files *f)
 {
@@ -63,6 +74,8 @@ files_free (Files *f)
         g_strfreev (f->dests);
         g_free (f->job);
         g_free (f->id);
+        if (f->own_env)
+                xferd_env_free (f->env);
         g_free (f);
 }
 
@@ -92,6 +105,22 @@ create_job (XferdEnv *env, const guint32 *max, GError **error)
                                  G_VARIANT_TYPE ("(so)"), error);
 }
 
+/* create_job() that succeeds (max 0: without the option): the job path, its id in *id if
+ * asked. */
+static char *
+create_job_ok (XferdEnv *env, guint32 max, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = create_job (env, max > 0 ? &max : NULL, &error);
+        const char *job_id, *path;
+
+        g_assert_no_error (error);
+        g_variant_get (reply, "(&s&o)", &job_id, &path);
+        if (id)
+                *id = g_strdup (job_id);
+        return g_strdup (path);
+}
+
 static void
 files_add (Files *f, guint from, guint to)
 {
@@ -105,15 +134,8 @@ files_add (Files *f, guint from, guint to)
 static void
 files_start_some (Files *f, guint32 max, guint added)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = create_job (f->env, max > 0 ? &max : NULL, &error);
-        const char *id, *path;
-
-        g_assert_no_error (error);
+        f->job = create_job_ok (f->env, max, &f->id);
         bus_fixture_note_xferd (f->env->fx);
-        g_variant_get (reply, "(&s&o)", &id, &path);
-        f->id = g_strdup (id);
-        f->job = g_strdup (path);
         files_add (f, 0, added);
         xferd_job_call (f->env->fx, f->job, "Resume");
 }
@@ -175,6 +197,30 @@ assert_held_on_disk (Files *f, guint n)
         }
 }
 
+/* files_start() with max (0: without the option, one at a time), and the first max files
+ * held (assert_held()), their temporary files too if on_disk. */
+static void
+files_start_held (Files *f, guint32 max, gboolean on_disk)
+{
+        guint n = MAX (max, 1);
+
+        files_start (f, max);
+        if (on_disk)
+                assert_held_on_disk (f, n);
+        else
+                assert_held (f, 0, n);
+}
+
+/* files_new_with_env (n), files_start_held(). */
+static Files *
+files_started (guint n, guint32 max, gboolean on_disk)
+{
+        Files *f = files_new_with_env (n);
+
+        files_start_held (f, max, on_disk);
+        return f;
+}
+
 /* Every file came in two requests, the second from its STALL bytes on. */
 static void
 assert_each_resumed (Files *f)
@@ -205,21 +251,18 @@ assert_transferred_and_complete (Files *f)
 static void
 test_overlap (void)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(Files) f = files_new (env, 6);
+        g_autoptr(Files) f = files_started (6, 4, FALSE);
 
-        files_start (f, 4);
-        assert_held (f, 0, 4);
         assert_not_requested (f, 4, 6);
-        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "MaxConcurrentFiles"), ==, 4);
-        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "CurrentFile"), ==, 0);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "MaxConcurrentFiles"), ==, 4);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "CurrentFile"), ==, 0);
 
         /* The last one first: it finishes while the others are held, and its lane takes the
          * next file. CurrentFile stays at the first file not transferred. */
         release_first (f, 3);
         assert_held (f, 4, 5);
         assert_not_requested (f, 5, 6);
-        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "CurrentFile"), ==, 0);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "CurrentFile"), ==, 0);
         release_all (f);
         assert_transferred_and_complete (f);
 }
@@ -231,7 +274,6 @@ static void
 test_overlap_https (void)
 {
         g_autoptr(TlsCa) ca = tls_ca_new_or_skip ();
-        g_autoptr(GError) error = NULL;
 
         if (!ca)
                 return;
@@ -240,14 +282,12 @@ test_overlap_https (void)
         g_autoptr(XferdEnv) env = xferd_env_new (&options);
         /* The environment's server, now one that speaks TLS. */
         http_server_free (env->http);
-        env->http = http_server_new_tls (ca->cert_file, ca->key_file, &error);
-        g_assert_no_error (error);
+        env->http = tls_ca_server_new (ca);
         g_autoptr(Files) f = files_new (env, 4);
         g_autofree char *url = http_server_url (env->http, "/f0.bin");
         g_assert_true (g_str_has_prefix (url, "https:"));
 
-        files_start (f, 4);
-        assert_held (f, 0, 4);
+        files_start_held (f, 4, FALSE);
         release_all (f);
         assert_transferred_and_complete (f);
 }
@@ -256,16 +296,13 @@ test_overlap_https (void)
 static void
 test_cancel (void)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(Files) f = files_new (env, 5);
+        g_autoptr(Files) f = files_started (5, 4, TRUE);
 
-        files_start (f, 4);
-        assert_held_on_disk (f, 4);
-        xferd_job_call (env->fx, f->job, "Cancel");
-        assert_dir_is (env->dir, nothing);
-        assert_job_removed (env->fx, f->id, "cancelled");
+        xferd_job_call (f->env->fx, f->job, "Cancel");
+        assert_dir_is (f->env->dir, nothing);
+        assert_job_removed (f->env->fx, f->id, "cancelled");
         release_all (f);
-        assert_dir_is (env->dir, nothing);
+        assert_dir_is (f->env->dir, nothing);
 }
 
 /* Complete with the last file done and three in flight: that file moves into place, the three
@@ -273,36 +310,30 @@ test_cancel (void)
 static void
 test_complete_partial (void)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(Files) f = files_new (env, 4);
+        g_autoptr(Files) f = files_started (4, 4, FALSE);
 
-        files_start (f, 4);
-        assert_held (f, 0, 4);
         release_first (f, 3);
-        g_assert_true (xferd_complete (env->fx, f->job));
+        g_assert_true (xferd_complete (f->env->fx, f->job));
         const char *const last[] = { "f3.bin", NULL };
-        assert_dir_is (env->dir, last);
+        assert_dir_is (f->env->dir, last);
         assert_file_content (f->dests[3], f->contents[3]);
         for (guint i = 0; i < 3; i++)
                 release (f, i);
-        assert_dir_is (env->dir, last);
+        assert_dir_is (f->env->dir, last);
 }
 
 /* kill -9 with four partial files: after the restart each continues from its bytes. */
 static void
 test_kill_resume (void)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(Files) f = files_new (env, 4);
+        g_autoptr(Files) f = files_started (4, 4, TRUE);
 
-        files_start (f, 4);
-        assert_held_on_disk (f, 4);
-        xferd_process_kill (env->fx);
+        xferd_process_kill (f->env->fx);
         for (guint i = 0; i < f->n; i++) {
                 release (f, i);
-                g_assert_cmpuint (http_server_request_count (env->http, f->paths[i]), ==, 1);
+                g_assert_cmpuint (http_server_request_count (f->env->http, f->paths[i]), ==, 1);
         }
-        xferd_process_start (env->fx);
+        xferd_process_start (f->env->fx);
 
         assert_transferred_and_complete (f);
         assert_each_resumed (f);
@@ -313,16 +344,13 @@ test_kill_resume (void)
 static void
 test_suspend_resume (void)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(Files) f = files_new (env, 4);
+        g_autoptr(Files) f = files_started (4, 4, TRUE);
 
-        files_start (f, 4);
-        assert_held_on_disk (f, 4);
-        xferd_job_call (env->fx, f->job, "Suspend");
-        g_assert_cmpuint (job_get_uint64 (env->fx, f->job, "BytesTransferred"), ==, 4 * STALL);
-        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "FilesTransferred"), ==, 0);
+        xferd_job_call (f->env->fx, f->job, "Suspend");
+        g_assert_cmpuint (job_get_uint64 (f->env->fx, f->job, "BytesTransferred"), ==, 4 * STALL);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "FilesTransferred"), ==, 0);
         release_all (f);
-        xferd_job_call (env->fx, f->job, "Resume");
+        xferd_job_call (f->env->fx, f->job, "Resume");
         assert_transferred_and_complete (f);
         assert_each_resumed (f);
 }
@@ -331,8 +359,7 @@ test_suspend_resume (void)
 static void
 test_add_while_running (void)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(Files) f = files_new (env, 3);
+        g_autoptr(Files) f = files_new_with_env (3);
 
         files_start_some (f, 3, 2);
         assert_held (f, 0, 2);
@@ -375,15 +402,8 @@ test_property (void)
                 bus_assert_error (error, "org.freedesktop.DBus.Error.InvalidArgs");
                 g_assert_nonnull (strstr (error->message, "between 1 and 16"));
         }
-        {
-                g_autoptr(GError) error = NULL;
-                const guint32 seven = 7;
-                g_autoptr(GVariant) reply = create_job (env, &seven, &error);
-                const char *path;
-                g_assert_no_error (error);
-                g_variant_get (reply, "(&s&o)", NULL, &path);
-                g_assert_cmpuint (job_get_uint32 (env->fx, path, "MaxConcurrentFiles"), ==, 7);
-        }
+        g_autofree char *seven = create_job_ok (env, 7, NULL);
+        g_assert_cmpuint (job_get_uint32 (env->fx, seven, "MaxConcurrentFiles"), ==, 7);
         {
                 /* Download takes it too; the wrong type is refused. */
                 GVariantBuilder options;
@@ -415,13 +435,8 @@ test_checksums (void)
         for (guint wrong = 0; wrong < 2; wrong++) {
                 g_autoptr(Files) f = files_new (env, 4);
                 g_autoptr(GError) error = NULL;
-                const guint32 four = 4;
-                g_autoptr(GVariant) reply = create_job (env, &four, &error);
-                const char *path;
 
-                g_assert_no_error (error);
-                g_variant_get (reply, "(&s&o)", NULL, &path);
-                f->job = g_strdup (path);
+                f->job = create_job_ok (env, 4, NULL);
                 for (guint i = 0; i < f->n; i++) {
                         g_autofree char *url = http_server_url (env->http, f->paths[i]);
                         g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, f->contents[i]);
@@ -465,21 +480,18 @@ test_checksums (void)
 static void
 test_set_while_running (void)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(Files) f = files_new (env, 5);
+        g_autoptr(Files) f = files_started (5, 0, FALSE);
 
-        files_start (f, 0);
-        assert_held (f, 0, 1);
         assert_not_requested (f, 1, 5);
         /* A limit far above what flows: the job's rate is split over its lanes from now on
          * (no timing is checked here; the split is test-scheduler-policy's). */
-        job_set (env->fx, f->job, "BandwidthLimit", g_variant_new_uint64 (G_GUINT64_CONSTANT (1) << 32));
+        job_set (f->env->fx, f->job, "BandwidthLimit", g_variant_new_uint64 (G_GUINT64_CONSTANT (1) << 32));
 
-        job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (3));
+        job_set (f->env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (3));
         assert_held (f, 0, 3);
         assert_not_requested (f, 3, 5);
 
-        job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (2));
+        job_set (f->env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (2));
         release_first (f, 0);
         /* Two still in flight: the lowered limit starts nothing new. */
         assert_not_requested (f, 3, 5);
@@ -495,25 +507,24 @@ test_set_while_running (void)
 static void
 test_one_fails (void)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
-        g_autoptr(Files) f = files_new (env, 3);
+        g_autoptr(Files) f = files_new_with_env (3);
 
-        http_server_fail (env->http, f->paths[2], 404, NULL, -1, HTTP_SERVER_FOREVER);
+        http_server_fail (f->env->http, f->paths[2], 404, NULL, -1, HTTP_SERVER_FOREVER);
         files_start (f, 0);
-        job_set (env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (3));
-        job_wait_state (env->fx, f->job, "error");
-        job_assert_error (env->fx, f->job, "Http", NULL);
+        job_set (f->env->fx, f->job, "MaxConcurrentFiles", g_variant_new_uint32 (3));
+        job_wait_state (f->env->fx, f->job, "error");
+        job_assert_error (f->env->fx, f->job, "Http", NULL);
         /* Nothing runs on: what was held stays held, and no more bytes are asked for. */
-        guint before = http_server_request_count (env->http, f->paths[0]);
+        guint before = http_server_request_count (f->env->http, f->paths[0]);
         for (guint i = 0; i < 2; i++)
                 release (f, i);
-        g_assert_cmpuint (http_server_request_count (env->http, f->paths[0]), ==, before);
-        g_assert_cmpuint (job_get_uint32 (env->fx, f->job, "FilesTransferred"), ==, 0);
+        g_assert_cmpuint (http_server_request_count (f->env->http, f->paths[0]), ==, before);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "FilesTransferred"), ==, 0);
         /* The partial files stay for a Resume. */
-        g_auto(GStrv) names = list_dir (env->dir);
+        g_auto(GStrv) names = list_dir (f->env->dir);
         g_assert_cmpuint (g_strv_length (names), >=, 2);
-        xferd_job_call (env->fx, f->job, "Cancel");
-        assert_dir_is (env->dir, nothing);
+        xferd_job_call (f->env->fx, f->job, "Cancel");
+        assert_dir_is (f->env->dir, nothing);
 }
 
 const TestCase test_cases[] = {

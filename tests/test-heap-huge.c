@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The heap's stretch for a large load (daemon/heap-huge.c): the load's small blocks are cut
- * from it, or a large block grows in it; it is advised as huge pages while the load runs and
- * no longer after, and its memory goes back to the system once the blocks are freed. */
+ * from it; it is advised as huge pages while the load runs and no longer after, and its memory
+ * goes back to the system once the blocks are freed. And a block that grows by doubling,
+ * followed into the mappings malloc moves it to. */
 #include <glib.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -157,33 +158,43 @@ static void test_load(void) {
         g_assert_cmpint(rss2 - rss0, <, 4 * 1024);
 }
 
-/* A block that grows by doubling, as a large D-Bus reply's body does: it grows in the stretch
- * (not into a mapping of its own once over malloc's 2 MiB threshold), and goes back once
- * freed. */
-static void test_grow(void) {
-        g_autofree char *flags = NULL;
-        char *body = NULL, *end;
-        size_t size;
-        long rss0, rss1;
-        HeapHuge h;
+/* A block that grows by doubling while it is written, as sd-bus grows a large reply's body: from
+ * malloc's 2 MiB threshold on it moves into mappings of its own, which the follow advises as huge
+ * pages (the heap it grew through never), and gives back once freed. */
+static void test_follow(void) {
+        g_autofree char *heap_flags = NULL, *flags = NULL, *huge = NULL;
+        HeapFollow f = HEAP_FOLLOW_INIT;
+        size_t size = 0, allocated = 0;
+        char *body = NULL, *first = NULL;
+        long rss0, rss1, fallbacks;
 
         if (!prepare(&rss0))
                 return;
-        heap_huge_begin(&h, 64 * MIB);
-        g_assert_cmpuint(h.size, >, 0);
-        for (size = 64; size <= 16 * MIB; size *= 2) {
-                char *p = realloc(body, size);
-                g_assert_nonnull(p);
-                body = p;
-                memset(body, 0x5a, size);
+        fallbacks = thp_fallbacks();
+        while (size < 17 * MIB) {
+                if (size + 170 > allocated) {
+                        char *p = realloc(body, 2 * (size + 170));
+                        g_assert_nonnull(p);
+                        body = p;
+                        allocated = 2 * (size + 170);
+                        if (size == 0)
+                                first = body;
+                }
+                memset(body + size, 0x5a, 170);
+                heap_follow(&f, body + size, 17 * MIB - size);
+                size += 170;
         }
-        end = body + 16 * MIB;
-        /* Its end is in the stretch: it grew there rather than into a mapping. */
-        g_assert_cmpuint((uintptr_t) end, >, (uintptr_t) h.start);
-        g_assert_cmpuint((uintptr_t) end, <=, (uintptr_t) h.start + h.size);
-        heap_huge_end(&h);
-        flags = vm_flags_of(end - 1);
-        g_assert_true(has_flag(flags, "nh"));
+        /* From 2 MiB on: 2, 4, 8 and 16 MiB. */
+        g_assert_cmpuint(f.prepared, >=, 3);
+        /* A lookup each time it moved, not one a row. */
+        g_assert_cmpuint(f.lookups, <, 16);
+        flags = vm_flags_of(body + size - 1);
+        g_assert_true(has_flag(flags, "hg"));
+        huge = smaps_line_of(body + size - 1, "AnonHugePages:");
+        g_assert_true(number_after(huge, "AnonHugePages:") >= 2048 || thp_fallbacks() > fallbacks);
+        /* Where it began, in the heap, nothing was advised. */
+        heap_flags = vm_flags_of(first);
+        g_assert_false(has_flag(heap_flags, "hg"));
 
         free(body);
         (void) malloc_trim(0);
@@ -194,6 +205,6 @@ static void test_grow(void) {
 const TestCase test_cases[] = {
         { "/heap-huge/small", test_small },
         { "/heap-huge/load", test_load },
-        { "/heap-huge/grow", test_grow },
+        { "/heap-huge/follow", test_follow },
         { NULL, NULL }
 };

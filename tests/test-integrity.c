@@ -70,6 +70,22 @@ option_string (GVariantBuilder *o, const char *key, const char *value)
         g_variant_builder_add (o, "{sv}", key, g_variant_new_string (value));
 }
 
+/* download() of url to env->dest with one option (key NULL: none; value floating, consumed),
+ * which must be accepted: the job path. */
+static char *
+download_ok (XferdEnv *env, const char *url, const char *key, GVariant *value, gboolean auto_complete, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder *o = options_new ();
+
+        if (key)
+                g_variant_builder_add (o, "{sv}", key, value);
+        char *job = download (env, url, env->dest, auto_complete, o, id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        return job;
+}
+
 /* GetFileDetails()[index] (transfer full). */
 static GVariant *
 file_details (XferdEnv *env, const char *job, guint index)
@@ -125,14 +141,9 @@ assert_dir_empty (XferdEnv *env)
 static void
 check_right (XferdEnv *env, const char *checksum, const char *verified)
 {
-        g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
-        GVariantBuilder *o = options_new ();
 
-        option_string (o, "checksum", checksum);
-        g_autofree char *job = download (env, env->url, env->dest, FALSE, o, &id, &error);
-        g_variant_builder_unref (o);
-        g_assert_no_error (error);
+        g_autofree char *job = download_ok (env, env->url, "checksum", g_variant_new_string (checksum), FALSE, &id);
         job_wait_state (env->fx, job, "transferred");
 
         g_autoptr(GVariant) d = file_details (env, job, 0);
@@ -170,17 +181,12 @@ static void
 check_wrong (GChecksumType type)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
-        g_autoptr(GError) error = NULL;
         g_autoptr(GBytes) other = http_pattern_bytes (SIZE + 1);
         g_autofree char *wrong = checksum_of (other, type);
         g_autofree char *right = checksum_of (env->content, type);
         g_autofree char *id = NULL;
-        GVariantBuilder *o = options_new ();
 
-        option_string (o, "checksum", wrong);
-        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
-        g_variant_builder_unref (o);
-        g_assert_no_error (error);
+        g_autofree char *job = download_ok (env, env->url, "checksum", g_variant_new_string (wrong), TRUE, &id);
 
         /* The URL, the expected and the computed digest; the wrong file is gone. */
         assert_integrity_error (env, job, env->url);
@@ -298,14 +304,9 @@ static void
 check_size (guint64 size)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
-        g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
-        GVariantBuilder *o = options_new ();
 
-        g_variant_builder_add (o, "{sv}", "size", g_variant_new_uint64 (size));
-        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
-        g_variant_builder_unref (o);
-        g_assert_no_error (error);
+        g_autofree char *job = download_ok (env, env->url, "size", g_variant_new_uint64 (size), TRUE, &id);
         g_autofree char *want = g_strdup_printf ("has %d bytes, but %" G_GUINT64_FORMAT " were expected", SIZE, size);
         assert_integrity_error (env, job, want);
         assert_dir_empty (env);
@@ -329,13 +330,8 @@ static void
 test_size_right (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder *o = options_new ();
 
-        g_variant_builder_add (o, "{sv}", "size", g_variant_new_uint64 (SIZE));
-        g_autofree char *job = download (env, env->url, env->dest, FALSE, o, NULL, &error);
-        g_variant_builder_unref (o);
-        g_assert_no_error (error);
+        g_autofree char *job = download_ok (env, env->url, "size", g_variant_new_uint64 (SIZE), FALSE, NULL);
         job_wait_state (env->fx, job, "transferred");
         g_autoptr(GVariant) d = file_details (env, job, 0);
         g_autofree char *by = detail_verified_by (d);
@@ -407,18 +403,13 @@ static void
 check_kill_and_resume (gboolean corrupt, gboolean restart)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
-        g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
-        GVariantBuilder *o = options_new ();
 
         xferd_env_serve (env, "/file.bin", SIZE);
         g_autofree char *sha512 = checksum_of (env->content, G_CHECKSUM_SHA512);
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
-        option_string (o, "checksum", sha512);
-        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
-        g_variant_builder_unref (o);
-        g_assert_no_error (error);
+        g_autofree char *job = download_ok (env, env->url, "checksum", g_variant_new_string (sha512), TRUE, &id);
         g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
 
         xferd_process_kill (env->fx);
@@ -502,18 +493,6 @@ test_kill_resume_restart (void)
 
 /* ---------------------------------------------------------------- server digests */
 
-static char *
-download_plain (XferdEnv *env, gboolean auto_complete, char **id)
-{
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder *o = options_new ();
-        char *job = download (env, env->url, env->dest, auto_complete, o, id, &error);
-
-        g_variant_builder_unref (o);
-        g_assert_no_error (error);
-        return job;
-}
-
 static void
 check_server_digest (HttpDigestField field, GChecksumType type, const char *verified_by)
 {
@@ -521,7 +500,7 @@ check_server_digest (HttpDigestField field, GChecksumType type, const char *veri
         g_autofree char *want = checksum_of (env->content, type);
 
         http_server_send_digest (env->http, "/file.bin", field, type, HTTP_DIGEST_RIGHT);
-        g_autofree char *job = download_plain (env, FALSE, NULL);
+        g_autofree char *job = download_ok (env, env->url, NULL, NULL, FALSE, NULL);
         job_wait_state (env->fx, job, "transferred");
         g_autoptr(GVariant) d = file_details (env, job, 0);
         g_autofree char *by = detail_verified_by (d);
@@ -547,7 +526,7 @@ test_repr_digest_wrong (void)
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
 
         http_server_send_digest (env->http, "/file.bin", HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_WRONG);
-        g_autofree char *job = download_plain (env, TRUE, NULL);
+        g_autofree char *job = download_ok (env, env->url, NULL, NULL, TRUE, NULL);
         assert_integrity_error (env, job, "the Repr-Digest the server sent");
         assert_dir_empty (env);
 }
@@ -559,7 +538,7 @@ download_suspended (XferdEnv *env)
 {
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *job = download_plain (env, FALSE, NULL);
+        g_autofree char *job = download_ok (env, env->url, NULL, NULL, FALSE, NULL);
         g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, STALL);
         xferd_job_call (env->fx, job, "Suspend");
         job_wait_state (env->fx, job, "suspended");
@@ -594,28 +573,22 @@ test_digest_on_206 (void)
         assert_dest_complete (env);
 }
 
-/* A server that gives its range's digest as Repr-Digest on a 206: the whole file does not
- * match it. */
+/* A 206 whose digest field does not match: the job fails with a message that says so. */
+typedef struct {
+        HttpDigestField field;
+        GChecksumType type;
+        const char *says;
+} WrongDigest;
+
 static void
-test_digest_on_206_wrong_scope (void)
+test_wrong_digest_on_206 (gconstpointer data)
 {
+        const WrongDigest *w = data;
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
-
         g_autofree char *job = download_suspended (env);
-        resume_with (env, job, HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_SWAPPED);
-        assert_integrity_error (env, job, "Repr-Digest");
-        assert_dir_empty (env);
-}
 
-/* Content-Digest of a 206 covers only its range: a wrong one fails the transfer itself. */
-static void
-test_content_digest_on_206_wrong (void)
-{
-        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
-
-        g_autofree char *job = download_suspended (env);
-        resume_with (env, job, HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA512, HTTP_DIGEST_SWAPPED);
-        assert_integrity_error (env, job, "Content-Digest");
+        resume_with (env, job, w->field, w->type, HTTP_DIGEST_SWAPPED);
+        assert_integrity_error (env, job, w->says);
         assert_dir_empty (env);
 }
 
@@ -629,6 +602,19 @@ typedef struct {
         GBytes *list;
 } Signed;
 
+/* The signature of what, by key, as the list's. */
+static void
+sign_list (Signed *s, OpenpgpKey *key, GBytes *what)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) sig = openpgp_key_sign (key, what, NULL, FALSE, NULL, &error);
+
+        g_assert_no_error (error);
+        http_server_add_bytes (s->env->http, "/images/SHA256SUMS.gpg", sig);
+}
+
+/* A list with its signature by s->key, which keys.d trusts; what a case changes, it changes
+ * after. */
 static gboolean
 signed_setup (Signed *s)
 {
@@ -646,6 +632,7 @@ signed_setup (Signed *s)
         s->list = http_server_checksum_list (s->env->http, G_CHECKSUM_SHA256, listed);
         http_server_add_bytes (s->env->http, "/images/SHA256SUMS", s->list);
         s->list_url = http_server_url (s->env->http, "/images/SHA256SUMS");
+        sign_list (s, s->key, s->list);
         return TRUE;
 }
 
@@ -659,38 +646,21 @@ signed_teardown (Signed *s)
         g_free (s->list_url);
         g_clear_pointer (&s->list, g_bytes_unref);
 }
-
-static void
-sign_list (Signed *s, OpenpgpKey *key, GBytes *what)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) sig = openpgp_key_sign (key, what, NULL, FALSE, NULL, &error);
-
-        g_assert_no_error (error);
-        http_server_add_bytes (s->env->http, "/images/SHA256SUMS.gpg", sig);
-}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Signed, signed_teardown)
 
 static char *
 download_listed (Signed *s, const char *url, gboolean auto_complete)
 {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder *o = options_new ();
-
-        option_string (o, "checksum-list", s->list_url);
-        char *job = download (s->env, url, s->env->dest, auto_complete, o, NULL, &error);
-        g_variant_builder_unref (o);
-        g_assert_no_error (error);
-        return job;
+        return download_ok (s->env, url, "checksum-list", g_variant_new_string (s->list_url), auto_complete, NULL);
 }
 
 static void
 test_list_good (void)
 {
-        Signed s = { NULL };
+        g_auto(Signed) s = { NULL };
 
         if (!signed_setup (&s))
                 return;
-        sign_list (&s, s.key, s.list);
         g_autofree char *job = download_listed (&s, s.env->url, FALSE);
         job_wait_state (s.env->fx, job, "transferred");
         g_autoptr(GVariant) d = file_details (s.env, job, 0);
@@ -708,7 +678,6 @@ test_list_good (void)
         g_assert_cmpstr (got, ==, want);
         g_assert_false (xferd_complete (s.env->fx, job));
         assert_dest_complete (s.env);
-        signed_teardown (&s);
 }
 
 /* CreateJob's checksum-list is the list of every file added without one: a plain AddFile is
@@ -716,13 +685,12 @@ test_list_good (void)
 static void
 test_list_job_default (void)
 {
-        Signed s = { NULL };
+        g_auto(Signed) s = { NULL };
         g_autoptr(GError) error = NULL;
         GVariantBuilder o;
 
         if (!signed_setup (&s))
                 return;
-        sign_list (&s, s.key, s.list);
         g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
         g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s.list_url));
         g_autoptr(GVariant) reply = bus_call_manager (s.env->fx, "CreateJob", g_variant_new ("(sa{sv})", "listed", &o),
@@ -738,7 +706,6 @@ test_list_job_default (void)
         g_autofree char *list = detail_string (d, "checksum-list");
         g_assert_cmpstr (by, ==, "checksum-list");
         g_assert_cmpstr (list, ==, s.list_url);
-        signed_teardown (&s);
 }
 
 static void
@@ -753,73 +720,62 @@ check_list_refused (Signed *s, const char *url, const char *says)
         assert_dir_empty (s->env);
 }
 
-static void
-test_list_bad_signature (void)
-{
-        Signed s = { NULL };
+/* What is wrong with the list's signature. */
+typedef enum {
+        LIST_CHANGED,
+        LIST_SIGNED_BY_STRANGER,
+        LIST_NOT_SIGNED,
+        LIST_NO_KEYRING,
+} ListFault;
 
-        if (!signed_setup (&s))
-                return;
-        /* A signature of other bytes: the list was changed after it was signed. */
+/* The list refused for what data (a ListFault) says is wrong, with the error that says so. */
+static void
+test_list_refused (gconstpointer data)
+{
+        g_auto(Signed) s = { NULL };
         g_autoptr(GBytes) other = g_bytes_new_static ("changed\n", 8);
-        sign_list (&s, s.key, other);
-        check_list_refused (&s, s.env->url, "signature of the checksum list is bad");
-        signed_teardown (&s);
-}
-
-static void
-test_list_unknown_key (void)
-{
-        Signed s = { NULL };
+        g_autofree char *keyring = NULL;
+        const char *says = NULL;
 
         if (!signed_setup (&s))
                 return;
-        sign_list (&s, s.stranger, s.list);
-        check_list_refused (&s, s.env->url, "in none of the keyrings");
-        signed_teardown (&s);
-}
-
-static void
-test_list_missing_signature (void)
-{
-        Signed s = { NULL };
-
-        if (!signed_setup (&s))
-                return;
-        check_list_refused (&s, s.env->url, "signature of the checksum list cannot be fetched");
-        signed_teardown (&s);
+        switch ((ListFault) GPOINTER_TO_INT (data)) {
+        case LIST_CHANGED:
+                /* A signature of other bytes: the list was changed after it was signed. */
+                sign_list (&s, s.key, other);
+                says = "signature of the checksum list is bad";
+                break;
+        case LIST_SIGNED_BY_STRANGER:
+                sign_list (&s, s.stranger, s.list);
+                says = "in none of the keyrings";
+                break;
+        case LIST_NOT_SIGNED:
+                http_server_fail (s.env->http, "/images/SHA256SUMS.gpg", 404, NULL, -1, HTTP_SERVER_FOREVER);
+                says = "signature of the checksum list cannot be fetched";
+                break;
+        case LIST_NO_KEYRING:
+                /* Without a keyring in keys.d nothing can be trusted. */
+                keyring = g_build_filename (s.keys_dir, "test.gpg", NULL);
+                g_assert_cmpint (g_unlink (keyring), ==, 0);
+                says = "No keyring";
+                break;
+        }
+        check_list_refused (&s, s.env->url, says);
 }
 
 static void
 test_list_missing_file (void)
 {
-        Signed s = { NULL };
+        g_auto(Signed) s = { NULL };
 
         if (!signed_setup (&s))
                 return;
-        sign_list (&s, s.key, s.list);
         g_autoptr(GBytes) unlisted = http_server_add_generated (s.env->http, "/images/unlisted.bin", 100);
         g_autofree char *url = http_server_url (s.env->http, "/images/unlisted.bin");
         g_autofree char *job = download_listed (&s, url, TRUE);
         assert_integrity_error (s.env, job, "is not in the signed checksum list");
         g_assert_cmpuint (http_server_request_count (s.env->http, "/images/unlisted.bin"), ==, 0);
         assert_dir_empty (s.env);
-        signed_teardown (&s);
-}
-
-/* Without a keyring in keys.d nothing can be trusted. */
-static void
-test_list_no_keyring (void)
-{
-        Signed s = { NULL };
-
-        if (!signed_setup (&s))
-                return;
-        sign_list (&s, s.key, s.list);
-        g_autofree char *keyring = g_build_filename (s.keys_dir, "test.gpg", NULL);
-        g_assert_cmpint (g_unlink (keyring), ==, 0);
-        check_list_refused (&s, s.env->url, "No keyring");
-        signed_teardown (&s);
 }
 
 /* ---------------------------------------------------------------- Cancel while hashing */
@@ -832,16 +788,12 @@ test_cancel_while_hashing (void)
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
-        GVariantBuilder *o = options_new ();
 
         xferd_env_serve (env, "/file.bin", BIG + 1000);
         g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", BIG);
-        option_string (o, "checksum", sha256);
-        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
-        g_variant_builder_unref (o);
-        g_assert_no_error (error);
+        g_autofree char *job = download_ok (env, env->url, "checksum", g_variant_new_string (sha256), TRUE, &id);
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
         g_assert_true (wait_file_size (temp, BIG, 4 * WAIT_TIMEOUT_MS));
         xferd_process_kill (env->fx);
@@ -881,15 +833,24 @@ const TestCase test_cases[] = {
         { "/integrity/repr-digest-right", test_repr_digest_right },
         { "/integrity/repr-digest-wrong", test_repr_digest_wrong },
         { "/integrity/digest-on-206", test_digest_on_206 },
-        { "/integrity/digest-on-206-wrong-scope", test_digest_on_206_wrong_scope },
-        { "/integrity/content-digest-on-206-wrong", test_content_digest_on_206_wrong },
         { "/integrity/list-good", test_list_good },
         { "/integrity/list-job-default", test_list_job_default },
-        { "/integrity/list-bad-signature", test_list_bad_signature },
-        { "/integrity/list-unknown-key", test_list_unknown_key },
-        { "/integrity/list-missing-signature", test_list_missing_signature },
         { "/integrity/list-missing-file", test_list_missing_file },
-        { "/integrity/list-no-keyring", test_list_no_keyring },
         { "/integrity/cancel-while-hashing", test_cancel_while_hashing },
         { NULL, NULL }
+};
+
+const TestDataCase test_data_cases[] = {
+        /* A server that gives its range's digest as Repr-Digest on a 206: the whole file does
+         * not match it. */
+        { "/integrity/digest-on-206-wrong-scope", test_wrong_digest_on_206,
+          &(const WrongDigest) { HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, "Repr-Digest" } },
+        /* Content-Digest of a 206 covers only its range: a wrong one fails the transfer itself. */
+        { "/integrity/content-digest-on-206-wrong", test_wrong_digest_on_206,
+          &(const WrongDigest) { HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA512, "Content-Digest" } },
+        { "/integrity/list-bad-signature", test_list_refused, GINT_TO_POINTER (LIST_CHANGED) },
+        { "/integrity/list-unknown-key", test_list_refused, GINT_TO_POINTER (LIST_SIGNED_BY_STRANGER) },
+        { "/integrity/list-missing-signature", test_list_refused, GINT_TO_POINTER (LIST_NOT_SIGNED) },
+        { "/integrity/list-no-keyring", test_list_refused, GINT_TO_POINTER (LIST_NO_KEYRING) },
+        { NULL, NULL, NULL }
 };

@@ -37,6 +37,19 @@ typedef struct {
         char *home;
 } TestUser;
 
+/* The targets as a case found them before B acted (snapshot()). */
+typedef struct {
+        char *private_dir, *b_dir, *etc;
+} Snapshots;
+
+static void
+snapshots_clear (Snapshots *s)
+{
+        g_clear_pointer (&s->private_dir, g_free);
+        g_clear_pointer (&s->b_dir, g_free);
+        g_clear_pointer (&s->etc, g_free);
+}
+
 /* What B aims at, beside the fixture (an XferdEnv on the system bus with /file.bin on its
  * server and A's and B's connections): removed with it. */
 typedef struct {
@@ -46,6 +59,7 @@ typedef struct {
         char *b_dir;            /* B's own directory (0755) */
         char *etc_victim;       /* a file in /etc (root's, 0644) B aims at */
         char *etc_new;          /* a name in /etc B tries to create */
+        Snapshots before;       /* snapshots_take() */
 } Targets;
 
 /* ------------------------------------------------------------- set-up */
@@ -115,6 +129,7 @@ targets_free (gpointer data)
         g_free (t->etc_new);
         g_free (t->ua.home);
         g_free (t->ub.home);
+        snapshots_clear (&t->before);
         g_free (t);
 }
 
@@ -169,10 +184,17 @@ env_new_with (const BusFixtureOptions *options, Targets **targets)
         return env;
 }
 
+/* The XferdEnvMake of the cases: env_new_with() the options (NULL: on the system bus), the
+ * targets in env->data. */
 static XferdEnv *
-env_new (Targets **targets)
+multiuser_env_make (gconstpointer options)
 {
-        return env_new_with (NULL, targets);
+        Targets *t = NULL;
+        XferdEnv *env = env_new_with (options, &t);
+
+        if (env)
+                env->data = t;
+        return env;
 }
 
 /* ----------------------------------------------- file-system snapshots */
@@ -249,26 +271,15 @@ snapshot_etc (Targets *t)
         return g_strconcat (victim, "made by xferd: [", made, "]\n", NULL);
 }
 
-typedef struct {
-        char *private_dir, *b_dir, *etc;
-} Snapshots;
-
+/* What a case sees before B acts: t->before. */
 static void
-snapshots_take (Targets *t, Snapshots *s)
+snapshots_take (Targets *t)
 {
-        s->private_dir = snapshot (t->private_dir);
-        s->b_dir = snapshot (t->b_dir);
-        s->etc = snapshot_etc (t);
+        snapshots_clear (&t->before);
+        t->before.private_dir = snapshot (t->private_dir);
+        t->before.b_dir = snapshot (t->b_dir);
+        t->before.etc = snapshot_etc (t);
 }
-
-static void
-snapshots_clear (Snapshots *s)
-{
-        g_clear_pointer (&s->private_dir, g_free);
-        g_clear_pointer (&s->b_dir, g_free);
-        g_clear_pointer (&s->etc, g_free);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Snapshots, snapshots_clear)
 
 #define assert_unchanged(before, path) G_STMT_START {                            \
         g_autofree char *after__ = snapshot (path);                               \
@@ -282,11 +293,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Snapshots, snapshots_clear)
         g_assert_nonnull (strstr (after__, "made by xferd: []"));                 \
 } G_STMT_END
 
-/* A's directory and /etc are what B aims at; B's own directory is checked
- * by each test as it needs. */
-#define assert_targets_unchanged(t, s) G_STMT_START {                             \
-        assert_unchanged ((s)->private_dir, (t)->private_dir);                     \
-        assert_etc_unchanged ((t), (s)->etc);                                      \
+/* A's directory and /etc are what B aims at, unchanged since snapshots_take(); B's own
+ * directory is checked by each test as it needs. */
+#define assert_targets_unchanged(t) G_STMT_START {                                \
+        assert_unchanged ((t)->before.private_dir, (t)->private_dir);              \
+        assert_etc_unchanged ((t), (t)->before.etc);                               \
 } G_STMT_END
 
 /* ------------------------------------------------------------ helpers */
@@ -456,26 +467,33 @@ assert_owned_regular (const char *path, const TestUser *u, guint mode)
 
 /* -------------------------------------------------- who may do what */
 
+/* A's job "a-job" of env->url into a.bin in A's private directory (*dest if asked); its id
+ * in *id. */
+static char *
+a_private_job (XferdEnv *env, char **id, char **dest)
+{
+        Targets *t = env->data;
+        g_autofree char *path = g_build_filename (t->private_dir, "a.bin", NULL);
+        char *job = bus_client_create_job (env->a, "a-job", id);
+
+        bus_client_add_file (env->a, job, env->url, path);
+        if (dest)
+                *dest = g_steal_pointer (&path);
+        return job;
+}
+
 /* B attacks a job of A through every method and property: AccessDenied each
  * time, the job and every directory unchanged; B does not see the job in
  * ListJobs, GetManagedObjects or the introspection. */
 static void
-test_other_user_denied (void)
+test_other_user_denied (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
         g_autofree char *id = NULL, *b_id = NULL;
-        g_autofree char *a_dest = NULL, *b_dest = NULL;
-
-        if (!env)
-                return;
-        a_dest = g_build_filename (t->private_dir, "a.bin", NULL);
-        b_dest = g_build_filename (t->b_dir, "b.bin", NULL);
-        g_autofree char *job = bus_client_create_job (env->a, "a-job", &id);
-        bus_client_add_file (env->a, job, env->url, a_dest);
+        g_autofree char *b_dest = g_build_filename (t->b_dir, "b.bin", NULL);
+        g_autofree char *job = a_private_job (env, &id, NULL);
         g_autofree char *b_job = bus_client_create_job (env->b, "b-job", &b_id);
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         /* Every Job method, with arguments that would be valid for B's own job. */
         assert_job_call_fails (env->b, job, "Cancel", NULL, ACCESS_DENIED);
@@ -550,27 +568,20 @@ test_other_user_denied (void)
         g_autoptr(GVariant) limit = bus_get_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                                       "BackgroundBandwidthLimit", NULL);
         g_assert_cmpuint (g_variant_get_uint64 (limit), ==, 0);
-        assert_targets_unchanged (t, &before);
-        assert_unchanged (before.b_dir, t->b_dir);
+        assert_targets_unchanged (t);
+        assert_unchanged (t->before.b_dir, t->b_dir);
         g_assert_true (bus_client_lists_job (env->a, id));
 }
 
 /* Root may do all of it to A's job; files are still written as A. */
 static void
-test_root_allowed (void)
+test_root_allowed (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
+        Targets *t = env->data;
         g_autoptr(GError) error = NULL;
-        g_autofree char *id = NULL, *id2 = NULL, *b_id = NULL;
-        g_autofree char *a_dest = NULL, *root_added = NULL;
-
-        if (!env)
-                return;
-        a_dest = g_build_filename (t->private_dir, "a.bin", NULL);
-        root_added = g_build_filename (t->private_dir, "added-by-root.bin", NULL);
-        g_autofree char *job = bus_client_create_job (env->a, "a-job", &id);
-        bus_client_add_file (env->a, job, env->url, a_dest);
+        g_autofree char *id = NULL, *id2 = NULL, *b_id = NULL, *a_dest = NULL;
+        g_autofree char *root_added = g_build_filename (t->private_dir, "added-by-root.bin", NULL);
+        g_autofree char *job = a_private_job (env, &id, &a_dest);
         g_autofree char *job2 = bus_client_create_job (env->a, "a-job-2", &id2);
         g_autofree char *b_job = bus_client_create_job (env->b, "b-job", &b_id);
 
@@ -634,13 +645,10 @@ test_root_allowed (void)
  * only root may own the name, so no user can stand in for xferd, before it
  * starts or while it runs, and collect the other users' calls. */
 static void
-test_name_owned_by_root_only (void)
+test_name_owned_by_root_only (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = env_new (NULL);
         g_autoptr(GError) error = NULL;
 
-        if (!env)
-                return;
         BusClient *const clients[] = { env->a, env->b };
         /* Before xferd runs (nobody has called it yet), then while it runs. */
         for (guint round = 0; round < 2; round++) {
@@ -677,20 +685,16 @@ test_name_owned_by_root_only (void)
 /* B names A's private directory, A's home and /etc as destinations:
  * InvalidPath at once, nothing created or overwritten. */
 static void
-test_private_dir_and_etc (void)
+test_private_dir_and_etc (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
         g_autofree char *id = NULL;
 
-        if (!env)
-                return;
         g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
         g_autofree char *in_private = g_build_filename (t->private_dir, "new.bin", NULL);
         g_autofree char *in_home = g_build_filename (t->ua.home, "xferd-test-new.bin", NULL);
         g_autofree char *in_private_sub = g_build_filename (t->private_dir, "sub", "new.bin", NULL);
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         const char *const targets[] = {
                 in_private,             /* create in A's 0700 directory */
@@ -722,8 +726,8 @@ test_private_dir_and_etc (void)
 
         /* Even once the job runs, nothing lands anywhere. */
         assert_job_call_fails (env->b, job, "Resume", NULL, XFERD_ERROR ("Empty"));
-        assert_targets_unchanged (t, &before);
-        assert_unchanged (before.b_dir, t->b_dir);
+        assert_targets_unchanged (t);
+        assert_unchanged (t->before.b_dir, t->b_dir);
         /* A's home is shared with other tests: nothing of xferd's there. */
         g_autofree char *made_in_home = xferd_names_in (t->ua.home, in_home);
         g_assert_cmpstr (made_in_home, ==, "");
@@ -732,21 +736,17 @@ test_private_dir_and_etc (void)
 /* B plants a symlink at the destination name, pointing at A's file (and at
  * a file in /etc): Complete replaces the link itself, the targets stay. */
 static void
-run_destination_symlink (gboolean plant_during_transfer)
+run_destination_symlink (XferdEnv *env, gboolean plant_during_transfer)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
 
-        if (!env)
-                return;
         g_autofree char *dest1 = g_build_filename (t->b_dir, "dest1.bin", NULL);
         g_autofree char *dest2 = g_build_filename (t->b_dir, "dest2.bin", NULL);
         g_autofree char *slow_url = http_server_url (env->http, "/slow.bin");
         g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         if (!plant_during_transfer) {
                 b_symlink (env, t->secret_path, dest1);
@@ -775,19 +775,19 @@ run_destination_symlink (gboolean plant_during_transfer)
         assert_file_content (dest2, env->content);
         assert_owned_regular (dest1, &t->ub, 0644);
         assert_owned_regular (dest2, &t->ub, 0644);
-        assert_targets_unchanged (t, &before);
+        assert_targets_unchanged (t);
 }
 
 static void
-test_destination_symlink_before (void)
+test_destination_symlink_before (XferdEnv *env)
 {
-        run_destination_symlink (FALSE);
+        run_destination_symlink (env, FALSE);
 }
 
 static void
-test_destination_symlink_during (void)
+test_destination_symlink_during (XferdEnv *env)
 {
-        run_destination_symlink (TRUE);
+        run_destination_symlink (env, TRUE);
 }
 
 /* B plants a symlink at the temporary file's name (ListFiles tells it) before
@@ -796,22 +796,18 @@ test_destination_symlink_during (void)
  * file, then Complete works) or fail the job with LocalFile; either way the
  * link's target is untouched. */
 static void
-test_temporary_symlink (void)
+test_temporary_symlink (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
         g_autofree char *id1 = NULL, *id2 = NULL;
 
-        if (!env)
-                return;
         g_autofree char *dest1 = g_build_filename (t->b_dir, "t1.bin", NULL);
         g_autofree char *dest2 = g_build_filename (t->b_dir, "t2.bin", NULL);
         g_autofree char *planted = g_build_filename (t->private_dir, "planted.bin", NULL);
         g_autofree char *mine = g_build_filename (t->b_dir, "mine.txt", NULL);
         b_write (env, mine, "B's own file");
         g_autofree char *mine_before = snapshot (mine);
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         /* Into A's directory (a name that does not exist yet), and into B's own file. */
         g_autofree char *job1 = bus_client_create_job (env->b, "b-job-1", &id1);
@@ -832,7 +828,7 @@ test_temporary_symlink (void)
                 bus_client_job_call (env->b, jobs[i], "Resume");
                 g_autofree char *state = job_wait_settled (env->fx, jobs[i]);
                 assert_unchanged (mine_before, mine);
-                assert_targets_unchanged (t, &before);
+                assert_targets_unchanged (t);
                 if (g_strcmp0 (state, "error") == 0) {
                         assert_job_string (env->fx, jobs[i], "ErrorName", XFERD_ERROR ("LocalFile"));
                         g_assert_false (g_file_test (dests[i], G_FILE_TEST_EXISTS));
@@ -849,27 +845,23 @@ test_temporary_symlink (void)
         }
         g_assert_false (g_file_test (planted, G_FILE_TEST_EXISTS));
         assert_unchanged (mine_before, mine);
-        assert_targets_unchanged (t, &before);
+        assert_targets_unchanged (t);
 }
 
 /* A directory in the path is B's symlink to A's private directory (or to
  * /etc): B could not write there, so AddFile refuses it. */
 static void
-test_directory_symlink_before (void)
+test_directory_symlink_before (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
         g_autofree char *id = NULL;
 
-        if (!env)
-                return;
         g_autofree char *to_private = g_build_filename (t->b_dir, "to-private", NULL);
         g_autofree char *to_etc = g_build_filename (t->b_dir, "to-etc", NULL);
         b_symlink (env, t->private_dir, to_private);
         b_symlink (env, "/etc", to_etc);
         g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         g_autofree char *victim_name = g_path_get_basename (t->etc_victim);
         g_autofree char *new_name = g_path_get_basename (t->etc_new);
@@ -889,8 +881,8 @@ test_directory_symlink_before (void)
                                    g_variant_new ("(ssa{sv})", env->url, path, NULL), XFERD_ERROR ("InvalidPath"));
         }
         g_assert_cmpuint (client_job_uint32 (env->b, job, "FilesTotal"), ==, 0);
-        assert_targets_unchanged (t, &before);
-        assert_unchanged (before.b_dir, t->b_dir);
+        assert_targets_unchanged (t);
+        assert_unchanged (t->before.b_dir, t->b_dir);
 }
 
 /* B's job writes into B's directory sub; while the transfer runs, B swaps sub
@@ -948,38 +940,31 @@ finish_swapped (XferdEnv *env, const char *job)
 /* The swap points at A's private directory, where A has a file of the same
  * name: it is neither overwritten nor joined by anything. */
 static void
-test_directory_swap_to_private (void)
+test_directory_swap_to_private (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
 
-        if (!env)
-                return;
         g_autofree char *a_file = g_build_filename (t->private_dir, "file.bin", NULL);
         write_owned (a_file, "A's file.bin", &t->ua, 0644);
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         g_autofree char *job = start_and_swap (env, t, t->private_dir, NULL);
         g_autofree char *state = finish_swapped (env, job);
-        assert_targets_unchanged (t, &before);
+        assert_targets_unchanged (t);
 
         bus_client_job_call (env->b, job, "Cancel");
-        assert_targets_unchanged (t, &before);
+        assert_targets_unchanged (t);
 }
 
 /* The swap points at another directory of B's, which B may write: still no
  * rename there, since it is not the directory AddFile checked (st_dev,
  * st_ino). Once B puts the directory back, Complete goes on. */
 static void
-test_directory_swap_to_own (void)
+test_directory_swap_to_own (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
+        Targets *t = env->data;
         g_autoptr(GError) error = NULL;
 
-        if (!env)
-                return;
         g_autofree char *other = g_build_filename (t->b_dir, "other", NULL);
         g_autofree char *sub = g_build_filename (t->b_dir, "sub", NULL);
         g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
@@ -1007,25 +992,21 @@ test_directory_swap_to_own (void)
  * its temporary file in the directory the link points to, be it A's (A has a
  * file of that very name) or B's own. */
 static void
-test_directory_swap_cancel (void)
+test_directory_swap_cancel (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
         g_autofree char *temp_name = NULL;
 
-        if (!env)
-                return;
         /* The temporary name is predictable from ListFiles; learn it first. */
         g_autofree char *job = start_and_swap (env, t, t->private_dir, &temp_name);
         g_autofree char *decoy = g_build_filename (t->private_dir, temp_name, NULL);
         write_owned (decoy, "A's file that happens to have that name", &t->ua, 0600);
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         bus_client_job_call (env->b, job, "Cancel");
-        assert_targets_unchanged (t, &before);
+        assert_targets_unchanged (t);
         http_server_release (env->http, "/slow.bin");
-        assert_targets_unchanged (t, &before);
+        assert_targets_unchanged (t);
 
         /* The directory the file was made in is not at its path any more: xferd says so once
          * and does not keep retrying an unlink that can never reach it (which would also keep
@@ -1037,14 +1018,11 @@ test_directory_swap_cancel (void)
 }
 
 static void
-test_directory_swap_cancel_own (void)
+test_directory_swap_cancel_own (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
+        Targets *t = env->data;
         g_autofree char *temp_name = NULL;
 
-        if (!env)
-                return;
         g_autofree char *other = g_build_filename (t->b_dir, "other", NULL);
         b_mkdir (env, other);
         g_autofree char *job = start_and_swap (env, t, other, &temp_name);
@@ -1086,13 +1064,9 @@ run_temporary_owner (XferdEnv *env, BusClient *client, const TestUser *u, const 
 }
 
 static void
-test_temporary_owner (void)
+test_temporary_owner (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-
-        if (!env)
-                return;
+        Targets *t = env->data;
         run_temporary_owner (env, env->a, &t->ua, t->private_dir);
         run_temporary_owner (env, env->b, &t->ub, t->b_dir);
 }
@@ -1102,18 +1076,14 @@ test_temporary_owner (void)
 /* Only http and https: every other scheme curl knows is refused at AddFile
  * and Download, nothing is written. */
 static void
-test_refused_schemes (void)
+test_refused_schemes (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
         g_autofree char *id = NULL;
 
-        if (!env)
-                return;
         g_autofree char *dest = g_build_filename (t->b_dir, "out.bin", NULL);
         g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
-        snapshots_take (t, &before);
+        snapshots_take (t);
         static const char *const urls[] = {
                 "file:///etc/passwd", "FILE:///etc/shadow", "file://localhost/etc/passwd",
                 "ftp://127.0.0.1/x", "ftps://127.0.0.1/x", "scp://127.0.0.1/etc/passwd",
@@ -1137,26 +1107,22 @@ test_refused_schemes (void)
                 bus_assert_error (error, XFERD_ERROR ("UnsupportedProtocol"));
         }
         g_assert_cmpuint (client_job_uint32 (env->b, job, "FilesTotal"), ==, 0);
-        assert_unchanged (before.b_dir, t->b_dir);
-        assert_targets_unchanged (t, &before);
+        assert_unchanged (t->before.b_dir, t->b_dir);
+        assert_targets_unchanged (t);
 }
 
 /* An http URL whose server redirects to file:// (or another scheme): the job
  * fails with UnsupportedProtocol and no byte of the target is written. */
 static void
-test_redirect_to_file (void)
+test_redirect_to_file (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-        g_auto(Snapshots) before = { NULL };
+        Targets *t = env->data;
 
-        if (!env)
-                return;
         g_autofree char *secret_url = g_strconcat ("file://", t->secret_path, NULL);
         const char *const locations[] = {
                 "file:///etc/passwd", secret_url, "ftp://127.0.0.1/x", "dict://127.0.0.1/d:x", NULL
         };
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         for (guint i = 0; locations[i]; i++) {
                 g_autofree char *path = g_strdup_printf ("/redirect-%u", i);
@@ -1181,8 +1147,8 @@ test_redirect_to_file (void)
                         g_assert_cmpint (st.st_size, ==, 0);
                 bus_client_job_call (env->b, job, "Cancel");
         }
-        assert_unchanged (before.b_dir, t->b_dir);
-        assert_targets_unchanged (t, &before);
+        assert_unchanged (t->before.b_dir, t->b_dir);
+        assert_targets_unchanged (t);
 }
 
 /* ------------------------------------------------------------ limits */
@@ -1232,12 +1198,11 @@ create_job_expect (BusClient *client, BusFixture *fx, const char *error_name)
 static void
 check_limits (XferdEnv *env, Targets *t, guint per_user, guint machine, guint files)
 {
-        g_auto(Snapshots) before = { NULL };
         g_autoptr(GPtrArray) a_jobs = g_ptr_array_new_with_free_func (g_free);
         g_autofree char *root_dir = g_build_filename (env->fx->tmpdir, "root", NULL);
 
         g_assert_no_errno (g_mkdir (root_dir, 0755));
-        snapshots_take (t, &before);
+        snapshots_take (t);
 
         /* Jobs per user: A's (per_user + 1)th is refused, B still has its own quota. */
         for (guint i = 0; i < per_user; i++)
@@ -1278,41 +1243,35 @@ check_limits (XferdEnv *env, Targets *t, guint per_user, guint machine, guint fi
         g_assert_cmpuint (job_get_uint32 (env->fx, root_job, "FilesTotal"), ==, files + 1);
 
         /* No file was made by any of it. */
-        assert_targets_unchanged (t, &before);
-        assert_unchanged (before.b_dir, t->b_dir);
+        assert_targets_unchanged (t);
+        assert_unchanged (t->before.b_dir, t->b_dir);
         g_auto(GStrv) in_root_dir = list_dir (root_dir);
         g_assert_cmpuint (g_strv_length (in_root_dir), ==, 0);
 }
 
-static void
-test_limits_small (void)
-{
-        static const BusFixtureOptions options = {
-                .system_bus = TRUE,
-                .config = "[Daemon]\nMaxJobsPerUser=3\nMaxJobs=5\nMaxFilesPerJob=4\n",
-        };
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new_with (&options, &t);
+static const BusFixtureOptions limits_small_options = {
+        .system_bus = TRUE,
+        .config = "[Daemon]\nMaxJobsPerUser=3\nMaxJobs=5\nMaxFilesPerJob=4\n",
+};
 
-        if (!env)
-                return;
-        check_limits (env, t, 3, 5, 4);
+static void
+test_limits_small (XferdEnv *env)
+{
+        check_limits (env, env->data, 3, 5, 4);
 }
+
+static const BusFixtureOptions limits_retained_options = {
+        .system_bus = TRUE,
+        .config = "[Daemon]\nMaxJobsPerUser=3\n",
+};
 
 /* Final job objects are bounded per user too: creating and cancelling in a loop does not
  * pile up retained objects; the user's oldest goes first (root is exempt). */
 static void
-test_limits_retained (void)
+test_limits_retained (XferdEnv *env)
 {
-        static const BusFixtureOptions options = {
-                .system_bus = TRUE,
-                .config = "[Daemon]\nMaxJobsPerUser=3\n",
-        };
-        g_autoptr(XferdEnv) env = env_new_with (&options, NULL);
         g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
 
-        if (!env)
-                return;
         for (guint i = 0; i < 5; i++) {
                 g_ptr_array_add (jobs, bus_client_create_job (env->a, "churn", NULL));
                 bus_client_job_call (env->a, g_ptr_array_index (jobs, i), "Cancel");
@@ -1334,14 +1293,9 @@ test_limits_retained (void)
 /* The defaults of the contract: 60 jobs per user, 300 per machine (not
  * reached here), 200 files per job. */
 static void
-test_limits_default (void)
+test_limits_default (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
-
-        if (!env)
-                return;
-        check_limits (env, t, 60, 300, 200);
+        check_limits (env, env->data, 60, 300, 200);
 }
 
 /* ----------------------------------------------------------- privacy */
@@ -1390,15 +1344,12 @@ signal_mentions_job (GVariant *signals, const char *member, const char *id)
  * works with secret names, URLs, paths and headers: none of them reaches B,
  * though B sees that the jobs exist and change state. */
 static void
-test_signals_carry_no_secrets (void)
+test_signals_carry_no_secrets (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
+        Targets *t = env->data;
         g_autoptr(GError) error = NULL;
         g_autofree char *id1 = NULL, *id2 = NULL, *id3 = NULL;
 
-        if (!env)
-                return;
         g_autoptr(GBytes) secret_body = http_server_add_generated (env->http, "/secret-url-path-5e6f.bin", SIZE);
         g_autofree char *secret_url = http_server_url (env->http, "/secret-url-path-5e6f.bin");
         g_autofree char *missing_url = http_server_url (env->http, "/secret-missing-path-7a8b.bin");
@@ -1481,15 +1432,12 @@ test_signals_carry_no_secrets (void)
  * property (HttpHeaderNames has the names), not in the log; they are stored
  * in a state directory (0700) and database (0600) only root can read. */
 static void
-test_headers_stay_secret (void)
+test_headers_stay_secret (XferdEnv *env)
 {
-        Targets *t = NULL;
-        g_autoptr(XferdEnv) env = env_new (&t);
+        Targets *t = env->data;
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
 
-        if (!env)
-                return;
         const char *const secrets[] = { "hdr-secret-value-1a2b", "hdr-secret-key-3c4d", NULL };
         g_autofree char *dest = g_build_filename (t->private_dir, "h.bin", NULL);
         g_autofree char *job = bus_client_create_job (env->a, "headers", &id);
@@ -1566,26 +1514,32 @@ test_headers_stay_secret (void)
         g_assert_true (has_db);
 }
 
-const TestCase test_cases[] = {
-        { "/multiuser/access/other-user-denied", test_other_user_denied },
-        { "/multiuser/access/root-allowed", test_root_allowed },
-        { "/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only },
-        { "/multiuser/files/private-dir-and-etc", test_private_dir_and_etc },
-        { "/multiuser/files/destination-symlink-before", test_destination_symlink_before },
-        { "/multiuser/files/destination-symlink-during", test_destination_symlink_during },
-        { "/multiuser/files/temporary-symlink", test_temporary_symlink },
-        { "/multiuser/files/directory-symlink-before", test_directory_symlink_before },
-        { "/multiuser/files/directory-swap-to-private", test_directory_swap_to_private },
-        { "/multiuser/files/directory-swap-to-own", test_directory_swap_to_own },
-        { "/multiuser/files/directory-swap-cancel", test_directory_swap_cancel },
-        { "/multiuser/files/directory-swap-cancel-own", test_directory_swap_cancel_own },
-        { "/multiuser/files/temporary-owner", test_temporary_owner },
-        { "/multiuser/protocols/refused-schemes", test_refused_schemes },
-        { "/multiuser/protocols/redirect-to-file", test_redirect_to_file },
-        { "/multiuser/limits/small", test_limits_small },
-        { "/multiuser/limits/default", test_limits_default },
-        { "/multiuser/limits/retained", test_limits_retained },
-        { "/multiuser/privacy/signals", test_signals_carry_no_secrets },
-        { "/multiuser/privacy/headers", test_headers_stay_secret },
-        { NULL, NULL }
+static const XferdEnvCase env_cases[] = {
+        { "/multiuser/limits/small", test_limits_small, &limits_small_options },
+        { "/multiuser/limits/default", test_limits_default, NULL },
+        { "/multiuser/limits/retained", test_limits_retained, &limits_retained_options },
+        { "/multiuser/access/other-user-denied", test_other_user_denied, NULL },
+        { "/multiuser/access/root-allowed", test_root_allowed, NULL },
+        { "/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only, NULL },
+        { "/multiuser/files/private-dir-and-etc", test_private_dir_and_etc, NULL },
+        { "/multiuser/files/destination-symlink-before", test_destination_symlink_before, NULL },
+        { "/multiuser/files/destination-symlink-during", test_destination_symlink_during, NULL },
+        { "/multiuser/files/temporary-symlink", test_temporary_symlink, NULL },
+        { "/multiuser/files/directory-symlink-before", test_directory_symlink_before, NULL },
+        { "/multiuser/files/directory-swap-to-private", test_directory_swap_to_private, NULL },
+        { "/multiuser/files/directory-swap-to-own", test_directory_swap_to_own, NULL },
+        { "/multiuser/files/directory-swap-cancel", test_directory_swap_cancel, NULL },
+        { "/multiuser/files/directory-swap-cancel-own", test_directory_swap_cancel_own, NULL },
+        { "/multiuser/files/temporary-owner", test_temporary_owner, NULL },
+        { "/multiuser/protocols/refused-schemes", test_refused_schemes, NULL },
+        { "/multiuser/protocols/redirect-to-file", test_redirect_to_file, NULL },
+        { "/multiuser/privacy/signals", test_signals_carry_no_secrets, NULL },
+        { "/multiuser/privacy/headers", test_headers_stay_secret, NULL },
+        { NULL, NULL, NULL }
 };
+
+int
+main (int argc, char **argv)
+{
+        return xferd_env_test_main (argc, argv, NULL, multiuser_env_make, env_cases);
+}

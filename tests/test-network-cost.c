@@ -22,6 +22,7 @@ typedef struct {
         NetworkCost *cost;
         guint changes;
         NetworkView before;             /* what the last change reported as before */
+        NmMock *nm;                     /* watch_started()'s NetworkManager, or NULL */
 } Watch;
 
 static void
@@ -49,6 +50,7 @@ watch_new (void)
 static void
 watch_free (Watch *w)
 {
+        g_clear_pointer (&w->nm, nm_mock_free);
         network_cost_free (w->cost);
         sd_event_unref (w->event);
         bus_fixture_free (w->fx);
@@ -87,6 +89,32 @@ wait_view (Watch *w, NetworkSource source, NetworkMetered metered, NetworkConnec
         }
 }
 
+/* A watcher, not started, and NetworkManager's mock in this state (w->nm, ended with the
+ * watcher); NULL (the test skipped) without the mock. */
+static Watch *
+watch_with_networkmanager (guint32 metered, guint32 connectivity)
+{
+        if (nm_mock_skip_if_missing ())
+                return NULL;
+        Watch *w = watch_new ();
+        w->nm = nm_mock_start (w->fx, metered, connectivity);
+        return w;
+}
+
+/* watch_with_networkmanager(), started, once the watcher has seen that state. */
+static Watch *
+watch_started (guint32 metered, guint32 connectivity)
+{
+        Watch *w = watch_with_networkmanager (metered, connectivity);
+
+        if (!w)
+                return NULL;
+        network_cost_start (w->cost);
+        /* The mock's values are NetworkManager's, as are NetworkMetered's and NetworkConnectivity's. */
+        wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, (NetworkMetered) metered, (NetworkConnectivity) connectivity);
+        return w;
+}
+
 static GStrv
 bus_names (BusFixture *fx)
 {
@@ -118,11 +146,10 @@ new_name (GStrv before, GStrv after)
 static void
 test_present (void)
 {
-        if (nm_mock_skip_if_missing ())
-                return;
-        g_autoptr(Watch) w = watch_new ();
-        g_autoptr(NmMock) nm = nm_mock_start (w->fx, NM_METERED_YES, NM_CONNECTIVITY_FULL);
+        g_autoptr(Watch) w = watch_with_networkmanager (NM_METERED_YES, NM_CONNECTIVITY_FULL);
 
+        if (!w)
+                return;
         g_assert_false (network_cost_is_started (w->cost));
         g_assert_cmpint (network_cost_view (w->cost)->source, ==, NETWORK_SOURCE_NOT_WATCHING);
         network_cost_start (w->cost);
@@ -137,29 +164,25 @@ test_present (void)
 static void
 test_live (void)
 {
-        if (nm_mock_skip_if_missing ())
+        g_autoptr(Watch) w = watch_started (NM_METERED_NO, NM_CONNECTIVITY_FULL);
+
+        if (!w)
                 return;
-        g_autoptr(Watch) w = watch_new ();
-        g_autoptr(NmMock) nm = nm_mock_start (w->fx, NM_METERED_NO, NM_CONNECTIVITY_FULL);
-
-        network_cost_start (w->cost);
-        wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_NO, NETWORK_CONNECTIVITY_FULL);
-
-        nm_mock_set_metered (nm, NM_METERED_GUESS_YES);
+        nm_mock_set_metered (w->nm, NM_METERED_GUESS_YES);
         wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_GUESS_YES, NETWORK_CONNECTIVITY_FULL);
         g_assert_true (network_view_is_metered (network_cost_view (w->cost)));
         g_assert_cmpint (w->before.metered, ==, NETWORK_METERED_NO);
 
-        nm_mock_set_connectivity (nm, NM_CONNECTIVITY_PORTAL);
+        nm_mock_set_connectivity (w->nm, NM_CONNECTIVITY_PORTAL);
         wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_GUESS_YES, NETWORK_CONNECTIVITY_PORTAL);
 
-        nm_mock_set (nm, NM_METERED_NO, NM_CONNECTIVITY_FULL);
+        nm_mock_set (w->nm, NM_METERED_NO, NM_CONNECTIVITY_FULL);
         wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_NO, NETWORK_CONNECTIVITY_FULL);
         g_assert_cmpuint (w->changes, ==, 4);
 
         /* The same values again are no change to report. */
-        nm_mock_set (nm, NM_METERED_NO, NM_CONNECTIVITY_FULL);
-        nm_mock_set_connectivity (nm, NM_CONNECTIVITY_LIMITED);
+        nm_mock_set (w->nm, NM_METERED_NO, NM_CONNECTIVITY_FULL);
+        nm_mock_set_connectivity (w->nm, NM_CONNECTIVITY_LIMITED);
         wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_NO, NETWORK_CONNECTIVITY_LIMITED);
         g_assert_cmpuint (w->changes, ==, 5);
 }
@@ -195,12 +218,11 @@ test_appear_disappear (void)
 static void
 test_stop_start (void)
 {
-        if (nm_mock_skip_if_missing ())
-                return;
-        g_autoptr(Watch) w = watch_new ();
-        g_autoptr(NmMock) nm = nm_mock_start (w->fx, NM_METERED_NO, NM_CONNECTIVITY_FULL);
-        g_auto(GStrv) before = bus_names (w->fx);
+        g_autoptr(Watch) w = watch_with_networkmanager (NM_METERED_NO, NM_CONNECTIVITY_FULL);
 
+        if (!w)
+                return;
+        g_auto(GStrv) before = bus_names (w->fx);
         network_cost_start (w->cost);
         wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_NO, NETWORK_CONNECTIVITY_FULL);
         g_auto(GStrv) during = bus_names (w->fx);
@@ -213,7 +235,7 @@ test_stop_start (void)
         g_assert_true (bus_wait_name_lost (w->fx, &from, ours, WAIT_TIMEOUT_MS));
 
         /* What changed meanwhile is read afresh. */
-        nm_mock_set_metered (nm, NM_METERED_YES);
+        nm_mock_set_metered (w->nm, NM_METERED_YES);
         guint changes = w->changes;
         network_cost_start (w->cost);
         wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_YES, NETWORK_CONNECTIVITY_FULL);
@@ -227,16 +249,12 @@ test_stop_start (void)
 static void
 test_untrusted (void)
 {
-        if (nm_mock_skip_if_missing ())
-                return;
-        g_autoptr(Watch) w = watch_new ();
-        g_autoptr(NmMock) nm = nm_mock_start (w->fx, NM_METERED_NO, NM_CONNECTIVITY_FULL);
+        g_autoptr(Watch) w = watch_started (NM_METERED_NO, NM_CONNECTIVITY_FULL);
         g_autoptr(GError) error = NULL;
         GVariantDict d;
 
-        network_cost_start (w->cost);
-        wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_NO, NETWORK_CONNECTIVITY_FULL);
-
+        if (!w)
+                return;
         g_variant_dict_init (&d, NULL);
         g_variant_dict_insert (&d, "Metered", "u", (guint32) NM_METERED_YES);
         g_dbus_connection_emit_signal (w->fx->conn, NULL, NM_PATH, "org.freedesktop.DBus.Properties",
@@ -247,11 +265,11 @@ test_untrusted (void)
         g_assert_no_error (error);
         /* NetworkManager's next change is routed after the spoof: once it is seen, the
          * spoof was seen (or filtered) before it. */
-        nm_mock_set_connectivity (nm, NM_CONNECTIVITY_LIMITED);
+        nm_mock_set_connectivity (w->nm, NM_CONNECTIVITY_LIMITED);
         wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_NO, NETWORK_CONNECTIVITY_LIMITED);
 
-        nm_mock_set_metered_string (nm, "yes");
-        nm_mock_set_connectivity (nm, NM_CONNECTIVITY_FULL);
+        nm_mock_set_metered_string (w->nm, "yes");
+        nm_mock_set_connectivity (w->nm, NM_CONNECTIVITY_FULL);
         wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_UNKNOWN, NETWORK_CONNECTIVITY_FULL);
         g_assert_false (network_view_is_metered (network_cost_view (w->cost)));
 }
@@ -261,17 +279,13 @@ test_untrusted (void)
 static void
 test_bus_lost (void)
 {
-        if (nm_mock_skip_if_missing ())
+        g_autoptr(Watch) w = watch_started (NM_METERED_YES, NM_CONNECTIVITY_FULL);
+
+        if (!w)
                 return;
-        g_autoptr(Watch) w = watch_new ();
-        g_autoptr(NmMock) nm = nm_mock_start (w->fx, NM_METERED_YES, NM_CONNECTIVITY_FULL);
-
-        network_cost_start (w->cost);
-        wait_view (w, NETWORK_SOURCE_NETWORKMANAGER, NETWORK_METERED_YES, NETWORK_CONNECTIVITY_FULL);
-
         g_subprocess_send_signal (w->fx->dbus_daemon, SIGTERM);
         g_assert_true (g_subprocess_wait (w->fx->dbus_daemon, NULL, NULL));
-        nm_mock_bus_gone (nm);
+        nm_mock_bus_gone (w->nm);
         wait_view (w, NETWORK_SOURCE_ABSENT, 0, 0);
         g_assert_cmpint (w->before.source, ==, NETWORK_SOURCE_NETWORKMANAGER);
         g_assert_false (network_view_is_metered (network_cost_view (w->cost)));

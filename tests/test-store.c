@@ -24,10 +24,16 @@ typedef struct Fixture {
         char *tmp;      /* removed with everything below it */
         char *dir;      /* the state directory: two levels below tmp, not yet created */
         char *db;
+        GPtrArray *jobs; /* fixture_job(): freed by the teardown */
 } Fixture;
 
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
         return remove(path);
+}
+
+/* job_record_free() (the daemon's own, as the store's loader uses) in the shape of a GDestroyNotify. */
+static void test_job_free(Job *j) {
+        job_record_free(j);
 }
 
 static void fixture_setup(Fixture *f, gconstpointer data) {
@@ -38,6 +44,7 @@ static void fixture_setup(Fixture *f, gconstpointer data) {
         g_assert_no_error(error);
         f->dir = g_build_filename(f->tmp, "state", "xferd", NULL);
         f->db = g_build_filename(f->dir, "xferd.db", NULL);
+        f->jobs = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data) {
@@ -45,6 +52,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data) {
         g_free(f->tmp);
         g_free(f->dir);
         g_free(f->db);
+        g_ptr_array_unref(f->jobs);
 }
 
 /* ---- building and comparing jobs ---------------------------------------------------------- */
@@ -104,11 +112,6 @@ static void clear_integrity(Job *j) {
                 f->verified_by = 0;
                 g_clear_pointer(&f->verified_checksum, free);
         }
-}
-
-/* job_record_free() (the daemon's own, as the store's loader uses) in the shape of a GDestroyNotify. */
-static void test_job_free(Job *j) {
-        job_record_free(j);
 }
 
 static void job_add_file(Job *j, JobFile *f) {
@@ -178,6 +181,14 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
         for (size_t i = 0; i < n_files; i++)
                 job_add_file(j, file_new(seed * 100 + (unsigned) i, i < n_completed));
         j->current = n_completed;
+        return j;
+}
+
+/* job_new(), freed with the fixture. */
+static Job *fixture_job(Fixture *f, unsigned seed, JobState state, size_t n_files, size_t n_completed) {
+        Job *j = job_new(seed, state, n_files, n_completed);
+
+        g_ptr_array_add(f->jobs, j);
         return j;
 }
 
@@ -299,6 +310,18 @@ static GPtrArray *load_all(Store *s) {
 
         g_assert_cmpint(store_load_jobs(s, NULL, collect, a), ==, 0);
         return a;
+}
+
+/* The store loads exactly the jobs of want (NULL-terminated), in that order. */
+static void assert_loads(Store *s, const Job *const *want) {
+        g_autoptr(GPtrArray) got = load_all(s);
+        size_t n = 0;
+
+        while (want[n])
+                n++;
+        g_assert_cmpuint(got->len, ==, n);
+        for (size_t i = 0; i < n; i++)
+                assert_job_equal(g_ptr_array_index(got, i), want[i]);
 }
 
 static Store *open_store(const Fixture *f) {
@@ -526,7 +549,7 @@ static void test_roundtrip(Fixture *f, gconstpointer data) {
 static void test_update(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
-        Job *a = job_new(10, JOB_QUEUED, 2, 0), *b = job_new(11, JOB_QUEUED, 1, 0);
+        Job *a = fixture_job(f, 10, JOB_QUEUED, 2, 0), *b = fixture_job(f, 11, JOB_QUEUED, 1, 0);
 
         g_assert_cmpint(store_save_job(s, a), ==, 0);
         g_assert_cmpint(store_save_job(s, b), ==, 0);
@@ -552,11 +575,7 @@ static void test_update(Fixture *f, gconstpointer data) {
         g_assert_cmpint(store_save_file(s, a, 2), ==, -EINVAL);
 
         s = reopen(f, s);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, 2);
-        assert_job_equal(g_ptr_array_index(got, 0), a);
-        assert_job_equal(g_ptr_array_index(got, 1), b);
-        g_clear_pointer(&got, g_ptr_array_unref);
+        assert_loads(s, (const Job *[]) { a, b, NULL });
 
         /* Files added, then the whole job again; the updated job keeps its place. */
         job_add_file(a, file_new(1234, false));
@@ -576,15 +595,13 @@ static void test_update(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 3);
 
         store_close(s);
-        test_job_free(a);
-        test_job_free(b);
 }
 
 static void test_order(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
-        Job *x = job_new(20, JOB_QUEUED, 0, 0), *y = job_new(21, JOB_QUEUED, 0, 0),
-            *z = job_new(22, JOB_QUEUED, 0, 0);
+        Job *x = fixture_job(f, 20, JOB_QUEUED, 0, 0), *y = fixture_job(f, 21, JOB_QUEUED, 0, 0),
+            *z = fixture_job(f, 22, JOB_QUEUED, 0, 0);
 
         /* Same creation time: insertion order decides; an older job comes first whenever it
          * was saved. */
@@ -602,9 +619,6 @@ static void test_order(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(((Job *) g_ptr_array_index(got, 2))->id, ==, y->id);
 
         store_close(s);
-        test_job_free(x);
-        test_job_free(y);
-        test_job_free(z);
 }
 
 static goffset wal_size(const Fixture *f) {
@@ -621,7 +635,7 @@ static goffset wal_size(const Fixture *f) {
  * nothing. */
 static void test_log_pages(Fixture *f, gconstpointer data) {
         Store *s = open_store(f);
-        Job *a = job_new(40, JOB_QUEUED, 1, 0);
+        Job *a = fixture_job(f, 40, JOB_QUEUED, 1, 0);
         goffset before;
 
         g_assert_cmpint(store_save_job(s, a), ==, 0);
@@ -639,14 +653,12 @@ static void test_log_pages(Fixture *f, gconstpointer data) {
         g_assert_cmpint(wal_size(f), ==, before);
 
         store_close(s);
-        test_job_free(a);
 }
 
 static void test_nested(Fixture *f, gconstpointer data) {
-        g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
-        Job *a = job_new(30, JOB_QUEUED, 3, 0), *b = job_new(31, JOB_QUEUED, 1, 0),
-            *bad = job_new(32, JOB_QUEUED, 2, 0), *c = job_new(33, JOB_QUEUED, 1, 0);
+        Job *a = fixture_job(f, 30, JOB_QUEUED, 3, 0), *b = fixture_job(f, 31, JOB_QUEUED, 1, 0),
+            *bad = fixture_job(f, 32, JOB_QUEUED, 2, 0), *c = fixture_job(f, 33, JOB_QUEUED, 1, 0);
 
         g_assert_cmpint(store_end(s), ==, -EINVAL);
 
@@ -695,23 +707,16 @@ static void test_nested(Fixture *f, gconstpointer data) {
         g_assert_cmpint(store_save_job(s, c), ==, 0);
         a->state = JOB_QUEUED;
         s = reopen(f, s);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, 2);
-        assert_job_equal(g_ptr_array_index(got, 0), a);
-        assert_job_equal(g_ptr_array_index(got, 1), c);
+        assert_loads(s, (const Job *[]) { a, c, NULL });
 
         store_close(s);
-        test_job_free(a);
-        test_job_free(b);
-        test_job_free(bad);
-        test_job_free(c);
 }
 
 /* store_commit() inside a transaction (the write-ahead record of a file about to be created):
  * what the transaction holds so far is committed at once, and it goes on. */
 static void test_commit_inside(Fixture *f, gconstpointer data) {
         Store *s = open_store(f);
-        Job *a = job_new(34, JOB_QUEUED, 1, 0), *b = job_new(35, JOB_QUEUED, 1, 0);
+        Job *a = fixture_job(f, 34, JOB_QUEUED, 1, 0), *b = fixture_job(f, 35, JOB_QUEUED, 1, 0);
 
         g_assert_cmpint(store_commit(s), ==, 0);        /* outside a transaction: nothing to do */
         g_assert_cmpint(store_begin(s), ==, 0);
@@ -729,7 +734,7 @@ static void test_commit_inside(Fixture *f, gconstpointer data) {
 
         /* A transaction doomed before the commit stays doomed after it: its second half
          * never commits without the first. */
-        Job *bad = job_new(36, JOB_QUEUED, 2, 0), *c = job_new(37, JOB_QUEUED, 1, 0);
+        Job *bad = fixture_job(f, 36, JOB_QUEUED, 2, 0), *c = fixture_job(f, 37, JOB_QUEUED, 1, 0);
         bad->files[1]->url = NULL;              /* violates NOT NULL (the name stays in the file's block) */
         g_assert_cmpint(store_begin(s), ==, 0);
         g_assert_cmpint(store_save_job(s, bad), ==, -EIO);
@@ -742,16 +747,11 @@ static void test_commit_inside(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs"), ==, 3);
 
         store_close(s);
-        test_job_free(a);
-        test_job_free(b);
-        test_job_free(bad);
-        test_job_free(c);
 }
 
 static void test_delete(Fixture *f, gconstpointer data) {
-        g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
-        Job *a = job_new(40, JOB_CANCELLED, 5, 0), *b = job_new(41, JOB_QUEUED, 5, 0);
+        Job *a = fixture_job(f, 40, JOB_CANCELLED, 5, 0), *b = fixture_job(f, 41, JOB_QUEUED, 5, 0);
         char *sql;
 
         g_assert_cmpint(store_save_job(s, a), ==, 0);
@@ -766,13 +766,9 @@ static void test_delete(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 5);
 
         s = reopen(f, s);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, 1);
-        assert_job_equal(g_ptr_array_index(got, 0), b);
+        assert_loads(s, (const Job *[]) { b, NULL });
 
         store_close(s);
-        test_job_free(a);
-        test_job_free(b);
 }
 
 typedef struct Unlink {
@@ -868,7 +864,7 @@ static void test_pending_unlinks(Fixture *f, gconstpointer data) {
 static void test_upload_url(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
-        Job *up = job_new(101, JOB_QUEUED, 1, 0), *down = job_new(102, JOB_QUEUED, 1, 0);
+        Job *up = fixture_job(f, 101, JOB_QUEUED, 1, 0), *down = fixture_job(f, 102, JOB_QUEUED, 1, 0);
 
         g_assert_cmpint(up->type, ==, JOB_UPLOAD);
         g_assert_null(down->upload_url);
@@ -881,11 +877,7 @@ static void test_upload_url(Fixture *f, gconstpointer data) {
         up->upload_url = strdup("https://tus.example.com/files/24e533e0?sig=a%2Fb");
         g_assert_cmpint(store_save_job_row(s, up), ==, 0);
         s = reopen(f, s);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, 2);
-        assert_job_equal(g_ptr_array_index(got, 0), up);
-        assert_job_equal(g_ptr_array_index(got, 1), down);
-        g_clear_pointer(&got, g_ptr_array_unref);
+        assert_loads(s, (const Job *[]) { up, down, NULL });
 
         /* Replaced by a whole-job save. */
         free(up->upload_url);
@@ -905,8 +897,6 @@ static void test_upload_url(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE upload_url IS NULL"), ==, 2);
 
         store_close(s);
-        test_job_free(up);
-        test_job_free(down);
 }
 
 static PendingDelete *delete_copy(const PendingDelete *d) {
@@ -1073,7 +1063,8 @@ static void test_adopt_error(Fixture *f, gconstpointer data) {
  * jobs interleaved, with a gap, still give every job its files by idx. */
 static void test_file_rows_order(Fixture *f, gconstpointer data) {
         static const char *const orders[] = { "job_id DESC, idx DESC", "idx, job_id", "idx DESC, job_id" };
-        Job *want[] = { job_new(70, JOB_QUEUED, 3, 1), job_new(71, JOB_QUEUED, 2, 0), job_new(72, JOB_QUEUED, 1, 0) };
+        Job *want[] = { fixture_job(f, 70, JOB_QUEUED, 3, 1), fixture_job(f, 71, JOB_QUEUED, 2, 0),
+                        fixture_job(f, 72, JOB_QUEUED, 1, 0) };
         Store *s = open_store(f);
 
         for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
@@ -1104,14 +1095,11 @@ static void test_file_rows_order(Fixture *f, gconstpointer data) {
                 }
                 store_close(s);
         }
-        for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
-                test_job_free(want[i]);
 }
 
 static void test_unreadable_row(Fixture *f, gconstpointer data) {
-        g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
-        Job *a = job_new(60, JOB_QUEUED, 1, 0), *b = job_new(61, JOB_QUEUED, 1, 0);
+        Job *a = fixture_job(f, 60, JOB_QUEUED, 1, 0), *b = fixture_job(f, 61, JOB_QUEUED, 1, 0);
         char *sql;
 
         g_assert_cmpint(store_save_job(s, a), ==, 0);
@@ -1124,12 +1112,8 @@ static void test_unreadable_row(Fixture *f, gconstpointer data) {
         g_free(sql);
 
         s = open_store(f);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, 1);
-        assert_job_equal(g_ptr_array_index(got, 0), b);
+        assert_loads(s, (const Job *[]) { b, NULL });
         store_close(s);
-        test_job_free(a);
-        test_job_free(b);
 }
 
 static void test_garbage(Fixture *f, gconstpointer data) {
@@ -1215,7 +1199,7 @@ static void test_future_version(Fixture *f, gconstpointer data) {
         g_autofree char *log = NULL;
         g_autoptr(GPtrArray) broken = NULL;
         Store *s = open_store(f);
-        Job *j = job_new(70, JOB_SUSPENDED, 2, 1);
+        Job *j = fixture_job(f, 70, JOB_SUSPENDED, 2, 1);
 
         g_assert_cmpint(store_save_job(s, j), ==, 0);
         store_close(s);
@@ -1229,7 +1213,6 @@ static void test_future_version(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(g_ptr_array_index(broken, 0), "PRAGMA user_version"), ==, 99);
         g_assert_cmpint(raw_int(g_ptr_array_index(broken, 0), "SELECT count(*) FROM files"), ==, 2);
         assert_moved_aside(f, s, log, NULL, 0);
-        test_job_free(j);
 }
 
 static void test_foreign_database(Fixture *f, gconstpointer data) {
@@ -1543,7 +1526,7 @@ static void test_modes(Fixture *f, gconstpointer data) {
         g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
         struct stat st;
         Store *s;
-        Job *j = job_new(80, JOB_QUEUED, 1, 0);
+        Job *j = fixture_job(f, 80, JOB_QUEUED, 1, 0);
 
         /* Created with its missing parent, both private despite the umask of 022. */
         s = open_store(f);
@@ -1583,13 +1566,12 @@ static void test_modes(Fixture *f, gconstpointer data) {
                 g_assert_cmpint(store_open(file, &none), ==, -ENOTDIR);
                 g_assert_null(none);
         }
-        test_job_free(j);
 }
 
 static void test_scale(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
-        Job *big = job_new(90, JOB_QUEUED, 200, 0);
+        Job *big = fixture_job(f, 90, JOB_QUEUED, 200, 0);
         gint64 t;
 
         /* 200 files in one save: one transaction, one sync point. */
@@ -1625,7 +1607,6 @@ static void test_scale(Fixture *f, gconstpointer data) {
          * 10 000 jobs), not a test's: a bound on a loaded machine only flakes. */
 
         store_close(s);
-        test_job_free(big);
 }
 
 /* A NULL argument is a bug in the caller: the store asserts instead of going on. Each call

@@ -26,11 +26,8 @@ last_line (const char *output)
 /* The bar under a limited rate: percentage, sizes, a rate and an ETA; the
  * rate is the limit's (the daemon's token bucket), within a third. */
 static void
-test_progress_line (void)
+test_progress_line (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GBytes) big = http_server_add_generated (env->http, "/big.bin", BIG);
         g_autofree char *url = http_server_url (env->http, "/big.bin");
         gsize from = 0;
@@ -76,11 +73,8 @@ test_progress_line (void)
 
 /* A server that answers 503: the line says which retry comes and why. */
 static void
-test_retry_line (void)
+test_retry_line (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         gsize from = 0;
 
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
@@ -96,11 +90,8 @@ test_retry_line (void)
 
 /* A background download behind a full slot says so, with the limit. */
 static void
-test_waiting_line (void)
+test_waiting_line (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *first = xferd_env_path (env, "first.bin");
         gsize from = 0;
@@ -124,11 +115,8 @@ test_waiting_line (void)
 
 /* Several files: the line names the one being transferred. */
 static void
-test_several_files_line (void)
+test_several_files_line (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GBytes) b = http_server_add_generated (env->http, "/second.bin", 300 * 1024);
         g_autofree char *url_b = http_server_url (env->http, "/second.bin");
         gsize from = 0;
@@ -160,11 +148,21 @@ test_daemon_log_on_terminal (void)
         g_assert_null (strstr (pty_process_output (p), "<6>"));
 }
 
-const TestCase test_cases[] = {
-        { "/xferctl-term/progress-line", test_progress_line },
-        { "/xferctl-term/retry-line", test_retry_line },
-        { "/xferctl-term/several-files", test_several_files_line },
-        { "/xferctl-term/waiting-line", test_waiting_line },
+static const XferdEnvCase env_cases[] = {
+        { "/xferctl-term/progress-line", test_progress_line, NULL },
+        { "/xferctl-term/retry-line", test_retry_line, NULL },
+        { "/xferctl-term/several-files", test_several_files_line, NULL },
+        { "/xferctl-term/waiting-line", test_waiting_line, NULL },
+        { NULL, NULL, NULL }
+};
+
+static const TestCase test_cases[] = {
         { "/xferctl-term/daemon-log", test_daemon_log_on_terminal },
         { NULL, NULL }
 };
+
+int
+main (int argc, char **argv)
+{
+        return xferd_env_test_main (argc, argv, test_cases, xferctl_env_make, env_cases);
+}

@@ -23,12 +23,8 @@
 static const char *const nothing[] = { NULL };
 
 static void
-test_download (void)
+test_download (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
-
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "--no-progress", "download", env->url, env->dest, NULL), ==, 0);
         const char *const names[] = { "file.bin", NULL };
         assert_dir_is (env->dir, names);
@@ -39,11 +35,8 @@ test_download (void)
 /* A failed download: the message names the status, the job is cancelled,
  * nothing is left, exit status 4 (the transfer failed). */
 static void
-test_download_404 (void)
+test_download_404 (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL;
 
         http_server_fail (env->http, "/file.bin", 404, NULL, -1, HTTP_SERVER_FOREVER);
@@ -76,11 +69,8 @@ wait_job_new (XferdEnv *env)
 /* Ctrl-C during a download cancels the job and says the partial file was
  * removed; nothing is left; exit status 130. */
 static void
-test_download_interrupted (void)
+test_download_interrupted (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *out = NULL, *err = NULL;
         const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "--no-progress", "download",
@@ -107,11 +97,8 @@ test_download_interrupted (void)
 
 /* download makes a foreground job: it does not queue behind background work. */
 static void
-test_download_foreground (void)
+test_download_foreground (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "--no-progress", "download",
                                env->url, env->dest, NULL };
 
@@ -136,11 +123,8 @@ test_download_foreground (void)
 /* An existing destination is refused before any job is made; --force
  * replaces it. */
 static void
-test_download_no_overwrite (void)
+test_download_no_overwrite (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL;
         g_autoptr(GBytes) old = g_bytes_new_static ("old\n", 4);
 
@@ -165,11 +149,8 @@ test_download_no_overwrite (void)
 /* Several URLs into a directory as one job (names from the URLs), and a
  * list of URLs from a file (-i) with comments and blank lines. */
 static void
-test_download_several (void)
+test_download_several (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GBytes) b = http_server_add_generated (env->http, "/b.bin", 1000);
         g_autoptr(GBytes) c = http_server_add_generated (env->http, "/c.bin", 2000);
         g_autofree char *url_b = http_server_url (env->http, "/b.bin");
@@ -207,11 +188,8 @@ test_download_several (void)
 /* --concurrent-files of download and create, set concurrent-files (or MaxConcurrentFiles), info;
  * values outside 1..16 refused by xferctl or the daemon. */
 static void
-test_concurrent_files (void)
+test_concurrent_files (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GBytes) b = http_server_add_generated (env->http, "/b.bin", 1000);
         g_autofree char *url_b = http_server_url (env->http, "/b.bin");
         g_autofree char *out = NULL, *err = NULL, *info = NULL;
@@ -242,11 +220,8 @@ test_concurrent_files (void)
 
 /* --timeout gives up: the job is cancelled, nothing is left, exit 6. */
 static void
-test_download_timeout (void)
+test_download_timeout (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL;
 
         http_server_stall_after (env->http, "/file.bin", STALL);
@@ -260,11 +235,8 @@ test_download_timeout (void)
 /* --retries N gives up when attempt N+1 fails: cancelled, nothing left,
  * exit 7; the server saw exactly N+1 requests. */
 static void
-test_download_retries (void)
+test_download_retries (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *err = NULL, *out = NULL;
 
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
@@ -283,11 +255,8 @@ test_download_retries (void)
 
 /* create / add / resume / wait / complete, JOB given by id, name and prefix. */
 static void
-test_job_verbs (void)
+test_job_verbs (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *out = NULL;
 
         g_assert_cmpint (xferctl_run (env, &out, NULL, "create", "verbs-job", NULL), ==, 0);
@@ -320,11 +289,8 @@ test_job_verbs (void)
  * and nothing left; options that belong to download and add only are usage errors elsewhere;
  * several URLs take a checksum list, not one checksum. */
 static void
-test_download_checksum (void)
+test_download_checksum (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, env->content);
         g_autofree char *right = g_strdup_printf ("--checksum=sha256:%s", hex);
         g_autofree char *wrong = g_strdup_printf ("--checksum=sha256:%064x", 7);
@@ -359,11 +325,8 @@ test_download_checksum (void)
 /* add --checksum --mirror: the first URL fails, the mirror serves; info says what was
  * verified and from where. */
 static void
-test_add_verified_info (void)
+test_add_verified_info (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA512, env->content);
         g_autofree char *checksum = g_strdup_printf ("--checksum=SHA512:%s", hex);
         g_autofree char *mirror = g_strdup_printf ("--mirror=%s", env->url);
@@ -386,11 +349,8 @@ test_add_verified_info (void)
 /* complete refuses a job that is not fully transferred and changes nothing;
  * --partial completes it, deletes the unfinished file and exits 1. */
 static void
-test_complete_partial (void)
+test_complete_partial (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL, *err = NULL;
 
         g_autofree char *temp = NULL;
@@ -412,11 +372,8 @@ test_complete_partial (void)
 
 /* suspend / cancel, and a second cancel fails with exit status 1. */
 static void
-test_suspend_cancel (void)
+test_suspend_cancel (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL;
         g_autofree char *err = NULL;
 
@@ -436,11 +393,8 @@ test_suspend_cancel (void)
 /* Any unique prefix of an id names the job (also a finished one still on
  * the bus); an ambiguous prefix lists the candidates; none says so. */
 static void
-test_id_prefixes (void)
+test_id_prefixes (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
         char *a = NULL, *b = NULL;
 
@@ -506,11 +460,8 @@ json_object_at (JsonNode *root, guint index)
 /* --json on every verb (upload has its own test): each prints JSON with
  * the D-Bus names. */
 static void
-test_json_every_verb (void)
+test_json_every_verb (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *create = NULL, *add = NULL, *set = NULL, *resume = NULL, *wait = NULL, *info = NULL;
         g_autofree char *files = NULL, *list = NULL, *complete = NULL, *download = NULL, *suspend = NULL;
         g_autofree char *cancel = NULL;
@@ -581,11 +532,8 @@ test_json_every_verb (void)
 
 /* monitor --json JOB: one JSON object a line until the job is final. */
 static void
-test_monitor_json (void)
+test_monitor_json (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL, *out = NULL, *err = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "monitored", &id);
@@ -614,11 +562,8 @@ test_monitor_json (void)
 /* list --no-legend prints rows only; with COLUMNS the table fits, ids cut to
  * a unique prefix that still names the job. */
 static void
-test_list (void)
+test_list (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "a display name long enough to be cut in a narrow table", &id);
         g_autofree char *plain = NULL, *bare = NULL, *narrow = NULL;
@@ -649,11 +594,8 @@ test_list (void)
 
 /* logs runs journalctl JOB_ID=<id>, or says there is no journal. */
 static void
-test_logs (void)
+test_logs (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL, *out = NULL, *err = NULL, *err2 = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "logged", &id);
         g_autofree char *bin = bus_fixture_mkdir (env->fx, "fake-bin");
@@ -689,11 +631,8 @@ test_logs (void)
 
 /* The exit statuses of the command line, and per-verb help. */
 static void
-test_usage_errors (void)
+test_usage_errors (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *help = NULL, *err = NULL;
 
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "no-such-verb", NULL), ==, XFERCTL_EXIT_USAGE);
@@ -719,16 +658,15 @@ test_usage_errors (void)
         g_assert_nonnull (strstr (help, "Exit status"));
 }
 
+/* An xferd that cannot start (an option it does not know). */
+static const char *const bad_args[] = { "--no-such-option", NULL };
+static const BusFixtureOptions unreachable = { .extra_args = bad_args };
+
 /* A bus without xferd, or an xferd that cannot start: exit 3 and how to
  * start it. */
 static void
-test_unreachable (void)
+test_unreachable (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        static const char *const bad_args[] = { "--no-such-option", NULL };
-        BusFixtureOptions options = { .extra_args = bad_args };
-        g_autoptr(XferdEnv) env = xferctl_env_new (&options);
         g_autofree char *err = NULL, *err2 = NULL;
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "list", NULL), ==, XFERCTL_EXIT_UNREACHABLE);
@@ -742,11 +680,8 @@ test_unreachable (void)
 
 /* wait --timeout stops watching (exit 6) and leaves the job alone. */
 static void
-test_wait_timeout (void)
+test_wait_timeout (XferdEnv *env)
 {
-        if (xferctl_skip ())
-                return;
-        g_autoptr(XferdEnv) env = xferctl_env_new (NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "waited", &id);
 
@@ -755,28 +690,34 @@ test_wait_timeout (void)
         assert_job_string (env->fx, job, "State", "suspended");
 }
 
-const TestCase test_cases[] = {
-        { "/xferctl/download", test_download },
-        { "/xferctl/download-404", test_download_404 },
-        { "/xferctl/download-interrupted", test_download_interrupted },
-        { "/xferctl/download-foreground", test_download_foreground },
-        { "/xferctl/download-no-overwrite", test_download_no_overwrite },
-        { "/xferctl/download-several", test_download_several },
-        { "/xferctl/concurrent-files", test_concurrent_files },
-        { "/xferctl/download-timeout", test_download_timeout },
-        { "/xferctl/download-retries", test_download_retries },
-        { "/xferctl/job-verbs", test_job_verbs },
-        { "/xferctl/download-checksum", test_download_checksum },
-        { "/xferctl/add-verified-info", test_add_verified_info },
-        { "/xferctl/complete-partial", test_complete_partial },
-        { "/xferctl/suspend-cancel", test_suspend_cancel },
-        { "/xferctl/id-prefixes", test_id_prefixes },
-        { "/xferctl/json", test_json_every_verb },
-        { "/xferctl/monitor-json", test_monitor_json },
-        { "/xferctl/list", test_list },
-        { "/xferctl/logs", test_logs },
-        { "/xferctl/usage-errors", test_usage_errors },
-        { "/xferctl/unreachable", test_unreachable },
-        { "/xferctl/wait-timeout", test_wait_timeout },
-        { NULL, NULL }
+static const XferdEnvCase env_cases[] = {
+        { "/xferctl/download", test_download, NULL },
+        { "/xferctl/download-404", test_download_404, NULL },
+        { "/xferctl/download-interrupted", test_download_interrupted, NULL },
+        { "/xferctl/download-foreground", test_download_foreground, NULL },
+        { "/xferctl/download-no-overwrite", test_download_no_overwrite, NULL },
+        { "/xferctl/download-several", test_download_several, NULL },
+        { "/xferctl/concurrent-files", test_concurrent_files, NULL },
+        { "/xferctl/download-timeout", test_download_timeout, NULL },
+        { "/xferctl/download-retries", test_download_retries, NULL },
+        { "/xferctl/job-verbs", test_job_verbs, NULL },
+        { "/xferctl/download-checksum", test_download_checksum, NULL },
+        { "/xferctl/add-verified-info", test_add_verified_info, NULL },
+        { "/xferctl/complete-partial", test_complete_partial, NULL },
+        { "/xferctl/suspend-cancel", test_suspend_cancel, NULL },
+        { "/xferctl/id-prefixes", test_id_prefixes, NULL },
+        { "/xferctl/json", test_json_every_verb, NULL },
+        { "/xferctl/monitor-json", test_monitor_json, NULL },
+        { "/xferctl/list", test_list, NULL },
+        { "/xferctl/logs", test_logs, NULL },
+        { "/xferctl/usage-errors", test_usage_errors, NULL },
+        { "/xferctl/unreachable", test_unreachable, &unreachable },
+        { "/xferctl/wait-timeout", test_wait_timeout, NULL },
+        { NULL, NULL, NULL }
 };
+
+int
+main (int argc, char **argv)
+{
+        return xferd_env_test_main (argc, argv, NULL, xferctl_env_make, env_cases);
+}

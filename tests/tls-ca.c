@@ -104,3 +104,13 @@ tls_ca_free (TlsCa *ca)
         g_free (ca->key_file);
         g_free (ca);
 }
+
+HttpServer *
+tls_ca_server_new (const TlsCa *ca)
+{
+        g_autoptr(GError) error = NULL;
+        HttpServer *server = http_server_new_tls (ca->cert_file, ca->key_file, &error);
+
+        g_assert_no_error (error);
+        return server;
+}

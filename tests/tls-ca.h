@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "http-server.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
@@ -28,5 +30,9 @@ TlsCa *tls_ca_new (GError **error);
 TlsCa *tls_ca_new_or_skip (void);
 void tls_ca_free (TlsCa *ca);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TlsCa, tls_ca_free)
+
+/* The https test server (http_server_new_tls()) with the server certificate ca signed;
+ * aborts when it cannot start. */
+HttpServer *tls_ca_server_new (const TlsCa *ca);
 
 G_END_DECLS

@@ -7,13 +7,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 #include <glib/gstdio.h>
+
+#include "peer.h"
 
 /* Starting node and loading tus-node-server takes well under a second; this
  * is for slow machines. */
@@ -63,13 +64,6 @@ unavailable (const char *why)
         } else {
                 g_test_skip_printf ("the tus reference server cannot run: %s", why);
         }
-}
-
-static void
-die_with_parent (gpointer data)
-{
-        /* A test that aborts leaves no server behind. */
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
 /* Reads stdout until "PORT=<n>\n"; 0 when the server ended or the deadline
@@ -130,7 +124,8 @@ start (TusServer *s, guint64 pause_at, char **why)
         g_ptr_array_add (argv, NULL);
 
         /* stderr stays the test's: node's errors land in the test log. */
-        g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+        /* A test that aborts leaves no server behind. */
+        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, NULL, NULL);
         s->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
         if (!s->proc) {
                 *why = g_strdup_printf ("%s: %s", s->node, error->message);
@@ -140,9 +135,7 @@ start (TusServer *s, guint64 pause_at, char **why)
         if (port == 0) {
                 *why = g_strdup_printf ("%s %s did not print its port (see its messages above)",
                                         s->node, s->script);
-                g_subprocess_force_exit (s->proc);
-                g_subprocess_wait (s->proc, NULL, NULL);
-                g_clear_object (&s->proc);
+                peer_stop (&s->proc, SIGKILL);
                 return FALSE;
         }
         if (s->port == 0) {
@@ -205,14 +198,9 @@ tus_server_free (TusServer *s)
 void
 tus_server_stop (TusServer *s, int signo)
 {
-        g_autoptr(GError) error = NULL;
-
         g_assert_nonnull (s->proc);
-        g_subprocess_send_signal (s->proc, signo);
-        g_subprocess_wait (s->proc, NULL, &error);
-        g_assert_no_error (error);
+        peer_stop (&s->proc, signo);
         g_test_message ("tus server run %u ended (signal %d)", s->pids->len, signo);
-        g_clear_object (&s->proc);
 }
 
 void

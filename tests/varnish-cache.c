@@ -84,11 +84,8 @@ varnish_cache_new (guint16 origin_port)
                 /* varnishd compiles the VCL first, which takes a while. */
                 if (peer_wait_port (v->proc, port, START_TIMEOUT_MS))
                         v->host = g_steal_pointer (&listen);
-                else {
-                        g_subprocess_force_exit (v->proc);
-                        g_subprocess_wait (v->proc, NULL, NULL);
-                        g_clear_object (&v->proc);
-                }
+                else
+                        peer_stop (&v->proc, SIGKILL);
         }
         if (!v->host) {
                 g_test_fail_printf ("varnishd (%s) did not start", varnishd);
@@ -104,12 +101,8 @@ varnish_cache_free (VarnishCache *v)
 {
         if (!v)
                 return;
-        if (v->proc) {
-                /* The manager takes its cache process with it on SIGTERM. */
-                g_subprocess_send_signal (v->proc, SIGTERM);
-                g_subprocess_wait (v->proc, NULL, NULL);
-                g_clear_object (&v->proc);
-        }
+        /* The manager takes its cache process with it on SIGTERM. */
+        peer_stop (&v->proc, SIGTERM);
         peer_remove_tree (v->dir);
         g_free (v->dir);
         g_free (v->host);

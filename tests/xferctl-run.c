@@ -16,6 +16,12 @@ xferctl_skip (void)
         return TRUE;
 }
 
+XferdEnv *
+xferctl_env_make (gconstpointer options)
+{
+        return xferctl_skip () ? NULL : xferctl_env_new (options);
+}
+
 static GPtrArray *
 xferctl_argv (const char *const *args)
 {

@@ -32,6 +32,9 @@ XferdEnv *xferctl_env_new (const BusFixtureOptions *options);
 
 /* TRUE (and the test skipped) when XFERCTL_BINARY is not set. */
 gboolean xferctl_skip (void);
+/* The XferdEnvMake of the xferctl cases: xferctl_env_new (options, the setup), NULL when
+ * xferctl_skip(). */
+XferdEnv *xferctl_env_make (gconstpointer options);
 
 /* Runs xferctl --user ARGS... (NULL-terminated); returns its exit status. */
 int xferctl_run (XferdEnv *env, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;

@@ -163,3 +163,30 @@ xferd_env_free (XferdEnv *env)
         g_free (env->url);
         g_free (env);
 }
+
+/* The make() of this program's environment cases (xferd_env_test_main()). */
+static XferdEnvMake env_case_make;
+
+static void
+run_env_case (gconstpointer data)
+{
+        const XferdEnvCase *c = data;
+        g_autoptr(XferdEnv) env = env_case_make (c->setup);
+
+        if (env)
+                c->func (env);
+}
+
+int
+xferd_env_test_main (int argc, char **argv, const TestCase *cases, XferdEnvMake make, const XferdEnvCase *env_cases)
+{
+        g_assert_nonnull (make);
+        g_assert_nonnull (env_cases);
+        env_case_make = make;
+        g_test_init (&argc, &argv, NULL);
+        if (cases)
+                test_add_cases (cases);
+        for (const XferdEnvCase *c = env_cases; c->path; c++)
+                g_test_add_data_func (c->path, c, run_env_case);
+        return g_test_run ();
+}

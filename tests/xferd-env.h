@@ -9,6 +9,7 @@
 
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "test-cases.h"
 #include "xferd-process.h"
 
 G_BEGIN_DECLS
@@ -24,6 +25,7 @@ typedef struct {
         GBytes *content;        /* its bytes, or NULL */
         BusClient *a, *b;       /* the test users' connections (xferd_env_add_users, or a test's own), or NULL */
         GPtrArray *deferred;    /* run by xferd_env_free() before the fixture ends */
+        gpointer data;          /* what an XferdEnvMake set up on top for its cases (a mock), or NULL */
 } XferdEnv;
 
 /* The fixture (options as for bus_fixture_new()), a server with nothing on it
@@ -63,6 +65,22 @@ void xferd_env_defer_unmount (XferdEnv *env, const char *path);
 /* Mounts a tmpfs on path (mount(2)'s flags and data) and xferd_env_defer_unmount()s
  * it. Returns 0, or -errno when it cannot be mounted. */
 int xferd_env_mount_tmpfs (XferdEnv *env, const char *path, unsigned long flags, const char *data);
+
+/* The environment of a case: made from the case's setup; NULL (the case skipped) when it
+ * cannot run. */
+typedef XferdEnv *(*XferdEnvMake) (gconstpointer setup);
+
+/* A case that runs on an environment made for it alone, freed after it. */
+typedef struct {
+        const char *path;                       /* "/suite/case"; NULL ends a table */
+        void (*func) (XferdEnv *env);
+        gconstpointer setup;                    /* what make() gets: the case's settings, or NULL */
+} XferdEnvCase;
+
+/* What main() returns: g_test_init(), the plain cases (test-cases.h), the environment cases
+ * each run on an environment of make (its setup), g_test_run(). */
+int xferd_env_test_main (int argc, char **argv, const TestCase *cases, XferdEnvMake make,
+                         const XferdEnvCase *env_cases);
 
 /* Macros, so that a failure names the line of the test. */
 /* Asserts that env->dir holds exactly env->dest, with env->content and mode 0644: the
