@@ -58,13 +58,18 @@ unsigned file_options_count(const FileOptions *o) {
         return !!o->checksum + o->has_size + !!o->mirrors + !!o->checksum_list + !!o->checksum_list_signature;
 }
 
-int file_options_append(const FileOptions *o, sd_bus_message *m) {
-        int r = 0;
+int file_options_append_file(const FileOptions *o, sd_bus_message *m, const char *url, const char *local) {
+        int r;
 
         assert(o);
         assert(m);
+        assert(url);
+        assert(local);
 
-        if (o->checksum)
+        r = sd_bus_message_append(m, "ss", url, local);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && o->checksum)
                 r = sd_bus_message_append(m, "{sv}", "checksum", "s", o->checksum);
         if (r >= 0 && o->has_size)
                 r = sd_bus_message_append(m, "{sv}", "size", "t", o->size);
@@ -85,5 +90,7 @@ int file_options_append(const FileOptions *o, sd_bus_message *m) {
                 r = sd_bus_message_append(m, "{sv}", "checksum-list", "s", o->checksum_list);
         if (r >= 0 && o->checksum_list_signature)
                 r = sd_bus_message_append(m, "{sv}", "checksum-list-signature", "s", o->checksum_list_signature);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         return r;
 }

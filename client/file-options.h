@@ -29,7 +29,7 @@ int file_options_set_text(char **field, const char *value);
 int file_options_set_size(FileOptions *o, const char *value);
 int file_options_add_mirror(FileOptions *o, const char *value);
 
-/* How many dict entries file_options_append() adds. */
+/* How many dict entries file_options_append_file() adds. */
 unsigned file_options_count(const FileOptions *o);
-/* Appends the entries ({sv}) to an open a{sv} container of m. */
-int file_options_append(const FileOptions *o, sd_bus_message *m);
+/* Appends the arguments of AddFileWithOptions to m: url, local, and the options as an a{sv}. */
+int file_options_append_file(const FileOptions *o, sd_bus_message *m, const char *url, const char *local);

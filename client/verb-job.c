@@ -125,14 +125,8 @@ int verb_add(Ctl *c, int argc, char **argv) {
         r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, c->job_path, XFERD_JOB_IFACE,
                                            with_options ? "AddFileWithOptions" : "AddFile");
         if (r >= 0)
-                r = sd_bus_message_append(m, "ss", argv[2], target);
-        if (r >= 0 && with_options) {
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-                if (r >= 0)
-                        r = file_options_append(&c->file, m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-        }
+                r = with_options ? file_options_append_file(&c->file, m, argv[2], target)
+                                 : sd_bus_message_append(m, "ss", argv[2], target);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot build the call");
         r = sd_bus_call(c->bus, m, 0, &error, NULL);

@@ -82,13 +82,7 @@ static int fill_and_start(Ctl *c, Follow *f) {
 
                 /* The checksum list went with CreateJob, for the whole job. */
                 per_file.checksum_list = per_file.checksum_list_signature = NULL;
-                r = sd_bus_message_append(m, "ss", f->files[0].url, f->files[0].local);
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "{sv}");
-                if (r >= 0)
-                        r = file_options_append(&per_file, m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+                r = file_options_append_file(&per_file, m, f->files[0].url, f->files[0].local);
         } else if (r >= 0) {
                 r = sd_bus_message_open_container(m, 'a', "(ss)");
                 for (size_t i = 0; r >= 0 && i < f->n_files; i++)

@@ -6,15 +6,23 @@
 
 #define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
 
-/* What no call waits for (progress, a transfer's own events): a failed write is logged and the
- * daemon goes on; the in-memory job stays right, and the next successful write of the job
- * brings the store up to date. Calls store through checkpoint_store(), which they check. */
-/* The counters as the store now holds them (from row, a copy of j as stored). */
+/* The counters as the store now holds them (from row, a copy of j as stored), once the
+ * transaction commits; checkpoint_stored_unknown() takes that back when it does not. */
 static void note_stored(Job *j, const Job *row) {
         j->stored_from_cache = row->bytes_from_cache;
         j->stored_from_origin = row->bytes_from_origin;
 }
 
+void checkpoint_stored_unknown(Job *j) {
+        assert(j);
+
+        /* No count reaches this: the next signal writes them again. */
+        j->stored_from_cache = j->stored_from_origin = UINT64_MAX;
+}
+
+/* What no call waits for (progress, a transfer's own events): a failed write is logged and the
+ * daemon goes on; the in-memory job stays right, and the next successful write of the job
+ * brings the store up to date. Calls store through checkpoint_store(), which they check. */
 void checkpoint_save_row(Job *j) {
         assert(j);
 
@@ -89,7 +97,10 @@ int checkpoint_store(Job *j, const Job *row, bool whole) {
         if (r < 0)
                 return r;
         note_stored(j, row);
-        return store_commit(s);
+        r = store_commit(s);
+        if (r < 0)
+                checkpoint_stored_unknown(j);
+        return r;
 }
 
 int checkpoint_store_error(Job *j, int r, CallError *e) {

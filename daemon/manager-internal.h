@@ -183,7 +183,11 @@ void checkpoint_save_file(Job *j, size_t i);
 /* The rows of the files in flight (their byte counts): the lanes' files, or once they
  * stopped, the files the run started and did not finish. */
 void checkpoint_save_in_flight(Job *j);
+/* Writes the job's counters when they differ from what the store holds, before a signal tells
+ * them; true when there is something to commit. */
 bool checkpoint_before_telling(Job *j);
+/* After a failed commit: what the store holds of the counters is not known. */
+void checkpoint_stored_unknown(Job *j);
 /* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or,
  * when whole, with every file. Negative errno when the store refuses it. */
 int checkpoint_store(Job *j, const Job *row, bool whole);

@@ -406,6 +406,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 r = io_pool_new(event, IO_POOL_MAX_THREADS, &m->io_pool);
         if (r >= 0)
                 r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
+        if (r >= 0)
+                r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
+        if (r >= 0)
+                r = io_pool_new(event, WRITE_POOL_THREADS, &m->write_pool);
         if (r < 0)
                 return r;
         /* Cancel and Complete reply once their unlink or rename is back. */
@@ -413,11 +417,6 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
-        r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
-        if (r >= 0)
-                r = io_pool_new(event, WRITE_POOL_THREADS, &m->write_pool);
-        if (r < 0)
-                return r;
         /* The writers hash what they write (transfer-writer.c): they yield to the loop too. */
         io_pool_set_nice(m->write_pool, HASH_POOL_NICE);
 

@@ -122,8 +122,9 @@ void job_changes_flush(Job *j) {
                 return;
         /* Committed before it is told, also inside a caller's open transaction, as
          * job_apply_full() does. */
-        if ((changes & JOB_CHANGES_WITH_COUNTERS) && checkpoint_before_telling(j))
-                (void) store_commit(m->store);
+        if ((changes & JOB_CHANGES_WITH_COUNTERS) && checkpoint_before_telling(j) &&
+            store_commit(m->store) < 0)
+                checkpoint_stored_unknown(j);
         list_remove(&m->changed, &j->changed_node);
         j->changes_untold = 0;
         if ((changes & JOB_UNTOLD_NEW) && m->observer.job_new)
@@ -151,13 +152,22 @@ void manager_changes_flush(Manager *m) {
         manager_batch_release(m);
         /* The counters of every job told here in one transaction, not one each. */
         if (m->store) {
+                bool wrote = false;
+                int r;
+
                 (void) store_begin(m->store);
                 for (ListNode *n = m->changed.head; n; n = n->next) {
                         j = LIST_ENTRY(n, Job, changed_node);
                         if (j->changes_untold & JOB_CHANGES_WITH_COUNTERS)
-                                (void) checkpoint_before_telling(j);
+                                wrote |= checkpoint_before_telling(j);
                 }
-                (void) store_end(m->store);
+                r = store_end(m->store);
+                /* Inside a caller's open transaction too: committed before it is told. */
+                if (wrote && r >= 0)
+                        r = store_commit(m->store);
+                if (wrote && r < 0)
+                        for (ListNode *n = m->changed.head; n; n = n->next)
+                                checkpoint_stored_unknown(LIST_ENTRY(n, Job, changed_node));
         }
         while ((j = LIST_ENTRY(m->changed.head, Job, changed_node)))
                 job_changes_flush(j);
