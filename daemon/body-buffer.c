@@ -73,6 +73,7 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
         b->node = (ListNode) { NULL, NULL };
         b->offset = offset;
         b->len = 0;
+        b->range_hashed = false;
         *ret = b;
         return 0;
 }

@@ -10,6 +10,7 @@
  * the last one. Loop thread only (a thread may read or write a buffer's bytes while a task of
  * it holds the buffer, never the set). Knows nothing of transfers or files. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ typedef struct BodyBuffer {
         BodySet *set;
         uint64_t offset;        /* where in the file data[0] goes */
         size_t len;             /* bytes held; BODY_BUFFER_SIZE at most */
+        bool range_hashed;      /* the writer fed them to the response's range hasher */
         char data[];
 } BodyBuffer;
 

@@ -105,7 +105,7 @@ void body_check_written(BodyCheck *c, BodyBuffer *b) {
         assert(c);
         assert(b);
 
-        if (c->range_hasher && hasher_update(c->range_hasher, b->data, b->len) < 0)
+        if (c->range_hasher && !b->range_hashed && hasher_update(c->range_hasher, b->data, b->len) < 0)
                 c->range_hasher = hasher_free(c->range_hasher);
         /* The stream hashes the bytes from the buffer (off the loop) and gives it back. */
         if (c->stream)

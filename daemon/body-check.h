@@ -24,7 +24,8 @@ typedef struct BodyCheck {
         ServerDigests digests;          /* the digest fields of the response being parsed */
         bool have_server_digest;
         ServerDigest server_digest;     /* a whole-file one, for the owner to check */
-        Hasher *range_hasher;           /* ours, for a Content-Digest of a 206 */
+        Hasher *range_hasher;           /* ours, for a Content-Digest of a 206; a writer task
+                                         * holds it while it runs and hashes what it writes */
         ServerDigest range_digest;
 
         const char *summary;            /* set once the bytes failed a check */

@@ -56,6 +56,10 @@ void download_lane_stop(DownloadLane *l, bool keep_data) {
         /* Bytes received but not yet written go to a file that is kept, never to one about to
          * go. */
         if (keep_data && l->transfer) {
+                /* The last buffers are not hashed now: the stream stays idle, so its hasher is
+                 * kept below and the next start reads back only them, not the whole file. */
+                if (l->hash_stream)
+                        hash_stream_hold(l->hash_stream);
                 int r = transfer_stop(l->transfer);
                 if (r < 0)
                         log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes failed: %s",

@@ -32,6 +32,7 @@ struct HashStream {
         bool running;                   /* a task is queued or runs, or the hasher is lent */
         bool lent;                      /* the writer holds the hasher (hash_stream_lend()) */
         bool freed;                     /* the owner let go while a task ran: done() frees */
+        bool held;                      /* a keeping stop: nothing more goes to a thread */
         bool restart_pending;           /* the file started over while a task ran */
         unsigned add_pending;           /* algorithms to add once the task is back */
         int error;                      /* a failed read; the stream stops */
@@ -161,7 +162,7 @@ static void stream_task_dropped(IoTask *t) {
 static void stream_kick(HashStream *s) {
         uint64_t size;
 
-        if (s->running)
+        if (s->running || s->held)
                 return;
         size = hasher_get_size(s->hasher);
         /* With no algorithm (yet) there is nothing to read the bytes for. */
@@ -254,6 +255,11 @@ void hash_stream_restart(HashStream *s) {
                 s->restart_pending = true;
         else
                 s->error = hasher_reset(s->hasher);
+}
+
+void hash_stream_hold(HashStream *s) {
+        assert(s);
+        s->held = true;
 }
 
 unsigned hash_stream_get_algorithms(const HashStream *s) {

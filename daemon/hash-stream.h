@@ -32,6 +32,12 @@ void hash_stream_written(HashStream *s, uint64_t written);
 void hash_stream_feed(HashStream *s, BodyBuffer *b);
 /* The file was truncated and starts over from byte 0. */
 void hash_stream_restart(HashStream *s);
+/* The transfer stops and the stream will be freed for its hasher (Suspend, preemption): from
+ * now on nothing more goes to a thread, so that the free finds the stream idle (once a
+ * borrowed hasher is back) and hands over the hasher, holding a prefix of the file; the bytes
+ * after it (the last buffers, a few MiB) are read back at the next start instead of the
+ * whole file. */
+void hash_stream_hold(HashStream *s);
 unsigned hash_stream_get_algorithms(const HashStream *s);
 /* Only while nothing of the file is hashed or written (-EBUSY after): a digest covers the
  * whole file. */

@@ -5,8 +5,8 @@
  * its hasher and hashes each buffer right after its pwrite(), while the bytes are in this CPU's
  * cache: one pass, no hand-over to a hashing thread and back. The loop takes each buffer back
  * once its task is done, counts its bytes as written, and passes it on to the hashers (which
- * have them already, or hash them then). Without a pool the buffers are written on the loop,
- * as before. */
+ * have them already, or hash them then); a 206's Content-Digest range hasher goes with each
+ * task the same way. Without a pool the buffers are written on the loop, as before. */
 #include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,6 +35,8 @@ typedef struct Writer {
         HashStream *lender;             /* the stream whose hasher the task borrowed, or NULL */
         Hasher *hasher;                 /* that hasher: the bytes written go into it */
         int hash_error;
+        Hasher *range_hasher;           /* the response's (a 206's Content-Digest), the task's own */
+        bool range_failed;
         bool pause;                     /* XFERD_TEST_WRITE_PAUSE (writer_new()) */
 
         atomic_bool cancelled;          /* the transfer is gone: no pwrite() after this */
@@ -53,8 +55,19 @@ static void writer_give_back(Writer *w) {
                 hash_stream_give_back(TAKE_PTR(w->lender), w->hash_error);
 }
 
+/* On the loop: the range hasher back to the transfer's check, or dropped as the loop does when
+ * an update fails. */
+static void writer_range_back(Transfer *t, Writer *w) {
+        if (w->range_failed || t->check.range_hasher)
+                w->range_hasher = hasher_free(w->range_hasher);
+        else
+                t->check.range_hasher = TAKE_PTR(w->range_hasher);
+        w->range_failed = false;
+}
+
 static void writer_destroy(Writer *w) {
         writer_give_back(w);
+        hasher_free(w->range_hasher);
         body_buffer_release_all(&w->buffers);
         safe_close(w->fd);
         fs_identity_done(&w->identity);
@@ -104,6 +117,11 @@ static void writer_run(IoTask *task) {
                         w->hasher = NULL;
                 if (w->hasher && done > 0 && w->hash_error == 0)
                         w->hash_error = hasher_update(w->hasher, b->data, done);
+                /* A 206's Content-Digest: here too, also while the loop waits (else it would). */
+                if (w->range_hasher && !w->range_failed && done > 0) {
+                        w->range_failed = hasher_update(w->range_hasher, b->data, done) < 0;
+                        b->range_hashed = !w->range_failed;
+                }
                 if (w->error < 0)
                         break;  /* no byte behind a hole */
         }
@@ -120,6 +138,7 @@ static void writer_collect(Transfer *t, Writer *w) {
 
         /* First: the stream then knows the buffers' bytes are hashed and releases them. */
         writer_give_back(w);
+        writer_range_back(t, w);
         for (size_t i = 0; (b = LIST_ENTRY(w->buffers.head, BodyBuffer, node)); i++) {
                 list_remove(&w->buffers, &b->node);
                 if (i < w->attempted)
@@ -162,6 +181,7 @@ static void writer_dropped(IoTask *task) {
         else {
                 w->error = -ECANCELED;  /* only when the pool is freed before the transfer */
                 writer_give_back(w);
+                writer_range_back(w->transfer, w);
         }
 }
 
@@ -238,6 +258,9 @@ static void writer_kick(Transfer *t) {
         w->hash_error = 0;
         w->hasher = t->check.stream ? hash_stream_lend(t->check.stream, first->offset) : NULL;
         w->lender = w->hasher ? t->check.stream : NULL;
+        /* The task owns it meanwhile: a transfer freed during the task cannot free it under
+         * the thread. */
+        w->range_hasher = TAKE_PTR(t->check.range_hasher);
         w->finished = w->started = w->stolen = false;
         w->running = true;
         if (w->pause)
@@ -308,6 +331,7 @@ void transfer_writer_drain(Transfer *t) {
                 if (w->stolen) {
                         List q = w->buffers;
                         writer_give_back(w);  /* untouched: the buffers are fed as written here */
+                        writer_range_back(t, w);
                         /* Before the queue: they came first. */
                         w->buffers = (List) { NULL, NULL, 0 };
                         while ((b = LIST_ENTRY(t->write_queue.head, BodyBuffer, node))) {

@@ -365,8 +365,9 @@ test_read_errors (void)
 /* The writer borrows the hasher once the stream is in step and hashes what it writes itself:
  * refused while the held prefix is read or at another offset; while lent a new algorithm is
  * refused and a restart waits for the return; the buffers fed after the return come back at
- * once, with no task; a stream freed while lent goes when the hasher comes back; a failed
- * update stops the stream. */
+ * once, with no task; a held stream hands no buffer to a thread and its hasher back at the
+ * free; a stream freed while lent goes when the hasher comes back; a failed update stops the
+ * stream. */
 static void
 test_lend (void)
 {
@@ -432,6 +433,25 @@ test_lend (void)
         g_assert_null (hash_stream_lend (s, 0));
         g_assert_cmpint (hash_stream_finish (s, 10, on_done, &f.l), ==, -EIO);
         g_assert_null (hash_stream_free (s));
+
+        /* Held for a keeping stop: the buffers fed after the return wait for no thread, and the
+         * free hands back the hasher with what the borrower hashed. */
+        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &s), ==, 0);
+        lent = hash_stream_lend (s, 0);
+        g_assert_nonnull (lent);
+        g_assert_cmpint (hasher_update (lent, f.data, 4096), ==, 0);
+        hash_stream_hold (s);
+        hash_stream_give_back (s, 0);
+        g_assert_cmpint (body_set_get (set, 4096, &b), ==, 0);
+        b->len = 4096;
+        hash_stream_feed (s, b);
+        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 0);
+        h = hash_stream_free (s);
+        g_assert_nonnull (h);
+        g_assert_cmpuint (hasher_get_size (h), ==, 4096);
+        g_assert_cmpuint (body_set_out (set), ==, 0);
+        hasher_free (h);
 
         /* Freed while lent: the borrower goes on, the return frees (the sanitizers see). */
         g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);

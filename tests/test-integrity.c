@@ -8,6 +8,7 @@
  * held are being hashed. A wrong file never reaches its destination.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
 
 #define SIZE (512 * 1024 + 17)
 #define STALL (128 * 1024)
+/* A body of several of the writer's 1 MiB buffers. */
+#define LARGE (12 * 1024 * 1024 + 5)
 #define INTEGRITY XFERD_ERROR ("Integrity")
 
 /* ---------------------------------------------------------------- helpers */
@@ -437,6 +440,42 @@ check_kill_and_resume (gboolean corrupt, gboolean restart)
         assert_last_range (env->http, "/file.bin", STALL);
 }
 
+/* A Suspend while the bytes flow fast keeps what was hashed: the Resume reads back at most the
+ * last buffers (four of 1 MiB), not the 24 MiB and more the file holds, and the file checks
+ * out. */
+static void
+test_suspend_keeps_hash (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+        GVariantBuilder *o = options_new ();
+        enum { N = 96 * 1024 * 1024 };
+        guint64 reread = 0;
+
+        xferd_env_serve (env, "/file.bin", N);
+        g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
+        http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
+        http_server_set_rate (env->http, "/file.bin", 400 * 1024 * 1024);
+        option_string (o, "checksum", sha256);
+        g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        g_free (xferd_wait_temp (env->fx, job, 0, 24 * 1024 * 1024));
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        http_server_set_rate (env->http, "/file.bin", 0);
+        xferd_job_call (env->fx, job, "Resume");
+        assert_job_removed (env->fx, id, "acknowledged");
+        assert_dest_complete (env);
+        /* No line when the hasher had every byte held. */
+        g_autofree char *lines = xferd_log_grep (env->log, "bytes held of");
+        const char *at = strstr (lines, "Hashing the ");
+        if (at)
+                g_assert_cmpint (sscanf (at, "Hashing the %" G_GUINT64_FORMAT, &reread), ==, 1);
+        g_assert_cmpuint (reread, <=, 4 * 1024 * 1024);
+}
+
 static void
 test_kill_resume_right (void)
 {
@@ -518,10 +557,12 @@ resume_with (XferdEnv *env, const char *job, HttpDigestField field, GChecksumTyp
         xferd_job_call (env->fx, job, "Resume");
 }
 
+/* size: large enough, the 206's body goes through the writer's threads, which hash the range
+ * for its Content-Digest as they write it. */
 static void
-test_digest_on_206 (void)
+check_digest_on_206 (gsize size)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", size);
 
         /* The first response has no digest: nothing was hashed along, so the whole file is
          * read once at the end to check the Repr-Digest of the 206 (and its Content-Digest, of
@@ -538,18 +579,46 @@ test_digest_on_206 (void)
         assert_dest_complete (env);
 }
 
+static void
+test_digest_on_206 (void)
+{
+        check_digest_on_206 (SIZE);
+}
+
+static void
+test_digest_on_206_large (void)
+{
+        check_digest_on_206 (LARGE);
+}
+
+/* The Content-Digest of a 206 alone, right: the range, hashed by the writer's threads as they
+ * write it, checks out. */
+static void
+test_content_digest_on_206_large (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", LARGE);
+        g_autofree char *job = download_suspended (env);
+
+        resume_with (env, job, HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, HTTP_DIGEST_RIGHT);
+        job_wait_state (env->fx, job, "transferred");
+        assert_last_range (env->http, "/file.bin", STALL);
+        g_assert_false (xferd_complete (env->fx, job));
+        assert_dest_complete (env);
+}
+
 /* A 206 whose digest field does not match: the job fails with a message that says so. */
 typedef struct {
         HttpDigestField field;
         GChecksumType type;
         const char *says;
+        gsize size;             /* 0: SIZE */
 } WrongDigest;
 
 static void
 test_wrong_digest_on_206 (gconstpointer data)
 {
         const WrongDigest *w = data;
-        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", w->size ? w->size : SIZE);
         g_autofree char *job = download_suspended (env);
 
         resume_with (env, job, w->field, w->type, HTTP_DIGEST_SWAPPED);
@@ -784,6 +853,7 @@ test_cancel_while_hashing (void)
 
 const TestCase test_cases[] = {
         { "/integrity/checksum-right", test_checksum_right },
+        { "/integrity/suspend-keeps-hash", test_suspend_keeps_hash },
         { "/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256 },
         { "/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512 },
         { "/integrity/malformed", test_malformed },
@@ -797,6 +867,8 @@ const TestCase test_cases[] = {
         { "/integrity/repr-digest-right", test_repr_digest_right },
         { "/integrity/repr-digest-wrong", test_repr_digest_wrong },
         { "/integrity/digest-on-206", test_digest_on_206 },
+        { "/integrity/digest-on-206-large", test_digest_on_206_large },
+        { "/integrity/content-digest-on-206-large", test_content_digest_on_206_large },
         { "/integrity/list-good", test_list_good },
         { "/integrity/list-job-default", test_list_job_default },
         { "/integrity/list-missing-file", test_list_missing_file },
@@ -808,10 +880,12 @@ const TestDataCase test_data_cases[] = {
         /* A server that gives its range's digest as Repr-Digest on a 206: the whole file does
          * not match it. */
         { "/integrity/digest-on-206-wrong-scope", test_wrong_digest_on_206,
-          &(const WrongDigest) { HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, "Repr-Digest" } },
+          &(const WrongDigest) { HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, "Repr-Digest", 0 } },
         /* Content-Digest of a 206 covers only its range: a wrong one fails the transfer itself. */
         { "/integrity/content-digest-on-206-wrong", test_wrong_digest_on_206,
-          &(const WrongDigest) { HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA512, "Content-Digest" } },
+          &(const WrongDigest) { HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA512, "Content-Digest", 0 } },
+        { "/integrity/content-digest-on-206-wrong-large", test_wrong_digest_on_206,
+          &(const WrongDigest) { HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, "Content-Digest", LARGE } },
         { "/integrity/list-bad-signature", test_list_refused, GINT_TO_POINTER (LIST_CHANGED) },
         { "/integrity/list-unknown-key", test_list_refused, GINT_TO_POINTER (LIST_SIGNED_BY_STRANGER) },
         { "/integrity/list-missing-signature", test_list_refused, GINT_TO_POINTER (LIST_NOT_SIGNED) },
