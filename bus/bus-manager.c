@@ -288,8 +288,9 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
                 .all = all,
                 .uid = uid,
                 .n = all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid),
-                .body = HEAP_FOLLOW_INIT,
         };
+        /* A reply of a few thousand rows stays in the heap: no look at the mappings. */
+        l.body = heap_follow_for(l.n * ROW_BYTES);
         r = bus_reply_array(m, "(ssssutto)", append_jobs, &l);
         heap_follow_end(&l.body);
         return r;

@@ -38,6 +38,15 @@ typedef struct HeapFollow {
 
 #define HEAP_FOLLOW_INIT ((HeapFollow) { .start = 0, .end = 0 })
 
+/* The follow of a buffer expected to grow to about `bytes`: one that stays below half of
+ * malloc's mapping threshold never leaves the heap (its doublings stay under it), so it is not
+ * followed at all, not even looked up once. */
+static inline HeapFollow heap_follow_for(size_t bytes) {
+        if (bytes < HEAP_MMAP_THRESHOLD / 2)
+                return (HeapFollow) { .start = 0, .end = UINTPTR_MAX };
+        return HEAP_FOLLOW_INIT;
+}
+
 void heap_follow_lookup(HeapFollow *f, const void *p, size_t rest);
 
 /* p: where the buffer is being written now; rest: how many bytes at most are still to come. */

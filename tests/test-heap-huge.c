@@ -163,13 +163,18 @@ static void test_load(void) {
  * pages (the heap it grew through never), and gives back once freed. */
 static void test_follow(void) {
         g_autofree char *heap_flags = NULL, *flags = NULL, *huge = NULL;
-        HeapFollow f = HEAP_FOLLOW_INIT;
+        HeapFollow f = heap_follow_for(17 * MIB);
         size_t size = 0, allocated = 0;
         char *body = NULL, *first = NULL;
         long rss0, rss1, fallbacks;
 
         if (!prepare(&rss0))
                 return;
+        /* A heap top with megabytes free (the daemon's 4 MiB trim threshold after the earlier
+         * cases) would let the block grow there in place, never reaching a mapping: glibc's
+         * default threshold keeps the top small, as a daemon's busy heap mostly does. */
+        (void) mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+        (void) malloc_trim(0);
         fallbacks = thp_fallbacks();
         while (size < 17 * MIB) {
                 if (size + 170 > allocated) {
@@ -201,11 +206,33 @@ static void test_follow(void) {
         g_assert_cmpuint(f.prepared, ==, 0);
         rss1 = rss_kib();
         g_assert_cmpint(rss1 - rss0, <, 4 * 1024);
+        (void) mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
+}
+
+/* A buffer that stays small is not followed: not a single look at the mappings. */
+static void test_follow_small(void) {
+        HeapFollow f = heap_follow_for(64 * 1024);
+        char *body = NULL;
+
+        for (size_t size = 64; size <= 64 * 1024; size *= 2) {
+                char *p = realloc(body, size);
+                g_assert_nonnull(p);
+                body = p;
+                memset(body, 0x5a, size);
+                heap_follow(&f, body + size - 1, 64 * 1024 - size);
+        }
+        g_assert_cmpuint(f.lookups, ==, 0);
+        g_assert_cmpuint(f.prepared, ==, 0);
+        free(body);
+        heap_follow_end(&f);
 }
 
 const TestCase test_cases[] = {
         { "/heap-huge/small", test_small },
-        { "/heap-huge/load", test_load },
+        /* Before the load's case, whose stretch leaves the heap's top large: a block growing
+         * there would stay in the heap, never reaching a mapping to follow. */
         { "/heap-huge/follow", test_follow },
+        { "/heap-huge/follow-small", test_follow_small },
+        { "/heap-huge/load", test_load },
         { NULL, NULL }
 };
