@@ -121,18 +121,23 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) store_begin(m->store);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 j = LIST_ENTRY(n, Job, dirty_node);
+                if (j->files_due) {
+                        checkpoint_save_files(j);
+                        continue;
+                }
                 checkpoint_save_in_flight(j);
                 checkpoint_save_row(j);  /* the NoProgressTimeout clock survives a restart */
         }
-        for (ListNode *n = m->files_due.head; n; n = n->next)
-                checkpoint_save_files(LIST_ENTRY(n, Job, files_due_node));
-        (void) store_end(m->store);
-        while ((j = LIST_ENTRY(m->files_due.head, Job, files_due_node)))
-                list_remove(&m->files_due, &j->files_due_node);
+        if (store_end(m->store) < 0)
+                for (ListNode *n = m->dirty.head; n; n = n->next)
+                        checkpoint_stored_unknown(LIST_ENTRY(n, Job, dirty_node));
         /* Told once stored. */
         while ((j = LIST_ENTRY(m->dirty.head, Job, dirty_node))) {
                 list_remove(&m->dirty, &j->dirty_node);
-                job_notify_progress(j);
+                if (j->files_due)
+                        j->files_due = false;
+                else
+                        job_notify_progress(j);
         }
         return 0;
 }
@@ -149,7 +154,7 @@ void checkpoint_mark(Job *j) {
         assert(j);
 
         job_rate_sample(j);
-        if (checkpoint_is_marked(j))
+        if (list_node_is_linked(&j->manager->dirty, &j->dirty_node))
                 return;
         list_prepend(&j->manager->dirty, &j->dirty_node);
         checkpoint_arm(j->manager);
@@ -158,14 +163,16 @@ void checkpoint_mark(Job *j) {
 /* A final job whose last change no call waits for (its temporary files gone after the reply):
  * its files are written in the next checkpoint's transaction instead of a commit of their own
  * (its row was stored with the intent, before the unlinks). Lost in a crash before that, it
- * costs the next start an unlink that finds nothing. */
+ * costs the next start an unlink that finds nothing. A final job has no progress, so it
+ * waits on the same list, flagged: no list node more in every job. */
 void checkpoint_mark_files(Job *j) {
         assert(j);
         assert(job_state_is_final(j->state));
 
-        if (list_node_is_linked(&j->manager->files_due, &j->files_due_node))
+        j->files_due = true;
+        if (list_node_is_linked(&j->manager->dirty, &j->dirty_node))
                 return;
-        list_prepend(&j->manager->files_due, &j->files_due_node);
+        list_prepend(&j->manager->dirty, &j->dirty_node);
         checkpoint_arm(j->manager);
 }
 
@@ -175,11 +182,14 @@ void checkpoint_flush_files(Manager *m) {
         assert(m);
 
         /* A manager whose store never opened has nothing to write. */
-        if (list_is_empty(&m->files_due) || !m->store)
+        if (list_is_empty(&m->dirty) || !m->store)
                 return;
         (void) store_begin(m->store);
-        for (ListNode *n = m->files_due.head; n; n = n->next)
-                checkpoint_save_files(LIST_ENTRY(n, Job, files_due_node));
+        for (ListNode *n = m->dirty.head; n; n = n->next) {
+                Job *j = LIST_ENTRY(n, Job, dirty_node);
+                if (j->files_due)
+                        checkpoint_save_files(j);
+        }
         (void) store_end(m->store);
 }
 
@@ -187,7 +197,7 @@ void checkpoint_flush_files(Manager *m) {
 bool checkpoint_is_marked(const Job *j) {
         assert(j);
 
-        return list_node_is_linked(&j->manager->dirty, &j->dirty_node);
+        return list_node_is_linked(&j->manager->dirty, &j->dirty_node) && !j->files_due;
 }
 
 /* Nothing of the job left to write: its progress is stored (or gone with it). */
@@ -197,11 +207,10 @@ void checkpoint_unmark(Job *j) {
         assert(j);
 
         m = j->manager;
-        if (checkpoint_is_marked(j))
+        if (list_node_is_linked(&m->dirty, &j->dirty_node))
                 list_remove(&m->dirty, &j->dirty_node);
-        if (list_node_is_linked(&m->files_due, &j->files_due_node))
-                list_remove(&m->files_due, &j->files_due_node);
+        j->files_due = false;
         /* Nothing left to write: the timer would only wake an idle daemon. */
-        if (list_is_empty(&m->dirty) && list_is_empty(&m->files_due))
+        if (list_is_empty(&m->dirty))
                 (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
 }

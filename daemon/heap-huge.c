@@ -2,8 +2,8 @@
 /* The heap grown at once before a large load, its new pages advised as transparent huge
  * pages: 100 000 stored jobs (about 105 MB of small blocks) then take a few hundred page faults
  * instead of 25 000. On this project's VMs a fault of fresh memory costs about 13 µs. The
- * advice is taken back at the end, so that khugepaged never fills the holes that later frees leave and memory allocated
- * later is faulted in 4 KiB pages as before. It relies on glibc's malloc (a free block at the
+ * advice is taken back at the end, so that khugepaged never fills the holes that later frees
+ * leave and memory allocated later is faulted in 4 KiB pages as before. It relies on glibc's malloc (a free block at the
  * top stays there untouched; requests are cut from the top before any mapping); with another
  * allocator the advice lands on memory it does not use: no gain, no harm. With THP's defrag
  * "madvise" a fault in the stretch may compact memory first: on a host whose memory is badly

@@ -139,6 +139,7 @@ struct Job {
         bool expire_pending:1;          /* retention ended while file operations pinned the job */
         bool counters_unstored:1;       /* bytes_from_* moved since the store last had them: a
                                          * signal tells them once stored (checkpoint_before_telling()) */
+        bool files_due:1;               /* final, on the dirty list for its files, not progress */
         unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
         ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
@@ -147,7 +148,6 @@ struct Job {
         sd_event_source *retry_timer;
         sd_event_source *retention_timer;
         ListNode dirty_node;            /* in the manager's progress list, when dirty */
-        ListNode files_due_node;        /* final, its files to write with the next checkpoint */
         SchedulerItem sched;            /* in the scheduler's queue, while listed */
         ListNode wait_node;             /* in the manager's list of reasons to check */
         ListNode bound_node;            /* in its client's binding (CancelWhenOwnerGone), while listed */

@@ -80,7 +80,6 @@ struct Manager {
         sd_event_source *slice_timer;           /* turns among background jobs of one priority */
         sd_event_source *progress_timer;        /* rate-limits progress checkpoints */
         List dirty;                             /* jobs with progress to checkpoint */
-        List files_due;                         /* final jobs whose files to write with it */
         sd_event_source *notify_source;         /* progress signals, once per loop iteration */
         sd_event_source *notify_timer;          /* … once a job's MinimumNotificationInterval passed */
         Job *notify_head;                       /* progress not told yet */
