@@ -55,10 +55,17 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         f->bytes_total = transfer_get_total(t);
         retry_note_received(j, before, f->bytes_transferred);
         if (!f->validator) {
-                /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
+                /* Stored with the first bytes, before they go to the file: a resume after a
+                 * crash needs it for If-Range. A body that is all here ends in this same
+                 * dispatch, whose commit of the file's end carries it (a crash in between
+                 * costs only this file's bytes, which no validator names). */
                 const char *v = transfer_get_validator(t);
-                if (v && free_and_strdup(&f->validator, v) >= 0)
-                        checkpoint_save_file(j, l->file);
+                if (v && free_and_strdup(&f->validator, v) >= 0) {
+                        if (f->bytes_total != UINT64_MAX && f->bytes_transferred >= f->bytes_total)
+                                l->validator_unstored = true;
+                        else
+                                checkpoint_save_file(j, l->file);
+                }
         }
         checkpoint_mark(j);
 }
@@ -111,8 +118,9 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         f->bytes_transferred = transfer_get_position(t);
         l->transfer = transfer_free(l->transfer);
         l->fd = safe_close(l->fd);
-        if (validator_changed && res->outcome != TRANSFER_OK)
+        if ((validator_changed || l->validator_unstored) && res->outcome != TRANSFER_OK)
                 checkpoint_save_file(j, l->file);
+        l->validator_unstored = false;
 
         switch (res->outcome) {
         case TRANSFER_OK:

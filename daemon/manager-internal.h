@@ -304,6 +304,7 @@ struct DownloadLane {
         unsigned restarts;              /* in a row, for this file */
         uint64_t counted_from_cache;    /* of the transfer's bytes, already in the counters */
         uint64_t counted_from_origin;
+        bool validator_unstored;        /* the file's validator waits for the commit of its end */
         bool verify_has_server;         /* the server's digest of the file being hashed */
         ServerDigest verify_server;     /* to check it against once the whole file is read */
 };
