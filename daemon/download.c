@@ -169,6 +169,31 @@ static const TransferCallbacks transfer_callbacks = {
         .on_done = on_transfer_done,
 };
 
+/* One directory is kept open between the files of one running download (the job's files
+ * follow each other in it), and closed when the job stops or is done: a user's directory is
+ * never held open for a job that does not run, which would keep its file system busy. */
+static FsDirCache *job_kept_dir(Job *j) {
+        Manager *m = j->manager;
+
+        if (m->temp_dir_job != j) {
+                fs_dir_cache_done(&m->temp_dir);
+                m->temp_dir_job = j;
+        }
+        return &m->temp_dir;
+}
+
+void download_release_dir(Job *j) {
+        Manager *m;
+
+        assert(j);
+
+        m = j->manager;
+        if (m->temp_dir_job != j)
+                return;
+        fs_dir_cache_done(&m->temp_dir);
+        m->temp_dir_job = NULL;
+}
+
 static bool errno_is_disk_full(int r) {
         return r == -ENOSPC || r == -EDQUOT;
 }
@@ -213,11 +238,11 @@ static int lane_start(DownloadLane *l) {
                         job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return r;
                 }
-                fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
+                fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), f->temp_name);
                 if (fd == -EEXIST) {
                         /* Only xferd makes names with this job's id: a leftover of ours. */
                         (void) fsops_unlink(&j->identity, &d, f->temp_name);
-                        fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
+                        fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), f->temp_name);
                 }
                 if (fd < 0) {
                         r = fd;
@@ -308,6 +333,7 @@ void download_start(Job *j) {
                         return;  /* the job failed */
         }
         if (!j->lanes && !j->signed_list && j->current >= j->n_files) {
+                download_release_dir(j);
                 job_all_done(j);
                 return;
         }
