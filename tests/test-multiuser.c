@@ -885,15 +885,16 @@ test_directory_symlink_before (XferdEnv *env)
         assert_unchanged (t->before.b_dir, t->b_dir);
 }
 
-/* B's job writes into B's directory sub; while the transfer runs, B swaps sub
- * for a symlink to `target`. Returns the job; the temporary file is then in
- * sub.orig. */
+/* B's job writes into B's directory sub (file.bin, then second.bin from second_url if not
+ * NULL); while the first transfer runs, B swaps sub for a symlink to `target`. Returns the
+ * job; the temporary file is then in sub.orig. */
 static char *
-start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
+start_and_swap_files (XferdEnv *env, Targets *t, const char *target, const char *second_url, char **out_temp)
 {
         g_autofree char *sub = g_build_filename (t->b_dir, "sub", NULL);
         g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
         g_autofree char *dest = g_build_filename (sub, "file.bin", NULL);
+        g_autofree char *second = g_build_filename (sub, "second.bin", NULL);
         g_autofree char *url = http_server_url (env->http, "/slow.bin");
         g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
         g_autofree char *id = NULL;
@@ -902,6 +903,8 @@ start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
         http_server_stall_after (env->http, "/slow.bin", STALL);
         char *job = bus_client_create_job (env->b, "b-job", &id);
         bus_client_add_file (env->b, job, url, dest);
+        if (second_url)
+                bus_client_add_file (env->b, job, second_url, second);
         bus_client_job_call (env->b, job, "Resume");
         g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
@@ -911,6 +914,12 @@ start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
         if (out_temp)
                 *out_temp = g_path_get_basename (temp);
         return job;
+}
+
+static char *
+start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
+{
+        return start_and_swap_files (env, t, target, NULL, out_temp);
 }
 
 /* Ends a swapped job's transfer and asserts that it did not finish through
@@ -998,29 +1007,14 @@ test_directory_swap_between_files (XferdEnv *env)
 {
         Targets *t = env->data;
         g_autofree char *other = g_build_filename (t->b_dir, "other", NULL);
-        g_autofree char *sub = g_build_filename (t->b_dir, "sub", NULL);
         g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
-        g_autofree char *first = g_build_filename (sub, "first.bin", NULL);
-        g_autofree char *second = g_build_filename (sub, "second.bin", NULL);
-        g_autofree char *slow_url = http_server_url (env->http, "/slow.bin");
         g_autofree char *fast_url = http_server_url (env->http, "/fast.bin");
-        g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
         g_autoptr(GBytes) fast = http_server_add_generated (env->http, "/fast.bin", SIZE);
-        g_autofree char *id = NULL;
+        g_autofree char *temp_name = NULL;
 
-        b_mkdir (env, sub);
         b_mkdir (env, other);
         g_autofree char *other_before = snapshot (other);
-        http_server_stall_after (env->http, "/slow.bin", STALL);
-        g_autofree char *job = bus_client_create_job (env->b, "b-job", &id);
-        bus_client_add_file (env->b, job, slow_url, first);
-        bus_client_add_file (env->b, job, fast_url, second);
-        bus_client_job_call (env->b, job, "Resume");
-        g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
-        g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
-
-        b_rename (env, sub, orig);
-        b_symlink (env, other, sub);
+        g_autofree char *job = start_and_swap_files (env, t, other, fast_url, &temp_name);
         http_server_release (env->http, "/slow.bin");
         g_autofree char *state = job_wait_settled (env->fx, job);
         g_assert_cmpstr (state, ==, "error");
@@ -1028,7 +1022,6 @@ test_directory_swap_between_files (XferdEnv *env)
         assert_unchanged (other_before, other);
 
         g_autoptr(GDir) dir = g_dir_open (orig, 0, NULL);
-        g_autofree char *temp_name = g_path_get_basename (temp);
         g_assert_nonnull (dir);
         g_assert_cmpstr (g_dir_read_name (dir), ==, temp_name);
         g_assert_null (g_dir_read_name (dir));
