@@ -188,12 +188,12 @@ static void complete_step_finished(FileBatch *fb) {
                 if (!work_active(w))
                         continue;
                 /* The files in file order: the first failure of a job stands for it. */
-                if (op->fd < 0 && op->r == -ENOENT && f->temp_exists) {
+                if (!op->opened && op->r == -ENOENT && f->temp_exists) {
                         job_reset_file(j, op->file_index);
                         complete_work_fail(w, op->r, "The temporary file of %s vanished; the file was reset and the job "
                                   "suspended: Resume it to download the file again.", f->path);
                         w->reset = true;
-                } else if (op->fd < 0)
+                } else if (!op->opened)
                         complete_work_fail(w, op->r, "Cannot move the finished file into place at %s: %s%s. Nothing was "
                                   "moved; call Complete again once it is fixed.", f->path, strerror(-op->r),
                                   op->r == -ESTALE ? " (its directory was replaced since the file was added)" : "");
@@ -215,7 +215,6 @@ static void complete_step_finished(FileBatch *fb) {
         for (size_t k = 0; k < fb->n_ops; k++) {
                 FileOp *op = &fb->ops[k];
 
-                op->fd = safe_close(op->fd);
                 if (work_active(&b->works[op->owner_index]))
                         b->works[op->owner_index].job->files[op->file_index]->committed = true;
                 else

@@ -97,18 +97,27 @@ static void batch_finish(FileBatch *b) {
         for (size_t i = 0; i < b->n_ops; i++) {
                 FileOp *op = &b->ops[i];
                 FsDir d = op_dir(op);
+                struct stat st;
 
-                op->fd = fsops_open_finished(&op->identity, &d, &cache, op->temp_name, 0644);
+                op->fd = fsops_open_finished(&op->identity, &d, &cache, op->temp_name, 0644, &st);
                 if (op->fd < 0) {
                         op->r = op->fd;
                         op->fd = -1;
+                        continue;
                 }
+                op->opened = true;
+                op->fs_dev = st.st_dev;
+                op->size = (uint64_t) st.st_size;
         }
         fs_dir_cache_done(&cache);
         for (size_t i = 0; i < b->n_ops; i++)
                 if (b->ops[i].fd >= 0)
                         io_pool_test_delay("FSYNC", b->ops[i].dir);
         sync_policy_sync(b->ops, b->n_ops);
+        /* Synced (or not): closed here, not by the loop, which has a thousand other things to do
+         * for a job of a thousand files. */
+        for (size_t i = 0; i < b->n_ops; i++)
+                b->ops[i].fd = safe_close(b->ops[i].fd);
 }
 
 static bool same_dir(const FileOp *a, const FileOp *b) {

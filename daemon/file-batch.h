@@ -21,9 +21,12 @@ typedef struct FileOp {
         ino_t ino;
         char *temp_name;
         char *final_name;       /* FINISH, RENAME */
-        int fd;                 /* FINISH: the opened file, for the loop to close */
+        int fd;                 /* FINISH: the opened file, while its data is synced (closed by the step) */
+        dev_t fs_dev;           /* FINISH: its file system, and its size, as the open found them */
+        uint64_t size;
         int r;                  /* the step's result for this file; a failed file skips later steps,
                                  * -ECANCELED: left out (its job failed or was cancelled) */
+        bool opened;            /* FINISH: it could be opened (else r says why) */
         bool synced;            /* FINISH: its data is on disk */
         int dir_sync_r;         /* RENAME: syncing its directory after the renames */
         size_t owner_index;     /* the loop's: which job of the batch */

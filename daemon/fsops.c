@@ -339,7 +339,7 @@ int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
 
 static int open_finished_at(int dfd, const DirOp *a) {
         /* Only synced and given its mode: O_NONBLOCK may stay. */
-        _cleanup_close_ int fd = open_regular_at(dfd, a->name, O_RDONLY, false, NULL);
+        _cleanup_close_ int fd = open_regular_at(dfd, a->name, O_RDONLY, false, a->ret_st);
 
         if (fd < 0)
                 return fd;
@@ -349,11 +349,13 @@ static int open_finished_at(int dfd, const DirOp *a) {
 }
 
 int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
-                        mode_t mode) {
+                        mode_t mode, struct stat *ret_st) {
         assert(dir);
         assert(temp_name);
+        assert(ret_st);
 
-        return dir_run(id, dir, cache, open_finished_at, &(DirOp) { .name = temp_name, .mode = mode });
+        return dir_run(id, dir, cache, open_finished_at,
+                       &(DirOp) { .name = temp_name, .mode = mode, .ret_st = ret_st });
 }
 
 /* renameat() replaces whatever is at the final name, a symlink included, without following it. */

@@ -80,11 +80,11 @@ void fs_dir_cache_done(FsDirCache *c);
 int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *kept, const char *name);
 
 /* Complete, in steps, so that many files share their durability work: open a finished
- * temporary file and give it its final mode (the caller then syncs the data, one file or one
- * file system at a time), rename it over the destination, and sync each directory once.
- * cache may be NULL. */
+ * temporary file and give it its final mode (*ret_st: what the open found; the caller then
+ * syncs the data, one file or one file system at a time), rename it over the destination, and
+ * sync each directory once. cache may be NULL. */
 int fsops_open_finished(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
-                        mode_t mode);
+                        mode_t mode, struct stat *ret_st);
 int fsops_rename(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, const char *temp_name,
                  const char *final_name);
 

@@ -72,29 +72,23 @@ void sync_policy_sync(FileOp *ops, size_t n) {
 
         if (n_fds >= SYNCFS_THRESHOLD && (fs = calloc(n_fds, sizeof *fs))) {
                 uint64_t dirty = system_dirty_bytes();
-                for (size_t i = 0; i < n; i++) {
-                        struct stat st;
-                        if (op_pending(&ops[i]) && fstat(ops[i].fd, &st) >= 0)
-                                own += (uint64_t) st.st_size;
-                }
+                for (size_t i = 0; i < n; i++)
+                        if (op_pending(&ops[i]))
+                                own += ops[i].size;
                 /* Capped: the bytes of big files may be written back already (transfers start
                  * that early), and must not make room for other programs' dirty data. */
                 if (own > SYNCFS_OWN_MAX)
                         own = SYNCFS_OWN_MAX;
                 if (dirty != UINT64_MAX && dirty <= own + SYNCFS_FOREIGN_MAX) {
                         for (size_t i = 0; i < n; i++) {
-                                struct stat st;
                                 size_t k;
                                 if (!op_pending(&ops[i]))
                                         continue;
-                                if (fstat(ops[i].fd, &st) < 0) {
-                                        sync_one(&ops[i]);
-                                        continue;
-                                }
-                                for (k = 0; k < n_fs && fs[k].dev != st.st_dev; k++)
+                                /* The file system and size as the open found them (fsops_open_finished()). */
+                                for (k = 0; k < n_fs && fs[k].dev != ops[i].fs_dev; k++)
                                         ;
                                 if (k == n_fs) {
-                                        fs[k].dev = st.st_dev;
+                                        fs[k].dev = ops[i].fs_dev;
                                         fs[k].r = syncfs(ops[i].fd) < 0 ? -errno : 0;
                                         n_fs++;
                                 }
