@@ -249,14 +249,15 @@ static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
         return r;
 }
 
+/* Every job, or the caller's own only: its owner's list, never another user's job. */
 static int append_jobs(sd_bus_message *reply, void *userdata) {
         JobsListed *l = userdata;
+        Manager *m = l->bus->manager;
         int r;
 
-        for (Job *j = manager_first_job(l->bus->manager); j; j = job_next(j)) {
-                job_prefetch_ahead(j);
-                if (!l->all && j->owner != l->uid)
-                        continue;
+        for (Job *j = l->all ? manager_first_job(m) : manager_first_owned_job(m, l->uid); j;
+             j = l->all ? job_next(j) : job_next_owned(j)) {
+                job_prefetch_ahead(j, !l->all);
                 r = append_job_row(reply, j, l);
                 if (r < 0)
                         return r;

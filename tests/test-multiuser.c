@@ -467,6 +467,70 @@ assert_owned_regular (const char *path, const TestUser *u, guint mode)
 
 /* -------------------------------------------------- who may do what */
 
+/* The ids a ListJobs reply lists, in its order, each followed by a space. */
+static char *
+listed_ids (GVariant *reply)
+{
+        g_autoptr(GVariantIter) iter = NULL;
+        GString *ids = g_string_new (NULL);
+        const char *id;
+
+        g_variant_get (reply, "(a(ssssutto))", &iter);
+        while (g_variant_iter_next (iter, "(&ssssutto)", &id, NULL, NULL, NULL, NULL, NULL, NULL, NULL))
+                g_string_append_printf (ids, "%s ", id);
+        return g_string_free (ids, FALSE);
+}
+
+/* ListJobs(false) of client lists exactly `expected` (ids each followed by a space), in order. */
+static void
+assert_client_lists (BusClient *client, const char *expected)
+{
+        g_autoptr(GVariant) reply = bus_client_call_manager (client, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                             G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autofree char *ids = NULL;
+
+        g_assert_nonnull (reply);
+        ids = listed_ids (reply);
+        g_assert_cmpstr (ids, ==, expected);
+}
+
+/* Each user's ListJobs lists that user's jobs and no other, oldest first, however the users'
+ * jobs interleave, leave the queue, and come again after a user had none; root's
+ * ListJobs(true) lists them all in the one order. */
+static void
+test_list_own_order (XferdEnv *env)
+{
+        g_autofree char *a1 = NULL, *b1 = NULL, *a2 = NULL, *b2 = NULL, *a3 = NULL, *b3 = NULL, *a4 = NULL;
+        g_autofree char *ja1 = bus_client_create_job (env->a, "a1", &a1);
+        g_autofree char *jb1 = bus_client_create_job (env->b, "b1", &b1);
+        g_autofree char *ja2 = bus_client_create_job (env->a, "a2", &a2);
+        g_autofree char *jb2 = bus_client_create_job (env->b, "b2", &b2);
+        g_autofree char *ja3 = bus_client_create_job (env->a, "a3", &a3);
+        g_autofree char *expected = NULL;
+
+        bus_client_job_call (env->a, ja2, "Cancel");
+        g_free (expected), expected = g_strdup_printf ("%s %s ", a1, a3);
+        assert_client_lists (env->a, expected);
+        g_free (expected), expected = g_strdup_printf ("%s %s ", b1, b2);
+        assert_client_lists (env->b, expected);
+        g_autoptr(GVariant) all = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
+                                                    G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autofree char *all_ids = listed_ids (all);
+        g_free (expected), expected = g_strdup_printf ("%s %s %s %s ", a1, b1, b2, a3);
+        g_assert_cmpstr (all_ids, ==, expected);
+
+        /* B's last jobs go, and B starts again. */
+        bus_client_job_call (env->b, jb1, "Cancel");
+        bus_client_job_call (env->b, jb2, "Cancel");
+        assert_client_lists (env->b, "");
+        g_autofree char *jb3 = bus_client_create_job (env->b, "b3", &b3);
+        g_autofree char *ja4 = bus_client_create_job (env->a, "a4", &a4);
+        g_free (expected), expected = g_strdup_printf ("%s ", b3);
+        assert_client_lists (env->b, expected);
+        g_free (expected), expected = g_strdup_printf ("%s %s %s ", a1, a3, a4);
+        assert_client_lists (env->a, expected);
+}
+
 /* A's job "a-job" of env->url into a.bin in A's private directory (*dest if asked); its id
  * in *id. */
 static char *
@@ -1520,6 +1584,7 @@ static const XferdEnvCase env_cases[] = {
         { "/multiuser/limits/retained", test_limits_retained, &limits_retained_options },
         { "/multiuser/access/other-user-denied", test_other_user_denied, NULL },
         { "/multiuser/access/root-allowed", test_root_allowed, NULL },
+        { "/multiuser/access/list-own-order", test_list_own_order, NULL },
         { "/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only, NULL },
         { "/multiuser/files/private-dir-and-etc", test_private_dir_and_etc, NULL },
         { "/multiuser/files/destination-symlink-before", test_destination_symlink_before, NULL },
