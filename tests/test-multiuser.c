@@ -467,36 +467,78 @@ assert_owned_regular (const char *path, const TestUser *u, guint mode)
 
 /* -------------------------------------------------- who may do what */
 
-/* The ids a ListJobs reply lists, in its order, each followed by a space. */
+/* The rows of a ListJobs reply, in its order, each "id name type state owner done total" and,
+ * when its path is the id's, "path-ok", then a space; a ListJobsCompact reply's rows the same
+ * without the path. */
+static char *
+listed_rows (GVariant *reply)
+{
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        gboolean paths = g_variant_type_equal (g_variant_get_type (rows), G_VARIANT_TYPE ("a(ssssutto)"));
+        GString *s = g_string_new (NULL);
+
+        g_assert_true (paths || g_variant_type_equal (g_variant_get_type (rows), G_VARIANT_TYPE ("a(ssssutt)")));
+        for (gsize i = 0; i < g_variant_n_children (rows); i++) {
+                g_autoptr(GVariant) row = g_variant_get_child_value (rows, i);
+                const char *id, *name, *type, *state, *path = NULL;
+                guint32 owner;
+                guint64 done, total;
+
+                if (paths)
+                        g_variant_get (row, "(&s&s&s&sutt&o)", &id, &name, &type, &state, &owner, &done, &total, &path);
+                else
+                        g_variant_get (row, "(&s&s&s&sutt)", &id, &name, &type, &state, &owner, &done, &total);
+                g_string_append_printf (s, "%s %s %s %s %u %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, id, name, type,
+                                        state, owner, done, total);
+                if (path) {
+                        g_autofree char *expected = g_strconcat (XFERD_JOB_PATH_PREFIX, id, NULL);
+                        g_assert_cmpstr (path, ==, expected);
+                }
+                g_string_append (s, " ");
+        }
+        return g_string_free (s, FALSE);
+}
+
+/* The ids of listed_rows(), each followed by a space. */
 static char *
 listed_ids (GVariant *reply)
 {
-        g_autoptr(GVariantIter) iter = NULL;
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
         GString *ids = g_string_new (NULL);
-        const char *id;
 
-        g_variant_get (reply, "(a(ssssutto))", &iter);
-        while (g_variant_iter_next (iter, "(&ssssutto)", &id, NULL, NULL, NULL, NULL, NULL, NULL, NULL))
-                g_string_append_printf (ids, "%s ", id);
+        for (gsize i = 0; i < g_variant_n_children (rows); i++) {
+                g_autoptr(GVariant) row = g_variant_get_child_value (rows, i);
+                g_autoptr(GVariant) id = g_variant_get_child_value (row, 0);
+
+                g_string_append_printf (ids, "%s ", g_variant_get_string (id, NULL));
+        }
         return g_string_free (ids, FALSE);
 }
 
-/* ListJobs(false) of client lists exactly `expected` (ids each followed by a space), in order. */
+/* ListJobs(false) of client lists exactly `expected` (ids each followed by a space), in order,
+ * and ListJobsCompact(false) the same rows without their paths. */
 static void
 assert_client_lists (BusClient *client, const char *expected)
 {
         g_autoptr(GVariant) reply = bus_client_call_manager (client, "ListJobs", g_variant_new ("(b)", FALSE),
                                                              G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
-        g_autofree char *ids = NULL;
+        g_autoptr(GVariant) compact = bus_client_call_manager (client, "ListJobsCompact", g_variant_new ("(b)", FALSE),
+                                                               G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
+        g_autofree char *ids = NULL, *rows = NULL, *compact_rows = NULL;
 
         g_assert_nonnull (reply);
+        g_assert_nonnull (compact);
         ids = listed_ids (reply);
         g_assert_cmpstr (ids, ==, expected);
+        rows = listed_rows (reply);
+        compact_rows = listed_rows (compact);
+        g_assert_cmpstr (compact_rows, ==, rows);
 }
 
 /* Each user's ListJobs lists that user's jobs and no other, oldest first, however the users'
  * jobs interleave, leave the queue, and come again after a user had none; root's
- * ListJobs(true) lists them all in the one order. */
+ * ListJobs(true) lists them all in the one order. ListJobsCompact gives the same rows without
+ * their paths, each of which is the prefix and the id. */
 static void
 test_list_own_order (XferdEnv *env)
 {
@@ -515,9 +557,13 @@ test_list_own_order (XferdEnv *env)
         assert_client_lists (env->b, expected);
         g_autoptr(GVariant) all = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
                                                     G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autoptr(GVariant) all_compact = bus_call_manager (env->fx, "ListJobsCompact", g_variant_new ("(b)", TRUE),
+                                                            G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
         g_autofree char *all_ids = listed_ids (all);
+        g_autofree char *all_rows = listed_rows (all), *all_compact_rows = listed_rows (all_compact);
         g_free (expected), expected = g_strdup_printf ("%s %s %s %s ", a1, b1, b2, a3);
         g_assert_cmpstr (all_ids, ==, expected);
+        g_assert_cmpstr (all_compact_rows, ==, all_rows);
 
         /* B's last jobs go, and B starts again. */
         bus_client_job_call (env->b, jb1, "Cancel");
@@ -597,6 +643,8 @@ test_other_user_denied (XferdEnv *env)
         g_assert_true (bus_client_lists_job (env->b, b_id));
         assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", TRUE),
                            ACCESS_DENIED);
+        assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobsCompact",
+                           g_variant_new ("(b)", TRUE), ACCESS_DENIED);
         g_assert_false (client_manages (env->b, job));
         g_assert_true (client_manages (env->b, b_job));
         g_assert_false (client_introspection_lists (env->b, id));

@@ -17,8 +17,9 @@
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
-#                   faults by then), then 5 ListJobs (wall, and the CPU per call of the daemon, of
-#                   dbus-daemon and of the client, which reads every row), and VmRSS
+#                   faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
+#                   none) (wall, and the CPU per call of the daemon, of dbus-daemon and of the
+#                   client, which reads every row), and VmRSS
 #   --case create   --jobs N Download calls (64 in flight, MaxBackgroundTransfers 1, a slow URL)
 #                   into a fresh xferd: jobs a second, and the CPU per job of the daemon (and of its
 #                   event-loop thread), of
@@ -185,8 +186,27 @@ make_store() {
   log "stored $(kv jobs "$out") queued jobs in $(kv wall "$out") s"
 }
 declare -A res_cpu res_list res_list_cpu res_list_bus res_list_client res_rss
+# list_calls METHOD KEY: 5 calls of METHOD (ListJobs, ListJobsCompact) to the running xferd;
+# appends to res_list*[KEY] and sets list_line; false when the build lacks the method.
+list_calls() {
+  local method=$1 key=$2 out t0 t1 bt0 bt1 walls=() cpu bus cl
+  read -r _ t0 < <(ticks "$xpid")
+  read -r _ bt0 < <(ticks "$bus_pid")
+  out=$("$bench" list --reps 5 --method "$method" 2>/dev/null) || return 1
+  read -r _ t1 < <(ticks "$xpid")
+  read -r _ bt1 < <(ticks "$bus_pid")
+  walls=($(sed -n 's/^ms=//p' <<<"$out"))
+  cpu=$(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0)
+  bus=$(calc "($bt1 - $bt0) * 1000 / $clk_tck / 5" 0)
+  cl=$(calc "($(kv cuser "$out") + $(kv csys "$out")) * 1000 / 5" 0)
+  res_list[$key]+="$(median "${walls[@]}") "
+  res_list_cpu[$key]+="$cpu "
+  res_list_bus[$key]+="$bus "
+  res_list_client[$key]+="$cl "
+  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms)"
+}
 run_restart() {  # BUILD → one line; res[BUILD] += restart wall
-  local b=$1 out ms t0 t1 bt0 bt1 faults walls=() rss
+  local b=$1 out ms t0 faults rss line compact="; ListJobsCompact: none"
   xferd_stop
   rm -rf "$work/state"
   cp -a "$work/store" "$work/state"
@@ -200,21 +220,13 @@ run_restart() {  # BUILD → one line; res[BUILD] += restart wall
   faults=$(awk '{ print $10 }' "/proc/$xpid/stat")
   res[$b]+="$ms "
   res_cpu[$b]+="$(calc "$t0 / $clk_tck" 2) "
-  read -r _ bt0 < <(ticks "$bus_pid")
-  out=$("$bench" list --reps 5)
-  read -r _ t1 < <(ticks "$xpid")
-  read -r _ bt1 < <(ticks "$bus_pid")
-  walls=($(sed -n 's/^ms=//p' <<<"$out"))
+  list_calls ListJobs "$b" || die "$b: ListJobs failed"
+  line=$list_line
+  list_calls ListJobsCompact "$b compact" && compact="; $list_line"
   rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xpid/status")
-  res_list[$b]+="$(median "${walls[@]}") "
-  res_list_cpu[$b]+="$(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0) "
-  res_list_bus[$b]+="$(calc "($bt1 - $bt0) * 1000 / $clk_tck / 5" 0) "
-  res_list_client[$b]+="$(calc "($(kv cuser "$out") + $(kv csys "$out")) * 1000 / 5" 0) "
   res_rss[$b]+="$(calc "$rss / 1024" 1) "
   echo "$b: restart $ms ms" \
-       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, $faults page faults); ListJobs median $(median "${walls[@]}") ms" \
-       "(daemon CPU $(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0) ms a call, dbus-daemon's $(calc "($bt1 - $bt0) * 1000 / $clk_tck / 5" 0) ms," \
-       "the client's $(calc "($(kv cuser "$out") + $(kv csys "$out")) * 1000 / 5" 0) ms); RSS $(calc "$rss / 1024" 1) MiB"
+       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, $faults page faults); $line$compact; RSS $(calc "$rss / 1024" 1) MiB"
 }
 
 declare -A res_create_bus res_create_client res_create_loop
@@ -295,6 +307,11 @@ if [[ $case == restart ]]; then
     echo "median restart CPU (s) $(median ${res_cpu[$b]}), ListJobs wall (ms) $(median ${res_list[$b]})," \
          "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), dbus-daemon CPU (ms) $(median ${res_list_bus[$b]})," \
          "client CPU (ms) $(median ${res_list_client[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
+    if [[ -n ${res_list["$b compact"]:-} ]]; then
+      echo "median ListJobsCompact wall (ms) $(median ${res_list["$b compact"]}), daemon CPU (ms)" \
+           "$(median ${res_list_cpu["$b compact"]}), dbus-daemon CPU (ms) $(median ${res_list_bus["$b compact"]})," \
+           "client CPU (ms) $(median ${res_list_client["$b compact"]}) — $b"
+    fi
   done
 fi
 if [[ $case == create ]]; then

@@ -30,7 +30,8 @@
  *   xferd-bench echo-serve --name NAME [--signals K]
  *       owns NAME and answers every Download at once with (s, o), after K signals of JobNew's
  *       shape: dbus-daemon's cost of a call, its reply and a signal without xferd's work
- *   xferd-bench list      [--reps R]                  time ListJobs (activates xferd if needed); the
+ *   xferd-bench list      [--reps R] [--method NAME]  time ListJobs, or NAME (ListJobsCompact),
+ *                         activating xferd if needed; the
  *                         client's own CPU (cuser, csys) covers every call and reading its rows
  *   xferd-bench hang      --url URL --dir DIR --log FILE [--samples S]
  *                         a Download into DIR, whose fsync the daemon holds (XFERD_TEST_DELAY);
@@ -934,7 +935,7 @@ static int cmd_suspend_all(unsigned window) {
 
 /* ---- list: ListJobs call → reply --------------------------------------------------------- */
 
-static int cmd_list(unsigned reps) {
+static int cmd_list(unsigned reps, const char *method) {
         sd_bus *bus = bus_open();
         double cu0, cs0;
 
@@ -946,16 +947,16 @@ static int cmd_list(unsigned reps) {
                 unsigned n = 0;
                 int r;
 
-                r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "ListJobs");
+                r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method);
                 if (r >= 0)
                         r = sd_bus_message_append(call, "b", 0);
                 if (r < 0)
-                        die("cannot build ListJobs", r);
+                        die("cannot build the list call", r);
                 double t0 = now_s();
                 r = sd_bus_call(bus, call, CALL_TIMEOUT, &e, &reply);
                 double t1 = now_s();
                 if (r < 0)
-                        die_bus("ListJobs", &e, r);
+                        die_bus(method, &e, r);
                 /* Rows of whatever signature the reply has: builds that differ in it compare. */
                 const char *row = NULL;
                 r = sd_bus_message_peek_type(reply, NULL, &row);
@@ -1088,10 +1089,12 @@ int main(int argc, char **argv) {
                 { "service", required_argument, NULL, 'S' },
                 { "name", required_argument, NULL, 'N' },
                 { "signals", required_argument, NULL, 'G' },
+                { "method", required_argument, NULL, 'M' },
                 { NULL, 0, NULL, 0 }
         };
         unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0;
-        const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL, *service = BUS_NAME, *name = NULL;
+        const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL, *service = BUS_NAME, *name = NULL,
+                   *method = NULL;
         unsigned signals = 0;
         pid_t dpid = 0;
         bool queued = false;
@@ -1126,6 +1129,7 @@ int main(int argc, char **argv) {
                 case 'S': service = optarg; break;
                 case 'N': name = optarg; break;
                 case 'G': signals = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 'M': method = optarg; break;
                 default: return 2;
                 }
         }
@@ -1150,7 +1154,7 @@ int main(int argc, char **argv) {
                 return 0;
         }
         if (strcmp(cmd, "list") == 0)
-                return cmd_list(reps);
+                return cmd_list(reps, method ? method : "ListJobs");
         if (strcmp(cmd, "many-jobs") == 0 && count && prefix && dir)
                 return cmd_many_jobs(count, prefix, dir, dpid, window);
         if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
