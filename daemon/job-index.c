@@ -202,11 +202,9 @@ void job_index_remove(Manager *m, Job *j) {
         (void) hashmap_remove(m->index, j->id);
 }
 
+/* Kept by the scheduler's queue, which holds every listed job. */
 unsigned manager_count_jobs(Manager *m, uid_t owner) {
-        OwnerJobs *o;
-
         assert(m);
 
-        o = owner_jobs_find(m, owner);
-        return o ? (unsigned) o->jobs.n : 0;
+        return scheduler_queue_user_jobs(m->schedule_queue, owner);
 }
