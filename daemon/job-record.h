@@ -72,6 +72,7 @@ typedef struct JobFile {
 struct Job {
         Manager *manager;
         ListNode queue_node;    /* in the manager's queue (non-final) or retained list */
+        ListNode owner_node;    /* while queued: in its owner's list of them, in queue order */
 
         char id[33];
         bool identity_from_caller;      /* the creating caller's groups (stored), not the user database's */
@@ -172,6 +173,11 @@ static inline Job *job_first(const List *l) {
 
 static inline Job *job_next(const Job *j) {
         return LIST_ENTRY(j->queue_node.next, Job, queue_node);
+}
+
+/* The next job of j's owner in the queue. */
+static inline Job *job_next_owned(const Job *j) {
+        return LIST_ENTRY(j->owner_node.next, Job, owner_node);
 }
 
 /* A file with these names (copied into its block) and every other field zero; NULL when out of

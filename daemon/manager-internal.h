@@ -63,6 +63,7 @@ struct Manager {
         List jobs;                              /* non-final, oldest first */
         List retained;                          /* final, object still on the bus */
         Hashmap *index;                         /* every job with an object, by id */
+        Hashmap *owners;                        /* each owner's queued jobs, by uid (job-index.c) */
         Hashmap *bindings;                      /* listed jobs bound to a client, by client (owner-gone.c) */
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
@@ -174,6 +175,8 @@ void wal_checkpoint_want(void *userdata);
 int job_index_add(Manager *m, Job *j);
 void job_index_remove(Manager *m, Job *j);
 int job_index_enter(Manager *m, Job *j);
+void job_index_leave_queue(Manager *m, Job *j);
+void job_index_done(Manager *m);
 
 /* checkpoint.c */
 void checkpoint_save_row(Job *j);

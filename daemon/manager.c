@@ -74,7 +74,7 @@ static void manager_discard_new(Job *j) {
         Manager *m = j->manager;
 
         idle_count_stop(j);
-        list_remove(&m->jobs, &j->queue_node);
+        job_index_leave_queue(m, j);
         job_index_remove(m, j);
         job_free(j);
 }
@@ -330,7 +330,6 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         inactivity_arm(m, j->modification_time);
 
-        list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
@@ -394,8 +393,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 return r;
         m->index = hashmap_new();
+        m->owners = hashmap_new();
         m->bindings = hashmap_new();
-        if (!m->index || !m->bindings)
+        if (!m->index || !m->owners || !m->bindings)
                 return -ENOMEM;
 
         r = engine_new(event, &config->transfer, &m->engine);
@@ -481,7 +481,7 @@ Manager *manager_free(Manager *m) {
         m->io_pool = io_pool_free(m->io_pool);
         checkpoint_flush_files(m);
         while ((j = job_first(&m->jobs))) {
-                list_remove(&m->jobs, &j->queue_node);
+                job_index_leave_queue(m, j);
                 job_free(j);
         }
         while ((j = job_first(&m->retained))) {
@@ -502,6 +502,7 @@ Manager *manager_free(Manager *m) {
                 delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         hashmap_free(m->index);
+        job_index_done(m);
         owner_gone_done(m);
         scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);

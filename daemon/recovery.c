@@ -226,7 +226,6 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 job_free(j);
                 return r;
         }
-        list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         /* Only what recovery changed goes back to the store: 100 000 unchanged jobs cost
          * nothing more than their reading. */

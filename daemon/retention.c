@@ -18,7 +18,7 @@ void retention_retire(Job *j) {
         idle_count_stop(j);
         scheduler_job_removed(j);
         owner_gone_unbind(j);
-        list_remove(&m->jobs, &j->queue_node);
+        job_index_leave_queue(m, j);
         list_append(&m->retained, &j->queue_node);
         retry_disarm(j);
 
