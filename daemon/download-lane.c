@@ -85,6 +85,7 @@ void download_lanes_stop(Job *j, bool keep_data) {
 
         while (j->lanes)
                 download_lane_stop(j->lanes, keep_data);
+        download_release_dir(j);
 }
 
 bool download_lanes_has_file(const Job *j, size_t file) {

@@ -53,6 +53,8 @@ struct Manager {
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
+        FsDirCache temp_dir;                    /* the directory of temp_dir_job's next temporary files */
+        Job *temp_dir_job;                      /* a running download; NULL: temp_dir is closed */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -307,6 +309,7 @@ struct DownloadLane {
         unsigned restarts;              /* in a row, for this file */
         uint64_t counted_from_cache;    /* of the transfer's bytes, already in the counters */
         uint64_t counted_from_origin;
+        bool validator_unstored;        /* the file's validator waits for the commit of its end */
         bool verify_has_server;         /* the server's digest of the file being hashed */
         ServerDigest verify_server;     /* to check it against once the whole file is read */
 };
@@ -327,6 +330,8 @@ void download_lanes_set_rate(Job *j, uint64_t job_rate);
 /* Starts files in order until MaxConcurrentFiles are in flight; the job is done once every
  * file is transferred and no lane runs. */
 void download_start(Job *j);
+/* The job's directory kept for its next temporary files is closed: it stopped or is done. */
+void download_release_dir(Job *j);
 void download_begin(DownloadLane *l, uint64_t offset);
 void download_file_verified(DownloadLane *l);
 void download_restart_file(DownloadLane *l);

@@ -389,6 +389,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->idle = true;
         m->wait_walk_all = true;
         m->dir_check = (FsDirCheck) FS_DIR_CHECK_INIT;
+        m->temp_dir = (FsDirCache) FS_DIR_CACHE_INIT;
         r = scheduler_queue_new(config->max_foreground_transfers_per_user, &m->schedule_queue);
         if (r < 0)
                 return r;
@@ -477,6 +478,8 @@ Manager *manager_free(Manager *m) {
         /* A batch not closed yet is stored, and its calls answered, before the bus goes. */
         (void) manager_batch_close(m, NULL);
         fs_dir_check_done(&m->dir_check);
+        fs_dir_cache_done(&m->temp_dir);
+        m->temp_dir_job = NULL;
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
         checkpoint_flush_files(m);

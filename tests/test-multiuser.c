@@ -997,15 +997,16 @@ test_directory_symlink_before (XferdEnv *env)
         assert_unchanged (t->before.b_dir, t->b_dir);
 }
 
-/* B's job writes into B's directory sub; while the transfer runs, B swaps sub
- * for a symlink to `target`. Returns the job; the temporary file is then in
- * sub.orig. */
+/* B's job writes into B's directory sub (file.bin, then second.bin from second_url if not
+ * NULL); while the first transfer runs, B swaps sub for a symlink to `target`. Returns the
+ * job; the temporary file is then in sub.orig. */
 static char *
-start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
+start_and_swap_files (XferdEnv *env, Targets *t, const char *target, const char *second_url, char **out_temp)
 {
         g_autofree char *sub = g_build_filename (t->b_dir, "sub", NULL);
         g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
         g_autofree char *dest = g_build_filename (sub, "file.bin", NULL);
+        g_autofree char *second = g_build_filename (sub, "second.bin", NULL);
         g_autofree char *url = http_server_url (env->http, "/slow.bin");
         g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
         g_autofree char *id = NULL;
@@ -1014,6 +1015,8 @@ start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
         http_server_stall_after (env->http, "/slow.bin", STALL);
         char *job = bus_client_create_job (env->b, "b-job", &id);
         bus_client_add_file (env->b, job, url, dest);
+        if (second_url)
+                bus_client_add_file (env->b, job, second_url, second);
         bus_client_job_call (env->b, job, "Resume");
         g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
@@ -1023,6 +1026,12 @@ start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
         if (out_temp)
                 *out_temp = g_path_get_basename (temp);
         return job;
+}
+
+static char *
+start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
+{
+        return start_and_swap_files (env, t, target, NULL, out_temp);
 }
 
 /* Ends a swapped job's transfer and asserts that it did not finish through
@@ -1098,6 +1107,36 @@ test_directory_swap_to_own (XferdEnv *env)
         g_assert_true (wait_file_size (dest, SIZE, 0));
         assert_owned_regular (dest, &t->ub, 0644);
         assert_unchanged (other_before, other);
+}
+
+/* A job of two files whose directory B swaps for a link to another of B's directories while
+ * the first file transfers: the second file's temporary file is made neither through the link
+ * nor in the directory moved away, which the job kept open for its files: the job ends in
+ * LocalFile, the other directory is untouched, and the one moved away holds the first file's
+ * temporary file alone. */
+static void
+test_directory_swap_between_files (XferdEnv *env)
+{
+        Targets *t = env->data;
+        g_autofree char *other = g_build_filename (t->b_dir, "other", NULL);
+        g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
+        g_autofree char *fast_url = http_server_url (env->http, "/fast.bin");
+        g_autoptr(GBytes) fast = http_server_add_generated (env->http, "/fast.bin", SIZE);
+        g_autofree char *temp_name = NULL;
+
+        b_mkdir (env, other);
+        g_autofree char *other_before = snapshot (other);
+        g_autofree char *job = start_and_swap_files (env, t, other, fast_url, &temp_name);
+        http_server_release (env->http, "/slow.bin");
+        g_autofree char *state = job_wait_settled (env->fx, job);
+        g_assert_cmpstr (state, ==, "error");
+        assert_job_string (env->fx, job, "ErrorName", XFERD_ERROR ("LocalFile"));
+        assert_unchanged (other_before, other);
+
+        g_autoptr(GDir) dir = g_dir_open (orig, 0, NULL);
+        g_assert_nonnull (dir);
+        g_assert_cmpstr (g_dir_read_name (dir), ==, temp_name);
+        g_assert_null (g_dir_read_name (dir));
 }
 
 /* Deleting through a swapped directory: Cancel must not unlink the name of
@@ -1641,6 +1680,7 @@ static const XferdEnvCase env_cases[] = {
         { "/multiuser/files/directory-symlink-before", test_directory_symlink_before, NULL },
         { "/multiuser/files/directory-swap-to-private", test_directory_swap_to_private, NULL },
         { "/multiuser/files/directory-swap-to-own", test_directory_swap_to_own, NULL },
+        { "/multiuser/files/directory-swap-between-files", test_directory_swap_between_files, NULL },
         { "/multiuser/files/directory-swap-cancel", test_directory_swap_cancel, NULL },
         { "/multiuser/files/directory-swap-cancel-own", test_directory_swap_cancel_own, NULL },
         { "/multiuser/files/temporary-owner", test_temporary_owner, NULL },

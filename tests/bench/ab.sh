@@ -4,7 +4,7 @@
 # bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
-#   tests/bench/ab.sh [--case big|cancel|restart|create] [--rounds N] [--mib N] [--checksum]
+#   tests/bench/ab.sh [--case big|cancel|restart|create|small] [--rounds N] [--mib N] [--checksum]
 #                     [--background plain|sum] [--jobs N] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
@@ -26,6 +26,10 @@
 #                   dbus-daemon (which routes the call, the reply and the signals) and of the client;
 #                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
 #                   once after 0 or 3 signals: dbus-daemon's own cost a call, without xferd's work
+#   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
+#                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
+#                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
+#                   CPU and the ratios to that round's curl
 #   --rounds N      rounds (default 3); every round runs every build once, the order rotating
 #
 # A BUILDDIR is a meson build directory holding xferd and client/xferctl (an old commit:
@@ -36,10 +40,10 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 background= jobs=100000 builds=()
+case=big rounds=3 mib=1024 checksum=0 background= jobs= builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create)$ ]] || { echo "ab.sh: --case takes big, cancel, restart or create" >&2; exit 2; }
+    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create or small" >&2; exit 2; }
             case=$2; shift 2 ;;
     --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
@@ -54,6 +58,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ ${#builds[@]} -ge 1 ]] || { echo "ab.sh: no build directory given (try --help)" >&2; exit 2; }
+[[ -n $jobs ]] || { jobs=100000; [[ $case == small ]] && jobs=1000; }
 
 log() { printf '[ab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'ab.sh: %s\n' "$*" >&2; exit 1; }
@@ -82,8 +87,12 @@ trap_cleanup cleanup
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-ab.XXXXXX")
 chmod 0755 "$work"     # nginx workers run as nobody
 mkdir -p "$work/www" "$work/services"
-[[ $case == restart || $case == create ]] && mib=1
+[[ $case == restart || $case == create || $case == small ]] && mib=1
 head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
+if [[ $case == small ]]; then
+  mkdir "$work/www/small"
+  (cd "$work/www/small" && head -c "$((jobs * 16384))" /dev/urandom | split -b 16384 -d -a 4 - f)
+fi
 big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
 
 port=$("$bench" free-port)
@@ -171,6 +180,48 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
   echo "$b: Cancel p50 $(kv p50_ms "$out") ms, p90 $(kv p90_ms "$out") ms, p99 $(kv p99_ms "$out") ms," \
        "max $(kv max_ms "$out") ms, left $(kv leftovers "$out")$([[ -n $background ]] && echo ", background restarts $(kv background_restarts "$out")");" \
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
+}
+
+# The small case's download directories stay until the end: deleting many files right before a
+# run slows every file creation after it (ext4 without a journal skips recently freed inodes).
+small_n=0
+small_dir() { small_n=$((small_n + 1)); dl=$work/dl-small.$small_n; mkdir "$dl"; sync; }
+small_check() {
+  diff -r -x '.*' "$work/www/small" "$dl" >/dev/null || die "$1: the files differ from the originals"
+}
+declare -A res_one res_one_cpu res_ratio res_one_ratio
+curl_wall=
+run_curl() {
+  local out urls=()
+  small_dir
+  for ((i = 0; i < jobs; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
+  out=$("$bench" run -- curl -Z --parallel-max 16 -sS --no-progress-meter --fail --output-dir "$dl" \
+          --remote-name-all "${urls[@]}")
+  [[ $(kv status "$out") == 0 ]] || die "curl -Z failed"
+  small_check curl
+  curl_wall=$(kv wall "$out")
+  res[curl]+="$curl_wall "
+  echo "curl -Z: wall $curl_wall s, CPU $(calc "$(kv user "$out") + $(kv sys "$out")") s"
+}
+run_small() {  # BUILD → one line; res[BUILD] += wall of the jobs, res_one[BUILD] += the one job's
+  local b=$1 out w c
+  xferd_fresh "$b"
+  small_dir
+  "$bench" set-max 16
+  out=$("$bench" many-jobs --count "$jobs" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid") ||
+    die "$b: many-jobs failed: $out"
+  small_check "$b"
+  w=$(kv wall "$out"); c=$(calc "$(kv duser "$out") + $(kv dsys "$out")")
+  res[$b]+="$w "; res_cpu[$b]+="$c "; res_ratio[$b]+="$(calc "$w / $curl_wall" 2) "
+  echo -n "$b: $jobs jobs wall $w s, daemon CPU $c s; "
+  xferd_fresh "$b"
+  small_dir
+  out=$("$bench" one-job --count "$jobs" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid" \
+          --files-at-once 16) || die "$b: one-job failed: $out"
+  small_check "$b"
+  w=$(kv wall "$out"); c=$(calc "$(kv duser "$out") + $(kv dsys "$out")")
+  res_one[$b]+="$w "; res_one_cpu[$b]+="$c "; res_one_ratio[$b]+="$(calc "$w / $curl_wall" 2) "
+  echo "one job, 16 at once: wall $w s (AddFiles $(kv add "$out"), transfer $(kv transfer "$out"), Complete $(kv complete "$out")), daemon CPU $c s"
 }
 
 # The store of the restart case, made once by the first build; every start works on a copy.
@@ -282,8 +333,10 @@ for ((r = 0; r < rounds; r++)); do
   for ((k = 0; k < n; k++)); do
     b=${builds[(k + r) % n]}
     printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
+    [[ $case == small && $k -eq 0 ]] && { run_curl; printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"; }
     case $case in
       big) run_big "$b" ;;
+      small) run_small "$b" ;;
       cancel) run_cancel "$b" ;;
       restart) run_restart "$b" ;;
       create) run_create "$b" ;;
@@ -300,6 +353,7 @@ case $case in
   cancel) what="Cancel p99 (ms)" ;;
   restart) what="restart wall (ms)" ;;
   create) what="creation (jobs/s)" ;;
+  small) what="wall of $jobs jobs (s)" ;;
 esac
 for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
 if [[ $case == restart ]]; then
@@ -322,6 +376,14 @@ if [[ $case == create ]]; then
   for k in 0 3; do
     echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, dbus-daemon" \
          "$(median ${res_create_bus[echo$k]}) µs a call"
+  done
+fi
+if [[ $case == small ]]; then
+  echo "median curl -Z wall (s): $(median ${res[curl]}) (${res[curl]% })"
+  for b in "${builds[@]}"; do
+    echo "median $jobs jobs: daemon CPU (s) $(median ${res_cpu[$b]}), ÷ curl -Z $(median ${res_ratio[$b]});" \
+         "one job, 16 at once: wall (s) $(median ${res_one[$b]}), daemon CPU (s) $(median ${res_one_cpu[$b]})," \
+         "÷ curl -Z $(median ${res_one_ratio[$b]}) — $b"
   done
 fi
 [[ $case == big ]] && echo "median dd conv=fdatasync wall (s): $(median ${res[dd]}) (${res[dd]% })"
