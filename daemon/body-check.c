@@ -101,6 +101,14 @@ bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url) {
         return false;
 }
 
+void body_check_queued(BodyCheck *c, BodyBuffer *b) {
+        assert(c);
+        assert(b);
+
+        if (c->stream)
+                hash_stream_feed_ahead(c->stream, b);
+}
+
 void body_check_written(BodyCheck *c, BodyBuffer *b) {
         assert(c);
         assert(b);
@@ -108,7 +116,7 @@ void body_check_written(BodyCheck *c, BodyBuffer *b) {
         if (c->range_hasher && !b->range_hashed && hasher_update(c->range_hasher, b->data, b->len) < 0)
                 c->range_hasher = hasher_free(c->range_hasher);
         /* The stream hashes the bytes from the buffer (off the loop) and gives it back. */
-        if (c->stream)
+        if (c->stream && !b->hashed_ahead)
                 hash_stream_feed(c->stream, b);
         else
                 body_buffer_release(b);

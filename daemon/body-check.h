@@ -46,8 +46,10 @@ void body_check_restart(BodyCheck *c);
 /* False (the failure kept) when `len` more bytes after `held` would pass the expected size
  * or the cap. */
 bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url);
-/* b's bytes were written at its offset: they go to the hashers; b is passed on to the stream
- * (which releases it once hashed) or released. */
+/* b goes to a writer thread: the stream hashes it meanwhile, on a thread of its own. */
+void body_check_queued(BodyCheck *c, BodyBuffer *b);
+/* b's bytes were written at its offset: they go to the hashers that lack them; b is passed on
+ * to the stream (which releases it once hashed) or released. */
 void body_check_written(BodyCheck *c, BodyBuffer *b);
 /* The body arrived whole: `size` bytes in the file, the response's body from `range_start`. */
 void body_check_complete(BodyCheck *c, uint64_t size, uint64_t range_start, const char *url);
