@@ -816,30 +816,39 @@ test_list_missing_file (void)
 
 #define BIG (32 * 1024 * 1024)
 
-static void
-test_cancel_while_hashing (void)
+/* BIG bytes held of a checksummed download, xferd killed and started again: it reads them back
+ * to hash them while the resumed request gets no answer (the file never ends, the hash is what
+ * runs), and the test pause holds the hashing after its first piece, so that what the test
+ * does next surely comes while it runs. Returns the job's path. */
+static char *
+start_hashing_held (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
-        g_autoptr(GError) error = NULL;
-        g_autofree char *id = NULL;
-
         xferd_env_serve (env, "/file.bin", BIG + 1000);
         g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", BIG);
-        g_autofree char *job = download_ok (env, env->url, "checksum", g_variant_new_string (sha256), TRUE, &id);
+        char *job = download_ok (env, env->url, "checksum", g_variant_new_string (sha256), TRUE, NULL);
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
         g_assert_true (wait_file_size (temp, BIG, 4 * WAIT_TIMEOUT_MS));
         xferd_process_kill (env->fx);
-        /* The resumed request gets no answer: the file never ends, the hash is what runs. */
         http_server_release (env->http, "/file.bin");
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
-        /* The hash stops after its first slice: the Cancel surely comes while it runs. */
         xferd_process_setenv (env->fx, "XFERD_TEST_HASH_PAUSE", "1");
 
         xferd_process_start (env->fx);
         g_autofree char *hashing = g_strdup_printf ("Hashing the %d bytes held", BIG);
         g_assert_true (xferd_log_wait (env->log, hashing, 1, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_log_wait (env->log, "Test pause: the hashing holds", 1, WAIT_TIMEOUT_MS));
+        return job;
+}
+
+static void
+test_cancel_while_hashing (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *job = start_hashing_held (env);
+
         xferd_job_call (env->fx, job, "Cancel");
 
         /* Nothing left, no verdict (the hash never ended), and the job is final. The resumed
@@ -849,6 +858,33 @@ test_cancel_while_hashing (void)
         g_assert_cmpint (xferd_log_count (env->log, "checked out"), ==, 0);
         g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+}
+
+/* A Suspend while the bytes held are read back (the test pause holds the hashing after its
+ * first piece): the stream waits for that piece and keeps its hasher, so the Resume reads back
+ * only the rest, not the whole prefix again. */
+static void
+test_suspend_while_hashing (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autofree char *job = start_hashing_held (env);
+        guint64 first = 0, second = 0;
+
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        xferd_job_call (env->fx, job, "Resume");
+        g_assert_true (xferd_log_wait (env->log, "bytes held of", 2, WAIT_TIMEOUT_MS));
+        g_autofree char *lines = xferd_log_grep (env->log, "bytes held of");
+        const char *at = strstr (lines, "Hashing the ");
+        g_assert_nonnull (at);
+        g_assert_cmpint (sscanf (at, "Hashing the %" G_GUINT64_FORMAT, &first), ==, 1);
+        at = strstr (at + 1, "Hashing the ");
+        g_assert_nonnull (at);
+        g_assert_cmpint (sscanf (at, "Hashing the %" G_GUINT64_FORMAT, &second), ==, 1);
+        g_assert_cmpuint (first, ==, BIG);
+        g_assert_cmpuint (second, <, first);
+        xferd_job_call (env->fx, job, "Cancel");
+        assert_dir_empty (env);
 }
 
 const TestCase test_cases[] = {
@@ -873,6 +909,7 @@ const TestCase test_cases[] = {
         { "/integrity/list-job-default", test_list_job_default },
         { "/integrity/list-missing-file", test_list_missing_file },
         { "/integrity/cancel-while-hashing", test_cancel_while_hashing },
+        { "/integrity/suspend-while-hashing", test_suspend_while_hashing },
         { NULL, NULL }
 };
 
