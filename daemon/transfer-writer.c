@@ -34,6 +34,8 @@ typedef struct Writer {
         size_t last_done;               /* bytes of the last one that landed */
         int error;
         Hasher *range_hasher;           /* the response's (a 206's Content-Digest), the task's own */
+        bool range_fault;               /* its updates fail (a test's fault point) */
+        unsigned range_response;        /* of which response (BodyCheck.range_response) */
         bool range_failed;
         bool pause;                     /* XFERD_TEST_WRITE_PAUSE (writer_new()) */
 
@@ -46,9 +48,11 @@ typedef struct Writer {
         bool finished;                  /* under lock: the thread is done with the buffers */
 } Writer;
 
-/* On the loop: the range hasher back to the transfer's check, or dropped as the loop does when
- * an update fails. */
+/* On the loop: the range hasher back to the transfer's check, or dropped when a newer
+ * response has its own; a failed update fails the body as on the loop. */
 static void writer_range_back(Transfer *t, Writer *w) {
+        if (w->range_failed && w->range_hasher && w->range_response == t->check.range_response)
+                body_check_range_lost(&t->check);
         if (w->range_failed || t->check.range_hasher)
                 w->range_hasher = hasher_free(w->range_hasher);
         else
@@ -104,7 +108,7 @@ static void writer_run(IoTask *task) {
                 /* A 206's Content-Digest: hashed as written, also while the loop waits (else
                  * it would). */
                 if (w->range_hasher && !w->range_failed && done > 0) {
-                        w->range_failed = hasher_update(w->range_hasher, b->data, done) < 0;
+                        w->range_failed = w->range_fault || hasher_update(w->range_hasher, b->data, done) < 0;
                         b->range_hashed = !w->range_failed;
                 }
                 if (w->error < 0)
@@ -244,6 +248,8 @@ static void writer_kick(Transfer *t) {
         /* The task owns it meanwhile: a transfer freed during the task cannot free it under
          * the thread. */
         w->range_hasher = TAKE_PTR(t->check.range_hasher);
+        w->range_fault = t->check.range_fault;
+        w->range_response = t->check.range_response;
         w->finished = w->started = w->stolen = false;
         w->running = true;
         if (w->pause)

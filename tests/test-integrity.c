@@ -626,6 +626,23 @@ test_wrong_digest_on_206 (gconstpointer data)
         assert_dir_empty (env);
 }
 
+/* A 206's Content-Digest (right) whose range cannot be hashed (XFERD_TEST_RANGE_HASH_FAIL
+ * makes every update of the range's hasher fail, as without memory): not a silent pass, the
+ * file fails with Integrity and goes. data: the size, small (its range hashed on the loop) or
+ * LARGE (by the writer's threads). */
+static void
+test_content_digest_unhashed (gconstpointer data)
+{
+        static const char *const fault[] = { "XFERD_TEST_RANGE_HASH_FAIL=1", NULL };
+        const BusFixtureOptions options = { .xferd_env = fault };
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (&options, "/file.bin", GPOINTER_TO_SIZE (data));
+        g_autofree char *job = download_suspended (env);
+
+        resume_with (env, job, HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, HTTP_DIGEST_RIGHT);
+        assert_integrity_error (env, job, "could not be hashed");
+        assert_dir_empty (env);
+}
+
 /* ---------------------------------------------------------------- signed lists */
 
 typedef struct {
@@ -923,6 +940,8 @@ const TestDataCase test_data_cases[] = {
           &(const WrongDigest) { HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA512, "Content-Digest", 0 } },
         { "/integrity/content-digest-on-206-wrong-large", test_wrong_digest_on_206,
           &(const WrongDigest) { HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, "Content-Digest", LARGE } },
+        { "/integrity/content-digest-unhashed", test_content_digest_unhashed, GSIZE_TO_POINTER (SIZE) },
+        { "/integrity/content-digest-unhashed-large", test_content_digest_unhashed, GSIZE_TO_POINTER (LARGE) },
         { "/integrity/list-bad-signature", test_list_refused, GINT_TO_POINTER (LIST_CHANGED) },
         { "/integrity/list-unknown-key", test_list_refused, GINT_TO_POINTER (LIST_SIGNED_BY_STRANGER) },
         { "/integrity/list-missing-signature", test_list_refused, GINT_TO_POINTER (LIST_NOT_SIGNED) },
