@@ -440,11 +440,12 @@ check_kill_and_resume (gboolean corrupt, gboolean restart)
         assert_last_range (env->http, "/file.bin", STALL);
 }
 
-/* A Suspend while the bytes flow fast keeps what was hashed: the Resume reads back at most the
+/* A stop while the bytes flow fast keeps what was hashed: the Resume reads back at most the
  * last buffers (eight of 1 MiB), not the 24 MiB and more the file holds, and the file checks
- * out. */
+ * out. drop: the stop is the connection's end after 40 MiB (a transient failure), else a
+ * Suspend. */
 static void
-test_suspend_keeps_hash (void)
+check_stop_keeps_hash (gboolean drop)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
@@ -457,13 +458,19 @@ test_suspend_keeps_hash (void)
         g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_set_rate (env->http, "/file.bin", 400 * 1024 * 1024);
+        if (drop)
+                http_server_drop_after (env->http, "/file.bin", 40 * 1024 * 1024, 1);
         option_string (o, "checksum", sha256);
         g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
         g_variant_builder_unref (o);
         g_assert_no_error (error);
-        g_free (xferd_wait_temp (env->fx, job, 0, 24 * 1024 * 1024));
-        xferd_job_call (env->fx, job, "Suspend");
-        job_wait_state (env->fx, job, "suspended");
+        if (drop)
+                job_wait_state (env->fx, job, "transient-error");
+        else {
+                g_free (xferd_wait_temp (env->fx, job, 0, 24 * 1024 * 1024));
+                xferd_job_call (env->fx, job, "Suspend");
+                job_wait_state (env->fx, job, "suspended");
+        }
         http_server_set_rate (env->http, "/file.bin", 0);
         xferd_job_call (env->fx, job, "Resume");
         assert_job_removed (env->fx, id, "acknowledged");
@@ -474,6 +481,18 @@ test_suspend_keeps_hash (void)
         if (at)
                 g_assert_cmpint (sscanf (at, "Hashing the %" G_GUINT64_FORMAT, &reread), ==, 1);
         g_assert_cmpuint (reread, <=, 8 * 1024 * 1024);
+}
+
+static void
+test_suspend_keeps_hash (void)
+{
+        check_stop_keeps_hash (FALSE);
+}
+
+static void
+test_drop_keeps_hash (void)
+{
+        check_stop_keeps_hash (TRUE);
 }
 
 static void
@@ -907,6 +926,7 @@ test_suspend_while_hashing (void)
 const TestCase test_cases[] = {
         { "/integrity/checksum-right", test_checksum_right },
         { "/integrity/suspend-keeps-hash", test_suspend_keeps_hash },
+        { "/integrity/drop-keeps-hash", test_drop_keeps_hash },
         { "/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256 },
         { "/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512 },
         { "/integrity/malformed", test_malformed },
