@@ -7,10 +7,12 @@
  * over, one more algorithm) waits for the task's return. The stream's lists of buffers go
  * through their hash_node: the writer may hold the same buffers in its own list. */
 #include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "body-buffer.h"
 #include "hash-stream.h"
@@ -22,6 +24,11 @@
 #define PIECE (1024u * 1024u)
 /* A task hands the stream back after this much, so that several streams share the threads. */
 #define TASK_MAX (32u * 1024u * 1024u)
+/* The longest a held stream's free waits for the piece a thread hashes (about a millisecond
+ * from memory or the page cache, more while the thread, below the loop's priority, waits for a
+ * CPU): a read from a hung file system must not hold the loop for good; the hasher is dropped
+ * then, and the next start hashes the file again. */
+#define HOLD_WAIT_USEC (250u * USEC_PER_MSEC)
 
 struct HashStream {
         IoTask task;                    /* the pool's; run() and done() find the stream from it */
@@ -248,7 +255,11 @@ int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStrea
         s->pause = test_pause() && written > hasher_get_size(h);
         atomic_init(&s->cancelled, false);
         pthread_mutex_init(&s->pause_lock, NULL);
-        pthread_cond_init(&s->pause_cond, NULL);
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        (void) pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->pause_cond, &attr);
+        pthread_condattr_destroy(&attr);
         /* Bytes held are read in order from the disk; bytes just written from the page cache. */
         (void) posix_fadvise(dfd, 0, 0, POSIX_FADV_SEQUENTIAL);
         s->written = written;
@@ -372,11 +383,16 @@ Hasher *hash_stream_free(HashStream *s) {
                  * the piece the thread hashes (1 MiB at most), so the next start goes on from
                  * here instead of hashing the whole file again. */
                 if (s->held) {
+                        uint64_t until = now_monotonic_usec() + HOLD_WAIT_USEC;
+                        struct timespec ts = { .tv_sec = (time_t) (until / USEC_PER_SEC),
+                                               .tv_nsec = (long) (until % USEC_PER_SEC * 1000u) };
+
                         if (!s->task_started)
                                 s->task_stolen = true;
                         while (!s->task_stolen && !s->task_over)
-                                pthread_cond_wait(&s->pause_cond, &s->pause_lock);
-                        keep = true;
+                                if (pthread_cond_timedwait(&s->pause_cond, &s->pause_lock, &ts) == ETIMEDOUT)
+                                        break;
+                        keep = s->task_stolen || s->task_over;
                         error = s->task_stolen ? 0 : s->task_error;
                 }
                 pthread_mutex_unlock(&s->pause_lock);

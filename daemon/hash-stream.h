@@ -40,7 +40,8 @@ void hash_stream_feed_ahead(HashStream *s, BodyBuffer *b);
 void hash_stream_restart(HashStream *s);
 /* The transfer stops and the stream will be freed for its hasher (Suspend, preemption): from
  * now on nothing more goes to a thread, and the free takes back a task not started yet or
- * waits for the piece a thread hashes (1 MiB at most), then hands over the hasher, holding a
+ * waits for the piece a thread hashes (1 MiB; for 250 ms at most, as for a hung file system,
+ * else the hasher is dropped), then hands over the hasher, holding a
  * prefix of the file; the bytes after it (the last buffers, a few MiB) are read back at the
  * next start instead of the whole file. */
 void hash_stream_hold(HashStream *s);
