@@ -56,8 +56,9 @@ void download_lane_stop(DownloadLane *l, bool keep_data) {
         /* Bytes received but not yet written go to a file that is kept, never to one about to
          * go. */
         if (keep_data && l->transfer) {
-                /* The last buffers are not hashed now: the stream stays idle, so its hasher is
-                 * kept below and the next start reads back only them, not the whole file. */
+                /* Nothing more goes to a hashing thread: the free below waits for at most the
+                 * piece one hashes and keeps the hasher, so the next start reads back only the
+                 * last buffers, not the whole file. */
                 if (l->hash_stream)
                         hash_stream_hold(l->hash_stream);
                 int r = transfer_stop(l->transfer);

@@ -155,7 +155,10 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 return;
 
         case TRANSFER_TRANSIENT:
-                /* The file stays for the retry; so does what was hashed of it, if it can be had. */
+                /* The file stays for the retry; so does what was hashed of it (held: the free
+                 * waits for the piece a thread hashes rather than drop it all). */
+                if (stream)
+                        hash_stream_hold(stream);
                 hasher_free(f->hasher);
                 f->hasher = hash_stream_free(TAKE_PTR(stream));
                 job_fail(j, false, res->error_name, res->message, res->summary, res->retry_after_usec);

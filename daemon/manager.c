@@ -418,7 +418,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
-        /* The writers hash what they write (transfer-writer.c): they yield to the loop too. */
+        /* The writers yield to the loop too: at its level their pwrite()s lengthened the
+         * replies to calls made during a large download (Cancel's p50 and p99). */
         io_pool_set_nice(m->write_pool, HASH_POOL_NICE);
 
         r = add_defer_off(m, &m->schedule_source, scheduler_on_schedule, SD_EVENT_PRIORITY_NORMAL, "scheduler");

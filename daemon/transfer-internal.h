@@ -86,9 +86,9 @@ struct Transfer {
 void transfer_on_writes_done(Transfer *t);
 
 /* transfer-write.c */
-/* b was written (error: the write's -errno, or 0), its len now what landed: the position
+/* b was written (error: the write's -errno, or 0), `done` of its bytes landed: the position
  * moves, b goes to the hashers. On the loop. */
-void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error);
+void transfer_buffer_written(Transfer *t, BodyBuffer *b, size_t done, int error);
 /* The transfer is going: a writeback in flight no longer tells it when it is done. */
 void transfer_writeback_detach(Transfer *t);
 /* True when the chunk must wait: the bandwidth bucket is in debt (a timer resumes it). */

@@ -107,11 +107,16 @@ static void writeback_start(Transfer *t) {
         t->flushed = t->position;
 }
 
-void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error) {
+void transfer_buffer_written(Transfer *t, BodyBuffer *b, size_t done, int error) {
         assert(t);
         assert(b);
+        assert(done <= b->len);
 
-        t->position = b->offset + b->len;
+        t->position = b->offset + done;
+        /* A stream hashing it may be reading len right now: it then hashes the whole buffer,
+         * and sees at the next start that it hashed more than the file holds. */
+        if (!b->hashed_ahead)
+                b->len = done;
         if (error < 0) {
                 if (t->write_errno == 0)
                         t->write_errno = -error;

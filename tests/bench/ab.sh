@@ -10,7 +10,9 @@
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given), and beside it the disk's floor:
 #                   `dd conv=fdatasync` of the same bytes from the page cache to the same
-#                   directory; wall and the daemon's CPU, its event-loop thread's apart
+#                   directory; wall and the daemon's CPU, its event-loop thread's apart, and
+#                   each busy thread's run and wait for a CPU (ms, from schedstat; "+10" marks
+#                   the pools 10 nice levels below the loop: the writers and the hashing)
 #   --case cancel   Cancel call → reply with 100 transfers running (/slow/, 128 KiB/s each),
 #                   200 cancels; with --background, 20 running while the --mib file downloads
 #                   over and over without (plain) or with (sum) a checksum
@@ -128,6 +130,22 @@ ticks() { echo "$(awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat") $(awk '{ pr
 # waited PID: nanoseconds the event-loop thread has spent runnable but waiting for a CPU.
 waited() { awk '{ print $2 }' "/proc/$1/task/$1/schedstat"; }
 
+# threads PID: one line per thread: tid, nice, ns run, ns waited for a CPU.
+threads() {
+  local f
+  for f in /proc/"$1"/task/*; do
+    [[ -r $f/schedstat ]] || continue
+    echo "${f##*/} $(awk '{ print $19 }' "$f/stat" 2>/dev/null) $(cat "$f/schedstat" 2>/dev/null)"
+  done
+}
+# busy_threads BEFORE AFTER: the threads that ran over 10 ms between the two snapshots.
+busy_threads() {
+  awk -v base="$(awk '{ print $2 }' <<<"$2" | sort -n | head -n1)" 'NR == FNR { run[$1] = $3; wait[$1] = $4; next }
+    { r = ($3 - run[$1]) / 1e6; w = ($4 - wait[$1]) / 1e6
+      if (r > 10) printf "%s%s run %.0f wait %.0f", sep, ($2 > base ? "+" ($2 - base) : "loop-level"), r, w; if (r > 10) sep = "; " }' \
+    <(echo "$1") <(echo "$2")
+}
+
 xpid=
 xferd_fresh() {  # BUILD: a new xferd of BUILD on an empty state directory
   xferd_stop
@@ -141,22 +159,25 @@ fresh_dl() { rm -rf "$work/dl"; mkdir "$work/dl"; sync; }
 
 declare -A res
 run_big() {  # BUILD → one line; res[BUILD] += wall
-  local b=$1 out extra=() lt0 pt0 lt1 pt1 w0 w1
+  local b=$1 out extra=() lt0 pt0 lt1 pt1 w0 w1 th0 th1
   xferd_fresh "$b"
   fresh_dl
   [[ $checksum -eq 1 ]] && extra=(--checksum="$big_sum")
   read -r lt0 pt0 < <(ticks "$xpid")
   w0=$(waited "$xpid")
+  th0=$(threads "$xpid")
   out=$("$bench" run --pid "$xpid" -- "$b/client/xferctl" --user --no-progress "${extra[@]}" \
           download "$base/big" "$work/dl/big")
   read -r lt1 pt1 < <(ticks "$xpid")
   w1=$(waited "$xpid")
+  th1=$(threads "$xpid")
   [[ $(kv status "$out") == 0 ]] || die "$b: the download failed"
   cmp -s "$work/www/big" "$work/dl/big" || die "$b: the downloaded file differs"
   res[$b]+="$(kv wall "$out") "
   echo "$b: wall $(kv wall "$out") s, daemon CPU $(calc "$(kv duser "$out") + $(kv dsys "$out")") s" \
        "(loop $(calc "($lt1 - $lt0) / $clk_tck") s, other threads $(calc "($pt1 - $pt0 - $lt1 + $lt0) / $clk_tck") s);" \
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
+  echo "  $b threads (ms): $(busy_threads "$th0" "$th1")"
 }
 run_floor() {  # the disk's floor: the same bytes from the page cache, synced
   local out
