@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "config.h"
@@ -12,6 +14,9 @@ struct Engine {
         CURLM *multi;
         sd_event_source *timer;
         sd_event_source *kick;  /* curl's "call me again right away" */
+        sd_event_source *reap;  /* releases the retired requests */
+        List retired;           /* engine_release_later(): waiting for reap */
+        uint64_t reap_delay;    /* XFERD_TEST_TEARDOWN_DELAY: reap is a timer */
         EngineSettings settings;
 };
 
@@ -94,6 +99,51 @@ static int on_curl_kick(sd_event_source *s, void *userdata) {
         return on_curl_timer_elapsed(s, 0, userdata);
 }
 
+static void engine_reap(Engine *e) {
+        EngineRequest *r;
+        size_t n = e->retired.n;
+
+        while ((r = LIST_ENTRY(e->retired.head, EngineRequest, retired))) {
+                list_remove(&e->retired, &r->retired);
+                engine_release(e, r);
+                r->destroy(r);
+        }
+        if (e->reap_delay > 0 && n > 0)
+                log_info("Test delay: %zu stopped requests released.", n);
+}
+
+static int on_reap(sd_event_source *s, void *userdata) {
+        engine_reap(userdata);
+        return 0;
+}
+
+static int on_reap_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        engine_reap(userdata);
+        return 0;
+}
+
+/* Right after the calls of this iteration (their replies) and before curl's work, which
+ * then never sees a retired request's socket again. */
+#define REAP_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 1)
+
+static int engine_add_reap(Engine *e) {
+        const char *delay = getenv("XFERD_TEST_TEARDOWN_DELAY");
+        unsigned secs = 0;
+        int r;
+
+        if (delay && sscanf(delay, "%u", &secs) == 1 && secs > 0) {
+                e->reap_delay = secs * USEC_PER_SEC;
+                r = sd_event_add_time(e->event, &e->reap, CLOCK_MONOTONIC, 0, 0, on_reap_timer, e);
+        } else
+                r = sd_event_add_defer(e->event, &e->reap, on_reap, e);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(e->reap, SD_EVENT_OFF);
+        (void) sd_event_source_set_priority(e->reap, REAP_PRIORITY);
+        (void) sd_event_source_set_description(e->reap, "curl-reap");
+        return 0;
+}
+
 /* How late a curl timeout may fire: a tenth of it, between 1 µs and 50 ms. sd-event then
  * puts nearby deadlines on the same tick, and a deadline that curl moves by a little (it
  * re-arms its speed check on every read) leaves the timerfd alone: reprogramming it is one
@@ -168,6 +218,11 @@ int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret) {
                 engine_free(e);
                 return -EIO;
         }
+        int r = engine_add_reap(e);
+        if (r < 0) {
+                engine_free(e);
+                return r;
+        }
         *ret = e;
         return 0;
 }
@@ -175,9 +230,11 @@ int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret) {
 Engine *engine_free(Engine *e) {
         if (!e)
                 return NULL;
-        /* Every request must be gone by now: they point at the engine. */
+        /* Every request must be gone by now, but the retired: they point at the engine. */
+        engine_reap(e);
         if (e->multi)
                 curl_multi_cleanup(e->multi);
+        sd_event_source_disable_unref(e->reap);
         sd_event_source_disable_unref(e->timer);
         sd_event_source_disable_unref(e->kick);
         sd_event_unref(e->event);
@@ -310,6 +367,28 @@ void engine_release(Engine *e, EngineRequest *r) {
         r->easy = NULL;
 }
 
+void engine_release_later(Engine *e, EngineRequest *r, void (*destroy)(EngineRequest *r)) {
+        assert(e);
+        assert(r);
+        assert(destroy);
+
+        if (!r->easy) {
+                destroy(r);
+                return;
+        }
+        r->destroy = destroy;
+        list_append(&e->retired, &r->retired);
+        if (e->reap_delay == 0) {
+                (void) sd_event_source_set_enabled(e->reap, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (e->retired.n == 1) {
+                log_info("Test delay: a stopped request is released in %" PRIu64 " s.", e->reap_delay / USEC_PER_SEC);
+                (void) sd_event_source_set_time_relative(e->reap, e->reap_delay);
+                (void) sd_event_source_set_enabled(e->reap, SD_EVENT_ONESHOT);
+        }
+}
+
 static void engine_check_done(Engine *e) {
         CURLMsg *m;
         int left;
@@ -322,6 +401,13 @@ static void engine_check_done(Engine *e) {
                 CURLcode code = m->data.result;
                 if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
                         continue;
+                if (r->destroy) {
+                        /* Retired: its owner's callbacks refused what came meanwhile. The tests
+                         * wait for this line to know that curl called them. */
+                        if (e->reap_delay > 0)
+                                log_info("Test delay: a stopped request ended meanwhile: %s.", curl_easy_strerror(code));
+                        continue;
+                }
 
                 /* Out of the multi before its owner hears of it, so it may free or restart. */
                 engine_remove(e, r);

@@ -257,6 +257,62 @@ test_complete_partial (void)
         assert_job_removed (env->fx, id, "acknowledged");
 }
 
+/* The transfer's teardown (its handle out of curl, the connection closed) comes after the
+ * reply; XFERD_TEST_TEARDOWN_DELAY holds it for seconds while the server goes on sending. The
+ * Cancel is final at the reply all the same: curl's callbacks end the request without writing
+ * or counting a byte, nothing comes back on disk, a second Cancel is refused; killed in that
+ * window, the next start finds the job cancelled and downloads nothing. */
+static void
+check_cancel_before_teardown (gboolean killed)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
+        xferd_env_serve (env, "/file.bin", 8 * SIZE);
+        http_server_set_rate (env->http, "/file.bin", 256 * 1024);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 1);
+        job_wait_state (env->fx, job, "transferring");
+
+        xferd_job_call (env->fx, job, "Cancel");
+        assert_dir_is (env->dir, nothing);
+        g_assert_cmpuint (xferd_log_count (env->log, "Test delay: a stopped request is released in"), ==, 1);
+        guint64 counted = job_get_uint64 (env->fx, job, "BytesTransferred");
+        /* More bytes came and curl handed them to the stopped transfer, which refused them. */
+        g_assert_true (xferd_log_wait (env->log, "Test delay: a stopped request ended meanwhile", 1, WAIT_TIMEOUT_MS));
+        g_autofree char *ended = xferd_log_grep (env->log, "Test delay: a stopped request ended meanwhile");
+        g_assert_nonnull (strstr (ended, "Failed writing received data"));
+        if (killed) {
+                xferd_process_kill (env->fx);
+                xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "");
+                xferd_process_start (env->fx);
+                xferd_assert_no_such_job (env->fx, id);
+        } else {
+                g_assert_true (xferd_log_wait (env->log, "Test delay: 1 stopped requests released", 1, WAIT_TIMEOUT_MS));
+                g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, counted);
+        }
+        assert_dir_is (env->dir, nothing);
+        assert_job_string (env->fx, job, "State", "cancelled");
+        g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
+        bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+        assert_dir_is (env->dir, nothing);
+}
+
+static void
+test_cancel_before_teardown (void)
+{
+        check_cancel_before_teardown (FALSE);
+}
+
+static void
+test_cancel_before_teardown_killed (void)
+{
+        check_cancel_before_teardown (TRUE);
+}
+
 const TestCase test_cases[] = {
         { "/cancel/queued", test_cancel_queued },
         { "/cancel/connecting", test_cancel_connecting },
@@ -268,5 +324,7 @@ const TestCase test_cases[] = {
         { "/cancel/transferred", test_cancel_transferred },
         { "/cancel/acknowledged-refuses-calls", test_acknowledged_refuses_calls },
         { "/cancel/complete-partial", test_complete_partial },
+        { "/cancel/before-teardown", test_cancel_before_teardown },
+        { "/cancel/before-teardown/killed", test_cancel_before_teardown_killed },
         { NULL, NULL }
 };
