@@ -55,6 +55,38 @@ assert_final_job_refuses_calls (BusFixture *fx, const char *job, const char *url
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
+/* Whether process pid has a file under dir open. */
+static gboolean
+holds_file_in (pid_t pid, const char *dir)
+{
+        g_autofree char *fds = g_strdup_printf ("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) d = g_dir_open (fds, 0, NULL);
+        const char *name;
+
+        while (d && (name = g_dir_read_name (d))) {
+                g_autofree char *link = g_build_filename (fds, name, NULL);
+                g_autofree char *target = g_file_read_link (link, NULL);
+
+                if (target && g_str_has_prefix (target, dir) && target[strlen (dir)] == '/')
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* A temporary file is unlinked while a stopped transfer still holds it open (the name goes
+ * at once, its blocks later); xferd closes it soon after the reply. */
+static void
+assert_closes_files (XferdEnv *env)
+{
+        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+        pid_t pid = xferd_process_pid (env->fx);
+
+        while (holds_file_in (pid, env->dir)) {
+                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+                g_usleep (10 * 1000);
+        }
+}
+
 /* After Cancel returned: nothing of the job on disk, the job is final and
  * gone from the queue, but its object still says "cancelled". */
 static void
@@ -63,6 +95,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
         const char *id = xferd_job_id (job);
 
         assert_dir_is (env->dir, nothing);
+        assert_closes_files (env);
         assert_job_removed (env->fx, id, "cancelled");
         g_assert_false (xferd_lists_job (env->fx, id));
         xferd_assert_no_such_job (env->fx, id);
