@@ -53,9 +53,9 @@ int engine_add(Engine *e, EngineRequest *r);
 void engine_remove(Engine *e, EngineRequest *r);
 /* Removes the request and frees its handle (r->easy becomes NULL); nothing when it has none. */
 void engine_release(Engine *e, EngineRequest *r);
-/* The same a little later, then destroy(r): right after the calls being answered now and
- * before curl's next work (curl_multi_remove_handle() closes a connection cut short, which
- * costs a Cancel's reply 0.1 ms otherwise). Until then curl may still call the owner's
- * callbacks, which must do nothing but end the request (return 0). Its done() is never
+/* The same a little later (3 ms: after the reply a call waits for), then destroy(r):
+ * curl_multi_remove_handle() closes a connection cut short, which cost a Cancel's reply
+ * 0.1 ms before it. Until then curl may still call the owner's callbacks, which must do
+ * nothing but pause the request (CURL_WRITEFUNC_PAUSE) or end it (0). Its done() is never
  * called. XFERD_TEST_TEARDOWN_DELAY=SECONDS holds these releases for SECONDS (tests). */
 void engine_release_later(Engine *e, EngineRequest *r, void (*destroy)(EngineRequest *r));

@@ -195,8 +195,12 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         uint64_t held;
         int r;
 
-        if (t->gone)
-                return 0;  /* freed, its handle not yet released: curl ends the request */
+        if (t->gone) {
+                /* Freed, its handle not yet released: curl keeps the bytes and leaves the
+                 * socket alone until then. */
+                t->refused += len;
+                return CURL_WRITEFUNC_PAUSE;
+        }
         if (!t->body_accepted)
                 return len;  /* the body of an error response */
         /* A deferred flush failed: the bytes after it must not land behind a hole. */

@@ -388,6 +388,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
 static void transfer_destroy(EngineRequest *r) {
         Transfer *t = (Transfer *) r;
 
+        if (t->refused > 0)
+                log_debug("A stopped transfer refused %" PRIu64 " bytes before its release.", t->refused);
         curl_slist_free_all(t->headers);
         free(t);
 }
