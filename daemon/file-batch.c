@@ -99,6 +99,8 @@ void file_batch_close(FileBatch *b, IoPool *pool) {
                 if (b->ops[i].fd >= 0) {
                         b->done = batch_closed;
                         b->dropped = NULL;
+                        /* Long work (the blocks freed), which no reply waits for: any CPU. */
+                        b->task.near_loop = false;
                         file_batch_submit(b, pool, FILE_STEP_CLOSE);
                         return;
                 }

@@ -227,12 +227,12 @@ static int start_thread(IoPool *p) {
         sigset_t all, old;
         int r;
 
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
         WorkerStart *start = malloc(sizeof *start);
         if (!start)
                 return -ENOMEM;
         *start = (WorkerStart) { .pool = p, .index = p->n_threads };
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
         r = -pthread_create(&p->threads[p->n_threads], NULL, worker, start);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {

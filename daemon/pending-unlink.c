@@ -183,7 +183,6 @@ bool pending_unlink_start(Job *j, bool all, LaneFds *fds) {
                 return false;
         }
         j->unlinking = b;
-        /* The close after the reply (file_batch_close()) stays near the loop as well. */
         b->task.near_loop = true;
         (void) io_pool_pin_idle(j->manager->io_pool);
         file_batch_submit(b, j->manager->io_pool, FILE_STEP_UNLINK);

@@ -418,6 +418,10 @@ Transfer *transfer_free(Transfer *t) {
         free(t->last_modified);
         t->url = mfree(t->url);
         body_check_done(&t->check);
+        /* Before a response, curl would go on connecting and sending the request: released
+         * now (cheap then: no connection worth closing carefully). */
+        if (!t->responded)
+                engine_release(t->engine, &t->req);
         engine_release_later(t->engine, &t->req, transfer_destroy);
         return NULL;
 }

@@ -346,6 +346,23 @@ test_cancel_before_teardown_killed (void)
         check_cancel_before_teardown (TRUE);
 }
 
+/* Before a response the request is let go at once, whatever the delay: curl would go on
+ * connecting and sending it (with the job's headers) after the reply otherwise. */
+static void
+test_cancel_before_teardown_connecting (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
+        xferd_env_serve (env, "/file.bin", SIZE);
+        http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        g_assert_true (http_server_wait_requests (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
+        job_wait_state (env->fx, job, "connecting");
+        cancel (env, job, "connecting");
+        g_assert_cmpuint (xferd_log_count (env->log, "Test delay: a stopped request is released in"), ==, 0);
+}
+
 const TestCase test_cases[] = {
         { "/cancel/queued", test_cancel_queued },
         { "/cancel/connecting", test_cancel_connecting },
@@ -359,5 +376,6 @@ const TestCase test_cases[] = {
         { "/cancel/complete-partial", test_complete_partial },
         { "/cancel/before-teardown", test_cancel_before_teardown },
         { "/cancel/before-teardown/killed", test_cancel_before_teardown_killed },
+        { "/cancel/before-teardown/connecting", test_cancel_before_teardown_connecting },
         { NULL, NULL }
 };
