@@ -54,6 +54,9 @@ static void writeback_run(IoTask *task) {
         Writeback *w = (Writeback *) task;
 
         (void) sync_file_range(w->fd, (off_t) w->offset, (off_t) w->length, SYNC_FILE_RANGE_WRITE);
+        /* Here, not on the loop: for a file unlinked meanwhile (Cancel) this may be the last
+         * close, which frees the blocks. */
+        w->fd = safe_close(w->fd);
 }
 
 static void writeback_free(IoTask *task) {
