@@ -44,6 +44,15 @@ typedef struct PendingUnlink {
         char *name;
 } PendingUnlink;
 
+/* The temporary files of stopped lanes, still open: unlinked so, a file loses only its name,
+ * and its blocks go when it is closed, after the reply, on a worker (with `discard` that
+ * costs milliseconds). */
+typedef struct LaneFds {
+        size_t n;
+        size_t file[JOB_MAX_CONCURRENT_FILES];
+        int fd[JOB_MAX_CONCURRENT_FILES];
+} LaneFds;
+
 struct Manager {
         sd_event *event;
         ManagerConfig config;
@@ -208,7 +217,7 @@ void checkpoint_unmark(Job *j);
 void pending_unlink_free(PendingUnlink *p);
 int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void pending_unlink_remove_temporary(Job *j, JobFile *f);
-bool pending_unlink_start(Job *j, bool all);
+bool pending_unlink_start(Job *j, bool all, LaneFds *fds);
 int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                          void *userdata);
 
@@ -321,6 +330,11 @@ DownloadLane *download_lane_free(DownloadLane *l);
 void download_lane_stop(DownloadLane *l, bool keep_data);
 void download_lanes_stop(Job *j, bool keep_data);
 bool download_lanes_has_file(const Job *j, size_t file);
+/* Takes the lanes' descriptors, before download_lanes_stop() would close them. */
+void download_lanes_take_fds(Job *j, LaneFds *ret);
+/* The descriptor of file, taken from f (-1 when it holds none). */
+int lane_fds_take(LaneFds *f, size_t file);
+void lane_fds_close(LaneFds *f);
 /* Whether a transfer of the job waits for its bandwidth budget. */
 bool download_lanes_throttled(const Job *j);
 /* The job's rate (bytes/s, 0 = none), shared by its lanes. */

@@ -68,6 +68,8 @@ struct Transfer {
         bool paused;
         sd_event_source *resume_timer;
 
+        bool gone;              /* transfer_free(): only its handle is left, until released */
+        uint64_t refused;       /* body bytes curl offered meanwhile (for the tests' log) */
         bool responded;         /* on_response was called */
         bool body_accepted;     /* the headers were judged: body bytes go to the file */
         bool restart;           /* the partial file cannot be continued */

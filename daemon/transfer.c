@@ -110,6 +110,9 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         const char *v;
         size_t n;
 
+        if (t->gone)
+                return 0;  /* freed, its handle not yet released: curl ends the request */
+
         if (len >= 5 && strncmp(buffer, "HTTP/", 5) == 0) {
                 response_reset(t, buffer, len);
                 if (!t->responded) {
@@ -386,11 +389,23 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         return 0;
 }
 
+/* What the handle may still point at: the header list, the error buffer, the callbacks'
+ * data. */
+static void transfer_destroy(EngineRequest *r) {
+        Transfer *t = (Transfer *) r;
+
+        if (t->refused > 0)
+                log_debug("A stopped transfer refused %" PRIu64 " bytes before its release.", t->refused);
+        curl_slist_free_all(t->headers);
+        free(t);
+}
+
 Transfer *transfer_free(Transfer *t) {
         if (!t)
                 return NULL;
-        /* After this, curl calls none of our callbacks for it: no byte is written. */
-        engine_release(t->engine, &t->req);
+        /* Nothing of it runs after this: curl's callbacks end the request at once, no byte is
+         * written or counted. The handle leaves curl after the reply (engine_release_later()). */
+        t->gone = true;
         /* A write in flight stops before its next pwrite(); buffers out (with the writer or
          * the hasher) are freed as they come back. */
         transfer_writer_detach(t);
@@ -400,7 +415,6 @@ Transfer *transfer_free(Transfer *t) {
         transfer_writeback_detach(t);
         sd_event_source_disable_unref(t->flush_source);
         sd_event_source_disable_unref(t->resume_timer);
-        curl_slist_free_all(t->headers);
         strv_free(t->job_headers);
         free(t->validator);
         free(t->origin);
@@ -408,9 +422,13 @@ Transfer *transfer_free(Transfer *t) {
         free(t->redirect_url);
         free(t->etag);
         free(t->last_modified);
-        free(t->url);
+        t->url = mfree(t->url);
         body_check_done(&t->check);
-        free(t);
+        /* Before a response, curl would go on connecting and sending the request: released
+         * now (cheap then: no connection worth closing carefully). */
+        if (!t->responded)
+                engine_release(t->engine, &t->req);
+        engine_release_later(t->engine, &t->req, transfer_destroy);
         return NULL;
 }
 
