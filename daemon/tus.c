@@ -40,9 +40,8 @@ struct TusUpload {
         int fd;
         uint64_t size;
         char *metadata;         /* "filename <base64>" */
-        char **headers;
-        char *proxy;            /* the job's Proxy, NULL for the daemon's */
-        bool allow_insecure_redirect;
+        HttpSettings http;      /* the job's; its headers go only to `origin` */
+        char *origin;           /* of the creation URL */
 
         TusStep step;
         struct curl_slist *slist;
@@ -170,18 +169,15 @@ static int step_begin(TusUpload *u) {
         if (!c)
                 return -ENOMEM;
         u->req.easy = c;
-        r = engine_setup_easy(u->engine, c, url, u->allow_insecure_redirect);
-        if (r >= 0 && u->proxy)
-                r = engine_setup_route(u->engine, c, url, u->proxy, true, NULL);
+        r = engine_setup_easy(u->engine, c, url, u->http.allow_insecure_redirect);
+        if (r >= 0 && u->http.proxy)
+                r = engine_setup_route(u->engine, c, url, u->http.proxy, true, NULL);
         if (r < 0)
                 return r;
 
         r = slist_add(&u->slist, "%s", TUS_VERSION_HEADER);
-        /* The job's headers go only to the origin the job named, not to wherever the server's
-         * Location points. */
-        if (http_same_origin(url, u->creation_url))
-                for (char **h = u->headers; r >= 0 && h && *h; h++)
-                        r = slist_add(&u->slist, "%s", *h);
+        if (r >= 0)
+                r = http_settings_append_headers(&u->http, url, u->origin, &u->slist);
         if (r < 0)
                 return r;
 
@@ -283,7 +279,7 @@ static int resolve_location(TusUpload *u, char **ret) {
             curl_url_set(h, CURLUPART_URL, u->resp.location, 0) == CURLUE_OK &&
             curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
             (strcasecmp(scheme, "https") == 0 || (strcasecmp(scheme, "http") == 0 &&
-             (u->allow_insecure_redirect || strncasecmp(u->creation_url, "http:", 5) == 0))) &&
+             (u->http.allow_insecure_redirect || strncasecmp(u->creation_url, "http:", 5) == 0))) &&
             curl_url_get(h, CURLUPART_URL, &url, 0) == CURLUE_OK &&
             safe_text_is_clean(url)) {  /* UploadUrl is read over D-Bus */
                 *ret = strdup(url);
@@ -435,15 +431,11 @@ int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, v
         u->userdata = userdata;
         u->fd = req->fd;
         u->size = req->size;
-        u->allow_insecure_redirect = req->allow_insecure_redirect;
         u->creation_url = strdup(req->creation_url);
-        if (!u->creation_url)
+        u->origin = http_url_origin(req->creation_url);
+        if (!u->creation_url || http_settings_copy(&req->http, &u->http) < 0)
                 return -ENOMEM;
         if (req->upload_url && !(u->upload_url = strdup(req->upload_url)))
-                return -ENOMEM;
-        if (req->headers && !(u->headers = strv_copy(req->headers)))
-                return -ENOMEM;
-        if (!isempty(req->proxy) && !(u->proxy = strdup(req->proxy)))
                 return -ENOMEM;
         if (req->filename) {
                 _cleanup_free_ char *b64 = base64_encode(req->filename);
@@ -470,8 +462,8 @@ TusUpload *tus_upload_free(TusUpload *u) {
         free(u->creation_url);
         free(u->upload_url);
         free(u->metadata);
-        strv_free(u->headers);
-        free(u->proxy);
+        http_settings_done(&u->http);
+        free(u->origin);
         free(u);
         return NULL;
 }

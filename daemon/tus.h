@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "http-settings.h"
 #include "transfer.h"
 
 /* Sent with every request of the protocol. */
@@ -36,9 +37,7 @@ typedef struct TusRequest {
         int fd;                         /* the file to send; not closed by the upload */
         uint64_t size;
         const char *filename;           /* for Upload-Metadata */
-        char * const *headers;          /* extra "Name: value" lines */
-        bool allow_insecure_redirect;
-        const char *proxy;              /* the job's Proxy; NULL or empty: the daemon's (never the cache) */
+        HttpSettings http;              /* the job's (its Proxy never means the cache) */
 } TusRequest;
 
 int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, void *userdata, TusUpload **ret);
