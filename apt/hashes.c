@@ -154,8 +154,7 @@ Hasher *hasher_free(Hasher *h) {
         if (!h)
                 return NULL;
         digest_set_done(&h->set);
-        free(h);
-        return NULL;
+        return mfree(h);
 }
 
 int hasher_new(Hasher **ret, unsigned types) {

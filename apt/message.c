@@ -20,8 +20,7 @@ Message *message_free(Message *m) {
         }
         free(m->fields);
         free(m->status);
-        free(m);
-        return NULL;
+        return mfree(m);
 }
 
 static char *strndup_trimmed(const char *s, size_t n) {

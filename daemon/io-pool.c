@@ -189,8 +189,7 @@ IoPool *io_pool_free(IoPool *p) {
         pthread_cond_destroy(&p->wake);
         pthread_mutex_destroy(&p->lock);
         free(p->threads);
-        free(p);
-        return NULL;
+        return mfree(p);
 }
 
 /* Started from the loop thread, whose file-system identity is its own between operations:

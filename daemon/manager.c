@@ -520,6 +520,5 @@ Manager *manager_free(Manager *m) {
         store_close(m->store);
         engine_free(m->engine);
         sd_event_unref(m->event);
-        free(m);
-        return NULL;
+        return mfree(m);
 }

@@ -252,6 +252,5 @@ SignedList *signed_list_free(SignedList *s) {
         http_settings_done(&s->http);
         strv_free(s->keyrings);
         free(s->list_text);
-        free(s);
-        return NULL;
+        return mfree(s);
 }

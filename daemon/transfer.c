@@ -398,8 +398,7 @@ Transfer *transfer_free(Transfer *t) {
         free(t->last_modified);
         free(t->url);
         body_check_done(&t->check);
-        free(t);
-        return NULL;
+        return mfree(t);
 }
 
 int transfer_stop(Transfer *t) {

@@ -106,6 +106,5 @@ TusDelete *tus_delete_free(TusDelete *d) {
         engine_release(d->engine, &d->req);
         curl_slist_free_all(d->slist);
         free(d->url);
-        free(d);
-        return NULL;
+        return mfree(d);
 }

@@ -464,8 +464,7 @@ TusUpload *tus_upload_free(TusUpload *u) {
         free(u->metadata);
         http_settings_done(&u->http);
         free(u->origin);
-        free(u);
-        return NULL;
+        return mfree(u);
 }
 
 uint64_t tus_upload_get_position(const TusUpload *u) {

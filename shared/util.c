@@ -9,8 +9,7 @@ char **strv_free(char **l) {
                 return NULL;
         for (char **i = l; *i; i++)
                 free(*i);
-        free(l);
-        return NULL;
+        return mfree(l);
 }
 
 size_t strv_length(char * const *l) {
