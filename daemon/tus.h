@@ -54,8 +54,28 @@ typedef enum TusDeleteOutcome {
 
 typedef struct TusDelete TusDelete;
 
-/* Sends the termination DELETE; `done` runs once with the outcome and a message. */
-int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
+/* Sends the termination DELETE with http's headers (the caller decided that they go to this
+ * URL); `done` runs once with the outcome and a message. */
+int tus_delete_start(Engine *e, const char *upload_url, const HttpSettings *http,
                      void (*done)(TusDelete *d, TusDeleteOutcome outcome, const char *message, void *userdata),
                      void *userdata, TusDelete **ret);
 TusDelete *tus_delete_free(TusDelete *d);
+
+/* One tus request, an upload's step or a DELETE: the first member of its owner, whose `done`
+ * the engine calls with req. */
+typedef struct TusCall {
+        EngineRequest req;
+        struct curl_slist *slist;
+        char errbuf[CURL_ERROR_SIZE];
+} TusCall;
+
+/* What every tus request shares (call holds none yet): a new easy handle for url, set up the way http says (its
+ * Proxy, insecure redirects), and the header list begun with Tus-Resumable and http's headers
+ * (those only when url is at `origin`). The caller adds what its method needs, then
+ * tus_call_add(). */
+int tus_call_new(Engine *e, TusCall *call, const char *url, const HttpSettings *http, const char *origin);
+/* Hands the request to the engine with its header list and callbacks; the body is not read. */
+int tus_call_add(Engine *e, TusCall *call, curl_write_callback header_cb, void *userdata,
+                 void (*done)(EngineRequest *req, CURLcode code));
+/* The request leaves the engine and its header list goes; call may be used again. */
+void tus_call_release(Engine *e, TusCall *call);
