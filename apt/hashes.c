@@ -24,11 +24,6 @@ static const struct {
         [HASH_SHA512] = { "SHA512", 128, "SHA512" },
 };
 
-const char *hash_type_name(HashType t) {
-        assert(t >= 0 && t < _HASH_MAX);
-        return hash_info[t].name;
-}
-
 static bool is_hex(const char *s, size_t len) {
         if (strlen(s) != len)
                 return false;
