@@ -54,11 +54,7 @@ int hash_list_from_acquire(HashList *ret, const Message *m) {
         }
         v = message_get(m, "Expected-Checksum-FileSize");
         if (!isempty(v)) {
-                char *end;
-
-                errno = 0;
-                l.size = strtoull(v, &end, 10);
-                if (!isdigit((unsigned char) v[0]) || *end || errno != 0)
+                if (parse_uint64(v, UINT64_MAX, &l.size) < 0)
                         return -EBADMSG;
                 l.have_size = true;
         }
