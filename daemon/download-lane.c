@@ -45,8 +45,7 @@ DownloadLane *download_lane_free(DownloadLane *l) {
         transfer_free(l->transfer);
         hasher_free(hash_stream_free(l->hash_stream));
         safe_close(l->fd);
-        free(l);
-        return NULL;
+        return mfree(l);
 }
 
 void download_lane_stop(DownloadLane *l, bool keep_data) {

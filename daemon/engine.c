@@ -238,8 +238,7 @@ Engine *engine_free(Engine *e) {
         sd_event_source_disable_unref(e->timer);
         sd_event_source_disable_unref(e->kick);
         sd_event_unref(e->event);
-        free(e);
-        return NULL;
+        return mfree(e);
 }
 
 /* CAFile: trusted in addition to the system's certificates, which curl then finds in their

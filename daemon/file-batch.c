@@ -19,8 +19,7 @@ FileBatch *file_batch_free(FileBatch *b) {
         for (size_t i = 0; i < b->n_ops; i++)
                 file_op_done(&b->ops[i]);
         free(b->ops);
-        free(b);
-        return NULL;
+        return mfree(b);
 }
 
 static void batch_run(IoTask *t);

@@ -216,8 +216,7 @@ IoPool *io_pool_free(IoPool *p) {
         free(p->threads);
         free(p->held);
         free(p->idle);
-        free(p);
-        return NULL;
+        return mfree(p);
 }
 
 /* Started from the loop thread, whose file-system identity is its own between operations:

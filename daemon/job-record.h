@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "fsops.h"
+#include "http-settings.h"
 #include "job.h"
 #include "list.h"
 #include "network-policy.h"
@@ -164,6 +165,15 @@ struct Job {
 /* The URL the file is transferred from: its own, or the mirror in use. */
 static inline const char *job_file_current_url(const JobFile *f) {
         return f->url_index > 0 ? f->mirrors[f->url_index - 1] : f->url;
+}
+
+/* What each request of the job carries, borrowed for the request's start (it keeps a copy). */
+static inline HttpSettings job_http_settings(const Job *j) {
+        return (HttpSettings) {
+                .headers = j->http_headers,
+                .proxy = j->proxy,
+                .allow_insecure_redirect = j->allow_insecure_redirect,
+        };
 }
 
 /* The first job of a queue or retained list, and the one after j in its list; NULL at the end. */

@@ -290,7 +290,8 @@ void retry_disarm(Job *j);
 void retention_retire(Job *j);
 void retention_io_released(Job *j);
 Job *job_free(Job *j);
-int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+/* Arms the timer that ends a final job's object, retention after its retirement. */
+void retention_arm(Job *j);
 
 /* job-actions.c */
 JobContext job_context(const Job *j);

@@ -26,12 +26,6 @@ uint64_t manager_get_bytes_from_origin(Manager *m) {
         return m->bytes_from_origin;
 }
 
-sd_event *manager_get_event(Manager *m) {
-        assert(m);
-
-        return m->event;
-}
-
 void manager_set_observer(Manager *m, const ManagerObserver *o) {
         assert(m);
         assert(o);
@@ -525,6 +519,5 @@ Manager *manager_free(Manager *m) {
         store_close(m->store);
         engine_free(m->engine);
         sd_event_unref(m->event);
-        free(m);
-        return NULL;
+        return mfree(m);
 }

@@ -70,7 +70,6 @@ const ManagerConfig *manager_get_config(Manager *m);
 /* Body bytes of every download since the daemon started: from the site's cache, from elsewhere. */
 uint64_t manager_get_bytes_from_cache(Manager *m);
 uint64_t manager_get_bytes_from_origin(Manager *m);
-sd_event *manager_get_event(Manager *m);
 
 /* Brings back the stored jobs, finishes interrupted cancels, and starts what was queued. */
 int manager_load(Manager *m);

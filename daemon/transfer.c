@@ -182,7 +182,7 @@ static void follow_redirect(Transfer *t) {
                 return;
         }
         if (strncasecmp(t->redirect_url, "https:", 6) != 0 &&
-            (strncasecmp(t->redirect_url, "http:", 5) != 0 || (from_https && !t->allow_insecure_redirect))) {
+            (strncasecmp(t->redirect_url, "http:", 5) != 0 || (from_https && !t->http.allow_insecure_redirect))) {
                 finish_redirect_error(t, ERROR_NAME_UNSUPPORTED_PROTOCOL, "Redirect to a protocol that is not allowed",
                                       "A redirect led to a protocol that is not allowed (only http and https; "
                                       "https to http only with AllowInsecureRedirect)");
@@ -277,7 +277,6 @@ static void on_cache_silent(void *userdata) {
 
 /* One request for t->url: a new easy handle on the engine. */
 static int transfer_request(Transfer *t) {
-        _cleanup_free_ char *origin = http_url_origin(t->url);
         char range[64];
         int r;
 
@@ -286,12 +285,8 @@ static int transfer_request(Transfer *t) {
                 return -ENOMEM;
         t->redirect_url = mfree(t->redirect_url);
 
-        /* The job's headers (credentials, often) go only where the job said. */
-        if (origin && t->origin && streq(origin, t->origin))
-                for (char **h = t->job_headers; h && *h; h++)
-                        if (http_header_list_append(&t->headers, *h) < 0)
-                                return -ENOMEM;
-        if (http_header_list_append(&t->headers, SERVER_DIGEST_WANT_HEADER) < 0)
+        if (http_settings_append_headers(&t->http, t->url, t->origin, &t->headers) < 0 ||
+            http_header_list_append(&t->headers, SERVER_DIGEST_WANT_HEADER) < 0)
                 return -ENOMEM;
         if (t->offset > 0 && t->validator) {
                 _cleanup_free_ char *h = NULL;
@@ -300,7 +295,7 @@ static int transfer_request(Transfer *t) {
         }
 
         CURL *c = t->req.easy;
-        r = engine_setup_easy(t->engine, c, t->url, t->allow_insecure_redirect);
+        r = engine_setup_easy(t->engine, c, t->url, t->http.allow_insecure_redirect);
         if (r >= 0)
                 r = cache_route_setup(t->route, c, t->url);
         if (r < 0) {
@@ -359,7 +354,6 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->write_pool = req->write_pool;
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
-        t->allow_insecure_redirect = req->allow_insecure_redirect;
         t->pipewait = req->pipewait;
         t->writeback_pool = req->writeback_pool;
         t->identity = req->identity;
@@ -377,8 +371,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
                 return -ENOMEM;
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);
-        if (!t->url || cache_route_new(e, req->proxy, on_cache_silent, t, &t->route) < 0 ||
-            (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
+        if (!t->url || http_settings_copy(&req->http, &t->http) < 0 ||
+            cache_route_new(e, t->http.proxy, on_cache_silent, t, &t->route) < 0 ||
             (req->offset > 0 && req->validator && !(t->validator = strdup(req->validator))))
                 return -ENOMEM;
 
@@ -415,7 +409,7 @@ Transfer *transfer_free(Transfer *t) {
         transfer_writeback_detach(t);
         sd_event_source_disable_unref(t->flush_source);
         sd_event_source_disable_unref(t->resume_timer);
-        strv_free(t->job_headers);
+        http_settings_done(&t->http);
         free(t->validator);
         free(t->origin);
         cache_route_free(t->route);
