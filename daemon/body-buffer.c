@@ -70,10 +70,11 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
                 b->set = s;
                 s->n++;
         }
-        b->node = (ListNode) { NULL, NULL };
+        b->node = b->hash_node = (ListNode) { NULL, NULL };
         b->offset = offset;
         b->len = 0;
-        b->range_hashed = false;
+        b->refs = 1;
+        b->range_hashed = b->hashed_ahead = false;
         *ret = b;
         return 0;
 }
@@ -83,10 +84,21 @@ unsigned body_set_out(const BodySet *s) {
         return s->n - (unsigned) s->free.n;
 }
 
+BodyBuffer *body_buffer_ref(BodyBuffer *b) {
+        assert(b);
+        assert(b->refs > 0);
+
+        b->refs++;
+        return b;
+}
+
 void body_buffer_release(BodyBuffer *b) {
         BodySet *s;
 
         if (!b)
+                return;
+        assert(b->refs > 0);
+        if (--b->refs > 0)
                 return;
         s = b->set;
         if (s->orphaned) {

@@ -3,9 +3,10 @@
 
 /* The buffers a download's body passes through on its way to the file and to the hasher: the
  * loop copies the bytes curl hands over into one, the file gets them from it, and the hasher
- * hashes them from it too instead of reading them back. A set belongs to one transfer and
- * holds at most a few; a buffer goes back to its set once it is written and hashed, and the
- * set says so (the transfer, paused for want of one, continues). When the transfer goes
+ * hashes them from it too instead of reading them back, at the same time on another thread.
+ * A set belongs to one transfer and holds at most a few; a buffer goes back to its set once
+ * its last holder (the writer, a hash stream) releases it, and the set says so (the transfer,
+ * paused for want of one, continues). When the transfer goes
  * first, its set is orphaned: each buffer still out is freed when it comes back, the set with
  * the last one. Loop thread only (a thread may read or write a buffer's bytes while a task of
  * it holds the buffer, never the set). Knows nothing of transfers or files. */
@@ -22,10 +23,13 @@ typedef struct BodySet BodySet;
 
 typedef struct BodyBuffer {
         ListNode node;          /* in the set's free list, or in the list of whoever holds it */
+        ListNode hash_node;     /* in a hash stream's list, while the stream holds a reference */
         BodySet *set;
         uint64_t offset;        /* where in the file data[0] goes */
         size_t len;             /* bytes held; BODY_BUFFER_SIZE at most */
+        unsigned refs;          /* holders; the buffer goes back to its set with the last */
         bool range_hashed;      /* the writer fed them to the response's range hasher */
+        bool hashed_ahead;      /* a hash stream took them before they were written */
         char data[];
 } BodyBuffer;
 
@@ -42,7 +46,9 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret);
 /* Buffers given out and not back yet. */
 unsigned body_set_out(const BodySet *s);
 
-/* The buffer goes back to its set; NULL is fine. */
+/* One more holder (a hash stream reading the bytes while the writer writes them). */
+BodyBuffer *body_buffer_ref(BodyBuffer *b);
+/* The holder lets go; with the last the buffer goes back to its set. NULL is fine. */
 void body_buffer_release(BodyBuffer *b);
 /* Releases every buffer of l. */
 void body_buffer_release_all(List *l);

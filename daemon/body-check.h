@@ -27,6 +27,9 @@ typedef struct BodyCheck {
         Hasher *range_hasher;           /* ours, for a Content-Digest of a 206; a writer task
                                          * holds it while it runs and hashes what it writes */
         ServerDigest range_digest;
+        bool range_lost;                /* an update of it failed: the range cannot be checked */
+        bool range_fault;               /* XFERD_TEST_RANGE_HASH_FAIL: every update of it fails */
+        unsigned range_response;        /* counts the responses: a writer task's hasher is of one */
 
         const char *summary;            /* set once the bytes failed a check */
         char message[768];
@@ -46,8 +49,13 @@ void body_check_restart(BodyCheck *c);
 /* False (the failure kept) when `len` more bytes after `held` would pass the expected size
  * or the cap. */
 bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url);
-/* b's bytes were written at its offset: they go to the hashers; b is passed on to the stream
- * (which releases it once hashed) or released. */
+/* An update of the range hasher failed (also on a writer thread, told on the loop): the
+ * body fails, since its Content-Digest can no longer be checked. */
+void body_check_range_lost(BodyCheck *c);
+/* b goes to a writer thread: the stream hashes it meanwhile, on a thread of its own. */
+void body_check_queued(BodyCheck *c, BodyBuffer *b);
+/* b's bytes were written at its offset: they go to the hashers that lack them; b is passed on
+ * to the stream (which releases it once hashed) or released. */
 void body_check_written(BodyCheck *c, BodyBuffer *b);
 /* The body arrived whole: `size` bytes in the file, the response's body from `range_start`. */
 void body_check_complete(BodyCheck *c, uint64_t size, uint64_t range_start, const char *url);

@@ -155,7 +155,10 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 return;
 
         case TRANSFER_TRANSIENT:
-                /* The file stays for the retry; so does what was hashed of it, if it can be had. */
+                /* The file stays for the retry; so does what was hashed of it (held: the free
+                 * waits for the piece a thread hashes rather than drop it all). */
+                if (stream)
+                        hash_stream_hold(stream);
                 hasher_free(f->hasher);
                 f->hasher = hash_stream_free(TAKE_PTR(stream));
                 job_fail(j, false, res->error_name, res->message, res->summary, res->retry_after_usec);
@@ -358,14 +361,12 @@ void download_begin(DownloadLane *l, uint64_t offset) {
                 .fd = l->fd,
                 .offset = offset,
                 .validator = f->validator,
-                .headers = j->http_headers,
+                .http = job_http_settings(j),
                 .origin_url = f->url,
-                .allow_insecure_redirect = j->allow_insecure_redirect,
                 .max_speed = scheduler_lane_rate(j->lane_rate, j->n_lanes),
                 .hash_stream = l->hash_stream,
                 .expect_size = f->expect_size,
                 .expected_size = f->expected_size,
-                .proxy = j->proxy,
                 .identity = &j->identity,
                 /* A limit, like the others root is exempt from; the reserve is the disk's. */
                 .max_size = j->owner != 0 ? m->config.max_file_size : 0,

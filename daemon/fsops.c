@@ -210,19 +210,6 @@ int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name
         return dir_run(id, dir, NULL, reopen_source_at, &(DirOp) { .name = name, .ret_st = ret_st });
 }
 
-int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
-        _cleanup_(fs_identity_leave) FsSaved saved = { .switched = false };
-        int r;
-
-        assert(dir);
-
-        r = fs_identity_enter(id, &saved);
-        if (r < 0)
-                return r;
-        /* Never the cached fd: the caller keeps this one. */
-        return open_directory_unlocked(dir);
-}
-
 static int create_temporary_at(int dfd, const DirOp *a) {
         /* Read as well: the bytes written are read back to be hashed (hash-stream.c). */
         int fd = openat(dfd, a->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -42,9 +42,6 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
 /* The same, later: the directory must still be the one recorded. */
 int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
 
-/* Opens the directory, checking it is still the one recorded. */
-int fsops_open_directory(const FsIdentity *id, const FsDir *dir);
-
 /* Opens an existing temporary file for reading and writing; -ENOENT when it has vanished, -EBADFD when
  * something other than a regular file is there. */
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One task of the pool at a time per stream: the loop hands a thread the range that is
  * written (read back from the file, piece by piece) and the buffers fed since (hashed from
- * memory), the loop gets the stream back and hands it the next. While a task runs the thread
- * alone touches the hasher and the task's buffers; what the loop asks meanwhile (start over,
- * one more algorithm) waits for the task's return. */
+ * memory; a transfer's are fed as they go to its writer, so the two threads work on them at
+ * once), the loop gets the stream back and hands it the next. While a task runs the thread
+ * alone touches the hasher and reads the task's buffers; what the loop asks meanwhile (start
+ * over, one more algorithm) waits for the task's return. The stream's lists of buffers go
+ * through their hash_node: the writer may hold the same buffers in its own list. */
 #include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "body-buffer.h"
 #include "hash-stream.h"
+#include "log.h"
 #include "util.h"
 
 /* Between two pieces a thread looks whether the stream was freed: SHA-256 with the CPU's SHA
@@ -18,6 +24,11 @@
 #define PIECE (1024u * 1024u)
 /* A task hands the stream back after this much, so that several streams share the threads. */
 #define TASK_MAX (32u * 1024u * 1024u)
+/* The longest a held stream's free waits for the piece a thread hashes (about a millisecond
+ * from memory or the page cache, more while the thread, below the loop's priority, waits for a
+ * CPU): a read from a hung file system must not hold the loop for good; the hasher is dropped
+ * then, and the next start hashes the file again. */
+#define HOLD_WAIT_USEC (250u * USEC_PER_MSEC)
 
 struct HashStream {
         IoTask task;                    /* the pool's; run() and done() find the stream from it */
@@ -28,9 +39,8 @@ struct HashStream {
 
         /* The loop thread's. */
         uint64_t written;               /* the file holds [0, written) */
-        List fed;                       /* buffers of written bytes waiting for a task, in file order */
-        bool running;                   /* a task is queued or runs, or the hasher is lent */
-        bool lent;                      /* the writer holds the hasher (hash_stream_lend()) */
+        List fed;                       /* buffers waiting for a task, in file order */
+        bool running;                   /* a task is queued or runs */
         bool freed;                     /* the owner let go while a task ran: done() frees */
         bool held;                      /* a keeping stop: nothing more goes to a thread */
         bool restart_pending;           /* the file started over while a task ran */
@@ -51,7 +61,21 @@ struct HashStream {
         atomic_bool cancelled;
         pthread_mutex_t pause_lock;     /* the test pause waits for the cancel on this */
         pthread_cond_t pause_cond;
+        /* Under pause_lock, for a held stream's free: */
+        bool task_started;              /* the thread took the task */
+        bool task_stolen;               /* the free took it back before that: the thread skips it */
+        bool task_over;                 /* the thread is done with the hasher */
 };
+
+/* Releases the stream's buffers of l (listed by their hash_node). */
+static void release_all(List *l) {
+        BodyBuffer *b;
+
+        while ((b = LIST_ENTRY(l->head, BodyBuffer, hash_node))) {
+                list_remove(l, &b->hash_node);
+                body_buffer_release(b);
+        }
+}
 
 /* XFERD_TEST_HASH_PAUSE=1: the hashing of the bytes a file holds when its stream starts stops
  * after its first piece until the stream is freed, so a test can Cancel meanwhile, however
@@ -65,8 +89,8 @@ static bool test_pause(void) {
 }
 
 static void stream_destroy(HashStream *s) {
-        body_buffer_release_all(&s->fed);
-        body_buffer_release_all(&s->task_buffers);
+        release_all(&s->fed);
+        release_all(&s->task_buffers);
         hasher_free(s->hasher);
         safe_close(s->fd);
         pthread_cond_destroy(&s->pause_cond);
@@ -90,6 +114,9 @@ static int hash_from_file(HashStream *s, uint64_t end) {
                 if (r < 0)
                         return r;
                 if (s->pause) {
+                        /* The tests wait for this line to know that the first piece is hashed. */
+                        log_info("Test pause: the hashing holds after %" PRIu64 " bytes until the stream is freed.",
+                                 hasher_get_size(s->hasher));
                         wait_for_cancel(s);
                         return 0;
                 }
@@ -100,11 +127,18 @@ static int hash_from_file(HashStream *s, uint64_t end) {
 /* On a thread of the pool. */
 static void stream_run(IoTask *t) {
         HashStream *s = (HashStream *) t;
+        bool stolen;
         int r;
 
+        pthread_mutex_lock(&s->pause_lock);
+        stolen = s->task_stolen;
+        s->task_started = !stolen;
+        pthread_mutex_unlock(&s->pause_lock);
+        if (stolen)
+                return;
         r = hash_from_file(s, s->task_end);
         for (ListNode *n = s->task_buffers.head; n && r >= 0 && !atomic_load(&s->cancelled); n = n->next) {
-                BodyBuffer *b = LIST_ENTRY(n, BodyBuffer, node);
+                BodyBuffer *b = LIST_ENTRY(n, BodyBuffer, hash_node);
                 uint64_t size = hasher_get_size(s->hasher);
 
                 /* Bytes before the buffer that the hasher lacks are in the file already. */
@@ -118,6 +152,10 @@ static void stream_run(IoTask *t) {
                         r = hasher_update(s->hasher, b->data + (size - b->offset), (size_t) (b->offset + b->len - size));
         }
         s->task_error = r < 0 ? r : 0;
+        pthread_mutex_lock(&s->pause_lock);
+        s->task_over = true;
+        pthread_cond_broadcast(&s->pause_cond);
+        pthread_mutex_unlock(&s->pause_lock);
 }
 
 static void stream_kick(HashStream *s);
@@ -126,9 +164,8 @@ static void stream_task_back(IoTask *t) {
         HashStream *s = (HashStream *) t;
 
         s->running = false;
-        s->lent = false;
         s->pause = false;
-        body_buffer_release_all(&s->task_buffers);
+        release_all(&s->task_buffers);
         if (s->freed) {
                 stream_destroy(s);
                 return;
@@ -151,7 +188,7 @@ static void stream_task_dropped(IoTask *t) {
         HashStream *s = (HashStream *) t;
 
         s->running = false;
-        body_buffer_release_all(&s->task_buffers);
+        release_all(&s->task_buffers);
         if (s->freed)
                 stream_destroy(s);
         else if (s->error == 0)
@@ -167,7 +204,7 @@ static void stream_kick(HashStream *s) {
         size = hasher_get_size(s->hasher);
         /* With no algorithm (yet) there is nothing to read the bytes for. */
         if (s->error == 0 && size < s->written && s->algorithms != 0) {
-                BodyBuffer *first = LIST_ENTRY(s->fed.head, BodyBuffer, node);
+                BodyBuffer *first = LIST_ENTRY(s->fed.head, BodyBuffer, hash_node);
                 uint64_t end = first && first->offset < s->written ? first->offset : s->written;
 
                 /* The file's bytes before the first buffer, then the buffers, unless those
@@ -180,11 +217,12 @@ static void stream_kick(HashStream *s) {
                         s->fed = (List) { NULL, NULL, 0 };
                 }
                 s->running = true;
+                s->task_started = s->task_stolen = s->task_over = false;
                 io_pool_submit(s->pool, &s->task);
                 return;
         }
         /* Nothing left to hash from them (or nothing will be). */
-        body_buffer_release_all(&s->fed);
+        release_all(&s->fed);
         if (s->finishing && (s->error < 0 || size >= s->end)) {
                 s->finishing = false;
                 /* May free s. More than the file's bytes hashed: it shrank, then grew. */
@@ -217,7 +255,11 @@ int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStrea
         s->pause = test_pause() && written > hasher_get_size(h);
         atomic_init(&s->cancelled, false);
         pthread_mutex_init(&s->pause_lock, NULL);
-        pthread_cond_init(&s->pause_cond, NULL);
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        (void) pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->pause_cond, &attr);
+        pthread_condattr_destroy(&attr);
         /* Bytes held are read in order from the disk; bytes just written from the page cache
          * (a new file has none of the first kind: no advice, one system call a file less). */
         if (written > 0)
@@ -241,16 +283,24 @@ void hash_stream_feed(HashStream *s, BodyBuffer *b) {
         assert(s);
         assert(b);
 
-        list_append(&s->fed, &b->node);
+        list_append(&s->fed, &b->hash_node);
         if (b->offset + b->len > s->written)
                 s->written = b->offset + b->len;
         stream_kick(s);
 }
 
+void hash_stream_feed_ahead(HashStream *s, BodyBuffer *b) {
+        assert(s);
+        assert(b);
+
+        b->hashed_ahead = true;
+        hash_stream_feed(s, body_buffer_ref(b));
+}
+
 void hash_stream_restart(HashStream *s) {
         assert(s);
 
-        body_buffer_release_all(&s->fed);
+        release_all(&s->fed);
         s->written = 0;
         s->error = 0;
         if (s->running)
@@ -277,8 +327,7 @@ int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a) {
 
         if (s->algorithms & DIGEST_ALGORITHM_BIT(a))
                 return 0;
-        /* The writer may be hashing the first bytes of this body right now. */
-        if (s->written > 0 || (s->lent && !s->restart_pending))
+        if (s->written > 0)
                 return -EBUSY;
         if (s->running) {
                 /* Only a task from before a restart runs with nothing written. */
@@ -291,25 +340,6 @@ int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a) {
         }
         s->algorithms |= DIGEST_ALGORITHM_BIT(a);
         return 0;
-}
-
-Hasher *hash_stream_lend(HashStream *s, uint64_t offset) {
-        assert(s);
-
-        /* In step only: nothing of its own to hash, every byte before offset hashed. */
-        if (s->running || s->finishing || s->error < 0 || s->algorithms == 0 || s->fed.n > 0 ||
-            s->written > offset || hasher_get_size(s->hasher) != offset)
-                return NULL;
-        s->running = s->lent = true;
-        return s->hasher;
-}
-
-void hash_stream_give_back(HashStream *s, int error) {
-        assert(s);
-        assert(s->lent);
-
-        s->task_error = error < 0 ? error : 0;
-        stream_task_back(&s->task);
 }
 
 int hash_stream_finish(HashStream *s, uint64_t end, HashStreamDone done, void *userdata) {
@@ -342,14 +372,36 @@ Hasher *hash_stream_free(HashStream *s) {
         if (!s)
                 return NULL;
         if (s->running) {
+                bool keep = false;
+                int error = 0;
+
                 /* The thread stops after its piece (or its test pause) and done() frees. */
-                body_buffer_release_all(&s->fed);
+                release_all(&s->fed);
                 s->freed = true;
                 pthread_mutex_lock(&s->pause_lock);
                 atomic_store(&s->cancelled, true);
                 pthread_cond_broadcast(&s->pause_cond);
+                /* A keeping stop: a task not started is taken back, else the loop waits for
+                 * the piece the thread hashes (1 MiB at most), so the next start goes on from
+                 * here instead of hashing the whole file again. */
+                if (s->held) {
+                        uint64_t until = now_monotonic_usec() + HOLD_WAIT_USEC;
+                        struct timespec ts = { .tv_sec = (time_t) (until / USEC_PER_SEC),
+                                               .tv_nsec = (long) (until % USEC_PER_SEC * 1000u) };
+
+                        if (!s->task_started)
+                                s->task_stolen = true;
+                        while (!s->task_stolen && !s->task_over)
+                                if (pthread_cond_timedwait(&s->pause_cond, &s->pause_lock, &ts) == ETIMEDOUT)
+                                        break;
+                        keep = s->task_stolen || s->task_over;
+                        error = s->task_stolen ? 0 : s->task_error;
+                }
                 pthread_mutex_unlock(&s->pause_lock);
-                return NULL;
+                /* done() frees the stream later, without the hasher. */
+                if (keep && error == 0 && s->error == 0 && !s->restart_pending && s->add_pending == 0)
+                        h = TAKE_PTR(s->hasher);
+                return h;
         }
         if (s->error == 0)
                 h = TAKE_PTR(s->hasher);

@@ -2,9 +2,10 @@
 #pragma once
 
 /* A file's digest computed off the event loop: the bytes a temporary file holds are read back
- * with pread(), those a transfer writes after them are handed over in the buffers they were
- * written from (body-buffer.h), and all are hashed in file order on the threads of an IoPool,
- * so the loop never spends time in SHA. A resumed file is the same stream, starting at byte 0
+ * with pread(), those a transfer writes after them are handed over in the buffers they are
+ * written from (body-buffer.h), as they go to the writer, and all are hashed in file order on
+ * the threads of an IoPool while the writer writes, so the loop never spends time in SHA and
+ * the hash adds no time to the write. A resumed file is the same stream, starting at byte 0
  * while the transfer appends. When the transfer ends the owner asks for the verdict and
  * is called back once the hasher has caught up. Freeing the stream stops it at once: a thread
  * that holds it stops after its current piece and frees it itself. Knows nothing of jobs. */
@@ -30,38 +31,32 @@ void hash_stream_written(HashStream *s, uint64_t written);
 /* The file holds b's bytes now (and those before them): the stream hashes them from b, then
  * releases b (at once when it has no algorithm, has failed, or holds them already). */
 void hash_stream_feed(HashStream *s, BodyBuffer *b);
+/* b goes to the writer now, after every byte before it: the stream hashes it meanwhile, with a
+ * reference of its own (the caller keeps its own), and marks it hashed_ahead, so that it is
+ * not fed again once written. Should the write fail, the hasher holds bytes the file lacks:
+ * the next start sees more hashed than held and hashes the file again. */
+void hash_stream_feed_ahead(HashStream *s, BodyBuffer *b);
 /* The file was truncated and starts over from byte 0. */
 void hash_stream_restart(HashStream *s);
 /* The transfer stops and the stream will be freed for its hasher (Suspend, preemption): from
- * now on nothing more goes to a thread, so that the free finds the stream idle (once a
- * borrowed hasher is back) and hands over the hasher, holding a prefix of the file; the bytes
- * after it (the last buffers, a few MiB) are read back at the next start instead of the
- * whole file. */
+ * now on nothing more goes to a thread, and the free takes back a task not started yet or
+ * waits for the piece a thread hashes (1 MiB; for 250 ms at most, as for a hung file system,
+ * else the hasher is dropped), then hands over the hasher, holding a
+ * prefix of the file; the bytes after it (the last buffers, a few MiB) are read back at the
+ * next start instead of the whole file. */
 void hash_stream_hold(HashStream *s);
 unsigned hash_stream_get_algorithms(const HashStream *s);
 /* Only while nothing of the file is hashed or written (-EBUSY after): a digest covers the
  * whole file. */
 int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a);
 
-/* The writer of the bytes from `offset` on may hash them itself, right after each write, while
- * they are in its cache: returns the hasher when the stream is in step (no task, nothing fed,
- * every byte before offset hashed, an algorithm to compute), else NULL (the buffers are then
- * fed as before). Until it is given back the stream counts as busy: a restart or a new
- * algorithm waits for it, a free leaves it to hash_stream_give_back(). The borrower feeds the
- * hasher only the bytes it wrote, in file order, on one thread at a time. */
-Hasher *hash_stream_lend(HashStream *s, uint64_t offset);
-/* The hasher is back (error: a failed update's -errno, which stops the stream, or 0). On the
- * loop, before the buffers it hashed are fed (they are then released at once). Frees s when
- * its owner let go meanwhile. */
-void hash_stream_give_back(HashStream *s, int error);
-
 /* The file is whole with `end` bytes. Returns 1 when the hasher holds [0, end) already (done is
  * not called), 0 when done will be called once it does (or a read failed), -ENOENT when the
  * stream has no algorithm, or the -errno of a read that failed before. */
 int hash_stream_finish(HashStream *s, uint64_t end, HashStreamDone done, void *userdata);
 
-/* Stops the stream without waiting. Returns its hasher (holding some prefix of the file) when
- * no thread holds it and no read failed, else NULL. */
+/* Stops the stream (without waiting unless it is held). Returns its hasher (holding some
+ * prefix of the file) when no thread holds it, or it is held, and no read failed, else NULL. */
 Hasher *hash_stream_free(HashStream *s);
 static inline void hash_stream_freep(HashStream **s) {
         hasher_free(hash_stream_free(*s));

@@ -26,12 +26,6 @@ uint64_t manager_get_bytes_from_origin(Manager *m) {
         return m->bytes_from_origin;
 }
 
-sd_event *manager_get_event(Manager *m) {
-        assert(m);
-
-        return m->event;
-}
-
 void manager_set_observer(Manager *m, const ManagerObserver *o) {
         assert(m);
         assert(o);
@@ -74,7 +68,7 @@ static void manager_discard_new(Job *j) {
         Manager *m = j->manager;
 
         idle_count_stop(j);
-        list_remove(&m->jobs, &j->queue_node);
+        job_index_leave_queue(m, j);
         job_index_remove(m, j);
         job_free(j);
 }
@@ -330,7 +324,6 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         inactivity_arm(m, j->modification_time);
 
-        list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
@@ -395,8 +388,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 return r;
         m->index = hashmap_new();
+        m->owners = hashmap_new();
         m->bindings = hashmap_new();
-        if (!m->index || !m->bindings)
+        if (!m->index || !m->owners || !m->bindings)
                 return -ENOMEM;
 
         r = engine_new(event, &config->transfer, &m->engine);
@@ -418,7 +412,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
-        /* The writers hash what they write (transfer-writer.c): they yield to the loop too. */
+        /* The writers yield to the loop too: at its level their pwrite()s lengthened the
+         * replies to calls made during a large download (Cancel's p50 and p99). */
         io_pool_set_nice(m->write_pool, HASH_POOL_NICE);
 
         r = add_defer_off(m, &m->schedule_source, scheduler_on_schedule, SD_EVENT_PRIORITY_NORMAL, "scheduler");
@@ -484,7 +479,7 @@ Manager *manager_free(Manager *m) {
         m->io_pool = io_pool_free(m->io_pool);
         checkpoint_flush_files(m);
         while ((j = job_first(&m->jobs))) {
-                list_remove(&m->jobs, &j->queue_node);
+                job_index_leave_queue(m, j);
                 job_free(j);
         }
         while ((j = job_first(&m->retained))) {
@@ -505,6 +500,7 @@ Manager *manager_free(Manager *m) {
                 delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         hashmap_free(m->index);
+        job_index_done(m);
         owner_gone_done(m);
         scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
@@ -523,6 +519,5 @@ Manager *manager_free(Manager *m) {
         store_close(m->store);
         engine_free(m->engine);
         sd_event_unref(m->event);
-        free(m);
-        return NULL;
+        return mfree(m);
 }

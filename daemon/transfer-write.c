@@ -54,6 +54,9 @@ static void writeback_run(IoTask *task) {
         Writeback *w = (Writeback *) task;
 
         (void) sync_file_range(w->fd, (off_t) w->offset, (off_t) w->length, SYNC_FILE_RANGE_WRITE);
+        /* Here, not on the loop: for a file unlinked meanwhile (Cancel) this may be the last
+         * close, which frees the blocks. */
+        w->fd = safe_close(w->fd);
 }
 
 static void writeback_free(IoTask *task) {
@@ -107,11 +110,16 @@ static void writeback_start(Transfer *t) {
         t->flushed = t->position;
 }
 
-void transfer_buffer_written(Transfer *t, BodyBuffer *b, int error) {
+void transfer_buffer_written(Transfer *t, BodyBuffer *b, size_t done, int error) {
         assert(t);
         assert(b);
+        assert(done <= b->len);
 
-        t->position = b->offset + b->len;
+        t->position = b->offset + done;
+        /* A stream hashing it may be reading len right now: it then hashes the whole buffer,
+         * and sees at the next start that it hashed more than the file holds. */
+        if (!b->hashed_ahead)
+                b->len = done;
         if (error < 0) {
                 if (t->write_errno == 0)
                         t->write_errno = -error;
@@ -195,6 +203,12 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         uint64_t held;
         int r;
 
+        if (t->gone) {
+                /* Freed, its handle not yet released: curl keeps the bytes and leaves the
+                 * socket alone until then. */
+                t->refused += len;
+                return CURL_WRITEFUNC_PAUSE;
+        }
         if (!t->body_accepted)
                 return len;  /* the body of an error response */
         /* A deferred flush failed: the bytes after it must not land behind a hole. */

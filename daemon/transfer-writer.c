@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The writer of a transfer: the buffers the loop filled, written to the file in order on a
  * thread of the write pool (one task at a time per transfer), as the file's owner, so that the
- * loop only reads sockets and copies. When the file's hash stream is in step, the task borrows
- * its hasher and hashes each buffer right after its pwrite(), while the bytes are in this CPU's
- * cache: one pass, no hand-over to a hashing thread and back. The loop takes each buffer back
- * once its task is done, counts its bytes as written, and passes it on to the hashers (which
- * have them already, or hash them then); a 206's Content-Digest range hasher goes with each
- * task the same way. Without a pool the buffers are written on the loop, as before. */
+ * loop only reads sockets and copies. The file's hash stream gets the same buffers as they go
+ * to a task and hashes them on a thread of its own meanwhile: on two CPUs the hash and the
+ * pwrite() take the time of the longer, not of both. The loop takes each buffer back once its
+ * task is done, counts its bytes as written, and passes it on to the hashers that lack them;
+ * a 206's Content-Digest range hasher goes with each task and hashes what it writes. Without
+ * a pool the buffers are written on the loop, as before. */
 #include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -31,11 +31,11 @@ typedef struct Writer {
          * then the thread's until it is finished. */
         List buffers;
         size_t attempted;               /* buffers the thread wrote, the failed one included */
+        size_t last_done;               /* bytes of the last one that landed */
         int error;
-        HashStream *lender;             /* the stream whose hasher the task borrowed, or NULL */
-        Hasher *hasher;                 /* that hasher: the bytes written go into it */
-        int hash_error;
         Hasher *range_hasher;           /* the response's (a 206's Content-Digest), the task's own */
+        bool range_fault;               /* its updates fail (a test's fault point) */
+        unsigned range_response;        /* of which response (BodyCheck.range_response) */
         bool range_failed;
         bool pause;                     /* XFERD_TEST_WRITE_PAUSE (writer_new()) */
 
@@ -48,16 +48,11 @@ typedef struct Writer {
         bool finished;                  /* under lock: the thread is done with the buffers */
 } Writer;
 
-/* On the loop: the borrowed hasher goes back to its stream, holding what the task wrote. */
-static void writer_give_back(Writer *w) {
-        w->hasher = NULL;
-        if (w->lender)
-                hash_stream_give_back(TAKE_PTR(w->lender), w->hash_error);
-}
-
-/* On the loop: the range hasher back to the transfer's check, or dropped as the loop does when
- * an update fails. */
+/* On the loop: the range hasher back to the transfer's check, or dropped when a newer
+ * response has its own; a failed update fails the body as on the loop. */
 static void writer_range_back(Transfer *t, Writer *w) {
+        if (w->range_failed && w->range_hasher && w->range_response == t->check.range_response)
+                body_check_range_lost(&t->check);
         if (w->range_failed || t->check.range_hasher)
                 w->range_hasher = hasher_free(w->range_hasher);
         else
@@ -66,7 +61,6 @@ static void writer_range_back(Transfer *t, Writer *w) {
 }
 
 static void writer_destroy(Writer *w) {
-        writer_give_back(w);
         hasher_free(w->range_hasher);
         body_buffer_release_all(&w->buffers);
         safe_close(w->fd);
@@ -108,24 +102,23 @@ static void writer_run(IoTask *task) {
                 size_t done = 0;
 
                 w->attempted++;
+                /* b->len stays: a hash stream may be reading the buffer meanwhile. */
                 w->error = fsops_write_at(&w->identity, w->fd, b->data, b->len, b->offset, &done);
-                b->len = done;
-                /* Hashed as written, so the hasher holds exactly a prefix of the file; not
-                 * while the loop waits for this task (the stream hashes the rest from the
-                 * buffers then). */
-                if (w->hasher && atomic_load(&w->stopping))
-                        w->hasher = NULL;
-                if (w->hasher && done > 0 && w->hash_error == 0)
-                        w->hash_error = hasher_update(w->hasher, b->data, done);
-                /* A 206's Content-Digest: here too, also while the loop waits (else it would). */
+                w->last_done = done;
+                /* A 206's Content-Digest: hashed as written, also while the loop waits (else
+                 * it would). */
                 if (w->range_hasher && !w->range_failed && done > 0) {
-                        w->range_failed = hasher_update(w->range_hasher, b->data, done) < 0;
+                        w->range_failed = w->range_fault || hasher_update(w->range_hasher, b->data, done) < 0;
                         b->range_hashed = !w->range_failed;
                 }
                 if (w->error < 0)
                         break;  /* no byte behind a hole */
         }
 finish:
+        /* The transfer is gone (Cancel): its file, unlinked by now or soon, may lose its last
+         * descriptor here, which frees the blocks; here, not on the loop. */
+        if (atomic_load(&w->cancelled))
+                w->fd = safe_close(w->fd);
         pthread_mutex_lock(&w->lock);
         w->finished = true;
         pthread_cond_broadcast(&w->cond);
@@ -136,13 +129,13 @@ finish:
 static void writer_collect(Transfer *t, Writer *w) {
         BodyBuffer *b;
 
-        /* First: the stream then knows the buffers' bytes are hashed and releases them. */
-        writer_give_back(w);
         writer_range_back(t, w);
         for (size_t i = 0; (b = LIST_ENTRY(w->buffers.head, BodyBuffer, node)); i++) {
                 list_remove(&w->buffers, &b->node);
-                if (i < w->attempted)
-                        transfer_buffer_written(t, b, i + 1 == w->attempted ? w->error : 0);
+                if (i + 1 < w->attempted)
+                        transfer_buffer_written(t, b, b->len, 0);
+                else if (i + 1 == w->attempted)
+                        transfer_buffer_written(t, b, w->last_done, w->error);
                 else
                         body_buffer_release(b);
         }
@@ -180,7 +173,6 @@ static void writer_dropped(IoTask *task) {
                 writer_destroy(w);
         else {
                 w->error = -ECANCELED;  /* only when the pool is freed before the transfer */
-                writer_give_back(w);
                 writer_range_back(w->transfer, w);
         }
 }
@@ -222,8 +214,7 @@ static void write_here(Transfer *t, BodyBuffer *b) {
         size_t done = 0;
         int r = fsops_write_at(t->identity, t->fd, b->data, b->len, b->offset, &done);
 
-        b->len = done;
-        transfer_buffer_written(t, b, r);
+        transfer_buffer_written(t, b, done, r);
 }
 
 /* Hands the queued buffers to a thread when none of this transfer's runs. */
@@ -253,14 +244,16 @@ static void writer_kick(Transfer *t) {
         }
         w->buffers = t->write_queue;
         t->write_queue = (List) { NULL, NULL, 0 };
-        w->attempted = 0;
+        w->attempted = w->last_done = 0;
         w->error = 0;
-        w->hash_error = 0;
-        w->hasher = t->check.stream ? hash_stream_lend(t->check.stream, first->offset) : NULL;
-        w->lender = w->hasher ? t->check.stream : NULL;
+        /* The hash stream starts on them now, beside the write. */
+        for (ListNode *n = w->buffers.head; n; n = n->next)
+                body_check_queued(&t->check, LIST_ENTRY(n, BodyBuffer, node));
         /* The task owns it meanwhile: a transfer freed during the task cannot free it under
          * the thread. */
         w->range_hasher = TAKE_PTR(t->check.range_hasher);
+        w->range_fault = t->check.range_fault;
+        w->range_response = t->check.range_response;
         w->finished = w->started = w->stolen = false;
         w->running = true;
         if (w->pause)
@@ -330,7 +323,6 @@ void transfer_writer_drain(Transfer *t) {
                 pthread_mutex_unlock(&w->lock);
                 if (w->stolen) {
                         List q = w->buffers;
-                        writer_give_back(w);  /* untouched: the buffers are fed as written here */
                         writer_range_back(t, w);
                         /* Before the queue: they came first. */
                         w->buffers = (List) { NULL, NULL, 0 };

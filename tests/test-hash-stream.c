@@ -2,7 +2,7 @@
 /* Hashing a file off the loop (daemon/hash-stream.c) on a real IoPool and sd-event loop: the
  * digest over a file written piece by piece after a prefix it already held, a restart, a
  * stream freed while its thread reads (also held in the test pause), failed reads, and the
- * hasher lent to the writer. GLib's SHA-256/SHA-512 is the oracle. */
+ * buffers handed over as they go to the writer. GLib's SHA-256/SHA-512 is the oracle. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -362,105 +362,72 @@ test_read_errors (void)
         fixture_done (&f);
 }
 
-/* The writer borrows the hasher once the stream is in step and hashes what it writes itself:
- * refused while the held prefix is read or at another offset; while lent a new algorithm is
- * refused and a restart waits for the return; the buffers fed after the return come back at
- * once, with no task; a held stream hands no buffer to a thread and its hasher back at the
- * free; a stream freed while lent goes when the hasher comes back; a failed update stops the
- * stream. */
+/* The transfer's buffers go to the stream as they go to the writer (hash_stream_feed_ahead()),
+ * first while the held prefix is still read: they are hashed from memory after it (the file
+ * never holds their bytes here, so a read back would show), the stream lets go of each once
+ * hashed while the writer's reference keeps it out of the set, and it is back with the
+ * writer's release. A held stream freed while a thread reads waits for that piece (or takes
+ * back a task not started) and hands over a hasher holding a prefix of the file; after a
+ * restart meanwhile it hands over none. */
 static void
-test_lend (void)
+test_ahead (void)
 {
         size_t n = 12u * 1024u * 1024u + 5, held = 5u * 1024u * 1024u + 7;
+        BodyBuffer *mine[4];
         BodySet *set = NULL;
         BodyBuffer *b;
-        Hasher *h, *lent;
+        Hasher *h;
         HashStream *s;
-        Fixture f;
+        Fixture f, big;
 
         fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
-        g_assert_cmpint (body_set_new (2, NULL, NULL, &set), ==, 0);
-        /* The prefix is being read: not in step. */
-        g_assert_null (hash_stream_lend (f.s, held));
-        loop_run_until (&f.l, true);
-        g_assert_null (hash_stream_lend (f.s, held + 1));
-        lent = hash_stream_lend (f.s, held);
-        g_assert_nonnull (lent);
-        g_assert_null (hash_stream_lend (f.s, held));
-        g_assert_cmpint (hash_stream_add_algorithm (f.s, DIGEST_SHA512), ==, 0);  /* has it */
-        for (size_t at = held; at < n; at += BODY_BUFFER_SIZE) {
-                size_t k = MIN (BODY_BUFFER_SIZE, n - at);
-                write_at (f.fd, f.data + at, k, at);
-                g_assert_cmpint (hasher_update (lent, f.data + at, k), ==, 0);
-        }
-        hash_stream_give_back (f.s, 0);
-        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 0);
-        for (size_t at = held; at < n; at += BODY_BUFFER_SIZE) {
-                g_assert_cmpint (body_set_get (set, at, &b), ==, 0);
-                b->len = MIN (BODY_BUFFER_SIZE, n - at);
-                memset (b->data, 0, b->len);  /* hashed already: never read again */
-                hash_stream_feed (f.s, b);
+        g_assert_cmpint (body_set_new (4, NULL, NULL, &set), ==, 0);
+        for (size_t at = held; at < n;) {
+                size_t m = 0;
+
+                for (; m < 4 && at < n; m++) {
+                        g_assert_cmpint (body_set_get (set, at, &b), ==, 0);
+                        b->len = MIN (BODY_BUFFER_SIZE - 3, n - at);
+                        memcpy (b->data, f.data + at, b->len);
+                        hash_stream_feed_ahead (f.s, b);
+                        g_assert_true (b->hashed_ahead);
+                        at += b->len;
+                        mine[m] = b;
+                }
+                loop_run_until (&f.l, true);
+                /* Hashed: only the writer's references are left. */
+                g_assert_cmpuint (body_set_out (set), ==, m);
+                for (size_t i = 0; i < m; i++)
+                        body_buffer_release (mine[i]);
                 g_assert_cmpuint (body_set_out (set), ==, 0);
         }
-        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 0);
         g_assert_cmpint (hash_stream_finish (f.s, n, on_done, &f.l), ==, 1);
         assert_both_digests (f.s, f.data, n);
 
-        /* A restart while lent: what the borrower hashed is dropped on the return. */
-        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
-        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &s), ==, 0);
-        lent = hash_stream_lend (s, 0);
-        g_assert_nonnull (lent);
-        g_assert_cmpint (hash_stream_add_algorithm (s, DIGEST_SHA512), ==, -EBUSY);
-        g_assert_cmpint (hasher_update (lent, "old bytes", 9), ==, 0);
-        hash_stream_restart (s);
-        hash_stream_give_back (s, 0);
-        lent = hash_stream_lend (s, 0);
-        g_assert_nonnull (lent);
-        g_assert_cmpuint (hasher_get_size (lent), ==, 0);
-        g_assert_cmpint (hasher_update (lent, f.data, 4096), ==, 0);
-        hash_stream_give_back (s, 0);
-        g_assert_cmpint (hash_stream_finish (s, 4096, on_done, &f.l), ==, 1);
-        h = hash_stream_free (s);
-        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, 4096);
-        hasher_free (h);
-
-        /* A failed update: the stream stops, no hasher comes back. */
-        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
-        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &s), ==, 0);
-        g_assert_nonnull (hash_stream_lend (s, 0));
-        hash_stream_give_back (s, -EIO);
-        g_assert_null (hash_stream_lend (s, 0));
-        g_assert_cmpint (hash_stream_finish (s, 10, on_done, &f.l), ==, -EIO);
-        g_assert_null (hash_stream_free (s));
-
-        /* Held for a keeping stop: the buffers fed after the return wait for no thread, and the
-         * free hands back the hasher with what the borrower hashed. */
-        g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
-        g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &s), ==, 0);
-        lent = hash_stream_lend (s, 0);
-        g_assert_nonnull (lent);
-        g_assert_cmpint (hasher_update (lent, f.data, 4096), ==, 0);
-        hash_stream_hold (s);
-        hash_stream_give_back (s, 0);
-        g_assert_cmpint (body_set_get (set, 4096, &b), ==, 0);
-        b->len = 4096;
-        hash_stream_feed (s, b);
-        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 0);
-        h = hash_stream_free (s);
+        fixture_init (&big, 64u * 1024u * 1024u, 64u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+        g_assert_cmpuint (io_pool_busy (big.l.pool), ==, 1);
+        hash_stream_hold (big.s);
+        h = hash_stream_free (big.s);
         g_assert_nonnull (h);
-        g_assert_cmpuint (hasher_get_size (h), ==, 4096);
-        g_assert_cmpuint (body_set_out (set), ==, 0);
+        g_assert_cmpuint (hasher_get_size (h), <, big.n);
+        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, big.data, hasher_get_size (h));
         hasher_free (h);
+        loop_run_until (&big.l, true);
+        fixture_done (&big);
 
-        /* Freed while lent: the borrower goes on, the return frees (the sanitizers see). */
         g_assert_cmpint (hasher_new (DIGEST_ALGORITHM_BIT (DIGEST_SHA256), &h), ==, 0);
         g_assert_cmpint (hash_stream_new (f.l.pool, f.fd, h, 0, &s), ==, 0);
-        lent = hash_stream_lend (s, 0);
-        g_assert_nonnull (lent);
+        g_assert_cmpint (body_set_get (set, 0, &b), ==, 0);
+        b->len = BODY_BUFFER_SIZE;
+        memcpy (b->data, f.data, b->len);
+        hash_stream_feed_ahead (s, b);
+        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
+        hash_stream_restart (s);
+        hash_stream_hold (s);
         g_assert_null (hash_stream_free (s));
-        g_assert_cmpint (hasher_update (lent, f.data, 4096), ==, 0);
-        hash_stream_give_back (s, 0);
+        loop_run_until (&f.l, true);
+        body_buffer_release (b);
+        g_assert_cmpuint (body_set_out (set), ==, 0);
 
         body_set_orphan (set);
         fixture_done (&f);
@@ -473,6 +440,6 @@ const TestCase test_cases[] = {
         { "/hash-stream/free-while-running", test_free_while_running },
         { "/hash-stream/free-in-pause", test_free_in_pause },
         { "/hash-stream/read-errors", test_read_errors },
-        { "/hash-stream/lend", test_lend },
+        { "/hash-stream/ahead", test_ahead },
         { NULL, NULL }
 };

@@ -440,11 +440,12 @@ check_kill_and_resume (gboolean corrupt, gboolean restart)
         assert_last_range (env->http, "/file.bin", STALL);
 }
 
-/* A Suspend while the bytes flow fast keeps what was hashed: the Resume reads back at most the
- * last buffers (four of 1 MiB), not the 24 MiB and more the file holds, and the file checks
- * out. */
+/* A stop while the bytes flow fast keeps what was hashed: the Resume reads back at most the
+ * last buffers (eight of 1 MiB), not the 24 MiB and more the file holds, and the file checks
+ * out. drop: the stop is the connection's end after 40 MiB (a transient failure), else a
+ * Suspend. */
 static void
-test_suspend_keeps_hash (void)
+check_stop_keeps_hash (gboolean drop)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
@@ -457,13 +458,19 @@ test_suspend_keeps_hash (void)
         g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_set_rate (env->http, "/file.bin", 400 * 1024 * 1024);
+        if (drop)
+                http_server_drop_after (env->http, "/file.bin", 40 * 1024 * 1024, 1);
         option_string (o, "checksum", sha256);
         g_autofree char *job = download (env, env->url, env->dest, TRUE, o, &id, &error);
         g_variant_builder_unref (o);
         g_assert_no_error (error);
-        g_free (xferd_wait_temp (env->fx, job, 0, 24 * 1024 * 1024));
-        xferd_job_call (env->fx, job, "Suspend");
-        job_wait_state (env->fx, job, "suspended");
+        if (drop)
+                job_wait_state (env->fx, job, "transient-error");
+        else {
+                g_free (xferd_wait_temp (env->fx, job, 0, 24 * 1024 * 1024));
+                xferd_job_call (env->fx, job, "Suspend");
+                job_wait_state (env->fx, job, "suspended");
+        }
         http_server_set_rate (env->http, "/file.bin", 0);
         xferd_job_call (env->fx, job, "Resume");
         assert_job_removed (env->fx, id, "acknowledged");
@@ -473,7 +480,19 @@ test_suspend_keeps_hash (void)
         const char *at = strstr (lines, "Hashing the ");
         if (at)
                 g_assert_cmpint (sscanf (at, "Hashing the %" G_GUINT64_FORMAT, &reread), ==, 1);
-        g_assert_cmpuint (reread, <=, 4 * 1024 * 1024);
+        g_assert_cmpuint (reread, <=, 8 * 1024 * 1024);
+}
+
+static void
+test_suspend_keeps_hash (void)
+{
+        check_stop_keeps_hash (FALSE);
+}
+
+static void
+test_drop_keeps_hash (void)
+{
+        check_stop_keeps_hash (TRUE);
 }
 
 static void
@@ -623,6 +642,23 @@ test_wrong_digest_on_206 (gconstpointer data)
 
         resume_with (env, job, w->field, w->type, HTTP_DIGEST_SWAPPED);
         assert_integrity_error (env, job, w->says);
+        assert_dir_empty (env);
+}
+
+/* A 206's Content-Digest (right) whose range cannot be hashed (XFERD_TEST_RANGE_HASH_FAIL
+ * makes every update of the range's hasher fail, as without memory): not a silent pass, the
+ * file fails with Integrity and goes. data: the size, small (its range hashed on the loop) or
+ * LARGE (by the writer's threads). */
+static void
+test_content_digest_unhashed (gconstpointer data)
+{
+        static const char *const fault[] = { "XFERD_TEST_RANGE_HASH_FAIL=1", NULL };
+        const BusFixtureOptions options = { .xferd_env = fault };
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (&options, "/file.bin", GPOINTER_TO_SIZE (data));
+        g_autofree char *job = download_suspended (env);
+
+        resume_with (env, job, HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, HTTP_DIGEST_RIGHT);
+        assert_integrity_error (env, job, "could not be hashed");
         assert_dir_empty (env);
 }
 
@@ -816,30 +852,39 @@ test_list_missing_file (void)
 
 #define BIG (32 * 1024 * 1024)
 
-static void
-test_cancel_while_hashing (void)
+/* BIG bytes held of a checksummed download, xferd killed and started again: it reads them back
+ * to hash them while the resumed request gets no answer (the file never ends, the hash is what
+ * runs), and the test pause holds the hashing after its first piece, so that what the test
+ * does next surely comes while it runs. Returns the job's path. */
+static char *
+start_hashing_held (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
-        g_autoptr(GError) error = NULL;
-        g_autofree char *id = NULL;
-
         xferd_env_serve (env, "/file.bin", BIG + 1000);
         g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
         http_server_set_validators (env->http, "/file.bin", "\"v1\"", NULL);
         http_server_stall_after (env->http, "/file.bin", BIG);
-        g_autofree char *job = download_ok (env, env->url, "checksum", g_variant_new_string (sha256), TRUE, &id);
+        char *job = download_ok (env, env->url, "checksum", g_variant_new_string (sha256), TRUE, NULL);
         g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
         g_assert_true (wait_file_size (temp, BIG, 4 * WAIT_TIMEOUT_MS));
         xferd_process_kill (env->fx);
-        /* The resumed request gets no answer: the file never ends, the hash is what runs. */
         http_server_release (env->http, "/file.bin");
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
-        /* The hash stops after its first slice: the Cancel surely comes while it runs. */
         xferd_process_setenv (env->fx, "XFERD_TEST_HASH_PAUSE", "1");
 
         xferd_process_start (env->fx);
         g_autofree char *hashing = g_strdup_printf ("Hashing the %d bytes held", BIG);
         g_assert_true (xferd_log_wait (env->log, hashing, 1, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_log_wait (env->log, "Test pause: the hashing holds", 1, WAIT_TIMEOUT_MS));
+        return job;
+}
+
+static void
+test_cancel_while_hashing (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *job = start_hashing_held (env);
+
         xferd_job_call (env->fx, job, "Cancel");
 
         /* Nothing left, no verdict (the hash never ended), and the job is final. The resumed
@@ -851,9 +896,37 @@ test_cancel_while_hashing (void)
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
+/* A Suspend while the bytes held are read back (the test pause holds the hashing after its
+ * first piece): the stream waits for that piece and keeps its hasher, so the Resume reads back
+ * only the rest, not the whole prefix again. */
+static void
+test_suspend_while_hashing (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autofree char *job = start_hashing_held (env);
+        guint64 first = 0, second = 0;
+
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        xferd_job_call (env->fx, job, "Resume");
+        g_assert_true (xferd_log_wait (env->log, "bytes held of", 2, WAIT_TIMEOUT_MS));
+        g_autofree char *lines = xferd_log_grep (env->log, "bytes held of");
+        const char *at = strstr (lines, "Hashing the ");
+        g_assert_nonnull (at);
+        g_assert_cmpint (sscanf (at, "Hashing the %" G_GUINT64_FORMAT, &first), ==, 1);
+        at = strstr (at + 1, "Hashing the ");
+        g_assert_nonnull (at);
+        g_assert_cmpint (sscanf (at, "Hashing the %" G_GUINT64_FORMAT, &second), ==, 1);
+        g_assert_cmpuint (first, ==, BIG);
+        g_assert_cmpuint (second, <, first);
+        xferd_job_call (env->fx, job, "Cancel");
+        assert_dir_empty (env);
+}
+
 const TestCase test_cases[] = {
         { "/integrity/checksum-right", test_checksum_right },
         { "/integrity/suspend-keeps-hash", test_suspend_keeps_hash },
+        { "/integrity/drop-keeps-hash", test_drop_keeps_hash },
         { "/integrity/checksum-wrong-sha256", test_checksum_wrong_sha256 },
         { "/integrity/checksum-wrong-sha512", test_checksum_wrong_sha512 },
         { "/integrity/malformed", test_malformed },
@@ -873,6 +946,7 @@ const TestCase test_cases[] = {
         { "/integrity/list-job-default", test_list_job_default },
         { "/integrity/list-missing-file", test_list_missing_file },
         { "/integrity/cancel-while-hashing", test_cancel_while_hashing },
+        { "/integrity/suspend-while-hashing", test_suspend_while_hashing },
         { NULL, NULL }
 };
 
@@ -886,6 +960,8 @@ const TestDataCase test_data_cases[] = {
           &(const WrongDigest) { HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA512, "Content-Digest", 0 } },
         { "/integrity/content-digest-on-206-wrong-large", test_wrong_digest_on_206,
           &(const WrongDigest) { HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, "Content-Digest", LARGE } },
+        { "/integrity/content-digest-unhashed", test_content_digest_unhashed, GSIZE_TO_POINTER (SIZE) },
+        { "/integrity/content-digest-unhashed-large", test_content_digest_unhashed, GSIZE_TO_POINTER (LARGE) },
         { "/integrity/list-bad-signature", test_list_refused, GINT_TO_POINTER (LIST_CHANGED) },
         { "/integrity/list-unknown-key", test_list_refused, GINT_TO_POINTER (LIST_SIGNED_BY_STRANGER) },
         { "/integrity/list-missing-signature", test_list_refused, GINT_TO_POINTER (LIST_NOT_SIGNED) },

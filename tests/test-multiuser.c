@@ -467,6 +467,116 @@ assert_owned_regular (const char *path, const TestUser *u, guint mode)
 
 /* -------------------------------------------------- who may do what */
 
+/* The rows of a ListJobs reply, in its order, each "id name type state owner done total" and,
+ * when its path is the id's, "path-ok", then a space; a ListJobsCompact reply's rows the same
+ * without the path. */
+static char *
+listed_rows (GVariant *reply)
+{
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        gboolean paths = g_variant_type_equal (g_variant_get_type (rows), G_VARIANT_TYPE ("a(ssssutto)"));
+        GString *s = g_string_new (NULL);
+
+        g_assert_true (paths || g_variant_type_equal (g_variant_get_type (rows), G_VARIANT_TYPE ("a(ssssutt)")));
+        for (gsize i = 0; i < g_variant_n_children (rows); i++) {
+                g_autoptr(GVariant) row = g_variant_get_child_value (rows, i);
+                const char *id, *name, *type, *state, *path = NULL;
+                guint32 owner;
+                guint64 done, total;
+
+                if (paths)
+                        g_variant_get (row, "(&s&s&s&sutt&o)", &id, &name, &type, &state, &owner, &done, &total, &path);
+                else
+                        g_variant_get (row, "(&s&s&s&sutt)", &id, &name, &type, &state, &owner, &done, &total);
+                g_string_append_printf (s, "%s %s %s %s %u %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, id, name, type,
+                                        state, owner, done, total);
+                if (path) {
+                        g_autofree char *expected = g_strconcat (XFERD_JOB_PATH_PREFIX, id, NULL);
+                        g_assert_cmpstr (path, ==, expected);
+                }
+                g_string_append (s, " ");
+        }
+        return g_string_free (s, FALSE);
+}
+
+/* The ids of listed_rows(), each followed by a space. */
+static char *
+listed_ids (GVariant *reply)
+{
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        GString *ids = g_string_new (NULL);
+
+        for (gsize i = 0; i < g_variant_n_children (rows); i++) {
+                g_autoptr(GVariant) row = g_variant_get_child_value (rows, i);
+                g_autoptr(GVariant) id = g_variant_get_child_value (row, 0);
+
+                g_string_append_printf (ids, "%s ", g_variant_get_string (id, NULL));
+        }
+        return g_string_free (ids, FALSE);
+}
+
+/* ListJobs(false) of client lists exactly `expected` (ids each followed by a space), in order,
+ * and ListJobsCompact(false) the same rows without their paths. */
+static void
+assert_client_lists (BusClient *client, const char *expected)
+{
+        g_autoptr(GVariant) reply = bus_client_call_manager (client, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                             G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autoptr(GVariant) compact = bus_client_call_manager (client, "ListJobsCompact", g_variant_new ("(b)", FALSE),
+                                                               G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
+        g_autofree char *ids = NULL, *rows = NULL, *compact_rows = NULL;
+
+        g_assert_nonnull (reply);
+        g_assert_nonnull (compact);
+        ids = listed_ids (reply);
+        g_assert_cmpstr (ids, ==, expected);
+        rows = listed_rows (reply);
+        compact_rows = listed_rows (compact);
+        g_assert_cmpstr (compact_rows, ==, rows);
+}
+
+/* Each user's ListJobs lists that user's jobs and no other, oldest first, however the users'
+ * jobs interleave, leave the queue, and come again after a user had none; root's
+ * ListJobs(true) lists them all in the one order. ListJobsCompact gives the same rows without
+ * their paths, each of which is the prefix and the id. */
+static void
+test_list_own_order (XferdEnv *env)
+{
+        g_autofree char *a1 = NULL, *b1 = NULL, *a2 = NULL, *b2 = NULL, *a3 = NULL, *b3 = NULL, *a4 = NULL;
+        g_autofree char *ja1 = bus_client_create_job (env->a, "a1", &a1);
+        g_autofree char *jb1 = bus_client_create_job (env->b, "b1", &b1);
+        g_autofree char *ja2 = bus_client_create_job (env->a, "a2", &a2);
+        g_autofree char *jb2 = bus_client_create_job (env->b, "b2", &b2);
+        g_autofree char *ja3 = bus_client_create_job (env->a, "a3", &a3);
+        g_autofree char *expected = NULL;
+
+        bus_client_job_call (env->a, ja2, "Cancel");
+        g_free (expected), expected = g_strdup_printf ("%s %s ", a1, a3);
+        assert_client_lists (env->a, expected);
+        g_free (expected), expected = g_strdup_printf ("%s %s ", b1, b2);
+        assert_client_lists (env->b, expected);
+        g_autoptr(GVariant) all = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
+                                                    G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autoptr(GVariant) all_compact = bus_call_manager (env->fx, "ListJobsCompact", g_variant_new ("(b)", TRUE),
+                                                            G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
+        g_autofree char *all_ids = listed_ids (all);
+        g_autofree char *all_rows = listed_rows (all), *all_compact_rows = listed_rows (all_compact);
+        g_free (expected), expected = g_strdup_printf ("%s %s %s %s ", a1, b1, b2, a3);
+        g_assert_cmpstr (all_ids, ==, expected);
+        g_assert_cmpstr (all_compact_rows, ==, all_rows);
+
+        /* B's last jobs go, and B starts again. */
+        bus_client_job_call (env->b, jb1, "Cancel");
+        bus_client_job_call (env->b, jb2, "Cancel");
+        assert_client_lists (env->b, "");
+        g_autofree char *jb3 = bus_client_create_job (env->b, "b3", &b3);
+        g_autofree char *ja4 = bus_client_create_job (env->a, "a4", &a4);
+        g_free (expected), expected = g_strdup_printf ("%s ", b3);
+        assert_client_lists (env->b, expected);
+        g_free (expected), expected = g_strdup_printf ("%s %s %s ", a1, a3, a4);
+        assert_client_lists (env->a, expected);
+}
+
 /* A's job "a-job" of env->url into a.bin in A's private directory (*dest if asked); its id
  * in *id. */
 static char *
@@ -533,6 +643,8 @@ test_other_user_denied (XferdEnv *env)
         g_assert_true (bus_client_lists_job (env->b, b_id));
         assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", TRUE),
                            ACCESS_DENIED);
+        assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobsCompact",
+                           g_variant_new ("(b)", TRUE), ACCESS_DENIED);
         g_assert_false (client_manages (env->b, job));
         g_assert_true (client_manages (env->b, b_job));
         g_assert_false (client_introspection_lists (env->b, id));
@@ -1559,6 +1671,7 @@ static const XferdEnvCase env_cases[] = {
         { "/multiuser/limits/retained", test_limits_retained, &limits_retained_options },
         { "/multiuser/access/other-user-denied", test_other_user_denied, NULL },
         { "/multiuser/access/root-allowed", test_root_allowed, NULL },
+        { "/multiuser/access/list-own-order", test_list_own_order, NULL },
         { "/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only, NULL },
         { "/multiuser/files/private-dir-and-etc", test_private_dir_and_etc, NULL },
         { "/multiuser/files/destination-symlink-before", test_destination_symlink_before, NULL },

@@ -7,7 +7,7 @@
  * with a Range from there), Cancel leaves nothing and the thread does not
  * bring the file back, and a kill -9 with writes held resumes to a verified
  * file, or to Integrity when the server's bytes changed meanwhile; Suspend and
- * Cancel also while the held task has borrowed the file's hasher.
+ * Cancel also while the file's hash stream holds the held task's buffers.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -77,8 +77,8 @@ file_size (const char *path)
 /* Suspend while the writer holds the bytes: at the reply the temporary file holds every byte
  * xferd had received (its log says how many), and BytesTransferred says so; the next
  * instance's Resume asks for the rest from there and the file completes byte-exact. With a
- * checksum the held task has borrowed the file's hasher: it writes without hashing once the
- * loop waits for it, and the file still checks out (auto-complete moves it). */
+ * checksum the hash stream holds the held task's buffers too (hashed beside the write): the
+ * file still checks out (auto-complete moves it). */
 static void
 check_suspend_while_queued (gboolean checksum)
 {
@@ -124,8 +124,8 @@ test_suspend_while_queued_checksum (void)
 }
 
 /* Cancel while the writer holds the bytes: nothing is left at the reply, none of them is
- * written, and a second Cancel is refused. With a checksum the held task holds the file's
- * hasher too: the stream, freed meanwhile, goes when the task gives it back. */
+ * written, and a second Cancel is refused. With a checksum the hash stream holds the task's
+ * buffers too: each goes with the last of the two to let go. */
 static void
 check_cancel_while_queued (gboolean checksum)
 {

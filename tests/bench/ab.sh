@@ -4,20 +4,30 @@
 # bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
-#   tests/bench/ab.sh [--case big|cancel|restart|small] [--rounds N] [--mib N] [--checksum]
+#   tests/bench/ab.sh [--case big|cancel|restart|create|small] [--rounds N] [--mib N] [--checksum]
 #                     [--background plain|sum] [--jobs N] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given), and beside it the disk's floor:
 #                   `dd conv=fdatasync` of the same bytes from the page cache to the same
-#                   directory; wall and the daemon's CPU, its event-loop thread's apart
+#                   directory; wall and the daemon's CPU, its event-loop thread's apart, and
+#                   each busy thread's run and wait for a CPU (ms, from schedstat; "+10" marks
+#                   the pools 10 nice levels below the loop: the writers and the hashing)
 #   --case cancel   Cancel call → reply with 100 transfers running (/slow/, 128 KiB/s each),
 #                   200 cancels; with --background, 20 running while the --mib file downloads
 #                   over and over without (plain) or with (sum) a checksum
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
-#                   faults by then), then 5 ListJobs (wall, and the daemon's CPU per call), and VmRSS
+#                   faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
+#                   none) (wall, and the CPU per call of the daemon, of dbus-daemon and of the
+#                   client, which reads every row), and VmRSS
+#   --case create   --jobs N Download calls (64 in flight, MaxBackgroundTransfers 1, a slow URL)
+#                   into a fresh xferd: jobs a second, and the CPU per job of the daemon (and of its
+#                   event-loop thread), of
+#                   dbus-daemon (which routes the call, the reply and the signals) and of the client;
+#                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
+#                   once after 0 or 3 signals: dbus-daemon's own cost a call, without xferd's work
 #   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
 #                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
@@ -35,7 +45,7 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case=big rounds=3 mib=1024 checksum=0 background= jobs= builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|small)$ ]] || { echo "ab.sh: --case takes big, cancel, restart or small" >&2; exit 2; }
+    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create or small" >&2; exit 2; }
             case=$2; shift 2 ;;
     --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
@@ -79,7 +89,7 @@ trap_cleanup cleanup
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-ab.XXXXXX")
 chmod 0755 "$work"     # nginx workers run as nobody
 mkdir -p "$work/www" "$work/services"
-[[ $case == restart || $case == small ]] && mib=1
+[[ $case == restart || $case == create || $case == small ]] && mib=1
 head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
 if [[ $case == small ]]; then
   mkdir "$work/www/small"
@@ -120,6 +130,22 @@ ticks() { echo "$(awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat") $(awk '{ pr
 # waited PID: nanoseconds the event-loop thread has spent runnable but waiting for a CPU.
 waited() { awk '{ print $2 }' "/proc/$1/task/$1/schedstat"; }
 
+# threads PID: one line per thread: tid, nice, ns run, ns waited for a CPU.
+threads() {
+  local f
+  for f in /proc/"$1"/task/*; do
+    [[ -r $f/schedstat ]] || continue
+    echo "${f##*/} $(awk '{ print $19 }' "$f/stat" 2>/dev/null) $(cat "$f/schedstat" 2>/dev/null)"
+  done
+}
+# busy_threads BEFORE AFTER: the threads that ran over 10 ms between the two snapshots.
+busy_threads() {
+  awk -v base="$(awk '{ print $2 }' <<<"$2" | sort -n | head -n1)" 'NR == FNR { run[$1] = $3; wait[$1] = $4; next }
+    { r = ($3 - run[$1]) / 1e6; w = ($4 - wait[$1]) / 1e6
+      if (r > 10) printf "%s%s run %.0f wait %.0f", sep, ($2 > base ? "+" ($2 - base) : "loop-level"), r, w; if (r > 10) sep = "; " }' \
+    <(echo "$1") <(echo "$2")
+}
+
 xpid=
 xferd_fresh() {  # BUILD: a new xferd of BUILD on an empty state directory
   xferd_stop
@@ -133,22 +159,25 @@ fresh_dl() { rm -rf "$work/dl"; mkdir "$work/dl"; sync; }
 
 declare -A res
 run_big() {  # BUILD → one line; res[BUILD] += wall
-  local b=$1 out extra=() lt0 pt0 lt1 pt1 w0 w1
+  local b=$1 out extra=() lt0 pt0 lt1 pt1 w0 w1 th0 th1
   xferd_fresh "$b"
   fresh_dl
   [[ $checksum -eq 1 ]] && extra=(--checksum="$big_sum")
   read -r lt0 pt0 < <(ticks "$xpid")
   w0=$(waited "$xpid")
+  th0=$(threads "$xpid")
   out=$("$bench" run --pid "$xpid" -- "$b/client/xferctl" --user --no-progress "${extra[@]}" \
           download "$base/big" "$work/dl/big")
   read -r lt1 pt1 < <(ticks "$xpid")
   w1=$(waited "$xpid")
+  th1=$(threads "$xpid")
   [[ $(kv status "$out") == 0 ]] || die "$b: the download failed"
   cmp -s "$work/www/big" "$work/dl/big" || die "$b: the downloaded file differs"
   res[$b]+="$(kv wall "$out") "
   echo "$b: wall $(kv wall "$out") s, daemon CPU $(calc "$(kv duser "$out") + $(kv dsys "$out")") s" \
        "(loop $(calc "($lt1 - $lt0) / $clk_tck") s, other threads $(calc "($pt1 - $pt0 - $lt1 + $lt0) / $clk_tck") s);" \
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
+  echo "  $b threads (ms): $(busy_threads "$th0" "$th1")"
 }
 run_floor() {  # the disk's floor: the same bytes from the page cache, synced
   local out
@@ -228,9 +257,28 @@ make_store() {
   mv "$work/state" "$work/store"
   log "stored $(kv jobs "$out") queued jobs in $(kv wall "$out") s"
 }
-declare -A res_cpu res_list res_list_cpu res_rss
+declare -A res_cpu res_list res_list_cpu res_list_bus res_list_client res_rss
+# list_calls METHOD KEY: 5 calls of METHOD (ListJobs, ListJobsCompact) to the running xferd;
+# appends to res_list*[KEY] and sets list_line; false when the build lacks the method.
+list_calls() {
+  local method=$1 key=$2 out t0 t1 bt0 bt1 walls=() cpu bus cl
+  read -r _ t0 < <(ticks "$xpid")
+  read -r _ bt0 < <(ticks "$bus_pid")
+  out=$("$bench" list --reps 5 --method "$method" 2>/dev/null) || return 1
+  read -r _ t1 < <(ticks "$xpid")
+  read -r _ bt1 < <(ticks "$bus_pid")
+  walls=($(sed -n 's/^ms=//p' <<<"$out"))
+  cpu=$(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0)
+  bus=$(calc "($bt1 - $bt0) * 1000 / $clk_tck / 5" 0)
+  cl=$(calc "($(kv cuser "$out") + $(kv csys "$out")) * 1000 / 5" 0)
+  res_list[$key]+="$(median "${walls[@]}") "
+  res_list_cpu[$key]+="$cpu "
+  res_list_bus[$key]+="$bus "
+  res_list_client[$key]+="$cl "
+  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms)"
+}
 run_restart() {  # BUILD → one line; res[BUILD] += restart wall
-  local b=$1 out ms t0 t1 faults walls=() rss
+  local b=$1 out ms t0 faults rss line compact="; ListJobsCompact: none"
   xferd_stop
   rm -rf "$work/state"
   cp -a "$work/store" "$work/state"
@@ -244,16 +292,59 @@ run_restart() {  # BUILD → one line; res[BUILD] += restart wall
   faults=$(awk '{ print $10 }' "/proc/$xpid/stat")
   res[$b]+="$ms "
   res_cpu[$b]+="$(calc "$t0 / $clk_tck" 2) "
-  out=$("$bench" list --reps 5)
-  read -r _ t1 < <(ticks "$xpid")
-  walls=($(sed -n 's/^ms=//p' <<<"$out"))
+  list_calls ListJobs "$b" || die "$b: ListJobs failed"
+  line=$list_line
+  list_calls ListJobsCompact "$b compact" && compact="; $list_line"
   rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xpid/status")
-  res_list[$b]+="$(median "${walls[@]}") "
-  res_list_cpu[$b]+="$(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0) "
   res_rss[$b]+="$(calc "$rss / 1024" 1) "
   echo "$b: restart $ms ms" \
-       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, $faults page faults); ListJobs median $(median "${walls[@]}") ms" \
-       "(daemon CPU $(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0) ms a call); RSS $(calc "$rss / 1024" 1) MiB"
+       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, $faults page faults); $line$compact; RSS $(calc "$rss / 1024" 1) MiB"
+}
+
+declare -A res_create_bus res_create_client res_create_loop
+run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD] += µs a job
+  local b=$1 out bt0 bt1 lt0 lt1 dus lus bus cus
+  xferd_fresh "$b"
+  fresh_dl
+  "$bench" set-max 1
+  read -r _ bt0 < <(ticks "$bus_pid")
+  read -r lt0 _ < <(ticks "$xpid")
+  out=$("$bench" create --count "$jobs" --url "$base/slow/big" --dir "$work/dl" --pid "$xpid") ||
+    die "$b: the creation case failed: $out"
+  read -r _ bt1 < <(ticks "$bus_pid")
+  read -r lt1 _ < <(ticks "$xpid")
+  lus=$(calc "($lt1 - $lt0) * 1000000 / $clk_tck / $jobs" 1)
+  dus=$(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $jobs" 1)
+  bus=$(calc "($bt1 - $bt0) * 1000000 / $clk_tck / $jobs" 1)
+  cus=$(calc "($(kv cuser "$out") + $(kv csys "$out")) * 1000000 / $jobs" 1)
+  res[$b]+="$(kv rate "$out") "
+  res_cpu[$b]+="$dus "
+  res_create_loop[$b]+="$lus "
+  res_create_bus[$b]+="$bus "
+  res_create_client[$b]+="$cus "
+  echo "$b: $(kv jobs "$out") jobs in $(kv wall "$out") s: $(kv rate "$out") jobs/s; CPU a job: daemon $dus µs (its loop $lus µs)," \
+       "dbus-daemon $bus µs, client $cus µs"
+}
+
+# dbus-daemon's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
+# at once after K signals of JobNew's shape.
+run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
+  local k=$1 out bt0 bt1 epid bus
+  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho --signals "$k"; }
+  local cpid=$echo_serve_PID
+  read -r epid <&"${echo_serve[0]}"
+  epid=${epid#ready=}
+  read -r _ bt0 < <(ticks "$bus_pid")
+  out=$("$bench" create --count "$jobs" --service org.xferd.BenchEcho --url "$base/slow/big" --dir "$work/dl" \
+          --pid "$epid") || die "the echo service failed: $out"
+  read -r _ bt1 < <(ticks "$bus_pid")
+  stop_pid "$epid" 5
+  wait "$cpid" 2>/dev/null || true
+  bus=$(calc "($bt1 - $bt0) * 1000000 / $clk_tck / $jobs" 1)
+  res[echo$k]+="$(kv rate "$out") "
+  res_create_bus[echo$k]+="$bus "
+  echo "echo service, $k signal(s) a call: $(kv rate "$out") calls/s; CPU a call: dbus-daemon $bus µs," \
+       "the service $(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $jobs" 1) µs"
 }
 
 log "case $case, ${#builds[@]} build(s), $rounds round(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -269,22 +360,43 @@ for ((r = 0; r < rounds; r++)); do
       small) run_small "$b" ;;
       cancel) run_cancel "$b" ;;
       restart) run_restart "$b" ;;
+      create) run_create "$b" ;;
     esac
   done
   if [[ $case == big ]]; then printf 'round %d: ' "$((r + 1))"; run_floor; fi
+  if [[ $case == create ]]; then
+    for k in 0 3; do printf 'round %d: ' "$((r + 1))"; run_echo "$k"; done
+  fi
 done
 xferd_stop
 case $case in
   big) what="wall (s)" ;;
   cancel) what="Cancel p99 (ms)" ;;
   restart) what="restart wall (ms)" ;;
+  create) what="creation (jobs/s)" ;;
   small) what="wall of $jobs jobs (s)" ;;
 esac
 for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
 if [[ $case == restart ]]; then
   for b in "${builds[@]}"; do
     echo "median restart CPU (s) $(median ${res_cpu[$b]}), ListJobs wall (ms) $(median ${res_list[$b]})," \
-         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
+         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), dbus-daemon CPU (ms) $(median ${res_list_bus[$b]})," \
+         "client CPU (ms) $(median ${res_list_client[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
+    if [[ -n ${res_list["$b compact"]:-} ]]; then
+      echo "median ListJobsCompact wall (ms) $(median ${res_list["$b compact"]}), daemon CPU (ms)" \
+           "$(median ${res_list_cpu["$b compact"]}), dbus-daemon CPU (ms) $(median ${res_list_bus["$b compact"]})," \
+           "client CPU (ms) $(median ${res_list_client["$b compact"]}) — $b"
+    fi
+  done
+fi
+if [[ $case == create ]]; then
+  for b in "${builds[@]}"; do
+    echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), dbus-daemon $(median ${res_create_bus[$b]})," \
+         "client $(median ${res_create_client[$b]}) — $b"
+  done
+  for k in 0 3; do
+    echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, dbus-daemon" \
+         "$(median ${res_create_bus[echo$k]}) µs a call"
   done
 fi
 if [[ $case == small ]]; then
