@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "file-hash.h"
+#include "util.h"
 
 #define SLICE_SIZE (1024u * 1024u)
 
@@ -25,8 +26,7 @@ FileHash *file_hash_free(FileHash *h) {
         if (h->fd >= 0)
                 close(h->fd);
         free(h->buf);
-        free(h);
-        return NULL;
+        return mfree(h);
 }
 
 static int on_slice(sd_event_source *s, void *userdata) {

@@ -24,11 +24,6 @@ static const struct {
         [HASH_SHA512] = { "SHA512", 128, "SHA512" },
 };
 
-const char *hash_type_name(HashType t) {
-        assert(t >= 0 && t < _HASH_MAX);
-        return hash_info[t].name;
-}
-
 static bool is_hex(const char *s, size_t len) {
         if (strlen(s) != len)
                 return false;
@@ -59,11 +54,7 @@ int hash_list_from_acquire(HashList *ret, const Message *m) {
         }
         v = message_get(m, "Expected-Checksum-FileSize");
         if (!isempty(v)) {
-                char *end;
-
-                errno = 0;
-                l.size = strtoull(v, &end, 10);
-                if (!isdigit((unsigned char) v[0]) || *end || errno != 0)
+                if (parse_uint64(v, UINT64_MAX, &l.size) < 0)
                         return -EBADMSG;
                 l.have_size = true;
         }
@@ -154,8 +145,7 @@ Hasher *hasher_free(Hasher *h) {
         if (!h)
                 return NULL;
         digest_set_done(&h->set);
-        free(h);
-        return NULL;
+        return mfree(h);
 }
 
 int hasher_new(Hasher **ret, unsigned types) {

@@ -21,9 +21,6 @@ typedef enum HashType {
 
 #define HASH_HEX_MAX 129        /* SHA-512 in hex, with the NUL */
 
-/* apt's name of a hash type: "MD5Sum", "SHA1", "SHA256", "SHA512". */
-const char *hash_type_name(HashType t);
-
 typedef struct HashList {
         char hex[_HASH_MAX][HASH_HEX_MAX];  /* lower case; "" where absent */
         bool have_size;

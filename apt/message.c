@@ -11,17 +11,47 @@
 #include "message.h"
 #include "util.h"
 
+int field_list_take(FieldList *l, char *name, char *value) {
+        assert(l);
+
+        if (!name || !value || array_reserve((void **) &l->items, &l->allocated, l->n + 1, sizeof *l->items) < 0) {
+                free(name);
+                free(value);
+                return -ENOMEM;
+        }
+        l->items[l->n++] = (MessageField) { name, value };
+        return 0;
+}
+
+const char *field_list_get(const FieldList *l, const char *name, bool last) {
+        assert(l);
+        assert(name);
+
+        for (size_t k = 0; k < l->n; k++) {
+                const MessageField *f = &l->items[last ? l->n - 1 - k : k];
+                if (strcasecmp(f->name, name) == 0)
+                        return f->value;
+        }
+        return NULL;
+}
+
+void field_list_done(FieldList *l) {
+        assert(l);
+
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].name);
+                free(l->items[i].value);
+        }
+        free(l->items);
+        *l = (FieldList) { .items = NULL };
+}
+
 Message *message_free(Message *m) {
         if (!m)
                 return NULL;
-        for (size_t i = 0; i < m->n_fields; i++) {
-                free(m->fields[i].name);
-                free(m->fields[i].value);
-        }
-        free(m->fields);
+        field_list_done(&m->fields);
         free(m->status);
-        free(m);
-        return NULL;
+        return mfree(m);
 }
 
 static char *strndup_trimmed(const char *s, size_t n) {
@@ -36,7 +66,7 @@ static char *strndup_trimmed(const char *s, size_t n) {
 
 /* A line that starts with a space continues the value of the field before it. */
 static int append_continuation(Message *m, const char *line, size_t n) {
-        MessageField *f = &m->fields[m->n_fields - 1];
+        MessageField *f = &m->fields.items[m->fields.n - 1];
         char *piece = strndup_trimmed(line, n);
         char *joined;
 
@@ -54,19 +84,11 @@ static int append_continuation(Message *m, const char *line, size_t n) {
 
 static int add_field(Message *m, const char *line, size_t n) {
         const char *colon = memchr(line, ':', n);
-        MessageField *fields;
 
         if (!colon || colon == line)
                 return -EBADMSG;
-        if (array_reserve((void **) &m->fields, &m->n_fields_allocated, m->n_fields + 1, sizeof *fields) < 0)
-                return -ENOMEM;
-        fields = m->fields;
-        fields[m->n_fields].name = strndup_trimmed(line, (size_t) (colon - line));
-        fields[m->n_fields].value = strndup_trimmed(colon + 1, (size_t) (line + n - colon - 1));
-        m->n_fields++;
-        if (!fields[m->n_fields - 1].name || !fields[m->n_fields - 1].value)
-                return -ENOMEM;
-        return 0;
+        return field_list_take(&m->fields, strndup_trimmed(line, (size_t) (colon - line)),
+                               strndup_trimmed(colon + 1, (size_t) (line + n - colon - 1)));
 }
 
 int message_parse(const char *text, size_t len, Message **ret) {
@@ -103,7 +125,7 @@ int message_parse(const char *text, size_t len, Message **ret) {
                         }
                 } else if (n == 0) {
                         ;
-                } else if ((*p == ' ' || *p == '\t') && m->n_fields > 0) {
+                } else if ((*p == ' ' || *p == '\t') && m->fields.n > 0) {
                         r = append_continuation(m, p, n);
                 } else
                         r = add_field(m, p, n);
@@ -125,10 +147,7 @@ const char *message_get(const Message *m, const char *name) {
         assert(m);
         assert(name);
 
-        for (size_t i = 0; i < m->n_fields; i++)
-                if (strcasecmp(m->fields[i].name, name) == 0)
-                        return m->fields[i].value;
-        return NULL;
+        return field_list_get(&m->fields, name, false);
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */

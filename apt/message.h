@@ -13,11 +13,25 @@ typedef struct MessageField {
         char *value;
 } MessageField;
 
+/* Name/value pairs in their order: a message's fields, and the configuration's items
+ * (settings.h). */
+typedef struct FieldList {
+        MessageField *items;
+        size_t n, allocated;
+} FieldList;
+
+/* Appends name and value, taking both (freed on failure; a NULL one, a failed allocation, is
+ * -ENOMEM). */
+int field_list_take(FieldList *l, char *name, char *value);
+/* The value of the first (or, with last, the last) pair called name, compared without regard
+ * to case; NULL when there is none. */
+const char *field_list_get(const FieldList *l, const char *name, bool last);
+void field_list_done(FieldList *l);
+
 typedef struct Message {
         unsigned code;          /* the leading number: 600, 601, ... */
         char *status;           /* the whole first line */
-        MessageField *fields;
-        size_t n_fields, n_fields_allocated;
+        FieldList fields;
 } Message;
 
 /* Parses one message (without its closing empty line). -EBADMSG when the first line has no

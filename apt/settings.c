@@ -35,23 +35,18 @@ int config_from_message(Config *c, const Message *m) {
         assert(c);
         assert(m);
 
-        for (size_t i = 0; i < m->n_fields; i++) {
-                const char *v = m->fields[i].value, *eq;
-                ConfigItem *items;
+        for (size_t i = 0; i < m->fields.n; i++) {
+                const char *v = m->fields.items[i].value, *eq;
+                int r;
 
-                if (strcasecmp(m->fields[i].name, "Config-Item") != 0)
+                if (strcasecmp(m->fields.items[i].name, "Config-Item") != 0)
                         continue;
                 eq = strchr(v, '=');
                 if (!eq)
                         return -EBADMSG;
-                if (array_reserve((void **) &c->items, &c->n_items_allocated, c->n_items + 1, sizeof *items) < 0)
-                        return -ENOMEM;
-                items = c->items;
-                items[c->n_items].name = dequote(v, (size_t) (eq - v));
-                items[c->n_items].value = dequote(eq + 1, strlen(eq + 1));
-                c->n_items++;
-                if (!items[c->n_items - 1].name || !items[c->n_items - 1].value)
-                        return -ENOMEM;
+                r = field_list_take(&c->items, dequote(v, (size_t) (eq - v)), dequote(eq + 1, strlen(eq + 1)));
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -60,21 +55,13 @@ const char *config_get(const Config *c, const char *name) {
         assert(c);
         assert(name);
 
-        for (size_t i = c->n_items; i > 0; i--)
-                if (strcasecmp(c->items[i - 1].name, name) == 0)
-                        return c->items[i - 1].value;
-        return NULL;
+        return field_list_get(&c->items, name, true);
 }
 
 void config_done(Config *c) {
         assert(c);
 
-        for (size_t i = 0; i < c->n_items; i++) {
-                free(c->items[i].name);
-                free(c->items[i].value);
-        }
-        free(c->items);
-        *c = (Config) { 0 };
+        field_list_done(&c->items);
 }
 
 /* The first of Acquire::<scope>::<key> over the scopes that is set and not empty. */

@@ -12,14 +12,8 @@
 
 #include "message.h"
 
-typedef struct ConfigItem {
-        char *name;
-        char *value;
-} ConfigItem;
-
 typedef struct Config {
-        ConfigItem *items;
-        size_t n_items, n_items_allocated;
+        FieldList items;
 } Config;
 
 /* Reads every Config-Item of a 601 message ("name=value", both %-encoded by apt). */

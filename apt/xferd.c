@@ -31,8 +31,7 @@ Xferd *xferd_free(Xferd *x) {
         sd_bus_slot_unref(x->match_owner);
         sd_bus_flush_close_unref(x->bus);
         free(x->unavailable_reason);
-        free(x);
-        return NULL;
+        return mfree(x);
 }
 
 XferdState xferd_state(const Xferd *x) {

@@ -86,7 +86,8 @@ BusAction bus_access_needed_action(Bus *b, sd_bus_message *m) {
         if (!streq(path, XFERD_MANAGER_PATH))
                 return BUS_ACTION_NONE;
 
-        if (sd_bus_message_is_method_call(m, XFERD_MANAGER_IFACE, "ListJobs"))
+        if (sd_bus_message_is_method_call(m, XFERD_MANAGER_IFACE, "ListJobs") ||
+            sd_bus_message_is_method_call(m, XFERD_MANAGER_IFACE, "ListJobsCompact"))
                 return peek_first(m, 'b', &all) && all ? BUS_ACTION_MANAGE_ALL : BUS_ACTION_NONE;
         if (sd_bus_message_is_method_call(m, XFERD_MANAGER_IFACE, "GetJob"))
                 return peek_first(m, 's', &s) ? job_action(b, s, uid) : BUS_ACTION_NONE;

@@ -61,8 +61,7 @@ BusBatch *bus_batch_free(BusBatch *q) {
                 batched_call_done(&q->calls[i]);
         free(q->calls);
         sd_bus_slot_unref(q->filter);
-        free(q);
-        return NULL;
+        return mfree(q);
 }
 
 int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply) {

@@ -112,8 +112,7 @@ BusCreds *bus_creds_free(BusCreds *c) {
         hashmap_free(c->entries);
         creds_entry_free(c->uncached);
         sd_bus_slot_unref(c->match);
-        free(c);
-        return NULL;
+        return mfree(c);
 }
 
 void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata) {

@@ -58,8 +58,7 @@ static PolkitQuery *query_free(PolkitQuery *q) {
         list_remove(&q->owner->queries, &q->node);
         sd_bus_slot_unref(q->slot);
         sd_bus_message_unref(q->request);
-        free(q);
-        return NULL;
+        return mfree(q);
 }
 
 static PolkitQuery *query_find(BusPolkit *p, sd_bus_message *m) {
@@ -199,8 +198,7 @@ BusPolkit *bus_polkit_free(BusPolkit *p) {
         while (!list_is_empty(&p->queries))
                 query_free(LIST_ENTRY(p->queries.head, PolkitQuery, node));
         sd_bus_slot_unref(p->filter);
-        free(p);
-        return NULL;
+        return mfree(p);
 }
 
 bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m) {

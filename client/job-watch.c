@@ -202,8 +202,7 @@ JobWatch *job_watch_free(JobWatch *w) {
         sd_bus_unref(w->bus);
         job_status_done(&w->status);
         free(w->path);
-        free(w);
-        return NULL;
+        return mfree(w);
 }
 
 const JobStatus *job_watch_status(const JobWatch *w) {

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "safe-text.h"
 #include "text.h"
+#include "util.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -36,8 +37,7 @@ JsonWriter *json_writer_new(FILE *f, bool pretty) {
 }
 
 JsonWriter *json_writer_free(JsonWriter *w) {
-        free(w);
-        return NULL;
+        return mfree(w);
 }
 
 static void newline_indent(JsonWriter *w) {

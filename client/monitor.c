@@ -14,8 +14,7 @@ MonitorJob *monitor_job_free(MonitorJob *j) {
         free(j->id);
         free(j->path);
         free(j->name);
-        free(j);
-        return NULL;
+        return mfree(j);
 }
 
 void monitor_done(Monitor *m) {

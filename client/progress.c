@@ -54,8 +54,7 @@ Progress *progress_free(Progress *p) {
         job_status_done(&p->status);
         free(p->id);
         free(p->last_plain_key);
-        free(p);
-        return NULL;
+        return mfree(p);
 }
 
 int progress_set_context(Progress *p, const WaitContext *ctx) {

@@ -57,8 +57,7 @@ Table *table_free(Table *t) {
         free(t->right);
         free(t->min_width);
         free(t->shrink_order);
-        free(t);
-        return NULL;
+        return mfree(t);
 }
 
 void table_set_align_right(Table *t, size_t column, bool right) {

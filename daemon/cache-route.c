@@ -40,8 +40,7 @@ CacheRoute *cache_route_free(CacheRoute *c) {
                 return NULL;
         sd_event_source_disable_unref(c->silence_timer);
         free(c->job_proxy);
-        free(c);
-        return NULL;
+        return mfree(c);
 }
 
 static uint64_t fallback_usec(const CacheRoute *c) {

@@ -150,14 +150,19 @@ static void checkpoint_arm(Manager *m) {
         (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 
-void checkpoint_mark(Job *j) {
-        assert(j);
-
-        job_rate_sample(j);
+/* On the dirty list once, whatever it waits there for; the next checkpoint takes it. */
+static void dirty_add(Job *j) {
         if (list_node_is_linked(&j->manager->dirty, &j->dirty_node))
                 return;
         list_prepend(&j->manager->dirty, &j->dirty_node);
         checkpoint_arm(j->manager);
+}
+
+void checkpoint_mark(Job *j) {
+        assert(j);
+
+        job_rate_sample(j);
+        dirty_add(j);
 }
 
 /* A final job whose last change no call waits for (its temporary files gone after the reply):
@@ -170,10 +175,7 @@ void checkpoint_mark_files(Job *j) {
         assert(job_state_is_final(j->state));
 
         j->files_due = true;
-        if (list_node_is_linked(&j->manager->dirty, &j->dirty_node))
-                return;
-        list_prepend(&j->manager->dirty, &j->dirty_node);
-        checkpoint_arm(j->manager);
+        dirty_add(j);
 }
 
 /* At a stop: the final jobs whose write waits for the next checkpoint are written now

@@ -22,8 +22,7 @@ ChecksumList *checksum_list_free(ChecksumList *l) {
         for (size_t i = 0; i < l->n; i++)
                 free(l->entries[i].name);
         free(l->entries);
-        free(l);
-        return NULL;
+        return mfree(l);
 }
 
 size_t checksum_list_count(const ChecksumList *l) {

@@ -94,7 +94,8 @@ static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char 
 }
 
 static void delete_send(DeleteEntry *d) {
-        int r = tus_delete_start(d->manager->engine, d->rec.url, d->rec.headers, on_delete_done, d, &d->request);
+        HttpSettings http = { .headers = d->rec.headers };
+        int r = tus_delete_start(d->manager->engine, d->rec.url, &http, on_delete_done, d, &d->request);
         if (r < 0)
                 on_delete_done(NULL, TUS_DELETE_RETRY, strerror(-r), d);
 }

@@ -220,8 +220,7 @@ Hasher *hasher_free(Hasher *h) {
                 return NULL;
         digest_set_done(&h->set);
         free(h->buf);
-        free(h);
-        return NULL;
+        return mfree(h);
 }
 
 unsigned hasher_get_algorithms(const Hasher *h) {

@@ -45,8 +45,7 @@ DownloadLane *download_lane_free(DownloadLane *l) {
         transfer_free(l->transfer);
         hasher_free(hash_stream_free(l->hash_stream));
         safe_close(l->fd);
-        free(l);
-        return NULL;
+        return mfree(l);
 }
 
 void download_lane_stop(DownloadLane *l, bool keep_data) {
@@ -86,6 +85,35 @@ void download_lanes_stop(Job *j, bool keep_data) {
 
         while (j->lanes)
                 download_lane_stop(j->lanes, keep_data);
+        download_release_dir(j);
+}
+
+void download_lanes_take_fds(Job *j, LaneFds *ret) {
+        assert(j);
+        assert(ret);
+
+        for (DownloadLane *l = j->lanes; l && ret->n < JOB_MAX_CONCURRENT_FILES; l = l->next)
+                if (l->fd >= 0) {
+                        ret->file[ret->n] = l->file;
+                        ret->fd[ret->n++] = TAKE_FD(l->fd);
+                }
+}
+
+int lane_fds_take(LaneFds *f, size_t file) {
+        assert(f);
+
+        for (size_t i = 0; i < f->n; i++)
+                if (f->file[i] == file && f->fd[i] >= 0)
+                        return TAKE_FD(f->fd[i]);
+        return -1;
+}
+
+void lane_fds_close(LaneFds *f) {
+        assert(f);
+
+        for (size_t i = 0; i < f->n; i++)
+                f->fd[i] = safe_close(f->fd[i]);
+        f->n = 0;
 }
 
 bool download_lanes_has_file(const Job *j, size_t file) {

@@ -55,10 +55,17 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         f->bytes_total = transfer_get_total(t);
         retry_note_received(j, before, f->bytes_transferred);
         if (!f->validator) {
-                /* Stored with the first bytes: a resume after a crash needs it for If-Range. */
+                /* Stored with the first bytes, before they go to the file: a resume after a
+                 * crash needs it for If-Range. A body that is all here ends in this same
+                 * dispatch, whose commit of the file's end carries it (a crash in between
+                 * costs only this file's bytes, which no validator names). */
                 const char *v = transfer_get_validator(t);
-                if (v && free_and_strdup(&f->validator, v) >= 0)
-                        checkpoint_save_file(j, l->file);
+                if (v && free_and_strdup(&f->validator, v) >= 0) {
+                        if (f->bytes_total != UINT64_MAX && f->bytes_transferred >= f->bytes_total)
+                                l->validator_unstored = true;
+                        else
+                                checkpoint_save_file(j, l->file);
+                }
         }
         checkpoint_mark(j);
 }
@@ -111,8 +118,9 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         f->bytes_transferred = transfer_get_position(t);
         l->transfer = transfer_free(l->transfer);
         l->fd = safe_close(l->fd);
-        if (validator_changed && res->outcome != TRANSFER_OK)
+        if ((validator_changed || l->validator_unstored) && res->outcome != TRANSFER_OK)
                 checkpoint_save_file(j, l->file);
+        l->validator_unstored = false;
 
         switch (res->outcome) {
         case TRANSFER_OK:
@@ -164,6 +172,31 @@ static const TransferCallbacks transfer_callbacks = {
         .on_done = on_transfer_done,
 };
 
+/* One directory is kept open between the files of one running download (the job's files
+ * follow each other in it), and closed when the job stops or is done: a user's directory is
+ * never held open for a job that does not run, which would keep its file system busy. */
+static FsDirCache *job_kept_dir(Job *j) {
+        Manager *m = j->manager;
+
+        if (m->temp_dir_job != j) {
+                fs_dir_cache_done(&m->temp_dir);
+                m->temp_dir_job = j;
+        }
+        return &m->temp_dir;
+}
+
+void download_release_dir(Job *j) {
+        Manager *m;
+
+        assert(j);
+
+        m = j->manager;
+        if (m->temp_dir_job != j)
+                return;
+        fs_dir_cache_done(&m->temp_dir);
+        m->temp_dir_job = NULL;
+}
+
 static bool errno_is_disk_full(int r) {
         return r == -ENOSPC || r == -EDQUOT;
 }
@@ -208,11 +241,11 @@ static int lane_start(DownloadLane *l) {
                         job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return r;
                 }
-                fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
+                fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), f->temp_name);
                 if (fd == -EEXIST) {
                         /* Only xferd makes names with this job's id: a leftover of ours. */
                         (void) fsops_unlink(&j->identity, &d, f->temp_name);
-                        fd = fsops_create_temporary(&j->identity, &d, f->temp_name);
+                        fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), f->temp_name);
                 }
                 if (fd < 0) {
                         r = fd;
@@ -303,6 +336,7 @@ void download_start(Job *j) {
                         return;  /* the job failed */
         }
         if (!j->lanes && !j->signed_list && j->current >= j->n_files) {
+                download_release_dir(j);
                 job_all_done(j);
                 return;
         }
@@ -327,14 +361,12 @@ void download_begin(DownloadLane *l, uint64_t offset) {
                 .fd = l->fd,
                 .offset = offset,
                 .validator = f->validator,
-                .headers = j->http_headers,
+                .http = job_http_settings(j),
                 .origin_url = f->url,
-                .allow_insecure_redirect = j->allow_insecure_redirect,
                 .max_speed = scheduler_lane_rate(j->lane_rate, j->n_lanes),
                 .hash_stream = l->hash_stream,
                 .expect_size = f->expect_size,
                 .expected_size = f->expected_size,
-                .proxy = j->proxy,
                 .identity = &j->identity,
                 /* A limit, like the others root is exempt from; the reserve is the disk's. */
                 .max_size = j->owner != 0 ? m->config.max_file_size : 0,

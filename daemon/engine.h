@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "list.h"
 #include "proxy.h"
 
 typedef struct Engine Engine;
@@ -26,6 +27,9 @@ typedef struct EngineRequest {
         bool added;
         /* Called once the handle has left the multi; the owner may free or reuse it. */
         void (*done)(struct EngineRequest *r, CURLcode code);
+        /* engine_release_later(): frees the owner once the handle is gone; never done(). */
+        void (*destroy)(struct EngineRequest *r);
+        ListNode retired;
 } EngineRequest;
 
 int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret);
@@ -49,3 +53,9 @@ int engine_add(Engine *e, EngineRequest *r);
 void engine_remove(Engine *e, EngineRequest *r);
 /* Removes the request and frees its handle (r->easy becomes NULL); nothing when it has none. */
 void engine_release(Engine *e, EngineRequest *r);
+/* The same a little later (3 ms: after the reply a call waits for), then destroy(r):
+ * curl_multi_remove_handle() closes a connection cut short, which cost a Cancel's reply
+ * 0.1 ms before it. Until then curl may still call the owner's callbacks, which must do
+ * nothing but pause the request (CURL_WRITEFUNC_PAUSE) or end it (0). Its done() is never
+ * called. XFERD_TEST_TEARDOWN_DELAY=SECONDS holds these releases for SECONDS (tests). */
+void engine_release_later(Engine *e, EngineRequest *r, void (*destroy)(EngineRequest *r));

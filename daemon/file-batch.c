@@ -19,8 +19,7 @@ FileBatch *file_batch_free(FileBatch *b) {
         for (size_t i = 0; i < b->n_ops; i++)
                 file_op_done(&b->ops[i]);
         free(b->ops);
-        free(b);
-        return NULL;
+        return mfree(b);
 }
 
 static void batch_run(IoTask *t);
@@ -85,6 +84,26 @@ void file_batch_submit(FileBatch *b, IoPool *pool, FileStep step) {
 
         b->step = step;
         io_pool_submit(pool, &b->task);
+}
+
+static void batch_closed(FileBatch *b) {
+        file_batch_free(b);
+}
+
+void file_batch_close(FileBatch *b, IoPool *pool) {
+        assert(b);
+        assert(pool);
+
+        for (size_t i = 0; i < b->n_ops; i++)
+                if (b->ops[i].fd >= 0) {
+                        b->done = batch_closed;
+                        b->dropped = NULL;
+                        /* Long work (the blocks freed), which no reply waits for: any CPU. */
+                        b->task.near_loop = false;
+                        file_batch_submit(b, pool, FILE_STEP_CLOSE);
+                        return;
+                }
+        file_batch_free(b);
 }
 
 static FsDir op_dir(const FileOp *op) {
@@ -180,6 +199,10 @@ static void batch_run(IoTask *t) {
                 break;
         case FILE_STEP_UNLINK:
                 batch_unlink(b);
+                break;
+        case FILE_STEP_CLOSE:
+                for (size_t i = 0; i < b->n_ops; i++)
+                        b->ops[i].fd = safe_close(b->ops[i].fd);
                 break;
         }
 }

@@ -11,7 +11,8 @@
 typedef enum FileStep {
         FILE_STEP_FINISH,       /* open each finished temporary file, give it its mode, sync the data */
         FILE_STEP_RENAME,       /* rename each over its destination, then sync each directory once */
-        FILE_STEP_UNLINK,       /* unlink each name */
+        FILE_STEP_UNLINK,       /* unlink each name (a file still open loses only its name) */
+        FILE_STEP_CLOSE,        /* close each descriptor: an unlinked file's blocks are freed */
 } FileStep;
 
 typedef struct FileOp {
@@ -21,7 +22,8 @@ typedef struct FileOp {
         ino_t ino;
         char *temp_name;
         char *final_name;       /* FINISH, RENAME */
-        int fd;                 /* FINISH: the opened file, for the loop to close */
+        int fd;                 /* FINISH: the opened file, for the loop to close; UNLINK: the
+                                 * file still open, closed by file_batch_close() */
         int r;                  /* the step's result for this file; a failed file skips later steps,
                                  * -ECANCELED: left out (its job failed or was cancelled) */
         bool synced;            /* FINISH: its data is on disk */
@@ -47,6 +49,10 @@ FileBatch *file_batch_free(FileBatch *b);
 int file_batch_add(FileBatch *b, const FsIdentity *id, const char *dir, dev_t dev, ino_t ino,
                    const char *temp_name, const char *final_name, size_t owner_index, size_t file_index);
 void file_batch_submit(FileBatch *b, IoPool *pool, FileStep step);
+/* Frees the batch once a worker has closed the descriptors it holds (the last close of an
+ * unlinked file frees its blocks: on a file system mounted with `discard`, milliseconds);
+ * at once when it holds none. On the loop, after done(). */
+void file_batch_close(FileBatch *b, IoPool *pool);
 
 /* sync-policy.c, on a worker thread: the data of every opened file (fd >= 0, r >= 0) reaches
  * the disk; a file whose data may not have gets r < 0. */

@@ -154,6 +154,12 @@ static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache
         return fd;
 }
 
+static bool dir_path_leads_to(const FsDir *dir) {
+        struct stat st;
+
+        return stat(dir->path, &st) >= 0 && S_ISDIR(st.st_mode) && st.st_dev == dir->dev && st.st_ino == dir->ino;
+}
+
 /* What an operation in a checked directory is given, besides the directory's fd: the names
  * and values of its call. */
 typedef struct DirOp {
@@ -163,6 +169,7 @@ typedef struct DirOp {
         mode_t mode;
         struct stat *ret_st;
         bool gone_ok;  /* the directory gone or replaced is no error: nothing of ours is in it */
+        bool recheck;  /* the cache was kept across loop iterations: its path is looked up again */
 } DirOp;
 
 /* Every operation inside a checked directory runs here: as `id`, with the directory's fd as
@@ -176,6 +183,10 @@ static int dir_run(const FsIdentity *id, const FsDir *dir, FsDirCache *cache,
         r = fs_identity_enter(id, &saved);
         if (r < 0)
                 return r;
+        /* A directory kept open since an earlier iteration is used only if its path, looked up as
+         * the owner now, still leads to it; else the fresh open below says what is there. */
+        if (a->recheck && cache && cache->fd >= 0 && !dir_path_leads_to(dir))
+                fs_dir_cache_done(cache);
         dfd = dir_acquire(id, dir, cache, &owned);
         if (dfd == -ESTALE && a->gone_ok)
                 log_notice("%s was moved or replaced since %s was created in it; "
@@ -199,19 +210,6 @@ int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name
         return dir_run(id, dir, NULL, reopen_source_at, &(DirOp) { .name = name, .ret_st = ret_st });
 }
 
-int fsops_open_directory(const FsIdentity *id, const FsDir *dir) {
-        _cleanup_(fs_identity_leave) FsSaved saved = { .switched = false };
-        int r;
-
-        assert(dir);
-
-        r = fs_identity_enter(id, &saved);
-        if (r < 0)
-                return r;
-        /* Never the cached fd: the caller keeps this one. */
-        return open_directory_unlocked(dir);
-}
-
 static int create_temporary_at(int dfd, const DirOp *a) {
         /* Read as well: the bytes written are read back to be hashed (hash-stream.c). */
         int fd = openat(dfd, a->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -219,11 +217,11 @@ static int create_temporary_at(int dfd, const DirOp *a) {
         return fd < 0 ? -errno : fd;
 }
 
-int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name) {
+int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *kept, const char *name) {
         assert(dir);
         assert(name);
 
-        return dir_run(id, dir, NULL, create_temporary_at, &(DirOp) { .name = name });
+        return dir_run(id, dir, kept, create_temporary_at, &(DirOp) { .name = name, .recheck = true });
 }
 
 static int open_temporary_at(int dfd, const DirOp *a) {

@@ -42,12 +42,6 @@ int fsops_open_source(const FsIdentity *id, const char *dir, const char *name,
 /* The same, later: the directory must still be the one recorded. */
 int fsops_reopen_source(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
 
-/* Opens the directory, checking it is still the one recorded. */
-int fsops_open_directory(const FsIdentity *id, const FsDir *dir);
-
-/* Creates a new temporary file (O_EXCL, mode 0600, never through a symlink). */
-int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, const char *name);
-
 /* Opens an existing temporary file for reading and writing; -ENOENT when it has vanished, -EBADFD when
  * something other than a regular file is there. */
 int fsops_open_temporary(const FsIdentity *id, const FsDir *dir, const char *name, struct stat *ret_st);
@@ -75,6 +69,12 @@ typedef struct FsDirCache {
 } FsDirCache;
 #define FS_DIR_CACHE_INIT { .fd = -1 }
 void fs_dir_cache_done(FsDirCache *c);
+
+/* Creates a new temporary file (O_EXCL, mode 0600, never through a symlink). kept (or NULL): the
+ * directory kept open for the files of one running job, across loop iterations; each call
+ * looks its path up again as the owner (one stat() instead of open, fstat and close) and opens
+ * the directory afresh when the path leads elsewhere now. */
+int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *kept, const char *name);
 
 /* Complete, in steps, so that many files share their durability work: open a finished
  * temporary file and give it its final mode (the caller then syncs the data, one file or one

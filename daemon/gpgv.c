@@ -426,6 +426,5 @@ Gpgv *gpgv_free(Gpgv *g) {
         sd_event_source_disable_unref(g->timer);
         safe_close(g->status_fd);
         free(g->status);
-        free(g);
-        return NULL;
+        return mfree(g);
 }

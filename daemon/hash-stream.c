@@ -260,8 +260,10 @@ int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStrea
         (void) pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
         pthread_cond_init(&s->pause_cond, &attr);
         pthread_condattr_destroy(&attr);
-        /* Bytes held are read in order from the disk; bytes just written from the page cache. */
-        (void) posix_fadvise(dfd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        /* Bytes held are read in order from the disk; bytes just written from the page cache
+         * (a new file has none of the first kind: no advice, one system call a file less). */
+        if (written > 0)
+                (void) posix_fadvise(dfd, 0, 0, POSIX_FADV_SEQUENTIAL);
         s->written = written;
         stream_kick(s);
         *ret = s;

@@ -48,23 +48,22 @@ bool http_header_value(const char *line, size_t len, const char *name, const cha
         return true;
 }
 
+/* A header value, which is not NUL-terminated, as a string in buf; false when it does not fit. */
+static bool value_copy(char *buf, size_t size, const char *v, size_t n) {
+        if (n >= size)
+                return false;
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        return true;
+}
+
 bool http_parse_u64(const char *s, size_t n, uint64_t *ret) {
         char buf[32];
-        char *end;
 
         assert(s);
         assert(ret);
 
-        if (n == 0 || n >= sizeof buf || !isdigit((unsigned char) s[0]))
-                return false;
-        memcpy(buf, s, n);
-        buf[n] = 0;
-        errno = 0;
-        unsigned long long v = strtoull(buf, &end, 10);
-        if (errno != 0 || *end)
-                return false;
-        *ret = v;
-        return true;
+        return value_copy(buf, sizeof buf, s, n) && parse_uint64(buf, UINT64_MAX, ret) >= 0;
 }
 
 bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint64_t *ret_total) {
@@ -75,10 +74,8 @@ bool http_parse_content_range(const char *v, size_t n, uint64_t *ret_start, uint
         assert(ret_start);
         assert(ret_total);
 
-        if (n >= sizeof buf)
+        if (!value_copy(buf, sizeof buf, v, n))
                 return false;
-        memcpy(buf, v, n);
-        buf[n] = 0;
         if (sscanf(buf, "bytes %llu-%llu/%llu", &a, &b, &total) == 3)
                 *ret_start = a, *ret_total = total;
         else if (sscanf(buf, "bytes %llu-%llu/*", &a, &b) == 2)
@@ -100,10 +97,8 @@ uint64_t http_parse_retry_after(const char *v, size_t n) {
         assert(v);
 
         if (!http_parse_u64(v, n, &secs)) {
-                if (n >= sizeof buf)
+                if (!value_copy(buf, sizeof buf, v, n))
                         return 0;
-                memcpy(buf, v, n);
-                buf[n] = 0;
                 time_t when = curl_getdate(buf, NULL);
                 time_t now = time(NULL);
                 if (when <= now)

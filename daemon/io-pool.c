@@ -33,6 +33,10 @@ struct IoPool {
         List queue;                     /* waiting for a thread */
         List done;                      /* run, waiting for the loop */
         IoTask *awaited;                /* the loop looks for its result before it next sleeps */
+        int *held;                      /* per thread: the CPU io_pool_pin_idle() held it on,
+                                         * plus one; 0: free */
+        bool *idle;                     /* per thread: waiting for a task */
+        cpu_set_t any;                  /* where a free thread may run: the process's CPUs */
         uint64_t await_until;           /* CLOCK_MONOTONIC µs */
 };
 
@@ -44,8 +48,17 @@ static IoTask *queue_pop(List *l) {
         return t;
 }
 
+typedef struct WorkerStart {
+        IoPool *pool;
+        unsigned index;                 /* in threads, held and idle */
+} WorkerStart;
+
 static void *worker(void *userdata) {
-        IoPool *p = userdata;
+        WorkerStart *start = userdata;
+        IoPool *p = start->pool;
+        unsigned me = start->index;
+
+        free(start);
 
         /* Per thread on Linux: the loop and the other pools keep theirs. Relative to the
          * loop's (a daemon started at nice 15 keeps its hashing below itself, never above). */
@@ -64,13 +77,21 @@ static void *worker(void *userdata) {
 
                 while (!p->stop && list_is_empty(&p->queue)) {
                         p->n_idle++;
+                        p->idle[me] = true;
                         pthread_cond_wait(&p->wake, &p->lock);
+                        p->idle[me] = false;
                         p->n_idle--;
                 }
                 if (p->stop)
                         break;
                 t = queue_pop(&p->queue);
+                /* Long work (a sync, a checkpoint) goes to whichever CPU is free. */
+                bool release = p->held[me] != 0 && !t->near_loop;
+                if (release)
+                        p->held[me] = 0;
                 pthread_mutex_unlock(&p->lock);
+                if (release)
+                        (void) sched_setaffinity(0, sizeof p->any, &p->any);
                 atomic_store_explicit(&t->cpu, sched_getcpu() + 1, memory_order_relaxed);
                 t->run(t);
                 pthread_mutex_lock(&p->lock);
@@ -156,8 +177,12 @@ int io_pool_new(sd_event *event, unsigned max_threads, IoPool **ret) {
         pthread_cond_init(&p->wake, NULL);
         p->max_threads = max_threads;
         p->threads = calloc(max_threads, sizeof(pthread_t));
-        if (!p->threads)
+        p->held = calloc(max_threads, sizeof(int));
+        p->idle = calloc(max_threads, sizeof(bool));
+        if (!p->threads || !p->held || !p->idle)
                 return -ENOMEM;
+        if (sched_getaffinity(0, sizeof p->any, &p->any) < 0)
+                CPU_ZERO(&p->any);  /* unknown: io_pool_pin_idle() holds no thread */
         p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (p->efd < 0)
                 return -errno;
@@ -189,8 +214,9 @@ IoPool *io_pool_free(IoPool *p) {
         pthread_cond_destroy(&p->wake);
         pthread_mutex_destroy(&p->lock);
         free(p->threads);
-        free(p);
-        return NULL;
+        free(p->held);
+        free(p->idle);
+        return mfree(p);
 }
 
 /* Started from the loop thread, whose file-system identity is its own between operations:
@@ -200,12 +226,18 @@ static int start_thread(IoPool *p) {
         sigset_t all, old;
         int r;
 
+        WorkerStart *start = malloc(sizeof *start);
+        if (!start)
+                return -ENOMEM;
+        *start = (WorkerStart) { .pool = p, .index = p->n_threads };
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &old);
-        r = -pthread_create(&p->threads[p->n_threads], NULL, worker, p);
+        r = -pthread_create(&p->threads[p->n_threads], NULL, worker, start);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (r < 0)
+        if (r < 0) {
+                free(start);
                 return r;
+        }
         p->n_threads++;
         return 0;
 }
@@ -240,6 +272,31 @@ void io_pool_submit(IoPool *p, IoTask *t) {
                 (void) eventfd_write(p->efd, 1);
                 atomic_store_explicit(&t->finished, true, memory_order_release);
         }
+}
+
+int io_pool_pin_idle(IoPool *p) {
+        int cpu = sched_getcpu();
+        bool any = false;
+        cpu_set_t one;
+
+        assert(p);
+
+        if (cpu < 0 || CPU_COUNT(&p->any) < 2 || !CPU_ISSET(cpu, &p->any))
+                return -1;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        pthread_mutex_lock(&p->lock);
+        for (unsigned i = 0; i < p->n_threads; i++) {
+                if (!p->idle[i])
+                        continue;
+                /* Already there: no system call, the common case. */
+                if (p->held[i] == cpu + 1 || pthread_setaffinity_np(p->threads[i], sizeof one, &one) == 0) {
+                        p->held[i] = cpu + 1;
+                        any = true;
+                }
+        }
+        pthread_mutex_unlock(&p->lock);
+        return any ? cpu : -1;
 }
 
 void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec) {

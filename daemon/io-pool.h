@@ -24,6 +24,9 @@ struct IoTask {
         void (*drop)(IoTask *t);        /* instead of done() when the pool is freed first */
         atomic_bool finished;           /* run() has returned (for io_pool_await()) */
         atomic_int cpu;                 /* the CPU run() started on, plus one; 0 before */
+        bool near_loop;                 /* short, and a reply waits for it or for what it follows
+                                         * (an unlink, a close): its thread stays where
+                                         * io_pool_pin_idle() held it; any other task runs free */
 };
 
 int io_pool_new(sd_event *event, unsigned max_threads, IoPool **ret);
@@ -39,6 +42,14 @@ void io_pool_set_priority(IoPool *p, int64_t priority);
 
 /* How much nicer than the loop the threads the pool starts from now on are (default 0). */
 void io_pool_set_nice(IoPool *p, int nice);
+
+/* Before submitting a task a reply waits for: the idle threads are held on the loop's CPU, so
+ * that the one woken runs there as soon as the loop waits (the loop has nothing else to do
+ * meanwhile). Woken onto the other CPU of a busy machine, a thread waited there behind other
+ * work: 0.5 ms at the 90th percentile, 8 ms at the 99th, against 25 µs and 0.5 ms held. A
+ * thread goes free again when it takes a task that is not near_loop. Returns the CPU, or -1
+ * when none was held. */
+int io_pool_pin_idle(IoPool *p);
 
 /* A reply waits for this task, submitted just now and short (Cancel's unlinks): before the
  * loop next sleeps, it looks for the task's result for at most max_usec, so that it does not

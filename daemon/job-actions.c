@@ -206,8 +206,13 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                 stored_whole = whole && r >= 0;
         }
 
-        if (t.actions & JOB_ACTION_STOP_TRANSFER)
-                job_stop_transfer_full(j, !(t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES)));
+        bool unlinks = t.actions & (JOB_ACTION_UNLINK_TEMPORARIES | JOB_ACTION_COMMIT_FILES);
+        _cleanup_(lane_fds_close) LaneFds fds = { 0 };
+        if (t.actions & JOB_ACTION_STOP_TRANSFER) {
+                if (unlinks)
+                        download_lanes_take_fds(j, &fds);
+                job_stop_transfer_full(j, !unlinks);
+        }
         if (t.actions & JOB_ACTION_DISARM_RETRY)
                 retry_disarm(j);
         job_take_row(j, &row);
@@ -232,12 +237,12 @@ int job_apply_full(Job *j, JobEvent event, uint64_t retry_after_usec, CallError 
                 also = JOB_CHANGE_SETTINGS;  /* HttpHeaderNames */
         }
 
-        if (t.actions & (JOB_ACTION_COMMIT_FILES | JOB_ACTION_UNLINK_TEMPORARIES)) {
+        if (unlinks) {
                 if (event == JOB_EVENT_CANCEL)
                         manager_crash_point("cancel-committed");
                 /* On a worker thread: the state below is told once the files are gone, as it
                  * was when the unlinks ran here, and the call replies after that. */
-                if (pending_unlink_start(j, t.actions & JOB_ACTION_UNLINK_TEMPORARIES))
+                if (pending_unlink_start(j, t.actions & JOB_ACTION_UNLINK_TEMPORARIES, &fds))
                         j->signals_deferred = changed ? JOB_CHANGE_STATE : 0;
                 else if (!stored_whole)
                         checkpoint_save(j);

@@ -44,8 +44,7 @@ JobFile *job_file_free(JobFile *f) {
         free(f->checksum_list_key);
         free(f->verified_checksum);
         hasher_free(f->hasher);
-        free(f);
-        return NULL;
+        return mfree(f);
 }
 
 Job *job_record_free(Job *j) {
@@ -67,6 +66,5 @@ Job *job_record_free(Job *j) {
         free(j->checksum_list_signature);
         free(j->proxy);
         free(j->rate);
-        free(j);
-        return NULL;
+        return mfree(j);
 }

@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "fsops.h"
+#include "http-settings.h"
 #include "job.h"
 #include "list.h"
 #include "network-policy.h"
@@ -72,6 +73,7 @@ typedef struct JobFile {
 struct Job {
         Manager *manager;
         ListNode queue_node;    /* in the manager's queue (non-final) or retained list */
+        ListNode owner_node;    /* while queued: in its owner's list of them, in queue order */
 
         char id[33];
         bool identity_from_caller;      /* the creating caller's groups (stored), not the user database's */
@@ -165,6 +167,15 @@ static inline const char *job_file_current_url(const JobFile *f) {
         return f->url_index > 0 ? f->mirrors[f->url_index - 1] : f->url;
 }
 
+/* What each request of the job carries, borrowed for the request's start (it keeps a copy). */
+static inline HttpSettings job_http_settings(const Job *j) {
+        return (HttpSettings) {
+                .headers = j->http_headers,
+                .proxy = j->proxy,
+                .allow_insecure_redirect = j->allow_insecure_redirect,
+        };
+}
+
 /* The first job of a queue or retained list, and the one after j in its list; NULL at the end. */
 static inline Job *job_first(const List *l) {
         return LIST_ENTRY(l->head, Job, queue_node);
@@ -172,6 +183,11 @@ static inline Job *job_first(const List *l) {
 
 static inline Job *job_next(const Job *j) {
         return LIST_ENTRY(j->queue_node.next, Job, queue_node);
+}
+
+/* The next job of j's owner in the queue. */
+static inline Job *job_next_owned(const Job *j) {
+        return LIST_ENTRY(j->owner_node.next, Job, owner_node);
 }
 
 /* A file with these names (copied into its block) and every other field zero; NULL when out of

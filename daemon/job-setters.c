@@ -45,12 +45,13 @@ static uint64_t headers_bytes(char * const *headers) {
         return n;
 }
 
-/* The bytes of header lines the owner's other jobs hold (final jobs hold none). */
+/* The bytes of header lines the owner's other jobs hold (final jobs hold none): a walk of the
+ * owner's own jobs. */
 static uint64_t owner_headers_bytes(const Job *j) {
         uint64_t n = 0;
 
-        for (const Job *k = job_first(&j->manager->jobs); k; k = job_next(k))
-                if (k != j && k->owner == j->owner)
+        for (const Job *k = manager_first_owned_job(j->manager, j->owner); k; k = job_next_owned(k))
+                if (k != j)
                         n += headers_bytes(k->http_headers);
         return n;
 }

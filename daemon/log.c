@@ -30,10 +30,6 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
-int log_get_max_level(void) {
-        return max_level;
-}
-
 int log_level_from_string(const char *s) {
         int i;
 
@@ -138,18 +134,29 @@ static void log_write(int level, int error, const char *job_id, uid_t owner_uid,
         /* "<6>" tells a log collector the level; a person at a terminal only sees noise. */
         if (stderr_tty < 0)
                 stderr_tty = isatty(STDERR_FILENO);
-        /* One line at a time: the pools' threads log too, and a line is several calls. */
-        flockfile(stderr);
-        if (!stderr_tty)
-                fprintf(stderr, "<%d>", level);
+        /* The line is made first and written with one call (stderr is unbuffered): one system
+         * call a line instead of three or four, and the pools' threads cannot split it. */
+        char text[LOG_MESSAGE_MAX + 256];
+        size_t len = 0;
+        int k;
+        if (!stderr_tty) {
+                k = snprintf(text, sizeof text, "<%d>", level);
+                len = k < 0 ? 0 : (size_t) k;
+        }
         if (job_id)
-                fprintf(stderr, "xferd: job %s: %s", job_id, message);
+                k = snprintf(text + len, sizeof text - len, "xferd: job %s: %s", job_id, message);
         else
-                fprintf(stderr, "xferd: %s", message);
-        if (max_level >= LOG_DEBUG)
-                fprintf(stderr, " (%s:%d %s)", strempty(file), line, strempty(func));
-        fputc('\n', stderr);
-        funlockfile(stderr);
+                k = snprintf(text + len, sizeof text - len, "xferd: %s", message);
+        len += k < 0 ? 0 : (size_t) k;
+        if (len < sizeof text && max_level >= LOG_DEBUG) {
+                k = snprintf(text + len, sizeof text - len, " (%s:%d %s)", strempty(file), line, strempty(func));
+                len += k < 0 ? 0 : (size_t) k;
+        }
+        /* Cut to fit, the newline kept. */
+        if (len > sizeof text - 2)
+                len = sizeof text - 2;
+        text[len++] = '\n';
+        (void) fwrite(text, 1, len, stderr);
 }
 
 /* Leaves errno as it was, so that callers may log between a failure and reading errno. */

@@ -19,7 +19,6 @@
  */
 
 void log_set_max_level(int level);
-int log_get_max_level(void);
 int log_level_from_string(const char *s);
 
 /* Whether messages go to the journal (decided once, at the first message). */

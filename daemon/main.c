@@ -56,17 +56,6 @@ static void help(void) {
                "     --version             show the version\n");
 }
 
-static int parse_seconds(const char *s, uint64_t *ret) {
-        char *end;
-
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno != 0 || end == s || *end || s[0] == '-' || v > UINT32_MAX)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 static int parse_args(int argc, char *argv[], Args *a) {
         enum {
                 ARG_SYSTEM = 0x100, ARG_USER, ARG_IDLE, ARG_RETENTION, ARG_FLOOR, ARG_STALL, ARG_STATE,
@@ -105,7 +94,7 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 case ARG_STALL:
                 case ARG_DELETE_RETRY:
                 case ARG_FOREGROUND_RETRY:
-                        if (parse_seconds(optarg, &v) < 0) {
+                        if (parse_uint64(optarg, UINT32_MAX, &v) < 0) {
                                 log_error("Invalid number of seconds: %s", optarg);
                                 return -EINVAL;
                         }

@@ -44,6 +44,15 @@ typedef struct PendingUnlink {
         char *name;
 } PendingUnlink;
 
+/* The temporary files of stopped lanes, still open: unlinked so, a file loses only its name,
+ * and its blocks go when it is closed, after the reply, on a worker (with `discard` that
+ * costs milliseconds). */
+typedef struct LaneFds {
+        size_t n;
+        size_t file[JOB_MAX_CONCURRENT_FILES];
+        int fd[JOB_MAX_CONCURRENT_FILES];
+} LaneFds;
+
 struct Manager {
         sd_event *event;
         ManagerConfig config;
@@ -53,6 +62,8 @@ struct Manager {
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
+        FsDirCache temp_dir;                    /* the directory of temp_dir_job's next temporary files */
+        Job *temp_dir_job;                      /* a running download; NULL: temp_dir is closed */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -63,6 +74,7 @@ struct Manager {
         List jobs;                              /* non-final, oldest first */
         List retained;                          /* final, object still on the bus */
         Hashmap *index;                         /* every job with an object, by id */
+        Hashmap *owners;                        /* each owner's queued jobs, by uid (job-index.c) */
         Hashmap *bindings;                      /* listed jobs bound to a client, by client (owner-gone.c) */
 
         sd_event_source *schedule_source;       /* deferred scheduler run */
@@ -174,6 +186,8 @@ void wal_checkpoint_want(void *userdata);
 int job_index_add(Manager *m, Job *j);
 void job_index_remove(Manager *m, Job *j);
 int job_index_enter(Manager *m, Job *j);
+void job_index_leave_queue(Manager *m, Job *j);
+void job_index_done(Manager *m);
 
 /* checkpoint.c */
 void checkpoint_save_row(Job *j);
@@ -203,7 +217,7 @@ void checkpoint_unmark(Job *j);
 void pending_unlink_free(PendingUnlink *p);
 int pending_unlink_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void pending_unlink_remove_temporary(Job *j, JobFile *f);
-bool pending_unlink_start(Job *j, bool all);
+bool pending_unlink_start(Job *j, bool all, LaneFds *fds);
 int pending_unlink_adopt(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name,
                          void *userdata);
 
@@ -276,7 +290,8 @@ void retry_disarm(Job *j);
 void retention_retire(Job *j);
 void retention_io_released(Job *j);
 Job *job_free(Job *j);
-int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+/* Arms the timer that ends a final job's object, retention after its retirement. */
+void retention_arm(Job *j);
 
 /* job-actions.c */
 JobContext job_context(const Job *j);
@@ -304,6 +319,7 @@ struct DownloadLane {
         unsigned restarts;              /* in a row, for this file */
         uint64_t counted_from_cache;    /* of the transfer's bytes, already in the counters */
         uint64_t counted_from_origin;
+        bool validator_unstored;        /* the file's validator waits for the commit of its end */
         bool verify_has_server;         /* the server's digest of the file being hashed */
         ServerDigest verify_server;     /* to check it against once the whole file is read */
 };
@@ -315,6 +331,11 @@ DownloadLane *download_lane_free(DownloadLane *l);
 void download_lane_stop(DownloadLane *l, bool keep_data);
 void download_lanes_stop(Job *j, bool keep_data);
 bool download_lanes_has_file(const Job *j, size_t file);
+/* Takes the lanes' descriptors, before download_lanes_stop() would close them. */
+void download_lanes_take_fds(Job *j, LaneFds *ret);
+/* The descriptor of file, taken from f (-1 when it holds none). */
+int lane_fds_take(LaneFds *f, size_t file);
+void lane_fds_close(LaneFds *f);
 /* Whether a transfer of the job waits for its bandwidth budget. */
 bool download_lanes_throttled(const Job *j);
 /* The job's rate (bytes/s, 0 = none), shared by its lanes. */
@@ -324,6 +345,8 @@ void download_lanes_set_rate(Job *j, uint64_t job_rate);
 /* Starts files in order until MaxConcurrentFiles are in flight; the job is done once every
  * file is transferred and no lane runs. */
 void download_start(Job *j);
+/* The job's directory kept for its next temporary files is closed: it stopped or is done. */
+void download_release_dir(Job *j);
 void download_begin(DownloadLane *l, uint64_t offset);
 void download_file_verified(DownloadLane *l);
 void download_restart_file(DownloadLane *l);

@@ -26,12 +26,6 @@ uint64_t manager_get_bytes_from_origin(Manager *m) {
         return m->bytes_from_origin;
 }
 
-sd_event *manager_get_event(Manager *m) {
-        assert(m);
-
-        return m->event;
-}
-
 void manager_set_observer(Manager *m, const ManagerObserver *o) {
         assert(m);
         assert(o);
@@ -74,7 +68,7 @@ static void manager_discard_new(Job *j) {
         Manager *m = j->manager;
 
         idle_count_stop(j);
-        list_remove(&m->jobs, &j->queue_node);
+        job_index_leave_queue(m, j);
         job_index_remove(m, j);
         job_free(j);
 }
@@ -330,7 +324,6 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         inactivity_arm(m, j->modification_time);
 
-        list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         log_job_debug(j->id, owner, NULL, "Created for uid %u.", (unsigned) owner);
 
@@ -390,12 +383,14 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->idle = true;
         m->wait_walk_all = true;
         m->dir_check = (FsDirCheck) FS_DIR_CHECK_INIT;
+        m->temp_dir = (FsDirCache) FS_DIR_CACHE_INIT;
         r = scheduler_queue_new(config->max_foreground_transfers_per_user, &m->schedule_queue);
         if (r < 0)
                 return r;
         m->index = hashmap_new();
+        m->owners = hashmap_new();
         m->bindings = hashmap_new();
-        if (!m->index || !m->bindings)
+        if (!m->index || !m->owners || !m->bindings)
                 return -ENOMEM;
 
         r = engine_new(event, &config->transfer, &m->engine);
@@ -478,11 +473,13 @@ Manager *manager_free(Manager *m) {
         /* A batch not closed yet is stored, and its calls answered, before the bus goes. */
         (void) manager_batch_close(m, NULL);
         fs_dir_check_done(&m->dir_check);
+        fs_dir_cache_done(&m->temp_dir);
+        m->temp_dir_job = NULL;
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
         checkpoint_flush_files(m);
         while ((j = job_first(&m->jobs))) {
-                list_remove(&m->jobs, &j->queue_node);
+                job_index_leave_queue(m, j);
                 job_free(j);
         }
         while ((j = job_first(&m->retained))) {
@@ -503,6 +500,7 @@ Manager *manager_free(Manager *m) {
                 delete_queue_entry_free(d);  /* stays in the store for the next start */
         }
         hashmap_free(m->index);
+        job_index_done(m);
         owner_gone_done(m);
         scheduler_done(m);
         sd_event_source_disable_unref(m->schedule_source);
@@ -521,6 +519,5 @@ Manager *manager_free(Manager *m) {
         store_close(m->store);
         engine_free(m->engine);
         sd_event_unref(m->event);
-        free(m);
-        return NULL;
+        return mfree(m);
 }

@@ -70,7 +70,6 @@ const ManagerConfig *manager_get_config(Manager *m);
 /* Body bytes of every download since the daemon started: from the site's cache, from elsewhere. */
 uint64_t manager_get_bytes_from_cache(Manager *m);
 uint64_t manager_get_bytes_from_origin(Manager *m);
-sd_event *manager_get_event(Manager *m);
 
 /* Brings back the stored jobs, finishes interrupted cancels, and starts what was queued. */
 int manager_load(Manager *m);
@@ -82,10 +81,14 @@ bool manager_is_idle(Manager *m);
 /* Non-final jobs, oldest first, and how many. */
 Job *manager_first_job(Manager *m);
 size_t manager_n_jobs(Manager *m);
+/* One owner's non-final jobs, oldest first (then job_next_owned()): a walk of a user's jobs
+ * never passes other users' jobs. */
+Job *manager_first_owned_job(Manager *m, uid_t owner);
 /* For a walk of the queue that reads every job (ListJobs): the jobs a few places after j, their
  * display names and files asked for ahead, so that they are in the cache when the walk gets
- * there. Reads nothing it does not need, changes nothing. */
-void job_prefetch_ahead(const Job *j);
+ * there. Reads nothing it does not need, changes nothing. `owned`: the walk follows
+ * job_next_owned(), not job_next(). */
+void job_prefetch_ahead(const Job *j, bool owned);
 /* Final jobs whose objects are still on the bus. */
 Job *manager_first_retained(Manager *m);
 /* Any job with an object on the bus, final or not. */

@@ -86,6 +86,5 @@ NetWatch *netwatch_free(NetWatch *w) {
                 return NULL;
         sd_event_source_disable_unref(w->io);
         safe_close(w->fd);
-        free(w);
-        return NULL;
+        return mfree(w);
 }

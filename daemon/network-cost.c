@@ -64,8 +64,7 @@ NetworkCost *network_cost_free(NetworkCost *c) {
                 return NULL;
         disconnect(c);
         sd_event_unref(c->event);
-        free(c);
-        return NULL;
+        return mfree(c);
 }
 
 static bool view_equal(const NetworkView *a, const NetworkView *b) {

@@ -138,7 +138,7 @@ static void on_job_unlinked(FileBatch *b) {
         } else
                 /* With the next progress checkpoint, in its transaction. */
                 checkpoint_mark_files(j);
-        file_batch_free(b);
+        file_batch_close(b, m->io_pool);
         retention_io_released(j);
         idle_check(m);
 }
@@ -152,8 +152,9 @@ static void on_job_unlink_dropped(FileBatch *b) {
 
 /* Removes the temporary files of the job on a worker thread: every one (all) or those not
  * committed. The store keeps listing them until they are gone (a restart removes what it
- * lists), and the job is told about afterwards. False when there was nothing to remove. */
-bool pending_unlink_start(Job *j, bool all) {
+ * lists), and the job is told about afterwards. A file still open in fds (its transfer just
+ * stopped) is closed after the reply. False when there was nothing to remove. */
+bool pending_unlink_start(Job *j, bool all, LaneFds *fds) {
         FileBatch *b;
 
         assert(j);
@@ -175,12 +176,15 @@ bool pending_unlink_start(Job *j, bool all) {
                         log_oom();
                         continue;
                 }
+                b->ops[b->n_ops - 1].fd = fds ? lane_fds_take(fds, i) : -1;
         }
         if (b->n_ops == 0) {
                 file_batch_free(b);
                 return false;
         }
         j->unlinking = b;
+        b->task.near_loop = true;
+        (void) io_pool_pin_idle(j->manager->io_pool);
         file_batch_submit(b, j->manager->io_pool, FILE_STEP_UNLINK);
         /* A reply waits for it, and an unlink is short: the loop looks for the result before
          * it sleeps. */

@@ -183,11 +183,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                         return r;
                 }
                 list_append(&m->retained, &j->queue_node);
-                r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
-                                      j->retire_time + m->config.retention_usec, USEC_PER_SEC,
-                                      retention_on_timer, j);
-                if (r < 0)
-                        log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
+                retention_arm(j);
                 return 0;
         }
 
@@ -226,7 +222,6 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 job_free(j);
                 return r;
         }
-        list_append(&m->jobs, &j->queue_node);
         idle_count_start(j);
         /* Only what recovery changed goes back to the store: 100 000 unchanged jobs cost
          * nothing more than their reading. */

@@ -8,17 +8,36 @@
 
 static void manager_expire_retained(Job *j);
 
-void retention_retire(Job *j) {
-        uint64_t now;
+static int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        assert(userdata);
+
+        manager_expire_retained(userdata);
+        return 0;
+}
+
+/* The object stays readable for a while, so a late call learns InvalidState; the deadline is
+ * wall-clock, so it holds across restarts. */
+void retention_arm(Job *j) {
+        Manager *m;
         int r;
 
+        assert(j);
+
+        m = j->manager;
+        r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME, j->retire_time + m->config.retention_usec,
+                              USEC_PER_SEC, retention_on_timer, j);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
+}
+
+void retention_retire(Job *j) {
         assert(j);
 
         Manager *m = j->manager;
         idle_count_stop(j);
         scheduler_job_removed(j);
         owner_gone_unbind(j);
-        list_remove(&m->jobs, &j->queue_node);
+        job_index_leave_queue(m, j);
         list_append(&m->retained, &j->queue_node);
         retry_disarm(j);
 
@@ -28,15 +47,7 @@ void retention_retire(Job *j) {
                 m->observer.job_removed(m, j);
         }
 
-        /* The object stays readable for a while, so a late call learns InvalidState; the
-         * deadline is wall-clock, so it holds across restarts. */
-        r = sd_event_now(m->event, CLOCK_REALTIME, &now);
-        if (r >= 0)
-                r = sd_event_add_time(m->event, &j->retention_timer, CLOCK_REALTIME,
-                                      j->retire_time + m->config.retention_usec, USEC_PER_SEC,
-                                      retention_on_timer, j);
-        if (r < 0)
-                log_error_errno(r, "Cannot arm the retention timer of job %s", j->id);
+        retention_arm(j);
 
         /* Final objects are bounded per user too: create and cancel in a loop must not pile up
          * objects, store rows and broadcasts; the oldest of the user's goes first. */
@@ -82,13 +93,6 @@ void retention_io_released(Job *j) {
                 j->expire_pending = false;
                 manager_expire_retained(j);
         }
-}
-
-int retention_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        assert(userdata);
-
-        manager_expire_retained(userdata);
-        return 0;
 }
 
 /* The end of a final job's object: InterfacesRemoved, out of the store, freed. */

@@ -119,8 +119,7 @@ SchedulerQueue *scheduler_queue_free(SchedulerQueue *q) {
         free(q->entries);
         free(q->items);
         free(q->foreground_items);
-        free(q);
-        return NULL;
+        return mfree(q);
 }
 
 void scheduler_item_init(SchedulerItem *item, uid_t owner, uint64_t seq) {

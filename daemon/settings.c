@@ -17,19 +17,6 @@ static char *strip(char *s) {
         return s;
 }
 
-static int parse_u64(const char *v, uint64_t max, uint64_t *ret) {
-        char *end;
-
-        if (!isdigit((unsigned char) v[0]))
-                return -EINVAL;
-        errno = 0;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (errno != 0 || *end || n > max)
-                return -ERANGE;
-        *ret = n;
-        return 0;
-}
-
 int settings_parse_size(const char *v, uint64_t *ret) {
         static const char suffixes[] = "KMGT";
         char buf[32], *s;
@@ -50,7 +37,7 @@ int settings_parse_size(const char *v, uint64_t *ret) {
                         factor *= 1024;
                 buf[len - 1] = 0;
         }
-        r = parse_u64(buf, UINT64_MAX / factor, &n);
+        r = parse_uint64(buf, UINT64_MAX / factor, &n);
         if (r < 0)
                 return r;
         *ret = n * factor;
@@ -73,7 +60,7 @@ int settings_parse_reserve(const char *v, DiskReserve *ret) {
                         return -ERANGE;
                 memcpy(buf, v, len - 1);
                 buf[len - 1] = 0;
-                r = parse_u64(buf, 100, &p);
+                r = parse_uint64(buf, 100, &p);
                 if (r < 0)
                         return r;
                 *ret = (DiskReserve) { .percent = (unsigned) p };
@@ -168,7 +155,7 @@ static int apply(DaemonSettings *s, const char *key, const char *value) {
                         break;
         if (i == ELEMENTSOF(numeric_keys))
                 return apply_special(s, key, value);
-        r = parse_u64(value, numeric_keys[i].max, &v);
+        r = parse_uint64(value, numeric_keys[i].max, &v);
         if (r < 0)
                 return r;
         if (v < numeric_keys[i].min)
@@ -240,7 +227,7 @@ static int apply_network(DaemonSettings *s, const char *path, unsigned line, con
                 r = proxy_settings_set_ca_file(n, value);
                 why = "must be an absolute path";
         } else if (streq(key, "CacheFallbackSec")) {
-                r = parse_u64(value, 86400, &v);
+                r = parse_uint64(value, 86400, &v);
                 if (r >= 0)
                         n->cache_fallback_usec = v * USEC_PER_SEC;
                 why = "must be a number of seconds from 0 (never) to 86400";

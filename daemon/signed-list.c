@@ -24,7 +24,8 @@ struct SignedList {
         Engine *engine;
         SignedListRequest req;          /* the strings are copies */
         char *url, *signature_url, *origin_url, *gpgv;
-        char **headers, **keyrings;
+        HttpSettings http;
+        char **keyrings;
         Step step;
         int fds[2];                     /* memfds: the list, the signature */
         Transfer *transfer;
@@ -193,9 +194,8 @@ static int fetch(SignedList *s, Step step) {
         TransferRequest req = {
                 .url = i == 0 ? s->url : s->signature_url,
                 .fd = s->fds[i],
-                .headers = s->headers,
+                .http = s->http,
                 .origin_url = s->origin_url,
-                .allow_insecure_redirect = s->req.allow_insecure_redirect,
                 .max_size = i == 0 ? LIST_MAX : SIGNATURE_MAX,
         };
         return transfer_start(s->engine, &req, &transfer_callbacks, s, &s->transfer);
@@ -228,7 +228,7 @@ int signed_list_start(Engine *e, const SignedListRequest *req, SignedListDone do
         s->gpgv = req->gpgv ? strdup(req->gpgv) : NULL;
         s->keyrings = strv_copy(req->keyrings);
         if (!s->url || !s->signature_url || (req->origin_url && !s->origin_url) || (req->gpgv && !s->gpgv) ||
-            !s->keyrings || (req->headers && !(s->headers = strv_copy(req->headers))))
+            !s->keyrings || http_settings_copy(&req->http, &s->http) < 0)
                 return -ENOMEM;
 
         r = fetch(s, STEP_LIST);
@@ -249,9 +249,8 @@ SignedList *signed_list_free(SignedList *s) {
         free(s->signature_url);
         free(s->origin_url);
         free(s->gpgv);
-        strv_free(s->headers);
+        http_settings_done(&s->http);
         strv_free(s->keyrings);
         free(s->list_text);
-        free(s);
-        return NULL;
+        return mfree(s);
 }

@@ -11,6 +11,7 @@
 
 #include "checksum-list.h"
 #include "engine.h"
+#include "http-settings.h"
 #include "http-util.h"
 
 typedef struct SignedList SignedList;
@@ -19,8 +20,7 @@ typedef struct SignedListRequest {
         const char *url;                /* the list */
         const char *signature_url;      /* its detached OpenPGP signature */
         const char *origin_url;         /* headers go only to this URL's origin */
-        char * const *headers;
-        bool allow_insecure_redirect;
+        HttpSettings http;              /* the job's */
         char * const *keyrings;         /* at least one */
         uid_t uid;                      /* gpgv runs as this user when xferd is root; */
         gid_t gid;                      /* (uid_t) -1: as xferd */

@@ -478,8 +478,7 @@ Store *store_close(Store *s) {
                 store_close_db(s);
         safe_close(s->lock_fd);
         free(s->path);
-        free(s);
-        return NULL;
+        return mfree(s);
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */

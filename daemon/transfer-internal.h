@@ -25,10 +25,9 @@ struct Transfer {
 
         int fd;
         uint64_t offset;        /* what the request asked to skip */
-        char **job_headers;     /* sent only to the origin of the URL the job named */
+        HttpSettings http;      /* the job's; its headers are sent only to `origin` */
         char *validator;
         char *origin;           /* scheme://host:port of that URL */
-        bool allow_insecure_redirect;
         bool pipewait;                  /* wait for a connection that multiplexes (TransferRequest) */
         unsigned redirects;
         char *redirect_url;     /* where the redirect that just ended points */
@@ -68,6 +67,8 @@ struct Transfer {
         bool paused;
         sd_event_source *resume_timer;
 
+        bool gone;              /* transfer_free(): only its handle is left, until released */
+        uint64_t refused;       /* body bytes curl offered meanwhile (for the tests' log) */
         bool responded;         /* on_response was called */
         bool body_accepted;     /* the headers were judged: body bytes go to the file */
         bool restart;           /* the partial file cannot be continued */

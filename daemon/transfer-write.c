@@ -54,6 +54,9 @@ static void writeback_run(IoTask *task) {
         Writeback *w = (Writeback *) task;
 
         (void) sync_file_range(w->fd, (off_t) w->offset, (off_t) w->length, SYNC_FILE_RANGE_WRITE);
+        /* Here, not on the loop: for a file unlinked meanwhile (Cancel) this may be the last
+         * close, which frees the blocks. */
+        w->fd = safe_close(w->fd);
 }
 
 static void writeback_free(IoTask *task) {
@@ -200,6 +203,12 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         uint64_t held;
         int r;
 
+        if (t->gone) {
+                /* Freed, its handle not yet released: curl keeps the bytes and leaves the
+                 * socket alone until then. */
+                t->refused += len;
+                return CURL_WRITEFUNC_PAUSE;
+        }
         if (!t->body_accepted)
                 return len;  /* the body of an error response */
         /* A deferred flush failed: the bytes after it must not land behind a hole. */

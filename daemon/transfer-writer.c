@@ -115,6 +115,10 @@ static void writer_run(IoTask *task) {
                         break;  /* no byte behind a hole */
         }
 finish:
+        /* The transfer is gone (Cancel): its file, unlinked by now or soon, may lose its last
+         * descriptor here, which frees the blocks; here, not on the loop. */
+        if (atomic_load(&w->cancelled))
+                w->fd = safe_close(w->fd);
         pthread_mutex_lock(&w->lock);
         w->finished = true;
         pthread_cond_broadcast(&w->cond);

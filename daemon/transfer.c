@@ -110,6 +110,9 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
         const char *v;
         size_t n;
 
+        if (t->gone)
+                return 0;  /* freed, its handle not yet released: curl ends the request */
+
         if (len >= 5 && strncmp(buffer, "HTTP/", 5) == 0) {
                 response_reset(t, buffer, len);
                 if (!t->responded) {
@@ -179,7 +182,7 @@ static void follow_redirect(Transfer *t) {
                 return;
         }
         if (strncasecmp(t->redirect_url, "https:", 6) != 0 &&
-            (strncasecmp(t->redirect_url, "http:", 5) != 0 || (from_https && !t->allow_insecure_redirect))) {
+            (strncasecmp(t->redirect_url, "http:", 5) != 0 || (from_https && !t->http.allow_insecure_redirect))) {
                 finish_redirect_error(t, ERROR_NAME_UNSUPPORTED_PROTOCOL, "Redirect to a protocol that is not allowed",
                                       "A redirect led to a protocol that is not allowed (only http and https; "
                                       "https to http only with AllowInsecureRedirect)");
@@ -274,7 +277,6 @@ static void on_cache_silent(void *userdata) {
 
 /* One request for t->url: a new easy handle on the engine. */
 static int transfer_request(Transfer *t) {
-        _cleanup_free_ char *origin = http_url_origin(t->url);
         char range[64];
         int r;
 
@@ -283,12 +285,8 @@ static int transfer_request(Transfer *t) {
                 return -ENOMEM;
         t->redirect_url = mfree(t->redirect_url);
 
-        /* The job's headers (credentials, often) go only where the job said. */
-        if (origin && t->origin && streq(origin, t->origin))
-                for (char **h = t->job_headers; h && *h; h++)
-                        if (http_header_list_append(&t->headers, *h) < 0)
-                                return -ENOMEM;
-        if (http_header_list_append(&t->headers, SERVER_DIGEST_WANT_HEADER) < 0)
+        if (http_settings_append_headers(&t->http, t->url, t->origin, &t->headers) < 0 ||
+            http_header_list_append(&t->headers, SERVER_DIGEST_WANT_HEADER) < 0)
                 return -ENOMEM;
         if (t->offset > 0 && t->validator) {
                 _cleanup_free_ char *h = NULL;
@@ -297,7 +295,7 @@ static int transfer_request(Transfer *t) {
         }
 
         CURL *c = t->req.easy;
-        r = engine_setup_easy(t->engine, c, t->url, t->allow_insecure_redirect);
+        r = engine_setup_easy(t->engine, c, t->url, t->http.allow_insecure_redirect);
         if (r >= 0)
                 r = cache_route_setup(t->route, c, t->url);
         if (r < 0) {
@@ -356,7 +354,6 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->write_pool = req->write_pool;
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
-        t->allow_insecure_redirect = req->allow_insecure_redirect;
         t->pipewait = req->pipewait;
         t->writeback_pool = req->writeback_pool;
         t->identity = req->identity;
@@ -376,8 +373,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
                 return -ENOMEM;
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);
-        if (!t->url || cache_route_new(e, req->proxy, on_cache_silent, t, &t->route) < 0 ||
-            (req->headers && !(t->job_headers = strv_copy(req->headers))) ||
+        if (!t->url || http_settings_copy(&req->http, &t->http) < 0 ||
+            cache_route_new(e, t->http.proxy, on_cache_silent, t, &t->route) < 0 ||
             (req->offset > 0 && req->validator && !(t->validator = strdup(req->validator))))
                 return -ENOMEM;
 
@@ -388,11 +385,23 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         return 0;
 }
 
+/* What the handle may still point at: the header list, the error buffer, the callbacks'
+ * data. */
+static void transfer_destroy(EngineRequest *r) {
+        Transfer *t = (Transfer *) r;
+
+        if (t->refused > 0)
+                log_debug("A stopped transfer refused %" PRIu64 " bytes before its release.", t->refused);
+        curl_slist_free_all(t->headers);
+        free(t);
+}
+
 Transfer *transfer_free(Transfer *t) {
         if (!t)
                 return NULL;
-        /* After this, curl calls none of our callbacks for it: no byte is written. */
-        engine_release(t->engine, &t->req);
+        /* Nothing of it runs after this: curl's callbacks end the request at once, no byte is
+         * written or counted. The handle leaves curl after the reply (engine_release_later()). */
+        t->gone = true;
         /* A write in flight stops before its next pwrite(); buffers out (with the writer or
          * the hasher) are freed as they come back. */
         transfer_writer_detach(t);
@@ -402,17 +411,20 @@ Transfer *transfer_free(Transfer *t) {
         transfer_writeback_detach(t);
         sd_event_source_disable_unref(t->flush_source);
         sd_event_source_disable_unref(t->resume_timer);
-        curl_slist_free_all(t->headers);
-        strv_free(t->job_headers);
+        http_settings_done(&t->http);
         free(t->validator);
         free(t->origin);
         cache_route_free(t->route);
         free(t->redirect_url);
         free(t->etag);
         free(t->last_modified);
-        free(t->url);
+        t->url = mfree(t->url);
         body_check_done(&t->check);
-        free(t);
+        /* Before a response, curl would go on connecting and sending the request: released
+         * now (cheap then: no connection worth closing carefully). */
+        if (!t->responded)
+                engine_release(t->engine, &t->req);
+        engine_release_later(t->engine, &t->req, transfer_destroy);
         return NULL;
 }
 

@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "hash-stream.h"
 #include "fsops.h"
+#include "http-settings.h"
 #include "http-util.h"
 #include "server-digest.h"
 
@@ -36,8 +37,7 @@ typedef struct TransferRequest {
         int fd;                         /* the temporary file; not closed by the transfer */
         uint64_t offset;                /* bytes already in the file: ask only for the rest */
         const char *validator;          /* ETag or Last-Modified of those bytes, for If-Range */
-        char * const *headers;          /* extra "Name: value" lines */
-        bool allow_insecure_redirect;   /* https → http */
+        HttpSettings http;              /* the job's: its headers go only to origin_url's origin */
         uint64_t max_speed;             /* bytes/s, 0 = none */
         const char *origin_url;         /* headers go to this URL's origin; NULL: url's (a mirror's
                                          * requests carry the job's headers only to the origin the
@@ -48,7 +48,6 @@ typedef struct TransferRequest {
                                          * body starts at byte 0. It outlives the transfer */
         bool expect_size;               /* the resource must have exactly expected_size bytes */
         uint64_t expected_size;
-        const char *proxy;              /* the job's Proxy; NULL or empty: the daemon's settings */
         const FsIdentity *identity;     /* writes act as this owner (NULL: as the daemon); outlives the transfer */
         uint64_t max_size;              /* a file may not grow past this, 0 = no limit (MaxFileSize) */
         DiskReserve keep_free;          /* free space the writes leave on the file system (KeepFree) */

@@ -9,15 +9,13 @@
 #include "util.h"
 
 struct TusDelete {
-        EngineRequest req;
+        TusCall call;           /* first: the engine hands back call.req on completion */
         Engine *engine;
-        struct curl_slist *slist;
         char *url;
         long status;
         char reason[64];
         void (*done)(TusDelete *d, TusDeleteOutcome outcome, const char *message, void *userdata);
         void *userdata;
-        char errbuf[CURL_ERROR_SIZE];
 };
 
 static size_t on_delete_header(char *buffer, size_t size, size_t nitems, void *userdata) {
@@ -34,11 +32,11 @@ static void tus_delete_done(EngineRequest *req, CURLcode code) {
         char msg[1024];
         TusDeleteOutcome o;
 
-        engine_release(d->engine, &d->req);
+        engine_release(d->engine, &d->call.req);
 
         if (d->status == 0) {
                 o = TUS_DELETE_RETRY;
-                snprintf(msg, sizeof msg, "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(code));
+                snprintf(msg, sizeof msg, "%s", d->call.errbuf[0] ? d->call.errbuf : curl_easy_strerror(code));
         } else if (d->status == 204 || d->status == 200 || d->status == 404 || d->status == 410) {
                 o = TUS_DELETE_DONE;
                 snprintf(msg, sizeof msg, "HTTP %ld", d->status);
@@ -57,14 +55,16 @@ static void tus_delete_freep(TusDelete **d) {
         tus_delete_free(*d);
 }
 
-int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
+int tus_delete_start(Engine *e, const char *upload_url, const HttpSettings *http,
                      void (*done)(TusDelete *d, TusDeleteOutcome outcome, const char *message, void *userdata),
                      void *userdata, TusDelete **ret) {
         _cleanup_(tus_delete_freep) TusDelete *d = NULL;
+        _cleanup_free_ char *origin = NULL;
         int r;
 
         assert(e);
         assert(upload_url);
+        assert(http);
         assert(done);
         assert(ret);
 
@@ -75,25 +75,15 @@ int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
         d->done = done;
         d->userdata = userdata;
         d->url = strdup(upload_url);
-        d->req.easy = curl_easy_init();
-        if (!d->url || !d->req.easy)
+        /* The headers' origin is the URL's own: the caller decided that they go there. */
+        origin = http_url_origin(upload_url);
+        if (!d->url)
                 return -ENOMEM;
-        r = engine_setup_easy(e, d->req.easy, upload_url, false);
+        r = tus_call_new(e, &d->call, upload_url, http, origin);
         if (r < 0)
                 return r;
-        r = http_header_list_append(&d->slist, TUS_VERSION_HEADER);
-        for (char * const *h = headers; r >= 0 && h && *h; h++)
-                r = http_header_list_append(&d->slist, *h);
-        if (r < 0)
-                return r;
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_CUSTOMREQUEST, "DELETE");
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_HTTPHEADER, d->slist);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_HEADERFUNCTION, on_delete_header);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_HEADERDATA, d);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_WRITEFUNCTION, http_discard_body);
-        (void) curl_easy_setopt(d->req.easy, CURLOPT_ERRORBUFFER, d->errbuf);
-        d->req.done = tus_delete_done;
-        r = engine_add(e, &d->req);
+        (void) curl_easy_setopt(d->call.req.easy, CURLOPT_CUSTOMREQUEST, "DELETE");
+        r = tus_call_add(e, &d->call, on_delete_header, d, tus_delete_done);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d);
@@ -103,9 +93,7 @@ int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
 TusDelete *tus_delete_free(TusDelete *d) {
         if (!d)
                 return NULL;
-        engine_release(d->engine, &d->req);
-        curl_slist_free_all(d->slist);
+        tus_call_release(d->engine, &d->call);
         free(d->url);
-        free(d);
-        return NULL;
+        return mfree(d);
 }

@@ -30,7 +30,7 @@ typedef struct TusResponse {
 } TusResponse;
 
 struct TusUpload {
-        EngineRequest req;      /* first: the engine hands it back on completion */
+        TusCall call;           /* first: the engine hands back call.req on completion */
         Engine *engine;
         const TusCallbacks *cb;
         void *userdata;
@@ -40,12 +40,10 @@ struct TusUpload {
         int fd;
         uint64_t size;
         char *metadata;         /* "filename <base64>" */
-        char **headers;
-        char *proxy;            /* the job's Proxy, NULL for the daemon's */
-        bool allow_insecure_redirect;
+        HttpSettings http;      /* the job's; its headers go only to `origin` */
+        char *origin;           /* of the creation URL */
 
         TusStep step;
-        struct curl_slist *slist;
         uint64_t offset;        /* what the server confirmed */
         uint64_t sent;          /* read for the running PATCH */
         TusResponse resp;
@@ -54,7 +52,6 @@ struct TusUpload {
         bool file_shrank;
         unsigned recreated;
         unsigned idle_steps;    /* steps in a row that moved no byte */
-        char errbuf[CURL_ERROR_SIZE];
 };
 
 static char *base64_encode(const char *s) {
@@ -135,6 +132,57 @@ static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata) 
 
 static void tus_done(EngineRequest *r, CURLcode code);
 
+int tus_call_new(Engine *e, TusCall *call, const char *url, const HttpSettings *http, const char *origin) {
+        int r;
+
+        assert(e);
+        assert(call);
+        assert(url);
+        assert(http);
+
+        call->errbuf[0] = 0;
+        call->req.easy = curl_easy_init();
+        if (!call->req.easy)
+                return -ENOMEM;
+        r = engine_setup_easy(e, call->req.easy, url, http->allow_insecure_redirect);
+        /* Never through the site's cache: it keeps no uploads. */
+        if (r >= 0 && http->proxy)
+                r = engine_setup_route(e, call->req.easy, url, http->proxy, true, NULL);
+        if (r >= 0)
+                r = http_header_list_append(&call->slist, TUS_VERSION_HEADER);
+        if (r >= 0)
+                r = http_settings_append_headers(http, url, origin, &call->slist);
+        return r;
+}
+
+int tus_call_add(Engine *e, TusCall *call, curl_write_callback header_cb, void *userdata,
+                 void (*done)(EngineRequest *req, CURLcode code)) {
+        CURL *c;
+
+        assert(e);
+        assert(call);
+        assert(header_cb);
+        assert(done);
+
+        c = call->req.easy;
+        (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, call->slist);
+        (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+        (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, userdata);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_discard_body);
+        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, call->errbuf);
+        call->req.done = done;
+        return engine_add(e, &call->req);
+}
+
+void tus_call_release(Engine *e, TusCall *call) {
+        assert(e);
+        assert(call);
+
+        engine_release(e, &call->req);
+        curl_slist_free_all(call->slist);
+        call->slist = NULL;
+}
+
 static int slist_add(struct curl_slist **l, const char *format, ...) _printf_(2, 3);
 static int slist_add(struct curl_slist **l, const char *format, ...) {
         _cleanup_free_ char *h = NULL;
@@ -150,9 +198,7 @@ static int slist_add(struct curl_slist **l, const char *format, ...) {
 }
 
 static void step_cleanup(TusUpload *u) {
-        engine_release(u->engine, &u->req);
-        curl_slist_free_all(u->slist);
-        u->slist = NULL;
+        tus_call_release(u->engine, &u->call);
 }
 
 /* Starts the request of the current step. */
@@ -163,33 +209,18 @@ static int step_begin(TusUpload *u) {
 
         step_cleanup(u);
         response_reset(&u->resp);
-        u->errbuf[0] = 0;
         u->sent = 0;
 
-        c = curl_easy_init();
-        if (!c)
-                return -ENOMEM;
-        u->req.easy = c;
-        r = engine_setup_easy(u->engine, c, url, u->allow_insecure_redirect);
-        if (r >= 0 && u->proxy)
-                r = engine_setup_route(u->engine, c, url, u->proxy, true, NULL);
+        r = tus_call_new(u->engine, &u->call, url, &u->http, u->origin);
         if (r < 0)
                 return r;
-
-        r = slist_add(&u->slist, "%s", TUS_VERSION_HEADER);
-        /* The job's headers go only to the origin the job named, not to wherever the server's
-         * Location points. */
-        if (http_same_origin(url, u->creation_url))
-                for (char **h = u->headers; r >= 0 && h && *h; h++)
-                        r = slist_add(&u->slist, "%s", *h);
-        if (r < 0)
-                return r;
+        c = u->call.req.easy;
 
         switch (u->step) {
         case TUS_STEP_CREATE:
-                r = slist_add(&u->slist, "Upload-Length: %" PRIu64, u->size);
+                r = slist_add(&u->call.slist, "Upload-Length: %" PRIu64, u->size);
                 if (r >= 0 && u->metadata)
-                        r = slist_add(&u->slist, "Upload-Metadata: %s", u->metadata);
+                        r = slist_add(&u->call.slist, "Upload-Metadata: %s", u->metadata);
                 if (r < 0)
                         return r;
                 (void) curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -200,12 +231,12 @@ static int step_begin(TusUpload *u) {
                 (void) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
                 break;
         case TUS_STEP_PATCH:
-                r = slist_add(&u->slist, "Upload-Offset: %" PRIu64, u->offset);
+                r = slist_add(&u->call.slist, "Upload-Offset: %" PRIu64, u->offset);
                 if (r >= 0)
-                        r = slist_add(&u->slist, "Content-Type: application/offset+octet-stream");
+                        r = slist_add(&u->call.slist, "Content-Type: application/offset+octet-stream");
                 /* No "Expect: 100-continue" round trip before every PATCH. */
                 if (r >= 0)
-                        r = slist_add(&u->slist, "Expect:");
+                        r = slist_add(&u->call.slist, "Expect:");
                 if (r < 0)
                         return r;
                 (void) curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -216,13 +247,7 @@ static int step_begin(TusUpload *u) {
                 (void) curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024L);
                 break;
         }
-        (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, u->slist);
-        (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, u);
-        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_discard_body);
-        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, u->errbuf);
-        u->req.done = tus_done;
-        return engine_add(u->engine, &u->req);
+        return tus_call_add(u->engine, &u->call, on_header, u, tus_done);
 }
 
 static void finish(TusUpload *u, const TransferResult *r) {
@@ -283,7 +308,7 @@ static int resolve_location(TusUpload *u, char **ret) {
             curl_url_set(h, CURLUPART_URL, u->resp.location, 0) == CURLUE_OK &&
             curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
             (strcasecmp(scheme, "https") == 0 || (strcasecmp(scheme, "http") == 0 &&
-             (u->allow_insecure_redirect || strncasecmp(u->creation_url, "http:", 5) == 0))) &&
+             (u->http.allow_insecure_redirect || strncasecmp(u->creation_url, "http:", 5) == 0))) &&
             curl_url_get(h, CURLUPART_URL, &url, 0) == CURLUE_OK &&
             safe_text_is_clean(url)) {  /* UploadUrl is read over D-Bus */
                 *ret = strdup(url);
@@ -353,7 +378,7 @@ static void tus_done(EngineRequest *req, CURLcode code) {
         TransferResult r = { .outcome = TRANSFER_TRANSIENT };
         char msg[1024], sum[128];
 
-        engine_release(u->engine, &u->req);
+        engine_release(u->engine, &u->call.req);
 
         if (u->read_errno != 0) {
                 int e = u->read_errno;
@@ -367,7 +392,7 @@ static void tus_done(EngineRequest *req, CURLcode code) {
         }
         if (resp->status == 0 || (code != CURLE_OK && resp->status < 300)) {
                 /* No answer, or the connection broke during the PATCH: ask for the offset next time. */
-                http_result_from_curl(code, u->errbuf, u->step == TUS_STEP_CREATE ? u->creation_url : u->upload_url,
+                http_result_from_curl(code, u->call.errbuf, u->step == TUS_STEP_CREATE ? u->creation_url : u->upload_url,
                                       &r, msg, sizeof msg);
                 r.summary = curl_easy_strerror(code);
                 finish(u, &r);
@@ -435,15 +460,11 @@ int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, v
         u->userdata = userdata;
         u->fd = req->fd;
         u->size = req->size;
-        u->allow_insecure_redirect = req->allow_insecure_redirect;
         u->creation_url = strdup(req->creation_url);
-        if (!u->creation_url)
+        u->origin = http_url_origin(req->creation_url);
+        if (!u->creation_url || http_settings_copy(&req->http, &u->http) < 0)
                 return -ENOMEM;
         if (req->upload_url && !(u->upload_url = strdup(req->upload_url)))
-                return -ENOMEM;
-        if (req->headers && !(u->headers = strv_copy(req->headers)))
-                return -ENOMEM;
-        if (!isempty(req->proxy) && !(u->proxy = strdup(req->proxy)))
                 return -ENOMEM;
         if (req->filename) {
                 _cleanup_free_ char *b64 = base64_encode(req->filename);
@@ -470,10 +491,9 @@ TusUpload *tus_upload_free(TusUpload *u) {
         free(u->creation_url);
         free(u->upload_url);
         free(u->metadata);
-        strv_free(u->headers);
-        free(u->proxy);
-        free(u);
-        return NULL;
+        http_settings_done(&u->http);
+        free(u->origin);
+        return mfree(u);
 }
 
 uint64_t tus_upload_get_position(const TusUpload *u) {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "http-settings.h"
 #include "transfer.h"
 
 /* Sent with every request of the protocol. */
@@ -36,9 +37,7 @@ typedef struct TusRequest {
         int fd;                         /* the file to send; not closed by the upload */
         uint64_t size;
         const char *filename;           /* for Upload-Metadata */
-        char * const *headers;          /* extra "Name: value" lines */
-        bool allow_insecure_redirect;
-        const char *proxy;              /* the job's Proxy; NULL or empty: the daemon's (never the cache) */
+        HttpSettings http;              /* the job's (its Proxy never means the cache) */
 } TusRequest;
 
 int tus_upload_start(Engine *e, const TusRequest *req, const TusCallbacks *cb, void *userdata, TusUpload **ret);
@@ -55,8 +54,28 @@ typedef enum TusDeleteOutcome {
 
 typedef struct TusDelete TusDelete;
 
-/* Sends the termination DELETE; `done` runs once with the outcome and a message. */
-int tus_delete_start(Engine *e, const char *upload_url, char * const *headers,
+/* Sends the termination DELETE with http's headers (the caller decided that they go to this
+ * URL); `done` runs once with the outcome and a message. */
+int tus_delete_start(Engine *e, const char *upload_url, const HttpSettings *http,
                      void (*done)(TusDelete *d, TusDeleteOutcome outcome, const char *message, void *userdata),
                      void *userdata, TusDelete **ret);
 TusDelete *tus_delete_free(TusDelete *d);
+
+/* One tus request, an upload's step or a DELETE: the first member of its owner, whose `done`
+ * the engine calls with req. */
+typedef struct TusCall {
+        EngineRequest req;
+        struct curl_slist *slist;
+        char errbuf[CURL_ERROR_SIZE];
+} TusCall;
+
+/* What every tus request shares (call holds none yet): a new easy handle for url, set up the way http says (its
+ * Proxy, insecure redirects), and the header list begun with Tus-Resumable and http's headers
+ * (those only when url is at `origin`). The caller adds what its method needs, then
+ * tus_call_add(). */
+int tus_call_new(Engine *e, TusCall *call, const char *url, const HttpSettings *http, const char *origin);
+/* Hands the request to the engine with its header list and callbacks; the body is not read. */
+int tus_call_add(Engine *e, TusCall *call, curl_write_callback header_cb, void *userdata,
+                 void (*done)(EngineRequest *req, CURLcode code));
+/* The request leaves the engine and its header list goes; call may be used again. */
+void tus_call_release(Engine *e, TusCall *call);

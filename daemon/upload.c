@@ -96,9 +96,7 @@ void upload_start(Job *j, JobFile *f) {
                 .fd = fd,
                 .size = f->bytes_total,
                 .filename = f->name,
-                .headers = j->http_headers,
-                .allow_insecure_redirect = j->allow_insecure_redirect,
-                .proxy = j->proxy,
+                .http = job_http_settings(j),
         };
         r = tus_upload_start(j->manager->engine, &req, &upload_callbacks, j, &j->upload);
         if (r < 0) {

@@ -44,8 +44,7 @@ Hashmap *hashmap_free(Hashmap *h) {
         if (!h)
                 return NULL;
         free(h->slots);
-        free(h);
-        return NULL;
+        return mfree(h);
 }
 
 size_t hashmap_size(const Hashmap *h) {

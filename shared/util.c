@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <strings.h>
 #include <time.h>
 
@@ -9,8 +10,7 @@ char **strv_free(char **l) {
                 return NULL;
         for (char **i = l; *i; i++)
                 free(*i);
-        free(l);
-        return NULL;
+        return mfree(l);
 }
 
 size_t strv_length(char * const *l) {
@@ -94,6 +94,23 @@ int string_table_lookup(const char *const *table, size_t n, const char *s) {
                 if (table[i] && streq(table[i], s))
                         return (int) i;
         return -1;
+}
+
+int parse_uint64(const char *s, uint64_t max, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        assert(s);
+        assert(ret);
+
+        if (!isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
 }
 
 const char *string_table_get(const char *const *table, size_t n, long i) {

@@ -125,6 +125,11 @@ int string_table_lookup(const char *const *table, size_t n, const char *s);
 /* The name of value i: table[i], or NULL when i is outside [0, n). */
 const char *string_table_get(const char *const *table, size_t n, long i);
 
+/* A whole decimal number no larger than max, digits only: no sign, no blank, nothing after.
+ * -EINVAL when s does not start with a digit; -ERANGE when something follows the digits or
+ * the number is larger than max. */
+int parse_uint64(const char *s, uint64_t max, uint64_t *ret);
+
 /* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
  * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it
  * is asked for, and doubling stops at that limit instead of wrapping. On failure *items and

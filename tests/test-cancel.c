@@ -55,6 +55,38 @@ assert_final_job_refuses_calls (BusFixture *fx, const char *job, const char *url
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
+/* Whether process pid has a file under dir open. */
+static gboolean
+holds_file_in (pid_t pid, const char *dir)
+{
+        g_autofree char *fds = g_strdup_printf ("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) d = g_dir_open (fds, 0, NULL);
+        const char *name;
+
+        while (d && (name = g_dir_read_name (d))) {
+                g_autofree char *link = g_build_filename (fds, name, NULL);
+                g_autofree char *target = g_file_read_link (link, NULL);
+
+                if (target && g_str_has_prefix (target, dir) && target[strlen (dir)] == '/')
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* A temporary file is unlinked while a stopped transfer still holds it open (the name goes
+ * at once, its blocks later); xferd closes it soon after the reply. */
+static void
+assert_closes_files (XferdEnv *env)
+{
+        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+        pid_t pid = xferd_process_pid (env->fx);
+
+        while (holds_file_in (pid, env->dir)) {
+                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+                g_usleep (10 * 1000);
+        }
+}
+
 /* After Cancel returned: nothing of the job on disk, the job is final and
  * gone from the queue, but its object still says "cancelled". */
 static void
@@ -63,6 +95,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
         const char *id = xferd_job_id (job);
 
         assert_dir_is (env->dir, nothing);
+        assert_closes_files (env);
         assert_job_removed (env->fx, id, "cancelled");
         g_assert_false (xferd_lists_job (env->fx, id));
         xferd_assert_no_such_job (env->fx, id);
@@ -257,6 +290,79 @@ test_complete_partial (void)
         assert_job_removed (env->fx, id, "acknowledged");
 }
 
+/* The transfer's teardown (its handle out of curl, the connection closed) comes after the
+ * reply; XFERD_TEST_TEARDOWN_DELAY holds it for seconds while the server goes on sending. The
+ * Cancel is final at the reply all the same: curl's callbacks end the request without writing
+ * or counting a byte, nothing comes back on disk, a second Cancel is refused; killed in that
+ * window, the next start finds the job cancelled and downloads nothing. */
+static void
+check_cancel_before_teardown (gboolean killed)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
+        xferd_env_serve (env, "/file.bin", 8 * SIZE);
+        http_server_set_rate (env->http, "/file.bin", 256 * 1024);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 1);
+        job_wait_state (env->fx, job, "transferring");
+
+        xferd_job_call (env->fx, job, "Cancel");
+        assert_dir_is (env->dir, nothing);
+        g_assert_cmpuint (xferd_log_count (env->log, "Test delay: a stopped request is released in"), ==, 1);
+        guint64 counted = job_get_uint64 (env->fx, job, "BytesTransferred");
+        /* More bytes come meanwhile: curl hands them to the stopped transfer, which refuses them. */
+        guint64 sent = http_server_body_bytes (env->http, "/file.bin");
+        g_assert_true (http_server_wait_body_bytes (env->http, "/file.bin", sent + 64 * 1024, WAIT_TIMEOUT_MS));
+        if (killed) {
+                xferd_process_kill (env->fx);
+                xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "");
+                xferd_process_start (env->fx);
+                xferd_assert_no_such_job (env->fx, id);
+        } else {
+                g_assert_true (xferd_log_wait (env->log, "Test delay: 1 stopped requests released", 1, WAIT_TIMEOUT_MS));
+                g_assert_cmpuint (xferd_log_count (env->log, "A stopped transfer refused"), ==, 1);
+                g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, counted);
+        }
+        assert_dir_is (env->dir, nothing);
+        assert_job_string (env->fx, job, "State", "cancelled");
+        g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
+        bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+        g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
+        assert_dir_is (env->dir, nothing);
+}
+
+static void
+test_cancel_before_teardown (void)
+{
+        check_cancel_before_teardown (FALSE);
+}
+
+static void
+test_cancel_before_teardown_killed (void)
+{
+        check_cancel_before_teardown (TRUE);
+}
+
+/* Before a response the request is let go at once, whatever the delay: curl would go on
+ * connecting and sending it (with the job's headers) after the reply otherwise. */
+static void
+test_cancel_before_teardown_connecting (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
+        xferd_env_serve (env, "/file.bin", SIZE);
+        http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        g_assert_true (http_server_wait_requests (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
+        job_wait_state (env->fx, job, "connecting");
+        cancel (env, job, "connecting");
+        g_assert_cmpuint (xferd_log_count (env->log, "Test delay: a stopped request is released in"), ==, 0);
+}
+
 const TestCase test_cases[] = {
         { "/cancel/queued", test_cancel_queued },
         { "/cancel/connecting", test_cancel_connecting },
@@ -268,5 +374,8 @@ const TestCase test_cases[] = {
         { "/cancel/transferred", test_cancel_transferred },
         { "/cancel/acknowledged-refuses-calls", test_acknowledged_refuses_calls },
         { "/cancel/complete-partial", test_complete_partial },
+        { "/cancel/before-teardown", test_cancel_before_teardown },
+        { "/cancel/before-teardown/killed", test_cancel_before_teardown_killed },
+        { "/cancel/before-teardown/connecting", test_cancel_before_teardown_connecting },
         { NULL, NULL }
 };

@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "http-settings.h"
 #include "http-util.h"
 #include "test-cases.h"
 
@@ -106,6 +107,48 @@ static void test_origin(void) {
         g_assert_false(http_same_origin("not a url", "http://h/"));
 }
 
+static size_t slist_length(const struct curl_slist *l) {
+        size_t n = 0;
+
+        for (; l; l = l->next)
+                n++;
+        return n;
+}
+
+/* A job's headers go to the origin it named and nowhere else; a request's copy is its own. */
+static void test_settings(void) {
+        char *headers[] = { (char *) "Authorization: Bearer secret", (char *) "X-A: 1", NULL };
+        HttpSettings job = { .headers = headers, .proxy = (char *) "", .allow_insecure_redirect = true };
+        HttpSettings copy, none = { .headers = NULL };
+        g_autofree char *origin = http_url_origin("https://example.org/dir/file");
+        struct curl_slist *l = NULL;
+
+        g_assert_cmpint(http_settings_copy(&job, &copy), ==, 0);
+        g_assert_true(copy.headers != job.headers);
+        g_assert_cmpstr(copy.headers[1], ==, "X-A: 1");
+        g_assert_null(copy.proxy);              /* "" is the daemon's way: none of the job's */
+        g_assert_true(copy.allow_insecure_redirect);
+
+        g_assert_cmpint(http_settings_append_headers(&copy, "https://example.org:443/other", origin, &l), ==, 0);
+        g_assert_cmpuint(slist_length(l), ==, 2);
+        g_assert_cmpstr(l->data, ==, "Authorization: Bearer secret");
+        /* Another scheme, port or host, or no origin at all: nothing more. */
+        g_assert_cmpint(http_settings_append_headers(&copy, "http://example.org/dir/file", origin, &l), ==, 0);
+        g_assert_cmpint(http_settings_append_headers(&copy, "https://example.org:8443/", origin, &l), ==, 0);
+        g_assert_cmpint(http_settings_append_headers(&copy, "https://evil.example/", origin, &l), ==, 0);
+        g_assert_cmpint(http_settings_append_headers(&copy, "https://example.org/", NULL, &l), ==, 0);
+        g_assert_cmpint(http_settings_append_headers(&none, "https://example.org/", origin, &l), ==, 0);
+        g_assert_cmpuint(slist_length(l), ==, 2);
+        curl_slist_free_all(l);
+
+        http_settings_done(&copy);
+        g_assert_null(copy.headers);
+        job.proxy = (char *) "http://proxy:3128";
+        g_assert_cmpint(http_settings_copy(&job, &copy), ==, 0);
+        g_assert_cmpstr(copy.proxy, ==, "http://proxy:3128");
+        http_settings_done(&copy);
+}
+
 static void check_curl_failure(CURLcode code, TransferOutcome outcome, ErrorName error_name) {
         TransferResult r = { .outcome = TRANSFER_OK };
         char msg[512];
@@ -158,6 +201,7 @@ const TestCase test_cases[] = {
         { "/http-util/status-line", test_status_line },
         { "/http-util/transient", test_transient },
         { "/http-util/origin", test_origin },
+        { "/http-util/settings", test_settings },
         { "/http-util/curl-failures", test_curl_failures },
         { NULL, NULL }
 };

@@ -2,10 +2,12 @@
 /* The worker pool (daemon/io-pool.c) on a real sd-event loop: every task runs once on a thread
  * and comes back once on the loop, also in bursts, awaited or not; an awaited result is back
  * within the loop's next iteration, a task that hangs holds that iteration no longer than the
- * bound, and the threads sleep once the tasks are done (no CPU when idle). */
+ * bound, and the threads sleep once the tasks are done (no CPU when idle); a task a reply
+ * waits for runs on the loop's CPU (io_pool_pin_idle()). */
 #include <dirent.h>
 #include <glib.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 typedef struct Task {
         IoTask task;
         pid_t run_tid;          /* the thread that ran it */
+        int run_cpu;            /* where it ran */
+        int run_cpus;           /* how many CPUs its thread could run on */
         unsigned runs, dones;
         unsigned *done_calls;   /* the loop's count */
         pthread_mutex_t *hold;  /* run() waits for it when set */
@@ -32,7 +36,11 @@ task_run (IoTask *t)
                 pthread_mutex_lock (k->hold);
                 pthread_mutex_unlock (k->hold);
         }
+        cpu_set_t set;
+
         k->run_tid = gettid ();
+        k->run_cpu = sched_getcpu ();
+        k->run_cpus = sched_getaffinity (0, sizeof set, &set) == 0 ? CPU_COUNT (&set) : -1;
         k->runs++;
 }
 
@@ -161,23 +169,42 @@ test_bursts (gconstpointer data)
 }
 
 /* An awaited result is back in the loop's next iteration, even one that would not wait at
- * all: the loop looked for it before its poll. */
+ * all: the loop looked for it before its poll. The one exception is by design: a worker that
+ * started on the loop's own CPU cannot finish while the loop spins, so the loop stops looking
+ * and the result comes with a later iteration. */
 static void
 test_await (void)
 {
         g_autoptr (Fixture) f = fixture_new ();
+        unsigned at_once = 0;
         Task k;
 
         for (unsigned i = 0; i < 50; i++) {
+                uint64_t t0;
+                int r;
+
                 f->done_calls = 0;
                 task_init (&k, &f->done_calls);
                 io_pool_submit (f->pool, &k.task);
                 /* A bound far above the task's time: the spin ends when the result is there. */
                 io_pool_await (f->pool, &k.task, 10 * USEC_PER_SEC);
-                g_assert_cmpint (sd_event_run (f->event, 0), >, 0);
+                t0 = now_monotonic_usec ();
+                r = sd_event_run (f->event, 0);
+                g_assert_cmpint (r, >=, 0);
+                if (r > 0)
+                        at_once++;
+                else {
+                        /* Only a worker on the loop's CPU ends the look early, never the bound. */
+                        g_assert_cmpuint (now_monotonic_usec () - t0, <, 5 * USEC_PER_SEC);
+                        g_assert_cmpint (atomic_load (&k.task.cpu), !=, 0);
+                        g_assert_cmpint (sd_event_run (f->event, 10 * USEC_PER_SEC), >, 0);
+                }
                 g_assert_cmpuint (k.dones, ==, 1);
                 g_assert_cmpuint (io_pool_busy (f->pool), ==, 0);
         }
+        g_test_message ("%u of 50 results in the same iteration", at_once);
+        /* Sharing the loop's CPU is the exception, not the rule. */
+        g_assert_cmpuint (at_once, >=, 25);
 }
 
 /* A task that hangs: the loop looks for its result for the bound at most (less when the task
@@ -210,8 +237,51 @@ test_await_bounded (void)
         g_assert_cmpuint (k.dones, ==, 1);
 }
 
+/* io_pool_pin_idle() holds the idle thread on the caller's CPU: a near_loop task runs
+ * there, and the thread stays held; the next task that is not near_loop runs free again, on
+ * any CPU of the process. */
+static void
+test_pin_idle (void)
+{
+        g_autoptr (Fixture) f = fixture_new ();
+        cpu_set_t mine;
+        Task k;
+
+        g_assert_cmpint (sched_getaffinity (0, sizeof mine, &mine), ==, 0);
+        if (CPU_COUNT (&mine) < 2) {
+                g_test_skip ("One CPU: there is nothing to hold a thread to");
+                return;
+        }
+        /* One thread, idle. */
+        task_init (&k, &f->done_calls);
+        io_pool_submit (f->pool, &k.task);
+        fixture_drain (f);
+        wait_threads_sleep ();
+
+        for (unsigned round = 0; round < 20; round++) {
+                int cpu = io_pool_pin_idle (f->pool);
+
+                g_assert_cmpint (cpu, >=, 0);
+                for (unsigned i = 0; i < 2; i++) {
+                        task_init (&k, &f->done_calls);
+                        k.task.near_loop = TRUE;
+                        io_pool_submit (f->pool, &k.task);
+                        fixture_drain (f);
+                        g_assert_cmpint (k.run_cpu, ==, cpu);
+                        g_assert_cmpint (k.run_cpus, ==, 1);
+                        wait_threads_sleep ();
+                }
+                task_init (&k, &f->done_calls);
+                io_pool_submit (f->pool, &k.task);
+                fixture_drain (f);
+                g_assert_cmpint (k.run_cpus, ==, CPU_COUNT (&mine));
+                wait_threads_sleep ();
+        }
+}
+
 const TestCase test_cases[] = {
         { "/io-pool/await", test_await },
+        { "/io-pool/pin-idle", test_pin_idle },
         { "/io-pool/await-bounded", test_await_bounded },
         { NULL, NULL },
 };

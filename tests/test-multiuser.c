@@ -467,6 +467,116 @@ assert_owned_regular (const char *path, const TestUser *u, guint mode)
 
 /* -------------------------------------------------- who may do what */
 
+/* The rows of a ListJobs reply, in its order, each "id name type state owner done total" and,
+ * when its path is the id's, "path-ok", then a space; a ListJobsCompact reply's rows the same
+ * without the path. */
+static char *
+listed_rows (GVariant *reply)
+{
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        gboolean paths = g_variant_type_equal (g_variant_get_type (rows), G_VARIANT_TYPE ("a(ssssutto)"));
+        GString *s = g_string_new (NULL);
+
+        g_assert_true (paths || g_variant_type_equal (g_variant_get_type (rows), G_VARIANT_TYPE ("a(ssssutt)")));
+        for (gsize i = 0; i < g_variant_n_children (rows); i++) {
+                g_autoptr(GVariant) row = g_variant_get_child_value (rows, i);
+                const char *id, *name, *type, *state, *path = NULL;
+                guint32 owner;
+                guint64 done, total;
+
+                if (paths)
+                        g_variant_get (row, "(&s&s&s&sutt&o)", &id, &name, &type, &state, &owner, &done, &total, &path);
+                else
+                        g_variant_get (row, "(&s&s&s&sutt)", &id, &name, &type, &state, &owner, &done, &total);
+                g_string_append_printf (s, "%s %s %s %s %u %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, id, name, type,
+                                        state, owner, done, total);
+                if (path) {
+                        g_autofree char *expected = g_strconcat (XFERD_JOB_PATH_PREFIX, id, NULL);
+                        g_assert_cmpstr (path, ==, expected);
+                }
+                g_string_append (s, " ");
+        }
+        return g_string_free (s, FALSE);
+}
+
+/* The ids of listed_rows(), each followed by a space. */
+static char *
+listed_ids (GVariant *reply)
+{
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        GString *ids = g_string_new (NULL);
+
+        for (gsize i = 0; i < g_variant_n_children (rows); i++) {
+                g_autoptr(GVariant) row = g_variant_get_child_value (rows, i);
+                g_autoptr(GVariant) id = g_variant_get_child_value (row, 0);
+
+                g_string_append_printf (ids, "%s ", g_variant_get_string (id, NULL));
+        }
+        return g_string_free (ids, FALSE);
+}
+
+/* ListJobs(false) of client lists exactly `expected` (ids each followed by a space), in order,
+ * and ListJobsCompact(false) the same rows without their paths. */
+static void
+assert_client_lists (BusClient *client, const char *expected)
+{
+        g_autoptr(GVariant) reply = bus_client_call_manager (client, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                             G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autoptr(GVariant) compact = bus_client_call_manager (client, "ListJobsCompact", g_variant_new ("(b)", FALSE),
+                                                               G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
+        g_autofree char *ids = NULL, *rows = NULL, *compact_rows = NULL;
+
+        g_assert_nonnull (reply);
+        g_assert_nonnull (compact);
+        ids = listed_ids (reply);
+        g_assert_cmpstr (ids, ==, expected);
+        rows = listed_rows (reply);
+        compact_rows = listed_rows (compact);
+        g_assert_cmpstr (compact_rows, ==, rows);
+}
+
+/* Each user's ListJobs lists that user's jobs and no other, oldest first, however the users'
+ * jobs interleave, leave the queue, and come again after a user had none; root's
+ * ListJobs(true) lists them all in the one order. ListJobsCompact gives the same rows without
+ * their paths, each of which is the prefix and the id. */
+static void
+test_list_own_order (XferdEnv *env)
+{
+        g_autofree char *a1 = NULL, *b1 = NULL, *a2 = NULL, *b2 = NULL, *a3 = NULL, *b3 = NULL, *a4 = NULL;
+        g_autofree char *ja1 = bus_client_create_job (env->a, "a1", &a1);
+        g_autofree char *jb1 = bus_client_create_job (env->b, "b1", &b1);
+        g_autofree char *ja2 = bus_client_create_job (env->a, "a2", &a2);
+        g_autofree char *jb2 = bus_client_create_job (env->b, "b2", &b2);
+        g_autofree char *ja3 = bus_client_create_job (env->a, "a3", &a3);
+        g_autofree char *expected = NULL;
+
+        bus_client_job_call (env->a, ja2, "Cancel");
+        g_free (expected), expected = g_strdup_printf ("%s %s ", a1, a3);
+        assert_client_lists (env->a, expected);
+        g_free (expected), expected = g_strdup_printf ("%s %s ", b1, b2);
+        assert_client_lists (env->b, expected);
+        g_autoptr(GVariant) all = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
+                                                    G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autoptr(GVariant) all_compact = bus_call_manager (env->fx, "ListJobsCompact", g_variant_new ("(b)", TRUE),
+                                                            G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
+        g_autofree char *all_ids = listed_ids (all);
+        g_autofree char *all_rows = listed_rows (all), *all_compact_rows = listed_rows (all_compact);
+        g_free (expected), expected = g_strdup_printf ("%s %s %s %s ", a1, b1, b2, a3);
+        g_assert_cmpstr (all_ids, ==, expected);
+        g_assert_cmpstr (all_compact_rows, ==, all_rows);
+
+        /* B's last jobs go, and B starts again. */
+        bus_client_job_call (env->b, jb1, "Cancel");
+        bus_client_job_call (env->b, jb2, "Cancel");
+        assert_client_lists (env->b, "");
+        g_autofree char *jb3 = bus_client_create_job (env->b, "b3", &b3);
+        g_autofree char *ja4 = bus_client_create_job (env->a, "a4", &a4);
+        g_free (expected), expected = g_strdup_printf ("%s ", b3);
+        assert_client_lists (env->b, expected);
+        g_free (expected), expected = g_strdup_printf ("%s %s %s ", a1, a3, a4);
+        assert_client_lists (env->a, expected);
+}
+
 /* A's job "a-job" of env->url into a.bin in A's private directory (*dest if asked); its id
  * in *id. */
 static char *
@@ -533,6 +643,8 @@ test_other_user_denied (XferdEnv *env)
         g_assert_true (bus_client_lists_job (env->b, b_id));
         assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", TRUE),
                            ACCESS_DENIED);
+        assert_call_fails (env->b, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobsCompact",
+                           g_variant_new ("(b)", TRUE), ACCESS_DENIED);
         g_assert_false (client_manages (env->b, job));
         g_assert_true (client_manages (env->b, b_job));
         g_assert_false (client_introspection_lists (env->b, id));
@@ -885,15 +997,16 @@ test_directory_symlink_before (XferdEnv *env)
         assert_unchanged (t->before.b_dir, t->b_dir);
 }
 
-/* B's job writes into B's directory sub; while the transfer runs, B swaps sub
- * for a symlink to `target`. Returns the job; the temporary file is then in
- * sub.orig. */
+/* B's job writes into B's directory sub (file.bin, then second.bin from second_url if not
+ * NULL); while the first transfer runs, B swaps sub for a symlink to `target`. Returns the
+ * job; the temporary file is then in sub.orig. */
 static char *
-start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
+start_and_swap_files (XferdEnv *env, Targets *t, const char *target, const char *second_url, char **out_temp)
 {
         g_autofree char *sub = g_build_filename (t->b_dir, "sub", NULL);
         g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
         g_autofree char *dest = g_build_filename (sub, "file.bin", NULL);
+        g_autofree char *second = g_build_filename (sub, "second.bin", NULL);
         g_autofree char *url = http_server_url (env->http, "/slow.bin");
         g_autoptr(GBytes) slow = http_server_add_generated (env->http, "/slow.bin", SIZE);
         g_autofree char *id = NULL;
@@ -902,6 +1015,8 @@ start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
         http_server_stall_after (env->http, "/slow.bin", STALL);
         char *job = bus_client_create_job (env->b, "b-job", &id);
         bus_client_add_file (env->b, job, url, dest);
+        if (second_url)
+                bus_client_add_file (env->b, job, second_url, second);
         bus_client_job_call (env->b, job, "Resume");
         g_autofree char *temp = bus_client_temp_path (env->b, job, 0);
         g_assert_true (wait_file_size (temp, STALL, WAIT_TIMEOUT_MS));
@@ -911,6 +1026,12 @@ start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
         if (out_temp)
                 *out_temp = g_path_get_basename (temp);
         return job;
+}
+
+static char *
+start_and_swap (XferdEnv *env, Targets *t, const char *target, char **out_temp)
+{
+        return start_and_swap_files (env, t, target, NULL, out_temp);
 }
 
 /* Ends a swapped job's transfer and asserts that it did not finish through
@@ -986,6 +1107,36 @@ test_directory_swap_to_own (XferdEnv *env)
         g_assert_true (wait_file_size (dest, SIZE, 0));
         assert_owned_regular (dest, &t->ub, 0644);
         assert_unchanged (other_before, other);
+}
+
+/* A job of two files whose directory B swaps for a link to another of B's directories while
+ * the first file transfers: the second file's temporary file is made neither through the link
+ * nor in the directory moved away, which the job kept open for its files: the job ends in
+ * LocalFile, the other directory is untouched, and the one moved away holds the first file's
+ * temporary file alone. */
+static void
+test_directory_swap_between_files (XferdEnv *env)
+{
+        Targets *t = env->data;
+        g_autofree char *other = g_build_filename (t->b_dir, "other", NULL);
+        g_autofree char *orig = g_build_filename (t->b_dir, "sub.orig", NULL);
+        g_autofree char *fast_url = http_server_url (env->http, "/fast.bin");
+        g_autoptr(GBytes) fast = http_server_add_generated (env->http, "/fast.bin", SIZE);
+        g_autofree char *temp_name = NULL;
+
+        b_mkdir (env, other);
+        g_autofree char *other_before = snapshot (other);
+        g_autofree char *job = start_and_swap_files (env, t, other, fast_url, &temp_name);
+        http_server_release (env->http, "/slow.bin");
+        g_autofree char *state = job_wait_settled (env->fx, job);
+        g_assert_cmpstr (state, ==, "error");
+        assert_job_string (env->fx, job, "ErrorName", XFERD_ERROR ("LocalFile"));
+        assert_unchanged (other_before, other);
+
+        g_autoptr(GDir) dir = g_dir_open (orig, 0, NULL);
+        g_assert_nonnull (dir);
+        g_assert_cmpstr (g_dir_read_name (dir), ==, temp_name);
+        g_assert_null (g_dir_read_name (dir));
 }
 
 /* Deleting through a swapped directory: Cancel must not unlink the name of
@@ -1520,6 +1671,7 @@ static const XferdEnvCase env_cases[] = {
         { "/multiuser/limits/retained", test_limits_retained, &limits_retained_options },
         { "/multiuser/access/other-user-denied", test_other_user_denied, NULL },
         { "/multiuser/access/root-allowed", test_root_allowed, NULL },
+        { "/multiuser/access/list-own-order", test_list_own_order, NULL },
         { "/multiuser/access/name-owned-by-root-only", test_name_owned_by_root_only, NULL },
         { "/multiuser/files/private-dir-and-etc", test_private_dir_and_etc, NULL },
         { "/multiuser/files/destination-symlink-before", test_destination_symlink_before, NULL },
@@ -1528,6 +1680,7 @@ static const XferdEnvCase env_cases[] = {
         { "/multiuser/files/directory-symlink-before", test_directory_symlink_before, NULL },
         { "/multiuser/files/directory-swap-to-private", test_directory_swap_to_private, NULL },
         { "/multiuser/files/directory-swap-to-own", test_directory_swap_to_own, NULL },
+        { "/multiuser/files/directory-swap-between-files", test_directory_swap_between_files, NULL },
         { "/multiuser/files/directory-swap-cancel", test_directory_swap_cancel, NULL },
         { "/multiuser/files/directory-swap-cancel-own", test_directory_swap_cancel_own, NULL },
         { "/multiuser/files/temporary-owner", test_temporary_owner, NULL },

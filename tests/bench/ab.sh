@@ -4,7 +4,7 @@
 # bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
-#   tests/bench/ab.sh [--case big|cancel|restart] [--rounds N] [--mib N] [--checksum]
+#   tests/bench/ab.sh [--case big|cancel|restart|create|small] [--rounds N] [--mib N] [--checksum]
 #                     [--background plain|sum] [--jobs N] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
@@ -19,7 +19,19 @@
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
-#                   faults by then), then 5 ListJobs (wall, and the daemon's CPU per call), and VmRSS
+#                   faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
+#                   none) (wall, and the CPU per call of the daemon, of dbus-daemon and of the
+#                   client, which reads every row), and VmRSS
+#   --case create   --jobs N Download calls (64 in flight, MaxBackgroundTransfers 1, a slow URL)
+#                   into a fresh xferd: jobs a second, and the CPU per job of the daemon (and of its
+#                   event-loop thread), of
+#                   dbus-daemon (which routes the call, the reply and the signals) and of the client;
+#                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
+#                   once after 0 or 3 signals: dbus-daemon's own cost a call, without xferd's work
+#   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
+#                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
+#                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
+#                   CPU and the ratios to that round's curl
 #   --rounds N      rounds (default 3); every round runs every build once, the order rotating
 #
 # A BUILDDIR is a meson build directory holding xferd and client/xferctl (an old commit:
@@ -30,10 +42,10 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 background= jobs=100000 builds=()
+case=big rounds=3 mib=1024 checksum=0 background= jobs= builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart)$ ]] || { echo "ab.sh: --case takes big, cancel or restart" >&2; exit 2; }
+    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create or small" >&2; exit 2; }
             case=$2; shift 2 ;;
     --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
@@ -48,6 +60,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ ${#builds[@]} -ge 1 ]] || { echo "ab.sh: no build directory given (try --help)" >&2; exit 2; }
+[[ -n $jobs ]] || { jobs=100000; [[ $case == small ]] && jobs=1000; }
 
 log() { printf '[ab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'ab.sh: %s\n' "$*" >&2; exit 1; }
@@ -76,8 +89,12 @@ trap_cleanup cleanup
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/xferd-ab.XXXXXX")
 chmod 0755 "$work"     # nginx workers run as nobody
 mkdir -p "$work/www" "$work/services"
-[[ $case == restart ]] && mib=1
+[[ $case == restart || $case == create || $case == small ]] && mib=1
 head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/www/big"
+if [[ $case == small ]]; then
+  mkdir "$work/www/small"
+  (cd "$work/www/small" && head -c "$((jobs * 16384))" /dev/urandom | split -b 16384 -d -a 4 - f)
+fi
 big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
 
 port=$("$bench" free-port)
@@ -186,6 +203,48 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 
+# The small case's download directories stay until the end: deleting many files right before a
+# run slows every file creation after it (ext4 without a journal skips recently freed inodes).
+small_n=0
+small_dir() { small_n=$((small_n + 1)); dl=$work/dl-small.$small_n; mkdir "$dl"; sync; }
+small_check() {
+  diff -r -x '.*' "$work/www/small" "$dl" >/dev/null || die "$1: the files differ from the originals"
+}
+declare -A res_one res_one_cpu res_ratio res_one_ratio
+curl_wall=
+run_curl() {
+  local out urls=()
+  small_dir
+  for ((i = 0; i < jobs; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
+  out=$("$bench" run -- curl -Z --parallel-max 16 -sS --no-progress-meter --fail --output-dir "$dl" \
+          --remote-name-all "${urls[@]}")
+  [[ $(kv status "$out") == 0 ]] || die "curl -Z failed"
+  small_check curl
+  curl_wall=$(kv wall "$out")
+  res[curl]+="$curl_wall "
+  echo "curl -Z: wall $curl_wall s, CPU $(calc "$(kv user "$out") + $(kv sys "$out")") s"
+}
+run_small() {  # BUILD → one line; res[BUILD] += wall of the jobs, res_one[BUILD] += the one job's
+  local b=$1 out w c
+  xferd_fresh "$b"
+  small_dir
+  "$bench" set-max 16
+  out=$("$bench" many-jobs --count "$jobs" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid") ||
+    die "$b: many-jobs failed: $out"
+  small_check "$b"
+  w=$(kv wall "$out"); c=$(calc "$(kv duser "$out") + $(kv dsys "$out")")
+  res[$b]+="$w "; res_cpu[$b]+="$c "; res_ratio[$b]+="$(calc "$w / $curl_wall" 2) "
+  echo -n "$b: $jobs jobs wall $w s, daemon CPU $c s; "
+  xferd_fresh "$b"
+  small_dir
+  out=$("$bench" one-job --count "$jobs" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid" \
+          --files-at-once 16) || die "$b: one-job failed: $out"
+  small_check "$b"
+  w=$(kv wall "$out"); c=$(calc "$(kv duser "$out") + $(kv dsys "$out")")
+  res_one[$b]+="$w "; res_one_cpu[$b]+="$c "; res_one_ratio[$b]+="$(calc "$w / $curl_wall" 2) "
+  echo "one job, 16 at once: wall $w s (AddFiles $(kv add "$out"), transfer $(kv transfer "$out"), Complete $(kv complete "$out")), daemon CPU $c s"
+}
+
 # The store of the restart case, made once by the first build; every start works on a copy.
 make_store() {
   local out
@@ -198,9 +257,28 @@ make_store() {
   mv "$work/state" "$work/store"
   log "stored $(kv jobs "$out") queued jobs in $(kv wall "$out") s"
 }
-declare -A res_cpu res_list res_list_cpu res_rss
+declare -A res_cpu res_list res_list_cpu res_list_bus res_list_client res_rss
+# list_calls METHOD KEY: 5 calls of METHOD (ListJobs, ListJobsCompact) to the running xferd;
+# appends to res_list*[KEY] and sets list_line; false when the build lacks the method.
+list_calls() {
+  local method=$1 key=$2 out t0 t1 bt0 bt1 walls=() cpu bus cl
+  read -r _ t0 < <(ticks "$xpid")
+  read -r _ bt0 < <(ticks "$bus_pid")
+  out=$("$bench" list --reps 5 --method "$method" 2>/dev/null) || return 1
+  read -r _ t1 < <(ticks "$xpid")
+  read -r _ bt1 < <(ticks "$bus_pid")
+  walls=($(sed -n 's/^ms=//p' <<<"$out"))
+  cpu=$(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0)
+  bus=$(calc "($bt1 - $bt0) * 1000 / $clk_tck / 5" 0)
+  cl=$(calc "($(kv cuser "$out") + $(kv csys "$out")) * 1000 / 5" 0)
+  res_list[$key]+="$(median "${walls[@]}") "
+  res_list_cpu[$key]+="$cpu "
+  res_list_bus[$key]+="$bus "
+  res_list_client[$key]+="$cl "
+  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms)"
+}
 run_restart() {  # BUILD → one line; res[BUILD] += restart wall
-  local b=$1 out ms t0 t1 faults walls=() rss
+  local b=$1 out ms t0 faults rss line compact="; ListJobsCompact: none"
   xferd_stop
   rm -rf "$work/state"
   cp -a "$work/store" "$work/state"
@@ -214,16 +292,59 @@ run_restart() {  # BUILD → one line; res[BUILD] += restart wall
   faults=$(awk '{ print $10 }' "/proc/$xpid/stat")
   res[$b]+="$ms "
   res_cpu[$b]+="$(calc "$t0 / $clk_tck" 2) "
-  out=$("$bench" list --reps 5)
-  read -r _ t1 < <(ticks "$xpid")
-  walls=($(sed -n 's/^ms=//p' <<<"$out"))
+  list_calls ListJobs "$b" || die "$b: ListJobs failed"
+  line=$list_line
+  list_calls ListJobsCompact "$b compact" && compact="; $list_line"
   rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xpid/status")
-  res_list[$b]+="$(median "${walls[@]}") "
-  res_list_cpu[$b]+="$(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0) "
   res_rss[$b]+="$(calc "$rss / 1024" 1) "
   echo "$b: restart $ms ms" \
-       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, $faults page faults); ListJobs median $(median "${walls[@]}") ms" \
-       "(daemon CPU $(calc "($t1 - $t0) * 1000 / $clk_tck / 5" 0) ms a call); RSS $(calc "$rss / 1024" 1) MiB"
+       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, $faults page faults); $line$compact; RSS $(calc "$rss / 1024" 1) MiB"
+}
+
+declare -A res_create_bus res_create_client res_create_loop
+run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD] += µs a job
+  local b=$1 out bt0 bt1 lt0 lt1 dus lus bus cus
+  xferd_fresh "$b"
+  fresh_dl
+  "$bench" set-max 1
+  read -r _ bt0 < <(ticks "$bus_pid")
+  read -r lt0 _ < <(ticks "$xpid")
+  out=$("$bench" create --count "$jobs" --url "$base/slow/big" --dir "$work/dl" --pid "$xpid") ||
+    die "$b: the creation case failed: $out"
+  read -r _ bt1 < <(ticks "$bus_pid")
+  read -r lt1 _ < <(ticks "$xpid")
+  lus=$(calc "($lt1 - $lt0) * 1000000 / $clk_tck / $jobs" 1)
+  dus=$(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $jobs" 1)
+  bus=$(calc "($bt1 - $bt0) * 1000000 / $clk_tck / $jobs" 1)
+  cus=$(calc "($(kv cuser "$out") + $(kv csys "$out")) * 1000000 / $jobs" 1)
+  res[$b]+="$(kv rate "$out") "
+  res_cpu[$b]+="$dus "
+  res_create_loop[$b]+="$lus "
+  res_create_bus[$b]+="$bus "
+  res_create_client[$b]+="$cus "
+  echo "$b: $(kv jobs "$out") jobs in $(kv wall "$out") s: $(kv rate "$out") jobs/s; CPU a job: daemon $dus µs (its loop $lus µs)," \
+       "dbus-daemon $bus µs, client $cus µs"
+}
+
+# dbus-daemon's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
+# at once after K signals of JobNew's shape.
+run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
+  local k=$1 out bt0 bt1 epid bus
+  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho --signals "$k"; }
+  local cpid=$echo_serve_PID
+  read -r epid <&"${echo_serve[0]}"
+  epid=${epid#ready=}
+  read -r _ bt0 < <(ticks "$bus_pid")
+  out=$("$bench" create --count "$jobs" --service org.xferd.BenchEcho --url "$base/slow/big" --dir "$work/dl" \
+          --pid "$epid") || die "the echo service failed: $out"
+  read -r _ bt1 < <(ticks "$bus_pid")
+  stop_pid "$epid" 5
+  wait "$cpid" 2>/dev/null || true
+  bus=$(calc "($bt1 - $bt0) * 1000000 / $clk_tck / $jobs" 1)
+  res[echo$k]+="$(kv rate "$out") "
+  res_create_bus[echo$k]+="$bus "
+  echo "echo service, $k signal(s) a call: $(kv rate "$out") calls/s; CPU a call: dbus-daemon $bus µs," \
+       "the service $(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $jobs" 1) µs"
 }
 
 log "case $case, ${#builds[@]} build(s), $rounds round(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -233,25 +354,57 @@ for ((r = 0; r < rounds; r++)); do
   for ((k = 0; k < n; k++)); do
     b=${builds[(k + r) % n]}
     printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
+    [[ $case == small && $k -eq 0 ]] && { run_curl; printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"; }
     case $case in
       big) run_big "$b" ;;
+      small) run_small "$b" ;;
       cancel) run_cancel "$b" ;;
       restart) run_restart "$b" ;;
+      create) run_create "$b" ;;
     esac
   done
   if [[ $case == big ]]; then printf 'round %d: ' "$((r + 1))"; run_floor; fi
+  if [[ $case == create ]]; then
+    for k in 0 3; do printf 'round %d: ' "$((r + 1))"; run_echo "$k"; done
+  fi
 done
 xferd_stop
 case $case in
   big) what="wall (s)" ;;
   cancel) what="Cancel p99 (ms)" ;;
   restart) what="restart wall (ms)" ;;
+  create) what="creation (jobs/s)" ;;
+  small) what="wall of $jobs jobs (s)" ;;
 esac
 for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
 if [[ $case == restart ]]; then
   for b in "${builds[@]}"; do
     echo "median restart CPU (s) $(median ${res_cpu[$b]}), ListJobs wall (ms) $(median ${res_list[$b]})," \
-         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
+         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), dbus-daemon CPU (ms) $(median ${res_list_bus[$b]})," \
+         "client CPU (ms) $(median ${res_list_client[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
+    if [[ -n ${res_list["$b compact"]:-} ]]; then
+      echo "median ListJobsCompact wall (ms) $(median ${res_list["$b compact"]}), daemon CPU (ms)" \
+           "$(median ${res_list_cpu["$b compact"]}), dbus-daemon CPU (ms) $(median ${res_list_bus["$b compact"]})," \
+           "client CPU (ms) $(median ${res_list_client["$b compact"]}) — $b"
+    fi
+  done
+fi
+if [[ $case == create ]]; then
+  for b in "${builds[@]}"; do
+    echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), dbus-daemon $(median ${res_create_bus[$b]})," \
+         "client $(median ${res_create_client[$b]}) — $b"
+  done
+  for k in 0 3; do
+    echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, dbus-daemon" \
+         "$(median ${res_create_bus[echo$k]}) µs a call"
+  done
+fi
+if [[ $case == small ]]; then
+  echo "median curl -Z wall (s): $(median ${res[curl]}) (${res[curl]% })"
+  for b in "${builds[@]}"; do
+    echo "median $jobs jobs: daemon CPU (s) $(median ${res_cpu[$b]}), ÷ curl -Z $(median ${res_ratio[$b]});" \
+         "one job, 16 at once: wall (s) $(median ${res_one[$b]}), daemon CPU (s) $(median ${res_one_cpu[$b]})," \
+         "÷ curl -Z $(median ${res_one_ratio[$b]}) — $b"
   done
 fi
 [[ $case == big ]] && echo "median dd conv=fdatasync wall (s): $(median ${res[dd]}) (${res[dd]% })"

@@ -41,7 +41,8 @@
 #      held after a Suspend is hashed from byte 0 while the rest arrives); 3b. ListJobs from a second connection while the
 #      fsync of a completion hangs 5 s (XFERD_TEST_DELAY);
 #   4. 100 000 queued jobs (one Download call each, pipelined, with MaxBackgroundTransfers = 1
-#      and a slow URL, so that all but one wait queued): the creation rate, ListJobs time,
+#      and a slow URL, so that all but one wait queued): the creation rate, ListJobs and
+#      ListJobsCompact times,
 #      VmRSS, the restart time (xferd stopped; activating ListJobs call → reply), and the
 #      Cancel latency of queued jobs spread over the queue;
 #   5. idle: context switches and syscalls (strace -c -f) over 10 s of the xferd of case 4,
@@ -414,7 +415,7 @@ out=$("$bench" list --reps "$((reps * 3))")
 [[ $(kv jobs "$out") -eq $n_queue ]] || die "ListJobs returned $(kv jobs "$out") jobs, not $n_queue"
 list_ms=$(median $(sed -n 's/^ms=//p' <<<"$out"))
 rss_created=$(rss_kib "$xpid")
-restart_ms=(); restart_cpu=(); list2_ms=(); rss_restarted=()
+restart_ms=(); restart_cpu=(); list2_ms=(); compact_ms=(); rss_restarted=()
 for ((rep = 1; rep <= reps; rep++)); do
   xferd_stop
   out=$("$bench" list)      # activates xferd, which loads the store, then answers
@@ -424,13 +425,16 @@ for ((rep = 1; rep <= reps; rep++)); do
   restart_cpu+=("$(cpu_s "$xpid")")
   out=$("$bench" list --reps 3)
   list2_ms+=($(sed -n 's/^ms=//p' <<<"$out"))
+  out=$("$bench" list --reps 3 --method ListJobsCompact)
+  compact_ms+=($(sed -n 's/^ms=//p' <<<"$out"))
   rss_restarted+=("$(rss_kib "$xpid")")
   log "  restart $rep: activation + ListJobs ${restart_ms[-1]} ms (xferd's CPU ${restart_cpu[-1]} s), RSS ${rss_restarted[-1]} KiB"
 done
 restart_med=$(median "${restart_ms[@]}")
 list_med=$(median "$list_ms" "${list2_ms[@]}")
+compact_med=$(median "${compact_ms[@]}")
 rss_med=$(median "${rss_restarted[@]}")
-log "  ListJobs $list_med ms (median), RSS after creating $rss_created KiB, after restart $rss_med KiB"
+log "  ListJobs $list_med ms, ListJobsCompact $compact_med ms (medians), RSS after creating $rss_created KiB, after restart $rss_med KiB"
 out=$("$bench" cancel-queued --samples "$n_samples") || die "cancelling queued jobs failed"
 queue_cancel_p50=$(kv p50_ms "$out"); queue_cancel_p99=$(kv p99_ms "$out"); queue_cancel_max=$(kv max_ms "$out")
 log "  Cancel of a queued job ($n_samples of $(kv queued "$out")): p50 $queue_cancel_p50 ms, p99 $queue_cancel_p99 ms, max $queue_cancel_max ms"
@@ -461,6 +465,7 @@ queue_rows() {
   cat <<ROWS
 | $queue_label | creation: Download calls (64 in flight) per second (xferd's CPU: $queue_create_cpu s) | $queue_rate | | | | | ≥ 20 000 /s | $(yn "$queue_rate >= 20000") |
 | $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 250 ms | $(yn "$list_med <= 250") |
+| $queue_label | ListJobsCompact, the same rows without the paths (ms; beside ListJobs, whose row is the target's) | $compact_med | | | | | — | — |
 | $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 128 MiB | $(yn "$rss_med <= 128 * 1024") |
 | $queue_label | restart: activation → ListJobs reply (xferd's CPU by then: $(median "${restart_cpu[@]}") s) | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
 | $queue_label | Cancel of a queued job, call → reply, p99 (ms; p50 $queue_cancel_p50, max $queue_cancel_max) | $queue_cancel_p99 | | | | | ≤ 2 ms | $(yn "$queue_cancel_p99 <= 2") |

@@ -23,10 +23,16 @@
  *   xferd-bench cancel-queued [--samples S]   Cancel S of the caller's queued jobs (spread
  *                         over the queue) one after another, timed
  *   xferd-bench suspend-all [--window W]      Suspend every job of the caller, pipelined
- *   xferd-bench create    --count N --url URL --dir DIR [--pid PID] [--window W]
+ *   xferd-bench create    --count N --url URL --dir DIR [--pid PID] [--window W] [--service NAME]
  *       N Download calls of URL into DIR/cNNNNNN, pipelined; wall = the first call to the
- *       last reply (the jobs are not waited for: the creation path alone)
- *   xferd-bench list      [--reps R]                  time ListJobs (activates xferd if needed)
+ *       last reply (the jobs are not waited for: the creation path alone); to NAME instead of
+ *       xferd: echo-serve's
+ *   xferd-bench echo-serve --name NAME [--signals K]
+ *       owns NAME and answers every Download at once with (s, o), after K signals of JobNew's
+ *       shape: dbus-daemon's cost of a call, its reply and a signal without xferd's work
+ *   xferd-bench list      [--reps R] [--method NAME]  time ListJobs, or NAME (ListJobsCompact),
+ *                         activating xferd if needed; the
+ *                         client's own CPU (cuser, csys) covers every call and reading its rows
  *   xferd-bench hang      --url URL --dir DIR --log FILE [--samples S]
  *                         a Download into DIR, whose fsync the daemon holds (XFERD_TEST_DELAY);
  *                         once FILE (xferd's log) says so, S ListJobs calls from a second
@@ -280,12 +286,16 @@ static void make_paths(const char *prefix, const char *dir, unsigned i, char *ur
 }
 
 /* One Download call whose reply on_download_reply() counts into s. */
-static void send_download(sd_bus *bus, Many *s, const char *url, const char *path) {
-        int r = sd_bus_call_method_async(bus, NULL, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Download",
+static void send_download_to(sd_bus *bus, const char *service, Many *s, const char *url, const char *path) {
+        int r = sd_bus_call_method_async(bus, NULL, service, MANAGER_PATH, MANAGER_IFACE, "Download",
                                          on_download_reply, s, "ssa{sv}", url, path, 0);
         if (r < 0)
                 die("cannot send Download", r);
         s->outstanding++;
+}
+
+static void send_download(sd_bus *bus, Many *s, const char *url, const char *path) {
+        send_download_to(bus, BUS_NAME, s, url, path);
 }
 
 static int cmd_many_jobs(unsigned count, const char *prefix, const char *dir, pid_t dpid, unsigned window) {
@@ -328,19 +338,21 @@ static int cmd_many_jobs(unsigned count, const char *prefix, const char *dir, pi
 
 /* ---- create: N Download calls, pipelined; done at the last reply ------------------------- */
 
-static int cmd_create(unsigned count, const char *url, const char *dir, pid_t dpid, unsigned window) {
+static int cmd_create(unsigned count, const char *service, const char *url, const char *dir, pid_t dpid,
+                      unsigned window) {
         sd_bus *bus = bus_open();
         Many s = { 0 };
         unsigned sent = 0;
-        double u0, s0, t0, t1;
+        double u0, s0, cu0, cs0, t0, t1;
 
         proc_cpu(dpid, &u0, &s0);
+        self_cpu(&cu0, &cs0);
         t0 = now_s();
         while (s.replies < count && s.errors == 0) {
                 while (sent < count && s.outstanding < window) {
                         char path[1200];
                         snprintf(path, sizeof path, "%s/c%06u", dir, sent);
-                        send_download(bus, &s, url, path);
+                        send_download_to(bus, service, &s, url, path);
                         sent++;
                 }
                 pump(bus);
@@ -351,8 +363,65 @@ static int cmd_create(unsigned count, const char *url, const char *dir, pid_t dp
         printf("wall=%.4f\njobs=%u\nfailed=%u\nrate=%.0f\n", t1 - t0, s.replies - s.errors, s.errors,
                (double) s.replies / (t1 - t0));
         print_daemon_cpu(dpid, u0, s0);
+        print_self_cpu(cu0, cs0);
         sd_bus_flush_close_unref(bus);
         return s.errors ? 1 : 0;
+}
+
+/* ---- echo-serve: a trivial service of Download's shape, dbus-daemon's floor ------------- */
+
+typedef struct Echo {
+        unsigned signals;
+        uint64_t n;
+} Echo;
+
+/* Answers (s id, o job) at once, after `signals` signals of JobNew's shape: what dbus-daemon
+ * spends on a call, its reply and each signal, without xferd's work. */
+static int method_echo_download(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Echo *e = userdata;
+        const char *url, *path;
+        char id[40], job[128];
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &url, &path);
+        if (r < 0)
+                return r;
+        snprintf(id, sizeof id, "%032" PRIx64, ++e->n);
+        snprintf(job, sizeof job, "%s/job/%s", MANAGER_PATH, id);
+        for (unsigned i = 0; i < e->signals; i++) {
+                r = sd_bus_emit_signal(sd_bus_message_get_bus(m), MANAGER_PATH, MANAGER_IFACE, "JobNew", "so", id,
+                                       job);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_reply_method_return(m, "so", id, job);
+}
+
+static const sd_bus_vtable echo_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Download", "ssa{sv}", "so", method_echo_download, 0),
+        SD_BUS_SIGNAL("JobNew", "so", 0),
+        SD_BUS_VTABLE_END
+};
+
+static int cmd_echo_serve(const char *name, unsigned signals) {
+        sd_bus *bus = bus_open();
+        Echo e = { .signals = signals };
+        int r;
+
+        r = sd_bus_add_object_vtable(bus, NULL, MANAGER_PATH, MANAGER_IFACE, echo_vtable, &e);
+        if (r < 0)
+                die("cannot add the echo object", r);
+        r = sd_bus_request_name(bus, name, 0);
+        if (r < 0)
+                die("cannot own the echo service's name", r);
+        printf("ready=%d\n", (int) getpid());
+        /* Until killed. */
+        while ((r = sd_bus_process(bus, NULL)) >= 0)
+                if (r == 0)
+                        wait_bus(bus);
+        die("sd_bus_process", r);
+        return 1;
 }
 
 /* ---- one-job: CreateJob + AddFiles(N) + Resume + wait + Complete ------------------------- */
@@ -866,8 +935,11 @@ static int cmd_suspend_all(unsigned window) {
 
 /* ---- list: ListJobs call → reply --------------------------------------------------------- */
 
-static int cmd_list(unsigned reps) {
+static int cmd_list(unsigned reps, const char *method) {
         sd_bus *bus = bus_open();
+        double cu0, cs0;
+
+        self_cpu(&cu0, &cs0);
 
         for (unsigned i = 0; i < reps; i++) {
                 sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -875,23 +947,28 @@ static int cmd_list(unsigned reps) {
                 unsigned n = 0;
                 int r;
 
-                r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "ListJobs");
+                r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method);
                 if (r >= 0)
                         r = sd_bus_message_append(call, "b", 0);
                 if (r < 0)
-                        die("cannot build ListJobs", r);
+                        die("cannot build the list call", r);
                 double t0 = now_s();
                 r = sd_bus_call(bus, call, CALL_TIMEOUT, &e, &reply);
                 double t1 = now_s();
                 if (r < 0)
-                        die_bus("ListJobs", &e, r);
-                r = sd_bus_message_enter_container(reply, 'a', "(ssssutto)");
-                while (r > 0 && (r = sd_bus_message_skip(reply, "(ssssutto)")) > 0)
+                        die_bus(method, &e, r);
+                /* Rows of whatever signature the reply has: builds that differ in it compare. */
+                const char *row = NULL;
+                r = sd_bus_message_peek_type(reply, NULL, &row);
+                if (r > 0)
+                        r = sd_bus_message_enter_container(reply, 'a', row);
+                while (r > 0 && (r = sd_bus_message_skip(reply, row)) > 0)
                         n++;
                 printf("ms=%.3f\njobs=%u\n", (t1 - t0) * 1000.0, n);
                 sd_bus_message_unref(call);
                 sd_bus_message_unref(reply);
         }
+        print_self_cpu(cu0, cs0);
         sd_bus_flush_close_unref(bus);
         return 0;
 }
@@ -1009,10 +1086,16 @@ int main(int argc, char **argv) {
                 { "resume-at", required_argument, NULL, 'R' },
                 { "files-at-once", required_argument, NULL, 'F' },
                 { "queued", no_argument, NULL, 'Q' },
+                { "service", required_argument, NULL, 'S' },
+                { "name", required_argument, NULL, 'N' },
+                { "signals", required_argument, NULL, 'G' },
+                { "method", required_argument, NULL, 'M' },
                 { NULL, 0, NULL, 0 }
         };
         unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0;
-        const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL;
+        const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL, *service = BUS_NAME, *name = NULL,
+                   *method = NULL;
+        unsigned signals = 0;
         pid_t dpid = 0;
         bool queued = false;
         Background bg = { NULL, NULL, 0 };
@@ -1043,6 +1126,10 @@ int main(int argc, char **argv) {
                 case 'R': bg.resume_at = strtoull(optarg, NULL, 10); break;
                 case 'F': at_once = parse_uint(optarg, "files-at-once"); break;
                 case 'Q': queued = true; break;
+                case 'S': service = optarg; break;
+                case 'N': name = optarg; break;
+                case 'G': signals = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 'M': method = optarg; break;
                 default: return 2;
                 }
         }
@@ -1067,7 +1154,7 @@ int main(int argc, char **argv) {
                 return 0;
         }
         if (strcmp(cmd, "list") == 0)
-                return cmd_list(reps);
+                return cmd_list(reps, method ? method : "ListJobs");
         if (strcmp(cmd, "many-jobs") == 0 && count && prefix && dir)
                 return cmd_many_jobs(count, prefix, dir, dpid, window);
         if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
@@ -1083,7 +1170,9 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "suspend-all") == 0)
                 return cmd_suspend_all(window);
         if (strcmp(cmd, "create") == 0 && count && url && dir)
-                return cmd_create(count, url, dir, dpid, window);
+                return cmd_create(count, service, url, dir, dpid, window);
+        if (strcmp(cmd, "echo-serve") == 0 && name)
+                return cmd_echo_serve(name, signals);
         fprintf(stderr, "xferd-bench: unknown command or missing options: %s\n", cmd);
         return 2;
 }
