@@ -48,7 +48,7 @@ DownloadLane *download_lane_free(DownloadLane *l) {
         return mfree(l);
 }
 
-void download_lane_stop(DownloadLane *l, bool keep_data) {
+void download_lane_stop(DownloadLane *l, bool keep_data, uint64_t hold_until) {
         assert(l);
 
         Job *j = l->job;
@@ -59,7 +59,7 @@ void download_lane_stop(DownloadLane *l, bool keep_data) {
                  * piece one hashes and keeps the hasher, so the next start reads back only the
                  * last buffers, not the whole file. */
                 if (l->hash_stream)
-                        hash_stream_hold(l->hash_stream);
+                        hash_stream_hold(l->hash_stream, hold_until);
                 int r = transfer_stop(l->transfer);
                 if (r < 0)
                         log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes failed: %s",
@@ -83,8 +83,11 @@ void download_lane_stop(DownloadLane *l, bool keep_data) {
 void download_lanes_stop(Job *j, bool keep_data) {
         assert(j);
 
+        /* One bound for the waits of all the files' hashing. */
+        uint64_t hold_until = now_monotonic_usec() + HASH_STREAM_HOLD_USEC;
+
         while (j->lanes)
-                download_lane_stop(j->lanes, keep_data);
+                download_lane_stop(j->lanes, keep_data, hold_until);
         download_release_dir(j);
 }
 

@@ -24,11 +24,6 @@
 #define PIECE (1024u * 1024u)
 /* A task hands the stream back after this much, so that several streams share the threads. */
 #define TASK_MAX (32u * 1024u * 1024u)
-/* The longest a held stream's free waits for the piece a thread hashes (about a millisecond
- * from memory or the page cache, more while the thread, below the loop's priority, waits for a
- * CPU): a read from a hung file system must not hold the loop for good; the hasher is dropped
- * then, and the next start hashes the file again. */
-#define HOLD_WAIT_USEC (250u * USEC_PER_MSEC)
 
 struct HashStream {
         IoTask task;                    /* the pool's; run() and done() find the stream from it */
@@ -43,6 +38,7 @@ struct HashStream {
         bool running;                   /* a task is queued or runs */
         bool freed;                     /* the owner let go while a task ran: done() frees */
         bool held;                      /* a keeping stop: nothing more goes to a thread */
+        uint64_t hold_until;            /* its free waits for the thread until then at most */
         bool restart_pending;           /* the file started over while a task ran */
         unsigned add_pending;           /* algorithms to add once the task is back */
         int error;                      /* a failed read; the stream stops */
@@ -134,8 +130,10 @@ static void stream_run(IoTask *t) {
         stolen = s->task_stolen;
         s->task_started = !stolen;
         pthread_mutex_unlock(&s->pause_lock);
-        if (stolen)
+        if (stolen) {
+                s->fd = safe_close(s->fd);  /* freed: see below */
                 return;
+        }
         r = hash_from_file(s, s->task_end);
         for (ListNode *n = s->task_buffers.head; n && r >= 0 && !atomic_load(&s->cancelled); n = n->next) {
                 BodyBuffer *b = LIST_ENTRY(n, BodyBuffer, hash_node);
@@ -152,6 +150,10 @@ static void stream_run(IoTask *t) {
                         r = hasher_update(s->hasher, b->data + (size - b->offset), (size_t) (b->offset + b->len - size));
         }
         s->task_error = r < 0 ? r : 0;
+        /* Freed meanwhile: the last descriptor of a deleted file may be this one, and its
+         * close frees the file's blocks, which is no work for the loop. */
+        if (atomic_load(&s->cancelled))
+                s->fd = safe_close(s->fd);
         pthread_mutex_lock(&s->pause_lock);
         s->task_over = true;
         pthread_cond_broadcast(&s->pause_cond);
@@ -309,9 +311,10 @@ void hash_stream_restart(HashStream *s) {
                 s->error = hasher_reset(s->hasher);
 }
 
-void hash_stream_hold(HashStream *s) {
+void hash_stream_hold(HashStream *s, uint64_t until) {
         assert(s);
         s->held = true;
+        s->hold_until = until;
 }
 
 unsigned hash_stream_get_algorithms(const HashStream *s) {
@@ -385,7 +388,7 @@ Hasher *hash_stream_free(HashStream *s) {
                  * the piece the thread hashes (1 MiB at most), so the next start goes on from
                  * here instead of hashing the whole file again. */
                 if (s->held) {
-                        uint64_t until = now_monotonic_usec() + HOLD_WAIT_USEC;
+                        uint64_t until = s->hold_until;
                         struct timespec ts = { .tv_sec = (time_t) (until / USEC_PER_SEC),
                                                .tv_nsec = (long) (until % USEC_PER_SEC * 1000u) };
 

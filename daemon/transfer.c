@@ -366,8 +366,10 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
                 /* MaxFileSize is the write limits' (a LocalFile error), not the integrity check's. */
                 .max_size = 0,
         };
-        if (body_set_new(req->hash_stream ? BODY_BUFFERS_HASHED : BODY_BUFFERS, transfer_on_buffer_available, t,
-                         &t->buffers) < 0)
+        /* Every fresh file has a stream (a server's digest may come): without an algorithm yet
+         * it hashes nothing. */
+        bool hashed = req->hash_stream && hash_stream_get_algorithms(req->hash_stream) != 0;
+        if (body_set_new(hashed ? BODY_BUFFERS_HASHED : BODY_BUFFERS, transfer_on_buffer_available, t, &t->buffers) < 0)
                 return -ENOMEM;
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);

@@ -406,7 +406,7 @@ test_ahead (void)
 
         fixture_init (&big, 64u * 1024u * 1024u, 64u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
         g_assert_cmpuint (io_pool_busy (big.l.pool), ==, 1);
-        hash_stream_hold (big.s);
+        hash_stream_hold (big.s, now_monotonic_usec () + 60 * USEC_PER_SEC);
         h = hash_stream_free (big.s);
         g_assert_nonnull (h);
         g_assert_cmpuint (hasher_get_size (h), <, big.n);
@@ -423,7 +423,7 @@ test_ahead (void)
         hash_stream_feed_ahead (s, b);
         g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
         hash_stream_restart (s);
-        hash_stream_hold (s);
+        hash_stream_hold (s, now_monotonic_usec () + 60 * USEC_PER_SEC);
         g_assert_null (hash_stream_free (s));
         loop_run_until (&f.l, true);
         body_buffer_release (b);
