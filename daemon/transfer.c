@@ -397,8 +397,9 @@ static void transfer_destroy(EngineRequest *r) {
 Transfer *transfer_free(Transfer *t) {
         if (!t)
                 return NULL;
-        /* Nothing of it runs after this: curl's callbacks end the request at once, no byte is
-         * written or counted. The handle leaves curl after the reply (engine_release_later()). */
+        /* Nothing of it runs after this: curl's callbacks refuse everything (the write
+         * callback pauses the request), no byte is written or counted. The handle leaves curl
+         * after the reply (engine_release_later()). */
         t->gone = true;
         /* A write in flight stops before its next pwrite(); buffers out (with the writer or
          * the hasher) are freed as they come back. */
