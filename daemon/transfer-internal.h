@@ -70,6 +70,8 @@ struct Transfer {
         bool gone;              /* transfer_free(): only its handle is left, until released */
         uint64_t refused;       /* body bytes curl offered meanwhile (for the tests' log) */
         bool responded;         /* on_response was called */
+        bool answered;          /* the request in flight has a status line (a redirect's or a
+                                 * fallback's next request has none yet) */
         bool body_accepted;     /* the headers were judged: body bytes go to the file */
         bool restart;           /* the partial file cannot be continued */
         bool complete_by_416;   /* the file already held every byte */

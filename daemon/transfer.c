@@ -115,6 +115,7 @@ static size_t on_curl_header(char *buffer, size_t size, size_t nitems, void *use
 
         if (len >= 5 && strncmp(buffer, "HTTP/", 5) == 0) {
                 response_reset(t, buffer, len);
+                t->answered = true;
                 if (!t->responded) {
                         t->responded = true;
                         if (t->cb->on_response)
@@ -283,6 +284,7 @@ static int transfer_request(Transfer *t) {
         t->req.easy = curl_easy_init();
         if (!t->req.easy)
                 return -ENOMEM;
+        t->answered = false;
         t->redirect_url = mfree(t->redirect_url);
 
         if (http_settings_append_headers(&t->http, t->url, t->origin, &t->headers) < 0 ||
@@ -399,8 +401,9 @@ static void transfer_destroy(EngineRequest *r) {
 Transfer *transfer_free(Transfer *t) {
         if (!t)
                 return NULL;
-        /* Nothing of it runs after this: curl's callbacks end the request at once, no byte is
-         * written or counted. The handle leaves curl after the reply (engine_release_later()). */
+        /* Nothing of it runs after this: curl's callbacks refuse everything (the write
+         * callback pauses the request), no byte is written or counted. The handle leaves curl
+         * after the reply (engine_release_later()). */
         t->gone = true;
         /* A write in flight stops before its next pwrite(); buffers out (with the writer or
          * the hasher) are freed as they come back. */
@@ -422,7 +425,7 @@ Transfer *transfer_free(Transfer *t) {
         body_check_done(&t->check);
         /* Before a response, curl would go on connecting and sending the request: released
          * now (cheap then: no connection worth closing carefully). */
-        if (!t->responded)
+        if (!t->answered)
                 engine_release(t->engine, &t->req);
         engine_release_later(t->engine, &t->req, transfer_destroy);
         return NULL;

@@ -349,18 +349,35 @@ test_cancel_before_teardown_killed (void)
 /* Before a response the request is let go at once, whatever the delay: curl would go on
  * connecting and sending it (with the job's headers) after the reply otherwise. */
 static void
-test_cancel_before_teardown_connecting (void)
+check_cancel_before_response (gboolean redirected)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autofree char *url = NULL;
 
         xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
         xferd_env_serve (env, "/file.bin", SIZE);
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
-        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        /* Or the request after a redirect: the job has had a response, this request none. */
+        if (redirected)
+                http_server_redirect (env->http, "/moved.bin", 302, "/file.bin");
+        url = redirected ? http_server_url (env->http, "/moved.bin") : g_strdup (env->url);
+        g_autofree char *job = xferd_download (env->fx, url, env->dest, FALSE, NULL);
         g_assert_true (http_server_wait_requests (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
-        job_wait_state (env->fx, job, "connecting");
-        cancel (env, job, "connecting");
+        job_wait_state (env->fx, job, redirected ? "transferring" : "connecting");
+        cancel (env, job, redirected ? "transferring" : "connecting");
         g_assert_cmpuint (xferd_log_count (env->log, "Test delay: a stopped request is released in"), ==, 0);
+}
+
+static void
+test_cancel_before_teardown_connecting (void)
+{
+        check_cancel_before_response (FALSE);
+}
+
+static void
+test_cancel_before_teardown_redirected (void)
+{
+        check_cancel_before_response (TRUE);
 }
 
 const TestCase test_cases[] = {
@@ -377,5 +394,6 @@ const TestCase test_cases[] = {
         { "/cancel/before-teardown", test_cancel_before_teardown },
         { "/cancel/before-teardown/killed", test_cancel_before_teardown_killed },
         { "/cancel/before-teardown/connecting", test_cancel_before_teardown_connecting },
+        { "/cancel/before-teardown/redirected", test_cancel_before_teardown_redirected },
         { NULL, NULL }
 };
