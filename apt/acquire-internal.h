@@ -81,6 +81,9 @@ struct Acquire {
 
 /* acquire.c */
 void acquire_free(Acquire *a);
+static inline void acquire_freep(Acquire **a) {
+        acquire_free(*a);
+}
 void acquire_touch(Acquire *a);         /* progress: the timeout starts again */
 
 /* acquire-reply.c */

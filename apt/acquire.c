@@ -28,8 +28,11 @@ bool acquire_owns_job(const Acquire *a, const char *path) {
 #define OWNER_OPTION "cancel-when-owner-gone"
 
 void acquire_free(Acquire *a) {
-        Method *m = a->method;
+        Method *m;
 
+        if (!a)
+                return;
+        m = a->method;
         list_remove(&m->acquires, &a->node);
         sd_bus_slot_unref(a->call);
         sd_event_source_disable_unref(a->timer);
@@ -89,7 +92,7 @@ static void refuse(Method *m, const char *uri, const char *why) {
 
 int acquire_new(Method *m, const Message *msg, Acquire **ret) {
         const char *uri, *filename, *v;
-        Acquire *a;
+        _cleanup_(acquire_freep) Acquire *a = NULL;
         HashList expected;
         int r;
 
@@ -139,18 +142,14 @@ int acquire_new(Method *m, const Message *msg, Acquire **ret) {
                 a->last_modified = strdup(v);
         /* At the end of the list: answers keep apt's order where they can. */
         list_append(&m->acquires, &a->node);
-        if (!a->uri || !a->url || !a->filename || (v && is_http_date(v) && !a->last_modified)) {
-                acquire_free(a);
+        if (!a->uri || !a->url || !a->filename || (v && is_http_date(v) && !a->last_modified))
                 return -ENOMEM;
-        }
         r = sd_event_add_time_relative(m->event, &a->timer, CLOCK_MONOTONIC, m->settings.timeout_usec, 0,
                                        on_timeout, a);
-        if (r < 0) {
-                acquire_free(a);
+        if (r < 0)
                 return r;
-        }
         (void) sd_event_source_set_description(a->timer, "acquire-timeout");
-        *ret = a;
+        *ret = TAKE_PTR(a);
         return 0;
 }
 

@@ -53,7 +53,7 @@ static int on_slice(sd_event_source *s, void *userdata) {
 }
 
 int file_hash_start(FileHash **ret, sd_event *e, int fd, unsigned types, FileHashDone done, void *userdata) {
-        FileHash *h;
+        _cleanup_(file_hash_freep) FileHash *h = NULL;
         int r;
 
         assert(ret);
@@ -70,10 +70,8 @@ int file_hash_start(FileHash **ret, sd_event *e, int fd, unsigned types, FileHas
         h->done = done;
         h->userdata = userdata;
         h->buf = malloc(SLICE_SIZE);
-        if (!h->buf) {
-                file_hash_free(h);
+        if (!h->buf)
                 return -ENOMEM;
-        }
         r = hasher_new(&h->hasher, types);
         if (r >= 0)
                 r = sd_event_add_defer(e, &h->source, on_slice, h);
@@ -84,10 +82,8 @@ int file_hash_start(FileHash **ret, sd_event *e, int fd, unsigned types, FileHas
                 r = sd_event_source_set_priority(h->source, SD_EVENT_PRIORITY_IDLE);
         if (r >= 0)
                 (void) sd_event_source_set_description(h->source, "file-hash");
-        if (r < 0) {
-                file_hash_free(h);
+        if (r < 0)
                 return r;
-        }
-        *ret = h;
+        *ret = TAKE_PTR(h);
         return 0;
 }

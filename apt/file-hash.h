@@ -18,3 +18,6 @@ typedef void (*FileHashDone)(FileHash *h, int r, const HashList *l, void *userda
 int file_hash_start(FileHash **ret, sd_event *e, int fd, unsigned types, FileHashDone done, void *userdata);
 /* Stops hashing; the callback is not called afterwards. */
 FileHash *file_hash_free(FileHash *h);
+static inline void file_hash_freep(FileHash **h) {
+        file_hash_free(*h);
+}

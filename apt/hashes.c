@@ -149,7 +149,7 @@ Hasher *hasher_free(Hasher *h) {
 }
 
 int hasher_new(Hasher **ret, unsigned types) {
-        Hasher *h;
+        _cleanup_(hasher_freep) Hasher *h = NULL;
         int r;
 
         assert(ret);
@@ -163,12 +163,10 @@ int hasher_new(Hasher **ret, unsigned types) {
                 /* The default provider has MD5 and SHA-1 too; a FIPS-only system does not. */
                 const EVP_MD *md = EVP_get_digestbyname(hash_info[t].evp);
                 r = md ? digest_set_start(&h->set, t, md) : -EOPNOTSUPP;
-                if (r < 0) {
-                        hasher_free(h);
+                if (r < 0)
                         return r;
-                }
         }
-        *ret = h;
+        *ret = TAKE_PTR(h);
         return 0;
 }
 

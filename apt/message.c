@@ -92,7 +92,7 @@ static int add_field(Message *m, const char *line, size_t n) {
 }
 
 int message_parse(const char *text, size_t len, Message **ret) {
-        Message *m;
+        _cleanup_(message_freep) Message *m = NULL;
         const char *p = text, *end = text + len;
         int r = 0;
 
@@ -135,11 +135,9 @@ int message_parse(const char *text, size_t len, Message **ret) {
         }
         if (r == 0 && !m->status)
                 r = -EBADMSG;
-        if (r < 0) {
-                message_free(m);
+        if (r < 0)
                 return r;
-        }
-        *ret = m;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 

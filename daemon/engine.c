@@ -193,7 +193,8 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
 }
 
 int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret) {
-        Engine *e;
+        _cleanup_(engine_freep) Engine *e = NULL;
+        int r;
 
         assert(event);
         assert(settings);
@@ -214,16 +215,12 @@ int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret) {
             curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
             curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
             /* HTTP/2 streams of many jobs to one server share one connection. */
-            curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK) {
-                engine_free(e);
+            curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK)
                 return -EIO;
-        }
-        int r = engine_add_reap(e);
-        if (r < 0) {
-                engine_free(e);
+        r = engine_add_reap(e);
+        if (r < 0)
                 return r;
-        }
-        *ret = e;
+        *ret = TAKE_PTR(e);
         return 0;
 }
 

@@ -34,6 +34,9 @@ typedef struct EngineRequest {
 
 int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret);
 Engine *engine_free(Engine *e);
+static inline void engine_freep(Engine **e) {
+        engine_free(*e);
+}
 sd_event *engine_get_event(Engine *e);
 uint64_t engine_now(Engine *e);  /* CLOCK_MONOTONIC, cached per loop iteration */
 

@@ -75,9 +75,10 @@ int tus_delete_start(Engine *e, const char *upload_url, const HttpSettings *http
         d->done = done;
         d->userdata = userdata;
         d->url = strdup(upload_url);
-        /* The headers' origin is the URL's own: the caller decided that they go there. */
+        /* The headers' origin is the URL's own: the caller decided that they go there (the
+         * delete queue gives them only for a URL it could parse, so NULL here is OOM). */
         origin = http_url_origin(upload_url);
-        if (!d->url)
+        if (!d->url || (http->headers && !origin))
                 return -ENOMEM;
         r = tus_call_new(e, &d->call, upload_url, http, origin);
         if (r < 0)
