@@ -296,8 +296,9 @@ test_complete_partial (void)
  * or counting a byte, nothing comes back on disk, a second Cancel is refused; killed in that
  * window, the next start finds the job cancelled and downloads nothing. */
 static void
-check_cancel_before_teardown (gboolean killed)
+test_cancel_before_teardown (gconstpointer data)
 {
+        gboolean killed = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
@@ -334,23 +335,12 @@ check_cancel_before_teardown (gboolean killed)
         assert_dir_is (env->dir, nothing);
 }
 
-static void
-test_cancel_before_teardown (void)
-{
-        check_cancel_before_teardown (FALSE);
-}
-
-static void
-test_cancel_before_teardown_killed (void)
-{
-        check_cancel_before_teardown (TRUE);
-}
-
 /* Before a response the request is let go at once, whatever the delay: curl would go on
  * connecting and sending it (with the job's headers) after the reply otherwise. */
 static void
-check_cancel_before_response (gboolean redirected)
+test_cancel_before_response (gconstpointer data)
 {
+        gboolean redirected = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autofree char *url = NULL;
 
@@ -368,18 +358,6 @@ check_cancel_before_response (gboolean redirected)
         g_assert_cmpuint (xferd_log_count (env->log, "Test delay: a stopped request is released in"), ==, 0);
 }
 
-static void
-test_cancel_before_teardown_connecting (void)
-{
-        check_cancel_before_response (FALSE);
-}
-
-static void
-test_cancel_before_teardown_redirected (void)
-{
-        check_cancel_before_response (TRUE);
-}
-
 const TestCase test_cases[] = {
         { "/cancel/queued", test_cancel_queued },
         { "/cancel/connecting", test_cancel_connecting },
@@ -391,9 +369,13 @@ const TestCase test_cases[] = {
         { "/cancel/transferred", test_cancel_transferred },
         { "/cancel/acknowledged-refuses-calls", test_acknowledged_refuses_calls },
         { "/cancel/complete-partial", test_complete_partial },
-        { "/cancel/before-teardown", test_cancel_before_teardown },
-        { "/cancel/before-teardown/killed", test_cancel_before_teardown_killed },
-        { "/cancel/before-teardown/connecting", test_cancel_before_teardown_connecting },
-        { "/cancel/before-teardown/redirected", test_cancel_before_teardown_redirected },
         { NULL, NULL }
+};
+
+const TestDataCase test_data_cases[] = {
+        { "/cancel/before-teardown", test_cancel_before_teardown, GINT_TO_POINTER (FALSE) },
+        { "/cancel/before-teardown/killed", test_cancel_before_teardown, GINT_TO_POINTER (TRUE) },
+        { "/cancel/before-teardown/connecting", test_cancel_before_response, GINT_TO_POINTER (FALSE) },
+        { "/cancel/before-teardown/redirected", test_cancel_before_response, GINT_TO_POINTER (TRUE) },
+        { NULL, NULL, NULL }
 };
