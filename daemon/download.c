@@ -116,6 +116,8 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes of %s failed: %s", f->path,
                                 strerror(-r));
         f->bytes_transferred = transfer_get_position(t);
+        if (l->validator_unstored && res->outcome == TRANSFER_OK)
+                manager_crash_point("file-end-unstored");
         l->transfer = transfer_free(l->transfer);
         l->fd = safe_close(l->fd);
         if ((validator_changed || l->validator_unstored) && res->outcome != TRANSFER_OK)
@@ -229,7 +231,10 @@ static int lane_start(DownloadLane *l) {
         }
         if (!f->temp_exists) {
                 /* Write-ahead: the store knows of the file before it exists, so a crash right
-                 * after creating it cannot leave an orphan. */
+                 * after creating it cannot leave an orphan. Without the old bytes' validator:
+                 * the new bytes may land before theirs is stored (a small body's goes with its
+                 * end), and the old one must never name them. */
+                f->validator = mfree(f->validator);
                 f->temp_exists = true;
                 r = store_save_file(m->store, j, l->file);
                 if (r >= 0)
@@ -256,7 +261,6 @@ static int lane_start(DownloadLane *l) {
                         job_fail(j, !errno_is_disk_full(r), ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return r;
                 }
-                f->validator = mfree(f->validator);
         }
         if (offset > 0 && !f->validator) {
                 /* Bytes of unknown version: continuing them could splice two versions of the

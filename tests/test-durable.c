@@ -820,6 +820,44 @@ test_server_ignores_range (void)
         assert_resumed (env, job, 0, NULL);
 }
 
+/* The temporary file of a suspended job vanished, and the server now has a small new
+ * version: Resume makes the file again, and it holds the new bytes before their validator is
+ * stored (a body that is all here stores it with the file's end). Killed in between, the store
+ * must not name those bytes with the old version's validator, or the next start resumes them
+ * with If-Range: "v1" from a server back at v1 and splices the two versions. */
+static void
+test_recreated_file_killed_before_end (void)
+{
+        g_autoptr(XferdEnv) env = env_new ();
+        /* For this instance: the held v1 arrives in pieces, so only the new file stops there. */
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "file-end-unstored");
+        g_autofree char *job = start_held (env, "/res.bin", SIZE, "\"v1\"", STALL, TRUE);
+        g_autofree char *temp = xferd_temp_path (env->fx, job, 0);
+        g_autoptr(GBytes) other = other_version (env->content);
+        g_autoptr(GBytes) v2 = g_bytes_new_from_bytes (other, 0, 4096);
+
+        xferd_job_call (env->fx, job, "Suspend");
+        job_wait_state (env->fx, job, "suspended");
+        g_assert_cmpint (g_unlink (temp), ==, 0);
+        http_server_add_bytes (env->http, "/res.bin", v2);
+        http_server_set_validators (env->http, "/res.bin", "\"v2\"", NULL);
+        http_server_release (env->http, "/res.bin");
+
+        guint from = env->fx->signals->len;
+        pid_t pid = xferd_process_pid (env->fx);
+        xferd_job_call (env->fx, job, "Resume");
+        assert_died_at (env, pid, from, "file-end-unstored");
+        g_assert_cmpint (file_size (temp), ==, 4096);
+
+        /* Back at v1 (another mirror behind the same name, say). */
+        http_server_add_bytes (env->http, "/res.bin", env->content);
+        http_server_set_validators (env->http, "/res.bin", "\"v1\"", NULL);
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
+        xferd_process_start (env->fx);
+        assert_acknowledged (env, xferd_job_id (job), TRANSFER_TIMEOUT_MS, env->dest, env->content);
+        assert_dest_complete (env);
+}
+
 /* ------------------------------------------- 4. kill -9 inside a Cancel */
 
 typedef enum {
@@ -1109,6 +1147,7 @@ const TestCase test_cases[] = {
         { "/durable/jobs-in-every-state", test_jobs_in_every_state },
         { "/durable/server-ignores-range", test_server_ignores_range },
         { "/durable/suspend-kill-resume", test_suspend_kill_resume },
+        { "/durable/recreated-file-killed-before-end", test_recreated_file_killed_before_end },
         { NULL, NULL }
 };
 
