@@ -97,9 +97,6 @@ void download_fetch_list(Job *j, size_t file) {
                 .uid = j->owner,
                 .gid = j->identity.gid,
         };
-        /* The list and its signature go the daemon's way, as they always have, not the way the
-         * job's Proxy says. */
-        req.http.proxy = NULL;
         log_job_debug(j->id, j->owner, NULL, "Fetching the checksum list %s.", f->checksum_list);
         j->list_file = file;
         r = signed_list_start(m->engine, &req, on_list_done, j, &j->signed_list);

@@ -778,6 +778,39 @@ test_list_job_default (void)
         g_assert_cmpstr (list, ==, s.list_url);
 }
 
+/* The list and its signature are requests of the job: with the job's Proxy set to direct they
+ * go directly, not the way the daemon's own settings say (here an http_proxy that refuses
+ * every connection, which the file itself is also kept from). */
+static void
+test_list_follows_job_proxy (void)
+{
+        g_auto(Signed) s = { NULL };
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder o;
+
+        if (!signed_setup (&s))
+                return;
+        xferd_process_setenv (s.env->fx, "http_proxy", "http://127.0.0.1:9");
+        xferd_process_setenv (s.env->fx, "no_proxy", "");
+        xferd_process_setenv (s.env->fx, "NO_PROXY", "");
+        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s.list_url));
+        g_autoptr(GVariant) reply = bus_call_manager (s.env->fx, "CreateJob", g_variant_new ("(sa{sv})", "direct", &o),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        const char *job;
+        g_variant_get (reply, "(&s&o)", NULL, &job);
+        bus_set_property (s.env->fx, job, XFERD_JOB_IFACE, "Proxy", g_variant_new_string ("direct"), &error);
+        g_assert_no_error (error);
+        xferd_add_file (s.env->fx, job, s.env->url, s.env->dest);
+        xferd_job_call (s.env->fx, job, "Resume");
+        job_wait_state (s.env->fx, job, "transferred");
+        g_autoptr(GVariant) d = file_details (s.env, job, 0);
+        g_autofree char *by = detail_verified_by (d);
+        g_assert_cmpstr (by, ==, "checksum-list");
+        g_assert_cmpuint (http_server_request_count (s.env->http, "/images/SHA256SUMS.gpg"), ==, 1);
+}
+
 static void
 check_list_refused (Signed *s, const char *url, const char *says)
 {
@@ -944,6 +977,7 @@ const TestCase test_cases[] = {
         { "/integrity/content-digest-on-206-large", test_content_digest_on_206_large },
         { "/integrity/list-good", test_list_good },
         { "/integrity/list-job-default", test_list_job_default },
+        { "/integrity/list-follows-job-proxy", test_list_follows_job_proxy },
         { "/integrity/list-missing-file", test_list_missing_file },
         { "/integrity/cancel-while-hashing", test_cancel_while_hashing },
         { "/integrity/suspend-while-hashing", test_suspend_while_hashing },
