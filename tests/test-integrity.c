@@ -750,24 +750,33 @@ test_list_good (void)
         assert_dest_complete (s.env);
 }
 
+/* A new job (CreateJob) whose files are checked against s's list; its path. */
+static char *
+create_listed (Signed *s, const char *name)
+{
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder o;
+        char *job;
+
+        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s->list_url));
+        g_autoptr(GVariant) reply = bus_call_manager (s->env->fx, "CreateJob", g_variant_new ("(sa{sv})", name, &o),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+        g_assert_no_error (error);
+        g_variant_get (reply, "(so)", NULL, &job);
+        return job;
+}
+
 /* CreateJob's checksum-list is the list of every file added without one: a plain AddFile is
  * checked against it. */
 static void
 test_list_job_default (void)
 {
         g_auto(Signed) s = { NULL };
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder o;
 
         if (!signed_setup (&s))
                 return;
-        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s.list_url));
-        g_autoptr(GVariant) reply = bus_call_manager (s.env->fx, "CreateJob", g_variant_new ("(sa{sv})", "listed", &o),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        const char *job;
-        g_variant_get (reply, "(&s&o)", NULL, &job);
+        g_autofree char *job = create_listed (&s, "listed");
         xferd_add_file (s.env->fx, job, s.env->url, s.env->dest);
         xferd_job_call (s.env->fx, job, "Resume");
         job_wait_state (s.env->fx, job, "transferred");
@@ -786,20 +795,13 @@ test_list_follows_job_proxy (void)
 {
         g_auto(Signed) s = { NULL };
         g_autoptr(GError) error = NULL;
-        GVariantBuilder o;
 
         if (!signed_setup (&s))
                 return;
         xferd_process_setenv (s.env->fx, "http_proxy", "http://127.0.0.1:9");
         xferd_process_setenv (s.env->fx, "no_proxy", "");
         xferd_process_setenv (s.env->fx, "NO_PROXY", "");
-        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s.list_url));
-        g_autoptr(GVariant) reply = bus_call_manager (s.env->fx, "CreateJob", g_variant_new ("(sa{sv})", "direct", &o),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        const char *job;
-        g_variant_get (reply, "(&s&o)", NULL, &job);
+        g_autofree char *job = create_listed (&s, "direct");
         bus_set_property (s.env->fx, job, XFERD_JOB_IFACE, "Proxy", g_variant_new_string ("direct"), &error);
         g_assert_no_error (error);
         xferd_add_file (s.env->fx, job, s.env->url, s.env->dest);
