@@ -1,32 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Where jobs are kept: the queue and retained lists (shared/list), each owner's queued jobs,
  * and the index by id (shared/hashmap). */
-#include <stdio.h>
-
 #include "manager-internal.h"
 #include "util.h"
-
-/* A uid in decimal: the key of its entry in Manager.owners. */
-typedef struct OwnerKey {
-        char s[12];
-} OwnerKey;
 
 /* One owner's queued jobs, in queue order: a user's ListJobs walks these only. The entry goes
  * with the owner's last queued job. */
 typedef struct OwnerJobs {
         List jobs;
-        OwnerKey key;
+        UidKey key;                     /* the owner: the entry's key in Manager.owners */
 } OwnerJobs;
 
-static OwnerKey owner_key(uid_t owner) {
-        OwnerKey k;
-
-        (void) snprintf(k.s, sizeof k.s, "%u", (unsigned) owner);
-        return k;
-}
-
 static OwnerJobs *owner_jobs_find(Manager *m, uid_t owner) {
-        return hashmap_get(m->owners, owner_key(owner).s);
+        return hashmap_get(m->owners, uid_key(owner).s);
 }
 
 static int owner_jobs_get(Manager *m, uid_t owner, OwnerJobs **ret) {
@@ -38,7 +24,7 @@ static int owner_jobs_get(Manager *m, uid_t owner, OwnerJobs **ret) {
                 o = calloc(1, sizeof *o);
                 if (!o)
                         return -ENOMEM;
-                o->key = owner_key(owner);
+                o->key = uid_key(owner);
                 r = hashmap_put(m->owners, o->key.s, o);
                 if (r < 0) {
                         free(o);

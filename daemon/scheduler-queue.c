@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "hashmap.h"
@@ -10,7 +9,7 @@
 
 struct SchedulerUser {
         uid_t owner;
-        char key[24];                   /* the owner in decimal: the map's key */
+        UidKey key;                     /* the owner: the map's key */
         unsigned n_items;               /* its jobs in the queue; the user goes with the last */
         unsigned slots;                 /* active background jobs */
         unsigned foreground;            /* active foreground jobs */
@@ -232,10 +231,7 @@ static int item_link(SchedulerQueue *q, SchedulerItem *item) {
 }
 
 static SchedulerUser *user_find(const SchedulerQueue *q, uid_t owner) {
-        char key[24];
-
-        (void) snprintf(key, sizeof key, "%u", (unsigned) owner);
-        return hashmap_get(q->users, key);
+        return hashmap_get(q->users, uid_key(owner).s);
 }
 
 static int user_get(SchedulerQueue *q, uid_t owner, SchedulerUser **ret) {
@@ -260,13 +256,13 @@ static int user_get(SchedulerQueue *q, uid_t owner, SchedulerUser **ret) {
         if (!u)
                 return -ENOMEM;
         u->owner = owner;
-        (void) snprintf(u->key, sizeof u->key, "%u", (unsigned) owner);
+        u->key = uid_key(owner);
         for (unsigned c = 0; c < SCHEDULER_CLASSES; c++) {
                 heap_init(&u->background[c], item_compare_background, NULL);
                 heap_init(&u->foreground_waiting[c], item_compare_foreground, NULL);
         }
         u->background_node = u->foreground_node = HEAP_NODE_INIT;
-        r = hashmap_put(q->users, u->key, u);
+        r = hashmap_put(q->users, u->key.s, u);
         if (r < 0) {
                 free(u);
                 return r;
@@ -308,7 +304,7 @@ void scheduler_queue_remove(SchedulerQueue *q, SchedulerItem *item) {
         if (--u->n_items > 0)
                 return;
         assert(!heap_node_is_in(&u->background_node) && !heap_node_is_in(&u->foreground_node));
-        (void) hashmap_remove(q->users, u->key);
+        (void) hashmap_remove(q->users, u->key.s);
         user_free(u);
 }
 

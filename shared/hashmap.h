@@ -7,8 +7,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 typedef struct Hashmap Hashmap;
+
+/* A uid as a key: its decimal digits, kept in the value for as long as it is in the map. */
+typedef struct UidKey {
+        char s[12];
+} UidKey;
+
+static inline UidKey uid_key(uid_t uid) {
+        UidKey k;
+
+        (void) snprintf(k.s, sizeof k.s, "%u", (unsigned) uid);
+        return k;
+}
 
 Hashmap *hashmap_new(void);
 Hashmap *hashmap_free(Hashmap *h);
