@@ -297,7 +297,7 @@ static int list_jobs(sd_bus_message *m, Bus *b, bool paths, sd_bus_error *error)
                 .n = all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid),
         };
         /* A reply of a few thousand rows stays in the heap: no look at the mappings. */
-        l.body = heap_follow_for(l.n * ROW_BYTES);
+        l.body = heap_follow_begin(l.n * ROW_BYTES);
         r = bus_reply_array(m, paths ? "(" ROW_FIELDS_PATH ")" : "(" ROW_FIELDS ")", append_jobs, &l);
         heap_follow_end(&l.body);
         return r;
