@@ -21,7 +21,8 @@
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
 #                   faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
 #                   none) (wall, and the CPU per call of the daemon, of dbus-daemon and of the
-#                   client, which reads every row), and VmRSS
+#                   client, which reads every row after the wall: how long that took too), and
+#                   VmRSS
 #   --case create   --jobs N Download calls (64 in flight, MaxBackgroundTransfers 1, a slow URL)
 #                   into a fresh xferd: jobs a second, and the CPU per job of the daemon (and of its
 #                   event-loop thread), of
@@ -275,7 +276,8 @@ list_calls() {
   res_list_cpu[$key]+="$cpu "
   res_list_bus[$key]+="$bus "
   res_list_client[$key]+="$cl "
-  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms)"
+  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms;"
+  list_line+=" the client then read the rows in $(median $(sed -n 's/^read_ms=//p' <<<"$out")) ms)"
 }
 run_restart() {  # BUILD → one line; res[BUILD] += restart wall
   local b=$1 out ms t0 faults rss line compact="; ListJobsCompact: none"
