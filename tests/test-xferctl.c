@@ -678,6 +678,79 @@ test_unreachable (XferdEnv *env)
         g_assert_nonnull (strstr (err2, "cannot connect to the user bus"));
 }
 
+/* A daemon from before ListJobsCompact: the test itself owns xferd's name (this case's xferd
+ * cannot start) with a Manager that has ListJobs only. */
+#define OLD_DAEMON_ID "0123456789abcdef0123456789abcdef"
+
+static void
+old_manager_call (GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+                  const char *method, GVariant *params, GDBusMethodInvocation *invocation, gpointer data)
+{
+        (*(guint *) data)++;
+        g_dbus_method_invocation_return_value (
+                invocation, g_variant_new_parsed ("([(%s, 'from an old daemon', 'download', 'queued', @u 0, @t 0, "
+                                                  "@t 100, %o)],)",
+                                                  OLD_DAEMON_ID, XFERD_JOB_PATH_PREFIX OLD_DAEMON_ID));
+}
+
+typedef struct {
+        char *out;
+        gboolean done;
+} Communicated;
+
+static void
+communicated (GObject *proc, GAsyncResult *result, gpointer data)
+{
+        Communicated *c = data;
+
+        g_assert_true (g_subprocess_communicate_utf8_finish (G_SUBPROCESS (proc), result, &c->out, NULL, NULL));
+        c->done = TRUE;
+}
+
+/* list asks ListJobsCompact, and ListJobs once the daemon does not know it. */
+static void
+test_list_old_daemon (XferdEnv *env)
+{
+        static const GDBusInterfaceVTable vtable = { old_manager_call, NULL, NULL, { 0 } };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (
+                "<node><interface name='" XFERD_MANAGER_IFACE "'><method name='ListJobs'>"
+                "<arg type='b' direction='in'/><arg type='a(ssssutto)' direction='out'/>"
+                "</method></interface></node>", &error);
+        Communicated c = { NULL, FALSE };
+        guint listed = 0, object;
+
+        g_assert_no_error (error);
+        object = g_dbus_connection_register_object (env->fx->conn, XFERD_MANAGER_PATH, node->interfaces[0], &vtable,
+                                                    &listed, NULL, &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) owned = g_dbus_connection_call_sync (
+                env->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "RequestName", g_variant_new ("(su)", XFERD_BUS_NAME, 4 /* DO_NOT_QUEUE */), G_VARIANT_TYPE ("(u)"),
+                G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error (error);
+
+        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "list", "--no-legend", NULL };
+        g_autoptr(GSubprocess) proc = bus_fixture_spawn (env->fx, argv);
+        /* Its calls are answered while it runs: our connection is served by this context. */
+        g_subprocess_communicate_utf8_async (proc, NULL, NULL, communicated, &c);
+        g_assert_true (bus_fixture_run_until (env->fx, &c.done, 30000));
+        g_autofree char *out = c.out;
+        g_test_message ("%s", out);
+        g_assert_true (g_subprocess_get_if_exited (proc));
+        g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+        g_assert_true (g_str_has_prefix (out, OLD_DAEMON_ID));
+        g_assert_nonnull (strstr (out, "from an old daemon"));
+        g_assert_cmpuint (listed, ==, 1);
+        g_dbus_connection_unregister_object (env->fx->conn, object);
+        /* Before the teardown, which would take the name's owner for an xferd to stop. */
+        g_autoptr(GVariant) released = g_dbus_connection_call_sync (
+                env->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "ReleaseName", g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                NULL, &error);
+        g_assert_no_error (error);
+}
+
 /* wait --timeout stops watching (exit 6) and leaves the job alone. */
 static void
 test_wait_timeout (XferdEnv *env)
@@ -712,6 +785,7 @@ static const XferdEnvCase env_cases[] = {
         { "/xferctl/logs", test_logs, NULL },
         { "/xferctl/usage-errors", test_usage_errors, NULL },
         { "/xferctl/unreachable", test_unreachable, &unreachable },
+        { "/xferctl/list-old-daemon", test_list_old_daemon, &unreachable },
         { "/xferctl/wait-timeout", test_wait_timeout, NULL },
         { NULL, NULL, NULL }
 };
