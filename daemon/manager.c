@@ -275,6 +275,8 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->manager = m;
         j->fd = -1;
         sd_id128_to_string(id, j->id);
+        if (m->store)
+                j->store_key = store_new_key(m->store);
         j->type = o->type;
         j->owner = owner;
         j->state = JOB_SUSPENDED;
@@ -318,7 +320,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         r = job_index_enter(m, j);
         if (r < 0) {
-                (void) store_delete_job(m->store, j->id);
+                (void) store_delete_job(m->store, j);
                 job_free(j);
                 return r;
         }
