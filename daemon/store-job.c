@@ -130,12 +130,9 @@ int store_save_file(Store *s, const Job *j, size_t index) {
         return store_save_file_row(s, j, index);
 }
 
-int store_save_job(Store *s, const Job *j) {
+static int store_write_job(Store *s, const Job *j, bool trim) {
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r, k;
-
-        assert(s);
-        assert(j);
 
         /* One transaction: one sync point for hundreds of files, and all or nothing. */
         r = store_begin(s);
@@ -145,7 +142,7 @@ int store_save_job(Store *s, const Job *j) {
         r = store_save_job_row(s, j);
         for (size_t i = 0; r >= 0 && i < j->n_files; i++)
                 r = store_save_file_row(s, j, i);
-        if (r >= 0) {
+        if (r >= 0 && trim) {
                 /* Rows past the end would come back as files the job no longer has. */
                 st = s->trim_files;
                 sql_bind_int64(st, ":job_seq", j->store_key, &rc);
@@ -155,6 +152,22 @@ int store_save_job(Store *s, const Job *j) {
 
         k = store_end(s);
         return r < 0 ? r : k;
+}
+
+int store_save_job(Store *s, const Job *j) {
+        assert(s);
+        assert(j);
+
+        return store_write_job(s, j, true);
+}
+
+int store_insert_job(Store *s, const Job *j) {
+        assert(s);
+        assert(j);
+
+        /* The trim's DELETE cost more than the job's two inserts: it opens a table of its own
+         * for the keys of the range (the files are a WITHOUT ROWID table). */
+        return store_write_job(s, j, false);
 }
 
 int store_delete_job(Store *s, const Job *j) {

@@ -52,6 +52,8 @@ void store_set_batch_open(Store *s, bool open);
 int64_t store_new_key(Store *s);
 /* Writes the whole job: its row and all of its file rows (inserting or replacing). */
 int store_save_job(Store *s, const Job *j);
+/* store_save_job() of a job the store never had (just made): nothing of it to trim. */
+int store_insert_job(Store *s, const Job *j);
 /* Writes the job row only (state, settings, error, times, counters) — cheaper, for changes
  * that do not touch the file list. */
 int store_save_job_row(Store *s, const Job *j);
