@@ -165,8 +165,7 @@ int store_insert_job(Store *s, const Job *j) {
         assert(s);
         assert(j);
 
-        /* The trim's DELETE cost more than the job's two inserts: it opens a table of its own
-         * for the keys of the range (the files are a WITHOUT ROWID table). */
+        /* Nothing of it to trim: that DELETE cost more than the job's two inserts. */
         return store_write_job(s, j, false);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Loading every stored job at start-up: one pass over the job rows and one over the file
- * rows, each in its table's own order (both are keyed by the job's key: no index, no sort by
- * SQLite), files matched to their job by a cursor that follows the jobs' order. */
+ * rows, each in its table's own order (no index, no sort by SQLite), files matched to their
+ * job by a cursor that follows the jobs' order. */
 #include <stdlib.h>
 
 #include "heap-huge.h"
@@ -57,6 +57,7 @@ enum {
         FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR, FC_MIRRORS,
         FC_URL_INDEX, FC_EXPECTED_SIZE, FC_CHECKSUM, FC_CHECKSUM_SOURCE, FC_CHECKSUM_LIST,
         FC_CHECKSUM_LIST_SIGNATURE, FC_CHECKSUM_LIST_KEY, FC_VERIFIED_BY, FC_VERIFIED_CHECKSUM, FC_JOB_SEQ,
+        FC_IDX,
 };
 
 #define FILE_COLUMNS                                                                                    \
@@ -64,18 +65,27 @@ enum {
         "  completed, committed, bytes_total, bytes_transferred, validator,"                         \
         "  mirrors, url_index, expected_size, checksum, checksum_source,"                            \
         "  checksum_list, checksum_list_signature, checksum_list_key,"                               \
-        "  verified_by, verified_checksum, job_seq "
+        "  verified_by, verified_checksum, job_seq, idx "
 
-/* The job of each file row: the rows come by key, as the jobs did, so a cursor finds it. */
+/* The job of each file row: the rows come in the order they were written, nearly always by
+ * their job's key, as the jobs did, so a cursor finds it. */
 typedef struct FileReader {
         JobList *list;
         size_t next;            /* the first job that a later row may belong to */
+        int64_t last;           /* the key of the row before */
+        bool ordered;           /* every job's rows came by key, then by idx, without a gap */
 } FileReader;
 
-/* NULL: a file of a job that was skipped as unreadable. */
+/* NULL: a file of a job that was skipped as unreadable, or one out of order (then `ordered`
+ * is false). */
 static Job *file_reader_job(FileReader *fr, int64_t key) {
         JobList *l = fr->list;
 
+        if (key < fr->last) {
+                fr->ordered = false;
+                return NULL;
+        }
+        fr->last = key;
         while (fr->next < l->n && l->jobs[fr->next]->store_key < key)
                 fr->next++;
         return fr->next < l->n && l->jobs[fr->next]->store_key == key ? l->jobs[fr->next] : NULL;
@@ -109,6 +119,10 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
 
         if (!j)
                 return 0;
+        /* Out of order (a job's files added after newer jobs, rows rewritten) or a gap: the
+         * ordered query decides. */
+        if (sqlite3_column_int64(files, FC_IDX) != (int64_t) j->n_files)
+                fr->ordered = false;
 
         const char *names[5];
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
@@ -149,14 +163,31 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
         return 0;
 }
 
+static void store_forget_files(JobList *list) {
+        for (size_t i = 0; i < list->n; i++) {
+                Job *j = list->jobs[i];
+                for (size_t k = 0; k < j->n_files; k++)
+                        job_file_free(j->files[k]);
+                j->n_files = 0;
+        }
+}
+
 /* Every job's files, then its first file still to transfer (all done is n_files). */
 static int store_load_files(Store *s, JobList *list) {
-        FileReader fr = { .list = list };
+        FileReader fr = { .list = list, .ordered = true };
         int r;
 
-        /* The table's own order (its key): no sort. A gap in a job's idx (a damaged store)
-         * closes up. */
-        r = store_read_all(s, FILE_COLUMNS "FROM files ORDER BY job_seq, idx", "files", store_read_file, &fr);
+        /* The table's own order is the order the rows were written in: a job's files after it,
+         * by idx. */
+        r = store_read_all(s, FILE_COLUMNS "FROM files", "files", store_read_file, &fr);
+        if (r >= 0 && !fr.ordered) {
+                /* Rarely (files added to an older job, a damaged store): by the key's index, as a
+                 * job's files must come; a gap in a job's idx closes up. */
+                store_forget_files(list);
+                fr = (FileReader) { .list = list, .ordered = true };
+                r = store_read_all(s, FILE_COLUMNS "FROM files ORDER BY job_seq, idx", "files", store_read_file,
+                                   &fr);
+        }
         if (r < 0)
                 return r;
         for (size_t i = 0; i < list->n; i++) {
