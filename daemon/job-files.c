@@ -102,12 +102,13 @@ int job_files_validate_url(Manager *m, const char *url, CallError *e) {
 /* The destination directory checked last within one AddFiles call: the files of one
  * directory share one check. Its fd is kept in `kept`: the call's own, or the batch's, so
  * that the Download calls of one batch share an open directory, each call checking it again
- * (fs_dir_check_directory()). */
+ * (fs_dir_check_directory()) unless one of the same iteration of the loop did (`epoch`). */
 typedef struct DirCheck {
         char *path;
         dev_t dev;
         ino_t ino;
         FsDirCheck *kept;
+        uint64_t epoch;
 } DirCheck;
 
 static void dir_check_done(DirCheck *c) {
@@ -171,7 +172,7 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                 FsDir d = { .path = dir, .dev = dev, .ino = ino };
                 lookup.r = fs_dir_check_stat(check->kept, &j->identity, &d, name, &lookup.st);
         } else {
-                r = fs_dir_check_directory(check->kept, &j->identity, dir, &lookup, &dev, &ino);
+                r = fs_dir_check_directory(check->kept, &j->identity, dir, check->epoch, &lookup, &dev, &ino);
                 if (r < 0)
                         return call_error_set(e, r, CALL_ERROR_INVALID_PATH,
                                               r == -ENOENT ? "The directory %s does not exist; create it first." :
@@ -233,6 +234,7 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         JobFile **added;
         _cleanup_(fs_dir_check_done) FsDirCheck own = FS_DIR_CHECK_INIT;
         DirCheck check = { .kept = m->batch ? &m->dir_check : &own };
+        uint64_t iteration;
         size_t k = 0;
         int r;
 
@@ -243,6 +245,9 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         r = job_check_not_final(j, "its file list", e);
         if (r < 0)
                 return r;
+        /* The batch's calls that the bus reads in one iteration (a burst) share a check. */
+        if (m->batch && sd_event_get_iteration(m->event, &iteration) >= 0)
+                check.epoch = iteration + 1;
         /* A Complete under way decided which files it moves; the job is final once it ends. */
         if (j->completing)
                 return call_error_set(e, -EBUSY, CALL_ERROR_INVALID_STATE,

@@ -107,6 +107,7 @@ struct Job {
         size_t n_files, n_files_allocated;
         size_t current;                 /* the first file not transferred yet (CurrentFile) */
 
+        int64_t store_key;              /* its rows' key in the store (store_new_key()) */
         uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
         uint64_t last_progress_time;    /* µs, realtime; the NoProgressTimeout clock */
         uint64_t received;              /* bytes received since the daemon started (never goes back) */

@@ -28,7 +28,9 @@
 #                   event-loop thread), of
 #                   dbus-daemon (which routes the call, the reply and the signals) and of the client;
 #                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
-#                   once after 0 or 3 signals: dbus-daemon's own cost a call, without xferd's work
+#                   once after 0 or 3 signals of JobNew's shape, or after the contract's three signals
+#                   of a new job as xferd sends them ("contract"): dbus-daemon's own cost a call,
+#                   without xferd's work
 #   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
 #                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
@@ -329,10 +331,12 @@ run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD
 }
 
 # dbus-daemon's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
-# at once after K signals of JobNew's shape.
+# at once after K signals of JobNew's shape, or ("contract") after the contract's three signals
+# of a new job in xferd's shapes and sizes.
 run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
-  local k=$1 out bt0 bt1 epid bus
-  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho --signals "$k"; }
+  local k=$1 out bt0 bt1 epid bus what=(--signals "$1")
+  [[ $k == contract ]] && what=(--contract)
+  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho "${what[@]}"; }
   local cpid=$echo_serve_PID
   read -r epid <&"${echo_serve[0]}"
   epid=${epid#ready=}
@@ -367,7 +371,7 @@ for ((r = 0; r < rounds; r++)); do
   done
   if [[ $case == big ]]; then printf 'round %d: ' "$((r + 1))"; run_floor; fi
   if [[ $case == create ]]; then
-    for k in 0 3; do printf 'round %d: ' "$((r + 1))"; run_echo "$k"; done
+    for k in 0 3 contract; do printf 'round %d: ' "$((r + 1))"; run_echo "$k"; done
   fi
 done
 xferd_stop
@@ -396,7 +400,7 @@ if [[ $case == create ]]; then
     echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), dbus-daemon $(median ${res_create_bus[$b]})," \
          "client $(median ${res_create_client[$b]}) — $b"
   done
-  for k in 0 3; do
+  for k in 0 3 contract; do
     echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, dbus-daemon" \
          "$(median ${res_create_bus[echo$k]}) µs a call"
   done
