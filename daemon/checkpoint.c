@@ -119,6 +119,7 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
          * counts after a crash is the temporary file's real size. */
         (void) store_begin(m->store);
+        download_store_ends(m, NULL, true);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 j = LIST_ENTRY(n, Job, dirty_node);
                 if (j->files_due) {
@@ -187,6 +188,7 @@ void checkpoint_flush_files(Manager *m) {
         if (list_is_empty(&m->dirty) || !m->store)
                 return;
         (void) store_begin(m->store);
+        download_store_ends(m, NULL, true);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 Job *j = LIST_ENTRY(n, Job, dirty_node);
                 if (j->files_due)
