@@ -107,6 +107,7 @@ void download_file_verified(DownloadLane *l) {
         if (m->n_ends_unstored == DOWNLOAD_ENDS_UNSTORED_MAX)
                 download_store_ends(m, NULL, true);
         m->ends_unstored[m->n_ends_unstored++] = (DownloadEnd) { .job = j, .file = l->file };
+        manager_crash_point("file-end-listed");
         download_lane_free(l);
         j->last_progress_time = manager_now_realtime(j->manager);
         /* FilesTransferred goes out with the next progress checkpoint: a job of many small

@@ -339,6 +339,31 @@ test_kill_resume (void)
         assert_each_resumed (f);
 }
 
+/* kill -9 right after a file's end is listed, before the store has it, with two files in
+ * flight and the next ones' temporary files recorded but never made: the next start finds
+ * each file as the disk has it, and every byte and counter is exact, nothing left over. */
+static void
+test_kill_end_unstored (void)
+{
+        g_autoptr(Files) f = files_new_with_env (6);
+
+        xferd_process_setenv (f->env->fx, "XFERD_TEST_CRASH_POINT", "file-end-listed");
+        files_start_held (f, 2, TRUE);
+        /* Asked now: a call after the crash would start xferd again. */
+        g_autofree char *temp = xferd_temp_path (f->env->fx, f->job, 2);
+        pid_t pid = xferd_process_pid (f->env->fx);
+        guint from = f->env->fx->signals->len;
+        release (f, 0);
+        g_assert_true (xferd_process_wait_gone (f->env->fx, pid, from, WAIT_TIMEOUT_MS));
+        xferd_process_setenv (f->env->fx, "XFERD_TEST_CRASH_POINT", "");
+        assert_not_requested (f, 2, f->n);
+        g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
+
+        release_all (f);
+        xferd_process_start (f->env->fx);
+        assert_transferred_and_complete (f);
+}
+
 /* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
  * every one with Range. A file added meanwhile joins the files in flight. */
 static void
@@ -533,6 +558,7 @@ const TestCase test_cases[] = {
         { "/concurrent-files/cancel", test_cancel },
         { "/concurrent-files/complete-partial", test_complete_partial },
         { "/concurrent-files/kill-resume", test_kill_resume },
+        { "/concurrent-files/kill-end-unstored", test_kill_end_unstored },
         { "/concurrent-files/suspend-resume", test_suspend_resume },
         { "/concurrent-files/add-while-running", test_add_while_running },
         { "/concurrent-files/checksums", test_checksums },
