@@ -431,6 +431,9 @@ void download_begin(DownloadLane *l, uint64_t offset) {
                 /* A limit, like the others root is exempt from; the reserve is the disk's. */
                 .max_size = j->owner != 0 ? m->config.max_file_size : 0,
                 .keep_free = m->config.keep_free,
+                /* The temporary file is in the file's recorded directory (checked at its
+                 * creation). */
+                .fs_dev = f->dir_dev,
                 /* Files in flight together share a connection where the server multiplexes
                  * (HTTP/2, offered over TLS); waiting on a plain HTTP/1.1 connection would
                  * hold them back until the first response ends. */
