@@ -75,6 +75,8 @@ static void checkpoint_save_files(Job *j) {
 bool checkpoint_before_telling(Job *j) {
         assert(j);
 
+        /* FilesTransferred and the files' ends go with every state change. */
+        download_store_ends(j->manager, j, true);
         if (!j->manager->store || !j->counters_unstored)
                 return false;
         if (store_save_job_counters(j->manager->store, j) < 0)
@@ -143,6 +145,12 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+void manager_job_store_reported(Job *j) {
+        assert(j);
+
+        download_store_ends(j->manager, j, true);
+}
+
 /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
 static void checkpoint_arm(Manager *m) {
         if (sd_event_source_get_enabled(m->progress_timer, NULL) > 0)
@@ -185,7 +193,10 @@ void checkpoint_flush_files(Manager *m) {
         assert(m);
 
         /* A manager whose store never opened has nothing to write. */
-        if (list_is_empty(&m->dirty) || !m->store)
+        if (!m->store)
+                return;
+        download_store_ends(m, NULL, true);
+        if (list_is_empty(&m->dirty))
                 return;
         (void) store_begin(m->store);
         download_store_ends(m, NULL, true);
@@ -215,6 +226,6 @@ void checkpoint_unmark(Job *j) {
                 list_remove(&m->dirty, &j->dirty_node);
         j->files_due = false;
         /* Nothing left to write: the timer would only wake an idle daemon. */
-        if (list_is_empty(&m->dirty))
+        if (list_is_empty(&m->dirty) && m->n_ends_unstored == 0)
                 (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
 }

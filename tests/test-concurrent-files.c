@@ -364,6 +364,28 @@ test_kill_end_unstored (void)
         assert_transferred_and_complete (f);
 }
 
+/* A reply that says a file is transferred is a promise the store keeps: kill -9 right after
+ * Get FilesTransferred answered 1, and the restarted xferd still says 1 (the file's path is
+ * held again at the server, so a second download of it cannot end). */
+static void
+test_kill_after_reply (void)
+{
+        g_autoptr(Files) f = files_started (3, 2, TRUE);
+        gint64 deadline = g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
+
+        release (f, 1);
+        while (job_get_uint32 (f->env->fx, f->job, "FilesTransferred") < 1) {
+                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+                g_usleep (1000);
+        }
+        xferd_process_kill (f->env->fx);
+        http_server_stall_after (f->env->http, f->paths[1], STALL);
+        xferd_process_start (f->env->fx);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "FilesTransferred"), ==, 1);
+        release_all (f);
+        assert_transferred_and_complete (f);
+}
+
 /* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
  * every one with Range. A file added meanwhile joins the files in flight. */
 static void
@@ -559,6 +581,7 @@ const TestCase test_cases[] = {
         { "/concurrent-files/complete-partial", test_complete_partial },
         { "/concurrent-files/kill-resume", test_kill_resume },
         { "/concurrent-files/kill-end-unstored", test_kill_end_unstored },
+        { "/concurrent-files/kill-after-reply", test_kill_after_reply },
         { "/concurrent-files/suspend-resume", test_suspend_resume },
         { "/concurrent-files/add-while-running", test_add_while_running },
         { "/concurrent-files/checksums", test_checksums },
