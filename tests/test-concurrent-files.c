@@ -386,6 +386,48 @@ test_kill_after_reply (void)
         assert_transferred_and_complete (f);
 }
 
+/* Complete of a job of many files (a batch of 64 or more is worked on two threads): a file
+ * that cannot move (a directory is at its destination) fails the call, the files moved stay,
+ * and Complete again, once it can, moves the rest; every file in place with its bytes. */
+static void
+test_complete_many (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        enum { N = 100, BLOCKED = 70 };
+        g_autoptr(GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+        g_autoptr(GPtrArray) dests = g_ptr_array_new_with_free_func (g_free);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *job = create_job_ok (env, 16, NULL);
+
+        bus_fixture_note_xferd (env->fx);
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *path = g_strdup_printf ("/m%u.bin", i);
+                g_autofree char *url = http_server_url (env->http, path);
+
+                g_ptr_array_add (contents, http_server_add_generated (env->http, path, 1000 + i));
+                g_ptr_array_add (dests, g_strdup_printf ("%s/m%u.bin", env->dir, i));
+                xferd_add_file (env->fx, job, url, dests->pdata[i]);
+        }
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+
+        g_assert_cmpint (g_mkdir (dests->pdata[BLOCKED], 0755), ==, 0);
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+        bus_assert_error (error, XFERD_ERROR ("CompleteFailed"));
+        g_assert_null (reply);
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "transferred");
+        /* Each half of the batch stops at its own failure: the first file moved either way. */
+        assert_file_content (dests->pdata[0], contents->pdata[0]);
+
+        g_assert_cmpint (g_rmdir (dests->pdata[BLOCKED]), ==, 0);
+        g_assert_false (xferd_complete (env->fx, job));
+        for (guint i = 0; i < N; i++)
+                assert_file_content (dests->pdata[i], contents->pdata[i]);
+        g_auto(GStrv) names = list_dir (env->dir);
+        g_assert_cmpuint (g_strv_length (names), ==, N);
+}
+
 /* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
  * every one with Range. A file added meanwhile joins the files in flight. */
 static void
@@ -579,6 +621,7 @@ const TestCase test_cases[] = {
         { "/concurrent-files/overlap-https", test_overlap_https },
         { "/concurrent-files/cancel", test_cancel },
         { "/concurrent-files/complete-partial", test_complete_partial },
+        { "/concurrent-files/complete-many", test_complete_many },
         { "/concurrent-files/kill-resume", test_kill_resume },
         { "/concurrent-files/kill-end-unstored", test_kill_end_unstored },
         { "/concurrent-files/kill-after-reply", test_kill_after_reply },
