@@ -214,6 +214,34 @@ static bool job_has_path(const Job *j, const char *path) {
         return false;
 }
 
+/* Beyond this many paths (the job's and the call's) a call's duplicates are found with a map:
+ * comparing each new path with every other one was 500 000 comparisons for 1000 files. */
+#define PATHS_MAPPED_MIN 64
+
+/* The job's paths in a map, with room for n more; NULL without memory. */
+static Hashmap *job_paths_map(const Job *j, size_t n) {
+        _cleanup_(hashmap_freep) Hashmap *h = hashmap_new();
+
+        if (!h || hashmap_reserve(h, j->n_files + n) < 0)
+                return NULL;
+        for (size_t i = 0; i < j->n_files; i++)
+                (void) hashmap_put(h, j->files[i]->path, j->files[i]);
+        return TAKE_PTR(h);
+}
+
+/* Whether paths[k] is already the job's or an earlier one of the call's (added to seen, when
+ * there is a map). */
+static bool path_taken(const Job *j, Hashmap *seen, char * const *paths, size_t k) {
+        if (seen)
+                return hashmap_put(seen, paths[k], (void *) paths[k]) == -EEXIST;
+        if (job_has_path(j, paths[k]))
+                return true;
+        for (size_t i = 0; i < k; i++)
+                if (streq(paths[i], paths[k]))
+                        return true;
+        return false;
+}
+
 size_t job_files_room(const Job *j) {
         assert(j);
 
@@ -266,13 +294,18 @@ int job_add_files_with_options(Job *j, char * const *urls, char * const *paths, 
         added = calloc(n, sizeof *added);
         if (!added)
                 return -ENOMEM;
+        _cleanup_(hashmap_freep) Hashmap *seen = NULL;
+        if (j->n_files + n >= PATHS_MAPPED_MIN) {
+                seen = job_paths_map(j, n);
+                if (!seen) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
 
         /* All or nothing: check every file before the job changes. */
         for (k = 0; k < n; k++) {
-                bool dup = job_has_path(j, paths[k]);
-                for (size_t i = 0; i < k && !dup; i++)
-                        dup = streq(paths[i], paths[k]);
-                if (dup) {
+                if (path_taken(j, seen, paths, k)) {
                         r = call_error_set(e, -EEXIST, CALL_ERROR_INVALID_PATH,
                                            "The job already writes to %s; every file needs its own local path.", paths[k]);
                         goto fail;

@@ -49,7 +49,8 @@ typedef struct JobFile {
         char *validator;        /* ETag or Last-Modified of the bytes we hold */
         bool temp_exists;       /* we created the temporary file and it has not been removed */
         bool completed;         /* every byte is in the temporary file */
-        bool committed;         /* renamed to its destination by Complete */
+        bool committed:1;       /* renamed to its destination by Complete */
+        bool temp_ahead:1;      /* runtime: temp_exists recorded ahead of its creation, not made yet */
 
         /* Integrity, downloads only (see verify.h and docs/api.md). Placed, like the fields
          * above, so that there is no padding between them (a file of each of 100 000 jobs). */
