@@ -208,7 +208,7 @@ test_buffers (void)
         Fixture f;
 
         fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
-        g_assert_cmpint (body_set_new (3, on_available, &available, &set), ==, 0);
+        g_assert_cmpint (body_set_new (3, 0, on_available, &available, &set), ==, 0);
         for (size_t at = held, piece = 1; at < n; piece = piece * 7 % BODY_BUFFER_SIZE + 4096) {
                 size_t k = piece < n - at ? piece : n - at;
                 int r;
@@ -381,7 +381,7 @@ test_ahead (void)
         Fixture f, big;
 
         fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
-        g_assert_cmpint (body_set_new (4, NULL, NULL, &set), ==, 0);
+        g_assert_cmpint (body_set_new (4, 0, NULL, NULL, &set), ==, 0);
         for (size_t at = held; at < n;) {
                 size_t m = 0;
 
@@ -433,6 +433,59 @@ test_ahead (void)
         fixture_done (&f);
 }
 
+/* Review R9: sixteen hashed files at once (one job's lanes) each take their four buffers, and
+ * beyond those only BODY_SPARE_MAX among them all, not four more each; what a set borrowed goes
+ * back to the spare as its buffers are freed, also after it was orphaned. */
+static void
+test_spare (void)
+{
+        BodySet *sets[16];
+        List held[16];
+        unsigned total = 0;
+        BodyBuffer *b;
+
+        g_assert_cmpuint (body_spare_out (), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS (sets); i++) {
+                int r;
+
+                g_assert_cmpint (body_set_new (4, 4, NULL, NULL, &sets[i]), ==, 0);
+                held[i] = (List) { NULL, NULL, 0 };
+                while ((r = body_set_get (sets[i], 0, &b)) == 0) {
+                        list_append (&held[i], &b->node);
+                        total++;
+                }
+                g_assert_cmpint (r, ==, -EAGAIN);
+        }
+        g_assert_cmpuint (total, ==, 16 * 4 + BODY_SPARE_MAX);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
+        g_assert_cmpuint (body_set_out (sets[0]), ==, 8);
+        g_assert_cmpuint (body_set_out (sets[2]), ==, 4);
+
+        /* A set keeps what it borrowed while it lives (no allocation at every buffer). */
+        b = LIST_ENTRY (held[0].head, BodyBuffer, node);
+        list_remove (&held[0], &b->node);
+        body_buffer_release (b);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
+        g_assert_cmpint (body_set_get (sets[0], 0, &b), ==, 0);
+        list_append (&held[0], &b->node);
+
+        /* The first set goes with its buffers out: they return the spare as they come back,
+         * and the next set may take it. */
+        body_set_orphan (sets[0]);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
+        body_buffer_release_all (&held[0]);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX - 4);
+        g_assert_cmpint (body_set_get (sets[2], 0, &b), ==, 0);
+        list_append (&held[2], &b->node);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX - 3);
+
+        for (size_t i = 1; i < G_N_ELEMENTS (sets); i++) {
+                body_buffer_release_all (&held[i]);
+                body_set_orphan (sets[i]);
+        }
+        g_assert_cmpuint (body_spare_out (), ==, 0);
+}
+
 const TestCase test_cases[] = {
         { "/hash-stream/pieces", test_pieces },
         { "/hash-stream/buffers", test_buffers },
@@ -441,5 +494,6 @@ const TestCase test_cases[] = {
         { "/hash-stream/free-in-pause", test_free_in_pause },
         { "/hash-stream/read-errors", test_read_errors },
         { "/hash-stream/ahead", test_ahead },
+        { "/hash-stream/spare", test_spare },
         { NULL, NULL }
 };
