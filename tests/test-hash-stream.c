@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hash-stream.h"
@@ -406,7 +407,7 @@ test_ahead (void)
 
         fixture_init (&big, 64u * 1024u * 1024u, 64u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
         g_assert_cmpuint (io_pool_busy (big.l.pool), ==, 1);
-        hash_stream_hold (big.s, now_monotonic_usec () + 60 * USEC_PER_SEC);
+        hash_stream_hold (big.s);
         h = hash_stream_free (big.s);
         g_assert_nonnull (h);
         g_assert_cmpuint (hasher_get_size (h), <, big.n);
@@ -423,7 +424,7 @@ test_ahead (void)
         hash_stream_feed_ahead (s, b);
         g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
         hash_stream_restart (s);
-        hash_stream_hold (s, now_monotonic_usec () + 60 * USEC_PER_SEC);
+        hash_stream_hold (s);
         g_assert_null (hash_stream_free (s));
         loop_run_until (&f.l, true);
         body_buffer_release (b);
@@ -431,6 +432,51 @@ test_ahead (void)
 
         body_set_orphan (set);
         fixture_done (&f);
+}
+
+/* Review R7: a held stream's free never waits for its thread. In the test stall the thread,
+ * after its first piece, blocks opening and reading a FIFO, as a read from a hung file system
+ * blocks; the held free hands over the hasher as of that piece at once (before the mark it
+ * waited for the thread, which only this test's close below lets go: the case then failed),
+ * and the thread, let go, ends. */
+static void
+test_hold_stalled (void)
+{
+        if (g_test_subprocess ()) {
+                g_autofree char *dir = g_dir_make_tmp ("xferd-test-hash-stall-XXXXXX", NULL);
+                g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+                uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
+                int wfd;
+                Hasher *h;
+                Fixture f;
+
+                g_assert_nonnull (dir);
+                g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+                g_assert_cmpint (setenv ("XFERD_TEST_HASH_STALL", fifo, 1), ==, 0);
+                fixture_init (&f, 8u * 1024u * 1024u, 8u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+                /* The writer's end opens once the thread has the FIFO open: it then blocks in
+                 * read() until the close. */
+                while ((wfd = open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+                        g_assert_cmpint (errno, ==, ENXIO);
+                        g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+                        g_usleep (1000);
+                }
+                g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
+                hash_stream_hold (f.s);
+                h = hash_stream_free (f.s);
+                g_assert_nonnull (h);
+                g_assert_cmpuint (hasher_get_size (h), ==, 1024u * 1024u);
+                assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, hasher_get_size (h));
+                hasher_free (h);
+                close (wfd);
+                loop_run_until (&f.l, true);
+                fixture_done (&f);
+                g_unlink (fifo);
+                g_rmdir (dir);
+                return;
+        }
+        g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed ();
 }
 
 /* Review R9: sixteen hashed files at once (one job's lanes) each take their four buffers, and
@@ -494,6 +540,7 @@ const TestCase test_cases[] = {
         { "/hash-stream/free-in-pause", test_free_in_pause },
         { "/hash-stream/read-errors", test_read_errors },
         { "/hash-stream/ahead", test_ahead },
+        { "/hash-stream/hold-stalled", test_hold_stalled },
         { "/hash-stream/spare", test_spare },
         { NULL, NULL }
 };
