@@ -42,7 +42,8 @@ struct Transfer {
         uint64_t queued_end;    /* the end of the bytes handed to the writer */
         bool end_pending;       /* curl is done: the end is judged once the writer is */
         CURLcode end_code;
-        bool buffer_wait;       /* paused until a buffer comes back */
+        bool buffer_wait;       /* paused until a buffer comes back, or the next slice */
+        uint64_t slice_bytes;   /* received in this dispatch of curl's (transfer_on_curl_write()) */
         sd_event_source *unpause_source;
         sd_event_source *flush_source;  /* writes cur out on the next loop iteration */
         IoPool *writeback_pool;
