@@ -34,6 +34,7 @@ struct Transfer {
         bool have_location;     /* the response being parsed has a Location */
         uint64_t position;      /* bytes in the file: [0, position) is written */
         uint64_t flushed;       /* writeback of [0, flushed) has been started */
+        uint64_t dropped;       /* [0, dropped) is being or was dropped from the page cache */
         BodySet *buffers;       /* the body's buffers: back once written and hashed */
         BodyBuffer *cur;        /* body bytes not yet written: curl hands over 16 KiB at a time */
         IoPool *write_pool;     /* the writer's threads; NULL: written on the loop */

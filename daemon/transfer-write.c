@@ -42,18 +42,27 @@ bool transfer_bucket_must_wait(Transfer *t) {
 
 /* One early writeback on a thread of the writeback pool: sync_file_range() "starts" the
  * writeback, but waits for the disk meanwhile (ext4 allocates the blocks and reads their
- * bitmaps, a full request queue throttles), milliseconds the loop would not answer calls. */
+ * bitmaps, a full request queue throttles), milliseconds the loop would not answer calls.
+ * The range the one before started is then waited for and dropped from the page cache: a
+ * background download of a large file does not evict the user's working set for bytes
+ * nobody reads soon (they are hashed from the buffers). */
 typedef struct Writeback {
         IoTask task;            /* first: the pool hands it back */
         Transfer *transfer;     /* NULL once the transfer is gone */
         int fd;                 /* a duplicate: the transfer's owner may close its own first */
         uint64_t offset, length;
+        uint64_t drop_offset, drop_length;
 } Writeback;
 
 static void writeback_run(IoTask *task) {
         Writeback *w = (Writeback *) task;
 
         (void) sync_file_range(w->fd, (off_t) w->offset, (off_t) w->length, SYNC_FILE_RANGE_WRITE);
+        /* Only clean pages can go: those of the range are written first. */
+        if (w->drop_length > 0 &&
+            sync_file_range(w->fd, (off_t) w->drop_offset, (off_t) w->drop_length,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+                (void) posix_fadvise(w->fd, (off_t) w->drop_offset, (off_t) w->drop_length, POSIX_FADV_DONTNEED);
         /* Here, not on the loop: for a file unlinked meanwhile (Cancel) this may be the last
          * close, which frees the blocks. */
         w->fd = safe_close(w->fd);
@@ -91,6 +100,12 @@ static bool writeback_submit(Transfer *t, uint64_t offset, uint64_t length) {
         w->transfer = t;
         w->offset = offset;
         w->length = length;
+        /* What the writebacks before started, one chunk behind: written by now, mostly. */
+        if (t->dropped < offset) {
+                w->drop_offset = t->dropped;
+                w->drop_length = offset - t->dropped;
+        }
+        t->dropped = offset;
         t->writeback = w;
         io_pool_submit(t->writeback_pool, &w->task);
         return true;
@@ -99,7 +114,7 @@ static bool writeback_submit(Transfer *t, uint64_t offset, uint64_t length) {
 /* Starts (does not wait for) the writeback of the bytes written since the last call. */
 static void writeback_start(Transfer *t) {
         if (t->position < t->flushed)
-                t->flushed = 0;  /* the file was truncated */
+                t->flushed = t->dropped = 0;  /* the file was truncated */
         if (t->position <= t->flushed)
                 return;
         if (t->writeback)

@@ -79,7 +79,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->restart = true;
                                 return 0;
                         }
-                        t->position = t->flushed = t->queued_end = t->offset;
+                        t->position = t->flushed = t->dropped = t->queued_end = t->offset;
                         t->total = t->range_total;
                         if (t->total == UINT64_MAX && t->content_length != UINT64_MAX)
                                 t->total = t->offset + t->content_length;
@@ -89,7 +89,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->write_errno = errno;
                                 return 0;
                         }
-                        t->position = t->flushed = t->queued_end = 0;
+                        t->position = t->flushed = t->dropped = t->queued_end = 0;
                         t->total = t->content_length;
                         body_check_restart(&t->check);
                 }
@@ -354,7 +354,7 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->userdata = userdata;
         t->fd = req->fd;
         t->offset = req->offset;
-        t->position = t->flushed = t->queued_end = req->offset;  /* the bytes held are on their way to disk already */
+        t->position = t->flushed = t->dropped = t->queued_end = req->offset;  /* the bytes held are on their way to disk already */
         t->write_pool = req->write_pool;
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
