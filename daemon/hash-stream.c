@@ -92,11 +92,11 @@ static bool test_pause(void) {
  * FIFO until a writer closes it, as a read from a hung file system blocks, freed or not. */
 static const char *test_stall(void) {
         static const char *path;
-        static bool read;
+        static bool looked;
 
-        if (!read) {
+        if (!looked) {
                 path = getenv("XFERD_TEST_HASH_STALL");
-                read = true;
+                looked = true;
         }
         return path;
 }

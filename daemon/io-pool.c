@@ -40,6 +40,9 @@ struct IoPool {
         uint64_t await_until;           /* CLOCK_MONOTONIC µs */
 };
 
+/* A worker's thread_sched_set() failed, and was logged. */
+static atomic_bool sched_failed;
+
 static IoTask *queue_pop(List *l) {
         IoTask *t = LIST_ENTRY(l->head, IoTask, node);
 
@@ -65,8 +68,9 @@ static void *worker(void *userdata) {
          * The kernel's default slice, not the loop's short one, which a thread started from
          * it inherits: a worker's long runs would take the CPU from others at every wake-up. */
         int r = thread_sched_set(thread_sched_get_nice() + (p->nice > 0 ? p->nice : 0), 0);
-        if (r < 0)
-                log_debug_errno(r, "Cannot set the CPU priority of a worker thread");
+        /* Once: a system call filter that forbids it fails every thread alike. */
+        if (r < 0 && !atomic_exchange(&sched_failed, true))
+                log_debug_errno(r, "Cannot set the CPU priority of worker threads (the pools run at the loop's)");
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 IoTask *t;
