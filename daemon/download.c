@@ -184,9 +184,9 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
 
         case TRANSFER_TRANSIENT:
                 /* The file stays for the retry; so does what was hashed of it (held: the free
-                 * waits for the piece a thread hashes rather than drop it all). */
+                 * takes the hasher as of the thread's last piece rather than drop it all). */
                 if (stream)
-                        hash_stream_hold(stream, now_monotonic_usec() + HASH_STREAM_HOLD_USEC);
+                        hash_stream_hold(stream);
                 hasher_free(f->hasher);
                 f->hasher = hash_stream_free(TAKE_PTR(stream));
                 job_fail(j, false, res->error_name, res->message, res->summary, res->retry_after_usec);

@@ -339,8 +339,8 @@ int download_lane_new(Job *j, size_t file, DownloadLane **ret);
 /* Stops its work at once (no byte written after this) and frees it. */
 DownloadLane *download_lane_free(DownloadLane *l);
 /* The transfer stopped, its bytes written (keep_data) or dropped; the lane is freed. What was
- * hashed is kept when the hashing thread is done with its piece by hold_until. */
-void download_lane_stop(DownloadLane *l, bool keep_data, uint64_t hold_until);
+ * hashed is kept, up to the hashing thread's last whole piece. */
+void download_lane_stop(DownloadLane *l, bool keep_data);
 void download_lanes_stop(Job *j, bool keep_data);
 bool download_lanes_has_file(const Job *j, size_t file);
 /* Takes the lanes' descriptors, before download_lanes_stop() would close them. */
