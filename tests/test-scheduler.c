@@ -200,7 +200,8 @@ scheduler_env_make (gconstpointer data)
         const BusFixtureOptions options = { .config = setup->config };
 
         if (setup->sets_manager && geteuid () != 0) {
-                g_test_skip ("the Manager's MaxBackgroundTransfers and BackgroundBandwidthLimit can only be set by root");
+                g_test_skip ("the Manager's MaxBackgroundTransfers and BackgroundBandwidthLimit can only be set "
+                             "by root");
                 return NULL;
         }
         if (setup->checks_rate && sanitized ()) {
