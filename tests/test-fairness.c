@@ -221,8 +221,4 @@ static const XferdEnvCase env_cases[] = {
         { NULL, NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, NULL, fairness_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { fairness_env_make, env_cases };

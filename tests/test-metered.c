@@ -818,7 +818,7 @@ test_idle_no_wakeups (XferdEnv *env)
         g_assert_cmpuint (voluntary_switches (pid), >, after);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/metered/user-instance", test_user_instance },
         { NULL, NULL }
 };
@@ -841,8 +841,4 @@ static const XferdEnvCase env_cases[] = {
         { NULL, NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, test_cases, metered_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { metered_env_make, env_cases };

@@ -517,5 +517,7 @@ main (int argc, char **argv)
          * it): a test that aborts before its teardown leaves none behind. Before any thread. */
         if (geteuid () == 0 && unshare (CLONE_NEWNS) == 0)
                 (void) mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-        return xferd_env_test_main (argc, argv, NULL, privileges_env_make, env_cases);
+        g_test_init (&argc, &argv, NULL);
+        xferd_env_add_cases (&(const XferdEnvCases) { privileges_env_make, env_cases });
+        return g_test_run ();
 }

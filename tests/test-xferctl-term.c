@@ -156,13 +156,9 @@ static const XferdEnvCase env_cases[] = {
         { NULL, NULL, NULL }
 };
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/xferctl-term/daemon-log", test_daemon_log_on_terminal },
         { NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, test_cases, xferctl_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { xferctl_env_make, env_cases };
