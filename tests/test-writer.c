@@ -80,8 +80,9 @@ file_size (const char *path)
  * checksum the hash stream holds the held task's buffers too (hashed beside the write): the
  * file still checks out (auto-complete moves it). */
 static void
-check_suspend_while_queued (gboolean checksum)
+test_suspend_while_queued (gconstpointer data)
 {
+        gboolean checksum = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = start_held (env, checksum, &id);
@@ -111,24 +112,15 @@ check_suspend_while_queued (gboolean checksum)
         assert_dest_complete (env);
 }
 
-static void
-test_suspend_while_queued (void)
-{
-        check_suspend_while_queued (FALSE);
-}
 
-static void
-test_suspend_while_queued_checksum (void)
-{
-        check_suspend_while_queued (TRUE);
-}
 
 /* Cancel while the writer holds the bytes: nothing is left at the reply, none of them is
  * written, and a second Cancel is refused. With a checksum the hash stream holds the task's
  * buffers too: each goes with the last of the two to let go. */
 static void
-check_cancel_while_queued (gboolean checksum)
+test_cancel_while_queued (gconstpointer data)
 {
+        gboolean checksum = GPOINTER_TO_INT (data);
         static const char *const nothing[] = { NULL };
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
@@ -142,23 +134,14 @@ check_cancel_while_queued (gboolean checksum)
         g_assert_cmpuint (xferd_log_count (env->log, "Stopping with bytes ["), ==, 0);
 }
 
-static void
-test_cancel_while_queued (void)
-{
-        check_cancel_while_queued (FALSE);
-}
 
-static void
-test_cancel_while_queued_checksum (void)
-{
-        check_cancel_while_queued (TRUE);
-}
 
 /* kill -9 while the writer holds the bytes; the next xferd resumes the job and checks the
  * whole file against the checksum: right, or wrong when the server's bytes changed. */
 static void
-check_kill_while_queued (gboolean changed)
+test_kill_while_queued (gconstpointer data)
 {
+        gboolean changed = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = start_held (env, TRUE, &id);
@@ -181,17 +164,7 @@ check_kill_while_queued (gboolean changed)
         }
 }
 
-static void
-test_kill_while_queued_right (void)
-{
-        check_kill_while_queued (FALSE);
-}
 
-static void
-test_kill_while_queued_wrong (void)
-{
-        check_kill_while_queued (TRUE);
-}
 
 /* One more file of the job on the server (SIZE bytes, stalling after HELD) and in the job. */
 static void
@@ -239,12 +212,17 @@ test_suspend_more_than_threads (void)
 }
 
 const TestCase test_cases[] = {
-        { "/writer/suspend-while-queued", test_suspend_while_queued },
-        { "/writer/cancel-while-queued", test_cancel_while_queued },
-        { "/writer/suspend-while-queued-checksum", test_suspend_while_queued_checksum },
-        { "/writer/cancel-while-queued-checksum", test_cancel_while_queued_checksum },
-        { "/writer/kill-while-queued-right", test_kill_while_queued_right },
-        { "/writer/kill-while-queued-wrong", test_kill_while_queued_wrong },
         { "/writer/suspend-more-than-threads", test_suspend_more_than_threads },
         { NULL, NULL }
+};
+
+const TestDataCase test_data_cases[] = {
+        { "/writer/suspend-while-queued", test_suspend_while_queued, GINT_TO_POINTER (FALSE) },
+        { "/writer/cancel-while-queued", test_cancel_while_queued, GINT_TO_POINTER (FALSE) },
+        { "/writer/suspend-while-queued-checksum", test_suspend_while_queued, GINT_TO_POINTER (TRUE) },
+        { "/writer/cancel-while-queued-checksum", test_cancel_while_queued, GINT_TO_POINTER (TRUE) },
+        /* The server's bytes unchanged, or changed. */
+        { "/writer/kill-while-queued-right", test_kill_while_queued, GINT_TO_POINTER (FALSE) },
+        { "/writer/kill-while-queued-wrong", test_kill_while_queued, GINT_TO_POINTER (TRUE) },
+        { NULL, NULL, NULL }
 };
