@@ -2,6 +2,7 @@
 /* The bus fixture: see bus-fixture.h. */
 #include "bus-fixture.h"
 #include "peer.h"
+#include "poll-wait.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -279,16 +280,13 @@ job_state_history (BusFixture *fx, const char *job)
 gboolean
 wait_file_size (const char *path, goffset size, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
         GStatBuf st;
 
-        for (;;) {
-                if (g_stat (path, &st) == 0 && st.st_size >= size)
-                        return TRUE;
-                if (g_get_monotonic_time () > deadline)
+        while (g_stat (path, &st) != 0 || st.st_size < size)
+                if (!poll_again (deadline, 10))
                         return FALSE;
-                g_usleep (10 * 1000);
-        }
+        return TRUE;
 }
 
 static gint
@@ -1197,16 +1195,15 @@ bus_fixture_xferd_log (BusFixture *fx)
 char *
 bus_fixture_wait_xferd_log (BusFixture *fx, const char *needle, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
         for (;;) {
                 char *log = bus_fixture_xferd_log (fx);
                 if (strstr (log, needle))
                         return log;
                 g_free (log);
-                if (g_get_monotonic_time () > deadline)
+                if (!poll_again (deadline, 10))
                         return NULL;
-                g_usleep (10 * 1000);
         }
 }
 
@@ -1545,10 +1542,10 @@ bus_client_signals (BusClient *client)
 static gboolean
 reap_xferd (pid_t pid)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) XFERD_EXIT_TIMEOUT_MS * 1000;
+        gint64 deadline = poll_deadline (XFERD_EXIT_TIMEOUT_MS);
         int status;
 
-        for (;;) {
+        do {
                 pid_t r = waitpid (pid, &status, WNOHANG);
                 /* Not our child: dbus-daemon, its parent, reaps it. */
                 if (r < 0 && kill (pid, 0) < 0 && errno == ESRCH)
@@ -1565,10 +1562,8 @@ reap_xferd (pid_t pid)
                         }
                         return TRUE;
                 }
-                if (g_get_monotonic_time () > deadline)
-                        return FALSE;
-                g_usleep (10 * 1000);
-        }
+        } while (poll_again (deadline, 10));
+        return FALSE;
 }
 
 static void

@@ -12,6 +12,7 @@
 
 #include <glib/gstdio.h>
 
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 
@@ -78,13 +79,11 @@ holds_file_in (pid_t pid, const char *dir)
 static void
 assert_closes_files (XferdEnv *env)
 {
-        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
         pid_t pid = xferd_process_pid (env->fx);
 
-        while (holds_file_in (pid, env->dir)) {
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (10 * 1000);
-        }
+        while (holds_file_in (pid, env->dir))
+                g_assert_true (poll_again (deadline, 10));
 }
 
 /* After Cancel returned: nothing of the job on disk, the job is final and

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "nm-mock.h"
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 #include "xferd-process.h"
@@ -718,12 +719,10 @@ all_threads_asleep (pid_t pid)
 static void
 wait_asleep (pid_t pid)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
 
-        while (!all_threads_asleep (pid)) {
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (10 * 1000);
-        }
+        while (!all_threads_asleep (pid))
+                g_assert_true (poll_again (deadline, 10));
 }
 
 static GStrv

@@ -29,6 +29,7 @@
 
 #include <glib/gstdio.h>
 
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 
@@ -279,10 +280,9 @@ test_write_credentials (XferdEnv *env)
         pid_t pid = (pid_t) bus_fixture_note_xferd (env->fx);
         g_assert_cmpint (pid, >, 0);
 
-        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
-        while (!process_stopped (pid) && g_get_monotonic_time () < deadline)
-                g_usleep (10 * 1000);
-        g_assert_true (process_stopped (pid));
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
+        while (!process_stopped (pid))
+                g_assert_true (poll_again (deadline, 10));
 
         pid_t tid = writing_thread (pid, ids.uid);
         g_autofree char *cap_eff = status_field (pid, tid, "CapEff");
