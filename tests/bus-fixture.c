@@ -155,6 +155,18 @@ bus_count_signals (BusFixture *fx, const char *path, const char *iface,
         return n;
 }
 
+/* Waits for a PropertiesChanged of path after the signals seen (counted before the read it
+ * follows up: a change announced while that read was in flight is not missed), until deadline
+ * (a monotonic time); FALSE when none came. */
+static gboolean
+wait_properties_changed (BusFixture *fx, guint seen, const char *path, gint64 deadline)
+{
+        gint64 left = deadline - g_get_monotonic_time ();
+
+        return left > 0 && bus_wait_signal (fx, &seen, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                            NULL, NULL, (guint) (left / 1000) + 1);
+}
+
 gboolean
 bus_wait_property (BusFixture *fx, const char *path, const char *iface,
                    const char *name, GVariant *value, guint timeout_ms)
@@ -163,8 +175,6 @@ bus_wait_property (BusFixture *fx, const char *path, const char *iface,
         gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
         for (;;) {
-                /* Counted before the read: a change announced while the read
-                 * is in flight is then not missed. */
                 guint seen = fx->signals->len;
                 g_autoptr(GError) error = NULL;
                 g_autoptr(GVariant) current = bus_get_property (fx, path, iface, name, &error);
@@ -173,10 +183,7 @@ bus_wait_property (BusFixture *fx, const char *path, const char *iface,
                         return TRUE;
                 if (!current)
                         g_test_message ("reading %s.%s: %s", path, name, error->message);
-                gint64 left = deadline - g_get_monotonic_time ();
-                if (left <= 0 ||
-                    !bus_wait_signal (fx, &seen, path, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged", NULL, NULL, (guint) (left / 1000) + 1))
+                if (!wait_properties_changed (fx, seen, path, deadline))
                         return FALSE;
         }
 }
@@ -200,12 +207,8 @@ job_wait_state_get (BusFixture *fx, const char *job, const char *state)
                 guint seen = fx->signals->len;
                 g_free (current);
                 current = job_get_string (fx, job, "State");
-                if (g_strcmp0 (current, state) == 0 || state_is_stuck (current, state))
-                        break;
-                gint64 left = deadline - g_get_monotonic_time ();
-                if (left <= 0 ||
-                    !bus_wait_signal (fx, &seen, job, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged", NULL, NULL, (guint) (left / 1000) + 1))
+                if (g_strcmp0 (current, state) == 0 || state_is_stuck (current, state) ||
+                    !wait_properties_changed (fx, seen, job, deadline))
                         break;
         }
         if (g_strcmp0 (current, state) != 0) {
