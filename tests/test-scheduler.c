@@ -504,8 +504,7 @@ test_foreground_beside_background (XferdEnv *env)
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
         g_assert_cmpint (file_size (bg->temp), ==, STALL);
 
-        g_assert_false (xferd_complete (env->fx, fg->job));
-        assert_file_content (fg->dest, fg->content);
+        fetch_finish (env, fg);
         http_server_release (env->http, bg->path);
         fetch_finish (env, bg);
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
@@ -550,8 +549,7 @@ test_background_limit (XferdEnv *env)
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
 
         fetch_finish (env, bg);
-        g_assert_false (xferd_complete (env->fx, fg->job));
-        assert_file_content (fg->dest, fg->content);
+        fetch_finish (env, fg);
 }
 
 /*
@@ -615,8 +613,7 @@ test_job_limit (XferdEnv *env)
         g_assert_cmpfloat (rate, <=, 1.2 * limit);
         g_assert_cmpfloat (rate, >=, 0.5 * limit);
         g_assert_cmpuint (http_server_request_count (env->http, f->path), ==, 1);
-        g_assert_false (xferd_complete (env->fx, f->job));
-        assert_file_content (f->dest, f->content);
+        fetch_finish (env, f);
 }
 
 /*
@@ -650,8 +647,7 @@ test_job_limit_change (XferdEnv *env)
         g_assert_cmpuint (http_server_request_count (env->http, f->path), ==, 1);
         g_assert_cmpuint (history_count (env->fx, f->job, "transferring"), ==, 1);
         g_assert_cmpuint (job_get_uint64 (env->fx, f->job, "BandwidthLimit"), ==, 0);
-        g_assert_false (xferd_complete (env->fx, f->job));
-        assert_file_content (f->dest, f->content);
+        fetch_finish (env, f);
 }
 
 /*
