@@ -251,9 +251,7 @@ test_acknowledged_refuses_calls (void)
         g_assert_false (xferd_complete (env->fx, job));
         assert_job_removed (env->fx, id, "acknowledged");
         assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
-        const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, names);
-        assert_file_content (env->dest, env->content);
+        assert_dest_complete (env);
         xferd_assert_no_such_job (env->fx, id);
         g_assert_false (xferd_lists_job (env->fx, id));
 }

@@ -83,10 +83,7 @@ test_manual_complete (void)
         assert_file_mode (ftemp, 0600);
 
         g_assert_false (xferd_complete (env->fx, job));
-        const char *const after[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, after);
-        assert_file_content (env->dest, env->content);
-        assert_file_mode (env->dest, 0644);
+        assert_dest_complete (env);
         job_wait_state (env->fx, job, "acknowledged");
         g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
         g_assert_cmpstr (final_state, ==, "acknowledged");
@@ -406,9 +403,7 @@ test_replace_existing (void)
         assert_file_content (env->dest, old);    /* untouched before Complete */
 
         g_assert_false (xferd_complete (env->fx, job));
-        const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, names);
-        assert_file_content (env->dest, env->content);
+        assert_dest_complete (env);
 }
 
 static void
