@@ -522,21 +522,28 @@ job_from_reply (GVariant *reply, char **id)
 }
 
 char *
+xferd_download_with (BusFixture *fx, const char *url, const char *local_path, GVariantBuilder *options, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, "Download",
+                                                      g_variant_new ("(ssa{sv})", url, local_path, options),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (fx);
+        return job_from_reply (reply, id);
+}
+
+char *
 xferd_download (BusFixture *fx, const char *url, const char *local_path,
                 gboolean auto_complete, char **id)
 {
-        g_autoptr(GError) error = NULL;
         GVariantBuilder options;
 
         g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
         if (!auto_complete)
                 g_variant_builder_add (&options, "{sv}", "auto-complete", g_variant_new_boolean (FALSE));
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "Download",
-                                                      g_variant_new ("(ssa{sv})", url, local_path, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (fx);
-        return job_from_reply (reply, id);
+        return xferd_download_with (fx, url, local_path, &options, id);
 }
 
 /* options: a{sv} (a floating reference is sunk), or NULL for none. */

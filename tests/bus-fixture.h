@@ -303,6 +303,9 @@ gboolean file_has_content (const char *path, GBytes *content);
 /* Manager.Download; returns the job path, *id if asked. */
 char *xferd_download (BusFixture *fx, const char *url, const char *local_path,
                       gboolean auto_complete, char **id);
+/* The same with options (an a{sv} builder, ended by the call). */
+char *xferd_download_with (BusFixture *fx, const char *url, const char *local_path, GVariantBuilder *options,
+                           char **id);
 /* Manager.CreateJob with no options. */
 char *xferd_create_job (BusFixture *fx, const char *name, char **id);
 /* Manager.CreateJob with string options given as key, value pairs up to a NULL key; a NULL

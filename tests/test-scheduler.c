@@ -87,20 +87,14 @@ env_add (XferdEnv *env, const char *name, gsize size, gsize stall)
 static void
 fetch_start (XferdEnv *env, Fetch *f, const char *priority)
 {
-        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
         GVariantBuilder options;
-        const char *id, *path;
 
         g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
         g_variant_builder_add (&options, "{sv}", "auto-complete", g_variant_new_boolean (FALSE));
         if (priority)
                 g_variant_builder_add (&options, "{sv}", "priority", g_variant_new_string (priority));
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "Download",
-                                                      g_variant_new ("(ssa{sv})", f->url, f->dest, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        g_variant_get (reply, "(&s&o)", &id, &path);
-        f->job = g_strdup (path);
+        f->job = xferd_download_with (env->fx, f->url, f->dest, &options, &id);
         f->temp = xferd_temp_path (env->fx, f->job, 0);
         g_test_message ("%s: job %s (%s)", f->path, id, priority ? priority : "default priority");
 }

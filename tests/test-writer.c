@@ -30,8 +30,6 @@ static char *
 start_held (XferdEnv *env, gboolean checksum, char **id)
 {
         g_autoptr(GVariantBuilder) o = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-        g_autoptr(GError) error = NULL;
-        const char *rid, *path;
 
         xferd_process_setenv (env->fx, "XFERD_TEST_WRITE_PAUSE", "1");
         xferd_env_serve (env, "/file.bin", SIZE);
@@ -43,17 +41,11 @@ start_held (XferdEnv *env, gboolean checksum, char **id)
                 g_autofree char *sum = g_strconcat ("sha256:", hex, NULL);
                 g_variant_builder_add (o, "{sv}", "checksum", g_variant_new_string (sum));
         }
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "Download",
-                                                      g_variant_new ("(ssa{sv})", env->url, env->dest, o),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (env->fx);
-        g_variant_get (reply, "(&s&o)", &rid, &path);
-        if (id)
-                *id = g_strdup (rid);
+        g_autofree char *job = xferd_download_with (env->fx, env->url, env->dest, o, id);
+
         g_assert_true (xferd_log_wait (env->log, PAUSED, 1, WAIT_TIMEOUT_MS));
         g_assert_true (http_server_wait_stalled (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
-        return g_strdup (path);
+        return g_steal_pointer (&job);
 }
 
 /* The next xferd writes freely; the server sends the rest. */
