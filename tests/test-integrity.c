@@ -754,17 +754,7 @@ test_list_good (void)
 static char *
 create_listed (Signed *s, const char *name)
 {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder o;
-        char *job;
-
-        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s->list_url));
-        g_autoptr(GVariant) reply = bus_call_manager (s->env->fx, "CreateJob", g_variant_new ("(sa{sv})", name, &o),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        g_variant_get (reply, "(so)", NULL, &job);
-        return job;
+        return xferd_create_job_with (s->env->fx, name, NULL, "checksum-list", s->list_url, NULL);
 }
 
 /* CreateJob's checksum-list is the list of every file added without one: a plain AddFile is
