@@ -3,6 +3,7 @@
 
 #include "peer.h"
 #include "poll-wait.h"
+#include "proc-stat.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -285,12 +286,8 @@ process_state (SquidProxy *s)
 {
         const char *id = g_subprocess_get_identifier (s->proc);
         g_autofree char *path = g_strdup_printf ("/proc/%s/stat", id ? id : "0");
-        g_autofree char *stat = NULL;
-        const char *paren;
 
-        if (!id || !g_file_get_contents (path, &stat, NULL, NULL) || !(paren = strrchr (stat, ')')))
-                return 0;
-        return paren[1] == ' ' ? paren[2] : 0;
+        return id ? proc_stat_file_state (path) : 0;
 }
 
 void

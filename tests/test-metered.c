@@ -18,6 +18,7 @@
 
 #include "nm-mock.h"
 #include "poll-wait.h"
+#include "proc-stat.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 #include "xferd-process.h"
@@ -706,13 +707,9 @@ all_threads_asleep (pid_t pid)
 {
         g_autoptr(GPtrArray) stat = task_files (pid, "stat");
 
-        for (guint i = 0; i < stat->len; i++) {
-                /* "tid (comm) S ...": the state follows the last parenthesis. */
-                const char *end = strrchr (g_ptr_array_index (stat, i), ')');
-
-                if (!end || end[1] != ' ' || end[2] != 'S')
+        for (guint i = 0; i < stat->len; i++)
+                if (proc_stat_state (g_ptr_array_index (stat, i)) != 'S')
                         return FALSE;
-        }
         return TRUE;
 }
 

@@ -30,6 +30,7 @@
 #include <glib/gstdio.h>
 
 #include "poll-wait.h"
+#include "proc-stat.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 
@@ -226,12 +227,8 @@ static gboolean
 process_stopped (pid_t pid)
 {
         g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-        g_autofree char *stat = NULL;
 
-        if (!g_file_get_contents (path, &stat, NULL, NULL))
-                return FALSE;
-        const char *close = strrchr (stat, ')');
-        return close && close[1] == ' ' && close[2] == 'T';
+        return proc_stat_file_state (path) == 'T';
 }
 
 static char *
