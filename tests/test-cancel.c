@@ -19,8 +19,6 @@
 #define SIZE (1024 * 1024 + 123)
 #define STALL (256 * 1024)
 
-static const char *const nothing[] = { NULL };
-
 static XferdEnv *
 env_new (const char *path)
 {
@@ -93,7 +91,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
 {
         const char *id = xferd_job_id (job);
 
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         assert_closes_files (env);
         assert_job_removed (env->fx, id, "cancelled");
         g_assert_false (xferd_lists_job (env->fx, id));
@@ -101,7 +99,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
         assert_job_string (env->fx, job, "State", "cancelled");
         assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
         /* Still nothing: the refused calls did not bring anything back. */
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
 }
 
 static void
@@ -308,7 +306,7 @@ test_cancel_before_teardown (gconstpointer data)
         job_wait_state (env->fx, job, "transferring");
 
         xferd_job_call (env->fx, job, "Cancel");
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_cmpuint (xferd_log_count (env->log, "Test delay: a stopped request is released in"), ==, 1);
         guint64 counted = job_get_uint64 (env->fx, job, "BytesTransferred");
         /* More bytes come meanwhile: curl hands them to the stopped transfer, which refuses them. */
@@ -324,12 +322,12 @@ test_cancel_before_teardown (gconstpointer data)
                 g_assert_cmpuint (xferd_log_count (env->log, "A stopped transfer refused"), ==, 1);
                 g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, counted);
         }
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         assert_job_string (env->fx, job, "State", "cancelled");
         g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
 }
 
 /* Before a response the request is let go at once, whatever the delay: curl would go on

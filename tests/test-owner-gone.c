@@ -72,8 +72,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job, const char *id)
 
         g_assert_cmpstr (final, ==, "cancelled");
         assert_job_string (env->fx, job, "State", "cancelled");
-        const char *const nothing[] = { NULL };
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_false (xferd_lists_job (env->fx, id));
 }
 

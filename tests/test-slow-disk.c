@@ -194,17 +194,11 @@ test_cancel_during_complete (XferdEnv *env)
         g_assert_no_error (cancel.error);
         /* Cancel did not wait for the sync Complete started, and left nothing. */
         g_assert_false (complete.done);
-        {
-                const char *const none[] = { NULL };
-                assert_dir_is (dir, none);
-        }
+        assert_dir_empty (dir);
 
         g_assert_true (wait_reply (env, &complete, WAIT_TIMEOUT_MS));
         assert_error_name (complete.error, XFERD_ERROR ("InvalidState"));
-        {
-                const char *const none[] = { NULL };
-                assert_dir_is (dir, none);
-        }
+        assert_dir_empty (dir);
         assert_job_string (env->fx, job, "State", "cancelled");
         async_reply_clear (&complete);
         async_reply_clear (&cancel);
@@ -230,10 +224,7 @@ test_cancel_waits_for_unlink (XferdEnv *env)
         g_assert_no_error (cancel.error);
         /* The reply came after the unlink. */
         g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
-        {
-                const char *const none[] = { NULL };
-                assert_dir_is (dir, none);
-        }
+        assert_dir_empty (dir);
         assert_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX), "cancelled");
         async_reply_clear (&cancel);
 }
@@ -274,10 +265,7 @@ test_cancel_stops_transfer_before_unlink (XferdEnv *env)
         g_assert_no_errno (fstat (fd, &after));
         g_assert_cmpint (after.st_size, ==, before.st_size);
         g_assert_cmpuint (after.st_nlink, ==, 0);
-        {
-                const char *const none[] = { NULL };
-                assert_dir_is (dir, none);
-        }
+        assert_dir_empty (dir);
         g_assert_no_errno (close (fd));
         async_reply_clear (&cancel);
 }

@@ -113,16 +113,15 @@ static void
 test_cancel_while_queued (gconstpointer data)
 {
         gboolean checksum = GPOINTER_TO_INT (data);
-        static const char *const nothing[] = { NULL };
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *job = start_held (env, checksum, NULL);
 
         xferd_job_call (env->fx, job, "Cancel");
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_cmpuint (xferd_log_count (env->log, "Stopping with bytes ["), ==, 0);
 }
 
@@ -148,8 +147,7 @@ test_kill_while_queued (gconstpointer data)
         if (changed) {
                 job_wait_state (env->fx, job, "error");
                 job_assert_error (env->fx, job, "Integrity", "does not match its checksum");
-                static const char *const nothing[] = { NULL };
-                assert_dir_is (env->dir, nothing);
+                assert_dir_empty (env->dir);
         } else {
                 assert_job_removed (env->fx, id, "acknowledged");
                 assert_dest_complete (env);
