@@ -262,7 +262,7 @@ test_complete_partial (void)
         g_autoptr(XferdEnv) env = env_new ("/first.bin");
         g_autoptr(GBytes) second = http_server_add_generated (env->http, "/second.bin", SIZE);
         g_autofree char *second_url = http_server_url (env->http, "/second.bin");
-        g_autofree char *second_dest = g_build_filename (env->dir, "second.bin", NULL);
+        g_autofree char *second_dest = xferd_env_path (env, "second.bin");
         g_autofree char *id = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "partial", &id);
         g_autoptr(GError) error = NULL;

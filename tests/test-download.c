@@ -687,7 +687,7 @@ test_download_options (void)
         assert_job_string (env->fx, plain, "DisplayName", "file.bin");
         g_assert_false (job_get_boolean (env->fx, plain, "AutoComplete"));
 
-        g_autofree char *dest2 = g_build_filename (env->dir, "other.bin", NULL);
+        g_autofree char *dest2 = xferd_env_path (env, "other.bin");
         g_autoptr(GVariant) reply = bus_call_manager (
                 env->fx, "Download",
                 g_variant_new_parsed ("(%s, %s, {'display-name': <'My file'>, 'priority': <'low'>,"

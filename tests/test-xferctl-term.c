@@ -126,7 +126,7 @@ test_several_files_line (XferdEnv *env)
         g_assert_true (pty_process_wait_output (p, &from, "file 2/2: second.bin", WAIT_TIMEOUT_MS));
         http_server_release (env->http, "/second.bin");
         g_assert_cmpint (pty_process_wait_exit (p, WAIT_TIMEOUT_MS), ==, 0);
-        g_autofree char *second = g_build_filename (env->dir, "second.bin", NULL);
+        g_autofree char *second = xferd_env_path (env, "second.bin");
         assert_file_content (second, b);
 }
 

@@ -506,7 +506,7 @@ test_json_every_verb (XferdEnv *env)
         g_assert_false (json_object_get_boolean_member (json_object_at (cp, 0), "Partial"));
         assert_file_content (env->dest, env->content);
 
-        g_autofree char *other = g_build_filename (env->dir, "other.bin", NULL);
+        g_autofree char *other = xferd_env_path (env, "other.bin");
         g_assert_cmpint (xferctl_run (env, &download, NULL, "--json", "--no-progress", "download", env->url, other, NULL),
                          ==, 0);
         g_autoptr(JsonNode) d = xferctl_parse_json (download);
