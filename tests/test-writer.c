@@ -196,8 +196,7 @@ test_suspend_more_than_threads (void)
         for (guint i = 4; i < 6; i++)
                 add_held_file (env, path, i);
         g_assert_true (xferd_log_wait (env->log, "Test pause: a writer task is queued", 6, WAIT_TIMEOUT_MS));
-        g_autoptr(GVariant) r = bus_call_job (env->fx, path, "Suspend", NULL, G_VARIANT_TYPE_UNIT, &error);
-        g_assert_no_error (error);
+        xferd_job_call (env->fx, path, "Suspend");
         g_assert_cmpuint (xferd_log_count (env->log, PAUSED), ==, 4);
 }
 
