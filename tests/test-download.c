@@ -28,8 +28,7 @@ test_auto_complete (void)
 
         g_assert_nonnull (bus_wait_signal (env->fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew",
                                            xferd_match_job_new, id, WAIT_TIMEOUT_MS));
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
 
         assert_dest_complete (env);
         assert_job_string (env->fx, job, "State", "acknowledged");
@@ -85,8 +84,7 @@ test_manual_complete (void)
         g_assert_false (xferd_complete (env->fx, job));
         assert_dest_complete (env);
         job_wait_state (env->fx, job, "acknowledged");
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
         xferd_assert_no_such_job (env->fx, id);
 }
 
@@ -170,8 +168,7 @@ test_download_one_step (void)
         guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, TRUE, &id);
 
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
         g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
         for (guint i = 0; i < history->len; i++)
                 g_assert_cmpstr (g_ptr_array_index (history, i), !=, "suspended");
