@@ -279,7 +279,7 @@ test_redirect_keeps_headers_home (void)
         g_autoptr(GVariant) set = bus_call_job (env->fx, job, "SetHttpHeaders",
                                                 g_variant_new ("(^as)", headers), G_VARIANT_TYPE_UNIT, &error);
         g_assert_no_error (error);
-        g_autofree char *away_dest = g_build_filename (env->dir, "away.bin", NULL);
+        g_autofree char *away_dest = xferd_env_path (env, "away.bin");
         xferd_add_file (env->fx, job, here_url, env->dest);
         xferd_add_file (env->fx, job, away_url, away_dest);
         xferd_job_call (env->fx, job, "Resume");
