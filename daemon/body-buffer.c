@@ -6,25 +6,41 @@
 
 #include "body-buffer.h"
 
+/* Buffers the sets may hold beyond their own max, all of them together: a hashed transfer
+ * rides out its hasher's short stalls with a few more, and sixteen hashed files at once (one
+ * job's lanes, or several jobs) must not hold 8 MiB each. The loop thread's. */
+static unsigned spare_out;
+
 struct BodySet {
         List free;
         unsigned max;
+        unsigned spare;         /* how many more it may take from the spare */
         unsigned n;             /* allocated: out, or in the free list */
+        unsigned borrowed;      /* of them beyond max: back to the spare as they are freed */
         bool starved;           /* a get found none: tell the owner when one is back */
         bool orphaned;
         BodySetAvailable available;
         void *userdata;
 };
 
-int body_set_new(unsigned max, BodySetAvailable available, void *userdata, BodySet **ret) {
+int body_set_new(unsigned max, unsigned spare, BodySetAvailable available, void *userdata, BodySet **ret) {
         assert(max > 0);
         assert(ret);
 
         *ret = malloc(sizeof **ret);
         if (!*ret)
                 return -ENOMEM;
-        **ret = (BodySet) { .max = max, .available = available, .userdata = userdata };
+        **ret = (BodySet) { .max = max, .spare = spare, .available = available, .userdata = userdata };
         return 0;
+}
+
+static void buffer_free(BodySet *s, BodyBuffer *b) {
+        s->n--;
+        if (s->borrowed > 0) {
+                s->borrowed--;
+                spare_out--;
+        }
+        free(b);
 }
 
 static void set_free_buffers(BodySet *s) {
@@ -32,8 +48,7 @@ static void set_free_buffers(BodySet *s) {
 
         while ((b = LIST_ENTRY(s->free.head, BodyBuffer, node))) {
                 list_remove(&s->free, &b->node);
-                s->n--;
-                free(b);
+                buffer_free(s, b);
         }
 }
 
@@ -59,16 +74,24 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
         b = LIST_ENTRY(s->free.head, BodyBuffer, node);
         if (b)
                 list_remove(&s->free, &b->node);
-        else if (s->n >= s->max) {
-                s->starved = true;
-                return -EAGAIN;
-        } else {
+        else {
+                /* Beyond max only what the spare has left; kept by the set until it goes (a
+                 * buffer freed and allocated again at every MiB would cost page faults). */
+                bool borrow = s->n >= s->max;
+                if (borrow && (s->borrowed >= s->spare || spare_out >= BODY_SPARE_MAX)) {
+                        s->starved = true;
+                        return -EAGAIN;
+                }
                 /* Not zeroed: only the bytes written into it are ever read. */
                 b = malloc(sizeof *b + BODY_BUFFER_SIZE);
                 if (!b)
                         return -ENOMEM;
                 b->set = s;
                 s->n++;
+                if (borrow) {
+                        s->borrowed++;
+                        spare_out++;
+                }
         }
         b->node = b->hash_node = (ListNode) { NULL, NULL };
         b->offset = offset;
@@ -82,6 +105,10 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
 unsigned body_set_out(const BodySet *s) {
         assert(s);
         return s->n - (unsigned) s->free.n;
+}
+
+unsigned body_spare_out(void) {
+        return spare_out;
 }
 
 BodyBuffer *body_buffer_ref(BodyBuffer *b) {
@@ -102,8 +129,8 @@ void body_buffer_release(BodyBuffer *b) {
                 return;
         s = b->set;
         if (s->orphaned) {
-                free(b);
-                if (--s->n == 0)
+                buffer_free(s, b);
+                if (s->n == 0)
                         free(s);
                 return;
         }

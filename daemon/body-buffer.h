@@ -18,6 +18,8 @@
 #include "list.h"
 
 #define BODY_BUFFER_SIZE (1024u * 1024u)
+/* Buffers all sets together may hold beyond their own max (the spare). */
+#define BODY_SPARE_MAX 8u
 
 typedef struct BodySet BodySet;
 
@@ -36,15 +38,18 @@ typedef struct BodyBuffer {
 /* A buffer came back while none was free before. */
 typedef void (*BodySetAvailable)(void *userdata);
 
-int body_set_new(unsigned max, BodySetAvailable available, void *userdata, BodySet **ret);
+/* At most max buffers, and up to `spare` more while the process's spare has them left. */
+int body_set_new(unsigned max, unsigned spare, BodySetAvailable available, void *userdata, BodySet **ret);
 /* The owner lets go: buffers still out are freed as they come back. */
 void body_set_orphan(BodySet *s);
 
-/* An empty buffer for bytes from `offset`: 0 and *ret, -EAGAIN when all max are out (the set
+/* An empty buffer for bytes from `offset`: 0 and *ret, -EAGAIN when all it may have are out (the set
  * calls `available` once one comes back), -ENOMEM. */
 int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret);
 /* Buffers given out and not back yet. */
 unsigned body_set_out(const BodySet *s);
+/* Buffers of the spare held by sets now. */
+unsigned body_spare_out(void);
 
 /* One more holder (a hash stream reading the bytes while the writer writes them). */
 BodyBuffer *body_buffer_ref(BodyBuffer *b);

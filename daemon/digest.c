@@ -249,6 +249,12 @@ int hasher_update(Hasher *h, const void *p, size_t n) {
         return digest_set_update(&h->set, p, n);
 }
 
+int hasher_copy(Hasher *dst, const Hasher *src) {
+        assert(dst);
+        assert(src);
+        return digest_set_copy(&dst->set, &src->set);
+}
+
 int hasher_reset(Hasher *h) {
         assert(h);
         return digest_set_restart(&h->set);

@@ -61,6 +61,8 @@ unsigned hasher_get_algorithms(const Hasher *h);
 /* Only before the first byte (-EBUSY after): a digest must cover the whole stream. */
 int hasher_add_algorithm(Hasher *h, DigestAlgorithm a);
 int hasher_update(Hasher *h, const void *p, size_t n);
+/* dst becomes a copy of src: the same algorithms, size and state. */
+int hasher_copy(Hasher *dst, const Hasher *src);
 /* Back to zero bytes, the same algorithms: the file was truncated. */
 int hasher_reset(Hasher *h);
 /* How many bytes went in. */

@@ -48,18 +48,18 @@ DownloadLane *download_lane_free(DownloadLane *l) {
         return mfree(l);
 }
 
-void download_lane_stop(DownloadLane *l, bool keep_data, uint64_t hold_until) {
+void download_lane_stop(DownloadLane *l, bool keep_data) {
         assert(l);
 
         Job *j = l->job;
         /* Bytes received but not yet written go to a file that is kept, never to one about to
          * go. */
         if (keep_data && l->transfer) {
-                /* Nothing more goes to a hashing thread: the free below waits for at most the
-                 * piece one hashes and keeps the hasher, so the next start reads back only the
-                 * last buffers, not the whole file. */
+                /* Nothing more goes to a hashing thread: the free below keeps the hasher as of
+                 * the thread's last whole piece, so the next start reads back only the last
+                 * buffers, not the whole file. */
                 if (l->hash_stream)
-                        hash_stream_hold(l->hash_stream, hold_until);
+                        hash_stream_hold(l->hash_stream);
                 int r = transfer_stop(l->transfer);
                 if (r < 0)
                         log_job_warning(j->id, j->owner, NULL, "Writing the last received bytes failed: %s",
@@ -83,12 +83,11 @@ void download_lane_stop(DownloadLane *l, bool keep_data, uint64_t hold_until) {
 void download_lanes_stop(Job *j, bool keep_data) {
         assert(j);
 
-        /* One bound for the waits of all the files' hashing. */
-        uint64_t hold_until = now_monotonic_usec() + HASH_STREAM_HOLD_USEC;
-
         while (j->lanes)
-                download_lane_stop(j->lanes, keep_data, hold_until);
+                download_lane_stop(j->lanes, keep_data);
         download_release_dir(j);
+        /* The ends of files that are kept are stored; those of files about to go need not be. */
+        download_store_ends(j->manager, j, keep_data);
 }
 
 void download_lanes_take_fds(Job *j, LaneFds *ret) {

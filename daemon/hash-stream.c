@@ -4,15 +4,17 @@
  * memory; a transfer's are fed as they go to its writer, so the two threads work on them at
  * once), the loop gets the stream back and hands it the next. While a task runs the thread
  * alone touches the hasher and reads the task's buffers; what the loop asks meanwhile (start
- * over, one more algorithm) waits for the task's return. The stream's lists of buffers go
- * through their hash_node: the writer may hold the same buffers in its own list. */
+ * over, one more algorithm) waits for the task's return. After each whole piece the thread
+ * leaves a copy of the hasher (the mark), so that a held stream's free takes that copy rather
+ * than wait for a piece that a hung file system may hold for long. The stream's lists of
+ * buffers go through their hash_node: the writer may hold the same buffers in its own list. */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "body-buffer.h"
 #include "hash-stream.h"
@@ -38,7 +40,6 @@ struct HashStream {
         bool running;                   /* a task is queued or runs */
         bool freed;                     /* the owner let go while a task ran: done() frees */
         bool held;                      /* a keeping stop: nothing more goes to a thread */
-        uint64_t hold_until;            /* its free waits for the thread until then at most */
         bool restart_pending;           /* the file started over while a task ran */
         unsigned add_pending;           /* algorithms to add once the task is back */
         int error;                      /* a failed read; the stream stops */
@@ -51,6 +52,7 @@ struct HashStream {
         uint64_t task_end;              /* read the file up to here first */
         List task_buffers;              /* then hash these; back to their sets in done() */
         bool pause;                     /* XFERD_TEST_HASH_PAUSE */
+        bool stall;                     /* XFERD_TEST_HASH_STALL */
         /* Set by the thread, read in done(). */
         int task_error;
 
@@ -61,6 +63,8 @@ struct HashStream {
         bool task_started;              /* the thread took the task */
         bool task_stolen;               /* the free took it back before that: the thread skips it */
         bool task_over;                 /* the thread is done with the hasher */
+        Hasher *mark;                   /* a running task's hasher after its last whole piece */
+        bool mark_ok;                   /* the mark holds that (its copy did not fail) */
 };
 
 /* Releases the stream's buffers of l (listed by their hash_node). */
@@ -84,10 +88,35 @@ static bool test_pause(void) {
         return pause;
 }
 
+/* XFERD_TEST_HASH_STALL=FIFO: as the pause, but the thread then blocks opening and reading the
+ * FIFO until a writer closes it, as a read from a hung file system blocks, freed or not. */
+static const char *test_stall(void) {
+        static const char *path;
+        static bool looked;
+
+        if (!looked) {
+                path = getenv("XFERD_TEST_HASH_STALL");
+                looked = true;
+        }
+        return path;
+}
+
+static void stall(void) {
+        char c;
+        int fd;
+
+        log_info("Test stall: the hashing blocks on the FIFO after its first piece.");
+        fd = open(test_stall(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+                (void) read(fd, &c, 1);
+        safe_close(fd);
+}
+
 static void stream_destroy(HashStream *s) {
         release_all(&s->fed);
         release_all(&s->task_buffers);
         hasher_free(s->hasher);
+        hasher_free(s->mark);
         safe_close(s->fd);
         pthread_cond_destroy(&s->pause_cond);
         pthread_mutex_destroy(&s->pause_lock);
@@ -101,6 +130,22 @@ static void wait_for_cancel(HashStream *s) {
         pthread_mutex_unlock(&s->pause_lock);
 }
 
+/* On a thread of the pool, under pause_lock: the mark becomes the hasher as it is, unless the
+ * stream was freed (its free may have taken the mark). */
+static void mark_locked(HashStream *s) {
+        if (atomic_load(&s->cancelled))
+                return;
+        s->mark_ok = (s->mark || hasher_new(0, &s->mark) >= 0) && hasher_copy(s->mark, s->hasher) >= 0;
+}
+
+/* On a thread of the pool, after a whole piece. A copy of a digest's state costs about a
+ * microsecond, a piece a millisecond. */
+static void mark(HashStream *s) {
+        pthread_mutex_lock(&s->pause_lock);
+        mark_locked(s);
+        pthread_mutex_unlock(&s->pause_lock);
+}
+
 /* On a thread of the pool: the file's bytes up to end, read back. */
 static int hash_from_file(HashStream *s, uint64_t end) {
         int r;
@@ -109,6 +154,11 @@ static int hash_from_file(HashStream *s, uint64_t end) {
                 r = hasher_update_from_fd(s->hasher, s->fd, end, PIECE);
                 if (r < 0)
                         return r;
+                mark(s);
+                if (s->stall) {
+                        s->stall = false;
+                        stall();
+                }
                 if (s->pause) {
                         /* The tests wait for this line to know that the first piece is hashed. */
                         log_info("Test pause: the hashing holds after %" PRIu64 " bytes until the stream is freed.",
@@ -129,6 +179,8 @@ static void stream_run(IoTask *t) {
         pthread_mutex_lock(&s->pause_lock);
         stolen = s->task_stolen;
         s->task_started = !stolen;
+        if (!stolen)
+                mark_locked(s);
         pthread_mutex_unlock(&s->pause_lock);
         if (stolen) {
                 s->fd = safe_close(s->fd);  /* freed: see below */
@@ -146,8 +198,11 @@ static void stream_run(IoTask *t) {
                         if (r < 0 || size < b->offset)
                                 break;
                 }
-                if (b->offset + b->len > size)
+                if (b->offset + b->len > size) {
                         r = hasher_update(s->hasher, b->data + (size - b->offset), (size_t) (b->offset + b->len - size));
+                        if (r >= 0)
+                                mark(s);
+                }
         }
         s->task_error = r < 0 ? r : 0;
         /* Freed meanwhile: the last descriptor of a deleted file may be this one, and its
@@ -255,13 +310,10 @@ int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStrea
         s->hasher = h;
         s->algorithms = hasher_get_algorithms(h);
         s->pause = test_pause() && written > hasher_get_size(h);
+        s->stall = test_stall() && written > hasher_get_size(h);
         atomic_init(&s->cancelled, false);
         pthread_mutex_init(&s->pause_lock, NULL);
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        (void) pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&s->pause_cond, &attr);
-        pthread_condattr_destroy(&attr);
+        pthread_cond_init(&s->pause_cond, NULL);
         /* Bytes held are read in order from the disk; bytes just written from the page cache
          * (a new file has none of the first kind: no advice, one system call a file less). */
         if (written > 0)
@@ -311,10 +363,9 @@ void hash_stream_restart(HashStream *s) {
                 s->error = hasher_reset(s->hasher);
 }
 
-void hash_stream_hold(HashStream *s, uint64_t until) {
+void hash_stream_hold(HashStream *s) {
         assert(s);
         s->held = true;
-        s->hold_until = until;
 }
 
 unsigned hash_stream_get_algorithms(const HashStream *s) {
@@ -375,6 +426,7 @@ Hasher *hash_stream_free(HashStream *s) {
         if (!s)
                 return NULL;
         if (s->running) {
+                _cleanup_(hasher_freep) Hasher *m = NULL;
                 bool keep = false;
                 int error = 0;
 
@@ -384,26 +436,26 @@ Hasher *hash_stream_free(HashStream *s) {
                 pthread_mutex_lock(&s->pause_lock);
                 atomic_store(&s->cancelled, true);
                 pthread_cond_broadcast(&s->pause_cond);
-                /* A keeping stop: a task not started is taken back, else the loop waits for
-                 * the piece the thread hashes (1 MiB at most), so the next start goes on from
-                 * here instead of hashing the whole file again. */
+                /* A keeping stop, so that the next start goes on from here instead of hashing
+                 * the whole file again: a task not started is taken back with the hasher, a
+                 * task done leaves it, and from a task that runs the loop takes the mark, never
+                 * waiting for the thread (its piece may be a read from a hung file system). */
                 if (s->held) {
-                        uint64_t until = s->hold_until;
-                        struct timespec ts = { .tv_sec = (time_t) (until / USEC_PER_SEC),
-                                               .tv_nsec = (long) (until % USEC_PER_SEC * 1000u) };
-
                         if (!s->task_started)
                                 s->task_stolen = true;
-                        while (!s->task_stolen && !s->task_over)
-                                if (pthread_cond_timedwait(&s->pause_cond, &s->pause_lock, &ts) == ETIMEDOUT)
-                                        break;
                         keep = s->task_stolen || s->task_over;
                         error = s->task_stolen ? 0 : s->task_error;
+                        if (!keep && s->mark_ok)
+                                m = TAKE_PTR(s->mark);
                 }
                 pthread_mutex_unlock(&s->pause_lock);
                 /* done() frees the stream later, without the hasher. */
-                if (keep && error == 0 && s->error == 0 && !s->restart_pending && s->add_pending == 0)
-                        h = TAKE_PTR(s->hasher);
+                if (s->error == 0 && !s->restart_pending && s->add_pending == 0) {
+                        if (keep && error == 0)
+                                h = TAKE_PTR(s->hasher);
+                        else if (m)
+                                h = TAKE_PTR(m);
+                }
                 return h;
         }
         if (s->error == 0)

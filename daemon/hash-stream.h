@@ -38,18 +38,13 @@ void hash_stream_feed(HashStream *s, BodyBuffer *b);
 void hash_stream_feed_ahead(HashStream *s, BodyBuffer *b);
 /* The file was truncated and starts over from byte 0. */
 void hash_stream_restart(HashStream *s);
-/* How long one stop may wait for the hashing threads, all its files together: a piece takes
- * about a millisecond from memory or the page cache, more while the thread, below the loop's
- * priority, waits for a CPU; a read from a hung file system must not hold the loop for good. */
-#define HASH_STREAM_HOLD_USEC (250u * USEC_PER_MSEC)
-
 /* The transfer stops and the stream will be freed for its hasher (Suspend, preemption): from
- * now on nothing more goes to a thread, and the free takes back a task not started yet or
- * waits for the piece a thread hashes (1 MiB), until `until` (CLOCK_MONOTONIC µs) at most,
- * else the hasher is dropped; then it hands over the hasher, holding a prefix of the file;
- * the bytes after it (the last buffers, a few MiB) are read back at the next start instead of
- * the whole file. */
-void hash_stream_hold(HashStream *s, uint64_t until);
+ * now on nothing more goes to a thread, and the free takes back a task not started yet, or
+ * takes a copy of the hasher as of the last whole piece (1 MiB) of a task that runs, without
+ * waiting for the thread; it hands over a hasher holding a prefix of the file, and the bytes
+ * after it (the last buffers, a few MiB) are read back at the next start instead of the whole
+ * file. */
+void hash_stream_hold(HashStream *s);
 unsigned hash_stream_get_algorithms(const HashStream *s);
 /* Only while nothing of the file is hashed or written (-EBUSY after): a digest covers the
  * whole file. */
@@ -60,7 +55,7 @@ int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a);
  * stream has no algorithm, or the -errno of a read that failed before. */
 int hash_stream_finish(HashStream *s, uint64_t end, HashStreamDone done, void *userdata);
 
-/* Stops the stream (without waiting unless it is held). Returns its hasher (holding some
+/* Stops the stream, without waiting for its thread. Returns its hasher (holding some
  * prefix of the file) when no thread holds it, or it is held, and no read failed, else NULL. */
 Hasher *hash_stream_free(HashStream *s);
 static inline void hash_stream_freep(HashStream **s) {

@@ -14,11 +14,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "io-pool.h"
 #include "log.h"
+#include "thread-sched.h"
 #include "util.h"
 
 struct IoPool {
@@ -39,6 +39,9 @@ struct IoPool {
         cpu_set_t any;                  /* where a free thread may run: the process's CPUs */
         uint64_t await_until;           /* CLOCK_MONOTONIC µs */
 };
+
+/* A worker's thread_sched_set() failed, and was logged. */
+static atomic_bool sched_failed;
 
 static IoTask *queue_pop(List *l) {
         IoTask *t = LIST_ENTRY(l->head, IoTask, node);
@@ -61,16 +64,13 @@ static void *worker(void *userdata) {
         free(start);
 
         /* Per thread on Linux: the loop and the other pools keep theirs. Relative to the
-         * loop's (a daemon started at nice 15 keeps its hashing below itself, never above). */
-        if (p->nice > 0) {
-                int base, prio;
-
-                errno = 0;
-                base = getpriority(PRIO_PROCESS, (id_t) gettid());
-                prio = errno != 0 ? p->nice : base + p->nice;
-                if (setpriority(PRIO_PROCESS, (id_t) gettid(), prio > 19 ? 19 : prio) < 0)
-                        log_debug_errno(-errno, "Cannot lower the CPU priority of a worker thread");
-        }
+         * loop's (a daemon started at nice 15 keeps its hashing below itself, never above).
+         * The kernel's default slice, not the loop's short one, which a thread started from
+         * it inherits: a worker's long runs would take the CPU from others at every wake-up. */
+        int r = thread_sched_set(thread_sched_get_nice() + (p->nice > 0 ? p->nice : 0), 0);
+        /* Once: a system call filter that forbids it fails every thread alike. */
+        if (r < 0 && !atomic_exchange(&sched_failed, true))
+                log_debug_errno(r, "Cannot set the CPU priority of worker threads (the pools run at the loop's)");
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 IoTask *t;

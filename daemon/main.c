@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager.h"
 #include "settings.h"
+#include "thread-sched.h"
 
 typedef struct Daemon {
         sd_event *event;
@@ -420,6 +421,10 @@ static int run(int argc, char *argv[]) {
         (void) sd_notify(false, "READY=1\nSTATUS=Serving transfers.");
         log_info("xferd " XFERD_VERSION " serving the %s bus.", a.system ? "system" : "session");
 
+        /* A call waits less for the CPU behind nginx, the bus and the hashing threads. */
+        r = thread_sched_set(thread_sched_get_nice(), THREAD_SCHED_LOOP_SLICE_NSEC);
+        if (r < 0)
+                log_debug_errno(r, "Cannot shorten the event loop's time slice");
         r = sd_event_loop(d.event);
         if (r < 0)
                 log_error_errno(r, "Event loop failed");

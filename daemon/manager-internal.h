@@ -53,6 +53,15 @@ typedef struct LaneFds {
         int fd[JOB_MAX_CONCURRENT_FILES];
 } LaneFds;
 
+/* A file whose end (transferred, its verdict and validator) is stored with the next progress
+ * checkpoint instead of a commit of its own: a crash before that costs the file's download,
+ * which the next start makes again. Held for running downloads only. */
+typedef struct DownloadEnd {
+        Job *job;
+        size_t file;
+} DownloadEnd;
+#define DOWNLOAD_ENDS_UNSTORED_MAX 64
+
 struct Manager {
         sd_event *event;
         ManagerConfig config;
@@ -64,6 +73,8 @@ struct Manager {
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
         FsDirCache temp_dir;                    /* the directory of temp_dir_job's next temporary files */
         Job *temp_dir_job;                      /* a running download; NULL: temp_dir is closed */
+        DownloadEnd ends_unstored[DOWNLOAD_ENDS_UNSTORED_MAX];  /* files transferred, their rows not stored yet */
+        unsigned n_ends_unstored;
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -328,8 +339,8 @@ int download_lane_new(Job *j, size_t file, DownloadLane **ret);
 /* Stops its work at once (no byte written after this) and frees it. */
 DownloadLane *download_lane_free(DownloadLane *l);
 /* The transfer stopped, its bytes written (keep_data) or dropped; the lane is freed. What was
- * hashed is kept when the hashing thread is done with its piece by hold_until. */
-void download_lane_stop(DownloadLane *l, bool keep_data, uint64_t hold_until);
+ * hashed is kept, up to the hashing thread's last whole piece. */
+void download_lane_stop(DownloadLane *l, bool keep_data);
 void download_lanes_stop(Job *j, bool keep_data);
 bool download_lanes_has_file(const Job *j, size_t file);
 /* Takes the lanes' descriptors, before download_lanes_stop() would close them. */
@@ -351,6 +362,10 @@ void download_release_dir(Job *j);
 void download_begin(DownloadLane *l, uint64_t offset);
 void download_file_verified(DownloadLane *l);
 void download_restart_file(DownloadLane *l);
+/* The rows of the files transferred whose ends are not stored yet (DownloadEnd), of one job
+ * or all (only NULL): written (in the caller's transaction, if any) by the progress checkpoint
+ * and before a download stops or is done, or dropped (store false: its files go). */
+void download_store_ends(Manager *m, Job *only, bool store);
 
 /* download-verify.c */
 int download_prepare_hasher(DownloadLane *l, uint64_t offset);

@@ -34,6 +34,7 @@ struct Transfer {
         bool have_location;     /* the response being parsed has a Location */
         uint64_t position;      /* bytes in the file: [0, position) is written */
         uint64_t flushed;       /* writeback of [0, flushed) has been started */
+        uint64_t dropped;       /* [0, dropped) is being or was dropped from the page cache */
         BodySet *buffers;       /* the body's buffers: back once written and hashed */
         BodyBuffer *cur;        /* body bytes not yet written: curl hands over 16 KiB at a time */
         IoPool *write_pool;     /* the writer's threads; NULL: written on the loop */
@@ -42,7 +43,8 @@ struct Transfer {
         uint64_t queued_end;    /* the end of the bytes handed to the writer */
         bool end_pending;       /* curl is done: the end is judged once the writer is */
         CURLcode end_code;
-        bool buffer_wait;       /* paused until a buffer comes back */
+        bool buffer_wait;       /* paused until a buffer comes back, or the next slice */
+        uint64_t slice_bytes;   /* received in this dispatch of curl's (transfer_on_curl_write()) */
         sd_event_source *unpause_source;
         sd_event_source *flush_source;  /* writes cur out on the next loop iteration */
         IoPool *writeback_pool;

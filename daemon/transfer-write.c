@@ -42,18 +42,27 @@ bool transfer_bucket_must_wait(Transfer *t) {
 
 /* One early writeback on a thread of the writeback pool: sync_file_range() "starts" the
  * writeback, but waits for the disk meanwhile (ext4 allocates the blocks and reads their
- * bitmaps, a full request queue throttles), milliseconds the loop would not answer calls. */
+ * bitmaps, a full request queue throttles), milliseconds the loop would not answer calls.
+ * The range the one before started is then waited for and dropped from the page cache: a
+ * background download of a large file does not evict the user's working set for bytes
+ * nobody reads soon (they are hashed from the buffers). */
 typedef struct Writeback {
         IoTask task;            /* first: the pool hands it back */
         Transfer *transfer;     /* NULL once the transfer is gone */
         int fd;                 /* a duplicate: the transfer's owner may close its own first */
         uint64_t offset, length;
+        uint64_t drop_offset, drop_length;
 } Writeback;
 
 static void writeback_run(IoTask *task) {
         Writeback *w = (Writeback *) task;
 
         (void) sync_file_range(w->fd, (off_t) w->offset, (off_t) w->length, SYNC_FILE_RANGE_WRITE);
+        /* Only clean pages can go: those of the range are written first. */
+        if (w->drop_length > 0 &&
+            sync_file_range(w->fd, (off_t) w->drop_offset, (off_t) w->drop_length,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+                (void) posix_fadvise(w->fd, (off_t) w->drop_offset, (off_t) w->drop_length, POSIX_FADV_DONTNEED);
         /* Here, not on the loop: for a file unlinked meanwhile (Cancel) this may be the last
          * close, which frees the blocks. */
         w->fd = safe_close(w->fd);
@@ -91,6 +100,12 @@ static bool writeback_submit(Transfer *t, uint64_t offset, uint64_t length) {
         w->transfer = t;
         w->offset = offset;
         w->length = length;
+        /* What the writebacks before started, one chunk behind: written by now, mostly. */
+        if (t->dropped < offset) {
+                w->drop_offset = t->dropped;
+                w->drop_length = offset - t->dropped;
+        }
+        t->dropped = offset;
         t->writeback = w;
         io_pool_submit(t->writeback_pool, &w->task);
         return true;
@@ -99,7 +114,7 @@ static bool writeback_submit(Transfer *t, uint64_t offset, uint64_t length) {
 /* Starts (does not wait for) the writeback of the bytes written since the last call. */
 static void writeback_start(Transfer *t) {
         if (t->position < t->flushed)
-                t->flushed = 0;  /* the file was truncated */
+                t->flushed = t->dropped = 0;  /* the file was truncated */
         if (t->position <= t->flushed)
                 return;
         if (t->writeback)
@@ -150,6 +165,7 @@ bool transfer_write_flush_last(Transfer *t) {
 static int on_flush(sd_event_source *s, void *userdata) {
         Transfer *t = userdata;
 
+        t->slice_bytes = 0;  /* the loop ran something else since curl's dispatch */
         /* A failure ends the transfer through curl: the next write callback sees write_errno.
          * While the writer is busy the buffer fills on: it goes when it is full or the writer
          * is free, so a fast transfer writes whole buffers and a slow one at once. */
@@ -175,9 +191,23 @@ static int on_unpause(sd_event_source *s, void *userdata) {
         /* curl delivers the held chunk from inside this call. */
         if (t->buffer_wait && t->req.easy) {
                 t->buffer_wait = false;
+                t->slice_bytes = 0;
                 (void) curl_easy_pause(t->req.easy, CURLPAUSE_CONT);
         }
         return 0;
+}
+
+/* The paused transfer continues from the next loop iteration on. */
+static int unpause_soon(Transfer *t) {
+        int r;
+
+        if (!t->unpause_source) {
+                r = sd_event_add_defer(engine_get_event(t->engine), &t->unpause_source, on_unpause, t);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(t->unpause_source, "transfer-unpause");
+        }
+        return sd_event_source_set_enabled(t->unpause_source, SD_EVENT_ONESHOT);
 }
 
 /* A buffer came back (from the hasher, on the loop): the transfer continues, but not from
@@ -187,15 +217,13 @@ void transfer_on_buffer_available(void *userdata) {
 
         if (!t->buffer_wait)
                 return;
-        if (!t->unpause_source) {
-                if (sd_event_add_defer(engine_get_event(t->engine), &t->unpause_source, on_unpause, t) < 0) {
-                        on_unpause(NULL, t);  /* not inside a write callback: the hasher's done() */
-                        return;
-                }
-                (void) sd_event_source_set_description(t->unpause_source, "transfer-unpause");
-        }
-        (void) sd_event_source_set_enabled(t->unpause_source, SD_EVENT_ONESHOT);
+        if (unpause_soon(t) < 0)
+                on_unpause(NULL, t);  /* not inside a write callback: the hasher's done() */
 }
+
+/* The most one dispatch of curl's takes in before the loop looks at its other sources
+ * (a call waits for that): about a quarter of a millisecond of recv() and copy. */
+#define SLICE_BYTES (1024u * 1024u)
 
 size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         Transfer *t = userdata;
@@ -226,6 +254,14 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         }
         if (transfer_bucket_must_wait(t))
                 return CURL_WRITEFUNC_PAUSE;
+        /* curl reads on while the socket has bytes: from a fast server (loopback) 8 MiB and
+         * more in one dispatch, milliseconds in which the loop reads no call. After a slice
+         * the transfer pauses and goes on from a defer, below the bus's priority. */
+        if (t->slice_bytes >= SLICE_BYTES && unpause_soon(t) >= 0) {
+                t->buffer_wait = true;
+                return CURL_WRITEFUNC_PAUSE;
+        }
+        t->slice_bytes += len;
 
         /* One pwrite() per socket read (up to 1 MiB) instead of one per 16 KiB callback: fewer
          * system calls, and whole page-cache folios instead of partial ones to zero first. */

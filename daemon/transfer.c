@@ -23,11 +23,13 @@
 
 /* Buffers per transfer: the writer works on one or two while the loop fills the next. */
 #define BODY_BUFFERS 4
-/* With a hash stream: its thread, below the loop's priority, may fall a few MiB behind for a
- * moment without pausing the transfer, and each writer task takes more buffers at once (fewer
- * wake-ups of the loop). On a loaded 2-CPU machine 1 GiB with a checksum took 2.8 s instead of
- * 4.9 s with 4 (medians of the same 4 rounds), the loop's CPU 0.61 s instead of 0.66 s. */
-#define BODY_BUFFERS_HASHED 8
+/* With a hash stream up to 4 more from the process's spare (BODY_SPARE_MAX for all sets): its
+ * thread, below the loop's priority, may fall a few MiB behind for a moment without pausing the
+ * transfer, and each writer task takes more buffers at once (fewer wake-ups of the loop). On a
+ * loaded 2-CPU machine 1 GiB with a checksum took 2.8 s instead of 4.9 s with 4 (medians of the
+ * same 4 rounds), the loop's CPU 0.61 s instead of 0.66 s. The spare bounds what sixteen hashed
+ * files at once hold. */
+#define BODY_BUFFERS_HASHED_SPARE 4
 
 
 static void response_reset(Transfer *t, const char *line, size_t len) {
@@ -77,7 +79,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->restart = true;
                                 return 0;
                         }
-                        t->position = t->flushed = t->queued_end = t->offset;
+                        t->position = t->flushed = t->dropped = t->queued_end = t->offset;
                         t->total = t->range_total;
                         if (t->total == UINT64_MAX && t->content_length != UINT64_MAX)
                                 t->total = t->offset + t->content_length;
@@ -87,7 +89,7 @@ static size_t on_headers_end(Transfer *t, size_t size) {
                                 t->write_errno = errno;
                                 return 0;
                         }
-                        t->position = t->flushed = t->queued_end = 0;
+                        t->position = t->flushed = t->dropped = t->queued_end = 0;
                         t->total = t->content_length;
                         body_check_restart(&t->check);
                 }
@@ -352,14 +354,14 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->userdata = userdata;
         t->fd = req->fd;
         t->offset = req->offset;
-        t->position = t->flushed = t->queued_end = req->offset;  /* the bytes held are on their way to disk already */
+        t->position = t->flushed = t->dropped = t->queued_end = req->offset;  /* the bytes held are on their way to disk already */
         t->write_pool = req->write_pool;
         t->total = UINT64_MAX;
         t->content_length = UINT64_MAX;
         t->pipewait = req->pipewait;
         t->writeback_pool = req->writeback_pool;
         t->identity = req->identity;
-        write_limits_init(&t->limits, req->max_size, &req->keep_free);
+        write_limits_init(&t->limits, req->max_size, &req->keep_free, req->fs_dev);
         token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
         t->check = (BodyCheck) {
                 .stream = req->hash_stream,
@@ -371,7 +373,8 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         /* Every fresh file has a stream (a server's digest may come): without an algorithm yet
          * it hashes nothing. */
         bool hashed = req->hash_stream && hash_stream_get_algorithms(req->hash_stream) != 0;
-        if (body_set_new(hashed ? BODY_BUFFERS_HASHED : BODY_BUFFERS, transfer_on_buffer_available, t, &t->buffers) < 0)
+        if (body_set_new(BODY_BUFFERS, hashed ? BODY_BUFFERS_HASHED_SPARE : 0, transfer_on_buffer_available, t,
+                         &t->buffers) < 0)
                 return -ENOMEM;
         t->url = strdup(req->url);
         t->origin = http_url_origin(req->origin_url ? req->origin_url : req->url);

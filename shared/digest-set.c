@@ -65,6 +65,30 @@ int digest_set_peek(const DigestSet *s, unsigned slot, unsigned char *md, unsign
         return r;
 }
 
+int digest_set_copy(DigestSet *dst, const DigestSet *src) {
+        assert(dst);
+        assert(src);
+
+        for (unsigned i = 0; i < DIGEST_SET_SLOTS; i++) {
+                if (!src->ctx[i]) {
+                        EVP_MD_CTX_free(dst->ctx[i]);
+                        dst->ctx[i] = NULL;
+                        dst->md[i] = NULL;
+                        continue;
+                }
+                if (!dst->ctx[i]) {
+                        dst->ctx[i] = EVP_MD_CTX_new();
+                        if (!dst->ctx[i])
+                                return -ENOMEM;
+                }
+                if (EVP_MD_CTX_copy_ex(dst->ctx[i], src->ctx[i]) != 1)
+                        return -EIO;
+                dst->md[i] = src->md[i];
+        }
+        dst->size = src->size;
+        return 0;
+}
+
 void digest_set_done(DigestSet *s) {
         assert(s);
 

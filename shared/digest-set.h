@@ -27,4 +27,6 @@ int digest_set_update(DigestSet *s, const void *p, size_t n);
  * set may go on. -ENOENT when the slot is not computed. */
 int digest_set_peek(const DigestSet *s, unsigned slot, unsigned char *md, unsigned *len);
 /* Frees the contexts; the set is empty after. */
+/* dst becomes a copy of src (its contexts reused where it has them). -ENOMEM or -EIO. */
+int digest_set_copy(DigestSet *dst, const DigestSet *src);
 void digest_set_done(DigestSet *s);

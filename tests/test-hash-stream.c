@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hash-stream.h"
@@ -208,7 +209,7 @@ test_buffers (void)
         Fixture f;
 
         fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
-        g_assert_cmpint (body_set_new (3, on_available, &available, &set), ==, 0);
+        g_assert_cmpint (body_set_new (3, 0, on_available, &available, &set), ==, 0);
         for (size_t at = held, piece = 1; at < n; piece = piece * 7 % BODY_BUFFER_SIZE + 4096) {
                 size_t k = piece < n - at ? piece : n - at;
                 int r;
@@ -381,7 +382,7 @@ test_ahead (void)
         Fixture f, big;
 
         fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
-        g_assert_cmpint (body_set_new (4, NULL, NULL, &set), ==, 0);
+        g_assert_cmpint (body_set_new (4, 0, NULL, NULL, &set), ==, 0);
         for (size_t at = held; at < n;) {
                 size_t m = 0;
 
@@ -406,7 +407,7 @@ test_ahead (void)
 
         fixture_init (&big, 64u * 1024u * 1024u, 64u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
         g_assert_cmpuint (io_pool_busy (big.l.pool), ==, 1);
-        hash_stream_hold (big.s, now_monotonic_usec () + 60 * USEC_PER_SEC);
+        hash_stream_hold (big.s);
         h = hash_stream_free (big.s);
         g_assert_nonnull (h);
         g_assert_cmpuint (hasher_get_size (h), <, big.n);
@@ -423,7 +424,7 @@ test_ahead (void)
         hash_stream_feed_ahead (s, b);
         g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
         hash_stream_restart (s);
-        hash_stream_hold (s, now_monotonic_usec () + 60 * USEC_PER_SEC);
+        hash_stream_hold (s);
         g_assert_null (hash_stream_free (s));
         loop_run_until (&f.l, true);
         body_buffer_release (b);
@@ -431,6 +432,104 @@ test_ahead (void)
 
         body_set_orphan (set);
         fixture_done (&f);
+}
+
+/* Review R7: a held stream's free never waits for its thread. In the test stall the thread,
+ * after its first piece, blocks opening and reading a FIFO, as a read from a hung file system
+ * blocks; the held free hands over the hasher as of that piece at once (before the mark it
+ * waited for the thread, which only this test's close below lets go: the case then failed),
+ * and the thread, let go, ends. */
+static void
+test_hold_stalled (void)
+{
+        if (g_test_subprocess ()) {
+                g_autofree char *dir = g_dir_make_tmp ("xferd-test-hash-stall-XXXXXX", NULL);
+                g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+                uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
+                int wfd;
+                Hasher *h;
+                Fixture f;
+
+                g_assert_nonnull (dir);
+                g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+                g_assert_cmpint (setenv ("XFERD_TEST_HASH_STALL", fifo, 1), ==, 0);
+                fixture_init (&f, 8u * 1024u * 1024u, 8u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+                /* The writer's end opens once the thread has the FIFO open: it then blocks in
+                 * read() until the close. */
+                while ((wfd = open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+                        g_assert_cmpint (errno, ==, ENXIO);
+                        g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+                        g_usleep (1000);
+                }
+                g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
+                hash_stream_hold (f.s);
+                h = hash_stream_free (f.s);
+                g_assert_nonnull (h);
+                g_assert_cmpuint (hasher_get_size (h), ==, 1024u * 1024u);
+                assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, hasher_get_size (h));
+                hasher_free (h);
+                close (wfd);
+                loop_run_until (&f.l, true);
+                fixture_done (&f);
+                g_unlink (fifo);
+                g_rmdir (dir);
+                return;
+        }
+        g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed ();
+}
+
+/* Review R9: sixteen hashed files at once (one job's lanes) each take their four buffers, and
+ * beyond those only BODY_SPARE_MAX among them all, not four more each; what a set borrowed goes
+ * back to the spare as its buffers are freed, also after it was orphaned. */
+static void
+test_spare (void)
+{
+        BodySet *sets[16];
+        List held[16];
+        unsigned total = 0;
+        BodyBuffer *b;
+
+        g_assert_cmpuint (body_spare_out (), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS (sets); i++) {
+                int r;
+
+                g_assert_cmpint (body_set_new (4, 4, NULL, NULL, &sets[i]), ==, 0);
+                held[i] = (List) { NULL, NULL, 0 };
+                while ((r = body_set_get (sets[i], 0, &b)) == 0) {
+                        list_append (&held[i], &b->node);
+                        total++;
+                }
+                g_assert_cmpint (r, ==, -EAGAIN);
+        }
+        g_assert_cmpuint (total, ==, 16 * 4 + BODY_SPARE_MAX);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
+        g_assert_cmpuint (body_set_out (sets[0]), ==, 8);
+        g_assert_cmpuint (body_set_out (sets[2]), ==, 4);
+
+        /* A set keeps what it borrowed while it lives (no allocation at every buffer). */
+        b = LIST_ENTRY (held[0].head, BodyBuffer, node);
+        list_remove (&held[0], &b->node);
+        body_buffer_release (b);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
+        g_assert_cmpint (body_set_get (sets[0], 0, &b), ==, 0);
+        list_append (&held[0], &b->node);
+
+        /* The first set goes with its buffers out: they return the spare as they come back,
+         * and the next set may take it. */
+        body_set_orphan (sets[0]);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
+        body_buffer_release_all (&held[0]);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX - 4);
+        g_assert_cmpint (body_set_get (sets[2], 0, &b), ==, 0);
+        list_append (&held[2], &b->node);
+        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX - 3);
+
+        for (size_t i = 1; i < G_N_ELEMENTS (sets); i++) {
+                body_buffer_release_all (&held[i]);
+                body_set_orphan (sets[i]);
+        }
+        g_assert_cmpuint (body_spare_out (), ==, 0);
 }
 
 const TestCase test_cases[] = {
@@ -441,5 +540,7 @@ const TestCase test_cases[] = {
         { "/hash-stream/free-in-pause", test_free_in_pause },
         { "/hash-stream/read-errors", test_read_errors },
         { "/hash-stream/ahead", test_ahead },
+        { "/hash-stream/hold-stalled", test_hold_stalled },
+        { "/hash-stream/spare", test_spare },
         { NULL, NULL }
 };

@@ -3,7 +3,8 @@
  * and comes back once on the loop, also in bursts, awaited or not; an awaited result is back
  * within the loop's next iteration, a task that hangs holds that iteration no longer than the
  * bound, and the threads sleep once the tasks are done (no CPU when idle); a task a reply
- * waits for runs on the loop's CPU (io_pool_pin_idle()). */
+ * waits for runs on the loop's CPU (io_pool_pin_idle()); a worker runs at its pool's nice level
+ * below the loop's and with the kernel's default slice, not the loop's short one. */
 #include <dirent.h>
 #include <glib.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "io-pool.h"
+#include "thread-sched.h"
 #include "test-cases.h"
 #include "util.h"
 
@@ -22,10 +24,27 @@ typedef struct Task {
         pid_t run_tid;          /* the thread that ran it */
         int run_cpu;            /* where it ran */
         int run_cpus;           /* how many CPUs its thread could run on */
+        int run_nice;           /* its thread's nice level */
+        long long run_slice;    /* its thread's slice (ns), -1 when the kernel does not say */
         unsigned runs, dones;
         unsigned *done_calls;   /* the loop's count */
         pthread_mutex_t *hold;  /* run() waits for it when set */
 } Task;
+
+/* The calling thread's slice from /proc (ns), -1 when the kernel does not show it. */
+static long long
+thread_slice (void)
+{
+        g_autofree char *sched = NULL;
+        const char *line;
+
+        if (!g_file_get_contents ("/proc/thread-self/sched", &sched, NULL, NULL))
+                return -1;
+        line = strstr (sched, "\nse.slice");
+        if (!line || !(line = strchr (line, ':')))
+                return -1;
+        return g_ascii_strtoll (line + 1, NULL, 10);
+}
 
 static void
 task_run (IoTask *t)
@@ -41,6 +60,8 @@ task_run (IoTask *t)
         k->run_tid = gettid ();
         k->run_cpu = sched_getcpu ();
         k->run_cpus = sched_getaffinity (0, sizeof set, &set) == 0 ? CPU_COUNT (&set) : -1;
+        k->run_nice = thread_sched_get_nice ();
+        k->run_slice = thread_slice ();
         k->runs++;
 }
 
@@ -279,10 +300,44 @@ test_pin_idle (void)
         }
 }
 
+/* The loop's short slice (main.c) is inherited by the threads it starts: a worker sets the
+ * default one back, at the loop's nice level plus its pool's (without that it kept 100 µs). In
+ * a child: the slice and nice level are the calling thread's. */
+static void
+test_sched (void)
+{
+        if (g_test_subprocess ()) {
+                g_autoptr (Fixture) f = fixture_new ();
+                unsigned done_calls = 0;
+                int nice = thread_sched_get_nice ();
+                Task k;
+
+                g_assert_cmpint (thread_sched_set (nice, THREAD_SCHED_LOOP_SLICE_NSEC), ==, 0);
+                bool slices = thread_slice () == THREAD_SCHED_LOOP_SLICE_NSEC;
+                if (!slices)
+                        g_test_message ("The kernel shows no slice per thread: the nice level only.");
+                io_pool_set_nice (f->pool, 3);
+                task_init (&k, &done_calls);
+                io_pool_submit (f->pool, &k.task);
+                fixture_drain (f);
+                g_assert_cmpuint (k.runs, ==, 1);
+                g_assert_cmpint (k.run_nice, ==, MIN (nice + 3, 19));
+                if (slices) {
+                        g_assert_cmpint (k.run_slice, >, THREAD_SCHED_LOOP_SLICE_NSEC);
+                        /* The loop keeps its own. */
+                        g_assert_cmpint (thread_slice (), ==, THREAD_SCHED_LOOP_SLICE_NSEC);
+                }
+                return;
+        }
+        g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed ();
+}
+
 const TestCase test_cases[] = {
         { "/io-pool/await", test_await },
         { "/io-pool/pin-idle", test_pin_idle },
         { "/io-pool/await-bounded", test_await_bounded },
+        { "/io-pool/sched", test_sched },
         { NULL, NULL },
 };
 

@@ -1694,8 +1694,4 @@ static const XferdEnvCase env_cases[] = {
         { NULL, NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, NULL, multiuser_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { multiuser_env_make, env_cases };

@@ -20,8 +20,6 @@
 
 #define STALL (128 * 1024)
 
-static const char *const nothing[] = { NULL };
-
 static void
 test_download (XferdEnv *env)
 {
@@ -43,7 +41,7 @@ test_download_404 (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "download", env->url, env->dest, NULL), ==,
                          XFERCTL_EXIT_TRANSFER);
         g_assert_nonnull (strstr (err, "404"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_true (xferctl_no_jobs (env));
 }
 
@@ -91,7 +89,7 @@ test_download_interrupted (XferdEnv *env)
         g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, XFERCTL_EXIT_SIGINT);
         g_autofree char *said = g_strconcat (out, err, NULL);
         g_assert_nonnull (strstr (said, "removed"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         assert_job_string (env->fx, job_path, "State", "cancelled");
 }
 
@@ -228,7 +226,7 @@ test_download_timeout (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "--timeout", "2", "download", env->url, env->dest,
                                       NULL), ==, XFERCTL_EXIT_TIMEOUT);
         g_assert_nonnull (strstr (err, "--timeout"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_true (xferctl_no_jobs (env));
 }
 
@@ -245,7 +243,7 @@ test_download_retries (XferdEnv *env)
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
         g_assert_nonnull (strstr (err, "503"));
         g_assert_nonnull (strstr (err, "--retries 1"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_true (xferctl_no_jobs (env));
         g_autoptr(JsonNode) root = xferctl_parse_json (out);
         JsonObject *o = json_node_get_object (root);
@@ -305,7 +303,7 @@ test_download_checksum (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "download", env->url, env->dest, wrong, NULL),
                          ==, XFERCTL_EXIT_INTEGRITY);
         g_assert_nonnull (strstr (err, "does not match its checksum"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_true (xferctl_no_jobs (env));
 
         g_clear_pointer (&err, g_free);
@@ -367,7 +365,7 @@ test_complete_partial (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, &err2, "complete", "--partial", id, NULL), ==, XFERCTL_EXIT_FAILURE);
         g_assert_nonnull (strstr (err2, "partially"));
         assert_job_string (env->fx, job, "State", "acknowledged");
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
 }
 
 /* suspend / cancel, and a second cancel fails with exit status 1. */
@@ -383,7 +381,7 @@ test_suspend_cancel (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "suspend", id, NULL), ==, 0);
         assert_job_string (env->fx, job, "State", "suspended");
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "cancel", id, NULL), ==, 0);
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         assert_job_string (env->fx, job, "State", "cancelled");
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "cancel", id, NULL), ==, XFERCTL_EXIT_FAILURE);
@@ -508,7 +506,7 @@ test_json_every_verb (XferdEnv *env)
         g_assert_false (json_object_get_boolean_member (json_object_at (cp, 0), "Partial"));
         assert_file_content (env->dest, env->content);
 
-        g_autofree char *other = g_build_filename (env->dir, "other.bin", NULL);
+        g_autofree char *other = xferd_env_path (env, "other.bin");
         g_assert_cmpint (xferctl_run (env, &download, NULL, "--json", "--no-progress", "download", env->url, other, NULL),
                          ==, 0);
         g_autoptr(JsonNode) d = xferctl_parse_json (download);
@@ -819,8 +817,4 @@ static const XferdEnvCase env_cases[] = {
         { NULL, NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, NULL, xferctl_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { xferctl_env_make, env_cases };

@@ -4,15 +4,17 @@
 # bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
-#   tests/bench/ab.sh [--case big|cancel|restart|create|small] [--rounds N] [--mib N] [--checksum]
+#   tests/bench/ab.sh [--case big|cancel|restart|create|small] [--rounds N] [--mib N] [--checksum|--both]
 #                     [--background plain|sum] [--jobs N] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
-#                   --checksum=sha256:… when --checksum is given), and beside it the disk's floor:
+#                   --checksum=sha256:… when --checksum is given; --both: each build without and
+#                   with it in every round, and the ratio of the two), and beside it the disk's floor:
 #                   `dd conv=fdatasync` of the same bytes from the page cache to the same
 #                   directory; wall and the daemon's CPU, its event-loop thread's apart, and
 #                   each busy thread's run and wait for a CPU (ms, from schedstat; "+10" marks
-#                   the pools 10 nice levels below the loop: the writers and the hashing)
+#                   the pools 10 nice levels below the loop: the writers and the hashing), and
+#                   nginx's CPU
 #   --case cancel   Cancel call → reply with 100 transfers running (/slow/, 128 KiB/s each),
 #                   200 cancels; with --background, 20 running while the --mib file downloads
 #                   over and over without (plain) or with (sum) a checksum
@@ -28,7 +30,9 @@
 #                   event-loop thread), of
 #                   dbus-daemon (which routes the call, the reply and the signals) and of the client;
 #                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
-#                   once after 0 or 3 signals: dbus-daemon's own cost a call, without xferd's work
+#                   once after 0 or 3 signals of JobNew's shape, or after the contract's three signals
+#                   of a new job as xferd sends them ("contract"): dbus-daemon's own cost a call,
+#                   without xferd's work
 #   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
 #                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
@@ -43,7 +47,7 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 background= jobs= builds=()
+case=big rounds=3 mib=1024 checksum=0 both=0 background= jobs= builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create or small" >&2; exit 2; }
@@ -51,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
     --checksum) checksum=1; shift ;;
+    --both) both=1; shift ;;
     --jobs) need_number ab.sh "$@"; jobs=$2; shift 2 ;;
     --background) [[ $# -ge 2 && $2 =~ ^(plain|sum)$ ]] || { echo "ab.sh: --background takes plain or sum" >&2; exit 2; }
                   background=$2; shift 2 ;;
@@ -128,6 +133,12 @@ calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 clk_tck=$(getconf CLK_TCK)
 # ticks PID: the CPU ticks of the event-loop thread and of the whole process.
 ticks() { echo "$(awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat") $(awk '{ print $14 + $15 }' "/proc/$1/stat")"; }
+# nginx_ticks: the CPU ticks of nginx's master and workers.
+nginx_ticks() {
+  local p t=0
+  for p in "$nginx_pid" $(pgrep -P "$nginx_pid"); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
 # waited PID: nanoseconds the event-loop thread has spent runnable but waiting for a CPU.
 waited() { awk '{ print $2 }' "/proc/$1/task/$1/schedstat"; }
 
@@ -158,12 +169,15 @@ xferd_fresh() {  # BUILD: a new xferd of BUILD on an empty state directory
 }
 fresh_dl() { rm -rf "$work/dl"; mkdir "$work/dl"; sync; }
 
-declare -A res
-run_big() {  # BUILD → one line; res[BUILD] += wall
-  local b=$1 out extra=() lt0 pt0 lt1 pt1 w0 w1 th0 th1
+declare -A res res_both_ratio
+last_wall=
+run_big() {  # BUILD → one line; res[BUILD] (with " sum" when hashed under --both) += wall
+  local b=$1 out extra=() lt0 pt0 lt1 pt1 w0 w1 th0 th1 n0 n1 key=$1
   xferd_fresh "$b"
   fresh_dl
   [[ $checksum -eq 1 ]] && extra=(--checksum="$big_sum")
+  [[ $both -eq 1 && $checksum -eq 1 ]] && key="$b sum"
+  n0=$(nginx_ticks)
   read -r lt0 pt0 < <(ticks "$xpid")
   w0=$(waited "$xpid")
   th0=$(threads "$xpid")
@@ -172,12 +186,14 @@ run_big() {  # BUILD → one line; res[BUILD] += wall
   read -r lt1 pt1 < <(ticks "$xpid")
   w1=$(waited "$xpid")
   th1=$(threads "$xpid")
+  n1=$(nginx_ticks)
   [[ $(kv status "$out") == 0 ]] || die "$b: the download failed"
   cmp -s "$work/www/big" "$work/dl/big" || die "$b: the downloaded file differs"
-  res[$b]+="$(kv wall "$out") "
-  echo "$b: wall $(kv wall "$out") s, daemon CPU $(calc "$(kv duser "$out") + $(kv dsys "$out")") s" \
+  res[$key]+="$(kv wall "$out") "
+  last_wall=$(kv wall "$out")
+  echo "$b$([[ ${#extra[@]} -gt 0 ]] && echo " (checksum)"): wall $(kv wall "$out") s, daemon CPU $(calc "$(kv duser "$out") + $(kv dsys "$out")") s" \
        "(loop $(calc "($lt1 - $lt0) / $clk_tck") s, other threads $(calc "($pt1 - $pt0 - $lt1 + $lt0) / $clk_tck") s);" \
-       "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
+       "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms; nginx CPU $(calc "($n1 - $n0) / $clk_tck") s"
   echo "  $b threads (ms): $(busy_threads "$th0" "$th1")"
 }
 run_floor() {  # the disk's floor: the same bytes from the page cache, synced
@@ -329,10 +345,12 @@ run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD
 }
 
 # dbus-daemon's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
-# at once after K signals of JobNew's shape.
+# at once after K signals of JobNew's shape, or ("contract") after the contract's three signals
+# of a new job in xferd's shapes and sizes.
 run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
-  local k=$1 out bt0 bt1 epid bus
-  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho --signals "$k"; }
+  local k=$1 out bt0 bt1 epid bus what=(--signals "$1")
+  [[ $k == contract ]] && what=(--contract)
+  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho "${what[@]}"; }
   local cpid=$echo_serve_PID
   read -r epid <&"${echo_serve[0]}"
   epid=${epid#ready=}
@@ -358,7 +376,13 @@ for ((r = 0; r < rounds; r++)); do
     printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
     [[ $case == small && $k -eq 0 ]] && { run_curl; printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"; }
     case $case in
-      big) run_big "$b" ;;
+      big) if [[ $both -eq 0 ]]; then run_big "$b"
+           else  # without and with a checksum, the order turning every round
+             local_w=()
+             for c in $((r % 2)) $(((r + 1) % 2)); do checksum=$c; run_big "$b"; local_w[$c]=$last_wall
+               [[ $c == $((r % 2)) ]] && printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"; done
+             res_both_ratio[$b]+="$(calc "${local_w[1]} / ${local_w[0]}") "
+           fi ;;
       small) run_small "$b" ;;
       cancel) run_cancel "$b" ;;
       restart) run_restart "$b" ;;
@@ -367,7 +391,7 @@ for ((r = 0; r < rounds; r++)); do
   done
   if [[ $case == big ]]; then printf 'round %d: ' "$((r + 1))"; run_floor; fi
   if [[ $case == create ]]; then
-    for k in 0 3; do printf 'round %d: ' "$((r + 1))"; run_echo "$k"; done
+    for k in 0 3 contract; do printf 'round %d: ' "$((r + 1))"; run_echo "$k"; done
   fi
 done
 xferd_stop
@@ -379,6 +403,12 @@ case $case in
   small) what="wall of $jobs jobs (s)" ;;
 esac
 for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
+if [[ $both -eq 1 ]]; then
+  for b in "${builds[@]}"; do
+    echo "median $what with a checksum: $(median ${res["$b sum"]}) — $b (${res["$b sum"]% }); ratio to without," \
+         "median of the rounds: $(median ${res_both_ratio[$b]}) (${res_both_ratio[$b]% })"
+  done
+fi
 if [[ $case == restart ]]; then
   for b in "${builds[@]}"; do
     echo "median restart CPU (s) $(median ${res_cpu[$b]}), ListJobs wall (ms) $(median ${res_list[$b]})," \
@@ -396,7 +426,7 @@ if [[ $case == create ]]; then
     echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), dbus-daemon $(median ${res_create_bus[$b]})," \
          "client $(median ${res_create_client[$b]}) — $b"
   done
-  for k in 0 3; do
+  for k in 0 3 contract; do
     echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, dbus-daemon" \
          "$(median ${res_create_bus[echo$k]}) µs a call"
   done
