@@ -135,23 +135,11 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-int xferd_new(Xferd **ret, sd_event *e, uint64_t start_timeout_usec, const XferdHandlers *h, void *userdata) {
+/* Connects x to the system bus and asks for xferd. What cannot be reached leaves x unavailable
+ * (set_unavailable(), and 0): only a failure of the method's own is an error. */
+static int xferd_connect(Xferd *x, sd_event *e) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        Xferd *x;
         int r;
-
-        assert(ret);
-        assert(e);
-        assert(h);
-
-        x = calloc(1, sizeof *x);
-        if (!x)
-                return -ENOMEM;
-        x->state = XFERD_CONNECTING;
-        x->handlers = h;
-        x->userdata = userdata;
-        x->start_timeout_usec = start_timeout_usec;
-        *ret = x;
 
         r = sd_bus_open_system(&x->bus);
         if (r < 0) {
@@ -181,10 +169,30 @@ int xferd_new(Xferd **ret, sd_event *e, uint64_t start_timeout_usec, const Xferd
         if (r >= 0)
                 r = sd_bus_message_append(call, "ss", XFERD_MANAGER_IFACE, "Version");
         if (r >= 0)
-                r = sd_bus_call_async(x->bus, &x->probe, call, on_probe, x, start_timeout_usec);
-        if (r < 0) {
+                r = sd_bus_call_async(x->bus, &x->probe, call, on_probe, x, x->start_timeout_usec);
+        if (r < 0)
                 set_unavailable(x, "cannot call xferd on the system bus: %s", strerror(-r));
-                return 0;
-        }
+        return 0;
+}
+
+int xferd_new(Xferd **ret, sd_event *e, uint64_t start_timeout_usec, const XferdHandlers *h, void *userdata) {
+        _cleanup_(xferd_freep) Xferd *x = NULL;
+        int r;
+
+        assert(ret);
+        assert(e);
+        assert(h);
+
+        x = calloc(1, sizeof *x);
+        if (!x)
+                return -ENOMEM;
+        x->state = XFERD_CONNECTING;
+        x->handlers = h;
+        x->userdata = userdata;
+        x->start_timeout_usec = start_timeout_usec;
+        r = xferd_connect(x, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(x);
         return 0;
 }

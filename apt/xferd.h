@@ -44,6 +44,9 @@ typedef struct Xferd Xferd;
 /* Connects and makes the first call; the handlers say how it went. */
 int xferd_new(Xferd **ret, sd_event *e, uint64_t start_timeout_usec, const XferdHandlers *h, void *userdata);
 Xferd *xferd_free(Xferd *x);
+static inline void xferd_freep(Xferd **x) {
+        xferd_free(*x);
+}
 
 XferdState xferd_state(const Xferd *x);
 const char *xferd_unavailable_reason(const Xferd *x);

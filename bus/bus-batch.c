@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The replies of a batch of Download calls (manager_batch_begin()): kept until the batch is
- * committed and announced, then sent in order; every other call closes the batch first. */
+ * committed and announced, then sent in order; every other call closes the batch first. While
+ * a batch is open, the calls already waiting on the connection are read and handled in the
+ * same iteration of the loop (a burst). */
 #include "bus-errors.h"
 #include "bus.h"
 #include "log.h"
@@ -14,6 +16,7 @@ struct BusBatch {
         BatchedCall *calls;             /* waiting, in order */
         size_t n, allocated;
         sd_bus_slot *filter;
+        sd_event_source *burst;         /* reads on while the batch is open */
 };
 
 static void batched_call_done(BatchedCall *c) {
@@ -61,7 +64,30 @@ BusBatch *bus_batch_free(BusBatch *q) {
                 batched_call_done(&q->calls[i]);
         free(q->calls);
         sd_bus_slot_unref(q->filter);
+        sd_event_source_disable_unref(q->burst);
         return mfree(q);
+}
+
+/* The next calls of a batch, read and handled in this iteration of the loop: one iteration a
+ * call cost each Download an epoll_wait() and sd-event's round of every source. It stops when
+ * nothing more is waiting, when the batch is closed (it is full, or a call other than
+ * Download closed it: that call's own signals go out before the next call is read, by the
+ * loop's order), and after BATCH_MAX_CALLS messages, so that other sources wait for at most
+ * one batch. */
+static int on_burst(sd_event_source *s, void *userdata) {
+        Bus *b = userdata;
+
+        for (unsigned n = 0; n < BATCH_MAX_CALLS && b->batch->n > 0; n++) {
+                int r = sd_bus_process(b->bus, NULL);
+                if (r <= 0) {
+                        /* Nothing is waiting: no burst until the next call is kept. */
+                        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                        if (r < 0)
+                                log_debug_errno(r, "Cannot read the next call of a batch");
+                        break;
+                }
+        }
+        return 0;
 }
 
 int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply) {
@@ -76,6 +102,13 @@ int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply) {
         if (r < 0)
                 return r;
         q->calls[q->n++] = (BatchedCall) { sd_bus_message_ref(call), sd_bus_message_ref(reply) };
+        if (!q->burst && sd_bus_get_event(b->bus) &&
+            sd_event_add_defer(sd_bus_get_event(b->bus), &q->burst, on_burst, b) >= 0) {
+                (void) sd_event_source_set_priority(q->burst, MANAGER_CALL_PRIORITY);
+                (void) sd_event_source_set_description(q->burst, "batch-burst");
+        }
+        if (q->burst)
+                (void) sd_event_source_set_enabled(q->burst, SD_EVENT_ONESHOT);
         return 1;
 }
 

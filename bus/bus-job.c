@@ -33,6 +33,8 @@ int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *use
                 r = bus_access_check_job(b, m, j, error);
                 if (r < 0)
                         return r;
+                /* Everything a reply reports is stored first. */
+                manager_job_store_reported(j);
         }
 
         *found = j;

@@ -195,10 +195,11 @@ typedef struct JobsListed {
         HeapFollow body;        /* where the reply's body is (see heap-huge.h) */
 } JobsListed;
 
-/* A string this daemon made of ASCII letters and digits (a job id, a type or state name):
- * copied in without sd-bus's check of every character as UTF-8, which a text a client gave
- * (the display name) still gets. */
-static int append_ascii(sd_bus_message *reply, const char *s, char **ret) {
+/* A string known to be valid UTF-8 without a NUL: one this daemon made of ASCII letters and
+ * digits (a job id, a type or state name), or a display name, which is clean text by the job's
+ * rules (job_check_text() on every way in, recovery's clean of stored ones). Copied in without
+ * sd-bus's check of every character; dbus-daemon still checks the whole reply. */
+static int append_known_text(sd_bus_message *reply, const char *s, char **ret) {
         size_t n;
         char *p;
         int r;
@@ -231,15 +232,15 @@ static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
 
         r = sd_bus_message_open_container(reply, 'r', l->paths ? ROW_FIELDS_PATH : ROW_FIELDS);
         if (r >= 0)
-                r = append_ascii(reply, j->id, &at);
+                r = append_known_text(reply, j->id, &at);
         if (r >= 0)
                 heap_follow(&l->body, at, (l->n > 0 ? l->n : 1) * ROW_BYTES);
         if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 's', j->display_name);
+                r = append_known_text(reply, j->display_name, NULL);
         if (r >= 0)
-                r = append_ascii(reply, job_type_to_string(j->type), NULL);
+                r = append_known_text(reply, job_type_to_string(j->type), NULL);
         if (r >= 0)
-                r = append_ascii(reply, job_state_to_string(j->state), NULL);
+                r = append_known_text(reply, job_state_to_string(j->state), NULL);
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 'u', &owner);
         if (r >= 0)
@@ -297,7 +298,7 @@ static int list_jobs(sd_bus_message *m, Bus *b, bool paths, sd_bus_error *error)
                 .n = all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid),
         };
         /* A reply of a few thousand rows stays in the heap: no look at the mappings. */
-        l.body = heap_follow_for(l.n * ROW_BYTES);
+        l.body = heap_follow_begin(l.n * ROW_BYTES);
         r = bus_reply_array(m, paths ? "(" ROW_FIELDS_PATH ")" : "(" ROW_FIELDS ")", append_jobs, &l);
         heap_follow_end(&l.body);
         return r;

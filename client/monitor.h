@@ -42,6 +42,7 @@ struct Monitor {
         JsonWriter *json;
         sd_bus_slot *slots[5];
         sd_bus_slot *initial;
+        const char *listing;    /* the method of the initial listing */
         bool done;
 };
 

@@ -40,14 +40,17 @@ static int json_job_end(JsonWriter *w) {
         return 0;
 }
 
-int ctl_create_job(Ctl *c, const char *name, const char *type, const char *priority, sd_bus_message **ret_reply) {
+int ctl_create_job(Ctl *c, const char *name, const char *type, const char *priority, sd_bus_message **ret_reply,
+                   const char **ret_id, const char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
         assert(c);
         assert(name);
         assert(ret_reply);
+        assert(ret_id);
+        assert(ret_path);
 
         r = sd_bus_message_new_method_call(c->bus, &m, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                            "CreateJob");
@@ -72,10 +75,14 @@ int ctl_create_job(Ctl *c, const char *name, const char *type, const char *prior
                 r = sd_bus_message_close_container(m);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot build the CreateJob call");
-        r = sd_bus_call(c->bus, m, 0, &error, ret_reply);
+        r = sd_bus_call(c->bus, m, 0, &error, &reply);
         if (r < 0)
                 return type ? report_bus_error(&error, r, "cannot create the %s job \"%s\"", type, name)
                             : report_bus_error(&error, r, "cannot create job \"%s\"", name);
+        r = sd_bus_message_read(reply, "so", ret_id, ret_path);
+        if (r < 0)
+                return report_bus_error(NULL, r, "cannot read the reply of CreateJob");
+        *ret_reply = TAKE_PTR(reply);
         return 0;
 }
 
@@ -87,13 +94,9 @@ int verb_create(Ctl *c, int argc, char **argv) {
         assert(c);
         assert(argv);
 
-        r = ctl_create_job(c, argv[1], NULL, c->priority, &reply);
+        r = ctl_create_job(c, argv[1], NULL, c->priority, &reply, &id, &path);
         if (r < 0)
                 return r;
-
-        r = sd_bus_message_read(reply, "so", &id, &path);
-        if (r < 0)
-                return report_bus_error(NULL, r, "cannot read the reply of CreateJob");
 
         if (c->json) {
                 JsonWriter *w = json_job_begin(id, path);

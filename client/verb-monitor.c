@@ -317,11 +317,23 @@ static int snapshot_listed(const JobListEntry *e, void *userdata) {
         return 0;
 }
 
+static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
+
+static int list_jobs(Monitor *m, const char *method) {
+        m->listing = method;
+        return sd_bus_call_method_async(m->ctl->bus, &m->initial, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                        XFERD_MANAGER_IFACE, method, on_list_jobs, m, "b", m->ctl->all);
+}
+
 static int on_list_jobs(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Monitor *m = userdata;
+        const char *fallback;
         int r;
 
         m->initial = sd_bus_slot_unref(m->initial);
+        fallback = job_list_fallback(m->listing, sd_bus_message_get_error(reply));
+        if (fallback && list_jobs(m, fallback) >= 0)
+                return 0;
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 report_bus_error(sd_bus_message_get_error(reply), -sd_bus_message_get_errno(reply), "cannot list jobs");
                 monitor_exit(m, EXIT_FAILURE);
@@ -389,8 +401,7 @@ int verb_monitor(Ctl *c, int argc, char **argv) {
                         return report_error(-ENOMEM, "out of memory");
                 monitor_job_read(j);
         } else {
-                r = sd_bus_call_method_async(c->bus, &m.initial, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
-                                             XFERD_MANAGER_IFACE, "ListJobs", on_list_jobs, &m, "b", c->all);
+                r = list_jobs(&m, JOB_LIST_METHOD);
                 if (r < 0)
                         return report_bus_error(NULL, r, "cannot list jobs");
         }

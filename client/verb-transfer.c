@@ -35,12 +35,9 @@ static int create_job(Ctl *c, Follow *f, const char *name, const char *type) {
         const char *id, *path;
         int r;
 
-        r = ctl_create_job(c, name, type, c->priority ? c->priority : DEFAULT_PRIORITY, &reply);
+        r = ctl_create_job(c, name, type, c->priority ? c->priority : DEFAULT_PRIORITY, &reply, &id, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(reply, "so", &id, &path);
-        if (r < 0)
-                return report_bus_error(NULL, r, "cannot read the reply of CreateJob");
         r = follow_set_job(f, id, path);
         if (r < 0)
                 return r;

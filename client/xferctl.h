@@ -66,9 +66,10 @@ int verb_status(Ctl *c, int argc, char **argv);
 int ctl_handle_signals(Ctl *c, sd_event_signal_handler_t handler, void *userdata);
 
 /* CreateJob NAME with type and priority (NULL: the daemon's default) and the command line's
- * cost policy, files at once and checksum list; *ret_reply holds the job's id and path.
+ * cost policy, files at once and checksum list; the job's id and path point into *ret_reply.
  * Reports failures. */
-int ctl_create_job(Ctl *c, const char *name, const char *type, const char *priority, sd_bus_message **ret_reply);
+int ctl_create_job(Ctl *c, const char *name, const char *type, const char *priority, sd_bus_message **ret_reply,
+                   const char **ret_id, const char **ret_path);
 
 /* Prints "xferctl: usage: xferctl VERB SYNOPSIS" and returns EXIT_USAGE. */
 int ctl_usage_error(const char *verb, const char *synopsis);

@@ -15,6 +15,9 @@ const PROPS_IFACE = "org.freedesktop.DBus.Properties";
 const OM_IFACE = "org.freedesktop.DBus.ObjectManager";
 export const ERROR_PREFIX = "org.xferd.Transfer1.Error.";
 const ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied";
+const UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod";
+// A job's object path is this and its id (the contract's Names).
+const JOB_PATH_PREFIX = MANAGER_PATH + "/job/";
 
 // cockpit.dbus hands variants over as { t: type, v: value }.
 function unwrap(dict) {
@@ -136,19 +139,19 @@ export class Transfers extends EventTarget {
             this.manager = unwrap(managerProps);
             let listed;
             try {
-                [listed] = await this.call(client, MANAGER_PATH, MANAGER_IFACE, "ListJobs", [true]);
+                listed = await this.listJobPaths(client, true);
                 this.allUsers = true;
             } catch (ex) {
                 if (ex.name !== ACCESS_DENIED)
                     throw ex;
-                [listed] = await this.call(client, MANAGER_PATH, MANAGER_IFACE, "ListJobs", [false]);
+                listed = await this.listJobPaths(client, false);
                 this.allUsers = false;
             }
             // Every property of every listed job in one call.
             const [objects] = await this.call(client, MANAGER_PATH, OM_IFACE, "GetManagedObjects", []);
             if (this.client !== client)
                 return;
-            for (const [, , , , , , , path] of listed) {
+            for (const path of listed) {
                 if (objects[path] && objects[path][JOB_IFACE])
                     this.setJob(path, unwrap(objects[path][JOB_IFACE]));
                 else
@@ -161,6 +164,20 @@ export class Transfers extends EventTarget {
             if (this.client === client)
                 this.fail(problemText(ex));
         }
+    }
+
+    // The listed jobs' paths, in order: ListJobsCompact (rows without their paths, a third
+    // less for the bus to carry), or ListJobs from a daemon before it.
+    async listJobPaths(client, allUsers) {
+        try {
+            const [rows] = await this.call(client, MANAGER_PATH, MANAGER_IFACE, "ListJobsCompact", [allUsers]);
+            return rows.map(([id]) => JOB_PATH_PREFIX + id);
+        } catch (ex) {
+            if (ex.name !== UNKNOWN_METHOD)
+                throw ex;
+        }
+        const [rows] = await this.call(client, MANAGER_PATH, MANAGER_IFACE, "ListJobs", [allUsers]);
+        return rows.map(row => row[7]);
     }
 
     stop() {

@@ -75,6 +75,8 @@ static void checkpoint_save_files(Job *j) {
 bool checkpoint_before_telling(Job *j) {
         assert(j);
 
+        /* FilesTransferred and the files' ends go with every state change. */
+        download_store_ends(j->manager, j, true);
         if (!j->manager->store || !j->counters_unstored)
                 return false;
         if (store_save_job_counters(j->manager->store, j) < 0)
@@ -119,6 +121,7 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         /* Checkpoints of how far files got, one transaction for all jobs; the byte count that
          * counts after a crash is the temporary file's real size. */
         (void) store_begin(m->store);
+        download_store_ends(m, NULL, true);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 j = LIST_ENTRY(n, Job, dirty_node);
                 if (j->files_due) {
@@ -140,6 +143,12 @@ int checkpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         job_notify_progress(j);
         }
         return 0;
+}
+
+void manager_job_store_reported(Job *j) {
+        assert(j);
+
+        download_store_ends(j->manager, j, true);
 }
 
 /* One timer for all jobs, armed only while something changed: no wake-ups when idle. */
@@ -184,9 +193,13 @@ void checkpoint_flush_files(Manager *m) {
         assert(m);
 
         /* A manager whose store never opened has nothing to write. */
-        if (list_is_empty(&m->dirty) || !m->store)
+        if (!m->store)
+                return;
+        download_store_ends(m, NULL, true);
+        if (list_is_empty(&m->dirty))
                 return;
         (void) store_begin(m->store);
+        download_store_ends(m, NULL, true);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 Job *j = LIST_ENTRY(n, Job, dirty_node);
                 if (j->files_due)
@@ -213,6 +226,6 @@ void checkpoint_unmark(Job *j) {
                 list_remove(&m->dirty, &j->dirty_node);
         j->files_due = false;
         /* Nothing left to write: the timer would only wake an idle daemon. */
-        if (list_is_empty(&m->dirty))
+        if (list_is_empty(&m->dirty) && m->n_ends_unstored == 0)
                 (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_OFF);
 }

@@ -40,8 +40,8 @@ static void name_lookup_at(int dfd, FsNameLookup *lookup) {
                             S_ISREG(lookup->st.st_mode) ? 0 : -EBADFD;
 }
 
-int fs_dir_check_directory(FsDirCheck *c, const FsIdentity *id, const char *dir, FsNameLookup *lookup,
-                               dev_t *ret_dev, ino_t *ret_ino) {
+int fs_dir_check_directory(FsDirCheck *c, const FsIdentity *id, const char *dir, uint64_t epoch,
+                           FsNameLookup *lookup, dev_t *ret_dev, ino_t *ret_ino) {
         _cleanup_(fs_identity_leave) FsSaved saved = { .switched = false };
         _cleanup_close_ int fd = -1;
         struct statx stx;
@@ -58,9 +58,16 @@ int fs_dir_check_directory(FsDirCheck *c, const FsIdentity *id, const char *dir,
         r = fs_identity_enter(id, &saved);
         if (r < 0)
                 return r;
-        if (c->fd >= 0 && streq(c->path, dir) && fs_identity_equal(&c->id, id) && dir_check_still(c, dir)) {
+        /* In the epoch of the last check, the directory is what that check found: a check
+         * again would make the same calls microseconds later, and a change in between is one
+         * right after it, which every use of the directory is guarded against anyway (the
+         * temporary file is opened and the file renamed in the directory of this device and
+         * inode, as the owner). */
+        if (c->fd >= 0 && streq(c->path, dir) && fs_identity_equal(&c->id, id) &&
+            ((epoch != 0 && c->epoch == epoch) || dir_check_still(c, dir))) {
                 *ret_dev = c->dev;
                 *ret_ino = c->ino;
+                c->epoch = epoch;
                 name_lookup_at(c->fd, lookup);
                 return 0;
         }
@@ -89,6 +96,7 @@ int fs_dir_check_directory(FsDirCheck *c, const FsIdentity *id, const char *dir,
         c->dev = *ret_dev;
         c->ino = *ret_ino;
         c->mnt_id = stx.stx_mnt_id;
+        c->epoch = epoch;
         c->fd = TAKE_FD(fd);
         return 0;
 }

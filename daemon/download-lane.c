@@ -86,6 +86,8 @@ void download_lanes_stop(Job *j, bool keep_data) {
         while (j->lanes)
                 download_lane_stop(j->lanes, keep_data);
         download_release_dir(j);
+        /* The ends of files that are kept are stored; those of files about to go need not be. */
+        download_store_ends(j->manager, j, keep_data);
 }
 
 void download_lanes_take_fds(Job *j, LaneFds *ret) {

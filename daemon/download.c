@@ -57,7 +57,7 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         if (!f->validator) {
                 /* Stored with the first bytes, before they go to the file: a resume after a
                  * crash needs it for If-Range. A body that is all here ends in this same
-                 * dispatch, whose commit of the file's end carries it (a crash in between
+                 * dispatch, and the store gets it with the file's end (a crash before that
                  * costs only this file's bytes, which no validator names). */
                 const char *v = transfer_get_validator(t);
                 if (v && free_and_strdup(&f->validator, v) >= 0) {
@@ -70,18 +70,44 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         checkpoint_mark(j);
 }
 
+void download_store_ends(Manager *m, Job *only, bool store) {
+        unsigned kept = 0;
+
+        assert(m);
+
+        if (m->n_ends_unstored == 0)
+                return;
+        bool in_transaction = store && m->store && store_begin(m->store) >= 0;
+        for (unsigned i = 0; i < m->n_ends_unstored; i++) {
+                DownloadEnd e = m->ends_unstored[i];
+                if (only && e.job != only)
+                        m->ends_unstored[kept++] = e;
+                else if (in_transaction)
+                        checkpoint_save_file(e.job, e.file);
+        }
+        m->n_ends_unstored = kept;
+        if (in_transaction)
+                (void) store_end(m->store);
+}
+
 /* A lane's file is transferred and its bytes checked out: the lane goes, and the next file
  * takes its place. */
 void download_file_verified(DownloadLane *l) {
         Job *j = l->job;
+        Manager *m = j->manager;
         JobFile *f = j->files[l->file];
 
-        /* One commit for this file's end (and its verdict) and the next file's write-ahead
-         * record. */
-        bool in_transaction = j->manager->store && store_begin(j->manager->store) >= 0;
+        /* The file's end (and its verdict) waits for the next progress checkpoint, or for the
+         * job's end, which stores it first: a commit for each of many small files cost more
+         * than their transfers. Before a crash the temporary file holds its bytes, which the
+         * next start takes up again as it finds them. One transaction for what this writes. */
+        bool in_transaction = m->store && store_begin(m->store) >= 0;
         f->completed = true;
         f->bytes_total = f->bytes_transferred;
-        checkpoint_save_file(j, l->file);
+        if (m->n_ends_unstored == DOWNLOAD_ENDS_UNSTORED_MAX)
+                download_store_ends(m, NULL, true);
+        m->ends_unstored[m->n_ends_unstored++] = (DownloadEnd) { .job = j, .file = l->file };
+        manager_crash_point("file-end-listed");
         download_lane_free(l);
         j->last_progress_time = manager_now_realtime(j->manager);
         /* FilesTransferred goes out with the next progress checkpoint: a job of many small
@@ -203,19 +229,56 @@ static bool errno_is_disk_full(int r) {
         return r == -ENOSPC || r == -EDQUOT;
 }
 
+/* Temporary files recorded in one commit: the first, then the files after it that have none. */
+#define RECORD_AHEAD 16
+
+static bool record_ahead(const JobFile *f) {
+        return !f->completed && !f->temp_exists;
+}
+
+/* Write-ahead: the store knows of a temporary file before it exists, so a crash right after
+ * creating it cannot leave an orphan. The next files' records go into the same commit (a file
+ * recorded but never made is one the next start finds missing, and makes again). Without the
+ * old bytes' validator: the new bytes may land before theirs is stored (a small body's goes
+ * with its end), and the old one must never name them. */
+static int record_temporaries(Job *j, size_t first) {
+        size_t files[RECORD_AHEAD], n = 0;
+        int r = 0;
+
+        for (size_t i = first; i < j->n_files && n < RECORD_AHEAD; i++) {
+                JobFile *f = j->files[i];
+                if (i > first && !record_ahead(f))
+                        continue;
+                files[n++] = i;
+                f->validator = mfree(f->validator);
+                f->temp_exists = true;
+                f->temp_ahead = i > first;
+                if (r >= 0)
+                        r = store_save_file(j->manager->store, j, i);
+        }
+        if (r >= 0)
+                r = store_commit(j->manager->store);
+        if (r < 0)
+                for (size_t k = 0; k < n; k++)
+                        j->files[files[k]]->temp_exists = j->files[files[k]]->temp_ahead = false;
+        return r;
+}
+
 /* Opens (or creates) the lane's temporary file and starts its transfer, continuing after the
  * bytes already on disk: the file is the truth for how far a download got. Returns < 0 when
  * the job failed (every lane is gone then). */
 static int lane_start(DownloadLane *l) {
         Job *j = l->job;
-        Manager *m = j->manager;
         JobFile *f = j->files[l->file];
         FsDir d = job_file_dir(f);
         uint64_t offset = 0;
         int fd = -1, r;
         char msg[1024];
 
-        if (f->temp_exists) {
+        /* Recorded with an earlier file's, not made yet. */
+        bool recorded = f->temp_exists && f->temp_ahead;
+        f->temp_ahead = false;
+        if (f->temp_exists && !recorded) {
                 struct stat st;
                 fd = fsops_open_temporary(&j->identity, &d, f->temp_name, &st);
                 if (fd >= 0)
@@ -229,18 +292,9 @@ static int lane_start(DownloadLane *l) {
                         return r;
                 }
         }
-        if (!f->temp_exists) {
-                /* Write-ahead: the store knows of the file before it exists, so a crash right
-                 * after creating it cannot leave an orphan. Without the old bytes' validator:
-                 * the new bytes may land before theirs is stored (a small body's goes with its
-                 * end), and the old one must never name them. */
-                f->validator = mfree(f->validator);
-                f->temp_exists = true;
-                r = store_save_file(m->store, j, l->file);
-                if (r >= 0)
-                        r = store_commit(m->store);
+        if (!f->temp_exists || recorded) {
+                r = recorded ? 0 : record_temporaries(j, l->file);
                 if (r < 0) {
-                        f->temp_exists = false;
                         snprintf(msg, sizeof msg, "Cannot record the temporary file of %s in the job store: %s",
                                  f->path, strerror(-r));
                         job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
@@ -341,6 +395,8 @@ void download_start(Job *j) {
         }
         if (!j->lanes && !j->signed_list && j->current >= j->n_files) {
                 download_release_dir(j);
+                /* Every file's end is stored before the state that says so. */
+                download_store_ends(j->manager, j, true);
                 job_all_done(j);
                 return;
         }
@@ -375,6 +431,9 @@ void download_begin(DownloadLane *l, uint64_t offset) {
                 /* A limit, like the others root is exempt from; the reserve is the disk's. */
                 .max_size = j->owner != 0 ? m->config.max_file_size : 0,
                 .keep_free = m->config.keep_free,
+                /* The temporary file is in the file's recorded directory (checked at its
+                 * creation). */
+                .fs_dev = f->dir_dev,
                 /* Files in flight together share a connection where the server multiplexes
                  * (HTTP/2, offered over TLS); waiting on a plain HTTP/1.1 connection would
                  * hold them back until the first response ends. */

@@ -69,9 +69,9 @@ void heap_huge_end(HeapHuge *h) {
         *h = (HeapHuge) { .size = 0 };
 }
 
-/* Anonymous mappings from this size on are a buffer's own (malloc's threshold): smaller ones are
- * not worth the look. */
-#define FOLLOW_MIN HEAP_MMAP_THRESHOLD
+/* Anonymous mappings from this size on are a buffer's own (malloc's threshold while following):
+ * smaller ones are not worth the look. */
+#define FOLLOW_MIN HEAP_FOLLOW_EARLY
 /* A buffer moves a few times while it doubles; more lookups than this mean something else is
  * going on (no /proc): then it is left alone. */
 #define FOLLOW_MAX_LOOKUPS 32
@@ -135,9 +135,18 @@ void heap_follow_lookup(HeapFollow *f, const void *p, size_t rest) {
                 (void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
 }
 
+HeapFollow heap_follow_begin(size_t bytes) {
+        if (bytes < HEAP_MMAP_THRESHOLD / 2)
+                return (HeapFollow) { .start = 0, .end = UINTPTR_MAX };
+        /* (mallopt() also consolidates malloc's free small blocks: a walk of a few lists) */
+        return (HeapFollow) { .early = mallopt(M_MMAP_THRESHOLD, HEAP_FOLLOW_EARLY) == 1 };
+}
+
 void heap_follow_end(HeapFollow *f) {
         assert(f);
 
+        if (f->early)
+                (void) mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
         if (f->prepared > 0)
                 (void) malloc_trim(0);
         *f = HEAP_FOLLOW_INIT;

@@ -24,28 +24,30 @@ void heap_huge_begin(HeapHuge *h, size_t bytes);
 void heap_huge_end(HeapHuge *h);
 
 /* A buffer that grows by doubling while it is written, one whose growth the caller does not
- * control (sd-bus's body of a large reply): past malloc's mapping threshold each doubling moves
- * it into a mapping of its own, which would be faulted in 4 KiB at a time. Told where the
- * writing is, this finds that mapping, advises it as huge pages and faults in at once what the
- * writing will still need of it (at most `rest` bytes). Nothing process-wide changes: the advice
- * stays with the mapping and goes with it when the buffer is freed. As for the stretch, with
- * THP's defrag "madvise" filling it may compact memory first on a badly fragmented host. */
+ * control (sd-bus's body of a large reply). In the heap each doubling copies it into fresh
+ * pages, faulted in 4 KiB at a time (every call anew: the heap is trimmed); so while it is
+ * followed, malloc's mapping threshold is HEAP_FOLLOW_EARLY instead of the daemon's, and the
+ * buffer moves into a mapping of its own early, which mremap() then grows without a copy. Told
+ * where the writing is, this finds that mapping, advises it as huge pages and faults in at once
+ * what the writing will still need of it (at most `rest` bytes). The threshold is process-wide:
+ * meanwhile other threads' blocks from HEAP_FOLLOW_EARLY on are mappings too (the advice stays
+ * with the followed buffer's mapping only). As for the stretch, with THP's defrag "madvise"
+ * filling it may compact memory first on a badly fragmented host. */
+#define HEAP_FOLLOW_EARLY (128 * 1024)
+
 typedef struct HeapFollow {
         uintptr_t start, end;   /* the mapping last found; nothing is looked up while p is in it */
         unsigned lookups;
         unsigned prepared;      /* mappings advised and faulted in */
+        bool early;             /* malloc's mapping threshold is HEAP_FOLLOW_EARLY until the end */
 } HeapFollow;
 
 #define HEAP_FOLLOW_INIT ((HeapFollow) { .start = 0, .end = 0 })
 
-/* The follow of a buffer expected to grow to about `bytes`: one that stays below half of
- * malloc's mapping threshold never leaves the heap (its doublings stay under it), so it is not
- * followed at all, not even looked up once. */
-static inline HeapFollow heap_follow_for(size_t bytes) {
-        if (bytes < HEAP_MMAP_THRESHOLD / 2)
-                return (HeapFollow) { .start = 0, .end = UINTPTR_MAX };
-        return HEAP_FOLLOW_INIT;
-}
+/* The follow of a buffer expected to grow to about `bytes`: one that stays below half of the
+ * daemon's mapping threshold never leaves the heap (its doublings stay under it), so it is not
+ * followed at all, not even looked up once, and the threshold stays. */
+HeapFollow heap_follow_begin(size_t bytes);
 
 void heap_follow_lookup(HeapFollow *f, const void *p, size_t rest);
 
@@ -55,7 +57,7 @@ static inline void heap_follow(HeapFollow *f, const void *p, size_t rest) {
                 heap_follow_lookup(f, p, rest);
 }
 
-/* Once the buffer is written (it may still wait to be sent): when it moved into mappings, the
- * heap's blocks it grew through before (up to 2 MiB) are free now, and go back to the system
- * (malloc_trim) instead of staying resident. */
+/* Once the buffer is written (it may still wait to be sent): the daemon's mapping threshold is
+ * back. The heap's blocks the buffer grew through before it moved (under HEAP_FOLLOW_EARLY) are
+ * too few to be worth a trim. */
 void heap_follow_end(HeapFollow *f);

@@ -49,7 +49,8 @@ typedef struct JobFile {
         char *validator;        /* ETag or Last-Modified of the bytes we hold */
         bool temp_exists;       /* we created the temporary file and it has not been removed */
         bool completed;         /* every byte is in the temporary file */
-        bool committed;         /* renamed to its destination by Complete */
+        bool committed:1;       /* renamed to its destination by Complete */
+        bool temp_ahead:1;      /* runtime: temp_exists recorded ahead of its creation, not made yet */
 
         /* Integrity, downloads only (see verify.h and docs/api.md). Placed, like the fields
          * above, so that there is no padding between them (a file of each of 100 000 jobs). */
@@ -107,6 +108,7 @@ struct Job {
         size_t n_files, n_files_allocated;
         size_t current;                 /* the first file not transferred yet (CurrentFile) */
 
+        int64_t store_key;              /* its rows' key in the store (store_new_key()) */
         uint64_t creation_time, modification_time, completion_time;  /* µs, realtime */
         uint64_t last_progress_time;    /* µs, realtime; the NoProgressTimeout clock */
         uint64_t received;              /* bytes received since the daemon started (never goes back) */

@@ -53,6 +53,15 @@ typedef struct LaneFds {
         int fd[JOB_MAX_CONCURRENT_FILES];
 } LaneFds;
 
+/* A file whose end (transferred, its verdict and validator) is stored with the next progress
+ * checkpoint instead of a commit of its own: a crash before that costs the file's download,
+ * which the next start makes again. Held for running downloads only. */
+typedef struct DownloadEnd {
+        Job *job;
+        size_t file;
+} DownloadEnd;
+#define DOWNLOAD_ENDS_UNSTORED_MAX 64
+
 struct Manager {
         sd_event *event;
         ManagerConfig config;
@@ -64,6 +73,8 @@ struct Manager {
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
         FsDirCache temp_dir;                    /* the directory of temp_dir_job's next temporary files */
         Job *temp_dir_job;                      /* a running download; NULL: temp_dir is closed */
+        DownloadEnd ends_unstored[DOWNLOAD_ENDS_UNSTORED_MAX];  /* files transferred, their rows not stored yet */
+        unsigned n_ends_unstored;
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -351,6 +362,10 @@ void download_release_dir(Job *j);
 void download_begin(DownloadLane *l, uint64_t offset);
 void download_file_verified(DownloadLane *l);
 void download_restart_file(DownloadLane *l);
+/* The rows of the files transferred whose ends are not stored yet (DownloadEnd), of one job
+ * or all (only NULL): written (in the caller's transaction, if any) by the progress checkpoint
+ * and before a download stops or is done, or dropped (store false: its files go). */
+void download_store_ends(Manager *m, Job *only, bool store);
 
 /* download-verify.c */
 int download_prepare_hasher(DownloadLane *l, uint64_t offset);

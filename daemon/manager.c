@@ -143,7 +143,7 @@ int manager_batch_end(Manager *m, CallError *e) {
         /* The job the call made, as its steps left it, in the batch's transaction: a failed
          * write dooms it, and the batch's calls fail as when its commit fails. */
         if (m->batch_job && m->store)
-                (void) store_save_job(m->store, TAKE_PTR(m->batch_job));
+                (void) store_insert_job(m->store, TAKE_PTR(m->batch_job));
         m->batch_job = NULL;
         m->batch = false;
         m->batch_open = true;
@@ -275,6 +275,8 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         j->manager = m;
         j->fd = -1;
         sd_id128_to_string(id, j->id);
+        if (m->store)
+                j->store_key = store_new_key(m->store);
         j->type = o->type;
         j->owner = owner;
         j->state = JOB_SUSPENDED;
@@ -308,7 +310,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         /* A job a client was told about survives a crash. A batch's call writes it once, when
          * its steps are done. */
-        r = m->batch ? 0 : store_save_job(m->store, j);
+        r = m->batch ? 0 : store_insert_job(m->store, j);
         if (r < 0) {
                 r = call_error_set(e, r, CALL_ERROR_IO,
                                    "Cannot save the new job in the job store in the state directory %s: %s.",
@@ -318,7 +320,7 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
         }
         r = job_index_enter(m, j);
         if (r < 0) {
-                (void) store_delete_job(m->store, j->id);
+                (void) store_delete_job(m->store, j);
                 job_free(j);
                 return r;
         }

@@ -93,6 +93,9 @@ void job_prefetch_ahead(const Job *j, bool owned);
 Job *manager_first_retained(Manager *m);
 /* Any job with an object on the bus, final or not. */
 Job *manager_find_job(Manager *m, const char *id);
+/* Before a call on job j is answered: what its reply may report is in the store (the ends of
+ * files that wait for the next progress checkpoint). */
+void manager_job_store_reported(Job *j);
 unsigned manager_count_jobs(Manager *m, uid_t owner);
 
 /* The contract's limits on the texts of a job, in bytes. */

@@ -173,7 +173,7 @@ static int manager_adopt_job(Job *j, void *userdata) {
                 if (dirty)
                         checkpoint_save(j);
                 if (j->retire_time + m->config.retention_usec <= now) {
-                        (void) store_delete_job(m->store, j->id);
+                        (void) store_delete_job(m->store, j);
                         job_free(j);
                         return 0;
                 }

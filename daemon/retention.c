@@ -108,7 +108,7 @@ static void manager_expire_retained(Job *j) {
         job_changes_flush(j);
         if (m->observer.job_gone)
                 m->observer.job_gone(m, j);
-        (void) store_delete_job(m->store, j->id);
+        (void) store_delete_job(m->store, j);
         list_remove(&m->retained, &j->queue_node);
         job_index_remove(m, j);
         job_free(j);

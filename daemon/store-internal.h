@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define STORE_FILE "xferd.db"
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 /* Only one daemon uses the file: a lock held longer than this is a second instance. */
 #define STORE_BUSY_TIMEOUT_MSEC 200
 
@@ -34,6 +34,7 @@ struct Store {
         void (*release)(void *userdata);        /* commits it: before any other write */
         void *release_userdata;
         int error;              /* the first failure inside the open transaction: it is doomed */
+        int64_t next_key;       /* store_new_key() */
 
         /* Cached: they run for every change of every job. */
         sqlite3_stmt *begin, *commit, *rollback;

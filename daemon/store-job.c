@@ -26,6 +26,7 @@ int store_save_job_row(Store *s, const Job *j) {
                 return store_doom(s, log_oom());
 
         st = s->save_job;
+        sql_bind_int64(st, ":seq", j->store_key, &rc);
         sql_bind_text(st, ":id", j->id, &rc);
         sql_bind_text(st, ":type", job_type_to_string(j->type), &rc);
         sql_bind_int64(st, ":owner", (int64_t) j->owner, &rc);
@@ -74,7 +75,7 @@ int store_save_job_counters(Store *s, const Job *j) {
 
         /* store_run() refuses it in a doomed transaction. */
         st = s->save_counters;
-        sql_bind_text(st, ":id", j->id, &rc);
+        sql_bind_int64(st, ":seq", j->store_key, &rc);
         sql_bind_uint64(st, ":bytes_from_cache", j->bytes_from_cache, &rc);
         sql_bind_uint64(st, ":bytes_from_origin", j->bytes_from_origin, &rc);
         return store_run(s, st, rc, "save the counters of job", j->id);
@@ -91,7 +92,7 @@ static int store_save_file_row(Store *s, const Job *j, size_t index) {
                 return store_doom(s, log_error_errno(r, "Store %s: cannot save the mirrors of job %s",
                                                      s->path, j->id));
 
-        sql_bind_text(st, ":job_id", j->id, &rc);
+        sql_bind_int64(st, ":job_seq", j->store_key, &rc);
         sql_bind_int64(st, ":idx", (int64_t) index, &rc);
         sql_bind_text(st, ":url", f->url, &rc);
         sql_bind_text(st, ":path", f->path, &rc);
@@ -129,12 +130,9 @@ int store_save_file(Store *s, const Job *j, size_t index) {
         return store_save_file_row(s, j, index);
 }
 
-int store_save_job(Store *s, const Job *j) {
+static int store_write_job(Store *s, const Job *j, bool trim) {
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r, k;
-
-        assert(s);
-        assert(j);
 
         /* One transaction: one sync point for hundreds of files, and all or nothing. */
         r = store_begin(s);
@@ -144,10 +142,10 @@ int store_save_job(Store *s, const Job *j) {
         r = store_save_job_row(s, j);
         for (size_t i = 0; r >= 0 && i < j->n_files; i++)
                 r = store_save_file_row(s, j, i);
-        if (r >= 0) {
+        if (r >= 0 && trim) {
                 /* Rows past the end would come back as files the job no longer has. */
                 st = s->trim_files;
-                sql_bind_text(st, ":job_id", j->id, &rc);
+                sql_bind_int64(st, ":job_seq", j->store_key, &rc);
                 sql_bind_int64(st, ":n", (int64_t) j->n_files, &rc);
                 r = store_run(s, st, rc, "trim the files of job", j->id);
         }
@@ -156,10 +154,28 @@ int store_save_job(Store *s, const Job *j) {
         return r < 0 ? r : k;
 }
 
-int store_delete_job(Store *s, const char *id) {
+int store_save_job(Store *s, const Job *j) {
         assert(s);
-        assert(id);
+        assert(j);
+
+        return store_write_job(s, j, true);
+}
+
+int store_insert_job(Store *s, const Job *j) {
+        assert(s);
+        assert(j);
+
+        /* Nothing of it to trim: that DELETE cost more than the job's two inserts. */
+        return store_write_job(s, j, false);
+}
+
+int store_delete_job(Store *s, const Job *j) {
+        int rc = SQLITE_OK;
+
+        assert(s);
+        assert(j);
 
         /* The files go with it: ON DELETE CASCADE. */
-        return store_run_keyed(s, s->delete_job, ":id", id, "delete job");
+        sql_bind_int64(s->delete_job, ":seq", j->store_key, &rc);
+        return store_run(s, s->delete_job, rc, "delete job", j->id);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Loading every stored job at start-up: one pass over the job rows and one over the file
- * rows, each in the table's own order (no index, no sort by SQLite), files matched to their
+ * rows, each in its table's own order (no index, no sort by SQLite), files matched to their
  * job by a cursor that follows the jobs' order. */
 #include <stdlib.h>
 
@@ -8,7 +8,6 @@
 #include "job.h"
 #include "job-record.h"
 #include "log.h"
-#include "hashmap.h"
 #include "store-internal.h"
 
 static void store_job_file_freep(JobFile **f) {
@@ -19,21 +18,16 @@ static void store_job_freep(Job **j) {
         job_record_free(*j);
 }
 
-/* A loaded job and its insertion order (jobs.seq), which breaks ties of creation time. */
-typedef struct JobSlot {
-        Job *job;
-        int64_t seq;
-} JobSlot;
-
+/* The loaded jobs, by key (insertion order) as read, oldest first once sorted. */
 typedef struct JobList {
-        JobSlot *slots;
+        Job **jobs;
         size_t n, allocated;
 } JobList;
 
 static void store_job_list_done(JobList *l) {
         for (size_t i = 0; i < l->n; i++)
-                job_record_free(l->slots[i].job);
-        free(l->slots);
+                job_record_free(l->jobs[i]);
+        free(l->jobs);
 }
 
 /* Column order of the SELECTs below. */
@@ -62,7 +56,7 @@ enum {
         FC_URL, FC_PATH, FC_DIR, FC_NAME, FC_TEMP_NAME, FC_DIR_DEV, FC_DIR_INO, FC_TEMP_EXISTS,
         FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR, FC_MIRRORS,
         FC_URL_INDEX, FC_EXPECTED_SIZE, FC_CHECKSUM, FC_CHECKSUM_SOURCE, FC_CHECKSUM_LIST,
-        FC_CHECKSUM_LIST_SIGNATURE, FC_CHECKSUM_LIST_KEY, FC_VERIFIED_BY, FC_VERIFIED_CHECKSUM, FC_JOB_ID,
+        FC_CHECKSUM_LIST_SIGNATURE, FC_CHECKSUM_LIST_KEY, FC_VERIFIED_BY, FC_VERIFIED_CHECKSUM, FC_JOB_SEQ,
         FC_IDX,
 };
 
@@ -71,42 +65,30 @@ enum {
         "  completed, committed, bytes_total, bytes_transferred, validator,"                         \
         "  mirrors, url_index, expected_size, checksum, checksum_source,"                            \
         "  checksum_list, checksum_list_signature, checksum_list_key,"                               \
-        "  verified_by, verified_checksum, job_id, idx "
+        "  verified_by, verified_checksum, job_seq, idx "
 
-/* Where the file rows are going: the job of the row before, the job expected next, and a map
- * by id made only when a row comes out of the jobs' order. */
+/* The job of each file row: the rows come in the order they were written, nearly always by
+ * their job's key, as the jobs did, so a cursor finds it. */
 typedef struct FileReader {
         JobList *list;
-        size_t next;            /* the slot expected after `last` */
-        JobSlot *last;
-        Hashmap *by_id;         /* id → JobSlot */
-        bool ordered;           /* every job's rows came by idx, without a gap */
+        size_t next;            /* the first job that a later row may belong to */
+        int64_t last;           /* the key of the row before */
+        bool ordered;           /* every job's rows came by key, then by idx, without a gap */
 } FileReader;
 
-static JobSlot *file_reader_job(FileReader *fr, const char *id) {
+/* NULL: a file of a job that was skipped as unreadable, or one out of order (then `ordered`
+ * is false). */
+static Job *file_reader_job(FileReader *fr, int64_t key) {
         JobList *l = fr->list;
-        JobSlot *slot;
 
-        if (fr->last && streq(fr->last->job->id, id))
-                return fr->last;
-        if (fr->next < l->n && streq(l->slots[fr->next].job->id, id))
-                slot = &l->slots[fr->next];
-        else {
-                if (!fr->by_id) {
-                        fr->by_id = hashmap_new();
-                        if (fr->by_id && hashmap_reserve(fr->by_id, l->n) < 0)
-                                fr->by_id = hashmap_free(fr->by_id);
-                        if (!fr->by_id)
-                                return NULL;    /* out of memory: the caller tells */
-                        for (size_t i = 0; i < l->n; i++)
-                                (void) hashmap_put(fr->by_id, l->slots[i].job->id, &l->slots[i]);
-                }
-                slot = hashmap_get(fr->by_id, id);
-                if (!slot)
-                        return NULL;    /* a file of a job that was skipped as unreadable */
+        if (key < fr->last) {
+                fr->ordered = false;
+                return NULL;
         }
-        fr->next = (size_t) (slot - l->slots) + 1;
-        return fr->last = slot;
+        fr->last = key;
+        while (fr->next < l->n && l->jobs[fr->next]->store_key < key)
+                fr->next++;
+        return fr->next < l->n && l->jobs[fr->next]->store_key == key ? l->jobs[fr->next] : NULL;
 }
 
 /* Room for one more file: exactly one for the first (most jobs have one file), then doubling.
@@ -133,17 +115,12 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
         FileReader *fr = userdata;
         _cleanup_(store_job_file_freep) JobFile *f = NULL;
         _cleanup_free_ char *mirrors = NULL;
-        const char *id = (const char *) sqlite3_column_text(files, FC_JOB_ID);
-        JobSlot *slot;
-        Job *j;
+        Job *j = file_reader_job(fr, sqlite3_column_int64(files, FC_JOB_SEQ));
 
-        if (!id)
+        if (!j)
                 return 0;
-        slot = file_reader_job(fr, id);
-        if (!slot)
-                return fr->by_id ? 0 : log_oom();
-        j = slot->job;
-        /* Out of order (rows written by another path) or a gap: the ordered query decides. */
+        /* Out of order (a job's files added after newer jobs, rows rewritten) or a gap: the
+         * ordered query decides. */
         if (sqlite3_column_int64(files, FC_IDX) != (int64_t) j->n_files)
                 fr->ordered = false;
 
@@ -188,7 +165,7 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
 
 static void store_forget_files(JobList *list) {
         for (size_t i = 0; i < list->n; i++) {
-                Job *j = list->slots[i].job;
+                Job *j = list->jobs[i];
                 for (size_t k = 0; k < j->n_files; k++)
                         job_file_free(j->files[k]);
                 j->n_files = 0;
@@ -204,18 +181,17 @@ static int store_load_files(Store *s, JobList *list) {
          * by idx. */
         r = store_read_all(s, FILE_COLUMNS "FROM files", "files", store_read_file, &fr);
         if (r >= 0 && !fr.ordered) {
-                /* Rarely (a store another version wrote, a damaged one): by the index, as a
-                 * job's files must come. */
+                /* Rarely (files added to an older job, a damaged store): by the key's index, as a
+                 * job's files must come; a gap in a job's idx closes up. */
                 store_forget_files(list);
-                fr = (FileReader) { .list = list, .by_id = fr.by_id, .ordered = true };
-                r = store_read_all(s, FILE_COLUMNS "FROM files ORDER BY job_id, idx", "files",
-                                   store_read_file, &fr);
+                fr = (FileReader) { .list = list, .ordered = true };
+                r = store_read_all(s, FILE_COLUMNS "FROM files ORDER BY job_seq, idx", "files", store_read_file,
+                                   &fr);
         }
-        hashmap_free(fr.by_id);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < list->n; i++) {
-                Job *j = list->slots[i].job;
+                Job *j = list->jobs[i];
                 while (j->current < j->n_files && j->files[j->current]->completed)
                         j->current++;
                 /* Room for its files only. */
@@ -256,6 +232,7 @@ static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
                 return log_oom();
         j->fd = -1;
         strcpy(j->id, id);
+        j->store_key = sqlite3_column_int64(st, JC_SEQ);
         j->type = job_type_from_string(type);
         j->state = job_state_from_string(state);
         j->priority = job_priority_from_string(priority);
@@ -322,26 +299,26 @@ static int store_read_job(Store *s, sqlite3_stmt *st, void *userdata) {
         r = store_load_job(s, st, &j);
         if (r <= 0)
                 return r;
-        if (array_reserve((void **) &list->slots, &list->allocated, list->n + 1, sizeof(JobSlot)) < 0)
+        if (array_reserve((void **) &list->jobs, &list->allocated, list->n + 1, sizeof(Job *)) < 0)
                 return log_oom();
-        list->slots[list->n++] = (JobSlot) { .job = TAKE_PTR(j), .seq = sqlite3_column_int64(st, JC_SEQ) };
+        list->jobs[list->n++] = TAKE_PTR(j);
         return 0;
 }
 
-static int job_slot_compare(const void *a, const void *b) {
-        const JobSlot *x = a, *y = b;
+static int job_compare(const void *a, const void *b) {
+        const Job *x = *(Job *const *) a, *y = *(Job *const *) b;
 
-        if (x->job->creation_time != y->job->creation_time)
-                return x->job->creation_time < y->job->creation_time ? -1 : 1;
-        return (x->seq > y->seq) - (x->seq < y->seq);
+        if (x->creation_time != y->creation_time)
+                return x->creation_time < y->creation_time ? -1 : 1;
+        return (x->store_key > y->store_key) - (x->store_key < y->store_key);
 }
 
 /* Oldest first: by creation time, then insertion order. The table's order is nearly always
  * that already; a sort only when it is not. */
 static void store_sort_jobs(JobList *list) {
         for (size_t i = 1; i < list->n; i++)
-                if (job_slot_compare(&list->slots[i - 1], &list->slots[i]) > 0) {
-                        qsort(list->slots, list->n, sizeof(JobSlot), job_slot_compare);
+                if (job_compare(&list->jobs[i - 1], &list->jobs[i]) > 0) {
+                        qsort(list->jobs, list->n, sizeof(Job *), job_compare);
                         return;
                 }
 }
@@ -351,7 +328,7 @@ static void store_sort_jobs(JobList *list) {
 
 int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*adopt)(Job *j, void *userdata),
                     void *userdata) {
-        _cleanup_(store_job_list_done) JobList list = { .slots = NULL };
+        _cleanup_(store_job_list_done) JobList list = { .jobs = NULL };
         HeapHuge huge;
         uint64_t bytes;
         int r;
@@ -363,12 +340,12 @@ int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*ad
         if (r < 0)
                 return r;
 
-        /* The jobs as read take about 2.2 times their rows' bytes (100 000 jobs: a 48 MB store,
-         * 105 MB of heap): room for 2.5 times them, in huge pages. */
+        /* The jobs as read take about 2.6 times their rows' bytes (100 000 jobs: a 40 MB store,
+         * 105 MB of heap): room for 3 times them, in huge pages. */
         bytes = store_get_size(s);
-        heap_huge_begin(&huge, (size_t) (bytes < STORE_HUGE_MAX ? bytes : STORE_HUGE_MAX) / 2 * 5);
+        heap_huge_begin(&huge, (size_t) (bytes < STORE_HUGE_MAX ? bytes : STORE_HUGE_MAX) * 3);
         /* Everything is read before the first adopt(): the callback may write to the store. */
-        r = store_read_all(s, JOB_COLUMNS "FROM jobs", "jobs", store_read_job, &list);
+        r = store_read_all(s, JOB_COLUMNS "FROM jobs ORDER BY seq", "jobs", store_read_job, &list);
         /* The files follow the jobs in the tables' order: matched before the jobs are sorted. */
         if (r >= 0)
                 r = store_load_files(s, &list);
@@ -383,7 +360,7 @@ int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*ad
                         return r;
         }
         for (size_t i = 0; i < list.n; i++) {
-                r = adopt(TAKE_PTR(list.slots[i].job), userdata);
+                r = adopt(TAKE_PTR(list.jobs[i]), userdata);
                 if (r < 0)
                         return r;
         }

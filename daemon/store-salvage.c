@@ -139,6 +139,10 @@ void store_salvage_read(sqlite3 *db, StoreUnlinkList *v) {
         (void) salvage_read(db, "SELECT id, owner FROM jobs NOT INDEXED", row_job, &jobs);
         if (jobs.n > 0)
                 qsort(jobs.jobs, jobs.n, sizeof *jobs.jobs, salvaged_job_compare);
+        /* The files name their job by its key (schema 10 on) or by its id (before): the query
+         * of the other schema fails to prepare and reads nothing. */
+        (void) salvage_read(db, "SELECT (SELECT id FROM jobs NOT INDEXED WHERE seq = job_seq), dir, dir_dev, "
+                            "dir_ino, temp_name FROM files WHERE temp_exists", row_file, &files);
         (void) salvage_read(db, "SELECT job_id, dir, dir_dev, dir_ino, temp_name FROM files NOT INDEXED "
                             "WHERE temp_exists", row_file, &files);
         (void) salvage_read(db, "SELECT owner, dir, dev, ino, name FROM pending_unlinks NOT INDEXED",

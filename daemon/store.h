@@ -47,8 +47,13 @@ void store_hold(Store *s, bool held);
 void store_set_batch_release(Store *s, void (*release)(void *userdata), void *userdata);
 void store_set_batch_open(Store *s, bool open);
 
+/* The key of a new job's rows (Job.store_key): after those of every stored job, never given
+ * twice, so that a new job's rows are appended. */
+int64_t store_new_key(Store *s);
 /* Writes the whole job: its row and all of its file rows (inserting or replacing). */
 int store_save_job(Store *s, const Job *j);
+/* store_save_job() of a job the store never had (just made): nothing of it to trim. */
+int store_insert_job(Store *s, const Job *j);
 /* Writes the job row only (state, settings, error, times, counters) — cheaper, for changes
  * that do not touch the file list. */
 int store_save_job_row(Store *s, const Job *j);
@@ -57,7 +62,7 @@ int store_save_job_row(Store *s, const Job *j);
 int store_save_job_counters(Store *s, const Job *j);
 /* Writes one file's progress (bytes, completed, committed, temp_exists, validator). */
 int store_save_file(Store *s, const Job *j, size_t index);
-int store_delete_job(Store *s, const char *id);
+int store_delete_job(Store *s, const Job *j);
 
 /* Loads every stored job, oldest first (by creation time, then insertion order). `reserve`
  * (optional) is told how many jobs follow before the first adopt(). For each, a

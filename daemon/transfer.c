@@ -361,7 +361,7 @@ int transfer_start(Engine *e, const TransferRequest *req, const TransferCallback
         t->pipewait = req->pipewait;
         t->writeback_pool = req->writeback_pool;
         t->identity = req->identity;
-        write_limits_init(&t->limits, req->max_size, &req->keep_free);
+        write_limits_init(&t->limits, req->max_size, &req->keep_free, req->fs_dev);
         token_bucket_init(&t->bucket, req->max_speed, engine_now(e));
         t->check = (BodyCheck) {
                 .stream = req->hash_stream,

@@ -51,6 +51,7 @@ typedef struct TransferRequest {
         const FsIdentity *identity;     /* writes act as this owner (NULL: as the daemon); outlives the transfer */
         uint64_t max_size;              /* a file may not grow past this, 0 = no limit (MaxFileSize) */
         DiskReserve keep_free;          /* free space the writes leave on the file system (KeepFree) */
+        dev_t fs_dev;                   /* fd's file system, whose free space transfers share (0: unknown) */
         bool pipewait;                  /* one of several requests at once to a server: rather wait
                                          * for a connection that multiplexes (HTTP/2) than open one */
         IoPool *writeback_pool;         /* starts the early writeback of the file off the loop

@@ -6,7 +6,9 @@
  * MiB written and again whenever a write would pass what the last answer allowed: never once
  * per write. The reserve is soft by what other downloads have on their way to the same file
  * system: each writer thread holds up to a few MiB not written yet, which only its own
- * transfer counts as pending. Knows nothing of jobs or transfers. */
+ * transfer counts as pending. An answer serves every transfer to the same file system (by
+ * device) for 100 ms, less what they were allowed since; a write it would not allow asks
+ * afresh. Knows nothing of jobs or transfers; the loop thread's. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@ typedef enum WriteLimitHit {
 
 typedef struct WriteLimits {
         uint64_t max_size;              /* 0 = none */
+        dev_t fs_dev;                   /* the file's file system, 0: unknown (not shared) */
         DiskReserve keep_free;
         WriteLimitHit hit;              /* which one stopped the writes */
         bool space_checked;
@@ -31,7 +34,7 @@ typedef struct WriteLimits {
         uint64_t free_seen, reserve_seen;
 } WriteLimits;
 
-void write_limits_init(WriteLimits *w, uint64_t max_size, const DiskReserve *keep_free);
+void write_limits_init(WriteLimits *w, uint64_t max_size, const DiskReserve *keep_free, dev_t fs_dev);
 
 /* Whether a file of `size` bytes may be written (UINT64_MAX: unknown, fine); records the hit. */
 bool write_limits_size_ok(WriteLimits *w, uint64_t size);

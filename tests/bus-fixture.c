@@ -2,6 +2,7 @@
 /* The bus fixture: see bus-fixture.h. */
 #include "bus-fixture.h"
 #include "peer.h"
+#include "poll-wait.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,6 +155,18 @@ bus_count_signals (BusFixture *fx, const char *path, const char *iface,
         return n;
 }
 
+/* Waits for a PropertiesChanged of path after the signals seen (counted before the read it
+ * follows up: a change announced while that read was in flight is not missed), until deadline
+ * (a monotonic time); FALSE when none came. */
+static gboolean
+wait_properties_changed (BusFixture *fx, guint seen, const char *path, gint64 deadline)
+{
+        gint64 left = deadline - g_get_monotonic_time ();
+
+        return left > 0 && bus_wait_signal (fx, &seen, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                            NULL, NULL, (guint) (left / 1000) + 1);
+}
+
 gboolean
 bus_wait_property (BusFixture *fx, const char *path, const char *iface,
                    const char *name, GVariant *value, guint timeout_ms)
@@ -162,8 +175,6 @@ bus_wait_property (BusFixture *fx, const char *path, const char *iface,
         gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
         for (;;) {
-                /* Counted before the read: a change announced while the read
-                 * is in flight is then not missed. */
                 guint seen = fx->signals->len;
                 g_autoptr(GError) error = NULL;
                 g_autoptr(GVariant) current = bus_get_property (fx, path, iface, name, &error);
@@ -172,10 +183,7 @@ bus_wait_property (BusFixture *fx, const char *path, const char *iface,
                         return TRUE;
                 if (!current)
                         g_test_message ("reading %s.%s: %s", path, name, error->message);
-                gint64 left = deadline - g_get_monotonic_time ();
-                if (left <= 0 ||
-                    !bus_wait_signal (fx, &seen, path, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged", NULL, NULL, (guint) (left / 1000) + 1))
+                if (!wait_properties_changed (fx, seen, path, deadline))
                         return FALSE;
         }
 }
@@ -199,12 +207,8 @@ job_wait_state_get (BusFixture *fx, const char *job, const char *state)
                 guint seen = fx->signals->len;
                 g_free (current);
                 current = job_get_string (fx, job, "State");
-                if (g_strcmp0 (current, state) == 0 || state_is_stuck (current, state))
-                        break;
-                gint64 left = deadline - g_get_monotonic_time ();
-                if (left <= 0 ||
-                    !bus_wait_signal (fx, &seen, job, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged", NULL, NULL, (guint) (left / 1000) + 1))
+                if (g_strcmp0 (current, state) == 0 || state_is_stuck (current, state) ||
+                    !wait_properties_changed (fx, seen, job, deadline))
                         break;
         }
         if (g_strcmp0 (current, state) != 0) {
@@ -279,16 +283,13 @@ job_state_history (BusFixture *fx, const char *job)
 gboolean
 wait_file_size (const char *path, goffset size, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
         GStatBuf st;
 
-        for (;;) {
-                if (g_stat (path, &st) == 0 && st.st_size >= size)
-                        return TRUE;
-                if (g_get_monotonic_time () > deadline)
+        while (g_stat (path, &st) != 0 || st.st_size < size)
+                if (!poll_again (deadline, 10))
                         return FALSE;
-                g_usleep (10 * 1000);
-        }
+        return TRUE;
 }
 
 static gint
@@ -521,21 +522,28 @@ job_from_reply (GVariant *reply, char **id)
 }
 
 char *
+xferd_download_with (BusFixture *fx, const char *url, const char *local_path, GVariantBuilder *options, char **id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, "Download",
+                                                      g_variant_new ("(ssa{sv})", url, local_path, options),
+                                                      G_VARIANT_TYPE ("(so)"), &error);
+
+        g_assert_no_error (error);
+        bus_fixture_note_xferd (fx);
+        return job_from_reply (reply, id);
+}
+
+char *
 xferd_download (BusFixture *fx, const char *url, const char *local_path,
                 gboolean auto_complete, char **id)
 {
-        g_autoptr(GError) error = NULL;
         GVariantBuilder options;
 
         g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
         if (!auto_complete)
                 g_variant_builder_add (&options, "{sv}", "auto-complete", g_variant_new_boolean (FALSE));
-        g_autoptr(GVariant) reply = bus_call_manager (fx, "Download",
-                                                      g_variant_new ("(ssa{sv})", url, local_path, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (fx);
-        return job_from_reply (reply, id);
+        return xferd_download_with (fx, url, local_path, &options, id);
 }
 
 /* options: a{sv} (a floating reference is sunk), or NULL for none. */
@@ -1197,16 +1205,15 @@ bus_fixture_xferd_log (BusFixture *fx)
 char *
 bus_fixture_wait_xferd_log (BusFixture *fx, const char *needle, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
         for (;;) {
                 char *log = bus_fixture_xferd_log (fx);
                 if (strstr (log, needle))
                         return log;
                 g_free (log);
-                if (g_get_monotonic_time () > deadline)
+                if (!poll_again (deadline, 10))
                         return NULL;
-                g_usleep (10 * 1000);
         }
 }
 
@@ -1545,10 +1552,10 @@ bus_client_signals (BusClient *client)
 static gboolean
 reap_xferd (pid_t pid)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) XFERD_EXIT_TIMEOUT_MS * 1000;
+        gint64 deadline = poll_deadline (XFERD_EXIT_TIMEOUT_MS);
         int status;
 
-        for (;;) {
+        do {
                 pid_t r = waitpid (pid, &status, WNOHANG);
                 /* Not our child: dbus-daemon, its parent, reaps it. */
                 if (r < 0 && kill (pid, 0) < 0 && errno == ESRCH)
@@ -1565,10 +1572,8 @@ reap_xferd (pid_t pid)
                         }
                         return TRUE;
                 }
-                if (g_get_monotonic_time () > deadline)
-                        return FALSE;
-                g_usleep (10 * 1000);
-        }
+        } while (poll_again (deadline, 10));
+        return FALSE;
 }
 
 static void

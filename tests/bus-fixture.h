@@ -290,6 +290,8 @@ gboolean file_has_content (const char *path, GBytes *content);
         g_autofree char *wanted__ = g_strjoinv (", ", (GStrv) (names));         \
         g_assert_cmpstr (found__, ==, wanted__);                                \
 } G_STMT_END
+/* Asserts that dir holds nothing. */
+#define assert_dir_empty(dir) assert_dir_is ((dir), ((const char *const[]) { NULL }))
 #define assert_file_mode(path, mode) g_assert_true (file_mode_is ((path), (mode)))
 /* Asserts that the job's string property name is value. */
 #define assert_job_string(fx, job, name, value) G_STMT_START {                 \
@@ -303,6 +305,9 @@ gboolean file_has_content (const char *path, GBytes *content);
 /* Manager.Download; returns the job path, *id if asked. */
 char *xferd_download (BusFixture *fx, const char *url, const char *local_path,
                       gboolean auto_complete, char **id);
+/* The same with options (an a{sv} builder, ended by the call). */
+char *xferd_download_with (BusFixture *fx, const char *url, const char *local_path, GVariantBuilder *options,
+                           char **id);
 /* Manager.CreateJob with no options. */
 char *xferd_create_job (BusFixture *fx, const char *name, char **id);
 /* Manager.CreateJob with string options given as key, value pairs up to a NULL key; a NULL

@@ -6,6 +6,7 @@
 
 #include <glib/gstdio.h>
 
+#include "poll-wait.h"
 guint16
 peer_free_port (void)
 {
@@ -36,15 +37,16 @@ port_accepts (guint16 port)
 gboolean
 peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
         /* The peers announce nothing on a pipe: poll. The identifier is gone once the process
          * ended and GLib reaped it. */
-        while (g_get_monotonic_time () < deadline && g_subprocess_get_identifier (proc)) {
+        do {
+                if (!g_subprocess_get_identifier (proc))
+                        return FALSE;
                 if (port_accepts (port))
                         return TRUE;
-                g_usleep (20 * 1000);
-        }
+        } while (poll_again (deadline, 20));
         return FALSE;
 }
 

@@ -2,6 +2,8 @@
 #include "squid-proxy.h"
 
 #include "peer.h"
+#include "poll-wait.h"
+#include "proc-stat.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -284,12 +286,8 @@ process_state (SquidProxy *s)
 {
         const char *id = g_subprocess_get_identifier (s->proc);
         g_autofree char *path = g_strdup_printf ("/proc/%s/stat", id ? id : "0");
-        g_autofree char *stat = NULL;
-        const char *paren;
 
-        if (!id || !g_file_get_contents (path, &stat, NULL, NULL) || !(paren = strrchr (stat, ')')))
-                return 0;
-        return paren[1] == ' ' ? paren[2] : 0;
+        return id ? proc_stat_file_state (path) : 0;
 }
 
 void
@@ -325,16 +323,14 @@ squid_proxy_restart (SquidProxy *s)
 void
 squid_proxy_freeze (SquidProxy *s)
 {
-        gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+        gint64 deadline = poll_deadline (10 * 1000);
 
         g_assert_nonnull (s->proc);
         send_signal_now (s, SIGSTOP);
         s->frozen = TRUE;
         /* Returns once it is stopped: not a byte moves after this. */
-        while (process_state (s) != 'T') {
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (1000);
-        }
+        while (process_state (s) != 'T')
+                g_assert_true (poll_again (deadline, 1));
 }
 
 void
@@ -423,13 +419,11 @@ squid_proxy_count_requests (SquidProxy *s, const char *needle)
 gboolean
 squid_proxy_wait_requests (SquidProxy *s, const char *needle, guint n, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
         /* squid announces nothing: poll its log, as wait_file_size() polls a file. */
-        while (squid_proxy_count_requests (s, needle) < n) {
-                if (g_get_monotonic_time () >= deadline)
+        while (squid_proxy_count_requests (s, needle) < n)
+                if (!poll_again (deadline, 10))
                         return FALSE;
-                g_usleep (10 * 1000);
-        }
         return TRUE;
 }

@@ -22,6 +22,7 @@
 #include "apt-repo.h"
 #include "bus-fixture.h"
 #include "http-server.h"
+#include "poll-wait.h"
 #include "test-cases.h"
 
 /* ---------------------------------------------------------------- update */
@@ -325,17 +326,15 @@ method_pid (pid_t apt)
 static gboolean
 wait_process_gone (pid_t pid, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
-        for (;;) {
+        do {
                 if (waitpid (pid, NULL, WNOHANG) == pid)
                         return TRUE;
                 if (kill (pid, 0) < 0 && errno == ESRCH)
                         return TRUE;
-                if (g_get_monotonic_time () > deadline)
-                        return FALSE;
-                g_usleep (10 * 1000);
-        }
+        } while (poll_again (deadline, 10));
+        return FALSE;
 }
 
 typedef enum {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bus-fixture.h"
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-process.h"
 
@@ -221,11 +222,10 @@ test_lost_bus_fails_loudly (void)
          * child once dbus-daemon is gone. */
         g_subprocess_send_signal (fx->dbus_daemon, SIGKILL);
         g_subprocess_wait (fx->dbus_daemon, NULL, NULL);
-        deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
-        while (waitpid (pid, &status, WNOHANG) != pid) {
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (10 * 1000);   /* a process exit announces itself nowhere else */
-        }
+        deadline = poll_deadline (WAIT_TIMEOUT_MS);
+        /* A process exit announces itself nowhere else. */
+        while (waitpid (pid, &status, WNOHANG) != pid)
+                g_assert_true (poll_again (deadline, 10));
         g_assert_true (WIFEXITED (status));
         g_assert_cmpint (WEXITSTATUS (status), !=, 0);
         log = bus_fixture_wait_xferd_log (fx, "Lost the connection to the system bus", WAIT_TIMEOUT_MS);

@@ -12,13 +12,12 @@
 
 #include <glib/gstdio.h>
 
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 
 #define SIZE (1024 * 1024 + 123)
 #define STALL (256 * 1024)
-
-static const char *const nothing[] = { NULL };
 
 static XferdEnv *
 env_new (const char *path)
@@ -78,13 +77,11 @@ holds_file_in (pid_t pid, const char *dir)
 static void
 assert_closes_files (XferdEnv *env)
 {
-        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
         pid_t pid = xferd_process_pid (env->fx);
 
-        while (holds_file_in (pid, env->dir)) {
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (10 * 1000);
-        }
+        while (holds_file_in (pid, env->dir))
+                g_assert_true (poll_again (deadline, 10));
 }
 
 /* After Cancel returned: nothing of the job on disk, the job is final and
@@ -94,7 +91,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
 {
         const char *id = xferd_job_id (job);
 
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         assert_closes_files (env);
         assert_job_removed (env->fx, id, "cancelled");
         g_assert_false (xferd_lists_job (env->fx, id));
@@ -102,7 +99,7 @@ assert_cancelled_and_gone (XferdEnv *env, const char *job)
         assert_job_string (env->fx, job, "State", "cancelled");
         assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
         /* Still nothing: the refused calls did not bring anything back. */
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
 }
 
 static void
@@ -252,9 +249,7 @@ test_acknowledged_refuses_calls (void)
         g_assert_false (xferd_complete (env->fx, job));
         assert_job_removed (env->fx, id, "acknowledged");
         assert_final_job_refuses_calls (env->fx, job, env->url, env->dest);
-        const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, names);
-        assert_file_content (env->dest, env->content);
+        assert_dest_complete (env);
         xferd_assert_no_such_job (env->fx, id);
         g_assert_false (xferd_lists_job (env->fx, id));
 }
@@ -267,7 +262,7 @@ test_complete_partial (void)
         g_autoptr(XferdEnv) env = env_new ("/first.bin");
         g_autoptr(GBytes) second = http_server_add_generated (env->http, "/second.bin", SIZE);
         g_autofree char *second_url = http_server_url (env->http, "/second.bin");
-        g_autofree char *second_dest = g_build_filename (env->dir, "second.bin", NULL);
+        g_autofree char *second_dest = xferd_env_path (env, "second.bin");
         g_autofree char *id = NULL;
         g_autofree char *job = xferd_create_job (env->fx, "partial", &id);
         g_autoptr(GError) error = NULL;
@@ -311,7 +306,7 @@ test_cancel_before_teardown (gconstpointer data)
         job_wait_state (env->fx, job, "transferring");
 
         xferd_job_call (env->fx, job, "Cancel");
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_cmpuint (xferd_log_count (env->log, "Test delay: a stopped request is released in"), ==, 1);
         guint64 counted = job_get_uint64 (env->fx, job, "BytesTransferred");
         /* More bytes come meanwhile: curl hands them to the stopped transfer, which refuses them. */
@@ -327,12 +322,12 @@ test_cancel_before_teardown (gconstpointer data)
                 g_assert_cmpuint (xferd_log_count (env->log, "A stopped transfer refused"), ==, 1);
                 g_assert_cmpuint (job_get_uint64 (env->fx, job, "BytesTransferred"), ==, counted);
         }
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         assert_job_string (env->fx, job, "State", "cancelled");
         g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
 }
 
 /* Before a response the request is let go at once, whatever the delay: curl would go on

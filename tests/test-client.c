@@ -11,6 +11,7 @@
 
 #include "download-plan.h"
 #include "format.h"
+#include "job-list.h"
 #include "job-lookup.h"
 #include "job-status.h"
 #include "json.h"
@@ -341,6 +342,17 @@ static void test_job_ids(void) {
         CHECK(job_id_from_path("/org/xferd/Transfer1") == NULL);
 }
 
+/* ListJobs once ListJobsCompact is unknown (a daemon from before it), and only then. */
+static void test_job_list_fallback(void) {
+        const sd_bus_error unknown = SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_UNKNOWN_METHOD, "Unknown method");
+        const sd_bus_error denied = SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_ACCESS_DENIED, "Access denied");
+
+        CHECK(str_is(job_list_fallback(JOB_LIST_METHOD, &unknown), "ListJobs"));
+        CHECK(job_list_fallback(JOB_LIST_METHOD, &denied) == NULL);
+        CHECK(job_list_fallback(JOB_LIST_METHOD, NULL) == NULL);
+        CHECK(job_list_fallback("ListJobs", &unknown) == NULL);
+}
+
 #define SEC 1000000ULL
 
 /* Why a job waits, from WaitReason/NextRetryTime, and from the state alone for a daemon
@@ -579,6 +591,7 @@ int main(void) {
         test_paths();
         test_format();
         test_job_ids();
+        test_job_list_fallback();
         test_wait_text();
         test_network_text();
         test_rate_window();

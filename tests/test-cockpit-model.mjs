@@ -65,20 +65,27 @@ const settle = () => new Promise(resolve => setTimeout(resolve, 0));
 
 const jobProps = state => ({ State: { t: "s", v: state }, BytesTransferred: { t: "t", v: 0 } });
 
-// The model connected to a new scripted client (again, for a model given).
-async function started(model = new Transfers()) {
+// The model connected to a new scripted client (again, for a model given); list answers its
+// listing calls, which must be as many as it answers (by default ListJobsCompact, no jobs).
+async function started(model = new Transfers(), list = async call => (await call("ListJobsCompact")).resolve([[]]),
+                       objects = {}) {
     client = new ScriptedClient();
     const done = model.start();
     client.take("GetAll").resolve([{}]);
+    await list(async method => {
+        await settle();
+        return client.take(method);
+    });
     await settle();
-    client.take("ListJobs").resolve([[]]);
-    await settle();
-    client.take("GetManagedObjects").resolve([{}]);
+    client.take("GetManagedObjects").resolve([objects]);
     await done;
     if (model.status !== "ready")
         throw new Error(`status ${model.status} after start`);
     return model;
 }
+
+const ID = JOB.slice(JOB.lastIndexOf("/") + 1);
+const listedObjects = { [JOB]: { [JOB_IFACE]: jobProps("queued") } };
 
 const jobNew = () => client.signal(MANAGER_PATH, MANAGER_IFACE, "JobNew", ["0123", JOB]);
 const jobRemoved = state => client.signal(MANAGER_PATH, MANAGER_IFACE, "JobRemoved", ["0123", JOB, state]);
@@ -118,7 +125,34 @@ async function expectRemovedBeforeReply(model, read, state, replyState, what) {
     expect(!model.jobs.has(JOB), what);
 }
 
+const error = name => Object.assign(new Error(name), { name });
+
 const cases = [
+    ["the listed jobs come from ListJobsCompact, their paths made of the ids", async () => {
+        const model = await started(undefined, async call => {
+            const c = await call("ListJobsCompact");
+            expect(c.args[0] === true, "the first listing is not of all users");
+            c.resolve([[[ID, "name", "download", "queued", 0, 0, 0]]]);
+        }, listedObjects);
+        expect(model.jobs.get(JOB)?.props.State === "queued", "the listed job is not shown");
+        expect(model.allUsers, "all users' jobs are not shown");
+    }],
+    ["a user without the right lists their own jobs", async () => {
+        const model = await started(undefined, async call => {
+            (await call("ListJobsCompact")).reject(error("org.freedesktop.DBus.Error.AccessDenied"));
+            const c = await call("ListJobsCompact");
+            expect(c.args[0] === false, "the second listing is not of the user's own jobs");
+            c.resolve([[[ID, "name", "download", "queued", 0, 0, 0]]]);
+        }, listedObjects);
+        expect(model.jobs.has(JOB) && !model.allUsers, "the user's own job is not shown");
+    }],
+    ["a daemon without ListJobsCompact is listed with ListJobs", async () => {
+        const model = await started(undefined, async call => {
+            (await call("ListJobsCompact")).reject(error("org.freedesktop.DBus.Error.UnknownMethod"));
+            (await call("ListJobs")).resolve([[[ID, "name", "download", "queued", 0, 0, 0, JOB]]]);
+        }, listedObjects);
+        expect(model.jobs.get(JOB)?.props.State === "queued", "the job listed by ListJobs is not shown");
+    }],
     ["a new job is read and shown, and its removal takes it away", async () => {
         const [model, read] = await newJobBeingRead();
         read.resolve([jobProps("queued")]);

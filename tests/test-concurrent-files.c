@@ -339,6 +339,95 @@ test_kill_resume (void)
         assert_each_resumed (f);
 }
 
+/* kill -9 right after a file's end is listed, before the store has it, with two files in
+ * flight and the next ones' temporary files recorded but never made: the next start finds
+ * each file as the disk has it, and every byte and counter is exact, nothing left over. */
+static void
+test_kill_end_unstored (void)
+{
+        g_autoptr(Files) f = files_new_with_env (6);
+
+        xferd_process_setenv (f->env->fx, "XFERD_TEST_CRASH_POINT", "file-end-listed");
+        files_start_held (f, 2, TRUE);
+        /* Asked now: a call after the crash would start xferd again. */
+        g_autofree char *temp = xferd_temp_path (f->env->fx, f->job, 2);
+        pid_t pid = xferd_process_pid (f->env->fx);
+        guint from = f->env->fx->signals->len;
+        release (f, 0);
+        g_assert_true (xferd_process_wait_gone (f->env->fx, pid, from, WAIT_TIMEOUT_MS));
+        xferd_process_setenv (f->env->fx, "XFERD_TEST_CRASH_POINT", "");
+        assert_not_requested (f, 2, f->n);
+        g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
+
+        release_all (f);
+        xferd_process_start (f->env->fx);
+        assert_transferred_and_complete (f);
+}
+
+/* A reply that says a file is transferred is a promise the store keeps: kill -9 right after
+ * Get FilesTransferred answered 1, and the restarted xferd still says 1 (the file's path is
+ * held again at the server, so a second download of it cannot end). */
+static void
+test_kill_after_reply (void)
+{
+        g_autoptr(Files) f = files_started (3, 2, TRUE);
+        gint64 deadline = g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
+
+        release (f, 1);
+        while (job_get_uint32 (f->env->fx, f->job, "FilesTransferred") < 1) {
+                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+                g_usleep (1000);
+        }
+        xferd_process_kill (f->env->fx);
+        http_server_stall_after (f->env->http, f->paths[1], STALL);
+        xferd_process_start (f->env->fx);
+        g_assert_cmpuint (job_get_uint32 (f->env->fx, f->job, "FilesTransferred"), ==, 1);
+        release_all (f);
+        assert_transferred_and_complete (f);
+}
+
+/* Complete of a job of many files (a batch of 64 or more is worked on two threads): a file
+ * that cannot move (a directory is at its destination) fails the call, the files moved stay,
+ * and Complete again, once it can, moves the rest; every file in place with its bytes. */
+static void
+test_complete_many (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        enum { N = 100, BLOCKED = 70 };
+        g_autoptr(GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+        g_autoptr(GPtrArray) dests = g_ptr_array_new_with_free_func (g_free);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *job = create_job_ok (env, 16, NULL);
+
+        bus_fixture_note_xferd (env->fx);
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *path = g_strdup_printf ("/m%u.bin", i);
+                g_autofree char *url = http_server_url (env->http, path);
+
+                g_ptr_array_add (contents, http_server_add_generated (env->http, path, 1000 + i));
+                g_ptr_array_add (dests, g_strdup_printf ("%s/m%u.bin", env->dir, i));
+                xferd_add_file (env->fx, job, url, dests->pdata[i]);
+        }
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+
+        g_assert_cmpint (g_mkdir (dests->pdata[BLOCKED], 0755), ==, 0);
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
+        bus_assert_error (error, XFERD_ERROR ("CompleteFailed"));
+        g_assert_null (reply);
+        g_autofree char *state = job_get_string (env->fx, job, "State");
+        g_assert_cmpstr (state, ==, "transferred");
+        /* Each half of the batch stops at its own failure: the first file moved either way. */
+        assert_file_content (dests->pdata[0], contents->pdata[0]);
+
+        g_assert_cmpint (g_rmdir (dests->pdata[BLOCKED]), ==, 0);
+        g_assert_false (xferd_complete (env->fx, job));
+        for (guint i = 0; i < N; i++)
+                assert_file_content (dests->pdata[i], contents->pdata[i]);
+        g_auto(GStrv) names = list_dir (env->dir);
+        g_assert_cmpuint (g_strv_length (names), ==, N);
+}
+
 /* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
  * every one with Range. A file added meanwhile joins the files in flight. */
 static void
@@ -532,7 +621,10 @@ const TestCase test_cases[] = {
         { "/concurrent-files/overlap-https", test_overlap_https },
         { "/concurrent-files/cancel", test_cancel },
         { "/concurrent-files/complete-partial", test_complete_partial },
+        { "/concurrent-files/complete-many", test_complete_many },
         { "/concurrent-files/kill-resume", test_kill_resume },
+        { "/concurrent-files/kill-end-unstored", test_kill_end_unstored },
+        { "/concurrent-files/kill-after-reply", test_kill_after_reply },
         { "/concurrent-files/suspend-resume", test_suspend_resume },
         { "/concurrent-files/add-while-running", test_add_while_running },
         { "/concurrent-files/checksums", test_checksums },

@@ -51,7 +51,7 @@ fixture_init (Fixture *f, gconstpointer data)
         g_assert_cmpint (chmod (f->base, 0755), ==, 0);
         f->dir = g_build_filename (f->base, "d", NULL);
         make_dir (f, f->dir, 0755);
-        g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, NULL, &f->dev, &f->ino), ==, 0);
+        g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, 0, NULL, &f->dev, &f->ino), ==, 0);
 }
 
 /* Checks the fixture's directory again: 0 or -errno; what it found in *ret when given, and
@@ -61,7 +61,7 @@ check_lookup (Fixture *f, const FsIdentity *id, FsNameLookup *lookup, FsDir *ret
 {
         dev_t dev;
         ino_t ino;
-        int r = fs_dir_check_directory (&f->c, id, f->dir, lookup, &dev, &ino);
+        int r = fs_dir_check_directory (&f->c, id, f->dir, 0, lookup, &dev, &ino);
 
         if (ret)
                 *ret = (FsDir) { .path = f->dir, .dev = dev, .ino = ino };
@@ -304,6 +304,48 @@ test_other_identity (Fixture *f, gconstpointer data)
         fs_identity_done (&other);
 }
 
+/* Checks of one epoch (the Download calls of one iteration of the loop) share the first: the
+ * directory swapped in between is found by the next epoch's check, and by a check that shares
+ * nothing (epoch 0); another identity never shares one. */
+static void
+test_epoch (Fixture *f, gconstpointer data)
+{
+        dev_t dev;
+        ino_t ino;
+
+        if (!f->base)   /* skipped */
+                return;
+        g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, 7, NULL, &dev, &ino), ==, 0);
+        g_assert_cmpuint (ino, ==, f->ino);
+        move_away (f);
+        make_dir (f, f->dir, 0755);
+        g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, 7, NULL, &dev, &ino), ==, 0);
+        g_assert_cmpuint (ino, ==, f->ino);     /* shared: the epoch's first check */
+        g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, 8, NULL, &dev, &ino), ==, 0);
+        g_assert_cmpuint (ino, !=, f->ino);     /* a new epoch checks again */
+        assert_is (f->dir, dev, ino);
+
+        /* Epoch 0 shares nothing, not even with an earlier check of epoch 0. */
+        ino_t second = ino;
+        g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, 0, NULL, &dev, &ino), ==, 0);
+        g_assert_cmpuint (ino, ==, second);
+        g_autofree char *moved = g_strconcat (f->dir, ".b", NULL);
+        g_assert_cmpint (rename (f->dir, moved), ==, 0);
+        make_dir (f, f->dir, 0755);
+        g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, 0, NULL, &dev, &ino), ==, 0);
+        g_assert_cmpuint (ino, !=, second);
+        assert_is (f->dir, dev, ino);
+
+        if (geteuid () == 0 && getpwnam ("xferd-test-b")) {
+                FsIdentity other;
+
+                g_assert_cmpint (fs_dir_check_directory (&f->c, &f->id, f->dir, 9, NULL, &dev, &ino), ==, 0);
+                g_assert_cmpint (fs_identity_load (getpwnam ("xferd-test-b")->pw_uid, &other), ==, 0);
+                g_assert_cmpint (fs_dir_check_directory (&f->c, &other, f->dir, 9, NULL, &dev, &ino), ==, -EACCES);
+                fs_identity_done (&other);
+        }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -318,6 +360,7 @@ main (int argc, char **argv)
                 { "/dir-check/gone", test_gone },
                 { "/dir-check/other-identity", test_other_identity },
                 { "/dir-check/mount-changed", test_mount_changed },
+                { "/dir-check/epoch", test_epoch },
         };
 
         g_test_init (&argc, &argv, NULL);

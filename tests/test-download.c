@@ -31,8 +31,7 @@ test_auto_complete (void)
 
         g_assert_nonnull (bus_wait_signal (env->fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew",
                                            xferd_match_job_new, id, WAIT_TIMEOUT_MS));
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
 
         assert_dest_complete (env);
         assert_job_string (env->fx, job, "State", "acknowledged");
@@ -86,13 +85,9 @@ test_manual_complete (void)
         assert_file_mode (ftemp, 0600);
 
         g_assert_false (xferd_complete (env->fx, job));
-        const char *const after[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, after);
-        assert_file_content (env->dest, env->content);
-        assert_file_mode (env->dest, 0644);
+        assert_dest_complete (env);
         job_wait_state (env->fx, job, "acknowledged");
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
         xferd_assert_no_such_job (env->fx, id);
 }
 
@@ -176,8 +171,7 @@ test_download_one_step (void)
         guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, TRUE, &id);
 
-        g_autofree char *final_state = xferd_wait_job_removed (env->fx, id);
-        g_assert_cmpstr (final_state, ==, "acknowledged");
+        assert_job_removed (env->fx, id, "acknowledged");
         g_autoptr(GPtrArray) history = job_state_history (env->fx, job);
         for (guint i = 0; i < history->len; i++)
                 g_assert_cmpstr (g_ptr_array_index (history, i), !=, "suspended");
@@ -409,9 +403,7 @@ test_replace_existing (void)
         assert_file_content (env->dest, old);    /* untouched before Complete */
 
         g_assert_false (xferd_complete (env->fx, job));
-        const char *const names[] = { "file.bin", NULL };
-        assert_dir_is (env->dir, names);
-        assert_file_content (env->dest, env->content);
+        assert_dest_complete (env);
 }
 
 static void
@@ -695,7 +687,7 @@ test_download_options (void)
         assert_job_string (env->fx, plain, "DisplayName", "file.bin");
         g_assert_false (job_get_boolean (env->fx, plain, "AutoComplete"));
 
-        g_autofree char *dest2 = g_build_filename (env->dir, "other.bin", NULL);
+        g_autofree char *dest2 = xferd_env_path (env, "other.bin");
         g_autoptr(GVariant) reply = bus_call_manager (
                 env->fx, "Download",
                 g_variant_new_parsed ("(%s, %s, {'display-name': <'My file'>, 'priority': <'low'>,"

@@ -279,7 +279,7 @@ test_redirect_keeps_headers_home (void)
         g_autoptr(GVariant) set = bus_call_job (env->fx, job, "SetHttpHeaders",
                                                 g_variant_new ("(^as)", headers), G_VARIANT_TYPE_UNIT, &error);
         g_assert_no_error (error);
-        g_autofree char *away_dest = g_build_filename (env->dir, "away.bin", NULL);
+        g_autofree char *away_dest = xferd_env_path (env, "away.bin");
         xferd_add_file (env->fx, job, here_url, env->dest);
         xferd_add_file (env->fx, job, away_url, away_dest);
         xferd_job_call (env->fx, job, "Resume");
@@ -412,6 +412,23 @@ test_unsupported_protocol (void)
         g_assert_false (g_file_test (env->dest, G_FILE_TEST_EXISTS));
 }
 
+/* AddFiles' argument: n files m0..m(n-1) in env->dir; the last one's path is file `again`'s
+ * instead (G_MAXUINT: none), or `last` when given. */
+static GVariant *
+many_files (XferdEnv *env, guint n, guint again, const char *last)
+{
+        GVariantBuilder b;
+
+        g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ss)"));
+        for (guint i = 0; i < n; i++) {
+                guint name = i == n - 1 && again != G_MAXUINT ? again : i;
+                g_autofree char *path = g_strdup_printf ("%s/m%u.bin", env->dir, name);
+
+                g_variant_builder_add (&b, "(ss)", env->url, i == n - 1 && last ? last : path);
+        }
+        return g_variant_new ("(a(ss))", &b);
+}
+
 static void
 test_invalid_path (void)
 {
@@ -433,6 +450,17 @@ test_invalid_path (void)
         assert_call_fails (env->fx, job, "AddFile", g_variant_new ("(ss)", env->url, env->dest),
                            XFERD_ERROR ("InvalidPath"));
         g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
+
+        /* The same in a call of many files (checked another way from 64 paths on): twice in
+         * the call, or the job's path again; nothing is added either way. */
+        assert_call_fails (env->fx, job, "AddFiles", many_files (env, 100, 10, NULL), XFERD_ERROR ("InvalidPath"));
+        assert_call_fails (env->fx, job, "AddFiles", many_files (env, 100, G_MAXUINT, env->dest),
+                           XFERD_ERROR ("InvalidPath"));
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 1);
+        g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "AddFiles", many_files (env, 100, G_MAXUINT, NULL),
+                                                  NULL, NULL);
+        g_assert_nonnull (reply);
+        g_assert_cmpuint (job_get_uint32 (env->fx, job, "FilesTotal"), ==, 101);
 }
 
 /* Unknown option keys, unknown job types and wrong value types → InvalidArgs. */

@@ -40,13 +40,15 @@ serve (XferdEnv *env, const char *path, gsize size, guint64 rate)
         http_server_set_rate (env->http, path, rate);
 }
 
-/* xferd on a system-type bus with users A and B, and SLOW and FAST on the server; NULL, having
- * skipped the test (failed it under CI), without root and the test users. */
+/* The XferdEnvMake of every case: xferd on a system-type bus (setup: the rest of the options)
+ * with users A and B, and SLOW and FAST on the server; NULL, having skipped the test (failed
+ * it under CI), without root and the test users. */
 static XferdEnv *
-env_new (const char *config, const char *const *args)
+fairness_env_make (gconstpointer setup)
 {
-        BusFixtureOptions options = { .system_bus = TRUE, .config = config, .extra_args = args };
+        BusFixtureOptions options = *(const BusFixtureOptions *) setup;
 
+        options.system_bus = TRUE;
         if (!test_needs_root_and_users ())
                 return NULL;
         XferdEnv *env = xferd_env_new (&options);
@@ -134,12 +136,8 @@ count_active (XferdEnv *env, char **jobs, guint n)
  * slot at once from one of them (A holds more than its share), finishes, and gives the slot
  * back. */
 static void
-test_fair_share (void)
+test_fair_share (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = env_new ("[Daemon]\nMaxBackgroundTransfers=4\n", NULL);
-
-        if (!env)
-                return;
         g_auto(GStrv) a_jobs = start_a_jobs (env, "high", 4);
         for (guint i = 0; a_jobs[i]; i++)
                 wait_active (env, a_jobs[i]);
@@ -169,12 +167,8 @@ test_fair_share (void)
 /* MaxForegroundTransfersPerUser=2: A's third foreground job waits while two run, also after
  * B's foreground job (started later) has run and finished; it starts when one of A's ends. */
 static void
-test_foreground_cap (void)
+test_foreground_cap (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = env_new ("[Daemon]\nMaxForegroundTransfersPerUser=2\n", NULL);
-
-        if (!env)
-                return;
         g_auto(GStrv) a_jobs = start_a_jobs (env, "foreground", 3);
         wait_active (env, a_jobs[0]);
         wait_active (env, a_jobs[1]);
@@ -198,13 +192,8 @@ test_foreground_cap (void)
  * the job fails with NoProgress although bytes keep arriving. A job at full speed on the
  * same server is untouched. */
 static void
-test_throughput_rule (void)
+test_throughput_rule (XferdEnv *env)
 {
-        static const char *const args[] = { "--stall-timeout=2", NULL };
-        g_autoptr(XferdEnv) env = env_new (NULL, args);
-
-        if (!env)
-                return;
         g_autofree char *slow = start (env, env->a, "high", SLOW, "slow.bin");
         g_autofree char *state = job_wait_state_get (env->fx, slow, "transient-error");
         g_assert_cmpstr (state, ==, "transient-error");
@@ -219,9 +208,17 @@ test_throughput_rule (void)
         job_wait_state (env->fx, fast, "transferred");
 }
 
-const TestCase test_cases[] = {
-        { "/fairness/fair-share", test_fair_share },
-        { "/fairness/foreground-cap", test_foreground_cap },
-        { "/fairness/throughput-rule", test_throughput_rule },
-        { NULL, NULL }
+static const BusFixtureOptions four_background = { .config = "[Daemon]\nMaxBackgroundTransfers=4\n" };
+static const BusFixtureOptions two_foreground = { .config = "[Daemon]\nMaxForegroundTransfersPerUser=2\n" };
+static const BusFixtureOptions stall_timeout_2s = {
+        .extra_args = (const char *const[]) { "--stall-timeout=2", NULL },
 };
+
+static const XferdEnvCase env_cases[] = {
+        { "/fairness/fair-share", test_fair_share, &four_background },
+        { "/fairness/foreground-cap", test_foreground_cap, &two_foreground },
+        { "/fairness/throughput-rule", test_throughput_rule, &stall_timeout_2s },
+        { NULL, NULL, NULL }
+};
+
+const XferdEnvCases test_env_cases = { fairness_env_make, env_cases };

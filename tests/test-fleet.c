@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
+#include "poll-wait.h"
 #include "squid-proxy.h"
 #include "test-cases.h"
 #include "tls-ca.h"
@@ -138,13 +139,11 @@ machine_fetch (XferdEnv *m, const char *url, const char *name, GBytes *content,
 static gboolean
 wait_job_bytes (XferdEnv *m, const char *job, guint64 n, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
-        while (job_get_uint64 (m->fx, job, "BytesTransferred") != n) {
-                if (g_get_monotonic_time () >= deadline)
+        while (job_get_uint64 (m->fx, job, "BytesTransferred") != n)
+                if (!poll_again (deadline, 20))
                         return FALSE;
-                g_usleep (20 * 1000);
-        }
         return TRUE;
 }
 
@@ -690,11 +689,9 @@ test_preempted_counters_survive_kill (void)
         /* Bytes flowed past a checkpoint or two, and more since the last one (Get reads the
          * count in memory): then the high job takes the only slot. */
         guint64 checkpoint = wait_announced_from_origin (m, low, 128 * 1024);
-        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
-        while (job_get_uint64 (m->fx, low, "BytesFromOrigin") <= checkpoint) {
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (5000);
-        }
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
+        while (job_get_uint64 (m->fx, low, "BytesFromOrigin") <= checkpoint)
+                g_assert_true (poll_again (deadline, 5));
         guint from = m->fx->signals->len;
         xferd_job_call (m->fx, high, "Resume");
         const RecordedSignal *sig = bus_wait_signal (m->fx, &from, low, "org.freedesktop.DBus.Properties",

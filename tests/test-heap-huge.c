@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "heap-huge.h"
 #include "test-cases.h"
@@ -158,13 +159,21 @@ static void test_load(void) {
         g_assert_cmpint(rss2 - rss0, <, 4 * 1024);
 }
 
-/* A block that grows by doubling while it is written, as sd-bus grows a large reply's body: from
- * malloc's 2 MiB threshold on it moves into mappings of its own, which the follow advises as huge
- * pages (the heap it grew through never), and gives back once freed. */
+/* Below the heap's current end: a block of the heap, not of a mapping of its own (those lie far
+ * above it). */
+static bool in_heap(const void *p) {
+        return (uintptr_t) p < (uintptr_t) sbrk(0);
+}
+
+/* A block that grows by doubling while it is written, as sd-bus grows a large reply's body: while
+ * followed, it leaves the heap at HEAP_FOLLOW_EARLY (not at the daemon's 2 MiB threshold) into
+ * mappings of its own, which the follow advises as huge pages (the heap it grew through never),
+ * and gives back once freed; then the daemon's threshold is back. */
 static void test_follow(void) {
         g_autofree char *heap_flags = NULL, *flags = NULL, *huge = NULL;
-        HeapFollow f = heap_follow_for(17 * MIB);
-        size_t size = 0, allocated = 0;
+        HeapFollow f;
+        size_t size = 0, allocated = 0, left_heap_at = 0;
+        void *later;
         char *body = NULL, *first = NULL;
         long rss0, rss1, fallbacks;
 
@@ -174,8 +183,11 @@ static void test_follow(void) {
          * cases) would let the block grow there in place, never reaching a mapping: glibc's
          * default threshold keeps the top small, as a daemon's busy heap mostly does. */
         (void) mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+        (void) mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
         (void) malloc_trim(0);
         fallbacks = thp_fallbacks();
+        f = heap_follow_begin(17 * MIB);
+        g_assert_true(f.early);
         while (size < 17 * MIB) {
                 if (size + 170 > allocated) {
                         char *p = realloc(body, 2 * (size + 170));
@@ -184,13 +196,17 @@ static void test_follow(void) {
                         allocated = 2 * (size + 170);
                         if (size == 0)
                                 first = body;
+                        if (left_heap_at == 0 && !in_heap(body))
+                                left_heap_at = size;
                 }
                 memset(body + size, 0x5a, 170);
                 heap_follow(&f, body + size, 17 * MIB - size);
                 size += 170;
         }
-        /* From 2 MiB on: 2, 4, 8 and 16 MiB. */
-        g_assert_cmpuint(f.prepared, >=, 3);
+        /* Out of the heap at its first doubling past HEAP_FOLLOW_EARLY, then 256 KiB ... 32 MiB. */
+        g_assert_cmpuint(left_heap_at, >, 0);
+        g_assert_cmpuint(left_heap_at, <=, HEAP_FOLLOW_EARLY);
+        g_assert_cmpuint(f.prepared, >=, 6);
         /* A lookup each time it moved, not one a row. */
         g_assert_cmpuint(f.lookups, <, 16);
         flags = vm_flags_of(body + size - 1);
@@ -204,6 +220,12 @@ static void test_follow(void) {
         free(body);
         heap_follow_end(&f);
         g_assert_cmpuint(f.prepared, ==, 0);
+        g_assert_false(f.early);
+        /* The daemon's threshold again: a block under 2 MiB is the heap's. */
+        later = malloc(4 * HEAP_FOLLOW_EARLY);
+        g_assert_nonnull(later);
+        g_assert_true(in_heap(later));
+        free(later);
         rss1 = rss_kib();
         g_assert_cmpint(rss1 - rss0, <, 4 * 1024);
         (void) mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
@@ -211,7 +233,7 @@ static void test_follow(void) {
 
 /* A buffer that stays small is not followed: not a single look at the mappings. */
 static void test_follow_small(void) {
-        HeapFollow f = heap_follow_for(64 * 1024);
+        HeapFollow f = heap_follow_begin(64 * 1024);
         char *body = NULL;
 
         for (size_t size = 64; size <= 64 * 1024; size *= 2) {

@@ -130,15 +130,6 @@ assert_integrity_error (XferdEnv *env, const char *job, const char *want)
         job_assert_error (env->fx, job, "Integrity", want);
 }
 
-/* Nothing of the file in its directory: no destination, no temporary file. */
-static void
-assert_dir_empty (XferdEnv *env)
-{
-        const char *const none[] = { NULL };
-
-        assert_dir_is (env->dir, none);
-}
-
 /* A download of env->url with checksum (and its auto-completion). */
 static void
 check_right (XferdEnv *env, const char *checksum, const char *verified)
@@ -195,7 +186,7 @@ check_wrong (GChecksumType type)
         g_autofree char *message = job_get_string (env->fx, job, "ErrorMessage");
         g_assert_nonnull (strstr (message, wrong));
         g_assert_nonnull (strstr (message, right));
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
         g_autoptr(GVariant) d = file_details (env, job, 0);
         g_autofree char *by = detail_verified_by (d);
         g_assert_cmpstr (by, ==, "");
@@ -203,7 +194,7 @@ check_wrong (GChecksumType type)
 
         /* Complete moves nothing that did not check out. */
         g_assert_true (xferd_complete (env->fx, job));
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
 }
 
 static void
@@ -297,7 +288,7 @@ test_malformed (void)
         g_autoptr(GVariant) up = bus_call_manager (env->fx, "CreateJob", g_variant_new ("(sa{sv})", "up", &u),
                                                    G_VARIANT_TYPE ("(so)"), &error);
         bus_assert_error (error, DBUS_ERROR_INVALID_ARGS);
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
 }
 
 /* ---------------------------------------------------------------- sizes */
@@ -311,7 +302,7 @@ check_size (guint64 size)
         g_autofree char *job = download_ok (env, env->url, "size", g_variant_new_uint64 (size), TRUE, &id);
         g_autofree char *want = g_strdup_printf ("has %d bytes, but %" G_GUINT64_FORMAT " were expected", SIZE, size);
         assert_integrity_error (env, job, want);
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
 }
 
 /* The server's body is longer than the size expected: refused before a byte lands. */
@@ -390,7 +381,7 @@ test_mirrors (void)
         g_variant_builder_unref (o2);
         g_assert_no_error (error);
         assert_integrity_error (env, job2, env->url);
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
         g_autoptr(GVariant) d2 = file_details (env, job2, 0);
         g_autofree char *again = detail_string (d2, "url-in-use");
         g_assert_cmpstr (again, ==, missing);
@@ -430,7 +421,7 @@ check_kill_and_resume (gboolean corrupt, gboolean restart)
         g_assert_true (xferd_log_wait (env->log, hashing, 1, WAIT_TIMEOUT_MS));
         if (corrupt && !restart) {
                 assert_integrity_error (env, job, "does not match its checksum");
-                assert_dir_empty (env);
+                assert_dir_empty (env->dir);
         } else {
                 assert_job_removed (env->fx, id, "acknowledged");
                 assert_dest_complete (env);
@@ -551,7 +542,7 @@ test_repr_digest_wrong (void)
         http_server_send_digest (env->http, "/file.bin", HTTP_DIGEST_REPR, G_CHECKSUM_SHA256, HTTP_DIGEST_WRONG);
         g_autofree char *job = download_ok (env, env->url, NULL, NULL, TRUE, NULL);
         assert_integrity_error (env, job, "the Repr-Digest the server sent");
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
 }
 
 /* A download suspended mid-way, without a digest so far; resume_with() continues it with a
@@ -642,7 +633,7 @@ test_wrong_digest_on_206 (gconstpointer data)
 
         resume_with (env, job, w->field, w->type, HTTP_DIGEST_SWAPPED);
         assert_integrity_error (env, job, w->says);
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
 }
 
 /* A 206's Content-Digest (right) whose range cannot be hashed (XFERD_TEST_RANGE_HASH_FAIL
@@ -659,7 +650,7 @@ test_content_digest_unhashed (gconstpointer data)
 
         resume_with (env, job, HTTP_DIGEST_CONTENT, G_CHECKSUM_SHA256, HTTP_DIGEST_RIGHT);
         assert_integrity_error (env, job, "could not be hashed");
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
 }
 
 /* ---------------------------------------------------------------- signed lists */
@@ -754,17 +745,7 @@ test_list_good (void)
 static char *
 create_listed (Signed *s, const char *name)
 {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder o;
-        char *job;
-
-        g_variant_builder_init (&o, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_add (&o, "{sv}", "checksum-list", g_variant_new_string (s->list_url));
-        g_autoptr(GVariant) reply = bus_call_manager (s->env->fx, "CreateJob", g_variant_new ("(sa{sv})", name, &o),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        g_variant_get (reply, "(so)", NULL, &job);
-        return job;
+        return xferd_create_job_with (s->env->fx, name, NULL, "checksum-list", s->list_url, NULL);
 }
 
 /* CreateJob's checksum-list is the list of every file added without one: a plain AddFile is
@@ -822,7 +803,7 @@ check_list_refused (Signed *s, const char *url, const char *says)
         /* Not one byte of the file was fetched: the list is checked first. */
         g_assert_cmpuint (http_server_request_count (s->env->http, "/images/file.bin"), ==, 0);
         g_assert_true (xferd_complete (s->env->fx, job));
-        assert_dir_empty (s->env);
+        assert_dir_empty (s->env->dir);
 }
 
 /* What is wrong with the list's signature. */
@@ -880,7 +861,7 @@ test_list_missing_file (void)
         g_autofree char *job = download_listed (&s, url, TRUE);
         assert_integrity_error (s.env, job, "is not in the signed checksum list");
         g_assert_cmpuint (http_server_request_count (s.env->http, "/images/unlisted.bin"), ==, 0);
-        assert_dir_empty (s.env);
+        assert_dir_empty (s.env->dir);
 }
 
 /* ---------------------------------------------------------------- Cancel while hashing */
@@ -924,7 +905,7 @@ test_cancel_while_hashing (void)
 
         /* Nothing left, no verdict (the hash never ended), and the job is final. The resumed
          * request runs beside the hashing, so it may have reached the server or not. */
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), <=, 2);
         g_assert_cmpint (xferd_log_count (env->log, "checked out"), ==, 0);
         g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
@@ -955,7 +936,7 @@ test_suspend_while_hashing (void)
         g_assert_cmpuint (first, ==, BIG);
         g_assert_cmpuint (second, <, first);
         xferd_job_call (env->fx, job, "Cancel");
-        assert_dir_empty (env);
+        assert_dir_empty (env->dir);
 }
 
 const TestCase test_cases[] = {

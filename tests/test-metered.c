@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "nm-mock.h"
+#include "poll-wait.h"
+#include "proc-stat.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 #include "xferd-process.h"
@@ -705,25 +707,19 @@ all_threads_asleep (pid_t pid)
 {
         g_autoptr(GPtrArray) stat = task_files (pid, "stat");
 
-        for (guint i = 0; i < stat->len; i++) {
-                /* "tid (comm) S ...": the state follows the last parenthesis. */
-                const char *end = strrchr (g_ptr_array_index (stat, i), ')');
-
-                if (!end || end[1] != ' ' || end[2] != 'S')
+        for (guint i = 0; i < stat->len; i++)
+                if (proc_stat_state (g_ptr_array_index (stat, i)) != 'S')
                         return FALSE;
-        }
         return TRUE;
 }
 
 static void
 wait_asleep (pid_t pid)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
 
-        while (!all_threads_asleep (pid)) {
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (10 * 1000);
-        }
+        while (!all_threads_asleep (pid))
+                g_assert_true (poll_again (deadline, 10));
 }
 
 static GStrv
@@ -818,7 +814,7 @@ test_idle_no_wakeups (XferdEnv *env)
         g_assert_cmpuint (voluntary_switches (pid), >, after);
 }
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/metered/user-instance", test_user_instance },
         { NULL, NULL }
 };
@@ -841,8 +837,4 @@ static const XferdEnvCase env_cases[] = {
         { NULL, NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, test_cases, metered_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { metered_env_make, env_cases };

@@ -547,7 +547,8 @@ test_list_own_order (XferdEnv *env)
         g_autofree char *jb1 = bus_client_create_job (env->b, "b1", &b1);
         g_autofree char *ja2 = bus_client_create_job (env->a, "a2", &a2);
         g_autofree char *jb2 = bus_client_create_job (env->b, "b2", &b2);
-        g_autofree char *ja3 = bus_client_create_job (env->a, "a3", &a3);
+        /* A name beyond ASCII: the rows copy display names in without a check of their own. */
+        g_autofree char *ja3 = bus_client_create_job (env->a, "a3 \u2713 \u00dcn\u00efc\u00f8d\u00e9", &a3);
         g_autofree char *expected = NULL;
 
         bus_client_job_call (env->a, ja2, "Cancel");
@@ -564,6 +565,8 @@ test_list_own_order (XferdEnv *env)
         g_free (expected), expected = g_strdup_printf ("%s %s %s %s ", a1, b1, b2, a3);
         g_assert_cmpstr (all_ids, ==, expected);
         g_assert_cmpstr (all_compact_rows, ==, all_rows);
+        g_free (expected), expected = g_strdup_printf ("%s a3 \u2713 \u00dcn\u00efc\u00f8d\u00e9 ", a3);
+        g_assert_nonnull (strstr (all_rows, expected));
 
         /* B's last jobs go, and B starts again. */
         bus_client_job_call (env->b, jb1, "Cancel");
@@ -1691,8 +1694,4 @@ static const XferdEnvCase env_cases[] = {
         { NULL, NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, NULL, multiuser_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { multiuser_env_make, env_cases };

@@ -22,6 +22,7 @@
 #include <glib/gstdio.h>
 
 #include "bus-fixture.h"
+#include "poll-wait.h"
 
 #define WATCHDOG_USEC "500000"
 
@@ -353,7 +354,7 @@ test_no_notify_socket (NotifyFixture *f, gconstpointer data)
                 NULL, NULL, &error);
         g_assert_no_error (error);
         /* The bus has no activation for the name: wait until xferd owns it, then ask it. */
-        for (int i = 0; i < 3000; i++) {
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
                 g_autoptr(GVariant) owned = g_dbus_connection_call_sync (
                         conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                         "NameHasOwner", g_variant_new ("(s)", "org.xferd.Transfer1"), G_VARIANT_TYPE ("(b)"),
@@ -364,7 +365,7 @@ test_no_notify_socket (NotifyFixture *f, gconstpointer data)
                 g_variant_get (owned, "(b)", &has);
                 if (has)
                         break;
-                g_usleep (10000);
+                g_assert_true (poll_again (deadline, 10));
         }
         reply = g_dbus_connection_call_sync (conn, "org.xferd.Transfer1", "/org/xferd/Transfer1",
                                              "org.freedesktop.DBus.Properties", "Get",

@@ -15,16 +15,15 @@
 #define OPTION "cancel-when-owner-gone"
 #define PROPERTY "CancelWhenOwnerGone"
 
-static gboolean
-available (void)
-{
-        return test_needs (geteuid () == 0 ? NULL : "root (a bus configured like the system bus)");
-}
-
+/* The XferdEnvMake of every case: a bus configured like the system bus (root only; NULL, the
+ * case skipped, without), serving SIZE bytes at /file.bin. */
 static XferdEnv *
-env_new (void)
+owner_gone_env_make (gconstpointer setup)
 {
         BusFixtureOptions options = { .system_bus = TRUE };
+
+        if (!test_needs (geteuid () == 0 ? NULL : "root (a bus configured like the system bus)"))
+                return NULL;
         XferdEnv *env = xferd_env_new_serving (&options, "/file.bin", SIZE);
 
         /* Every transfer holds still in the middle, its temporary file on disk. */
@@ -69,22 +68,16 @@ kill_client (XferdEnv *env, BusClient *client)
 static void
 assert_cancelled_and_gone (XferdEnv *env, const char *job, const char *id)
 {
-        g_autofree char *final = xferd_wait_job_removed (env->fx, id);
-
-        g_assert_cmpstr (final, ==, "cancelled");
+        assert_job_removed (env->fx, id, "cancelled");
         assert_job_string (env->fx, job, "State", "cancelled");
-        const char *const nothing[] = { NULL };
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_false (xferd_lists_job (env->fx, id));
 }
 
 /* The client that made the job is killed in the middle of the transfer. */
 static void
-test_killed_client (void)
+test_killed_client (XferdEnv *env)
 {
-        if (!available ())
-                return;
-        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(BusClient) client = bus_client_new (env->fx, NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = client_download (env, client, TRUE, &id);
@@ -102,11 +95,8 @@ test_killed_client (void)
 /* A client that leaves right after the call that bound the job: busctl. The bus hands xferd
  * the call before the news that its caller left, so the job is created, then cancelled. */
 static void
-test_client_leaves_at_once (void)
+test_client_leaves_at_once (XferdEnv *env)
 {
-        if (!available ())
-                return;
-        g_autoptr(XferdEnv) env = env_new ();
         g_autofree char *address = g_strdup_printf ("--address=%s", env->fx->address);
         const char *const argv[] = { "busctl", address, "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH,
                                      XFERD_MANAGER_IFACE, "Download", "ssa{sv}", env->url, env->dest,
@@ -124,11 +114,8 @@ test_client_leaves_at_once (void)
 /* Without the option, a client that goes leaves its job to run on; CreateJob takes the option
  * too. */
 static void
-test_unbound_job_stays (void)
+test_unbound_job_stays (XferdEnv *env)
 {
-        if (!available ())
-                return;
-        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(BusClient) client = bus_client_new (env->fx, NULL);
         g_autofree char *id = NULL, *created_id = NULL;
         g_autofree char *job = client_download (env, client, FALSE, &id);
@@ -151,11 +138,8 @@ test_unbound_job_stays (void)
 
 /* The property binds to the connection that writes it, and false unbinds. */
 static void
-test_property (void)
+test_property (XferdEnv *env)
 {
-        if (!available ())
-                return;
-        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(BusClient) a = bus_client_new (env->fx, NULL);
         g_autoptr(BusClient) b = bus_client_new (env->fx, NULL);
         g_autoptr(GError) error = NULL;
@@ -193,11 +177,8 @@ test_property (void)
 /* The binding is stored: a client that dies while xferd is down loses its job when xferd comes
  * back; a client that lives on keeps its job. */
 static void
-test_restart (void)
+test_restart (XferdEnv *env)
 {
-        if (!available ())
-                return;
-        g_autoptr(XferdEnv) env = env_new ();
         g_autoptr(BusClient) alive = bus_client_new (env->fx, NULL);
         g_autoptr(BusClient) dying = bus_client_new (env->fx, NULL);
         g_autofree char *alive_id = NULL, *dying_id = NULL;
@@ -224,11 +205,13 @@ test_restart (void)
         assert_cancelled_and_gone (env, alive_job, alive_id);
 }
 
-const TestCase test_cases[] = {
-        { "/owner-gone/killed-client", test_killed_client },
-        { "/owner-gone/client-leaves-at-once", test_client_leaves_at_once },
-        { "/owner-gone/unbound-job-stays", test_unbound_job_stays },
-        { "/owner-gone/property", test_property },
-        { "/owner-gone/restart", test_restart },
-        { NULL, NULL }
+static const XferdEnvCase env_cases[] = {
+        { "/owner-gone/killed-client", test_killed_client, NULL },
+        { "/owner-gone/client-leaves-at-once", test_client_leaves_at_once, NULL },
+        { "/owner-gone/unbound-job-stays", test_unbound_job_stays, NULL },
+        { "/owner-gone/property", test_property, NULL },
+        { "/owner-gone/restart", test_restart, NULL },
+        { NULL, NULL, NULL }
 };
+
+const XferdEnvCases test_env_cases = { owner_gone_env_make, env_cases };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bus-fixture.h"
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-process.h"
 
@@ -87,7 +88,7 @@ polkit_start (Env *env)
 {
         g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
         g_autoptr(GError) error = NULL;
-        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
 
         g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", env->fx->address, TRUE);
         env->polkitd = g_subprocess_launcher_spawn (launcher, &error, DEBIAN_PYTHON, "-m", "dbusmock",
@@ -102,8 +103,7 @@ polkit_start (Env *env)
                         g_variant_get (has, "(b)", &owned);
                 if (owned)
                         break;
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (20 * 1000);   /* the mock announces itself only by taking its name */
+                g_assert_true (poll_again (deadline, 20));  /* the mock announces itself only by taking its name */
         }
 }
 
@@ -299,14 +299,13 @@ test_slow_polkit_blocks_nobody (void)
                                     XFERD_MANAGER_IFACE, "ListJobs", "b", "true", NULL);
         g_assert_no_error (error);
         /* Once polkit holds a's call, others are answered at once: b, and root. */
-        for (gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;;) {
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
                 g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
                 gboolean any = FALSE;
                 g_variant_get (have, "(b)", &any);
                 if (any)
                         break;
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (20 * 1000);   /* the mock tells of a held call only when asked */
+                g_assert_true (poll_again (deadline, 20));  /* the mock tells of a held call only when asked */
         }
         reply = bus_client_call_manager (env->b, "ListJobs", g_variant_new ("(b)", FALSE),
                                          G_VARIANT_TYPE ("(a(ssssutto))"), &error);

@@ -29,6 +29,8 @@
 
 #include <glib/gstdio.h>
 
+#include "poll-wait.h"
+#include "proc-stat.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 
@@ -85,22 +87,27 @@ chown_to_a (const char *path)
         g_assert_no_errno (chown (path, a.uid, a.gid));
 }
 
-/* The fixture, a server, A's connection (env->a), and A's download directory env->dir (not
- * mounted yet). */
-static XferdEnv *
-env_new_full (const char *config, const char *const *xferd_env)
-{
-        BusFixtureOptions options = { .system_bus = TRUE, .config = config, .xferd_env = xferd_env };
-        XferdEnv *env = xferd_env_new (&options);
+/* What a case runs with. */
+typedef struct {
+        const char *config;             /* xferd.conf's text, or NULL */
+        const char *const *xferd_env;   /* xferd's extra environment, or NULL */
+        gboolean mke2fs;                /* makes a file system of its own */
+} PrivilegesSetup;
 
+/* The XferdEnvMake of every case: the fixture, a server, A's connection (env->a), and A's
+ * download directory env->dir (not mounted yet); NULL, the case skipped, when what it needs
+ * is missing. */
+static XferdEnv *
+privileges_env_make (gconstpointer data)
+{
+        const PrivilegesSetup *setup = data;
+        BusFixtureOptions options = { .system_bus = TRUE, .config = setup->config, .xferd_env = setup->xferd_env };
+
+        if (!needs_met (setup->mke2fs))
+                return NULL;
+        XferdEnv *env = xferd_env_new (&options);
         env->a = bus_client_new (env->fx, USER_A);
         return env;
-}
-
-static XferdEnv *
-env_new (const char *config)
-{
-        return env_new_full (config, NULL);
 }
 
 static void
@@ -198,11 +205,8 @@ start_until_local_error (XferdEnv *env, const char *name, const char *state, con
  * of A's stops there with a transient LocalFile error (a full disk), although root could
  * write on; xferd writes A's file as A would, without CAP_SYS_RESOURCE and with A's fsuid. */
 static void
-test_root_reserve (void)
+test_root_reserve (XferdEnv *env)
 {
-        if (!needs_met (TRUE))
-                return;
-        g_autoptr(XferdEnv) env = env_new ("[Daemon]\nKeepFree=0\n");
         env_mount_ext2 (env, 8192, 50);
         g_autoptr(GBytes) content = xferd_env_serve_file (env, "big.bin", 6 * 1024 * 1024, NULL, NULL);
         g_autofree char *job = start_download (env, "big.bin");
@@ -223,12 +227,8 @@ static gboolean
 process_stopped (pid_t pid)
 {
         g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-        g_autofree char *stat = NULL;
 
-        if (!g_file_get_contents (path, &stat, NULL, NULL))
-                return FALSE;
-        const char *close = strrchr (stat, ')');
-        return close && close[1] == ' ' && close[2] == 'T';
+        return proc_stat_file_state (path) == 'T';
 }
 
 static char *
@@ -267,12 +267,8 @@ writing_thread (pid_t pid, uid_t uid)
 }
 
 static void
-test_write_credentials (void)
+test_write_credentials (XferdEnv *env)
 {
-        if (!needs_met (FALSE))
-                return;
-        static const char *const stop[] = { "XFERD_TEST_STOP_POINT=write-as-owner", NULL };
-        g_autoptr(XferdEnv) env = env_new_full ("[Daemon]\nKeepFree=0\n", stop);
         UserIds ids = user_a_ids ();
         chown_to_a (env->dir);
 
@@ -281,10 +277,9 @@ test_write_credentials (void)
         pid_t pid = (pid_t) bus_fixture_note_xferd (env->fx);
         g_assert_cmpint (pid, >, 0);
 
-        gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
-        while (!process_stopped (pid) && g_get_monotonic_time () < deadline)
-                g_usleep (10 * 1000);
-        g_assert_true (process_stopped (pid));
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
+        while (!process_stopped (pid))
+                g_assert_true (poll_again (deadline, 10));
 
         pid_t tid = writing_thread (pid, ids.uid);
         g_autofree char *cap_eff = status_field (pid, tid, "CapEff");
@@ -314,11 +309,8 @@ test_write_credentials (void)
  * response that announces more than MaxFileSize is refused before its first byte. A tmpfs
  * of 64 MiB keeps the machine's disk safe should the limit not hold. */
 static void
-test_max_file_size (void)
+test_max_file_size (XferdEnv *env)
 {
-        if (!needs_met (FALSE))
-                return;
-        g_autoptr(XferdEnv) env = env_new ("[Daemon]\nMaxFileSize=1M\nKeepFree=0\n");
         env_mount_tmpfs (env, "64m");
 
         g_autoptr(GBytes) seed = xferd_env_serve_file (env, "endless.bin", 1, NULL, NULL);
@@ -345,11 +337,8 @@ test_max_file_size (void)
  * transient LocalFile error naming KeepFree; once the file system grows it goes on from the
  * bytes it holds and finishes byte-exact. */
 static void
-test_keep_free (void)
+test_keep_free (XferdEnv *env)
 {
-        if (!needs_met (FALSE))
-                return;
-        g_autoptr(XferdEnv) env = env_new ("[Daemon]\nKeepFree=2M\n");
         env_mount_tmpfs (env, "4m");
 
         g_autoptr(GBytes) content = xferd_env_serve_file (env, "file.bin", 3 * 1024 * 1024, NULL, NULL);
@@ -439,11 +428,8 @@ assert_owned (const char *path, uid_t uid, gid_t gid)
  * cannot download into a directory only that group may write to, and its files get the
  * overflow group, never one it does not hold. */
 static void
-test_caller_groups (void)
+test_caller_groups (XferdEnv *env)
 {
-        if (!needs_met (FALSE))
-                return;
-        g_autoptr(XferdEnv) env = env_new (NULL);
         UserIds ids = user_a_ids ();
         gid_t extra;
         g_autofree char *by_extra = NULL;
@@ -478,11 +464,8 @@ test_caller_groups (void)
 /* The groups are stored with the job: killed in the middle of the download, xferd starts
  * again, loads the job and goes on writing into the directory of the connection's group. */
 static void
-test_caller_groups_restart (void)
+test_caller_groups_restart (XferdEnv *env)
 {
-        if (!needs_met (FALSE))
-                return;
-        g_autoptr(XferdEnv) env = env_new (NULL);
         gid_t extra;
         g_autofree char *by_extra = NULL;
         g_autoptr(BusClient) with_extra = a_with_extra_group (env, &extra, &by_extra);
@@ -503,14 +486,25 @@ test_caller_groups_restart (void)
         g_free (finish_in (env, with_extra, job, by_extra, "file.bin", content));
 }
 
-const TestCase test_cases[] = {
-        { "/privileges/root-reserve", test_root_reserve },
-        { "/privileges/write-credentials", test_write_credentials },
-        { "/privileges/max-file-size", test_max_file_size },
-        { "/privileges/keep-free", test_keep_free },
-        { "/privileges/caller-groups", test_caller_groups },
-        { "/privileges/caller-groups-restart", test_caller_groups_restart },
-        { NULL, NULL }
+/* The root reserve of a file system of its own. */
+static const PrivilegesSetup root_reserve = { .config = "[Daemon]\nKeepFree=0\n", .mke2fs = TRUE };
+/* xferd stops where it writes as the owner. */
+static const PrivilegesSetup write_stopped = {
+        .config = "[Daemon]\nKeepFree=0\n",
+        .xferd_env = (const char *const[]) { "XFERD_TEST_STOP_POINT=write-as-owner", NULL },
+};
+static const PrivilegesSetup max_file_size = { .config = "[Daemon]\nMaxFileSize=1M\nKeepFree=0\n" };
+static const PrivilegesSetup keep_free_2m = { .config = "[Daemon]\nKeepFree=2M\n" };
+static const PrivilegesSetup defaults = { NULL };
+
+static const XferdEnvCase env_cases[] = {
+        { "/privileges/root-reserve", test_root_reserve, &root_reserve },
+        { "/privileges/write-credentials", test_write_credentials, &write_stopped },
+        { "/privileges/max-file-size", test_max_file_size, &max_file_size },
+        { "/privileges/keep-free", test_keep_free, &keep_free_2m },
+        { "/privileges/caller-groups", test_caller_groups, &defaults },
+        { "/privileges/caller-groups-restart", test_caller_groups_restart, &defaults },
+        { NULL, NULL, NULL }
 };
 
 int
@@ -521,6 +515,6 @@ main (int argc, char **argv)
         if (geteuid () == 0 && unshare (CLONE_NEWNS) == 0)
                 (void) mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
         g_test_init (&argc, &argv, NULL);
-        test_add_cases (test_cases);
+        xferd_env_add_cases (&(const XferdEnvCases) { privileges_env_make, env_cases });
         return g_test_run ();
 }

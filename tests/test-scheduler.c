@@ -64,12 +64,6 @@ fetch_free (gpointer data)
         g_free (f);
 }
 
-static XferdEnv *
-env_new (void)
-{
-        return xferd_env_new (NULL);
-}
-
 /* A resource of `size` pattern bytes; stall > 0: every response pauses after
  * that many body bytes until http_server_release(). */
 static Fetch *
@@ -93,20 +87,14 @@ env_add (XferdEnv *env, const char *name, gsize size, gsize stall)
 static void
 fetch_start (XferdEnv *env, Fetch *f, const char *priority)
 {
-        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
         GVariantBuilder options;
-        const char *id, *path;
 
         g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
         g_variant_builder_add (&options, "{sv}", "auto-complete", g_variant_new_boolean (FALSE));
         if (priority)
                 g_variant_builder_add (&options, "{sv}", "priority", g_variant_new_string (priority));
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "Download",
-                                                      g_variant_new ("(ssa{sv})", f->url, f->dest, &options),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        g_variant_get (reply, "(&s&o)", &id, &path);
-        f->job = g_strdup (path);
+        f->job = xferd_download_with (env->fx, f->url, f->dest, &options, &id);
         f->temp = xferd_temp_path (env->fx, f->job, 0);
         g_test_message ("%s: job %s (%s)", f->path, id, priority ? priority : "default priority");
 }
@@ -182,13 +170,39 @@ last_range_start (XferdEnv *env, Fetch *f)
 
 /* ------------------------------------------------------------- manager */
 
+/* Tolerance tests of a rate need a machine that runs at its normal speed; a
+ * sanitizer build (.ci/run sets XFERD_TEST_SANITIZED) does not. */
 static gboolean
-need_root (void)
+sanitized (void)
 {
-        if (geteuid () == 0)
-                return TRUE;
-        g_test_skip ("the Manager's MaxBackgroundTransfers and BackgroundBandwidthLimit can only be set by root");
-        return FALSE;
+        return g_getenv ("XFERD_TEST_SANITIZED") != NULL;
+}
+
+/* What a case needs of its environment. */
+typedef struct {
+        const char *config;             /* xferd.conf's text, or NULL */
+        gboolean sets_manager;          /* sets the Manager's properties: root only */
+        gboolean checks_rate;           /* a rate's lower bound: not in a sanitizer build */
+} SchedulerSetup;
+
+/* The XferdEnvMake of every case: an environment with setup's xferd.conf; NULL, the case
+ * skipped, when it cannot run here. */
+static XferdEnv *
+scheduler_env_make (gconstpointer data)
+{
+        const SchedulerSetup *setup = data;
+        const BusFixtureOptions options = { .config = setup->config };
+
+        if (setup->sets_manager && geteuid () != 0) {
+                g_test_skip ("the Manager's MaxBackgroundTransfers and BackgroundBandwidthLimit can only be set "
+                             "by root");
+                return NULL;
+        }
+        if (setup->checks_rate && sanitized ()) {
+                g_test_skip ("rate tolerance is not checked in a sanitizer build (XFERD_TEST_SANITIZED)");
+                return NULL;
+        }
+        return xferd_env_new (&options);
 }
 
 static void
@@ -325,14 +339,6 @@ elapsed_ms (gint64 since)
         return (g_get_monotonic_time () - since) / 1000;
 }
 
-/* Tolerance tests of a rate need a machine that runs at its normal speed; a
- * sanitizer build (.ci/run sets XFERD_TEST_SANITIZED) does not. */
-static gboolean
-sanitized (void)
-{
-        return g_getenv ("XFERD_TEST_SANITIZED") != NULL;
-}
-
 /* After an action at t0 (a start, a Priority change), winner took the only slot from loser
  * at once: loser waits queued with the STALL bytes it held, winner transfers and holds
  * `bytes`. */
@@ -362,12 +368,8 @@ assert_preempted (XferdEnv *env, gint64 t0, Fetch *winner, Fetch *loser, goffset
  * queued jobs of different priorities is /scheduler/queued-order.)
  */
 static void
-test_preemption_chain (void)
+test_preemption_chain (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = env_new ();
-
-        if (!need_root ())
-                return;
         Fetch *low = env_add (env, "low", SIZE, STALL);
         Fetch *normal = env_add (env, "normal", SIZE, STALL);
         Fetch *high = env_add (env, "high", SIZE, STALL);
@@ -439,12 +441,8 @@ test_preemption_chain (void)
  * normal one.
  */
 static void
-test_queued_order (void)
+test_queued_order (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = env_new ();
-
-        if (!need_root ())
-                return;
         Fetch *blocker = env_add (env, "blocker", SIZE, STALL);
         Fetch *normal = env_add (env, "normal", SIZE, STALL);
         Fetch *high = env_add (env, "high", SIZE, STALL);
@@ -480,12 +478,8 @@ test_queued_order (void)
  * running, undisturbed.
  */
 static void
-test_foreground_beside_background (void)
+test_foreground_beside_background (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = env_new ();
-
-        if (!need_root ())
-                return;
         Fetch *bg = env_add (env, "background", SIZE, STALL);
         Fetch *fg = env_add (env, "foreground", SIZE, 0);
 
@@ -504,8 +498,7 @@ test_foreground_beside_background (void)
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
         g_assert_cmpint (file_size (bg->temp), ==, STALL);
 
-        g_assert_false (xferd_complete (env->fx, fg->job));
-        assert_file_content (fg->dest, fg->content);
+        fetch_finish (env, fg);
         http_server_release (env->http, bg->path);
         fetch_finish (env, bg);
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
@@ -516,13 +509,9 @@ test_foreground_beside_background (void)
  * it runs) and not a foreground job.
  */
 static void
-test_background_limit (void)
+test_background_limit (XferdEnv *env)
 {
         const guint64 limit = 512 * KiB;
-        g_autoptr(XferdEnv) env = env_new ();
-
-        if (!need_root ())
-                return;
         Fetch *bg = env_add (env, "background", 2 * MiB, STALL);
         Fetch *fg = env_add (env, "foreground", 4 * MiB, 0);
 
@@ -554,8 +543,7 @@ test_background_limit (void)
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
 
         fetch_finish (env, bg);
-        g_assert_false (xferd_complete (env->fx, fg->job));
-        assert_file_content (fg->dest, fg->content);
+        fetch_finish (env, fg);
 }
 
 /*
@@ -564,12 +552,8 @@ test_background_limit (void)
  * yields to the normal one, which continues by Range.
  */
 static void
-test_priority_change (void)
+test_priority_change (XferdEnv *env)
 {
-        g_autoptr(XferdEnv) env = env_new ();
-
-        if (!need_root ())
-                return;
         Fetch *running = env_add (env, "running", SIZE, STALL);
         Fetch *waiting = env_add (env, "waiting", SIZE, STALL);
 
@@ -604,16 +588,9 @@ test_priority_change (void)
  * may not reach the lower bound.
  */
 static void
-test_job_limit (void)
+test_job_limit (XferdEnv *env)
 {
         const guint64 limit = 512 * KiB;
-
-        if (sanitized ()) {
-                g_test_skip ("rate tolerance is not checked in a sanitizer build (XFERD_TEST_SANITIZED)");
-                return;
-        }
-
-        g_autoptr(XferdEnv) env = env_new ();
         Fetch *f = env_add (env, "limited", 4 * MiB, 0);
 
         fetch_start_limited (env, f, limit);
@@ -630,8 +607,7 @@ test_job_limit (void)
         g_assert_cmpfloat (rate, <=, 1.2 * limit);
         g_assert_cmpfloat (rate, >=, 0.5 * limit);
         g_assert_cmpuint (http_server_request_count (env->http, f->path), ==, 1);
-        g_assert_false (xferd_complete (env->fx, f->job));
-        assert_file_content (f->dest, f->content);
+        fetch_finish (env, f);
 }
 
 /*
@@ -639,11 +615,10 @@ test_job_limit (void)
  * once, in the same request.
  */
 static void
-test_job_limit_change (void)
+test_job_limit_change (XferdEnv *env)
 {
         const guint64 limit = 256 * KiB;
         const gsize size = 4 * MiB;
-        g_autoptr(XferdEnv) env = env_new ();
         Fetch *f = env_add (env, "limited", size, 0);
 
         fetch_start_limited (env, f, limit);
@@ -666,8 +641,7 @@ test_job_limit_change (void)
         g_assert_cmpuint (http_server_request_count (env->http, f->path), ==, 1);
         g_assert_cmpuint (history_count (env->fx, f->job, "transferring"), ==, 1);
         g_assert_cmpuint (job_get_uint64 (env->fx, f->job, "BandwidthLimit"), ==, 0);
-        g_assert_false (xferd_complete (env->fx, f->job));
-        assert_file_content (f->dest, f->content);
+        fetch_finish (env, f);
 }
 
 /*
@@ -677,13 +651,8 @@ test_job_limit_change (void)
  * next turn, and both end byte-exact.
  */
 static void
-test_turns (void)
+test_turns (XferdEnv *env)
 {
-        const BusFixtureOptions options = { .config = "[Daemon]\nTimeSliceSec=1\n" };
-        g_autoptr(XferdEnv) env = xferd_env_new (&options);
-
-        if (!need_root ())
-                return;
         Fetch *a = env_add (env, "a", SIZE, STALL);
         Fetch *b = env_add (env, "b", SIZE, STALL);
 
@@ -718,14 +687,22 @@ test_turns (void)
         g_assert_cmpint (last_range_start (env, b), >, 0);
 }
 
-const TestCase test_cases[] = {
-        { "/scheduler/preemption-chain", test_preemption_chain },
-        { "/scheduler/queued-order", test_queued_order },
-        { "/scheduler/foreground-beside-background", test_foreground_beside_background },
-        { "/scheduler/background-limit", test_background_limit },
-        { "/scheduler/priority-change", test_priority_change },
-        { "/scheduler/job-limit", test_job_limit },
-        { "/scheduler/job-limit-change", test_job_limit_change },
-        { "/scheduler/turns", test_turns },
-        { NULL, NULL }
+static const SchedulerSetup plain = { NULL };
+static const SchedulerSetup manager = { .sets_manager = TRUE };
+static const SchedulerSetup rate = { .checks_rate = TRUE };
+/* Turns of 1 s, from a settings file given with --config. */
+static const SchedulerSetup turns = { .config = "[Daemon]\nTimeSliceSec=1\n", .sets_manager = TRUE };
+
+static const XferdEnvCase env_cases[] = {
+        { "/scheduler/preemption-chain", test_preemption_chain, &manager },
+        { "/scheduler/queued-order", test_queued_order, &manager },
+        { "/scheduler/foreground-beside-background", test_foreground_beside_background, &manager },
+        { "/scheduler/background-limit", test_background_limit, &manager },
+        { "/scheduler/priority-change", test_priority_change, &manager },
+        { "/scheduler/job-limit", test_job_limit, &rate },
+        { "/scheduler/job-limit-change", test_job_limit_change, &plain },
+        { "/scheduler/turns", test_turns, &turns },
+        { NULL, NULL, NULL }
 };
+
+const XferdEnvCases test_env_cases = { scheduler_env_make, env_cases };

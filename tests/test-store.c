@@ -126,6 +126,7 @@ static Job *job_new(unsigned seed, JobState state, size_t n_files, size_t n_comp
 
         g_assert_nonnull(j);
         g_snprintf(j->id, sizeof j->id, "%08x%024x", seed, seed * 7919u);
+        j->store_key = seed;    /* unique as the id is */
         j->type = seed % 2 ? JOB_UPLOAD : JOB_DOWNLOAD;
         j->owner = 1000 + seed;
         j->display_name = g_strdup_printf("Job %u — ünïcode", seed);
@@ -236,6 +237,7 @@ static void assert_job_equal(const Job *loaded, const Job *want) {
         static const FsIdentity no_identity = { .uid = 0 };
 
         g_assert_cmpstr(loaded->id, ==, want->id);
+        g_assert_cmpint(loaded->store_key, ==, want->store_key);
         g_assert_cmpint(loaded->type, ==, want->type);
         g_assert_cmpuint(loaded->owner, ==, want->owner);
         g_assert_cmpstr(loaded->display_name, ==, want->display_name);
@@ -758,9 +760,9 @@ static void test_delete(Fixture *f, gconstpointer data) {
         g_assert_cmpint(store_save_job(s, b), ==, 0);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 10);
 
-        g_assert_cmpint(store_delete_job(s, a->id), ==, 0);
-        g_assert_cmpint(store_delete_job(s, a->id), ==, 0);    /* already gone: fine */
-        sql = g_strdup_printf("SELECT count(*) FROM files WHERE job_id = '%s'", a->id);
+        g_assert_cmpint(store_delete_job(s, a), ==, 0);
+        g_assert_cmpint(store_delete_job(s, a), ==, 0);    /* already gone: fine */
+        sql = g_strdup_printf("SELECT count(*) FROM files WHERE job_seq = %" PRId64, a->store_key);
         g_assert_cmpint(raw_int(f->db, sql), ==, 0);
         g_free(sql);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 5);
@@ -1059,10 +1061,10 @@ static void test_adopt_error(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
-/* The files are read in the table's order and matched to their jobs: rows in any order, of
+/* The files are read by their key and matched to their jobs: rows written in any order, of
  * jobs interleaved, with a gap, still give every job its files by idx. */
 static void test_file_rows_order(Fixture *f, gconstpointer data) {
-        static const char *const orders[] = { "job_id DESC, idx DESC", "idx, job_id", "idx DESC, job_id" };
+        static const char *const orders[] = { "job_seq DESC, idx DESC", "idx, job_seq", "idx DESC, job_seq" };
         Job *want[] = { fixture_job(f, 70, JOB_QUEUED, 3, 1), fixture_job(f, 71, JOB_QUEUED, 2, 0),
                         fixture_job(f, 72, JOB_QUEUED, 1, 0) };
         Store *s = open_store(f);
@@ -1080,7 +1082,8 @@ static void test_file_rows_order(Fixture *f, gconstpointer data) {
                         sql = g_strdup_printf("CREATE TEMP TABLE t AS SELECT * FROM files; DELETE FROM files;"
                                               "INSERT INTO files SELECT * FROM t ORDER BY %s;", orders[k]);
                 else    /* the rows left keep their order */
-                        sql = g_strdup_printf("DELETE FROM files WHERE job_id = '%s' AND idx = 1;", want[0]->id);
+                        sql = g_strdup_printf("DELETE FROM files WHERE job_seq = %" PRId64 " AND idx = 1;",
+                                              want[0]->store_key);
                 raw_exec(f->db, sql);
                 s = open_store(f);
                 got = load_all(s);
@@ -1385,6 +1388,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         for (unsigned i = 0; i < 5; i++) {
                 j = job_new(110 + i, i == 0 ? JOB_TRANSFERRING : i == 4 ? JOB_TRANSFERRED : JOB_QUEUED, 3,
                             i == 4 ? 3 : i % 3);
+                j->store_key = i + 1;                   /* version 10 keys the rows by seq */
                 g_clear_pointer(&j->upload_url, free);  /* version 1 had none */
                 clear_integrity(j);
                 j->minimum_notification_interval = 500;   /* version 3 gives the default */
@@ -1434,6 +1438,13 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM jobs WHERE fs_groups IS NULL AND fs_gid IS NULL"), ==, 5);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 0);
+        /* Version 10: the rows keyed by seq, the files by their job's; no index by id, every
+         * file still its job's. */
+        g_assert_cmpint(raw_int(f->db, "SELECT pk FROM pragma_table_info('jobs') WHERE name = 'seq'"), ==, 1);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_index_list('jobs')"), ==, 1);     /* by age */
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_table_info('files') WHERE name = 'job_id'"), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files JOIN jobs ON seq = job_seq"), ==, 15);
 
         got = load_all(s);
         g_assert_cmpuint(got->len, ==, want->len);
@@ -1453,10 +1464,12 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         j->max_concurrent_files = 16;
         g_assert_cmpint(store_save_job_row(s, j), ==, 0);
         j = job_new(120, JOB_QUEUED, 2, 0);
+        j->store_key = store_new_key(s);
+        g_assert_cmpint(j->store_key, ==, 6);          /* after the migrated ones */
         g_ptr_array_add(want, j);
         g_assert_cmpint(store_save_job(s, j), ==, 0);
         g_assert_cmpint(store_save_pending_delete(s, &pd), ==, 0);
-        g_assert_cmpint(store_delete_job(s, ((Job *) g_ptr_array_index(want, 0))->id), ==, 0);
+        g_assert_cmpint(store_delete_job(s, g_ptr_array_index(want, 0)), ==, 0);
         g_ptr_array_remove_index(want, 0);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 14);    /* the cascade still holds */
 

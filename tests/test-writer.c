@@ -30,8 +30,6 @@ static char *
 start_held (XferdEnv *env, gboolean checksum, char **id)
 {
         g_autoptr(GVariantBuilder) o = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-        g_autoptr(GError) error = NULL;
-        const char *rid, *path;
 
         xferd_process_setenv (env->fx, "XFERD_TEST_WRITE_PAUSE", "1");
         xferd_env_serve (env, "/file.bin", SIZE);
@@ -43,17 +41,11 @@ start_held (XferdEnv *env, gboolean checksum, char **id)
                 g_autofree char *sum = g_strconcat ("sha256:", hex, NULL);
                 g_variant_builder_add (o, "{sv}", "checksum", g_variant_new_string (sum));
         }
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "Download",
-                                                      g_variant_new ("(ssa{sv})", env->url, env->dest, o),
-                                                      G_VARIANT_TYPE ("(so)"), &error);
-        g_assert_no_error (error);
-        bus_fixture_note_xferd (env->fx);
-        g_variant_get (reply, "(&s&o)", &rid, &path);
-        if (id)
-                *id = g_strdup (rid);
+        g_autofree char *job = xferd_download_with (env->fx, env->url, env->dest, o, id);
+
         g_assert_true (xferd_log_wait (env->log, PAUSED, 1, WAIT_TIMEOUT_MS));
         g_assert_true (http_server_wait_stalled (env->http, "/file.bin", 1, WAIT_TIMEOUT_MS));
-        return g_strdup (path);
+        return g_steal_pointer (&job);
 }
 
 /* The next xferd writes freely; the server sends the rest. */
@@ -80,8 +72,9 @@ file_size (const char *path)
  * checksum the hash stream holds the held task's buffers too (hashed beside the write): the
  * file still checks out (auto-complete moves it). */
 static void
-check_suspend_while_queued (gboolean checksum)
+test_suspend_while_queued (gconstpointer data)
 {
+        gboolean checksum = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = start_held (env, checksum, &id);
@@ -111,54 +104,35 @@ check_suspend_while_queued (gboolean checksum)
         assert_dest_complete (env);
 }
 
-static void
-test_suspend_while_queued (void)
-{
-        check_suspend_while_queued (FALSE);
-}
 
-static void
-test_suspend_while_queued_checksum (void)
-{
-        check_suspend_while_queued (TRUE);
-}
 
 /* Cancel while the writer holds the bytes: nothing is left at the reply, none of them is
  * written, and a second Cancel is refused. With a checksum the hash stream holds the task's
  * buffers too: each goes with the last of the two to let go. */
 static void
-check_cancel_while_queued (gboolean checksum)
+test_cancel_while_queued (gconstpointer data)
 {
-        static const char *const nothing[] = { NULL };
+        gboolean checksum = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autoptr(GError) error = NULL;
         g_autofree char *job = start_held (env, checksum, NULL);
 
         xferd_job_call (env->fx, job, "Cancel");
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_cmpuint (xferd_log_count (env->log, "Stopping with bytes ["), ==, 0);
 }
 
-static void
-test_cancel_while_queued (void)
-{
-        check_cancel_while_queued (FALSE);
-}
 
-static void
-test_cancel_while_queued_checksum (void)
-{
-        check_cancel_while_queued (TRUE);
-}
 
 /* kill -9 while the writer holds the bytes; the next xferd resumes the job and checks the
  * whole file against the checksum: right, or wrong when the server's bytes changed. */
 static void
-check_kill_while_queued (gboolean changed)
+test_kill_while_queued (gconstpointer data)
 {
+        gboolean changed = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
         g_autofree char *id = NULL;
         g_autofree char *job = start_held (env, TRUE, &id);
@@ -173,25 +147,14 @@ check_kill_while_queued (gboolean changed)
         if (changed) {
                 job_wait_state (env->fx, job, "error");
                 job_assert_error (env->fx, job, "Integrity", "does not match its checksum");
-                static const char *const nothing[] = { NULL };
-                assert_dir_is (env->dir, nothing);
+                assert_dir_empty (env->dir);
         } else {
                 assert_job_removed (env->fx, id, "acknowledged");
                 assert_dest_complete (env);
         }
 }
 
-static void
-test_kill_while_queued_right (void)
-{
-        check_kill_while_queued (FALSE);
-}
 
-static void
-test_kill_while_queued_wrong (void)
-{
-        check_kill_while_queued (TRUE);
-}
 
 /* One more file of the job on the server (SIZE bytes, stalling after HELD) and in the job. */
 static void
@@ -233,18 +196,22 @@ test_suspend_more_than_threads (void)
         for (guint i = 4; i < 6; i++)
                 add_held_file (env, path, i);
         g_assert_true (xferd_log_wait (env->log, "Test pause: a writer task is queued", 6, WAIT_TIMEOUT_MS));
-        g_autoptr(GVariant) r = bus_call_job (env->fx, path, "Suspend", NULL, G_VARIANT_TYPE_UNIT, &error);
-        g_assert_no_error (error);
+        xferd_job_call (env->fx, path, "Suspend");
         g_assert_cmpuint (xferd_log_count (env->log, PAUSED), ==, 4);
 }
 
 const TestCase test_cases[] = {
-        { "/writer/suspend-while-queued", test_suspend_while_queued },
-        { "/writer/cancel-while-queued", test_cancel_while_queued },
-        { "/writer/suspend-while-queued-checksum", test_suspend_while_queued_checksum },
-        { "/writer/cancel-while-queued-checksum", test_cancel_while_queued_checksum },
-        { "/writer/kill-while-queued-right", test_kill_while_queued_right },
-        { "/writer/kill-while-queued-wrong", test_kill_while_queued_wrong },
         { "/writer/suspend-more-than-threads", test_suspend_more_than_threads },
         { NULL, NULL }
+};
+
+const TestDataCase test_data_cases[] = {
+        { "/writer/suspend-while-queued", test_suspend_while_queued, GINT_TO_POINTER (FALSE) },
+        { "/writer/cancel-while-queued", test_cancel_while_queued, GINT_TO_POINTER (FALSE) },
+        { "/writer/suspend-while-queued-checksum", test_suspend_while_queued, GINT_TO_POINTER (TRUE) },
+        { "/writer/cancel-while-queued-checksum", test_cancel_while_queued, GINT_TO_POINTER (TRUE) },
+        /* The server's bytes unchanged, or changed. */
+        { "/writer/kill-while-queued-right", test_kill_while_queued, GINT_TO_POINTER (FALSE) },
+        { "/writer/kill-while-queued-wrong", test_kill_while_queued, GINT_TO_POINTER (TRUE) },
+        { NULL, NULL, NULL }
 };

@@ -126,7 +126,7 @@ test_several_files_line (XferdEnv *env)
         g_assert_true (pty_process_wait_output (p, &from, "file 2/2: second.bin", WAIT_TIMEOUT_MS));
         http_server_release (env->http, "/second.bin");
         g_assert_cmpint (pty_process_wait_exit (p, WAIT_TIMEOUT_MS), ==, 0);
-        g_autofree char *second = g_build_filename (env->dir, "second.bin", NULL);
+        g_autofree char *second = xferd_env_path (env, "second.bin");
         assert_file_content (second, b);
 }
 
@@ -156,13 +156,9 @@ static const XferdEnvCase env_cases[] = {
         { NULL, NULL, NULL }
 };
 
-static const TestCase test_cases[] = {
+const TestCase test_cases[] = {
         { "/xferctl-term/daemon-log", test_daemon_log_on_terminal },
         { NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, test_cases, xferctl_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { xferctl_env_make, env_cases };

@@ -20,8 +20,6 @@
 
 #define STALL (128 * 1024)
 
-static const char *const nothing[] = { NULL };
-
 static void
 test_download (XferdEnv *env)
 {
@@ -43,7 +41,7 @@ test_download_404 (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "download", env->url, env->dest, NULL), ==,
                          XFERCTL_EXIT_TRANSFER);
         g_assert_nonnull (strstr (err, "404"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_true (xferctl_no_jobs (env));
 }
 
@@ -91,7 +89,7 @@ test_download_interrupted (XferdEnv *env)
         g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, XFERCTL_EXIT_SIGINT);
         g_autofree char *said = g_strconcat (out, err, NULL);
         g_assert_nonnull (strstr (said, "removed"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         assert_job_string (env->fx, job_path, "State", "cancelled");
 }
 
@@ -228,7 +226,7 @@ test_download_timeout (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "--timeout", "2", "download", env->url, env->dest,
                                       NULL), ==, XFERCTL_EXIT_TIMEOUT);
         g_assert_nonnull (strstr (err, "--timeout"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_true (xferctl_no_jobs (env));
 }
 
@@ -245,7 +243,7 @@ test_download_retries (XferdEnv *env)
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 2);
         g_assert_nonnull (strstr (err, "503"));
         g_assert_nonnull (strstr (err, "--retries 1"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_true (xferctl_no_jobs (env));
         g_autoptr(JsonNode) root = xferctl_parse_json (out);
         JsonObject *o = json_node_get_object (root);
@@ -305,7 +303,7 @@ test_download_checksum (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, &err, "--no-progress", "download", env->url, env->dest, wrong, NULL),
                          ==, XFERCTL_EXIT_INTEGRITY);
         g_assert_nonnull (strstr (err, "does not match its checksum"));
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         g_assert_true (xferctl_no_jobs (env));
 
         g_clear_pointer (&err, g_free);
@@ -367,7 +365,7 @@ test_complete_partial (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, &err2, "complete", "--partial", id, NULL), ==, XFERCTL_EXIT_FAILURE);
         g_assert_nonnull (strstr (err2, "partially"));
         assert_job_string (env->fx, job, "State", "acknowledged");
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
 }
 
 /* suspend / cancel, and a second cancel fails with exit status 1. */
@@ -383,7 +381,7 @@ test_suspend_cancel (XferdEnv *env)
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "suspend", id, NULL), ==, 0);
         assert_job_string (env->fx, job, "State", "suspended");
         g_assert_cmpint (xferctl_run (env, NULL, NULL, "cancel", id, NULL), ==, 0);
-        assert_dir_is (env->dir, nothing);
+        assert_dir_empty (env->dir);
         assert_job_string (env->fx, job, "State", "cancelled");
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "cancel", id, NULL), ==, XFERCTL_EXIT_FAILURE);
@@ -508,7 +506,7 @@ test_json_every_verb (XferdEnv *env)
         g_assert_false (json_object_get_boolean_member (json_object_at (cp, 0), "Partial"));
         assert_file_content (env->dest, env->content);
 
-        g_autofree char *other = g_build_filename (env->dir, "other.bin", NULL);
+        g_autofree char *other = xferd_env_path (env, "other.bin");
         g_assert_cmpint (xferctl_run (env, &download, NULL, "--json", "--no-progress", "download", env->url, other, NULL),
                          ==, 0);
         g_autoptr(JsonNode) d = xferctl_parse_json (download);
@@ -678,6 +676,79 @@ test_unreachable (XferdEnv *env)
         g_assert_nonnull (strstr (err2, "cannot connect to the user bus"));
 }
 
+/* A daemon from before ListJobsCompact: the test itself owns xferd's name (this case's xferd
+ * cannot start) with a Manager that has ListJobs only. */
+#define OLD_DAEMON_ID "0123456789abcdef0123456789abcdef"
+
+static void
+old_manager_call (GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+                  const char *method, GVariant *params, GDBusMethodInvocation *invocation, gpointer data)
+{
+        (*(guint *) data)++;
+        g_dbus_method_invocation_return_value (
+                invocation, g_variant_new_parsed ("([(%s, 'from an old daemon', 'download', 'queued', @u 0, @t 0, "
+                                                  "@t 100, %o)],)",
+                                                  OLD_DAEMON_ID, XFERD_JOB_PATH_PREFIX OLD_DAEMON_ID));
+}
+
+typedef struct {
+        char *out;
+        gboolean done;
+} Communicated;
+
+static void
+communicated (GObject *proc, GAsyncResult *result, gpointer data)
+{
+        Communicated *c = data;
+
+        g_assert_true (g_subprocess_communicate_utf8_finish (G_SUBPROCESS (proc), result, &c->out, NULL, NULL));
+        c->done = TRUE;
+}
+
+/* list asks ListJobsCompact, and ListJobs once the daemon does not know it. */
+static void
+test_list_old_daemon (XferdEnv *env)
+{
+        static const GDBusInterfaceVTable vtable = { old_manager_call, NULL, NULL, { 0 } };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (
+                "<node><interface name='" XFERD_MANAGER_IFACE "'><method name='ListJobs'>"
+                "<arg type='b' direction='in'/><arg type='a(ssssutto)' direction='out'/>"
+                "</method></interface></node>", &error);
+        Communicated c = { NULL, FALSE };
+        guint listed = 0, object;
+
+        g_assert_no_error (error);
+        object = g_dbus_connection_register_object (env->fx->conn, XFERD_MANAGER_PATH, node->interfaces[0], &vtable,
+                                                    &listed, NULL, &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) owned = g_dbus_connection_call_sync (
+                env->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "RequestName", g_variant_new ("(su)", XFERD_BUS_NAME, 4 /* DO_NOT_QUEUE */), G_VARIANT_TYPE ("(u)"),
+                G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error (error);
+
+        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "list", "--no-legend", NULL };
+        g_autoptr(GSubprocess) proc = bus_fixture_spawn (env->fx, argv);
+        /* Its calls are answered while it runs: our connection is served by this context. */
+        g_subprocess_communicate_utf8_async (proc, NULL, NULL, communicated, &c);
+        g_assert_true (bus_fixture_run_until (env->fx, &c.done, 30000));
+        g_autofree char *out = c.out;
+        g_test_message ("%s", out);
+        g_assert_true (g_subprocess_get_if_exited (proc));
+        g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+        g_assert_true (g_str_has_prefix (out, OLD_DAEMON_ID));
+        g_assert_nonnull (strstr (out, "from an old daemon"));
+        g_assert_cmpuint (listed, ==, 1);
+        g_dbus_connection_unregister_object (env->fx->conn, object);
+        /* Before the teardown, which would take the name's owner for an xferd to stop. */
+        g_autoptr(GVariant) released = g_dbus_connection_call_sync (
+                env->fx->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "ReleaseName", g_variant_new ("(s)", XFERD_BUS_NAME), G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                NULL, &error);
+        g_assert_no_error (error);
+}
+
 /* wait --timeout stops watching (exit 6) and leaves the job alone. */
 static void
 test_wait_timeout (XferdEnv *env)
@@ -712,12 +783,9 @@ static const XferdEnvCase env_cases[] = {
         { "/xferctl/logs", test_logs, NULL },
         { "/xferctl/usage-errors", test_usage_errors, NULL },
         { "/xferctl/unreachable", test_unreachable, &unreachable },
+        { "/xferctl/list-old-daemon", test_list_old_daemon, &unreachable },
         { "/xferctl/wait-timeout", test_wait_timeout, NULL },
         { NULL, NULL, NULL }
 };
 
-int
-main (int argc, char **argv)
-{
-        return xferd_env_test_main (argc, argv, NULL, xferctl_env_make, env_cases);
-}
+const XferdEnvCases test_env_cases = { xferctl_env_make, env_cases };

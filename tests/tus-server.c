@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "peer.h"
+#include "poll-wait.h"
 
 /* Starting node and loading tus-node-server takes well under a second; this
  * is for slow machines. */
@@ -269,15 +270,12 @@ tus_server_count_files_of (TusServer *s, const char *id)
 gboolean
 tus_server_wait_upload_gone (TusServer *s, const char *id, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
-        for (;;) {
-                if (tus_server_count_files_of (s, id) == 0)
-                        return TRUE;
-                if (g_get_monotonic_time () > deadline)
+        while (tus_server_count_files_of (s, id) > 0)
+                if (!poll_again (deadline, 10))
                         return FALSE;
-                g_usleep (10 * 1000);
-        }
+        return TRUE;
 }
 
 /* ----------------------------------------------------------- the log */
@@ -368,15 +366,12 @@ gboolean
 tus_server_wait_requests (TusServer *s, guint run, const char *method, const char *path,
                           guint status, guint n, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
-        for (;;) {
-                if (tus_server_count_requests (s, run, method, path, status) >= n)
-                        return TRUE;
-                if (g_get_monotonic_time () > deadline)
+        while (tus_server_count_requests (s, run, method, path, status) < n)
+                if (!poll_again (deadline, 10))
                         return FALSE;
-                g_usleep (10 * 1000);
-        }
+        return TRUE;
 }
 
 static gboolean
@@ -394,7 +389,7 @@ logged_pause (TusServer *s, const char *id)
 gboolean
 tus_server_wait_paused (TusServer *s, const char *id, guint64 pause_at, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
         g_autofree char *data = tus_server_data_path (s, id);
         GStatBuf st;
 
@@ -405,13 +400,12 @@ tus_server_wait_paused (TusServer *s, const char *id, guint64 pause_at, guint ti
                         g_assert_cmpuint (st.st_size, ==, pause_at);
                         return TRUE;
                 }
-                if (g_get_monotonic_time () > deadline) {
+                if (!poll_again (deadline, 10)) {
                         g_autofree char *log = tus_server_log (s);
                         g_test_message ("upload %s did not pause at %" G_GUINT64_FORMAT "; server log:\n%s",
                                         id, pause_at, log);
                         return FALSE;
                 }
-                g_usleep (10 * 1000);
         }
 }
 

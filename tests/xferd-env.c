@@ -164,7 +164,7 @@ xferd_env_free (XferdEnv *env)
         g_free (env);
 }
 
-/* The make() of this program's environment cases (xferd_env_test_main()). */
+/* The make() of this program's environment cases (xferd_env_add_cases()). */
 static XferdEnvMake env_case_make;
 
 static void
@@ -177,16 +177,13 @@ run_env_case (gconstpointer data)
                 c->func (env);
 }
 
-int
-xferd_env_test_main (int argc, char **argv, const TestCase *cases, XferdEnvMake make, const XferdEnvCase *env_cases)
+void
+xferd_env_add_cases (const XferdEnvCases *cases)
 {
-        g_assert_nonnull (make);
-        g_assert_nonnull (env_cases);
-        env_case_make = make;
-        g_test_init (&argc, &argv, NULL);
-        if (cases)
-                test_add_cases (cases);
-        for (const XferdEnvCase *c = env_cases; c->path; c++)
+        g_assert_nonnull (cases->make);
+        g_assert_nonnull (cases->cases);
+        g_assert_null (env_case_make);  /* one make a program */
+        env_case_make = cases->make;
+        for (const XferdEnvCase *c = cases->cases; c->path; c++)
                 g_test_add_data_func (c->path, c, run_env_case);
-        return g_test_run ();
 }

@@ -77,10 +77,17 @@ typedef struct {
         gconstpointer setup;                    /* what make() gets: the case's settings, or NULL */
 } XferdEnvCase;
 
-/* What main() returns: g_test_init(), the plain cases (test-cases.h), the environment cases
- * each run on an environment of make (its setup), g_test_run(). */
-int xferd_env_test_main (int argc, char **argv, const TestCase *cases, XferdEnvMake make,
-                         const XferdEnvCase *env_cases);
+/* A program's environment cases and the make of their environments. A program that defines
+ * them as test_env_cases needs no main(): xferd-env-main.c's runs them beside test_cases and
+ * test_data_cases (test-cases.h). */
+typedef struct {
+        XferdEnvMake make;
+        const XferdEnvCase *cases;
+} XferdEnvCases;
+
+/* g_test_add_data_func() for every case: each runs on an environment of cases->make (its
+ * setup), freed after it. Once a program. */
+void xferd_env_add_cases (const XferdEnvCases *cases);
 
 /* Macros, so that a failure names the line of the test. */
 /* Asserts that env->dir holds exactly env->dest, with env->content and mode 0644: the

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "poll-wait.h"
 #define BUS_DRIVER_NAME  "org.freedesktop.DBus"
 #define BUS_DRIVER_PATH  "/org/freedesktop/DBus"
 #define BUS_DRIVER_IFACE "org.freedesktop.DBus"
@@ -66,7 +67,7 @@ xferd_process_start (BusFixture *fx)
 static gboolean
 wait_process_dead (pid_t pid, gint64 deadline)
 {
-        for (;;) {
+        do {
                 int status;
                 pid_t r = waitpid (pid, &status, WNOHANG);
 
@@ -81,16 +82,14 @@ wait_process_dead (pid_t pid, gint64 deadline)
                  * and reaps it): gone once the pid no longer exists. */
                 if (r < 0 && errno == ECHILD && kill (pid, 0) < 0 && errno == ESRCH)
                         return TRUE;
-                if (g_get_monotonic_time () > deadline)
-                        return FALSE;
-                g_usleep (10 * 1000);
-        }
+        } while (poll_again (deadline, 10));
+        return FALSE;
 }
 
 gboolean
 xferd_process_wait_gone (BusFixture *fx, pid_t pid, guint signals_from, guint timeout_ms)
 {
-        gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        gint64 deadline = poll_deadline (timeout_ms);
 
         if (!wait_process_dead (pid, deadline)) {
                 g_test_message ("xferd %d is still alive after %u ms", (int) pid, timeout_ms);

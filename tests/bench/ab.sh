@@ -23,13 +23,16 @@
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
 #                   faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
 #                   none) (wall, and the CPU per call of the daemon, of dbus-daemon and of the
-#                   client, which reads every row), and VmRSS
+#                   client, which reads every row after the wall: how long that took too), and
+#                   VmRSS
 #   --case create   --jobs N Download calls (64 in flight, MaxBackgroundTransfers 1, a slow URL)
 #                   into a fresh xferd: jobs a second, and the CPU per job of the daemon (and of its
 #                   event-loop thread), of
 #                   dbus-daemon (which routes the call, the reply and the signals) and of the client;
 #                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
-#                   once after 0 or 3 signals: dbus-daemon's own cost a call, without xferd's work
+#                   once after 0 or 3 signals of JobNew's shape, or after the contract's three signals
+#                   of a new job as xferd sends them ("contract"): dbus-daemon's own cost a call,
+#                   without xferd's work
 #   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
 #                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
@@ -289,7 +292,8 @@ list_calls() {
   res_list_cpu[$key]+="$cpu "
   res_list_bus[$key]+="$bus "
   res_list_client[$key]+="$cl "
-  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms)"
+  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms;"
+  list_line+=" the client then read the rows in $(median $(sed -n 's/^read_ms=//p' <<<"$out")) ms)"
 }
 run_restart() {  # BUILD → one line; res[BUILD] += restart wall
   local b=$1 out ms t0 faults rss line compact="; ListJobsCompact: none"
@@ -341,10 +345,12 @@ run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD
 }
 
 # dbus-daemon's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
-# at once after K signals of JobNew's shape.
+# at once after K signals of JobNew's shape, or ("contract") after the contract's three signals
+# of a new job in xferd's shapes and sizes.
 run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
-  local k=$1 out bt0 bt1 epid bus
-  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho --signals "$k"; }
+  local k=$1 out bt0 bt1 epid bus what=(--signals "$1")
+  [[ $k == contract ]] && what=(--contract)
+  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho "${what[@]}"; }
   local cpid=$echo_serve_PID
   read -r epid <&"${echo_serve[0]}"
   epid=${epid#ready=}
@@ -385,7 +391,7 @@ for ((r = 0; r < rounds; r++)); do
   done
   if [[ $case == big ]]; then printf 'round %d: ' "$((r + 1))"; run_floor; fi
   if [[ $case == create ]]; then
-    for k in 0 3; do printf 'round %d: ' "$((r + 1))"; run_echo "$k"; done
+    for k in 0 3 contract; do printf 'round %d: ' "$((r + 1))"; run_echo "$k"; done
   fi
 done
 xferd_stop
@@ -420,7 +426,7 @@ if [[ $case == create ]]; then
     echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), dbus-daemon $(median ${res_create_bus[$b]})," \
          "client $(median ${res_create_client[$b]}) — $b"
   done
-  for k in 0 3; do
+  for k in 0 3 contract; do
     echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, dbus-daemon" \
          "$(median ${res_create_bus[echo$k]}) µs a call"
   done

@@ -27,9 +27,11 @@
  *       N Download calls of URL into DIR/cNNNNNN, pipelined; wall = the first call to the
  *       last reply (the jobs are not waited for: the creation path alone); to NAME instead of
  *       xferd: echo-serve's
- *   xferd-bench echo-serve --name NAME [--signals K]
+ *   xferd-bench echo-serve --name NAME [--signals K | --contract]
  *       owns NAME and answers every Download at once with (s, o), after K signals of JobNew's
- *       shape: dbus-daemon's cost of a call, its reply and a signal without xferd's work
+ *       shape: dbus-daemon's cost of a call, its reply and a signal without xferd's work; with
+ *       --contract after the three signals the contract announces a new job with, in the shape
+ *       and size xferd sends them (InterfacesAdded, JobNew, one PropertiesChanged of 17 values)
  *   xferd-bench list      [--reps R] [--method NAME]  time ListJobs, or NAME (ListJobsCompact),
  *                         activating xferd if needed; the
  *                         client's own CPU (cuser, csys) covers every call and reading its rows
@@ -372,8 +374,44 @@ static int cmd_create(unsigned count, const char *service, const char *url, cons
 
 typedef struct Echo {
         unsigned signals;
+        bool contract;
         uint64_t n;
 } Echo;
+
+/* What xferd announces of a new job (docs/api.md), each value as a job just queued has it. */
+static int echo_contract_signals(sd_bus *bus, const char *id, const char *job) {
+        sd_bus_message *s = NULL;
+        uint64_t now = (uint64_t) (now_s() * 1e6);
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &s, MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                      "InterfacesAdded");
+        if (r >= 0)
+                r = sd_bus_message_append(s, "oa{sa{sv}}", job, 4, "org.freedesktop.DBus.Peer", 0,
+                                          "org.freedesktop.DBus.Introspectable", 0, "org.freedesktop.DBus.Properties", 0,
+                                          JOB_IFACE, 5, "Id", "s", id, "Type", "s", "download", "Owner", "u", 0,
+                                          "State", "s", "queued", "CreationTime", "t", now);
+        if (r >= 0)
+                r = sd_bus_send(bus, s, NULL);
+        s = sd_bus_message_unref(s);
+        if (r >= 0)
+                r = sd_bus_emit_signal(bus, MANAGER_PATH, MANAGER_IFACE, "JobNew", "so", id, job);
+        if (r >= 0)
+                r = sd_bus_message_new_signal(bus, &s, job, "org.freedesktop.DBus.Properties", "PropertiesChanged");
+        if (r >= 0)
+                r = sd_bus_message_append(s, "sa{sv}as", JOB_IFACE, 17, "State", "s", "queued", "ModificationTime", "t",
+                                          now, "TransferCompletionTime", "t", UINT64_C(0), "ErrorName", "s", "",
+                                          "ErrorMessage", "s", "", "ErrorCount", "u", 0, "NextRetryTime", "t",
+                                          UINT64_C(0), "BytesTransferred", "t", UINT64_C(0), "BytesTotal", "t",
+                                          UINT64_MAX, "FilesTransferred", "u", 0, "FilesTotal", "u", 1, "CurrentFile",
+                                          "u", 0, "Rate", "t", UINT64_C(0), "ExpectedEndTime", "t", UINT64_C(0),
+                                          "BytesFromCache", "t", UINT64_C(0), "BytesFromOrigin", "t", UINT64_C(0),
+                                          "WaitReason", "s", "slots-full", 0);
+        if (r >= 0)
+                r = sd_bus_send(bus, s, NULL);
+        sd_bus_message_unref(s);
+        return r;
+}
 
 /* Answers (s id, o job) at once, after `signals` signals of JobNew's shape: what dbus-daemon
  * spends on a call, its reply and each signal, without xferd's work. */
@@ -388,6 +426,11 @@ static int method_echo_download(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         snprintf(id, sizeof id, "%032" PRIx64, ++e->n);
         snprintf(job, sizeof job, "%s/job/%s", MANAGER_PATH, id);
+        if (e->contract) {
+                r = echo_contract_signals(sd_bus_message_get_bus(m), id, job);
+                if (r < 0)
+                        return r;
+        }
         for (unsigned i = 0; i < e->signals; i++) {
                 r = sd_bus_emit_signal(sd_bus_message_get_bus(m), MANAGER_PATH, MANAGER_IFACE, "JobNew", "so", id,
                                        job);
@@ -404,9 +447,9 @@ static const sd_bus_vtable echo_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-static int cmd_echo_serve(const char *name, unsigned signals) {
+static int cmd_echo_serve(const char *name, unsigned signals, bool contract) {
         sd_bus *bus = bus_open();
-        Echo e = { .signals = signals };
+        Echo e = { .signals = signals, .contract = contract };
         int r;
 
         r = sd_bus_add_object_vtable(bus, NULL, MANAGER_PATH, MANAGER_IFACE, echo_vtable, &e);
@@ -957,14 +1000,29 @@ static int cmd_list(unsigned reps, const char *method) {
                 double t1 = now_s();
                 if (r < 0)
                         die_bus(method, &e, r);
-                /* Rows of whatever signature the reply has: builds that differ in it compare. */
+                /* Every row read, after the wall (which ends when the reply is in): ListJobs' and
+                 * ListJobsCompact's rows field by field into their types, as xferctl reads them;
+                 * rows of another signature skipped, so that builds that differ in it compare. */
                 const char *row = NULL;
                 r = sd_bus_message_peek_type(reply, NULL, &row);
                 if (r > 0)
                         r = sd_bus_message_enter_container(reply, 'a', row);
-                while (r > 0 && (r = sd_bus_message_skip(reply, row)) > 0)
-                        n++;
-                printf("ms=%.3f\njobs=%u\n", (t1 - t0) * 1000.0, n);
+                if (r > 0 && (strcmp(row, "(ssssutto)") == 0 || strcmp(row, "(ssssutt)") == 0)) {
+                        const char *id, *name, *type, *state, *path;
+                        uint64_t done, total;
+                        uint32_t uid;
+
+                        /* (the path's pointer is not taken by the compact row's signature) */
+                        while ((r = sd_bus_message_read(reply, row, &id, &name, &type, &state, &uid, &done, &total,
+                                                        &path)) > 0)
+                                n++;
+                } else
+                        while (r > 0 && (r = sd_bus_message_skip(reply, row)) > 0)
+                                n++;
+                double t2 = now_s();
+                if (r < 0)
+                        die("cannot read the rows", r);
+                printf("ms=%.3f\nread_ms=%.3f\njobs=%u\n", (t1 - t0) * 1000.0, (t2 - t1) * 1000.0, n);
                 sd_bus_message_unref(call);
                 sd_bus_message_unref(reply);
         }
@@ -1089,6 +1147,7 @@ int main(int argc, char **argv) {
                 { "service", required_argument, NULL, 'S' },
                 { "name", required_argument, NULL, 'N' },
                 { "signals", required_argument, NULL, 'G' },
+                { "contract", no_argument, NULL, 'K' },
                 { "method", required_argument, NULL, 'M' },
                 { NULL, 0, NULL, 0 }
         };
@@ -1097,7 +1156,7 @@ int main(int argc, char **argv) {
                    *method = NULL;
         unsigned signals = 0;
         pid_t dpid = 0;
-        bool queued = false;
+        bool queued = false, contract = false;
         Background bg = { NULL, NULL, 0 };
         int c;
 
@@ -1129,6 +1188,7 @@ int main(int argc, char **argv) {
                 case 'S': service = optarg; break;
                 case 'N': name = optarg; break;
                 case 'G': signals = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 'K': contract = true; break;
                 case 'M': method = optarg; break;
                 default: return 2;
                 }
@@ -1172,7 +1232,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "create") == 0 && count && url && dir)
                 return cmd_create(count, service, url, dir, dpid, window);
         if (strcmp(cmd, "echo-serve") == 0 && name)
-                return cmd_echo_serve(name, signals);
+                return cmd_echo_serve(name, signals, contract);
         fprintf(stderr, "xferd-bench: unknown command or missing options: %s\n", cmd);
         return 2;
 }
