@@ -173,7 +173,10 @@ static int schema_rekey(sqlite3 *db, const Rekey *k) {
         }
         fprintf(c, "%s;", k->tail);
         fprintf(i, " FROM %s;", k->source);
-        if (fclose(c) != 0 || fclose(i) != 0)
+        /* Both streams are closed whatever the first says. */
+        int c_failed = fclose(c) != 0, i_failed = fclose(i) != 0;
+
+        if (c_failed || i_failed)
                 return SQLITE_NOMEM;
         if (rc != SQLITE_DONE)
                 return rc;
@@ -201,7 +204,7 @@ static int schema_key_by_seq(sqlite3 *db) {
                  * at every split (5 % of a Download's CPU); rows by rowid are appended cheaply,
                  * and the key's index holds small entries. */
                 .tail = ", PRIMARY KEY (job_seq, idx))",
-                .source = "files AS f JOIN jobs AS j ON j.id = f.job_id", .prefix = "f.", .key_value = "j.seq",
+                .source = "files AS f JOIN jobs AS j ON j.id = f.job_id ORDER BY j.seq, f.idx", .prefix = "f.", .key_value = "j.seq",
         };
         int rc = schema_rekey(db, &jobs);
 
