@@ -12,6 +12,7 @@ int store_save_job_row(Store *s, const Job *j) {
 
         assert(s);
         assert(j);
+        assert(j->store_key > 0);   /* rows are found by it: 0 would reach another job's */
 
         r = store_check_usable(s);
         if (r < 0)
@@ -72,6 +73,7 @@ int store_save_job_counters(Store *s, const Job *j) {
 
         assert(s);
         assert(j);
+        assert(j->store_key > 0);
 
         /* store_run() refuses it in a doomed transaction. */
         st = s->save_counters;
@@ -124,6 +126,7 @@ static int store_save_file_row(Store *s, const Job *j, size_t index) {
 int store_save_file(Store *s, const Job *j, size_t index) {
         assert(s);
         assert(j);
+        assert(j->store_key > 0);
 
         if (index >= j->n_files)
                 return -EINVAL;
@@ -157,6 +160,7 @@ static int store_write_job(Store *s, const Job *j, bool trim) {
 int store_save_job(Store *s, const Job *j) {
         assert(s);
         assert(j);
+        assert(j->store_key > 0);
 
         return store_write_job(s, j, true);
 }
@@ -164,6 +168,7 @@ int store_save_job(Store *s, const Job *j) {
 int store_insert_job(Store *s, const Job *j) {
         assert(s);
         assert(j);
+        assert(j->store_key > 0);
 
         /* Nothing of it to trim: that DELETE cost more than the job's two inserts. */
         return store_write_job(s, j, false);
@@ -174,6 +179,7 @@ int store_delete_job(Store *s, const Job *j) {
 
         assert(s);
         assert(j);
+        assert(j->store_key > 0);
 
         /* The files go with it: ON DELETE CASCADE. */
         sql_bind_int64(s->delete_job, ":seq", j->store_key, &rc);
