@@ -16,6 +16,12 @@ int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
+        /* The tables are weak: a program whose table is misnamed or static would link and
+         * pass with nothing run. */
+        if (!test_cases && !test_data_cases && !&test_env_cases) {
+                g_printerr ("%s: no test_cases, test_data_cases or test_env_cases defined\n", argv[0]);
+                return 1;
+        }
         if (test_cases)
                 test_add_cases (test_cases);
         if (test_data_cases)
