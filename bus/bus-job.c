@@ -82,12 +82,19 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
 
 /* What GetManagedObjects carries for a job, at most: about 1 390 bytes of fixed parts (its
  * path, the interfaces' names, every property's name and signature and the fixed-size values),
- * some room for the short strings (error name, proxy, header names), then its free texts. */
+ * some room for the short strings (error name), then its texts of any length: the free texts,
+ * the proxy (shown shorter, without its userinfo) and the header names (up to 16 KB a job:
+ * each whole line is counted, with a string's length, NUL and padding). */
 #define JOB_OBJECT_BYTES 1536
+#define STRING_FRAME_BYTES 8
 
 static size_t job_object_bytes(const Job *j) {
-        return JOB_OBJECT_BYTES + strlen(strempty(j->display_name)) + strlen(strempty(j->description)) +
-                strlen(strempty(j->error_message)) + strlen(strempty(j->upload_url));
+        size_t n = JOB_OBJECT_BYTES + strlen(strempty(j->display_name)) + strlen(strempty(j->description)) +
+                strlen(strempty(j->error_message)) + strlen(strempty(j->upload_url)) + strlen(strempty(j->proxy));
+
+        for (char **h = j->http_headers; h && *h; h++)
+                n += strlen(*h) + STRING_FRAME_BYTES;
+        return n;
 }
 
 /* A D-Bus message holds at most 128 MiB; dbus-daemon drops a connection that sends a larger

@@ -777,6 +777,31 @@ test_list_objects_too_large (XferdEnv *env)
         g_assert_nonnull (strstr (out, id2));
 }
 
+/* Header names count toward that size: one job whose names alone are over the (lowered)
+ * limit is refused too, where counting only its fixed parts and free texts let it through. */
+static void
+test_list_objects_header_names (XferdEnv *env)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id = NULL;
+        g_autofree char *job = xferd_create_job (env->fx, "headers", &id);
+        g_autoptr(GPtrArray) headers = g_ptr_array_new_with_free_func (g_free);
+
+        for (guint i = 0; i < 4; i++) {
+                g_autofree char *name = g_strnfill (500, 'a' + i);
+                g_ptr_array_add (headers, g_strdup_printf ("X-%s: v", name));
+        }
+        g_ptr_array_add (headers, NULL);
+        g_autoptr(GVariant) set = bus_call_job (env->fx, job, "SetHttpHeaders",
+                                                g_variant_new ("(^as)", (char **) headers->pdata), G_VARIANT_TYPE_UNIT,
+                                                &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) refused = bus_call (env->fx, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                "GetManagedObjects", NULL, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+        g_assert_null (refused);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.LimitsExceeded");
+}
+
 /* wait --timeout stops watching (exit 6) and leaves the job alone. */
 static void
 test_wait_timeout (XferdEnv *env)
@@ -813,6 +838,7 @@ static const XferdEnvCase env_cases[] = {
         { "/xferctl/unreachable", test_unreachable, &unreachable },
         { "/xferctl/list-old-daemon", test_list_old_daemon, &unreachable },
         { "/xferctl/list-objects-too-large", test_list_objects_too_large, &objects_limited },
+        { "/xferctl/list-objects-header-names", test_list_objects_header_names, &objects_limited },
         { "/xferctl/wait-timeout", test_wait_timeout, NULL },
         { NULL, NULL, NULL }
 };
