@@ -204,7 +204,8 @@ static int schema_key_by_seq(sqlite3 *db) {
                  * at every split (5 % of a Download's CPU); rows by rowid are appended cheaply,
                  * and the key's index holds small entries. */
                 .tail = ", PRIMARY KEY (job_seq, idx))",
-                .source = "files AS f JOIN jobs AS j ON j.id = f.job_id ORDER BY j.seq, f.idx", .prefix = "f.", .key_value = "j.seq",
+                .source = "files AS f JOIN jobs AS j ON j.id = f.job_id ORDER BY j.seq, f.idx",
+                .prefix = "f.", .key_value = "j.seq",
         };
         int rc = schema_rekey(db, &jobs);
 
