@@ -80,6 +80,57 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         return 0;
 }
 
+/* What GetManagedObjects carries for a job, at most: about 1 390 bytes of fixed parts (its
+ * path, the interfaces' names, every property's name and signature and the fixed-size values),
+ * some room for the short strings (error name, proxy, header names), then its free texts. */
+#define JOB_OBJECT_BYTES 1536
+
+static size_t job_object_bytes(const Job *j) {
+        return JOB_OBJECT_BYTES + strlen(strempty(j->display_name)) + strlen(strempty(j->description)) +
+                strlen(strempty(j->error_message)) + strlen(strempty(j->upload_url));
+}
+
+/* A D-Bus message holds at most 128 MiB; dbus-daemon drops a connection that sends a larger
+ * one (and xferd, off the bus, exits). 100 000 jobs make a GetManagedObjects reply of
+ * 139 MB: refused above three quarters of the limit, the rest margin for what the estimate
+ * leaves out. XFERD_TEST_OBJECTS_MAX_BYTES lowers it for the tests. */
+#define MANAGED_OBJECTS_MAX_BYTES ((size_t) 96 * 1024 * 1024)
+
+static size_t managed_objects_max(void) {
+        const char *t = getenv("XFERD_TEST_OBJECTS_MAX_BYTES");
+
+        return t && atol(t) > 0 ? (size_t) atol(t) : MANAGED_OBJECTS_MAX_BYTES;
+}
+
+int bus_objects_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        size_t bytes = 0, n = 0, max = managed_objects_max();
+        bool all = true;
+        uid_t uid = 0;
+
+        assert(m);
+        assert(b);
+
+        if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
+                return 0;
+        /* The jobs bus_job_enumerate() gives this caller. */
+        if (bus_access_get_caller_uid(b, m, &uid) >= 0)
+                all = uid == 0 || bus_polkit_authorized(b->polkit, m);
+        for (int pass = 0; pass < 2 && bytes <= max; pass++)
+                for (Job *j = pass == 0 ? manager_first_job(b->manager) : manager_first_retained(b->manager);
+                     j && bytes <= max; j = job_next(j))
+                        if (all || j->owner == uid) {
+                                bytes += job_object_bytes(j);
+                                n++;
+                        }
+        if (bytes <= max)
+                return 0;  /* sd-bus's object manager answers */
+        return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                 "GetManagedObjects would list more jobs than one D-Bus message can carry "
+                                 "(%zu counted so far); list them with ListJobsCompact and read a job with GetAll.",
+                                 n);
+}
+
 /* ---- properties ----------------------------------------------------------------------- */
 
 /* A property that is a plain field has no getter: its vtable entry carries the field's offset

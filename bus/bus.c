@@ -38,6 +38,9 @@ int bus_install(Bus *b) {
         r = sd_bus_add_object_manager(b->bus, NULL, XFERD_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to install the object manager");
+        r = sd_bus_add_object(b->bus, NULL, XFERD_MANAGER_PATH, bus_objects_guard, b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the object manager's guard");
 
         o.userdata = b;
         manager_set_observer(b->manager, &o);

@@ -198,6 +198,9 @@ extern const sd_bus_vtable bus_job_vtable[];
 int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                  sd_bus_error *error);
 int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+/* Every message to the manager's object, before sd-bus's handlers: GetManagedObjects is refused
+ * (LimitsExceeded) when its reply would be too large for D-Bus. */
+int bus_objects_guard(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* The job's full error name, or "" without an error; `buf` holds it. */
 const char *bus_job_error_name(const Job *j, char *buf, size_t size);
 

@@ -16,6 +16,7 @@ const OM_IFACE = "org.freedesktop.DBus.ObjectManager";
 export const ERROR_PREFIX = "org.xferd.Transfer1.Error.";
 const ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied";
 const UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod";
+const LIMITS_EXCEEDED = "org.freedesktop.DBus.Error.LimitsExceeded";
 // A job's object path is this and its id (the contract's Names).
 const JOB_PATH_PREFIX = MANAGER_PATH + "/job/";
 
@@ -147,8 +148,15 @@ export class Transfers extends EventTarget {
                 listed = await this.listJobPaths(client, false);
                 this.allUsers = false;
             }
-            // Every property of every listed job in one call.
-            const [objects] = await this.call(client, MANAGER_PATH, OM_IFACE, "GetManagedObjects", []);
+            // Every property of every listed job in one call; with more jobs than one D-Bus
+            // message carries the daemon refuses it, and each job is read on its own.
+            let objects = {};
+            try {
+                [objects] = await this.call(client, MANAGER_PATH, OM_IFACE, "GetManagedObjects", []);
+            } catch (ex) {
+                if (ex.name !== LIMITS_EXCEEDED)
+                    throw ex;
+            }
             if (this.client !== client)
                 return;
             for (const path of listed) {

@@ -70,12 +70,21 @@ static void on_transfer_progress(Transfer *t, void *userdata) {
         checkpoint_mark(j);
 }
 
+static bool ends_listed(const Manager *m, const Job *only) {
+        for (unsigned i = 0; i < m->n_ends_unstored; i++)
+                if (!only || m->ends_unstored[i].job == only)
+                        return true;
+        return false;
+}
+
 void download_store_ends(Manager *m, Job *only, bool store) {
         unsigned kept = 0;
 
         assert(m);
 
-        if (m->n_ends_unstored == 0)
+        /* Nothing of this job: no transaction, which would also close a batch of Download
+         * calls still open (a Get of one job while another's ends wait). */
+        if (!ends_listed(m, only))
                 return;
         bool in_transaction = store && m->store && store_begin(m->store) >= 0;
         for (unsigned i = 0; i < m->n_ends_unstored; i++) {

@@ -225,6 +225,16 @@ void transfer_on_buffer_available(void *userdata) {
  * (a call waits for that): about a quarter of a millisecond of recv() and copy. */
 #define SLICE_BYTES (1024u * 1024u)
 
+/* HTTP/1 only: there a pause stops the reads of the socket. An HTTP/2 connection carries
+ * other streams, which curl goes on reading (buffering this one's data): the pause would add
+ * work without ending the dispatch. */
+static bool slice_pauses(Transfer *t) {
+        long v = 0;
+
+        return curl_easy_getinfo(t->req.easy, CURLINFO_HTTP_VERSION, &v) == CURLE_OK &&
+               (v == CURL_HTTP_VERSION_1_0 || v == CURL_HTTP_VERSION_1_1);
+}
+
 size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         Transfer *t = userdata;
         size_t len = size * nmemb;
@@ -257,7 +267,7 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
         /* curl reads on while the socket has bytes: from a fast server (loopback) 8 MiB and
          * more in one dispatch, milliseconds in which the loop reads no call. After a slice
          * the transfer pauses and goes on from a defer, below the bus's priority. */
-        if (t->slice_bytes >= SLICE_BYTES && unpause_soon(t) >= 0) {
+        if (t->slice_bytes >= SLICE_BYTES && slice_pauses(t) && unpause_soon(t) >= 0) {
                 t->buffer_wait = true;
                 return CURL_WRITEFUNC_PAUSE;
         }

@@ -146,6 +146,23 @@ const cases = [
         }, listedObjects);
         expect(model.jobs.has(JOB) && !model.allUsers, "the user's own job is not shown");
     }],
+    ["with more jobs than GetManagedObjects carries, each listed job is read on its own", async () => {
+        const model = new Transfers();
+        client = new ScriptedClient();
+        const done = model.start();
+        client.take("GetAll").resolve([{}]);
+        await settle();
+        client.take("ListJobsCompact").resolve([[[ID, "name", "download", "queued", 0, 0, 0]]]);
+        await settle();
+        client.take("GetManagedObjects").reject(error("org.freedesktop.DBus.Error.LimitsExceeded"));
+        await done;
+        expect(model.status === "ready", `status ${model.status}`);
+        const read = client.take("GetAll");
+        expect(read.path === JOB, "the listed job is not read");
+        read.resolve([jobProps("queued")]);
+        await settle();
+        expect(model.jobs.get(JOB)?.props.State === "queued", "the job read on its own is not shown");
+    }],
     ["a daemon without ListJobsCompact is listed with ListJobs", async () => {
         const model = await started(undefined, async call => {
             (await call("ListJobsCompact")).reject(error("org.freedesktop.DBus.Error.UnknownMethod"));

@@ -749,6 +749,34 @@ test_list_old_daemon (XferdEnv *env)
         g_assert_no_error (error);
 }
 
+/* GetManagedObjects would not fit in one D-Bus message (here: its limit lowered to about one
+ * job's worth): the daemon answers LimitsExceeded instead of sending it and being dropped from
+ * the bus; it stays, and list lists the jobs without the columns it would have added. */
+static const char *const small_objects_limit[] = { "XFERD_TEST_OBJECTS_MAX_BYTES=3000", NULL };
+static const BusFixtureOptions objects_limited = { .xferd_env = small_objects_limit };
+
+static void
+test_list_objects_too_large (XferdEnv *env)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *id1 = NULL, *id2 = NULL, *out = NULL;
+        g_autofree char *job1 = xferd_create_job (env->fx, "first", &id1);
+
+        /* One job fits. */
+        g_autoptr(GVariant) objects = bus_call (env->fx, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                "GetManagedObjects", NULL, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+        g_assert_no_error (error);
+        g_autofree char *job2 = xferd_create_job (env->fx, "second", &id2);
+        g_autoptr(GVariant) refused = bus_call (env->fx, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                "GetManagedObjects", NULL, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+        g_assert_null (refused);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.LimitsExceeded");
+
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "list", "--no-legend", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, id1));
+        g_assert_nonnull (strstr (out, id2));
+}
+
 /* wait --timeout stops watching (exit 6) and leaves the job alone. */
 static void
 test_wait_timeout (XferdEnv *env)
@@ -784,6 +812,7 @@ static const XferdEnvCase env_cases[] = {
         { "/xferctl/usage-errors", test_usage_errors, NULL },
         { "/xferctl/unreachable", test_unreachable, &unreachable },
         { "/xferctl/list-old-daemon", test_list_old_daemon, &unreachable },
+        { "/xferctl/list-objects-too-large", test_list_objects_too_large, &objects_limited },
         { "/xferctl/wait-timeout", test_wait_timeout, NULL },
         { NULL, NULL, NULL }
 };
