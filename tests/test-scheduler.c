@@ -12,6 +12,7 @@
  *  - BandwidthLimit and BackgroundBandwidthLimit hold a running transfer near
  *    the limit, and a change applies to the running transfer without a new
  *    request.
+ *  - starts that fail at once are spread over passes of a bounded size.
  *
  * The server stalls responses after a byte count, so "running" is a state the
  * test can wait for and hold (a file with N bytes and a paused response)
