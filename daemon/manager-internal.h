@@ -138,6 +138,7 @@ struct Manager {
          * after every change does not walk 10 000 jobs. */
         unsigned n_busy, n_network_waiting;
         bool check_counts;                      /* tests: recount and compare at every check */
+        bool log_pass_starts;                   /* tests: log each scheduler pass's starts */
 
         uint64_t bytes_from_cache;              /* every download's, since the daemon started */
         uint64_t bytes_from_origin;

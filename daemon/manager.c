@@ -382,6 +382,7 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         m->event = sd_event_ref(event);
         m->config = *config;
         m->check_counts = getenv("XFERD_TEST_CHECK_COUNTS") != NULL;
+        m->log_pass_starts = getenv("XFERD_TEST_PASS_STARTS") != NULL;
         m->idle = true;
         m->wait_walk_all = true;
         m->dir_check = (FsDirCheck) FS_DIR_CHECK_INIT;

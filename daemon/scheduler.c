@@ -9,6 +9,9 @@
 #include "scheduler-queue.h"
 #include "util.h"
 
+/* Start attempts of one pass: a few times the usual slots, far below a large queue. */
+#define SCHEDULER_PASS_STARTS 32U
+
 void scheduler_wake(Manager *m) {
         assert(m);
 
@@ -205,9 +208,27 @@ static void scheduler_arm_slice(Manager *m, SchedulerItem *waiting) {
         (void) sd_event_source_set_enabled(m->slice_timer, SD_EVENT_ONESHOT);
 }
 
+/* XFERD_TEST_PASS_STARTS: tests read how many starts each pass tried. */
+static void scheduler_pass_told(Manager *m, unsigned starts, bool more) {
+        if (m->log_pass_starts && starts > 0)
+                log_info("Scheduler pass: %u start attempts%s.", starts, more ? ", more later" : "");
+}
+
+/* A start that fails at once (its directory is gone) frees its slot again: without a bound one
+ * pass would try every queued job while calls wait. The rest goes to the next loop iteration,
+ * after the bus (of a higher priority) had its turn; the queue keeps the order. */
+static bool scheduler_pass_full(Manager *m, unsigned starts) {
+        if (starts < SCHEDULER_PASS_STARTS)
+                return false;
+        scheduler_pass_told(m, starts, true);
+        scheduler_wake(m);
+        return true;
+}
+
 int scheduler_on_schedule(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         SchedulerItem *waiting, *last = NULL;
+        unsigned starts = 0;
         int r;
 
         assert(m);
@@ -219,8 +240,11 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
         /* Foreground jobs start at once, up to MaxForegroundTransfersPerUser of one user, oldest
          * first. A job the start left queued (it cannot be) would come back: stop there. */
         while ((waiting = scheduler_queue_next_foreground(m->schedule_queue)) && waiting != last) {
+                if (scheduler_pass_full(m, starts))
+                        return 0;
                 last = waiting;
                 scheduler_start_job(scheduler_job_of(waiting));
+                starts++;
         }
 
         /* Background jobs while slots are free, the user holding the fewest first; a job takes
@@ -232,7 +256,10 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
 
                 if (m->check_counts)
                         scheduler_check_queue(m);
+                if (scheduler_pass_full(m, starts))
+                        return 0;
                 last = waiting;
+                starts++;
                 if (scheduler_queue_active_background(m->schedule_queue) < m->config.max_background_transfers) {
                         scheduler_start_job(scheduler_job_of(waiting));
                         continue;
@@ -246,6 +273,7 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
                 scheduler_start_job(scheduler_job_of(waiting));
         }
 
+        scheduler_pass_told(m, starts, false);
         scheduler_arm_slice(m, waiting);
         scheduler_apply_rates(m);
         manager_update_wait_reasons(m);

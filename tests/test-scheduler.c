@@ -12,6 +12,7 @@
  *  - BandwidthLimit and BackgroundBandwidthLimit hold a running transfer near
  *    the limit, and a change applies to the running transfer without a new
  *    request.
+ *  - starts that fail at once are spread over passes of a bounded size.
  *
  * The server stalls responses after a byte count, so "running" is a state the
  * test can wait for and hold (a file with N bytes and a paused response)
@@ -26,6 +27,7 @@
 
 #include "test-cases.h"
 #include "xferd-env.h"
+#include "xferd-process.h"
 
 #define KiB 1024
 #define MiB (1024 * 1024)
@@ -183,6 +185,7 @@ typedef struct {
         const char *config;             /* xferd.conf's text, or NULL */
         gboolean sets_manager;          /* sets the Manager's properties: root only */
         gboolean checks_rate;           /* a rate's lower bound: not in a sanitizer build */
+        gboolean logged;                /* reads xferd's log (env->log) */
 } SchedulerSetup;
 
 /* The XferdEnvMake of every case: an environment with setup's xferd.conf; NULL, the case
@@ -202,7 +205,7 @@ scheduler_env_make (gconstpointer data)
                 g_test_skip ("rate tolerance is not checked in a sanitizer build (XFERD_TEST_SANITIZED)");
                 return NULL;
         }
-        return xferd_env_new (&options);
+        return setup->logged ? xferd_env_new_logged (&options) : xferd_env_new (&options);
 }
 
 static void
@@ -687,10 +690,68 @@ test_turns (XferdEnv *env)
         g_assert_cmpint (last_range_start (env, b), >, 0);
 }
 
+/* Jobs whose start fails at once (their directory is gone) free their slot again: one
+ * scheduler pass must not try them all while calls wait. The jobs queue behind one that holds
+ * the only slot, the directory goes, the slot frees: every job is tried (and fails), in
+ * passes of a bounded number of starts (XFERD_TEST_PASS_STARTS logs each pass's count).
+ * Without the bound one pass tries all of them. */
+#define FAILING_JOBS 100
+#define PASS_STARTS_MAX 32
+
+static void
+test_failing_starts (XferdEnv *env)
+{
+        g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
+        g_autofree char *gone = g_build_filename (env->dir, "gone", NULL);
+        g_autofree char *passes = NULL;
+        Fetch *holder;
+        g_auto(GStrv) lines = NULL;
+        guint total = 0, max = 0, n_passes = 0;
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_PASS_STARTS", "1");
+        holder = env_add (env, "holder", SIZE, STALL);
+        fetch_start (env, holder, NULL);
+        assert_fetch_reaches (env, holder, STALL);
+        g_assert_cmpint (g_mkdir (gone, 0755), ==, 0);
+        for (guint i = 0; i < FAILING_JOBS; i++) {
+                g_autofree char *dest = g_strdup_printf ("%s/file-%u.bin", gone, i);
+                g_ptr_array_add (jobs, xferd_download (env->fx, holder->url, dest, FALSE, NULL));
+        }
+        assert_job_string (env->fx, g_ptr_array_index (jobs, FAILING_JOBS - 1), "State", "queued");
+        g_assert_cmpint (g_rmdir (gone), ==, 0);
+        /* The holder's start was logged; what follows is the failing jobs' passes. */
+        guint before = xferd_log_count (env->log, "Scheduler pass: ");
+        xferd_job_call (env->fx, holder->job, "Cancel");
+        for (guint i = 0; i < jobs->len; i++) {
+                job_wait_state (env->fx, g_ptr_array_index (jobs, i), "error");
+                job_assert_error (env->fx, g_ptr_array_index (jobs, i), "LocalFile", "Cannot create temporary file");
+        }
+
+        passes = xferd_log_grep (env->log, "Scheduler pass: ");
+        lines = g_strsplit (passes, "\n", -1);
+        for (guint i = before; lines[i]; i++) {
+                const char *at = strstr (lines[i], "Scheduler pass: ");
+                guint64 n;
+
+                if (!at)
+                        continue;
+                n = g_ascii_strtoull (at + strlen ("Scheduler pass: "), NULL, 10);
+                g_test_message ("%s", at);
+                total += n;
+                max = MAX (max, n);
+                n_passes++;
+        }
+        g_assert_cmpuint (total, >=, FAILING_JOBS);
+        g_assert_cmpuint (max, <=, PASS_STARTS_MAX);
+        g_assert_cmpuint (n_passes, >=, FAILING_JOBS / PASS_STARTS_MAX);
+}
+
 static const SchedulerSetup plain = { NULL };
 static const SchedulerSetup manager = { .sets_manager = TRUE };
 static const SchedulerSetup rate = { .checks_rate = TRUE };
 /* Turns of 1 s, from a settings file given with --config. */
+/* One background slot, from the settings file, and xferd's log read. */
+static const SchedulerSetup one_slot = { .config = "[Daemon]\nMaxBackgroundTransfers=1\n", .logged = TRUE };
 static const SchedulerSetup turns = { .config = "[Daemon]\nTimeSliceSec=1\n", .sets_manager = TRUE };
 
 static const XferdEnvCase env_cases[] = {
@@ -702,6 +763,7 @@ static const XferdEnvCase env_cases[] = {
         { "/scheduler/job-limit", test_job_limit, &rate },
         { "/scheduler/job-limit-change", test_job_limit_change, &plain },
         { "/scheduler/turns", test_turns, &turns },
+        { "/scheduler/failing-starts", test_failing_starts, &one_slot },
         { NULL, NULL, NULL }
 };
 

@@ -5,7 +5,7 @@
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
 #   tests/bench/ab.sh [--case big|cancel|restart|create|small] [--rounds N] [--mib N] [--checksum|--both]
-#                     [--background plain|sum] [--jobs N] BUILDDIR...
+#                     [--background plain|sum] [--jobs N] [--gone] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given; --both: each build without and
@@ -37,6 +37,9 @@
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
 #                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
 #                   CPU and the ratios to that round's curl
+#   --gone          (restart) the jobs' download directory removed after the store is made: every
+#                   start fails at once, and the ListJobs calls meanwhile show whether the
+#                   scheduler's passes let them through (their slowest wall is printed)
 #   --rounds N      rounds (default 3); every round runs every build once, the order rotating
 #
 # A BUILDDIR is a meson build directory holding xferd and client/xferctl (an old commit:
@@ -47,7 +50,7 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 both=0 background= jobs= builds=()
+case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= jobs= builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create or small" >&2; exit 2; }
@@ -56,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
     --checksum) checksum=1; shift ;;
     --both) both=1; shift ;;
+    --gone) gone=1; shift ;;
     --jobs) need_number ab.sh "$@"; jobs=$2; shift 2 ;;
     --background) [[ $# -ge 2 && $2 =~ ^(plain|sum)$ ]] || { echo "ab.sh: --background takes plain or sum" >&2; exit 2; }
                   background=$2; shift 2 ;;
@@ -293,6 +297,7 @@ list_calls() {
   res_list_bus[$key]+="$bus "
   res_list_client[$key]+="$cl "
   list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms;"
+  list_line+=" slowest $(printf '%s\n' "${walls[@]}" | sort -g | tail -n1) ms;"
   list_line+=" the client then read the rows in $(median $(sed -n 's/^read_ms=//p' <<<"$out")) ms)"
 }
 run_restart() {  # BUILD → one line; res[BUILD] += restart wall
@@ -369,6 +374,7 @@ run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echo
 
 log "case $case, ${#builds[@]} build(s), $rounds round(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ $case == restart ]] && make_store
+[[ $case == restart && $gone == 1 ]] && rm -rf "$work/dl"
 n=${#builds[@]}
 for ((r = 0; r < rounds; r++)); do
   for ((k = 0; k < n; k++)); do
