@@ -765,9 +765,9 @@ test_failing_starts (XferdEnv *env)
 static const SchedulerSetup plain = { NULL };
 static const SchedulerSetup manager = { .sets_manager = TRUE };
 static const SchedulerSetup rate = { .checks_rate = TRUE };
-/* Turns of 1 s, from a settings file given with --config. */
 /* One background slot, from the settings file, and xferd's log read. */
 static const SchedulerSetup one_slot = { .config = "[Daemon]\nMaxBackgroundTransfers=1\n", .logged = TRUE };
+/* Turns of 1 s, from a settings file given with --config. */
 static const SchedulerSetup turns = { .config = "[Daemon]\nTimeSliceSec=1\n", .sets_manager = TRUE };
 
 static const XferdEnvCase env_cases[] = {
