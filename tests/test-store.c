@@ -493,6 +493,54 @@ static void assert_moved_aside(const Fixture *f, Store *s, const char *log, cons
         g_assert_cmpuint(broken->len, ==, n_broken);
 }
 
+/* Version 9's schema on top of version 1's, as steps 1 to 8 left it: a copy, because files on
+ * disk keep this whatever the store's code becomes. */
+static const char v2_to_v9_steps[] =
+        "ALTER TABLE jobs ADD COLUMN upload_url TEXT;"
+        "CREATE TABLE pending_deletes (url TEXT PRIMARY KEY NOT NULL, owner INTEGER NOT NULL, headers TEXT,"
+        "  deadline INTEGER NOT NULL, next_try INTEGER NOT NULL, attempts INTEGER NOT NULL);"
+        "ALTER TABLE jobs ADD COLUMN minimum_notification_interval INTEGER NOT NULL DEFAULT 500;"
+        "ALTER TABLE jobs ADD COLUMN cancel_with TEXT;"
+        "ALTER TABLE jobs ADD COLUMN checksum_list TEXT;"
+        "ALTER TABLE jobs ADD COLUMN checksum_list_signature TEXT;"
+        "ALTER TABLE files ADD COLUMN mirrors TEXT;"
+        "ALTER TABLE files ADD COLUMN url_index INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE files ADD COLUMN expected_size INTEGER;"
+        "ALTER TABLE files ADD COLUMN checksum TEXT;"
+        "ALTER TABLE files ADD COLUMN checksum_source INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE files ADD COLUMN checksum_list TEXT;"
+        "ALTER TABLE files ADD COLUMN checksum_list_signature TEXT;"
+        "ALTER TABLE files ADD COLUMN checksum_list_key TEXT;"
+        "ALTER TABLE files ADD COLUMN verified_by INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE files ADD COLUMN verified_checksum TEXT;"
+        "ALTER TABLE jobs ADD COLUMN cost_policy TEXT;"
+        "ALTER TABLE jobs ADD COLUMN proxy TEXT;"
+        "ALTER TABLE jobs ADD COLUMN bytes_from_cache INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE jobs ADD COLUMN bytes_from_origin INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE jobs ADD COLUMN fs_gid INTEGER;"
+        "ALTER TABLE jobs ADD COLUMN fs_groups TEXT;"
+        "ALTER TABLE jobs ADD COLUMN max_concurrent_files INTEGER NOT NULL DEFAULT 1;";
+
+/* The names of table's columns but `skip`, joined with ", ", each after `prefix`. */
+static char *column_list(const char *path, const char *table, const char *skip, const char *prefix) {
+        g_autoptr(GString) l = g_string_new(NULL);
+        g_autofree char *sql = g_strdup_printf("SELECT name FROM pragma_table_info('%s')", table);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+
+        g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+        g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *name = (const char *) sqlite3_column_text(st, 0);
+                if (skip && g_str_equal(name, skip))
+                        continue;
+                g_string_append_printf(l, "%s%s%s", l->len > 0 ? ", " : "", prefix, name);
+        }
+        sqlite3_finalize(st);
+        g_assert_cmpint(sqlite3_close(db), ==, SQLITE_OK);
+        return g_string_free(g_steal_pointer(&l), FALSE);
+}
+
 /* ---- tests ----------------------------------------------------------------------------------- */
 
 static void test_roundtrip(Fixture *f, gconstpointer data) {
@@ -1371,6 +1419,49 @@ static void v1_insert_job(sqlite3 *db, const Job *j, int64_t seq) {
         }
 }
 
+/* A store of version 9, the one every installed xferd of the last release has, with every
+ * column set as that release wrote it: the version 10 copy keeps every job and file value, the
+ * keys and the files' jobs. Made by writing the jobs with today's code and moving the rows back
+ * into version 9's tables, keyed by id. */
+static void test_migrate_v9(Fixture *f, gconstpointer data) {
+        g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
+        g_autoptr(GPtrArray) got = NULL;
+        g_autofree char *jobs = NULL, *files = NULL, *files_from = NULL, *sql = NULL;
+        Store *s = open_store(f);
+
+        for (unsigned i = 0; i < 5; i++) {
+                Job *j = job_new(130 + i, i == 4 ? JOB_TRANSFERRED : JOB_QUEUED, i == 3 ? 0 : 3, i == 4 ? 3 : i % 3);
+                j->max_concurrent_files = 16;
+                g_assert_cmpint(store_save_job(s, j), ==, 0);
+                g_ptr_array_add(want, j);
+        }
+        store_close(s);
+
+        raw_exec(f->db, "DROP INDEX jobs_by_age; ALTER TABLE jobs RENAME TO j10; ALTER TABLE files RENAME TO f10;"
+                        "DROP TABLE pending_unlinks; DROP TABLE pending_deletes;");
+        raw_exec(f->db, v1_schema);
+        raw_exec(f->db, v2_to_v9_steps);
+        jobs = column_list(f->db, "jobs", NULL, "");
+        files = column_list(f->db, "files", "job_id", "");
+        files_from = column_list(f->db, "files", "job_id", "f.");
+        sql = g_strdup_printf("INSERT INTO jobs (%s) SELECT %s FROM j10 ORDER BY seq;"
+                              "INSERT INTO files (job_id, %s) SELECT j.id, %s"
+                              "  FROM f10 AS f JOIN j10 AS j ON j.seq = f.job_seq;"
+                              "DROP TABLE f10; DROP TABLE j10; PRAGMA user_version = 9;",
+                              jobs, jobs, files, files_from);
+        raw_exec(f->db, sql);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 12);
+
+        s = open_store(f);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+        got = load_all(s);
+        g_assert_cmpuint(got->len, ==, want->len);
+        for (guint i = 0; i < want->len; i++)
+                assert_job_equal(g_ptr_array_index(got, i), g_ptr_array_index(want, i));
+        store_close(s);
+}
+
 /* A store written by the first release is upgraded in place: nothing moved aside, every job
  * and pending unlink kept, the new column NULL, the new table there and empty. */
 static void test_migrate_v1(Fixture *f, gconstpointer data) {
@@ -1786,6 +1877,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/future-version", test_future_version);
         ADD("/store/foreign-database", test_foreign_database);
         ADD("/store/migrate-v1", test_migrate_v1);
+        ADD("/store/migrate-v9", test_migrate_v9);
         ADD("/store/modes", test_modes);
         ADD("/store/checkpoint", test_checkpoint);
         ADD("/store/scale", test_scale);
