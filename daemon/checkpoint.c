@@ -199,7 +199,6 @@ void checkpoint_flush_files(Manager *m) {
         if (list_is_empty(&m->dirty))
                 return;
         (void) store_begin(m->store);
-        download_store_ends(m, NULL, true);
         for (ListNode *n = m->dirty.head; n; n = n->next) {
                 Job *j = LIST_ENTRY(n, Job, dirty_node);
                 if (j->files_due)
