@@ -15,6 +15,7 @@
 
 #include <glib/gstdio.h>
 
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "tls-ca.h"
 #include "xferd-env.h"
@@ -371,13 +372,11 @@ static void
 test_kill_after_reply (void)
 {
         g_autoptr(Files) f = files_started (3, 2, TRUE);
-        gint64 deadline = g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
 
         release (f, 1);
-        while (job_get_uint32 (f->env->fx, f->job, "FilesTransferred") < 1) {
-                g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-                g_usleep (1000);
-        }
+        while (job_get_uint32 (f->env->fx, f->job, "FilesTransferred") < 1)
+                g_assert_true (poll_again (deadline, 1));
         xferd_process_kill (f->env->fx);
         http_server_stall_after (f->env->http, f->paths[1], STALL);
         xferd_process_start (f->env->fx);
