@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The plain columns of the job and file rows: each a field of Job or JobFile under the same
- * name, saved, listed in the upserts and loaded from one table. The columns that need more than
+/* The plain columns of the job, file and pending delete rows: each a field of Job, JobFile or
+ * PendingDelete under the same name, saved, listed in the upserts and loaded from one table. The columns that need more than
  * a copy (keys, enums, joined lists, the identity, values checked when loaded) are written out
  * where they are used. */
 #include <stdio.h>
@@ -68,8 +68,16 @@ static const StoreColumn file_columns[] = {
         COLUMN(JobFile, verified_checksum, STORE_COLUMN_TEXT),
 };
 
+static const StoreColumn delete_columns[] = {
+        COLUMN(PendingDelete, owner, STORE_COLUMN_U32),
+        COLUMN(PendingDelete, deadline, STORE_COLUMN_U64),
+        COLUMN(PendingDelete, next_try, STORE_COLUMN_U64),
+        COLUMN(PendingDelete, attempts, STORE_COLUMN_U32),
+};
+
 const StoreColumnTable store_job_columns = { job_columns, ELEMENTSOF(job_columns) };
 const StoreColumnTable store_file_columns = { file_columns, ELEMENTSOF(file_columns) };
+const StoreColumnTable store_delete_columns = { delete_columns, ELEMENTSOF(delete_columns) };
 
 /* The field's size each kind reads and writes. */
 static size_t column_kind_size(StoreColumnKind kind) {

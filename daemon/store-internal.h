@@ -77,7 +77,7 @@ int store_run_keyed(Store *s, sqlite3_stmt *st, const char *name, const char *ke
 int store_read_all(Store *s, const char *sql, const char *what,
                    int (*row)(Store *s, sqlite3_stmt *st, void *userdata), void *userdata);
 
-/* store-columns.c: the plain columns of the job and file rows, one table each */
+/* store-columns.c: the plain columns of the job, file and pending delete rows, one table each */
 typedef enum StoreColumnKind {
         STORE_COLUMN_TEXT,      /* char *; NULL as NULL */
         STORE_COLUMN_NAME,      /* a name in a JobFile's block: saved as text, loaded by job_file_new() */
@@ -100,6 +100,7 @@ typedef struct StoreColumnTable {
 
 extern const StoreColumnTable store_job_columns;        /* of a Job */
 extern const StoreColumnTable store_file_columns;       /* of a JobFile */
+extern const StoreColumnTable store_delete_columns;     /* of a PendingDelete */
 
 /* How store_put_name() writes a name: as it is, as its parameter, or set from the row that
  * was not inserted. */

@@ -291,7 +291,8 @@ static const Upsert unlink_upsert = {
 static const Upsert delete_upsert = {
         .table = "pending_deletes",
         .key = STRV_MAKE("url"),
-        .columns = STRV_MAKE("owner", "headers", "deadline", "next_try", "attempts"),
+        .columns = STRV_MAKE("headers"),
+        .plain = &store_delete_columns,
 };
 
 /* Writes the names of l (NULL: none), as store_put_name() does. */
