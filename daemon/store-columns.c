@@ -21,8 +21,7 @@ static const StoreColumn job_columns[] = {
         COLUMN(Job, bandwidth_limit, STORE_COLUMN_U64),
         COLUMN(Job, minimum_retry_delay, STORE_COLUMN_U32),
         COLUMN(Job, no_progress_timeout, STORE_COLUMN_U32),
-        /* Never changed: an update that leaves it out rewrites only the row's own page, not a
-         * page of the index by age as well. */
+        /* Set once, when the job is made: written by the insert, left out of the update. */
         { .param = ":creation_time", .kind = STORE_COLUMN_U64, .insert_only = true,
           .offset = offsetof(Job, creation_time), .size = sizeof(uint64_t) },
         COLUMN(Job, modification_time, STORE_COLUMN_U64),
