@@ -68,6 +68,9 @@ int sql_column_dup(sqlite3_stmt *st, int col, char **ret);
 
 /* store.c: failures and running statements */
 int store_doom(Store *s, int r);
+/* sql_join_headers() of a header or mirror list into *ret; a list that cannot be stored dooms
+ * the transaction, logged as "cannot save the <what> <key>" (never its values). */
+int store_join_list(Store *s, char * const *l, const char *what, const char *key, char **ret);
 _printf_(3, 4)
 int store_fail(Store *s, int rc, const char *format, ...);
 int store_check_usable(Store *s);

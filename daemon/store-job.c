@@ -17,10 +17,9 @@ int store_save_job_row(Store *s, const Job *j) {
         r = store_check_usable(s);
         if (r < 0)
                 return r;
-        r = sql_join_headers(j->http_headers, &headers);
+        r = store_join_list(s, j->http_headers, "headers of job", j->id, &headers);
         if (r < 0)
-                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of job %s",
-                                                     s->path, j->id));
+                return r;
         if (j->identity_from_caller &&
             (sql_join_gids(j->identity.groups, j->identity.n_groups, &groups) < 0 ||
              asprintf(&gid, "%u", (unsigned) j->identity.gid) < 0))
@@ -64,10 +63,9 @@ static int store_save_file_row(Store *s, const Job *j, size_t index) {
         sqlite3_stmt *st = s->save_file;
         int rc = SQLITE_OK, r;
 
-        r = sql_join_headers(f->mirrors, &mirrors);
+        r = store_join_list(s, f->mirrors, "mirrors of job", j->id, &mirrors);
         if (r < 0)
-                return store_doom(s, log_error_errno(r, "Store %s: cannot save the mirrors of job %s",
-                                                     s->path, j->id));
+                return r;
 
         sql_bind_int64(st, ":job_seq", j->store_key, &rc);
         sql_bind_int64(st, ":idx", (int64_t) index, &rc);

@@ -131,10 +131,9 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
         r = store_check_usable(s);
         if (r < 0)
                 return r;
-        r = sql_join_headers(d->headers, &headers);
+        r = store_join_list(s, d->headers, "headers of pending delete of", d->url, &headers);
         if (r < 0)
-                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of pending delete of %s",
-                                                     s->path, d->url));
+                return r;
 
         st = s->save_delete;
         sql_bind_text(st, ":url", d->url, &rc);
