@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The plain columns of the job, file and pending delete rows: each a field of Job, JobFile or
- * PendingDelete under the same name, saved, listed in the upserts and loaded from one table. The columns that need more than
- * a copy (keys, enums, joined lists, the identity, values checked when loaded) are written out
- * where they are used. */
+ * PendingDelete under the same name, saved, listed in the upserts and loaded from one table.
+ * The columns that need more than a copy (keys, enums, joined lists, the identity, values
+ * checked when loaded) are written out where they are used. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +23,7 @@ static const StoreColumn job_columns[] = {
         COLUMN(Job, no_progress_timeout, STORE_COLUMN_U32),
         /* Set once, when the job is made: written by the insert, left out of the update. */
         { .param = ":creation_time", .kind = STORE_COLUMN_U64, .insert_only = true,
-          .offset = offsetof(Job, creation_time), .size = sizeof(uint64_t) },
+          .offset = offsetof(Job, creation_time), .size = sizeof(((Job *) 0)->creation_time) },
         COLUMN(Job, modification_time, STORE_COLUMN_U64),
         COLUMN(Job, completion_time, STORE_COLUMN_U64),
         COLUMN(Job, last_progress_time, STORE_COLUMN_U64),
