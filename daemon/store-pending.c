@@ -74,17 +74,22 @@ void store_unlink_list_done(StoreUnlinkList *l) {
         l->n = l->allocated = 0;
 }
 
+/* The columns of the SELECT below, in its order. */
+enum {
+        UC_OWNER, UC_DIR, UC_DEV, UC_INO, UC_NAME,
+};
+
 static int store_read_unlink(Store *s, sqlite3_stmt *st, void *userdata) {
-        const char *dir = (const char *) sqlite3_column_text(st, 1);
-        const char *name = (const char *) sqlite3_column_text(st, 4);
+        const char *dir = (const char *) sqlite3_column_text(st, UC_DIR);
+        const char *name = (const char *) sqlite3_column_text(st, UC_NAME);
 
         /* The columns are NOT NULL; only a damaged row could lack them. */
         if (!dir || !name) {
                 log_warning("Store %s: skipping a pending unlink without directory or name.", s->path);
                 return 0;
         }
-        if (store_unlink_list_add(userdata, (uid_t) sqlite3_column_int64(st, 0), dir,
-                                  (dev_t) sqlite3_column_int64(st, 2), (ino_t) sqlite3_column_int64(st, 3),
+        if (store_unlink_list_add(userdata, (uid_t) sqlite3_column_int64(st, UC_OWNER), dir,
+                                  (dev_t) sqlite3_column_int64(st, UC_DEV), (ino_t) sqlite3_column_int64(st, UC_INO),
                                   name) < 0)
                 return log_oom();
         return 0;
