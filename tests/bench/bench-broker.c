@@ -2,7 +2,7 @@
 /* xferd-bench-broker: a private session bus on dbus-broker for tests/bench/run.sh and ab.sh
  * (`--bus broker`), in place of `dbus-daemon --fork`.
  *
- *   xferd-bench-broker --listen PATH [--servicedir DIR]
+ *   xferd-bench-broker --listen PATH [--servicedir DIR] [--nofork --print-address FD]
  *
  * dbus-broker is the broker alone: a controller gives it its listening socket, its policy and
  * its activatable names, and starts the services it asks for. dbus-broker-launch, Debian's
@@ -18,7 +18,10 @@
  *
  * Once the bus serves, the address and dbus-broker's pid are printed, one a line, and the
  * program returns while the controller stays in the background (`dbus-daemon --fork
- * --print-address=1 --print-pid=1` alike). Stopping dbus-broker (that pid) ends the controller. */
+ * --print-address=1 --print-pid=1` alike). Stopping dbus-broker (that pid) ends the controller.
+ * With --nofork it stays in the foreground and writes the address to FD (`dbus-daemon --nofork
+ * --print-address=FD` alike; the test fixture's way, XFERD_TEST_BUS=broker): SIGTERM stops
+ * dbus-broker and the controller. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,8 +46,13 @@
 typedef struct Service {
         char *name;
         char *exec;
-        uint64_t serial;        /* of the last activation request, for Reset */
 } Service;
+
+/* A service's process, and the activation request it was started for. */
+typedef struct Started {
+        size_t service;
+        uint64_t serial;
+} Started;
 
 static Service services[MAX_SERVICES];
 static size_t n_services;
@@ -64,7 +72,7 @@ static bool service_read(const char *path, Service *s) {
         FILE *f = fopen(path, "re");
         if (!f)
                 return false;
-        *s = (Service) { .serial = 0 };
+        *s = (Service) { .name = NULL };
         while (fgets(line, sizeof line, f)) {
                 line[strcspn(line, "\r\n")] = 0;
                 if (strncmp(line, "Name=", 5) == 0)
@@ -163,36 +171,55 @@ static int add_names(void) {
         return 0;
 }
 
-/* The service's process ended: requests still waiting for its name fail (once the name's owner
- * took them, this serial is stale and the broker ignores it). */
+/* The service's process ended: the requests still waiting for the activation it was started for
+ * fail. The serial is its own, not the name's latest: a process that exits after the next
+ * request (an idle exit just before a call) must not fail that one. Once the name's owner took
+ * the requests, or after a later Activate, the serial is stale and the broker ignores it. */
 static int on_service_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        Service *svc = userdata;
+        Started *started = userdata;
         char path[64];
+        int r;
 
         (void) si;
-        snprintf(path, sizeof path, NAME_PREFIX "%zu", (size_t) (svc - services));
+        snprintf(path, sizeof path, NAME_PREFIX "%zu", started->service);
+        r = sd_bus_call_method_async(controller, NULL, NULL, path, "org.bus1.DBus.Name", "Reset", NULL, NULL,
+                                     "ts", started->serial, "org.bus1.DBus.Name.Error.StartupFailure");
+        free(started);
         sd_event_source_unref(s);
-        return sd_bus_call_method_async(controller, NULL, NULL, path, "org.bus1.DBus.Name", "Reset", NULL, NULL,
-                                        "ts", svc->serial, "org.bus1.DBus.Name.Error.StartupFailure");
+        return r;
 }
 
-static int service_start(sd_event *event, Service *svc) {
+static int service_start(sd_event *event, size_t i, uint64_t serial) {
+        const Service *svc = &services[i];
+        Started *started;
         sigset_t none;
-        pid_t pid = fork();
-        if (pid < 0)
+        pid_t pid;
+        int r;
+
+        started = malloc(sizeof *started);
+        if (!started)
+                return -ENOMEM;
+        *started = (Started) { .service = i, .serial = serial };
+        pid = fork();
+        if (pid < 0) {
+                free(started);
                 return -errno;
+        }
         if (pid == 0) {
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                for (size_t i = 0; i < n_env; i++)
-                        putenv(activation_env[i]);
+                for (size_t k = 0; k < n_env; k++)
+                        putenv(activation_env[k]);
                 setenv("DBUS_SESSION_BUS_ADDRESS", address, 1);
                 setenv("DBUS_STARTER_ADDRESS", address, 1);
                 setenv("DBUS_STARTER_BUS_TYPE", "session", 1);
                 execl("/bin/sh", "sh", "-c", svc->exec, (char *) NULL);
                 _exit(127);
         }
-        return sd_event_add_child(event, NULL, pid, WEXITED, on_service_exit, svc);
+        r = sd_event_add_child(event, NULL, pid, WEXITED, on_service_exit, started);
+        if (r < 0)
+                free(started);
+        return r;
 }
 
 /* UpdateActivationEnvironment of a client: the variables for the services started from now on. */
@@ -231,8 +258,7 @@ static int on_controller_message(sd_bus_message *m, void *userdata, sd_bus_error
                 int r = sd_bus_message_read(m, "t", &serial);
                 if (r < 0 || i >= n_services)
                         return 0;
-                services[i].serial = serial;
-                r = service_start(event, &services[i]);
+                r = service_start(event, i, serial);
                 if (r < 0)
                         fprintf(stderr, "xferd-bench-broker: starting %s: %s\n", services[i].name, strerror(-r));
                 return 0;
@@ -286,8 +312,8 @@ static pid_t broker_spawn(int controller_fd) {
 }
 
 /* The controller, in the background: the broker, its listener and names, then the loop.
- * Writes the broker's pid to ready_fd once the bus serves. */
-static int controller_run(int listen_fd, int ready_fd) {
+ * Writes the broker's pid (or with `address`, the bus's address) to ready_fd once the bus serves. */
+static int controller_run(int listen_fd, int ready_fd, bool print_address) {
         sd_event *event = NULL;
         sigset_t mask;
         int pair[2], r;
@@ -331,7 +357,10 @@ static int controller_run(int listen_fd, int ready_fd) {
                 die("setting up dbus-broker", r);
         }
         close(listen_fd);
-        dprintf(ready_fd, "%d\n", (int) broker);
+        if (print_address)
+                dprintf(ready_fd, "%s\n", address);
+        else
+                dprintf(ready_fd, "%d\n", (int) broker);
         close(ready_fd);
         r = sd_event_loop(event);
         sd_bus_flush_close_unref(controller);
@@ -341,14 +370,15 @@ static int controller_run(int listen_fd, int ready_fd) {
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
-                { "listen", required_argument, NULL, 'l' },
-                { "servicedir", required_argument, NULL, 's' },
+                { "listen", required_argument, NULL, 'l' }, { "servicedir", required_argument, NULL, 's' },
+                { "nofork", no_argument, NULL, 'n' }, { "print-address", required_argument, NULL, 'p' },
                 { NULL, 0, NULL, 0 }
         };
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         const char *listen_path = NULL, *servicedir = NULL;
         char line[32] = "";
-        int c, listen_fd, ready[2];
+        int c, listen_fd, ready[2], print_fd = -1;
+        bool nofork = false;
         ssize_t n;
         pid_t pid;
 
@@ -356,11 +386,13 @@ int main(int argc, char **argv) {
                 switch (c) {
                 case 'l': listen_path = optarg; break;
                 case 's': servicedir = optarg; break;
+                case 'n': nofork = true; break;
+                case 'p': print_fd = atoi(optarg); break;
                 default: return 2;
                 }
         }
-        if (!listen_path || optind != argc || strlen(listen_path) >= sizeof sa.sun_path) {
-                fprintf(stderr, "usage: xferd-bench-broker --listen PATH [--servicedir DIR]\n");
+        if (!listen_path || optind != argc || strlen(listen_path) >= sizeof sa.sun_path || nofork != (print_fd >= 0)) {
+                fprintf(stderr, "usage: xferd-bench-broker --listen PATH [--servicedir DIR] [--nofork --print-address FD]\n");
                 return 2;
         }
         if (servicedir)
@@ -371,6 +403,11 @@ int main(int argc, char **argv) {
         listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(listen_fd, 4096) < 0)
                 die(listen_path, errno);
+        /* In the foreground, as the test fixture runs dbus-daemon: the address on print_fd. */
+        if (nofork) {
+                (void) fcntl(print_fd, F_SETFD, FD_CLOEXEC);
+                return controller_run(listen_fd, print_fd, true);
+        }
         if (pipe2(ready, O_CLOEXEC) < 0)
                 die("pipe", errno);
 
@@ -386,7 +423,7 @@ int main(int argc, char **argv) {
                         dup2(null, STDIN_FILENO);
                         dup2(null, STDOUT_FILENO);
                 }
-                return controller_run(listen_fd, ready[1]);
+                return controller_run(listen_fd, ready[1], false);
         }
         close(ready[1]);
         close(listen_fd);
