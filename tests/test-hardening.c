@@ -592,7 +592,8 @@ test_store_read_only_at_start (void)
         g_assert_nonnull (error);
         g_autofree char *remote = g_dbus_error_get_remote_error (error);
         g_test_message ("activation: %s: %s", remote, error->message);
-        g_assert_cmpstr (remote, ==, "org.freedesktop.DBus.Error.Spawn.ChildExited");
+        g_assert_cmpstr (remote, ==, bus_fixture_on_broker (env->fx) ? "org.freedesktop.DBus.Error.NameHasNoOwner"
+                                                                      : "org.freedesktop.DBus.Error.Spawn.ChildExited");
         g_assert_true (xferd_log_wait (env->log, "Cannot open the job store", 1, WAIT_TIMEOUT_MS));
         g_autofree char *said = xferd_log_grep (env->log, "Cannot open the job store");
         g_assert_nonnull (strstr (said, state));
