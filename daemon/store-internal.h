@@ -16,7 +16,7 @@
 #include "util.h"
 
 #define STORE_FILE "xferd.db"
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 /* Only one daemon uses the file: a lock held longer than this is a second instance. */
 #define STORE_BUSY_TIMEOUT_MSEC 200
 
