@@ -636,9 +636,10 @@ assert_failed_signal_clean (BusFixture *fx, const char *job)
         assert_variant_clean (failed->params);
 }
 
-#define HOSTILE_REASON "Bad \xff reason \033[2J\033]0;owned\a \xc3"
+#define HOSTILE_REASON "Bad \xff reason \033[2J\033]0;owned\a \xef\xbf\xbe \xc3"
 
-/* A server whose reason phrase holds an invalid byte, escape sequences and a cut character. */
+/* A server whose reason phrase holds an invalid byte, escape sequences, a noncharacter (U+FFFE:
+ * valid UTF-8 that sd-bus refuses to send or read) and a cut character. */
 static void
 test_utf8_reason (void)
 {
