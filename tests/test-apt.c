@@ -26,6 +26,22 @@
 
 /* ---------------------------------------------------------------- update */
 
+/* apt-get update once more: apt asks for the Release file at release_path (its InRelease for
+ * a signed suite) with If-Modified-Since, and xferd's 304 is apt's IMS hit. Returns apt's
+ * output. */
+static char *
+update_again_hits (AptEnv *env, const char *release_path)
+{
+        guint releases = http_server_request_count (apt_test_repo->http, release_path);
+        char *again = apt_update_ok (env);
+
+        g_assert_nonnull (strstr (again, "Hit:"));
+        g_assert_cmpuint (http_server_request_count (apt_test_repo->http, release_path), ==, releases + 1);
+        g_autofree char *ims = http_server_last_header (apt_test_repo->http, release_path, "If-Modified-Since");
+        g_assert_nonnull (ims);
+        return again;
+}
+
 static void
 test_update_trusted (AptEnv *env, gconstpointer data)
 {
@@ -44,15 +60,9 @@ test_update_trusted (AptEnv *env, gconstpointer data)
         apt_assert_file_bytes (lists_packages, bytes);
         apt_assert_jobs_of_apt (env->fx, from, 3);
 
-        /* Again: apt asks with If-Modified-Since and xferd's 304 is apt's IMS hit. */
-        guint releases = http_server_request_count (apt_test_repo->http, "/dists/plain/Release");
         guint packages = http_server_request_count (apt_test_repo->http, "/dists/plain/main/binary-all/Packages");
         from = apt_signals_mark (env->fx);
-        g_autofree char *again = apt_update_ok (env);
-        g_assert_nonnull (strstr (again, "Hit:"));
-        g_assert_cmpuint (http_server_request_count (apt_test_repo->http, "/dists/plain/Release"), ==, releases + 1);
-        g_autofree char *ims = http_server_last_header (apt_test_repo->http, "/dists/plain/Release", "If-Modified-Since");
-        g_assert_nonnull (ims);
+        g_autofree char *again = update_again_hits (env, "/dists/plain/Release");
         /* The same Release: apt does not ask for Packages again. */
         g_assert_cmpuint (http_server_request_count (apt_test_repo->http, "/dists/plain/main/binary-all/Packages"), ==,
                           packages);
@@ -73,10 +83,8 @@ test_update_signed (AptEnv *env, gconstpointer data)
         g_assert_true (g_file_test (inrelease, G_FILE_TEST_IS_REGULAR));
         apt_assert_jobs_of_apt (env->fx, from, 2);
 
-        g_autofree char *again = apt_update_ok (env);
+        g_autofree char *again = update_again_hits (env, "/dists/signed/InRelease");
         g_assert_nonnull (strstr (again, "Hit:1 xferd+http://127.0.0.1"));
-        g_autofree char *ims = http_server_last_header (apt_test_repo->http, "/dists/signed/InRelease", "If-Modified-Since");
-        g_assert_nonnull (ims);
 }
 
 /* ---------------------------------------------------------------- packages */
