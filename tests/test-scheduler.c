@@ -508,6 +508,27 @@ test_foreground_beside_background (XferdEnv *env)
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
 }
 
+/* The rate of f's bytes from now until it is transferred, against the limit it runs at: never
+ * faster than the limit allows (a slow machine only makes it slower), and at least half of it
+ * (that bound needs a machine at normal speed: not in a sanitizer build). */
+static void
+assert_rate_to_end (XferdEnv *env, Fetch *f, guint64 limit)
+{
+        gint64 t0 = g_get_monotonic_time ();
+        goffset b0 = MAX (file_size (f->temp), 0);
+
+        job_wait_state (env->fx, f->job, "transferred");
+        gint64 us = g_get_monotonic_time () - t0;
+        goffset bytes = file_size (f->temp) - b0;
+        double rate = (double) bytes * G_USEC_PER_SEC / (double) us;
+
+        g_test_message ("%s: %" G_GOFFSET_FORMAT " bytes in %" G_GINT64_FORMAT " ms = %.0f bytes/s (limit %"
+                        G_GUINT64_FORMAT ", %.2f x)", f->path, bytes, us / 1000, rate, limit, rate / limit);
+        g_assert_cmpfloat (rate, <=, 1.2 * limit);
+        if (!sanitized ())
+                g_assert_cmpfloat (rate, >=, 0.5 * limit);
+}
+
 /*
  * The background bandwidth limit holds a running background job (set while
  * it runs) and not a foreground job.
@@ -532,18 +553,7 @@ test_background_limit (XferdEnv *env)
         g_assert_cmpint (fg_ms, <, (gint64) ((guint64) 4 * MiB * 1000 / limit / 2));
 
         http_server_release (env->http, bg->path);
-        t0 = g_get_monotonic_time ();
-        goffset b0 = file_size (bg->temp);
-        job_wait_state (env->fx, bg->job, "transferred");
-        gint64 bg_us = g_get_monotonic_time () - t0;
-        double rate = (double) (file_size (bg->temp) - b0) * G_USEC_PER_SEC / (double) bg_us;
-        g_test_message ("background: %" G_GOFFSET_FORMAT " bytes in %" G_GINT64_FORMAT " ms = %.0f bytes/s (limit %"
-                        G_GUINT64_FORMAT ")", file_size (bg->temp) - b0, bg_us / 1000, rate, limit);
-        /* Never faster than the limit allows (a slow machine only makes it
-         * slower); the lower bound needs a machine at normal speed. */
-        g_assert_cmpfloat (rate, <=, 1.2 * limit);
-        if (!sanitized ())
-                g_assert_cmpfloat (rate, >=, 0.5 * limit);
+        assert_rate_to_end (env, bg, limit);
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
 
         fetch_finish (env, bg);
@@ -599,17 +609,7 @@ test_job_limit (XferdEnv *env)
 
         fetch_start_limited (env, f, limit);
         job_wait_state (env->fx, f->job, "transferring");
-        gint64 t0 = g_get_monotonic_time ();
-        goffset b0 = MAX (file_size (f->temp), 0);
-        job_wait_state (env->fx, f->job, "transferred");
-        gint64 us = g_get_monotonic_time () - t0;
-        goffset bytes = file_size (f->temp) - b0;
-        double rate = (double) bytes * G_USEC_PER_SEC / (double) us;
-
-        g_test_message ("%" G_GOFFSET_FORMAT " bytes in %" G_GINT64_FORMAT " ms = %.0f bytes/s (limit %"
-                        G_GUINT64_FORMAT ", %.2f x)", bytes, us / 1000, rate, limit, rate / limit);
-        g_assert_cmpfloat (rate, <=, 1.2 * limit);
-        g_assert_cmpfloat (rate, >=, 0.5 * limit);
+        assert_rate_to_end (env, f, limit);
         g_assert_cmpuint (http_server_request_count (env->http, f->path), ==, 1);
         fetch_finish (env, f);
 }
