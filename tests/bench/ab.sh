@@ -4,7 +4,7 @@
 # bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
-#   tests/bench/ab.sh [--case big|cancel|restart|create|small] [--rounds N] [--mib N] [--checksum|--both]
+#   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes] [--rounds N] [--mib N] [--checksum|--both]
 #                     [--background plain|sum] [--jobs N] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
@@ -37,6 +37,9 @@
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
 #                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
 #                   CPU and the ratios to that round's curl
+#   --case lanes    the --mib file (default 1024) as 16 files, one job with MaxConcurrentFiles 16
+#                   and each file's sha256 checksum (AddFileWithOptions): wall to Complete, the
+#                   daemon's CPU, and its peak RSS (VmHWM: the buffers of 16 hashed files at once)
 #   --gone          (restart) the jobs' download directory removed after the store is made: every
 #                   start fails at once, and the ListJobs calls meanwhile show whether the
 #                   scheduler's passes let them through (their slowest wall is printed)
@@ -56,7 +59,7 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= jobs= bus_kind=daemon builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create or small" >&2; exit 2; }
+    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small or lanes" >&2; exit 2; }
             case=$2; shift 2 ;;
     --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
@@ -111,6 +114,10 @@ if [[ $case == small ]]; then
   (cd "$work/www/small" && head -c "$((jobs * 16384))" /dev/urandom | split -b 16384 -d -a 4 - f)
 fi
 big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
+if [[ $case == lanes ]]; then
+  mkdir "$work/www/lanes"
+  (cd "$work/www/lanes" && split -n 16 -d -a 2 ../big f && sha256sum f?? >../lanes.sums)
+fi
 
 port=$("$bench" free-port)
 echo ok >"$work/www/ok"
@@ -273,6 +280,37 @@ run_small() {  # BUILD → one line; res[BUILD] += wall of the jobs, res_one[BUI
   echo "one job, 16 at once: wall $w s (AddFiles $(kv add "$out"), transfer $(kv transfer "$out"), Complete $(kv complete "$out")), daemon CPU $c s"
 }
 
+# xbus ARGS...: busctl on the bench's bus, to xferd.
+xbus() { busctl --user "$@"; }
+run_lanes() {  # BUILD → one line; res[BUILD] += wall, res_rss[BUILD] += peak RSS (MiB)
+  local b=$1 job sum f t0 t1 c0 c1 state= hwm
+  xferd_fresh "$b"
+  fresh_dl
+  read -r _ c0 < <(ticks "$xpid")
+  t0=$(date +%s.%N)
+  job=$(xbus call org.xferd.Transfer1 /org/xferd/Transfer1 org.xferd.Transfer1.Manager CreateJob 'sa{sv}' \
+          lanes 1 max-concurrent-files u 16 | awk '{ gsub(/"/, "", $3); print $3 }')
+  while read -r sum f; do
+    xbus call org.xferd.Transfer1 "$job" org.xferd.Transfer1.Job AddFileWithOptions 'ssa{sv}' \
+      "$base/lanes/$f" "$work/dl/$f" 1 checksum s "sha256:$sum" >/dev/null
+  done <"$work/www/lanes.sums"
+  xbus call org.xferd.Transfer1 "$job" org.xferd.Transfer1.Job Resume >/dev/null
+  # The state is polled (20 ms): the wall is seconds, the figure of interest the peak RSS.
+  while [[ $state != transferred ]]; do
+    state=$(xbus get-property org.xferd.Transfer1 "$job" org.xferd.Transfer1.Job State | awk '{ gsub(/"/, "", $2); print $2 }')
+    [[ $state == error || $state == cancelled ]] && die "$b: the lanes job ended $state"
+    sleep 0.02
+  done
+  xbus call org.xferd.Transfer1 "$job" org.xferd.Transfer1.Job Complete >/dev/null
+  t1=$(date +%s.%N)
+  read -r _ c1 < <(ticks "$xpid")
+  hwm=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$xpid/status")
+  (cd "$work/dl" && sha256sum -c --quiet "$work/www/lanes.sums") || die "$b: a downloaded file differs"
+  res[$b]+="$(calc "$t1 - $t0") "
+  res_rss[$b]+="$hwm "
+  echo "$b: 16 files at once with checksums: wall $(calc "$t1 - $t0") s, daemon CPU $(calc "($c1 - $c0) / $clk_tck") s, peak RSS $hwm MiB"
+}
+
 # The store of the restart case, made once by the first build; every start works on a copy.
 make_store() {
   local out
@@ -397,6 +435,7 @@ for ((r = 0; r < rounds; r++)); do
              res_both_ratio[$b]+="$(calc "${local_w[1]} / ${local_w[0]}") "
            fi ;;
       small) run_small "$b" ;;
+      lanes) run_lanes "$b" ;;
       cancel) run_cancel "$b" ;;
       restart) run_restart "$b" ;;
       create) run_create "$b" ;;
@@ -414,6 +453,7 @@ case $case in
   restart) what="restart wall (ms)" ;;
   create) what="creation (jobs/s)" ;;
   small) what="wall of $jobs jobs (s)" ;;
+  lanes) what="wall of 16 hashed files at once (s)" ;;
 esac
 for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
 if [[ $both -eq 1 ]]; then
@@ -453,4 +493,7 @@ if [[ $case == small ]]; then
   done
 fi
 [[ $case == big ]] && echo "median dd conv=fdatasync wall (s): $(median ${res[dd]}) (${res[dd]% })"
+if [[ $case == lanes ]]; then
+  for b in "${builds[@]}"; do echo "median peak RSS (MiB): $(median ${res_rss[$b]}) — $b (${res_rss[$b]% })"; done
+fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
