@@ -188,7 +188,7 @@ static int append_string(sd_bus_message *m, const char *s) {
 
 /* An id or a name from a table: ASCII, no UTF-8 check needed (bus_append_known_text()). */
 static int append_token(sd_bus_message *m, const char *s) {
-        return bus_append_known_text(m, s);
+        return bus_append_known_text(m, s, NULL);
 }
 
 static int append_u64(sd_bus_message *m, uint64_t v) {

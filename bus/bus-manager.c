@@ -145,7 +145,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 r = sd_bus_message_new_method_return(m, &reply);
                 if (r >= 0)
-                        r = bus_append_known_text(reply, j->id);
+                        r = bus_append_known_text(reply, j->id, NULL);
                 if (r >= 0)
                         r = sd_bus_message_append_basic(reply, 'o', bus_job_path(j).s);
                 if (r >= 0)
@@ -195,25 +195,6 @@ typedef struct JobsListed {
         HeapFollow body;        /* where the reply's body is (see heap-huge.h) */
 } JobsListed;
 
-/* A string known to be valid UTF-8 without a NUL, such as one this daemon made of ASCII letters
- * and digits (a job id, a type or state name). Copied in without sd-bus's check of every
- * character; dbus-daemon still checks the whole reply. */
-static int append_known_text(sd_bus_message *reply, const char *s, char **ret) {
-        size_t n;
-        char *p;
-        int r;
-
-        s = strempty(s);        /* a name table's NULL for a value it lacks, as sd-bus takes it */
-        n = strlen(s);
-        r = sd_bus_message_append_string_space(reply, n, &p);
-        if (r < 0)
-                return r;
-        memcpy(p, s, n);
-        if (ret)
-                *ret = p;
-        return 0;
-}
-
 /* Eight bytes at a time: 100 000 rows' names cost a fraction of a millisecond. */
 static bool text_is_ascii(const char *s, size_t n) {
         uint64_t any = 0, w;
@@ -237,7 +218,7 @@ static int append_display_name(sd_bus_message *reply, const char *s) {
         s = strempty(s);
         if (!text_is_ascii(s, strlen(s)))
                 return sd_bus_message_append_basic(reply, 's', s);
-        return append_known_text(reply, s, NULL);
+        return bus_append_known_text(reply, s, NULL);
 }
 
 /* A row takes about 170 bytes (a long display name more): what the rows still to come are
@@ -257,15 +238,15 @@ static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
 
         r = sd_bus_message_open_container(reply, 'r', l->paths ? ROW_FIELDS_PATH : ROW_FIELDS);
         if (r >= 0)
-                r = append_known_text(reply, j->id, &at);
+                r = bus_append_known_text(reply, j->id, &at);
         if (r >= 0)
                 heap_follow(&l->body, at, (l->n > 0 ? l->n : 1) * ROW_BYTES);
         if (r >= 0)
                 r = append_display_name(reply, j->display_name);
         if (r >= 0)
-                r = append_known_text(reply, job_type_to_string(j->type), NULL);
+                r = bus_append_known_text(reply, job_type_to_string(j->type), NULL);
         if (r >= 0)
-                r = append_known_text(reply, job_state_to_string(j->state), NULL);
+                r = bus_append_known_text(reply, job_state_to_string(j->state), NULL);
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 'u', &owner);
         if (r >= 0)

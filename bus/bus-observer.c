@@ -43,7 +43,7 @@ static int entry_open(sd_bus_message *m, const char *entry, const char *name, ch
         int r = sd_bus_message_open_container(m, 'e', entry);
 
         if (r >= 0)
-                r = bus_append_known_text(m, name);
+                r = bus_append_known_text(m, name, NULL);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, type, contents);
         return r;
@@ -82,7 +82,7 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
 
         r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
         if (r >= 0)
-                r = bus_append_known_text(m, XFERD_JOB_IFACE);
+                r = bus_append_known_text(m, XFERD_JOB_IFACE, NULL);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         for (char **name = names; r >= 0 && *name; name++) {
@@ -104,7 +104,7 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "s");
         for (size_t i = 0; r >= 0 && i < n_invalidated; i++)
-                r = bus_append_known_text(m, invalidated[i]);
+                r = bus_append_known_text(m, invalidated[i], NULL);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -188,7 +188,7 @@ static int append_entry(sd_bus_message *m, const char *name, char type, const vo
         int r = entry_open(m, "sv", name, 'v', sig);
 
         if (r >= 0)
-                r = type == 's' ? bus_append_known_text(m, value) : sd_bus_message_append_basic(m, type, value);
+                r = type == 's' ? bus_append_known_text(m, value, NULL) : sd_bus_message_append_basic(m, type, value);
         return r < 0 ? r : entry_close(m);
 }
 
@@ -219,7 +219,7 @@ static int emit_job_new(sd_bus *bus, const Job *j) {
 
         r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew");
         if (r >= 0)
-                r = bus_append_known_text(s, j->id);
+                r = bus_append_known_text(s, j->id, NULL);
         if (r >= 0)
                 r = sd_bus_message_append_basic(s, 'o', path.s);
         if (r >= 0)

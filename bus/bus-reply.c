@@ -8,7 +8,7 @@
 /* sd_bus_message_append_basic() checks the UTF-8 of every string, a character at a time: about a
  * tenth of what building a Download's four messages cost went into checking property and
  * interface names, tokens and ids. */
-int bus_append_known_text(sd_bus_message *m, const char *s) {
+int bus_append_known_text(sd_bus_message *m, const char *s, char **ret) {
         const char *t = strempty(s);    /* a table's NULL for a value it lacks, as sd-bus takes it */
         size_t n = strlen(t);
         char *p;
@@ -17,9 +17,12 @@ int bus_append_known_text(sd_bus_message *m, const char *s) {
         assert(m);
 
         r = sd_bus_message_append_string_space(m, n, &p);
-        if (r >= 0)
-                memcpy(p, t, n);
-        return r;
+        if (r < 0)
+                return r;
+        memcpy(p, t, n);
+        if (ret)
+                *ret = p;
+        return 0;
 }
 
 /* A large array (ListJobs of 100 000 jobs: 17 MB) is appended as any other: its append

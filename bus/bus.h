@@ -188,9 +188,10 @@ extern const sd_bus_vtable bus_manager_vtable[];
 
 /* bus-job.c: the job objects, found by path (the access gate) and enumerated per caller. */
 /* bus-reply.c: appends s (NULL: "") as a string without sd-bus's check of its UTF-8, for text
- * this daemon made of ASCII (a job id, a name from a table, a property or interface name);
- * dbus-daemon still checks every message. */
-int bus_append_known_text(sd_bus_message *m, const char *s);
+ * known to be valid UTF-8 without a NUL, such as what this daemon made of ASCII (a job id, a
+ * name from a table, a property or interface name); dbus-daemon still checks every message.
+ * ret (optional): where the copy is in the message. */
+int bus_append_known_text(sd_bus_message *m, const char *s, char **ret);
 /* bus-reply.c: replies to m with one array of `contents`, its elements appended by append. */
 typedef int (*bus_append_t)(sd_bus_message *reply, void *userdata);
 int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata);

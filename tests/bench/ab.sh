@@ -5,7 +5,7 @@
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
 #   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes] [--rounds N] [--mib N] [--checksum|--both]
-#                     [--background plain|sum] [--jobs N] [--gone] [--bus daemon|broker] BUILDDIR...
+#                     [--background plain|sum] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given; --both: each build without and
@@ -25,7 +25,10 @@
 #                   none) (wall, and the CPU per call of the daemon, of the bus and of the
 #                   client, which reads every row after the wall: how long that took too), and
 #                   VmRSS
-#   --case create   --jobs N Download calls (64 in flight, MaxBackgroundTransfers 1, a slow URL)
+#   --case create   --jobs N Download calls (--window W in flight, default 64; MaxBackgroundTransfers 1,
+#                   a slow URL; with W 1 every batch holds one call, so builds compare by the work
+#                   of a call and its batch, whichever of them is faster: with more in flight a
+#                   faster xferd closes smaller batches, and a call costs more)
 #                   into a fresh xferd: jobs a second, and the CPU per job of the daemon (and of its
 #                   event-loop thread), of
 #                   the bus (which routes the call, the reply and the signals) and of the client;
@@ -56,7 +59,7 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= jobs= bus_kind=daemon builds=()
+case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= jobs= window=64 bus_kind=daemon builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small or lanes" >&2; exit 2; }
@@ -67,6 +70,7 @@ while [[ $# -gt 0 ]]; do
     --both) both=1; shift ;;
     --gone) gone=1; shift ;;
     --jobs) need_number ab.sh "$@"; jobs=$2; shift 2 ;;
+    --window) need_number ab.sh "$@"; window=$2; shift 2 ;;
     --bus) [[ $# -ge 2 && $2 =~ ^(daemon|broker)$ ]] || { echo "ab.sh: --bus takes daemon or broker" >&2; exit 2; }
            bus_kind=$2; shift 2 ;;
     --background) [[ $# -ge 2 && $2 =~ ^(plain|sum)$ ]] || { echo "ab.sh: --background takes plain or sum" >&2; exit 2; }
@@ -377,7 +381,7 @@ run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD
   "$bench" set-max 1
   read -r _ bt0 < <(ticks "$bus_pid")
   read -r lt0 _ < <(ticks "$xpid")
-  out=$("$bench" create --count "$jobs" --url "$base/slow/big" --dir "$work/dl" --pid "$xpid") ||
+  out=$("$bench" create --count "$jobs" --window "$window" --url "$base/slow/big" --dir "$work/dl" --pid "$xpid") ||
     die "$b: the creation case failed: $out"
   read -r _ bt1 < <(ticks "$bus_pid")
   read -r lt1 _ < <(ticks "$xpid")
@@ -405,7 +409,7 @@ run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echo
   read -r epid <&"${echo_serve[0]}"
   epid=${epid#ready=}
   read -r _ bt0 < <(ticks "$bus_pid")
-  out=$("$bench" create --count "$jobs" --service org.xferd.BenchEcho --url "$base/slow/big" --dir "$work/dl" \
+  out=$("$bench" create --count "$jobs" --window "$window" --service org.xferd.BenchEcho --url "$base/slow/big" --dir "$work/dl" \
           --pid "$epid") || die "the echo service failed: $out"
   read -r _ bt1 < <(ticks "$bus_pid")
   stop_pid "$epid" 5
@@ -417,7 +421,7 @@ run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echo
        "the service $(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $jobs" 1) µs"
 }
 
-log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name$([[ $case == create ]] && echo ", $window calls in flight"); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ $case == restart ]] && make_store
 [[ $case == restart && $gone == 1 ]] && rm -rf "$work/dl"
 n=${#builds[@]}
