@@ -145,7 +145,7 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 r = sd_bus_message_new_method_return(m, &reply);
                 if (r >= 0)
-                        r = sd_bus_message_append_basic(reply, 's', j->id);
+                        r = bus_append_known_text(reply, j->id);
                 if (r >= 0)
                         r = sd_bus_message_append_basic(reply, 'o', bus_job_path(j).s);
                 if (r >= 0)

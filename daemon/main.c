@@ -352,7 +352,7 @@ static int run(int argc, char *argv[]) {
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 
-        r = sd_event_default(&d.event);
+        r = sd_event_new(&d.event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop");
         (void) sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);

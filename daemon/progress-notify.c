@@ -125,8 +125,7 @@ void job_changes_flush(Job *j) {
         if ((changes & JOB_CHANGES_WITH_COUNTERS) && checkpoint_before_telling(j) &&
             store_commit(m->store) < 0)
                 checkpoint_stored_unknown(j);
-        list_remove(&m->changed, &j->changed_node);
-        j->changes_untold = 0;
+        job_changes_forget(j);
         if ((changes & JOB_UNTOLD_NEW) && m->observer.job_new)
                 m->observer.job_new(m, j);
         changes &= ~JOB_UNTOLD_NEW;
@@ -135,11 +134,17 @@ void job_changes_flush(Job *j) {
 }
 
 void job_changes_forget(Job *j) {
+        Manager *m;
+
         assert(j);
 
+        m = j->manager;
         if (j->changes_untold != 0)
-                list_remove(&j->manager->changed, &j->changed_node);
+                list_remove(&m->changed, &j->changed_node);
         j->changes_untold = 0;
+        /* Told (or gone) before the source's turn: no loop iteration only to find nothing. */
+        if (list_is_empty(&m->changed))
+                (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_OFF);
 }
 
 void manager_changes_flush(Manager *m) {

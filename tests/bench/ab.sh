@@ -5,7 +5,7 @@
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
 #   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes] [--rounds N] [--mib N] [--checksum|--both]
-#                     [--background plain|sum] [--jobs N] [--gone] BUILDDIR...
+#                     [--background plain|sum] [--jobs N] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given; --both: each build without and
@@ -22,16 +22,16 @@
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
 #                   faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
-#                   none) (wall, and the CPU per call of the daemon, of dbus-daemon and of the
+#                   none) (wall, and the CPU per call of the daemon, of the bus and of the
 #                   client, which reads every row after the wall: how long that took too), and
 #                   VmRSS
 #   --case create   --jobs N Download calls (64 in flight, MaxBackgroundTransfers 1, a slow URL)
 #                   into a fresh xferd: jobs a second, and the CPU per job of the daemon (and of its
 #                   event-loop thread), of
-#                   dbus-daemon (which routes the call, the reply and the signals) and of the client;
+#                   the bus (which routes the call, the reply and the signals) and of the client;
 #                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
 #                   once after 0 or 3 signals of JobNew's shape, or after the contract's three signals
-#                   of a new job as xferd sends them ("contract"): dbus-daemon's own cost a call,
+#                   of a new job as xferd sends them ("contract"): the bus's own cost a call,
 #                   without xferd's work
 #   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
@@ -44,6 +44,9 @@
 #                   start fails at once, and the ListJobs calls meanwhile show whether the
 #                   scheduler's passes let them through (their slowest wall is printed)
 #   --rounds N      rounds (default 3); every round runs every build once, the order rotating
+#   --bus broker    the private session bus is dbus-broker (Debian's package, run by
+#                   tests/bench's xferd-bench-broker) instead of dbus-daemon (--bus daemon, the
+#                   default); "the bus" in the lines is the one chosen
 #
 # A BUILDDIR is a meson build directory holding xferd and client/xferctl (an old commit:
 # `git worktree add /tmp/old COMMIT`, then `meson setup -Dtests=false /tmp/old/build` and
@@ -53,7 +56,7 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= jobs= builds=()
+case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= jobs= bus_kind=daemon builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small or lanes" >&2; exit 2; }
@@ -64,6 +67,8 @@ while [[ $# -gt 0 ]]; do
     --both) both=1; shift ;;
     --gone) gone=1; shift ;;
     --jobs) need_number ab.sh "$@"; jobs=$2; shift 2 ;;
+    --bus) [[ $# -ge 2 && $2 =~ ^(daemon|broker)$ ]] || { echo "ab.sh: --bus takes daemon or broker" >&2; exit 2; }
+           bus_kind=$2; shift 2 ;;
     --background) [[ $# -ge 2 && $2 =~ ^(plain|sum)$ ]] || { echo "ab.sh: --background takes plain or sum" >&2; exit 2; }
                   background=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -133,7 +138,9 @@ session_bus_config "$work/bus.socket" "$work/services" '  <limit name="max_incom
   <limit name="max_message_size">1000000000</limit>
   <limit name="service_start_timeout">120000</limit>
   <limit name="max_replies_per_connection">50000</limit>' >"$work/bus.conf"
-start_bus "$work/bus.conf" || die "dbus-daemon did not start"
+bus_name=dbus-$bus_kind
+if [[ $bus_kind == daemon ]]; then start_bus "$work/bus.conf"; else start_broker "$work/bus.socket" "$work/services" "$bench_broker"; fi ||
+  die "$bus_name did not start"
 export DBUS_SESSION_BUS_ADDRESS=$bus_address
 unset DBUS_SYSTEM_BUS_ADDRESS
 
@@ -334,7 +341,7 @@ list_calls() {
   res_list_cpu[$key]+="$cpu "
   res_list_bus[$key]+="$bus "
   res_list_client[$key]+="$cl "
-  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms;"
+  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, $bus_name's $bus ms, the client's $cl ms;"
   list_line+=" slowest $(printf '%s\n' "${walls[@]}" | sort -g | tail -n1) ms;"
   list_line+=" the client then read the rows in $(median $(sed -n 's/^read_ms=//p' <<<"$out")) ms)"
 }
@@ -384,10 +391,10 @@ run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD
   res_create_bus[$b]+="$bus "
   res_create_client[$b]+="$cus "
   echo "$b: $(kv jobs "$out") jobs in $(kv wall "$out") s: $(kv rate "$out") jobs/s; CPU a job: daemon $dus µs (its loop $lus µs)," \
-       "dbus-daemon $bus µs, client $cus µs"
+       "$bus_name $bus µs, client $cus µs"
 }
 
-# dbus-daemon's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
+# The bus's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
 # at once after K signals of JobNew's shape, or ("contract") after the contract's three signals
 # of a new job in xferd's shapes and sizes.
 run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
@@ -406,11 +413,11 @@ run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echo
   bus=$(calc "($bt1 - $bt0) * 1000000 / $clk_tck / $jobs" 1)
   res[echo$k]+="$(kv rate "$out") "
   res_create_bus[echo$k]+="$bus "
-  echo "echo service, $k signal(s) a call: $(kv rate "$out") calls/s; CPU a call: dbus-daemon $bus µs," \
+  echo "echo service, $k signal(s) a call: $(kv rate "$out") calls/s; CPU a call: $bus_name $bus µs," \
        "the service $(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $jobs" 1) µs"
 }
 
-log "case $case, ${#builds[@]} build(s), $rounds round(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ $case == restart ]] && make_store
 [[ $case == restart && $gone == 1 ]] && rm -rf "$work/dl"
 n=${#builds[@]}
@@ -458,22 +465,22 @@ fi
 if [[ $case == restart ]]; then
   for b in "${builds[@]}"; do
     echo "median restart CPU (s) $(median ${res_cpu[$b]}), ListJobs wall (ms) $(median ${res_list[$b]})," \
-         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), dbus-daemon CPU (ms) $(median ${res_list_bus[$b]})," \
+         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), $bus_name CPU (ms) $(median ${res_list_bus[$b]})," \
          "client CPU (ms) $(median ${res_list_client[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
     if [[ -n ${res_list["$b compact"]:-} ]]; then
       echo "median ListJobsCompact wall (ms) $(median ${res_list["$b compact"]}), daemon CPU (ms)" \
-           "$(median ${res_list_cpu["$b compact"]}), dbus-daemon CPU (ms) $(median ${res_list_bus["$b compact"]})," \
+           "$(median ${res_list_cpu["$b compact"]}), $bus_name CPU (ms) $(median ${res_list_bus["$b compact"]})," \
            "client CPU (ms) $(median ${res_list_client["$b compact"]}) — $b"
     fi
   done
 fi
 if [[ $case == create ]]; then
   for b in "${builds[@]}"; do
-    echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), dbus-daemon $(median ${res_create_bus[$b]})," \
+    echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), $bus_name $(median ${res_create_bus[$b]})," \
          "client $(median ${res_create_client[$b]}) — $b"
   done
   for k in 0 3 contract; do
-    echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, dbus-daemon" \
+    echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, $bus_name" \
          "$(median ${res_create_bus[echo$k]}) µs a call"
   done
 fi
