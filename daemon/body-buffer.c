@@ -11,6 +11,15 @@
  * sixteen at once (one job's lanes, or several jobs) share them instead of holding 4 MiB to
  * 8 MiB each. The first is each set's own, so a set can always go on. The loop thread's. */
 static unsigned shared_out;
+/* Sets not orphaned: each may borrow its even part of the shared ones. */
+static unsigned live_sets;
+
+/* At least one: sixteen sets or more each fill one buffer while the writer has the other. */
+static unsigned fair_share(void) {
+        unsigned share = BODY_SHARED_MAX / (live_sets > 0 ? live_sets : 1);
+
+        return share > 0 ? share : 1;
+}
 
 struct BodySet {
         List free;
@@ -32,6 +41,7 @@ int body_set_new(unsigned max, unsigned spare, BodySetAvailable available, void 
         if (!*ret)
                 return -ENOMEM;
         **ret = (BodySet) { .max = max, .spare = spare, .available = available, .userdata = userdata };
+        live_sets++;
         return 0;
 }
 
@@ -56,6 +66,7 @@ static void set_free_buffers(BodySet *s) {
 void body_set_orphan(BodySet *s) {
         if (!s)
                 return;
+        live_sets--;
         set_free_buffers(s);
         if (s->n == 0) {
                 free(s);
@@ -76,11 +87,13 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
         if (b)
                 list_remove(&s->free, &b->node);
         else {
-                /* Beyond the first only what the shared ones have left, up to max + spare; kept
-                 * by the set until it goes (a buffer freed and allocated again at every MiB would
-                 * cost page faults). A starved set has buffers out: one of them wakes it. */
+                /* Beyond the first only what the shared ones have left, up to max + spare and
+                 * the set's even part of them; kept by the set while it stays within that part
+                 * (a buffer freed and allocated again at every MiB would cost page faults). A
+                 * starved set has buffers out: one of them wakes it. */
                 bool borrow = s->n > 0;
-                if (borrow && (s->n >= s->max + s->spare || shared_out >= BODY_SHARED_MAX)) {
+                if (borrow && (s->n >= s->max + s->spare || shared_out >= BODY_SHARED_MAX ||
+                               s->borrowed >= fair_share())) {
                         s->starved = true;
                         return -EAGAIN;
                 }
@@ -134,6 +147,12 @@ void body_buffer_release(BodyBuffer *b) {
                 buffer_free(s, b);
                 if (s->n == 0)
                         free(s);
+                return;
+        }
+        /* More sets came since it borrowed: what is beyond its part goes back for them (a set
+         * waiting for it takes it first). */
+        if (!s->starved && s->borrowed > fair_share()) {
+                buffer_free(s, b);
                 return;
         }
         list_append(&s->free, &b->node);

@@ -40,7 +40,9 @@ typedef struct BodyBuffer {
 typedef void (*BodySetAvailable)(void *userdata);
 
 /* At most max + spare buffers: the first its own, each other one while the process's shared
- * ones (BODY_SHARED_MAX) have one left. */
+ * ones (BODY_SHARED_MAX) have one left and the set holds less than its even part of them
+ * (BODY_SHARED_MAX over the sets, at least one); what it holds beyond that part, once more sets
+ * came, goes back as it returns. */
 int body_set_new(unsigned max, unsigned spare, BodySetAvailable available, void *userdata, BodySet **ret);
 /* The owner lets go: buffers still out are freed as they come back. */
 void body_set_orphan(BodySet *s);

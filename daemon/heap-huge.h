@@ -31,8 +31,13 @@ void heap_huge_end(HeapHuge *h);
  * where the writing is, this finds that mapping, advises it as huge pages and faults in at once
  * what the writing will still need of it (at most `rest` bytes). The threshold is process-wide:
  * meanwhile other threads' blocks from HEAP_FOLLOW_EARLY on are mappings too (the advice stays
- * with the followed buffer's mapping only). As for the stretch, with THP's defrag "madvise"
- * filling it may compact memory first on a badly fragmented host. */
+ * with the followed buffer's mapping only). The workers hardly have such blocks: the body
+ * buffers come from the loop, which is busy with the reply; the one of a worker is a hasher's
+ * 128 KiB read-back buffer, once per hashed file that resumes. Measured: 30 ListJobs of 20 000
+ * jobs beside a hashed 512 MiB download, the worker threads made no mmap() or munmap() between
+ * 128 KiB and 2 MiB (strace of the daemon; none in as long without ListJobs either). As for
+ * the stretch, with THP's defrag "madvise" filling it may compact memory first on a badly
+ * fragmented host. */
 #define HEAP_FOLLOW_EARLY (128 * 1024)
 
 typedef struct HeapFollow {

@@ -323,7 +323,7 @@ int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) 
         victim = scheduler_pick_turn_over(v, n, &w, event_now(m->event, CLOCK_MONOTONIC), m->config.time_slice_usec);
         if (victim != SCHEDULER_NONE) {
                 scheduler_preempt_job(scheduler_job_of(items[victim]));
-                scheduler_start_job(scheduler_job_of(waiting));
+                (void) scheduler_start_job(scheduler_job_of(waiting));
         }
         scheduler_wake(m);
         return 0;

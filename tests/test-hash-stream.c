@@ -479,61 +479,76 @@ test_hold_stalled (void)
         g_test_trap_assert_passed ();
 }
 
-/* Review R9 and H1: sixteen hashed files at once (one job's lanes) each have their first buffer,
- * and beyond those only BODY_SHARED_MAX among them all, not three or seven more each; one set
- * alone takes max + spare; what a set borrowed goes back as its buffers are freed, also after it
- * was orphaned. */
+/* Review R9 and H1: one set alone takes max + spare; sixteen hashed files at once (one job's
+ * lanes) each have their first buffer and an even part of BODY_SHARED_MAX, not three or seven
+ * more each; a set that borrowed while alone gives back what is beyond its part as its buffers
+ * return, and keeps what is within it; what an orphaned set borrowed goes back as its buffers
+ * are freed. */
 static void
 test_shared (void)
 {
         BodySet *sets[16];
         List held[16];
-        unsigned total = 0;
         BodyBuffer *b;
         int r;
 
         g_assert_cmpuint (body_shared_out (), ==, 0);
-        for (size_t i = 0; i < G_N_ELEMENTS (sets); i++) {
-                g_assert_cmpint (body_set_new (4, 4, NULL, NULL, &sets[i]), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS (sets); i++)
                 held[i] = (List) { NULL, NULL, 0 };
-        }
+
         /* The first set alone: max + spare. */
-        while ((r = body_set_get (sets[0], 0, &b)) == 0) {
+        g_assert_cmpint (body_set_new (4, 4, NULL, NULL, &sets[0]), ==, 0);
+        while ((r = body_set_get (sets[0], 0, &b)) == 0)
                 list_append (&held[0], &b->node);
-                total++;
-        }
         g_assert_cmpint (r, ==, -EAGAIN);
         g_assert_cmpuint (body_set_out (sets[0]), ==, 8);
         g_assert_cmpuint (body_shared_out (), ==, 7);
-        for (size_t i = 1; i < G_N_ELEMENTS (sets); i++) {
-                while ((r = body_set_get (sets[i], 0, &b)) == 0) {
-                        list_append (&held[i], &b->node);
-                        total++;
-                }
-                g_assert_cmpint (r, ==, -EAGAIN);
-                g_assert_cmpuint (body_set_out (sets[i]), >=, 1);
-        }
-        g_assert_cmpuint (total, ==, 16 + BODY_SHARED_MAX);
-        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX);
-        g_assert_cmpuint (body_set_out (sets[1]), ==, 8);
-        g_assert_cmpuint (body_set_out (sets[15]), ==, 1);
-
-        /* A set keeps what it borrowed while it lives (no allocation at every buffer). */
+        /* Alone it keeps a returned buffer (no allocation at every buffer). */
         b = LIST_ENTRY (held[0].head, BodyBuffer, node);
         list_remove (&held[0], &b->node);
         body_buffer_release (b);
-        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX);
+        g_assert_cmpuint (body_shared_out (), ==, 7);
         g_assert_cmpint (body_set_get (sets[0], 0, &b), ==, 0);
         list_append (&held[0], &b->node);
 
-        /* The first set goes with its buffers out: they give back the shared ones as they come
-         * back, and another set may take them. */
-        body_set_orphan (sets[0]);
+        /* Fifteen more: each an even part of the 16 (one) while the shared ones last. */
+        for (size_t i = 1; i < G_N_ELEMENTS (sets); i++)
+                g_assert_cmpint (body_set_new (4, 4, NULL, NULL, &sets[i]), ==, 0);
+        for (size_t i = 1; i < G_N_ELEMENTS (sets); i++) {
+                while ((r = body_set_get (sets[i], 0, &b)) == 0)
+                        list_append (&held[i], &b->node);
+                g_assert_cmpint (r, ==, -EAGAIN);
+        }
         g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX);
-        body_buffer_release_all (&held[0]);
-        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX - 7);
+        g_assert_cmpuint (body_set_out (sets[1]), ==, 2);
+        g_assert_cmpuint (body_set_out (sets[9]), ==, 2);
+        g_assert_cmpuint (body_set_out (sets[10]), ==, 1);
+        g_assert_cmpuint (body_set_out (sets[15]), ==, 1);
+
+        /* The first set's buffers beyond its part go back as they return; the last set takes
+         * one. */
+        for (unsigned k = 0; k < 6; k++) {
+                b = LIST_ENTRY (held[0].head, BodyBuffer, node);
+                list_remove (&held[0], &b->node);
+                body_buffer_release (b);
+        }
+        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX - 6);
+        g_assert_cmpuint (body_set_out (sets[0]), ==, 2);
         g_assert_cmpint (body_set_get (sets[15], 0, &b), ==, 0);
         list_append (&held[15], &b->node);
+        g_assert_cmpuint (body_set_out (sets[15]), ==, 2);
+        /* Within their part sets keep what returns. */
+        b = LIST_ENTRY (held[1].head, BodyBuffer, node);
+        list_remove (&held[1], &b->node);
+        body_buffer_release (b);
+        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX - 5);
+        g_assert_cmpint (body_set_get (sets[1], 0, &b), ==, 0);
+        list_append (&held[1], &b->node);
+
+        /* The first set goes with its buffers out: they give back the shared ones as they come
+         * back. */
+        body_set_orphan (sets[0]);
+        body_buffer_release_all (&held[0]);
         g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX - 6);
 
         for (size_t i = 1; i < G_N_ELEMENTS (sets); i++) {
