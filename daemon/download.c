@@ -273,6 +273,22 @@ static int record_temporaries(Job *j, size_t first) {
         return r;
 }
 
+/* While at most this many jobs of its owner are listed, a Download's job is about to start. */
+#define RECORD_WITH_BATCH_MAX_JOBS 256
+
+void download_record_with_batch(Job *j) {
+        assert(j);
+
+        if (j->type != JOB_DOWNLOAD || !manager_batch_stores(j) || j->n_files == 0 ||
+            scheduler_queue_user_jobs(j->manager->schedule_queue, j->owner) > RECORD_WITH_BATCH_MAX_JOBS)
+                return;
+        JobFile *f = j->files[0];
+        if (!record_ahead(f) || download_needs_list(f))
+                return;
+        f->validator = mfree(f->validator);
+        f->temp_exists = f->temp_ahead = true;
+}
+
 /* Opens (or creates) the lane's temporary file and starts its transfer, continuing after the
  * bytes already on disk: the file is the truth for how far a download got. Returns < 0 when
  * the job failed (every lane is gone then). */
@@ -301,6 +317,12 @@ static int lane_start(DownloadLane *l) {
                         return r;
                 }
         }
+        /* Recorded by a batch of calls that is still open (download_record_with_batch()): its
+         * commit comes first; inside one of its calls, the record gets a commit of its own. */
+        if (recorded && j->manager->batch)
+                recorded = false;
+        else if (recorded)
+                manager_batch_release(j->manager);
         if (!f->temp_exists || recorded) {
                 r = recorded ? 0 : record_temporaries(j, l->file);
                 if (r < 0) {

@@ -358,6 +358,10 @@ void download_lanes_set_rate(Job *j, uint64_t job_rate);
 /* Starts files in order until MaxConcurrentFiles are in flight; the job is done once every
  * file is transferred and no lane runs. */
 void download_start(Job *j);
+/* A Download call's job, which its batch writes whole: while few jobs of its owner are listed,
+ * its file's write-ahead record goes into the batch's commit (JobFile.temp_ahead), and its
+ * start makes the file without a commit of its own. */
+void download_record_with_batch(Job *j);
 /* The job's directory kept for its next temporary files is closed: it stopped or is done. */
 void download_release_dir(Job *j);
 void download_begin(DownloadLane *l, uint64_t offset);

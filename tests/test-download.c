@@ -223,25 +223,39 @@ on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
  * it, so that it finds them all at once; its only slot is taken, so none of the new jobs
  * starts (a start writes to the store, which would close the batch early). Once answered,
  * every job of the batch, with its file, survives kill -9. */
-static void
-test_download_batch (void)
+/* A new environment whose only transfer slot (MaxBackgroundTransfers 1) a download of env->url
+ * holds, stalled after STALL bytes with its last progress checkpoint (a store write) done;
+ * *first is its job, *first_id its id if asked. NULL when the test cannot set the limit. */
+static XferdEnv *
+env_slot_taken (gboolean auto_complete, char **first, char **first_id)
 {
         if (geteuid () != 0) {
                 g_test_skip ("only root may set MaxBackgroundTransfers");
-                return;
+                return NULL;
         }
-        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        XferdEnv *env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
         g_autoptr(GError) error = NULL;
-        enum { N = 8 };
 
         bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
                           g_variant_new_uint32 (1), &error);
         g_assert_no_error (error);
         http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *first = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        /* Stalled, and its last progress checkpoint (a store write) done. */
-        g_assert_true (bus_wait_property (env->fx, first, XFERD_JOB_IFACE, "BytesTransferred",
+        *first = xferd_download (env->fx, env->url, env->dest, auto_complete, first_id);
+        g_assert_true (bus_wait_property (env->fx, *first, XFERD_JOB_IFACE, "BytesTransferred",
                                           g_variant_new_uint64 (STALL), WAIT_TIMEOUT_MS));
+        return env;
+}
+
+static void
+test_download_batch (void)
+{
+        g_autofree char *first = NULL;
+        g_autoptr(XferdEnv) env = env_slot_taken (FALSE, &first, NULL);
+        g_autoptr(GError) error = NULL;
+        enum { N = 8 };
+
+        if (!env)
+                return;
 
         pid_t pid = xferd_process_pid (env->fx);
         g_assert_cmpint (pid, >, 0);
@@ -289,6 +303,59 @@ test_download_batch (void)
                 g_assert_true (g_str_equal (state, "queued") || g_str_equal (state, "connecting") ||
                                g_str_equal (state, "transferring"));
                 g_free (p.jobs[i]);
+        }
+}
+
+/* A Download whose owner has few jobs listed is written with its file's write-ahead record,
+ * before that file exists: its start makes the file without a commit of its own. Such a job,
+ * queued behind a stalled one: a Cancel answers and leaves nothing (there was nothing); after
+ * kill -9 the next start finds the recorded file missing, makes it and downloads the files
+ * whole; nothing else is left in the directory. */
+static void
+test_recorded_at_creation (void)
+{
+        g_autofree char *first = NULL, *first_id = NULL;
+        g_autoptr(XferdEnv) env = env_slot_taken (TRUE, &first, &first_id);
+        g_autoptr(GError) error = NULL;
+        char *jobs[3] = { NULL }, *ids[3] = { NULL };
+
+        if (!env)
+                return;
+        g_autoptr(GBytes) other = http_server_add_generated (env->http, "/other.bin", 3 * 16384 + 5);
+        g_autofree char *other_url = http_server_url (env->http, "/other.bin");
+        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("q-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                jobs[i] = xferd_download (env->fx, other_url, path, TRUE, &ids[i]);
+                assert_job_string (env->fx, jobs[i], "State", "queued");
+        }
+
+        xferd_job_call (env->fx, jobs[0], "Cancel");
+        assert_job_removed (env->fx, ids[0], "cancelled");
+        g_autofree char *temp = g_strdup_printf (".file.bin.xferd-%s-0", first_id);
+        const char *const while_queued[] = { temp, NULL };
+        assert_dir_is (env->dir, while_queued);
+
+        xferd_process_kill (env->fx);
+        http_server_release (env->http, "/file.bin");
+        xferd_process_start (env->fx);
+        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
+                          g_variant_new_uint32 (4), &error);
+        g_assert_no_error (error);
+        assert_job_removed (env->fx, first_id, "acknowledged");
+        for (guint i = 1; i < G_N_ELEMENTS (jobs); i++)
+                assert_job_removed (env->fx, ids[i], "acknowledged");
+        const char *const done[] = { "file.bin", "q-1.bin", "q-2.bin", NULL };
+        assert_dir_is (env->dir, done);
+        assert_file_content (env->dest, env->content);
+        for (guint i = 1; i < G_N_ELEMENTS (jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("q-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                assert_file_content (path, other);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+                g_free (jobs[i]);
+                g_free (ids[i]);
         }
 }
 
@@ -753,6 +820,7 @@ const TestCase test_cases[] = {
         { "/download/one-signal-per-call", test_one_signal_per_call },
         { "/download/download-one-step", test_download_one_step },
         { "/download/download-batch", test_download_batch },
+        { "/download/recorded-at-creation", test_recorded_at_creation },
         { "/download/properties-changed-values", test_properties_changed_values },
         { "/download/suspend-resume", test_suspend_resume },
         { "/download/replace-existing", test_replace_existing },
