@@ -73,17 +73,22 @@ BusBatch *bus_batch_free(BusBatch *q) {
  * nothing more is waiting, when the batch is closed (it is full, or a call other than
  * Download closed it: that call's own signals go out before the next call is read, by the
  * loop's order), and after BATCH_MAX_CALLS messages, so that other sources wait for at most
- * one batch. */
+ * one batch. When nothing more is waiting, the batch is closed here: waiting for the loop's
+ * idle round to close it cost every batch two more iterations of the loop (epoll_wait() and
+ * sd-event's round), as much as the batch's calls when few arrive together. */
 static int on_burst(sd_event_source *s, void *userdata) {
         Bus *b = userdata;
 
         for (unsigned n = 0; n < BATCH_MAX_CALLS && b->batch->n > 0; n++) {
                 int r = sd_bus_process(b->bus, NULL);
                 if (r <= 0) {
+                        CallError e = { .kind = CALL_ERROR_NONE };
+
                         /* Nothing is waiting: no burst until the next call is kept. */
                         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
                         if (r < 0)
                                 log_debug_errno(r, "Cannot read the next call of a batch");
+                        (void) manager_batch_close(b->manager, &e);
                         break;
                 }
         }

@@ -186,6 +186,11 @@ static int append_string(sd_bus_message *m, const char *s) {
         return sd_bus_message_append_basic(m, 's', s);
 }
 
+/* An id or a name from a table: ASCII, no UTF-8 check needed (bus_append_known_text()). */
+static int append_token(sd_bus_message *m, const char *s) {
+        return bus_append_known_text(m, s);
+}
+
 static int append_u64(sd_bus_message *m, uint64_t v) {
         return sd_bus_message_append_basic(m, 't', &v);
 }
@@ -202,31 +207,31 @@ static int append_bool(sd_bus_message *m, bool b) {
 static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return append_string(reply, j->id);
+        return append_token(reply, j->id);
 }
 
 static int property_get_type(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return append_string(reply, job_type_to_string(j->type));
+        return append_token(reply, job_type_to_string(j->type));
 }
 
 static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return append_string(reply, job_state_to_string(j->state));
+        return append_token(reply, job_state_to_string(j->state));
 }
 
 static int property_get_priority(sd_bus *bus, const char *path, const char *interface, const char *property,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return append_string(reply, job_priority_to_string(j->priority));
+        return append_token(reply, job_priority_to_string(j->priority));
 }
 
 static int property_get_cost_policy(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Job *j = userdata;
-        return append_string(reply, cost_policy_to_string(j->cost_policy));
+        return append_token(reply, cost_policy_to_string(j->cost_policy));
 }
 
 /* A bool field at the entry's offset: sd-bus itself would read an int there. */
@@ -277,7 +282,7 @@ static int property_get_next_retry_time(sd_bus *bus, const char *path, const cha
 
 static int property_get_wait_reason(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return append_string(reply, job_wait_reason(userdata));
+        return append_token(reply, job_wait_reason(userdata));
 }
 
 static int property_get_current_file(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -287,8 +292,13 @@ static int property_get_current_file(sd_bus *bus, const char *path, const char *
 
 static int property_get_error_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Job *j = userdata;
         char buf[128];
-        return append_string(reply, bus_job_error_name(userdata, buf, sizeof buf));
+
+        /* The name as stored is checked: what a store holds is not known text. */
+        if (!j->error_name)
+                return append_token(reply, "");
+        return append_string(reply, bus_job_error_name(j, buf, sizeof buf));
 }
 
 static int property_get_header_names(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -36,13 +36,14 @@ static const sd_bus_vtable *job_property(const char *name) {
         return NULL;
 }
 
-/* A dictionary entry (signature `entry`) opened for the key `name`, and its value's container
- * (`type`, holding `contents`): the caller appends what it holds, then entry_close(). */
+/* A dictionary entry (signature `entry`) opened for the key `name` (a literal property or
+ * interface name: known text), and its value's container (`type`, holding `contents`): the
+ * caller appends what it holds, then entry_close(). */
 static int entry_open(sd_bus_message *m, const char *entry, const char *name, char type, const char *contents) {
         int r = sd_bus_message_open_container(m, 'e', entry);
 
         if (r >= 0)
-                r = sd_bus_message_append_basic(m, 's', name);
+                r = bus_append_known_text(m, name);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, type, contents);
         return r;
@@ -75,13 +76,13 @@ static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path,
 static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd_bus_message **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        char *invalidated[40];
+        const char *invalidated[40];
         size_t n_invalidated = 0;
         int r;
 
         r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
         if (r >= 0)
-                r = sd_bus_message_append_basic(m, 's', XFERD_JOB_IFACE);
+                r = bus_append_known_text(m, XFERD_JOB_IFACE);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         for (char **name = names; r >= 0 && *name; name++) {
@@ -90,7 +91,7 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                 if (!v)
                         return -ENOENT;
                 if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION) {
-                        if (n_invalidated + 1 >= ELEMENTSOF(invalidated))
+                        if (n_invalidated >= ELEMENTSOF(invalidated))
                                 return -E2BIG;
                         invalidated[n_invalidated++] = *name;
                 } else if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
@@ -98,11 +99,14 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                 else
                         return -EOPNOTSUPP;
         }
-        invalidated[n_invalidated] = NULL;
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
-                r = sd_bus_message_append_strv(m, invalidated);
+                r = sd_bus_message_open_container(m, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < n_invalidated; i++)
+                r = bus_append_known_text(m, invalidated[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);
@@ -177,13 +181,14 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 emit_changed(j, names);
 }
 
-/* One entry of a{sv}: the name and a basic value of type `type`. */
+/* One entry of a{sv}: the name and a basic value of type `type` (a string: an id or a name
+ * from a table, known text). */
 static int append_entry(sd_bus_message *m, const char *name, char type, const void *value) {
         const char sig[2] = { type, 0 };
         int r = entry_open(m, "sv", name, 'v', sig);
 
         if (r >= 0)
-                r = sd_bus_message_append_basic(m, type, value);
+                r = type == 's' ? bus_append_known_text(m, value) : sd_bus_message_append_basic(m, type, value);
         return r < 0 ? r : entry_close(m);
 }
 
@@ -214,7 +219,7 @@ static int emit_job_new(sd_bus *bus, const Job *j) {
 
         r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew");
         if (r >= 0)
-                r = sd_bus_message_append_basic(s, 's', j->id);
+                r = bus_append_known_text(s, j->id);
         if (r >= 0)
                 r = sd_bus_message_append_basic(s, 'o', path.s);
         if (r >= 0)

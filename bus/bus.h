@@ -187,6 +187,10 @@ int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_er
 extern const sd_bus_vtable bus_manager_vtable[];
 
 /* bus-job.c: the job objects, found by path (the access gate) and enumerated per caller. */
+/* bus-reply.c: appends s (NULL: "") as a string without sd-bus's check of its UTF-8, for text
+ * this daemon made of ASCII (a job id, a name from a table, a property or interface name);
+ * dbus-daemon still checks every message. */
+int bus_append_known_text(sd_bus_message *m, const char *s);
 /* bus-reply.c: replies to m with one array of `contents`, its elements appended by append. */
 typedef int (*bus_append_t)(sd_bus_message *reply, void *userdata);
 int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata);

@@ -20,6 +20,11 @@ const LIMITS_EXCEEDED = "org.freedesktop.DBus.Error.LimitsExceeded";
 // A job's object path is this and its id (the contract's Names).
 const JOB_PATH_PREFIX = MANAGER_PATH + "/job/";
 
+// A row of ListJobsCompact (or ListJobs) as the properties it carries.
+function rowProps([Id, DisplayName, Type, State, Owner, BytesTransferred, BytesTotal]) {
+    return { Id, DisplayName, Type, State, Owner, BytesTransferred, BytesTotal };
+}
+
 // cockpit.dbus hands variants over as { t: type, v: value }.
 function unwrap(dict) {
     const out = {};
@@ -71,7 +76,11 @@ class RateWindow {
 export class Transfers extends EventTarget {
     constructor() {
         super();
-        this.jobs = new Map();          // object path → { props, rate: RateWindow }
+        // object path → { props, rate: RateWindow, order, partial }: `order` is the place in
+        // the listing (oldest first), then of arrival; `partial` while only the job's listed
+        // row is known (see need()).
+        this.jobs = new Map();
+        this.nextOrder = 0;
         this.manager = null;            // Manager properties, once read
         this.allUsers = false;          // ListJobs(true) allowed: root (or admin access)
         this.status = "connecting";     // "connecting", "ready", "unavailable"
@@ -140,17 +149,23 @@ export class Transfers extends EventTarget {
             this.manager = unwrap(managerProps);
             let listed;
             try {
-                listed = await this.listJobPaths(client, true);
+                listed = await this.listJobs(client, true);
                 this.allUsers = true;
             } catch (ex) {
                 if (ex.name !== ACCESS_DENIED)
                     throw ex;
-                listed = await this.listJobPaths(client, false);
+                listed = await this.listJobs(client, false);
                 this.allUsers = false;
             }
-            // Every property of every listed job in one call; with more jobs than one D-Bus
-            // message carries the daemon refuses it, and each job is read on its own.
-            let objects = {};
+            if (this.client !== client)
+                return;
+            // The rows first, so that the signals from here on apply to them.
+            for (const { path, props } of listed)
+                this.setJob(path, props).partial = true;
+            // Every property of every listed job in one call. With more jobs than one D-Bus
+            // message carries the daemon refuses it: the rows stay as listed, and a job is
+            // read when the page shows it (need()), not every job at once.
+            let objects = null;
             try {
                 [objects] = await this.call(client, MANAGER_PATH, OM_IFACE, "GetManagedObjects", []);
             } catch (ex) {
@@ -159,11 +174,16 @@ export class Transfers extends EventTarget {
             }
             if (this.client !== client)
                 return;
-            for (const path of listed) {
-                if (objects[path] && objects[path][JOB_IFACE])
-                    this.setJob(path, unwrap(objects[path][JOB_IFACE]));
-                else
-                    this.fetchJob(path);
+            for (const { path } of objects ? listed : []) {
+                const job = this.jobs.get(path);
+                if (!job)
+                    continue;
+                if (objects[path] && objects[path][JOB_IFACE]) {
+                    Object.assign(job.props, unwrap(objects[path][JOB_IFACE]));
+                    job.partial = false;
+                } else {
+                    this.jobs.delete(path);     // gone since the listing
+                }
             }
             this.status = "ready";
             this.problem = null;
@@ -174,18 +194,19 @@ export class Transfers extends EventTarget {
         }
     }
 
-    // The listed jobs' paths, in order: ListJobsCompact (rows without their paths, a third
-    // less for the bus to carry), or ListJobs from a daemon before it.
-    async listJobPaths(client, allUsers) {
+    // The listed jobs, in order, as { path, props } of their rows: ListJobsCompact (rows
+    // without their paths, a third less for the bus to carry), or ListJobs from a daemon
+    // before it.
+    async listJobs(client, allUsers) {
         try {
             const [rows] = await this.call(client, MANAGER_PATH, MANAGER_IFACE, "ListJobsCompact", [allUsers]);
-            return rows.map(([id]) => JOB_PATH_PREFIX + id);
+            return rows.map(row => ({ path: JOB_PATH_PREFIX + row[0], props: rowProps(row) }));
         } catch (ex) {
             if (ex.name !== UNKNOWN_METHOD)
                 throw ex;
         }
         const [rows] = await this.call(client, MANAGER_PATH, MANAGER_IFACE, "ListJobs", [allUsers]);
-        return rows.map(row => row[7]);
+        return rows.map(row => ({ path: row[7], props: rowProps(row) }));
     }
 
     stop() {
@@ -211,7 +232,7 @@ export class Transfers extends EventTarget {
     setJob(path, props) {
         let job = this.jobs.get(path);
         if (!job) {
-            job = { path, props: {}, rate: new RateWindow() };
+            job = { path, props: {}, rate: new RateWindow(), order: this.nextOrder++, partial: false };
             this.jobs.set(path, job);
         }
         Object.assign(job.props, props);
@@ -231,7 +252,16 @@ export class Transfers extends EventTarget {
         this.readJob(path);
     }
 
-    // GetAll of one job, for a new one or again for a shown one whose signals raced a read.
+    // The page shows this job (its row came into view, or it was opened): all its properties
+    // are read once when only its listed row is known.
+    need(path) {
+        const job = this.jobs.get(path);
+        if (job && job.partial && !this.pending.has(path))
+            this.readJob(path);
+    }
+
+    // GetAll of one job: a new one, one the page shows (need()), or again a shown one whose
+    // signals raced a read.
     readJob(path) {
         const client = this.client;
         const p = this.call(client, path, PROPS_IFACE, "GetAll", [JOB_IFACE])
@@ -244,6 +274,7 @@ export class Transfers extends EventTarget {
                         if (unwrapped.State !== shown.props.State)
                             shown.rate.reset();
                         Object.assign(shown.props, unwrapped);
+                        shown.partial = false;
                         shown.rate.add(shown.props.BytesTransferred || 0);
                         this.changed({ path });
                         return;
@@ -258,6 +289,8 @@ export class Transfers extends EventTarget {
                     // Not ours (AccessDenied) or gone already (UnknownObject): nothing to show.
                     if (ex.name !== ACCESS_DENIED && !/UnknownObject|UnknownMethod/.test(ex.name || ""))
                         console.warn("xferd: reading", path, "failed:", ex.message);
+                    else if (this.client === client && this.jobs.has(path))
+                        this.removeJob(path, null);
                 })
                 .finally(() => {
                     // A read of an earlier connection: the markers are the new one's now.

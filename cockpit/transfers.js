@@ -144,6 +144,15 @@ const STATE_COLORS = {
     cancelled: "pf-m-grey",
 };
 
+// A job known only by its listed row (more jobs than GetManagedObjects carries) is read
+// when its row comes into view.
+const inView = new IntersectionObserver(entries => {
+    for (const e of entries) {
+        if (e.isIntersecting)
+            transfers.need(e.target.closest("tbody").dataset.path);
+    }
+});
+
 function createRow(job) {
     const id = job.props.Id || job.path.split("/").pop();
     const entry = { expanded: false, filesShownAt: 0, actionsKey: null };
@@ -179,9 +188,12 @@ function createRow(job) {
         entry.tbody.classList.toggle("pf-m-expanded", entry.expanded);
         entry.detailRow.classList.toggle("pf-m-expanded", entry.expanded);
         entry.detailRow.hidden = !entry.expanded;
-        if (entry.expanded)
+        if (entry.expanded) {
+            transfers.need(job.path);
             showFiles(entry, transfers.jobs.get(job.path));
+        }
     });
+    inView.observe(entry.row);
     return entry;
 }
 
@@ -334,8 +346,10 @@ function render() {
         : _("Your background transfers with xferd.");
 
     if (transfers.status !== "ready") {
-        for (const entry of rows.values())
+        for (const entry of rows.values()) {
+            inView.unobserve(entry.row);
             entry.tbody.remove();
+        }
         rows.clear();
         table.hidden = true;
         empty.hidden = false;
@@ -355,11 +369,13 @@ function render() {
         return;
     }
 
-    // Rows: add new ones in creation order, update all, drop the gone.
-    const jobs = [...transfers.jobs.values()].sort((a, b) => (a.props.CreationTime || 0) - (b.props.CreationTime || 0));
+    // Rows: add new ones in creation order (the listing's, then arrival), update all, drop
+    // the gone.
+    const jobs = [...transfers.jobs.values()].sort((a, b) => a.order - b.order);
     for (const [path, entry] of rows) {
         if (!transfers.jobs.has(path)) {
             const hadFocus = entry.tbody.contains(document.activeElement);
+            inView.unobserve(entry.row);
             entry.tbody.remove();
             rows.delete(path);
             if (hadFocus)

@@ -6,17 +6,18 @@
 
 #include "body-buffer.h"
 
-/* Buffers the sets may hold beyond their own max, all of them together: a hashed transfer
- * rides out its hasher's short stalls with a few more, and sixteen hashed files at once (one
- * job's lanes, or several jobs) must not hold 8 MiB each. The loop thread's. */
-static unsigned spare_out;
+/* Buffers the sets hold beyond the first of each, all of them together (BODY_SHARED_MAX at
+ * most): one transfer alone takes all it may (max + spare), which is what its speed needs, and
+ * sixteen at once (one job's lanes, or several jobs) share them instead of holding 4 MiB to
+ * 8 MiB each. The first is each set's own, so a set can always go on. The loop thread's. */
+static unsigned shared_out;
 
 struct BodySet {
         List free;
         unsigned max;
-        unsigned spare;         /* how many more it may take from the spare */
+        unsigned spare;         /* how many it may have beyond max */
         unsigned n;             /* allocated: out, or in the free list */
-        unsigned borrowed;      /* of them beyond max: back to the spare as they are freed */
+        unsigned borrowed;      /* of them from the shared ones: given back as they are freed */
         bool starved;           /* a get found none: tell the owner when one is back */
         bool orphaned;
         BodySetAvailable available;
@@ -38,7 +39,7 @@ static void buffer_free(BodySet *s, BodyBuffer *b) {
         s->n--;
         if (s->borrowed > 0) {
                 s->borrowed--;
-                spare_out--;
+                shared_out--;
         }
         free(b);
 }
@@ -75,10 +76,11 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
         if (b)
                 list_remove(&s->free, &b->node);
         else {
-                /* Beyond max only what the spare has left; kept by the set until it goes (a
-                 * buffer freed and allocated again at every MiB would cost page faults). */
-                bool borrow = s->n >= s->max;
-                if (borrow && (s->borrowed >= s->spare || spare_out >= BODY_SPARE_MAX)) {
+                /* Beyond the first only what the shared ones have left, up to max + spare; kept
+                 * by the set until it goes (a buffer freed and allocated again at every MiB would
+                 * cost page faults). A starved set has buffers out: one of them wakes it. */
+                bool borrow = s->n > 0;
+                if (borrow && (s->n >= s->max + s->spare || shared_out >= BODY_SHARED_MAX)) {
                         s->starved = true;
                         return -EAGAIN;
                 }
@@ -90,7 +92,7 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
                 s->n++;
                 if (borrow) {
                         s->borrowed++;
-                        spare_out++;
+                        shared_out++;
                 }
         }
         b->node = b->hash_node = (ListNode) { NULL, NULL };
@@ -107,8 +109,8 @@ unsigned body_set_out(const BodySet *s) {
         return s->n - (unsigned) s->free.n;
 }
 
-unsigned body_spare_out(void) {
-        return spare_out;
+unsigned body_shared_out(void) {
+        return shared_out;
 }
 
 BodyBuffer *body_buffer_ref(BodyBuffer *b) {

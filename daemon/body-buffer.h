@@ -18,8 +18,9 @@
 #include "list.h"
 
 #define BODY_BUFFER_SIZE (1024u * 1024u)
-/* Buffers all sets together may hold beyond their own max (the spare). */
-#define BODY_SPARE_MAX 8u
+/* Buffers all sets together may hold beyond the first of each: what the process's buffers
+ * take is at most (transfers + BODY_SHARED_MAX) MiB. A set never takes more than max + spare. */
+#define BODY_SHARED_MAX 16u
 
 typedef struct BodySet BodySet;
 
@@ -38,7 +39,8 @@ typedef struct BodyBuffer {
 /* A buffer came back while none was free before. */
 typedef void (*BodySetAvailable)(void *userdata);
 
-/* At most max buffers, and up to `spare` more while the process's spare has them left. */
+/* At most max + spare buffers: the first its own, each other one while the process's shared
+ * ones (BODY_SHARED_MAX) have one left. */
 int body_set_new(unsigned max, unsigned spare, BodySetAvailable available, void *userdata, BodySet **ret);
 /* The owner lets go: buffers still out are freed as they come back. */
 void body_set_orphan(BodySet *s);
@@ -48,8 +50,8 @@ void body_set_orphan(BodySet *s);
 int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret);
 /* Buffers given out and not back yet. */
 unsigned body_set_out(const BodySet *s);
-/* Buffers of the spare held by sets now. */
-unsigned body_spare_out(void);
+/* Of the shared buffers, how many sets hold now. */
+unsigned body_shared_out(void);
 
 /* One more holder (a hash stream reading the bytes while the writer writes them). */
 BodyBuffer *body_buffer_ref(BodyBuffer *b);

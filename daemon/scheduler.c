@@ -154,7 +154,8 @@ static int scheduler_retry_later(Manager *m, int r) {
         return 0;
 }
 
-static void scheduler_start_job(Job *j) {
+/* Whether the job runs now: a start can fail at once (its directory is gone). */
+static bool scheduler_start_job(Job *j) {
         int r;
 
         j->run_started = event_now(j->manager->event, CLOCK_MONOTONIC);
@@ -165,6 +166,7 @@ static void scheduler_start_job(Job *j) {
          * everything when it closes. */
         if (!j->manager->batch_open)
                 job_changes_flush(j);
+        return job_state_is_active(j->state);
 }
 
 static void scheduler_preempt_job(Job *j) {
@@ -221,18 +223,32 @@ static void scheduler_pass_told(Manager *m, unsigned starts, bool more) {
 /* A start that fails at once (its directory is gone) frees its slot again: without a bound one
  * pass would try every queued job while calls wait. The rest goes to the next loop iteration,
  * after the bus (of a higher priority) had its turn; the queue keeps the order. */
-static bool scheduler_pass_full(Manager *m, unsigned starts) {
-        if (starts < SCHEDULER_PASS_STARTS)
-                return false;
-        scheduler_pass_told(m, starts, true);
-        scheduler_wake(m);
-        return true;
+static bool scheduler_pass_full(unsigned starts) {
+        return starts >= SCHEDULER_PASS_STARTS;
+}
+
+/* Every pass, also one cut by the bound, leaves the running jobs' shares and the queued jobs'
+ * WaitReason as they now are: the jobs it started run with their share from their first
+ * transfer's iteration, and the signals sent before the next pass tell what a Get would. Both
+ * cost what changed: the rates walk the running jobs only when the pass started or stopped
+ * one, the wait reasons walk the queue only when the slots filled or freed or the best
+ * priority changed, as at the end of a series. */
+static void scheduler_pass_end(Manager *m, unsigned starts, bool more, bool ran_changed, SchedulerItem *waiting) {
+        scheduler_pass_told(m, starts, more);
+        if (more)
+                scheduler_wake(m);
+        else
+                scheduler_arm_slice(m, waiting);
+        if (ran_changed || !more)
+                scheduler_apply_rates(m);
+        manager_update_wait_reasons(m);
 }
 
 int scheduler_on_schedule(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         SchedulerItem *waiting, *last = NULL;
         unsigned starts = 0;
+        bool ran_changed = false;
         int r;
 
         assert(m);
@@ -244,10 +260,12 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
         /* Foreground jobs start at once, up to MaxForegroundTransfersPerUser of one user, oldest
          * first. A job the start left queued (it cannot be) would come back: stop there. */
         while ((waiting = scheduler_queue_next_foreground(m->schedule_queue)) && waiting != last) {
-                if (scheduler_pass_full(m, starts))
+                if (scheduler_pass_full(starts)) {
+                        scheduler_pass_end(m, starts, true, ran_changed, NULL);
                         return 0;
+                }
                 last = waiting;
-                scheduler_start_job(scheduler_job_of(waiting));
+                ran_changed |= scheduler_start_job(scheduler_job_of(waiting));
                 starts++;
         }
 
@@ -260,12 +278,14 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
 
                 if (m->check_counts)
                         scheduler_check_queue(m);
-                if (scheduler_pass_full(m, starts))
+                if (scheduler_pass_full(starts)) {
+                        scheduler_pass_end(m, starts, true, ran_changed, NULL);
                         return 0;
+                }
                 last = waiting;
                 starts++;
                 if (scheduler_queue_active_background(m->schedule_queue) < m->config.max_background_transfers) {
-                        scheduler_start_job(scheduler_job_of(waiting));
+                        ran_changed |= scheduler_start_job(scheduler_job_of(waiting));
                         continue;
                 }
                 r = scheduler_find_victim(m, waiting, &victim);
@@ -274,13 +294,11 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
                 if (!victim)
                         break;
                 scheduler_preempt_job(victim);
-                scheduler_start_job(scheduler_job_of(waiting));
+                (void) scheduler_start_job(scheduler_job_of(waiting));
+                ran_changed = true;
         }
 
-        scheduler_pass_told(m, starts, false);
-        scheduler_arm_slice(m, waiting);
-        scheduler_apply_rates(m);
-        manager_update_wait_reasons(m);
+        scheduler_pass_end(m, starts, false, ran_changed, waiting);
         return 0;
 }
 

@@ -10,12 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store.h"
 #include "util.h"
 
 #define STORE_FILE "xferd.db"
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 /* Only one daemon uses the file: a lock held longer than this is a second instance. */
 #define STORE_BUSY_TIMEOUT_MSEC 200
 
@@ -67,6 +68,9 @@ int sql_column_dup(sqlite3_stmt *st, int col, char **ret);
 
 /* store.c: failures and running statements */
 int store_doom(Store *s, int r);
+/* sql_join_headers() of a header or mirror list into *ret; a list that cannot be stored dooms
+ * the transaction, logged as "cannot save the <what> <key>" (never its values). */
+int store_join_list(Store *s, char * const *l, const char *what, const char *key, char **ret);
 _printf_(3, 4)
 int store_fail(Store *s, int rc, const char *format, ...);
 int store_check_usable(Store *s);
@@ -75,6 +79,51 @@ int store_run(Store *s, sqlite3_stmt *st, int rc, const char *what, const char *
 int store_run_keyed(Store *s, sqlite3_stmt *st, const char *name, const char *key, const char *what);
 int store_read_all(Store *s, const char *sql, const char *what,
                    int (*row)(Store *s, sqlite3_stmt *st, void *userdata), void *userdata);
+
+/* store-columns.c: the plain columns of the job, file and pending delete rows, one table each */
+typedef enum StoreColumnKind {
+        STORE_COLUMN_TEXT,      /* char *; NULL as NULL */
+        STORE_COLUMN_NAME,      /* a name in a JobFile's block: saved as text, loaded by job_file_new() */
+        STORE_COLUMN_BOOL,      /* bool, as 0 or 1 */
+        STORE_COLUMN_U32,       /* uint32_t, unsigned, uid_t */
+        STORE_COLUMN_U64,       /* uint64_t, dev_t, ino_t: the bit pattern (sql_bind_uint64()) */
+} StoreColumnKind;
+
+typedef struct StoreColumn {
+        const char *param;      /* ":name": the column's name after the colon, also its field's */
+        StoreColumnKind kind;
+        bool insert_only;       /* never changes: written by the first insert only */
+        size_t offset, size;    /* of the field in the record */
+} StoreColumn;
+
+typedef struct StoreColumnTable {
+        const StoreColumn *columns;
+        size_t n;
+} StoreColumnTable;
+
+extern const StoreColumnTable store_job_columns;        /* of a Job */
+extern const StoreColumnTable store_file_columns;       /* of a JobFile */
+extern const StoreColumnTable store_delete_columns;     /* of a PendingDelete */
+
+/* How store_put_name() writes a name: as it is, as its parameter, or set from the row that
+ * was not inserted. */
+typedef enum StoreNameForm {
+        STORE_NAME_PLAIN,
+        STORE_NAME_PARAMETER,
+        STORE_NAME_FROM_EXCLUDED,
+} StoreNameForm;
+
+/* Binds each column to its field of record (a Job or a JobFile, as the table says). */
+void store_columns_bind(sqlite3_stmt *st, const StoreColumnTable *t, const void *record, int *rc);
+/* Reads each column (the first at result column `first`) into its field of a fresh record;
+ * -ENOMEM, with the texts read so far in the record. */
+int store_columns_read(sqlite3_stmt *st, int first, const StoreColumnTable *t, void *record);
+/* Writes name, after ", " unless *first (which it clears). */
+void store_put_name(FILE *f, const char *name, StoreNameForm form, bool *first);
+/* store_put_name() of every column; FROM_EXCLUDED leaves out the insert-only ones. */
+void store_columns_put_names(FILE *f, const StoreColumnTable *t, StoreNameForm form, bool *first);
+/* head, then the table's columns each after ", ", then " " and tail; NULL when out of memory. */
+char *store_columns_select(const char *head, const StoreColumnTable *t, const char *tail);
 
 /* store-schema.c: the tables, their migrations, the cached statements */
 int store_schema_migrate(Store *s, int from);

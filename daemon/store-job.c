@@ -17,10 +17,9 @@ int store_save_job_row(Store *s, const Job *j) {
         r = store_check_usable(s);
         if (r < 0)
                 return r;
-        r = sql_join_headers(j->http_headers, &headers);
+        r = store_join_list(s, j->http_headers, "headers of job", j->id, &headers);
         if (r < 0)
-                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of job %s",
-                                                     s->path, j->id));
+                return r;
         if (j->identity_from_caller &&
             (sql_join_gids(j->identity.groups, j->identity.n_groups, &groups) < 0 ||
              asprintf(&gid, "%u", (unsigned) j->identity.gid) < 0))
@@ -30,40 +29,15 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_int64(st, ":seq", j->store_key, &rc);
         sql_bind_text(st, ":id", j->id, &rc);
         sql_bind_text(st, ":type", job_type_to_string(j->type), &rc);
-        sql_bind_int64(st, ":owner", (int64_t) j->owner, &rc);
-        sql_bind_text(st, ":display_name", j->display_name, &rc);
-        sql_bind_text(st, ":description", j->description, &rc);
         sql_bind_text(st, ":state", job_state_to_string(j->state), &rc);
         sql_bind_text(st, ":priority", job_priority_to_string(j->priority), &rc);
-        sql_bind_bool(st, ":auto_complete", j->auto_complete, &rc);
-        sql_bind_bool(st, ":allow_insecure_redirect", j->allow_insecure_redirect, &rc);
-        sql_bind_uint64(st, ":bandwidth_limit", j->bandwidth_limit, &rc);
-        sql_bind_int64(st, ":minimum_retry_delay", j->minimum_retry_delay, &rc);
-        sql_bind_int64(st, ":no_progress_timeout", j->no_progress_timeout, &rc);
         sql_bind_text(st, ":http_headers", headers, &rc);
-        sql_bind_uint64(st, ":creation_time", j->creation_time, &rc);
-        sql_bind_uint64(st, ":modification_time", j->modification_time, &rc);
-        sql_bind_uint64(st, ":completion_time", j->completion_time, &rc);
-        sql_bind_uint64(st, ":last_progress_time", j->last_progress_time, &rc);
-        sql_bind_uint64(st, ":retry_time", j->retry_time, &rc);
-        sql_bind_uint64(st, ":retire_time", j->retire_time, &rc);
-        sql_bind_text(st, ":error_name", j->error_name, &rc);
-        sql_bind_text(st, ":error_message", j->error_message, &rc);
-        sql_bind_text(st, ":error_summary", j->error_summary, &rc);
-        sql_bind_int64(st, ":error_count", j->error_count, &rc);
-        sql_bind_text(st, ":upload_url", j->upload_url, &rc);
-        sql_bind_int64(st, ":minimum_notification_interval", j->minimum_notification_interval, &rc);
-        sql_bind_text(st, ":cancel_with", j->cancel_with, &rc);
-        sql_bind_text(st, ":checksum_list", j->checksum_list, &rc);
-        sql_bind_text(st, ":checksum_list_signature", j->checksum_list_signature, &rc);
         sql_bind_text(st, ":cost_policy", cost_policy_to_string(j->cost_policy), &rc);
-        sql_bind_text(st, ":proxy", j->proxy, &rc);
-        sql_bind_uint64(st, ":bytes_from_cache", j->bytes_from_cache, &rc);
-        sql_bind_uint64(st, ":bytes_from_origin", j->bytes_from_origin, &rc);
         /* NULL: from the user database when the job is loaded. */
         sql_bind_text(st, ":fs_gid", gid, &rc);
         sql_bind_text(st, ":fs_groups", groups, &rc);
         sql_bind_int64(st, ":max_concurrent_files", j->max_concurrent_files, &rc);
+        store_columns_bind(st, &store_job_columns, j, &rc);
         return store_run(s, st, rc, "save job", j->id);
 }
 
@@ -89,37 +63,17 @@ static int store_save_file_row(Store *s, const Job *j, size_t index) {
         sqlite3_stmt *st = s->save_file;
         int rc = SQLITE_OK, r;
 
-        r = sql_join_headers(f->mirrors, &mirrors);
+        r = store_join_list(s, f->mirrors, "mirrors of job", j->id, &mirrors);
         if (r < 0)
-                return store_doom(s, log_error_errno(r, "Store %s: cannot save the mirrors of job %s",
-                                                     s->path, j->id));
+                return r;
 
         sql_bind_int64(st, ":job_seq", j->store_key, &rc);
         sql_bind_int64(st, ":idx", (int64_t) index, &rc);
-        sql_bind_text(st, ":url", f->url, &rc);
-        sql_bind_text(st, ":path", f->path, &rc);
-        sql_bind_text(st, ":dir", f->dir, &rc);
-        sql_bind_text(st, ":name", f->name, &rc);
-        sql_bind_text(st, ":temp_name", f->temp_name, &rc);
-        sql_bind_uint64(st, ":dir_dev", (uint64_t) f->dir_dev, &rc);
-        sql_bind_uint64(st, ":dir_ino", (uint64_t) f->dir_ino, &rc);
-        sql_bind_bool(st, ":temp_exists", f->temp_exists, &rc);
-        sql_bind_bool(st, ":completed", f->completed, &rc);
         sql_bind_bool(st, ":committed", f->committed, &rc);
-        sql_bind_uint64(st, ":bytes_total", f->bytes_total, &rc);
-        sql_bind_uint64(st, ":bytes_transferred", f->bytes_transferred, &rc);
-        sql_bind_text(st, ":validator", f->validator, &rc);
         sql_bind_text(st, ":mirrors", mirrors, &rc);
-        sql_bind_int64(st, ":url_index", f->url_index, &rc);
         if (f->expect_size)
                 sql_bind_uint64(st, ":expected_size", f->expected_size, &rc);
-        sql_bind_text(st, ":checksum", f->checksum, &rc);
-        sql_bind_int64(st, ":checksum_source", f->checksum_source, &rc);
-        sql_bind_text(st, ":checksum_list", f->checksum_list, &rc);
-        sql_bind_text(st, ":checksum_list_signature", f->checksum_list_signature, &rc);
-        sql_bind_text(st, ":checksum_list_key", f->checksum_list_key, &rc);
-        sql_bind_int64(st, ":verified_by", f->verified_by, &rc);
-        sql_bind_text(st, ":verified_checksum", f->verified_checksum, &rc);
+        store_columns_bind(st, &store_file_columns, f, &rc);
         return store_run(s, st, rc, "save a file of job", j->id);
 }
 

@@ -30,42 +30,23 @@ static void store_job_list_done(JobList *l) {
         free(l->jobs);
 }
 
-/* Column order of the SELECTs below. */
+/* The columns written out, in the order of the SELECTs below; the tables' columns
+ * (store-columns.c) follow them. */
 enum {
-        JC_ID, JC_TYPE, JC_OWNER, JC_DISPLAY_NAME, JC_DESCRIPTION, JC_STATE, JC_PRIORITY,
-        JC_AUTO_COMPLETE, JC_ALLOW_INSECURE_REDIRECT, JC_BANDWIDTH_LIMIT, JC_MINIMUM_RETRY_DELAY,
-        JC_NO_PROGRESS_TIMEOUT, JC_HTTP_HEADERS, JC_CREATION_TIME, JC_MODIFICATION_TIME,
-        JC_COMPLETION_TIME, JC_LAST_PROGRESS_TIME, JC_RETRY_TIME, JC_RETIRE_TIME, JC_ERROR_NAME,
-        JC_ERROR_MESSAGE, JC_ERROR_SUMMARY, JC_ERROR_COUNT, JC_UPLOAD_URL, JC_MINIMUM_NOTIFICATION_INTERVAL,
-        JC_CANCEL_WITH, JC_CHECKSUM_LIST, JC_CHECKSUM_LIST_SIGNATURE, JC_COST_POLICY, JC_PROXY,
-        JC_BYTES_FROM_CACHE, JC_BYTES_FROM_ORIGIN,
-        JC_FS_GID, JC_FS_GROUPS, JC_MAX_CONCURRENT_FILES, JC_SEQ,
+        JC_SEQ, JC_ID, JC_TYPE, JC_STATE, JC_PRIORITY, JC_HTTP_HEADERS, JC_COST_POLICY, JC_FS_GID,
+        JC_FS_GROUPS, JC_MAX_CONCURRENT_FILES,
+        JC_PLAIN,
 };
 
-#define JOB_COLUMNS                                                                                     \
-        "SELECT id, type, owner, display_name, description, state, priority,"                        \
-        "  auto_complete, allow_insecure_redirect, bandwidth_limit,"                                 \
-        "  minimum_retry_delay, no_progress_timeout, http_headers, creation_time,"                   \
-        "  modification_time, completion_time, last_progress_time, retry_time,"                      \
-        "  retire_time, error_name, error_message, error_summary, error_count,"                      \
-        "  upload_url, minimum_notification_interval, cancel_with, checksum_list,"                   \
-        "  checksum_list_signature, cost_policy, proxy, bytes_from_cache, bytes_from_origin,"        \
-        "  fs_gid, fs_groups, max_concurrent_files, seq "
+#define JOB_SELECT \
+        "SELECT seq, id, type, state, priority, http_headers, cost_policy, fs_gid, fs_groups, max_concurrent_files"
 
 enum {
-        FC_URL, FC_PATH, FC_DIR, FC_NAME, FC_TEMP_NAME, FC_DIR_DEV, FC_DIR_INO, FC_TEMP_EXISTS,
-        FC_COMPLETED, FC_COMMITTED, FC_BYTES_TOTAL, FC_BYTES_TRANSFERRED, FC_VALIDATOR, FC_MIRRORS,
-        FC_URL_INDEX, FC_EXPECTED_SIZE, FC_CHECKSUM, FC_CHECKSUM_SOURCE, FC_CHECKSUM_LIST,
-        FC_CHECKSUM_LIST_SIGNATURE, FC_CHECKSUM_LIST_KEY, FC_VERIFIED_BY, FC_VERIFIED_CHECKSUM, FC_JOB_SEQ,
-        FC_IDX,
+        FC_JOB_SEQ, FC_IDX, FC_COMMITTED, FC_MIRRORS, FC_EXPECTED_SIZE,
+        FC_PLAIN,
 };
 
-#define FILE_COLUMNS                                                                                    \
-        "SELECT url, path, dir, name, temp_name, dir_dev, dir_ino, temp_exists,"                     \
-        "  completed, committed, bytes_total, bytes_transferred, validator,"                         \
-        "  mirrors, url_index, expected_size, checksum, checksum_source,"                            \
-        "  checksum_list, checksum_list_signature, checksum_list_key,"                               \
-        "  verified_by, verified_checksum, job_seq, idx "
+#define FILE_SELECT "SELECT job_seq, idx, committed, mirrors, expected_size"
 
 /* The job of each file row: the rows come in the order they were written, nearly always by
  * their job's key, as the jobs did, so a cursor finds it. */
@@ -125,37 +106,28 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
                 fr->ordered = false;
 
         const char *names[5];
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                /* The columns in the order of job_file_new()'s arguments; none is NULL. */
-                names[i] = (const char *) sqlite3_column_text(files, FC_URL + (int) i);
-                if (!names[i])
+        size_t n_names = 0;
+        for (size_t i = 0; i < store_file_columns.n; i++) {
+                if (store_file_columns.columns[i].kind != STORE_COLUMN_NAME)
+                        continue;
+                /* In the order of job_file_new()'s arguments; none is NULL. */
+                assert(n_names < ELEMENTSOF(names));
+                names[n_names] = (const char *) sqlite3_column_text(files, FC_PLAIN + (int) i);
+                if (!names[n_names++])
                         return log_oom();
         }
+        assert(n_names == ELEMENTSOF(names));
         f = job_file_new(names[0], names[1], names[2], names[3], names[4]);
         if (!f ||
-            sql_column_dup(files, FC_VALIDATOR, &f->validator) < 0 ||
+            store_columns_read(files, FC_PLAIN, &store_file_columns, f) < 0 ||
             sql_column_dup(files, FC_MIRRORS, &mirrors) < 0 ||
-            (mirrors && sql_split_headers(mirrors, &f->mirrors) < 0) ||
-            sql_column_dup(files, FC_CHECKSUM, &f->checksum) < 0 ||
-            sql_column_dup(files, FC_CHECKSUM_LIST, &f->checksum_list) < 0 ||
-            sql_column_dup(files, FC_CHECKSUM_LIST_SIGNATURE, &f->checksum_list_signature) < 0 ||
-            sql_column_dup(files, FC_CHECKSUM_LIST_KEY, &f->checksum_list_key) < 0 ||
-            sql_column_dup(files, FC_VERIFIED_CHECKSUM, &f->verified_checksum) < 0)
+            (mirrors && sql_split_headers(mirrors, &f->mirrors) < 0))
                 return log_oom();
-        f->url_index = (unsigned) sqlite3_column_int64(files, FC_URL_INDEX);
         if (f->url_index > strv_length(f->mirrors))
                 f->url_index = 0;  /* a damaged row: start from the file's own URL */
         f->expect_size = sqlite3_column_type(files, FC_EXPECTED_SIZE) != SQLITE_NULL;
         f->expected_size = (uint64_t) sqlite3_column_int64(files, FC_EXPECTED_SIZE);
-        f->checksum_source = (unsigned) sqlite3_column_int64(files, FC_CHECKSUM_SOURCE);
-        f->verified_by = (unsigned) sqlite3_column_int64(files, FC_VERIFIED_BY);
-        f->dir_dev = (dev_t) sqlite3_column_int64(files, FC_DIR_DEV);
-        f->dir_ino = (ino_t) sqlite3_column_int64(files, FC_DIR_INO);
-        f->temp_exists = sqlite3_column_int64(files, FC_TEMP_EXISTS) != 0;
-        f->completed = sqlite3_column_int64(files, FC_COMPLETED) != 0;
         f->committed = sqlite3_column_int64(files, FC_COMMITTED) != 0;
-        f->bytes_total = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TOTAL);
-        f->bytes_transferred = (uint64_t) sqlite3_column_int64(files, FC_BYTES_TRANSFERRED);
 
         if (job_files_grow(j) < 0)
                 return log_oom();
@@ -172,21 +144,29 @@ static void store_forget_files(JobList *list) {
         }
 }
 
+/* The rows of the files table, `tail` (FROM ...) saying which and in what order. */
+static int store_read_files(Store *s, const char *tail, FileReader *fr) {
+        _cleanup_free_ char *sql = store_columns_select(FILE_SELECT, &store_file_columns, tail);
+
+        if (!sql)
+                return log_oom();
+        *fr = (FileReader) { .list = fr->list, .ordered = true };
+        return store_read_all(s, sql, "files", store_read_file, fr);
+}
+
 /* Every job's files, then its first file still to transfer (all done is n_files). */
 static int store_load_files(Store *s, JobList *list) {
-        FileReader fr = { .list = list, .ordered = true };
+        FileReader fr = { .list = list };
         int r;
 
         /* The table's own order is the order the rows were written in: a job's files after it,
          * by idx. */
-        r = store_read_all(s, FILE_COLUMNS "FROM files", "files", store_read_file, &fr);
+        r = store_read_files(s, "FROM files", &fr);
         if (r >= 0 && !fr.ordered) {
                 /* Rarely (files added to an older job, a damaged store): by the key's index, as a
                  * job's files must come; a gap in a job's idx closes up. */
                 store_forget_files(list);
-                fr = (FileReader) { .list = list, .ordered = true };
-                r = store_read_all(s, FILE_COLUMNS "FROM files ORDER BY job_seq, idx", "files", store_read_file,
-                                   &fr);
+                r = store_read_files(s, "FROM files ORDER BY job_seq, idx", &fr);
         }
         if (r < 0)
                 return r;
@@ -236,37 +216,12 @@ static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
         j->type = job_type_from_string(type);
         j->state = job_state_from_string(state);
         j->priority = job_priority_from_string(priority);
-        j->owner = (uid_t) sqlite3_column_int64(st, JC_OWNER);
-        j->auto_complete = sqlite3_column_int64(st, JC_AUTO_COMPLETE) != 0;
-        j->allow_insecure_redirect = sqlite3_column_int64(st, JC_ALLOW_INSECURE_REDIRECT) != 0;
-        j->bandwidth_limit = (uint64_t) sqlite3_column_int64(st, JC_BANDWIDTH_LIMIT);
-        j->minimum_retry_delay = (uint32_t) sqlite3_column_int64(st, JC_MINIMUM_RETRY_DELAY);
-        j->no_progress_timeout = (uint32_t) sqlite3_column_int64(st, JC_NO_PROGRESS_TIMEOUT);
-        j->creation_time = (uint64_t) sqlite3_column_int64(st, JC_CREATION_TIME);
-        j->modification_time = (uint64_t) sqlite3_column_int64(st, JC_MODIFICATION_TIME);
-        j->completion_time = (uint64_t) sqlite3_column_int64(st, JC_COMPLETION_TIME);
-        j->last_progress_time = (uint64_t) sqlite3_column_int64(st, JC_LAST_PROGRESS_TIME);
-        j->retry_time = (uint64_t) sqlite3_column_int64(st, JC_RETRY_TIME);
-        j->retire_time = (uint64_t) sqlite3_column_int64(st, JC_RETIRE_TIME);
-        j->error_count = (uint32_t) sqlite3_column_int64(st, JC_ERROR_COUNT);
-        j->minimum_notification_interval = (uint32_t) sqlite3_column_int64(st, JC_MINIMUM_NOTIFICATION_INTERVAL);
         /* NULL (a job from before cost policies) or unreadable: the manager picks the default. */
         j->cost_policy = cost_policy_from_string((const char *) sqlite3_column_text(st, JC_COST_POLICY));
-        j->bytes_from_cache = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_CACHE);
-        j->bytes_from_origin = (uint64_t) sqlite3_column_int64(st, JC_BYTES_FROM_ORIGIN);
         /* A damaged value is taken as the default rather than as a limit nobody chose. */
         int64_t mcf = sqlite3_column_int64(st, JC_MAX_CONCURRENT_FILES);
         j->max_concurrent_files = mcf >= 1 && mcf <= JOB_MAX_CONCURRENT_FILES ? (uint32_t) mcf : 1;
-        if (sql_column_dup(st, JC_DISPLAY_NAME, &j->display_name) < 0 ||
-            sql_column_dup(st, JC_DESCRIPTION, &j->description) < 0 ||
-            sql_column_dup(st, JC_ERROR_NAME, &j->error_name) < 0 ||
-            sql_column_dup(st, JC_ERROR_MESSAGE, &j->error_message) < 0 ||
-            sql_column_dup(st, JC_ERROR_SUMMARY, &j->error_summary) < 0 ||
-            sql_column_dup(st, JC_UPLOAD_URL, &j->upload_url) < 0 ||
-            sql_column_dup(st, JC_CANCEL_WITH, &j->cancel_with) < 0 ||
-            sql_column_dup(st, JC_CHECKSUM_LIST, &j->checksum_list) < 0 ||
-            sql_column_dup(st, JC_CHECKSUM_LIST_SIGNATURE, &j->checksum_list_signature) < 0 ||
-            sql_column_dup(st, JC_PROXY, &j->proxy) < 0 ||
+        if (store_columns_read(st, JC_PLAIN, &store_job_columns, j) < 0 ||
             sql_column_dup(st, JC_HTTP_HEADERS, &headers) < 0 ||
             (headers && sql_split_headers(headers, &j->http_headers) < 0))
                 return log_oom();
@@ -329,6 +284,7 @@ static void store_sort_jobs(JobList *list) {
 int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*adopt)(Job *j, void *userdata),
                     void *userdata) {
         _cleanup_(store_job_list_done) JobList list = { .jobs = NULL };
+        _cleanup_free_ char *sql = NULL;
         HeapHuge huge;
         uint64_t bytes;
         int r;
@@ -339,13 +295,16 @@ int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*ad
         r = store_check_usable(s);
         if (r < 0)
                 return r;
+        sql = store_columns_select(JOB_SELECT, &store_job_columns, "FROM jobs ORDER BY seq");
+        if (!sql)
+                return log_oom();
 
         /* The jobs as read take about 2.6 times their rows' bytes (100 000 jobs: a 40 MB store,
          * 105 MB of heap): room for 3 times them, in huge pages. */
         bytes = store_get_size(s);
         heap_huge_begin(&huge, (size_t) (bytes < STORE_HUGE_MAX ? bytes : STORE_HUGE_MAX) * 3);
         /* Everything is read before the first adopt(): the callback may write to the store. */
-        r = store_read_all(s, JOB_COLUMNS "FROM jobs ORDER BY seq", "jobs", store_read_job, &list);
+        r = store_read_all(s, sql, "jobs", store_read_job, &list);
         /* The files follow the jobs in the tables' order: matched before the jobs are sorted. */
         if (r >= 0)
                 r = store_load_files(s, &list);

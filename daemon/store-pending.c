@@ -74,17 +74,22 @@ void store_unlink_list_done(StoreUnlinkList *l) {
         l->n = l->allocated = 0;
 }
 
+/* The columns of the SELECT below, in its order. */
+enum {
+        UC_OWNER, UC_DIR, UC_DEV, UC_INO, UC_NAME,
+};
+
 static int store_read_unlink(Store *s, sqlite3_stmt *st, void *userdata) {
-        const char *dir = (const char *) sqlite3_column_text(st, 1);
-        const char *name = (const char *) sqlite3_column_text(st, 4);
+        const char *dir = (const char *) sqlite3_column_text(st, UC_DIR);
+        const char *name = (const char *) sqlite3_column_text(st, UC_NAME);
 
         /* The columns are NOT NULL; only a damaged row could lack them. */
         if (!dir || !name) {
                 log_warning("Store %s: skipping a pending unlink without directory or name.", s->path);
                 return 0;
         }
-        if (store_unlink_list_add(userdata, (uid_t) sqlite3_column_int64(st, 0), dir,
-                                  (dev_t) sqlite3_column_int64(st, 2), (ino_t) sqlite3_column_int64(st, 3),
+        if (store_unlink_list_add(userdata, (uid_t) sqlite3_column_int64(st, UC_OWNER), dir,
+                                  (dev_t) sqlite3_column_int64(st, UC_DEV), (ino_t) sqlite3_column_int64(st, UC_INO),
                                   name) < 0)
                 return log_oom();
         return 0;
@@ -131,18 +136,14 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
         r = store_check_usable(s);
         if (r < 0)
                 return r;
-        r = sql_join_headers(d->headers, &headers);
+        r = store_join_list(s, d->headers, "headers of pending delete of", d->url, &headers);
         if (r < 0)
-                return store_doom(s, log_error_errno(r, "Store %s: cannot save the headers of pending delete of %s",
-                                                     s->path, d->url));
+                return r;
 
         st = s->save_delete;
         sql_bind_text(st, ":url", d->url, &rc);
-        sql_bind_int64(st, ":owner", (int64_t) d->owner, &rc);
         sql_bind_text(st, ":headers", headers, &rc);
-        sql_bind_uint64(st, ":deadline", d->deadline, &rc);
-        sql_bind_uint64(st, ":next_try", d->next_try, &rc);
-        sql_bind_int64(st, ":attempts", d->attempts, &rc);
+        store_columns_bind(st, &store_delete_columns, d, &rc);
         return store_run(s, st, rc, "record pending delete of", d->url);
 }
 
@@ -166,12 +167,20 @@ static void store_delete_list_done(DeleteList *l) {
         free(l->items);
 }
 
+/* The columns written out, in the order of the SELECT below; the table's columns
+ * (store-columns.c) follow them. */
+enum {
+        DC_URL, DC_HEADERS,
+        DC_PLAIN,
+};
+
 static int store_read_delete(Store *s, sqlite3_stmt *st, void *userdata) {
         DeleteList *list = userdata;
         _cleanup_free_ char *url = NULL, *joined = NULL;
         _cleanup_strv_free_ char **headers = NULL;
+        PendingDelete d = { .url = NULL };
 
-        if (sql_column_dup(st, 0, &url) < 0 || sql_column_dup(st, 2, &joined) < 0 ||
+        if (sql_column_dup(st, DC_URL, &url) < 0 || sql_column_dup(st, DC_HEADERS, &joined) < 0 ||
             (joined && sql_split_headers(joined, &headers) < 0))
                 return log_oom();
         /* The column is NOT NULL; only a damaged row could lack it. */
@@ -179,31 +188,29 @@ static int store_read_delete(Store *s, sqlite3_stmt *st, void *userdata) {
                 log_warning("Store %s: skipping a pending delete without URL.", s->path);
                 return 0;
         }
-        if (array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof *list->items) < 0)
+        /* Numbers only: nothing to free if it fails. */
+        if (store_columns_read(st, DC_PLAIN, &store_delete_columns, &d) < 0 ||
+            array_reserve((void **) &list->items, &list->allocated, list->n + 1, sizeof *list->items) < 0)
                 return log_oom();
-        list->items[list->n++] = (PendingDelete) {
-                .url = TAKE_PTR(url),
-                .owner = (uid_t) sqlite3_column_int64(st, 1),
-                .headers = TAKE_PTR(headers),
-                .deadline = (uint64_t) sqlite3_column_int64(st, 3),
-                .next_try = (uint64_t) sqlite3_column_int64(st, 4),
-                .attempts = (uint32_t) sqlite3_column_int64(st, 5),
-        };
+        d.url = TAKE_PTR(url);
+        d.headers = TAKE_PTR(headers);
+        list->items[list->n++] = d;
         return 0;
 }
 
 int store_load_pending_deletes(Store *s, int (*cb)(const PendingDelete *d, void *userdata), void *userdata) {
         _cleanup_(store_delete_list_done) DeleteList list = { .items = NULL };
+        _cleanup_free_ char *sql = NULL;
         int r;
 
         assert(s);
         assert(cb);
 
+        sql = store_columns_select("SELECT url, headers", &store_delete_columns, "FROM pending_deletes ORDER BY rowid");
+        if (!sql)
+                return log_oom();
         /* Read first: the callback removes or reschedules the row it was given. */
-        r = store_read_all(s,
-                           "SELECT url, owner, headers, deadline, next_try, attempts "
-                           "FROM pending_deletes ORDER BY rowid",
-                           "pending deletes", store_read_delete, &list);
+        r = store_read_all(s, sql, "pending deletes", store_read_delete, &list);
         if (r < 0)
                 return r;
 

@@ -126,6 +126,10 @@ static const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
                 "ALTER TABLE jobs_by_seq RENAME TO jobs;"
                 "ALTER TABLE files_by_seq RENAME TO files;"
                 "CREATE INDEX jobs_by_age ON jobs (creation_time, seq);",
+        /* No query reads jobs by age (the load reads them by seq, in insertion order): the index
+         * cost every new job an insert, and every commit of new jobs a page of the log. */
+        [10] =
+                "DROP INDEX jobs_by_age;",
 };
 
 /* A copy of `table` named `copy` with the key `key` (its definition, first) and the table
@@ -254,11 +258,13 @@ int store_schema_migrate(Store *s, int from) {
 /* The rows that are written whole: an upsert, not INSERT OR REPLACE (replacing deletes the
  * row, and with it (cascade) every file row; it would also give the job a new place in the
  * order). The columns are listed once: each is bound by its name (":name"); those of
- * `columns` are updated on conflict, the others are written by the first insert only. */
+ * `columns` and `plain` are updated on conflict, the others are written by the first insert
+ * only. */
 typedef struct Upsert {
         const char *table;
         const char *const *key;         /* the conflict target */
-        const char *const *columns;     /* the others */
+        const char *const *columns;     /* the others written out where they are bound */
+        const StoreColumnTable *plain;  /* and those of a table, or NULL */
         const char *const *insert_only; /* never change: left out of the update, or NULL */
 } Upsert;
 
@@ -267,26 +273,17 @@ typedef struct Upsert {
 static const Upsert job_upsert = {
         .table = "jobs",
         .key = STRV_MAKE("seq"),
-        .columns = STRV_MAKE("type", "owner", "display_name", "description", "state", "priority",
-                             "auto_complete", "allow_insecure_redirect", "bandwidth_limit", "minimum_retry_delay",
-                             "no_progress_timeout", "http_headers", "modification_time",
-                             "completion_time", "last_progress_time", "retry_time", "retire_time", "error_name",
-                             "error_message", "error_summary", "error_count", "upload_url",
-                             "minimum_notification_interval", "cancel_with", "checksum_list",
-                             "checksum_list_signature", "cost_policy", "proxy", "bytes_from_cache",
-                             "bytes_from_origin", "fs_gid", "fs_groups", "max_concurrent_files"),
-        /* Never changed: an update that leaves them out rewrites only the row's own page, not
-         * a page of the index by age as well. */
-        .insert_only = STRV_MAKE("id", "creation_time"),
+        .columns = STRV_MAKE("type", "state", "priority", "http_headers", "cost_policy", "fs_gid", "fs_groups",
+                             "max_concurrent_files"),
+        .plain = &store_job_columns,
+        .insert_only = STRV_MAKE("id"),
 };
 
 static const Upsert file_upsert = {
         .table = "files",
         .key = STRV_MAKE("job_seq", "idx"),
-        .columns = STRV_MAKE("url", "path", "dir", "name", "temp_name", "dir_dev", "dir_ino", "temp_exists",
-                             "completed", "committed", "bytes_total", "bytes_transferred", "validator", "mirrors",
-                             "url_index", "expected_size", "checksum", "checksum_source", "checksum_list",
-                             "checksum_list_signature", "checksum_list_key", "verified_by", "verified_checksum"),
+        .columns = STRV_MAKE("committed", "mirrors", "expected_size"),
+        .plain = &store_file_columns,
 };
 
 static const Upsert unlink_upsert = {
@@ -298,56 +295,48 @@ static const Upsert unlink_upsert = {
 static const Upsert delete_upsert = {
         .table = "pending_deletes",
         .key = STRV_MAKE("url"),
-        .columns = STRV_MAKE("owner", "headers", "deadline", "next_try", "attempts"),
+        .columns = STRV_MAKE("headers"),
+        .plain = &store_delete_columns,
 };
 
-/* How put_names() writes each name: as it is, as its parameter, or set from the row that was
- * not inserted. */
-typedef enum NameForm {
-        NAME_PLAIN,
-        NAME_PARAMETER,
-        NAME_FROM_EXCLUDED,
-} NameForm;
+/* Writes the names of l (NULL: none), as store_put_name() does. */
+static void put_names(FILE *f, const char *const *l, StoreNameForm form, bool *first) {
+        for (; l && *l; l++)
+                store_put_name(f, *l, form, first);
+}
 
-/* Writes the names of l (NULL: none), separated by ", " and after one if !first. */
-static void put_names(FILE *f, const char *const *l, NameForm form, bool first) {
-        for (; l && *l; l++, first = false) {
-                if (!first)
-                        fputs(", ", f);
-                switch (form) {
-                case NAME_PLAIN:
-                        fputs(*l, f);
-                        break;
-                case NAME_PARAMETER:
-                        fprintf(f, ":%s", *l);
-                        break;
-                case NAME_FROM_EXCLUDED:
-                        fprintf(f, "%s = excluded.%s", *l, *l);
-                        break;
-                }
-        }
+/* Every column of u: the key, the others, the table's, the insert-only ones. */
+static void put_all_names(FILE *f, const Upsert *u, StoreNameForm form) {
+        bool first = true;
+
+        put_names(f, u->key, form, &first);
+        put_names(f, u->columns, form, &first);
+        if (u->plain)
+                store_columns_put_names(f, u->plain, form, &first);
+        put_names(f, u->insert_only, form, &first);
 }
 
 static char *upsert_sql(const Upsert *u) {
         _cleanup_free_ char *sql = NULL;
         size_t size = 0;
+        bool first;
         FILE *f;
 
         f = open_memstream(&sql, &size);
         if (!f)
                 return NULL;
         fprintf(f, "INSERT INTO %s (", u->table);
-        put_names(f, u->key, NAME_PLAIN, true);
-        put_names(f, u->columns, NAME_PLAIN, false);
-        put_names(f, u->insert_only, NAME_PLAIN, false);
+        put_all_names(f, u, STORE_NAME_PLAIN);
         fputs(") VALUES (", f);
-        put_names(f, u->key, NAME_PARAMETER, true);
-        put_names(f, u->columns, NAME_PARAMETER, false);
-        put_names(f, u->insert_only, NAME_PARAMETER, false);
+        put_all_names(f, u, STORE_NAME_PARAMETER);
         fputs(") ON CONFLICT (", f);
-        put_names(f, u->key, NAME_PLAIN, true);
+        first = true;
+        put_names(f, u->key, STORE_NAME_PLAIN, &first);
         fputs(") DO UPDATE SET ", f);
-        put_names(f, u->columns, NAME_FROM_EXCLUDED, true);
+        first = true;
+        put_names(f, u->columns, STORE_NAME_FROM_EXCLUDED, &first);
+        if (u->plain)
+                store_columns_put_names(f, u->plain, STORE_NAME_FROM_EXCLUDED, &first);
         if (fclose(f) != 0)
                 return NULL;
         return TAKE_PTR(sql);

@@ -30,6 +30,20 @@ int store_doom(Store *s, int r) {
         return r;
 }
 
+int store_join_list(Store *s, char * const *l, const char *what, const char *key, char **ret) {
+        int r;
+
+        assert(s);
+        assert(what);
+        assert(key);
+        assert(ret);
+
+        r = sql_join_headers(l, ret);
+        if (r < 0)
+                return store_doom(s, log_error_errno(r, "Store %s: cannot save the %s %s", s->path, what, key));
+        return 0;
+}
+
 /* Logs a failed SQLite call with SQLite's own message and returns it as a negative errno.
  * Inside a transaction it also dooms the transaction. */
 _printf_(3, 4)

@@ -246,9 +246,6 @@ static void writer_kick(Transfer *t) {
         t->write_queue = (List) { NULL, NULL, 0 };
         w->attempted = w->last_done = 0;
         w->error = 0;
-        /* The hash stream starts on them now, beside the write. */
-        for (ListNode *n = w->buffers.head; n; n = n->next)
-                body_check_queued(&t->check, LIST_ENTRY(n, BodyBuffer, node));
         /* The task owns it meanwhile: a transfer freed during the task cannot free it under
          * the thread. */
         w->range_hasher = TAKE_PTR(t->check.range_hasher);
@@ -287,6 +284,9 @@ bool transfer_writer_queue(Transfer *t, BodyBuffer *b, bool last) {
         if (!t->write_pool || (last && b->len <= WRITE_HERE_MAX && transfer_writer_idle(t)))
                 write_here(t, b);
         else {
+                /* The hash stream starts on it now, not when the writer gets to it: a writer
+                 * that waits for a CPU or the disk holds the hash back by no task. */
+                body_check_queued(&t->check, b);
                 list_append(&t->write_queue, &b->node);
                 writer_kick(t);
         }

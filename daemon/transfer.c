@@ -23,12 +23,12 @@
 
 /* Buffers per transfer: the writer works on one or two while the loop fills the next. */
 #define BODY_BUFFERS 4
-/* With a hash stream up to 4 more from the process's spare (BODY_SPARE_MAX for all sets): its
- * thread, below the loop's priority, may fall a few MiB behind for a moment without pausing the
- * transfer, and each writer task takes more buffers at once (fewer wake-ups of the loop). On a
- * loaded 2-CPU machine 1 GiB with a checksum took 2.8 s instead of 4.9 s with 4 (medians of the
- * same 4 rounds), the loop's CPU 0.61 s instead of 0.66 s. The spare bounds what sixteen hashed
- * files at once hold. */
+/* With a hash stream up to 4 more: its thread, below the loop's priority, may fall a few MiB
+ * behind for a moment without pausing the transfer, and each writer task takes more buffers at
+ * once (fewer wake-ups of the loop). On a loaded 2-CPU machine 1 GiB with a checksum took 2.8 s
+ * instead of 4.9 s with 4 (medians of the same 4 rounds), the loop's CPU 0.61 s instead of
+ * 0.66 s. Every buffer of a transfer but its first comes from the process's shared ones
+ * (BODY_SHARED_MAX for all transfers), which bounds what sixteen files at once hold. */
 #define BODY_BUFFERS_HASHED_SPARE 4
 
 

@@ -54,11 +54,20 @@ EOF
 # start_bus CONFIG: starts dbus-daemon with the configuration file CONFIG and sets bus_address
 # and bus_pid; false when it did not start. --fork prints the address, then the pid, and
 # returns once the bus listens.
-start_bus() {
+start_bus() { read_bus dbus-daemon --config-file="$1" --fork --print-address=1 --print-pid=1; }
+
+# start_broker SOCKET SERVICEDIR CONTROLLER: a private session-type bus on dbus-broker listening
+# on SOCKET, activating from SERVICEDIR, that lets anyone call and own anything, run by
+# CONTROLLER (tests/bench's xferd-bench-broker: dbus-broker-launch starts services only through
+# systemd); sets bus_address and bus_pid (dbus-broker's; stopping it stops the bus) as start_bus.
+start_broker() { read_bus "$3" --listen="$1" --servicedir="$2"; }
+
+# read_bus CMD...: runs CMD, which prints a bus's address, then its pid, and returns once the bus
+# listens; sets bus_address and bus_pid, false when they are missing.
+read_bus() {
   bus_address=
   bus_pid=
-  { read -r bus_address; read -r bus_pid; } < <(
-    dbus-daemon --config-file="$1" --fork --print-address=1 --print-pid=1 </dev/null)
+  { read -r bus_address; read -r bus_pid; } < <("$@" </dev/null)
   [[ -n "${bus_address:-}" && -n "${bus_pid:-}" ]]
 }
 
@@ -112,16 +121,17 @@ parse_options() {
   done
 }
 
-# build_bench_tools: builds xferd, xferctl and xferd-bench in $builddir (set up first when it
-# is not yet; relative to the source tree) and sets builddir (absolute), xferd_bin, xferctl_bin
-# and bench; false when the build failed. For tests/bench/*.sh.
+# build_bench_tools: builds xferd, xferctl, xferd-bench and xferd-bench-broker in $builddir (set
+# up first when it is not yet; relative to the source tree) and sets builddir (absolute),
+# xferd_bin, xferctl_bin, bench and bench_broker; false when the build failed. For tests/bench/*.sh.
 build_bench_tools() {
   if [[ $builddir != /* ]]; then builddir=$srcdir/$builddir; fi
   [[ -f "$builddir/build.ninja" ]] || meson setup "$builddir" >&2
-  meson compile -C "$builddir" xferd xferctl xferd-bench >&2 || return 1
+  meson compile -C "$builddir" xferd xferctl xferd-bench xferd-bench-broker >&2 || return 1
   xferd_bin=$builddir/xferd
   xferctl_bin=$builddir/client/xferctl
   bench=$builddir/tests/bench/xferd-bench
+  bench_broker=$builddir/tests/bench/xferd-bench-broker
 }
 
 # nginx_temp_paths DIR: the lines of an nginx http block that keep its temporary files in DIR.

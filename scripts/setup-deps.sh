@@ -35,8 +35,9 @@ packages=(
   # the Cockpit page's browser test (tests/test-cockpit.py): a real Cockpit, headless
   # chromium driven by selenium through chromedriver; openssl hashes the test passwords
   cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium openssl
-  # demo and benchmark peers
-  curl aria2 nginx-light ca-certificates coreutils strace
+  # demo and benchmark peers; the benchmark's rows on dbus-broker (the bus of Fedora, Arch and
+  # others) beside dbus-daemon's (Debian's default, which stays the machine's bus: see below)
+  curl aria2 nginx-light ca-certificates coreutils strace dbus-broker
   # the fleet tests (tests/test-fleet.c) and benchmark: caches and proxies the test starts
   # itself (squid with its basic_ncsa_auth helper, Varnish; openssl above makes its CA), and
   # GLib's TLS backend for the test's https server
@@ -46,12 +47,18 @@ packages=(
 # The caches are peers of the tests, which run instances of their own on free ports: the
 # services the packages enable must not run (nor hold 3128 and 6081). Only for what this run
 # installed, so a machine whose own squid or Varnish was there before keeps it.
+# Debian's dbus-broker enables itself as the system and user bus (dbus.service) from the next
+# boot on; the benchmark runs a private one of its own, so the machine keeps dbus-daemon.
 disable_peer_services() {
   local pkg svc services=()
   for pkg in "$@"; do
     case "$pkg" in
       squid) services+=(squid) ;;
       varnish) services+=(varnish varnishncsa) ;;
+      dbus-broker)
+        echo "setup-deps: the benchmark runs its own dbus-broker: dbus-daemon stays the machine's bus"
+        systemctl disable dbus-broker.service >/dev/null 2>&1 || true
+        systemctl --global disable dbus-broker.service >/dev/null 2>&1 || true ;;
     esac
   done
   for svc in "${services[@]}"; do

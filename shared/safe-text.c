@@ -60,6 +60,17 @@ bool unicode_is_control(uint32_t cp) {
         return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
 }
 
+/* The noncharacters U+FDD0..U+FDEF and U+xFFFE/U+xFFFF of every plane: valid UTF-8, but
+ * sd-bus refuses to send or read a string holding one (the whole message fails). */
+static bool unicode_is_noncharacter(uint32_t cp) {
+        return (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe;
+}
+
+/* What becomes U+FFFD: what a terminal acts on, and what D-Bus cannot carry. */
+static bool unicode_is_unsafe(uint32_t cp) {
+        return unicode_is_control(cp) || unicode_is_noncharacter(cp);
+}
+
 /* Whether s starts with the beginning of a sequence that the end of the string cut short. */
 static bool utf8_cut_short(const char *s) {
         const unsigned char *p = (const unsigned char *) s;
@@ -83,7 +94,7 @@ bool safe_text_is_clean(const char *s) {
                 uint32_t cp;
                 size_t len = utf8_decode(s, &cp);
 
-                if (len == 0 || unicode_is_control(cp))
+                if (len == 0 || unicode_is_unsafe(cp))
                         return false;
                 s += len;
         }
@@ -107,7 +118,7 @@ char *safe_text_copy(char *buf, size_t size, const char *s) {
                                 break;
                         piece = SAFE_TEXT_REPLACEMENT, n = strlen(SAFE_TEXT_REPLACEMENT);
                         len = 1;
-                } else if (unicode_is_control(cp))
+                } else if (unicode_is_unsafe(cp))
                         piece = SAFE_TEXT_REPLACEMENT, n = strlen(SAFE_TEXT_REPLACEMENT);
                 if (n > size - 1 - j)
                         break;  /* cut here, between two characters */

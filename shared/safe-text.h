@@ -5,8 +5,9 @@
  * Much of it comes from servers and other users, so it may hold anything. sd-bus refuses to
  * send a string that is not valid UTF-8 (the whole reply or signal is lost), and control
  * characters on a terminal move the cursor, change colours or hide text. What goes out is
- * therefore made valid, clean UTF-8 by construction: invalid bytes and control characters
- * become U+FFFD, and text is cut only between characters. */
+ * therefore made valid, clean UTF-8 by construction: invalid bytes, control characters and
+ * the noncharacters sd-bus refuses (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF) become U+FFFD, and text
+ * is cut only between characters. Clean text is therefore always a valid D-Bus string. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,11 +23,11 @@ size_t utf8_decode(const char *s, uint32_t *ret_cp);
 /* C0 controls, DEL and C1 controls: what a terminal acts on instead of showing. */
 bool unicode_is_control(uint32_t cp);
 
-/* Whether s is valid UTF-8 without control characters. */
+/* Whether s is valid UTF-8 without control characters or noncharacters. */
 bool safe_text_is_clean(const char *s);
 
 /* Writes s to buf (size bytes, at least 1) as valid UTF-8 without control characters: each
- * invalid byte and each control character becomes U+FFFD; a sequence cut short by the end of
+ * invalid byte, control character and noncharacter becomes U+FFFD; a sequence cut short by the end of
  * s (what snprintf() leaves when it truncates) is dropped. The result is cut to fit on a
  * character boundary. Returns buf. */
 char *safe_text_copy(char *buf, size_t size, const char *s);

@@ -992,6 +992,12 @@ read_line_from_fd (int fd)
         return line;
 }
 
+gboolean
+bus_fixture_on_broker (const BusFixture *fx)
+{
+        return !fx->system_bus && g_strcmp0 (g_getenv ("XFERD_TEST_BUS"), "broker") == 0;
+}
+
 static void
 start_dbus_daemon (BusFixture *fx, const char *config_file)
 {
@@ -1008,8 +1014,21 @@ start_dbus_daemon (BusFixture *fx, const char *config_file)
         g_subprocess_launcher_take_fd (launcher, address_pipe[1], 3);
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
         g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-        fx->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg,
-                                                       "--nofork", "--print-address=3", NULL);
+        if (bus_fixture_on_broker (fx)) {
+                /* dbus-broker, through the benchmarks' controller (it starts services without
+                 * systemd): the same socket, service directory and allow-all policy. */
+                const char *broker = g_getenv ("XFERD_TEST_BROKER");
+                g_autofree char *socket = g_build_filename (fx->tmpdir, "bus", NULL);
+                g_autofree char *services = g_build_filename (fx->tmpdir, "services", NULL);
+
+                if (!broker)
+                        g_error ("XFERD_TEST_BROKER is not set (run the tests with meson test)");
+                fx->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, broker, "--nofork",
+                                                               "--print-address=3", "--listen", socket,
+                                                               "--servicedir", services, NULL);
+        } else
+                fx->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg,
+                                                               "--nofork", "--print-address=3", NULL);
         g_assert_no_error (error);
         g_clear_object (&launcher);  /* closes our copy of the write end */
 

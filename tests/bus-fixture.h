@@ -82,6 +82,9 @@ typedef struct {
 } BusFixture;
 
 BusFixture *bus_fixture_new (const BusFixtureOptions *options);
+/* TRUE when the bus is dbus-broker (a session-type bus with XFERD_TEST_BUS=broker), where what
+ * the bus itself says differs: a failed activation is NameHasNoOwner, not Spawn.ChildExited. */
+gboolean bus_fixture_on_broker (const BusFixture *fx);
 /* The configuration of a session-type bus at socket_path that activates from services_dir
  * and lets anyone talk to and own anything: the tests check xferd, not bus policy. */
 char *bus_session_config (const char *socket_path, const char *services_dir);

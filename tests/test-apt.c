@@ -23,16 +23,12 @@
 #include "bus-fixture.h"
 #include "http-server.h"
 #include "poll-wait.h"
-#include "test-cases.h"
 
 /* ---------------------------------------------------------------- update */
 
 static void
-test_update_trusted (void)
+test_update_trusted (AptEnv *env, gconstpointer data)
 {
-        if (!apt_test_available ())
-                return;
-        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
         guint from = apt_signals_mark (env->fx);
         g_autofree char *out = apt_update_ok (env);
 
@@ -66,11 +62,8 @@ test_update_trusted (void)
 }
 
 static void
-test_update_signed (void)
+test_update_signed (AptEnv *env, gconstpointer data)
 {
-        if (!apt_test_available ())
-                return;
-        g_autoptr(AptEnv) env = apt_env_new (SIGNED, NULL);
         guint from = apt_signals_mark (env->fx);
         g_autofree char *out = apt_update_ok (env);
 
@@ -89,11 +82,8 @@ test_update_signed (void)
 /* ---------------------------------------------------------------- packages */
 
 static void
-test_download (void)
+test_download (AptEnv *env, gconstpointer data)
 {
-        if (!apt_test_available ())
-                return;
-        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
         g_autofree char *update = apt_update_ok (env);
         g_autofree char *out = NULL;
         g_autofree char *big = apt_repo_deb_path ("big");
@@ -138,11 +128,8 @@ test_download (void)
 }
 
 static void
-test_hash_mismatch (void)
+test_hash_mismatch (AptEnv *env, gconstpointer data)
 {
-        if (!apt_test_available ())
-                return;
-        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
         g_autofree char *update = apt_update_ok (env);
         g_autofree char *out = NULL, *install = NULL;
         guint from = apt_signals_mark (env->fx);
@@ -161,11 +148,8 @@ test_hash_mismatch (void)
 }
 
 static void
-test_not_found (void)
+test_not_found (AptEnv *env, gconstpointer data)
 {
-        if (!apt_test_available ())
-                return;
-        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
         g_autofree char *update = apt_update_ok (env);
         g_autofree char *out = NULL;
         guint from = apt_signals_mark (env->fx);
@@ -178,11 +162,8 @@ test_not_found (void)
 
 /* Acquire::http::Timeout bounds the time without progress, not the time of a download. */
 static void
-test_timeout (void)
+test_timeout (AptEnv *env, gconstpointer data)
 {
-        if (!apt_test_available ())
-                return;
-        g_autoptr(AptEnv) env = apt_env_new (PLAIN, "Acquire::http::Timeout \"2\";\n");
         g_autofree char *update = apt_update_ok (env);
         g_autofree char *big = apt_repo_deb_path ("big");
         g_autofree char *tiny = apt_repo_deb_path ("tiny-b");
@@ -250,11 +231,8 @@ assert_update_fails_fast (AptEnv *env, const char *const *prefix, const char *wh
 }
 
 static void
-test_unavailable (void)
+test_unavailable (AptEnv *env, gconstpointer data)
 {
-        if (!apt_test_available ())
-                return;
-        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
         g_autofree char *no_bus = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=unix:path=%s/no-such-bus", env->fx->tmpdir);
         const char *const none[] = { NULL };
         const char *const elsewhere[] = { "env", no_bus, NULL };
@@ -278,11 +256,8 @@ test_unavailable (void)
 
 /* A bus whose activation of xferd never finishes: the method gives up after StartTimeout. */
 static void
-test_activation_hangs (void)
+test_activation_hangs (AptEnv *env, gconstpointer data)
 {
-        if (!apt_test_available ())
-                return;
-        g_autoptr(AptEnv) env = apt_env_new (PLAIN, "Acquire::xferd::StartTimeout \"2\";\n");
         g_autofree char *fifo = g_build_filename (env->fx->tmpdir, "hold", NULL);
         g_autofree char *script = g_build_filename (env->fx->tmpdir, "hang", NULL);
         g_autofree char *text = g_strdup_printf ("#!/bin/sh\n# never takes the name; ends when the test lets it\n"
@@ -344,10 +319,11 @@ typedef enum {
         STOP_KILL_METHOD,       /* the method dies: xferd cancels its jobs (CancelWhenOwnerGone) */
 } StopHow;
 
+/* data: a StopHow. */
 static void
-interrupt_big_download (StopHow how)
+test_interrupt (AptEnv *env, gconstpointer data)
 {
-        g_autoptr(AptEnv) env = apt_env_new (PLAIN, NULL);
+        StopHow how = (StopHow) GPOINTER_TO_INT (data);
         g_autofree char *update = apt_update_ok (env);
         g_autofree char *big = apt_repo_deb_path ("big");
         const char *const args[] = { "download", "big", NULL };
@@ -416,48 +392,41 @@ interrupt_big_download (StopHow how)
         apt_assert_dir_holds_only (env->apt->dl, NULL);
 }
 
-static void
-test_interrupt_sigint (void)
-{
-        if (apt_test_available ())
-                interrupt_big_download (STOP_SIGINT_GROUP);
-}
+/* A case: what it does in its apt environment, made (after the check that apt can run here)
+ * from the suite its apt's sources name and more apt.conf lines, and data for it. */
+typedef struct {
+        const char *path;       /* NULL ends the table */
+        void (*func) (AptEnv *env, gconstpointer data);
+        const char *sources;
+        const char *extra_conf;
+        gconstpointer data;
+} AptCase;
 
 static void
-test_interrupt_sigterm (void)
+run_apt_case (gconstpointer data)
 {
-        if (apt_test_available ())
-                interrupt_big_download (STOP_SIGTERM_METHOD);
+        const AptCase *c = data;
+
+        if (!apt_test_available ())
+                return;
+        g_autoptr(AptEnv) env = apt_env_new (c->sources, c->extra_conf);
+        c->func (env, c->data);
 }
 
-static void
-test_interrupt_method_killed (void)
-{
-        if (apt_test_available ())
-                interrupt_big_download (STOP_KILL_METHOD);
-}
-
-static void
-test_interrupt_apt_killed (void)
-{
-        if (apt_test_available ())
-                interrupt_big_download (STOP_KILL_APT);
-}
-
-const TestCase test_cases[] = {
-        { "/apt/update/trusted", test_update_trusted },
-        { "/apt/update/signed", test_update_signed },
-        { "/apt/download", test_download },
-        { "/apt/hash-mismatch", test_hash_mismatch },
-        { "/apt/not-found", test_not_found },
-        { "/apt/timeout", test_timeout },
-        { "/apt/unavailable", test_unavailable },
-        { "/apt/activation-hangs", test_activation_hangs },
-        { "/apt/interrupt/sigint", test_interrupt_sigint },
-        { "/apt/interrupt/sigterm", test_interrupt_sigterm },
-        { "/apt/interrupt/apt-killed", test_interrupt_apt_killed },
-        { "/apt/interrupt/method-killed", test_interrupt_method_killed },
-        { NULL, NULL }
+static const AptCase apt_cases[] = {
+        { "/apt/update/trusted", test_update_trusted, PLAIN, NULL, NULL },
+        { "/apt/update/signed", test_update_signed, SIGNED, NULL, NULL },
+        { "/apt/download", test_download, PLAIN, NULL, NULL },
+        { "/apt/hash-mismatch", test_hash_mismatch, PLAIN, NULL, NULL },
+        { "/apt/not-found", test_not_found, PLAIN, NULL, NULL },
+        { "/apt/timeout", test_timeout, PLAIN, "Acquire::http::Timeout \"2\";\n", NULL },
+        { "/apt/unavailable", test_unavailable, PLAIN, NULL, NULL },
+        { "/apt/activation-hangs", test_activation_hangs, PLAIN, "Acquire::xferd::StartTimeout \"2\";\n", NULL },
+        { "/apt/interrupt/sigint", test_interrupt, PLAIN, NULL, GINT_TO_POINTER (STOP_SIGINT_GROUP) },
+        { "/apt/interrupt/sigterm", test_interrupt, PLAIN, NULL, GINT_TO_POINTER (STOP_SIGTERM_METHOD) },
+        { "/apt/interrupt/apt-killed", test_interrupt, PLAIN, NULL, GINT_TO_POINTER (STOP_KILL_APT) },
+        { "/apt/interrupt/method-killed", test_interrupt, PLAIN, NULL, GINT_TO_POINTER (STOP_KILL_METHOD) },
+        { NULL, NULL, NULL, NULL, NULL }
 };
 
 int
@@ -468,7 +437,8 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         if (!apt_repo_missing ())
                 apt_test_repo = apt_repo_new ();
-        test_add_cases (test_cases);
+        for (const AptCase *c = apt_cases; c->path; c++)
+                g_test_add_data_func (c->path, c, run_apt_case);
         status = g_test_run ();
         apt_repo_free (apt_test_repo);
         return status;

@@ -592,7 +592,8 @@ test_store_read_only_at_start (void)
         g_assert_nonnull (error);
         g_autofree char *remote = g_dbus_error_get_remote_error (error);
         g_test_message ("activation: %s: %s", remote, error->message);
-        g_assert_cmpstr (remote, ==, "org.freedesktop.DBus.Error.Spawn.ChildExited");
+        g_assert_cmpstr (remote, ==, bus_fixture_on_broker (env->fx) ? "org.freedesktop.DBus.Error.NameHasNoOwner"
+                                                                      : "org.freedesktop.DBus.Error.Spawn.ChildExited");
         g_assert_true (xferd_log_wait (env->log, "Cannot open the job store", 1, WAIT_TIMEOUT_MS));
         g_autofree char *said = xferd_log_grep (env->log, "Cannot open the job store");
         g_assert_nonnull (strstr (said, state));
@@ -636,9 +637,10 @@ assert_failed_signal_clean (BusFixture *fx, const char *job)
         assert_variant_clean (failed->params);
 }
 
-#define HOSTILE_REASON "Bad \xff reason \033[2J\033]0;owned\a \xc3"
+#define HOSTILE_REASON "Bad \xff reason \033[2J\033]0;owned\a \xef\xbf\xbe \xc3"
 
-/* A server whose reason phrase holds an invalid byte, escape sequences and a cut character. */
+/* A server whose reason phrase holds an invalid byte, escape sequences, a noncharacter (U+FFFE:
+ * valid UTF-8 that sd-bus refuses to send or read) and a cut character. */
 static void
 test_utf8_reason (void)
 {
@@ -751,6 +753,43 @@ test_utf8_long_url (void)
                         g_assert_nonnull (strstr (text, "URL"));
                         g_clear_error (&error);
                 }
+        }
+}
+
+/* Texts an older xferd stored as they came (an invalid byte, a control character, a
+ * noncharacter sd-bus refuses) are clean once loaded: every way of reading the job works,
+ * ListJobs (whose rows take display names without sd-bus's check) and xferctl's list too. */
+static void
+test_utf8_stored_texts (void)
+{
+        BusFixtureOptions options = { .idle_timeout = 1 };
+        g_autoptr(XferdEnv) env = xferd_env_new (&options);
+        g_autofree char *state = xferd_process_state_dir (env->fx);
+        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
+        g_autofree char *job = xferd_create_job (env->fx, "plain", NULL);
+        sqlite3 *db = NULL;
+
+        pid_t pid = xferd_process_pid (env->fx);
+        g_assert_true (xferd_process_wait_gone (env->fx, pid, 0, WAIT_TIMEOUT_MS));
+        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, "UPDATE jobs SET display_name = CAST(X'61efbfbe62ff63' AS TEXT), "
+                                           "description = CAST(X'641b5b324aefb79065' AS TEXT)", NULL, NULL, NULL),
+                         ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_changes (db), ==, 1);
+        sqlite3_close (db);
+
+        /* Activated again by the calls. */
+        assert_job_readable (env->fx, job);
+        g_autofree char *name = job_get_string (env->fx, job, "DisplayName");
+        g_assert_cmpstr (name, ==, "a" SAFE_REPLACEMENT "b" SAFE_REPLACEMENT "c");
+        g_autofree char *description = job_get_string (env->fx, job, "Description");
+        g_assert_cmpstr (description, ==, "d" SAFE_REPLACEMENT "[2J" SAFE_REPLACEMENT "e");
+
+        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "list", NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        if (argv[0]) {
+                g_assert_cmpint (bus_fixture_run (env->fx, argv, &out, &err), ==, 0);
+                g_assert_nonnull (strstr (out, xferd_job_id (job)));
         }
 }
 
@@ -999,8 +1038,9 @@ damage_store (const char *db_path, Damage damage)
         int page = 0, page_size = 0;
         g_autofree char *uri = g_strdup_printf ("file:%s?immutable=1", db_path);
         g_assert_cmpint (sqlite3_open_v2 (uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT rootpage FROM sqlite_schema WHERE name = 'jobs_by_age'",
-                                             -1, &st, NULL), ==, SQLITE_OK);
+        /* The index of the files' key (job, index). */
+        g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND "
+                                             "tbl_name = 'files'", -1, &st, NULL), ==, SQLITE_OK);
         g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
         page = sqlite3_column_int (st, 0);
         sqlite3_finalize (st);
@@ -1073,6 +1113,7 @@ const TestCase test_cases[] = {
         { "/hardening/utf8/reason-owner-and-root", test_utf8_reason_owner_and_root },
         { "/hardening/utf8/long-url", test_utf8_long_url },
         { "/hardening/utf8/control-characters", test_control_characters },
+        { "/hardening/utf8/stored-texts", test_utf8_stored_texts },
         { "/hardening/secrets", test_no_secrets },
         { "/hardening/error-cleared", test_error_cleared },
         { "/hardening/empty-host", test_empty_host },

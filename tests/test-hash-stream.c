@@ -479,57 +479,68 @@ test_hold_stalled (void)
         g_test_trap_assert_passed ();
 }
 
-/* Review R9: sixteen hashed files at once (one job's lanes) each take their four buffers, and
- * beyond those only BODY_SPARE_MAX among them all, not four more each; what a set borrowed goes
- * back to the spare as its buffers are freed, also after it was orphaned. */
+/* Review R9 and H1: sixteen hashed files at once (one job's lanes) each have their first buffer,
+ * and beyond those only BODY_SHARED_MAX among them all, not three or seven more each; one set
+ * alone takes max + spare; what a set borrowed goes back as its buffers are freed, also after it
+ * was orphaned. */
 static void
-test_spare (void)
+test_shared (void)
 {
         BodySet *sets[16];
         List held[16];
         unsigned total = 0;
         BodyBuffer *b;
+        int r;
 
-        g_assert_cmpuint (body_spare_out (), ==, 0);
+        g_assert_cmpuint (body_shared_out (), ==, 0);
         for (size_t i = 0; i < G_N_ELEMENTS (sets); i++) {
-                int r;
-
                 g_assert_cmpint (body_set_new (4, 4, NULL, NULL, &sets[i]), ==, 0);
                 held[i] = (List) { NULL, NULL, 0 };
+        }
+        /* The first set alone: max + spare. */
+        while ((r = body_set_get (sets[0], 0, &b)) == 0) {
+                list_append (&held[0], &b->node);
+                total++;
+        }
+        g_assert_cmpint (r, ==, -EAGAIN);
+        g_assert_cmpuint (body_set_out (sets[0]), ==, 8);
+        g_assert_cmpuint (body_shared_out (), ==, 7);
+        for (size_t i = 1; i < G_N_ELEMENTS (sets); i++) {
                 while ((r = body_set_get (sets[i], 0, &b)) == 0) {
                         list_append (&held[i], &b->node);
                         total++;
                 }
                 g_assert_cmpint (r, ==, -EAGAIN);
+                g_assert_cmpuint (body_set_out (sets[i]), >=, 1);
         }
-        g_assert_cmpuint (total, ==, 16 * 4 + BODY_SPARE_MAX);
-        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
-        g_assert_cmpuint (body_set_out (sets[0]), ==, 8);
-        g_assert_cmpuint (body_set_out (sets[2]), ==, 4);
+        g_assert_cmpuint (total, ==, 16 + BODY_SHARED_MAX);
+        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX);
+        g_assert_cmpuint (body_set_out (sets[1]), ==, 8);
+        g_assert_cmpuint (body_set_out (sets[15]), ==, 1);
 
         /* A set keeps what it borrowed while it lives (no allocation at every buffer). */
         b = LIST_ENTRY (held[0].head, BodyBuffer, node);
         list_remove (&held[0], &b->node);
         body_buffer_release (b);
-        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
+        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX);
         g_assert_cmpint (body_set_get (sets[0], 0, &b), ==, 0);
         list_append (&held[0], &b->node);
 
-        /* The first set goes with its buffers out: they return the spare as they come back,
-         * and the next set may take it. */
+        /* The first set goes with its buffers out: they give back the shared ones as they come
+         * back, and another set may take them. */
         body_set_orphan (sets[0]);
-        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX);
+        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX);
         body_buffer_release_all (&held[0]);
-        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX - 4);
-        g_assert_cmpint (body_set_get (sets[2], 0, &b), ==, 0);
-        list_append (&held[2], &b->node);
-        g_assert_cmpuint (body_spare_out (), ==, BODY_SPARE_MAX - 3);
+        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX - 7);
+        g_assert_cmpint (body_set_get (sets[15], 0, &b), ==, 0);
+        list_append (&held[15], &b->node);
+        g_assert_cmpuint (body_shared_out (), ==, BODY_SHARED_MAX - 6);
 
         for (size_t i = 1; i < G_N_ELEMENTS (sets); i++) {
                 body_buffer_release_all (&held[i]);
                 body_set_orphan (sets[i]);
         }
-        g_assert_cmpuint (body_spare_out (), ==, 0);
+        g_assert_cmpuint (body_shared_out (), ==, 0);
 }
 
 const TestCase test_cases[] = {
@@ -541,6 +552,6 @@ const TestCase test_cases[] = {
         { "/hash-stream/read-errors", test_read_errors },
         { "/hash-stream/ahead", test_ahead },
         { "/hash-stream/hold-stalled", test_hold_stalled },
-        { "/hash-stream/spare", test_spare },
+        { "/hash-stream/shared", test_shared },
         { NULL, NULL }
 };

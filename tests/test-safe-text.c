@@ -66,6 +66,31 @@ test_controls_replaced (void)
         g_assert_false (safe_text_is_clean ("a\nb"));
 }
 
+/* The noncharacters sd-bus refuses in any string (the whole message fails): replaced; their
+ * neighbours, and U+FFFD itself, stay. */
+static void
+test_noncharacters_replaced (void)
+{
+        /* U+FDD0, U+FDEF, U+FFFE, U+FFFF, U+1FFFE, U+10FFFF. */
+        const char *const refused[] = { "\xef\xb7\x90", "\xef\xb7\xaf", "\xef\xbf\xbe", "\xef\xbf\xbf",
+                                        "\xf0\x9f\xbf\xbe", "\xf4\x8f\xbf\xbf", NULL };
+        /* U+FDCF, U+FDF0, U+FFFD, U+1FFFD. */
+        const char *const kept[] = { "\xef\xb7\x8f", "\xef\xb7\xb0", FFFD, "\xf0\x9f\xbf\xbd", NULL };
+
+        for (guint i = 0; refused[i]; i++) {
+                g_autofree char *in = g_strconcat ("a", refused[i], "b", NULL);
+                g_autofree char *c = copy (in, 64);
+                g_assert_cmpstr (c, ==, "a" FFFD "b");
+                g_assert_false (safe_text_is_clean (in));
+        }
+        for (guint i = 0; kept[i]; i++) {
+                g_autofree char *in = g_strconcat ("a", kept[i], "b", NULL);
+                g_autofree char *c = copy (in, 64);
+                g_assert_cmpstr (c, ==, in);
+                g_assert_true (safe_text_is_clean (in));
+        }
+}
+
 /* Cut to the buffer on a character boundary, never inside one. */
 static void
 test_truncation_on_boundaries (void)
@@ -158,6 +183,7 @@ const TestCase test_cases[] = {
         { "/safe-text/clean-unchanged", test_clean_text_unchanged },
         { "/safe-text/invalid-bytes", test_invalid_bytes_replaced },
         { "/safe-text/controls", test_controls_replaced },
+        { "/safe-text/noncharacters", test_noncharacters_replaced },
         { "/safe-text/truncation", test_truncation_on_boundaries },
         { "/url-strip/url", test_url_strip },
         { "/url-strip/text", test_text_strip_urls },

@@ -695,7 +695,11 @@ test_turns (XferdEnv *env)
  * scheduler pass must not try them all while calls wait. The jobs queue behind one that holds
  * the only slot, the directory goes, the slot frees: every job is tried (and fails), in
  * passes of a bounded number of starts (XFERD_TEST_PASS_STARTS logs each pass's count).
- * Without the bound one pass tries all of them. */
+ * Without the bound one pass tries all of them.
+ * A job queued last, into a directory that stays, starts in the last pass. Each pass leaves
+ * the WaitReason of the queued jobs as it is: once the slot is free ("max-transfers" no
+ * more), the signals tell that job "" while it is still queued, before the last pass starts
+ * it (without that, the first pass's change came only with its start). */
 #define FAILING_JOBS 100
 #define PASS_STARTS_MAX 32
 
@@ -723,13 +727,34 @@ pass_starts (XferdEnv *env, guint from, guint *max, guint *n_passes)
         return total;
 }
 
+/* Whether a PropertiesChanged of job told WaitReason `reason` without a State (the job still
+ * queued) before the signal at index `before`. */
+static gboolean
+wait_reason_told_queued (BusFixture *fx, const char *job, const char *reason, guint before)
+{
+        for (guint i = 0; i < before && i < fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (fx->signals, i);
+                const char *iface, *told;
+                g_autoptr(GVariant) changed = NULL;
+
+                if (g_strcmp0 (sig->path, job) != 0 || g_strcmp0 (sig->member, "PropertiesChanged") != 0)
+                        continue;
+                g_variant_get (sig->params, "(&s@a{sv}@as)", &iface, &changed, NULL);
+                if (g_strcmp0 (iface, XFERD_JOB_IFACE) == 0 && !g_variant_lookup (changed, "State", "&s", &told) &&
+                    g_variant_lookup (changed, "WaitReason", "&s", &told) && g_strcmp0 (told, reason) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
 static void
 test_failing_starts (XferdEnv *env)
 {
         g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
         g_autofree char *gone = g_build_filename (env->dir, "gone", NULL);
-        Fetch *holder;
+        Fetch *holder, *last;
         guint total = 0, max = 0, n_passes = 0;
+        gint start;
 
         xferd_process_setenv (env->fx, "XFERD_TEST_PASS_STARTS", "1");
         holder = env_add (env, "holder", SIZE, STALL);
@@ -740,7 +765,10 @@ test_failing_starts (XferdEnv *env)
                 g_autofree char *dest = g_strdup_printf ("%s/file-%u.bin", gone, i);
                 g_ptr_array_add (jobs, xferd_download (env->fx, holder->url, dest, FALSE, NULL));
         }
-        assert_job_string (env->fx, g_ptr_array_index (jobs, FAILING_JOBS - 1), "State", "queued");
+        last = env_add (env, "last", SIZE, STALL);
+        fetch_start (env, last, NULL);
+        assert_job_string (env->fx, last->job, "State", "queued");
+        assert_job_string (env->fx, last->job, "WaitReason", "max-transfers");
         g_assert_cmpint (g_rmdir (gone), ==, 0);
         /* The passes so far (the holder's start, the queued jobs' tries) are not counted. */
         guint before = xferd_log_count (env->log, "Scheduler pass: ");
@@ -749,6 +777,11 @@ test_failing_starts (XferdEnv *env)
                 job_wait_state (env->fx, g_ptr_array_index (jobs, i), "error");
                 job_assert_error (env->fx, g_ptr_array_index (jobs, i), "LocalFile", "Cannot create temporary file");
         }
+        assert_fetch_reaches (env, last, STALL);
+        g_assert_true (history_has (env->fx, last->job, started));
+        start = nth_start (env->fx, last->job, 0);
+        g_assert_cmpint (start, >=, 0);
+        g_assert_true (wait_reason_told_queued (env->fx, last->job, "", (guint) start));
 
         /* The log is read from a pipe: the last passes' lines may come after the states. */
         gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
@@ -760,15 +793,17 @@ test_failing_starts (XferdEnv *env)
         g_assert_cmpuint (total, >=, FAILING_JOBS);
         g_assert_cmpuint (max, <=, PASS_STARTS_MAX);
         g_assert_cmpuint (n_passes, >=, FAILING_JOBS / PASS_STARTS_MAX);
+        http_server_release (env->http, last->path);
+        fetch_finish (env, last);
 }
 
 static const SchedulerSetup plain = { NULL };
 static const SchedulerSetup manager = { .sets_manager = TRUE };
 static const SchedulerSetup rate = { .checks_rate = TRUE };
-/* One background slot, from the settings file, and xferd's log read. */
-static const SchedulerSetup one_slot = { .config = "[Daemon]\nMaxBackgroundTransfers=1\n", .logged = TRUE };
 /* Turns of 1 s, from a settings file given with --config. */
 static const SchedulerSetup turns = { .config = "[Daemon]\nTimeSliceSec=1\n", .sets_manager = TRUE };
+/* One background slot, from the settings file, and xferd's log read. */
+static const SchedulerSetup one_slot = { .config = "[Daemon]\nMaxBackgroundTransfers=1\n", .logged = TRUE };
 
 static const XferdEnvCase env_cases[] = {
         { "/scheduler/preemption-chain", test_preemption_chain, &manager },

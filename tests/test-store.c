@@ -1419,6 +1419,36 @@ static void v1_insert_job(sqlite3 *db, const Job *j, int64_t seq) {
         }
 }
 
+/* Version 11 dropped the index of jobs by age, which no query read. */
+#define NO_INDEX_BY_AGE "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs_by_age'"
+
+/* A store of version 10 (the rows keyed by insertion order, with the index by age): every job
+ * and file as it was, the index gone. */
+static void test_migrate_v10(Fixture *f, gconstpointer data) {
+        g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
+        g_autoptr(GPtrArray) got = NULL;
+        Store *s = open_store(f);
+
+        for (unsigned i = 0; i < 5; i++) {
+                Job *j = job_new(150 + i, i == 4 ? JOB_TRANSFERRED : JOB_QUEUED, i == 3 ? 0 : 3, i % 3);
+                g_assert_cmpint(store_save_job(s, j), ==, 0);
+                g_ptr_array_add(want, j);
+        }
+        store_close(s);
+        raw_exec(f->db, "CREATE INDEX jobs_by_age ON jobs (creation_time, seq); PRAGMA user_version = 10;");
+        g_assert_cmpint(raw_int(f->db, NO_INDEX_BY_AGE), ==, 1);
+
+        s = open_store(f);
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
+        g_assert_cmpint(raw_int(f->db, NO_INDEX_BY_AGE), ==, 0);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+        got = load_all(s);
+        g_assert_cmpuint(got->len, ==, want->len);
+        for (guint i = 0; i < want->len; i++)
+                assert_job_equal(g_ptr_array_index(got, i), g_ptr_array_index(want, i));
+        store_close(s);
+}
+
 /* A store of version 9, the one every installed xferd of the last release has, with every
  * column set as that release wrote it: the version 10 copy keeps every job and file value, the
  * keys and the files' jobs. Made by writing the jobs with today's code and moving the rows back
@@ -1437,7 +1467,7 @@ static void test_migrate_v9(Fixture *f, gconstpointer data) {
         }
         store_close(s);
 
-        raw_exec(f->db, "DROP INDEX jobs_by_age; ALTER TABLE jobs RENAME TO j10; ALTER TABLE files RENAME TO f10;"
+        raw_exec(f->db, "ALTER TABLE jobs RENAME TO j10; ALTER TABLE files RENAME TO f10;"
                         "DROP TABLE pending_unlinks; DROP TABLE pending_deletes;");
         raw_exec(f->db, v1_schema);
         raw_exec(f->db, v2_to_v9_steps);
@@ -1455,6 +1485,7 @@ static void test_migrate_v9(Fixture *f, gconstpointer data) {
         s = open_store(f);
         g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+        g_assert_cmpint(raw_int(f->db, NO_INDEX_BY_AGE), ==, 0);
         got = load_all(s);
         g_assert_cmpuint(got->len, ==, want->len);
         for (guint i = 0; i < want->len; i++)
@@ -1530,9 +1561,9 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 15);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 0);
         /* Version 10: the rows keyed by seq, the files by their job's; no index by id, every
-         * file still its job's. */
+         * file still its job's. Version 11: none by age either. */
         g_assert_cmpint(raw_int(f->db, "SELECT pk FROM pragma_table_info('jobs') WHERE name = 'seq'"), ==, 1);
-        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_index_list('jobs')"), ==, 1);     /* by age */
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_index_list('jobs')"), ==, 0);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_table_info('files') WHERE name = 'job_id'"), ==, 0);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files JOIN jobs ON seq = job_seq"), ==, 15);
@@ -1878,6 +1909,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/foreign-database", test_foreign_database);
         ADD("/store/migrate-v1", test_migrate_v1);
         ADD("/store/migrate-v9", test_migrate_v9);
+        ADD("/store/migrate-v10", test_migrate_v10);
         ADD("/store/modes", test_modes);
         ADD("/store/checkpoint", test_checkpoint);
         ADD("/store/scale", test_scale);

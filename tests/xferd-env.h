@@ -78,8 +78,8 @@ typedef struct {
 } XferdEnvCase;
 
 /* A program's environment cases and the make of their environments. A program that defines
- * them as test_env_cases needs no main(): xferd-env-main.c's runs them beside test_cases and
- * test_data_cases (test-cases.h). */
+ * them as test_env_cases (and lists 'env' in its entry of tests/meson.build) needs no main():
+ * xferd-env-main.c's runs them beside test_cases and test_data_cases (test-cases.h). */
 typedef struct {
         XferdEnvMake make;
         const XferdEnvCase *cases;

@@ -4,8 +4,8 @@
 # bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
-#   tests/bench/ab.sh [--case big|cancel|restart|create|small] [--rounds N] [--mib N] [--checksum|--both]
-#                     [--background plain|sum] [--jobs N] [--gone] BUILDDIR...
+#   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes] [--rounds N] [--mib N] [--checksum|--both]
+#                     [--background plain|sum] [--jobs N] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given; --both: each build without and
@@ -22,25 +22,31 @@
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
 #                   faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
-#                   none) (wall, and the CPU per call of the daemon, of dbus-daemon and of the
+#                   none) (wall, and the CPU per call of the daemon, of the bus and of the
 #                   client, which reads every row after the wall: how long that took too), and
 #                   VmRSS
 #   --case create   --jobs N Download calls (64 in flight, MaxBackgroundTransfers 1, a slow URL)
 #                   into a fresh xferd: jobs a second, and the CPU per job of the daemon (and of its
 #                   event-loop thread), of
-#                   dbus-daemon (which routes the call, the reply and the signals) and of the client;
+#                   the bus (which routes the call, the reply and the signals) and of the client;
 #                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
 #                   once after 0 or 3 signals of JobNew's shape, or after the contract's three signals
-#                   of a new job as xferd sends them ("contract"): dbus-daemon's own cost a call,
+#                   of a new job as xferd sends them ("contract"): the bus's own cost a call,
 #                   without xferd's work
 #   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
 #                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
 #                   CPU and the ratios to that round's curl
+#   --case lanes    the --mib file (default 1024) as 16 files, one job with MaxConcurrentFiles 16
+#                   and each file's sha256 checksum (AddFileWithOptions): wall to Complete, the
+#                   daemon's CPU, and its peak RSS (VmHWM: the buffers of 16 hashed files at once)
 #   --gone          (restart) the jobs' download directory removed after the store is made: every
 #                   start fails at once, and the ListJobs calls meanwhile show whether the
 #                   scheduler's passes let them through (their slowest wall is printed)
 #   --rounds N      rounds (default 3); every round runs every build once, the order rotating
+#   --bus broker    the private session bus is dbus-broker (Debian's package, run by
+#                   tests/bench's xferd-bench-broker) instead of dbus-daemon (--bus daemon, the
+#                   default); "the bus" in the lines is the one chosen
 #
 # A BUILDDIR is a meson build directory holding xferd and client/xferctl (an old commit:
 # `git worktree add /tmp/old COMMIT`, then `meson setup -Dtests=false /tmp/old/build` and
@@ -50,10 +56,10 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= jobs= builds=()
+case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= jobs= bus_kind=daemon builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create or small" >&2; exit 2; }
+    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small or lanes" >&2; exit 2; }
             case=$2; shift 2 ;;
     --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
@@ -61,6 +67,8 @@ while [[ $# -gt 0 ]]; do
     --both) both=1; shift ;;
     --gone) gone=1; shift ;;
     --jobs) need_number ab.sh "$@"; jobs=$2; shift 2 ;;
+    --bus) [[ $# -ge 2 && $2 =~ ^(daemon|broker)$ ]] || { echo "ab.sh: --bus takes daemon or broker" >&2; exit 2; }
+           bus_kind=$2; shift 2 ;;
     --background) [[ $# -ge 2 && $2 =~ ^(plain|sum)$ ]] || { echo "ab.sh: --background takes plain or sum" >&2; exit 2; }
                   background=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -106,6 +114,10 @@ if [[ $case == small ]]; then
   (cd "$work/www/small" && head -c "$((jobs * 16384))" /dev/urandom | split -b 16384 -d -a 4 - f)
 fi
 big_sum=sha256:$(sha256sum "$work/www/big" | cut -d' ' -f1)
+if [[ $case == lanes ]]; then
+  mkdir "$work/www/lanes"
+  (cd "$work/www/lanes" && split -n 16 -d -a 2 ../big f && sha256sum f?? >../lanes.sums)
+fi
 
 port=$("$bench" free-port)
 echo ok >"$work/www/ok"
@@ -126,7 +138,9 @@ session_bus_config "$work/bus.socket" "$work/services" '  <limit name="max_incom
   <limit name="max_message_size">1000000000</limit>
   <limit name="service_start_timeout">120000</limit>
   <limit name="max_replies_per_connection">50000</limit>' >"$work/bus.conf"
-start_bus "$work/bus.conf" || die "dbus-daemon did not start"
+bus_name=dbus-$bus_kind
+if [[ $bus_kind == daemon ]]; then start_bus "$work/bus.conf"; else start_broker "$work/bus.socket" "$work/services" "$bench_broker"; fi ||
+  die "$bus_name did not start"
 export DBUS_SESSION_BUS_ADDRESS=$bus_address
 unset DBUS_SYSTEM_BUS_ADDRESS
 
@@ -266,6 +280,37 @@ run_small() {  # BUILD → one line; res[BUILD] += wall of the jobs, res_one[BUI
   echo "one job, 16 at once: wall $w s (AddFiles $(kv add "$out"), transfer $(kv transfer "$out"), Complete $(kv complete "$out")), daemon CPU $c s"
 }
 
+# xbus ARGS...: busctl on the bench's bus, to xferd.
+xbus() { busctl --user "$@"; }
+run_lanes() {  # BUILD → one line; res[BUILD] += wall, res_rss[BUILD] += peak RSS (MiB)
+  local b=$1 job sum f t0 t1 c0 c1 state= hwm
+  xferd_fresh "$b"
+  fresh_dl
+  read -r _ c0 < <(ticks "$xpid")
+  t0=$(date +%s.%N)
+  job=$(xbus call org.xferd.Transfer1 /org/xferd/Transfer1 org.xferd.Transfer1.Manager CreateJob 'sa{sv}' \
+          lanes 1 max-concurrent-files u 16 | awk '{ gsub(/"/, "", $3); print $3 }')
+  while read -r sum f; do
+    xbus call org.xferd.Transfer1 "$job" org.xferd.Transfer1.Job AddFileWithOptions 'ssa{sv}' \
+      "$base/lanes/$f" "$work/dl/$f" 1 checksum s "sha256:$sum" >/dev/null
+  done <"$work/www/lanes.sums"
+  xbus call org.xferd.Transfer1 "$job" org.xferd.Transfer1.Job Resume >/dev/null
+  # The state is polled (20 ms): the wall is seconds, the figure of interest the peak RSS.
+  while [[ $state != transferred ]]; do
+    state=$(xbus get-property org.xferd.Transfer1 "$job" org.xferd.Transfer1.Job State | awk '{ gsub(/"/, "", $2); print $2 }')
+    [[ $state == error || $state == cancelled ]] && die "$b: the lanes job ended $state"
+    sleep 0.02
+  done
+  xbus call org.xferd.Transfer1 "$job" org.xferd.Transfer1.Job Complete >/dev/null
+  t1=$(date +%s.%N)
+  read -r _ c1 < <(ticks "$xpid")
+  hwm=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$xpid/status")
+  (cd "$work/dl" && sha256sum -c --quiet "$work/www/lanes.sums") || die "$b: a downloaded file differs"
+  res[$b]+="$(calc "$t1 - $t0") "
+  res_rss[$b]+="$hwm "
+  echo "$b: 16 files at once with checksums: wall $(calc "$t1 - $t0") s, daemon CPU $(calc "($c1 - $c0) / $clk_tck") s, peak RSS $hwm MiB"
+}
+
 # The store of the restart case, made once by the first build; every start works on a copy.
 make_store() {
   local out
@@ -296,7 +341,7 @@ list_calls() {
   res_list_cpu[$key]+="$cpu "
   res_list_bus[$key]+="$bus "
   res_list_client[$key]+="$cl "
-  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, dbus-daemon's $bus ms, the client's $cl ms;"
+  list_line="$method median $(median "${walls[@]}") ms (daemon CPU $cpu ms a call, $bus_name's $bus ms, the client's $cl ms;"
   list_line+=" slowest $(printf '%s\n' "${walls[@]}" | sort -g | tail -n1) ms;"
   list_line+=" the client then read the rows in $(median $(sed -n 's/^read_ms=//p' <<<"$out")) ms)"
 }
@@ -346,10 +391,10 @@ run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD
   res_create_bus[$b]+="$bus "
   res_create_client[$b]+="$cus "
   echo "$b: $(kv jobs "$out") jobs in $(kv wall "$out") s: $(kv rate "$out") jobs/s; CPU a job: daemon $dus µs (its loop $lus µs)," \
-       "dbus-daemon $bus µs, client $cus µs"
+       "$bus_name $bus µs, client $cus µs"
 }
 
-# dbus-daemon's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
+# The bus's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
 # at once after K signals of JobNew's shape, or ("contract") after the contract's three signals
 # of a new job in xferd's shapes and sizes.
 run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
@@ -368,11 +413,11 @@ run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echo
   bus=$(calc "($bt1 - $bt0) * 1000000 / $clk_tck / $jobs" 1)
   res[echo$k]+="$(kv rate "$out") "
   res_create_bus[echo$k]+="$bus "
-  echo "echo service, $k signal(s) a call: $(kv rate "$out") calls/s; CPU a call: dbus-daemon $bus µs," \
+  echo "echo service, $k signal(s) a call: $(kv rate "$out") calls/s; CPU a call: $bus_name $bus µs," \
        "the service $(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $jobs" 1) µs"
 }
 
-log "case $case, ${#builds[@]} build(s), $rounds round(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ $case == restart ]] && make_store
 [[ $case == restart && $gone == 1 ]] && rm -rf "$work/dl"
 n=${#builds[@]}
@@ -390,6 +435,7 @@ for ((r = 0; r < rounds; r++)); do
              res_both_ratio[$b]+="$(calc "${local_w[1]} / ${local_w[0]}") "
            fi ;;
       small) run_small "$b" ;;
+      lanes) run_lanes "$b" ;;
       cancel) run_cancel "$b" ;;
       restart) run_restart "$b" ;;
       create) run_create "$b" ;;
@@ -407,6 +453,7 @@ case $case in
   restart) what="restart wall (ms)" ;;
   create) what="creation (jobs/s)" ;;
   small) what="wall of $jobs jobs (s)" ;;
+  lanes) what="wall of 16 hashed files at once (s)" ;;
 esac
 for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
 if [[ $both -eq 1 ]]; then
@@ -418,22 +465,22 @@ fi
 if [[ $case == restart ]]; then
   for b in "${builds[@]}"; do
     echo "median restart CPU (s) $(median ${res_cpu[$b]}), ListJobs wall (ms) $(median ${res_list[$b]})," \
-         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), dbus-daemon CPU (ms) $(median ${res_list_bus[$b]})," \
+         "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), $bus_name CPU (ms) $(median ${res_list_bus[$b]})," \
          "client CPU (ms) $(median ${res_list_client[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
     if [[ -n ${res_list["$b compact"]:-} ]]; then
       echo "median ListJobsCompact wall (ms) $(median ${res_list["$b compact"]}), daemon CPU (ms)" \
-           "$(median ${res_list_cpu["$b compact"]}), dbus-daemon CPU (ms) $(median ${res_list_bus["$b compact"]})," \
+           "$(median ${res_list_cpu["$b compact"]}), $bus_name CPU (ms) $(median ${res_list_bus["$b compact"]})," \
            "client CPU (ms) $(median ${res_list_client["$b compact"]}) — $b"
     fi
   done
 fi
 if [[ $case == create ]]; then
   for b in "${builds[@]}"; do
-    echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), dbus-daemon $(median ${res_create_bus[$b]})," \
+    echo "median CPU a job (µs): daemon $(median ${res_cpu[$b]}) (its loop $(median ${res_create_loop[$b]})), $bus_name $(median ${res_create_bus[$b]})," \
          "client $(median ${res_create_client[$b]}) — $b"
   done
   for k in 0 3 contract; do
-    echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, dbus-daemon" \
+    echo "median echo service with $k signal(s) a call: $(median ${res[echo$k]}) calls/s, $bus_name" \
          "$(median ${res_create_bus[echo$k]}) µs a call"
   done
 fi
@@ -446,4 +493,7 @@ if [[ $case == small ]]; then
   done
 fi
 [[ $case == big ]] && echo "median dd conv=fdatasync wall (s): $(median ${res[dd]}) (${res[dd]% })"
+if [[ $case == lanes ]]; then
+  for b in "${builds[@]}"; do echo "median peak RSS (MiB): $(median ${res_rss[$b]}) — $b (${res_rss[$b]% })"; done
+fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,6 +4,7 @@
 # job limits exempt root) on Debian 12 after scripts/setup-deps.sh:
 #
 #   tests/bench/run.sh [--builddir DIR | DIR] [--reps N] [--quick] [--keep] [--queue N] [--only queue]
+#                      [--bus daemon|broker|both]
 #
 #   --builddir DIR  the meson build directory (default build/; set up and built if needed)
 #   --reps N        repetitions of every timed case (default 3; medians are reported; cases 1
@@ -12,10 +13,15 @@
 #   --keep          keep the work directory (logs, state, nginx config) and say where
 #   --queue N       the number of queued jobs of case 4 (default 100000; 2000 with --quick)
 #   --only queue    run cases 4 and 5 only, and print their rows
+#   --bus both      (the default) cases 2b and 4 run on a private dbus-daemon (the rows with
+#                   the targets: Debian's bus) and again on a private dbus-broker (rows of their
+#                   own: the bus of Fedora, Arch and others; Debian's package, run by
+#                   xferd-bench-broker, the controller of tests/bench/bench-broker.c); with
+#                   daemon or broker, every case runs on that bus alone
 #
 # It starts, all on 127.0.0.1 and in one temporary directory under ${TMPDIR:-/var/tmp}:
 # nginx with its own config (sendfile, keep-alive; /slow/ limited to 128 KiB/s per
-# connection), a private session dbus-daemon whose activation file runs
+# connection), a private session bus (dbus-daemon, and dbus-broker beside it) whose activation file runs
 #   DIR/xferd --user --idle-timeout=0 --state-dir=<tmp>/state-<case>
 # (a fresh state directory for every timed xferd case), and measures (case 2 first: the memory
 # churn of case 1 makes small transfers noisier on some VMs):
@@ -56,8 +62,13 @@ set -euo pipefail
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
 parse_options run.sh --builddir:builddir:value:build @:builddir:arg --reps:reps:number:3 --quick:quick:flag \
-  --keep:keep:flag --queue:n_queue:number --only:only:value -- "$@"
+  --keep:keep:flag --queue:n_queue:number --only:only:value --bus:bus_choice:value:both -- "$@"
 [[ -z $only || $only == queue ]] || { echo "run.sh: --only takes 'queue'" >&2; exit 2; }
+case $bus_choice in
+  both) buses=(daemon broker) ;;
+  daemon|broker) buses=("$bus_choice") ;;
+  *) echo "run.sh: --bus takes daemon, broker or both" >&2; exit 2 ;;
+esac
 
 if [[ $quick -eq 1 ]]; then
   big_mib=64; n_small=100; n_running=20; n_samples=20; n_queue=${n_queue:-2000}; idle_s=2; reps=1; n_create=1000
@@ -72,7 +83,7 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || log "warning: not root, so the job limits apply: case 4 ($n_queue jobs) will fail"
-for tool in nginx curl aria2c strace dbus-daemon meson ninja cmp; do
+for tool in nginx curl aria2c strace "${buses[@]/#/dbus-}" meson ninja cmp; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup-deps.sh installs it)"
 done
 
@@ -88,6 +99,7 @@ xferd_src=${xferd_src:-$srcdir}
 # ---- work directory and cleanup -------------------------------------------------------------
 work=
 bus_pid=
+declare -A bus_pids bus_addresses
 nginx_pid=
 helper_pid=
 
@@ -108,7 +120,7 @@ cleanup() {
   set +e
   [[ -n "$helper_pid" ]] && stop "$helper_pid"
   xferd_stop
-  stop "$bus_pid"
+  for b in "${bus_pids[@]}"; do stop "$b"; done
   stop "$nginx_pid"
   if [[ -n "$work" ]]; then
     if [[ $keep -eq 1 ]]; then log "kept $work"; else rm -rf -- "$work"; fi
@@ -146,7 +158,7 @@ log "nginx (pid $nginx_pid) serves $work/www on $base"
 mkdir -p "$work/services"
 cat >"$work/xferd-launch" <<EOF
 #!/bin/sh
-# Run by dbus-daemon on activation; the state directory of the current case is in state-current.
+# Run by the bus on activation; the state directory of the current case is in state-current.
 echo \$\$ >"$work/xferd.pid"
 exec "$xferd_bin" --user --idle-timeout=0 --state-dir="\$(cat "$work/state-current")" 2>>"$work/xferd.log"
 EOF
@@ -164,10 +176,22 @@ bus_limits='  <limit name="max_incoming_bytes">1000000000</limit>
   <limit name="max_replies_per_connection">50000</limit>
   <limit name="max_match_rules_per_connection">50000</limit>'
 session_bus_config "$work/bus.socket" "$work/services" "$bus_limits" >"$work/bus.conf"
-start_bus "$work/bus.conf" || die "dbus-daemon did not start"
-export DBUS_SESSION_BUS_ADDRESS=$bus_address
+# dbus-broker's limits are xferd-bench-broker's (the same sizes).
+for b in "${buses[@]}"; do
+  if [[ $b == daemon ]]; then start_bus "$work/bus.conf"; else start_broker "$work/broker.socket" "$work/services" "$bench_broker"; fi ||
+    die "dbus-$b did not start"
+  bus_pids[$b]=$bus_pid
+  bus_addresses[$b]=$bus_address
+  log "private session bus $bus_address (dbus-$b pid $bus_pid)"
+done
 unset DBUS_SYSTEM_BUS_ADDRESS
-log "private session bus $DBUS_SESSION_BUS_ADDRESS (dbus-daemon pid $bus_pid)"
+# use_bus daemon|broker: the bus the next calls (and activations) go through.
+use_bus() {
+  xferd_stop
+  export DBUS_SESSION_BUS_ADDRESS=${bus_addresses[$1]}
+  bus_pid=${bus_pids[$1]}
+}
+use_bus "${buses[0]}"
 
 # xferd_fresh NAME: stops xferd, points activation at a new empty state directory, activates
 # xferd (one ListJobs call) and sets xpid.
@@ -259,7 +283,10 @@ done
 xferd_stop
 
 # ---- 2b. the creation path ----------------------------------------------------------------------
-log "case 2b: $n_create Download calls, $reps repetition(s)"
+declare -A create_rate create_us create_all
+for b in "${buses[@]}"; do
+use_bus "$b"
+log "case 2b: $n_create Download calls on dbus-$b, $reps repetition(s)"
 create_rates=(); create_cpu=()
 for ((rep = 1; rep <= reps; rep++)); do
   xferd_fresh "create-$rep"
@@ -273,7 +300,10 @@ for ((rep = 1; rep <= reps; rep++)); do
   xferd_stop
   rm -rf "$work/create-$rep"
 done
-create_rate=$(median "${create_rates[@]}"); create_us=$(median "${create_cpu[@]}")
+create_rate[$b]=$(median "${create_rates[@]}"); create_us[$b]=$(median "${create_cpu[@]}")
+create_all[$b]="${create_rates[*]}"
+done
+use_bus "${buses[0]}"
 
 # ---- 1. one big file ----------------------------------------------------------------------------
 big_label="${big_mib} MiB"; [[ $big_mib -eq 1024 ]] && big_label="1 GiB"
@@ -408,25 +438,53 @@ fi  # not --only queue
 
 # ---- 4. many queued jobs ----------------------------------------------------------------------------
 # One job runs (a slow URL, MaxBackgroundTransfers = 1), every other one waits queued, so every
-# call and every pass of the scheduler meets all of them.
-log "case 4: $n_queue queued jobs"
+# call and every pass of the scheduler meets all of them. On every bus of --bus; the idle case
+# (5) follows on the first.
+yn() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
+# target_cells BUS TARGET CONDITION: the target and met? cells of a row: dbus-daemon's rows hold
+# the targets, dbus-broker's say what xferd does on the other bus.
+target_cells() {
+  if [[ $1 == daemon ]]; then echo "$2 | $(yn "$3")"; else echo "— (dbus-daemon's row holds the target) | —"; fi
+}
+# queue_rows BUS: the rows of case 4 on BUS, from the variables of its run.
+queue_rows() {
+  local l="$n_queue queued jobs" b=$1
+  [[ $b == daemon ]] || l+=", on dbus-$b"
+  cat <<ROWS
+| $l | creation: Download calls (64 in flight) per second (xferd's CPU: $queue_create_cpu s; dbus-$b's: $queue_create_bus s) | $queue_rate | | | | | $(target_cells "$b" "≥ 20 000 /s" "$queue_rate >= 20000") |
+| $l | ListJobs (ms; CPU a call: xferd $list_cpu ms, dbus-$b $list_bus ms) | $list_med | | | | | $(target_cells "$b" "≤ 250 ms" "$list_med <= 250") |
+| $l | ListJobsCompact, the same rows without the paths (ms; beside ListJobs, whose row is the target's) | $compact_med | | | | | — | — |
+| $l | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | $(target_cells "$b" "≤ 128 MiB" "$rss_med <= 128 * 1024") |
+| $l | restart: activation → ListJobs reply (xferd's CPU by then: $(median "${restart_cpu[@]}") s) | $(calc "$restart_med / 1000" 3) | | | | | $(target_cells "$b" "≤ 1 s" "$restart_med <= 1000") |
+| $l | Cancel of a queued job, call → reply, p99 (ms; p50 $queue_cancel_p50, max $queue_cancel_max) | $queue_cancel_p99 | | | | | $(target_cells "$b" "≤ 2 ms" "$queue_cancel_p99 <= 2") |
+ROWS
+}
+# The CPU seconds of xferd and of the bus beside the wall times: on a loaded machine they say
+# what each costs itself.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 mkdir -p "$work/queue"
+queue_table=
+restarts_line=
+for b in "${buses[@]}"; do
+use_bus "$b"
+log "case 4: $n_queue queued jobs on dbus-$b"
 xferd_fresh queue
 "$bench" set-max 1
-# The daemon's CPU seconds beside the wall times: on a loaded machine they say what the daemon
-# itself costs.
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-cpu0=$(cpu_s "$xpid")
+cpu0=$(cpu_s "$xpid"); bcpu0=$(cpu_s "$bus_pid")
 out=$("$bench" queue --queued --count "$n_queue" --url "$base/slow/big" --dir "$work/queue" --window 64) ||
   die "queueing jobs failed"
 queue_create_s=$(kv wall "$out")
 queue_rate=$(calc "$n_queue / $queue_create_s" 0)
 queue_create_cpu=$(calc "$(cpu_s "$xpid") - $cpu0" 2)
-log "  created $(kv jobs "$out") jobs (Download) in $queue_create_s s: $queue_rate jobs/s; xferd's CPU $queue_create_cpu s"
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+queue_create_bus=$(calc "$(cpu_s "$bus_pid") - $bcpu0" 2)
+log "  created $(kv jobs "$out") jobs (Download) in $queue_create_s s: $queue_rate jobs/s; xferd's CPU $queue_create_cpu s, dbus-$b's $queue_create_bus s"
+cpu0=$(cpu_s "$xpid"); bcpu0=$(cpu_s "$bus_pid")
 out=$("$bench" list --reps "$((reps * 3))")
 [[ $(kv jobs "$out") -eq $n_queue ]] || die "ListJobs returned $(kv jobs "$out") jobs, not $n_queue"
 list_ms=$(median $(sed -n 's/^ms=//p' <<<"$out"))
+list_cpu=$(calc "($(cpu_s "$xpid") - $cpu0) * 1000 / $reps / 3" 0)
+list_bus=$(calc "($(cpu_s "$bus_pid") - $bcpu0) * 1000 / $reps / 3" 0)
 rss_created=$(rss_kib "$xpid")
 restart_ms=(); restart_cpu=(); list2_ms=(); compact_ms=(); rss_restarted=()
 for ((rep = 1; rep <= reps; rep++)); do
@@ -447,10 +505,13 @@ restart_med=$(median "${restart_ms[@]}")
 list_med=$(median "$list_ms" "${list2_ms[@]}")
 compact_med=$(median "${compact_ms[@]}")
 rss_med=$(median "${rss_restarted[@]}")
-log "  ListJobs $list_med ms, ListJobsCompact $compact_med ms (medians), RSS after creating $rss_created KiB, after restart $rss_med KiB"
+log "  ListJobs $list_med ms (CPU a call: xferd $list_cpu ms, dbus-$b $list_bus ms), ListJobsCompact $compact_med ms (medians), RSS after creating $rss_created KiB, after restart $rss_med KiB"
 out=$("$bench" cancel-queued --samples "$n_samples") || die "cancelling queued jobs failed"
 queue_cancel_p50=$(kv p50_ms "$out"); queue_cancel_p99=$(kv p99_ms "$out"); queue_cancel_max=$(kv max_ms "$out")
 log "  Cancel of a queued job ($n_samples of $(kv queued "$out")): p50 $queue_cancel_p50 ms, p99 $queue_cancel_p99 ms, max $queue_cancel_max ms"
+queue_table+="$(queue_rows "$b")"$'\n'
+restarts_line+="Restarts on dbus-$b (ms): ${restart_ms[*]}. RSS after each restart (KiB): ${rss_restarted[*]}. "
+[[ $b == "${buses[0]}" ]] || continue
 out=$("$bench" suspend-all) || die "suspending the jobs failed"
 log "  suspended $(kv jobs "$out") jobs in $(kv wall "$out") s"
 
@@ -470,38 +531,43 @@ idle_calls=$(awk '$NF == "total" { print $4 }' "$work/strace.txt")
 idle_calls=${idle_calls:-0}
 idle_epoll=$(awk '$NF == "epoll_wait" { print $4 }' "$work/strace.txt"); idle_epoll=${idle_epoll:-0}
 log "  context switches $idle_cs, CPU ticks $idle_ticks; strace: $idle_calls syscalls, $idle_epoll epoll_wait"
+done
 xferd_stop
 
 # ---- the table ------------------------------------------------------------------------------------
-queue_label="$n_queue queued jobs"
-queue_rows() {
+create_rows() {
+  local b
+  for b in "${buses[@]}"; do
+    echo "| $n_create \`Download\` calls (creation path)$([[ $b == daemon ]] || echo ", on dbus-$b") | jobs/s, first call → last reply (daemon CPU a job: ${create_us[$b]} µs) | ${create_rate[$b]} | | | | | $(target_cells "$b" "≥ 20 000 jobs/s (at 100 000 jobs)" "${create_rate[$b]} >= 20000") |"
+  done
+}
+queue_rows_all() {
+  printf '%s' "$queue_table"
   cat <<ROWS
-| $queue_label | creation: Download calls (64 in flight) per second (xferd's CPU: $queue_create_cpu s) | $queue_rate | | | | | ≥ 20 000 /s | $(yn "$queue_rate >= 20000") |
-| $queue_label | ListJobs (ms) | $list_med | | | | | ≤ 250 ms | $(yn "$list_med <= 250") |
-| $queue_label | ListJobsCompact, the same rows without the paths (ms; beside ListJobs, whose row is the target's) | $compact_med | | | | | — | — |
-| $queue_label | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | ≤ 128 MiB | $(yn "$rss_med <= 128 * 1024") |
-| $queue_label | restart: activation → ListJobs reply (xferd's CPU by then: $(median "${restart_cpu[@]}") s) | $(calc "$restart_med / 1000" 3) | | | | | ≤ 1 s | $(yn "$restart_med <= 1000") |
-| $queue_label | Cancel of a queued job, call → reply, p99 (ms; p50 $queue_cancel_p50, max $queue_cancel_max) | $queue_cancel_p99 | | | | | ≤ 2 ms | $(yn "$queue_cancel_p99 <= 2") |
 | idle ${idle_s} s, suspended jobs only | wake-ups (context switches) / CPU ticks | $idle_cs / $idle_ticks | | | | | none | $(yn "$idle_cs == 0") |
 | idle ${idle_s} s, suspended jobs only | syscalls (strace -c -f; 1 is strace's own detach) / of them epoll_wait | $idle_calls / $idle_epoll | | | | | none | $(yn "$idle_calls <= 1") |
 ROWS
 }
-yn() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 machine_line() {
   echo "Machine: $(nproc) CPUs, $cpu_model, kernel $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), work directory on $work_fs; $(date -u '+%Y-%m-%d %H:%M UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)."
 }
+bus_versions() {
+  local b
+  for b in "${buses[@]}"; do "dbus-$b" --version | head -n1 | sed 's/^D-Bus Message Bus Daemon /dbus-daemon /'; done | paste -sd, - | sed 's/,/, /g'
+}
+bus_option() { [[ $bus_choice == both ]] || echo " --bus $bus_choice"; }
 if [[ -n $only ]]; then
   machine_line
   cat <<EOF2
-Versions: xferd $(git -C "$xferd_src" describe --always --dirty 2>/dev/null || echo '?').
-Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick') --reps $reps --queue $n_queue --only queue\`; medians of $reps repetition(s).
+Versions: xferd $(git -C "$xferd_src" describe --always --dirty 2>/dev/null || echo '?'), $(bus_versions).
+Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick') --reps $reps --queue $n_queue --only queue$(bus_option)\`; medians of $reps repetition(s).
 
 | work | measure | xferd | curl | aria2c | xferd / curl | aria2c / xferd | target | met? |
 |---|---|---|---|---|---|---|---|---|
-$(queue_rows)
+$(queue_rows_all)
 
-Restarts (ms): ${restart_ms[*]}. RSS after each restart (KiB): ${rss_restarted[*]}.
+$restarts_line
 EOF2
   exit 0
 fi
@@ -520,8 +586,8 @@ small_label="$n_small × $small_kib KiB"
 
 machine_line
 cat <<EOF
-Versions: xferd $(git -C "$xferd_src" describe --always --dirty 2>/dev/null || echo '?'), $(curl --version | head -n1 | cut -d' ' -f1-2), aria2c $(aria2c --version | head -n1 | awk '{ print $3 }'), $(nginx -v 2>&1 | sed 's/.*: //').
-Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick -eq 0 ]] && echo " --reps $reps") --queue $n_queue\`; medians of $reps repetition(s) after an uncounted warm-up round (cases 1 and 2); times in seconds unless marked.
+Versions: xferd $(git -C "$xferd_src" describe --always --dirty 2>/dev/null || echo '?'), $(curl --version | head -n1 | cut -d' ' -f1-2), aria2c $(aria2c --version | head -n1 | awk '{ print $3 }'), $(nginx -v 2>&1 | sed 's/.*: //'), $(bus_versions).
+Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick -eq 0 ]] && echo " --reps $reps") --queue $n_queue$(bus_option)\`; medians of $reps repetition(s) after an uncounted warm-up round (cases 1 and 2); times in seconds unless marked.
 
 | work | measure | xferd | curl | aria2c | xferd / curl | aria2c / xferd | target | met? |
 |---|---|---|---|---|---|---|---|---|
@@ -536,7 +602,7 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | $small_label, one job | wall | $s_o | $s_c | $s_a | $(r "$s_o" "$s_c") | $(r "$s_a" "$s_o") | ≤ 1.5 × curl -Z; aria2c ≥ 3 × | $(yn "$s_o <= 1.5 * $s_c"); $(yn "$s_a >= 3 * $s_o") |
 | $small_label, one job, MaxConcurrentFiles = $parallel | wall (CPU: $sc_o16) | $s_o16 | $s_c | $s_a | $(r "$s_o16" "$s_c") | $(r "$s_a" "$s_o16") | ≤ 1.5 × curl -Z | $(yn "$s_o16 <= 1.5 * $s_c") |
 | $small_label, one job vs curl one file at a time | wall (CPU) | $s_o ($sc_o) | $s_cs ($sc_cs) | | $(r "$s_o" "$s_cs") | | — | |
-| $n_create \`Download\` calls (creation path) | jobs/s, first call → last reply (daemon CPU a job: $create_us µs) | $create_rate | | | | | ≥ 20 000 jobs/s (at 100 000 jobs) | $(yn "$create_rate >= 20000") |
+$(create_rows)
 | $small_label | CPU ($n_small jobs / one job; xferd: daemon + client) | $sc_j / $sc_o | $sc_c | $sc_a | $(r "$sc_j" "$sc_c") / $(r "$sc_o" "$sc_c") | | — | |
 | Cancel, $n_running running | call → reply, p50 / max (ms); the loop thread waited for a CPU $cancel_wait | $cancel_p50 / $cancel_max | | | | | — | |
 | Cancel, $n_running running | call → reply, p99 (ms); temp files left: $cancel_left; store checkpoints meanwhile: $cancel_ckpts | $cancel_p99 | | | | | ≤ 2 ms, none left | $(yn "$cancel_p99 <= 2 && $cancel_left == 0") |
@@ -544,9 +610,9 @@ Command: \`tests/bench/run.sh$([[ $quick -eq 1 ]] && echo ' --quick')$([[ $quick
 | Cancel, $n_hash_running running, while $big_label is hashed as written (${hash_n[write]} cancels) | p99 / max (ms); left: ${hash_left[write]}; the loop waited for a CPU ${hash_wait[write]} | ${hash_p99[write]} / ${hash_max[write]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[write]} <= 2 && ${hash_left[write]} == 0") |
 | Cancel, $n_hash_running running, from a resume of $big_label on (its half held hashed from byte 0 while the rest arrives; ${hash_n[prefix]} cancels) | p99 / max (ms); left: ${hash_left[prefix]}; the loop waited for a CPU ${hash_wait[prefix]} | ${hash_p99[prefix]} / ${hash_max[prefix]} | | | | | ≤ 2 ms, none left | $(yn "${hash_p99[prefix]} <= 2 && ${hash_left[prefix]} == 0") |
 | a destination whose fsync hangs 5 s | another connection's ListJobs, max (p50) ms; completion held throughout: $hang_held | $hang_max ($hang_p50) | | | | | ≤ 50 ms | $(yn "$hang_max <= 50") |
-$(queue_rows)
+$(queue_rows_all)
 
-Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}; dd conv=fdatasync ${wall[big,ddsync]}/ ${cpu[big,ddsync]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; one job, $parallel files at once ${wall[small,onejob16]}/ ${cpu[small,onejob16]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. Restarts (ms): ${restart_ms[*]}. Creation (jobs/s): ${create_rates[*]}.
+Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}; dd conv=fdatasync ${wall[big,ddsync]}/ ${cpu[big,ddsync]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; one job, $parallel files at once ${wall[small,onejob16]}/ ${cpu[small,onejob16]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. $restarts_line$(for b in "${buses[@]}"; do printf 'Creation on dbus-%s (jobs/s): %s. ' "$b" "${create_all[$b]}"; done)
 
 Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by default (one connection), or $parallel at a time with MaxConcurrentFiles = $parallel (a connection each over HTTP/1.1). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The plain columns of the job, file and pending delete rows: each a field of Job, JobFile or
+ * PendingDelete under the same name, saved, listed in the upserts and loaded from one table.
+ * The columns that need more than a copy (keys, enums, joined lists, the identity, values
+ * checked when loaded) are written out where they are used. */
+#include <stdio.h>
+#include <string.h>
+
+#include "job-record.h"
+#include "store-internal.h"
+
+#define COLUMN(type, field, k) \
+        { .param = ":" #field, .kind = k, .offset = offsetof(type, field), .size = sizeof(((type *) 0)->field) }
+
+static const StoreColumn job_columns[] = {
+        COLUMN(Job, owner, STORE_COLUMN_U32),
+        COLUMN(Job, display_name, STORE_COLUMN_TEXT),
+        COLUMN(Job, description, STORE_COLUMN_TEXT),
+        COLUMN(Job, auto_complete, STORE_COLUMN_BOOL),
+        COLUMN(Job, allow_insecure_redirect, STORE_COLUMN_BOOL),
+        COLUMN(Job, bandwidth_limit, STORE_COLUMN_U64),
+        COLUMN(Job, minimum_retry_delay, STORE_COLUMN_U32),
+        COLUMN(Job, no_progress_timeout, STORE_COLUMN_U32),
+        /* Set once, when the job is made: written by the insert, left out of the update. */
+        { .param = ":creation_time", .kind = STORE_COLUMN_U64, .insert_only = true,
+          .offset = offsetof(Job, creation_time), .size = sizeof(((Job *) 0)->creation_time) },
+        COLUMN(Job, modification_time, STORE_COLUMN_U64),
+        COLUMN(Job, completion_time, STORE_COLUMN_U64),
+        COLUMN(Job, last_progress_time, STORE_COLUMN_U64),
+        COLUMN(Job, retry_time, STORE_COLUMN_U64),
+        COLUMN(Job, retire_time, STORE_COLUMN_U64),
+        COLUMN(Job, error_name, STORE_COLUMN_TEXT),
+        COLUMN(Job, error_message, STORE_COLUMN_TEXT),
+        COLUMN(Job, error_summary, STORE_COLUMN_TEXT),
+        COLUMN(Job, error_count, STORE_COLUMN_U32),
+        COLUMN(Job, upload_url, STORE_COLUMN_TEXT),
+        COLUMN(Job, minimum_notification_interval, STORE_COLUMN_U32),
+        COLUMN(Job, cancel_with, STORE_COLUMN_TEXT),
+        COLUMN(Job, checksum_list, STORE_COLUMN_TEXT),
+        COLUMN(Job, checksum_list_signature, STORE_COLUMN_TEXT),
+        COLUMN(Job, proxy, STORE_COLUMN_TEXT),
+        COLUMN(Job, bytes_from_cache, STORE_COLUMN_U64),
+        COLUMN(Job, bytes_from_origin, STORE_COLUMN_U64),
+};
+
+static const StoreColumn file_columns[] = {
+        /* In the order of job_file_new()'s arguments. */
+        COLUMN(JobFile, url, STORE_COLUMN_NAME),
+        COLUMN(JobFile, path, STORE_COLUMN_NAME),
+        COLUMN(JobFile, dir, STORE_COLUMN_NAME),
+        COLUMN(JobFile, name, STORE_COLUMN_NAME),
+        COLUMN(JobFile, temp_name, STORE_COLUMN_NAME),
+        COLUMN(JobFile, dir_dev, STORE_COLUMN_U64),
+        COLUMN(JobFile, dir_ino, STORE_COLUMN_U64),
+        COLUMN(JobFile, temp_exists, STORE_COLUMN_BOOL),
+        COLUMN(JobFile, completed, STORE_COLUMN_BOOL),
+        COLUMN(JobFile, bytes_total, STORE_COLUMN_U64),
+        COLUMN(JobFile, bytes_transferred, STORE_COLUMN_U64),
+        COLUMN(JobFile, validator, STORE_COLUMN_TEXT),
+        COLUMN(JobFile, url_index, STORE_COLUMN_U32),
+        COLUMN(JobFile, checksum, STORE_COLUMN_TEXT),
+        COLUMN(JobFile, checksum_source, STORE_COLUMN_U32),
+        COLUMN(JobFile, checksum_list, STORE_COLUMN_TEXT),
+        COLUMN(JobFile, checksum_list_signature, STORE_COLUMN_TEXT),
+        COLUMN(JobFile, checksum_list_key, STORE_COLUMN_TEXT),
+        COLUMN(JobFile, verified_by, STORE_COLUMN_U32),
+        COLUMN(JobFile, verified_checksum, STORE_COLUMN_TEXT),
+};
+
+static const StoreColumn delete_columns[] = {
+        COLUMN(PendingDelete, owner, STORE_COLUMN_U32),
+        COLUMN(PendingDelete, deadline, STORE_COLUMN_U64),
+        COLUMN(PendingDelete, next_try, STORE_COLUMN_U64),
+        COLUMN(PendingDelete, attempts, STORE_COLUMN_U32),
+};
+
+const StoreColumnTable store_job_columns = { job_columns, ELEMENTSOF(job_columns) };
+const StoreColumnTable store_file_columns = { file_columns, ELEMENTSOF(file_columns) };
+const StoreColumnTable store_delete_columns = { delete_columns, ELEMENTSOF(delete_columns) };
+
+/* The field's size each kind reads and writes. */
+static size_t column_kind_size(StoreColumnKind kind) {
+        switch (kind) {
+        case STORE_COLUMN_TEXT:
+        case STORE_COLUMN_NAME:
+                return sizeof(char *);
+        case STORE_COLUMN_BOOL:
+                return sizeof(bool);
+        case STORE_COLUMN_U32:
+                return sizeof(uint32_t);
+        case STORE_COLUMN_U64:
+                return sizeof(uint64_t);
+        }
+        return 0;
+}
+
+/* A number field as a 64-bit value, and back. Fields are copied with memcpy(): a uid_t, an
+ * unsigned or a dev_t is read as the kind's integer of the same size, never through another
+ * type. */
+static uint64_t column_get_number(const StoreColumn *c, const char *p) {
+        uint64_t v64 = 0;
+        uint32_t v32 = 0;
+        bool b = false;
+
+        switch (c->kind) {
+        case STORE_COLUMN_BOOL:
+                memcpy(&b, p, sizeof b);
+                return b;
+        case STORE_COLUMN_U32:
+                memcpy(&v32, p, sizeof v32);
+                return v32;
+        default:
+                memcpy(&v64, p, sizeof v64);
+                return v64;
+        }
+}
+
+static void column_set_number(const StoreColumn *c, char *p, uint64_t v) {
+        bool b = v != 0;
+        uint32_t v32 = (uint32_t) v;
+
+        switch (c->kind) {
+        case STORE_COLUMN_BOOL:
+                memcpy(p, &b, sizeof b);
+                break;
+        case STORE_COLUMN_U32:
+                memcpy(p, &v32, sizeof v32);
+                break;
+        default:
+                memcpy(p, &v, sizeof v);
+                break;
+        }
+}
+
+void store_columns_bind(sqlite3_stmt *st, const StoreColumnTable *t, const void *record, int *rc) {
+        assert(st);
+        assert(t);
+        assert(record);
+        assert(rc);
+
+        for (size_t i = 0; i < t->n; i++) {
+                const StoreColumn *c = &t->columns[i];
+                const char *p = (const char *) record + c->offset, *text;
+
+                assert(c->size == column_kind_size(c->kind));
+                if (c->kind == STORE_COLUMN_TEXT || c->kind == STORE_COLUMN_NAME) {
+                        memcpy(&text, p, sizeof text);
+                        sql_bind_text(st, c->param, text, rc);
+                } else
+                        /* A bool as 0 or 1, a U64 as its bit pattern (sql_bind_uint64()). */
+                        sql_bind_int64(st, c->param, (int64_t) column_get_number(c, p), rc);
+        }
+}
+
+int store_columns_read(sqlite3_stmt *st, int first, const StoreColumnTable *t, void *record) {
+        assert(st);
+        assert(first >= 0);
+        assert(t);
+        assert(record);
+
+        for (size_t i = 0; i < t->n; i++) {
+                const StoreColumn *c = &t->columns[i];
+                char *p = (char *) record + c->offset, *text;
+                int col = first + (int) i;
+
+                assert(c->size == column_kind_size(c->kind));
+                if (c->kind == STORE_COLUMN_NAME)
+                        continue;       /* the caller's, for job_file_new() */
+                if (c->kind == STORE_COLUMN_TEXT) {
+                        if (sql_column_dup(st, col, &text) < 0)
+                                return -ENOMEM;
+                        memcpy(p, &text, sizeof text);
+                } else
+                        column_set_number(c, p, (uint64_t) sqlite3_column_int64(st, col));
+        }
+        return 0;
+}
+
+void store_put_name(FILE *f, const char *name, StoreNameForm form, bool *first) {
+        assert(f);
+        assert(name);
+        assert(first);
+
+        if (!*first)
+                fputs(", ", f);
+        *first = false;
+        switch (form) {
+        case STORE_NAME_PLAIN:
+                fputs(name, f);
+                break;
+        case STORE_NAME_PARAMETER:
+                fprintf(f, ":%s", name);
+                break;
+        case STORE_NAME_FROM_EXCLUDED:
+                fprintf(f, "%s = excluded.%s", name, name);
+                break;
+        }
+}
+
+void store_columns_put_names(FILE *f, const StoreColumnTable *t, StoreNameForm form, bool *first) {
+        assert(f);
+        assert(t);
+        assert(first);
+
+        for (size_t i = 0; i < t->n; i++)
+                /* The update sets only what may change. */
+                if (form != STORE_NAME_FROM_EXCLUDED || !t->columns[i].insert_only)
+                        store_put_name(f, t->columns[i].param + 1, form, first);
+}
+
+char *store_columns_select(const char *head, const StoreColumnTable *t, const char *tail) {
+        _cleanup_free_ char *sql = NULL;
+        size_t size = 0;
+        bool first = false;
+        FILE *f;
+
+        assert(head);
+        assert(t);
+        assert(tail);
+
+        f = open_memstream(&sql, &size);
+        if (!f)
+                return NULL;
+        fputs(head, f);
+        store_columns_put_names(f, t, STORE_NAME_PLAIN, &first);
+        fputc(' ', f);
+        fputs(tail, f);
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(sql);
+}
