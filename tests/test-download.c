@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -309,8 +310,8 @@ test_download_batch (void)
 /* A Download whose owner has few jobs listed is written with its file's write-ahead record,
  * before that file exists: its start makes the file without a commit of its own. Such a job,
  * queued behind a stalled one: a Cancel answers and leaves nothing (there was nothing); after
- * kill -9 the next start finds the recorded file missing, makes it and downloads the files
- * whole; nothing else is left in the directory. */
+ * kill -9 the store lists the files of the others, and the next start finds them missing,
+ * makes them and downloads them whole; nothing else is left in the directory. */
 static void
 test_recorded_at_creation (void)
 {
@@ -337,6 +338,20 @@ test_recorded_at_creation (void)
         assert_dir_is (env->dir, while_queued);
 
         xferd_process_kill (env->fx);
+        /* The store knew of the files the queued jobs will make before their calls were
+         * answered (the store as the crash left it, its log included). */
+        g_autofree char *state = xferd_process_state_dir (env->fx);
+        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM files WHERE temp_exists AND name IN "
+                                             "('q-1.bin', 'q-2.bin')", -1, &st, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+        g_assert_cmpint (sqlite3_column_int (st, 0), ==, 2);
+        sqlite3_finalize (st);
+        sqlite3_close (db);
+
         http_server_release (env->http, "/file.bin");
         xferd_process_start (env->fx);
         bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
