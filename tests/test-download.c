@@ -15,6 +15,7 @@
 
 #include <glib/gstdio.h>
 
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 #include "xferd-process.h"
@@ -379,6 +380,30 @@ test_recorded_at_creation (void)
                 g_free (jobs[i]);
                 g_free (ids[i]);
         }
+}
+
+/* The destination directory, kept open from one job's temporary file to the next job's, is
+ * let go once xferd has nothing else to do: after two downloads into it, no descriptor of it
+ * is left. */
+static void
+test_directory_let_go (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *dir = realpath (env->dir, NULL);
+        g_autofree char *second = g_build_filename (env->dir, "second.bin", NULL);
+        g_autofree char *id = NULL, *id2 = NULL;
+
+        g_assert_nonnull (dir);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, TRUE, &id);
+        g_autofree char *job2 = xferd_download (env->fx, env->url, second, TRUE, &id2);
+        assert_job_removed (env->fx, id, "acknowledged");
+        assert_job_removed (env->fx, id2, "acknowledged");
+        assert_file_content (second, env->content);
+
+        pid_t pid = xferd_process_pid (env->fx);
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
+        while (xferd_process_holds (pid, dir, FALSE))
+                g_assert_true (poll_again (deadline, 10));
 }
 
 /* The last value a job's PropertiesChanged gave for each property is what Get answers once the
@@ -843,6 +868,7 @@ const TestCase test_cases[] = {
         { "/download/download-one-step", test_download_one_step },
         { "/download/download-batch", test_download_batch },
         { "/download/recorded-at-creation", test_recorded_at_creation },
+        { "/download/directory-let-go", test_directory_let_go },
         { "/download/properties-changed-values", test_properties_changed_values },
         { "/download/suspend-resume", test_suspend_resume },
         { "/download/replace-existing", test_replace_existing },
