@@ -209,15 +209,35 @@ static const TransferCallbacks transfer_callbacks = {
         .on_done = on_transfer_done,
 };
 
-/* One directory is kept open between the files of one running download (the job's files
- * follow each other in it), and closed when the job stops or is done: a user's directory is
- * never held open for a job that does not run, which would keep its file system busy. */
+/* One directory is kept open for the temporary files of the running downloads (a job's files
+ * follow each other in it, and jobs of one user often share one), and after the last job
+ * that used it stops or is done, until the loop has nothing else to do: a user's directory
+ * is never held open while nothing runs, which would keep its file system busy. Each
+ * creation looks the path up again as its owner (fsops.c), and an fd opened for another
+ * identity or directory is not used. */
+
+/* The kept directory with a copy of the identity it was opened with, which the job it was
+ * opened for may not outlive; false when there is no memory for one. */
+static bool kept_dir_own_identity(Manager *m) {
+        if (m->temp_dir.fd < 0 || !m->temp_dir.identity || m->temp_dir.identity == &m->temp_dir_identity)
+                return true;
+        fs_identity_done(&m->temp_dir_identity);
+        if (fs_identity_copy(m->temp_dir.identity, &m->temp_dir_identity) < 0) {
+                fs_identity_done(&m->temp_dir_identity);
+                return false;
+        }
+        m->temp_dir.identity = &m->temp_dir_identity;
+        return true;
+}
+
 static FsDirCache *job_kept_dir(Job *j) {
         Manager *m = j->manager;
 
         if (m->temp_dir_job != j) {
-                fs_dir_cache_done(&m->temp_dir);
+                if (!kept_dir_own_identity(m))
+                        fs_dir_cache_done(&m->temp_dir);
                 m->temp_dir_job = j;
+                (void) sd_event_source_set_enabled(m->temp_dir_idle, SD_EVENT_OFF);
         }
         return &m->temp_dir;
 }
@@ -230,8 +250,22 @@ void download_release_dir(Job *j) {
         m = j->manager;
         if (m->temp_dir_job != j)
                 return;
-        fs_dir_cache_done(&m->temp_dir);
         m->temp_dir_job = NULL;
+        if (m->temp_dir.fd < 0)
+                return;
+        if (!kept_dir_own_identity(m)) {
+                fs_dir_cache_done(&m->temp_dir);
+                return;
+        }
+        (void) sd_event_source_set_enabled(m->temp_dir_idle, SD_EVENT_ONESHOT);
+}
+
+int download_on_dir_idle(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        if (!m->temp_dir_job)
+                fs_dir_cache_done(&m->temp_dir);
+        return 0;
 }
 
 static bool errno_is_disk_full(int r) {
@@ -273,6 +307,22 @@ static int record_temporaries(Job *j, size_t first) {
         return r;
 }
 
+/* While at most this many jobs of its owner are listed, a Download's job is about to start. */
+#define RECORD_WITH_BATCH_MAX_JOBS 256
+
+void download_record_with_batch(Job *j) {
+        assert(j);
+
+        if (j->type != JOB_DOWNLOAD || !manager_batch_stores(j) || j->n_files == 0 ||
+            scheduler_queue_user_jobs(j->manager->schedule_queue, j->owner) > RECORD_WITH_BATCH_MAX_JOBS)
+                return;
+        JobFile *f = j->files[0];
+        if (!record_ahead(f) || download_needs_list(f))
+                return;
+        f->validator = mfree(f->validator);
+        f->temp_exists = f->temp_ahead = true;
+}
+
 /* Opens (or creates) the lane's temporary file and starts its transfer, continuing after the
  * bytes already on disk: the file is the truth for how far a download got. Returns < 0 when
  * the job failed (every lane is gone then). */
@@ -301,6 +351,12 @@ static int lane_start(DownloadLane *l) {
                         return r;
                 }
         }
+        /* Recorded by a batch of calls that is still open (download_record_with_batch()): its
+         * commit comes first; inside one of its calls, the record gets a commit of its own. */
+        if (recorded && j->manager->batch)
+                recorded = false;
+        else if (recorded)
+                manager_batch_release(j->manager);
         if (!f->temp_exists || recorded) {
                 r = recorded ? 0 : record_temporaries(j, l->file);
                 if (r < 0) {

@@ -330,9 +330,14 @@ void job_all_done(Job *j) {
 }
 
 int job_resume(Job *j, CallError *e) {
+        int r;
+
         assert(j);
 
-        return job_apply(j, JOB_EVENT_RESUME, e);
+        r = job_apply(j, JOB_EVENT_RESUME, e);
+        if (r >= 0 && j->state == JOB_QUEUED)
+                download_record_with_batch(j);
+        return r;
 }
 
 int job_suspend(Job *j, CallError *e) {

@@ -71,8 +71,10 @@ struct Manager {
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
-        FsDirCache temp_dir;                    /* the directory of temp_dir_job's next temporary files */
-        Job *temp_dir_job;                      /* a running download; NULL: temp_dir is closed */
+        FsDirCache temp_dir;                    /* the directory of the running downloads' next temporary files */
+        Job *temp_dir_job;                      /* the running download that used it last; NULL: it waits for the next */
+        FsIdentity temp_dir_identity;           /* a copy of the identity temp_dir was opened with */
+        sd_event_source *temp_dir_idle;         /* closes temp_dir once the loop has nothing else to do */
         DownloadEnd ends_unstored[DOWNLOAD_ENDS_UNSTORED_MAX];  /* files transferred, their rows not stored yet */
         unsigned n_ends_unstored;
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
@@ -358,8 +360,14 @@ void download_lanes_set_rate(Job *j, uint64_t job_rate);
 /* Starts files in order until MaxConcurrentFiles are in flight; the job is done once every
  * file is transferred and no lane runs. */
 void download_start(Job *j);
+/* A Download call's job, which its batch writes whole: while few jobs of its owner are listed,
+ * its file's write-ahead record goes into the batch's commit (JobFile.temp_ahead), and its
+ * start makes the file without a commit of its own. */
+void download_record_with_batch(Job *j);
 /* The job's directory kept for its next temporary files is closed: it stopped or is done. */
 void download_release_dir(Job *j);
+/* The directory kept for the next job's temporary files is closed: nothing else to do. */
+int download_on_dir_idle(sd_event_source *s, void *userdata);
 void download_begin(DownloadLane *l, uint64_t offset);
 void download_file_verified(DownloadLane *l);
 void download_restart_file(DownloadLane *l);

@@ -423,6 +423,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         /* Progress is told once the loop has nothing more urgent: one signal per burst. */
         if (r >= 0)
                 r = add_defer_off(m, &m->notify_source, on_notify_defer, SD_EVENT_PRIORITY_IDLE, "notify");
+        if (r >= 0)
+                r = add_defer_off(m, &m->temp_dir_idle, download_on_dir_idle, SD_EVENT_PRIORITY_IDLE, "temp-dir");
         /* A batch of calls waits for the loop to have nothing more urgent. */
         if (r >= 0)
                 r = add_defer_off(m, &m->batch_source, on_batch_close, SD_EVENT_PRIORITY_IDLE, "batch");
@@ -477,6 +479,7 @@ Manager *manager_free(Manager *m) {
         (void) manager_batch_close(m, NULL);
         fs_dir_check_done(&m->dir_check);
         fs_dir_cache_done(&m->temp_dir);
+        fs_identity_done(&m->temp_dir_identity);
         m->temp_dir_job = NULL;
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
@@ -512,6 +515,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->slice_timer);
         sd_event_source_disable_unref(m->progress_timer);
         sd_event_source_disable_unref(m->notify_source);
+        sd_event_source_disable_unref(m->temp_dir_idle);
         sd_event_source_disable_unref(m->notify_timer);
         sd_event_source_disable_unref(m->changed_source);
         sd_event_source_disable_unref(m->batch_source);

@@ -171,6 +171,13 @@ bool pending_unlink_start(Job *j, bool all, LaneFds *fds) {
 
                 if (!f->temp_exists || (!all && f->committed))
                         continue;
+                /* Recorded ahead of its creation and never made in this run: nothing to remove
+                 * (the store learns it with the job's next write; a restart before that finds
+                 * the name missing, which is as good). */
+                if (f->temp_ahead) {
+                        f->temp_exists = f->temp_ahead = false;
+                        continue;
+                }
                 if (file_batch_add(b, &j->identity, f->dir, f->dir_dev, f->dir_ino, f->temp_name, NULL, 0, i) < 0) {
                         /* Stays listed in the store: the next start removes it. */
                         log_oom();
@@ -201,7 +208,9 @@ void pending_unlink_remove_temporary(Job *j, JobFile *f) {
                 return;
 
         FsDir d = job_file_dir(f);
-        int r = fsops_unlink(&j->identity, &d, f->temp_name);
+        /* Recorded ahead of its creation and never made in this run: nothing to remove. */
+        int r = f->temp_ahead ? 0 : fsops_unlink(&j->identity, &d, f->temp_name);
+        f->temp_ahead = false;
         if (r < 0) {
                 log_warning_errno(r, "Cannot remove temporary file %s/%s of job %s now, will try again",
                                   f->dir, f->temp_name, j->id);

@@ -54,24 +54,6 @@ assert_final_job_refuses_calls (BusFixture *fx, const char *job, const char *url
         bus_assert_error (error, XFERD_ERROR ("InvalidState"));
 }
 
-/* Whether process pid has a file under dir open. */
-static gboolean
-holds_file_in (pid_t pid, const char *dir)
-{
-        g_autofree char *fds = g_strdup_printf ("/proc/%d/fd", (int) pid);
-        g_autoptr(GDir) d = g_dir_open (fds, 0, NULL);
-        const char *name;
-
-        while (d && (name = g_dir_read_name (d))) {
-                g_autofree char *link = g_build_filename (fds, name, NULL);
-                g_autofree char *target = g_file_read_link (link, NULL);
-
-                if (target && g_str_has_prefix (target, dir) && target[strlen (dir)] == '/')
-                        return TRUE;
-        }
-        return FALSE;
-}
-
 /* A temporary file is unlinked while a stopped transfer still holds it open (the name goes
  * at once, its blocks later); xferd closes it soon after the reply. */
 static void
@@ -80,7 +62,7 @@ assert_closes_files (XferdEnv *env)
         gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
         pid_t pid = xferd_process_pid (env->fx);
 
-        while (holds_file_in (pid, env->dir))
+        while (xferd_process_holds (pid, env->dir, TRUE))
                 g_assert_true (poll_again (deadline, 10));
 }
 

@@ -6,13 +6,16 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
+#include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 #include "xferd-process.h"
@@ -223,25 +226,39 @@ on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
  * it, so that it finds them all at once; its only slot is taken, so none of the new jobs
  * starts (a start writes to the store, which would close the batch early). Once answered,
  * every job of the batch, with its file, survives kill -9. */
-static void
-test_download_batch (void)
+/* A new environment whose only transfer slot (MaxBackgroundTransfers 1) a download of env->url
+ * holds, stalled after STALL bytes with its last progress checkpoint (a store write) done;
+ * *first is its job, *first_id its id if asked. NULL when the test cannot set the limit. */
+static XferdEnv *
+env_slot_taken (gboolean auto_complete, char **first, char **first_id)
 {
         if (geteuid () != 0) {
                 g_test_skip ("only root may set MaxBackgroundTransfers");
-                return;
+                return NULL;
         }
-        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        XferdEnv *env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
         g_autoptr(GError) error = NULL;
-        enum { N = 8 };
 
         bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
                           g_variant_new_uint32 (1), &error);
         g_assert_no_error (error);
         http_server_stall_after (env->http, "/file.bin", STALL);
-        g_autofree char *first = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
-        /* Stalled, and its last progress checkpoint (a store write) done. */
-        g_assert_true (bus_wait_property (env->fx, first, XFERD_JOB_IFACE, "BytesTransferred",
+        *first = xferd_download (env->fx, env->url, env->dest, auto_complete, first_id);
+        g_assert_true (bus_wait_property (env->fx, *first, XFERD_JOB_IFACE, "BytesTransferred",
                                           g_variant_new_uint64 (STALL), WAIT_TIMEOUT_MS));
+        return env;
+}
+
+static void
+test_download_batch (void)
+{
+        g_autofree char *first = NULL;
+        g_autoptr(XferdEnv) env = env_slot_taken (FALSE, &first, NULL);
+        g_autoptr(GError) error = NULL;
+        enum { N = 8 };
+
+        if (!env)
+                return;
 
         pid_t pid = xferd_process_pid (env->fx);
         g_assert_cmpint (pid, >, 0);
@@ -290,6 +307,103 @@ test_download_batch (void)
                                g_str_equal (state, "transferring"));
                 g_free (p.jobs[i]);
         }
+}
+
+/* A Download whose owner has few jobs listed is written with its file's write-ahead record,
+ * before that file exists: its start makes the file without a commit of its own. Such a job,
+ * queued behind a stalled one: a Cancel answers and leaves nothing (there was nothing); after
+ * kill -9 the store lists the files of the others, and the next start finds them missing,
+ * makes them and downloads them whole; nothing else is left in the directory. */
+/* sqlite3_exec()'s callback for a count(*): the number into *data. */
+static int
+read_count (void *data, int n_columns, char **values, char **names)
+{
+        *(int *) data = n_columns == 1 && values[0] ? atoi (values[0]) : -1;
+        return 0;
+}
+
+static void
+test_recorded_at_creation (void)
+{
+        g_autofree char *first = NULL, *first_id = NULL;
+        g_autoptr(XferdEnv) env = env_slot_taken (TRUE, &first, &first_id);
+        g_autoptr(GError) error = NULL;
+        char *jobs[3] = { NULL }, *ids[3] = { NULL };
+
+        if (!env)
+                return;
+        g_autoptr(GBytes) other = http_server_add_generated (env->http, "/other.bin", 3 * 16384 + 5);
+        g_autofree char *other_url = http_server_url (env->http, "/other.bin");
+        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("q-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                jobs[i] = xferd_download (env->fx, other_url, path, TRUE, &ids[i]);
+                assert_job_string (env->fx, jobs[i], "State", "queued");
+        }
+
+        xferd_job_call (env->fx, jobs[0], "Cancel");
+        assert_job_removed (env->fx, ids[0], "cancelled");
+        g_autofree char *temp = g_strdup_printf (".file.bin.xferd-%s-0", first_id);
+        const char *const while_queued[] = { temp, NULL };
+        assert_dir_is (env->dir, while_queued);
+
+        xferd_process_kill (env->fx);
+        /* The store knew of the files the queued jobs will make before their calls were
+         * answered (the store as the crash left it, its log included). */
+        g_autofree char *state = xferd_process_state_dir (env->fx);
+        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
+        sqlite3 *db = NULL;
+        int listed = -1;
+        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, "SELECT count(*) FROM files WHERE temp_exists AND name IN "
+                                       "('q-1.bin', 'q-2.bin')", read_count, &listed, NULL), ==, SQLITE_OK);
+        sqlite3_close (db);
+        g_assert_cmpint (listed, ==, 2);
+
+        http_server_release (env->http, "/file.bin");
+        xferd_process_start (env->fx);
+        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
+                          g_variant_new_uint32 (4), &error);
+        g_assert_no_error (error);
+        assert_job_removed (env->fx, first_id, "acknowledged");
+        for (guint i = 1; i < G_N_ELEMENTS (jobs); i++)
+                assert_job_removed (env->fx, ids[i], "acknowledged");
+        const char *const done[] = { "file.bin", "q-1.bin", "q-2.bin", NULL };
+        assert_dir_is (env->dir, done);
+        assert_file_content (env->dest, env->content);
+        for (guint i = 1; i < G_N_ELEMENTS (jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("q-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                assert_file_content (path, other);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+                g_free (jobs[i]);
+                g_free (ids[i]);
+        }
+}
+
+/* The destination directory, kept open from one job's temporary file to the next job's, is
+ * let go once xferd has nothing else to do: after two downloads into it, no descriptor of it
+ * is left. */
+static void
+test_directory_let_go (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autofree char *dir = realpath (env->dir, NULL);
+        g_autofree char *second = g_build_filename (env->dir, "second.bin", NULL);
+        g_autofree char *id = NULL, *id2 = NULL;
+
+        g_assert_nonnull (dir);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, TRUE, &id);
+        g_autofree char *job2 = xferd_download (env->fx, env->url, second, TRUE, &id2);
+        assert_job_removed (env->fx, id, "acknowledged");
+        assert_job_removed (env->fx, id2, "acknowledged");
+        assert_file_content (second, env->content);
+
+        pid_t pid = xferd_process_pid (env->fx);
+        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
+        while (xferd_process_holds (pid, dir, FALSE))
+                g_assert_true (poll_again (deadline, 10));
 }
 
 /* The last value a job's PropertiesChanged gave for each property is what Get answers once the
@@ -753,6 +867,8 @@ const TestCase test_cases[] = {
         { "/download/one-signal-per-call", test_one_signal_per_call },
         { "/download/download-one-step", test_download_one_step },
         { "/download/download-batch", test_download_batch },
+        { "/download/recorded-at-creation", test_recorded_at_creation },
+        { "/download/directory-let-go", test_directory_let_go },
         { "/download/properties-changed-values", test_properties_changed_values },
         { "/download/suspend-resume", test_suspend_resume },
         { "/download/replace-existing", test_replace_existing },

@@ -301,3 +301,21 @@ xferd_log_grep (XferdLog *log, const char *needle)
         g_mutex_unlock (&log->lock);
         return g_strdup (matches->str);
 }
+
+gboolean
+xferd_process_holds (pid_t pid, const char *path, gboolean under)
+{
+        g_autofree char *fds = g_strdup_printf ("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) d = g_dir_open (fds, 0, NULL);
+        size_t len = strlen (path);
+        const char *name;
+
+        while (d && (name = g_dir_read_name (d))) {
+                g_autofree char *link = g_build_filename (fds, name, NULL);
+                g_autofree char *target = g_file_read_link (link, NULL);
+
+                if (target && strncmp (target, path, len) == 0 && target[len] == (under ? '/' : '\0'))
+                        return TRUE;
+        }
+        return FALSE;
+}

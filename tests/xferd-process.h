@@ -68,4 +68,7 @@ gboolean xferd_log_wait (XferdLog *log, const char *needle, guint n, guint timeo
 /* The captured lines that contain needle, joined with newlines (transfer full). */
 char *xferd_log_grep (XferdLog *log, const char *needle);
 
+/* Whether process pid has path open, or with under, a file below the directory path. */
+gboolean xferd_process_holds (pid_t pid, const char *path, gboolean under);
+
 G_END_DECLS
