@@ -351,11 +351,11 @@ static int lane_start(DownloadLane *l) {
                         return r;
                 }
         }
-        /* Recorded by a batch of calls that is still open (download_record_with_batch()): its
-         * commit comes first; inside one of its calls, the record gets a commit of its own. */
-        if (recorded && j->manager->batch)
-                recorded = false;
-        else if (recorded)
+        /* Starts come from the scheduler's source or a transfer's end, never from inside a
+         * batch's call, whose store is held (a commit there would not be one). A record made by
+         * a batch still open (download_record_with_batch()) is committed first. */
+        assert(!j->manager->batch);
+        if (recorded)
                 manager_batch_release(j->manager);
         if (!f->temp_exists || recorded) {
                 r = recorded ? 0 : record_temporaries(j, l->file);

@@ -253,6 +253,9 @@ int scheduler_on_schedule(sd_event_source *s, void *userdata) {
 
         assert(m);
 
+        /* A batch of calls still open is settled first: a failed commit drops its jobs, which
+         * no start may have taken up. */
+        manager_batch_release(m);
         scheduler_sync_network(m);
         if (m->check_counts)
                 scheduler_check_queue(m);
