@@ -186,6 +186,15 @@ static int store_load_files(Store *s, JobList *list) {
         return 0;
 }
 
+/* An id as manager_create_job() makes it: 32 lower-case hex digits. Ids go out in replies and
+ * signals unchecked, and an object path is made of them: a damaged one must not get that far. */
+static bool store_id_is_ours(const char *id) {
+        size_t n = strspn(id, "0123456789abcdef");
+
+        return n == 32 && id[n] == '\0';
+}
+_Static_assert(sizeof(((Job *) 0)->id) == 33, "store_load_job() copies 32 digits and the NUL");
+
 /* Returns 1 and the job, 0 for a row that cannot be a job (skipped with a warning), or a
  * negative errno. */
 static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
@@ -200,7 +209,7 @@ static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
         if (!id || !type || !state || !priority)
                 return log_oom();
         /* Only a damaged row gets here: a newer xferd would have raised the schema version. */
-        if (isempty(id) || strlen(id) >= sizeof(j->id) || job_type_from_string(type) < 0 ||
+        if (!store_id_is_ours(id) || job_type_from_string(type) < 0 ||
             job_state_from_string(state) < 0 || job_priority_from_string(priority) < 0) {
                 log_warning("Store %s: skipping unreadable job \"%.40s\" (type %.20s, state %.20s, priority %.20s).",
                             s->path, id, type, state, priority);

@@ -1167,6 +1167,34 @@ static void test_unreadable_row(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
+/* Ids go out on the bus unchecked: a row whose id is not 32 lower-case hex digits is skipped,
+ * the others load. */
+static void test_foreign_id(Fixture *f, gconstpointer data) {
+        static const char *const bad[] = {
+                "X'ff6e6f7420757466382121212121212121212121212121212121212121212121'",  /* not UTF-8 */
+                "'0123456789ABCDEF0123456789abcdef'", "'0123456789abcdef0123456789abcde'",
+                "'0123456789abcdef0123456789abcdef0'", "'0123456789abcdef-123456789abcdef'", "''",
+        };
+        Job *good = fixture_job(f, 62, JOB_QUEUED, 1, 0), *damaged[G_N_ELEMENTS(bad)];
+        Store *s = open_store(f);
+
+        g_assert_cmpint(store_save_job(s, good), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                damaged[i] = fixture_job(f, 63 + (unsigned) i, JOB_QUEUED, 1, 0);
+                g_assert_cmpint(store_save_job(s, damaged[i]), ==, 0);
+        }
+        store_close(s);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *sql = g_strdup_printf("UPDATE jobs SET id = CAST(%s AS TEXT) WHERE id = '%s'",
+                                                       bad[i], damaged[i]->id);
+                raw_exec(f->db, sql);
+        }
+        s = open_store(f);
+        assert_loads(s, (const Job *[]) { good, NULL });
+        store_close(s);
+}
+
 static void test_garbage(Fixture *f, gconstpointer data) {
         g_autofree char *log = NULL, *wal = g_strconcat(f->db, "-wal", NULL);
         g_autofree char *moved_wal = NULL, *moved_wal_content = NULL;
@@ -1902,6 +1930,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/pending-deletes", test_pending_deletes);
         ADD("/store/adopt-error", test_adopt_error);
         ADD("/store/unreadable-row", test_unreadable_row);
+        ADD("/store/foreign-id", test_foreign_id);
         ADD("/store/garbage", test_garbage);
         ADD("/store/truncated", test_truncated);
         ADD("/store/damaged", test_damaged);
