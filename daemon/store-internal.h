@@ -93,7 +93,7 @@ typedef struct StoreColumn {
         const char *param;      /* ":name": the column's name after the colon, also its field's */
         StoreColumnKind kind;
         bool insert_only;       /* never changes: written by the first insert only */
-        size_t offset, size;    /* of the field in the record */
+        size_t offset;          /* of the field in the record; its size is checked at compile time */
 } StoreColumn;
 
 typedef struct StoreColumnTable {
