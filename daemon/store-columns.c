@@ -57,12 +57,12 @@ static const StoreColumn job_columns[] = {
 };
 
 static const StoreColumn file_columns[] = {
-        /* In the order of job_file_new()'s arguments. */
-        COLUMN(JobFile, url, STORE_COLUMN_NAME),
-        COLUMN(JobFile, path, STORE_COLUMN_NAME),
-        COLUMN(JobFile, dir, STORE_COLUMN_NAME),
-        COLUMN(JobFile, name, STORE_COLUMN_NAME),
-        COLUMN(JobFile, temp_name, STORE_COLUMN_NAME),
+        /* The loader hands these to job_file_new() by index; the only NAME columns. */
+        [STORE_FILE_NAME_URL] = COLUMN(JobFile, url, STORE_COLUMN_NAME),
+        [STORE_FILE_NAME_PATH] = COLUMN(JobFile, path, STORE_COLUMN_NAME),
+        [STORE_FILE_NAME_DIR] = COLUMN(JobFile, dir, STORE_COLUMN_NAME),
+        [STORE_FILE_NAME_NAME] = COLUMN(JobFile, name, STORE_COLUMN_NAME),
+        [STORE_FILE_NAME_TEMP_NAME] = COLUMN(JobFile, temp_name, STORE_COLUMN_NAME),
         COLUMN(JobFile, dir_dev, STORE_COLUMN_U64),
         COLUMN(JobFile, dir_ino, STORE_COLUMN_U64),
         COLUMN(JobFile, temp_exists, STORE_COLUMN_BOOL),

@@ -101,6 +101,17 @@ typedef struct StoreColumnTable {
         size_t n;
 } StoreColumnTable;
 
+/* The names of a JobFile: the first columns of store_file_columns, at these indices, the
+ * order of job_file_new()'s arguments. */
+typedef enum StoreFileName {
+        STORE_FILE_NAME_URL,
+        STORE_FILE_NAME_PATH,
+        STORE_FILE_NAME_DIR,
+        STORE_FILE_NAME_NAME,
+        STORE_FILE_NAME_TEMP_NAME,
+        _STORE_FILE_NAMES,
+} StoreFileName;
+
 extern const StoreColumnTable store_job_columns;        /* of a Job */
 extern const StoreColumnTable store_file_columns;       /* of a JobFile */
 extern const StoreColumnTable store_delete_columns;     /* of a PendingDelete */

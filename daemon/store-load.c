@@ -105,19 +105,15 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
         if (sqlite3_column_int64(files, FC_IDX) != (int64_t) j->n_files)
                 fr->ordered = false;
 
-        const char *names[5];
-        size_t n_names = 0;
-        for (size_t i = 0; i < store_file_columns.n; i++) {
-                if (store_file_columns.columns[i].kind != STORE_COLUMN_NAME)
-                        continue;
-                /* In the order of job_file_new()'s arguments; none is NULL. */
-                assert(n_names < ELEMENTSOF(names));
-                names[n_names] = (const char *) sqlite3_column_text(files, FC_PLAIN + (int) i);
-                if (!names[n_names++])
+        const char *names[_STORE_FILE_NAMES];
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                /* None is NULL: a NULL here is out of memory. */
+                names[i] = (const char *) sqlite3_column_text(files, FC_PLAIN + (int) i);
+                if (!names[i])
                         return log_oom();
         }
-        assert(n_names == ELEMENTSOF(names));
-        f = job_file_new(names[0], names[1], names[2], names[3], names[4]);
+        f = job_file_new(names[STORE_FILE_NAME_URL], names[STORE_FILE_NAME_PATH], names[STORE_FILE_NAME_DIR],
+                         names[STORE_FILE_NAME_NAME], names[STORE_FILE_NAME_TEMP_NAME]);
         if (!f ||
             store_columns_read(files, FC_PLAIN, &store_file_columns, f) < 0 ||
             sql_column_dup(files, FC_MIRRORS, &mirrors) < 0 ||
