@@ -9,8 +9,22 @@
 #include "job-record.h"
 #include "store-internal.h"
 
-#define COLUMN(type, field, k) \
-        { .param = ":" #field, .kind = k, .offset = offsetof(type, field), .size = sizeof(((type *) 0)->field) }
+/* The field's size each kind reads and writes, as a constant expression. */
+#define COLUMN_KIND_SIZE(k)                                                             \
+        ((k) == STORE_COLUMN_BOOL ? sizeof(bool) :                                      \
+         (k) == STORE_COLUMN_U32 ? sizeof(uint32_t) :                                   \
+         (k) == STORE_COLUMN_U64 ? sizeof(uint64_t) : sizeof(char *))
+
+/* A field of the wrong size for its kind fails to compile (the struct holding the check has
+ * no size that counts: the offset gets 0 × its size). */
+#define COLUMN_FIELDS(type, field, k)                                                   \
+        .param = ":" #field, .kind = k,                                                 \
+        .offset = offsetof(type, field) + 0 * sizeof(struct {                           \
+                _Static_assert(sizeof(((type *) 0)->field) == COLUMN_KIND_SIZE(k),      \
+                               #type "." #field " does not have its kind's size");      \
+                char c;                                                                 \
+        })
+#define COLUMN(type, field, k) { COLUMN_FIELDS(type, field, k) }
 
 static const StoreColumn job_columns[] = {
         COLUMN(Job, owner, STORE_COLUMN_U32),
@@ -22,8 +36,7 @@ static const StoreColumn job_columns[] = {
         COLUMN(Job, minimum_retry_delay, STORE_COLUMN_U32),
         COLUMN(Job, no_progress_timeout, STORE_COLUMN_U32),
         /* Set once, when the job is made: written by the insert, left out of the update. */
-        { .param = ":creation_time", .kind = STORE_COLUMN_U64, .insert_only = true,
-          .offset = offsetof(Job, creation_time), .size = sizeof(((Job *) 0)->creation_time) },
+        { COLUMN_FIELDS(Job, creation_time, STORE_COLUMN_U64), .insert_only = true },
         COLUMN(Job, modification_time, STORE_COLUMN_U64),
         COLUMN(Job, completion_time, STORE_COLUMN_U64),
         COLUMN(Job, last_progress_time, STORE_COLUMN_U64),
@@ -44,12 +57,12 @@ static const StoreColumn job_columns[] = {
 };
 
 static const StoreColumn file_columns[] = {
-        /* In the order of job_file_new()'s arguments. */
-        COLUMN(JobFile, url, STORE_COLUMN_NAME),
-        COLUMN(JobFile, path, STORE_COLUMN_NAME),
-        COLUMN(JobFile, dir, STORE_COLUMN_NAME),
-        COLUMN(JobFile, name, STORE_COLUMN_NAME),
-        COLUMN(JobFile, temp_name, STORE_COLUMN_NAME),
+        /* The loader hands these to job_file_new() by index; the only NAME columns. */
+        [STORE_FILE_NAME_URL] = COLUMN(JobFile, url, STORE_COLUMN_NAME),
+        [STORE_FILE_NAME_PATH] = COLUMN(JobFile, path, STORE_COLUMN_NAME),
+        [STORE_FILE_NAME_DIR] = COLUMN(JobFile, dir, STORE_COLUMN_NAME),
+        [STORE_FILE_NAME_NAME] = COLUMN(JobFile, name, STORE_COLUMN_NAME),
+        [STORE_FILE_NAME_TEMP_NAME] = COLUMN(JobFile, temp_name, STORE_COLUMN_NAME),
         COLUMN(JobFile, dir_dev, STORE_COLUMN_U64),
         COLUMN(JobFile, dir_ino, STORE_COLUMN_U64),
         COLUMN(JobFile, temp_exists, STORE_COLUMN_BOOL),
@@ -77,22 +90,6 @@ static const StoreColumn delete_columns[] = {
 const StoreColumnTable store_job_columns = { job_columns, ELEMENTSOF(job_columns) };
 const StoreColumnTable store_file_columns = { file_columns, ELEMENTSOF(file_columns) };
 const StoreColumnTable store_delete_columns = { delete_columns, ELEMENTSOF(delete_columns) };
-
-/* The field's size each kind reads and writes. */
-static size_t column_kind_size(StoreColumnKind kind) {
-        switch (kind) {
-        case STORE_COLUMN_TEXT:
-        case STORE_COLUMN_NAME:
-                return sizeof(char *);
-        case STORE_COLUMN_BOOL:
-                return sizeof(bool);
-        case STORE_COLUMN_U32:
-                return sizeof(uint32_t);
-        case STORE_COLUMN_U64:
-                return sizeof(uint64_t);
-        }
-        return 0;
-}
 
 /* A number field as a 64-bit value, and back. Fields are copied with memcpy(): a uid_t, an
  * unsigned or a dev_t is read as the kind's integer of the same size, never through another
@@ -142,7 +139,6 @@ void store_columns_bind(sqlite3_stmt *st, const StoreColumnTable *t, const void 
                 const StoreColumn *c = &t->columns[i];
                 const char *p = (const char *) record + c->offset, *text;
 
-                assert(c->size == column_kind_size(c->kind));
                 if (c->kind == STORE_COLUMN_TEXT || c->kind == STORE_COLUMN_NAME) {
                         memcpy(&text, p, sizeof text);
                         sql_bind_text(st, c->param, text, rc);
@@ -163,7 +159,6 @@ int store_columns_read(sqlite3_stmt *st, int first, const StoreColumnTable *t, v
                 char *p = (char *) record + c->offset, *text;
                 int col = first + (int) i;
 
-                assert(c->size == column_kind_size(c->kind));
                 if (c->kind == STORE_COLUMN_NAME)
                         continue;       /* the caller's, for job_file_new() */
                 if (c->kind == STORE_COLUMN_TEXT) {

@@ -93,13 +93,24 @@ typedef struct StoreColumn {
         const char *param;      /* ":name": the column's name after the colon, also its field's */
         StoreColumnKind kind;
         bool insert_only;       /* never changes: written by the first insert only */
-        size_t offset, size;    /* of the field in the record */
+        size_t offset;          /* of the field in the record; its size is checked at compile time */
 } StoreColumn;
 
 typedef struct StoreColumnTable {
         const StoreColumn *columns;
         size_t n;
 } StoreColumnTable;
+
+/* The names of a JobFile: the first columns of store_file_columns, at these indices, the
+ * order of job_file_new()'s arguments. */
+typedef enum StoreFileName {
+        STORE_FILE_NAME_URL,
+        STORE_FILE_NAME_PATH,
+        STORE_FILE_NAME_DIR,
+        STORE_FILE_NAME_NAME,
+        STORE_FILE_NAME_TEMP_NAME,
+        _STORE_FILE_NAMES,
+} StoreFileName;
 
 extern const StoreColumnTable store_job_columns;        /* of a Job */
 extern const StoreColumnTable store_file_columns;       /* of a JobFile */

@@ -105,19 +105,15 @@ static int store_read_file(Store *s, sqlite3_stmt *files, void *userdata) {
         if (sqlite3_column_int64(files, FC_IDX) != (int64_t) j->n_files)
                 fr->ordered = false;
 
-        const char *names[5];
-        size_t n_names = 0;
-        for (size_t i = 0; i < store_file_columns.n; i++) {
-                if (store_file_columns.columns[i].kind != STORE_COLUMN_NAME)
-                        continue;
-                /* In the order of job_file_new()'s arguments; none is NULL. */
-                assert(n_names < ELEMENTSOF(names));
-                names[n_names] = (const char *) sqlite3_column_text(files, FC_PLAIN + (int) i);
-                if (!names[n_names++])
+        const char *names[_STORE_FILE_NAMES];
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                /* None is NULL: a NULL here is out of memory. */
+                names[i] = (const char *) sqlite3_column_text(files, FC_PLAIN + (int) i);
+                if (!names[i])
                         return log_oom();
         }
-        assert(n_names == ELEMENTSOF(names));
-        f = job_file_new(names[0], names[1], names[2], names[3], names[4]);
+        f = job_file_new(names[STORE_FILE_NAME_URL], names[STORE_FILE_NAME_PATH], names[STORE_FILE_NAME_DIR],
+                         names[STORE_FILE_NAME_NAME], names[STORE_FILE_NAME_TEMP_NAME]);
         if (!f ||
             store_columns_read(files, FC_PLAIN, &store_file_columns, f) < 0 ||
             sql_column_dup(files, FC_MIRRORS, &mirrors) < 0 ||
@@ -186,6 +182,15 @@ static int store_load_files(Store *s, JobList *list) {
         return 0;
 }
 
+/* An id as manager_create_job() makes it: 32 lower-case hex digits. Ids go out in replies and
+ * signals unchecked, and an object path is made of them: a damaged one must not get that far. */
+static bool store_id_is_ours(const char *id) {
+        size_t n = strspn(id, "0123456789abcdef");
+
+        return n == 32 && id[n] == '\0';
+}
+_Static_assert(sizeof(((Job *) 0)->id) == 33, "store_load_job() copies 32 digits and the NUL");
+
 /* Returns 1 and the job, 0 for a row that cannot be a job (skipped with a warning), or a
  * negative errno. */
 static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
@@ -200,7 +205,7 @@ static int store_load_job(Store *s, sqlite3_stmt *st, Job **ret) {
         if (!id || !type || !state || !priority)
                 return log_oom();
         /* Only a damaged row gets here: a newer xferd would have raised the schema version. */
-        if (isempty(id) || strlen(id) >= sizeof(j->id) || job_type_from_string(type) < 0 ||
+        if (!store_id_is_ours(id) || job_type_from_string(type) < 0 ||
             job_state_from_string(state) < 0 || job_priority_from_string(priority) < 0) {
                 log_warning("Store %s: skipping unreadable job \"%.40s\" (type %.20s, state %.20s, priority %.20s).",
                             s->path, id, type, state, priority);

@@ -3,6 +3,7 @@
  * still to deliver. */
 #include "log.h"
 #include "store-internal.h"
+#include "url-strip.h"
 
 /* ---- pending unlinks -------------------------------------------------------------------- */
 
@@ -122,8 +123,12 @@ int store_load_pending_unlinks(Store *s,
 
 /* ---- pending deletes -------------------------------------------------------------------- */
 
+/* A tus upload URL may carry a token in its query: logs name it stripped. */
+#define PENDING_URL_SHOWN_MAX 512
+
 int store_save_pending_delete(Store *s, const PendingDelete *d) {
         _cleanup_free_ char *headers = NULL;
+        char shown[PENDING_URL_SHOWN_MAX];
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
@@ -136,7 +141,8 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
         r = store_check_usable(s);
         if (r < 0)
                 return r;
-        r = store_join_list(s, d->headers, "headers of pending delete of", d->url, &headers);
+        url_strip(shown, sizeof shown, d->url);
+        r = store_join_list(s, d->headers, "headers of pending delete of", shown, &headers);
         if (r < 0)
                 return r;
 
@@ -144,14 +150,18 @@ int store_save_pending_delete(Store *s, const PendingDelete *d) {
         sql_bind_text(st, ":url", d->url, &rc);
         sql_bind_text(st, ":headers", headers, &rc);
         store_columns_bind(st, &store_delete_columns, d, &rc);
-        return store_run(s, st, rc, "record pending delete of", d->url);
+        return store_run(s, st, rc, "record pending delete of", shown);
 }
 
 int store_remove_pending_delete(Store *s, const char *url) {
+        char shown[PENDING_URL_SHOWN_MAX];
+        int rc = SQLITE_OK;
+
         assert(s);
         assert(url);
 
-        return store_run_keyed(s, s->remove_delete, ":url", url, "forget pending delete of");
+        sql_bind_text(s->remove_delete, ":url", url, &rc);
+        return store_run(s, s->remove_delete, rc, "forget pending delete of", url_strip(shown, sizeof shown, url));
 }
 
 typedef struct DeleteList {

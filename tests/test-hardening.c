@@ -756,6 +756,22 @@ test_utf8_long_url (void)
         }
 }
 
+/* Waits for the idle xferd to exit, then changes one row of its store with sql. */
+static void
+store_edit_one_row (BusFixture *fx, const char *sql)
+{
+        g_autofree char *state = xferd_process_state_dir (fx);
+        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
+        sqlite3 *db = NULL;
+
+        pid_t pid = xferd_process_pid (fx);
+        g_assert_true (xferd_process_wait_gone (fx, pid, 0, WAIT_TIMEOUT_MS));
+        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_changes (db), ==, 1);
+        sqlite3_close (db);
+}
+
 /* Texts an older xferd stored as they came (an invalid byte, a control character, a
  * noncharacter sd-bus refuses) are clean once loaded: every way of reading the job works,
  * ListJobs (whose rows take display names without sd-bus's check) and xferctl's list too. */
@@ -764,19 +780,10 @@ test_utf8_stored_texts (void)
 {
         BusFixtureOptions options = { .idle_timeout = 1 };
         g_autoptr(XferdEnv) env = xferd_env_new (&options);
-        g_autofree char *state = xferd_process_state_dir (env->fx);
-        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
         g_autofree char *job = xferd_create_job (env->fx, "plain", NULL);
-        sqlite3 *db = NULL;
 
-        pid_t pid = xferd_process_pid (env->fx);
-        g_assert_true (xferd_process_wait_gone (env->fx, pid, 0, WAIT_TIMEOUT_MS));
-        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_exec (db, "UPDATE jobs SET display_name = CAST(X'61efbfbe62ff63' AS TEXT), "
-                                           "description = CAST(X'641b5b324aefb79065' AS TEXT)", NULL, NULL, NULL),
-                         ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_changes (db), ==, 1);
-        sqlite3_close (db);
+        store_edit_one_row (env->fx, "UPDATE jobs SET display_name = CAST(X'61efbfbe62ff63' AS TEXT), "
+                                     "description = CAST(X'641b5b324aefb79065' AS TEXT)");
 
         /* Activated again by the calls. */
         assert_job_readable (env->fx, job);
@@ -791,6 +798,30 @@ test_utf8_stored_texts (void)
                 g_assert_cmpint (bus_fixture_run (env->fx, argv, &out, &err), ==, 0);
                 g_assert_nonnull (strstr (out, xferd_job_id (job)));
         }
+}
+
+/* A stored id xferd would not make (here bytes that are not UTF-8): the row is skipped and
+ * never sent (dbus-daemon would drop xferd's connection for it); the other job is served, by
+ * the same xferd. */
+static void
+test_stored_foreign_id (void)
+{
+        BusFixtureOptions options = { .idle_timeout = 1 };
+        g_autoptr(XferdEnv) env = xferd_env_new (&options);
+        g_autofree char *good = xferd_create_job (env->fx, "good", NULL);
+        g_autofree char *bad = xferd_create_job (env->fx, "bad", NULL);
+        /* Still 32 bytes, the first one not UTF-8. */
+        g_autofree char *sql = g_strdup_printf ("UPDATE jobs SET id = CAST(X'ff' AS TEXT) || substr(id, 2) "
+                                                "WHERE id = '%s'", xferd_job_id (bad));
+
+        store_edit_one_row (env->fx, sql);
+        /* Activated again by the call. */
+        g_autoptr(GVariant) jobs = xferd_list_jobs (env->fx);
+        g_assert_cmpuint (g_variant_n_children (jobs), ==, 1);
+        pid_t pid = xferd_process_pid (env->fx);
+        g_assert_true (xferd_lists_job (env->fx, xferd_job_id (good)));
+        assert_job_readable (env->fx, good);
+        g_assert_cmpint (xferd_process_pid (env->fx), ==, pid);
 }
 
 /* Control characters: refused in a display name or description a client sets; replaced in
@@ -1114,6 +1145,7 @@ const TestCase test_cases[] = {
         { "/hardening/utf8/long-url", test_utf8_long_url },
         { "/hardening/utf8/control-characters", test_control_characters },
         { "/hardening/utf8/stored-texts", test_utf8_stored_texts },
+        { "/hardening/utf8/stored-foreign-id", test_stored_foreign_id },
         { "/hardening/secrets", test_no_secrets },
         { "/hardening/error-cleared", test_error_cleared },
         { "/hardening/empty-host", test_empty_host },

@@ -413,11 +413,10 @@ static GPtrArray *list_broken(const Fixture *f) {
         return a;
 }
 
-/* Opens the store with stderr captured, to count what it logged. */
-static Store *open_store_capturing(const Fixture *f, char **ret_log) {
-        char *path = g_build_filename(f->tmp, "stderr.log", NULL);
+/* Sends stderr to a file until stderr_capture_end(); returns the saved stderr. */
+static int stderr_capture_begin(const Fixture *f) {
+        g_autofree char *path = g_build_filename(f->tmp, "stderr.log", NULL);
         int saved, fd;
-        Store *s;
 
         fflush(stderr);
         saved = dup(STDERR_FILENO);
@@ -426,18 +425,31 @@ static Store *open_store_capturing(const Fixture *f, char **ret_log) {
         g_assert_cmpint(fd, >=, 0);
         g_assert_cmpint(dup2(fd, STDERR_FILENO), ==, STDERR_FILENO);
         close(fd);
+        return saved;
+}
 
-        s = NULL;
-        int r = store_open(f->dir, &s);
+/* Gives stderr back; returns what was written to it meanwhile. */
+static char *stderr_capture_end(const Fixture *f, int saved) {
+        g_autofree char *path = g_build_filename(f->tmp, "stderr.log", NULL);
+        char *log = NULL;
 
         fflush(stderr);
         g_assert_cmpint(dup2(saved, STDERR_FILENO), ==, STDERR_FILENO);
         close(saved);
+        g_assert_true(g_file_get_contents(path, &log, NULL, NULL));
+        g_unlink(path);
+        return log;
+}
+
+/* Opens the store with stderr captured, to count what it logged. */
+static Store *open_store_capturing(const Fixture *f, char **ret_log) {
+        int saved = stderr_capture_begin(f);
+        Store *s = NULL;
+        int r = store_open(f->dir, &s);
+
+        *ret_log = stderr_capture_end(f, saved);
         g_assert_cmpint(r, ==, 0);
         g_assert_nonnull(s);
-        g_assert_true(g_file_get_contents(path, ret_log, NULL, NULL));
-        g_unlink(path);
-        g_free(path);
         /* Shown for whoever reads the test log. */
         g_test_message("store_open logged: %s", *ret_log);
         return s;
@@ -1023,7 +1035,7 @@ static void test_pending_deletes(Fixture *f, gconstpointer data) {
                             .deadline = 5, .next_try = 4, .attempts = 1 };
         PendingDelete d = { .url = (char *) "https://tus.example.com/files/d", .owner = 1002, .headers = only,
                             .deadline = 7, .next_try = 6, .attempts = 2 };
-        PendingDelete bad = { .url = (char *) "https://tus.example.com/files/bad", .headers = newline };
+        PendingDelete bad = { .url = (char *) "https://tus.example.com/files/bad?token=t0k3n", .headers = newline };
         PendingDelete no_url = { .url = NULL };
         Store *s = open_store(f);
         RemoveCtx ctx = { .calls = 0 };
@@ -1044,7 +1056,12 @@ static void test_pending_deletes(Fixture *f, gconstpointer data) {
 
         g_assert_cmpint(store_remove_pending_delete(s, c.url), ==, 0);
         g_assert_cmpint(store_remove_pending_delete(s, "https://tus.example.com/never-added"), ==, 0);
+        /* Its failure names the URL as logs do: stripped of the query's token. */
+        int saved = stderr_capture_begin(f);
         g_assert_cmpint(store_save_pending_delete(s, &bad), ==, -EINVAL);
+        g_autofree char *log = stderr_capture_end(f, saved);
+        g_assert_nonnull(strstr(log, "tus.example.com/files/bad"));
+        g_assert_null(strstr(log, "t0k3n"));
         g_assert_cmpint(store_save_pending_delete(s, &no_url), ==, -EINVAL);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pending_deletes"), ==, 3);
 
@@ -1164,6 +1181,34 @@ static void test_unreadable_row(Fixture *f, gconstpointer data) {
 
         s = open_store(f);
         assert_loads(s, (const Job *[]) { b, NULL });
+        store_close(s);
+}
+
+/* Ids go out on the bus unchecked: a row whose id is not 32 lower-case hex digits is skipped,
+ * the others load. */
+static void test_foreign_id(Fixture *f, gconstpointer data) {
+        static const char *const bad[] = {
+                "X'ff6e6f7420757466382121212121212121212121212121212121212121212121'",  /* not UTF-8 */
+                "'0123456789ABCDEF0123456789abcdef'", "'0123456789abcdef0123456789abcde'",
+                "'0123456789abcdef0123456789abcdef0'", "'0123456789abcdef-123456789abcdef'", "''",
+        };
+        Job *good = fixture_job(f, 62, JOB_QUEUED, 1, 0), *damaged[G_N_ELEMENTS(bad)];
+        Store *s = open_store(f);
+
+        g_assert_cmpint(store_save_job(s, good), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                damaged[i] = fixture_job(f, 63 + (unsigned) i, JOB_QUEUED, 1, 0);
+                g_assert_cmpint(store_save_job(s, damaged[i]), ==, 0);
+        }
+        store_close(s);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *sql = g_strdup_printf("UPDATE jobs SET id = CAST(%s AS TEXT) WHERE id = '%s'",
+                                                       bad[i], damaged[i]->id);
+                raw_exec(f->db, sql);
+        }
+        s = open_store(f);
+        assert_loads(s, (const Job *[]) { good, NULL });
         store_close(s);
 }
 
@@ -1902,6 +1947,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/pending-deletes", test_pending_deletes);
         ADD("/store/adopt-error", test_adopt_error);
         ADD("/store/unreadable-row", test_unreadable_row);
+        ADD("/store/foreign-id", test_foreign_id);
         ADD("/store/garbage", test_garbage);
         ADD("/store/truncated", test_truncated);
         ADD("/store/damaged", test_damaged);
