@@ -72,7 +72,8 @@ struct Manager {
         IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
         FsDirCache temp_dir;                    /* the directory of the running downloads' next temporary files */
-        Job *temp_dir_job;                      /* the running download that used it last; NULL: it waits for the next */
+        Job *temp_dir_job;                      /* the running download that used it last;
+                                                 * NULL: it waits for the next */
         FsIdentity temp_dir_identity;           /* a copy of the identity temp_dir was opened with */
         sd_event_source *temp_dir_idle;         /* closes temp_dir once the loop has nothing else to do */
         DownloadEnd ends_unstored[DOWNLOAD_ENDS_UNSTORED_MAX];  /* files transferred, their rows not stored yet */

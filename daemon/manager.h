@@ -49,8 +49,8 @@ typedef struct ManagerObserver {
  * open for the next call: the caller keeps its reply until observer.batch_closed. The batch
  * is closed once the loop has nothing more urgent, after BATCH_MAX_CALLS calls, before any
  * other write to the store or signal, and by manager_batch_close() (the bus: before any other
- * call, and when no more calls are waiting). manager_batch_end() returns 0 when it closed the batch, and negative when that
- * commit failed: the batch's jobs are freed (never announced) and *e says IOError; so does
+ * call, and when no more calls are waiting). manager_batch_end() returns 0 when it closed the
+ * batch, and negative when that commit failed: the batch's jobs are freed (never announced) and *e says IOError; so does
  * manager_batch_close(). */
 #define BATCH_MAX_CALLS 64
 void manager_batch_begin(Manager *m);

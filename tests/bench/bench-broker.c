@@ -392,7 +392,8 @@ int main(int argc, char **argv) {
                 }
         }
         if (!listen_path || optind != argc || strlen(listen_path) >= sizeof sa.sun_path || nofork != (print_fd >= 0)) {
-                fprintf(stderr, "usage: xferd-bench-broker --listen PATH [--servicedir DIR] [--nofork --print-address FD]\n");
+                fprintf(stderr, "usage: xferd-bench-broker --listen PATH [--servicedir DIR] "
+                        "[--nofork --print-address FD]\n");
                 return 2;
         }
         if (servicedir)
