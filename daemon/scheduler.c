@@ -158,14 +158,14 @@ static int scheduler_retry_later(Manager *m, int r) {
 static bool scheduler_start_job(Job *j) {
         int r;
 
+        assert(!j->manager->batch_open);
         j->run_started = event_now(j->manager->event, CLOCK_MONOTONIC);
         r = job_apply_full(j, JOB_EVENT_START, 0, NULL);
         if (r > 0 && (r & JOB_ACTION_START_TRANSFER))
                 download_start(j);
-        /* Told now rather than in a loop iteration of its own; an open batch of calls tells
-         * everything when it closes. */
-        if (!j->manager->batch_open)
-                job_changes_flush(j);
+        /* Told now rather than in a loop iteration of its own: no batch of calls is open (the
+         * callers settle it before they pick a job), so nothing untold is committed later. */
+        job_changes_flush(j);
         return job_state_is_active(j->state);
 }
 
@@ -315,6 +315,9 @@ int scheduler_on_slice_timer(sd_event_source *s, uint64_t usec, void *userdata) 
 
         assert(m);
 
+        /* As a pass does: a failed commit of a batch still open drops its jobs, which the turn
+         * must not have picked. */
+        manager_batch_release(m);
         scheduler_sync_network(m);
         waiting = scheduler_queue_next_background(m->schedule_queue);
         if (!waiting)
