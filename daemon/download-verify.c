@@ -10,6 +10,7 @@
 #include "digest.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "url-strip.h"
 #include "hash-stream.h"
 #include "util.h"
 #include "verify.h"
@@ -81,7 +82,7 @@ static void judge(DownloadLane *l, const ServerDigest *server) {
         VerifyVerdict v;
         int r;
 
-        r = verify_judge(&e, job_file_current_url(f), f->bytes_transferred, f->hasher, &v);
+        r = verify_judge(&e, URL_SHOWN(job_file_current_url(f)), f->bytes_transferred, f->hasher, &v);
         if (r < 0) {
                 /* Not a wrong file, a hasher without the algorithm: xferd's own mistake. */
                 log_job_error_errno(r, j->id, j->owner, NULL, "Cannot judge %s", f->path);
@@ -198,7 +199,8 @@ bool download_next_url(DownloadLane *l, const char *why) {
         f->bytes_total = UINT64_MAX;
         f->url_index++;
         checkpoint_save_file(j, l->file);
-        log_job_notice(j->id, j->owner, NULL, "%s Trying the next mirror, %s.", why, job_file_current_url(f));
+        log_job_notice(j->id, j->owner, NULL, "%s Trying the next mirror, %s.", why,
+                       URL_SHOWN(job_file_current_url(f)));
         download_restart_file(l);
         return true;
 }

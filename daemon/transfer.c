@@ -208,7 +208,7 @@ static int fall_back(Transfer *t, CURLcode code) {
         else
                 snprintf(why, sizeof why, "HTTP %ld%s", t->status, t->status < 500 ? ", cut off" : "");
         log_info("The cache failed for %s (%s); continuing from the origin at byte %" PRIu64 ".",
-                 t->url, why, t->position);
+                 URL_SHOWN(t->url), why, t->position);
         if (v && !streq_ptr(v, t->validator) && free_and_strdup(&t->validator, v) < 0)
                 return -ENOMEM;
         t->offset = t->position;
