@@ -542,7 +542,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 r.outcome = TRANSFER_TRANSIENT;
                 r.error_name = ERROR_NAME_NETWORK;
                 snprintf(msg, sizeof msg, "The connection ended after %" PRIu64 " of %" PRIu64 " bytes for %s",
-                         t->position, t->total, t->url);
+                         t->position, t->total, URL_SHOWN(t->url));
                 r.summary = "The connection ended early";
         } else if (t->total == UINT64_MAX)
                 t->total = t->position;
