@@ -141,6 +141,14 @@ test_url_strip (void)
         g_assert_cmpstr (url_strip (buf, sizeof buf, "http://host?x=1"), ==, "http://host");
         g_assert_cmpstr (url_strip (buf, sizeof buf, "http://host#t"), ==, "http://host");
         g_assert_cmpstr (url_strip (buf, 12, "http://host/long/path"), ==, "http://host");
+
+        /* URL_SHOWN(): the same in a buffer of the caller's block, two in one call, and the
+         * longest accepted URL (2048 bytes and its user info) shown whole. */
+        g_autofree char *path = g_strnfill (2000, 'p');
+        g_autofree char *url = g_strconcat ("https://u:pw@h/", path, "?t=1", NULL);
+        g_autofree char *both = g_strdup_printf ("%s %s", URL_SHOWN ("http://a:b@c/x#f"), URL_SHOWN (url));
+        g_autofree char *want = g_strconcat ("http://c/x https://h/", path, NULL);
+        g_assert_cmpstr (both, ==, want);
 }
 
 /* A message and what is left of it: every URL inside without user info, query and fragment. */
