@@ -82,7 +82,7 @@ static void judge(DownloadLane *l, const ServerDigest *server) {
         VerifyVerdict v;
         int r;
 
-        r = verify_judge(&e, URL_SHOWN(job_file_current_url(f)), f->bytes_transferred, f->hasher, &v);
+        r = verify_judge(&e, job_file_current_url(f), f->bytes_transferred, f->hasher, &v);
         if (r < 0) {
                 /* Not a wrong file, a hasher without the algorithm: xferd's own mistake. */
                 log_job_error_errno(r, j->id, j->owner, NULL, "Cannot judge %s", f->path);
