@@ -424,6 +424,57 @@ test_auto_complete_batch_after_kill (void)
         }
 }
 
+/* Downloads that end together take `transferred` in one commit, once the loop has handled the
+ * news already there: killed after the first of them is listed for it, none was told
+ * transferred (nothing is told before that commit), and the next start finishes each with
+ * its bytes. Four downloads stall, then all are let go at once. */
+static void
+test_ends_together_killed_before_commit (void)
+{
+        g_autoptr(XferdEnv) env = env_new ();
+        enum { N = 4 };
+        GBytes *content[N];
+        char *paths[N], *dests[N], *jobs[N], *ids[N];
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "download-done-listed");
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *name = g_strdup_printf ("ends-%u.bin", i);
+                paths[i] = g_strdup_printf ("/%s", name);
+                content[i] = http_server_add_generated (env->http, paths[i], SMALL_SIZE);
+                http_server_stall_after (env->http, paths[i], SMALL_SIZE / 2);
+                g_autofree char *url = http_server_url (env->http, paths[i]);
+                dests[i] = xferd_env_path (env, name);
+                jobs[i] = xferd_download (env->fx, url, dests[i], TRUE, &ids[i]);
+        }
+        for (guint i = 0; i < N; i++)
+                g_assert_true (bus_wait_property (env->fx, jobs[i], XFERD_JOB_IFACE, "BytesTransferred",
+                                                  g_variant_new_uint64 (SMALL_SIZE / 2), TRANSFER_TIMEOUT_MS));
+        guint from = env->fx->signals->len;
+        pid_t pid = xferd_process_pid (env->fx);
+        for (guint i = 0; i < N; i++)
+                http_server_release (env->http, paths[i]);
+        assert_died_at (env, pid, from, "download-done-listed");
+        for (guint i = 0; i < N; i++) {
+                g_autoptr(GPtrArray) states = job_state_history (env->fx, jobs[i]);
+                for (guint k = 0; k < states->len; k++)
+                        g_assert_cmpstr (g_ptr_array_index (states, k), !=, "transferred");
+                g_assert_cmpuint (bus_count_signals (env->fx, jobs[i], XFERD_JOB_IFACE, "Transferred", NULL, NULL),
+                                  ==, 0);
+                g_assert_false (g_file_test (dests[i], G_FILE_TEST_EXISTS));
+        }
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
+        xferd_process_start (env->fx);
+        for (guint i = 0; i < N; i++) {
+                assert_acknowledged (env, ids[i], TRANSFER_TIMEOUT_MS, dests[i], content[i]);
+                g_bytes_unref (content[i]);
+                g_free (paths[i]);
+                g_free (dests[i]);
+                g_free (jobs[i]);
+                g_free (ids[i]);
+        }
+}
+
 /* A finished but not completed file vanished while the daemon was down: the job does not
  * claim to be transferred; it is suspended, and Resume fetches the file again. */
 static void
@@ -1138,6 +1189,7 @@ const TestCase test_cases[] = {
         { "/durable/inactive-job-cancelled", test_inactive_job_cancelled },
         { "/durable/auto-complete-after-crash", test_auto_complete_after_crash },
         { "/durable/auto-complete-batch-after-kill", test_auto_complete_batch_after_kill },
+        { "/durable/ends-together-killed-before-commit", test_ends_together_killed_before_commit },
         { "/durable/transferred-file-vanished", test_transferred_file_vanished },
         { "/durable/second-daemon-waits-for-store", test_second_daemon_waits_for_store },
         { "/durable/jobs-in-every-state", test_jobs_in_every_state },
