@@ -479,6 +479,9 @@ int download_on_done(sd_event_source *s, void *userdata) {
 
         assert(m);
 
+        /* A batch of Download calls still open is committed and told first, these jobs still
+         * held: its commit is not theirs. */
+        manager_batch_release(m);
         /* A call may have stopped one meanwhile (it stays as the call left it). */
         for (unsigned i = 0; i < m->n_downloads_done; i++)
                 if (download_is_done(m->downloads_done[i]))
