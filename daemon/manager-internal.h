@@ -385,7 +385,11 @@ void download_restart_file(DownloadLane *l);
  * or all (only NULL): written (in the caller's transaction, if any) by the progress checkpoint
  * and before a download stops or is done, or dropped (store false: its files go). */
 void download_store_ends(Manager *m, Job *only, bool store);
-/* The downloads whose every file ended take `transferred`, in one commit, then are told. */
+
+/* download-done.c */
+/* Every file of the job ended: it takes `transferred` with the others listed. */
+void download_done_later(Job *j);
+/* The downloads listed take `transferred`, in one commit, then are told. */
 int download_on_done(sd_event_source *s, void *userdata);
 /* A job freed before its turn there. */
 void download_done_forget(Job *j);
