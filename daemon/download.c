@@ -460,9 +460,7 @@ void download_start(Job *j) {
         }
         if (!j->lanes && !j->signed_list && j->current >= j->n_files) {
                 download_release_dir(j);
-                /* Every file's end is stored before the state that says so. */
-                download_store_ends(j->manager, j, true);
-                job_all_done(j);
+                download_done_later(j);
                 return;
         }
         /* The job's rate is split again over the lanes it now has. */
