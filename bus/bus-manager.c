@@ -336,6 +336,7 @@ static int list_jobs_wire(sd_bus_message *m, JobsListed *l, sd_bus_error *error)
                 wire_job_row(&w, j, l->paths);
         }
         r = bus_wire_end(&w);
+        heap_trim_after(w.body_size);
         return r < 0 ? r : 1;
 }
 
