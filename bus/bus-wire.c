@@ -111,11 +111,14 @@ int bus_wire_begin(BusWire *w, sd_bus_message *call, const char *signature, uint
         if (body_size > BUS_WIRE_ARRAY_MAX + 8)
                 return 0;
         fd = sd_bus_get_fd(bus);        /* fails for a connection of two descriptors */
-        if (fd < 0 || sd_bus_message_get_cookie(call, &cookie) < 0 || cookie > UINT32_MAX)
+        if (fd < 0 || sd_bus_is_ready(bus) <= 0 || sd_bus_message_get_cookie(call, &cookie) < 0 ||
+            cookie > UINT32_MAX)
                 return 0;
-        r = sd_bus_flush(bus);          /* sd-bus's queue first, whole messages */
-        if (r < 0)
-                return r;
+        /* Only behind nothing of sd-bus's: a message it has queued is partly written, or waits for
+         * the socket (then this reply queues behind it through sd-bus, without waiting here). */
+        r = sd_bus_get_events(bus);
+        if (r < 0 || (r & POLLOUT))
+                return 0;
 
         *w = (BusWire) { .buf = malloc(WIRE_BUFFER), .size = WIRE_BUFFER, .fd = fd, .bus = bus };
         if (!w->buf)

@@ -75,11 +75,11 @@ static inline void bus_wire_array_begin(BusWire *w, unsigned a) {
         bus_wire_align(w, a);
 }
 
-/* Whether the reply to call can be written so: a connection of one socket whose queue sd-bus has
- * written out (it is flushed here first). Then writes the header of a method return of
- * `signature` whose body is body_size bytes (measured with BUS_WIRE_MEASURE). Returns 1 when the
- * body is to be written (bus_wire_end() after), 0 when it must go through sd-bus instead,
- * negative errno when the connection failed. */
+/* Whether the reply to call can be written so: a connection of one socket, ready, on which sd-bus
+ * has nothing queued. Then writes the header of a method return of `signature` whose body is
+ * body_size bytes (measured with BUS_WIRE_MEASURE). Returns 1 when the body is to be written
+ * (bus_wire_end() after), 0 when it must go through sd-bus instead, negative errno when the
+ * memory for the pieces is lacking. */
 int bus_wire_begin(BusWire *w, sd_bus_message *call, const char *signature, uint64_t body_size);
 
 /* Writes the rest out. Returns 0, or negative errno when the socket failed or stalled: the
