@@ -261,15 +261,30 @@ static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
         return r;
 }
 
-/* Every job, or the caller's own only: its owner's list, never another user's job. */
+/* The rows' jobs: every job, or the caller's own only (its owner's list, never another user's
+ * job), each asked for from memory a few places ahead. */
+static Job *listed_first(const JobsListed *l) {
+        Manager *m = l->bus->manager;
+        Job *j = l->all ? manager_first_job(m) : manager_first_owned_job(m, l->uid);
+
+        if (j)
+                job_prefetch_ahead(j, !l->all);
+        return j;
+}
+
+static Job *listed_next(const JobsListed *l, Job *j) {
+        j = l->all ? job_next(j) : job_next_owned(j);
+        if (j)
+                job_prefetch_ahead(j, !l->all);
+        return j;
+}
+
+/* The rows through sd-bus (bus_reply_array()'s callback). */
 static int append_jobs(sd_bus_message *reply, void *userdata) {
         JobsListed *l = userdata;
-        Manager *m = l->bus->manager;
         int r;
 
-        for (Job *j = l->all ? manager_first_job(m) : manager_first_owned_job(m, l->uid); j;
-             j = l->all ? job_next(j) : job_next_owned(j)) {
-                job_prefetch_ahead(j, !l->all);
+        for (Job *j = listed_first(l); j; j = listed_next(l, j)) {
                 r = append_job_row(reply, j, l);
                 if (r < 0)
                         return r;
@@ -309,15 +324,12 @@ static void wire_job_row(BusWire *w, const Job *j, bool paths) {
  * to), negative errno when the connection failed. */
 static int list_jobs_wire(sd_bus_message *m, JobsListed *l, sd_bus_error *error) {
         BusWire w = BUS_WIRE_MEASURE;
-        Manager *manager = l->bus->manager;
         int r;
 
         bus_wire_array_begin(&w, 8);
-        for (Job *j = l->all ? manager_first_job(manager) : manager_first_owned_job(manager, l->uid); j;
-             j = l->all ? job_next(j) : job_next_owned(j)) {
+        for (Job *j = listed_first(l); j; j = listed_next(l, j)) {
                 const char *name = strempty(j->display_name);
 
-                job_prefetch_ahead(j, !l->all);
                 if (!text_is_ascii(name, strlen(name)) && !safe_text_is_clean(name))
                         return 0;
                 wire_job_row(&w, j, l->paths);
@@ -330,11 +342,8 @@ static int list_jobs_wire(sd_bus_message *m, JobsListed *l, sd_bus_error *error)
         if (r <= 0)
                 return r;
         bus_wire_array_begin(&w, 8);
-        for (Job *j = l->all ? manager_first_job(manager) : manager_first_owned_job(manager, l->uid); j;
-             j = l->all ? job_next(j) : job_next_owned(j)) {
-                job_prefetch_ahead(j, !l->all);
+        for (Job *j = listed_first(l); j; j = listed_next(l, j))
                 wire_job_row(&w, j, l->paths);
-        }
         r = bus_wire_end(&w);
         heap_trim_after(w.body_size);
         return r < 0 ? r : 1;
