@@ -232,8 +232,89 @@ test_lost_bus_fails_loudly (void)
         g_assert_nonnull (log);
 }
 
+/* ListJobs of 2 500 jobs: a reply of about 500 KiB, which xferd writes to the bus itself in
+ * pieces of 256 KiB. Every row is the job's (id, name, type, state, owner, bytes, path), in the
+ * order the jobs were made; the names' lengths run from 1 to 200 bytes, some beyond ASCII, so
+ * the rows start at every alignment and pieces end inside fields; ListJobsCompact has the same
+ * rows without paths; and the connection goes on: a signal and another call come through. */
+#define LARGE_LIST_JOBS 2500
+
+static char *
+large_list_name (guint i)
+{
+        g_autofree char *fill = g_strnfill (i % 200, "abcdefgh"[i % 8]);
+
+        return i % 7 == 0 ? g_strdup_printf ("\u00e9%s", fill) : g_strdup_printf ("%c%s", 'A' + (char) (i % 26), fill);
+}
+
+static void
+test_large_list (void)
+{
+        BusFixtureOptions options = { .idle_timeout = 0, .config = "[Daemon]\nMaxJobsPerUser=10000\nMaxJobs=10000\n" };
+        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+
+        for (guint i = 0; i < LARGE_LIST_JOBS; i++) {
+                g_autofree char *name = large_list_name (i);
+                g_autoptr(GVariant) reply = bus_call_manager (fx, "CreateJob", g_variant_new ("(sa{sv})", name, NULL),
+                                                              G_VARIANT_TYPE ("(so)"), NULL);
+                const char *id;
+
+                g_assert_nonnull (reply);
+                g_variant_get (reply, "(&so)", &id, NULL);
+                g_ptr_array_add (ids, g_strdup (id));
+        }
+
+        g_autoptr(GVariant) full = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                     G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autoptr(GVariant) compact = bus_call_manager (fx, "ListJobsCompact", g_variant_new ("(b)", FALSE),
+                                                        G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
+        g_assert_nonnull (full);
+        g_assert_nonnull (compact);
+        g_autoptr(GVariant) rows = g_variant_get_child_value (full, 0);
+        g_autoptr(GVariant) compact_rows = g_variant_get_child_value (compact, 0);
+        g_assert_cmpuint (g_variant_n_children (rows), ==, LARGE_LIST_JOBS);
+        g_assert_cmpuint (g_variant_n_children (compact_rows), ==, LARGE_LIST_JOBS);
+        g_assert_cmpuint (g_variant_get_size (full), >, 2 * 256 * 1024);
+        for (guint i = 0; i < LARGE_LIST_JOBS; i++) {
+                g_autoptr(GVariant) row = g_variant_get_child_value (rows, i);
+                g_autoptr(GVariant) compact_row = g_variant_get_child_value (compact_rows, i);
+                g_autofree char *name = large_list_name (i);
+                g_autofree char *path = g_strconcat (XFERD_JOB_PATH_PREFIX, (char *) ids->pdata[i], NULL);
+                const char *id, *row_name, *type, *state, *row_path, *c_id, *c_name, *c_type, *c_state;
+                guint32 owner, c_owner;
+                guint64 done, total, c_done, c_total;
+
+                g_variant_get (row, "(&s&s&s&sutt&o)", &id, &row_name, &type, &state, &owner, &done, &total, &row_path);
+                g_assert_cmpstr (id, ==, ids->pdata[i]);
+                g_assert_cmpstr (row_name, ==, name);
+                g_assert_cmpstr (type, ==, "download");
+                g_assert_cmpstr (state, ==, "suspended");
+                g_assert_cmpuint (owner, ==, getuid ());
+                g_assert_cmpuint (done, ==, 0);
+                g_assert_cmpuint (total, ==, 0);
+                g_assert_cmpstr (row_path, ==, path);
+                g_variant_get (compact_row, "(&s&s&s&sutt)", &c_id, &c_name, &c_type, &c_state, &c_owner, &c_done,
+                               &c_total);
+                g_assert_cmpstr (c_id, ==, id);
+                g_assert_cmpstr (c_name, ==, row_name);
+                g_assert_cmpstr (c_state, ==, state);
+        }
+
+        /* The connection goes on: a change's signal, and a call's reply. */
+        g_autofree char *first = g_strconcat (XFERD_JOB_PATH_PREFIX, (char *) ids->pdata[0], NULL);
+        bus_call_job (fx, first, "Cancel", NULL, NULL, NULL);
+        g_assert_nonnull (bus_wait_signal (fx, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved", NULL, NULL,
+                                           WAIT_TIMEOUT_MS));
+        g_autoptr(GVariant) after = bus_call_manager (fx, "ListJobsCompact", g_variant_new ("(b)", FALSE),
+                                                      G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
+        g_autoptr(GVariant) after_rows = g_variant_get_child_value (after, 0);
+        g_assert_cmpuint (g_variant_n_children (after_rows), ==, LARGE_LIST_JOBS - 1);
+}
+
 const TestCase test_cases[] = {
         { "/bus-resources/many-callers", test_many_callers },
         { "/bus-resources/lost-bus-fails-loudly", test_lost_bus_fails_loudly },
+        { "/bus-resources/large-list", test_large_list },
         { NULL, NULL }
 };

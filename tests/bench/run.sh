@@ -452,7 +452,7 @@ queue_rows() {
   [[ $b == daemon ]] || l+=", on dbus-$b"
   cat <<ROWS
 | $l | creation: Download calls (64 in flight) per second (xferd's CPU: $queue_create_cpu s; dbus-$b's: $queue_create_bus s) | $queue_rate | | | | | $(target_cells "$b" "≥ 20 000 /s" "$queue_rate >= 20000") |
-| $l | ListJobs (ms; CPU a call: xferd $list_cpu ms, dbus-$b $list_bus ms) | $list_med | | | | | $(target_cells "$b" "≤ 250 ms" "$list_med <= 250") |
+| $l | ListJobs, median of all $(( ${#list_ms[@]} + ${#list2_ms[@]} )) calls (ms; CPU a call: xferd $list_cpu ms, dbus-$b $list_bus ms; slowest $list_max; the second call after a restart, median: $(median "${list_second[@]}")) | $list_med | | | | | $(target_cells "$b" "≤ 250 ms" "$list_med <= 250") |
 | $l | ListJobsCompact, the same rows without the paths (ms; beside ListJobs, whose row is the target's) | $compact_med | | | | | — | — |
 | $l | RSS after restart (MiB; after creating: $(calc "$rss_created / 1024" 1)) | $(calc "$rss_med / 1024" 1) | | | | | $(target_cells "$b" "≤ 128 MiB" "$rss_med <= 128 * 1024") |
 | $l | restart: activation → ListJobs reply (xferd's CPU by then: $(median "${restart_cpu[@]}") s) | $(calc "$restart_med / 1000" 3) | | | | | $(target_cells "$b" "≤ 1 s" "$restart_med <= 1000") |
@@ -482,11 +482,13 @@ log "  created $(kv jobs "$out") jobs (Download) in $queue_create_s s: $queue_ra
 cpu0=$(cpu_s "$xpid"); bcpu0=$(cpu_s "$bus_pid")
 out=$("$bench" list --reps "$((reps * 3))")
 [[ $(kv jobs "$out") -eq $n_queue ]] || die "ListJobs returned $(kv jobs "$out") jobs, not $n_queue"
-list_ms=$(median $(sed -n 's/^ms=//p' <<<"$out"))
+# Every call is one sample of the row: those right after creating and those after each restart.
+list_ms=($(sed -n 's/^ms=//p' <<<"$out"))
+log "  ListJobs right after creating (ms): ${list_ms[*]}"
 list_cpu=$(calc "($(cpu_s "$xpid") - $cpu0) * 1000 / $reps / 3" 0)
 list_bus=$(calc "($(cpu_s "$bus_pid") - $bcpu0) * 1000 / $reps / 3" 0)
 rss_created=$(rss_kib "$xpid")
-restart_ms=(); restart_cpu=(); list2_ms=(); compact_ms=(); rss_restarted=()
+restart_ms=(); restart_cpu=(); list2_ms=(); list_second=(); compact_ms=(); rss_restarted=()
 for ((rep = 1; rep <= reps; rep++)); do
   xferd_stop
   out=$("$bench" list)      # activates xferd, which loads the store, then answers
@@ -499,10 +501,13 @@ for ((rep = 1; rep <= reps; rep++)); do
   out=$("$bench" list --reps 3 --method ListJobsCompact)
   compact_ms+=($(sed -n 's/^ms=//p' <<<"$out"))
   rss_restarted+=("$(rss_kib "$xpid")")
+  list_second+=("${list2_ms[-3]}")
+  log "  restart $rep: ListJobs (ms) ${list2_ms[*]: -3}, ListJobsCompact (ms) ${compact_ms[*]: -3}"
   log "  restart $rep: activation + ListJobs ${restart_ms[-1]} ms (xferd's CPU ${restart_cpu[-1]} s), RSS ${rss_restarted[-1]} KiB"
 done
 restart_med=$(median "${restart_ms[@]}")
-list_med=$(median "$list_ms" "${list2_ms[@]}")
+list_med=$(median "${list_ms[@]}" "${list2_ms[@]}")
+list_max=$(printf '%s\n' "${list_ms[@]}" "${list2_ms[@]}" | sort -g | tail -n1)
 compact_med=$(median "${compact_ms[@]}")
 rss_med=$(median "${rss_restarted[@]}")
 log "  ListJobs $list_med ms (CPU a call: xferd $list_cpu ms, dbus-$b $list_bus ms), ListJobsCompact $compact_med ms (medians), RSS after creating $rss_created KiB, after restart $rss_med KiB"
