@@ -399,6 +399,8 @@ bool download_done_holds(const Job *j);
 /* download-verify.c */
 int download_prepare_hasher(DownloadLane *l, uint64_t offset);
 void download_verify(DownloadLane *l, const ServerDigest *server);
+/* The transfer ended with its hash behind: the file's data is synced meanwhile, on a worker. */
+void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t size);
 void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);
 bool download_next_url(DownloadLane *l, const char *why);
 
