@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <linux/sockios.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "bus-wire.h"
@@ -16,18 +18,29 @@
  * buffer stays in the heap (below malloc's mapping threshold). */
 #define WIRE_BUFFER (256 * 1024)
 
-/* The bus reads as fast as it can; one that takes this long for a piece is stuck, and the
- * connection goes (sd-bus's default timeout of a call). */
-#define WIRE_STALL_MS (25 * 1000)
+/* A reply is only started when all of it fits in the socket's free send space (wire_fits()), so
+ * a send never has to wait for the bus to read. The kernel charges each piece by its buffers'
+ * size (truesize): 2.3 % above the bytes for pieces of 256 KiB, 7.7 times for one of 100 bytes
+ * (measured on 6.18 with a reader that never reads); a quarter more and 64 KiB cover both. */
+#define WIRE_MARGIN (64 * 1024)
+
+/* A send that has to wait anyway is a bug of wire_fits(): the loop waits this long at most for
+ * the whole message (it cannot let sd-bus write into the middle of it), then the connection goes
+ * rather than the loop stalling on a bus that may not read again for a long time. */
+#define WIRE_STALL_USEC (1000 * 1000)
+
+/* Room for the header of a method return beyond the destination's name: 16 fixed bytes, three
+ * fields of at most 8 + 8 bytes besides the name and the signature, padding. */
+#define WIRE_HEADER_MAX 128
 
 /* The reply's own cookie: sd-bus numbers the messages it sends from 1 up, these count from the
  * top half down. Nothing refers to a method return's cookie (only a method call's is answered),
  * so one that met sd-bus's own after two billion messages would do no harm either. */
 static uint32_t wire_cookie = UINT32_C(0xffffffff);
 
-static int wire_write(int fd, const uint8_t *p, size_t n) {
+static int wire_write(BusWire *w, const uint8_t *p, size_t n) {
         while (n > 0) {
-                ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t k = send(w->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
                 if (k >= 0) {
                         p += k;
@@ -38,16 +51,37 @@ static int wire_write(int fd, const uint8_t *p, size_t n) {
                         continue;
                 if (errno != EAGAIN)
                         return -errno;
-                /* The loop waits here: sd-bus must not write another message into the middle
-                 * of this one, and the bus reads the socket while this waits. */
-                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-                int r = poll(&pfd, 1, WIRE_STALL_MS);
+                /* Not expected (wire_fits()). sd-bus must not write another message into the
+                 * middle of this one, so the loop waits, but only briefly. */
+                uint64_t t = now_monotonic_usec();
+                if (w->deadline == 0) {
+                        log_error("Bug: the bus socket's send space ran out in the middle of a reply.");
+                        w->deadline = t + WIRE_STALL_USEC;
+                }
+                if (t >= w->deadline)
+                        return -ETIMEDOUT;
+                struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+                int r = poll(&pfd, 1, (int) ((w->deadline - t + 999) / 1000));
                 if (r < 0 && errno != EINTR)
                         return -errno;
-                if (r == 0)
-                        return -ETIMEDOUT;
         }
         return 0;
+}
+
+/* Whether a message of size bytes fits in the socket's free send space now, so that sending it
+ * never waits for the bus to read: the bus stops reading a connection whose messages still
+ * queued at their receivers exceed its limit (max_incoming_bytes), which any client reaches by
+ * not reading its replies, and may not read again for as long as that client likes. SO_SNDBUF
+ * is the kernel's (doubled) figure, SIOCOUTQ what the sent pieces not yet read take of it. */
+static bool wire_fits(int fd, uint64_t size) {
+        int sndbuf, queued;
+        socklen_t l = sizeof sndbuf;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) < 0 || ioctl(fd, SIOCOUTQ, &queued) < 0)
+                return false;
+        if (queued < 0 || queued >= sndbuf)
+                return false;
+        return (uint64_t) (sndbuf - queued) >= size + size / 4 + WIRE_MARGIN;
 }
 
 /* The connection is unusable once part of a message went out and the rest cannot: shutting the
@@ -69,10 +103,10 @@ void bus_wire_put_slow(BusWire *w, const void *p, size_t n) {
 
         if (w->error < 0)
                 return;
-        r = wire_write(w->fd, w->buf, w->used);
+        r = wire_write(w, w->buf, w->used);
         w->used = 0;
         if (r >= 0 && n > w->size)
-                r = wire_write(w->fd, p, n);    /* (a piece longer than the buffer) */
+                r = wire_write(w, p, n);    /* (a piece longer than the buffer) */
         else if (r >= 0) {
                 memcpy(w->buf, p, n);
                 w->used = n;
@@ -119,11 +153,13 @@ int bus_wire_begin(BusWire *w, sd_bus_message *call, const char *signature, uint
         r = sd_bus_get_events(bus);
         if (r < 0 || (r & POLLOUT))
                 return 0;
+        destination = sd_bus_message_get_sender(call);
+        if (!wire_fits(fd, WIRE_HEADER_MAX + strlen(strempty(destination)) + body_size))
+                return 0;
 
         *w = (BusWire) { .buf = malloc(WIRE_BUFFER), .size = WIRE_BUFFER, .fd = fd, .bus = bus };
         if (!w->buf)
                 return -ENOMEM;
-        destination = sd_bus_message_get_sender(call);
 
         /* The fixed header: byte order, type, flags, version, body length, cookie. */
         wire_byte(w, __BYTE_ORDER == __LITTLE_ENDIAN ? 'l' : 'B');
@@ -167,10 +203,25 @@ int bus_wire_end(BusWire *w) {
                 wire_fail(w, -EPROTO);
         }
         if (w->error == 0) {
-                r = wire_write(w->fd, w->buf, w->used);
+                r = wire_write(w, w->buf, w->used);
                 if (r < 0)
                         wire_fail(w, r);
         }
         w->buf = mfree(w->buf);
         return w->error;
+}
+
+int bus_wire_grow_send_buffer(sd_bus *bus) {
+        int fd, size = BUS_WIRE_SNDBUF;
+
+        assert(bus);
+
+        fd = sd_bus_get_fd(bus);
+        if (fd < 0)
+                return fd;
+        /* Only a process with CAP_NET_ADMIN (the system service, as root) may go above wmem_max;
+         * anyone else keeps what sd-bus set, and writes only smaller lists itself. */
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
+                return -errno;
+        return 0;
 }

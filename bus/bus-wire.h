@@ -24,6 +24,7 @@ typedef struct BusWire {
         uint64_t body_size;     /* as announced in the header (writing) */
         int fd;
         int error;              /* the first failed write's (negative errno); later puts do nothing */
+        uint64_t deadline;      /* CLOCK_MONOTONIC µs; 0 until a send had to wait (a bug) */
         sd_bus *bus;
 } BusWire;
 
@@ -76,12 +77,24 @@ static inline void bus_wire_array_begin(BusWire *w, unsigned a) {
 }
 
 /* Whether the reply to call can be written so: a connection of one socket, ready, on which sd-bus
- * has nothing queued. Then writes the header of a method return of `signature` whose body is
+ * has nothing queued, and whose free send space takes the whole message now (so that writing it
+ * never waits for the bus, which may stop reading for long). Then writes the header of a method return of `signature` whose body is
  * body_size bytes (measured with BUS_WIRE_MEASURE). Returns 1 when the body is to be written
  * (bus_wire_end() after), 0 when it must go through sd-bus instead, negative errno when the
  * memory for the pieces is lacking. */
 int bus_wire_begin(BusWire *w, sd_bus_message *call, const char *signature, uint64_t body_size);
 
-/* Writes the rest out. Returns 0, or negative errno when the socket failed or stalled: the
- * connection has then been closed, since part of a message may have gone out. */
+/* Writes the rest out. Returns 0, or negative errno when the socket failed or, against the check
+ * of bus_wire_begin(), stalled for a second: the connection has then been closed, since part of a
+ * message may have gone out. */
 int bus_wire_end(BusWire *w);
+
+/* The send buffer asked for the bus socket (the kernel doubles it): a ListJobs of 100 000 jobs is
+ * 17 MB, which then fits whole with bus_wire_begin()'s margin, and sd-bus's 8 MiB would not. The
+ * kernel holds these bytes only while the bus has not read them; through sd-bus the same bytes
+ * would wait in xferd's heap instead. */
+#define BUS_WIRE_SNDBUF (16 * 1024 * 1024)
+
+/* Raises the send buffer of bus's socket to BUS_WIRE_SNDBUF, past the system's wmem_max: needs
+ * CAP_NET_ADMIN (negative errno without). */
+int bus_wire_grow_send_buffer(sd_bus *bus);
