@@ -324,16 +324,20 @@ static void wire_job_row(BusWire *w, const Job *j, bool paths) {
  * to), negative errno when the connection failed. */
 static int list_jobs_wire(sd_bus_message *m, JobsListed *l, sd_bus_error *error) {
         BusWire w = BUS_WIRE_MEASURE;
+        uint64_t room = bus_wire_room(m);
         int r;
 
+        /* Measuring stops as soon as the body outgrows what the socket takes now. */
         bus_wire_array_begin(&w, 8);
-        for (Job *j = listed_first(l); j; j = listed_next(l, j)) {
+        for (Job *j = listed_first(l); j && w.offset <= room; j = listed_next(l, j)) {
                 const char *name = strempty(j->display_name);
 
                 if (!text_is_ascii(name, strlen(name)) && !safe_text_is_clean(name))
                         return 0;
                 wire_job_row(&w, j, l->paths);
         }
+        if (w.offset > room)
+                return 0;
         if (w.offset - 8 > BUS_WIRE_ARRAY_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "The list of %zu jobs is too large for one D-Bus message.", l->n);

@@ -68,20 +68,53 @@ static int wire_write(BusWire *w, const uint8_t *p, size_t n) {
         return 0;
 }
 
-/* Whether a message of size bytes fits in the socket's free send space now, so that sending it
- * never waits for the bus to read: the bus stops reading a connection whose messages still
- * queued at their receivers exceed its limit (max_incoming_bytes), which any client reaches by
- * not reading its replies, and may not read again for as long as that client likes. SO_SNDBUF
- * is the kernel's (doubled) figure, SIOCOUTQ what the sent pieces not yet read take of it. */
-static bool wire_fits(int fd, uint64_t size) {
+/* The largest message that fits in the socket's free send space now, so that sending it never
+ * waits for the bus to read: the bus stops reading a connection whose messages still queued at
+ * their receivers exceed its limit (max_incoming_bytes), which any client reaches by not reading
+ * its replies, and may not read again for as long as that client likes. SO_SNDBUF is the
+ * kernel's (doubled) figure, SIOCOUTQ what the sent pieces not yet read take of it. */
+static uint64_t wire_free(int fd) {
         int sndbuf, queued;
         socklen_t l = sizeof sndbuf;
 
         if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) < 0 || ioctl(fd, SIOCOUTQ, &queued) < 0)
-                return false;
-        if (queued < 0 || queued >= sndbuf)
-                return false;
-        return (uint64_t) (sndbuf - queued) >= size + size / 4 + WIRE_MARGIN;
+                return 0;
+        if (queued < 0 || sndbuf - queued <= WIRE_MARGIN)
+                return 0;
+        return (uint64_t) (sndbuf - queued - WIRE_MARGIN) * 4 / 5;
+}
+
+/* The largest body the reply to call may have to be written by xferd itself now: 0 unless the
+ * connection is one socket, ready, and sd-bus has nothing queued on it (a message of its own
+ * is partly written, or waits for the socket: then this reply queues behind it through sd-bus,
+ * without waiting here). */
+static uint64_t wire_room(sd_bus_message *call, int *ret_fd) {
+        sd_bus *bus = sd_bus_message_get_bus(call);
+        const char *destination = sd_bus_message_get_sender(call);
+        uint64_t cookie, free_bytes, header;
+        int fd, r;
+
+        fd = sd_bus_get_fd(bus);        /* fails for a connection of two descriptors */
+        if (fd < 0 || sd_bus_is_ready(bus) <= 0 || sd_bus_message_get_cookie(call, &cookie) < 0 ||
+            cookie > UINT32_MAX)
+                return 0;
+        r = sd_bus_get_events(bus);
+        if (r < 0 || (r & POLLOUT))
+                return 0;
+        free_bytes = wire_free(fd);
+        header = WIRE_HEADER_MAX + strlen(strempty(destination));
+        if (free_bytes <= header)
+                return 0;
+        *ret_fd = fd;
+        return free_bytes - header;
+}
+
+uint64_t bus_wire_room(sd_bus_message *call) {
+        int fd;
+
+        assert(call);
+
+        return wire_room(call, &fd);
 }
 
 /* The connection is unusable once part of a message went out and the rest cannot: shutting the
@@ -134,7 +167,7 @@ int bus_wire_begin(BusWire *w, sd_bus_message *call, const char *signature, uint
         uint64_t cookie;
         size_t fields_at;
         uint32_t fields;
-        int fd, r;
+        int fd;
 
         assert(w);
         assert(call);
@@ -142,20 +175,10 @@ int bus_wire_begin(BusWire *w, sd_bus_message *call, const char *signature, uint
         assert(strlen(signature) < 256);
 
         bus = sd_bus_message_get_bus(call);
-        if (body_size > BUS_WIRE_ARRAY_MAX + 8)
-                return 0;
-        fd = sd_bus_get_fd(bus);        /* fails for a connection of two descriptors */
-        if (fd < 0 || sd_bus_is_ready(bus) <= 0 || sd_bus_message_get_cookie(call, &cookie) < 0 ||
-            cookie > UINT32_MAX)
-                return 0;
-        /* Only behind nothing of sd-bus's: a message it has queued is partly written, or waits for
-         * the socket (then this reply queues behind it through sd-bus, without waiting here). */
-        r = sd_bus_get_events(bus);
-        if (r < 0 || (r & POLLOUT))
+        if (body_size > BUS_WIRE_ARRAY_MAX + 8 || body_size > wire_room(call, &fd))
                 return 0;
         destination = sd_bus_message_get_sender(call);
-        if (!wire_fits(fd, WIRE_HEADER_MAX + strlen(strempty(destination)) + body_size))
-                return 0;
+        (void) sd_bus_message_get_cookie(call, &cookie);
 
         *w = (BusWire) { .buf = malloc(WIRE_BUFFER), .size = WIRE_BUFFER, .fd = fd, .bus = bus };
         if (!w->buf)

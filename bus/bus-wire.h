@@ -76,6 +76,10 @@ static inline void bus_wire_array_begin(BusWire *w, unsigned a) {
         bus_wire_align(w, a);
 }
 
+/* The largest body the reply to call may have to be written so now (0: none): a caller that sees
+ * its body grow past it while measuring can stop there and use sd-bus. */
+uint64_t bus_wire_room(sd_bus_message *call);
+
 /* Whether the reply to call can be written so: a connection of one socket, ready, on which sd-bus
  * has nothing queued, and whose free send space takes the whole message now (so that writing it
  * never waits for the bus, which may stop reading for long). Then writes the header of a method return of `signature` whose body is
