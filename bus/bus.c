@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus.h"
-#include "bus-wire.h"
 #include "log.h"
 
 int bus_install(Bus *b) {
@@ -11,11 +10,6 @@ int bus_install(Bus *b) {
         assert(b->bus);
         assert(b->manager);
 
-        /* Large lists written without waiting for the bus (bus-wire.h); without the right to,
-         * smaller ones only. */
-        r = bus_wire_grow_send_buffer(b->bus);
-        if (r < 0)
-                log_debug_errno(r, "Keeping the bus socket's send buffer");
         r = bus_creds_new(b->bus, &b->creds);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch bus names");

@@ -242,11 +242,11 @@ test_lost_bus_fails_loudly (void)
         g_assert_nonnull (log);
 }
 
-/* ListJobs of 2 500 jobs: a reply of about 500 KiB, which xferd writes to the bus itself in
- * pieces of 256 KiB. Every row is the job's (id, name, type, state, owner, bytes, path), in the
- * order the jobs were made; the names' lengths run from 1 to 200 bytes, some beyond ASCII, so
- * the rows start at every alignment and pieces end inside fields; ListJobsCompact has the same
- * rows without paths; and the connection goes on: a signal and another call come through. */
+/* ListJobs of 2 500 jobs: a reply of about 500 KiB, more than one write to the bus. Every row
+ * is the job's (id, name, type, state, owner, bytes, path), in the order the jobs were made; the
+ * names' lengths run from 1 to 200 bytes, some beyond ASCII, so the rows start at every
+ * alignment; ListJobsCompact has the same rows without paths; and the connection goes on: a
+ * signal and another call come through. */
 #define LARGE_LIST_JOBS 2500
 
 static char *
@@ -325,10 +325,10 @@ test_large_list (void)
 /* A bus that stops reading xferd must not stop xferd. dbus-daemon stops reading a connection
  * whose messages still queued at their receivers exceed max_incoming_bytes: here 1 MB, reached by
  * one client that sends ListJobs (1 000 jobs of long names, 330 KB a reply) and reads no reply,
- * as any user could. xferd's further replies then fill its socket's send buffer (16 or 32 MiB)
- * and queue in sd-bus. xferd once wrote a large reply onto the socket itself and waited for the
- * bus to read it: its loop stood still (a download too), and after 25 s it left the bus and
- * exited. Here the loop must go on (the download's file grows), and once the client goes, the
+ * as any user could. xferd's further replies then fill its socket's send buffer (16 MiB as
+ * root) and queue in sd-bus. xferd once wrote a large reply onto the socket itself and waited
+ * for the bus to read it: its loop stood still (a download too), and after 25 s it left the bus
+ * and exited. Here the loop must go on (the download's file grows), and once the client goes, the
  * bus reads xferd again and another caller's ListJobs arrives whole. */
 #define UNREAD_JOBS 1000
 #define UNREAD_CALLS 150
