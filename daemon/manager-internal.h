@@ -61,7 +61,7 @@ typedef struct DownloadEnd {
         size_t file;
 } DownloadEnd;
 #define DOWNLOAD_ENDS_UNSTORED_MAX 64
-/* Downloads whose last file ended, their `transferred` stored together (download.c). */
+/* Downloads whose last file ended, their `transferred` stored together (download-done.c). */
 #define DOWNLOADS_DONE_MAX 64
 
 struct Manager {
