@@ -67,11 +67,28 @@ int download_prepare_hasher(DownloadLane *l, uint64_t offset) {
                 log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s while resuming.",
                               offset - hasher_get_size(h), f->path);
         /* The bytes held are read back and hashed off the loop while the transfer appends. */
-        r = hash_stream_new(j->manager->hash_pool, l->fd, h, offset, &l->hash_stream);
+        r = hash_stream_new(j->manager->hash_pool, j->manager->hash_background_pool, l->fd, h, offset, &l->hash_stream);
         if (r < 0)
                 return r;
         TAKE_PTR(h);
         return 0;
+}
+
+void download_keep_hash(Job *j, size_t file, HashStream *stream) {
+        JobFile *f;
+
+        assert(j);
+        assert(file < j->n_files);
+        assert(stream);
+
+        f = j->files[file];
+        hash_stream_hold(stream);
+        hasher_free(f->hasher);
+        f->hasher = hash_stream_free(stream);
+        /* The hash runs behind the transfer: the next start reads back what it lacked. */
+        if (f->hasher)
+                log_job_debug(j->id, j->owner, NULL, "Kept the hash of the first %" PRIu64 " bytes of %s.",
+                              hasher_get_size(f->hasher), f->path);
 }
 
 static void judge(DownloadLane *l, const ServerDigest *server) {
@@ -226,7 +243,7 @@ void download_verify(DownloadLane *l, const ServerDigest *server) {
         f->hasher = hasher_free(f->hasher);
         r = hasher_new(needed, &h);
         if (r >= 0)
-                r = hash_stream_new(j->manager->hash_pool, fd, h, f->bytes_transferred, &l->hash_stream);
+                r = hash_stream_new(j->manager->hash_pool, NULL, fd, h, f->bytes_transferred, &l->hash_stream);
         safe_close(fd);
         if (r < 0) {
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", strerror(-r), 0);
