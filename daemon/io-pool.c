@@ -334,6 +334,11 @@ unsigned io_pool_busy(const IoPool *p) {
         return p ? p->busy : 0;
 }
 
+bool io_pool_has_room(const IoPool *p) {
+        assert(p);
+        return p->busy < p->max_threads;
+}
+
 void io_pool_test_delay(const char *what, const char *dir) {
         const char *spec = getenv("XFERD_TEST_DELAY"), *base;
 

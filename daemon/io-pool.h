@@ -65,6 +65,8 @@ void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec);
 
 /* Tasks submitted whose done() has not run yet. */
 unsigned io_pool_busy(const IoPool *p);
+/* Whether a task submitted now finds a thread that has none (it waits for no other task). */
+bool io_pool_has_room(const IoPool *p);
 
 /* Deterministic delays for the tests: XFERD_TEST_DELAY=OPERATION:SECONDS:NAME[,…] holds
  * OPERATION (FSYNC, RENAME or UNLINK) for SECONDS in every directory whose last component is
