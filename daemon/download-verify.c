@@ -143,12 +143,12 @@ static void on_file_hashed(HashStream *s, int error, void *userdata) {
         judge(l, l->verify_has_server ? &l->verify_server : NULL);
 }
 
-/* The file's data written to the disk while the hash catches up (called at the transfer's end,
+/* The file's data synced while the hash catches up (called at the transfer's end,
  * before its descriptor closes): on two CPUs a fast download ends
  * with the hash behind (it takes what the transfer leaves, and reads the rest back), and the
  * sync of Complete, which waits for the disk and not for a CPU, would only start after the
- * verdict. Written now, it goes on beside the hash's last bytes, and Complete's sync finds
- * little left. A wrong file is deleted as before: the write only cost the disk's time. */
+ * verdict. Synced now, it goes on beside the hash's last bytes, and Complete's sync finds
+ * it done. A wrong file is deleted as before: the sync only cost the disk's time. */
 typedef struct EarlySync {
         IoTask task;                    /* first: the pool hands it back */
         int fd;                         /* a duplicate: the lane's may close first */
@@ -157,18 +157,20 @@ typedef struct EarlySync {
 static void early_sync_run(IoTask *t) {
         EarlySync *e = (EarlySync *) t;
 
-        /* The data only: the journal's commit and the disk's cache flush stay with Complete's
-         * sync, once for its batch (an fdatasync() here for each of sixteen files at once
-         * forced sixteen of each, one after the other on the one thread). */
-        (void) sync_file_range(e->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                                    SYNC_FILE_RANGE_WAIT_AFTER);
+        (void) fdatasync(e->fd);
         /* Here, not on the loop: for a file deleted meanwhile this may be the last close. */
         e->fd = safe_close(e->fd);
 }
 
+/* One at a time: sixteen files ending together would each force a journal commit and a flush
+ * of the disk's cache, one after the other on the one thread, and hold up Complete's sync of
+ * them all (sync_file_range() instead returned before the data was written). */
+static unsigned early_syncs;
+
 static void early_sync_free(IoTask *t) {
         EarlySync *e = (EarlySync *) t;
 
+        early_syncs--;
         safe_close(e->fd);
         free(e);
 }
@@ -180,7 +182,7 @@ void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t siz
         assert(stream);
 
         /* Caught up (or hashing nothing): the verdict comes at once, and Complete right after. */
-        if (l->fd < 0 || hash_stream_progress(stream) >= size)
+        if (l->fd < 0 || hash_stream_progress(stream) >= size || early_syncs > 0)
                 return;
         e = calloc(1, sizeof *e);
         if (!e)
@@ -191,6 +193,7 @@ void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t siz
                 return;
         }
         e->task = (IoTask) { .run = early_sync_run, .done = early_sync_free, .drop = early_sync_free };
+        early_syncs++;
         io_pool_submit(l->job->manager->writeback_pool, &e->task);
 }
 

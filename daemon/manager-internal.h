@@ -383,7 +383,7 @@ int download_prepare_hasher(DownloadLane *l, uint64_t offset);
 void download_verify(DownloadLane *l, const ServerDigest *server);
 /* A held stream of file's (hash_stream_hold()) freed, its hasher kept for the next attempt. */
 void download_keep_hash(Job *j, size_t file, HashStream *stream);
-/* The transfer ended with its hash behind: the file's data is written to disk meanwhile, on a worker. */
+/* The transfer ended with its hash behind: the file's data is synced meanwhile, on a worker. */
 void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t size);
 void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);
 bool download_next_url(DownloadLane *l, const char *why);
