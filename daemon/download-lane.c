@@ -70,13 +70,8 @@ void download_lane_stop(DownloadLane *l, bool keep_data) {
         }
         /* What was hashed is kept for the next attempt when no thread holds it (a Suspend, a
          * retry). */
-        if (keep_data && l->hash_stream && l->file < j->n_files) {
-                Hasher *h = hash_stream_free(TAKE_PTR(l->hash_stream));
-                if (h) {
-                        hasher_free(j->files[l->file]->hasher);
-                        j->files[l->file]->hasher = h;
-                }
-        }
+        if (keep_data && l->hash_stream && l->file < j->n_files)
+                download_keep_hash(j, l->file, TAKE_PTR(l->hash_stream));
         download_lane_free(l);
 }
 

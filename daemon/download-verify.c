@@ -68,11 +68,28 @@ int download_prepare_hasher(DownloadLane *l, uint64_t offset) {
                 log_job_debug(j->id, j->owner, NULL, "Hashing the %" PRIu64 " bytes held of %s while resuming.",
                               offset - hasher_get_size(h), f->path);
         /* The bytes held are read back and hashed off the loop while the transfer appends. */
-        r = hash_stream_new(j->manager->hash_pool, l->fd, h, offset, &l->hash_stream);
+        r = hash_stream_new(j->manager->hash_pool, j->manager->hash_background_pool, l->fd, h, offset, &l->hash_stream);
         if (r < 0)
                 return r;
         TAKE_PTR(h);
         return 0;
+}
+
+void download_keep_hash(Job *j, size_t file, HashStream *stream) {
+        JobFile *f;
+
+        assert(j);
+        assert(file < j->n_files);
+        assert(stream);
+
+        f = j->files[file];
+        hash_stream_hold(stream);
+        hasher_free(f->hasher);
+        f->hasher = hash_stream_free(stream);
+        /* The hash runs behind the transfer: the next start reads back what it lacked. */
+        if (f->hasher)
+                log_job_debug(j->id, j->owner, NULL, "Kept the hash of the first %" PRIu64 " bytes of %s.",
+                              hasher_get_size(f->hasher), f->path);
 }
 
 static void judge(DownloadLane *l, const ServerDigest *server) {
@@ -127,12 +144,12 @@ static void on_file_hashed(HashStream *s, int error, void *userdata) {
         judge(l, l->verify_has_server ? &l->verify_server : NULL);
 }
 
-/* The file's data sent to the disk while the hash catches up (called at the transfer's end,
+/* The file's data synced while the hash catches up (called at the transfer's end,
  * before its descriptor closes): on two CPUs a fast download ends
  * with the hash behind (it takes what the transfer leaves, and reads the rest back), and the
  * sync of Complete, which waits for the disk and not for a CPU, would only start after the
- * verdict. Synced now, it goes on beside the hash's last bytes, and Complete's finds it done.
- * A wrong file is deleted as before: the sync only cost the disk's time. */
+ * verdict. Synced now, it goes on beside the hash's last bytes, and Complete's sync finds
+ * it done. A wrong file is deleted as before: the sync only cost the disk's time. */
 typedef struct EarlySync {
         IoTask task;                    /* first: the pool hands it back */
         int fd;                         /* a duplicate: the lane's may close first */
@@ -146,9 +163,15 @@ static void early_sync_run(IoTask *t) {
         e->fd = safe_close(e->fd);
 }
 
+/* One at a time: sixteen files ending together would each force a journal commit and a flush
+ * of the disk's cache, one after the other on the one thread, and hold up Complete's sync of
+ * them all (sync_file_range() instead returned before the data was written). */
+static unsigned early_syncs;
+
 static void early_sync_free(IoTask *t) {
         EarlySync *e = (EarlySync *) t;
 
+        early_syncs--;
         safe_close(e->fd);
         free(e);
 }
@@ -160,7 +183,7 @@ void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t siz
         assert(stream);
 
         /* Caught up (or hashing nothing): the verdict comes at once, and Complete right after. */
-        if (l->fd < 0 || hash_stream_progress(stream) >= size)
+        if (l->fd < 0 || hash_stream_progress(stream) >= size || early_syncs > 0)
                 return;
         e = calloc(1, sizeof *e);
         if (!e)
@@ -171,6 +194,7 @@ void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t siz
                 return;
         }
         e->task = (IoTask) { .run = early_sync_run, .done = early_sync_free, .drop = early_sync_free };
+        early_syncs++;
         io_pool_submit(l->job->manager->writeback_pool, &e->task);
 }
 
@@ -227,7 +251,7 @@ void download_verify(DownloadLane *l, const ServerDigest *server) {
         f->hasher = hasher_free(f->hasher);
         r = hasher_new(needed, &h);
         if (r >= 0)
-                r = hash_stream_new(j->manager->hash_pool, fd, h, f->bytes_transferred, &l->hash_stream);
+                r = hash_stream_new(j->manager->hash_pool, NULL, fd, h, f->bytes_transferred, &l->hash_stream);
         safe_close(fd);
         if (r < 0) {
                 job_fail(j, false, ERROR_NAME_LOCAL_FILE, "The downloaded file could not be checked", strerror(-r), 0);

@@ -197,9 +197,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 /* The file stays for the retry; so does what was hashed of it (held: the free
                  * takes the hasher as of the thread's last piece rather than drop it all). */
                 if (stream)
-                        hash_stream_hold(stream);
-                hasher_free(f->hasher);
-                f->hasher = hash_stream_free(TAKE_PTR(stream));
+                        download_keep_hash(j, l->file, TAKE_PTR(stream));
                 job_fail(j, false, res->error_name, res->message, res->summary, res->retry_after_usec);
                 return;
         }

@@ -21,9 +21,6 @@
 #include "log.h"
 #include "util.h"
 
-/* Between two pieces a thread looks whether the stream was freed: SHA-256 with the CPU's SHA
- * extensions hashes 1 MiB in under a millisecond. */
-#define PIECE (1024u * 1024u)
 /* A task hands the stream back after this much, so that several streams share the threads. */
 #define TASK_MAX (32u * 1024u * 1024u)
 /* The most buffers a stream holds: a transfer's buffers come back once written and hashed, so
@@ -32,10 +29,15 @@
  * cache later, and the transfer goes on at the network's and the writer's pace, the hash's
  * backlog then overlapping the final sync instead of stretching the transfer. */
 #define HOLD_MAX 4u
+/* The most a stream hashing in the background lets its backlog grow before it competes for the
+ * CPU (at its pool's level) until it is down to half of it: about 0.3 s of SHA-256 with the
+ * CPU's extensions, which the final sync of so large a file hides. */
+#define BACKGROUND_BACKLOG_MAX (512u * 1024u * 1024u)
 
 struct HashStream {
         IoTask task;                    /* the pool's; run() and done() find the stream from it */
         IoPool *pool;
+        IoPool *background_pool;        /* until the verdict is asked for, if any */
         int fd;                         /* a duplicate: the owner closes its own at will */
         Hasher *hasher;                 /* a running task's alone */
         unsigned algorithms;
@@ -45,6 +47,8 @@ struct HashStream {
         uint64_t from_file;             /* [0, from_file) is read back from the file, not from buffers */
         List fed;                       /* buffers waiting for a task, in file order */
         bool running;                   /* a task is queued or runs */
+        bool task_background;           /* in the background pool */
+        bool catching_up;               /* the backlog grew too large for the background */
         bool freed;                     /* the owner let go while a task ran: done() frees */
         bool held;                      /* a keeping stop: nothing more goes to a thread */
         bool restart_pending;           /* the file started over while a task ran */
@@ -57,6 +61,7 @@ struct HashStream {
 
         /* Set before a task is submitted, read by its thread (the pool's lock orders them). */
         uint64_t task_end;              /* read the file up to here first */
+        size_t task_piece;              /* HASH_STREAM_PIECE, or the background's */
         List task_buffers;              /* then hash these; back to their sets in done() */
         bool pause;                     /* XFERD_TEST_HASH_PAUSE */
         bool stall;                     /* XFERD_TEST_HASH_STALL */
@@ -64,6 +69,7 @@ struct HashStream {
         int task_error;
 
         atomic_bool cancelled;
+        atomic_bool hurry;              /* the verdict waits: a background task ends after its piece */
         _Atomic uint64_t progress;      /* bytes hashed as of the thread's last whole piece */
         pthread_mutex_t pause_lock;     /* the test pause waits for the cancel on this */
         pthread_cond_t pause_cond;
@@ -155,12 +161,18 @@ static void mark(HashStream *s) {
         pthread_mutex_unlock(&s->pause_lock);
 }
 
+/* On a thread of the pool: the task ends after its piece (the rest goes to the next task; the
+ * test pause holds it all the same). */
+static bool task_stops(HashStream *s) {
+        return atomic_load(&s->cancelled) || (atomic_load(&s->hurry) && !s->pause);
+}
+
 /* On a thread of the pool: the file's bytes up to end, read back. */
 static int hash_from_file(HashStream *s, uint64_t end) {
         int r;
 
-        while (hasher_get_size(s->hasher) < end && !atomic_load(&s->cancelled)) {
-                r = hasher_update_from_fd(s->hasher, s->fd, end, PIECE);
+        while (hasher_get_size(s->hasher) < end && !task_stops(s)) {
+                r = hasher_update_from_fd(s->hasher, s->fd, end, s->task_piece);
                 if (r < 0)
                         return r;
                 mark(s);
@@ -196,7 +208,7 @@ static void stream_run(IoTask *t) {
                 return;
         }
         r = hash_from_file(s, s->task_end);
-        for (ListNode *n = s->task_buffers.head; n && r >= 0 && !atomic_load(&s->cancelled); n = n->next) {
+        for (ListNode *n = s->task_buffers.head; n && r >= 0 && !task_stops(s); n = n->next) {
                 BodyBuffer *b = LIST_ENTRY(n, BodyBuffer, hash_node);
                 uint64_t size = hasher_get_size(s->hasher);
 
@@ -207,10 +219,14 @@ static void stream_run(IoTask *t) {
                         if (r < 0 || size < b->offset)
                                 break;
                 }
-                if (b->offset + b->len > size) {
-                        r = hasher_update(s->hasher, b->data + (size - b->offset), (size_t) (b->offset + b->len - size));
+                while (r >= 0 && b->offset + b->len > size && !task_stops(s)) {
+                        uint64_t left = b->offset + b->len - size;
+                        size_t k = left < s->task_piece ? (size_t) left : s->task_piece;
+
+                        r = hasher_update(s->hasher, b->data + (size - b->offset), k);
                         if (r >= 0)
                                 mark(s);
+                        size += k;
                 }
         }
         s->task_error = r < 0 ? r : 0;
@@ -231,6 +247,7 @@ static void stream_task_back(IoTask *t) {
 
         s->running = false;
         s->pause = false;
+        /* Also those a hurried task left: the file holds them, the next task reads them. */
         release_all(&s->task_buffers);
         if (s->freed) {
                 stream_destroy(s);
@@ -262,10 +279,27 @@ static void stream_task_dropped(IoTask *t) {
                 s->error = -ECANCELED;
 }
 
+/* Whether the next task goes to the background pool: nobody waits for the verdict yet, and
+ * the backlog is one the final sync hides. */
+static bool stream_background(HashStream *s) {
+        uint64_t hashed = atomic_load(&s->progress), behind = s->written > hashed ? s->written - hashed : 0;
+
+        if (!s->background_pool)
+                return false;
+        if (behind > BACKGROUND_BACKLOG_MAX)
+                s->catching_up = true;
+        else if (behind < BACKGROUND_BACKLOG_MAX / 2)
+                s->catching_up = false;
+        return !s->catching_up;
+}
+
 /* Hands the written range to a thread, or tells the owner the verdict may be read. */
 static void stream_kick(HashStream *s) {
         uint64_t size;
 
+        /* A background task behind by too much ends after its piece; the next competes. */
+        if (s->running && s->task_background && !stream_background(s))
+                atomic_store(&s->hurry, true);
         if (s->running || s->held)
                 return;
         size = hasher_get_size(s->hasher);
@@ -285,7 +319,14 @@ static void stream_kick(HashStream *s) {
                 }
                 s->running = true;
                 s->task_started = s->task_stolen = s->task_over = false;
-                io_pool_submit(s->pool, &s->task);
+                atomic_store(&s->hurry, false);
+                /* An idle CPU may be taken back at any moment: the verdict, once asked for,
+                 * waits for a short piece at most. */
+                /* Never queued there behind other streams' tasks: a verdict asked for meanwhile
+                 * would wait for them, on threads that a busy machine hardly runs. */
+                s->task_background = stream_background(s) && io_pool_has_room(s->background_pool);
+                s->task_piece = s->task_background ? HASH_STREAM_BACKGROUND_PIECE : HASH_STREAM_PIECE;
+                io_pool_submit(s->task_background ? s->background_pool : s->pool, &s->task);
                 return;
         }
         /* Nothing left to hash from them (or nothing will be). */
@@ -297,7 +338,7 @@ static void stream_kick(HashStream *s) {
         }
 }
 
-int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStream **ret) {
+int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, uint64_t written, HashStream **ret) {
         HashStream *s;
         int dfd;
 
@@ -316,12 +357,14 @@ int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStrea
         }
         s->task = (IoTask) { .run = stream_run, .done = stream_task_back, .drop = stream_task_dropped };
         s->pool = pool;
+        s->background_pool = background_pool;
         s->fd = dfd;
         s->hasher = h;
         s->algorithms = hasher_get_algorithms(h);
         s->pause = test_pause() && written > hasher_get_size(h);
         s->stall = test_stall() && written > hasher_get_size(h);
         atomic_init(&s->cancelled, false);
+        atomic_init(&s->hurry, false);
         pthread_mutex_init(&s->pause_lock, NULL);
         pthread_cond_init(&s->pause_cond, NULL);
         /* Bytes held are read in order from the disk; bytes just written from the page cache
@@ -450,6 +493,12 @@ int hash_stream_finish(HashStream *s, uint64_t end, HashStreamDone done, void *u
                 return s->error;
         if (s->algorithms == 0)
                 return -ENOENT;
+        /* Someone waits now: the rest in the pool at the usual level, a task running in the
+         * background's ends after its piece. */
+        if (s->background_pool) {
+                s->background_pool = NULL;
+                atomic_store(&s->hurry, s->running && s->task_background);
+        }
         /* The file holds them: a shorter file shows as -ENODATA from the read. */
         if (end > s->written)
                 s->written = end;

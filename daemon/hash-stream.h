@@ -18,13 +18,21 @@
 
 typedef struct HashStream HashStream;
 
+/* Between two pieces a thread looks whether the stream was freed or its verdict is waited for:
+ * SHA-256 with the CPU's SHA extensions hashes 1 MiB in under a millisecond. In the background
+ * pool, whose threads run only on idle CPUs (hardly at all on a busy machine), less. */
+#define HASH_STREAM_PIECE (1024u * 1024u)
+#define HASH_STREAM_BACKGROUND_PIECE (128u * 1024u)
+
 /* error: 0 once the hasher holds bytes [0, end); -ENODATA when the file ended before end, or
  * the -errno of a failed read. Called on the loop thread; the callee may free s. */
 typedef void (*HashStreamDone)(HashStream *s, int error, void *userdata);
 
-/* The stream hashes fd's bytes [hasher_get_size(h), written) and whatever is written later. On
- * success it owns h and a duplicate of fd (fd stays the caller's). */
-int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStream **ret);
+/* The stream hashes fd's bytes [hasher_get_size(h), written) and whatever is written later,
+ * on background_pool's threads (if not NULL: those of a transfer nobody waits for yet) until
+ * hash_stream_finish(), then on pool's. On success it owns h and a duplicate of fd (fd stays
+ * the caller's). */
+int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, uint64_t written, HashStream **ret);
 
 /* The file holds bytes [0, written) now: they may be read. */
 void hash_stream_written(HashStream *s, uint64_t written);

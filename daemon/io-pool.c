@@ -26,6 +26,7 @@ struct IoPool {
         int efd;
         unsigned max_threads, n_threads, n_idle, busy;
         int nice;                       /* of the threads: 0 is the loop's */
+        bool background;                /* the threads run on CPUs that have nothing else to do */
         pthread_t *threads;
         pthread_mutex_t lock;
         pthread_cond_t wake;
@@ -67,7 +68,8 @@ static void *worker(void *userdata) {
          * loop's (a daemon started at nice 15 keeps its hashing below itself, never above).
          * The kernel's default slice, not the loop's short one, which a thread started from
          * it inherits: a worker's long runs would take the CPU from others at every wake-up. */
-        int r = thread_sched_set(thread_sched_get_nice() + (p->nice > 0 ? p->nice : 0), 0);
+        int r = p->background ? thread_sched_set_background()
+                              : thread_sched_set(thread_sched_get_nice() + (p->nice > 0 ? p->nice : 0), 0);
         /* Once: a system call filter that forbids it fails every thread alike. */
         if (r < 0 && !atomic_exchange(&sched_failed, true))
                 log_debug_errno(r, "Cannot set the CPU priority of worker threads (the pools run at the loop's)");
@@ -316,6 +318,12 @@ void io_pool_set_nice(IoPool *p, int nice) {
         p->nice = nice;
 }
 
+void io_pool_set_background(IoPool *p) {
+        assert(p);
+
+        p->background = true;
+}
+
 void io_pool_set_priority(IoPool *p, int64_t priority) {
         assert(p);
 
@@ -324,6 +332,11 @@ void io_pool_set_priority(IoPool *p, int64_t priority) {
 
 unsigned io_pool_busy(const IoPool *p) {
         return p ? p->busy : 0;
+}
+
+bool io_pool_has_room(const IoPool *p) {
+        assert(p);
+        return p->busy < p->max_threads;
 }
 
 void io_pool_test_delay(const char *what, const char *dir) {

@@ -43,6 +43,10 @@ void io_pool_set_priority(IoPool *p, int64_t priority);
 /* How much nicer than the loop the threads the pool starts from now on are (default 0). */
 void io_pool_set_nice(IoPool *p, int nice);
 
+/* The threads the pool starts from now on run only on a CPU that has nothing else to do
+ * (thread_sched_set_background()), for work nobody waits for yet. */
+void io_pool_set_background(IoPool *p);
+
 /* Before submitting a task a reply waits for: the idle threads are held on the loop's CPU, so
  * that the one woken runs there as soon as the loop waits (the loop has nothing else to do
  * meanwhile). Woken onto the other CPU of a busy machine, a thread waited there behind other
@@ -61,6 +65,8 @@ void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec);
 
 /* Tasks submitted whose done() has not run yet. */
 unsigned io_pool_busy(const IoPool *p);
+/* Whether a task submitted now finds a thread that has none (it waits for no other task). */
+bool io_pool_has_room(const IoPool *p);
 
 /* Deterministic delays for the tests: XFERD_TEST_DELAY=OPERATION:SECONDS:NAME[,…] holds
  * OPERATION (FSYNC, RENAME or UNLINK) for SECONDS in every directory whose last component is

@@ -71,6 +71,7 @@ struct Manager {
         Engine *engine;
         IoPool *io_pool;                        /* file operations off the loop */
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
+        IoPool *hash_background_pool;           /* the same while their transfers run: idle CPUs only */
         IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
         FsDirCache temp_dir;                    /* the directory of the running downloads' next temporary files */
@@ -399,6 +400,8 @@ bool download_done_holds(const Job *j);
 /* download-verify.c */
 int download_prepare_hasher(DownloadLane *l, uint64_t offset);
 void download_verify(DownloadLane *l, const ServerDigest *server);
+/* A held stream of file's (hash_stream_hold()) freed, its hasher kept for the next attempt. */
+void download_keep_hash(Job *j, size_t file, HashStream *stream);
 /* The transfer ended with its hash behind: the file's data is synced meanwhile, on a worker. */
 void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t size);
 void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);

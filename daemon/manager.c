@@ -405,6 +405,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r >= 0)
                 r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_pool);
         if (r >= 0)
+                r = io_pool_new(event, HASH_POOL_THREADS, &m->hash_background_pool);
+        if (r >= 0)
                 r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
         if (r >= 0)
                 r = io_pool_new(event, WRITE_POOL_THREADS, &m->write_pool);
@@ -415,6 +417,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
+        /* While a transfer runs nobody waits for its hash: it takes only the CPU time the
+         * transfer leaves (it reads back what it could not take from the buffers), and what
+         * is left when the transfer ends goes on beside the final sync, in hash_pool. */
+        io_pool_set_background(m->hash_background_pool);
         /* The writers yield to the loop too: at its level their pwrite()s lengthened the
          * replies to calls made during a large download (Cancel's p50 and p99). */
         io_pool_set_nice(m->write_pool, HASH_POOL_NICE);
@@ -498,6 +504,7 @@ Manager *manager_free(Manager *m) {
         }
         /* After the jobs: their streams are stopped, so no thread hashes on. */
         m->hash_pool = io_pool_free(m->hash_pool);
+        m->hash_background_pool = io_pool_free(m->hash_background_pool);
         m->writeback_pool = io_pool_free(m->writeback_pool);
         m->write_pool = io_pool_free(m->write_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {

@@ -29,6 +29,18 @@ int thread_sched_get_nice(void) {
         return errno != 0 ? 0 : nice;
 }
 
+int thread_sched_set_background(void) {
+        struct kernel_sched_attr attr = {
+                .size = sizeof attr,
+                .sched_policy = SCHED_IDLE,
+                .sched_nice = 19,
+        };
+
+        if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+                return -errno;
+        return 0;
+}
+
 int thread_sched_set(int nice, uint64_t slice_nsec) {
         struct kernel_sched_attr attr = {
                 .size = sizeof attr,

@@ -14,5 +14,9 @@
 /* The calling thread's nice level (clamped to 19 at most), and the slice in ns (0: the
  * kernel's default). -errno; a kernel without sched_setattr(): -ENOSYS. */
 int thread_sched_set(int nice, uint64_t slice_nsec);
+/* The calling thread runs only when a CPU has nothing else to do (SCHED_IDLE), and a thread
+ * that wakes takes the CPU from it at once; for good, since leaving it needs CAP_SYS_NICE.
+ * -errno. */
+int thread_sched_set_background(void);
 /* The calling thread's nice level. */
 int thread_sched_get_nice(void);

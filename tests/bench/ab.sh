@@ -5,7 +5,7 @@
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
 #   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes] [--rounds N] [--mib N] [--checksum|--both]
-#                     [--background plain|sum] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
+#                     [--background plain|sum|prefix] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given; --both: each build without and
@@ -17,7 +17,9 @@
 #                   nginx's CPU
 #   --case cancel   Cancel call → reply with 100 transfers running (/slow/, 128 KiB/s each),
 #                   200 cancels; with --background, 20 running while the --mib file downloads
-#                   over and over without (plain) or with (sum) a checksum
+#                   over and over without (plain) or with (sum) a checksum, or with one from a
+#                   resume at its half (prefix: suspended once the file holds half, then resumed,
+#                   the half held hashed from byte 0 while the rest arrives, as run.sh's row)
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
@@ -74,7 +76,7 @@ while [[ $# -gt 0 ]]; do
     --window) need_number ab.sh "$@"; window=$2; shift 2 ;;
     --bus) [[ $# -ge 2 && $2 =~ ^(daemon|broker)$ ]] || { echo "ab.sh: --bus takes daemon or broker" >&2; exit 2; }
            bus_kind=$2; shift 2 ;;
-    --background) [[ $# -ge 2 && $2 =~ ^(plain|sum)$ ]] || { echo "ab.sh: --background takes plain or sum" >&2; exit 2; }
+    --background) [[ $# -ge 2 && $2 =~ ^(plain|sum|prefix)$ ]] || { echo "ab.sh: --background takes plain, sum or prefix" >&2; exit 2; }
                   background=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "ab.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
@@ -233,7 +235,8 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
   xferd_fresh "$b"
   fresh_dl
   if [[ -n $background ]]; then
-    args=(--count 20 --background "$base/big" --checksum "$([[ $background == sum ]] && echo "$big_sum" || echo none)")
+    args=(--count 20 --background "$base/big" --checksum "$([[ $background == plain ]] && echo none || echo "$big_sum")")
+    [[ $background == prefix ]] && args+=(--resume-at "$((mib * 1024 * 1024 / 2))")
   fi
   w0=$(waited "$xpid")
   out=$("$bench" cancel "${args[@]}" --samples 200 --url "$base/slow/big" --dir "$work/dl") ||
