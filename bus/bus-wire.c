@@ -4,11 +4,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <linux/sockios.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "bus-wire.h"
@@ -19,16 +16,8 @@
  * buffer stays in the heap (below malloc's mapping threshold). */
 #define WIRE_BUFFER (256 * 1024)
 
-/* A reply is written only when the socket takes all of it at once, so that the loop never waits
- * for the bus: what the bus has not read yet of earlier messages must be at most this (else the
- * bus is behind, or stopped reading, and sd-bus queues the reply as any other). */
-#define WIRE_QUEUED_MAX (1024 * 1024)
-
-/* The send buffer counts the kernel's bookkeeping of each piece beside its bytes. */
-#define WIRE_SLACK(n) ((n) / 4 + 64 * 1024)
-
-/* Not expected, given the room made first: a piece the socket did not take waits this long
- * (sd-bus's default timeout of a call), then the connection goes. */
+/* The bus reads as fast as it can; one that takes this long for a piece is stuck, and the
+ * connection goes (sd-bus's default timeout of a call). */
 #define WIRE_STALL_MS (25 * 1000)
 
 /* The reply's own cookie: sd-bus numbers the messages it sends from 1 up, these count from the
@@ -90,39 +79,6 @@ void bus_wire_put_slow(BusWire *w, const void *p, size_t n) {
         }
         if (r < 0)
                 wire_fail(w, r);
-}
-
-/* Whether the socket takes n more bytes without a wait: little of earlier messages unread, and a
- * send buffer with room for n (raised for this reply when it has not: beyond the system's maximum
- * only as root, which the system bus's xferd is). *ret_saved: the size to restore, or 0. */
-static bool wire_room(int fd, size_t n, int *ret_saved) {
-        int queued = 0, size = 0, v;
-        socklen_t l = sizeof size;
-        size_t need;
-
-        *ret_saved = 0;
-        if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued < 0 || (size_t) queued > WIRE_QUEUED_MAX ||
-            getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &l) < 0)
-                return false;
-        need = (size_t) queued + n + WIRE_SLACK(n);
-        if ((size_t) size >= need)
-                return true;
-        if (need > INT_MAX / 2)
-                return false;
-        v = (int) (need / 2 + 1);       /* the kernel keeps twice what it is given */
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0 &&
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) < 0)
-                return false;
-        *ret_saved = size;
-        l = sizeof size;
-        return getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &l) >= 0 && (size_t) size >= need;
-}
-
-static void wire_restore(int fd, int saved) {
-        int v = saved / 2;
-
-        if (saved > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
 }
 
 static void wire_byte(BusWire *w, uint8_t b) {
@@ -193,13 +149,6 @@ int bus_wire_begin(BusWire *w, sd_bus_message *call, const char *signature, uint
         memcpy(w->buf + fields_at, &fields, sizeof fields);
         bus_wire_align(w, 8);   /* the body starts 8-aligned: its offsets align as the message's */
 
-        /* Once part of a message is out the rest must follow before sd-bus writes again: a bus
-         * that stopped reading would hold the loop. So all of it must fit now, or none is sent. */
-        if (!wire_room(fd, w->used + body_size, &w->saved_sndbuf)) {
-                wire_restore(fd, w->saved_sndbuf);
-                w->buf = mfree(w->buf);
-                return 0;
-        }
         w->offset = 0;
         w->body_size = body_size;
         return 1;
@@ -222,7 +171,6 @@ int bus_wire_end(BusWire *w) {
                 if (r < 0)
                         wire_fail(w, r);
         }
-        wire_restore(w->fd, w->saved_sndbuf);     /* what is queued stays queued */
         w->buf = mfree(w->buf);
         return w->error;
 }

@@ -7,8 +7,7 @@
  * of each row's signature, every object path's check), most of xferd's CPU for the call. The
  * body is produced twice by the same code: first only measured (its size goes into the header),
  * then written out in pieces as it is made, so the bus reads the first rows while xferd makes the
- * next. Only a reply the socket takes whole at once goes so (its send buffer raised for it), so
- * that the loop never waits for the bus; else sd-bus builds and queues it as any other. The caller writes only what it knows to be valid (clean text, its own ids and paths): the
+ * next. The caller writes only what it knows to be valid (clean text, its own ids and paths): the
  * bus checks every string of a message it relays and drops a connection that sends an invalid
  * one. */
 
@@ -25,7 +24,6 @@ typedef struct BusWire {
         uint64_t body_size;     /* as announced in the header (writing) */
         int fd;
         int error;              /* the first failed write's (negative errno); later puts do nothing */
-        int saved_sndbuf;       /* the socket's send buffer before this reply raised it, or 0 */
         sd_bus *bus;
 } BusWire;
 
@@ -78,7 +76,7 @@ static inline void bus_wire_array_begin(BusWire *w, unsigned a) {
 }
 
 /* Whether the reply to call can be written so: a connection of one socket, ready, on which sd-bus
- * has nothing queued, whose socket has room for all of it (the bus not behind). Then writes the header of a method return of `signature` whose body is
+ * has nothing queued. Then writes the header of a method return of `signature` whose body is
  * body_size bytes (measured with BUS_WIRE_MEASURE). Returns 1 when the body is to be written
  * (bus_wire_end() after), 0 when it must go through sd-bus instead, negative errno when the
  * memory for the pieces is lacking. */
