@@ -4,6 +4,7 @@
 
 #include "bus-errors.h"
 #include "bus.h"
+#include "url-strip.h"
 
 /* sd-bus never checks who reads a property: the object lookup is the gate for every call and
  * property access on a job. Signals emitted outside a call have no current message and pass. */
@@ -159,7 +160,6 @@ assert_field_type(error_message, char *);
 assert_field_type(error_count, uint32_t);
 assert_field_type(minimum_retry_delay, uint32_t);
 assert_field_type(no_progress_timeout, uint32_t);
-assert_field_type(upload_url, char *);
 assert_field_type(bytes_from_cache, uint64_t);
 assert_field_type(bytes_from_origin, uint64_t);
 assert_field_type(auto_complete, bool);
@@ -328,6 +328,15 @@ static int property_get_proxy(sd_bus *bus, const char *path, const char *interfa
         if (!shown)
                 return -ENOMEM;
         return append_string(reply, shown);
+}
+
+/* Stripped like every URL xferd shows: a relative Location keeps the creation URL's
+ * "user:password@", which the upload's own requests need and nobody reads back. */
+static int property_get_upload_url(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Job *j = userdata;
+
+        return append_string(reply, URL_SHOWN(strempty(j->upload_url)));
 }
 
 static int set_result(int r, const CallError *e, sd_bus_error *error) {
@@ -581,7 +590,7 @@ const sd_bus_vtable bus_job_vtable[] = {
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("HttpHeaderNames", "as", property_get_header_names, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_PROPERTY("UploadUrl", "s", NULL, offsetof(Job, upload_url), SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("UploadUrl", "s", property_get_upload_url, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_WRITABLE_PROPERTY("CancelWhenOwnerGone", "b", property_get_cancel_when_owner_gone,
                                  property_set_cancel_when_owner_gone, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),

@@ -2,7 +2,6 @@
 #include <libgen.h>
 
 #include "bus-errors.h"
-#include "bus-wire.h"
 #include "bus.h"
 #include "config.h"
 #include "heap-huge.h"
@@ -261,30 +260,15 @@ static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
         return r;
 }
 
-/* The rows' jobs: every job, or the caller's own only (its owner's list, never another user's
- * job), each asked for from memory a few places ahead. */
-static Job *listed_first(const JobsListed *l) {
-        Manager *m = l->bus->manager;
-        Job *j = l->all ? manager_first_job(m) : manager_first_owned_job(m, l->uid);
-
-        if (j)
-                job_prefetch_ahead(j, !l->all);
-        return j;
-}
-
-static Job *listed_next(const JobsListed *l, Job *j) {
-        j = l->all ? job_next(j) : job_next_owned(j);
-        if (j)
-                job_prefetch_ahead(j, !l->all);
-        return j;
-}
-
-/* The rows through sd-bus (bus_reply_array()'s callback). */
+/* Every job, or the caller's own only: its owner's list, never another user's job. */
 static int append_jobs(sd_bus_message *reply, void *userdata) {
         JobsListed *l = userdata;
+        Manager *m = l->bus->manager;
         int r;
 
-        for (Job *j = listed_first(l); j; j = listed_next(l, j)) {
+        for (Job *j = l->all ? manager_first_job(m) : manager_first_owned_job(m, l->uid); j;
+             j = l->all ? job_next(j) : job_next_owned(j)) {
+                job_prefetch_ahead(j, !l->all);
                 r = append_job_row(reply, j, l);
                 if (r < 0)
                         return r;
@@ -292,61 +276,6 @@ static int append_jobs(sd_bus_message *reply, void *userdata) {
                         l->n--;
         }
         return 0;
-}
-
-/* One row written by xferd itself (bus-wire.h), measured or sent: the same fields as
- * append_job_row()'s. */
-static void wire_job_row(BusWire *w, const Job *j, bool paths) {
-        static const char prefix[] = XFERD_JOB_PATH_PREFIX;
-        const char *name = strempty(j->display_name), *type = job_type_to_string(j->type),
-                   *state = job_state_to_string(j->state);
-        size_t n = strnlen(j->id, sizeof j->id - 1);
-        JobCounts c = job_counts(j);
-
-        bus_wire_align(w, 8);
-        bus_wire_string(w, j->id, n);
-        bus_wire_string(w, name, strlen(name));
-        bus_wire_string(w, type, strlen(type));
-        bus_wire_string(w, state, strlen(state));
-        bus_wire_u32(w, (uint32_t) j->owner);
-        bus_wire_u64(w, c.bytes_transferred);
-        bus_wire_u64(w, c.bytes_total);
-        if (paths) {
-                bus_wire_u32(w, (uint32_t) (sizeof prefix - 1 + n));
-                bus_wire_put(w, prefix, sizeof prefix - 1);
-                bus_wire_put(w, j->id, n + 1);
-        }
-}
-
-/* The rows written by xferd itself: measured first (every display name checked on the way, as
- * sd-bus would), then written. Returns 1 when replied, 0 when sd-bus is to build the reply
- * instead (a name that is not clean text fails the call there; a connection this cannot write
- * to), negative errno when the connection failed. */
-static int list_jobs_wire(sd_bus_message *m, JobsListed *l, sd_bus_error *error) {
-        BusWire w = BUS_WIRE_MEASURE;
-        int r;
-
-        bus_wire_array_begin(&w, 8);
-        for (Job *j = listed_first(l); j; j = listed_next(l, j)) {
-                const char *name = strempty(j->display_name);
-
-                if (!text_is_ascii(name, strlen(name)) && !safe_text_is_clean(name))
-                        return 0;
-                wire_job_row(&w, j, l->paths);
-        }
-        if (w.offset - 8 > BUS_WIRE_ARRAY_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
-                                         "The list of %zu jobs is too large for one D-Bus message.", l->n);
-
-        r = bus_wire_begin(&w, m, l->paths ? "a(" ROW_FIELDS_PATH ")" : "a(" ROW_FIELDS ")", w.offset);
-        if (r <= 0)
-                return r;
-        bus_wire_array_begin(&w, 8);
-        for (Job *j = listed_first(l); j; j = listed_next(l, j))
-                wire_job_row(&w, j, l->paths);
-        r = bus_wire_end(&w);
-        heap_trim_after(w.body_size);
-        return r < 0 ? r : 1;
 }
 
 /* ListJobs, and ListJobsCompact without the paths: a path is the prefix and the id, and at
@@ -374,11 +303,6 @@ static int list_jobs(sd_bus_message *m, Bus *b, bool paths, sd_bus_error *error)
                 .uid = uid,
                 .n = all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid),
         };
-        if (!sd_bus_message_get_expect_reply(m))
-                return 0;
-        r = list_jobs_wire(m, &l, error);
-        if (r != 0)
-                return r;
         /* A reply of a few thousand rows stays in the heap: no look at the mappings. */
         l.body = heap_follow_begin(l.n * ROW_BYTES);
         r = bus_reply_array(m, paths ? "(" ROW_FIELDS_PATH ")" : "(" ROW_FIELDS ")", append_jobs, &l);

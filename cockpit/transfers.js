@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The "Transfers" page: xferd's jobs in a table that follows the daemon's signals, a
 // job's files on demand, the job actions, "New download", and for root the Manager's
-// settings. Rows are updated in place, so keyboard focus stays where it is.
+// settings. Rows are keyed by job and updated in place, so keyboard focus stays where it
+// is; a change of one job touches its row only, and only what differs in it, so that a
+// table of thousands of jobs follows their progress signals.
 
 import { Transfers } from "./jobs.js";
 import { el, newDownloadDialog, confirmCancel } from "./dialogs.js";
@@ -16,6 +18,23 @@ let user = null;                   // cockpit.user()
 const userNames = new Map();       // uid → login name (root: from /etc/passwd)
 
 const $ = id => document.getElementById(id);
+
+// Writes only what differs: an unchanged row is not touched at all.
+function setText(node, text) {
+    if (node.textContent !== text)
+        node.textContent = text;
+}
+
+function setAttr(node, name, value) {
+    if (node.getAttribute(name) !== value)
+        node.setAttribute(name, value);
+}
+
+// Through the style object: the page's policy allows no inline style attribute.
+function setWidth(node, width) {
+    if (node.style.width !== width)
+        node.style.width = width;
+}
 
 // ------------------------------------------------------------------ messages
 
@@ -219,37 +238,38 @@ function detailsText(job) {
 function updateRow(entry, job) {
     const p = job.props;
     const name = jobName(job);
-    entry.name.textContent = name;
-    entry.toggle.setAttribute("aria-label", cockpit.format(_("Details of “$0”"), name));
-    entry.owner.textContent = ownerName(p.Owner);
-    entry.stateText.textContent = format.stateLabel(p.State);
-    entry.stateLabel.className = "pf-c-label pf-m-compact " + (STATE_COLORS[p.State] || "");
-    entry.tbody.dataset.state = p.State || "";
+    setText(entry.name, name);
+    setAttr(entry.toggle, "aria-label", cockpit.format(_("Details of “$0”"), name));
+    setText(entry.owner, ownerName(p.Owner));
+    setText(entry.stateText, format.stateLabel(p.State));
+    setAttr(entry.stateLabel, "class", "pf-c-label pf-m-compact " + (STATE_COLORS[p.State] || ""));
+    setAttr(entry.tbody, "data-state", p.State || "");
 
     const pct = format.percent(p.BytesTransferred || 0, p.BytesTotal);
-    entry.progress.setAttribute("aria-label", cockpit.format(_("Progress of “$0”"), name));
+    setAttr(entry.progress, "aria-label", cockpit.format(_("Progress of “$0”"), name));
     if (pct === null) {
-        entry.progress.removeAttribute("aria-valuenow");
-        entry.progress.setAttribute("aria-valuetext", cockpit.format(_("$0 so far"), format.bytes(p.BytesTransferred || 0)));
-        entry.bar.style.width = "0";
-        entry.progressText.textContent = format.bytes(p.BytesTransferred || 0);
+        if (entry.progress.hasAttribute("aria-valuenow"))
+            entry.progress.removeAttribute("aria-valuenow");
+        setAttr(entry.progress, "aria-valuetext", cockpit.format(_("$0 so far"), format.bytes(p.BytesTransferred || 0)));
+        setWidth(entry.bar, "0px");
+        setText(entry.progressText, format.bytes(p.BytesTransferred || 0));
     } else {
         const text = cockpit.format(_("$0 % · $1 of $2"), pct, format.bytes(p.BytesTransferred || 0),
                                     format.bytes(p.BytesTotal));
-        entry.progress.setAttribute("aria-valuenow", String(pct));
-        entry.progress.setAttribute("aria-valuetext", text);
-        entry.bar.style.width = pct + "%";
-        entry.progressText.textContent = text;
+        setAttr(entry.progress, "aria-valuenow", String(pct));
+        setAttr(entry.progress, "aria-valuetext", text);
+        setWidth(entry.bar, pct + "%");
+        setText(entry.progressText, text);
     }
-    entry.tbody.dataset.bytes = String(p.BytesTransferred || 0);
+    setAttr(entry.tbody, "data-bytes", String(p.BytesTransferred || 0));
     entry.progress.classList.toggle("pf-m-danger", p.State === "error");
     entry.progress.classList.toggle("pf-m-success", p.State === "transferred");
 
     const r = transfers.rateOf(job);
-    entry.rate.textContent = r === null ? "" : format.rate(r);
+    setText(entry.rate, r === null ? "" : format.rate(r));
     const left = transfers.timeLeftOf(job);
-    entry.left.textContent = left === null ? "" : format.duration(left);
-    entry.details.textContent = detailsText(job);
+    setText(entry.left, left === null ? "" : format.duration(left));
+    setText(entry.details, detailsText(job));
     entry.details.classList.toggle("xferd-error-text", p.State === "error");
     renderActions(entry, job);
 
@@ -337,9 +357,13 @@ function openNewDownload() {
     });
 }
 
+// Whether the table shows the model's jobs as of the last whole render().
+let shown = false;
+
 function render() {
     const table = $("jobs");
     const empty = $("empty");
+    shown = transfers.status === "ready";
     $("new-download").disabled = transfers.status !== "ready";
     $("page-subtitle").textContent = transfers.allUsers
         ? _("Background transfers of xferd, for every user of this machine.")
@@ -372,15 +396,9 @@ function render() {
     // Rows: add new ones in creation order (the listing's, then arrival), update all, drop
     // the gone.
     const jobs = [...transfers.jobs.values()].sort((a, b) => a.order - b.order);
-    for (const [path, entry] of rows) {
-        if (!transfers.jobs.has(path)) {
-            const hadFocus = entry.tbody.contains(document.activeElement);
-            inView.unobserve(entry.row);
-            entry.tbody.remove();
-            rows.delete(path);
-            if (hadFocus)
-                $("new-download").focus();
-        }
+    for (const path of [...rows.keys()]) {
+        if (!transfers.jobs.has(path))
+            dropRow(path);
     }
     let previous = table.tHead;
     for (const job of jobs) {
@@ -394,17 +412,73 @@ function render() {
         previous = entry.tbody;
         updateRow(entry, job);
     }
+    showTableOrEmpty();
+    renderSettings();
+}
 
-    table.hidden = jobs.length === 0;
-    empty.hidden = jobs.length > 0;
-    if (jobs.length === 0) {
+function dropRow(path) {
+    const entry = rows.get(path);
+    const hadFocus = entry.tbody.contains(document.activeElement);
+    inView.unobserve(entry.row);
+    entry.tbody.remove();
+    rows.delete(path);
+    if (hadFocus)
+        $("new-download").focus();
+}
+
+function showTableOrEmpty() {
+    const table = $("jobs");
+    const empty = $("empty");
+    const none = rows.size === 0;
+    if (!none && !table.hidden && empty.hidden)
+        return;
+    table.hidden = none;
+    empty.hidden = !none;
+    if (none) {
         setEmpty(_("No transfers"),
                  el("p", null, transfers.allUsers
                      ? _("No user has a transfer that is not finished.")
                      : _("Downloads you start here or with xferctl show up here until they are done.")),
                  { label: _("New download"), run: openNewDownload });
     }
-    renderSettings();
+}
+
+// One job changed, arrived or went: its row only. A new job goes before the first row of a
+// later one (in practice it is the latest and goes last).
+function renderJob(path) {
+    const job = transfers.jobs.get(path);
+    let entry = rows.get(path);
+    if (!job) {
+        if (entry) {
+            dropRow(path);
+            showTableOrEmpty();
+        }
+        return;
+    }
+    if (!entry) {
+        entry = createRow(job);
+        rows.set(path, entry);
+        const table = $("jobs");
+        const later = [...table.tBodies].find(tbody => {
+            const other = transfers.jobs.get(tbody.dataset.path);
+            return other && other.order > job.order;
+        });
+        table.insertBefore(entry.tbody, later || null);
+        showTableOrEmpty();
+    }
+    updateRow(entry, job);
+}
+
+// What the model says changed: one job (its path), the Manager's settings, or everything
+// (no detail: connected, listed, lost), which a page that is not showing the jobs also
+// redraws whole.
+function onChanged(detail) {
+    if (!detail || transfers.status !== "ready" || !shown)
+        render();
+    else if (detail.manager)
+        renderSettings();
+    else
+        renderJob(detail.path);
 }
 
 // --------------------------------------------------------- Manager settings
@@ -470,7 +544,7 @@ function setupSettings() {
 
 // ----------------------------------------------------------------------- start
 
-transfers.addEventListener("changed", render);
+transfers.addEventListener("changed", ev => onChanged(ev.detail));
 transfers.addEventListener("announce", ev => {
     const { job, finalState } = ev.detail;
     announce(cockpit.format(finalState === "cancelled" ? _("“$0” was cancelled.") : _("“$0” is done ($1)."),

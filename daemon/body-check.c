@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "body-check.h"
+#include "url-strip.h"
 #include "util.h"
 
 void body_check_done(BodyCheck *c) {
@@ -49,13 +50,13 @@ bool body_check_accept(BodyCheck *c, long status, uint64_t total, const char *ur
         if (total != UINT64_MAX && c->expect_size && total != c->expected_size) {
                 fail(c, "The file does not have the expected size",
                      "The server says %s has %" PRIu64 " bytes, but %" PRIu64 " were expected.",
-                     url, total, c->expected_size);
+                     URL_SHOWN(url), total, c->expected_size);
                 return false;
         }
         if (total != UINT64_MAX && c->max_size > 0 && total > c->max_size) {
                 fail(c, "The file is larger than allowed",
                      "The server says %s has %" PRIu64 " bytes, more than the %" PRIu64 " allowed.",
-                     url, total, c->max_size);
+                     URL_SHOWN(url), total, c->max_size);
                 return false;
         }
 
@@ -102,7 +103,7 @@ bool body_check_room(BodyCheck *c, uint64_t held, size_t len, const char *url) {
         if (held + len <= cap)
                 return true;
         fail(c, "The server sent more bytes than expected", "%s sent more than the %" PRIu64 " bytes expected.",
-             url, cap);
+             URL_SHOWN(url), cap);
         return false;
 }
 
@@ -144,15 +145,16 @@ void body_check_complete(BodyCheck *c, uint64_t size, uint64_t range_start, cons
 
         if (c->expect_size && size != c->expected_size)
                 fail(c, "The file does not have the expected size",
-                     "%s ended after %" PRIu64 " bytes, but %" PRIu64 " were expected.", url, size, c->expected_size);
+                     "%s ended after %" PRIu64 " bytes, but %" PRIu64 " were expected.", URL_SHOWN(url), size,
+                     c->expected_size);
         else if (c->range_lost)
                 fail(c, "The bytes could not be checked against the digest the server sent",
                      "The bytes %s sent from byte %" PRIu64 " could not be hashed to check the Content-Digest "
-                     "sent with them.", url, range_start);
+                     "sent with them.", URL_SHOWN(url), range_start);
         else if (c->range_hasher && hasher_get_digest(c->range_hasher, c->range_digest.digest.algorithm, &d) >= 0 &&
                  !digest_equal(&d, &c->range_digest.digest))
                 fail(c, "The bytes do not match the digest the server sent",
                      "The bytes %s sent from byte %" PRIu64 " do not match the Content-Digest sent with them: "
-                     "expected %s, got %s.", url, range_start, digest_to_string(&c->range_digest.digest, want),
-                     digest_to_string(&d, got));
+                     "expected %s, got %s.", URL_SHOWN(url), range_start,
+                     digest_to_string(&c->range_digest.digest, want), digest_to_string(&d, got));
 }

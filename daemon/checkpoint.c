@@ -19,6 +19,12 @@ void checkpoint_stored_unknown(Job *j) {
         j->counters_unstored = true;
 }
 
+void checkpoint_stored(Job *j) {
+        assert(j);
+
+        j->counters_unstored = false;
+}
+
 /* What no call waits for (progress, a transfer's own events): a failed write is logged and the
  * daemon goes on; the in-memory job stays right, and the next successful write of the job
  * brings the store up to date. Calls store through checkpoint_store(), which they check. */

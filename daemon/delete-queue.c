@@ -7,6 +7,7 @@
 #include "manager-internal.h"
 #include "store.h"
 #include "tus.h"
+#include "url-strip.h"
 #include "util.h"
 
 #define DELETE_RETRY_MAX_USEC (600 * USEC_PER_SEC)
@@ -53,13 +54,13 @@ static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char 
         d->request = tus_delete_free(d->request);
         switch (outcome) {
         case TUS_DELETE_DONE:
-                log_info("Removed the partial upload at %s from the server.", d->rec.url);
+                log_info("Removed the partial upload at %s from the server.", URL_SHOWN(d->rec.url));
                 manager_forget_upload_url(m, d->rec.url);
                 manager_drop_delete(m, d);
                 return;
         case TUS_DELETE_UNSUPPORTED:
                 log_notice("The server refused to delete the partial upload at %s (%s): it keeps the data.",
-                           d->rec.url, message);
+                           URL_SHOWN(d->rec.url), message);
                 manager_drop_delete(m, d);
                 return;
         case TUS_DELETE_RETRY:
@@ -69,7 +70,7 @@ static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char 
         d->rec.attempts++;
         if (now >= d->rec.deadline) {
                 log_warning("Gave up deleting the partial upload at %s after %" PRIu32 " attempts: %s",
-                            d->rec.url, d->rec.attempts, message);
+                            URL_SHOWN(d->rec.url), d->rec.attempts, message);
                 manager_drop_delete(m, d);
                 return;
         }
@@ -81,7 +82,7 @@ static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char 
         d->rec.next_try = now + delay;
         (void) store_save_pending_delete(m->store, &d->rec);
         log_info("Cannot delete the partial upload at %s yet (%s); trying again in %" PRIu64 " s.",
-                 d->rec.url, message, delay / USEC_PER_SEC);
+                 URL_SHOWN(d->rec.url), message, delay / USEC_PER_SEC);
 
         int r = d->timer ? sd_event_source_set_time(d->timer, d->rec.next_try) : 0;
         if (r >= 0 && d->timer)
@@ -90,7 +91,7 @@ static void on_delete_done(TusDelete *req, TusDeleteOutcome outcome, const char 
                 r = sd_event_add_time(m->event, &d->timer, CLOCK_REALTIME, d->rec.next_try, USEC_PER_SEC,
                                       on_delete_timer, d);
         if (r < 0)
-                log_error_errno(r, "Cannot arm the retry of the DELETE of %s", d->rec.url);
+                log_error_errno(r, "Cannot arm the retry of the DELETE of %s", URL_SHOWN(d->rec.url));
 }
 
 static void delete_send(DeleteEntry *d) {
@@ -126,7 +127,7 @@ static int manager_add_delete(Manager *m, const PendingDelete *rec, bool save) {
                 int r = sd_event_add_time(m->event, &d->timer, CLOCK_REALTIME, d->rec.next_try, USEC_PER_SEC,
                                           on_delete_timer, d);
                 if (r < 0)
-                        log_error_errno(r, "Cannot arm the retry of the DELETE of %s", d->rec.url);
+                        log_error_errno(r, "Cannot arm the retry of the DELETE of %s", URL_SHOWN(d->rec.url));
         } else
                 delete_send(d);
         idle_check(m);
@@ -149,7 +150,7 @@ void delete_queue_add_upload(Manager *m, Job *j) {
         };
         int r = manager_add_delete(m, &rec, true);
         if (r < 0)
-                log_error_errno(r, "Cannot schedule the DELETE of the partial upload at %s", j->upload_url);
+                log_error_errno(r, "Cannot schedule the DELETE of the partial upload at %s", URL_SHOWN(j->upload_url));
 }
 
 int delete_queue_adopt(const PendingDelete *d, void *userdata) {

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager-internal.h"
 #include "signed-list.h"
+#include "url-strip.h"
 #include "util.h"
 #include "verify.h"
 
@@ -32,7 +33,7 @@ static bool take_digests(Job *j, const char *list_url, const ChecksumList *list,
                 d = r >= 0 ? checksum_list_find(list, name) : NULL;
                 if (!d) {
                         snprintf(msg, sizeof msg, "%s is not in the signed checksum list %s (looked up as '%s').",
-                                 f->url, list_url, name ? name : "(no file name in the URL)");
+                                 URL_SHOWN(f->url), URL_SHOWN(list_url), name ? name : "(no file name in the URL)");
                         job_fail(j, true, ERROR_NAME_INTEGRITY, msg, "The file is not in the signed checksum list", 0);
                         return false;
                 }
@@ -66,7 +67,7 @@ static void on_list_done(SignedList *s, SignedListResult *res, void *userdata) {
                 job_fail(j, true, ERROR_NAME_INTEGRITY, res->message, res->summary, 0);
                 return;
         }
-        log_job_info(j->id, j->owner, NULL, "The checksum list %s is signed by key %s.", url, res->key);
+        log_job_info(j->id, j->owner, NULL, "The checksum list %s is signed by key %s.", URL_SHOWN(url), res->key);
         if (take_digests(j, url, res->list, res->key))
                 download_start(j);
 }
@@ -83,7 +84,8 @@ void download_fetch_list(Job *j, size_t file) {
                 snprintf(msg, sizeof msg,
                          "No keyring to check the signature of the checksum list %s: put the signing key into %s "
                          "as a binary keyring named *.gpg (gpg --export, or gpg --dearmor for an .asc file)%s%s.",
-                         f->checksum_list, strempty(m->config.keys_dir), r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+                         URL_SHOWN(f->checksum_list), strempty(m->config.keys_dir), r < 0 ? ": " : "",
+                         r < 0 ? strerror(-r) : "");
                 job_fail(j, true, ERROR_NAME_INTEGRITY, msg, "No keyring to check the signed checksum list", 0);
                 return;
         }
@@ -97,11 +99,12 @@ void download_fetch_list(Job *j, size_t file) {
                 .uid = j->owner,
                 .gid = j->identity.gid,
         };
-        log_job_debug(j->id, j->owner, NULL, "Fetching the checksum list %s.", f->checksum_list);
+        log_job_debug(j->id, j->owner, NULL, "Fetching the checksum list %s.", URL_SHOWN(f->checksum_list));
         j->list_file = file;
         r = signed_list_start(m->engine, &req, on_list_done, j, &j->signed_list);
         if (r < 0) {
-                snprintf(msg, sizeof msg, "Cannot fetch the checksum list %s: %s", f->checksum_list, strerror(-r));
+                snprintf(msg, sizeof msg, "Cannot fetch the checksum list %s: %s", URL_SHOWN(f->checksum_list),
+                         strerror(-r));
                 job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
         }
 }

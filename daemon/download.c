@@ -154,6 +154,8 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         if (l->validator_unstored && res->outcome == TRANSFER_OK)
                 manager_crash_point("file-end-unstored");
         l->transfer = transfer_free(l->transfer);
+        if (res->outcome == TRANSFER_OK && stream)
+                download_sync_early(l, stream, f->bytes_transferred);
         l->fd = safe_close(l->fd);
         if ((validator_changed || l->validator_unstored) && res->outcome != TRANSFER_OK)
                 checkpoint_save_file(j, l->file);
@@ -177,7 +179,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                         return;
                 }
                 log_info("Job %s: %s changed on the server or cannot be resumed; downloading it again from the start.",
-                         j->id, job_file_current_url(f));
+                         j->id, URL_SHOWN(job_file_current_url(f)));
                 pending_unlink_remove_temporary(j, f);
                 f->bytes_total = UINT64_MAX;
                 checkpoint_save_file(j, l->file);
@@ -385,7 +387,7 @@ static int lane_start(DownloadLane *l) {
                 /* Bytes of unknown version: continuing them could splice two versions of the
                  * resource into one file, so they go. */
                 log_info("Job %s: no validator for the %" PRIu64 " bytes held of %s; starting it again.",
-                         j->id, offset, job_file_current_url(f));
+                         j->id, offset, URL_SHOWN(job_file_current_url(f)));
                 if (ftruncate(fd, 0) < 0) {
                         r = -errno;
                         safe_close(fd);
@@ -460,9 +462,7 @@ void download_start(Job *j) {
         }
         if (!j->lanes && !j->signed_list && j->current >= j->n_files) {
                 download_release_dir(j);
-                /* Every file's end is stored before the state that says so. */
-                download_store_ends(j->manager, j, true);
-                job_all_done(j);
+                download_done_later(j);
                 return;
         }
         /* The job's rate is split again over the lanes it now has. */
@@ -510,7 +510,7 @@ void download_begin(DownloadLane *l, uint64_t offset) {
         r = transfer_start(m->engine, &req, &transfer_callbacks, l, &l->transfer);
         if (r < 0) {
                 l->fd = safe_close(l->fd);
-                snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", url, strerror(-r));
+                snprintf(msg, sizeof msg, "Cannot start the transfer of %s: %s", URL_SHOWN(url), strerror(-r));
                 job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
                 return;
         }

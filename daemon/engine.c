@@ -124,6 +124,8 @@ static int on_reap(sd_event_source *s, uint64_t usec, void *userdata) {
  * against a release right after the reply. Curl stays away from the sockets meanwhile: the
  * owner's callbacks pause the request. */
 #define REAP_DELAY_USEC (3 * USEC_PER_MSEC)
+/* Connections kept, in use or idle (idle ones beyond it are closed, the oldest first). */
+#define ENGINE_CONNECTIONS_KEPT 64
 
 static int engine_add_reap(Engine *e) {
         const char *delay = getenv("XFERD_TEST_TEARDOWN_DELAY");
@@ -215,7 +217,12 @@ int engine_new(sd_event *event, const EngineSettings *settings, Engine **ret) {
             curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
             curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
             /* HTTP/2 streams of many jobs to one server share one connection. */
-            curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK)
+            curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK ||
+            /* curl keeps four idle connections for each transfer in the multi handle by
+             * default: when most transfers of a burst had ended before the next ones began,
+             * it closed the connections those would have used (a tenth of 1000 small jobs
+             * made a new one). */
+            curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long) ENGINE_CONNECTIONS_KEPT) != CURLM_OK)
                 return -EIO;
         r = engine_add_reap(e);
         if (r < 0)

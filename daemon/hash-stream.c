@@ -26,6 +26,12 @@
 #define PIECE (1024u * 1024u)
 /* A task hands the stream back after this much, so that several streams share the threads. */
 #define TASK_MAX (32u * 1024u * 1024u)
+/* The most buffers a stream holds: a transfer's buffers come back once written and hashed, so
+ * a stream that held more would hold the transfer to the hash's pace. A stream behind (a
+ * resume's prefix, a hash starved of CPU) holds none: it reads those bytes back from the page
+ * cache later, and the transfer goes on at the network's and the writer's pace, the hash's
+ * backlog then overlapping the final sync instead of stretching the transfer. */
+#define HOLD_MAX 4u
 
 struct HashStream {
         IoTask task;                    /* the pool's; run() and done() find the stream from it */
@@ -36,6 +42,7 @@ struct HashStream {
 
         /* The loop thread's. */
         uint64_t written;               /* the file holds [0, written) */
+        uint64_t from_file;             /* [0, from_file) is read back from the file, not from buffers */
         List fed;                       /* buffers waiting for a task, in file order */
         bool running;                   /* a task is queued or runs */
         bool freed;                     /* the owner let go while a task ran: done() frees */
@@ -57,6 +64,7 @@ struct HashStream {
         int task_error;
 
         atomic_bool cancelled;
+        _Atomic uint64_t progress;      /* bytes hashed as of the thread's last whole piece */
         pthread_mutex_t pause_lock;     /* the test pause waits for the cancel on this */
         pthread_cond_t pause_cond;
         /* Under pause_lock, for a held stream's free: */
@@ -133,6 +141,7 @@ static void wait_for_cancel(HashStream *s) {
 /* On a thread of the pool, under pause_lock: the mark becomes the hasher as it is, unless the
  * stream was freed (its free may have taken the mark). */
 static void mark_locked(HashStream *s) {
+        atomic_store(&s->progress, hasher_get_size(s->hasher));
         if (atomic_load(&s->cancelled))
                 return;
         s->mark_ok = (s->mark || hasher_new(0, &s->mark) >= 0) && hasher_copy(s->mark, s->hasher) >= 0;
@@ -233,6 +242,7 @@ static void stream_task_back(IoTask *t) {
                 s->error = hasher_reset(s->hasher);
         } else if (s->task_error < 0 && s->error == 0)
                 s->error = s->task_error;
+        atomic_store(&s->progress, hasher_get_size(s->hasher));
         for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
                 if ((s->add_pending & DIGEST_ALGORITHM_BIT(a)) && s->error == 0)
                         s->error = hasher_add_algorithm(s->hasher, a);
@@ -318,7 +328,8 @@ int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStrea
          * (a new file has none of the first kind: no advice, one system call a file less). */
         if (written > 0)
                 (void) posix_fadvise(dfd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        s->written = written;
+        s->written = s->from_file = written;
+        atomic_init(&s->progress, hasher_get_size(h));
         stream_kick(s);
         *ret = s;
         return 0;
@@ -333,34 +344,69 @@ void hash_stream_written(HashStream *s, uint64_t written) {
         stream_kick(s);
 }
 
-void hash_stream_feed(HashStream *s, BodyBuffer *b) {
-        assert(s);
-        assert(b);
+/* Whether the stream takes b (the next bytes after those it has): only while it is in step,
+ * every byte it must read back from the file hashed, and holding few buffers. */
+static bool stream_takes(HashStream *s, const BodyBuffer *b) {
+        return s->error == 0 && !s->held && s->algorithms != 0 && b->offset == s->written &&
+               atomic_load(&s->progress) >= s->from_file &&
+               s->fed.n + (s->running ? s->task_buffers.n : 0) < HOLD_MAX;
+}
 
+static void stream_append(HashStream *s, BodyBuffer *b) {
         list_append(&s->fed, &b->hash_node);
         if (b->offset + b->len > s->written)
                 s->written = b->offset + b->len;
         stream_kick(s);
 }
 
+void hash_stream_feed(HashStream *s, BodyBuffer *b) {
+        uint64_t end;
+
+        assert(s);
+        assert(b);
+
+        if (stream_takes(s, b)) {
+                stream_append(s, b);
+                return;
+        }
+        /* Read back from the file later. */
+        end = b->offset + b->len;
+        body_buffer_release(b);
+        if (end > s->from_file)
+                s->from_file = end;
+        hash_stream_written(s, end);
+}
+
 void hash_stream_feed_ahead(HashStream *s, BodyBuffer *b) {
         assert(s);
         assert(b);
 
+        /* Else the stream gets it (or only its end) once it is written. */
+        if (!stream_takes(s, b))
+                return;
         b->hashed_ahead = true;
-        hash_stream_feed(s, body_buffer_ref(b));
+        stream_append(s, body_buffer_ref(b));
+}
+
+uint64_t hash_stream_progress(const HashStream *s) {
+        assert(s);
+
+        if (s->error < 0 || s->algorithms == 0)
+                return UINT64_MAX;
+        return atomic_load(&s->progress);
 }
 
 void hash_stream_restart(HashStream *s) {
         assert(s);
 
         release_all(&s->fed);
-        s->written = 0;
+        s->written = s->from_file = 0;
         s->error = 0;
         if (s->running)
                 s->restart_pending = true;
         else
                 s->error = hasher_reset(s->hasher);
+        atomic_store(&s->progress, 0);
 }
 
 void hash_stream_hold(HashStream *s) {

@@ -29,13 +29,19 @@ int hash_stream_new(IoPool *pool, int fd, Hasher *h, uint64_t written, HashStrea
 /* The file holds bytes [0, written) now: they may be read. */
 void hash_stream_written(HashStream *s, uint64_t written);
 /* The file holds b's bytes now (and those before them): the stream hashes them from b, then
- * releases b (at once when it has no algorithm, has failed, or holds them already). */
+ * releases b; at once when it is behind (it reads them back from the file later), holds a few
+ * buffers already, has no algorithm or has failed. */
 void hash_stream_feed(HashStream *s, BodyBuffer *b);
-/* b goes to the writer now, after every byte before it: the stream hashes it meanwhile, with a
- * reference of its own (the caller keeps its own), and marks it hashed_ahead, so that it is
- * not fed again once written. Should the write fail, the hasher holds bytes the file lacks:
- * the next start sees more hashed than held and hashes the file again. */
+/* b goes to the writer now, after every byte before it: unless the stream is behind or holds a
+ * few buffers already, it hashes it meanwhile, with a reference of its own (the caller keeps
+ * its own), and marks it hashed_ahead, so that it is not fed again once written. Should the
+ * write fail, the hasher holds bytes the file lacks: the next start sees more hashed than held
+ * and hashes the file again. */
 void hash_stream_feed_ahead(HashStream *s, BodyBuffer *b);
+/* The bytes hashed as of the thread's last whole piece (any thread may ask): those after it
+ * may still be read back from the file, so they stay in the page cache. UINT64_MAX when the
+ * stream hashes nothing (no algorithm, a failed read). */
+uint64_t hash_stream_progress(const HashStream *s);
 /* The file was truncated and starts over from byte 0. */
 void hash_stream_restart(HashStream *s);
 /* The transfer stops and the stream will be freed for its hasher (Suspend, preemption): from

@@ -151,8 +151,3 @@ void heap_follow_end(HeapFollow *f) {
                 (void) malloc_trim(0);
         *f = HEAP_FOLLOW_INIT;
 }
-
-void heap_trim_after(size_t bytes) {
-        if (bytes >= HEAP_MMAP_THRESHOLD)
-                (void) malloc_trim(0);
-}

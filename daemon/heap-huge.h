@@ -66,8 +66,3 @@ static inline void heap_follow(HeapFollow *f, const void *p, size_t rest) {
  * back. The heap's blocks the buffer grew through before it moved (under HEAP_FOLLOW_EARLY) are
  * too few to be worth a trim. */
 void heap_follow_end(HeapFollow *f);
-
-/* After a large reply written from a buffer of its own (bus/bus-wire.c: ListJobs), what the heap
- * holds free goes back, as after a followed body: chiefly the holes a load left. A reply of
- * fewer bytes than malloc's mapping threshold leaves the heap as it is. */
-void heap_trim_after(size_t bytes);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "error-name.h"
+#include "url-strip.h"
 
 
 /* How a download or an upload ended, for its owner. */
@@ -31,8 +32,8 @@ typedef struct TransferResult {
         int local_errno;            /* for LocalFile errors */
 } TransferResult;
 
-/* Room for a URL as messages show it (url-strip.h): the longest accepted URL, stripped. */
-#define HTTP_URL_SHOWN_MAX 2304
+/* Room for a URL as messages show it (url-strip.h). */
+#define HTTP_URL_SHOWN_MAX URL_SHOWN_MAX
 
 /* Appends one "Name: value" line to a curl header list; -ENOMEM, the list unchanged. */
 int http_header_list_append(struct curl_slist **l, const char *line);

@@ -329,6 +329,17 @@ void job_all_done(Job *j) {
                 complete_auto_queue(j);
 }
 
+void job_all_done_stored(Job *j) {
+        Manager *m;
+
+        assert(j);
+
+        m = j->manager;
+        m->stored_ahead = j;
+        job_all_done(j);
+        m->stored_ahead = NULL;
+}
+
 int job_resume(Job *j, CallError *e) {
         int r;
 

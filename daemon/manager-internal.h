@@ -61,6 +61,8 @@ typedef struct DownloadEnd {
         size_t file;
 } DownloadEnd;
 #define DOWNLOAD_ENDS_UNSTORED_MAX 64
+/* Downloads whose last file ended, their `transferred` stored together (download-done.c). */
+#define DOWNLOADS_DONE_MAX 64
 
 struct Manager {
         sd_event *event;
@@ -78,6 +80,9 @@ struct Manager {
         sd_event_source *temp_dir_idle;         /* closes temp_dir once the loop has nothing else to do */
         DownloadEnd ends_unstored[DOWNLOAD_ENDS_UNSTORED_MAX];  /* files transferred, their rows not stored yet */
         unsigned n_ends_unstored;
+        Job *downloads_done[DOWNLOADS_DONE_MAX];   /* every file transferred, the state not taken yet */
+        unsigned n_downloads_done;
+        sd_event_source *downloads_done_source; /* … taken once the loop has nothing more urgent */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
         NetWatch *netwatch;                     /* open while a job waits for the network */
@@ -216,6 +221,8 @@ void checkpoint_save_in_flight(Job *j);
 bool checkpoint_before_telling(Job *j);
 /* After a failed commit: what the store holds of the counters is not known. */
 void checkpoint_stored_unknown(Job *j);
+/* After the commit of a row of the job as it is now: its counters are stored. */
+void checkpoint_stored(Job *j);
 /* Store `row` (the job as a change leaves it, see job_apply_full) and commit: the row only, or,
  * when whole, with every file. Negative errno when the store refuses it. */
 int checkpoint_store(Job *j, const Job *row, bool whole);
@@ -322,6 +329,8 @@ int job_apply_stored(Job *j, JobEvent event, CallError *e);
 void job_fail(Job *j, bool fatal, ErrorName name, const char *message, const char *summary,
               uint64_t retry_after_usec);
 void job_all_done(Job *j);
+/* As job_all_done(), its row committed already (job_store_event()). */
+void job_all_done_stored(Job *j);
 
 /* download-lane.c: one file of a download in flight; a job has up to MaxConcurrentFiles. */
 struct DownloadLane {
@@ -377,9 +386,21 @@ void download_restart_file(DownloadLane *l);
  * and before a download stops or is done, or dropped (store false: its files go). */
 void download_store_ends(Manager *m, Job *only, bool store);
 
+/* download-done.c */
+/* Every file of the job ended: it takes `transferred` with the others listed. */
+void download_done_later(Job *j);
+/* The downloads listed take `transferred`, in one commit, then are told. */
+int download_on_done(sd_event_source *s, void *userdata);
+/* A job freed before its turn there. */
+void download_done_forget(Job *j);
+/* Its turn there is due: its changes are told then. */
+bool download_done_holds(const Job *j);
+
 /* download-verify.c */
 int download_prepare_hasher(DownloadLane *l, uint64_t offset);
 void download_verify(DownloadLane *l, const ServerDigest *server);
+/* The transfer ended with its hash behind: the file's data is synced meanwhile, on a worker. */
+void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t size);
 void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);
 bool download_next_url(DownloadLane *l, const char *why);
 

@@ -428,6 +428,10 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         /* A batch of calls waits for the loop to have nothing more urgent. */
         if (r >= 0)
                 r = add_defer_off(m, &m->batch_source, on_batch_close, SD_EVENT_PRIORITY_IDLE, "batch");
+        /* Downloads that ended wait for the transfers whose news is already there. */
+        if (r >= 0)
+                r = add_defer_off(m, &m->downloads_done_source, download_on_done, SD_EVENT_PRIORITY_NORMAL + 1,
+                                  "downloads-done");
         /* Every other change: one PropertiesChanged per job and loop iteration, sent before
          * the next call is read, so that a call's signals come before those of the next. */
         if (r >= 0)
@@ -519,6 +523,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->notify_timer);
         sd_event_source_disable_unref(m->changed_source);
         sd_event_source_disable_unref(m->batch_source);
+        sd_event_source_disable_unref(m->downloads_done_source);
         sd_event_source_disable_unref(m->unlink_timer);
         sd_event_source_disable_unref(m->inactivity_timer);
         netwatch_free(m->netwatch);

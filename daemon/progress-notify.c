@@ -147,6 +147,15 @@ void job_changes_forget(Job *j) {
                 (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_OFF);
 }
 
+static Job *changes_next_untold(Manager *m) {
+        for (ListNode *n = m->changed.head; n; n = n->next) {
+                Job *j = LIST_ENTRY(n, Job, changed_node);
+                if (!download_done_holds(j))
+                        return j;
+        }
+        return NULL;
+}
+
 void manager_changes_flush(Manager *m) {
         Job *j;
 
@@ -163,7 +172,7 @@ void manager_changes_flush(Manager *m) {
                 (void) store_begin(m->store);
                 for (ListNode *n = m->changed.head; n; n = n->next) {
                         j = LIST_ENTRY(n, Job, changed_node);
-                        if (j->changes_untold & JOB_CHANGES_WITH_COUNTERS)
+                        if ((j->changes_untold & JOB_CHANGES_WITH_COUNTERS) && !download_done_holds(j))
                                 wrote |= checkpoint_before_telling(j);
                 }
                 r = store_end(m->store);
@@ -174,7 +183,9 @@ void manager_changes_flush(Manager *m) {
                         for (ListNode *n = m->changed.head; n; n = n->next)
                                 checkpoint_stored_unknown(LIST_ENTRY(n, Job, changed_node));
         }
-        while ((j = LIST_ENTRY(m->changed.head, Job, changed_node)))
+        /* A download whose end waits for the commit it shares (download_on_done()) is told
+         * then, its last state first: telling it here would cost a commit of its own. */
+        while ((j = changes_next_untold(m)))
                 job_changes_flush(j);
 }
 

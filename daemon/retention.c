@@ -78,6 +78,7 @@ Job *job_free(Job *j) {
         job_changes_forget(j);
         if (list_node_is_linked(&j->manager->auto_complete, &j->auto_complete_node))
                 list_remove(&j->manager->auto_complete, &j->auto_complete_node);
+        download_done_forget(j);
         job_stop_transfer(j);
         manager_calls_shutdown(&j->unlink_waiters);
         manager_calls_shutdown(&j->deferred_cancels);

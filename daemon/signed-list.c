@@ -8,6 +8,7 @@
 #include "gpgv.h"
 #include "signed-list.h"
 #include "transfer.h"
+#include "url-strip.h"
 #include "util.h"
 
 /* A checksum list of a whole distribution is well under this; a signature far under its own. */
@@ -95,7 +96,8 @@ static void on_gpgv_done(Gpgv *g, const GpgvResult *result, void *userdata) {
 
         if (result->verdict != GPGV_GOOD) {
                 fail(s, TRANSFER_INTEGRITY, "The signature of the checksum list does not check out",
-                     "%s (list %s, signature %s)", result->message, s->url, s->signature_url);
+                     "%s (list %s, signature %s)", result->message, URL_SHOWN(s->url),
+                     URL_SHOWN(s->signature_url));
                 return;
         }
         /* Parsed only now: nothing of an unsigned list is ever read as a digest. */
@@ -103,7 +105,7 @@ static void on_gpgv_done(Gpgv *g, const GpgvResult *result, void *userdata) {
         if (r < 0) {
                 fail(s, TRANSFER_INTEGRITY, "The checksum list cannot be used",
                      "The checksum list %s is signed but cannot be used: %s",
-                     s->url, r == -EBADMSG ? error : strerror(-r));
+                     URL_SHOWN(s->url), r == -EBADMSG ? error : strerror(-r));
                 return;
         }
         char key[GPGV_KEY_MAX];
@@ -124,7 +126,7 @@ static void check_signature(SignedList *s) {
                 r = read_all(s->fds[1], &signature, &signature_size);
         if (r < 0) {
                 fail(s, TRANSFER_TRANSIENT, "Cannot read the checksum list", "Cannot read the checksum list %s: %s",
-                     s->url, strerror(-r));
+                     URL_SHOWN(s->url), strerror(-r));
                 return;
         }
         GpgvRequest g = {
@@ -141,7 +143,7 @@ static void check_signature(SignedList *s) {
         r = gpgv_start(engine_get_event(s->engine), &g, on_gpgv_done, s, &s->gpgv_run);
         if (r < 0)
                 fail(s, TRANSFER_TRANSIENT, "Cannot run gpgv", "Cannot run gpgv to check the checksum list %s: %s",
-                     s->url, strerror(-r));
+                     URL_SHOWN(s->url), strerror(-r));
 }
 
 static int fetch(SignedList *s, Step step);
@@ -174,7 +176,7 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
                 int r = fetch(s, STEP_SIGNATURE);
                 if (r < 0)
                         fail(s, TRANSFER_TRANSIENT, "Cannot fetch the signature of the checksum list",
-                             "Cannot fetch the signature %s: %s", s->signature_url, strerror(-r));
+                             "Cannot fetch the signature %s: %s", URL_SHOWN(s->signature_url), strerror(-r));
                 return;
         }
         check_signature(s);

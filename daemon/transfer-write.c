@@ -100,12 +100,16 @@ static bool writeback_submit(Transfer *t, uint64_t offset, uint64_t length) {
         w->transfer = t;
         w->offset = offset;
         w->length = length;
-        /* What the writebacks before started, one chunk behind: written by now, mostly. */
-        if (t->dropped < offset) {
+        /* What the writebacks before started, one chunk behind: written by now, mostly; not
+         * what a hash stream behind will read back yet. */
+        uint64_t drop_end = offset, hashed = t->check.stream ? hash_stream_progress(t->check.stream) : UINT64_MAX;
+        if (hashed < drop_end)
+                drop_end = hashed;
+        if (t->dropped < drop_end) {
                 w->drop_offset = t->dropped;
-                w->drop_length = offset - t->dropped;
+                w->drop_length = drop_end - t->dropped;
+                t->dropped = drop_end;
         }
-        t->dropped = offset;
         t->writeback = w;
         io_pool_submit(t->writeback_pool, &w->task);
         return true;

@@ -208,7 +208,7 @@ static int fall_back(Transfer *t, CURLcode code) {
         else
                 snprintf(why, sizeof why, "HTTP %ld%s", t->status, t->status < 500 ? ", cut off" : "");
         log_info("The cache failed for %s (%s); continuing from the origin at byte %" PRIu64 ".",
-                 t->url, why, t->position);
+                 URL_SHOWN(t->url), why, t->position);
         if (v && !streq_ptr(v, t->validator) && free_and_strdup(&t->validator, v) < 0)
                 return -ENOMEM;
         t->offset = t->position;
@@ -542,7 +542,7 @@ static void transfer_finish(Transfer *t, CURLcode code) {
                 r.outcome = TRANSFER_TRANSIENT;
                 r.error_name = ERROR_NAME_NETWORK;
                 snprintf(msg, sizeof msg, "The connection ended after %" PRIu64 " of %" PRIu64 " bytes for %s",
-                         t->position, t->total, t->url);
+                         t->position, t->total, URL_SHOWN(t->url));
                 r.summary = "The connection ended early";
         } else if (t->total == UINT64_MAX)
                 t->total = t->position;

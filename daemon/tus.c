@@ -288,7 +288,7 @@ static void next_step(TusUpload *u, TusStep step) {
 static void recreate(TusUpload *u) {
         if (++u->recreated > MAX_RECREATE) {
                 finish_error(u, TRANSFER_FATAL, ERROR_NAME_HTTP, "Upload resource keeps vanishing",
-                             "The server keeps losing the upload at %s", strempty(u->upload_url));
+                             "The server keeps losing the upload at %s", URL_SHOWN(strempty(u->upload_url)));
                 return;
         }
         u->upload_url = mfree(u->upload_url);
@@ -326,7 +326,7 @@ static void on_created(TusUpload *u) {
         if (u->resp.status != 201 || !u->resp.location) {
                 finish_error(u, TRANSFER_FATAL, ERROR_NAME_HTTP, "Not a tus creation endpoint",
                              "%s answered HTTP %ld without an upload location: is it a tus creation endpoint?",
-                             u->creation_url, u->resp.status);
+                             URL_SHOWN(u->creation_url), u->resp.status);
                 return;
         }
         free(u->upload_url);
@@ -335,7 +335,7 @@ static void on_created(TusUpload *u) {
         if (r < 0) {
                 finish_error(u, TRANSFER_FATAL, ERROR_NAME_UNSUPPORTED_PROTOCOL, "Upload location not allowed",
                              "The server gave an upload location that is not an allowed http(s) URL: %s",
-                             u->resp.location);
+                             URL_SHOWN(u->resp.location));
                 return;
         }
         u->offset = 0;
@@ -354,7 +354,7 @@ static void on_offset(TusUpload *u, uint64_t offset) {
         if (offset > u->size) {
                 finish_error(u, TRANSFER_FATAL, ERROR_NAME_HTTP, "Server offset beyond the file",
                              "The server claims %" PRIu64 " bytes of a %" PRIu64 "-byte upload at %s",
-                             offset, u->size, u->upload_url);
+                             offset, u->size, URL_SHOWN(u->upload_url));
                 return;
         }
         u->offset = offset;
@@ -366,7 +366,7 @@ static void on_offset(TusUpload *u, uint64_t offset) {
         u->idle_steps = offset > before ? 0 : u->idle_steps + 1;
         if (u->idle_steps > MAX_STEPS_WITHOUT_PROGRESS) {
                 finish_error(u, TRANSFER_TRANSIENT, ERROR_NAME_NETWORK, "No progress",
-                             "The server accepts no bytes at %s", u->upload_url);
+                             "The server accepts no bytes at %s", URL_SHOWN(u->upload_url));
                 return;
         }
         next_step(u, TUS_STEP_PATCH);

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "url-strip.h"
 #include "util.h"
 #include "verify.h"
 
@@ -74,7 +75,7 @@ int verify_judge(const VerifyExpect *e, const char *url, uint64_t size, Hasher *
                 if (size != e->expected_size) {
                         snprintf(ret->message, sizeof ret->message,
                                  "The file from %s has %" PRIu64 " bytes, but %" PRIu64 " were expected.",
-                                 url, size, e->expected_size);
+                                 URL_SHOWN(url), size, e->expected_size);
                         ret->summary = "The file does not have the expected size";
                         return 0;
                 }
@@ -87,7 +88,7 @@ int verify_judge(const VerifyExpect *e, const char *url, uint64_t size, Hasher *
                         return r;
                 if (!digest_equal(&computed, e->expected)) {
                         snprintf(ret->message, sizeof ret->message,
-                                 "The file from %s does not match %s: expected %s, got %s.", url,
+                                 "The file from %s does not match %s: expected %s, got %s.", URL_SHOWN(url),
                                  expected_noun(e->expected_source), digest_to_string(e->expected, want),
                                  digest_to_string(&computed, got));
                         ret->summary = e->expected_source == VERIFY_BY_CHECKSUM_LIST
@@ -107,7 +108,7 @@ int verify_judge(const VerifyExpect *e, const char *url, uint64_t size, Hasher *
                 if (!digest_equal(&computed, &e->server->digest)) {
                         snprintf(ret->message, sizeof ret->message,
                                  "The file from %s does not match the %s the server sent: expected %s, got %s.",
-                                 url, server_digest_field_to_string(e->server->field),
+                                 URL_SHOWN(url), server_digest_field_to_string(e->server->field),
                                  digest_to_string(&e->server->digest, want), digest_to_string(&computed, got));
                         ret->summary = "The file does not match the digest the server sent";
                         return 0;

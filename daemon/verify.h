@@ -48,7 +48,8 @@ typedef struct VerifyVerdict {
         const char *summary;             /* on failure: the same without URL, for signals */
 } VerifyVerdict;
 
-/* Judges a file of `size` bytes from url, whose bytes h has seen (all of them: the caller
- * checks hasher_get_size(h) == size; h may be NULL when no algorithm is needed). The first mismatch decides, in the order size, expected
+/* Judges a file of `size` bytes from url (a failure's message names it stripped, url-strip.h),
+ * whose bytes h has seen (all of them: the caller checks hasher_get_size(h) == size; h may be
+ * NULL when no algorithm is needed). The first mismatch decides, in the order size, expected
  * digest, server digest. -ENOENT when h lacks an algorithm verify_algorithms_needed() named. */
 int verify_judge(const VerifyExpect *e, const char *url, uint64_t size, Hasher *h, VerifyVerdict *ret);

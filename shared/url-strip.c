@@ -13,6 +13,26 @@ static size_t span_find(const char *s, size_t n, const char *chars) {
         return n;
 }
 
+/* "user:pa" of "user:pa/ss@host": a ':' that no port follows (digits to the end), outside an
+ * IPv6 literal. */
+static bool authority_looks_cut(const char *s, size_t n) {
+        size_t colon = n;
+
+        if (n == 0 || s[0] == '[')
+                return false;
+        for (size_t i = 0; i < n && colon == n; i++)
+                if (s[i] == ':')
+                        colon = i;
+        if (colon == n)
+                return false;
+        if (colon + 1 == n)
+                return true;    /* "user:" and a password that starts with '/' */
+        for (size_t i = colon + 1; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return true;
+        return false;
+}
+
 /* Writes the stripped form of the n bytes at url to out, which has room for n bytes; returns
  * how many it wrote (never more than n). */
 static size_t strip_span(const char *url, size_t n, char *out) {
@@ -30,6 +50,13 @@ static size_t strip_span(const char *url, size_t n, char *out) {
         for (size_t i = authority; i < authority_end; i++)
                 if (url[i] == '@')
                         host = i + 1;
+        /* A password typed with an unencoded '/', '?' or '#' ends the authority early, before
+         * its '@': what is left then is "user:pa", no host and port. Strip to the last '@' of the
+         * URL instead; a path's '@' cut with it only shortens what a message shows. */
+        if (host == authority && authority_looks_cut(url + authority, authority_end - authority))
+                for (size_t i = authority_end; i < n; i++)
+                        if (url[i] == '@')
+                                host = i + 1;
 
         memcpy(out, url, authority);
         j = authority;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * xferd's bus resources do not grow with its callers, and a lost bus is never a
- * silent, successful exit.
+ * silent, successful exit; a bus that stops reading xferd stops neither xferd's
+ * loop nor xferd (unread-replies).
  *
  * dbus-daemon allows a connection 512 match rules; past that AddMatch fails and
  * sd-bus closes the connection. xferd once added one match per caller (and left
@@ -15,12 +16,14 @@
  * Needs root and the users xferd-test-a / xferd-test-b (as test-multiuser);
  * skips without them unless CI=true.
  */
+#include <glib/gstdio.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus-fixture.h"
+#include "http-server.h"
 #include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-process.h"
@@ -111,9 +114,9 @@ name_owner (BusFixture *fx)
         return owner;
 }
 
-/* dbus-daemon's count of match rules of connection unique_name. */
+/* dbus-daemon's figure `key` (GetConnectionStats) of connection unique_name. */
 static guint32
-match_rules (BusFixture *fx, const char *unique_name)
+connection_stat (BusFixture *fx, const char *unique_name, const char *key)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
@@ -125,8 +128,15 @@ match_rules (BusFixture *fx, const char *unique_name)
 
         g_assert_no_error (error);
         stats = g_variant_get_child_value (reply, 0);
-        g_assert_true (g_variant_lookup (stats, "MatchRules", "u", &n));
+        g_assert_true (g_variant_lookup (stats, key, "u", &n));
         return n;
+}
+
+/* dbus-daemon's count of match rules of connection unique_name. */
+static guint32
+match_rules (BusFixture *fx, const char *unique_name)
+{
+        return connection_stat (fx, unique_name, "MatchRules");
 }
 
 static void
@@ -232,11 +242,11 @@ test_lost_bus_fails_loudly (void)
         g_assert_nonnull (log);
 }
 
-/* ListJobs of 2 500 jobs: a reply of about 500 KiB, which xferd writes to the bus itself in
- * pieces of 256 KiB. Every row is the job's (id, name, type, state, owner, bytes, path), in the
- * order the jobs were made; the names' lengths run from 1 to 200 bytes, some beyond ASCII, so
- * the rows start at every alignment and pieces end inside fields; ListJobsCompact has the same
- * rows without paths; and the connection goes on: a signal and another call come through. */
+/* ListJobs of 2 500 jobs: a reply of about 500 KiB, more than one write to the bus. Every row
+ * is the job's (id, name, type, state, owner, bytes, path), in the order the jobs were made; the
+ * names' lengths run from 1 to 200 bytes, some beyond ASCII, so the rows start at every
+ * alignment; ListJobsCompact has the same rows without paths; and the connection goes on: a
+ * signal and another call come through. */
 #define LARGE_LIST_JOBS 2500
 
 static char *
@@ -312,9 +322,114 @@ test_large_list (void)
         g_assert_cmpuint (g_variant_n_children (after_rows), ==, LARGE_LIST_JOBS - 1);
 }
 
+/* A bus that stops reading xferd must not stop xferd. dbus-daemon stops reading a connection
+ * whose messages still queued at their receivers exceed max_incoming_bytes: here 1 MB, reached by
+ * one client that sends ListJobs (1 000 jobs of long names, 330 KB a reply) and reads no reply,
+ * as any user could. xferd's further replies then fill its socket's send buffer (16 MiB as
+ * root) and queue in sd-bus. xferd once wrote a large reply onto the socket itself and waited
+ * for the bus to read it: its loop stood still (a download too), and after 25 s it left the bus
+ * and exited. Here the loop must go on (the download's file grows), and once the client goes, the
+ * bus reads xferd again and another caller's ListJobs arrives whole. */
+#define UNREAD_JOBS 1000
+#define UNREAD_CALLS 150
+#define UNREAD_RATE (256 * 1024)
+
+/* An asynchronous call's outcome, for bus_fixture_run_until(). */
+typedef struct {
+        gboolean done;
+        GVariant *reply;
+        GError *error;
+} CallOutcome;
+
+static void
+call_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+        CallOutcome *o = data;
+
+        o->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &o->error);
+        o->done = TRUE;
+}
+
+/* Whether the file at path grows by step bytes, three times in a row, within timeout_ms each. */
+static gboolean
+file_keeps_growing (const char *path, goffset step, guint timeout_ms)
+{
+        for (guint i = 0; i < 3; i++) {
+                GStatBuf st;
+
+                g_assert_cmpint (g_stat (path, &st), ==, 0);
+                if (!wait_file_size (path, st.st_size + step, timeout_ms))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+static void
+test_unread_replies (void)
+{
+        BusFixtureOptions options = {
+                .system_bus = TRUE,
+                .idle_timeout = 0,
+                .config = "[Daemon]\nMaxJobsPerUser=10000\nMaxJobs=10000\n",
+                .extra_bus_policy = "  <limit name=\"max_incoming_bytes\">1000000</limit>\n"
+                                    "  <limit name=\"max_replies_per_connection\">10000</limit>\n",
+        };
+        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autofree char *binary = flood_binary (fx);
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dest");
+        g_autofree char *dest = g_build_filename (dir, "slow.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/slow.bin");
+        CallOutcome listed = { FALSE, NULL, NULL };
+        guint32 pid;
+
+        for (guint i = 0; i < UNREAD_JOBS; i++) {
+                g_autofree char *name = g_strdup_printf ("%0200u", i);
+                g_autofree char *job = xferd_create_job (fx, name, NULL);
+        }
+        pid = bus_fixture_note_xferd (fx);
+        g_assert_cmpuint (pid, >, 0);
+        g_bytes_unref (http_server_add_generated (http, "/slow.bin", 64 * UNREAD_RATE));
+        http_server_set_rate (http, "/slow.bin", UNREAD_RATE);
+        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
+        g_autofree char *temp = xferd_wait_temp (fx, job, 0, 1);
+
+        GSubprocess *flood = flood_spawn (fx, binary, NULL, "unread", UNREAD_CALLS);
+        g_autofree char *line = flood_read_line (flood);
+        g_assert_cmpstr (line, ==, "sent " G_STRINGIFY (UNREAD_CALLS));
+        /* Another caller's ListJobs, whose reply waits behind the unread ones. (A caller xferd
+         * knows already: it asks the bus for a new one's uid, and waits for that answer.) */
+        g_dbus_connection_call (fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
+                                g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"),
+                                G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, call_done, &listed);
+        /* The loop runs on while the bus reads nothing of xferd. */
+        g_assert_true (file_keeps_growing (temp, UNREAD_RATE / 8, 3000));
+        g_assert_cmpint (kill ((pid_t) pid, 0), ==, 0);
+        /* (And the test did what it says: the bus holds more of xferd's than it reads.) */
+        g_autofree char *owner = name_owner (fx);
+        g_assert_cmpuint (connection_stat (fx, owner, "IncomingBytes"), >, 1000000);
+
+        g_assert_false (listed.done);
+
+        /* Once the client goes, the bus reads xferd again, and the other caller's reply arrives
+         * whole. */
+        flood_finish (flood);
+        g_object_unref (flood);
+        g_assert_true (bus_fixture_run_until (fx, &listed.done, WAIT_TIMEOUT_MS));
+        g_assert_no_error (listed.error);
+        g_autoptr(GVariant) reply = listed.reply;
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        g_assert_cmpuint (g_variant_n_children (rows), ==, UNREAD_JOBS + 1);
+        g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
+        g_autofree char *log = bus_fixture_xferd_log (fx);
+        g_assert_null (strstr (log, "closing the connection"));
+        g_assert_null (strstr (log, "Bug:"));
+}
+
 const TestCase test_cases[] = {
         { "/bus-resources/many-callers", test_many_callers },
         { "/bus-resources/lost-bus-fails-loudly", test_lost_bus_fails_loudly },
         { "/bus-resources/large-list", test_large_list },
+        { "/bus-resources/unread-replies", test_unread_replies },
         { NULL, NULL }
 };

@@ -15,7 +15,8 @@ changes and nothing reaches a real system bus:
   python3-selenium through chromedriver, and the test HTTP server (xferd-test-httpd) with
   throttled files so that a download runs long enough to be watched.
 
-The scenario: user A logs in, sees a running download's progress move, suspends and resumes
+The scenario: user A logs in, sees a running download's progress move (and no other row
+change with it), suspends and resumes
 it, cancels another (after confirming; its temporary file is gone afterwards), starts a
 download with the "New download" dialog (the file arrives), sees a bad URL's and a bad
 path's error at their fields; user B sees only B's job; root sees everyone's jobs with
@@ -431,7 +432,7 @@ def main():
     tap = Tap()
     browser = None
     try:
-        print("1..14", flush=True)
+        print("1..15", flush=True)
 
         def setup():
             env.start_bus()
@@ -496,6 +497,24 @@ def main():
                    "MiB/s" in row.find_element("css selector", ".xferd-rate").text, "no rate shown"
             browser.screenshot("cockpit-transfers.png")
         tap.step("the running job's progress moves, with a rate", progress_moves)
+
+        def other_rows_untouched():
+            row = browser.row("Running download")
+            still = browser.row("Missing file")
+            # Every change in the failed job's row from here on is counted.
+            browser.driver.execute_script(
+                "const t = arguments[0]; t.xferdMutations = 0;"
+                "new MutationObserver(m => { t.xferdMutations += m.length; })"
+                ".observe(t, { subtree: true, childList: true, attributes: true, characterData: true });", still)
+            for _ in range(3):
+                before = int(row.get_attribute("data-bytes"))
+                wait_for("the running job's progress to move", lambda: int(row.get_attribute("data-bytes")) > before)
+            assert browser.driver.execute_script("return arguments[0] === arguments[1];", still,
+                                                 browser.row("Missing file")), "the unchanged row was made anew"
+            n = browser.driver.execute_script("return arguments[0].xferdMutations;", still)
+            assert n == 0, f"the failed job's row changed {n} times while only the running job did"
+        tap.step("a change of one job touches only its row: another row's nodes stay as they are",
+                 other_rows_untouched)
 
         def suspend_resume():
             row = browser.row("Running download")
@@ -660,8 +679,9 @@ def main():
 
         def details():
             def shown(name):
-                # Read at once, again if the row was drawn anew meanwhile (the running job's
-                # progress redraws it): a stale element is a retry, not a failure.
+                # Read at once, again if the panel was drawn anew meanwhile (an open row lists
+                # its files again while its job changes): a stale element is a retry, not a
+                # failure.
                 def read():
                     row = browser.row(name)
                     terms = row.find_elements("css selector", ".xferd-description dt")

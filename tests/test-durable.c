@@ -377,6 +377,50 @@ test_auto_complete_after_crash (void)
         assert_dir_is (env->dir, names);
 }
 
+/* Auto-completed downloads (the default MaxBackgroundTransfers of them) held halfway by the
+ * server until released together. */
+enum { TOGETHER = 4 };
+typedef struct {
+        GBytes *content[TOGETHER];
+        char *paths[TOGETHER], *dests[TOGETHER], *jobs[TOGETHER], *ids[TOGETHER];
+} Together;
+
+static void
+together_start (XferdEnv *env, Together *t)
+{
+        for (guint i = 0; i < TOGETHER; i++) {
+                g_autofree char *name = g_strdup_printf ("together-%u.bin", i);
+                t->paths[i] = g_strdup_printf ("/%s", name);
+                t->content[i] = http_server_add_generated (env->http, t->paths[i], SMALL_SIZE);
+                http_server_stall_after (env->http, t->paths[i], SMALL_SIZE / 2);
+                g_autofree char *url = http_server_url (env->http, t->paths[i]);
+                t->dests[i] = xferd_env_path (env, name);
+                t->jobs[i] = xferd_download (env->fx, url, t->dests[i], TRUE, &t->ids[i]);
+        }
+        for (guint i = 0; i < TOGETHER; i++)
+                g_assert_true (bus_wait_property (env->fx, t->jobs[i], XFERD_JOB_IFACE, "BytesTransferred",
+                                                  g_variant_new_uint64 (SMALL_SIZE / 2), TRANSFER_TIMEOUT_MS));
+}
+
+static void
+together_release (XferdEnv *env, Together *t)
+{
+        for (guint i = 0; i < TOGETHER; i++)
+                http_server_release (env->http, t->paths[i]);
+}
+
+static void
+together_clear (Together *t)
+{
+        for (guint i = 0; i < TOGETHER; i++) {
+                g_bytes_unref (t->content[i]);
+                g_free (t->paths[i]);
+                g_free (t->dests[i]);
+                g_free (t->jobs[i]);
+                g_free (t->ids[i]);
+        }
+}
+
 /* Automatic completions that end together share one commit: once every job of them has
  * announced its end (JobRemoved, acknowledged), kill -9 loses none of them. Four downloads
  * (the default MaxBackgroundTransfers) stall, then all are let go at once. */
@@ -384,44 +428,56 @@ static void
 test_auto_complete_batch_after_kill (void)
 {
         g_autoptr(XferdEnv) env = env_new ();
-        enum { N = 4 };
-        GBytes *content[N];
-        char *paths[N], *dests[N], *jobs[N], *ids[N];
+        Together t;
 
-        for (guint i = 0; i < N; i++) {
-                g_autofree char *name = g_strdup_printf ("together-%u.bin", i);
-                paths[i] = g_strdup_printf ("/%s", name);
-                content[i] = http_server_add_generated (env->http, paths[i], SMALL_SIZE);
-                http_server_stall_after (env->http, paths[i], SMALL_SIZE / 2);
-                g_autofree char *url = http_server_url (env->http, paths[i]);
-                dests[i] = xferd_env_path (env, name);
-                jobs[i] = xferd_download (env->fx, url, dests[i], TRUE, &ids[i]);
-        }
-        for (guint i = 0; i < N; i++)
-                g_assert_true (bus_wait_property (env->fx, jobs[i], XFERD_JOB_IFACE, "BytesTransferred",
-                                                  g_variant_new_uint64 (SMALL_SIZE / 2), TRANSFER_TIMEOUT_MS));
-        for (guint i = 0; i < N; i++)
-                http_server_release (env->http, paths[i]);
-        for (guint i = 0; i < N; i++) {
-                g_autofree char *final_state = wait_job_removed (env, ids[i], TRANSFER_TIMEOUT_MS);
+        together_start (env, &t);
+        together_release (env, &t);
+        for (guint i = 0; i < TOGETHER; i++) {
+                g_autofree char *final_state = wait_job_removed (env, t.ids[i], TRANSFER_TIMEOUT_MS);
                 g_assert_cmpstr (final_state, ==, "acknowledged");
         }
 
         xferd_process_kill (env->fx);
         xferd_process_start (env->fx);
-        for (guint i = 0; i < N; i++) {
-                g_autofree char *state = job_get_string (env->fx, jobs[i], "State");
+        for (guint i = 0; i < TOGETHER; i++) {
+                g_autofree char *state = job_get_string (env->fx, t.jobs[i], "State");
                 g_assert_cmpstr (state, ==, "acknowledged");
-                assert_file_content (dests[i], content[i]);
-                g_assert_cmpuint (http_server_request_count (env->http, paths[i]), ==, 1);
+                assert_file_content (t.dests[i], t.content[i]);
+                g_assert_cmpuint (http_server_request_count (env->http, t.paths[i]), ==, 1);
         }
-        for (guint i = 0; i < N; i++) {
-                g_bytes_unref (content[i]);
-                g_free (paths[i]);
-                g_free (dests[i]);
-                g_free (jobs[i]);
-                g_free (ids[i]);
+        together_clear (&t);
+}
+
+/* Downloads that end together take `transferred` in one commit, once the loop has handled the
+ * news already there: killed after the first of them is listed for it, none was told
+ * transferred (nothing is told before that commit), and the next start finishes each with
+ * its bytes. */
+static void
+test_ends_together_killed_before_commit (void)
+{
+        g_autoptr(XferdEnv) env = env_new ();
+        Together t;
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "download-done-listed");
+        together_start (env, &t);
+        guint from = env->fx->signals->len;
+        pid_t pid = xferd_process_pid (env->fx);
+        together_release (env, &t);
+        assert_died_at (env, pid, from, "download-done-listed");
+        for (guint i = 0; i < TOGETHER; i++) {
+                g_autoptr(GPtrArray) states = job_state_history (env->fx, t.jobs[i]);
+                for (guint k = 0; k < states->len; k++)
+                        g_assert_cmpstr (g_ptr_array_index (states, k), !=, "transferred");
+                g_assert_cmpuint (bus_count_signals (env->fx, t.jobs[i], XFERD_JOB_IFACE, "Transferred", NULL, NULL),
+                                  ==, 0);
+                g_assert_false (g_file_test (t.dests[i], G_FILE_TEST_EXISTS));
         }
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");
+        xferd_process_start (env->fx);
+        for (guint i = 0; i < TOGETHER; i++)
+                assert_acknowledged (env, t.ids[i], TRANSFER_TIMEOUT_MS, t.dests[i], t.content[i]);
+        together_clear (&t);
 }
 
 /* A finished but not completed file vanished while the daemon was down: the job does not
@@ -1138,6 +1194,7 @@ const TestCase test_cases[] = {
         { "/durable/inactive-job-cancelled", test_inactive_job_cancelled },
         { "/durable/auto-complete-after-crash", test_auto_complete_after_crash },
         { "/durable/auto-complete-batch-after-kill", test_auto_complete_batch_after_kill },
+        { "/durable/ends-together-killed-before-commit", test_ends_together_killed_before_commit },
         { "/durable/transferred-file-vanished", test_transferred_file_vanished },
         { "/durable/second-daemon-waits-for-store", test_second_daemon_waits_for_store },
         { "/durable/jobs-in-every-state", test_jobs_in_every_state },

@@ -412,6 +412,35 @@ test_unsupported_protocol (void)
         g_assert_false (g_file_test (env->dest, G_FILE_TEST_EXISTS));
 }
 
+/* A password typed with an unencoded '/', '#' or '?' cuts a URL's authority short: the error
+ * that the URL is invalid must still show none of it. */
+static void
+test_invalid_url_hides_password (void)
+{
+        g_autoptr(XferdEnv) env = env_new ();
+        static const char *const urls[] = {
+                "https://bob:pa/Zq9@127.0.0.1:9/x",
+                "https://bob:p#Zq9@127.0.0.1:9/x",
+                "https://bob:pa?Zq9@127.0.0.1:9/x",
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (urls); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) reply =
+                        bus_call_manager (env->fx, "Download",
+                                          g_variant_new ("(ss@a{sv})", urls[i], env->dest,
+                                                         g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)),
+                                          G_VARIANT_TYPE ("(o)"), &error);
+
+                g_assert_null (reply);
+                g_assert_nonnull (error);
+                g_test_message ("%s: %s", urls[i], error->message);
+                g_assert_null (strstr (error->message, "Zq9"));
+                g_assert_null (strstr (error->message, "bob"));
+        }
+        g_assert_false (g_file_test (env->dest, G_FILE_TEST_EXISTS));
+}
+
 /* AddFiles' argument: n files m0..m(n-1) in env->dir; the last one's path is file `again`'s
  * instead (G_MAXUINT: none), or `last` when given. */
 static GVariant *
@@ -551,6 +580,7 @@ const TestCase test_cases[] = {
         { "/errors/error-between-keeps-validator", test_error_between_keeps_validator },
         { "/errors/string-too-long", test_string_too_long },
         { "/errors/unsupported-protocol", test_unsupported_protocol },
+        { "/errors/invalid-url-hides-password", test_invalid_url_hides_password },
         { "/errors/invalid-path", test_invalid_path },
         { "/errors/invalid-args", test_invalid_args },
         { "/errors/retry-delay-floor", test_retry_delay_floor },

@@ -209,6 +209,8 @@ test_buffers (void)
         Fixture f;
 
         fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
+        /* The prefix first: a stream still reading it back holds no buffer (/hash-stream/behind). */
+        loop_run_until (&f.l, true);
         g_assert_cmpint (body_set_new (3, 0, on_available, &available, &set), ==, 0);
         for (size_t at = held, piece = 1; at < n; piece = piece * 7 % BODY_BUFFER_SIZE + 4096) {
                 size_t k = piece < n - at ? piece : n - at;
@@ -382,6 +384,7 @@ test_ahead (void)
         Fixture f, big;
 
         fixture_init (&f, n, held, DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
+        loop_run_until (&f.l, true);
         g_assert_cmpint (body_set_new (4, 0, NULL, NULL, &set), ==, 0);
         for (size_t at = held; at < n;) {
                 size_t m = 0;
@@ -439,28 +442,60 @@ test_ahead (void)
  * blocks; the held free hands over the hasher as of that piece at once (before the mark it
  * waited for the thread, which only this test's close below lets go: the case then failed),
  * and the thread, let go, ends. */
+/* In a subprocess: the fixture's stream in the test stall, its thread blocked on the FIFO
+ * `fifo` after the first piece of the prefix; returns the FIFO's writing end, whose close lets
+ * the thread go on. */
+static int
+fixture_init_stalled (Fixture *f, const char *fifo, size_t n, size_t held, unsigned algorithms)
+{
+        uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
+        int wfd;
+
+        g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+        g_assert_cmpint (setenv ("XFERD_TEST_HASH_STALL", fifo, 1), ==, 0);
+        fixture_init (f, n, held, algorithms);
+        /* The writer's end opens once the thread has the FIFO open: it then blocks in read()
+         * until the close. */
+        while ((wfd = open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+                g_assert_cmpint (errno, ==, ENXIO);
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+                g_usleep (1000);
+        }
+        return wfd;
+}
+
+static void
+fixture_done_stalled (Fixture *f, const char *dir, const char *fifo)
+{
+        fixture_done (f);
+        g_unlink (fifo);
+        g_rmdir (dir);
+}
+
+/* True in the subprocess that runs the case; the parent runs it there and checks it passed. */
+static bool
+in_subprocess (void)
+{
+        if (g_test_subprocess ())
+                return true;
+        g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed ();
+        return false;
+}
+
 static void
 test_hold_stalled (void)
 {
-        if (g_test_subprocess ()) {
+        if (in_subprocess ()) {
                 g_autofree char *dir = g_dir_make_tmp ("xferd-test-hash-stall-XXXXXX", NULL);
                 g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
-                uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
                 int wfd;
                 Hasher *h;
                 Fixture f;
 
                 g_assert_nonnull (dir);
-                g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
-                g_assert_cmpint (setenv ("XFERD_TEST_HASH_STALL", fifo, 1), ==, 0);
-                fixture_init (&f, 8u * 1024u * 1024u, 8u * 1024u * 1024u, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
-                /* The writer's end opens once the thread has the FIFO open: it then blocks in
-                 * read() until the close. */
-                while ((wfd = open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-                        g_assert_cmpint (errno, ==, ENXIO);
-                        g_assert_cmpuint (now_monotonic_usec (), <, deadline);
-                        g_usleep (1000);
-                }
+                wfd = fixture_init_stalled (&f, fifo, 8u * 1024u * 1024u, 8u * 1024u * 1024u,
+                                            DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
                 g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
                 hash_stream_hold (f.s);
                 h = hash_stream_free (f.s);
@@ -470,13 +505,62 @@ test_hold_stalled (void)
                 hasher_free (h);
                 close (wfd);
                 loop_run_until (&f.l, true);
-                fixture_done (&f);
-                g_unlink (fifo);
-                g_rmdir (dir);
-                return;
+                fixture_done_stalled (&f, dir, fifo);
         }
-        g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-        g_test_trap_assert_passed ();
+}
+
+/* A stream behind (here its thread blocked on a FIFO in the test stall after the first piece
+ * of a 8 MiB prefix) holds none of the transfer's buffers: neither as they go to the writer nor
+ * once written; every one is back in its set at once, and the stream reads their bytes back
+ * from the file (which holds them: a buffer's own bytes would not show a read back, so the
+ * buffers carry zeros). Caught up, it takes the next buffer as it goes to the writer again. */
+static void
+test_behind (void)
+{
+        if (in_subprocess ()) {
+                g_autofree char *dir = g_dir_make_tmp ("xferd-test-hash-behind-XXXXXX", NULL);
+                g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+                size_t held = 8u * 1024u * 1024u, mid = 16u * 1024u * 1024u + 3, n = mid + BODY_BUFFER_SIZE;
+                BodySet *set = NULL;
+                BodyBuffer *b;
+                int wfd;
+                Fixture f;
+
+                g_assert_nonnull (dir);
+                wfd = fixture_init_stalled (&f, fifo, n, held,
+                                            DIGEST_ALGORITHM_BIT (DIGEST_SHA256) | DIGEST_ALGORITHM_BIT (DIGEST_SHA512));
+                g_assert_cmpuint (hash_stream_progress (f.s), ==, 1024u * 1024u);
+                g_assert_cmpint (body_set_new (4, 0, NULL, NULL, &set), ==, 0);
+                for (size_t at = held; at < mid;) {
+                        g_assert_cmpint (body_set_get (set, at, &b), ==, 0);
+                        b->len = MIN (BODY_BUFFER_SIZE - 5, mid - at);
+                        memset (b->data, 0, b->len);
+                        hash_stream_feed_ahead (f.s, b);
+                        g_assert_false (b->hashed_ahead);
+                        write_at (f.fd, f.data + at, b->len, at);
+                        at += b->len;
+                        hash_stream_feed (f.s, b);
+                        g_assert_cmpuint (body_set_out (set), ==, 0);
+                }
+                close (wfd);
+                finish_and_run (&f, mid);
+                g_assert_cmpint (f.l.error, ==, 0);
+                g_assert_cmpuint (hash_stream_progress (f.s), ==, mid);
+
+                g_assert_cmpint (body_set_get (set, mid, &b), ==, 0);
+                b->len = n - mid;
+                memcpy (b->data, f.data + mid, b->len);
+                hash_stream_feed_ahead (f.s, b);
+                g_assert_true (b->hashed_ahead);
+                write_at (f.fd, f.data + mid, b->len, mid);
+                loop_run_until (&f.l, true);
+                body_buffer_release (b);
+                g_assert_cmpuint (body_set_out (set), ==, 0);
+                g_assert_cmpint (hash_stream_finish (f.s, n, on_done, &f.l), ==, 1);
+                assert_both_digests (f.s, f.data, n);
+                body_set_orphan (set);
+                fixture_done_stalled (&f, dir, fifo);
+        }
 }
 
 /* Review R9 and H1: one set alone takes max + spare; sixteen hashed files at once (one job's
@@ -567,6 +651,7 @@ const TestCase test_cases[] = {
         { "/hash-stream/read-errors", test_read_errors },
         { "/hash-stream/ahead", test_ahead },
         { "/hash-stream/hold-stalled", test_hold_stalled },
+        { "/hash-stream/behind", test_behind },
         { "/hash-stream/shared", test_shared },
         { NULL, NULL }
 };

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "openpgp-key.h"
+#include "secret-check.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 
@@ -675,13 +676,13 @@ sign_list (Signed *s, OpenpgpKey *key, GBytes *what)
 }
 
 /* A list with its signature by s->key, which keys.d trusts; what a case changes, it changes
- * after. */
+ * after. logged: xferd's output captured in s->env->log. */
 static gboolean
-signed_setup (Signed *s)
+signed_setup_full (Signed *s, gboolean logged)
 {
         if (!openpgp_tools_available_or_skip ())
                 return FALSE;
-        s->env = xferd_env_new (NULL);
+        s->env = logged ? xferd_env_new_logged (NULL) : xferd_env_new (NULL);
         /* The keys.d of xferd --user: $XDG_CONFIG_HOME/xferd/keys.d. */
         s->keys_dir = g_build_filename (s->env->fx->tmpdir, "xdg", "config", "xferd", "keys.d", NULL);
         g_assert_cmpint (g_mkdir_with_parents (s->keys_dir, 0755), ==, 0);
@@ -695,6 +696,12 @@ signed_setup (Signed *s)
         s->list_url = http_server_url (s->env->http, "/images/SHA256SUMS");
         sign_list (s, s->key, s->list);
         return TRUE;
+}
+
+static gboolean
+signed_setup (Signed *s)
+{
+        return signed_setup_full (s, FALSE);
 }
 
 static void
@@ -864,6 +871,91 @@ test_list_missing_file (void)
         assert_dir_empty (s.env->dir);
 }
 
+/* ---------------------------------------------------------------- credentials */
+
+/* "http://alice:S3cr3t@127.0.0.1:<port><path>", without secret_url()'s query: a checksum
+ * list's signature is at its URL with ".gpg" after it. */
+static char *
+credential_url (XferdEnv *env, const char *path)
+{
+        return g_strdup_printf ("http://" SECRET_USER ":" SECRET_PASSWORD "@127.0.0.1:%u%s",
+                                http_server_get_port (env->http), path);
+}
+
+/* A download of url checked against the signed list at list_url; its path. */
+static char *
+download_with_list (XferdEnv *env, const char *url, const char *list_url, GPtrArray *jobs)
+{
+        char *job = download_ok (env, url, "checksum-list", g_variant_new_string (list_url), FALSE, NULL);
+
+        g_ptr_array_add (jobs, g_strdup (job));
+        return job;
+}
+
+/* URLs with a user and a password (and a token where the rules allow one) through every path
+ * of integrity that names a URL: a signed list fetched and its key logged, a file that is not
+ * in it, a list whose signature is bad, a wrong file and the next mirror, and the last mirror's
+ * verdict. Not one log line, property, signal or error shows any of the three. */
+static void
+test_credentials_never_shown (void)
+{
+        g_auto(Signed) s = { NULL };
+        g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
+        g_autoptr(GError) error = NULL;
+
+        if (!signed_setup_full (&s, TRUE))
+                return;
+        XferdEnv *env = s.env;
+        g_autofree char *list = credential_url (env, "/images/SHA256SUMS");
+        g_autofree char *listed = credential_url (env, "/images/file.bin");
+
+        /* The list fetched, its signature good. */
+        g_autofree char *good = download_with_list (env, listed, list, jobs);
+        job_wait_state (env->fx, good, "transferred");
+
+        /* A file the list does not name. */
+        g_autofree char *unlisted = credential_url (env, "/images/unlisted.bin");
+        http_server_add_generated (env->http, "/images/unlisted.bin", 100);
+        g_autofree char *missing = download_with_list (env, unlisted, list, jobs);
+        assert_integrity_error (env, missing, "is not in the signed checksum list");
+
+        /* A list whose signature is of other bytes. */
+        g_autoptr(GBytes) changed = g_bytes_new_static ("changed\n", 8);
+        g_autoptr(GBytes) bad_signature = openpgp_key_sign (s.key, changed, NULL, FALSE, NULL, &error);
+        g_assert_no_error (error);
+        http_server_add_bytes (env->http, "/bad/SHA256SUMS", s.list);
+        http_server_add_bytes (env->http, "/bad/SHA256SUMS.gpg", bad_signature);
+        g_autofree char *bad_list = credential_url (env, "/bad/SHA256SUMS");
+        g_autofree char *refused = download_with_list (env, listed, bad_list, jobs);
+        assert_integrity_error (env, refused, "signature of the checksum list is bad");
+
+        /* Wrong bytes at the URL and at its mirror: the next mirror, then the verdict. */
+        g_autoptr(GBytes) other = http_pattern_bytes (SIZE / 2);
+        http_server_add_bytes (env->http, "/wrong/file.bin", other);
+        http_server_add_bytes (env->http, "/mirror/file.bin", other);
+        g_autofree char *wrong = secret_url (http_server_get_port (env->http), "/wrong/file.bin");
+        g_autofree char *mirror = secret_url (http_server_get_port (env->http), "/mirror/file.bin");
+        const char *mirrors[] = { mirror, NULL };
+        g_autofree char *sha256 = checksum_of (env->content, G_CHECKSUM_SHA256);
+        GVariantBuilder *o = options_new ();
+        option_string (o, "checksum", sha256);
+        g_variant_builder_add (o, "{sv}", "mirrors", g_variant_new_strv (mirrors, -1));
+        g_autofree char *dest = xferd_env_path (env, "mirrored.bin");
+        g_autofree char *verdict = download (env, wrong, dest, FALSE, o, NULL, &error);
+        g_variant_builder_unref (o);
+        g_assert_no_error (error);
+        g_ptr_array_add (jobs, g_strdup (verdict));
+        assert_integrity_error (env, verdict, "/mirror/file.bin");
+        g_assert_cmpuint (http_server_request_count (env->http, "/wrong/file.bin"), ==, 1);
+
+        for (guint i = 0; i < jobs->len; i++)
+                assert_job_shows_no_secret (env->fx, g_ptr_array_index (jobs, i));
+        assert_signals_show_no_secret (env->fx);
+        g_assert_true (xferd_log_wait (env->log, "is signed by key", 1, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_log_wait (env->log, "Trying the next mirror", 1, WAIT_TIMEOUT_MS));
+        assert_log_shows_no_secret (env->log, "/images/SHA256SUMS");
+}
+
 /* ---------------------------------------------------------------- Cancel while hashing */
 
 #define BIG (32 * 1024 * 1024)
@@ -962,6 +1054,7 @@ const TestCase test_cases[] = {
         { "/integrity/list-job-default", test_list_job_default },
         { "/integrity/list-follows-job-proxy", test_list_follows_job_proxy },
         { "/integrity/list-missing-file", test_list_missing_file },
+        { "/integrity/credentials-never-shown", test_credentials_never_shown },
         { "/integrity/cancel-while-hashing", test_cancel_while_hashing },
         { "/integrity/suspend-while-hashing", test_suspend_while_hashing },
         { NULL, NULL }

@@ -138,9 +138,27 @@ test_url_strip (void)
         g_assert_cmpstr (url_strip (buf, sizeof buf, "https://host/path"), ==, "https://host/path");
         /* A password with '@' in it: the host follows the last one. */
         g_assert_cmpstr (url_strip (buf, sizeof buf, "http://a:b@c@host/x"), ==, "http://host/x");
+        /* Passwords typed with an unencoded '/', '?' or '#' (review R10). */
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "https://bob:pa/ss@127.0.0.1:9/x"), ==, "https://127.0.0.1:9/x");
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "https://bob:p#ss@127.0.0.1:9/x"), ==, "https://127.0.0.1:9/x");
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "https://bob:pa?ss@127.0.0.1:9/x"), ==, "https://127.0.0.1:9/x");
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "https://bob:/pass@host/x"), ==, "https://host/x");
+        /* A port, an IPv6 literal, a path's '@' after a plain host: left as they are. */
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "https://host:8080/@scope/pkg"), ==, "https://host:8080/@scope/pkg");
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "https://[::1]:8080/a@b"), ==, "https://[::1]:8080/a@b");
+        g_assert_cmpstr (url_strip (buf, sizeof buf, "https://registry.example/@scope/pkg"), ==,
+                         "https://registry.example/@scope/pkg");
         g_assert_cmpstr (url_strip (buf, sizeof buf, "http://host?x=1"), ==, "http://host");
         g_assert_cmpstr (url_strip (buf, sizeof buf, "http://host#t"), ==, "http://host");
         g_assert_cmpstr (url_strip (buf, 12, "http://host/long/path"), ==, "http://host");
+
+        /* URL_SHOWN(): the same in a buffer of the caller's block, two in one call, and the
+         * longest accepted URL (2048 bytes and its user info) shown whole. */
+        g_autofree char *path = g_strnfill (2000, 'p');
+        g_autofree char *url = g_strconcat ("https://u:pw@h/", path, "?t=1", NULL);
+        g_autofree char *both = g_strdup_printf ("%s %s", URL_SHOWN ("http://a:b@c/x#f"), URL_SHOWN (url));
+        g_autofree char *want = g_strconcat ("http://c/x https://h/", path, NULL);
+        g_assert_cmpstr (both, ==, want);
 }
 
 /* A message and what is left of it: every URL inside without user info, query and fragment. */
@@ -155,6 +173,7 @@ static const struct {
         { "'ftp://bob:pw@host/f?k=v' is not a valid URL", "'ftp://host/f' is not a valid URL" },
         { "no URL here: /home/user/file?.txt", "no URL here: /home/user/file?.txt" },
         { "x://y@z", "x://z" },
+        { "'https://bob:pa/ss@127.0.0.1:9/x' is not a valid URL", "'https://127.0.0.1:9/x' is not a valid URL" },
         { "ends with ://", "ends with ://" },
 };
 

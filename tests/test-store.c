@@ -314,16 +314,27 @@ static GPtrArray *load_all(Store *s) {
         return a;
 }
 
-/* The store loads exactly the jobs of want (NULL-terminated), in that order. */
-static void assert_loads(Store *s, const Job *const *want) {
+/* The store loads exactly the n jobs of want, in that order. */
+static void assert_loads_n(Store *s, const Job *const *want, size_t n) {
         g_autoptr(GPtrArray) got = load_all(s);
+
+        g_assert_cmpuint(got->len, ==, n);
+        for (size_t i = 0; i < n; i++)
+                assert_job_equal(g_ptr_array_index(got, i), want[i]);
+}
+
+/* The same for want NULL-terminated. */
+static void assert_loads(Store *s, const Job *const *want) {
         size_t n = 0;
 
         while (want[n])
                 n++;
-        g_assert_cmpuint(got->len, ==, n);
-        for (size_t i = 0; i < n; i++)
-                assert_job_equal(g_ptr_array_index(got, i), want[i]);
+        assert_loads_n(s, want, n);
+}
+
+/* The same for the jobs of an array. */
+static void assert_loads_all(Store *s, const GPtrArray *want) {
+        assert_loads_n(s, (const Job *const *) want->pdata, want->len);
 }
 
 static Store *open_store(const Fixture *f) {
@@ -557,7 +568,6 @@ static char *column_list(const char *path, const char *table, const char *skip, 
 
 static void test_roundtrip(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
-        g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
         Job *j;
 
@@ -601,10 +611,7 @@ static void test_roundtrip(Fixture *f, gconstpointer data) {
                 g_assert_cmpint(store_save_job(s, g_ptr_array_index(want, i)), ==, 0);
 
         s = reopen(f, s);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, want->len);
-        for (guint i = 0; i < want->len; i++)
-                assert_job_equal(g_ptr_array_index(got, i), g_ptr_array_index(want, i));
+        assert_loads_all(s, want);
         store_close(s);
 }
 
@@ -1467,11 +1474,22 @@ static void v1_insert_job(sqlite3 *db, const Job *j, int64_t seq) {
 /* Version 11 dropped the index of jobs by age, which no query read. */
 #define NO_INDEX_BY_AGE "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs_by_age'"
 
+/* The store opened again: at today's version, every file still its job's, no index by age,
+ * and exactly the jobs of want. */
+static void assert_migrated(const Fixture *f, const GPtrArray *want) {
+        Store *s = open_store(f);
+
+        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
+        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+        g_assert_cmpint(raw_int(f->db, NO_INDEX_BY_AGE), ==, 0);
+        assert_loads_all(s, want);
+        store_close(s);
+}
+
 /* A store of version 10 (the rows keyed by insertion order, with the index by age): every job
  * and file as it was, the index gone. */
 static void test_migrate_v10(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
-        g_autoptr(GPtrArray) got = NULL;
         Store *s = open_store(f);
 
         for (unsigned i = 0; i < 5; i++) {
@@ -1483,15 +1501,7 @@ static void test_migrate_v10(Fixture *f, gconstpointer data) {
         raw_exec(f->db, "CREATE INDEX jobs_by_age ON jobs (creation_time, seq); PRAGMA user_version = 10;");
         g_assert_cmpint(raw_int(f->db, NO_INDEX_BY_AGE), ==, 1);
 
-        s = open_store(f);
-        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
-        g_assert_cmpint(raw_int(f->db, NO_INDEX_BY_AGE), ==, 0);
-        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, want->len);
-        for (guint i = 0; i < want->len; i++)
-                assert_job_equal(g_ptr_array_index(got, i), g_ptr_array_index(want, i));
-        store_close(s);
+        assert_migrated(f, want);
 }
 
 /* A store of version 9, the one every installed xferd of the last release has, with every
@@ -1500,7 +1510,6 @@ static void test_migrate_v10(Fixture *f, gconstpointer data) {
  * into version 9's tables, keyed by id. */
 static void test_migrate_v9(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
-        g_autoptr(GPtrArray) got = NULL;
         g_autofree char *jobs = NULL, *files = NULL, *files_from = NULL, *sql = NULL;
         Store *s = open_store(f);
 
@@ -1527,15 +1536,7 @@ static void test_migrate_v9(Fixture *f, gconstpointer data) {
         raw_exec(f->db, sql);
         g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM files"), ==, 12);
 
-        s = open_store(f);
-        g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
-        g_assert_cmpint(raw_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
-        g_assert_cmpint(raw_int(f->db, NO_INDEX_BY_AGE), ==, 0);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, want->len);
-        for (guint i = 0; i < want->len; i++)
-                assert_job_equal(g_ptr_array_index(got, i), g_ptr_array_index(want, i));
-        store_close(s);
+        assert_migrated(f, want);
 }
 
 /* A store written by the first release is upgraded in place: nothing moved aside, every job
@@ -1642,10 +1643,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
 
         s = reopen(f, s);
         g_assert_cmpint(raw_int(f->db, "PRAGMA user_version"), ==, STORE_SCHEMA_VERSION);
-        got = load_all(s);
-        g_assert_cmpuint(got->len, ==, want->len);
-        for (guint i = 0; i < want->len; i++)
-                assert_job_equal(g_ptr_array_index(got, i), g_ptr_array_index(want, i));
+        assert_loads_all(s, want);
         g_assert_cmpint(store_load_pending_deletes(s, collect_delete, deletes), ==, 0);
         g_assert_cmpuint(deletes->len, ==, 1);
         assert_delete_equal(g_ptr_array_index(deletes, 0), &pd);

@@ -26,6 +26,7 @@
 #include <glib/gstdio.h>
 
 #include "bus-fixture.h"
+#include "secret-check.h"
 #include "test-cases.h"
 #include "tus-server.h"
 #include "xferd-process.h"
@@ -45,7 +46,15 @@ typedef struct {
         /* The upload of env_new_paused(): the job, and the upload's id and path on the
          * server. */
         char *job, *upload, *path;
+        XferdLog *log;         /* xferd's captured output (ENV_SECRET), or NULL */
 } Env;
+
+typedef enum {
+        ENV_PLAIN = 0,
+        /* xferd's output captured, and a server that answers with a relative Location: the
+         * upload's URL keeps the creation URL's "user:password@". */
+        ENV_SECRET = 1 << 0,
+} EnvFlags;
 
 static void
 env_free (Env *env)
@@ -55,6 +64,8 @@ env_free (Env *env)
         /* The server first: the fixture's teardown removes its directory. */
         tus_server_free (env->tus);
         bus_fixture_free (env->fx);
+        if (env->log)
+                xferd_log_free (env->log);
         g_free (env->src);
         g_clear_pointer (&env->content, g_bytes_unref);
         g_free (env->job);
@@ -81,15 +92,15 @@ random_bytes (gsize size, guint32 seed)
  * file; NULL when the tus server cannot run (the test is skipped or, under
  * CI, failed). */
 static Env *
-env_new_with (guint64 pause_at, const char *const *extra_args)
+env_new_full (guint64 pause_at, const char *const *extra_args, EnvFlags flags)
 {
         BusFixtureOptions options = { .extra_args = extra_args };
         g_autoptr(Env) env = g_new0 (Env, 1);
         g_autoptr(GError) error = NULL;
 
-        env->fx = bus_fixture_new (&options);
+        env->fx = flags & ENV_SECRET ? bus_fixture_new_logged (&options, &env->log) : bus_fixture_new (&options);
         g_autofree char *workdir = bus_fixture_mkdir (env->fx, "tus");
-        env->tus = tus_server_new (workdir, pause_at);
+        env->tus = flags & ENV_SECRET ? tus_server_new_relative (workdir, pause_at) : tus_server_new (workdir, pause_at);
         if (!env->tus)
                 return NULL;
         g_autofree char *src_dir = bus_fixture_mkdir (env->fx, "src");
@@ -98,6 +109,12 @@ env_new_with (guint64 pause_at, const char *const *extra_args)
         g_file_set_contents (env->src, g_bytes_get_data (env->content, NULL), SIZE, &error);
         g_assert_no_error (error);
         return g_steal_pointer (&env);
+}
+
+static Env *
+env_new_with (guint64 pause_at, const char *const *extra_args)
+{
+        return env_new_full (pause_at, extra_args, ENV_PLAIN);
 }
 
 static Env *
@@ -552,6 +569,39 @@ test_upload_cancel_server_hangs (void)
         assert_job_removed (env->fx, xferd_job_id (env->job), "cancelled");
 }
 
+/* A creation endpoint with "user:password@" and a server that answers with a relative
+ * Location: the upload's URL keeps them (its PATCH and DELETE requests carry them), but
+ * UploadUrl, every property and signal, and the log of the DELETE and its retries while the
+ * server is down show neither. */
+static void
+test_upload_credentials_never_shown (void)
+{
+        g_autoptr(Env) env = env_new_full (PAUSE_AT, fast_delete_retries, ENV_SECRET);
+
+        if (!env)
+                return;
+        g_autofree char *endpoint = g_strdup_printf ("http://" SECRET_USER ":" SECRET_PASSWORD "@127.0.0.1:%u/files/",
+                                                     tus_server_get_port (env->tus));
+        g_autofree char *job = create_upload_job (env->fx, "credentials", NULL);
+        job_set (env->fx, job, "MinimumRetryDelay", g_variant_new_uint32 (1));
+        xferd_add_file (env->fx, job, endpoint, env->src);
+        xferd_job_call (env->fx, job, "Resume");
+        /* UploadUrl is the resource under the endpoint as shown: without them. */
+        g_autofree char *upload = upload_id_paused (env, job);
+        g_autofree char *path = upload_path (upload);
+        assert_job_shows_no_secret (env->fx, job);
+
+        /* The DELETE fails while the server is down, and is retried. */
+        tus_server_stop (env->tus, SIGTERM);
+        xferd_job_call (env->fx, job, "Cancel");
+        g_assert_true (xferd_log_wait (env->log, "Cannot delete the partial upload at", 1, WAIT_TIMEOUT_MS));
+        tus_server_restart (env->tus, TUS_NO_PAUSE);
+        g_assert_true (tus_server_wait_requests (env->tus, 2, "DELETE", path, 204, 1, 3 * WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_log_wait (env->log, "Removed the partial upload at", 1, WAIT_TIMEOUT_MS));
+        assert_signals_show_no_secret (env->fx);
+        assert_log_shows_no_secret (env->log, path);
+}
+
 /* An upload job holds exactly one file (BITS rule). No server needed: nothing
  * is transferred. */
 static void
@@ -638,6 +688,7 @@ const TestCase test_cases[] = {
         { "/upload/cancel-crash", test_upload_cancel_crash },
         { "/upload/cancel-while-server-down", test_upload_cancel_server_down },
         { "/upload/cancel-while-server-hangs", test_upload_cancel_server_hangs },
+        { "/upload/credentials-never-shown", test_upload_credentials_never_shown },
         { NULL, NULL }
 };
 

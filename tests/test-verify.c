@@ -97,6 +97,12 @@ test_checksum (void)
         g_assert_nonnull (strstr (v.message, digest_to_string (&right, buf)));
         g_assert_nonnull (strstr (v.message, "its checksum"));
         g_assert_null (strstr (v.summary, "http"));
+        /* A URL's user, password and query are not in it. */
+        g_assert_cmpint (verify_judge (&e, "http://u:S3cr3t@127.0.0.1:1/file.iso?t=T0k3n", 3, h, &v), ==, 0);
+        g_assert_false (v.ok);
+        g_assert_nonnull (strstr (v.message, URL));
+        g_assert_null (strstr (v.message, "S3cr3t"));
+        g_assert_null (strstr (v.message, "T0k3n"));
 
         e.expected_source = VERIFY_BY_CHECKSUM_LIST;
         g_assert_cmpint (verify_judge (&e, URL, 3, h, &v), ==, 0);

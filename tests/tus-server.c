@@ -30,6 +30,7 @@ struct TusServer {
         guint16 port;
         GSubprocess *proc;
         GArray *pids;         /* guint32 pid of each run, in order */
+        gboolean relative_location;
 };
 
 /* ------------------------------------------------------------ starting */
@@ -118,6 +119,8 @@ start (TusServer *s, guint64 pause_at, char **why)
         g_ptr_array_add (argv, g_strdup_printf ("%u", s->port));
         g_ptr_array_add (argv, g_strdup ("--log"));
         g_ptr_array_add (argv, g_strdup (s->log_path));
+        if (s->relative_location)
+                g_ptr_array_add (argv, g_strdup ("--relative-location"));
         if (pause_at != TUS_NO_PAUSE) {
                 g_ptr_array_add (argv, g_strdup ("--pause-at"));
                 g_ptr_array_add (argv, g_strdup_printf ("%" G_GUINT64_FORMAT, pause_at));
@@ -151,8 +154,8 @@ start (TusServer *s, guint64 pause_at, char **why)
         return TRUE;
 }
 
-TusServer *
-tus_server_new (const char *workdir, guint64 pause_at)
+static TusServer *
+server_new (const char *workdir, guint64 pause_at, gboolean relative_location)
 {
         const char *node = g_getenv ("NODE");
         const char *script = g_getenv ("XFERD_TUS_SERVER");
@@ -169,6 +172,7 @@ tus_server_new (const char *workdir, guint64 pause_at)
         s->upload_dir = g_build_filename (workdir, "uploads", NULL);
         s->log_path = g_build_filename (workdir, "server.log", NULL);
         s->pids = g_array_new (FALSE, FALSE, sizeof (guint32));
+        s->relative_location = relative_location;
         g_assert_no_errno (g_mkdir_with_parents (s->upload_dir, 0755));
         if (!start (s, pause_at, &why)) {
                 unavailable (why);
@@ -176,6 +180,18 @@ tus_server_new (const char *workdir, guint64 pause_at)
                 return NULL;
         }
         return s;
+}
+
+TusServer *
+tus_server_new (const char *workdir, guint64 pause_at)
+{
+        return server_new (workdir, pause_at, FALSE);
+}
+
+TusServer *
+tus_server_new_relative (const char *workdir, guint64 pause_at)
+{
+        return server_new (workdir, pause_at, TRUE);
 }
 
 void

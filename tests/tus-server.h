@@ -33,6 +33,9 @@ typedef struct TusServer TusServer;
  * marked skipped, or failed when CI=true, and must return at once. pause_at:
  * the pause point of this run (TUS_NO_PAUSE for none). */
 TusServer *tus_server_new (const char *workdir, guint64 pause_at);
+/* The same, the server answering a creation with a relative Location ("/files/ID", which
+ * xferd resolves against the creation URL) in this run and every restart. */
+TusServer *tus_server_new_relative (const char *workdir, guint64 pause_at);
 /* Stops the server (SIGKILL) if it runs and frees it. */
 void tus_server_free (TusServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TusServer, tus_server_free)

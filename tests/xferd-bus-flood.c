@@ -12,11 +12,15 @@
  *                             without waiting for the reply, so that it is
  *                             often gone before xferd reads the call.
  *                             Prints "cycled N replies R".
+ *   xferd-bus-flood unread N  one connection sends N ListJobs and never reads
+ *                             a reply; prints "sent N", then keeps the
+ *                             connection open until stdin ends.
  *
  * sd-bus rather than GDBus: a connection costs a socket and a Hello, no thread.
  * Exit status 2 on anything unexpected, with a message on stderr.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,12 +100,46 @@ static int cycle(unsigned n) {
         return 0;
 }
 
+static int unread(unsigned n) {
+        sd_bus *bus = NULL;
+        char buf[64];
+
+        if (open_bus(&bus) < 0)
+                return 2;
+        for (unsigned i = 0; i < n; i++) {
+                sd_bus_message *m = NULL;
+                uint64_t cookie;
+                int r;
+
+                /* With a cookie asked for: sd-bus sends a call without as one that wants no reply. */
+                r = sd_bus_message_new_method_call(bus, &m, "org.xferd.Transfer1", "/org/xferd/Transfer1",
+                                                   "org.xferd.Transfer1.Manager", "ListJobs");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "b", 0);
+                if (r >= 0)
+                        r = sd_bus_send(bus, m, &cookie);
+                if (r >= 0)
+                        r = sd_bus_flush(bus);
+                sd_bus_message_unref(m);
+                if (r < 0) {
+                        fprintf(stderr, "xferd-bus-flood: ListJobs: %s\n", strerror(-r));
+                        return 2;
+                }
+        }
+        printf("sent %u\n", n);
+        fflush(stdout);
+        while (fgets(buf, sizeof buf, stdin))
+                ;
+        sd_bus_close_unref(bus);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         unsigned long n;
         char *end;
 
         if (argc != 3) {
-                fprintf(stderr, "usage: xferd-bus-flood hold|cycle N\n");
+                fprintf(stderr, "usage: xferd-bus-flood hold|cycle|unread N\n");
                 return 2;
         }
         errno = 0;
@@ -114,6 +152,8 @@ int main(int argc, char *argv[]) {
                 return hold((unsigned) n);
         if (strcmp(argv[1], "cycle") == 0)
                 return cycle((unsigned) n);
+        if (strcmp(argv[1], "unread") == 0)
+                return unread((unsigned) n);
         fprintf(stderr, "xferd-bus-flood: unknown mode '%s'\n", argv[1]);
         return 2;
 }

@@ -39,7 +39,8 @@
 #   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
 #                   `curl -Z --parallel-max 16` of the same files once a round; wall, the daemon's
-#                   CPU and the ratios to that round's curl
+#                   CPU (for the N jobs also the time its event-loop thread ran, from schedstat)
+#                   and the ratios to that round's curl
 #   --case lanes    the --mib file (default 1024) as 16 files, one job with MaxConcurrentFiles 16
 #                   and each file's sha256 checksum (AddFileWithOptions): wall to Complete, the
 #                   daemon's CPU, and its peak RSS (VmHWM: the buffers of 16 hashed files at once)
@@ -163,6 +164,8 @@ nginx_ticks() {
 }
 # waited PID: nanoseconds the event-loop thread has spent runnable but waiting for a CPU.
 waited() { awk '{ print $2 }' "/proc/$1/task/$1/schedstat"; }
+# loop_run_ns PID: the ns the event-loop thread ran (schedstat).
+loop_run_ns() { awk '{ print $1 }' "/proc/$1/task/$1/schedstat"; }
 
 # threads PID: one line per thread: tid, nice, ns run, ns waited for a CPU.
 threads() {
@@ -249,7 +252,7 @@ small_dir() { small_n=$((small_n + 1)); dl=$work/dl-small.$small_n; mkdir "$dl";
 small_check() {
   diff -r -x '.*' "$work/www/small" "$dl" >/dev/null || die "$1: the files differ from the originals"
 }
-declare -A res_one res_one_cpu res_ratio res_one_ratio
+declare -A res_one res_one_cpu res_ratio res_one_ratio res_loop
 curl_wall=
 run_curl() {
   local out urls=()
@@ -268,12 +271,16 @@ run_small() {  # BUILD → one line; res[BUILD] += wall of the jobs, res_one[BUI
   xferd_fresh "$b"
   small_dir
   "$bench" set-max 16
+  local l0 l1
+  l0=$(loop_run_ns "$xpid")
   out=$("$bench" many-jobs --count "$jobs" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid") ||
     die "$b: many-jobs failed: $out"
+  l1=$(loop_run_ns "$xpid")
   small_check "$b"
   w=$(kv wall "$out"); c=$(calc "$(kv duser "$out") + $(kv dsys "$out")")
   res[$b]+="$w "; res_cpu[$b]+="$c "; res_ratio[$b]+="$(calc "$w / $curl_wall" 2) "
-  echo -n "$b: $jobs jobs wall $w s, daemon CPU $c s; "
+  res_loop[$b]+="$(calc "($l1 - $l0) / 1000000000" 3) "
+  echo -n "$b: $jobs jobs wall $w s, daemon CPU $c s (its loop ran $(calc "($l1 - $l0) / 1000000000" 3) s); "
   xferd_fresh "$b"
   small_dir
   out=$("$bench" one-job --count "$jobs" --url-prefix "$base/small/f" --dir "$dl" --pid "$xpid" \
@@ -491,7 +498,7 @@ fi
 if [[ $case == small ]]; then
   echo "median curl -Z wall (s): $(median ${res[curl]}) (${res[curl]% })"
   for b in "${builds[@]}"; do
-    echo "median $jobs jobs: daemon CPU (s) $(median ${res_cpu[$b]}), ÷ curl -Z $(median ${res_ratio[$b]});" \
+    echo "median $jobs jobs: daemon CPU (s) $(median ${res_cpu[$b]}) (loop $(median ${res_loop[$b]})), ÷ curl -Z $(median ${res_ratio[$b]});" \
          "one job, 16 at once: wall (s) $(median ${res_one[$b]}), daemon CPU (s) $(median ${res_one_cpu[$b]})," \
          "÷ curl -Z $(median ${res_one_ratio[$b]}) — $b"
   done

@@ -4,6 +4,7 @@
 // (@tus/server) with its FileStore (@tus/file-store), on 127.0.0.1 at /files/.
 //
 //   node tests/tus/server.mjs --dir UPLOAD_DIR [--port N] [--log FILE] [--pause-at BYTES]
+//                             [--relative-location]
 //
 //   --dir DIR         where uploads are stored: upload ID holds the bytes received so far
 //                     (its size is the upload's offset), ID.json the upload's info (length,
@@ -24,6 +25,8 @@
 //                       - the server stops.
 //                     Fault points are byte counts, never timings, so a test can wait for them
 //                     (the data file reaching BYTES) deterministically.
+//   --relative-location  answer a creation with a Location of the upload's path only
+//                     ("/files/ID"): the client resolves it against its creation URL.
 //
 // Prints "PORT=<n>" on stdout once listening. SIGTERM or SIGINT: logs what the requests in
 // flight received, then exits 0 at once (connections are cut, as when a server goes down).
@@ -49,7 +52,8 @@ import { parseArgs } from 'node:util';
 import { Server } from '@tus/server';
 import { FileStore } from '@tus/file-store';
 
-const usage = 'usage: node server.mjs --dir UPLOAD_DIR [--port N] [--log FILE] [--pause-at BYTES]';
+const usage = 'usage: node server.mjs --dir UPLOAD_DIR [--port N] [--log FILE] [--pause-at BYTES] ' +
+  '[--relative-location]';
 
 let args;
 try {
@@ -59,6 +63,7 @@ try {
       port: { type: 'string', default: '0' },
       log: { type: 'string' },
       'pause-at': { type: 'string' },
+      'relative-location': { type: 'boolean', default: false },
     },
     strict: true,
   }));
@@ -147,6 +152,7 @@ class TestFileStore extends FileStore {
 
 const tus = new Server({
   path: '/files',
+  relativeLocation: args['relative-location'],
   datastore: new TestFileStore({ directory: args.dir }),
   // Before a HEAD, PATCH or DELETE takes the upload's lock: a stalled body of the same
   // upload is from a client that has given up on it (it reconnected or cancelled).
