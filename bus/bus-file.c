@@ -59,8 +59,9 @@ static int append_files(sd_bus_message *reply, void *userdata) {
 }
 
 /* The reply of one array, an element (of type `contents`) per file of the job. */
-static int reply_files(sd_bus_message *m, const Job *j, const char *contents, append_file_t append) {
-        return bus_reply_array(m, contents, append_files, &(FilesAppend) { j, append });
+static int reply_files(sd_bus_message *m, const Job *j, const char *contents, append_file_t append,
+                       sd_bus_error *error) {
+        return bus_reply_array(m, contents, append_files, &(FilesAppend) { j, append }, error);
 }
 
 static int append_listed(sd_bus_message *reply, const Job *j, const JobFile *f) {
@@ -76,7 +77,7 @@ int bus_job_method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *e
         assert(m);
         assert(userdata);
 
-        return reply_files(m, userdata, "(sssttb)", append_listed);
+        return reply_files(m, userdata, "(sssttb)", append_listed, error);
 }
 
 static int append_entry_strv(sd_bus_message *reply, const char *key, char * const *l) {
@@ -154,5 +155,5 @@ int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_er
         assert(m);
         assert(userdata);
 
-        return reply_files(m, userdata, "a{sv}", append_file);
+        return reply_files(m, userdata, "a{sv}", append_file, error);
 }

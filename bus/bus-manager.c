@@ -305,7 +305,7 @@ static int list_jobs(sd_bus_message *m, Bus *b, bool paths, sd_bus_error *error)
         };
         /* A reply of a few thousand rows stays in the heap: no look at the mappings. */
         l.body = heap_follow_begin(l.n * ROW_BYTES);
-        r = bus_reply_array(m, paths ? "(" ROW_FIELDS_PATH ")" : "(" ROW_FIELDS ")", append_jobs, &l);
+        r = bus_reply_array(m, paths ? "(" ROW_FIELDS_PATH ")" : "(" ROW_FIELDS ")", append_jobs, &l, error);
         heap_follow_end(&l.body);
         return r;
 }

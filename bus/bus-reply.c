@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Replies: an array built by a callback; and those that come later: Cancel and Complete. And
  * the strings of replies and signals that need no check. */
+#include <inttypes.h>
+
 #include "bus-errors.h"
 #include "bus.h"
 #include "log.h"
@@ -25,15 +27,30 @@ int bus_append_known_text(sd_bus_message *m, const char *s, char **ret) {
         return 0;
 }
 
+/* More messages than a burst of signals leaves waiting once the socket's buffer is full. */
+#define BUS_QUEUED_MAX 64
+
 /* A large array (ListJobs of 100 000 jobs: 17 MB) is appended as any other: its append
  * callback tells heap-huge.c where the body is, which prepares the body's mappings as it grows. */
-int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata) {
+int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata,
+                    sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint64_t queued = 0;
         int r;
 
         assert(m);
         assert(contents);
         assert(append);
+
+        /* dbus-daemon stops reading a connection once max_incoming_bytes of its messages wait at
+         * receivers: a client that leaves its replies unread does that to xferd. Every reply then
+         * waits in sd-bus's queue, in xferd's heap; an array (ListJobs, a job's files) is refused
+         * meanwhile, so that calls repeated by the hundred cannot grow the heap by their replies. */
+        if (sd_bus_get_n_queued_write(sd_bus_message_get_bus(m), &queued) >= 0 && queued > BUS_QUEUED_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "The bus is not reading xferd's messages now (%" PRIu64 " wait to be "
+                                         "sent); try again later.",
+                                         queued);
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)

@@ -192,9 +192,12 @@ extern const sd_bus_vtable bus_manager_vtable[];
  * name from a table, a property or interface name); dbus-daemon still checks every message.
  * ret (optional): where the copy is in the message. */
 int bus_append_known_text(sd_bus_message *m, const char *s, char **ret);
-/* bus-reply.c: replies to m with one array of `contents`, its elements appended by append. */
+/* bus-reply.c: replies to m with one array of `contents`, its elements appended by append; or,
+ * while the bus is not reading xferd's messages (many of them wait in xferd), fails with
+ * LimitsExceeded before building it. */
 typedef int (*bus_append_t)(sd_bus_message *reply, void *userdata);
-int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata);
+int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata,
+                    sd_bus_error *error);
 /* bus-reply.c: Cancel (complete false) or Complete on j, replying to m once the core says the
  * call is done; other calls are served meanwhile. Returns as a method handler does. */
 int bus_reply_later(sd_bus_message *m, Job *j, bool complete, sd_bus_error *error);

@@ -2,7 +2,7 @@
 /*
  * xferd's bus resources do not grow with its callers, and a lost bus is never a
  * silent, successful exit; a bus that stops reading xferd stops neither xferd's
- * loop nor xferd (unread-replies).
+ * loop nor xferd, nor grows xferd's heap by replies that wait (unread-replies).
  *
  * dbus-daemon allows a connection 512 match rules; past that AddMatch fails and
  * sd-bus closes the connection. xferd once added one match per caller (and left
@@ -411,13 +411,18 @@ test_unread_replies (void)
 
         g_assert_false (listed.done);
 
-        /* Once the client goes, the bus reads xferd again, and the other caller's reply arrives
-         * whole. */
+        /* Once the client goes, the bus reads xferd again. The other caller's list was refused
+         * rather than queued behind the unread ones (xferd's heap would grow by every such
+         * reply), and a list asked now arrives whole. */
         flood_finish (flood);
         g_object_unref (flood);
         g_assert_true (bus_fixture_run_until (fx, &listed.done, WAIT_TIMEOUT_MS));
-        g_assert_no_error (listed.error);
-        g_autoptr(GVariant) reply = listed.reply;
+        g_assert_error (listed.error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED);
+        g_assert_nonnull (strstr (listed.error->message, "try again later"));
+        g_clear_error (&listed.error);
+        g_autoptr(GVariant) reply =
+                bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_assert_nonnull (reply);
         g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
         g_assert_cmpuint (g_variant_n_children (rows), ==, UNREAD_JOBS + 1);
         g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
