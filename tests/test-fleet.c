@@ -638,8 +638,15 @@ test_announced_counters_survive_kill (void)
         /* The first signal with bytes: the state transferring, told with the bytes of the
          * loop iteration that brought the response. */
         guint64 announced = wait_announced_from_origin (m, job, 0);
+        g_autofree char *temp = xferd_temp_path (m->fx, job, 0);
         xferd_process_kill (m->fx);
         g_assert_cmpuint (announced, <, SIZE);
+        /* Bytes that came between that signal and the kill (the next 100 ms of the rate, when
+         * the kill is late) are in the file, which the resume starts from, but no commit
+         * counted them: the contract's one loss of a kill -9 (docs/api.md). */
+        struct stat st;
+        g_assert_cmpint (stat (temp, &st), ==, 0);
+        guint64 uncounted = (guint64) st.st_size > announced ? (guint64) st.st_size - announced : 0;
         /* No byte more until the count is read back. */
         http_server_stall_after (origin, "/f.bin", 0);
         http_server_set_rate (origin, "/f.bin", 0);
@@ -649,7 +656,7 @@ test_announced_counters_survive_kill (void)
         http_server_release (origin, "/f.bin");
         machine_wait_acknowledged (m, job);
         assert_file (m, "counted.bin", content);
-        g_assert_cmpuint (job_get_uint64 (m->fx, job, "BytesFromOrigin"), >=, SIZE);
+        g_assert_cmpuint (job_get_uint64 (m->fx, job, "BytesFromOrigin") + uncounted, >=, SIZE);
 }
 
 static gboolean
