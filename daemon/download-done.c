@@ -35,6 +35,7 @@ void download_done_later(Job *j) {
                 return;
         }
         m->downloads_done[m->n_downloads_done++] = j;
+        j->done_listed = true;
         manager_crash_point("download-done-listed");
 }
 
@@ -44,6 +45,9 @@ void download_done_forget(Job *j) {
 
         assert(j);
 
+        if (!j->done_listed)
+                return;
+        j->done_listed = false;
         m = j->manager;
         for (unsigned i = 0; i < m->n_downloads_done; i++)
                 if (m->downloads_done[i] != j)
@@ -54,10 +58,7 @@ void download_done_forget(Job *j) {
 bool download_done_holds(const Job *j) {
         assert(j);
 
-        for (unsigned i = 0; i < j->manager->n_downloads_done; i++)
-                if (j->manager->downloads_done[i] == j)
-                        return true;
-        return false;
+        return j->done_listed;
 }
 
 int download_on_done(sd_event_source *s, void *userdata) {
@@ -73,9 +74,11 @@ int download_on_done(sd_event_source *s, void *userdata) {
          * held: its commit is not theirs. */
         manager_batch_release(m);
         /* A call may have stopped one meanwhile (it stays as the call left it). */
-        for (unsigned i = 0; i < m->n_downloads_done; i++)
+        for (unsigned i = 0; i < m->n_downloads_done; i++) {
+                m->downloads_done[i]->done_listed = false;
                 if (download_is_done(m->downloads_done[i]))
                         done[n++] = m->downloads_done[i];
+        }
         m->n_downloads_done = 0;
         /* What a job stopped meanwhile still has to tell (manager_changes_flush() held it). */
         if (!list_is_empty(&m->changed))

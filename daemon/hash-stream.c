@@ -320,10 +320,10 @@ static void stream_kick(HashStream *s) {
                 s->running = true;
                 s->task_started = s->task_stolen = s->task_over = false;
                 atomic_store(&s->hurry, false);
-                /* An idle CPU may be taken back at any moment: the verdict, once asked for,
-                 * waits for a short piece at most. */
-                /* Never queued there behind other streams' tasks: a verdict asked for meanwhile
-                 * would wait for them, on threads that a busy machine hardly runs. */
+                /* The background only where a thread is free: queued there behind other
+                 * streams' tasks, a verdict asked for meanwhile would wait for them, on threads
+                 * a busy machine hardly runs. Its pieces are short, since an idle CPU may be
+                 * taken back at any moment. */
                 s->task_background = stream_background(s) && io_pool_has_room(s->background_pool);
                 s->task_piece = s->task_background ? HASH_STREAM_BACKGROUND_PIECE : HASH_STREAM_PIECE;
                 io_pool_submit(s->task_background ? s->background_pool : s->pool, &s->task);

@@ -144,6 +144,7 @@ struct Job {
         bool counters_unstored:1;       /* bytes_from_* moved since the store last had them: a
                                          * signal tells them once stored (checkpoint_before_telling()) */
         bool files_due:1;               /* final, on the dirty list for its files, not progress */
+        bool done_listed:1;             /* every file ended, its state taken with others' (download-done.c) */
         unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
         ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */
