@@ -152,7 +152,7 @@ void http_result_from_status(long status, const char *reason, uint64_t retry_aft
         r->outcome = http_status_is_transient(status) ? TRANSFER_TRANSIENT : TRANSFER_FATAL;
         r->error_name = ERROR_NAME_HTTP;
         r->retry_after_usec = retry_after_usec;
-        char shown[HTTP_URL_SHOWN_MAX];
+        char shown[URL_SHOWN_MAX];
 
         snprintf(sum, sum_size, "HTTP %ld%s%s", status, reason[0] ? " " : "", reason);
         utf8_trim_partial(sum);
@@ -202,7 +202,7 @@ void http_result_from_curl(CURLcode code, const char *errbuf, const char *url,
                        "https to http only with AllowInsecureRedirect)";
                 r->summary = "Redirect to a protocol that is not allowed";
         }
-        char shown[HTTP_URL_SHOWN_MAX];
+        char shown[URL_SHOWN_MAX];
 
         snprintf(msg, msg_size, "%s for %s", what, url_strip(shown, sizeof shown, url));
         utf8_trim_partial(msg);

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "error-name.h"
-#include "url-strip.h"
 
 
 /* How a download or an upload ended, for its owner. */
@@ -31,9 +30,6 @@ typedef struct TransferResult {
         uint64_t retry_after_usec;  /* the server's Retry-After as a delay, 0 if none */
         int local_errno;            /* for LocalFile errors */
 } TransferResult;
-
-/* Room for a URL as messages show it (url-strip.h). */
-#define HTTP_URL_SHOWN_MAX URL_SHOWN_MAX
 
 /* Appends one "Name: value" line to a curl header list; -ENOMEM, the list unchanged. */
 int http_header_list_append(struct curl_slist **l, const char *line);

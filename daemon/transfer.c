@@ -158,7 +158,7 @@ static int transfer_request(Transfer *t);
 
 static void finish_redirect_error(Transfer *t, ErrorName name, const char *summary, const char *why) {
         TransferResult r = { .outcome = TRANSFER_FATAL, .error_name = name, .summary = summary };
-        char msg[1024], from[HTTP_URL_SHOWN_MAX], to[HTTP_URL_SHOWN_MAX];
+        char msg[1024], from[URL_SHOWN_MAX], to[URL_SHOWN_MAX];
 
         snprintf(msg, sizeof msg, "%s (from %s to %s)", why, url_strip(from, sizeof from, t->url),
                  url_strip(to, sizeof to, t->redirect_url));

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "safe-text.h"
 #include "tus.h"
+#include "url-strip.h"
 #include "util.h"
 
 #define MAX_RECREATE 2

@@ -101,7 +101,7 @@ void upload_start(Job *j, JobFile *f) {
         r = tus_upload_start(j->manager->engine, &req, &upload_callbacks, j, &j->upload);
         if (r < 0) {
                 j->fd = safe_close(j->fd);
-                char shown[HTTP_URL_SHOWN_MAX];
+                char shown[URL_SHOWN_MAX];
                 snprintf(msg, sizeof msg, "Cannot start the upload to %s: %s", url_strip(shown, sizeof shown, f->url),
                          strerror(-r));
                 job_fail(j, false, ERROR_NAME_NETWORK, msg, strerror(-r), 0);
