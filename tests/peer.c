@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "poll-wait.h"
+
 guint16
 peer_free_port (void)
 {
@@ -51,14 +52,26 @@ peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms)
 }
 
 void
+peer_skip_or_fail (const char *format, ...)
+{
+        g_autofree char *what = NULL;
+        va_list ap;
+
+        va_start (ap, format);
+        what = g_strdup_vprintf (format, ap);
+        va_end (ap);
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0) {
+                g_test_message ("CI=true: a test that cannot run fails");
+                g_test_fail_printf ("%s", what);
+        } else {
+                g_test_skip (what);
+        }
+}
+
+void
 peer_unavailable (const char *peer, const char *why)
 {
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0) {
-                g_test_message ("CI=true: a missing %s fails the test", peer);
-                g_test_fail_printf ("%s cannot run: %s", peer, why);
-        } else {
-                g_test_skip_printf ("%s cannot run: %s", peer, why);
-        }
+        peer_skip_or_fail ("%s cannot run: %s", peer, why);
 }
 
 void

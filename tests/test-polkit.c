@@ -56,13 +56,8 @@ can_run (void)
                 g_spawn_command_line_sync (DEBIAN_PYTHON " -c 'import dbusmock'", &out, NULL, &status, NULL);
                 ok = status == 0;
         }
-        if (ok)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_error ("needs root, the users xferd-test-a and xferd-test-b and python3-dbusmock "
-                         "(scripts/test.sh and scripts/setup-deps.sh provide them)");
-        g_test_skip ("needs root, the test users and python3-dbusmock");
-        return FALSE;
+        return test_needs (ok ? NULL : "root, the users xferd-test-a and xferd-test-b and python3-dbusmock "
+                           "(scripts/test.sh and scripts/setup-deps.sh provide them)");
 }
 
 static GVariant *
