@@ -36,15 +36,10 @@ nm_mock_skip_if_missing (void)
         if (available < 0) {
                 const char *argv[] = { PYTHON, "-c", "import dbusmock.templates.networkmanager", NULL };
                 g_autoptr(GError) error = NULL;
-                g_autofree char *err = NULL;
-                int status = 0;
 
-                if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                                   NULL, &err, &status, &error))
-                        g_snprintf (why, sizeof why, "cannot run " PYTHON ": %s", error->message);
-                else if (!g_spawn_check_wait_status (status, NULL))
-                        g_snprintf (why, sizeof why, PYTHON " has no dbusmock (Debian's python3-dbusmock; "
-                                    "scripts/setup-deps.sh installs it): %s", err);
+                if (!peer_run (NULL, NULL, argv, NULL, &error))
+                        g_snprintf (why, sizeof why, "no dbusmock for " PYTHON " (Debian's python3-dbusmock; "
+                                    "scripts/setup-deps.sh installs it): %s", error->message);
                 available = why[0] == '\0';
         }
         if (available)

@@ -80,6 +80,25 @@ peer_die_with_parent (gpointer data)
         prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+gboolean
+peer_run (const char *cwd, const char *const *envp, const char *const *argv, char **out, GError **error)
+{
+        GSpawnFlags flags = G_SPAWN_SEARCH_PATH | (out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL);
+        g_autoptr(GError) failed = NULL;
+        g_autofree char *err = NULL, *cmd = NULL;
+        int status = 0;
+
+        g_assert_nonnull (argv);
+        if (!g_spawn_sync (cwd, (char **) argv, (char **) envp, flags, NULL, NULL, out, &err, &status, &failed) ||
+            !g_spawn_check_wait_status (status, &failed)) {
+                cmd = g_strjoinv (" ", (char **) argv);
+                g_set_error (error, failed->domain, failed->code, "%s: %s\n%s", cmd, failed->message,
+                             err ? err : "");
+                return FALSE;
+        }
+        return TRUE;
+}
+
 void
 peer_stop (GSubprocess **proc, int signo)
 {

@@ -24,6 +24,11 @@ void peer_skip_or_fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
 void peer_unavailable (const char *peer, const char *why);
 /* A child setup for g_subprocess_launcher_set_child_setup(): SIGKILL when the test ends. */
 void peer_die_with_parent (gpointer data);
+/* Runs argv (looked up in PATH) to its end, in cwd (NULL: the current directory) with the
+ * environment envp (NULL: the test's). TRUE when it exited with status 0. Its standard output
+ * goes into *out when out is not NULL (also when it failed), else nowhere; the error names the
+ * command, how it ended and what it wrote to its standard error. */
+gboolean peer_run (const char *cwd, const char *const *envp, const char *const *argv, char **out, GError **error);
 /* Sends *proc signo and waits for it to end; *proc is NULL after. Nothing when it is NULL. */
 void peer_stop (GSubprocess **proc, int signo);
 /* Removes path and, for a directory, everything in it, without following symbolic links
