@@ -940,14 +940,6 @@ write_bus_config (BusFixture *fx, const BusFixtureOptions *options)
         return g_steal_pointer (&config_file);
 }
 
-/* The bus dies with the test process, even when an assertion aborts it:
- * then xferd loses its bus and exits too. */
-static void
-die_with_parent (gpointer data)
-{
-        prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
 static void
 set_child_env (BusFixture *fx, GSubprocessLauncher *launcher)
 {
@@ -1013,7 +1005,8 @@ start_dbus_daemon (BusFixture *fx, const char *config_file)
          * fills a pipe nobody reads nor mixes with the TAP output. */
         g_subprocess_launcher_take_fd (launcher, address_pipe[1], 3);
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
-        g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+        /* The bus ends with the test process (then xferd loses its bus and exits too). */
+        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
         if (bus_fixture_on_broker (fx)) {
                 /* dbus-broker, through the benchmarks' controller (it starts services without
                  * systemd): the same socket, service directory and allow-all policy. */

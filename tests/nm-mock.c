@@ -4,7 +4,6 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "peer.h"
@@ -46,12 +45,6 @@ nm_mock_skip_if_missing (void)
                 return FALSE;
         peer_skip_or_fail ("NetworkManager mock: %s", why);
         return TRUE;
-}
-
-static void
-die_with_parent (gpointer data)
-{
-        prctl (PR_SET_PDEATHSIG, SIGTERM);
 }
 
 static gboolean
@@ -107,7 +100,7 @@ nm_mock_start (BusFixture *fx, guint32 metered, guint32 connectivity)
         g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", fx->address, TRUE);
         /* The mock logs every call on stdout: into the test's log, not its TAP output. */
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
-        g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
 
         from = bus_count_signals (fx, NULL, NULL, NULL, NULL, NULL);
         nm->proc = g_subprocess_launcher_spawn (launcher, &error, PYTHON, "-m", "dbusmock", "--system",

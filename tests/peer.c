@@ -77,7 +77,9 @@ peer_unavailable (const char *peer, const char *why)
 void
 peer_die_with_parent (gpointer data)
 {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        int signo = GPOINTER_TO_INT (data);
+
+        prctl (PR_SET_PDEATHSIG, signo ? signo : SIGKILL);
 }
 
 gboolean

@@ -22,7 +22,9 @@ gboolean peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms);
 void peer_skip_or_fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* peer_skip_or_fail() of a peer server: "PEER cannot run: WHY". */
 void peer_unavailable (const char *peer, const char *why);
-/* A child setup for g_subprocess_launcher_set_child_setup(): SIGKILL when the test ends. */
+/* A child setup for g_subprocess_launcher_set_child_setup(): the child gets a signal when the
+ * test process ends, even when an assertion aborts it; data is GINT_TO_POINTER (the signal),
+ * NULL for SIGKILL. */
 void peer_die_with_parent (gpointer data);
 /* Runs argv (looked up in PATH) to its end, in cwd (NULL: the current directory) with the
  * environment envp (NULL: the test's). TRUE when it exited with status 0. Its standard output
