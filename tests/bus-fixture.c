@@ -506,6 +506,15 @@ job_set (BusFixture *fx, const char *job, const char *name, GVariant *value)
         g_assert_no_error (error);
 }
 
+void
+manager_set (BusFixture *fx, const char *name, GVariant *value)
+{
+        g_autoptr(GError) error = NULL;
+
+        bus_set_property (fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, name, value, &error);
+        g_assert_no_error (error);
+}
+
 /* --------------------------------------------------------- job helpers */
 
 static char *

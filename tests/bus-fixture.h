@@ -147,6 +147,8 @@ guint64 job_get_uint64 (BusFixture *fx, const char *job, const char *name);
 guint32 job_get_uint32 (BusFixture *fx, const char *job, const char *name);
 gboolean job_get_boolean (BusFixture *fx, const char *job, const char *name);
 void job_set (BusFixture *fx, const char *job, const char *name, GVariant *value);
+/* The same for a property of the Manager (its writable ones need root or an administrator). */
+void manager_set (BusFixture *fx, const char *name, GVariant *value);
 
 /* A test that needs what this machine lacks: with CI=true it fails (CI provides every peer
  * through scripts/setup-deps.sh and scripts/test.sh), elsewhere it skips. Returns TRUE when

@@ -129,15 +129,12 @@ test_cancel_queued (void)
         g_autofree char *other_url = http_server_url (env->http, "/queued.bin");
         g_autofree char *busy_dir = bus_fixture_mkdir (env->fx, "busy");
         g_autofree char *busy_dest = g_build_filename (busy_dir, "busy.bin", NULL);
-        g_autoptr(GError) error = NULL;
 
         if (geteuid () != 0) {
                 g_test_skip ("MaxBackgroundTransfers can only be set by root");
                 return;
         }
-        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
-                          g_variant_new_uint32 (1), &error);
-        g_assert_no_error (error);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (1));
 
         http_server_stall_after (env->http, "/busy.bin", STALL);
         g_autofree char *busy = xferd_download (env->fx, env->url, busy_dest, FALSE, NULL);
