@@ -1113,24 +1113,38 @@ bus_fixture_note_xferd (BusFixture *fx)
         return pid;
 }
 
-/* NameOwnerChanged (name, old, "") for the name in data. */
+typedef struct {
+        const char *name;
+        gboolean owned;
+} OwnerChange;
+
+/* NameOwnerChanged (name, old, new) for the name in data, new empty or not as data says. */
 static gboolean
-match_name_lost (const RecordedSignal *sig, gpointer data)
+match_owner_change (const RecordedSignal *sig, gpointer data)
 {
+        const OwnerChange *want = data;
         const char *name, *new_owner;
 
         if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
                 return FALSE;
         g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, data) == 0 && *new_owner == '\0';
+        return strcmp (name, want->name) == 0 && (*new_owner != '\0') == want->owned;
+}
+
+gboolean
+bus_wait_name_owner (BusFixture *fx, guint *from, const char *name, gboolean owned, guint timeout_ms)
+{
+        OwnerChange want = { name, owned };
+
+        g_assert_nonnull (name);
+        return bus_wait_signal (fx, from, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+                                match_owner_change, &want, timeout_ms) != NULL;
 }
 
 gboolean
 bus_wait_name_lost (BusFixture *fx, guint *from, const char *name, guint timeout_ms)
 {
-        g_assert_nonnull (name);
-        return bus_wait_signal (fx, from, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged",
-                                match_name_lost, (gpointer) name, timeout_ms) != NULL;
+        return bus_wait_name_owner (fx, from, name, FALSE, timeout_ms);
 }
 
 gboolean

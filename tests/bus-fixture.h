@@ -241,7 +241,9 @@ const RecordedSignal *bus_wait_signal (BusFixture *fx, guint *from, const char *
                                        const char *iface, const char *member,
                                        SignalMatch match, gpointer data, guint timeout_ms);
 /* Waits like bus_wait_signal() for the bus's NameOwnerChanged telling that name (a
- * well-known or a unique name) has no owner any more; FALSE on timeout. */
+ * well-known or a unique name) has an owner (owned) or none any more; FALSE on timeout. */
+gboolean bus_wait_name_owner (BusFixture *fx, guint *from, const char *name, gboolean owned, guint timeout_ms);
+/* bus_wait_name_owner (fx, from, name, FALSE, timeout_ms). */
 gboolean bus_wait_name_lost (BusFixture *fx, guint *from, const char *name, guint timeout_ms);
 /* Number of matching signals recorded so far (no waiting). */
 guint bus_count_signals (BusFixture *fx, const char *path, const char *iface,

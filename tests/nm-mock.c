@@ -3,7 +3,6 @@
 #include "nm-mock.h"
 
 #include <signal.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "peer.h"
@@ -47,25 +46,10 @@ nm_mock_skip_if_missing (void)
         return TRUE;
 }
 
-static gboolean
-match_nm_owner (const RecordedSignal *sig, gpointer data)
-{
-        gboolean want_owner = GPOINTER_TO_INT (data);
-        const char *name, *new_owner;
-
-        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
-                return FALSE;
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, NM_BUS_NAME) == 0 && (*new_owner != '\0') == want_owner;
-}
-
 static void
 wait_owner (BusFixture *fx, guint from, gboolean owned)
 {
-        const RecordedSignal *sig = bus_wait_signal (fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                     "NameOwnerChanged", match_nm_owner,
-                                                     GINT_TO_POINTER (owned), WAIT_TIMEOUT_MS);
-        if (!sig)
+        if (!bus_wait_name_owner (fx, &from, NM_BUS_NAME, owned, WAIT_TIMEOUT_MS))
                 g_error ("NetworkManager mock: its name was not %s in time", owned ? "taken" : "released");
 }
 
