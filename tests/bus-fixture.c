@@ -623,6 +623,15 @@ xferd_job_call (BusFixture *fx, const char *job, const char *method)
         job_call_as (fx, NULL, job, method);
 }
 
+void
+xferd_job_call_refused (BusFixture *fx, const char *job, const char *method, const char *error_name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, method, NULL, NULL, &error);
+
+        bus_assert_error (error, error_name);
+}
+
 gboolean
 xferd_complete (BusFixture *fx, const char *job)
 {
