@@ -7,6 +7,7 @@
 
 #include "bus-errors.h"
 #include "bus.h"
+#include "listed-file.h"
 #include "verify.h"
 
 int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -69,7 +70,7 @@ static int append_listed(sd_bus_message *reply, const Job *j, const JobFile *f) 
 
         if (!temp)
                 return -ENOMEM;
-        return sd_bus_message_append(reply, "(sssttb)", f->url, f->path, temp, f->bytes_total, f->bytes_transferred,
+        return sd_bus_message_append(reply, LISTED_FILE_SIGNATURE, f->url, f->path, temp, f->bytes_total, f->bytes_transferred,
                                      (int) f->completed);
 }
 
@@ -77,7 +78,7 @@ int bus_job_method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *e
         assert(m);
         assert(userdata);
 
-        return reply_files(m, userdata, "(sssttb)", append_listed, error);
+        return reply_files(m, userdata, LISTED_FILE_SIGNATURE, append_listed, error);
 }
 
 static int append_entry_strv(sd_bus_message *reply, const char *key, char * const *l) {

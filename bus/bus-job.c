@@ -4,6 +4,7 @@
 
 #include "bus-errors.h"
 #include "bus.h"
+#include "listed-file.h"
 #include "url-strip.h"
 
 /* sd-bus never checks who reads a property: the object lookup is the gate for every call and
@@ -527,7 +528,7 @@ const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_METHOD("Cancel", NULL, NULL, bus_job_method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Complete", SD_BUS_NO_ARGS, SD_BUS_RESULT("b", partial),
                                 bus_job_method_complete, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListFiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssttb)", files),
+        SD_BUS_METHOD_WITH_ARGS("ListFiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" LISTED_FILE_SIGNATURE, files),
                                 bus_job_method_list_files, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetFileDetails", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", files),
                                 bus_job_method_get_file_details, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -129,15 +129,12 @@ test_cancel_queued (void)
         g_autofree char *other_url = http_server_url (env->http, "/queued.bin");
         g_autofree char *busy_dir = bus_fixture_mkdir (env->fx, "busy");
         g_autofree char *busy_dest = g_build_filename (busy_dir, "busy.bin", NULL);
-        g_autoptr(GError) error = NULL;
 
         if (geteuid () != 0) {
                 g_test_skip ("MaxBackgroundTransfers can only be set by root");
                 return;
         }
-        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
-                          g_variant_new_uint32 (1), &error);
-        g_assert_no_error (error);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (1));
 
         http_server_stall_after (env->http, "/busy.bin", STALL);
         g_autofree char *busy = xferd_download (env->fx, env->url, busy_dest, FALSE, NULL);
@@ -277,7 +274,6 @@ test_cancel_before_teardown (gconstpointer data)
 {
         gboolean killed = GPOINTER_TO_INT (data);
         g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
-        g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
 
         xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
@@ -306,8 +302,7 @@ test_cancel_before_teardown (gconstpointer data)
         }
         assert_dir_empty (env->dir);
         assert_job_string (env->fx, job, "State", "cancelled");
-        g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
-        bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+        xferd_job_call_refused (env->fx, job, "Cancel", XFERD_ERROR ("InvalidState"));
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
         assert_dir_empty (env->dir);
 }

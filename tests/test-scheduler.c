@@ -210,18 +210,9 @@ scheduler_env_make (gconstpointer data)
 }
 
 static void
-set_manager (XferdEnv *env, const char *name, GVariant *value)
-{
-        g_autoptr(GError) error = NULL;
-
-        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, name, value, &error);
-        g_assert_no_error (error);
-}
-
-static void
 set_max_background (XferdEnv *env, guint32 n)
 {
-        set_manager (env, "MaxBackgroundTransfers", g_variant_new_uint32 (n));
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (n));
 }
 
 /* With MaxBackgroundTransfers = 1, f takes the only slot and holds it at STALL bytes. */
@@ -542,7 +533,7 @@ test_background_limit (XferdEnv *env)
 
         fetch_start (env, bg, NULL);
         assert_fetch_reaches (env, bg, STALL);
-        set_manager (env, "BackgroundBandwidthLimit", g_variant_new_uint64 (limit));
+        manager_set (env->fx, "BackgroundBandwidthLimit", g_variant_new_uint64 (limit));
 
         /* At the background limit 4 MiB would take 8 s. */
         gint64 t0 = g_get_monotonic_time ();
