@@ -99,16 +99,11 @@ static size_t job_object_bytes(const Job *j) {
         return n;
 }
 
-/* A D-Bus message holds at most 128 MiB; dbus-daemon drops a connection that sends a larger
- * one (and xferd, off the bus, exits). 100 000 jobs make a GetManagedObjects reply of
- * 139 MB: refused above three quarters of the limit, the rest margin for what the estimate
- * leaves out. XFERD_TEST_OBJECTS_MAX_BYTES lowers it for the tests. */
-#define MANAGED_OBJECTS_MAX_BYTES ((size_t) 96 * 1024 * 1024)
-
+/* The estimate is rough (about 1.4 KB a job, 100 000 jobs: 139 MB): a reply is refused above
+ * three quarters of what one message may carry (bus_message_max()), the rest margin for what
+ * the estimate leaves out. */
 static size_t managed_objects_max(void) {
-        const char *t = getenv("XFERD_TEST_OBJECTS_MAX_BYTES");
-
-        return t && atol(t) > 0 ? (size_t) atol(t) : MANAGED_OBJECTS_MAX_BYTES;
+        return bus_message_max() / 4 * 3;
 }
 
 int bus_objects_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
