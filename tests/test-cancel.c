@@ -264,6 +264,18 @@ test_complete_partial (void)
         assert_job_removed (env->fx, id, "acknowledged");
 }
 
+/* xferd's log read, each transfer's teardown held 3 s after it is let go
+ * (XFERD_TEST_TEARDOWN_DELAY), /file.bin served with size bytes. */
+static XferdEnv *
+env_new_teardown_delayed (gsize size)
+{
+        XferdEnv *env = xferd_env_new_logged (NULL);
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
+        xferd_env_serve (env, "/file.bin", size);
+        return env;
+}
+
 /* The transfer's teardown (its handle out of curl, the connection closed) comes after the
  * reply; XFERD_TEST_TEARDOWN_DELAY holds it for seconds while the server goes on sending. The
  * Cancel is final at the reply all the same: curl's callbacks end the request without writing
@@ -273,11 +285,9 @@ static void
 test_cancel_before_teardown (gconstpointer data)
 {
         gboolean killed = GPOINTER_TO_INT (data);
-        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(XferdEnv) env = env_new_teardown_delayed (8 * SIZE);
         g_autofree char *id = NULL;
 
-        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
-        xferd_env_serve (env, "/file.bin", 8 * SIZE);
         http_server_set_rate (env->http, "/file.bin", 256 * 1024);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
         g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 1);
@@ -313,11 +323,9 @@ static void
 test_cancel_before_response (gconstpointer data)
 {
         gboolean redirected = GPOINTER_TO_INT (data);
-        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(XferdEnv) env = env_new_teardown_delayed (SIZE);
         g_autofree char *url = NULL;
 
-        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
-        xferd_env_serve (env, "/file.bin", SIZE);
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
         /* Or the request after a redirect: the job has had a response, this request none. */
         if (redirected)
