@@ -33,6 +33,7 @@ struct IoPool {
         sd_event_source *source;        /* the eventfd: finished tasks are waiting */
         int efd;
         unsigned max_threads, n_threads, n_idle, busy;
+        unsigned n_woken;               /* posts made for idle threads that have not woken yet */
         int nice;                       /* of the threads: 0 is the loop's */
         bool background;                /* the threads run on CPUs that have nothing else to do */
         pthread_t *threads;
@@ -130,6 +131,8 @@ static void *worker(void *userdata) {
                         pthread_mutex_lock(&p->lock);
                         p->idle[me] = false;
                         p->n_idle--;
+                        if (p->n_woken > 0)
+                                p->n_woken--;
                         continue;
                 }
                 if (p->stop)
@@ -291,7 +294,7 @@ static int start_thread(IoPool *p) {
 
 /* Under the pool's lock, which it releases. */
 static void queue_and_unlock(IoPool *p, IoTask *t) {
-        bool inline_run = false;
+        bool inline_run = false, wake;
 
         atomic_store_explicit(&t->finished, false, memory_order_relaxed);
         atomic_store_explicit(&t->cpu, 0, memory_order_relaxed);
@@ -305,11 +308,17 @@ static void queue_and_unlock(IoPool *p, IoTask *t) {
                         inline_run = true;
                 }
         }
+        /* A post only for an idle thread no post is on its way to yet: a busy thread takes
+         * the next task without one, and posts nobody waits for would later send each idle
+         * thread through the lock for nothing, right when the loop may submit again. */
+        wake = !inline_run && p->n_idle > p->n_woken;
+        if (wake)
+                p->n_woken++;
         pthread_mutex_unlock(&p->lock);
         if (inline_run) {
                 t->run(t);
                 task_finished(p, t);
-        } else
+        } else if (wake)
                 (void) sem_post(&p->work);
 }
 
