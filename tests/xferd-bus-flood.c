@@ -13,7 +13,9 @@
  *                             often gone before xferd reads the call.
  *                             Prints "cycled N replies R".
  *   xferd-bus-flood unread N  one connection sends N ListJobs and never reads
- *                             a reply; prints "sent N", then keeps the
+ *                             a reply; once the bus driver answered a call sent
+ *                             after them (the bus has passed them all on to
+ *                             xferd), prints "sent N", then keeps the
  *                             connection open until stdin ends.
  *
  * sd-bus rather than GDBus: a connection costs a socket and a Hello, no thread.
@@ -100,6 +102,22 @@ static int cycle(unsigned n) {
         return 0;
 }
 
+/* A call to the bus driver, answered: the driver handles a connection's messages in order, so
+ * every message sent before has been passed on. (sd-bus keeps what it reads meanwhile, unread.) */
+static int driver_round_trip(sd_bus *bus) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId",
+                               &error, &reply, NULL);
+        if (r < 0)
+                fprintf(stderr, "xferd-bus-flood: GetId: %s\n", error.message ? error.message : strerror(-r));
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        return r;
+}
+
 static int unread(unsigned n) {
         sd_bus *bus = NULL;
         char buf[64];
@@ -126,6 +144,10 @@ static int unread(unsigned n) {
                         return 2;
                 }
         }
+        /* Every call above on its way to xferd, ahead of anything another connection sends
+         * later. */
+        if (driver_round_trip(bus) < 0)
+                return 2;
         printf("sent %u\n", n);
         fflush(stdout);
         while (fgets(buf, sizeof buf, stdin))
