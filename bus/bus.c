@@ -10,14 +10,16 @@ int bus_install(Bus *b) {
         assert(b->bus);
         assert(b->manager);
 
-        r = bus_creds_new(b->bus, &b->creds);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch bus names");
         if (b->system) {
                 r = bus_polkit_new(b, &b->polkit);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up polkit checks");
         }
+        /* After polkit's: sd-bus runs the filter added last first, and polkit's asks who the
+         * caller is, which the credentials' filter makes known. */
+        r = bus_creds_new(b->bus, &b->creds);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch bus names");
         r = bus_owner_install(b);
         if (r < 0)
                 return r;

@@ -61,7 +61,8 @@ int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply);
 void bus_batch_closed(Bus *b, int r, const CallError *e);
 
 /* bus-creds.c: the caller's uid and groups, from the bus credentials, cached per unique name;
- * one NameOwnerChanged match for all callers tells when a unique name leaves the bus. */
+ * a bus filter holds a new caller's calls until the bus driver answered, without blocking the
+ * loop; one NameOwnerChanged match for all callers tells when a unique name leaves the bus. */
 typedef void (*BusCredsNameGone)(const char *unique_name, void *userdata);
 /* A caller as the bus driver knows it: its uid and, where the bus reports them, every group of
  * the connection (n_groups < 0: the bus does not say). Valid while the message is handled. */

@@ -12,11 +12,14 @@
  *                             without waiting for the reply, so that it is
  *                             often gone before xferd reads the call.
  *                             Prints "cycled N replies R".
- *   xferd-bus-flood unread N  one connection sends N ListJobs and never reads
- *                             a reply; once the bus driver answered a call sent
- *                             after them (the bus has passed them all on to
- *                             xferd), prints "sent N", then keeps the
- *                             connection open until stdin ends.
+ *   xferd-bus-flood unread N  one connection calls ListJobs once and reads the
+ *                             reply (xferd knows the caller then: its further
+ *                             calls are not held until the bus says who it is),
+ *                             then sends N ListJobs and never reads a reply;
+ *                             once the bus driver answered a call sent after
+ *                             them (the bus has passed them all on to xferd),
+ *                             prints "sent N", then keeps the connection open
+ *                             until stdin ends.
  *
  * sd-bus rather than GDBus: a connection costs a socket and a Hello, no thread.
  * Exit status 2 on anything unexpected, with a message on stderr.
@@ -122,7 +125,7 @@ static int unread(unsigned n) {
         sd_bus *bus = NULL;
         char buf[64];
 
-        if (open_bus(&bus) < 0)
+        if (open_bus(&bus) < 0 || call_list_jobs(bus, 1) < 0)
                 return 2;
         for (unsigned i = 0; i < n; i++) {
                 sd_bus_message *m = NULL;
