@@ -510,6 +510,10 @@ void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata) {
         c->name_gone_userdata = userdata;
 }
 
+bool bus_creds_holds_calls(const BusCreds *c) {
+        return c && hashmap_size(c->lookups) > 0;
+}
+
 int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret) {
         const char *sender;
         CredsEntry *e = NULL;

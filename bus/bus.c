@@ -57,3 +57,9 @@ void bus_uninstall(Bus *b) {
         b->polkit = bus_polkit_free(b->polkit);
         b->creds = bus_creds_free(b->creds);
 }
+
+bool bus_holds_calls(const Bus *b) {
+        assert(b);
+
+        return bus_creds_holds_calls(b->creds) || bus_polkit_holds_calls(b->polkit);
+}

@@ -51,6 +51,9 @@ typedef struct Bus {
  * that turns daemon changes into signals. */
 int bus_install(Bus *b);
 void bus_uninstall(Bus *b);
+/* Whether calls are held back before their dispatch (for the caller's credentials, for polkit):
+ * they are answered later, so the daemon is not idle. */
+bool bus_holds_calls(const Bus *b);
 
 /* bus-batch.c: the replies of a batch of Download calls, sent once the manager has committed
  * and announced the batch (observer.batch_closed); a filter closes the batch before any
@@ -79,6 +82,8 @@ static inline void bus_creds_freep(BusCreds **c) {
 int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret);
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
 void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
+/* Whether calls are held until the bus tells their caller's credentials. */
+bool bus_creds_holds_calls(const BusCreds *c);
 
 /* What an unprivileged caller needs an administrator's authorization for. */
 typedef enum BusAction {
@@ -116,6 +121,8 @@ static inline void bus_polkit_freep(BusPolkit **p) {
         bus_polkit_free(*p);
 }
 bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m);
+/* Whether calls are held until polkit answers. */
+bool bus_polkit_holds_calls(const BusPolkit *p);
 
 /* bus-options.c: a{sv} options read by a table of keys and D-Bus types ("s", "b", "t", "as");
  * an unknown key or a wrong type is InvalidArgs naming the key. */
