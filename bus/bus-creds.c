@@ -73,9 +73,11 @@ typedef struct CredsLookup {
 
 /* Calls held for one sender's answer: as many as dbus-daemon lets a system bus client have
  * awaiting replies (max_replies_per_connection); and for all senders at once. Held messages
- * are memory a caller chose, for as long as the bus keeps the answer back. */
+ * are memory a caller chose, for as long as the bus keeps the answer back, and sd-bus does not
+ * tell a message's size: the bound is a count of the bus's largest messages (32 MiB each on a
+ * system bus by default). */
 #define CREDS_MAX_HELD 128
-#define CREDS_MAX_HELD_ALL 4096
+#define CREDS_MAX_HELD_ALL 1024
 
 struct BusCreds {
         sd_bus *bus;
@@ -86,6 +88,8 @@ struct BusCreds {
         size_t n_held;          /* calls held by all lookups */
         BusCredsNameGone name_gone;
         void *name_gone_userdata;
+        BusCredsHeldLater held_later;
+        void *held_later_userdata;
 };
 
 static CredsEntry *creds_entry_new(const char *name) {
@@ -275,13 +279,21 @@ static int read_answer(sd_bus_message *reply, bool uid_only, CredsEntry *e) {
 
 static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
 
-/* Asks the driver about the lookup's sender; no timeout of our own: the driver answers every
- * question, and a bus that reads nothing of xferd delays the answer rather than losing it. */
+/* Asks the driver about the lookup's sender; no timeout: the driver answers every question,
+ * and a bus that reads nothing of xferd delays the answer rather than losing it. */
 static int lookup_ask(CredsLookup *l, bool uid_only) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
         l->uid_only = uid_only;
-        return sd_bus_call_method_async(l->owner->bus, &l->slot, DRIVER_NAME, DRIVER_PATH, DRIVER_INTERFACE,
-                                        uid_only ? "GetConnectionUnixUser" : "GetConnectionCredentials",
-                                        on_answer, l, "s", l->name);
+        r = sd_bus_message_new_method_call(l->owner->bus, &call, DRIVER_NAME, DRIVER_PATH, DRIVER_INTERFACE,
+                                           uid_only ? "GetConnectionUnixUser" : "GetConnectionCredentials");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(call, "s", l->name);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(l->owner->bus, &l->slot, call, on_answer, l, UINT64_MAX);
 }
 
 /* No answer: every held call is refused, and a held departure told. */
@@ -342,9 +354,9 @@ static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                 }
                 log_debug_errno(r, "The bus's credentials of %s cannot be read", l->name);
         }
-        /* A driver without GetConnectionCredentials may know the uid; a name that has gone
-         * has none to ask for. */
-        if (!l->uid_only && !(e && sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))) {
+        /* A driver without GetConnectionCredentials (or without a uid in its answer) may know
+         * the uid another way. */
+        if (!l->uid_only && (!e || sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_METHOD))) {
                 l->entry->groups = mfree(l->entry->groups);
                 l->entry->n_groups = -1;
                 r = lookup_ask(l, true);
@@ -441,6 +453,10 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         if (!l) {
                 if (hashmap_get(c->entries, sender))
                         return 0;
+                /* Passed here before, and held by a later filter since (polkit), whose caller
+                 * left meanwhile: that filter must see it again; the handlers refuse it. */
+                if (c->held_later && c->held_later(m, c->held_later_userdata))
+                        return 0;
                 r = lookup_start(c, sender, &l);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot ask the bus for the user of %s", sender);
@@ -508,6 +524,12 @@ void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata) {
         assert(c);
         c->name_gone = cb;
         c->name_gone_userdata = userdata;
+}
+
+void bus_creds_set_held_later(BusCreds *c, BusCredsHeldLater cb, void *userdata) {
+        assert(c);
+        c->held_later = cb;
+        c->held_later_userdata = userdata;
 }
 
 bool bus_creds_holds_calls(const BusCreds *c) {

@@ -2,6 +2,12 @@
 #include "bus.h"
 #include "log.h"
 
+static bool held_by_polkit(sd_bus_message *m, void *userdata) {
+        Bus *b = userdata;
+
+        return bus_polkit_holds(b->polkit, m);
+}
+
 int bus_install(Bus *b) {
         ManagerObserver o = bus_observer_template;
         int r;
@@ -20,6 +26,8 @@ int bus_install(Bus *b) {
         r = bus_creds_new(b->bus, &b->creds);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch bus names");
+        if (b->polkit)
+                bus_creds_set_held_later(b->creds, held_by_polkit, b);
         r = bus_owner_install(b);
         if (r < 0)
                 return r;

@@ -84,6 +84,10 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
 void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
 /* Whether calls are held until the bus tells their caller's credentials. */
 bool bus_creds_holds_calls(const BusCreds *c);
+/* Whether a filter after the credentials' one (polkit's) holds m: m passed the credentials'
+ * filter before, and goes through it untouched when it comes again. */
+typedef bool (*BusCredsHeldLater)(sd_bus_message *m, void *userdata);
+void bus_creds_set_held_later(BusCreds *c, BusCredsHeldLater cb, void *userdata);
 
 /* What an unprivileged caller needs an administrator's authorization for. */
 typedef enum BusAction {
@@ -121,8 +125,9 @@ static inline void bus_polkit_freep(BusPolkit **p) {
         bus_polkit_free(*p);
 }
 bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m);
-/* Whether calls are held until polkit answers. */
+/* Whether calls are held until polkit answers; whether m is one of them. */
 bool bus_polkit_holds_calls(const BusPolkit *p);
+bool bus_polkit_holds(BusPolkit *p, sd_bus_message *m);
 
 /* bus-options.c: a{sv} options read by a table of keys and D-Bus types ("s", "b", "t", "as");
  * an unknown key or a wrong type is InvalidArgs naming the key. */

@@ -375,6 +375,81 @@ test_held_call_keeps_xferd (void)
         g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
 }
 
+/* How many connections of uid the bus has. */
+static guint
+connections_of (Env *env, guint32 uid)
+{
+        g_autoptr(GVariant) names = bus_driver_call (env->fx, "ListNames", NULL, G_VARIANT_TYPE ("(as)"), NULL);
+        g_autoptr(GVariantIter) iter = NULL;
+        const char *name;
+        guint n = 0;
+
+        g_variant_get (names, "(as)", &iter);
+        while (g_variant_iter_next (iter, "&s", &name)) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) user = NULL;
+                guint32 u;
+
+                if (name[0] != ':')
+                        continue;
+                user = bus_driver_call (env->fx, "GetConnectionUnixUser", g_variant_new ("(s)", name),
+                                        G_VARIANT_TYPE ("(u)"), &error);
+                if (!user)
+                        continue;  /* gone meanwhile */
+                g_variant_get (user, "(u)", &u);
+                n += u == uid;
+        }
+        return n;
+}
+
+/* A caller that leaves while polkit holds its call: once polkit answers, the call is dropped
+ * for good, and xferd, idle, exits (it once kept the polkit query, and the call, for ever:
+ * on its second pass the credentials' filter asked the bus about the departed caller and
+ * refused the call itself, before polkit's filter could let go of it). */
+static void
+test_caller_gone_while_held (void)
+{
+        g_autoptr(Env) env = env_new_idle (TRUE, HELD_IDLE_TIMEOUT);
+        const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
+        g_autofree char *address = NULL;
+        g_autoptr(GSubprocess) waiting = NULL;
+        g_autoptr(GError) error = NULL;
+        guint32 uid_a;
+        guint from;
+
+        if (!env)
+                return;
+        uid_a = bus_client_uid (env->a);
+        polkit_allow (env, allowed);
+        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
+
+        address = g_strdup_printf ("--address=%s", env->fx->address);
+        /* setpriv execs busctl itself: killing the process ends a's connection. */
+        waiting = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "setpriv", "--reuid=xferd-test-a",
+                                    "--regid=xferd-test-a", "--init-groups", "busctl", address, "--timeout=60",
+                                    "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", "b",
+                                    "true", NULL);
+        g_assert_no_error (error);
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
+                g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
+                gboolean any = FALSE;
+                g_variant_get (have, "(b)", &any);
+                if (any)
+                        break;
+                g_assert_true (poll_again (deadline, 20));  /* the mock tells of a held call only when asked */
+        }
+        g_subprocess_force_exit (waiting);
+        g_subprocess_wait (waiting, NULL, &error);
+        g_assert_no_error (error);
+        /* Gone from the bus: a's other connection (env->a) is left. */
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS); connections_of (env, uid_a) > 1;)
+                g_assert_true (poll_again (deadline, 20));
+
+        from = env->fx->signals->len;
+        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
+        g_assert_true (bus_wait_name_lost (env->fx, &from, XFERD_BUS_NAME, WAIT_TIMEOUT_MS));
+}
+
 const TestCase test_cases[] = {
         { "/polkit/absent-root-only", test_no_polkit },
         { "/polkit/denied", test_denied },
@@ -382,5 +457,6 @@ const TestCase test_cases[] = {
         { "/polkit/configure", test_configure },
         { "/polkit/slow-polkit-blocks-nobody", test_slow_polkit_blocks_nobody },
         { "/polkit/held-call-keeps-xferd", test_held_call_keeps_xferd },
+        { "/polkit/caller-gone-while-held", test_caller_gone_while_held },
         { NULL, NULL }
 };
