@@ -2,7 +2,7 @@
 /*
  * A new caller's calls wait, without blocking xferd, until the bus driver has told xferd who the
  * caller is (bus/bus-creds.c): they are held back, then handled in the order they came; past a
- * bound they are refused at once with LimitsExceeded; when the driver cannot tell (the caller
+ * bound (of one caller, of all) they are refused at once with LimitsExceeded; when the driver cannot tell (the caller
  * left before xferd asked), they are refused and the departure is still noticed.
  *
  * Each case stops xferd (SIGSTOP) while a new connection sends its calls, and makes sure the
@@ -24,13 +24,20 @@
 #define DBUS_ERROR_LIMITS_EXCEEDED "org.freedesktop.DBus.Error.LimitsExceeded"
 #define DBUS_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
 
-/* bus/bus-creds.c's CREDS_MAX_HELD. */
+/* bus/bus-creds.c's CREDS_MAX_HELD and CREDS_MAX_HELD_ALL. */
 #define MAX_HELD 128
+#define MAX_HELD_ALL 1024
+/* xferd's refusal past them. */
+#define HELD_REFUSAL "Too many calls before xferd learned the caller's user"
+
+/* dbus-daemon's own bound of a connection's calls awaiting replies is 128 by default, as
+ * xferd's: raised, so that the bound met is xferd's. */
+static const char raised_limits[] = "  <limit name=\"max_replies_per_connection\">10000</limit>\n";
 
 static BusFixture *
 fixture_new (void)
 {
-        BusFixtureOptions options = { .system_bus = TRUE, .idle_timeout = 0 };
+        BusFixtureOptions options = { .system_bus = TRUE, .idle_timeout = 0, .extra_bus_policy = raised_limits };
 
         if (geteuid () != 0 && !test_needs ("root (a system-type bus)"))
                 return NULL;
@@ -215,8 +222,10 @@ test_held_bounded (void)
                 if (i < MAX_HELD) {
                         g_assert_no_error (o[i].error);
                         g_assert_nonnull (o[i].reply);
-                } else
+                } else {
                         bus_assert_error (o[i].error, DBUS_ERROR_LIMITS_EXCEEDED);
+                        g_assert_nonnull (strstr (o[i].error->message, HELD_REFUSAL));
+                }
         /* The refusals came first (at once), the held calls after the answer, in order. */
         for (guint i = 0; i < N; i++)
                 g_assert_cmpuint (order[i], ==, i < N - MAX_HELD ? MAX_HELD + i : i - (N - MAX_HELD));
@@ -228,6 +237,53 @@ test_held_bounded (void)
                                                                  WAIT_TIMEOUT_MS, NULL, &error);
         g_assert_no_error (error);
         outcomes_clear (o, N);
+}
+
+/* Many new callers at once, each under its own bound: past MAX_HELD_ALL held calls in all,
+ * the others are refused. */
+static void
+test_held_bounded_all (void)
+{
+        enum { CALLERS = 9, EACH = 120, N = CALLERS * EACH };
+        g_autoptr(BusFixture) fx = fixture_new ();
+        GDBusConnection *conn[CALLERS];
+        g_autofree Outcome *o = g_new0 (Outcome, N);
+        g_autofree guint *order = g_new0 (guint, N);
+        Replies replies = { .want = N, .order = order };
+        guint ok = 0, refused = 0;
+        guint32 pid;
+
+        G_STATIC_ASSERT (EACH < MAX_HELD && N > MAX_HELD_ALL);
+        if (!fx)
+                return;
+        for (guint c = 0; c < CALLERS; c++)
+                conn[c] = new_caller (fx);
+        pid = xferd_stop (fx);
+        for (guint i = 0; i < N; i++) {
+                o[i] = (Outcome) { .index = i, .replies = &replies };
+                g_dbus_connection_call (conn[i / EACH], XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                        "org.freedesktop.DBus.Properties", "Get",
+                                        g_variant_new ("(ss)", XFERD_MANAGER_IFACE, "Version"), G_VARIANT_TYPE ("(v)"),
+                                        G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, &o[i]);
+        }
+        for (guint c = 0; c < CALLERS; c++)
+                driver_round_trip (conn[c]);
+        xferd_continue (pid);
+
+        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        for (guint i = 0; i < N; i++)
+                if (o[i].reply)
+                        ok++;
+                else {
+                        bus_assert_error (o[i].error, DBUS_ERROR_LIMITS_EXCEEDED);
+                        g_assert_nonnull (strstr (o[i].error->message, HELD_REFUSAL));
+                        refused++;
+                }
+        g_assert_cmpuint (ok, ==, MAX_HELD_ALL);
+        g_assert_cmpuint (refused, ==, N - MAX_HELD_ALL);
+        outcomes_clear (o, N);
+        for (guint c = 0; c < CALLERS; c++)
+                g_object_unref (conn[c]);
 }
 
 /* A caller that leaves before xferd could ask about it: the bus cannot tell, so its call is
@@ -283,6 +339,7 @@ test_lookup_fails (void)
 const TestCase test_cases[] = {
         { "/caller-creds/held-in-order", test_held_in_order },
         { "/caller-creds/held-bounded", test_held_bounded },
+        { "/caller-creds/held-bounded-all", test_held_bounded_all },
         { "/caller-creds/lookup-fails", test_lookup_fails },
         { NULL, NULL }
 };
