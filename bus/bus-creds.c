@@ -450,13 +450,14 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         l = hashmap_size(c->lookups) > 0 ? hashmap_get(c->lookups, sender) : NULL;
         if (l && lookup_pass(l, m))
                 return 0;
+        if (!l && hashmap_get(c->entries, sender))
+                return 0;
+        /* Passed here before, and held by a later filter since (polkit), whose caller left
+         * meanwhile (or whose entry went otherwise): that filter must see it again, whatever
+         * this one does with the sender's other calls; the handlers refuse what needs a uid. */
+        if (c->held_later && c->held_later(m, c->held_later_userdata))
+                return 0;
         if (!l) {
-                if (hashmap_get(c->entries, sender))
-                        return 0;
-                /* Passed here before, and held by a later filter since (polkit), whose caller
-                 * left meanwhile: that filter must see it again; the handlers refuse it. */
-                if (c->held_later && c->held_later(m, c->held_later_userdata))
-                        return 0;
                 r = lookup_start(c, sender, &l);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot ask the bus for the user of %s", sender);
