@@ -1,20 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The caller's uid and groups, cached per unique bus name. Asking the bus driver costs a synchronous
- * round trip per call; a unique name is never reused while the bus runs, so its uid cannot
- * change while the name lives.
+/* The caller's uid and groups, cached per unique bus name; a unique name is never reused while
+ * the bus runs, so its uid cannot change while the name lives.
+ *
+ * The loop never waits for the bus driver. A bus filter, before anything else reads the
+ * caller, holds back each method call whose sender is not cached yet, asks the driver
+ * asynchronously (GetConnectionCredentials), and with the answer queues the held calls for
+ * reading again, in their order: each then passes the filter and its handler finds the answer.
+ * While the bus reads none of xferd's messages (dbus-daemon stops reading a connection once
+ * max_incoming_bytes of its messages wait at their receivers, which a client that leaves its
+ * replies unread brings about) the question waits in xferd's queue, and the new caller's calls
+ * with it, while every transfer and every known caller goes on. Calls of a sender arriving
+ * while its question is out join its held calls (at most CREDS_MAX_HELD a sender,
+ * CREDS_MAX_HELD_ALL in all, else LimitsExceeded at once); a failed lookup refuses each with
+ * AccessDenied.
  *
  * Entries go when their name does. One NameOwnerChanged match, installed once before the
  * first call can arrive, serves every caller: the bus resources of xferd never grow with the
  * number of callers (dbus-daemon allows a connection a few hundred match rules and closes it
  * past that), and no match can be left behind by a caller that leaves before a per-caller
  * match would have been installed. Because the match exists before any call is read, the
- * signal for a name that leaves is always seen after that name's calls, so no entry outlives
- * its name.
+ * signal for a name that leaves is always seen after that name's calls; a signal that comes
+ * while the name's calls are held is held too, and queued again behind them, so the core hears
+ * of the departure (CancelWhenOwnerGone) only after those calls ran, and no entry outlives its
+ * name.
  *
  * The groups are the connection's, as the bus driver recorded them when it connected
  * (dbus-daemon's and dbus-broker's UnixGroupIDs): what the caller itself may use, which a
  * re-read of the user database would not tell (a group added since, one the caller dropped).
- * sd-bus does not read UnixGroupIDs, so the driver is asked directly. */
+ * sd-bus does not read UnixGroupIDs, so the driver is asked directly; a driver without
+ * GetConnectionCredentials is asked GetConnectionUnixUser (the uid only). */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,12 +38,31 @@
 #include "hashmap.h"
 #include "log.h"
 
+#define DRIVER_NAME "org.freedesktop.DBus"
+#define DRIVER_PATH "/org/freedesktop/DBus"
+#define DRIVER_INTERFACE "org.freedesktop.DBus"
+
 typedef struct CredsEntry {
         uid_t uid;
         int n_groups;           /* < 0: the bus did not say */
         gid_t *groups;
         char name[];            /* the key */
 } CredsEntry;
+
+/* A sender whose credentials the driver is being asked for, and its calls held meanwhile. */
+typedef struct CredsLookup {
+        BusCreds *owner;
+        sd_bus_slot *slot;              /* the question in flight, NULL once answered */
+        bool uid_only;                  /* the question is GetConnectionUnixUser */
+        bool answered;
+        CredsEntry *entry;              /* the answer (cached once the last held call passed) */
+        sd_bus_message **calls;         /* held, in order; NULL where one was dropped */
+        size_t n_calls, allocated;
+        size_t next;                    /* once answered, calls[next] is the next to pass */
+        sd_bus_message *gone;           /* the sender's NameOwnerChanged, held behind its calls */
+        bool gone_queued;               /* ... and queued for reading again behind them */
+        char name[];                    /* the key */
+} CredsLookup;
 
 /* More than the kernel allows (NGROUPS_MAX): a reply claiming more is not believed. */
 #define CREDS_MAX_GROUPS 65536
@@ -38,14 +71,37 @@ typedef struct CredsEntry {
  * caps memory should a bus allow more. Past it the cache starts over. */
 #define CREDS_MAX_ENTRIES 16384
 
+/* Calls held for one sender's answer: as many as dbus-daemon lets a system bus client have
+ * awaiting replies (max_replies_per_connection); and for all senders at once. Held messages
+ * are memory a caller chose, for as long as the bus keeps the answer back, and sd-bus does not
+ * tell a message's size: the bound is a count of the bus's largest messages (32 MiB each on a
+ * system bus by default). */
+#define CREDS_MAX_HELD 128
+#define CREDS_MAX_HELD_ALL 1024
+
 struct BusCreds {
         sd_bus *bus;
         sd_bus_slot *match;
+        sd_bus_slot *filter;
         Hashmap *entries;       /* CredsEntry by unique name */
+        Hashmap *lookups;       /* CredsLookup by unique name */
+        size_t n_held;          /* calls held by all lookups */
         BusCredsNameGone name_gone;
         void *name_gone_userdata;
-        CredsEntry *uncached;   /* the last answer that could not be cached, until the next call */
+        BusCredsHeldLater held_later;
+        void *held_later_userdata;
 };
+
+static CredsEntry *creds_entry_new(const char *name) {
+        size_t n = strlen(name);
+        CredsEntry *e = calloc(1, sizeof *e + n + 1);
+
+        if (!e)
+                return NULL;
+        e->n_groups = -1;
+        memcpy(e->name, name, n + 1);
+        return e;
+}
 
 static void creds_entry_free(CredsEntry *e) {
         if (!e)
@@ -63,62 +119,95 @@ static void creds_clear(BusCreds *c) {
         hashmap_clear(c->entries);
 }
 
-static void creds_forget(BusCreds *c, const char *name) {
+static void creds_cache(BusCreds *c, CredsEntry *e) {
+        if (hashmap_size(c->entries) >= CREDS_MAX_ENTRIES)
+                creds_clear(c);
+        if (hashmap_put(c->entries, e->name, e) < 0)
+                creds_entry_free(e);  /* asked again with the sender's next call */
+}
+
+/* The name left the bus: nothing of it is kept, and the core is told. */
+static void creds_name_left(BusCreds *c, const char *name) {
         creds_entry_free(hashmap_remove(c->entries, name));
+        if (c->name_gone)
+                c->name_gone(name, c->name_gone_userdata);
+}
+
+/* Drops a held call (its reply, if any, sent already). */
+static void lookup_drop_call(CredsLookup *l, size_t i) {
+        if (!l->calls[i])
+                return;
+        l->calls[i] = sd_bus_message_unref(l->calls[i]);
+        l->owner->n_held--;
+}
+
+static CredsLookup *lookup_free(CredsLookup *l) {
+        if (!l)
+                return NULL;
+        (void) hashmap_remove(l->owner->lookups, l->name);
+        sd_bus_slot_unref(l->slot);
+        for (size_t i = 0; i < l->n_calls; i++)
+                lookup_drop_call(l, i);
+        free(l->calls);
+        sd_bus_message_unref(l->gone);
+        creds_entry_free(l->entry);
+        return mfree(l);
+}
+
+/* The held departure, behind the held calls queued already. */
+static void lookup_queue_gone(CredsLookup *l) {
+        int r = sd_bus_enqueue_for_read(l->owner->bus, l->gone);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot queue the departure of %s behind its calls; told before its last one",
+                                  l->name);
+        l->gone_queued = r >= 0;
+}
+
+/* Past the dropped calls; whether a held call is still to pass. */
+static bool lookup_skip_dropped(CredsLookup *l) {
+        while (l->next < l->n_calls && !l->calls[l->next])
+                l->next++;
+        return l->next < l->n_calls;
+}
+
+/* The answered lookup is done once no held call is left to pass: the answer goes to the
+ * cache, for the handler of the call that passed last. A departure that could not be queued
+ * is told now instead, and nothing is cached: that call finds no uid and is refused (its
+ * caller is gone anyway). */
+static void lookup_done(CredsLookup *l) {
+        BusCreds *c = l->owner;
+
+        if (l->gone && !l->gone_queued)
+                creds_name_left(c, l->name);
+        else
+                creds_cache(c, TAKE_PTR(l->entry));
+        lookup_free(l);
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         BusCreds *c = userdata;
         const char *name, *old_owner, *new_owner;
+        CredsLookup *l;
 
         if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
                 return 0;
         /* Only unique names leaving matter: well-known names come and go with their owners. */
         if (name[0] != ':' || !isempty(new_owner))
                 return 0;
-        creds_forget(c, name);
-        if (c->name_gone)
-                c->name_gone(name, c->name_gone_userdata);
+
+        /* Calls of the name still held: their handlers run first, then this signal again. */
+        l = hashmap_get(c->lookups, name);
+        if (l && l->gone != m) {
+                if (l->gone)
+                        return 0;
+                l->gone = sd_bus_message_ref(m);
+                if (l->answered)
+                        lookup_queue_gone(l);
+                return 0;
+        }
+        creds_name_left(c, name);
         return 0;
-}
-
-int bus_creds_new(sd_bus *bus, BusCreds **ret) {
-        _cleanup_(bus_creds_freep) BusCreds *c = NULL;
-        int r;
-
-        assert(bus);
-        assert(ret);
-
-        c = calloc(1, sizeof *c);
-        if (!c)
-                return -ENOMEM;
-        c->bus = bus;
-        c->entries = hashmap_new();
-        if (!c->entries)
-                return -ENOMEM;
-        /* Synchronous: the match is in place before xferd takes its name and reads a call. */
-        r = sd_bus_match_signal(bus, &c->match, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, c);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(c);
-        return 0;
-}
-
-BusCreds *bus_creds_free(BusCreds *c) {
-        if (!c)
-                return NULL;
-        creds_clear(c);
-        hashmap_free(c->entries);
-        creds_entry_free(c->uncached);
-        sd_bus_slot_unref(c->match);
-        return mfree(c);
-}
-
-void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata) {
-        assert(c);
-        c->name_gone = cb;
-        c->name_gone_userdata = userdata;
 }
 
 /* UnixGroupIDs of a GetConnectionCredentials reply, the variant entered. */
@@ -168,89 +257,307 @@ static int credentials_entry(sd_bus_message *m, const char *key, void *userdata)
         return 0;
 }
 
-/* The bus driver's record of the connection `sender`: its uid and, where the bus has them,
- * its groups. -ENODATA when the driver gives no uid this way. */
-static int query_credentials(BusCreds *c, const char *sender, CredsEntry *e) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+/* The driver's answer into e: uid and groups (GetConnectionCredentials), or the uid alone
+ * (GetConnectionUnixUser). -ENODATA when it gives no uid. */
+static int read_answer(sd_bus_message *reply, bool uid_only, CredsEntry *e) {
         CredentialsRead read = { e, false };
+        uint32_t uid;
         int r;
 
-        r = sd_bus_call_method(c->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "GetConnectionCredentials", &error, &reply, "s", sender);
-        sd_bus_error_free(&error);
-        if (r < 0)
-                return r;
+        if (uid_only) {
+                r = sd_bus_message_read(reply, "u", &uid);
+                if (r < 0)
+                        return r;
+                e->uid = (uid_t) uid;
+                return 0;
+        }
         r = bus_dict_read(reply, credentials_entry, &read);
         if (r < 0)
                 return r;
         return read.have_uid ? 0 : -ENODATA;
 }
 
-/* Only the uid, as sd-bus learns it (a bus whose driver lacks GetConnectionCredentials, or a
- * message without a sender). */
-static int query_uid(sd_bus_message *m, CredsEntry *e) {
-        sd_bus_creds *creds = NULL;
+static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
+
+/* Asks the driver about the lookup's sender; no timeout: the driver answers every question,
+ * and a bus that reads nothing of xferd delays the answer rather than losing it. */
+static int lookup_ask(CredsLookup *l, bool uid_only) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         int r;
 
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+        l->uid_only = uid_only;
+        r = sd_bus_message_new_method_call(l->owner->bus, &call, DRIVER_NAME, DRIVER_PATH, DRIVER_INTERFACE,
+                                           uid_only ? "GetConnectionUnixUser" : "GetConnectionCredentials");
         if (r < 0)
                 return r;
-        r = sd_bus_creds_get_euid(creds, &e->uid);
-        sd_bus_creds_unref(creds);
-        return r;
+        r = sd_bus_message_append(call, "s", l->name);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(l->owner->bus, &l->slot, call, on_answer, l, UINT64_MAX);
+}
+
+/* No answer: every held call is refused, and a held departure told. */
+static void lookup_failed(CredsLookup *l, const char *why) {
+        log_debug("Cannot learn the user of %s from the bus (%s): refusing its held calls.", l->name, why);
+        for (size_t i = 0; i < l->n_calls; i++)
+                if (l->calls[i])
+                        (void) sd_bus_reply_method_errorf(l->calls[i], SD_BUS_ERROR_ACCESS_DENIED,
+                                                          "The bus did not tell the caller's user: %s", why);
+        if (l->gone)
+                creds_name_left(l->owner, l->name);
+        lookup_free(l);
+}
+
+/* The answer is in: the held calls, then a held departure, are queued for reading again. */
+static void lookup_answered(CredsLookup *l) {
+        BusCreds *c = l->owner;
+        int r;
+
+        l->answered = true;
+        if (l->n_calls > 1)
+                log_debug("The user of %s is known: %zu calls held meanwhile go on.", l->name, l->n_calls);
+        for (size_t i = 0; i < l->n_calls; i++) {
+                if (!l->calls[i])
+                        continue;
+                r = sd_bus_enqueue_for_read(c->bus, l->calls[i]);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot dispatch a call held for its caller's credentials");
+                        (void) sd_bus_reply_method_errorf(l->calls[i], SD_BUS_ERROR_NO_MEMORY,
+                                                          "The call could not be dispatched.");
+                        lookup_drop_call(l, i);
+                }
+        }
+        if (!lookup_skip_dropped(l)) {
+                /* Nothing will pass the filter: the departure now, if any. */
+                if (l->gone)
+                        creds_name_left(c, l->name);
+                else
+                        creds_cache(c, TAKE_PTR(l->entry));
+                lookup_free(l);
+                return;
+        }
+        if (l->gone)
+                lookup_queue_gone(l);
+}
+
+static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CredsLookup *l = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int r;
+
+        l->slot = sd_bus_slot_unref(l->slot);
+        if (!e) {
+                r = read_answer(reply, l->uid_only, l->entry);
+                if (r >= 0) {
+                        lookup_answered(l);
+                        return 0;
+                }
+                log_debug_errno(r, "The bus's credentials of %s cannot be read", l->name);
+        }
+        /* A driver without GetConnectionCredentials (or without a uid in its answer) may know
+         * the uid another way. */
+        if (!l->uid_only && (!e || sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_METHOD))) {
+                l->entry->groups = mfree(l->entry->groups);
+                l->entry->n_groups = -1;
+                r = lookup_ask(l, true);
+                if (r < 0)
+                        lookup_failed(l, strerror(-r));
+                return 0;
+        }
+        lookup_failed(l, e ? e->message : "no uid in its answer");
+        return 0;
+}
+
+static int lookup_start(BusCreds *c, const char *sender, CredsLookup **ret) {
+        size_t n = strlen(sender);
+        CredsLookup *l;
+        int r;
+
+        l = calloc(1, sizeof *l + n + 1);
+        if (!l)
+                return -ENOMEM;
+        l->owner = c;
+        memcpy(l->name, sender, n + 1);
+        l->entry = creds_entry_new(sender);
+        if (!l->entry) {
+                free(l);
+                return -ENOMEM;
+        }
+        r = hashmap_put(c->lookups, l->name, l);
+        if (r < 0) {
+                creds_entry_free(l->entry);
+                free(l);
+                return r;
+        }
+        r = lookup_ask(l, false);
+        if (r < 0) {
+                lookup_free(l);
+                return r;
+        }
+        *ret = l;
+        return 0;
+}
+
+/* Holds m until the answer (queued for reading again at once when it is in already), or
+ * refuses it past the bounds. */
+static int lookup_hold(CredsLookup *l, sd_bus_message *m) {
+        BusCreds *c = l->owner;
+        int r;
+
+        if (l->n_calls - l->next >= CREDS_MAX_HELD || c->n_held >= CREDS_MAX_HELD_ALL)
+                return sd_bus_reply_method_errorf(
+                        m, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                        "Too many calls before xferd learned the caller's user from the bus; try again later.");
+        r = array_reserve((void **) &l->calls, &l->allocated, l->n_calls + 1, sizeof *l->calls);
+        if (r < 0)
+                return r;
+        if (l->answered) {
+                r = sd_bus_enqueue_for_read(c->bus, m);
+                if (r < 0)
+                        return r;
+        }
+        l->calls[l->n_calls++] = sd_bus_message_ref(m);
+        c->n_held++;
+        return 0;
+}
+
+/* Whether m is the held call whose turn it is; then it passes, and after the last one the
+ * lookup is done. */
+static bool lookup_pass(CredsLookup *l, sd_bus_message *m) {
+        if (!l->answered || l->next >= l->n_calls || l->calls[l->next] != m)
+                return false;
+        lookup_drop_call(l, l->next++);
+        /* (A held departure is queued behind m, and forgets the entry after m ran.) */
+        if (!lookup_skip_dropped(l))
+                lookup_done(l);
+        return true;
+}
+
+static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        BusCreds *c = userdata;
+        CredsLookup *l;
+        const char *sender;
+        uint8_t type;
+        int r;
+
+        if (sd_bus_message_get_type(m, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
+                return 0;
+        /* Without a unique name nobody can be asked about: the handlers refuse what needs a uid. */
+        sender = sd_bus_message_get_sender(m);
+        if (!sender || sender[0] != ':')
+                return 0;
+
+        l = hashmap_size(c->lookups) > 0 ? hashmap_get(c->lookups, sender) : NULL;
+        if (l && lookup_pass(l, m))
+                return 0;
+        if (!l && hashmap_get(c->entries, sender))
+                return 0;
+        /* Passed here before, and held by a later filter since (polkit), whose caller left
+         * meanwhile (or whose entry went otherwise): that filter must see it again, whatever
+         * this one does with the sender's other calls; the handlers refuse what needs a uid. */
+        if (c->held_later && c->held_later(m, c->held_later_userdata))
+                return 0;
+        if (!l) {
+                r = lookup_start(c, sender, &l);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot ask the bus for the user of %s", sender);
+                        return 0;  /* the handlers refuse what needs a uid */
+                }
+        }
+        r = lookup_hold(l, m);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot hold a call of %s for its credentials", sender);
+                (void) sd_bus_reply_method_errorf(m, SD_BUS_ERROR_NO_MEMORY, "The call could not be held.");
+        }
+        if (l->n_calls == 0)
+                lookup_free(l);  /* its first call refused: asked again with the next */
+        return 1;
+}
+
+int bus_creds_new(sd_bus *bus, BusCreds **ret) {
+        _cleanup_(bus_creds_freep) BusCreds *c = NULL;
+        int r;
+
+        assert(bus);
+        assert(ret);
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->bus = bus;
+        c->entries = hashmap_new();
+        c->lookups = hashmap_new();
+        if (!c->entries || !c->lookups)
+                return -ENOMEM;
+        /* Synchronous: the match is in place before xferd takes its name and reads a call. */
+        r = sd_bus_match_signal(bus, &c->match, DRIVER_NAME, DRIVER_PATH, DRIVER_INTERFACE, "NameOwnerChanged",
+                                on_name_owner_changed, c);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_filter(bus, &c->filter, on_filter, c);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+BusCreds *bus_creds_free(BusCreds *c) {
+        size_t i = 0;
+        void *l;
+
+        if (!c)
+                return NULL;
+        sd_bus_slot_unref(c->filter);
+        /* Each lookup leaves the map as it goes: the walk starts over. */
+        while (c->lookups && hashmap_iterate(c->lookups, &i, &l)) {
+                lookup_free(l);
+                i = 0;
+        }
+        hashmap_free(c->lookups);
+        if (c->entries)
+                creds_clear(c);
+        hashmap_free(c->entries);
+        sd_bus_slot_unref(c->match);
+        return mfree(c);
+}
+
+void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata) {
+        assert(c);
+        c->name_gone = cb;
+        c->name_gone_userdata = userdata;
+}
+
+void bus_creds_set_held_later(BusCreds *c, BusCredsHeldLater cb, void *userdata) {
+        assert(c);
+        c->held_later = cb;
+        c->held_later_userdata = userdata;
+}
+
+bool bus_creds_holds_calls(const BusCreds *c) {
+        return c && hashmap_size(c->lookups) > 0;
 }
 
 int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret) {
         const char *sender;
-        CredsEntry *e;
-        size_t n;
-        int r;
+        CredsEntry *e = NULL;
+        CredsLookup *l;
 
         assert(c);
         assert(m);
         assert(ret);
 
-        creds_entry_free(c->uncached);
-        c->uncached = NULL;
+        /* The filter held the call until its sender was known: a look into memory, never a
+         * question to the bus. */
         sender = sd_bus_message_get_sender(m);
-        e = sender ? hashmap_get(c->entries, sender) : NULL;
-        if (e) {
-                *ret = (BusCaller) { .uid = e->uid, .n_groups = e->n_groups, .groups = e->groups };
-                return 0;
+        if (sender) {
+                e = hashmap_get(c->entries, sender);
+                l = e ? NULL : hashmap_get(c->lookups, sender);
+                if (l && l->answered)
+                        e = l->entry;  /* its held calls are passing */
         }
-
-        n = sender ? strlen(sender) : 0;
-        e = calloc(1, sizeof *e + n + 1);
         if (!e)
-                return -ENOMEM;
-        e->n_groups = -1;
-        if (sender)
-                memcpy(e->name, sender, n + 1);
-
-        /* From the bus driver's record of the connection, never from the message's arguments. */
-        r = sender ? query_credentials(c, sender, e) : -ENODATA;
-        if (r < 0) {
-                e->groups = mfree(e->groups);
-                e->n_groups = -1;
-                r = query_uid(m, e);
-        }
-        if (r < 0) {
-                creds_entry_free(e);
-                return r;
-        }
+                return -ENODATA;
         *ret = (BusCaller) { .uid = e->uid, .n_groups = e->n_groups, .groups = e->groups };
-
-        /* A name the bus already forgot cannot call again: caching it would only leak. The
-         * driver answered for it, so its NameOwnerChanged, if any, is still ahead of us. */
-        if (!sender || sender[0] != ':') {
-                c->uncached = e;  /* lives while this message is handled */
-                return 0;
-        }
-        if (hashmap_size(c->entries) >= CREDS_MAX_ENTRIES)
-                creds_clear(c);
-        if (hashmap_put(c->entries, e->name, e) < 0)
-                c->uncached = e;  /* not cached either */
         return 0;
 }
 

@@ -55,10 +55,15 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         assert(b);
         assert(nodes);
 
-        /* Introspection and GetManagedObjects show a caller only the jobs it may use. */
+        /* Introspection and GetManagedObjects show a caller only the jobs it may use; one whose
+         * user is not known, none. */
         m = sd_bus_get_current_message(bus);
         if (m && bus_access_get_caller_uid(b, m, &uid) >= 0)
                 all = uid == 0 || bus_polkit_authorized(b->polkit, m);
+        else if (m) {
+                all = false;
+                uid = (uid_t) -1;  /* no job's owner */
+        }
 
         for (Job *j = manager_first_job(b->manager); j; j = job_next(j))
                 n++;
@@ -120,6 +125,10 @@ int bus_objects_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         /* The jobs bus_job_enumerate() gives this caller. */
         if (bus_access_get_caller_uid(b, m, &uid) >= 0)
                 all = uid == 0 || bus_polkit_authorized(b->polkit, m);
+        else {
+                all = false;
+                uid = (uid_t) -1;  /* no job's owner */
+        }
         for (int pass = 0; pass < 2 && bytes <= max; pass++)
                 for (Job *j = pass == 0 ? manager_first_job(b->manager) : manager_first_retained(b->manager);
                      j && bytes <= max; j = job_next(j))

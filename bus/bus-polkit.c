@@ -204,3 +204,11 @@ BusPolkit *bus_polkit_free(BusPolkit *p) {
 bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m) {
         return p && m && p->authorized == m;
 }
+
+bool bus_polkit_holds(BusPolkit *p, sd_bus_message *m) {
+        return p && m && query_find(p, m) != NULL;
+}
+
+bool bus_polkit_holds_calls(const BusPolkit *p) {
+        return p && !list_is_empty(&p->queries);
+}

@@ -2,6 +2,12 @@
 #include "bus.h"
 #include "log.h"
 
+static bool held_by_polkit(sd_bus_message *m, void *userdata) {
+        Bus *b = userdata;
+
+        return bus_polkit_holds(b->polkit, m);
+}
+
 int bus_install(Bus *b) {
         ManagerObserver o = bus_observer_template;
         int r;
@@ -10,14 +16,18 @@ int bus_install(Bus *b) {
         assert(b->bus);
         assert(b->manager);
 
-        r = bus_creds_new(b->bus, &b->creds);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch bus names");
         if (b->system) {
                 r = bus_polkit_new(b, &b->polkit);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up polkit checks");
         }
+        /* After polkit's: sd-bus runs the filter added last first, and polkit's asks who the
+         * caller is, which the credentials' filter makes known. */
+        r = bus_creds_new(b->bus, &b->creds);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch bus names");
+        if (b->polkit)
+                bus_creds_set_held_later(b->creds, held_by_polkit, b);
         r = bus_owner_install(b);
         if (r < 0)
                 return r;
@@ -54,4 +64,10 @@ void bus_uninstall(Bus *b) {
         b->batch = bus_batch_free(b->batch);
         b->polkit = bus_polkit_free(b->polkit);
         b->creds = bus_creds_free(b->creds);
+}
+
+bool bus_holds_calls(const Bus *b) {
+        assert(b);
+
+        return bus_creds_holds_calls(b->creds) || bus_polkit_holds_calls(b->polkit);
 }

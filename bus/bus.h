@@ -51,6 +51,9 @@ typedef struct Bus {
  * that turns daemon changes into signals. */
 int bus_install(Bus *b);
 void bus_uninstall(Bus *b);
+/* Whether calls are held back before their dispatch (for the caller's credentials, for polkit):
+ * they are answered later, so the daemon is not idle. */
+bool bus_holds_calls(const Bus *b);
 
 /* bus-batch.c: the replies of a batch of Download calls, sent once the manager has committed
  * and announced the batch (observer.batch_closed); a filter closes the batch before any
@@ -61,7 +64,8 @@ int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply);
 void bus_batch_closed(Bus *b, int r, const CallError *e);
 
 /* bus-creds.c: the caller's uid and groups, from the bus credentials, cached per unique name;
- * one NameOwnerChanged match for all callers tells when a unique name leaves the bus. */
+ * a bus filter holds a new caller's calls until the bus driver answered, without blocking the
+ * loop; one NameOwnerChanged match for all callers tells when a unique name leaves the bus. */
 typedef void (*BusCredsNameGone)(const char *unique_name, void *userdata);
 /* A caller as the bus driver knows it: its uid and, where the bus reports them, every group of
  * the connection (n_groups < 0: the bus does not say). Valid while the message is handled. */
@@ -78,6 +82,12 @@ static inline void bus_creds_freep(BusCreds **c) {
 int bus_creds_get_caller(BusCreds *c, sd_bus_message *m, BusCaller *ret);
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *m, uid_t *ret);
 void bus_creds_set_name_gone(BusCreds *c, BusCredsNameGone cb, void *userdata);
+/* Whether calls are held until the bus tells their caller's credentials. */
+bool bus_creds_holds_calls(const BusCreds *c);
+/* Whether a filter after the credentials' one (polkit's) holds m: m passed the credentials'
+ * filter before, and goes through it untouched when it comes again. */
+typedef bool (*BusCredsHeldLater)(sd_bus_message *m, void *userdata);
+void bus_creds_set_held_later(BusCreds *c, BusCredsHeldLater cb, void *userdata);
 
 /* What an unprivileged caller needs an administrator's authorization for. */
 typedef enum BusAction {
@@ -115,6 +125,9 @@ static inline void bus_polkit_freep(BusPolkit **p) {
         bus_polkit_free(*p);
 }
 bool bus_polkit_authorized(const BusPolkit *p, sd_bus_message *m);
+/* Whether calls are held until polkit answers; whether m is one of them. */
+bool bus_polkit_holds_calls(const BusPolkit *p);
+bool bus_polkit_holds(BusPolkit *p, sd_bus_message *m);
 
 /* bus-options.c: a{sv} options read by a table of keys and D-Bus types ("s", "b", "t", "as");
  * an unknown key or a wrong type is InvalidArgs naming the key. */

@@ -274,12 +274,39 @@ static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
+/* How long an exiting xferd waits for the answers its held calls need (sd-bus's default
+ * timeout of a call). */
+#define DRAIN_HELD_USEC (25 * USEC_PER_SEC)
+
+/* Serves every call queued, and those held for their caller's credentials or for polkit once
+ * their answers come, for DRAIN_HELD_USEC at most. */
+static void bus_drain(Daemon *d) {
+        uint64_t deadline = now_monotonic_usec() + DRAIN_HELD_USEC, now;
+        int r;
+
+        for (;;) {
+                r = sd_bus_process(d->bus, NULL);
+                if (r > 0)
+                        continue;
+                if (r < 0 || !bus_holds_calls(&d->b))
+                        return;
+                now = now_monotonic_usec();
+                if (now >= deadline || sd_bus_wait(d->bus, deadline - now) < 0)
+                        return;
+        }
+}
+
 static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
         int r;
 
         if (!manager_is_idle(d->manager))
                 return 0;
+        /* Calls held before their dispatch are still to be answered: not idle yet. */
+        if (bus_holds_calls(&d->b)) {
+                idle_timer_arm(d);
+                return 0;
+        }
 
         /* Release the name first: new calls then go to a new instance by activation. Calls that
          * were sent to us before are already queued; serve them, then go. */
@@ -287,8 +314,7 @@ static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         r = sd_bus_release_name(d->bus, XFERD_BUS_NAME);
         if (r < 0)
                 log_warning_errno(r, "Failed to release the bus name");
-        while ((r = sd_bus_process(d->bus, NULL)) > 0)
-                ;
+        bus_drain(d);
         /* Whatever those calls asked for is in the store: the next instance, which waits for
          * the store's lock, carries on with it. */
         (void) sd_bus_flush(d->bus);

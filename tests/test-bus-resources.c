@@ -467,8 +467,11 @@ test_list_counts (void)
  * as any user could. xferd's further replies then fill its socket's send buffer (16 MiB as
  * root) and queue in sd-bus. xferd once wrote a large reply onto the socket itself and waited
  * for the bus to read it: its loop stood still (a download too), and after 25 s it left the bus
- * and exited. Here the loop must go on (the download's file grows), and once the client goes, the
- * bus reads xferd again and another caller's ListJobs arrives whole. */
+ * and exited. It also asked the bus who a new caller was and waited for the answer, which the
+ * bus could not send before it read xferd's question: the same standstill. Here the loop must go
+ * on (the download's file grows) while a new caller waits for its answer, and once the client
+ * goes, the bus reads xferd again, the new caller's call is answered, and another caller's
+ * ListJobs arrives whole. */
 #define UNREAD_JOBS 1000
 #define UNREAD_CALLS 150
 #define UNREAD_RATE (256 * 1024)
@@ -520,6 +523,9 @@ test_unread_replies (void)
         g_autofree char *dest = g_build_filename (dir, "slow.bin", NULL);
         g_autofree char *url = http_server_url (http, "/slow.bin");
         CallOutcome listed = { FALSE, NULL, NULL };
+        CallOutcome created = { FALSE, NULL, NULL };
+        g_autoptr(GDBusConnection) newcomer = NULL;
+        g_autoptr(GError) error = NULL;
         guint32 pid;
 
         for (guint i = 0; i < UNREAD_JOBS; i++) {
@@ -533,14 +539,27 @@ test_unread_replies (void)
         g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
         g_autofree char *temp = xferd_wait_temp (fx, job, 0, 1);
 
+        /* A caller xferd has not seen yet, connected before the bus stops reading xferd (the
+         * bus sends xferd a NameOwnerChanged of its arrival). */
+        newcomer = g_dbus_connection_new_for_address_sync (
+                fx->address,
+                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, &error);
+        g_assert_no_error (error);
+
         GSubprocess *flood = flood_spawn (fx, binary, NULL, "unread", UNREAD_CALLS);
         g_autofree char *line = flood_read_line (flood);
         g_assert_cmpstr (line, ==, "sent " G_STRINGIFY (UNREAD_CALLS));
         /* Another caller's ListJobs, whose reply waits behind the unread ones. (A caller xferd
-         * knows already: it asks the bus for a new one's uid, and waits for that answer.) */
+         * knows already: a new one's calls wait for the bus to say who it is, as below.) */
         g_dbus_connection_call (fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
                                 g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"),
                                 G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, call_done, &listed);
+        /* The new caller's call: xferd asks the bus who it is, and the question waits behind
+         * the unread replies. */
+        g_dbus_connection_call (newcomer, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
+                                g_variant_new ("(sa{sv})", "newcomer", NULL), G_VARIANT_TYPE ("(so)"),
+                                G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, call_done, &created);
         /* The loop runs on while the bus reads nothing of xferd. */
         g_assert_true (file_keeps_growing (temp, UNREAD_RATE / 8, 3000));
         g_assert_cmpint (kill ((pid_t) pid, 0), ==, 0);
@@ -548,7 +567,11 @@ test_unread_replies (void)
         g_autofree char *owner = name_owner (fx);
         g_assert_cmpuint (connection_stat (fx, owner, "IncomingBytes"), >, 1000000);
 
+        /* Neither is answered while the bus reads nothing of xferd (whatever came is handled
+         * first). */
+        bus_fixture_run_for (fx, 100);
         g_assert_false (listed.done);
+        g_assert_false (created.done);
 
         /* Once the client goes, the bus reads xferd again. The other caller's list was refused
          * rather than queued behind the unread ones (xferd's heap would grow by every such
@@ -559,11 +582,20 @@ test_unread_replies (void)
         g_assert_error (listed.error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED);
         g_assert_nonnull (strstr (listed.error->message, "try again later"));
         g_clear_error (&listed.error);
+        /* The new caller's job is made, and is its own. */
+        g_assert_true (bus_fixture_run_until (fx, &created.done, WAIT_TIMEOUT_MS));
+        g_assert_no_error (created.error);
+        const char *created_path;
+        g_variant_get (created.reply, "(&s&o)", NULL, &created_path);
+        g_autofree char *created_name = job_get_string (fx, created_path, "DisplayName");
+        g_assert_cmpstr (created_name, ==, "newcomer");
+        g_assert_cmpuint (job_get_uint32 (fx, created_path, "Owner"), ==, getuid ());
+        g_variant_unref (created.reply);
         g_autoptr(GVariant) reply =
                 bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
         g_assert_nonnull (reply);
         g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
-        g_assert_cmpuint (g_variant_n_children (rows), ==, UNREAD_JOBS + 1);
+        g_assert_cmpuint (g_variant_n_children (rows), ==, UNREAD_JOBS + 2);
         g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
         g_autofree char *log = bus_fixture_xferd_log (fx);
         g_assert_null (strstr (log, "closing the connection"));

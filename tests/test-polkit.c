@@ -115,10 +115,12 @@ env_free (Env *env)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Env, env_free)
 
+/* idle_timeout: xferd's --idle-timeout, 0 for none. */
 static Env *
-env_new (gboolean with_polkit)
+env_new_idle (gboolean with_polkit, guint idle_timeout)
 {
-        BusFixtureOptions options = { .system_bus = TRUE, .extra_bus_policy = polkit_policy };
+        BusFixtureOptions options = { .system_bus = TRUE, .extra_bus_policy = polkit_policy,
+                                      .idle_timeout = idle_timeout };
         Env *env;
 
         if (!can_run ())
@@ -132,6 +134,12 @@ env_new (gboolean with_polkit)
         env->b = bus_client_new (env->fx, "xferd-test-b");
         env->job_b = bus_client_create_job (env->b, "b's job", NULL);
         return env;
+}
+
+static Env *
+env_new (gboolean with_polkit)
+{
+        return env_new_idle (with_polkit, 0);
 }
 
 static void
@@ -315,11 +323,132 @@ test_slow_polkit_blocks_nobody (void)
         g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
 }
 
+/* A call held for polkit is still to be answered: xferd, idle otherwise, does not exit on
+ * idle before it is (it once released its name and left the call unanswered). */
+#define HELD_IDLE_TIMEOUT 1
+
+static void
+test_held_call_keeps_xferd (void)
+{
+        g_autoptr(Env) env = env_new_idle (TRUE, HELD_IDLE_TIMEOUT);
+        const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
+        g_autofree char *address = NULL;
+        g_autoptr(GSubprocess) waiting = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = NULL;
+        guint from;
+
+        if (!env)
+                return;
+        polkit_allow (env, allowed);
+        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
+
+        address = g_strdup_printf ("--address=%s", env->fx->address);
+        waiting = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "runuser", "-u", "xferd-test-a", "--",
+                                    "busctl", address, "--timeout=60", "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                    XFERD_MANAGER_IFACE, "ListJobs", "b", "true", NULL);
+        g_assert_no_error (error);
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
+                g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
+                gboolean any = FALSE;
+                g_variant_get (have, "(b)", &any);
+                if (any)
+                        break;
+                g_assert_true (poll_again (deadline, 20));  /* the mock tells of a held call only when asked */
+        }
+        /* Nothing else calls xferd: it would exit after its idle timeout, but for the held call. */
+        from = env->fx->signals->len;
+        g_assert_false (bus_wait_name_lost (env->fx, &from, XFERD_BUS_NAME, 4 * HELD_IDLE_TIMEOUT * 1000));
+
+        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
+        g_subprocess_communicate_utf8 (waiting, NULL, NULL, &out, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (g_subprocess_get_successful (waiting));
+        g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
+}
+
+/* How many connections of uid the bus has. */
+static guint
+connections_of (Env *env, guint32 uid)
+{
+        g_autoptr(GVariant) names = bus_driver_call (env->fx, "ListNames", NULL, G_VARIANT_TYPE ("(as)"), NULL);
+        g_autoptr(GVariantIter) iter = NULL;
+        const char *name;
+        guint n = 0;
+
+        g_variant_get (names, "(as)", &iter);
+        while (g_variant_iter_next (iter, "&s", &name)) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) user = NULL;
+                guint32 u;
+
+                if (name[0] != ':')
+                        continue;
+                user = bus_driver_call (env->fx, "GetConnectionUnixUser", g_variant_new ("(s)", name),
+                                        G_VARIANT_TYPE ("(u)"), &error);
+                if (!user)
+                        continue;  /* gone meanwhile */
+                g_variant_get (user, "(u)", &u);
+                n += u == uid;
+        }
+        return n;
+}
+
+/* A caller that leaves while polkit holds its call: once polkit answers, the call is dropped
+ * for good, and xferd, idle, exits (it once kept the polkit query, and the call, for ever:
+ * on its second pass the credentials' filter asked the bus about the departed caller and
+ * refused the call itself, before polkit's filter could let go of it). */
+static void
+test_caller_gone_while_held (void)
+{
+        g_autoptr(Env) env = env_new_idle (TRUE, HELD_IDLE_TIMEOUT);
+        const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
+        g_autofree char *address = NULL;
+        g_autoptr(GSubprocess) waiting = NULL;
+        g_autoptr(GError) error = NULL;
+        guint32 uid_a;
+        guint from;
+
+        if (!env)
+                return;
+        uid_a = bus_client_uid (env->a);
+        polkit_allow (env, allowed);
+        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
+
+        address = g_strdup_printf ("--address=%s", env->fx->address);
+        /* setpriv execs busctl itself: killing the process ends a's connection. */
+        waiting = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "setpriv", "--reuid=xferd-test-a",
+                                    "--regid=xferd-test-a", "--init-groups", "busctl", address, "--timeout=60",
+                                    "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", "b",
+                                    "true", NULL);
+        g_assert_no_error (error);
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
+                g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
+                gboolean any = FALSE;
+                g_variant_get (have, "(b)", &any);
+                if (any)
+                        break;
+                g_assert_true (poll_again (deadline, 20));  /* the mock tells of a held call only when asked */
+        }
+        g_subprocess_force_exit (waiting);
+        g_subprocess_wait (waiting, NULL, &error);
+        g_assert_no_error (error);
+        /* Gone from the bus: a's other connection (env->a) is left. */
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS); connections_of (env, uid_a) > 1;)
+                g_assert_true (poll_again (deadline, 20));
+
+        from = env->fx->signals->len;
+        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
+        g_assert_true (bus_wait_name_lost (env->fx, &from, XFERD_BUS_NAME, WAIT_TIMEOUT_MS));
+}
+
 const TestCase test_cases[] = {
         { "/polkit/absent-root-only", test_no_polkit },
         { "/polkit/denied", test_denied },
         { "/polkit/manage-all", test_manage_all },
         { "/polkit/configure", test_configure },
         { "/polkit/slow-polkit-blocks-nobody", test_slow_polkit_blocks_nobody },
+        { "/polkit/held-call-keeps-xferd", test_held_call_keeps_xferd },
+        { "/polkit/caller-gone-while-held", test_caller_gone_while_held },
         { NULL, NULL }
 };

@@ -12,9 +12,14 @@
  *                             without waiting for the reply, so that it is
  *                             often gone before xferd reads the call.
  *                             Prints "cycled N replies R".
- *   xferd-bus-flood unread N  one connection sends N ListJobs and never reads
- *                             a reply; prints "sent N", then keeps the
- *                             connection open until stdin ends.
+ *   xferd-bus-flood unread N  one connection calls ListJobs once and reads the
+ *                             reply (xferd knows the caller then: its further
+ *                             calls are not held until the bus says who it is),
+ *                             then sends N ListJobs and never reads a reply;
+ *                             once the bus driver answered a call sent after
+ *                             them (the bus has passed them all on to xferd),
+ *                             prints "sent N", then keeps the connection open
+ *                             until stdin ends.
  *
  * sd-bus rather than GDBus: a connection costs a socket and a Hello, no thread.
  * Exit status 2 on anything unexpected, with a message on stderr.
@@ -100,11 +105,27 @@ static int cycle(unsigned n) {
         return 0;
 }
 
+/* A call to the bus driver, answered: the driver handles a connection's messages in order, so
+ * every message sent before has been passed on. (sd-bus keeps what it reads meanwhile, unread.) */
+static int driver_round_trip(sd_bus *bus) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId",
+                               &error, &reply, NULL);
+        if (r < 0)
+                fprintf(stderr, "xferd-bus-flood: GetId: %s\n", error.message ? error.message : strerror(-r));
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        return r;
+}
+
 static int unread(unsigned n) {
         sd_bus *bus = NULL;
         char buf[64];
 
-        if (open_bus(&bus) < 0)
+        if (open_bus(&bus) < 0 || call_list_jobs(bus, 1) < 0)
                 return 2;
         for (unsigned i = 0; i < n; i++) {
                 sd_bus_message *m = NULL;
@@ -126,6 +147,10 @@ static int unread(unsigned n) {
                         return 2;
                 }
         }
+        /* Every call above on its way to xferd, ahead of anything another connection sends
+         * later. */
+        if (driver_round_trip(bus) < 0)
+                return 2;
         printf("sent %u\n", n);
         fflush(stdout);
         while (fgets(buf, sizeof buf, stdin))
