@@ -280,20 +280,6 @@ static Job *listed_next(const JobsListed *l, Job *j) {
         return j;
 }
 
-/* Every row through sd-bus, a field at a time. */
-static int append_jobs_fields(sd_bus_message *reply, JobsListed *l) {
-        int r;
-
-        for (Job *j = listed_first(l); j; j = listed_next(l, j)) {
-                r = append_job_row(reply, j, l);
-                if (r < 0)
-                        return r;
-                if (l->n > 0)
-                        l->n--;
-        }
-        return 0;
-}
-
 /* One row as append_job_row() appends it, measured or written (bus-rows.h); the last row only
  * up to its id's characters, the rest of it goes through sd-bus. */
 static void put_job_row(BusRows *w, const Job *j, bool paths, bool last) {
@@ -328,14 +314,33 @@ static void put_job_row(BusRows *w, const Job *j, bool paths, bool last) {
         }
 }
 
+/* Every row through sd-bus, a field at a time; each measured first (as put_job_row() would
+ * write it), so that the reply never passes what one message may carry. */
+static int append_jobs_fields(sd_bus_message *reply, JobsListed *l) {
+        BusRows measure = BUS_ROWS_MEASURE;
+        int r;
+
+        for (Job *j = listed_first(l); j; j = listed_next(l, j)) {
+                put_job_row(&measure, j, l->paths, false);
+                if (measure.offset > bus_message_max())
+                        return -E2BIG;
+                r = append_job_row(reply, j, l);
+                if (r < 0)
+                        return r;
+                if (l->n > 0)
+                        l->n--;
+        }
+        return 0;
+}
+
 /* The rows written by xferd into the reply (bus-rows.h): measured first, every display name
  * checked on the way, then written. Returns 1 when appended, 0 when sd-bus is to append them
  * field by field instead (no job, or a name that is not clean text: sd-bus's check then fails
- * the call), negative errno (E2BIG: too many for one message). */
+ * the call), negative errno (E2BIG: more than one message may carry, bus_message_max()). */
 static int append_jobs_rows(sd_bus_message *reply, JobsListed *l) {
-        BusRows w = BUS_ROWS_MEASURE;
+        BusRows w = BUS_ROWS_MEASURE, whole;
         Job *first = listed_first(l), *last = NULL;
-        uint64_t end;
+        uint64_t end, row_start = 0;
         uint32_t owner;
         JobCounts c;
         int r;
@@ -349,11 +354,17 @@ static int append_jobs_rows(sd_bus_message *reply, JobsListed *l) {
                 if (!text_is_ascii(name, strlen(name)) && !safe_text_is_clean(name))
                         return 0;
                 next = listed_next(l, j);
+                row_start = w.offset;
                 put_job_row(&w, j, l->paths, !next);
-                if (w.offset > BUS_ROWS_ARRAY_MAX)
+                if (w.offset > bus_message_max())
                         return -E2BIG;
                 last = j;
         }
+        /* The whole body, the last row's fields after its id (appended by sd-bus) included. */
+        whole = (BusRows) { .p = NULL, .offset = row_start };
+        put_job_row(&whole, last, l->paths, false);
+        if (whole.offset > bus_message_max())
+                return -E2BIG;
 
         r = sd_bus_message_open_container(reply, 'r', l->paths ? ROW_FIELDS_PATH : ROW_FIELDS);
         if (r < 0)
@@ -429,10 +440,6 @@ static int list_jobs(sd_bus_message *m, Bus *b, bool paths, sd_bus_error *error)
         l.body = heap_follow_begin(l.n * ROW_BYTES);
         r = bus_reply_array(m, paths ? "(" ROW_FIELDS_PATH ")" : "(" ROW_FIELDS ")", append_jobs, &l, error);
         heap_follow_end(&l.body);
-        if (r == -E2BIG)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
-                                         "The list of %zu jobs is too large for one D-Bus message.",
-                                         all ? manager_n_jobs(b->manager) : manager_count_jobs(b->manager, uid));
         return r;
 }
 

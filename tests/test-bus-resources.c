@@ -322,6 +322,69 @@ test_large_list (void)
         g_assert_cmpuint (g_variant_n_children (after_rows), ==, LARGE_LIST_JOBS - 1);
 }
 
+/* A bus that carries messages of at most MESSAGE_LIMIT bytes (dbus-daemon drops a connection
+ * that sends a larger one), and xferd told so (by default it keeps under dbus-daemon's default,
+ * 32 MiB): lists that would pass it are refused with LimitsExceeded, and xferd stays on the bus.
+ * A row of ListJobs here takes 367 bytes, one of ListJobsCompact 306. */
+#define MESSAGE_LIMIT 131072
+#define MESSAGE_JOBS_FIT 300
+#define MESSAGE_JOBS_OVER 400
+
+static void
+assert_list_rows (BusFixture *fx, const char *method, const char *type, guint n)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, method, g_variant_new ("(b)", FALSE), G_VARIANT_TYPE (type),
+                                                      &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        g_assert_cmpuint (g_variant_n_children (rows), ==, n);
+}
+
+static void
+test_message_limit (void)
+{
+        static const char *const env[] = { "XFERD_TEST_MESSAGE_MAX_BYTES=" G_STRINGIFY (MESSAGE_LIMIT), NULL };
+        BusFixtureOptions options = {
+                .system_bus = TRUE,
+                .idle_timeout = 0,
+                .config = "[Daemon]\nMaxJobsPerUser=10000\nMaxJobs=10000\n",
+                .extra_bus_policy = "  <limit name=\"max_message_size\">" G_STRINGIFY (MESSAGE_LIMIT) "</limit>\n",
+                .xferd_env = env,
+        };
+        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        g_autoptr(GError) error = NULL;
+        guint32 pid;
+
+        for (guint i = 0; i < MESSAGE_JOBS_OVER; i++) {
+                g_autofree char *name = g_strdup_printf ("%0200u", i);
+                g_autofree char *job = xferd_create_job (fx, name, NULL);
+
+                if (i + 1 == MESSAGE_JOBS_FIT)
+                        assert_list_rows (fx, "ListJobs", "(a(ssssutto))", MESSAGE_JOBS_FIT);
+        }
+        pid = bus_fixture_note_xferd (fx);
+        g_assert_cmpuint (pid, >, 0);
+
+        /* 147 KB of rows: refused, where sending them would have cost xferd the bus. */
+        g_autoptr(GVariant) refused = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                        G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_assert_null (refused);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.LimitsExceeded");
+        g_assert_nonnull (strstr (error->message, "ListJobsCompact"));
+        g_clear_error (&error);
+        g_autoptr(GVariant) objects = bus_call (fx, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                "GetManagedObjects", NULL, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+        g_assert_null (objects);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.LimitsExceeded");
+
+        /* The compact rows, 122 KB, still fit; the same daemon answers. */
+        assert_list_rows (fx, "ListJobsCompact", "(a(ssssutt))", MESSAGE_JOBS_OVER);
+        g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
+        g_autofree char *log = bus_fixture_xferd_log (fx);
+        g_assert_null (strstr (log, "Lost the connection"));
+}
+
 /* The rows' counters and every field of the first and the last row (the rows between are
  * written as the first, the last row's fields after its id go through sd-bus): a download held
  * in the middle of its body among jobs without files, in each place, and alone; each row as the
@@ -512,6 +575,7 @@ const TestCase test_cases[] = {
         { "/bus-resources/lost-bus-fails-loudly", test_lost_bus_fails_loudly },
         { "/bus-resources/large-list", test_large_list },
         { "/bus-resources/list-counts", test_list_counts },
+        { "/bus-resources/message-limit", test_message_limit },
         { "/bus-resources/unread-replies", test_unread_replies },
         { NULL, NULL }
 };
