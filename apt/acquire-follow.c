@@ -10,6 +10,7 @@
 
 #include "acquire-internal.h"
 #include "bus-dict.h"
+#include "listed-file.h"
 #include "util.h"
 
 /* ---- the job's properties ----------------------------------------------------------------- */
@@ -190,22 +191,21 @@ static void on_hashed(FileHash *h, int r, const HashList *got, void *userdata) {
 static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Acquire *a = userdata;
         const sd_bus_error *e = acquire_reply_error(reply);
-        const char *url, *local, *temp = NULL;
-        uint64_t total, transferred;
-        int completed, r, fd;
+        ListedFile f;
+        int r, fd;
 
         a->call = sd_bus_slot_unref(a->call);
-        r = e ? -EIO : sd_bus_message_enter_container(reply, 'a', "(sssttb)");
+        r = e ? -EIO : listed_file_enter(reply);
         if (r >= 0)
-                r = sd_bus_message_read(reply, "(sssttb)", &url, &local, &temp, &total, &transferred, &completed);
+                r = listed_file_next(reply, &f);
         if (r <= 0) {
                 acquire_fail_call(a, "listing the job's file", e, r < 0 ? r : -ENOENT);
                 return 0;
         }
         /* The temporary file is ours (the job's owner's), 0600 until Complete. */
-        fd = open(temp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        fd = open(f.temporary_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0) {
-                acquire_fail(a, "XferdLocalFile", false, "Cannot read xferd's temporary file %s: %s", temp,
+                acquire_fail(a, "XferdLocalFile", false, "Cannot read xferd's temporary file %s: %s", f.temporary_path,
                              strerror(errno));
                 return 0;
         }

@@ -7,6 +7,7 @@
 
 #include "bus-errors.h"
 #include "bus.h"
+#include "listed-file.h"
 #include "verify.h"
 
 int bus_job_method_add_file_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -44,13 +45,34 @@ typedef int (*append_file_t)(sd_bus_message *reply, const Job *j, const JobFile 
 typedef struct FilesAppend {
         const Job *job;
         append_file_t append;
+        bool details;
 } FilesAppend;
+
+/* At least what a file's element takes in the reply: its strings, and room for the framing,
+ * the keys and the numbers (a dictionary's about 700 bytes). */
+static size_t file_reply_bytes(const JobFile *f, bool details) {
+        size_t n = (details ? 1024 : 64) + strlen(f->url) + strlen(f->path) + strlen(f->dir) + strlen(f->temp_name);
+
+        if (!details)
+                return n;
+        n += strlen(job_file_current_url(f));
+        for (char **u = f->mirrors; u && *u; u++)
+                n += strlen(*u) + 8;
+        n += strlen(strempty(f->checksum)) + strlen(strempty(f->checksum_list)) +
+             strlen(strempty(f->checksum_list_signature)) + strlen(strempty(f->checksum_list_key)) +
+             strlen(strempty(f->verified_checksum));
+        return n;
+}
 
 static int append_files(sd_bus_message *reply, void *userdata) {
         FilesAppend *a = userdata;
+        size_t bytes = 0;
         int r;
 
         for (size_t i = 0; i < a->job->n_files; i++) {
+                bytes += file_reply_bytes(a->job->files[i], a->details);
+                if (bytes > bus_message_max())
+                        return -E2BIG;
                 r = a->append(reply, a->job, a->job->files[i]);
                 if (r < 0)
                         return r;
@@ -59,9 +81,9 @@ static int append_files(sd_bus_message *reply, void *userdata) {
 }
 
 /* The reply of one array, an element (of type `contents`) per file of the job. */
-static int reply_files(sd_bus_message *m, const Job *j, const char *contents, append_file_t append,
+static int reply_files(sd_bus_message *m, const Job *j, const char *contents, append_file_t append, bool details,
                        sd_bus_error *error) {
-        return bus_reply_array(m, contents, append_files, &(FilesAppend) { j, append }, error);
+        return bus_reply_array(m, contents, append_files, &(FilesAppend) { j, append, details }, error);
 }
 
 static int append_listed(sd_bus_message *reply, const Job *j, const JobFile *f) {
@@ -69,7 +91,7 @@ static int append_listed(sd_bus_message *reply, const Job *j, const JobFile *f) 
 
         if (!temp)
                 return -ENOMEM;
-        return sd_bus_message_append(reply, "(sssttb)", f->url, f->path, temp, f->bytes_total, f->bytes_transferred,
+        return sd_bus_message_append(reply, LISTED_FILE_SIGNATURE, f->url, f->path, temp, f->bytes_total, f->bytes_transferred,
                                      (int) f->completed);
 }
 
@@ -77,7 +99,7 @@ int bus_job_method_list_files(sd_bus_message *m, void *userdata, sd_bus_error *e
         assert(m);
         assert(userdata);
 
-        return reply_files(m, userdata, "(sssttb)", append_listed, error);
+        return reply_files(m, userdata, LISTED_FILE_SIGNATURE, append_listed, false, error);
 }
 
 static int append_entry_strv(sd_bus_message *reply, const char *key, char * const *l) {
@@ -155,5 +177,5 @@ int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_er
         assert(m);
         assert(userdata);
 
-        return reply_files(m, userdata, "a{sv}", append_file, error);
+        return reply_files(m, userdata, "a{sv}", append_file, true, error);
 }

@@ -4,6 +4,7 @@
 
 #include "bus-errors.h"
 #include "bus.h"
+#include "listed-file.h"
 #include "url-strip.h"
 
 /* sd-bus never checks who reads a property: the object lookup is the gate for every call and
@@ -98,16 +99,11 @@ static size_t job_object_bytes(const Job *j) {
         return n;
 }
 
-/* A D-Bus message holds at most 128 MiB; dbus-daemon drops a connection that sends a larger
- * one (and xferd, off the bus, exits). 100 000 jobs make a GetManagedObjects reply of
- * 139 MB: refused above three quarters of the limit, the rest margin for what the estimate
- * leaves out. XFERD_TEST_OBJECTS_MAX_BYTES lowers it for the tests. */
-#define MANAGED_OBJECTS_MAX_BYTES ((size_t) 96 * 1024 * 1024)
-
+/* The estimate is rough (about 1.4 KB a job, 100 000 jobs: 139 MB): a reply is refused above
+ * three quarters of what one message may carry (bus_message_max()), the rest margin for what
+ * the estimate leaves out. */
 static size_t managed_objects_max(void) {
-        const char *t = getenv("XFERD_TEST_OBJECTS_MAX_BYTES");
-
-        return t && atol(t) > 0 ? (size_t) atol(t) : MANAGED_OBJECTS_MAX_BYTES;
+        return bus_message_max() / 4 * 3;
 }
 
 int bus_objects_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -527,7 +523,7 @@ const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_METHOD("Cancel", NULL, NULL, bus_job_method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Complete", SD_BUS_NO_ARGS, SD_BUS_RESULT("b", partial),
                                 bus_job_method_complete, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListFiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssttb)", files),
+        SD_BUS_METHOD_WITH_ARGS("ListFiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" LISTED_FILE_SIGNATURE, files),
                                 bus_job_method_list_files, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetFileDetails", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", files),
                                 bus_job_method_get_file_details, SD_BUS_VTABLE_UNPRIVILEGED),

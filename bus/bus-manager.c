@@ -2,9 +2,11 @@
 #include <libgen.h>
 
 #include "bus-errors.h"
+#include "bus-rows.h"
 #include "bus.h"
 #include "config.h"
 #include "heap-huge.h"
+#include "log.h"
 #include "safe-text.h"
 
 static int reply_job(sd_bus_message *m, const Job *j) {
@@ -260,15 +262,68 @@ static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
         return r;
 }
 
-/* Every job, or the caller's own only: its owner's list, never another user's job. */
-static int append_jobs(sd_bus_message *reply, void *userdata) {
-        JobsListed *l = userdata;
+/* The rows' jobs: every job, or the caller's own only (its owner's list, never another user's
+ * job), each asked for from memory a few places ahead. */
+static Job *listed_first(const JobsListed *l) {
         Manager *m = l->bus->manager;
+        Job *j = l->all ? manager_first_job(m) : manager_first_owned_job(m, l->uid);
+
+        if (j)
+                job_prefetch_ahead(j, !l->all);
+        return j;
+}
+
+static Job *listed_next(const JobsListed *l, Job *j) {
+        j = l->all ? job_next(j) : job_next_owned(j);
+        if (j)
+                job_prefetch_ahead(j, !l->all);
+        return j;
+}
+
+/* One row as append_job_row() appends it, measured or written (bus-rows.h); the last row only
+ * up to its id's characters, the rest of it goes through sd-bus. */
+static void put_job_row(BusRows *w, const Job *j, bool paths, bool last) {
+        static const char prefix[] = XFERD_JOB_PATH_PREFIX;
+        const char *name = strempty(j->display_name), *type = job_type_to_string(j->type),
+                   *state = job_state_to_string(j->state);
+        size_t n = strnlen(j->id, sizeof j->id - 1);
+
+        bus_rows_align(w, 8);
+        bus_rows_u32(w, (uint32_t) n);
+        bus_rows_put(w, j->id, n);
+        if (last)
+                return;
+        bus_rows_put(w, "", 1);
+        bus_rows_string(w, name, strlen(name));
+        bus_rows_string(w, type, strlen(type));
+        bus_rows_string(w, state, strlen(state));
+        bus_rows_u32(w, (uint32_t) j->owner);
+        if (w->p) {
+                JobCounts c = job_counts(j);
+
+                bus_rows_u64(w, c.bytes_transferred);
+                bus_rows_u64(w, c.bytes_total);
+        } else {
+                bus_rows_u64(w, 0);
+                bus_rows_u64(w, 0);
+        }
+        if (paths) {
+                bus_rows_u32(w, (uint32_t) (sizeof prefix - 1 + n));
+                bus_rows_put(w, prefix, sizeof prefix - 1);
+                bus_rows_put(w, j->id, n + 1);
+        }
+}
+
+/* Every row through sd-bus, a field at a time; each measured first (as put_job_row() would
+ * write it), so that the reply never passes what one message may carry. */
+static int append_jobs_fields(sd_bus_message *reply, JobsListed *l) {
+        BusRows measure = BUS_ROWS_MEASURE;
         int r;
 
-        for (Job *j = l->all ? manager_first_job(m) : manager_first_owned_job(m, l->uid); j;
-             j = l->all ? job_next(j) : job_next_owned(j)) {
-                job_prefetch_ahead(j, !l->all);
+        for (Job *j = listed_first(l); j; j = listed_next(l, j)) {
+                put_job_row(&measure, j, l->paths, false);
+                if (measure.offset > bus_message_max())
+                        return -E2BIG;
                 r = append_job_row(reply, j, l);
                 if (r < 0)
                         return r;
@@ -276,6 +331,84 @@ static int append_jobs(sd_bus_message *reply, void *userdata) {
                         l->n--;
         }
         return 0;
+}
+
+/* The rows written by xferd into the reply (bus-rows.h): measured first, every display name
+ * checked on the way, then written. Returns 1 when appended, 0 when sd-bus is to append them
+ * field by field instead (no job, or a name that is not clean text: sd-bus's check then fails
+ * the call), negative errno (E2BIG: more than one message may carry, bus_message_max()). */
+static int append_jobs_rows(sd_bus_message *reply, JobsListed *l) {
+        BusRows w = BUS_ROWS_MEASURE, whole;
+        Job *first = listed_first(l), *last = NULL;
+        uint64_t end, row_start = 0;
+        uint32_t owner;
+        JobCounts c;
+        int r;
+
+        if (!first)
+                return 0;
+        /* Measured: the room runs from the first id's characters to the last id's. */
+        for (Job *j = first, *next; j; j = next) {
+                const char *name = strempty(j->display_name);
+
+                if (!text_is_ascii(name, strlen(name)) && !safe_text_is_clean(name))
+                        return 0;
+                next = listed_next(l, j);
+                row_start = w.offset;
+                put_job_row(&w, j, l->paths, !next);
+                if (w.offset > bus_message_max())
+                        return -E2BIG;
+                last = j;
+        }
+        /* The whole body, the last row's fields after its id (appended by sd-bus) included. */
+        whole = (BusRows) { .p = NULL, .offset = row_start };
+        put_job_row(&whole, last, l->paths, false);
+        if (whole.offset > bus_message_max())
+                return -E2BIG;
+
+        r = sd_bus_message_open_container(reply, 'r', l->paths ? ROW_FIELDS_PATH : ROW_FIELDS);
+        if (r < 0)
+                return r;
+        end = w.offset;
+        r = bus_rows_begin(reply, end - BUS_ROWS_ROOM, &w);
+        if (r < 0)
+                return r;
+        heap_follow(&l->body, w.p, (size_t) (end - BUS_ROWS_FIRST_ROW));
+        for (Job *j = first; j; j = j == last ? NULL : listed_next(l, j))
+                put_job_row(&w, j, l->paths, j == last);
+        if (w.offset != end)
+                return log_error_errno(EPROTO, "Bug: ListJobs' rows came out at %" PRIu64 " bytes, measured %" PRIu64 ".",
+                                       w.offset, end);
+
+        /* The last row's other fields, through sd-bus as append_job_row() appends them. */
+        owner = (uint32_t) last->owner;
+        c = job_counts(last);
+        r = append_display_name(reply, last->display_name);
+        if (r >= 0)
+                r = bus_append_known_text(reply, job_type_to_string(last->type), NULL);
+        if (r >= 0)
+                r = bus_append_known_text(reply, job_state_to_string(last->state), NULL);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 'u', &owner);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 't', &c.bytes_transferred);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 't', &c.bytes_total);
+        if (r >= 0 && l->paths)
+                r = sd_bus_message_append_basic(reply, 'o', bus_job_path(last).s);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r < 0 ? r : 1;
+}
+
+static int append_jobs(sd_bus_message *reply, void *userdata) {
+        JobsListed *l = userdata;
+        int r;
+
+        r = append_jobs_rows(reply, l);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return append_jobs_fields(reply, l);
 }
 
 /* ListJobs, and ListJobsCompact without the paths: a path is the prefix and the id, and at

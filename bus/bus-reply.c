@@ -2,6 +2,7 @@
 /* Replies: an array built by a callback; and those that come later: Cancel and Complete. And
  * the strings of replies and signals that need no check. */
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "bus-errors.h"
 #include "bus.h"
@@ -25,6 +26,23 @@ int bus_append_known_text(sd_bus_message *m, const char *s, char **ret) {
         if (ret)
                 *ret = p;
         return 0;
+}
+
+/* dbus-daemon's default max_message_size, and what its header may need of it. */
+#define BUS_MESSAGE_LIMIT ((size_t) 32 * 1024 * 1024)
+#define BUS_HEADER_ROOM ((size_t) 4096)
+
+size_t bus_message_max(void) {
+        static size_t max;
+
+        if (max == 0) {
+                const char *t = getenv("XFERD_TEST_MESSAGE_MAX_BYTES");
+                long long v = t ? atoll(t) : 0;
+                size_t limit = v > (long long) BUS_HEADER_ROOM ? (size_t) v : BUS_MESSAGE_LIMIT;
+
+                max = limit - BUS_HEADER_ROOM;
+        }
+        return max;
 }
 
 /* More messages than a burst of signals leaves waiting once the socket's buffer is full. */
@@ -60,6 +78,11 @@ int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append
                 r = append(reply, userdata);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
+        if (r == -E2BIG)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "The reply would be larger than the %zu bytes one message on the bus "
+                                         "may carry; list fewer at a time (one user's jobs, ListJobsCompact).",
+                                         bus_message_max());
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);

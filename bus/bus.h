@@ -192,9 +192,16 @@ extern const sd_bus_vtable bus_manager_vtable[];
  * name from a table, a property or interface name); dbus-daemon still checks every message.
  * ret (optional): where the copy is in the message. */
 int bus_append_known_text(sd_bus_message *m, const char *s, char **ret);
+/* bus-reply.c: the most bytes a message of xferd's may take. dbus-daemon drops a connection that
+ * sends a message larger than its max_message_size (and xferd, off the bus, exits): 32 MiB is
+ * its default, which the system bus keeps. A reply that grows with the jobs or files is refused
+ * (LimitsExceeded) before it would pass this, which leaves room for the message's header.
+ * XFERD_TEST_MESSAGE_MAX_BYTES (the bus's limit in a test) lowers it. */
+size_t bus_message_max(void);
 /* bus-reply.c: replies to m with one array of `contents`, its elements appended by append; or,
  * while the bus is not reading xferd's messages (many of them wait in xferd), fails with
- * LimitsExceeded before building it. */
+ * LimitsExceeded before building it; or when append returns -E2BIG (its elements would pass
+ * bus_message_max()), with LimitsExceeded. */
 typedef int (*bus_append_t)(sd_bus_message *reply, void *userdata);
 int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append, void *userdata,
                     sd_bus_error *error);

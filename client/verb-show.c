@@ -12,6 +12,7 @@
 #include "job-json.h"
 #include "job-status.h"
 #include "json.h"
+#include "listed-file.h"
 #include "names.h"
 #include "report.h"
 #include "table.h"
@@ -369,10 +370,9 @@ int verb_files(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        const char *url, *local, *temporary;
         char progress[FORMAT_PROGRESS_MAX];
-        uint64_t total, done;
-        int completed, r;
+        ListedFile f;
+        int r;
 
         assert(c);
         assert(argv);
@@ -393,28 +393,28 @@ int verb_files(Ctl *c, int argc, char **argv) {
                 table_set_show_header(t, c->legend);
         }
 
-        r = sd_bus_message_enter_container(reply, 'a', "(sssttb)");
+        r = listed_file_enter(reply);
         if (r < 0)
                 return report_bus_error(NULL, r, "cannot read the reply of ListFiles");
-        while ((r = sd_bus_message_read(reply, "(sssttb)", &url, &local, &temporary, &total, &done, &completed)) > 0) {
+        while ((r = listed_file_next(reply, &f)) > 0) {
                 if (w) {
                         json_begin_object(w);
-                        json_member_string(w, "Url", url);
-                        json_member_string(w, "LocalPath", local);
-                        json_member_string(w, "TemporaryPath", temporary);
-                        job_json_member_bytes_total(w, total);
-                        json_member_uint(w, "BytesTransferred", done);
-                        json_member_bool(w, "Completed", completed);
+                        json_member_string(w, "Url", f.url);
+                        json_member_string(w, "LocalPath", f.local_path);
+                        json_member_string(w, "TemporaryPath", f.temporary_path);
+                        job_json_member_bytes_total(w, f.bytes_total);
+                        json_member_uint(w, "BytesTransferred", f.bytes_transferred);
+                        json_member_bool(w, "Completed", f.completed);
                         json_end_object(w);
                         continue;
                 }
-                r = table_add(t, url);
+                r = table_add(t, f.url);
                 if (r >= 0)
-                        r = table_add(t, local);
+                        r = table_add(t, f.local_path);
                 if (r >= 0)
-                        r = table_add(t, format_progress(progress, done, total));
+                        r = table_add(t, format_progress(progress, f.bytes_transferred, f.bytes_total));
                 if (r >= 0)
-                        r = table_add(t, completed ? "yes" : "no");
+                        r = table_add(t, f.completed ? "yes" : "no");
                 if (r < 0)
                         return report_error(r, "out of memory");
         }

@@ -8,6 +8,7 @@
 
 #include "download-plan.h"
 #include "follow.h"
+#include "listed-file.h"
 #include "names.h"
 #include "path-util.h"
 #include "report.h"
@@ -249,16 +250,14 @@ int verb_upload(Ctl *c, int argc, char **argv) {
  * counts. */
 static void wait_add_files(Ctl *c, Follow *f) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *url, *local, *temporary;
-        uint64_t total, done;
-        int completed, r;
+        ListedFile listed;
+        int r;
 
         r = sd_bus_call_method(c->bus, XFERD_BUS_NAME, f->path, XFERD_JOB_IFACE, "ListFiles", NULL, &reply, "");
         if (r >= 0)
-                r = sd_bus_message_enter_container(reply, 'a', "(sssttb)");
-        while (r >= 0 &&
-               sd_bus_message_read(reply, "(sssttb)", &url, &local, &temporary, &total, &done, &completed) > 0)
-                r = follow_add_file(f, url, local);
+                r = listed_file_enter(reply);
+        while (r >= 0 && listed_file_next(reply, &listed) > 0)
+                r = follow_add_file(f, listed.url, listed.local_path);
 }
 
 int verb_wait(Ctl *c, int argc, char **argv) {

@@ -6,8 +6,12 @@
  * alone touches the hasher and reads the task's buffers; what the loop asks meanwhile (start
  * over, one more algorithm) waits for the task's return. After each whole piece the thread
  * leaves a copy of the hasher (the mark), so that a held stream's free takes that copy rather
- * than wait for a piece that a hung file system may hold for long. The stream's lists of
- * buffers go through their hash_node: the writer may hold the same buffers in its own list. */
+ * than wait for a piece that a hung file system may hold for long. The loop never waits for a
+ * lock a thread of the pool holds: those threads run 10 nice levels below it, or only on idle
+ * CPUs, and one preempted inside a lock on a busy machine would hold the loop for as long as
+ * it waits for a CPU. The task's state is one atomic word, the mark is exchanged as a pointer.
+ * The stream's lists of buffers go through their hash_node: the writer may hold the same
+ * buffers in its own list. */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +38,15 @@
  * CPU's extensions, which the final sync of so large a file hides. */
 #define BACKGROUND_BACKLOG_MAX (512u * 1024u * 1024u)
 
+/* A task's state: queued, then taken by its thread (started) and done with the hasher (over),
+ * unless a held stream's free takes it back first (stolen); each change one atomic step. */
+enum {
+        TASK_QUEUED,
+        TASK_STARTED,
+        TASK_STOLEN,
+        TASK_OVER,
+};
+
 struct HashStream {
         IoTask task;                    /* the pool's; run() and done() find the stream from it */
         IoPool *pool;
@@ -52,6 +65,7 @@ struct HashStream {
         bool freed;                     /* the owner let go while a task ran: done() frees */
         bool held;                      /* a keeping stop: nothing more goes to a thread */
         bool restart_pending;           /* the file started over while a task ran */
+        bool told;                      /* the first bytes hashed were logged */
         unsigned add_pending;           /* algorithms to add once the task is back */
         int error;                      /* a failed read; the stream stops */
         bool finishing;
@@ -71,14 +85,15 @@ struct HashStream {
         atomic_bool cancelled;
         atomic_bool hurry;              /* the verdict waits: a background task ends after its piece */
         _Atomic uint64_t progress;      /* bytes hashed as of the thread's last whole piece */
-        pthread_mutex_t pause_lock;     /* the test pause waits for the cancel on this */
+        atomic_int task_state;          /* TASK_*: a held stream's free takes back a task queued */
+        /* A copy of the hasher as of a whole piece, always the one of the last task that
+         * returned or that runs: the loop makes it before a task when there is none (the
+         * first, or the hasher changed on the loop), the thread replaces it after each piece,
+         * a held stream's free takes it. NULL: none (a copy failed). */
+        _Atomic(Hasher *) mark;
+        Hasher *spare;                  /* the last mark replaced: a running task's, for the next */
+        pthread_mutex_t pause_lock;     /* the test pause waits for the cancel on this; the loop only tries it */
         pthread_cond_t pause_cond;
-        /* Under pause_lock, for a held stream's free: */
-        bool task_started;              /* the thread took the task */
-        bool task_stolen;               /* the free took it back before that: the thread skips it */
-        bool task_over;                 /* the thread is done with the hasher */
-        Hasher *mark;                   /* a running task's hasher after its last whole piece */
-        bool mark_ok;                   /* the mark holds that (its copy did not fail) */
 };
 
 /* Releases the stream's buffers of l (listed by their hash_node). */
@@ -130,35 +145,57 @@ static void stream_destroy(HashStream *s) {
         release_all(&s->fed);
         release_all(&s->task_buffers);
         hasher_free(s->hasher);
-        hasher_free(s->mark);
+        hasher_free(atomic_load(&s->mark));
+        hasher_free(s->spare);
         safe_close(s->fd);
         pthread_cond_destroy(&s->pause_cond);
         pthread_mutex_destroy(&s->pause_lock);
         free(s);
 }
 
+/* The test pause's wait. The free only tries the lock (a thread preempted inside it would hold
+ * the loop), so a wake-up may be missed: the wait looks again every few milliseconds. */
 static void wait_for_cancel(HashStream *s) {
         pthread_mutex_lock(&s->pause_lock);
-        while (!atomic_load(&s->cancelled))
-                pthread_cond_wait(&s->pause_cond, &s->pause_lock);
+        while (!atomic_load(&s->cancelled)) {
+                struct timespec ts = timespec_realtime_after(5 * USEC_PER_MSEC);
+
+                (void) pthread_cond_timedwait(&s->pause_cond, &s->pause_lock, &ts);
+        }
         pthread_mutex_unlock(&s->pause_lock);
 }
 
-/* On a thread of the pool, under pause_lock: the mark becomes the hasher as it is, unless the
- * stream was freed (its free may have taken the mark). */
-static void mark_locked(HashStream *s) {
-        atomic_store(&s->progress, hasher_get_size(s->hasher));
-        if (atomic_load(&s->cancelled))
-                return;
-        s->mark_ok = (s->mark || hasher_new(0, &s->mark) >= 0) && hasher_copy(s->mark, s->hasher) >= 0;
-}
-
-/* On a thread of the pool, after a whole piece. A copy of a digest's state costs about a
- * microsecond, a piece a millisecond. */
+/* On a thread of the pool, after a whole piece: the mark becomes the hasher as it is. The
+ * copy goes into the last mark replaced, then the two swap in one step; a failed copy leaves
+ * the older mark, a prefix all the same. A copy of a digest's state costs about a microsecond,
+ * a piece a millisecond. */
 static void mark(HashStream *s) {
-        pthread_mutex_lock(&s->pause_lock);
-        mark_locked(s);
-        pthread_mutex_unlock(&s->pause_lock);
+        atomic_store(&s->progress, hasher_get_size(s->hasher));
+        if (!s->spare && hasher_new(0, &s->spare) < 0)
+                return;
+        if (hasher_copy(s->spare, s->hasher) < 0)
+                return;
+        s->spare = atomic_exchange(&s->mark, s->spare);
+}
+
+/* On the loop, while no task runs: the hasher changed here, the mark is no copy of it. */
+static void mark_drop(HashStream *s) {
+        hasher_free(atomic_exchange(&s->mark, NULL));
+}
+
+/* On the loop, before a task: a mark for a free that comes before the task's first piece. */
+static void mark_ensure(HashStream *s) {
+        Hasher *m = NULL;
+
+        if (atomic_load(&s->mark))
+                return;
+        if (hasher_new(0, &m) < 0)
+                return;
+        if (hasher_copy(m, s->hasher) < 0) {
+                hasher_free(m);
+                return;
+        }
+        atomic_store(&s->mark, m);
 }
 
 /* On a thread of the pool: the task ends after its piece (the rest goes to the next task; the
@@ -194,17 +231,11 @@ static int hash_from_file(HashStream *s, uint64_t end) {
 /* On a thread of the pool. */
 static void stream_run(IoTask *t) {
         HashStream *s = (HashStream *) t;
-        bool stolen;
+        int state = TASK_QUEUED;
         int r;
 
-        pthread_mutex_lock(&s->pause_lock);
-        stolen = s->task_stolen;
-        s->task_started = !stolen;
-        if (!stolen)
-                mark_locked(s);
-        pthread_mutex_unlock(&s->pause_lock);
-        if (stolen) {
-                s->fd = safe_close(s->fd);  /* freed: see below */
+        if (!atomic_compare_exchange_strong(&s->task_state, &state, TASK_STARTED)) {
+                s->fd = safe_close(s->fd);  /* stolen by the free: see below */
                 return;
         }
         r = hash_from_file(s, s->task_end);
@@ -234,10 +265,8 @@ static void stream_run(IoTask *t) {
          * close frees the file's blocks, which is no work for the loop. */
         if (atomic_load(&s->cancelled))
                 s->fd = safe_close(s->fd);
-        pthread_mutex_lock(&s->pause_lock);
-        s->task_over = true;
-        pthread_cond_broadcast(&s->pause_cond);
-        pthread_mutex_unlock(&s->pause_lock);
+        /* After it, the free may take the hasher. */
+        atomic_store(&s->task_state, TASK_OVER);
 }
 
 static void stream_kick(HashStream *s);
@@ -257,12 +286,20 @@ static void stream_task_back(IoTask *t) {
                 /* What the task read may be of the bytes before the truncation. */
                 s->restart_pending = false;
                 s->error = hasher_reset(s->hasher);
+                mark_drop(s);
         } else if (s->task_error < 0 && s->error == 0)
                 s->error = s->task_error;
         atomic_store(&s->progress, hasher_get_size(s->hasher));
+        /* Once a stream: the tests wait for it to stop a transfer whose hash has begun. */
+        if (!s->told && s->error == 0 && hasher_get_size(s->hasher) > 0) {
+                s->told = true;
+                log_debug("A hash stream holds its first %" PRIu64 " bytes.", hasher_get_size(s->hasher));
+        }
         for (DigestAlgorithm a = 0; a < _DIGEST_ALGORITHM_MAX; a++)
                 if ((s->add_pending & DIGEST_ALGORITHM_BIT(a)) && s->error == 0)
                         s->error = hasher_add_algorithm(s->hasher, a);
+        if (s->add_pending != 0)
+                mark_drop(s);
         s->add_pending = 0;
         stream_kick(s);
 }
@@ -318,7 +355,8 @@ static void stream_kick(HashStream *s) {
                         s->fed = (List) { NULL, NULL, 0 };
                 }
                 s->running = true;
-                s->task_started = s->task_stolen = s->task_over = false;
+                mark_ensure(s);
+                atomic_store(&s->task_state, TASK_QUEUED);
                 atomic_store(&s->hurry, false);
                 /* The background only where a thread is free: queued there behind other
                  * streams' tasks, a verdict asked for meanwhile would wait for them, on threads
@@ -326,7 +364,13 @@ static void stream_kick(HashStream *s) {
                  * taken back at any moment. */
                 s->task_background = stream_background(s) && io_pool_has_room(s->background_pool);
                 s->task_piece = s->task_background ? HASH_STREAM_BACKGROUND_PIECE : HASH_STREAM_PIECE;
-                io_pool_submit(s->task_background ? s->background_pool : s->pool, &s->task);
+                /* Its threads take only idle CPUs: one of them holding its pool's lock just now
+                 * may not run again for long, and the loop does not wait for it. */
+                if (s->task_background && io_pool_try_submit(s->background_pool, &s->task))
+                        return;
+                s->task_background = false;
+                s->task_piece = HASH_STREAM_PIECE;
+                io_pool_submit(s->pool, &s->task);
                 return;
         }
         /* Nothing left to hash from them (or nothing will be). */
@@ -365,6 +409,8 @@ int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, ui
         s->stall = test_stall() && written > hasher_get_size(h);
         atomic_init(&s->cancelled, false);
         atomic_init(&s->hurry, false);
+        atomic_init(&s->task_state, TASK_OVER);
+        atomic_init(&s->mark, NULL);
         pthread_mutex_init(&s->pause_lock, NULL);
         pthread_cond_init(&s->pause_cond, NULL);
         /* Bytes held are read in order from the disk; bytes just written from the page cache
@@ -447,8 +493,10 @@ void hash_stream_restart(HashStream *s) {
         s->error = 0;
         if (s->running)
                 s->restart_pending = true;
-        else
+        else {
                 s->error = hasher_reset(s->hasher);
+                mark_drop(s);
+        }
         atomic_store(&s->progress, 0);
 }
 
@@ -480,6 +528,7 @@ int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a) {
                 r = hasher_add_algorithm(s->hasher, a);
                 if (r < 0)
                         return r;
+                mark_drop(s);
         }
         s->algorithms |= DIGEST_ALGORITHM_BIT(a);
         return 0;
@@ -528,22 +577,27 @@ Hasher *hash_stream_free(HashStream *s) {
                 /* The thread stops after its piece (or its test pause) and done() frees. */
                 release_all(&s->fed);
                 s->freed = true;
-                pthread_mutex_lock(&s->pause_lock);
                 atomic_store(&s->cancelled, true);
-                pthread_cond_broadcast(&s->pause_cond);
+                /* Only tried: the paused thread looks again by itself soon. */
+                if (pthread_mutex_trylock(&s->pause_lock) == 0) {
+                        pthread_cond_broadcast(&s->pause_cond);
+                        pthread_mutex_unlock(&s->pause_lock);
+                }
                 /* A keeping stop, so that the next start goes on from here instead of hashing
                  * the whole file again: a task not started is taken back with the hasher, a
                  * task done leaves it, and from a task that runs the loop takes the mark, never
                  * waiting for the thread (its piece may be a read from a hung file system). */
                 if (s->held) {
-                        if (!s->task_started)
-                                s->task_stolen = true;
-                        keep = s->task_stolen || s->task_over;
-                        error = s->task_stolen ? 0 : s->task_error;
-                        if (!keep && s->mark_ok)
-                                m = TAKE_PTR(s->mark);
+                        int state = TASK_QUEUED;
+
+                        if (atomic_compare_exchange_strong(&s->task_state, &state, TASK_STOLEN))
+                                keep = true;
+                        else if (state == TASK_OVER) {
+                                keep = true;
+                                error = s->task_error;
+                        } else
+                                m = atomic_exchange(&s->mark, NULL);
                 }
-                pthread_mutex_unlock(&s->pause_lock);
                 /* done() frees the stream later, without the hasher. */
                 if (s->error == 0 && !s->restart_pending && s->add_pending == 0) {
                         if (keep && error == 0)
@@ -557,4 +611,13 @@ Hasher *hash_stream_free(HashStream *s) {
                 h = TAKE_PTR(s->hasher);
         stream_destroy(s);
         return h;
+}
+
+void hash_stream_test_lock(HashStream *s, bool lock) {
+        assert(s);
+
+        if (lock)
+                pthread_mutex_lock(&s->pause_lock);
+        else
+                pthread_mutex_unlock(&s->pause_lock);
 }

@@ -72,6 +72,11 @@ int hash_stream_finish(HashStream *s, uint64_t end, HashStreamDone done, void *u
 /* Stops the stream, without waiting for its thread. Returns its hasher (holding some
  * prefix of the file) when no thread holds it, or it is held, and no read failed, else NULL. */
 Hasher *hash_stream_free(HashStream *s);
+/* For the tests: takes (lock) or releases the lock the test pause waits on, as a thread
+ * preempted inside it would hold it; a stream freed while it runs lives until the pool hands
+ * its task back, so the lock may be released after the free, before the loop runs. */
+void hash_stream_test_lock(HashStream *s, bool lock);
+
 static inline void hash_stream_freep(HashStream **s) {
         hasher_free(hash_stream_free(*s));
 }

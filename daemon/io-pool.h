@@ -18,7 +18,8 @@ typedef struct IoPool IoPool;
 typedef struct IoTask IoTask;
 
 struct IoTask {
-        ListNode node;                  /* in the pool's queues */
+        ListNode node;                  /* in the pool's queue */
+        IoTask *done_next;              /* in the pool's finished tasks (a stack no lock guards) */
         void (*run)(IoTask *t);         /* on a worker thread */
         void (*done)(IoTask *t);        /* on the loop thread, after run() */
         void (*drop)(IoTask *t);        /* instead of done() when the pool is freed first */
@@ -36,6 +37,10 @@ IoPool *io_pool_free(IoPool *p);
 /* Queues the task; a thread is started when none is free (up to max_threads). Never fails:
  * without a thread the task runs on the loop thread, as everything did before. */
 void io_pool_submit(IoPool *p, IoTask *t);
+/* The same, unless a thread of the pool holds the pool's lock just now: false then, and the
+ * task is not queued. For a pool whose threads take only idle CPUs, one of which may hold
+ * the lock for as long as the machine is busy; the loop never waits for it. */
+bool io_pool_try_submit(IoPool *p, IoTask *t);
 
 /* The loop's priority for handing finished tasks back (default SD_EVENT_PRIORITY_NORMAL). */
 void io_pool_set_priority(IoPool *p, int64_t priority);
@@ -67,6 +72,10 @@ void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec);
 unsigned io_pool_busy(const IoPool *p);
 /* Whether a task submitted now finds a thread that has none (it waits for no other task). */
 bool io_pool_has_room(const IoPool *p);
+
+/* For the tests: takes (lock) or releases the pool's lock, as a thread of the pool preempted
+ * inside it would hold it. */
+void io_pool_test_lock(IoPool *p, bool lock);
 
 /* Deterministic delays for the tests: XFERD_TEST_DELAY=OPERATION:SECONDS:NAME[,…] holds
  * OPERATION (FSYNC, RENAME or UNLINK) for SECONDS in every directory whose last component is

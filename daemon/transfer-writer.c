@@ -70,9 +70,25 @@ static void writer_destroy(Writer *w) {
         free(w);
 }
 
+/* On the loop, for the test pause after a cancel: only tried, since the writer's thread runs
+ * 10 nice levels below the loop and, preempted inside the lock, would hold the loop for as
+ * long as it waits for a CPU. The pause looks again by itself soon. */
 static void writer_wake(Writer *w) {
-        pthread_mutex_lock(&w->lock);
+        if (pthread_mutex_trylock(&w->lock) != 0)
+                return;
         pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+/* On the writer's thread: the test pause until the transfer stops, looking every few
+ * milliseconds (writer_wake() may miss it). */
+static void writer_pause(Writer *w) {
+        pthread_mutex_lock(&w->lock);
+        while (!atomic_load(&w->cancelled) && !atomic_load(&w->stopping)) {
+                struct timespec ts = timespec_realtime_after(5 * USEC_PER_MSEC);
+
+                (void) pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+        }
         pthread_mutex_unlock(&w->lock);
 }
 
@@ -92,10 +108,7 @@ static void writer_run(IoTask *task) {
                 /* The tests wait for this line to know that writes are held now. */
                 log_info("Test pause: the writer holds bytes from %" PRIu64 " until the transfer stops.",
                          first ? first->offset : 0);
-                pthread_mutex_lock(&w->lock);
-                while (!atomic_load(&w->cancelled) && !atomic_load(&w->stopping))
-                        pthread_cond_wait(&w->cond, &w->lock);
-                pthread_mutex_unlock(&w->lock);
+                writer_pause(w);
         }
         for (ListNode *n = w->buffers.head; n && !atomic_load(&w->cancelled); n = n->next) {
                 BodyBuffer *b = LIST_ENTRY(n, BodyBuffer, node);

@@ -165,6 +165,13 @@ uint64_t now_monotonic_usec(void) {
         return now_usec(CLOCK_MONOTONIC);
 }
 
+struct timespec timespec_realtime_after(uint64_t usec) {
+        uint64_t t = now_realtime_usec() + usec;
+
+        return (struct timespec) { .tv_sec = (time_t) (t / USEC_PER_SEC),
+                                   .tv_nsec = (long) (t % USEC_PER_SEC) * 1000 };
+}
+
 uint64_t event_now(sd_event *e, clockid_t clock) {
         uint64_t t;
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -138,6 +139,8 @@ int array_reserve(void **items, size_t *allocated, size_t need, size_t size);
 
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
+/* CLOCK_REALTIME's time usec from now, as pthread_cond_timedwait() takes a deadline. */
+struct timespec timespec_realtime_after(uint64_t usec);
 /* The loop's time of `clock`, the same for every source of one iteration; the clock's own
  * time where the loop has none. */
 uint64_t event_now(sd_event *e, clockid_t clock);

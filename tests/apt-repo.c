@@ -8,6 +8,8 @@
 
 #include <glib/gstdio.h>
 
+#include "peer.h"
+
 #define KEY_UID "xferd apt test <apt-test@xferd.invalid>"
 
 static const struct {
@@ -57,19 +59,14 @@ run (const char *cwd, const char *const *env, const char *const *argv)
 {
         g_autoptr(GError) error = NULL;
         g_auto(GStrv) envp = g_get_environ ();
-        g_autofree char *out = NULL, *err = NULL;
-        int status;
+        g_autofree char *out = NULL;
 
         for (guint i = 0; env && env[i]; i++) {
                 g_auto(GStrv) kv = g_strsplit (env[i], "=", 2);
                 envp = g_environ_setenv (envp, kv[0], kv[1], TRUE);
         }
-        g_spawn_sync (cwd, (char **) argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
-        g_assert_no_error (error);
-        if (!g_spawn_check_wait_status (status, &error)) {
-                g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
-                g_error ("%s: %s\n%s%s", cmd, error->message, out, err);
-        }
+        if (!peer_run (cwd, (const char *const *) envp, argv, &out, &error))
+                g_error ("%s%s", error->message, out ? out : "");
         return g_steal_pointer (&out);
 }
 

@@ -506,6 +506,15 @@ job_set (BusFixture *fx, const char *job, const char *name, GVariant *value)
         g_assert_no_error (error);
 }
 
+void
+manager_set (BusFixture *fx, const char *name, GVariant *value)
+{
+        g_autoptr(GError) error = NULL;
+
+        bus_set_property (fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, name, value, &error);
+        g_assert_no_error (error);
+}
+
 /* --------------------------------------------------------- job helpers */
 
 static char *
@@ -612,6 +621,15 @@ void
 xferd_job_call (BusFixture *fx, const char *job, const char *method)
 {
         job_call_as (fx, NULL, job, method);
+}
+
+void
+xferd_job_call_refused (BusFixture *fx, const char *job, const char *method, const char *error_name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_job (fx, job, method, NULL, NULL, &error);
+
+        bus_assert_error (error, error_name);
 }
 
 gboolean
@@ -940,14 +958,6 @@ write_bus_config (BusFixture *fx, const BusFixtureOptions *options)
         return g_steal_pointer (&config_file);
 }
 
-/* The bus dies with the test process, even when an assertion aborts it:
- * then xferd loses its bus and exits too. */
-static void
-die_with_parent (gpointer data)
-{
-        prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
 static void
 set_child_env (BusFixture *fx, GSubprocessLauncher *launcher)
 {
@@ -1013,7 +1023,8 @@ start_dbus_daemon (BusFixture *fx, const char *config_file)
          * fills a pipe nobody reads nor mixes with the TAP output. */
         g_subprocess_launcher_take_fd (launcher, address_pipe[1], 3);
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
-        g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+        /* The bus ends with the test process (then xferd loses its bus and exits too). */
+        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
         if (bus_fixture_on_broker (fx)) {
                 /* dbus-broker, through the benchmarks' controller (it starts services without
                  * systemd): the same socket, service directory and allow-all policy. */
@@ -1111,24 +1122,38 @@ bus_fixture_note_xferd (BusFixture *fx)
         return pid;
 }
 
-/* NameOwnerChanged (name, old, "") for the name in data. */
+typedef struct {
+        const char *name;
+        gboolean owned;
+} OwnerChange;
+
+/* NameOwnerChanged (name, old, new) for the name in data, new empty or not as data says. */
 static gboolean
-match_name_lost (const RecordedSignal *sig, gpointer data)
+match_owner_change (const RecordedSignal *sig, gpointer data)
 {
+        const OwnerChange *want = data;
         const char *name, *new_owner;
 
         if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
                 return FALSE;
         g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, data) == 0 && *new_owner == '\0';
+        return strcmp (name, want->name) == 0 && (*new_owner != '\0') == want->owned;
+}
+
+gboolean
+bus_wait_name_owner (BusFixture *fx, guint *from, const char *name, gboolean owned, guint timeout_ms)
+{
+        OwnerChange want = { name, owned };
+
+        g_assert_nonnull (name);
+        return bus_wait_signal (fx, from, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+                                match_owner_change, &want, timeout_ms) != NULL;
 }
 
 gboolean
 bus_wait_name_lost (BusFixture *fx, guint *from, const char *name, guint timeout_ms)
 {
-        g_assert_nonnull (name);
-        return bus_wait_signal (fx, from, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged",
-                                match_name_lost, (gpointer) name, timeout_ms) != NULL;
+        return bus_wait_name_owner (fx, from, name, FALSE, timeout_ms);
 }
 
 gboolean
@@ -1657,10 +1682,7 @@ test_needs (const char *missing)
 {
         if (!missing)
                 return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_test_fail_printf ("this test needs %s", missing);
-        else
-                g_test_skip_printf ("this test needs %s", missing);
+        peer_skip_or_fail ("this test needs %s", missing);
         return FALSE;
 }
 

@@ -147,6 +147,8 @@ guint64 job_get_uint64 (BusFixture *fx, const char *job, const char *name);
 guint32 job_get_uint32 (BusFixture *fx, const char *job, const char *name);
 gboolean job_get_boolean (BusFixture *fx, const char *job, const char *name);
 void job_set (BusFixture *fx, const char *job, const char *name, GVariant *value);
+/* The same for a property of the Manager (its writable ones need root or an administrator). */
+void manager_set (BusFixture *fx, const char *name, GVariant *value);
 
 /* A test that needs what this machine lacks: with CI=true it fails (CI provides every peer
  * through scripts/setup-deps.sh and scripts/test.sh), elsewhere it skips. Returns TRUE when
@@ -239,7 +241,9 @@ const RecordedSignal *bus_wait_signal (BusFixture *fx, guint *from, const char *
                                        const char *iface, const char *member,
                                        SignalMatch match, gpointer data, guint timeout_ms);
 /* Waits like bus_wait_signal() for the bus's NameOwnerChanged telling that name (a
- * well-known or a unique name) has no owner any more; FALSE on timeout. */
+ * well-known or a unique name) has an owner (owned) or none any more; FALSE on timeout. */
+gboolean bus_wait_name_owner (BusFixture *fx, guint *from, const char *name, gboolean owned, guint timeout_ms);
+/* bus_wait_name_owner (fx, from, name, FALSE, timeout_ms). */
 gboolean bus_wait_name_lost (BusFixture *fx, guint *from, const char *name, guint timeout_ms);
 /* Number of matching signals recorded so far (no waiting). */
 guint bus_count_signals (BusFixture *fx, const char *path, const char *iface,
@@ -318,6 +322,9 @@ char *xferd_create_job (BusFixture *fx, const char *name, char **id);
 char *xferd_create_job_with (BusFixture *fx, const char *name, char **id, ...) G_GNUC_NULL_TERMINATED;
 void xferd_add_file (BusFixture *fx, const char *job, const char *url, const char *local_path);
 void xferd_job_call (BusFixture *fx, const char *job, const char *method);
+/* A method of the job without arguments (Resume, Suspend, Cancel, Complete) refused with the
+ * D-Bus error error_name (XFERD_ERROR ("InvalidState") for a final job). */
+void xferd_job_call_refused (BusFixture *fx, const char *job, const char *method, const char *error_name);
 /* Complete(); returns partial. */
 gboolean xferd_complete (BusFixture *fx, const char *job);
 /* ListFiles()[index] temporary path (transfer full). */

@@ -866,6 +866,7 @@ stream_start (HttpServer *self, const char *path, SoupServerMessage *msg,
 typedef struct {
         HttpServer *server;
         char *path;
+        gboolean drop;          /* the stalled responses end with their connection closed */
 } ReleaseData;
 
 static gboolean
@@ -884,6 +885,13 @@ release_in_thread (gpointer data)
                 Stream *stream = g_ptr_array_index (matching, i);
                 gboolean was_stalled = stream->stalled;
 
+                if (rd->drop) {
+                        stream->kind = LIMIT_DROP;
+                        stream_set_stalled (stream, FALSE);
+                        if (was_stalled && !stream->done)
+                                stream_reached_limit (stream);
+                        continue;
+                }
                 stream->kind = LIMIT_NONE;
                 stream->limit = stream->end;
                 stream_set_stalled (stream, FALSE);
@@ -904,8 +912,8 @@ release_data_free (gpointer data)
         g_free (rd);
 }
 
-void
-http_server_release (HttpServer *self, const char *path)
+static void
+release (HttpServer *self, const char *path, gboolean drop)
 {
         ReleaseData *rd = g_new0 (ReleaseData, 1);
 
@@ -914,8 +922,21 @@ http_server_release (HttpServer *self, const char *path)
         g_mutex_unlock (&self->lock);
         rd->server = self;
         rd->path = g_strdup (path);
+        rd->drop = drop;
         g_main_context_invoke_full (self->ctx, G_PRIORITY_DEFAULT, release_in_thread,
                                     rd, release_data_free);
+}
+
+void
+http_server_release (HttpServer *self, const char *path)
+{
+        release (self, path, FALSE);
+}
+
+void
+http_server_drop_stalled (HttpServer *self, const char *path)
+{
+        release (self, path, TRUE);
 }
 
 /* ----------------------------------------------------------------- handler */

@@ -64,6 +64,9 @@ void http_server_set_ignore_range (HttpServer *server, const char *path, gboolea
 void http_server_stall_after (HttpServer *server, const char *path, gsize bytes);
 /* Ends the stall behaviour of path and lets stalled responses finish. */
 void http_server_release (HttpServer *server, const char *path);
+/* Ends the stall behaviour of path and closes the connections of the stalled responses: they
+ * end truncated where they stalled. */
+void http_server_drop_stalled (HttpServer *server, const char *path);
 /* Send the bodies of later responses on path at bytes_per_second (0: no limit), a tenth
  * of a second's worth at a time; combines with the stall and drop points. */
 void http_server_set_rate (HttpServer *server, const char *path, guint64 bytes_per_second);

@@ -3,8 +3,6 @@
 #include "nm-mock.h"
 
 #include <signal.h>
-#include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "peer.h"
@@ -36,50 +34,22 @@ nm_mock_skip_if_missing (void)
         if (available < 0) {
                 const char *argv[] = { PYTHON, "-c", "import dbusmock.templates.networkmanager", NULL };
                 g_autoptr(GError) error = NULL;
-                g_autofree char *err = NULL;
-                int status = 0;
 
-                if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                                   NULL, &err, &status, &error))
-                        g_snprintf (why, sizeof why, "cannot run " PYTHON ": %s", error->message);
-                else if (!g_spawn_check_wait_status (status, NULL))
-                        g_snprintf (why, sizeof why, PYTHON " has no dbusmock (Debian's python3-dbusmock; "
-                                    "scripts/setup-deps.sh installs it): %s", err);
+                if (!peer_run (NULL, NULL, argv, NULL, &error))
+                        g_snprintf (why, sizeof why, "no dbusmock for " PYTHON " (Debian's python3-dbusmock; "
+                                    "scripts/setup-deps.sh installs it): %s", error->message);
                 available = why[0] == '\0';
         }
         if (available)
                 return FALSE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_error ("NetworkManager mock: %s", why);
-        g_test_skip (why);
+        peer_skip_or_fail ("NetworkManager mock: %s", why);
         return TRUE;
-}
-
-static void
-die_with_parent (gpointer data)
-{
-        prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static gboolean
-match_nm_owner (const RecordedSignal *sig, gpointer data)
-{
-        gboolean want_owner = GPOINTER_TO_INT (data);
-        const char *name, *new_owner;
-
-        if (!g_variant_is_of_type (sig->params, G_VARIANT_TYPE ("(sss)")))
-                return FALSE;
-        g_variant_get (sig->params, "(&s&s&s)", &name, NULL, &new_owner);
-        return strcmp (name, NM_BUS_NAME) == 0 && (*new_owner != '\0') == want_owner;
 }
 
 static void
 wait_owner (BusFixture *fx, guint from, gboolean owned)
 {
-        const RecordedSignal *sig = bus_wait_signal (fx, &from, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                     "NameOwnerChanged", match_nm_owner,
-                                                     GINT_TO_POINTER (owned), WAIT_TIMEOUT_MS);
-        if (!sig)
+        if (!bus_wait_name_owner (fx, &from, NM_BUS_NAME, owned, WAIT_TIMEOUT_MS))
                 g_error ("NetworkManager mock: its name was not %s in time", owned ? "taken" : "released");
 }
 
@@ -114,7 +84,7 @@ nm_mock_start (BusFixture *fx, guint32 metered, guint32 connectivity)
         g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", fx->address, TRUE);
         /* The mock logs every call on stdout: into the test's log, not its TAP output. */
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
-        g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
 
         from = bus_count_signals (fx, NULL, NULL, NULL, NULL, NULL);
         nm->proc = g_subprocess_launcher_spawn (launcher, &error, PYTHON, "-m", "dbusmock", "--system",

@@ -20,10 +20,7 @@ openpgp_tools_available_or_skip (void)
                 g_autofree char *path = g_find_program_in_path (tools[i]);
                 if (path)
                         continue;
-                if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                        g_test_fail_printf ("%s is missing (scripts/setup-deps.sh installs gnupg and gpgv)", tools[i]);
-                else
-                        g_test_skip_printf ("%s is missing (scripts/setup-deps.sh installs gnupg and gpgv)", tools[i]);
+                peer_skip_or_fail ("%s is missing (scripts/setup-deps.sh installs gnupg and gpgv)", tools[i]);
                 return FALSE;
         }
         return TRUE;
@@ -34,17 +31,9 @@ static gboolean
 run_gpg (OpenpgpKey *key, const char *const *argv, char **out, GError **error)
 {
         g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "GNUPGHOME", key->home, TRUE);
-        g_autofree char *err = NULL;
-        int status;
 
         env = g_environ_setenv (env, "LC_ALL", "C", TRUE);
-        if (!g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err, &status, error))
-                return FALSE;
-        if (!g_spawn_check_wait_status (status, error)) {
-                g_prefix_error (error, "%s failed (%s): ", argv[0], err ? err : "");
-                return FALSE;
-        }
-        return TRUE;
+        return peer_run (NULL, (const char *const *) env, argv, out, error);
 }
 
 OpenpgpKey *

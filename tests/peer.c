@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "poll-wait.h"
+
 guint16
 peer_free_port (void)
 {
@@ -51,20 +52,53 @@ peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms)
 }
 
 void
+peer_skip_or_fail (const char *format, ...)
+{
+        g_autofree char *what = NULL;
+        va_list ap;
+
+        va_start (ap, format);
+        what = g_strdup_vprintf (format, ap);
+        va_end (ap);
+        if (g_strcmp0 (g_getenv ("CI"), "true") == 0) {
+                g_test_message ("CI=true: a test that cannot run fails");
+                g_test_fail_printf ("%s", what);
+        } else {
+                g_test_skip (what);
+        }
+}
+
+void
 peer_unavailable (const char *peer, const char *why)
 {
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0) {
-                g_test_message ("CI=true: a missing %s fails the test", peer);
-                g_test_fail_printf ("%s cannot run: %s", peer, why);
-        } else {
-                g_test_skip_printf ("%s cannot run: %s", peer, why);
-        }
+        peer_skip_or_fail ("%s cannot run: %s", peer, why);
 }
 
 void
 peer_die_with_parent (gpointer data)
 {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        int signo = GPOINTER_TO_INT (data);
+
+        prctl (PR_SET_PDEATHSIG, signo ? signo : SIGKILL);
+}
+
+gboolean
+peer_run (const char *cwd, const char *const *envp, const char *const *argv, char **out, GError **error)
+{
+        GSpawnFlags flags = G_SPAWN_SEARCH_PATH | (out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL);
+        g_autoptr(GError) failed = NULL;
+        g_autofree char *err = NULL, *cmd = NULL;
+        int status = 0;
+
+        g_assert_nonnull (argv);
+        if (!g_spawn_sync (cwd, (char **) argv, (char **) envp, flags, NULL, NULL, out, &err, &status, &failed) ||
+            !g_spawn_check_wait_status (status, &failed)) {
+                cmd = g_strjoinv (" ", (char **) argv);
+                g_set_error (error, failed->domain, failed->code, "%s: %s\n%s", cmd, failed->message,
+                             err ? err : "");
+                return FALSE;
+        }
+        return TRUE;
 }
 
 void

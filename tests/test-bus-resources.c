@@ -322,6 +322,145 @@ test_large_list (void)
         g_assert_cmpuint (g_variant_n_children (after_rows), ==, LARGE_LIST_JOBS - 1);
 }
 
+/* A bus that carries messages of at most MESSAGE_LIMIT bytes (dbus-daemon drops a connection
+ * that sends a larger one), and xferd told so (by default it keeps under dbus-daemon's default,
+ * 32 MiB): lists that would pass it are refused with LimitsExceeded, and xferd stays on the bus.
+ * A row of ListJobs here takes 367 bytes, one of ListJobsCompact 306. */
+#define MESSAGE_LIMIT 131072
+#define MESSAGE_JOBS_FIT 300
+#define MESSAGE_JOBS_OVER 400
+
+static void
+assert_list_rows (BusFixture *fx, const char *method, const char *type, guint n)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = bus_call_manager (fx, method, g_variant_new ("(b)", FALSE), G_VARIANT_TYPE (type),
+                                                      &error);
+        g_assert_no_error (error);
+        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        g_assert_cmpuint (g_variant_n_children (rows), ==, n);
+}
+
+static void
+test_message_limit (void)
+{
+        static const char *const env[] = { "XFERD_TEST_MESSAGE_MAX_BYTES=" G_STRINGIFY (MESSAGE_LIMIT), NULL };
+        BusFixtureOptions options = {
+                .system_bus = TRUE,
+                .idle_timeout = 0,
+                .config = "[Daemon]\nMaxJobsPerUser=10000\nMaxJobs=10000\n",
+                .extra_bus_policy = "  <limit name=\"max_message_size\">" G_STRINGIFY (MESSAGE_LIMIT) "</limit>\n",
+                .xferd_env = env,
+        };
+        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        g_autoptr(GError) error = NULL;
+        guint32 pid;
+
+        for (guint i = 0; i < MESSAGE_JOBS_OVER; i++) {
+                g_autofree char *name = g_strdup_printf ("%0200u", i);
+                g_autofree char *job = xferd_create_job (fx, name, NULL);
+
+                if (i + 1 == MESSAGE_JOBS_FIT)
+                        assert_list_rows (fx, "ListJobs", "(a(ssssutto))", MESSAGE_JOBS_FIT);
+        }
+        pid = bus_fixture_note_xferd (fx);
+        g_assert_cmpuint (pid, >, 0);
+
+        /* 147 KB of rows: refused, where sending them would have cost xferd the bus. */
+        g_autoptr(GVariant) refused = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                        G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_assert_null (refused);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.LimitsExceeded");
+        g_assert_nonnull (strstr (error->message, "ListJobsCompact"));
+        g_clear_error (&error);
+        g_autoptr(GVariant) objects = bus_call (fx, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                "GetManagedObjects", NULL, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), &error);
+        g_assert_null (objects);
+        bus_assert_error (error, "org.freedesktop.DBus.Error.LimitsExceeded");
+
+        /* The compact rows, 122 KB, still fit; the same daemon answers. */
+        assert_list_rows (fx, "ListJobsCompact", "(a(ssssutt))", MESSAGE_JOBS_OVER);
+        g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
+        g_autofree char *log = bus_fixture_xferd_log (fx);
+        g_assert_null (strstr (log, "Lost the connection"));
+}
+
+/* The rows' counters and every field of the first and the last row (the rows between are
+ * written as the first, the last row's fields after its id go through sd-bus): a download held
+ * in the middle of its body among jobs without files, in each place, and alone; each row as the
+ * job's own properties say. */
+#define COUNTS_SIZE (256 * 1024)
+#define COUNTS_STALL (96 * 1024)
+
+static void
+assert_rows_match (BusFixture *fx, guint n_rows)
+{
+        g_autoptr(GVariant) full = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                     G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
+        g_autoptr(GVariant) compact = bus_call_manager (fx, "ListJobsCompact", g_variant_new ("(b)", FALSE),
+                                                        G_VARIANT_TYPE ("(a(ssssutt))"), NULL);
+        g_autoptr(GVariant) rows = g_variant_get_child_value (full, 0);
+        g_autoptr(GVariant) compact_rows = g_variant_get_child_value (compact, 0);
+
+        g_assert_cmpuint (g_variant_n_children (rows), ==, n_rows);
+        g_assert_cmpuint (g_variant_n_children (compact_rows), ==, n_rows);
+        for (guint i = 0; i < n_rows; i++) {
+                const char *id, *name, *type, *state, *path, *c_id, *c_name, *c_type, *c_state;
+                guint32 owner, c_owner;
+                guint64 done, total, c_done, c_total;
+
+                g_variant_get_child (rows, i, "(&s&s&s&sutt&o)", &id, &name, &type, &state, &owner, &done, &total,
+                                     &path);
+                g_variant_get_child (compact_rows, i, "(&s&s&s&sutt)", &c_id, &c_name, &c_type, &c_state, &c_owner,
+                                     &c_done, &c_total);
+                g_autofree char *want_path = g_strconcat (XFERD_JOB_PATH_PREFIX, id, NULL);
+                g_assert_cmpstr (path, ==, want_path);
+                g_autofree char *prop_name = job_get_string (fx, path, "DisplayName");
+                g_autofree char *prop_state = job_get_string (fx, path, "State");
+                g_autofree char *prop_type = job_get_string (fx, path, "Type");
+                g_assert_cmpstr (name, ==, prop_name);
+                g_assert_cmpstr (state, ==, prop_state);
+                g_assert_cmpstr (type, ==, prop_type);
+                g_assert_cmpuint (owner, ==, getuid ());
+                g_assert_cmpuint (done, ==, job_get_uint64 (fx, path, "BytesTransferred"));
+                g_assert_cmpuint (total, ==, job_get_uint64 (fx, path, "BytesTotal"));
+                g_assert_cmpstr (c_id, ==, id);
+                g_assert_cmpstr (c_name, ==, name);
+                g_assert_cmpstr (c_type, ==, type);
+                g_assert_cmpstr (c_state, ==, state);
+                g_assert_cmpuint (c_owner, ==, owner);
+                g_assert_cmpuint (c_done, ==, done);
+                g_assert_cmpuint (c_total, ==, total);
+        }
+}
+
+static void
+test_list_counts (void)
+{
+        BusFixtureOptions options = { .idle_timeout = 0 };
+        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        g_autoptr(HttpServer) http = http_server_new ();
+        g_autofree char *dir = bus_fixture_mkdir (fx, "dest");
+        g_autofree char *dest = g_build_filename (dir, "held.bin", NULL);
+        g_autofree char *url = http_server_url (http, "/held.bin");
+
+        g_bytes_unref (http_server_add_generated (http, "/held.bin", COUNTS_SIZE));
+        http_server_stall_after (http, "/held.bin", COUNTS_STALL);
+        g_autofree char *before = xferd_create_job (fx, "before \u00e9", NULL);
+        g_autofree char *held = xferd_download (fx, url, dest, FALSE, NULL);
+        g_autofree char *temp = xferd_wait_temp (fx, held, 0, COUNTS_STALL);
+
+        g_assert_true (bus_wait_property (fx, held, XFERD_JOB_IFACE, "BytesTransferred",
+                                          g_variant_new_uint64 (COUNTS_STALL), WAIT_TIMEOUT_MS));
+        assert_rows_match (fx, 2);      /* last */
+        g_autofree char *after = xferd_create_job (fx, "", NULL);
+        assert_rows_match (fx, 3);      /* in the middle */
+        bus_call_job (fx, before, "Cancel", NULL, NULL, NULL);
+        assert_rows_match (fx, 2);      /* first */
+        bus_call_job (fx, after, "Cancel", NULL, NULL, NULL);
+        assert_rows_match (fx, 1);      /* alone: first and last */
+}
+
 /* A bus that stops reading xferd must not stop xferd. dbus-daemon stops reading a connection
  * whose messages still queued at their receivers exceed max_incoming_bytes: here 1 MB, reached by
  * one client that sends ListJobs (1 000 jobs of long names, 330 KB a reply) and reads no reply,
@@ -435,6 +574,8 @@ const TestCase test_cases[] = {
         { "/bus-resources/many-callers", test_many_callers },
         { "/bus-resources/lost-bus-fails-loudly", test_lost_bus_fails_loudly },
         { "/bus-resources/large-list", test_large_list },
+        { "/bus-resources/list-counts", test_list_counts },
+        { "/bus-resources/message-limit", test_message_limit },
         { "/bus-resources/unread-replies", test_unread_replies },
         { NULL, NULL }
 };

@@ -129,15 +129,12 @@ test_cancel_queued (void)
         g_autofree char *other_url = http_server_url (env->http, "/queued.bin");
         g_autofree char *busy_dir = bus_fixture_mkdir (env->fx, "busy");
         g_autofree char *busy_dest = g_build_filename (busy_dir, "busy.bin", NULL);
-        g_autoptr(GError) error = NULL;
 
         if (geteuid () != 0) {
                 g_test_skip ("MaxBackgroundTransfers can only be set by root");
                 return;
         }
-        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
-                          g_variant_new_uint32 (1), &error);
-        g_assert_no_error (error);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (1));
 
         http_server_stall_after (env->http, "/busy.bin", STALL);
         g_autofree char *busy = xferd_download (env->fx, env->url, busy_dest, FALSE, NULL);
@@ -267,6 +264,18 @@ test_complete_partial (void)
         assert_job_removed (env->fx, id, "acknowledged");
 }
 
+/* xferd's log read, each transfer's teardown held 3 s after it is let go
+ * (XFERD_TEST_TEARDOWN_DELAY), /file.bin served with size bytes. */
+static XferdEnv *
+env_new_teardown_delayed (gsize size)
+{
+        XferdEnv *env = xferd_env_new_logged (NULL);
+
+        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
+        xferd_env_serve (env, "/file.bin", size);
+        return env;
+}
+
 /* The transfer's teardown (its handle out of curl, the connection closed) comes after the
  * reply; XFERD_TEST_TEARDOWN_DELAY holds it for seconds while the server goes on sending. The
  * Cancel is final at the reply all the same: curl's callbacks end the request without writing
@@ -276,12 +285,9 @@ static void
 test_cancel_before_teardown (gconstpointer data)
 {
         gboolean killed = GPOINTER_TO_INT (data);
-        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
-        g_autoptr(GError) error = NULL;
+        g_autoptr(XferdEnv) env = env_new_teardown_delayed (8 * SIZE);
         g_autofree char *id = NULL;
 
-        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
-        xferd_env_serve (env, "/file.bin", 8 * SIZE);
         http_server_set_rate (env->http, "/file.bin", 256 * 1024);
         g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, &id);
         g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 1);
@@ -306,8 +312,7 @@ test_cancel_before_teardown (gconstpointer data)
         }
         assert_dir_empty (env->dir);
         assert_job_string (env->fx, job, "State", "cancelled");
-        g_autoptr(GVariant) again = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
-        bus_assert_error (error, XFERD_ERROR ("InvalidState"));
+        xferd_job_call_refused (env->fx, job, "Cancel", XFERD_ERROR ("InvalidState"));
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);
         assert_dir_empty (env->dir);
 }
@@ -318,11 +323,9 @@ static void
 test_cancel_before_response (gconstpointer data)
 {
         gboolean redirected = GPOINTER_TO_INT (data);
-        g_autoptr(XferdEnv) env = xferd_env_new_logged (NULL);
+        g_autoptr(XferdEnv) env = env_new_teardown_delayed (SIZE);
         g_autofree char *url = NULL;
 
-        xferd_process_setenv (env->fx, "XFERD_TEST_TEARDOWN_DELAY", "3");
-        xferd_env_serve (env, "/file.bin", SIZE);
         http_server_hang (env->http, "/file.bin", HTTP_SERVER_FOREVER);
         /* Or the request after a redirect: the job has had a response, this request none. */
         if (redirected)

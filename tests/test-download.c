@@ -237,11 +237,8 @@ env_slot_taken (gboolean auto_complete, char **first, char **first_id)
                 return NULL;
         }
         XferdEnv *env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
-        g_autoptr(GError) error = NULL;
 
-        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
-                          g_variant_new_uint32 (1), &error);
-        g_assert_no_error (error);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (1));
         http_server_stall_after (env->http, "/file.bin", STALL);
         *first = xferd_download (env->fx, env->url, env->dest, auto_complete, first_id);
         g_assert_true (bus_wait_property (env->fx, *first, XFERD_JOB_IFACE, "BytesTransferred",
@@ -327,7 +324,6 @@ test_recorded_at_creation (void)
 {
         g_autofree char *first = NULL, *first_id = NULL;
         g_autoptr(XferdEnv) env = env_slot_taken (TRUE, &first, &first_id);
-        g_autoptr(GError) error = NULL;
         char *jobs[3] = { NULL }, *ids[3] = { NULL };
 
         if (!env)
@@ -362,9 +358,7 @@ test_recorded_at_creation (void)
 
         http_server_release (env->http, "/file.bin");
         xferd_process_start (env->fx);
-        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
-                          g_variant_new_uint32 (4), &error);
-        g_assert_no_error (error);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (4));
         assert_job_removed (env->fx, first_id, "acknowledged");
         for (guint i = 1; i < G_N_ELEMENTS (jobs); i++)
                 assert_job_removed (env->fx, ids[i], "acknowledged");

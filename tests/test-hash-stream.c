@@ -521,6 +521,39 @@ test_hold_stalled (void)
         }
 }
 
+/* Review R4: the loop never waits for a lock a thread of the hash may hold (the background's
+ * take only idle CPUs: one preempted inside a lock may not run again for as long as the
+ * machine is busy). Here the lock is held by the test itself, for good, while the held free
+ * takes the hasher as of the first piece: before, the free took that lock and the case hung
+ * until the subprocess' timeout. */
+static void
+test_hold_locked (void)
+{
+        if (in_subprocess ()) {
+                g_autofree char *dir = g_dir_make_tmp ("xferd-test-hash-locked-XXXXXX", NULL);
+                g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+                int wfd;
+                Hasher *h;
+                Fixture f;
+
+                g_assert_nonnull (dir);
+                wfd = fixture_init_stalled (&f, fifo, 8u * 1024u * 1024u, 8u * 1024u * 1024u,
+                                            DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+                hash_stream_test_lock (f.s, true);
+                hash_stream_hold (f.s);
+                h = hash_stream_free (f.s);
+                g_assert_nonnull (h);
+                g_assert_cmpuint (hasher_get_size (h), ==, HASH_STREAM_BACKGROUND_PIECE);
+                assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, hasher_get_size (h));
+                hasher_free (h);
+                /* The stream lives until its task is back on the loop. */
+                hash_stream_test_lock (f.s, false);
+                close (wfd);
+                loop_run_until (&f.l, true);
+                fixture_done_stalled (&f, dir, fifo);
+        }
+}
+
 /* A stream behind (here its thread blocked on a FIFO in the test stall after the first piece
  * of a 8 MiB prefix) holds none of the transfer's buffers: neither as they go to the writer nor
  * once written; every one is back in its set at once, and the stream reads their bytes back
@@ -663,6 +696,7 @@ const TestCase test_cases[] = {
         { "/hash-stream/read-errors", test_read_errors },
         { "/hash-stream/ahead", test_ahead },
         { "/hash-stream/hold-stalled", test_hold_stalled },
+        { "/hash-stream/hold-locked", test_hold_locked },
         { "/hash-stream/behind", test_behind },
         { "/hash-stream/shared", test_shared },
         { NULL, NULL }

@@ -4,7 +4,8 @@
  * within the loop's next iteration, a task that hangs holds that iteration no longer than the
  * bound, and the threads sleep once the tasks are done (no CPU when idle); a task a reply
  * waits for runs on the loop's CPU (io_pool_pin_idle()); a worker runs at its pool's nice level
- * below the loop's and with the kernel's default slice, not the loop's short one. */
+ * below the loop's and with the kernel's default slice, not the loop's short one; the loop never
+ * waits for the pool's lock to take a result back. */
 #include <dirent.h>
 #include <glib.h>
 #include <pthread.h>
@@ -258,6 +259,43 @@ test_await_bounded (void)
         g_assert_cmpuint (k.dones, ==, 1);
 }
 
+/* A thread of the pool preempted while it holds the pool's lock (the test holds it here, as
+ * long as it likes): a task finished meanwhile comes back on the loop all the same, and
+ * io_pool_try_submit() refuses at once instead of waiting; once the lock is free it queues. */
+static void
+test_lock_held (void)
+{
+        pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+        g_autoptr (Fixture) f = fixture_new ();
+        Task k, other;
+        uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
+
+        task_init (&k, &f->done_calls);
+        task_init (&other, &f->done_calls);
+        k.hold = &hold;
+        pthread_mutex_lock (&hold);
+        io_pool_submit (f->pool, &k.task);
+        /* Its thread took it from the queue and left the lock. */
+        while (atomic_load (&k.task.cpu) == 0) {
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+                g_usleep (1000);
+        }
+        io_pool_test_lock (f->pool, true);
+        g_assert_false (io_pool_try_submit (f->pool, &other.task));
+        pthread_mutex_unlock (&hold);
+        while (k.dones == 0) {
+                g_assert_cmpint (sd_event_run (f->event, 100 * USEC_PER_MSEC), >=, 0);
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+        }
+        g_assert_cmpuint (k.runs, ==, 1);
+        io_pool_test_lock (f->pool, false);
+        g_assert_true (io_pool_try_submit (f->pool, &other.task));
+        fixture_drain (f);
+        g_assert_cmpuint (other.runs, ==, 1);
+        g_assert_cmpuint (other.dones, ==, 1);
+        g_assert_cmpuint (f->done_calls, ==, 2);
+}
+
 /* io_pool_pin_idle() holds the idle thread on the caller's CPU: a near_loop task runs
  * there, and the thread stays held; the next task that is not near_loop runs free again, on
  * any CPU of the process. */
@@ -337,6 +375,7 @@ const TestCase test_cases[] = {
         { "/io-pool/await", test_await },
         { "/io-pool/pin-idle", test_pin_idle },
         { "/io-pool/await-bounded", test_await_bounded },
+        { "/io-pool/lock-held", test_lock_held },
         { "/io-pool/sched", test_sched },
         { NULL, NULL },
 };

@@ -751,9 +751,7 @@ test_root_allowed (XferdEnv *env)
         g_assert_cmpstr (state2, ==, "cancelled");
 
         /* Manager settings. */
-        g_assert_true (bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                                         "MaxBackgroundTransfers", g_variant_new_uint32 (7), &error));
-        g_assert_no_error (error);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (7));
 }
 
 /* The bus policy (data/org.xferd.Transfer1.conf, included as installed):

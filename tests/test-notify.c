@@ -13,7 +13,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include <glib/gstdio.h>
 
 #include "bus-fixture.h"
+#include "peer.h"
 #include "poll-wait.h"
 
 #define WATCHDOG_USEC "500000"
@@ -48,14 +48,6 @@ xferd_binary (void)
         return b;
 }
 
-/* Children die with the test: a failed assertion must not leave a dbus-daemon or an xferd
- * behind holding meson's output pipes. */
-static void
-child_setup (gpointer data)
-{
-        (void) prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
 static void
 start_bus (NotifyFixture *f)
 {
@@ -76,7 +68,9 @@ start_bus (NotifyFixture *f)
 
         config_arg = g_strdup_printf ("--config-file=%s", config);
         g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-        g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+        /* Children die with the test: a failed assertion must not leave a dbus-daemon or an xferd
+         * behind holding meson's output pipes. */
+        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
         f->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg, "--nofork",
                                                       "--print-address=1", NULL);
         g_assert_no_error (error);
@@ -167,7 +161,7 @@ start_xferd (NotifyFixture *f, WatchdogPid mode, gboolean notify)
         g_autoptr(GError) error = NULL;
         g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
-        g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
         g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s/state", f->tmpdir);
         g_autofree char *other_pid = g_strdup_printf ("%d", (int) getppid ());
         const char *const unset[] = {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bus-fixture.h"
+#include "peer.h"
 #include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-process.h"
@@ -47,22 +48,13 @@ typedef struct {
 static gboolean
 can_run (void)
 {
+        const char *const import[] = { DEBIAN_PYTHON, "-c", "import dbusmock", NULL };
         gboolean ok = geteuid () == 0 && getpwnam ("xferd-test-a") && getpwnam ("xferd-test-b") &&
-                      g_file_test (DEBIAN_PYTHON, G_FILE_TEST_IS_EXECUTABLE);
+                      g_file_test (DEBIAN_PYTHON, G_FILE_TEST_IS_EXECUTABLE) &&
+                      peer_run (NULL, NULL, import, NULL, NULL);
 
-        if (ok) {
-                g_autofree char *out = NULL;
-                int status = -1;
-                g_spawn_command_line_sync (DEBIAN_PYTHON " -c 'import dbusmock'", &out, NULL, &status, NULL);
-                ok = status == 0;
-        }
-        if (ok)
-                return TRUE;
-        if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
-                g_error ("needs root, the users xferd-test-a and xferd-test-b and python3-dbusmock "
-                         "(scripts/test.sh and scripts/setup-deps.sh provide them)");
-        g_test_skip ("needs root, the test users and python3-dbusmock");
-        return FALSE;
+        return test_needs (ok ? NULL : "root, the users xferd-test-a and xferd-test-b and python3-dbusmock "
+                           "(scripts/test.sh and scripts/setup-deps.sh provide them)");
 }
 
 static GVariant *

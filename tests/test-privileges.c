@@ -29,6 +29,7 @@
 
 #include <glib/gstdio.h>
 
+#include "peer.h"
 #include "poll-wait.h"
 #include "proc-stat.h"
 #include "test-cases.h"
@@ -54,20 +55,6 @@ needs_met (gboolean want_mke2fs)
         else if (want_mke2fs && !mke2fs)
                 missing = "mke2fs (e2fsprogs)";
         return test_needs (missing);
-}
-
-static void
-run_checked (const char *const *argv)
-{
-        g_autoptr(GError) error = NULL;
-        g_autofree char *err = NULL;
-        int status = 0;
-
-        g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                      NULL, &err, &status, &error);
-        g_assert_no_error (error);
-        if (!g_spawn_check_wait_status (status, NULL))
-                g_error ("%s failed: %s", argv[0], err);
 }
 
 static UserIds
@@ -127,11 +114,14 @@ env_mount_ext2 (XferdEnv *env, guint size_kib, guint percent)
         g_autofree char *blocks = g_strdup_printf ("%u", size_kib);
         g_autofree char *reserved = g_strdup_printf ("%u", percent);
         g_autofree char *image = g_build_filename (env->fx->tmpdir, "fs.img", NULL);
+        g_autoptr(GError) error = NULL;
 
         const char *mkfs[] = { "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-m", reserved, image, blocks, NULL };
-        run_checked (mkfs);
+        peer_run (NULL, NULL, mkfs, NULL, &error);
+        g_assert_no_error (error);
         const char *mnt[] = { "mount", "-o", "loop,nosuid,nodev", image, env->dir, NULL };
-        run_checked (mnt);
+        peer_run (NULL, NULL, mnt, NULL, &error);
+        g_assert_no_error (error);
         xferd_env_defer_unmount (env, env->dir);
         chown_to_a (env->dir);
 }

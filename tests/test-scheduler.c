@@ -155,6 +155,26 @@ fetch_finish (XferdEnv *env, Fetch *f)
         assert_file_content (f->dest, f->content);
 }
 
+/* Releases the stalled responses of every fetch given (up to a NULL), then fetch_finish() of
+ * each, in that order: a job may wait for the one before it to free the slot. */
+static void fetch_release_finish (XferdEnv *env, ...) G_GNUC_NULL_TERMINATED;
+
+static void
+fetch_release_finish (XferdEnv *env, ...)
+{
+        g_autoptr(GPtrArray) fetches = g_ptr_array_new ();
+        va_list ap;
+
+        va_start (ap, env);
+        for (Fetch *f = va_arg (ap, Fetch *); f; f = va_arg (ap, Fetch *))
+                g_ptr_array_add (fetches, f);
+        va_end (ap);
+        for (guint i = 0; i < fetches->len; i++)
+                http_server_release (env->http, ((Fetch *) fetches->pdata[i])->path);
+        for (guint i = 0; i < fetches->len; i++)
+                fetch_finish (env, fetches->pdata[i]);
+}
+
 /* The start of the Range of the last request on f's path; -1 without one. */
 static gint64
 last_range_start (XferdEnv *env, Fetch *f)
@@ -210,18 +230,9 @@ scheduler_env_make (gconstpointer data)
 }
 
 static void
-set_manager (XferdEnv *env, const char *name, GVariant *value)
-{
-        g_autoptr(GError) error = NULL;
-
-        bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, name, value, &error);
-        g_assert_no_error (error);
-}
-
-static void
 set_max_background (XferdEnv *env, guint32 n)
 {
-        set_manager (env, "MaxBackgroundTransfers", g_variant_new_uint32 (n));
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (n));
 }
 
 /* With MaxBackgroundTransfers = 1, f takes the only slot and holds it at STALL bytes. */
@@ -412,10 +423,7 @@ test_preemption_chain (XferdEnv *env)
 
         /* normal ends: low continues with a Range request from its partial
          * file, and ends byte-exact. */
-        http_server_release (env->http, low->path);
-        http_server_release (env->http, normal->path);
-        fetch_finish (env, normal);
-        fetch_finish (env, low);
+        fetch_release_finish (env, normal, low, NULL);
         fetch_finish (env, high);
         g_assert_cmpuint (http_server_request_count (env->http, low->path), ==, 2);
         gint64 low_resume = last_range_start (env, low);
@@ -459,17 +467,13 @@ test_queued_order (XferdEnv *env)
         assert_fetch_state (env, normal, "queued");
         assert_fetch_state (env, high, "queued");
 
-        http_server_release (env->http, blocker->path);
-        fetch_finish (env, blocker);
+        fetch_release_finish (env, blocker, NULL);
         assert_fetch_reaches (env, high, STALL);
         assert_fetch_state (env, high, "transferring");
         assert_fetch_state (env, normal, "queued");
         g_assert_cmpuint (http_server_request_count (env->http, normal->path), ==, 0);
 
-        http_server_release (env->http, high->path);
-        http_server_release (env->http, normal->path);
-        fetch_finish (env, high);
-        fetch_finish (env, normal);
+        fetch_release_finish (env, high, normal, NULL);
         g_assert_cmpuint (http_server_request_count (env->http, high->path), ==, 1);
         g_assert_cmpuint (http_server_request_count (env->http, normal->path), ==, 1);
         g_assert_cmpint (nth_start (env->fx, normal->job, 0), >,
@@ -503,8 +507,7 @@ test_foreground_beside_background (XferdEnv *env)
         g_assert_cmpint (file_size (bg->temp), ==, STALL);
 
         fetch_finish (env, fg);
-        http_server_release (env->http, bg->path);
-        fetch_finish (env, bg);
+        fetch_release_finish (env, bg, NULL);
         g_assert_cmpuint (http_server_request_count (env->http, bg->path), ==, 1);
 }
 
@@ -542,7 +545,7 @@ test_background_limit (XferdEnv *env)
 
         fetch_start (env, bg, NULL);
         assert_fetch_reaches (env, bg, STALL);
-        set_manager (env, "BackgroundBandwidthLimit", g_variant_new_uint64 (limit));
+        manager_set (env->fx, "BackgroundBandwidthLimit", g_variant_new_uint64 (limit));
 
         /* At the background limit 4 MiB would take 8 s. */
         gint64 t0 = g_get_monotonic_time ();
@@ -586,10 +589,7 @@ test_priority_change (XferdEnv *env)
         assert_preempted (env, t0, running, waiting, 2 * STALL);
         g_assert_cmpint (last_range_start (env, running), ==, STALL);
 
-        http_server_release (env->http, running->path);
-        http_server_release (env->http, waiting->path);
-        fetch_finish (env, running);
-        fetch_finish (env, waiting);
+        fetch_release_finish (env, running, waiting, NULL);
         g_assert_cmpuint (http_server_request_count (env->http, running->path), ==, 2);
         g_assert_cmpuint (http_server_request_count (env->http, waiting->path), ==, 2);
         g_assert_cmpint (last_range_start (env, waiting), ==, STALL);
@@ -682,10 +682,7 @@ test_turns (XferdEnv *env)
         g_assert_true (history_has (env->fx, b->job, (const char *const[]) { "transferring", "queued", NULL }));
         g_assert_cmpint (file_size (b->temp), <, SIZE);
 
-        http_server_release (env->http, a->path);
-        http_server_release (env->http, b->path);
-        fetch_finish (env, a);
-        fetch_finish (env, b);
+        fetch_release_finish (env, a, b, NULL);
         g_assert_cmpuint (http_server_request_count (env->http, a->path), >=, 2);
         g_assert_cmpuint (http_server_request_count (env->http, b->path), >=, 2);
         g_assert_cmpint (last_range_start (env, b), >, 0);
@@ -793,8 +790,7 @@ test_failing_starts (XferdEnv *env)
         g_assert_cmpuint (total, >=, FAILING_JOBS);
         g_assert_cmpuint (max, <=, PASS_STARTS_MAX);
         g_assert_cmpuint (n_passes, >=, FAILING_JOBS / PASS_STARTS_MAX);
-        http_server_release (env->http, last->path);
-        fetch_finish (env, last);
+        fetch_release_finish (env, last, NULL);
 }
 
 static const SchedulerSetup plain = { NULL };

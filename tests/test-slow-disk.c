@@ -132,16 +132,6 @@ transferred_job (XferdEnv *env, const char *slow, char **dir, char **temp)
 }
 
 static void
-assert_error_name (const GError *error, const char *name)
-{
-        g_autofree char *remote = NULL;
-
-        g_assert_nonnull (error);
-        remote = g_dbus_error_get_remote_error (error);
-        g_assert_cmpstr (remote, ==, name);
-}
-
-static void
 test_other_user_answered (XferdEnv *env)
 {
         g_autofree char *dir = slow_dir (env, "slow-fsync");
@@ -197,7 +187,7 @@ test_cancel_during_complete (XferdEnv *env)
         assert_dir_empty (dir);
 
         g_assert_true (wait_reply (env, &complete, WAIT_TIMEOUT_MS));
-        assert_error_name (complete.error, XFERD_ERROR ("InvalidState"));
+        bus_assert_error (complete.error, XFERD_ERROR ("InvalidState"));
         assert_dir_empty (dir);
         assert_job_string (env->fx, job, "State", "cancelled");
         async_reply_clear (&complete);
@@ -287,7 +277,7 @@ test_cancel_during_renames (XferdEnv *env)
         g_assert_true (complete.done);
         g_assert_cmpint (complete.when, <=, cancel.when);
         g_assert_no_error (complete.error);
-        assert_error_name (cancel.error, XFERD_ERROR ("InvalidState"));
+        bus_assert_error (cancel.error, XFERD_ERROR ("InvalidState"));
         assert_file_content (dest, env->content);
         {
                 const char *const names[] = { "file.bin", NULL };

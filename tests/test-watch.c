@@ -199,7 +199,6 @@ static void
 test_wait_reasons (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", 1024 * 1024);
-        g_autoptr(GError) error = NULL;
         g_autofree char *d1 = xferd_env_path (env, "a"), *d2 = xferd_env_path (env, "b");
         g_autofree char *d3 = xferd_env_path (env, "c"), *d4 = xferd_env_path (env, "d");
         g_autofree char *d5 = xferd_env_path (env, "e");
@@ -210,9 +209,7 @@ test_wait_reasons (void)
         g_assert_true (job_property_is (env->fx, idle, "WaitReason", "suspended"));
 
         /* max-transfers and higher-priority: one background slot, taken. */
-        g_assert_true (bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
-                                         g_variant_new_uint32 (1), &error));
-        g_assert_no_error (error);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (1));
         http_server_stall_after (env->http, "/file.bin", 64 * 1024);
         g_autofree char *running = start_job (env, "normal", env->url, d1, 0, 0);
         job_wait_state (env->fx, running, "transferring");

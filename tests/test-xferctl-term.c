@@ -92,13 +92,10 @@ test_retry_line (XferdEnv *env)
 static void
 test_waiting_line (XferdEnv *env)
 {
-        g_autoptr(GError) error = NULL;
         g_autofree char *first = xferd_env_path (env, "first.bin");
         gsize from = 0;
 
-        g_assert_true (bus_set_property (env->fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "MaxBackgroundTransfers",
-                                         g_variant_new_uint32 (1), &error));
-        g_assert_no_error (error);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (1));
         http_server_stall_after (env->http, "/file.bin", 1024);
         g_autofree char *running = xferd_download (env->fx, env->url, first, FALSE, NULL);
         job_wait_state (env->fx, running, "transferring");

@@ -752,7 +752,7 @@ test_list_old_daemon (XferdEnv *env)
 /* GetManagedObjects would not fit in one D-Bus message (here: its limit lowered to about one
  * job's worth): the daemon answers LimitsExceeded instead of sending it and being dropped from
  * the bus; it stays, and list lists the jobs without the columns it would have added. */
-static const char *const small_objects_limit[] = { "XFERD_TEST_OBJECTS_MAX_BYTES=3000", NULL };
+static const char *const small_objects_limit[] = { "XFERD_TEST_MESSAGE_MAX_BYTES=8096", NULL };
 static const BusFixtureOptions objects_limited = { .xferd_env = small_objects_limit };
 
 static void

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The rows of a large array reply written into its sd-bus message (bus-rows.h). */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+
+#include "bus-rows.h"
+#include "log.h"
+
+int bus_rows_begin(sd_bus_message *reply, uint64_t bytes, BusRows *ret) {
+        uint32_t length;
+        char *p;
+        int r;
+
+        assert(reply);
+        assert(ret);
+
+        if (bytes > BUS_ROWS_ARRAY_MAX)
+                return -E2BIG;
+        r = sd_bus_message_append_string_space(reply, (size_t) bytes, &p);
+        if (r < 0)
+                return r;
+        /* D-Bus's string: its length (4-aligned, at the body's offset BUS_ROWS_FIRST_ROW), then
+         * the characters and a NUL. The rows are written so; anything else would make the message
+         * invalid, and the bus would drop xferd's connection for it. */
+        memcpy(&length, p - sizeof length, sizeof length);
+        if (length != bytes || (uintptr_t) p % 4 != 0 || p[bytes] != 0)
+                return log_error_errno(EPROTO, "Bug: sd-bus did not lay out a string of %" PRIu64 " bytes as D-Bus "
+                                       "does; the reply is not sent.", bytes);
+        *ret = (BusRows) { .p = p - sizeof length, .offset = BUS_ROWS_FIRST_ROW };
+        return 0;
+}
