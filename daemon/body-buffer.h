@@ -30,6 +30,7 @@ typedef struct BodyBuffer {
         BodySet *set;
         uint64_t offset;        /* where in the file data[0] goes */
         size_t len;             /* bytes held; BODY_BUFFER_SIZE at most */
+        size_t touched;         /* the most it held, as its holders let go: the bytes in memory */
         unsigned refs;          /* holders; the buffer goes back to its set with the last */
         bool range_hashed;      /* the writer fed them to the response's range hasher */
         bool hashed_ahead;      /* a hash stream took them before they were written */
@@ -61,3 +62,5 @@ BodyBuffer *body_buffer_ref(BodyBuffer *b);
 void body_buffer_release(BodyBuffer *b);
 /* Releases every buffer of l. */
 void body_buffer_release_all(List *l);
+/* Buffers of small bodies freed and kept for the next sets (tests). */
+unsigned body_spare_count(void);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "engine.h"
@@ -9,9 +12,18 @@
 #include "progress-rule.h"
 #include "util.h"
 
+/* A socket as the engine knows it, by its descriptor. */
+typedef struct EngineSocket {
+        bool ours;                      /* a connection's, opened and closed through the callbacks
+                                         * below: it is never closed behind the engine's back */
+        sd_event_source *parked;        /* its source while curl watches it no more (idle) */
+} EngineSocket;
+
 struct Engine {
         sd_event *event;
         CURLM *multi;
+        EngineSocket *sockets;          /* indexed by descriptor */
+        size_t n_sockets;
         sd_event_source *timer;
         sd_event_source *kick;  /* curl's "call me again right away" */
         sd_event_source *reap;  /* releases the retired requests */
@@ -38,6 +50,12 @@ static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         Engine *e = userdata;
         int action = 0, running;
 
+        if ((size_t) fd < e->n_sockets && e->sockets[fd].parked == s) {
+                /* Idle, and something came (the server closed it, bytes for a paused request):
+                 * it waits, off, for curl to look again (a reuse, a resume) or to close it. */
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return 0;
+        }
         if (revents & (EPOLLIN | EPOLLHUP))
                 action |= CURL_CSELECT_IN;
         if (revents & EPOLLOUT)
@@ -51,15 +69,61 @@ static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+/* Sockets of kept connections: curl stops watching a connection's socket when its request
+ * ends and watches it again for the next request on it, and each time the socket's source was
+ * freed and made again (an epoll_ctl() each way, most of a small job's two). A connection's
+ * socket is parked instead, its source as it was; the next request takes it back as it is
+ * (the same events: no system call). curl closes a connection's socket through
+ * on_curl_close_socket(), which frees a parked source first; other sockets (a resolver's) are
+ * never parked. */
+static EngineSocket *engine_socket(Engine *e, curl_socket_t fd) {
+        return fd >= 0 && (size_t) fd < e->n_sockets ? &e->sockets[fd] : NULL;
+}
+
+static curl_socket_t on_curl_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+        Engine *e = clientp;
+        size_t allocated = e->n_sockets;
+        int fd;
+
+        fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+        if (fd < 0)
+                return CURL_SOCKET_BAD;
+        if ((size_t) fd >= e->n_sockets) {
+                /* Not known: used as curl's own would be, never parked. */
+                if (array_reserve((void **) &e->sockets, &allocated, (size_t) fd + 1, sizeof *e->sockets) < 0)
+                        return fd;
+                memset(e->sockets + e->n_sockets, 0, (allocated - e->n_sockets) * sizeof *e->sockets);
+                e->n_sockets = allocated;
+        }
+        /* (A source parked for this number would be of a socket closed behind the engine's back.) */
+        sd_event_source_disable_unref(e->sockets[fd].parked);
+        e->sockets[fd] = (EngineSocket) { .ours = purpose == CURLSOCKTYPE_IPCXN };
+        return fd;
+}
+
+static int on_curl_close_socket(void *clientp, curl_socket_t fd) {
+        EngineSocket *k = engine_socket(clientp, fd);
+
+        if (k) {
+                k->parked = sd_event_source_disable_unref(k->parked);
+                k->ours = false;
+        }
+        return close(fd) < 0;
+}
+
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
         Engine *e = userp;
         sd_event_source *io = socketp;
+        EngineSocket *k = engine_socket(e, fd);
         uint32_t events = 0;
 
         if (what == CURL_POLL_REMOVE) {
                 if (io) {
-                        sd_event_source_disable_unref(io);
                         curl_multi_assign(e->multi, fd, NULL);
+                        if (k && k->ours && !k->parked)
+                                k->parked = io;
+                        else
+                                sd_event_source_disable_unref(io);
                 }
                 return 0;
         }
@@ -69,7 +133,15 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
         if (what & CURL_POLL_OUT)
                 events |= EPOLLOUT;
 
+        if (!io && k && k->parked) {
+                io = TAKE_PTR(k->parked);
+                if (curl_multi_assign(e->multi, fd, io) != CURLM_OK) {
+                        sd_event_source_disable_unref(io);
+                        return -1;
+                }
+        }
         if (io) {
+                /* Neither calls epoll_ctl() for what it has already. */
                 if (sd_event_source_set_io_events(io, events) < 0 ||
                     sd_event_source_set_enabled(io, SD_EVENT_ON) < 0)
                         return -1;
@@ -236,8 +308,12 @@ Engine *engine_free(Engine *e) {
                 return NULL;
         /* Every request must be gone by now, but the retired: they point at the engine. */
         engine_reap(e);
+        /* Its connections' sockets are closed through on_curl_close_socket(): parked sources go. */
         if (e->multi)
                 curl_multi_cleanup(e->multi);
+        for (size_t fd = 0; fd < e->n_sockets; fd++)
+                sd_event_source_disable_unref(e->sockets[fd].parked);
+        free(e->sockets);
         sd_event_source_disable_unref(e->reap);
         sd_event_source_disable_unref(e->timer);
         sd_event_source_disable_unref(e->kick);
@@ -281,6 +357,12 @@ int engine_setup_easy(Engine *e, CURL *c, const char *url, bool allow_insecure_r
         (void) curl_easy_setopt(c, CURLOPT_USERAGENT, "xferd/" XFERD_VERSION);
         (void) curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
         (void) curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+        /* A connection's socket, made and closed here, is parked between its requests. */
+        if (curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_curl_open_socket) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, e) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_curl_close_socket) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, e) != CURLE_OK)
+                return -EIO;
         engine_setup_tls(e, c);
         return engine_setup_route(e, c, url, NULL, true, NULL);
 }

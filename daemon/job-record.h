@@ -145,6 +145,8 @@ struct Job {
                                          * signal tells them once stored (checkpoint_before_telling()) */
         bool files_due:1;               /* final, on the dirty list for its files, not progress */
         bool done_listed:1;             /* every file ended, its state taken with others' (download-done.c) */
+        uint8_t zero_told;              /* the observer's: the properties whose last announced value
+                                         * was zero or empty, one bit each (bus/bus-observer.c) */
         unsigned changes_untold;        /* JobChange bits not told yet (progress-notify.c) */
         ListNode changed_node;          /* in the manager's list of jobs with changes_untold */
         int wait_reason_told;           /* the WaitReason last announced (a WaitReason) */

@@ -124,6 +124,87 @@ test_503_then_200 (void)
         complete_and_check (env, job);
 }
 
+/* A job's signals leave out the error and retry properties (and the cache's bytes, the
+ * completion time) while they stay zero or empty, as its first state told them; they come
+ * again when they change, either way; and what the signals said of every property of a state
+ * change is what Get answers once the job is transferred. */
+static void
+test_signals_leave_out_zero (void)
+{
+        static const char *const state_properties[] = {
+                "State", "ModificationTime", "TransferCompletionTime", "ErrorName", "ErrorCount",
+                "NextRetryTime", "BytesTransferred", "BytesTotal", "FilesTransferred", "FilesTotal",
+                "CurrentFile", "Rate", "ExpectedEndTime", "WaitReason", "BytesFromCache", "BytesFromOrigin",
+                NULL,
+        };
+        g_autoptr(XferdEnv) env = env_new ();
+        g_autoptr(GHashTable) last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                            (GDestroyNotify) g_variant_unref);
+        guint states = 0;
+        gboolean failed = FALSE, cleared = FALSE;
+
+        http_server_fail (env->http, "/file.bin", 503, "Busy", 2, 1);
+        g_autofree char *job = start_job (env, 1);
+        job_wait_state (env->fx, job, "transferred");
+
+        for (guint i = 0; i < env->fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (env->fx->signals, i);
+                if (g_strcmp0 (sig->path, job) != 0 || g_strcmp0 (sig->member, "PropertiesChanged") != 0)
+                        continue;
+                const char *iface, *state = NULL, *error_name = NULL;
+                guint64 next_retry = 0;
+                g_autoptr(GVariant) changed = NULL;
+                g_autofree const char **invalidated = NULL;
+                g_variant_get (sig->params, "(&s@a{sv}^a&s)", &iface, &changed, &invalidated);
+                g_autoptr(GVariant) count = g_variant_lookup_value (changed, "ErrorCount", NULL);
+                if (g_variant_lookup (changed, "State", "&s", &state)) {
+                        states++;
+                        if (g_str_equal (state, "transient-error")) {
+                                g_assert_true (g_variant_lookup (changed, "ErrorName", "&s", &error_name));
+                                g_assert_cmpstr (error_name, ==, XFERD_ERROR ("Http"));
+                                g_assert_nonnull (count);
+                                g_assert_true (g_variant_lookup (changed, "NextRetryTime", "t", &next_retry));
+                                g_assert_cmpuint (next_retry, >, 0);
+                                failed = TRUE;
+                        } else if (failed && !cleared) {
+                                /* The next state: no error, no retry pending, one failure. */
+                                g_assert_true (g_variant_lookup (changed, "ErrorName", "&s", &error_name));
+                                g_assert_cmpstr (error_name, ==, "");
+                                g_assert_true (g_variant_lookup (changed, "NextRetryTime", "t", &next_retry));
+                                g_assert_cmpuint (next_retry, ==, 0);
+                                g_assert_nonnull (count);
+                                cleared = TRUE;
+                        } else if (!failed && states > 1) {
+                                /* Still 0, as the job's first state said. */
+                                g_assert_null (count);
+                        }
+                }
+                GVariantIter iter;
+                const char *name;
+                GVariant *value;
+                g_variant_iter_init (&iter, changed);
+                while (g_variant_iter_next (&iter, "{&sv}", &name, &value))
+                        g_hash_table_replace (last, g_strdup (name), value);
+        }
+        g_assert_cmpuint (states, >=, 5);
+        g_assert_true (failed);
+        g_assert_true (cleared);
+
+        for (const char *const *p = state_properties; *p; p++) {
+                GVariant *told = g_hash_table_lookup (last, *p);
+                g_autoptr(GError) error = NULL;
+                if (!told)
+                        g_error ("%s: no PropertiesChanged of the job carried it", *p);
+                g_autoptr(GVariant) now = bus_get_property (env->fx, job, XFERD_JOB_IFACE, *p, &error);
+                g_assert_no_error (error);
+                if (!g_variant_equal (told, now)) {
+                        g_autofree char *a = g_variant_print (told, TRUE), *b = g_variant_print (now, TRUE);
+                        g_error ("%s: PropertiesChanged said %s, Get says %s", *p, a, b);
+                }
+        }
+        complete_and_check (env, job);
+}
+
 /* The later of MinimumRetryDelay and Retry-After decides when to retry. */
 static void
 test_retry_after (void)
@@ -567,6 +648,7 @@ test_no_such_job (void)
 const TestCase test_cases[] = {
         { "/errors/http-404", test_http_404 },
         { "/errors/503-then-200", test_503_then_200 },
+        { "/errors/signals-leave-out-zero", test_signals_leave_out_zero },
         { "/errors/retry-after", test_retry_after },
         { "/errors/drop-then-resume", test_drop_then_resume },
         { "/errors/drop-then-range-ignored", test_drop_then_range_ignored },
