@@ -284,8 +284,9 @@ static Job *listed_next(const JobsListed *l, Job *j) {
  * up to its id's characters, the rest of it goes through sd-bus. */
 static void put_job_row(BusRows *w, const Job *j, bool paths, bool last) {
         static const char prefix[] = XFERD_JOB_PATH_PREFIX;
-        const char *name = strempty(j->display_name), *type = job_type_to_string(j->type),
-                   *state = job_state_to_string(j->state);
+        /* (strempty(): as bus_append_known_text() takes a table's NULL, for the same bytes) */
+        const char *name = strempty(j->display_name), *type = strempty(job_type_to_string(j->type)),
+                   *state = strempty(job_state_to_string(j->state));
         size_t n = strnlen(j->id, sizeof j->id - 1);
 
         bus_rows_align(w, 8);

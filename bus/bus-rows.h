@@ -62,9 +62,6 @@ static inline void bus_rows_string(BusRows *w, const char *s, size_t n) {
         bus_rows_put(w, "", 1);
 }
 
-/* An array of one D-Bus message holds at most 64 MiB (the bus refuses more). */
-#define BUS_ROWS_ARRAY_MAX (UINT64_C(64) * 1024 * 1024)
-
 /* A body that is the array alone: its length, the padding to the first row, which starts at 8,
  * with its first string's length; that string's characters start at 12. */
 #define BUS_ROWS_FIRST_ROW 8
