@@ -230,21 +230,14 @@ static int append_display_name(sd_bus_message *reply, const char *s) {
 #define ROW_FIELDS "ssssutt"
 #define ROW_FIELDS_PATH ROW_FIELDS "o"
 
-/* One row of ListJobs, a field at a time: sd_bus_message_append() would parse "(ssssutto)"
- * again for each of 100 000 rows. */
-static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
+/* A row's fields after its id, and the row's close, through sd-bus: every row of the
+ * field-by-field path, the last one of the written rows (bus-rows.h). */
+static int append_job_row_tail(sd_bus_message *reply, const Job *j, bool paths) {
         uint32_t owner = (uint32_t) j->owner;
         JobCounts c = job_counts(j);
-        char *at = NULL;
         int r;
 
-        r = sd_bus_message_open_container(reply, 'r', l->paths ? ROW_FIELDS_PATH : ROW_FIELDS);
-        if (r >= 0)
-                r = bus_append_known_text(reply, j->id, &at);
-        if (r >= 0)
-                heap_follow(&l->body, at, (l->n > 0 ? l->n : 1) * ROW_BYTES);
-        if (r >= 0)
-                r = append_display_name(reply, j->display_name);
+        r = append_display_name(reply, j->display_name);
         if (r >= 0)
                 r = bus_append_known_text(reply, job_type_to_string(j->type), NULL);
         if (r >= 0)
@@ -255,11 +248,26 @@ static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
                 r = sd_bus_message_append_basic(reply, 't', &c.bytes_transferred);
         if (r >= 0)
                 r = sd_bus_message_append_basic(reply, 't', &c.bytes_total);
-        if (r >= 0 && l->paths)
+        if (r >= 0 && paths)
                 r = sd_bus_message_append_basic(reply, 'o', bus_job_path(j).s);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r;
+}
+
+/* One row of ListJobs, a field at a time: sd_bus_message_append() would parse "(ssssutto)"
+ * again for each of 100 000 rows. */
+static int append_job_row(sd_bus_message *reply, Job *j, JobsListed *l) {
+        char *at = NULL;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'r', l->paths ? ROW_FIELDS_PATH : ROW_FIELDS);
+        if (r >= 0)
+                r = bus_append_known_text(reply, j->id, &at);
+        if (r < 0)
+                return r;
+        heap_follow(&l->body, at, (l->n > 0 ? l->n : 1) * ROW_BYTES);
+        return append_job_row_tail(reply, j, l->paths);
 }
 
 /* The rows' jobs: every job, or the caller's own only (its owner's list, never another user's
@@ -342,8 +350,6 @@ static int append_jobs_rows(sd_bus_message *reply, JobsListed *l) {
         BusRows w = BUS_ROWS_MEASURE, whole;
         Job *first = listed_first(l), *last = NULL;
         uint64_t end, row_start = 0;
-        uint32_t owner;
-        JobCounts c;
         int r;
 
         if (!first)
@@ -382,23 +388,7 @@ static int append_jobs_rows(sd_bus_message *reply, JobsListed *l) {
                                        w.offset, end);
 
         /* The last row's other fields, through sd-bus as append_job_row() appends them. */
-        owner = (uint32_t) last->owner;
-        c = job_counts(last);
-        r = append_display_name(reply, last->display_name);
-        if (r >= 0)
-                r = bus_append_known_text(reply, job_type_to_string(last->type), NULL);
-        if (r >= 0)
-                r = bus_append_known_text(reply, job_state_to_string(last->state), NULL);
-        if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 'u', &owner);
-        if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 't', &c.bytes_transferred);
-        if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 't', &c.bytes_total);
-        if (r >= 0 && l->paths)
-                r = sd_bus_message_append_basic(reply, 'o', bus_job_path(last).s);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+        r = append_job_row_tail(reply, last, l->paths);
         return r < 0 ? r : 1;
 }
 
