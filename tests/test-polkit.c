@@ -276,13 +276,37 @@ test_configure (void)
         assert_denied (reply, error, ACTION_MANAGE_ALL);
 }
 
+/* Polkit made to hold its answers, user a's ListJobs(true) from busctl in a process of its own
+ * (setpriv execs busctl: ending the process ends a's connection), returned once polkit holds
+ * it. */
+static GSubprocess *
+list_all_held (Env *env, GSubprocessFlags flags)
+{
+        g_autofree char *address = g_strdup_printf ("--address=%s", env->fx->address);
+        g_autoptr(GError) error = NULL;
+        GSubprocess *waiting;
+
+        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
+        waiting = g_subprocess_new (flags, &error, "setpriv", "--reuid=xferd-test-a", "--regid=xferd-test-a",
+                                    "--init-groups", "busctl", address, "--timeout=60", "call", XFERD_BUS_NAME,
+                                    XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", "b", "true", NULL);
+        g_assert_no_error (error);
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
+                g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
+                gboolean any = FALSE;
+                g_variant_get (have, "(b)", &any);
+                if (any)
+                        return waiting;
+                g_assert_true (poll_again (deadline, 20));  /* the mock tells of a held call only when asked */
+        }
+}
+
 /* A polkit that takes its time (a password prompt) holds back only the call that waits for it. */
 static void
 test_slow_polkit_blocks_nobody (void)
 {
         g_autoptr(Env) env = env_new (TRUE);
         const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
-        g_autofree char *address = NULL;
         g_autoptr(GSubprocess) waiting = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *out = NULL;
@@ -291,22 +315,8 @@ test_slow_polkit_blocks_nobody (void)
         if (!env)
                 return;
         polkit_allow (env, allowed);
-        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
-
-        address = g_strdup_printf ("--address=%s", env->fx->address);
-        waiting = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "runuser", "-u", "xferd-test-a", "--",
-                                    "busctl", address, "--timeout=60", "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH,
-                                    XFERD_MANAGER_IFACE, "ListJobs", "b", "true", NULL);
-        g_assert_no_error (error);
         /* Once polkit holds a's call, others are answered at once: b, and root. */
-        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
-                g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
-                gboolean any = FALSE;
-                g_variant_get (have, "(b)", &any);
-                if (any)
-                        break;
-                g_assert_true (poll_again (deadline, 20));  /* the mock tells of a held call only when asked */
-        }
+        waiting = list_all_held (env, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
         reply = bus_client_call_manager (env->b, "ListJobs", g_variant_new ("(b)", FALSE),
                                          G_VARIANT_TYPE ("(a(ssssutto))"), &error);
         g_assert_no_error (error);
@@ -332,7 +342,6 @@ test_held_call_keeps_xferd (void)
 {
         g_autoptr(Env) env = env_new_idle (TRUE, HELD_IDLE_TIMEOUT);
         const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
-        g_autofree char *address = NULL;
         g_autoptr(GSubprocess) waiting = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *out = NULL;
@@ -341,21 +350,7 @@ test_held_call_keeps_xferd (void)
         if (!env)
                 return;
         polkit_allow (env, allowed);
-        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
-
-        address = g_strdup_printf ("--address=%s", env->fx->address);
-        waiting = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "runuser", "-u", "xferd-test-a", "--",
-                                    "busctl", address, "--timeout=60", "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH,
-                                    XFERD_MANAGER_IFACE, "ListJobs", "b", "true", NULL);
-        g_assert_no_error (error);
-        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
-                g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
-                gboolean any = FALSE;
-                g_variant_get (have, "(b)", &any);
-                if (any)
-                        break;
-                g_assert_true (poll_again (deadline, 20));  /* the mock tells of a held call only when asked */
-        }
+        waiting = list_all_held (env, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
         /* Nothing else calls xferd: it would exit after its idle timeout, but for the held call. */
         from = env->fx->signals->len;
         g_assert_false (bus_wait_name_lost (env->fx, &from, XFERD_BUS_NAME, 4 * HELD_IDLE_TIMEOUT * 1000));
@@ -403,7 +398,6 @@ test_caller_gone_while_held (void)
 {
         g_autoptr(Env) env = env_new_idle (TRUE, HELD_IDLE_TIMEOUT);
         const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
-        g_autofree char *address = NULL;
         g_autoptr(GSubprocess) waiting = NULL;
         g_autoptr(GError) error = NULL;
         guint32 uid_a;
@@ -413,23 +407,7 @@ test_caller_gone_while_held (void)
                 return;
         uid_a = bus_client_uid (env->a);
         polkit_allow (env, allowed);
-        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
-
-        address = g_strdup_printf ("--address=%s", env->fx->address);
-        /* setpriv execs busctl itself: killing the process ends a's connection. */
-        waiting = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "setpriv", "--reuid=xferd-test-a",
-                                    "--regid=xferd-test-a", "--init-groups", "busctl", address, "--timeout=60",
-                                    "call", XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", "b",
-                                    "true", NULL);
-        g_assert_no_error (error);
-        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);;) {
-                g_autoptr(GVariant) have = polkit_mock_call (env, "HaveHangingCalls", NULL);
-                gboolean any = FALSE;
-                g_variant_get (have, "(b)", &any);
-                if (any)
-                        break;
-                g_assert_true (poll_again (deadline, 20));  /* the mock tells of a held call only when asked */
-        }
+        waiting = list_all_held (env, G_SUBPROCESS_FLAGS_NONE);
         g_subprocess_force_exit (waiting);
         g_subprocess_wait (waiting, NULL, &error);
         g_assert_no_error (error);
