@@ -23,6 +23,10 @@
 #define POLKIT_NAME "org.freedesktop.PolicyKit1"
 #define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
 #define POLKIT_INTERFACE "org.freedesktop.PolicyKit1.Authority"
+/* Calls held for polkit's answer, of one sender and in all: polkit may wait as long as a user
+ * leaves its prompt open, and each call holds its message (up to the bus's largest). */
+#define POLKIT_MAX_HELD_SENDER 32
+#define POLKIT_MAX_HELD 256
 /* CheckAuthorization's flag that lets polkit ask the user (the caller allowed it). */
 #define POLKIT_ALLOW_USER_INTERACTION 1u
 
@@ -39,6 +43,7 @@ struct BusPolkit {
         Bus *bus;
         sd_bus_slot *filter;
         List queries;
+        unsigned n_queries;
         sd_bus_message *authorized;     /* the message being dispatched, if polkit allowed it */
 };
 
@@ -56,6 +61,7 @@ static PolkitQuery *query_free(PolkitQuery *q) {
         if (!q)
                 return NULL;
         list_remove(&q->owner->queries, &q->node);
+        q->owner->n_queries--;
         sd_bus_slot_unref(q->slot);
         sd_bus_message_unref(q->request);
         return mfree(q);
@@ -67,6 +73,17 @@ static PolkitQuery *query_find(BusPolkit *p, sd_bus_message *m) {
                 if (q->request == m)
                         return q;
         return NULL;
+}
+
+/* The calls of sender held for polkit's answer (a few hundred at most). */
+static unsigned queries_of(BusPolkit *p, const char *sender) {
+        unsigned n = 0;
+
+        for (PolkitQuery *q = LIST_ENTRY(p->queries.head, PolkitQuery, node); q;
+             q = LIST_ENTRY(q->node.next, PolkitQuery, node))
+                if (streq_ptr(sd_bus_message_get_sender(q->request), sender))
+                        n++;
+        return n;
 }
 
 static int on_check_authorization(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -131,6 +148,7 @@ static int query_start(BusPolkit *p, sd_bus_message *m, BusAction action) {
         q->owner = p;
         q->request = sd_bus_message_ref(m);
         list_append(&p->queries, &q->node);
+        p->n_queries++;
         /* No timeout of our own: polkit may wait for a password as long as it must. */
         r = sd_bus_call_async(p->bus->bus, &q->slot, call, on_check_authorization, q, UINT64_MAX);
         if (r < 0) {
@@ -164,6 +182,11 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         action = bus_access_needed_action(p->bus, m);
         if (action == BUS_ACTION_NONE)
                 return 0;
+        if (p->n_queries >= POLKIT_MAX_HELD || queries_of(p, sd_bus_message_get_sender(m)) >= POLKIT_MAX_HELD_SENDER) {
+                (void) sd_bus_reply_method_errorf(m, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                                  "Too many calls wait for polkit's answer; try again later.");
+                return 1;
+        }
         r = query_start(p, m, action);
         if (r < 0) {
                 /* Dispatched without authorization: the ordinary checks refuse it. */

@@ -47,6 +47,10 @@ typedef struct Bus {
         void *idle_userdata;
 } Bus;
 
+/* bus-open.c: connects to the system bus or the session bus as sd_bus_open_system() and
+ * sd_bus_open_user() do, but without Unix fd passing (the bus refuses calls that carry
+ * descriptors); logs what failed. */
+int bus_open(bool system, sd_bus **ret);
 /* bus.c: installs the Manager object, the job objects, the object manager, and the manager observer
  * that turns daemon changes into signals. */
 int bus_install(Bus *b);

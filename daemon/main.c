@@ -391,11 +391,9 @@ static int run(int argc, char *argv[]) {
                 goto finish;
         }
 
-        r = a.system ? sd_bus_open_system(&d.bus) : sd_bus_open_user(&d.bus);
-        if (r < 0) {
-                log_error_errno(r, "Failed to connect to the %s bus", a.system ? "system" : "session");
+        r = bus_open(a.system, &d.bus);
+        if (r < 0)
                 goto finish;
-        }
         d.b = (Bus) {
                 .bus = d.bus,
                 .manager = d.manager,

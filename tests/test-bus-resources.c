@@ -16,6 +16,8 @@
  * Needs root and the users xferd-test-a / xferd-test-b (as test-multiuser);
  * skips without them unless CI=true.
  */
+#include <fcntl.h>
+#include <gio/gunixfdlist.h>
 #include <glib/gstdio.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "bus-fixture.h"
+#include "bus-flood.h"
 #include "http-server.h"
 #include "poll-wait.h"
 #include "test-cases.h"
@@ -31,75 +34,6 @@
 /* xferd's own rules: the NameOwnerChanged match, plus whatever sd-bus adds by
  * itself. Anything per caller would be hundreds. */
 #define MAX_MATCH_RULES 8
-
-/* The flood client, copied where the test users can run it. */
-static char *
-flood_binary (BusFixture *fx)
-{
-        const char *built = g_getenv ("XFERD_BUS_FLOOD");
-        g_autoptr(GError) error = NULL;
-        g_autofree char *contents = NULL;
-        char *copy;
-        gsize len;
-
-        g_assert_nonnull (built);
-        g_file_get_contents (built, &contents, &len, &error);
-        g_assert_no_error (error);
-        copy = g_build_filename (fx->tmpdir, "xferd-bus-flood", NULL);
-        g_file_set_contents_full (copy, contents, (gssize) len, G_FILE_SET_CONTENTS_NONE, 0755, &error);
-        g_assert_no_error (error);
-        return copy;
-}
-
-/* Starts the flood client as user (NULL: root) with stdin and stdout piped. */
-static GSubprocess *
-flood_spawn (BusFixture *fx, const char *binary, const char *user, const char *mode, guint n)
-{
-        g_autoptr(GSubprocessLauncher) launcher =
-                g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-        g_autofree char *address = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s", fx->address);
-        g_autofree char *count = g_strdup_printf ("%u", n);
-        g_autoptr(GError) error = NULL;
-        GSubprocess *proc;
-
-        /* The client is no subject of this test: no leak check of it in a sanitizer build
-         * (the users could not read the suppressions file). */
-        if (g_getenv ("ASAN_OPTIONS")) {
-                g_autofree char *opts = g_strconcat (g_getenv ("ASAN_OPTIONS"), ":detect_leaks=0", NULL);
-                g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", opts, TRUE);
-        }
-        if (user)
-                proc = g_subprocess_launcher_spawn (launcher, &error, "runuser", "-u", user, "--", "env",
-                                                    address, binary, mode, count, NULL);
-        else
-                proc = g_subprocess_launcher_spawn (launcher, &error, "env", address, binary, mode, count, NULL);
-        g_assert_no_error (error);
-        return proc;
-}
-
-static char *
-flood_read_line (GSubprocess *proc)
-{
-        g_autoptr(GDataInputStream) out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
-        g_autoptr(GError) error = NULL;
-        char *line;
-
-        g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
-        line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-        g_assert_no_error (error);
-        g_assert_nonnull (line);
-        return line;
-}
-
-static void
-flood_finish (GSubprocess *proc)
-{
-        g_autoptr(GError) error = NULL;
-
-        g_output_stream_close (g_subprocess_get_stdin_pipe (proc), NULL, NULL);
-        g_subprocess_wait_check (proc, NULL, &error);
-        g_assert_no_error (error);
-}
 
 static char *
 name_owner (BusFixture *fx)
@@ -602,12 +536,104 @@ test_unread_replies (void)
         g_assert_null (strstr (log, "Bug:"));
 }
 
+/* Calls that carry file descriptors never reach xferd: it connects without fd passing, so the
+ * bus refuses them to their sender. Before, each such call's descriptors (16 a call on the
+ * system bus) stayed open in xferd while the call waited for its dispatch (a new caller's, for
+ * the bus to say who it is; polkit's), and one caller's calls could take xferd's last
+ * descriptor, and with it the bus. */
+#define FD_CALLS 64
+#define FDS_A_CALL 16
+
+typedef struct {
+        guint done, refused;
+} FdCalls;
+
+static void
+fd_call_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+        FdCalls *c = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), NULL,
+                                                                                     result, &error);
+
+        c->done++;
+        if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED))
+                c->refused++;
+}
+
+static guint
+open_fds (guint32 pid)
+{
+        g_autofree char *path = g_strdup_printf ("/proc/%u/fd", pid);
+        g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+        guint n = 0;
+
+        g_assert_nonnull (dir);
+        while (g_dir_read_name (dir))
+                n++;
+        return n;
+}
+
+static void
+test_fds_refused (void)
+{
+        BusFixtureOptions options = { .idle_timeout = 0 };
+        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+        FdCalls calls = { 0, 0 };
+        guint32 pid;
+        guint before;
+
+        for (guint i = 0; i < FDS_A_CALL; i++) {
+                int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+
+                g_assert_cmpint (fd, >=, 0);
+                g_assert_cmpint (g_unix_fd_list_append (fds, fd, &error), >=, 0);
+                g_assert_no_error (error);
+                close (fd);
+        }
+        assert_list_rows (fx, "ListJobs", "(a(ssssutto))", 0);
+        pid = bus_fixture_note_xferd (fx);
+        g_assert_cmpuint (pid, >, 0);
+        before = open_fds (pid);
+
+        /* A caller new to xferd, its calls sent together. */
+        g_autoptr(GDBusConnection) sender = g_dbus_connection_new_for_address_sync (
+                fx->address,
+                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (g_dbus_connection_get_capabilities (sender) & G_DBUS_CAPABILITY_FLAGS_UNIX_FD_PASSING);
+        for (guint i = 0; i < FD_CALLS; i++)
+                g_dbus_connection_call_with_unix_fd_list (sender, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                                          "ListJobs", g_variant_new ("(b)", FALSE),
+                                                          G_VARIANT_TYPE ("(a(ssssutto))"), G_DBUS_CALL_FLAGS_NONE,
+                                                          WAIT_TIMEOUT_MS, fds, NULL, fd_call_done, &calls);
+        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS); calls.done < FD_CALLS;) {
+                while (g_main_context_iteration (g_main_context_get_thread_default (), FALSE))
+                        ;
+                g_assert_true (poll_again (deadline, 5));
+        }
+        /* Every one refused by the bus; xferd the same, its descriptors as before. */
+        g_assert_cmpuint (calls.refused, ==, FD_CALLS);
+        g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
+        g_assert_cmpuint (open_fds (pid), <=, before + 2);
+        /* The same caller without descriptors is answered. */
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (sender, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                                                 XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                                 G_VARIANT_TYPE ("(a(ssssutto))"), G_DBUS_CALL_FLAGS_NONE,
+                                                                 WAIT_TIMEOUT_MS, NULL, &error);
+        g_assert_no_error (error);
+}
+
 const TestCase test_cases[] = {
         { "/bus-resources/many-callers", test_many_callers },
         { "/bus-resources/lost-bus-fails-loudly", test_lost_bus_fails_loudly },
         { "/bus-resources/large-list", test_large_list },
         { "/bus-resources/list-counts", test_list_counts },
         { "/bus-resources/message-limit", test_message_limit },
+        { "/bus-resources/fds-refused", test_fds_refused },
         { "/bus-resources/unread-replies", test_unread_replies },
         { NULL, NULL }
 };

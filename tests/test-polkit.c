@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bus-fixture.h"
+#include "bus-flood.h"
 #include "peer.h"
 #include "poll-wait.h"
 #include "test-cases.h"
@@ -420,6 +421,38 @@ test_caller_gone_while_held (void)
         g_assert_true (bus_wait_name_lost (env->fx, &from, XFERD_BUS_NAME, WAIT_TIMEOUT_MS));
 }
 
+/* Calls held for polkit's answer are bounded (each keeps its message, and polkit may wait as
+ * long as a user leaves a password prompt open): of POLKIT_CALLS calls of one user that polkit
+ * must answer, sent together while it answers none, xferd holds POLKIT_HELD and refuses the
+ * rest with LimitsExceeded at once; once polkit answers, the held ones are answered too. */
+#define POLKIT_CALLS 40
+#define POLKIT_HELD 32
+
+static void
+test_held_bounded (void)
+{
+        g_autoptr(Env) env = env_new (TRUE);
+        const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
+        g_autoptr(GError) error = NULL;
+
+        if (!env)
+                return;
+        polkit_allow (env, allowed);
+        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
+        g_autofree char *binary = flood_binary (env->fx);
+        g_autoptr(GSubprocess) flood = flood_spawn (env->fx, binary, "xferd-test-a", "polkit", POLKIT_CALLS);
+        g_autofree char *refused = flood_read_line (flood);
+        g_autofree char *want_refused = g_strdup_printf ("refused %u", POLKIT_CALLS - POLKIT_HELD);
+        g_assert_cmpstr (refused, ==, want_refused);
+
+        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
+        g_output_stream_write_all (g_subprocess_get_stdin_pipe (flood), "go\n", 3, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_autofree char *ok = flood_read_line (flood);
+        g_assert_cmpstr (ok, ==, "ok " G_STRINGIFY (POLKIT_HELD));
+        flood_finish (flood);
+}
+
 const TestCase test_cases[] = {
         { "/polkit/absent-root-only", test_no_polkit },
         { "/polkit/denied", test_denied },
@@ -428,5 +461,6 @@ const TestCase test_cases[] = {
         { "/polkit/slow-polkit-blocks-nobody", test_slow_polkit_blocks_nobody },
         { "/polkit/held-call-keeps-xferd", test_held_call_keeps_xferd },
         { "/polkit/caller-gone-while-held", test_caller_gone_while_held },
+        { "/polkit/held-bounded", test_held_bounded },
         { NULL, NULL }
 };

@@ -159,12 +159,83 @@ static int unread(unsigned n) {
         return 0;
 }
 
+typedef struct {
+        unsigned replies, ok, refused;
+} Replies;
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Replies *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        c->replies++;
+        if (!e)
+                c->ok++;
+        else if (sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED))
+                c->refused++;
+        else
+                fprintf(stderr, "xferd-bus-flood: ListJobs(true): %s: %s\n", e->name, e->message);
+        return 0;
+}
+
+/* n ListJobs(true), which polkit must allow a user, sent together; then a call polkit has no
+ * part in, whose reply comes after xferd's answers to every call before it: "refused R", the
+ * calls xferd refused with LimitsExceeded meanwhile. After a line on stdin (polkit answers
+ * then), every call's answer: "ok O". */
+static int polkit(unsigned n) {
+        sd_bus *bus = NULL;
+        Replies c = { 0, 0, 0 };
+        char buf[64];
+        int r;
+
+        if (open_bus(&bus) < 0)
+                return 2;
+        for (unsigned i = 0; i < n; i++) {
+                sd_bus_message *m = NULL;
+
+                r = sd_bus_message_new_method_call(bus, &m, "org.xferd.Transfer1", "/org/xferd/Transfer1",
+                                                   "org.xferd.Transfer1.Manager", "ListJobs");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "b", 1);
+                if (r >= 0)
+                        r = sd_bus_call_async(bus, NULL, m, on_reply, &c, 120 * 1000000ULL);
+                sd_bus_message_unref(m);
+                if (r < 0) {
+                        fprintf(stderr, "xferd-bus-flood: ListJobs(true): %s\n", strerror(-r));
+                        return 2;
+                }
+        }
+        if (call_list_jobs(bus, 1) < 0)
+                return 2;
+        /* The answers that came meanwhile, queued by sd_bus_call(). */
+        while ((r = sd_bus_process(bus, NULL)) > 0)
+                ;
+        if (r < 0)
+                return 2;
+        printf("refused %u\n", c.refused);
+        fflush(stdout);
+        if (!fgets(buf, sizeof buf, stdin))
+                return 2;
+        while (c.replies < n) {
+                r = sd_bus_process(bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0) {
+                        fprintf(stderr, "xferd-bus-flood: waiting for answers: %s\n", strerror(-r));
+                        return 2;
+                }
+        }
+        printf("ok %u\n", c.ok);
+        fflush(stdout);
+        sd_bus_close_unref(bus);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         unsigned long n;
         char *end;
 
         if (argc != 3) {
-                fprintf(stderr, "usage: xferd-bus-flood hold|cycle|unread N\n");
+                fprintf(stderr, "usage: xferd-bus-flood hold|cycle|unread|polkit N\n");
                 return 2;
         }
         errno = 0;
@@ -179,6 +250,8 @@ int main(int argc, char *argv[]) {
                 return cycle((unsigned) n);
         if (strcmp(argv[1], "unread") == 0)
                 return unread((unsigned) n);
+        if (strcmp(argv[1], "polkit") == 0)
+                return polkit((unsigned) n);
         fprintf(stderr, "xferd-bus-flood: unknown mode '%s'\n", argv[1]);
         return 2;
 }
