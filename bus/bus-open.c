@@ -16,7 +16,8 @@
 
 #define SYSTEM_BUS_ADDRESS "unix:path=/run/dbus/system_bus_socket"
 
-/* A path as a D-Bus address value: bytes other than these escaped as %XX. */
+/* A path as a D-Bus address value: bytes other than those the specification lets stand
+ * ([-0-9A-Za-z_/.*]) escaped as %XX. */
 static char *address_escape(const char *path) {
         size_t n = strlen(path);
         char *e = malloc(n * 3 + 1), *q = e;
@@ -27,7 +28,7 @@ static char *address_escape(const char *path) {
                 unsigned char ch = (unsigned char) *p;
 
                 if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    strchr("-_/.\\", ch))
+                    strchr("-_/.*", ch))
                         *q++ = (char) ch;
                 else
                         q += sprintf(q, "%%%02x", ch);
