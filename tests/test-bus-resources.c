@@ -546,6 +546,7 @@ test_unread_replies (void)
 
 typedef struct {
         guint done, refused;
+        gboolean all;           /* done == FD_CALLS */
 } FdCalls;
 
 static void
@@ -557,6 +558,7 @@ fd_call_done (GObject *source, GAsyncResult *result, gpointer data)
                                                                                      result, &error);
 
         c->done++;
+        c->all = c->done == FD_CALLS;
         if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED))
                 c->refused++;
 }
@@ -581,7 +583,7 @@ test_fds_refused (void)
         g_autoptr(BusFixture) fx = bus_fixture_new (&options);
         g_autoptr(GError) error = NULL;
         g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
-        FdCalls calls = { 0, 0 };
+        FdCalls calls = { 0, 0, FALSE };
         guint32 pid;
         guint before;
 
@@ -610,11 +612,7 @@ test_fds_refused (void)
                                                           "ListJobs", g_variant_new ("(b)", FALSE),
                                                           G_VARIANT_TYPE ("(a(ssssutto))"), G_DBUS_CALL_FLAGS_NONE,
                                                           WAIT_TIMEOUT_MS, fds, NULL, fd_call_done, &calls);
-        for (gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS); calls.done < FD_CALLS;) {
-                while (g_main_context_iteration (g_main_context_get_thread_default (), FALSE))
-                        ;
-                g_assert_true (poll_again (deadline, 5));
-        }
+        g_assert_true (bus_fixture_run_until (fx, &calls.all, WAIT_TIMEOUT_MS));
         /* Every one refused by the bus; xferd the same, its descriptors as before. */
         g_assert_cmpuint (calls.refused, ==, FD_CALLS);
         g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);

@@ -495,30 +495,44 @@ in_subprocess (void)
         return false;
 }
 
+/* A held stream's free while its thread is stalled after the first piece of an 8 MiB prefix:
+ * it hands over the hasher as of that piece, without waiting for the thread. locked: the
+ * stream's test lock held meanwhile, as a preempted thread of the hash would hold it. */
+static void
+hold_first_piece (gboolean locked)
+{
+        g_autofree char *dir = g_dir_make_tmp ("xferd-test-hash-stall-XXXXXX", NULL);
+        g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+        int wfd;
+        Hasher *h;
+        Fixture f;
+
+        g_assert_nonnull (dir);
+        wfd = fixture_init_stalled (&f, fifo, 8u * 1024u * 1024u, 8u * 1024u * 1024u,
+                                    DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+        if (locked)
+                hash_stream_test_lock (f.s, true);
+        else
+                g_assert_cmpuint (loop_busy (&f.l), ==, 1);
+        hash_stream_hold (f.s);
+        h = hash_stream_free (f.s);
+        g_assert_nonnull (h);
+        g_assert_cmpuint (hasher_get_size (h), ==, HASH_STREAM_BACKGROUND_PIECE);
+        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, hasher_get_size (h));
+        hasher_free (h);
+        /* The stream lives until its task is back on the loop. */
+        if (locked)
+                hash_stream_test_lock (f.s, false);
+        close (wfd);
+        loop_run_until (&f.l, true);
+        fixture_done_stalled (&f, dir, fifo);
+}
+
 static void
 test_hold_stalled (void)
 {
-        if (in_subprocess ()) {
-                g_autofree char *dir = g_dir_make_tmp ("xferd-test-hash-stall-XXXXXX", NULL);
-                g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
-                int wfd;
-                Hasher *h;
-                Fixture f;
-
-                g_assert_nonnull (dir);
-                wfd = fixture_init_stalled (&f, fifo, 8u * 1024u * 1024u, 8u * 1024u * 1024u,
-                                            DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
-                g_assert_cmpuint (loop_busy (&f.l), ==, 1);
-                hash_stream_hold (f.s);
-                h = hash_stream_free (f.s);
-                g_assert_nonnull (h);
-                g_assert_cmpuint (hasher_get_size (h), ==, HASH_STREAM_BACKGROUND_PIECE);
-                assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, hasher_get_size (h));
-                hasher_free (h);
-                close (wfd);
-                loop_run_until (&f.l, true);
-                fixture_done_stalled (&f, dir, fifo);
-        }
+        if (in_subprocess ())
+                hold_first_piece (FALSE);
 }
 
 /* Review R4: the loop never waits for a lock a thread of the hash may hold (the background's
@@ -529,29 +543,8 @@ test_hold_stalled (void)
 static void
 test_hold_locked (void)
 {
-        if (in_subprocess ()) {
-                g_autofree char *dir = g_dir_make_tmp ("xferd-test-hash-locked-XXXXXX", NULL);
-                g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
-                int wfd;
-                Hasher *h;
-                Fixture f;
-
-                g_assert_nonnull (dir);
-                wfd = fixture_init_stalled (&f, fifo, 8u * 1024u * 1024u, 8u * 1024u * 1024u,
-                                            DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
-                hash_stream_test_lock (f.s, true);
-                hash_stream_hold (f.s);
-                h = hash_stream_free (f.s);
-                g_assert_nonnull (h);
-                g_assert_cmpuint (hasher_get_size (h), ==, HASH_STREAM_BACKGROUND_PIECE);
-                assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, hasher_get_size (h));
-                hasher_free (h);
-                /* The stream lives until its task is back on the loop. */
-                hash_stream_test_lock (f.s, false);
-                close (wfd);
-                loop_run_until (&f.l, true);
-                fixture_done_stalled (&f, dir, fifo);
-        }
+        if (in_subprocess ())
+                hold_first_piece (TRUE);
 }
 
 /* A stream behind (here its thread blocked on a FIFO in the test stall after the first piece
