@@ -419,6 +419,41 @@ bus_call (BusFixture *fx, const char *path, const char *iface, const char *metho
         return call_as (fx, NULL, path, iface, method, params, reply_type, error);
 }
 
+#define ASYNC_CALL_TIMEOUT_MS 60000
+
+void
+bus_async_reply_take (BusAsyncReply *r, GObject *source, GAsyncResult *result)
+{
+        r->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &r->error);
+        r->when = g_get_monotonic_time ();
+        r->done = TRUE;
+}
+
+static void
+async_reply_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+        bus_async_reply_take (data, source, result);
+}
+
+void
+bus_call_async (BusFixture *fx, GDBusConnection *conn, const char *path, const char *iface, const char *method,
+                GVariant *params, const GVariantType *reply_type, BusAsyncReply *r)
+{
+        *r = (BusAsyncReply) { .done = FALSE };
+        /* The reply's callback runs in the context that is the thread's default now. */
+        g_main_context_push_thread_default (fx->ctx);
+        g_dbus_connection_call (conn, XFERD_BUS_NAME, path, iface, method, params, reply_type,
+                                G_DBUS_CALL_FLAGS_NONE, ASYNC_CALL_TIMEOUT_MS, NULL, async_reply_done, r);
+        g_main_context_pop_thread_default (fx->ctx);
+}
+
+void
+bus_async_reply_clear (BusAsyncReply *r)
+{
+        g_clear_pointer (&r->reply, g_variant_unref);
+        g_clear_error (&r->error);
+}
+
 GVariant *
 bus_call_manager (BusFixture *fx, const char *method, GVariant *params,
                   const GVariantType *reply_type, GError **error)

@@ -141,6 +141,26 @@ GVariant *bus_get_property (BusFixture *fx, const char *path, const char *iface,
 gboolean bus_set_property (BusFixture *fx, const char *path, const char *iface,
                            const char *name, GVariant *value, GError **error);
 
+/* The outcome of a call made without waiting, filled when its reply arrives while the
+ * fixture's context runs: bus_fixture_run_until (fx, &r.done, …). */
+typedef struct {
+        gboolean done;
+        GVariant *reply;        /* NULL when the call failed: error */
+        GError *error;
+        gint64 when;            /* monotonic µs when the reply arrived */
+} BusAsyncReply;
+
+/* Calls method of org.xferd.Transfer1 on conn (fx->conn, or another connection to the
+ * fixture's bus) without waiting; *r is reset now and filled by the reply, in the fixture's
+ * context. The call may wait up to 60 s, longer than any of the test's own waits. */
+void bus_call_async (BusFixture *fx, GDBusConnection *conn, const char *path, const char *iface,
+                     const char *method, GVariant *params, const GVariantType *reply_type, BusAsyncReply *r);
+/* Fills *r from the result of g_dbus_connection_call() (source, result), for a callback of
+ * a test's own that notes more. */
+void bus_async_reply_take (BusAsyncReply *r, GObject *source, GAsyncResult *result);
+/* Frees r's reply and error. */
+void bus_async_reply_clear (BusAsyncReply *r);
+
 /* Asserting property getters for job objects. */
 char *job_get_string (BusFixture *fx, const char *job, const char *name);
 guint64 job_get_uint64 (BusFixture *fx, const char *job, const char *name);

@@ -410,22 +410,6 @@ test_list_counts (void)
 #define UNREAD_CALLS 150
 #define UNREAD_RATE (256 * 1024)
 
-/* An asynchronous call's outcome, for bus_fixture_run_until(). */
-typedef struct {
-        gboolean done;
-        GVariant *reply;
-        GError *error;
-} CallOutcome;
-
-static void
-call_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-        CallOutcome *o = data;
-
-        o->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &o->error);
-        o->done = TRUE;
-}
-
 /* Whether the file at path grows by step bytes, three times in a row, within timeout_ms each. */
 static gboolean
 file_keeps_growing (const char *path, goffset step, guint timeout_ms)
@@ -456,8 +440,7 @@ test_unread_replies (void)
         g_autofree char *dir = bus_fixture_mkdir (fx, "dest");
         g_autofree char *dest = g_build_filename (dir, "slow.bin", NULL);
         g_autofree char *url = http_server_url (http, "/slow.bin");
-        CallOutcome listed = { FALSE, NULL, NULL };
-        CallOutcome created = { FALSE, NULL, NULL };
+        BusAsyncReply listed, created;
         g_autoptr(GDBusConnection) newcomer = NULL;
         g_autoptr(GError) error = NULL;
         guint32 pid;
@@ -486,14 +469,12 @@ test_unread_replies (void)
         g_assert_cmpstr (line, ==, "sent " G_STRINGIFY (UNREAD_CALLS));
         /* Another caller's ListJobs, whose reply waits behind the unread ones. (A caller xferd
          * knows already: a new one's calls wait for the bus to say who it is, as below.) */
-        g_dbus_connection_call (fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
-                                g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"),
-                                G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, call_done, &listed);
+        bus_call_async (fx, fx->conn, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", FALSE),
+                        G_VARIANT_TYPE ("(a(ssssutto))"), &listed);
         /* The new caller's call: xferd asks the bus who it is, and the question waits behind
          * the unread replies. */
-        g_dbus_connection_call (newcomer, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
-                                g_variant_new ("(sa{sv})", "newcomer", NULL), G_VARIANT_TYPE ("(so)"),
-                                G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, call_done, &created);
+        bus_call_async (fx, newcomer, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
+                        g_variant_new ("(sa{sv})", "newcomer", NULL), G_VARIANT_TYPE ("(so)"), &created);
         /* The loop runs on while the bus reads nothing of xferd. */
         g_assert_true (file_keeps_growing (temp, UNREAD_RATE / 8, 3000));
         g_assert_cmpint (kill ((pid_t) pid, 0), ==, 0);
@@ -515,7 +496,7 @@ test_unread_replies (void)
         g_assert_true (bus_fixture_run_until (fx, &listed.done, WAIT_TIMEOUT_MS));
         g_assert_error (listed.error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED);
         g_assert_nonnull (strstr (listed.error->message, "try again later"));
-        g_clear_error (&listed.error);
+        bus_async_reply_clear (&listed);
         /* The new caller's job is made, and is its own. */
         g_assert_true (bus_fixture_run_until (fx, &created.done, WAIT_TIMEOUT_MS));
         g_assert_no_error (created.error);
@@ -524,7 +505,7 @@ test_unread_replies (void)
         g_autofree char *created_name = job_get_string (fx, created_path, "DisplayName");
         g_assert_cmpstr (created_name, ==, "newcomer");
         g_assert_cmpuint (job_get_uint32 (fx, created_path, "Owner"), ==, getuid ());
-        g_variant_unref (created.reply);
+        bus_async_reply_clear (&created);
         g_autoptr(GVariant) reply =
                 bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
         g_assert_nonnull (reply);

@@ -107,8 +107,7 @@ typedef struct {
 typedef struct {
         guint index;
         Replies *replies;
-        GVariant *reply;
-        GError *error;
+        BusAsyncReply call;
 } Outcome;
 
 static void
@@ -117,7 +116,7 @@ outcome_done (GObject *source, GAsyncResult *result, gpointer data)
         Outcome *o = data;
         Replies *r = o->replies;
 
-        o->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &o->error);
+        bus_async_reply_take (&o->call, source, result);
         r->order[r->done++] = o->index;
         r->all = r->done == r->want;
 }
@@ -125,18 +124,31 @@ outcome_done (GObject *source, GAsyncResult *result, gpointer data)
 static void
 outcomes_clear (Outcome *o, guint n)
 {
-        for (guint i = 0; i < n; i++) {
-                g_clear_pointer (&o[i].reply, g_variant_unref);
-                g_clear_error (&o[i].error);
-        }
+        for (guint i = 0; i < n; i++)
+                bus_async_reply_clear (&o[i].call);
+}
+
+static void
+call_async (GDBusConnection *conn, const char *iface, const char *method, GVariant *params,
+            const GVariantType *reply_type, Outcome *o)
+{
+        g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, iface, method, params, reply_type,
+                                G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, o);
 }
 
 static void
 call_manager_async (GDBusConnection *conn, const char *method, GVariant *params, const GVariantType *reply_type,
                     Outcome *o)
 {
-        g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params,
-                                reply_type, G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, o);
+        call_async (conn, XFERD_MANAGER_IFACE, method, params, reply_type, o);
+}
+
+/* The Manager's Version, the call xferd answers with the least work. */
+static void
+get_version_async (GDBusConnection *conn, Outcome *o)
+{
+        call_async (conn, "org.freedesktop.DBus.Properties", "Get",
+                    g_variant_new ("(ss)", XFERD_MANAGER_IFACE, "Version"), G_VARIANT_TYPE ("(v)"), o);
 }
 
 /* Two jobs made and then listed by a new caller: each call handled after the one before it. */
@@ -169,13 +181,13 @@ test_held_in_order (void)
 
         g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
         for (guint i = 0; i < 3; i++) {
-                g_assert_no_error (o[i].error);
+                g_assert_no_error (o[i].call.error);
                 g_assert_cmpuint (order[i], ==, i);
         }
-        g_variant_get (o[0].reply, "(&s&o)", NULL, &first_path);
-        g_variant_get (o[1].reply, "(&s&o)", NULL, &second_path);
+        g_variant_get (o[0].call.reply, "(&s&o)", NULL, &first_path);
+        g_variant_get (o[1].call.reply, "(&s&o)", NULL, &second_path);
         /* The list, third, sees both jobs, in the order they were made. */
-        rows = g_variant_get_child_value (o[2].reply, 0);
+        rows = g_variant_get_child_value (o[2].call.reply, 0);
         g_assert_cmpuint (g_variant_n_children (rows), ==, 2);
         for (guint i = 0; i < 2; i++) {
                 guint32 owner;
@@ -210,9 +222,7 @@ test_held_bounded (void)
         pid = xferd_stop (fx);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
-                g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
-                                        g_variant_new ("(ss)", XFERD_MANAGER_IFACE, "Version"), G_VARIANT_TYPE ("(v)"),
-                                        G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, &o[i]);
+                get_version_async (conn, &o[i]);
         }
         driver_round_trip (conn);
         xferd_continue (pid);
@@ -220,11 +230,11 @@ test_held_bounded (void)
         g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
         for (guint i = 0; i < N; i++)
                 if (i < MAX_HELD) {
-                        g_assert_no_error (o[i].error);
-                        g_assert_nonnull (o[i].reply);
+                        g_assert_no_error (o[i].call.error);
+                        g_assert_nonnull (o[i].call.reply);
                 } else {
-                        bus_assert_error (o[i].error, DBUS_ERROR_LIMITS_EXCEEDED);
-                        g_assert_nonnull (strstr (o[i].error->message, HELD_REFUSAL));
+                        bus_assert_error (o[i].call.error, DBUS_ERROR_LIMITS_EXCEEDED);
+                        g_assert_nonnull (strstr (o[i].call.error->message, HELD_REFUSAL));
                 }
         /* The refusals came first (at once), the held calls after the answer, in order. */
         for (guint i = 0; i < N; i++)
@@ -261,10 +271,7 @@ test_held_bounded_all (void)
         pid = xferd_stop (fx);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
-                g_dbus_connection_call (conn[i / EACH], XFERD_BUS_NAME, XFERD_MANAGER_PATH,
-                                        "org.freedesktop.DBus.Properties", "Get",
-                                        g_variant_new ("(ss)", XFERD_MANAGER_IFACE, "Version"), G_VARIANT_TYPE ("(v)"),
-                                        G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, &o[i]);
+                get_version_async (conn[i / EACH], &o[i]);
         }
         for (guint c = 0; c < CALLERS; c++)
                 driver_round_trip (conn[c]);
@@ -272,11 +279,11 @@ test_held_bounded_all (void)
 
         g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
         for (guint i = 0; i < N; i++)
-                if (o[i].reply)
+                if (o[i].call.reply)
                         ok++;
                 else {
-                        bus_assert_error (o[i].error, DBUS_ERROR_LIMITS_EXCEEDED);
-                        g_assert_nonnull (strstr (o[i].error->message, HELD_REFUSAL));
+                        bus_assert_error (o[i].call.error, DBUS_ERROR_LIMITS_EXCEEDED);
+                        g_assert_nonnull (strstr (o[i].call.error->message, HELD_REFUSAL));
                         refused++;
                 }
         g_assert_cmpuint (ok, ==, MAX_HELD_ALL);
