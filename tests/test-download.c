@@ -577,16 +577,13 @@ test_replace_existing (void)
 static void
 test_empty_file (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/empty", 0);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "empty", NULL);
-        g_autofree char *url = http_server_url (http, "/empty");
-        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autofree char *url = NULL, *dest = NULL;
+        g_autoptr(GBytes) content = xferd_env_serve_file (env, "empty", 0, &url, &dest);
+        g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, NULL);
 
-        job_wait_state (fx, job, "transferred");
-        g_assert_false (xferd_complete (fx, job));
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_false (xferd_complete (env->fx, job));
         assert_file_content (dest, content);
         assert_file_mode (dest, 0644);
 }
