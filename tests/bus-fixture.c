@@ -1084,16 +1084,22 @@ start_dbus_daemon (BusFixture *fx, const char *config_file)
         g_test_message ("private bus: %s", printed);
 }
 
+GDBusConnection *
+bus_connect (const char *address)
+{
+        g_autoptr(GError) error = NULL;
+        GDBusConnection *conn = g_dbus_connection_new_for_address_sync (
+                address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, &error);
+
+        g_assert_no_error (error);
+        return conn;
+}
+
 static void
 connect_to_bus (BusFixture *fx)
 {
-        g_autoptr(GError) error = NULL;
-
-        fx->conn = g_dbus_connection_new_for_address_sync (fx->address,
-                                                           G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                           G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                           NULL, NULL, &error);
-        g_assert_no_error (error);
+        fx->conn = bus_connect (fx->address);
         /* Every signal on the bus, from anyone: only xferd and the bus send. */
         fx->subscription = g_dbus_connection_signal_subscribe (fx->conn, NULL, NULL, NULL, NULL, NULL,
                                                                G_DBUS_SIGNAL_FLAGS_NONE,

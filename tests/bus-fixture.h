@@ -91,6 +91,10 @@ char *bus_session_config (const char *socket_path, const char *services_dir);
 void bus_fixture_free (BusFixture *fx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusFixture, bus_fixture_free)
 
+/* A new connection to the bus at address (asserted): the fixture's (fx->address), as a caller
+ * of the test's own user that xferd has not seen yet. */
+GDBusConnection *bus_connect (const char *address);
+
 /* A new empty directory inside the fixture's temporary directory. */
 char *bus_fixture_mkdir (BusFixture *fx, const char *name);
 

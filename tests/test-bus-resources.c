@@ -446,11 +446,7 @@ test_unread_replies (void)
 
         /* A caller xferd has not seen yet, connected before the bus stops reading xferd (the
          * bus sends xferd a NameOwnerChanged of its arrival). */
-        newcomer = g_dbus_connection_new_for_address_sync (
-                env->fx->address,
-                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                NULL, NULL, &error);
-        g_assert_no_error (error);
+        newcomer = bus_connect (env->fx->address);
 
         GSubprocess *flood = flood_spawn (env->fx, binary, NULL, "unread", UNREAD_CALLS);
         g_autofree char *line = flood_read_line (flood);
@@ -570,11 +566,7 @@ test_fds_refused (void)
         before = open_fds (pid);
 
         /* A caller new to xferd, its calls sent together. */
-        g_autoptr(GDBusConnection) sender = g_dbus_connection_new_for_address_sync (
-                fx->address,
-                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                NULL, NULL, &error);
-        g_assert_no_error (error);
+        g_autoptr(GDBusConnection) sender = bus_connect (fx->address);
         g_assert_true (g_dbus_connection_get_capabilities (sender) & G_DBUS_CAPABILITY_FLAGS_UNIX_FD_PASSING);
         for (guint i = 0; i < FD_CALLS; i++)
                 g_dbus_connection_call_with_unix_fd_list (sender, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,

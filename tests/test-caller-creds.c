@@ -68,20 +68,6 @@ xferd_continue (guint32 pid)
         g_assert_cmpint (kill ((pid_t) pid, SIGCONT), ==, 0);
 }
 
-/* A connection of its own: a caller xferd has not seen. */
-static GDBusConnection *
-new_caller (BusFixture *fx)
-{
-        g_autoptr(GError) error = NULL;
-        GDBusConnection *conn = g_dbus_connection_new_for_address_sync (
-                fx->address,
-                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                NULL, NULL, &error);
-
-        g_assert_no_error (error);
-        return conn;
-}
-
 /* Once the driver answered conn, the bus has queued every call conn sent before for xferd. */
 static void
 driver_round_trip (GDBusConnection *conn)
@@ -167,7 +153,7 @@ test_held_in_order (void)
 
         if (!fx)
                 return;
-        conn = new_caller (fx);
+        conn = bus_connect (fx->address);
         pid = xferd_stop (fx);
         for (guint i = 0; i < 3; i++)
                 o[i] = (Outcome) { .index = i, .replies = &replies };
@@ -218,7 +204,7 @@ test_held_bounded (void)
 
         if (!fx)
                 return;
-        conn = new_caller (fx);
+        conn = bus_connect (fx->address);
         pid = xferd_stop (fx);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
@@ -267,7 +253,7 @@ test_held_bounded_all (void)
         if (!fx)
                 return;
         for (guint c = 0; c < CALLERS; c++)
-                conn[c] = new_caller (fx);
+                conn[c] = bus_connect (fx->address);
         pid = xferd_stop (fx);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
@@ -311,7 +297,7 @@ test_lookup_fails (void)
 
         if (!fx)
                 return;
-        conn = new_caller (fx);
+        conn = bus_connect (fx->address);
         unique = g_strdup (g_dbus_connection_get_unique_name (conn));
         pid = xferd_stop (fx);
         g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
