@@ -302,6 +302,21 @@ list_all_held (Env *env, GSubprocessFlags flags)
         }
 }
 
+/* Polkit lets go of the calls it holds: the list_all_held() call is answered, and lists b's job
+ * (a may manage all). */
+static void
+list_all_released (Env *env, GSubprocess *waiting)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = NULL;
+        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
+
+        g_subprocess_communicate_utf8 (waiting, NULL, NULL, &out, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (g_subprocess_get_successful (waiting));
+        g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
+}
+
 /* A polkit that takes its time (a password prompt) holds back only the call that waits for it. */
 static void
 test_slow_polkit_blocks_nobody (void)
@@ -310,7 +325,6 @@ test_slow_polkit_blocks_nobody (void)
         const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
         g_autoptr(GSubprocess) waiting = NULL;
         g_autoptr(GError) error = NULL;
-        g_autofree char *out = NULL;
         GVariant *reply;
 
         if (!env)
@@ -327,11 +341,7 @@ test_slow_polkit_blocks_nobody (void)
         g_assert_no_error (error);
         g_variant_unref (reply);
 
-        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
-        g_subprocess_communicate_utf8 (waiting, NULL, NULL, &out, NULL, &error);
-        g_assert_no_error (error);
-        g_assert_true (g_subprocess_get_successful (waiting));
-        g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
+        list_all_released (env, waiting);
 }
 
 /* A call held for polkit is still to be answered: xferd, idle otherwise, does not exit on
@@ -344,8 +354,6 @@ test_held_call_keeps_xferd (void)
         g_autoptr(Env) env = env_new_idle (TRUE, HELD_IDLE_TIMEOUT);
         const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
         g_autoptr(GSubprocess) waiting = NULL;
-        g_autoptr(GError) error = NULL;
-        g_autofree char *out = NULL;
         guint from;
 
         if (!env)
@@ -356,11 +364,7 @@ test_held_call_keeps_xferd (void)
         from = env->fx->signals->len;
         g_assert_false (bus_wait_name_lost (env->fx, &from, XFERD_BUS_NAME, 4 * HELD_IDLE_TIMEOUT * 1000));
 
-        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
-        g_subprocess_communicate_utf8 (waiting, NULL, NULL, &out, NULL, &error);
-        g_assert_no_error (error);
-        g_assert_true (g_subprocess_get_successful (waiting));
-        g_assert_nonnull (strstr (out, env->job_b + strlen (XFERD_JOB_PATH_PREFIX)));
+        list_all_released (env, waiting);
 }
 
 /* How many connections of uid the bus has. */
