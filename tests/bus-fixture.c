@@ -719,13 +719,13 @@ xferd_wait_temp (BusFixture *fx, const char *job, guint index, goffset size)
         return temp;
 }
 
-/* ListJobs(false): the caller's jobs. */
+/* ListJobs(all): the caller's jobs, or every user's. */
 static GVariant *
-list_jobs_as (BusFixture *fx, BusClient *client)
+list_jobs_as (BusFixture *fx, BusClient *client, gboolean all)
 {
         g_autoptr(GError) error = NULL;
         GVariant *reply = call_as (fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
-                                   g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+                                   g_variant_new ("(b)", all), G_VARIANT_TYPE ("(a(ssssutto))"), &error);
 
         g_assert_no_error (error);
         return reply;
@@ -734,7 +734,15 @@ list_jobs_as (BusFixture *fx, BusClient *client)
 GVariant *
 xferd_list_jobs (BusFixture *fx)
 {
-        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL);
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL, FALSE);
+
+        return g_variant_get_child_value (reply, 0);
+}
+
+GVariant *
+xferd_list_all_jobs (BusFixture *fx)
+{
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL, TRUE);
 
         return g_variant_get_child_value (reply, 0);
 }
@@ -757,7 +765,7 @@ list_jobs_reply_has (GVariant *reply, const char *id)
 gboolean
 xferd_lists_job (BusFixture *fx, const char *id)
 {
-        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL);
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL, FALSE);
 
         return list_jobs_reply_has (reply, id);
 }
@@ -1606,7 +1614,7 @@ bus_client_temp_path (BusClient *client, const char *job, guint index)
 gboolean
 bus_client_lists_job (BusClient *client, const char *id)
 {
-        g_autoptr(GVariant) reply = list_jobs_as (client->fx, client);
+        g_autoptr(GVariant) reply = list_jobs_as (client->fx, client, FALSE);
 
         return list_jobs_reply_has (reply, id);
 }

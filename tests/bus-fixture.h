@@ -360,6 +360,9 @@ char *xferd_wait_temp (BusFixture *fx, const char *job, guint index, goffset siz
 char *list_files_temp_path (GVariant *reply, guint index);
 /* ListJobs(false): the a(ssssutto) of the caller's jobs. */
 GVariant *xferd_list_jobs (BusFixture *fx);
+/* ListJobs(true): the a(ssssutto) of every user's jobs (the fixture's connection is root's or
+ * the owner's of them all). */
+GVariant *xferd_list_all_jobs (BusFixture *fx);
 /* Whether ListJobs(false) lists id. */
 gboolean xferd_lists_job (BusFixture *fx, const char *id);
 /* Whether a ListJobs reply, (a(ssssutto)), lists id. */

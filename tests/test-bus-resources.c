@@ -490,10 +490,7 @@ test_unread_replies (void)
         g_assert_cmpstr (created_name, ==, "newcomer");
         g_assert_cmpuint (job_get_uint32 (env->fx, created_path, "Owner"), ==, getuid ());
         bus_async_reply_clear (&created);
-        g_autoptr(GVariant) reply = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                      G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
-        g_assert_nonnull (reply);
-        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        g_autoptr(GVariant) rows = xferd_list_jobs (env->fx);
         g_assert_cmpuint (g_variant_n_children (rows), ==, UNREAD_JOBS + 2);
         g_assert_cmpuint (bus_fixture_note_xferd (env->fx), ==, pid);
         g_autofree char *log = bus_fixture_xferd_log (env->fx);

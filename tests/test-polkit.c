@@ -198,9 +198,7 @@ assert_a_is_no_admin (gboolean with_polkit)
         g_assert_false (object_manager_shows_a_job_b (env));
 
         /* Root may, with or without polkit. */
-        g_autoptr(GVariant) all = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
-                                                    G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-        g_assert_no_error (error);
+        g_autoptr(GVariant) all = xferd_list_all_jobs (env->fx);
 }
 
 static void
@@ -336,9 +334,7 @@ test_slow_polkit_blocks_nobody (void)
                                          G_VARIANT_TYPE ("(a(ssssutto))"), &error);
         g_assert_no_error (error);
         g_variant_unref (reply);
-        reply = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", TRUE),
-                                  G_VARIANT_TYPE ("(a(ssssutto))"), &error);
-        g_assert_no_error (error);
+        reply = xferd_list_all_jobs (env->fx);
         g_variant_unref (reply);
 
         list_all_released (env, waiting);
