@@ -410,12 +410,20 @@ static int lookup_start(BusCreds *c, const char *sender, CredsLookup **ret) {
  * refuses it past the bounds. */
 static int lookup_hold(CredsLookup *l, sd_bus_message *m) {
         BusCreds *c = l->owner;
-        size_t size = bus_message_size(m);
+        size_t room = SIZE_MAX, size = 0;
         int r;
 
-        if (l->n_calls - l->next >= CREDS_MAX_HELD || c->n_held >= CREDS_MAX_HELD_ALL ||
-            (l->bytes > 0 && l->bytes + size > CREDS_MAX_HELD_BYTES) ||
-            (c->held_bytes > 0 && c->held_bytes + size > CREDS_MAX_HELD_BYTES_ALL))
+        if (l->n_calls - l->next < CREDS_MAX_HELD && c->n_held < CREDS_MAX_HELD_ALL) {
+                /* A sender's first held call, and the first of all, may be as large as any. */
+                if (l->bytes > 0)
+                        room = l->bytes < CREDS_MAX_HELD_BYTES ? CREDS_MAX_HELD_BYTES - l->bytes : 0;
+                if (c->held_bytes > 0) {
+                        size_t all = c->held_bytes < CREDS_MAX_HELD_BYTES_ALL ? CREDS_MAX_HELD_BYTES_ALL - c->held_bytes : 0;
+                        room = all < room ? all : room;
+                }
+                size = bus_message_size(m, room);
+        }
+        if (l->n_calls - l->next >= CREDS_MAX_HELD || c->n_held >= CREDS_MAX_HELD_ALL || size > room)
                 return sd_bus_reply_method_errorf(
                         m, SD_BUS_ERROR_LIMITS_EXCEEDED,
                         "Too many calls before xferd learned the caller's user from the bus; try again later.");

@@ -7,8 +7,8 @@
 #include "bus.h"
 
 /* Past this many values the message counts as the largest the bus carries, so that reading a
- * caller's message to measure it costs the loop a bounded time. */
-#define SIZE_VALUES_MAX 65536
+ * caller's message to measure it costs the loop a bounded time (about a millisecond). */
+#define SIZE_VALUES_MAX 16384
 
 /* Room a value takes besides its bytes: its length or padding, and sd-bus's bookkeeping. */
 #define SIZE_VALUE_ROOM 8
@@ -20,8 +20,8 @@ static bool type_is_fixed(char c) {
 }
 
 /* Adds the bytes of the values from m's read position to the end of the container it is in;
- * -E2BIG past *values_left values. */
-static int size_walk(sd_bus_message *m, size_t *bytes, size_t *values_left) {
+ * -E2BIG past *values_left values or max bytes. */
+static int size_walk(sd_bus_message *m, size_t max, size_t *bytes, size_t *values_left) {
         for (;;) {
                 const char *contents;
                 char type;
@@ -30,7 +30,7 @@ static int size_walk(sd_bus_message *m, size_t *bytes, size_t *values_left) {
                 r = sd_bus_message_peek_type(m, &type, &contents);
                 if (r <= 0)
                         return r;
-                if (*values_left == 0)
+                if (*values_left == 0 || *bytes > max)
                         return -E2BIG;
                 (*values_left)--;
                 *bytes += SIZE_VALUE_ROOM;
@@ -48,7 +48,7 @@ static int size_walk(sd_bus_message *m, size_t *bytes, size_t *values_left) {
                         r = sd_bus_message_enter_container(m, type, contents);
                         if (r < 0)
                                 return r;
-                        r = size_walk(m, bytes, values_left);
+                        r = size_walk(m, max, bytes, values_left);
                         if (r < 0)
                                 return r;
                         r = sd_bus_message_exit_container(m);
@@ -71,19 +71,21 @@ static int size_walk(sd_bus_message *m, size_t *bytes, size_t *values_left) {
         }
 }
 
-size_t bus_message_size(sd_bus_message *m) {
+size_t bus_message_size(sd_bus_message *m, size_t max) {
         size_t bytes = SIZE_HEADER_ROOM, values_left = SIZE_VALUES_MAX;
         int r;
 
         assert(m);
 
+        max = max < bus_message_max() ? max : bus_message_max();
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
-                r = size_walk(m, &bytes, &values_left);
+                r = size_walk(m, max, &bytes, &values_left);
         /* The handler reads it from the start. */
         (void) sd_bus_message_rewind(m, true);
-        /* Too many values to count, or a body sd-bus would not read: as large as any. */
-        if (r < 0 || bytes > bus_message_max())
+        /* Past max, too many values to count, or a body sd-bus would not read: as large as
+         * any. */
+        if (r < 0 || bytes > max)
                 return bus_message_max();
         return bytes;
 }

@@ -82,14 +82,15 @@ static PolkitQuery *query_find(BusPolkit *p, sd_bus_message *m) {
         return NULL;
 }
 
-/* Whether one more call of m's sender, of size bytes, may be held for polkit's answer: the
- * held calls are a few hundred at most. */
-static bool query_room(BusPolkit *p, sd_bus_message *m, size_t bytes) {
+/* Whether one more call of m's sender may be held for polkit's answer, and its size (measured
+ * only when it may, and only as far as the room left): the held calls are a few hundred at most.
+ * A sender's first held call, and the first of all, may be as large as any. */
+static bool query_room(BusPolkit *p, sd_bus_message *m, size_t *ret_bytes) {
         const char *sender = sd_bus_message_get_sender(m);
-        size_t sender_bytes = 0;
+        size_t sender_bytes = 0, room = SIZE_MAX;
         unsigned n = 0;
 
-        if (p->n_queries >= POLKIT_MAX_HELD || (p->held_bytes > 0 && p->held_bytes + bytes > POLKIT_MAX_HELD_BYTES))
+        if (p->n_queries >= POLKIT_MAX_HELD)
                 return false;
         for (PolkitQuery *q = LIST_ENTRY(p->queries.head, PolkitQuery, node); q;
              q = LIST_ENTRY(q->node.next, PolkitQuery, node))
@@ -97,7 +98,16 @@ static bool query_room(BusPolkit *p, sd_bus_message *m, size_t bytes) {
                         n++;
                         sender_bytes += q->bytes;
                 }
-        return n < POLKIT_MAX_HELD_SENDER && (n == 0 || sender_bytes + bytes <= POLKIT_MAX_HELD_BYTES_SENDER);
+        if (n >= POLKIT_MAX_HELD_SENDER)
+                return false;
+        if (n > 0)
+                room = sender_bytes < POLKIT_MAX_HELD_BYTES_SENDER ? POLKIT_MAX_HELD_BYTES_SENDER - sender_bytes : 0;
+        if (p->held_bytes > 0) {
+                size_t all = p->held_bytes < POLKIT_MAX_HELD_BYTES ? POLKIT_MAX_HELD_BYTES - p->held_bytes : 0;
+                room = all < room ? all : room;
+        }
+        *ret_bytes = bus_message_size(m, room);
+        return *ret_bytes <= room;
 }
 
 static int on_check_authorization(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -199,8 +209,7 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         action = bus_access_needed_action(p->bus, m);
         if (action == BUS_ACTION_NONE)
                 return 0;
-        bytes = bus_message_size(m);
-        if (!query_room(p, m, bytes)) {
+        if (!query_room(p, m, &bytes)) {
                 (void) sd_bus_reply_method_errorf(m, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                   "Too many calls wait for polkit's answer; try again later.");
                 return 1;
