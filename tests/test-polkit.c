@@ -422,15 +422,28 @@ test_caller_gone_while_held (void)
 }
 
 /* Calls held for polkit's answer are bounded (each keeps its message, and polkit may wait as
- * long as a user leaves a password prompt open): of POLKIT_CALLS calls of one user that polkit
- * must answer, sent together while it answers none, xferd holds POLKIT_HELD and refuses the
- * rest with LimitsExceeded at once; once polkit answers, the held ones are answered too. */
-#define POLKIT_CALLS 40
-#define POLKIT_HELD 32
+ * long as a user leaves a password prompt open): of a user's calls that polkit must answer,
+ * sent together (xferd-bus-flood, as xferd-test-a) while it answers none, xferd holds some and
+ * refuses the rest with LimitsExceeded at once; once polkit answers, the held ones are
+ * answered too. */
+typedef struct {
+        const char *mode;       /* xferd-bus-flood's */
+        guint calls;
+        guint held;
+        guint ok;               /* of the held ones, answered without an error */
+} HeldFlood;
+
+/* Bounded in number: ListJobs(true) calls, of which 32 are held. */
+static const HeldFlood held_calls = { "polkit", 40, 32, 32 };
+/* ... and in bytes: calls of 6 MiB each (ListJobs(true) with a string more), of which a
+ * sender's 16 MiB hold two; once polkit answers, those get sd-bus's InvalidArgs for their
+ * extra argument. */
+static const HeldFlood held_bytes = { "polkit-big", 5, 2, 0 };
 
 static void
-test_held_bounded (void)
+test_held_bounded (gconstpointer data)
 {
+        const HeldFlood *f = data;
         g_autoptr(Env) env = env_new (TRUE);
         const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
         g_autoptr(GError) error = NULL;
@@ -440,48 +453,17 @@ test_held_bounded (void)
         polkit_allow (env, allowed);
         g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
         g_autofree char *binary = flood_binary (env->fx);
-        g_autoptr(GSubprocess) flood = flood_spawn (env->fx, binary, "xferd-test-a", "polkit", POLKIT_CALLS);
+        g_autoptr(GSubprocess) flood = flood_spawn (env->fx, binary, "xferd-test-a", f->mode, f->calls);
         g_autofree char *refused = flood_read_line (flood);
-        g_autofree char *want_refused = g_strdup_printf ("refused %u", POLKIT_CALLS - POLKIT_HELD);
+        g_autofree char *want_refused = g_strdup_printf ("refused %u", f->calls - f->held);
         g_assert_cmpstr (refused, ==, want_refused);
 
         g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
         g_output_stream_write_all (g_subprocess_get_stdin_pipe (flood), "go\n", 3, NULL, NULL, &error);
         g_assert_no_error (error);
         g_autofree char *ok = flood_read_line (flood);
-        g_assert_cmpstr (ok, ==, "ok " G_STRINGIFY (POLKIT_HELD));
-        flood_finish (flood);
-}
-
-/* ... and bounded in bytes, not only in number: calls of 6 MiB each (ListJobs(true) with a
- * string more, xferd-bus-flood's polkit-big), of which a sender's 16 MiB hold two; the three
- * others are refused at once, and the two held ones, once polkit answers, get sd-bus's
- * InvalidArgs for their extra argument. */
-#define POLKIT_BIG_CALLS 5
-#define POLKIT_BIG_HELD 2
-
-static void
-test_held_bytes_bounded (void)
-{
-        g_autoptr(Env) env = env_new (TRUE);
-        const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
-        g_autoptr(GError) error = NULL;
-
-        if (!env)
-                return;
-        polkit_allow (env, allowed);
-        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
-        g_autofree char *binary = flood_binary (env->fx);
-        g_autoptr(GSubprocess) flood = flood_spawn (env->fx, binary, "xferd-test-a", "polkit-big", POLKIT_BIG_CALLS);
-        g_autofree char *refused = flood_read_line (flood);
-        g_autofree char *want_refused = g_strdup_printf ("refused %u", POLKIT_BIG_CALLS - POLKIT_BIG_HELD);
-        g_assert_cmpstr (refused, ==, want_refused);
-
-        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
-        g_output_stream_write_all (g_subprocess_get_stdin_pipe (flood), "go\n", 3, NULL, NULL, &error);
-        g_assert_no_error (error);
-        g_autofree char *ok = flood_read_line (flood);
-        g_assert_cmpstr (ok, ==, "ok 0");
+        g_autofree char *want_ok = g_strdup_printf ("ok %u", f->ok);
+        g_assert_cmpstr (ok, ==, want_ok);
         flood_finish (flood);
 }
 
@@ -493,7 +475,11 @@ const TestCase test_cases[] = {
         { "/polkit/slow-polkit-blocks-nobody", test_slow_polkit_blocks_nobody },
         { "/polkit/held-call-keeps-xferd", test_held_call_keeps_xferd },
         { "/polkit/caller-gone-while-held", test_caller_gone_while_held },
-        { "/polkit/held-bounded", test_held_bounded },
-        { "/polkit/held-bytes-bounded", test_held_bytes_bounded },
         { NULL, NULL }
+};
+
+const TestDataCase test_data_cases[] = {
+        { "/polkit/held-bounded", test_held_bounded, &held_calls },
+        { "/polkit/held-bytes-bounded", test_held_bounded, &held_bytes },
+        { NULL, NULL, NULL }
 };
