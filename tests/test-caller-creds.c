@@ -110,6 +110,22 @@ outcome_done (GObject *source, GAsyncResult *result, gpointer data)
         r->all = r->done == r->want;
 }
 
+/* Whether o was refused by xferd's bound of held calls; else it was handled. */
+static gboolean
+outcome_refused_held (const Outcome *o)
+{
+        return o->call.error && g_error_matches (o->call.error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED) &&
+               strstr (o->call.error->message, HELD_REFUSAL);
+}
+
+/* Asserts that o was refused by xferd's bound of held calls. */
+static void
+assert_refused_held (const Outcome *o)
+{
+        bus_assert_error (o->call.error, DBUS_ERROR_LIMITS_EXCEEDED);
+        g_assert_nonnull (strstr (o->call.error->message, HELD_REFUSAL));
+}
+
 static void
 outcomes_clear (Outcome *o, guint n)
 {
@@ -140,6 +156,26 @@ get_version_async (GDBusConnection *conn, Outcome *o)
                     g_variant_new ("(ss)", XFERD_MANAGER_IFACE, "Version"), G_VARIANT_TYPE ("(v)"), o);
 }
 
+/* Connects n callers new to xferd (conn[0] to conn[n - 1]), then stops xferd: what they send
+ * now waits in the bus, and then in xferd for the bus to say who they are. */
+static guint32
+new_callers_xferd_stopped (BusFixture *fx, GDBusConnection **conn, guint n)
+{
+        for (guint c = 0; c < n; c++)
+                conn[c] = bus_connect (fx->address);
+        return xferd_stop (fx);
+}
+
+/* Once the bus holds all the callers sent, xferd (pid) goes on; every reply arrives. */
+static void
+xferd_continue_until_replied (BusFixture *fx, GDBusConnection **conn, guint n, guint32 pid, Replies *replies)
+{
+        for (guint c = 0; c < n; c++)
+                driver_round_trip (conn[c]);
+        xferd_continue (pid);
+        g_assert_true (bus_fixture_run_until (fx, &replies->all, WAIT_TIMEOUT_MS));
+}
+
 /* Two jobs made and then listed by a new caller: each call handled after the one before it. */
 static void
 test_held_in_order (void)
@@ -156,8 +192,7 @@ test_held_in_order (void)
 
         if (!fx)
                 return;
-        conn = bus_connect (fx->address);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, &conn, 1);
         for (guint i = 0; i < 3; i++)
                 o[i] = (Outcome) { .index = i, .replies = &replies };
         call_manager_async (conn, "CreateJob", g_variant_new ("(sa{sv})", "first", NULL), G_VARIANT_TYPE ("(so)"),
@@ -165,10 +200,7 @@ test_held_in_order (void)
         call_manager_async (conn, "CreateJob", g_variant_new ("(sa{sv})", "second", NULL), G_VARIANT_TYPE ("(so)"),
                             &o[1]);
         call_manager_async (conn, "ListJobs", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), &o[2]);
-        driver_round_trip (conn);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, &conn, 1, pid, &replies);
         for (guint i = 0; i < 3; i++) {
                 g_assert_no_error (o[i].call.error);
                 g_assert_cmpuint (order[i], ==, i);
@@ -207,24 +239,18 @@ test_held_bounded (void)
 
         if (!fx)
                 return;
-        conn = bus_connect (fx->address);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, &conn, 1);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
                 get_version_async (conn, &o[i]);
         }
-        driver_round_trip (conn);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, &conn, 1, pid, &replies);
         for (guint i = 0; i < N; i++)
                 if (i < MAX_HELD) {
                         g_assert_no_error (o[i].call.error);
                         g_assert_nonnull (o[i].call.reply);
-                } else {
-                        bus_assert_error (o[i].call.error, DBUS_ERROR_LIMITS_EXCEEDED);
-                        g_assert_nonnull (strstr (o[i].call.error->message, HELD_REFUSAL));
-                }
+                } else
+                        assert_refused_held (&o[i]);
         /* The refusals came first (at once), the held calls after the answer, in order. */
         for (guint i = 0; i < N; i++)
                 g_assert_cmpuint (order[i], ==, i < N - MAX_HELD ? MAX_HELD + i : i - (N - MAX_HELD));
@@ -255,24 +281,17 @@ test_held_bounded_all (void)
         G_STATIC_ASSERT (EACH < MAX_HELD && N > MAX_HELD_ALL);
         if (!fx)
                 return;
-        for (guint c = 0; c < CALLERS; c++)
-                conn[c] = bus_connect (fx->address);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, conn, CALLERS);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
                 get_version_async (conn[i / EACH], &o[i]);
         }
-        for (guint c = 0; c < CALLERS; c++)
-                driver_round_trip (conn[c]);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, conn, CALLERS, pid, &replies);
         for (guint i = 0; i < N; i++)
                 if (o[i].call.reply)
                         ok++;
                 else {
-                        bus_assert_error (o[i].call.error, DBUS_ERROR_LIMITS_EXCEEDED);
-                        g_assert_nonnull (strstr (o[i].call.error->message, HELD_REFUSAL));
+                        assert_refused_held (&o[i]);
                         refused++;
                 }
         g_assert_cmpuint (ok, ==, MAX_HELD_ALL);
@@ -295,14 +314,6 @@ call_big_async (GDBusConnection *conn, guint mib, Outcome *o)
                     G_VARIANT_TYPE ("(v)"), o);
 }
 
-/* Whether o was refused by xferd's bound of held calls; else it was handled. */
-static gboolean
-outcome_refused_held (const Outcome *o)
-{
-        return o->call.error && g_error_matches (o->call.error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED) &&
-               strstr (o->call.error->message, HELD_REFUSAL);
-}
-
 /* Held calls are bounded in bytes too, each a message the caller chose: of three 10 MiB calls
  * of a new caller, the first is held (a sender's first always can be), the two others would
  * pass its 16 MiB and are refused at once. */
@@ -320,20 +331,16 @@ test_held_bytes_bounded (void)
         G_STATIC_ASSERT (MIB <= MAX_HELD_MIB && 2 * MIB > MAX_HELD_MIB);
         if (!fx)
                 return;
-        conn = bus_connect (fx->address);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, &conn, 1);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
                 call_big_async (conn, MIB, &o[i]);
         }
-        driver_round_trip (conn);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, &conn, 1, pid, &replies);
         g_assert_false (outcome_refused_held (&o[0]));
         g_assert_nonnull (o[0].call.error);  /* handled: no such interface */
         for (guint i = 1; i < N; i++)
-                g_assert_true (outcome_refused_held (&o[i]));
+                assert_refused_held (&o[i]);
         outcomes_clear (o, N);
 }
 
@@ -353,18 +360,12 @@ test_held_bytes_bounded_all (void)
         G_STATIC_ASSERT (CALLERS > HELD);
         if (!fx)
                 return;
-        for (guint c = 0; c < CALLERS; c++)
-                conn[c] = bus_connect (fx->address);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, conn, CALLERS);
         for (guint c = 0; c < CALLERS; c++) {
                 o[c] = (Outcome) { .index = c, .replies = &replies };
                 call_big_async (conn[c], MIB, &o[c]);
         }
-        for (guint c = 0; c < CALLERS; c++)
-                driver_round_trip (conn[c]);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, conn, CALLERS, pid, &replies);
         for (guint c = 0; c < CALLERS; c++)
                 if (outcome_refused_held (&o[c]))
                         refused++;
