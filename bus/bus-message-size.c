@@ -46,12 +46,10 @@ static int size_walk(sd_bus_message *m, size_t max, size_t *bytes, size_t *value
                         *bytes += n;
                 } else if (strchr("avre", type)) {
                         r = sd_bus_message_enter_container(m, type, contents);
-                        if (r < 0)
-                                return r;
-                        r = size_walk(m, max, bytes, values_left);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(m);
+                        if (r >= 0)
+                                r = size_walk(m, max, bytes, values_left);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
                         if (r < 0)
                                 return r;
                 } else if (strchr("sog", type)) {
