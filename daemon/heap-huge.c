@@ -27,6 +27,8 @@
 #define HEAP_HUGE_MIN (16 * HUGE_PAGE_SIZE)
 #define DEFAULT_MMAP_MAX 65536  /* glibc's */
 
+#define HEAP_POPULATE_STACK (64 * 1024)
+
 /* The pages of a stretch faulted in ahead of the load, one huge page at a time, until the end
  * or until told to stop. */
 typedef struct HeapPopulate {
@@ -60,8 +62,16 @@ static void heap_populate_start(HeapHuge *h, size_t expected) {
         p->start = (uintptr_t) h->start;
         p->end = p->start + n;
         atomic_init(&p->stop, false);
-        /* The thread inherits the loop's blocked signals (main.c blocks them before this). */
-        if (pthread_create(&p->thread, NULL, heap_populate_run, p) != 0) {
+        /* The thread inherits the loop's blocked signals (main.c blocks them before this). It
+         * calls madvise() only: a small stack, and no malloc arena of its own. */
+        pthread_attr_t attr;
+        int r = pthread_attr_init(&attr);
+        if (r == 0) {
+                (void) pthread_attr_setstacksize(&attr, HEAP_POPULATE_STACK);
+                r = pthread_create(&p->thread, &attr, heap_populate_run, p);
+                (void) pthread_attr_destroy(&attr);
+        }
+        if (r != 0) {
                 free(p);
                 return;
         }
