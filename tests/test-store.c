@@ -690,6 +690,42 @@ static void test_order(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
+/* Whether a mapping of the process is the file at path. */
+static bool file_is_mapped(const char *path) {
+        g_autofree char *maps = NULL, *real = realpath(path, NULL);
+        g_auto(GStrv) lines = NULL;
+
+        g_assert_nonnull(real);
+        g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
+        lines = g_strsplit(maps, "\n", -1);
+        for (size_t i = 0; lines[i]; i++) {
+                const char *name = strchr(lines[i], '/');
+                if (name && streq(name, real))
+                        return true;
+        }
+        return false;
+}
+
+/* The open's check and the load read the file through a mapping, gone once the load's memory
+ * is released: the file's pages do not stay in the daemon's RSS. */
+static void test_mapping_released(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+
+        g_assert_cmpint(store_save_job(s, fixture_job(f, 1, JOB_QUEUED, 2, 0)), ==, 0);
+        s = reopen(f, s);
+        assert_loads(s, (const Job *const[]) { g_ptr_array_index(f->jobs, 0), NULL });
+        if (!file_is_mapped(f->db))
+                g_test_skip("this SQLite reads the file without a mapping");
+        else {
+                store_release_memory(s);
+                g_assert_false(file_is_mapped(f->db));
+                /* Read through the cache from here on. */
+                assert_loads(s, (const Job *const[]) { g_ptr_array_index(f->jobs, 0), NULL });
+                g_assert_false(file_is_mapped(f->db));
+        }
+        store_close(s);
+}
+
 static goffset wal_size(const Fixture *f) {
         g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
         struct stat st;
@@ -1937,6 +1973,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/order", test_order);
         ADD("/store/file-rows-order", test_file_rows_order);
         ADD("/store/log-pages", test_log_pages);
+        ADD("/store/mapping-released", test_mapping_released);
         ADD("/store/nested", test_nested);
         ADD("/store/commit-inside", test_commit_inside);
         ADD("/store/delete-cascade", test_delete);
