@@ -183,8 +183,10 @@ static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path,
  * signatures checked and copied, the body grown a field at a time): a new job's PropertiesChanged
  * and InterfacesAdded were half of what xferd spent on a Download call. Their dictionaries are
  * written here instead into the room sd-bus gives their first key (bus-rows.h), as ListJobs' rows
- * are; sd-bus appends the last entry's value and closes them. Only what is known to be valid goes
- * this way: numbers, and the daemon's own ASCII (property and interface names, tokens, ids). */
+ * are; sd-bus appends the last entry's value and closes them. They are written in one pass into a
+ * buffer on the stack, copied into the room once sd-bus gives it (a measuring pass cost as much as
+ * the writing). Only what is known to be valid goes this way: numbers, and the daemon's own ASCII
+ * (property and interface names, tokens, ids). */
 
 typedef struct WireValue {
         char type;              /* 't', 'u' or 's' */
@@ -258,9 +260,9 @@ static void wire_text(BusRows *w, const char *s) {
 }
 
 static void wire_value(BusRows *w, const WireValue *v) {
-        const char sig[2] = { v->type, 0 };
+        const char sig[3] = { 1, v->type, 0 };  /* the variant's signature: its length, the type */
 
-        bus_rows_signature(w, sig);
+        bus_rows_put(w, sig, sizeof sig);
         switch (v->type) {
         case 't':
                 bus_rows_u64(w, v->n);
@@ -329,6 +331,19 @@ static int append_wire_value(sd_bus_message *m, const WireValue *v) {
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
+/* At least the bytes that n entries take, each with its padding (the buffer's bound). */
+static size_t wire_bound(const WireEntry *e, size_t n) {
+        size_t b = 0;
+
+        for (size_t i = 0; i < n; i++)
+                b += 7 + 4 + strlen(e[i].name) + 1 + 3 + 7 + (e[i].v.type == 's' ? 4 + strlen(e[i].v.s) + 1 : 8);
+        return b;
+}
+
+/* What is written first into this buffer (one pass, no measuring), then copied into the room: a
+ * signal that would not fit goes through sd-bus. */
+#define WIRE_BUFFER_SIZE 4096
+
 /* Where a dictionary's first entry begins in a body that starts with a string or object path of
  * `first` bytes: after it, the array's length (4-aligned), then the entry (8-aligned). The first
  * key's characters are 4 bytes further. */
@@ -347,12 +362,17 @@ static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e,
                               size_t n_invalidated, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         uint64_t room = wire_first_key_room(strlen(XFERD_JOB_IFACE));
-        BusRows w = { .p = NULL, .offset = room - 4 };
+        char buffer[WIRE_BUFFER_SIZE];
+        BusRows w = { .p = buffer, .offset = room - 4 };
         uint64_t end;
+        size_t size;
         int r;
 
+        if (wire_bound(e, n) > sizeof buffer)
+                return -E2BIG;
         wire_entries(&w, e, n);
         end = w.offset;
+        size = (size_t) (w.p - buffer);
         r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
         if (r >= 0)
                 r = bus_append_known_text(m, XFERD_JOB_IFACE, NULL);
@@ -364,10 +384,7 @@ static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e,
                 r = bus_rows_begin_at(m, end - room, room, &w);
         if (r < 0)
                 return r;
-        wire_entries(&w, e, n);
-        if (w.offset != end)
-                return log_error_errno(EPROTO, "Bug: PropertiesChanged came out at %" PRIu64 " bytes, measured %" PRIu64 ".",
-                                       w.offset, end);
+        memcpy(w.p, buffer, size);
         r = append_wire_value(m, &e[n - 1].v);
         if (r >= 0)
                 r = entry_close(m);  /* the entry, the array */
@@ -493,18 +510,18 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                         return -EOPNOTSUPP;
         }
 
-        if (as_wire && n > 0) {
-                r = build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, ret);
-                if (r >= 0 && check_signals()) {
-                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL;
-
-                        if (build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, &a) < 0 ||
-                            build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, &b) < 0)
-                                abort();
-                        check_same_signal("PropertiesChanged", a, b);
-                }
-        } else
+        /* -E2BIG: larger than the wire format's buffer (never for the daemon's own values). */
+        r = as_wire && n > 0 ? build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, ret) : -E2BIG;
+        if (r == -E2BIG)
                 r = build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, ret);
+        else if (r >= 0 && check_signals()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL;
+
+                if (build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, &a) < 0 ||
+                    build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, &b) < 0)
+                        abort();
+                check_same_signal("PropertiesChanged", a, b);
+        }
         if (r < 0)
                 return r;
         *ret_zero_told = zero_told;
@@ -635,14 +652,20 @@ static void wire_interfaces(BusRows *w, const WireEntry *e, size_t n) {
 static int build_added_wire(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         uint64_t room = wire_first_key_room(strlen(path));
-        BusRows w = { .p = NULL, .offset = room - 4 };
+        char buffer[WIRE_BUFFER_SIZE];
+        BusRows w = { .p = buffer, .offset = room - 4 };
         WireEntry e[5];
         size_t n = job_added_entries(j, e);
         uint64_t end;
+        size_t size;
         int r;
 
+        /* The interfaces' names and their dictionaries' lengths and padding: under 256 bytes. */
+        if (wire_bound(e, n) + 256 > sizeof buffer)
+                return -E2BIG;
         wire_interfaces(&w, e, n);
         end = w.offset;
+        size = (size_t) (w.p - buffer);
         r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
                                       "InterfacesAdded");
         if (r >= 0)
@@ -655,10 +678,7 @@ static int build_added_wire(sd_bus *bus, const char *path, const Job *j, sd_bus_
                 r = bus_rows_begin_at(s, end - room, room, &w);
         if (r < 0)
                 return r;
-        wire_interfaces(&w, e, n);
-        if (w.offset != end)
-                return log_error_errno(EPROTO, "Bug: InterfacesAdded came out at %" PRIu64 " bytes, measured %" PRIu64 ".",
-                                       w.offset, end);
+        memcpy(w.p, buffer, size);
         r = sd_bus_message_open_container(s, 'a', "{sv}");
         if (r >= 0)
                 r = sd_bus_message_close_container(s);
@@ -720,7 +740,9 @@ static void observer_job_new(Manager *m, Job *j) {
         int r;
 
         r = build_added_wire(b->bus, path.s, j, &s);
-        if (r >= 0 && check_signals()) {
+        if (r == -E2BIG)  /* an id or a token longer than the daemon makes */
+                r = build_added_sdbus(b->bus, path.s, j, &s);
+        else if (r >= 0 && check_signals()) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *x = NULL, *y = NULL;
 
                 if (build_added_wire(b->bus, path.s, j, &x) < 0 || build_added_sdbus(b->bus, path.s, j, &y) < 0)

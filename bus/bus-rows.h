@@ -62,14 +62,6 @@ static inline void bus_rows_string(BusRows *w, const char *s, size_t n) {
         bus_rows_put(w, "", 1);
 }
 
-/* A signature (of a variant): its length in one byte, the characters and a NUL. */
-static inline void bus_rows_signature(BusRows *w, const char *sig) {
-        uint8_t n = (uint8_t) strlen(sig);
-
-        bus_rows_put(w, &n, 1);
-        bus_rows_put(w, sig, (size_t) n + 1);
-}
-
 /* A body that is the array alone: its length, the padding to the first row, which starts at 8,
  * with its first string's length; that string's characters start at 12. */
 #define BUS_ROWS_FIRST_ROW 8
