@@ -510,11 +510,16 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                         return -EOPNOTSUPP;
         }
 
-        /* -E2BIG: larger than the wire format's buffer (never for the daemon's own values). */
         r = as_wire && n > 0 ? build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, ret) : -E2BIG;
-        if (r == -E2BIG)
+        if (r < 0) {
+                /* -E2BIG: not for the wire format, or larger than its buffer (never for the daemon's
+                 * own values); anything else (no memory, a layout of sd-bus's the wire format does
+                 * not expect): sd-bus builds it. */
+                if (r != -E2BIG)
+                        log_debug_errno(r, "PropertiesChanged of job %s not in the wire format, through sd-bus",
+                                        j->id);
                 r = build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, ret);
-        else if (r >= 0 && check_signals()) {
+        } else if (check_signals()) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL;
 
                 if (build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, &a) < 0 ||
@@ -740,9 +745,13 @@ static void observer_job_new(Manager *m, Job *j) {
         int r;
 
         r = build_added_wire(b->bus, path.s, j, &s);
-        if (r == -E2BIG)  /* an id or a token longer than the daemon makes */
+        if (r < 0) {
+                /* -E2BIG: an id or a token longer than the daemon makes; anything else (no memory,
+                 * a layout of sd-bus's the wire format does not expect): sd-bus builds it. */
+                if (r != -E2BIG)
+                        log_debug_errno(r, "InterfacesAdded of job %s not in the wire format, through sd-bus", j->id);
                 r = build_added_sdbus(b->bus, path.s, j, &s);
-        else if (r >= 0 && check_signals()) {
+        } else if (check_signals()) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *x = NULL, *y = NULL;
 
                 if (build_added_wire(b->bus, path.s, j, &x) < 0 || build_added_sdbus(b->bus, path.s, j, &y) < 0)
