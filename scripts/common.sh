@@ -52,9 +52,13 @@ EOF
 }
 
 # start_bus CONFIG: starts dbus-daemon with the configuration file CONFIG and sets bus_address
-# and bus_pid; false when it did not start. --fork prints the address, then the pid, and
-# returns once the bus listens.
-start_bus() { read_bus dbus-daemon --config-file="$1" --fork --print-address=1 --print-pid=1; }
+# and bus_pid; false when it did not start. It prints the address, then the pid, once it
+# listens (on descriptors of their own, each closed once written: its standard output, which
+# the services it activates inherit, is /dev/null). Not --fork, which calls setsid(): with the
+# scheduler's autogroups a session of its own would give the bus and the xferd it activates a
+# CPU share of their own on a loaded machine, against curl's in the benchmarks' session.
+start_bus() { read_bus bus_nofork "$1"; }
+bus_nofork() { exec dbus-daemon --config-file="$1" --nofork --print-address=3 --print-pid=4 3>&1 4>&1 >/dev/null; }
 
 # start_broker SOCKET SERVICEDIR CONTROLLER: a private session-type bus on dbus-broker listening
 # on SOCKET, activating from SERVICEDIR, that lets anyone call and own anything, run by

@@ -418,8 +418,9 @@ int main(int argc, char **argv) {
         if (pid == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 close(ready[0]);
-                /* like a forked dbus-daemon: its own session, and not holding the caller's stdout */
-                (void) setsid();
+                /* Not holding the caller's stdout; but in the caller's session, as scripts/common.sh
+                 * runs dbus-daemon: with the scheduler's autogroups a session of its own would give
+                 * the bus and xferd a CPU share of their own against curl's on a loaded machine. */
                 if (null >= 0) {
                         dup2(null, STDIN_FILENO);
                         dup2(null, STDOUT_FILENO);
