@@ -338,9 +338,6 @@ int store_load_jobs(Store *s, int (*reserve)(size_t n, void *userdata), int (*ad
 void store_release_memory(Store *s) {
         assert(s);
 
-        if (!s->db)
-                return;
-        (void) sqlite3_db_release_memory(s->db);
-        /* From here on pages are read one at a time, through the cache. */
-        (void) sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
+        if (s->db)
+                (void) sqlite3_db_release_memory(s->db);
 }

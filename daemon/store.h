@@ -75,8 +75,7 @@ int store_delete_job(Store *s, const Job *j);
  * bytes_transferred, validator), n_files, current. Everything else is zero; fd is -1.
  * `adopt` takes ownership of the Job (it must free it on failure); a negative return from
  * `adopt` stops loading and is returned. */
-/* After the load: gives back the memory of SQLite's page cache that holds nothing modified,
- * and unmaps the file that the open's check and the load read through a mapping. */
+/* Gives back the memory of SQLite's page cache that holds nothing modified (after the load). */
 void store_release_memory(Store *s);
 /* The bytes of the database's pages in use, a measure of what a load will allocate. */
 uint64_t store_get_size(Store *s);
