@@ -773,7 +773,8 @@ test_utf8_long_url (void)
         }
 }
 
-/* Waits for the idle xferd to exit, then changes one row of its store with sql. */
+/* Stops xferd (SIGTERM: its store is closed as it is), then changes one row of its store with
+ * sql. */
 static void
 store_edit_one_row (BusFixture *fx, const char *sql)
 {
@@ -782,6 +783,8 @@ store_edit_one_row (BusFixture *fx, const char *sql)
         sqlite3 *db = NULL;
 
         pid_t pid = xferd_process_pid (fx);
+        g_assert_cmpint (pid, >, 0);
+        g_assert_no_errno (kill (pid, SIGTERM));
         g_assert_true (xferd_process_wait_gone (fx, pid, 0, WAIT_TIMEOUT_MS));
         g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
         g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
@@ -795,8 +798,7 @@ store_edit_one_row (BusFixture *fx, const char *sql)
 static void
 test_utf8_stored_texts (void)
 {
-        BusFixtureOptions options = { .idle_timeout = 1 };
-        g_autoptr(XferdEnv) env = xferd_env_new (&options);
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
         g_autofree char *job = xferd_create_job (env->fx, "plain", NULL);
 
         store_edit_one_row (env->fx, "UPDATE jobs SET display_name = CAST(X'61efbfbe62ff63' AS TEXT), "
@@ -823,8 +825,7 @@ test_utf8_stored_texts (void)
 static void
 test_stored_foreign_id (void)
 {
-        BusFixtureOptions options = { .idle_timeout = 1 };
-        g_autoptr(XferdEnv) env = xferd_env_new (&options);
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
         g_autofree char *good = xferd_create_job (env->fx, "good", NULL);
         g_autofree char *bad = xferd_create_job (env->fx, "bad", NULL);
         /* Still 32 bytes, the first one not UTF-8. */
