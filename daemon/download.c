@@ -365,11 +365,17 @@ static int lane_start(DownloadLane *l) {
                         job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return r;
                 }
-                fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), f->temp_name);
+                /* The jobs a scheduler pass starts (and a job's next files, started together)
+                 * share the lookup of their directory's path: one iteration of the loop is one
+                 * epoch, as for the Download calls of one batch (dir-check.h). */
+                uint64_t iteration, epoch = 0;
+                if (sd_event_get_iteration(j->manager->event, &iteration) >= 0)
+                        epoch = iteration + 1;
+                fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), epoch, f->temp_name);
                 if (fd == -EEXIST) {
                         /* Only xferd makes names with this job's id: a leftover of ours. */
                         (void) fsops_unlink(&j->identity, &d, f->temp_name);
-                        fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), f->temp_name);
+                        fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), epoch, f->temp_name);
                 }
                 if (fd < 0) {
                         r = fd;
