@@ -10,8 +10,8 @@
  * max_incoming_bytes of its messages wait at their receivers, which a client that leaves its
  * replies unread brings about) the question waits in xferd's queue, and the new caller's calls
  * with it, while every transfer and every known caller goes on. Calls of a sender arriving
- * while its question is out join its held calls (at most CREDS_MAX_HELD a sender,
- * CREDS_MAX_HELD_ALL in all, else LimitsExceeded at once); a failed lookup refuses each with
+ * while its question is out join its held calls (bounded in number and in bytes, of a sender
+ * and of all, else LimitsExceeded at once); a failed lookup refuses each with
  * AccessDenied.
  *
  * Entries go when their name does. One NameOwnerChanged match, installed once before the
@@ -57,7 +57,9 @@ typedef struct CredsLookup {
         bool answered;
         CredsEntry *entry;              /* the answer (cached once the last held call passed) */
         sd_bus_message **calls;         /* held, in order; NULL where one was dropped */
-        size_t n_calls, allocated;
+        size_t *sizes;                  /* the bytes of each (bus_message_size()) */
+        size_t n_calls, allocated, allocated_sizes;
+        size_t bytes;                   /* of the calls held */
         size_t next;                    /* once answered, calls[next] is the next to pass */
         sd_bus_message *gone;           /* the sender's NameOwnerChanged, held behind its calls */
         bool gone_queued;               /* ... and queued for reading again behind them */
@@ -73,11 +75,13 @@ typedef struct CredsLookup {
 
 /* Calls held for one sender's answer: as many as dbus-daemon lets a system bus client have
  * awaiting replies (max_replies_per_connection); and for all senders at once. Held messages
- * are memory a caller chose, for as long as the bus keeps the answer back, and sd-bus does not
- * tell a message's size: the bound is a count of the bus's largest messages (32 MiB each on a
- * system bus by default). */
+ * are memory a caller chose, for as long as the bus keeps the answer back: their bytes are
+ * bounded too (a sender's first held call and the first held of all pass whatever their size,
+ * up to the bus's largest message, so that any call can wait). */
 #define CREDS_MAX_HELD 128
 #define CREDS_MAX_HELD_ALL 1024
+#define CREDS_MAX_HELD_BYTES ((size_t) 16 * 1024 * 1024)
+#define CREDS_MAX_HELD_BYTES_ALL ((size_t) 64 * 1024 * 1024)
 
 struct BusCreds {
         sd_bus *bus;
@@ -86,6 +90,7 @@ struct BusCreds {
         Hashmap *entries;       /* CredsEntry by unique name */
         Hashmap *lookups;       /* CredsLookup by unique name */
         size_t n_held;          /* calls held by all lookups */
+        size_t held_bytes;      /* their bytes */
         BusCredsNameGone name_gone;
         void *name_gone_userdata;
         BusCredsHeldLater held_later;
@@ -139,6 +144,8 @@ static void lookup_drop_call(CredsLookup *l, size_t i) {
                 return;
         l->calls[i] = sd_bus_message_unref(l->calls[i]);
         l->owner->n_held--;
+        l->owner->held_bytes -= l->sizes[i];
+        l->bytes -= l->sizes[i];
 }
 
 static CredsLookup *lookup_free(CredsLookup *l) {
@@ -149,6 +156,7 @@ static CredsLookup *lookup_free(CredsLookup *l) {
         for (size_t i = 0; i < l->n_calls; i++)
                 lookup_drop_call(l, i);
         free(l->calls);
+        free(l->sizes);
         sd_bus_message_unref(l->gone);
         creds_entry_free(l->entry);
         return mfree(l);
@@ -402,13 +410,27 @@ static int lookup_start(BusCreds *c, const char *sender, CredsLookup **ret) {
  * refuses it past the bounds. */
 static int lookup_hold(CredsLookup *l, sd_bus_message *m) {
         BusCreds *c = l->owner;
+        size_t room = SIZE_MAX, size = 0;
         int r;
 
-        if (l->n_calls - l->next >= CREDS_MAX_HELD || c->n_held >= CREDS_MAX_HELD_ALL)
+        if (l->n_calls - l->next < CREDS_MAX_HELD && c->n_held < CREDS_MAX_HELD_ALL) {
+                /* A sender's first held call, and the first of all, may be as large as any. */
+                if (l->bytes > 0)
+                        room = l->bytes < CREDS_MAX_HELD_BYTES ? CREDS_MAX_HELD_BYTES - l->bytes : 0;
+                if (c->held_bytes > 0) {
+                        size_t all = c->held_bytes < CREDS_MAX_HELD_BYTES_ALL ? CREDS_MAX_HELD_BYTES_ALL - c->held_bytes : 0;
+                        room = all < room ? all : room;
+                }
+                size = bus_message_size(m, room);
+        }
+        if (l->n_calls - l->next >= CREDS_MAX_HELD || c->n_held >= CREDS_MAX_HELD_ALL || size > room)
                 return sd_bus_reply_method_errorf(
                         m, SD_BUS_ERROR_LIMITS_EXCEEDED,
                         "Too many calls before xferd learned the caller's user from the bus; try again later.");
         r = array_reserve((void **) &l->calls, &l->allocated, l->n_calls + 1, sizeof *l->calls);
+        if (r < 0)
+                return r;
+        r = array_reserve((void **) &l->sizes, &l->allocated_sizes, l->n_calls + 1, sizeof *l->sizes);
         if (r < 0)
                 return r;
         if (l->answered) {
@@ -416,8 +438,11 @@ static int lookup_hold(CredsLookup *l, sd_bus_message *m) {
                 if (r < 0)
                         return r;
         }
+        l->sizes[l->n_calls] = size;
         l->calls[l->n_calls++] = sd_bus_message_ref(m);
         c->n_held++;
+        c->held_bytes += size;
+        l->bytes += size;
         return 0;
 }
 

@@ -24,9 +24,13 @@
 #define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
 #define POLKIT_INTERFACE "org.freedesktop.PolicyKit1.Authority"
 /* Calls held for polkit's answer, of one sender and in all: polkit may wait as long as a user
- * leaves its prompt open, and each call holds its message (up to the bus's largest). */
+ * leaves its prompt open, and each call holds its message (up to the bus's largest). Bounded in
+ * number and in bytes (a sender's first held call, and the first of all, pass whatever their
+ * size, so that any call can be asked about). */
 #define POLKIT_MAX_HELD_SENDER 32
 #define POLKIT_MAX_HELD 256
+#define POLKIT_MAX_HELD_BYTES_SENDER ((size_t) 16 * 1024 * 1024)
+#define POLKIT_MAX_HELD_BYTES ((size_t) 64 * 1024 * 1024)
 /* CheckAuthorization's flag that lets polkit ask the user (the caller allowed it). */
 #define POLKIT_ALLOW_USER_INTERACTION 1u
 
@@ -34,6 +38,7 @@ typedef struct PolkitQuery {
         ListNode node;                  /* in its owner's queries from start to free */
         BusPolkit *owner;
         sd_bus_message *request;        /* the held-back call */
+        size_t bytes;                   /* its size (bus_message_size()) */
         sd_bus_slot *slot;              /* the pending CheckAuthorization, NULL once answered */
         bool answered;
         bool allowed;
@@ -44,6 +49,7 @@ struct BusPolkit {
         sd_bus_slot *filter;
         List queries;
         unsigned n_queries;
+        size_t held_bytes;              /* of the queries' requests */
         sd_bus_message *authorized;     /* the message being dispatched, if polkit allowed it */
 };
 
@@ -62,6 +68,7 @@ static PolkitQuery *query_free(PolkitQuery *q) {
                 return NULL;
         list_remove(&q->owner->queries, &q->node);
         q->owner->n_queries--;
+        q->owner->held_bytes -= q->bytes;
         sd_bus_slot_unref(q->slot);
         sd_bus_message_unref(q->request);
         return mfree(q);
@@ -75,15 +82,32 @@ static PolkitQuery *query_find(BusPolkit *p, sd_bus_message *m) {
         return NULL;
 }
 
-/* The calls of sender held for polkit's answer (a few hundred at most). */
-static unsigned queries_of(BusPolkit *p, const char *sender) {
+/* Whether one more call of m's sender may be held for polkit's answer, and its size (measured
+ * only when it may, and only as far as the room left): the held calls are a few hundred at most.
+ * A sender's first held call, and the first of all, may be as large as any. */
+static bool query_room(BusPolkit *p, sd_bus_message *m, size_t *ret_bytes) {
+        const char *sender = sd_bus_message_get_sender(m);
+        size_t sender_bytes = 0, room = SIZE_MAX;
         unsigned n = 0;
 
+        if (p->n_queries >= POLKIT_MAX_HELD)
+                return false;
         for (PolkitQuery *q = LIST_ENTRY(p->queries.head, PolkitQuery, node); q;
              q = LIST_ENTRY(q->node.next, PolkitQuery, node))
-                if (streq_ptr(sd_bus_message_get_sender(q->request), sender))
+                if (streq_ptr(sd_bus_message_get_sender(q->request), sender)) {
                         n++;
-        return n;
+                        sender_bytes += q->bytes;
+                }
+        if (n >= POLKIT_MAX_HELD_SENDER)
+                return false;
+        if (n > 0)
+                room = sender_bytes < POLKIT_MAX_HELD_BYTES_SENDER ? POLKIT_MAX_HELD_BYTES_SENDER - sender_bytes : 0;
+        if (p->held_bytes > 0) {
+                size_t all = p->held_bytes < POLKIT_MAX_HELD_BYTES ? POLKIT_MAX_HELD_BYTES - p->held_bytes : 0;
+                room = all < room ? all : room;
+        }
+        *ret_bytes = bus_message_size(m, room);
+        return *ret_bytes <= room;
 }
 
 static int on_check_authorization(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -118,7 +142,7 @@ static int on_check_authorization(sd_bus_message *reply, void *userdata, sd_bus_
         return 0;
 }
 
-static int query_start(BusPolkit *p, sd_bus_message *m, BusAction action) {
+static int query_start(BusPolkit *p, sd_bus_message *m, size_t bytes, BusAction action) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         PolkitQuery *q;
         uint32_t flags = 0;
@@ -147,8 +171,10 @@ static int query_start(BusPolkit *p, sd_bus_message *m, BusAction action) {
                 return -ENOMEM;
         q->owner = p;
         q->request = sd_bus_message_ref(m);
+        q->bytes = bytes;
         list_append(&p->queries, &q->node);
         p->n_queries++;
+        p->held_bytes += bytes;
         /* No timeout of our own: polkit may wait for a password as long as it must. */
         r = sd_bus_call_async(p->bus->bus, &q->slot, call, on_check_authorization, q, UINT64_MAX);
         if (r < 0) {
@@ -162,6 +188,7 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         BusPolkit *p = userdata;
         PolkitQuery *q;
         BusAction action;
+        size_t bytes;
         uint8_t type;
         int r;
 
@@ -182,12 +209,12 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         action = bus_access_needed_action(p->bus, m);
         if (action == BUS_ACTION_NONE)
                 return 0;
-        if (p->n_queries >= POLKIT_MAX_HELD || queries_of(p, sd_bus_message_get_sender(m)) >= POLKIT_MAX_HELD_SENDER) {
+        if (!query_room(p, m, &bytes)) {
                 (void) sd_bus_reply_method_errorf(m, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                   "Too many calls wait for polkit's answer; try again later.");
                 return 1;
         }
-        r = query_start(p, m, action);
+        r = query_start(p, m, bytes, action);
         if (r < 0) {
                 /* Dispatched without authorization: the ordinary checks refuse it. */
                 log_warning_errno(r, "Cannot ask polkit");

@@ -215,6 +215,10 @@ int bus_append_known_text(sd_bus_message *m, const char *s, char **ret);
  * (LimitsExceeded) before it would pass this, which leaves room for the message's header.
  * XFERD_TEST_MESSAGE_MAX_BYTES (the bus's limit in a test) lowers it. */
 size_t bus_message_max(void);
+/* bus-message-size.c: the bytes a received message holds (an upper estimate, read from its body
+ * and rewound); one of more than max bytes, or with too many values to count cheaply, counts as
+ * bus_message_max() (the reading stops there). */
+size_t bus_message_size(sd_bus_message *m, size_t max);
 /* bus-reply.c: replies to m with one array of `contents`, its elements appended by append; or,
  * while the bus is not reading xferd's messages (many of them wait in xferd), fails with
  * LimitsExceeded before building it; or when append returns -E2BIG (its elements would pass

@@ -63,11 +63,13 @@ void manager_batch_begin(Manager *m) {
         }
 }
 
-/* A job of a batch whose commit failed: the store never had it, nobody heard of it. */
+/* A job of a batch whose commit failed: the store never had it, nobody heard of it; nor does
+ * its caller's binding keep it. */
 static void manager_discard_new(Job *j) {
         Manager *m = j->manager;
 
         idle_count_stop(j);
+        owner_gone_unbind(j);
         job_index_leave_queue(m, j);
         job_index_remove(m, j);
         job_free(j);

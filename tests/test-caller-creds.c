@@ -24,9 +24,12 @@
 #define DBUS_ERROR_LIMITS_EXCEEDED "org.freedesktop.DBus.Error.LimitsExceeded"
 #define DBUS_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
 
-/* bus/bus-creds.c's CREDS_MAX_HELD and CREDS_MAX_HELD_ALL. */
+/* bus/bus-creds.c's CREDS_MAX_HELD, CREDS_MAX_HELD_ALL, and the bytes held of a sender and of
+ * all (MiB). */
 #define MAX_HELD 128
 #define MAX_HELD_ALL 1024
+#define MAX_HELD_MIB 16
+#define MAX_HELD_ALL_MIB 64
 /* xferd's refusal past them. */
 #define HELD_REFUSAL "Too many calls before xferd learned the caller's user"
 
@@ -286,6 +289,99 @@ test_held_bounded_all (void)
                 g_object_unref (conn[c]);
 }
 
+/* A call of about mib MiB: Properties.Get of an interface whose name is that long (handled, it
+ * fails with an error of sd-bus's, not LimitsExceeded). */
+static void
+call_big_async (GDBusConnection *conn, guint mib, Outcome *o)
+{
+        g_autofree char *name = g_malloc (mib * 1024 * 1024 + 1);
+
+        memset (name, 'x', mib * 1024 * 1024);
+        name[mib * 1024 * 1024] = '\0';
+        g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
+                                g_variant_new ("(ss)", name, "Version"), G_VARIANT_TYPE ("(v)"),
+                                G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, o);
+}
+
+/* Whether o was refused by xferd's bound of held calls; else it was handled. */
+static gboolean
+outcome_refused_held (const Outcome *o)
+{
+        return o->error && g_error_matches (o->error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED) &&
+               strstr (o->error->message, HELD_REFUSAL);
+}
+
+/* Held calls are bounded in bytes too, each a message the caller chose: of three 10 MiB calls
+ * of a new caller, the first is held (a sender's first always can be), the two others would
+ * pass its 16 MiB and are refused at once. */
+static void
+test_held_bytes_bounded (void)
+{
+        enum { N = 3, MIB = 10 };
+        g_autoptr(BusFixture) fx = fixture_new ();
+        g_autoptr(GDBusConnection) conn = NULL;
+        Outcome o[N] = { { 0 } };
+        guint order[N];
+        Replies replies = { .want = N, .order = order };
+        guint32 pid;
+
+        G_STATIC_ASSERT (MIB <= MAX_HELD_MIB && 2 * MIB > MAX_HELD_MIB);
+        if (!fx)
+                return;
+        conn = new_caller (fx);
+        pid = xferd_stop (fx);
+        for (guint i = 0; i < N; i++) {
+                o[i] = (Outcome) { .index = i, .replies = &replies };
+                call_big_async (conn, MIB, &o[i]);
+        }
+        driver_round_trip (conn);
+        xferd_continue (pid);
+
+        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        g_assert_false (outcome_refused_held (&o[0]));
+        g_assert_nonnull (o[0].error);  /* handled: no such interface */
+        for (guint i = 1; i < N; i++)
+                g_assert_true (outcome_refused_held (&o[i]));
+        outcomes_clear (o, N);
+}
+
+/* ... and in all: eight new callers with a 10 MiB call each; 64 MiB hold six of them. */
+static void
+test_held_bytes_bounded_all (void)
+{
+        enum { CALLERS = 8, MIB = 10, HELD = MAX_HELD_ALL_MIB / MIB };
+        g_autoptr(BusFixture) fx = fixture_new ();
+        GDBusConnection *conn[CALLERS];
+        Outcome o[CALLERS] = { { 0 } };
+        guint order[CALLERS];
+        Replies replies = { .want = CALLERS, .order = order };
+        guint refused = 0;
+        guint32 pid;
+
+        G_STATIC_ASSERT (CALLERS > HELD);
+        if (!fx)
+                return;
+        for (guint c = 0; c < CALLERS; c++)
+                conn[c] = new_caller (fx);
+        pid = xferd_stop (fx);
+        for (guint c = 0; c < CALLERS; c++) {
+                o[c] = (Outcome) { .index = c, .replies = &replies };
+                call_big_async (conn[c], MIB, &o[c]);
+        }
+        for (guint c = 0; c < CALLERS; c++)
+                driver_round_trip (conn[c]);
+        xferd_continue (pid);
+
+        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        for (guint c = 0; c < CALLERS; c++)
+                if (outcome_refused_held (&o[c]))
+                        refused++;
+        g_assert_cmpuint (refused, ==, CALLERS - HELD);
+        outcomes_clear (o, CALLERS);
+        for (guint c = 0; c < CALLERS; c++)
+                g_object_unref (conn[c]);
+}
+
 /* A caller that leaves before xferd could ask about it: the bus cannot tell, so its call is
  * refused (nobody reads the refusal) and nothing is made; the departure is still noticed,
  * and xferd goes on. */
@@ -340,6 +436,8 @@ const TestCase test_cases[] = {
         { "/caller-creds/held-in-order", test_held_in_order },
         { "/caller-creds/held-bounded", test_held_bounded },
         { "/caller-creds/held-bounded-all", test_held_bounded_all },
+        { "/caller-creds/held-bytes-bounded", test_held_bytes_bounded },
+        { "/caller-creds/held-bytes-bounded-all", test_held_bytes_bounded_all },
         { "/caller-creds/lookup-fails", test_lookup_fails },
         { NULL, NULL }
 };

@@ -551,6 +551,29 @@ test_store_full (void)
         g_autoptr(GVariant) r6 = bus_call_manager (env->fx, "CreateJob", g_variant_new ("(sa{sv})", "new", NULL),
                                                    G_VARIANT_TYPE ("(so)"), &error);
         assert_store_error (error, state);
+        /* A Download bound to its caller's connection: refused, and the caller's departure
+         * finds nothing of the job that was never stored (its binding once kept the freed job,
+         * and the departure walked it). */
+        GDBusConnection *client = g_dbus_connection_new_for_address_sync (
+                env->fx->address,
+                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_autofree char *client_name = g_strdup (g_dbus_connection_get_unique_name (client));
+        GVariantBuilder bound;
+        guint from = 0;
+
+        g_variant_builder_init (&bound, G_VARIANT_TYPE ("a{sv}"));
+        g_variant_builder_add (&bound, "{sv}", "cancel-when-owner-gone", g_variant_new_boolean (TRUE));
+        g_autoptr(GVariant) r9 = g_dbus_connection_call_sync (client, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                                              XFERD_MANAGER_IFACE, "Download",
+                                                              g_variant_new ("(ssa{sv})", url, dest2, &bound),
+                                                              G_VARIANT_TYPE ("(so)"), G_DBUS_CALL_FLAGS_NONE,
+                                                              WAIT_TIMEOUT_MS, NULL, &error);
+        assert_store_error (error, state);
+        g_dbus_connection_close_sync (client, NULL, NULL);
+        g_object_unref (client);
+        g_assert_true (bus_wait_name_lost (env->fx, &from, client_name, WAIT_TIMEOUT_MS));
 
         assert_job_view (env->fx, job, &before);
         g_autoptr(GVariant) jobs = xferd_list_jobs (env->fx);

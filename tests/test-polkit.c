@@ -453,6 +453,38 @@ test_held_bounded (void)
         flood_finish (flood);
 }
 
+/* ... and bounded in bytes, not only in number: calls of 6 MiB each (ListJobs(true) with a
+ * string more, xferd-bus-flood's polkit-big), of which a sender's 16 MiB hold two; the three
+ * others are refused at once, and the two held ones, once polkit answers, get sd-bus's
+ * InvalidArgs for their extra argument. */
+#define POLKIT_BIG_CALLS 5
+#define POLKIT_BIG_HELD 2
+
+static void
+test_held_bytes_bounded (void)
+{
+        g_autoptr(Env) env = env_new (TRUE);
+        const char *allowed[] = { ACTION_MANAGE_ALL, NULL };
+        g_autoptr(GError) error = NULL;
+
+        if (!env)
+                return;
+        polkit_allow (env, allowed);
+        g_autoptr(GVariant) hang = polkit_mock_call (env, "SimulateHang", g_variant_new ("(b)", TRUE));
+        g_autofree char *binary = flood_binary (env->fx);
+        g_autoptr(GSubprocess) flood = flood_spawn (env->fx, binary, "xferd-test-a", "polkit-big", POLKIT_BIG_CALLS);
+        g_autofree char *refused = flood_read_line (flood);
+        g_autofree char *want_refused = g_strdup_printf ("refused %u", POLKIT_BIG_CALLS - POLKIT_BIG_HELD);
+        g_assert_cmpstr (refused, ==, want_refused);
+
+        g_autoptr(GVariant) released = polkit_mock_call (env, "ReleaseHangingCalls", NULL);
+        g_output_stream_write_all (g_subprocess_get_stdin_pipe (flood), "go\n", 3, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_autofree char *ok = flood_read_line (flood);
+        g_assert_cmpstr (ok, ==, "ok 0");
+        flood_finish (flood);
+}
+
 const TestCase test_cases[] = {
         { "/polkit/absent-root-only", test_no_polkit },
         { "/polkit/denied", test_denied },
@@ -462,5 +494,6 @@ const TestCase test_cases[] = {
         { "/polkit/held-call-keeps-xferd", test_held_call_keeps_xferd },
         { "/polkit/caller-gone-while-held", test_caller_gone_while_held },
         { "/polkit/held-bounded", test_held_bounded },
+        { "/polkit/held-bytes-bounded", test_held_bytes_bounded },
         { NULL, NULL }
 };

@@ -177,16 +177,21 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
         return 0;
 }
 
+#define POLKIT_PAD_MAX ((size_t) 6 * 1024 * 1024)
+
 /* n ListJobs(true), which polkit must allow a user, sent together; then a call polkit has no
  * part in, whose reply comes after xferd's answers to every call before it: "refused R", the
  * calls xferd refused with LimitsExceeded meanwhile. After a line on stdin (polkit answers
- * then), every call's answer: "ok O". */
-static int polkit(unsigned n) {
+ * then), every call's answer: "ok O". With pad, each call carries pad bytes more (a string
+ * after its argument: sd-bus refuses it once polkit answered). */
+static int polkit(unsigned n, size_t pad) {
+        static char padding[POLKIT_PAD_MAX + 1];
         sd_bus *bus = NULL;
         Replies c = { 0, 0, 0 };
         char buf[64];
         int r;
 
+        memset(padding, 'x', pad);
         if (open_bus(&bus) < 0)
                 return 2;
         for (unsigned i = 0; i < n; i++) {
@@ -196,6 +201,8 @@ static int polkit(unsigned n) {
                                                    "org.xferd.Transfer1.Manager", "ListJobs");
                 if (r >= 0)
                         r = sd_bus_message_append(m, "b", 1);
+                if (r >= 0 && pad > 0)
+                        r = sd_bus_message_append(m, "s", padding);
                 if (r >= 0)
                         r = sd_bus_call_async(bus, NULL, m, on_reply, &c, 120 * 1000000ULL);
                 sd_bus_message_unref(m);
@@ -235,7 +242,7 @@ int main(int argc, char *argv[]) {
         char *end;
 
         if (argc != 3) {
-                fprintf(stderr, "usage: xferd-bus-flood hold|cycle|unread|polkit N\n");
+                fprintf(stderr, "usage: xferd-bus-flood hold|cycle|unread|polkit|polkit-big N\n");
                 return 2;
         }
         errno = 0;
@@ -251,7 +258,10 @@ int main(int argc, char *argv[]) {
         if (strcmp(argv[1], "unread") == 0)
                 return unread((unsigned) n);
         if (strcmp(argv[1], "polkit") == 0)
-                return polkit((unsigned) n);
+                return polkit((unsigned) n, 0);
+        /* Calls of 6 MiB: past polkit's bound of a sender's held bytes before its count. */
+        if (strcmp(argv[1], "polkit-big") == 0)
+                return polkit((unsigned) n, POLKIT_PAD_MAX);
         fprintf(stderr, "xferd-bus-flood: unknown mode '%s'\n", argv[1]);
         return 2;
 }
