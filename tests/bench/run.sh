@@ -36,9 +36,9 @@
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
 #      Resume + Transferred + Complete), one file after another and with MaxConcurrentFiles = 16,
 #      vs curl -Z --parallel-max 16 and aria2c -j 16 -i, and (for the one job whose files go
-#      one after another) curl without -Z; curl -Z runs twice a repetition (next to the 1000
-#      jobs in the rotation, and three places on), since on a shared VM its own wall swings
-#      by 3 × and every ratio of the case is to its median;
+#      one after another) curl without -Z; curl -Z runs twice a repetition (after the 1000 jobs
+#      in the rotation, and after curl without -Z), since on a shared VM its own wall swings
+#      by 3 × and every ratio of the case is to its median; no xferd runs beside the others;
 #   2b. the creation path: N Download calls (pipelined, 64 in flight) of /slow/big into a
 #      fresh state directory, first call → last reply, as jobs/s and the daemon's CPU per
 #      job (16 of the jobs transfer meanwhile, the rest wait queued);
@@ -246,12 +246,13 @@ urls=()
 for ((i = 0; i < n_small; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
 printf '%s\n' "${urls[@]}" >"$work/list.txt"
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
-  # curl -Z twice: its median, the divisor of three ratios, from twice the samples.
-  tools=(jobs curl onejob onejob16 curl curlseq aria2)
+  # curl -Z twice: its median, the divisor of three ratios, from twice the samples; one after
+  # an xferd run, one after curl's own, and no xferd left running behind a program's run.
+  tools=(jobs curl onejob onejob16 curlseq curl aria2)
   for ((k = 0; k < ${#tools[@]}; k++)); do
     tool=${tools[(k + rep) % ${#tools[@]}]}     # the order rotates: nobody always runs first
     # xferd starts before the directory is made, so every program runs right after fresh_dir.
-    if [[ $tool == jobs || $tool == onejob* ]]; then xferd_fresh "$tool"; fi
+    if [[ $tool == jobs || $tool == onejob* ]]; then xferd_fresh "$tool"; else xferd_stop; fi
     fresh_dir
     case $tool in
       jobs)
