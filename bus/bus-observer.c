@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+
 #include "bus-errors.h"
+#include "bus-rows.h"
 #include "bus.h"
 #include "log.h"
 
@@ -66,16 +69,52 @@ static bool zero_property_is_zero(const Job *j, ZeroProperty p) {
         }
 }
 
+/* The properties whose values the signals write in D-Bus's wire format themselves (below), by
+ * the getter's function in bus-job.c they stand for; a property read from the Job at an offset
+ * (a number) needs none. The others go through sd-bus. */
+typedef enum WireProperty {
+        WIRE_NONE,
+        WIRE_AT_OFFSET,
+        WIRE_STATE,
+        WIRE_WAIT_REASON,
+        WIRE_ERROR_NAME,        /* "" only: a stored name is not known text */
+        WIRE_NEXT_RETRY_TIME,
+        WIRE_BYTES_TRANSFERRED,
+        WIRE_BYTES_TOTAL,
+        WIRE_FILES_TRANSFERRED,
+        WIRE_FILES_TOTAL,
+        WIRE_CURRENT_FILE,
+        WIRE_RATE,
+        WIRE_EXPECTED_END_TIME,
+        _WIRE_PROPERTY_MAX,
+} WireProperty;
+
+static const char *const wire_property_names[_WIRE_PROPERTY_MAX] = {
+        [WIRE_STATE] = "State",
+        [WIRE_WAIT_REASON] = "WaitReason",
+        [WIRE_ERROR_NAME] = "ErrorName",
+        [WIRE_NEXT_RETRY_TIME] = "NextRetryTime",
+        [WIRE_BYTES_TRANSFERRED] = "BytesTransferred",
+        [WIRE_BYTES_TOTAL] = "BytesTotal",
+        [WIRE_FILES_TRANSFERRED] = "FilesTransferred",
+        [WIRE_FILES_TOTAL] = "FilesTotal",
+        [WIRE_CURRENT_FILE] = "CurrentFile",
+        [WIRE_RATE] = "Rate",
+        [WIRE_EXPECTED_END_TIME] = "ExpectedEndTime",
+};
+
 typedef struct JobPropertyEntry {
         const char *name;
         const sd_bus_vtable *v;
         ZeroProperty zero;      /* which of the above, or _ZERO_PROPERTY_NONE */
+        WireProperty wire;
 } JobPropertyEntry;
 
 static const JobPropertyEntry *job_property(const char *name) {
         static JobPropertyEntry known[64];
         static size_t n_known = 0;
         ZeroProperty zero = _ZERO_PROPERTY_NONE;
+        WireProperty wire = WIRE_NONE;
 
         for (size_t i = 0; i < n_known; i++)
                 if (known[i].name == name)
@@ -83,12 +122,19 @@ static const JobPropertyEntry *job_property(const char *name) {
         for (ZeroProperty p = 0; p < _ZERO_PROPERTY_MAX; p++)
                 if (streq(zero_property_names[p], name))
                         zero = p;
+        for (WireProperty p = 0; p < _WIRE_PROPERTY_MAX; p++)
+                if (wire_property_names[p] && streq(wire_property_names[p], name))
+                        wire = p;
         for (const sd_bus_vtable *v = bus_job_vtable; v->type != _SD_BUS_VTABLE_END; v++)
                 if ((v->type == _SD_BUS_VTABLE_PROPERTY || v->type == _SD_BUS_VTABLE_WRITABLE_PROPERTY) &&
                     streq(v->x.property.member, name)) {
+                        const char *sig = v->x.property.signature;
+
                         if (n_known >= ELEMENTSOF(known))
                                 return NULL;  /* never: the observer names fewer */
-                        known[n_known] = (JobPropertyEntry) { .name = name, .v = v, .zero = zero };
+                        if (!v->x.property.get && (streq(sig, "t") || streq(sig, "u")))
+                                wire = WIRE_AT_OFFSET;
+                        known[n_known] = (JobPropertyEntry) { .name = name, .v = v, .zero = zero, .wire = wire };
                         return &known[n_known++];
                 }
         return NULL;
@@ -131,14 +177,272 @@ static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path,
         return r < 0 ? r : entry_close(m);
 }
 
-/* The signal, and in *ret_zero_told the job's zero_told once it is sent. */
-static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd_bus_message **ret,
-                         uint8_t *ret_zero_told) {
+/* ---- signals in D-Bus's wire format ---------------------------------------------------- */
+
+/* sd-bus appends a value of a{sv} in about 3 000 instructions (the entry, the variant, their
+ * signatures checked and copied, the body grown a field at a time): a new job's PropertiesChanged
+ * and InterfacesAdded were half of what xferd spent on a Download call. Their dictionaries are
+ * written here instead into the room sd-bus gives their first key (bus-rows.h), as ListJobs' rows
+ * are; sd-bus appends the last entry's value and closes them. They are written in one pass into a
+ * buffer on the stack, copied into the room once sd-bus gives it (a measuring pass cost as much as
+ * the writing). Only what is known to be valid goes this way: numbers, and the daemon's own ASCII
+ * (property and interface names, tokens, ids). */
+
+typedef struct WireValue {
+        char type;              /* 't', 'u' or 's' */
+        uint64_t n;
+        const char *s;          /* 's': known text */
+} WireValue;
+
+typedef struct WireEntry {
+        const char *name;       /* known text */
+        WireValue v;
+} WireEntry;
+
+/* The property's value as its getter (or sd-bus, at an offset) gives it; false when it is not
+ * written here (the caller uses sd-bus). */
+static bool job_property_wire(const JobPropertyEntry *e, const Job *j, WireValue *ret) {
+        const char *sig = e->v->x.property.signature;
+        const uint8_t *at = (const uint8_t *) j + e->v->x.property.offset;
+
+        switch (e->wire) {
+        case WIRE_AT_OFFSET:
+                if (sig[0] == 't') {
+                        uint64_t v;
+                        memcpy(&v, at, sizeof v);
+                        *ret = (WireValue) { .type = 't', .n = v };
+                } else {
+                        uint32_t v;
+                        memcpy(&v, at, sizeof v);
+                        *ret = (WireValue) { .type = 'u', .n = v };
+                }
+                return true;
+        case WIRE_STATE:
+                *ret = (WireValue) { .type = 's', .s = job_state_to_string(j->state) };
+                return true;
+        case WIRE_WAIT_REASON:
+                *ret = (WireValue) { .type = 's', .s = job_wait_reason(j) };
+                return true;
+        case WIRE_ERROR_NAME:
+                *ret = (WireValue) { .type = 's', .s = "" };
+                return !j->error_name;
+        case WIRE_NEXT_RETRY_TIME:
+                *ret = (WireValue) { .type = 't', .n = job_next_retry_time(j) };
+                return true;
+        case WIRE_BYTES_TRANSFERRED:
+                *ret = (WireValue) { .type = 't', .n = job_counts(j).bytes_transferred };
+                return true;
+        case WIRE_BYTES_TOTAL:
+                *ret = (WireValue) { .type = 't', .n = job_counts(j).bytes_total };
+                return true;
+        case WIRE_FILES_TRANSFERRED:
+                *ret = (WireValue) { .type = 'u', .n = job_counts(j).files_transferred };
+                return true;
+        case WIRE_FILES_TOTAL:
+                *ret = (WireValue) { .type = 'u', .n = (uint32_t) j->n_files };
+                return true;
+        case WIRE_CURRENT_FILE:
+                *ret = (WireValue) { .type = 'u', .n = job_current_file(j) };
+                return true;
+        case WIRE_RATE:
+                *ret = (WireValue) { .type = 't', .n = job_rate(j) };
+                return true;
+        case WIRE_EXPECTED_END_TIME:
+                *ret = (WireValue) { .type = 't', .n = job_expected_end_time(j) };
+                return true;
+        default:
+                return false;
+        }
+}
+
+static void wire_text(BusRows *w, const char *s) {
+        bus_rows_string(w, s, strlen(s));
+}
+
+static void wire_value(BusRows *w, const WireValue *v) {
+        const char sig[3] = { 1, v->type, 0 };  /* the variant's signature: its length, the type */
+
+        bus_rows_put(w, sig, sizeof sig);
+        switch (v->type) {
+        case 't':
+                bus_rows_u64(w, v->n);
+                break;
+        case 's':
+                wire_text(w, v->s);
+                break;
+        default:        /* 'u' */
+                bus_rows_u32(w, (uint32_t) v->n);
+        }
+}
+
+/* Entries of a{sv}, from the first key's characters (its length is sd-bus's, at w's start) to
+ * the last key's characters: the last value is sd-bus's to append. n ≥ 1. */
+static void wire_entries(BusRows *w, const WireEntry *e, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                bus_rows_align(w, 8);
+                if (i == n - 1) {  /* the key without its NUL, which sd-bus writes */
+                        bus_rows_u32(w, (uint32_t) strlen(e[i].name));
+                        bus_rows_put(w, e[i].name, strlen(e[i].name));
+                        break;
+                }
+                wire_text(w, e[i].name);
+                wire_value(w, &e[i].v);
+        }
+}
+
+/* A complete a{sv} (its length, the padding, the entries). */
+static void wire_dict(BusRows *w, const WireEntry *e, size_t n) {
+        char *length_at;
+        uint64_t start;
+        uint32_t length;
+
+        bus_rows_align(w, 4);
+        length_at = w->p;
+        bus_rows_u32(w, 0);
+        bus_rows_align(w, 8);
+        start = w->offset;
+        for (size_t i = 0; i < n; i++) {
+                bus_rows_align(w, 8);
+                wire_text(w, e[i].name);
+                wire_value(w, &e[i].v);
+        }
+        length = (uint32_t) (w->offset - start);
+        if (length_at)
+                memcpy(length_at, &length, sizeof length);
+}
+
+static int append_wire_value(sd_bus_message *m, const WireValue *v) {
+        const char sig[2] = { v->type, 0 };
+        uint32_t u = (uint32_t) v->n;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'v', sig);
+        if (r >= 0)
+                switch (v->type) {
+                case 't':
+                        r = sd_bus_message_append_basic(m, 't', &v->n);
+                        break;
+                case 's':
+                        r = bus_append_known_text(m, v->s, NULL);
+                        break;
+                default:
+                        r = sd_bus_message_append_basic(m, 'u', &u);
+                }
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+/* At least the bytes that n entries take, each with its padding (the buffer's bound). */
+static size_t wire_bound(const WireEntry *e, size_t n) {
+        size_t b = 0;
+
+        for (size_t i = 0; i < n; i++)
+                b += 7 + 4 + strlen(e[i].name) + 1 + 3 + 7 + (e[i].v.type == 's' ? 4 + strlen(e[i].v.s) + 1 : 8);
+        return b;
+}
+
+/* What is written first into this buffer (one pass, no measuring), then copied into the room: a
+ * signal that would not fit goes through sd-bus. */
+#define WIRE_BUFFER_SIZE 4096
+
+/* Where a dictionary's first entry begins in a body that starts with a string or object path of
+ * `first` bytes: after it, the array's length (4-aligned), then the entry (8-aligned). The first
+ * key's characters are 4 bytes further. */
+static uint64_t wire_first_key_room(size_t first) {
+        BusRows w = { .p = NULL, .offset = 0 };
+
+        bus_rows_u32(&w, (uint32_t) first);
+        w.offset += first + 1;
+        bus_rows_u32(&w, 0);
+        bus_rows_align(&w, 8);
+        return w.offset + 4;
+}
+
+/* PropertiesChanged of the job interface with the n (≥ 1) entries, and the names invalidated. */
+static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e, size_t n, const char **invalidated,
+                              size_t n_invalidated, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        uint64_t room = wire_first_key_room(strlen(XFERD_JOB_IFACE));
+        char buffer[WIRE_BUFFER_SIZE];
+        BusRows w = { .p = buffer, .offset = room - 4 };
+        uint64_t end;
+        size_t size;
+        int r;
+
+        if (wire_bound(e, n) > sizeof buffer)
+                return -E2BIG;
+        wire_entries(&w, e, n);
+        end = w.offset;
+        size = (size_t) (w.p - buffer);
+        r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
+        if (r >= 0)
+                r = bus_append_known_text(m, XFERD_JOB_IFACE, NULL);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = bus_rows_begin_at(m, end - room, room, &w);
+        if (r < 0)
+                return r;
+        memcpy(w.p, buffer, size);
+        r = append_wire_value(m, &e[n - 1].v);
+        if (r >= 0)
+                r = entry_close(m);  /* the entry, the array */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < n_invalidated; i++)
+                r = bus_append_known_text(m, invalidated[i], NULL);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* Tests (XFERD_TEST_CHECK_SIGNALS): a signal written here must read as sd-bus's own of the same
+ * values; a difference aborts. Both bodies are compared as sd-bus prints them. */
+static bool check_signals(void) {
+        static int check = -1;
+
+        if (check < 0)
+                check = getenv("XFERD_TEST_CHECK_SIGNALS") != NULL;
+        return check;
+}
+
+static char *message_body_text(sd_bus_message *m) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        r = sd_bus_message_seal(m, 1, 0);
+        if (r < 0)
+                return NULL;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        r = sd_bus_message_dump(m, f, 0);
+        if (fclose(f) != 0 || r < 0)
+                return NULL;
+        return TAKE_PTR(text);
+}
+
+static void check_same_signal(const char *what, sd_bus_message *wire, sd_bus_message *sdbus) {
+        _cleanup_free_ char *a = message_body_text(wire), *b = message_body_text(sdbus);
+
+        if (!a || !b || !streq(a, b)) {
+                log_error("Bug: %s written in the wire format differs from sd-bus's:\n%s\nsd-bus:\n%s", what,
+                          a ? a : "(none)", b ? b : "(none)");
+                abort();
+        }
+}
+
+/* The signal through sd-bus: the entries' values by the vtable's getters. */
+static int build_changed_sdbus(sd_bus *bus, const char *path, Job *j, const JobPropertyEntry **entries, size_t n,
+                               const char **invalidated, size_t n_invalidated, sd_bus_message **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        const char *invalidated[40];
-        size_t n_invalidated = 0;
-        uint8_t zero_told = j->zero_told;
         int r;
 
         r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
@@ -146,7 +450,35 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                 r = bus_append_known_text(m, XFERD_JOB_IFACE, NULL);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
-        for (char **name = names; r >= 0 && *name; name++) {
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = append_job_property(bus, m, path, entries[i]->v, j, &error);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < n_invalidated; i++)
+                r = bus_append_known_text(m, invalidated[i], NULL);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* The signal, and in *ret_zero_told the job's zero_told once it is sent. Written in the wire
+ * format when every value it carries can be, else through sd-bus. */
+static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd_bus_message **ret,
+                         uint8_t *ret_zero_told) {
+        const JobPropertyEntry *entries[40];
+        WireEntry wire[40];
+        const char *invalidated[40];
+        size_t n = 0, n_invalidated = 0;
+        uint8_t zero_told = j->zero_told;
+        bool as_wire = true;
+        int r;
+
+        for (char **name = names; *name; name++) {
                 const JobPropertyEntry *e = job_property(*name);
                 const sd_bus_vtable *v;
 
@@ -167,22 +499,36 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                         if (n_invalidated >= ELEMENTSOF(invalidated))
                                 return -E2BIG;
                         invalidated[n_invalidated++] = *name;
-                } else if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
-                        r = append_job_property(bus, m, path, v, j, &error);
-                else
+                } else if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE) {
+                        if (n >= ELEMENTSOF(entries))
+                                return -E2BIG;
+                        if (as_wire)
+                                as_wire = job_property_wire(e, j, &wire[n].v);
+                        wire[n].name = *name;
+                        entries[n++] = e;
+                } else
                         return -EOPNOTSUPP;
         }
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "s");
-        for (size_t i = 0; r >= 0 && i < n_invalidated; i++)
-                r = bus_append_known_text(m, invalidated[i], NULL);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+
+        r = as_wire && n > 0 ? build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, ret) : -E2BIG;
+        if (r < 0) {
+                /* -E2BIG: not for the wire format, or larger than its buffer (never for the daemon's
+                 * own values); anything else (no memory, a layout of sd-bus's the wire format does
+                 * not expect): sd-bus builds it. */
+                if (r != -E2BIG)
+                        log_debug_errno(r, "PropertiesChanged of job %s not in the wire format, through sd-bus",
+                                        j->id);
+                r = build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, ret);
+        } else if (check_signals()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL;
+
+                if (build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, &a) < 0 ||
+                    build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, &b) < 0)
+                        abort();
+                check_same_signal("PropertiesChanged", a, b);
+        }
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(m);
         *ret_zero_told = zero_told;
         return 0;
 }
@@ -258,37 +604,6 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 emit_changed(j, names);
 }
 
-/* One entry of a{sv}: the name and a basic value of type `type` (a string: an id or a name
- * from a table, known text). */
-static int append_entry(sd_bus_message *m, const char *name, char type, const void *value) {
-        const char sig[2] = { type, 0 };
-        int r = entry_open(m, "sv", name, 'v', sig);
-
-        if (r >= 0)
-                r = type == 's' ? bus_append_known_text(m, value, NULL) : sd_bus_message_append_basic(m, type, value);
-        return r < 0 ? r : entry_close(m);
-}
-
-/* An interface of InterfacesAdded; the Job interface with its constant properties and state. */
-static int append_interface(sd_bus_message *m, const char *iface, const Job *j) {
-        uint32_t owner = j ? (uint32_t) j->owner : 0;
-        int r;
-
-        r = entry_open(m, "sa{sv}", iface, 'a', "{sv}");
-        if (r >= 0 && j) {
-                r = append_entry(m, "Id", 's', j->id);
-                if (r >= 0)
-                        r = append_entry(m, "Type", 's', job_type_to_string(j->type));
-                if (r >= 0)
-                        r = append_entry(m, "Owner", 'u', &owner);
-                if (r >= 0)
-                        r = append_entry(m, "State", 's', job_state_to_string(j->state));
-                if (r >= 0)
-                        r = append_entry(m, "CreationTime", 't', &j->creation_time);
-        }
-        return r < 0 ? r : entry_close(m);
-}
-
 static int emit_job_new(sd_bus *bus, const Job *j) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         BusJobPath path = bus_job_path(j);
@@ -304,8 +619,124 @@ static int emit_job_new(sd_bus *bus, const Job *j) {
         return r;
 }
 
-/* InterfacesAdded is built by hand: sd-bus would put every property's value in it, names and
- * descriptions included, and this signal is broadcast. Both signals with append_basic (see
+/* The interfaces of a job object, as sd-bus would list them (the standard ones without
+ * properties); the Job interface first here, for the wire format: the last key is the room's
+ * end, and sd-bus appends its (empty) dictionary. */
+static const char *const job_interfaces_empty[] = {
+        "org.freedesktop.DBus.Peer",
+        "org.freedesktop.DBus.Introspectable",
+        "org.freedesktop.DBus.Properties",
+};
+
+/* The Job interface's entries of InterfacesAdded: its constant properties and state. */
+static size_t job_added_entries(const Job *j, WireEntry e[static 5]) {
+        e[0] = (WireEntry) { "Id", { .type = 's', .s = j->id } };
+        e[1] = (WireEntry) { "Type", { .type = 's', .s = job_type_to_string(j->type) } };
+        e[2] = (WireEntry) { "Owner", { .type = 'u', .n = (uint32_t) j->owner } };
+        e[3] = (WireEntry) { "State", { .type = 's', .s = job_state_to_string(j->state) } };
+        e[4] = (WireEntry) { "CreationTime", { .type = 't', .n = j->creation_time } };
+        return 5;
+}
+
+/* From the first key's characters (the Job interface's name) to the last key's. */
+static void wire_interfaces(BusRows *w, const WireEntry *e, size_t n) {
+        const char *last = job_interfaces_empty[ELEMENTSOF(job_interfaces_empty) - 1];
+
+        wire_text(w, XFERD_JOB_IFACE);
+        wire_dict(w, e, n);
+        for (size_t i = 0; i < ELEMENTSOF(job_interfaces_empty) - 1; i++) {
+                bus_rows_align(w, 8);
+                wire_text(w, job_interfaces_empty[i]);
+                wire_dict(w, NULL, 0);
+        }
+        bus_rows_align(w, 8);
+        bus_rows_u32(w, (uint32_t) strlen(last));
+        bus_rows_put(w, last, strlen(last));
+}
+
+static int build_added_wire(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        uint64_t room = wire_first_key_room(strlen(path));
+        char buffer[WIRE_BUFFER_SIZE];
+        BusRows w = { .p = buffer, .offset = room - 4 };
+        WireEntry e[5];
+        size_t n = job_added_entries(j, e);
+        uint64_t end;
+        size_t size;
+        int r;
+
+        /* The interfaces' names and their dictionaries' lengths and padding: under 256 bytes. */
+        if (wire_bound(e, n) + 256 > sizeof buffer)
+                return -E2BIG;
+        wire_interfaces(&w, e, n);
+        end = w.offset;
+        size = (size_t) (w.p - buffer);
+        r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                      "InterfacesAdded");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(s, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_open_container(s, 'a', "{sa{sv}}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(s, 'e', "sa{sv}");
+        if (r >= 0)
+                r = bus_rows_begin_at(s, end - room, room, &w);
+        if (r < 0)
+                return r;
+        memcpy(w.p, buffer, size);
+        r = sd_bus_message_open_container(s, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_close_container(s);
+        if (r >= 0)
+                r = entry_close(s);  /* the entry, the array */
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* The same through sd-bus, in the same order: what the tests compare it with. */
+static int build_added_sdbus(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        WireEntry e[5];
+        size_t n = job_added_entries(j, e);
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                      "InterfacesAdded");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(s, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_open_container(s, 'a', "{sa{sv}}");
+        if (r >= 0)
+                r = entry_open(s, "sa{sv}", XFERD_JOB_IFACE, 'a', "{sv}");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = entry_open(s, "sv", e[i].name, 'v', (const char[]) { e[i].v.type, 0 });
+                if (r >= 0)
+                        r = e[i].v.type == 's' ? bus_append_known_text(s, e[i].v.s, NULL)
+                                               : sd_bus_message_append_basic(s, e[i].v.type,
+                                                                             e[i].v.type == 't' ? (const void *) &e[i].v.n
+                                                                                                : &(uint32_t) { (uint32_t) e[i].v.n });
+                if (r >= 0)
+                        r = entry_close(s);
+        }
+        if (r >= 0)
+                r = entry_close(s);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(job_interfaces_empty); i++) {
+                r = entry_open(s, "sa{sv}", job_interfaces_empty[i], 'a', "{sv}");
+                if (r >= 0)
+                        r = entry_close(s);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* InterfacesAdded is built here: sd-bus would put every property's value in it, names and
+ * descriptions included, and this signal is broadcast. JobNew with append_basic (see
  * bus-job.c). */
 static void observer_job_new(Manager *m, Job *j) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
@@ -313,22 +744,20 @@ static void observer_job_new(Manager *m, Job *j) {
         BusJobPath path = bus_job_path(j);
         int r;
 
-        r = sd_bus_message_new_signal(b->bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                                      "InterfacesAdded");
-        if (r >= 0)
-                r = sd_bus_message_append_basic(s, 'o', path.s);
-        if (r >= 0)
-                r = sd_bus_message_open_container(s, 'a', "{sa{sv}}");
-        if (r >= 0)
-                r = append_interface(s, "org.freedesktop.DBus.Peer", NULL);
-        if (r >= 0)
-                r = append_interface(s, "org.freedesktop.DBus.Introspectable", NULL);
-        if (r >= 0)
-                r = append_interface(s, "org.freedesktop.DBus.Properties", NULL);
-        if (r >= 0)
-                r = append_interface(s, XFERD_JOB_IFACE, j);
-        if (r >= 0)
-                r = sd_bus_message_close_container(s);
+        r = build_added_wire(b->bus, path.s, j, &s);
+        if (r < 0) {
+                /* -E2BIG: an id or a token longer than the daemon makes; anything else (no memory,
+                 * a layout of sd-bus's the wire format does not expect): sd-bus builds it. */
+                if (r != -E2BIG)
+                        log_debug_errno(r, "InterfacesAdded of job %s not in the wire format, through sd-bus", j->id);
+                r = build_added_sdbus(b->bus, path.s, j, &s);
+        } else if (check_signals()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *x = NULL, *y = NULL;
+
+                if (build_added_wire(b->bus, path.s, j, &x) < 0 || build_added_sdbus(b->bus, path.s, j, &y) < 0)
+                        abort();
+                check_same_signal("InterfacesAdded", x, y);
+        }
         if (r >= 0)
                 r = sd_bus_send(b->bus, s, NULL);
         if (r < 0)

@@ -96,6 +96,8 @@ int bus_owner_check_stored(Bus *b) {
 
         assert(b);
 
+        if (!manager_has_bindings(b->manager))
+                return 0;
         /* Bindings of an earlier bus first: those connections are gone for sure. Cancelled jobs
          * leave the queue, so each cancellation starts the walk over. */
         do {

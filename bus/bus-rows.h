@@ -76,3 +76,9 @@ static inline void bus_rows_string(BusRows *w, const char *s, size_t n) {
  * string's length, which the caller writes over sd-bus's), or negative errno (-EPROTO when sd-bus
  * did not lay the string out as D-Bus does, a bug: nothing may be sent then). */
 int bus_rows_begin(sd_bus_message *reply, uint64_t bytes, BusRows *ret);
+
+/* The same for a string sd-bus is to begin at another place of the body than BUS_ROWS_FIRST_ROW
+ * (a signal whose array follows other fields): its characters at the body's offset `room` (4 past
+ * the string's length, which is 4-aligned), which the caller computed as D-Bus lays the body out.
+ * The writer returned starts at that string's length. */
+int bus_rows_begin_at(sd_bus_message *m, uint64_t bytes, uint64_t room, BusRows *ret);

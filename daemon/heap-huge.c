@@ -10,6 +10,8 @@
  * fragmented that can cost what it saves. */
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,71 @@
 #define HEAP_HUGE_MIN (16 * HUGE_PAGE_SIZE)
 #define DEFAULT_MMAP_MAX 65536  /* glibc's */
 
-void heap_huge_begin(HeapHuge *h, size_t bytes) {
+#define HEAP_POPULATE_STACK (64 * 1024)
+
+/* The pages of a stretch faulted in ahead of the load, one huge page at a time, until the end
+ * or until told to stop. */
+typedef struct HeapPopulate {
+        pthread_t thread;
         uintptr_t start, end;
+        atomic_bool stop;
+} HeapPopulate;
+
+static void *heap_populate_run(void *userdata) {
+        HeapPopulate *p = userdata;
+
+        for (uintptr_t a = p->start; a < p->end && !atomic_load_explicit(&p->stop, memory_order_relaxed);
+             a += HUGE_PAGE_SIZE)
+                /* A kernel before 5.14 says EINVAL: the load faults the pages in itself. The pages
+                 * the load writes meanwhile are simply there already; nothing is written here. */
+                if (madvise((void *) a, HUGE_PAGE_SIZE, MADV_POPULATE_WRITE) < 0)
+                        break;
+        return NULL;
+}
+
+static void heap_populate_start(HeapHuge *h, size_t expected) {
+        HeapPopulate *p;
+        size_t n = expected < h->size ? expected : h->size;
+
+        n &= ~(HUGE_PAGE_SIZE - 1);
+        if (n == 0)
+                return;
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return;
+        p->start = (uintptr_t) h->start;
+        p->end = p->start + n;
+        atomic_init(&p->stop, false);
+        /* The thread inherits the loop's blocked signals (main.c blocks them before this). It
+         * calls madvise() only: a small stack, and no malloc arena of its own. */
+        pthread_attr_t attr;
+        int r = pthread_attr_init(&attr);
+        if (r == 0) {
+                (void) pthread_attr_setstacksize(&attr, HEAP_POPULATE_STACK);
+                r = pthread_create(&p->thread, &attr, heap_populate_run, p);
+                (void) pthread_attr_destroy(&attr);
+        }
+        if (r != 0) {
+                free(p);
+                return;
+        }
+        h->populate = p;
+}
+
+static void heap_populate_stop(HeapHuge *h) {
+        HeapPopulate *p = h->populate;
+
+        if (!p)
+                return;
+        atomic_store_explicit(&p->stop, true, memory_order_relaxed);
+        (void) pthread_join(p->thread, NULL);
+        free(p);
+        h->populate = NULL;
+}
+
+void heap_huge_begin(HeapHuge *h, size_t bytes, size_t expected) {
+        uintptr_t start, end;
+        bool in_heap;
         void *p;
 
         assert(h);
@@ -48,12 +113,16 @@ void heap_huge_begin(HeapHuge *h, size_t bytes) {
         }
         start = ((uintptr_t) p + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
         end = ((uintptr_t) p + bytes) & ~(HUGE_PAGE_SIZE - 1);
+        /* Below the heap's end: glibc's main arena, whose top the load's blocks are cut from. */
+        in_heap = (uintptr_t) p + bytes <= (uintptr_t) sbrk(0);
         free(p);
         /* No transparent huge pages (a kernel without them, or "never"): the load faults in
          * 4 KiB pages as without this. */
         if (end > start && madvise((void *) start, end - start, MADV_HUGEPAGE) >= 0) {
                 h->start = (void *) start;
                 h->size = end - start;
+                if (in_heap)
+                        heap_populate_start(h, expected);
         }
 }
 
@@ -62,6 +131,7 @@ void heap_huge_end(HeapHuge *h) {
 
         if (!h->active)
                 return;  /* nothing to undo (mallopt() costs a walk of malloc's free lists) */
+        heap_populate_stop(h);
         /* Huge pages already there stay; what a trim gives back goes. */
         if (h->size > 0)
                 (void) madvise(h->start, h->size, MADV_NOHUGEPAGE);

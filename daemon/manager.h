@@ -192,6 +192,9 @@ const NetworkView *manager_get_network(Manager *m);
 int job_set_cancel_with(Job *j, const char *client, CallError *e);
 /* Cancels every non-final job bound to client; returns how many. */
 unsigned manager_client_gone(Manager *m, const char *client);
+/* Whether any non-final job is bound to a client: without one, a restart has no binding to
+ * check (and no walk of 100 000 queued jobs to make). */
+bool manager_has_bindings(Manager *m);
 
 /* Empty, "direct" or a proxy URL (see proxy_value_is_valid()); from the job's next request on. */
 int job_set_proxy(Job *j, const char *proxy, CallError *e);

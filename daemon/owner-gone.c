@@ -71,6 +71,12 @@ void owner_gone_unbind(Job *j) {
         }
 }
 
+bool manager_has_bindings(Manager *m) {
+        assert(m);
+
+        return hashmap_size(m->bindings) > 0;
+}
+
 void owner_gone_done(Manager *m) {
         size_t i = 0;
         void *v;

@@ -129,22 +129,87 @@ static void column_set_number(const StoreColumn *c, char *p, uint64_t v) {
         }
 }
 
+/* Where a table's columns are bound in a statement. sql_bind_*() find a parameter by its name
+ * in a cache of (statement, name) pairs, one slot each by their hash, where the 45 columns of a
+ * job's row and its file's could take each other's slots (a miss costs SQLite's comparison of
+ * the name with each parameter): binding a new job's two rows cost 6 000 to 10 000 instructions
+ * by the addresses the statements got. The upserts list a table's columns one after another
+ * (store-schema.c), so a statement binds them by index from the first: found once per
+ * (statement, table), checked for every column (0: not in that order, bound by name), forgotten
+ * when the statement is finalized. Only the thread that uses the store binds and finalizes. */
+#define COLUMNS_AT_MAX 8
+
+typedef struct ColumnsAt {
+        const sqlite3_stmt *st;
+        const StoreColumnTable *t;
+        int first;
+} ColumnsAt;
+
+static _Thread_local ColumnsAt columns_at[COLUMNS_AT_MAX];
+static _Thread_local size_t n_columns_at;
+
+static int columns_first_index(sqlite3_stmt *st, const StoreColumnTable *t) {
+        int first;
+
+        for (size_t i = 0; i < n_columns_at; i++)
+                if (columns_at[i].st == st && columns_at[i].t == t)
+                        return columns_at[i].first;
+        first = t->n > 0 ? sqlite3_bind_parameter_index(st, t->columns[0].param) : 0;
+        for (size_t i = 1; first > 0 && i < t->n; i++)
+                if (sqlite3_bind_parameter_index(st, t->columns[i].param) != first + (int) i)
+                        first = 0;
+        if (n_columns_at < COLUMNS_AT_MAX)
+                columns_at[n_columns_at++] = (ColumnsAt) { .st = st, .t = t, .first = first };
+        return first;
+}
+
+void store_columns_forget(const sqlite3_stmt *st) {
+        for (size_t i = 0; i < n_columns_at;)
+                if (columns_at[i].st == st)
+                        columns_at[i] = columns_at[--n_columns_at];
+                else
+                        i++;
+}
+
+bool store_columns_known(const sqlite3_stmt *st) {
+        for (size_t i = 0; i < n_columns_at; i++)
+                if (columns_at[i].st == st)
+                        return true;
+        return false;
+}
+
 void store_columns_bind(sqlite3_stmt *st, const StoreColumnTable *t, const void *record, int *rc) {
+        int first;
+
         assert(st);
         assert(t);
         assert(record);
         assert(rc);
 
-        for (size_t i = 0; i < t->n; i++) {
+        if (*rc != SQLITE_OK)
+                return;
+        first = columns_first_index(st, t);
+        for (size_t i = 0; i < t->n && *rc == SQLITE_OK; i++) {
                 const StoreColumn *c = &t->columns[i];
                 const char *p = (const char *) record + c->offset, *text;
+                int index = first + (int) i;
 
                 if (c->kind == STORE_COLUMN_TEXT || c->kind == STORE_COLUMN_NAME) {
                         memcpy(&text, p, sizeof text);
-                        sql_bind_text(st, c->param, text, rc);
-                } else
+                        if (first == 0)
+                                sql_bind_text(st, c->param, text, rc);
+                        else  /* static, as sql_bind_text() binds it */
+                                *rc = text ? sqlite3_bind_text(st, index, text, -1, SQLITE_STATIC)
+                                           : sqlite3_bind_null(st, index);
+                } else {
                         /* A bool as 0 or 1, a U64 as its bit pattern (sql_bind_uint64()). */
-                        sql_bind_int64(st, c->param, (int64_t) column_get_number(c, p), rc);
+                        int64_t v = (int64_t) column_get_number(c, p);
+
+                        if (first == 0)
+                                sql_bind_int64(st, c->param, v, rc);
+                        else
+                                *rc = sqlite3_bind_int64(st, index, v);
+                }
         }
 }
 

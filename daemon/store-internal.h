@@ -126,6 +126,9 @@ typedef enum StoreNameForm {
 
 /* Binds each column to its field of record (a Job or a JobFile, as the table says). */
 void store_columns_bind(sqlite3_stmt *st, const StoreColumnTable *t, const void *record, int *rc);
+/* Forgets where st binds the tables' columns (sql_finalize()); whether it is remembered (tests). */
+void store_columns_forget(const sqlite3_stmt *st);
+bool store_columns_known(const sqlite3_stmt *st);
 /* Reads each column (the first at result column `first`) into its field of a fresh record;
  * -ENOMEM, with the texts read so far in the record. */
 int store_columns_read(sqlite3_stmt *st, int first, const StoreColumnTable *t, void *record);

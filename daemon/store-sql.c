@@ -103,6 +103,7 @@ void sql_finalize(sqlite3_stmt *st) {
         for (size_t i = 0; i < PARAM_CACHE_SIZE; i++)
                 if (param_cache[i].st == st)
                         param_cache[i] = (ParamCacheEntry) { .st = NULL };
+        store_columns_forget(st);
         sqlite3_finalize(st);
 }
 

@@ -75,7 +75,8 @@ int store_delete_job(Store *s, const Job *j);
  * bytes_transferred, validator), n_files, current. Everything else is zero; fd is -1.
  * `adopt` takes ownership of the Job (it must free it on failure); a negative return from
  * `adopt` stops loading and is returned. */
-/* Gives back the memory of SQLite's page cache that holds nothing modified (after the load). */
+/* After the load: gives back the memory of SQLite's page cache that holds nothing modified,
+ * and unmaps the file that the open's check and the load read through a mapping. */
 void store_release_memory(Store *s);
 /* The bytes of the database's pages in use, a measure of what a load will allocate. */
 uint64_t store_get_size(Store *s);

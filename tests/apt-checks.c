@@ -68,13 +68,9 @@ apt_update_ok (AptEnv *env)
 void
 apt_assert_no_jobs (BusFixture *fx)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) jobs = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", TRUE),
-                                                     G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        g_autoptr(GVariant) jobs = xferd_list_all_jobs (fx);
 
-        g_assert_no_error (error);
-        g_autoptr(GVariant) list = g_variant_get_child_value (jobs, 0);
-        g_assert_cmpuint (g_variant_n_children (list), ==, 0);
+        g_assert_cmpuint (g_variant_n_children (jobs), ==, 0);
 }
 
 /* The job ids of the JobNew signals from index `from` on. */

@@ -419,6 +419,41 @@ bus_call (BusFixture *fx, const char *path, const char *iface, const char *metho
         return call_as (fx, NULL, path, iface, method, params, reply_type, error);
 }
 
+#define ASYNC_CALL_TIMEOUT_MS 60000
+
+void
+bus_async_reply_take (BusAsyncReply *r, GObject *source, GAsyncResult *result)
+{
+        r->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &r->error);
+        r->when = g_get_monotonic_time ();
+        r->done = TRUE;
+}
+
+static void
+async_reply_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+        bus_async_reply_take (data, source, result);
+}
+
+void
+bus_call_async (BusFixture *fx, GDBusConnection *conn, const char *path, const char *iface, const char *method,
+                GVariant *params, const GVariantType *reply_type, BusAsyncReply *r)
+{
+        *r = (BusAsyncReply) { .done = FALSE };
+        /* The reply's callback runs in the context that is the thread's default now. */
+        g_main_context_push_thread_default (fx->ctx);
+        g_dbus_connection_call (conn, XFERD_BUS_NAME, path, iface, method, params, reply_type,
+                                G_DBUS_CALL_FLAGS_NONE, ASYNC_CALL_TIMEOUT_MS, NULL, async_reply_done, r);
+        g_main_context_pop_thread_default (fx->ctx);
+}
+
+void
+bus_async_reply_clear (BusAsyncReply *r)
+{
+        g_clear_pointer (&r->reply, g_variant_unref);
+        g_clear_error (&r->error);
+}
+
 GVariant *
 bus_call_manager (BusFixture *fx, const char *method, GVariant *params,
                   const GVariantType *reply_type, GError **error)
@@ -684,13 +719,13 @@ xferd_wait_temp (BusFixture *fx, const char *job, guint index, goffset size)
         return temp;
 }
 
-/* ListJobs(false): the caller's jobs. */
+/* ListJobs(all): the caller's jobs, or every user's. */
 static GVariant *
-list_jobs_as (BusFixture *fx, BusClient *client)
+list_jobs_as (BusFixture *fx, BusClient *client, gboolean all)
 {
         g_autoptr(GError) error = NULL;
         GVariant *reply = call_as (fx, client, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
-                                   g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+                                   g_variant_new ("(b)", all), G_VARIANT_TYPE ("(a(ssssutto))"), &error);
 
         g_assert_no_error (error);
         return reply;
@@ -699,7 +734,15 @@ list_jobs_as (BusFixture *fx, BusClient *client)
 GVariant *
 xferd_list_jobs (BusFixture *fx)
 {
-        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL);
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL, FALSE);
+
+        return g_variant_get_child_value (reply, 0);
+}
+
+GVariant *
+xferd_list_all_jobs (BusFixture *fx)
+{
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL, TRUE);
 
         return g_variant_get_child_value (reply, 0);
 }
@@ -722,7 +765,7 @@ list_jobs_reply_has (GVariant *reply, const char *id)
 gboolean
 xferd_lists_job (BusFixture *fx, const char *id)
 {
-        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL);
+        g_autoptr(GVariant) reply = list_jobs_as (fx, NULL, FALSE);
 
         return list_jobs_reply_has (reply, id);
 }
@@ -1049,16 +1092,22 @@ start_dbus_daemon (BusFixture *fx, const char *config_file)
         g_test_message ("private bus: %s", printed);
 }
 
+GDBusConnection *
+bus_connect (const char *address)
+{
+        g_autoptr(GError) error = NULL;
+        GDBusConnection *conn = g_dbus_connection_new_for_address_sync (
+                address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, &error);
+
+        g_assert_no_error (error);
+        return conn;
+}
+
 static void
 connect_to_bus (BusFixture *fx)
 {
-        g_autoptr(GError) error = NULL;
-
-        fx->conn = g_dbus_connection_new_for_address_sync (fx->address,
-                                                           G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                           G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                           NULL, NULL, &error);
-        g_assert_no_error (error);
+        fx->conn = bus_connect (fx->address);
         /* Every signal on the bus, from anyone: only xferd and the bus send. */
         fx->subscription = g_dbus_connection_signal_subscribe (fx->conn, NULL, NULL, NULL, NULL, NULL,
                                                                G_DBUS_SIGNAL_FLAGS_NONE,
@@ -1565,7 +1614,7 @@ bus_client_temp_path (BusClient *client, const char *job, guint index)
 gboolean
 bus_client_lists_job (BusClient *client, const char *id)
 {
-        g_autoptr(GVariant) reply = list_jobs_as (client->fx, client);
+        g_autoptr(GVariant) reply = list_jobs_as (client->fx, client, FALSE);
 
         return list_jobs_reply_has (reply, id);
 }

@@ -91,6 +91,10 @@ char *bus_session_config (const char *socket_path, const char *services_dir);
 void bus_fixture_free (BusFixture *fx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusFixture, bus_fixture_free)
 
+/* A new connection to the bus at address (asserted): the fixture's (fx->address), as a caller
+ * of the test's own user that xferd has not seen yet. */
+GDBusConnection *bus_connect (const char *address);
+
 /* A new empty directory inside the fixture's temporary directory. */
 char *bus_fixture_mkdir (BusFixture *fx, const char *name);
 
@@ -140,6 +144,26 @@ GVariant *bus_get_property (BusFixture *fx, const char *path, const char *iface,
                             const char *name, GError **error);
 gboolean bus_set_property (BusFixture *fx, const char *path, const char *iface,
                            const char *name, GVariant *value, GError **error);
+
+/* The outcome of a call made without waiting, filled when its reply arrives while the
+ * fixture's context runs: bus_fixture_run_until (fx, &r.done, …). */
+typedef struct {
+        gboolean done;
+        GVariant *reply;        /* NULL when the call failed: error */
+        GError *error;
+        gint64 when;            /* monotonic µs when the reply arrived */
+} BusAsyncReply;
+
+/* Calls method of org.xferd.Transfer1 on conn (fx->conn, or another connection to the
+ * fixture's bus) without waiting; *r is reset now and filled by the reply, in the fixture's
+ * context. The call may wait up to 60 s, longer than any of the test's own waits. */
+void bus_call_async (BusFixture *fx, GDBusConnection *conn, const char *path, const char *iface,
+                     const char *method, GVariant *params, const GVariantType *reply_type, BusAsyncReply *r);
+/* Fills *r from the result of g_dbus_connection_call() (source, result), for a callback of
+ * a test's own that notes more. */
+void bus_async_reply_take (BusAsyncReply *r, GObject *source, GAsyncResult *result);
+/* Frees r's reply and error. */
+void bus_async_reply_clear (BusAsyncReply *r);
 
 /* Asserting property getters for job objects. */
 char *job_get_string (BusFixture *fx, const char *job, const char *name);
@@ -336,6 +360,9 @@ char *xferd_wait_temp (BusFixture *fx, const char *job, guint index, goffset siz
 char *list_files_temp_path (GVariant *reply, guint index);
 /* ListJobs(false): the a(ssssutto) of the caller's jobs. */
 GVariant *xferd_list_jobs (BusFixture *fx);
+/* ListJobs(true): the a(ssssutto) of every user's jobs (the fixture's connection is root's or
+ * the owner's of them all). */
+GVariant *xferd_list_all_jobs (BusFixture *fx);
 /* Whether ListJobs(false) lists id. */
 gboolean xferd_lists_job (BusFixture *fx, const char *id);
 /* Whether a ListJobs reply, (a(ssssutto)), lists id. */

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "bus-fixture.h"
-#include "http-server.h"
 #include "test-cases.h"
+#include "xferd-env.h"
 
 static gboolean
 name_has_owner (BusFixture *fx)
@@ -85,21 +85,14 @@ static void
 test_busy_daemon_stays (void)
 {
         BusFixtureOptions options = { .idle_timeout = 1 };
-        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/file.bin", 100000);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (&options, "/file.bin", 100000);
 
         /* transferring for as long as the test wants. */
-        http_server_stall_after (http, "/file.bin", 1000);
-        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
-        g_assert_true (http_server_wait_stalled (http, "/file.bin", 1, WAIT_TIMEOUT_MS));
+        g_autofree char *job = xferd_env_download_stalled (env, 1000, NULL, NULL);
         /* Several idle timeouts long; the daemon must not go away meanwhile. */
-        g_assert_false (bus_fixture_wait_xferd_gone (fx, 3000));
-        http_server_release (http, "/file.bin");
-        job_wait_state (fx, job, "transferred");
+        g_assert_false (bus_fixture_wait_xferd_gone (env->fx, 3000));
+        http_server_release (env->http, env->path);
+        job_wait_state (env->fx, job, "transferred");
 }
 
 static gboolean
@@ -181,29 +174,26 @@ static void
 test_idle_exit_keeps_jobs (void)
 {
         BusFixtureOptions options = { .idle_timeout = 1 };
-        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/file.bin");
+        g_autoptr(XferdEnv) env = xferd_env_new (&options);
+        g_autofree char *url = http_server_url (env->http, "/file.bin");
         g_autofree char *waiting_id = NULL, *cancelled_id = NULL;
-        g_autofree char *waiting = xferd_create_job (fx, "waiting", &waiting_id);
-        g_autofree char *cancelled = xferd_create_job (fx, "cancelled", &cancelled_id);
+        g_autofree char *waiting = xferd_create_job (env->fx, "waiting", &waiting_id);
+        g_autofree char *cancelled = xferd_create_job (env->fx, "cancelled", &cancelled_id);
 
-        xferd_add_file (fx, waiting, url, dest);
-        xferd_job_call (fx, cancelled, "Cancel");
-        g_assert_true (bus_fixture_wait_xferd_gone (fx, WAIT_TIMEOUT_MS));
+        xferd_add_file (env->fx, waiting, url, env->dest);
+        xferd_job_call (env->fx, cancelled, "Cancel");
+        g_assert_true (bus_fixture_wait_xferd_gone (env->fx, WAIT_TIMEOUT_MS));
 
-        assert_job_known (fx, waiting_id, waiting);
-        bus_fixture_note_xferd (fx);
-        assert_job_string (fx, waiting, "State", "suspended");
-        assert_job_string (fx, waiting, "DisplayName", "waiting");
-        g_assert_cmpuint (job_get_uint32 (fx, waiting, "FilesTotal"), ==, 1);
-        g_assert_true (xferd_lists_job (fx, waiting_id));
+        assert_job_known (env->fx, waiting_id, waiting);
+        bus_fixture_note_xferd (env->fx);
+        assert_job_string (env->fx, waiting, "State", "suspended");
+        assert_job_string (env->fx, waiting, "DisplayName", "waiting");
+        g_assert_cmpuint (job_get_uint32 (env->fx, waiting, "FilesTotal"), ==, 1);
+        g_assert_true (xferd_lists_job (env->fx, waiting_id));
 
         /* The retained object is kept across the restart. */
-        assert_job_string (fx, cancelled, "State", "cancelled");
-        xferd_assert_no_such_job (fx, cancelled_id);
+        assert_job_string (env->fx, cancelled, "State", "cancelled");
+        xferd_assert_no_such_job (env->fx, cancelled_id);
 }
 
 const TestCase test_cases[] = {

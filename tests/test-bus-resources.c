@@ -26,9 +26,9 @@
 
 #include "bus-fixture.h"
 #include "bus-flood.h"
-#include "http-server.h"
 #include "poll-wait.h"
 #include "test-cases.h"
+#include "xferd-env.h"
 #include "xferd-process.h"
 
 /* xferd's own rules: the NameOwnerChanged match, plus whatever sd-bus adds by
@@ -372,27 +372,19 @@ static void
 test_list_counts (void)
 {
         BusFixtureOptions options = { .idle_timeout = 0 };
-        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dest");
-        g_autofree char *dest = g_build_filename (dir, "held.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/held.bin");
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (&options, "/held.bin", COUNTS_SIZE);
+        g_autofree char *before = xferd_create_job (env->fx, "before \u00e9", NULL);
+        g_autofree char *held = xferd_env_download_stalled (env, COUNTS_STALL, NULL, NULL);
 
-        g_bytes_unref (http_server_add_generated (http, "/held.bin", COUNTS_SIZE));
-        http_server_stall_after (http, "/held.bin", COUNTS_STALL);
-        g_autofree char *before = xferd_create_job (fx, "before \u00e9", NULL);
-        g_autofree char *held = xferd_download (fx, url, dest, FALSE, NULL);
-        g_autofree char *temp = xferd_wait_temp (fx, held, 0, COUNTS_STALL);
-
-        g_assert_true (bus_wait_property (fx, held, XFERD_JOB_IFACE, "BytesTransferred",
+        g_assert_true (bus_wait_property (env->fx, held, XFERD_JOB_IFACE, "BytesTransferred",
                                           g_variant_new_uint64 (COUNTS_STALL), WAIT_TIMEOUT_MS));
-        assert_rows_match (fx, 2);      /* last */
-        g_autofree char *after = xferd_create_job (fx, "", NULL);
-        assert_rows_match (fx, 3);      /* in the middle */
-        bus_call_job (fx, before, "Cancel", NULL, NULL, NULL);
-        assert_rows_match (fx, 2);      /* first */
-        bus_call_job (fx, after, "Cancel", NULL, NULL, NULL);
-        assert_rows_match (fx, 1);      /* alone: first and last */
+        assert_rows_match (env->fx, 2);      /* last */
+        g_autofree char *after = xferd_create_job (env->fx, "", NULL);
+        assert_rows_match (env->fx, 3);      /* in the middle */
+        bus_call_job (env->fx, before, "Cancel", NULL, NULL, NULL);
+        assert_rows_match (env->fx, 2);      /* first */
+        bus_call_job (env->fx, after, "Cancel", NULL, NULL, NULL);
+        assert_rows_match (env->fx, 1);      /* alone: first and last */
 }
 
 /* A bus that stops reading xferd must not stop xferd. dbus-daemon stops reading a connection
@@ -409,22 +401,6 @@ test_list_counts (void)
 #define UNREAD_JOBS 1000
 #define UNREAD_CALLS 150
 #define UNREAD_RATE (256 * 1024)
-
-/* An asynchronous call's outcome, for bus_fixture_run_until(). */
-typedef struct {
-        gboolean done;
-        GVariant *reply;
-        GError *error;
-} CallOutcome;
-
-static void
-call_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-        CallOutcome *o = data;
-
-        o->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &o->error);
-        o->done = TRUE;
-}
 
 /* Whether the file at path grows by step bytes, three times in a row, within timeout_ms each. */
 static gboolean
@@ -450,60 +426,49 @@ test_unread_replies (void)
                 .extra_bus_policy = "  <limit name=\"max_incoming_bytes\">1000000</limit>\n"
                                     "  <limit name=\"max_replies_per_connection\">10000</limit>\n",
         };
-        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autofree char *binary = flood_binary (fx);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dest");
-        g_autofree char *dest = g_build_filename (dir, "slow.bin", NULL);
-        g_autofree char *url = http_server_url (http, "/slow.bin");
-        CallOutcome listed = { FALSE, NULL, NULL };
-        CallOutcome created = { FALSE, NULL, NULL };
+        g_autoptr(XferdEnv) env = xferd_env_new (&options);
+        g_autofree char *binary = flood_binary (env->fx);
+        BusAsyncReply listed, created;
         g_autoptr(GDBusConnection) newcomer = NULL;
         g_autoptr(GError) error = NULL;
         guint32 pid;
 
         for (guint i = 0; i < UNREAD_JOBS; i++) {
                 g_autofree char *name = g_strdup_printf ("%0200u", i);
-                g_autofree char *job = xferd_create_job (fx, name, NULL);
+                g_autofree char *job = xferd_create_job (env->fx, name, NULL);
         }
-        pid = bus_fixture_note_xferd (fx);
+        pid = bus_fixture_note_xferd (env->fx);
         g_assert_cmpuint (pid, >, 0);
-        g_bytes_unref (http_server_add_generated (http, "/slow.bin", 64 * UNREAD_RATE));
-        http_server_set_rate (http, "/slow.bin", UNREAD_RATE);
-        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
-        g_autofree char *temp = xferd_wait_temp (fx, job, 0, 1);
+        xferd_env_serve (env, "/file.bin", 64 * UNREAD_RATE);
+        http_server_set_rate (env->http, env->path, UNREAD_RATE);
+        g_autofree char *job = xferd_download (env->fx, env->url, env->dest, FALSE, NULL);
+        g_autofree char *temp = xferd_wait_temp (env->fx, job, 0, 1);
 
         /* A caller xferd has not seen yet, connected before the bus stops reading xferd (the
          * bus sends xferd a NameOwnerChanged of its arrival). */
-        newcomer = g_dbus_connection_new_for_address_sync (
-                fx->address,
-                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                NULL, NULL, &error);
-        g_assert_no_error (error);
+        newcomer = bus_connect (env->fx->address);
 
-        GSubprocess *flood = flood_spawn (fx, binary, NULL, "unread", UNREAD_CALLS);
+        GSubprocess *flood = flood_spawn (env->fx, binary, NULL, "unread", UNREAD_CALLS);
         g_autofree char *line = flood_read_line (flood);
         g_assert_cmpstr (line, ==, "sent " G_STRINGIFY (UNREAD_CALLS));
         /* Another caller's ListJobs, whose reply waits behind the unread ones. (A caller xferd
          * knows already: a new one's calls wait for the bus to say who it is, as below.) */
-        g_dbus_connection_call (fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
-                                g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"),
-                                G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, call_done, &listed);
+        bus_call_async (env->fx, env->fx->conn, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "ListJobs",
+                        g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), &listed);
         /* The new caller's call: xferd asks the bus who it is, and the question waits behind
          * the unread replies. */
-        g_dbus_connection_call (newcomer, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
-                                g_variant_new ("(sa{sv})", "newcomer", NULL), G_VARIANT_TYPE ("(so)"),
-                                G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, call_done, &created);
+        bus_call_async (env->fx, newcomer, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
+                        g_variant_new ("(sa{sv})", "newcomer", NULL), G_VARIANT_TYPE ("(so)"), &created);
         /* The loop runs on while the bus reads nothing of xferd. */
         g_assert_true (file_keeps_growing (temp, UNREAD_RATE / 8, 3000));
         g_assert_cmpint (kill ((pid_t) pid, 0), ==, 0);
         /* (And the test did what it says: the bus holds more of xferd's than it reads.) */
-        g_autofree char *owner = name_owner (fx);
-        g_assert_cmpuint (connection_stat (fx, owner, "IncomingBytes"), >, 1000000);
+        g_autofree char *owner = name_owner (env->fx);
+        g_assert_cmpuint (connection_stat (env->fx, owner, "IncomingBytes"), >, 1000000);
 
         /* Neither is answered while the bus reads nothing of xferd (whatever came is handled
          * first). */
-        bus_fixture_run_for (fx, 100);
+        bus_fixture_run_for (env->fx, 100);
         g_assert_false (listed.done);
         g_assert_false (created.done);
 
@@ -512,26 +477,23 @@ test_unread_replies (void)
          * reply), and a list asked now arrives whole. */
         flood_finish (flood);
         g_object_unref (flood);
-        g_assert_true (bus_fixture_run_until (fx, &listed.done, WAIT_TIMEOUT_MS));
+        g_assert_true (bus_fixture_run_until (env->fx, &listed.done, WAIT_TIMEOUT_MS));
         g_assert_error (listed.error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED);
         g_assert_nonnull (strstr (listed.error->message, "try again later"));
-        g_clear_error (&listed.error);
+        bus_async_reply_clear (&listed);
         /* The new caller's job is made, and is its own. */
-        g_assert_true (bus_fixture_run_until (fx, &created.done, WAIT_TIMEOUT_MS));
+        g_assert_true (bus_fixture_run_until (env->fx, &created.done, WAIT_TIMEOUT_MS));
         g_assert_no_error (created.error);
         const char *created_path;
         g_variant_get (created.reply, "(&s&o)", NULL, &created_path);
-        g_autofree char *created_name = job_get_string (fx, created_path, "DisplayName");
+        g_autofree char *created_name = job_get_string (env->fx, created_path, "DisplayName");
         g_assert_cmpstr (created_name, ==, "newcomer");
-        g_assert_cmpuint (job_get_uint32 (fx, created_path, "Owner"), ==, getuid ());
-        g_variant_unref (created.reply);
-        g_autoptr(GVariant) reply =
-                bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
-        g_assert_nonnull (reply);
-        g_autoptr(GVariant) rows = g_variant_get_child_value (reply, 0);
+        g_assert_cmpuint (job_get_uint32 (env->fx, created_path, "Owner"), ==, getuid ());
+        bus_async_reply_clear (&created);
+        g_autoptr(GVariant) rows = xferd_list_jobs (env->fx);
         g_assert_cmpuint (g_variant_n_children (rows), ==, UNREAD_JOBS + 2);
-        g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
-        g_autofree char *log = bus_fixture_xferd_log (fx);
+        g_assert_cmpuint (bus_fixture_note_xferd (env->fx), ==, pid);
+        g_autofree char *log = bus_fixture_xferd_log (env->fx);
         g_assert_null (strstr (log, "closing the connection"));
         g_assert_null (strstr (log, "Bug:"));
 }
@@ -601,11 +563,7 @@ test_fds_refused (void)
         before = open_fds (pid);
 
         /* A caller new to xferd, its calls sent together. */
-        g_autoptr(GDBusConnection) sender = g_dbus_connection_new_for_address_sync (
-                fx->address,
-                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                NULL, NULL, &error);
-        g_assert_no_error (error);
+        g_autoptr(GDBusConnection) sender = bus_connect (fx->address);
         g_assert_true (g_dbus_connection_get_capabilities (sender) & G_DBUS_CAPABILITY_FLAGS_UNIX_FD_PASSING);
         for (guint i = 0; i < FD_CALLS; i++)
                 g_dbus_connection_call_with_unix_fd_list (sender, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,

@@ -71,20 +71,6 @@ xferd_continue (guint32 pid)
         g_assert_cmpint (kill ((pid_t) pid, SIGCONT), ==, 0);
 }
 
-/* A connection of its own: a caller xferd has not seen. */
-static GDBusConnection *
-new_caller (BusFixture *fx)
-{
-        g_autoptr(GError) error = NULL;
-        GDBusConnection *conn = g_dbus_connection_new_for_address_sync (
-                fx->address,
-                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                NULL, NULL, &error);
-
-        g_assert_no_error (error);
-        return conn;
-}
-
 /* Once the driver answered conn, the bus has queued every call conn sent before for xferd. */
 static void
 driver_round_trip (GDBusConnection *conn)
@@ -110,8 +96,7 @@ typedef struct {
 typedef struct {
         guint index;
         Replies *replies;
-        GVariant *reply;
-        GError *error;
+        BusAsyncReply call;
 } Outcome;
 
 static void
@@ -120,26 +105,75 @@ outcome_done (GObject *source, GAsyncResult *result, gpointer data)
         Outcome *o = data;
         Replies *r = o->replies;
 
-        o->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &o->error);
+        bus_async_reply_take (&o->call, source, result);
         r->order[r->done++] = o->index;
         r->all = r->done == r->want;
+}
+
+/* Whether o was refused by xferd's bound of held calls; else it was handled. */
+static gboolean
+outcome_refused_held (const Outcome *o)
+{
+        return o->call.error && g_error_matches (o->call.error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED) &&
+               strstr (o->call.error->message, HELD_REFUSAL);
+}
+
+/* Asserts that o was refused by xferd's bound of held calls. */
+static void
+assert_refused_held (const Outcome *o)
+{
+        bus_assert_error (o->call.error, DBUS_ERROR_LIMITS_EXCEEDED);
+        g_assert_nonnull (strstr (o->call.error->message, HELD_REFUSAL));
 }
 
 static void
 outcomes_clear (Outcome *o, guint n)
 {
-        for (guint i = 0; i < n; i++) {
-                g_clear_pointer (&o[i].reply, g_variant_unref);
-                g_clear_error (&o[i].error);
-        }
+        for (guint i = 0; i < n; i++)
+                bus_async_reply_clear (&o[i].call);
+}
+
+static void
+call_async (GDBusConnection *conn, const char *iface, const char *method, GVariant *params,
+            const GVariantType *reply_type, Outcome *o)
+{
+        g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, iface, method, params, reply_type,
+                                G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, o);
 }
 
 static void
 call_manager_async (GDBusConnection *conn, const char *method, GVariant *params, const GVariantType *reply_type,
                     Outcome *o)
 {
-        g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, method, params,
-                                reply_type, G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, o);
+        call_async (conn, XFERD_MANAGER_IFACE, method, params, reply_type, o);
+}
+
+/* The Manager's Version, the call xferd answers with the least work. */
+static void
+get_version_async (GDBusConnection *conn, Outcome *o)
+{
+        call_async (conn, "org.freedesktop.DBus.Properties", "Get",
+                    g_variant_new ("(ss)", XFERD_MANAGER_IFACE, "Version"), G_VARIANT_TYPE ("(v)"), o);
+}
+
+/* Connects n callers new to xferd (conn[0] to conn[n - 1]), then stops xferd: what they send
+ * now waits in the bus, and then in xferd for the bus to say who they are. */
+static guint32
+new_callers_xferd_stopped (BusFixture *fx, GDBusConnection **conn, guint n)
+{
+        for (guint c = 0; c < n; c++)
+                conn[c] = bus_connect (fx->address);
+        return xferd_stop (fx);
+}
+
+/* Once the bus holds all the callers sent, xferd (pid) goes on; every reply arrives. */
+static void
+xferd_continue_until_replied (BusFixture *fx, GDBusConnection **conn, guint n, guint32 pid, Replies *replies)
+{
+        for (guint c = 0; c < n; c++)
+                driver_round_trip (conn[c]);
+        xferd_continue (pid);
+        g_assert_true (bus_fixture_run_until (fx, &replies->all, WAIT_TIMEOUT_MS));
 }
 
 /* Two jobs made and then listed by a new caller: each call handled after the one before it. */
@@ -158,8 +192,7 @@ test_held_in_order (void)
 
         if (!fx)
                 return;
-        conn = new_caller (fx);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, &conn, 1);
         for (guint i = 0; i < 3; i++)
                 o[i] = (Outcome) { .index = i, .replies = &replies };
         call_manager_async (conn, "CreateJob", g_variant_new ("(sa{sv})", "first", NULL), G_VARIANT_TYPE ("(so)"),
@@ -167,18 +200,15 @@ test_held_in_order (void)
         call_manager_async (conn, "CreateJob", g_variant_new ("(sa{sv})", "second", NULL), G_VARIANT_TYPE ("(so)"),
                             &o[1]);
         call_manager_async (conn, "ListJobs", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("(a(ssssutto))"), &o[2]);
-        driver_round_trip (conn);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, &conn, 1, pid, &replies);
         for (guint i = 0; i < 3; i++) {
-                g_assert_no_error (o[i].error);
+                g_assert_no_error (o[i].call.error);
                 g_assert_cmpuint (order[i], ==, i);
         }
-        g_variant_get (o[0].reply, "(&s&o)", NULL, &first_path);
-        g_variant_get (o[1].reply, "(&s&o)", NULL, &second_path);
+        g_variant_get (o[0].call.reply, "(&s&o)", NULL, &first_path);
+        g_variant_get (o[1].call.reply, "(&s&o)", NULL, &second_path);
         /* The list, third, sees both jobs, in the order they were made. */
-        rows = g_variant_get_child_value (o[2].reply, 0);
+        rows = g_variant_get_child_value (o[2].call.reply, 0);
         g_assert_cmpuint (g_variant_n_children (rows), ==, 2);
         for (guint i = 0; i < 2; i++) {
                 guint32 owner;
@@ -209,26 +239,18 @@ test_held_bounded (void)
 
         if (!fx)
                 return;
-        conn = new_caller (fx);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, &conn, 1);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
-                g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
-                                        g_variant_new ("(ss)", XFERD_MANAGER_IFACE, "Version"), G_VARIANT_TYPE ("(v)"),
-                                        G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, &o[i]);
+                get_version_async (conn, &o[i]);
         }
-        driver_round_trip (conn);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, &conn, 1, pid, &replies);
         for (guint i = 0; i < N; i++)
                 if (i < MAX_HELD) {
-                        g_assert_no_error (o[i].error);
-                        g_assert_nonnull (o[i].reply);
-                } else {
-                        bus_assert_error (o[i].error, DBUS_ERROR_LIMITS_EXCEEDED);
-                        g_assert_nonnull (strstr (o[i].error->message, HELD_REFUSAL));
-                }
+                        g_assert_no_error (o[i].call.error);
+                        g_assert_nonnull (o[i].call.reply);
+                } else
+                        assert_refused_held (&o[i]);
         /* The refusals came first (at once), the held calls after the answer, in order. */
         for (guint i = 0; i < N; i++)
                 g_assert_cmpuint (order[i], ==, i < N - MAX_HELD ? MAX_HELD + i : i - (N - MAX_HELD));
@@ -259,27 +281,17 @@ test_held_bounded_all (void)
         G_STATIC_ASSERT (EACH < MAX_HELD && N > MAX_HELD_ALL);
         if (!fx)
                 return;
-        for (guint c = 0; c < CALLERS; c++)
-                conn[c] = new_caller (fx);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, conn, CALLERS);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
-                g_dbus_connection_call (conn[i / EACH], XFERD_BUS_NAME, XFERD_MANAGER_PATH,
-                                        "org.freedesktop.DBus.Properties", "Get",
-                                        g_variant_new ("(ss)", XFERD_MANAGER_IFACE, "Version"), G_VARIANT_TYPE ("(v)"),
-                                        G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, &o[i]);
+                get_version_async (conn[i / EACH], &o[i]);
         }
-        for (guint c = 0; c < CALLERS; c++)
-                driver_round_trip (conn[c]);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, conn, CALLERS, pid, &replies);
         for (guint i = 0; i < N; i++)
-                if (o[i].reply)
+                if (o[i].call.reply)
                         ok++;
                 else {
-                        bus_assert_error (o[i].error, DBUS_ERROR_LIMITS_EXCEEDED);
-                        g_assert_nonnull (strstr (o[i].error->message, HELD_REFUSAL));
+                        assert_refused_held (&o[i]);
                         refused++;
                 }
         g_assert_cmpuint (ok, ==, MAX_HELD_ALL);
@@ -298,17 +310,8 @@ call_big_async (GDBusConnection *conn, guint mib, Outcome *o)
 
         memset (name, 'x', mib * 1024 * 1024);
         name[mib * 1024 * 1024] = '\0';
-        g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
-                                g_variant_new ("(ss)", name, "Version"), G_VARIANT_TYPE ("(v)"),
-                                G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, outcome_done, o);
-}
-
-/* Whether o was refused by xferd's bound of held calls; else it was handled. */
-static gboolean
-outcome_refused_held (const Outcome *o)
-{
-        return o->error && g_error_matches (o->error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED) &&
-               strstr (o->error->message, HELD_REFUSAL);
+        call_async (conn, "org.freedesktop.DBus.Properties", "Get", g_variant_new ("(ss)", name, "Version"),
+                    G_VARIANT_TYPE ("(v)"), o);
 }
 
 /* Held calls are bounded in bytes too, each a message the caller chose: of three 10 MiB calls
@@ -328,20 +331,16 @@ test_held_bytes_bounded (void)
         G_STATIC_ASSERT (MIB <= MAX_HELD_MIB && 2 * MIB > MAX_HELD_MIB);
         if (!fx)
                 return;
-        conn = new_caller (fx);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, &conn, 1);
         for (guint i = 0; i < N; i++) {
                 o[i] = (Outcome) { .index = i, .replies = &replies };
                 call_big_async (conn, MIB, &o[i]);
         }
-        driver_round_trip (conn);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, &conn, 1, pid, &replies);
         g_assert_false (outcome_refused_held (&o[0]));
-        g_assert_nonnull (o[0].error);  /* handled: no such interface */
+        g_assert_nonnull (o[0].call.error);  /* handled: no such interface */
         for (guint i = 1; i < N; i++)
-                g_assert_true (outcome_refused_held (&o[i]));
+                assert_refused_held (&o[i]);
         outcomes_clear (o, N);
 }
 
@@ -361,18 +360,12 @@ test_held_bytes_bounded_all (void)
         G_STATIC_ASSERT (CALLERS > HELD);
         if (!fx)
                 return;
-        for (guint c = 0; c < CALLERS; c++)
-                conn[c] = new_caller (fx);
-        pid = xferd_stop (fx);
+        pid = new_callers_xferd_stopped (fx, conn, CALLERS);
         for (guint c = 0; c < CALLERS; c++) {
                 o[c] = (Outcome) { .index = c, .replies = &replies };
                 call_big_async (conn[c], MIB, &o[c]);
         }
-        for (guint c = 0; c < CALLERS; c++)
-                driver_round_trip (conn[c]);
-        xferd_continue (pid);
-
-        g_assert_true (bus_fixture_run_until (fx, &replies.all, WAIT_TIMEOUT_MS));
+        xferd_continue_until_replied (fx, conn, CALLERS, pid, &replies);
         for (guint c = 0; c < CALLERS; c++)
                 if (outcome_refused_held (&o[c]))
                         refused++;
@@ -395,12 +388,11 @@ test_lookup_fails (void)
         g_autofree char *needle = NULL;
         g_autofree char *log = NULL;
         g_autoptr(GVariant) jobs = NULL;
-        g_autoptr(GVariant) rows = NULL;
         guint32 pid;
 
         if (!fx)
                 return;
-        conn = new_caller (fx);
+        conn = bus_connect (fx->address);
         unique = g_strdup (g_dbus_connection_get_unique_name (conn));
         pid = xferd_stop (fx);
         g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
@@ -426,9 +418,8 @@ test_lookup_fails (void)
         needle = g_strdup_printf ("Cannot learn the user of %s from the bus", unique);
         log = bus_fixture_wait_xferd_log (fx, needle, WAIT_TIMEOUT_MS);
         g_assert_nonnull (log);
-        jobs = bus_call_manager (fx, "ListJobs", g_variant_new ("(b)", TRUE), G_VARIANT_TYPE ("(a(ssssutto))"), NULL);
-        rows = g_variant_get_child_value (jobs, 0);
-        g_assert_cmpuint (g_variant_n_children (rows), ==, 0);
+        jobs = xferd_list_all_jobs (fx);
+        g_assert_cmpuint (g_variant_n_children (jobs), ==, 0);
         g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
 }
 

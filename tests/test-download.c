@@ -646,16 +646,13 @@ test_replace_existing (void)
 static void
 test_empty_file (void)
 {
-        g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-        g_autoptr(HttpServer) http = http_server_new ();
-        g_autoptr(GBytes) content = http_server_add_generated (http, "/empty", 0);
-        g_autofree char *dir = bus_fixture_mkdir (fx, "dl");
-        g_autofree char *dest = g_build_filename (dir, "empty", NULL);
-        g_autofree char *url = http_server_url (http, "/empty");
-        g_autofree char *job = xferd_download (fx, url, dest, FALSE, NULL);
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autofree char *url = NULL, *dest = NULL;
+        g_autoptr(GBytes) content = xferd_env_serve_file (env, "empty", 0, &url, &dest);
+        g_autofree char *job = xferd_download (env->fx, url, dest, FALSE, NULL);
 
-        job_wait_state (fx, job, "transferred");
-        g_assert_false (xferd_complete (fx, job));
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_false (xferd_complete (env->fx, job));
         assert_file_content (dest, content);
         assert_file_mode (dest, 0644);
 }
@@ -881,16 +878,12 @@ static void
 test_busy_bus (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", 2 * 1024 * 1024);
-        g_autoptr(GError) error = NULL;
         Flood flood = { 0 };
 
         /* Half a second of transfer, so that the flood's replies come while the test waits. */
         http_server_set_rate (env->http, "/file.bin", 4 * 1024 * 1024);
 
-        flood.conn = g_dbus_connection_new_for_address_sync (
-                env->fx->address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &error);
-        g_assert_no_error (error);
+        flood.conn = bus_connect (env->fx->address);
         g_autofree char *job = xferd_create_job (env->fx, "beside a busy bus", NULL);
         for (guint i = 0; i < 1024; i++)
                 flood_send (&flood);

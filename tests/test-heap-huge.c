@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "heap-huge.h"
@@ -104,7 +105,7 @@ static void test_small(void) {
         HeapHuge h;
 
         /* A few MiB: not worth huge pages, nothing advised. */
-        heap_huge_begin(&h, 4 * MIB);
+        heap_huge_begin(&h, 4 * MIB, 4 * MIB);
         g_assert_cmpuint(h.size, ==, 0);
         heap_huge_end(&h);
         g_assert_cmpuint(h.size, ==, 0);
@@ -119,7 +120,7 @@ static void test_load(void) {
 
         if (!prepare(&rss0))
                 return;
-        heap_huge_begin(&h, 64 * MIB);
+        heap_huge_begin(&h, 64 * MIB, 0);
         g_assert_cmpuint(h.size, >=, 60 * MIB);
         g_assert_cmpuint((uintptr_t) h.start % (2 * MIB), ==, 0);
         during = vm_flags_of(h.start);
@@ -153,6 +154,64 @@ static void test_load(void) {
 
         /* Freed, the stretch goes back: malloc's trim threshold is the daemon's again. */
         for (size_t i = 0; i < N_BLOCKS; i++)
+                free(blocks[i]);
+        (void) malloc_trim(0);
+        rss2 = rss_kib();
+        g_assert_cmpint(rss2 - rss0, <, 4 * 1024);
+}
+
+/* Whether this kernel faults in a range on request (MADV_POPULATE_WRITE, Linux 5.14). */
+static bool populate_supported(void) {
+        size_t size = (size_t) sysconf(_SC_PAGESIZE);
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        bool ok;
+
+        g_assert_true(p != MAP_FAILED);
+        ok = madvise(p, size, MADV_POPULATE_WRITE) == 0;
+        g_assert_cmpint(munmap(p, size), ==, 0);
+        return ok;
+}
+
+/* The expected part of the stretch is faulted in by a thread of its own while the load writes
+ * its blocks: those keep what the load wrote, the pages are resident without the load touching
+ * them, and what the load did not use goes back with a trim. */
+static void test_populate(void) {
+        g_autofree void **blocks = g_new0(void *, N_BLOCKS / 4);
+        long rss0, rss1, rss2;
+        HeapHuge h;
+
+        if (!prepare(&rss0))
+                return;
+        if (!populate_supported()) {
+                g_test_skip("no MADV_POPULATE_WRITE on this kernel");
+                return;
+        }
+        heap_huge_begin(&h, 64 * MIB, 40 * MIB);
+        g_assert_cmpuint(h.size, >=, 60 * MIB);
+        /* A quarter of the blocks, written while the thread runs. */
+        for (size_t i = 0; i < N_BLOCKS / 4; i++) {
+                blocks[i] = malloc(BLOCK);
+                g_assert_nonnull(blocks[i]);
+                memset(blocks[i], (int) (i % 251) + 1, BLOCK);
+        }
+        /* The thread faults in the 40 MiB (38 at least: the stretch starts at a huge page). */
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+        while ((rss1 = rss_kib()) - rss0 < 38 * 1024 && g_get_monotonic_time() < deadline)
+                g_usleep(10 * 1000);
+        g_assert_cmpint(rss1 - rss0, >=, 38 * 1024);
+        /* Not the whole stretch (with the blocks, wherever malloc put them: 12 MiB more). */
+        g_assert_cmpint(rss1 - rss0, <, 60 * 1024);
+        heap_huge_end(&h);
+        g_assert_null(h.populate);
+        for (size_t i = 0; i < N_BLOCKS / 4; i++) {
+                const unsigned char *b = blocks[i];
+                for (size_t k = 0; k < BLOCK; k++)
+                        g_assert_cmpuint(b[k], ==, (unsigned) (i % 251) + 1);
+        }
+        /* What the blocks do not use goes back with a trim, and the rest once they are freed. */
+        (void) malloc_trim(0);
+        g_assert_cmpint(rss_kib() - rss0, <, 16 * 1024);
+        for (size_t i = 0; i < N_BLOCKS / 4; i++)
                 free(blocks[i]);
         (void) malloc_trim(0);
         rss2 = rss_kib();
@@ -256,5 +315,6 @@ const TestCase test_cases[] = {
         { "/heap-huge/follow", test_follow },
         { "/heap-huge/follow-small", test_follow_small },
         { "/heap-huge/load", test_load },
+        { "/heap-huge/populate", test_populate },
         { NULL, NULL }
 };

@@ -34,43 +34,15 @@
  * the real figure, this bound only has to hold on a loaded machine under sanitizers. */
 #define ANSWER_BOUND_USEC (1000 * 1000)
 
-typedef struct {
-        gboolean done;
-        GVariant *reply;
-        GError *error;
-        gint64 when;            /* monotonic µs when the reply arrived */
-} AsyncReply;
-
-static void
-async_reply_clear (AsyncReply *a)
-{
-        g_clear_pointer (&a->reply, g_variant_unref);
-        g_clear_error (&a->error);
-}
-
-static void
-on_reply (GObject *source, GAsyncResult *result, gpointer data)
-{
-        AsyncReply *a = data;
-
-        a->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &a->error);
-        a->when = g_get_monotonic_time ();
-        a->done = TRUE;
-}
-
 /* Calls a job method without waiting; the reply lands in *a while the fixture's context runs. */
 static void
-job_call_async (XferdEnv *env, const char *job, const char *method, AsyncReply *a)
+job_call_async (XferdEnv *env, const char *job, const char *method, BusAsyncReply *a)
 {
-        *a = (AsyncReply) { .done = FALSE };
-        g_main_context_push_thread_default (env->fx->ctx);
-        g_dbus_connection_call (env->fx->conn, XFERD_BUS_NAME, job, XFERD_JOB_IFACE, method, NULL, NULL,
-                                G_DBUS_CALL_FLAGS_NONE, 60000, NULL, on_reply, a);
-        g_main_context_pop_thread_default (env->fx->ctx);
+        bus_call_async (env->fx, env->fx->conn, job, XFERD_JOB_IFACE, method, NULL, NULL, a);
 }
 
 static gboolean
-wait_reply (XferdEnv *env, AsyncReply *a, guint timeout_ms)
+wait_reply (XferdEnv *env, BusAsyncReply *a, guint timeout_ms)
 {
         return bus_fixture_run_until (env->fx, &a->done, timeout_ms);
 }
@@ -173,7 +145,7 @@ test_cancel_during_complete (XferdEnv *env)
 {
         g_autofree char *dir = NULL, *temp = NULL;
         g_autofree char *job = transferred_job (env, "slow-fsync", &dir, &temp);
-        AsyncReply complete, cancel;
+        BusAsyncReply complete, cancel;
 
         g_assert_true (g_file_test (temp, G_FILE_TEST_IS_REGULAR));
         job_call_async (env, job, "Complete", &complete);
@@ -190,8 +162,8 @@ test_cancel_during_complete (XferdEnv *env)
         bus_assert_error (complete.error, XFERD_ERROR ("InvalidState"));
         assert_dir_empty (dir);
         assert_job_string (env->fx, job, "State", "cancelled");
-        async_reply_clear (&complete);
-        async_reply_clear (&cancel);
+        bus_async_reply_clear (&complete);
+        bus_async_reply_clear (&cancel);
 }
 
 static void
@@ -200,7 +172,7 @@ test_cancel_waits_for_unlink (XferdEnv *env)
         g_autofree char *dir = NULL, *temp = NULL;
         g_autofree char *job = transferred_job (env, "slow-unlink", &dir, &temp);
         g_autoptr(GVariant) jobs = NULL;
-        AsyncReply cancel;
+        BusAsyncReply cancel;
 
         job_call_async (env, job, "Cancel", &cancel);
         wait_delay_logged (env, "UNLINK");
@@ -216,7 +188,7 @@ test_cancel_waits_for_unlink (XferdEnv *env)
         g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
         assert_dir_empty (dir);
         assert_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX), "cancelled");
-        async_reply_clear (&cancel);
+        bus_async_reply_clear (&cancel);
 }
 
 static void
@@ -229,7 +201,7 @@ test_cancel_stops_transfer_before_unlink (XferdEnv *env)
         g_autoptr(GVariant) jobs = NULL;
         g_autofree char *job = NULL, *temp = NULL;
         struct stat before, after;
-        AsyncReply cancel;
+        BusAsyncReply cancel;
         int fd;
 
         /* 2 s of the unlink's delay would bring another 512 KiB. */
@@ -257,7 +229,7 @@ test_cancel_stops_transfer_before_unlink (XferdEnv *env)
         g_assert_cmpuint (after.st_nlink, ==, 0);
         assert_dir_empty (dir);
         g_assert_no_errno (close (fd));
-        async_reply_clear (&cancel);
+        bus_async_reply_clear (&cancel);
 }
 
 static void
@@ -266,7 +238,7 @@ test_cancel_during_renames (XferdEnv *env)
         g_autofree char *dir = NULL;
         g_autofree char *job = transferred_job (env, "slow-rename", &dir, NULL);
         g_autofree char *dest = g_build_filename (dir, "file.bin", NULL);
-        AsyncReply complete, cancel;
+        BusAsyncReply complete, cancel;
 
         job_call_async (env, job, "Complete", &complete);
         wait_delay_logged (env, "RENAME");
@@ -283,8 +255,8 @@ test_cancel_during_renames (XferdEnv *env)
                 const char *const names[] = { "file.bin", NULL };
                 assert_dir_is (dir, names);
         }
-        async_reply_clear (&complete);
-        async_reply_clear (&cancel);
+        bus_async_reply_clear (&complete);
+        bus_async_reply_clear (&cancel);
 }
 
 static const BusFixtureOptions system_bus = { .system_bus = TRUE };

@@ -690,6 +690,42 @@ static void test_order(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
+/* Whether a mapping of the process is the file at path. */
+static bool file_is_mapped(const char *path) {
+        g_autofree char *maps = NULL, *real = realpath(path, NULL);
+        g_auto(GStrv) lines = NULL;
+
+        g_assert_nonnull(real);
+        g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
+        lines = g_strsplit(maps, "\n", -1);
+        for (size_t i = 0; lines[i]; i++) {
+                const char *name = strchr(lines[i], '/');
+                if (name && streq(name, real))
+                        return true;
+        }
+        return false;
+}
+
+/* The open's check and the load read the file through a mapping, gone once the load's memory
+ * is released: the file's pages do not stay in the daemon's RSS. */
+static void test_mapping_released(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+
+        g_assert_cmpint(store_save_job(s, fixture_job(f, 1, JOB_QUEUED, 2, 0)), ==, 0);
+        s = reopen(f, s);
+        assert_loads(s, (const Job *const[]) { g_ptr_array_index(f->jobs, 0), NULL });
+        if (!file_is_mapped(f->db))
+                g_test_skip("this SQLite reads the file without a mapping");
+        else {
+                store_release_memory(s);
+                g_assert_false(file_is_mapped(f->db));
+                /* Read through the cache from here on. */
+                assert_loads(s, (const Job *const[]) { g_ptr_array_index(f->jobs, 0), NULL });
+                g_assert_false(file_is_mapped(f->db));
+        }
+        store_close(s);
+}
+
 static goffset wal_size(const Fixture *f) {
         g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
         struct stat st;
@@ -1928,6 +1964,49 @@ static void test_param_cache(void) {
         sqlite3_close(db);
 }
 
+/* A table's columns are bound by index from the first when a statement lists them in order,
+ * by name when it does not; where a statement binds them is forgotten when it is finalized. */
+typedef struct ColumnsRecord {
+        uint64_t a;
+        char *b;
+} ColumnsRecord;
+
+static void check_columns_bound(sqlite3 *db, const char *sql, int col_a, int col_b) {
+        static const StoreColumn columns[] = {
+                { .param = ":a", .kind = STORE_COLUMN_U64, .offset = offsetof(ColumnsRecord, a) },
+                { .param = ":b", .kind = STORE_COLUMN_TEXT, .offset = offsetof(ColumnsRecord, b) },
+        };
+        static const StoreColumnTable table = { columns, 2 };
+        ColumnsRecord rec = { .a = 42, .b = (char *) "forty-two" };
+        sqlite3_stmt *st = NULL;
+        int rc = SQLITE_OK;
+
+        g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
+        for (int round = 0; round < 2; round++) {  /* found, then remembered */
+                store_columns_bind(st, &table, &rec, &rc);
+                g_assert_cmpint(rc, ==, SQLITE_OK);
+                g_assert_true(store_columns_known(st));
+                g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+                g_assert_cmpint(sqlite3_column_int64(st, col_a), ==, 42);
+                g_assert_cmpstr((const char *) sqlite3_column_text(st, col_b), ==, "forty-two");
+                g_assert_cmpint(sqlite3_reset(st), ==, SQLITE_OK);
+                g_assert_cmpint(sqlite3_clear_bindings(st), ==, SQLITE_OK);
+        }
+        sql_finalize(st);
+        g_assert_false(store_columns_known(st));
+}
+
+static void test_columns_bind(void) {
+        sqlite3 *db = NULL;
+
+        g_assert_cmpint(sqlite3_open(":memory:", &db), ==, SQLITE_OK);
+        check_columns_bound(db, "SELECT :a, :b", 0, 1);
+        check_columns_bound(db, "SELECT :x, :a, :b", 1, 2);
+        check_columns_bound(db, "SELECT :b, :x, :a", 2, 0);      /* not in order: by name */
+        check_columns_bound(db, "SELECT :b, :a", 1, 0);
+        sqlite3_close(db);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -1937,6 +2016,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/order", test_order);
         ADD("/store/file-rows-order", test_file_rows_order);
         ADD("/store/log-pages", test_log_pages);
+        ADD("/store/mapping-released", test_mapping_released);
         ADD("/store/nested", test_nested);
         ADD("/store/commit-inside", test_commit_inside);
         ADD("/store/delete-cascade", test_delete);
@@ -1960,6 +2040,7 @@ int main(int argc, char *argv[]) {
 #undef ADD
         g_test_add_func("/store/array-reserve", test_array_reserve);
         g_test_add_func("/store/param-cache", test_param_cache);
+        g_test_add_func("/store/columns-bind", test_columns_bind);
         test_add_data_cases(null_argument_cases);
 
         return g_test_run();

@@ -41,15 +41,22 @@ static int open_bus(sd_bus **ret) {
         return r;
 }
 
+/* A new ListJobs(all) call in *m (the caller unrefs it, also on failure). */
+static int new_list_jobs(sd_bus *bus, int all, sd_bus_message **m) {
+        int r = sd_bus_message_new_method_call(bus, m, "org.xferd.Transfer1", "/org/xferd/Transfer1",
+                                               "org.xferd.Transfer1.Manager", "ListJobs");
+
+        if (r >= 0)
+                r = sd_bus_message_append(*m, "b", all);
+        return r;
+}
+
 static int call_list_jobs(sd_bus *bus, int wait) {
         sd_bus_message *m = NULL, *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, "org.xferd.Transfer1", "/org/xferd/Transfer1",
-                                           "org.xferd.Transfer1.Manager", "ListJobs");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "b", 0);
+        r = new_list_jobs(bus, 0, &m);
         if (r < 0)
                 goto out;
         if (wait)
@@ -133,10 +140,7 @@ static int unread(unsigned n) {
                 int r;
 
                 /* With a cookie asked for: sd-bus sends a call without as one that wants no reply. */
-                r = sd_bus_message_new_method_call(bus, &m, "org.xferd.Transfer1", "/org/xferd/Transfer1",
-                                                   "org.xferd.Transfer1.Manager", "ListJobs");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "b", 0);
+                r = new_list_jobs(bus, 0, &m);
                 if (r >= 0)
                         r = sd_bus_send(bus, m, &cookie);
                 if (r >= 0)
@@ -197,10 +201,7 @@ static int polkit(unsigned n, size_t pad) {
         for (unsigned i = 0; i < n; i++) {
                 sd_bus_message *m = NULL;
 
-                r = sd_bus_message_new_method_call(bus, &m, "org.xferd.Transfer1", "/org/xferd/Transfer1",
-                                                   "org.xferd.Transfer1.Manager", "ListJobs");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "b", 1);
+                r = new_list_jobs(bus, 1, &m);
                 if (r >= 0 && pad > 0)
                         r = sd_bus_message_append(m, "s", padding);
                 if (r >= 0)

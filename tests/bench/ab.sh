@@ -22,8 +22,8 @@
 #                   the half held hashed from byte 0 while the rest arrives, as run.sh's row)
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
-#                   that store: activation → first ListJobs reply (wall, the daemon's CPU and page
-#                   faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
+#                   that store: activation → first ListJobs reply (wall, the daemon's CPU, its
+#                   event-loop thread's, and page faults by then), then 5 ListJobs and 5 ListJobsCompact (a build without it:
 #                   none) (wall, and the CPU per call of the daemon, of the bus and of the
 #                   client, which reads every row after the wall: how long that took too), and
 #                   VmRSS
@@ -337,7 +337,7 @@ make_store() {
   mv "$work/state" "$work/store"
   log "stored $(kv jobs "$out") queued jobs in $(kv wall "$out") s"
 }
-declare -A res_cpu res_list res_list_cpu res_list_bus res_list_client res_rss
+declare -A res_cpu res_loop res_list res_list_cpu res_list_bus res_list_client res_rss
 # list_calls METHOD KEY: 5 calls of METHOD (ListJobs, ListJobsCompact) to the running xferd;
 # appends to res_list*[KEY] and sets list_line; false when the build lacks the method.
 list_calls() {
@@ -370,17 +370,18 @@ run_restart() {  # BUILD → one line; res[BUILD] += restart wall
   [[ $(kv jobs "$out") -eq $jobs ]] || die "$b: after a restart ListJobs returned $(kv jobs "$out") jobs"
   ms=$(kv ms "$out")
   xpid=$(cat "$work/xferd.pid")
-  read -r _ t0 < <(ticks "$xpid")
+  read -r lt0 t0 < <(ticks "$xpid")
   faults=$(awk '{ print $10 }' "/proc/$xpid/stat")
   res[$b]+="$ms "
   res_cpu[$b]+="$(calc "$t0 / $clk_tck" 2) "
+  res_loop[$b]+="$(calc "$lt0 / $clk_tck" 2) "
   list_calls ListJobs "$b" || die "$b: ListJobs failed"
   line=$list_line
   list_calls ListJobsCompact "$b compact" && compact="; $list_line"
   rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xpid/status")
   res_rss[$b]+="$(calc "$rss / 1024" 1) "
   echo "$b: restart $ms ms" \
-       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, $faults page faults); $line$compact; RSS $(calc "$rss / 1024" 1) MiB"
+       "(daemon CPU $(calc "$t0 / $clk_tck" 2) s, its loop's $(calc "$lt0 / $clk_tck" 2) s, $faults page faults); $line$compact; RSS $(calc "$rss / 1024" 1) MiB"
 }
 
 declare -A res_create_bus res_create_client res_create_loop
@@ -478,7 +479,7 @@ if [[ $both -eq 1 ]]; then
 fi
 if [[ $case == restart ]]; then
   for b in "${builds[@]}"; do
-    echo "median restart CPU (s) $(median ${res_cpu[$b]}), ListJobs wall (ms) $(median ${res_list[$b]})," \
+    echo "median restart CPU (s) $(median ${res_cpu[$b]}) (its loop's $(median ${res_loop[$b]})), ListJobs wall (ms) $(median ${res_list[$b]})," \
          "ListJobs daemon CPU (ms) $(median ${res_list_cpu[$b]}), $bus_name CPU (ms) $(median ${res_list_bus[$b]})," \
          "client CPU (ms) $(median ${res_list_client[$b]}), RSS (MiB) $(median ${res_rss[$b]}) — $b"
     if [[ -n ${res_list["$b compact"]:-} ]]; then
