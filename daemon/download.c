@@ -279,31 +279,68 @@ static bool record_ahead(const JobFile *f) {
         return !f->completed && !f->temp_exists;
 }
 
+/* A queued download whose first file may be recorded ahead of its start. */
+static bool job_records_ahead(const Job *j) {
+        return j->type == JOB_DOWNLOAD && j->state == JOB_QUEUED && j->n_files > 0 && record_ahead(j->files[0]) &&
+               !download_needs_list(j->files[0]);
+}
+
+/* The most of the owner's queued jobs after j looked at for records ahead. */
+#define RECORD_AHEAD_LOOK 32
+
 /* Write-ahead: the store knows of a temporary file before it exists, so a crash right after
  * creating it cannot leave an orphan. The next files' records go into the same commit (a file
- * recorded but never made is one the next start finds missing, and makes again). Without the
- * old bytes' validator: the new bytes may land before theirs is stored (a small body's goes
- * with its end), and the old one must never name them. */
+ * recorded but never made is one the next start finds missing, and makes again), and, while
+ * there is room, the first files of the jobs that start next: the owner's queued jobs after
+ * this one, of its priority (the scheduler starts a user's jobs of one priority oldest first),
+ * as a Download call's is recorded with its batch (download_record_with_batch()). A job
+ * started while hundreds more of its owner wait commits its record only once in every few
+ * starts then. Without the old bytes' validator: the new bytes may land before theirs is stored
+ * (a small body's goes with its end), and the old one must never name them. */
 static int record_temporaries(Job *j, size_t first) {
-        size_t files[RECORD_AHEAD], n = 0;
-        int r = 0;
+        Store *store = j->manager->store;
+        JobFile *files[RECORD_AHEAD];
+        size_t n = 0;
+        int r;
 
+        /* One commit for all of them: a start from the scheduler's pass has no transaction
+         * open, where each statement would commit itself. */
+        r = store_begin(store);
+        bool begun = r >= 0;
         for (size_t i = first; i < j->n_files && n < RECORD_AHEAD; i++) {
                 JobFile *f = j->files[i];
                 if (i > first && !record_ahead(f))
                         continue;
-                files[n++] = i;
+                files[n++] = f;
                 f->validator = mfree(f->validator);
                 f->temp_exists = true;
                 f->temp_ahead = i > first;
                 if (r >= 0)
-                        r = store_save_file(j->manager->store, j, i);
+                        r = store_save_file(store, j, i);
+        }
+        if (first == 0) {
+                Job *k = job_next_owned(j);
+                for (unsigned look = 0; k && look < RECORD_AHEAD_LOOK && n < RECORD_AHEAD && r >= 0;
+                     look++, k = job_next_owned(k)) {
+                        if (k->priority != j->priority || !job_records_ahead(k))
+                                continue;
+                        JobFile *f = k->files[0];
+                        files[n++] = f;
+                        f->validator = mfree(f->validator);
+                        f->temp_exists = f->temp_ahead = true;
+                        r = store_save_file(store, k, 0);
+                }
         }
         if (r >= 0)
-                r = store_commit(j->manager->store);
+                r = store_commit(store);
+        if (begun) {
+                int k = store_end(store);
+                if (r >= 0)
+                        r = k;
+        }
         if (r < 0)
                 for (size_t k = 0; k < n; k++)
-                        j->files[files[k]]->temp_exists = j->files[files[k]]->temp_ahead = false;
+                        files[k]->temp_exists = files[k]->temp_ahead = false;
         return r;
 }
 
@@ -365,11 +402,17 @@ static int lane_start(DownloadLane *l) {
                         job_fail(j, false, ERROR_NAME_LOCAL_FILE, msg, strerror(-r), 0);
                         return r;
                 }
-                fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), f->temp_name);
+                /* The jobs a scheduler pass starts (and a job's next files, started together)
+                 * share the lookup of their directory's path: one iteration of the loop is one
+                 * epoch, as for the Download calls of one batch (dir-check.h). */
+                uint64_t iteration, epoch = 0;
+                if (sd_event_get_iteration(j->manager->event, &iteration) >= 0)
+                        epoch = iteration + 1;
+                fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), epoch, f->temp_name);
                 if (fd == -EEXIST) {
                         /* Only xferd makes names with this job's id: a leftover of ours. */
                         (void) fsops_unlink(&j->identity, &d, f->temp_name);
-                        fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), f->temp_name);
+                        fd = fsops_create_temporary(&j->identity, &d, job_kept_dir(j), epoch, f->temp_name);
                 }
                 if (fd < 0) {
                         r = fd;

@@ -133,24 +133,44 @@ void fs_dir_cache_done(FsDirCache *c) {
         assert(c);
 
         c->fd = safe_close(c->fd);
+        c->checked_path = mfree(c->checked_path);
+        c->checked_epoch = 0;
+}
+
+/* The kept directory's path was found to lead to it, in this epoch. */
+static void dir_checked(FsDirCache *c, const char *path, uint64_t epoch) {
+        if (epoch == 0 || (!streq_ptr(c->checked_path, path) && free_and_strdup(&c->checked_path, path) < 0))
+                epoch = 0;  /* looked up again next time */
+        c->checked_epoch = epoch;
+}
+
+/* Whether the path of the kept directory was looked up in this epoch already. */
+static bool dir_checked_in(const FsDirCache *c, const char *path, uint64_t epoch) {
+        return epoch != 0 && c->checked_epoch == epoch && streq_ptr(c->checked_path, path);
 }
 
 /* The directory's fd: the cached one when it is the same directory for the same identity,
- * else newly opened and checked (kept in the cache, or handed over in *ret_owned to close). */
-static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, int *ret_owned) {
+ * else newly opened and checked (kept in the cache, or handed over in *ret_owned to close);
+ * *ret_opened says whether it was opened now (by its path, as the identity). */
+static int dir_acquire(const FsIdentity *id, const FsDir *dir, FsDirCache *cache, int *ret_owned, bool *ret_opened) {
         int fd;
 
         *ret_owned = -1;
+        *ret_opened = false;
         if (cache && cache->fd >= 0 && fs_identity_equal(cache->identity, id) && cache->dev == dir->dev &&
             cache->ino == dir->ino)
                 return cache->fd;
         fd = open_directory_unlocked(dir);
         if (fd < 0)
                 return fd;
+        *ret_opened = true;
         if (!cache)
                 return *ret_owned = fd;
-        safe_close(cache->fd);
-        *cache = (FsDirCache) { .identity = id, .dev = dir->dev, .ino = dir->ino, .fd = fd };
+        fs_dir_cache_done(cache);
+        cache->identity = id;
+        cache->dev = dir->dev;
+        cache->ino = dir->ino;
+        cache->fd = fd;
         return fd;
 }
 
@@ -170,6 +190,7 @@ typedef struct DirOp {
         struct stat *ret_st;
         bool gone_ok;  /* the directory gone or replaced is no error: nothing of ours is in it */
         bool recheck;  /* the cache was kept across loop iterations: its path is looked up again */
+        uint64_t epoch;  /* with recheck: once in this epoch (not 0) */
 } DirOp;
 
 /* Every operation inside a checked directory runs here: as `id`, with the directory's fd as
@@ -178,16 +199,24 @@ static int dir_run(const FsIdentity *id, const FsDir *dir, FsDirCache *cache,
                    int (*op)(int dfd, const DirOp *a), const DirOp *a) {
         _cleanup_(fs_identity_leave) FsSaved saved = { .switched = false };
         _cleanup_close_ int owned = -1;
+        bool opened;
         int dfd, r;
 
         r = fs_identity_enter(id, &saved);
         if (r < 0)
                 return r;
         /* A directory kept open since an earlier iteration is used only if its path, looked up as
-         * the owner now, still leads to it; else the fresh open below says what is there. */
-        if (a->recheck && cache && cache->fd >= 0 && !dir_path_leads_to(dir))
-                fs_dir_cache_done(cache);
-        dfd = dir_acquire(id, dir, cache, &owned);
+         * the owner now (or earlier in the same epoch), still leads to it; else the fresh open
+         * below says what is there. */
+        if (a->recheck && cache && cache->fd >= 0 && !dir_checked_in(cache, dir->path, a->epoch)) {
+                if (dir_path_leads_to(dir))
+                        dir_checked(cache, dir->path, a->epoch);
+                else
+                        fs_dir_cache_done(cache);
+        }
+        dfd = dir_acquire(id, dir, cache, &owned, &opened);
+        if (dfd >= 0 && opened && a->recheck && cache)
+                dir_checked(cache, dir->path, a->epoch);
         if (dfd == -ESTALE && a->gone_ok)
                 log_notice("%s was moved or replaced since %s was created in it; "
                            "that temporary file is no longer reachable by its path.", dir->path, a->name);
@@ -217,11 +246,13 @@ static int create_temporary_at(int dfd, const DirOp *a) {
         return fd < 0 ? -errno : fd;
 }
 
-int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *kept, const char *name) {
+int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *kept, uint64_t epoch,
+                           const char *name) {
         assert(dir);
         assert(name);
 
-        return dir_run(id, dir, kept, create_temporary_at, &(DirOp) { .name = name, .recheck = true });
+        return dir_run(id, dir, kept, create_temporary_at,
+                       &(DirOp) { .name = name, .recheck = true, .epoch = epoch });
 }
 
 static int open_temporary_at(int dfd, const DirOp *a) {

@@ -66,15 +66,22 @@ typedef struct FsDirCache {
         dev_t dev;
         ino_t ino;
         int fd;
+        /* A kept directory's (fsops_create_temporary()): the path last found to lead to it, as
+         * the identity, and the caller's epoch of that lookup (0: none). */
+        char *checked_path;
+        uint64_t checked_epoch;
 } FsDirCache;
 #define FS_DIR_CACHE_INIT { .fd = -1 }
 void fs_dir_cache_done(FsDirCache *c);
 
 /* Creates a new temporary file (O_EXCL, mode 0600, never through a symlink). kept (or NULL): the
- * directory kept open for the files of one running job, across loop iterations; each call
- * looks its path up again as the owner (one stat() instead of open, fstat and close) and opens
- * the directory afresh when the path leads elsewhere now. */
-int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *kept, const char *name);
+ * directory kept open for the files of the running jobs, across loop iterations; a call looks
+ * its path up again as the owner (one stat() instead of open, fstat and close) and opens the
+ * directory afresh when the path leads elsewhere now. Calls of one `epoch` (not 0: one
+ * iteration of the caller's loop, as dir-check.h's checks of one batch) share the lookup of
+ * one path: the jobs one scheduler pass starts in one directory. */
+int fsops_create_temporary(const FsIdentity *id, const FsDir *dir, FsDirCache *kept, uint64_t epoch,
+                           const char *name);
 
 /* Complete, in steps, so that many files share their durability work: open a finished
  * temporary file and give it its final mode (*ret_st: what the open found; the caller then

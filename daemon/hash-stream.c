@@ -52,6 +52,7 @@ struct HashStream {
         IoPool *pool;
         IoPool *background_pool;        /* until the verdict is asked for, if any */
         int fd;                         /* a duplicate: the owner closes its own at will */
+        int owner_fd;                   /* the owner's, while there is no duplicate (no algorithm yet) */
         Hasher *hasher;                 /* a running task's alone */
         unsigned algorithms;
 
@@ -391,9 +392,14 @@ int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, ui
         assert(h);
         assert(ret);
 
-        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return -errno;
+        /* Nothing is read without an algorithm: most downloads expect no digest and get none,
+         * and their file's descriptor is not duplicated (and closed) for nothing. */
+        if (hasher_get_algorithms(h) != 0) {
+                dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (dfd < 0)
+                        return -errno;
+        } else
+                dfd = -1;
         s = calloc(1, sizeof *s);
         if (!s) {
                 safe_close(dfd);
@@ -403,6 +409,7 @@ int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, ui
         s->pool = pool;
         s->background_pool = background_pool;
         s->fd = dfd;
+        s->owner_fd = dfd < 0 ? fd : -1;
         s->hasher = h;
         s->algorithms = hasher_get_algorithms(h);
         s->pause = test_pause() && written > hasher_get_size(h);
@@ -415,7 +422,7 @@ int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, ui
         pthread_cond_init(&s->pause_cond, NULL);
         /* Bytes held are read in order from the disk; bytes just written from the page cache
          * (a new file has none of the first kind: no advice, one system call a file less). */
-        if (written > 0)
+        if (written > 0 && dfd >= 0)
                 (void) posix_fadvise(dfd, 0, 0, POSIX_FADV_SEQUENTIAL);
         s->written = s->from_file = written;
         atomic_init(&s->progress, hasher_get_size(h));
@@ -520,6 +527,15 @@ int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a) {
                 return 0;
         if (s->written > 0)
                 return -EBUSY;
+        /* The first algorithm: the file will be read, from a descriptor of the stream's own
+         * (the owner's is open: nothing is written yet). */
+        if (s->fd < 0) {
+                assert(s->owner_fd >= 0);
+                s->fd = fcntl(s->owner_fd, F_DUPFD_CLOEXEC, 3);
+                if (s->fd < 0)
+                        return -errno;
+                s->owner_fd = -1;
+        }
         if (s->running) {
                 /* Only a task from before a restart runs with nothing written. */
                 assert(s->restart_pending);

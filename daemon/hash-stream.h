@@ -31,7 +31,8 @@ typedef void (*HashStreamDone)(HashStream *s, int error, void *userdata);
 /* The stream hashes fd's bytes [hasher_get_size(h), written) and whatever is written later,
  * on background_pool's threads (if not NULL: those of a transfer nobody waits for yet) until
  * hash_stream_finish(), then on pool's. On success it owns h and a duplicate of fd (fd stays
- * the caller's). */
+ * the caller's); with no algorithm in h, the duplicate is made by the first
+ * hash_stream_add_algorithm(), while fd is still open. */
 int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, uint64_t written, HashStream **ret);
 
 /* The file holds bytes [0, written) now: they may be read. */
@@ -61,7 +62,8 @@ void hash_stream_restart(HashStream *s);
 void hash_stream_hold(HashStream *s);
 unsigned hash_stream_get_algorithms(const HashStream *s);
 /* Only while nothing of the file is hashed or written (-EBUSY after): a digest covers the
- * whole file. */
+ * whole file. The first algorithm duplicates the descriptor given to hash_stream_new(), which
+ * must be open still (or the -errno of the duplicate). */
 int hash_stream_add_algorithm(HashStream *s, DigestAlgorithm a);
 
 /* The file is whole with `end` bytes. Returns 1 when the hasher holds [0, end) already (done is

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dir-check.h"
+#include "util.h"
 
 typedef struct Fixture {
         char *base;             /* a directory the identity can reach */
@@ -346,6 +347,48 @@ test_epoch (Fixture *f, gconstpointer data)
         }
 }
 
+/* A temporary file made through the directory kept for running downloads
+ * (fsops_create_temporary()): the path is looked up once an epoch (the jobs one scheduler
+ * pass starts), so a directory swapped in between is found by the next epoch's creation,
+ * which refuses it (the file's directory is the one recorded), and by every creation of
+ * epoch 0. */
+static void
+test_temporary_epoch (Fixture *f, gconstpointer data)
+{
+        FsDirCache kept = FS_DIR_CACHE_INIT;
+        FsDir d;
+        int fd;
+
+        if (!f->base)   /* skipped */
+                return;
+        d = (FsDir) { .path = f->dir, .dev = f->dev, .ino = f->ino };
+        g_autofree char *old = g_strconcat (f->dir, ".old", NULL);
+        g_autofree char *in_old = g_build_filename (old, "b", NULL);
+
+        fd = fsops_create_temporary (&f->id, &d, &kept, 7, "a");
+        g_assert_cmpint (fd, >=, 0);
+        safe_close (fd);
+        move_away (f);
+        make_dir (f, f->dir, 0755);
+        fd = fsops_create_temporary (&f->id, &d, &kept, 7, "b");
+        g_assert_cmpint (fd, >=, 0);    /* shared: the epoch's first lookup */
+        safe_close (fd);
+        g_assert_true (g_file_test (in_old, G_FILE_TEST_EXISTS));
+        g_assert_cmpint (fsops_create_temporary (&f->id, &d, &kept, 8, "c"), ==, -ESTALE);
+
+        /* Epoch 0 shares nothing. */
+        g_autofree char *newer = g_strconcat (f->dir, ".new", NULL);
+        g_assert_cmpint (rename (f->dir, newer), ==, 0);
+        g_assert_cmpint (rename (old, f->dir), ==, 0);
+        fd = fsops_create_temporary (&f->id, &d, &kept, 0, "d");
+        g_assert_cmpint (fd, >=, 0);
+        safe_close (fd);
+        g_assert_cmpint (rename (f->dir, old), ==, 0);
+        g_assert_cmpint (rename (newer, f->dir), ==, 0);
+        g_assert_cmpint (fsops_create_temporary (&f->id, &d, &kept, 0, "e"), ==, -ESTALE);
+        fs_dir_cache_done (&kept);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -361,6 +404,7 @@ main (int argc, char **argv)
                 { "/dir-check/other-identity", test_other_identity },
                 { "/dir-check/mount-changed", test_mount_changed },
                 { "/dir-check/epoch", test_epoch },
+                { "/dir-check/temporary-epoch", test_temporary_epoch },
         };
 
         g_test_init (&argc, &argv, NULL);

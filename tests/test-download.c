@@ -376,6 +376,75 @@ test_recorded_at_creation (void)
         }
 }
 
+/* Jobs that were not recorded at their creation (CreateJob, AddFile, Resume: no Download
+ * batch) are recorded with the start of their owner's job before them: once that job starts,
+ * the store knows of the temporary files of the next ones before they are made; a Cancel of one
+ * leaves nothing, and after kill -9 the next start downloads each whole with nothing else left. */
+static void
+test_recorded_with_start (void)
+{
+        g_autofree char *first = NULL, *first_id = NULL;
+        g_autoptr(XferdEnv) env = env_slot_taken (TRUE, &first, &first_id);
+        char *jobs[4] = { NULL }, *ids[4] = { NULL };
+
+        if (!env)
+                return;
+        g_autoptr(GBytes) other = http_server_add_generated (env->http, "/other.bin", SIZE);
+        g_autofree char *other_url = http_server_url (env->http, "/other.bin");
+        http_server_stall_after (env->http, "/other.bin", STALL);
+        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+                g_autofree char *name = g_strdup_printf ("q-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                jobs[i] = xferd_create_job (env->fx, name, &ids[i]);
+                xferd_add_file (env->fx, jobs[i], other_url, path);
+                job_set (env->fx, jobs[i], "AutoComplete", g_variant_new_boolean (TRUE));
+                xferd_job_call (env->fx, jobs[i], "Resume");
+                assert_job_string (env->fx, jobs[i], "State", "queued");
+        }
+        /* q-0 starts: q-1, q-2 and q-3 are recorded with it. */
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (2));
+        g_assert_true (bus_wait_property (env->fx, jobs[0], XFERD_JOB_IFACE, "BytesTransferred",
+                                          g_variant_new_uint64 (STALL), WAIT_TIMEOUT_MS));
+        assert_job_string (env->fx, jobs[1], "State", "queued");
+        xferd_job_call (env->fx, jobs[3], "Cancel");
+        assert_job_removed (env->fx, ids[3], "cancelled");
+        g_autofree char *temp = g_strdup_printf (".file.bin.xferd-%s-0", first_id);
+        g_autofree char *temp0 = g_strdup_printf (".q-0.bin.xferd-%s-0", ids[0]);
+        const char *const running[] = { temp, temp0, NULL };
+        assert_dir_is (env->dir, running);
+
+        xferd_process_kill (env->fx);
+        g_autofree char *state = xferd_process_state_dir (env->fx);
+        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
+        sqlite3 *db = NULL;
+        int listed = -1;
+        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, "SELECT count(*) FROM files WHERE temp_exists AND name IN "
+                                       "('q-1.bin', 'q-2.bin')", read_count, &listed, NULL), ==, SQLITE_OK);
+        sqlite3_close (db);
+        g_assert_cmpint (listed, ==, 2);
+
+        http_server_release (env->http, "/file.bin");
+        http_server_release (env->http, "/other.bin");
+        xferd_process_start (env->fx);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (4));
+        assert_job_removed (env->fx, first_id, "acknowledged");
+        for (guint i = 0; i < 3; i++)
+                assert_job_removed (env->fx, ids[i], "acknowledged");
+        const char *const done[] = { "file.bin", "q-0.bin", "q-1.bin", "q-2.bin", NULL };
+        assert_dir_is (env->dir, done);
+        assert_file_content (env->dest, env->content);
+        for (guint i = 0; i < 3; i++) {
+                g_autofree char *name = g_strdup_printf ("q-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                assert_file_content (path, other);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
+                g_free (jobs[i]);
+                g_free (ids[i]);
+        }
+}
+
 /* The destination directory, kept open from one job's temporary file to the next job's, is
  * let go once xferd has nothing else to do: after two downloads into it, no descriptor of it
  * is left. */
@@ -916,6 +985,7 @@ const TestCase test_cases[] = {
         { "/download/download-one-step", test_download_one_step },
         { "/download/download-batch", test_download_batch },
         { "/download/recorded-at-creation", test_recorded_at_creation },
+        { "/download/recorded-with-start", test_recorded_with_start },
         { "/download/directory-let-go", test_directory_let_go },
         { "/download/properties-changed-values", test_properties_changed_values },
         { "/download/suspend-resume", test_suspend_resume },

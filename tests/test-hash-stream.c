@@ -680,6 +680,55 @@ test_shared (void)
         g_assert_cmpuint (body_shared_out (), ==, 0);
 }
 
+static unsigned
+count_fds (void)
+{
+        g_autoptr (GDir) d = g_dir_open ("/proc/self/fd", 0, NULL);
+        unsigned n = 0;
+
+        g_assert_nonnull (d);
+        while (g_dir_read_name (d))
+                n++;
+        return n;
+}
+
+/* A stream with no algorithm (a download that expects no digest) holds no descriptor of its
+ * own; the first algorithm (a server's digest field) takes one, and from then on the owner's
+ * descriptor may go: the digest is of every byte. */
+static void
+test_no_algorithm (void)
+{
+        size_t n = 3u * 1024u * 1024u + 11;
+        Hasher *h = NULL;
+        unsigned before;
+        Fixture f;
+        int wfd;
+
+        fixture_init (&f, n, 0, 0);
+        before = count_fds ();
+        hasher_free (hash_stream_free (f.s));
+        g_assert_cmpuint (count_fds (), ==, before);
+
+        g_assert_cmpint (hasher_new (0, &h), ==, 0);
+        g_assert_cmpint (hash_stream_new (f.l.pool, f.l.background, f.fd, h, 0, &f.s), ==, 0);
+        g_assert_cmpuint (count_fds (), ==, before);
+        g_assert_cmpuint (hash_stream_progress (f.s), ==, UINT64_MAX);
+        g_assert_cmpint (hash_stream_add_algorithm (f.s, DIGEST_SHA256), ==, 0);
+        g_assert_cmpint (hash_stream_add_algorithm (f.s, DIGEST_SHA512), ==, 0);
+        g_assert_cmpuint (count_fds (), ==, before + 1);
+
+        wfd = open (f.path, O_WRONLY | O_CLOEXEC);
+        g_assert_cmpint (wfd, >=, 0);
+        f.fd = safe_close (f.fd);
+        write_at (wfd, f.data, n, 0);
+        safe_close (wfd);
+        hash_stream_written (f.s, n);
+        finish_and_run (&f, n);
+        g_assert_cmpint (f.l.error, ==, 0);
+        assert_both_digests (f.s, f.data, n);
+        fixture_done (&f);
+}
+
 const TestCase test_cases[] = {
         { "/hash-stream/pieces", test_pieces },
         { "/hash-stream/buffers", test_buffers },
@@ -692,5 +741,6 @@ const TestCase test_cases[] = {
         { "/hash-stream/hold-locked", test_hold_locked },
         { "/hash-stream/behind", test_behind },
         { "/hash-stream/shared", test_shared },
+        { "/hash-stream/no-algorithm", test_no_algorithm },
         { NULL, NULL }
 };

@@ -36,7 +36,9 @@
 #      MaxBackgroundTransfers = 16) and as one job of 1000 files (CreateJob + AddFiles +
 #      Resume + Transferred + Complete), one file after another and with MaxConcurrentFiles = 16,
 #      vs curl -Z --parallel-max 16 and aria2c -j 16 -i, and (for the one job whose files go
-#      one after another) curl without -Z;
+#      one after another) curl without -Z; curl -Z runs twice a repetition (after the 1000 jobs
+#      in the rotation, and after curl without -Z), since on a shared VM its own wall swings
+#      by 3 × and every ratio of the case is to its median; no xferd runs beside the others;
 #   2b. the creation path: N Download calls (pipelined, 64 in flight) of /slow/big into a
 #      fresh state directory, first call → last reply, as jobs/s and the daemon's CPU per
 #      job (16 of the jobs transfer meanwhile, the rest wait queued);
@@ -244,11 +246,13 @@ urls=()
 for ((i = 0; i < n_small; i++)); do urls+=("$(printf '%s/small/f%04d' "$base" "$i")"); done
 printf '%s\n' "${urls[@]}" >"$work/list.txt"
 for ((rep = 0; rep <= reps; rep++)); do      # rep 0 warms up (caches, allocator) and is not counted
-  tools=(jobs onejob onejob16 curl curlseq aria2)
+  # curl -Z twice: its median, the divisor of three ratios, from twice the samples; one after
+  # an xferd run, one after curl's own, and no xferd left running behind a program's run.
+  tools=(jobs curl onejob onejob16 curlseq curl aria2)
   for ((k = 0; k < ${#tools[@]}; k++)); do
     tool=${tools[(k + rep) % ${#tools[@]}]}     # the order rotates: nobody always runs first
     # xferd starts before the directory is made, so every program runs right after fresh_dir.
-    if [[ $tool == jobs || $tool == onejob* ]]; then xferd_fresh "$tool"; fi
+    if [[ $tool == jobs || $tool == onejob* ]]; then xferd_fresh "$tool"; else xferd_stop; fi
     fresh_dir
     case $tool in
       jobs)
@@ -619,5 +623,5 @@ $(queue_rows_all)
 
 Every repetition (wall / CPU, seconds): $big_label xferd ${wall[big,xferd]}/ ${cpu[big,xferd]}; xferd --checksum ${wall[big,xferdsum]}/ ${cpu[big,xferdsum]}; curl ${wall[big,curl]}/ ${cpu[big,curl]}; aria2c -x1 -s1 ${wall[big,aria2]}/ ${cpu[big,aria2]}; aria2c ${wall[big,aria2d]}/ ${cpu[big,aria2d]}; dd conv=fdatasync ${wall[big,ddsync]}/ ${cpu[big,ddsync]}. $small_label: $n_small jobs ${wall[small,jobs]}/ ${cpu[small,jobs]}; one job ${wall[small,onejob]}/ ${cpu[small,onejob]}; one job, $parallel files at once ${wall[small,onejob16]}/ ${cpu[small,onejob16]}; curl -Z ${wall[small,curl]}/ ${cpu[small,curl]}; curl one at a time ${wall[small,curlseq]}/ ${cpu[small,curlseq]}; aria2c -j ${wall[small,aria2]}/ ${cpu[small,aria2]}. $restarts_line$(for b in "${buses[@]}"; do printf 'Creation on dbus-%s (jobs/s): %s. ' "$b" "${create_all[$b]}"; done)
 
-Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere: \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by default (one connection), or $parallel at a time with MaxConcurrentFiles = $parallel (a connection each over HTTP/1.1). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
+Notes: aria2c runs as \`aria2c -x1 -s1\` (one connection, like curl and xferd; otherwise its defaults, including \`--file-allocation=prealloc\`) and, in the third row, with all its defaults. The ${small_label} cases run $parallel transfers at once everywhere (curl -Z twice in every repetition, both in its median): \`curl -Z --parallel-max $parallel\`, \`aria2c -j $parallel -i\`, xferd with MaxBackgroundTransfers = $parallel for $n_small Download calls sent by one client with up to 64 calls in flight; the files of one job transfer one after another by default (one connection), or $parallel at a time with MaxConcurrentFiles = $parallel (a connection each over HTTP/1.1). xferd makes finished files durable before they appear (data, rename, directory; completions within 5 ms form one batch that shares the data sync: one syncfs when their data is nearly all the dirty data, else every file's writeback started, then fdatasync each); curl and aria2c do not sync. Creating the $n_queue jobs took $queue_create_s s. The test data ($big_label and $small_label of /dev/urandom) took $gen_s s to make. Plain HTTP/1.1 with keep-alive (nginx offers HTTP/2 only over TLS).
 EOF
