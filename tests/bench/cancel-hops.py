@@ -244,7 +244,8 @@ def main():
             ms(r['handler_reply_wait']), ms(r['worker']), ms(r['reply_bus']), ms(r['reply_bus_wait']),
             ms(r['bus_client']), ms(r['bus_client_wait']), ms(r['vm_stopped'])))
     k = sum(1 for r in rows if r['dispatches'])
-    print('\nthe call waited for a curl dispatch of the loop in %d of %d Cancels' % (k, n))
+    print('\nthe call waited for a curl dispatch of the loop in %d of %d Cancels (the longest such dispatch %s ms)' %
+          (k, n, ms(max(r['longest_dispatch'] for r in rows))))
 
     # Who held the CPU each task of the path waited for, during the Cancels.
     windows = sorted((r['t'], r['t'] + r['total']) for r in rows)

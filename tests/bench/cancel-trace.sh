@@ -51,9 +51,7 @@ fi
 trap_cleanup cleanup
 probes=()
 for f in "${functions[@]}"; do
-  name=xferd_c_${f%\%return}
-  [[ $f == *%return ]] && name+=__return
-  probes+=(-a "$name=$f")
+  probes+=(-a "xferd_c_${f%\%return}=$f")  # perf names a return probe NAME__return
 done
 perf probe -q -x "$build/xferd" "${probes[@]}"
 
