@@ -338,7 +338,7 @@ static int unlink_kept_at(int dfd, const DirOp *a) {
                 fd = safe_close(fd);
         if (unlinkat(dfd, a->name, 0) < 0 && errno != ENOENT)
                 return -errno;
-        *a->ret_fd = TAKE_FD(fd);
+        *a->ret_fd = fd >= 0 ? TAKE_FD(fd) : -1;
         return 0;
 }
 
