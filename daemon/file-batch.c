@@ -237,13 +237,26 @@ static void batch_rename(FileBatch *b) {
         fs_dir_cache_done(&cache);
 }
 
+/* A file of this size or more, closed already, is unlinked open (its blocks freed by the close
+ * after the reply, file_batch_close()); at most this many a batch (descriptors are finite). */
+#define UNLINK_KEEP_SIZE (16u * 1024u * 1024u)
+#define UNLINK_KEEP_MAX 16u
+
 static void batch_unlink(FileBatch *b) {
+        unsigned kept = 0;
+
         for (size_t i = 0; i < b->n_ops; i++) {
                 FileOp *op = &b->ops[i];
                 FsDir d = op_dir(op);
 
                 io_pool_test_delay("UNLINK", op->dir);
-                op->r = fsops_unlink(&op->identity, &d, op->temp_name);
+                if (op->fd >= 0 || kept >= UNLINK_KEEP_MAX) {
+                        op->r = fsops_unlink(&op->identity, &d, op->temp_name);
+                        continue;
+                }
+                op->r = fsops_unlink_kept(&op->identity, &d, op->temp_name, UNLINK_KEEP_SIZE, &op->fd);
+                if (op->fd >= 0)
+                        kept++;
         }
 }
 
@@ -262,7 +275,10 @@ static void batch_run(IoTask *t) {
                 break;
         case FILE_STEP_CLOSE:
                 for (size_t i = 0; i < b->n_ops; i++)
-                        b->ops[i].fd = safe_close(b->ops[i].fd);
+                        if (b->ops[i].fd >= 0) {
+                                io_pool_test_delay("CLOSE", b->ops[i].dir);
+                                b->ops[i].fd = safe_close(b->ops[i].fd);
+                        }
                 break;
         }
 }

@@ -189,6 +189,8 @@ typedef struct DirOp {
         mode_t mode;
         struct stat *ret_st;
         bool gone_ok;  /* the directory gone or replaced is no error: nothing of ours is in it */
+        uint64_t keep_size;  /* unlink_kept_at(): a file this large stays open */
+        int *ret_fd;
         bool recheck;  /* the cache was kept across loop iterations: its path is looked up again */
         uint64_t epoch;  /* with recheck: once in this epoch (not 0) */
 } DirOp;
@@ -353,6 +355,37 @@ int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name) {
         assert(name);
 
         return dir_run(id, dir, NULL, unlink_at, &(DirOp) { .name = name, .gone_ok = true });
+}
+
+/* The last name of a file whose descriptors are all closed: unlinkat() frees its blocks
+ * itself, which for a GiB took 0.3-0.5 s of reads of the allocation bitmaps on a busy disk.
+ * A file opened first keeps them until that descriptor closes. */
+static int unlink_kept_at(int dfd, const DirOp *a) {
+        struct stat st;
+        _cleanup_close_ int fd = open_regular_at(dfd, a->name, O_RDONLY, false, &st);
+
+        /* Not opened (gone, not a regular file, not readable): unlinked as it is. */
+        if (fd >= 0 && (uint64_t) st.st_size < a->keep_size)
+                fd = safe_close(fd);
+        if (unlinkat(dfd, a->name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        *a->ret_fd = fd >= 0 ? TAKE_FD(fd) : -1;
+        return 0;
+}
+
+int fsops_unlink_kept(const FsIdentity *id, const FsDir *dir, const char *name, uint64_t keep_size, int *ret_fd) {
+        int r;
+
+        assert(dir);
+        assert(name);
+        assert(ret_fd);
+
+        *ret_fd = -1;
+        r = dir_run(id, dir, NULL, unlink_kept_at,
+                    &(DirOp) { .name = name, .gone_ok = true, .keep_size = keep_size, .ret_fd = ret_fd });
+        if (r < 0)
+                *ret_fd = safe_close(*ret_fd);
+        return r;
 }
 
 static int open_finished_at(int dfd, const DirOp *a) {

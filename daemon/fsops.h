@@ -56,6 +56,9 @@ int fsops_write_at(const FsIdentity *id, int fd, const void *buf, size_t len, ui
 
 /* Unlinks one name in the directory; a missing name counts as success. */
 int fsops_unlink(const FsIdentity *id, const FsDir *dir, const char *name);
+/* fsops_unlink(), but a regular file of at least keep_size bytes is opened first: *ret_fd
+ * (-1 otherwise), whose close frees its blocks (a worker's, after the reply a call waits for). */
+int fsops_unlink_kept(const FsIdentity *id, const FsDir *dir, const char *name, uint64_t keep_size, int *ret_fd);
 
 /* One opened and checked directory, shared by the operations of one batch on files of the
  * same directory and identity (one call of the daemon, no loop iteration in between, so it

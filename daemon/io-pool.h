@@ -78,6 +78,6 @@ bool io_pool_has_room(const IoPool *p);
 void io_pool_test_lock(IoPool *p, bool lock);
 
 /* Deterministic delays for the tests: XFERD_TEST_DELAY=OPERATION:SECONDS:NAME[,…] holds
- * OPERATION (FSYNC, RENAME or UNLINK) for SECONDS in every directory whose last component is
+ * OPERATION (FSYNC, RENAME, UNLINK or CLOSE) for SECONDS in every directory whose last component is
  * NAME, after logging "Test delay: …". Called by tasks on a worker thread. */
 void io_pool_test_delay(const char *what, const char *dir);

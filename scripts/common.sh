@@ -1,5 +1,6 @@
 # Shell functions the project's scripts share (scripts/demo.sh, scripts/test.sh,
-# tests/bench/run.sh, tests/bench/ab.sh, tests/bench/fleet.sh, tests/packaging/run.sh). Sourced, never run:
+# tests/bench/run.sh, tests/bench/ab.sh, tests/bench/fleet.sh, tests/bench/cancel-trace.sh,
+# tests/packaging/run.sh). Sourced, never run:
 #
 #   . "$srcdir/scripts/common.sh"
 

@@ -17,6 +17,9 @@
  *   the call is handled, not once the unlink is done;
  * - Cancel while Complete renames waits for the renames and finds the job
  *   completed (InvalidState).
+ * - Cancel of a transferred job (its file closed) whose file is large: the name
+ *   goes before the reply, the blocks after it (the file is unlinked open and
+ *   closed afterwards, held 2 s in slow-close).
  */
 #include <fcntl.h>
 #include <pwd.h>
@@ -191,6 +194,38 @@ test_cancel_waits_for_unlink (XferdEnv *env)
         bus_async_reply_clear (&cancel);
 }
 
+/* As large as the daemon's UNLINK_KEEP_SIZE (daemon/file-batch.c): freeing the blocks of a
+ * closed file that large is left to the close after the reply. */
+#define KEEP_SIZE (16 * 1024 * 1024)
+
+static void
+test_cancel_frees_blocks_after_reply (XferdEnv *env)
+{
+        g_autofree char *dir = slow_dir (env, "slow-close");
+        g_autofree char *dest = g_build_filename (dir, "big.bin", NULL);
+        g_autofree char *url = http_server_url (env->http, "/big.bin");
+        g_autoptr(GBytes) body = g_bytes_new_take (g_malloc0 (KEEP_SIZE), KEEP_SIZE);
+        g_autofree char *job = NULL, *temp = NULL;
+        BusAsyncReply cancel;
+
+        http_server_add_bytes (env->http, "/big.bin", body);
+        job = xferd_download (env->fx, url, dest, FALSE, NULL);
+        job_wait_state (env->fx, job, "transferred");
+        temp = xferd_temp_path (env->fx, job, 0);
+        g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
+
+        job_call_async (env, job, "Cancel", &cancel);
+        g_assert_true (wait_reply (env, &cancel, WAIT_TIMEOUT_MS));
+        g_assert_no_error (cancel.error);
+        /* The name went before the reply; the file, opened before its unlink, is closed (and its
+         * blocks freed) only after the reply, on a worker: held there now. */
+        g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
+        assert_dir_empty (dir);
+        wait_delay_logged (env, "CLOSE");
+        assert_job_removed (env->fx, job + strlen (XFERD_JOB_PATH_PREFIX), "cancelled");
+        bus_async_reply_clear (&cancel);
+}
+
 static void
 test_cancel_stops_transfer_before_unlink (XferdEnv *env)
 {
@@ -267,6 +302,7 @@ static const XferdEnvCase env_cases[] = {
         { "/slow-disk/cancel-during-complete-sync", test_cancel_during_complete, &session_bus },
         { "/slow-disk/cancel-waits-for-unlink", test_cancel_waits_for_unlink, &session_bus },
         { "/slow-disk/cancel-stops-transfer-before-unlink", test_cancel_stops_transfer_before_unlink, &session_bus },
+        { "/slow-disk/cancel-frees-blocks-after-reply", test_cancel_frees_blocks_after_reply, &session_bus },
         { "/slow-disk/cancel-during-renames", test_cancel_during_renames, &session_bus },
         { NULL, NULL, NULL }
 };
