@@ -357,6 +357,18 @@ static uint64_t wire_first_key_room(size_t first) {
         return w.offset + 4;
 }
 
+/* PropertiesChanged's last argument: the names of the properties announced without their
+ * values. */
+static int append_invalidated(sd_bus_message *m, const char **invalidated, size_t n) {
+        int r = sd_bus_message_open_container(m, 'a', "s");
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = bus_append_known_text(m, invalidated[i], NULL);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 /* PropertiesChanged of the job interface with the n (≥ 1) entries, and the names invalidated. */
 static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e, size_t n, const char **invalidated,
                               size_t n_invalidated, sd_bus_message **ret) {
@@ -389,11 +401,7 @@ static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e,
         if (r >= 0)
                 r = entry_close(m);  /* the entry, the array */
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "s");
-        for (size_t i = 0; r >= 0 && i < n_invalidated; i++)
-                r = bus_append_known_text(m, invalidated[i], NULL);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = append_invalidated(m, invalidated, n_invalidated);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);
@@ -455,11 +463,7 @@ static int build_changed_sdbus(sd_bus *bus, const char *path, Job *j, const JobP
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "s");
-        for (size_t i = 0; r >= 0 && i < n_invalidated; i++)
-                r = bus_append_known_text(m, invalidated[i], NULL);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = append_invalidated(m, invalidated, n_invalidated);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);

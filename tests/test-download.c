@@ -319,6 +319,24 @@ read_count (void *data, int n_columns, char **values, char **names)
         return 0;
 }
 
+/* Kills xferd, then asserts that its store, as the crash left it (its log included), records
+ * q-1.bin and q-2.bin as files with a temporary file. */
+static void
+kill_assert_recorded (XferdEnv *env)
+{
+        xferd_process_kill (env->fx);
+        g_autofree char *state = xferd_process_state_dir (env->fx);
+        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
+        sqlite3 *db = NULL;
+        int listed = -1;
+
+        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, "SELECT count(*) FROM files WHERE temp_exists AND name IN "
+                                       "('q-1.bin', 'q-2.bin')", read_count, &listed, NULL), ==, SQLITE_OK);
+        sqlite3_close (db);
+        g_assert_cmpint (listed, ==, 2);
+}
+
 static void
 test_recorded_at_creation (void)
 {
@@ -343,18 +361,9 @@ test_recorded_at_creation (void)
         const char *const while_queued[] = { temp, NULL };
         assert_dir_is (env->dir, while_queued);
 
-        xferd_process_kill (env->fx);
         /* The store knew of the files the queued jobs will make before their calls were
          * answered (the store as the crash left it, its log included). */
-        g_autofree char *state = xferd_process_state_dir (env->fx);
-        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
-        sqlite3 *db = NULL;
-        int listed = -1;
-        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_exec (db, "SELECT count(*) FROM files WHERE temp_exists AND name IN "
-                                       "('q-1.bin', 'q-2.bin')", read_count, &listed, NULL), ==, SQLITE_OK);
-        sqlite3_close (db);
-        g_assert_cmpint (listed, ==, 2);
+        kill_assert_recorded (env);
 
         http_server_release (env->http, "/file.bin");
         xferd_process_start (env->fx);
@@ -413,16 +422,7 @@ test_recorded_with_start (void)
         const char *const running[] = { temp, temp0, NULL };
         assert_dir_is (env->dir, running);
 
-        xferd_process_kill (env->fx);
-        g_autofree char *state = xferd_process_state_dir (env->fx);
-        g_autofree char *db_path = g_build_filename (state, "xferd.db", NULL);
-        sqlite3 *db = NULL;
-        int listed = -1;
-        g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_exec (db, "SELECT count(*) FROM files WHERE temp_exists AND name IN "
-                                       "('q-1.bin', 'q-2.bin')", read_count, &listed, NULL), ==, SQLITE_OK);
-        sqlite3_close (db);
-        g_assert_cmpint (listed, ==, 2);
+        kill_assert_recorded (env);
 
         http_server_release (env->http, "/file.bin");
         http_server_release (env->http, "/other.bin");
