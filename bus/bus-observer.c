@@ -3,6 +3,7 @@
 
 #include "bus-errors.h"
 #include "bus-rows.h"
+#include "bus-wire.h"
 #include "bus.h"
 #include "log.h"
 
@@ -140,25 +141,6 @@ static const JobPropertyEntry *job_property(const char *name) {
         return NULL;
 }
 
-/* A dictionary entry (signature `entry`) opened for the key `name` (a literal property or
- * interface name: known text), and its value's container (`type`, holding `contents`): the
- * caller appends what it holds, then entry_close(). */
-static int entry_open(sd_bus_message *m, const char *entry, const char *name, char type, const char *contents) {
-        int r = sd_bus_message_open_container(m, 'e', entry);
-
-        if (r >= 0)
-                r = bus_append_known_text(m, name, NULL);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, type, contents);
-        return r;
-}
-
-static int entry_close(sd_bus_message *m) {
-        int r = sd_bus_message_close_container(m);
-
-        return r < 0 ? r : sd_bus_message_close_container(m);
-}
-
 /* What sd-bus would append for the property: its getter's value, or for a property read from
  * the Job at an offset, the fixed-size value there (the only such ones that announce a value). */
 static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path, const sd_bus_vtable *v, Job *j,
@@ -168,13 +150,13 @@ static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path,
 
         if (!v->x.property.get && !(streq(sig, "t") || streq(sig, "u")))
                 return -EOPNOTSUPP;
-        r = entry_open(m, "sv", v->x.property.member, 'v', sig);
+        r = wire_entry_open(m, "sv", v->x.property.member, 'v', sig);
         if (r >= 0)
                 /* As sd-bus does: a getter gets the object's data plus the entry's offset. */
                 r = v->x.property.get ? v->x.property.get(bus, path, XFERD_JOB_IFACE, v->x.property.member, m,
                                                           (uint8_t *) j + v->x.property.offset, error)
                                       : sd_bus_message_append_basic(m, sig[0], (uint8_t *) j + v->x.property.offset);
-        return r < 0 ? r : entry_close(m);
+        return r < 0 ? r : wire_entry_close(m);
 }
 
 /* ---- signals in D-Bus's wire format ---------------------------------------------------- */
@@ -187,17 +169,6 @@ static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path,
  * buffer on the stack, copied into the room once sd-bus gives it (a measuring pass cost as much as
  * the writing). Only what is known to be valid goes this way: numbers, and the daemon's own ASCII
  * (property and interface names, tokens, ids). */
-
-typedef struct WireValue {
-        char type;              /* 't', 'u' or 's' */
-        uint64_t n;
-        const char *s;          /* 's': known text */
-} WireValue;
-
-typedef struct WireEntry {
-        const char *name;       /* known text */
-        WireValue v;
-} WireEntry;
 
 /* The property's value as its getter (or sd-bus, at an offset) gives it; false when it is not
  * written here (the caller uses sd-bus). */
@@ -255,108 +226,6 @@ static bool job_property_wire(const JobPropertyEntry *e, const Job *j, WireValue
         }
 }
 
-static void wire_text(BusRows *w, const char *s) {
-        bus_rows_string(w, s, strlen(s));
-}
-
-static void wire_value(BusRows *w, const WireValue *v) {
-        const char sig[3] = { 1, v->type, 0 };  /* the variant's signature: its length, the type */
-
-        bus_rows_put(w, sig, sizeof sig);
-        switch (v->type) {
-        case 't':
-                bus_rows_u64(w, v->n);
-                break;
-        case 's':
-                wire_text(w, v->s);
-                break;
-        default:        /* 'u' */
-                bus_rows_u32(w, (uint32_t) v->n);
-        }
-}
-
-/* Entries of a{sv}, from the first key's characters (its length is sd-bus's, at w's start) to
- * the last key's characters: the last value is sd-bus's to append. n ≥ 1. */
-static void wire_entries(BusRows *w, const WireEntry *e, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                bus_rows_align(w, 8);
-                if (i == n - 1) {  /* the key without its NUL, which sd-bus writes */
-                        bus_rows_u32(w, (uint32_t) strlen(e[i].name));
-                        bus_rows_put(w, e[i].name, strlen(e[i].name));
-                        break;
-                }
-                wire_text(w, e[i].name);
-                wire_value(w, &e[i].v);
-        }
-}
-
-/* A complete a{sv} (its length, the padding, the entries). */
-static void wire_dict(BusRows *w, const WireEntry *e, size_t n) {
-        char *length_at;
-        uint64_t start;
-        uint32_t length;
-
-        bus_rows_align(w, 4);
-        length_at = w->p;
-        bus_rows_u32(w, 0);
-        bus_rows_align(w, 8);
-        start = w->offset;
-        for (size_t i = 0; i < n; i++) {
-                bus_rows_align(w, 8);
-                wire_text(w, e[i].name);
-                wire_value(w, &e[i].v);
-        }
-        length = (uint32_t) (w->offset - start);
-        if (length_at)
-                memcpy(length_at, &length, sizeof length);
-}
-
-static int append_wire_value(sd_bus_message *m, const WireValue *v) {
-        const char sig[2] = { v->type, 0 };
-        uint32_t u = (uint32_t) v->n;
-        int r;
-
-        r = sd_bus_message_open_container(m, 'v', sig);
-        if (r >= 0)
-                switch (v->type) {
-                case 't':
-                        r = sd_bus_message_append_basic(m, 't', &v->n);
-                        break;
-                case 's':
-                        r = bus_append_known_text(m, v->s, NULL);
-                        break;
-                default:
-                        r = sd_bus_message_append_basic(m, 'u', &u);
-                }
-        return r < 0 ? r : sd_bus_message_close_container(m);
-}
-
-/* At least the bytes that n entries take, each with its padding (the buffer's bound). */
-static size_t wire_bound(const WireEntry *e, size_t n) {
-        size_t b = 0;
-
-        for (size_t i = 0; i < n; i++)
-                b += 7 + 4 + strlen(e[i].name) + 1 + 3 + 7 + (e[i].v.type == 's' ? 4 + strlen(e[i].v.s) + 1 : 8);
-        return b;
-}
-
-/* What is written first into this buffer (one pass, no measuring), then copied into the room: a
- * signal that would not fit goes through sd-bus. */
-#define WIRE_BUFFER_SIZE 4096
-
-/* Where a dictionary's first entry begins in a body that starts with a string or object path of
- * `first` bytes: after it, the array's length (4-aligned), then the entry (8-aligned). The first
- * key's characters are 4 bytes further. */
-static uint64_t wire_first_key_room(size_t first) {
-        BusRows w = { .p = NULL, .offset = 0 };
-
-        bus_rows_u32(&w, (uint32_t) first);
-        w.offset += first + 1;
-        bus_rows_u32(&w, 0);
-        bus_rows_align(&w, 8);
-        return w.offset + 4;
-}
-
 /* PropertiesChanged's last argument: the names of the properties announced without their
  * values. */
 static int append_invalidated(sd_bus_message *m, const char **invalidated, size_t n) {
@@ -397,53 +266,15 @@ static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e,
         if (r < 0)
                 return r;
         memcpy(w.p, buffer, size);
-        r = append_wire_value(m, &e[n - 1].v);
+        r = wire_append_value(m, &e[n - 1].v);
         if (r >= 0)
-                r = entry_close(m);  /* the entry, the array */
+                r = wire_entry_close(m);  /* the entry, the array */
         if (r >= 0)
                 r = append_invalidated(m, invalidated, n_invalidated);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);
         return 0;
-}
-
-/* Tests (XFERD_TEST_CHECK_SIGNALS): a signal written here must read as sd-bus's own of the same
- * values; a difference aborts. Both bodies are compared as sd-bus prints them. */
-static bool check_signals(void) {
-        static int check = -1;
-
-        if (check < 0)
-                check = getenv("XFERD_TEST_CHECK_SIGNALS") != NULL;
-        return check;
-}
-
-static char *message_body_text(sd_bus_message *m) {
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        FILE *f;
-        int r;
-
-        r = sd_bus_message_seal(m, 1, 0);
-        if (r < 0)
-                return NULL;
-        f = open_memstream(&text, &size);
-        if (!f)
-                return NULL;
-        r = sd_bus_message_dump(m, f, 0);
-        if (fclose(f) != 0 || r < 0)
-                return NULL;
-        return TAKE_PTR(text);
-}
-
-static void check_same_signal(const char *what, sd_bus_message *wire, sd_bus_message *sdbus) {
-        _cleanup_free_ char *a = message_body_text(wire), *b = message_body_text(sdbus);
-
-        if (!a || !b || !streq(a, b)) {
-                log_error("Bug: %s written in the wire format differs from sd-bus's:\n%s\nsd-bus:\n%s", what,
-                          a ? a : "(none)", b ? b : "(none)");
-                abort();
-        }
 }
 
 /* The signal through sd-bus: the entries' values by the vtable's getters. */
@@ -523,13 +354,13 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                         log_debug_errno(r, "PropertiesChanged of job %s not in the wire format, through sd-bus",
                                         j->id);
                 r = build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, ret);
-        } else if (check_signals()) {
+        } else if (wire_check_enabled()) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL;
 
                 if (build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, &a) < 0 ||
                     build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, &b) < 0)
                         abort();
-                check_same_signal("PropertiesChanged", a, b);
+                wire_check_same("PropertiesChanged", a, b);
         }
         if (r < 0)
                 return r;
@@ -623,145 +454,13 @@ static int emit_job_new(sd_bus *bus, const Job *j) {
         return r;
 }
 
-/* The interfaces of a job object, as sd-bus would list them (the standard ones without
- * properties); the Job interface first here, for the wire format: the last key is the room's
- * end, and sd-bus appends its (empty) dictionary. */
-static const char *const job_interfaces_empty[] = {
-        "org.freedesktop.DBus.Peer",
-        "org.freedesktop.DBus.Introspectable",
-        "org.freedesktop.DBus.Properties",
-};
-
-/* The Job interface's entries of InterfacesAdded: its constant properties and state. */
-static size_t job_added_entries(const Job *j, WireEntry e[static 5]) {
-        e[0] = (WireEntry) { "Id", { .type = 's', .s = j->id } };
-        e[1] = (WireEntry) { "Type", { .type = 's', .s = job_type_to_string(j->type) } };
-        e[2] = (WireEntry) { "Owner", { .type = 'u', .n = (uint32_t) j->owner } };
-        e[3] = (WireEntry) { "State", { .type = 's', .s = job_state_to_string(j->state) } };
-        e[4] = (WireEntry) { "CreationTime", { .type = 't', .n = j->creation_time } };
-        return 5;
-}
-
-/* From the first key's characters (the Job interface's name) to the last key's. */
-static void wire_interfaces(BusRows *w, const WireEntry *e, size_t n) {
-        const char *last = job_interfaces_empty[ELEMENTSOF(job_interfaces_empty) - 1];
-
-        wire_text(w, XFERD_JOB_IFACE);
-        wire_dict(w, e, n);
-        for (size_t i = 0; i < ELEMENTSOF(job_interfaces_empty) - 1; i++) {
-                bus_rows_align(w, 8);
-                wire_text(w, job_interfaces_empty[i]);
-                wire_dict(w, NULL, 0);
-        }
-        bus_rows_align(w, 8);
-        bus_rows_u32(w, (uint32_t) strlen(last));
-        bus_rows_put(w, last, strlen(last));
-}
-
-static int build_added_wire(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        uint64_t room = wire_first_key_room(strlen(path));
-        char buffer[WIRE_BUFFER_SIZE];
-        BusRows w = { .p = buffer, .offset = room - 4 };
-        WireEntry e[5];
-        size_t n = job_added_entries(j, e);
-        uint64_t end;
-        size_t size;
-        int r;
-
-        /* The interfaces' names and their dictionaries' lengths and padding: under 256 bytes. */
-        if (wire_bound(e, n) + 256 > sizeof buffer)
-                return -E2BIG;
-        wire_interfaces(&w, e, n);
-        end = w.offset;
-        size = (size_t) (w.p - buffer);
-        r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                                      "InterfacesAdded");
-        if (r >= 0)
-                r = sd_bus_message_append_basic(s, 'o', path);
-        if (r >= 0)
-                r = sd_bus_message_open_container(s, 'a', "{sa{sv}}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(s, 'e', "sa{sv}");
-        if (r >= 0)
-                r = bus_rows_begin_at(s, end - room, room, &w);
-        if (r < 0)
-                return r;
-        memcpy(w.p, buffer, size);
-        r = sd_bus_message_open_container(s, 'a', "{sv}");
-        if (r >= 0)
-                r = sd_bus_message_close_container(s);
-        if (r >= 0)
-                r = entry_close(s);  /* the entry, the array */
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(s);
-        return 0;
-}
-
-/* The same through sd-bus, in the same order: what the tests compare it with. */
-static int build_added_sdbus(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        WireEntry e[5];
-        size_t n = job_added_entries(j, e);
-        int r;
-
-        r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                                      "InterfacesAdded");
-        if (r >= 0)
-                r = sd_bus_message_append_basic(s, 'o', path);
-        if (r >= 0)
-                r = sd_bus_message_open_container(s, 'a', "{sa{sv}}");
-        if (r >= 0)
-                r = entry_open(s, "sa{sv}", XFERD_JOB_IFACE, 'a', "{sv}");
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                r = entry_open(s, "sv", e[i].name, 'v', (const char[]) { e[i].v.type, 0 });
-                if (r >= 0)
-                        r = e[i].v.type == 's' ? bus_append_known_text(s, e[i].v.s, NULL)
-                                               : sd_bus_message_append_basic(s, e[i].v.type,
-                                                                             e[i].v.type == 't' ? (const void *) &e[i].v.n
-                                                                                                : &(uint32_t) { (uint32_t) e[i].v.n });
-                if (r >= 0)
-                        r = entry_close(s);
-        }
-        if (r >= 0)
-                r = entry_close(s);
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(job_interfaces_empty); i++) {
-                r = entry_open(s, "sa{sv}", job_interfaces_empty[i], 'a', "{sv}");
-                if (r >= 0)
-                        r = entry_close(s);
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(s);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(s);
-        return 0;
-}
-
-/* InterfacesAdded is built here: sd-bus would put every property's value in it, names and
- * descriptions included, and this signal is broadcast. JobNew with append_basic (see
- * bus-job.c). */
 static void observer_job_new(Manager *m, Job *j) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         Bus *b = job_bus(j);
         BusJobPath path = bus_job_path(j);
         int r;
 
-        r = build_added_wire(b->bus, path.s, j, &s);
-        if (r < 0) {
-                /* -E2BIG: an id or a token longer than the daemon makes; anything else (no memory,
-                 * a layout of sd-bus's the wire format does not expect): sd-bus builds it. */
-                if (r != -E2BIG)
-                        log_debug_errno(r, "InterfacesAdded of job %s not in the wire format, through sd-bus", j->id);
-                r = build_added_sdbus(b->bus, path.s, j, &s);
-        } else if (check_signals()) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *x = NULL, *y = NULL;
-
-                if (build_added_wire(b->bus, path.s, j, &x) < 0 || build_added_sdbus(b->bus, path.s, j, &y) < 0)
-                        abort();
-                check_same_signal("InterfacesAdded", x, y);
-        }
+        r = bus_job_added_new(b->bus, path.s, j, &s);
         if (r >= 0)
                 r = sd_bus_send(b->bus, s, NULL);
         if (r < 0)

@@ -215,6 +215,8 @@ int bus_append_known_text(sd_bus_message *m, const char *s, char **ret);
  * (LimitsExceeded) before it would pass this, which leaves room for the message's header.
  * XFERD_TEST_MESSAGE_MAX_BYTES (the bus's limit in a test) lowers it. */
 size_t bus_message_max(void);
+/* bus-job-added.c: a new job object's InterfacesAdded, sent by the observer. */
+int bus_job_added_new(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret);
 /* bus-message-size.c: the bytes a received message holds (an upper estimate, read from its body
  * and rewound); one of more than max bytes, or with too many values to count cheaply, counts as
  * bus_message_max() (the reading stops there). */

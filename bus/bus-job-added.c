@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A new job object's InterfacesAdded: its Job interface with the constant properties and the
+ * state, and the standard interfaces without properties; written in D-Bus's wire format
+ * (bus-wire.h), or through sd-bus when it cannot be. */
+#include <stdlib.h>
+
+#include "bus-rows.h"
+#include "bus-wire.h"
+#include "bus.h"
+#include "log.h"
+
+/* The interfaces of a job object, as sd-bus would list them (the standard ones without
+ * properties); the Job interface first here, for the wire format: the last key is the room's
+ * end, and sd-bus appends its (empty) dictionary. */
+static const char *const job_interfaces_empty[] = {
+        "org.freedesktop.DBus.Peer",
+        "org.freedesktop.DBus.Introspectable",
+        "org.freedesktop.DBus.Properties",
+};
+
+/* The Job interface's entries of InterfacesAdded: its constant properties and state. */
+static size_t job_added_entries(const Job *j, WireEntry e[static 5]) {
+        e[0] = (WireEntry) { "Id", { .type = 's', .s = j->id } };
+        e[1] = (WireEntry) { "Type", { .type = 's', .s = job_type_to_string(j->type) } };
+        e[2] = (WireEntry) { "Owner", { .type = 'u', .n = (uint32_t) j->owner } };
+        e[3] = (WireEntry) { "State", { .type = 's', .s = job_state_to_string(j->state) } };
+        e[4] = (WireEntry) { "CreationTime", { .type = 't', .n = j->creation_time } };
+        return 5;
+}
+
+/* InterfacesAdded of the object at path, its array of interfaces opened. */
+static int added_new(sd_bus *bus, const char *path, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                      "InterfacesAdded");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(s, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_open_container(s, 'a', "{sa{sv}}");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* From the first key's characters (the Job interface's name) to the last key's. */
+static void wire_interfaces(BusRows *w, const WireEntry *e, size_t n) {
+        const char *last = job_interfaces_empty[ELEMENTSOF(job_interfaces_empty) - 1];
+
+        wire_text(w, XFERD_JOB_IFACE);
+        wire_dict(w, e, n);
+        for (size_t i = 0; i < ELEMENTSOF(job_interfaces_empty) - 1; i++) {
+                bus_rows_align(w, 8);
+                wire_text(w, job_interfaces_empty[i]);
+                wire_dict(w, NULL, 0);
+        }
+        bus_rows_align(w, 8);
+        bus_rows_u32(w, (uint32_t) strlen(last));
+        bus_rows_put(w, last, strlen(last));
+}
+
+static int build_added_wire(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        uint64_t room = wire_first_key_room(strlen(path));
+        char buffer[WIRE_BUFFER_SIZE];
+        BusRows w = { .p = buffer, .offset = room - 4 };
+        WireEntry e[5];
+        size_t n = job_added_entries(j, e);
+        uint64_t end;
+        size_t size;
+        int r;
+
+        /* The interfaces' names and their dictionaries' lengths and padding: under 256 bytes. */
+        if (wire_bound(e, n) + 256 > sizeof buffer)
+                return -E2BIG;
+        wire_interfaces(&w, e, n);
+        end = w.offset;
+        size = (size_t) (w.p - buffer);
+        r = added_new(bus, path, &s);
+        if (r >= 0)
+                r = sd_bus_message_open_container(s, 'e', "sa{sv}");
+        if (r >= 0)
+                r = bus_rows_begin_at(s, end - room, room, &w);
+        if (r < 0)
+                return r;
+        memcpy(w.p, buffer, size);
+        r = sd_bus_message_open_container(s, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_close_container(s);
+        if (r >= 0)
+                r = wire_entry_close(s);  /* the entry, the array */
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* The same through sd-bus, in the same order: what the tests compare it with. */
+static int build_added_sdbus(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        WireEntry e[5];
+        size_t n = job_added_entries(j, e);
+        int r;
+
+        r = added_new(bus, path, &s);
+        if (r >= 0)
+                r = wire_entry_open(s, "sa{sv}", XFERD_JOB_IFACE, 'a', "{sv}");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = wire_entry_open(s, "sv", e[i].name, 'v', (const char[]) { e[i].v.type, 0 });
+                if (r >= 0)
+                        r = e[i].v.type == 's' ? bus_append_known_text(s, e[i].v.s, NULL)
+                                               : sd_bus_message_append_basic(s, e[i].v.type,
+                                                                             e[i].v.type == 't' ? (const void *) &e[i].v.n
+                                                                                                : &(uint32_t) { (uint32_t) e[i].v.n });
+                if (r >= 0)
+                        r = wire_entry_close(s);
+        }
+        if (r >= 0)
+                r = wire_entry_close(s);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(job_interfaces_empty); i++) {
+                r = wire_entry_open(s, "sa{sv}", job_interfaces_empty[i], 'a', "{sv}");
+                if (r >= 0)
+                        r = wire_entry_close(s);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* InterfacesAdded is built here: sd-bus would put every property's value in it, names and
+ * descriptions included, and this signal is broadcast. JobNew with append_basic (see
+ * bus-job.c). */
+
+int bus_job_added_new(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
+        int r;
+
+        assert(bus);
+        assert(path);
+        assert(j);
+        assert(ret);
+
+        r = build_added_wire(bus, path, j, ret);
+        if (r < 0) {
+                /* -E2BIG: an id or a token longer than the daemon makes; anything else (no memory,
+                 * a layout of sd-bus's the wire format does not expect): sd-bus builds it. */
+                if (r != -E2BIG)
+                        log_debug_errno(r, "InterfacesAdded of job %s not in the wire format, through sd-bus", j->id);
+                return build_added_sdbus(bus, path, j, ret);
+        }
+        if (wire_check_enabled()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *x = NULL, *y = NULL;
+
+                if (build_added_wire(bus, path, j, &x) < 0 || build_added_sdbus(bus, path, j, &y) < 0)
+                        abort();
+                wire_check_same("InterfacesAdded", x, y);
+        }
+        return 0;
+}
