@@ -68,25 +68,17 @@ static int build_added_wire(sd_bus *bus, const char *path, const Job *j, sd_bus_
         BusRows w = { .p = buffer, .offset = room - 4 };
         WireEntry e[5];
         size_t n = job_added_entries(j, e);
-        uint64_t end;
-        size_t size;
         int r;
 
         /* The interfaces' names and their dictionaries' lengths and padding: under 256 bytes. */
         if (wire_bound(e, n) + 256 > sizeof buffer)
                 return -E2BIG;
         wire_interfaces(&w, e, n);
-        end = w.offset;
-        size = (size_t) (w.p - buffer);
         r = added_new(bus, path, &s);
         if (r >= 0)
-                r = sd_bus_message_open_container(s, 'e', "sa{sv}");
+                r = wire_fill_room(s, "sa{sv}", room, buffer, &w);
         if (r >= 0)
-                r = bus_rows_begin_at(s, end - room, room, &w);
-        if (r < 0)
-                return r;
-        memcpy(w.p, buffer, size);
-        r = sd_bus_message_open_container(s, 'a', "{sv}");
+                r = sd_bus_message_open_container(s, 'a', "{sv}");
         if (r >= 0)
                 r = sd_bus_message_close_container(s);
         if (r >= 0)

@@ -245,28 +245,20 @@ static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e,
         uint64_t room = wire_first_key_room(strlen(XFERD_JOB_IFACE));
         char buffer[WIRE_BUFFER_SIZE];
         BusRows w = { .p = buffer, .offset = room - 4 };
-        uint64_t end;
-        size_t size;
         int r;
 
         if (wire_bound(e, n) > sizeof buffer)
                 return -E2BIG;
         wire_entries(&w, e, n);
-        end = w.offset;
-        size = (size_t) (w.p - buffer);
         r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
         if (r >= 0)
                 r = bus_append_known_text(m, XFERD_JOB_IFACE, NULL);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'e', "sv");
+                r = wire_fill_room(m, "sv", room, buffer, &w);
         if (r >= 0)
-                r = bus_rows_begin_at(m, end - room, room, &w);
-        if (r < 0)
-                return r;
-        memcpy(w.p, buffer, size);
-        r = wire_append_value(m, &e[n - 1].v);
+                r = wire_append_value(m, &e[n - 1].v);
         if (r >= 0)
                 r = wire_entry_close(m);  /* the entry, the array */
         if (r >= 0)

@@ -104,6 +104,24 @@ int wire_append_value(sd_bus_message *m, const WireValue *v) {
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
+int wire_fill_room(sd_bus_message *m, const char *entry, uint64_t room, const char *buffer, const BusRows *written) {
+        BusRows w;
+        int r;
+
+        assert(m);
+        assert(entry);
+        assert(buffer);
+        assert(written);
+
+        r = sd_bus_message_open_container(m, 'e', entry);
+        if (r >= 0)
+                r = bus_rows_begin_at(m, written->offset - room, room, &w);
+        if (r < 0)
+                return r;
+        memcpy(w.p, buffer, (size_t) (written->p - buffer));
+        return 0;
+}
+
 /* At least the bytes that n entries take, each with its padding (the buffer's bound). */
 size_t wire_bound(const WireEntry *e, size_t n) {
         size_t b = 0;

@@ -38,6 +38,10 @@ void wire_entries(BusRows *w, const WireEntry *e, size_t n);
 void wire_dict(BusRows *w, const WireEntry *e, size_t n);
 /* The value v through sd-bus, as a variant: the last entry's. */
 int wire_append_value(sd_bus_message *m, const WireValue *v);
+/* Opens the dictionary's first entry (signature `entry`) in m and fills sd-bus's room for its
+ * first key with what `written` wrote into buffer from `room` on; the caller appends the last
+ * value and closes the entry and the array. */
+int wire_fill_room(sd_bus_message *m, const char *entry, uint64_t room, const char *buffer, const BusRows *written);
 /* At least the bytes that n entries take, each with its padding (the buffer's bound). */
 size_t wire_bound(const WireEntry *e, size_t n);
 /* Where a dictionary's first key's characters begin in a body that starts with a string or
