@@ -366,9 +366,12 @@ test_held_bytes_bounded_all (void)
                 call_big_async (conn[c], MIB, &o[c]);
         }
         xferd_continue_until_replied (fx, conn, CALLERS, pid, &replies);
-        for (guint c = 0; c < CALLERS; c++)
+        for (guint c = 0; c < CALLERS; c++) {
+                /* What each caller got, for a failure's log. */
+                g_test_message ("caller %u: %.100s", c, o[c].call.error ? o[c].call.error->message : "a reply");
                 if (outcome_refused_held (&o[c]))
                         refused++;
+        }
         g_assert_cmpuint (refused, ==, CALLERS - HELD);
         outcomes_clear (o, CALLERS);
         for (guint c = 0; c < CALLERS; c++)
