@@ -1,17 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One task of the pool at a time per stream: the loop hands a thread the range that is
- * written (read back from the file, piece by piece) and the buffers fed since (hashed from
- * memory; a transfer's are fed as they go to its writer, so the two threads work on them at
- * once), the loop gets the stream back and hands it the next. While a task runs the thread
- * alone touches the hasher and reads the task's buffers; what the loop asks meanwhile (start
- * over, one more algorithm) waits for the task's return. After each whole piece the thread
- * leaves a copy of the hasher (the mark), so that a held stream's free takes that copy rather
- * than wait for a piece that a hung file system may hold for long. The loop never waits for a
- * lock a thread of the pool holds: those threads run 10 nice levels below it, or only on idle
- * CPUs, and one preempted inside a lock on a busy machine would hold the loop for as long as
- * it waits for a CPU. The task's state is one atomic word, the mark is exchanged as a pointer.
- * The stream's lists of buffers go through their hash_node: the writer may hold the same
- * buffers in its own list. */
+/* The loop's side of a hash stream: what is handed to a thread and when, what comes back, the
+ * owner's calls. The task on the thread is hash-stream-task.c's; what the two share, and how,
+ * is in hash-stream-internal.h. */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +11,7 @@
 #include <unistd.h>
 
 #include "body-buffer.h"
-#include "hash-stream.h"
+#include "hash-stream-internal.h"
 #include "log.h"
 #include "util.h"
 
@@ -38,65 +28,6 @@
  * CPU's extensions, which the final sync of so large a file hides. */
 #define BACKGROUND_BACKLOG_MAX (512u * 1024u * 1024u)
 
-/* A task's state: queued, then taken by its thread (started) and done with the hasher (over),
- * unless a held stream's free takes it back first (stolen); each change one atomic step. */
-enum {
-        TASK_QUEUED,
-        TASK_STARTED,
-        TASK_STOLEN,
-        TASK_OVER,
-};
-
-struct HashStream {
-        IoTask task;                    /* the pool's; run() and done() find the stream from it */
-        IoPool *pool;
-        IoPool *background_pool;        /* until the verdict is asked for, if any */
-        int fd;                         /* a duplicate: the owner closes its own at will */
-        int owner_fd;                   /* the owner's, while there is no duplicate (no algorithm yet) */
-        Hasher *hasher;                 /* a running task's alone */
-        unsigned algorithms;
-
-        /* The loop thread's. */
-        uint64_t written;               /* the file holds [0, written) */
-        uint64_t from_file;             /* [0, from_file) is read back from the file, not from buffers */
-        List fed;                       /* buffers waiting for a task, in file order */
-        bool running;                   /* a task is queued or runs */
-        bool task_background;           /* in the background pool */
-        bool catching_up;               /* the backlog grew too large for the background */
-        bool freed;                     /* the owner let go while a task ran: done() frees */
-        bool held;                      /* a keeping stop: nothing more goes to a thread */
-        bool restart_pending;           /* the file started over while a task ran */
-        bool told;                      /* the first bytes hashed were logged */
-        unsigned add_pending;           /* algorithms to add once the task is back */
-        int error;                      /* a failed read; the stream stops */
-        bool finishing;
-        uint64_t end;
-        HashStreamDone done;
-        void *userdata;
-
-        /* Set before a task is submitted, read by its thread (the pool's lock orders them). */
-        uint64_t task_end;              /* read the file up to here first */
-        size_t task_piece;              /* HASH_STREAM_PIECE, or the background's */
-        List task_buffers;              /* then hash these; back to their sets in done() */
-        bool pause;                     /* XFERD_TEST_HASH_PAUSE */
-        bool stall;                     /* XFERD_TEST_HASH_STALL */
-        /* Set by the thread, read in done(). */
-        int task_error;
-
-        atomic_bool cancelled;
-        atomic_bool hurry;              /* the verdict waits: a background task ends after its piece */
-        _Atomic uint64_t progress;      /* bytes hashed as of the thread's last whole piece */
-        atomic_int task_state;          /* TASK_*: a held stream's free takes back a task queued */
-        /* A copy of the hasher as of a whole piece, always the one of the last task that
-         * returned or that runs: the loop makes it before a task when there is none (the
-         * first, or the hasher changed on the loop), the thread replaces it after each piece,
-         * a held stream's free takes it. NULL: none (a copy failed). */
-        _Atomic(Hasher *) mark;
-        Hasher *spare;                  /* the last mark replaced: a running task's, for the next */
-        pthread_mutex_t pause_lock;     /* the test pause waits for the cancel on this; the loop only tries it */
-        pthread_cond_t pause_cond;
-};
-
 /* Releases the stream's buffers of l (listed by their hash_node). */
 static void release_all(List *l) {
         BodyBuffer *b;
@@ -105,41 +36,6 @@ static void release_all(List *l) {
                 list_remove(l, &b->hash_node);
                 body_buffer_release(b);
         }
-}
-
-/* XFERD_TEST_HASH_PAUSE=1: the hashing of the bytes a file holds when its stream starts stops
- * after its first piece until the stream is freed, so a test can Cancel meanwhile, however
- * fast the machine is. */
-static bool test_pause(void) {
-        static int pause = -1;
-
-        if (pause < 0)
-                pause = streq_ptr(getenv("XFERD_TEST_HASH_PAUSE"), "1");
-        return pause;
-}
-
-/* XFERD_TEST_HASH_STALL=FIFO: as the pause, but the thread then blocks opening and reading the
- * FIFO until a writer closes it, as a read from a hung file system blocks, freed or not. */
-static const char *test_stall(void) {
-        static const char *path;
-        static bool looked;
-
-        if (!looked) {
-                path = getenv("XFERD_TEST_HASH_STALL");
-                looked = true;
-        }
-        return path;
-}
-
-static void stall(void) {
-        char c;
-        int fd;
-
-        log_info("Test stall: the hashing blocks on the FIFO after its first piece.");
-        fd = open(test_stall(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0)
-                (void) read(fd, &c, 1);
-        safe_close(fd);
 }
 
 static void stream_destroy(HashStream *s) {
@@ -152,31 +48,6 @@ static void stream_destroy(HashStream *s) {
         pthread_cond_destroy(&s->pause_cond);
         pthread_mutex_destroy(&s->pause_lock);
         free(s);
-}
-
-/* The test pause's wait. The free only tries the lock (a thread preempted inside it would hold
- * the loop), so a wake-up may be missed: the wait looks again every few milliseconds. */
-static void wait_for_cancel(HashStream *s) {
-        pthread_mutex_lock(&s->pause_lock);
-        while (!atomic_load(&s->cancelled)) {
-                struct timespec ts = timespec_realtime_after(5 * USEC_PER_MSEC);
-
-                (void) pthread_cond_timedwait(&s->pause_cond, &s->pause_lock, &ts);
-        }
-        pthread_mutex_unlock(&s->pause_lock);
-}
-
-/* On a thread of the pool, after a whole piece: the mark becomes the hasher as it is. The
- * copy goes into the last mark replaced, then the two swap in one step; a failed copy leaves
- * the older mark, a prefix all the same. A copy of a digest's state costs about a microsecond,
- * a piece a millisecond. */
-static void mark(HashStream *s) {
-        atomic_store(&s->progress, hasher_get_size(s->hasher));
-        if (!s->spare && hasher_new(0, &s->spare) < 0)
-                return;
-        if (hasher_copy(s->spare, s->hasher) < 0)
-                return;
-        s->spare = atomic_exchange(&s->mark, s->spare);
 }
 
 /* On the loop, while no task runs: the hasher changed here, the mark is no copy of it. */
@@ -197,77 +68,6 @@ static void mark_ensure(HashStream *s) {
                 return;
         }
         atomic_store(&s->mark, m);
-}
-
-/* On a thread of the pool: the task ends after its piece (the rest goes to the next task; the
- * test pause holds it all the same). */
-static bool task_stops(HashStream *s) {
-        return atomic_load(&s->cancelled) || (atomic_load(&s->hurry) && !s->pause);
-}
-
-/* On a thread of the pool: the file's bytes up to end, read back. */
-static int hash_from_file(HashStream *s, uint64_t end) {
-        int r;
-
-        while (hasher_get_size(s->hasher) < end && !task_stops(s)) {
-                r = hasher_update_from_fd(s->hasher, s->fd, end, s->task_piece);
-                if (r < 0)
-                        return r;
-                mark(s);
-                if (s->stall) {
-                        s->stall = false;
-                        stall();
-                }
-                if (s->pause) {
-                        /* The tests wait for this line to know that the first piece is hashed. */
-                        log_info("Test pause: the hashing holds after %" PRIu64 " bytes until the stream is freed.",
-                                 hasher_get_size(s->hasher));
-                        wait_for_cancel(s);
-                        return 0;
-                }
-        }
-        return 0;
-}
-
-/* On a thread of the pool. */
-static void stream_run(IoTask *t) {
-        HashStream *s = (HashStream *) t;
-        int state = TASK_QUEUED;
-        int r;
-
-        if (!atomic_compare_exchange_strong(&s->task_state, &state, TASK_STARTED)) {
-                s->fd = safe_close(s->fd);  /* stolen by the free: see below */
-                return;
-        }
-        r = hash_from_file(s, s->task_end);
-        for (ListNode *n = s->task_buffers.head; n && r >= 0 && !task_stops(s); n = n->next) {
-                BodyBuffer *b = LIST_ENTRY(n, BodyBuffer, hash_node);
-                uint64_t size = hasher_get_size(s->hasher);
-
-                /* Bytes before the buffer that the hasher lacks are in the file already. */
-                if (size < b->offset) {
-                        r = hash_from_file(s, b->offset);
-                        size = hasher_get_size(s->hasher);
-                        if (r < 0 || size < b->offset)
-                                break;
-                }
-                while (r >= 0 && b->offset + b->len > size && !task_stops(s)) {
-                        uint64_t left = b->offset + b->len - size;
-                        size_t k = left < s->task_piece ? (size_t) left : s->task_piece;
-
-                        r = hasher_update(s->hasher, b->data + (size - b->offset), k);
-                        if (r >= 0)
-                                mark(s);
-                        size += k;
-                }
-        }
-        s->task_error = r < 0 ? r : 0;
-        /* Freed meanwhile: the last descriptor of a deleted file may be this one, and its
-         * close frees the file's blocks, which is no work for the loop. */
-        if (atomic_load(&s->cancelled))
-                s->fd = safe_close(s->fd);
-        /* After it, the free may take the hasher. */
-        atomic_store(&s->task_state, TASK_OVER);
 }
 
 static void stream_kick(HashStream *s);
@@ -405,15 +205,15 @@ int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, ui
                 safe_close(dfd);
                 return -ENOMEM;
         }
-        s->task = (IoTask) { .run = stream_run, .done = stream_task_back, .drop = stream_task_dropped };
+        s->task = (IoTask) { .run = hash_stream_run, .done = stream_task_back, .drop = stream_task_dropped };
         s->pool = pool;
         s->background_pool = background_pool;
         s->fd = dfd;
         s->owner_fd = dfd < 0 ? fd : -1;
         s->hasher = h;
         s->algorithms = hasher_get_algorithms(h);
-        s->pause = test_pause() && written > hasher_get_size(h);
-        s->stall = test_stall() && written > hasher_get_size(h);
+        s->pause = hash_stream_test_pause() && written > hasher_get_size(h);
+        s->stall = hash_stream_test_stall() && written > hasher_get_size(h);
         atomic_init(&s->cancelled, false);
         atomic_init(&s->hurry, false);
         atomic_init(&s->task_state, TASK_OVER);
@@ -627,13 +427,4 @@ Hasher *hash_stream_free(HashStream *s) {
                 h = TAKE_PTR(s->hasher);
         stream_destroy(s);
         return h;
-}
-
-void hash_stream_test_lock(HashStream *s, bool lock) {
-        assert(s);
-
-        if (lock)
-                pthread_mutex_lock(&s->pause_lock);
-        else
-                pthread_mutex_unlock(&s->pause_lock);
 }
