@@ -203,7 +203,6 @@ int bus_job_method_get_file_details(sd_bus_message *m, void *userdata, sd_bus_er
 /* bus-manager.c: the Manager object. */
 extern const sd_bus_vtable bus_manager_vtable[];
 
-/* bus-job.c: the job objects, found by path (the access gate) and enumerated per caller. */
 /* bus-reply.c: appends s (NULL: "") as a string without sd-bus's check of its UTF-8, for text
  * known to be valid UTF-8 without a NUL, such as what this daemon made of ASCII (a job id, a
  * name from a table, a property or interface name); dbus-daemon still checks every message.
@@ -232,15 +231,17 @@ int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append
  * call is done; other calls are served meanwhile. Returns as a method handler does. */
 int bus_reply_later(sd_bus_message *m, Job *j, bool complete, sd_bus_error *error);
 
+/* bus-job.c: the Job interface. */
 extern const sd_bus_vtable bus_job_vtable[];
+/* The job's full error name, or "" without an error; `buf` holds it. */
+const char *bus_job_error_name(const Job *j, char *buf, size_t size);
+/* bus-job-objects.c: the job objects, found by path (the access gate) and enumerated per caller. */
 int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                  sd_bus_error *error);
 int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 /* Every message to the manager's object, before sd-bus's handlers: GetManagedObjects is refused
  * (LimitsExceeded) when its reply would be too large for D-Bus. */
 int bus_objects_guard(sd_bus_message *m, void *userdata, sd_bus_error *error);
-/* The job's full error name, or "" without an error; `buf` holds it. */
-const char *bus_job_error_name(const Job *j, char *buf, size_t size);
 
 /* bus-observer.c: daemon changes become signals. */
 extern const ManagerObserver bus_observer_template;
