@@ -42,6 +42,21 @@ int bus_job_find(sd_bus *bus, const char *path, const char *interface, void *use
         return 1;
 }
 
+/* Introspection and GetManagedObjects show a caller only the jobs it may use: all of them
+ * (root, or an administrator through polkit), else those of its user; one whose user is not
+ * known, none. */
+static void caller_scope(Bus *b, sd_bus_message *m, bool *ret_all, uid_t *ret_uid) {
+        uid_t uid;
+
+        if (bus_access_get_caller_uid(b, m, &uid) >= 0) {
+                *ret_all = uid == 0 || bus_polkit_authorized(b->polkit, m);
+                *ret_uid = uid;
+        } else {
+                *ret_all = false;
+                *ret_uid = (uid_t) -1;  /* no job's owner */
+        }
+}
+
 int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         Bus *b = userdata;
         sd_bus_message *m;
@@ -54,15 +69,9 @@ int bus_job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nod
         assert(b);
         assert(nodes);
 
-        /* Introspection and GetManagedObjects show a caller only the jobs it may use; one whose
-         * user is not known, none. */
         m = sd_bus_get_current_message(bus);
-        if (m && bus_access_get_caller_uid(b, m, &uid) >= 0)
-                all = uid == 0 || bus_polkit_authorized(b->polkit, m);
-        else if (m) {
-                all = false;
-                uid = (uid_t) -1;  /* no job's owner */
-        }
+        if (m)
+                caller_scope(b, m, &all, &uid);
 
         for (Job *j = manager_first_job(b->manager); j; j = job_next(j))
                 n++;
@@ -122,12 +131,7 @@ int bus_objects_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
                 return 0;
         /* The jobs bus_job_enumerate() gives this caller. */
-        if (bus_access_get_caller_uid(b, m, &uid) >= 0)
-                all = uid == 0 || bus_polkit_authorized(b->polkit, m);
-        else {
-                all = false;
-                uid = (uid_t) -1;  /* no job's owner */
-        }
+        caller_scope(b, m, &all, &uid);
         for (int pass = 0; pass < 2 && bytes <= max; pass++)
                 for (Job *j = pass == 0 ? manager_first_job(b->manager) : manager_first_retained(b->manager);
                      j && bytes <= max; j = job_next(j))
