@@ -219,7 +219,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 }
 
 /* UnixGroupIDs of a GetConnectionCredentials reply, the variant entered. */
-static int read_groups(sd_bus_message *reply, CredsEntry *e) {
+static int read_groups(sd_bus_message *reply, int *n_groups, gid_t **groups) {
         const void *p;
         size_t size;
         int r;
@@ -229,17 +229,20 @@ static int read_groups(sd_bus_message *reply, CredsEntry *e) {
                 return r;
         if (size / sizeof(uint32_t) > CREDS_MAX_GROUPS)
                 return 0;  /* not believed: the user database then */
-        e->groups = malloc(size > 0 ? size : 1);
-        if (!e->groups)
+        free(*groups);
+        *groups = malloc(size > 0 ? size : 1);
+        if (!*groups)
                 return -ENOMEM;
-        memcpy(e->groups, p, size);  /* gid_t is uint32_t on Linux */
-        e->n_groups = (int) (size / sizeof(uint32_t));
+        memcpy(*groups, p, size);  /* gid_t is uint32_t on Linux */
+        *n_groups = (int) (size / sizeof(uint32_t));
         return 0;
 }
 
 typedef struct CredentialsRead {
-        CredsEntry *entry;
+        uid_t uid;
         bool have_uid;
+        int n_groups;
+        gid_t *groups;
 } CredentialsRead;
 
 static int credentials_entry(sd_bus_message *m, const char *key, void *userdata) {
@@ -251,13 +254,13 @@ static int credentials_entry(sd_bus_message *m, const char *key, void *userdata)
                 r = sd_bus_message_read(m, "v", "u", &uid);
                 if (r < 0)
                         return r;
-                c->entry->uid = (uid_t) uid;
+                c->uid = (uid_t) uid;
                 c->have_uid = true;
         } else if (streq(key, "UnixGroupIDs")) {
                 r = sd_bus_message_enter_container(m, 'v', "au");
                 if (r < 0)
                         return r;
-                r = read_groups(m, c->entry);
+                r = read_groups(m, &c->n_groups, &c->groups);
                 if (r < 0)
                         return r;
                 return sd_bus_message_exit_container(m);
@@ -265,43 +268,83 @@ static int credentials_entry(sd_bus_message *m, const char *key, void *userdata)
         return 0;
 }
 
-/* The driver's answer into e: uid and groups (GetConnectionCredentials), or the uid alone
- * (GetConnectionUnixUser). -ENODATA when it gives no uid. */
-static int read_answer(sd_bus_message *reply, bool uid_only, CredsEntry *e) {
-        CredentialsRead read = { e, false };
+/* The driver's answer: the uid and the groups (GetConnectionCredentials; *ret_n_groups < 0 and
+ * *ret_groups NULL when it does not say), or the uid alone (GetConnectionUnixUser). -ENODATA
+ * when it gives no uid; nothing is set on failure. */
+static int bus_driver_read_creds(sd_bus_message *reply, bool uid_only, uid_t *ret_uid, int *ret_n_groups,
+                                 gid_t **ret_groups) {
+        CredentialsRead read = { .n_groups = -1 };
         uint32_t uid;
         int r;
+
+        assert(reply);
+        assert(ret_uid);
+        assert(ret_n_groups);
+        assert(ret_groups);
 
         if (uid_only) {
                 r = sd_bus_message_read(reply, "u", &uid);
                 if (r < 0)
                         return r;
-                e->uid = (uid_t) uid;
+                *ret_uid = (uid_t) uid;
+                *ret_n_groups = -1;
+                *ret_groups = NULL;
                 return 0;
         }
         r = bus_dict_read(reply, credentials_entry, &read);
+        if (r >= 0 && !read.have_uid)
+                r = -ENODATA;
+        if (r < 0) {
+                free(read.groups);
+                return r;
+        }
+        *ret_uid = read.uid;
+        *ret_n_groups = read.n_groups;
+        *ret_groups = read.groups;
+        return 0;
+}
+
+/* Asks the driver about name: its uid and groups, or (uid_only) its uid alone; no timeout: the
+ * driver answers every question, and a bus that reads nothing of xferd delays the answer rather
+ * than losing it. */
+static int bus_driver_ask_creds(sd_bus *bus, sd_bus_slot **ret_slot, const char *name, bool uid_only,
+                                sd_bus_message_handler_t callback, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        assert(bus);
+        assert(ret_slot);
+        assert(name);
+        assert(callback);
+
+        r = sd_bus_message_new_method_call(bus, &call, DRIVER_NAME, DRIVER_PATH, DRIVER_INTERFACE,
+                                           uid_only ? "GetConnectionUnixUser" : "GetConnectionCredentials");
         if (r < 0)
                 return r;
-        return read.have_uid ? 0 : -ENODATA;
+        r = sd_bus_message_append(call, "s", name);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(bus, ret_slot, call, callback, userdata, UINT64_MAX);
+}
+
+/* The one NameOwnerChanged match; synchronous, so that it is in place before xferd takes its
+ * name and reads a call. */
+static int bus_driver_match_name_owner_changed(sd_bus *bus, sd_bus_slot **ret_slot, sd_bus_message_handler_t callback,
+                                               void *userdata) {
+        assert(bus);
+        assert(ret_slot);
+        assert(callback);
+
+        return sd_bus_match_signal(bus, ret_slot, DRIVER_NAME, DRIVER_PATH, DRIVER_INTERFACE, "NameOwnerChanged",
+                                   callback, userdata);
 }
 
 static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
 
-/* Asks the driver about the lookup's sender; no timeout: the driver answers every question,
- * and a bus that reads nothing of xferd delays the answer rather than losing it. */
+/* Asks the driver about the lookup's sender. */
 static int lookup_ask(CredsLookup *l, bool uid_only) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        int r;
-
         l->uid_only = uid_only;
-        r = sd_bus_message_new_method_call(l->owner->bus, &call, DRIVER_NAME, DRIVER_PATH, DRIVER_INTERFACE,
-                                           uid_only ? "GetConnectionUnixUser" : "GetConnectionCredentials");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(call, "s", l->name);
-        if (r < 0)
-                return r;
-        return sd_bus_call_async(l->owner->bus, &l->slot, call, on_answer, l, UINT64_MAX);
+        return bus_driver_ask_creds(l->owner->bus, &l->slot, l->name, uid_only, on_answer, l);
 }
 
 /* No answer: every held call is refused, and a held departure told. */
@@ -355,7 +398,8 @@ static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
 
         l->slot = sd_bus_slot_unref(l->slot);
         if (!e) {
-                r = read_answer(reply, l->uid_only, l->entry);
+                r = bus_driver_read_creds(reply, l->uid_only, &l->entry->uid, &l->entry->n_groups,
+                                          &l->entry->groups);
                 if (r >= 0) {
                         lookup_answered(l);
                         return 0;
@@ -365,8 +409,6 @@ static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         /* A driver without GetConnectionCredentials (or without a uid in its answer) may know
          * the uid another way. */
         if (!l->uid_only && (!e || sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_METHOD))) {
-                l->entry->groups = mfree(l->entry->groups);
-                l->entry->n_groups = -1;
                 r = lookup_ask(l, true);
                 if (r < 0)
                         lookup_failed(l, strerror(-r));
@@ -514,9 +556,7 @@ int bus_creds_new(sd_bus *bus, BusCreds **ret) {
         c->lookups = hashmap_new();
         if (!c->entries || !c->lookups)
                 return -ENOMEM;
-        /* Synchronous: the match is in place before xferd takes its name and reads a call. */
-        r = sd_bus_match_signal(bus, &c->match, DRIVER_NAME, DRIVER_PATH, DRIVER_INTERFACE, "NameOwnerChanged",
-                                on_name_owner_changed, c);
+        r = bus_driver_match_name_owner_changed(bus, &c->match, on_name_owner_changed, c);
         if (r < 0)
                 return r;
         r = sd_bus_add_filter(bus, &c->filter, on_filter, c);
