@@ -93,6 +93,21 @@ bool bus_creds_holds_calls(const BusCreds *c);
 typedef bool (*BusCredsHeldLater)(sd_bus_message *m, void *userdata);
 void bus_creds_set_held_later(BusCreds *c, BusCredsHeldLater cb, void *userdata);
 
+/* bus-driver.c: what xferd asks the bus driver about other connections. Asks, without waiting,
+ * for name's uid and groups (GetConnectionCredentials), or (uid_only) its uid alone
+ * (GetConnectionUnixUser); callback gets the answer. No timeout: the driver answers every
+ * question, and a bus that reads nothing of xferd delays the answer rather than losing it. */
+int bus_driver_ask_creds(sd_bus *bus, sd_bus_slot **ret_slot, const char *name, bool uid_only,
+                         sd_bus_message_handler_t callback, void *userdata);
+/* The answer: the uid and the groups (*ret_n_groups < 0 and *ret_groups NULL when the driver
+ * does not say; else *ret_groups is the caller's to free), or the uid alone (uid_only). -ENODATA
+ * when it gives no uid; nothing is set on failure. */
+int bus_driver_read_creds(sd_bus_message *reply, bool uid_only, uid_t *ret_uid, int *ret_n_groups,
+                          gid_t **ret_groups);
+/* The NameOwnerChanged match, installed synchronously: in place before xferd takes its name. */
+int bus_driver_match_name_owner_changed(sd_bus *bus, sd_bus_slot **ret_slot, sd_bus_message_handler_t callback,
+                                        void *userdata);
+
 /* What an unprivileged caller needs an administrator's authorization for. */
 typedef enum BusAction {
         BUS_ACTION_NONE,
