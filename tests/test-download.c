@@ -306,11 +306,6 @@ test_download_batch (void)
         }
 }
 
-/* A Download whose owner has few jobs listed is written with its file's write-ahead record,
- * before that file exists: its start makes the file without a commit of its own. Such a job,
- * queued behind a stalled one: a Cancel answers and leaves nothing (there was nothing); after
- * kill -9 the store lists the files of the others, and the next start finds them missing,
- * makes them and downloads them whole; nothing else is left in the directory. */
 /* sqlite3_exec()'s callback for a count(*): the number into *data. */
 static int
 read_count (void *data, int n_columns, char **values, char **names)
@@ -337,6 +332,35 @@ kill_assert_recorded (XferdEnv *env)
         g_assert_cmpint (listed, ==, 2);
 }
 
+/* Starts xferd again after kill_assert_recorded(): the stalled job and q-FROM.bin to
+ * q-(TO-1).bin end acknowledged, each file whole, and the directory holds nothing else. */
+static void
+restart_assert_done (XferdEnv *env, const char *first_id, char **ids, guint from, guint to, GBytes *other)
+{
+        g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_free);
+
+        xferd_process_start (env->fx);
+        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (4));
+        assert_job_removed (env->fx, first_id, "acknowledged");
+        for (guint i = from; i < to; i++)
+                assert_job_removed (env->fx, ids[i], "acknowledged");
+        g_ptr_array_add (done, g_strdup ("file.bin"));
+        for (guint i = from; i < to; i++)
+                g_ptr_array_add (done, g_strdup_printf ("q-%u.bin", i));
+        g_ptr_array_add (done, NULL);
+        assert_dir_is (env->dir, (const char *const *) done->pdata);
+        assert_file_content (env->dest, env->content);
+        for (guint i = from; i < to; i++) {
+                g_autofree char *path = g_build_filename (env->dir, done->pdata[1 + i - from], NULL);
+                assert_file_content (path, other);
+        }
+}
+
+/* A Download whose owner has few jobs listed is written with its file's write-ahead record,
+ * before that file exists: its start makes the file without a commit of its own. Such a job,
+ * queued behind a stalled one: a Cancel answers and leaves nothing (there was nothing); after
+ * kill -9 the store lists the files of the others, and the next start finds them missing,
+ * makes them and downloads them whole; nothing else is left in the directory. */
 static void
 test_recorded_at_creation (void)
 {
@@ -366,19 +390,7 @@ test_recorded_at_creation (void)
         kill_assert_recorded (env);
 
         http_server_release (env->http, "/file.bin");
-        xferd_process_start (env->fx);
-        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (4));
-        assert_job_removed (env->fx, first_id, "acknowledged");
-        for (guint i = 1; i < G_N_ELEMENTS (jobs); i++)
-                assert_job_removed (env->fx, ids[i], "acknowledged");
-        const char *const done[] = { "file.bin", "q-1.bin", "q-2.bin", NULL };
-        assert_dir_is (env->dir, done);
-        assert_file_content (env->dest, env->content);
-        for (guint i = 1; i < G_N_ELEMENTS (jobs); i++) {
-                g_autofree char *name = g_strdup_printf ("q-%u.bin", i);
-                g_autofree char *path = g_build_filename (env->dir, name, NULL);
-                assert_file_content (path, other);
-        }
+        restart_assert_done (env, first_id, ids, 1, G_N_ELEMENTS (jobs), other);
         for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
                 g_free (jobs[i]);
                 g_free (ids[i]);
@@ -426,19 +438,7 @@ test_recorded_with_start (void)
 
         http_server_release (env->http, "/file.bin");
         http_server_release (env->http, "/other.bin");
-        xferd_process_start (env->fx);
-        manager_set (env->fx, "MaxBackgroundTransfers", g_variant_new_uint32 (4));
-        assert_job_removed (env->fx, first_id, "acknowledged");
-        for (guint i = 0; i < 3; i++)
-                assert_job_removed (env->fx, ids[i], "acknowledged");
-        const char *const done[] = { "file.bin", "q-0.bin", "q-1.bin", "q-2.bin", NULL };
-        assert_dir_is (env->dir, done);
-        assert_file_content (env->dest, env->content);
-        for (guint i = 0; i < 3; i++) {
-                g_autofree char *name = g_strdup_printf ("q-%u.bin", i);
-                g_autofree char *path = g_build_filename (env->dir, name, NULL);
-                assert_file_content (path, other);
-        }
+        restart_assert_done (env, first_id, ids, 0, 3, other);
         for (guint i = 0; i < G_N_ELEMENTS (jobs); i++) {
                 g_free (jobs[i]);
                 g_free (ids[i]);
