@@ -72,7 +72,7 @@ struct Manager {
         IoPool *io_pool;                        /* file operations off the loop */
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         IoPool *hash_background_pool;           /* the same while their transfers run: idle CPUs only */
-        IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
+        IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c, sync-ahead.c) */
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
         FsDirCache temp_dir;                    /* the directory of the running downloads' next temporary files */
         Job *temp_dir_job;                      /* the running download that used it last;
@@ -83,6 +83,9 @@ struct Manager {
         unsigned n_ends_unstored;
         Job *downloads_done[DOWNLOADS_DONE_MAX];   /* every file transferred, the state not taken yet */
         unsigned n_downloads_done;
+        unsigned sync_ahead_files;              /* small files ended since the last sync ahead (sync-ahead.c) */
+        uint64_t sync_ahead_bytes;              /* … and their bytes */
+        bool sync_ahead_busy;                   /* a sync ahead is on the writeback pool */
         sd_event_source *downloads_done_source; /* … taken once the loop has nothing more urgent */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
@@ -404,6 +407,9 @@ void download_verify(DownloadLane *l, const ServerDigest *server);
 void download_keep_hash(Job *j, size_t file, HashStream *stream);
 /* The transfer ended with its hash behind: the file's data is synced meanwhile, on a worker. */
 void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t size);
+/* sync-ahead.c: a file of `size` bytes whose transfer ended well, fd still open: counted, and
+ * its file system synced in the background after enough of them. */
+void download_sync_ahead(Manager *m, int fd, uint64_t size);
 void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);
 bool download_next_url(DownloadLane *l, const char *why);
 

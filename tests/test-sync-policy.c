@@ -94,6 +94,39 @@ test_each_once (gconstpointer data)
         files_done (&f);
 }
 
+/* A syncfs() pays only while the dirty data is nearly all the batch's own (16 MiB of others'
+ * at most), the own bytes counted up to 64 MiB, and never when the dirty data is unknown. */
+static void
+test_syncfs_pays (void)
+{
+        const uint64_t mib = 1024 * 1024;
+
+        g_assert_true (sync_policy_syncfs_pays (0, 0));
+        g_assert_true (sync_policy_syncfs_pays (16 * mib, 0));
+        g_assert_false (sync_policy_syncfs_pays (16 * mib + 1, 0));
+        g_assert_true (sync_policy_syncfs_pays (32 * mib, 16 * mib));
+        g_assert_false (sync_policy_syncfs_pays (33 * mib, 16 * mib));
+        /* Big files' bytes may be written back already: they make no room beyond 64 MiB. */
+        g_assert_true (sync_policy_syncfs_pays (80 * mib, 1024 * mib));
+        g_assert_false (sync_policy_syncfs_pays (81 * mib, 1024 * mib));
+        g_assert_false (sync_policy_syncfs_pays (UINT64_MAX, 0));
+        g_assert_false (sync_policy_syncfs_pays (UINT64_MAX, 1024 * mib));
+}
+
+/* A sync ahead leaves the descriptor open and the data as it was, whatever it decides. */
+static void
+test_sync_ahead (void)
+{
+        Files f;
+        char buf[16];
+
+        files_make (&f, 2);
+        sync_policy_sync_ahead (f.ops[0].fd, 2 * 16384);
+        g_assert_cmpint (pread (f.ops[0].fd, buf, sizeof buf, 0), ==, (ssize_t) sizeof buf);
+        g_assert_cmpint (buf[0], ==, 'x');
+        files_done (&f);
+}
+
 const TestDataCase test_data_cases[] = {
         /* Below the syncfs() threshold: fdatasync() on more threads than files would need. */
         { "/sync-policy/few", test_each_once, GSIZE_TO_POINTER (6) },
@@ -103,5 +136,7 @@ const TestDataCase test_data_cases[] = {
 };
 
 const TestCase test_cases[] = {
+        { "/sync-policy/syncfs-pays", test_syncfs_pays },
+        { "/sync-policy/sync-ahead", test_sync_ahead },
         { NULL, NULL },
 };
