@@ -315,7 +315,8 @@ static void complete_step_renamed(FileBatch *fb) {
                         f->temp_exists = false;
         }
         batch_record_completions(m, b, fb);
-        file_batch_free(fb);
+        /* The finished files' descriptors are closed after the replies below. */
+        file_batch_close(fb, m->io_pool);
 
         for (size_t w = 0; w < b->n; w++) {
                 CompleteWork *cw = &b->works[w];
