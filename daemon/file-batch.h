@@ -65,5 +65,6 @@ void sync_policy_sync(FileOp *ops, size_t n);
  * syncfs() would not wait for other programs' data. Pure. */
 bool sync_policy_syncfs_pays(uint64_t dirty, uint64_t own);
 /* On a worker thread: the file system of fd synced ahead of a batch's sync when that pays
- * for the `own` bytes of finished files written since the last (sync-ahead.c); else nothing. */
-void sync_policy_sync_ahead(int fd, uint64_t own);
+ * for the `own` bytes of finished files written since the last (sync-ahead.c): 1 when it
+ * was synced, 0 when a syncfs() did not pay (nothing done), < 0 when syncfs() failed. */
+int sync_policy_sync_ahead(int fd, uint64_t own);

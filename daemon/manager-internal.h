@@ -31,6 +31,9 @@
 #define HASH_POOL_NICE 10        /* added to the loop's nice value */
 /* The thread that starts the early writeback of downloads (sync_file_range() may wait). */
 #define WRITEBACK_POOL_THREADS 1
+/* The thread of the syncs ahead (sync-ahead.c): one at a time, and a stuck file system's
+ * syncfs() holds only it, never the writeback of other downloads. */
+#define SYNC_AHEAD_POOL_THREADS 1
 /* Threads writing downloads' bodies, one task at a time per transfer. */
 #define WRITE_POOL_THREADS 4
 
@@ -72,7 +75,8 @@ struct Manager {
         IoPool *io_pool;                        /* file operations off the loop */
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         IoPool *hash_background_pool;           /* the same while their transfers run: idle CPUs only */
-        IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c, sync-ahead.c) */
+        IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
+        IoPool *sync_ahead_pool;                /* syncs ahead of Complete (sync-ahead.c) */
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
         FsDirCache temp_dir;                    /* the directory of the running downloads' next temporary files */
         Job *temp_dir_job;                      /* the running download that used it last;

@@ -8,7 +8,9 @@
  * the inode tables one synchronous write after the other, 20–30 ms with the loop and the
  * client waiting. Here the ends of small files are counted, and after every SYNC_AHEAD_FILES
  * files (or SYNC_AHEAD_BYTES) one syncfs() of the last one's file system goes to the
- * writeback pool, one at a time, while the system's dirty data is nearly all ours (the sync
+ * pool of its own (one thread, 10 nice levels below the loop: a stuck file system's syncfs()
+ * holds only it, never other downloads' writeback), one at a time, while the system's dirty
+ * data is nearly all ours (the sync
  * policy's rule: never one that would wait for other programs' data). Nothing here promises
  * anything: Complete syncs as before (data before rename, durable before the reply), and
  * finds the data and the inodes written. 1000 files of 16 KiB written in about 100 ms: the
@@ -35,7 +37,7 @@ typedef struct SyncAhead {
 static void sync_ahead_run(IoTask *t) {
         SyncAhead *s = (SyncAhead *) t;
 
-        sync_policy_sync_ahead(s->fd, s->own);
+        (void) sync_policy_sync_ahead(s->fd, s->own);
         s->fd = safe_close(s->fd);
 }
 
@@ -77,5 +79,5 @@ void download_sync_ahead(Manager *m, int fd, uint64_t size) {
         m->sync_ahead_busy = true;
         m->sync_ahead_files = 0;
         m->sync_ahead_bytes = 0;
-        io_pool_submit(m->writeback_pool, &s->task);
+        io_pool_submit(m->sync_ahead_pool, &s->task);
 }

@@ -60,11 +60,12 @@ bool sync_policy_syncfs_pays(uint64_t dirty, uint64_t own) {
         return dirty != UINT64_MAX && dirty <= own + SYNCFS_FOREIGN_MAX;
 }
 
-void sync_policy_sync_ahead(int fd, uint64_t own) {
+int sync_policy_sync_ahead(int fd, uint64_t own) {
         assert(fd >= 0);
 
-        if (sync_policy_syncfs_pays(system_dirty_bytes(), own))
-                (void) syncfs(fd);
+        if (!sync_policy_syncfs_pays(system_dirty_bytes(), own))
+                return 0;
+        return syncfs(fd) < 0 ? -errno : 1;
 }
 
 static bool op_pending(const FileOp *op) {
