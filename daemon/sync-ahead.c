@@ -7,14 +7,14 @@
  * its syncfs() then wrote 16 MiB of data and, on ext4 without a journal, each dirty block of
  * the inode tables one synchronous write after the other, 20–30 ms with the loop and the
  * client waiting. Here the ends of small files are counted, and after every SYNC_AHEAD_FILES
- * files (or SYNC_AHEAD_BYTES) one syncfs() of the last one's file system goes to the
- * pool of its own (one thread, 10 nice levels below the loop: a stuck file system's syncfs()
- * holds only it, never other downloads' writeback), one at a time, while the system's dirty
- * data is nearly all ours (the sync
- * policy's rule: never one that would wait for other programs' data). Nothing here promises
- * anything: Complete syncs as before (data before rename, durable before the reply), and
- * finds the data and the inodes written. 1000 files of 16 KiB written in about 100 ms: the
- * final syncfs() 20–30 ms alone, 1.5–3 ms after syncs ahead every 20 ms. */
+ * files (or SYNC_AHEAD_BYTES) one syncfs() of the last one's file system goes to a pool of
+ * its own (one thread, 10 nice levels below the loop: a stuck file system's syncfs() holds
+ * only it, never other downloads' writeback), one at a time, while the system's dirty data is
+ * nearly all ours (the sync policy's rule: never one that would wait for other programs'
+ * data). Nothing here promises anything: Complete syncs as before (data before rename,
+ * durable before the reply), and finds the data and the inodes written. 1000 files of 16 KiB
+ * written in about 100 ms: the final syncfs() 20–30 ms alone, 1.5–3 ms after syncs ahead
+ * every 20 ms. */
 #include <fcntl.h>
 #include <stdlib.h>
 
