@@ -166,20 +166,17 @@ static void open_files(FileBatch *b, size_t from, size_t to) {
         fs_dir_cache_done(&cache);
 }
 
-static void close_files(FileBatch *b, size_t from, size_t to) {
-        for (size_t i = from; i < to; i++)
-                b->ops[i].fd = safe_close(b->ops[i].fd);
-}
-
 static void batch_finish(FileBatch *b) {
         batch_split(b, open_files);
         for (size_t i = 0; i < b->n_ops; i++)
                 if (b->ops[i].fd >= 0)
                         io_pool_test_delay("FSYNC", b->ops[i].dir);
         sync_policy_sync(b->ops, b->n_ops);
-        /* Synced (or not): closed here, not by the loop, which has a thousand other things to do
-         * for a job of a thousand files. */
-        batch_split(b, close_files);
+        /* Synced (or not), the descriptors stay open through the renames (a rename needs none
+         * and minds none) and are closed by a worker after the replies (file_batch_close()),
+         * not by the loop, which has a thousand other things to do for a job of a thousand
+         * files, and not before the renames: 1000 closes on two threads held Complete's reply
+         * for 2–3 ms. */
 }
 
 static bool same_dir(const FileOp *a, const FileOp *b) {
