@@ -173,17 +173,21 @@ static void open_files(FileBatch *b, size_t from, size_t to) {
 
 /* The files FINISH holds open at once: a job of thousands must not take the daemon's last
  * descriptor, which curl's sockets, the bus and the store need as well. A quarter of what the
- * limit allows, from 16 to 256; a larger batch is finished in rounds of that many files, each
- * opened, synced and closed before the next. */
+ * limit allows (256 of systemd's default 1024; xferd raises its soft limit to the hard one at
+ * start), at least 16; a larger batch is finished in rounds of that many files, each opened,
+ * synced and closed before the next. */
 #define FINISH_OPEN_MIN 16u
-#define FINISH_OPEN_MAX 256u
 
 static size_t finish_round(void) {
         struct rlimit rl;
+        uint64_t n;
 
-        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 4 >= FINISH_OPEN_MAX)
-                return FINISH_OPEN_MAX;
-        return rl.rlim_cur / 4 > FINISH_OPEN_MIN ? (size_t) (rl.rlim_cur / 4) : FINISH_OPEN_MIN;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return SIZE_MAX;
+        n = (uint64_t) rl.rlim_cur / 4;
+        if (n < FINISH_OPEN_MIN)
+                return FINISH_OPEN_MIN;
+        return n < (uint64_t) SIZE_MAX ? (size_t) n : SIZE_MAX;
 }
 
 static void batch_finish(FileBatch *b) {
