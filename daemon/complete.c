@@ -315,7 +315,6 @@ static void complete_step_renamed(FileBatch *fb) {
                         f->temp_exists = false;
         }
         batch_record_completions(m, b, fb);
-        file_batch_free(fb);
 
         for (size_t w = 0; w < b->n; w++) {
                 CompleteWork *cw = &b->works[w];
@@ -352,6 +351,8 @@ static void complete_step_renamed(FileBatch *fb) {
                 job_run_deferred_cancels(j);
                 retention_io_released(j);
         }
+        /* The finished files' descriptors: closed by a worker once the replies are out. */
+        file_batch_close(fb, m->io_pool);
         complete_batch_free(b);
         idle_check(m);
 }

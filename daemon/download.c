@@ -156,6 +156,8 @@ static void on_transfer_done(Transfer *t, const TransferResult *res, void *userd
         l->transfer = transfer_free(l->transfer);
         if (res->outcome == TRANSFER_OK && stream)
                 download_sync_early(l, stream, f->bytes_transferred);
+        if (res->outcome == TRANSFER_OK && l->fd >= 0)
+                download_sync_ahead(j->manager, l->fd, f->bytes_transferred);
         l->fd = safe_close(l->fd);
         if ((validator_changed || l->validator_unstored) && res->outcome != TRANSFER_OK)
                 checkpoint_save_file(j, l->file);

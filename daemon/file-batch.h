@@ -60,3 +60,11 @@ void file_batch_close(FileBatch *b, IoPool *pool);
 /* sync-policy.c, on a worker thread: the data of every opened file (fd >= 0, r >= 0) reaches
  * the disk; a file whose data may not have gets r < 0. */
 void sync_policy_sync(FileOp *ops, size_t n);
+/* Whether one syncfs() of a file system pays for `own` bytes of dirty data when the system
+ * holds `dirty` (UINT64_MAX: unknown, it does not): they are nearly all of it, and the
+ * syncfs() would not wait for other programs' data. Pure. */
+bool sync_policy_syncfs_pays(uint64_t dirty, uint64_t own);
+/* On a worker thread: the file system of fd synced ahead of a batch's sync when that pays
+ * for the `own` bytes of finished files written since the last (sync-ahead.c): 1 when it
+ * was synced, 0 when a syncfs() did not pay (nothing done), < 0 when syncfs() failed. */
+int sync_policy_sync_ahead(int fd, uint64_t own);

@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
@@ -340,6 +341,20 @@ static void log_network(const ProxySettings *n) {
                 log_debug("Extra trusted CA certificates: %s.", n->ca_file);
 }
 
+/* systemd starts a service with a soft limit of 1024 descriptors under a hard one of 524288,
+ * and leaves raising it to programs that use no select(): xferd polls through sd-event and curl's
+ * multi socket interface only. A job of many files, or many transfers at once, needs more than
+ * 1024. (gpgv, its only child, gets 0..5 and the few files it opens: far below select()'s 1024.) */
+static void nofile_limit_raise(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_debug_errno(errno, "Cannot raise the soft limit of open files");
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(args_done) Args a = { .system = -1, .idle_timeout_usec = 30 * USEC_PER_SEC };
         Daemon d = { .event = NULL };
@@ -351,6 +366,7 @@ static int run(int argc, char *argv[]) {
         r = parse_args(argc, argv, &a);
         if (r <= 0)
                 return r;
+        nofile_limit_raise();
 
         r = settings_pick(&a);
         if (r < 0)

@@ -31,6 +31,9 @@
 #define HASH_POOL_NICE 10        /* added to the loop's nice value */
 /* The thread that starts the early writeback of downloads (sync_file_range() may wait). */
 #define WRITEBACK_POOL_THREADS 1
+/* The thread of the syncs ahead (sync-ahead.c): one at a time, and a stuck file system's
+ * syncfs() holds only it, never the writeback of other downloads. */
+#define SYNC_AHEAD_POOL_THREADS 1
 /* Threads writing downloads' bodies, one task at a time per transfer. */
 #define WRITE_POOL_THREADS 4
 
@@ -73,6 +76,7 @@ struct Manager {
         IoPool *hash_pool;                      /* hashing downloads off the loop (hash-stream.c) */
         IoPool *hash_background_pool;           /* the same while their transfers run: idle CPUs only */
         IoPool *writeback_pool;                 /* downloads' early writeback (transfer-write.c) */
+        IoPool *sync_ahead_pool;                /* syncs ahead of Complete (sync-ahead.c) */
         IoPool *write_pool;                     /* downloads' writes (transfer-writer.c) */
         FsDirCache temp_dir;                    /* the directory of the running downloads' next temporary files */
         Job *temp_dir_job;                      /* the running download that used it last;
@@ -83,6 +87,9 @@ struct Manager {
         unsigned n_ends_unstored;
         Job *downloads_done[DOWNLOADS_DONE_MAX];   /* every file transferred, the state not taken yet */
         unsigned n_downloads_done;
+        unsigned sync_ahead_files;              /* small files ended since the last sync ahead (sync-ahead.c) */
+        uint64_t sync_ahead_bytes;              /* … and their bytes */
+        bool sync_ahead_busy;                   /* a sync ahead is on the writeback pool */
         sd_event_source *downloads_done_source; /* … taken once the loop has nothing more urgent */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */
@@ -404,6 +411,9 @@ void download_verify(DownloadLane *l, const ServerDigest *server);
 void download_keep_hash(Job *j, size_t file, HashStream *stream);
 /* The transfer ended with its hash behind: the file's data is synced meanwhile, on a worker. */
 void download_sync_early(DownloadLane *l, const HashStream *stream, uint64_t size);
+/* sync-ahead.c: a file of `size` bytes whose transfer ended well, fd still open: counted, and
+ * its file system synced in the background after enough of them. */
+void download_sync_ahead(Manager *m, int fd, uint64_t size);
 void download_integrity_failed(DownloadLane *l, const char *message, const char *summary);
 bool download_next_url(DownloadLane *l, const char *why);
 

@@ -411,6 +411,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         if (r >= 0)
                 r = io_pool_new(event, WRITEBACK_POOL_THREADS, &m->writeback_pool);
         if (r >= 0)
+                r = io_pool_new(event, SYNC_AHEAD_POOL_THREADS, &m->sync_ahead_pool);
+        if (r >= 0)
                 r = io_pool_new(event, WRITE_POOL_THREADS, &m->write_pool);
         if (r < 0)
                 return r;
@@ -426,6 +428,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         /* The writers yield to the loop too: at its level their pwrite()s lengthened the
          * replies to calls made during a large download (Cancel's p50 and p99). */
         io_pool_set_nice(m->write_pool, HASH_POOL_NICE);
+        /* Syncs ahead: work nobody waits for, mostly asleep in the disk's queue. */
+        io_pool_set_nice(m->sync_ahead_pool, HASH_POOL_NICE);
 
         r = add_defer_off(m, &m->schedule_source, scheduler_on_schedule, SD_EVENT_PRIORITY_NORMAL, "scheduler");
         /* Progress is told once the loop has nothing more urgent: one signal per burst. */
@@ -508,6 +512,7 @@ Manager *manager_free(Manager *m) {
         m->hash_pool = io_pool_free(m->hash_pool);
         m->hash_background_pool = io_pool_free(m->hash_background_pool);
         m->writeback_pool = io_pool_free(m->writeback_pool);
+        m->sync_ahead_pool = io_pool_free(m->sync_ahead_pool);
         m->write_pool = io_pool_free(m->write_pool);
         for (PendingUnlink *u; (u = LIST_ENTRY(m->pending_unlinks.head, PendingUnlink, node));) {
                 list_remove(&m->pending_unlinks, &u->node);

@@ -52,6 +52,22 @@ typedef struct FsSync {
         int r;
 } FsSync;
 
+bool sync_policy_syncfs_pays(uint64_t dirty, uint64_t own) {
+        /* Capped: the bytes of big files may be written back already (transfers start that
+         * early), and must not make room for other programs' dirty data. */
+        if (own > SYNCFS_OWN_MAX)
+                own = SYNCFS_OWN_MAX;
+        return dirty != UINT64_MAX && dirty <= own + SYNCFS_FOREIGN_MAX;
+}
+
+int sync_policy_sync_ahead(int fd, uint64_t own) {
+        assert(fd >= 0);
+
+        if (!sync_policy_syncfs_pays(system_dirty_bytes(), own))
+                return 0;
+        return syncfs(fd) < 0 ? -errno : 1;
+}
+
 static bool op_pending(const FileOp *op) {
         return op->fd >= 0 && op->r >= 0;
 }
@@ -114,11 +130,7 @@ void sync_policy_sync(FileOp *ops, size_t n) {
                 for (size_t i = 0; i < n; i++)
                         if (op_pending(&ops[i]))
                                 own += ops[i].size;
-                /* Capped: the bytes of big files may be written back already (transfers start
-                 * that early), and must not make room for other programs' dirty data. */
-                if (own > SYNCFS_OWN_MAX)
-                        own = SYNCFS_OWN_MAX;
-                if (dirty != UINT64_MAX && dirty <= own + SYNCFS_FOREIGN_MAX) {
+                if (sync_policy_syncfs_pays(dirty, own)) {
                         for (size_t i = 0; i < n; i++) {
                                 size_t k;
                                 if (!op_pending(&ops[i]))

@@ -12,6 +12,7 @@
  * permanent error stops the others.
  */
 #include <string.h>
+#include <sys/resource.h>
 
 #include <glib/gstdio.h>
 
@@ -427,6 +428,63 @@ test_complete_many (void)
         g_assert_cmpuint (g_strv_length (names), ==, N);
 }
 
+/* The soft limit of descriptors xferd runs with, from /proc. */
+static guint64
+process_soft_nofile (guint32 pid)
+{
+        g_autofree char *path = g_strdup_printf ("/proc/%u/limits", pid);
+        g_autofree char *text = NULL;
+        const char *line;
+
+        g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+        line = strstr (text, "Max open files");
+        g_assert_nonnull (line);
+        return g_ascii_strtoull (line + strlen ("Max open files"), NULL, 10);
+}
+
+/* Started with a soft limit of descriptors below its hard one (as systemd starts every
+ * service: 1024 of 524288), xferd raises it; and a Complete of more files than its limit
+ * allows open at once moves every one (it failed with "Too many open files" after opening
+ * them all to sync their data). */
+static void
+test_complete_fd_limit (void)
+{
+        enum { N = 400, LIMIT = 200 };
+        struct rlimit saved, soft, low = { .rlim_cur = LIMIT, .rlim_max = LIMIT };
+        g_autoptr(GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+        g_autoptr(GPtrArray) dests = g_ptr_array_new_with_free_func (g_free);
+        guint32 pid;
+
+        /* xferd (started by the bus, which is started from here) inherits the soft limit. */
+        g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+        g_assert_cmpuint (saved.rlim_max, >=, 2 * LIMIT);
+        soft = (struct rlimit) { .rlim_cur = MIN (1024, saved.rlim_max / 2), .rlim_max = saved.rlim_max };
+        g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &soft), ==, 0);
+        g_autoptr(XferdEnv) env = xferd_env_new (NULL);
+        g_autofree char *job = create_job_ok (env, 16, NULL);
+
+        g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+        pid = bus_fixture_note_xferd (env->fx);
+        g_assert_cmpuint (process_soft_nofile (pid), ==, saved.rlim_max);
+        /* Now fewer than the job's files. */
+        g_assert_cmpint (prlimit (pid, RLIMIT_NOFILE, &low, NULL), ==, 0);
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *path = g_strdup_printf ("/l%u.bin", i);
+                g_autofree char *url = http_server_url (env->http, path);
+
+                g_ptr_array_add (contents, http_server_add_generated (env->http, path, 100 + i));
+                g_ptr_array_add (dests, g_strdup_printf ("%s/l%u.bin", env->dir, i));
+                xferd_add_file (env->fx, job, url, dests->pdata[i]);
+        }
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+        g_assert_false (xferd_complete (env->fx, job));
+        for (guint i = 0; i < N; i++)
+                assert_file_content (dests->pdata[i], contents->pdata[i]);
+        g_auto(GStrv) names = list_dir (env->dir);
+        g_assert_cmpuint (g_strv_length (names), ==, N);
+}
+
 /* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
  * every one with Range. A file added meanwhile joins the files in flight. */
 static void
@@ -621,6 +679,7 @@ const TestCase test_cases[] = {
         { "/concurrent-files/cancel", test_cancel },
         { "/concurrent-files/complete-partial", test_complete_partial },
         { "/concurrent-files/complete-many", test_complete_many },
+        { "/concurrent-files/complete-fd-limit", test_complete_fd_limit },
         { "/concurrent-files/kill-resume", test_kill_resume },
         { "/concurrent-files/kill-end-unstored", test_kill_end_unstored },
         { "/concurrent-files/kill-after-reply", test_kill_after_reply },

@@ -94,6 +94,69 @@ test_each_once (gconstpointer data)
         files_done (&f);
 }
 
+/* A syncfs() pays only while the dirty data is nearly all the batch's own (16 MiB of others'
+ * at most), the own bytes counted up to 64 MiB, and never when the dirty data is unknown. */
+static void
+test_syncfs_pays (void)
+{
+        const uint64_t mib = 1024 * 1024;
+
+        g_assert_true (sync_policy_syncfs_pays (0, 0));
+        g_assert_true (sync_policy_syncfs_pays (16 * mib, 0));
+        g_assert_false (sync_policy_syncfs_pays (16 * mib + 1, 0));
+        g_assert_true (sync_policy_syncfs_pays (32 * mib, 16 * mib));
+        g_assert_false (sync_policy_syncfs_pays (33 * mib, 16 * mib));
+        /* Big files' bytes may be written back already: they make no room beyond 64 MiB. */
+        g_assert_true (sync_policy_syncfs_pays (80 * mib, 1024 * mib));
+        g_assert_false (sync_policy_syncfs_pays (81 * mib, 1024 * mib));
+        g_assert_false (sync_policy_syncfs_pays (UINT64_MAX, 0));
+        g_assert_false (sync_policy_syncfs_pays (UINT64_MAX, 1024 * mib));
+}
+
+/* The system's dirty and under-writeback bytes, as the policy reads them. */
+static uint64_t
+dirty_now (void)
+{
+        g_autofree char *text = NULL;
+        g_auto (GStrv) lines = NULL;
+        uint64_t total = 0;
+
+        g_assert_true (g_file_get_contents ("/proc/meminfo", &text, NULL, NULL));
+        lines = g_strsplit (text, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                unsigned long long kb;
+                if (sscanf (*l, "Dirty: %llu kB", &kb) == 1 || sscanf (*l, "Writeback: %llu kB", &kb) == 1)
+                        total += (uint64_t) kb * 1024;
+        }
+        return total;
+}
+
+/* A sync ahead syncs when the rule says it pays and says so, fails as syncfs() fails, leaves
+ * the descriptor open and the data as it was, and does nothing when it does not pay. */
+static void
+test_sync_ahead (void)
+{
+        const uint64_t mib = 1024 * 1024;
+        Files f;
+        char buf[16];
+        int closed;
+
+        files_make (&f, 2);
+        /* 64 MiB of our own (the cap) pay for up to 80 MiB dirty: skipped on a machine with
+         * more of other programs' data about. */
+        if (dirty_now () + 16 * mib < 80 * mib) {
+                g_assert_cmpint (sync_policy_sync_ahead (f.ops[0].fd, 64 * mib), ==, 1);
+                closed = dup (f.ops[1].fd);
+                g_assert_cmpint (closed, >=, 0);
+                safe_close (closed);
+                g_assert_cmpint (sync_policy_sync_ahead (closed, 64 * mib), ==, -EBADF);
+        } else
+                g_test_message ("more than 64 MiB of dirty data about: the syncs that pay not tried");
+        g_assert_cmpint (pread (f.ops[0].fd, buf, sizeof buf, 0), ==, (ssize_t) sizeof buf);
+        g_assert_cmpint (buf[0], ==, 'x');
+        files_done (&f);
+}
+
 const TestDataCase test_data_cases[] = {
         /* Below the syncfs() threshold: fdatasync() on more threads than files would need. */
         { "/sync-policy/few", test_each_once, GSIZE_TO_POINTER (6) },
@@ -103,5 +166,7 @@ const TestDataCase test_data_cases[] = {
 };
 
 const TestCase test_cases[] = {
+        { "/sync-policy/syncfs-pays", test_syncfs_pays },
+        { "/sync-policy/sync-ahead", test_sync_ahead },
         { NULL, NULL },
 };
