@@ -386,6 +386,34 @@ test_kill_after_reply (void)
         assert_transferred_and_complete (f);
 }
 
+/* n generated files added to job (PREFIX0.bin of `size` bytes, PREFIX1.bin one more, …), their
+ * bytes and destinations appended to contents and dests; then the job resumed until transferred. */
+static void
+add_generated_transferred (XferdEnv *env, const char *job, const char *prefix, guint n, gsize size,
+                           GPtrArray *contents, GPtrArray *dests)
+{
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *path = g_strdup_printf ("/%s%u.bin", prefix, i);
+                g_autofree char *url = http_server_url (env->http, path);
+
+                g_ptr_array_add (contents, http_server_add_generated (env->http, path, size + i));
+                g_ptr_array_add (dests, g_strdup_printf ("%s%s", env->dir, path));
+                xferd_add_file (env->fx, job, url, dests->pdata[dests->len - 1]);
+        }
+        xferd_job_call (env->fx, job, "Resume");
+        job_wait_state (env->fx, job, "transferred");
+}
+
+/* Every file at its destination with its bytes, and nothing else in the directory. */
+static void
+assert_all_in_place (XferdEnv *env, GPtrArray *contents, GPtrArray *dests)
+{
+        for (guint i = 0; i < dests->len; i++)
+                assert_file_content (dests->pdata[i], contents->pdata[i]);
+        g_auto(GStrv) names = list_dir (env->dir);
+        g_assert_cmpuint (g_strv_length (names), ==, dests->len);
+}
+
 /* Complete of a job of many files (a batch of 64 or more is worked on two threads): a file
  * that cannot move (a directory is at its destination) fails the call, the files moved stay,
  * and Complete again, once it can, moves the rest; every file in place with its bytes. */
@@ -400,16 +428,7 @@ test_complete_many (void)
         g_autofree char *job = create_job_ok (env, 16, NULL);
 
         bus_fixture_note_xferd (env->fx);
-        for (guint i = 0; i < N; i++) {
-                g_autofree char *path = g_strdup_printf ("/m%u.bin", i);
-                g_autofree char *url = http_server_url (env->http, path);
-
-                g_ptr_array_add (contents, http_server_add_generated (env->http, path, 1000 + i));
-                g_ptr_array_add (dests, g_strdup_printf ("%s/m%u.bin", env->dir, i));
-                xferd_add_file (env->fx, job, url, dests->pdata[i]);
-        }
-        xferd_job_call (env->fx, job, "Resume");
-        job_wait_state (env->fx, job, "transferred");
+        add_generated_transferred (env, job, "m", N, 1000, contents, dests);
 
         g_assert_cmpint (g_mkdir (dests->pdata[BLOCKED], 0755), ==, 0);
         g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Complete", NULL, G_VARIANT_TYPE ("(b)"), &error);
@@ -422,10 +441,7 @@ test_complete_many (void)
 
         g_assert_cmpint (g_rmdir (dests->pdata[BLOCKED]), ==, 0);
         g_assert_false (xferd_complete (env->fx, job));
-        for (guint i = 0; i < N; i++)
-                assert_file_content (dests->pdata[i], contents->pdata[i]);
-        g_auto(GStrv) names = list_dir (env->dir);
-        g_assert_cmpuint (g_strv_length (names), ==, N);
+        assert_all_in_place (env, contents, dests);
 }
 
 /* The soft limit of descriptors xferd runs with, from /proc. */
@@ -468,21 +484,9 @@ test_complete_fd_limit (void)
         g_assert_cmpuint (process_soft_nofile (pid), ==, saved.rlim_max);
         /* Now fewer than the job's files. */
         g_assert_cmpint (prlimit (pid, RLIMIT_NOFILE, &low, NULL), ==, 0);
-        for (guint i = 0; i < N; i++) {
-                g_autofree char *path = g_strdup_printf ("/l%u.bin", i);
-                g_autofree char *url = http_server_url (env->http, path);
-
-                g_ptr_array_add (contents, http_server_add_generated (env->http, path, 100 + i));
-                g_ptr_array_add (dests, g_strdup_printf ("%s/l%u.bin", env->dir, i));
-                xferd_add_file (env->fx, job, url, dests->pdata[i]);
-        }
-        xferd_job_call (env->fx, job, "Resume");
-        job_wait_state (env->fx, job, "transferred");
+        add_generated_transferred (env, job, "l", N, 100, contents, dests);
         g_assert_false (xferd_complete (env->fx, job));
-        for (guint i = 0; i < N; i++)
-                assert_file_content (dests->pdata[i], contents->pdata[i]);
-        g_auto(GStrv) names = list_dir (env->dir);
-        g_assert_cmpuint (g_strv_length (names), ==, N);
+        assert_all_in_place (env, contents, dests);
 }
 
 /* Suspend with four partial files keeps each, its bytes counted exactly; Resume continues
