@@ -144,14 +144,8 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (k < 0)  /* nothing of it was stored: the job is gone again, never announced */
                 return bus_error_from_call(error, k, &stored);
         if (k > 0 && r >= 0) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                r = sd_bus_message_new_method_return(m, &reply);
-                if (r >= 0)
-                        r = bus_append_known_text(reply, j->id, NULL);
-                if (r >= 0)
-                        r = sd_bus_message_append_basic(reply, 'o', bus_job_path(j).s);
-                if (r >= 0)
-                        r = bus_batch_keep(b, m, reply);
+                /* The reply is made when the batch closes. */
+                r = bus_batch_keep(b, m, j);
                 if (r >= 0)
                         return r;
                 /* No room to keep the reply: the batch is stored and told, then this reply. */

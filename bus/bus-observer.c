@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "bus-errors.h"
+#include "bus-out.h"
 #include "bus-rows.h"
 #include "bus-wire.h"
 #include "bus.h"
@@ -228,7 +229,7 @@ static bool job_property_wire(const JobPropertyEntry *e, const Job *j, WireValue
 
 /* PropertiesChanged's last argument: the names of the properties announced without their
  * values. */
-static int append_invalidated(sd_bus_message *m, const char **invalidated, size_t n) {
+static int append_invalidated(sd_bus_message *m, const char *const *invalidated, size_t n) {
         int r = sd_bus_message_open_container(m, 'a', "s");
 
         for (size_t i = 0; r >= 0 && i < n; i++)
@@ -239,7 +240,7 @@ static int append_invalidated(sd_bus_message *m, const char **invalidated, size_
 }
 
 /* PropertiesChanged of the job interface with the n (≥ 1) entries, and the names invalidated. */
-static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e, size_t n, const char **invalidated,
+static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e, size_t n, const char *const *invalidated,
                               size_t n_invalidated, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         uint64_t room = wire_first_key_room(strlen(XFERD_JOB_IFACE));
@@ -270,8 +271,8 @@ static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e,
 }
 
 /* The signal through sd-bus: the entries' values by the vtable's getters. */
-static int build_changed_sdbus(sd_bus *bus, const char *path, Job *j, const JobPropertyEntry **entries, size_t n,
-                               const char **invalidated, size_t n_invalidated, sd_bus_message **ret) {
+static int build_changed_sdbus(sd_bus *bus, const char *path, Job *j, const JobPropertyEntry *const *entries, size_t n,
+                               const char *const *invalidated, size_t n_invalidated, sd_bus_message **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
@@ -293,17 +294,21 @@ static int build_changed_sdbus(sd_bus *bus, const char *path, Job *j, const JobP
         return 0;
 }
 
-/* The signal, and in *ret_zero_told the job's zero_told once it is sent. Written in the wire
- * format when every value it carries can be, else through sd-bus. */
-static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd_bus_message **ret,
-                         uint8_t *ret_zero_told) {
+/* What a PropertiesChanged of a job carries: the entries with their values (in the wire format
+ * when every one can be), the names invalidated, and the job's zero_told once it is sent. */
+typedef struct Changed {
         const JobPropertyEntry *entries[40];
         WireEntry wire[40];
         const char *invalidated[40];
-        size_t n = 0, n_invalidated = 0;
-        uint8_t zero_told = j->zero_told;
-        bool as_wire = true;
-        int r;
+        size_t n, n_invalidated;
+        uint8_t zero_told;
+        bool as_wire;
+} Changed;
+
+static int changed_collect(Job *j, char **names, Changed *c) {
+        c->n = c->n_invalidated = 0;
+        c->zero_told = j->zero_told;
+        c->as_wire = true;
 
         for (char **name = names; *name; name++) {
                 const JobPropertyEntry *e = job_property(*name);
@@ -315,29 +320,37 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                         uint8_t bit = (uint8_t) (1u << e->zero);
 
                         if (!zero_property_is_zero(j, e->zero))
-                                zero_told &= (uint8_t) ~bit;
-                        else if (zero_told & bit)
+                                c->zero_told &= (uint8_t) ~bit;
+                        else if (c->zero_told & bit)
                                 continue;  /* zero, as last told: unchanged */
                         else
-                                zero_told |= bit;
+                                c->zero_told |= bit;
                 }
                 v = e->v;
                 if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION) {
-                        if (n_invalidated >= ELEMENTSOF(invalidated))
+                        if (c->n_invalidated >= ELEMENTSOF(c->invalidated))
                                 return -E2BIG;
-                        invalidated[n_invalidated++] = *name;
+                        c->invalidated[c->n_invalidated++] = *name;
                 } else if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE) {
-                        if (n >= ELEMENTSOF(entries))
+                        if (c->n >= ELEMENTSOF(c->entries))
                                 return -E2BIG;
-                        if (as_wire)
-                                as_wire = job_property_wire(e, j, &wire[n].v);
-                        wire[n].name = *name;
-                        entries[n++] = e;
+                        if (c->as_wire)
+                                c->as_wire = job_property_wire(e, j, &c->wire[c->n].v);
+                        c->wire[c->n].name = *name;
+                        c->entries[c->n++] = e;
                 } else
                         return -EOPNOTSUPP;
         }
+        c->as_wire = c->as_wire && c->n > 0;
+        return 0;
+}
 
-        r = as_wire && n > 0 ? build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, ret) : -E2BIG;
+/* The signal as an sd-bus message: written in the wire format when every value it carries can
+ * be, else through sd-bus. */
+static int build_changed(sd_bus *bus, const char *path, Job *j, const Changed *c, sd_bus_message **ret) {
+        int r;
+
+        r = c->as_wire ? build_changed_wire(bus, path, c->wire, c->n, c->invalidated, c->n_invalidated, ret) : -E2BIG;
         if (r < 0) {
                 /* -E2BIG: not for the wire format, or larger than its buffer (never for the daemon's
                  * own values); anything else (no memory, a layout of sd-bus's the wire format does
@@ -345,19 +358,58 @@ static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd
                 if (r != -E2BIG)
                         log_debug_errno(r, "PropertiesChanged of job %s not in the wire format, through sd-bus",
                                         j->id);
-                r = build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, ret);
-        } else if (wire_check_enabled()) {
+                return build_changed_sdbus(bus, path, j, c->entries, c->n, c->invalidated, c->n_invalidated, ret);
+        }
+        if (wire_check_enabled()) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL;
 
-                if (build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, &a) < 0 ||
-                    build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, &b) < 0)
+                if (build_changed_wire(bus, path, c->wire, c->n, c->invalidated, c->n_invalidated, &a) < 0 ||
+                    build_changed_sdbus(bus, path, j, c->entries, c->n, c->invalidated, c->n_invalidated, &b) < 0)
                         abort();
                 wire_check_same("PropertiesChanged", a, b);
         }
+        return 0;
+}
+
+/* The signal whole into the batch's buffer (bus-out.h); -ENOBUFS when it does not go there. */
+static int out_changed(Bus *b, const char *path, Job *j, const Changed *c) {
+        const BusOutField f[] = {
+                { BUS_OUT_FIELD_PATH, 'o', path, 0 },
+                { BUS_OUT_FIELD_INTERFACE, 's', "org.freedesktop.DBus.Properties", 0 },
+                { BUS_OUT_FIELD_MEMBER, 's', "PropertiesChanged", 0 },
+                { BUS_OUT_FIELD_SIGNATURE, 'g', "sa{sv}as", 0 },
+        };
+        size_t bound = 8 + sizeof XFERD_JOB_IFACE + 8 + wire_bound(c->wire, c->n) + 8;
+        char *length_at;
+        uint64_t start;
+        uint32_t length;
+        BusRows w;
+        int r;
+
+        for (size_t i = 0; i < c->n_invalidated; i++)
+                bound += 8 + strlen(c->invalidated[i]);
+        r = bus_out_begin(b, SD_BUS_MESSAGE_SIGNAL, f, ELEMENTSOF(f), bound, &w);
         if (r < 0)
                 return r;
-        *ret_zero_told = zero_told;
-        return 0;
+        wire_text(&w, XFERD_JOB_IFACE);
+        wire_dict(&w, c->wire, c->n);
+        bus_rows_align(&w, 4);
+        length_at = w.p;
+        bus_rows_u32(&w, 0);
+        start = w.offset;
+        for (size_t i = 0; i < c->n_invalidated; i++)
+                wire_text(&w, c->invalidated[i]);
+        length = (uint32_t) (w.offset - start);
+        memcpy(length_at, &length, sizeof length);
+        r = bus_out_end(b, &w);
+        if (r >= 0 && wire_check_enabled()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                if (build_changed_sdbus(b->bus, path, j, c->entries, c->n, c->invalidated, c->n_invalidated, &m) < 0)
+                        abort();
+                bus_out_check_last(b, "PropertiesChanged", m);
+        }
+        return r;
 }
 
 static void emit_changed(Job *j, char **names) {
@@ -365,12 +417,22 @@ static void emit_changed(Job *j, char **names) {
         Bus *b = job_bus(j);
         BusJobPath path = bus_job_path(j);
         uint8_t zero_told = 0;
+        Changed c;
         int r;
 
-        r = build_changed(b->bus, path.s, j, names, &m, &zero_told);
+        r = changed_collect(j, names, &c);
+        if (r >= 0 && c.as_wire && out_changed(b, path.s, j, &c) >= 0) {
+                j->zero_told = c.zero_told;
+                return;
+        }
+        /* Through sd-bus: after what the batch's buffer holds. */
+        bus_out_flush(b);
         if (r >= 0)
+                r = build_changed(b->bus, path.s, j, &c, &m);
+        if (r >= 0) {
+                zero_told = c.zero_told;
                 r = sd_bus_send(b->bus, m, NULL);
-        else  /* a property this does not know how to announce: sd-bus's own way, every name */
+        } else  /* a property this does not know how to announce: sd-bus's own way, every name */
                 r = sd_bus_emit_properties_changed_strv(b->bus, path.s, XFERD_JOB_IFACE, names);
         /* Not sent: the next signal carries them all again. */
         j->zero_told = r >= 0 ? zero_told : 0;
@@ -431,71 +493,127 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
                 emit_changed(j, names);
 }
 
-static int emit_job_new(sd_bus *bus, const Job *j) {
+static int build_job_new(sd_bus *bus, const Job *j, const char *path, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        BusJobPath path = bus_job_path(j);
         int r;
 
         r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew");
         if (r >= 0)
                 r = bus_append_known_text(s, j->id, NULL);
         if (r >= 0)
-                r = sd_bus_message_append_basic(s, 'o', path.s);
-        if (r >= 0)
-                r = sd_bus_send(bus, s, NULL);
+                r = sd_bus_message_append_basic(s, 'o', path);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* JobNew whole into the batch's buffer (bus-out.h); -ENOBUFS when it does not go there. */
+static int out_job_new(Bus *b, const Job *j, const char *path) {
+        static const BusOutField f[] = {
+                { BUS_OUT_FIELD_PATH, 'o', XFERD_MANAGER_PATH, 0 },
+                { BUS_OUT_FIELD_INTERFACE, 's', XFERD_MANAGER_IFACE, 0 },
+                { BUS_OUT_FIELD_MEMBER, 's', "JobNew", 0 },
+                { BUS_OUT_FIELD_SIGNATURE, 'g', "so", 0 },
+        };
+        BusRows w;
+        int r;
+
+        r = bus_out_begin(b, SD_BUS_MESSAGE_SIGNAL, f, ELEMENTSOF(f), 16 + strlen(j->id) + strlen(path), &w);
+        if (r < 0)
+                return r;
+        wire_text(&w, j->id);
+        wire_text(&w, path);
+        r = bus_out_end(b, &w);
+        if (r >= 0 && wire_check_enabled()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                if (build_job_new(b->bus, j, path, &m) < 0)
+                        abort();
+                bus_out_check_last(b, "JobNew", m);
+        }
         return r;
 }
 
 static void observer_job_new(Manager *m, Job *j) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL, *n = NULL;
         Bus *b = job_bus(j);
         BusJobPath path = bus_job_path(j);
         int r;
 
-        r = bus_job_added_new(b->bus, path.s, j, &s);
-        if (r >= 0)
-                r = sd_bus_send(b->bus, s, NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
+        /* Into the batch's buffer, or through sd-bus after it. */
+        if (bus_job_added_out(b, path.s, j) < 0) {
+                bus_out_flush(b);
+                r = bus_job_added_new(b->bus, path.s, j, &s);
+                if (r >= 0)
+                        r = sd_bus_send(b->bus, s, NULL);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
+        }
 
-        r = emit_job_new(b->bus, j);
+        if (out_job_new(b, j, path.s) >= 0)
+                return;
+        bus_out_flush(b);
+        r = build_job_new(b->bus, j, path.s, &n);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, n, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobNew for job %s", j->id);
 }
 
 static void observer_job_transferred(Manager *m, Job *j) {
-        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Transferred", NULL);
+        int r;
+
+        bus_out_flush(job_bus(j));
+        r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Transferred", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Transferred for job %s", j->id);
 }
 
 static void observer_job_failed(Manager *m, Job *j) {
         char buf[128];
-        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Failed", "ss",
+        int r;
+
+        bus_out_flush(job_bus(j));
+        r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Failed", "ss",
                                    bus_job_error_name(j, buf, sizeof buf), strempty(j->error_summary));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Failed for job %s", j->id);
 }
 
 static void observer_job_removed(Manager *m, Job *j) {
-        int r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved",
+        int r;
+
+        bus_out_flush(job_bus(j));
+        r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved",
                                    "sos", j->id, bus_job_path(j).s, job_state_to_string(j->state));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobRemoved for job %s", j->id);
 }
 
 static void observer_job_gone(Manager *m, Job *j) {
-        int r = sd_bus_emit_object_removed(job_bus(j)->bus, bus_job_path(j).s);
+        int r;
+
+        bus_out_flush(job_bus(j));
+        r = sd_bus_emit_object_removed(job_bus(j)->bus, bus_job_path(j).s);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit InterfacesRemoved for job %s", j->id);
 }
 
 static void observer_network_changed(Manager *m) {
         Bus *b = manager_get_observer_userdata(m);
-        int r = sd_bus_emit_properties_changed(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "NetworkSource",
+        int r;
+
+        bus_out_flush(b);
+        r = sd_bus_emit_properties_changed(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "NetworkSource",
                                                "NetworkMetered", "NetworkConnectivity", NULL);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit PropertiesChanged for the network");
+}
+
+/* The batch's signals and replies into one buffer, sent once its replies are in (bus-out.h). */
+static void observer_batch_closing(Manager *m) {
+        bus_out_open(manager_get_observer_userdata(m));
 }
 
 static void observer_batch_closed(Manager *m, int r, const CallError *e) {
@@ -505,12 +623,15 @@ static void observer_batch_closed(Manager *m, int r, const CallError *e) {
 static void observer_idle_changed(Manager *m, bool idle) {
         Bus *b = manager_get_observer_userdata(m);
 
+        /* What the batch's buffer holds goes before whatever the daemon's idleness sends. */
+        bus_out_flush(b);
         if (b->idle_changed)
                 b->idle_changed(b->idle_userdata, idle);
 }
 
 const ManagerObserver bus_observer_template = {
         .idle_changed = observer_idle_changed,
+        .batch_closing = observer_batch_closing,
         .batch_closed = observer_batch_closed,
         .network_changed = observer_network_changed,
         .job_new = observer_job_new,
