@@ -140,8 +140,10 @@ static int build_reply(sd_bus_message *call, const char *id, sd_bus_message **re
 static int out_reply(Bus *b, sd_bus_message *call, const char *id) {
         BusJobPath path = bus_job_path_of(id);
         const char *sender = sd_bus_message_get_sender(call);
+        static const BusOutField signature[] = { { BUS_OUT_FIELD_SIGNATURE, 'g', "so", 0 } };
+        static BusOutFixed fixed = BUS_OUT_FIXED(signature);
         uint64_t cookie;
-        BusOutField f[3];
+        BusOutField f[2];
         size_t n = 0;
         BusRows w;
         int r;
@@ -152,8 +154,7 @@ static int out_reply(Bus *b, sd_bus_message *call, const char *id) {
         f[n++] = (BusOutField) { BUS_OUT_FIELD_REPLY_SERIAL, 'u', NULL, (uint32_t) cookie };
         if (sender)
                 f[n++] = (BusOutField) { BUS_OUT_FIELD_DESTINATION, 's', sender, 0 };
-        f[n++] = (BusOutField) { BUS_OUT_FIELD_SIGNATURE, 'g', "so", 0 };
-        r = bus_out_begin(b, SD_BUS_MESSAGE_METHOD_RETURN, f, n, 16 + strlen(id) + strlen(path.s), &w);
+        r = bus_out_begin(b, SD_BUS_MESSAGE_METHOD_RETURN, &fixed, f, n, 16 + strlen(id) + strlen(path.s), &w);
         if (r < 0)
                 return r;
         wire_text(&w, id);

@@ -162,6 +162,7 @@ int bus_job_added_out(Bus *b, const char *path, const Job *j) {
                 { BUS_OUT_FIELD_MEMBER, 's', "InterfacesAdded", 0 },
                 { BUS_OUT_FIELD_SIGNATURE, 'g', "oa{sa{sv}}", 0 },
         };
+        static BusOutFixed fixed = BUS_OUT_FIXED(f);
         WireEntry e[5];
         size_t n = job_added_entries(j, e);
         char *length_at;
@@ -176,7 +177,7 @@ int bus_job_added_out(Bus *b, const char *path, const Job *j) {
 
         /* The path, the array's length and padding, the interfaces' names and their
          * dictionaries' lengths and padding: under 256 bytes beside the path and the entries. */
-        r = bus_out_begin(b, SD_BUS_MESSAGE_SIGNAL, f, ELEMENTSOF(f), 8 + strlen(path) + 256 + wire_bound(e, n), &w);
+        r = bus_out_begin(b, SD_BUS_MESSAGE_SIGNAL, &fixed, NULL, 0, 8 + strlen(path) + 256 + wire_bound(e, n), &w);
         if (r < 0)
                 return r;
         wire_text(&w, path);

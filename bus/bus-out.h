@@ -41,6 +41,17 @@ enum {
         BUS_OUT_FIELD_SIGNATURE = 8,
 };
 
+/* The header fields every message of a kind has alike (its interface, member, signature, a
+ * fixed path), written once on the first use into `bytes`: a caller's static. */
+typedef struct BusOutFixed {
+        const BusOutField *f;
+        size_t n;
+        size_t len;             /* of bytes; 0 until written */
+        char bytes[256];
+} BusOutFixed;
+
+#define BUS_OUT_FIXED(fields) { .f = (fields), .n = sizeof(fields) / sizeof((fields)[0]) }
+
 /* A message's body may take this much at most here; a larger one goes through sd-bus. */
 #define BUS_OUT_BODY_MAX ((size_t) 6144)
 
@@ -53,13 +64,14 @@ void bus_out_open(Bus *b);
 bool bus_out_is_open(const Bus *b);
 void bus_out_flush(Bus *b);
 
-/* A signal (type 4) or a method return (type 2) with the fields f (the signature's among them)
- * and NO_REPLY_EXPECTED, as sd-bus sends them: the header is written, and *ret is the body's
- * writer (at its offset 0), with room for body_bound bytes. -ENOBUFS when the buffer is not
+/* A signal (type 4) or a method return (type 2) with the header fields of `fixed` and f (the
+ * signature's among them) and NO_REPLY_EXPECTED, as sd-bus sends them: the header is written,
+ * and *ret is the body's writer (at its offset 0), with room for body_bound bytes. -ENOBUFS when the buffer is not
  * open or cannot take the message, or body_bound passes BUS_OUT_BODY_MAX (the caller sends it
  * through sd-bus, after bus_out_flush()). bus_out_end() finishes the message the writer wrote
  * (a body past its bound aborts). */
-int bus_out_begin(Bus *b, uint8_t type, const BusOutField *f, size_t n, size_t body_bound, BusRows *ret);
+int bus_out_begin(Bus *b, uint8_t type, BusOutFixed *fixed, const BusOutField *f, size_t n, size_t body_bound,
+                  BusRows *ret);
 int bus_out_end(Bus *b, const BusRows *body);
 
 /* Tests (XFERD_TEST_CHECK_SIGNALS, bus-wire.h): the message bus_out_end() finished last, read

@@ -82,10 +82,11 @@ static int send_out(Pair *p, uint32_t n) {
                 { BUS_OUT_FIELD_MEMBER, 's', "Tick", 0 },
                 { BUS_OUT_FIELD_SIGNATURE, 'g', "u", 0 },
         };
+        static BusOutFixed fixed = BUS_OUT_FIXED(f);
         BusRows w;
         int r;
 
-        r = bus_out_begin(&p->bus, SD_BUS_MESSAGE_SIGNAL, f, G_N_ELEMENTS(f), 4, &w);
+        r = bus_out_begin(&p->bus, SD_BUS_MESSAGE_SIGNAL, &fixed, NULL, 0, 4, &w);
         if (r < 0)
                 return r;
         bus_rows_u32(&w, n);
@@ -142,10 +143,12 @@ static void test_bound(void) {
         Pair p;
         BusRows w;
         static const BusOutField f[] = { { BUS_OUT_FIELD_SIGNATURE, 'g', "u", 0 } };
+        static BusOutFixed fixed = BUS_OUT_FIXED(f);
 
         pair_open(&p);
         bus_out_open(&p.bus);
-        g_assert_cmpint(bus_out_begin(&p.bus, SD_BUS_MESSAGE_SIGNAL, f, 1, BUS_OUT_BODY_MAX + 1, &w), ==, -ENOBUFS);
+        g_assert_cmpint(bus_out_begin(&p.bus, SD_BUS_MESSAGE_SIGNAL, &fixed, NULL, 0, BUS_OUT_BODY_MAX + 1, &w), ==,
+                        -ENOBUFS);
         bus_out_flush(&p.bus);
         pair_close(&p);
 }
