@@ -76,21 +76,25 @@ void bus_out_open(Bus *b) {
         assert(b);
 
         o = b->out;
-        if (!o || o->open)
+        if (!o || o->open || sd_bus_is_ready(b->bus) <= 0)
                 return;
         /* sd-bus's queue is empty (it polls for POLLOUT while it holds a message): nothing of
          * its own can be overtaken, and nothing of it is half written. */
         events = sd_bus_get_events(b->bus);
         if (events < 0 || (events & POLLOUT))
                 return;
-        fd = sd_bus_get_fd(b->bus);
+        fd = sd_bus_get_fd(b->bus);     /* fails for a connection of two descriptors */
         if (fd < 0)
                 return;
         if (o->sndbuf == 0) {
-                int v = 0;
-                socklen_t l = sizeof v;
+                int type = 0, v = 0;
+                socklen_t lt = sizeof type, l = sizeof v;
 
-                o->sndbuf = getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &l) >= 0 && v > 0 ? v : -1;
+                /* A stream socket, as every bus connection is: anything else keeps sd-bus's way. */
+                o->sndbuf = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &lt) >= 0 && type == SOCK_STREAM &&
+                                            getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &l) >= 0 && v > 0
+                                    ? v
+                                    : -1;
         }
         /* Room for all the buffer may hold: its send is whole. */
         if (o->sndbuf < 0 || ioctl(fd, SIOCOUTQ, &queued) < 0 || queued < 0 ||
