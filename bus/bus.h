@@ -226,6 +226,9 @@ size_t bus_message_max(void);
  * into a closing batch's buffer (bus-out.h), -ENOBUFS when it does not go there. */
 int bus_job_added_new(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret);
 int bus_job_added_out(Bus *b, const char *path, const Job *j);
+/* bus-job-changed.c: a job's PropertiesChanged of the properties `names` (NULL-terminated
+ * literals of the job interface), into a closing batch's buffer or through sd-bus. */
+void bus_job_changed_emit(Bus *b, Job *j, char **names);
 /* bus-message-size.c: the bytes a received message holds (an upper estimate, read from its body
  * and rewound); one of more than max bytes, or with too many values to count cheaply, counts as
  * bus_message_max() (the reading stops there). */
