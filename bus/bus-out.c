@@ -192,9 +192,17 @@ static void out_fixed_write(BusOutFixed *fixed) {
         fixed->len = (size_t) w.offset;
 }
 
+/* Every integer of a message is written in the host's order, which its first byte names (sd-bus
+ * does the same with its own messages). */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define BUS_OUT_ENDIAN 'B'
+#else
+#define BUS_OUT_ENDIAN 'l'
+#endif
+
 int bus_out_begin(Bus *b, uint8_t type, BusOutFixed *fixed, const BusOutField *f, size_t n, size_t body_bound,
                   BusRows *ret) {
-        const char start[4] = { 'l', (char) type, 1 /* NO_REPLY_EXPECTED */, 1 };
+        const char start[4] = { BUS_OUT_ENDIAN, (char) type, 1 /* NO_REPLY_EXPECTED */, 1 };
         size_t bound = BUS_OUT_HEADER_FIXED;
         BusOut *o;
         char *fields_length;
