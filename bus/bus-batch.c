@@ -4,12 +4,14 @@
  * a batch is open, the calls already waiting on the connection are read and handled in the
  * same iteration of the loop (a burst). */
 #include "bus-errors.h"
+#include "bus-out.h"
+#include "bus-wire.h"
 #include "bus.h"
 #include "log.h"
 
 typedef struct BatchedCall {
         sd_bus_message *call;
-        sd_bus_message *reply;          /* made when the call ran */
+        char id[sizeof ((Job *) NULL)->id];     /* of the job it made: the reply's */
 } BatchedCall;
 
 struct BusBatch {
@@ -21,7 +23,6 @@ struct BusBatch {
 
 static void batched_call_done(BatchedCall *c) {
         sd_bus_message_unref(c->call);
-        sd_bus_message_unref(c->reply);
 }
 
 static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -95,18 +96,20 @@ static int on_burst(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply) {
+int bus_batch_keep(Bus *b, sd_bus_message *call, const Job *j) {
         BusBatch *q = b->batch;
         int r;
 
         assert(q);
         assert(call);
-        assert(reply);
+        assert(j);
 
         r = array_reserve((void **) &q->calls, &q->allocated, q->n + 1, sizeof *q->calls);
         if (r < 0)
                 return r;
-        q->calls[q->n++] = (BatchedCall) { sd_bus_message_ref(call), sd_bus_message_ref(reply) };
+        q->calls[q->n] = (BatchedCall) { .call = sd_bus_message_ref(call) };
+        memcpy(q->calls[q->n].id, j->id, sizeof j->id);
+        q->n++;
         if (!q->burst && sd_bus_get_event(b->bus) &&
             sd_event_add_defer(sd_bus_get_event(b->bus), &q->burst, on_burst, b) >= 0) {
                 (void) sd_event_source_set_priority(q->burst, MANAGER_CALL_PRIORITY);
@@ -115,6 +118,70 @@ int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply) {
         if (q->burst)
                 (void) sd_event_source_set_enabled(q->burst, SD_EVENT_ONESHOT);
         return 1;
+}
+
+/* Download's reply (s id, o job) through sd-bus. */
+static int build_reply(sd_bus_message *call, const char *id, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = bus_append_known_text(reply, id, NULL);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 'o', bus_job_path_of(id).s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(reply);
+        return 0;
+}
+
+/* The reply whole into the batch's buffer (bus-out.h); -ENOBUFS when it does not go there. */
+static int out_reply(Bus *b, sd_bus_message *call, const char *id) {
+        BusJobPath path = bus_job_path_of(id);
+        const char *sender = sd_bus_message_get_sender(call);
+        static const BusOutField signature[] = { { BUS_OUT_FIELD_SIGNATURE, 'g', "so", 0 } };
+        static BusOutFixed fixed = BUS_OUT_FIXED(signature);
+        uint64_t cookie;
+        BusOutField f[2];
+        size_t n = 0;
+        BusRows w;
+        int r;
+
+        r = sd_bus_message_get_cookie(call, &cookie);
+        if (r < 0 || cookie > UINT32_MAX)
+                return -ENOBUFS;
+        f[n++] = (BusOutField) { BUS_OUT_FIELD_REPLY_SERIAL, 'u', NULL, (uint32_t) cookie };
+        if (sender)
+                f[n++] = (BusOutField) { BUS_OUT_FIELD_DESTINATION, 's', sender, 0 };
+        r = bus_out_begin(b, SD_BUS_MESSAGE_METHOD_RETURN, &fixed, f, n, 16 + strlen(id) + strlen(path.s), &w);
+        if (r < 0)
+                return r;
+        wire_text(&w, id);
+        wire_text(&w, path.s);
+        r = bus_out_end(b, &w);
+        if (r >= 0 && wire_check_enabled()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                if (build_reply(call, id, &m) < 0)
+                        abort();
+                bus_out_check_last(b, "Download's reply", m);
+        }
+        return r;
+}
+
+static int send_reply(Bus *b, sd_bus_message *call, const char *id) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        /* As sd-bus: no reply to a call that asked for none. */
+        if (!sd_bus_message_get_expect_reply(call))
+                return 0;
+        if (out_reply(b, call, id) >= 0)
+                return 0;
+        bus_out_flush(b);
+        r = build_reply(call, id, &reply);
+        return r < 0 ? r : sd_bus_send(b->bus, reply, NULL);
 }
 
 void bus_batch_closed(Bus *b, int r, const CallError *e) {
@@ -128,14 +195,17 @@ void bus_batch_closed(Bus *b, int r, const CallError *e) {
         for (size_t i = 0; i < n; i++) {
                 int k;
                 if (r >= 0)
-                        k = sd_bus_send(b->bus, q->calls[i].reply, NULL);
+                        k = send_reply(b, q->calls[i].call, q->calls[i].id);
                 else {
                         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                         (void) bus_error_from_call(&error, r, e);
+                        bus_out_flush(b);
                         k = sd_bus_reply_method_error(q->calls[i].call, &error);
                 }
                 if (k < 0)
                         log_debug_errno(k, "Cannot send the reply of Download");
                 batched_call_done(&q->calls[i]);
         }
+        /* The batch's signals and replies, in one write. */
+        bus_out_flush(b);
 }

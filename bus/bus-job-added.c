@@ -4,6 +4,7 @@
  * (bus-wire.h), or through sd-bus when it cannot be. */
 #include <stdlib.h>
 
+#include "bus-out.h"
 #include "bus-rows.h"
 #include "bus-wire.h"
 #include "bus.h"
@@ -152,4 +153,56 @@ int bus_job_added_new(sd_bus *bus, const char *path, const Job *j, sd_bus_messag
                 wire_check_same("InterfacesAdded", x, y);
         }
         return 0;
+}
+
+int bus_job_added_out(Bus *b, const char *path, const Job *j) {
+        static const BusOutField f[] = {
+                { BUS_OUT_FIELD_PATH, 'o', XFERD_MANAGER_PATH, 0 },
+                { BUS_OUT_FIELD_INTERFACE, 's', "org.freedesktop.DBus.ObjectManager", 0 },
+                { BUS_OUT_FIELD_MEMBER, 's', "InterfacesAdded", 0 },
+                { BUS_OUT_FIELD_SIGNATURE, 'g', "oa{sa{sv}}", 0 },
+        };
+        static BusOutFixed fixed = BUS_OUT_FIXED(f);
+        WireEntry e[5];
+        size_t n = job_added_entries(j, e);
+        char *length_at;
+        uint64_t start;
+        uint32_t length;
+        BusRows w;
+        int r;
+
+        assert(b);
+        assert(path);
+        assert(j);
+
+        /* The path, the array's length and padding, the interfaces' names and their
+         * dictionaries' lengths and padding: under 256 bytes beside the path and the entries. */
+        r = bus_out_begin(b, SD_BUS_MESSAGE_SIGNAL, &fixed, NULL, 0, 8 + strlen(path) + 256 + wire_bound(e, n), &w);
+        if (r < 0)
+                return r;
+        wire_text(&w, path);
+        bus_rows_align(&w, 4);
+        length_at = w.p;
+        bus_rows_u32(&w, 0);
+        bus_rows_align(&w, 8);
+        start = w.offset;
+        bus_rows_align(&w, 8);
+        wire_text(&w, XFERD_JOB_IFACE);
+        wire_dict(&w, e, n);
+        for (size_t i = 0; i < ELEMENTSOF(job_interfaces_empty); i++) {
+                bus_rows_align(&w, 8);
+                wire_text(&w, job_interfaces_empty[i]);
+                wire_dict(&w, NULL, 0);
+        }
+        length = (uint32_t) (w.offset - start);
+        memcpy(length_at, &length, sizeof length);
+        r = bus_out_end(b, &w);
+        if (r >= 0 && wire_check_enabled()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                if (build_added_sdbus(b->bus, path, j, &m) < 0)
+                        abort();
+                bus_out_check_last(b, "InterfacesAdded", m);
+        }
+        return r;
 }

@@ -137,6 +137,13 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = job_add_files_with_options(j, urls, paths, &fo, 1, &e);
         if (r >= 0)
                 r = job_resume(j, &e);
+        /* A call that did its steps is kept with the batch before the batch ends, which may
+         * close it (its last call): the close replies to it with the others, in one write
+         * (bus-out.h), or with IOError when the commit failed. */
+        if (r >= 0 && bus_batch_keep(b, m, j) >= 0) {
+                (void) manager_batch_end(b->manager, &stored);
+                return 1;
+        }
         k = manager_batch_end(b->manager, &stored);
         /* A failed call is answered now: what the batch holds is stored and told first. */
         if (k > 0 && r < 0)
@@ -144,16 +151,6 @@ static int method_download(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (k < 0)  /* nothing of it was stored: the job is gone again, never announced */
                 return bus_error_from_call(error, k, &stored);
         if (k > 0 && r >= 0) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                r = sd_bus_message_new_method_return(m, &reply);
-                if (r >= 0)
-                        r = bus_append_known_text(reply, j->id, NULL);
-                if (r >= 0)
-                        r = sd_bus_message_append_basic(reply, 'o', bus_job_path(j).s);
-                if (r >= 0)
-                        r = bus_batch_keep(b, m, reply);
-                if (r >= 0)
-                        return r;
                 /* No room to keep the reply: the batch is stored and told, then this reply. */
                 (void) manager_batch_close(b->manager, &stored);
                 return reply_job(m, j);

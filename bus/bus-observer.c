@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "bus-errors.h"
+#include "bus-out.h"
 #include "bus-rows.h"
 #include "bus-wire.h"
 #include "bus.h"
@@ -9,373 +10,6 @@
 
 static Bus *job_bus(Job *j) {
         return manager_get_observer_userdata(j->manager);
-}
-
-/* ---- signals -------------------------------------------------------------------------- */
-
-/* PropertiesChanged of a job is built here from the job vtable's own entries:
- * sd_bus_emit_properties_changed_strv() looks every name up in sd-bus's hash tables (hashing
- * the path, interface and name, for the path and each of its prefixes), which took 40 % of the
- * daemon's instructions for 300 small downloads, more than the values themselves. The entry
- * of each name the observer uses (a literal) is found once and remembered by its address. */
-
-/* The properties a state change names that stay zero or empty for most jobs (no error, no
- * retry, nothing from a cache, not transferred yet): one whose value is zero and was zero when
- * the job's last signal carried it did not change, and is left out (an entry of a{sv} costs
- * about 3 000 instructions in sd-bus; these were a third of a small download's). One bit each
- * in Job.zero_told: a new or loaded job has none, so its first signal carries them. */
-typedef enum ZeroProperty {
-        ZERO_TRANSFER_COMPLETION_TIME,
-        ZERO_ERROR_NAME,
-        ZERO_ERROR_MESSAGE,
-        ZERO_ERROR_COUNT,
-        ZERO_NEXT_RETRY_TIME,
-        ZERO_BYTES_FROM_CACHE,
-        ZERO_BYTES_FROM_ORIGIN,
-        _ZERO_PROPERTY_MAX,
-        _ZERO_PROPERTY_NONE = -1,
-} ZeroProperty;
-
-static const char *const zero_property_names[_ZERO_PROPERTY_MAX] = {
-        [ZERO_TRANSFER_COMPLETION_TIME] = "TransferCompletionTime",
-        [ZERO_ERROR_NAME] = "ErrorName",
-        [ZERO_ERROR_MESSAGE] = "ErrorMessage",
-        [ZERO_ERROR_COUNT] = "ErrorCount",
-        [ZERO_NEXT_RETRY_TIME] = "NextRetryTime",
-        [ZERO_BYTES_FROM_CACHE] = "BytesFromCache",
-        [ZERO_BYTES_FROM_ORIGIN] = "BytesFromOrigin",
-};
-
-_Static_assert(_ZERO_PROPERTY_MAX <= 8, "Job.zero_told has 8 bits");
-
-/* Whether the property's value, as its getter gives it, is zero or empty. */
-static bool zero_property_is_zero(const Job *j, ZeroProperty p) {
-        switch (p) {
-        case ZERO_TRANSFER_COMPLETION_TIME:
-                return j->completion_time == 0;
-        case ZERO_ERROR_NAME:
-                return !j->error_name;
-        case ZERO_ERROR_MESSAGE:
-                return isempty(j->error_message);
-        case ZERO_ERROR_COUNT:
-                return j->error_count == 0;
-        case ZERO_NEXT_RETRY_TIME:
-                return job_next_retry_time(j) == 0;
-        case ZERO_BYTES_FROM_CACHE:
-                return j->bytes_from_cache == 0;
-        case ZERO_BYTES_FROM_ORIGIN:
-                return j->bytes_from_origin == 0;
-        default:
-                return false;
-        }
-}
-
-/* The properties whose values the signals write in D-Bus's wire format themselves (below), by
- * the getter's function in bus-job.c they stand for; a property read from the Job at an offset
- * (a number) needs none. The others go through sd-bus. */
-typedef enum WireProperty {
-        WIRE_NONE,
-        WIRE_AT_OFFSET,
-        WIRE_STATE,
-        WIRE_WAIT_REASON,
-        WIRE_ERROR_NAME,        /* "" only: a stored name is not known text */
-        WIRE_NEXT_RETRY_TIME,
-        WIRE_BYTES_TRANSFERRED,
-        WIRE_BYTES_TOTAL,
-        WIRE_FILES_TRANSFERRED,
-        WIRE_FILES_TOTAL,
-        WIRE_CURRENT_FILE,
-        WIRE_RATE,
-        WIRE_EXPECTED_END_TIME,
-        _WIRE_PROPERTY_MAX,
-} WireProperty;
-
-static const char *const wire_property_names[_WIRE_PROPERTY_MAX] = {
-        [WIRE_STATE] = "State",
-        [WIRE_WAIT_REASON] = "WaitReason",
-        [WIRE_ERROR_NAME] = "ErrorName",
-        [WIRE_NEXT_RETRY_TIME] = "NextRetryTime",
-        [WIRE_BYTES_TRANSFERRED] = "BytesTransferred",
-        [WIRE_BYTES_TOTAL] = "BytesTotal",
-        [WIRE_FILES_TRANSFERRED] = "FilesTransferred",
-        [WIRE_FILES_TOTAL] = "FilesTotal",
-        [WIRE_CURRENT_FILE] = "CurrentFile",
-        [WIRE_RATE] = "Rate",
-        [WIRE_EXPECTED_END_TIME] = "ExpectedEndTime",
-};
-
-typedef struct JobPropertyEntry {
-        const char *name;
-        const sd_bus_vtable *v;
-        ZeroProperty zero;      /* which of the above, or _ZERO_PROPERTY_NONE */
-        WireProperty wire;
-} JobPropertyEntry;
-
-static const JobPropertyEntry *job_property(const char *name) {
-        static JobPropertyEntry known[64];
-        static size_t n_known = 0;
-        ZeroProperty zero = _ZERO_PROPERTY_NONE;
-        WireProperty wire = WIRE_NONE;
-
-        for (size_t i = 0; i < n_known; i++)
-                if (known[i].name == name)
-                        return &known[i];
-        for (ZeroProperty p = 0; p < _ZERO_PROPERTY_MAX; p++)
-                if (streq(zero_property_names[p], name))
-                        zero = p;
-        for (WireProperty p = 0; p < _WIRE_PROPERTY_MAX; p++)
-                if (wire_property_names[p] && streq(wire_property_names[p], name))
-                        wire = p;
-        for (const sd_bus_vtable *v = bus_job_vtable; v->type != _SD_BUS_VTABLE_END; v++)
-                if ((v->type == _SD_BUS_VTABLE_PROPERTY || v->type == _SD_BUS_VTABLE_WRITABLE_PROPERTY) &&
-                    streq(v->x.property.member, name)) {
-                        const char *sig = v->x.property.signature;
-
-                        if (n_known >= ELEMENTSOF(known))
-                                return NULL;  /* never: the observer names fewer */
-                        if (!v->x.property.get && (streq(sig, "t") || streq(sig, "u")))
-                                wire = WIRE_AT_OFFSET;
-                        known[n_known] = (JobPropertyEntry) { .name = name, .v = v, .zero = zero, .wire = wire };
-                        return &known[n_known++];
-                }
-        return NULL;
-}
-
-/* What sd-bus would append for the property: its getter's value, or for a property read from
- * the Job at an offset, the fixed-size value there (the only such ones that announce a value). */
-static int append_job_property(sd_bus *bus, sd_bus_message *m, const char *path, const sd_bus_vtable *v, Job *j,
-                               sd_bus_error *error) {
-        const char *sig = v->x.property.signature;
-        int r;
-
-        if (!v->x.property.get && !(streq(sig, "t") || streq(sig, "u")))
-                return -EOPNOTSUPP;
-        r = wire_entry_open(m, "sv", v->x.property.member, 'v', sig);
-        if (r >= 0)
-                /* As sd-bus does: a getter gets the object's data plus the entry's offset. */
-                r = v->x.property.get ? v->x.property.get(bus, path, XFERD_JOB_IFACE, v->x.property.member, m,
-                                                          (uint8_t *) j + v->x.property.offset, error)
-                                      : sd_bus_message_append_basic(m, sig[0], (uint8_t *) j + v->x.property.offset);
-        return r < 0 ? r : wire_entry_close(m);
-}
-
-/* ---- signals in D-Bus's wire format ---------------------------------------------------- */
-
-/* sd-bus appends a value of a{sv} in about 3 000 instructions (the entry, the variant, their
- * signatures checked and copied, the body grown a field at a time): a new job's PropertiesChanged
- * and InterfacesAdded were half of what xferd spent on a Download call. Their dictionaries are
- * written here instead into the room sd-bus gives their first key (bus-rows.h), as ListJobs' rows
- * are; sd-bus appends the last entry's value and closes them. They are written in one pass into a
- * buffer on the stack, copied into the room once sd-bus gives it (a measuring pass cost as much as
- * the writing). Only what is known to be valid goes this way: numbers, and the daemon's own ASCII
- * (property and interface names, tokens, ids). */
-
-/* The property's value as its getter (or sd-bus, at an offset) gives it; false when it is not
- * written here (the caller uses sd-bus). */
-static bool job_property_wire(const JobPropertyEntry *e, const Job *j, WireValue *ret) {
-        const char *sig = e->v->x.property.signature;
-        const uint8_t *at = (const uint8_t *) j + e->v->x.property.offset;
-
-        switch (e->wire) {
-        case WIRE_AT_OFFSET:
-                if (sig[0] == 't') {
-                        uint64_t v;
-                        memcpy(&v, at, sizeof v);
-                        *ret = (WireValue) { .type = 't', .n = v };
-                } else {
-                        uint32_t v;
-                        memcpy(&v, at, sizeof v);
-                        *ret = (WireValue) { .type = 'u', .n = v };
-                }
-                return true;
-        case WIRE_STATE:
-                *ret = (WireValue) { .type = 's', .s = job_state_to_string(j->state) };
-                return true;
-        case WIRE_WAIT_REASON:
-                *ret = (WireValue) { .type = 's', .s = job_wait_reason(j) };
-                return true;
-        case WIRE_ERROR_NAME:
-                *ret = (WireValue) { .type = 's', .s = "" };
-                return !j->error_name;
-        case WIRE_NEXT_RETRY_TIME:
-                *ret = (WireValue) { .type = 't', .n = job_next_retry_time(j) };
-                return true;
-        case WIRE_BYTES_TRANSFERRED:
-                *ret = (WireValue) { .type = 't', .n = job_counts(j).bytes_transferred };
-                return true;
-        case WIRE_BYTES_TOTAL:
-                *ret = (WireValue) { .type = 't', .n = job_counts(j).bytes_total };
-                return true;
-        case WIRE_FILES_TRANSFERRED:
-                *ret = (WireValue) { .type = 'u', .n = job_counts(j).files_transferred };
-                return true;
-        case WIRE_FILES_TOTAL:
-                *ret = (WireValue) { .type = 'u', .n = (uint32_t) j->n_files };
-                return true;
-        case WIRE_CURRENT_FILE:
-                *ret = (WireValue) { .type = 'u', .n = job_current_file(j) };
-                return true;
-        case WIRE_RATE:
-                *ret = (WireValue) { .type = 't', .n = job_rate(j) };
-                return true;
-        case WIRE_EXPECTED_END_TIME:
-                *ret = (WireValue) { .type = 't', .n = job_expected_end_time(j) };
-                return true;
-        default:
-                return false;
-        }
-}
-
-/* PropertiesChanged's last argument: the names of the properties announced without their
- * values. */
-static int append_invalidated(sd_bus_message *m, const char **invalidated, size_t n) {
-        int r = sd_bus_message_open_container(m, 'a', "s");
-
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = bus_append_known_text(m, invalidated[i], NULL);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
-/* PropertiesChanged of the job interface with the n (≥ 1) entries, and the names invalidated. */
-static int build_changed_wire(sd_bus *bus, const char *path, const WireEntry *e, size_t n, const char **invalidated,
-                              size_t n_invalidated, sd_bus_message **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        uint64_t room = wire_first_key_room(strlen(XFERD_JOB_IFACE));
-        char buffer[WIRE_BUFFER_SIZE];
-        BusRows w = { .p = buffer, .offset = room - 4 };
-        int r;
-
-        if (wire_bound(e, n) > sizeof buffer)
-                return -E2BIG;
-        wire_entries(&w, e, n);
-        r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
-        if (r >= 0)
-                r = bus_append_known_text(m, XFERD_JOB_IFACE, NULL);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0)
-                r = wire_fill_room(m, "sv", room, buffer, &w);
-        if (r >= 0)
-                r = wire_append_value(m, &e[n - 1].v);
-        if (r >= 0)
-                r = wire_entry_close(m);  /* the entry, the array */
-        if (r >= 0)
-                r = append_invalidated(m, invalidated, n_invalidated);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(m);
-        return 0;
-}
-
-/* The signal through sd-bus: the entries' values by the vtable's getters. */
-static int build_changed_sdbus(sd_bus *bus, const char *path, Job *j, const JobPropertyEntry **entries, size_t n,
-                               const char **invalidated, size_t n_invalidated, sd_bus_message **ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r;
-
-        r = sd_bus_message_new_signal(bus, &m, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
-        if (r >= 0)
-                r = bus_append_known_text(m, XFERD_JOB_IFACE, NULL);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = append_job_property(bus, m, path, entries[i]->v, j, &error);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = append_invalidated(m, invalidated, n_invalidated);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(m);
-        return 0;
-}
-
-/* The signal, and in *ret_zero_told the job's zero_told once it is sent. Written in the wire
- * format when every value it carries can be, else through sd-bus. */
-static int build_changed(sd_bus *bus, const char *path, Job *j, char **names, sd_bus_message **ret,
-                         uint8_t *ret_zero_told) {
-        const JobPropertyEntry *entries[40];
-        WireEntry wire[40];
-        const char *invalidated[40];
-        size_t n = 0, n_invalidated = 0;
-        uint8_t zero_told = j->zero_told;
-        bool as_wire = true;
-        int r;
-
-        for (char **name = names; *name; name++) {
-                const JobPropertyEntry *e = job_property(*name);
-                const sd_bus_vtable *v;
-
-                if (!e)
-                        return -ENOENT;
-                if (e->zero != _ZERO_PROPERTY_NONE) {
-                        uint8_t bit = (uint8_t) (1u << e->zero);
-
-                        if (!zero_property_is_zero(j, e->zero))
-                                zero_told &= (uint8_t) ~bit;
-                        else if (zero_told & bit)
-                                continue;  /* zero, as last told: unchanged */
-                        else
-                                zero_told |= bit;
-                }
-                v = e->v;
-                if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION) {
-                        if (n_invalidated >= ELEMENTSOF(invalidated))
-                                return -E2BIG;
-                        invalidated[n_invalidated++] = *name;
-                } else if (v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE) {
-                        if (n >= ELEMENTSOF(entries))
-                                return -E2BIG;
-                        if (as_wire)
-                                as_wire = job_property_wire(e, j, &wire[n].v);
-                        wire[n].name = *name;
-                        entries[n++] = e;
-                } else
-                        return -EOPNOTSUPP;
-        }
-
-        r = as_wire && n > 0 ? build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, ret) : -E2BIG;
-        if (r < 0) {
-                /* -E2BIG: not for the wire format, or larger than its buffer (never for the daemon's
-                 * own values); anything else (no memory, a layout of sd-bus's the wire format does
-                 * not expect): sd-bus builds it. */
-                if (r != -E2BIG)
-                        log_debug_errno(r, "PropertiesChanged of job %s not in the wire format, through sd-bus",
-                                        j->id);
-                r = build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, ret);
-        } else if (wire_check_enabled()) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL;
-
-                if (build_changed_wire(bus, path, wire, n, invalidated, n_invalidated, &a) < 0 ||
-                    build_changed_sdbus(bus, path, j, entries, n, invalidated, n_invalidated, &b) < 0)
-                        abort();
-                wire_check_same("PropertiesChanged", a, b);
-        }
-        if (r < 0)
-                return r;
-        *ret_zero_told = zero_told;
-        return 0;
-}
-
-static void emit_changed(Job *j, char **names) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        Bus *b = job_bus(j);
-        BusJobPath path = bus_job_path(j);
-        uint8_t zero_told = 0;
-        int r;
-
-        r = build_changed(b->bus, path.s, j, names, &m, &zero_told);
-        if (r >= 0)
-                r = sd_bus_send(b->bus, m, NULL);
-        else  /* a property this does not know how to announce: sd-bus's own way, every name */
-                r = sd_bus_emit_properties_changed_strv(b->bus, path.s, XFERD_JOB_IFACE, names);
-        /* Not sent: the next signal carries them all again. */
-        j->zero_told = r >= 0 ? zero_told : 0;
-        if (r < 0)
-                log_debug_errno(r, "Failed to emit PropertiesChanged for job %s", j->id);
 }
 
 static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
@@ -428,74 +62,131 @@ static void observer_job_changed(Manager *m, Job *j, unsigned changes) {
 #undef ADD
         names[n] = NULL;
         if (n > 0)
-                emit_changed(j, names);
+                bus_job_changed_emit(job_bus(j), j, names);
 }
 
-static int emit_job_new(sd_bus *bus, const Job *j) {
+static int build_job_new(sd_bus *bus, const Job *j, const char *path, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        BusJobPath path = bus_job_path(j);
         int r;
 
         r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobNew");
         if (r >= 0)
                 r = bus_append_known_text(s, j->id, NULL);
         if (r >= 0)
-                r = sd_bus_message_append_basic(s, 'o', path.s);
-        if (r >= 0)
-                r = sd_bus_send(bus, s, NULL);
+                r = sd_bus_message_append_basic(s, 'o', path);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* JobNew whole into the batch's buffer (bus-out.h); -ENOBUFS when it does not go there. */
+static int out_job_new(Bus *b, const Job *j, const char *path) {
+        static const BusOutField f[] = {
+                { BUS_OUT_FIELD_PATH, 'o', XFERD_MANAGER_PATH, 0 },
+                { BUS_OUT_FIELD_INTERFACE, 's', XFERD_MANAGER_IFACE, 0 },
+                { BUS_OUT_FIELD_MEMBER, 's', "JobNew", 0 },
+                { BUS_OUT_FIELD_SIGNATURE, 'g', "so", 0 },
+        };
+        static BusOutFixed fixed = BUS_OUT_FIXED(f);
+        BusRows w;
+        int r;
+
+        r = bus_out_begin(b, SD_BUS_MESSAGE_SIGNAL, &fixed, NULL, 0, 16 + strlen(j->id) + strlen(path), &w);
+        if (r < 0)
+                return r;
+        wire_text(&w, j->id);
+        wire_text(&w, path);
+        r = bus_out_end(b, &w);
+        if (r >= 0 && wire_check_enabled()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                if (build_job_new(b->bus, j, path, &m) < 0)
+                        abort();
+                bus_out_check_last(b, "JobNew", m);
+        }
         return r;
 }
 
 static void observer_job_new(Manager *m, Job *j) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL, *n = NULL;
         Bus *b = job_bus(j);
         BusJobPath path = bus_job_path(j);
         int r;
 
-        r = bus_job_added_new(b->bus, path.s, j, &s);
-        if (r >= 0)
-                r = sd_bus_send(b->bus, s, NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
+        /* Into the batch's buffer, or through sd-bus after it. */
+        if (bus_job_added_out(b, path.s, j) < 0) {
+                bus_out_flush(b);
+                r = bus_job_added_new(b->bus, path.s, j, &s);
+                if (r >= 0)
+                        r = sd_bus_send(b->bus, s, NULL);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
+        }
 
-        r = emit_job_new(b->bus, j);
+        if (out_job_new(b, j, path.s) >= 0)
+                return;
+        bus_out_flush(b);
+        r = build_job_new(b->bus, j, path.s, &n);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, n, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobNew for job %s", j->id);
 }
 
 static void observer_job_transferred(Manager *m, Job *j) {
-        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Transferred", NULL);
+        int r;
+
+        bus_out_flush(job_bus(j));
+        r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Transferred", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Transferred for job %s", j->id);
 }
 
 static void observer_job_failed(Manager *m, Job *j) {
         char buf[128];
-        int r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Failed", "ss",
+        int r;
+
+        bus_out_flush(job_bus(j));
+        r = sd_bus_emit_signal(job_bus(j)->bus, bus_job_path(j).s, XFERD_JOB_IFACE, "Failed", "ss",
                                    bus_job_error_name(j, buf, sizeof buf), strempty(j->error_summary));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit Failed for job %s", j->id);
 }
 
 static void observer_job_removed(Manager *m, Job *j) {
-        int r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved",
+        int r;
+
+        bus_out_flush(job_bus(j));
+        r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved",
                                    "sos", j->id, bus_job_path(j).s, job_state_to_string(j->state));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobRemoved for job %s", j->id);
 }
 
 static void observer_job_gone(Manager *m, Job *j) {
-        int r = sd_bus_emit_object_removed(job_bus(j)->bus, bus_job_path(j).s);
+        int r;
+
+        bus_out_flush(job_bus(j));
+        r = sd_bus_emit_object_removed(job_bus(j)->bus, bus_job_path(j).s);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit InterfacesRemoved for job %s", j->id);
 }
 
 static void observer_network_changed(Manager *m) {
         Bus *b = manager_get_observer_userdata(m);
-        int r = sd_bus_emit_properties_changed(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "NetworkSource",
+        int r;
+
+        bus_out_flush(b);
+        r = sd_bus_emit_properties_changed(b->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "NetworkSource",
                                                "NetworkMetered", "NetworkConnectivity", NULL);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit PropertiesChanged for the network");
+}
+
+/* The batch's signals and replies into one buffer, sent once its replies are in (bus-out.h). */
+static void observer_batch_closing(Manager *m) {
+        bus_out_open(manager_get_observer_userdata(m));
 }
 
 static void observer_batch_closed(Manager *m, int r, const CallError *e) {
@@ -505,12 +196,15 @@ static void observer_batch_closed(Manager *m, int r, const CallError *e) {
 static void observer_idle_changed(Manager *m, bool idle) {
         Bus *b = manager_get_observer_userdata(m);
 
+        /* What the batch's buffer holds goes before whatever the daemon's idleness sends. */
+        bus_out_flush(b);
         if (b->idle_changed)
                 b->idle_changed(b->idle_userdata, idle);
 }
 
 const ManagerObserver bus_observer_template = {
         .idle_changed = observer_idle_changed,
+        .batch_closing = observer_batch_closing,
         .batch_closed = observer_batch_closed,
         .network_changed = observer_network_changed,
         .job_new = observer_job_new,

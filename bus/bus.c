@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-out.h"
 #include "bus.h"
 #include "log.h"
 
@@ -34,6 +35,9 @@ int bus_install(Bus *b) {
         r = bus_batch_new(b, &b->batch);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up batched replies");
+        r = bus_out_new(&b->out);
+        if (r < 0)
+                return log_oom();
         r = sd_bus_add_object_vtable(b->bus, NULL, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
                                      bus_manager_vtable, b);
         if (r < 0)
@@ -62,6 +66,7 @@ void bus_uninstall(Bus *b) {
 
         /* The manager, freed first, closed its batch: no reply is kept any more. */
         b->batch = bus_batch_free(b->batch);
+        b->out = bus_out_free(b->out);
         b->polkit = bus_polkit_free(b->polkit);
         b->creds = bus_creds_free(b->creds);
 }

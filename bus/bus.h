@@ -18,27 +18,33 @@ typedef struct BusJobPath {
         char s[sizeof(XFERD_JOB_PATH_PREFIX) + XFERD_JOB_ID_LEN];
 } BusJobPath;
 
-static inline BusJobPath bus_job_path(const Job *j) {
+static inline BusJobPath bus_job_path_of(const char *id) {
         static const char prefix[] = XFERD_JOB_PATH_PREFIX;
-        size_t n = strnlen(j->id, sizeof j->id - 1);
+        size_t n = strnlen(id, XFERD_JOB_ID_LEN);
         BusJobPath p;
 
         /* Not snprintf(): ListJobs builds 100 000 of these in one call. */
         memcpy(p.s, prefix, sizeof prefix - 1);
-        memcpy(p.s + sizeof prefix - 1, j->id, n);
+        memcpy(p.s + sizeof prefix - 1, id, n);
         p.s[sizeof prefix - 1 + n] = 0;
         return p;
+}
+
+static inline BusJobPath bus_job_path(const Job *j) {
+        return bus_job_path_of(j->id);
 }
 
 typedef struct BusCreds BusCreds;
 typedef struct BusPolkit BusPolkit;
 typedef struct BusBatch BusBatch;
+typedef struct BusOut BusOut;
 
 typedef struct Bus {
         sd_bus *bus;
         BusCreds *creds;
         BusPolkit *polkit;              /* system bus only */
         BusBatch *batch;                /* replies of Download calls kept until their commit */
+        BusOut *out;                    /* a closing batch's messages, sent with one write (bus-out.h) */
         char bus_id[33];        /* this bus's id (GUID), in hex: part of a job's owner binding */
         Manager *manager;
         bool system;
@@ -61,10 +67,11 @@ bool bus_holds_calls(const Bus *b);
 
 /* bus-batch.c: the replies of a batch of Download calls, sent once the manager has committed
  * and announced the batch (observer.batch_closed); a filter closes the batch before any
- * other call. bus_batch_keep() returns 1: the reply is kept. */
+ * other call. bus_batch_keep() returns 1: the call is kept, and its reply (the id and path of
+ * the job j it made) made when the batch is closed, into the batch's buffer (bus-out.h). */
 int bus_batch_new(Bus *b, BusBatch **ret);
 BusBatch *bus_batch_free(BusBatch *q);
-int bus_batch_keep(Bus *b, sd_bus_message *call, sd_bus_message *reply);
+int bus_batch_keep(Bus *b, sd_bus_message *call, const Job *j);
 void bus_batch_closed(Bus *b, int r, const CallError *e);
 
 /* bus-creds.c: the caller's uid and groups, from the bus credentials, cached per unique name;
@@ -229,8 +236,13 @@ int bus_append_known_text(sd_bus_message *m, const char *s, char **ret);
  * (LimitsExceeded) before it would pass this, which leaves room for the message's header.
  * XFERD_TEST_MESSAGE_MAX_BYTES (the bus's limit in a test) lowers it. */
 size_t bus_message_max(void);
-/* bus-job-added.c: a new job object's InterfacesAdded, sent by the observer. */
+/* bus-job-added.c: a new job object's InterfacesAdded, sent by the observer; or written whole
+ * into a closing batch's buffer (bus-out.h), -ENOBUFS when it does not go there. */
 int bus_job_added_new(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret);
+int bus_job_added_out(Bus *b, const char *path, const Job *j);
+/* bus-job-changed.c: a job's PropertiesChanged of the properties `names` (NULL-terminated
+ * literals of the job interface), into a closing batch's buffer or through sd-bus. */
+void bus_job_changed_emit(Bus *b, Job *j, char **names);
 /* bus-message-size.c: the bytes a received message holds (an upper estimate, read from its body
  * and rewound); one of more than max bytes, or with too many values to count cheaply, counts as
  * bus_message_max() (the reading stops there). */

@@ -115,6 +115,30 @@ static void dir_check_done(DirCheck *c) {
         c->path = mfree(c->path);
 }
 
+/* ".NAME.xferd-ID-INDEX": a file's temporary name beside its destination. Not asprintf(), which
+ * took 1 600 instructions of a Download call. */
+static char *temp_name_new(const char *name, const char *id, size_t index) {
+        static const char middle[] = ".xferd-";
+        size_t a = strlen(name), b = strlen(id);
+        char *s, *p;
+
+        if (index > UINT32_MAX) {
+                if (asprintf(&s, ".%s.xferd-%s-%zu", name, id, index) < 0)
+                        return NULL;
+                return s;
+        }
+        p = s = malloc(1 + a + sizeof middle - 1 + b + 1 + DECIMAL_U32_MAX);
+        if (!s)
+                return NULL;
+        *p++ = '.';
+        p = mempcpy(p, name, a);
+        p = mempcpy(p, middle, sizeof middle - 1);
+        p = mempcpy(p, id, b);
+        *p++ = '-';
+        (void) decimal_u32(p, (uint32_t) index);
+        return s;
+}
+
 static int file_new(Job *j, const char *url, const char *path, const JobFileOptions *options, size_t index,
                     DirCheck *check, JobFile **ret, CallError *e) {
         _cleanup_free_ char *copy1 = NULL, *copy2 = NULL, *temp_name = NULL;
@@ -190,7 +214,8 @@ static int file_new(Job *j, const char *url, const char *path, const JobFileOpti
                                       "%s is a directory; give the path of the file to write.", path);
 
 make:
-        if (asprintf(&temp_name, ".%s.xferd-%s-%zu", name, j->id, index) < 0)
+        temp_name = temp_name_new(name, j->id, index);
+        if (!temp_name)
                 return -ENOMEM;
         f = job_file_new(url, path, dir, name, temp_name);
         if (!f)

@@ -103,6 +103,8 @@ int manager_batch_close(Manager *m, CallError *e) {
                                    m->config.state_dir, strerror(-r));
         }
         /* Stored: told, then answered. */
+        if (m->observer.batch_closing)
+                m->observer.batch_closing(m);
         manager_changes_flush(m);
         idle_check(m);
         if (m->observer.batch_closed)

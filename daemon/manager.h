@@ -37,6 +37,9 @@ typedef struct ManagerObserver {
         void (*job_gone)(Manager *m, Job *j);     /* retention over, about to be freed */
         void (*idle_changed)(Manager *m, bool idle);
         void (*network_changed)(Manager *m);      /* what manager_get_network() says changed */
+        /* A batch is about to tell its jobs (committed or not): what it tells and replies,
+         * from here to batch_closed, comes from this close. */
+        void (*batch_closing)(Manager *m);
         /* A batch was committed (r >= 0) or refused (r < 0, e): its calls may reply now. */
         void (*batch_closed)(Manager *m, int r, const CallError *e);
         void *userdata;

@@ -6,7 +6,7 @@
 #include "store-internal.h"
 
 int store_save_job_row(Store *s, const Job *j) {
-        _cleanup_free_ char *headers = NULL, *groups = NULL, *gid = NULL;
+        _cleanup_free_ char *headers = NULL, *groups = NULL;
         sqlite3_stmt *st;
         int rc = SQLITE_OK, r;
 
@@ -20,9 +20,7 @@ int store_save_job_row(Store *s, const Job *j) {
         r = store_join_list(s, j->http_headers, "headers of job", j->id, &headers);
         if (r < 0)
                 return r;
-        if (j->identity_from_caller &&
-            (sql_join_gids(j->identity.groups, j->identity.n_groups, &groups) < 0 ||
-             asprintf(&gid, "%u", (unsigned) j->identity.gid) < 0))
+        if (j->identity_from_caller && sql_join_gids(j->identity.groups, j->identity.n_groups, &groups) < 0)
                 return store_doom(s, log_oom());
 
         st = s->save_job;
@@ -34,7 +32,10 @@ int store_save_job_row(Store *s, const Job *j) {
         sql_bind_text(st, ":http_headers", headers, &rc);
         sql_bind_text(st, ":cost_policy", cost_policy_to_string(j->cost_policy), &rc);
         /* NULL: from the user database when the job is loaded. */
-        sql_bind_text(st, ":fs_gid", gid, &rc);
+        if (j->identity_from_caller)
+                sql_bind_int64(st, ":fs_gid", (int64_t) j->identity.gid, &rc);
+        else
+                sql_bind_text(st, ":fs_gid", NULL, &rc);
         sql_bind_text(st, ":fs_groups", groups, &rc);
         sql_bind_int64(st, ":max_concurrent_files", j->max_concurrent_files, &rc);
         store_columns_bind(st, &store_job_columns, j, &rc);

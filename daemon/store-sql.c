@@ -227,8 +227,11 @@ int sql_join_gids(const gid_t *gids, int n, char **ret) {
         if (!buf)
                 return -ENOMEM;
         *p = 0;
-        for (int i = 0; i < n; i++)
-                p += sprintf(p, i == 0 ? "%u" : " %u", (unsigned) gids[i]);
+        for (int i = 0; i < n; i++) {
+                if (i > 0)
+                        *p++ = ' ';
+                p += decimal_u32(p, (uint32_t) gids[i]);
+        }
         *ret = buf;
         return 0;
 }

@@ -10,17 +10,19 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "util.h"
+
 typedef struct Hashmap Hashmap;
 
 /* A uid as a key: its decimal digits, kept in the value for as long as it is in the map. */
 typedef struct UidKey {
-        char s[12];
+        char s[DECIMAL_U32_MAX];
 } UidKey;
 
 static inline UidKey uid_key(uid_t uid) {
         UidKey k;
 
-        (void) snprintf(k.s, sizeof k.s, "%u", (unsigned) uid);
+        (void) decimal_u32(k.s, (uint32_t) uid);
         return k;
 }
 

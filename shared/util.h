@@ -130,6 +130,22 @@ const char *string_table_get(const char *const *table, size_t n, long i);
  * -EINVAL when s does not start with a digit; -ERANGE when something follows the digits or
  * the number is larger than max. */
 int parse_uint64(const char *s, uint64_t max, uint64_t *ret);
+/* v's decimal digits and a NUL into buf (DECIMAL_U32_MAX bytes); returns the count of digits. Not
+ * snprintf(), which takes about 600 instructions for it: the keys and names a new job needs. */
+#define DECIMAL_U32_MAX 11
+static inline size_t decimal_u32(char *buf, uint32_t v) {
+        char digits[DECIMAL_U32_MAX];
+        size_t n = 0;
+
+        do {
+                digits[n++] = (char) ('0' + v % 10);
+                v /= 10;
+        } while (v > 0);
+        for (size_t i = 0; i < n; i++)
+                buf[i] = digits[n - 1 - i];
+        buf[n] = 0;
+        return n;
+}
 
 /* Grows *items (of `size`-byte elements) to hold at least `need`, doubling from 16. An array
  * of more than PTRDIFF_MAX bytes (no allocator makes one) is refused with -ENOMEM before it

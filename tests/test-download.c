@@ -197,8 +197,32 @@ typedef struct {
         guint replies;
         gboolean all_in;        /* every expected reply came */
         guint job_new_at_first_reply;
-        char *jobs[8];          /* the replies' job paths, in the calls' order */
+        guint unannounced;      /* replies that came before their job's signals */
+        char *jobs[32];         /* the replies' job paths, in the calls' order */
 } Pipelined;
+
+/* Which of a new job's three signals (InterfacesAdded 1, JobNew 2, its PropertiesChanged 4)
+ * arrived since the calls, for the job at path. */
+static guint
+announced (const Pipelined *p, const char *path)
+{
+        guint seen = 0;
+
+        for (guint i = p->from; i < p->fx->signals->len; i++) {
+                const RecordedSignal *sig = g_ptr_array_index (p->fx->signals, i);
+                const char *job = NULL;
+
+                if (g_strcmp0 (sig->member, "InterfacesAdded") == 0) {
+                        g_variant_get_child (sig->params, 0, "&o", &job);
+                        seen |= g_strcmp0 (job, path) == 0 ? 1 : 0;
+                } else if (g_strcmp0 (sig->member, "JobNew") == 0) {
+                        g_variant_get_child (sig->params, 1, "&o", &job);
+                        seen |= g_strcmp0 (job, path) == 0 ? 2 : 0;
+                } else if (g_strcmp0 (sig->member, "PropertiesChanged") == 0 && g_strcmp0 (sig->path, path) == 0)
+                        seen |= 4;
+        }
+        return seen;
+}
 
 static void
 on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
@@ -210,6 +234,8 @@ on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
         g_assert_no_error (error);
         g_assert_cmpuint (p->replies, <, G_N_ELEMENTS (p->jobs));
         g_variant_get (reply, "(&so)", NULL, &p->jobs[p->replies]);
+        if (announced (p, p->jobs[p->replies]) != 7)
+                p->unannounced++;
         p->all_in = p->replies + 1 == p->expected;
         if (p->replies++ > 0)
                 return;
@@ -284,6 +310,7 @@ test_download_batch (void)
         bus_fixture_run_until (env->fx, &p.all_in, WAIT_TIMEOUT_MS);
         g_assert_cmpuint (p.replies, ==, N);
         g_assert_cmpuint (p.job_new_at_first_reply, ==, N);
+        g_assert_cmpuint (p.unannounced, ==, 0);
 
         xferd_process_kill (env->fx);
         xferd_process_start (env->fx);
@@ -304,6 +331,54 @@ test_download_batch (void)
                                g_str_equal (state, "transferring"));
                 g_free (p.jobs[i]);
         }
+}
+
+/* More Download calls at once than a batch takes (BATCH_MAX_CALLS, 16): the batch closes at
+ * its last call, which is answered with the others (in the batch's one write, bus-out.c), and
+ * the next calls make the next batch. Every reply comes after its job's InterfacesAdded, JobNew
+ * and PropertiesChanged. */
+static void
+test_download_batch_full (void)
+{
+        g_autofree char *first = NULL;
+        g_autoptr(XferdEnv) env = env_slot_taken (FALSE, &first, NULL);
+        g_autoptr(GError) error = NULL;
+        enum { N = 16 + 4 };
+
+        if (!env)
+                return;
+
+        pid_t pid = xferd_process_pid (env->fx);
+        g_assert_cmpint (pid, >, 0);
+        g_assert_no_errno (kill (pid, SIGSTOP));
+        Pipelined p = {
+                .fx = env->fx,
+                .from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL),
+                .expected = N,
+        };
+        for (guint i = 0; i < N; i++) {
+                g_autofree char *name = g_strdup_printf ("full-%u.bin", i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                g_dbus_connection_call (env->fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                        "Download", g_variant_new ("(ssa{sv})", env->url, path, NULL),
+                                        G_VARIANT_TYPE ("(so)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                        on_pipelined_reply, &p);
+        }
+        g_autoptr(GVariant) id = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
+                                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                                              "GetId", NULL, G_VARIANT_TYPE ("(s)"),
+                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_no_errno (kill (pid, SIGCONT));
+
+        bus_fixture_run_until (env->fx, &p.all_in, WAIT_TIMEOUT_MS);
+        g_assert_cmpuint (p.replies, ==, N);
+        g_assert_cmpuint (p.unannounced, ==, 0);
+        /* The first batch's sixteen were told before its first reply; the others after it. */
+        g_assert_cmpuint (p.job_new_at_first_reply, >=, 16);
+        g_assert_cmpuint (p.job_new_at_first_reply, <, N);
+        for (guint i = 0; i < N; i++)
+                g_free (p.jobs[i]);
 }
 
 /* sqlite3_exec()'s callback for a count(*): the number into *data. */
@@ -984,6 +1059,7 @@ const TestCase test_cases[] = {
         { "/download/one-signal-per-call", test_one_signal_per_call },
         { "/download/download-one-step", test_download_one_step },
         { "/download/download-batch", test_download_batch },
+        { "/download/download-batch-full", test_download_batch_full },
         { "/download/recorded-at-creation", test_recorded_at_creation },
         { "/download/recorded-with-start", test_recorded_with_start },
         { "/download/directory-let-go", test_directory_let_go },

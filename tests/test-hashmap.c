@@ -120,10 +120,23 @@ static void test_remove_orders(void) {
         }
 }
 
+/* A uid's key is its decimal digits, as printf() writes them, for every number of digits. */
+static void test_uid_key(void) {
+        static const uid_t uids[] = { 0, 7, 10, 99, 1000, 65534, 123456789, 4294967294u, 4294967295u };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(uids); i++) {
+                char expected[16];
+
+                g_snprintf(expected, sizeof expected, "%u", (unsigned) uids[i]);
+                g_assert_cmpstr(uid_key(uids[i]).s, ==, expected);
+        }
+}
+
 const TestCase test_cases[] = {
         { "/hashmap/put-get", test_put_get },
         { "/hashmap/many", test_many },
         { "/hashmap/remove-orders", test_remove_orders },
         { "/hashmap/reserve", test_reserve },
+        { "/hashmap/uid-key", test_uid_key },
         { NULL, NULL }
 };
