@@ -7,71 +7,38 @@
  * overtaken). */
 #include <glib.h>
 #include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "bus-out.h"
+#include "bus-pair.h"
 #include "bus-wire.h"
 #include "bus.h"
 #include "test-cases.h"
 
 typedef struct Pair {
-        sd_bus *client, *server;
+        BusPair pair;
         Bus bus;                /* on the client */
 } Pair;
 
 static void pair_open(Pair *p) {
-        sd_id128_t id;
-        int fds[2];
-
-        *p = (Pair) { .client = NULL };
-        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
-        g_assert_cmpint(sd_id128_randomize(&id), ==, 0);
-        g_assert_cmpint(sd_bus_new(&p->server), ==, 0);
-        g_assert_cmpint(sd_bus_set_fd(p->server, fds[0], fds[0]), ==, 0);
-        g_assert_cmpint(sd_bus_set_server(p->server, 1, id), ==, 0);
-        g_assert_cmpint(sd_bus_set_anonymous(p->server, 1), ==, 0);
-        g_assert_cmpint(sd_bus_start(p->server), ==, 0);
-        g_assert_cmpint(sd_bus_new(&p->client), ==, 0);
-        g_assert_cmpint(sd_bus_set_fd(p->client, fds[1], fds[1]), ==, 0);
-        g_assert_cmpint(sd_bus_set_anonymous(p->client, 1), ==, 0);
-        g_assert_cmpint(sd_bus_start(p->client), ==, 0);
-        /* Both authenticated: the client's queue is empty. */
-        for (int i = 0; i < 1000 && (sd_bus_is_ready(p->client) <= 0 || sd_bus_is_ready(p->server) <= 0); i++) {
-                g_assert_cmpint(sd_bus_process(p->client, NULL), >=, 0);
-                g_assert_cmpint(sd_bus_process(p->server, NULL), >=, 0);
-        }
-        g_assert_cmpint(sd_bus_is_ready(p->client), >, 0);
-        p->bus.bus = p->client;
+        *p = (Pair) { .bus.bus = NULL };
+        bus_pair_open(&p->pair);
+        p->bus.bus = p->pair.client;
         g_assert_cmpint(bus_out_new(&p->bus.out), ==, 0);
 }
 
 static void pair_close(Pair *p) {
         bus_out_free(p->bus.out);
-        sd_bus_close_unref(p->client);
-        sd_bus_close_unref(p->server);
+        bus_pair_close(&p->pair);
 }
 
 /* The next message the server reads. */
 static sd_bus_message *pair_read(Pair *p) {
-        sd_bus_message *got = NULL;
-
-        for (int i = 0; i < 100000 && !got; i++) {
-                int r = sd_bus_process(p->client, NULL);
-
-                g_assert_cmpint(r, >=, 0);
-                r = sd_bus_process(p->server, &got);
-                g_assert_cmpint(r, >=, 0);
-                if (!got && r == 0)
-                        g_assert_cmpint(sd_bus_wait(p->server, 10000), >=, 0);
-        }
-        g_assert_nonnull(got);
-        return got;
+        return bus_pair_receive(&p->pair);
 }
 
 /* The signal Tick(u n) through sd-bus. */
 static void send_sdbus(Pair *p, uint32_t n) {
-        g_assert_cmpint(sd_bus_emit_signal(p->client, "/org/xferd/Test", "org.xferd.Test", "Tick", "u", n), >=, 0);
+        g_assert_cmpint(sd_bus_emit_signal(p->pair.client, "/org/xferd/Test", "org.xferd.Test", "Tick", "u", n), >=, 0);
 }
 
 /* The same signal whole into the buffer. */
@@ -163,16 +130,17 @@ static void test_queued(void) {
         g_assert_nonnull(big);
         memset(big, 'x', 64 * 1024);
         pair_open(&p);
-        for (i = 0; i < 10000 && !(sd_bus_get_events(p.client) & POLLOUT); i++)
-                g_assert_cmpint(sd_bus_emit_signal(p.client, "/org/xferd/Test", "org.xferd.Test", "Big", "s", big), >=, 0);
-        g_assert_true(sd_bus_get_events(p.client) & POLLOUT);
+        for (i = 0; i < 10000 && !(sd_bus_get_events(p.pair.client) & POLLOUT); i++)
+                g_assert_cmpint(sd_bus_emit_signal(p.pair.client, "/org/xferd/Test", "org.xferd.Test", "Big", "s", big),
+                                >=, 0);
+        g_assert_true(sd_bus_get_events(p.pair.client) & POLLOUT);
         bus_out_open(&p.bus);
         g_assert_false(bus_out_is_open(&p.bus));
         g_assert_cmpint(send_out(&p, 1), ==, -ENOBUFS);
         /* Everything read: sd-bus's queue written, the socket empty. */
         for (int k = 0; k < i; k++)
                 sd_bus_message_unref(pair_read(&p));
-        g_assert_false(sd_bus_get_events(p.client) & POLLOUT);
+        g_assert_false(sd_bus_get_events(p.pair.client) & POLLOUT);
         bus_out_open(&p.bus);
         g_assert_true(bus_out_is_open(&p.bus));
         g_assert_cmpint(send_out(&p, 7), ==, 0);
