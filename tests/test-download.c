@@ -272,6 +272,41 @@ env_slot_taken (gboolean auto_complete, char **first, char **first_id)
         return env;
 }
 
+/* n Download calls of env->url (PREFIX-0.bin, …) sent at once while xferd is stopped, so that
+ * they wait in its socket together; once xferd goes on, each is answered, after its job's
+ * signals. p->jobs holds the jobs, the caller's to free. */
+static void
+download_pipelined (XferdEnv *env, const char *prefix, guint n, Pipelined *p)
+{
+        g_autoptr(GError) error = NULL;
+        pid_t pid = xferd_process_pid (env->fx);
+
+        g_assert_cmpuint (n, <=, G_N_ELEMENTS (p->jobs));
+        g_assert_cmpint (pid, >, 0);
+        g_assert_no_errno (kill (pid, SIGSTOP));
+        p->from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        p->expected = n;
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *name = g_strdup_printf ("%s-%u.bin", prefix, i);
+                g_autofree char *path = g_build_filename (env->dir, name, NULL);
+                g_dbus_connection_call (env->fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
+                                        "Download", g_variant_new ("(ssa{sv})", env->url, path, NULL),
+                                        G_VARIANT_TYPE ("(so)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                        on_pipelined_reply, p);
+        }
+        /* The bus has handed every call to xferd's socket once it answers a later call of ours. */
+        g_autoptr(GVariant) id = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
+                                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                                              "GetId", NULL, G_VARIANT_TYPE ("(s)"),
+                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_no_errno (kill (pid, SIGCONT));
+
+        bus_fixture_run_until (env->fx, &p->all_in, WAIT_TIMEOUT_MS);
+        g_assert_cmpuint (p->replies, ==, n);
+        g_assert_cmpuint (p->unannounced, ==, 0);
+}
+
 static void
 test_download_batch (void)
 {
@@ -282,35 +317,10 @@ test_download_batch (void)
 
         if (!env)
                 return;
+        Pipelined p = { .fx = env->fx };
 
-        pid_t pid = xferd_process_pid (env->fx);
-        g_assert_cmpint (pid, >, 0);
-        g_assert_no_errno (kill (pid, SIGSTOP));
-        Pipelined p = {
-                .fx = env->fx,
-                .from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL),
-                .expected = N,
-        };
-        for (guint i = 0; i < N; i++) {
-                g_autofree char *name = g_strdup_printf ("batch-%u.bin", i);
-                g_autofree char *path = g_build_filename (env->dir, name, NULL);
-                g_dbus_connection_call (env->fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                                        "Download", g_variant_new ("(ssa{sv})", env->url, path, NULL),
-                                        G_VARIANT_TYPE ("(so)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                        on_pipelined_reply, &p);
-        }
-        /* The bus has handed every call to xferd's socket once it answers a later call of ours. */
-        g_autoptr(GVariant) id = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
-                                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                              "GetId", NULL, G_VARIANT_TYPE ("(s)"),
-                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-        g_assert_no_error (error);
-        g_assert_no_errno (kill (pid, SIGCONT));
-
-        bus_fixture_run_until (env->fx, &p.all_in, WAIT_TIMEOUT_MS);
-        g_assert_cmpuint (p.replies, ==, N);
+        download_pipelined (env, "batch", N, &p);
         g_assert_cmpuint (p.job_new_at_first_reply, ==, N);
-        g_assert_cmpuint (p.unannounced, ==, 0);
 
         xferd_process_kill (env->fx);
         xferd_process_start (env->fx);
@@ -342,38 +352,13 @@ test_download_batch_full (void)
 {
         g_autofree char *first = NULL;
         g_autoptr(XferdEnv) env = env_slot_taken (FALSE, &first, NULL);
-        g_autoptr(GError) error = NULL;
         enum { N = 16 + 4 };
 
         if (!env)
                 return;
+        Pipelined p = { .fx = env->fx };
 
-        pid_t pid = xferd_process_pid (env->fx);
-        g_assert_cmpint (pid, >, 0);
-        g_assert_no_errno (kill (pid, SIGSTOP));
-        Pipelined p = {
-                .fx = env->fx,
-                .from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL),
-                .expected = N,
-        };
-        for (guint i = 0; i < N; i++) {
-                g_autofree char *name = g_strdup_printf ("full-%u.bin", i);
-                g_autofree char *path = g_build_filename (env->dir, name, NULL);
-                g_dbus_connection_call (env->fx->conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE,
-                                        "Download", g_variant_new ("(ssa{sv})", env->url, path, NULL),
-                                        G_VARIANT_TYPE ("(so)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                        on_pipelined_reply, &p);
-        }
-        g_autoptr(GVariant) id = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
-                                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                              "GetId", NULL, G_VARIANT_TYPE ("(s)"),
-                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-        g_assert_no_error (error);
-        g_assert_no_errno (kill (pid, SIGCONT));
-
-        bus_fixture_run_until (env->fx, &p.all_in, WAIT_TIMEOUT_MS);
-        g_assert_cmpuint (p.replies, ==, N);
-        g_assert_cmpuint (p.unannounced, ==, 0);
+        download_pipelined (env, "full", N, &p);
         /* The first batch's sixteen were told before its first reply; the others after it. */
         g_assert_cmpuint (p.job_new_at_first_reply, >=, 16);
         g_assert_cmpuint (p.job_new_at_first_reply, <, N);
