@@ -48,6 +48,8 @@ struct IoPool {
         bool *idle;                     /* per thread: waiting for a task */
         cpu_set_t any;                  /* where a free thread may run: the process's CPUs */
         uint64_t await_until;           /* CLOCK_MONOTONIC µs */
+        void (*drained)(void *userdata);        /* io_pool_set_drained() */
+        void *drained_userdata;
 };
 
 /* A worker's thread_sched_set() failed, and was logged. */
@@ -169,6 +171,8 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 p->busy--;
                 t->done(t);
         }
+        if (p->busy == 0 && p->drained)
+                p->drained(p->drained_userdata);
         return 0;
 }
 
@@ -392,6 +396,13 @@ void io_pool_set_priority(IoPool *p, int64_t priority) {
         assert(p);
 
         (void) sd_event_source_set_priority(p->source, priority);
+}
+
+void io_pool_set_drained(IoPool *p, void (*drained)(void *userdata), void *userdata) {
+        assert(p);
+
+        p->drained = drained;
+        p->drained_userdata = userdata;
 }
 
 unsigned io_pool_busy(const IoPool *p) {

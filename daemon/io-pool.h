@@ -70,6 +70,10 @@ void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec);
 
 /* Tasks submitted whose done() has not run yet. */
 unsigned io_pool_busy(const IoPool *p);
+/* drained() runs on the loop once the last task's done() has run (io_pool_busy() is 0 again),
+ * whatever the task: a task whose done() tells nobody (a batch's closes) must not leave the
+ * daemon counted busy. */
+void io_pool_set_drained(IoPool *p, void (*drained)(void *userdata), void *userdata);
 /* Whether a task submitted now finds a thread that has none (it waits for no other task). */
 bool io_pool_has_room(const IoPool *p);
 

@@ -371,6 +371,10 @@ static int add_timer_off(Manager *m, sd_event_source **ret, clockid_t clock, uin
         return 0;
 }
 
+static void on_io_drained(void *userdata) {
+        idle_check(userdata);
+}
+
 int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -420,6 +424,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 return r;
         /* Cancel and Complete reply once their unlink or rename is back. */
         io_pool_set_priority(m->io_pool, MANAGER_CALL_PRIORITY);
+        /* A file operation under way keeps the daemon from exiting (manager_is_idle()): the
+         * last one's end, whoever's it was, lets it go. */
+        io_pool_set_drained(m->io_pool, on_io_drained, m);
         /* Hashing yields the CPU to the loop, the bus and the servers a call's reply goes
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);

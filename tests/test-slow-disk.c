@@ -20,6 +20,8 @@
  * - Cancel of a transferred job (its file closed) whose file is large: the name
  *   goes before the reply, the blocks after it (the file is unlinked open and
  *   closed afterwards, held 2 s in slow-close).
+ * - Complete's files closed after its reply (held in slow-close): the daemon is
+ *   idle once they are, and exits.
  */
 #include <fcntl.h>
 #include <pwd.h>
@@ -226,6 +228,22 @@ test_cancel_frees_blocks_after_reply (XferdEnv *env)
         bus_async_reply_clear (&cancel);
 }
 
+/* Complete closes the finished files on a worker after its reply (held 2 s in slow-close): once
+ * they are closed, the daemon is idle again and exits after its idle timeout. (It stayed,
+ * counted busy by the close, when nothing else came to look again.) */
+static void
+test_idle_after_complete_closes (XferdEnv *env)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *job = transferred_job (env, "slow-close", &dir, NULL);
+        pid_t pid = xferd_process_pid (env->fx);
+
+        g_assert_cmpint (pid, >, 0);
+        g_assert_false (xferd_complete (env->fx, job));
+        wait_delay_logged (env, "CLOSE");
+        g_assert_true (xferd_process_wait_gone (env->fx, pid, 0, WAIT_TIMEOUT_MS));
+}
+
 static void
 test_cancel_stops_transfer_before_unlink (XferdEnv *env)
 {
@@ -296,6 +314,7 @@ test_cancel_during_renames (XferdEnv *env)
 
 static const BusFixtureOptions system_bus = { .system_bus = TRUE };
 static const BusFixtureOptions session_bus = { .system_bus = FALSE };
+static const BusFixtureOptions session_bus_idle = { .system_bus = FALSE, .idle_timeout = 1 };
 
 static const XferdEnvCase env_cases[] = {
         { "/slow-disk/other-user-answered-while-fsync-hangs", test_other_user_answered, &system_bus },
@@ -303,6 +322,7 @@ static const XferdEnvCase env_cases[] = {
         { "/slow-disk/cancel-waits-for-unlink", test_cancel_waits_for_unlink, &session_bus },
         { "/slow-disk/cancel-stops-transfer-before-unlink", test_cancel_stops_transfer_before_unlink, &session_bus },
         { "/slow-disk/cancel-frees-blocks-after-reply", test_cancel_frees_blocks_after_reply, &session_bus },
+        { "/slow-disk/idle-after-complete-closes", test_idle_after_complete_closes, &session_bus_idle },
         { "/slow-disk/cancel-during-renames", test_cancel_during_renames, &session_bus },
         { NULL, NULL, NULL }
 };
