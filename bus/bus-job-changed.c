@@ -406,15 +406,15 @@ static int out_changed(Bus *b, const char *path, Job *j, const Changed *c) {
                 wire_text(&w, c->invalidated[i]);
         length = (uint32_t) (w.offset - start);
         memcpy(length_at, &length, sizeof length);
-        r = bus_out_end(b, &w);
-        if (r >= 0 && wire_check_enabled()) {
+        bus_out_end(b, &w);
+        if (wire_check_enabled()) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 
                 if (build_changed_sdbus(b->bus, path, j, c->entries, c->n, c->invalidated, c->n_invalidated, &m) < 0)
                         abort();
                 bus_out_check_last(b, "PropertiesChanged", m);
         }
-        return r;
+        return 0;
 }
 
 void bus_job_changed_emit(Bus *b, Job *j, char **names) {

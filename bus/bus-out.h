@@ -72,7 +72,7 @@ void bus_out_flush(Bus *b);
  * (a body past its bound aborts). */
 int bus_out_begin(Bus *b, uint8_t type, BusOutFixed *fixed, const BusOutField *f, size_t n, size_t body_bound,
                   BusRows *ret);
-int bus_out_end(Bus *b, const BusRows *body);
+void bus_out_end(Bus *b, const BusRows *body);
 
 /* Tests (XFERD_TEST_CHECK_SIGNALS, bus-wire.h): the message bus_out_end() finished last, read
  * back by sd-bus's own parser, must read as `sdbus` (header fields and body); a difference

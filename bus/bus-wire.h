@@ -58,3 +58,6 @@ int wire_entry_close(sd_bus_message *m);
  * sd-bus and compared; wire_check_same() aborts when the two bodies differ. */
 bool wire_check_enabled(void);
 void wire_check_same(const char *what, sd_bus_message *wire, sd_bus_message *sdbus);
+/* A message's body as sd-bus prints it (sealed first, if it is not), after `header` if given;
+ * NULL when it cannot be read. */
+char *wire_message_text(sd_bus_message *m, const char *header);

@@ -57,7 +57,8 @@ static int send_out(Pair *p, uint32_t n) {
         if (r < 0)
                 return r;
         bus_rows_u32(&w, n);
-        return bus_out_end(&p->bus, &w);
+        bus_out_end(&p->bus, &w);
+        return 0;
 }
 
 static void expect_tick(Pair *p, uint32_t n) {
