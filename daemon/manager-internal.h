@@ -89,7 +89,6 @@ struct Manager {
         unsigned n_downloads_done;
         unsigned sync_ahead_files;              /* small files ended since the last sync ahead (sync-ahead.c) */
         uint64_t sync_ahead_bytes;              /* … and their bytes */
-        bool sync_ahead_busy;                   /* a sync ahead is on the writeback pool */
         sd_event_source *downloads_done_source; /* … taken once the loop has nothing more urgent */
         bool checkpointing;                     /* the store's log is being copied (wal-checkpoint.c) */
         Store *store;                           /* NULL when the state directory is unusable */

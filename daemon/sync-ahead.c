@@ -29,7 +29,6 @@
 
 typedef struct SyncAhead {
         IoTask task;                    /* first: the pool hands it back */
-        Manager *manager;
         int fd;                         /* a duplicate: the lane closes its own at once */
         uint64_t own;                   /* the bytes of the files counted for it */
 } SyncAhead;
@@ -48,11 +47,6 @@ static void sync_ahead_free(IoTask *t) {
         free(s);
 }
 
-static void sync_ahead_done(IoTask *t) {
-        ((SyncAhead *) t)->manager->sync_ahead_busy = false;
-        sync_ahead_free(t);
-}
-
 void download_sync_ahead(Manager *m, int fd, uint64_t size) {
         SyncAhead *s;
 
@@ -63,7 +57,9 @@ void download_sync_ahead(Manager *m, int fd, uint64_t size) {
                 return;
         m->sync_ahead_files++;
         m->sync_ahead_bytes += size;
-        if (m->sync_ahead_busy || (m->sync_ahead_files < SYNC_AHEAD_FILES && m->sync_ahead_bytes < SYNC_AHEAD_BYTES))
+        /* One at a time: the pool holds only these. */
+        if (io_pool_busy(m->sync_ahead_pool) > 0 ||
+            (m->sync_ahead_files < SYNC_AHEAD_FILES && m->sync_ahead_bytes < SYNC_AHEAD_BYTES))
                 return;
         s = calloc(1, sizeof *s);
         if (!s)
@@ -73,10 +69,8 @@ void download_sync_ahead(Manager *m, int fd, uint64_t size) {
                 free(s);
                 return;
         }
-        s->task = (IoTask) { .run = sync_ahead_run, .done = sync_ahead_done, .drop = sync_ahead_free };
-        s->manager = m;
+        s->task = (IoTask) { .run = sync_ahead_run, .done = sync_ahead_free, .drop = sync_ahead_free };
         s->own = m->sync_ahead_bytes;
-        m->sync_ahead_busy = true;
         m->sync_ahead_files = 0;
         m->sync_ahead_bytes = 0;
         io_pool_submit(m->sync_ahead_pool, &s->task);
