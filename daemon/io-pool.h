@@ -26,7 +26,8 @@ struct IoTask {
         atomic_bool finished;           /* run() has returned (for io_pool_await()) */
         atomic_int cpu;                 /* the CPU run() started on, plus one; 0 before */
         bool near_loop;                 /* short, and a reply waits for it or for what it follows
-                                         * (an unlink, a close): its thread stays where
+                                         * (an unlink, a close): taken before the pool's other
+                                         * queued tasks, and its thread stays where
                                          * io_pool_pin_idle() held it; any other task runs free */
 };
 

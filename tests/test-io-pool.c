@@ -3,7 +3,8 @@
  * and comes back once on the loop, also in bursts, awaited or not; an awaited result is back
  * within the loop's next iteration, a task that hangs holds that iteration no longer than the
  * bound, and the threads sleep once the tasks are done (no CPU when idle); a task a reply
- * waits for runs on the loop's CPU (io_pool_pin_idle()); a worker runs at its pool's nice level
+ * waits for runs on the loop's CPU (io_pool_pin_idle()) and before the long tasks queued ahead
+ * of it; a worker runs at its pool's nice level
  * below the loop's and with the kernel's default slice, not the loop's short one; the loop never
  * waits for the pool's lock to take a result back. */
 #include <dirent.h>
@@ -259,6 +260,59 @@ test_await_bounded (void)
         g_assert_cmpuint (k.dones, ==, 1);
 }
 
+/* A task a reply waits for (near_loop) is taken before the long tasks queued ahead of it: a
+ * Cancel's commit asked for a store checkpoint just before the Cancel's unlinks were queued,
+ * and the thread that came free ran the checkpoint's sync first (270 ms behind a GiB's
+ * writeback) while the reply waited. Here every thread is busy, a long task (held) is queued,
+ * then a near_loop one; the first thread to come free must take the near_loop one. */
+static void
+test_near_first (void)
+{
+        pthread_mutex_t first = PTHREAD_MUTEX_INITIALIZER, rest = PTHREAD_MUTEX_INITIALIZER;
+        g_autoptr (Fixture) f = fixture_new ();
+        Task busy[4], slow, reply;
+        uint64_t deadline;
+
+        pthread_mutex_lock (&first);
+        pthread_mutex_lock (&rest);
+        /* The fixture's four threads, each busy with a task of its own. */
+        for (unsigned i = 0; i < G_N_ELEMENTS (busy); i++) {
+                task_init (&busy[i], &f->done_calls);
+                busy[i].hold = i == 0 ? &first : &rest;
+                io_pool_submit (f->pool, &busy[i].task);
+        }
+        /* Every thread has taken its task: the queue is empty. */
+        deadline = now_monotonic_usec () + TIMEOUT_USEC;
+        for (unsigned i = 0; i < G_N_ELEMENTS (busy); i++)
+                while (atomic_load (&busy[i].task.cpu) == 0) {
+                        g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+                        g_usleep (1000);
+                }
+        task_init (&slow, &f->done_calls);
+        slow.hold = &rest;
+        io_pool_submit (f->pool, &slow.task);
+        task_init (&reply, &f->done_calls);
+        reply.task.near_loop = TRUE;
+        io_pool_submit (f->pool, &reply.task);
+
+        /* One thread comes free: the reply's task runs, the long one waits for its turn. */
+        pthread_mutex_unlock (&first);
+        deadline = now_monotonic_usec () + 10 * USEC_PER_SEC;
+        while (reply.dones == 0) {
+                g_assert_cmpint (sd_event_run (f->event, 100 * USEC_PER_MSEC), >=, 0);
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+        }
+        g_assert_cmpuint (reply.runs, ==, 1);
+        g_assert_cmpuint (slow.runs, ==, 0);
+        g_assert_cmpuint (busy[0].dones, ==, 1);
+
+        pthread_mutex_unlock (&rest);
+        fixture_drain (f);
+        g_assert_cmpuint (slow.runs, ==, 1);
+        g_assert_cmpuint (slow.dones, ==, 1);
+        g_assert_cmpuint (f->done_calls, ==, G_N_ELEMENTS (busy) + 2);
+}
+
 /* A thread of the pool preempted while it holds the pool's lock (the test holds it here, as
  * long as it likes): a task finished meanwhile comes back on the loop all the same, and
  * io_pool_try_submit() refuses at once instead of waiting; once the lock is free it queues. */
@@ -375,6 +429,7 @@ const TestCase test_cases[] = {
         { "/io-pool/await", test_await },
         { "/io-pool/pin-idle", test_pin_idle },
         { "/io-pool/await-bounded", test_await_bounded },
+        { "/io-pool/near-first", test_near_first },
         { "/io-pool/lock-held", test_lock_held },
         { "/io-pool/sched", test_sched },
         { NULL, NULL },
