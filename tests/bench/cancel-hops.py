@@ -15,7 +15,12 @@ curl's dispatches). Each Cancel is split into
   reply → bus      xferd's sendmsg() of the reply to dbus-daemon's sendmsg() to the client
   bus → client     that to the client's recvmsg() of the reply
 
-and every wait for a CPU of the four tasks on the path (client, bus, xferd's loop, the unlink
+Within handler → reply it also says what the unlinks waited for besides a CPU: a store
+checkpoint (wal_checkpoint_run) that the same worker ran between the handler and the
+unlinks (queued ahead of them), and, once the worker was done (batch_run's return), the loop
+busy elsewhere before it took the result (on_job_unlinked): the curl dispatches in between.
+
+And every wait for a CPU of the four tasks on the path (client, bus, xferd's loop, the unlink
 worker) is charged to what ran on that CPU meanwhile: xferd's loop, its pools by priority,
 nginx, the kernel's threads, or anything else ("other sessions": the rest of the machine).
 Stretches in which neither CPU took a sample of the 4 kHz cpu-clock event (when recorded)
@@ -179,6 +184,11 @@ def main():
     def waited(name, a, b):
         return sum(max(0.0, min(e, b) - max(s, a)) for s, e, _ in waits[name] if e > a and s < b)
 
+    checkpoints = collections.defaultdict(list)  # worker -> [(start, end)] of store checkpoints
+    for t, tid in tr.probes['wal_checkpoint_run']:
+        e = next((u for u, v in tr.probes['wal_checkpoint_run__return'] if v == tid and u > t), t)
+        checkpoints[tid].append((t, e))
+
     rows = []
     for x1 in cancels:
         c0 = before(tr.sends[client], x1)
@@ -191,6 +201,12 @@ def main():
             continue
         x3, x4 = after(P['batch_unlink'], x1), after(P['on_job_unlinked'], x1)
         disp = [e - s for s, e in io if e > b0 and s < x1]
+        # The worker that ran the unlinks: a checkpoint it started after the handler came first.
+        wt = next((tid for t, tid in tr.probes['batch_unlink'] if t == x3), None)
+        behind = [e - s for s, e in checkpoints.get(wt, []) if x1 <= s < (x3 or 0)]
+        # The worker done, the loop elsewhere until it took the result.
+        x35 = next((t for t, tid in tr.probes['batch_run__return'] if tid == wt and t > (x3 or 0)), None)
+        late = [min(e, x4) - max(s, x35) for s, e in io if x35 and x4 and e > x35 and s < x4]
         rows.append(dict(
             t=c0, total=c1 - c0,
             client_bus=b0 - c0, client_bus_wait=waited('bench bus', c0, b0),
@@ -198,6 +214,8 @@ def main():
             longest_dispatch=max(disp, default=0.0),
             handler_reply=x6 - x1, handler_reply_wait=waited('xferd loop', x1, x6),
             worker=(x4 - x3) if x3 and x4 else 0.0, worker_wait=waited('xferd unlink worker', x1, x6),
+            behind_checkpoint=sum(behind), result_late=(x4 - x35) if x35 and x4 and x4 > x35 else 0.0,
+            late_dispatch=max(late, default=0.0),
             reply_bus=b1 - x6, reply_bus_wait=waited('bench bus', x6, b1),
             bus_client=c1 - b1, bus_client_wait=waited('bench client', b1, c1)))
     if not rows:
@@ -236,16 +254,30 @@ def main():
             100 * sum(r[h] for r in rows) / all_time, 100 * sum(r[h + '_wait'] for r in rows) / all_time))
     slow = sorted(rows, key=lambda r: -r['total'])
     print('\nthe %d slowest (ms; in brackets the wait for a CPU of the task the hop waits for; curl '
-          'dispatches while the call waited: count/longest; the VM stopped)' % min(args.rows, n))
+          'dispatches while the call waited: count/longest; in handler → reply the unlinks\' start to '
+          'their result on the loop, a store checkpoint ahead of them, the result\'s wait for the loop; '
+          'the VM stopped)' % min(args.rows, n))
     for r in slow[:args.rows]:
-        print('%7s = %s (%s) + %s (%s; %d/%s) + %s (%s; worker %s) + %s (%s) + %s (%s); VM stopped %s' % (
-            ms(r['total']), ms(r['client_bus']), ms(r['client_bus_wait']), ms(r['bus_handler']),
-            ms(r['bus_handler_wait']), r['dispatches'], ms(r['longest_dispatch']), ms(r['handler_reply']),
-            ms(r['handler_reply_wait']), ms(r['worker']), ms(r['reply_bus']), ms(r['reply_bus_wait']),
-            ms(r['bus_client']), ms(r['bus_client_wait']), ms(r['vm_stopped'])))
+        print('%7s = %s (%s) + %s (%s; %d/%s) + %s (%s; worker %s, checkpoint %s, late %s) + %s (%s) + %s (%s); '
+              'VM stopped %s' % (
+                  ms(r['total']), ms(r['client_bus']), ms(r['client_bus_wait']), ms(r['bus_handler']),
+                  ms(r['bus_handler_wait']), r['dispatches'], ms(r['longest_dispatch']), ms(r['handler_reply']),
+                  ms(r['handler_reply_wait']), ms(r['worker']), ms(r['behind_checkpoint']), ms(r['result_late']),
+                  ms(r['reply_bus']), ms(r['reply_bus_wait']), ms(r['bus_client']), ms(r['bus_client_wait']),
+                  ms(r['vm_stopped'])))
     k = sum(1 for r in rows if r['dispatches'])
     print('\nthe call waited for a curl dispatch of the loop in %d of %d Cancels (the longest such dispatch %s ms)' %
           (k, n, ms(max(r['longest_dispatch'] for r in rows))))
+    all_cp = [e - s for v in checkpoints.values() for s, e in v]
+    behind = [r['behind_checkpoint'] for r in rows if r['behind_checkpoint']]
+    print('store checkpoints in the trace: %d (the longest %s ms); the unlinks waited behind one on their '
+          'worker in %d Cancels (%s ms)' % (len(all_cp), ms(max(all_cp, default=0)), len(behind),
+                                            ', '.join(ms(v) for v in sorted(behind, reverse=True)[:5]) or '-'))
+    late = sorted(r['result_late'] for r in rows)
+    kd = [r['late_dispatch'] for r in rows if r['late_dispatch'] > 0]
+    print('the unlinks done, the loop took their result after (ms): p50 %s, p99 %s, max %s; a curl dispatch in '
+          'between in %d Cancels (the longest %s ms)' % (ms(late[n // 2]), ms(late[min(n - 1, int(.99 * n))]),
+                                                         ms(late[-1]), len(kd), ms(max(kd, default=0))))
 
     # Who held the CPU each task of the path waited for, during the Cancels.
     windows = sorted((r['t'], r['t'] + r['total']) for r in rows)

@@ -34,8 +34,8 @@ done
 [[ -n $build && -x $build/xferd ]] || { echo "cancel-trace.sh: no build directory with an xferd given (try --help)" >&2; exit 2; }
 command -v perf >/dev/null || { echo "cancel-trace.sh: perf is not installed" >&2; exit 1; }
 
-functions=(bus_job_method_cancel 'job_cancel%return' batch_unlink on_job_unlinked pending_reply_done
-           on_curl_io 'on_curl_io%return')
+functions=(bus_job_method_cancel 'job_cancel%return' batch_unlink 'batch_run%return' on_job_unlinked
+           pending_reply_done on_curl_io 'on_curl_io%return' wal_checkpoint_run 'wal_checkpoint_run%return')
 work=
 cleanup() {
   local status=$?
