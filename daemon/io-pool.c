@@ -34,6 +34,7 @@ struct IoPool {
         int efd;
         unsigned max_threads, n_threads, n_idle, busy;
         unsigned n_woken;               /* posts made for idle threads that have not woken yet */
+        unsigned n_starting;            /* started, not yet at the queue (each takes a task or idles) */
         int nice;                       /* of the threads: 0 is the loop's */
         bool background;                /* the threads run on CPUs that have nothing else to do */
         pthread_t *threads;
@@ -134,6 +135,7 @@ static void *worker(void *userdata) {
         if (r < 0 && !atomic_exchange(&sched_failed, true))
                 log_debug_errno(r, "Cannot set the CPU priority of worker threads (the pools run at the loop's)");
         pthread_mutex_lock(&p->lock);
+        p->n_starting--;
         for (;;) {
                 IoTask *t;
 
@@ -308,6 +310,7 @@ static int start_thread(IoPool *p) {
                 return r;
         }
         p->n_threads++;
+        p->n_starting++;
         return 0;
 }
 
@@ -315,17 +318,27 @@ static int start_thread(IoPool *p) {
 static void queue_and_unlock(IoPool *p, IoTask *t) {
         bool inline_run = false, wake;
         List *queue = t->near_loop ? &p->near_queue : &p->queue;
+        /* The threads that take a queued task without a new one (the idle ones and those still
+         * starting), and what they need to take: every task queued, this one, and after a long
+         * one (a checkpoint, a sync, a close that frees blocks) one thread more, left idle for
+         * the short task a reply waits for, which then finds one held on the loop's CPU instead
+         * of waiting for a thread to be created and to get a CPU (8.7 ms on a busy machine). */
+        size_t ready = p->n_idle + p->n_starting;
+        size_t needed = p->queue.n + p->near_queue.n + (t->near_loop ? 1 : 2);
 
         atomic_store_explicit(&t->finished, false, memory_order_relaxed);
         atomic_store_explicit(&t->cpu, 0, memory_order_relaxed);
         p->busy++;
         list_append(queue, &t->node);
-        if (p->n_idle == 0 && p->n_threads < p->max_threads) {
+        for (; ready < needed && p->n_threads < p->max_threads; ready++) {
                 int r = start_thread(p);
-                if (r < 0 && p->n_threads == 0) {
-                        log_warning_errno(r, "Cannot start a worker thread; working on the event loop");
-                        list_remove(queue, &t->node);
-                        inline_run = true;
+                if (r < 0) {
+                        if (p->n_threads == 0) {
+                                log_warning_errno(r, "Cannot start a worker thread; working on the event loop");
+                                list_remove(queue, &t->node);
+                                inline_run = true;
+                        }
+                        break;
                 }
         }
         /* A post only for an idle thread no post is on its way to yet: a busy thread takes

@@ -4,7 +4,7 @@
  * within the loop's next iteration, a task that hangs holds that iteration no longer than the
  * bound, and the threads sleep once the tasks are done (no CPU when idle); a task a reply
  * waits for runs on the loop's CPU (io_pool_pin_idle()) and before the long tasks queued ahead
- * of it; a worker runs at its pool's nice level
+ * of it, and a long task leaves a thread idle for it; a worker runs at its pool's nice level
  * below the loop's and with the kernel's default slice, not the loop's short one; the loop never
  * waits for the pool's lock to take a result back. */
 #include <dirent.h>
@@ -313,6 +313,57 @@ test_near_first (void)
         g_assert_cmpuint (f->done_calls, ==, G_N_ELEMENTS (busy) + 2);
 }
 
+static unsigned
+count_threads (void)
+{
+        g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+        unsigned n = 0;
+
+        g_assert_nonnull (dir);
+        while (g_dir_read_name (dir))
+                n++;
+        return n;
+}
+
+/* A long task leaves a thread idle beside it: the short task a reply waits for, submitted
+ * while the long one runs, finds that thread waiting (held on the loop's CPU) instead of
+ * waiting for a new one to be created and to get a CPU (8.7 ms on a busy machine: the
+ * pool's only thread ran a store checkpoint when a Cancel's unlinks came). */
+static void
+test_spare (void)
+{
+        pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+        g_autoptr (Fixture) f = fixture_new ();
+        unsigned before = count_threads ();
+        uint64_t deadline;
+        Task slow, reply;
+
+        pthread_mutex_lock (&hold);
+        task_init (&slow, &f->done_calls);
+        slow.hold = &hold;
+        io_pool_submit (f->pool, &slow.task);
+        /* Two threads started with it (pthread_create() has returned): one takes the held
+         * task, the other stays idle. */
+        g_assert_cmpuint (count_threads (), ==, before + 2);
+
+        (void) io_pool_pin_idle (f->pool);
+        task_init (&reply, &f->done_calls);
+        reply.task.near_loop = TRUE;
+        io_pool_submit (f->pool, &reply.task);
+        deadline = now_monotonic_usec () + 10 * USEC_PER_SEC;
+        while (reply.dones == 0) {
+                g_assert_cmpint (sd_event_run (f->event, 100 * USEC_PER_MSEC), >=, 0);
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+        }
+        g_assert_cmpuint (slow.runs, ==, 0);
+        /* No thread was started for it. */
+        g_assert_cmpuint (count_threads (), ==, before + 2);
+
+        pthread_mutex_unlock (&hold);
+        fixture_drain (f);
+        g_assert_cmpuint (slow.dones, ==, 1);
+}
+
 /* A thread of the pool preempted while it holds the pool's lock (the test holds it here, as
  * long as it likes): a task finished meanwhile comes back on the loop all the same, and
  * io_pool_try_submit() refuses at once instead of waiting; once the lock is free it queues. */
@@ -430,6 +481,7 @@ const TestCase test_cases[] = {
         { "/io-pool/pin-idle", test_pin_idle },
         { "/io-pool/await-bounded", test_await_bounded },
         { "/io-pool/near-first", test_near_first },
+        { "/io-pool/spare", test_spare },
         { "/io-pool/lock-held", test_lock_held },
         { "/io-pool/sched", test_sched },
         { NULL, NULL },
