@@ -37,6 +37,7 @@ struct IoPool {
         unsigned n_starting;            /* started, not yet at the queue (each takes a task or idles) */
         int nice;                       /* of the threads: 0 is the loop's */
         bool background;                /* the threads run on CPUs that have nothing else to do */
+        bool spare;                     /* a long task leaves a thread idle (io_pool_set_spare()) */
         pthread_t *threads;
         pthread_mutex_t lock;
         sem_t work;                     /* posted once a task is queued (and per thread to stop) */
@@ -319,12 +320,13 @@ static void queue_and_unlock(IoPool *p, IoTask *t) {
         bool inline_run = false, wake;
         List *queue = t->near_loop ? &p->near_queue : &p->queue;
         /* The threads that take a queued task without a new one (the idle ones and those still
-         * starting), and what they need to take: every task queued, this one, and after a long
-         * one (a checkpoint, a sync, a close that frees blocks) one thread more, left idle for
-         * the short task a reply waits for, which then finds one held on the loop's CPU instead
-         * of waiting for a thread to be created and to get a CPU (8.7 ms on a busy machine). */
+         * starting), and what they need to take: every task queued, this one, and in a pool
+         * that keeps a spare, after a long one (a checkpoint, a sync, a close that frees
+         * blocks) one thread more, left idle for the short task a reply waits for, which then
+         * finds one held on the loop's CPU instead of waiting for a thread to be created and to
+         * get a CPU (8.7 ms on a busy machine). */
         size_t ready = p->n_idle + p->n_starting;
-        size_t needed = p->queue.n + p->near_queue.n + (t->near_loop ? 1 : 2);
+        size_t needed = p->queue.n + p->near_queue.n + (p->spare && !t->near_loop ? 2 : 1);
 
         atomic_store_explicit(&t->finished, false, memory_order_relaxed);
         atomic_store_explicit(&t->cpu, 0, memory_order_relaxed);
@@ -413,6 +415,12 @@ void io_pool_set_nice(IoPool *p, int nice) {
         assert(p);
 
         p->nice = nice;
+}
+
+void io_pool_set_spare(IoPool *p) {
+        assert(p);
+
+        p->spare = true;
 }
 
 void io_pool_set_background(IoPool *p) {

@@ -49,6 +49,12 @@ void io_pool_set_priority(IoPool *p, int64_t priority);
 /* How much nicer than the loop the threads the pool starts from now on are (default 0). */
 void io_pool_set_nice(IoPool *p, int nice);
 
+/* A task that is not near_loop starts one thread more when no other would be left idle
+ * beside it (up to max_threads): the next near_loop task then finds an idle thread instead of
+ * waiting for one to be created. For the pool that gets near_loop tasks; the others start a
+ * thread only when a task finds none. */
+void io_pool_set_spare(IoPool *p);
+
 /* The threads the pool starts from now on run only on a CPU that has nothing else to do
  * (thread_sched_set_background()), for work nobody waits for yet. */
 void io_pool_set_background(IoPool *p);

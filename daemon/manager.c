@@ -424,6 +424,8 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
                 return r;
         /* Cancel and Complete reply once their unlink or rename is back. */
         io_pool_set_priority(m->io_pool, MANAGER_CALL_PRIORITY);
+        /* Cancel's unlinks find a thread idle beside a checkpoint or a sync. */
+        io_pool_set_spare(m->io_pool);
         /* A file operation under way keeps the daemon from exiting (manager_is_idle()): the
          * last one's end, whoever's it was, lets it go. */
         io_pool_set_drained(m->io_pool, on_io_drained, m);
