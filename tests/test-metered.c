@@ -696,25 +696,14 @@ voluntary_switches (pid_t pid)
         return sum;
 }
 
-/* Whether every thread of pid sleeps (in its event loop's epoll_wait, for xferd): from then on
- * the count above moves only when something wakes it. */
-static gboolean
-all_threads_asleep (pid_t pid)
-{
-        g_autoptr(GPtrArray) stat = task_files (pid, "stat");
-
-        for (guint i = 0; i < stat->len; i++)
-                if (proc_stat_state (g_ptr_array_index (stat, i)) != 'S')
-                        return FALSE;
-        return TRUE;
-}
-
+/* Until every thread of pid sleeps: from then on the count above moves only when something
+ * wakes it. */
 static void
 wait_asleep (pid_t pid)
 {
         gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
 
-        while (!all_threads_asleep (pid))
+        while (!proc_threads_asleep (pid, 0))
                 g_assert_true (poll_again (deadline, 10));
 }
 
