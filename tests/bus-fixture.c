@@ -280,6 +280,15 @@ job_state_history (BusFixture *fx, const char *job)
         return states;
 }
 
+goffset
+file_size (const char *path)
+{
+        GStatBuf st;
+
+        g_assert_no_errno (g_stat (path, &st));
+        return st.st_size;
+}
+
 gboolean
 wait_file_size (const char *path, goffset size, guint timeout_ms)
 {

@@ -300,6 +300,8 @@ void job_assert_error (BusFixture *fx, const char *job, const char *short_name, 
 /* State values carried by PropertiesChanged signals for job, in order. */
 GPtrArray *job_state_history (BusFixture *fx, const char *job);
 
+/* The size of the file at path, which must exist. */
+goffset file_size (const char *path);
 /* Polls (10 ms) until the file has at least size bytes. */
 gboolean wait_file_size (const char *path, goffset size, guint timeout_ms);
 /* Sorts an array of strings byte by byte (strcmp). */

@@ -61,15 +61,6 @@ env_new (void)
 
 /* ------------------------------------------------------------- helpers */
 
-static goffset
-file_size (const char *path)
-{
-        GStatBuf st;
-
-        g_assert_no_errno (g_stat (path, &st));
-        return st.st_size;
-}
-
 /* The resource v2 of a generated v1: every byte differs, so any byte of v1
  * left in a file that should hold v2 shows. */
 static GBytes *
