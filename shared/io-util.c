@@ -6,23 +6,40 @@
 #include "io-util.h"
 #include "util.h"
 
-int write_full(int fd, const void *p, size_t n) {
+/* offset < 0: at the file position (write()); else at offset (pwrite()). */
+static int write_loop(int fd, const void *p, size_t n, off_t offset, size_t *ret_done) {
         size_t done = 0;
+        int r = 0;
 
         assert(fd >= 0);
         assert(p || n == 0);
 
         while (done < n) {
-                ssize_t k = write(fd, (const char *) p + done, n - done);
+                const char *from = (const char *) p + done;
+                ssize_t k = offset < 0 ? write(fd, from, n - done) : pwrite(fd, from, n - done, offset + (off_t) done);
 
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return -errno;
+                        r = -errno;
+                        break;
                 }
                 done += (size_t) k;
         }
-        return 0;
+        if (ret_done)
+                *ret_done = done;
+        return r;
+}
+
+int write_full(int fd, const void *p, size_t n) {
+        return write_loop(fd, p, n, -1, NULL);
+}
+
+int pwrite_full(int fd, const void *p, size_t n, off_t offset, size_t *ret_done) {
+        assert(offset >= 0);
+        assert(ret_done);
+
+        return write_loop(fd, p, n, offset, ret_done);
 }
 
 ssize_t pread_full(int fd, void *buf, size_t n, off_t offset) {

@@ -11,6 +11,10 @@
  * was written before the failure stays written). */
 int write_full(int fd, const void *p, size_t n);
 
+/* Writes the n bytes at p to fd at offset (the file position is left alone). Returns 0, or a
+ * negative errno; *ret_done says how many bytes were written, also after a failure. */
+int pwrite_full(int fd, const void *p, size_t n, off_t offset, size_t *ret_done);
+
 /* Reads up to n bytes into buf from fd at offset (the file position is left alone), stopping
  * early only at the end of the file. Returns how many bytes were read, or a negative errno. */
 ssize_t pread_full(int fd, void *buf, size_t n, off_t offset);
