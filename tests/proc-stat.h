@@ -6,7 +6,6 @@
  */
 #pragma once
 
-#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -45,24 +44,47 @@ proc_pid_state (pid_t pid)
         return proc_stat_file_state (path);
 }
 
+/* The ids of pid's threads as /proc/PID/task lists them now, a GArray of pid_t. */
+static inline GArray *
+proc_thread_ids (pid_t pid)
+{
+        g_autofree char *dir = g_strdup_printf ("/proc/%d/task", (int) pid);
+        g_autoptr(GDir) tasks = g_dir_open (dir, 0, NULL);
+        GArray *ids = g_array_new (FALSE, FALSE, sizeof (pid_t));
+        const char *name;
+
+        g_assert_nonnull (tasks);
+        while ((name = g_dir_read_name (tasks))) {
+                pid_t tid = (pid_t) g_ascii_strtoll (name, NULL, 10);
+
+                g_array_append_val (ids, tid);
+        }
+        return ids;
+}
+
+/* The path of a file of thread tid of pid: /proc/PID/task/TID/name. */
+static inline char *
+proc_thread_file (pid_t pid, pid_t tid, const char *name)
+{
+        return g_strdup_printf ("/proc/%d/task/%d/%s", (int) pid, (int) tid, name);
+}
+
 /* Whether every thread of pid but the one numbered except (0: none) is asleep ('S'), for a
  * process that has nothing to do (in its event loop's epoll_wait, for xferd); a thread that
  * ends on the way is left out. */
 static inline gboolean
 proc_threads_asleep (pid_t pid, pid_t except)
 {
-        g_autofree char *dir = g_strdup_printf ("/proc/%d/task", (int) pid);
-        g_autoptr(GDir) tasks = g_dir_open (dir, 0, NULL);
-        const char *name;
+        g_autoptr(GArray) tids = proc_thread_ids (pid);
 
-        g_assert_nonnull (tasks);
-        while ((name = g_dir_read_name (tasks))) {
+        for (guint i = 0; i < tids->len; i++) {
+                pid_t tid = g_array_index (tids, pid_t, i);
                 g_autofree char *path = NULL;
                 char state;
 
-                if (except > 0 && atoi (name) == except)
+                if (tid == except)
                         continue;
-                path = g_build_filename (dir, name, "stat", NULL);
+                path = proc_thread_file (pid, tid, "stat");
                 state = proc_stat_file_state (path);
                 if (state != 0 && state != 'S')
                         return FALSE;

@@ -212,7 +212,7 @@ test_root_reserve (XferdEnv *env)
 static char *
 status_field (pid_t pid, pid_t tid, const char *name)
 {
-        g_autofree char *path = g_strdup_printf ("/proc/%d/task/%d/status", (int) pid, (int) tid);
+        g_autofree char *path = proc_thread_file (pid, tid, "status");
         g_autofree char *status = NULL;
         g_auto(GStrv) lines = NULL;
 
@@ -228,13 +228,10 @@ status_field (pid_t pid, pid_t tid, const char *name)
 static pid_t
 writing_thread (pid_t pid, uid_t uid)
 {
-        g_autofree char *path = g_strdup_printf ("/proc/%d/task", (int) pid);
-        g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-        const char *name;
+        g_autoptr(GArray) tids = proc_thread_ids (pid);
 
-        g_assert_nonnull (dir);
-        while ((name = g_dir_read_name (dir))) {
-                pid_t tid = (pid_t) g_ascii_strtoll (name, NULL, 10);
+        for (guint i = 0; i < tids->len; i++) {
+                pid_t tid = g_array_index (tids, pid_t, i);
                 g_autofree char *uids = status_field (pid, tid, "Uid");
                 g_auto(GStrv) u = g_regex_split_simple ("\\s+", uids, 0, 0);
 
