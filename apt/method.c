@@ -19,6 +19,7 @@
 
 #include "acquire.h"
 #include "config.h"
+#include "io-util.h"
 #include "method.h"
 #include "privileges.h"
 #include "util.h"
@@ -47,18 +48,10 @@ void method_send(Method *m, MessageOut *o) {
         p = message_out_end(o, &len);
         if (!p || m->apt_gone)
                 return;
-        while (len > 0) {
-                ssize_t k = write(STDOUT_FILENO, p, len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        /* apt is gone: nobody to deliver files to. */
-                        m->apt_gone = true;
-                        method_shutdown(m, 100);
-                        return;
-                }
-                p += k;
-                len -= (size_t) k;
+        if (write_full(STDOUT_FILENO, p, len) < 0) {
+                /* apt is gone: nobody to deliver files to. */
+                m->apt_gone = true;
+                method_shutdown(m, 100);
         }
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "fsops.h"
+#include "io-util.h"
 #include "log.h"
 #include "util.h"
 
@@ -315,8 +316,6 @@ static void test_stop_point(const char *name) {
 int fsops_write_at(const FsIdentity *id, int fd, const void *buf, size_t len, uint64_t offset,
                    size_t *ret_done) {
         _cleanup_(fs_identity_leave) FsSaved saved = { .switched = false };
-        const char *p = buf;
-        size_t done = 0;
         int r;
 
         assert(fd >= 0);
@@ -329,19 +328,7 @@ int fsops_write_at(const FsIdentity *id, int fd, const void *buf, size_t len, ui
                 return r;
         if (saved.switched)
                 test_stop_point("write-as-owner");
-
-        while (done < len) {
-                ssize_t k = pwrite(fd, p + done, len - done, (off_t) (offset + done));
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        *ret_done = done;
-                        return -errno;
-                }
-                done += (size_t) k;
-        }
-        *ret_done = done;
-        return 0;
+        return pwrite_full(fd, buf, len, (off_t) offset, ret_done);
 }
 
 static int unlink_at(int dfd, const DirOp *a) {

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "gpgv.h"
+#include "io-util.h"
 #include "log.h"
 #include "util.h"
 
@@ -158,20 +159,14 @@ _Noreturn static void child_exec(const ChildSetup *c) {
 /* A sealed memfd holding the bytes, for gpgv to read as "-&N". */
 static int memfd_with(const char *name, const void *p, size_t n) {
         _cleanup_close_ int fd = -1;
-        size_t done = 0;
+        int r;
 
         fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
                 return -errno;
-        while (done < n) {
-                ssize_t k = write(fd, (const char *) p + done, n - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                done += (size_t) k;
-        }
+        r = write_full(fd, p, n);
+        if (r < 0)
+                return r;
         if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
                 return -errno;
         return TAKE_FD(fd);

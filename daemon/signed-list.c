@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "gpgv.h"
+#include "io-util.h"
 #include "signed-list.h"
 #include "transfer.h"
 #include "url-strip.h"
@@ -64,27 +65,19 @@ static void fail(SignedList *s, TransferOutcome outcome, const char *summary, co
 static int read_all(int fd, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t done = 0;
+        ssize_t n;
 
         if (fstat(fd, &st) < 0)
                 return -errno;
         buf = malloc((size_t) st.st_size + 1);
         if (!buf)
                 return -ENOMEM;
-        while (done < (size_t) st.st_size) {
-                ssize_t k = pread(fd, buf + done, (size_t) st.st_size - done, (off_t) done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                done += (size_t) k;
-        }
-        buf[done] = 0;
+        n = pread_full(fd, buf, (size_t) st.st_size, 0);
+        if (n < 0)
+                return (int) n;
+        buf[n] = 0;
         *ret = TAKE_PTR(buf);
-        *ret_size = done;
+        *ret_size = (size_t) n;
         return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "io-util.h"
 #include "log.h"
 #include "store-internal.h"
 
@@ -89,7 +90,8 @@ int store_disk_check_header(const char *path, const char *wal, char *why, size_t
         uint8_t h[100];
         struct stat st, wst;
         uint32_t page_size, n_pages;
-        size_t n = 0;
+        ssize_t k;
+        size_t n;
 
         assert(path);
         assert(wal);
@@ -102,18 +104,10 @@ int store_disk_check_header(const char *path, const char *wal, char *why, size_t
                 return log_error_errno(errno, "Failed to look at %s", path);
         if (st.st_size == 0)
                 return 1;
-        while (n < sizeof h) {
-                ssize_t k = read(fd, h + n, sizeof h - n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(errno, "Failed to read %s", path);
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
+        k = pread_full(fd, h, sizeof h, 0);
+        if (k < 0)
+                return log_error_errno((int) k, "Failed to read %s", path);
+        n = (size_t) k;
         if (n < sizeof magic || memcmp(h, magic, sizeof magic) != 0) {
                 snprintf(why, why_size, "is not a database (no SQLite header)");
                 return 0;

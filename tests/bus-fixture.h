@@ -300,6 +300,8 @@ void job_assert_error (BusFixture *fx, const char *job, const char *short_name, 
 /* State values carried by PropertiesChanged signals for job, in order. */
 GPtrArray *job_state_history (BusFixture *fx, const char *job);
 
+/* The size of the file at path, which must exist. */
+goffset file_size (const char *path);
 /* Polls (10 ms) until the file has at least size bytes. */
 gboolean wait_file_size (const char *path, goffset size, guint timeout_ms);
 /* Sorts an array of strings byte by byte (strcmp). */
@@ -367,11 +369,12 @@ GVariant *xferd_list_all_jobs (BusFixture *fx);
 gboolean xferd_lists_job (BusFixture *fx, const char *id);
 /* Whether a ListJobs reply, (a(ssssutto)), lists id. */
 gboolean list_jobs_reply_has (GVariant *reply, const char *id);
-/* Waits for Manager.JobRemoved of id; returns its final_state. */
-char *xferd_wait_job_removed (BusFixture *fx, const char *id);
+/* Waits up to timeout_ms for Manager.JobRemoved of id; returns its final_state, or
+ * "(no JobRemoved)" when none came (for the caller's assertion to show). */
+char *xferd_wait_job_removed (BusFixture *fx, const char *id, guint timeout_ms);
 /* Asserts that the job of id goes, and in final_state (xferd_wait_job_removed()). */
 #define assert_job_removed(fx, id, final_state) G_STMT_START {                  \
-        g_autofree char *removed__ = xferd_wait_job_removed ((fx), (id));       \
+        g_autofree char *removed__ = xferd_wait_job_removed ((fx), (id), WAIT_TIMEOUT_MS); \
         g_assert_cmpstr (removed__, ==, (final_state));                         \
 } G_STMT_END
 /* SignalMatch for Manager.JobNew of the id in data. */

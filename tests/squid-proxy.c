@@ -285,9 +285,8 @@ static char
 process_state (SquidProxy *s)
 {
         const char *id = g_subprocess_get_identifier (s->proc);
-        g_autofree char *path = g_strdup_printf ("/proc/%s/stat", id ? id : "0");
 
-        return id ? proc_stat_file_state (path) : 0;
+        return id ? proc_pid_state ((pid_t) g_ascii_strtoll (id, NULL, 10)) : 0;
 }
 
 void

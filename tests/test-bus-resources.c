@@ -27,6 +27,7 @@
 #include "bus-fixture.h"
 #include "bus-flood.h"
 #include "poll-wait.h"
+#include "proc-stat.h"
 #include "test-cases.h"
 #include "xferd-env.h"
 #include "xferd-process.h"
@@ -525,19 +526,6 @@ fd_call_done (GObject *source, GAsyncResult *result, gpointer data)
                 c->refused++;
 }
 
-static guint
-open_fds (guint32 pid)
-{
-        g_autofree char *path = g_strdup_printf ("/proc/%u/fd", pid);
-        g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-        guint n = 0;
-
-        g_assert_nonnull (dir);
-        while (g_dir_read_name (dir))
-                n++;
-        return n;
-}
-
 static void
 test_fds_refused (void)
 {
@@ -560,7 +548,7 @@ test_fds_refused (void)
         assert_list_rows (fx, "ListJobs", "(a(ssssutto))", 0);
         pid = bus_fixture_note_xferd (fx);
         g_assert_cmpuint (pid, >, 0);
-        before = open_fds (pid);
+        before = proc_fd_count ((pid_t) pid);
 
         /* A caller new to xferd, its calls sent together. */
         g_autoptr(GDBusConnection) sender = bus_connect (fx->address);
@@ -574,7 +562,7 @@ test_fds_refused (void)
         /* Every one refused by the bus; xferd the same, its descriptors as before. */
         g_assert_cmpuint (calls.refused, ==, FD_CALLS);
         g_assert_cmpuint (bus_fixture_note_xferd (fx), ==, pid);
-        g_assert_cmpuint (open_fds (pid), <=, before + 2);
+        g_assert_cmpuint (proc_fd_count ((pid_t) pid), <=, before + 2);
         /* The same caller without descriptors is answered. */
         g_autoptr(GVariant) reply = g_dbus_connection_call_sync (sender, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
                                                                  XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", FALSE),

@@ -53,14 +53,12 @@ xferd_stop (BusFixture *fx)
 {
         g_autoptr(GVariant) version = bus_get_property (fx, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "Version", NULL);
         guint32 pid = bus_fixture_note_xferd (fx);
-        g_autofree char *stat = NULL;
         gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
 
         g_assert_nonnull (version);
         g_assert_cmpuint (pid, >, 0);
         g_assert_cmpint (kill ((pid_t) pid, SIGSTOP), ==, 0);
-        stat = g_strdup_printf ("/proc/%u/stat", pid);
-        while (proc_stat_file_state (stat) != 'T')
+        while (proc_pid_state ((pid_t) pid) != 'T')
                 g_assert_true (poll_again (deadline, 5));
         return pid;
 }

@@ -27,7 +27,6 @@ env_new (void)
         return env_new_with (NULL);
 }
 
-/* Detaches the small tmpfs that test_disk_full puts on env->dir. */
 /* CreateJob, a short MinimumRetryDelay, AddFile, Resume. */
 static char *
 start_job (XferdEnv *env, guint retry_delay)

@@ -13,6 +13,7 @@
 
 #include "hash-stream.h"
 #include "io-pool.h"
+#include "proc-stat.h"
 #include "test-cases.h"
 #include "util.h"
 
@@ -680,18 +681,6 @@ test_shared (void)
         g_assert_cmpuint (body_shared_out (), ==, 0);
 }
 
-static unsigned
-count_fds (void)
-{
-        g_autoptr (GDir) d = g_dir_open ("/proc/self/fd", 0, NULL);
-        unsigned n = 0;
-
-        g_assert_nonnull (d);
-        while (g_dir_read_name (d))
-                n++;
-        return n;
-}
-
 /* A stream with no algorithm (a download that expects no digest) holds no descriptor of its
  * own; the first algorithm (a server's digest field) takes one, and from then on the owner's
  * descriptor may go: the digest is of every byte. */
@@ -705,17 +694,17 @@ test_no_algorithm (void)
         int wfd;
 
         fixture_init (&f, n, 0, 0);
-        before = count_fds ();
+        before = proc_fd_count (getpid ());
         hasher_free (hash_stream_free (f.s));
-        g_assert_cmpuint (count_fds (), ==, before);
+        g_assert_cmpuint (proc_fd_count (getpid ()), ==, before);
 
         g_assert_cmpint (hasher_new (0, &h), ==, 0);
         g_assert_cmpint (hash_stream_new (f.l.pool, f.l.background, f.fd, h, 0, &f.s), ==, 0);
-        g_assert_cmpuint (count_fds (), ==, before);
+        g_assert_cmpuint (proc_fd_count (getpid ()), ==, before);
         g_assert_cmpuint (hash_stream_progress (f.s), ==, UINT64_MAX);
         g_assert_cmpint (hash_stream_add_algorithm (f.s, DIGEST_SHA256), ==, 0);
         g_assert_cmpint (hash_stream_add_algorithm (f.s, DIGEST_SHA512), ==, 0);
-        g_assert_cmpuint (count_fds (), ==, before + 1);
+        g_assert_cmpuint (proc_fd_count (getpid ()), ==, before + 1);
 
         wfd = open (f.path, O_WRONLY | O_CLOEXEC);
         g_assert_cmpint (wfd, >=, 0);

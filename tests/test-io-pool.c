@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "io-pool.h"
+#include "proc-stat.h"
 #include "thread-sched.h"
 #include "test-cases.h"
 #include "util.h"
@@ -124,38 +125,13 @@ fixture_drain (Fixture *f)
         }
 }
 
-/* Whether every thread of this process but the calling one sleeps (state S in /proc). */
-static gboolean
-other_threads_sleep (void)
-{
-        g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
-        const char *name;
-
-        g_assert_nonnull (dir);
-        while ((name = g_dir_read_name (dir))) {
-                g_autofree char *path = NULL, *stat = NULL;
-                const char *end;
-
-                if (atoi (name) == gettid ())
-                        continue;
-                path = g_strdup_printf ("/proc/self/task/%s/stat", name);
-                if (!g_file_get_contents (path, &stat, NULL, NULL))
-                        continue;  /* gone meanwhile */
-                /* "TID (comm) STATE ...": comm may hold spaces and parentheses. */
-                end = strrchr (stat, ')');
-                g_assert_nonnull (end);
-                if (end[1] != ' ' || end[2] != 'S')
-                        return FALSE;
-        }
-        return TRUE;
-}
-
+/* Until every thread of this process but the calling one sleeps. */
 static void
 wait_threads_sleep (void)
 {
         uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
 
-        while (!other_threads_sleep ()) {
+        while (!proc_threads_asleep (getpid (), gettid ())) {
                 g_assert_cmpuint (now_monotonic_usec (), <, deadline);
                 g_usleep (1000);
         }

@@ -658,19 +658,16 @@ test_xferctl (XferdEnv *env)
 
 /* ---- wake-ups of an idle daemon ---------------------------------------------------------- */
 
-/* The file name of /proc/PID/task/TID of each of pid's threads (a thread that ended on the
- * way is left out). */
+/* The text of the file name of /proc/PID/task/TID for each of pid's threads (a thread that
+ * ended on the way is left out). */
 static GPtrArray *
 task_files (pid_t pid, const char *name)
 {
-        g_autofree char *dir = g_strdup_printf ("/proc/%d/task", (int) pid);
-        g_autoptr(GDir) tasks = g_dir_open (dir, 0, NULL);
+        g_autoptr(GArray) tids = proc_thread_ids (pid);
         GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
-        const char *task;
 
-        g_assert_nonnull (tasks);
-        while ((task = g_dir_read_name (tasks))) {
-                g_autofree char *path = g_build_filename (dir, task, name, NULL);
+        for (guint i = 0; i < tids->len; i++) {
+                g_autofree char *path = proc_thread_file (pid, g_array_index (tids, pid_t, i), name);
                 char *text = NULL;
 
                 if (g_file_get_contents (path, &text, NULL, NULL))
@@ -696,25 +693,14 @@ voluntary_switches (pid_t pid)
         return sum;
 }
 
-/* Whether every thread of pid sleeps (in its event loop's epoll_wait, for xferd): from then on
- * the count above moves only when something wakes it. */
-static gboolean
-all_threads_asleep (pid_t pid)
-{
-        g_autoptr(GPtrArray) stat = task_files (pid, "stat");
-
-        for (guint i = 0; i < stat->len; i++)
-                if (proc_stat_state (g_ptr_array_index (stat, i)) != 'S')
-                        return FALSE;
-        return TRUE;
-}
-
+/* Until every thread of pid sleeps: from then on the count above moves only when something
+ * wakes it. */
 static void
 wait_asleep (pid_t pid)
 {
         gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
 
-        while (!all_threads_asleep (pid))
+        while (!proc_threads_asleep (pid, 0))
                 g_assert_true (poll_again (deadline, 10));
 }
 

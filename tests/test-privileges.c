@@ -209,22 +209,10 @@ test_root_reserve (XferdEnv *env)
         bus_client_job_call (env->a, job, "Cancel");
 }
 
-/* The same, seen from /proc: stopped in the middle of writing A's file (the stop point
- * write-as-owner), xferd's thread that writes it (a thread of the write pool) has A's fsuid and fsgid and no effective capability at
- * all (CAP_SYS_RESOURCE included, which this machine may not even grant root: then the test
- * above cannot tell). Continued, the download finishes. */
-static gboolean
-process_stopped (pid_t pid)
-{
-        g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-
-        return proc_stat_file_state (path) == 'T';
-}
-
 static char *
 status_field (pid_t pid, pid_t tid, const char *name)
 {
-        g_autofree char *path = g_strdup_printf ("/proc/%d/task/%d/status", (int) pid, (int) tid);
+        g_autofree char *path = proc_thread_file (pid, tid, "status");
         g_autofree char *status = NULL;
         g_auto(GStrv) lines = NULL;
 
@@ -240,13 +228,10 @@ status_field (pid_t pid, pid_t tid, const char *name)
 static pid_t
 writing_thread (pid_t pid, uid_t uid)
 {
-        g_autofree char *path = g_strdup_printf ("/proc/%d/task", (int) pid);
-        g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-        const char *name;
+        g_autoptr(GArray) tids = proc_thread_ids (pid);
 
-        g_assert_nonnull (dir);
-        while ((name = g_dir_read_name (dir))) {
-                pid_t tid = (pid_t) g_ascii_strtoll (name, NULL, 10);
+        for (guint i = 0; i < tids->len; i++) {
+                pid_t tid = g_array_index (tids, pid_t, i);
                 g_autofree char *uids = status_field (pid, tid, "Uid");
                 g_auto(GStrv) u = g_regex_split_simple ("\\s+", uids, 0, 0);
 
@@ -256,6 +241,10 @@ writing_thread (pid_t pid, uid_t uid)
         g_assert_not_reached ();
 }
 
+/* The same, seen from /proc: stopped in the middle of writing A's file (the stop point
+ * write-as-owner), xferd's thread that writes it (a thread of the write pool) has A's fsuid and fsgid and no effective capability at
+ * all (CAP_SYS_RESOURCE included, which this machine may not even grant root: then the test
+ * above cannot tell). Continued, the download finishes. */
 static void
 test_write_credentials (XferdEnv *env)
 {
@@ -268,7 +257,7 @@ test_write_credentials (XferdEnv *env)
         g_assert_cmpint (pid, >, 0);
 
         gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
-        while (!process_stopped (pid))
+        while (proc_pid_state (pid) != 'T')
                 g_assert_true (poll_again (deadline, 10));
 
         pid_t tid = writing_thread (pid, ids.uid);

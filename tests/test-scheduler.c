@@ -127,8 +127,9 @@ fetch_state (XferdEnv *env, Fetch *f)
         g_assert_cmpstr (state__, ==, (state));                                 \
 } G_STMT_END
 
+/* The size of the file at path, or -1 while there is none (file_size() asserts that there is). */
 static goffset
-file_size (const char *path)
+file_size_or_none (const char *path)
 {
         GStatBuf st;
 
@@ -140,7 +141,7 @@ file_size (const char *path)
         if (!wait_file_size ((f)->temp, (bytes), WAIT_TIMEOUT_MS))              \
                 g_test_message ("%s: temporary file has %" G_GOFFSET_FORMAT     \
                                 " bytes, waited for %" G_GOFFSET_FORMAT,        \
-                                (f)->path, file_size ((f)->temp), (goffset) (bytes)); \
+                                (f)->path, file_size_or_none ((f)->temp), (goffset) (bytes)); \
         g_assert_true (wait_file_size ((f)->temp, (bytes), WAIT_TIMEOUT_MS));   \
 } G_STMT_END
 
@@ -518,7 +519,7 @@ static void
 assert_rate_to_end (XferdEnv *env, Fetch *f, guint64 limit)
 {
         gint64 t0 = g_get_monotonic_time ();
-        goffset b0 = MAX (file_size (f->temp), 0);
+        goffset b0 = MAX (file_size_or_none (f->temp), 0);
 
         job_wait_state (env->fx, f->job, "transferred");
         gint64 us = g_get_monotonic_time () - t0;

@@ -870,26 +870,9 @@ static void test_delete(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
-typedef struct Unlink {
-        uid_t owner;
-        char *dir;
-        dev_t dev;
-        ino_t ino;
-        char *name;
-} Unlink;
-
-static void unlink_free(Unlink *u) {
-        g_free(u->dir);
-        g_free(u->name);
-        g_free(u);
-}
-
+/* Each pending unlink the walk hands over, into a StoreUnlinkList. */
 static int collect_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const char *name, void *userdata) {
-        Unlink *u = g_new0(Unlink, 1);
-
-        *u = (Unlink) { owner, g_strdup(dir), dev, ino, g_strdup(name) };
-        g_ptr_array_add(userdata, u);
-        return 0;
+        return store_unlink_list_add(userdata, owner, dir, dev, ino, name);
 }
 
 typedef struct RemoveCtx {
@@ -911,11 +894,10 @@ static int fail_unlink(uid_t owner, const char *dir, dev_t dev, ino_t ino, const
 }
 
 static void test_pending_unlinks(Fixture *f, gconstpointer data) {
-        g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func((GDestroyNotify) unlink_free);
+        _cleanup_(store_unlink_list_done) StoreUnlinkList got = { .items = NULL };
         Store *s = open_store(f);
         RemoveCtx ctx = { .calls = 0 };
         unsigned calls = 0;
-        Unlink *u;
 
         g_assert_cmpint(store_add_pending_unlink(s, 1000, "/home/a/Downloads", makedev(8, 1), 42, ".x.xferd-1-0"), ==, 0);
         g_assert_cmpint(store_add_pending_unlink(s, 1001, "/home/b", makedev(8, 2), 43, ".y.xferd-2-0"), ==, 0);
@@ -927,10 +909,11 @@ static void test_pending_unlinks(Fixture *f, gconstpointer data) {
         g_assert_cmpint(store_remove_pending_unlink(s, "/home/b", "never-added"), ==, 0);
 
         s = reopen(f, s);
-        g_assert_cmpint(store_load_pending_unlinks(s, collect_unlink, got), ==, 0);
-        g_assert_cmpuint(got->len, ==, 2);
-        for (guint i = 0; i < got->len; i++) {
-                u = g_ptr_array_index(got, i);
+        g_assert_cmpint(store_load_pending_unlinks(s, collect_unlink, &got), ==, 0);
+        g_assert_cmpuint(got.n, ==, 2);
+        for (size_t i = 0; i < got.n; i++) {
+                const StoreUnlink *u = &got.items[i];
+
                 g_assert_cmpstr(u->dir, ==, "/home/a/Downloads");
                 if (streq(u->name, ".x.xferd-1-0")) {
                         g_assert_cmpuint(u->owner, ==, 1002);
@@ -952,9 +935,9 @@ static void test_pending_unlinks(Fixture *f, gconstpointer data) {
         ctx.store = s;
         g_assert_cmpint(store_load_pending_unlinks(s, remove_unlink, &ctx), ==, 0);
         g_assert_cmpuint(ctx.calls, ==, 2);
-        g_ptr_array_set_size(got, 0);
-        g_assert_cmpint(store_load_pending_unlinks(s, collect_unlink, got), ==, 0);
-        g_assert_cmpuint(got->len, ==, 0);
+        store_unlink_list_done(&got);
+        g_assert_cmpint(store_load_pending_unlinks(s, collect_unlink, &got), ==, 0);
+        g_assert_cmpuint(got.n, ==, 0);
         store_close(s);
 }
 
@@ -1573,7 +1556,7 @@ static void test_migrate_v9(Fixture *f, gconstpointer data) {
  * and pending unlink kept, the new column NULL, the new table there and empty. */
 static void test_migrate_v1(Fixture *f, gconstpointer data) {
         g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func((GDestroyNotify) test_job_free);
-        g_autoptr(GPtrArray) unlinks = g_ptr_array_new_with_free_func((GDestroyNotify) unlink_free);
+        _cleanup_(store_unlink_list_done) StoreUnlinkList unlinks = { .items = NULL };
         g_autoptr(GPtrArray) deletes = g_ptr_array_new_with_free_func((GDestroyNotify) delete_free);
         g_autoptr(GPtrArray) got = NULL, broken = NULL;
         g_autofree char *log = NULL;
@@ -1651,9 +1634,9 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
                 g_assert_null(((Job *) g_ptr_array_index(got, i))->upload_url);
         }
         g_clear_pointer(&got, g_ptr_array_unref);
-        g_assert_cmpint(store_load_pending_unlinks(s, collect_unlink, unlinks), ==, 0);
-        g_assert_cmpuint(unlinks->len, ==, 1);
-        g_assert_cmpstr(((Unlink *) g_ptr_array_index(unlinks, 0))->name, ==, ".x.xferd-1-0");
+        g_assert_cmpint(store_load_pending_unlinks(s, collect_unlink, &unlinks), ==, 0);
+        g_assert_cmpuint(unlinks.n, ==, 1);
+        g_assert_cmpstr(unlinks.items[0].name, ==, ".x.xferd-1-0");
 
         /* The upgraded file takes what is new; the next open does not migrate again. */
         j = g_ptr_array_index(want, 1);

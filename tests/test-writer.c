@@ -57,15 +57,6 @@ release_writer_and_server (XferdEnv *env)
         http_server_release (env->http, "/file.bin");
 }
 
-static goffset
-file_size (const char *path)
-{
-        GStatBuf st;
-
-        g_assert_no_errno (g_stat (path, &st));
-        return st.st_size;
-}
-
 /* Suspend while the writer holds the bytes: at the reply the temporary file holds every byte
  * xferd had received (its log says how many), and BytesTransferred says so; the next
  * instance's Resume asks for the rest from there and the file completes byte-exact. With a
