@@ -319,15 +319,19 @@ static int start_thread(IoPool *p) {
 static void queue_and_unlock(IoPool *p, IoTask *t) {
         bool inline_run = false, wake;
         List *queue = t->near_loop ? &p->near_queue : &p->queue;
-        /* The threads that take a queued task without a new one (the idle ones and those still
-         * starting), and what they need to take: every task queued, this one, and in a pool
-         * that keeps a spare, after a long one (a checkpoint, a sync, a close that frees
+        /* A pool that keeps a spare counts the threads that take a queued task without a new
+         * one (the idle ones and those still starting) against what they need to take: every
+         * task queued, this one, and after a long one (a checkpoint, a sync, a close that frees
          * blocks) one thread more, left idle for the short task a reply waits for, which then
          * finds one held on the loop's CPU instead of waiting for a thread to be created and to
-         * get a CPU (8.7 ms on a busy machine). */
-        size_t ready = p->n_idle + p->n_starting;
-        size_t needed = p->queue.n + p->near_queue.n + (p->spare && !t->near_loop ? 2 : 1);
+         * get a CPU (8.7 ms on a busy machine). Any other pool starts a thread only when none
+         * is idle. */
+        size_t ready = p->n_idle, needed = 1;
 
+        if (p->spare) {
+                ready += p->n_starting;
+                needed = p->queue.n + p->near_queue.n + (t->near_loop ? 1 : 2);
+        }
         atomic_store_explicit(&t->finished, false, memory_order_relaxed);
         atomic_store_explicit(&t->cpu, 0, memory_order_relaxed);
         p->busy++;
