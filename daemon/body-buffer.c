@@ -2,10 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "body-buffer.h"
 
@@ -127,7 +124,6 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret) {
                         if (!b)
                                 return -ENOMEM;
                         b->touched = 0;
-                        b->resident = false;
                 }
                 b->set = s;
                 s->n++;
@@ -152,23 +148,6 @@ unsigned body_set_out(const BodySet *s) {
 
 unsigned body_shared_out(void) {
         return shared_out;
-}
-
-void body_buffer_fill(BodyBuffer *b) {
-        uintptr_t page, from, to;
-
-        assert(b);
-
-        if (b->resident)
-                return;
-        b->resident = true;
-        page = (uintptr_t) sysconf(_SC_PAGESIZE);
-        from = ((uintptr_t) b->data + b->len + page - 1) & ~(page - 1);
-        to = ((uintptr_t) b->data + BODY_BUFFER_SIZE) & ~(page - 1);
-        /* Pages there already cost no fault; a kernel before 5.14 says EINVAL: the copies
-         * fault them in, as before. Nothing is written: the bytes are the buffer's as they were. */
-        if (to > from)
-                (void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
 }
 
 BodyBuffer *body_buffer_ref(BodyBuffer *b) {

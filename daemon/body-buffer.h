@@ -34,7 +34,6 @@ typedef struct BodyBuffer {
         unsigned refs;          /* holders; the buffer goes back to its set with the last */
         bool range_hashed;      /* the writer fed them to the response's range hasher */
         bool hashed_ahead;      /* a hash stream took them before they were written */
-        bool resident;          /* its pages were faulted in (body_buffer_fill()) */
         char data[];
 } BodyBuffer;
 
@@ -56,12 +55,6 @@ int body_set_get(BodySet *s, uint64_t offset, BodyBuffer **ret);
 unsigned body_set_out(const BodySet *s);
 /* Of the shared buffers, how many sets hold now. */
 unsigned body_shared_out(void);
-
-/* The pages of the buffer past the bytes it holds faulted in at once (MADV_POPULATE_WRITE),
- * once: for a transfer whose one dispatch fills whole buffers, not by its copies page by page.
- * A fresh MiB took a page fault per 4 KiB, 13 to 30 µs each on this project's VMs: 5 to 8 ms
- * of one curl dispatch of the loop, against 0.3 to 0.5 ms at once. */
-void body_buffer_fill(BodyBuffer *b);
 
 /* One more holder (a hash stream reading the bytes while the writer writes them). */
 BodyBuffer *body_buffer_ref(BodyBuffer *b);

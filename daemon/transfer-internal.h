@@ -45,8 +45,6 @@ struct Transfer {
         CURLcode end_code;
         bool buffer_wait;       /* paused until a buffer comes back, or the next slice */
         uint64_t slice_bytes;   /* received in this dispatch of curl's (transfer_on_curl_write()) */
-        bool fills_whole;       /* a dispatch brought more than FILL_BURST_BYTES: its buffers are
-                                 * faulted in whole before the copies (body_buffer_fill()) */
         sd_event_source *unpause_source;
         sd_event_source *flush_source;  /* writes cur out on the next loop iteration */
         IoPool *writeback_pool;

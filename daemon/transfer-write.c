@@ -229,12 +229,6 @@ void transfer_on_buffer_available(void *userdata) {
  * (a call waits for that): about a quarter of a millisecond of recv() and copy. */
 #define SLICE_BYTES (1024u * 1024u)
 
-/* Past this much of one dispatch a transfer's buffers are faulted in whole (body_buffer_fill()):
- * a fast one's dispatches bring up to SLICE_BYTES; a slow one's first bring a burst of up to
- * a second's worth of its rate (128 KiB for the benchmarks' slow server), after which it
- * touches a few pages a dispatch, and a MiB in memory for each would be waste. */
-#define FILL_BURST_BYTES (256u * 1024u)
-
 /* HTTP/1 only: there a pause stops the reads of the socket. An HTTP/2 connection carries
  * other streams, which curl goes on reading (buffering this one's data): the pause would add
  * work without ending the dispatch. */
@@ -299,13 +293,6 @@ size_t transfer_on_curl_write(char *ptr, size_t size, size_t nmemb, void *userda
                         return 0;
                 }
         }
-        /* A transfer whose dispatch brought this much fills whole buffers: their pages at once
-         * (each buffer's from its first byte on, once), not a fault per 4 KiB inside a dispatch.
-         * A slow transfer's few KiB a dispatch touch only their pages. */
-        if (t->slice_bytes > FILL_BURST_BYTES)
-                t->fills_whole = true;
-        if (t->fills_whole)
-                body_buffer_fill(t->cur);
         memcpy(t->cur->data + t->cur->len, ptr, len);
         t->cur->len += len;
         flush_soon(t);
