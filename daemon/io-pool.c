@@ -45,6 +45,7 @@ struct IoPool {
         List queue;                     /* waiting for a thread */
         List near_queue;                /* the same for near_loop tasks: taken before queue's */
         _Atomic(IoTask *) done;         /* run, waiting for the loop: the last first */
+        atomic_uint posting;            /* finished tasks whose eventfd write is still to come */
         IoTask *awaited;                /* the loop looks for its result before it next sleeps */
         int *held;                      /* per thread: the CPU io_pool_pin_idle() held it on,
                                          * plus one; 0: free */
@@ -106,12 +107,15 @@ static IoTask *done_take(IoPool *p) {
 }
 
 /* After run(): finished, the task on the stack, then the eventfd. Nothing of the task is
- * touched after the push: the loop may take it and free it at once. A loop that sees the task
- * finished (io_pool_await()) may poll a moment before the write: the write wakes it. */
+ * touched after the push: the loop may take it and free it at once. posting counts the
+ * finishes whose eventfd write is still to come, for a loop that saw its awaited task
+ * finished (io_pool_await()) and must not poll before the write. */
 static void task_finished(IoPool *p, IoTask *t) {
+        atomic_fetch_add_explicit(&p->posting, 1, memory_order_relaxed);
         atomic_store_explicit(&t->finished, true, memory_order_release);
         done_push(p, t);
         (void) eventfd_write(p->efd, 1);
+        atomic_fetch_sub_explicit(&p->posting, 1, memory_order_release);
 }
 
 typedef struct WorkerStart {
@@ -219,6 +223,13 @@ static int on_prepare(sd_event_source *s, void *userdata) {
                 else
                         cpu_relax();
         }
+        /* Seen finished, the result may still be a moment from the eventfd: a poll before the
+         * write misses it, and the loop dispatches another source first (a curl dispatch of up
+         * to a MiB). The worker may be preempted in between, even on this CPU: yield to it. */
+        if (t && atomic_load_explicit(&t->finished, memory_order_acquire))
+                while (atomic_load_explicit(&p->posting, memory_order_acquire) > 0 &&
+                       now_monotonic_usec() < p->await_until)
+                        (void) sched_yield();
         p->awaited = NULL;
         (void) sd_event_source_set_prepare(s, NULL);
         return 0;
