@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A new job object's InterfacesAdded: its Job interface with the constant properties and the
- * state, and the standard interfaces without properties; written in D-Bus's wire format
- * (bus-wire.h), or through sd-bus when it cannot be. */
+/* A new job object's InterfacesAdded: its Job interface with the constant properties, the state
+ * and what a state change carries with it (no PropertiesChanged follows a new job's
+ * announcement), and the standard interfaces without properties; written in D-Bus's wire
+ * format (bus-wire.h), or through sd-bus when it cannot be. */
 #include <stdlib.h>
 
 #include "bus-out.h"
@@ -19,14 +20,41 @@ static const char *const job_interfaces_empty[] = {
         "org.freedesktop.DBus.Properties",
 };
 
-/* The Job interface's entries of InterfacesAdded: its constant properties and state. */
-static size_t job_added_entries(const Job *j, WireEntry e[static 5]) {
-        e[0] = (WireEntry) { "Id", { .type = 's', .s = j->id } };
-        e[1] = (WireEntry) { "Type", { .type = 's', .s = job_type_to_string(j->type) } };
-        e[2] = (WireEntry) { "Owner", { .type = 'u', .n = (uint32_t) j->owner } };
-        e[3] = (WireEntry) { "State", { .type = 's', .s = job_state_to_string(j->state) } };
-        e[4] = (WireEntry) { "CreationTime", { .type = 't', .n = j->creation_time } };
-        return 5;
+#define JOB_ADDED_ENTRIES 20
+#define JOB_ADDED_ERROR_NAME 7  /* its index */
+
+/* The Job interface's entries of InterfacesAdded: its constant properties, its state, and the
+ * values its state's PropertiesChanged would carry (bus-observer.c: ModificationTime, the error
+ * and retry fields, the counters, the cache's share, WaitReason), as the vtable's getters give
+ * them: numbers and the daemon's own tokens, nothing a caller wrote. ErrorMessage, announced
+ * only as invalidated, is not among them. A new job has no error: ErrorName is "". */
+static size_t job_added_entries(const Job *j, WireEntry e[static JOB_ADDED_ENTRIES]) {
+        JobCounts c = job_counts(j);
+        size_t n = 0;
+
+        e[n++] = (WireEntry) { "Id", { .type = 's', .s = j->id } };
+        e[n++] = (WireEntry) { "Type", { .type = 's', .s = job_type_to_string(j->type) } };
+        e[n++] = (WireEntry) { "Owner", { .type = 'u', .n = (uint32_t) j->owner } };
+        e[n++] = (WireEntry) { "State", { .type = 's', .s = job_state_to_string(j->state) } };
+        e[n++] = (WireEntry) { "CreationTime", { .type = 't', .n = j->creation_time } };
+        e[n++] = (WireEntry) { "ModificationTime", { .type = 't', .n = j->modification_time } };
+        e[n++] = (WireEntry) { "TransferCompletionTime", { .type = 't', .n = j->completion_time } };
+        assert(n == JOB_ADDED_ERROR_NAME);
+        e[n++] = (WireEntry) { "ErrorName", { .type = 's', .s = "" } };
+        e[n++] = (WireEntry) { "ErrorCount", { .type = 'u', .n = j->error_count } };
+        e[n++] = (WireEntry) { "NextRetryTime", { .type = 't', .n = job_next_retry_time(j) } };
+        e[n++] = (WireEntry) { "BytesTransferred", { .type = 't', .n = c.bytes_transferred } };
+        e[n++] = (WireEntry) { "BytesTotal", { .type = 't', .n = c.bytes_total } };
+        e[n++] = (WireEntry) { "FilesTransferred", { .type = 'u', .n = c.files_transferred } };
+        e[n++] = (WireEntry) { "FilesTotal", { .type = 'u', .n = (uint32_t) j->n_files } };
+        e[n++] = (WireEntry) { "CurrentFile", { .type = 'u', .n = job_current_file(j) } };
+        e[n++] = (WireEntry) { "Rate", { .type = 't', .n = job_rate(j) } };
+        e[n++] = (WireEntry) { "ExpectedEndTime", { .type = 't', .n = job_expected_end_time(j) } };
+        e[n++] = (WireEntry) { "BytesFromCache", { .type = 't', .n = j->bytes_from_cache } };
+        e[n++] = (WireEntry) { "BytesFromOrigin", { .type = 't', .n = j->bytes_from_origin } };
+        e[n++] = (WireEntry) { "WaitReason", { .type = 's', .s = job_wait_reason(j) } };
+        assert(n == JOB_ADDED_ENTRIES);
+        return n;
 }
 
 /* InterfacesAdded of the object at path, its array of interfaces opened. */
@@ -67,12 +95,13 @@ static int build_added_wire(sd_bus *bus, const char *path, const Job *j, sd_bus_
         uint64_t room = wire_first_key_room(strlen(path));
         char buffer[WIRE_BUFFER_SIZE];
         BusRows w = { .p = buffer, .offset = room - 4 };
-        WireEntry e[5];
+        WireEntry e[JOB_ADDED_ENTRIES];
         size_t n = job_added_entries(j, e);
         int r;
 
-        /* The interfaces' names and their dictionaries' lengths and padding: under 256 bytes. */
-        if (wire_bound(e, n) + 256 > sizeof buffer)
+        /* The interfaces' names and their dictionaries' lengths and padding: under 256 bytes. A
+         * job with an error (never a new one) goes through sd-bus, which checks its name. */
+        if (wire_bound(e, n) + 256 > sizeof buffer || j->error_name)
                 return -E2BIG;
         wire_interfaces(&w, e, n);
         r = added_new(bus, path, &s);
@@ -93,7 +122,7 @@ static int build_added_wire(sd_bus *bus, const char *path, const Job *j, sd_bus_
 /* The same through sd-bus, in the same order: what the tests compare it with. */
 static int build_added_sdbus(sd_bus *bus, const char *path, const Job *j, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        WireEntry e[5];
+        WireEntry e[JOB_ADDED_ENTRIES];
         size_t n = job_added_entries(j, e);
         int r;
 
@@ -103,8 +132,10 @@ static int build_added_sdbus(sd_bus *bus, const char *path, const Job *j, sd_bus
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 r = wire_entry_open(s, "sv", e[i].name, 'v', (const char[]) { e[i].v.type, 0 });
                 if (r >= 0)
-                        r = e[i].v.type == 's' ? bus_append_known_text(s, e[i].v.s, NULL)
-                                               : sd_bus_message_append_basic(s, e[i].v.type,
+                        /* A stored error name is not known text: checked by sd-bus. */
+                        r = i == JOB_ADDED_ERROR_NAME && j->error_name ? sd_bus_message_append_basic(s, 's', j->error_name)
+                            : e[i].v.type == 's' ? bus_append_known_text(s, e[i].v.s, NULL)
+                                                 : sd_bus_message_append_basic(s, e[i].v.type,
                                                                              e[i].v.type == 't' ? (const void *) &e[i].v.n
                                                                                                 : &(uint32_t) { (uint32_t) e[i].v.n });
                 if (r >= 0)
@@ -163,7 +194,7 @@ int bus_job_added_out(Bus *b, const char *path, const Job *j) {
                 { BUS_OUT_FIELD_SIGNATURE, 'g', "oa{sa{sv}}", 0 },
         };
         static BusOutFixed fixed = BUS_OUT_FIXED(f);
-        WireEntry e[5];
+        WireEntry e[JOB_ADDED_ENTRIES];
         size_t n = job_added_entries(j, e);
         char *length_at;
         uint64_t start;
@@ -175,6 +206,8 @@ int bus_job_added_out(Bus *b, const char *path, const Job *j) {
         assert(path);
         assert(j);
 
+        if (j->error_name)  /* never a new job's: through sd-bus, which checks its name */
+                return -ENOBUFS;
         /* The path, the array's length and padding, the interfaces' names and their
          * dictionaries' lengths and padding: under 256 bytes beside the path and the entries. */
         r = bus_out_begin(b, SD_BUS_MESSAGE_SIGNAL, &fixed, NULL, 0, 8 + strlen(path) + 256 + wire_bound(e, n), &w);

@@ -22,7 +22,8 @@
  * retry, nothing from a cache, not transferred yet): one whose value is zero and was zero when
  * the job's last signal carried it did not change, and is left out (an entry of a{sv} costs
  * about 3 000 instructions in sd-bus; these were a third of a small download's). One bit each
- * in Job.zero_told: a new or loaded job has none, so its first signal carries them. */
+ * in Job.zero_told: a loaded job has none, so its first signal carries them; a new job's
+ * InterfacesAdded carries them all (bus_job_zero_told_all()). */
 typedef enum ZeroProperty {
         ZERO_TRANSFER_COMPLETION_TIME,
         ZERO_ERROR_NAME,
@@ -67,6 +68,19 @@ static bool zero_property_is_zero(const Job *j, ZeroProperty p) {
         default:
                 return false;
         }
+}
+
+uint8_t bus_job_zero_told_all(const Job *j) {
+        uint8_t told = 0;
+
+        assert(j);
+
+        /* ErrorMessage is announced only as invalidated, which InterfacesAdded cannot say: the
+         * job's first state change names it. */
+        for (ZeroProperty p = 0; p < _ZERO_PROPERTY_MAX; p++)
+                if (p != ZERO_ERROR_MESSAGE && zero_property_is_zero(j, p))
+                        told |= (uint8_t) (1u << p);
+        return told;
 }
 
 /* The properties whose values the signals write in D-Bus's wire format themselves (below), by

@@ -114,8 +114,11 @@ static void observer_job_new(Manager *m, Job *j) {
         BusJobPath path = bus_job_path(j);
         int r;
 
-        /* Into the batch's buffer, or through sd-bus after it. */
-        if (bus_job_added_out(b, path.s, j) < 0) {
+        /* Into the batch's buffer, or through sd-bus after it. It carries what the job's state
+         * change would (bus-job-added.c): the job's first PropertiesChanged leaves out what
+         * stayed zero since. */
+        r = bus_job_added_out(b, path.s, j);
+        if (r < 0) {
                 bus_out_flush(b);
                 r = bus_job_added_new(b->bus, path.s, j, &s);
                 if (r >= 0)
@@ -123,6 +126,7 @@ static void observer_job_new(Manager *m, Job *j) {
                 if (r < 0)
                         log_warning_errno(r, "Failed to emit InterfacesAdded for job %s", j->id);
         }
+        j->zero_told = r >= 0 ? bus_job_zero_told_all(j) : 0;
 
         if (out_job_new(b, j, path.s) >= 0)
                 return;

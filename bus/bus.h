@@ -243,6 +243,9 @@ int bus_job_added_out(Bus *b, const char *path, const Job *j);
 /* bus-job-changed.c: a job's PropertiesChanged of the properties `names` (NULL-terminated
  * literals of the job interface), into a closing batch's buffer or through sd-bus. */
 void bus_job_changed_emit(Bus *b, Job *j, char **names);
+/* bus-job-changed.c: Job.zero_told once a signal carried every property a state change names
+ * that is left out while it stays zero or empty (a new job's InterfacesAdded). */
+uint8_t bus_job_zero_told_all(const Job *j);
 /* bus-message-size.c: the bytes a received message holds (an upper estimate, read from its body
  * and rewound); one of more than max bytes, or with too many values to count cheaply, counts as
  * bus_message_max() (the reading stops there). */

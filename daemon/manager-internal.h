@@ -191,7 +191,8 @@ typedef struct CompleteBatch {
         bool renaming;          /* past the record of "committed": the renames are under way */
 } CompleteBatch;
 
-/* A job's creation, told with its first changes (JobNew before its PropertiesChanged). */
+/* A job's creation, not told yet: its announcement (InterfacesAdded, JobNew) takes the place
+ * of the changes it gathered before (job_changes_flush(), job_announce_new()). */
 #define JOB_UNTOLD_NEW (1u << 31)
 
 /* manager.c */
@@ -281,6 +282,8 @@ int on_notify_defer(sd_event_source *s, void *userdata);
 int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void job_changes_gather(Job *j, unsigned changes);
 void job_changes_flush(Job *j);
+/* Announces a new job (observer.job_new), its progress and wait reason told with it. */
+void job_announce_new(Job *j);
 void job_changes_forget(Job *j);
 void manager_changes_flush(Manager *m);
 int on_changes_defer(sd_event_source *s, void *userdata);

@@ -338,8 +338,8 @@ int manager_create_job(Manager *m, uid_t owner, const char *display_name, const 
                 m->batch_job = j;
                 job_changes_gather(j, JOB_UNTOLD_NEW);
         }
-        else if (m->observer.job_new)
-                m->observer.job_new(m, j);
+        else
+                job_announce_new(j);
         idle_check(m);
 
         *ret = j;

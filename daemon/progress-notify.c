@@ -126,11 +126,29 @@ void job_changes_flush(Job *j) {
             store_commit(m->store) < 0)
                 checkpoint_stored_unknown(j);
         job_changes_forget(j);
-        if ((changes & JOB_UNTOLD_NEW) && m->observer.job_new)
-                m->observer.job_new(m, j);
-        changes &= ~JOB_UNTOLD_NEW;
+        /* A new job's announcement takes the place of what it gathered before. */
+        if (changes & JOB_UNTOLD_NEW) {
+                job_announce_new(j);
+                return;
+        }
         if (changes != 0 && m->observer.job_changed)
                 m->observer.job_changed(m, j, changes);
+}
+
+void job_announce_new(Job *j) {
+        Manager *m;
+
+        assert(j);
+
+        m = j->manager;
+        /* The job's object (InterfacesAdded) with its state and everything its state's
+         * PropertiesChanged would carry, as they are now, and JobNew: no PropertiesChanged of
+         * the values it was made with follows (nobody knew it before), the next is its first
+         * change after this one. What the announcement carries counts as told. */
+        job_progress_told(j);
+        job_wait_reason_told(j);
+        if (m->observer.job_new)
+                m->observer.job_new(m, j);
 }
 
 void job_changes_forget(Job *j) {

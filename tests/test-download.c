@@ -190,6 +190,225 @@ test_download_one_step (void)
         g_assert_true (announced);
 }
 
+/* The messages the connection received, in the order they arrived: a filter sees them on
+ * GDBus's worker thread as they are read, while the callbacks of signals and replies run later,
+ * and a reply's possibly after a signal that arrived behind it. */
+typedef struct {
+        GMutex lock;
+        GPtrArray *messages;    /* GDBusMessage */
+} Arrivals;
+
+static void
+arrivals_clear (gpointer data)
+{
+        Arrivals *a = data;
+
+        g_ptr_array_unref (a->messages);
+        g_mutex_clear (&a->lock);
+}
+
+/* A filter may still run once removed: it holds a reference of its own. */
+static void
+arrivals_release (gpointer data)
+{
+        g_atomic_rc_box_release_full (data, arrivals_clear);
+}
+
+static GDBusMessage *
+record_arrival (GDBusConnection *conn, GDBusMessage *message, gboolean incoming, gpointer data)
+{
+        Arrivals *a = data;
+
+        if (incoming) {
+                g_mutex_lock (&a->lock);
+                g_ptr_array_add (a->messages, g_object_ref (message));
+                g_mutex_unlock (&a->lock);
+        }
+        return message;
+}
+
+/* Calls method of the Manager, for a job: the reply (asserted), and in *before the messages
+ * the connection received between the call and its reply. */
+static GVariant *
+call_seen_before_reply (BusFixture *fx, const char *method, GVariant *params, GPtrArray **before)
+{
+        Arrivals *a = g_atomic_rc_box_new0 (Arrivals);
+        g_autoptr(GDBusMessage) call = g_dbus_message_new_method_call (XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                                                       XFERD_MANAGER_IFACE, method);
+        g_autoptr(GDBusMessage) reply = NULL;
+        g_autoptr(GError) error = NULL;
+        guint32 serial = 0;
+        guint filter;
+
+        g_mutex_init (&a->lock);
+        a->messages = g_ptr_array_new_with_free_func (g_object_unref);
+        g_dbus_message_set_body (call, params);
+        filter = g_dbus_connection_add_filter (fx->conn, record_arrival, g_atomic_rc_box_acquire (a), arrivals_release);
+        reply = g_dbus_connection_send_message_with_reply_sync (fx->conn, call, G_DBUS_SEND_MESSAGE_FLAGS_NONE, -1,
+                                                                &serial, NULL, &error);
+        g_dbus_connection_remove_filter (fx->conn, filter);
+        g_assert_no_error (error);
+        g_assert_true (g_dbus_message_to_gerror (reply, &error) == FALSE);
+        bus_fixture_note_xferd (fx);
+
+        /* The reply arrived after what came before it: every one of those is in by now. */
+        *before = g_ptr_array_new_with_free_func (g_object_unref);
+        g_mutex_lock (&a->lock);
+        for (guint i = 0; i < a->messages->len; i++) {
+                GDBusMessage *m = g_ptr_array_index (a->messages, i);
+
+                if (g_dbus_message_get_message_type (m) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN &&
+                    g_dbus_message_get_reply_serial (m) == serial)
+                        break;
+                g_ptr_array_add (*before, g_object_ref (m));
+        }
+        g_mutex_unlock (&a->lock);
+        arrivals_release (a);
+        return g_variant_ref (g_dbus_message_get_body (reply));
+}
+
+/* What a state change's PropertiesChanged carries beside State: a new job's InterfacesAdded
+ * carries them too. */
+static const char *const state_group[] = { "ModificationTime", "TransferCompletionTime", "ErrorName", "ErrorCount",
+                                           "NextRetryTime", "BytesTransferred", "BytesTotal", "FilesTransferred",
+                                           "FilesTotal", "CurrentFile", "Rate", "ExpectedEndTime", "BytesFromCache",
+                                           "BytesFromOrigin", "WaitReason", NULL };
+/* Of them, those a state change leaves out while they stay zero or empty, as last told. */
+static const char *const zero_group[] = { "TransferCompletionTime", "ErrorName", "ErrorCount", "NextRetryTime",
+                                          "BytesFromCache", "BytesFromOrigin", NULL };
+
+/* What a job's creation sent before the call's reply, for the job at path (id): its
+ * InterfacesAdded (with State `state` and FilesTotal `files`, and every property a state change
+ * carries, which no PropertiesChanged repeats), then its JobNew, and nothing else of it. Returns
+ * the job's interface in the InterfacesAdded. */
+static GVariant *
+assert_announced_alone (GPtrArray *before, const char *path, const char *id, const char *state, guint32 files)
+{
+        GVariant *props = NULL;
+        guint n = 0;
+
+        for (guint i = 0; i < before->len; i++) {
+                GDBusMessage *m = g_ptr_array_index (before, i);
+                GVariant *body = g_dbus_message_get_body (m);
+                const char *member = g_dbus_message_get_member (m);
+                g_autoptr(GVariant) ifaces = NULL;
+                const char *object = NULL, *got = NULL;
+                guint32 total = 0;
+
+                if (g_dbus_message_get_message_type (m) != G_DBUS_MESSAGE_TYPE_SIGNAL)
+                        continue;
+                if (g_strcmp0 (member, "InterfacesAdded") == 0) {
+                        g_variant_get (body, "(&o@a{sa{sv}})", &object, &ifaces);
+                        if (g_strcmp0 (object, path) != 0)
+                                continue;
+                        g_assert_cmpuint (n++, ==, 0);
+                        props = g_variant_lookup_value (ifaces, XFERD_JOB_IFACE, G_VARIANT_TYPE_VARDICT);
+                        g_assert_nonnull (props);
+                        g_assert_true (g_variant_lookup (props, "State", "&s", &got));
+                        g_assert_cmpstr (got, ==, state);
+                        g_assert_true (g_variant_lookup (props, "Id", "&s", &got));
+                        g_assert_cmpstr (got, ==, id);
+                        g_assert_true (g_variant_lookup (props, "FilesTotal", "u", &total));
+                        g_assert_cmpuint (total, ==, files);
+                        for (guint k = 0; state_group[k]; k++) {
+                                if (!g_variant_lookup_value (props, state_group[k], NULL))
+                                        g_test_message ("%s not in InterfacesAdded", state_group[k]);
+                                g_assert_true (g_variant_lookup (props, state_group[k], "*", NULL));
+                        }
+                        /* Names and texts never travel in signals. */
+                        g_assert_false (g_variant_lookup (props, "DisplayName", "*", NULL));
+                        g_assert_false (g_variant_lookup (props, "ErrorMessage", "*", NULL));
+                } else if (g_strcmp0 (member, "JobNew") == 0) {
+                        g_variant_get (body, "(&s&o)", &got, &object);
+                        if (g_strcmp0 (got, id) != 0)
+                                continue;
+                        g_assert_cmpstr (object, ==, path);
+                        g_assert_cmpuint (n++, ==, 1);
+                } else if (g_strcmp0 (g_dbus_message_get_path (m), path) == 0) {
+                        g_autofree char *text = body ? g_variant_print (body, FALSE) : NULL;
+                        g_test_message ("%s of the new job before its reply: %s", member, text);
+                        g_assert_not_reached ();
+                }
+        }
+        g_assert_cmpuint (n, ==, 2);
+        return props;
+}
+
+/* The first PropertiesChanged of job at or after from that carries its State: what stayed zero
+ * since the InterfacesAdded told it is left out; ErrorMessage, which InterfacesAdded cannot
+ * carry, is named as invalidated. */
+static void
+assert_first_state_change (BusFixture *fx, guint from, const char *job, const char *state)
+{
+        g_autoptr(GVariant) changed = NULL;
+        g_autofree const char **invalidated = NULL;
+        const char *got = NULL;
+
+        for (;;) {
+                const RecordedSignal *sig = bus_wait_signal (fx, &from, job, "org.freedesktop.DBus.Properties",
+                                                             "PropertiesChanged", NULL, NULL, WAIT_TIMEOUT_MS);
+
+                g_assert_nonnull (sig);
+                g_clear_pointer (&changed, g_variant_unref);
+                g_clear_pointer (&invalidated, g_free);
+                g_variant_get (sig->params, "(&s@a{sv}^a&s)", NULL, &changed, &invalidated);
+                if (g_variant_lookup (changed, "State", "&s", &got))
+                        break;
+        }
+        g_assert_cmpstr (got, ==, state);
+        g_assert_true (g_variant_lookup (changed, "ModificationTime", "t", NULL));
+        for (guint i = 0; zero_group[i]; i++) {
+                if (g_variant_lookup_value (changed, zero_group[i], NULL))
+                        g_test_message ("%s told again", zero_group[i]);
+                g_assert_false (g_variant_lookup (changed, zero_group[i], "*", NULL));
+        }
+        g_assert_true (g_strv_contains (invalidated, "ErrorMessage"));
+}
+
+/* A Download is announced by its job's InterfacesAdded (State queued, and what the state's
+ * PropertiesChanged would carry) and JobNew, then answered; no PropertiesChanged repeats what
+ * the InterfacesAdded told. The job's first state change after that leaves out what stayed
+ * zero. */
+static void
+test_download_announced (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(GPtrArray) before = NULL;
+        const char *id, *job;
+        guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        g_autoptr(GVariant) reply = call_seen_before_reply (env->fx, "Download",
+                                                            g_variant_new ("(ssa{sv})", env->url, env->dest, NULL),
+                                                            &before);
+
+        g_variant_get (reply, "(&s&o)", &id, &job);
+        g_autoptr(GVariant) props = assert_announced_alone (before, job, id, "queued", 1);
+        /* No PropertiesChanged of the job came before the reply: its first one is after it. */
+        assert_first_state_change (env->fx, from, job, "connecting");
+        assert_job_removed (env->fx, id, "acknowledged");
+}
+
+/* The same for CreateJob's suspended job: its first PropertiesChanged is AddFile's. */
+static void
+test_create_job_announced (void)
+{
+        g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
+        g_autoptr(GPtrArray) before = NULL;
+        const char *id, *job;
+        guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        g_autoptr(GVariant) reply = call_seen_before_reply (env->fx, "CreateJob",
+                                                            g_variant_new ("(sa{sv})", "announced", NULL), &before);
+
+        g_variant_get (reply, "(&s&o)", &id, &job);
+        g_autoptr(GVariant) props = assert_announced_alone (before, job, id, "suspended", 0);
+        const char *reason = NULL;
+
+        g_assert_true (g_variant_lookup (props, "WaitReason", "&s", &reason));
+        g_assert_cmpstr (reason, ==, "suspended");
+        /* AddFile's signal carries State (its ModificationTime changed): the first one. */
+        xferd_add_file (env->fx, job, env->url, env->dest);
+        assert_first_state_change (env->fx, from, job, "suspended");
+}
+
 typedef struct {
         BusFixture *fx;
         guint from;             /* signals recorded before the calls */
@@ -197,12 +416,14 @@ typedef struct {
         guint replies;
         gboolean all_in;        /* every expected reply came */
         guint job_new_at_first_reply;
-        guint unannounced;      /* replies that came before their job's signals */
+        guint unannounced;      /* replies that came before their job's two signals */
         char *jobs[32];         /* the replies' job paths, in the calls' order */
 } Pipelined;
 
-/* Which of a new job's three signals (InterfacesAdded 1, JobNew 2, its PropertiesChanged 4)
- * arrived since the calls, for the job at path. */
+/* Which of a new job's two signals (InterfacesAdded 1, JobNew 2) arrived since the calls, for
+ * the job at path. (That no PropertiesChanged of it comes before the reply is
+ * download-announced's to show: a reply's callback may run after a signal that arrived behind
+ * it, such as the WaitReason of the scheduler's pass after the batch.) */
 static guint
 announced (const Pipelined *p, const char *path)
 {
@@ -218,8 +439,7 @@ announced (const Pipelined *p, const char *path)
                 } else if (g_strcmp0 (sig->member, "JobNew") == 0) {
                         g_variant_get_child (sig->params, 1, "&o", &job);
                         seen |= g_strcmp0 (job, path) == 0 ? 2 : 0;
-                } else if (g_strcmp0 (sig->member, "PropertiesChanged") == 0 && g_strcmp0 (sig->path, path) == 0)
-                        seen |= 4;
+                }
         }
         return seen;
 }
@@ -234,7 +454,7 @@ on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
         g_assert_no_error (error);
         g_assert_cmpuint (p->replies, <, G_N_ELEMENTS (p->jobs));
         g_variant_get (reply, "(&so)", NULL, &p->jobs[p->replies]);
-        if (announced (p, p->jobs[p->replies]) != 7)
+        if (announced (p, p->jobs[p->replies]) != 3)
                 p->unannounced++;
         p->all_in = p->replies + 1 == p->expected;
         if (p->replies++ > 0)
@@ -247,8 +467,8 @@ on_pipelined_reply (GObject *source, GAsyncResult *res, gpointer data)
         }
 }
 
-/* Download calls that arrive together are one batch: one commit, then every JobNew (and the
- * jobs' PropertiesChanged), then the replies. xferd is stopped while the calls are queued for
+/* Download calls that arrive together are one batch: one commit, then every job's
+ * InterfacesAdded and JobNew, then the replies. xferd is stopped while the calls are queued for
  * it, so that it finds them all at once; its only slot is taken, so none of the new jobs
  * starts (a start writes to the store, which would close the batch early). Once answered,
  * every job of the batch, with its file, survives kill -9. */
@@ -345,8 +565,8 @@ test_download_batch (void)
 
 /* More Download calls at once than a batch takes (BATCH_MAX_CALLS, 16): the batch closes at
  * its last call, which is answered with the others (in the batch's one write, bus-out.c), and
- * the next calls make the next batch. Every reply comes after its job's InterfacesAdded, JobNew
- * and PropertiesChanged. */
+ * the next calls make the next batch. Every reply comes after its job's InterfacesAdded and
+ * JobNew. */
 static void
 test_download_batch_full (void)
 {
@@ -364,6 +584,50 @@ test_download_batch_full (void)
         g_assert_cmpuint (p.job_new_at_first_reply, <, N);
         for (guint i = 0; i < N; i++)
                 g_free (p.jobs[i]);
+}
+
+/* A Download queued behind a full slot: what its signals told of WaitReason (its InterfacesAdded,
+ * then its PropertiesChanged) comes to what Get says, max-transfers, without a state change. */
+static void
+test_download_announced_waiting (void)
+{
+        g_autofree char *first = NULL;
+        g_autoptr(XferdEnv) env = env_slot_taken (FALSE, &first, NULL);
+        g_autoptr(GPtrArray) before = NULL;
+        g_autofree char *dest = NULL, *reason = NULL;
+        const char *id, *job, *told = NULL;
+
+        if (!env)
+                return;
+        dest = g_build_filename (env->dir, "waiting.bin", NULL);
+        guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
+        g_autoptr(GVariant) reply = call_seen_before_reply (env->fx, "Download",
+                                                            g_variant_new ("(ssa{sv})", env->url, dest, NULL), &before);
+        g_variant_get (reply, "(&s&o)", &id, &job);
+        g_autoptr(GVariant) props = assert_announced_alone (before, job, id, "queued", 1);
+
+        /* What stays while it waits: as Get says it (BytesTotal unknown, all ones). */
+        guint64 bytes_total = 0, bytes = 1;
+        g_assert_true (g_variant_lookup (props, "BytesTotal", "t", &bytes_total));
+        g_assert_cmpuint (bytes_total, ==, job_get_uint64 (env->fx, job, "BytesTotal"));
+        g_assert_true (g_variant_lookup (props, "BytesTransferred", "t", &bytes));
+        g_assert_cmpuint (bytes, ==, 0);
+        g_assert_true (g_variant_lookup (props, "WaitReason", "&s", &told));
+        while (g_strcmp0 (told, "max-transfers") != 0) {
+                const RecordedSignal *sig = bus_wait_signal (env->fx, &from, job, "org.freedesktop.DBus.Properties",
+                                                             "PropertiesChanged", NULL, NULL, WAIT_TIMEOUT_MS);
+                g_autoptr(GVariant) changed = NULL;
+                const char *got;
+
+                g_test_message ("WaitReason told: %s", told);
+                g_assert_nonnull (sig);
+                g_variant_get (sig->params, "(&s@a{sv}@as)", NULL, &changed, NULL);
+                if (g_variant_lookup (changed, "WaitReason", "&s", &got))
+                        told = got;  /* the signal stays recorded */
+                g_assert_false (g_variant_lookup (changed, "State", "&s", NULL));
+        }
+        reason = job_get_string (env->fx, job, "WaitReason");
+        g_assert_cmpstr (reason, ==, "max-transfers");
 }
 
 /* sqlite3_exec()'s callback for a count(*): the number into *data. */
@@ -1043,8 +1307,11 @@ const TestCase test_cases[] = {
         { "/download/idle-connection-closed", test_idle_connection_closed },
         { "/download/one-signal-per-call", test_one_signal_per_call },
         { "/download/download-one-step", test_download_one_step },
+        { "/download/download-announced", test_download_announced },
+        { "/download/create-job-announced", test_create_job_announced },
         { "/download/download-batch", test_download_batch },
         { "/download/download-batch-full", test_download_batch_full },
+        { "/download/download-announced-waiting", test_download_announced_waiting },
         { "/download/recorded-at-creation", test_recorded_at_creation },
         { "/download/recorded-with-start", test_recorded_with_start },
         { "/download/directory-let-go", test_directory_let_go },

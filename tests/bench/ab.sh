@@ -35,8 +35,8 @@
 #                   event-loop thread), of
 #                   the bus (which routes the call, the reply and the signals) and of the client;
 #                   then the same calls to a trivial service (xferd-bench echo-serve) that answers at
-#                   once after 0 or 3 signals of JobNew's shape, or after the contract's three signals
-#                   of a new job as xferd sends them ("contract"): the bus's own cost a call,
+#                   once after 0 or 3 signals of JobNew's shape, or after the contract's two signals
+#                   of a new job as xferd sends them ("contract": InterfacesAdded, JobNew): the bus's own cost a call,
 #                   without xferd's work
 #   --case small    --jobs N (default 1000 here) files of 16 KiB as N Download calls (16 at a time,
 #                   64 calls in flight) and as one job with MaxConcurrentFiles 16, beside
@@ -410,8 +410,8 @@ run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD
 }
 
 # The bus's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
-# at once after K signals of JobNew's shape, or ("contract") after the contract's three signals
-# of a new job in xferd's shapes and sizes.
+# at once after K signals of JobNew's shape, or ("contract") after the contract's two signals
+# of a new job in xferd's shapes and sizes (InterfacesAdded, JobNew).
 run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
   local k=$1 out bt0 bt1 epid bus what=(--signals "$1")
   [[ $k == contract ]] && what=(--contract)
