@@ -47,7 +47,7 @@ typedef struct ManagerObserver {
 
 /* Calls that create jobs (Download: create, add the file, resume) as batches: one store
  * transaction for all the calls that arrive together, committed once, then announced
- * (InterfacesAdded, JobNew, one PropertiesChanged per job), then replied to. A call runs
+ * (InterfacesAdded with the state's values, JobNew), then replied to. A call runs
  * between manager_batch_begin() and manager_batch_end(), which returns 1 when the batch stays
  * open for the next call: the caller keeps its reply until observer.batch_closed. The batch
  * is closed once the loop has nothing more urgent, after BATCH_MAX_CALLS calls, before any
