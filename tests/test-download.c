@@ -334,6 +334,20 @@ assert_announced_alone (GPtrArray *before, const char *path, const char *id, con
         return props;
 }
 
+/* Calls method of the Manager, which creates a job, and asserts that the job was announced
+ * alone before the reply (assert_announced_alone()). Returns the job's interface in its
+ * InterfacesAdded, and the reply's id and job path. */
+static GVariant *
+call_announced (BusFixture *fx, const char *method, GVariant *params, const char *state, guint32 files,
+                char **ret_id, char **ret_job)
+{
+        g_autoptr(GPtrArray) before = NULL;
+        g_autoptr(GVariant) reply = call_seen_before_reply (fx, method, params, &before);
+
+        g_variant_get (reply, "(so)", ret_id, ret_job);
+        return assert_announced_alone (before, *ret_job, *ret_id, state, files);
+}
+
 /* The first PropertiesChanged of job at or after from that carries its State: what stayed zero
  * since the InterfacesAdded told it is left out; ErrorMessage, which InterfacesAdded cannot
  * carry, is named as invalidated. */
@@ -373,15 +387,12 @@ static void
 test_download_announced (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
-        g_autoptr(GPtrArray) before = NULL;
-        const char *id, *job;
+        g_autofree char *id = NULL, *job = NULL;
         guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
-        g_autoptr(GVariant) reply = call_seen_before_reply (env->fx, "Download",
-                                                            g_variant_new ("(ssa{sv})", env->url, env->dest, NULL),
-                                                            &before);
+        g_autoptr(GVariant) props = call_announced (env->fx, "Download",
+                                                    g_variant_new ("(ssa{sv})", env->url, env->dest, NULL), "queued", 1,
+                                                    &id, &job);
 
-        g_variant_get (reply, "(&s&o)", &id, &job);
-        g_autoptr(GVariant) props = assert_announced_alone (before, job, id, "queued", 1);
         /* No PropertiesChanged of the job came before the reply: its first one is after it. */
         assert_first_state_change (env->fx, from, job, "connecting");
         assert_job_removed (env->fx, id, "acknowledged");
@@ -392,14 +403,10 @@ static void
 test_create_job_announced (void)
 {
         g_autoptr(XferdEnv) env = xferd_env_new_serving (NULL, "/file.bin", SIZE);
-        g_autoptr(GPtrArray) before = NULL;
-        const char *id, *job;
+        g_autofree char *id = NULL, *job = NULL;
         guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
-        g_autoptr(GVariant) reply = call_seen_before_reply (env->fx, "CreateJob",
-                                                            g_variant_new ("(sa{sv})", "announced", NULL), &before);
-
-        g_variant_get (reply, "(&s&o)", &id, &job);
-        g_autoptr(GVariant) props = assert_announced_alone (before, job, id, "suspended", 0);
+        g_autoptr(GVariant) props = call_announced (env->fx, "CreateJob", g_variant_new ("(sa{sv})", "announced", NULL),
+                                                    "suspended", 0, &id, &job);
         const char *reason = NULL;
 
         g_assert_true (g_variant_lookup (props, "WaitReason", "&s", &reason));
@@ -593,18 +600,15 @@ test_download_announced_waiting (void)
 {
         g_autofree char *first = NULL;
         g_autoptr(XferdEnv) env = env_slot_taken (FALSE, &first, NULL);
-        g_autoptr(GPtrArray) before = NULL;
-        g_autofree char *dest = NULL, *reason = NULL;
-        const char *id, *job, *told = NULL;
+        g_autofree char *dest = NULL, *reason = NULL, *id = NULL, *job = NULL;
+        const char *told = NULL;
 
         if (!env)
                 return;
         dest = g_build_filename (env->dir, "waiting.bin", NULL);
         guint from = bus_count_signals (env->fx, NULL, NULL, NULL, NULL, NULL);
-        g_autoptr(GVariant) reply = call_seen_before_reply (env->fx, "Download",
-                                                            g_variant_new ("(ssa{sv})", env->url, dest, NULL), &before);
-        g_variant_get (reply, "(&s&o)", &id, &job);
-        g_autoptr(GVariant) props = assert_announced_alone (before, job, id, "queued", 1);
+        g_autoptr(GVariant) props = call_announced (env->fx, "Download", g_variant_new ("(ssa{sv})", env->url, dest, NULL),
+                                                    "queued", 1, &id, &job);
 
         /* What stays while it waits: as Get says it (BytesTotal unknown, all ones). */
         guint64 bytes_total = 0, bytes = 1;

@@ -167,6 +167,15 @@ test_bursts (gconstpointer data)
         wait_threads_sleep ();
 }
 
+/* This process's threads, the calling one included. */
+static guint
+count_threads (void)
+{
+        g_autoptr (GArray) tids = proc_thread_ids (getpid ());
+
+        return tids->len;
+}
+
 /* Every thread of this process but the calling one onto the CPUs of set. */
 static void
 pin_other_threads (const cpu_set_t *set)
@@ -205,7 +214,6 @@ test_await (void)
          * thread started later would have the loop's CPU, from the thread that starts it. */
         {
                 pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
-                g_autoptr (GArray) tids = NULL;
                 Task held[4];
 
                 pthread_mutex_lock (&hold);
@@ -216,8 +224,7 @@ test_await (void)
                 }
                 pthread_mutex_unlock (&hold);
                 fixture_drain (f);
-                tids = proc_thread_ids (getpid ());
-                g_assert_cmpuint (tids->len, ==, 1 + G_N_ELEMENTS (held));
+                g_assert_cmpuint (count_threads (), ==, 1 + G_N_ELEMENTS (held));
         }
         CPU_ZERO (&one);
         CPU_SET (loop_cpu, &one);
@@ -340,18 +347,6 @@ test_near_first (void)
         g_assert_cmpuint (slow.runs, ==, 1);
         g_assert_cmpuint (slow.dones, ==, 1);
         g_assert_cmpuint (f->done_calls, ==, G_N_ELEMENTS (busy) + 2);
-}
-
-static unsigned
-count_threads (void)
-{
-        g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
-        unsigned n = 0;
-
-        g_assert_nonnull (dir);
-        while (g_dir_read_name (dir))
-                n++;
-        return n;
 }
 
 /* In a pool that keeps a spare (io_pool_set_spare()), a long task leaves a thread idle beside
