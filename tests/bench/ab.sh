@@ -16,7 +16,7 @@
 #                   the pools 10 nice levels below the loop: the writers and the hashing), and
 #                   nginx's CPU
 #   --case cancel   Cancel call → reply with 100 transfers running (/slow/, 128 KiB/s each),
-#                   200 cancels; with --background, 20 running while the --mib file downloads
+#                   1000 cancels (as run.sh's row); with --background 200, 20 running while the --mib file downloads
 #                   over and over without (plain) or with (sum) a checksum, or with one from a
 #                   resume at its half (prefix: suspended once the file holds half, then resumed,
 #                   the half held hashed from byte 0 while the rest arrives, as run.sh's row)
@@ -231,15 +231,15 @@ run_floor() {  # the disk's floor: the same bytes from the page cache, synced
   echo "dd conv=fdatasync: wall $(kv wall "$out") s"
 }
 run_cancel() {  # BUILD → one line; res[BUILD] += p99
-  local b=$1 out args=(--count 100) w0 w1
+  local b=$1 out args=(--count 100 --samples 1000) w0 w1
   xferd_fresh "$b"
   fresh_dl
   if [[ -n $background ]]; then
-    args=(--count 20 --background "$base/big" --checksum "$([[ $background == plain ]] && echo none || echo "$big_sum")")
+    args=(--count 20 --samples 200 --background "$base/big" --checksum "$([[ $background == plain ]] && echo none || echo "$big_sum")")
     [[ $background == prefix ]] && args+=(--resume-at "$((mib * 1024 * 1024 / 2))")
   fi
   w0=$(waited "$xpid")
-  out=$("$bench" cancel "${args[@]}" --samples 200 --url "$base/slow/big" --dir "$work/dl") ||
+  out=$("$bench" cancel "${args[@]}" --url "$base/slow/big" --dir "$work/dl") ||
     die "$b: the Cancel case failed: $out"
   w1=$(waited "$xpid")
   res[$b]+="$(kv p99_ms "$out") "
