@@ -52,6 +52,8 @@ struct IoPool {
         bool *idle;                     /* per thread: waiting for a task */
         cpu_set_t any;                  /* where a free thread may run: the process's CPUs */
         uint64_t await_until;           /* CLOCK_MONOTONIC µs */
+        unsigned posts_owed;            /* wake-ups of idle threads for deferred tasks, made when
+                                         * the loop next prepares to sleep (loop thread only) */
         void (*drained)(void *userdata);        /* io_pool_set_drained() */
         void *drained_userdata;
 };
@@ -212,6 +214,10 @@ static int on_prepare(sd_event_source *s, void *userdata) {
         IoPool *p = userdata;
         IoTask *t = p->awaited;
 
+        /* The threads of tasks submitted by io_pool_submit_deferred() wake now: the loop is done
+         * with what it dispatched, and yields to them below or sleeps. */
+        for (; p->posts_owed > 0; p->posts_owed--)
+                (void) sem_post(&p->work);
         while (t && !atomic_load_explicit(&t->finished, memory_order_acquire) &&
                now_monotonic_usec() < p->await_until) {
                 int cpu = atomic_load_explicit(&t->cpu, memory_order_relaxed);
@@ -326,8 +332,9 @@ static int start_thread(IoPool *p) {
         return 0;
 }
 
-/* Under the pool's lock, which it releases. */
-static void queue_and_unlock(IoPool *p, IoTask *t) {
+/* Under the pool's lock, which it releases. With defer, an idle thread's wake-up is owed
+ * until the loop's next prepare (on_prepare()) instead of made now. */
+static void queue_and_unlock(IoPool *p, IoTask *t, bool defer) {
         bool inline_run = false, wake;
         List *queue = t->near_loop ? &p->near_queue : &p->queue;
         /* A pool that keeps a spare counts the threads that take a queued task without a new
@@ -368,7 +375,9 @@ static void queue_and_unlock(IoPool *p, IoTask *t) {
         if (inline_run) {
                 t->run(t);
                 task_finished(p, t);
-        } else if (wake)
+        } else if (wake && defer)
+                p->posts_owed++;
+        else if (wake)
                 (void) sem_post(&p->work);
 }
 
@@ -377,7 +386,7 @@ void io_pool_submit(IoPool *p, IoTask *t) {
         assert(t && t->run && t->done && t->drop);
 
         pthread_mutex_lock(&p->lock);
-        queue_and_unlock(p, t);
+        queue_and_unlock(p, t, false);
 }
 
 bool io_pool_try_submit(IoPool *p, IoTask *t) {
@@ -386,7 +395,7 @@ bool io_pool_try_submit(IoPool *p, IoTask *t) {
 
         if (pthread_mutex_trylock(&p->lock) != 0)
                 return false;
-        queue_and_unlock(p, t);
+        queue_and_unlock(p, t, false);
         return true;
 }
 
@@ -424,6 +433,23 @@ void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec) {
         p->awaited = t;
         p->await_until = now_monotonic_usec() + max_usec;
         (void) sd_event_source_set_prepare(p->source, on_prepare);
+}
+
+void io_pool_submit_deferred(IoPool *p, IoTask *t) {
+        assert(p);
+        assert(t && t->run && t->done && t->drop);
+
+        pthread_mutex_lock(&p->lock);
+        queue_and_unlock(p, t, true);
+        if (p->posts_owed > 0)
+                (void) sd_event_source_set_prepare(p->source, on_prepare);
+}
+
+void io_pool_submit_awaited(IoPool *p, IoTask *t, uint64_t max_usec) {
+        assert(p);
+
+        io_pool_submit_deferred(p, t);
+        io_pool_await(p, t, max_usec);
 }
 
 void io_pool_set_nice(IoPool *p, int nice) {

@@ -75,6 +75,17 @@ int io_pool_pin_idle(IoPool *p);
  * still runs from the loop's dispatch, as for every task. */
 void io_pool_await(IoPool *p, IoTask *t, uint64_t max_usec);
 
+/* On the loop thread: io_pool_submit(), except that the idle thread that takes the task is
+ * woken only when the loop next prepares to sleep, done with the dispatch that submitted it
+ * (a thread already busy may take the task before). Woken at once, a thread held on the
+ * loop's CPU (io_pool_pin_idle()) took that CPU from the dispatch (a Cancel's handler, by its
+ * unlinks, in most Cancels), and the loop, preempted, then often waited behind other tasks
+ * (nginx, the bus, a client) for its CPU back. Not for a store checkpoint: deferred too, it
+ * ran 19 times in a traced round instead of 3, and the Cancels' p99 was the worse for it. */
+void io_pool_submit_deferred(IoPool *p, IoTask *t);
+/* io_pool_submit_deferred() and io_pool_await() in one: a reply waits for the task. */
+void io_pool_submit_awaited(IoPool *p, IoTask *t, uint64_t max_usec);
+
 /* Tasks submitted whose done() has not run yet. */
 unsigned io_pool_busy(const IoPool *p);
 /* drained() runs on the loop once the last task's done() has run (io_pool_busy() is 0 again),

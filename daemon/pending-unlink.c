@@ -192,10 +192,11 @@ bool pending_unlink_start(Job *j, bool all, LaneFds *fds) {
         j->unlinking = b;
         b->task.near_loop = true;
         (void) io_pool_pin_idle(j->manager->io_pool);
-        file_batch_submit(b, j->manager->io_pool, FILE_STEP_UNLINK);
         /* A reply waits for it, and an unlink is short: the loop looks for the result before
-         * it sleeps. */
-        io_pool_await(j->manager->io_pool, &b->task, UNLINK_AWAIT_USEC);
+         * it sleeps, and wakes the thread then, once the handler is done (the commit below in
+         * job_apply_full(), the signals). */
+        b->step = FILE_STEP_UNLINK;
+        io_pool_submit_awaited(j->manager->io_pool, &b->task, UNLINK_AWAIT_USEC);
         return true;
 }
 

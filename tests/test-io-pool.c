@@ -4,9 +4,10 @@
  * within the loop's next iteration, a task that hangs holds that iteration no longer than the
  * bound, and the threads sleep once the tasks are done (no CPU when idle); a task a reply
  * waits for runs on the loop's CPU (io_pool_pin_idle()) and before the long tasks queued ahead
- * of it, and a long task leaves a thread idle for it; a worker runs at its pool's nice level
- * below the loop's and with the kernel's default slice, not the loop's short one; the loop never
- * waits for the pool's lock to take a result back. */
+ * of it, its thread woken once the loop prepares to sleep (io_pool_submit_deferred()), and a
+ * long task leaves a thread idle for it; a worker runs at its pool's nice level below the
+ * loop's and with the kernel's default slice, not the loop's short one; the loop never waits
+ * for the pool's lock to take a result back. */
 #include <dirent.h>
 #include <glib.h>
 #include <pthread.h>
@@ -137,12 +138,12 @@ wait_threads_sleep (void)
         }
 }
 
-/* Bursts of 1 to 5 tasks, the last of each awaited (a bound of 0: not at all) or not: each
- * runs on a thread and comes back on the loop once, and then the threads sleep. */
+/* Bursts of 1 to 5 tasks, the last of each awaited (a bound of 0: not at all) or not, its
+ * thread woken at once or (deferred) at the loop's prepare: each runs on a thread and comes
+ * back on the loop once, and then the threads sleep. */
 static void
-test_bursts (gconstpointer data)
+bursts (uint64_t await_usec, bool deferred)
 {
-        uint64_t await_usec = GPOINTER_TO_UINT (data);
         g_autoptr (Fixture) f = fixture_new ();
         Task tasks[5];
 
@@ -152,9 +153,12 @@ test_bursts (gconstpointer data)
                 f->done_calls = 0;
                 for (unsigned i = 0; i < n; i++) {
                         task_init (&tasks[i], &f->done_calls);
-                        io_pool_submit (f->pool, &tasks[i].task);
+                        if (deferred && round % 2 == 0 && i == n - 1)
+                                io_pool_submit_awaited (f->pool, &tasks[i].task, await_usec);
+                        else
+                                io_pool_submit (f->pool, &tasks[i].task);
                 }
-                if (round % 2 == 0)
+                if (!deferred && round % 2 == 0)
                         io_pool_await (f->pool, &tasks[n - 1].task, await_usec);
                 fixture_drain (f);
                 g_assert_cmpuint (f->done_calls, ==, n);
@@ -165,6 +169,18 @@ test_bursts (gconstpointer data)
                 }
         }
         wait_threads_sleep ();
+}
+
+static void
+test_bursts (gconstpointer data)
+{
+        bursts (GPOINTER_TO_UINT (data), false);
+}
+
+static void
+test_bursts_deferred (gconstpointer data)
+{
+        bursts (GPOINTER_TO_UINT (data), true);
 }
 
 /* This process's threads, the calling one included. */
@@ -294,6 +310,46 @@ test_await_bounded (void)
         pthread_mutex_unlock (&hold);
         fixture_drain (f);
         g_assert_cmpuint (k.dones, ==, 1);
+}
+
+/* io_pool_submit_deferred() and io_pool_submit_awaited(): the idle thread is not woken before
+ * the loop prepares to sleep (the dispatch that submitted the task goes on undisturbed); then
+ * the task runs and its result is back. Without the deferral the idle thread took the task at
+ * once. */
+static void
+test_await_deferred (void)
+{
+        g_autoptr (Fixture) f = fixture_new ();
+        Task k;
+
+        /* One thread, idle. */
+        task_init (&k, &f->done_calls);
+        io_pool_submit (f->pool, &k.task);
+        fixture_drain (f);
+        wait_threads_sleep ();
+
+        for (unsigned round = 0; round < 4; round++) {
+                uint64_t until;
+
+                f->done_calls = 0;
+                task_init (&k, &f->done_calls);
+                if (round % 2 == 0)
+                        io_pool_submit_awaited (f->pool, &k.task, 10 * USEC_PER_SEC);
+                else
+                        io_pool_submit_deferred (f->pool, &k.task);
+                /* Long enough for a woken thread to take it many times over. */
+                until = now_monotonic_usec () + 100 * USEC_PER_MSEC;
+                while (now_monotonic_usec () < until) {
+                        g_assert_cmpint (atomic_load (&k.task.cpu), ==, 0);
+                        g_usleep (1000);
+                }
+                g_assert_cmpuint (k.runs, ==, 0);
+                fixture_drain (f);
+                g_assert_cmpuint (k.runs, ==, 1);
+                g_assert_cmpuint (k.dones, ==, 1);
+                g_assert_cmpint (k.run_tid, !=, gettid ());
+                wait_threads_sleep ();
+        }
 }
 
 /* A task a reply waits for (near_loop) is taken before the long tasks queued ahead of it: a
@@ -506,6 +562,7 @@ const TestCase test_cases[] = {
         { "/io-pool/await", test_await },
         { "/io-pool/pin-idle", test_pin_idle },
         { "/io-pool/await-bounded", test_await_bounded },
+        { "/io-pool/await-deferred", test_await_deferred },
         { "/io-pool/near-first", test_near_first },
         { "/io-pool/spare", test_spare },
         { "/io-pool/lock-held", test_lock_held },
@@ -516,5 +573,6 @@ const TestCase test_cases[] = {
 const TestDataCase test_data_cases[] = {
         { "/io-pool/bursts", test_bursts, GUINT_TO_POINTER (0) },
         { "/io-pool/bursts-awaited", test_bursts, GUINT_TO_POINTER (200) },
+        { "/io-pool/bursts-deferred", test_bursts_deferred, GUINT_TO_POINTER (200) },
         { NULL, NULL, NULL },
 };
