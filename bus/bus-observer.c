@@ -158,12 +158,62 @@ static void observer_job_failed(Manager *m, Job *j) {
                 log_warning_errno(r, "Failed to emit Failed for job %s", j->id);
 }
 
-static void observer_job_removed(Manager *m, Job *j) {
+static int build_job_removed(sd_bus *bus, const Job *j, const char *path, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         int r;
 
-        bus_out_flush(job_bus(j));
-        r = sd_bus_emit_signal(job_bus(j)->bus, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved",
-                                   "sos", j->id, bus_job_path(j).s, job_state_to_string(j->state));
+        r = sd_bus_message_new_signal(bus, &s, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "JobRemoved");
+        if (r >= 0)
+                r = sd_bus_message_append(s, "sos", j->id, path, job_state_to_string(j->state));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* JobRemoved whole into the buffer (bus-out.h) when it is open; -ENOBUFS otherwise. */
+static int out_job_removed(Bus *b, const Job *j, const char *path) {
+        static const BusOutField f[] = {
+                { BUS_OUT_FIELD_PATH, 'o', XFERD_MANAGER_PATH, 0 },
+                { BUS_OUT_FIELD_INTERFACE, 's', XFERD_MANAGER_IFACE, 0 },
+                { BUS_OUT_FIELD_MEMBER, 's', "JobRemoved", 0 },
+                { BUS_OUT_FIELD_SIGNATURE, 'g', "sos", 0 },
+        };
+        static BusOutFixed fixed = BUS_OUT_FIXED(f);
+        const char *state = job_state_to_string(j->state);
+        BusRows w;
+        int r;
+
+        r = bus_out_begin(b, SD_BUS_MESSAGE_SIGNAL, &fixed, NULL, 0, 24 + strlen(j->id) + strlen(path) + strlen(state),
+                          &w);
+        if (r < 0)
+                return r;
+        wire_text(&w, j->id);
+        wire_text(&w, path);
+        wire_text(&w, state);
+        bus_out_end(b, &w);
+        if (wire_check_enabled()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                if (build_job_removed(b->bus, j, path, &m) < 0)
+                        abort();
+                bus_out_check_last(b, "JobRemoved", m);
+        }
+        return 0;
+}
+
+static void observer_job_removed(Manager *m, Job *j) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        Bus *b = job_bus(j);
+        BusJobPath path = bus_job_path(j);
+        int r;
+
+        if (out_job_removed(b, j, path.s) >= 0)
+                return;
+        bus_out_flush(b);
+        r = build_job_removed(b->bus, j, path.s, &s);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, s, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit JobRemoved for job %s", j->id);
 }
@@ -197,6 +247,15 @@ static void observer_batch_closed(Manager *m, int r, const CallError *e) {
         bus_batch_closed(manager_get_observer_userdata(m), r, e);
 }
 
+/* A Cancel's signals and reply into one buffer, sent after the reply (bus-out.h). */
+static void observer_unlinked_begin(Manager *m) {
+        bus_out_open(manager_get_observer_userdata(m));
+}
+
+static void observer_unlinked_end(Manager *m) {
+        bus_out_flush(manager_get_observer_userdata(m));
+}
+
 static void observer_idle_changed(Manager *m, bool idle) {
         Bus *b = manager_get_observer_userdata(m);
 
@@ -209,6 +268,8 @@ static void observer_idle_changed(Manager *m, bool idle) {
 const ManagerObserver bus_observer_template = {
         .idle_changed = observer_idle_changed,
         .batch_closing = observer_batch_closing,
+        .unlinked_begin = observer_unlinked_begin,
+        .unlinked_end = observer_unlinked_end,
         .batch_closed = observer_batch_closed,
         .network_changed = observer_network_changed,
         .job_new = observer_job_new,

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include "bus-errors.h"
+#include "bus-out.h"
+#include "bus-wire.h"
 #include "bus.h"
 #include "log.h"
 
@@ -92,14 +94,73 @@ int bus_reply_array(sd_bus_message *m, const char *contents, bus_append_t append
  * core): the message is kept until then, and other calls are served meanwhile. */
 typedef struct PendingReply {
         JobCall call;
+        Bus *bus;
         sd_bus_message *message;
         bool complete;          /* replies (b partial) */
 } PendingReply;
+
+static int build_reply(sd_bus_message *call, bool complete, bool partial, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0 && complete)
+                r = sd_bus_message_append(reply, "b", (int) partial);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(reply);
+        return 0;
+}
+
+/* The reply whole into the buffer of the signals before it (a Cancel's, bus-out.h) when it is
+ * open; -ENOBUFS otherwise. */
+static int out_reply(Bus *b, sd_bus_message *call, bool complete, bool partial) {
+        static const BusOutField signature[] = { { BUS_OUT_FIELD_SIGNATURE, 'g', "b", 0 } };
+        static BusOutFixed fixed_b = BUS_OUT_FIXED(signature), fixed_none = { 0 };
+        const char *sender = sd_bus_message_get_sender(call);
+        uint64_t cookie;
+        BusOutField f[2];
+        size_t n = 0;
+        BusRows w;
+        int r;
+
+        if (!bus_out_is_open(b))
+                return -ENOBUFS;
+        r = sd_bus_message_get_cookie(call, &cookie);
+        if (r < 0 || cookie > UINT32_MAX)
+                return -ENOBUFS;
+        f[n++] = (BusOutField) { BUS_OUT_FIELD_REPLY_SERIAL, 'u', NULL, (uint32_t) cookie };
+        if (sender)
+                f[n++] = (BusOutField) { BUS_OUT_FIELD_DESTINATION, 's', sender, 0 };
+        r = bus_out_begin(b, SD_BUS_MESSAGE_METHOD_RETURN, complete ? &fixed_b : &fixed_none, f, n, 4, &w);
+        if (r < 0)
+                return r;
+        if (complete)
+                bus_rows_u32(&w, partial ? 1 : 0);
+        bus_out_end(b, &w);
+        if (wire_check_enabled()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                if (build_reply(call, complete, partial, &m) < 0)
+                        abort();
+                bus_out_check_last(b, complete ? "Complete's reply" : "Cancel's reply", m);
+        }
+        return 0;
+}
 
 static void pending_reply_done(JobCall *c) {
         PendingReply *p = (PendingReply *) c;
         int r;
 
+        /* As sd-bus: no reply to a call that asked for none. */
+        if (c->r >= 0 && (!sd_bus_message_get_expect_reply(p->message) ||
+                          out_reply(p->bus, p->message, p->complete, c->partial) >= 0)) {
+                sd_bus_message_unref(p->message);
+                free(p);
+                return;
+        }
+        /* Through sd-bus: after what the buffer holds. */
+        bus_out_flush(p->bus);
         if (c->r < 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 (void) bus_error_from_call(&error, c->r, &c->e);
@@ -126,6 +187,7 @@ int bus_reply_later(sd_bus_message *m, Job *j, bool complete, sd_bus_error *erro
         if (!p)
                 return -ENOMEM;
         p->call.done = pending_reply_done;
+        p->bus = manager_get_observer_userdata(j->manager);
         p->complete = complete;
         p->message = sd_bus_message_ref(m);
         r = complete ? job_complete(j, &p->call, &e) : job_cancel(j, &p->call, &e);

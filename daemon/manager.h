@@ -42,6 +42,10 @@ typedef struct ManagerObserver {
         void (*batch_closing)(Manager *m);
         /* A batch was committed (r >= 0) or refused (r < 0, e): its calls may reply now. */
         void (*batch_closed)(Manager *m, int r, const CallError *e);
+        /* A job's files are gone (Cancel's unlinks): what it tells and the replies that
+         * waited for them come between these two, and may go out in one write. */
+        void (*unlinked_begin)(Manager *m);
+        void (*unlinked_end)(Manager *m);
         void *userdata;
 } ManagerObserver;
 

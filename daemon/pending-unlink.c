@@ -100,6 +100,10 @@ static void on_job_unlinked(FileBatch *b) {
         }
         j->unlinking = NULL;
 
+        /* The signals and the replies below in one write to the bus, which then wakes once
+         * for them, not once a message (each a preemption of the loop on its CPU). */
+        if (m->observer.unlinked_begin)
+                m->observer.unlinked_begin(m);
         /* What the state change told would have been true too early before this. */
         if (j->signals_deferred) {
                 unsigned changes = j->signals_deferred;
@@ -118,6 +122,8 @@ static void on_job_unlinked(FileBatch *b) {
                 waiters = c->next;
                 manager_call_finish(c, 0, NULL, c->partial);
         }
+        if (m->observer.unlinked_end)
+                m->observer.unlinked_end(m);
         manager_crash_point("cancel-replied");
 
         if (failed || !job_state_is_final(j->state)) {

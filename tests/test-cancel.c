@@ -5,7 +5,8 @@
  * directory right after the reply finds nothing of the job. Then the final
  * job refuses every mutating call, leaves ListJobs and GetJob, announces
  * JobRemoved, and its object still answers State. Also the partial Complete,
- * which shares the "stop, keep what is done, delete the rest" path.
+ * which shares the "stop, keep what is done, delete the rest" path. The state's
+ * PropertiesChanged and JobRemoved arrive before the reply.
  */
 #include <string.h>
 #include <unistd.h>
@@ -118,6 +119,89 @@ test_cancel_suspended_partial (void)
         job_wait_state (env->fx, job, "suspended");
         g_assert_true (g_file_test (temp, G_FILE_TEST_EXISTS));
         cancel (env, job, "suspended");
+}
+
+/* What the client's connection received while armed, in order: P a PropertiesChanged of the
+ * job, J JobRemoved, R a method return. Recorded in GDBus's worker thread, as they arrive. */
+typedef struct Arrivals {
+        GMutex lock;
+        gboolean armed;
+        const char *job;
+        GString *seen;
+} Arrivals;
+
+static GDBusMessage *
+record_arrival (GDBusConnection *conn, GDBusMessage *m, gboolean incoming, gpointer data)
+{
+        Arrivals *a = data;
+        char c = 0;
+
+        (void) conn;
+        if (!incoming)
+                return m;
+        if (g_dbus_message_get_message_type (m) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN)
+                c = 'R';
+        else if (g_dbus_message_get_message_type (m) == G_DBUS_MESSAGE_TYPE_SIGNAL) {
+                if (g_strcmp0 (g_dbus_message_get_member (m), "JobRemoved") == 0)
+                        c = 'J';
+                else if (g_strcmp0 (g_dbus_message_get_member (m), "PropertiesChanged") == 0 &&
+                         g_strcmp0 (g_dbus_message_get_path (m), a->job) == 0)
+                        c = 'P';
+        }
+        g_mutex_lock (&a->lock);
+        if (a->armed && c)
+                g_string_append_c (a->seen, c);
+        g_mutex_unlock (&a->lock);
+        return m;
+}
+
+static void
+arrivals_free (gpointer data)
+{
+        Arrivals *a = data;
+
+        g_string_free (a->seen, TRUE);
+        g_mutex_clear (&a->lock);
+        g_free (a);
+}
+
+/* The job's state change and JobRemoved reach the caller before Cancel's reply (they go out
+ * in one write with it when the bus socket has room, else one by one, in that order). */
+static void
+test_cancel_told_before_reply (void)
+{
+        g_autoptr(XferdEnv) env = env_new ("/file.bin");
+        Arrivals *a = g_new0 (Arrivals, 1);
+        g_autofree char *temp = NULL;
+        g_autofree char *job = xferd_env_download_stalled (env, STALL, &temp, NULL);
+        g_autofree char *seen = NULL;
+        const char *p, *j, *r;
+        guint filter;
+
+        g_mutex_init (&a->lock);
+        a->seen = g_string_new (NULL);
+        a->job = job;
+        /* GDBus frees a once no filter call uses it any more. */
+        filter = g_dbus_connection_add_filter (env->fx->conn, record_arrival, a, arrivals_free);
+        g_mutex_lock (&a->lock);
+        a->armed = TRUE;
+        g_mutex_unlock (&a->lock);
+        xferd_job_call (env->fx, job, "Cancel");
+        g_mutex_lock (&a->lock);
+        a->armed = FALSE;
+        seen = g_strdup (a->seen->str);
+        g_mutex_unlock (&a->lock);
+        g_dbus_connection_remove_filter (env->fx->conn, filter);
+
+        g_test_message ("arrived: %s", seen);
+        p = strchr (seen, 'P');
+        j = strchr (seen, 'J');
+        r = strchr (seen, 'R');
+        g_assert_nonnull (p);
+        g_assert_nonnull (j);
+        g_assert_nonnull (r);
+        g_assert_true (p < j && j < r);
+        assert_cancelled_and_gone (env, job);
 }
 
 /* queued: a second job waits while the only transfer slot is busy. */
@@ -342,6 +426,7 @@ const TestCase test_cases[] = {
         { "/cancel/queued", test_cancel_queued },
         { "/cancel/connecting", test_cancel_connecting },
         { "/cancel/transferring", test_cancel_transferring },
+        { "/cancel/told-before-reply", test_cancel_told_before_reply },
         { "/cancel/suspended", test_cancel_suspended_new },
         { "/cancel/suspended-with-partial-data", test_cancel_suspended_partial },
         { "/cancel/transient-error", test_cancel_transient_error },

@@ -4,7 +4,8 @@
 
 Reads `perf script -F comm,pid,tid,cpu,time,event,trace` of a recording made by
 tests/bench/cancel-trace.sh: the scheduler's switches and wake-ups, the system calls of the
-bench client and of dbus-daemon, xferd's sendmsg(), and uprobes on xferd (the Cancel
+bench client and of dbus-daemon, xferd's sendmsg() and send() (a Cancel's signals and reply
+in one write), and uprobes on xferd (the Cancel
 handler, job_cancel()'s return, the unlink on the worker, its result on the loop, the reply,
 curl's dispatches). Each Cancel is split into
 
@@ -12,7 +13,7 @@ curl's dispatches). Each Cancel is split into
   bus → handler    that to bus_job_method_cancel() on xferd's loop (the loop running, waiting
                    for a CPU, asleep; curl dispatches in between: count and longest)
   handler → reply  that to pending_reply_done() (the unlink on the worker; the loop's waits)
-  reply → bus      xferd's sendmsg() of the reply to dbus-daemon's sendmsg() to the client
+  reply → bus      xferd's write of the reply to dbus-daemon's sendmsg() to the client
   bus → client     that to the client's recvmsg() of the reply
 
 Within handler → reply it also says what the unlinks waited for besides a CPU: a store
@@ -44,7 +45,7 @@ class Trace:
     def __init__(self, path):
         self.switches = []                          # (t, cpu, prev, prev_state, next)
         self.wakeups = collections.defaultdict(list)  # tid -> [(t, target cpu)]
-        self.sends = collections.defaultdict(list)    # tid -> [t] of sendmsg()
+        self.sends = collections.defaultdict(list)    # tid -> [t] of sendmsg() (xferd's: or send())
         self.received = collections.defaultdict(list)  # tid -> [t] of a recvmsg() that got bytes
         self.probes = collections.defaultdict(list)   # function -> [(t, tid)]
         self.samples = collections.defaultdict(list)  # cpu -> [t] of cpu-clock
@@ -74,7 +75,7 @@ class Trace:
                 a = re.match(r'NR (-?\d+) = (-?\d+)', rest)
                 if a and int(a.group(1)) in (NR_RECVFROM, NR_RECVMSG) and int(a.group(2)) > 0:
                     self.received[tid].append(t)
-            elif event == 'syscalls:sys_enter_sendmsg':
+            elif event in ('syscalls:sys_enter_sendmsg', 'syscalls:sys_enter_sendto'):
                 self.sends[tid].append(t)
             elif event.startswith('probe_'):
                 # cancel-trace.sh names them xferd_c_FUNCTION (and FUNCTION__return)

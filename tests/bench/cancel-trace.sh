@@ -60,7 +60,7 @@ filter='comm == "dbus-daemon" || comm == "xferd-bench"'
 perf record -q -a -o "$work/perf.data" -m 16M \
   -e sched:sched_switch -e sched:sched_wakeup \
   -e raw_syscalls:sys_enter --filter "$filter" -e raw_syscalls:sys_exit --filter "$filter" \
-  -e syscalls:sys_enter_sendmsg --filter 'comm == "xferd"' \
+  -e syscalls:sys_enter_sendmsg --filter 'comm == "xferd"' -e syscalls:sys_enter_sendto --filter 'comm == "xferd"' \
   -e 'probe_xferd:xferd_c_*' -e cpu-clock/freq=4000/ \
   -- "$srcdir/tests/bench/ab.sh" --case cancel ${background:+--background "$background"} --rounds 1 "$build" >&2
 perf script -i "$work/perf.data" -F comm,pid,tid,cpu,time,event,trace >"$work/trace.txt" 2>/dev/null
