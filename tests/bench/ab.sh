@@ -16,7 +16,7 @@
 #                   the pools 10 nice levels below the loop: the writers and the hashing), and
 #                   nginx's CPU
 #   --case cancel   Cancel call → reply with 100 transfers running (/slow/, 128 KiB/s each),
-#                   1000 cancels (as run.sh's row); with --background 200, 20 running while the --mib file downloads
+#                   1000 cancels (as run.sh's row); with --background: 200 cancels, 20 running while the --mib file downloads
 #                   over and over without (plain) or with (sum) a checksum, or with one from a
 #                   resume at its half (prefix: suspended once the file holds half, then resumed,
 #                   the half held hashed from byte 0 while the rest arrives, as run.sh's row)
