@@ -26,6 +26,7 @@ struct Store {
         char *path;
         void (*want_checkpoint)(void *userdata);
         void *want_checkpoint_userdata;
+        int checkpoint_asked;   /* the log's frames when a commit last asked for a checkpoint */
         int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
 
         unsigned depth;         /* store_begin() nesting */
