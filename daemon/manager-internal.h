@@ -210,7 +210,7 @@ void manager_batch_release(Manager *m);
 bool manager_batch_stores(const Job *j);
 
 /* wal-checkpoint.c */
-void wal_checkpoint_want(void *userdata);
+bool wal_checkpoint_want(void *userdata);
 
 /* job-index.c */
 int job_index_add(Manager *m, Job *j);

@@ -218,14 +218,13 @@ static int store_wal_hook(void *userdata, sqlite3 *db, const char *name, int pag
 
         if (pages < s->checkpoint_asked)
                 s->checkpoint_asked = 0;        /* the log started over */
-        if (pages - s->checkpoint_asked >= STORE_CHECKPOINT_PAGES && s->want_checkpoint) {
+        if (pages - s->checkpoint_asked >= STORE_CHECKPOINT_PAGES && s->want_checkpoint &&
+            s->want_checkpoint(s->want_checkpoint_userdata))
                 s->checkpoint_asked = pages;
-                s->want_checkpoint(s->want_checkpoint_userdata);
-        }
         return SQLITE_OK;
 }
 
-void store_set_checkpoint_callback(Store *s, void (*want)(void *userdata), void *userdata) {
+void store_set_checkpoint_callback(Store *s, bool (*want)(void *userdata), void *userdata) {
         assert(s);
 
         s->want_checkpoint = want;

@@ -1663,8 +1663,20 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
-static void count_want(void *userdata) {
+static bool count_want(void *userdata) {
         (*(unsigned *) userdata)++;
+        return true;
+}
+
+/* A checkpoint still running: the first n asks are not taken. */
+typedef struct Busy {
+        unsigned asked, refuse;
+} Busy;
+
+static bool busy_want(void *userdata) {
+        Busy *b = userdata;
+
+        return ++b->asked > b->refuse;
 }
 
 static gpointer checkpoint_thread(gpointer data) {
@@ -1749,6 +1761,35 @@ static void test_checkpoint_asked(Fixture *f, gconstpointer data) {
         commits = commit_until_wanted(s, &wanted, &seed, 3);
         g_assert_cmpuint(commits, >, 20);
         g_assert_cmpint(wal_size(f), ==, asked);
+        store_close(s);
+}
+
+static void save_one(Store *s, unsigned seed) {
+        Job *j = job_new(seed, JOB_QUEUED, 3, 1);
+
+        g_assert_cmpint(store_save_job(s, j), ==, 0);
+        test_job_free(j);
+}
+
+/* An ask not taken (a checkpoint still runs) is not lost: the next commit asks again, until
+ * one is taken; then none until the log is long again. */
+static void test_checkpoint_busy(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+        Busy b = { .refuse = 3 };
+        unsigned seed = 1;
+
+        store_set_checkpoint_callback(s, busy_want, &b);
+        g_assert_cmpint(store_checkpoint(s), ==, 0);
+        while (b.asked == 0) {
+                save_one(s, seed++);
+                g_assert_cmpuint(seed, <, 100000);
+        }
+        for (unsigned i = 0; i < 3; i++) {
+                save_one(s, seed++);
+                g_assert_cmpuint(b.asked, ==, 2 + i);
+        }
+        save_one(s, seed++);
+        g_assert_cmpuint(b.asked, ==, 4);
         store_close(s);
 }
 
@@ -2054,6 +2095,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/modes", test_modes);
         ADD("/store/checkpoint", test_checkpoint);
         ADD("/store/checkpoint-asked", test_checkpoint_asked);
+        ADD("/store/checkpoint-busy", test_checkpoint_busy);
         ADD("/store/scale", test_scale);
 #undef ADD
         g_test_add_func("/store/array-reserve", test_array_reserve);
