@@ -139,6 +139,32 @@ void heap_huge_end(HeapHuge *h) {
         *h = (HeapHuge) { .size = 0 };
 }
 
+void heap_growth_follow(HeapGrowth *g) {
+        uintptr_t now, start, end;
+
+        assert(g);
+
+        now = (uintptr_t) sbrk(0);
+        if (now == (uintptr_t) -1 || now == g->brk)
+                return;
+        if (g->brk == 0 || now < g->brk) {
+                /* The first look, or the heap trimmed: only its end from here on. */
+                g->brk = now;
+                return;
+        }
+        start = (g->brk + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
+        end = now & ~(HUGE_PAGE_SIZE - 1);
+        g->brk = now;
+        if (g->end > g->start) {
+                (void) madvise((void *) g->start, g->end - g->start, MADV_NOHUGEPAGE);
+                g->start = g->end = 0;
+        }
+        if (end > start && madvise((void *) start, end - start, MADV_HUGEPAGE) >= 0) {
+                g->start = start;
+                g->end = end;
+        }
+}
+
 /* Anonymous mappings from this size on are a buffer's own (malloc's threshold while following):
  * smaller ones are not worth the look. */
 #define FOLLOW_MIN HEAP_FOLLOW_EARLY

@@ -492,9 +492,12 @@ int main(int argc, char *argv[]) {
          * stay there when freed: glibc would map and unmap them per transfer, and munmap() in a
          * process with worker threads interrupts the other CPUs to flush their TLBs, 0.15 to
          * 8 ms on the loop of this VM while a Cancel stops a transfer. Larger blocks are still
-         * mapped, and more than 4 MiB free at the heap's top still goes back. */
+         * mapped. The heap grows by 8 MiB at least beyond a request, so that its growth under a
+         * burst of new jobs can be backed by huge pages (heap-huge.h, HeapGrowth); once more
+         * than 4 MiB are free at its top, what passes those 8 MiB goes back. */
         (void) mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
         (void) mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
+        (void) mallopt(M_TOP_PAD, HEAP_TOP_PAD);
         int r = run(argc, argv);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

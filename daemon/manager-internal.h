@@ -9,6 +9,7 @@
 #include "file-batch.h"
 #include "io-pool.h"
 #include "hashmap.h"
+#include "heap-huge.h"
 #include "list.h"
 #include "manager.h"
 #include "netwatch.h"
@@ -129,6 +130,7 @@ struct Manager {
         sd_event_source *batch_source;          /* closes it when nothing is more urgent */
         Job *batch_job;                         /* made by the batch's call: stored whole at its end */
         FsDirCheck dir_check;                   /* the batch's destination directory, checked and kept open */
+        HeapGrowth heap_growth;                 /* the heap's growth under new jobs, in huge pages */
         Job *stored_ahead;                      /* its event's row is committed already */
         sd_event_source *changed_source;        /* … told once per loop iteration */
         /* What the queued jobs' WaitReasons were last checked against (job-wait.c): while it
@@ -208,7 +210,7 @@ void manager_batch_release(Manager *m);
 bool manager_batch_stores(const Job *j);
 
 /* wal-checkpoint.c */
-void wal_checkpoint_want(void *userdata);
+bool wal_checkpoint_want(void *userdata);
 
 /* job-index.c */
 int job_index_add(Manager *m, Job *j);

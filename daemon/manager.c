@@ -113,6 +113,8 @@ int manager_batch_close(Manager *m, CallError *e) {
                 m->batch_schedule = false;
                 scheduler_wake(m);
         }
+        /* The new jobs stay: what the heap grew by for them, in huge pages from here on. */
+        heap_growth_follow(&m->heap_growth);
         return r;
 }
 

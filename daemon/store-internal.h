@@ -24,8 +24,9 @@ struct Store {
         sqlite3 *db;
         sqlite3 *checkpoint_db;         /* the worker thread's, for checkpoints only */
         char *path;
-        void (*want_checkpoint)(void *userdata);
+        bool (*want_checkpoint)(void *userdata);
         void *want_checkpoint_userdata;
+        int checkpoint_asked;   /* the log's frames when a checkpoint was last started */
         int lock_fd;            /* flock()ed for the store's lifetime: one daemon per store */
 
         unsigned depth;         /* store_begin() nesting */

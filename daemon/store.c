@@ -208,15 +208,23 @@ static int store_quick_check(sqlite3 *db, bool *ret_ok) {
         return SQLITE_OK;
 }
 
+/* pages: the frames in the log. Under a steady run of commits the log does not start over (a
+ * commit's transaction began before the checkpoint beside it copied the last frame), so its
+ * length alone asked again after every commit: checkpoint after checkpoint, each copying the
+ * few frames since the last and syncing the log and the database, about 165 of them for
+ * 10 000 Download calls. */
 static int store_wal_hook(void *userdata, sqlite3 *db, const char *name, int pages) {
         Store *s = userdata;
 
-        if (pages >= STORE_CHECKPOINT_PAGES && s->want_checkpoint)
-                s->want_checkpoint(s->want_checkpoint_userdata);
+        if (pages < s->checkpoint_asked)
+                s->checkpoint_asked = 0;        /* the log started over */
+        if (pages - s->checkpoint_asked >= STORE_CHECKPOINT_PAGES && s->want_checkpoint &&
+            s->want_checkpoint(s->want_checkpoint_userdata))
+                s->checkpoint_asked = pages;
         return SQLITE_OK;
 }
 
-void store_set_checkpoint_callback(Store *s, void (*want)(void *userdata), void *userdata) {
+void store_set_checkpoint_callback(Store *s, bool (*want)(void *userdata), void *userdata) {
         assert(s);
 
         s->want_checkpoint = want;

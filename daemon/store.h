@@ -22,10 +22,12 @@ int store_open(const char *dir, Store **ret);
 Store *store_close(Store *s);
 
 /* Checkpoints (copying the write-ahead log into the database, with a sync) never run inside a
- * commit, where a caller waits for its reply: once the log holds STORE_CHECKPOINT_PAGES, a
- * commit calls want(userdata), and the owner runs store_checkpoint() on a worker thread. */
+ * commit, where a caller waits for its reply: once the log holds STORE_CHECKPOINT_PAGES frames
+ * more than when a checkpoint was last started (or than none, after the log started over), a
+ * commit calls want(userdata), and the owner runs store_checkpoint() on a worker thread;
+ * want() returns whether it started one (false while one runs: the next commit asks again). */
 #define STORE_CHECKPOINT_PAGES 1000
-void store_set_checkpoint_callback(Store *s, void (*want)(void *userdata), void *userdata);
+void store_set_checkpoint_callback(Store *s, bool (*want)(void *userdata), void *userdata);
 /* On a worker thread, one at a time, never after store_close() began: a passive checkpoint
  * through a connection of its own (opened at the first call), beside the loop's commits.
  * Returns the pages left in the log that it could not copy yet, or a negative errno. */

@@ -34,19 +34,20 @@ static void wal_checkpoint_drop(IoTask *t) {
         free(t);
 }
 
-/* From a commit (the store's wal hook): the log is long enough to copy. */
-void wal_checkpoint_want(void *userdata) {
+/* From a commit (the store's wal hook): the log is long enough to copy. Whether a checkpoint
+ * starts: not while one runs (the next commit asks again). */
+bool wal_checkpoint_want(void *userdata) {
         Manager *m = userdata;
         WalCheckpoint *c;
 
         assert(m);
 
         if (m->checkpointing)
-                return;
+                return false;
         c = calloc(1, sizeof *c);
         if (!c) {
                 log_oom();
-                return;
+                return false;
         }
         *c = (WalCheckpoint) {
                 .task = { .run = wal_checkpoint_run, .done = wal_checkpoint_done, .drop = wal_checkpoint_drop },
@@ -55,4 +56,5 @@ void wal_checkpoint_want(void *userdata) {
         };
         m->checkpointing = true;
         io_pool_submit(m->io_pool, &c->task);
+        return true;
 }

@@ -2,7 +2,8 @@
 /* The heap's stretch for a large load (daemon/heap-huge.c): the load's small blocks are cut
  * from it; it is advised as huge pages while the load runs and no longer after, and its memory
  * goes back to the system once the blocks are freed. And a block that grows by doubling,
- * followed into the mappings malloc moves it to. */
+ * followed into the mappings malloc moves it to. And the heap's growth under blocks that stay
+ * (a burst of new jobs), advised as huge pages growth by growth. */
 #include <glib.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -308,6 +309,83 @@ static void test_follow_small(void) {
         heap_follow_end(&f);
 }
 
+/* Small blocks that stay, as a burst of new jobs leaves them, until the heap's end has moved
+ * (malloc grew it): their number. */
+static size_t fill_until_growth(void **blocks, size_t n, size_t max) {
+        uintptr_t brk0 = (uintptr_t) sbrk(0);
+
+        while (n < max) {
+                blocks[n] = malloc(BLOCK);
+                g_assert_nonnull(blocks[n]);
+                memset(blocks[n], 0x5a, BLOCK);
+                n++;
+                if ((uintptr_t) sbrk(0) != brk0)
+                        break;
+        }
+        g_assert_cmpuint((uintptr_t) sbrk(0), >, brk0);
+        return n;
+}
+
+/* The heap grows by HEAP_TOP_PAD at least; after each growth the follow advises its whole huge
+ * pages as MADV_HUGEPAGE, which the blocks then fault in 2 MiB at a time, and takes the advice
+ * back from the growth before (MADV_NOHUGEPAGE: filled by then). The first look only takes the
+ * heap's end. */
+static void test_growth(void) {
+        /* Room for what earlier cases left free in the heap, then three growths. */
+        size_t max = (128 * MIB + 3 * HEAP_TOP_PAD) / BLOCK, n = 0;
+        g_autofree void **blocks = g_new0(void *, max);
+        HeapGrowth g = { .brk = 0 };
+        uintptr_t first_start, first_end;
+        long rss0, fallbacks;
+
+        if (!prepare(&rss0))
+                return;
+        (void) mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
+        (void) mallopt(M_TOP_PAD, HEAP_TOP_PAD);
+        heap_growth_follow(&g);
+        g_assert_cmpuint(g.brk, ==, (uintptr_t) sbrk(0));
+        g_assert_cmpuint(g.end, ==, g.start);
+        /* Nothing grew: nothing to do. */
+        heap_growth_follow(&g);
+        g_assert_cmpuint(g.end, ==, g.start);
+
+        n = fill_until_growth(blocks, n, max);
+        heap_growth_follow(&g);
+        g_assert_cmpuint(g.brk, ==, (uintptr_t) sbrk(0));
+        /* HEAP_TOP_PAD (8 MiB) holds three huge pages whole at least. */
+        g_assert_cmpuint(g.end - g.start, >=, 3 * 2 * MIB);
+        g_assert_cmpuint(g.start % (2 * MIB), ==, 0);
+        g_autofree char *advised = vm_flags_of((void *) g.start);
+        g_assert_true(has_flag(advised, "hg"));
+        first_start = g.start;
+        first_end = g.end;
+
+        /* The blocks fill it: in huge pages, unless the kernel had none to give. */
+        fallbacks = thp_fallbacks();
+        n = fill_until_growth(blocks, n, max);
+        g_autofree char *huge = smaps_line_of((void *) first_start, "AnonHugePages:");
+        g_assert_true(number_after(huge, "AnonHugePages:") >= 2048 || thp_fallbacks() > fallbacks);
+
+        /* The next growth: advised in its turn, the filled one no longer. */
+        heap_growth_follow(&g);
+        g_assert_cmpuint(g.start, >=, first_end);
+        g_assert_cmpuint(g.end - g.start, >=, 3 * 2 * MIB);
+        g_autofree char *before = vm_flags_of((void *) first_start);
+        g_assert_false(has_flag(before, "hg"));
+        g_assert_true(has_flag(before, "nh"));
+        g_autofree char *now = vm_flags_of((void *) g.start);
+        g_assert_true(has_flag(now, "hg"));
+
+        for (size_t i = 0; i < n; i++)
+                free(blocks[i]);
+        (void) malloc_trim(0);
+        (void) mallopt(M_TOP_PAD, 128 * 1024);
+        /* Trimmed: the follow takes the heap's new end, and advises nothing. */
+        heap_growth_follow(&g);
+        g_assert_cmpuint(g.brk, ==, (uintptr_t) sbrk(0));
+        g_assert_cmpint(rss_kib() - rss0, <, 4 * 1024);
+}
+
 const TestCase test_cases[] = {
         { "/heap-huge/small", test_small },
         /* Before the load's case, whose stretch leaves the heap's top large: a block growing
@@ -316,5 +394,6 @@ const TestCase test_cases[] = {
         { "/heap-huge/follow-small", test_follow_small },
         { "/heap-huge/load", test_load },
         { "/heap-huge/populate", test_populate },
+        { "/heap-huge/growth", test_growth },
         { NULL, NULL }
 };

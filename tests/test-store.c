@@ -1663,8 +1663,20 @@ static void test_migrate_v1(Fixture *f, gconstpointer data) {
         store_close(s);
 }
 
-static void count_want(void *userdata) {
+static bool count_want(void *userdata) {
         (*(unsigned *) userdata)++;
+        return true;
+}
+
+/* A checkpoint still running: the first n asks are not taken. */
+typedef struct Busy {
+        unsigned asked, refuse;
+} Busy;
+
+static bool busy_want(void *userdata) {
+        Busy *b = userdata;
+
+        return ++b->asked > b->refuse;
 }
 
 static gpointer checkpoint_thread(gpointer data) {
@@ -1709,6 +1721,75 @@ static void test_checkpoint(Fixture *f, gconstpointer data) {
                 g_autoptr(GPtrArray) got = load_all(s);
                 g_assert_cmpuint(got->len, ==, seed - 1);
         }
+        store_close(s);
+}
+
+static unsigned commit_until_wanted(Store *s, unsigned *wanted, unsigned *seed, unsigned n) {
+        unsigned commits = 0;
+
+        while (*wanted < n) {
+                Job *j = job_new((*seed)++, JOB_QUEUED, 3, 1);
+                g_assert_cmpint(store_save_job(s, j), ==, 0);
+                test_job_free(j);
+                g_assert_cmpuint(++commits, <, 100000);
+        }
+        return commits;
+}
+
+/* While the log grows (no checkpoint ran, or commits went on beside it), a commit asks again
+ * only once the log holds STORE_CHECKPOINT_PAGES frames more than when it last asked, not at
+ * every commit; after the log started over, from its start. */
+static void test_checkpoint_asked(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+        int64_t frame = raw_int(f->db, "PRAGMA page_size") + 24;
+        unsigned wanted = 0, seed = 1, commits;
+        goffset asked;
+
+        store_set_checkpoint_callback(s, count_want, &wanted);
+        g_assert_cmpint(store_checkpoint(s), ==, 0);
+        (void) commit_until_wanted(s, &wanted, &seed, 1);
+        asked = wal_size(f);
+        commits = commit_until_wanted(s, &wanted, &seed, 2);
+        g_assert_cmpuint(commits, >, 20);
+        /* The commit that asked wrote a few frames past the mark: the one before had not. */
+        g_assert_cmpint((wal_size(f) - asked) / frame, >=, STORE_CHECKPOINT_PAGES);
+        g_assert_cmpint((wal_size(f) - asked) / frame, <, STORE_CHECKPOINT_PAGES + 50);
+
+        /* Copied whole: the next commit starts the log over, and asks once it is long again. */
+        g_assert_cmpint(store_checkpoint(s), ==, 0);
+        asked = wal_size(f);
+        commits = commit_until_wanted(s, &wanted, &seed, 3);
+        g_assert_cmpuint(commits, >, 20);
+        g_assert_cmpint(wal_size(f), ==, asked);
+        store_close(s);
+}
+
+static void save_one(Store *s, unsigned seed) {
+        Job *j = job_new(seed, JOB_QUEUED, 3, 1);
+
+        g_assert_cmpint(store_save_job(s, j), ==, 0);
+        test_job_free(j);
+}
+
+/* An ask not taken (a checkpoint still runs) is not lost: the next commit asks again, until
+ * one is taken; then none until the log is long again. */
+static void test_checkpoint_busy(Fixture *f, gconstpointer data) {
+        Store *s = open_store(f);
+        Busy b = { .refuse = 3 };
+        unsigned seed = 1;
+
+        store_set_checkpoint_callback(s, busy_want, &b);
+        g_assert_cmpint(store_checkpoint(s), ==, 0);
+        while (b.asked == 0) {
+                save_one(s, seed++);
+                g_assert_cmpuint(seed, <, 100000);
+        }
+        for (unsigned i = 0; i < 3; i++) {
+                save_one(s, seed++);
+                g_assert_cmpuint(b.asked, ==, 2 + i);
+        }
+        save_one(s, seed++);
+        g_assert_cmpuint(b.asked, ==, 4);
         store_close(s);
 }
 
@@ -2013,6 +2094,8 @@ int main(int argc, char *argv[]) {
         ADD("/store/migrate-v10", test_migrate_v10);
         ADD("/store/modes", test_modes);
         ADD("/store/checkpoint", test_checkpoint);
+        ADD("/store/checkpoint-asked", test_checkpoint_asked);
+        ADD("/store/checkpoint-busy", test_checkpoint_busy);
         ADD("/store/scale", test_scale);
 #undef ADD
         g_test_add_func("/store/array-reserve", test_array_reserve);
