@@ -139,22 +139,12 @@ static int build_reply(sd_bus_message *call, const char *id, sd_bus_message **re
 /* The reply whole into the batch's buffer (bus-out.h); -ENOBUFS when it does not go there. */
 static int out_reply(Bus *b, sd_bus_message *call, const char *id) {
         BusJobPath path = bus_job_path_of(id);
-        const char *sender = sd_bus_message_get_sender(call);
         static const BusOutField signature[] = { { BUS_OUT_FIELD_SIGNATURE, 'g', "so", 0 } };
         static BusOutFixed fixed = BUS_OUT_FIXED(signature);
-        uint64_t cookie;
-        BusOutField f[2];
-        size_t n = 0;
         BusRows w;
         int r;
 
-        r = sd_bus_message_get_cookie(call, &cookie);
-        if (r < 0 || cookie > UINT32_MAX)
-                return -ENOBUFS;
-        f[n++] = (BusOutField) { BUS_OUT_FIELD_REPLY_SERIAL, 'u', NULL, (uint32_t) cookie };
-        if (sender)
-                f[n++] = (BusOutField) { BUS_OUT_FIELD_DESTINATION, 's', sender, 0 };
-        r = bus_out_begin(b, SD_BUS_MESSAGE_METHOD_RETURN, &fixed, f, n, 16 + strlen(id) + strlen(path.s), &w);
+        r = bus_out_begin_return(b, call, &fixed, 16 + strlen(id) + strlen(path.s), &w);
         if (r < 0)
                 return r;
         wire_text(&w, id);

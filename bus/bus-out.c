@@ -257,6 +257,28 @@ int bus_out_begin(Bus *b, uint8_t type, BusOutFixed *fixed, const BusOutField *f
         return 0;
 }
 
+int bus_out_begin_return(Bus *b, sd_bus_message *call, BusOutFixed *fixed, size_t body_bound, BusRows *ret) {
+        const char *sender;
+        uint64_t cookie;
+        BusOutField f[2];
+        size_t n = 0;
+        int r;
+
+        assert(b);
+        assert(call);
+        assert(fixed);
+        assert(ret);
+
+        r = sd_bus_message_get_cookie(call, &cookie);
+        if (r < 0 || cookie > UINT32_MAX)
+                return -ENOBUFS;
+        f[n++] = (BusOutField) { BUS_OUT_FIELD_REPLY_SERIAL, 'u', NULL, (uint32_t) cookie };
+        sender = sd_bus_message_get_sender(call);
+        if (sender)
+                f[n++] = (BusOutField) { BUS_OUT_FIELD_DESTINATION, 's', sender, 0 };
+        return bus_out_begin(b, SD_BUS_MESSAGE_METHOD_RETURN, fixed, f, n, body_bound, ret);
+}
+
 void bus_out_end(Bus *b, const BusRows *body) {
         BusOut *o;
         uint32_t length;

@@ -72,6 +72,10 @@ void bus_out_flush(Bus *b);
  * (a body past its bound aborts). */
 int bus_out_begin(Bus *b, uint8_t type, BusOutFixed *fixed, const BusOutField *f, size_t n, size_t body_bound,
                   BusRows *ret);
+/* bus_out_begin() for the method return to `call`: its REPLY_SERIAL and, when the call has a
+ * sender, DESTINATION, beside the fields of `fixed`. -ENOBUFS as bus_out_begin(), and for a
+ * call whose serial does not fit the header's 32 bits. */
+int bus_out_begin_return(Bus *b, sd_bus_message *call, BusOutFixed *fixed, size_t body_bound, BusRows *ret);
 void bus_out_end(Bus *b, const BusRows *body);
 
 /* Tests (XFERD_TEST_CHECK_SIGNALS, bus-wire.h): the message bus_out_end() finished last, read

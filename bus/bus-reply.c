@@ -117,22 +117,12 @@ static int build_reply(sd_bus_message *call, bool complete, bool partial, sd_bus
 static int out_reply(Bus *b, sd_bus_message *call, bool complete, bool partial) {
         static const BusOutField signature[] = { { BUS_OUT_FIELD_SIGNATURE, 'g', "b", 0 } };
         static BusOutFixed fixed_b = BUS_OUT_FIXED(signature), fixed_none = { 0 };
-        const char *sender = sd_bus_message_get_sender(call);
-        uint64_t cookie;
-        BusOutField f[2];
-        size_t n = 0;
         BusRows w;
         int r;
 
         if (!bus_out_is_open(b))
                 return -ENOBUFS;
-        r = sd_bus_message_get_cookie(call, &cookie);
-        if (r < 0 || cookie > UINT32_MAX)
-                return -ENOBUFS;
-        f[n++] = (BusOutField) { BUS_OUT_FIELD_REPLY_SERIAL, 'u', NULL, (uint32_t) cookie };
-        if (sender)
-                f[n++] = (BusOutField) { BUS_OUT_FIELD_DESTINATION, 's', sender, 0 };
-        r = bus_out_begin(b, SD_BUS_MESSAGE_METHOD_RETURN, complete ? &fixed_b : &fixed_none, f, n, 4, &w);
+        r = bus_out_begin_return(b, call, complete ? &fixed_b : &fixed_none, 4, &w);
         if (r < 0)
                 return r;
         if (complete)
