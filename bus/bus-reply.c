@@ -155,10 +155,13 @@ static void pending_reply_done(JobCall *c) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 (void) bus_error_from_call(&error, c->r, &c->e);
                 r = sd_bus_reply_method_error(p->message, &error);
-        } else if (p->complete)
-                r = sd_bus_reply_method_return(p->message, "b", (int) c->partial);
-        else
-                r = sd_bus_reply_method_return(p->message, NULL);
+        } else {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+                r = build_reply(p->message, p->complete, c->partial, &reply);
+                if (r >= 0)
+                        r = sd_bus_send(NULL, reply, NULL);
+        }
         if (r < 0)
                 log_debug_errno(r, "Cannot send the reply of %s", p->complete ? "Complete" : "Cancel");
         sd_bus_message_unref(p->message);

@@ -88,6 +88,14 @@ void file_batch_submit(FileBatch *b, IoPool *pool, FileStep step) {
         io_pool_submit(pool, &b->task);
 }
 
+void file_batch_submit_awaited(FileBatch *b, IoPool *pool, FileStep step, uint64_t max_usec) {
+        assert(b);
+        assert(pool);
+
+        b->step = step;
+        io_pool_submit_awaited(pool, &b->task, max_usec);
+}
+
 static void batch_closed(FileBatch *b) {
         file_batch_free(b);
 }

@@ -52,6 +52,9 @@ FileBatch *file_batch_free(FileBatch *b);
 int file_batch_add(FileBatch *b, const FsIdentity *id, const char *dir, dev_t dev, ino_t ino,
                    const char *temp_name, const char *final_name, size_t owner_index, size_t file_index);
 void file_batch_submit(FileBatch *b, IoPool *pool, FileStep step);
+/* The same through io_pool_submit_awaited(): a reply waits for the step, which the pool's
+ * thread starts once the loop is done with the dispatch that asked for it. */
+void file_batch_submit_awaited(FileBatch *b, IoPool *pool, FileStep step, uint64_t max_usec);
 /* Frees the batch once a worker has closed the descriptors it holds (the last close of an
  * unlinked file frees its blocks: on a file system mounted with `discard`, milliseconds);
  * at once when it holds none. On the loop, after done(). */

@@ -201,8 +201,7 @@ bool pending_unlink_start(Job *j, bool all, LaneFds *fds) {
         /* A reply waits for it, and an unlink is short: the loop looks for the result before
          * it sleeps, and wakes the thread then, once the handler is done (the commit below in
          * job_apply_full(), the signals). */
-        b->step = FILE_STEP_UNLINK;
-        io_pool_submit_awaited(j->manager->io_pool, &b->task, UNLINK_AWAIT_USEC);
+        file_batch_submit_awaited(b, j->manager->io_pool, FILE_STEP_UNLINK, UNLINK_AWAIT_USEC);
         return true;
 }
 
