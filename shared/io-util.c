@@ -24,6 +24,12 @@ static int write_loop(int fd, const void *p, size_t n, off_t offset, size_t *ret
                         r = -errno;
                         break;
                 }
+                /* No byte taken and no error (a FUSE file system may answer so): asking again
+                 * would spin the thread forever. */
+                if (k == 0) {
+                        r = -EIO;
+                        break;
+                }
                 done += (size_t) k;
         }
         if (ret_done)

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 /* Writes the n bytes at p to fd, at its file position. Returns 0, or a negative errno (what
- * was written before the failure stays written). */
+ * was written before the failure stays written); -EIO where a write takes no byte. */
 int write_full(int fd, const void *p, size_t n);
 
 /* Writes the n bytes at p to fd at offset (the file position is left alone). Returns 0, or a

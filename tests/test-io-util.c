@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "io-util.h"
@@ -62,8 +63,58 @@ static void test_errors(void) {
         g_assert_cmpint(close(p[1]), ==, 0);
 }
 
+/* A descriptor whose writes take no byte and report no error, as a FUSE file system may answer:
+ * this program's write(2) and pwrite(2) stand in front of the C library's for it, up to
+ * ZERO_MAX times, then fail with ENOSPC (so that a loop that asks again ends, and is seen). */
+#define ZERO_MAX 100
+static int zero_fd = -1;
+static unsigned zero_calls;
+
+ssize_t write(int fd, const void *p, size_t n) {
+        if (fd == zero_fd && n > 0) {
+                if (zero_calls++ < ZERO_MAX)
+                        return 0;
+                errno = ENOSPC;
+                return -1;
+        }
+        return syscall(SYS_write, fd, p, n);
+}
+
+ssize_t pwrite(int fd, const void *p, size_t n, off_t offset) {
+        if (fd == zero_fd && n > 0) {
+                if (zero_calls++ < ZERO_MAX)
+                        return 0;
+                errno = ENOSPC;
+                return -1;
+        }
+        return syscall(SYS_pwrite64, fd, p, n, offset);
+}
+
+static void test_no_progress(void) {
+        _cleanup_close_ int fd = memfd_create("test-io-util", MFD_CLOEXEC);
+        char buf[16] = { 0 };
+        size_t done = 1;
+
+        g_assert_cmpint(fd, >=, 0);
+        zero_fd = fd;
+        /* One write that takes nothing is an error at once, not a loop. */
+        zero_calls = 0;
+        g_assert_cmpint(write_full(fd, buf, sizeof buf), ==, -EIO);
+        g_assert_cmpuint(zero_calls, ==, 1);
+        zero_calls = 0;
+        g_assert_cmpint(pwrite_full(fd, buf, sizeof buf, 10, &done), ==, -EIO);
+        g_assert_cmpuint(zero_calls, ==, 1);
+        g_assert_cmpuint(done, ==, 0);
+        /* Nothing to write asks nothing. */
+        zero_calls = 0;
+        g_assert_cmpint(write_full(fd, buf, 0), ==, 0);
+        g_assert_cmpuint(zero_calls, ==, 0);
+        zero_fd = -1;
+}
+
 const TestCase test_cases[] = {
         { "/io-util/round-trip", test_round_trip },
         { "/io-util/errors", test_errors },
+        { "/io-util/no-progress", test_no_progress },
         { NULL, NULL }
 };
