@@ -103,24 +103,6 @@ fixture_setup (NotifyFixture *f, gconstpointer data)
 }
 
 static void
-rm_rf (const char *path)
-{
-        GDir *dir = g_dir_open (path, 0, NULL);
-
-        if (dir) {
-                const char *name;
-
-                while ((name = g_dir_read_name (dir))) {
-                        g_autofree char *child = g_build_filename (path, name, NULL);
-                        rm_rf (child);
-                }
-                g_dir_close (dir);
-                g_rmdir (path);
-        } else
-                g_unlink (path);
-}
-
-static void
 fixture_teardown (NotifyFixture *f, gconstpointer data)
 {
         if (f->xferd) {
@@ -141,7 +123,7 @@ fixture_teardown (NotifyFixture *f, gconstpointer data)
         g_ptr_array_unref (f->times);
 
         /* Ours alone: state/, services/, bus.conf and the sockets. */
-        rm_rf (f->tmpdir);
+        peer_remove_tree (f->tmpdir);
         g_free (f->tmpdir);
         g_free (f->bus_address);
         g_free (f->notify_path);
