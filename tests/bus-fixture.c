@@ -841,18 +841,26 @@ write_file (const char *path, const char *contents)
         g_assert_no_error (error);
 }
 
-static char *
-xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
+const char *
+xferd_binary (void)
 {
         const char *binary = g_getenv ("XFERD_BINARY");
-        g_autoptr(GString) exec = g_string_new (NULL);
-        g_autofree char *quoted_binary = NULL;
-        g_autofree char *quoted_state = NULL;
 
         if (!binary)
                 g_error ("XFERD_BINARY is not set (run the tests with meson test)");
         if (!g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE))
                 g_error ("XFERD_BINARY=%s is not an executable", binary);
+        return binary;
+}
+
+static char *
+xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
+{
+        const char *binary = xferd_binary ();
+        g_autoptr(GString) exec = g_string_new (NULL);
+        g_autofree char *quoted_binary = NULL;
+        g_autofree char *quoted_state = NULL;
+
         fx->state_dir = g_build_filename (fx->tmpdir, "state", NULL);
         quoted_binary = g_shell_quote (binary);
         quoted_state = g_shell_quote (fx->state_dir);

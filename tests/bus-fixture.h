@@ -91,6 +91,10 @@ char *bus_session_config (const char *socket_path, const char *services_dir);
 void bus_fixture_free (BusFixture *fx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusFixture, bus_fixture_free)
 
+/* $XFERD_BINARY, the build's xferd (meson test sets it); the test ends with an error when it is
+ * not set or not an executable. */
+const char *xferd_binary (void);
+
 /* A new connection to the bus at address (asserted): the fixture's (fx->address), as a caller
  * of the test's own user that xferd has not seen yet. */
 GDBusConnection *bus_connect (const char *address);

@@ -38,16 +38,6 @@ typedef struct {
         GPtrArray *times;       /* g_get_monotonic_time() of each line, as gint64* */
 } NotifyFixture;
 
-static const char *
-xferd_binary (void)
-{
-        const char *b = g_getenv ("XFERD_BINARY");
-
-        if (!b)
-                g_error ("XFERD_BINARY is not set (run the tests with meson test)");
-        return b;
-}
-
 static void
 start_bus (NotifyFixture *f)
 {
