@@ -667,6 +667,17 @@ xferd_job_call (BusFixture *fx, const char *job, const char *method)
         job_call_as (fx, NULL, job, method);
 }
 
+char *
+xferd_start_job (BusFixture *fx, const char *name, const char *url, const char *local_path, guint32 retry_delay)
+{
+        g_autofree char *job = xferd_create_job (fx, name, NULL);
+
+        job_set (fx, job, "MinimumRetryDelay", g_variant_new_uint32 (retry_delay));
+        xferd_add_file (fx, job, url, local_path);
+        xferd_job_call (fx, job, "Resume");
+        return g_steal_pointer (&job);
+}
+
 void
 xferd_job_call_refused (BusFixture *fx, const char *job, const char *method, const char *error_name)
 {

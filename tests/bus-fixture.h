@@ -352,6 +352,9 @@ char *xferd_create_job (BusFixture *fx, const char *name, char **id);
 char *xferd_create_job_with (BusFixture *fx, const char *name, char **id, ...) G_GNUC_NULL_TERMINATED;
 void xferd_add_file (BusFixture *fx, const char *job, const char *url, const char *local_path);
 void xferd_job_call (BusFixture *fx, const char *job, const char *method);
+/* A job of one file started by hand: CreateJob (name), MinimumRetryDelay (retry_delay seconds),
+ * AddFile (url, local_path), Resume; returns the job path. */
+char *xferd_start_job (BusFixture *fx, const char *name, const char *url, const char *local_path, guint32 retry_delay);
 /* A method of the job without arguments (Resume, Suspend, Cancel, Complete) refused with the
  * D-Bus error error_name (XFERD_ERROR ("InvalidState") for a final job). */
 void xferd_job_call_refused (BusFixture *fx, const char *job, const char *method, const char *error_name);
