@@ -1132,6 +1132,30 @@ bus_connect (const char *address)
         return conn;
 }
 
+void
+bus_driver_round_trip (GDBusConnection *conn)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                                 "org.freedesktop.DBus", "GetId", NULL,
+                                                                 G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE,
+                                                                 WAIT_TIMEOUT_MS, NULL, &error);
+
+        g_assert_no_error (error);
+}
+
+void
+bus_list_jobs_answered (GDBusConnection *conn)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                                                 XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", FALSE),
+                                                                 G_VARIANT_TYPE ("(a(ssssutto))"), G_DBUS_CALL_FLAGS_NONE,
+                                                                 WAIT_TIMEOUT_MS, NULL, &error);
+
+        g_assert_no_error (error);
+}
+
 static void
 connect_to_bus (BusFixture *fx)
 {

@@ -98,6 +98,11 @@ const char *xferd_binary (void);
 /* A new connection to the bus at address (asserted): the fixture's (fx->address), as a caller
  * of the test's own user that xferd has not seen yet. */
 GDBusConnection *bus_connect (const char *address);
+/* Once the bus driver answered a call of conn (GetId, asserted within WAIT_TIMEOUT_MS), the bus
+ * has passed on every call conn sent before it. */
+void bus_driver_round_trip (GDBusConnection *conn);
+/* ListJobs(false) from conn, asserted answered within WAIT_TIMEOUT_MS: xferd serves that caller. */
+void bus_list_jobs_answered (GDBusConnection *conn);
 
 /* A new empty directory inside the fixture's temporary directory. */
 char *bus_fixture_mkdir (BusFixture *fx, const char *name);
