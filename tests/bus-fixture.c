@@ -1083,7 +1083,8 @@ static void
 start_dbus_daemon (BusFixture *fx, const char *config_file)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+        /* The bus ends with the test process (then xferd loses its bus and exits too). */
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
         g_autofree char *config_arg = g_strdup_printf ("--config-file=%s", config_file);
         int address_pipe[2];
 
@@ -1094,8 +1095,6 @@ start_dbus_daemon (BusFixture *fx, const char *config_file)
          * fills a pipe nobody reads nor mixes with the TAP output. */
         g_subprocess_launcher_take_fd (launcher, address_pipe[1], 3);
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
-        /* The bus ends with the test process (then xferd loses its bus and exits too). */
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
         if (bus_fixture_on_broker (fx)) {
                 /* dbus-broker, through the benchmarks' controller (it starts services without
                  * systemd): the same socket, service directory and allow-all policy. */

@@ -75,7 +75,7 @@ update (NmMock *nm, GVariant *properties)
 NmMock *
 nm_mock_start (BusFixture *fx, guint32 metered, guint32 connectivity)
 {
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
         g_autoptr(GError) error = NULL;
         NmMock *nm = g_new0 (NmMock, 1);
         guint from;
@@ -84,7 +84,6 @@ nm_mock_start (BusFixture *fx, guint32 metered, guint32 connectivity)
         g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", fx->address, TRUE);
         /* The mock logs every call on stdout: into the test's log, not its TAP output. */
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
 
         from = bus_count_signals (fx, NULL, NULL, NULL, NULL, NULL);
         nm->proc = g_subprocess_launcher_spawn (launcher, &error, PYTHON, "-m", "dbusmock", "--system",

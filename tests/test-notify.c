@@ -57,10 +57,9 @@ start_bus (NotifyFixture *f)
         g_assert_no_error (error);
 
         config_arg = g_strdup_printf ("--config-file=%s", config);
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
         /* Children die with the test: a failed assertion must not leave a dbus-daemon or an xferd
          * behind holding meson's output pipes. */
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, SIGTERM);
         f->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg, "--nofork",
                                                       "--print-address=1", NULL);
         g_assert_no_error (error);
@@ -131,9 +130,8 @@ static void
 start_xferd (NotifyFixture *f, WatchdogPid mode, gboolean notify)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
 
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
         g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s/state", f->tmpdir);
         g_autofree char *other_pid = g_strdup_printf ("%d", (int) getppid ());
         const char *const unset[] = {
