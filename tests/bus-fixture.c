@@ -1079,22 +1079,39 @@ bus_fixture_on_broker (const BusFixture *fx)
         return !fx->system_bus && g_strcmp0 (g_getenv ("XFERD_TEST_BUS"), "broker") == 0;
 }
 
-static void
-start_dbus_daemon (BusFixture *fx, const char *config_file)
+GSubprocess *
+bus_daemon_spawn (GSubprocessLauncher *launcher, const char *const *argv, char **address)
 {
         g_autoptr(GError) error = NULL;
-        /* The bus ends with the test process (then xferd loses its bus and exits too). */
-        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
-        g_autofree char *config_arg = g_strdup_printf ("--config-file=%s", config_file);
         int address_pipe[2];
+        GSubprocess *proc;
 
         g_assert_no_errno (pipe2 (address_pipe, O_CLOEXEC));
-        set_child_env (fx, launcher);
         /* The address arrives on fd 3; stdout (where activated services may
          * write) goes to our stderr, which is the test log, so it neither
          * fills a pipe nobody reads nor mixes with the TAP output. */
         g_subprocess_launcher_take_fd (launcher, address_pipe[1], 3);
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+        proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
+        g_assert_no_error (error);
+        /* Our copy of the write end: the read ends when the bus exits without an address. */
+        g_subprocess_launcher_close (launcher);
+
+        *address = read_line_from_fd (address_pipe[0]);
+        if (!*address)
+                g_error ("%s exited without printing its address", argv[0]);
+        return proc;
+}
+
+static void
+start_dbus_daemon (BusFixture *fx, const char *config_file)
+{
+        /* The bus ends with the test process (then xferd loses its bus and exits too). */
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
+        g_autofree char *config_arg = g_strdup_printf ("--config-file=%s", config_file);
+        g_autofree char *printed = NULL;
+
+        set_child_env (fx, launcher);
         if (bus_fixture_on_broker (fx)) {
                 /* dbus-broker, through the benchmarks' controller (it starts services without
                  * systemd): the same socket, service directory and allow-all policy. */
@@ -1104,18 +1121,13 @@ start_dbus_daemon (BusFixture *fx, const char *config_file)
 
                 if (!broker)
                         g_error ("XFERD_TEST_BROKER is not set (run the tests with meson test)");
-                fx->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, broker, "--nofork",
-                                                               "--print-address=3", "--listen", socket,
-                                                               "--servicedir", services, NULL);
-        } else
-                fx->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg,
-                                                               "--nofork", "--print-address=3", NULL);
-        g_assert_no_error (error);
-        g_clear_object (&launcher);  /* closes our copy of the write end */
-
-        g_autofree char *printed = read_line_from_fd (address_pipe[0]);
-        if (!printed)
-                g_error ("dbus-daemon exited without printing its address");
+                const char *argv[] = { broker, "--nofork", "--print-address=3", "--listen", socket,
+                                       "--servicedir", services, NULL };
+                fx->dbus_daemon = bus_daemon_spawn (launcher, argv, &printed);
+        } else {
+                const char *argv[] = { "dbus-daemon", config_arg, "--nofork", "--print-address=3", NULL };
+                fx->dbus_daemon = bus_daemon_spawn (launcher, argv, &printed);
+        }
         g_test_message ("private bus: %s", printed);
 }
 

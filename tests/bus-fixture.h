@@ -88,6 +88,10 @@ gboolean bus_fixture_on_broker (const BusFixture *fx);
 /* The configuration of a session-type bus at socket_path that activates from services_dir
  * and lets anyone talk to and own anything: the tests check xferd, not bus policy. */
 char *bus_session_config (const char *socket_path, const char *services_dir);
+/* Starts a bus daemon, argv (which has it print its address on fd 3: --print-address=3), with
+ * launcher, whose fds it takes and closes (its stdout goes to the test's stderr), and waits
+ * until it printed its address: *address (the test ends with an error when it exited first). */
+GSubprocess *bus_daemon_spawn (GSubprocessLauncher *launcher, const char *const *argv, char **address);
 void bus_fixture_free (BusFixture *fx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusFixture, bus_fixture_free)
 

@@ -47,8 +47,6 @@ start_bus (NotifyFixture *f)
         g_autofree char *services = g_build_filename (f->tmpdir, "services", NULL);
         g_autofree char *config_arg = NULL;
         g_autofree char *text = NULL;
-        g_autoptr(GDataInputStream) out = NULL;
-        g_autofree char *line = NULL;
 
         /* An empty service directory: nothing here is started by activation. */
         g_assert_cmpint (g_mkdir (services, 0700), ==, 0);
@@ -59,15 +57,9 @@ start_bus (NotifyFixture *f)
         config_arg = g_strdup_printf ("--config-file=%s", config);
         /* Children die with the test: a failed assertion must not leave a dbus-daemon or an xferd
          * behind holding meson's output pipes. */
-        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, SIGTERM);
-        f->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg, "--nofork",
-                                                      "--print-address=1", NULL);
-        g_assert_no_error (error);
-        out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->dbus_daemon));
-        line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-        g_assert_no_error (error);
-        g_assert_nonnull (line);
-        f->bus_address = g_strdup (g_strstrip (line));
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
+        const char *argv[] = { "dbus-daemon", config_arg, "--nofork", "--print-address=3", NULL };
+        f->dbus_daemon = bus_daemon_spawn (launcher, argv, &f->bus_address);
 }
 
 static void
