@@ -39,3 +39,16 @@ dbus_mock_start (BusFixture *fx, const char *template_name, const char *name)
                 g_error ("the %s mock did not take the name %s in time", template_name, name);
         return proc;
 }
+
+GVariant *
+dbus_mock_call (BusFixture *fx, const char *name, const char *path, const char *method, GVariant *params,
+                const GVariantType *reply_type)
+{
+        g_autoptr(GError) error = NULL;
+        GVariant *reply = g_dbus_connection_call_sync (fx->conn, name, path, "org.freedesktop.DBus.Mock", method,
+                                                       params, reply_type, G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS,
+                                                       NULL, &error);
+
+        g_assert_no_error (error);
+        return reply;
+}

@@ -59,12 +59,7 @@ can_run (void)
 static GVariant *
 polkit_mock_call (Env *env, const char *method, GVariant *params)
 {
-        g_autoptr(GError) error = NULL;
-        GVariant *reply = g_dbus_connection_call_sync (env->fx->conn, POLKIT_NAME, POLKIT_PATH,
-                                                       "org.freedesktop.DBus.Mock", method, params, NULL,
-                                                       G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
-        g_assert_no_error (error);
-        return reply;
+        return dbus_mock_call (env->fx, POLKIT_NAME, POLKIT_PATH, method, params, NULL);
 }
 
 static void
