@@ -25,9 +25,12 @@ xferctl_env_make (gconstpointer options)
 static GPtrArray *
 xferctl_argv (const char *const *args)
 {
+        const char *binary = g_getenv ("XFERCTL_BINARY");
         GPtrArray *argv = g_ptr_array_new ();
 
-        g_ptr_array_add (argv, (gpointer) g_getenv ("XFERCTL_BINARY"));
+        if (!binary)
+                g_error ("XFERCTL_BINARY is not set (run the tests with meson test, or check xferctl_skip())");
+        g_ptr_array_add (argv, (gpointer) binary);
         g_ptr_array_add (argv, (gpointer) "--user");
         for (guint i = 0; args[i]; i++)
                 g_ptr_array_add (argv, (gpointer) args[i]);
