@@ -42,16 +42,9 @@ int
 xferctl_runv (XferdEnv *env, const char *const *args, char **out, char **err)
 {
         g_autoptr(GPtrArray) argv = xferctl_argv (env, args);
-        g_autofree char *o = NULL, *e = NULL;
-        int status = bus_fixture_run (env->fx, (const char *const *) argv->pdata, &o, &e);
 
-        g_test_message ("xferctl %s: exit %d\nstdout: %s\nstderr: %s",
-                        args[0] ? args[0] : "", status, o, e);
-        if (out)
-                *out = g_steal_pointer (&o);
-        if (err)
-                *err = g_steal_pointer (&e);
-        return status;
+        /* bus_fixture_run() logs the command line, its exit status and what it wrote. */
+        return bus_fixture_run (env->fx, (const char *const *) argv->pdata, out, err);
 }
 
 static GPtrArray *
