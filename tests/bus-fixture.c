@@ -1160,9 +1160,11 @@ bus_list_jobs_answered (GDBusConnection *conn)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = g_dbus_connection_call_sync (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
-                                                                 XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                                 G_VARIANT_TYPE ("(a(ssssutto))"), G_DBUS_CALL_FLAGS_NONE,
-                                                                 WAIT_TIMEOUT_MS, NULL, &error);
+                                                                 XFERD_MANAGER_IFACE, "ListJobs",
+                                                                 g_variant_new ("(b)", FALSE),
+                                                                 G_VARIANT_TYPE ("(a(ssssutto))"),
+                                                                 G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL,
+                                                                 &error);
 
         g_assert_no_error (error);
 }

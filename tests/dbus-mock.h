@@ -3,8 +3,8 @@
  * A python3-dbusmock template (`python3 -m dbusmock --system --template NAME`)
  * on a fixture's system-type bus, as the tests put NetworkManager (nm-mock.h)
  * and polkit (test-polkit) there: whether Debian's python has the module, the
- * mock started until it owns its name, and calls that drive it. It runs under /usr/bin/python3, not a
- * python3 from PATH, which may lack Debian's modules.
+ * mock started until it owns its name, and calls that drive it. It runs under
+ * /usr/bin/python3, not a python3 from PATH, which may lack Debian's modules.
  */
 #pragma once
 

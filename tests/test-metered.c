@@ -585,7 +585,8 @@ test_xferctl (XferdEnv *env)
         g_autofree char *created = g_strdup_printf (XFERD_JOB_PATH_PREFIX "%s", out);
         g_clear_pointer (&out, g_free);
         assert_job_string (env->fx, created, "CostPolicy", "always");
-        g_assert_cmpint (xferctl_run (env, NULL, NULL, "set", xferd_job_id (created), "CostPolicy", "unmetered", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "set", xferd_job_id (created), "CostPolicy", "unmetered",
+                                      NULL), ==, 0);
         assert_job_string (env->fx, created, "CostPolicy", "unmetered");
 
         /* A download (foreground, so `always` unless told) asked to wait for an unmetered
