@@ -667,6 +667,17 @@ xferd_job_call (BusFixture *fx, const char *job, const char *method)
         job_call_as (fx, NULL, job, method);
 }
 
+char *
+xferd_start_job (BusFixture *fx, const char *name, const char *url, const char *local_path, guint32 retry_delay)
+{
+        g_autofree char *job = xferd_create_job (fx, name, NULL);
+
+        job_set (fx, job, "MinimumRetryDelay", g_variant_new_uint32 (retry_delay));
+        xferd_add_file (fx, job, url, local_path);
+        xferd_job_call (fx, job, "Resume");
+        return g_steal_pointer (&job);
+}
+
 void
 xferd_job_call_refused (BusFixture *fx, const char *job, const char *method, const char *error_name)
 {
@@ -841,18 +852,26 @@ write_file (const char *path, const char *contents)
         g_assert_no_error (error);
 }
 
-static char *
-xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
+const char *
+xferd_binary (void)
 {
         const char *binary = g_getenv ("XFERD_BINARY");
-        g_autoptr(GString) exec = g_string_new (NULL);
-        g_autofree char *quoted_binary = NULL;
-        g_autofree char *quoted_state = NULL;
 
         if (!binary)
                 g_error ("XFERD_BINARY is not set (run the tests with meson test)");
         if (!g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE))
                 g_error ("XFERD_BINARY=%s is not an executable", binary);
+        return binary;
+}
+
+static char *
+xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
+{
+        const char *binary = xferd_binary ();
+        g_autoptr(GString) exec = g_string_new (NULL);
+        g_autofree char *quoted_binary = NULL;
+        g_autofree char *quoted_state = NULL;
+
         fx->state_dir = g_build_filename (fx->tmpdir, "state", NULL);
         quoted_binary = g_shell_quote (binary);
         quoted_state = g_shell_quote (fx->state_dir);
@@ -1060,23 +1079,39 @@ bus_fixture_on_broker (const BusFixture *fx)
         return !fx->system_bus && g_strcmp0 (g_getenv ("XFERD_TEST_BUS"), "broker") == 0;
 }
 
-static void
-start_dbus_daemon (BusFixture *fx, const char *config_file)
+GSubprocess *
+bus_daemon_spawn (GSubprocessLauncher *launcher, const char *const *argv, char **address)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-        g_autofree char *config_arg = g_strdup_printf ("--config-file=%s", config_file);
         int address_pipe[2];
+        GSubprocess *proc;
 
         g_assert_no_errno (pipe2 (address_pipe, O_CLOEXEC));
-        set_child_env (fx, launcher);
         /* The address arrives on fd 3; stdout (where activated services may
          * write) goes to our stderr, which is the test log, so it neither
          * fills a pipe nobody reads nor mixes with the TAP output. */
         g_subprocess_launcher_take_fd (launcher, address_pipe[1], 3);
         g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+        proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
+        g_assert_no_error (error);
+        /* Our copy of the write end: the read ends when the bus exits without an address. */
+        g_subprocess_launcher_close (launcher);
+
+        *address = read_line_from_fd (address_pipe[0]);
+        if (!*address)
+                g_error ("%s exited without printing its address", argv[0]);
+        return proc;
+}
+
+static void
+start_dbus_daemon (BusFixture *fx, const char *config_file)
+{
         /* The bus ends with the test process (then xferd loses its bus and exits too). */
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
+        g_autofree char *config_arg = g_strdup_printf ("--config-file=%s", config_file);
+        g_autofree char *printed = NULL;
+
+        set_child_env (fx, launcher);
         if (bus_fixture_on_broker (fx)) {
                 /* dbus-broker, through the benchmarks' controller (it starts services without
                  * systemd): the same socket, service directory and allow-all policy. */
@@ -1086,18 +1121,13 @@ start_dbus_daemon (BusFixture *fx, const char *config_file)
 
                 if (!broker)
                         g_error ("XFERD_TEST_BROKER is not set (run the tests with meson test)");
-                fx->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, broker, "--nofork",
-                                                               "--print-address=3", "--listen", socket,
-                                                               "--servicedir", services, NULL);
-        } else
-                fx->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg,
-                                                               "--nofork", "--print-address=3", NULL);
-        g_assert_no_error (error);
-        g_clear_object (&launcher);  /* closes our copy of the write end */
-
-        g_autofree char *printed = read_line_from_fd (address_pipe[0]);
-        if (!printed)
-                g_error ("dbus-daemon exited without printing its address");
+                const char *argv[] = { broker, "--nofork", "--print-address=3", "--listen", socket,
+                                       "--servicedir", services, NULL };
+                fx->dbus_daemon = bus_daemon_spawn (launcher, argv, &printed);
+        } else {
+                const char *argv[] = { "dbus-daemon", config_arg, "--nofork", "--print-address=3", NULL };
+                fx->dbus_daemon = bus_daemon_spawn (launcher, argv, &printed);
+        }
         g_test_message ("private bus: %s", printed);
 }
 
@@ -1111,6 +1141,32 @@ bus_connect (const char *address)
 
         g_assert_no_error (error);
         return conn;
+}
+
+void
+bus_driver_round_trip (GDBusConnection *conn)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                                 "org.freedesktop.DBus", "GetId", NULL,
+                                                                 G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE,
+                                                                 WAIT_TIMEOUT_MS, NULL, &error);
+
+        g_assert_no_error (error);
+}
+
+void
+bus_list_jobs_answered (GDBusConnection *conn)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
+                                                                 XFERD_MANAGER_IFACE, "ListJobs",
+                                                                 g_variant_new ("(b)", FALSE),
+                                                                 G_VARIANT_TYPE ("(a(ssssutto))"),
+                                                                 G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL,
+                                                                 &error);
+
+        g_assert_no_error (error);
 }
 
 static void

@@ -88,12 +88,25 @@ gboolean bus_fixture_on_broker (const BusFixture *fx);
 /* The configuration of a session-type bus at socket_path that activates from services_dir
  * and lets anyone talk to and own anything: the tests check xferd, not bus policy. */
 char *bus_session_config (const char *socket_path, const char *services_dir);
+/* Starts a bus daemon, argv (which has it print its address on fd 3: --print-address=3), with
+ * launcher, whose fds it takes and closes (its stdout goes to the test's stderr), and waits
+ * until it printed its address: *address (the test ends with an error when it exited first). */
+GSubprocess *bus_daemon_spawn (GSubprocessLauncher *launcher, const char *const *argv, char **address);
 void bus_fixture_free (BusFixture *fx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BusFixture, bus_fixture_free)
+
+/* $XFERD_BINARY, the build's xferd (meson test sets it); the test ends with an error when it is
+ * not set or not an executable. */
+const char *xferd_binary (void);
 
 /* A new connection to the bus at address (asserted): the fixture's (fx->address), as a caller
  * of the test's own user that xferd has not seen yet. */
 GDBusConnection *bus_connect (const char *address);
+/* Once the bus driver answered a call of conn (GetId, asserted within WAIT_TIMEOUT_MS), the bus
+ * has passed on every call conn sent before it. */
+void bus_driver_round_trip (GDBusConnection *conn);
+/* ListJobs(false) from conn, asserted answered within WAIT_TIMEOUT_MS: xferd serves that caller. */
+void bus_list_jobs_answered (GDBusConnection *conn);
 
 /* A new empty directory inside the fixture's temporary directory. */
 char *bus_fixture_mkdir (BusFixture *fx, const char *name);
@@ -348,6 +361,9 @@ char *xferd_create_job (BusFixture *fx, const char *name, char **id);
 char *xferd_create_job_with (BusFixture *fx, const char *name, char **id, ...) G_GNUC_NULL_TERMINATED;
 void xferd_add_file (BusFixture *fx, const char *job, const char *url, const char *local_path);
 void xferd_job_call (BusFixture *fx, const char *job, const char *method);
+/* A job of one file started by hand: CreateJob (name), MinimumRetryDelay (retry_delay seconds),
+ * AddFile (url, local_path), Resume; returns the job path. */
+char *xferd_start_job (BusFixture *fx, const char *name, const char *url, const char *local_path, guint32 retry_delay);
 /* A method of the job without arguments (Resume, Suspend, Cancel, Complete) refused with the
  * D-Bus error error_name (XFERD_ERROR ("InvalidState") for a final job). */
 void xferd_job_call_refused (BusFixture *fx, const char *job, const char *method, const char *error_name);

@@ -3,14 +3,11 @@
 #include "nm-mock.h"
 
 #include <signal.h>
-#include <unistd.h>
 
+#include "dbus-mock.h"
 #include "peer.h"
 
-#define PYTHON "/usr/bin/python3"
-#define MOCK_IFACE "org.freedesktop.DBus.Mock"
 #define NM_IFACE "org.freedesktop.NetworkManager"
-#define CALL_TIMEOUT_MS 30000
 
 const char nm_mock_bus_policy[] =
         "  <policy user=\"root\">\n"
@@ -32,13 +29,11 @@ nm_mock_skip_if_missing (void)
         static char why[256];
 
         if (available < 0) {
-                const char *argv[] = { PYTHON, "-c", "import dbusmock.templates.networkmanager", NULL };
-                g_autoptr(GError) error = NULL;
+                g_autofree char *missing = dbus_mock_why_missing ("dbusmock.templates.networkmanager");
 
-                if (!peer_run (NULL, NULL, argv, NULL, &error))
-                        g_snprintf (why, sizeof why, "no dbusmock for " PYTHON " (Debian's python3-dbusmock; "
-                                    "scripts/setup-deps.sh installs it): %s", error->message);
-                available = why[0] == '\0';
+                if (missing)
+                        g_strlcpy (why, missing, sizeof why);
+                available = !missing;
         }
         if (available)
                 return FALSE;
@@ -47,21 +42,9 @@ nm_mock_skip_if_missing (void)
 }
 
 static void
-wait_owner (BusFixture *fx, guint from, gboolean owned)
-{
-        if (!bus_wait_name_owner (fx, &from, NM_BUS_NAME, owned, WAIT_TIMEOUT_MS))
-                g_error ("NetworkManager mock: its name was not %s in time", owned ? "taken" : "released");
-}
-
-static void
 mock_call (NmMock *nm, const char *method, GVariant *params)
 {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (nm->fx->conn, NM_BUS_NAME, NM_PATH, MOCK_IFACE,
-                                                                 method, params, G_VARIANT_TYPE_UNIT,
-                                                                 G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
-                                                                 NULL, &error);
-        g_assert_no_error (error);
+        g_autoptr(GVariant) reply = dbus_mock_call (nm->fx, NM_BUS_NAME, NM_PATH, method, params, G_VARIANT_TYPE_UNIT);
 }
 
 static void
@@ -75,22 +58,10 @@ update (NmMock *nm, GVariant *properties)
 NmMock *
 nm_mock_start (BusFixture *fx, guint32 metered, guint32 connectivity)
 {
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-        g_autoptr(GError) error = NULL;
         NmMock *nm = g_new0 (NmMock, 1);
-        guint from;
 
         nm->fx = fx;
-        g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", fx->address, TRUE);
-        /* The mock logs every call on stdout: into the test's log, not its TAP output. */
-        g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
-
-        from = bus_count_signals (fx, NULL, NULL, NULL, NULL, NULL);
-        nm->proc = g_subprocess_launcher_spawn (launcher, &error, PYTHON, "-m", "dbusmock", "--system",
-                                                "--template", "networkmanager", NULL);
-        g_assert_no_error (error);
-        wait_owner (fx, from, TRUE);
+        nm->proc = dbus_mock_start (fx, "networkmanager", NM_BUS_NAME);
 
         /* The template lacks Metered. Until the update below says both, a client that
          * asked in between has Metered unknown: as from a NetworkManager that does not
@@ -133,7 +104,8 @@ nm_mock_stop (NmMock *nm)
                 return;
         from = bus_count_signals (nm->fx, NULL, NULL, NULL, NULL, NULL);
         peer_stop (&nm->proc, SIGTERM);
-        wait_owner (nm->fx, from, FALSE);
+        if (!bus_wait_name_owner (nm->fx, &from, NM_BUS_NAME, FALSE, WAIT_TIMEOUT_MS))
+                g_error ("NetworkManager mock: its name was not released in time");
 }
 
 void

@@ -74,12 +74,19 @@ peer_unavailable (const char *peer, const char *why)
         peer_skip_or_fail ("%s cannot run: %s", peer, why);
 }
 
-void
-peer_die_with_parent (gpointer data)
+static void
+die_with_parent (gpointer data)
 {
-        int signo = GPOINTER_TO_INT (data);
+        prctl (PR_SET_PDEATHSIG, GPOINTER_TO_INT (data));
+}
 
-        prctl (PR_SET_PDEATHSIG, signo ? signo : SIGKILL);
+GSubprocessLauncher *
+peer_launcher_new (GSubprocessFlags flags, int signo)
+{
+        GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+        g_subprocess_launcher_set_child_setup (launcher, die_with_parent, GINT_TO_POINTER (signo), NULL);
+        return launcher;
 }
 
 gboolean

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * What the helpers that run a peer server of the tests (squid-proxy.h,
- * varnish-cache.h, tus-server.h, nm-mock.h) share: a free port, waiting for a
- * port to answer, running a program to its end, stopping the child, the
- * skip-or-fail rule for whatever a test lacks, removing a directory tree.
+ * varnish-cache.h, tus-server.h, nm-mock.h) share: a free port, starting a child
+ * that ends with the test, waiting for a port to answer, running a program to its
+ * end, stopping the child, the skip-or-fail rule for whatever a test lacks,
+ * removing a directory tree.
  */
 #pragma once
 
@@ -22,10 +23,9 @@ gboolean peer_wait_port (GSubprocess *proc, guint16 port, guint timeout_ms);
 void peer_skip_or_fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* peer_skip_or_fail() of a peer server: "PEER cannot run: WHY". */
 void peer_unavailable (const char *peer, const char *why);
-/* A child setup for g_subprocess_launcher_set_child_setup(): the child gets a signal when the
- * test process ends, even when an assertion aborts it; data is GINT_TO_POINTER (the signal),
- * NULL for SIGKILL. */
-void peer_die_with_parent (gpointer data);
+/* A launcher (flags) whose children get signo when the test process ends, even when an
+ * assertion aborts it: no peer outlives its test. */
+GSubprocessLauncher *peer_launcher_new (GSubprocessFlags flags, int signo);
 /* Runs argv (looked up in PATH) to its end, in cwd (NULL: the current directory) with the
  * environment envp (NULL: the test's). TRUE when it exited with status 0. Its standard output
  * goes into *out when out is not NULL (also when it failed), else nowhere; the error names the

@@ -182,11 +182,10 @@ static GSubprocess *
 spawn_squid (SquidProxy *s, gboolean make_dirs)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGKILL);
         const char *argv[] = { s->squid, "-N", "-f", s->conf, make_dirs ? "-z" : NULL, NULL };
         GSubprocess *proc;
 
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, NULL, NULL);
         proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
         g_assert_no_error (error);
         return proc;

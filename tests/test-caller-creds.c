@@ -69,19 +69,6 @@ xferd_continue (guint32 pid)
         g_assert_cmpint (kill ((pid_t) pid, SIGCONT), ==, 0);
 }
 
-/* Once the driver answered conn, the bus has queued every call conn sent before for xferd. */
-static void
-driver_round_trip (GDBusConnection *conn)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                                 "org.freedesktop.DBus", "GetId", NULL,
-                                                                 G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE,
-                                                                 WAIT_TIMEOUT_MS, NULL, &error);
-
-        g_assert_no_error (error);
-}
-
 /* The replies to a caller's calls, as they arrive. */
 typedef struct {
         guint want;
@@ -175,7 +162,7 @@ static void
 xferd_continue_until_replied (BusFixture *fx, GDBusConnection **conn, guint n, guint32 pid, Replies *replies)
 {
         for (guint c = 0; c < n; c++)
-                driver_round_trip (conn[c]);
+                bus_driver_round_trip (conn[c]);
         xferd_continue (pid);
         g_assert_true (bus_fixture_run_until (fx, &replies->all, replies->timeout_ms ? replies->timeout_ms : WAIT_TIMEOUT_MS));
 }
@@ -259,12 +246,7 @@ test_held_bounded (void)
         for (guint i = 0; i < N; i++)
                 g_assert_cmpuint (order[i], ==, i < N - MAX_HELD ? MAX_HELD + i : i - (N - MAX_HELD));
         /* The caller is known now: nothing is held or refused any more. */
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH,
-                                                                 XFERD_MANAGER_IFACE, "ListJobs", g_variant_new ("(b)", FALSE),
-                                                                 G_VARIANT_TYPE ("(a(ssssutto))"), G_DBUS_CALL_FLAGS_NONE,
-                                                                 WAIT_TIMEOUT_MS, NULL, &error);
-        g_assert_no_error (error);
+        bus_list_jobs_answered (conn);
         outcomes_clear (o, N);
 }
 
@@ -406,7 +388,7 @@ test_lookup_fails (void)
         g_dbus_connection_call (conn, XFERD_BUS_NAME, XFERD_MANAGER_PATH, XFERD_MANAGER_IFACE, "CreateJob",
                                 g_variant_new ("(sa{sv})", "orphan", NULL), G_VARIANT_TYPE ("(so)"),
                                 G_DBUS_CALL_FLAGS_NONE, WAIT_TIMEOUT_MS, NULL, NULL, NULL);
-        driver_round_trip (conn);
+        bus_driver_round_trip (conn);
         g_dbus_connection_close_sync (conn, NULL, &error);
         g_assert_no_error (error);
         /* Gone for the bus before xferd reads the call. */

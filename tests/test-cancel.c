@@ -266,10 +266,7 @@ test_cancel_transient_error (void)
         g_autoptr(XferdEnv) env = env_new ("/file.bin");
 
         http_server_fail (env->http, "/file.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
-        g_autofree char *job = xferd_create_job (env->fx, "transient", NULL);
-        job_set (env->fx, job, "MinimumRetryDelay", g_variant_new_uint32 (600));
-        xferd_add_file (env->fx, job, env->url, env->dest);
-        xferd_job_call (env->fx, job, "Resume");
+        g_autofree char *job = xferd_start_job (env->fx, "transient", env->url, env->dest, 600);
         job_wait_state (env->fx, job, "transient-error");
         cancel (env, job, "transient-error");
         g_assert_cmpuint (http_server_request_count (env->http, "/file.bin"), ==, 1);

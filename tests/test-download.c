@@ -505,7 +505,6 @@ env_slot_taken (gboolean auto_complete, char **first, char **first_id)
 static void
 download_pipelined (XferdEnv *env, const char *prefix, guint n, Pipelined *p)
 {
-        g_autoptr(GError) error = NULL;
         pid_t pid = xferd_process_pid (env->fx);
 
         g_assert_cmpuint (n, <=, G_N_ELEMENTS (p->jobs));
@@ -522,11 +521,7 @@ download_pipelined (XferdEnv *env, const char *prefix, guint n, Pipelined *p)
                                         on_pipelined_reply, p);
         }
         /* The bus has handed every call to xferd's socket once it answers a later call of ours. */
-        g_autoptr(GVariant) id = g_dbus_connection_call_sync (env->fx->conn, "org.freedesktop.DBus",
-                                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                                              "GetId", NULL, G_VARIANT_TYPE ("(s)"),
-                                                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-        g_assert_no_error (error);
+        bus_driver_round_trip (env->fx->conn);
         g_assert_no_errno (kill (pid, SIGCONT));
 
         bus_fixture_run_until (env->fx, &p->all_in, WAIT_TIMEOUT_MS);

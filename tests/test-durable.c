@@ -481,7 +481,7 @@ test_second_daemon_waits_for_store (void)
         g_autofree char *state = xferd_process_state_dir (env->fx);
 
         xferd_process_start (env->fx);
-        const char *argv[] = { g_getenv ("XFERD_BINARY"), "--user", "--log-level=debug", NULL, NULL };
+        const char *argv[] = { xferd_binary (), "--user", "--log-level=debug", NULL, NULL };
         g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", state);
         argv[3] = state_arg;
         g_autoptr(GSubprocess) second = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);

@@ -27,16 +27,11 @@ env_new (void)
         return env_new_with (NULL);
 }
 
-/* CreateJob, a short MinimumRetryDelay, AddFile, Resume. */
+/* xferd_start_job() of the env's file. */
 static char *
 start_job (XferdEnv *env, guint retry_delay)
 {
-        g_autofree char *job = xferd_create_job (env->fx, "errors", NULL);
-
-        job_set (env->fx, job, "MinimumRetryDelay", g_variant_new_uint32 (retry_delay));
-        xferd_add_file (env->fx, job, env->url, env->dest);
-        xferd_job_call (env->fx, job, "Resume");
-        return g_steal_pointer (&job);
+        return xferd_start_job (env->fx, "errors", env->url, env->dest, retry_delay);
 }
 
 static void

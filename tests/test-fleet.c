@@ -25,7 +25,7 @@
 #include "test-cases.h"
 #include "tls-ca.h"
 #include "varnish-cache.h"
-#include "xferd-env.h"
+#include "xferctl-run.h"
 
 #define MIB (1024 * 1024)
 #define FLEET_SIZE (32 * MIB)
@@ -261,13 +261,8 @@ test_two_machines (void)
         g_assert_cmpuint (manager_get_uint64 (b, "BytesFromCache"), ==, FLEET_SIZE);
 
         /* xferctl info shows where the bytes came from. */
-        const char *xferctl = g_getenv ("XFERCTL_BINARY");
-        g_assert_nonnull (xferctl);
-        const char *argv[] = { xferctl, "--user", "info", xferd_job_id (job_a), NULL };
-        g_autofree char *out = NULL, *err = NULL;
-        int status = bus_fixture_run (a->fx, argv, &out, &err);
-        g_test_message ("xferctl info:\n%s%s", out, err);
-        g_assert_cmpint (status, ==, 0);
+        g_autofree char *out = NULL;
+        g_assert_cmpint (xferctl_run (a, &out, NULL, "info", xferd_job_id (job_a), NULL), ==, 0);
         g_autofree char *from_cache = info_value (out, "BytesFromCache");
         g_autofree char *from_origin = info_value (out, "BytesFromOrigin");
         g_assert_cmpstr (from_cache, ==, "32.0 MiB (33554432 bytes)");
@@ -436,12 +431,9 @@ assert_no_credentials_anywhere (XferdEnv *m, const char *job)
         }
 
         /* What xferctl shows. */
-        const char *xferctl = g_getenv ("XFERCTL_BINARY");
-        const char *info[] = { xferctl, "--user", "info", xferd_job_id (job), NULL };
-        const char *list[] = { xferctl, "--user", "files", xferd_job_id (job), NULL };
         g_autofree char *info_out = NULL, *info_err = NULL, *list_out = NULL, *list_err = NULL;
-        g_assert_cmpint (bus_fixture_run (m->fx, info, &info_out, &info_err), ==, 0);
-        g_assert_cmpint (bus_fixture_run (m->fx, list, &list_out, &list_err), ==, 0);
+        g_assert_cmpint (xferctl_run (m, &info_out, &info_err, "info", xferd_job_id (job), NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (m, &list_out, &list_err, "files", xferd_job_id (job), NULL), ==, 0);
 
         for (gsize i = 0; i < G_N_ELEMENTS (secrets); i++) {
                 g_assert_null (strstr (props_text, secrets[i]));
@@ -491,10 +483,9 @@ test_proxy_auth (void)
         assert_no_credentials_anywhere (m, refused);
 
         /* Given the right credentials with xferctl, the failed job goes through. */
-        const char *xferctl = g_getenv ("XFERCTL_BINARY");
-        const char *set[] = { xferctl, "--user", "set", xferd_job_id (refused), "proxy", with_credentials, NULL };
         g_autofree char *set_out = NULL, *set_err = NULL;
-        g_assert_cmpint (bus_fixture_run (m->fx, set, &set_out, &set_err), ==, 0);
+        g_assert_cmpint (xferctl_run (m, &set_out, &set_err, "set", xferd_job_id (refused), "proxy", with_credentials,
+                                      NULL), ==, 0);
         g_assert_null (strstr (set_out, PROXY_PASSWORD));
         g_assert_null (strstr (set_err, PROXY_PASSWORD));
         assert_job_string (m->fx, refused, "Proxy", squid_proxy_url (site->squid));

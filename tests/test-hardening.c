@@ -27,7 +27,7 @@
 
 #include "secret-check.h"
 #include "test-cases.h"
-#include "xferd-env.h"
+#include "xferctl-run.h"
 
 #define USER_A "xferd-test-a"
 #define USER_B "xferd-test-b"
@@ -674,10 +674,9 @@ test_utf8_reason (void)
         g_assert_nonnull (strstr (message, "Bad " SAFE_REPLACEMENT " reason"));
 
         /* xferctl shows it without a control character. */
-        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "info", xferd_job_id (job), NULL };
-        g_autofree char *out = NULL, *err = NULL;
-        if (argv[0]) {
-                g_assert_cmpint (bus_fixture_run (env->fx, argv, &out, &err), ==, 0);
+        g_autofree char *out = NULL;
+        if (g_getenv ("XFERCTL_BINARY")) {
+                g_assert_cmpint (xferctl_run (env, &out, NULL, "info", xferd_job_id (job), NULL), ==, 0);
                 g_assert_null (strchr (out, '\033'));
                 g_assert_null (strchr (out, '\a'));
                 g_assert_true (g_utf8_validate (out, -1, NULL));
@@ -811,10 +810,9 @@ test_utf8_stored_texts (void)
         g_autofree char *description = job_get_string (env->fx, job, "Description");
         g_assert_cmpstr (description, ==, "d" SAFE_REPLACEMENT "[2J" SAFE_REPLACEMENT "e");
 
-        const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", "list", NULL };
-        g_autofree char *out = NULL, *err = NULL;
-        if (argv[0]) {
-                g_assert_cmpint (bus_fixture_run (env->fx, argv, &out, &err), ==, 0);
+        g_autofree char *out = NULL;
+        if (g_getenv ("XFERCTL_BINARY")) {
+                g_assert_cmpint (xferctl_run (env, &out, NULL, "list", NULL), ==, 0);
                 g_assert_nonnull (strstr (out, xferd_job_id (job)));
         }
 }
@@ -879,10 +877,8 @@ test_control_characters (void)
         if (!g_getenv ("XFERCTL_BINARY"))
                 return;
         for (guint i = 0; i < G_N_ELEMENTS (verbs); i++) {
-                const char *argv[] = { g_getenv ("XFERCTL_BINARY"), "--user", verbs[i][0], verbs[i][1], NULL };
-                g_autofree char *out = NULL, *err = NULL;
-                g_assert_cmpint (bus_fixture_run (env->fx, argv, &out, &err), ==, 0);
-                g_test_message ("xferctl %s: %s", verbs[i][0], out);
+                g_autofree char *out = NULL;
+                g_assert_cmpint (xferctl_run (env, &out, NULL, verbs[i][0], verbs[i][1], NULL), ==, 0);
                 g_assert_null (strchr (out, '\033'));
                 g_assert_null (strchr (out, '\a'));
         }

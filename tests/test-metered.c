@@ -12,7 +12,6 @@
  * Needs root (xferd runs as the system service of a system-type bus) and
  * Debian's python3-dbusmock; skips without them unless CI=true.
  */
-#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,7 +19,7 @@
 #include "poll-wait.h"
 #include "proc-stat.h"
 #include "test-cases.h"
-#include "xferd-env.h"
+#include "xferctl-run.h"
 #include "xferd-process.h"
 
 #define SIZE (512 * 1024 + 77)
@@ -523,24 +522,6 @@ test_user_instance (void)
 
 /* ---- xferctl ----------------------------------------------------------------------------- */
 
-/* Runs xferctl --system ARGS… (NULL-terminated) on the test bus; returns its exit status. */
-static int
-xferctl (XferdEnv *env, char **out, ...)
-{
-        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-        const char *arg;
-        va_list ap;
-
-        g_ptr_array_add (argv, (gpointer) g_getenv ("XFERCTL_BINARY"));
-        g_ptr_array_add (argv, (gpointer) "--system");
-        va_start (ap, out);
-        while ((arg = va_arg (ap, const char *)))
-                g_ptr_array_add (argv, (gpointer) arg);
-        va_end (ap);
-        g_ptr_array_add (argv, NULL);
-        return bus_fixture_run (env->fx, (const char *const *) argv->pdata, out, NULL);
-}
-
 typedef struct {
         char *line;             /* "" at the end of the stream */
         gboolean done;
@@ -587,26 +568,25 @@ wait_line (BusFixture *fx, GDataInputStream *in, const char *needle, guint timeo
 static void
 test_xferctl (XferdEnv *env)
 {
-        if (!g_getenv ("XFERCTL_BINARY")) {
-                g_test_skip ("XFERCTL_BINARY is not set");
+        if (xferctl_skip ())
                 return;
-        }
         NmMock *nm = env->data;
         g_autofree char *dest = xferd_env_path (env, "f.bin");
         g_autofree char *out = NULL;
 
-        g_assert_cmpint (xferctl (env, &out, "status", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "status", NULL), ==, 0);
         g_assert_nonnull (strstr (out, "Network:                not watched"));
         g_assert_nonnull (strstr (out, "DefaultCostPolicy:      unmetered"));
         g_clear_pointer (&out, g_free);
 
-        g_assert_cmpint (xferctl (env, NULL, "--cost-policy=sometimes", "create", "x", NULL), ==, 2);
-        g_assert_cmpint (xferctl (env, &out, "--cost-policy=always", "create", "mine", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "--cost-policy=sometimes", "create", "x", NULL), ==, 2);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "--cost-policy=always", "create", "mine", NULL), ==, 0);
         g_strstrip (out);
         g_autofree char *created = g_strdup_printf (XFERD_JOB_PATH_PREFIX "%s", out);
         g_clear_pointer (&out, g_free);
         assert_job_string (env->fx, created, "CostPolicy", "always");
-        g_assert_cmpint (xferctl (env, NULL, "set", xferd_job_id (created), "CostPolicy", "unmetered", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, NULL, NULL, "set", xferd_job_id (created), "CostPolicy", "unmetered",
+                                      NULL), ==, 0);
         assert_job_string (env->fx, created, "CostPolicy", "unmetered");
 
         /* A download (foreground, so `always` unless told) asked to wait for an unmetered
@@ -627,22 +607,22 @@ test_xferctl (XferdEnv *env)
                         job = g_strdup (path);
         }
         g_assert_nonnull (job);
-        g_assert_cmpint (xferctl (env, &out, "list", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "list", NULL), ==, 0);
         g_assert_nonnull (strstr (out, "metered-network"));
         g_clear_pointer (&out, g_free);
-        g_assert_cmpint (xferctl (env, &out, "--json", "list", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "--json", "list", NULL), ==, 0);
         g_assert_nonnull (strstr (out, "\"WaitReason\": \"metered-network\""));
         g_clear_pointer (&out, g_free);
-        g_assert_cmpint (xferctl (env, &out, "info", xferd_job_id (job), NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "info", xferd_job_id (job), NULL), ==, 0);
         g_assert_nonnull (strstr (out, "metered-network"));
         g_assert_nonnull (strstr (out, "CostPolicy"));
         g_assert_nonnull (strstr (out, "unmetered"));
         g_clear_pointer (&out, g_free);
-        g_assert_cmpint (xferctl (env, &out, "status", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "status", NULL), ==, 0);
         g_assert_nonnull (strstr (out, "Network:                metered, full connectivity"));
         g_assert_nonnull (strstr (out, "NetworkManager says Metered=yes, Connectivity=full."));
         g_clear_pointer (&out, g_free);
-        g_assert_cmpint (xferctl (env, &out, "--json", "status", NULL), ==, 0);
+        g_assert_cmpint (xferctl_run (env, &out, NULL, "--json", "status", NULL), ==, 0);
         g_assert_nonnull (strstr (out, "\"NetworkSource\": \"networkmanager\""));
         g_clear_pointer (&out, g_free);
 

@@ -93,17 +93,6 @@ skip_without_netns (void)
         return TRUE;
 }
 
-static char *
-start_job (BusFixture *fx, const char *url, const char *dest)
-{
-        g_autofree char *job = xferd_create_job (fx, "network", NULL);
-
-        job_set (fx, job, "MinimumRetryDelay", g_variant_new_uint32 (600));
-        xferd_add_file (fx, job, url, dest);
-        xferd_job_call (fx, job, "Resume");
-        return g_steal_pointer (&job);
-}
-
 static void
 test_network_back (void)
 {
@@ -125,12 +114,12 @@ test_network_back (void)
 
         /* A server that is busy: transient, but not the network's fault. */
         http_server_fail (busy_http, "/busy.bin", 503, NULL, -1, HTTP_SERVER_FOREVER);
-        g_autofree char *busy = start_job (fx, busy_url, busy_dest);
+        g_autofree char *busy = xferd_start_job (fx, "network", busy_url, busy_dest, 600);
         job_wait_state (fx, busy, "transient-error");
 
         /* No address: the connection fails at once. */
         set_loopback_address (FALSE);
-        g_autofree char *job = start_job (fx, url, dest);
+        g_autofree char *job = xferd_start_job (fx, "network", url, dest, 600);
         job_wait_state (fx, job, "transient-error");
         /* Also the barrier that makes the next step race-free: this reply comes after the
          * dispatch in which xferd opened its netlink socket (with the state change), so the

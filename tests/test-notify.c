@@ -38,16 +38,6 @@ typedef struct {
         GPtrArray *times;       /* g_get_monotonic_time() of each line, as gint64* */
 } NotifyFixture;
 
-static const char *
-xferd_binary (void)
-{
-        const char *b = g_getenv ("XFERD_BINARY");
-
-        if (!b)
-                g_error ("XFERD_BINARY is not set (run the tests with meson test)");
-        return b;
-}
-
 static void
 start_bus (NotifyFixture *f)
 {
@@ -57,8 +47,6 @@ start_bus (NotifyFixture *f)
         g_autofree char *services = g_build_filename (f->tmpdir, "services", NULL);
         g_autofree char *config_arg = NULL;
         g_autofree char *text = NULL;
-        g_autoptr(GDataInputStream) out = NULL;
-        g_autofree char *line = NULL;
 
         /* An empty service directory: nothing here is started by activation. */
         g_assert_cmpint (g_mkdir (services, 0700), ==, 0);
@@ -67,18 +55,11 @@ start_bus (NotifyFixture *f)
         g_assert_no_error (error);
 
         config_arg = g_strdup_printf ("--config-file=%s", config);
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
         /* Children die with the test: a failed assertion must not leave a dbus-daemon or an xferd
          * behind holding meson's output pipes. */
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
-        f->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", config_arg, "--nofork",
-                                                      "--print-address=1", NULL);
-        g_assert_no_error (error);
-        out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->dbus_daemon));
-        line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-        g_assert_no_error (error);
-        g_assert_nonnull (line);
-        f->bus_address = g_strdup (g_strstrip (line));
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
+        const char *argv[] = { "dbus-daemon", config_arg, "--nofork", "--print-address=3", NULL };
+        f->dbus_daemon = bus_daemon_spawn (launcher, argv, &f->bus_address);
 }
 
 static void
@@ -103,24 +84,6 @@ fixture_setup (NotifyFixture *f, gconstpointer data)
 }
 
 static void
-rm_rf (const char *path)
-{
-        GDir *dir = g_dir_open (path, 0, NULL);
-
-        if (dir) {
-                const char *name;
-
-                while ((name = g_dir_read_name (dir))) {
-                        g_autofree char *child = g_build_filename (path, name, NULL);
-                        rm_rf (child);
-                }
-                g_dir_close (dir);
-                g_rmdir (path);
-        } else
-                g_unlink (path);
-}
-
-static void
 fixture_teardown (NotifyFixture *f, gconstpointer data)
 {
         if (f->xferd) {
@@ -141,7 +104,7 @@ fixture_teardown (NotifyFixture *f, gconstpointer data)
         g_ptr_array_unref (f->times);
 
         /* Ours alone: state/, services/, bus.conf and the sockets. */
-        rm_rf (f->tmpdir);
+        peer_remove_tree (f->tmpdir);
         g_free (f->tmpdir);
         g_free (f->bus_address);
         g_free (f->notify_path);
@@ -159,9 +122,8 @@ static void
 start_xferd (NotifyFixture *f, WatchdogPid mode, gboolean notify)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGTERM);
 
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, GINT_TO_POINTER (SIGTERM), NULL);
         g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s/state", f->tmpdir);
         g_autofree char *other_pid = g_strdup_printf ("%d", (int) getppid ());
         const char *const unset[] = {

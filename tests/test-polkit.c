@@ -16,7 +16,7 @@
 
 #include "bus-fixture.h"
 #include "bus-flood.h"
-#include "peer.h"
+#include "dbus-mock.h"
 #include "poll-wait.h"
 #include "test-cases.h"
 #include "xferd-process.h"
@@ -25,7 +25,6 @@
 #define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
 #define ACTION_MANAGE_ALL "org.xferd.Transfer1.manage-all"
 #define ACTION_CONFIGURE "org.xferd.Transfer1.configure"
-#define DEBIAN_PYTHON "/usr/bin/python3"
 
 /* As polkit's own policy file: root owns the name, anyone may ask it. */
 static const char polkit_policy[] =
@@ -49,10 +48,9 @@ typedef struct {
 static gboolean
 can_run (void)
 {
-        const char *const import[] = { DEBIAN_PYTHON, "-c", "import dbusmock", NULL };
+        g_autofree char *missing = NULL;
         gboolean ok = geteuid () == 0 && getpwnam ("xferd-test-a") && getpwnam ("xferd-test-b") &&
-                      g_file_test (DEBIAN_PYTHON, G_FILE_TEST_IS_EXECUTABLE) &&
-                      peer_run (NULL, NULL, import, NULL, NULL);
+                      !(missing = dbus_mock_why_missing ("dbusmock"));
 
         return test_needs (ok ? NULL : "root, the users xferd-test-a and xferd-test-b and python3-dbusmock "
                            "(scripts/test.sh and scripts/setup-deps.sh provide them)");
@@ -61,12 +59,7 @@ can_run (void)
 static GVariant *
 polkit_mock_call (Env *env, const char *method, GVariant *params)
 {
-        g_autoptr(GError) error = NULL;
-        GVariant *reply = g_dbus_connection_call_sync (env->fx->conn, POLKIT_NAME, POLKIT_PATH,
-                                                       "org.freedesktop.DBus.Mock", method, params, NULL,
-                                                       G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
-        g_assert_no_error (error);
-        return reply;
+        return dbus_mock_call (env->fx, POLKIT_NAME, POLKIT_PATH, method, params, NULL);
 }
 
 static void
@@ -79,25 +72,7 @@ polkit_allow (Env *env, const char *const *actions)
 static void
 polkit_start (Env *env)
 {
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-        g_autoptr(GError) error = NULL;
-        gint64 deadline = poll_deadline (WAIT_TIMEOUT_MS);
-
-        g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", env->fx->address, TRUE);
-        env->polkitd = g_subprocess_launcher_spawn (launcher, &error, DEBIAN_PYTHON, "-m", "dbusmock",
-                                                    "--system", "--template", "polkitd", NULL);
-        g_assert_no_error (error);
-        /* Waits for the mock to own its name. */
-        for (;;) {
-                g_autoptr(GVariant) has = bus_driver_call (env->fx, "NameHasOwner", g_variant_new ("(s)", POLKIT_NAME),
-                                                           G_VARIANT_TYPE ("(b)"), NULL);
-                gboolean owned = FALSE;
-                if (has)
-                        g_variant_get (has, "(b)", &owned);
-                if (owned)
-                        break;
-                g_assert_true (poll_again (deadline, 20));  /* the mock announces itself only by taking its name */
-        }
+        env->polkitd = dbus_mock_start (env->fx, "polkitd", POLKIT_NAME);
 }
 
 static void

@@ -134,7 +134,7 @@ test_daemon_log_on_terminal (void)
         g_autoptr(XferdEnv) env = xferd_env_new (NULL);
         g_autofree char *state = bus_fixture_mkdir (env->fx, "manual-state");
         g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", state);
-        const char *argv[] = { g_getenv ("XFERD_BINARY"), "--user", "--log-level=debug", "--idle-timeout=1",
+        const char *argv[] = { xferd_binary (), "--user", "--log-level=debug", "--idle-timeout=1",
                                state_arg, NULL };
 
         g_autoptr(PtyProcess) p = pty_process_spawn (env->fx, argv, 100);

@@ -94,7 +94,8 @@ read_port (GSubprocess *proc)
 static gboolean
 start (TusServer *s, guint64 pause_at, char **why)
 {
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        /* A test that aborts leaves no server behind. */
+        g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, SIGKILL);
         g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
         g_autoptr(GError) error = NULL;
 
@@ -115,8 +116,6 @@ start (TusServer *s, guint64 pause_at, char **why)
         g_ptr_array_add (argv, NULL);
 
         /* stderr stays the test's: node's errors land in the test log. */
-        /* A test that aborts leaves no server behind. */
-        g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, NULL, NULL);
         s->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
         if (!s->proc) {
                 *why = g_strdup_printf ("%s: %s", s->node, error->message);

@@ -76,9 +76,8 @@ varnish_cache_new (guint16 origin_port)
                 /* -j none: no privilege separation (the test's user); -T none: no management port. */
                 const char *argv[] = { varnishd, "-F", "-j", "none", "-n", work, "-a", listen, "-f", vcl_path,
                                        "-s", "malloc,256m", "-T", "none", NULL };
-                g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+                g_autoptr(GSubprocessLauncher) launcher = peer_launcher_new (G_SUBPROCESS_FLAGS_NONE, SIGKILL);
 
-                g_subprocess_launcher_set_child_setup (launcher, peer_die_with_parent, NULL, NULL);
                 v->proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
                 g_assert_no_error (error);
                 /* varnishd compiles the VCL first, which takes a while. */

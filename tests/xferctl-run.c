@@ -23,12 +23,15 @@ xferctl_env_make (gconstpointer options)
 }
 
 static GPtrArray *
-xferctl_argv (const char *const *args)
+xferctl_argv (XferdEnv *env, const char *const *args)
 {
+        const char *binary = g_getenv ("XFERCTL_BINARY");
         GPtrArray *argv = g_ptr_array_new ();
 
-        g_ptr_array_add (argv, (gpointer) g_getenv ("XFERCTL_BINARY"));
-        g_ptr_array_add (argv, (gpointer) "--user");
+        if (!binary)
+                g_error ("XFERCTL_BINARY is not set (run the tests with meson test, or check xferctl_skip())");
+        g_ptr_array_add (argv, (gpointer) binary);
+        g_ptr_array_add (argv, (gpointer) (env->fx->system_bus ? "--system" : "--user"));
         for (guint i = 0; args[i]; i++)
                 g_ptr_array_add (argv, (gpointer) args[i]);
         g_ptr_array_add (argv, NULL);
@@ -38,17 +41,10 @@ xferctl_argv (const char *const *args)
 int
 xferctl_runv (XferdEnv *env, const char *const *args, char **out, char **err)
 {
-        g_autoptr(GPtrArray) argv = xferctl_argv (args);
-        g_autofree char *o = NULL, *e = NULL;
-        int status = bus_fixture_run (env->fx, (const char *const *) argv->pdata, &o, &e);
+        g_autoptr(GPtrArray) argv = xferctl_argv (env, args);
 
-        g_test_message ("xferctl %s: exit %d\nstdout: %s\nstderr: %s",
-                        args[0] ? args[0] : "", status, o, e);
-        if (out)
-                *out = g_steal_pointer (&o);
-        if (err)
-                *err = g_steal_pointer (&e);
-        return status;
+        /* bus_fixture_run() logs the command line, its exit status and what it wrote. */
+        return bus_fixture_run (env->fx, (const char *const *) argv->pdata, out, err);
 }
 
 static GPtrArray *
@@ -82,7 +78,7 @@ xferctl_pty (XferdEnv *env, guint cols, ...)
         va_start (ap, cols);
         g_autoptr(GPtrArray) args = collect (ap);
         va_end (ap);
-        g_autoptr(GPtrArray) argv = xferctl_argv ((const char *const *) args->pdata);
+        g_autoptr(GPtrArray) argv = xferctl_argv (env, (const char *const *) args->pdata);
         return pty_process_spawn (env->fx, (const char *const *) argv->pdata, cols);
 }
 

@@ -36,11 +36,12 @@ gboolean xferctl_skip (void);
  * xferctl_skip(). */
 XferdEnv *xferctl_env_make (gconstpointer options);
 
-/* Runs xferctl --user ARGS... (NULL-terminated); returns its exit status. */
+/* Runs xferctl --user ARGS... (NULL-terminated), --system on a system-type bus; returns its exit
+ * status. */
 int xferctl_run (XferdEnv *env, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
-/* The same with an argv array (without the binary and --user). */
+/* The same with an argv array (without the binary and --user or --system). */
 int xferctl_runv (XferdEnv *env, const char *const *args, char **out, char **err);
-/* xferctl --user ARGS... on a terminal cols wide. */
+/* xferctl --user (or --system) ARGS... on a terminal cols wide. */
 PtyProcess *xferctl_pty (XferdEnv *env, guint cols, ...) G_GNUC_NULL_TERMINATED;
 
 /* Whether ListJobs (the caller's) is empty. */
