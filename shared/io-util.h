@@ -12,7 +12,8 @@
 int write_full(int fd, const void *p, size_t n);
 
 /* Writes the n bytes at p to fd at offset (the file position is left alone). Returns 0, or a
- * negative errno; *ret_done says how many bytes were written, also after a failure. */
+ * negative errno (-EIO where a write takes no byte); *ret_done says how many bytes were
+ * written, also after a failure. */
 int pwrite_full(int fd, const void *p, size_t n, off_t offset, size_t *ret_done);
 
 /* Reads up to n bytes into buf from fd at offset (the file position is left alone), stopping
