@@ -91,10 +91,10 @@ void heap_follow_end(HeapFollow *f);
  * heap_huge_begin()'s). The costs: a huge page is resident whole once one block is in it (the
  * stretch advised last, up to HEAP_TOP_PAD), and the top pad keeps that much free at the heap's
  * top after a trim (RSS after creating 100 000 jobs 0.5-1.7 MiB more in the measured runs,
- * after a restart the same: the load trims with no pad). As for the load's stretch, with THP's defrag "madvise" a
- * fault in it may compact memory first, now on the loop during a burst of calls: on a badly
- * fragmented host one such fault can take milliseconds (none on this project's VMs:
- * compact_stall 0 in /proc/vmstat over the runs). */
+ * after a restart the same: the load trims with no pad). As for the load's stretch, with THP's
+ * defrag "madvise" a fault in it may compact memory first, now on the loop during a burst of
+ * calls: on a badly fragmented host one such fault can take milliseconds (none on this
+ * project's VMs: compact_stall 0 in /proc/vmstat over the runs). */
 typedef struct HeapGrowth {
         uintptr_t brk;          /* the heap's end last seen; 0: not yet */
         uintptr_t start, end;   /* the stretch advised as huge pages, or start == end */
