@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "cpu-gate.h"
 #include "hash-stream-internal.h"
 #include "log.h"
 #include "util.h"
@@ -65,6 +66,7 @@ static void wait_for_cancel(HashStream *s) {
  * the older mark, a prefix all the same. A copy of a digest's state costs about a microsecond,
  * a piece a millisecond. */
 static void mark(HashStream *s) {
+        cpu_gate_pass();
         atomic_store(&s->progress, hasher_get_size(s->hasher));
         if (!s->spare && hasher_new(0, &s->spare) < 0)
                 return;

@@ -24,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "cpu-gate.h"
 #include "io-pool.h"
 #include "log.h"
 #include "thread-sched.h"
@@ -38,6 +39,7 @@ struct IoPool {
         int nice;                       /* of the threads: 0 is the loop's */
         bool background;                /* the threads run on CPUs that have nothing else to do */
         bool spare;                     /* a long task leaves a thread idle (io_pool_set_spare()) */
+        bool gated;                     /* its tasks pass the CPU gate first (io_pool_set_gated()) */
         pthread_t *threads;
         pthread_mutex_t lock;
         sem_t work;                     /* posted once a task is queued (and per thread to stop) */
@@ -171,6 +173,8 @@ static void *worker(void *userdata) {
                 pthread_mutex_unlock(&p->lock);
                 if (release)
                         (void) sched_setaffinity(0, sizeof p->any, &p->any);
+                if (p->gated)
+                        cpu_gate_pass();
                 atomic_store_explicit(&t->cpu, sched_getcpu() + 1, memory_order_relaxed);
                 t->run(t);
                 /* The loop reads the counter and then takes every finished task. */
@@ -462,6 +466,11 @@ void io_pool_set_spare(IoPool *p) {
         assert(p);
 
         p->spare = true;
+}
+
+void io_pool_set_gated(IoPool *p) {
+        assert(p);
+        p->gated = true;
 }
 
 void io_pool_set_background(IoPool *p) {

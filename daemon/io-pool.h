@@ -55,6 +55,9 @@ void io_pool_set_nice(IoPool *p, int nice);
  * thread only when a task finds none. */
 void io_pool_set_spare(IoPool *p);
 
+/* Bulk work: each task waits at the CPU gate (cpu-gate.h) before it runs. */
+void io_pool_set_gated(IoPool *p);
+
 /* The threads the pool starts from now on run only on a CPU that has nothing else to do
  * (thread_sched_set_background()), for work nobody waits for yet. */
 void io_pool_set_background(IoPool *p);

@@ -443,6 +443,11 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
         io_pool_set_nice(m->write_pool, HASH_POOL_NICE);
         /* Syncs ahead: work nobody waits for, mostly asleep in the disk's queue. */
         io_pool_set_nice(m->sync_ahead_pool, HASH_POOL_NICE);
+        /* A download's bulk work steps aside while a reply waits for a file operation. */
+        io_pool_set_gated(m->hash_pool);
+        io_pool_set_gated(m->hash_background_pool);
+        io_pool_set_gated(m->write_pool);
+        io_pool_set_gated(m->writeback_pool);
 
         r = add_defer_off(m, &m->schedule_source, scheduler_on_schedule, SD_EVENT_PRIORITY_NORMAL, "scheduler");
         /* Progress is told once the loop has nothing more urgent: one signal per burst. */

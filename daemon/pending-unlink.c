@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A job's temporary files removed on a worker thread, and those that could not be removed yet,
  * retried until they are. */
+#include "cpu-gate.h"
 #include "digest.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -11,6 +12,8 @@
 /* How long the loop looks for the result of the unlinks a reply waits for before it sleeps:
  * the worker's wake-up and an unlink take 0.1-0.2 ms. */
 #define UNLINK_AWAIT_USEC 200
+/* How long the bulk work of downloads waits for them at most (cpu-gate.h). */
+#define UNLINK_GATE_USEC 1000
 
 void pending_unlink_free(PendingUnlink *p) {
         fs_identity_done(&p->identity);
@@ -124,6 +127,7 @@ static void on_job_unlinked(FileBatch *b) {
         }
         if (m->observer.unlinked_end)
                 m->observer.unlinked_end(m);
+        cpu_gate_open();
         manager_crash_point("cancel-replied");
 
         if (failed || !job_state_is_final(j->state)) {
@@ -153,6 +157,7 @@ static void on_job_unlink_dropped(FileBatch *b) {
         Job *j = b->userdata;
 
         j->unlinking = NULL;
+        cpu_gate_open();
         manager_calls_shutdown(&j->unlink_waiters);
 }
 
@@ -197,6 +202,7 @@ bool pending_unlink_start(Job *j, bool all, LaneFds *fds) {
         }
         j->unlinking = b;
         b->task.near_loop = true;
+        cpu_gate_close(UNLINK_GATE_USEC);
         (void) io_pool_pin_idle(j->manager->io_pool);
         /* A reply waits for it, and an unlink is short: the loop looks for the result before
          * it sleeps, and wakes the thread then, once the handler is done (the commit below in

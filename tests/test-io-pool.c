@@ -7,7 +7,8 @@
  * of it, its thread woken once the loop prepares to sleep (io_pool_submit_deferred()), and a
  * long task leaves a thread idle for it; a worker runs at its pool's nice level below the
  * loop's and with the kernel's default slice, not the loop's short one; the loop never waits
- * for the pool's lock to take a result back. */
+ * for the pool's lock to take a result back; a gated pool's task waits while the CPU gate is
+ * closed, until its last close is undone or its time is up. */
 #include <dirent.h>
 #include <glib.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "cpu-gate.h"
 #include "io-pool.h"
 #include "proc-stat.h"
 #include "thread-sched.h"
@@ -558,6 +560,43 @@ test_sched (void)
         g_test_trap_assert_passed ();
 }
 
+/* A gated pool's task waits at the closed gate (closed twice: the first open lets nobody go),
+ * its thread asleep; the last open lets it run. A close whose time is up holds nobody. */
+static void
+test_gated (void)
+{
+        g_autoptr (Fixture) f = fixture_new ();
+        Task k;
+
+        io_pool_set_gated (f->pool);
+        cpu_gate_close (TIMEOUT_USEC);
+        cpu_gate_close (TIMEOUT_USEC);
+        task_init (&k, &f->done_calls);
+        io_pool_submit (f->pool, &k.task);
+        /* Its thread started, took the task and sleeps at the gate. */
+        for (uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC; count_threads () < 2; g_usleep (1000))
+                g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+        wait_threads_sleep ();
+        g_assert_cmpuint (k.runs, ==, 0);
+        cpu_gate_open ();
+        wait_threads_sleep ();
+        g_assert_cmpuint (k.runs, ==, 0);
+        g_assert_cmpuint (cpu_gate_closed (), ==, 1);
+        cpu_gate_open ();
+        fixture_drain (f);
+        g_assert_cmpuint (k.runs, ==, 1);
+        g_assert_cmpuint (cpu_gate_closed (), ==, 0);
+
+        /* Closed for a millisecond and never opened: the task runs all the same. */
+        cpu_gate_close (USEC_PER_MSEC);
+        task_init (&k, &f->done_calls);
+        io_pool_submit (f->pool, &k.task);
+        fixture_drain (f);
+        g_assert_cmpuint (k.runs, ==, 1);
+        cpu_gate_open ();
+        g_assert_cmpuint (cpu_gate_closed (), ==, 0);
+}
+
 const TestCase test_cases[] = {
         { "/io-pool/await", test_await },
         { "/io-pool/pin-idle", test_pin_idle },
@@ -567,6 +606,7 @@ const TestCase test_cases[] = {
         { "/io-pool/spare", test_spare },
         { "/io-pool/lock-held", test_lock_held },
         { "/io-pool/sched", test_sched },
+        { "/io-pool/gated", test_gated },
         { NULL, NULL },
 };
 
