@@ -16,7 +16,8 @@
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
  *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
  *       so the bytes held are hashed from byte 0 while the rest arrives); when it ends, its file goes and it starts again,
- *       so that every one of the S Cancels is timed while one runs
+ *       so that every one of the S Cancels is timed while one runs; with $XFERD_BENCH_LATENCIES
+ *       set to a file, each Cancel's time (ms) is appended to it, a line each
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
  *       N jobs of one file each: CreateJob + AddFile (suspended), or with --queued one
  *       Download call each (queued: the caller keeps MaxBackgroundTransfers low)
@@ -773,6 +774,14 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
                 free(background);
         }
         samples = s;
+
+        /* Every Cancel's time, one a line, for figures pooled over rounds. */
+        const char *dump = getenv("XFERD_BENCH_LATENCIES");
+        FILE *f = dump ? fopen(dump, "ae") : NULL;
+        for (unsigned i = 0; f && i < samples; i++)
+                fprintf(f, "%.3f\n", lat[i]);
+        if (f)
+                fclose(f);
 
         qsort(lat, samples, sizeof *lat, cmp_double);
         printf("running=%u\nsamples=%u\np50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\nmean_ms=%.3f\nleftovers=%u\n",
