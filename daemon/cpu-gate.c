@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,14 +12,30 @@
 #include "cpu-gate.h"
 #include "util.h"
 
-/* The futex word: the closes not undone. */
+/* The futex word: the closes not undone. The kernel reads it as a plain int. */
 static atomic_int closed;
+static_assert(sizeof(atomic_int) == sizeof(int), "a futex word is an int");
 /* When a closed gate lets the threads go all the same (CLOCK_MONOTONIC, µs). */
 static _Atomic uint64_t until;
+/* The thread that closes the gate never waits at it (a task the pool ran on the loop). */
+static _Thread_local bool closer;
+
+/* A 32-bit ABI whose time_t is 64 bits long passes its timeout to futex_time64; the old call
+ * would read the first half of it as seconds and nanoseconds. */
+static void futex_wait(atomic_int *word, int val, const struct timespec *timeout) {
+#ifdef SYS_futex_time64
+        if (sizeof(timeout->tv_sec) > sizeof(long)) {
+                (void) syscall(SYS_futex_time64, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0);
+                return;
+        }
+#endif
+        (void) syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0);
+}
 
 void cpu_gate_close(uint64_t max_usec) {
         uint64_t u = now_monotonic_usec() + max_usec;
 
+        closer = true;
         /* The deadline first: a thread that sees the gate closed also sees a deadline ahead.
          * The loop alone closes and opens: nobody changes the two meanwhile. */
         if (atomic_load_explicit(&closed, memory_order_relaxed) == 0 ||
@@ -36,6 +53,8 @@ void cpu_gate_open(void) {
 }
 
 void cpu_gate_pass(void) {
+        if (closer)
+                return;
         for (;;) {
                 int v = atomic_load_explicit(&closed, memory_order_acquire);
                 if (v == 0)
@@ -47,10 +66,9 @@ void cpu_gate_pass(void) {
                         .tv_sec = (time_t) ((u - now) / USEC_PER_SEC),
                         .tv_nsec = (long) ((u - now) % USEC_PER_SEC) * 1000,
                 };
-                /* Returns at once when the word is no longer v (an open, or another close). */
-                if (syscall(SYS_futex, &closed, FUTEX_WAIT_PRIVATE, v, &left, NULL, 0) < 0 &&
-                    errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT)
-                        return;
+                /* Back at once when the word is no longer v (an open, or another close), when
+                 * woken, or when the time is up: the loop looks again either way. */
+                futex_wait(&closed, v, &left);
         }
 }
 

@@ -470,6 +470,7 @@ void io_pool_set_spare(IoPool *p) {
 
 void io_pool_set_gated(IoPool *p) {
         assert(p);
+
         p->gated = true;
 }
 

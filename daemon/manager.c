@@ -4,6 +4,7 @@
 #include <sys/random.h>
 #include <systemd/sd-id128.h>
 
+#include "cpu-gate.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "netwatch.h"
@@ -517,6 +518,8 @@ Manager *manager_free(Manager *m) {
         m->temp_dir_job = NULL;
         /* The file operations under way end first (their replies fail); jobs are freed after. */
         m->io_pool = io_pool_free(m->io_pool);
+        /* Every job's unlinks came back or were dropped, each opening the gate it closed. */
+        assert(cpu_gate_closed() == 0);
         checkpoint_flush_files(m);
         while ((j = job_first(&m->jobs))) {
                 job_index_leave_queue(m, j);

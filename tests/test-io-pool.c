@@ -561,7 +561,10 @@ test_sched (void)
 }
 
 /* A gated pool's task waits at the closed gate (closed twice: the first open lets nobody go),
- * its thread asleep; the last open lets it run. A close whose time is up holds nobody. */
+ * its thread asleep; the last open lets it run. The thread that closed the gate passes it. A
+ * close whose time is up holds nobody, whatever an earlier close's was. The gate is closed for
+ * ten times what a wait of the test may take, so that a missing wake-up or a deadline left from
+ * before fails the test's own bound. */
 static void
 test_gated (void)
 {
@@ -569,8 +572,10 @@ test_gated (void)
         Task k;
 
         io_pool_set_gated (f->pool);
-        cpu_gate_close (TIMEOUT_USEC);
-        cpu_gate_close (TIMEOUT_USEC);
+        cpu_gate_close (10 * TIMEOUT_USEC);
+        cpu_gate_close (10 * TIMEOUT_USEC);
+        /* The loop, which closed it, never waits at it. */
+        cpu_gate_pass ();
         task_init (&k, &f->done_calls);
         io_pool_submit (f->pool, &k.task);
         /* Its thread started, took the task and sleeps at the gate. */
