@@ -37,6 +37,13 @@ static bool need_switch(const FsIdentity *id) {
         return id && id->uid != 0 && fs_identity_daemon_is_root();
 }
 
+/* On 32-bit x86 and ARM the call named setgroups takes 16-bit ids; setgroups32 takes gid_t. */
+#ifdef SYS_setgroups32
+#  define SETGROUPS_SYSCALL SYS_setgroups32
+#else
+#  define SETGROUPS_SYSCALL SYS_setgroups
+#endif
+
 /* Capabilities of this thread only: the raw system calls, never libcap's process-wide
  * helpers, so that a thread that writes files never changes what another thread may do. */
 static int caps_get(struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]) {
@@ -83,7 +90,7 @@ static void identity_restore(FsSaved *saved) {
         saved->caps_dropped = false;
         setfsuid(0);
         setfsgid(0);
-        if (syscall(SYS_setgroups, (size_t) saved->n_groups, saved->groups) < 0)
+        if (syscall(SETGROUPS_SYSCALL, (size_t) saved->n_groups, saved->groups) < 0)
                 log_error_errno(errno, "Failed to restore supplementary groups");
 }
 
@@ -99,7 +106,7 @@ static int identity_enter(const FsIdentity *id, FsSaved *saved) {
                 return -errno;
         saved->n_groups = n;
 
-        if (syscall(SYS_setgroups, (size_t) id->n_groups, id->groups) < 0)
+        if (syscall(SETGROUPS_SYSCALL, (size_t) id->n_groups, id->groups) < 0)
                 return -errno;
         setfsgid(id->gid);
         setfsuid(id->uid);

@@ -43,6 +43,9 @@ if [[ $(id -u) -eq 0 ]]; then
   for user in xferd-test-a xferd-test-b; do
     id -u "$user" >/dev/null 2>&1 || useradd -m "$user"
   done
+  # test-multiuser's directory that only a group may write: xferd-test-a is in it, b is not.
+  getent group xferd-test-g >/dev/null || groupadd xferd-test-g
+  id -nG xferd-test-a | grep -qw xferd-test-g || usermod -aG xferd-test-g xferd-test-a
 else
   echo "test.sh: not root: the multi-user tests skip (they need root and the users xferd-test-a, xferd-test-b)" >&2
 fi

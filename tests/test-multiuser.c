@@ -8,10 +8,12 @@
  * file system it aimed at is unchanged (names, types, modes, owners and
  * contents, compared before and after).
  *
- * Needs root and the two users (.ci/run makes them); without them the tests
- * skip, or fail when CI=true.
+ * Needs root and the two users, and group-dir the group xferd-test-g with A in
+ * it (scripts/test.sh makes them); without them the tests skip, or fail when
+ * CI=true.
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
@@ -26,6 +28,8 @@
 
 #define USER_A "xferd-test-a"
 #define USER_B "xferd-test-b"
+/* USER_A is in it beside its own group, USER_B is not (scripts/test.sh makes it). */
+#define GROUP_G "xferd-test-g"
 #define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
 
 #define SIZE (256 * 1024 + 17)
@@ -1225,6 +1229,44 @@ test_temporary_owner (XferdEnv *env)
         run_temporary_owner (env, env->b, &t->ub, t->b_dir);
 }
 
+/* A directory of root's that only its group may write (0770), a group A is in beside its own:
+ * A's download lands there, A's, since the groups of A's call go with every file operation of
+ * the job (on 32-bit x86 and ARM the kernel's call named setgroups takes 16-bit ids); B's AddFile
+ * is refused and nothing of B's is made. */
+static void
+test_group_dir (XferdEnv *env)
+{
+        Targets *t = env->data;
+        struct group *g = getgrnam (GROUP_G);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_strdup ("/tmp/xferd-test-group-XXXXXX");
+        g_autofree char *a_id = NULL, *b_id = NULL;
+
+        if (!g || !g_strv_contains ((const char *const *) g->gr_mem, USER_A)) {
+                (void) test_needs ("the group " GROUP_G " with " USER_A " in it (scripts/test.sh makes it)");
+                return;
+        }
+        g_assert_nonnull (g_mkdtemp (dir));
+        g_assert_no_errno (chown (dir, 0, g->gr_gid));
+        g_assert_no_errno (chmod (dir, 0770));
+        g_autofree char *dest = g_build_filename (dir, "a.bin", NULL);
+
+        g_autofree char *b_job = bus_client_create_job (env->b, "b-group", &b_id);
+        assert_job_call_fails (env->b, b_job, "AddFile", g_variant_new ("(ss)", env->url, dest),
+                               XFERD_ERROR ("InvalidPath"));
+        g_autofree char *a_job = bus_client_create_job (env->a, "a-group", &a_id);
+        bus_client_add_file (env->a, a_job, env->url, dest);
+        bus_client_job_call (env->a, a_job, "Resume");
+        job_wait_state (env->fx, a_job, "transferred");
+        client_complete (env->a, a_job, &error);
+        g_assert_no_error (error);
+        assert_owned_regular (dest, &t->ua, 0644);
+        g_autofree char *left = xferd_names_in (dir, NULL);
+        g_assert_cmpstr (left, ==, "");
+        g_assert_no_errno (unlink (dest));
+        g_assert_no_errno (rmdir (dir));
+}
+
 /* --------------------------------------------------------- protocols */
 
 /* Only http and https: every other scheme curl knows is refused at AddFile
@@ -1687,6 +1729,7 @@ static const XferdEnvCase env_cases[] = {
         { "/multiuser/files/directory-swap-cancel", test_directory_swap_cancel, NULL },
         { "/multiuser/files/directory-swap-cancel-own", test_directory_swap_cancel_own, NULL },
         { "/multiuser/files/temporary-owner", test_temporary_owner, NULL },
+        { "/multiuser/files/group-dir", test_group_dir, NULL },
         { "/multiuser/protocols/refused-schemes", test_refused_schemes, NULL },
         { "/multiuser/protocols/redirect-to-file", test_redirect_to_file, NULL },
         { "/multiuser/privacy/signals", test_signals_carry_no_secrets, NULL },
