@@ -778,10 +778,12 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
         /* Every Cancel's time, one a line, for figures pooled over rounds. */
         const char *dump = getenv("XFERD_BENCH_LATENCIES");
         FILE *f = dump ? fopen(dump, "ae") : NULL;
+        if (dump && !f)
+                fprintf(stderr, "xferd-bench: cannot append to %s: %s\n", dump, strerror(errno));
         for (unsigned i = 0; f && i < samples; i++)
                 fprintf(f, "%.3f\n", lat[i]);
-        if (f)
-                fclose(f);
+        if (f && fclose(f) != 0)
+                fprintf(stderr, "xferd-bench: cannot write %s: %s\n", dump, strerror(errno));
 
         qsort(lat, samples, sizeof *lat, cmp_double);
         printf("running=%u\nsamples=%u\np50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\nmean_ms=%.3f\nleftovers=%u\n",
