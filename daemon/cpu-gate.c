@@ -21,15 +21,33 @@ static _Atomic uint64_t until;
 static _Thread_local bool closer;
 
 /* A 32-bit ABI whose time_t is 64 bits long passes its timeout to futex_time64; the old call
- * would read the first half of it as seconds and nanoseconds. */
+ * would read the first half of it as seconds and nanoseconds. A kernel before 5.1 (or a filter)
+ * without futex_time64 gets the old call with the old layout, which the bound (1 ms) fits. */
 static void futex_wait(atomic_int *word, int val, const struct timespec *timeout) {
 #ifdef SYS_futex_time64
         if (sizeof(timeout->tv_sec) > sizeof(long)) {
-                (void) syscall(SYS_futex_time64, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0);
+                if (syscall(SYS_futex_time64, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0) >= 0 ||
+                    errno != ENOSYS)
+                        return;
+#  ifdef SYS_futex
+                struct { long tv_sec, tv_nsec; } old = { (long) timeout->tv_sec, timeout->tv_nsec };
+                (void) syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &old, NULL, 0);
+#  endif
                 return;
         }
 #endif
+#ifdef SYS_futex
         (void) syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0);
+#endif
+}
+
+static void futex_wake_all(atomic_int *word) {
+#ifdef SYS_futex
+        (void) syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#else
+        /* Ports with 64-bit times only (riscv32): the wake takes no time, and is the same call. */
+        (void) syscall(SYS_futex_time64, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#endif
 }
 
 void cpu_gate_close(uint64_t max_usec) {
@@ -49,15 +67,13 @@ void cpu_gate_open(void) {
 
         assert(was > 0);
         if (was == 1)
-                (void) syscall(SYS_futex, &closed, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+                futex_wake_all(&closed);
 }
 
 void cpu_gate_pass(void) {
-        if (closer)
-                return;
         for (;;) {
                 int v = atomic_load_explicit(&closed, memory_order_acquire);
-                if (v == 0)
+                if (v == 0 || closer)
                         return;
                 uint64_t now = now_monotonic_usec(), u = atomic_load_explicit(&until, memory_order_relaxed);
                 if (now >= u)

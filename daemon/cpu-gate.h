@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The gate the threads doing a download's bulk work (hashing, writing, writeback) pass between
- * their pieces. The loop closes it while a job's temporary files are removed on a thread of
+/* The gate the threads doing a download's bulk work (hashing, writing, writeback) pass before
+ * each task, and a hash stream before each piece. The loop closes it while a job's temporary files are removed on a thread of
  * its own (Cancel's unlinks, which the reply waits for; any state change that removes them):
  * on two cores the scheduler may otherwise give the CPU the loop hands to that thread to a
  * hashing thread for 0.7 ms, and then once more before the loop gets it back. A thread in the

@@ -575,7 +575,9 @@ test_gated (void)
         cpu_gate_close (10 * TIMEOUT_USEC);
         cpu_gate_close (10 * TIMEOUT_USEC);
         /* The loop, which closed it, never waits at it. */
+        uint64_t before = now_monotonic_usec ();
         cpu_gate_pass ();
+        g_assert_cmpuint (now_monotonic_usec () - before, <, TIMEOUT_USEC);
         task_init (&k, &f->done_calls);
         io_pool_submit (f->pool, &k.task);
         /* Its thread started, took the task and sleeps at the gate. */
