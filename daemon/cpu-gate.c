@@ -21,14 +21,20 @@ static _Atomic uint64_t until;
 static _Thread_local bool closer;
 
 /* A 32-bit ABI whose time_t is 64 bits long passes its timeout to futex_time64; the old call
- * would read the first half of it as seconds and nanoseconds. A kernel before 5.1 (or a filter)
- * without futex_time64 gets the old call with the old layout, which the bound (1 ms) fits. */
+ * would read the first half of it as seconds and nanoseconds. Where futex_time64 is missing (a
+ * kernel before 5.1: ENOSYS; a system call filter: EPERM, as the unit's), the old call with the
+ * old layout, which the bound (1 ms) fits; remembered, so the failing call is made once. */
 static void futex_wait(atomic_int *word, int val, const struct timespec *timeout) {
 #ifdef SYS_futex_time64
+        static atomic_bool no_time64;
+
         if (sizeof(timeout->tv_sec) > sizeof(long)) {
-                if (syscall(SYS_futex_time64, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0) >= 0 ||
-                    errno != ENOSYS)
-                        return;
+                if (!atomic_load_explicit(&no_time64, memory_order_relaxed)) {
+                        if (syscall(SYS_futex_time64, word, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0) >= 0 ||
+                            (errno != ENOSYS && errno != EPERM))
+                                return;
+                        atomic_store_explicit(&no_time64, true, memory_order_relaxed);
+                }
 #  ifdef SYS_futex
                 struct { long tv_sec, tv_nsec; } old = { (long) timeout->tv_sec, timeout->tv_nsec };
                 (void) syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &old, NULL, 0);

@@ -2,13 +2,14 @@
 #pragma once
 
 /* The gate the threads doing a download's bulk work (hashing, writing, writeback) pass before
- * each task, and a hash stream before each piece. The loop closes it while a job's temporary files are removed on a thread of
- * its own (Cancel's unlinks, which the reply waits for; any state change that removes them):
- * on two cores the scheduler may otherwise give the CPU the loop hands to that thread to a
- * hashing thread for 0.7 ms, and then once more before the loop gets it back. A thread in the
- * middle of a piece finishes it first. A closed gate holds them for max_usec from the latest
- * close at most, so a stuck unlink never stops a download for longer (each later close holds
- * them that long again). Closed by the loop thread only; passed by any thread. */
+ * each task, and a hash stream before each piece. The loop closes it while a job's temporary
+ * files are removed on a thread of its own (Cancel's unlinks, which the reply waits for; any
+ * state change that removes them): on two cores the scheduler may otherwise give the CPU the
+ * loop hands to that thread to a hashing thread for 0.7 ms, and then once more before the loop
+ * gets it back. A thread in the middle of a piece finishes it first. A closed gate holds them
+ * for max_usec from the latest close at most, so a stuck unlink never stops a download for
+ * longer (each later close holds them that long again). Closed by the loop thread only; passed
+ * by any thread. */
 
 #include <stdint.h>
 
