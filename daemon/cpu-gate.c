@@ -89,7 +89,7 @@ void cpu_gate_pass(void) {
                         .tv_nsec = (long) ((u - now) % USEC_PER_SEC) * 1000,
                 };
                 /* Back at once when the word is no longer v (an open, or another close), when
-                 * woken, or when the time is up: the loop looks again either way. */
+                 * woken, or when the time is up: this thread looks at the gate again either way. */
                 futex_wait(&closed, v, &left);
         }
 }
