@@ -12,11 +12,17 @@
 #include "cpu-gate.h"
 #include "util.h"
 
-/* The futex word: the closes not undone. The kernel reads it as a plain int. */
+/* The futex word: 1 while a close whose time is not up may be in force, else 0. The kernel
+ * reads it as a plain int. */
 static atomic_int closed;
 static_assert(sizeof(atomic_int) == sizeof(int), "a futex word is an int");
 /* When a closed gate lets the threads go all the same (CLOCK_MONOTONIC, µs). */
 static _Atomic uint64_t until;
+/* The loop's own books: the deadline of each close not undone. A close that never comes back
+ * (an unlink that hangs) stays here, but counts for nothing once its time is up: the next
+ * close's open then lets the waiting threads go at once, not at that close's deadline. */
+static uint64_t closes[64];
+static unsigned n_closes;
 /* The thread that closes the gate never waits at it (a task the pool ran on the loop). */
 static _Thread_local bool closer;
 
@@ -56,24 +62,47 @@ static void futex_wake_all(atomic_int *word) {
 #endif
 }
 
-void cpu_gate_close(uint64_t max_usec) {
+uint64_t cpu_gate_close(uint64_t max_usec) {
         uint64_t u = now_monotonic_usec() + max_usec;
 
+        assert(max_usec > 0);
         closer = true;
+        /* So many closes not undone (hung unlinks): this one holds nobody. */
+        if (n_closes == ELEMENTSOF(closes))
+                return 0;
+        closes[n_closes++] = u;
         /* The deadline first: a thread that sees the gate closed also sees a deadline ahead.
          * The loop alone closes and opens: nobody changes the two meanwhile. */
         if (atomic_load_explicit(&closed, memory_order_relaxed) == 0 ||
             atomic_load_explicit(&until, memory_order_relaxed) < u)
                 atomic_store_explicit(&until, u, memory_order_relaxed);
-        atomic_fetch_add_explicit(&closed, 1, memory_order_release);
+        atomic_store_explicit(&closed, 1, memory_order_release);
+        return u;
 }
 
-void cpu_gate_open(void) {
-        int was = atomic_fetch_sub_explicit(&closed, 1, memory_order_release);
+void cpu_gate_open(uint64_t close) {
+        unsigned i;
 
-        assert(was > 0);
-        if (was == 1)
+        if (close == 0)
+                return;
+        for (i = 0; i < n_closes && closes[i] != close; i++)
+                ;
+        assert(i < n_closes);
+        closes[i] = closes[--n_closes];
+
+        /* The latest deadline of the closes left whose time is not up. */
+        uint64_t now = now_monotonic_usec(), live = 0;
+        for (i = 0; i < n_closes; i++)
+                if (closes[i] > now && closes[i] > live)
+                        live = closes[i];
+        if (live == 0) {
+                atomic_store_explicit(&closed, 0, memory_order_release);
                 futex_wake_all(&closed);
+        } else if (live < atomic_load_explicit(&until, memory_order_relaxed)) {
+                /* Those asleep wait for the later deadline: they look again. */
+                atomic_store_explicit(&until, live, memory_order_relaxed);
+                futex_wake_all(&closed);
+        }
 }
 
 void cpu_gate_pass(void) {
@@ -88,12 +117,12 @@ void cpu_gate_pass(void) {
                         .tv_sec = (time_t) ((u - now) / USEC_PER_SEC),
                         .tv_nsec = (long) ((u - now) % USEC_PER_SEC) * 1000,
                 };
-                /* Back at once when the word is no longer v (an open, or another close), when
-                 * woken, or when the time is up: this thread looks at the gate again either way. */
+                /* Back at once when the word is no longer v (an open), when woken, or when the
+                 * time is up: this thread looks at the gate again either way. */
                 futex_wait(&closed, v, &left);
         }
 }
 
 unsigned cpu_gate_closed(void) {
-        return (unsigned) atomic_load(&closed);
+        return n_closes;
 }

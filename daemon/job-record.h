@@ -163,6 +163,7 @@ struct Job {
         /* File operations on the worker threads. While either runs, the job is not freed. */
         struct CompleteBatch *completing;       /* a Complete between its steps (complete.c) */
         struct FileBatch *unlinking;            /* its temporary files being removed */
+        uint64_t unlink_gate;                   /* its close of the CPU gate meanwhile */
         struct JobCall *unlink_waiters;         /* replies once they are gone */
         struct JobCall *deferred_cancels;       /* Cancels that wait for the renames to end */
 };

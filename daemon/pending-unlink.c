@@ -127,7 +127,8 @@ static void on_job_unlinked(FileBatch *b) {
         }
         if (m->observer.unlinked_end)
                 m->observer.unlinked_end(m);
-        cpu_gate_open();
+        cpu_gate_open(j->unlink_gate);
+        j->unlink_gate = 0;
         manager_crash_point("cancel-replied");
 
         if (failed || !job_state_is_final(j->state)) {
@@ -157,7 +158,8 @@ static void on_job_unlink_dropped(FileBatch *b) {
         Job *j = b->userdata;
 
         j->unlinking = NULL;
-        cpu_gate_open();
+        cpu_gate_open(j->unlink_gate);
+        j->unlink_gate = 0;
         manager_calls_shutdown(&j->unlink_waiters);
 }
 
@@ -202,7 +204,7 @@ bool pending_unlink_start(Job *j, bool all, LaneFds *fds) {
         }
         j->unlinking = b;
         b->task.near_loop = true;
-        cpu_gate_close(UNLINK_GATE_USEC);
+        j->unlink_gate = cpu_gate_close(UNLINK_GATE_USEC);
         (void) io_pool_pin_idle(j->manager->io_pool);
         /* A reply waits for it, and an unlink is short: the loop looks for the result before
          * it sleeps, and wakes the thread then, once the handler is done (the commit below in

@@ -562,25 +562,29 @@ test_sched (void)
 
 /* A gated pool's task waits at the closed gate (closed twice: the first open lets nobody go),
  * its thread asleep; the last open lets it run. The thread that closed the gate passes it. A
- * close whose time is up holds nobody, whatever an earlier close's was. The gate is closed for
- * ten times what a wait of the test may take, so that a missing wake-up or a deadline left from
- * before fails the test's own bound. */
+ * close whose time is up holds nobody, whatever an earlier close's was, and a close never
+ * undone (an unlink that hangs) holds nobody once its time is up: the next close's open lets
+ * its waiters go. The gate is closed for ten times what a wait of the test may take, so that a
+ * missing wake-up or a deadline left from before fails the test's own bound. */
 static void
 test_gated (void)
 {
         g_autoptr (Fixture) f = fixture_new ();
+        uint64_t a, b;
         Task k;
 
         io_pool_set_gated (f->pool);
         /* The loop, which closes it, never waits at it: closed for 2 s, it passes at once. */
         uint64_t before = now_monotonic_usec ();
-        cpu_gate_close (2 * USEC_PER_SEC);
+        a = cpu_gate_close (2 * USEC_PER_SEC);
         cpu_gate_pass ();
         g_assert_cmpuint (now_monotonic_usec () - before, <, USEC_PER_SEC);
-        cpu_gate_open ();
+        cpu_gate_open (a);
 
-        cpu_gate_close (10 * TIMEOUT_USEC);
-        cpu_gate_close (10 * TIMEOUT_USEC);
+        a = cpu_gate_close (10 * TIMEOUT_USEC);
+        b = cpu_gate_close (10 * TIMEOUT_USEC);
+        g_assert_cmpuint (a, !=, 0);
+        g_assert_cmpuint (b, !=, 0);
         task_init (&k, &f->done_calls);
         io_pool_submit (f->pool, &k.task);
         /* Its thread started, took the task and sleeps at the gate. */
@@ -588,22 +592,45 @@ test_gated (void)
                 g_assert_cmpuint (now_monotonic_usec (), <, deadline);
         wait_threads_sleep ();
         g_assert_cmpuint (k.runs, ==, 0);
-        cpu_gate_open ();
+        cpu_gate_open (b);
         wait_threads_sleep ();
         g_assert_cmpuint (k.runs, ==, 0);
         g_assert_cmpuint (cpu_gate_closed (), ==, 1);
-        cpu_gate_open ();
+        cpu_gate_open (a);
         fixture_drain (f);
         g_assert_cmpuint (k.runs, ==, 1);
         g_assert_cmpuint (cpu_gate_closed (), ==, 0);
 
         /* Closed for a millisecond and never opened: the task runs all the same. */
-        cpu_gate_close (USEC_PER_MSEC);
+        a = cpu_gate_close (USEC_PER_MSEC);
         task_init (&k, &f->done_calls);
         io_pool_submit (f->pool, &k.task);
         fixture_drain (f);
         g_assert_cmpuint (k.runs, ==, 1);
-        cpu_gate_open ();
+
+        /* That close still not undone, its time up: a later one holds the task, and its open
+         * lets it go at once (not at the later close's deadline, ten timeouts away). */
+        b = cpu_gate_close (10 * TIMEOUT_USEC);
+        task_init (&k, &f->done_calls);
+        io_pool_submit (f->pool, &k.task);
+        wait_threads_sleep ();
+        g_assert_cmpuint (k.runs, ==, 0);
+        g_assert_cmpuint (cpu_gate_closed (), ==, 2);
+        cpu_gate_open (b);
+        fixture_drain (f);
+        g_assert_cmpuint (k.runs, ==, 1);
+        cpu_gate_open (a);
+        g_assert_cmpuint (cpu_gate_closed (), ==, 0);
+
+        /* 64 closes not undone: one more holds nobody, and its open is nothing. */
+        uint64_t many[64];
+        for (size_t i = 0; i < G_N_ELEMENTS (many); i++)
+                many[i] = cpu_gate_close (10 * TIMEOUT_USEC);
+        g_assert_cmpuint (cpu_gate_close (10 * TIMEOUT_USEC), ==, 0);
+        cpu_gate_open (0);
+        g_assert_cmpuint (cpu_gate_closed (), ==, G_N_ELEMENTS (many));
+        for (size_t i = 0; i < G_N_ELEMENTS (many); i++)
+                cpu_gate_open (many[i]);
         g_assert_cmpuint (cpu_gate_closed (), ==, 0);
 }
 
