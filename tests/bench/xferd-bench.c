@@ -12,12 +12,15 @@
  *   xferd-bench many-jobs --count N --url-prefix URL --dir DIR [--pid PID] [--window W]
  *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID] [--files-at-once K]
  *   xferd-bench cancel    --count N --samples S --url URL --dir DIR
- *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
+ *                         [--background URL --checksum SUM|none [--resume-at BYTES]] [--service NAME]
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
  *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
  *       so the bytes held are hashed from byte 0 while the rest arrives); when it ends, its file goes and it starts again,
  *       so that every one of the S Cancels is timed while one runs; with $XFERD_BENCH_LATENCIES
- *       set to a file, each Cancel's time (ms) is appended to it, a line each
+ *       set to a file, each Cancel's time (ms) is appended to it, a line each;
+ *       with --service NAME (an echo-serve): before each Cancel the same client calls NAME's
+ *       Download, timed apart (floor_*; $XFERD_BENCH_FLOOR_LATENCIES as above): the bus's
+ *       round trip to a service that does nothing, on the same CPUs at the same moments
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
  *       N jobs of one file each: CreateJob + AddFile (suspended), or with --queued one
  *       Download call each (queued: the caller keeps MaxBackgroundTransfers low)
@@ -711,11 +714,36 @@ static char *background_start(sd_bus *bus, const Background *bg, const char *dir
         return ret;
 }
 
-static int cmd_cancel(unsigned count, unsigned samples, const char *url, const char *dir, const Background *bg) {
+/* Appends each value (ms) to the file named by $var, a line each. */
+static void dump_latencies(const char *var, const double *lat, unsigned n) {
+        const char *dump = getenv(var);
+        FILE *f = dump ? fopen(dump, "ae") : NULL;
+        if (dump && !f)
+                fprintf(stderr, "xferd-bench: cannot append to %s: %s\n", dump, strerror(errno));
+        for (unsigned i = 0; f && i < n; i++)
+                fprintf(f, "%.3f\n", lat[i]);
+        if (f && fclose(f) != 0)
+                fprintf(stderr, "xferd-bench: cannot write %s: %s\n", dump, strerror(errno));
+}
+
+/* One Download call to the echo service, timed (ms). */
+static double floor_call(sd_bus *bus, const char *service) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        double t0 = now_s();
+        int r = sd_bus_call_method(bus, service, MANAGER_PATH, MANAGER_IFACE, "Download", &e, NULL, "ssa{sv}",
+                                   "http://127.0.0.1/floor", "/nonexistent/floor", 0);
+        double t1 = now_s();
+        if (r < 0)
+                die_bus("the echo service's Download", &e, r);
+        return (t1 - t0) * 1000.0;
+}
+
+static int cmd_cancel(unsigned count, unsigned samples, const char *url, const char *dir, const Background *bg,
+                      const char *floor_service) {
         sd_bus *bus = bus_open();
         sd_bus_error e = SD_BUS_ERROR_NULL;
         char **jobs = calloc(count, sizeof *jobs), **temps = calloc(count, sizeof *temps);
-        double *lat = calloc(samples, sizeof *lat), sum = 0;
+        double *lat = calloc(samples, sizeof *lat), *flat = calloc(samples, sizeof *flat), sum = 0;
         unsigned leftovers = 0, serial = 0;
         char path[1200];
         int r;
@@ -743,6 +771,8 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
                 unsigned k = s % count;
                 struct stat st;
 
+                if (floor_service)
+                        flat[s] = floor_call(bus, floor_service);
                 double t0 = now_s();
                 r = sd_bus_call_method(bus, BUS_NAME, jobs[k], JOB_IFACE, "Cancel", &e, NULL, "");
                 double t1 = now_s();
@@ -776,20 +806,21 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
         samples = s;
 
         /* Every Cancel's time, one a line, for figures pooled over rounds. */
-        const char *dump = getenv("XFERD_BENCH_LATENCIES");
-        FILE *f = dump ? fopen(dump, "ae") : NULL;
-        if (dump && !f)
-                fprintf(stderr, "xferd-bench: cannot append to %s: %s\n", dump, strerror(errno));
-        for (unsigned i = 0; f && i < samples; i++)
-                fprintf(f, "%.3f\n", lat[i]);
-        if (f && fclose(f) != 0)
-                fprintf(stderr, "xferd-bench: cannot write %s: %s\n", dump, strerror(errno));
+        dump_latencies("XFERD_BENCH_LATENCIES", lat, samples);
+        if (floor_service) {
+                dump_latencies("XFERD_BENCH_FLOOR_LATENCIES", flat, samples);
+                qsort(flat, samples, sizeof *flat, cmp_double);
+                printf("floor_p50_ms=%.3f\nfloor_p90_ms=%.3f\nfloor_p99_ms=%.3f\nfloor_max_ms=%.3f\n",
+                       percentile(flat, samples, 50), percentile(flat, samples, 90), percentile(flat, samples, 99),
+                       flat[samples - 1]);
+        }
 
         qsort(lat, samples, sizeof *lat, cmp_double);
         printf("running=%u\nsamples=%u\np50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\nmean_ms=%.3f\nleftovers=%u\n",
                count, samples, percentile(lat, samples, 50), percentile(lat, samples, 90),
                percentile(lat, samples, 99), lat[samples - 1], sum / samples, leftovers);
         free(lat);
+        free(flat);
         free(jobs);
         free(temps);
         sd_bus_flush_close_unref(bus);
@@ -1224,7 +1255,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
                 return cmd_one_job(count, prefix, dir, dpid, at_once);
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
-                return cmd_cancel(count, samples, url, dir, &bg);
+                return cmd_cancel(count, samples, url, dir, &bg, service);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
                 return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)
