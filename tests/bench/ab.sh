@@ -5,7 +5,7 @@
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
 #   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes] [--rounds N] [--mib N] [--checksum|--both]
-#                     [--background plain|sum|prefix] [--floor] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
+#                     [--background plain|sum|prefix] [--floor echo|ping] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given; --both: each build without and
@@ -20,10 +20,12 @@
 #                   over and over without (plain) or with (sum) a checksum, or with one from a
 #                   resume at its half (prefix: suspended once the file holds half, then resumed,
 #                   the half held hashed from byte 0 while the rest arrives, as run.sh's row);
-#                   with --floor, the bus's floor beside it: before each Cancel the same client
-#                   calls a service that answers at once (xferd-bench echo-serve, no signal),
-#                   timed apart (its own p50/p90/p99; $XFERD_BENCH_FLOOR_LATENCIES as
-#                   $XFERD_BENCH_LATENCIES: every call's ms appended to that file)
+#                   with --floor echo|ping, a floor beside it: before each Cancel the same
+#                   client makes a call that does no work, timed apart (its own p50/p90/p99;
+#                   $XFERD_BENCH_FLOOR_LATENCIES as $XFERD_BENCH_LATENCIES: every call's ms
+#                   appended to that file): echo, to a service that answers at once
+#                   (xferd-bench echo-serve, no signal); ping, a Peer.Ping to xferd, which its
+#                   loop answers before any handler of xferd's
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU, its
@@ -66,7 +68,7 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= floor=0 jobs= window=64 bus_kind=daemon builds=()
+case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= floor= jobs= window=64 bus_kind=daemon builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small or lanes" >&2; exit 2; }
@@ -75,7 +77,8 @@ while [[ $# -gt 0 ]]; do
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
     --checksum) checksum=1; shift ;;
     --both) both=1; shift ;;
-    --floor) floor=1; shift ;;
+    --floor) [[ $# -ge 2 && $2 =~ ^(echo|ping)$ ]] || { echo "ab.sh: --floor takes echo or ping" >&2; exit 2; }
+             floor=$2; shift 2 ;;
     --gone) gone=1; shift ;;
     --jobs) need_number ab.sh "$@"; jobs=$2; shift 2 ;;
     --window) need_number ab.sh "$@"; window=$2; shift 2 ;;
@@ -244,13 +247,14 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
     [[ $background == prefix ]] && args+=(--resume-at "$((mib * 1024 * 1024 / 2))")
   fi
   local epid= cpid=
-  if [[ $floor == 1 ]]; then
+  if [[ $floor == echo ]]; then
     coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho; }
     cpid=$echo_serve_PID
     read -r epid <&"${echo_serve[0]}"
     epid=${epid#ready=}
     args+=(--service org.xferd.BenchEcho)
   fi
+  [[ $floor == ping ]] && args+=(--service org.xferd.Transfer1)
   w0=$(waited "$xpid")
   out=$("$bench" cancel "${args[@]}" --url "$base/slow/big" --dir "$work/dl") ||
     die "$b: the Cancel case failed: $out"
@@ -258,9 +262,10 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
   if [[ -n $epid ]]; then
     stop_pid "$epid" 5
     wait "$cpid" 2>/dev/null || true
-    echo "$b: the bus's floor beside it (a call to a service that answers at once): p50 $(kv floor_p50_ms "$out") ms," \
-         "p90 $(kv floor_p90_ms "$out") ms, p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms"
   fi
+  [[ -z $floor ]] ||
+    echo "$b: the floor beside it ($([[ $floor == echo ]] && echo "a call to a service that answers at once" || echo "xferd's Peer.Ping")):" \
+         "p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms, p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms"
   res[$b]+="$(kv p99_ms "$out") "
   echo "$b: Cancel p50 $(kv p50_ms "$out") ms, p90 $(kv p90_ms "$out") ms, p99 $(kv p99_ms "$out") ms," \
        "max $(kv max_ms "$out") ms, left $(kv leftovers "$out")$([[ -n $background ]] && echo ", background restarts $(kv background_restarts "$out")");" \

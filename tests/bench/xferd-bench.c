@@ -20,7 +20,9 @@
  *       set to a file, each Cancel's time (ms) is appended to it, a line each;
  *       with --service NAME (an echo-serve): before each Cancel the same client calls NAME's
  *       Download, timed apart (floor_*; $XFERD_BENCH_FLOOR_LATENCIES as above): the bus's
- *       round trip to a service that does nothing, on the same CPUs at the same moments
+ *       round trip to a service that does nothing, on the same CPUs at the same moments; with
+ *       xferd's own name (org.xferd.Transfer1) a Peer.Ping instead, which xferd's loop answers
+ *       without any work of xferd's
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
  *       N jobs of one file each: CreateJob + AddFile (suspended), or with --queued one
  *       Download call each (queued: the caller keeps MaxBackgroundTransfers low)
@@ -726,15 +728,18 @@ static void dump_latencies(const char *var, const double *lat, unsigned n) {
                 fprintf(stderr, "xferd-bench: cannot write %s: %s\n", dump, strerror(errno));
 }
 
-/* One Download call to the echo service, timed (ms). */
+/* One call that does no work, timed (ms): the echo service's Download, or with xferd's own
+ * name a Peer.Ping, which sd-bus answers in xferd's loop before any handler of xferd's. */
 static double floor_call(sd_bus *bus, const char *service) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
+        bool ping = strcmp(service, BUS_NAME) == 0;
         double t0 = now_s();
-        int r = sd_bus_call_method(bus, service, MANAGER_PATH, MANAGER_IFACE, "Download", &e, NULL, "ssa{sv}",
-                                   "http://127.0.0.1/floor", "/nonexistent/floor", 0);
+        int r = ping ? sd_bus_call_method(bus, service, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", &e, NULL, "")
+                     : sd_bus_call_method(bus, service, MANAGER_PATH, MANAGER_IFACE, "Download", &e, NULL, "ssa{sv}",
+                                          "http://127.0.0.1/floor", "/nonexistent/floor", 0);
         double t1 = now_s();
         if (r < 0)
-                die_bus("the echo service's Download", &e, r);
+                die_bus(ping ? "xferd's Peer.Ping" : "the echo service's Download", &e, r);
         return (t1 - t0) * 1000.0;
 }
 
