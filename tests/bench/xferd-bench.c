@@ -1196,7 +1196,7 @@ int main(int argc, char **argv) {
                    *method = NULL;
         unsigned signals = 0;
         pid_t dpid = 0;
-        bool queued = false, contract = false;
+        bool queued = false, contract = false, service_given = false;
         Background bg = { NULL, NULL, 0 };
         int c;
 
@@ -1225,7 +1225,7 @@ int main(int argc, char **argv) {
                 case 'R': bg.resume_at = strtoull(optarg, NULL, 10); break;
                 case 'F': at_once = parse_uint(optarg, "files-at-once"); break;
                 case 'Q': queued = true; break;
-                case 'S': service = optarg; break;
+                case 'S': service = optarg; service_given = true; break;
                 case 'N': name = optarg; break;
                 case 'G': signals = (unsigned) strtoul(optarg, NULL, 10); break;
                 case 'K': contract = true; break;
@@ -1260,7 +1260,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
                 return cmd_one_job(count, prefix, dir, dpid, at_once);
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
-                return cmd_cancel(count, samples, url, dir, &bg, service);
+                return cmd_cancel(count, samples, url, dir, &bg, service_given ? service : NULL);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
                 return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)
