@@ -4,7 +4,7 @@
 # bisecting a change of speed and for before/after figures. Not part of `meson test`. As root
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
-#   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes] [--rounds N] [--mib N] [--checksum|--both]
+#   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes|floor] [--rounds N] [--mib N] [--checksum|--both]
 #                     [--background plain|sum|prefix] [--floor echo|ping] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
@@ -26,6 +26,12 @@
 #                   appended to that file): echo, to a service that answers at once
 #                   (xferd-bench echo-serve, no signal); ping, a Peer.Ping to xferd, which its
 #                   loop answers before any handler of xferd's
+#   --case floor    the machine's floor beside a GiB without xferd: 200 calls (3 ms apart) to a
+#                   service that answers at once (xferd-bench echo-serve) while curl downloads
+#                   the --mib file from the same nginx over and over (--background plain: `curl
+#                   -o`; sum: `curl | tee FILE | sha256sum`, hashed as written); once a round,
+#                   whatever the builds (one is needed for the tools); $XFERD_BENCH_FLOOR_LATENCIES
+#                   as for --floor
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU, its
@@ -71,7 +77,7 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= floor= jobs= window=64 bus_kind=daemon builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small or lanes" >&2; exit 2; }
+    --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes|floor)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small, lanes or floor" >&2; exit 2; }
             case=$2; shift 2 ;;
     --rounds) need_number ab.sh "$@"; rounds=$2; shift 2 ;;
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
@@ -272,6 +278,33 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 
+run_floor_case() {  # one line: the echo floor while curl downloads the big file, over and over
+  local out epid cpid lpid
+  fresh_dl
+  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho; }
+  cpid=$echo_serve_PID
+  read -r epid <&"${echo_serve[0]}"
+  epid=${epid#ready=}
+  rm -f "$work/floor-stop"
+  if [[ $background == sum ]]; then
+    (while [[ ! -e $work/floor-stop ]]; do curl -sf "$base/big" | tee "$work/dl/big" | sha256sum >/dev/null; done) 2>/dev/null &
+  else
+    (while [[ ! -e $work/floor-stop ]]; do curl -sf -o "$work/dl/big" "$base/big"; done) 2>/dev/null &
+  fi
+  lpid=$!
+  # Under way: the file is growing.
+  for ((i = 0; i < 200; i++)); do [[ -s $work/dl/big ]] && break; sleep 0.01; done
+  out=$("$bench" floor --service org.xferd.BenchEcho --samples 200) || die "the floor case failed: $out"
+  touch "$work/floor-stop"
+  pkill -P "$lpid" 2>/dev/null || true
+  wait "$lpid" 2>/dev/null || true
+  stop_pid "$epid" 5
+  wait "$cpid" 2>/dev/null || true
+  res[floor]+="$(kv floor_p99_ms "$out") "
+  echo "the floor beside curl's GiB ($([[ $background == sum ]] && echo "curl | tee | sha256sum" || echo "curl -o")):" \
+       "p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms, p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms"
+}
+
 # The small case's download directories stay until the end: deleting many files right before a
 # run slows every file creation after it (ext4 without a journal skips recently freed inodes).
 small_n=0
@@ -461,6 +494,11 @@ log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name$([[ $case
 [[ $case == restart && $gone == 1 ]] && rm -rf "$work/dl"
 n=${#builds[@]}
 for ((r = 0; r < rounds; r++)); do
+  if [[ $case == floor ]]; then
+    printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
+    run_floor_case
+    continue
+  fi
   for ((k = 0; k < n; k++)); do
     b=${builds[(k + r) % n]}
     printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
@@ -494,7 +532,11 @@ case $case in
   small) what="wall of $jobs jobs (s)" ;;
   lanes) what="wall of 16 hashed files at once (s)" ;;
 esac
-for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
+if [[ $case == floor ]]; then
+  echo "median floor p99 (ms): $(median ${res[floor]}) (${res[floor]% })"
+else
+  for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
+fi
 if [[ $both -eq 1 ]]; then
   for b in "${builds[@]}"; do
     echo "median $what with a checksum: $(median ${res["$b sum"]}) — $b (${res["$b sum"]% }); ratio to without," \

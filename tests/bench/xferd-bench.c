@@ -23,6 +23,9 @@
  *       round trip to a service that does nothing, on the same CPUs at the same moments; with
  *       xferd's own name (org.xferd.Transfer1) a Peer.Ping instead, which xferd's loop answers
  *       without any work of xferd's
+ *   xferd-bench floor     --service NAME [--samples S] [--gap-us G]
+ *       S calls that do no work (as cancel's --service), G µs apart (default 3000, about a
+ *       Cancel's round of the cancel command), timed: floor_* as there
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
  *       N jobs of one file each: CreateJob + AddFile (suspended), or with --queued one
  *       Download call each (queued: the caller keeps MaxBackgroundTransfers low)
@@ -743,6 +746,30 @@ static double floor_call(sd_bus *bus, const char *service) {
         return (t1 - t0) * 1000.0;
 }
 
+static void print_floor(double *flat, unsigned n) {
+        qsort(flat, n, sizeof *flat, cmp_double);
+        printf("floor_p50_ms=%.3f\nfloor_p90_ms=%.3f\nfloor_p99_ms=%.3f\nfloor_max_ms=%.3f\n", percentile(flat, n, 50),
+               percentile(flat, n, 90), percentile(flat, n, 99), flat[n - 1]);
+}
+
+/* Calls that do no work, gap_us apart, with nothing of the bench's own between them. */
+static int cmd_floor(const char *service, unsigned samples, unsigned gap_us) {
+        sd_bus *bus = bus_open();
+        double *flat = calloc(samples, sizeof *flat);
+
+        if (!flat || samples == 0)
+                die("no samples", -ENOMEM);
+        for (unsigned s = 0; s < samples; s++) {
+                flat[s] = floor_call(bus, service);
+                usleep(gap_us);
+        }
+        dump_latencies("XFERD_BENCH_FLOOR_LATENCIES", flat, samples);
+        print_floor(flat, samples);
+        free(flat);
+        sd_bus_flush_close_unref(bus);
+        return 0;
+}
+
 static int cmd_cancel(unsigned count, unsigned samples, const char *url, const char *dir, const Background *bg,
                       const char *floor_service) {
         sd_bus *bus = bus_open();
@@ -814,10 +841,7 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
         dump_latencies("XFERD_BENCH_LATENCIES", lat, samples);
         if (floor_service) {
                 dump_latencies("XFERD_BENCH_FLOOR_LATENCIES", flat, samples);
-                qsort(flat, samples, sizeof *flat, cmp_double);
-                printf("floor_p50_ms=%.3f\nfloor_p90_ms=%.3f\nfloor_p99_ms=%.3f\nfloor_max_ms=%.3f\n",
-                       percentile(flat, samples, 50), percentile(flat, samples, 90), percentile(flat, samples, 99),
-                       flat[samples - 1]);
+                print_floor(flat, samples);
         }
 
         qsort(lat, samples, sizeof *lat, cmp_double);
@@ -1189,9 +1213,10 @@ int main(int argc, char **argv) {
                 { "signals", required_argument, NULL, 'G' },
                 { "contract", no_argument, NULL, 'K' },
                 { "method", required_argument, NULL, 'M' },
+                { "gap-us", required_argument, NULL, 'g' },
                 { NULL, 0, NULL, 0 }
         };
-        unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0;
+        unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0, gap_us = 3000;
         const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL, *service = BUS_NAME, *name = NULL,
                    *method = NULL;
         unsigned signals = 0;
@@ -1230,6 +1255,7 @@ int main(int argc, char **argv) {
                 case 'G': signals = (unsigned) strtoul(optarg, NULL, 10); break;
                 case 'K': contract = true; break;
                 case 'M': method = optarg; break;
+                case 'g': gap_us = parse_uint(optarg, "gap-us"); break;
                 default: return 2;
                 }
         }
@@ -1261,6 +1287,8 @@ int main(int argc, char **argv) {
                 return cmd_one_job(count, prefix, dir, dpid, at_once);
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
                 return cmd_cancel(count, samples, url, dir, &bg, service_given ? service : NULL);
+        if (strcmp(cmd, "floor") == 0 && service_given)
+                return cmd_floor(service, samples, gap_us);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
                 return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)
