@@ -26,12 +26,13 @@
 #                   appended to that file): echo, to a service that answers at once
 #                   (xferd-bench echo-serve, no signal); ping, a Peer.Ping to xferd, which its
 #                   loop answers before any handler of xferd's
-#   --case floor    the machine's floor beside a GiB without xferd: 200 calls (3 ms apart) to a
-#                   service that answers at once (xferd-bench echo-serve) while curl downloads
-#                   the --mib file from the same nginx over and over (--background plain: `curl
-#                   -o`; sum: `curl | tee FILE | sha256sum`, hashed as written); once a round,
-#                   whatever the builds (one is needed for the tools); $XFERD_BENCH_FLOOR_LATENCIES
-#                   as for --floor
+#   --case floor    the floor beside a GiB: 200 calls (3 ms apart) to a service that answers at
+#                   once (xferd-bench echo-serve) while the --mib file is downloaded from the
+#                   same nginx over and over, each round by curl (--background plain: `curl -o`;
+#                   sum: `curl | tee FILE | sha256sum`, hashed as written), copied by `dd
+#                   conv=fdatasync` from the page cache (the disk's part alone), and then by each
+#                   build (`xferctl download`, with --checksum under sum); nothing else runs:
+#                   no Cancel loop, no other transfer; $XFERD_BENCH_FLOOR_LATENCIES as for --floor
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU, its
@@ -278,31 +279,45 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 
-run_floor_case() {  # one line: the echo floor while curl downloads the big file, over and over
-  local out epid cpid lpid
+# floor_beside TOOL: one line; the echo floor while TOOL (curl, dd, or a build's xferctl and xferd)
+# downloads the big file over and over, hashed as it comes with --background sum.
+floor_beside() {
+  local tool=$1 out epid cpid lpid sum_opt=() label
   fresh_dl
   coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho; }
   cpid=$echo_serve_PID
   read -r epid <&"${echo_serve[0]}"
   epid=${epid#ready=}
   rm -f "$work/floor-stop"
-  if [[ $background == sum ]]; then
+  if [[ $tool == curl && $background == sum ]]; then
+    label="curl | tee | sha256sum"
     (while [[ ! -e $work/floor-stop ]]; do curl -sf "$base/big" | tee "$work/dl/big" | sha256sum >/dev/null; done) 2>/dev/null &
-  else
+  elif [[ $tool == dd ]]; then
+    label="dd conv=fdatasync (the disk's part alone, from the page cache, no hash)"
+    (while [[ ! -e $work/floor-stop ]]; do dd if="$work/www/big" of="$work/dl/big" bs=1M conv=fdatasync status=none; done) 2>/dev/null &
+  elif [[ $tool == curl ]]; then
+    label="curl -o"
     (while [[ ! -e $work/floor-stop ]]; do curl -sf -o "$work/dl/big" "$base/big"; done) 2>/dev/null &
+  else
+    xferd_fresh "$tool"
+    [[ $background == sum ]] && sum_opt=(--checksum="$big_sum")
+    label="$tool/client/xferctl download${sum_opt:+ --checksum}"
+    (while [[ ! -e $work/floor-stop ]]; do rm -f "$work/dl/big"
+       "$tool/client/xferctl" --user --no-progress "${sum_opt[@]}" download "$base/big" "$work/dl/big" >/dev/null; done) 2>/dev/null &
   fi
   lpid=$!
-  # Under way: the file is growing.
-  for ((i = 0; i < 200; i++)); do [[ -s $work/dl/big ]] && break; sleep 0.01; done
+  # Under way: the file (or xferd's temporary file) is growing.
+  for ((i = 0; i < 300; i++)); do [[ -n $(find "$work/dl" -type f -size +1M 2>/dev/null | head -n1) ]] && break; sleep 0.01; done
   out=$("$bench" floor --service org.xferd.BenchEcho --samples 200) || die "the floor case failed: $out"
   touch "$work/floor-stop"
   pkill -P "$lpid" 2>/dev/null || true
   wait "$lpid" 2>/dev/null || true
+  [[ $tool == curl || $tool == dd ]] || xferd_stop
   stop_pid "$epid" 5
   wait "$cpid" 2>/dev/null || true
-  res[floor]+="$(kv floor_p99_ms "$out") "
-  echo "the floor beside curl's GiB ($([[ $background == sum ]] && echo "curl | tee | sha256sum" || echo "curl -o")):" \
-       "p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms, p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms"
+  res[floor $tool]+="$(kv floor_p99_ms "$out") "
+  echo "the floor beside $label: p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms," \
+       "p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms"
 }
 
 # The small case's download directories stay until the end: deleting many files right before a
@@ -495,8 +510,10 @@ log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name$([[ $case
 n=${#builds[@]}
 for ((r = 0; r < rounds; r++)); do
   if [[ $case == floor ]]; then
-    printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
-    run_floor_case
+    for tool in curl dd "${builds[@]}"; do
+      printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
+      floor_beside "$tool"
+    done
     continue
   fi
   for ((k = 0; k < n; k++)); do
@@ -533,7 +550,7 @@ case $case in
   lanes) what="wall of 16 hashed files at once (s)" ;;
 esac
 if [[ $case == floor ]]; then
-  echo "median floor p99 (ms): $(median ${res[floor]}) (${res[floor]% })"
+  for tool in curl dd "${builds[@]}"; do echo "median floor p99 (ms) beside $tool: $(median ${res[floor $tool]}) (${res[floor $tool]% })"; done
 else
   for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
 fi
