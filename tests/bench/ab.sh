@@ -31,8 +31,10 @@
 #                   same nginx over and over, each round by curl (--background plain: `curl -o`;
 #                   sum: `curl | tee FILE | sha256sum`, hashed as written), copied by `dd
 #                   conv=fdatasync` from the page cache (the disk's part alone), and then by each
-#                   build (`xferctl download`, with --checksum under sum); nothing else runs:
-#                   no Cancel loop, no other transfer; $XFERD_BENCH_FLOOR_LATENCIES as for --floor
+#                   build's xferd as the Cancel case's background (checked under sum; never
+#                   completed, so no final sync; started again when done); nothing else runs:
+#                   no Cancel loop, no other transfer; $XFERD_BENCH_FLOOR_LATENCIES as for --floor,
+#                   with .curl, .dd and .xferd-N (the N-th build) after the name
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU, its
@@ -279,10 +281,11 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 
-# floor_beside TOOL: one line; the echo floor while TOOL (curl, dd, or a build's xferctl and xferd)
-# downloads the big file over and over, hashed as it comes with --background sum.
+# floor_beside TOOL TAG: one line; the echo floor while TOOL (curl, dd, or a build's xferctl and
+# xferd) downloads the big file over and over, hashed as it comes with --background sum; the
+# calls' times go to $XFERD_BENCH_FLOOR_LATENCIES.TAG when that is set.
 floor_beside() {
-  local tool=$1 out epid cpid lpid sum_opt=() label
+  local tool=$1 out epid cpid lpid= sum_opt=() label
   fresh_dl
   coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho; }
   cpid=$echo_serve_PID
@@ -299,20 +302,25 @@ floor_beside() {
     label="curl -o"
     (while [[ ! -e $work/floor-stop ]]; do curl -sf -o "$work/dl/big" "$base/big"; done) 2>/dev/null &
   else
+    # xferd downloads it as in the Cancel case (never completed: no final sync; restarted when
+    # done), without the Cancels and the other transfers.
     xferd_fresh "$tool"
-    [[ $background == sum ]] && sum_opt=(--checksum="$big_sum")
-    label="$tool/client/xferctl download${sum_opt:+ --checksum}"
-    (while [[ ! -e $work/floor-stop ]]; do rm -f "$work/dl/big"
-       "$tool/client/xferctl" --user --no-progress "${sum_opt[@]}" download "$base/big" "$work/dl/big" >/dev/null; done) 2>/dev/null &
+    label="xferd of $tool, $([[ $background == sum ]] && echo "checked" || echo "unchecked") (as the Cancel case's background)"
+    sum_opt=(--background "$base/big" --dir "$work/dl" --checksum "$([[ $background == sum ]] && echo "$big_sum" || echo none)")
   fi
   lpid=$!
-  # Under way: the file (or xferd's temporary file) is growing.
-  for ((i = 0; i < 300; i++)); do [[ -n $(find "$work/dl" -type f -size +1M 2>/dev/null | head -n1) ]] && break; sleep 0.01; done
-  out=$("$bench" floor --service org.xferd.BenchEcho --samples 200) || die "the floor case failed: $out"
+  [[ $tool == curl || $tool == dd ]] || lpid=
+  # Under way: the file is growing (xferd-bench waits for its own background).
+  for ((i = 0; i < 300 && ${#sum_opt[@]} == 0; i++)); do [[ -n $(find "$work/dl" -type f -size +1M 2>/dev/null | head -n1) ]] && break; sleep 0.01; done
+  out=$(XFERD_BENCH_FLOOR_LATENCIES=${XFERD_BENCH_FLOOR_LATENCIES:+$XFERD_BENCH_FLOOR_LATENCIES.$2} \
+          "$bench" floor --service org.xferd.BenchEcho --samples 200 "${sum_opt[@]}") || die "the floor case failed: $out"
   touch "$work/floor-stop"
-  pkill -P "$lpid" 2>/dev/null || true
-  wait "$lpid" 2>/dev/null || true
-  [[ $tool == curl || $tool == dd ]] || xferd_stop
+  if [[ -n $lpid ]]; then
+    pkill -P "$lpid" 2>/dev/null || true
+    wait "$lpid" 2>/dev/null || true
+  else
+    xferd_stop
+  fi
   stop_pid "$epid" 5
   wait "$cpid" 2>/dev/null || true
   res[floor $tool]+="$(kv floor_p99_ms "$out") "
@@ -512,7 +520,9 @@ for ((r = 0; r < rounds; r++)); do
   if [[ $case == floor ]]; then
     for tool in curl dd "${builds[@]}"; do
       printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
-      floor_beside "$tool"
+      tag=$tool
+      for ((k = 0; k < n; k++)); do [[ $tool == "${builds[k]}" ]] && tag=xferd-$k; done
+      floor_beside "$tool" "$tag"
     done
     continue
   fi

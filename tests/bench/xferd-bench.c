@@ -24,8 +24,10 @@
  *       xferd's own name (org.xferd.Transfer1) a Peer.Ping instead, which xferd's loop answers
  *       without any work of xferd's
  *   xferd-bench floor     --service NAME [--samples S] [--gap-us G]
+ *                         [--background URL --checksum SUM|none --dir DIR]
  *       S calls that do no work (as cancel's --service), G µs apart (default 3000, about a
- *       Cancel's round of the cancel command), timed: floor_* as there
+ *       Cancel's round of the cancel command), timed: floor_* as there; with --background
+ *       while xferd downloads URL into DIR as cancel's --background (no other transfer)
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
  *       N jobs of one file each: CreateJob + AddFile (suspended), or with --queued one
  *       Download call each (queued: the caller keeps MaxBackgroundTransfers low)
@@ -752,16 +754,35 @@ static void print_floor(double *flat, unsigned n) {
                percentile(flat, n, 90), percentile(flat, n, 99), flat[n - 1]);
 }
 
-/* Calls that do no work, gap_us apart, with nothing of the bench's own between them. */
-static int cmd_floor(const char *service, unsigned samples, unsigned gap_us) {
+/* Calls that do no work, gap_us apart, with nothing of the bench's own between them; with a
+ * background, while xferd downloads it as cancel's --background does (restarted when done). */
+static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, const Background *bg,
+                     const char *dir) {
         sd_bus *bus = bus_open();
         double *flat = calloc(samples, sizeof *flat);
+        char *background = NULL;
+        unsigned restarts = 0;
 
         if (!flat || samples == 0)
                 die("no samples", -ENOMEM);
+        if (bg->url) {
+                background = background_start(bus, bg, dir);
+                free(wait_transferring(bus, background));
+        }
         for (unsigned s = 0; s < samples; s++) {
+                if (background && !job_active(bus, background)) {
+                        (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
+                        free(background);
+                        background = background_start(bus, bg, dir);
+                        restarts++;
+                }
                 flat[s] = floor_call(bus, service);
                 usleep(gap_us);
+        }
+        if (background) {
+                printf("background_restarts=%u\n", restarts);
+                (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
+                free(background);
         }
         dump_latencies("XFERD_BENCH_FLOOR_LATENCIES", flat, samples);
         print_floor(flat, samples);
@@ -1288,7 +1309,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
                 return cmd_cancel(count, samples, url, dir, &bg, service_given ? service : NULL);
         if (strcmp(cmd, "floor") == 0 && service_given)
-                return cmd_floor(service, samples, gap_us);
+                return cmd_floor(service, samples, gap_us, &bg, dir ? dir : "/var/tmp");
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
                 return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)
