@@ -312,8 +312,13 @@ floor_beside() {
   [[ $tool == curl || $tool == dd ]] || lpid=
   # Under way: the file is growing (xferd-bench waits for its own background).
   for ((i = 0; i < 300 && ${#sum_opt[@]} == 0; i++)); do [[ -n $(find "$work/dl" -type f -size +1M 2>/dev/null | head -n1) ]] && break; sleep 0.01; done
+  local bt0 bt1 w0 w1
+  read -r _ bt0 < <(ticks "$bus_pid")
+  w0=$(date +%s%N)
   out=$(XFERD_BENCH_FLOOR_LATENCIES=${XFERD_BENCH_FLOOR_LATENCIES:+$XFERD_BENCH_FLOOR_LATENCIES.$2} \
           "$bench" floor --service org.xferd.BenchEcho --samples 200 "${sum_opt[@]}") || die "the floor case failed: $out"
+  w1=$(date +%s%N)
+  read -r _ bt1 < <(ticks "$bus_pid")
   touch "$work/floor-stop"
   if [[ -n $lpid ]]; then
     pkill -P "$lpid" 2>/dev/null || true
@@ -325,7 +330,8 @@ floor_beside() {
   wait "$cpid" 2>/dev/null || true
   res[floor $tool]+="$(kv floor_p99_ms "$out") "
   echo "the floor beside $label: p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms," \
-       "p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms"
+       "p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms; $bus_name's CPU meanwhile" \
+       "$(calc "($bt1 - $bt0) * 1000 / $clk_tck" 0) ms in $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 
 # The small case's download directories stay until the end: deleting many files right before a
