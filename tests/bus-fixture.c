@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -864,15 +865,36 @@ xferd_binary (void)
         return binary;
 }
 
+/* $XFERD_TEST_EXEC, the wrapper that records how each xferd ends (tests/xferd-exec-main.c). */
+static const char *
+xferd_test_exec (void)
+{
+        const char *wrapper = g_getenv ("XFERD_TEST_EXEC");
+
+        if (!wrapper)
+                g_error ("XFERD_TEST_EXEC is not set (run the tests with meson test)");
+        if (!g_file_test (wrapper, G_FILE_TEST_IS_EXECUTABLE))
+                g_error ("XFERD_TEST_EXEC=%s is not an executable", wrapper);
+        return wrapper;
+}
+
 static char *
 xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
 {
         const char *binary = xferd_binary ();
         g_autoptr(GString) exec = g_string_new (NULL);
+        g_autofree char *quoted_wrapper = NULL;
+        g_autofree char *quoted_exits = NULL;
         g_autofree char *quoted_binary = NULL;
         g_autofree char *quoted_state = NULL;
 
         fx->state_dir = g_build_filename (fx->tmpdir, "state", NULL);
+        /* Every xferd runs as the child of xferd-test-exec, which writes how it ended here. */
+        fx->exits_dir = g_build_filename (fx->tmpdir, "exits", NULL);
+        g_assert_no_errno (g_mkdir (fx->exits_dir, 0755));
+        quoted_wrapper = g_shell_quote (xferd_test_exec ());
+        quoted_exits = g_shell_quote (fx->exits_dir);
+        g_string_append_printf (exec, "%s %s ", quoted_wrapper, quoted_exits);
         quoted_binary = g_shell_quote (binary);
         quoted_state = g_shell_quote (fx->state_dir);
         /* On the system bus, making the state directory (0700) is part of what
@@ -910,7 +932,7 @@ xferd_exec_line (BusFixture *fx, const BusFixtureOptions *options)
 
 /* System bus: dbus-daemon runs a script that sends xferd's stderr through tee
  * to fx->xferd_log and, as for the session bus, to the test log, and then
- * becomes xferd (exec: the pid stays the same). */
+ * becomes xferd-test-exec, which runs xferd. */
 static char *
 system_exec_wrapper (BusFixture *fx, const char *exec)
 {
@@ -1186,8 +1208,8 @@ bus_fixture_new (const BusFixtureOptions *options)
         g_autoptr(GError) error = NULL;
         BusFixture *fx = g_new0 (BusFixture, 1);
 
-        /* Orphaned xferd processes (their dbus-daemon gone) become our
-         * children, so teardown can wait for them and see how they ended. */
+        /* Orphaned processes (an xferd-test-exec whose dbus-daemon is gone, a killed peer's
+         * children) become our children, so that teardown and the tests can reap them. */
         prctl (PR_SET_CHILD_SUBREAPER, 1);
 
         if (!options)
@@ -1201,6 +1223,7 @@ bus_fixture_new (const BusFixtureOptions *options)
                 g_assert_no_errno (g_chmod (fx->tmpdir, 0755));
         fx->signals = g_ptr_array_new_with_free_func (recorded_signal_free);
         fx->xferd_pids = g_ptr_array_new ();
+        fx->xferd_taken = g_ptr_array_new ();
         fx->ctx = g_main_context_new ();
         g_main_context_push_thread_default (fx->ctx);
 
@@ -1706,45 +1729,222 @@ bus_client_signals (BusClient *client)
 
 /* ------------------------------------------------------------- teardown */
 
-/* Waits for an xferd that lost its bus; returns FALSE if it does not end. */
-static gboolean
-reap_xferd (pid_t pid)
-{
-        gint64 deadline = poll_deadline (XFERD_EXIT_TIMEOUT_MS);
-        int status;
+/* An xferd's end as xferd-test-exec recorded it in fx->exits_dir. */
+typedef struct {
+        gboolean ended;
+        int status;             /* as waitpid() gives it, once ended */
+        pid_t wrapper;          /* the xferd-test-exec that ran it */
+} XferdEnd;
 
+/* The record of xferd pid; FALSE when there is none. */
+static gboolean
+read_xferd_end (BusFixture *fx, pid_t pid, XferdEnd *end)
+{
+        g_autofree char *name = g_strdup_printf ("%d", (int) pid);
+        g_autofree char *path = g_build_filename (fx->exits_dir, name, NULL);
+        g_autofree char *text = NULL;
+        char word[16];
+        int a = 0, b = 0, n;
+
+        if (!g_file_get_contents (path, &text, NULL, NULL))
+                return FALSE;
+        n = sscanf (text, "%15s %d %d", word, &a, &b);
+        *end = (XferdEnd) { 0 };
+        if (n == 2 && strcmp (word, "running") == 0)
+                end->wrapper = a;
+        else if (n == 3 && strcmp (word, "exited") == 0)
+                *end = (XferdEnd) { .ended = TRUE, .status = W_EXITCODE (a, 0), .wrapper = b };
+        else if (n == 3 && strcmp (word, "killed") == 0)
+                *end = (XferdEnd) { .ended = TRUE, .status = W_EXITCODE (0, a), .wrapper = b };
+        else
+                g_error ("%s is no record of xferd-test-exec's: %s", path, text);
+        return TRUE;
+}
+
+/* Whether the test took the end of xferd pid (teardown does not judge it). */
+static gboolean
+xferd_taken (BusFixture *fx, pid_t pid)
+{
+        return g_ptr_array_find (fx->xferd_taken, GUINT_TO_POINTER ((guint) pid), NULL);
+}
+
+static gboolean
+wait_xferd_end (BusFixture *fx, pid_t pid, XferdEnd *end, gint64 deadline)
+{
         do {
-                pid_t r = waitpid (pid, &status, WNOHANG);
-                /* Not our child: dbus-daemon, its parent, reaps it. */
-                if (r < 0 && kill (pid, 0) < 0 && errno == ESRCH)
+                if (read_xferd_end (fx, pid, end) && end->ended)
                         return TRUE;
-                if (r == pid) {
-                        /* A clean exit is 0; a sanitizer report or a crash
-                         * is a failure of the test that ran it. */
-                        if (WIFSIGNALED (status)) {
-                                g_test_message ("xferd %d was killed by signal %d", pid, WTERMSIG (status));
-                                g_test_fail ();
-                        } else if (WEXITSTATUS (status) != 0) {
-                                g_test_message ("xferd %d exited with status %d", pid, WEXITSTATUS (status));
-                                g_test_fail ();
-                        }
-                        return TRUE;
-                }
         } while (poll_again (deadline, 10));
         return FALSE;
 }
 
-static void
-stop_xferd_processes (BusFixture *fx)
+gboolean
+bus_fixture_wait_xferd_end (BusFixture *fx, pid_t pid, guint timeout_ms)
 {
+        XferdEnd end;
+
+        g_assert_nonnull (fx);
+        g_assert_cmpint (pid, >, 0);
+        return wait_xferd_end (fx, pid, &end, poll_deadline (timeout_ms));
+}
+
+gboolean
+bus_fixture_take_xferd_end (BusFixture *fx, pid_t pid, int *status, guint timeout_ms)
+{
+        XferdEnd end;
+
+        g_assert_nonnull (fx);
+        g_assert_cmpint (pid, >, 0);
+        g_assert_nonnull (status);
+        if (!wait_xferd_end (fx, pid, &end, poll_deadline (timeout_ms)))
+                return FALSE;
+        *status = end.status;
+        if (!xferd_taken (fx, pid))
+                g_ptr_array_add (fx->xferd_taken, GUINT_TO_POINTER ((guint) pid));
+        return TRUE;
+}
+
+pid_t
+bus_fixture_take_xferd_failure (BusFixture *fx, int *status, guint timeout_ms)
+{
+        gint64 deadline = poll_deadline (timeout_ms);
+
+        g_assert_nonnull (fx);
+        g_assert_nonnull (status);
+        do {
+                g_autoptr(GDir) dir = g_dir_open (fx->exits_dir, 0, NULL);
+                const char *name;
+
+                g_assert_nonnull (dir);
+                while ((name = g_dir_read_name (dir))) {
+                        pid_t pid = (pid_t) g_ascii_strtoll (name, NULL, 10);
+                        XferdEnd end;
+
+                        if (name[0] == '.' || pid <= 0 || xferd_taken (fx, pid) || !read_xferd_end (fx, pid, &end) ||
+                            !end.ended || (WIFEXITED (end.status) && WEXITSTATUS (end.status) == 0))
+                                continue;
+                        *status = end.status;
+                        g_ptr_array_add (fx->xferd_taken, GUINT_TO_POINTER ((guint) pid));
+                        return pid;
+                }
+        } while (poll_again (deadline, 10));
+        return 0;
+}
+
+/* Reaps the wrapper of an xferd that ended, if it became our child (the fixture is a
+ * subreaper: its bus was gone first); anything but a zombie xferd-test-exec of ours is left
+ * alone, so that no other child's status is taken. */
+static void
+reap_wrapper (pid_t wrapper)
+{
+        g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) wrapper);
+        gint64 deadline = poll_deadline (XFERD_EXIT_TIMEOUT_MS);
+
+        do {
+                g_autofree char *stat = NULL;
+                const char *comm_end;
+                char state;
+                int ppid;
+
+                if (!g_file_get_contents (path, &stat, NULL, NULL))
+                        return;         /* gone: the bus reaped it */
+                comm_end = strrchr (stat, ')');
+                if (!comm_end || !strstr (stat, " (xferd-test-exec) ") ||
+                    sscanf (comm_end + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid ())
+                        return;         /* not ours */
+                if (state == 'Z') {
+                        (void) waitpid (wrapper, NULL, WNOHANG);
+                        return;
+                }
+        } while (poll_again (deadline, 10));
+}
+
+/* Fails the test when xferd pid ended other than with exit status 0, unless the test took
+ * that end (bus_fixture_take_xferd_end()). */
+static void
+judge_xferd_end (BusFixture *fx, pid_t pid, const XferdEnd *end)
+{
+        if (xferd_taken (fx, pid))
+                return;
+        if (WIFEXITED (end->status) && WEXITSTATUS (end->status) == 0)
+                return;
+        if (WIFSIGNALED (end->status))
+                g_test_message ("xferd %d was killed by signal %d (%s); its log (stderr) is in the test's "
+                                "output above", (int) pid, WTERMSIG (end->status),
+                                g_strsignal (WTERMSIG (end->status)));
+        else
+                g_test_message ("xferd %d exited with status %d; its log (stderr) is in the test's output "
+                                "above", (int) pid, WEXITSTATUS (end->status));
+        g_test_fail ();
+}
+
+enum { XFERD_RUNNING = 1, XFERD_JUDGED };
+
+/* Once the bus is gone: waits for every xferd it started (the wrapper wrote each one's record
+ * when it started it) to end, and judges each end. One still running after
+ * XFERD_EXIT_TIMEOUT_MS is killed, and the test fails. A directory read while a record is
+ * renamed into place may miss that name, so the directory is read again until a reading finds
+ * no name it had not judged and every xferd seen running has ended. */
+static void
+check_xferd_ends (BusFixture *fx)
+{
+        gint64 deadline = poll_deadline (XFERD_EXIT_TIMEOUT_MS);
+        g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+        GHashTableIter iter;
+        gpointer key, value;
+        gboolean again;
+
+        if (!fx->exits_dir)
+                return;
+        do {
+                g_autoptr(GDir) dir = g_dir_open (fx->exits_dir, 0, NULL);
+                const char *name;
+
+                g_assert_nonnull (dir);
+                again = FALSE;
+                while ((name = g_dir_read_name (dir))) {
+                        pid_t pid = (pid_t) g_ascii_strtoll (name, NULL, 10);
+                        XferdEnd end;
+
+                        if (name[0] == '.' || pid <= 0 ||
+                            GPOINTER_TO_INT (g_hash_table_lookup (seen, GINT_TO_POINTER (pid))) == XFERD_JUDGED)
+                                continue;
+                        again = TRUE;
+                        if (!read_xferd_end (fx, pid, &end) || !end.ended) {
+                                g_hash_table_insert (seen, GINT_TO_POINTER (pid), GINT_TO_POINTER (XFERD_RUNNING));
+                                continue;
+                        }
+                        g_hash_table_insert (seen, GINT_TO_POINTER (pid), GINT_TO_POINTER (XFERD_JUDGED));
+                        judge_xferd_end (fx, pid, &end);
+                        reap_wrapper (end.wrapper);
+                }
+                g_hash_table_iter_init (&iter, seen);
+                while (g_hash_table_iter_next (&iter, NULL, &value))
+                        if (GPOINTER_TO_INT (value) == XFERD_RUNNING)
+                                again = TRUE;
+        } while (again && poll_again (deadline, 10));
+
+        g_hash_table_iter_init (&iter, seen);
+        while (g_hash_table_iter_next (&iter, &key, &value)) {
+                pid_t pid = GPOINTER_TO_INT (key);
+                XferdEnd end;
+
+                if (GPOINTER_TO_INT (value) != XFERD_RUNNING)
+                        continue;
+                g_test_message ("xferd %d did not exit after its bus went away; killing it", (int) pid);
+                kill (pid, SIGKILL);
+                g_test_fail ();
+                if (wait_xferd_end (fx, pid, &end, poll_deadline (XFERD_EXIT_TIMEOUT_MS)))
+                        reap_wrapper (end.wrapper);
+        }
+        /* Every xferd the fixture saw owning the name ran under the wrapper. */
         for (guint i = 0; i < fx->xferd_pids->len; i++) {
                 pid_t pid = (pid_t) GPOINTER_TO_UINT (g_ptr_array_index (fx->xferd_pids, i));
 
-                if (reap_xferd (pid))
+                if (g_hash_table_contains (seen, GINT_TO_POINTER (pid)))
                         continue;
-                g_test_message ("xferd %d did not exit after its bus went away; killing it", pid);
-                kill (pid, SIGKILL);
-                waitpid (pid, NULL, 0);
+                g_test_message ("xferd %d has no record in %s: it did not run under xferd-test-exec",
+                                (int) pid, fx->exits_dir);
                 g_test_fail ();
         }
 }
@@ -1760,7 +1960,8 @@ bus_fixture_free (BusFixture *fx)
          * bus exits with a failure (the service manager restarts it), which teardown would
          * count against the test. */
         running = bus_fixture_note_xferd (fx);
-        if (running && kill ((pid_t) running, SIGTERM) == 0 && !reap_xferd ((pid_t) running)) {
+        if (running && kill ((pid_t) running, SIGTERM) == 0 &&
+            !bus_fixture_wait_xferd_end (fx, (pid_t) running, XFERD_EXIT_TIMEOUT_MS)) {
                 g_test_message ("xferd %u did not exit after SIGTERM", running);
                 g_test_fail ();
         }
@@ -1773,7 +1974,7 @@ bus_fixture_free (BusFixture *fx)
                 g_subprocess_send_signal (fx->dbus_daemon, SIGTERM);
                 g_subprocess_wait (fx->dbus_daemon, NULL, NULL);
         }
-        stop_xferd_processes (fx);
+        check_xferd_ends (fx);
         g_clear_object (&fx->dbus_daemon);
         while (g_main_context_iteration (fx->ctx, FALSE))
                 ;
@@ -1782,6 +1983,8 @@ bus_fixture_free (BusFixture *fx)
         peer_remove_tree (fx->tmpdir);
         g_ptr_array_unref (fx->signals);
         g_ptr_array_unref (fx->xferd_pids);
+        g_ptr_array_unref (fx->xferd_taken);
+        g_free (fx->exits_dir);
         g_free (fx->address);
         g_free (fx->tmpdir);
         g_free (fx->state_dir);

@@ -12,6 +12,8 @@
  */
 #pragma once
 
+#include <sys/types.h>
+
 #include <gio/gio.h>
 
 G_BEGIN_DECLS
@@ -73,6 +75,8 @@ typedef struct {
         GPtrArray *signals;          /* RecordedSignal, in arrival order */
         guint subscription;
         GPtrArray *xferd_pids;       /* GUINT_TO_POINTER, every xferd seen */
+        char *exits_dir;             /* how each xferd ended, as xferd-test-exec records it */
+        GPtrArray *xferd_taken;      /* GUINT_TO_POINTER, ends the test judged itself */
         guint name_lost_seen;        /* signals index past the last loss waited for */
         gboolean system_bus;         /* see BusFixtureOptions */
         char *state_dir;             /* xferd's --state-dir */
@@ -137,6 +141,23 @@ char *bus_fixture_wait_xferd_log (BusFixture *fx, const char *needle, guint time
 /* Remembers the pid of the current xferd so teardown can check that it ends.
  * Returns it, or 0 when xferd is not running. */
 guint32 bus_fixture_note_xferd (BusFixture *fx);
+
+/* How an xferd ends: the bus activates xferd through xferd-test-exec ($XFERD_TEST_EXEC), which
+ * runs it as its child and records its end in fx->exits_dir, whoever reaps the wrapper (see
+ * xferd-exec-main.c). Teardown waits for every xferd the bus started and fails the test,
+ * naming the pid and the status or signal, when one ended other than with exit status 0 (a
+ * failed assertion, a sanitizer's report, a crash, a lost bus), unless the test took that end
+ * (see bus_fixture_take_xferd_end()). */
+/* Waits up to timeout_ms until xferd pid has ended (it was the bus's: the wrapper recorded it);
+ * FALSE when it has not. Teardown still judges how it ended. */
+gboolean bus_fixture_wait_xferd_end (BusFixture *fx, pid_t pid, guint timeout_ms);
+/* The same, and the test judges the end: *status as waitpid() gives it (WIFEXITED() …), and
+ * teardown no longer counts it; for an xferd the test kills, or that is to fail. */
+gboolean bus_fixture_take_xferd_end (BusFixture *fx, pid_t pid, int *status, guint timeout_ms);
+/* Waits up to timeout_ms for an xferd that ended other than with exit status 0 and whose end no
+ * one took yet, takes its end into *status and returns its pid; 0 when none did. For an xferd
+ * that is to fail before the test learns its pid (one that cannot start). */
+pid_t bus_fixture_take_xferd_failure (BusFixture *fx, int *status, guint timeout_ms);
 /* Waits for the next time the bus name loses its owner (xferd exited);
  * FALSE on timeout. */
 gboolean bus_fixture_wait_xferd_gone (BusFixture *fx, guint timeout_ms);

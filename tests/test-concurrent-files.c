@@ -356,7 +356,7 @@ test_kill_end_unstored (void)
         pid_t pid = xferd_process_pid (f->env->fx);
         guint from = f->env->fx->signals->len;
         release (f, 0);
-        g_assert_true (xferd_process_wait_gone (f->env->fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_process_wait_killed (f->env->fx, pid, from, WAIT_TIMEOUT_MS));
         xferd_process_setenv (f->env->fx, "XFERD_TEST_CRASH_POINT", "");
         assert_not_requested (f, 2, f->n);
         g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));

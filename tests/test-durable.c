@@ -206,14 +206,14 @@ start_two_files (XferdEnv *env, const char *name, const char *first_url, const c
         return g_steal_pointer (&job);
 }
 
-/* The xferd of pid died at crash_point (XFERD_TEST_CRASH_POINT): gone (see
+/* The xferd of pid died at crash_point (XFERD_TEST_CRASH_POINT): killed by SIGKILL, gone (see
  * xferd_process_wait_gone() for from), and the point named in its log. */
 static void
 assert_died_at (XferdEnv *env, pid_t pid, guint from, const char *crash_point)
 {
         g_autofree char *reached = g_strdup_printf ("Crash point '%s' reached", crash_point);
 
-        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_process_wait_killed (env->fx, pid, from, WAIT_TIMEOUT_MS));
         g_assert_true (xferd_log_wait (env->log, reached, 1, WAIT_TIMEOUT_MS));
 }
 

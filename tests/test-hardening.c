@@ -20,9 +20,11 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "secret-check.h"
@@ -614,6 +616,10 @@ test_store_read_only_at_start (void)
         g_assert_true (xferd_log_wait (env->log, "Cannot open the job store", 1, WAIT_TIMEOUT_MS));
         g_autofree char *said = xferd_log_grep (env->log, "Cannot open the job store");
         g_assert_nonnull (strstr (said, state));
+        int status = 0;
+        g_assert_cmpint (bus_fixture_take_xferd_failure (env->fx, &status, WAIT_TIMEOUT_MS), >, 0);
+        g_assert_true (WIFEXITED (status));
+        g_assert_cmpint (WEXITSTATUS (status), ==, EXIT_FAILURE);
         if (geteuid () != 0)
                 g_assert_no_errno (chmod (state, 0700));
 }

@@ -12,7 +12,9 @@
  * Needs root (xferd runs as the system service of a system-type bus) and
  * Debian's python3-dbusmock; skips without them unless CI=true.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nm-mock.h"
@@ -479,19 +481,24 @@ test_default_policy (XferdEnv *env)
         assert_job_string (env->fx, other, "CostPolicy", "always");
 }
 
-/* A DefaultCostPolicy= xferd does not know stops it with a message that says what would do. */
+/* A DefaultCostPolicy= xferd does not know stops it, with a failure status, and with a message
+ * that says what would do. */
 static void
 test_bad_default (XferdEnv *env)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = bus_call_manager (env->fx, "ListJobs", g_variant_new ("(b)", FALSE),
                                                       G_VARIANT_TYPE ("(a(ssssutto))"), &error);
+        int status = 0;
 
         g_assert_null (reply);
         g_assert_nonnull (error);
         g_autofree char *log = bus_fixture_wait_xferd_log (env->fx, "DefaultCostPolicy (always or unmetered)",
                                                            WAIT_TIMEOUT_MS);
         g_assert_nonnull (log);
+        g_assert_cmpint (bus_fixture_take_xferd_failure (env->fx, &status, WAIT_TIMEOUT_MS), >, 0);
+        g_assert_true (WIFEXITED (status));
+        g_assert_cmpint (WEXITSTATUS (status), ==, EXIT_FAILURE);
 }
 
 /* --user reads the system bus too: a session bus for xferd, NetworkManager on another bus that

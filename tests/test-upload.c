@@ -456,7 +456,7 @@ test_upload_cancel_crash (void)
         guint from = env->fx->signals->len;
         g_autoptr(GVariant) reply = bus_call_job (env->fx, job, "Cancel", NULL, G_VARIANT_TYPE_UNIT, &error);
         g_assert_null (reply);
-        g_assert_true (xferd_process_wait_gone (env->fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_process_wait_killed (env->fx, pid, from, WAIT_TIMEOUT_MS));
         g_assert_cmpuint (tus_server_count_requests (env->tus, 0, "DELETE", path, 0), ==, 0);
 
         xferd_process_setenv (env->fx, "XFERD_TEST_CRASH_POINT", "");

@@ -9,8 +9,10 @@
  * progress line) is in test-xferctl-term.c.
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -666,9 +668,14 @@ static void
 test_unreachable (XferdEnv *env)
 {
         g_autofree char *err = NULL, *err2 = NULL;
+        int status = 0;
 
         g_assert_cmpint (xferctl_run (env, NULL, &err, "list", NULL), ==, XFERCTL_EXIT_UNREACHABLE);
         g_assert_nonnull (strstr (err, "systemctl --user start xferd"));
+        /* The xferd the bus tried refused its option, with a failure status. */
+        g_assert_cmpint (bus_fixture_take_xferd_failure (env->fx, &status, WAIT_TIMEOUT_MS), >, 0);
+        g_assert_true (WIFEXITED (status));
+        g_assert_cmpint (WEXITSTATUS (status), ==, EXIT_FAILURE);
 
         g_autofree char *address = g_strdup_printf ("DBUS_SESSION_BUS_ADDRESS=unix:path=%s/no-bus", env->dir);
         const char *argv[] = { "/usr/bin/env", address, g_getenv ("XFERCTL_BINARY"), "--user", "list", NULL };

@@ -63,35 +63,16 @@ xferd_process_start (BusFixture *fx)
         return pid;
 }
 
-/* Polls (10 ms) until pid is dead, reaping it if it is our child. */
+/* Waits until xferd pid has ended (taking its end into *status when status is given) and the
+ * bus has no owner of the name any more. */
 static gboolean
-wait_process_dead (pid_t pid, gint64 deadline)
-{
-        do {
-                int status;
-                pid_t r = waitpid (pid, &status, WNOHANG);
-
-                if (r == pid) {
-                        if (WIFSIGNALED (status))
-                                g_test_message ("xferd %d ended by signal %d", (int) pid, WTERMSIG (status));
-                        else
-                                g_test_message ("xferd %d exited with status %d", (int) pid, WEXITSTATUS (status));
-                        return TRUE;
-                }
-                /* Not our child (dbus-daemon's babysitter still is its parent
-                 * and reaps it): gone once the pid no longer exists. */
-                if (r < 0 && errno == ECHILD && kill (pid, 0) < 0 && errno == ESRCH)
-                        return TRUE;
-        } while (poll_again (deadline, 10));
-        return FALSE;
-}
-
-gboolean
-xferd_process_wait_gone (BusFixture *fx, pid_t pid, guint signals_from, guint timeout_ms)
+wait_gone (BusFixture *fx, pid_t pid, guint signals_from, guint timeout_ms, int *status)
 {
         gint64 deadline = poll_deadline (timeout_ms);
+        gboolean ended = status ? bus_fixture_take_xferd_end (fx, pid, status, timeout_ms)
+                                : bus_fixture_wait_xferd_end (fx, pid, timeout_ms);
 
-        if (!wait_process_dead (pid, deadline)) {
+        if (!ended) {
                 g_test_message ("xferd %d is still alive after %u ms", (int) pid, timeout_ms);
                 return FALSE;
         }
@@ -106,6 +87,29 @@ xferd_process_wait_gone (BusFixture *fx, pid_t pid, guint signals_from, guint ti
         return xferd_process_pid (fx) == 0;
 }
 
+gboolean
+xferd_process_wait_gone (BusFixture *fx, pid_t pid, guint signals_from, guint timeout_ms)
+{
+        return wait_gone (fx, pid, signals_from, timeout_ms, NULL);
+}
+
+gboolean
+xferd_process_wait_killed (BusFixture *fx, pid_t pid, guint signals_from, guint timeout_ms)
+{
+        int status;
+
+        if (!wait_gone (fx, pid, signals_from, timeout_ms, &status))
+                return FALSE;
+        if (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL)
+                return TRUE;
+        if (WIFSIGNALED (status))
+                g_test_message ("xferd %d was killed by signal %d, not SIGKILL", (int) pid, WTERMSIG (status));
+        else
+                g_test_message ("xferd %d exited with status %d, not killed by SIGKILL", (int) pid,
+                                WEXITSTATUS (status));
+        return FALSE;
+}
+
 pid_t
 xferd_process_kill (BusFixture *fx)
 {
@@ -115,7 +119,7 @@ xferd_process_kill (BusFixture *fx)
         g_assert_cmpint (pid, >, 0);
         g_test_message ("killing xferd %d with SIGKILL", (int) pid);
         g_assert_no_errno (kill (pid, SIGKILL));
-        g_assert_true (xferd_process_wait_gone (fx, pid, from, WAIT_TIMEOUT_MS));
+        g_assert_true (xferd_process_wait_killed (fx, pid, from, WAIT_TIMEOUT_MS));
         return pid;
 }
 

@@ -30,12 +30,16 @@ pid_t xferd_process_start (BusFixture *fx);
 pid_t xferd_process_kill (BusFixture *fx);
 
 /* Waits until process pid is gone and the bus name has no owner; for an
- * xferd that ends by itself (a crash point). Reaps the process when it is our
- * child (the fixture is a child subreaper, so an activated xferd may become
- * one): the fixture's teardown would otherwise count the SIGKILL as a crash.
- * signals_from: index in fx->signals from which to look for the bus's
- * NameOwnerChanged. Returns FALSE on timeout. */
+ * xferd that ends by itself (an idle exit) or on a signal of the test's
+ * (SIGTERM). Teardown still fails the test when it ended other than with
+ * exit status 0 (bus_fixture_wait_xferd_end()). signals_from: index in
+ * fx->signals from which to look for the bus's NameOwnerChanged. Returns
+ * FALSE on timeout. */
 gboolean xferd_process_wait_gone (BusFixture *fx, pid_t pid, guint signals_from, guint timeout_ms);
+/* The same for an xferd that SIGKILL ends on purpose (a crash point, XFERD_TEST_CRASH_POINT,
+ * kills xferd so): FALSE also when it ended any other way; teardown does not count that end
+ * against the test (bus_fixture_take_xferd_end()). */
+gboolean xferd_process_wait_killed (BusFixture *fx, pid_t pid, guint signals_from, guint timeout_ms);
 
 /* Sets an environment variable for every xferd activated from now on
  * (org.freedesktop.DBus.UpdateActivationEnvironment). The bus cannot unset a
