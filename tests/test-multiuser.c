@@ -158,7 +158,6 @@ env_new_with (const BusFixtureOptions *options, Targets **targets)
         user_load (&t->ub, USER_B);
         remove_leftovers ("/etc", "xferd-test-victim-");
         remove_leftovers ("/etc", "xferd-test-new-");
-        remove_leftovers ("/tmp", "xferd-test-group-");
         remove_leftovers (t->ua.home, "xferd-test-");
         env = xferd_env_new (options);
         xferd_env_defer (env, targets_free, t);
@@ -1230,27 +1229,51 @@ test_temporary_owner (XferdEnv *env)
         run_temporary_owner (env, env->b, &t->ub, t->b_dir);
 }
 
+/* Whether every directory above path lets others (A, B) through; logs the first that does not. */
+static gboolean
+others_reach (const char *path)
+{
+        g_autofree char *dir = g_path_get_dirname (path);
+
+        for (;;) {
+                struct stat st;
+
+                g_assert_no_errno (stat (dir, &st));
+                if (!(st.st_mode & S_IXOTH)) {
+                        g_test_message ("%s (mode %04o) does not let other users through", dir,
+                                        (guint) (st.st_mode & 07777));
+                        return FALSE;
+                }
+                if (strcmp (dir, "/") == 0)
+                        return TRUE;
+                char *parent = g_path_get_dirname (dir);
+                g_free (dir);
+                dir = parent;
+        }
+}
+
 /* A directory of root's that only its group may write (0770), a group A is in beside its own:
  * A's download lands there, A's, since the groups of A's call go with every file operation of
  * the job; B's AddFile is refused and nothing of B's is made. It fails when the daemon drops
  * the supplementary groups, as the 16-bit setgroups did on 32-bit x86 and ARM; on x86-64 the
  * call is the same before and after that fix, so only a build for those machines runs the
- * case the fix is for. */
+ * case the fix is for. The directory is in the fixture's own (0755, which the users reach), and
+ * goes with it. */
 static void
 test_group_dir (XferdEnv *env)
 {
         Targets *t = env->data;
         struct group *g = getgrnam (GROUP_G);
         g_autoptr(GError) error = NULL;
-        /* Named with the pid: what a failed run leaves goes at the next start. */
-        g_autofree char *dir = g_strdup_printf ("/tmp/xferd-test-group-%d-XXXXXX", (int) getpid ());
+        g_autofree char *dir = g_build_filename (env->fx->tmpdir, "group", NULL);
         g_autofree char *a_id = NULL, *b_id = NULL;
 
         if (!g || !g_strv_contains ((const char *const *) g->gr_mem, USER_A)) {
                 (void) test_needs ("the group " GROUP_G " with " USER_A " in it (scripts/test.sh makes it)");
                 return;
         }
-        g_assert_nonnull (g_mkdtemp (dir));
+        g_assert_true (others_reach (dir));
+        g_assert_no_errno (g_mkdir (dir, 0700));
         g_assert_no_errno (chown (dir, 0, g->gr_gid));
         g_assert_no_errno (chmod (dir, 0770));
         g_autofree char *dest = g_build_filename (dir, "a.bin", NULL);
