@@ -1729,6 +1729,33 @@ bus_client_signals (BusClient *client)
 
 /* ------------------------------------------------------------- teardown */
 
+static guint teardown_failures;
+
+guint
+bus_fixture_teardown_failures (void)
+{
+        return teardown_failures;
+}
+
+/* A failure teardown finds: a message in the test's log (on stderr outside a GLib test, in
+ * xferd-test-sysbus, whose exit status then says so), and the test fails. */
+static void G_GNUC_PRINTF (1, 2)
+teardown_failure (const char *format, ...)
+{
+        g_autofree char *message = NULL;
+        va_list ap;
+
+        va_start (ap, format);
+        message = g_strdup_vprintf (format, ap);
+        va_end (ap);
+        if (g_test_initialized ())
+                g_test_message ("%s", message);
+        else
+                g_printerr ("%s\n", message);
+        teardown_failures++;
+        g_test_fail ();
+}
+
 /* An xferd's end as xferd-test-exec recorded it in fx->exits_dir. */
 typedef struct {
         gboolean ended;
@@ -1869,13 +1896,12 @@ judge_xferd_end (BusFixture *fx, pid_t pid, const XferdEnd *end)
         if (WIFEXITED (end->status) && WEXITSTATUS (end->status) == 0)
                 return;
         if (WIFSIGNALED (end->status))
-                g_test_message ("xferd %d was killed by signal %d (%s); its log (stderr) is in the test's "
-                                "output above", (int) pid, WTERMSIG (end->status),
-                                g_strsignal (WTERMSIG (end->status)));
+                teardown_failure ("xferd %d was killed by signal %d (%s); its log (stderr) is in the test's "
+                                  "output above", (int) pid, WTERMSIG (end->status),
+                                  g_strsignal (WTERMSIG (end->status)));
         else
-                g_test_message ("xferd %d exited with status %d; its log (stderr) is in the test's output "
-                                "above", (int) pid, WEXITSTATUS (end->status));
-        g_test_fail ();
+                teardown_failure ("xferd %d exited with status %d; its log (stderr) is in the test's output "
+                                  "above", (int) pid, WEXITSTATUS (end->status));
 }
 
 enum { XFERD_RUNNING = 1, XFERD_JUDGED };
@@ -1931,9 +1957,8 @@ check_xferd_ends (BusFixture *fx)
 
                 if (GPOINTER_TO_INT (value) != XFERD_RUNNING)
                         continue;
-                g_test_message ("xferd %d did not exit after its bus went away; killing it", (int) pid);
+                teardown_failure ("xferd %d did not exit after its bus went away; killing it", (int) pid);
                 kill (pid, SIGKILL);
-                g_test_fail ();
                 if (wait_xferd_end (fx, pid, &end, poll_deadline (XFERD_EXIT_TIMEOUT_MS)))
                         reap_wrapper (end.wrapper);
         }
@@ -1943,9 +1968,8 @@ check_xferd_ends (BusFixture *fx)
 
                 if (g_hash_table_contains (seen, GINT_TO_POINTER (pid)))
                         continue;
-                g_test_message ("xferd %d has no record in %s: it did not run under xferd-test-exec",
-                                (int) pid, fx->exits_dir);
-                g_test_fail ();
+                teardown_failure ("xferd %d has no record in %s: it did not run under xferd-test-exec",
+                                  (int) pid, fx->exits_dir);
         }
 }
 
@@ -1962,8 +1986,7 @@ bus_fixture_free (BusFixture *fx)
         running = bus_fixture_note_xferd (fx);
         if (running && kill ((pid_t) running, SIGTERM) == 0 &&
             !bus_fixture_wait_xferd_end (fx, (pid_t) running, XFERD_EXIT_TIMEOUT_MS)) {
-                g_test_message ("xferd %u did not exit after SIGTERM", running);
-                g_test_fail ();
+                teardown_failure ("xferd %u did not exit after SIGTERM", running);
         }
         if (fx->subscription)
                 g_dbus_connection_signal_unsubscribe (fx->conn, fx->subscription);

@@ -158,6 +158,9 @@ gboolean bus_fixture_take_xferd_end (BusFixture *fx, pid_t pid, int *status, gui
  * one took yet, takes its end into *status and returns its pid; 0 when none did. For an xferd
  * that is to fail before the test learns its pid (one that cannot start). */
 pid_t bus_fixture_take_xferd_failure (BusFixture *fx, int *status, guint timeout_ms);
+/* How many failures the teardowns of this process found (each also failed its test), for a
+ * program that is no GLib test (xferd-test-sysbus). */
+guint bus_fixture_teardown_failures (void);
 /* Waits for the next time the bus name loses its owner (xferd exited);
  * FALSE on timeout. */
 gboolean bus_fixture_wait_xferd_gone (BusFixture *fx, guint timeout_ms);

@@ -11,7 +11,9 @@
  *   STATE_DIR=<xferd's --state-dir>
  *
  * once the bus is up, then runs until its standard input is closed (or it gets SIGTERM),
- * and then stops the bus and every xferd it activated. Needs root (xferd --system changes
+ * and then stops the bus and every xferd it activated. Exits with status 1 when one of them
+ * ended other than with exit status 0 (a failed assertion, a sanitizer's report, a crash; the
+ * fixture's teardown says which on stderr). Needs root (xferd --system changes
  * to the job owners' identities). XFERD_SOURCE_ROOT names the tree whose
  * data/org.xferd.Transfer1.conf is the policy.
  */
@@ -58,7 +60,7 @@ main (int argc, char **argv)
                 return 1;
         }
 
-        g_autoptr(BusFixture) fx = bus_fixture_new (&options);
+        BusFixture *fx = bus_fixture_new (&options);
         printf ("ADDRESS=%s\nSTATE_DIR=%s\n", fx->address, fx->state_dir);
         fflush (stdout);
 
@@ -74,5 +76,8 @@ main (int argc, char **argv)
         g_source_unref (term);
 
         g_main_loop_run (loop);
-        return 0;
+        g_clear_pointer (&loop, g_main_loop_unref);
+        /* Teardown judges how every xferd ended, and says on stderr what it found wrong. */
+        bus_fixture_free (fx);
+        return bus_fixture_teardown_failures () > 0 ? 1 : 0;
 }

@@ -193,6 +193,9 @@ class Env:
     def __init__(self):
         self.buses_before = autolaunched_buses()
         self.procs = []
+        # xferd-test-sysbus's exit status once stopped: 1 when an xferd it activated ended
+        # other than with status 0 (it says which on stderr).
+        self.bus_status = None
         self.tmp = tempfile.mkdtemp(prefix="xferd-cockpit-")
         os.chmod(self.tmp, 0o755)
         self.passwords = {}
@@ -341,6 +344,8 @@ class Env:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if getattr(self, "bus", None) is not None:
+            self.bus_status = self.bus.returncode
         # cockpit-bridge, with no session bus for the logged-in user, has GLib autolaunch one
         # (dbus-launch), which outlives the session: stop those the test made, and only those.
         for pid in autolaunched_buses() - self.buses_before:
@@ -707,6 +712,10 @@ def main():
                 log(f"no browser log: {ex!r}")
             browser.quit()
         env.stop()
+    if env.bus_status:
+        print(f"# xferd-test-sysbus exited with status {env.bus_status}: an xferd of the test bus did not "
+              "end cleanly (its stderr above says which and how)", flush=True)
+        tap.failed = True
     sys.exit(1 if tap.failed else 0)
 
 
