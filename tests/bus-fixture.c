@@ -1737,8 +1737,9 @@ bus_fixture_teardown_failures (void)
         return teardown_failures;
 }
 
-/* A failure teardown finds: a message in the test's log (on stderr outside a GLib test, in
- * xferd-test-sysbus, whose exit status then says so), and the test fails. */
+/* A failure teardown finds: a message in the test's log (on stderr where GLib would not print it:
+ * outside a GLib test, in xferd-test-sysbus, whose exit status then says so, and in a test's
+ * subprocess, whose stderr the test reads), and the test fails. */
 static void G_GNUC_PRINTF (1, 2)
 teardown_failure (const char *format, ...)
 {
@@ -1748,7 +1749,7 @@ teardown_failure (const char *format, ...)
         va_start (ap, format);
         message = g_strdup_vprintf (format, ap);
         va_end (ap);
-        if (g_test_initialized ())
+        if (g_test_initialized () && !g_test_subprocess ())
                 g_test_message ("%s", message);
         else
                 g_printerr ("%s\n", message);

@@ -6,11 +6,13 @@
  * the ObjectManager announces jobs, and a final job's object is removed
  * (InterfacesRemoved) when its retention ends.
  */
+#include <signal.h>
 #include <string.h>
 
 #include "bus-fixture.h"
 #include "test-cases.h"
 #include "xferd-env.h"
+#include "xferd-process.h"
 
 static gboolean
 name_has_owner (BusFixture *fx)
@@ -196,6 +198,28 @@ test_idle_exit_keeps_jobs (void)
         xferd_assert_no_such_job (env->fx, cancelled_id);
 }
 
+/* The fixture's own reach (review R16): an xferd that ends other than with exit status 0 fails
+ * the test that ran it at teardown, also one the test waited for to go (such a wait used to take
+ * its status and let it go). Here SIGABRT ends it, as a failed assertion on its way out would;
+ * the subprocess's failure is the check. A test that ends xferd on purpose takes that end
+ * instead (xferd_process_kill(), bus_fixture_take_xferd_end()). */
+static void
+test_unclean_end_fails (void)
+{
+        if (g_test_subprocess ()) {
+                g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
+                pid_t pid = xferd_process_start (fx);
+                guint from = fx->signals->len;
+
+                g_assert_no_errno (kill (pid, SIGABRT));
+                g_assert_true (xferd_process_wait_gone (fx, pid, from, WAIT_TIMEOUT_MS));
+                return;
+        }
+        g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+        g_test_trap_assert_failed ();
+        g_test_trap_assert_stderr ("*xferd * was killed by signal 6 (*");
+}
+
 const TestCase test_cases[] = {
         { "/activation/first-call-activates", test_first_call_activates },
         { "/activation/idle-exit-and-reactivation", test_idle_exit_and_reactivation },
@@ -203,5 +227,6 @@ const TestCase test_cases[] = {
         { "/activation/object-manager", test_object_manager },
         { "/activation/retention", test_retention },
         { "/activation/idle-exit-keeps-jobs", test_idle_exit_keeps_jobs },
+        { "/activation/unclean-end-fails", test_unclean_end_fails },
         { NULL, NULL }
 };
