@@ -149,6 +149,8 @@ nginx_temp_paths() {
 # 127.0.0.1:PORT serving WORK/www (sendfile, keep-alive; /slow/ the same files at 128 KiB/s
 # per connection), its files under WORK/nginx; sets nginx_pid and base, and returns once
 # PROBE (a path under www) answers, false (with nginx's log on stderr) when it does not.
+# $XFERD_BENCH_NGINX_EXTRA, when set, is added to the http block (experiments on the server's
+# side, e.g. 'sendfile_max_chunk 256k;').
 bench_nginx() {
   local work=$1 port=$2 probe=$3 i
   mkdir -p "$work/nginx/tmp"
@@ -160,6 +162,7 @@ http {
   access_log off; default_type application/octet-stream;
   sendfile on; tcp_nopush on; tcp_nodelay on;
   keepalive_timeout 65s; keepalive_requests 1000000;
+  ${XFERD_BENCH_NGINX_EXTRA:-}
 $(nginx_temp_paths "$work/nginx/tmp")
   server {
     listen 127.0.0.1:$port;
