@@ -12,9 +12,12 @@
 #include "cpu-gate.h"
 #include "util.h"
 
-/* The futex word: 1 while a close whose time is not up may be in force, else 0. The kernel
- * reads it as a plain int. */
+/* The futex word: 0 while open; else a number that changes at every close and every earlier
+ * deadline, so that a thread about to wait with what it read sees the change (the kernel
+ * compares the word) and looks again. The kernel reads it as a plain int. */
 static atomic_int closed;
+/* The loop's last number for the word (never 0). */
+static int generation;
 static_assert(sizeof(atomic_int) == sizeof(int), "a futex word is an int");
 /* When a closed gate lets the threads go all the same (CLOCK_MONOTONIC, µs). */
 static _Atomic uint64_t until;
@@ -62,6 +65,15 @@ static void futex_wake_all(atomic_int *word) {
 #endif
 }
 
+static int next_generation(void) {
+        generation = generation % INT_MAX + 1;
+        return generation;
+}
+
+static void set_word(int v) {
+        atomic_store_explicit(&closed, v, memory_order_release);
+}
+
 uint64_t cpu_gate_close(uint64_t max_usec) {
         uint64_t u = now_monotonic_usec() + max_usec;
 
@@ -71,12 +83,12 @@ uint64_t cpu_gate_close(uint64_t max_usec) {
         if (n_closes == ELEMENTSOF(closes))
                 return 0;
         closes[n_closes++] = u;
-        /* The deadline first: a thread that sees the gate closed also sees a deadline ahead.
-         * The loop alone closes and opens: nobody changes the two meanwhile. */
+        /* The deadline first: a thread that reads this close's number also reads a deadline
+         * at least as late. The loop alone closes and opens: nobody changes the two meanwhile. */
         if (atomic_load_explicit(&closed, memory_order_relaxed) == 0 ||
             atomic_load_explicit(&until, memory_order_relaxed) < u)
                 atomic_store_explicit(&until, u, memory_order_relaxed);
-        atomic_store_explicit(&closed, 1, memory_order_release);
+        set_word(next_generation());
         return u;
 }
 
@@ -96,11 +108,13 @@ void cpu_gate_open(uint64_t close) {
                 if (closes[i] > now && closes[i] > live)
                         live = closes[i];
         if (live == 0) {
-                atomic_store_explicit(&closed, 0, memory_order_release);
+                set_word(0);
                 futex_wake_all(&closed);
         } else if (live < atomic_load_explicit(&until, memory_order_relaxed)) {
-                /* Those asleep wait for the later deadline: they look again. */
+                /* Those asleep wait for the later deadline: they look again, and so does one
+                 * about to wait with it (the word changed). */
                 atomic_store_explicit(&until, live, memory_order_relaxed);
+                set_word(next_generation());
                 futex_wake_all(&closed);
         }
 }
@@ -117,8 +131,9 @@ void cpu_gate_pass(void) {
                         .tv_sec = (time_t) ((u - now) / USEC_PER_SEC),
                         .tv_nsec = (long) ((u - now) % USEC_PER_SEC) * 1000,
                 };
-                /* Back at once when the word is no longer v (an open), when woken, or when the
-                 * time is up: this thread looks at the gate again either way. */
+                /* Back at once when the word is no longer v (an open, a close, an earlier
+                 * deadline), when woken, or when the time is up: this thread looks at the gate
+                 * again either way. */
                 futex_wait(&closed, v, &left);
         }
 }

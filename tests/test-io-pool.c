@@ -564,7 +564,7 @@ test_sched (void)
  * its thread asleep; the last open lets it run. The thread that closed the gate passes it. A
  * close whose time is up holds nobody, whatever an earlier close's was, and a close never
  * undone (an unlink that hangs) holds nobody once its time is up: the next close's open lets
- * its waiters go. The gate is closed for ten times what a wait of the test may take, so that a
+ * its waiters go; an open that leaves an earlier deadline lets them go at that one. The gate is closed for ten times what a wait of the test may take, so that a
  * missing wake-up or a deadline left from before fails the test's own bound. */
 static void
 test_gated (void)
@@ -616,6 +616,20 @@ test_gated (void)
         wait_threads_sleep ();
         g_assert_cmpuint (k.runs, ==, 0);
         g_assert_cmpuint (cpu_gate_closed (), ==, 2);
+        cpu_gate_open (b);
+        fixture_drain (f);
+        g_assert_cmpuint (k.runs, ==, 1);
+        cpu_gate_open (a);
+        g_assert_cmpuint (cpu_gate_closed (), ==, 0);
+
+        /* Two closes left, the later one undone first: the task goes at the earlier one's
+         * end (1 s), not at the undone one's (ten timeouts). */
+        a = cpu_gate_close (USEC_PER_SEC);
+        b = cpu_gate_close (10 * TIMEOUT_USEC);
+        task_init (&k, &f->done_calls);
+        io_pool_submit (f->pool, &k.task);
+        wait_threads_sleep ();
+        g_assert_cmpuint (k.runs, ==, 0);
         cpu_gate_open (b);
         fixture_drain (f);
         g_assert_cmpuint (k.runs, ==, 1);
