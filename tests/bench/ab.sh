@@ -20,21 +20,26 @@
 #                   over and over without (plain) or with (sum) a checksum, or with one from a
 #                   resume at its half (prefix: suspended once the file holds half, then resumed,
 #                   the half held hashed from byte 0 while the rest arrives, as run.sh's row);
-#                   with --floor echo|ping, a floor beside it: before each Cancel the same
-#                   client makes a call that does no work, timed apart (its own p50/p90/p99;
+#                   with --floor echo|ping, a floor beside it: before every other Cancel the
+#                   same client makes a call that does no work, timed apart (its own
+#                   p50/p90/p99, and the Cancels' p99 with and without that call before them;
 #                   $XFERD_BENCH_FLOOR_LATENCIES as $XFERD_BENCH_LATENCIES: every call's ms
-#                   appended to that file): echo, to a service that answers at once
-#                   (xferd-bench echo-serve, no signal); ping, a Peer.Ping to xferd, which its
-#                   loop answers before any handler of xferd's
-#   --case floor    the floor beside a GiB: 200 calls (3 ms apart) to a service that answers at
-#                   once (xferd-bench echo-serve) while the --mib file is downloaded from the
-#                   same nginx over and over, each round by curl (--background plain: `curl -o`;
-#                   sum: `curl | tee FILE | sha256sum`, hashed as written), copied by `dd
-#                   conv=fdatasync` from the page cache (the disk's part alone), and then by each
-#                   build's xferd as the Cancel case's background (checked under sum; never
-#                   completed, so no final sync; started again when done); nothing else runs:
-#                   no Cancel loop, no other transfer; $XFERD_BENCH_FLOOR_LATENCIES as for --floor,
-#                   with .curl, .dd and .xferd-N (the N-th build) after the name
+#                   appended to that file, its n-th line beside the 2n-th Cancel of the run):
+#                   echo, to a service that answers at once (xferd-bench echo-serve, no signal:
+#                   the bus and the CPUs); ping, a Peer.Ping to xferd (the same, and xferd's
+#                   loop as it is: sd-bus answers it past xferd's bus filters, without a method
+#                   handler of xferd's)
+#   --case floor    the floor beside a GiB: 200 calls (each followed by 3 ms) to a service that
+#                   answers at once (xferd-bench echo-serve) while the --mib file is downloaded
+#                   from the same nginx over and over by curl (--background plain, the default:
+#                   `curl -o`; sum: `curl | tee FILE | sha256sum`, hashed as written; tee 10 nice
+#                   levels down and sha256sum in SCHED_IDLE, as xferd's writers and hashing),
+#                   copied by `dd conv=fdatasync` from the page cache (the disk's part alone, 10
+#                   nice levels down), and by each build's xferd as the Cancel case's background
+#                   (checked under sum; never completed, so no final sync; started again when
+#                   done), the order turning every round; nothing else runs: no Cancel loop, no
+#                   other transfer; the bus's CPU over the calls; $XFERD_BENCH_FLOOR_LATENCIES as
+#                   for --floor, with .curl, .dd and .xferd-N (the N-th build) after the name
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU, its
@@ -103,6 +108,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ ${#builds[@]} -ge 1 ]] || { echo "ab.sh: no build directory given (try --help)" >&2; exit 2; }
 [[ -n $jobs ]] || { jobs=100000; [[ $case == small ]] && jobs=1000; }
+[[ $case != floor || $background != prefix ]] || { echo "ab.sh: --case floor takes --background plain or sum" >&2; exit 2; }
+[[ -z $floor || $case == cancel ]] || { echo "ab.sh: --floor is for --case cancel" >&2; exit 2; }
 
 log() { printf '[ab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'ab.sh: %s\n' "$*" >&2; exit 1; }
@@ -117,10 +124,21 @@ xferd_stop() {
   stop_pid "$(cat "$work/xferd.pid")" 10
   rm -f "$work/xferd.pid"
 }
+floor_lpid=
+floor_loop_stop() {  # the background loop of the floor case and what it runs
+  [[ -n $floor_lpid ]] || return 0
+  [[ -z $work ]] || touch "$work/floor-stop" 2>/dev/null || true
+  pkill -P "$floor_lpid" 2>/dev/null || true
+  kill "$floor_lpid" 2>/dev/null || true
+  pkill -P "$floor_lpid" 2>/dev/null || true
+  wait "$floor_lpid" 2>/dev/null || true
+  floor_lpid=
+}
 cleanup() {
   local status=$?
   trap - EXIT
   set +e
+  floor_loop_stop
   xferd_stop
   stop_pid "$bus_pid" 5
   stop_pid "$nginx_pid" 5
@@ -255,12 +273,8 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
     args=(--count 20 --samples 200 --background "$base/big" --checksum "$([[ $background == plain ]] && echo none || echo "$big_sum")")
     [[ $background == prefix ]] && args+=(--resume-at "$((mib * 1024 * 1024 / 2))")
   fi
-  local epid= cpid=
   if [[ $floor == echo ]]; then
-    coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho; }
-    cpid=$echo_serve_PID
-    read -r epid <&"${echo_serve[0]}"
-    epid=${epid#ready=}
+    echo_start
     args+=(--service org.xferd.BenchEcho)
   fi
   [[ $floor == ping ]] && args+=(--service org.xferd.Transfer1)
@@ -268,70 +282,60 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
   out=$("$bench" cancel "${args[@]}" --url "$base/slow/big" --dir "$work/dl") ||
     die "$b: the Cancel case failed: $out"
   w1=$(waited "$xpid")
-  if [[ -n $epid ]]; then
-    stop_pid "$epid" 5
-    wait "$cpid" 2>/dev/null || true
-  fi
+  echo_stop
   [[ -z $floor ]] ||
-    echo "$b: the floor beside it ($([[ $floor == echo ]] && echo "a call to a service that answers at once" || echo "xferd's Peer.Ping")):" \
-         "p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms, p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms"
+    echo "$b: the floor beside it, before every other Cancel ($([[ $floor == echo ]] && echo "a call to a service that answers at once" || echo "xferd's Peer.Ping")):" \
+         "p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms, p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms;" \
+         "Cancel p99 with it before $(kv floored_p99_ms "$out") ms, without $(kv bare_p99_ms "$out") ms"
   res[$b]+="$(kv p99_ms "$out") "
   echo "$b: Cancel p50 $(kv p50_ms "$out") ms, p90 $(kv p90_ms "$out") ms, p99 $(kv p99_ms "$out") ms," \
        "max $(kv max_ms "$out") ms, left $(kv leftovers "$out")$([[ -n $background ]] && echo ", background restarts $(kv background_restarts "$out")");" \
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"
 }
 
-# floor_beside TOOL TAG: one line; the echo floor while TOOL (curl, dd, or a build's xferctl and
-# xferd) downloads the big file over and over, hashed as it comes with --background sum; the
-# calls' times go to $XFERD_BENCH_FLOOR_LATENCIES.TAG when that is set.
+# floor_beside TOOL TAG: one line; the echo floor while TOOL (curl, dd, or a build's xferd)
+# downloads the big file over and over, hashed as it comes with --background sum; the calls'
+# times go to $XFERD_BENCH_FLOOR_LATENCIES.TAG when that is set.
 floor_beside() {
-  local tool=$1 out epid cpid lpid= sum_opt=() label
+  local tool=$1 out bg_opt=() label
   fresh_dl
-  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho; }
-  cpid=$echo_serve_PID
-  read -r epid <&"${echo_serve[0]}"
-  epid=${epid#ready=}
+  echo_start
   rm -f "$work/floor-stop"
+  # The loops end by themselves once the directory is gone (the script died) or told to.
   if [[ $tool == curl && $background == sum ]]; then
     label="curl | tee | sha256sum"
-    (while [[ ! -e $work/floor-stop ]]; do curl -sf "$base/big" | tee "$work/dl/big" | sha256sum >/dev/null; done) 2>/dev/null &
-  elif [[ $tool == dd ]]; then
-    label="dd conv=fdatasync (the disk's part alone, from the page cache, no hash)"
-    (while [[ ! -e $work/floor-stop ]]; do dd if="$work/www/big" of="$work/dl/big" bs=1M conv=fdatasync status=none; done) 2>/dev/null &
+    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
+       curl -sf "$base/big" | nice -n 10 tee "$work/dl/big" | chrt -i 0 sha256sum >/dev/null || sleep 0.1; done) 2>/dev/null &
+    floor_lpid=$!
   elif [[ $tool == curl ]]; then
     label="curl -o"
-    (while [[ ! -e $work/floor-stop ]]; do curl -sf -o "$work/dl/big" "$base/big"; done) 2>/dev/null &
+    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do curl -sf -o "$work/dl/big" "$base/big" || sleep 0.1; done) 2>/dev/null &
+    floor_lpid=$!
+  elif [[ $tool == dd ]]; then
+    label="dd conv=fdatasync (the disk's part alone, from the page cache, no hash)"
+    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
+       nice -n 10 dd if="$work/www/big" of="$work/dl/big" bs=1M conv=fdatasync status=none || sleep 0.1; done) 2>/dev/null &
+    floor_lpid=$!
   else
     # xferd downloads it as in the Cancel case (never completed: no final sync; restarted when
     # done), without the Cancels and the other transfers.
     xferd_fresh "$tool"
     label="xferd of $tool, $([[ $background == sum ]] && echo "checked" || echo "unchecked") (as the Cancel case's background)"
-    sum_opt=(--background "$base/big" --dir "$work/dl" --checksum "$([[ $background == sum ]] && echo "$big_sum" || echo none)")
+    bg_opt=(--background "$base/big" --dir "$work/dl" --checksum "$([[ $background == sum ]] && echo "$big_sum" || echo none)")
   fi
-  lpid=$!
-  [[ $tool == curl || $tool == dd ]] || lpid=
-  # Under way: the file is growing (xferd-bench waits for its own background).
-  for ((i = 0; i < 300 && ${#sum_opt[@]} == 0; i++)); do [[ -n $(find "$work/dl" -type f -size +1M 2>/dev/null | head -n1) ]] && break; sleep 0.01; done
-  local bt0 bt1 w0 w1
-  read -r _ bt0 < <(ticks "$bus_pid")
-  w0=$(date +%s%N)
+  if [[ -n $floor_lpid ]]; then  # under way: the file is growing (xferd-bench waits for its own)
+    for ((i = 0; i < 300; i++)); do [[ -n $(find "$work/dl" -type f -size +1M 2>/dev/null | head -n1) ]] && break; sleep 0.01; done
+    ((i < 300)) || die "$label did not start downloading"
+  fi
   out=$(XFERD_BENCH_FLOOR_LATENCIES=${XFERD_BENCH_FLOOR_LATENCIES:+$XFERD_BENCH_FLOOR_LATENCIES.$2} \
-          "$bench" floor --service org.xferd.BenchEcho --samples 200 "${sum_opt[@]}") || die "the floor case failed: $out"
-  w1=$(date +%s%N)
-  read -r _ bt1 < <(ticks "$bus_pid")
-  touch "$work/floor-stop"
-  if [[ -n $lpid ]]; then
-    pkill -P "$lpid" 2>/dev/null || true
-    wait "$lpid" 2>/dev/null || true
-  else
-    xferd_stop
-  fi
-  stop_pid "$epid" 5
-  wait "$cpid" 2>/dev/null || true
+          "$bench" floor --service org.xferd.BenchEcho --samples 200 --pid "$bus_pid" "${bg_opt[@]}") ||
+    die "the floor case failed: $out"
+  if [[ -n $floor_lpid ]]; then floor_loop_stop; else xferd_stop; fi
+  echo_stop
   res[floor $tool]+="$(kv floor_p99_ms "$out") "
   echo "the floor beside $label: p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms," \
-       "p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms; $bus_name's CPU meanwhile" \
-       "$(calc "($bt1 - $bt0) * 1000 / $clk_tck" 0) ms in $(calc "($w1 - $w0) / 1000000" 0) ms"
+       "p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms; $bus_name's CPU over the calls" \
+       "$(kv floor_bus_cpu_ms "$out") ms in $(kv floor_wall_ms "$out") ms"
 }
 
 # The small case's download directories stay until the end: deleting many files right before a
@@ -495,22 +499,35 @@ run_create() {  # BUILD → one line; res[BUILD] += jobs a second, res_cpu[BUILD
        "$bus_name $bus µs, client $cus µs"
 }
 
+# echo_start [ARGS]: xferd-bench echo-serve on the bench's bus (echo_pid), or the script dies.
+echo_pid= echo_cpid=
+echo_start() {
+  local line
+  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho "$@"; }
+  echo_cpid=$echo_serve_PID
+  { read -r -t 10 line <&"${echo_serve[0]}" && [[ $line == ready=* ]]; } 2>/dev/null ||
+    die "echo-serve did not start"
+  echo_pid=${line#ready=}
+}
+echo_stop() {
+  [[ -n $echo_pid ]] && stop_pid "$echo_pid" 5
+  [[ -n $echo_cpid ]] && { wait "$echo_cpid" 2>/dev/null || true; }
+  echo_pid= echo_cpid=
+}
+
 # The bus's floor: the same calls to a trivial service (xferd-bench echo-serve) that answers
 # at once after K signals of JobNew's shape, or ("contract") after the contract's two signals
 # of a new job in xferd's shapes and sizes (InterfacesAdded, JobNew).
 run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echoK] += µs a call
   local k=$1 out bt0 bt1 epid bus what=(--signals "$1")
   [[ $k == contract ]] && what=(--contract)
-  coproc echo_serve { exec "$bench" echo-serve --name org.xferd.BenchEcho "${what[@]}"; }
-  local cpid=$echo_serve_PID
-  read -r epid <&"${echo_serve[0]}"
-  epid=${epid#ready=}
+  echo_start "${what[@]}"
+  epid=$echo_pid
   read -r _ bt0 < <(ticks "$bus_pid")
   out=$("$bench" create --count "$jobs" --window "$window" --service org.xferd.BenchEcho --url "$base/slow/big" --dir "$work/dl" \
           --pid "$epid") || die "the echo service failed: $out"
   read -r _ bt1 < <(ticks "$bus_pid")
-  stop_pid "$epid" 5
-  wait "$cpid" 2>/dev/null || true
+  echo_stop
   bus=$(calc "($bt1 - $bt0) * 1000000 / $clk_tck / $jobs" 1)
   res[echo$k]+="$(kv rate "$out") "
   res_create_bus[echo$k]+="$bus "
@@ -524,7 +541,9 @@ log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name$([[ $case
 n=${#builds[@]}
 for ((r = 0; r < rounds; r++)); do
   if [[ $case == floor ]]; then
-    for tool in curl dd "${builds[@]}"; do
+    tools=(curl dd "${builds[@]}")
+    for ((j = 0; j < ${#tools[@]}; j++)); do  # the order turns every round
+      tool=${tools[(j + r) % ${#tools[@]}]}
       printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
       tag=$tool
       for ((k = 0; k < n; k++)); do [[ $tool == "${builds[k]}" ]] && tag=xferd-$k; done

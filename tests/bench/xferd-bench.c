@@ -18,16 +18,20 @@
  *       so the bytes held are hashed from byte 0 while the rest arrives); when it ends, its file goes and it starts again,
  *       so that every one of the S Cancels is timed while one runs; with $XFERD_BENCH_LATENCIES
  *       set to a file, each Cancel's time (ms) is appended to it, a line each;
- *       with --service NAME (an echo-serve): before each Cancel the same client calls NAME's
- *       Download, timed apart (floor_*; $XFERD_BENCH_FLOOR_LATENCIES as above): the bus's
- *       round trip to a service that does nothing, on the same CPUs at the same moments; with
- *       xferd's own name (org.xferd.Transfer1) a Peer.Ping instead, which xferd's loop answers
- *       without any work of xferd's
- *   xferd-bench floor     --service NAME [--samples S] [--gap-us G]
+ *       with --service NAME (an echo-serve): before every other Cancel the same client calls
+ *       NAME's Download, timed apart (floor_*; $XFERD_BENCH_FLOOR_LATENCIES as above, one line
+ *       per even-numbered Cancel): the bus's round trip to a service that does nothing, on the
+ *       same CPUs at the same moments; with xferd's own name (org.xferd.Transfer1) a Peer.Ping
+ *       instead, which xferd's loop answers past its bus filters, without a method handler of
+ *       xferd's; the Cancels with and without the call before them are reported apart
+ *       (floored_p99_ms, bare_p99_ms), the control for what that call does to them
+ *   xferd-bench floor     --service NAME [--samples S] [--gap-us G] [--pid BUSPID]
  *                         [--background URL --checksum SUM|none --dir DIR]
- *       S calls that do no work (as cancel's --service), G µs apart (default 3000, about a
- *       Cancel's round of the cancel command), timed: floor_* as there; with --background
- *       while xferd downloads URL into DIR as cancel's --background (no other transfer)
+ *       S calls that do no work (as cancel's --service), each followed by a pause of G µs
+ *       (default 3000, about a Cancel's round of the cancel command), timed: floor_* as there;
+ *       with --pid the bus's CPU over the calls (floor_bus_cpu_ms, floor_wall_ms); with
+ *       --background while xferd downloads URL into DIR as cancel's --background (no other
+ *       transfer; looked at every 50th call, restarted when done)
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
  *       N jobs of one file each: CreateJob + AddFile (suspended), or with --queued one
  *       Download call each (queued: the caller keeps MaxBackgroundTransfers low)
@@ -724,6 +728,8 @@ static char *background_start(sd_bus *bus, const Background *bg, const char *dir
 /* Appends each value (ms) to the file named by $var, a line each. */
 static void dump_latencies(const char *var, const double *lat, unsigned n) {
         const char *dump = getenv(var);
+        if (dump && !*dump)
+                dump = NULL;  /* set to nothing: not asked for */
         FILE *f = dump ? fopen(dump, "ae") : NULL;
         if (dump && !f)
                 fprintf(stderr, "xferd-bench: cannot append to %s: %s\n", dump, strerror(errno));
@@ -734,7 +740,8 @@ static void dump_latencies(const char *var, const double *lat, unsigned n) {
 }
 
 /* One call that does no work, timed (ms): the echo service's Download, or with xferd's own
- * name a Peer.Ping, which sd-bus answers in xferd's loop before any handler of xferd's. */
+ * name a Peer.Ping, which sd-bus answers in xferd's loop past xferd's bus filters, without a
+ * method handler of xferd's. */
 static double floor_call(sd_bus *bus, const char *service) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         bool ping = strcmp(service, BUS_NAME) == 0;
@@ -754,23 +761,52 @@ static void print_floor(double *flat, unsigned n) {
                percentile(flat, n, 90), percentile(flat, n, 99), flat[n - 1]);
 }
 
+/* utime + stime of a process, in clock ticks (0 when unreadable). */
+static uint64_t proc_ticks(pid_t pid) {
+        char path[64], buf[1024];
+        unsigned long long ut = 0, st = 0;
+        FILE *f;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return 0;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        /* After the command's closing parenthesis: state is field 3, utime 14, stime 15. */
+        char *p = strrchr(buf, ')');
+        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+                return 0;
+        return ut + st;
+}
+
 /* Calls that do no work, gap_us apart, with nothing of the bench's own between them; with a
  * background, while xferd downloads it as cancel's --background does (restarted when done). */
 static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, const Background *bg,
-                     const char *dir) {
+                     const char *dir, pid_t bus_pid) {
         sd_bus *bus = bus_open();
         double *flat = calloc(samples, sizeof *flat);
         char *background = NULL;
         unsigned restarts = 0;
 
-        if (!flat || samples == 0)
-                die("no samples", -ENOMEM);
+        if (samples == 0) {
+                fprintf(stderr, "xferd-bench: floor needs --samples 1 or more\n");
+                exit(2);
+        }
+        if (!flat)
+                die("cannot allocate the samples", -ENOMEM);
         if (bg->url) {
                 background = background_start(bus, bg, dir);
                 free(wait_transferring(bus, background));
         }
+        /* The bus's CPU over the samples alone, not the background's start. */
+        uint64_t ticks0 = bus_pid > 0 ? proc_ticks(bus_pid) : 0;
+        double w0 = now_s();
         for (unsigned s = 0; s < samples; s++) {
-                if (background && !job_active(bus, background)) {
+                /* Every 50th sample only (150 ms and more apart): a call to xferd before each
+                 * would be in the floor that curl's and dd's rows do not have. */
+                if (background && s % 50 == 49 && !job_active(bus, background)) {
                         (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
                         free(background);
                         background = background_start(bus, bg, dir);
@@ -779,6 +815,10 @@ static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, con
                 flat[s] = floor_call(bus, service);
                 usleep(gap_us);
         }
+        if (bus_pid > 0)
+                printf("floor_bus_cpu_ms=%.0f\nfloor_wall_ms=%.0f\n",
+                       (double) (proc_ticks(bus_pid) - ticks0) * 1000.0 / (double) sysconf(_SC_CLK_TCK),
+                       (now_s() - w0) * 1000.0);
         if (background) {
                 printf("background_restarts=%u\n", restarts);
                 (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
@@ -824,8 +864,10 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
                 unsigned k = s % count;
                 struct stat st;
 
-                if (floor_service)
-                        flat[s] = floor_call(bus, floor_service);
+                /* Before every other Cancel only: the Cancels without one are the control for
+                 * what the call before does to the Cancel. */
+                if (floor_service && s % 2 == 0)
+                        flat[s / 2] = floor_call(bus, floor_service);
                 double t0 = now_s();
                 r = sd_bus_call_method(bus, BUS_NAME, jobs[k], JOB_IFACE, "Cancel", &e, NULL, "");
                 double t1 = now_s();
@@ -861,8 +903,26 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
         /* Every Cancel's time, one a line, for figures pooled over rounds. */
         dump_latencies("XFERD_BENCH_LATENCIES", lat, samples);
         if (floor_service) {
-                dump_latencies("XFERD_BENCH_FLOOR_LATENCIES", flat, samples);
-                print_floor(flat, samples);
+                unsigned n_floor = (samples + 1) / 2, n_bare = samples / 2;
+                double *floored = calloc(n_floor, sizeof *floored), *bare = calloc(n_bare + 1, sizeof *bare);
+                if (!floored || !bare)
+                        die("cannot split the Cancels", -ENOMEM);
+                for (unsigned i = 0; i < samples; i++) {
+                        if (i % 2 == 0)
+                                floored[i / 2] = lat[i];
+                        else
+                                bare[i / 2] = lat[i];
+                }
+                dump_latencies("XFERD_BENCH_FLOOR_LATENCIES", flat, n_floor);
+                print_floor(flat, n_floor);
+                qsort(floored, n_floor, sizeof *floored, cmp_double);
+                printf("floored_p99_ms=%.3f\n", percentile(floored, n_floor, 99));
+                if (n_bare > 0) {
+                        qsort(bare, n_bare, sizeof *bare, cmp_double);
+                        printf("bare_p99_ms=%.3f\n", percentile(bare, n_bare, 99));
+                }
+                free(floored);
+                free(bare);
         }
 
         qsort(lat, samples, sizeof *lat, cmp_double);
@@ -1309,7 +1369,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "cancel") == 0 && count && url && dir)
                 return cmd_cancel(count, samples, url, dir, &bg, service_given ? service : NULL);
         if (strcmp(cmd, "floor") == 0 && service_given)
-                return cmd_floor(service, samples, gap_us, &bg, dir ? dir : "/var/tmp");
+                return cmd_floor(service, samples, gap_us, &bg, dir ? dir : "/var/tmp", dpid);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
                 return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)
