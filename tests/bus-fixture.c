@@ -1907,8 +1907,8 @@ judge_xferd_end (BusFixture *fx, pid_t pid, const XferdEnd *end)
 
 enum { XFERD_RUNNING = 1, XFERD_JUDGED };
 
-/* Once the bus is gone: waits for every xferd it started (the wrapper wrote each one's record
- * when it started it) to end, and judges each end. One still running after
+/* Once the bus is gone: waits for every xferd it started (each one has its record from before
+ * it ran) to end, and judges each end. One still running after
  * XFERD_EXIT_TIMEOUT_MS is killed, and the test fails. A directory read while a record is
  * renamed into place may miss that name, so the directory is read again until a reading finds
  * no name it had not judged and every xferd seen running has ended. */

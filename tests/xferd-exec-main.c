@@ -10,7 +10,7 @@
  * before teardown took its status and let it go. The record is the file DIR/PID (PID the
  * child's), one line:
  *
- *   running WRAPPER_PID      from the fork on
+ *   running WRAPPER_PID      from before PROGRAM runs (the child writes it before its exec)
  *   exited CODE WRAPPER_PID  once the child exited with CODE
  *   killed SIGNO WRAPPER_PID once a signal ended it
  *
@@ -122,7 +122,7 @@ main (int argc, char **argv)
         const char *dir;
         char text[64];
         int status = 0, r;
-        pid_t child;
+        pid_t wrapper, child;
 
         if (argc < 3) {
                 fprintf (stderr, "usage: xferd-test-exec DIR PROGRAM [ARG...]\n");
@@ -142,12 +142,24 @@ main (int argc, char **argv)
                 return EXIT_SETUP;
         }
 
+        wrapper = getpid ();
         child = fork ();
         if (child < 0) {
                 perror ("xferd-test-exec: fork");
                 return EXIT_SETUP;
         }
         if (child == 0) {
+                /* The record is there before PROGRAM runs, so that a test that finds no record
+                 * of a pid knows that it never ran under the wrapper. Without a record the test
+                 * would miss how PROGRAM ends: it must not run at all (the wrapper then records
+                 * this exit status). */
+                snprintf (text, sizeof text, "running %d\n", (int) wrapper);
+                r = write_record (dir, getpid (), text);
+                if (r < 0) {
+                        fprintf (stderr, "xferd-test-exec: cannot record %d in %s: %s\n", (int) getpid (), dir,
+                                 strerror (-r));
+                        _exit (EXIT_SETUP);
+                }
                 (void) sigaction (SIGCHLD, &old_chld, NULL);
                 (void) sigprocmask (SIG_SETMASK, &old_mask, NULL);
                 execv (argv[2], argv + 2);
@@ -155,15 +167,6 @@ main (int argc, char **argv)
                 _exit (EXIT_SETUP);
         }
 
-        snprintf (text, sizeof text, "running %d\n", (int) getpid ());
-        r = write_record (dir, child, text);
-        if (r < 0) {
-                /* The test would miss how it ends: it must not run at all. */
-                fprintf (stderr, "xferd-test-exec: cannot record %d in %s: %s\n", (int) child, dir, strerror (-r));
-                (void) kill (child, SIGKILL);
-                (void) waitpid (child, NULL, 0);
-                return EXIT_SETUP;
-        }
         drop_descriptors ();
 
         for (;;) {
