@@ -8,6 +8,7 @@
  */
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bus-fixture.h"
 #include "test-cases.h"
@@ -202,15 +203,26 @@ test_idle_exit_keeps_jobs (void)
  * the test that ran it at teardown, also one the test waited for to go (such a wait used to take
  * its status and let it go). Here SIGABRT ends it, as a failed assertion on its way out would;
  * the subprocess's failure is the check. A test that ends xferd on purpose takes that end
- * instead (xferd_process_kill(), bus_fixture_take_xferd_end()). */
+ * instead (xferd_process_kill(), bus_fixture_take_xferd_end()). No core of xferd is left where
+ * cores are on (ulimit -c, core_pattern, systemd-coredump): the subprocess's limit is 0 before
+ * the bus starts (GLib's g_test_init() sets it in a test subprocess too, but says so nowhere),
+ * dbus-daemon and xferd inherit it, and the case checks that xferd has it. */
 static void
 test_unclean_end_fails (void)
 {
         if (g_test_subprocess ()) {
-                g_autoptr(BusFixture) fx = bus_fixture_new (NULL);
-                pid_t pid = xferd_process_start (fx);
-                guint from = fx->signals->len;
+                const struct rlimit no_core = { 0, 0 };
+                g_autoptr(BusFixture) fx = NULL;
+                struct rlimit core;
+                guint from;
+                pid_t pid;
 
+                g_assert_no_errno (setrlimit (RLIMIT_CORE, &no_core));
+                fx = bus_fixture_new (NULL);
+                pid = xferd_process_start (fx);
+                from = fx->signals->len;
+                g_assert_no_errno (prlimit (pid, RLIMIT_CORE, NULL, &core));
+                g_assert_cmpuint (core.rlim_cur, ==, 0);
                 g_assert_no_errno (kill (pid, SIGABRT));
                 g_assert_true (xferd_process_wait_gone (fx, pid, from, WAIT_TIMEOUT_MS));
                 return;
