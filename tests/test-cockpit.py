@@ -55,6 +55,9 @@ SLOW_RATE = 256 * 1024            # bytes/s of the throttled files
 SLOW_SIZE = 24 * 1024 * 1024      # ~96 s at that rate (the jobs that may finish keep their
                                   # files until Complete: auto-complete off, so they stay listed)
 WAIT = 30                         # seconds any one condition may take
+BUS_STOP = 40                     # seconds xferd-test-sysbus may take to stop: its teardown gives
+                                  # xferd 10 s after SIGTERM, the bus's xferds 10 s to end once it
+                                  # is gone and one it kills 10 s more (bus-fixture.c)
 
 ci = os.environ.get("CI") == "true"
 
@@ -335,15 +338,18 @@ class Env:
         for proc in reversed(self.procs):
             if proc.poll() is not None:
                 continue
-            if proc is getattr(self, "bus", None):
+            is_bus = proc is getattr(self, "bus", None)
+            if is_bus:
                 proc.stdin.close()      # it stops the bus and xferd itself
             else:
                 proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=BUS_STOP if is_bus else 15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+                if is_bus:
+                    log(f"xferd-test-sysbus did not stop within {BUS_STOP} s: killed")
         if getattr(self, "bus", None) is not None:
             self.bus_status = self.bus.returncode
         # cockpit-bridge, with no session bus for the logged-in user, has GLib autolaunch one
@@ -712,7 +718,11 @@ def main():
                 log(f"no browser log: {ex!r}")
             browser.quit()
         env.stop()
-    if env.bus_status:
+    if env.bus_status is not None and env.bus_status < 0:
+        print(f"# xferd-test-sysbus was killed by signal {-env.bus_status}: how the xferds of the test bus "
+              "ended was not judged", flush=True)
+        tap.failed = True
+    elif env.bus_status:
         print(f"# xferd-test-sysbus exited with status {env.bus_status}: an xferd of the test bus did not "
               "end cleanly (its stderr above says which and how)", flush=True)
         tap.failed = True
