@@ -1859,32 +1859,67 @@ bus_fixture_take_xferd_failure (BusFixture *fx, int *status, guint timeout_ms)
         return 0;
 }
 
-/* Reaps the wrapper of an xferd that ended, if it became our child (the fixture is a
- * subreaper: its bus was gone first); anything but a zombie xferd-test-exec of ours is left
- * alone, so that no other child's status is taken. */
+typedef enum {
+        PROC_OTHER,             /* gone, not the test's child, or of another name */
+        PROC_OURS,              /* the test's child */
+        PROC_OURS_ENDED,        /* the test's child, ended and not yet reaped */
+} ProcState;
+
+/* What /proc says of pid, a process named comm. An orphan becomes the test's child (the fixture
+ * is a subreaper); the test reaps only such a one, so that no other child's status is taken. */
+static ProcState
+proc_state (pid_t pid, const char *comm)
+{
+        g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+        g_autofree char *named = g_strdup_printf (" (%s) ", comm);
+        g_autofree char *stat = NULL;
+        const char *comm_end;
+        char state;
+        int ppid;
+
+        if (!g_file_get_contents (path, &stat, NULL, NULL))
+                return PROC_OTHER;
+        comm_end = strrchr (stat, ')');
+        if (!comm_end || !strstr (stat, named) || sscanf (comm_end + 1, " %c %d", &state, &ppid) != 2 ||
+            ppid != getpid ())
+                return PROC_OTHER;
+        return state == 'Z' ? PROC_OURS_ENDED : PROC_OURS;
+}
+
+/* Reaps the wrapper of an xferd that ended, if it became our child (its bus was gone first). */
 static void
 reap_wrapper (pid_t wrapper)
 {
-        g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) wrapper);
         gint64 deadline = poll_deadline (XFERD_EXIT_TIMEOUT_MS);
 
         do {
-                g_autofree char *stat = NULL;
-                const char *comm_end;
-                char state;
-                int ppid;
-
-                if (!g_file_get_contents (path, &stat, NULL, NULL))
-                        return;         /* gone: the bus reaped it */
-                comm_end = strrchr (stat, ')');
-                if (!comm_end || !strstr (stat, " (xferd-test-exec) ") ||
-                    sscanf (comm_end + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid ())
-                        return;         /* not ours */
-                if (state == 'Z') {
+                switch (proc_state (wrapper, "xferd-test-exec")) {
+                case PROC_OTHER:
+                        return;         /* gone (the bus reaped it), or not ours */
+                case PROC_OURS_ENDED:
                         (void) waitpid (wrapper, NULL, WNOHANG);
                         return;
+                case PROC_OURS:
+                        break;
                 }
         } while (poll_again (deadline, 10));
+}
+
+/* An xferd whose wrapper is gone (killed: nothing in the tree does that) stays `running` in
+ * its record and is our child: once it has ended, reaps it and gives its own status as its end,
+ * and the test fails. FALSE while it runs, or when it is not ours. */
+static gboolean
+reap_orphaned_xferd (pid_t pid, XferdEnd *end)
+{
+        g_autofree char *comm = g_path_get_basename (xferd_binary ());
+        int status;
+
+        comm[MIN (strlen (comm), 15)] = '\0';        /* /proc's name is at most 15 bytes */
+        if (proc_state (pid, comm) != PROC_OURS_ENDED || waitpid (pid, &status, WNOHANG) != pid)
+                return FALSE;
+        teardown_failure ("xferd %d ran on after its xferd-test-exec %d was gone", (int) pid, (int) end->wrapper);
+        *end = (XferdEnd) { .ended = TRUE, .status = status };
+        return TRUE;
 }
 
 /* Fails the test when xferd pid ended other than with exit status 0, unless the test took
@@ -1937,7 +1972,7 @@ check_xferd_ends (BusFixture *fx)
                             GPOINTER_TO_INT (g_hash_table_lookup (seen, GINT_TO_POINTER (pid))) == XFERD_JUDGED)
                                 continue;
                         again = TRUE;
-                        if (!read_xferd_end (fx, pid, &end) || !end.ended) {
+                        if (!read_xferd_end (fx, pid, &end) || (!end.ended && !reap_orphaned_xferd (pid, &end))) {
                                 g_hash_table_insert (seen, GINT_TO_POINTER (pid), GINT_TO_POINTER (XFERD_RUNNING));
                                 continue;
                         }
@@ -1955,13 +1990,23 @@ check_xferd_ends (BusFixture *fx)
         while (g_hash_table_iter_next (&iter, &key, &value)) {
                 pid_t pid = GPOINTER_TO_INT (key);
                 XferdEnd end;
+                gint64 kill_deadline;
 
                 if (GPOINTER_TO_INT (value) != XFERD_RUNNING)
                         continue;
                 teardown_failure ("xferd %d did not exit after its bus went away; killing it", (int) pid);
                 kill (pid, SIGKILL);
-                if (wait_xferd_end (fx, pid, &end, poll_deadline (XFERD_EXIT_TIMEOUT_MS)))
-                        reap_wrapper (end.wrapper);
+                kill_deadline = poll_deadline (XFERD_EXIT_TIMEOUT_MS);
+                do {
+                        if (!read_xferd_end (fx, pid, &end))
+                                break;
+                        if (end.ended) {
+                                reap_wrapper (end.wrapper);
+                                break;
+                        }
+                        if (reap_orphaned_xferd (pid, &end))
+                                break;
+                } while (poll_again (kill_deadline, 10));
         }
         /* Every xferd the fixture saw owning the name ran under the wrapper. */
         for (guint i = 0; i < fx->xferd_pids->len; i++) {

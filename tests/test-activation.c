@@ -7,8 +7,10 @@
  * (InterfacesRemoved) when its retention ends.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "bus-fixture.h"
 #include "test-cases.h"
@@ -232,6 +234,52 @@ test_unclean_end_fails (void)
         g_test_trap_assert_stderr ("*xferd * was killed by signal 6 (*");
 }
 
+/* The parent of pid, which /proc shows as named comm. */
+static pid_t
+parent_named (pid_t pid, const char *comm)
+{
+        g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+        g_autofree char *stat = NULL;
+        g_autofree char *parent_path = NULL, *parent_stat = NULL, *named = g_strdup_printf (" (%s) ", comm);
+        int ppid = 0;
+
+        g_assert_true (g_file_get_contents (path, &stat, NULL, NULL));
+        g_assert_nonnull (strrchr (stat, ')'));
+        g_assert_cmpint (sscanf (strrchr (stat, ')') + 1, " %*c %d", &ppid), ==, 1);
+        parent_path = g_strdup_printf ("/proc/%d/stat", ppid);
+        g_assert_true (g_file_get_contents (parent_path, &parent_stat, NULL, NULL));
+        g_assert_nonnull (strstr (parent_stat, named));
+        return ppid;
+}
+
+/* Teardown's reach when the wrapper is gone (review R18; nothing in the tree kills it, the
+ * subprocess does here): xferd's record stays "running" and xferd becomes the test's child.
+ * Once it has ended, teardown reaps it at once, takes its own status as its end and fails the
+ * test; it waited for a record that never came and left xferd a zombie. */
+static void
+test_lost_wrapper_fails (void)
+{
+        if (g_test_subprocess ()) {
+                BusFixture *fx = bus_fixture_new (NULL);
+                pid_t pid = xferd_process_start (fx);
+                pid_t wrapper = parent_named (pid, "xferd-test-exec");
+                g_autofree char *proc = g_strdup_printf ("/proc/%d", (int) pid);
+
+                g_assert_no_errno (kill (wrapper, SIGKILL));
+                (void) waitpid (wrapper, NULL, 0);      /* ours once the activation helper is gone */
+                g_assert_no_errno (kill (pid, SIGTERM));
+                g_assert_true (bus_fixture_wait_xferd_gone (fx, WAIT_TIMEOUT_MS));
+                bus_fixture_free (fx);
+                if (!g_file_test (proc, G_FILE_TEST_EXISTS))
+                        g_print ("xferd %d was reaped\n", (int) pid);
+                return;
+        }
+        g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+        g_test_trap_assert_failed ();
+        g_test_trap_assert_stderr ("*xferd * ran on after its xferd-test-exec * was gone*");
+        g_test_trap_assert_stdout ("*xferd * was reaped*");
+}
+
 const TestCase test_cases[] = {
         { "/activation/first-call-activates", test_first_call_activates },
         { "/activation/idle-exit-and-reactivation", test_idle_exit_and_reactivation },
@@ -240,5 +288,6 @@ const TestCase test_cases[] = {
         { "/activation/retention", test_retention },
         { "/activation/idle-exit-keeps-jobs", test_idle_exit_keeps_jobs },
         { "/activation/unclean-end-fails", test_unclean_end_fails },
+        { "/activation/lost-wrapper-fails", test_lost_wrapper_fails },
         { NULL, NULL }
 };
