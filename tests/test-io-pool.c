@@ -564,8 +564,9 @@ test_sched (void)
  * its thread asleep; the last open lets it run. The thread that closed the gate passes it. A
  * close whose time is up holds nobody, whatever an earlier close's was, and a close never
  * undone (an unlink that hangs) holds nobody once its time is up: the next close's open lets
- * its waiters go; an open that leaves an earlier deadline lets them go at that one. The gate is closed for ten times what a wait of the test may take, so that a
- * missing wake-up or a deadline left from before fails the test's own bound. */
+ * its waiters go; an open that leaves an earlier deadline lets them go at that one. The gate
+ * is closed for ten times what a wait of the test may take, so that a missing wake-up or a
+ * deadline left from before fails the test's own bound. */
 static void
 test_gated (void)
 {

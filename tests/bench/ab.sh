@@ -335,7 +335,8 @@ floor_beside() {
   res[floor $tool]+="$(kv floor_p99_ms "$out") "
   echo "the floor beside $label: p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms," \
        "p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms; $bus_name's CPU over the calls" \
-       "$(kv floor_bus_cpu_ms "$out") ms in $(kv floor_wall_ms "$out") ms"
+       "$(kv floor_bus_cpu_ms "$out") ms in $(kv floor_wall_ms "$out") ms$([[ -n ${bg_opt[*]} ]] &&
+         echo "; the GiB started again $(kv background_restarts "$out") time(s) (looked at every 50th call)")"
 }
 
 # The small case's download directories stay until the end: deleting many files right before a
