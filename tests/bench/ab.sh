@@ -5,7 +5,7 @@
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
 #   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes|floor] [--rounds N] [--mib N] [--checksum|--both]
-#                     [--background plain|sum|prefix] [--floor echo|ping] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
+#                     [--background plain|sum|prefix] [--floor echo|ping | --cold] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
 #                   --checksum=sha256:… when --checksum is given; --both: each build without and
@@ -29,6 +29,9 @@
 #                   the bus and the CPUs); ping, a Peer.Ping to xferd (the same, and xferd's
 #                   loop as it is: sd-bus answers it past xferd's bus filters, without a method
 #                   handler of xferd's)
+#                   with --cold, every other Cancel comes 3 ms after the client's last call
+#                   (a client idle meanwhile, the bus and xferd asleep), the rest at once as
+#                   always (the bench's own Properties.Get just before), their p50 and p99 apart
 #   --case floor    the floor beside a GiB: 200 calls (each followed by 3 ms) to a service that
 #                   answers at once (xferd-bench echo-serve) while the --mib file is downloaded
 #                   from the same nginx over and over by curl (--background plain, the default:
@@ -82,7 +85,7 @@ set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
-case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= floor= jobs= window=64 bus_kind=daemon builds=()
+case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= floor= cold=0 jobs= window=64 bus_kind=daemon builds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes|floor)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small, lanes or floor" >&2; exit 2; }
@@ -91,6 +94,7 @@ while [[ $# -gt 0 ]]; do
     --mib) need_number ab.sh "$@"; mib=$2; shift 2 ;;
     --checksum) checksum=1; shift ;;
     --both) both=1; shift ;;
+    --cold) cold=1; shift ;;
     --floor) [[ $# -ge 2 && $2 =~ ^(echo|ping)$ ]] || { echo "ab.sh: --floor takes echo or ping" >&2; exit 2; }
              floor=$2; shift 2 ;;
     --gone) gone=1; shift ;;
@@ -110,6 +114,7 @@ done
 [[ -n $jobs ]] || { jobs=100000; [[ $case == small ]] && jobs=1000; }
 [[ $case != floor || $background != prefix ]] || { echo "ab.sh: --case floor takes --background plain or sum" >&2; exit 2; }
 [[ -z $floor || $case == cancel ]] || { echo "ab.sh: --floor is for --case cancel" >&2; exit 2; }
+[[ $cold == 0 || ( $case == cancel && -z $floor ) ]] || { echo "ab.sh: --cold is for --case cancel, without --floor" >&2; exit 2; }
 
 log() { printf '[ab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'ab.sh: %s\n' "$*" >&2; exit 1; }
@@ -278,6 +283,7 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
     args+=(--service org.xferd.BenchEcho)
   fi
   [[ $floor == ping ]] && args+=(--service org.xferd.Transfer1)
+  [[ $cold == 0 ]] || args+=(--cold-us 3000)
   w0=$(waited "$xpid")
   out=$("$bench" cancel "${args[@]}" --url "$base/slow/big" --dir "$work/dl") ||
     die "$b: the Cancel case failed: $out"
@@ -287,6 +293,9 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
     echo "$b: the floor beside it, before every other Cancel ($([[ $floor == echo ]] && echo "a call to a service that answers at once" || echo "xferd's Peer.Ping")):" \
          "p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms, p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms;" \
          "Cancel p99 with it before $(kv floored_p99_ms "$out") ms, without $(kv bare_p99_ms "$out") ms"
+  [[ $cold == 0 ]] ||
+    echo "$b: Cancel sent 3 ms after the client's last call p50 $(kv cold_p50_ms "$out") ms, p99 $(kv cold_p99_ms "$out") ms;" \
+         "sent at once p50 $(kv warm_p50_ms "$out") ms, p99 $(kv warm_p99_ms "$out") ms"
   res[$b]+="$(kv p99_ms "$out") "
   echo "$b: Cancel p50 $(kv p50_ms "$out") ms, p90 $(kv p90_ms "$out") ms, p99 $(kv p99_ms "$out") ms," \
        "max $(kv max_ms "$out") ms, left $(kv leftovers "$out")$([[ -n $background ]] && echo ", background restarts $(kv background_restarts "$out")");" \

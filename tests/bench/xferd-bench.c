@@ -12,7 +12,8 @@
  *   xferd-bench many-jobs --count N --url-prefix URL --dir DIR [--pid PID] [--window W]
  *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID] [--files-at-once K]
  *   xferd-bench cancel    --count N --samples S --url URL --dir DIR
- *                         [--background URL --checksum SUM|none [--resume-at BYTES]] [--service NAME]
+ *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
+ *                         [--service NAME | --cold-us G]
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
  *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
  *       so the bytes held are hashed from byte 0 while the rest arrives); when it ends, its file goes and it starts again,
@@ -24,7 +25,10 @@
  *       same CPUs at the same moments; with xferd's own name (org.xferd.Transfer1) a Peer.Ping
  *       instead, which xferd's loop answers past its bus filters, without a method handler of
  *       xferd's; the Cancels with and without the call before them are reported apart
- *       (floored_p99_ms, bare_p99_ms), the control for what that call does to them
+ *       (floored_p99_ms, bare_p99_ms), the control for what that call does to them; with
+ *       --cold-us G (not with --service) every other Cancel comes G µs after the client's last
+ *       call, as from a client idle meanwhile, and the two halves are reported apart
+ *       (cold_p50_ms, cold_p99_ms; warm_*: the Cancels sent at once, as the row's)
  *   xferd-bench floor     --service NAME [--samples S] [--gap-us G] [--pid BUSPID]
  *                         [--background URL --checksum SUM|none --dir DIR]
  *       S calls that do no work (as cancel's --service), each followed by a pause of G µs
@@ -828,7 +832,7 @@ static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, con
 }
 
 static int cmd_cancel(unsigned count, unsigned samples, const char *url, const char *dir, const Background *bg,
-                      const char *floor_service) {
+                      const char *floor_service, unsigned cold_us) {
         sd_bus *bus = bus_open();
         sd_bus_error e = SD_BUS_ERROR_NULL;
         char **jobs = calloc(count, sizeof *jobs), **temps = calloc(count, sizeof *temps);
@@ -864,6 +868,10 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
                  * what the call before does to the Cancel. */
                 if (floor_service && s % 2 == 0)
                         flat[s / 2] = floor_call(bus, floor_service);
+                /* A client idle for a while before it cancels, as most are: the bus and xferd
+                 * asleep, not just back from the call before. */
+                if (cold_us > 0 && s % 2 == 0)
+                        usleep(cold_us);
                 double t0 = now_s();
                 r = sd_bus_call_method(bus, BUS_NAME, jobs[k], JOB_IFACE, "Cancel", &e, NULL, "");
                 double t1 = now_s();
@@ -898,6 +906,27 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
 
         /* Every Cancel's time, one a line, for figures pooled over rounds. */
         dump_latencies("XFERD_BENCH_LATENCIES", lat, samples);
+        if (cold_us > 0) {
+                unsigned n_cold = (samples + 1) / 2, n_warm = samples / 2;
+                double *cold = calloc(n_cold, sizeof *cold), *warm = calloc(n_warm + 1, sizeof *warm);
+                if (!cold || !warm)
+                        die("cannot split the Cancels", -ENOMEM);
+                for (unsigned i = 0; i < samples; i++) {
+                        if (i % 2 == 0)
+                                cold[i / 2] = lat[i];
+                        else
+                                warm[i / 2] = lat[i];
+                }
+                qsort(cold, n_cold, sizeof *cold, cmp_double);
+                printf("cold_p50_ms=%.3f\ncold_p99_ms=%.3f\n", percentile(cold, n_cold, 50), percentile(cold, n_cold, 99));
+                if (n_warm > 0) {
+                        qsort(warm, n_warm, sizeof *warm, cmp_double);
+                        printf("warm_p50_ms=%.3f\nwarm_p99_ms=%.3f\n", percentile(warm, n_warm, 50),
+                               percentile(warm, n_warm, 99));
+                }
+                free(cold);
+                free(warm);
+        }
         if (floor_service) {
                 unsigned n_floor = (samples + 1) / 2, n_bare = samples / 2;
                 double *floored = calloc(n_floor, sizeof *floored), *bare = calloc(n_bare + 1, sizeof *bare);
@@ -1291,9 +1320,10 @@ int main(int argc, char **argv) {
                 { "contract", no_argument, NULL, 'K' },
                 { "method", required_argument, NULL, 'M' },
                 { "gap-us", required_argument, NULL, 'g' },
+                { "cold-us", required_argument, NULL, 'C' },
                 { NULL, 0, NULL, 0 }
         };
-        unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0, gap_us = 3000;
+        unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0, gap_us = 3000, cold_us = 0;
         const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL, *service = BUS_NAME, *name = NULL,
                    *method = NULL;
         unsigned signals = 0;
@@ -1333,6 +1363,7 @@ int main(int argc, char **argv) {
                 case 'K': contract = true; break;
                 case 'M': method = optarg; break;
                 case 'g': gap_us = parse_uint(optarg, "gap-us"); break;
+                case 'C': cold_us = parse_uint(optarg, "cold-us"); break;
                 default: return 2;
                 }
         }
@@ -1362,8 +1393,13 @@ int main(int argc, char **argv) {
                 return cmd_many_jobs(count, prefix, dir, dpid, window);
         if (strcmp(cmd, "one-job") == 0 && count && prefix && dir)
                 return cmd_one_job(count, prefix, dir, dpid, at_once);
-        if (strcmp(cmd, "cancel") == 0 && count && url && dir)
-                return cmd_cancel(count, samples, url, dir, &bg, service_given ? service : NULL);
+        if (strcmp(cmd, "cancel") == 0 && count && url && dir) {
+                if (service_given && cold_us > 0) {
+                        fprintf(stderr, "xferd-bench: cancel takes --service or --cold-us, not both\n");
+                        return 2;
+                }
+                return cmd_cancel(count, samples, url, dir, &bg, service_given ? service : NULL, cold_us);
+        }
         if (strcmp(cmd, "floor") == 0 && service_given)
                 return cmd_floor(service, samples, gap_us, &bg, dir ? dir : "/var/tmp", dpid);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
