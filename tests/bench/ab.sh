@@ -30,8 +30,9 @@
 #                   loop as it is: sd-bus answers it past xferd's bus filters, without a method
 #                   handler of xferd's)
 #                   with --cold, every other Cancel comes 3 ms after the client's last call
-#                   (a client idle meanwhile, the bus and xferd asleep), the rest at once as
-#                   always (the bench's own Properties.Get just before), their p50 and p99 apart
+#                   (a client idle meanwhile; the bus and xferd's idle threads asleep), the rest
+#                   at once as always (the bench's own Properties.Get just before), their p50
+#                   and p99 apart; the medians at the end are then the warm half's p99
 #   --case floor    the floor beside a GiB: 200 calls (each followed by 3 ms) to a service that
 #                   answers at once (xferd-bench echo-serve) while the --mib file is downloaded
 #                   from the same nginx over and over by curl (--background plain, the default:
@@ -296,7 +297,7 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
   [[ $cold == 0 ]] ||
     echo "$b: Cancel sent 3 ms after the client's last call p50 $(kv cold_p50_ms "$out") ms, p99 $(kv cold_p99_ms "$out") ms;" \
          "sent at once p50 $(kv warm_p50_ms "$out") ms, p99 $(kv warm_p99_ms "$out") ms"
-  res[$b]+="$(kv p99_ms "$out") "
+  if [[ $cold == 0 ]]; then res[$b]+="$(kv p99_ms "$out") "; else res[$b]+="$(kv warm_p99_ms "$out") "; fi
   echo "$b: Cancel p50 $(kv p50_ms "$out") ms, p90 $(kv p90_ms "$out") ms, p99 $(kv p99_ms "$out") ms," \
        "max $(kv max_ms "$out") ms, left $(kv leftovers "$out")$([[ -n $background ]] && echo ", background restarts $(kv background_restarts "$out")");" \
        "the loop waited for a CPU $(calc "($w1 - $w0) / 1000000" 0) ms"

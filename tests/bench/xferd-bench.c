@@ -868,8 +868,8 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
                  * what the call before does to the Cancel. */
                 if (floor_service && s % 2 == 0)
                         flat[s / 2] = floor_call(bus, floor_service);
-                /* A client idle for a while before it cancels, as most are: the bus and xferd
-                 * asleep, not just back from the call before. */
+                /* A client idle for a while before it cancels, as most are: the client, the bus
+                 * and xferd's idle threads asleep, not just back from the call before. */
                 if (cold_us > 0 && s % 2 == 0)
                         usleep(cold_us);
                 double t0 = now_s();
