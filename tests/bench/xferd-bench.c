@@ -831,6 +831,24 @@ static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, con
         return 0;
 }
 
+/* NAME_p50_ms and NAME_p99_ms of every other value of v (v[0], v[2], …): the Cancels with and
+ * without what was done before every other one. */
+static void print_halves(const double *v, unsigned n, const char *name) {
+        unsigned k = (n + 1) / 2;
+        double *half;
+
+        if (k == 0)
+                return;
+        half = calloc(k, sizeof *half);
+        if (!half)
+                die("cannot split the Cancels", -ENOMEM);
+        for (unsigned i = 0; i < k; i++)
+                half[i] = v[2 * i];
+        qsort(half, k, sizeof *half, cmp_double);
+        printf("%s_p50_ms=%.3f\n%s_p99_ms=%.3f\n", name, percentile(half, k, 50), name, percentile(half, k, 99));
+        free(half);
+}
+
 static int cmd_cancel(unsigned count, unsigned samples, const char *url, const char *dir, const Background *bg,
                       const char *floor_service, unsigned cold_us) {
         sd_bus *bus = bus_open();
@@ -907,47 +925,14 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
         /* Every Cancel's time, one a line, for figures pooled over rounds. */
         dump_latencies("XFERD_BENCH_LATENCIES", lat, samples);
         if (cold_us > 0) {
-                unsigned n_cold = (samples + 1) / 2, n_warm = samples / 2;
-                double *cold = calloc(n_cold, sizeof *cold), *warm = calloc(n_warm + 1, sizeof *warm);
-                if (!cold || !warm)
-                        die("cannot split the Cancels", -ENOMEM);
-                for (unsigned i = 0; i < samples; i++) {
-                        if (i % 2 == 0)
-                                cold[i / 2] = lat[i];
-                        else
-                                warm[i / 2] = lat[i];
-                }
-                qsort(cold, n_cold, sizeof *cold, cmp_double);
-                printf("cold_p50_ms=%.3f\ncold_p99_ms=%.3f\n", percentile(cold, n_cold, 50), percentile(cold, n_cold, 99));
-                if (n_warm > 0) {
-                        qsort(warm, n_warm, sizeof *warm, cmp_double);
-                        printf("warm_p50_ms=%.3f\nwarm_p99_ms=%.3f\n", percentile(warm, n_warm, 50),
-                               percentile(warm, n_warm, 99));
-                }
-                free(cold);
-                free(warm);
+                print_halves(lat, samples, "cold");
+                print_halves(lat + 1, samples - (samples > 0), "warm");
         }
-        if (floor_service) {
-                unsigned n_floor = (samples + 1) / 2, n_bare = samples / 2;
-                double *floored = calloc(n_floor, sizeof *floored), *bare = calloc(n_bare + 1, sizeof *bare);
-                if (!floored || !bare)
-                        die("cannot split the Cancels", -ENOMEM);
-                for (unsigned i = 0; i < samples; i++) {
-                        if (i % 2 == 0)
-                                floored[i / 2] = lat[i];
-                        else
-                                bare[i / 2] = lat[i];
-                }
-                dump_latencies("XFERD_BENCH_FLOOR_LATENCIES", flat, n_floor);
-                print_floor(flat, n_floor);
-                qsort(floored, n_floor, sizeof *floored, cmp_double);
-                printf("floored_p99_ms=%.3f\n", percentile(floored, n_floor, 99));
-                if (n_bare > 0) {
-                        qsort(bare, n_bare, sizeof *bare, cmp_double);
-                        printf("bare_p99_ms=%.3f\n", percentile(bare, n_bare, 99));
-                }
-                free(floored);
-                free(bare);
+        if (floor_service && samples > 0) {
+                dump_latencies("XFERD_BENCH_FLOOR_LATENCIES", flat, (samples + 1) / 2);
+                print_floor(flat, (samples + 1) / 2);
+                print_halves(lat, samples, "floored");
+                print_halves(lat + 1, samples - (samples > 0), "bare");
         }
 
         qsort(lat, samples, sizeof *lat, cmp_double);
