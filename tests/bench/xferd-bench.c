@@ -765,6 +765,14 @@ static void print_floor(double *flat, unsigned n) {
                percentile(flat, n, 90), percentile(flat, n, 99), flat[n - 1]);
 }
 
+/* The background download is over: it goes (Cancel removes its file) and the same starts
+ * again; returns the new job. */
+static char *background_renew(sd_bus *bus, char *job, const Background *bg, const char *dir) {
+        (void) sd_bus_call_method(bus, BUS_NAME, job, JOB_IFACE, "Cancel", NULL, NULL, "");
+        free(job);
+        return background_start(bus, bg, dir);
+}
+
 /* The ns a process's main thread has run (schedstat's first field; 0 when unreadable): finer
  * than utime + stime, whose ticks are 10 ms here. The bus is one thread. */
 static uint64_t proc_run_ns(pid_t pid) {
@@ -808,9 +816,7 @@ static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, con
                 /* Every 50th sample only (150 ms and more apart): a call to xferd before each
                  * would be in the floor that curl's and dd's rows do not have. */
                 if (background && s % 50 == 49 && !job_active(bus, background)) {
-                        (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
-                        free(background);
-                        background = background_start(bus, bg, dir);
+                        background = background_renew(bus, background, bg, dir);
                         restarts++;
                 }
                 flat[s] = floor_call(bus, service);
@@ -874,9 +880,7 @@ static int cmd_cancel(unsigned count, unsigned samples, const char *url, const c
                 /* Every Cancel is timed while the background download runs: once it is over it
                  * goes (Cancel removes its file) and a new one starts. */
                 if (background && !job_active(bus, background)) {
-                        (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
-                        free(background);
-                        background = background_start(bus, bg, dir);
+                        background = background_renew(bus, background, bg, dir);
                         restarts++;
                 }
                 unsigned k = s % count;
