@@ -853,29 +853,30 @@ write_file (const char *path, const char *contents)
         g_assert_no_error (error);
 }
 
+/* The executable named by the environment variable var, which meson test sets. */
+static const char *
+executable_from_env (const char *var)
+{
+        const char *path = g_getenv (var);
+
+        if (!path)
+                g_error ("%s is not set (run the tests with meson test)", var);
+        if (!g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+                g_error ("%s=%s is not an executable", var, path);
+        return path;
+}
+
 const char *
 xferd_binary (void)
 {
-        const char *binary = g_getenv ("XFERD_BINARY");
-
-        if (!binary)
-                g_error ("XFERD_BINARY is not set (run the tests with meson test)");
-        if (!g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE))
-                g_error ("XFERD_BINARY=%s is not an executable", binary);
-        return binary;
+        return executable_from_env ("XFERD_BINARY");
 }
 
 /* $XFERD_TEST_EXEC, the wrapper that records how each xferd ends (tests/xferd-exec-main.c). */
 static const char *
 xferd_test_exec (void)
 {
-        const char *wrapper = g_getenv ("XFERD_TEST_EXEC");
-
-        if (!wrapper)
-                g_error ("XFERD_TEST_EXEC is not set (run the tests with meson test)");
-        if (!g_file_test (wrapper, G_FILE_TEST_IS_EXECUTABLE))
-                g_error ("XFERD_TEST_EXEC=%s is not an executable", wrapper);
-        return wrapper;
+        return executable_from_env ("XFERD_TEST_EXEC");
 }
 
 static char *
