@@ -150,7 +150,8 @@ nginx_temp_paths() {
 # per connection), its files under WORK/nginx; sets nginx_pid and base, and returns once
 # PROBE (a path under www) answers, false (with nginx's log on stderr) when it does not.
 # $XFERD_BENCH_NGINX_EXTRA, when set, is added to the http block (experiments on the server's
-# side, e.g. 'sendfile_max_chunk 256k;').
+# side, e.g. 'sendfile_max_chunk 256k;'). $XFERD_BENCH_NGINX_CPUS, when set, is the CPU list
+# (taskset's) nginx runs on.
 bench_nginx() {
   local work=$1 port=$2 probe=$3 i
   mkdir -p "$work/nginx/tmp"
@@ -171,7 +172,7 @@ $(nginx_temp_paths "$work/nginx/tmp")
   }
 }
 EOF
-  nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null \
+  ${XFERD_BENCH_NGINX_CPUS:+taskset -c "$XFERD_BENCH_NGINX_CPUS"} nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" </dev/null \
     >"$work/nginx/stdout" 2>&1 &
   nginx_pid=$!
   base=http://127.0.0.1:$port

@@ -5,6 +5,7 @@
 # (the job limits exempt root), after scripts/setup-deps.sh:
 #
 #   tests/bench/ab.sh [--case big|cancel|restart|create|small|lanes|floor] [--rounds N] [--mib N] [--checksum|--both]
+#                     [--limit MIBPS] [--cpus-nginx LIST] [--cpus-xferd LIST]
 #                     [--background plain|sum|prefix] [--floor echo|ping | --cold] [--jobs N] [--window W] [--gone] [--bus daemon|broker] BUILDDIR...
 #
 #   --case big      one file of --mib MiB (default 1024): `xferctl download` (with
@@ -37,13 +38,20 @@
 #                   answers at once (xferd-bench echo-serve) while the --mib file is downloaded
 #                   from the same nginx over and over by curl (--background plain, the default:
 #                   `curl -o`; sum: `curl | tee FILE | sha256sum`, hashed as written; tee 10 nice
-#                   levels down and sha256sum in SCHED_IDLE, as xferd's writers and hashing),
+#                   levels down and sha256sum in SCHED_IDLE, as xferd's writers and hashing), by
+#                   aria2c (one connection, no preallocation; under sum with its --checksum,
+#                   which reads the file back at the end),
 #                   copied by `dd conv=fdatasync` from the page cache (the disk's part alone, 10
 #                   nice levels down), and by each build's xferd as the Cancel case's background
 #                   (checked under sum; never completed, so no final sync; started again when
 #                   done), the order turning every round; nothing else runs: no Cancel loop, no
 #                   other transfer; the bus's CPU over the calls; $XFERD_BENCH_FLOOR_LATENCIES as
-#                   for --floor, with .curl, .dd and .xferd-N (the N-th build) after the name
+#                   for --floor, with .curl, .aria2c, .dd and .xferd-N (the N-th build) after the name;
+#                   beside each, over the calls (xferd-bench measures them): the MiB/s the
+#                   loopback device received (the download's pace), nginx's CPU, and the host's
+#                   TCP segments sent again, received out of order and reported received twice
+#                   (host-wide counters; on loopback much of the receiver's TCP work runs in
+#                   the sender's calls, here nginx's)
 #   --case restart  --jobs N (default 100000) queued jobs (one Download each, MaxBackgroundTransfers
 #                   1, a slow URL) stored once by the first build; every start gets a fresh copy of
 #                   that store: activation → first ListJobs reply (wall, the daemon's CPU, its
@@ -74,6 +82,16 @@
 #                   start fails at once, and the ListJobs calls meanwhile show whether the
 #                   scheduler's passes let them through (their slowest wall is printed)
 #   --rounds N      rounds (default 3); every round runs every build once, the order rotating
+#   --limit MIBPS   (floor, and cancel with --background) the background download held to MIBPS
+#                   MiB/s, each tool by its own limiter: xferd's by the job's BandwidthLimit (a
+#                   quarter second of the rate may go at once), in the floor case curl's by
+#                   --limit-rate and aria2c's by --max-download-limit (dd is not held); check
+#                   the MiB/s printed: aria2c's limiter did not hold at 300-500 MiB/s here
+#   --cpus-nginx LIST, --cpus-xferd LIST
+#                   nginx, and every xferd the bench starts, run on these CPUs only (taskset's
+#                   list, e.g. 1 or 0-1): where the server's loopback work lands beside the
+#                   calls (an experiment on the setting, not a setting of xferd's); curl,
+#                   aria2c, dd, the bus, the echo service and the client are not pinned
 #   --bus broker    the private session bus is dbus-broker (Debian's package, run by
 #                   tests/bench's xferd-bench-broker) instead of dbus-daemon (--bus daemon, the
 #                   default); "the bus" in the lines is the one chosen
@@ -87,6 +105,7 @@ set -euo pipefail
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$srcdir/scripts/common.sh"
 case=big rounds=3 mib=1024 checksum=0 both=0 gone=0 background= floor= cold=0 jobs= window=64 bus_kind=daemon builds=()
+cpus_nginx= cpus_xferd= limit=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --case) [[ $# -ge 2 && $2 =~ ^(big|cancel|restart|create|small|lanes|floor)$ ]] || { echo "ab.sh: --case takes big, cancel, restart, create, small, lanes or floor" >&2; exit 2; }
@@ -99,6 +118,12 @@ while [[ $# -gt 0 ]]; do
     --floor) [[ $# -ge 2 && $2 =~ ^(echo|ping)$ ]] || { echo "ab.sh: --floor takes echo or ping" >&2; exit 2; }
              floor=$2; shift 2 ;;
     --gone) gone=1; shift ;;
+    --limit) need_number ab.sh "$@"; limit=$2; shift 2 ;;
+    --cpus-nginx|--cpus-xferd)
+      [[ $# -ge 2 ]] && taskset -c "$2" true 2>/dev/null ||
+        { echo "ab.sh: $1 takes a list of online CPUs such as 1 or 0-1 (taskset's)" >&2; exit 2; }
+      if [[ $1 == --cpus-nginx ]]; then cpus_nginx=$2; else cpus_xferd=$2; fi
+      shift 2 ;;
     --jobs) need_number ab.sh "$@"; jobs=$2; shift 2 ;;
     --window) need_number ab.sh "$@"; window=$2; shift 2 ;;
     --bus) [[ $# -ge 2 && $2 =~ ^(daemon|broker)$ ]] || { echo "ab.sh: --bus takes daemon or broker" >&2; exit 2; }
@@ -116,6 +141,9 @@ done
 [[ $case != floor || $background != prefix ]] || { echo "ab.sh: --case floor takes --background plain or sum" >&2; exit 2; }
 [[ -z $floor || $case == cancel ]] || { echo "ab.sh: --floor is for --case cancel" >&2; exit 2; }
 [[ $cold == 0 || ( $case == cancel && -z $floor ) ]] || { echo "ab.sh: --cold is for --case cancel, without --floor" >&2; exit 2; }
+[[ $case != floor ]] || command -v aria2c >/dev/null || { echo "ab.sh: --case floor runs aria2c too: install aria2 (scripts/setup-deps.sh)" >&2; exit 2; }
+[[ -z $limit || $case == floor || ( $case == cancel && -n $background ) ]] ||
+  { echo "ab.sh: --limit is for the background download of --case cancel or floor" >&2; exit 2; }
 
 log() { printf '[ab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'ab.sh: %s\n' "$*" >&2; exit 1; }
@@ -134,9 +162,15 @@ floor_lpid=
 floor_loop_stop() {  # the background loop of the floor case and what it runs
   [[ -n $floor_lpid ]] || return 0
   [[ -z $work ]] || touch "$work/floor-stop" 2>/dev/null || true
-  pkill -P "$floor_lpid" 2>/dev/null || true
-  kill "$floor_lpid" 2>/dev/null || true
-  pkill -P "$floor_lpid" 2>/dev/null || true
+  # Its children first, and until they are gone: aria2c takes SIGTERM as a request to save its
+  # state (big.aria2), which it may still be writing when the next tool's directory is made.
+  # The loop is stopped while its children are listed, so that it starts no other.
+  local kids p
+  kill -STOP "$floor_lpid" 2>/dev/null || true
+  kids=$(pgrep -P "$floor_lpid" || true)
+  kill -TERM "$floor_lpid" 2>/dev/null || true
+  kill -CONT "$floor_lpid" 2>/dev/null || true
+  for p in $kids; do stop_pid "$p" 2; done
   wait "$floor_lpid" 2>/dev/null || true
   floor_lpid=
 }
@@ -169,13 +203,13 @@ fi
 
 port=$("$bench" free-port)
 echo ok >"$work/www/ok"
-bench_nginx "$work" "$port" ok || die "nginx does not answer on 127.0.0.1:$port"
+XFERD_BENCH_NGINX_CPUS=$cpus_nginx bench_nginx "$work" "$port" ok || die "nginx does not answer on 127.0.0.1:$port"
 
 # Activation runs the build named in bin-current with the state directory in state-current.
 cat >"$work/xferd-launch" <<EOF
 #!/bin/sh
 echo \$\$ >"$work/xferd.pid"
-exec "\$(cat "$work/bin-current")" --user --idle-timeout=0 --state-dir="\$(cat "$work/state-current")" 2>>"$work/xferd.log"
+exec ${cpus_xferd:+taskset -c $cpus_xferd} "\$(cat "$work/bin-current")" --user --idle-timeout=0 --state-dir="\$(cat "$work/state-current")" 2>>"$work/xferd.log"
 EOF
 chmod 0755 "$work/xferd-launch"
 printf '[D-BUS Service]\nName=org.xferd.Transfer1\nExec=%s\n' "$work/xferd-launch" \
@@ -278,6 +312,7 @@ run_cancel() {  # BUILD → one line; res[BUILD] += p99
   if [[ -n $background ]]; then
     args=(--count 20 --samples 200 --background "$base/big" --checksum "$([[ $background == plain ]] && echo none || echo "$big_sum")")
     [[ $background == prefix ]] && args+=(--resume-at "$((mib * 1024 * 1024 / 2))")
+    [[ -z $limit ]] || args+=(--background-limit "$((limit * 1024 * 1024))")
   fi
   if [[ $floor == echo ]]; then
     echo_start
@@ -311,19 +346,38 @@ floor_beside() {
   fresh_dl
   echo_start
   rm -f "$work/floor-stop"
-  # The loops end by themselves once the directory is gone (the script died) or told to.
+  # The loops end by themselves once the directory is gone (the script died) or told to. Each
+  # GiB goes to a new file, as xferd's do: writing over the last one would first truncate it.
   if [[ $tool == curl && $background == sum ]]; then
     label="curl | tee | sha256sum"
     (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
-       curl -sf "$base/big" | nice -n 10 tee "$work/dl/big" | chrt -i 0 sha256sum >/dev/null || sleep 0.1; done) 2>/dev/null &
+       rm -f "$work/dl/big"
+       curl -sf ${limit:+--limit-rate "${limit}M"} "$base/big" | nice -n 10 tee "$work/dl/big" | chrt -i 0 sha256sum >/dev/null || sleep 0.1; done) 2>/dev/null &
     floor_lpid=$!
   elif [[ $tool == curl ]]; then
     label="curl -o"
-    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do curl -sf -o "$work/dl/big" "$base/big" || sleep 0.1; done) 2>/dev/null &
+    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
+       rm -f "$work/dl/big"
+       curl -sf ${limit:+--limit-rate "${limit}M"} -o "$work/dl/big" "$base/big" || sleep 0.1; done) 2>/dev/null &
+    floor_lpid=$!
+  elif [[ $tool == aria2c ]]; then
+    # One connection and no preallocation: written as it comes, as curl and xferd do. Under
+    # sum aria2c checks the digest its own way, by reading the file back at the end.
+    label="aria2c -x1 -s1 --file-allocation=none"
+    local sum_opt=()
+    if [[ $background == sum ]]; then
+      label+=" --checksum (read back at the end)"
+      sum_opt=(--checksum="sha-256=${big_sum#sha256:}")
+    fi
+    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
+       rm -f "$work/dl/big" "$work/dl/big.aria2"
+       aria2c -q -x1 -s1 --file-allocation=none --allow-overwrite=true --auto-file-renaming=false \
+         ${limit:+--max-download-limit="${limit}M"} "${sum_opt[@]}" -d "$work/dl" -o big "$base/big" || sleep 0.1; done) 2>/dev/null &
     floor_lpid=$!
   elif [[ $tool == dd ]]; then
     label="dd conv=fdatasync (the disk's part alone, from the page cache, no hash)"
     (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
+       rm -f "$work/dl/big"
        nice -n 10 dd if="$work/www/big" of="$work/dl/big" bs=1M conv=fdatasync status=none || sleep 0.1; done) 2>/dev/null &
     floor_lpid=$!
   else
@@ -332,20 +386,29 @@ floor_beside() {
     xferd_fresh "$tool"
     label="xferd of $tool, $([[ $background == sum ]] && echo "checked" || echo "unchecked") (as the Cancel case's background)"
     bg_opt=(--background "$base/big" --dir "$work/dl" --checksum "$([[ $background == sum ]] && echo "$big_sum" || echo none)")
+    [[ -z $limit ]] || bg_opt+=(--background-limit "$((limit * 1024 * 1024))")
   fi
   if [[ -n $floor_lpid ]]; then  # under way: the file is growing (xferd-bench waits for its own)
     for ((i = 0; i < 300; i++)); do [[ -n $(find "$work/dl" -type f -size +1M 2>/dev/null | head -n1) ]] && break; sleep 0.01; done
     ((i < 300)) || die "$label did not start downloading"
   fi
+  # nginx serves with one worker (bench_nginx): its CPU is the server's.
   out=$(XFERD_BENCH_FLOOR_LATENCIES=${XFERD_BENCH_FLOOR_LATENCIES:+$XFERD_BENCH_FLOOR_LATENCIES.$2} \
-          "$bench" floor --service org.xferd.BenchEcho --samples 200 --pid "$bus_pid" "${bg_opt[@]}") ||
+          "$bench" floor --service org.xferd.BenchEcho --samples 200 --pid "$bus_pid" \
+          --server-pid "$(pgrep -P "$nginx_pid" | head -n1)" "${bg_opt[@]}") ||
     die "the floor case failed: $out"
   if [[ -n $floor_lpid ]]; then floor_loop_stop; else xferd_stop; fi
   echo_stop
   res[floor $tool]+="$(kv floor_p99_ms "$out") "
+  res[nginx $tool]+="$(kv floor_server_cpu_ms "$out") "
+  res[ofo $tool]+="$(kv floor_ofo "$out") "
+  res[rate $tool]+="$(kv floor_lo_mib_per_s "$out") "
   echo "the floor beside $label: p50 $(kv floor_p50_ms "$out") ms, p90 $(kv floor_p90_ms "$out") ms," \
        "p99 $(kv floor_p99_ms "$out") ms, max $(kv floor_max_ms "$out") ms; $bus_name's CPU over the calls" \
-       "$(kv floor_bus_cpu_ms "$out") ms in $(kv floor_wall_ms "$out") ms$([[ -n ${bg_opt[*]} ]] &&
+       "$(kv floor_bus_cpu_ms "$out") ms in $(kv floor_wall_ms "$out") ms; meanwhile downloaded $(kv floor_lo_mib "$out") MiB" \
+       "($(kv floor_lo_mib_per_s "$out") MiB/s), nginx's CPU $(kv floor_server_cpu_ms "$out") ms, TCP segments sent" \
+       "again $(kv floor_retrans "$out"), received out of order $(kv floor_ofo "$out"), reported received twice" \
+       "$(kv floor_dsack "$out")$([[ -n ${bg_opt[*]} ]] &&
          echo "; the GiB started again $(kv background_restarts "$out") time(s) (looked at every 50th call)")"
 }
 
@@ -546,13 +609,13 @@ run_echo() {  # K → one line; res[echoK] += jobs a second, res_create_bus[echo
        "the service $(calc "($(kv duser "$out") + $(kv dsys "$out")) * 1000000 / $jobs" 1) µs"
 }
 
-log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name$([[ $case == create ]] && echo ", $window calls in flight"); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+log "case $case, ${#builds[@]} build(s), $rounds round(s) on $bus_name$([[ $case == create ]] && echo ", $window calls in flight")$([[ -n $limit ]] && echo ", downloads held to $limit MiB/s")$([[ -n $cpus_nginx$cpus_xferd ]] && echo ", nginx on CPUs ${cpus_nginx:-all}, xferd on CPUs ${cpus_xferd:-all}"); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ $case == restart ]] && make_store
 [[ $case == restart && $gone == 1 ]] && rm -rf "$work/dl"
 n=${#builds[@]}
 for ((r = 0; r < rounds; r++)); do
   if [[ $case == floor ]]; then
-    tools=(curl dd "${builds[@]}")
+    tools=(curl aria2c dd "${builds[@]}")
     for ((j = 0; j < ${#tools[@]}; j++)); do  # the order turns every round
       tool=${tools[(j + r) % ${#tools[@]}]}
       printf 'round %d, load %s: ' "$((r + 1))" "$(cut -d' ' -f1 /proc/loadavg)"
@@ -596,7 +659,10 @@ case $case in
   lanes) what="wall of 16 hashed files at once (s)" ;;
 esac
 if [[ $case == floor ]]; then
-  for tool in curl dd "${builds[@]}"; do echo "median floor p99 (ms) beside $tool: $(median ${res[floor $tool]}) (${res[floor $tool]% })"; done
+  for tool in curl aria2c dd "${builds[@]}"; do
+    echo "median floor p99 (ms) beside $tool: $(median ${res[floor $tool]}) (${res[floor $tool]% });" \
+         "MiB/s $(median ${res[rate $tool]}), nginx's CPU (ms) $(median ${res[nginx $tool]}), TCP segments out of order $(median ${res[ofo $tool]})"
+  done
 else
   for b in "${builds[@]}"; do echo "median $what: $(median ${res[$b]}) — $b (${res[$b]% })"; done
 fi

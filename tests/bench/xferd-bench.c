@@ -12,12 +12,13 @@
  *   xferd-bench many-jobs --count N --url-prefix URL --dir DIR [--pid PID] [--window W]
  *   xferd-bench one-job   --count N --url-prefix URL --dir DIR [--pid PID] [--files-at-once K]
  *   xferd-bench cancel    --count N --samples S --url URL --dir DIR
- *                         [--background URL --checksum SUM|none [--resume-at BYTES]]
+ *                         [--background URL --checksum SUM|none [--resume-at BYTES] [--background-limit BPS]]
  *                         [--service NAME | --cold-us G]
  *       with --background: a Download of that URL with that checksum runs meanwhile (hashed as
  *       it is written; with --resume-at it is suspended once its file holds BYTES and resumed,
  *       so the bytes held are hashed from byte 0 while the rest arrives); when it ends, its file goes and it starts again,
- *       so that every one of the S Cancels is timed while one runs; with $XFERD_BENCH_LATENCIES
+ *       so that every one of the S Cancels is timed while one runs; --background-limit holds it
+ *       to BPS bytes a second (its BandwidthLimit; after the resume with --resume-at); with $XFERD_BENCH_LATENCIES
  *       set to a file, each Cancel's time (ms) is appended to it, a line each;
  *       with --service NAME (an echo-serve): before every other Cancel the same client calls
  *       NAME's Download, timed apart (floor_*; $XFERD_BENCH_FLOOR_LATENCIES as above, one line
@@ -29,11 +30,15 @@
  *       --cold-us G (not with --service) every other Cancel comes G µs after the client's last
  *       call, as from a client idle meanwhile, and the two halves are reported apart
  *       (cold_p50_ms, cold_p99_ms; warm_*: the Cancels sent at once, as the row's)
- *   xferd-bench floor     --service NAME [--samples S] [--gap-us G] [--pid BUSPID]
- *                         [--background URL --checksum SUM|none --dir DIR]
+ *   xferd-bench floor     --service NAME [--samples S] [--gap-us G] [--pid BUSPID] [--server-pid PID]
+ *                         [--background URL --checksum SUM|none --dir DIR [--background-limit BPS]]
  *       S calls that do no work (as cancel's --service), each followed by a pause of G µs
  *       (default 3000, about a Cancel's round of the cancel command), timed: floor_* as there;
- *       with --pid the bus's CPU over the calls (floor_bus_cpu_ms, floor_wall_ms); with
+ *       with --pid the bus's CPU over the calls (floor_bus_cpu_ms); over the calls (floor_wall_ms)
+ *       the MiB the loopback device received and their rate (floor_lo_mib, floor_lo_mib_per_s),
+ *       the host's TCP segments sent again, received out of order, and reported back as
+ *       received twice (floor_retrans, floor_ofo, floor_dsack), and with --server-pid that
+ *       process's CPU (floor_server_cpu_ms, its main thread: nginx's single worker); with
  *       --background while xferd downloads URL into DIR as cancel's --background (no other
  *       transfer; looked at every 50th call, restarted when done)
  *   xferd-bench queue     --count N --url URL --dir DIR [--window W] [--queued]
@@ -674,6 +679,7 @@ static double percentile(const double *v, unsigned n, double p) {
 typedef struct Background {
         const char *url, *checksum;
         uint64_t resume_at;
+        uint64_t limit;         /* the download's BandwidthLimit (bytes/s), 0 = none */
 } Background;
 
 static void set_bandwidth(sd_bus *bus, const char *job, uint64_t bps) {
@@ -708,6 +714,8 @@ static char *background_start(sd_bus *bus, const Background *bg, const char *dir
                 die_bus("AddFileWithOptions", &e, r);
         if (bg->resume_at > 0)
                 set_bandwidth(bus, ret, bg->resume_at / 2);
+        else if (bg->limit > 0)
+                set_bandwidth(bus, ret, bg->limit);
         job_call(bus, ret, "Resume");
         if (bg->resume_at > 0) {
                 char *temp = wait_transferring(bus, ret);
@@ -722,7 +730,7 @@ static char *background_start(sd_bus *bus, const Background *bg, const char *dir
                         usleep(1000);
                 }
                 job_call(bus, ret, "Suspend");
-                set_bandwidth(bus, ret, 0);
+                set_bandwidth(bus, ret, bg->limit);
                 job_call(bus, ret, "Resume");
                 free(temp);
         }
@@ -790,10 +798,67 @@ static uint64_t proc_run_ns(pid_t pid) {
         return ns;
 }
 
+/* A counter of the kernel's TCP tables (/proc/net/snmp's "Tcp", /proc/net/netstat's "TcpExt"):
+ * each table is a line of names, then a line of values. 0 when it cannot be read. */
+static uint64_t net_counter(const char *file, const char *table, const char *name) {
+        char names[8192], values[8192];
+        size_t tlen = strlen(table);
+        uint64_t v = 0;
+        FILE *f = fopen(file, "re");
+
+        if (!f)
+                return 0;
+        while (fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
+                if (strncmp(names, table, tlen) != 0 || names[tlen] != ':')
+                        continue;
+                char *sn, *sv;
+                char *n = strtok_r(names + tlen + 1, " \n", &sn);
+                char *val = strtok_r(values + tlen + 1, " \n", &sv);
+                for (; n && val; n = strtok_r(NULL, " \n", &sn), val = strtok_r(NULL, " \n", &sv))
+                        if (strcmp(n, name) == 0) {
+                                v = strtoull(val, NULL, 10);
+                                break;
+                        }
+                break;
+        }
+        fclose(f);
+        return v;
+}
+
+/* The bytes the loopback device has received: the downloads from the bench's nginx, and
+ * little else (the bus is a Unix socket). */
+static uint64_t loopback_bytes(void) {
+        char line[512];
+        unsigned long long v = 0;
+        FILE *f = fopen("/proc/net/dev", "re");
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, " lo: %llu", &v) == 1)
+                        break;
+        fclose(f);
+        return v;
+}
+
+typedef struct HostCounters {
+        uint64_t lo_bytes, retrans, ofo, dsack, server_ns;
+} HostCounters;
+
+static HostCounters host_counters(pid_t server_pid) {
+        return (HostCounters) {
+                .lo_bytes = loopback_bytes(),
+                .retrans = net_counter("/proc/net/snmp", "Tcp", "RetransSegs"),
+                .ofo = net_counter("/proc/net/netstat", "TcpExt", "TCPOFOQueue"),
+                .dsack = net_counter("/proc/net/netstat", "TcpExt", "TCPDSACKRecv"),
+                .server_ns = server_pid > 0 ? proc_run_ns(server_pid) : 0,
+        };
+}
+
 /* Calls that do no work, gap_us apart, with nothing of the bench's own between them; with a
  * background, while xferd downloads it as cancel's --background does (restarted when done). */
 static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, const Background *bg,
-                     const char *dir, pid_t bus_pid) {
+                     const char *dir, pid_t bus_pid, pid_t server_pid) {
         sd_bus *bus = bus_open();
         double *flat = calloc(samples, sizeof *flat);
         char *background = NULL;
@@ -811,6 +876,7 @@ static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, con
         }
         /* The bus's CPU over the samples alone, not the background's start. */
         uint64_t ns0 = bus_pid > 0 ? proc_run_ns(bus_pid) : 0;
+        HostCounters h0 = host_counters(server_pid);
         double w0 = now_s();
         for (unsigned s = 0; s < samples; s++) {
                 /* Every 50th sample only (150 ms and more apart): a call to xferd before each
@@ -822,9 +888,17 @@ static int cmd_floor(const char *service, unsigned samples, unsigned gap_us, con
                 flat[s] = floor_call(bus, service);
                 usleep(gap_us);
         }
+        double wall = now_s() - w0;
+        HostCounters h1 = host_counters(server_pid);
         if (bus_pid > 0)
-                printf("floor_bus_cpu_ms=%.1f\nfloor_wall_ms=%.0f\n", (double) (proc_run_ns(bus_pid) - ns0) / 1e6,
-                       (now_s() - w0) * 1000.0);
+                printf("floor_bus_cpu_ms=%.1f\n", (double) (proc_run_ns(bus_pid) - ns0) / 1e6);
+        printf("floor_wall_ms=%.0f\nfloor_lo_mib=%.0f\nfloor_lo_mib_per_s=%.0f\n"
+               "floor_retrans=%" PRIu64 "\nfloor_ofo=%" PRIu64 "\nfloor_dsack=%" PRIu64 "\n",
+               wall * 1000.0, (double) (h1.lo_bytes - h0.lo_bytes) / 1048576.0,
+               (double) (h1.lo_bytes - h0.lo_bytes) / 1048576.0 / wall, h1.retrans - h0.retrans,
+               h1.ofo - h0.ofo, h1.dsack - h0.dsack);
+        if (server_pid > 0)
+                printf("floor_server_cpu_ms=%.1f\n", (double) (h1.server_ns - h0.server_ns) / 1e6);
         if (background) {
                 printf("background_restarts=%u\n", restarts);
                 (void) sd_bus_call_method(bus, BUS_NAME, background, JOB_IFACE, "Cancel", NULL, NULL, "");
@@ -1276,6 +1350,17 @@ static int cmd_hang(unsigned samples, const char *url, const char *dir, const ch
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+static uint64_t parse_u64(const char *s, const char *what) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || *end || !*s || *s == '-' || v == 0) {
+                fprintf(stderr, "xferd-bench: bad %s '%s' (a number of bytes above 0)\n", what, s);
+                exit(2);
+        }
+        return (uint64_t) v;
+}
+
 static unsigned parse_uint(const char *s, const char *what) {
         char *end;
         errno = 0;
@@ -1297,6 +1382,7 @@ int main(int argc, char **argv) {
                 { "window", required_argument, NULL, 'w' },
                 { "samples", required_argument, NULL, 's' },
                 { "reps", required_argument, NULL, 'r' },
+                { "background-limit", required_argument, NULL, 'L' },
                 { "log", required_argument, NULL, 'l' },
                 { "background", required_argument, NULL, 'b' },
                 { "checksum", required_argument, NULL, 'c' },
@@ -1310,15 +1396,16 @@ int main(int argc, char **argv) {
                 { "method", required_argument, NULL, 'M' },
                 { "gap-us", required_argument, NULL, 'g' },
                 { "cold-us", required_argument, NULL, 'C' },
+                { "server-pid", required_argument, NULL, 'P' },
                 { NULL, 0, NULL, 0 }
         };
         unsigned count = 0, window = 64, samples = 100, reps = 1, at_once = 0, gap_us = 3000, cold_us = 0;
         const char *prefix = NULL, *url = NULL, *dir = NULL, *log_path = NULL, *service = BUS_NAME, *name = NULL,
                    *method = NULL;
         unsigned signals = 0;
-        pid_t dpid = 0;
+        pid_t dpid = 0, server_pid = 0;
         bool queued = false, contract = false, service_given = false;
-        Background bg = { NULL, NULL, 0 };
+        Background bg = { .url = NULL };
         int c;
 
         if (argc < 2) {
@@ -1343,7 +1430,9 @@ int main(int argc, char **argv) {
                 case 'l': log_path = optarg; break;
                 case 'b': bg.url = optarg; break;
                 case 'c': bg.checksum = optarg; break;
-                case 'R': bg.resume_at = strtoull(optarg, NULL, 10); break;
+                case 'R': bg.resume_at = parse_u64(optarg, "resume-at"); break;
+                case 'L': bg.limit = parse_u64(optarg, "background-limit"); break;
+                case 'P': server_pid = (pid_t) parse_uint(optarg, "server-pid"); break;
                 case 'F': at_once = parse_uint(optarg, "files-at-once"); break;
                 case 'Q': queued = true; break;
                 case 'S': service = optarg; service_given = true; break;
@@ -1357,6 +1446,10 @@ int main(int argc, char **argv) {
                 }
         }
 
+        if ((bg.limit > 0 || bg.resume_at > 0) && !bg.url) {
+                fprintf(stderr, "xferd-bench: --background-limit and --resume-at go with --background\n");
+                return 2;
+        }
         if (strcmp(cmd, "free-port") == 0)
                 return cmd_free_port();
         if (strcmp(cmd, "pid") == 0)
@@ -1390,7 +1483,7 @@ int main(int argc, char **argv) {
                 return cmd_cancel(count, samples, url, dir, &bg, service_given ? service : NULL, cold_us);
         }
         if (strcmp(cmd, "floor") == 0 && service_given)
-                return cmd_floor(service, samples, gap_us, &bg, dir ? dir : "/var/tmp", dpid);
+                return cmd_floor(service, samples, gap_us, &bg, dir ? dir : "/var/tmp", dpid, server_pid);
         if (strcmp(cmd, "hang") == 0 && url && dir && log_path)
                 return cmd_hang(samples, url, dir, log_path);
         if (strcmp(cmd, "queue") == 0 && count && url && dir)
