@@ -159,6 +159,21 @@ xferd_stop() {
   rm -f "$work/xferd.pid"
 }
 floor_lpid=
+# floor_loop CMD...: CMD run over and over in the background (floor_lpid), each time into a new
+# file: writing over the last GiB would first truncate it, and xferd's GiB goes to a new file.
+# The loop ends by itself once the directory is gone (the script died) or when told to.
+floor_loop() {
+  (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
+     rm -f "$work/dl/big" "$work/dl/big.aria2"
+     "$@" || sleep 0.1
+   done) 2>/dev/null &
+  floor_lpid=$!
+}
+# curl_tee_sum: the GiB hashed as it comes, by programs as xferd's threads are (tee 10 nice
+# levels down as its writers, sha256sum in SCHED_IDLE as its hashing).
+curl_tee_sum() {
+  curl -sf ${limit:+--limit-rate "${limit}M"} "$base/big" | nice -n 10 tee "$work/dl/big" | chrt -i 0 sha256sum >/dev/null
+}
 floor_loop_stop() {  # the background loop of the floor case and what it runs
   [[ -n $floor_lpid ]] || return 0
   [[ -z $work ]] || touch "$work/floor-stop" 2>/dev/null || true
@@ -346,20 +361,12 @@ floor_beside() {
   fresh_dl
   echo_start
   rm -f "$work/floor-stop"
-  # The loops end by themselves once the directory is gone (the script died) or told to. Each
-  # GiB goes to a new file, as xferd's do: writing over the last one would first truncate it.
   if [[ $tool == curl && $background == sum ]]; then
     label="curl | tee | sha256sum"
-    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
-       rm -f "$work/dl/big"
-       curl -sf ${limit:+--limit-rate "${limit}M"} "$base/big" | nice -n 10 tee "$work/dl/big" | chrt -i 0 sha256sum >/dev/null || sleep 0.1; done) 2>/dev/null &
-    floor_lpid=$!
+    floor_loop curl_tee_sum
   elif [[ $tool == curl ]]; then
     label="curl -o"
-    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
-       rm -f "$work/dl/big"
-       curl -sf ${limit:+--limit-rate "${limit}M"} -o "$work/dl/big" "$base/big" || sleep 0.1; done) 2>/dev/null &
-    floor_lpid=$!
+    floor_loop curl -sf ${limit:+--limit-rate "${limit}M"} -o "$work/dl/big" "$base/big"
   elif [[ $tool == aria2c ]]; then
     # One connection and no preallocation: written as it comes, as curl and xferd do. Under
     # sum aria2c checks the digest its own way, by reading the file back at the end.
@@ -369,17 +376,11 @@ floor_beside() {
       label+=" --checksum (read back at the end)"
       sum_opt=(--checksum="sha-256=${big_sum#sha256:}")
     fi
-    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
-       rm -f "$work/dl/big" "$work/dl/big.aria2"
-       aria2c -q -x1 -s1 --file-allocation=none --allow-overwrite=true --auto-file-renaming=false \
-         ${limit:+--max-download-limit="${limit}M"} "${sum_opt[@]}" -d "$work/dl" -o big "$base/big" || sleep 0.1; done) 2>/dev/null &
-    floor_lpid=$!
+    floor_loop aria2c -q -x1 -s1 --file-allocation=none --allow-overwrite=true --auto-file-renaming=false \
+      ${limit:+--max-download-limit="${limit}M"} "${sum_opt[@]}" -d "$work/dl" -o big "$base/big"
   elif [[ $tool == dd ]]; then
     label="dd conv=fdatasync (the disk's part alone, from the page cache, no hash)"
-    (while [[ -d $work/dl && ! -e $work/floor-stop ]]; do
-       rm -f "$work/dl/big"
-       nice -n 10 dd if="$work/www/big" of="$work/dl/big" bs=1M conv=fdatasync status=none || sleep 0.1; done) 2>/dev/null &
-    floor_lpid=$!
+    floor_loop nice -n 10 dd if="$work/www/big" of="$work/dl/big" bs=1M conv=fdatasync status=none
   else
     # xferd downloads it as in the Cancel case (never completed: no final sync; restarted when
     # done), without the Cancels and the other transfers.
