@@ -41,6 +41,7 @@ struct HashStream {
 
         /* The loop thread's. */
         uint64_t written;               /* the file holds [0, written) */
+        uint64_t total;                 /* the file's size once whole, UINT64_MAX: not known */
         uint64_t from_file;             /* [0, from_file) is read back from the file, not from buffers */
         List fed;                       /* buffers waiting for a task, in file order */
         bool running;                   /* a task is queued or runs */

@@ -23,9 +23,12 @@
  * backlog then overlapping the final sync instead of stretching the transfer. */
 #define HOLD_MAX 4u
 /* The most a stream hashing in the background lets its backlog grow before it competes for the
- * CPU (at its pool's level) until it is down to half of it: about 0.3 s of SHA-256 with the
- * CPU's extensions, which the final sync of so large a file hides. */
+ * CPU (at its pool's level) until it is under half of it: about 0.3 s of SHA-256 with the
+ * CPU's extensions, which the final sync of so large a file may hide on a slow disk. */
 #define BACKGROUND_BACKLOG_MAX (512u * 1024u * 1024u)
+/* Once less than that is left to write, the bound is what is left, but never below this
+ * (about 5 ms of SHA-256 with the CPU's extensions). */
+#define BACKGROUND_BACKLOG_MIN (8u * 1024u * 1024u)
 
 /* Releases the stream's buffers of l (listed by their hash_node). */
 static void release_all(List *l) {
@@ -116,16 +119,34 @@ static void stream_task_dropped(IoTask *t) {
                 s->error = -ECANCELED;
 }
 
+/* The backlog a stream in the background may have. A backlog larger than what is left to write
+ * is hashed after the transfer's last byte, by one thread on one CPU while the others have
+ * nothing left to do (a GiB's 0.3-0.4 s on two CPUs): the stream competes from then on, so
+ * that less is left after the last byte (10 nice levels below the loop it gets about half a
+ * CPU of two: docs/benchmarks.md). */
+uint64_t hash_stream_backlog_bound(uint64_t written, uint64_t total) {
+        uint64_t left;
+
+        if (total == UINT64_MAX)
+                return BACKGROUND_BACKLOG_MAX;
+        /* All written (or more than the server said): the verdict is asked for next. */
+        left = total > written ? total - written : 0;
+        if (left >= BACKGROUND_BACKLOG_MAX)
+                return BACKGROUND_BACKLOG_MAX;
+        return left > BACKGROUND_BACKLOG_MIN ? left : BACKGROUND_BACKLOG_MIN;
+}
+
 /* Whether the next task goes to the background pool: nobody waits for the verdict yet, and
- * the backlog is one the final sync hides. */
+ * the backlog is within its bound. */
 static bool stream_background(HashStream *s) {
         uint64_t hashed = atomic_load(&s->progress), behind = s->written > hashed ? s->written - hashed : 0;
+        uint64_t bound = hash_stream_backlog_bound(s->written, s->total);
 
         if (!s->background_pool)
                 return false;
-        if (behind > BACKGROUND_BACKLOG_MAX)
+        if (behind > bound)
                 s->catching_up = true;
-        else if (behind < BACKGROUND_BACKLOG_MAX / 2)
+        else if (behind < bound / 2)
                 s->catching_up = false;
         return !s->catching_up;
 }
@@ -224,6 +245,7 @@ int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, ui
         if (written > 0 && dfd >= 0)
                 (void) posix_fadvise(dfd, 0, 0, POSIX_FADV_SEQUENTIAL);
         s->written = s->from_file = written;
+        s->total = UINT64_MAX;
         atomic_init(&s->progress, hasher_get_size(h));
         stream_kick(s);
         *ret = s;
@@ -237,6 +259,13 @@ void hash_stream_written(HashStream *s, uint64_t written) {
                 return;
         s->written = written;
         stream_kick(s);
+}
+
+void hash_stream_set_total(HashStream *s, uint64_t total) {
+        assert(s);
+
+        /* Looked at by the next kick (the next bytes written). */
+        s->total = total;
 }
 
 /* Whether the stream takes b (the next bytes after those it has): only while it is in step,
@@ -296,6 +325,7 @@ void hash_stream_restart(HashStream *s) {
 
         release_all(&s->fed);
         s->written = s->from_file = 0;
+        s->total = UINT64_MAX;  /* until the new response says */
         s->error = 0;
         if (s->running)
                 s->restart_pending = true;

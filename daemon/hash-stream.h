@@ -37,6 +37,12 @@ int hash_stream_new(IoPool *pool, IoPool *background_pool, int fd, Hasher *h, ui
 
 /* The file holds bytes [0, written) now: they may be read. */
 void hash_stream_written(HashStream *s, uint64_t written);
+/* The file will hold total bytes once whole (UINT64_MAX: not known): a stream in the
+ * background competes for the CPU once its backlog is more than what is left to write. */
+void hash_stream_set_total(HashStream *s, uint64_t total);
+/* Pure: the backlog (bytes written, not hashed yet) a stream hashing in the background may
+ * have before it competes for the CPU, with `written` of `total` bytes written. */
+uint64_t hash_stream_backlog_bound(uint64_t written, uint64_t total);
 /* The file holds b's bytes now (and those before them): the stream hashes them from b, then
  * releases b; at once when it is behind (it reads them back from the file later), holds a few
  * buffers already, has no algorithm or has failed. */
@@ -51,7 +57,8 @@ void hash_stream_feed_ahead(HashStream *s, BodyBuffer *b);
  * may still be read back from the file, so they stay in the page cache. UINT64_MAX when the
  * stream hashes nothing (no algorithm, a failed read). */
 uint64_t hash_stream_progress(const HashStream *s);
-/* The file was truncated and starts over from byte 0. */
+/* The file was truncated and starts over from byte 0 (its size not known until
+ * hash_stream_set_total() again). */
 void hash_stream_restart(HashStream *s);
 /* The transfer stops and the stream will be freed for its hasher (Suspend, preemption): from
  * now on nothing more goes to a thread, and the free takes back a task not started yet, or

@@ -436,8 +436,9 @@ int manager_new(sd_event *event, const ManagerConfig *config, Manager **ret) {
          * through: on two cores it would otherwise hold one while the loop waits its turn. */
         io_pool_set_nice(m->hash_pool, HASH_POOL_NICE);
         /* While a transfer runs nobody waits for its hash: it takes only the CPU time the
-         * transfer leaves (it reads back what it could not take from the buffers), and what
-         * is left when the transfer ends goes on beside the final sync, in hash_pool. */
+         * transfer leaves (it reads back what it could not take from the buffers). A backlog
+         * too large (hash-stream.c's bound), and what is left when the transfer ends, go to
+         * hash_pool. */
         io_pool_set_background(m->hash_background_pool);
         /* The writers yield to the loop too: at its level their pwrite()s lengthened the
          * replies to calls made during a large download (Cancel's p50 and p99). */

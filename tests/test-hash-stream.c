@@ -2,7 +2,8 @@
 /* Hashing a file off the loop (daemon/hash-stream.c) on a real IoPool and sd-event loop: the
  * digest over a file written piece by piece after a prefix it already held, a restart, a
  * stream freed while its thread reads (also held in the test pause), failed reads, and the
- * buffers handed over as they go to the writer. GLib's SHA-256/SHA-512 is the oracle. */
+ * buffers handed over as they go to the writer, and when the hashing competes for the CPU (the
+ * backlog's bound). GLib's SHA-256/SHA-512 is the oracle. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -11,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hash-stream.h"
+#include "body-check.h"
+#include "hash-stream-internal.h"
 #include "io-pool.h"
 #include "proc-stat.h"
 #include "test-cases.h"
@@ -718,6 +720,123 @@ test_no_algorithm (void)
         fixture_done (&f);
 }
 
+/* The backlog a stream in the background may have: 512 MiB, or near the end what is left to
+ * write (8 MiB at least); 512 MiB when the file's size is not known. */
+static void
+test_backlog_bound (void)
+{
+        const uint64_t mib = 1024u * 1024u;
+
+        g_assert_cmpuint (hash_stream_backlog_bound (0, UINT64_MAX), ==, 512 * mib);
+        g_assert_cmpuint (hash_stream_backlog_bound (100 * mib, 2048 * mib), ==, 512 * mib);
+        g_assert_cmpuint (hash_stream_backlog_bound (1536 * mib, 2048 * mib), ==, 512 * mib);
+        g_assert_cmpuint (hash_stream_backlog_bound (1536 * mib + 1, 2048 * mib), ==, 512 * mib - 1);
+        g_assert_cmpuint (hash_stream_backlog_bound (900 * mib, 1024 * mib), ==, 124 * mib);
+        g_assert_cmpuint (hash_stream_backlog_bound (1020 * mib, 1024 * mib), ==, 8 * mib);
+        /* Written all, or more than the server said: the least (the verdict comes next). */
+        g_assert_cmpuint (hash_stream_backlog_bound (1024 * mib, 1024 * mib), ==, 8 * mib);
+        g_assert_cmpuint (hash_stream_backlog_bound (2048 * mib, 1024 * mib), ==, 8 * mib);
+}
+
+/* A 64 MiB file, 40 MiB written at once: the backlog is more than the 24 MiB left, so the
+ * task goes to the pool that competes for the CPU, not to the background; without the file's
+ * size, with a larger one, or with 30 MiB written (34 left) it goes to the background. The
+ * size comes from hash_stream_set_total(), or from the response through
+ * body_check_accept(), or from the client's expected size when the response has none. The
+ * digest is right every way. */
+static void
+test_backlog_near_end (void)
+{
+        const size_t mib = 1024u * 1024u, n = 64 * mib;
+        static const struct {
+                int how;                /* 0: no size, 1: set_total, 2: body_check_accept, 3: expected size */
+                uint64_t total;
+                size_t first;
+                bool competes;
+        } cases[] = {
+                { 0, 0, 40 * mib, false },
+                { 1, 64 * mib, 40 * mib, true },
+                { 1, 256 * mib, 40 * mib, false },
+                { 1, 64 * mib, 30 * mib, false },
+                { 2, 64 * mib, 40 * mib, true },
+                { 3, 64 * mib, 40 * mib, true },
+        };
+
+        for (size_t k = 0; k < G_N_ELEMENTS (cases); k++) {
+                BodyCheck c = { 0 };
+                Fixture f;
+
+                fixture_init (&f, n, 0, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+                c.stream = f.s;
+                if (cases[k].how == 1)
+                        hash_stream_set_total (f.s, cases[k].total);
+                else if (cases[k].how == 2)
+                        g_assert_true (body_check_accept (&c, 200, cases[k].total, "http://127.0.0.1/f"));
+                else if (cases[k].how == 3) {
+                        c.expect_size = true;
+                        c.expected_size = cases[k].total;
+                        g_assert_true (body_check_accept (&c, 200, UINT64_MAX, "http://127.0.0.1/f"));
+                }
+                body_check_done (&c);
+                write_at (f.fd, f.data, cases[k].first, 0);
+                hash_stream_written (f.s, cases[k].first);
+                g_assert_cmpuint (io_pool_busy (f.l.pool), ==, (cases[k].competes ? 1u : 0u));
+                g_assert_cmpuint (io_pool_busy (f.l.background), ==, (cases[k].competes ? 0u : 1u));
+                write_at (f.fd, f.data + cases[k].first, n - cases[k].first, cases[k].first);
+                hash_stream_written (f.s, n);
+                finish_and_run (&f, n);
+                g_assert_cmpint (f.l.error, ==, 0);
+                {
+                        Hasher *h = hash_stream_free (f.s);
+                        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, n);
+                        hasher_free (h);
+                }
+                fixture_done (&f);
+        }
+}
+
+/* As a download goes: a task in the background when the backlog is small; then the file
+ * grows past the bound that what is left makes, while that task runs: it is told to end
+ * after its piece (hurry), and the next task competes. */
+static void
+test_backlog_shrinks_while_running (void)
+{
+        const size_t mib = 1024u * 1024u, n = 48 * mib;
+        Fixture f;
+
+        fixture_init (&f, n, 0, DIGEST_ALGORITHM_BIT (DIGEST_SHA256));
+        hash_stream_set_total (f.s, n);
+        write_at (f.fd, f.data, 4 * mib, 0);
+        hash_stream_written (f.s, 4 * mib);
+        g_assert_cmpuint (io_pool_busy (f.l.background), ==, 1);
+        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 0);
+        g_assert_false (atomic_load (&f.s->hurry));
+        write_at (f.fd, f.data + 4 * mib, 36 * mib, 4 * mib);
+        hash_stream_written (f.s, 40 * mib);
+        g_assert_true (atomic_load (&f.s->hurry));
+        g_assert_true (f.s->catching_up);
+        /* The background task ends after its piece; the rest goes to the other pool. */
+        {
+                uint64_t deadline = now_monotonic_usec () + TIMEOUT_USEC;
+
+                while (io_pool_busy (f.l.background) > 0) {
+                        g_assert_cmpuint (now_monotonic_usec (), <, deadline);
+                        g_assert_cmpint (sd_event_run (f.l.event, 100 * USEC_PER_MSEC), >=, 0);
+                }
+        }
+        g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
+        write_at (f.fd, f.data + 40 * mib, n - 40 * mib, 40 * mib);
+        hash_stream_written (f.s, n);
+        finish_and_run (&f, n);
+        g_assert_cmpint (f.l.error, ==, 0);
+        {
+                Hasher *h = hash_stream_free (f.s);
+                assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, n);
+                hasher_free (h);
+        }
+        fixture_done (&f);
+}
+
 const TestCase test_cases[] = {
         { "/hash-stream/pieces", test_pieces },
         { "/hash-stream/buffers", test_buffers },
@@ -731,5 +850,8 @@ const TestCase test_cases[] = {
         { "/hash-stream/behind", test_behind },
         { "/hash-stream/shared", test_shared },
         { "/hash-stream/no-algorithm", test_no_algorithm },
+        { "/hash-stream/backlog-bound", test_backlog_bound },
+        { "/hash-stream/backlog-near-end", test_backlog_near_end },
+        { "/hash-stream/backlog-shrinks-while-running", test_backlog_shrinks_while_running },
         { NULL, NULL }
 };
