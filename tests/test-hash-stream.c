@@ -720,6 +720,22 @@ test_no_algorithm (void)
         fixture_done (&f);
 }
 
+/* The fixture's file written from `from` to its end, the verdict, its SHA-256, the end. */
+static void
+write_rest_and_check (Fixture *f, size_t from)
+{
+        Hasher *h;
+
+        write_at (f->fd, f->data + from, f->n - from, from);
+        hash_stream_written (f->s, f->n);
+        finish_and_run (f, f->n);
+        g_assert_cmpint (f->l.error, ==, 0);
+        h = hash_stream_free (f->s);
+        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f->data, f->n);
+        hasher_free (h);
+        fixture_done (f);
+}
+
 /* The backlog a stream in the background may have: 512 MiB, or near the end what is left to
  * write (8 MiB at least); 512 MiB when the file's size is not known. */
 static void
@@ -782,16 +798,7 @@ test_backlog_near_end (void)
                 hash_stream_written (f.s, cases[k].first);
                 g_assert_cmpuint (io_pool_busy (f.l.pool), ==, (cases[k].competes ? 1u : 0u));
                 g_assert_cmpuint (io_pool_busy (f.l.background), ==, (cases[k].competes ? 0u : 1u));
-                write_at (f.fd, f.data + cases[k].first, n - cases[k].first, cases[k].first);
-                hash_stream_written (f.s, n);
-                finish_and_run (&f, n);
-                g_assert_cmpint (f.l.error, ==, 0);
-                {
-                        Hasher *h = hash_stream_free (f.s);
-                        assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, n);
-                        hasher_free (h);
-                }
-                fixture_done (&f);
+                write_rest_and_check (&f, cases[k].first);
         }
 }
 
@@ -825,16 +832,7 @@ test_backlog_shrinks_while_running (void)
                 }
         }
         g_assert_cmpuint (io_pool_busy (f.l.pool), ==, 1);
-        write_at (f.fd, f.data + 40 * mib, n - 40 * mib, 40 * mib);
-        hash_stream_written (f.s, n);
-        finish_and_run (&f, n);
-        g_assert_cmpint (f.l.error, ==, 0);
-        {
-                Hasher *h = hash_stream_free (f.s);
-                assert_digest (h, DIGEST_SHA256, G_CHECKSUM_SHA256, f.data, n);
-                hasher_free (h);
-        }
-        fixture_done (&f);
+        write_rest_and_check (&f, 40 * mib);
 }
 
 const TestCase test_cases[] = {
