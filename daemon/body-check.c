@@ -62,8 +62,7 @@ bool body_check_accept(BodyCheck *c, long status, uint64_t total, const char *ur
 
         /* Without a size in the response, the one the client gave (checked as the bytes come). */
         if (c->stream)
-                hash_stream_set_total(c->stream, total != UINT64_MAX ? total
-                                                 : c->expect_size ? c->expected_size : UINT64_MAX);
+                hash_stream_set_total(c->stream, total == UINT64_MAX && c->expect_size ? c->expected_size : total);
         c->have_server_digest = false;
         c->range_hasher = hasher_free(c->range_hasher);
         c->range_lost = false;
